@@ -1,0 +1,362 @@
+package flow
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
+	"github.com/google/cel-go/ext"
+)
+
+// CostLimit bounds the work one expression evaluation may do.
+const CostLimit = 1_000_000
+
+// Expr is one compiled CEL expression.
+type Expr struct {
+	Source string `json:"-"`
+	Pos    string `json:"-"`
+	prg    cel.Program
+	chains [][]string // select chains rooted at steps/trigger, for validation
+}
+
+// MarshalJSON shows the source.
+func (e *Expr) MarshalJSON() ([]byte, error) { return []byte(fmt.Sprintf("%q", e.Source)), nil }
+
+// Scope is what an expression can see at evaluation time. Only values
+// recorded by the run are visible: no clock, no randomness, no I/O.
+type Scope struct {
+	Trigger map[string]any // body, headers, query, kind
+	Steps   map[string]any // step id -> output
+	Run     map[string]any // id, flow, version, started_at (time.Time)
+	Item    any
+	Index   int
+	InLoop  bool
+}
+
+func (s *Scope) activation() map[string]any {
+	a := map[string]any{"trigger": s.Trigger, "steps": s.Steps, "run": s.Run}
+	if s.Trigger == nil {
+		a["trigger"] = map[string]any{}
+	}
+	if s.Steps == nil {
+		a["steps"] = map[string]any{}
+	}
+	if s.Run == nil {
+		a["run"] = map[string]any{}
+	}
+	if s.InLoop {
+		a["item"] = s.Item
+		a["index"] = int64(s.Index)
+	} else {
+		a["item"] = nil
+		a["index"] = int64(-1)
+	}
+	return a
+}
+
+var (
+	envOnce sync.Once
+	envVal  *cel.Env
+	envErr  error
+)
+
+// Env is the one CEL environment all flow expressions compile against.
+func Env() (*cel.Env, error) {
+	envOnce.Do(func() { envVal, envErr = newEnv() })
+	return envVal, envErr
+}
+
+func newEnv() (*cel.Env, error) {
+	dyn := cel.DynType
+	num := func(v ref.Val) (float64, bool) {
+		switch x := v.(type) {
+		case types.Int:
+			return float64(x), true
+		case types.Double:
+			return float64(x), true
+		case types.Uint:
+			return float64(x), true
+		}
+		return 0, false
+	}
+	return cel.NewEnv(
+		cel.Variable("trigger", cel.MapType(cel.StringType, dyn)),
+		cel.Variable("steps", cel.MapType(cel.StringType, dyn)),
+		cel.Variable("run", cel.MapType(cel.StringType, dyn)),
+		cel.Variable("item", dyn),
+		cel.Variable("index", cel.IntType),
+		ext.Strings(),
+		ext.Math(),
+		ext.Lists(),
+		ext.Encoders(),
+		cel.CrossTypeNumericComparisons(true),
+		cel.OptionalTypes(),
+		cel.Function("sum",
+			cel.Overload("weft_sum_list", []*cel.Type{cel.ListType(dyn)}, cel.DoubleType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val {
+					l, ok := v.(traits.Lister)
+					if !ok {
+						return types.NewErr("sum: want a list")
+					}
+					var total float64
+					it := l.Iterator()
+					for it.HasNext() == types.True {
+						x, ok := num(it.Next())
+						if !ok {
+							return types.NewErr("sum: list holds a non-number")
+						}
+						total += x
+					}
+					return types.Double(total)
+				}))),
+		cel.Function("round",
+			cel.Overload("weft_round_double_int", []*cel.Type{cel.DoubleType, cel.IntType}, cel.DoubleType,
+				cel.BinaryBinding(func(v, d ref.Val) ref.Val {
+					p := math.Pow(10, float64(d.(types.Int)))
+					return types.Double(math.Round(float64(v.(types.Double))*p) / p)
+				})),
+			cel.Overload("weft_round_int_int", []*cel.Type{cel.IntType, cel.IntType}, cel.DoubleType,
+				cel.BinaryBinding(func(v, d ref.Val) ref.Val { return types.Double(float64(v.(types.Int))) }))),
+		cel.Function("string_or",
+			cel.Overload("weft_string_or", []*cel.Type{dyn, cel.StringType}, cel.StringType,
+				cel.BinaryBinding(func(v, def ref.Val) ref.Val {
+					if s, ok := v.(types.String); ok {
+						return s
+					}
+					return def
+				}))),
+	)
+}
+
+// CompileExpr compiles and type-checks src. pos is used in errors.
+func CompileExpr(src, pos string) (*Expr, error) {
+	env, err := Env()
+	if err != nil {
+		return nil, err
+	}
+	checked, iss := env.Compile(src)
+	if iss != nil && iss.Err() != nil {
+		msg := strings.TrimSpace(iss.Err().Error())
+		msg = strings.TrimPrefix(msg, "ERROR: <input>:")
+		return nil, fmt.Errorf("expression %q: %s", src, oneLine(msg))
+	}
+	prg, err := env.Program(checked, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
+	if err != nil {
+		return nil, fmt.Errorf("expression %q: %v", src, err)
+	}
+	return &Expr{Source: src, Pos: pos, prg: prg, chains: selectChains(checked.NativeRep())}, nil
+}
+
+func oneLine(s string) string {
+	if i := strings.Index(s, "\n"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Eval evaluates the expression and returns a JSON-compatible value.
+func (e *Expr) Eval(s *Scope) (any, error) {
+	out, _, err := e.prg.Eval(s.activation())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", e.Source, err)
+	}
+	return toNative(out)
+}
+
+// EvalBool evaluates a condition.
+func (e *Expr) EvalBool(s *Scope) (bool, error) {
+	v, err := e.Eval(s)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("%s: condition gave %T, want bool", e.Source, v)
+	}
+	return b, nil
+}
+
+func toNative(v ref.Val) (any, error) {
+	switch x := v.(type) {
+	case types.Null:
+		return nil, nil
+	case types.Bool:
+		return bool(x), nil
+	case types.Int:
+		return int64(x), nil
+	case types.Uint:
+		return uint64(x), nil
+	case types.Double:
+		return float64(x), nil
+	case types.String:
+		return string(x), nil
+	case types.Bytes:
+		return base64.StdEncoding.EncodeToString(x), nil
+	case types.Timestamp:
+		return x.Time.UTC().Format(time.RFC3339Nano), nil
+	case types.Duration:
+		return x.Duration.String(), nil
+	case *types.Err:
+		return nil, x
+	}
+	if o, ok := v.(*types.Optional); ok {
+		if !o.HasValue() {
+			return nil, nil
+		}
+		return toNative(o.GetValue())
+	}
+	if l, ok := v.(traits.Lister); ok {
+		out := []any{}
+		it := l.Iterator()
+		for it.HasNext() == types.True {
+			n, err := toNative(it.Next())
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, n)
+		}
+		return out, nil
+	}
+	if m, ok := v.(traits.Mapper); ok {
+		out := map[string]any{}
+		it := m.Iterator()
+		for it.HasNext() == types.True {
+			k := it.Next()
+			ks, ok := k.(types.String)
+			if !ok {
+				return nil, fmt.Errorf("map key %v is not a string", k)
+			}
+			n, err := toNative(m.Get(k))
+			if err != nil {
+				return nil, err
+			}
+			out[string(ks)] = n
+		}
+		return out, nil
+	}
+	// Native Go values passed through unchanged (e.g. time.Time in run).
+	if v.Value() != nil {
+		rv := reflect.ValueOf(v.Value())
+		if t, ok := rv.Interface().(time.Time); ok {
+			return t.UTC().Format(time.RFC3339Nano), nil
+		}
+		return rv.Interface(), nil
+	}
+	return nil, fmt.Errorf("cannot convert %s to JSON", v.Type().TypeName())
+}
+
+// selectChains collects field chains such as steps.transform.total.
+func selectChains(a *ast.AST) [][]string {
+	var chains [][]string
+	ast.PreOrderVisit(a.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
+		if e.Kind() != ast.SelectKind {
+			return
+		}
+		var fields []string
+		cur := e
+		for cur.Kind() == ast.SelectKind {
+			fields = append(fields, cur.AsSelect().FieldName())
+			cur = cur.AsSelect().Operand()
+		}
+		if cur.Kind() != ast.IdentKind {
+			return
+		}
+		root := cur.AsIdent()
+		if root != "steps" && root != "trigger" {
+			return
+		}
+		chain := []string{root}
+		for i := len(fields) - 1; i >= 0; i-- {
+			chain = append(chain, fields[i])
+		}
+		chains = append(chains, chain)
+	}))
+	return chains
+}
+
+// Template is a value tree whose strings starting with "=" are CEL
+// expressions; "==" escapes a literal leading "=".
+type Template struct {
+	Lit  any                  `json:"-"`
+	Expr *Expr                `json:"-"`
+	Map  map[string]*Template `json:"-"`
+	Keys []string             `json:"-"` // map keys in document order
+	List []*Template          `json:"-"`
+	kind byte                 // 'l' literal, 'e' expr, 'm' map, 'a' list
+}
+
+// Eval renders the template.
+func (t *Template) Eval(s *Scope) (any, error) {
+	if t == nil {
+		return nil, nil
+	}
+	switch t.kind {
+	case 'e':
+		return t.Expr.Eval(s)
+	case 'm':
+		out := make(map[string]any, len(t.Map))
+		for k, v := range t.Map {
+			x, err := v.Eval(s)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = x
+		}
+		return out, nil
+	case 'a':
+		out := make([]any, len(t.List))
+		for i, v := range t.List {
+			x, err := v.Eval(s)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = x
+		}
+		return out, nil
+	}
+	return t.Lit, nil
+}
+
+// exprs lists every expression in the template.
+func (t *Template) exprs() []*Expr {
+	if t == nil {
+		return nil
+	}
+	switch t.kind {
+	case 'e':
+		return []*Expr{t.Expr}
+	case 'm':
+		var out []*Expr
+		for _, k := range t.Keys {
+			out = append(out, t.Map[k].exprs()...)
+		}
+		return out
+	case 'a':
+		var out []*Expr
+		for _, v := range t.List {
+			out = append(out, v.exprs()...)
+		}
+		return out
+	}
+	return nil
+}
+
+// MapKeys returns the top-level keys of a map template (nil otherwise).
+func (t *Template) MapKeys() []string {
+	if t == nil || t.kind != 'm' {
+		return nil
+	}
+	k := append([]string(nil), t.Keys...)
+	sort.Strings(k)
+	return k
+}

@@ -1,0 +1,193 @@
+// Package flow is Weft's domain centre: the flow model, its parser (YAML and
+// JSON with file:line:col positions), validation, and CEL expressions.
+//
+// It performs no I/O beyond what a caller hands it and knows nothing about
+// storage, HTTP, or how steps are executed; engine/ does that.
+package flow
+
+import "time"
+
+// Flow is one parsed flow definition.
+type Flow struct {
+	Name        string   `json:"name" yaml:"name"`
+	Description string   `json:"description,omitempty" yaml:"description"`
+	Trigger     Trigger  `json:"trigger" yaml:"trigger"`
+	Steps       []*Step  `json:"steps" yaml:"steps"`
+	Capture     string   `json:"capture,omitempty" yaml:"capture"` // none | metadata | full
+	Limits      Limits   `json:"limits,omitempty" yaml:"limits"`
+	Redact      []string `json:"redact,omitempty" yaml:"redact"` // extra key names to redact in captured payloads
+
+	// compiled is set by Compile.
+	compiled bool
+}
+
+// Limits bound a flow's runs.
+type Limits struct {
+	Concurrency int     `json:"concurrency,omitempty" yaml:"concurrency"` // max runs in flight per process, 0 = unlimited
+	RatePerSec  float64 `json:"rate_per_sec,omitempty" yaml:"rate_per_sec"`
+	Burst       int     `json:"burst,omitempty" yaml:"burst"`
+}
+
+// Trigger kinds.
+const (
+	TriggerWebhook  = "webhook"
+	TriggerSchedule = "schedule"
+	TriggerManual   = "manual"
+	TriggerPoll     = "poll" // reserved for connector polling triggers
+)
+
+// Trigger starts runs. Exactly one of the kind blocks is set.
+type Trigger struct {
+	Kind     string           `json:"kind"`
+	Webhook  *WebhookTrigger  `json:"webhook,omitempty"`
+	Schedule *ScheduleTrigger `json:"schedule,omitempty"`
+	Manual   *ManualTrigger   `json:"manual,omitempty"`
+}
+
+// WebhookTrigger is POST /hooks/{flow}.
+type WebhookTrigger struct {
+	Mode        string         `json:"mode,omitempty"` // sync (default) | async
+	Signature   *Signature     `json:"signature,omitempty"`
+	Idempotency *Idempotency   `json:"idempotency,omitempty"`
+	Schema      map[string]any `json:"schema,omitempty"` // JSON Schema of the body, optional
+}
+
+// Signature configures HMAC-SHA256 verification of the raw body.
+type Signature struct {
+	Header string `json:"header,omitempty"` // default X-Weft-Signature
+	Secret string `json:"secret"`           // name of a configured secret, never the secret itself
+}
+
+// Idempotency derives a dedupe key from the event: a header or a CEL
+// expression over the trigger (e.g. trigger.body.id).
+type Idempotency struct {
+	Header string `json:"header,omitempty"`
+	Expr   string `json:"expr,omitempty"`
+}
+
+// ScheduleTrigger runs on a cron schedule.
+type ScheduleTrigger struct {
+	Cron     string `json:"cron"`               // 5 or 6 fields (seconds optional) or @every/@daily
+	Timezone string `json:"timezone,omitempty"` // IANA name, default UTC
+	Missed   string `json:"missed,omitempty"`   // skip (default) | run_once | run_all
+}
+
+// ManualTrigger runs from the API or CLI only.
+type ManualTrigger struct {
+	Schema map[string]any `json:"schema,omitempty"`
+}
+
+// Step kinds.
+const (
+	KindCall    = "call"
+	KindSet     = "set"
+	KindIf      = "if"
+	KindSwitch  = "switch"
+	KindForeach = "foreach"
+	KindWait    = "wait"
+	KindRespond = "respond"
+	KindFail    = "fail"
+	KindSubflow = "subflow"
+)
+
+// Step is one step. Kind says which fields are meaningful.
+type Step struct {
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+
+	// call
+	Call       string    `json:"call,omitempty"`       // connector.operation
+	Connection string    `json:"connection,omitempty"` // optional named connection
+	With       *Template `json:"with,omitempty"`       // call and subflow arguments
+
+	// set
+	Set *Template `json:"set,omitempty"`
+
+	// if
+	Cond *Expr  `json:"if,omitempty"`
+	Then []*Step `json:"then,omitempty"`
+	Else []*Step `json:"else,omitempty"`
+
+	// switch
+	Cases   []*Case `json:"cases,omitempty"`
+	Default []*Step `json:"default,omitempty"`
+
+	// foreach
+	Items       *Expr   `json:"foreach,omitempty"`
+	Concurrency int     `json:"concurrency,omitempty"`
+	Do          []*Step `json:"do,omitempty"`
+
+	// wait
+	WaitFor   time.Duration `json:"wait,omitempty"`
+	WaitUntil *Expr         `json:"until,omitempty"`
+
+	// respond
+	Status  int       `json:"status,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    *Template `json:"body,omitempty"`
+
+	// fail
+	FailMessage *Template `json:"message,omitempty"`
+	FailCode    string    `json:"code,omitempty"`
+
+	// subflow
+	Subflow string `json:"subflow,omitempty"`
+
+	// policy (call and subflow)
+	Timeout time.Duration `json:"timeout,omitempty"`
+	Retry   *Retry        `json:"retry,omitempty"`
+
+	Pos string `json:"-"` // file:line:col of the step
+}
+
+// Case is one branch of a switch.
+type Case struct {
+	When  *Expr   `json:"when"`
+	Steps []*Step `json:"steps"`
+}
+
+// Retry is a step's retry policy.
+type Retry struct {
+	MaxAttempts int           `json:"max_attempts"`
+	Backoff     time.Duration `json:"backoff"`
+	MaxBackoff  time.Duration `json:"max_backoff"`
+}
+
+// DefaultRetry applies to call steps that declare no policy.
+var DefaultRetry = Retry{MaxAttempts: 3, Backoff: 200 * time.Millisecond, MaxBackoff: 30 * time.Second}
+
+// DefaultTimeout is a call step's timeout when none is declared.
+const DefaultTimeout = 30 * time.Second
+
+// Walk visits every step, depth first, in document order.
+func Walk(steps []*Step, fn func(s *Step)) {
+	for _, s := range steps {
+		fn(s)
+		Walk(s.Then, fn)
+		Walk(s.Else, fn)
+		for _, c := range s.Cases {
+			Walk(c.Steps, fn)
+		}
+		Walk(s.Default, fn)
+		Walk(s.Do, fn)
+	}
+}
+
+// Subflows lists the names of flows this flow calls, for cycle detection.
+func (f *Flow) Subflows() []string {
+	var out []string
+	Walk(f.Steps, func(s *Step) {
+		if s.Kind == KindSubflow {
+			out = append(out, s.Subflow)
+		}
+	})
+	return out
+}
+
+// Mode returns the webhook mode, defaulting to sync.
+func (t Trigger) Mode() string {
+	if t.Webhook != nil && t.Webhook.Mode != "" {
+		return t.Webhook.Mode
+	}
+	return "sync"
+}

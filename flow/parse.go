@@ -1,0 +1,619 @@
+package flow
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/weftio/weft"
+)
+
+// Parse reads a flow from YAML or JSON. file names the source in errors
+// (file:line:col). It checks structure only; call Validate for references,
+// expressions and catalog checks. Parse returns every problem it finds.
+func Parse(file string, src []byte) (*Flow, error) {
+	p := &parser{file: file, keys: map[*yaml.Node]*yaml.Node{}}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, &weft.Error{Code: weft.EInvalid, Message: "flow file is not valid YAML or JSON",
+			Problems: []weft.Problem{{Pos: yamlErrPos(file, err), Message: yamlErrMsg(err)}}}
+	}
+	if len(doc.Content) == 0 {
+		return nil, weft.Errorf(weft.EInvalid, "%s: flow file is empty", file)
+	}
+	f := p.flow(doc.Content[0])
+	if len(p.probs) > 0 {
+		return nil, &weft.Error{Code: weft.EUnprocessable, Message: fmt.Sprintf("flow %s has %d problem(s)", file, len(p.probs)), Problems: p.probs}
+	}
+	return f, nil
+}
+
+var yamlLineRe = regexp.MustCompile(`line (\d+)(?::(\d+))?`)
+
+func yamlErrPos(file string, err error) string {
+	m := yamlLineRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return file
+	}
+	col := m[2]
+	if col == "" {
+		col = "1"
+	}
+	return file + ":" + m[1] + ":" + col
+}
+
+func yamlErrMsg(err error) string {
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	s = yamlLineRe.ReplaceAllString(s, "")
+	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), ":"))
+}
+
+type parser struct {
+	file  string
+	probs []weft.Problem
+	keys  map[*yaml.Node]*yaml.Node // value node -> its key node, for positions
+}
+
+func (p *parser) pos(n *yaml.Node) string {
+	return fmt.Sprintf("%s:%d:%d", p.file, n.Line, n.Column)
+}
+
+func (p *parser) errf(n *yaml.Node, format string, args ...any) {
+	p.probs = append(p.probs, weft.Problem{Pos: p.pos(n), Message: fmt.Sprintf(format, args...)})
+}
+
+// fields returns a mapping's keys and values, reporting keys not in allowed.
+func (p *parser) fields(n *yaml.Node, what string, allowed ...string) map[string]*yaml.Node {
+	out := map[string]*yaml.Node{}
+	if n.Kind != yaml.MappingNode {
+		p.errf(n, "%s must be a mapping, got %s", what, kindName(n))
+		return out
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if allowed != nil && !contains(allowed, k.Value) {
+			msg := fmt.Sprintf("unknown field %q in %s", k.Value, what)
+			if s := suggest(k.Value, allowed); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			p.errf(k, "%s", msg)
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			p.errf(k, "field %q appears twice in %s", k.Value, what)
+		}
+		out[k.Value] = v
+		p.keys[v] = k
+	}
+	return out
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "an alias"
+}
+
+func (p *parser) str(n *yaml.Node, what string) string {
+	if n == nil {
+		return ""
+	}
+	if n.Kind != yaml.ScalarNode {
+		p.errf(n, "%s must be a string, got %s", what, kindName(n))
+		return ""
+	}
+	return n.Value
+}
+
+func (p *parser) integer(n *yaml.Node, what string) int {
+	if n == nil {
+		return 0
+	}
+	var v int
+	if n.Kind != yaml.ScalarNode || n.Decode(&v) != nil {
+		p.errf(n, "%s must be an integer, got %s", what, kindName(n))
+	}
+	return v
+}
+
+func (p *parser) number(n *yaml.Node, what string) float64 {
+	if n == nil {
+		return 0
+	}
+	var v float64
+	if n.Kind != yaml.ScalarNode || n.Decode(&v) != nil {
+		p.errf(n, "%s must be a number, got %s", what, kindName(n))
+	}
+	return v
+}
+
+func (p *parser) duration(n *yaml.Node, what string) time.Duration {
+	if n == nil {
+		return 0
+	}
+	d, err := time.ParseDuration(p.str(n, what))
+	if err != nil || d < 0 {
+		p.errf(n, "%s must be a duration such as 500ms, 30s or 5m, got %q", what, n.Value)
+	}
+	return d
+}
+
+func (p *parser) expr(n *yaml.Node, what string) *Expr {
+	if n == nil {
+		return nil
+	}
+	src := p.str(n, what)
+	if src == "" {
+		p.errf(n, "%s: expression is empty", what)
+		return nil
+	}
+	src = strings.TrimPrefix(src, "=")
+	e, err := CompileExpr(src, p.pos(n))
+	if err != nil {
+		p.errf(n, "%s: %v", what, err)
+		return nil
+	}
+	return e
+}
+
+func (p *parser) template(n *yaml.Node) *Template {
+	switch n.Kind {
+	case yaml.MappingNode:
+		t := &Template{kind: 'm', Map: map[string]*Template{}}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			if _, dup := t.Map[k]; dup {
+				p.errf(n.Content[i], "key %q appears twice", k)
+				continue
+			}
+			t.Keys = append(t.Keys, k)
+			t.Map[k] = p.template(n.Content[i+1])
+		}
+		return t
+	case yaml.SequenceNode:
+		t := &Template{kind: 'a'}
+		for _, c := range n.Content {
+			t.List = append(t.List, p.template(c))
+		}
+		return t
+	case yaml.AliasNode:
+		return p.template(n.Alias)
+	}
+	if n.Tag == "!!str" || n.Style != 0 {
+		if strings.HasPrefix(n.Value, "==") {
+			return &Template{kind: 'l', Lit: n.Value[1:]}
+		}
+		if strings.HasPrefix(n.Value, "=") && n.Tag == "!!str" {
+			e, err := CompileExpr(n.Value[1:], p.pos(n))
+			if err != nil {
+				p.errf(n, "%v", err)
+				return &Template{kind: 'l'}
+			}
+			return &Template{kind: 'e', Expr: e}
+		}
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		p.errf(n, "bad value: %v", err)
+	}
+	if i, ok := v.(int); ok {
+		v = int64(i)
+	}
+	return &Template{kind: 'l', Lit: v}
+}
+
+var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+var idRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+func (p *parser) flow(root *yaml.Node) *Flow {
+	f := &Flow{}
+	m := p.fields(root, "flow", "name", "description", "trigger", "steps", "capture", "limits", "redact")
+	f.Name = p.str(m["name"], "name")
+	if m["name"] == nil {
+		p.errf(root, "flow has no name")
+	} else if !nameRe.MatchString(f.Name) {
+		p.errf(m["name"], "name %q must be lower-case letters, digits, '-' or '_' (at most 64)", f.Name)
+	}
+	f.Description = p.str(m["description"], "description")
+	if n := m["capture"]; n != nil {
+		f.Capture = p.str(n, "capture")
+		if !contains([]string{"none", "metadata", "full"}, f.Capture) {
+			p.errf(n, "capture must be none, metadata or full, got %q", f.Capture)
+		}
+	}
+	if n := m["limits"]; n != nil {
+		lm := p.fields(n, "limits", "concurrency", "rate_per_sec", "burst")
+		f.Limits.Concurrency = p.integer(lm["concurrency"], "limits.concurrency")
+		f.Limits.RatePerSec = p.number(lm["rate_per_sec"], "limits.rate_per_sec")
+		f.Limits.Burst = p.integer(lm["burst"], "limits.burst")
+	}
+	if n := m["redact"]; n != nil {
+		if n.Kind != yaml.SequenceNode {
+			p.errf(n, "redact must be a list of field names")
+		} else {
+			for _, c := range n.Content {
+				f.Redact = append(f.Redact, p.str(c, "redact entry"))
+			}
+		}
+	}
+	if n := m["trigger"]; n != nil {
+		f.Trigger = p.trigger(n)
+	} else {
+		f.Trigger = Trigger{Kind: TriggerManual, Manual: &ManualTrigger{}}
+	}
+	if n := m["steps"]; n != nil {
+		f.Steps = p.steps(n, "steps")
+	} else {
+		p.errf(root, "flow has no steps")
+	}
+	return f
+}
+
+func (p *parser) trigger(n *yaml.Node) Trigger {
+	m := p.fields(n, "trigger", TriggerWebhook, TriggerSchedule, TriggerManual, TriggerPoll)
+	if len(m) != 1 {
+		if len(m) > 1 {
+			p.errf(n, "trigger must have exactly one of webhook, schedule, manual")
+		} else if n.Kind == yaml.MappingNode && len(n.Content) == 0 {
+			p.errf(n, "trigger is empty: use webhook, schedule or manual")
+		}
+		return Trigger{Kind: TriggerManual, Manual: &ManualTrigger{}}
+	}
+	var t Trigger
+	for kind, v := range m {
+		t.Kind = kind
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			v = &yaml.Node{Kind: yaml.MappingNode, Line: v.Line, Column: v.Column}
+		}
+		switch kind {
+		case TriggerWebhook:
+			w := &WebhookTrigger{}
+			wm := p.fields(v, "webhook trigger", "mode", "signature", "idempotency", "schema")
+			w.Mode = p.str(wm["mode"], "mode")
+			if w.Mode != "" && w.Mode != "sync" && w.Mode != "async" {
+				p.errf(wm["mode"], "webhook mode must be sync or async, got %q", w.Mode)
+			}
+			if s := wm["signature"]; s != nil {
+				sm := p.fields(s, "signature", "header", "secret")
+				w.Signature = &Signature{Header: p.str(sm["header"], "signature.header"), Secret: p.str(sm["secret"], "signature.secret")}
+				if w.Signature.Secret == "" {
+					p.errf(s, "signature needs secret: the name of a configured secret (WEFT_SECRET_<NAME>)")
+				}
+			}
+			if s := wm["idempotency"]; s != nil {
+				im := p.fields(s, "idempotency", "header", "expr")
+				w.Idempotency = &Idempotency{Header: p.str(im["header"], "idempotency.header")}
+				if e := im["expr"]; e != nil {
+					if x := p.expr(e, "idempotency.expr"); x != nil {
+						w.Idempotency.Expr = x.Source
+					}
+				}
+				if w.Idempotency.Header == "" && w.Idempotency.Expr == "" {
+					p.errf(s, "idempotency needs header or expr")
+				}
+			}
+			if s := wm["schema"]; s != nil {
+				if err := s.Decode(&w.Schema); err != nil {
+					p.errf(s, "schema must be a JSON Schema object")
+				}
+			}
+			t.Webhook = w
+		case TriggerSchedule:
+			s := &ScheduleTrigger{}
+			sm := p.fields(v, "schedule trigger", "cron", "timezone", "missed")
+			s.Cron = p.str(sm["cron"], "cron")
+			s.Timezone = p.str(sm["timezone"], "timezone")
+			s.Missed = p.str(sm["missed"], "missed")
+			if s.Cron == "" {
+				p.errf(v, "schedule trigger needs cron")
+			} else if _, err := ParseCron(s.Cron, s.Timezone); err != nil {
+				at := sm["cron"]
+				if sm["timezone"] != nil && strings.Contains(err.Error(), "time zone") {
+					at = sm["timezone"]
+				}
+				p.errf(at, "%v", err)
+			}
+			if s.Missed != "" && !contains([]string{"skip", "run_once", "run_all"}, s.Missed) {
+				p.errf(sm["missed"], "missed must be skip, run_once or run_all, got %q", s.Missed)
+			}
+			t.Schedule = s
+		case TriggerManual:
+			mt := &ManualTrigger{}
+			mm := p.fields(v, "manual trigger", "schema")
+			if s := mm["schema"]; s != nil {
+				if err := s.Decode(&mt.Schema); err != nil {
+					p.errf(s, "schema must be a JSON Schema object")
+				}
+			}
+			t.Manual = mt
+		case TriggerPoll:
+			p.errf(p.keys[v], "poll triggers come with connectors that support them; none is installed")
+		}
+	}
+	return t
+}
+
+var stepKinds = []string{KindCall, KindSet, KindIf, KindSwitch, KindForeach, KindWait, KindRespond, KindFail, KindSubflow}
+
+var stepFields = map[string][]string{
+	KindCall:    {"connection", "with", "timeout", "retry"},
+	KindSet:     {},
+	KindIf:      {"then", "else"},
+	KindSwitch:  {"cases", "default"},
+	KindForeach: {"do", "concurrency"},
+	KindWait:    {},
+	KindRespond: {},
+	KindFail:    {},
+	KindSubflow: {"with", "timeout", "retry"},
+}
+
+func (p *parser) steps(n *yaml.Node, what string) []*Step {
+	if n.Kind != yaml.SequenceNode {
+		p.errf(n, "%s must be a list of steps, got %s", what, kindName(n))
+		return nil
+	}
+	var out []*Step
+	for _, c := range n.Content {
+		if s := p.step(c); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (p *parser) step(n *yaml.Node) *Step {
+	if n.Kind != yaml.MappingNode {
+		p.errf(n, "a step must be a mapping, got %s", kindName(n))
+		return nil
+	}
+	s := &Step{Pos: p.pos(n)}
+	// Find the kind key first.
+	var kindKey, kindVal *yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if contains(stepKinds, k.Value) {
+			if kindKey != nil {
+				p.errf(k, "step has both %q and %q: a step does one thing", kindKey.Value, k.Value)
+				return nil
+			}
+			kindKey, kindVal = k, n.Content[i+1]
+		}
+	}
+	if kindKey == nil {
+		var keys []string
+		for i := 0; i < len(n.Content); i += 2 {
+			keys = append(keys, n.Content[i].Value)
+		}
+		msg := "step has no kind: add one of " + strings.Join(stepKinds, ", ")
+		for _, k := range keys {
+			if k == "id" {
+				continue
+			}
+			if sg := suggest(k, stepKinds); sg != "" {
+				msg = fmt.Sprintf("unknown step kind %q (did you mean %q?)", k, sg)
+				break
+			}
+			if !contains([]string{"with", "timeout", "retry", "connection", "then", "else", "cases", "default", "do", "concurrency", "until", "status", "headers", "body", "message", "code"}, k) {
+				msg = fmt.Sprintf("unknown step kind %q: use one of %s", k, strings.Join(stepKinds, ", "))
+				break
+			}
+		}
+		p.errf(n, "%s", msg)
+		return nil
+	}
+	s.Kind = kindKey.Value
+	allowed := append([]string{"id", s.Kind}, stepFields[s.Kind]...)
+	switch s.Kind {
+	case KindWait:
+		allowed = append(allowed, "until")
+	case KindRespond:
+		allowed = append(allowed, "status", "headers", "body")
+	case KindFail:
+		allowed = append(allowed, "message", "code")
+	}
+	m := p.fields(n, "step "+s.Kind, allowed...)
+	s.ID = p.str(m["id"], "id")
+	if m["id"] != nil && !idRe.MatchString(s.ID) {
+		p.errf(m["id"], "step id %q must start with a letter or '_' and hold only letters, digits and '_' (it is used in expressions as steps.%s)", s.ID, s.ID)
+	}
+	switch s.Kind {
+	case KindCall:
+		s.Call = p.str(kindVal, "call")
+		if strings.Count(s.Call, ".") < 1 || strings.HasPrefix(s.Call, ".") || strings.HasSuffix(s.Call, ".") {
+			p.errf(kindVal, "call %q must name connector.operation (e.g. http.request)", s.Call)
+		}
+		s.Connection = p.str(m["connection"], "connection")
+		if w := m["with"]; w != nil {
+			s.With = p.template(w)
+		}
+	case KindSet:
+		if kindVal.Kind != yaml.MappingNode {
+			p.errf(kindVal, "set must be a mapping of names to values, got %s", kindName(kindVal))
+		} else {
+			s.Set = p.template(kindVal)
+		}
+	case KindIf:
+		s.Cond = p.expr(kindVal, "if")
+		if t := m["then"]; t != nil {
+			s.Then = p.steps(t, "then")
+		} else {
+			p.errf(kindKey, "if step needs then: a list of steps")
+		}
+		if e := m["else"]; e != nil {
+			s.Else = p.steps(e, "else")
+		}
+	case KindSwitch:
+		if kindVal.Kind != yaml.SequenceNode && kindVal.Tag != "!!null" {
+			p.errf(kindVal, "switch must be a list of cases: - when: <condition>  steps: [...]")
+		}
+		for _, c := range kindVal.Content {
+			cm := p.fields(c, "switch case", "when", "steps")
+			cs := &Case{When: p.expr(cm["when"], "when")}
+			if cm["when"] == nil {
+				p.errf(c, "switch case needs when")
+			}
+			if st := cm["steps"]; st != nil {
+				cs.Steps = p.steps(st, "steps")
+			}
+			s.Cases = append(s.Cases, cs)
+		}
+		if d := m["default"]; d != nil {
+			s.Default = p.steps(d, "default")
+		}
+	case KindForeach:
+		s.Items = p.expr(kindVal, "foreach")
+		s.Concurrency = p.integer(m["concurrency"], "concurrency")
+		if s.Concurrency < 0 || s.Concurrency > 1000 {
+			p.errf(m["concurrency"], "concurrency must be between 1 and 1000")
+		}
+		if d := m["do"]; d != nil {
+			s.Do = p.steps(d, "do")
+		} else {
+			p.errf(kindKey, "foreach step needs do: a list of steps")
+		}
+	case KindWait:
+		if kindVal.Kind == yaml.ScalarNode && kindVal.Tag != "!!null" {
+			s.WaitFor = p.duration(kindVal, "wait")
+		}
+		if u := m["until"]; u != nil {
+			s.WaitUntil = p.expr(u, "until")
+		}
+		if s.WaitFor == 0 && s.WaitUntil == nil && kindVal.Tag == "!!null" {
+			p.errf(kindKey, "wait needs a duration (wait: 5s) or until: <timestamp expression>")
+		}
+	case KindRespond:
+		if kindVal.Kind == yaml.MappingNode {
+			// respond: {status, headers, body}
+			rm := p.fields(kindVal, "respond", "status", "headers", "body")
+			m["status"], m["headers"], m["body"] = first(rm["status"], m["status"]), first(rm["headers"], m["headers"]), first(rm["body"], m["body"])
+		}
+		s.Status = p.integer(m["status"], "status")
+		if m["status"] != nil && (s.Status < 100 || s.Status > 599) {
+			p.errf(m["status"], "status must be an HTTP status between 100 and 599")
+		}
+		if h := m["headers"]; h != nil {
+			if err := h.Decode(&s.Headers); err != nil {
+				p.errf(h, "headers must map names to strings")
+			}
+		}
+		if b := m["body"]; b != nil {
+			s.Body = p.template(b)
+		}
+	case KindFail:
+		var msgNode *yaml.Node
+		if kindVal.Kind == yaml.MappingNode {
+			fm := p.fields(kindVal, "fail", "message", "code")
+			msgNode, m["code"] = fm["message"], first(fm["code"], m["code"])
+		} else if kindVal.Tag != "!!null" {
+			msgNode = kindVal
+		}
+		msgNode = first(msgNode, m["message"])
+		if msgNode != nil {
+			s.FailMessage = p.template(msgNode)
+		}
+		s.FailCode = p.str(m["code"], "code")
+	case KindSubflow:
+		s.Subflow = p.str(kindVal, "subflow")
+		if !nameRe.MatchString(s.Subflow) {
+			p.errf(kindVal, "subflow must name a flow, got %q", s.Subflow)
+		}
+		if w := m["with"]; w != nil {
+			s.With = p.template(w)
+		}
+	}
+	if t := m["timeout"]; t != nil {
+		s.Timeout = p.duration(t, "timeout")
+	}
+	if r := m["retry"]; r != nil {
+		rm := p.fields(r, "retry", "max_attempts", "backoff", "max_backoff")
+		s.Retry = &Retry{MaxAttempts: p.integer(rm["max_attempts"], "max_attempts"),
+			Backoff: p.duration(rm["backoff"], "backoff"), MaxBackoff: p.duration(rm["max_backoff"], "max_backoff")}
+		if s.Retry.MaxAttempts < 1 || s.Retry.MaxAttempts > 100 {
+			p.errf(r, "retry.max_attempts must be between 1 and 100")
+		}
+		if s.Retry.Backoff == 0 {
+			s.Retry.Backoff = DefaultRetry.Backoff
+		}
+		if s.Retry.MaxBackoff == 0 {
+			s.Retry.MaxBackoff = DefaultRetry.MaxBackoff
+		}
+	}
+	return s
+}
+
+func first(ns ...*yaml.Node) *yaml.Node {
+	for _, n := range ns {
+		if n != nil {
+			return n
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// suggest returns the closest candidate to s within a small edit distance.
+func suggest(s string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(s), strings.ToLower(c))
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	limit := 2
+	if len(s) > 8 {
+		limit = 3
+	}
+	if bestD <= limit && bestD > 0 {
+		return best
+	}
+	return ""
+}
+
+// Suggest is suggest for other packages (did-you-mean for names).
+func Suggest(s string, candidates []string) string {
+	c := append([]string(nil), candidates...)
+	sort.Strings(c)
+	return suggest(s, c)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
