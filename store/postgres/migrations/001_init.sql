@@ -1,0 +1,63 @@
+CREATE TABLE flow_versions (
+  name TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  file TEXT NOT NULL,
+  source TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (name, version)
+);
+CREATE TABLE flows (
+  name TEXT PRIMARY KEY,
+  active_version BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  flow TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  trigger_kind TEXT NOT NULL,
+  idem_key TEXT,
+  input TEXT,
+  output TEXT,
+  error_code TEXT,
+  error_message TEXT,
+  failed_step TEXT,
+  override TEXT,
+  sync BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT
+);
+CREATE UNIQUE INDEX runs_idem ON runs (flow, idem_key) WHERE idem_key IS NOT NULL;
+CREATE INDEX runs_flow_status ON runs (flow, status, id);
+CREATE INDEX runs_status ON runs (status, id);
+CREATE INDEX runs_created ON runs (created_at);
+CREATE TABLE step_attempts (
+  id BIGSERIAL PRIMARY KEY,
+  run_id TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  step TEXT NOT NULL,
+  step_key TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  attempt BIGINT NOT NULL,
+  trigger_kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT NOT NULL,
+  duration_us BIGINT NOT NULL,
+  input_size BIGINT NOT NULL,
+  output_size BIGINT NOT NULL,
+  error_class TEXT,
+  error_message TEXT,
+  input TEXT,
+  output TEXT,
+  checkpoint TEXT
+);
+CREATE INDEX step_attempts_run ON step_attempts (run_id, id);
+CREATE INDEX step_attempts_time ON step_attempts (started_at);
+CREATE TABLE schedule_state (
+  flow TEXT PRIMARY KEY,
+  last_tick BIGINT NOT NULL
+);

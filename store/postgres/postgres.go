@@ -1,0 +1,65 @@
+// Package postgres opens Weft's scale-out store on PostgreSQL through pgx
+// (its database/sql adapter, so the SQL is shared with SQLite), with River's
+// database/sql driver on the same pool: many weft processes share the work.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/weftio/weft/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Open connects to url (postgres://...) and migrates the schema.
+func Open(ctx context.Context, url string, log *slog.Logger) (*sqlstore.Store, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(40)
+	db.SetMaxIdleConns(40)
+	if err := db.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	// Serialise concurrent migrations from several processes.
+	lockConn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer lockConn.Close()
+	if _, err := lockConn.ExecContext(ctx, `SELECT pg_advisory_lock(742017)`); err != nil {
+		return nil, err
+	}
+	defer lockConn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(742017)`) //nolint:errcheck
+	sub, _ := fs.Sub(migrations, "migrations")
+	if err := sqlstore.Migrate(ctx, db, sub, sqlstore.Postgres); err != nil {
+		return nil, err
+	}
+	drv := riverdatabasesql.New(db)
+	m, err := rivermigrate.New(drv, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("river migrations: %w", err)
+	}
+	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.Postgres, Writer: db, Reader: db, Driver: drv, Logger: log, IsUniqueErr: isUnique}), nil
+}
+
+func isUnique(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}

@@ -1,0 +1,73 @@
+// Package sqlite opens Weft's default, embedded store: one SQLite file in
+// WAL mode (modernc.org/sqlite, no cgo), with River's SQLite driver on the
+// same database so runs are enqueued in the transaction that records them.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/weftio/weft/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Open opens (creating if needed) the store in dir/weft.db.
+func Open(ctx context.Context, dir string, log *slog.Logger) (*sqlstore.Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, "weft.db")
+	// synchronous=NORMAL in WAL mode survives process crashes (kill -9);
+	// a power loss may roll back the last transactions.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	// SQLite has one writer; River and our group-commit writer share it.
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	if err != nil {
+		return nil, err
+	}
+	r.SetMaxOpenConns(8)
+	if err := w.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	sub, _ := fs.Sub(migrations, "migrations")
+	if err := sqlstore.Migrate(ctx, w, sub, sqlstore.SQLite); err != nil {
+		return nil, err
+	}
+	drv := riversqlite.New(w)
+	m, err := rivermigrate.New(drv, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("river migrations: %w", err)
+	}
+	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.SQLite, Writer: w, Reader: r, Driver: drv, Logger: log, IsUniqueErr: isUnique}), nil
+}
+
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}

@@ -1,0 +1,68 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Migrate applies the numbered *.sql files of fsys (001_name.sql, ...) that
+// are newer than the recorded version, each in its own transaction. It is
+// small on purpose: Weft's schema is a handful of tables and the same files
+// must run on SQLite and PostgreSQL.
+func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS, dialect string) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS weft_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrations table: %w", err)
+	}
+	var cur sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT MAX(version) FROM weft_migrations`).Scan(&cur); err != nil {
+		return fmt.Errorf("read migration version: %w", err)
+	}
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", name)
+		}
+		if int64(v) <= cur.Int64 {
+			continue
+		}
+		body, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		for _, stmt := range strings.Split(string(body), ";\n") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+		}
+		ins := `INSERT INTO weft_migrations (version, name) VALUES (?, ?)`
+		if dialect == Postgres {
+			ins = `INSERT INTO weft_migrations (version, name) VALUES ($1, $2)`
+		}
+		if _, err := tx.ExecContext(ctx, ins, v, name); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("record migration %s: %w", name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}

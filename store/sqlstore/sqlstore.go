@@ -1,0 +1,791 @@
+// Package sqlstore implements the store contract once, over database/sql,
+// for the two SQL dialects Weft supports. store/sqlite and store/postgres
+// open the connections, run migrations and hand them to New; the SQL here
+// is written with ? placeholders and rebound per dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/store"
+)
+
+// Dialect names.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Store is the shared implementation of store.Store.
+type Store struct {
+	w, r    *sql.DB // writer (River shares it) and reader pools; equal on Postgres
+	dialect string
+	driver  riverdriver.Driver[*sql.Tx]
+	log     *slog.Logger
+	isUniq  func(error) bool
+
+	mu    sync.Mutex
+	river *river.Client[*sql.Tx]
+
+	batch chan *writeReq
+	done  chan struct{}
+	wg    sync.WaitGroup
+	qs    map[string]string
+}
+
+// Options configure New.
+type Options struct {
+	Dialect     string
+	Writer      *sql.DB
+	Reader      *sql.DB
+	Driver      riverdriver.Driver[*sql.Tx]
+	Logger      *slog.Logger
+	IsUniqueErr func(error) bool
+	MaxBatch    int
+}
+
+// New wraps migrated databases.
+func New(o Options) *Store {
+	if o.Reader == nil {
+		o.Reader = o.Writer
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxBatch == 0 {
+		o.MaxBatch = 256
+	}
+	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr,
+		batch: make(chan *writeReq, 4096), done: make(chan struct{}), qs: map[string]string{}}
+	s.wg.Add(1)
+	go s.batcher(o.MaxBatch)
+	return s
+}
+
+// Dialect implements store.Store.
+func (s *Store) Dialect() string { return s.dialect }
+
+// q rebinds ? placeholders for the dialect (cached).
+func (s *Store) q(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if out, ok := s.qs[query]; ok {
+		return out
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	s.qs[query] = b.String()
+	return b.String()
+}
+
+// --- group commit -----------------------------------------------------
+
+type writeReq struct {
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+// write runs fn in a transaction shared with other concurrent writers
+// (group commit): one fsync serves many callers. It returns once committed.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	req := &writeReq{fn: fn, done: make(chan error, 1)}
+	select {
+	case s.batch <- req:
+	case <-s.done:
+		return weft.Errorf(weft.EUnavailable, "store is closed")
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		// The write may still commit; callers treat this like a crash.
+		return weft.Wrap(weft.ETimeout, ctx.Err(), "write not confirmed before deadline")
+	}
+}
+
+func (s *Store) batcher(max int) {
+	defer s.wg.Done()
+	for {
+		var first *writeReq
+		select {
+		case first = <-s.batch:
+		case <-s.done:
+			// Drain what is queued so nothing accepted is dropped.
+			for {
+				select {
+				case r := <-s.batch:
+					s.commit([]*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+		reqs := []*writeReq{first}
+	collect:
+		for len(reqs) < max {
+			select {
+			case r := <-s.batch:
+				reqs = append(reqs, r)
+			default:
+				break collect
+			}
+		}
+		s.commit(reqs)
+	}
+}
+
+func (s *Store) commit(reqs []*writeReq) {
+	ctx := context.Background()
+	if len(reqs) > 1 {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err == nil {
+			ok := true
+			for _, r := range reqs {
+				if err = r.fn(tx); err != nil {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				if err = tx.Commit(); err == nil {
+					for _, r := range reqs {
+						r.done <- nil
+					}
+					return
+				}
+			} else {
+				_ = tx.Rollback()
+			}
+		}
+		// One request failed (or the batch did): run each on its own so
+		// one bad write does not fail its neighbours.
+	}
+	for _, r := range reqs {
+		r.done <- s.tx(ctx, r.fn)
+	}
+}
+
+func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(err, "begin")
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return s.wrap(tx.Commit(), "commit")
+}
+
+func (s *Store) wrap(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var we *weft.Error
+	if errors.As(err, &we) {
+		return err
+	}
+	return weft.Wrap(weft.EInternal, err, "store: %s: %v", what, err)
+}
+
+// Close stops the batcher after draining queued writes, then closes pools.
+func (s *Store) Close() error {
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	close(s.done)
+	s.wg.Wait()
+	var errs []error
+	errs = append(errs, s.w.Close())
+	if s.r != s.w {
+		errs = append(errs, s.r.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// --- flows ------------------------------------------------------------
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+func fromMicros(v int64) time.Time {
+	return time.UnixMicro(v).UTC()
+}
+
+// DeployFlow implements store.Store.
+func (s *Store) DeployFlow(ctx context.Context, name, file string, source []byte) (store.FlowVersion, error) {
+	fv := store.FlowVersion{Name: name, File: file, Source: source, CreatedAt: time.Now().UTC(), Active: true}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var latest sql.NullInt64
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT MAX(version) FROM flow_versions WHERE name = ?`), name).Scan(&latest); err != nil {
+			return s.wrap(err, "deploy")
+		}
+		fv.Version = int(latest.Int64) + 1
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO flow_versions (name, version, file, source, created_at) VALUES (?, ?, ?, ?, ?)`),
+			name, fv.Version, file, string(source), micros(fv.CreatedAt)); err != nil {
+			if s.isUniq(err) {
+				return weft.Errorf(weft.EConflict, "flow %q was deployed concurrently; try again", name)
+			}
+			return s.wrap(err, "deploy")
+		}
+		return s.upsertActive(ctx, tx, name, fv.Version)
+	})
+	return fv, err
+}
+
+func (s *Store) upsertActive(ctx context.Context, tx *sql.Tx, name string, version int) error {
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO flows (name, active_version, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET active_version = excluded.active_version, updated_at = excluded.updated_at`),
+		name, version, micros(time.Now()))
+	return s.wrap(err, "activate")
+}
+
+// ActivateFlow implements store.Store.
+func (s *Store) ActivateFlow(ctx context.Context, name string, version int) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM flow_versions WHERE name = ? AND version = ?`), name, version).Scan(&n); err != nil {
+			return s.wrap(err, "activate")
+		}
+		if n == 0 {
+			return weft.Errorf(weft.ENotFound, "flow %q has no version %d", name, version)
+		}
+		return s.upsertActive(ctx, tx, name, version)
+	})
+}
+
+// GetFlow implements store.Store.
+func (s *Store) GetFlow(ctx context.Context, name string, version int) (store.FlowVersion, error) {
+	var fv store.FlowVersion
+	var src string
+	var created int64
+	var active int
+	var err error
+	if version == 0 {
+		err = s.r.QueryRowContext(ctx, s.q(`SELECT v.name, v.version, v.file, v.source, v.created_at, f.active_version FROM flows f
+			JOIN flow_versions v ON v.name = f.name AND v.version = f.active_version WHERE f.name = ?`), name).
+			Scan(&fv.Name, &fv.Version, &fv.File, &src, &created, &active)
+	} else {
+		err = s.r.QueryRowContext(ctx, s.q(`SELECT v.name, v.version, v.file, v.source, v.created_at, COALESCE(f.active_version, 0) FROM flow_versions v
+			LEFT JOIN flows f ON f.name = v.name WHERE v.name = ? AND v.version = ?`), name, version).
+			Scan(&fv.Name, &fv.Version, &fv.File, &src, &created, &active)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		if version == 0 {
+			return fv, weft.Errorf(weft.ENotFound, "no flow named %q", name)
+		}
+		return fv, weft.Errorf(weft.ENotFound, "flow %q has no version %d", name, version)
+	}
+	if err != nil {
+		return fv, s.wrap(err, "get flow")
+	}
+	fv.Source, fv.CreatedAt, fv.Active = []byte(src), fromMicros(created), active == fv.Version
+	return fv, nil
+}
+
+// ListFlows implements store.Store.
+func (s *Store) ListFlows(ctx context.Context) ([]store.FlowInfo, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT f.name, f.active_version, f.updated_at, (SELECT MAX(version) FROM flow_versions v WHERE v.name = f.name) FROM flows f ORDER BY f.name`)
+	if err != nil {
+		return nil, s.wrap(err, "list flows")
+	}
+	defer rows.Close()
+	out := []store.FlowInfo{}
+	for rows.Next() {
+		var fi store.FlowInfo
+		var upd int64
+		if err := rows.Scan(&fi.Name, &fi.ActiveVersion, &upd, &fi.LatestVersion); err != nil {
+			return nil, s.wrap(err, "list flows")
+		}
+		fi.UpdatedAt = fromMicros(upd)
+		out = append(out, fi)
+	}
+	return out, s.wrap(rows.Err(), "list flows")
+}
+
+// ListFlowVersions implements store.Store.
+func (s *Store) ListFlowVersions(ctx context.Context, name string) ([]store.FlowVersion, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT v.version, v.file, v.created_at, COALESCE(f.active_version, 0) FROM flow_versions v
+		LEFT JOIN flows f ON f.name = v.name WHERE v.name = ? ORDER BY v.version`), name)
+	if err != nil {
+		return nil, s.wrap(err, "list versions")
+	}
+	defer rows.Close()
+	var out []store.FlowVersion
+	for rows.Next() {
+		fv := store.FlowVersion{Name: name}
+		var created int64
+		var active int
+		if err := rows.Scan(&fv.Version, &fv.File, &created, &active); err != nil {
+			return nil, s.wrap(err, "list versions")
+		}
+		fv.CreatedAt, fv.Active = fromMicros(created), active == fv.Version
+		out = append(out, fv)
+	}
+	if len(out) == 0 {
+		return nil, weft.Errorf(weft.ENotFound, "no flow named %q", name)
+	}
+	return out, s.wrap(rows.Err(), "list versions")
+}
+
+// --- runs ----------------------------------------------------------------
+
+// NewID returns a time-ordered unique id.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullRaw(b json.RawMessage) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return micros(*t)
+}
+
+const runCols = `id, flow, version, status, trigger_kind, idem_key, input, output, error_code, error_message, failed_step, override, sync, created_at, started_at, finished_at`
+
+func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r *store.Run) error {
+	var ov any
+	if r.Override != nil {
+		b, _ := json.Marshal(r.Override)
+		ov = string(b)
+	}
+	sync := 0
+	if r.Sync {
+		sync = 1
+	}
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		r.ID, r.Flow, r.Version, r.Status, r.TriggerKind, nullStr(r.IdemKey), nullRaw(r.Input), nullRaw(r.Output),
+		nullStr(r.ErrorCode), nullStr(r.ErrorMessage), nullStr(r.FailedStep), ov, sync,
+		micros(r.CreatedAt), micros(r.StartedAt), nullTime(r.FinishedAt))
+	return err
+}
+
+// CreateRun implements store.Store.
+func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*store.Run, bool, error) {
+	if r.ID == "" {
+		r.ID = NewID()
+	}
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = time.Now().UTC()
+	}
+	if r.StartedAt.IsZero() {
+		r.StartedAt = r.CreatedAt
+	}
+	rc := s.riverClient()
+	if enqueue && rc == nil {
+		return nil, false, weft.Errorf(weft.EUnavailable, "the run queue is not started")
+	}
+	fn := func(tx *sql.Tx) error {
+		if err := s.insertRun(ctx, tx, r); err != nil {
+			if s.isUniq(err) {
+				return errDuplicate
+			}
+			return s.wrap(err, "create run")
+		}
+		if enqueue {
+			if _, err := rc.InsertTx(ctx, tx, store.RunArgs{RunID: r.ID}, nil); err != nil {
+				return s.wrap(err, "enqueue run")
+			}
+		}
+		return nil
+	}
+	// River's insert is plain SQL in our transaction, so it group-commits
+	// with other writers; a failed batch is rolled back and retried alone.
+	err := s.write(ctx, fn)
+	if errors.Is(err, errDuplicate) {
+		existing, gerr := s.runByKey(ctx, r.Flow, r.IdemKey)
+		if gerr != nil {
+			return nil, false, gerr
+		}
+		return existing, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return r, true, nil
+}
+
+var errDuplicate = errors.New("duplicate idempotency key")
+
+func (s *Store) runByKey(ctx context.Context, flow, key string) (*store.Run, error) {
+	runs, err := s.queryRuns(ctx, s.w, `SELECT `+runCols+` FROM runs WHERE flow = ? AND idem_key = ?`, flow, key)
+	if err != nil {
+		return nil, err
+	}
+	if len(runs) == 0 {
+		return nil, weft.Errorf(weft.ENotFound, "no run with key %q", key)
+	}
+	return runs[0], nil
+}
+
+// GetRun implements store.Store.
+func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
+	runs, err := s.queryRuns(ctx, s.r, `SELECT `+runCols+` FROM runs WHERE id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(runs) == 0 {
+		return nil, weft.Errorf(weft.ENotFound, "no run with id %q", id)
+	}
+	return runs[0], nil
+}
+
+// ListRuns implements store.Store.
+func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, error) {
+	var where []string
+	var args []any
+	if f.Flow != "" {
+		where, args = append(where, "flow = ?"), append(args, f.Flow)
+	}
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, f.Status)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "created_at >= ?"), append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "created_at < ?"), append(args, micros(f.Until))
+	}
+	if f.Before != "" {
+		where, args = append(where, "id < ?"), append(args, f.Before)
+	}
+	q := `SELECT ` + runCols + ` FROM runs`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	q += " ORDER BY id DESC LIMIT " + strconv.Itoa(f.Limit)
+	return s.queryRuns(ctx, s.r, q, args...)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func (s *Store) queryRuns(ctx context.Context, db querier, q string, args ...any) ([]*store.Run, error) {
+	rows, err := db.QueryContext(ctx, s.q(q), args...)
+	if err != nil {
+		return nil, s.wrap(err, "query runs")
+	}
+	defer rows.Close()
+	out := []*store.Run{}
+	for rows.Next() {
+		r := &store.Run{}
+		var idem, input, output, ecode, emsg, fstep, ov sql.NullString
+		var sync int
+		var created, started int64
+		var finished sql.NullInt64
+		if err := rows.Scan(&r.ID, &r.Flow, &r.Version, &r.Status, &r.TriggerKind, &idem, &input, &output, &ecode, &emsg, &fstep, &ov, &sync, &created, &started, &finished); err != nil {
+			return nil, s.wrap(err, "scan run")
+		}
+		r.IdemKey, r.ErrorCode, r.ErrorMessage, r.FailedStep = idem.String, ecode.String, emsg.String, fstep.String
+		if input.Valid {
+			r.Input = json.RawMessage(input.String)
+		}
+		if output.Valid {
+			r.Output = json.RawMessage(output.String)
+		}
+		if ov.Valid {
+			r.Override = &store.Override{}
+			_ = json.Unmarshal([]byte(ov.String), r.Override)
+		}
+		r.Sync = sync == 1
+		r.CreatedAt, r.StartedAt = fromMicros(created), fromMicros(started)
+		if finished.Valid {
+			t := fromMicros(finished.Int64)
+			r.FinishedAt = &t
+		}
+		out = append(out, r)
+	}
+	return out, s.wrap(rows.Err(), "query runs")
+}
+
+// UpdateRun implements store.Store. A sync run that was never inserted
+// (the fast path) is inserted here with its attempts in one transaction.
+func (s *Store) UpdateRun(ctx context.Context, r *store.Run, attempts []store.Attempt) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, output = ?, error_code = ?, error_message = ?, failed_step = ?, finished_at = ?, override = NULL WHERE id = ?`),
+			r.Status, nullRaw(r.Output), nullStr(r.ErrorCode), nullStr(r.ErrorMessage), nullStr(r.FailedStep), nullTime(r.FinishedAt), r.ID)
+		if err != nil {
+			return s.wrap(err, "update run")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if err := s.insertRun(ctx, tx, r); err != nil {
+				if s.isUniq(err) {
+					return errDuplicate
+				}
+				return s.wrap(err, "insert run")
+			}
+		}
+		return s.insertAttempts(ctx, tx, attempts)
+	})
+}
+
+// SetRunStatus implements store.Store.
+func (s *Store) SetRunStatus(ctx context.Context, id string, from []string, to string) error {
+	return s.write(ctx, func(tx *sql.Tx) error { return s.setStatus(ctx, tx, id, from, to) })
+}
+
+func (s *Store) setStatus(ctx context.Context, tx *sql.Tx, id string, from []string, to string) error {
+	args := []any{to, id}
+	ph := make([]string, len(from))
+	for i, f := range from {
+		ph[i] = "?"
+		args = append(args, f)
+	}
+	q := `UPDATE runs SET status = ? WHERE id = ?`
+	if len(from) > 0 {
+		q += ` AND status IN (` + strings.Join(ph, ", ") + `)`
+	}
+	res, err := tx.ExecContext(ctx, s.q(q), args...)
+	if err != nil {
+		return s.wrap(err, "set status")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var cur string
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT status FROM runs WHERE id = ?`), id).Scan(&cur); errors.Is(err, sql.ErrNoRows) {
+			return weft.Errorf(weft.ENotFound, "no run with id %q", id)
+		}
+		return weft.Errorf(weft.EConflict, "run %s is %s; it must be %s", id, cur, strings.Join(from, " or "))
+	}
+	return nil
+}
+
+// Requeue implements store.Store.
+func (s *Store) Requeue(ctx context.Context, id string, from []string, ov *store.Override) error {
+	rc := s.riverClient()
+	if rc == nil {
+		return weft.Errorf(weft.EUnavailable, "the run queue is not started")
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.setStatus(ctx, tx, id, from, store.RunQueued); err != nil {
+			return err
+		}
+		var ovs any
+		if ov != nil {
+			b, _ := json.Marshal(ov)
+			ovs = string(b)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET override = ?, finished_at = NULL, error_code = NULL, error_message = NULL WHERE id = ?`), ovs, id); err != nil {
+			return s.wrap(err, "requeue")
+		}
+		_, err := rc.InsertTx(ctx, tx, store.RunArgs{RunID: id}, nil)
+		return s.wrap(err, "enqueue")
+	})
+}
+
+const attemptCols = `run_id, flow, version, step, step_key, kind, attempt, trigger_kind, status, started_at, finished_at, duration_us, input_size, output_size, error_class, error_message, input, output, checkpoint`
+
+func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, as []store.Attempt) error {
+	for _, a := range as {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO step_attempts (`+attemptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			a.RunID, a.Flow, a.Version, a.StepID, a.StepKey, a.Kind, a.Attempt, a.TriggerKind, a.Status,
+			micros(a.StartedAt), micros(a.FinishedAt), a.DurationUS, a.InputSize, a.OutputSize,
+			nullStr(a.ErrorClass), nullStr(a.ErrorMessage), nullRaw(a.Input), nullRaw(a.Output), nullRaw(a.Checkpoint)); err != nil {
+			return s.wrap(err, "append attempt")
+		}
+	}
+	return nil
+}
+
+// AppendAttempts implements store.Store.
+func (s *Store) AppendAttempts(ctx context.Context, as []store.Attempt) error {
+	if len(as) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx *sql.Tx) error { return s.insertAttempts(ctx, tx, as) })
+}
+
+// ListAttempts implements store.Store.
+func (s *Store) ListAttempts(ctx context.Context, runID string) ([]store.Attempt, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+attemptCols+` FROM step_attempts WHERE run_id = ? ORDER BY id`), runID)
+	if err != nil {
+		return nil, s.wrap(err, "list attempts")
+	}
+	defer rows.Close()
+	out := []store.Attempt{}
+	for rows.Next() {
+		var a store.Attempt
+		var started, finished int64
+		var eclass, emsg, in, outp, cp sql.NullString
+		if err := rows.Scan(&a.RunID, &a.Flow, &a.Version, &a.StepID, &a.StepKey, &a.Kind, &a.Attempt, &a.TriggerKind, &a.Status,
+			&started, &finished, &a.DurationUS, &a.InputSize, &a.OutputSize, &eclass, &emsg, &in, &outp, &cp); err != nil {
+			return nil, s.wrap(err, "scan attempt")
+		}
+		a.StartedAt, a.FinishedAt = fromMicros(started), fromMicros(finished)
+		a.ErrorClass, a.ErrorMessage = eclass.String, emsg.String
+		if in.Valid {
+			a.Input = json.RawMessage(in.String)
+		}
+		if outp.Valid {
+			a.Output = json.RawMessage(outp.String)
+		}
+		out = append(out, a)
+	}
+	return out, s.wrap(rows.Err(), "list attempts")
+}
+
+// Checkpoints implements store.Store. It reads from the writer pool so a
+// resuming worker sees every committed checkpoint.
+func (s *Store) Checkpoints(ctx context.Context, runID string) (map[string]json.RawMessage, error) {
+	rows, err := s.w.QueryContext(ctx, s.q(`SELECT step_key, checkpoint FROM step_attempts WHERE run_id = ? AND status = ? ORDER BY id`), runID, store.AttemptOK)
+	if err != nil {
+		return nil, s.wrap(err, "checkpoints")
+	}
+	defer rows.Close()
+	out := map[string]json.RawMessage{}
+	for rows.Next() {
+		var key string
+		var cp sql.NullString
+		if err := rows.Scan(&key, &cp); err != nil {
+			return nil, s.wrap(err, "checkpoints")
+		}
+		out[key] = json.RawMessage(cp.String)
+		if !cp.Valid {
+			out[key] = json.RawMessage("null")
+		}
+	}
+	return out, s.wrap(rows.Err(), "checkpoints")
+}
+
+// Purge implements store.Store.
+func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		cond := `finished_at IS NOT NULL AND finished_at < ? AND status IN ('succeeded', 'failed', 'canceled')`
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM step_attempts WHERE run_id IN (SELECT id FROM runs WHERE `+cond+`)`), micros(before)); err != nil {
+			return s.wrap(err, "purge")
+		}
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM runs WHERE `+cond), micros(before))
+		if err != nil {
+			return s.wrap(err, "purge")
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}
+
+// LastTick implements store.Store.
+func (s *Store) LastTick(ctx context.Context, flow string) (time.Time, error) {
+	var v int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT last_tick FROM schedule_state WHERE flow = ?`), flow).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, s.wrap(err, "last tick")
+	}
+	return fromMicros(v), nil
+}
+
+// SetLastTick implements store.Store.
+func (s *Store) SetLastTick(ctx context.Context, flow string, tick time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO schedule_state (flow, last_tick) VALUES (?, ?)
+			ON CONFLICT (flow) DO UPDATE SET last_tick = excluded.last_tick`), flow, micros(tick))
+		return s.wrap(err, "set last tick")
+	})
+}
+
+// --- queue ------------------------------------------------------------------
+
+func (s *Store) riverClient() *river.Client[*sql.Tx] {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.river
+}
+
+// StartQueue implements store.Store.
+func (s *Store) StartQueue(ctx context.Context, workers *river.Workers, q store.QueueConfig) error {
+	cfg := &river.Config{Logger: s.log.With("component", "river"), MaxAttempts: 25}
+	if q.JobTimeout > 0 {
+		cfg.JobTimeout = q.JobTimeout
+	}
+	if q.RescueAfter > 0 {
+		cfg.RescueStuckJobsAfter = q.RescueAfter
+	}
+	if q.FetchPollInterval > 0 {
+		cfg.FetchPollInterval = q.FetchPollInterval
+		cfg.FetchCooldown = min(q.FetchPollInterval, 100*time.Millisecond)
+	}
+	if workers != nil {
+		n := q.Workers
+		if n <= 0 {
+			n = 50
+		}
+		cfg.Workers = workers
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
+	}
+	rc, err := river.NewClient(s.driver, cfg)
+	if err != nil {
+		return s.wrap(err, "river")
+	}
+	s.mu.Lock()
+	s.river = rc
+	s.mu.Unlock()
+	if workers != nil {
+		if err := rc.Start(ctx); err != nil {
+			return s.wrap(err, "start river")
+		}
+	}
+	return nil
+}
+
+// StopQueue implements store.Store.
+func (s *Store) StopQueue(ctx context.Context) error {
+	rc := s.riverClient()
+	if rc == nil {
+		return nil
+	}
+	// Soft stop first; whatever is still running at the deadline is
+	// cancelled and snoozes itself back to the queue for another worker.
+	if err := rc.Stop(ctx); err != nil {
+		hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err2 := rc.StopAndCancel(hard); err2 != nil {
+			return fmt.Errorf("stop queue: %w", err2)
+		}
+	}
+	return nil
+}

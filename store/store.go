@@ -1,0 +1,174 @@
+// Package store is the persistence contract of Weft: flows and their
+// immutable versions, runs, the transaction log (one row per step attempt),
+// schedule state, and the durable run queue (River, on the same database).
+//
+// store/sqlite (default) and store/postgres meet this contract; the suite in
+// store/storetest runs against both. Nothing here knows about HTTP or about
+// how a flow executes.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// Run statuses.
+const (
+	RunQueued    = "queued"
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"   // a fail step, or a permanent error the flow chose not to retry
+	RunDead      = "dead"     // retries exhausted: in the dead-letter queue
+	RunCanceled  = "canceled" // canceled by a user
+)
+
+// Attempt statuses.
+const (
+	AttemptOK     = "ok"
+	AttemptError  = "error"
+	AttemptWaited = "waiting"
+)
+
+// Store is the whole contract. Implementations are safe for concurrent use.
+type Store interface {
+	// DeployFlow stores source as version N+1 of name and makes it active.
+	DeployFlow(ctx context.Context, name, file string, source []byte) (FlowVersion, error)
+	// ActivateFlow makes an existing version the active one (rollback).
+	ActivateFlow(ctx context.Context, name string, version int) error
+	// GetFlow returns one version; version 0 means the active one.
+	GetFlow(ctx context.Context, name string, version int) (FlowVersion, error)
+	ListFlows(ctx context.Context) ([]FlowInfo, error)
+	ListFlowVersions(ctx context.Context, name string) ([]FlowVersion, error)
+
+	// CreateRun records a run. With enqueue, a River job for it is inserted
+	// in the same transaction. If the run's (flow, idempotency key) exists,
+	// it returns the existing run and created=false.
+	CreateRun(ctx context.Context, r *Run, enqueue bool) (run *Run, created bool, err error)
+	GetRun(ctx context.Context, id string) (*Run, error)
+	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
+	// UpdateRun writes status, output, error and times of r, appending
+	// attempts in the same transaction. Writes from concurrent callers are
+	// group-committed.
+	UpdateRun(ctx context.Context, r *Run, attempts []Attempt) error
+	// SetRunStatus moves a run from one of from to to; it fails with
+	// conflict if the run is in none of from.
+	SetRunStatus(ctx context.Context, id string, from []string, to string) error
+	// Requeue moves a run back to queued (replay), optionally overriding
+	// the input of one step, and enqueues it in the same transaction.
+	Requeue(ctx context.Context, id string, from []string, override *Override) error
+	// AppendAttempts adds transaction-log rows (group-committed).
+	AppendAttempts(ctx context.Context, attempts []Attempt) error
+	ListAttempts(ctx context.Context, runID string) ([]Attempt, error)
+	// Checkpoints returns the recorded output of every completed step key.
+	Checkpoints(ctx context.Context, runID string) (map[string]json.RawMessage, error)
+	// Purge deletes finished runs and their attempts older than before.
+	Purge(ctx context.Context, before time.Time) (int64, error)
+
+	// ScheduleState records the last fired tick of a schedule trigger.
+	LastTick(ctx context.Context, flow string) (time.Time, error)
+	SetLastTick(ctx context.Context, flow string, tick time.Time) error
+
+	// StartQueue starts River with these workers (nil: insert only).
+	StartQueue(ctx context.Context, workers *river.Workers, q QueueConfig) error
+	// StopQueue stops fetching new jobs and waits for running ones up to
+	// ctx's deadline; jobs still running are released to other workers.
+	StopQueue(ctx context.Context) error
+	Close() error
+	Dialect() string
+}
+
+// QueueConfig tunes River.
+type QueueConfig struct {
+	Workers           int           // concurrent runs per process
+	JobTimeout        time.Duration // a run's whole time budget per attempt
+	RescueAfter       time.Duration // reclaim runs of dead workers after this
+	FetchPollInterval time.Duration
+}
+
+// RunArgs is the River job that executes (or resumes) a run.
+type RunArgs struct {
+	RunID string `json:"run_id"`
+}
+
+// Kind implements river.JobArgs.
+func (RunArgs) Kind() string { return "weft_run" }
+
+// FlowVersion is one immutable version of a flow.
+type FlowVersion struct {
+	Name      string    `json:"name"`
+	Version   int       `json:"version"`
+	File      string    `json:"file"`
+	Source    []byte    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+	Active    bool      `json:"active"`
+}
+
+// FlowInfo summarises a flow for listings.
+type FlowInfo struct {
+	Name          string    `json:"name"`
+	ActiveVersion int       `json:"active_version"`
+	LatestVersion int       `json:"latest_version"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// Run is one execution of one flow version.
+type Run struct {
+	ID           string          `json:"id"`
+	Flow         string          `json:"flow"`
+	Version      int             `json:"version"`
+	Status       string          `json:"status"`
+	TriggerKind  string          `json:"trigger_kind"`
+	IdemKey      string          `json:"idempotency_key,omitempty"`
+	Input        json.RawMessage `json:"input,omitempty"` // the trigger event: body, headers, query
+	Output       json.RawMessage `json:"output,omitempty"`
+	ErrorCode    string          `json:"error_code,omitempty"`
+	ErrorMessage string          `json:"error_message,omitempty"`
+	FailedStep   string          `json:"failed_step,omitempty"`
+	Override     *Override       `json:"override,omitempty"` // replay input for one step
+	Sync         bool            `json:"sync"`
+	CreatedAt    time.Time       `json:"created_at"`
+	StartedAt    time.Time       `json:"started_at"` // recorded once; expressions see it as run.started_at
+	FinishedAt   *time.Time      `json:"finished_at,omitempty"`
+}
+
+// Override replaces the input of one step key on replay.
+type Override struct {
+	StepKey string          `json:"step_key"`
+	Input   json.RawMessage `json:"input"`
+}
+
+// Attempt is one transaction-log row: one attempt of one step of one run.
+type Attempt struct {
+	RunID        string          `json:"run_id"`
+	Flow         string          `json:"flow"`
+	Version      int             `json:"version"`
+	StepID       string          `json:"step"`
+	StepKey      string          `json:"step_key"` // step id plus iteration path, e.g. notify[3]
+	Kind         string          `json:"kind"`
+	Attempt      int             `json:"attempt"`
+	TriggerKind  string          `json:"trigger_kind"`
+	Status       string          `json:"status"`
+	StartedAt    time.Time       `json:"started_at"`
+	FinishedAt   time.Time       `json:"finished_at"`
+	DurationUS   int64           `json:"duration_us"`
+	InputSize    int             `json:"input_size"`
+	OutputSize   int             `json:"output_size"`
+	ErrorClass   string          `json:"error_class,omitempty"` // retryable | permanent | timeout | canceled
+	ErrorMessage string          `json:"error_message,omitempty"`
+	Input        json.RawMessage `json:"input,omitempty"`  // captured per policy, secrets redacted
+	Output       json.RawMessage `json:"output,omitempty"` // captured per policy, secrets redacted
+	Checkpoint   json.RawMessage `json:"-"`                // the step's output, for resume (ok attempts)
+}
+
+// RunFilter selects runs.
+type RunFilter struct {
+	Flow   string
+	Status string
+	Since  time.Time
+	Until  time.Time
+	Limit  int
+	Before string // run id cursor: runs created before this one
+}

@@ -1,0 +1,232 @@
+// Package storetest is the one contract suite every store implementation
+// must pass (the River driver-test habit): store/sqlite and store/postgres
+// both run it.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/store"
+)
+
+// Run runs the contract suite. open returns a fresh, empty store.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := context.Background()
+
+	t.Run("flow versions are immutable and rollback re-activates", func(t *testing.T) {
+		s := open(t)
+		v1, err := s.DeployFlow(ctx, "orders", "orders.yaml", []byte("v1"))
+		must(t, err)
+		v2, err := s.DeployFlow(ctx, "orders", "orders.yaml", []byte("v2"))
+		must(t, err)
+		if v1.Version != 1 || v2.Version != 2 {
+			t.Fatalf("versions %d %d", v1.Version, v2.Version)
+		}
+		active, err := s.GetFlow(ctx, "orders", 0)
+		must(t, err)
+		if active.Version != 2 || string(active.Source) != "v2" || !active.Active {
+			t.Fatalf("active %+v", active)
+		}
+		must(t, s.ActivateFlow(ctx, "orders", 1))
+		active, _ = s.GetFlow(ctx, "orders", 0)
+		if active.Version != 1 || string(active.Source) != "v1" {
+			t.Fatalf("after rollback %+v", active)
+		}
+		old, err := s.GetFlow(ctx, "orders", 2)
+		must(t, err)
+		if string(old.Source) != "v2" || old.Active {
+			t.Fatalf("v2 %+v", old)
+		}
+		if err := s.ActivateFlow(ctx, "orders", 9); weft.Code(err) != weft.ENotFound {
+			t.Fatalf("activate missing: %v", err)
+		}
+		if _, err := s.GetFlow(ctx, "nope", 0); weft.Code(err) != weft.ENotFound {
+			t.Fatalf("get missing: %v", err)
+		}
+		list, err := s.ListFlows(ctx)
+		must(t, err)
+		if len(list) != 1 || list[0].ActiveVersion != 1 || list[0].LatestVersion != 2 {
+			t.Fatalf("list %+v", list)
+		}
+		vs, err := s.ListFlowVersions(ctx, "orders")
+		must(t, err)
+		if len(vs) != 2 || !vs[0].Active || vs[1].Active {
+			t.Fatalf("versions %+v", vs)
+		}
+	})
+
+	t.Run("runs dedupe on idempotency key", func(t *testing.T) {
+		s := open(t)
+		r := &store.Run{Flow: "f", Version: 1, Status: store.RunRunning, TriggerKind: "webhook", IdemKey: "evt-1", Input: json.RawMessage(`{"body":{}}`)}
+		got, created, err := s.CreateRun(ctx, r, false)
+		must(t, err)
+		if !created || got.ID == "" {
+			t.Fatalf("first create: %v %+v", created, got)
+		}
+		dup, created, err := s.CreateRun(ctx, &store.Run{Flow: "f", Version: 1, Status: store.RunRunning, TriggerKind: "webhook", IdemKey: "evt-1"}, false)
+		must(t, err)
+		if created || dup.ID != got.ID {
+			t.Fatalf("dup: created=%v id=%s want %s", created, dup.ID, got.ID)
+		}
+		// Same key on another flow is a different event.
+		_, created, err = s.CreateRun(ctx, &store.Run{Flow: "g", Version: 1, Status: store.RunRunning, TriggerKind: "webhook", IdemKey: "evt-1"}, false)
+		must(t, err)
+		if !created {
+			t.Fatal("key must be per flow")
+		}
+	})
+
+	t.Run("attempts, checkpoints, status transitions", func(t *testing.T) {
+		s := open(t)
+		r, _, err := s.CreateRun(ctx, &store.Run{Flow: "f", Version: 3, Status: store.RunQueued, TriggerKind: "manual"}, false)
+		must(t, err)
+		must(t, s.SetRunStatus(ctx, r.ID, []string{store.RunQueued}, store.RunRunning))
+		if err := s.SetRunStatus(ctx, r.ID, []string{store.RunQueued}, store.RunRunning); weft.Code(err) != weft.EConflict {
+			t.Fatalf("CAS from wrong state: %v", err)
+		}
+		now := time.Now()
+		must(t, s.AppendAttempts(ctx, []store.Attempt{
+			{RunID: r.ID, Flow: "f", Version: 3, StepID: "a", StepKey: "a", Kind: "call", Attempt: 1, Status: store.AttemptError, ErrorClass: "retryable", ErrorMessage: "503", StartedAt: now, FinishedAt: now},
+			{RunID: r.ID, Flow: "f", Version: 3, StepID: "a", StepKey: "a", Kind: "call", Attempt: 2, Status: store.AttemptOK, StartedAt: now, FinishedAt: now, Checkpoint: json.RawMessage(`{"x":1}`), OutputSize: 7},
+		}))
+		cps, err := s.Checkpoints(ctx, r.ID)
+		must(t, err)
+		if len(cps) != 1 || string(cps["a"]) != `{"x":1}` {
+			t.Fatalf("checkpoints %v", cps)
+		}
+		fin := time.Now().UTC()
+		r.Status, r.Output, r.FinishedAt = store.RunSucceeded, json.RawMessage(`{"ok":true}`), &fin
+		must(t, s.UpdateRun(ctx, r, []store.Attempt{{RunID: r.ID, Flow: "f", Version: 3, StepID: "b", StepKey: "b", Kind: "set", Attempt: 1, Status: store.AttemptOK, StartedAt: now, FinishedAt: now}}))
+		got, err := s.GetRun(ctx, r.ID)
+		must(t, err)
+		if got.Status != store.RunSucceeded || string(got.Output) != `{"ok":true}` || got.Version != 3 || got.FinishedAt == nil {
+			t.Fatalf("run %+v", got)
+		}
+		as, err := s.ListAttempts(ctx, r.ID)
+		must(t, err)
+		if len(as) != 3 || as[0].ErrorClass != "retryable" || as[2].StepID != "b" {
+			t.Fatalf("attempts %+v", as)
+		}
+		if _, err := s.GetRun(ctx, "missing"); weft.Code(err) != weft.ENotFound {
+			t.Fatalf("missing run: %v", err)
+		}
+	})
+
+	t.Run("sync fast path inserts run with its attempts", func(t *testing.T) {
+		s := open(t)
+		now := time.Now().UTC()
+		r := &store.Run{ID: "sync-1", Flow: "f", Version: 1, Status: store.RunSucceeded, TriggerKind: "webhook", Sync: true, CreatedAt: now, StartedAt: now, FinishedAt: &now}
+		must(t, s.UpdateRun(ctx, r, []store.Attempt{{RunID: r.ID, Flow: "f", Version: 1, StepID: "a", StepKey: "a", Kind: "set", Attempt: 1, Status: store.AttemptOK, StartedAt: now, FinishedAt: now}}))
+		got, err := s.GetRun(ctx, "sync-1")
+		must(t, err)
+		if !got.Sync || got.Status != store.RunSucceeded {
+			t.Fatalf("%+v", got)
+		}
+	})
+
+	t.Run("list filters and purge", func(t *testing.T) {
+		s := open(t)
+		old := time.Now().Add(-48 * time.Hour).UTC()
+		for i, st := range []string{store.RunSucceeded, store.RunDead, store.RunSucceeded} {
+			created := time.Now().UTC()
+			if i == 0 {
+				created = old
+			}
+			r := &store.Run{Flow: "f", Version: 1, Status: st, TriggerKind: "manual", CreatedAt: created, FinishedAt: &created}
+			_, _, err := s.CreateRun(ctx, r, false)
+			must(t, err)
+			must(t, s.AppendAttempts(ctx, []store.Attempt{{RunID: r.ID, Flow: "f", Version: 1, StepID: "a", StepKey: "a", Kind: "set", Attempt: 1, Status: store.AttemptOK, StartedAt: created, FinishedAt: created}}))
+		}
+		dead, err := s.ListRuns(ctx, store.RunFilter{Status: store.RunDead})
+		must(t, err)
+		if len(dead) != 1 {
+			t.Fatalf("dead %d", len(dead))
+		}
+		recent, err := s.ListRuns(ctx, store.RunFilter{Flow: "f", Since: time.Now().Add(-time.Hour)})
+		must(t, err)
+		if len(recent) != 2 {
+			t.Fatalf("recent %d", len(recent))
+		}
+		n, err := s.Purge(ctx, time.Now().Add(-24*time.Hour))
+		must(t, err)
+		if n != 1 {
+			t.Fatalf("purged %d", n)
+		}
+		all, _ := s.ListRuns(ctx, store.RunFilter{})
+		if len(all) != 2 {
+			t.Fatalf("left %d", len(all))
+		}
+	})
+
+	t.Run("schedule state", func(t *testing.T) {
+		s := open(t)
+		tick, err := s.LastTick(ctx, "f")
+		must(t, err)
+		if !tick.IsZero() {
+			t.Fatal("want zero")
+		}
+		at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		must(t, s.SetLastTick(ctx, "f", at))
+		must(t, s.SetLastTick(ctx, "f", at.Add(time.Minute)))
+		tick, _ = s.LastTick(ctx, "f")
+		if !tick.Equal(at.Add(time.Minute)) {
+			t.Fatalf("tick %v", tick)
+		}
+	})
+
+	t.Run("enqueued runs reach a worker; replay requeues", func(t *testing.T) {
+		s := open(t)
+		var mu sync.Mutex
+		seen := map[string]int{}
+		got := make(chan string, 10)
+		workers := river.NewWorkers()
+		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[store.RunArgs]) error {
+			mu.Lock()
+			seen[j.Args.RunID]++
+			mu.Unlock()
+			got <- j.Args.RunID
+			return nil
+		}))
+		must(t, s.StartQueue(ctx, workers, store.QueueConfig{Workers: 4, FetchPollInterval: 50 * time.Millisecond}))
+		defer s.StopQueue(ctx)
+		r, _, err := s.CreateRun(ctx, &store.Run{Flow: "f", Version: 1, Status: store.RunQueued, TriggerKind: "manual"}, true)
+		must(t, err)
+		waitFor(t, got, r.ID)
+		must(t, s.SetRunStatus(ctx, r.ID, nil, store.RunDead))
+		must(t, s.Requeue(ctx, r.ID, []string{store.RunDead}, &store.Override{StepKey: "a", Input: json.RawMessage(`{"x":2}`)}))
+		waitFor(t, got, r.ID)
+		rr, _ := s.GetRun(ctx, r.ID)
+		if rr.Status != store.RunQueued || rr.Override == nil || string(rr.Override.Input) != `{"x":2}` {
+			t.Fatalf("requeued %+v", rr)
+		}
+		if err := s.Requeue(ctx, r.ID, []string{store.RunDead}, nil); weft.Code(err) != weft.EConflict {
+			t.Fatalf("requeue of a queued run: %v", err)
+		}
+	})
+}
+
+func waitFor(t *testing.T, ch chan string, id string) {
+	t.Helper()
+	select {
+	case got := <-ch:
+		if got != id {
+			t.Fatalf("worker got %s want %s", got, id)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("job never reached the worker")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
