@@ -1,0 +1,33 @@
+# Weft — the two commands a new user needs are `make run` and `make test`.
+GO        ?= go
+BIN       := bin/weft
+TOOLS     := $(CURDIR)/.tools
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: run build test test-short bench lint clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/weft
+
+## run: build and start Weft on its embedded defaults with the example flows
+run: build
+	./$(BIN) serve --config examples/weft.yaml
+
+## test: the whole suite (PostgreSQL tests start their own throwaway server)
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+test-short:
+	$(GO) test -count=1 -short ./...
+
+## bench: Go benchmarks (see BENCHMARKS.md for the load tests and peers)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1)
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin weft-data

@@ -1,0 +1,387 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/connectors"
+	httpconn "github.com/weftio/weft/connectors/http"
+	"github.com/weftio/weft/flow"
+)
+
+// client talks to a running server's HTTP API.
+type client struct {
+	base, token string
+	json        bool
+	out         io.Writer
+}
+
+func newFlagSet(name string) (*flag.FlagSet, *string, *bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	server := fs.String("server", "", "server URL (env WEFT_SERVER, default http://127.0.0.1:8080)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	return fs, server, asJSON
+}
+
+// parseArgs lets flags follow positional arguments (weft runs show ID --json).
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, weft.Errorf(weft.EInvalid, "%v", err)
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func newClient(server string, asJSON bool, out io.Writer) *client {
+	if server == "" {
+		server = os.Getenv("WEFT_SERVER")
+	}
+	if server == "" {
+		server = "http://127.0.0.1:8080"
+	}
+	return &client{base: strings.TrimRight(server, "/"), token: os.Getenv("WEFT_API_TOKEN"), json: asJSON, out: out}
+}
+
+func (c *client) do(method, path string, body []byte, out any) error {
+	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+	if err != nil {
+		return weft.Errorf(weft.EUnavailable, "cannot reach the weft server at %s (is `weft serve` running?): %v", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 400 {
+		var eb struct {
+			Error *weft.Error `json:"error"`
+		}
+		if json.Unmarshal(data, &eb) == nil && eb.Error != nil && eb.Error.Code != "" {
+			return eb.Error
+		}
+		return weft.Errorf(weft.EInternal, "server answered %s: %s", resp.Status, strings.TrimSpace(string(data)))
+	}
+	if out != nil {
+		if raw, ok := out.(*json.RawMessage); ok {
+			*raw = data
+			return nil
+		}
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+func (c *client) printJSON(v any) {
+	enc := json.NewEncoder(c.out)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// readInput reads a JSON argument, or @file.
+func readInput(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	data := []byte(s)
+	if strings.HasPrefix(s, "@") {
+		var err error
+		if data, err = os.ReadFile(s[1:]); err != nil {
+			return nil, weft.Errorf(weft.EInvalid, "%v", err)
+		}
+	}
+	if !json.Valid(data) {
+		return nil, weft.Errorf(weft.EInvalid, "input is not valid JSON")
+	}
+	return data, nil
+}
+
+func localCatalog() *connectors.Catalog {
+	return connectors.NewCatalog(httpconn.New(httpconn.Options{}))
+}
+
+func flowCmd(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return weft.Errorf(weft.EInvalid, "weft flow: want validate, deploy, list, show, run or rollback")
+	}
+	fs, server, asJSON := newFlagSet("flow " + args[0])
+	ver := fs.Int("version", 0, "version (show)")
+	input := fs.String("input", "", "run input: JSON or @file")
+	async := fs.Bool("async", false, "run asynchronously (returns a run id)")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	c := newClient(*server, *asJSON, stdout)
+	switch args[0] {
+	case "validate":
+		if len(pos) == 0 {
+			return weft.Errorf(weft.EInvalid, "weft flow validate FILE...")
+		}
+		cat := localCatalog()
+		var failed error
+		for _, file := range pos {
+			src, err := os.ReadFile(file)
+			if err != nil {
+				return weft.Errorf(weft.EInvalid, "%v", err)
+			}
+			f, err := flow.Load(file, src, cat)
+			if err != nil {
+				fmt.Fprintln(stdout, err)
+				failed = err
+				continue
+			}
+			fmt.Fprintf(stdout, "%s: ok (flow %s, %s trigger, %d steps)\n", file, f.Name, f.Trigger.Kind, len(f.Steps))
+		}
+		if failed != nil {
+			return weft.Errorf(weft.EUnprocessable, "some flow files did not validate")
+		}
+		return nil
+	case "deploy":
+		if len(pos) == 0 {
+			return weft.Errorf(weft.EInvalid, "weft flow deploy FILE...")
+		}
+		for _, file := range pos {
+			src, err := os.ReadFile(file)
+			if err != nil {
+				return weft.Errorf(weft.EInvalid, "%v", err)
+			}
+			var res map[string]any
+			if err := c.do("POST", "/api/flows?file="+url.QueryEscape(file), src, &res); err != nil {
+				return err
+			}
+			if c.json {
+				c.printJSON(res)
+			} else {
+				fmt.Fprintf(stdout, "deployed %v version %v (%v trigger)\n", res["name"], res["version"], res["trigger"])
+			}
+		}
+		return nil
+	case "list":
+		var res struct {
+			Flows []map[string]any `json:"flows"`
+		}
+		if err := c.do("GET", "/api/flows", nil, &res); err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(res)
+			return nil
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tACTIVE\tLATEST\tUPDATED")
+		for _, f := range res.Flows {
+			fmt.Fprintf(tw, "%v\t%v\t%v\t%v\n", f["name"], f["active_version"], f["latest_version"], f["updated_at"])
+		}
+		return tw.Flush()
+	case "show":
+		if len(pos) != 1 {
+			return weft.Errorf(weft.EInvalid, "weft flow show NAME [--version N]")
+		}
+		path := "/api/flows/" + url.PathEscape(pos[0])
+		if *ver > 0 {
+			path += fmt.Sprintf("/versions/%d", *ver)
+		}
+		var res map[string]any
+		if err := c.do("GET", path, nil, &res); err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(res)
+			return nil
+		}
+		fmt.Fprintf(stdout, "# %v version %v (active: %v), from %v\n%v", res["name"], res["version"], res["active"], res["file"], res["source"])
+		return nil
+	case "rollback":
+		if len(pos) != 2 {
+			return weft.Errorf(weft.EInvalid, "weft flow rollback NAME VERSION")
+		}
+		body := []byte(`{"version": ` + pos[1] + `}`)
+		if !json.Valid(body) {
+			return weft.Errorf(weft.EInvalid, "VERSION must be a number")
+		}
+		var res map[string]any
+		if err := c.do("POST", "/api/flows/"+url.PathEscape(pos[0])+"/rollback", body, &res); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%v now runs version %v\n", res["name"], res["active_version"])
+		return nil
+	case "run":
+		if len(pos) != 1 {
+			return weft.Errorf(weft.EInvalid, "weft flow run NAME [--input JSON|@file] [--async]")
+		}
+		body, err := readInput(*input)
+		if err != nil {
+			return err
+		}
+		if body == nil {
+			body = []byte("{}")
+		}
+		path := "/api/flows/" + url.PathEscape(pos[0]) + "/runs"
+		if *async {
+			path += "?async=true"
+		}
+		var raw json.RawMessage
+		if err := c.do("POST", path, body, &raw); err != nil {
+			return err
+		}
+		var v any
+		_ = json.Unmarshal(raw, &v)
+		c.printJSON(v)
+		return nil
+	}
+	return weft.Errorf(weft.EInvalid, "weft flow: unknown verb %q", args[0])
+}
+
+func runsCmd(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return weft.Errorf(weft.EInvalid, "weft runs: want list, show, replay or cancel")
+	}
+	return runVerbs("runs", args, stdout, "")
+}
+
+func dlqCmd(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return weft.Errorf(weft.EInvalid, "weft dlq: want list or replay")
+	}
+	if args[0] != "list" && args[0] != "replay" {
+		return weft.Errorf(weft.EInvalid, "weft dlq: unknown verb %q", args[0])
+	}
+	return runVerbs("dlq", args, stdout, "dead")
+}
+
+func runVerbs(group string, args []string, stdout io.Writer, forceStatus string) error {
+	fs, server, asJSON := newFlagSet(group + " " + args[0])
+	flowName := fs.String("flow", "", "only this flow")
+	status := fs.String("status", "", "only this status (queued, running, succeeded, failed, dead, canceled)")
+	since := fs.String("since", "", "only runs since: 30m, 1h, 7d or RFC 3339")
+	limit := fs.Int("limit", 50, "at most this many")
+	input := fs.String("input", "", "replay: new input for the failed step (JSON or @file)")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	c := newClient(*server, *asJSON, stdout)
+	switch args[0] {
+	case "list":
+		q := url.Values{}
+		if *flowName != "" {
+			q.Set("flow", *flowName)
+		}
+		if forceStatus != "" {
+			q.Set("status", forceStatus)
+		} else if *status != "" {
+			q.Set("status", *status)
+		}
+		if *since != "" {
+			q.Set("since", *since)
+		}
+		q.Set("limit", fmt.Sprint(*limit))
+		var res struct {
+			Runs []map[string]any `json:"runs"`
+		}
+		if err := c.do("GET", "/api/runs?"+q.Encode(), nil, &res); err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(res)
+			return nil
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
+		fmt.Fprintln(tw, "RUN\tFLOW\tVERSION\tSTATUS\tTRIGGER\tCREATED\tERROR")
+		for _, r := range res.Runs {
+			fmt.Fprintf(tw, "%v\t%v\t%v\t%v\t%v\t%v\t%s\n", r["id"], r["flow"], r["version"], r["status"], r["trigger_kind"], r["created_at"], str(r["error_message"]))
+		}
+		return tw.Flush()
+	case "show":
+		if len(pos) != 1 {
+			return weft.Errorf(weft.EInvalid, "weft runs show ID")
+		}
+		var res struct {
+			Run   map[string]any   `json:"run"`
+			Steps []map[string]any `json:"steps"`
+		}
+		if err := c.do("GET", "/api/runs/"+url.PathEscape(pos[0]), nil, &res); err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(res)
+			return nil
+		}
+		r := res.Run
+		fmt.Fprintf(stdout, "run %v  flow %v v%v  %v  trigger %v\n", r["id"], r["flow"], r["version"], r["status"], r["trigger_kind"])
+		if e := str(r["error_message"]); e != "" {
+			fmt.Fprintf(stdout, "error [%v] at %v: %s\n", r["error_code"], r["failed_step"], e)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
+		fmt.Fprintln(tw, "STEP\tKIND\tATTEMPT\tSTATUS\tDURATION\tIN\tOUT\tERROR")
+		for _, a := range res.Steps {
+			d := time.Duration(num(a["duration_us"])) * time.Microsecond
+			fmt.Fprintf(tw, "%v\t%v\t%v\t%v\t%v\t%vB\t%vB\t%s\n", a["step_key"], a["kind"], a["attempt"], a["status"], d, a["input_size"], a["output_size"], str(a["error_message"]))
+		}
+		return tw.Flush()
+	case "replay":
+		if len(pos) != 1 {
+			return weft.Errorf(weft.EInvalid, "weft %s replay ID [--input JSON|@file]", group)
+		}
+		in, err := readInput(*input)
+		if err != nil {
+			return err
+		}
+		var body []byte
+		if in != nil {
+			body, _ = json.Marshal(map[string]json.RawMessage{"input": in})
+		}
+		var res map[string]any
+		if err := c.do("POST", "/api/runs/"+url.PathEscape(pos[0])+"/replay", body, &res); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "run %v requeued (%v)\n", res["run_id"], res["status"])
+		return nil
+	case "cancel":
+		if len(pos) != 1 {
+			return weft.Errorf(weft.EInvalid, "weft runs cancel ID")
+		}
+		if err := c.do("POST", "/api/runs/"+url.PathEscape(pos[0])+"/cancel", nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "run %s canceled\n", pos[0])
+		return nil
+	}
+	return weft.Errorf(weft.EInvalid, "weft %s: unknown verb %q", group, args[0])
+}
+
+func str(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func num(v any) float64 {
+	f, _ := v.(float64)
+	return f
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/weftio/weft/connectors"
+)
+
+// Config is read once (file, then environment, then flags) and passed down;
+// no other package reads the environment.
+type Config struct {
+	Addr         string                            `yaml:"addr"`
+	DataDir      string                            `yaml:"data_dir"`
+	DatabaseURL  string                            `yaml:"database_url"`
+	LogFormat    string                            `yaml:"log_format"` // text | json
+	LogLevel     string                            `yaml:"log_level"`
+	MaxBodyBytes int64                             `yaml:"max_body_bytes"`
+	Retention    time.Duration                     `yaml:"retention"`
+	Capture      string                            `yaml:"capture"`
+	APIToken     string                            `yaml:"api_token"`
+	Deploy       []string                          `yaml:"deploy"` // flow files (globs) deployed at start when changed
+	Connections  map[string]*connectors.Connection `yaml:"connections"`
+	Queue        QueueConfig                       `yaml:"queue"`
+	Shutdown     time.Duration                     `yaml:"shutdown_timeout"`
+	SyncTimeout  time.Duration                     `yaml:"sync_timeout"`
+
+	secrets map[string]string // from WEFT_SECRET_<NAME>; never in files or logs
+}
+
+// QueueConfig tunes the durable queue.
+type QueueConfig struct {
+	Workers     int           `yaml:"workers"`
+	JobTimeout  time.Duration `yaml:"job_timeout"`
+	RescueAfter time.Duration `yaml:"rescue_after"`
+	Disabled    bool          `yaml:"disabled"` // serve the API only, run no async work
+}
+
+func defaultConfig() *Config {
+	return &Config{
+		Addr: "127.0.0.1:8080", DataDir: "./weft-data", LogFormat: "text", LogLevel: "info",
+		MaxBodyBytes: 10 << 20, Retention: 30 * 24 * time.Hour, Capture: "metadata",
+		Queue:    QueueConfig{Workers: 50, JobTimeout: 2 * time.Minute, RescueAfter: 3 * time.Minute},
+		Shutdown: 30 * time.Second, SyncTimeout: 30 * time.Second,
+	}
+}
+
+// loadConfig reads path (optional), then WEFT_* variables.
+func loadConfig(path string, env []string) (*Config, error) {
+	c := defaultConfig()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(data)))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil {
+			return nil, fmt.Errorf("config %s: %v", path, err)
+		}
+	}
+	c.secrets = map[string]string{}
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		switch {
+		case k == "WEFT_DATA_DIR":
+			c.DataDir = v
+		case k == "WEFT_DATABASE_URL":
+			c.DatabaseURL = v
+		case k == "WEFT_ADDR":
+			c.Addr = v
+		case k == "WEFT_LOG_FORMAT":
+			c.LogFormat = v
+		case k == "WEFT_LOG_LEVEL":
+			c.LogLevel = v
+		case k == "WEFT_API_TOKEN":
+			c.APIToken = v
+		case k == "WEFT_MAX_BODY_BYTES":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("WEFT_MAX_BODY_BYTES: %v", err)
+			}
+			c.MaxBodyBytes = n
+		case k == "WEFT_QUEUE_RESCUE_AFTER" || k == "WEFT_QUEUE_JOB_TIMEOUT":
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", k, err)
+			}
+			if k == "WEFT_QUEUE_RESCUE_AFTER" {
+				c.Queue.RescueAfter = d
+			} else {
+				c.Queue.JobTimeout = d
+			}
+		case k == "WEFT_QUEUE_WORKERS":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, fmt.Errorf("WEFT_QUEUE_WORKERS: %v", err)
+			}
+			c.Queue.Workers = n
+		case strings.HasPrefix(k, "WEFT_SECRET_"):
+			c.secrets[strings.ToUpper(strings.TrimPrefix(k, "WEFT_SECRET_"))] = v
+		}
+	}
+	for name, conn := range c.Connections {
+		conn.Name = name
+		if conn.Connector == "" {
+			return nil, fmt.Errorf("config: connection %q needs connector", name)
+		}
+		for h, v := range conn.Headers {
+			// Header values may name a secret: ${secret:NAME}.
+			if strings.HasPrefix(v, "${secret:") && strings.HasSuffix(v, "}") {
+				name := strings.ToUpper(strings.TrimSuffix(strings.TrimPrefix(v, "${secret:"), "}"))
+				sv, ok := c.secrets[name]
+				if !ok {
+					return nil, fmt.Errorf("config: connection %q header %s refers to secret %s, which is not set (WEFT_SECRET_%s)", conn.Name, h, name, name)
+				}
+				conn.Headers[h] = sv
+			}
+		}
+	}
+	if c.Queue.JobTimeout > c.Queue.RescueAfter {
+		c.Queue.JobTimeout = c.Queue.RescueAfter
+	}
+	return c, nil
+}
+
+func (c *Config) secret(name string) (string, bool) {
+	v, ok := c.secrets[strings.ToUpper(name)]
+	return v, ok
+}

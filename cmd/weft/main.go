@@ -1,0 +1,217 @@
+// Command weft is the Weft binary: the server (weft serve) and the CLI for
+// flows, runs and the dead-letter queue. It is the composition root: it
+// reads configuration once and wires the packages; it holds no logic.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+	_ "time/tzdata" // schedules work on machines without a zoneinfo database
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/connectors"
+	httpconn "github.com/weftio/weft/connectors/http"
+	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/gateway"
+	"github.com/weftio/weft/store"
+	"github.com/weftio/weft/store/postgres"
+	"github.com/weftio/weft/store/sqlite"
+)
+
+const usage = `weft: integration flows and an MCP gateway in one binary.
+
+Usage:
+  weft serve [--addr 127.0.0.1:8080] [--data-dir ./weft-data] [--config weft.yaml]
+  weft flow validate FILE...          check flow files locally (no server needed)
+  weft flow deploy FILE...            deploy as the next version
+  weft flow list | show NAME [--version N] | rollback NAME VERSION
+  weft flow run NAME [--input JSON|@file] [--async]
+  weft runs list [--flow F] [--status S] [--since 1h] [--limit N]
+  weft runs show ID | replay ID [--input JSON|@file] | cancel ID
+  weft dlq list [--flow F] | replay ID [--input JSON|@file]
+  weft version
+
+The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
+with WEFT_API_TOKEN if the server requires one. Add --json for machine-readable output.
+`
+
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(args[1:], stderr)
+	case "flow", "flows":
+		err = flowCmd(args[1:], stdout)
+	case "runs", "run":
+		err = runsCmd(args[1:], stdout)
+	case "dlq":
+		err = dlqCmd(args[1:], stdout)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "weft", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = weft.Errorf(weft.EInvalid, "unknown command %q (see weft help)", args[0])
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		if weft.Code(err) == weft.EInvalid || weft.Code(err) == weft.EUnprocessable {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+func newLogger(format, level string, w io.Writer) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
+	dataDir := fs.String("data-dir", "", "data directory for the embedded SQLite store (env WEFT_DATA_DIR, default ./weft-data)")
+	cfgPath := fs.String("config", "", "optional config file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	cfg, err := loadConfig(*cfgPath, os.Environ())
+	if err != nil {
+		return weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var st store.Store
+	if cfg.DatabaseURL != "" {
+		st, err = postgres.Open(ctx, cfg.DatabaseURL, log)
+	} else {
+		st, err = sqlite.Open(ctx, cfg.DataDir, log)
+	}
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	cat := connectors.NewCatalog(httpconn.New(httpconn.Options{}))
+	for _, c := range cfg.Connections {
+		if err := cat.AddConnection(c); err != nil {
+			return weft.Errorf(weft.EInvalid, "%v", err)
+		}
+	}
+	eng := engine.New(st, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout})
+
+	var workers = eng.Workers()
+	if cfg.Queue.Disabled {
+		workers = nil
+	}
+	if err := st.StartQueue(ctx, workers, store.QueueConfig{Workers: cfg.Queue.Workers, JobTimeout: cfg.Queue.JobTimeout, RescueAfter: cfg.Queue.RescueAfter}); err != nil {
+		return err
+	}
+	if err := deployAtStart(ctx, eng, cfg.Deploy, log); err != nil {
+		return err
+	}
+	bg, cancelBg := context.WithCancel(context.Background())
+	defer cancelBg()
+	go eng.RunScheduler(bg, 500*time.Millisecond)
+	go eng.RunRetention(bg, cfg.Retention, time.Hour)
+
+	gw := gateway.New(eng, log, gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, Secret: cfg.secret, APIToken: cfg.APIToken})
+	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return weft.Errorf(weft.EUnavailable, "listen on %s: %v", cfg.Addr, err)
+	}
+	dbDesc := "sqlite:" + filepath.Join(cfg.DataDir, "weft.db")
+	if cfg.DatabaseURL != "" {
+		dbDesc = "postgres"
+	}
+	log.Info("weft serving", "addr", ln.Addr().String(), "store", dbDesc, "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests, releasing async work")
+	// Async runs in progress snooze back to the queue at once (another
+	// worker, or this one after restart, resumes them from their last
+	// checkpoint); synchronous requests get the shutdown timeout to finish.
+	eng.BeginShutdown()
+	shCtx, cancel := context.WithTimeout(context.Background(), cfg.Shutdown)
+	defer cancel()
+	if err := srv.Shutdown(shCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	cancelBg()
+	if err := st.StopQueue(shCtx); err != nil {
+		log.Warn("queue shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// deployAtStart deploys the configured flow files whose source differs
+// from the active version.
+func deployAtStart(ctx context.Context, eng *engine.Engine, globs []string, log *slog.Logger) error {
+	for _, g := range globs {
+		files, err := filepath.Glob(g)
+		if err != nil {
+			return weft.Errorf(weft.EInvalid, "deploy glob %q: %v", g, err)
+		}
+		for _, file := range files {
+			src, err := os.ReadFile(file)
+			if err != nil {
+				return err
+			}
+			f, err := eng.Validate(file, src)
+			if err != nil {
+				return err
+			}
+			cur, err := eng.Store().GetFlow(ctx, f.Name, 0)
+			if err == nil && string(cur.Source) == string(src) {
+				continue
+			}
+			fv, _, err := eng.Deploy(ctx, file, src)
+			if err != nil {
+				return err
+			}
+			log.Info("flow deployed", "flow", f.Name, "version", fv.Version, "file", file)
+		}
+	}
+	return nil
+}

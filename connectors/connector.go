@@ -1,0 +1,201 @@
+// Package connectors is the connector SDK and the catalog: a connector
+// declares its operations once (name, description, input and output JSON
+// Schema, hints) and everything else (validation, docs, MCP tool schemas,
+// NL-to-flow retrieval) derives from that declaration.
+//
+// Connectors never import engine, gateway or mcp. One subpackage per
+// connector (http, ...).
+package connectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Hints describe an operation's side effects (they become MCP annotations).
+type Hints struct {
+	ReadOnly    bool `json:"read_only,omitempty"`
+	Destructive bool `json:"destructive,omitempty"`
+	Idempotent  bool `json:"idempotent,omitempty"`
+	OpenWorld   bool `json:"open_world,omitempty"`
+}
+
+// Operation is one action of a connector.
+type Operation struct {
+	Name        string         `json:"name"`
+	Title       string         `json:"title"`
+	Description string         `json:"description"`
+	Input       map[string]any `json:"input_schema"`
+	Output      map[string]any `json:"output_schema,omitempty"`
+	Hints       Hints          `json:"hints"`
+	Invoke      func(ctx context.Context, c Call) (any, error) `json:"-"`
+}
+
+// Connector is a kind of system with its operations.
+type Connector struct {
+	Name        string       `json:"name"`
+	Title       string       `json:"title"`
+	Description string       `json:"description"`
+	Version     string       `json:"version"`
+	Operations  []*Operation `json:"operations"`
+}
+
+// Connection is a configured instance of a connector.
+type Connection struct {
+	Name         string            `json:"name" yaml:"name"`
+	Connector    string            `json:"connector" yaml:"connector"`
+	BaseURL      string            `json:"base_url,omitempty" yaml:"base_url"`
+	Headers      map[string]string `json:"-" yaml:"headers"` // may hold secrets: never returned
+	AllowPrivate bool              `json:"allow_private,omitempty" yaml:"allow_private"`
+}
+
+// Call is one invocation of an operation.
+type Call struct {
+	Input          map[string]any
+	IdempotencyKey string
+	Connection     *Connection // nil: the connector's defaults
+}
+
+// Error classes the runtime's retry policy understands.
+const (
+	Retryable = "retryable"
+	Permanent = "permanent"
+)
+
+// Error is a classified connector failure.
+type Error struct {
+	Class      string
+	Status     int           // upstream status, if any
+	RetryAfter time.Duration // honoured by the runtime's backoff
+	Message    string
+	Body       any // upstream error body, if any
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Classify returns err's class (retryable for unknown errors: a network
+// failure is worth another try) and its Retry-After.
+func Classify(err error) (class string, retryAfter time.Duration) {
+	var ce *Error
+	if errors.As(err, &ce) {
+		return ce.Class, ce.RetryAfter
+	}
+	if errors.Is(err, context.Canceled) {
+		return Permanent, 0
+	}
+	return Retryable, 0
+}
+
+// Catalog holds every connector and connection known to this instance.
+type Catalog struct {
+	mu          sync.RWMutex
+	connectors  map[string]*Connector
+	ops         map[string]*Operation // connector.operation
+	connections map[string]*Connection
+}
+
+// NewCatalog returns a catalog holding cs.
+func NewCatalog(cs ...*Connector) *Catalog {
+	c := &Catalog{connectors: map[string]*Connector{}, ops: map[string]*Operation{}, connections: map[string]*Connection{}}
+	for _, x := range cs {
+		c.Register(x)
+	}
+	return c
+}
+
+// Register adds a connector.
+func (c *Catalog) Register(x *Connector) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.connectors[x.Name] = x
+	for _, op := range x.Operations {
+		c.ops[x.Name+"."+op.Name] = op
+	}
+}
+
+// AddConnection adds a configured connection.
+func (c *Catalog) AddConnection(conn *Connection) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.connectors[conn.Connector]; !ok {
+		return fmt.Errorf("connection %q: unknown connector %q", conn.Name, conn.Connector)
+	}
+	c.connections[conn.Name] = conn
+	return nil
+}
+
+// HasOperation implements flow.Operations.
+func (c *Catalog) HasOperation(name string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	_, ok := c.ops[name]
+	return ok
+}
+
+// OperationNames implements flow.Operations.
+func (c *Catalog) OperationNames() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]string, 0, len(c.ops))
+	for k := range c.ops {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Operation looks up connector.operation.
+func (c *Catalog) Operation(name string) (*Operation, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	op, ok := c.ops[name]
+	return op, ok
+}
+
+// Connection looks up a connection by name; it checks the connector matches.
+func (c *Catalog) Connection(name, connector string) (*Connection, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	conn, ok := c.connections[name]
+	if !ok {
+		var names []string
+		for k := range c.connections {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("unknown connection %q (configured: %s)", name, strings.Join(names, ", "))
+	}
+	if conn.Connector != connector {
+		return nil, fmt.Errorf("connection %q is a %s connection, not %s", name, conn.Connector, connector)
+	}
+	return conn, nil
+}
+
+// Connectors lists connectors by name.
+func (c *Catalog) Connectors() []*Connector {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*Connector, 0, len(c.connectors))
+	for _, x := range c.connectors {
+		out = append(out, x)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Connections lists connections by name (without secrets).
+func (c *Catalog) Connections() []*Connection {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*Connection, 0, len(c.connections))
+	for _, x := range c.connections {
+		out = append(out, x)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

@@ -1,0 +1,290 @@
+// Package http is the built-in generic HTTP connector: one operation,
+// http.request (method, URL, headers, query, JSON or form body), returning
+// status, headers and the body (parsed as JSON when it is JSON).
+//
+// Outbound calls to loopback, private, link-local and other non-public
+// addresses are refused unless the connection sets allow_private. The check
+// runs on the address actually dialled, so DNS tricks do not bypass it.
+package http
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/weftio/weft/connectors"
+)
+
+// Options configure the connector.
+type Options struct {
+	MaxResponseBytes int64 // default 32 MiB
+	UserAgent        string
+}
+
+// New returns the http connector.
+func New(o Options) *connectors.Connector {
+	if o.MaxResponseBytes <= 0 {
+		o.MaxResponseBytes = 32 << 20
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "weft/1"
+	}
+	h := &client{opts: o, public: newClient(false), private: newClient(true)}
+	return &connectors.Connector{
+		Name:        "http",
+		Title:       "HTTP",
+		Description: "Call any HTTP API: method, URL, headers, query and a JSON or form body; the response's JSON body is parsed.",
+		Version:     "1.0.0",
+		Operations: []*connectors.Operation{{
+			Name:        "request",
+			Title:       "HTTP request",
+			Description: "Send one HTTP request and return status, headers and body. 5xx, 408 and 429 responses are retried by the runtime (Retry-After honoured); other 4xx fail the step.",
+			Input:       inputSchema,
+			Output:      outputSchema,
+			Hints:       connectors.Hints{OpenWorld: true},
+			Invoke:      h.invoke,
+		}},
+	}
+}
+
+var inputSchema = map[string]any{
+	"type":     "object",
+	"required": []any{"url"},
+	"properties": map[string]any{
+		"method":  map[string]any{"type": "string", "enum": []any{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}, "default": "GET"},
+		"url":     map[string]any{"type": "string", "description": "absolute URL, or a path relative to the connection's base_url"},
+		"headers": map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
+		"query":   map[string]any{"type": "object", "additionalProperties": true},
+		"body":    map[string]any{"description": "sent as JSON"},
+		"form":    map[string]any{"type": "object", "description": "sent as application/x-www-form-urlencoded"},
+	},
+	"additionalProperties": false,
+}
+
+var outputSchema = map[string]any{
+	"type": "object",
+	"properties": map[string]any{
+		"status":  map[string]any{"type": "integer"},
+		"headers": map[string]any{"type": "object"},
+		"body":    map[string]any{},
+	},
+}
+
+type client struct {
+	opts            Options
+	public, private *http.Client
+}
+
+func newClient(allowPrivate bool) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if !allowPrivate {
+		d.Control = func(network, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			ip, err := netip.ParseAddr(host)
+			if err != nil {
+				return err
+			}
+			if !Public(ip) {
+				return &blockedError{addr: ip.String()}
+			}
+			return nil
+		}
+	}
+	t := &http.Transport{
+		Proxy:               nil, // air-gapped by default: no implicit proxy from the environment
+		DialContext:         d.DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+		ForceAttemptHTTP2:   true,
+	}
+	return &http.Client{Transport: t, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("stopped after 5 redirects")
+		}
+		return nil
+	}}
+}
+
+type blockedError struct{ addr string }
+
+func (b *blockedError) Error() string {
+	return fmt.Sprintf("refusing to call non-public address %s (set allow_private on the connection to permit it)", b.addr)
+}
+
+// Public reports whether ip is a public unicast address.
+func Public(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+		return false
+	}
+	// Carrier-grade NAT and other special-purpose ranges.
+	for _, p := range []string{"100.64.0.0/10", "192.0.0.0/24", "198.18.0.0/15", "0.0.0.0/8", "fc00::/7"} {
+		if netip.MustParsePrefix(p).Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *client) invoke(ctx context.Context, call connectors.Call) (any, error) {
+	in := call.Input
+	method, _ := in["method"].(string)
+	if method == "" {
+		method = http.MethodGet
+	}
+	method = strings.ToUpper(method)
+	rawURL, _ := in["url"].(string)
+	if rawURL == "" {
+		return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: url is required"}
+	}
+	conn := call.Connection
+	if conn != nil && conn.BaseURL != "" && !strings.Contains(rawURL, "://") {
+		rawURL = strings.TrimRight(conn.BaseURL, "/") + "/" + strings.TrimLeft(rawURL, "/")
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("http.request: bad url %q", rawURL)}
+	}
+	if q, ok := in["query"].(map[string]any); ok {
+		vals := u.Query()
+		for k, v := range q {
+			vals.Set(k, scalar(v))
+		}
+		u.RawQuery = vals.Encode()
+	}
+	var body io.Reader
+	contentType := ""
+	if b, ok := in["body"]; ok && b != nil {
+		data, err := json.Marshal(b)
+		if err != nil {
+			return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: body is not JSON-encodable: " + err.Error()}
+		}
+		body, contentType = bytes.NewReader(data), "application/json"
+	} else if f, ok := in["form"].(map[string]any); ok {
+		vals := url.Values{}
+		for k, v := range f {
+			vals.Set(k, scalar(v))
+		}
+		body, contentType = strings.NewReader(vals.Encode()), "application/x-www-form-urlencoded"
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: " + err.Error()}
+	}
+	req.Header.Set("User-Agent", c.opts.UserAgent)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if call.IdempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", call.IdempotencyKey)
+	}
+	if conn != nil {
+		for k, v := range conn.Headers {
+			req.Header.Set(k, v)
+		}
+	}
+	if h, ok := in["headers"].(map[string]any); ok {
+		for k, v := range h {
+			req.Header.Set(k, scalar(v))
+		}
+	}
+	cl := c.public
+	if conn != nil && conn.AllowPrivate {
+		cl = c.private
+	}
+	resp, err := cl.Do(req)
+	if err != nil {
+		var be *blockedError
+		if errors.As(err, &be) {
+			return nil, &connectors.Error{Class: connectors.Permanent, Message: be.Error()}
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &connectors.Error{Class: connectors.Retryable, Message: "http.request: " + redactURL(err.Error(), u)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxResponseBytes+1))
+	if err != nil {
+		return nil, &connectors.Error{Class: connectors.Retryable, Message: "http.request: reading response: " + err.Error()}
+	}
+	if int64(len(data)) > c.opts.MaxResponseBytes {
+		return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("http.request: response larger than %d bytes", c.opts.MaxResponseBytes)}
+	}
+	var parsed any
+	if len(data) > 0 {
+		ct := resp.Header.Get("Content-Type")
+		if strings.Contains(ct, "json") || (ct == "" && json.Valid(data)) {
+			if err := json.Unmarshal(data, &parsed); err != nil {
+				parsed = string(data)
+			}
+		} else {
+			parsed = string(data)
+		}
+	}
+	hdrs := make(map[string]any, len(resp.Header))
+	for k, v := range resp.Header {
+		hdrs[strings.ToLower(k)] = strings.Join(v, ", ")
+	}
+	out := map[string]any{"status": int64(resp.StatusCode), "headers": hdrs, "body": parsed}
+	if resp.StatusCode >= 400 {
+		e := &connectors.Error{Class: connectors.Permanent, Status: resp.StatusCode, Body: parsed,
+			Message: fmt.Sprintf("http.request: %s %s returned %d", method, u.Redacted(), resp.StatusCode)}
+		if resp.StatusCode >= 500 || resp.StatusCode == 408 || resp.StatusCode == 429 || resp.StatusCode == 425 {
+			e.Class = connectors.Retryable
+			e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
+		}
+		return nil, e
+	}
+	return out, nil
+}
+
+func redactURL(msg string, u *url.URL) string {
+	return strings.ReplaceAll(msg, u.String(), u.Redacted())
+}
+
+func scalar(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return ""
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	b, _ := json.Marshal(v)
+	return strings.Trim(string(b), `"`)
+}
+
+func retryAfter(h string) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+

@@ -1,0 +1,437 @@
+// Package engine is Weft's deterministic, durable runtime. It executes runs
+// of flow versions, checkpoints every step's output in the transaction log,
+// resumes after a crash from the first unfinished step, retries with
+// exponential backoff and jitter, dead-letters exhausted runs, replays them,
+// and enforces per-flow concurrency and rate limits.
+//
+// It knows flows (flow), connectors (connectors) and the store contract
+// (store); it knows nothing about HTTP or MCP.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"golang.org/x/time/rate"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/store"
+)
+
+// Config tunes the engine.
+type Config struct {
+	DefaultCapture string        // none | metadata | full (default metadata)
+	SyncTimeout    time.Duration // a synchronous run's whole budget (default 30s)
+	LongWait       time.Duration // async waits longer than this release the worker (default 2s)
+}
+
+// Engine runs flows.
+type Engine struct {
+	st   store.Store
+	cat  *connectors.Catalog
+	log  *slog.Logger
+	cfg  Config
+	now  func() time.Time
+
+	mu      sync.Mutex
+	flows   map[string]*flow.Flow // name@version -> compiled flow
+	limits  map[string]*limiter   // flow name -> limits
+	running map[string]context.CancelCauseFunc
+
+	shutdown chan struct{}
+	closing  sync.Once
+}
+
+type limiter struct {
+	sem  chan struct{}
+	rate *rate.Limiter
+	conf flow.Limits
+}
+
+// New returns an engine over st and cat.
+func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) *Engine {
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.DefaultCapture == "" {
+		cfg.DefaultCapture = "metadata"
+	}
+	if cfg.SyncTimeout == 0 {
+		cfg.SyncTimeout = 30 * time.Second
+	}
+	if cfg.LongWait == 0 {
+		cfg.LongWait = 2 * time.Second
+	}
+	return &Engine{st: st, cat: cat, log: log, cfg: cfg, now: time.Now,
+		flows: map[string]*flow.Flow{}, limits: map[string]*limiter{}, running: map[string]context.CancelCauseFunc{},
+		shutdown: make(chan struct{})}
+}
+
+// Store returns the engine's store.
+func (e *Engine) Store() store.Store { return e.st }
+
+// Catalog returns the engine's catalog.
+func (e *Engine) Catalog() *connectors.Catalog { return e.cat }
+
+// Workers returns the River workers to start the queue with.
+func (e *Engine) Workers() *river.Workers {
+	w := river.NewWorkers()
+	river.AddWorker(w, &worker{e: e})
+	return w
+}
+
+// BeginShutdown makes running async work snooze back to the queue.
+func (e *Engine) BeginShutdown() {
+	e.closing.Do(func() { close(e.shutdown) })
+}
+
+// --- flows -------------------------------------------------------------
+
+// Validate parses and validates a flow file against the catalog.
+func (e *Engine) Validate(file string, src []byte) (*flow.Flow, error) {
+	return flow.Load(file, src, e.cat)
+}
+
+// Deploy validates src and stores it as the next version of its flow.
+func (e *Engine) Deploy(ctx context.Context, file string, src []byte) (store.FlowVersion, *flow.Flow, error) {
+	f, err := e.Validate(file, src)
+	if err != nil {
+		return store.FlowVersion{}, nil, err
+	}
+	if err := e.checkSubflows(ctx, f); err != nil {
+		return store.FlowVersion{}, nil, err
+	}
+	fv, err := e.st.DeployFlow(ctx, f.Name, file, src)
+	if err != nil {
+		return fv, nil, err
+	}
+	e.mu.Lock()
+	e.flows[key(f.Name, fv.Version)] = f
+	e.mu.Unlock()
+	return fv, f, nil
+}
+
+// checkSubflows rejects subflows that do not exist or that form a cycle.
+func (e *Engine) checkSubflows(ctx context.Context, f *flow.Flow) error {
+	var probs []weft.Problem
+	var visit func(name string, path []string) error
+	visit = func(name string, path []string) error {
+		for _, p := range path {
+			if p == name {
+				probs = append(probs, weft.Problem{Message: "subflow cycle: " + strings.Join(append(path, name), " -> ")})
+				return nil
+			}
+		}
+		var subs []string
+		if name == f.Name {
+			subs = f.Subflows()
+		} else {
+			sf, _, err := e.Flow(ctx, name, 0)
+			if err != nil {
+				if weft.Code(err) == weft.ENotFound {
+					probs = append(probs, weft.Problem{Message: fmt.Sprintf("subflow %q is not deployed", name)})
+					return nil
+				}
+				return err
+			}
+			subs = sf.Subflows()
+		}
+		for _, s := range subs {
+			if err := visit(s, append(path, name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := visit(f.Name, nil); err != nil {
+		return err
+	}
+	if len(probs) > 0 {
+		return &weft.Error{Code: weft.EUnprocessable, Message: fmt.Sprintf("flow %q has %d problem(s)", f.Name, len(probs)), Problems: probs}
+	}
+	return nil
+}
+
+func key(name string, v int) string { return fmt.Sprintf("%s@%d", name, v) }
+
+// Flow returns a compiled flow version (0 = active).
+func (e *Engine) Flow(ctx context.Context, name string, version int) (*flow.Flow, store.FlowVersion, error) {
+	fv, err := e.st.GetFlow(ctx, name, version)
+	if err != nil {
+		return nil, fv, err
+	}
+	k := key(name, fv.Version)
+	e.mu.Lock()
+	f, ok := e.flows[k]
+	e.mu.Unlock()
+	if ok {
+		return f, fv, nil
+	}
+	// Versions are immutable; validate without the catalog check so an old
+	// version stays runnable for replay even if the catalog changed.
+	f, err = flow.Parse(fv.File, fv.Source)
+	if err == nil {
+		err = flow.Validate(f, nil)
+	}
+	if err != nil {
+		return nil, fv, weft.Wrap(weft.EInternal, err, "stored flow %s v%d no longer compiles: %v", name, fv.Version, err)
+	}
+	e.mu.Lock()
+	e.flows[k] = f
+	e.mu.Unlock()
+	return f, fv, nil
+}
+
+func (e *Engine) limiter(f *flow.Flow) *limiter {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	l, ok := e.limits[f.Name]
+	if ok && l.conf == f.Limits {
+		return l
+	}
+	l = &limiter{conf: f.Limits}
+	if f.Limits.Concurrency > 0 {
+		l.sem = make(chan struct{}, f.Limits.Concurrency)
+	}
+	if f.Limits.RatePerSec > 0 {
+		b := f.Limits.Burst
+		if b <= 0 {
+			b = 1
+		}
+		l.rate = rate.NewLimiter(rate.Limit(f.Limits.RatePerSec), b)
+	}
+	e.limits[f.Name] = l
+	return l
+}
+
+func (l *limiter) acquire(ctx context.Context) (func(), error) {
+	if l.rate != nil {
+		if err := l.rate.Wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if l.sem == nil {
+		return func() {}, nil
+	}
+	select {
+	case l.sem <- struct{}{}:
+		return func() { <-l.sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// --- triggering ----------------------------------------------------------
+
+// Event is one trigger event.
+type Event struct {
+	Flow    string
+	Version int // 0 = active
+	Kind    string
+	Body    any
+	Headers map[string]string
+	Query   map[string]string
+	IdemKey string
+	Async   bool
+	// ScheduledAt is the tick a schedule trigger fired for.
+	ScheduledAt time.Time
+}
+
+// Response is what a respond step produced.
+type Response struct {
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    any               `json:"body"`
+}
+
+// Result is the outcome of Trigger.
+type Result struct {
+	Run       *store.Run
+	Response  *Response // sync runs that responded
+	Duplicate bool      // the idempotency key matched an earlier run
+}
+
+func (ev *Event) input() map[string]any {
+	in := map[string]any{"kind": ev.Kind, "body": ev.Body}
+	if ev.Headers != nil {
+		h := make(map[string]any, len(ev.Headers))
+		for k, v := range ev.Headers {
+			h[k] = v
+		}
+		in["headers"] = h
+	} else {
+		in["headers"] = map[string]any{}
+	}
+	q := make(map[string]any, len(ev.Query))
+	for k, v := range ev.Query {
+		q[k] = v
+	}
+	in["query"] = q
+	if !ev.ScheduledAt.IsZero() {
+		in["scheduled_at"] = ev.ScheduledAt.UTC().Format(time.RFC3339Nano)
+	}
+	return in
+}
+
+// Trigger starts a run. Async runs are committed with their queue job and
+// return at once; sync runs execute inline and are committed (with their
+// whole step log) before Trigger returns.
+func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
+	f, fv, err := e.Flow(ctx, ev.Flow, ev.Version)
+	if err != nil {
+		return nil, err
+	}
+	in := ev.input()
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return nil, weft.Errorf(weft.EInvalid, "trigger input is not JSON-encodable: %v", err)
+	}
+	now := e.now().UTC()
+	run := &store.Run{ID: newID(), Flow: f.Name, Version: fv.Version, TriggerKind: ev.Kind, IdemKey: ev.IdemKey,
+		Input: raw, CreatedAt: now, StartedAt: now, Sync: !ev.Async}
+	if ev.Async {
+		run.Status = store.RunQueued
+		got, created, err := e.st.CreateRun(ctx, run, true)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Run: got, Duplicate: !created}, nil
+	}
+	if ev.IdemKey != "" {
+		// Claim the key before doing any work so a redelivery cannot run twice.
+		run.Status = store.RunRunning
+		got, created, err := e.st.CreateRun(ctx, run, false)
+		if err != nil {
+			return nil, err
+		}
+		if !created {
+			res := &Result{Run: got, Duplicate: true}
+			if got.Output != nil {
+				var resp Response
+				if json.Unmarshal(got.Output, &resp) == nil && resp.Status != 0 {
+					res.Response = &resp
+				}
+			}
+			return res, nil
+		}
+	}
+	run.Status = store.RunRunning
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.SyncTimeout)
+	defer cancel()
+	rs := e.newRunState(f, run, in, nil, false)
+	resp, err := e.execute(ctx, rs)
+	if err != nil && weft.Code(err) == weft.EUnavailable {
+		return nil, err
+	}
+	return &Result{Run: rs.run, Response: resp}, nil
+}
+
+// --- cancel and replay ------------------------------------------------------
+
+// Cancel stops a queued or running run.
+func (e *Engine) Cancel(ctx context.Context, id string) error {
+	if err := e.st.SetRunStatus(ctx, id, []string{store.RunQueued, store.RunRunning}, store.RunCanceled); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	c := e.running[id]
+	e.mu.Unlock()
+	if c != nil {
+		c(errCanceledByUser)
+	}
+	return nil
+}
+
+var errCanceledByUser = errors.New("canceled by user")
+
+// Replay requeues a dead, failed or canceled run; it resumes from the first
+// unfinished step, optionally with input replacing that step's input.
+func (e *Engine) Replay(ctx context.Context, id string, input json.RawMessage) (*store.Run, error) {
+	run, err := e.st.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var ov *store.Override
+	if len(input) > 0 {
+		if !json.Valid(input) {
+			return nil, weft.Errorf(weft.EInvalid, "replay input is not valid JSON")
+		}
+		if run.FailedStep == "" {
+			return nil, weft.Errorf(weft.EConflict, "run %s has no failed step to give an input to", id)
+		}
+		ov = &store.Override{StepKey: run.FailedStep, Input: input}
+	}
+	if err := e.st.Requeue(ctx, id, []string{store.RunDead, store.RunFailed, store.RunCanceled}, ov); err != nil {
+		return nil, err
+	}
+	return e.st.GetRun(ctx, id)
+}
+
+// --- the River worker -----------------------------------------------------
+
+type worker struct {
+	river.WorkerDefaults[store.RunArgs]
+	e *Engine
+}
+
+func (w *worker) Work(ctx context.Context, job *river.Job[store.RunArgs]) error {
+	return w.e.work(ctx, job.Args.RunID)
+}
+
+func (e *Engine) work(ctx context.Context, id string) error {
+	run, err := e.st.GetRun(ctx, id)
+	if err != nil {
+		if weft.Code(err) == weft.ENotFound {
+			return nil // purged
+		}
+		return err
+	}
+	switch run.Status {
+	case store.RunSucceeded, store.RunFailed, store.RunDead, store.RunCanceled:
+		return nil // finished already: a redelivered job does nothing
+	}
+	if err := e.st.SetRunStatus(ctx, id, []string{store.RunQueued, store.RunRunning}, store.RunRunning); err != nil {
+		if weft.Code(err) == weft.EConflict {
+			return nil
+		}
+		return err
+	}
+	run.Status = store.RunRunning
+	f, _, err := e.Flow(ctx, run.Flow, run.Version)
+	if err != nil {
+		return err
+	}
+	var in map[string]any
+	if err := json.Unmarshal(run.Input, &in); err != nil {
+		return fmt.Errorf("run %s: bad stored input: %w", id, err)
+	}
+	cps, err := e.st.Checkpoints(ctx, id)
+	if err != nil {
+		return err
+	}
+	rs := e.newRunState(f, run, in, cps, true)
+	_, err = e.execute(ctx, rs)
+	var ws *waitSnooze
+	if errors.As(err, &ws) {
+		return river.JobSnooze(ws.d)
+	}
+	if errors.Is(err, errShutdown) {
+		return river.JobSnooze(0)
+	}
+	return err
+}
+
+var errShutdown = errors.New("shutting down")
+
+type waitSnooze struct{ d time.Duration }
+
+func (w *waitSnooze) Error() string { return "waiting " + w.d.String() }

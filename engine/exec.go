@@ -1,0 +1,659 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/store"
+)
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// runState is one execution of one run in this process.
+type runState struct {
+	e       *Engine
+	f       *flow.Flow
+	run     *store.Run
+	trigger map[string]any
+	runCtx  map[string]any
+	cps     map[string]json.RawMessage // completed step keys -> output
+	durable bool                       // async: checkpoint each step as it completes
+	capture string
+	redact  map[string]bool
+
+	prefix   string          // step-key prefix inside subflows ("call_sub/")
+	mu       *sync.Mutex      // shared with subflow states
+	attempts *[]store.Attempt // sync runs: written with the run at the end
+	response *Response        // this flow's respond step (a subflow has its own)
+}
+
+// stepFailure is why a run stopped.
+type stepFailure struct {
+	status  string // failed | dead | canceled
+	code    string
+	message string
+	stepKey string
+}
+
+func (f *stepFailure) Error() string { return f.message }
+
+var defaultRedact = []string{"password", "passwd", "secret", "token", "access_token", "refresh_token", "id_token",
+	"authorization", "api_key", "apikey", "x-api-key", "client_secret", "cookie", "set-cookie", "private_key"}
+
+func (e *Engine) newRunState(f *flow.Flow, run *store.Run, trigger map[string]any, cps map[string]json.RawMessage, durable bool) *runState {
+	capture := f.Capture
+	if capture == "" {
+		capture = e.cfg.DefaultCapture
+	}
+	red := map[string]bool{}
+	for _, k := range defaultRedact {
+		red[k] = true
+	}
+	for _, k := range f.Redact {
+		red[strings.ToLower(k)] = true
+	}
+	if cps == nil {
+		cps = map[string]json.RawMessage{}
+	}
+	return &runState{e: e, f: f, run: run, trigger: trigger, cps: cps, durable: durable, capture: capture, redact: red,
+		mu: &sync.Mutex{}, attempts: &[]store.Attempt{},
+		runCtx: map[string]any{"id": run.ID, "flow": run.Flow, "version": int64(run.Version), "started_at": run.StartedAt}}
+}
+
+// execute runs the flow to the end (or to a failure) and records the run.
+func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
+	release, err := e.limiter(rs.f).acquire(ctx)
+	if err != nil {
+		return nil, weft.Wrap(weft.EUnavailable, err, "flow %s is at its concurrency or rate limit", rs.f.Name)
+	}
+	defer release()
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	e.mu.Lock()
+	e.running[rs.run.ID] = cancel
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.running, rs.run.ID)
+		e.mu.Unlock()
+	}()
+	if rs.durable {
+		go func() {
+			select {
+			case <-e.shutdown:
+				cancel(errShutdown)
+			case <-ctx.Done():
+			}
+		}()
+	}
+
+	sc := &flow.Scope{Trigger: rs.trigger, Steps: map[string]any{}, Run: rs.runCtx}
+	err = rs.block(ctx, rs.f.Steps, sc, "")
+	fin := e.now().UTC()
+	run := rs.run
+	run.FinishedAt = &fin
+	var ws *waitSnooze
+	switch {
+	case errors.As(err, &ws):
+		return nil, err // not finished: the queue brings it back
+	case rs.durable && errors.Is(context.Cause(ctx), errShutdown):
+		return nil, errShutdown
+	case errors.Is(context.Cause(ctx), errCanceledByUser):
+		run.Status, run.ErrorCode, run.ErrorMessage = store.RunCanceled, weft.ECanceled, "canceled by user"
+	case err != nil:
+		var sf *stepFailure
+		if errors.As(err, &sf) {
+			run.Status, run.ErrorCode, run.ErrorMessage, run.FailedStep = sf.status, sf.code, sf.message, sf.stepKey
+		} else {
+			run.Status, run.ErrorCode, run.ErrorMessage = store.RunDead, weft.EInternal, err.Error()
+		}
+	default:
+		run.Status = store.RunSucceeded
+	}
+	if rs.response != nil {
+		run.Output, _ = json.Marshal(rs.response)
+	}
+	attempts := *rs.attempts
+	if !rs.durable && run.Status != store.RunSucceeded {
+		// Keep checkpoints of a failed sync run so it can be replayed.
+		for i := range attempts {
+			if attempts[i].Status == store.AttemptOK && attempts[i].Checkpoint == nil {
+				attempts[i].Checkpoint = rs.cpFor(attempts[i].StepKey)
+			}
+		}
+	}
+	// The final write must land even if the request context is gone.
+	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer wcancel()
+	if err := e.st.UpdateRun(wctx, run, attempts); err != nil {
+		e.log.Error("recording run failed", "run", run.ID, "flow", run.Flow, "err", err)
+		return nil, err
+	}
+	if run.Status != store.RunSucceeded {
+		e.log.Warn("run did not succeed", "run", run.ID, "flow", run.Flow, "version", run.Version, "status", run.Status, "step", run.FailedStep, "error", run.ErrorMessage)
+	}
+	return rs.response, nil
+}
+
+func (rs *runState) cpFor(stepKey string) json.RawMessage {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.cps[stepKey]
+}
+
+// block runs steps in order. suffix marks foreach iterations ("[2]").
+func (rs *runState) block(ctx context.Context, steps []*flow.Step, sc *flow.Scope, suffix string) error {
+	for _, s := range steps {
+		if err := context.Cause(ctx); err != nil {
+			return err
+		}
+		if err := rs.step(ctx, s, sc, suffix); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (rs *runState) step(ctx context.Context, s *flow.Step, sc *flow.Scope, suffix string) error {
+	k := rs.prefix + s.ID + suffix
+	if cp, ok := rs.checkpoint(k); ok {
+		var out any
+		if err := json.Unmarshal(cp, &out); err != nil {
+			return fmt.Errorf("checkpoint %s: %w", k, err)
+		}
+		rs.setOutput(sc, s.ID, out)
+		if s.Kind == flow.KindRespond {
+			rs.setResponse(out)
+		}
+		return nil
+	}
+	start := rs.e.now()
+	var out any
+	var err error
+	switch s.Kind {
+	case flow.KindSet:
+		out, err = s.Set.Eval(sc)
+	case flow.KindCall:
+		return rs.call(ctx, s, sc, k)
+	case flow.KindSubflow:
+		return rs.subflow(ctx, s, sc, k)
+	case flow.KindIf:
+		var ok bool
+		if ok, err = s.Cond.EvalBool(sc); err == nil {
+			branch, steps := "then", s.Then
+			if !ok {
+				branch, steps = "else", s.Else
+			}
+			if err = rs.block(ctx, steps, sc, suffix); err != nil {
+				return err
+			}
+			out = map[string]any{"branch": branch}
+		}
+	case flow.KindSwitch:
+		out = map[string]any{"case": "default"}
+		steps := s.Default
+		for i, c := range s.Cases {
+			var ok bool
+			if ok, err = c.When.EvalBool(sc); err != nil {
+				break
+			}
+			if ok {
+				out, steps = map[string]any{"case": int64(i)}, c.Steps
+				break
+			}
+		}
+		if err == nil {
+			if err = rs.block(ctx, steps, sc, suffix); err != nil {
+				return err
+			}
+		}
+	case flow.KindForeach:
+		out, err = rs.foreach(ctx, s, sc, suffix)
+		if err != nil {
+			var sf *stepFailure
+			if errors.As(err, &sf) || context.Cause(ctx) != nil {
+				return err
+			}
+		}
+	case flow.KindWait:
+		out, err = rs.wait(ctx, s, sc, k)
+		var ws *waitSnooze
+		if errors.As(err, &ws) {
+			return err
+		}
+	case flow.KindRespond:
+		var body any
+		if body, err = s.Body.Eval(sc); err == nil {
+			status := s.Status
+			if status == 0 {
+				status = 200
+			}
+			r := &Response{Status: status, Headers: s.Headers, Body: body}
+			rs.mu.Lock()
+			rs.response = r
+			rs.mu.Unlock()
+			out = map[string]any{"status": int64(status), "headers": anyMap(s.Headers), "body": body}
+		}
+	case flow.KindFail:
+		msg := "the flow failed at step " + s.ID
+		if s.FailMessage != nil {
+			var m any
+			if m, err = s.FailMessage.Eval(sc); err == nil {
+				msg = fmt.Sprint(m)
+			}
+		}
+		if err == nil {
+			code := s.FailCode
+			if code == "" {
+				code = "flow_failed"
+			}
+			rs.record(s, k, 1, start, nil, nil, &stepFailure{status: store.RunFailed, code: code, message: msg, stepKey: k}, "permanent")
+			return &stepFailure{status: store.RunFailed, code: code, message: msg, stepKey: k}
+		}
+	default:
+		err = fmt.Errorf("unknown step kind %q", s.Kind)
+	}
+	if err != nil {
+		// Expression errors are permanent: the same inputs fail the same way.
+		sf := &stepFailure{status: store.RunDead, code: "expression_error", message: fmt.Sprintf("step %s: %v", s.ID, err), stepKey: k}
+		rs.record(s, k, 1, start, nil, nil, sf, "permanent")
+		return sf
+	}
+	if err := rs.complete(ctx, s, k, 1, start, nil, out); err != nil {
+		return err
+	}
+	rs.setOutput(sc, s.ID, out)
+	return nil
+}
+
+func anyMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (rs *runState) checkpoint(k string) (json.RawMessage, bool) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if !rs.durable && rs.run.Sync {
+		return nil, false
+	}
+	cp, ok := rs.cps[k]
+	return cp, ok
+}
+
+func (rs *runState) setOutput(sc *flow.Scope, id string, out any) {
+	rs.mu.Lock()
+	sc.Steps[id] = out
+	rs.mu.Unlock()
+}
+
+func (rs *runState) setResponse(out any) {
+	m, _ := out.(map[string]any)
+	r := &Response{Status: 200, Body: m["body"]}
+	if st, ok := m["status"].(float64); ok {
+		r.Status = int(st)
+	}
+	if h, ok := m["headers"].(map[string]any); ok {
+		r.Headers = map[string]string{}
+		for k, v := range h {
+			r.Headers[k] = fmt.Sprint(v)
+		}
+	}
+	rs.mu.Lock()
+	rs.response = r
+	rs.mu.Unlock()
+}
+
+// complete records a successful attempt; for durable runs the checkpoint is
+// committed before the run moves on.
+func (rs *runState) complete(ctx context.Context, s *flow.Step, k string, attempt int, start time.Time, in, out any) error {
+	cp, err := json.Marshal(out)
+	if err != nil {
+		return &stepFailure{status: store.RunDead, code: "bad_output", message: fmt.Sprintf("step %s: output is not JSON-encodable: %v", s.ID, err), stepKey: k}
+	}
+	rs.mu.Lock()
+	rs.cps[k] = cp
+	rs.mu.Unlock()
+	a := rs.attempt(s, k, attempt, start, in, cp, nil, "")
+	a.Checkpoint = cp
+	if !rs.durable {
+		a.Checkpoint = nil // a sync run that succeeds needs no resume point
+		rs.mu.Lock()
+		*rs.attempts = append(*rs.attempts, a)
+		rs.mu.Unlock()
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return rs.e.st.AppendAttempts(wctx, []store.Attempt{a})
+}
+
+// record logs a failed attempt.
+func (rs *runState) record(s *flow.Step, k string, attempt int, start time.Time, in any, _ any, err error, class string) {
+	a := rs.attempt(s, k, attempt, start, in, nil, err, class)
+	if !rs.durable {
+		rs.mu.Lock()
+		*rs.attempts = append(*rs.attempts, a)
+		rs.mu.Unlock()
+		return
+	}
+	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if werr := rs.e.st.AppendAttempts(wctx, []store.Attempt{a}); werr != nil {
+		rs.e.log.Error("recording attempt failed", "run", rs.run.ID, "step", k, "err", werr)
+	}
+}
+
+func (rs *runState) attempt(s *flow.Step, k string, n int, start time.Time, in any, outJSON []byte, err error, class string) store.Attempt {
+	fin := rs.e.now()
+	a := store.Attempt{RunID: rs.run.ID, Flow: rs.run.Flow, Version: rs.run.Version, StepID: s.ID, StepKey: k, Kind: s.Kind,
+		Attempt: n, TriggerKind: rs.run.TriggerKind, Status: store.AttemptOK, StartedAt: start.UTC(), FinishedAt: fin.UTC(),
+		DurationUS: fin.Sub(start).Microseconds(), OutputSize: len(outJSON)}
+	var inJSON []byte
+	if in != nil {
+		inJSON, _ = json.Marshal(in)
+		a.InputSize = len(inJSON)
+	}
+	if err != nil {
+		a.Status, a.ErrorClass, a.ErrorMessage = store.AttemptError, class, truncate(err.Error(), 2000)
+	}
+	switch rs.capture {
+	case "none":
+		a.InputSize, a.OutputSize = 0, 0
+	case "full":
+		if inJSON != nil {
+			a.Input = Redact(inJSON, rs.redact)
+		}
+		if outJSON != nil {
+			a.Output = Redact(outJSON, rs.redact)
+		}
+	}
+	return a
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// call executes a connector operation with timeout and retries.
+func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k string) error {
+	start := rs.e.now()
+	fail := func(status, code, msg string, attempt int, in any, cause error, class string) error {
+		sf := &stepFailure{status: status, code: code, message: msg, stepKey: k}
+		if cause == nil {
+			cause = sf
+		}
+		rs.record(s, k, attempt, start, in, nil, cause, class)
+		return sf
+	}
+	op, ok := rs.e.cat.Operation(s.Call)
+	if !ok {
+		return fail(store.RunDead, "unknown_operation", fmt.Sprintf("step %s: operation %q is not installed", s.ID, s.Call), 1, nil, nil, "permanent")
+	}
+	var conn *connectors.Connection
+	if s.Connection != "" {
+		c, err := rs.e.cat.Connection(s.Connection, strings.SplitN(s.Call, ".", 2)[0])
+		if err != nil {
+			return fail(store.RunDead, "unknown_connection", fmt.Sprintf("step %s: %v", s.ID, err), 1, nil, nil, "permanent")
+		}
+		conn = c
+	}
+	var input any
+	if ov := rs.run.Override; ov != nil && ov.StepKey == k {
+		if err := json.Unmarshal(ov.Input, &input); err != nil {
+			return fail(store.RunDead, "bad_override", "replay input is not valid JSON", 1, nil, nil, "permanent")
+		}
+	} else {
+		var err error
+		if input, err = s.With.Eval(sc); err != nil {
+			return fail(store.RunDead, "expression_error", fmt.Sprintf("step %s: %v", s.ID, err), 1, nil, nil, "permanent")
+		}
+	}
+	in, _ := input.(map[string]any)
+	if in == nil {
+		in = map[string]any{}
+	}
+	policy := flow.DefaultRetry
+	if s.Retry != nil {
+		policy = *s.Retry
+	}
+	timeout := s.Timeout
+	if timeout == 0 {
+		timeout = flow.DefaultTimeout
+	}
+	idem := rs.run.ID + ":" + k
+	for attempt := 1; ; attempt++ {
+		if rs.durable && attempt == 1 {
+			if cur, err := rs.e.st.GetRun(ctx, rs.run.ID); err == nil && cur.Status == store.RunCanceled {
+				return &stepFailure{status: store.RunCanceled, code: weft.ECanceled, message: "canceled by user", stepKey: k}
+			}
+		}
+		aStart := rs.e.now()
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		out, err := op.Invoke(cctx, connectors.Call{Input: in, IdempotencyKey: idem, Connection: conn})
+		timedOut := cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+		cancel()
+		if err == nil {
+			if cerr := rs.complete(ctx, s, k, attempt, aStart, in, out); cerr != nil {
+				return cerr
+			}
+			rs.setOutput(sc, s.ID, out)
+			return nil
+		}
+		if cause := context.Cause(ctx); cause != nil {
+			rs.record(s, k, attempt, aStart, in, nil, err, "canceled")
+			return cause
+		}
+		class, after := connectors.Classify(err)
+		if timedOut {
+			class, err = connectors.Retryable, fmt.Errorf("timed out after %s", timeout)
+		}
+		rs.record(s, k, attempt, aStart, in, nil, err, class)
+		if class == connectors.Permanent {
+			return &stepFailure{status: store.RunDead, code: "permanent_error", message: fmt.Sprintf("step %s: %v", s.ID, err), stepKey: k}
+		}
+		if attempt >= policy.MaxAttempts {
+			return &stepFailure{status: store.RunDead, code: "retries_exhausted", message: fmt.Sprintf("step %s: %d attempts failed; last: %v", s.ID, attempt, err), stepKey: k}
+		}
+		d := Backoff(policy, attempt, after)
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// Backoff is exponential with full jitter in [d/2, d], never below retryAfter.
+func Backoff(p flow.Retry, attempt int, retryAfter time.Duration) time.Duration {
+	d := p.Backoff << (attempt - 1)
+	if d <= 0 || d > p.MaxBackoff {
+		d = p.MaxBackoff
+	}
+	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	if retryAfter > d {
+		d = retryAfter
+	}
+	return d
+}
+
+func (rs *runState) foreach(ctx context.Context, s *flow.Step, sc *flow.Scope, suffix string) (any, error) {
+	v, err := s.Items.Eval(sc)
+	if err != nil {
+		return nil, err
+	}
+	items, ok := v.([]any)
+	if !ok {
+		if v == nil {
+			items = nil
+		} else {
+			return nil, fmt.Errorf("foreach %s: items gave %T, want a list", s.Items.Source, v)
+		}
+	}
+	conc := s.Concurrency
+	if conc <= 0 {
+		conc = 1
+	}
+	results := make([]any, len(items))
+	errs := make([]error, len(items))
+	sem := make(chan struct{}, conc)
+	var wg sync.WaitGroup
+	ictx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	for i, item := range items {
+		if context.Cause(ictx) != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(i int, item any) {
+			defer func() { <-sem; wg.Done() }()
+			rs.mu.Lock()
+			steps := make(map[string]any, len(sc.Steps)+len(s.Do))
+			for k, v := range sc.Steps {
+				steps[k] = v
+			}
+			rs.mu.Unlock()
+			isc := &flow.Scope{Trigger: sc.Trigger, Steps: steps, Run: sc.Run, Item: item, Index: i, InLoop: true}
+			if err := rs.block(ictx, s.Do, isc, fmt.Sprintf("%s[%d]", suffix, i)); err != nil {
+				errs[i] = err
+				cancel(err)
+				return
+			}
+			if len(s.Do) > 0 {
+				rs.mu.Lock()
+				results[i] = isc.Steps[s.Do[len(s.Do)-1].ID]
+				rs.mu.Unlock()
+			}
+		}(i, item)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// wait sleeps (sync runs, short waits) or releases the worker and asks the
+// queue to bring the run back when the wait is over (async, long waits).
+// The target time is checkpointed so a resumed run does not wait again.
+func (rs *runState) wait(ctx context.Context, s *flow.Step, sc *flow.Scope, k string) (any, error) {
+	untilKey := k + "#until"
+	var until time.Time
+	if cp, ok := rs.checkpoint(untilKey); ok {
+		var ts string
+		_ = json.Unmarshal(cp, &ts)
+		until, _ = time.Parse(time.RFC3339Nano, ts)
+	}
+	if until.IsZero() {
+		if s.WaitUntil != nil {
+			v, err := s.WaitUntil.Eval(sc)
+			if err != nil {
+				return nil, err
+			}
+			str, _ := v.(string)
+			t, err := time.Parse(time.RFC3339Nano, str)
+			if err != nil {
+				return nil, fmt.Errorf("until: %q is not an RFC 3339 timestamp", str)
+			}
+			until = t
+		} else {
+			until = rs.e.now().Add(s.WaitFor)
+		}
+		if rs.durable {
+			cp, _ := json.Marshal(until.UTC().Format(time.RFC3339Nano))
+			a := rs.attempt(s, untilKey, 1, rs.e.now(), nil, cp, nil, "")
+			a.Checkpoint, a.Kind = cp, "wait_start"
+			if err := rs.e.st.AppendAttempts(ctx, []store.Attempt{a}); err != nil {
+				return nil, err
+			}
+			rs.mu.Lock()
+			rs.cps[untilKey] = cp
+			rs.mu.Unlock()
+		}
+	}
+	d := until.Sub(rs.e.now())
+	if d > 0 {
+		if rs.durable && d > rs.e.cfg.LongWait {
+			return nil, &waitSnooze{d: d}
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, context.Cause(ctx)
+		}
+	}
+	return map[string]any{"until": until.UTC().Format(time.RFC3339Nano)}, nil
+}
+
+// subflow runs another flow's active version inline, as part of this run.
+func (rs *runState) subflow(ctx context.Context, s *flow.Step, sc *flow.Scope, k string) error {
+	start := rs.e.now()
+	depth := strings.Count(k, "/")
+	if depth > 16 {
+		sf := &stepFailure{status: store.RunDead, code: "subflow_depth", message: "subflows nested deeper than 16", stepKey: k}
+		rs.record(s, k, 1, start, nil, nil, sf, "permanent")
+		return sf
+	}
+	sub, _, err := rs.e.Flow(ctx, s.Subflow, 0)
+	if err != nil {
+		sf := &stepFailure{status: store.RunDead, code: "subflow_missing", message: fmt.Sprintf("step %s: %v", s.ID, weft.Message(err)), stepKey: k}
+		rs.record(s, k, 1, start, nil, nil, sf, "permanent")
+		return sf
+	}
+	body, err := s.With.Eval(sc)
+	if err != nil {
+		sf := &stepFailure{status: store.RunDead, code: "expression_error", message: fmt.Sprintf("step %s: %v", s.ID, err), stepKey: k}
+		rs.record(s, k, 1, start, nil, nil, sf, "permanent")
+		return sf
+	}
+	// Child step keys are namespaced under this step so checkpoints and the
+	// log keep them apart from the parent's.
+	child := &runState{e: rs.e, f: sub, run: rs.run, cps: rs.cps, durable: rs.durable, capture: rs.capture, redact: rs.redact, runCtx: rs.runCtx,
+		trigger: map[string]any{"kind": "subflow", "body": body, "headers": map[string]any{}, "query": map[string]any{}},
+		prefix: k + "/", mu: rs.mu, attempts: rs.attempts}
+	csc := &flow.Scope{Trigger: child.trigger, Steps: map[string]any{}, Run: rs.runCtx}
+	err = child.block(ctx, sub.Steps, csc, "")
+	if err != nil {
+		return err
+	}
+	var out any
+	if child.response != nil {
+		out = child.response.Body
+	} else if n := len(sub.Steps); n > 0 {
+		out = csc.Steps[sub.Steps[n-1].ID]
+	}
+	if err := rs.complete(ctx, s, k, 1, start, body, out); err != nil {
+		return err
+	}
+	rs.setOutput(sc, s.ID, out)
+	return nil
+}
+

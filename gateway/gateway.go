@@ -1,0 +1,559 @@
+// Package gateway is Weft's HTTP face (chi): the REST API, webhook ingress,
+// and health. It maps the weft error vocabulary to status codes and never
+// returns internals or secrets to callers.
+package gateway
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/store"
+)
+
+// Config configures the gateway.
+type Config struct {
+	MaxBodyBytes int64                      // webhook and API body limit (default 10 MiB)
+	Secret       func(name string) (string, bool) // named secrets (signatures)
+	APIToken     string                     // if set, /api requires "Authorization: Bearer <token>"
+}
+
+// Server is the HTTP handler.
+type Server struct {
+	e   *engine.Engine
+	log *slog.Logger
+	cfg Config
+	r   chi.Router
+}
+
+// New builds the router.
+func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 10 << 20
+	}
+	if cfg.Secret == nil {
+		cfg.Secret = func(string) (string, bool) { return "", false }
+	}
+	s := &Server{e: e, log: log, cfg: cfg}
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "store": e.Store().Dialect()})
+	})
+	r.Post("/hooks/{flow}", s.hook)
+	r.Route("/api", func(r chi.Router) {
+		r.Use(s.auth)
+		r.Get("/flows", s.listFlows)
+		r.Post("/flows", s.deployFlow)
+		r.Post("/flows/validate", s.validateFlow)
+		r.Get("/flows/{name}", s.getFlow)
+		r.Get("/flows/{name}/versions/{version}", s.getFlow)
+		r.Post("/flows/{name}/rollback", s.rollback)
+		r.Post("/flows/{name}/runs", s.manualRun)
+		r.Get("/runs", s.listRuns)
+		r.Get("/runs/{id}", s.getRun)
+		r.Post("/runs/{id}/replay", s.replay)
+		r.Post("/runs/{id}/cancel", s.cancel)
+		r.Get("/dlq", func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			q.Set("status", store.RunDead)
+			r.URL.RawQuery = q.Encode()
+			s.listRuns(w, r)
+		})
+		r.Get("/connectors", s.listConnectors)
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, weft.Errorf(weft.ENotFound, "no route for %s %s", r.Method, r.URL.Path))
+	})
+	s.r = r
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.r.ServeHTTP(w, r) }
+
+func (s *Server) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.APIToken != "" {
+			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.APIToken)) != 1 {
+				writeErr(w, weft.Errorf(weft.EUnauthorized, "missing or wrong API token"))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// --- errors -----------------------------------------------------------------
+
+// Status maps an error code to an HTTP status.
+func Status(code string) int {
+	switch code {
+	case weft.EInvalid:
+		return http.StatusBadRequest
+	case weft.EUnauthorized:
+		return http.StatusUnauthorized
+	case weft.ENotFound:
+		return http.StatusNotFound
+	case weft.EConflict:
+		return http.StatusConflict
+	case weft.ETooLarge:
+		return http.StatusRequestEntityTooLarge
+	case weft.EUnprocessable:
+		return http.StatusUnprocessableEntity
+	case weft.ETimeout:
+		return http.StatusGatewayTimeout
+	case weft.EUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+type errBody struct {
+	Error *weft.Error `json:"error"`
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	var we *weft.Error
+	if !errors.As(err, &we) {
+		we = &weft.Error{Code: weft.EInternal, Message: "internal error"}
+	}
+	writeJSON(w, Status(we.Code), errBody{Error: we})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// readBody reads a size-limited body.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		return nil, weft.Errorf(weft.ETooLarge, "body is %d bytes; the limit is %d", r.ContentLength, s.cfg.MaxBodyBytes)
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, weft.Errorf(weft.ETooLarge, "body is larger than the limit of %d bytes", s.cfg.MaxBodyBytes)
+		}
+		return nil, weft.Errorf(weft.EInvalid, "reading body: %v", err)
+	}
+	return data, nil
+}
+
+func parseJSONBody(data []byte) (any, error) {
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return map[string]any{}, nil
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, weft.Errorf(weft.EInvalid, "body is not valid JSON at byte %d: %v", se.Offset, err)
+		}
+		return nil, weft.Errorf(weft.EInvalid, "body is not valid JSON: %v", err)
+	}
+	return v, nil
+}
+
+// --- webhooks ---------------------------------------------------------------
+
+func (s *Server) hook(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "flow")
+	f, _, err := s.e.Flow(r.Context(), name, 0)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if f.Trigger.Kind != flow.TriggerWebhook {
+		writeErr(w, weft.Errorf(weft.ENotFound, "flow %q has no webhook trigger (its trigger is %s)", name, f.Trigger.Kind))
+		return
+	}
+	raw, err := s.readBody(w, r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	wh := f.Trigger.Webhook
+	if sig := wh.Signature; sig != nil {
+		if err := s.verify(sig, r, raw); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	body, err := parseJSONBody(raw)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	ev := engine.Event{Flow: name, Kind: flow.TriggerWebhook, Body: body, Headers: headers(r), Query: query(r), Async: wh.Mode == "async"}
+	if idem := wh.Idempotency; idem != nil {
+		if ev.IdemKey, err = idemKey(idem, &ev); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	s.trigger(w, r, ev)
+}
+
+func (s *Server) verify(sig *flow.Signature, r *http.Request, raw []byte) error {
+	secret, ok := s.cfg.Secret(sig.Secret)
+	if !ok {
+		s.log.Error("webhook signature secret is not configured", "secret", sig.Secret)
+		return weft.Errorf(weft.EUnauthorized, "signature cannot be verified: secret %q is not configured on this server", sig.Secret)
+	}
+	header := sig.Header
+	if header == "" {
+		header = "X-Weft-Signature"
+	}
+	got := strings.TrimPrefix(strings.TrimSpace(r.Header.Get(header)), "sha256=")
+	if got == "" {
+		return weft.Errorf(weft.EUnauthorized, "missing signature header %s", header)
+	}
+	want := hmac.New(sha256.New, []byte(secret))
+	want.Write(raw)
+	gotBytes, err := hex.DecodeString(got)
+	if err != nil || !hmac.Equal(gotBytes, want.Sum(nil)) {
+		return weft.Errorf(weft.EUnauthorized, "bad signature in %s", header)
+	}
+	return nil
+}
+
+func idemKey(idem *flow.Idempotency, ev *engine.Event) (string, error) {
+	if idem.Header != "" {
+		return ev.Headers[strings.ToLower(idem.Header)], nil
+	}
+	e, err := flow.CompileExpr(idem.Expr, "idempotency.expr")
+	if err != nil {
+		return "", weft.Errorf(weft.EInternal, "idempotency expression: %v", err)
+	}
+	v, err := e.Eval(&flow.Scope{Trigger: map[string]any{"body": ev.Body, "headers": anyMap(ev.Headers), "query": anyMap(ev.Query), "kind": ev.Kind}})
+	if err != nil {
+		return "", weft.Errorf(weft.EInvalid, "cannot compute the idempotency key from this event: %v", err)
+	}
+	if v == nil {
+		return "", nil
+	}
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), nil
+	}
+	b, _ := json.Marshal(v)
+	return string(b), nil
+}
+
+func anyMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func headers(r *http.Request) map[string]string {
+	h := make(map[string]string, len(r.Header))
+	for k, v := range r.Header {
+		lk := strings.ToLower(k)
+		if lk == "authorization" || lk == "cookie" {
+			continue // never recorded with the run
+		}
+		h[lk] = strings.Join(v, ", ")
+	}
+	return h
+}
+
+func query(r *http.Request) map[string]string {
+	q := map[string]string{}
+	for k, v := range r.URL.Query() {
+		q[k] = strings.Join(v, ",")
+	}
+	return q
+}
+
+// trigger starts a run and writes the HTTP reply.
+func (s *Server) trigger(w http.ResponseWriter, r *http.Request, ev engine.Event) {
+	res, err := s.e.Trigger(r.Context(), ev)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	run := res.Run
+	w.Header().Set("X-Weft-Run-Id", run.ID)
+	if ev.Async {
+		status := http.StatusAccepted
+		if res.Duplicate {
+			status = http.StatusOK
+		}
+		writeJSON(w, status, map[string]any{"run_id": run.ID, "status": run.Status, "duplicate": res.Duplicate})
+		return
+	}
+	if res.Duplicate {
+		w.Header().Set("X-Weft-Duplicate", "true")
+		if res.Response == nil {
+			writeJSON(w, http.StatusOK, map[string]any{"run_id": run.ID, "status": run.Status, "duplicate": true})
+			return
+		}
+	}
+	switch run.Status {
+	case store.RunSucceeded:
+	case store.RunRunning:
+	default:
+		status := http.StatusBadGateway
+		if run.Status == store.RunFailed {
+			status = http.StatusUnprocessableEntity
+		}
+		writeJSON(w, status, map[string]any{"error": map[string]any{"code": run.ErrorCode, "message": run.ErrorMessage,
+			"run_id": run.ID, "status": run.Status, "step": run.FailedStep}})
+		return
+	}
+	if resp := res.Response; resp != nil {
+		for k, v := range resp.Headers {
+			w.Header().Set(k, v)
+		}
+		writeJSON(w, resp.Status, resp.Body)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"run_id": run.ID, "status": run.Status})
+}
+
+// --- API -------------------------------------------------------------------
+
+func (s *Server) listFlows(w http.ResponseWriter, r *http.Request) {
+	fs, err := s.e.Store().ListFlows(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"flows": fs})
+}
+
+func (s *Server) deployFlow(w http.ResponseWriter, r *http.Request) {
+	src, err := s.readBody(w, r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	file := r.URL.Query().Get("file")
+	if file == "" {
+		file = "flow.yaml"
+	}
+	fv, f, err := s.e.Deploy(r.Context(), file, src)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("flow deployed", "flow", f.Name, "version", fv.Version, "file", file)
+	writeJSON(w, http.StatusCreated, map[string]any{"name": f.Name, "version": fv.Version, "active": true, "trigger": f.Trigger.Kind})
+}
+
+func (s *Server) validateFlow(w http.ResponseWriter, r *http.Request) {
+	src, err := s.readBody(w, r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	file := r.URL.Query().Get("file")
+	if file == "" {
+		file = "flow.yaml"
+	}
+	f, err := s.e.Validate(file, src)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"valid": true, "name": f.Name, "steps": len(f.Steps)})
+}
+
+func (s *Server) getFlow(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	version := 0
+	if v := chi.URLParam(r, "version"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			writeErr(w, weft.Errorf(weft.EInvalid, "version must be a number"))
+			return
+		}
+		version = n
+	}
+	fv, err := s.e.Store().GetFlow(r.Context(), name, version)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	versions, err := s.e.Store().ListFlowVersions(r.Context(), name)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"name": fv.Name, "version": fv.Version, "active": fv.Active, "file": fv.File,
+		"created_at": fv.CreatedAt, "source": string(fv.Source), "versions": versions})
+}
+
+func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	var req struct {
+		Version int `json:"version"`
+	}
+	data, err := s.readBody(w, r)
+	if err == nil {
+		if err = json.Unmarshal(data, &req); err != nil || req.Version <= 0 {
+			err = weft.Errorf(weft.EInvalid, `body must be {"version": N} with N >= 1`)
+		}
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := s.e.Store().ActivateFlow(r.Context(), name, req.Version); err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("flow rolled back", "flow", name, "version", req.Version)
+	writeJSON(w, http.StatusOK, map[string]any{"name": name, "active_version": req.Version})
+}
+
+func (s *Server) manualRun(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	raw, err := s.readBody(w, r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	body, err := parseJSONBody(raw)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	f, _, err := s.e.Flow(r.Context(), name, 0)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	q := r.URL.Query()
+	async := q.Get("async") == "true" || q.Get("async") == "1" || (f.Trigger.Kind == flow.TriggerWebhook && f.Trigger.Mode() == "async")
+	s.trigger(w, r, engine.Event{Flow: name, Kind: flow.TriggerManual, Body: body, Headers: headers(r), Query: query(r),
+		Async: async, IdemKey: r.Header.Get("Idempotency-Key")})
+}
+
+// ParseSince accepts a duration ago (1h, 30m, 7d) or an RFC 3339 time.
+func ParseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if strings.HasSuffix(s, "d") {
+		if n, err := strconv.Atoi(strings.TrimSuffix(s, "d")); err == nil {
+			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, weft.Errorf(weft.EInvalid, "time %q: use a duration ago (30m, 1h, 7d) or RFC 3339", s)
+}
+
+func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.RunFilter{Flow: q.Get("flow"), Status: q.Get("status"), Before: q.Get("before")}
+	var err error
+	if f.Since, err = ParseSince(q.Get("since"), time.Now()); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if f.Until, err = ParseSince(q.Get("until"), time.Now()); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if l := q.Get("limit"); l != "" {
+		if f.Limit, err = strconv.Atoi(l); err != nil {
+			writeErr(w, weft.Errorf(weft.EInvalid, "limit must be a number"))
+			return
+		}
+	}
+	runs, err := s.e.Store().ListRuns(r.Context(), f)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	for _, run := range runs {
+		run.Input = nil // listings stay small; GET /api/runs/{id} has it
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
+}
+
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	run, err := s.e.Store().GetRun(r.Context(), id)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	steps, err := s.e.Store().ListAttempts(r.Context(), id)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"run": run, "steps": steps})
+}
+
+func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	data, err := s.readBody(w, r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var req struct {
+		Input json.RawMessage `json:"input"`
+	}
+	if len(strings.TrimSpace(string(data))) > 0 {
+		if err := json.Unmarshal(data, &req); err != nil {
+			writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"input": <JSON>} or empty`))
+			return
+		}
+	}
+	run, err := s.e.Replay(r.Context(), id, req.Input)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"run_id": run.ID, "status": run.Status})
+}
+
+func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if err := s.e.Cancel(r.Context(), id); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"run_id": id, "status": store.RunCanceled})
+}
+
+func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) {
+	cat := s.e.Catalog()
+	writeJSON(w, http.StatusOK, map[string]any{"connectors": cat.Connectors(), "connections": cat.Connections()})
+}
