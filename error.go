@@ -14,16 +14,16 @@ import (
 
 // Error codes. Keep this list short: callers branch on it.
 const (
-	EInvalid       = "invalid"        // malformed input (bad JSON, bad YAML, bad flag)
-	EUnprocessable = "unprocessable"  // well-formed but semantically wrong (flow validation)
-	ENotFound      = "not_found"      // no such flow, run, version
-	EConflict      = "conflict"       // duplicate, wrong state
-	EUnauthorized  = "unauthorized"   // missing or bad credentials or signature
-	ETooLarge      = "too_large"      // payload over a configured limit
-	ETimeout       = "timeout"        // a deadline passed
-	ECanceled      = "canceled"       // canceled by a user
-	EUnavailable   = "unavailable"    // try again later (shutting down, rate limited)
-	EInternal      = "internal"       // a bug or an infrastructure failure
+	EInvalid       = "invalid"       // malformed input (bad JSON, bad YAML, bad flag)
+	EUnprocessable = "unprocessable" // well-formed but semantically wrong (flow validation)
+	ENotFound      = "not_found"     // no such flow, run, version
+	EConflict      = "conflict"      // duplicate, wrong state
+	EUnauthorized  = "unauthorized"  // missing or bad credentials or signature
+	ETooLarge      = "too_large"     // payload over a configured limit
+	ETimeout       = "timeout"       // a deadline passed
+	ECanceled      = "canceled"      // canceled by a user
+	EUnavailable   = "unavailable"   // try again later (shutting down, rate limited)
+	EInternal      = "internal"      // a bug or an infrastructure failure
 )
 
 // Problem is one located finding, used for flow validation.

@@ -27,12 +27,12 @@ type Hints struct {
 
 // Operation is one action of a connector.
 type Operation struct {
-	Name        string         `json:"name"`
-	Title       string         `json:"title"`
-	Description string         `json:"description"`
-	Input       map[string]any `json:"input_schema"`
-	Output      map[string]any `json:"output_schema,omitempty"`
-	Hints       Hints          `json:"hints"`
+	Name        string                                         `json:"name"`
+	Title       string                                         `json:"title"`
+	Description string                                         `json:"description"`
+	Input       map[string]any                                 `json:"input_schema"`
+	Output      map[string]any                                 `json:"output_schema,omitempty"`
+	Hints       Hints                                          `json:"hints"`
 	Invoke      func(ctx context.Context, c Call) (any, error) `json:"-"`
 }
 

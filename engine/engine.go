@@ -36,11 +36,11 @@ type Config struct {
 
 // Engine runs flows.
 type Engine struct {
-	st   store.Store
-	cat  *connectors.Catalog
-	log  *slog.Logger
-	cfg  Config
-	now  func() time.Time
+	st  store.Store
+	cat *connectors.Catalog
+	log *slog.Logger
+	cfg Config
+	now func() time.Time
 
 	mu      sync.Mutex
 	flows   map[string]*flow.Flow // name@version -> compiled flow

@@ -32,7 +32,7 @@ type runState struct {
 	capture string
 	redact  map[string]bool
 
-	prefix   string          // step-key prefix inside subflows ("call_sub/")
+	prefix   string           // step-key prefix inside subflows ("call_sub/")
 	mu       *sync.Mutex      // shared with subflow states
 	attempts *[]store.Attempt // sync runs: written with the run at the end
 	response *Response        // this flow's respond step (a subflow has its own)
@@ -638,7 +638,7 @@ func (rs *runState) subflow(ctx context.Context, s *flow.Step, sc *flow.Scope, k
 	// log keep them apart from the parent's.
 	child := &runState{e: rs.e, f: sub, run: rs.run, cps: rs.cps, durable: rs.durable, capture: rs.capture, redact: rs.redact, runCtx: rs.runCtx,
 		trigger: map[string]any{"kind": "subflow", "body": body, "headers": map[string]any{}, "query": map[string]any{}},
-		prefix: k + "/", mu: rs.mu, attempts: rs.attempts}
+		prefix:  k + "/", mu: rs.mu, attempts: rs.attempts}
 	csc := &flow.Scope{Trigger: child.trigger, Steps: map[string]any{}, Run: rs.runCtx}
 	err = child.block(ctx, sub.Steps, csc, "")
 	if err != nil {
@@ -656,4 +656,3 @@ func (rs *runState) subflow(ctx context.Context, s *flow.Step, sc *flow.Scope, k
 	rs.setOutput(sc, s.ID, out)
 	return nil
 }
-

@@ -104,7 +104,7 @@ type Step struct {
 	Set *Template `json:"set,omitempty"`
 
 	// if
-	Cond *Expr  `json:"if,omitempty"`
+	Cond *Expr   `json:"if,omitempty"`
 	Then []*Step `json:"then,omitempty"`
 	Else []*Step `json:"else,omitempty"`
 
@@ -122,9 +122,9 @@ type Step struct {
 	WaitUntil *Expr         `json:"until,omitempty"`
 
 	// respond
-	Status  int       `json:"status,omitempty"`
+	Status  int               `json:"status,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
-	Body    *Template `json:"body,omitempty"`
+	Body    *Template         `json:"body,omitempty"`
 
 	// fail
 	FailMessage *Template `json:"message,omitempty"`

@@ -28,9 +28,9 @@ import (
 
 // Config configures the gateway.
 type Config struct {
-	MaxBodyBytes int64                      // webhook and API body limit (default 10 MiB)
+	MaxBodyBytes int64                            // webhook and API body limit (default 10 MiB)
 	Secret       func(name string) (string, bool) // named secrets (signatures)
-	APIToken     string                     // if set, /api requires "Authorization: Bearer <token>"
+	APIToken     string                           // if set, /api requires "Authorization: Bearer <token>"
 }
 
 // Server is the HTTP handler.

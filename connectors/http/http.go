@@ -287,4 +287,3 @@ func retryAfter(h string) time.Duration {
 	}
 	return 0
 }
-
