@@ -1,0 +1,173 @@
+// Package e2e holds end-to-end tests: they build the weft binary, start it
+// as a user would, and talk to it over HTTP and the CLI.
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft/internal/pgtest"
+)
+
+var weftBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "weft-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	weftBin = filepath.Join(dir, "weft")
+	out, err := exec.Command("go", "build", "-o", weftBin, "../cmd/weft").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build weft: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	pgtest.StopShared()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// server is a running weft serve process.
+type server struct {
+	t    testing.TB
+	cmd  *exec.Cmd
+	URL  string
+	addr string
+	log  *bytes.Buffer
+	mu   *sync.Mutex
+	done chan struct{}
+}
+
+type lockedBuf struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// startServer starts weft serve with args and env on addr ("" = a free port).
+func startServer(t testing.TB, addr string, env []string, args ...string) *server {
+	t.Helper()
+	if addr == "" {
+		addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	}
+	s := &server{t: t, URL: "http://" + addr, addr: addr, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
+	s.cmd = exec.Command(weftBin, append([]string{"serve", "--addr", addr}, args...)...)
+	s.cmd.Env = append(os.Environ(), env...)
+	s.cmd.Stdout = lockedBuf{s.mu, s.log}
+	s.cmd.Stderr = lockedBuf{s.mu, s.log}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() { s.stop(syscall.SIGTERM) })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		select {
+		case <-s.done:
+			t.Fatalf("weft serve exited early:\n%s", s.logs())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("weft serve did not become healthy:\n%s", s.logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *server) logs() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()
+}
+
+func (s *server) stop(sig syscall.Signal) {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(sig)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// kill9 kills the server without any chance to clean up.
+func (s *server) kill9() {
+	_ = s.cmd.Process.Kill()
+	<-s.done
+}
+
+func (s *server) do(method, path string, body any, out any) int {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		data, _ := json.Marshal(b)
+		rd = bytes.NewReader(data)
+	}
+	req, _ := http.NewRequest(method, s.URL+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			s.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, data)
+		}
+	}
+	return resp.StatusCode
+}
+
+// cli runs the weft CLI against s.
+func (s *server) cli(args ...string) (string, error) {
+	cmd := exec.Command(weftBin, args...)
+	cmd.Env = append(os.Environ(), "WEFT_SERVER="+s.URL)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
