@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ type Config struct {
 	DefaultCapture string        // none | metadata | full (default metadata)
 	SyncTimeout    time.Duration // a synchronous run's whole budget (default 30s)
 	LongWait       time.Duration // async waits longer than this release the worker (default 2s)
+	WorkerID       string        // recorded on every attempt (default host:pid)
 }
 
 // Engine runs flows.
@@ -70,6 +72,10 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 	}
 	if cfg.LongWait == 0 {
 		cfg.LongWait = 2 * time.Second
+	}
+	if cfg.WorkerID == "" {
+		host, _ := os.Hostname()
+		cfg.WorkerID = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
 	return &Engine{st: st, cat: cat, log: log, cfg: cfg, now: time.Now,
 		flows: map[string]*flow.Flow{}, limits: map[string]*limiter{}, running: map[string]context.CancelCauseFunc{},

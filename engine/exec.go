@@ -108,7 +108,9 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 	switch {
 	case errors.As(err, &ws):
 		return nil, err // not finished: the queue brings it back
-	case rs.durable && errors.Is(context.Cause(ctx), errShutdown):
+	case rs.durable && ctx.Err() != nil && !errors.Is(context.Cause(ctx), errCanceledByUser):
+		// Shutdown or a lost worker context: release the run; whoever picks
+		// it up resumes from the last checkpoint.
 		return nil, errShutdown
 	case errors.Is(context.Cause(ctx), errCanceledByUser):
 		run.Status, run.ErrorCode, run.ErrorMessage = store.RunCanceled, weft.ECanceled, "canceled by user"
@@ -362,7 +364,7 @@ func (rs *runState) record(s *flow.Step, k string, attempt int, start time.Time,
 func (rs *runState) attempt(s *flow.Step, k string, n int, start time.Time, in any, outJSON []byte, err error, class string) store.Attempt {
 	fin := rs.e.now()
 	a := store.Attempt{RunID: rs.run.ID, Flow: rs.run.Flow, Version: rs.run.Version, StepID: s.ID, StepKey: k, Kind: s.Kind,
-		Attempt: n, TriggerKind: rs.run.TriggerKind, Status: store.AttemptOK, StartedAt: start.UTC(), FinishedAt: fin.UTC(),
+		Attempt: n, TriggerKind: rs.run.TriggerKind, Status: store.AttemptOK, Worker: rs.e.cfg.WorkerID, StartedAt: start.UTC(), FinishedAt: fin.UTC(),
 		DurationUS: fin.Sub(start).Microseconds(), OutputSize: len(outJSON)}
 	var inJSON []byte
 	if in != nil {

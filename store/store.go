@@ -151,6 +151,7 @@ type Attempt struct {
 	Attempt      int             `json:"attempt"`
 	TriggerKind  string          `json:"trigger_kind"`
 	Status       string          `json:"status"`
+	Worker       string          `json:"worker,omitempty"` // the process that ran the attempt (host:pid)
 	StartedAt    time.Time       `json:"started_at"`
 	FinishedAt   time.Time       `json:"finished_at"`
 	DurationUS   int64           `json:"duration_us"`

@@ -138,7 +138,9 @@ func serve(args []string, stderr io.Writer) error {
 	if cfg.Queue.Disabled {
 		workers = nil
 	}
-	if err := st.StartQueue(ctx, workers, store.QueueConfig{Workers: cfg.Queue.Workers, JobTimeout: cfg.Queue.JobTimeout, RescueAfter: cfg.Queue.RescueAfter}); err != nil {
+	// The queue outlives the signal context: it is stopped explicitly below,
+	// after running async work has been released.
+	if err := st.StartQueue(context.WithoutCancel(ctx), workers, store.QueueConfig{Workers: cfg.Queue.Workers, JobTimeout: cfg.Queue.JobTimeout, RescueAfter: cfg.Queue.RescueAfter}); err != nil {
 		return err
 	}
 	if err := deployAtStart(ctx, eng, cfg.Deploy, log); err != nil {

@@ -614,12 +614,12 @@ func (s *Store) Requeue(ctx context.Context, id string, from []string, ov *store
 	})
 }
 
-const attemptCols = `run_id, flow, version, step, step_key, kind, attempt, trigger_kind, status, started_at, finished_at, duration_us, input_size, output_size, error_class, error_message, input, output, checkpoint`
+const attemptCols = `run_id, flow, version, step, step_key, kind, attempt, trigger_kind, status, worker, started_at, finished_at, duration_us, input_size, output_size, error_class, error_message, input, output, checkpoint`
 
 func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, as []store.Attempt) error {
 	for _, a := range as {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO step_attempts (`+attemptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			a.RunID, a.Flow, a.Version, a.StepID, a.StepKey, a.Kind, a.Attempt, a.TriggerKind, a.Status,
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO step_attempts (`+attemptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			a.RunID, a.Flow, a.Version, a.StepID, a.StepKey, a.Kind, a.Attempt, a.TriggerKind, a.Status, nullStr(a.Worker),
 			micros(a.StartedAt), micros(a.FinishedAt), a.DurationUS, a.InputSize, a.OutputSize,
 			nullStr(a.ErrorClass), nullStr(a.ErrorMessage), nullRaw(a.Input), nullRaw(a.Output), nullRaw(a.Checkpoint)); err != nil {
 			return s.wrap(err, "append attempt")
@@ -647,13 +647,13 @@ func (s *Store) ListAttempts(ctx context.Context, runID string) ([]store.Attempt
 	for rows.Next() {
 		var a store.Attempt
 		var started, finished int64
-		var eclass, emsg, in, outp, cp sql.NullString
-		if err := rows.Scan(&a.RunID, &a.Flow, &a.Version, &a.StepID, &a.StepKey, &a.Kind, &a.Attempt, &a.TriggerKind, &a.Status,
+		var worker, eclass, emsg, in, outp, cp sql.NullString
+		if err := rows.Scan(&a.RunID, &a.Flow, &a.Version, &a.StepID, &a.StepKey, &a.Kind, &a.Attempt, &a.TriggerKind, &a.Status, &worker,
 			&started, &finished, &a.DurationUS, &a.InputSize, &a.OutputSize, &eclass, &emsg, &in, &outp, &cp); err != nil {
 			return nil, s.wrap(err, "scan attempt")
 		}
 		a.StartedAt, a.FinishedAt = fromMicros(started), fromMicros(finished)
-		a.ErrorClass, a.ErrorMessage = eclass.String, emsg.String
+		a.ErrorClass, a.ErrorMessage, a.Worker = eclass.String, emsg.String, worker.String
 		if in.Valid {
 			a.Input = json.RawMessage(in.String)
 		}

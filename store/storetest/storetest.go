@@ -93,7 +93,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		now := time.Now()
 		must(t, s.AppendAttempts(ctx, []store.Attempt{
-			{RunID: r.ID, Flow: "f", Version: 3, StepID: "a", StepKey: "a", Kind: "call", Attempt: 1, Status: store.AttemptError, ErrorClass: "retryable", ErrorMessage: "503", StartedAt: now, FinishedAt: now},
+			{RunID: r.ID, Flow: "f", Version: 3, StepID: "a", StepKey: "a", Kind: "call", Attempt: 1, Status: store.AttemptError, Worker: "host:1", ErrorClass: "retryable", ErrorMessage: "503", StartedAt: now, FinishedAt: now},
 			{RunID: r.ID, Flow: "f", Version: 3, StepID: "a", StepKey: "a", Kind: "call", Attempt: 2, Status: store.AttemptOK, StartedAt: now, FinishedAt: now, Checkpoint: json.RawMessage(`{"x":1}`), OutputSize: 7},
 		}))
 		cps, err := s.Checkpoints(ctx, r.ID)
@@ -111,7 +111,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		as, err := s.ListAttempts(ctx, r.ID)
 		must(t, err)
-		if len(as) != 3 || as[0].ErrorClass != "retryable" || as[2].StepID != "b" {
+		if len(as) != 3 || as[0].ErrorClass != "retryable" || as[0].Worker != "host:1" || as[2].StepID != "b" {
 			t.Fatalf("attempts %+v", as)
 		}
 		if _, err := s.GetRun(ctx, "missing"); weft.Code(err) != weft.ENotFound {

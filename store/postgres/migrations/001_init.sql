@@ -44,6 +44,7 @@ CREATE TABLE step_attempts (
   attempt BIGINT NOT NULL,
   trigger_kind TEXT NOT NULL,
   status TEXT NOT NULL,
+  worker TEXT,
   started_at BIGINT NOT NULL,
   finished_at BIGINT NOT NULL,
   duration_us BIGINT NOT NULL,

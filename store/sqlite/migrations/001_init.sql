@@ -44,6 +44,7 @@ CREATE TABLE step_attempts (
   attempt INTEGER NOT NULL,
   trigger_kind TEXT NOT NULL,
   status TEXT NOT NULL,
+  worker TEXT,
   started_at INTEGER NOT NULL,
   finished_at INTEGER NOT NULL,
   duration_us INTEGER NOT NULL,
