@@ -48,6 +48,7 @@ type Engine struct {
 	flows   map[string]*flow.Flow // name@version -> compiled flow
 	limits  map[string]*limiter   // flow name -> limits
 	running map[string]context.CancelCauseFunc
+	sources map[string]Source // pulled trigger kinds -> source
 
 	shutdown chan struct{}
 	closing  sync.Once
@@ -79,6 +80,7 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 	}
 	return &Engine{st: st, cat: cat, log: log, cfg: cfg, now: time.Now,
 		flows: map[string]*flow.Flow{}, limits: map[string]*limiter{}, running: map[string]context.CancelCauseFunc{},
+		sources:  map[string]Source{flow.TriggerSchedule: ScheduleSource{}},
 		shutdown: make(chan struct{})}
 }
 

@@ -12,17 +12,34 @@ import (
 // maxCatchUp bounds run_all catch-up after a long outage.
 const maxCatchUp = 1000
 
-// RunScheduler fires schedule triggers until ctx ends. Each tick becomes an
-// async run whose idempotency key is the tick time, so several processes
-// sharing one database fire every tick exactly once.
-func (e *Engine) RunScheduler(ctx context.Context, every time.Duration) {
+// Source pulls trigger events for the flows whose trigger kind it serves.
+// Schedules are one source; connector polling triggers ("new or updated
+// records") are another, keeping their high-water mark in the cursor.
+// Each event's IdemKey must identify the underlying event, so that several
+// processes, or a restart, never start it twice.
+type Source interface {
+	Kind() string
+	// Pull returns the events due for f after cursor, and the new cursor.
+	Pull(ctx context.Context, f *flow.Flow, cursor string, now time.Time) (events []Event, next string, err error)
+}
+
+// AddSource registers a pulled trigger source.
+func (e *Engine) AddSource(s Source) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.sources[s.Kind()] = s
+}
+
+// RunTriggers pulls every registered source for every active flow until ctx
+// ends, firing each event as an async run.
+func (e *Engine) RunTriggers(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = 500 * time.Millisecond
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		e.scheduleOnce(ctx)
+		e.pullOnce(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -31,48 +48,79 @@ func (e *Engine) RunScheduler(ctx context.Context, every time.Duration) {
 	}
 }
 
-func (e *Engine) scheduleOnce(ctx context.Context) {
+func (e *Engine) pullOnce(ctx context.Context) {
 	flows, err := e.st.ListFlows(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			e.log.Error("scheduler: list flows", "err", err)
+			e.log.Error("triggers: list flows", "err", err)
 		}
 		return
 	}
-	now := e.now()
 	for _, fi := range flows {
 		f, _, err := e.Flow(ctx, fi.Name, 0)
-		if err != nil || f.Trigger.Kind != flow.TriggerSchedule {
-			continue
-		}
-		sched, err := flow.ParseCron(f.Trigger.Schedule.Cron, f.Trigger.Schedule.Timezone)
 		if err != nil {
 			continue
 		}
-		last, err := e.st.LastTick(ctx, f.Name)
+		e.mu.Lock()
+		src := e.sources[f.Trigger.Kind]
+		e.mu.Unlock()
+		if src == nil {
+			continue
+		}
+		cursor, err := e.st.TriggerCursor(ctx, f.Name)
 		if err != nil {
 			continue
 		}
-		if last.IsZero() {
-			// First sight of this schedule: start from now, no backfill.
-			_ = e.st.SetLastTick(ctx, f.Name, now)
+		events, next, err := src.Pull(ctx, f, cursor, e.now())
+		if err != nil {
+			e.log.Error("triggers: pull", "flow", f.Name, "kind", f.Trigger.Kind, "err", err)
 			continue
 		}
-		due := DueTicks(sched, last, now, f.Trigger.Schedule.Missed)
 		fired := true
-		for _, tick := range due {
-			ev := Event{Flow: f.Name, Kind: flow.TriggerSchedule, Body: map[string]any{"scheduled_at": tick.UTC().Format(time.RFC3339)},
-				ScheduledAt: tick, IdemKey: "tick:" + tick.UTC().Format(time.RFC3339Nano), Async: true}
+		for _, ev := range events {
+			ev.Flow, ev.Async = f.Name, true
 			if _, err := e.Trigger(ctx, ev); err != nil {
-				e.log.Error("scheduler: fire", "flow", f.Name, "tick", tick, "err", err)
+				e.log.Error("triggers: fire", "flow", f.Name, "key", ev.IdemKey, "err", err)
 				fired = false
 				break
 			}
 		}
-		if fired && !sched.Next(last).After(now) {
-			_ = e.st.SetLastTick(ctx, f.Name, lastDue(sched, last, now))
+		if fired && next != cursor {
+			if err := e.st.SetTriggerCursor(ctx, f.Name, next); err != nil {
+				e.log.Error("triggers: save cursor", "flow", f.Name, "err", err)
+			}
 		}
 	}
+}
+
+// ScheduleSource fires cron schedules; its cursor is the last tick fired.
+type ScheduleSource struct{}
+
+// Kind implements Source.
+func (ScheduleSource) Kind() string { return flow.TriggerSchedule }
+
+// Pull implements Source.
+func (ScheduleSource) Pull(_ context.Context, f *flow.Flow, cursor string, now time.Time) ([]Event, string, error) {
+	st := f.Trigger.Schedule
+	sched, err := flow.ParseCron(st.Cron, st.Timezone)
+	if err != nil {
+		return nil, cursor, err
+	}
+	if cursor == "" {
+		// First sight of this schedule: start from now, no backfill.
+		return nil, now.UTC().Format(time.RFC3339Nano), nil
+	}
+	last, err := time.Parse(time.RFC3339Nano, cursor)
+	if err != nil {
+		return nil, cursor, err
+	}
+	var events []Event
+	for _, tick := range DueTicks(sched, last, now, st.Missed) {
+		at := tick.UTC().Format(time.RFC3339Nano)
+		events = append(events, Event{Kind: flow.TriggerSchedule, Body: map[string]any{"scheduled_at": at},
+			ScheduledAt: tick, IdemKey: "tick:" + at})
+	}
+	return events, lastDue(sched, last, now).UTC().Format(time.RFC3339Nano), nil
 }
 
 // DueTicks returns the ticks to fire for (last, now] under the missed-ticks

@@ -62,8 +62,8 @@ func TestSchedulerFiresEachTickOnce(t *testing.T) {
 	deploy(t, e, "name: ticker\ntrigger: {schedule: {cron: '@every 1s'}}\nsteps:\n  - id: s\n    set: {at: =trigger.scheduled_at}\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	// Two schedulers on one database (as two processes would be) must not double-fire.
-	go e.RunScheduler(ctx, 100*time.Millisecond)
-	go e.RunScheduler(ctx, 130*time.Millisecond)
+	go e.RunTriggers(ctx, 100*time.Millisecond)
+	go e.RunTriggers(ctx, 130*time.Millisecond)
 	time.Sleep(3500 * time.Millisecond)
 	cancel()
 	runs, err := e.Store().ListRuns(context.Background(), store.RunFilter{Flow: "ticker"})

@@ -67,9 +67,10 @@ type Store interface {
 	// Purge deletes finished runs and their attempts older than before.
 	Purge(ctx context.Context, before time.Time) (int64, error)
 
-	// ScheduleState records the last fired tick of a schedule trigger.
-	LastTick(ctx context.Context, flow string) (time.Time, error)
-	SetLastTick(ctx context.Context, flow string, tick time.Time) error
+	// TriggerCursor is a pulled trigger's position (a schedule's last tick,
+	// a poll's high-water mark); "" when none is recorded.
+	TriggerCursor(ctx context.Context, flow string) (string, error)
+	SetTriggerCursor(ctx context.Context, flow, cursor string) error
 
 	// StartQueue starts River with these workers (nil: insert only).
 	StartQueue(ctx context.Context, workers *river.Workers, q QueueConfig) error

@@ -148,7 +148,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	bg, cancelBg := context.WithCancel(context.Background())
 	defer cancelBg()
-	go eng.RunScheduler(bg, 500*time.Millisecond)
+	go eng.RunTriggers(bg, 500*time.Millisecond)
 	go eng.RunRetention(bg, cfg.Retention, time.Hour)
 
 	gw := gateway.New(eng, log, gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, Secret: cfg.secret, APIToken: cfg.APIToken})

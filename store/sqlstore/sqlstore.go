@@ -706,25 +706,22 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 	return n, err
 }
 
-// LastTick implements store.Store.
-func (s *Store) LastTick(ctx context.Context, flow string) (time.Time, error) {
-	var v int64
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT last_tick FROM schedule_state WHERE flow = ?`), flow).Scan(&v)
+// TriggerCursor implements store.Store.
+func (s *Store) TriggerCursor(ctx context.Context, flow string) (string, error) {
+	var v string
+	err := s.w.QueryRowContext(ctx, s.q(`SELECT cursor FROM trigger_state WHERE flow = ?`), flow).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, nil
+		return "", nil
 	}
-	if err != nil {
-		return time.Time{}, s.wrap(err, "last tick")
-	}
-	return fromMicros(v), nil
+	return v, s.wrap(err, "trigger cursor")
 }
 
-// SetLastTick implements store.Store.
-func (s *Store) SetLastTick(ctx context.Context, flow string, tick time.Time) error {
+// SetTriggerCursor implements store.Store.
+func (s *Store) SetTriggerCursor(ctx context.Context, flow, cursor string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO schedule_state (flow, last_tick) VALUES (?, ?)
-			ON CONFLICT (flow) DO UPDATE SET last_tick = excluded.last_tick`), flow, micros(tick))
-		return s.wrap(err, "set last tick")
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO trigger_state (flow, cursor, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (flow) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`), flow, cursor, micros(time.Now()))
+		return s.wrap(err, "set trigger cursor")
 	})
 }
 

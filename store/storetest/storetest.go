@@ -165,19 +165,18 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
-	t.Run("schedule state", func(t *testing.T) {
+	t.Run("trigger cursors", func(t *testing.T) {
 		s := open(t)
-		tick, err := s.LastTick(ctx, "f")
+		c, err := s.TriggerCursor(ctx, "f")
 		must(t, err)
-		if !tick.IsZero() {
-			t.Fatal("want zero")
+		if c != "" {
+			t.Fatal("want empty cursor")
 		}
-		at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-		must(t, s.SetLastTick(ctx, "f", at))
-		must(t, s.SetLastTick(ctx, "f", at.Add(time.Minute)))
-		tick, _ = s.LastTick(ctx, "f")
-		if !tick.Equal(at.Add(time.Minute)) {
-			t.Fatalf("tick %v", tick)
+		must(t, s.SetTriggerCursor(ctx, "f", "2026-01-02T03:04:05Z"))
+		must(t, s.SetTriggerCursor(ctx, "f", "2026-01-02T03:05:05Z"))
+		c, _ = s.TriggerCursor(ctx, "f")
+		if c != "2026-01-02T03:05:05Z" {
+			t.Fatalf("cursor %q", c)
 		}
 	})
 

@@ -58,7 +58,8 @@ CREATE TABLE step_attempts (
 );
 CREATE INDEX step_attempts_run ON step_attempts (run_id, id);
 CREATE INDEX step_attempts_time ON step_attempts (started_at);
-CREATE TABLE schedule_state (
+CREATE TABLE trigger_state (
   flow TEXT PRIMARY KEY,
-  last_tick INTEGER NOT NULL
+  cursor TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
 );
