@@ -49,6 +49,7 @@ type Engine struct {
 	limits  map[string]*limiter   // flow name -> limits
 	running map[string]context.CancelCauseFunc
 	sources map[string]Source // pulled trigger kinds -> source
+	active  map[string]activeEntry
 
 	shutdown chan struct{}
 	closing  sync.Once
@@ -81,6 +82,7 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 	return &Engine{st: st, cat: cat, log: log, cfg: cfg, now: time.Now,
 		flows: map[string]*flow.Flow{}, limits: map[string]*limiter{}, running: map[string]context.CancelCauseFunc{},
 		sources:  map[string]Source{flow.TriggerSchedule: ScheduleSource{}},
+		active:   map[string]activeEntry{},
 		shutdown: make(chan struct{})}
 }
 
@@ -124,6 +126,7 @@ func (e *Engine) Deploy(ctx context.Context, file string, src []byte) (store.Flo
 	}
 	e.mu.Lock()
 	e.flows[key(f.Name, fv.Version)] = f
+	delete(e.active, f.Name)
 	e.mu.Unlock()
 	return fv, f, nil
 }
@@ -171,10 +174,45 @@ func (e *Engine) checkSubflows(ctx context.Context, f *flow.Flow) error {
 
 func key(name string, v int) string { return fmt.Sprintf("%s@%d", name, v) }
 
+// activeTTL bounds how long a process may keep serving a flow version after
+// another process deployed or rolled back (this process invalidates at once).
+const activeTTL = time.Second
+
+type activeEntry struct {
+	fv store.FlowVersion
+	at time.Time
+}
+
+// Rollback re-activates an older version.
+func (e *Engine) Rollback(ctx context.Context, name string, version int) error {
+	if err := e.st.ActivateFlow(ctx, name, version); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	delete(e.active, name)
+	e.mu.Unlock()
+	return nil
+}
+
 // Flow returns a compiled flow version (0 = active).
 func (e *Engine) Flow(ctx context.Context, name string, version int) (*flow.Flow, store.FlowVersion, error) {
-	fv, err := e.st.GetFlow(ctx, name, version)
-	if err != nil {
+	var fv store.FlowVersion
+	var err error
+	if version == 0 {
+		e.mu.Lock()
+		ae, ok := e.active[name]
+		e.mu.Unlock()
+		if ok && time.Since(ae.at) < activeTTL {
+			fv = ae.fv
+		} else {
+			if fv, err = e.st.GetFlow(ctx, name, 0); err != nil {
+				return nil, fv, err
+			}
+			e.mu.Lock()
+			e.active[name] = activeEntry{fv: fv, at: time.Now()}
+			e.mu.Unlock()
+		}
+	} else if fv, err = e.st.GetFlow(ctx, name, version); err != nil {
 		return nil, fv, err
 	}
 	k := key(name, fv.Version)

@@ -445,7 +445,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	if err := s.e.Store().ActivateFlow(r.Context(), name, req.Version); err != nil {
+	if err := s.e.Rollback(r.Context(), name, req.Version); err != nil {
 		writeErr(w, err)
 		return
 	}
