@@ -139,7 +139,11 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 	// The final write must land even if the request context is gone.
 	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer wcancel()
-	if err := e.st.UpdateRun(wctx, run, attempts); err != nil {
+	save := e.st.UpdateRun
+	if !rs.durable && rs.run.IdemKey == "" {
+		save = e.st.InsertRun // the sync fast path: the run is recorded once, finished
+	}
+	if err := save(wctx, run, attempts); err != nil {
 		e.log.Error("recording run failed", "run", run.ID, "flow", run.Flow, "err", err)
 		return nil, err
 	}

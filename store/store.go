@@ -49,10 +49,13 @@ type Store interface {
 	CreateRun(ctx context.Context, r *Run, enqueue bool) (run *Run, created bool, err error)
 	GetRun(ctx context.Context, id string) (*Run, error)
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
-	// UpdateRun writes status, output, error and times of r, appending
-	// attempts in the same transaction. Writes from concurrent callers are
-	// group-committed.
+	// UpdateRun writes status, output, error and times of an existing run,
+	// appending attempts in the same transaction. Writes from concurrent
+	// callers are group-committed.
 	UpdateRun(ctx context.Context, r *Run, attempts []Attempt) error
+	// InsertRun records a run that was not recorded before (a finished
+	// synchronous run) with its attempts, in one group-committed write.
+	InsertRun(ctx context.Context, r *Run, attempts []Attempt) error
 	// SetRunStatus moves a run from one of from to to; it fails with
 	// conflict if the run is in none of from.
 	SetRunStatus(ctx context.Context, id string, from []string, to string) error

@@ -29,6 +29,7 @@ type Config struct {
 	Queue        QueueConfig                       `yaml:"queue"`
 	Shutdown     time.Duration                     `yaml:"shutdown_timeout"`
 	SyncTimeout  time.Duration                     `yaml:"sync_timeout"`
+	DebugAddr    string                            `yaml:"debug_addr"` // serves /debug/pprof when set (keep it on loopback)
 
 	secrets map[string]string // from WEFT_SECRET_<NAME>; never in files or logs
 }
@@ -81,6 +82,8 @@ func loadConfig(path string, env []string) (*Config, error) {
 			c.LogFormat = v
 		case k == "WEFT_LOG_LEVEL":
 			c.LogLevel = v
+		case k == "WEFT_DEBUG_ADDR":
+			c.DebugAddr = v
 		case k == "WEFT_API_TOKEN":
 			c.APIToken = v
 		case k == "WEFT_MAX_BODY_BYTES":

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -151,6 +152,16 @@ func serve(args []string, stderr io.Writer) error {
 	go eng.RunTriggers(bg, 500*time.Millisecond)
 	go eng.RunRetention(bg, cfg.Retention, time.Hour)
 
+	if cfg.DebugAddr != "" {
+		go func() {
+			mux := http.NewServeMux()
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+			log.Info("debug server", "addr", cfg.DebugAddr)
+			log.Warn("debug server stopped", "err", http.ListenAndServe(cfg.DebugAddr, mux))
+		}()
+	}
 	gw := gateway.New(eng, log, gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, Secret: cfg.secret, APIToken: cfg.APIToken})
 	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	ln, err := net.Listen("tcp", cfg.Addr)

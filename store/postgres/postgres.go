@@ -56,7 +56,7 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*sqlstore.Store, e
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return nil, fmt.Errorf("river migrations: %w", err)
 	}
-	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.Postgres, Writer: db, Reader: db, Driver: drv, Logger: log, IsUniqueErr: isUnique}), nil
+	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.Postgres, Writer: db, Reader: db, Driver: drv, Logger: log, IsUniqueErr: isUnique})
 }
 
 func isUnique(err error) bool {

@@ -61,7 +61,7 @@ func Open(ctx context.Context, dir string, log *slog.Logger) (*sqlstore.Store, e
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return nil, fmt.Errorf("river migrations: %w", err)
 	}
-	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.SQLite, Writer: w, Reader: r, Driver: drv, Logger: log, IsUniqueErr: isUnique}), nil
+	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.SQLite, Writer: w, Reader: r, Driver: drv, Logger: log, IsUniqueErr: isUnique})
 }
 
 func isUnique(err error) bool {

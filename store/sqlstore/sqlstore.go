@@ -45,6 +45,7 @@ type Store struct {
 	done  chan struct{}
 	wg    sync.WaitGroup
 	qs    map[string]string
+	stmts map[string]*sql.Stmt
 }
 
 // Options configure New.
@@ -59,7 +60,7 @@ type Options struct {
 }
 
 // New wraps migrated databases.
-func New(o Options) *Store {
+func New(o Options) (*Store, error) {
 	if o.Reader == nil {
 		o.Reader = o.Writer
 	}
@@ -70,10 +71,13 @@ func New(o Options) *Store {
 		o.MaxBatch = 256
 	}
 	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr,
-		batch: make(chan *writeReq, 4096), done: make(chan struct{}), qs: map[string]string{}}
+		batch: make(chan *writeReq, 4096), done: make(chan struct{}), qs: map[string]string{}, stmts: map[string]*sql.Stmt{}}
+	if err := s.prepareHot(); err != nil {
+		return nil, err
+	}
 	s.wg.Add(1)
 	go s.batcher(o.MaxBatch)
-	return s
+	return s, nil
 }
 
 // Dialect implements store.Store.
@@ -223,6 +227,9 @@ func (s *Store) Close() error {
 	close(s.done)
 	s.wg.Wait()
 	var errs []error
+	for _, st := range s.stmts {
+		errs = append(errs, st.Close())
+	}
 	errs = append(errs, s.w.Close())
 	if s.r != s.w {
 		errs = append(errs, s.r.Close())
@@ -381,6 +388,11 @@ func nullTime(t *time.Time) any {
 
 const runCols = `id, flow, version, status, trigger_kind, idem_key, input, output, error_code, error_message, failed_step, override, sync, created_at, started_at, finished_at`
 
+const (
+	runInsert = `INSERT INTO runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	runUpdate = `UPDATE runs SET status = ?, output = ?, error_code = ?, error_message = ?, failed_step = ?, finished_at = ?, override = NULL WHERE id = ?`
+)
+
 func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r *store.Run) error {
 	var ov any
 	if r.Override != nil {
@@ -391,8 +403,11 @@ func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r *store.Run) error {
 	if r.Sync {
 		sync = 1
 	}
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		r.ID, r.Flow, r.Version, r.Status, r.TriggerKind, nullStr(r.IdemKey), nullRaw(r.Input), nullRaw(r.Output),
+	st, err := s.stmt(ctx, tx, runInsert)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, r.ID, r.Flow, r.Version, r.Status, r.TriggerKind, nullStr(r.IdemKey), nullRaw(r.Input), nullRaw(r.Output),
 		nullStr(r.ErrorCode), nullStr(r.ErrorMessage), nullStr(r.FailedStep), ov, sync,
 		micros(r.CreatedAt), micros(r.StartedAt), nullTime(r.FinishedAt))
 	return err
@@ -540,22 +555,32 @@ func (s *Store) queryRuns(ctx context.Context, db querier, q string, args ...any
 	return out, s.wrap(rows.Err(), "query runs")
 }
 
-// UpdateRun implements store.Store. A sync run that was never inserted
-// (the fast path) is inserted here with its attempts in one transaction.
+// UpdateRun implements store.Store.
 func (s *Store) UpdateRun(ctx context.Context, r *store.Run, attempts []store.Attempt) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, output = ?, error_code = ?, error_message = ?, failed_step = ?, finished_at = ?, override = NULL WHERE id = ?`),
-			r.Status, nullRaw(r.Output), nullStr(r.ErrorCode), nullStr(r.ErrorMessage), nullStr(r.FailedStep), nullTime(r.FinishedAt), r.ID)
+		st, err := s.stmt(ctx, tx, runUpdate)
+		if err != nil {
+			return err
+		}
+		res, err := st.ExecContext(ctx, r.Status, nullRaw(r.Output), nullStr(r.ErrorCode), nullStr(r.ErrorMessage), nullStr(r.FailedStep), nullTime(r.FinishedAt), r.ID)
 		if err != nil {
 			return s.wrap(err, "update run")
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			if err := s.insertRun(ctx, tx, r); err != nil {
-				if s.isUniq(err) {
-					return errDuplicate
-				}
-				return s.wrap(err, "insert run")
+			return weft.Errorf(weft.ENotFound, "no run with id %q", r.ID)
+		}
+		return s.insertAttempts(ctx, tx, attempts)
+	})
+}
+
+// InsertRun implements store.Store.
+func (s *Store) InsertRun(ctx context.Context, r *store.Run, attempts []store.Attempt) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.insertRun(ctx, tx, r); err != nil {
+			if s.isUniq(err) {
+				return weft.Errorf(weft.EConflict, "run %s is already recorded", r.ID)
 			}
+			return s.wrap(err, "insert run")
 		}
 		return s.insertAttempts(ctx, tx, attempts)
 	})
@@ -616,14 +641,66 @@ func (s *Store) Requeue(ctx context.Context, id string, from []string, ov *store
 
 const attemptCols = `run_id, flow, version, step, step_key, kind, attempt, trigger_kind, status, worker, started_at, finished_at, duration_us, input_size, output_size, error_class, error_message, input, output, checkpoint`
 
+// attemptsPerInsert bounds one multi-row INSERT (SQLite allows 32766
+// parameters; 20 columns x 16 rows stays far below).
+const attemptsPerInsert = 16
+
 func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, as []store.Attempt) error {
-	for _, a := range as {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO step_attempts (`+attemptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			a.RunID, a.Flow, a.Version, a.StepID, a.StepKey, a.Kind, a.Attempt, a.TriggerKind, a.Status, nullStr(a.Worker),
-			micros(a.StartedAt), micros(a.FinishedAt), a.DurationUS, a.InputSize, a.OutputSize,
-			nullStr(a.ErrorClass), nullStr(a.ErrorMessage), nullRaw(a.Input), nullRaw(a.Output), nullRaw(a.Checkpoint)); err != nil {
-			return s.wrap(err, "append attempt")
+	for len(as) > 0 {
+		n := min(len(as), attemptsPerInsert)
+		st, err := s.stmt(ctx, tx, attemptInsert(n))
+		if err != nil {
+			return err
 		}
+		args := make([]any, 0, n*20)
+		for _, a := range as[:n] {
+			args = append(args, a.RunID, a.Flow, a.Version, a.StepID, a.StepKey, a.Kind, a.Attempt, a.TriggerKind, a.Status, nullStr(a.Worker),
+				micros(a.StartedAt), micros(a.FinishedAt), a.DurationUS, a.InputSize, a.OutputSize,
+				nullStr(a.ErrorClass), nullStr(a.ErrorMessage), nullRaw(a.Input), nullRaw(a.Output), nullRaw(a.Checkpoint))
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return s.wrap(err, "append attempts")
+		}
+		as = as[n:]
+	}
+	return nil
+}
+
+var attemptInserts [attemptsPerInsert + 1]string
+
+func init() {
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", 20), ", ") + ")"
+	for n := 1; n <= attemptsPerInsert; n++ {
+		attemptInserts[n] = `INSERT INTO step_attempts (` + attemptCols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ")
+	}
+}
+
+func attemptInsert(n int) string { return attemptInserts[n] }
+
+// stmt returns query bound to tx, from the statements prepared at start
+// (SQL parsing is the largest cost of a small write, and the hot writes
+// are few shapes); other queries are prepared in the transaction. Nothing
+// is prepared on the pool while a transaction runs: on SQLite the pool has
+// one connection and the transaction holds it.
+func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts[s.q(query)]; ok {
+		return tx.StmtContext(ctx, st), nil
+	}
+	st, err := tx.PrepareContext(ctx, s.q(query))
+	return st, s.wrap(err, "prepare")
+}
+
+func (s *Store) prepareHot() error {
+	hot := []string{runInsert, runUpdate}
+	for n := 1; n <= attemptsPerInsert; n++ {
+		hot = append(hot, attemptInsert(n))
+	}
+	for _, q := range hot {
+		st, err := s.w.Prepare(s.q(q))
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+		s.stmts[s.q(q)] = st
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -123,11 +124,26 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		s := open(t)
 		now := time.Now().UTC()
 		r := &store.Run{ID: "sync-1", Flow: "f", Version: 1, Status: store.RunSucceeded, TriggerKind: "webhook", Sync: true, CreatedAt: now, StartedAt: now, FinishedAt: &now}
-		must(t, s.UpdateRun(ctx, r, []store.Attempt{{RunID: r.ID, Flow: "f", Version: 1, StepID: "a", StepKey: "a", Kind: "set", Attempt: 1, Status: store.AttemptOK, StartedAt: now, FinishedAt: now}}))
-		got, err := s.GetRun(ctx, "sync-1")
+		if err := s.UpdateRun(ctx, r, nil); weft.Code(err) != weft.ENotFound {
+			t.Fatalf("update of an unrecorded run: %v", err)
+		}
+		var as []store.Attempt
+		for i := 0; i < 40; i++ { // more rows than one multi-row insert takes
+			as = append(as, store.Attempt{RunID: r.ID, Flow: "f", Version: 1, StepID: "a", StepKey: fmt.Sprintf("a[%d]", i), Kind: "set", Attempt: 1, Status: store.AttemptOK, StartedAt: now, FinishedAt: now})
+		}
+		must(t, s.InsertRun(ctx, r, as))
+		got, err := s.ListAttempts(ctx, r.ID)
 		must(t, err)
-		if !got.Sync || got.Status != store.RunSucceeded {
-			t.Fatalf("%+v", got)
+		if len(got) != 40 || got[39].StepKey != "a[39]" {
+			t.Fatalf("attempts %d", len(got))
+		}
+		if err := s.InsertRun(ctx, r, nil); err == nil {
+			t.Fatal("inserting a run twice must fail")
+		}
+		run, err := s.GetRun(ctx, "sync-1")
+		must(t, err)
+		if !run.Sync || run.Status != store.RunSucceeded {
+			t.Fatalf("%+v", run)
 		}
 	})
 
