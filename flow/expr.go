@@ -41,9 +41,16 @@ type Scope struct {
 	Item    any
 	Index   int
 	InLoop  bool
+
+	act map[string]any
 }
 
 func (s *Scope) activation() map[string]any {
+	// Built once per scope: trigger, steps and run are maps shared by
+	// reference, so later step outputs are visible without a rebuild.
+	if s.act != nil {
+		return s.act
+	}
 	a := map[string]any{"trigger": s.Trigger, "steps": s.Steps, "run": s.Run}
 	if s.Trigger == nil {
 		a["trigger"] = map[string]any{}
@@ -61,6 +68,7 @@ func (s *Scope) activation() map[string]any {
 		a["item"] = nil
 		a["index"] = int64(-1)
 	}
+	s.act = a
 	return a
 }
 

@@ -32,7 +32,6 @@ CREATE TABLE runs (
 CREATE UNIQUE INDEX runs_idem ON runs (flow, idem_key) WHERE idem_key IS NOT NULL;
 CREATE INDEX runs_flow_status ON runs (flow, status, id);
 CREATE INDEX runs_status ON runs (status, id);
-CREATE INDEX runs_created ON runs (created_at);
 CREATE TABLE step_attempts (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   run_id TEXT NOT NULL,
@@ -57,7 +56,6 @@ CREATE TABLE step_attempts (
   checkpoint TEXT
 );
 CREATE INDEX step_attempts_run ON step_attempts (run_id, id);
-CREATE INDEX step_attempts_time ON step_attempts (started_at);
 CREATE TABLE trigger_state (
   flow TEXT PRIMARY KEY,
   cursor TEXT NOT NULL,
