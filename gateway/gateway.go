@@ -79,6 +79,18 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 			s.listRuns(w, r)
 		})
 		r.Get("/connectors", s.listConnectors)
+		r.Get("/stats/runs", func(w http.ResponseWriter, r *http.Request) {
+			counts, err := s.e.Store().CountRuns(r.Context(), r.URL.Query().Get("flow"))
+			if err != nil {
+				writeErr(w, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"counts": counts})
+		})
+		r.Get("/schemas/flow", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/schema+json")
+			_, _ = w.Write(flow.Schema())
+		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, weft.Errorf(weft.ENotFound, "no route for %s %s", r.Method, r.URL.Path))

@@ -49,6 +49,8 @@ type Store interface {
 	CreateRun(ctx context.Context, r *Run, enqueue bool) (run *Run, created bool, err error)
 	GetRun(ctx context.Context, id string) (*Run, error)
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
+	// CountRuns counts runs by status (of one flow, or all when flow is "").
+	CountRuns(ctx context.Context, flow string) (map[string]int64, error)
 	// UpdateRun writes status, output, error and times of an existing run,
 	// appending attempts in the same transaction. Writes from concurrent
 	// callers are group-committed.

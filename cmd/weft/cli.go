@@ -137,6 +137,9 @@ func flowCmd(args []string, stdout io.Writer) error {
 	}
 	c := newClient(*server, *asJSON, stdout)
 	switch args[0] {
+	case "schema":
+		_, err := stdout.Write(flow.Schema())
+		return err
 	case "validate":
 		if len(pos) == 0 {
 			return weft.Errorf(weft.EInvalid, "weft flow validate FILE...")

@@ -37,6 +37,7 @@ Usage:
   weft flow deploy FILE...            deploy as the next version
   weft flow list | show NAME [--version N] | rollback NAME VERSION
   weft flow run NAME [--input JSON|@file] [--async]
+  weft flow schema                    print the flow file JSON Schema
   weft runs list [--flow F] [--status S] [--since 1h] [--limit N]
   weft runs show ID | replay ID [--input JSON|@file] | cancel ID
   weft dlq list [--flow F] | replay ID [--input JSON|@file]

@@ -513,6 +513,29 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, 
 	return s.queryRuns(ctx, s.r, q, args...)
 }
 
+// CountRuns implements store.Store.
+func (s *Store) CountRuns(ctx context.Context, flow string) (map[string]int64, error) {
+	q, args := `SELECT status, COUNT(*) FROM runs GROUP BY status`, []any{}
+	if flow != "" {
+		q, args = `SELECT status, COUNT(*) FROM runs WHERE flow = ? GROUP BY status`, []any{flow}
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(q), args...)
+	if err != nil {
+		return nil, s.wrap(err, "count runs")
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, s.wrap(err, "count runs")
+		}
+		out[st] = n
+	}
+	return out, s.wrap(rows.Err(), "count runs")
+}
+
 type querier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }

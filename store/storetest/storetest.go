@@ -160,6 +160,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			must(t, err)
 			must(t, s.AppendAttempts(ctx, []store.Attempt{{RunID: r.ID, Flow: "f", Version: 1, StepID: "a", StepKey: "a", Kind: "set", Attempt: 1, Status: store.AttemptOK, StartedAt: created, FinishedAt: created}}))
 		}
+		counts, err := s.CountRuns(ctx, "f")
+		must(t, err)
+		if counts[store.RunSucceeded] != 2 || counts[store.RunDead] != 1 {
+			t.Fatalf("counts %v", counts)
+		}
 		dead, err := s.ListRuns(ctx, store.RunFilter{Status: store.RunDead})
 		must(t, err)
 		if len(dead) != 1 {
