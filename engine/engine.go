@@ -290,6 +290,29 @@ type Event struct {
 	Async   bool
 	// ScheduledAt is the tick a schedule trigger fired for.
 	ScheduledAt time.Time
+	// RawBody, when set, is Body as the JSON it was parsed from; the run
+	// records it as is instead of encoding Body again.
+	RawBody []byte
+}
+
+// encode is the run's recorded input: {"kind", "body", "headers", "query"}.
+func (ev *Event) encode(in map[string]any) (json.RawMessage, error) {
+	if len(ev.RawBody) == 0 || !json.Valid(ev.RawBody) {
+		return json.Marshal(in)
+	}
+	body := in["body"]
+	delete(in, "body")
+	rest, err := json.Marshal(in)
+	in["body"] = body
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(rest)+len(ev.RawBody)+8)
+	out = append(out, `{"body":`...)
+	out = append(out, ev.RawBody...)
+	out = append(out, ',')
+	out = append(out, rest[1:]...)
+	return out, nil
 }
 
 // Response is what a respond step produced.
@@ -337,7 +360,7 @@ func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
 		return nil, err
 	}
 	in := ev.input()
-	raw, err := json.Marshal(in)
+	raw, err := ev.encode(in)
 	if err != nil {
 		return nil, weft.Errorf(weft.EInvalid, "trigger input is not JSON-encodable: %v", err)
 	}

@@ -58,7 +58,7 @@ func newSink(t *testing.T, respond func(n int64, r *http.Request) (int, http.Hea
 func newEngine(t *testing.T) *engine.Engine {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir(), nil)
+	st, err := sqlite.Open(ctx, t.TempDir(), nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -529,5 +529,26 @@ steps:
 	defer b.mu.Unlock()
 	if a.calls.Load() != 0 || b.calls.Load() != 1 || b.bodies[0]["from_a"] != "recorded" {
 		t.Fatalf("a calls %d, b calls %d, b body %v", a.calls.Load(), b.calls.Load(), b.bodies)
+	}
+}
+
+func TestRecordedInputKeepsRawBody(t *testing.T) {
+	e := newEngine(t)
+	deploy(t, e, "name: rec\ntrigger: {webhook: {mode: async}}\nsteps:\n  - id: a\n    set: {x: =trigger.body.x}\n")
+	raw := []byte(`{"x": 1.50, "nested": {"k": [1, 2]}}`)
+	var body any
+	_ = json.Unmarshal(raw, &body)
+	res, err := e.Trigger(context.Background(), engine.Event{Flow: "rec", Kind: "webhook", Body: body, RawBody: raw,
+		Headers: map[string]string{"x-id": "7"}, Async: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := waitRun(t, e, res.Run.ID, store.RunSucceeded)
+	var in map[string]any
+	if err := json.Unmarshal(run.Input, &in); err != nil {
+		t.Fatalf("recorded input %s: %v", run.Input, err)
+	}
+	if in["kind"] != "webhook" || in["headers"].(map[string]any)["x-id"] != "7" || in["body"].(map[string]any)["nested"].(map[string]any)["k"].([]any)[1] != 2.0 {
+		t.Fatalf("recorded input %s", run.Input)
 	}
 }

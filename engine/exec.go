@@ -66,8 +66,9 @@ func (e *Engine) newRunState(f *flow.Flow, run *store.Run, trigger map[string]an
 	if cps == nil {
 		cps = map[string]json.RawMessage{}
 	}
+	attempts := make([]store.Attempt, 0, len(f.Steps))
 	return &runState{e: e, f: f, run: run, trigger: trigger, cps: cps, durable: durable, capture: capture, redact: red,
-		mu: &sync.Mutex{}, attempts: &[]store.Attempt{},
+		mu: &sync.Mutex{}, attempts: &attempts,
 		runCtx: map[string]any{"id": run.ID, "flow": run.Flow, "version": int64(run.Version), "started_at": run.StartedAt}}
 }
 
@@ -142,6 +143,11 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 	save := e.st.UpdateRun
 	if !rs.durable && rs.run.IdemKey == "" {
 		save = e.st.InsertRun // the sync fast path: the run is recorded once, finished
+		if run.Status == store.RunSucceeded && rs.capture != "full" {
+			// The input of a finished sync run is needed only for replay;
+			// under none/metadata capture its payload is not kept.
+			run.Input = nil
+		}
 	}
 	if err := save(wctx, run, attempts); err != nil {
 		e.log.Error("recording run failed", "run", run.ID, "flow", run.Flow, "err", err)

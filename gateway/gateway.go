@@ -237,7 +237,7 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	ev := engine.Event{Flow: name, Kind: flow.TriggerWebhook, Body: body, Headers: headers(r), Query: query(r), Async: wh.Mode == "async"}
+	ev := engine.Event{Flow: name, Kind: flow.TriggerWebhook, Body: body, RawBody: raw, Headers: headers(r), Query: query(r), Async: wh.Mode == "async"}
 	if idem := wh.Idempotency; idem != nil {
 		if ev.IdemKey, err = idemKey(idem, &ev); err != nil {
 			writeErr(w, err)

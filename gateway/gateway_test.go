@@ -25,7 +25,7 @@ import (
 func newServer(t *testing.T, cfg gateway.Config) *httptest.Server {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir(), nil)
+	st, err := sqlite.Open(ctx, t.TempDir(), nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,8 @@ type Config struct {
 	Queue        QueueConfig                       `yaml:"queue"`
 	Shutdown     time.Duration                     `yaml:"shutdown_timeout"`
 	SyncTimeout  time.Duration                     `yaml:"sync_timeout"`
-	DebugAddr    string                            `yaml:"debug_addr"` // serves /debug/pprof when set (keep it on loopback)
+	WriteLinger  time.Duration                     `yaml:"write_linger"` // group commit: wait this long for more writers
+	DebugAddr    string                            `yaml:"debug_addr"`   // serves /debug/pprof when set (keep it on loopback)
 
 	secrets map[string]string // from WEFT_SECRET_<NAME>; never in files or logs
 }
@@ -92,6 +93,12 @@ func loadConfig(path string, env []string) (*Config, error) {
 				return nil, fmt.Errorf("WEFT_MAX_BODY_BYTES: %v", err)
 			}
 			c.MaxBodyBytes = n
+		case k == "WEFT_WRITE_LINGER":
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", k, err)
+			}
+			c.WriteLinger = d
 		case k == "WEFT_QUEUE_RESCUE_AFTER" || k == "WEFT_QUEUE_JOB_TIMEOUT":
 			d, err := time.ParseDuration(v)
 			if err != nil {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 	_ "time/tzdata" // schedules work on machines without a zoneinfo database
@@ -114,14 +115,20 @@ func serve(args []string, stderr io.Writer) error {
 		cfg.DataDir = *dataDir
 	}
 	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
+	if os.Getenv("GOGC") == "" {
+		// Weft allocates per request in short bursts; trading some memory
+		// for fewer collections buys about a tenth more throughput
+		// (BENCHMARKS.md). GOGC or GOMEMLIMIT override it.
+		debug.SetGCPercent(200)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	var st store.Store
 	if cfg.DatabaseURL != "" {
-		st, err = postgres.Open(ctx, cfg.DatabaseURL, log)
+		st, err = postgres.Open(ctx, cfg.DatabaseURL, log, cfg.WriteLinger)
 	} else {
-		st, err = sqlite.Open(ctx, cfg.DataDir, log)
+		st, err = sqlite.Open(ctx, cfg.DataDir, log, cfg.WriteLinger)
 	}
 	if err != nil {
 		return err
@@ -159,6 +166,8 @@ func serve(args []string, stderr io.Writer) error {
 			mux.HandleFunc("/debug/pprof/", pprof.Index)
 			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+			mux.Handle("/debug/pprof/allocs", pprof.Handler("allocs"))
+			mux.Handle("/debug/pprof/heap", pprof.Handler("heap"))
 			log.Info("debug server", "addr", cfg.DebugAddr)
 			log.Warn("debug server stopped", "err", http.ListenAndServe(cfg.DebugAddr, mux))
 		}()

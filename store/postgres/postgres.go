@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -24,7 +25,7 @@ import (
 var migrations embed.FS
 
 // Open connects to url (postgres://...) and migrates the schema.
-func Open(ctx context.Context, url string, log *slog.Logger) (*sqlstore.Store, error) {
+func Open(ctx context.Context, url string, log *slog.Logger, linger time.Duration) (*sqlstore.Store, error) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*sqlstore.Store, e
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return nil, fmt.Errorf("river migrations: %w", err)
 	}
-	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.Postgres, Writer: db, Reader: db, Driver: drv, Logger: log, IsUniqueErr: isUnique})
+	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.Postgres, Writer: db, Reader: db, Driver: drv, Logger: log, IsUniqueErr: isUnique, Linger: linger})
 }
 
 func isUnique(err error) bool {

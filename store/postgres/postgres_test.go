@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 func TestContract(t *testing.T) {
 	pg := pgtest.Shared(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := postgres.Open(context.Background(), pg.NewDatabase(t), nil)
+		s, err := postgres.Open(context.Background(), pg.NewDatabase(t), nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

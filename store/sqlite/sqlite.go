@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -27,7 +28,7 @@ import (
 var migrations embed.FS
 
 // Open opens (creating if needed) the store in dir/weft.db.
-func Open(ctx context.Context, dir string, log *slog.Logger) (*sqlstore.Store, error) {
+func Open(ctx context.Context, dir string, log *slog.Logger, linger time.Duration) (*sqlstore.Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", dir, err)
 	}
@@ -61,7 +62,7 @@ func Open(ctx context.Context, dir string, log *slog.Logger) (*sqlstore.Store, e
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return nil, fmt.Errorf("river migrations: %w", err)
 	}
-	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.SQLite, Writer: w, Reader: r, Driver: drv, Logger: log, IsUniqueErr: isUnique})
+	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.SQLite, Writer: w, Reader: r, Driver: drv, Logger: log, IsUniqueErr: isUnique, Linger: linger})
 }
 
 func isUnique(err error) bool {

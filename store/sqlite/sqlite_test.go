@@ -11,7 +11,7 @@ import (
 
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := sqlite.Open(context.Background(), t.TempDir(), nil)
+		s, err := sqlite.Open(context.Background(), t.TempDir(), nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

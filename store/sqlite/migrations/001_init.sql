@@ -33,7 +33,7 @@ CREATE UNIQUE INDEX runs_idem ON runs (flow, idem_key) WHERE idem_key IS NOT NUL
 CREATE INDEX runs_flow_status ON runs (flow, status, id);
 CREATE INDEX runs_status ON runs (status, id);
 CREATE TABLE step_attempts (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  id INTEGER PRIMARY KEY,
   run_id TEXT NOT NULL,
   flow TEXT NOT NULL,
   version INTEGER NOT NULL,
