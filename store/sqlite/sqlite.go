@@ -35,7 +35,7 @@ func Open(ctx context.Context, dir string, log *slog.Logger, linger time.Duratio
 	path := filepath.Join(dir, "weft.db")
 	// synchronous=NORMAL in WAL mode survives process crashes (kill -9);
 	// a power loss may roll back the last transactions.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
