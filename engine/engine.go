@@ -468,12 +468,8 @@ func (e *Engine) work(ctx context.Context, id string) error {
 	case store.RunSucceeded, store.RunFailed, store.RunDead, store.RunCanceled:
 		return nil // finished already: a redelivered job does nothing
 	}
-	if err := e.st.SetRunStatus(ctx, id, []string{store.RunQueued, store.RunRunning}, store.RunRunning); err != nil {
-		if weft.Code(err) == weft.EConflict {
-			return nil
-		}
-		return err
-	}
+	// The run turns "running" with its first durable checkpoint (one write
+	// instead of two).
 	run.Status = store.RunRunning
 	f, _, err := e.Flow(ctx, run.Flow, run.Version)
 	if err != nil {

@@ -345,29 +345,50 @@ func (rs *runState) complete(ctx context.Context, s *flow.Step, k string, attemp
 	a.Checkpoint = cp
 	if !rs.durable {
 		a.Checkpoint = nil // a sync run that succeeds needs no resume point
-		rs.mu.Lock()
-		*rs.attempts = append(*rs.attempts, a)
-		rs.mu.Unlock()
+	}
+	rs.mu.Lock()
+	*rs.attempts = append(*rs.attempts, a)
+	rs.mu.Unlock()
+	if rs.durable && sideEffects(s.Kind) {
+		return rs.flush(ctx)
+	}
+	return nil
+}
+
+// sideEffects reports whether a step acts on the world. Its completion is
+// committed before the run moves on, so it is never repeated after a crash.
+// Pure steps (set, if, switch, foreach, respond, fail) recompute the same
+// result from recorded inputs; their log rows ride along with the next
+// checkpoint or the run's final write.
+func sideEffects(kind string) bool {
+	return kind == flow.KindCall || kind == flow.KindSubflow || kind == flow.KindWait
+}
+
+// flush commits the buffered attempts of a durable run as a checkpoint.
+func (rs *runState) flush(ctx context.Context) error {
+	rs.mu.Lock()
+	pending := *rs.attempts
+	*rs.attempts = make([]store.Attempt, 0, 4)
+	rs.mu.Unlock()
+	if len(pending) == 0 {
 		return nil
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	return rs.e.st.AppendAttempts(wctx, []store.Attempt{a})
+	return rs.e.st.Checkpoint(wctx, rs.run.ID, pending)
 }
 
 // record logs a failed attempt.
 func (rs *runState) record(s *flow.Step, k string, attempt int, start time.Time, in any, _ any, err error, class string) {
 	a := rs.attempt(s, k, attempt, start, in, nil, err, class)
-	if !rs.durable {
-		rs.mu.Lock()
-		*rs.attempts = append(*rs.attempts, a)
-		rs.mu.Unlock()
-		return
-	}
-	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if werr := rs.e.st.AppendAttempts(wctx, []store.Attempt{a}); werr != nil {
-		rs.e.log.Error("recording attempt failed", "run", rs.run.ID, "step", k, "err", werr)
+	rs.mu.Lock()
+	*rs.attempts = append(*rs.attempts, a)
+	rs.mu.Unlock()
+	if rs.durable {
+		// Failed attempts are logged as they happen, retries included.
+		if werr := rs.flush(context.Background()); werr != nil {
+			rs.e.log.Error("recording attempt failed", "run", rs.run.ID, "step", k, "err", werr)
+		}
 	}
 }
 
@@ -601,7 +622,10 @@ func (rs *runState) wait(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 			cp, _ := json.Marshal(until.UTC().Format(time.RFC3339Nano))
 			a := rs.attempt(s, untilKey, 1, rs.e.now(), nil, cp, nil, "")
 			a.Checkpoint, a.Kind = cp, "wait_start"
-			if err := rs.e.st.AppendAttempts(ctx, []store.Attempt{a}); err != nil {
+			rs.mu.Lock()
+			*rs.attempts = append(*rs.attempts, a)
+			rs.mu.Unlock()
+			if err := rs.flush(ctx); err != nil {
 				return nil, err
 			}
 			rs.mu.Lock()

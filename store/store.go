@@ -66,6 +66,9 @@ type Store interface {
 	Requeue(ctx context.Context, id string, from []string, override *Override) error
 	// AppendAttempts adds transaction-log rows (group-committed).
 	AppendAttempts(ctx context.Context, attempts []Attempt) error
+	// Checkpoint appends attempts of a run and moves it from queued to
+	// running, in one group-committed write: a worker's durable progress.
+	Checkpoint(ctx context.Context, runID string, attempts []Attempt) error
 	ListAttempts(ctx context.Context, runID string) ([]Attempt, error)
 	// Checkpoints returns the recorded output of every completed step key.
 	Checkpoints(ctx context.Context, runID string) (map[string]json.RawMessage, error)

@@ -47,7 +47,7 @@ func defaultConfig() *Config {
 	return &Config{
 		Addr: "127.0.0.1:8080", DataDir: "./weft-data", LogFormat: "text", LogLevel: "info",
 		MaxBodyBytes: 10 << 20, Retention: 30 * 24 * time.Hour, Capture: "metadata",
-		Queue:    QueueConfig{Workers: 50, JobTimeout: 2 * time.Minute, RescueAfter: 3 * time.Minute},
+		Queue:    QueueConfig{Workers: 100, JobTimeout: 2 * time.Minute, RescueAfter: 3 * time.Minute},
 		Shutdown: 30 * time.Second, SyncTimeout: 30 * time.Second,
 	}
 }

@@ -407,6 +407,7 @@ const runCols = `id, flow, version, status, trigger_kind, idem_key, input, outpu
 
 const (
 	runInsert = `INSERT INTO runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	runStart  = `UPDATE runs SET status = 'running' WHERE id = ? AND status = 'queued'`
 	runUpdate = `UPDATE runs SET status = ?, output = ?, error_code = ?, error_message = ?, failed_step = ?, finished_at = ?, override = NULL WHERE id = ?`
 )
 
@@ -731,7 +732,7 @@ func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, 
 }
 
 func (s *Store) prepareHot() error {
-	hot := []string{runInsert, runUpdate}
+	hot := []string{runInsert, runUpdate, runStart}
 	for n := 1; n <= attemptsPerInsert; n++ {
 		hot = append(hot, attemptInsert(n))
 	}
@@ -751,6 +752,20 @@ func (s *Store) AppendAttempts(ctx context.Context, as []store.Attempt) error {
 		return nil
 	}
 	return s.write(ctx, func(tx *sql.Tx) error { return s.insertAttempts(ctx, tx, as) })
+}
+
+// Checkpoint implements store.Store.
+func (s *Store) Checkpoint(ctx context.Context, runID string, as []store.Attempt) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		st, err := s.stmt(ctx, tx, runStart)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, runID); err != nil {
+			return s.wrap(err, "checkpoint")
+		}
+		return s.insertAttempts(ctx, tx, as)
+	})
 }
 
 // ListAttempts implements store.Store.
@@ -782,10 +797,9 @@ func (s *Store) ListAttempts(ctx context.Context, runID string) ([]store.Attempt
 	return out, s.wrap(rows.Err(), "list attempts")
 }
 
-// Checkpoints implements store.Store. It reads from the writer pool so a
-// resuming worker sees every committed checkpoint.
+// Checkpoints implements store.Store.
 func (s *Store) Checkpoints(ctx context.Context, runID string) (map[string]json.RawMessage, error) {
-	rows, err := s.w.QueryContext(ctx, s.q(`SELECT step_key, checkpoint FROM step_attempts WHERE run_id = ? AND status = ? ORDER BY id`), runID, store.AttemptOK)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT step_key, checkpoint FROM step_attempts WHERE run_id = ? AND status = ? ORDER BY id`), runID, store.AttemptOK)
 	if err != nil {
 		return nil, s.wrap(err, "checkpoints")
 	}
@@ -859,9 +873,13 @@ func (s *Store) StartQueue(ctx context.Context, workers *river.Workers, q store.
 	if q.RescueAfter > 0 {
 		cfg.RescueStuckJobsAfter = q.RescueAfter
 	}
+	// River fetches at most once per cooldown (100ms by default), so a
+	// queue of N workers finishes at most N*10 short jobs a second; a
+	// shorter cooldown lifts that ceiling for Weft's many short runs.
+	cfg.FetchCooldown = 20 * time.Millisecond
 	if q.FetchPollInterval > 0 {
 		cfg.FetchPollInterval = q.FetchPollInterval
-		cfg.FetchCooldown = min(q.FetchPollInterval, 100*time.Millisecond)
+		cfg.FetchCooldown = min(q.FetchPollInterval, cfg.FetchCooldown)
 	}
 	if workers != nil {
 		n := q.Workers

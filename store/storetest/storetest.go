@@ -97,6 +97,20 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			{RunID: r.ID, Flow: "f", Version: 3, StepID: "a", StepKey: "a", Kind: "call", Attempt: 1, Status: store.AttemptError, Worker: "host:1", ErrorClass: "retryable", ErrorMessage: "503", StartedAt: now, FinishedAt: now},
 			{RunID: r.ID, Flow: "f", Version: 3, StepID: "a", StepKey: "a", Kind: "call", Attempt: 2, Status: store.AttemptOK, StartedAt: now, FinishedAt: now, Checkpoint: json.RawMessage(`{"x":1}`), OutputSize: 7},
 		}))
+		q, _, err := s.CreateRun(ctx, &store.Run{Flow: "f", Version: 1, Status: store.RunQueued, TriggerKind: "manual"}, false)
+		must(t, err)
+		must(t, s.Checkpoint(ctx, q.ID, []store.Attempt{{RunID: q.ID, Flow: "f", Version: 1, StepID: "a", StepKey: "a", Kind: "call", Attempt: 1, Status: store.AttemptOK, StartedAt: now, FinishedAt: now, Checkpoint: json.RawMessage(`7`)}}))
+		if got, _ := s.GetRun(ctx, q.ID); got.Status != store.RunRunning {
+			t.Fatalf("checkpoint left the run %s", got.Status)
+		}
+		must(t, s.SetRunStatus(ctx, q.ID, nil, store.RunCanceled))
+		must(t, s.Checkpoint(ctx, q.ID, nil))
+		if got, _ := s.GetRun(ctx, q.ID); got.Status != store.RunCanceled {
+			t.Fatalf("checkpoint must not revive a canceled run: %s", got.Status)
+		}
+		if cps, _ := s.Checkpoints(ctx, q.ID); string(cps["a"]) != "7" {
+			t.Fatalf("checkpoints %v", cps)
+		}
 		cps, err := s.Checkpoints(ctx, r.ID)
 		must(t, err)
 		if len(cps) != 1 || string(cps["a"]) != `{"x":1}` {
