@@ -15,6 +15,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +37,7 @@ steps:
 `
 
 func main() {
-	server := flag.String("server", "http://127.0.0.1:8080", "weft server to enqueue through")
+	server := flag.String("server", "http://127.0.0.1:8080", "weft servers to enqueue through, comma-separated (round robin)")
 	sink := flag.String("sink", "http://127.0.0.1:9000/orders", "downstream URL")
 	n := flag.Int("n", 10000, "runs")
 	conc := flag.Int("c", 16, "concurrent enqueuers")
@@ -44,6 +45,8 @@ func main() {
 	flag.Parse()
 
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	servers := strings.Split(*server, ",")
+	*server = servers[0]
 	if err := post(client, *server+"/api/flows", []byte(fmt.Sprintf(flowTmpl, *name, *sink)), 201); err != nil {
 		log.Fatal("deploy: ", err)
 	}
@@ -59,7 +62,7 @@ func main() {
 				if i > int64(*n) {
 					return
 				}
-				if err := post(client, *server+"/hooks/"+*name, []byte(fmt.Sprintf(`{"n": %d}`, i)), 202); err != nil {
+				if err := post(client, servers[int(i)%len(servers)]+"/hooks/"+*name, []byte(fmt.Sprintf(`{"n": %d}`, i)), 202); err != nil {
 					failed.Add(1)
 				}
 			}

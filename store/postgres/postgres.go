@@ -57,7 +57,7 @@ func Open(ctx context.Context, url string, log *slog.Logger, linger time.Duratio
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return nil, fmt.Errorf("river migrations: %w", err)
 	}
-	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.Postgres, Writer: db, Reader: db, Driver: drv, Logger: log, IsUniqueErr: isUnique, Linger: linger})
+	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.Postgres, Writer: db, Reader: db, Driver: drv, Logger: log, IsUniqueErr: isUnique, Linger: linger, Committers: 8})
 }
 
 func isUnique(err error) bool {

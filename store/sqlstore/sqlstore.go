@@ -59,6 +59,7 @@ type Options struct {
 	IsUniqueErr func(error) bool
 	MaxBatch    int
 	Linger      time.Duration // how long a commit waits for more writers (0: none)
+	Committers  int           // concurrent group commits (default 1)
 }
 
 // New wraps migrated databases.
@@ -77,8 +78,12 @@ func New(o Options) (*Store, error) {
 	if err := s.prepareHot(); err != nil {
 		return nil, err
 	}
-	s.wg.Add(1)
-	go s.batcher(o.MaxBatch)
+	// One committer serialises SQLite's single writer; PostgreSQL takes
+	// concurrent transactions, so several committers overlap their fsyncs.
+	for i := 0; i < max(o.Committers, 1); i++ {
+		s.wg.Add(1)
+		go s.batcher(o.MaxBatch)
+	}
 	return s, nil
 }
 
