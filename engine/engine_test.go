@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -55,10 +56,11 @@ func newSink(t *testing.T, respond func(n int64, r *http.Request) (int, http.Hea
 	return s
 }
 
-func newEngine(t *testing.T) *engine.Engine {
+func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir(), nil, 0)
+	quiet := slog.New(slog.DiscardHandler)
+	st, err := sqlite.Open(ctx, t.TempDir(), quiet, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +68,7 @@ func newEngine(t *testing.T) *engine.Engine {
 	if err := cat.AddConnection(&connectors.Connection{Name: "local", Connector: "http", AllowPrivate: true}); err != nil {
 		t.Fatal(err)
 	}
-	e := engine.New(st, cat, nil, engine.Config{LongWait: 500 * time.Millisecond})
+	e := engine.New(st, cat, quiet, engine.Config{LongWait: 500 * time.Millisecond})
 	if err := st.StartQueue(ctx, e.Workers(), store.QueueConfig{Workers: 8, FetchPollInterval: 20 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,151 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/store"
+)
+
+// BenchmarkOrderFlowSync is the peer benchmark's order flow in process
+// (no HTTP in front): transform, POST to a local sink, respond, with the
+// transaction log on SQLite.
+func BenchmarkOrderFlowSync(b *testing.B) {
+	e := newEngine(b)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer sink.Close()
+	if _, _, err := e.Deploy(context.Background(), "order.yaml", []byte(strings.ReplaceAll(orderFlowSrc, "SINK", sink.URL))); err != nil {
+		b.Fatal(err)
+	}
+	body := orderBody()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			res, err := e.Trigger(context.Background(), engine.Event{Flow: "order", Kind: "webhook", Body: body})
+			if err != nil || res.Run.Status != store.RunSucceeded {
+				b.Fatalf("%v %+v", err, res)
+			}
+		}
+	})
+}
+
+const orderFlowSrc = `
+name: order
+trigger: {webhook: {}}
+steps:
+  - id: transform
+    set:
+      id: =trigger.body.order_id
+      customer_name: =trigger.body.customer.name.upperAscii()
+      total: =round(sum(trigger.body.items.map(i, i.qty * i.price)), 2)
+  - id: post
+    call: http.request
+    connection: local
+    with: {method: POST, url: "SINK", body: =steps.transform}
+  - id: reply
+    respond: {body: {status: accepted, downstream: =steps.post.body}}
+`
+
+func orderBody() map[string]any {
+	return map[string]any{"order_id": "A-1", "customer": map[string]any{"name": "ada"},
+		"items": []any{map[string]any{"qty": 2.0, "price": 9.99}, map[string]any{"qty": 1.0, "price": 24.5}}}
+}
+
+// BenchmarkLargePayloadRun moves a 10 MB payload through every step
+// (trigger -> set -> POST to a sink that echoes its size -> respond) and
+// reports the peak Go heap while runs execute (peak-heap-MB) next to the
+// bytes allocated per run: per-run memory is a small multiple of the
+// payload and does not grow with the number of runs.
+func BenchmarkLargePayloadRun(b *testing.B) {
+	for _, conc := range []int{1, 4} {
+		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
+			e := newEngine(b)
+			sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n, _ := io.Copy(io.Discard, r.Body)
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"received":%d}`, n)
+			}))
+			defer sink.Close()
+			src := `
+name: big
+trigger: {webhook: {}}
+steps:
+  - id: shape
+    set: {rows: =trigger.body.rows, count: =size(trigger.body.rows)}
+  - id: post
+    call: http.request
+    connection: local
+    with: {method: POST, url: "` + sink.URL + `", body: =steps.shape}
+  - respond: {body: {received: =steps.post.body.received, count: =steps.shape.count}}
+`
+			if _, _, err := e.Deploy(context.Background(), "big.yaml", []byte(src)); err != nil {
+				b.Fatal(err)
+			}
+			rows := make([]any, 0, 100_000)
+			for i := 0; i < 100_000; i++ { // ~10 MB as JSON
+				rows = append(rows, map[string]any{"id": float64(i), "name": "customer-name-padding-xx", "email": "someone@example.com", "v": 12.5})
+			}
+			body := map[string]any{"rows": rows}
+			var peak atomic.Uint64
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var ms runtime.MemStats
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(2 * time.Millisecond):
+					}
+					runtime.ReadMemStats(&ms)
+					if ms.HeapInuse > peak.Load() {
+						peak.Store(ms.HeapInuse)
+					}
+				}
+			}()
+			b.ReportAllocs()
+			b.ResetTimer()
+			var next atomic.Int64
+			var run sync.WaitGroup
+			for w := 0; w < conc; w++ {
+				run.Add(1)
+				go func() {
+					defer run.Done()
+					for next.Add(1) <= int64(b.N) {
+						res, err := e.Trigger(context.Background(), engine.Event{Flow: "big", Kind: "webhook", Body: body})
+						if err != nil || res.Run.Status != store.RunSucceeded {
+							b.Errorf("%v %+v", err, res.Run)
+							return
+						}
+						if res.Response.Body.(map[string]any)["count"] != int64(100_000) {
+							b.Errorf("response %v", res.Response.Body)
+							return
+						}
+					}
+				}()
+			}
+			run.Wait()
+			b.StopTimer()
+			close(stop)
+			wg.Wait()
+			b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
+		})
+	}
+}
