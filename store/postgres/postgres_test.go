@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"testing"
 
@@ -27,4 +28,21 @@ func TestContract(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+// BenchmarkQueue runs against WEFT_BENCH_PG_URL when set (a server with
+// production settings), else against the test cluster (fsync off).
+//
+//	WEFT_BENCH_PG_URL=postgres://... go test -run '^$' -bench Queue -benchtime 10000x ./store/postgres
+func BenchmarkQueue(b *testing.B) {
+	url := os.Getenv("WEFT_BENCH_PG_URL")
+	if url == "" {
+		url = pgtest.Shared(b).NewDatabase(b)
+	}
+	s, err := postgres.Open(context.Background(), url, slog.New(slog.DiscardHandler), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchQueue(b, s, 100)
 }

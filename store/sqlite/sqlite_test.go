@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/weftio/weft/store"
@@ -18,4 +19,14 @@ func TestContract(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+// BenchmarkQueue: go test -run '^$' -bench Queue -benchtime 10000x ./store/sqlite
+func BenchmarkQueue(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), b.TempDir(), slog.New(slog.DiscardHandler), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchQueue(b, s, 100)
 }
