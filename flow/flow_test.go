@@ -83,6 +83,9 @@ func TestBadFlows(t *testing.T) {
 			if !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %q\nwant it to contain %q", err.Error(), c.want)
 			}
+			if strings.Count(err.Error(), c.want) != 1 {
+				t.Fatalf("error %q reports %q more than once", err.Error(), c.want)
+			}
 			if code := weft.Code(err); code != weft.EInvalid && code != weft.EUnprocessable {
 				t.Fatalf("code %q", code)
 			}

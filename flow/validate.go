@@ -152,6 +152,19 @@ func (v *validator) step(s *Step, sc scope) {
 }
 
 func (v *validator) checkRefs(e *Expr, s *Step, sc scope) {
+	before := len(v.probs)
+	defer func() {
+		// steps.a.b also yields the chain steps.a: report each finding once.
+		seen := map[string]bool{}
+		kept := v.probs[:before]
+		for _, p := range v.probs[before:] {
+			if !seen[p.Pos+p.Message] {
+				seen[p.Pos+p.Message] = true
+				kept = append(kept, p)
+			}
+		}
+		v.probs = kept
+	}()
 	for _, ch := range e.chains {
 		if len(ch) < 2 {
 			continue
