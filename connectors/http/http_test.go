@@ -1,0 +1,140 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft/connectors"
+)
+
+func TestPublic(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"8.8.8.8": true, "2606:4700::1111": true,
+		"127.0.0.1": false, "10.1.2.3": false, "172.16.0.1": false, "192.168.1.1": false, "169.254.169.254": false,
+		"::1": false, "fe80::1": false, "fc00::1": false, "0.0.0.0": false, "100.64.0.1": false, "::ffff:127.0.0.1": false,
+	} {
+		if got := Public(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("Public(%s) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
+func invoke(t *testing.T, conn *connectors.Connection, in map[string]any) (map[string]any, error) {
+	t.Helper()
+	op := New(Options{MaxResponseBytes: 1 << 10}).Operations[0]
+	out, err := op.Invoke(context.Background(), connectors.Call{Input: in, IdempotencyKey: "run-1:post", Connection: conn})
+	if err != nil {
+		return nil, err
+	}
+	return out.(map[string]any), nil
+}
+
+func TestRequestShapes(t *testing.T) {
+	var got *http.Request
+	var body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r
+		b, _ := io.ReadAll(r.Body)
+		body = string(b)
+		switch r.URL.Path {
+		case "/big":
+			fmt.Fprint(w, strings.Repeat("x", 2000))
+		case "/text":
+			w.Header().Set("Content-Type", "text/plain")
+			fmt.Fprint(w, "hello")
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"ok":true}`)
+		}
+	}))
+	defer srv.Close()
+	conn := &connectors.Connection{Name: "api", Connector: "http", BaseURL: srv.URL + "/v1", AllowPrivate: true, Headers: map[string]string{"Authorization": "Bearer s3cret"}}
+
+	out, err := invoke(t, conn, map[string]any{"method": "post", "url": "orders", "query": map[string]any{"page": 2.0}, "body": map[string]any{"a": 1.0}, "headers": map[string]any{"X-Trace": "t1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Method != "POST" || got.URL.Path != "/v1/orders" || got.URL.Query().Get("page") != "2" || body != `{"a":1}` ||
+		got.Header.Get("Idempotency-Key") != "run-1:post" || got.Header.Get("Authorization") != "Bearer s3cret" || got.Header.Get("X-Trace") != "t1" ||
+		got.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("request %s %s %v body %s", got.Method, got.URL, got.Header, body)
+	}
+	if out["status"] != int64(200) || out["body"].(map[string]any)["ok"] != true {
+		t.Fatalf("out %v", out)
+	}
+
+	if _, err := invoke(t, conn, map[string]any{"method": "PUT", "url": srv.URL + "/form", "form": map[string]any{"name": "ada", "n": 3.0}}); err != nil {
+		t.Fatal(err)
+	}
+	if got.Header.Get("Content-Type") != "application/x-www-form-urlencoded" || (body != "n=3&name=ada") {
+		t.Fatalf("form body %q", body)
+	}
+	out, err = invoke(t, conn, map[string]any{"url": srv.URL + "/text"})
+	if err != nil || out["body"] != "hello" {
+		t.Fatalf("text: %v %v", out, err)
+	}
+	if _, err := invoke(t, conn, map[string]any{"url": srv.URL + "/big"}); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("size limit: %v", err)
+	}
+	for _, bad := range []map[string]any{{}, {"url": "ftp://x"}, {"url": "http://"}} {
+		_, err := invoke(t, nil, bad)
+		var ce *connectors.Error
+		if !errors.As(err, &ce) || ce.Class != connectors.Permanent {
+			t.Fatalf("%v: %v", bad, err)
+		}
+	}
+}
+
+func TestErrorClassesAndRetryAfter(t *testing.T) {
+	status := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if status == 429 {
+			w.Header().Set("Retry-After", "7")
+		}
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": "nope"})
+	}))
+	defer srv.Close()
+	conn := &connectors.Connection{Name: "api", Connector: "http", AllowPrivate: true}
+	for _, c := range []struct {
+		status int
+		class  string
+		after  time.Duration
+	}{{500, connectors.Retryable, 0}, {503, connectors.Retryable, 0}, {429, connectors.Retryable, 7 * time.Second}, {408, connectors.Retryable, 0},
+		{400, connectors.Permanent, 0}, {404, connectors.Permanent, 0}, {422, connectors.Permanent, 0}} {
+		status = c.status
+		_, err := invoke(t, conn, map[string]any{"url": srv.URL})
+		class, after := connectors.Classify(err)
+		if class != c.class || after != c.after {
+			t.Errorf("%d: class %s after %v, want %s %v (%v)", c.status, class, after, c.class, c.after, err)
+		}
+	}
+	// Without allow_private the loopback sink is refused, permanently.
+	_, err := invoke(t, nil, map[string]any{"url": srv.URL})
+	if class, _ := connectors.Classify(err); class != connectors.Permanent || !strings.Contains(err.Error(), "non-public address") {
+		t.Fatalf("%v", err)
+	}
+	// A closed port is a retryable network error.
+	_, err = invoke(t, conn, map[string]any{"url": "http://127.0.0.1:9/"})
+	if class, _ := connectors.Classify(err); class != connectors.Retryable {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestRetryAfterHTTPDate(t *testing.T) {
+	if d := retryAfter(time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)); d < 28*time.Second || d > 31*time.Second {
+		t.Fatalf("got %v", d)
+	}
+	if retryAfter("soon") != 0 || retryAfter("") != 0 {
+		t.Fatal("garbage must give 0")
+	}
+}
