@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -62,7 +64,7 @@ func loadConfig(path string, env []string) (*Config, error) {
 		}
 		dec := yaml.NewDecoder(strings.NewReader(string(data)))
 		dec.KnownFields(true)
-		if err := dec.Decode(c); err != nil {
+		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) { // an empty file is fine
 			return nil, fmt.Errorf("config %s: %v", path, err)
 		}
 	}
