@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/weftio/weft/store/sqlstore"
 )
@@ -46,18 +45,7 @@ func Open(ctx context.Context, url string, log *slog.Logger, linger time.Duratio
 	}
 	defer lockConn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(742017)`) //nolint:errcheck
 	sub, _ := fs.Sub(migrations, "migrations")
-	if err := sqlstore.Migrate(ctx, db, sub, sqlstore.Postgres); err != nil {
-		return nil, err
-	}
-	drv := riverdatabasesql.New(db)
-	m, err := rivermigrate.New(drv, nil)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("river migrations: %w", err)
-	}
-	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.Postgres, Writer: db, Reader: db, Driver: drv, Logger: log, IsUniqueErr: isUnique, Linger: linger, Committers: 8})
+	return sqlstore.Open(ctx, sqlstore.Options{Dialect: sqlstore.Postgres, Writer: db, Reader: db, Driver: riverdatabasesql.New(db), Logger: log, IsUniqueErr: isUnique, Linger: linger, Committers: 8}, sub)
 }
 
 func isUnique(err error) bool {

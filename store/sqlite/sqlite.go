@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -51,18 +50,7 @@ func Open(ctx context.Context, dir string, log *slog.Logger, linger time.Duratio
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
-	if err := sqlstore.Migrate(ctx, w, sub, sqlstore.SQLite); err != nil {
-		return nil, err
-	}
-	drv := riversqlite.New(w)
-	m, err := rivermigrate.New(drv, nil)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("river migrations: %w", err)
-	}
-	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.SQLite, Writer: w, Reader: r, Driver: drv, Logger: log, IsUniqueErr: isUnique, Linger: linger})
+	return sqlstore.Open(ctx, sqlstore.Options{Dialect: sqlstore.SQLite, Writer: w, Reader: r, Driver: riversqlite.New(w), Logger: log, IsUniqueErr: isUnique, Linger: linger}, sub)
 }
 
 func isUnique(err error) bool {

@@ -8,7 +8,25 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/riverqueue/river/rivermigrate"
 )
+
+// Open migrates Weft's schema (migrations: numbered .sql files) and River's
+// on o.Writer, then returns the store.
+func Open(ctx context.Context, o Options, migrations fs.FS) (*Store, error) {
+	if err := Migrate(ctx, o.Writer, migrations, o.Dialect); err != nil {
+		return nil, err
+	}
+	m, err := rivermigrate.New(o.Driver, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("river migrations: %w", err)
+	}
+	return New(o)
+}
 
 // Migrate applies the numbered *.sql files of fsys (001_name.sql, ...) that
 // are newer than the recorded version, each in its own transaction. It is
