@@ -554,3 +554,35 @@ func TestRecordedInputKeepsRawBody(t *testing.T) {
 		t.Fatalf("recorded input %s", run.Input)
 	}
 }
+
+func TestRateLimit(t *testing.T) {
+	e := newEngine(t)
+	deploy(t, e, "name: paced\nlimits: {rate_per_sec: 20, burst: 1}\nsteps:\n  - set: {x: 1}\n")
+	start := time.Now()
+	for i := 0; i < 6; i++ {
+		res, err := e.Trigger(context.Background(), engine.Event{Flow: "paced", Kind: "manual"})
+		if err != nil || res.Run.Status != store.RunSucceeded {
+			t.Fatalf("%v %+v", err, res)
+		}
+	}
+	// 6 runs at 20/s with a burst of 1 take at least 5 intervals of 50ms.
+	if d := time.Since(start); d < 240*time.Millisecond {
+		t.Fatalf("6 runs took %v; the limit is 20/s", d)
+	}
+}
+
+func TestCaptureNoneKeepsNoSizes(t *testing.T) {
+	e := newEngine(t)
+	deploy(t, e, "name: quiet\ncapture: none\nsteps:\n  - id: a\n    set: {secret_sauce: =trigger.body.x}\n")
+	res, err := e.Trigger(context.Background(), engine.Event{Flow: "quiet", Kind: "manual", Body: map[string]any{"x": "classified"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := attempts(t, e, res.Run.ID)
+	if len(as) != 1 || as[0].OutputSize != 0 || as[0].Output != nil {
+		t.Fatalf("%+v", as)
+	}
+	if run, _ := e.Store().GetRun(context.Background(), res.Run.ID); run.Input != nil {
+		t.Fatalf("input kept under capture none: %s", run.Input)
+	}
+}
