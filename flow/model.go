@@ -63,7 +63,12 @@ type Signature struct {
 type Idempotency struct {
 	Header string `json:"header,omitempty"`
 	Expr   string `json:"expr,omitempty"`
+
+	expr *Expr // compiled Expr
 }
+
+// Compiled returns the compiled key expression (nil with a header key).
+func (i *Idempotency) Compiled() *Expr { return i.expr }
 
 // ScheduleTrigger runs on a cron schedule.
 type ScheduleTrigger struct {

@@ -298,7 +298,7 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 				w.Idempotency = &Idempotency{Header: p.str(im["header"], "idempotency.header")}
 				if e := im["expr"]; e != nil {
 					if x := p.expr(e, "idempotency.expr"); x != nil {
-						w.Idempotency.Expr = x.Source
+						w.Idempotency.Expr, w.Idempotency.expr = x.Source, x
 					}
 				}
 				if w.Idempotency.Header == "" && w.Idempotency.Expr == "" {

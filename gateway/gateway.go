@@ -274,9 +274,9 @@ func idemKey(idem *flow.Idempotency, ev *engine.Event) (string, error) {
 	if idem.Header != "" {
 		return ev.Headers[strings.ToLower(idem.Header)], nil
 	}
-	e, err := flow.CompileExpr(idem.Expr, "idempotency.expr")
-	if err != nil {
-		return "", weft.Errorf(weft.EInternal, "idempotency expression: %v", err)
+	e := idem.Compiled()
+	if e == nil {
+		return "", weft.Errorf(weft.EInternal, "idempotency expression %q is not compiled", idem.Expr)
 	}
 	v, err := e.Eval(&flow.Scope{Trigger: map[string]any{"body": ev.Body, "headers": anyMap(ev.Headers), "query": anyMap(ev.Query), "kind": ev.Kind}})
 	if err != nil {
