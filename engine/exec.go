@@ -271,7 +271,7 @@ func (rs *runState) step(ctx context.Context, s *flow.Step, sc *flow.Scope, suff
 			if code == "" {
 				code = "flow_failed"
 			}
-			rs.record(s, k, 1, start, nil, nil, &stepFailure{status: store.RunFailed, code: code, message: msg, stepKey: k}, "permanent")
+			rs.record(s, k, 1, start, nil, &stepFailure{status: store.RunFailed, code: code, message: msg, stepKey: k}, "permanent")
 			return &stepFailure{status: store.RunFailed, code: code, message: msg, stepKey: k}
 		}
 	default:
@@ -280,7 +280,7 @@ func (rs *runState) step(ctx context.Context, s *flow.Step, sc *flow.Scope, suff
 	if err != nil {
 		// Expression errors are permanent: the same inputs fail the same way.
 		sf := &stepFailure{status: store.RunDead, code: "expression_error", message: fmt.Sprintf("step %s: %v", s.ID, err), stepKey: k}
-		rs.record(s, k, 1, start, nil, nil, sf, "permanent")
+		rs.record(s, k, 1, start, nil, sf, "permanent")
 		return sf
 	}
 	if err := rs.complete(ctx, s, k, 1, start, nil, out); err != nil {
@@ -379,7 +379,7 @@ func (rs *runState) flush(ctx context.Context) error {
 }
 
 // record logs a failed attempt.
-func (rs *runState) record(s *flow.Step, k string, attempt int, start time.Time, in any, _ any, err error, class string) {
+func (rs *runState) record(s *flow.Step, k string, attempt int, start time.Time, in any, err error, class string) {
 	a := rs.attempt(s, k, attempt, start, in, nil, err, class)
 	rs.mu.Lock()
 	*rs.attempts = append(*rs.attempts, a)
@@ -434,7 +434,7 @@ func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 		if cause == nil {
 			cause = sf
 		}
-		rs.record(s, k, attempt, start, in, nil, cause, class)
+		rs.record(s, k, attempt, start, in, cause, class)
 		return sf
 	}
 	op, ok := rs.e.cat.Operation(s.Call)
@@ -492,14 +492,14 @@ func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 			return nil
 		}
 		if cause := context.Cause(ctx); cause != nil {
-			rs.record(s, k, attempt, aStart, in, nil, err, "canceled")
+			rs.record(s, k, attempt, aStart, in, err, "canceled")
 			return cause
 		}
 		class, after := connectors.Classify(err)
 		if timedOut {
 			class, err = connectors.Retryable, fmt.Errorf("timed out after %s", timeout)
 		}
-		rs.record(s, k, attempt, aStart, in, nil, err, class)
+		rs.record(s, k, attempt, aStart, in, err, class)
 		if class == connectors.Permanent {
 			return &stepFailure{status: store.RunDead, code: "permanent_error", message: fmt.Sprintf("step %s: %v", s.ID, err), stepKey: k}
 		}
@@ -655,19 +655,19 @@ func (rs *runState) subflow(ctx context.Context, s *flow.Step, sc *flow.Scope, k
 	depth := strings.Count(k, "/")
 	if depth > 16 {
 		sf := &stepFailure{status: store.RunDead, code: "subflow_depth", message: "subflows nested deeper than 16", stepKey: k}
-		rs.record(s, k, 1, start, nil, nil, sf, "permanent")
+		rs.record(s, k, 1, start, nil, sf, "permanent")
 		return sf
 	}
 	sub, _, err := rs.e.Flow(ctx, s.Subflow, 0)
 	if err != nil {
 		sf := &stepFailure{status: store.RunDead, code: "subflow_missing", message: fmt.Sprintf("step %s: %v", s.ID, weft.Message(err)), stepKey: k}
-		rs.record(s, k, 1, start, nil, nil, sf, "permanent")
+		rs.record(s, k, 1, start, nil, sf, "permanent")
 		return sf
 	}
 	body, err := s.With.Eval(sc)
 	if err != nil {
 		sf := &stepFailure{status: store.RunDead, code: "expression_error", message: fmt.Sprintf("step %s: %v", s.ID, err), stepKey: k}
-		rs.record(s, k, 1, start, nil, nil, sf, "permanent")
+		rs.record(s, k, 1, start, nil, sf, "permanent")
 		return sf
 	}
 	// Child step keys are namespaced under this step so checkpoints and the

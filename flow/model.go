@@ -16,9 +16,6 @@ type Flow struct {
 	Capture     string   `json:"capture,omitempty" yaml:"capture"` // none | metadata | full
 	Limits      Limits   `json:"limits,omitempty" yaml:"limits"`
 	Redact      []string `json:"redact,omitempty" yaml:"redact"` // extra key names to redact in captured payloads
-
-	// compiled is set by Compile.
-	compiled bool
 }
 
 // Limits bound a flow's runs.

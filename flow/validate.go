@@ -51,7 +51,6 @@ func Validate(f *Flow, ops Operations) error {
 	if len(v.probs) > 0 {
 		return &weft.Error{Code: weft.EUnprocessable, Message: fmt.Sprintf("flow %q has %d problem(s)", f.Name, len(v.probs)), Problems: v.probs}
 	}
-	f.compiled = true
 	return nil
 }
 

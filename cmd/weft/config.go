@@ -89,34 +89,22 @@ func loadConfig(path string, env []string) (*Config, error) {
 			c.DebugAddr = v
 		case k == "WEFT_API_TOKEN":
 			c.APIToken = v
-		case k == "WEFT_MAX_BODY_BYTES":
+		case k == "WEFT_MAX_BODY_BYTES" || k == "WEFT_QUEUE_WORKERS":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("WEFT_MAX_BODY_BYTES: %v", err)
-			}
-			c.MaxBodyBytes = n
-		case k == "WEFT_WRITE_LINGER":
-			d, err := time.ParseDuration(v)
-			if err != nil {
 				return nil, fmt.Errorf("%s: %v", k, err)
 			}
-			c.WriteLinger = d
-		case k == "WEFT_QUEUE_RESCUE_AFTER" || k == "WEFT_QUEUE_JOB_TIMEOUT":
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %v", k, err)
-			}
-			if k == "WEFT_QUEUE_RESCUE_AFTER" {
-				c.Queue.RescueAfter = d
+			if k == "WEFT_QUEUE_WORKERS" {
+				c.Queue.Workers = int(n)
 			} else {
-				c.Queue.JobTimeout = d
+				c.MaxBodyBytes = n
 			}
-		case k == "WEFT_QUEUE_WORKERS":
-			n, err := strconv.Atoi(v)
+		case k == "WEFT_WRITE_LINGER" || k == "WEFT_QUEUE_RESCUE_AFTER" || k == "WEFT_QUEUE_JOB_TIMEOUT":
+			d, err := time.ParseDuration(v)
 			if err != nil {
-				return nil, fmt.Errorf("WEFT_QUEUE_WORKERS: %v", err)
+				return nil, fmt.Errorf("%s: %v", k, err)
 			}
-			c.Queue.Workers = n
+			*map[string]*time.Duration{"WEFT_WRITE_LINGER": &c.WriteLinger, "WEFT_QUEUE_RESCUE_AFTER": &c.Queue.RescueAfter, "WEFT_QUEUE_JOB_TIMEOUT": &c.Queue.JobTimeout}[k] = d
 		case strings.HasPrefix(k, "WEFT_SECRET_"):
 			c.secrets[strings.ToUpper(strings.TrimPrefix(k, "WEFT_SECRET_"))] = v
 		}
