@@ -35,13 +35,14 @@ func Open(ctx context.Context, dir string, log *slog.Logger, linger time.Duratio
 	// synchronous=NORMAL in WAL mode survives process crashes (kill -9);
 	// a power loss may roll back the last transactions.
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_txlock=immediate"
-	w, err := sql.Open("sqlite", dsn)
+	registerDriver()
+	w, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, err
 	}
 	// SQLite has one writer; River and our group-commit writer share it.
 	w.SetMaxOpenConns(1)
-	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	r, err := sql.Open(driverName, "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 	if err != nil {
 		return nil, err
 	}
