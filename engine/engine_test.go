@@ -586,3 +586,36 @@ func TestCaptureNoneKeepsNoSizes(t *testing.T) {
 		t.Fatalf("input kept under capture none: %s", run.Input)
 	}
 }
+
+func TestStepTimeoutIsRetryableThenDead(t *testing.T) {
+	e := newEngine(t)
+	s := newSink(t, func(int64, *http.Request) (int, http.Header, string) {
+		time.Sleep(400 * time.Millisecond)
+		return 200, nil, `{}`
+	})
+	deploy(t, e, `
+name: slowpoke
+steps:
+  - id: post
+    call: http.request
+    connection: local
+    with: {url: "`+s.URL+`"}
+    timeout: 50ms
+    retry: {max_attempts: 2, backoff: 1ms}
+`)
+	start := time.Now()
+	res, err := e.Trigger(context.Background(), engine.Event{Flow: "slowpoke", Kind: "manual"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.Status != store.RunDead || res.Run.ErrorCode != "retries_exhausted" || !strings.Contains(res.Run.ErrorMessage, "timed out after 50ms") {
+		t.Fatalf("%+v", res.Run)
+	}
+	if d := time.Since(start); d > 350*time.Millisecond {
+		t.Fatalf("two 50ms attempts took %v", d)
+	}
+	as := attempts(t, e, res.Run.ID)
+	if len(as) != 2 || as[0].ErrorClass != "retryable" {
+		t.Fatalf("%+v", as)
+	}
+}
