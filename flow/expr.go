@@ -223,6 +223,15 @@ func toNative(v ref.Val) (any, error) {
 		}
 		return toNative(o.GetValue())
 	}
+	// Lists and maps that wrap JSON values we handed to CEL (trigger
+	// bodies, step outputs) come back as they are: outputs are never
+	// mutated, so sharing them is safe and a 10 MB payload is not copied.
+	switch nv := v.Value().(type) {
+	case []any:
+		return nv, nil
+	case map[string]any:
+		return nv, nil
+	}
 	if l, ok := v.(traits.Lister); ok {
 		out := []any{}
 		it := l.Iterator()
