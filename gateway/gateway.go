@@ -239,7 +239,7 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request) {
 	}
 	ev := engine.Event{Flow: name, Kind: flow.TriggerWebhook, Body: body, RawBody: raw, Headers: headers(r), Query: query(r), Async: wh.Mode == "async"}
 	if idem := wh.Idempotency; idem != nil {
-		if ev.IdemKey, err = idemKey(idem, &ev); err != nil {
+		if ev.IdemKey, err = idemKey(idem, r, &ev); err != nil {
 			writeErr(w, err)
 			return
 		}
@@ -270,9 +270,9 @@ func (s *Server) verify(sig *flow.Signature, r *http.Request, raw []byte) error 
 	return nil
 }
 
-func idemKey(idem *flow.Idempotency, ev *engine.Event) (string, error) {
+func idemKey(idem *flow.Idempotency, r *http.Request, ev *engine.Event) (string, error) {
 	if idem.Header != "" {
-		return ev.Headers[strings.ToLower(idem.Header)], nil
+		return r.Header.Get(idem.Header), nil // the raw value: recorded headers may be redacted
 	}
 	e := idem.Compiled()
 	if e == nil {
@@ -303,16 +303,33 @@ func anyMap(m map[string]string) map[string]any {
 	return out
 }
 
+// headers returns the request headers a run records and its expressions
+// see. Credentials never reach the run: authorization and cookies are
+// dropped, and headers whose names say they carry a secret are kept only
+// as "[REDACTED]" (a flow can still test that they were present).
 func headers(r *http.Request) map[string]string {
 	h := make(map[string]string, len(r.Header))
 	for k, v := range r.Header {
 		lk := strings.ToLower(k)
-		if lk == "authorization" || lk == "cookie" {
-			continue // never recorded with the run
+		switch {
+		case lk == "authorization" || lk == "cookie" || lk == "proxy-authorization":
+			continue
+		case secretHeader(lk):
+			h[lk] = "[REDACTED]"
+		default:
+			h[lk] = strings.Join(v, ", ")
 		}
-		h[lk] = strings.Join(v, ", ")
 	}
 	return h
+}
+
+func secretHeader(name string) bool {
+	for _, w := range []string{"signature", "token", "secret", "api-key", "apikey", "password", "session"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func query(r *http.Request) map[string]string {

@@ -123,6 +123,17 @@ func TestWebhookErrorsAndSignatures(t *testing.T) {
 	if n := len(runs["runs"].([]any)); n != 1 {
 		t.Fatalf("%d runs for one event", n)
 	}
+	// Credentials sent with the event are not recorded with the run.
+	code, out3, _ := call(t, "POST", srv.URL+"/hooks/signed", `{"event_id":"e-2"}`, map[string]string{
+		"X-Weft-Signature": sign(`{"event_id":"e-2"}`), "X-Api-Key": "k-123", "Authorization": "Bearer t-456", "X-Trace": "visible"})
+	if code != 200 {
+		t.Fatalf("%d %v", code, out3)
+	}
+	_, detail, _ := call(t, "GET", srv.URL+"/api/runs/"+out3["run"].(string), "", nil)
+	rec := toJSON(detail)
+	if strings.Contains(rec, "k-123") || strings.Contains(rec, "t-456") || strings.Contains(rec, sign(`{"event_id":"e-2"}`)) || !strings.Contains(rec, "visible") {
+		t.Fatalf("recorded run leaks or loses headers: %s", rec)
+	}
 }
 
 func TestAPIFlowLifecycle(t *testing.T) {
