@@ -383,14 +383,30 @@ func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
 			return nil, err
 		}
 		if !created {
-			res := &Result{Run: got, Duplicate: true}
-			if got.Output != nil {
-				var resp Response
-				if json.Unmarshal(got.Output, &resp) == nil && resp.Status != 0 {
-					res.Response = &resp
+			if !e.takeOver(ctx, got) {
+				res := &Result{Run: got, Duplicate: true}
+				if got.Output != nil {
+					var resp Response
+					if json.Unmarshal(got.Output, &resp) == nil && resp.Status != 0 {
+						res.Response = &resp
+					}
+				}
+				return res, nil
+			}
+			// The process that claimed this event died before answering, so
+			// the event was never acknowledged: run it now, as recorded.
+			run = got
+			if got.Version != fv.Version {
+				if f, _, err = e.Flow(ctx, got.Flow, got.Version); err != nil {
+					return nil, err
 				}
 			}
-			return res, nil
+			if got.Input != nil {
+				var rec map[string]any
+				if json.Unmarshal(got.Input, &rec) == nil {
+					in = rec
+				}
+			}
 		}
 	}
 	run.Status = store.RunRunning
@@ -402,6 +418,26 @@ func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Run: rs.run, Response: resp}, nil
+}
+
+// staleAfter is how long past its deadline a claimed synchronous run may
+// stay "running" before a redelivery of its event takes it over.
+const staleAfter = 30 * time.Second
+
+// takeOver claims a synchronous run whose process died mid-run (it is still
+// "running" long after any sync run could last). Only one caller wins.
+func (e *Engine) takeOver(ctx context.Context, r *store.Run) bool {
+	if !r.Sync || r.Status != store.RunRunning || e.now().Sub(r.CreatedAt) < e.cfg.SyncTimeout+staleAfter {
+		return false
+	}
+	if err := e.st.SetRunStatus(ctx, r.ID, []string{store.RunRunning}, store.RunQueued); err != nil {
+		return false
+	}
+	if err := e.st.SetRunStatus(ctx, r.ID, []string{store.RunQueued}, store.RunRunning); err != nil {
+		return false
+	}
+	e.log.Warn("took over a synchronous run abandoned by a dead process", "run", r.ID, "flow", r.Flow)
+	return true
 }
 
 // --- cancel and replay ------------------------------------------------------

@@ -619,3 +619,42 @@ steps:
 		t.Fatalf("%+v", as)
 	}
 }
+
+func TestStaleSyncRunIsTakenOverByRedelivery(t *testing.T) {
+	e := newEngine(t)
+	s := newSink(t, nil)
+	deploy(t, e, `
+name: claimed
+trigger: {webhook: {idempotency: {header: X-Event-Id}}}
+steps:
+  - id: post
+    call: http.request
+    connection: local
+    with: {method: POST, url: "`+s.URL+`", body: {n: =trigger.body.n}}
+  - respond: {body: {n: =trigger.body.n}}
+`)
+	ctx := context.Background()
+	// A process claimed event k-1 two minutes ago and died before answering.
+	old := time.Now().Add(-2 * time.Minute).UTC()
+	dead := &store.Run{Flow: "claimed", Version: 1, Status: store.RunRunning, TriggerKind: "webhook", IdemKey: "k-1", Sync: true,
+		Input: json.RawMessage(`{"kind":"webhook","body":{"n":7},"headers":{},"query":{}}`), CreatedAt: old, StartedAt: old}
+	if _, _, err := e.Store().CreateRun(ctx, dead, false); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Trigger(ctx, engine.Event{Flow: "claimed", Kind: "webhook", IdemKey: "k-1", Body: map[string]any{"n": 7.0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Duplicate || res.Run.ID != dead.ID || res.Run.Status != store.RunSucceeded || res.Response.Body.(map[string]any)["n"] != 7.0 || s.calls.Load() != 1 {
+		t.Fatalf("dup=%v run %+v resp %+v calls %d", res.Duplicate, res.Run, res.Response, s.calls.Load())
+	}
+	// A claim that is merely in progress is not taken over.
+	fresh := &store.Run{Flow: "claimed", Version: 1, Status: store.RunRunning, TriggerKind: "webhook", IdemKey: "k-2", Sync: true, CreatedAt: time.Now().UTC()}
+	if _, _, err := e.Store().CreateRun(ctx, fresh, false); err != nil {
+		t.Fatal(err)
+	}
+	res, err = e.Trigger(ctx, engine.Event{Flow: "claimed", Kind: "webhook", IdemKey: "k-2", Body: map[string]any{"n": 8.0}})
+	if err != nil || !res.Duplicate || s.calls.Load() != 1 {
+		t.Fatalf("%v %+v calls %d", err, res, s.calls.Load())
+	}
+}
