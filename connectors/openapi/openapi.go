@@ -1,0 +1,516 @@
+// Package openapi turns an OpenAPI 3.x (or Swagger 2.0) document into a
+// Weft connector: one operation per API operation, its parameters and JSON
+// body flattened into one input schema, its 2xx JSON response as the
+// output schema, and hints from the HTTP method. Calls go through the
+// built-in http connector, so they get its address guard, error classes,
+// Retry-After and idempotency keys.
+package openapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi2"
+	"github.com/getkin/kin-openapi/openapi2conv"
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/weftio/weft/connectors"
+)
+
+// Rejection is an operation that could not be imported, and why.
+type Rejection struct {
+	Operation string `json:"operation"`
+	Reason    string `json:"reason"`
+}
+
+// Report says what an import did.
+type Report struct {
+	Title      string        `json:"title"`
+	Version    string        `json:"version"`
+	Imported   int           `json:"imported"`
+	Rejected   []Rejection   `json:"rejected,omitempty"`
+	BaseURL    string        `json:"base_url,omitempty"`
+	Duration   time.Duration `json:"duration"`
+	SourceKind string        `json:"source_kind"` // openapi-3.0, openapi-3.1, swagger-2.0
+}
+
+// Import builds connector name from spec. request is the http connector's
+// request operation that imported operations call through.
+func Import(name string, spec []byte, request *connectors.Operation) (*connectors.Connector, *Report, error) {
+	start := time.Now()
+	doc, kind, err := load(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &Report{SourceKind: kind}
+	if doc.Info != nil {
+		rep.Title, rep.Version = doc.Info.Title, doc.Info.Version
+	}
+	if len(doc.Servers) > 0 && doc.Servers[0] != nil {
+		rep.BaseURL = serverURL(doc.Servers[0])
+	}
+	c := &connectors.Connector{Name: name, Title: rep.Title, Version: rep.Version, Description: "Imported from OpenAPI: " + rep.Title}
+	if doc.Info != nil && doc.Info.Description != "" {
+		c.Description = firstLine(doc.Info.Description)
+	}
+	used := map[string]int{}
+	var paths []string
+	if doc.Paths != nil {
+		for p := range doc.Paths.Map() {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		item := doc.Paths.Value(p)
+		methods := make([]string, 0, 8)
+		for m := range item.Operations() {
+			methods = append(methods, m)
+		}
+		sort.Strings(methods)
+		for _, m := range methods {
+			op := item.Operations()[m]
+			o, err := operation(m, p, item, op, request, rep.BaseURL)
+			label := strings.ToUpper(m) + " " + p
+			if err != nil {
+				rep.Rejected = append(rep.Rejected, Rejection{Operation: label, Reason: err.Error()})
+				continue
+			}
+			o.Name = uniqueName(o.Name, used)
+			c.Operations = append(c.Operations, o)
+		}
+	}
+	rep.Imported = len(c.Operations)
+	rep.Duration = time.Since(start)
+	return c, rep, nil
+}
+
+func load(spec []byte) (*openapi3.T, string, error) {
+	var probe struct {
+		Swagger string `json:"swagger" yaml:"swagger"`
+		OpenAPI string `json:"openapi" yaml:"openapi"`
+	}
+	// Both JSON and YAML documents decode through the loader; probe the version first.
+	loader := openapi3.NewLoader()
+	loader.IsExternalRefsAllowed = false
+	if err := unmarshalAny(spec, &probe); err != nil {
+		return nil, "", fmt.Errorf("spec is neither JSON nor YAML: %v", err)
+	}
+	switch {
+	case strings.HasPrefix(probe.Swagger, "2"):
+		var d2 openapi2.T
+		if err := unmarshalAny(spec, &d2); err != nil {
+			return nil, "", fmt.Errorf("swagger 2.0: %v", err)
+		}
+		d3, err := openapi2conv.ToV3(&d2)
+		if err != nil {
+			return nil, "", fmt.Errorf("converting swagger 2.0: %v", err)
+		}
+		if err := loader.ResolveRefsIn(d3, nil); err != nil {
+			return nil, "", fmt.Errorf("swagger 2.0 refs: %v", err)
+		}
+		return d3, "swagger-2.0", nil
+	case strings.HasPrefix(probe.OpenAPI, "3"):
+		doc, err := loader.LoadFromData(spec)
+		if err != nil {
+			return nil, "", fmt.Errorf("openapi %s: %v", probe.OpenAPI, err)
+		}
+		return doc, "openapi-" + probe.OpenAPI[:3], nil
+	}
+	return nil, "", fmt.Errorf("not an OpenAPI 3.x or Swagger 2.0 document (no openapi or swagger version field)")
+}
+
+func serverURL(s *openapi3.Server) string {
+	u := s.URL
+	for name, v := range s.Variables {
+		if v != nil {
+			u = strings.ReplaceAll(u, "{"+name+"}", v.Default)
+		}
+	}
+	return strings.TrimRight(u, "/")
+}
+
+var nameRe = regexp.MustCompile(`[^A-Za-z0-9-]+`) // runs of anything else (underscores too) become one "_"
+
+// toolName makes a stable, valid MCP tool name (letters, digits, _ and -,
+// at most 64 characters) from an operationId or method and path.
+func toolName(method, path string, op *openapi3.Operation) string {
+	n := op.OperationID
+	if n == "" {
+		n = strings.ToLower(method) + "_" + strings.NewReplacer("{", "by_", "}", "").Replace(path)
+	}
+	n = strings.Trim(nameRe.ReplaceAllString(n, "_"), "_-")
+	if n == "" {
+		n = strings.ToLower(method)
+	}
+	if len(n) > 64 {
+		n = n[:64]
+	}
+	return n
+}
+
+func uniqueName(n string, used map[string]int) string {
+	used[n]++
+	if used[n] == 1 {
+		return n
+	}
+	suffix := fmt.Sprintf("_%d", used[n])
+	if len(n)+len(suffix) > 64 {
+		n = n[:64-len(suffix)]
+	}
+	return uniqueName(n+suffix, used)
+}
+
+// param is where one flattened input property goes in the request.
+type param struct {
+	in   string // path, query, header, body (a body property), rawbody (the whole body)
+	name string // the name in the request
+}
+
+func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operation, request *connectors.Operation, base string) (*connectors.Operation, error) {
+	props := map[string]any{}
+	var required []any
+	where := map[string]param{}
+	add := func(key string, p param, schema map[string]any, req bool) {
+		if _, taken := where[key]; taken {
+			key = p.in + "_" + key
+		}
+		where[key] = p
+		props[key] = schema
+		if req {
+			required = append(required, key)
+		}
+	}
+	params := map[string]*openapi3.Parameter{}
+	for _, list := range []openapi3.Parameters{item.Parameters, op.Parameters} {
+		for _, pr := range list {
+			if pr == nil || pr.Value == nil {
+				return nil, fmt.Errorf("unresolved parameter %s", refName(pr))
+			}
+			params[pr.Value.In+":"+pr.Value.Name] = pr.Value // operation-level overrides path-level
+		}
+	}
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p := params[k]
+		if p.In == "cookie" {
+			continue
+		}
+		s := schemaMap(p.Schema, map[*openapi3.Schema]bool{}, 0)
+		if p.Description != "" {
+			s["description"] = p.Description
+		}
+		add(p.Name, param{in: p.In, name: p.Name}, s, p.Required || p.In == "path")
+	}
+	if rb := op.RequestBody; rb != nil && rb.Value != nil {
+		mt := jsonMedia(rb.Value.Content)
+		if mt == nil {
+			if len(rb.Value.Content) > 0 && rb.Value.Required {
+				return nil, fmt.Errorf("request body is not JSON (%s)", strings.Join(mediaTypes(rb.Value.Content), ", "))
+			}
+		} else {
+			body := schemaMap(mt.Schema, map[*openapi3.Schema]bool{}, 0)
+			bp, _ := body["properties"].(map[string]any)
+			if body["type"] == "object" && len(bp) > 0 {
+				req := map[string]bool{}
+				if r, ok := body["required"].([]any); ok {
+					for _, x := range r {
+						req[fmt.Sprint(x)] = true
+					}
+				}
+				names := make([]string, 0, len(bp))
+				for n := range bp {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				for _, n := range names {
+					add(n, param{in: "body", name: n}, asMap(bp[n]), req[n] && rb.Value.Required)
+				}
+			} else {
+				add("body", param{in: "rawbody"}, body, rb.Value.Required)
+			}
+		}
+	}
+	input := map[string]any{"type": "object", "properties": props}
+	if len(required) > 0 {
+		input["required"] = required
+	}
+	var output map[string]any
+	if op.Responses != nil {
+		codes := make([]string, 0)
+		for code := range op.Responses.Map() {
+			if strings.HasPrefix(code, "2") {
+				codes = append(codes, code)
+			}
+		}
+		sort.Strings(codes)
+		for _, code := range codes {
+			if r := op.Responses.Value(code); r != nil && r.Value != nil {
+				if mt := jsonMedia(r.Value.Content); mt != nil {
+					output = schemaMap(mt.Schema, map[*openapi3.Schema]bool{}, 0)
+					break
+				}
+			}
+		}
+	}
+	m := strings.ToUpper(method)
+	hints := connectors.Hints{OpenWorld: true}
+	switch m {
+	case "GET", "HEAD", "OPTIONS":
+		hints.ReadOnly, hints.Idempotent = true, true
+	case "DELETE":
+		hints.Destructive, hints.Idempotent = true, true
+	case "PUT":
+		hints.Destructive, hints.Idempotent = true, true // replaces what is there
+	}
+	desc := strings.TrimSpace(op.Summary)
+	if op.Description != "" {
+		if desc != "" {
+			desc += ". "
+		}
+		desc += firstLine(op.Description)
+	}
+	if desc == "" {
+		desc = m + " " + path
+	}
+	o := &connectors.Operation{Name: toolName(method, path, op), Title: op.Summary, Description: desc, Input: input, Output: output, Hints: hints}
+	o.Invoke = func(ctx context.Context, call connectors.Call) (any, error) {
+		in := map[string]any{"method": m}
+		u := path
+		query := map[string]any{}
+		headers := map[string]any{}
+		body := map[string]any{}
+		var raw any
+		for k, v := range call.Input {
+			p, ok := where[k]
+			if !ok {
+				return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("%s: unknown input %q", o.Name, k)}
+			}
+			switch p.in {
+			case "path":
+				u = strings.ReplaceAll(u, "{"+p.name+"}", url.PathEscape(scalar(v)))
+			case "query":
+				query[p.name] = v
+			case "header":
+				headers[p.name] = scalar(v)
+			case "body":
+				body[p.name] = v
+			case "rawbody":
+				raw = v
+			}
+		}
+		if strings.Contains(u, "{") {
+			return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("%s: missing path parameter in %s", o.Name, u)}
+		}
+		if call.Connection == nil || call.Connection.BaseURL == "" {
+			u = base + u
+		}
+		in["url"] = u
+		if len(query) > 0 {
+			in["query"] = query
+		}
+		if len(headers) > 0 {
+			in["headers"] = headers
+		}
+		if raw != nil {
+			in["body"] = raw
+		} else if len(body) > 0 {
+			in["body"] = body
+		}
+		return request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection})
+	}
+	return o, nil
+}
+
+func jsonMedia(c openapi3.Content) *openapi3.MediaType {
+	for _, k := range []string{"application/json", "application/problem+json", "*/*"} {
+		if mt := c.Get(k); mt != nil {
+			return mt
+		}
+	}
+	for k, mt := range c {
+		if strings.Contains(k, "json") {
+			return mt
+		}
+	}
+	return nil
+}
+
+func mediaTypes(c openapi3.Content) []string {
+	var out []string
+	for k := range c {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func refName(r *openapi3.ParameterRef) string {
+	if r == nil {
+		return "(nil)"
+	}
+	return r.Ref
+}
+
+// maxDepth bounds schema expansion: deep and recursive schemas end in an
+// open schema with a note instead of blowing up.
+const maxDepth = 12
+
+// schemaMap converts a resolved schema into plain JSON Schema, keeping
+// allOf/oneOf/anyOf, and cutting recursion where a schema contains itself.
+func schemaMap(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool, depth int) map[string]any {
+	if ref == nil || ref.Value == nil {
+		return map[string]any{}
+	}
+	s := ref.Value
+	if seen[s] || depth > maxDepth {
+		note := "recursive"
+		if ref.Ref != "" {
+			note += ": " + ref.Ref
+		}
+		return map[string]any{"description": note}
+	}
+	seen[s] = true
+	defer delete(seen, s)
+	out := map[string]any{}
+	if s.Type != nil && len(*s.Type) > 0 {
+		if len(*s.Type) == 1 {
+			out["type"] = (*s.Type)[0]
+		} else {
+			ts := make([]any, len(*s.Type))
+			for i, t := range *s.Type {
+				ts[i] = t
+			}
+			out["type"] = ts
+		}
+	}
+	for k, v := range map[string]string{"format": s.Format, "description": s.Description, "title": s.Title, "pattern": s.Pattern} {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	if len(s.Enum) > 0 {
+		out["enum"] = s.Enum
+	}
+	if s.Default != nil {
+		out["default"] = s.Default
+	}
+	if s.Nullable {
+		out["nullable"] = true
+	}
+	if len(s.Properties) > 0 {
+		props := map[string]any{}
+		for n, p := range s.Properties {
+			props[n] = schemaMap(p, seen, depth+1)
+		}
+		out["properties"] = props
+		if out["type"] == nil {
+			out["type"] = "object"
+		}
+	}
+	if len(s.Required) > 0 {
+		r := make([]any, len(s.Required))
+		for i, x := range s.Required {
+			r[i] = x
+		}
+		out["required"] = r
+	}
+	if s.Items != nil {
+		out["items"] = schemaMap(s.Items, seen, depth+1)
+	}
+	for key, list := range map[string]openapi3.SchemaRefs{"allOf": s.AllOf, "oneOf": s.OneOf, "anyOf": s.AnyOf} {
+		if len(list) > 0 {
+			xs := make([]any, len(list))
+			for i, x := range list {
+				xs[i] = schemaMap(x, seen, depth+1)
+			}
+			out[key] = xs
+		}
+	}
+	if ap := s.AdditionalProperties; ap.Has != nil && !*ap.Has {
+		out["additionalProperties"] = false
+	} else if ap.Schema != nil {
+		out["additionalProperties"] = schemaMap(ap.Schema, seen, depth+1)
+	}
+	return out
+}
+
+func asMap(v any) map[string]any {
+	if m, ok := v.(map[string]any); ok {
+		return m
+	}
+	return map[string]any{}
+}
+
+func scalar(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64, int64, int, bool:
+		return fmt.Sprint(x)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "\n"); i > 0 {
+		s = s[:i]
+	}
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+// unmarshalAny decodes JSON, or YAML by way of JSON (the OpenAPI types
+// decode from JSON).
+func unmarshalAny(data []byte, v any) error {
+	if json.Valid(data) {
+		return json.Unmarshal(data, v)
+	}
+	var y any
+	if err := yaml.Unmarshal(data, &y); err != nil {
+		return err
+	}
+	j, err := json.Marshal(jsonable(y))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(j, v)
+}
+
+func jsonable(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = jsonable(e)
+		}
+		return x
+	case map[any]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[fmt.Sprint(k)] = jsonable(e)
+		}
+		return m
+	case []any:
+		for i := range x {
+			x[i] = jsonable(x[i])
+		}
+		return x
+	}
+	return v
+}

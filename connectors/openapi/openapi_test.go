@@ -1,0 +1,247 @@
+package openapi
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/weftio/weft/connectors"
+	httpconn "github.com/weftio/weft/connectors/http"
+)
+
+const petstore3 = `
+openapi: 3.0.3
+info: {title: Pets, version: "1.2.0", description: "A pet store.\nMore text."}
+servers:
+  - url: https://{region}.pets.example.com/v1
+    variables: {region: {default: eu}}
+paths:
+  /pets/{petId}:
+    parameters:
+      - {name: petId, in: path, required: true, schema: {type: string}}
+    get:
+      operationId: getPet
+      summary: Get a pet
+      parameters:
+        - {name: X-Request-Id, in: header, schema: {type: string}}
+      responses:
+        "200":
+          description: ok
+          content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}
+    put:
+      summary: Replace a pet
+      parameters:
+        - {name: id, in: query, schema: {type: integer}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              allOf:
+                - $ref: "#/components/schemas/Pet"
+      responses: {"204": {description: done}}
+    delete:
+      operationId: deletePet
+      responses: {"204": {description: gone}}
+  /pets:
+    post:
+      operationId: createPet
+      parameters:
+        - {name: id, in: query, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [name]
+              properties:
+                id: {type: string}
+                name: {type: string}
+                tags: {type: array, items: {type: string}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+  /uploads:
+    post:
+      operationId: upload
+      requestBody:
+        required: true
+        content: {application/octet-stream: {schema: {type: string, format: binary}}}
+      responses: {"200": {description: ok}}
+components:
+  schemas:
+    Pet:
+      type: object
+      properties:
+        id: {type: string}
+        name: {type: string}
+        children:
+          type: array
+          items: {$ref: "#/components/schemas/Pet"}
+`
+
+func importSpec(t *testing.T, spec string) (*connectors.Connector, *Report) {
+	t.Helper()
+	c, rep, err := Import("pets", []byte(spec), httpconn.New(httpconn.Options{}).Operations[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, rep
+}
+
+func op(c *connectors.Connector, name string) *connectors.Operation {
+	for _, o := range c.Operations {
+		if o.Name == name {
+			return o
+		}
+	}
+	return nil
+}
+
+func TestImportOpenAPI3(t *testing.T) {
+	c, rep := importSpec(t, petstore3)
+	if rep.SourceKind != "openapi-3.0" || rep.Imported != 4 || len(rep.Rejected) != 1 || !strings.Contains(rep.Rejected[0].Reason, "not JSON") {
+		t.Fatalf("report %+v", rep)
+	}
+	if rep.BaseURL != "https://eu.pets.example.com/v1" || c.Description != "A pet store." {
+		t.Fatalf("base %q desc %q", rep.BaseURL, c.Description)
+	}
+	get := op(c, "getPet")
+	if get == nil || !get.Hints.ReadOnly || get.Input["required"].([]any)[0] != "petId" {
+		t.Fatalf("getPet %+v", get)
+	}
+	// The recursive Pet schema ends in a note instead of recursing forever.
+	items := get.Output["properties"].(map[string]any)["children"].(map[string]any)["items"].(map[string]any)
+	if !strings.Contains(items["description"].(string), "recursive") {
+		t.Fatalf("recursion not cut: %v", items)
+	}
+	put := op(c, "put_pets_by_petId")
+	if put == nil || !put.Hints.Destructive || !put.Hints.Idempotent {
+		t.Fatalf("put %+v", put)
+	}
+	if op(c, "deletePet") == nil || !op(c, "deletePet").Hints.Destructive {
+		t.Fatal("deletePet")
+	}
+	create := op(c, "createPet")
+	props := create.Input["properties"].(map[string]any)
+	// Query "id" and body "id" do not collide: the body one is prefixed.
+	for _, k := range []string{"id", "body_id", "name", "tags"} {
+		if _, ok := props[k]; !ok {
+			t.Fatalf("createPet input lacks %q: %v", k, props)
+		}
+	}
+	for _, o := range c.Operations {
+		if len(o.Name) > 64 || strings.ContainsAny(o.Name, " /{}.") {
+			t.Fatalf("bad tool name %q", o.Name)
+		}
+	}
+}
+
+func TestImportedOperationCallsTheAPI(t *testing.T) {
+	var got *http.Request
+	var body map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r
+		data, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(data, &body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(201)
+		io.WriteString(w, `{"id":"p1","name":"Rex"}`)
+	}))
+	defer srv.Close()
+	c, _ := importSpec(t, petstore3)
+	conn := &connectors.Connection{Name: "pets", Connector: "pets", BaseURL: srv.URL + "/v1", AllowPrivate: true}
+	out, err := op(c, "createPet").Invoke(context.Background(), connectors.Call{
+		Input: map[string]any{"id": "q-1", "body_id": "b-1", "name": "Rex", "tags": []any{"dog"}}, IdempotencyKey: "run:create", Connection: conn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Method != "POST" || got.URL.Path != "/v1/pets" || got.URL.Query().Get("id") != "q-1" || body["id"] != "b-1" || body["name"] != "Rex" || got.Header.Get("Idempotency-Key") != "run:create" {
+		t.Fatalf("request %s %s body %v", got.Method, got.URL, body)
+	}
+	if out.(map[string]any)["body"].(map[string]any)["name"] != "Rex" {
+		t.Fatalf("out %v", out)
+	}
+	if _, err := op(c, "getPet").Invoke(context.Background(), connectors.Call{Input: map[string]any{"petId": "a/b", "X-Request-Id": "r1"}, Connection: conn}); err != nil {
+		t.Fatal(err)
+	}
+	if got.URL.EscapedPath() != "/v1/pets/a%2Fb" || got.Header.Get("X-Request-Id") != "r1" {
+		t.Fatalf("get %s %v", got.URL.EscapedPath(), got.Header)
+	}
+	if _, err := op(c, "getPet").Invoke(context.Background(), connectors.Call{Input: map[string]any{"bogus": 1}, Connection: conn}); err == nil {
+		t.Fatal("unknown input accepted")
+	}
+}
+
+func TestImportSwagger2(t *testing.T) {
+	spec := `{"swagger": "2.0", "info": {"title": "Old", "version": "1"}, "host": "api.example.com", "basePath": "/v2", "schemes": ["https"],
+	  "paths": {"/users/{id}": {"get": {"operationId": "get user!", "parameters": [{"name": "id", "in": "path", "required": true, "type": "integer"}],
+	    "responses": {"200": {"description": "ok", "schema": {"$ref": "#/definitions/User"}}}}}},
+	  "definitions": {"User": {"type": "object", "properties": {"id": {"type": "integer"}, "email": {"type": "string", "format": "email"}}}}}`
+	c, rep := importSpec(t, spec)
+	if rep.SourceKind != "swagger-2.0" || rep.Imported != 1 || rep.BaseURL != "https://api.example.com/v2" {
+		t.Fatalf("%+v", rep)
+	}
+	o := c.Operations[0]
+	if o.Name != "get_user" || o.Output["properties"].(map[string]any)["email"].(map[string]any)["format"] != "email" {
+		t.Fatalf("%s %v", o.Name, o.Output)
+	}
+}
+
+func TestImportRejectsGarbage(t *testing.T) {
+	for _, spec := range []string{"", "{}", "openapi: 3.0.0\ninfo: [oops\n", `{"swagger": "1.2"}`} {
+		if _, _, err := Import("x", []byte(spec), httpconn.New(httpconn.Options{}).Operations[0]); err == nil {
+			t.Errorf("accepted %q", spec)
+		}
+	}
+}
+
+func bigSpec() []byte {
+	var sb strings.Builder
+	sb.WriteString(`{"openapi":"3.0.3","info":{"title":"Big","version":"1"},"servers":[{"url":"https://big.example.com"}],"paths":{`)
+	for i := 0; i < 500; i++ {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		n := strconv.Itoa(i)
+		sb.WriteString(`"/things` + strings.Repeat("x", i%7) + `/` + n + `/{id}":{"parameters":[{"name":"id","in":"path","required":true,"schema":{"type":"string"}}],` +
+			`"get":{"operationId":"getThing` + n + `","parameters":[{"name":"limit","in":"query","schema":{"type":"integer"}}],"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Thing"}}}}}},` +
+			`"post":{"operationId":"updateThing` + n + `","requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Thing"}}}},"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Thing"}}}}}}}`)
+	}
+	sb.WriteString(`},"components":{"schemas":{"Thing":{"type":"object","properties":{"id":{"type":"string"},"name":{"type":"string"},"parent":{"$ref":"#/components/schemas/Thing"},"tags":{"type":"array","items":{"type":"string"}}}}}}}`)
+	return []byte(sb.String())
+}
+
+// BenchmarkLoad1000 is the baseline: kin-openapi parsing and resolving the
+// same document, which Import does first.
+func BenchmarkLoad1000(b *testing.B) {
+	spec := bigSpec()
+	for i := 0; i < b.N; i++ {
+		if _, err := openapi3.NewLoader().LoadFromData(spec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkImport1000: a generated OpenAPI 3.0 document with 1,000
+// operations (500 paths x GET/POST, a shared recursive $ref schema).
+//
+//	go test -run '^$' -bench 1000 -benchtime 5x ./connectors/openapi
+func BenchmarkImport1000(b *testing.B) {
+	spec := bigSpec()
+	req := httpconn.New(httpconn.Options{}).Operations[0]
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c, rep, err := Import("big", spec, req)
+		if err != nil || rep.Imported != 1000 || len(c.Operations) != 1000 {
+			b.Fatalf("%v %+v", err, rep)
+		}
+	}
+}
