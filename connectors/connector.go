@@ -108,22 +108,28 @@ func NewCatalog(cs ...*Connector) *Catalog {
 	return c
 }
 
-// Register adds a connector.
+// Register adds a connector, replacing one of the same name.
 func (c *Catalog) Register(x *Connector) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if old, ok := c.connectors[x.Name]; ok {
+		for _, op := range old.Operations {
+			delete(c.ops, x.Name+"."+op.Name)
+		}
+	}
 	c.connectors[x.Name] = x
 	for _, op := range x.Operations {
 		c.ops[x.Name+"."+op.Name] = op
 	}
 }
 
-// AddConnection adds a configured connection.
+// AddConnection adds a configured connection. Its connector may not be
+// known yet (an import can add it later); calls check the pairing.
 func (c *Catalog) AddConnection(conn *Connection) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.connectors[conn.Connector]; !ok {
-		return fmt.Errorf("connection %q: unknown connector %q", conn.Name, conn.Connector)
+	if conn.Name == "" || conn.Connector == "" {
+		return fmt.Errorf("a connection needs a name and a connector")
 	}
 	c.connections[conn.Name] = conn
 	return nil
@@ -186,6 +192,14 @@ func (c *Catalog) Connectors() []*Connector {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// Connector looks up a connector by name.
+func (c *Catalog) Connector(name string) (*Connector, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	x, ok := c.connectors[name]
+	return x, ok
 }
 
 // Connections lists connections by name (without secrets).

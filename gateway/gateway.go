@@ -21,6 +21,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/store"
@@ -79,6 +80,8 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 			s.listRuns(w, r)
 		})
 		r.Get("/connectors", s.listConnectors)
+		r.Get("/connectors/{name}", s.getConnector)
+		r.Post("/connectors/import", s.importConnector)
 		r.Get("/stats/runs", func(w http.ResponseWriter, r *http.Request) {
 			counts, err := s.e.Store().CountRuns(r.Context(), r.URL.Query().Get("flow"))
 			if err != nil {
@@ -601,7 +604,52 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"run_id": id, "status": store.RunCanceled})
 }
 
+// connectorSummary is a connector without its operations' schemas.
+type connectorSummary struct {
+	Name        string `json:"name"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Version     string `json:"version"`
+	Operations  int    `json:"operations"`
+}
+
 func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) {
 	cat := s.e.Catalog()
-	writeJSON(w, http.StatusOK, map[string]any{"connectors": cat.Connectors(), "connections": cat.Connections()})
+	var out []connectorSummary
+	for _, c := range cat.Connectors() {
+		out = append(out, connectorSummary{c.Name, c.Title, c.Description, c.Version, len(c.Operations)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connectors": out, "connections": cat.Connections()})
+}
+
+func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	c, ok := s.e.Catalog().Connector(name)
+	if !ok {
+		writeErr(w, weft.Errorf(weft.ENotFound, "no connector named %q", name))
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// importConnector imports an OpenAPI (3.x) or Swagger (2.0) document as a
+// connector, stores it so it survives restarts, and adds it to the catalog.
+func (s *Server) importConnector(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("name")
+	spec, err := s.readBody(w, r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	rep, err := openapi.Register(s.e.Catalog(), name, spec)
+	if err != nil {
+		writeErr(w, weft.Errorf(weft.EUnprocessable, "import %s: %v", name, err))
+		return
+	}
+	if err := s.e.Store().SaveConnectorSpec(r.Context(), store.ConnectorSpec{Name: name, Kind: "openapi", Spec: spec}); err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("connector imported", "connector", name, "operations", rep.Imported, "rejected", len(rep.Rejected), "took", rep.Duration)
+	writeJSON(w, http.StatusCreated, map[string]any{"name": name, "report": rep})
 }

@@ -80,6 +80,11 @@ type Store interface {
 	TriggerCursor(ctx context.Context, flow string) (string, error)
 	SetTriggerCursor(ctx context.Context, flow, cursor string) error
 
+	// SaveConnectorSpec stores (or replaces) an imported connector's source
+	// document; ConnectorSpecs returns them all, to rebuild the catalog.
+	SaveConnectorSpec(ctx context.Context, c ConnectorSpec) error
+	ConnectorSpecs(ctx context.Context) ([]ConnectorSpec, error)
+
 	// StartQueue starts River with these workers (nil: insert only).
 	StartQueue(ctx context.Context, workers *river.Workers, q QueueConfig) error
 	// StopQueue stops fetching new jobs and waits for running ones up to
@@ -181,4 +186,12 @@ type RunFilter struct {
 	Until  time.Time
 	Limit  int
 	Before string // run id cursor: runs created before this one
+}
+
+// ConnectorSpec is an imported connector's source document.
+type ConnectorSpec struct {
+	Name      string    `json:"name"`
+	Kind      string    `json:"kind"` // openapi
+	Spec      []byte    `json:"-"`
+	UpdatedAt time.Time `json:"updated_at"`
 }

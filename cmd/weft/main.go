@@ -23,6 +23,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors"
 	httpconn "github.com/weftio/weft/connectors/http"
+	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/store"
@@ -42,6 +43,8 @@ Usage:
   weft runs list [--flow F] [--status S] [--since 1h] [--limit N]
   weft runs show ID | replay ID [--input JSON|@file] | cancel ID
   weft dlq list [--flow F] | replay ID [--input JSON|@file]
+  weft connector import SPEC --name NAME   import an OpenAPI 3.x / Swagger 2.0 file or URL
+  weft connector list | show NAME
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
@@ -69,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runsCmd(args[1:], stdout)
 	case "dlq":
 		err = dlqCmd(args[1:], stdout)
+	case "connector", "connectors":
+		err = connectorCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "weft", version)
 	case "help", "-h", "--help":
@@ -136,9 +141,21 @@ func serve(args []string, stderr io.Writer) error {
 	defer st.Close()
 
 	cat := connectors.NewCatalog(httpconn.New(httpconn.Options{}))
+	specs, err := st.ConnectorSpecs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sp := range specs {
+		if _, err := openapi.Register(cat, sp.Name, sp.Spec); err != nil {
+			log.Error("imported connector no longer loads", "connector", sp.Name, "err", err)
+		}
+	}
 	for _, c := range cfg.Connections {
 		if err := cat.AddConnection(c); err != nil {
 			return weft.Errorf(weft.EInvalid, "%v", err)
+		}
+		if _, ok := cat.Connector(c.Connector); !ok {
+			log.Warn("connection names a connector that is not installed yet (import it)", "connection", c.Name, "connector", c.Connector)
 		}
 	}
 	eng := engine.New(st, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout})

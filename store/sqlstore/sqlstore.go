@@ -861,6 +861,37 @@ func (s *Store) SetTriggerCursor(ctx context.Context, flow, cursor string) error
 	})
 }
 
+// SaveConnectorSpec implements store.Store.
+func (s *Store) SaveConnectorSpec(ctx context.Context, c store.ConnectorSpec) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO imported_connectors (name, kind, spec, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, spec = excluded.spec, updated_at = excluded.updated_at`),
+			c.Name, c.Kind, string(c.Spec), micros(time.Now()))
+		return s.wrap(err, "save connector")
+	})
+}
+
+// ConnectorSpecs implements store.Store.
+func (s *Store) ConnectorSpecs(ctx context.Context) ([]store.ConnectorSpec, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, kind, spec, updated_at FROM imported_connectors ORDER BY name`)
+	if err != nil {
+		return nil, s.wrap(err, "connectors")
+	}
+	defer rows.Close()
+	var out []store.ConnectorSpec
+	for rows.Next() {
+		var c store.ConnectorSpec
+		var spec string
+		var upd int64
+		if err := rows.Scan(&c.Name, &c.Kind, &spec, &upd); err != nil {
+			return nil, s.wrap(err, "connectors")
+		}
+		c.Spec, c.UpdatedAt = []byte(spec), fromMicros(upd)
+		out = append(out, c)
+	}
+	return out, s.wrap(rows.Err(), "connectors")
+}
+
 // --- queue ------------------------------------------------------------------
 
 func (s *Store) riverClient() *river.Client[*sql.Tx] {

@@ -215,6 +215,18 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("imported connector specs", func(t *testing.T) {
+		s := open(t)
+		must(t, s.SaveConnectorSpec(ctx, store.ConnectorSpec{Name: "crm", Kind: "openapi", Spec: []byte("v1")}))
+		must(t, s.SaveConnectorSpec(ctx, store.ConnectorSpec{Name: "crm", Kind: "openapi", Spec: []byte("v2")}))
+		must(t, s.SaveConnectorSpec(ctx, store.ConnectorSpec{Name: "billing", Kind: "openapi", Spec: []byte("b")}))
+		cs, err := s.ConnectorSpecs(ctx)
+		must(t, err)
+		if len(cs) != 2 || cs[0].Name != "billing" || string(cs[1].Spec) != "v2" {
+			t.Fatalf("%+v", cs)
+		}
+	})
+
 	t.Run("enqueued runs reach a worker; replay requeues", func(t *testing.T) {
 		s := open(t)
 		var mu sync.Mutex

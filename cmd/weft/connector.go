@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/weftio/weft"
+)
+
+func connectorCmd(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return weft.Errorf(weft.EInvalid, "weft connector: want import, list or show")
+	}
+	fs, server, asJSON := newFlagSet("connector " + args[0])
+	name := fs.String("name", "", "connector name (import)")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	c := newClient(*server, *asJSON, stdout)
+	switch args[0] {
+	case "import":
+		if len(pos) != 1 || *name == "" {
+			return weft.Errorf(weft.EInvalid, "weft connector import SPEC --name NAME (SPEC: a file or an http(s) URL)")
+		}
+		spec, err := readSpec(pos[0])
+		if err != nil {
+			return err
+		}
+		var res struct {
+			Name   string         `json:"name"`
+			Report map[string]any `json:"report"`
+		}
+		if err := c.do("POST", "/api/connectors/import?name="+url.QueryEscape(*name), spec, &res); err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(res)
+			return nil
+		}
+		rep := res.Report
+		fmt.Fprintf(stdout, "imported %s from %v (%v %v): %v operations, %d rejected, %v\n", res.Name, rep["source_kind"], rep["title"], rep["version"],
+			rep["imported"], len(anyList(rep["rejected"])), time.Duration(num(rep["duration"])))
+		for _, r := range anyList(rep["rejected"]) {
+			m, _ := r.(map[string]any)
+			fmt.Fprintf(stdout, "  rejected %v: %v\n", m["operation"], m["reason"])
+		}
+		return nil
+	case "list":
+		var res struct {
+			Connectors []map[string]any `json:"connectors"`
+		}
+		if err := c.do("GET", "/api/connectors", nil, &res); err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(res)
+			return nil
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tOPERATIONS\tVERSION\tTITLE")
+		for _, x := range res.Connectors {
+			fmt.Fprintf(tw, "%v\t%v\t%v\t%v\n", x["name"], x["operations"], x["version"], x["title"])
+		}
+		return tw.Flush()
+	case "show":
+		if len(pos) != 1 {
+			return weft.Errorf(weft.EInvalid, "weft connector show NAME")
+		}
+		var res struct {
+			Name       string           `json:"name"`
+			Title      string           `json:"title"`
+			Operations []map[string]any `json:"operations"`
+		}
+		if err := c.do("GET", "/api/connectors/"+url.PathEscape(pos[0]), nil, &res); err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(res)
+			return nil
+		}
+		fmt.Fprintf(stdout, "%s: %s (%d operations)\n", res.Name, res.Title, len(res.Operations))
+		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
+		for _, o := range res.Operations {
+			fmt.Fprintf(tw, "  %s.%v\t%v\n", res.Name, o["name"], o["description"])
+		}
+		return tw.Flush()
+	}
+	return weft.Errorf(weft.EInvalid, "weft connector: unknown verb %q", args[0])
+}
+
+// readSpec reads a spec from a file or an http(s) URL (the CLI fetches it;
+// the server never dials out to import).
+func readSpec(src string) ([]byte, error) {
+	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
+		resp, err := (&http.Client{Timeout: 60 * time.Second}).Get(src)
+		if err != nil {
+			return nil, weft.Errorf(weft.EUnavailable, "fetch %s: %v", src, err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return nil, weft.Errorf(weft.EUnavailable, "fetch %s: %s", src, resp.Status)
+		}
+		return io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return nil, weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	return data, nil
+}
+
+func anyList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
