@@ -52,6 +52,56 @@ type Connection struct {
 	BaseURL      string            `json:"base_url,omitempty" yaml:"base_url"`
 	Headers      map[string]string `json:"-" yaml:"headers"` // may hold secrets: never returned
 	AllowPrivate bool              `json:"allow_private,omitempty" yaml:"allow_private"`
+	Auth         *Auth             `json:"auth,omitempty" yaml:"auth"` // secrets inside are never returned
+}
+
+// Auth types.
+const (
+	AuthAPIKey            = "api_key"
+	AuthBasic             = "basic"
+	AuthBearer            = "bearer"
+	AuthClientCredentials = "oauth2_client_credentials"
+)
+
+// Auth is how a connection authenticates. Secret fields are omitted from
+// JSON so the API never returns them.
+type Auth struct {
+	Type         string   `json:"type" yaml:"type"`
+	Header       string   `json:"header,omitempty" yaml:"header"` // api_key: header name (default X-API-Key)
+	Query        string   `json:"query,omitempty" yaml:"query"`   // api_key: query parameter instead of a header
+	Value        string   `json:"-" yaml:"value"`                 // api_key
+	Username     string   `json:"username,omitempty" yaml:"username"`
+	Password     string   `json:"-" yaml:"password"`
+	Token        string   `json:"-" yaml:"token"` // bearer
+	TokenURL     string   `json:"token_url,omitempty" yaml:"token_url"`
+	ClientID     string   `json:"client_id,omitempty" yaml:"client_id"`
+	ClientSecret string   `json:"-" yaml:"client_secret"`
+	Scopes       []string `json:"scopes,omitempty" yaml:"scopes"`
+}
+
+// Validate reports a configuration mistake in a.
+func (a *Auth) Validate() error {
+	switch a.Type {
+	case AuthAPIKey:
+		if a.Value == "" {
+			return fmt.Errorf("api_key auth needs value")
+		}
+	case AuthBasic:
+		if a.Username == "" {
+			return fmt.Errorf("basic auth needs username")
+		}
+	case AuthBearer:
+		if a.Token == "" {
+			return fmt.Errorf("bearer auth needs token")
+		}
+	case AuthClientCredentials:
+		if a.TokenURL == "" || a.ClientID == "" {
+			return fmt.Errorf("oauth2_client_credentials auth needs token_url and client_id")
+		}
+	default:
+		return fmt.Errorf("unknown auth type %q (api_key, basic, bearer, oauth2_client_credentials)", a.Type)
+	}
+	return nil
 }
 
 // Call is one invocation of an operation.
@@ -130,6 +180,11 @@ func (c *Catalog) AddConnection(conn *Connection) error {
 	defer c.mu.Unlock()
 	if conn.Name == "" || conn.Connector == "" {
 		return fmt.Errorf("a connection needs a name and a connector")
+	}
+	if conn.Auth != nil {
+		if err := conn.Auth.Validate(); err != nil {
+			return fmt.Errorf("connection %q: %v", conn.Name, err)
+		}
 	}
 	c.connections[conn.Name] = conn
 	return nil

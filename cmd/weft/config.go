@@ -109,20 +109,22 @@ func loadConfig(path string, env []string) (*Config, error) {
 			c.secrets[strings.ToUpper(strings.TrimPrefix(k, "WEFT_SECRET_"))] = v
 		}
 	}
+	var err error
 	for name, conn := range c.Connections {
 		conn.Name = name
 		if conn.Connector == "" {
 			return nil, fmt.Errorf("config: connection %q needs connector", name)
 		}
 		for h, v := range conn.Headers {
-			// Header values may name a secret: ${secret:NAME}.
-			if strings.HasPrefix(v, "${secret:") && strings.HasSuffix(v, "}") {
-				name := strings.ToUpper(strings.TrimSuffix(strings.TrimPrefix(v, "${secret:"), "}"))
-				sv, ok := c.secrets[name]
-				if !ok {
-					return nil, fmt.Errorf("config: connection %q header %s refers to secret %s, which is not set (WEFT_SECRET_%s)", conn.Name, h, name, name)
+			if conn.Headers[h], err = c.resolveSecret(v); err != nil {
+				return nil, fmt.Errorf("config: connection %q header %s: %v", name, h, err)
+			}
+		}
+		if a := conn.Auth; a != nil {
+			for _, f := range []*string{&a.Value, &a.Password, &a.Token, &a.ClientSecret, &a.ClientID, &a.Username} {
+				if *f, err = c.resolveSecret(*f); err != nil {
+					return nil, fmt.Errorf("config: connection %q auth: %v", name, err)
 				}
-				conn.Headers[h] = sv
 			}
 		}
 	}
@@ -130,6 +132,19 @@ func loadConfig(path string, env []string) (*Config, error) {
 		c.Queue.JobTimeout = c.Queue.RescueAfter
 	}
 	return c, nil
+}
+
+// resolveSecret replaces a "${secret:NAME}" value with WEFT_SECRET_NAME.
+func (c *Config) resolveSecret(v string) (string, error) {
+	if !strings.HasPrefix(v, "${secret:") || !strings.HasSuffix(v, "}") {
+		return v, nil
+	}
+	name := strings.ToUpper(strings.TrimSuffix(strings.TrimPrefix(v, "${secret:"), "}"))
+	sv, ok := c.secrets[name]
+	if !ok {
+		return "", fmt.Errorf("secret %s is not set (WEFT_SECRET_%s)", name, name)
+	}
+	return sv, nil
 }
 
 func (c *Config) secret(name string) (string, bool) {

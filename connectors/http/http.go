@@ -20,8 +20,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/weftio/weft/connectors"
 )
@@ -40,7 +44,7 @@ func New(o Options) *connectors.Connector {
 	if o.UserAgent == "" {
 		o.UserAgent = "weft/1"
 	}
-	h := &client{opts: o, public: newClient(false), private: newClient(true)}
+	h := &client{opts: o, public: newClient(false), private: newClient(true), tokens: map[*connectors.Connection]oauth2.TokenSource{}}
 	return &connectors.Connector{
 		Name:        "http",
 		Title:       "HTTP",
@@ -84,6 +88,62 @@ var outputSchema = map[string]any{
 type client struct {
 	opts            Options
 	public, private *http.Client
+
+	mu     sync.Mutex
+	tokens map[*connectors.Connection]oauth2.TokenSource // cached per connection until expiry
+}
+
+// authorize applies the connection's auth to req.
+func (c *client) authorize(ctx context.Context, req *http.Request, conn *connectors.Connection) error {
+	a := conn.Auth
+	if a == nil {
+		return nil
+	}
+	switch a.Type {
+	case connectors.AuthAPIKey:
+		if a.Query != "" {
+			q := req.URL.Query()
+			q.Set(a.Query, a.Value)
+			req.URL.RawQuery = q.Encode()
+		} else {
+			h := a.Header
+			if h == "" {
+				h = "X-API-Key"
+			}
+			req.Header.Set(h, a.Value)
+		}
+	case connectors.AuthBasic:
+		req.SetBasicAuth(a.Username, a.Password)
+	case connectors.AuthBearer:
+		req.Header.Set("Authorization", "Bearer "+a.Token)
+	case connectors.AuthClientCredentials:
+		c.mu.Lock()
+		ts, ok := c.tokens[conn]
+		if !ok {
+			cl := c.public
+			if conn.AllowPrivate {
+				cl = c.private
+			}
+			cc := clientcredentials.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, TokenURL: a.TokenURL, Scopes: a.Scopes}
+			// The token endpoint goes through the same guarded client as calls.
+			ts = cc.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, cl))
+			c.tokens[conn] = ts
+		}
+		c.mu.Unlock()
+		tok, err := ts.Token()
+		if err != nil {
+			return &connectors.Error{Class: connectors.Retryable, Message: "http.request: getting an OAuth2 token: " + redactSecret(err.Error(), a.ClientSecret)}
+		}
+		tok.SetAuthHeader(req)
+	}
+	return nil
+}
+
+func redactSecret(msg, secret string) string {
+	if secret == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, secret, "[REDACTED]")
 }
 
 func newClient(allowPrivate bool) *http.Client {
@@ -198,6 +258,9 @@ func (c *client) invoke(ctx context.Context, call connectors.Call) (any, error) 
 	if conn != nil {
 		for k, v := range conn.Headers {
 			req.Header.Set(k, v)
+		}
+		if err := c.authorize(ctx, req, conn); err != nil {
+			return nil, err
 		}
 	}
 	if h, ok := in["headers"].(map[string]any); ok {

@@ -138,3 +138,67 @@ func TestRetryAfterHTTPDate(t *testing.T) {
 		t.Fatal("garbage must give 0")
 	}
 }
+
+func TestConnectionAuth(t *testing.T) {
+	var tokenCalls int
+	var last *http.Request
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			tokenCalls++
+			_ = r.ParseForm()
+			id, secret, _ := r.BasicAuth()
+			if r.Form.Get("grant_type") != "client_credentials" || id != "cid" || secret != "csecret" {
+				w.WriteHeader(401)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"access_token":"tok-1","token_type":"Bearer","expires_in":3600}`)
+			return
+		}
+		last = r
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{}`)
+	}))
+	defer srv.Close()
+	cases := []struct {
+		name  string
+		auth  *connectors.Auth
+		check func(r *http.Request) bool
+	}{
+		{"api key header", &connectors.Auth{Type: connectors.AuthAPIKey, Value: "k1"}, func(r *http.Request) bool { return r.Header.Get("X-API-Key") == "k1" }},
+		{"api key query", &connectors.Auth{Type: connectors.AuthAPIKey, Query: "key", Value: "k2"}, func(r *http.Request) bool { return r.URL.Query().Get("key") == "k2" }},
+		{"basic", &connectors.Auth{Type: connectors.AuthBasic, Username: "u", Password: "p"}, func(r *http.Request) bool { u, p, ok := r.BasicAuth(); return ok && u == "u" && p == "p" }},
+		{"bearer", &connectors.Auth{Type: connectors.AuthBearer, Token: "b1"}, func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer b1" }},
+		{"client credentials", &connectors.Auth{Type: connectors.AuthClientCredentials, TokenURL: srv.URL + "/token", ClientID: "cid", ClientSecret: "csecret"},
+			func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer tok-1" }},
+	}
+	op := New(Options{}).Operations[0]
+	for _, c := range cases {
+		conn := &connectors.Connection{Name: "api", Connector: "http", AllowPrivate: true, Auth: c.auth}
+		for i := 0; i < 2; i++ {
+			if _, err := op.Invoke(context.Background(), connectors.Call{Input: map[string]any{"url": srv.URL + "/x"}, Connection: conn}); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if !c.check(last) {
+				t.Fatalf("%s: request %v %v", c.name, last.URL, last.Header)
+			}
+		}
+	}
+	if tokenCalls != 1 {
+		t.Fatalf("token fetched %d times; it must be cached until it expires", tokenCalls)
+	}
+	// A refused token request fails the call without echoing the secret.
+	bad := &connectors.Connection{Name: "bad", Connector: "http", AllowPrivate: true,
+		Auth: &connectors.Auth{Type: connectors.AuthClientCredentials, TokenURL: srv.URL + "/token", ClientID: "cid", ClientSecret: "wrong-secret"}}
+	_, err := op.Invoke(context.Background(), connectors.Call{Input: map[string]any{"url": srv.URL + "/x"}, Connection: bad})
+	if err == nil || strings.Contains(err.Error(), "wrong-secret") {
+		t.Fatalf("%v", err)
+	}
+	if err := (&connectors.Auth{Type: "magic"}).Validate(); err == nil {
+		t.Fatal("unknown auth type accepted")
+	}
+	data, _ := json.Marshal(cases[4].auth)
+	if strings.Contains(string(data), "csecret") {
+		t.Fatalf("auth JSON leaks the secret: %s", data)
+	}
+}
