@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,6 +48,12 @@ func connectorCmd(args []string, stdout io.Writer) error {
 		rep := res.Report
 		fmt.Fprintf(stdout, "imported %s from %v (%v %v): %v operations, %d rejected, %v\n", res.Name, rep["source_kind"], rep["title"], rep["version"],
 			rep["imported"], len(anyList(rep["rejected"])), time.Duration(num(rep["duration"])))
+		if auth, ok := rep["auth"].(map[string]any); ok {
+			for scheme, a := range auth {
+				j, _ := json.Marshal(a)
+				fmt.Fprintf(stdout, "  security scheme %s: give the connection auth: %s (plus its secret)\n", scheme, j)
+			}
+		}
 		for _, r := range anyList(rep["rejected"]) {
 			m, _ := r.(map[string]any)
 			fmt.Fprintf(stdout, "  rejected %v: %v\n", m["operation"], m["reason"])

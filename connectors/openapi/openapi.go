@@ -40,6 +40,9 @@ type Report struct {
 	BaseURL    string        `json:"base_url,omitempty"`
 	Duration   time.Duration `json:"duration"`
 	SourceKind string        `json:"source_kind"` // openapi-3.0, openapi-3.1, swagger-2.0
+	// Auth suggests the connection auth for each security scheme the
+	// document declares (configure it on the connection).
+	Auth map[string]*connectors.Auth `json:"auth,omitempty"`
 }
 
 // Import builds connector name from spec. request is the http connector's
@@ -57,6 +60,7 @@ func Import(name string, spec []byte, request *connectors.Operation) (*connector
 	if len(doc.Servers) > 0 && doc.Servers[0] != nil {
 		rep.BaseURL = serverURL(doc.Servers[0])
 	}
+	rep.Auth = suggestAuth(doc)
 	c := &connectors.Connector{Name: name, Title: rep.Title, Version: rep.Version, Description: "Imported from OpenAPI: " + rep.Title}
 	if doc.Info != nil && doc.Info.Description != "" {
 		c.Description = firstLine(doc.Info.Description)
@@ -536,4 +540,36 @@ func Register(cat *connectors.Catalog, name string, spec []byte) (*Report, error
 	}
 	cat.Register(c)
 	return rep, nil
+}
+
+// suggestAuth maps the document's security schemes to connection auth.
+func suggestAuth(doc *openapi3.T) map[string]*connectors.Auth {
+	if doc.Components == nil || len(doc.Components.SecuritySchemes) == 0 {
+		return nil
+	}
+	out := map[string]*connectors.Auth{}
+	for name, ref := range doc.Components.SecuritySchemes {
+		if ref == nil || ref.Value == nil {
+			continue
+		}
+		sc := ref.Value
+		switch {
+		case sc.Type == "apiKey" && sc.In == "query":
+			out[name] = &connectors.Auth{Type: connectors.AuthAPIKey, Query: sc.Name}
+		case sc.Type == "apiKey" && sc.In == "header":
+			out[name] = &connectors.Auth{Type: connectors.AuthAPIKey, Header: sc.Name}
+		case sc.Type == "http" && strings.EqualFold(sc.Scheme, "basic"):
+			out[name] = &connectors.Auth{Type: connectors.AuthBasic}
+		case sc.Type == "http" && strings.EqualFold(sc.Scheme, "bearer"):
+			out[name] = &connectors.Auth{Type: connectors.AuthBearer}
+		case sc.Type == "oauth2" && sc.Flows != nil && sc.Flows.ClientCredentials != nil:
+			a := &connectors.Auth{Type: connectors.AuthClientCredentials, TokenURL: sc.Flows.ClientCredentials.TokenURL}
+			for s := range sc.Flows.ClientCredentials.Scopes {
+				a.Scopes = append(a.Scopes, s)
+			}
+			sort.Strings(a.Scopes)
+			out[name] = a
+		}
+	}
+	return out
 }

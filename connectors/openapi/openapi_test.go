@@ -76,6 +76,11 @@ paths:
         content: {application/octet-stream: {schema: {type: string, format: binary}}}
       responses: {"200": {description: ok}}
 components:
+  securitySchemes:
+    key: {type: apiKey, in: header, name: X-Pets-Key}
+    cc:
+      type: oauth2
+      flows: {clientCredentials: {tokenUrl: "https://auth.example.com/token", scopes: {"pets:write": w, "pets:read": r}}}
   schemas:
     Pet:
       type: object
@@ -109,6 +114,9 @@ func TestImportOpenAPI3(t *testing.T) {
 	c, rep := importSpec(t, petstore3)
 	if rep.SourceKind != "openapi-3.0" || rep.Imported != 4 || len(rep.Rejected) != 1 || !strings.Contains(rep.Rejected[0].Reason, "not JSON") {
 		t.Fatalf("report %+v", rep)
+	}
+	if rep.Auth["key"].Header != "X-Pets-Key" || rep.Auth["cc"].TokenURL != "https://auth.example.com/token" || len(rep.Auth["cc"].Scopes) != 2 {
+		t.Fatalf("auth suggestions %+v", rep.Auth)
 	}
 	if rep.BaseURL != "https://eu.pets.example.com/v1" || c.Description != "A pet store." {
 		t.Fatalf("base %q desc %q", rep.BaseURL, c.Description)
