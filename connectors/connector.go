@@ -52,7 +52,9 @@ type Connection struct {
 	BaseURL      string            `json:"base_url,omitempty" yaml:"base_url"`
 	Headers      map[string]string `json:"-" yaml:"headers"` // may hold secrets: never returned
 	AllowPrivate bool              `json:"allow_private,omitempty" yaml:"allow_private"`
-	Auth         *Auth             `json:"auth,omitempty" yaml:"auth"` // secrets inside are never returned
+	Auth         *Auth             `json:"auth,omitempty" yaml:"auth"`                 // secrets inside are never returned
+	RatePerSec   float64           `json:"rate_per_sec,omitempty" yaml:"rate_per_sec"` // client-side limit for this connection (0: none)
+	Burst        int               `json:"burst,omitempty" yaml:"burst"`
 }
 
 // Auth types.

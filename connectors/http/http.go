@@ -26,6 +26,7 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+	"golang.org/x/time/rate"
 
 	"github.com/weftio/weft/connectors"
 )
@@ -44,7 +45,8 @@ func New(o Options) *connectors.Connector {
 	if o.UserAgent == "" {
 		o.UserAgent = "weft/1"
 	}
-	h := &client{opts: o, public: newClient(false), private: newClient(true), tokens: map[*connectors.Connection]oauth2.TokenSource{}}
+	h := &client{opts: o, public: newClient(false), private: newClient(true), tokens: map[*connectors.Connection]oauth2.TokenSource{},
+		limiters: map[*connectors.Connection]*rate.Limiter{}}
 	return &connectors.Connector{
 		Name:        "http",
 		Title:       "HTTP",
@@ -89,8 +91,29 @@ type client struct {
 	opts            Options
 	public, private *http.Client
 
-	mu     sync.Mutex
-	tokens map[*connectors.Connection]oauth2.TokenSource // cached per connection until expiry
+	mu       sync.Mutex
+	tokens   map[*connectors.Connection]oauth2.TokenSource // cached per connection until expiry
+	limiters map[*connectors.Connection]*rate.Limiter      // per-connection token buckets
+}
+
+// wait holds a call until the connection's token bucket allows it, so a
+// downstream that cannot take bursts never sees one from this process.
+func (c *client) wait(ctx context.Context, conn *connectors.Connection) error {
+	if conn == nil || conn.RatePerSec <= 0 {
+		return nil
+	}
+	c.mu.Lock()
+	l, ok := c.limiters[conn]
+	if !ok {
+		b := conn.Burst
+		if b <= 0 {
+			b = 1
+		}
+		l = rate.NewLimiter(rate.Limit(conn.RatePerSec), b)
+		c.limiters[conn] = l
+	}
+	c.mu.Unlock()
+	return l.Wait(ctx)
 }
 
 // authorize applies the connection's auth to req.
@@ -271,6 +294,9 @@ func (c *client) invoke(ctx context.Context, call connectors.Call) (any, error) 
 	cl := c.public
 	if conn != nil && conn.AllowPrivate {
 		cl = c.private
+	}
+	if err := c.wait(ctx, conn); err != nil {
+		return nil, err
 	}
 	resp, err := cl.Do(req)
 	if err != nil {

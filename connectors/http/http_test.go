@@ -202,3 +202,19 @@ func TestConnectionAuth(t *testing.T) {
 		t.Fatalf("auth JSON leaks the secret: %s", data)
 	}
 }
+
+func TestConnectionRateLimit(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{}`) }))
+	defer srv.Close()
+	conn := &connectors.Connection{Name: "slow", Connector: "http", AllowPrivate: true, RatePerSec: 20, Burst: 1}
+	op := New(Options{}).Operations[0]
+	start := time.Now()
+	for i := 0; i < 6; i++ {
+		if _, err := op.Invoke(context.Background(), connectors.Call{Input: map[string]any{"url": srv.URL}, Connection: conn}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d < 240*time.Millisecond {
+		t.Fatalf("6 calls at 20/s took %v", d)
+	}
+}
