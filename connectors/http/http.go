@@ -14,10 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,12 +70,13 @@ var inputSchema = map[string]any{
 	"type":     "object",
 	"required": []any{"url"},
 	"properties": map[string]any{
-		"method":  map[string]any{"type": "string", "enum": []any{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}, "default": "GET"},
-		"url":     map[string]any{"type": "string", "description": "absolute URL, or a path relative to the connection's base_url"},
-		"headers": map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
-		"query":   map[string]any{"type": "object", "additionalProperties": true},
-		"body":    map[string]any{"description": "sent as JSON"},
-		"form":    map[string]any{"type": "object", "description": "sent as application/x-www-form-urlencoded"},
+		"method":    map[string]any{"type": "string", "enum": []any{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}, "default": "GET"},
+		"url":       map[string]any{"type": "string", "description": "absolute URL, or a path relative to the connection's base_url"},
+		"headers":   map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
+		"query":     map[string]any{"type": "object", "additionalProperties": true},
+		"body":      map[string]any{"description": "sent as JSON"},
+		"form":      map[string]any{"type": "object", "description": "sent as application/x-www-form-urlencoded"},
+		"multipart": map[string]any{"type": "object", "description": "text fields sent as multipart/form-data"},
 	},
 	"additionalProperties": false,
 }
@@ -266,6 +269,21 @@ func (c *client) invoke(ctx context.Context, call connectors.Call) (any, error) 
 			vals.Set(k, scalar(v))
 		}
 		body, contentType = strings.NewReader(vals.Encode()), "application/x-www-form-urlencoded"
+	} else if f, ok := in["multipart"].(map[string]any); ok {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		keys := make([]string, 0, len(f))
+		for k := range f {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if err := mw.WriteField(k, scalar(f[k])); err != nil {
+				return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: multipart: " + err.Error()}
+			}
+		}
+		_ = mw.Close()
+		body, contentType = &buf, mw.FormDataContentType()
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {

@@ -219,15 +219,25 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 		add(p.Name, param{in: p.In, name: p.Name}, s, p.Required || p.In == "path")
 	}
 	if rb := op.RequestBody; rb != nil && rb.Value != nil {
-		mt := jsonMedia(rb.Value.Content)
+		mt, where := jsonMedia(rb.Value.Content), "body"
+		if mt == nil {
+			if mt = rb.Value.Content.Get("application/x-www-form-urlencoded"); mt != nil {
+				where = "form"
+			} else if mt = rb.Value.Content.Get("multipart/form-data"); mt != nil {
+				where = "multipart"
+			}
+		}
 		if mt == nil {
 			if len(rb.Value.Content) > 0 && rb.Value.Required {
-				return nil, fmt.Errorf("request body is not JSON (%s)", strings.Join(mediaTypes(rb.Value.Content), ", "))
+				return nil, fmt.Errorf("request body is not JSON or a form (%s)", strings.Join(mediaTypes(rb.Value.Content), ", "))
 			}
 		} else {
 			body := schemaMap(mt.Schema, map[*openapi3.Schema]bool{}, 0)
 			bp, _ := body["properties"].(map[string]any)
-			if body["type"] == "object" && len(bp) > 0 {
+			if where != "body" && len(bp) == 0 {
+				return nil, fmt.Errorf("%s request body has no fields", where)
+			}
+			if (body["type"] == "object" || where != "body") && len(bp) > 0 {
 				req := map[string]bool{}
 				if r, ok := body["required"].([]any); ok {
 					for _, x := range r {
@@ -240,7 +250,7 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 				}
 				sort.Strings(names)
 				for _, n := range names {
-					add(n, param{in: "body", name: n}, asMap(bp[n]), req[n] && rb.Value.Required)
+					add(n, param{in: where, name: n}, asMap(bp[n]), req[n] && rb.Value.Required)
 				}
 			} else {
 				add("body", param{in: "rawbody"}, body, rb.Value.Required)
@@ -296,6 +306,8 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 		query := map[string]any{}
 		headers := map[string]any{}
 		body := map[string]any{}
+		form := map[string]any{}
+		parts := map[string]any{}
 		var raw any
 		for k, v := range call.Input {
 			p, ok := where[k]
@@ -311,6 +323,10 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 				headers[p.name] = scalar(v)
 			case "body":
 				body[p.name] = v
+			case "form":
+				form[p.name] = v
+			case "multipart":
+				parts[p.name] = v
 			case "rawbody":
 				raw = v
 			}
@@ -328,10 +344,15 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 		if len(headers) > 0 {
 			in["headers"] = headers
 		}
-		if raw != nil {
+		switch {
+		case raw != nil:
 			in["body"] = raw
-		} else if len(body) > 0 {
+		case len(body) > 0:
 			in["body"] = body
+		case len(form) > 0:
+			in["form"] = form
+		case len(parts) > 0:
+			in["multipart"] = parts
 		}
 		return request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection})
 	}

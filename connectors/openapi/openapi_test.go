@@ -253,3 +253,61 @@ func BenchmarkImport1000(b *testing.B) {
 		}
 	}
 }
+
+func TestFormAndMultipartBodies(t *testing.T) {
+	spec := `
+openapi: 3.0.0
+info: {title: Forms, version: "1"}
+paths:
+  /login:
+    post:
+      operationId: login
+      requestBody:
+        required: true
+        content:
+          application/x-www-form-urlencoded:
+            schema: {type: object, required: [user], properties: {user: {type: string}, remember: {type: boolean}}}
+      responses: {"200": {description: ok}}
+  /notes:
+    post:
+      operationId: addNote
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema: {type: object, properties: {title: {type: string}, body: {type: string}}}
+      responses: {"200": {description: ok}}
+`
+	var ctype string
+	var fields map[string][]string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctype = r.Header.Get("Content-Type")
+		if strings.HasPrefix(ctype, "multipart/") {
+			_ = r.ParseMultipartForm(1 << 20)
+			fields = r.MultipartForm.Value
+		} else {
+			_ = r.ParseForm()
+			fields = r.PostForm
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{}`)
+	}))
+	defer srv.Close()
+	c, rep := importSpec(t, spec)
+	if rep.Imported != 2 || len(rep.Rejected) != 0 {
+		t.Fatalf("%+v", rep)
+	}
+	conn := &connectors.Connection{Name: "f", Connector: "forms", BaseURL: srv.URL, AllowPrivate: true}
+	if _, err := op(c, "login").Invoke(context.Background(), connectors.Call{Input: map[string]any{"user": "ada", "remember": true}, Connection: conn}); err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "application/x-www-form-urlencoded" || fields["user"][0] != "ada" || fields["remember"][0] != "true" {
+		t.Fatalf("form: %s %v", ctype, fields)
+	}
+	if _, err := op(c, "addNote").Invoke(context.Background(), connectors.Call{Input: map[string]any{"title": "t", "body": "b"}, Connection: conn}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(ctype, "multipart/form-data") || fields["title"][0] != "t" || fields["body"][0] != "b" {
+		t.Fatalf("multipart: %s %v", ctype, fields)
+	}
+}
