@@ -270,3 +270,74 @@ func (c *Catalog) Connections() []*Connection {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// Hit is one operation found by Search.
+type Hit struct {
+	Operation   string  `json:"operation"` // connector.operation
+	Title       string  `json:"title,omitempty"`
+	Description string  `json:"description"`
+	Score       float64 `json:"score"`
+}
+
+// Search ranks operations by how many of the query's words appear in their
+// names, titles and descriptions (names weigh more), best first. It is the
+// lexical search the MCP gateway and NL-to-flow start from.
+func (c *Catalog) Search(query string, limit int) []Hit {
+	words := searchWords(query)
+	if len(words) == 0 {
+		return nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var hits []Hit
+	for name, op := range c.ops {
+		nameText := strings.ToLower(name + " " + splitCamel(op.Name))
+		text := strings.ToLower(op.Title + " " + op.Description)
+		var score float64
+		for _, w := range words {
+			switch {
+			case strings.Contains(nameText, w):
+				score += 3
+			case strings.Contains(text, w):
+				score++
+			}
+		}
+		if score > 0 {
+			hits = append(hits, Hit{Operation: name, Title: op.Title, Description: op.Description, Score: score / float64(3*len(words))})
+		}
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if hits[i].Score != hits[j].Score {
+			return hits[i].Score > hits[j].Score
+		}
+		return hits[i].Operation < hits[j].Operation
+	})
+	if limit > 0 && len(hits) > limit {
+		hits = hits[:limit]
+	}
+	return hits
+}
+
+func searchWords(q string) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(strings.ToLower(splitCamel(q)), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+	}) {
+		if len(w) > 1 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// splitCamel turns createPet into "create Pet".
+func splitCamel(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

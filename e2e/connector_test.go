@@ -69,6 +69,10 @@ steps:
 	if err != nil || !strings.Contains(out, "pets") || !strings.Contains(out, "http") {
 		t.Fatalf("after restart: %v %s", err, out)
 	}
+	out, err = srv2.cli("connector", "search", "create", "pet")
+	if err != nil || !strings.HasPrefix(out, "pets.createPet") {
+		t.Fatalf("search: %v %s", err, out)
+	}
 	out, err = srv2.cli("connector", "show", "pets")
 	if err != nil || !strings.Contains(out, "pets.createPet") {
 		t.Fatalf("show: %v %s", err, out)

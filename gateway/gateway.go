@@ -80,6 +80,13 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 			s.listRuns(w, r)
 		})
 		r.Get("/connectors", s.listConnectors)
+		r.Get("/connectors/search", func(w http.ResponseWriter, r *http.Request) {
+			limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+			if limit <= 0 {
+				limit = 20
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"hits": s.e.Catalog().Search(r.URL.Query().Get("q"), limit)})
+		})
 		r.Get("/connectors/{name}", s.getConnector)
 		r.Post("/connectors/import", s.importConnector)
 		r.Get("/stats/runs", func(w http.ResponseWriter, r *http.Request) {

@@ -76,6 +76,25 @@ func connectorCmd(args []string, stdout io.Writer) error {
 			fmt.Fprintf(tw, "%v\t%v\t%v\t%v\n", x["name"], x["operations"], x["version"], x["title"])
 		}
 		return tw.Flush()
+	case "search":
+		if len(pos) == 0 {
+			return weft.Errorf(weft.EInvalid, "weft connector search WORDS...")
+		}
+		var res struct {
+			Hits []map[string]any `json:"hits"`
+		}
+		if err := c.do("GET", "/api/connectors/search?q="+url.QueryEscape(strings.Join(pos, " ")), nil, &res); err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(res)
+			return nil
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
+		for _, h := range res.Hits {
+			fmt.Fprintf(tw, "%v\t%.2f\t%v\n", h["operation"], num(h["score"]), h["description"])
+		}
+		return tw.Flush()
 	case "show":
 		if len(pos) != 1 {
 			return weft.Errorf(weft.EInvalid, "weft connector show NAME")

@@ -44,7 +44,7 @@ Usage:
   weft runs show ID | replay ID [--input JSON|@file] | cancel ID
   weft dlq list [--flow F] | replay ID [--input JSON|@file]
   weft connector import SPEC --name NAME   import an OpenAPI 3.x / Swagger 2.0 file or URL
-  weft connector list | show NAME
+  weft connector list | show NAME | search WORDS...
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
