@@ -114,26 +114,44 @@ func (ScheduleSource) Pull(_ context.Context, f *flow.Flow, cursor string, now t
 	if err != nil {
 		return nil, cursor, err
 	}
+	ticks := ticksSince(sched, last, now)
+	if len(ticks) == 0 {
+		return nil, cursor, nil
+	}
 	var events []Event
-	for _, tick := range DueTicks(sched, last, now, st.Missed) {
+	for _, tick := range dueTicks(ticks, now, st.Missed) {
 		at := tick.UTC().Format(time.RFC3339Nano)
 		events = append(events, Event{Kind: flow.TriggerSchedule, Body: map[string]any{"scheduled_at": at},
 			ScheduledAt: tick, IdemKey: "tick:" + at})
 	}
-	return events, lastDue(sched, last, now).UTC().Format(time.RFC3339Nano), nil
+	return events, ticks[len(ticks)-1].UTC().Format(time.RFC3339Nano), nil
+}
+
+// ticksSince returns the ticks in (last, now], oldest first, keeping only
+// the newest maxCatchUp+1: no policy fires more, and a long outage of a
+// frequent schedule must not hold millions of them.
+func ticksSince(s cron.Schedule, last, now time.Time) []time.Time {
+	var ticks []time.Time
+	for t := s.Next(last); !t.After(now); t = s.Next(t) {
+		ticks = append(ticks, t)
+		if len(ticks) > 2*(maxCatchUp+1) {
+			ticks = append(ticks[:0], ticks[len(ticks)-(maxCatchUp+1):]...)
+		}
+	}
+	if len(ticks) > maxCatchUp+1 {
+		ticks = ticks[len(ticks)-(maxCatchUp+1):]
+	}
+	return ticks
 }
 
 // DueTicks returns the ticks to fire for (last, now] under the missed-ticks
 // policy: the on-time tick always fires; older missed ones per policy
 // (skip: none; run_once: the latest missed one; run_all: all, bounded).
 func DueTicks(s cron.Schedule, last, now time.Time, policy string) []time.Time {
-	var ticks []time.Time
-	for t := s.Next(last); !t.After(now); t = s.Next(t) {
-		ticks = append(ticks, t)
-		if len(ticks) > maxCatchUp*10 {
-			break
-		}
-	}
+	return dueTicks(ticksSince(s, last, now), now, policy)
+}
+
+func dueTicks(ticks []time.Time, now time.Time, policy string) []time.Time {
 	if len(ticks) == 0 {
 		return nil
 	}
@@ -157,14 +175,6 @@ func DueTicks(s cron.Schedule, last, now time.Time, policy string) []time.Time {
 		missed = nil
 	}
 	return append(missed, current...)
-}
-
-func lastDue(s cron.Schedule, last, now time.Time) time.Time {
-	out := last
-	for t := s.Next(last); !t.After(now); t = s.Next(t) {
-		out = t
-	}
-	return out
 }
 
 // RunRetention purges finished runs older than keep, every interval.

@@ -81,3 +81,15 @@ func TestSchedulerFiresEachTickOnce(t *testing.T) {
 		seen[r.IdemKey] = true
 	}
 }
+
+func TestDueTicksAfterALongOutageIsBounded(t *testing.T) {
+	sched, err := flow.ParseCron("@every 1s", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	got := engine.DueTicks(sched, now.Add(-24*time.Hour), now, "run_all")
+	if len(got) != 1000 || !got[len(got)-1].Equal(now) || !got[0].Equal(now.Add(-999*time.Second)) {
+		t.Fatalf("%d ticks, %v .. %v", len(got), got[0], got[len(got)-1])
+	}
+}
