@@ -95,6 +95,37 @@ func (c *client) do(method, path string, body []byte, out any) error {
 	return nil
 }
 
+// col is one column of a listing: its header and the JSON field it shows.
+type col struct{ head, field string }
+
+// list GETs path and prints the objects under field as a table, or the
+// whole answer with --json.
+func (c *client) list(path, field string, cols ...col) error {
+	var res map[string]any
+	if err := c.do("GET", path, nil, &res); err != nil {
+		return err
+	}
+	if c.json {
+		c.printJSON(res)
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 2, 2, ' ', 0)
+	heads := make([]string, len(cols))
+	for i, k := range cols {
+		heads[i] = k.head
+	}
+	fmt.Fprintln(tw, strings.Join(heads, "\t"))
+	for _, row := range anyList(res[field]) {
+		m, _ := row.(map[string]any)
+		cells := make([]string, len(cols))
+		for i, k := range cols {
+			cells[i] = str(m[k.field])
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	return tw.Flush()
+}
+
 func (c *client) printJSON(v any) {
 	enc := json.NewEncoder(c.out)
 	enc.SetIndent("", "  ")
@@ -184,22 +215,7 @@ func flowCmd(args []string, stdout io.Writer) error {
 		}
 		return nil
 	case "list":
-		var res struct {
-			Flows []map[string]any `json:"flows"`
-		}
-		if err := c.do("GET", "/api/flows", nil, &res); err != nil {
-			return err
-		}
-		if c.json {
-			c.printJSON(res)
-			return nil
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tACTIVE\tLATEST\tUPDATED")
-		for _, f := range res.Flows {
-			fmt.Fprintf(tw, "%v\t%v\t%v\t%v\n", f["name"], f["active_version"], f["latest_version"], f["updated_at"])
-		}
-		return tw.Flush()
+		return c.list("/api/flows", "flows", col{"NAME", "name"}, col{"ACTIVE", "active_version"}, col{"LATEST", "latest_version"}, col{"UPDATED", "updated_at"})
 	case "show":
 		if len(pos) != 1 {
 			return weft.Errorf(weft.EInvalid, "weft flow show NAME [--version N]")
@@ -303,22 +319,8 @@ func runVerbs(group string, args []string, stdout io.Writer, forceStatus string)
 			q.Set("since", *since)
 		}
 		q.Set("limit", fmt.Sprint(*limit))
-		var res struct {
-			Runs []map[string]any `json:"runs"`
-		}
-		if err := c.do("GET", "/api/runs?"+q.Encode(), nil, &res); err != nil {
-			return err
-		}
-		if c.json {
-			c.printJSON(res)
-			return nil
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
-		fmt.Fprintln(tw, "RUN\tFLOW\tVERSION\tSTATUS\tTRIGGER\tCREATED\tERROR")
-		for _, r := range res.Runs {
-			fmt.Fprintf(tw, "%v\t%v\t%v\t%v\t%v\t%v\t%s\n", r["id"], r["flow"], r["version"], r["status"], r["trigger_kind"], r["created_at"], str(r["error_message"]))
-		}
-		return tw.Flush()
+		return c.list("/api/runs?"+q.Encode(), "runs", col{"RUN", "id"}, col{"FLOW", "flow"}, col{"VERSION", "version"}, col{"STATUS", "status"},
+			col{"TRIGGER", "trigger_kind"}, col{"CREATED", "created_at"}, col{"ERROR", "error_message"})
 	case "show":
 		if len(pos) != 1 {
 			return weft.Errorf(weft.EInvalid, "weft runs show ID")

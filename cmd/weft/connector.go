@@ -60,22 +60,7 @@ func connectorCmd(args []string, stdout io.Writer) error {
 		}
 		return nil
 	case "list":
-		var res struct {
-			Connectors []map[string]any `json:"connectors"`
-		}
-		if err := c.do("GET", "/api/connectors", nil, &res); err != nil {
-			return err
-		}
-		if c.json {
-			c.printJSON(res)
-			return nil
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tOPERATIONS\tVERSION\tTITLE")
-		for _, x := range res.Connectors {
-			fmt.Fprintf(tw, "%v\t%v\t%v\t%v\n", x["name"], x["operations"], x["version"], x["title"])
-		}
-		return tw.Flush()
+		return c.list("/api/connectors", "connectors", col{"NAME", "name"}, col{"OPERATIONS", "operations"}, col{"VERSION", "version"}, col{"TITLE", "title"})
 	case "search":
 		if len(pos) == 0 {
 			return weft.Errorf(weft.EInvalid, "weft connector search WORDS...")
