@@ -43,6 +43,26 @@ type Connector struct {
 	Description string       `json:"description"`
 	Version     string       `json:"version"`
 	Operations  []*Operation `json:"operations"`
+	// Config is the JSON Schema of a connection's config block; Secrets
+	// names the keys of its secrets block (never returned by any API).
+	Config  map[string]any `json:"config_schema,omitempty"`
+	Secrets []string       `json:"secrets,omitempty"`
+	// Triggers are the pulled triggers the connector offers (flows use them
+	// as trigger: poll: {operation: ...}).
+	Triggers []Trigger `json:"triggers,omitempty"`
+	// Check validates a connection of this connector (nil: any is fine).
+	Check func(*Connection) error `json:"-"`
+}
+
+// Trigger describes a polling trigger: which list operation it polls and
+// the fields that identify and order records.
+type Trigger struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Operation   string `json:"operation"`        // the list operation polled
+	Items       string `json:"items,omitempty"`  // where the records are in its output (a dotted path; empty: the output is the list)
+	Cursor      string `json:"cursor,omitempty"` // default cursor field (a timestamp or increasing id)
+	Key         string `json:"key,omitempty"`    // default record identity field
 }
 
 // Connection is a configured instance of a connector.
@@ -55,6 +75,95 @@ type Connection struct {
 	Auth         *Auth             `json:"auth,omitempty" yaml:"auth"`                 // secrets inside are never returned
 	RatePerSec   float64           `json:"rate_per_sec,omitempty" yaml:"rate_per_sec"` // client-side limit for this connection (0: none)
 	Burst        int               `json:"burst,omitempty" yaml:"burst"`
+	Timeout      string            `json:"timeout,omitempty" yaml:"timeout"` // per-request timeout (Go duration); the step timeout still applies
+	// Config holds connector-specific settings (an SMTP host, a directory);
+	// Secrets connector-specific credentials (a DSN, a password).
+	Config  map[string]any    `json:"config,omitempty" yaml:"config"`
+	Secrets map[string]string `json:"-" yaml:"secrets"`
+	// Source is where the connection is defined: "config" (the config
+	// file, read-only over the API) or "api" (stored, sealed).
+	Source string `json:"source,omitempty" yaml:"-"`
+}
+
+// SecretState says which credentials are set, never their values: keys
+// like "auth.token" or "secrets.dsn" map to "set".
+func (c *Connection) SecretState() map[string]string {
+	out := map[string]string{}
+	for k, v := range c.Headers {
+		if v != "" {
+			out["headers."+k] = "set"
+		}
+	}
+	for k, v := range c.Secrets {
+		if v != "" {
+			out["secrets."+k] = "set"
+		}
+	}
+	if a := c.Auth; a != nil {
+		for k, v := range map[string]string{"value": a.Value, "password": a.Password, "token": a.Token, "client_secret": a.ClientSecret, "refresh_token": a.RefreshToken} {
+			if v != "" {
+				out["auth."+k] = "set"
+			}
+		}
+	}
+	return out
+}
+
+// SecretValues lists every credential value of c (for redaction).
+func (c *Connection) SecretValues() []string {
+	var out []string
+	for _, v := range c.Headers {
+		out = append(out, v)
+	}
+	for _, v := range c.Secrets {
+		out = append(out, v)
+	}
+	if a := c.Auth; a != nil {
+		out = append(out, a.Value, a.Password, a.Token, a.ClientSecret, a.RefreshToken)
+	}
+	var nz []string
+	for _, v := range out {
+		if len(v) >= 4 {
+			nz = append(nz, v)
+		}
+	}
+	return nz
+}
+
+// KeepSecrets copies into c every credential it leaves empty from old, so
+// an update that does not mention a secret keeps it.
+func (c *Connection) KeepSecrets(old *Connection) {
+	if old == nil {
+		return
+	}
+	for k, v := range old.Headers {
+		if _, ok := c.Headers[k]; !ok {
+			if c.Headers == nil {
+				c.Headers = map[string]string{}
+			}
+			c.Headers[k] = v
+		}
+	}
+	for k, v := range old.Secrets {
+		if _, ok := c.Secrets[k]; !ok {
+			if c.Secrets == nil {
+				c.Secrets = map[string]string{}
+			}
+			c.Secrets[k] = v
+		}
+	}
+	if c.Auth != nil && old.Auth != nil && c.Auth.Type == old.Auth.Type {
+		keep := func(dst *string, src string) {
+			if *dst == "" {
+				*dst = src
+			}
+		}
+		keep(&c.Auth.Value, old.Auth.Value)
+		keep(&c.Auth.Password, old.Auth.Password)
+		keep(&c.Auth.Token, old.Auth.Token)
+		keep(&c.Auth.ClientSecret, old.Auth.ClientSecret)
+		keep(&c.Auth.RefreshToken, old.Auth.RefreshToken)
+	}
 }
 
 // Auth types.
@@ -63,6 +172,7 @@ const (
 	AuthBasic             = "basic"
 	AuthBearer            = "bearer"
 	AuthClientCredentials = "oauth2_client_credentials"
+	AuthRefreshToken      = "oauth2_refresh_token"
 )
 
 // Auth is how a connection authenticates. Secret fields are omitted from
@@ -79,6 +189,7 @@ type Auth struct {
 	ClientID     string   `json:"client_id,omitempty" yaml:"client_id"`
 	ClientSecret string   `json:"-" yaml:"client_secret"`
 	Scopes       []string `json:"scopes,omitempty" yaml:"scopes"`
+	RefreshToken string   `json:"-" yaml:"refresh_token"` // oauth2_refresh_token
 }
 
 // Validate reports a configuration mistake in a.
@@ -100,8 +211,12 @@ func (a *Auth) Validate() error {
 		if a.TokenURL == "" || a.ClientID == "" {
 			return fmt.Errorf("oauth2_client_credentials auth needs token_url and client_id")
 		}
+	case AuthRefreshToken:
+		if a.TokenURL == "" || a.RefreshToken == "" {
+			return fmt.Errorf("oauth2_refresh_token auth needs token_url and refresh_token")
+		}
 	default:
-		return fmt.Errorf("unknown auth type %q (api_key, basic, bearer, oauth2_client_credentials)", a.Type)
+		return fmt.Errorf("unknown auth type %q (api_key, basic, bearer, oauth2_client_credentials, oauth2_refresh_token)", a.Type)
 	}
 	return nil
 }
@@ -188,8 +303,30 @@ func (c *Catalog) AddConnection(conn *Connection) error {
 			return fmt.Errorf("connection %q: %v", conn.Name, err)
 		}
 	}
+	if x, ok := c.connectors[conn.Connector]; ok && x.Check != nil {
+		if err := x.Check(conn); err != nil {
+			return fmt.Errorf("connection %q: %v", conn.Name, err)
+		}
+	}
 	c.connections[conn.Name] = conn
 	return nil
+}
+
+// RemoveConnection drops a connection; it reports whether one was there.
+func (c *Catalog) RemoveConnection(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.connections[name]
+	delete(c.connections, name)
+	return ok
+}
+
+// LookupConnection returns a connection by name, whatever its connector.
+func (c *Catalog) LookupConnection(name string) (*Connection, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	conn, ok := c.connections[name]
+	return conn, ok
 }
 
 // HasOperation implements flow.Operations.

@@ -164,6 +164,13 @@ func (s *server) do(method, path string, body any, out any) int {
 	return resp.StatusCode
 }
 
+// newServeCmd is a weft serve command with env added.
+func newServeCmd(env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(weftBin, append([]string{"serve"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	return cmd
+}
+
 // cli runs the weft CLI against s.
 func (s *server) cli(args ...string) (string, error) {
 	cmd := exec.Command(weftBin, args...)

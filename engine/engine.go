@@ -34,6 +34,7 @@ type Config struct {
 	SyncTimeout    time.Duration // a synchronous run's whole budget (default 30s)
 	LongWait       time.Duration // async waits longer than this release the worker (default 2s)
 	WorkerID       string        // recorded on every attempt (default host:pid)
+	Keys           Sealer        // seals stored connections (nil: connections only from config)
 }
 
 // Engine runs flows.
@@ -50,6 +51,7 @@ type Engine struct {
 	running map[string]context.CancelCauseFunc
 	sources map[string]Source // pulled trigger kinds -> source
 	active  map[string]activeEntry
+	conns   connState
 
 	shutdown chan struct{}
 	closing  sync.Once
@@ -83,6 +85,7 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 		flows: map[string]*flow.Flow{}, limits: map[string]*limiter{}, running: map[string]context.CancelCauseFunc{},
 		sources:  map[string]Source{flow.TriggerSchedule: ScheduleSource{}},
 		active:   map[string]activeEntry{},
+		conns:    connState{loaded: map[string]time.Time{}},
 		shutdown: make(chan struct{})}
 }
 

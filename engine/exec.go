@@ -443,7 +443,7 @@ func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 	}
 	var conn *connectors.Connection
 	if s.Connection != "" {
-		c, err := rs.e.cat.Connection(s.Connection, strings.SplitN(s.Call, ".", 2)[0])
+		c, err := rs.e.connection(ctx, s.Connection, strings.SplitN(s.Call, ".", 2)[0])
 		if err != nil {
 			return fail(store.RunDead, "unknown_connection", fmt.Sprintf("step %s: %v", s.ID, err), 1, nil, nil, "permanent")
 		}

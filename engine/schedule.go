@@ -49,6 +49,17 @@ func (e *Engine) RunTriggers(ctx context.Context, every time.Duration) {
 }
 
 func (e *Engine) pullOnce(ctx context.Context) {
+	if e.cfg.Keys != nil {
+		// Pick up connections other processes created, changed or deleted.
+		e.conns.mu.Lock()
+		due := e.now().Sub(e.conns.last) > 5*time.Second
+		e.conns.mu.Unlock()
+		if due {
+			if err := e.LoadConnections(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("reloading connections", "err", err)
+			}
+		}
+	}
 	flows, err := e.st.ListFlows(ctx)
 	if err != nil {
 		if ctx.Err() == nil {

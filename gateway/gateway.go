@@ -19,8 +19,10 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"gopkg.in/yaml.v3"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
@@ -89,6 +91,11 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		})
 		r.Get("/connectors/{name}", s.getConnector)
 		r.Post("/connectors/import", s.importConnector)
+		r.Get("/connections", s.listConnections)
+		r.Get("/connections/{name}", s.getConnection)
+		r.Put("/connections/{name}", s.putConnection)
+		r.Delete("/connections/{name}", s.deleteConnection)
+		r.Post("/secrets/rotate", s.rotateKey)
 		r.Get("/stats/runs", func(w http.ResponseWriter, r *http.Request) {
 			counts, err := s.e.Store().CountRuns(r.Context(), r.URL.Query().Get("flow"))
 			if err != nil {
@@ -626,7 +633,96 @@ func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) {
 	for _, c := range cat.Connectors() {
 		out = append(out, connectorSummary{c.Name, c.Title, c.Description, c.Version, len(c.Operations)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"connectors": out, "connections": cat.Connections()})
+	writeJSON(w, http.StatusOK, map[string]any{"connectors": out, "connections": connectionViews(cat.Connections())})
+}
+
+// connectionView is a connection as the API shows it: settings, and which
+// credentials are set ("set"), never their values.
+type connectionView struct {
+	*connectors.Connection
+	Credentials map[string]string `json:"credentials"`
+}
+
+func connectionViews(cs []*connectors.Connection) []connectionView {
+	out := make([]connectionView, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, connectionView{c, c.SecretState()})
+	}
+	return out
+}
+
+func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"connections": connectionViews(s.e.Catalog().Connections())})
+}
+
+func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	c, ok := s.e.Catalog().LookupConnection(name)
+	if !ok {
+		writeErr(w, weft.Errorf(weft.ENotFound, "no connection named %q", name))
+		return
+	}
+	writeJSON(w, http.StatusOK, connectionView{c, c.SecretState()})
+}
+
+// putConnection creates or updates a stored connection. The body is JSON or
+// YAML in the config file's connection shape, credentials included; those
+// it omits keep their stored values.
+func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
+	data, err := s.readBody(w, r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var conn connectors.Connection
+	if err := yaml.Unmarshal(data, &conn); err != nil {
+		writeErr(w, weft.Errorf(weft.EInvalid, "connection body is not JSON or YAML: %v", yamlErrLine(err)))
+		return
+	}
+	name := chi.URLParam(r, "name")
+	if conn.Name != "" && conn.Name != name {
+		writeErr(w, weft.Errorf(weft.EInvalid, "body names connection %q but the URL names %q", conn.Name, name))
+		return
+	}
+	conn.Name = name
+	if err := s.e.SaveConnection(r.Context(), &conn); err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("connection saved", "connection", name, "connector", conn.Connector)
+	writeJSON(w, http.StatusOK, connectionView{&conn, conn.SecretState()})
+}
+
+// yamlErrLine keeps a YAML decoding error's position but never the
+// document's text, which may hold a credential.
+func yamlErrLine(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "cannot unmarshal"); i >= 0 {
+		msg = msg[:i] + "wrong type"
+	}
+	return msg
+}
+
+func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	if err := s.e.DeleteConnection(r.Context(), name); err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("connection deleted", "connection", name)
+	writeJSON(w, http.StatusOK, map[string]any{"deleted": name})
+}
+
+// rotateKey makes a new master key current and reseals every stored
+// connection under it.
+func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) {
+	n, err := s.e.RotateKey(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("master key rotated", "connections", n)
+	writeJSON(w, http.StatusOK, map[string]any{"resealed": n})
 }
 
 func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) {

@@ -85,6 +85,16 @@ type Store interface {
 	SaveConnectorSpec(ctx context.Context, c ConnectorSpec) error
 	ConnectorSpecs(ctx context.Context) ([]ConnectorSpec, error)
 
+	// SaveConnection stores (or replaces) a connection whose configuration
+	// and credentials are sealed (encrypted) by the caller; the store never
+	// sees them in the clear. DeleteConnection reports not_found for an
+	// unknown name. Reseal rewrites every sealed connection in one
+	// transaction (key rotation): all or none.
+	SaveConnection(ctx context.Context, c SealedConnection) error
+	Connections(ctx context.Context) ([]SealedConnection, error)
+	DeleteConnection(ctx context.Context, name string) error
+	Reseal(ctx context.Context, fn func(SealedConnection) (SealedConnection, error)) (int, error)
+
 	// StartQueue starts River with these workers (nil: insert only).
 	StartQueue(ctx context.Context, workers *river.Workers, q QueueConfig) error
 	// StopQueue stops fetching new jobs and waits for running ones up to
@@ -194,4 +204,14 @@ type ConnectorSpec struct {
 	Kind      string    `json:"kind"` // openapi
 	Spec      []byte    `json:"-"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SealedConnection is a connection as stored: name and connector in the
+// clear, everything else encrypted under the master key KeyID names.
+type SealedConnection struct {
+	Name      string
+	Connector string
+	KeyID     string
+	Sealed    []byte
+	UpdatedAt time.Time
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -380,8 +381,16 @@ func runVerbs(group string, args []string, stdout io.Writer, forceStatus string)
 }
 
 func str(v any) string {
-	if v == nil {
+	switch x := v.(type) {
+	case nil:
 		return ""
+	case map[string]any: // e.g. credentials: {"auth.token": "set"} -> "auth.token"
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return strings.Join(keys, ",")
 	}
 	return fmt.Sprint(v)
 }

@@ -17,22 +17,25 @@ import (
 // Config is read once (file, then environment, then flags) and passed down;
 // no other package reads the environment.
 type Config struct {
-	Addr         string                            `yaml:"addr"`
-	DataDir      string                            `yaml:"data_dir"`
-	DatabaseURL  string                            `yaml:"database_url"`
-	LogFormat    string                            `yaml:"log_format"` // text | json
-	LogLevel     string                            `yaml:"log_level"`
-	MaxBodyBytes int64                             `yaml:"max_body_bytes"`
-	Retention    time.Duration                     `yaml:"retention"`
-	Capture      string                            `yaml:"capture"`
-	APIToken     string                            `yaml:"api_token"`
-	Deploy       []string                          `yaml:"deploy"` // flow files (globs) deployed at start when changed
-	Connections  map[string]*connectors.Connection `yaml:"connections"`
-	Queue        QueueConfig                       `yaml:"queue"`
-	Shutdown     time.Duration                     `yaml:"shutdown_timeout"`
-	SyncTimeout  time.Duration                     `yaml:"sync_timeout"`
-	WriteLinger  time.Duration                     `yaml:"write_linger"` // group commit: wait this long for more writers
-	DebugAddr    string                            `yaml:"debug_addr"`   // serves /debug/pprof when set (keep it on loopback)
+	Addr          string                            `yaml:"addr"`
+	DataDir       string                            `yaml:"data_dir"`
+	DatabaseURL   string                            `yaml:"database_url"`
+	LogFormat     string                            `yaml:"log_format"` // text | json
+	LogLevel      string                            `yaml:"log_level"`
+	MaxBodyBytes  int64                             `yaml:"max_body_bytes"`
+	Retention     time.Duration                     `yaml:"retention"`
+	Capture       string                            `yaml:"capture"`
+	APIToken      string                            `yaml:"api_token"`
+	Deploy        []string                          `yaml:"deploy"` // flow files (globs) deployed at start when changed
+	Connections   map[string]*connectors.Connection `yaml:"connections"`
+	Queue         QueueConfig                       `yaml:"queue"`
+	Shutdown      time.Duration                     `yaml:"shutdown_timeout"`
+	SyncTimeout   time.Duration                     `yaml:"sync_timeout"`
+	WriteLinger   time.Duration                     `yaml:"write_linger"`    // group commit: wait this long for more writers
+	DebugAddr     string                            `yaml:"debug_addr"`      // serves /debug/pprof when set (keep it on loopback)
+	MasterKeyFile string                            `yaml:"master_key_file"` // default DATA_DIR/master.key; WEFT_MASTER_KEY wins
+
+	masterKey string // WEFT_MASTER_KEY
 
 	secrets map[string]string // from WEFT_SECRET_<NAME>; never in files or logs
 }
@@ -105,6 +108,10 @@ func loadConfig(path string, env []string) (*Config, error) {
 				return nil, fmt.Errorf("%s: %v", k, err)
 			}
 			*map[string]*time.Duration{"WEFT_WRITE_LINGER": &c.WriteLinger, "WEFT_QUEUE_RESCUE_AFTER": &c.Queue.RescueAfter, "WEFT_QUEUE_JOB_TIMEOUT": &c.Queue.JobTimeout}[k] = d
+		case k == "WEFT_MASTER_KEY":
+			c.masterKey = v
+		case k == "WEFT_MASTER_KEY_FILE":
+			c.MasterKeyFile = v
 		case strings.HasPrefix(k, "WEFT_SECRET_"):
 			c.secrets[strings.ToUpper(strings.TrimPrefix(k, "WEFT_SECRET_"))] = v
 		}
@@ -121,12 +128,18 @@ func loadConfig(path string, env []string) (*Config, error) {
 			}
 		}
 		if a := conn.Auth; a != nil {
-			for _, f := range []*string{&a.Value, &a.Password, &a.Token, &a.ClientSecret, &a.ClientID, &a.Username} {
+			for _, f := range []*string{&a.Value, &a.Password, &a.Token, &a.ClientSecret, &a.ClientID, &a.Username, &a.RefreshToken} {
 				if *f, err = c.resolveSecret(*f); err != nil {
 					return nil, fmt.Errorf("config: connection %q auth: %v", name, err)
 				}
 			}
 		}
+		for k, v := range conn.Secrets {
+			if conn.Secrets[k], err = c.resolveSecret(v); err != nil {
+				return nil, fmt.Errorf("config: connection %q secret %s: %v", name, k, err)
+			}
+		}
+		conn.Source = "config"
 	}
 	if c.Queue.JobTimeout > c.Queue.RescueAfter {
 		c.Queue.JobTimeout = c.Queue.RescueAfter

@@ -131,3 +131,82 @@ func anyList(v any) []any {
 	l, _ := v.([]any)
 	return l
 }
+
+func connectionCmd(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return weft.Errorf(weft.EInvalid, "weft connection: want list, show, set or delete")
+	}
+	fs, server, asJSON := newFlagSet("connection " + args[0])
+	file := fs.String("file", "", "connection definition, YAML or JSON, credentials included ('-': standard input)")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	c := newClient(*server, *asJSON, stdout)
+	switch args[0] {
+	case "list":
+		return c.list("/api/connections", "connections", col{"NAME", "name"}, col{"CONNECTOR", "connector"}, col{"SOURCE", "source"}, col{"CREDENTIALS", "credentials"})
+	case "show":
+		if len(pos) != 1 {
+			return weft.Errorf(weft.EInvalid, "weft connection show NAME")
+		}
+		var res map[string]any
+		if err := c.do("GET", "/api/connections/"+url.PathEscape(pos[0]), nil, &res); err != nil {
+			return err
+		}
+		c.printJSON(res)
+		return nil
+	case "set":
+		if len(pos) != 1 || *file == "" {
+			return weft.Errorf(weft.EInvalid, "weft connection set NAME --file conn.yaml (credentials are read from the file, never from the command line)")
+		}
+		var body []byte
+		if *file == "-" {
+			body, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+		} else {
+			body, err = os.ReadFile(*file)
+		}
+		if err != nil {
+			return weft.Errorf(weft.EInvalid, "%v", err)
+		}
+		var res map[string]any
+		if err := c.do("PUT", "/api/connections/"+url.PathEscape(pos[0]), body, &res); err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(res)
+			return nil
+		}
+		fmt.Fprintf(stdout, "connection %s saved (%v); credentials: %v\n", pos[0], res["connector"], res["credentials"])
+		return nil
+	case "delete", "rm":
+		if len(pos) != 1 {
+			return weft.Errorf(weft.EInvalid, "weft connection delete NAME")
+		}
+		if err := c.do("DELETE", "/api/connections/"+url.PathEscape(pos[0]), nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "connection %s deleted\n", pos[0])
+		return nil
+	}
+	return weft.Errorf(weft.EInvalid, "weft connection: unknown verb %q", args[0])
+}
+
+func secretsCmd(args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		return weft.Errorf(weft.EInvalid, "weft secrets rotate")
+	}
+	fs, server, asJSON := newFlagSet("secrets rotate")
+	if _, err := parseArgs(fs, args[1:]); err != nil {
+		return err
+	}
+	c := newClient(*server, *asJSON, stdout)
+	var res struct {
+		Resealed int `json:"resealed"`
+	}
+	if err := c.do("POST", "/api/secrets/rotate", nil, &res); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "master key rotated; %d connections resealed under the new key\n", res.Resealed)
+	return nil
+}

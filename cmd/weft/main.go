@@ -26,6 +26,7 @@ import (
 	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
+	"github.com/weftio/weft/internal/seal"
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/postgres"
 	"github.com/weftio/weft/store/sqlite"
@@ -45,6 +46,8 @@ Usage:
   weft dlq list [--flow F] | replay ID [--input JSON|@file]
   weft connector import SPEC --name NAME   import an OpenAPI 3.x / Swagger 2.0 file or URL
   weft connector list | show NAME | search WORDS...
+  weft connection list | show NAME | set NAME --file F | delete NAME
+  weft secrets rotate                 new master key; every stored credential resealed
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
@@ -74,6 +77,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = dlqCmd(args[1:], stdout)
 	case "connector", "connectors":
 		err = connectorCmd(args[1:], stdout)
+	case "connection", "connections":
+		err = connectionCmd(args[1:], stdout)
+	case "secrets":
+		err = secretsCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "weft", version)
 	case "help", "-h", "--help":
@@ -158,7 +165,18 @@ func serve(args []string, stderr io.Writer) error {
 			log.Warn("connection names a connector that is not installed yet (import it)", "connection", c.Name, "connector", c.Connector)
 		}
 	}
-	eng := engine.New(st, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout})
+	keyFile := cfg.MasterKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(cfg.DataDir, "master.key")
+	}
+	keys, err := seal.Load(cfg.masterKey, keyFile)
+	if err != nil {
+		return weft.Errorf(weft.EInvalid, "master key: %v", err)
+	}
+	eng := engine.New(st, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys})
+	if err := eng.LoadConnections(ctx); err != nil {
+		return weft.Errorf(weft.EUnavailable, "stored connections: %v (is this the right master key? it comes from %s)", err, keys.Source())
+	}
 
 	var workers = eng.Workers()
 	if cfg.Queue.Disabled {

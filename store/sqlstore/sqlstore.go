@@ -892,6 +892,83 @@ func (s *Store) ConnectorSpecs(ctx context.Context) ([]store.ConnectorSpec, erro
 	return out, s.wrap(rows.Err(), "connectors")
 }
 
+// SaveConnection implements store.Store.
+func (s *Store) SaveConnection(ctx context.Context, c store.SealedConnection) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		return s.saveConnection(ctx, tx, c)
+	})
+}
+
+func (s *Store) saveConnection(ctx context.Context, tx *sql.Tx, c store.SealedConnection) error {
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO connections (name, connector, key_id, sealed, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET connector = excluded.connector, key_id = excluded.key_id, sealed = excluded.sealed, updated_at = excluded.updated_at`),
+		c.Name, c.Connector, c.KeyID, c.Sealed, micros(time.Now()))
+	return s.wrap(err, "save connection")
+}
+
+// Connections implements store.Store.
+func (s *Store) Connections(ctx context.Context) ([]store.SealedConnection, error) {
+	return s.connections(ctx, s.r)
+}
+
+func (s *Store) connections(ctx context.Context, q querier) ([]store.SealedConnection, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, connector, key_id, sealed, updated_at FROM connections ORDER BY name`)
+	if err != nil {
+		return nil, s.wrap(err, "connections")
+	}
+	defer rows.Close()
+	var out []store.SealedConnection
+	for rows.Next() {
+		var c store.SealedConnection
+		var upd int64
+		if err := rows.Scan(&c.Name, &c.Connector, &c.KeyID, &c.Sealed, &upd); err != nil {
+			return nil, s.wrap(err, "connections")
+		}
+		c.UpdatedAt = fromMicros(upd)
+		out = append(out, c)
+	}
+	return out, s.wrap(rows.Err(), "connections")
+}
+
+// DeleteConnection implements store.Store.
+func (s *Store) DeleteConnection(ctx context.Context, name string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM connections WHERE name = ?`), name)
+		if err != nil {
+			return s.wrap(err, "delete connection")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return weft.Errorf(weft.ENotFound, "no connection named %q", name)
+		}
+		return nil
+	})
+}
+
+// Reseal implements store.Store.
+func (s *Store) Reseal(ctx context.Context, fn func(store.SealedConnection) (store.SealedConnection, error)) (int, error) {
+	n := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		cs, err := s.connections(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			nc, err := fn(c)
+			if err != nil {
+				return err
+			}
+			nc.Name, nc.Connector = c.Name, c.Connector
+			if err := s.saveConnection(ctx, tx, nc); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
 // --- queue ------------------------------------------------------------------
 
 func (s *Store) riverClient() *river.Client[*sql.Tx] {

@@ -227,6 +227,46 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("sealed connections: save, replace, delete, reseal all at once", func(t *testing.T) {
+		s := open(t)
+		must(t, s.SaveConnection(ctx, store.SealedConnection{Name: "crm", Connector: "crm", KeyID: "k1", Sealed: []byte{0, 1, 2}}))
+		must(t, s.SaveConnection(ctx, store.SealedConnection{Name: "crm", Connector: "crm", KeyID: "k1", Sealed: []byte{0, 1, 3}}))
+		must(t, s.SaveConnection(ctx, store.SealedConnection{Name: "db", Connector: "postgres", KeyID: "k1", Sealed: []byte{9}}))
+		cs, err := s.Connections(ctx)
+		must(t, err)
+		if len(cs) != 2 || cs[0].Name != "crm" || string(cs[0].Sealed) != string([]byte{0, 1, 3}) || cs[1].Connector != "postgres" {
+			t.Fatalf("%+v", cs)
+		}
+		// A failing reseal changes nothing.
+		_, err = s.Reseal(ctx, func(c store.SealedConnection) (store.SealedConnection, error) {
+			if c.Name == "db" {
+				return c, fmt.Errorf("boom")
+			}
+			c.KeyID = "k2"
+			return c, nil
+		})
+		if err == nil {
+			t.Fatal("reseal error swallowed")
+		}
+		cs, _ = s.Connections(ctx)
+		if cs[0].KeyID != "k1" {
+			t.Fatalf("partial reseal: %+v", cs)
+		}
+		n, err := s.Reseal(ctx, func(c store.SealedConnection) (store.SealedConnection, error) {
+			c.KeyID, c.Sealed = "k2", append(c.Sealed, 7)
+			return c, nil
+		})
+		must(t, err)
+		cs, _ = s.Connections(ctx)
+		if n != 2 || cs[0].KeyID != "k2" || cs[1].KeyID != "k2" || len(cs[1].Sealed) != 2 {
+			t.Fatalf("%d %+v", n, cs)
+		}
+		must(t, s.DeleteConnection(ctx, "crm"))
+		if err := s.DeleteConnection(ctx, "crm"); weft.Code(err) != weft.ENotFound {
+			t.Fatalf("delete twice: %v", err)
+		}
+	})
+
 	t.Run("enqueued runs reach a worker; replay requeues", func(t *testing.T) {
 		s := open(t)
 		var mu sync.Mutex

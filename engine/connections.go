@@ -1,0 +1,242 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/store"
+)
+
+// Sealer encrypts connections at rest (internal/seal.Keyring).
+type Sealer interface {
+	Seal(name string, plain []byte) (keyID string, sealed []byte, err error)
+	Open(name, keyID string, sealed []byte) ([]byte, error)
+	CurrentID() string
+	Rotate() error
+	Retire() error
+}
+
+// connState tracks which stored connections this process has loaded.
+type connState struct {
+	mu     sync.Mutex
+	loaded map[string]time.Time // name -> stored updated_at
+	last   time.Time            // last reload from the store
+}
+
+func (e *Engine) sealer() (Sealer, error) {
+	if e.cfg.Keys == nil {
+		return nil, weft.Errorf(weft.EUnavailable, "connections cannot be stored: no master key is configured")
+	}
+	return e.cfg.Keys, nil
+}
+
+// LoadConnections opens every stored connection into the catalog, drops
+// stored ones that were deleted (by another process), and reseals any still
+// sealed under an older key. Call it at start; the engine calls it again
+// when a flow names a connection it does not know, and every few seconds.
+func (e *Engine) LoadConnections(ctx context.Context) error {
+	keys, err := e.sealer()
+	if err != nil {
+		return nil // nothing can be stored, so nothing to load
+	}
+	e.conns.mu.Lock()
+	defer e.conns.mu.Unlock()
+	sealed, err := e.st.Connections(ctx)
+	if err != nil {
+		return err
+	}
+	e.conns.last = e.now()
+	seen := map[string]bool{}
+	stale := 0
+	var firstErr error
+	for _, sc := range sealed {
+		seen[sc.Name] = true
+		if sc.KeyID != keys.CurrentID() {
+			stale++
+		}
+		if t, ok := e.conns.loaded[sc.Name]; ok && t.Equal(sc.UpdatedAt) {
+			continue
+		}
+		conn, err := e.openConnection(keys, sc)
+		if err != nil {
+			e.log.Error("stored connection does not open", "connection", sc.Name, "err", err)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if err := e.cat.AddConnection(conn); err != nil {
+			e.log.Error("stored connection is invalid", "connection", sc.Name, "err", err)
+			continue
+		}
+		e.conns.loaded[sc.Name] = sc.UpdatedAt
+	}
+	for name := range e.conns.loaded {
+		if !seen[name] {
+			e.cat.RemoveConnection(name)
+			delete(e.conns.loaded, name)
+		}
+	}
+	if stale > 0 && firstErr == nil {
+		n, err := e.reseal(ctx, keys)
+		if err != nil {
+			return fmt.Errorf("resealing connections under the current key: %w", err)
+		}
+		e.log.Info("connections resealed under the current master key", "connections", n)
+	}
+	return firstErr
+}
+
+func (e *Engine) openConnection(keys Sealer, sc store.SealedConnection) (*connectors.Connection, error) {
+	plain, err := keys.Open(sc.Name, sc.KeyID, sc.Sealed)
+	if err != nil {
+		return nil, err
+	}
+	var conn connectors.Connection
+	if err := yaml.Unmarshal(plain, &conn); err != nil {
+		return nil, err
+	}
+	conn.Name, conn.Connector, conn.Source = sc.Name, sc.Connector, "api"
+	return &conn, nil
+}
+
+func (e *Engine) reseal(ctx context.Context, keys Sealer) (int, error) {
+	return e.st.Reseal(ctx, func(sc store.SealedConnection) (store.SealedConnection, error) {
+		plain, err := keys.Open(sc.Name, sc.KeyID, sc.Sealed)
+		if err != nil {
+			return sc, fmt.Errorf("connection %q: %w", sc.Name, err)
+		}
+		sc.KeyID, sc.Sealed, err = keys.Seal(sc.Name, plain)
+		return sc, err
+	})
+}
+
+// SaveConnection validates conn, seals it and stores it, then puts it in
+// the catalog. Credentials it leaves empty keep their stored values, so an
+// update need not repeat them. Connections from the config file are
+// read-only here.
+func (e *Engine) SaveConnection(ctx context.Context, conn *connectors.Connection) error {
+	keys, err := e.sealer()
+	if err != nil {
+		return err
+	}
+	if conn.Name == "" || conn.Connector == "" {
+		return weft.Errorf(weft.EInvalid, "a connection needs a name and a connector")
+	}
+	if !validName(conn.Name) {
+		return weft.Errorf(weft.EInvalid, "connection name %q: use letters, digits, '_' and '-' (at most 64)", conn.Name)
+	}
+	if _, ok := e.cat.Connector(conn.Connector); !ok {
+		return weft.Errorf(weft.EUnprocessable, "unknown connector %q (weft connector list)", conn.Connector)
+	}
+	e.conns.mu.Lock()
+	defer e.conns.mu.Unlock()
+	if old, ok := e.cat.LookupConnection(conn.Name); ok {
+		if old.Source != "api" {
+			return weft.Errorf(weft.EConflict, "connection %q is defined in the config file; change it there", conn.Name)
+		}
+		conn.KeepSecrets(old)
+	}
+	conn.Source = "api"
+	if err := checkConnection(e.cat, conn); err != nil {
+		return weft.Errorf(weft.EUnprocessable, "%v", err)
+	}
+	plain, err := yaml.Marshal(conn)
+	if err != nil {
+		return err
+	}
+	keyID, sealed, err := keys.Seal(conn.Name, plain)
+	if err != nil {
+		return err
+	}
+	if err := e.st.SaveConnection(ctx, store.SealedConnection{Name: conn.Name, Connector: conn.Connector, KeyID: keyID, Sealed: sealed}); err != nil {
+		return err
+	}
+	if err := e.cat.AddConnection(conn); err != nil {
+		return weft.Errorf(weft.EUnprocessable, "%v", err)
+	}
+	delete(e.conns.loaded, conn.Name) // the next reload picks up the stored timestamp
+	return nil
+}
+
+// checkConnection runs the catalog's validation on a copy, without adding it.
+func checkConnection(cat *connectors.Catalog, conn *connectors.Connection) error {
+	probe := connectors.NewCatalog()
+	if x, ok := cat.Connector(conn.Connector); ok {
+		probe.Register(x)
+	}
+	return probe.AddConnection(conn)
+}
+
+// DeleteConnection removes a stored connection.
+func (e *Engine) DeleteConnection(ctx context.Context, name string) error {
+	e.conns.mu.Lock()
+	defer e.conns.mu.Unlock()
+	if old, ok := e.cat.LookupConnection(name); ok && old.Source != "api" {
+		return weft.Errorf(weft.EConflict, "connection %q is defined in the config file; remove it there", name)
+	}
+	if err := e.st.DeleteConnection(ctx, name); err != nil {
+		return err
+	}
+	e.cat.RemoveConnection(name)
+	delete(e.conns.loaded, name)
+	return nil
+}
+
+// RotateKey makes a new master key current and reseals every stored
+// connection under it in one transaction; the old key is retired only
+// after that commits, so a failure at any point loses nothing.
+func (e *Engine) RotateKey(ctx context.Context) (int, error) {
+	keys, err := e.sealer()
+	if err != nil {
+		return 0, err
+	}
+	e.conns.mu.Lock()
+	defer e.conns.mu.Unlock()
+	if err := keys.Rotate(); err != nil {
+		return 0, weft.Errorf(weft.EUnprocessable, "%v", err)
+	}
+	n, err := e.reseal(ctx, keys)
+	if err != nil {
+		return 0, err
+	}
+	if err := keys.Retire(); err != nil {
+		return n, err
+	}
+	e.conns.loaded = map[string]time.Time{} // timestamps changed; reload lazily
+	return n, nil
+}
+
+// connection finds a named connection, reloading stored connections once
+// if it is not known yet (another process may have just created it).
+func (e *Engine) connection(ctx context.Context, name, connector string) (*connectors.Connection, error) {
+	c, err := e.cat.Connection(name, connector)
+	if err == nil {
+		return c, nil
+	}
+	if _, ok := e.cat.LookupConnection(name); ok || e.cfg.Keys == nil {
+		return nil, err
+	}
+	if lerr := e.LoadConnections(ctx); lerr != nil {
+		e.log.Warn("reloading connections", "err", lerr)
+	}
+	return e.cat.Connection(name, connector)
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
