@@ -81,12 +81,14 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 		host, _ := os.Hostname()
 		cfg.WorkerID = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
-	return &Engine{st: st, cat: cat, log: log, cfg: cfg, now: time.Now,
+	e := &Engine{st: st, cat: cat, log: log, cfg: cfg, now: time.Now,
 		flows: map[string]*flow.Flow{}, limits: map[string]*limiter{}, running: map[string]context.CancelCauseFunc{},
 		sources:  map[string]Source{flow.TriggerSchedule: ScheduleSource{}},
 		active:   map[string]activeEntry{},
 		conns:    connState{loaded: map[string]time.Time{}},
 		shutdown: make(chan struct{})}
+	e.sources[flow.TriggerPoll] = newPollSource(e)
+	return e
 }
 
 // Store returns the engine's store.

@@ -30,7 +30,7 @@ const (
 	TriggerWebhook  = "webhook"
 	TriggerSchedule = "schedule"
 	TriggerManual   = "manual"
-	TriggerPoll     = "poll" // reserved for connector polling triggers
+	TriggerPoll     = "poll"
 )
 
 // Trigger starts runs. Exactly one of the kind blocks is set.
@@ -39,6 +39,26 @@ type Trigger struct {
 	Webhook  *WebhookTrigger  `json:"webhook,omitempty"`
 	Schedule *ScheduleTrigger `json:"schedule,omitempty"`
 	Manual   *ManualTrigger   `json:"manual,omitempty"`
+	Poll     *PollTrigger     `json:"poll,omitempty"`
+}
+
+// PollTrigger polls a list operation for new or updated records; each
+// record starts one run with the record as trigger.body. The cursor (the
+// highest cursor-field value seen) is kept per flow in the store, and each
+// record's identity plus cursor value is the run's idempotency key, so a
+// record starts exactly one run across restarts and processes.
+type PollTrigger struct {
+	Operation  string        `json:"operation"`            // connector.operation, e.g. postgres.query
+	Connection string        `json:"connection,omitempty"` // connection the operation uses
+	Input      *Template     `json:"input,omitempty"`      // the operation's input; trigger.cursor is the last cursor value (null at first)
+	Items      string        `json:"items,omitempty"`      // dotted path to the record list in the output (default: the connector's, or the output itself)
+	Cursor     string        `json:"cursor,omitempty"`     // record field that increases: an id or an updated-at timestamp
+	Key        string        `json:"key,omitempty"`        // record identity (default: the cursor field)
+	Every      time.Duration `json:"every,omitempty"`      // poll interval (default 30s)
+	Start      string        `json:"start,omitempty"`      // now (default: only records after the first poll) | all
+	MaxRuns    int           `json:"max_runs,omitempty"`   // records started per poll (default 1000); the rest wait for the next poll
+
+	Pos string `json:"-"` // file:line:col of the operation
 }
 
 // WebhookTrigger is POST /hooks/{flow}.

@@ -266,9 +266,9 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 	m := p.fields(n, "trigger", TriggerWebhook, TriggerSchedule, TriggerManual, TriggerPoll)
 	if len(m) != 1 {
 		if len(m) > 1 {
-			p.errf(n, "trigger must have exactly one of webhook, schedule, manual")
+			p.errf(n, "trigger must have exactly one of webhook, schedule, manual, poll")
 		} else if n.Kind == yaml.MappingNode && len(n.Content) == 0 {
-			p.errf(n, "trigger is empty: use webhook, schedule or manual")
+			p.errf(n, "trigger is empty: use webhook, schedule, manual or poll")
 		}
 		return Trigger{Kind: TriggerManual, Manual: &ManualTrigger{}}
 	}
@@ -340,7 +340,40 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 			}
 			t.Manual = mt
 		case TriggerPoll:
-			p.errf(p.keys[v], "poll triggers come with connectors that support them; none is installed")
+			pt := &PollTrigger{}
+			pm := p.fields(v, "poll trigger", "operation", "connection", "input", "items", "cursor", "key", "every", "start", "max_runs")
+			pt.Operation = p.str(pm["operation"], "poll.operation")
+			pt.Pos = p.pos(v)
+			if pm["operation"] != nil {
+				pt.Pos = p.pos(pm["operation"])
+			}
+			pt.Connection = p.str(pm["connection"], "poll.connection")
+			if n := pm["input"]; n != nil {
+				if n.Kind != yaml.MappingNode {
+					p.errf(n, "poll.input must be a mapping of the operation's input fields")
+				} else {
+					pt.Input = p.template(n)
+				}
+			}
+			pt.Items = p.str(pm["items"], "poll.items")
+			pt.Cursor = p.str(pm["cursor"], "poll.cursor")
+			pt.Key = p.str(pm["key"], "poll.key")
+			pt.Every = p.duration(pm["every"], "poll.every")
+			pt.Start = p.str(pm["start"], "poll.start")
+			pt.MaxRuns = p.integer(pm["max_runs"], "poll.max_runs")
+			if pt.Operation == "" {
+				p.errf(v, "poll trigger needs operation: the list operation to poll (e.g. postgres.query)")
+			}
+			if pt.Start != "" && pt.Start != "now" && pt.Start != "all" {
+				p.errf(pm["start"], "poll.start must be now or all, got %q", pt.Start)
+			}
+			if pm["every"] != nil && pt.Every < time.Second {
+				p.errf(pm["every"], "poll.every must be at least 1s")
+			}
+			if pt.MaxRuns < 0 {
+				p.errf(pm["max_runs"], "poll.max_runs must be positive")
+			}
+			t.Poll = pt
 		}
 	}
 	return t

@@ -47,6 +47,13 @@ func Validate(f *Flow, ops Operations) error {
 		}
 		v.ids[s.ID] = s
 	})
+	if pt := f.Trigger.Poll; pt != nil && v.ops != nil && pt.Operation != "" && !v.ops.HasOperation(pt.Operation) {
+		msg := fmt.Sprintf("poll trigger: unknown operation %q", pt.Operation)
+		if sg := Suggest(pt.Operation, v.ops.OperationNames()); sg != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", sg)
+		}
+		v.errf(pt.Pos, "%s", msg)
+	}
 	v.block(f.Steps, scope{})
 	if len(v.probs) > 0 {
 		return &weft.Error{Code: weft.EUnprocessable, Message: fmt.Sprintf("flow %q has %d problem(s)", f.Name, len(v.probs)), Problems: v.probs}
