@@ -4,7 +4,9 @@ BIN       := bin/weft
 TOOLS     := $(CURDIR)/.tools
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run build test test-short bench lint clean
+MAILPIT_VERSION := v1.33.1
+
+.PHONY: run build test test-short bench lint clean tools
 
 build:
 	$(GO) build -o $(BIN) ./cmd/weft
@@ -13,14 +15,20 @@ build:
 run: build
 	./$(BIN) serve --config examples/weft.yaml
 
-## test: the whole suite (PostgreSQL tests start their own throwaway server)
-test:
+## tools: real peers the tests run against (Mailpit for the email connector)
+tools: $(TOOLS)/bin/mailpit
+
+$(TOOLS)/bin/mailpit:
+	GOBIN=$(TOOLS)/bin $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+
+## test: the whole suite (PostgreSQL, MariaDB and Mailpit tests start their own throwaway servers)
+test: tools
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v /e2e)
-	$(GO) test -count=1 -timeout 20m ./e2e/...
+	WEFT_MAILPIT=$(TOOLS)/bin/mailpit $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v /e2e)
+	WEFT_MAILPIT=$(TOOLS)/bin/mailpit $(GO) test -count=1 -timeout 20m ./e2e/...
 
 test-short:
-	$(GO) test -count=1 -short ./...
+	WEFT_MAILPIT=$(TOOLS)/bin/mailpit $(GO) test -count=1 -short ./...
 
 ## bench: Go benchmarks (see BENCHMARKS.md for the load tests and peers)
 bench:

@@ -16,7 +16,6 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors"
-	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/flow"
 )
 
@@ -151,9 +150,7 @@ func readInput(s string) ([]byte, error) {
 	return data, nil
 }
 
-func localCatalog() *connectors.Catalog {
-	return connectors.NewCatalog(httpconn.New(httpconn.Options{}))
-}
+func localCatalog() *connectors.Catalog { return builtinCatalog() }
 
 func flowCmd(args []string, stdout io.Writer) error {
 	if len(args) == 0 {

@@ -24,6 +24,7 @@ import (
 	"github.com/weftio/weft/connectors"
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/connectors/openapi"
+	sqlconn "github.com/weftio/weft/connectors/sql"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/internal/seal"
@@ -147,7 +148,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	defer st.Close()
 
-	cat := connectors.NewCatalog(httpconn.New(httpconn.Options{}))
+	cat := builtinCatalog()
 	specs, err := st.ConnectorSpecs(ctx)
 	if err != nil {
 		return err
@@ -272,4 +273,14 @@ func deployAtStart(ctx context.Context, eng *engine.Engine, globs []string, log 
 		}
 	}
 	return nil
+}
+
+// builtinCatalog holds the connectors compiled into the binary.
+func builtinCatalog() *connectors.Catalog {
+	return connectors.NewCatalog(
+		httpconn.New(httpconn.Options{}),
+		sqlconn.New(sqlconn.Postgres, sqlconn.Options{}),
+		sqlconn.New(sqlconn.SQLite, sqlconn.Options{}),
+		sqlconn.New(sqlconn.MySQL, sqlconn.Options{}),
+	)
 }
