@@ -53,7 +53,6 @@ func call(t *testing.T, x *connectors.Connector, conn *connectors.Connection, op
 	return nil, nil
 }
 
-
 func TestOperationsOnRealDatabases(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(d.name, func(t *testing.T) {
