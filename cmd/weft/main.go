@@ -24,6 +24,7 @@ import (
 	"github.com/weftio/weft/connectors"
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/connectors/openapi"
+	smtpconn "github.com/weftio/weft/connectors/smtp"
 	sqlconn "github.com/weftio/weft/connectors/sql"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
@@ -282,5 +283,6 @@ func builtinCatalog() *connectors.Catalog {
 		sqlconn.New(sqlconn.Postgres, sqlconn.Options{}),
 		sqlconn.New(sqlconn.SQLite, sqlconn.Options{}),
 		sqlconn.New(sqlconn.MySQL, sqlconn.Options{}),
+		smtpconn.New(smtpconn.Options{}),
 	)
 }
