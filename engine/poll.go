@@ -121,12 +121,24 @@ func (p *pollSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now 
 			next.Keys = append(next.Keys, scalarKey(r.key))
 		}
 	}
+	b, _ := json.Marshal(next)
+	if pt.Batch {
+		if len(fire) == 0 {
+			return nil, string(b), nil
+		}
+		records := make([]any, len(fire))
+		for i, r := range fire {
+			records[i] = r.body
+		}
+		first, last := fire[0], fire[len(fire)-1]
+		return []Event{{Kind: flow.TriggerPoll, Body: map[string]any{"records": records, "count": int64(len(records))},
+			IdemKey: "poll:" + scalarKey(first.key) + "@" + scalarKey(first.cur) + ".." + scalarKey(last.key) + "@" + scalarKey(last.cur)}}, string(b), nil
+	}
 	events := make([]Event, 0, len(fire))
 	for _, r := range fire {
 		events = append(events, Event{Kind: flow.TriggerPoll, Body: r.body,
 			IdemKey: "poll:" + scalarKey(r.key) + "@" + scalarKey(r.cur)})
 	}
-	b, _ := json.Marshal(next)
 	return events, string(b), nil
 }
 

@@ -57,6 +57,7 @@ type PollTrigger struct {
 	Every      time.Duration `json:"every,omitempty"`      // poll interval (default 30s)
 	Start      string        `json:"start,omitempty"`      // now (default: only records after the first poll) | all
 	MaxRuns    int           `json:"max_runs,omitempty"`   // records started per poll (default 1000); the rest wait for the next poll
+	Batch      bool          `json:"batch,omitempty"`      // one run per poll with trigger.body.records (and count) instead of one per record
 
 	Pos string `json:"-"` // file:line:col of the operation
 }

@@ -341,7 +341,7 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 			t.Manual = mt
 		case TriggerPoll:
 			pt := &PollTrigger{}
-			pm := p.fields(v, "poll trigger", "operation", "connection", "input", "items", "cursor", "key", "every", "start", "max_runs")
+			pm := p.fields(v, "poll trigger", "operation", "connection", "input", "items", "cursor", "key", "every", "start", "max_runs", "batch")
 			pt.Operation = p.str(pm["operation"], "poll.operation")
 			pt.Pos = p.pos(v)
 			if pm["operation"] != nil {
@@ -361,6 +361,11 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 			pt.Every = p.duration(pm["every"], "poll.every")
 			pt.Start = p.str(pm["start"], "poll.start")
 			pt.MaxRuns = p.integer(pm["max_runs"], "poll.max_runs")
+			if b := pm["batch"]; b != nil {
+				if b.Kind != yaml.ScalarNode || b.Decode(&pt.Batch) != nil {
+					p.errf(b, "poll.batch must be true or false")
+				}
+			}
 			if pt.Operation == "" {
 				p.errf(v, "poll trigger needs operation: the list operation to poll (e.g. postgres.query)")
 			}

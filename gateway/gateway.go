@@ -472,8 +472,13 @@ func (s *Server) getFlow(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": fv.Name, "version": fv.Version, "active": fv.Active, "file": fv.File,
-		"created_at": fv.CreatedAt, "source": string(fv.Source), "versions": versions})
+	out := map[string]any{"name": fv.Name, "version": fv.Version, "active": fv.Active, "file": fv.File,
+		"created_at": fv.CreatedAt, "source": string(fv.Source), "versions": versions}
+	// A pulled trigger's position (a schedule's last tick, a poll's cursor).
+	if cur, err := s.e.Store().TriggerCursor(r.Context(), name); err == nil && cur != "" {
+		out["trigger_cursor"] = cur
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {

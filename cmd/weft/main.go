@@ -22,6 +22,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors"
+	filesconn "github.com/weftio/weft/connectors/files"
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/connectors/openapi"
 	smtpconn "github.com/weftio/weft/connectors/smtp"
@@ -284,5 +285,6 @@ func builtinCatalog() *connectors.Catalog {
 		sqlconn.New(sqlconn.SQLite, sqlconn.Options{}),
 		sqlconn.New(sqlconn.MySQL, sqlconn.Options{}),
 		smtpconn.New(smtpconn.Options{}),
+		filesconn.New(filesconn.Options{}),
 	)
 }
