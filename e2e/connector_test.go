@@ -34,7 +34,7 @@ func TestImportedConnectorEndToEnd(t *testing.T) {
 	srv := startServer(t, "", env, "--config", cfg)
 
 	out, err := srv.cli("connector", "import", "testdata/pets.yaml", "--name", "pets")
-	if err != nil || !strings.Contains(out, "imported pets from openapi-3.0 (Pets 1.2.0): 4 operations, 1 rejected") {
+	if err != nil || !strings.Contains(out, "imported pets from openapi-3.0 (Pets 1.2.0): 5 operations, 0 rejected") {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
 	flow := filepath.Join(dir, "adopt.yaml")

@@ -10,6 +10,7 @@ package http
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/textproto"
 	"net/url"
 	"sort"
 	"strconv"
@@ -76,7 +78,9 @@ var inputSchema = map[string]any{
 		"query":     map[string]any{"type": "object", "additionalProperties": true},
 		"body":      map[string]any{"description": "sent as JSON"},
 		"form":      map[string]any{"type": "object", "description": "sent as application/x-www-form-urlencoded"},
-		"multipart": map[string]any{"type": "object", "description": "text fields sent as multipart/form-data"},
+		"multipart": map[string]any{"type": "object", "description": "multipart/form-data fields: a string, or a file {filename, content | content_base64, content_type}"},
+		"raw":       map[string]any{"type": "object", "description": "a non-JSON body: {content | content_base64, content_type} (e.g. application/octet-stream)"},
+		"paginate":  pagingSchema,
 	},
 	"additionalProperties": false,
 }
@@ -230,6 +234,28 @@ func Public(ip netip.Addr) bool {
 }
 
 func (c *client) invoke(ctx context.Context, call connectors.Call) (any, error) {
+	if pg, ok := call.Input["paginate"]; ok && pg != nil {
+		m, ok := pg.(map[string]any)
+		if !ok {
+			return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: paginate must be an object"}
+		}
+		p, err := ParsePaging(m)
+		if err != nil {
+			return nil, err
+		}
+		in := make(map[string]any, len(call.Input))
+		for k, v := range call.Input {
+			if k != "paginate" {
+				in[k] = v
+			}
+		}
+		call.Input = in
+		return FetchAll(ctx, p, call, c.once)
+	}
+	return c.once(ctx, call)
+}
+
+func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any, error) {
 	in := call.Input
 	method, _ := in["method"].(string)
 	if method == "" {
@@ -278,12 +304,21 @@ func (c *client) invoke(ctx context.Context, call connectors.Call) (any, error) 
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			if err := mw.WriteField(k, scalar(f[k])); err != nil {
-				return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: multipart: " + err.Error()}
+			if err := writePart(mw, k, f[k]); err != nil {
+				return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: multipart field " + k + ": " + err.Error()}
 			}
 		}
 		_ = mw.Close()
 		body, contentType = &buf, mw.FormDataContentType()
+	} else if r, ok := in["raw"].(map[string]any); ok {
+		data, ct, err := fileContent(r)
+		if err != nil {
+			return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: raw: " + err.Error()}
+		}
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		body, contentType = bytes.NewReader(data), ct
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
@@ -394,3 +429,45 @@ func retryAfter(h string) time.Duration {
 	}
 	return 0
 }
+
+// fileContent reads {content | content_base64, content_type}.
+func fileContent(m map[string]any) ([]byte, string, error) {
+	ct, _ := m["content_type"].(string)
+	if b64, ok := m["content_base64"].(string); ok {
+		data, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			return nil, "", fmt.Errorf("content_base64 is not base64")
+		}
+		return data, ct, nil
+	}
+	if s, ok := m["content"].(string); ok {
+		return []byte(s), ct, nil
+	}
+	return nil, "", fmt.Errorf("give content or content_base64")
+}
+
+// writePart writes a text field, or a file part for {filename, content...}.
+func writePart(mw *multipart.Writer, name string, v any) error {
+	m, ok := v.(map[string]any)
+	if !ok || m["filename"] == nil {
+		return mw.WriteField(name, scalar(v))
+	}
+	data, ct, err := fileContent(m)
+	if err != nil {
+		return err
+	}
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	h := make(textproto.MIMEHeader)
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, quoteEscaper.Replace(name), quoteEscaper.Replace(scalar(m["filename"]))))
+	h.Set("Content-Type", ct)
+	w, err := mw.CreatePart(h)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(data)
+	return err
+}
+
+var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")

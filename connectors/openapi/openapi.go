@@ -228,8 +228,12 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 			}
 		}
 		if mt == nil {
-			if len(rb.Value.Content) > 0 && rb.Value.Required {
-				return nil, fmt.Errorf("request body is not JSON or a form (%s)", strings.Join(mediaTypes(rb.Value.Content), ", "))
+			if types := mediaTypes(rb.Value.Content); len(types) > 0 {
+				// Anything else (application/octet-stream, text/csv, image/*):
+				// the caller gives the bytes.
+				add("body", param{in: "raw", name: types[0]}, map[string]any{"type": "object", "description": "the request body (" + strings.Join(types, ", ") + ")",
+					"properties": map[string]any{"content": map[string]any{"type": "string"}, "content_base64": map[string]any{"type": "string"},
+						"content_type": map[string]any{"type": "string", "default": types[0]}}}, rb.Value.Required)
 			}
 		} else {
 			body := schemaMap(mt.Schema, map[*openapi3.Schema]bool{}, 0)
@@ -250,7 +254,11 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 				}
 				sort.Strings(names)
 				for _, n := range names {
-					add(n, param{in: where, name: n}, asMap(bp[n]), req[n] && rb.Value.Required)
+					ps := asMap(bp[n])
+					if where == "multipart" && (ps["format"] == "binary" || ps["format"] == "byte") {
+						ps = fileSchema(ps)
+					}
+					add(n, param{in: where, name: n}, ps, req[n] && rb.Value.Required)
 				}
 			} else {
 				add("body", param{in: "rawbody"}, body, rb.Value.Required)
@@ -299,6 +307,11 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 	if desc == "" {
 		desc = m + " " + path
 	}
+	paging := detectPaging(m, params, output)
+	if paging != nil {
+		props["fetch_all"] = map[string]any{"type": "boolean", "description": "fetch every page (" + paging.Style + " paging) and return the items together"}
+		props["max_items"] = map[string]any{"type": "integer", "minimum": 1, "description": "with fetch_all: stop after this many items (default 10000)"}
+	}
 	o := &connectors.Operation{Name: toolName(method, path, op), Title: op.Summary, Description: desc, Input: input, Output: output, Hints: hints}
 	o.Invoke = func(ctx context.Context, call connectors.Call) (any, error) {
 		in := map[string]any{"method": m}
@@ -309,7 +322,12 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 		form := map[string]any{}
 		parts := map[string]any{}
 		var raw any
+		var rawBody map[string]any
+		fetchAll, _ := call.Input["fetch_all"].(bool)
 		for k, v := range call.Input {
+			if paging != nil && (k == "fetch_all" || k == "max_items") {
+				continue
+			}
 			p, ok := where[k]
 			if !ok {
 				return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("%s: unknown input %q", o.Name, k)}
@@ -329,6 +347,12 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 				parts[p.name] = v
 			case "rawbody":
 				raw = v
+			case "raw":
+				m, _ := v.(map[string]any)
+				rawBody = map[string]any{"content_type": p.name}
+				for k, x := range m {
+					rawBody[k] = x
+				}
 			}
 		}
 		if strings.Contains(u, "{") {
@@ -353,6 +377,30 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 			in["form"] = form
 		case len(parts) > 0:
 			in["multipart"] = parts
+		case rawBody != nil:
+			in["raw"] = rawBody
+		}
+		if fetchAll && paging != nil {
+			pg := map[string]any{"style": paging.Style, "items": paging.Items}
+			if paging.Style == "cursor" {
+				pg["cursor_param"], pg["next"] = paging.CursorParam, paging.Next
+			}
+			if paging.Style == "offset" {
+				pg["offset_param"] = paging.OffsetParam
+			}
+			if paging.Style == "page" {
+				pg["page_param"] = paging.PageParam
+			}
+			if paging.LimitParam != "" {
+				pg["limit_param"] = paging.LimitParam
+				if n, ok := query[paging.LimitParam]; ok {
+					pg["page_size"] = n
+				}
+			}
+			if n, ok := call.Input["max_items"]; ok {
+				pg["max_items"] = n
+			}
+			in["paginate"] = pg
 		}
 		return request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection})
 	}
@@ -593,4 +641,78 @@ func suggestAuth(doc *openapi3.T) map[string]*connectors.Auth {
 		}
 	}
 	return out
+}
+
+// fileSchema is the input shape of a binary multipart field.
+func fileSchema(orig map[string]any) map[string]any {
+	s := map[string]any{"type": "object", "required": []any{"filename"}, "properties": map[string]any{
+		"filename": map[string]any{"type": "string"}, "content": map[string]any{"type": "string"},
+		"content_base64": map[string]any{"type": "string"}, "content_type": map[string]any{"type": "string"}}}
+	if d, ok := orig["description"]; ok {
+		s["description"] = d
+	}
+	return s
+}
+
+// paging is how an imported list operation pages, guessed from its
+// parameters and response shape.
+type paging struct {
+	Style, Items, CursorParam, Next, OffsetParam, PageParam, LimitParam string
+}
+
+var (
+	cursorParams = []string{"cursor", "page_token", "pageToken", "next_token", "nextToken", "starting_after", "after", "continuation", "continuationToken", "next_cursor", "marker"}
+	nextFields   = []string{"next_cursor", "nextCursor", "next_page_token", "nextPageToken", "next_token", "nextToken", "cursor", "next", "marker", "next_marker", "nextMarker"}
+	offsetParams = []string{"offset", "skip", "start", "$skip"}
+	pageParams   = []string{"page", "page_number", "pageNumber"}
+	limitParams  = []string{"limit", "per_page", "perPage", "page_size", "pageSize", "size", "count", "max_results", "maxResults", "$top", "top"}
+)
+
+// detectPaging returns nil for operations that do not list.
+func detectPaging(method string, params map[string]*openapi3.Parameter, output map[string]any) *paging {
+	if method != "GET" || output == nil {
+		return nil
+	}
+	p := &paging{}
+	if output["type"] != "array" {
+		props, _ := output["properties"].(map[string]any)
+		var arrays []string
+		for k, v := range props {
+			if m, ok := v.(map[string]any); ok && m["type"] == "array" {
+				arrays = append(arrays, k)
+			}
+		}
+		if len(arrays) != 1 {
+			return nil
+		}
+		p.Items = arrays[0]
+		for _, f := range nextFields {
+			if _, ok := props[f]; ok {
+				p.Next = f
+				break
+			}
+		}
+	}
+	q := func(names []string) string {
+		for _, n := range names {
+			if _, ok := params["query:"+n]; ok {
+				return n
+			}
+		}
+		return ""
+	}
+	p.LimitParam = q(limitParams)
+	switch {
+	case q(cursorParams) != "" && p.Next != "":
+		p.Style, p.CursorParam = "cursor", q(cursorParams)
+	case q(offsetParams) != "":
+		p.Style, p.OffsetParam = "offset", q(offsetParams)
+	case q(pageParams) != "":
+		p.Style, p.PageParam = "page", q(pageParams)
+	case p.Items == "":
+		p.Style = "link" // a bare array with no paging parameters: follow Link headers if the API sends them
+	default:
+		return nil
+	}
+	return p
 }

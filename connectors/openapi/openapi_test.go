@@ -112,7 +112,7 @@ func op(c *connectors.Connector, name string) *connectors.Operation {
 
 func TestImportOpenAPI3(t *testing.T) {
 	c, rep := importSpec(t, petstore3)
-	if rep.SourceKind != "openapi-3.0" || rep.Imported != 4 || len(rep.Rejected) != 1 || !strings.Contains(rep.Rejected[0].Reason, "not JSON") {
+	if rep.SourceKind != "openapi-3.0" || rep.Imported != 5 || len(rep.Rejected) != 0 {
 		t.Fatalf("report %+v", rep)
 	}
 	if rep.Auth["key"].Header != "X-Pets-Key" || rep.Auth["cc"].TokenURL != "https://auth.example.com/token" || len(rep.Auth["cc"].Scopes) != 2 {
@@ -309,5 +309,110 @@ paths:
 	}
 	if !strings.HasPrefix(ctype, "multipart/form-data") || fields["title"][0] != "t" || fields["body"][0] != "b" {
 		t.Fatalf("multipart: %s %v", ctype, fields)
+	}
+}
+
+const listSpec = `
+openapi: 3.1.0
+info: {title: Notes, version: "1"}
+paths:
+  /notes:
+    get:
+      operationId: listNotes
+      parameters:
+        - {name: cursor, in: query, schema: {type: string}}
+        - {name: limit, in: query, schema: {type: integer}}
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  data: {type: array, items: {type: object}}
+                  next_cursor: {type: [string, "null"]}
+  /notes/{id}/attachment:
+    put:
+      operationId: putAttachment
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      requestBody:
+        required: true
+        content: {application/pdf: {schema: {type: string, format: binary}}}
+      responses: {"204": {description: stored}}
+  /notes/{id}/files:
+    post:
+      operationId: addFile
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      requestBody:
+        content:
+          multipart/form-data:
+            schema:
+              type: object
+              properties:
+                caption: {type: string}
+                file: {type: string, format: binary}
+      responses: {"201": {description: added}}
+`
+
+// Imported list operations fetch every page on request; binary bodies and
+// multipart file fields carry bytes.
+func TestImportedPagingAndBinaryBodies(t *testing.T) {
+	var gotCT, gotBody string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" {
+			w.Header().Set("Content-Type", "application/json")
+			switch r.URL.Query().Get("cursor") {
+			case "":
+				io.WriteString(w, `{"data":[{"n":1},{"n":2}],"next_cursor":"c2"}`)
+			case "c2":
+				io.WriteString(w, `{"data":[{"n":3}],"next_cursor":null}`)
+			}
+			return
+		}
+		gotCT = r.Header.Get("Content-Type")
+		b, _ := io.ReadAll(r.Body)
+		gotBody = string(b)
+		w.WriteHeader(204)
+	}))
+	defer srv.Close()
+	c, rep := importSpec(t, listSpec)
+	if rep.Imported != 3 {
+		t.Fatalf("%+v", rep)
+	}
+	conn := &connectors.Connection{Name: "notes", Connector: "notes", BaseURL: srv.URL, AllowPrivate: true}
+	list := op(c, "listNotes")
+	if _, ok := list.Input["properties"].(map[string]any)["fetch_all"]; !ok {
+		t.Fatalf("listNotes has no fetch_all: %v", list.Input)
+	}
+	out, err := list.Invoke(context.Background(), connectors.Call{Input: map[string]any{"fetch_all": true, "limit": 2.0}, Connection: conn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := out.(map[string]any)
+	if data := m["body"].(map[string]any)["data"].([]any); len(data) != 3 || m["pages"] != int64(2) {
+		t.Fatalf("fetch_all: %v", m)
+	}
+	out, _ = list.Invoke(context.Background(), connectors.Call{Input: map[string]any{}, Connection: conn})
+	if data := out.(map[string]any)["body"].(map[string]any)["data"].([]any); len(data) != 2 {
+		t.Fatalf("one page: %v", out)
+	}
+	if _, err := op(c, "putAttachment").Invoke(context.Background(), connectors.Call{Input: map[string]any{"id": "n1",
+		"body": map[string]any{"content_base64": "JVBERg=="}}, Connection: conn}); err != nil {
+		t.Fatal(err)
+	}
+	if gotCT != "application/pdf" || gotBody != "%PDF" {
+		t.Fatalf("raw body: %s %q", gotCT, gotBody)
+	}
+	file := op(c, "addFile").Input["properties"].(map[string]any)["file"].(map[string]any)
+	if file["type"] != "object" || file["properties"].(map[string]any)["content_base64"] == nil {
+		t.Fatalf("multipart binary field: %v", file)
+	}
+	if _, err := op(c, "addFile").Invoke(context.Background(), connectors.Call{Input: map[string]any{"id": "n1", "caption": "scan",
+		"file": map[string]any{"filename": "scan.png", "content": "PNGDATA", "content_type": "image/png"}}, Connection: conn}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(gotCT, "multipart/form-data") || !strings.Contains(gotBody, `filename="scan.png"`) || !strings.Contains(gotBody, "PNGDATA") {
+		t.Fatalf("multipart: %s %q", gotCT, gotBody)
 	}
 }
