@@ -146,7 +146,7 @@ func (c *client) authorize(ctx context.Context, req *http.Request, conn *connect
 		req.SetBasicAuth(a.Username, a.Password)
 	case connectors.AuthBearer:
 		req.Header.Set("Authorization", "Bearer "+a.Token)
-	case connectors.AuthClientCredentials:
+	case connectors.AuthClientCredentials, connectors.AuthRefreshToken:
 		c.mu.Lock()
 		ts, ok := c.tokens[conn]
 		if !ok {
@@ -154,15 +154,33 @@ func (c *client) authorize(ctx context.Context, req *http.Request, conn *connect
 			if conn.AllowPrivate {
 				cl = c.private
 			}
-			cc := clientcredentials.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, TokenURL: a.TokenURL, Scopes: a.Scopes}
 			// The token endpoint goes through the same guarded client as calls.
-			ts = cc.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, cl))
+			tctx := context.WithValue(context.Background(), oauth2.HTTPClient, cl)
+			if a.Type == connectors.AuthClientCredentials {
+				cc := clientcredentials.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, TokenURL: a.TokenURL, Scopes: a.Scopes}
+				ts = cc.TokenSource(tctx)
+			} else {
+				// Exchanges the refresh token for access tokens, again
+				// whenever one expires; a rotated refresh token is kept.
+				oc := oauth2.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, Endpoint: oauth2.Endpoint{TokenURL: a.TokenURL}, Scopes: a.Scopes}
+				ts = oc.TokenSource(tctx, &oauth2.Token{RefreshToken: a.RefreshToken})
+			}
 			c.tokens[conn] = ts
 		}
 		c.mu.Unlock()
 		tok, err := ts.Token()
 		if err != nil {
-			return &connectors.Error{Class: connectors.Retryable, Message: "http.request: getting an OAuth2 token: " + redactSecret(err.Error(), a.ClientSecret)}
+			msg := "http.request: getting an OAuth2 token: " + redactSecret(redactSecret(err.Error(), a.ClientSecret), a.RefreshToken)
+			var re *oauth2.RetrieveError
+			if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 && re.Response.StatusCode != 429 {
+				// invalid_client, invalid_grant: a wrong or revoked credential
+				// does not get better by retrying.
+				c.mu.Lock()
+				delete(c.tokens, conn)
+				c.mu.Unlock()
+				return &connectors.Error{Class: connectors.Permanent, Status: re.Response.StatusCode, Message: msg + " (check the connection's credentials)"}
+			}
+			return &connectors.Error{Class: connectors.Retryable, Message: msg}
 		}
 		tok.SetAuthHeader(req)
 	}

@@ -191,8 +191,8 @@ func TestConnectionAuth(t *testing.T) {
 	bad := &connectors.Connection{Name: "bad", Connector: "http", AllowPrivate: true,
 		Auth: &connectors.Auth{Type: connectors.AuthClientCredentials, TokenURL: srv.URL + "/token", ClientID: "cid", ClientSecret: "wrong-secret"}}
 	_, err := op.Invoke(context.Background(), connectors.Call{Input: map[string]any{"url": srv.URL + "/x"}, Connection: bad})
-	if err == nil || strings.Contains(err.Error(), "wrong-secret") {
-		t.Fatalf("%v", err)
+	if class, _ := connectors.Classify(err); err == nil || strings.Contains(err.Error(), "wrong-secret") || class != connectors.Permanent {
+		t.Fatalf("wrong credential: %v (%s)", err, class)
 	}
 	if err := (&connectors.Auth{Type: "magic"}).Validate(); err == nil {
 		t.Fatal("unknown auth type accepted")
@@ -200,6 +200,57 @@ func TestConnectionAuth(t *testing.T) {
 	data, _ := json.Marshal(cases[4].auth)
 	if strings.Contains(string(data), "csecret") {
 		t.Fatalf("auth JSON leaks the secret: %s", data)
+	}
+}
+
+// The refresh-token flow trades the refresh token for short-lived access
+// tokens, again when each expires, and keeps a rotated refresh token.
+func TestRefreshTokenFlow(t *testing.T) {
+	var grants []string
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			_ = r.ParseForm()
+			rt := r.Form.Get("refresh_token")
+			grants = append(grants, r.Form.Get("grant_type")+":"+rt)
+			if rt != "rt-1" && rt != "rt-2" {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(400)
+				fmt.Fprint(w, `{"error":"invalid_grant"}`)
+				return
+			}
+			n++
+			w.Header().Set("Content-Type", "application/json")
+			// expires_in 1: the oauth2 package refreshes 10s before expiry, so every call refreshes.
+			fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":1,"refresh_token":"rt-2"}`, n)
+			return
+		}
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer at-") {
+			w.WriteHeader(401)
+			return
+		}
+		fmt.Fprint(w, `{}`)
+	}))
+	defer srv.Close()
+	op := New(Options{}).Operations[0]
+	conn := &connectors.Connection{Name: "crm", Connector: "http", AllowPrivate: true,
+		Auth: &connectors.Auth{Type: connectors.AuthRefreshToken, TokenURL: srv.URL + "/token", ClientID: "cid", RefreshToken: "rt-1"}}
+	if err := conn.Auth.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := op.Invoke(context.Background(), connectors.Call{Input: map[string]any{"url": srv.URL + "/x"}, Connection: conn}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(grants) != 2 || grants[0] != "refresh_token:rt-1" || grants[1] != "refresh_token:rt-2" {
+		t.Fatalf("token requests %v", grants)
+	}
+	revoked := &connectors.Connection{Name: "revoked", Connector: "http", AllowPrivate: true,
+		Auth: &connectors.Auth{Type: connectors.AuthRefreshToken, TokenURL: srv.URL + "/token", ClientID: "cid", RefreshToken: "revoked-RT-secret"}}
+	_, err := op.Invoke(context.Background(), connectors.Call{Input: map[string]any{"url": srv.URL + "/x"}, Connection: revoked})
+	if class, _ := connectors.Classify(err); err == nil || class != connectors.Permanent || strings.Contains(err.Error(), "revoked-RT-secret") || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Fatalf("revoked refresh token: %v (%s)", err, class)
 	}
 }
 

@@ -79,7 +79,9 @@ func TestFetchAllEveryStyle(t *testing.T) {
 		items  func(map[string]any) []any
 	}{
 		{"/cursor", map[string]any{"style": "cursor", "items": "data.items", "cursor_param": "after", "next": "meta.next"},
-			func(o map[string]any) []any { return o["body"].(map[string]any)["data"].(map[string]any)["items"].([]any) }},
+			func(o map[string]any) []any {
+				return o["body"].(map[string]any)["data"].(map[string]any)["items"].([]any)
+			}},
 		{"/link", map[string]any{"style": "link"}, func(o map[string]any) []any { return o["body"].([]any) }},
 		{"/offset", map[string]any{"style": "offset", "items": "results", "limit_param": "limit", "page_size": 10.0},
 			func(o map[string]any) []any { return o["body"].(map[string]any)["results"].([]any) }},

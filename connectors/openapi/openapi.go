@@ -638,6 +638,19 @@ func suggestAuth(doc *openapi3.T) map[string]*connectors.Auth {
 			}
 			sort.Strings(a.Scopes)
 			out[name] = a
+		case sc.Type == "oauth2" && sc.Flows != nil && sc.Flows.AuthorizationCode != nil:
+			// The user authorises once (outside Weft) and gives the
+			// refresh token; Weft trades it for access tokens.
+			f := sc.Flows.AuthorizationCode
+			a := &connectors.Auth{Type: connectors.AuthRefreshToken, TokenURL: f.TokenURL}
+			if f.RefreshURL != "" {
+				a.TokenURL = f.RefreshURL
+			}
+			for s := range f.Scopes {
+				a.Scopes = append(a.Scopes, s)
+			}
+			sort.Strings(a.Scopes)
+			out[name] = a
 		}
 	}
 	return out
