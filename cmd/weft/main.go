@@ -51,6 +51,7 @@ Usage:
   weft connector list | show NAME | search WORDS...
   weft connection list | show NAME | set NAME --file F | delete NAME
   weft secrets rotate                 new master key; every stored credential resealed
+  weft sandbox SPEC... [--addr 127.0.0.1:9100]   serve a stateful simulator of each OpenAPI document under /NAME/
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
@@ -84,6 +85,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = connectionCmd(args[1:], stdout)
 	case "secrets":
 		err = secretsCmd(args[1:], stdout)
+	case "sandbox":
+		err = sandboxCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "weft", version)
 	case "help", "-h", "--help":

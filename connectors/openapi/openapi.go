@@ -729,3 +729,10 @@ func detectPaging(method string, params map[string]*openapi3.Parameter, output m
 	}
 	return p
 }
+
+// Load parses an OpenAPI 3.x or Swagger 2.0 (converted) document with
+// every $ref resolved.
+func Load(spec []byte) (*openapi3.T, error) {
+	doc, _, err := load(spec)
+	return doc, err
+}
