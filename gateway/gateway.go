@@ -34,6 +34,7 @@ type Config struct {
 	MaxBodyBytes int64                            // webhook and API body limit (default 10 MiB)
 	Secret       func(name string) (string, bool) // named secrets (signatures)
 	APIToken     string                           // if set, /api requires "Authorization: Bearer <token>"
+	Sandbox      http.Handler                     // serves /sandbox/* when set (simulated APIs for offline flows)
 }
 
 // Server is the HTTP handler.
@@ -62,6 +63,9 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "store": e.Store().Dialect()})
 	})
 	r.Post("/hooks/{flow}", s.hook)
+	if cfg.Sandbox != nil {
+		r.Handle("/sandbox/*", cfg.Sandbox)
+	}
 	r.Route("/api", func(r chi.Router) {
 		r.Use(s.auth)
 		r.Get("/flows", s.listFlows)

@@ -33,6 +33,8 @@ type Config struct {
 	SyncTimeout   time.Duration                     `yaml:"sync_timeout"`
 	WriteLinger   time.Duration                     `yaml:"write_linger"`    // group commit: wait this long for more writers
 	DebugAddr     string                            `yaml:"debug_addr"`      // serves /debug/pprof when set (keep it on loopback)
+	Imports       map[string]string                 `yaml:"imports"`         // connector name -> OpenAPI file, imported at start when changed
+	Sandboxes     []string                          `yaml:"sandboxes"`       // OpenAPI files (globs) simulated under /sandbox/NAME/
 	MasterKeyFile string                            `yaml:"master_key_file"` // default DATA_DIR/master.key; WEFT_MASTER_KEY wins
 
 	masterKey string // WEFT_MASTER_KEY

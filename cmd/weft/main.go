@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"sort"
 	"syscall"
 	"time"
 	_ "time/tzdata" // schedules work on machines without a zoneinfo database
@@ -25,6 +26,7 @@ import (
 	filesconn "github.com/weftio/weft/connectors/files"
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/connectors/openapi"
+	"github.com/weftio/weft/connectors/sandbox"
 	smtpconn "github.com/weftio/weft/connectors/smtp"
 	sqlconn "github.com/weftio/weft/connectors/sql"
 	"github.com/weftio/weft/engine"
@@ -163,6 +165,9 @@ func serve(args []string, stderr io.Writer) error {
 			log.Error("imported connector no longer loads", "connector", sp.Name, "err", err)
 		}
 	}
+	if err := importAtStart(ctx, st, cat, cfg.Imports, log); err != nil {
+		return err
+	}
 	for _, c := range cfg.Connections {
 		if err := cat.AddConnection(c); err != nil {
 			return weft.Errorf(weft.EInvalid, "%v", err)
@@ -198,7 +203,6 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	bg, cancelBg := context.WithCancel(context.Background())
 	defer cancelBg()
-	go eng.RunTriggers(bg, 500*time.Millisecond)
 	go eng.RunRetention(bg, cfg.Retention, time.Hour)
 
 	if cfg.DebugAddr != "" {
@@ -213,12 +217,26 @@ func serve(args []string, stderr io.Writer) error {
 			log.Warn("debug server stopped", "err", http.ListenAndServe(cfg.DebugAddr, mux))
 		}()
 	}
-	gw := gateway.New(eng, log, gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, Secret: cfg.secret, APIToken: cfg.APIToken})
+	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, Secret: cfg.secret, APIToken: cfg.APIToken}
+	if len(cfg.Sandboxes) > 0 {
+		boxes, err := loadSandboxes(cfg.Sandboxes, "")
+		if err != nil {
+			return err
+		}
+		gwCfg.Sandbox = sandbox.Mount(boxes...)
+		for _, b := range boxes {
+			log.Info("sandbox", "api", b.Name, "path", sandbox.Prefix(b.Name))
+		}
+	}
+	gw := gateway.New(eng, log, gwCfg)
 	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return weft.Errorf(weft.EUnavailable, "listen on %s: %v", cfg.Addr, err)
 	}
+	// Pulled triggers start once the listener is up: polls of this
+	// server's own sandboxes must find it answering.
+	go eng.RunTriggers(bg, 500*time.Millisecond)
 	dbDesc := "sqlite:" + filepath.Join(cfg.DataDir, "weft.db")
 	if cfg.DatabaseURL != "" {
 		dbDesc = "postgres"
@@ -290,4 +308,43 @@ func builtinCatalog() *connectors.Catalog {
 		smtpconn.New(smtpconn.Options{}),
 		filesconn.New(filesconn.Options{}),
 	)
+}
+
+// importAtStart imports the configured OpenAPI files whose content changed
+// since they were last stored.
+func importAtStart(ctx context.Context, st store.Store, cat *connectors.Catalog, imports map[string]string, log *slog.Logger) error {
+	if len(imports) == 0 {
+		return nil
+	}
+	stored, err := st.ConnectorSpecs(ctx)
+	if err != nil {
+		return err
+	}
+	have := map[string]string{}
+	for _, sp := range stored {
+		have[sp.Name] = string(sp.Spec)
+	}
+	names := make([]string, 0, len(imports))
+	for n := range imports {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		spec, err := os.ReadFile(imports[name])
+		if err != nil {
+			return weft.Errorf(weft.EInvalid, "imports.%s: %v", name, err)
+		}
+		if have[name] == string(spec) {
+			continue
+		}
+		rep, err := openapi.Register(cat, name, spec)
+		if err != nil {
+			return weft.Errorf(weft.EUnprocessable, "imports.%s (%s): %v", name, imports[name], err)
+		}
+		if err := st.SaveConnectorSpec(ctx, store.ConnectorSpec{Name: name, Kind: "openapi", Spec: spec}); err != nil {
+			return err
+		}
+		log.Info("connector imported", "connector", name, "file", imports[name], "operations", rep.Imported, "rejected", len(rep.Rejected))
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,28 +36,16 @@ func sandboxCmd(args []string, stdout io.Writer) error {
 	if *name != "" && len(pos) > 1 {
 		return weft.Errorf(weft.EInvalid, "--name works with one spec")
 	}
-	var boxes []*sandbox.Sandbox
-	for _, p := range pos {
-		spec, err := readSpec(p)
-		if err != nil {
-			return err
-		}
-		n := *name
-		if n == "" {
-			n = strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
-		}
-		b, err := sandbox.New(n, spec)
-		if err != nil {
-			return weft.Errorf(weft.EUnprocessable, "%s: %v", p, err)
-		}
-		boxes = append(boxes, b)
+	boxes, err := loadSandboxes(pos, *name)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return weft.Errorf(weft.EUnavailable, "listen on %s: %v", *addr, err)
 	}
 	for _, b := range boxes {
-		fmt.Fprintf(stdout, "sandbox %s: http://%s/%s\n", b.Name, ln.Addr(), b.Name)
+		fmt.Fprintf(stdout, "sandbox %s: http://%s%s\n", b.Name, ln.Addr(), sandbox.Prefix(b.Name))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -71,4 +60,51 @@ func sandboxCmd(args []string, stdout io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// loadSandboxes builds a simulator per spec file (globs allowed), seeded
+// from NAME.seed.json beside the spec when there is one.
+func loadSandboxes(patterns []string, name string) ([]*sandbox.Sandbox, error) {
+	var files []string
+	for _, p := range patterns {
+		if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
+			files = append(files, p)
+			continue
+		}
+		m, err := filepath.Glob(p)
+		if err != nil || len(m) == 0 {
+			return nil, weft.Errorf(weft.EInvalid, "sandbox spec %s: no such file", p)
+		}
+		files = append(files, m...)
+	}
+	var boxes []*sandbox.Sandbox
+	for _, p := range files {
+		if strings.HasSuffix(p, ".seed.json") {
+			continue
+		}
+		spec, err := readSpec(p)
+		if err != nil {
+			return nil, err
+		}
+		n := name
+		if n == "" {
+			n = strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+		}
+		b, err := sandbox.New(n, spec)
+		if err != nil {
+			return nil, weft.Errorf(weft.EUnprocessable, "%s: %v", p, err)
+		}
+		seedFile := strings.TrimSuffix(p, filepath.Ext(p)) + ".seed.json"
+		if data, err := os.ReadFile(seedFile); err == nil {
+			var seed map[string][]map[string]any
+			if err := json.Unmarshal(data, &seed); err != nil {
+				return nil, weft.Errorf(weft.EInvalid, "%s: %v", seedFile, err)
+			}
+			if err := b.Seed(seed); err != nil {
+				return nil, weft.Errorf(weft.EUnprocessable, "%s: %v", seedFile, err)
+			}
+		}
+		boxes = append(boxes, b)
+	}
+	return boxes, nil
 }

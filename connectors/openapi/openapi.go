@@ -82,7 +82,7 @@ func Import(name string, spec []byte, request *connectors.Operation) (*connector
 		sort.Strings(methods)
 		for _, m := range methods {
 			op := item.Operations()[m]
-			o, err := operation(m, p, item, op, request, rep.BaseURL)
+			o, pg, err := operation(m, p, item, op, request, rep.BaseURL)
 			label := strings.ToUpper(m) + " " + p
 			if err != nil {
 				rep.Rejected = append(rep.Rejected, Rejection{Operation: label, Reason: err.Error()})
@@ -90,6 +90,9 @@ func Import(name string, spec []byte, request *connectors.Operation) (*connector
 			}
 			o.Name = uniqueName(o.Name, used)
 			c.Operations = append(c.Operations, o)
+			if t := listTrigger(o, pg); t != nil {
+				c.Triggers = append(c.Triggers, *t)
+			}
 		}
 	}
 	rep.Imported = len(c.Operations)
@@ -179,7 +182,7 @@ type param struct {
 	name string // the name in the request
 }
 
-func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operation, request *connectors.Operation, base string) (*connectors.Operation, error) {
+func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operation, request *connectors.Operation, base string) (*connectors.Operation, *paging, error) {
 	props := map[string]any{}
 	var required []any
 	where := map[string]param{}
@@ -197,7 +200,7 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 	for _, list := range []openapi3.Parameters{item.Parameters, op.Parameters} {
 		for _, pr := range list {
 			if pr == nil || pr.Value == nil {
-				return nil, fmt.Errorf("unresolved parameter %s", refName(pr))
+				return nil, nil, fmt.Errorf("unresolved parameter %s", refName(pr))
 			}
 			params[pr.Value.In+":"+pr.Value.Name] = pr.Value // operation-level overrides path-level
 		}
@@ -236,10 +239,10 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 						"content_type": map[string]any{"type": "string", "default": types[0]}}}, rb.Value.Required)
 			}
 		} else {
-			body := schemaMap(mt.Schema, map[*openapi3.Schema]bool{}, 0)
+			body := flattenAllOf(schemaMap(mt.Schema, map[*openapi3.Schema]bool{}, 0))
 			bp, _ := body["properties"].(map[string]any)
 			if where != "body" && len(bp) == 0 {
-				return nil, fmt.Errorf("%s request body has no fields", where)
+				return nil, nil, fmt.Errorf("%s request body has no fields", where)
 			}
 			if (body["type"] == "object" || where != "body") && len(bp) > 0 {
 				req := map[string]bool{}
@@ -404,7 +407,7 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 		}
 		return request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection})
 	}
-	return o, nil
+	return o, paging, nil
 }
 
 func jsonMedia(c openapi3.Content) *openapi3.MediaType {
@@ -735,4 +738,102 @@ func detectPaging(method string, params map[string]*openapi3.Parameter, output m
 func Load(spec []byte) (*openapi3.T, error) {
 	doc, _, err := load(spec)
 	return doc, err
+}
+
+// listTrigger declares a poll trigger for a list operation: records at the
+// list in the response body, identified by id, ordered by an updated-at
+// field when the item schema has one.
+func listTrigger(o *connectors.Operation, pg *paging) *connectors.Trigger {
+	if pg == nil || o.Output == nil {
+		return nil
+	}
+	items := "body"
+	itemSchema, _ := o.Output["items"].(map[string]any)
+	if pg.Items != "" {
+		items += "." + pg.Items
+		props, _ := o.Output["properties"].(map[string]any)
+		list, _ := props[pg.Items].(map[string]any)
+		itemSchema, _ = list["items"].(map[string]any)
+	}
+	fields := map[string]bool{}
+	collect(itemSchema, fields, 0)
+	t := &connectors.Trigger{Name: o.Name, Operation: o.Name, Items: items,
+		Description: "New or updated records of " + o.Name}
+	if fields["id"] {
+		t.Key = "id"
+	}
+	for _, f := range []string{"updated_at", "updatedAt", "modified_at", "modifiedAt", "last_modified", "updated", "created_at", "createdAt", "id"} {
+		if fields[f] {
+			t.Cursor = f
+			break
+		}
+	}
+	return t
+}
+
+// collect gathers property names of an object schema, through allOf.
+func collect(s map[string]any, into map[string]bool, depth int) {
+	if s == nil || depth > 5 {
+		return
+	}
+	if props, ok := s["properties"].(map[string]any); ok {
+		for k := range props {
+			into[k] = true
+		}
+	}
+	if all, ok := s["allOf"].([]any); ok {
+		for _, sub := range all {
+			m, _ := sub.(map[string]any)
+			collect(m, into, depth+1)
+		}
+	}
+}
+
+// flattenAllOf merges an allOf of object schemas (a common way to say
+// "Thing plus required fields") into one object schema, so its fields
+// become separate inputs. Anything else is returned as is.
+func flattenAllOf(s map[string]any) map[string]any {
+	all, ok := s["allOf"].([]any)
+	if !ok || len(all) == 0 {
+		return s
+	}
+	props := map[string]any{}
+	var req []any
+	seen := map[string]bool{}
+	for _, sub := range all {
+		m, _ := sub.(map[string]any)
+		if m == nil {
+			return s
+		}
+		m = flattenAllOf(m)
+		if t, ok := m["type"]; ok && t != "object" {
+			return s
+		}
+		if p, ok := m["properties"].(map[string]any); ok {
+			for k, v := range p {
+				props[k] = v
+			}
+		}
+		if r, ok := m["required"].([]any); ok {
+			for _, x := range r {
+				if k := fmt.Sprint(x); !seen[k] {
+					seen[k] = true
+					req = append(req, x)
+				}
+			}
+		}
+	}
+	if p, ok := s["properties"].(map[string]any); ok {
+		for k, v := range p {
+			props[k] = v
+		}
+	}
+	out := map[string]any{"type": "object", "properties": props}
+	if len(req) > 0 {
+		out["required"] = req
+	}
+	if d, ok := s["description"]; ok {
+		out["description"] = d
+	}
+	return out
 }

@@ -8,6 +8,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -518,20 +519,45 @@ func (s *Sandbox) check(_ context.Context, op *openapi3.Operation, status int, b
 	return nil
 }
 
-// Mount serves several sandboxes, each under /{name}/.
+// Prefix is where Mount serves a sandbox: /sandbox/{name}/.
+func Prefix(name string) string { return "/sandbox/" + name }
+
+// Mount serves several sandboxes, each under Prefix(name).
 func Mount(boxes ...*Sandbox) http.Handler {
 	mux := http.NewServeMux()
 	for _, b := range boxes {
-		mux.Handle("/"+b.Name+"/", http.StripPrefix("/"+b.Name, b))
+		mux.Handle(Prefix(b.Name)+"/", http.StripPrefix(Prefix(b.Name), b))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		var names []string
 		for _, b := range boxes {
-			names = append(names, "/"+b.Name+"/")
+			names = append(names, Prefix(b.Name)+"/")
 		}
 		writeJSON(w, 404, map[string]any{"code": "not_found", "message": "sandboxes are served under " + strings.Join(names, ", ")})
 	})
 	return mux
+}
+
+// Seed creates records as if each were POSTed to its collection path
+// (e.g. {"/channels": [{"name": "delivery"}]}): validated, ids assigned.
+func (s *Sandbox) Seed(data map[string][]map[string]any) error {
+	paths := make([]string, 0, len(data))
+	for p := range data {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths) // parents before children
+	for _, p := range paths {
+		for i, rec := range data[p] {
+			body, _ := json.Marshal(rec)
+			req := httptestRequest(http.MethodPost, p, body)
+			rw := &recorder{header: http.Header{}}
+			s.ServeHTTP(rw, req)
+			if rw.status != http.StatusCreated && rw.status != http.StatusOK {
+				return fmt.Errorf("seed %s[%d]: %d %s", p, i, rw.status, strings.TrimSpace(rw.body.String()))
+			}
+		}
+	}
+	return nil
 }
 
 var pagingParams = map[string]bool{"cursor": true, "page_token": true, "after": true, "offset": true, "page": true,
@@ -644,3 +670,20 @@ func (s *Sandbox) list(r *http.Request, rt *route, coll *collection) (int, any, 
 	}
 	return 200, out, nil
 }
+
+func httptestRequest(method, path string, body []byte) *http.Request {
+	r, _ := http.NewRequest(method, path, bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
+// recorder captures a response written by ServeHTTP.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) WriteHeader(code int)        { r.status = code }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }

@@ -78,85 +78,85 @@ func do(t *testing.T, method, url string, body any) (int, map[string]any) {
 func TestExampleAPIsCRUD(t *testing.T) {
 	srv := serve(t)
 	u := srv.URL
-	code, acct := do(t, "POST", u+"/crm/accounts", map[string]any{"name": "Acme", "industry": "manufacturing", "country": "DE"})
+	code, acct := do(t, "POST", u+"/sandbox/crm/accounts", map[string]any{"name": "Acme", "industry": "manufacturing", "country": "DE"})
 	if code != 201 || acct["id"] != "acc_1" || acct["created_at"] == nil {
 		t.Fatalf("%d %v", code, acct)
 	}
-	code, opp := do(t, "POST", u+"/crm/opportunities", map[string]any{"account_id": "acc_1", "name": "Acme rollout", "amount": 50000, "currency": "EUR", "stage": "proposal"})
+	code, opp := do(t, "POST", u+"/sandbox/crm/opportunities", map[string]any{"account_id": "acc_1", "name": "Acme rollout", "amount": 50000, "currency": "EUR", "stage": "proposal"})
 	if code != 201 || opp["stage"] != "proposal" {
 		t.Fatalf("%d %v", code, opp)
 	}
-	code, upd := do(t, "PATCH", u+"/crm/opportunities/"+opp["id"].(string), map[string]any{"stage": "closed_won"})
+	code, upd := do(t, "PATCH", u+"/sandbox/crm/opportunities/"+opp["id"].(string), map[string]any{"stage": "closed_won"})
 	if code != 200 || upd["stage"] != "closed_won" || upd["name"] != "Acme rollout" || upd["updated_at"] == opp["updated_at"] {
 		t.Fatalf("%d %v", code, upd)
 	}
 	// Validation against the request schema: 422 with the reason.
-	if code, e := do(t, "PATCH", u+"/crm/opportunities/"+opp["id"].(string), map[string]any{"stage": "won-ish"}); code != 422 || !strings.Contains(fmt.Sprint(e["message"]), "stage") {
+	if code, e := do(t, "PATCH", u+"/sandbox/crm/opportunities/"+opp["id"].(string), map[string]any{"stage": "won-ish"}); code != 422 || !strings.Contains(fmt.Sprint(e["message"]), "stage") {
 		t.Fatalf("bad enum: %d %v", code, e)
 	}
-	if code, o := do(t, "POST", u+"/crm/opportunities", map[string]any{"id": "mine", "name": "x"}); code != 201 || o["id"] == "mine" {
+	if code, o := do(t, "POST", u+"/sandbox/crm/opportunities", map[string]any{"id": "mine", "name": "x"}); code != 201 || o["id"] == "mine" {
 		t.Fatalf("the sandbox assigns ids: %d %v", code, o)
 	}
-	if code, _ := do(t, "GET", u+"/crm/opportunities/opp_99", nil); code != 404 {
+	if code, _ := do(t, "GET", u+"/sandbox/crm/opportunities/opp_99", nil); code != 404 {
 		t.Fatalf("missing: %d", code)
 	}
 	// Filters.
-	_, list := do(t, "GET", u+"/crm/opportunities?stage=closed_won", nil)
+	_, list := do(t, "GET", u+"/sandbox/crm/opportunities?stage=closed_won", nil)
 	if len(list["data"].([]any)) != 1 {
 		t.Fatalf("filter: %v", list)
 	}
-	_, list = do(t, "GET", u+"/crm/opportunities?stage=negotiation", nil)
+	_, list = do(t, "GET", u+"/sandbox/crm/opportunities?stage=negotiation", nil)
 	if len(list["data"].([]any)) != 0 {
 		t.Fatalf("filter: %v", list)
 	}
 	// Nested collections: the parent must exist; the parent id is filled in.
-	code, prj := do(t, "POST", u+"/tracker/projects", map[string]any{"name": "Acme rollout", "source_ref": "opp_1"})
+	code, prj := do(t, "POST", u+"/sandbox/tracker/projects", map[string]any{"name": "Acme rollout", "source_ref": "opp_1"})
 	if code != 201 || prj["status"] != "active" || prj["key"] == nil {
 		t.Fatalf("%d %v", code, prj)
 	}
-	code, iss := do(t, "POST", u+"/tracker/projects/"+prj["id"].(string)+"/issues", map[string]any{"title": "Kick-off"})
+	code, iss := do(t, "POST", u+"/sandbox/tracker/projects/"+prj["id"].(string)+"/issues", map[string]any{"title": "Kick-off"})
 	if code != 201 || iss["project_id"] != prj["id"] || iss["status"] != "todo" {
 		t.Fatalf("%d %v", code, iss)
 	}
-	if code, _ := do(t, "POST", u+"/tracker/projects/prj_404/issues", map[string]any{"title": "x"}); code != 404 {
+	if code, _ := do(t, "POST", u+"/sandbox/tracker/projects/prj_404/issues", map[string]any{"title": "x"}); code != 404 {
 		t.Fatalf("orphan issue: %d", code)
 	}
-	code, ch := do(t, "POST", u+"/chat/channels", map[string]any{"name": "delivery"})
+	code, ch := do(t, "POST", u+"/sandbox/chat/channels", map[string]any{"name": "delivery"})
 	if code != 201 {
 		t.Fatalf("%d %v", code, ch)
 	}
-	if code, m := do(t, "POST", u+"/chat/channels/"+ch["id"].(string)+"/messages", map[string]any{"text": "hello"}); code != 201 || m["channel_id"] != ch["id"] {
+	if code, m := do(t, "POST", u+"/sandbox/chat/channels/"+ch["id"].(string)+"/messages", map[string]any{"text": "hello"}); code != 201 || m["channel_id"] != ch["id"] {
 		t.Fatalf("%d %v", code, m)
 	}
-	code, cust := do(t, "POST", u+"/erp/customers", map[string]any{"name": "Acme GmbH", "vat_number": "DE123"})
+	code, cust := do(t, "POST", u+"/sandbox/erp/customers", map[string]any{"name": "Acme GmbH", "vat_number": "DE123"})
 	if code != 201 || cust["payment_terms_days"] != 30.0 || cust["number"] == nil {
 		t.Fatalf("%d %v", code, cust)
 	}
-	code, so := do(t, "POST", u+"/erp/sales-orders", map[string]any{"customer_id": cust["id"], "lines": []any{map[string]any{"sku": "A1", "quantity": 2, "unit_price": 10}}})
+	code, so := do(t, "POST", u+"/sandbox/erp/sales-orders", map[string]any{"customer_id": cust["id"], "lines": []any{map[string]any{"sku": "A1", "quantity": 2, "unit_price": 10}}})
 	if code != 201 || so["status"] != "draft" || so["currency"] != "EUR" {
 		t.Fatalf("%d %v", code, so)
 	}
-	if code, _ := do(t, "POST", u+"/erp/sales-orders", map[string]any{"customer_id": "x", "lines": []any{}}); code != 422 {
+	if code, _ := do(t, "POST", u+"/sandbox/erp/sales-orders", map[string]any{"customer_id": "x", "lines": []any{}}); code != 422 {
 		t.Fatalf("empty lines accepted: %d", code)
 	}
-	code, inv := do(t, "POST", u+"/erp/invoices", map[string]any{"sales_order_id": so["id"], "customer_id": cust["id"], "amount": 20})
+	code, inv := do(t, "POST", u+"/sandbox/erp/invoices", map[string]any{"sales_order_id": so["id"], "customer_id": cust["id"], "amount": 20})
 	if code != 201 || inv["status"] != "draft" {
 		t.Fatalf("%d %v", code, inv)
 	}
-	if code, r := do(t, "PUT", u+"/erp/customers/"+cust["id"].(string), map[string]any{"name": "Acme AG"}); code != 200 || r["name"] != "Acme AG" || r["vat_number"] != nil || r["id"] != cust["id"] {
+	if code, r := do(t, "PUT", u+"/sandbox/erp/customers/"+cust["id"].(string), map[string]any{"name": "Acme AG"}); code != 200 || r["name"] != "Acme AG" || r["vat_number"] != nil || r["id"] != cust["id"] {
 		t.Fatalf("put: %d %v", code, r)
 	}
-	code, emp := do(t, "POST", u+"/hr/employees", map[string]any{"first_name": "Ada", "last_name": "L", "work_email": "ada@example.com", "start_date": "2026-12-01"})
+	code, emp := do(t, "POST", u+"/sandbox/hr/employees", map[string]any{"first_name": "Ada", "last_name": "L", "work_email": "ada@example.com", "start_date": "2026-12-01"})
 	if code != 201 || emp["status"] != "active" || emp["employee_number"] == nil {
 		t.Fatalf("%d %v", code, emp)
 	}
-	if code, _ := do(t, "DELETE", u+"/crm/opportunities/"+opp["id"].(string), nil); code != 204 {
+	if code, _ := do(t, "DELETE", u+"/sandbox/crm/opportunities/"+opp["id"].(string), nil); code != 204 {
 		t.Fatalf("delete: %d", code)
 	}
-	if code, _ := do(t, "GET", u+"/crm/opportunities/"+opp["id"].(string), nil); code != 404 {
+	if code, _ := do(t, "GET", u+"/sandbox/crm/opportunities/"+opp["id"].(string), nil); code != 404 {
 		t.Fatalf("after delete: %d", code)
 	}
-	if code, _ := do(t, "DELETE", u+"/chat/channels", nil); code != 405 {
+	if code, _ := do(t, "DELETE", u+"/sandbox/chat/channels", nil); code != 405 {
 		t.Fatalf("undefined method: %d", code)
 	}
 }
@@ -167,9 +167,9 @@ func TestFetchAllAgainstSandboxPaging(t *testing.T) {
 	srv := serve(t)
 	specs := examples(t)
 	for i := 0; i < 60; i++ {
-		do(t, "POST", srv.URL+"/crm/accounts", map[string]any{"name": fmt.Sprintf("a%d", i)})
-		do(t, "POST", srv.URL+"/tracker/projects", map[string]any{"name": fmt.Sprintf("p%d", i)})
-		do(t, "POST", srv.URL+"/erp/customers", map[string]any{"name": fmt.Sprintf("c%d", i)})
+		do(t, "POST", srv.URL+"/sandbox/crm/accounts", map[string]any{"name": fmt.Sprintf("a%d", i)})
+		do(t, "POST", srv.URL+"/sandbox/tracker/projects", map[string]any{"name": fmt.Sprintf("p%d", i)})
+		do(t, "POST", srv.URL+"/sandbox/erp/customers", map[string]any{"name": fmt.Sprintf("c%d", i)})
 	}
 	req := httpconn.New(httpconn.Options{}).Operations[0]
 	for _, c := range []struct{ connector, op, items string }{{"crm", "listAccounts", "data"}, {"tracker", "listProjects", "items"}, {"erp", "listCustomers", "results"}} {
@@ -177,7 +177,7 @@ func TestFetchAllAgainstSandboxPaging(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		conn := &connectors.Connection{Name: c.connector, Connector: c.connector, BaseURL: srv.URL + "/" + c.connector, AllowPrivate: true}
+		conn := &connectors.Connection{Name: c.connector, Connector: c.connector, BaseURL: srv.URL + "/sandbox/" + c.connector, AllowPrivate: true}
 		var op *connectors.Operation
 		for _, o := range x.Operations {
 			if o.Name == c.op {
