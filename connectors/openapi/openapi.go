@@ -7,6 +7,7 @@
 package openapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -126,9 +127,22 @@ func load(spec []byte) (*openapi3.T, string, error) {
 		}
 		return d3, "swagger-2.0", nil
 	case strings.HasPrefix(probe.OpenAPI, "3"):
-		doc, err := loader.LoadFromData(spec)
-		if err != nil {
-			return nil, "", fmt.Errorf("openapi %s: %v", probe.OpenAPI, err)
+		var doc *openapi3.T
+		if t := bytes.TrimSpace(spec); len(t) > 0 && t[0] == '{' {
+			// JSON: decode directly (several times faster on large specs
+			// than the loader's YAML path), then resolve refs the same way.
+			doc = &openapi3.T{}
+			if err := json.Unmarshal(spec, doc); err != nil {
+				return nil, "", fmt.Errorf("openapi %s: %v", probe.OpenAPI, err)
+			}
+			if err := loader.ResolveRefsIn(doc, nil); err != nil {
+				return nil, "", fmt.Errorf("openapi %s: %v", probe.OpenAPI, err)
+			}
+		} else {
+			var err error
+			if doc, err = loader.LoadFromData(spec); err != nil {
+				return nil, "", fmt.Errorf("openapi %s: %v", probe.OpenAPI, err)
+			}
 		}
 		return doc, "openapi-" + probe.OpenAPI[:3], nil
 	}
@@ -215,7 +229,7 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 		if p.In == "cookie" {
 			continue
 		}
-		s := schemaMap(p.Schema, map[*openapi3.Schema]bool{}, 0)
+		s := schemaMap(p.Schema, newWalk(), 0)
 		if p.Description != "" {
 			s["description"] = p.Description
 		}
@@ -239,12 +253,11 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 						"content_type": map[string]any{"type": "string", "default": types[0]}}}, rb.Value.Required)
 			}
 		} else {
-			body := flattenAllOf(schemaMap(mt.Schema, map[*openapi3.Schema]bool{}, 0))
+			body := flattenAllOf(schemaMap(mt.Schema, newWalk(), 0))
 			bp, _ := body["properties"].(map[string]any)
 			if where != "body" && len(bp) == 0 {
-				return nil, nil, fmt.Errorf("%s request body has no fields", where)
-			}
-			if (body["type"] == "object" || where != "body") && len(bp) > 0 {
+				// An empty form (Stripe declares one on every GET): nothing to send.
+			} else if (body["type"] == "object" || where != "body") && len(bp) > 0 {
 				req := map[string]bool{}
 				if r, ok := body["required"].([]any); ok {
 					for _, x := range r {
@@ -284,7 +297,7 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 		for _, code := range codes {
 			if r := op.Responses.Value(code); r != nil && r.Value != nil {
 				if mt := jsonMedia(r.Value.Content); mt != nil {
-					output = schemaMap(mt.Schema, map[*openapi3.Schema]bool{}, 0)
+					output = schemaMap(mt.Schema, newWalk(), 0)
 					break
 				}
 			}
@@ -444,22 +457,44 @@ func refName(r *openapi3.ParameterRef) string {
 // open schema with a note instead of blowing up.
 const maxDepth = 12
 
+// maxNodes bounds one schema's expansion (see schemaMap).
+const maxNodes = 1500
+
+// walk is the state of one schema expansion.
+type walk struct {
+	seen  map[*openapi3.Schema]bool
+	nodes int
+}
+
+func newWalk() *walk { return &walk{seen: map[*openapi3.Schema]bool{}} }
+
 // schemaMap converts a resolved schema into plain JSON Schema, keeping
 // allOf/oneOf/anyOf, and cutting recursion where a schema contains itself.
-func schemaMap(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool, depth int) map[string]any {
+func schemaMap(ref *openapi3.SchemaRef, w *walk, depth int) map[string]any {
 	if ref == nil || ref.Value == nil {
 		return map[string]any{}
 	}
 	s := ref.Value
-	if seen[s] || depth > maxDepth {
+	if w.seen[s] || depth > maxDepth {
 		note := "recursive"
 		if ref.Ref != "" {
 			note += ": " + ref.Ref
 		}
 		return map[string]any{"description": note}
 	}
-	seen[s] = true
-	defer delete(seen, s)
+	if w.nodes > maxNodes && ref.Ref != "" {
+		// Past the size budget a named schema is referred to, not
+		// expanded: densely linked specs (Stripe) would otherwise grow
+		// exponentially, and no tool schema should be that big.
+		out := map[string]any{"description": "a " + strings.TrimPrefix(ref.Ref, "#/components/schemas/") + " (not expanded: schema too large)"}
+		if s.Type != nil && len(*s.Type) == 1 {
+			out["type"] = (*s.Type)[0]
+		}
+		return out
+	}
+	w.nodes++
+	w.seen[s] = true
+	defer delete(w.seen, s)
 	out := map[string]any{}
 	if s.Type != nil && len(*s.Type) > 0 {
 		if len(*s.Type) == 1 {
@@ -489,7 +524,7 @@ func schemaMap(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool, depth in
 	if len(s.Properties) > 0 {
 		props := map[string]any{}
 		for n, p := range s.Properties {
-			props[n] = schemaMap(p, seen, depth+1)
+			props[n] = schemaMap(p, w, depth+1)
 		}
 		out["properties"] = props
 		if out["type"] == nil {
@@ -504,13 +539,13 @@ func schemaMap(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool, depth in
 		out["required"] = r
 	}
 	if s.Items != nil {
-		out["items"] = schemaMap(s.Items, seen, depth+1)
+		out["items"] = schemaMap(s.Items, w, depth+1)
 	}
 	for key, list := range map[string]openapi3.SchemaRefs{"allOf": s.AllOf, "oneOf": s.OneOf, "anyOf": s.AnyOf} {
 		if len(list) > 0 {
 			xs := make([]any, len(list))
 			for i, x := range list {
-				xs[i] = schemaMap(x, seen, depth+1)
+				xs[i] = schemaMap(x, w, depth+1)
 			}
 			out[key] = xs
 		}
@@ -518,7 +553,7 @@ func schemaMap(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool, depth in
 	if ap := s.AdditionalProperties; ap.Has != nil && !*ap.Has {
 		out["additionalProperties"] = false
 	} else if ap.Schema != nil {
-		out["additionalProperties"] = schemaMap(ap.Schema, seen, depth+1)
+		out["additionalProperties"] = schemaMap(ap.Schema, w, depth+1)
 	}
 	return out
 }
