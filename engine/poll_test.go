@@ -2,6 +2,8 @@ package engine_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/connectors/files"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/store"
 )
@@ -180,3 +183,56 @@ steps:
 }
 
 func contains(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }
+
+// The files connector's "new file" trigger: each file dropped into the
+// directory starts one run that reads it; a rewritten file starts another.
+func TestNewFileTrigger(t *testing.T) {
+	e := newEngine(t)
+	dir := t.TempDir()
+	e.Catalog().Register(files.New(files.Options{}))
+	if err := e.Catalog().AddConnection(&connectors.Connection{Name: "inbox", Connector: "files", Config: map[string]any{"dir": dir}}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "old.csv"), []byte("id\n0\n"), 0o644)
+	deploy(t, e, `name: inbox
+trigger:
+  poll: {operation: files.list, connection: inbox, input: {pattern: "*.csv"}, every: 1s}
+steps:
+  - id: read
+    call: files.read
+    connection: inbox
+    with: {path: =trigger.body.path}
+  - set: {rows: =steps.read.count}
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.RunTriggers(ctx, 100*time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // the first poll notes old.csv (start: now)
+	os.WriteFile(filepath.Join(dir, "a.csv"), []byte("id\n1\n2\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "skip.txt"), []byte("x"), 0o644)
+	wait := func(n int) []string {
+		t.Helper()
+		deadline := time.Now().Add(6 * time.Second)
+		for {
+			got := pollRuns(t, e, "inbox")
+			if len(got) >= n || time.Now().After(deadline) {
+				if len(got) != n {
+					t.Fatalf("runs %v, want %d", got, n)
+				}
+				return got
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	got := wait(1)
+	if !strings.HasPrefix(got[0], "poll:a.csv@") {
+		t.Fatalf("%v", got)
+	}
+	time.Sleep(50 * time.Millisecond)
+	os.WriteFile(filepath.Join(dir, "a.csv"), []byte("id\n1\n2\n3\n"), 0o644) // rewritten: a new version
+	wait(2)
+	runs, _ := e.Store().ListRuns(context.Background(), store.RunFilter{Flow: "inbox", Limit: 10})
+	for _, r := range runs {
+		waitRun(t, e, r.ID, store.RunSucceeded)
+	}
+}

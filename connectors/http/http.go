@@ -369,8 +369,20 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 	if err := c.wait(ctx, conn); err != nil {
 		return nil, err
 	}
+	if conn != nil && conn.Timeout != "" {
+		d, err := time.ParseDuration(conn.Timeout)
+		if err != nil || d <= 0 {
+			return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("http.request: connection %s: timeout %q is not a duration", conn.Name, conn.Timeout)}
+		}
+		tctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		req = req.WithContext(tctx)
+	}
 	resp, err := cl.Do(req)
 	if err != nil {
+		if rctx := req.Context(); rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+			return nil, &connectors.Error{Class: connectors.Retryable, Message: fmt.Sprintf("http.request: %s %s timed out after %s", method, u.Redacted(), conn.Timeout)}
+		}
 		var be *blockedError
 		if errors.As(err, &be) {
 			return nil, &connectors.Error{Class: connectors.Permanent, Message: be.Error()}

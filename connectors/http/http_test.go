@@ -269,3 +269,25 @@ func TestConnectionRateLimit(t *testing.T) {
 		t.Fatalf("6 calls at 20/s took %v", d)
 	}
 }
+
+// A connection's timeout bounds each request; a timeout is retryable.
+func TestConnectionTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	conn := &connectors.Connection{Name: "slow", Connector: "http", AllowPrivate: true, Timeout: "100ms"}
+	start := time.Now()
+	_, err := New(Options{}).Operations[0].Invoke(context.Background(), connectors.Call{Input: map[string]any{"url": srv.URL}, Connection: conn})
+	class, _ := connectors.Classify(err)
+	if err == nil || !strings.Contains(err.Error(), "timed out after 100ms") || class != connectors.Retryable || time.Since(start) > time.Second {
+		t.Fatalf("%v (%s) after %v", err, class, time.Since(start))
+	}
+	conn.Timeout = "soon"
+	if _, err := New(Options{}).Operations[0].Invoke(context.Background(), connectors.Call{Input: map[string]any{"url": srv.URL}, Connection: conn}); err == nil || !strings.Contains(err.Error(), "not a duration") {
+		t.Fatalf("bad timeout: %v", err)
+	}
+}

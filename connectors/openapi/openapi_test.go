@@ -209,6 +209,16 @@ func TestImportRejectsGarbage(t *testing.T) {
 			t.Errorf("accepted %q", spec)
 		}
 	}
+	// Unresolvable $refs, in YAML and in JSON: refused, naming the ref.
+	for _, spec := range []string{
+		"openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Missing'}}}}\n",
+		`{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{"/a":{"get":{"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Missing"}}}}}}}}}`,
+	} {
+		_, _, err := Import("x", []byte(spec), httpconn.New(httpconn.Options{}).Operations[0])
+		if err == nil || !strings.Contains(err.Error(), "Missing") {
+			t.Errorf("unresolvable ref: %v", err)
+		}
+	}
 }
 
 func bigSpec() []byte {
