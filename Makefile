@@ -6,7 +6,7 @@ export GOFLAGS ?= -buildvcs=false
 
 MAILPIT_VERSION := v1.33.1
 
-.PHONY: run build test test-short bench lint clean tools
+.PHONY: run build test test-short bench lint clean tools conformance
 
 build:
 	$(GO) build -o $(BIN) ./cmd/weft
@@ -26,6 +26,11 @@ test: tools
 	$(GO) vet ./...
 	WEFT_MAILPIT=$(TOOLS)/bin/mailpit $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v /e2e)
 	WEFT_MAILPIT=$(TOOLS)/bin/mailpit $(GO) test -count=1 -timeout 20m ./e2e/...
+
+## conformance: the official MCP conformance suite (npm, pinned) against /mcp/conformance,
+## both required revisions (2025-11-25, 2026-07-28); `make conformance ALL=1` adds --suite all
+conformance:
+	bash .ci/conformance $(if $(ALL),all,)
 
 test-short:
 	WEFT_MAILPIT=$(TOOLS)/bin/mailpit $(GO) test -count=1 -short ./...

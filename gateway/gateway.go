@@ -35,6 +35,7 @@ type Config struct {
 	Secret       func(name string) (string, bool) // named secrets (signatures)
 	APIToken     string                           // if set, /api requires "Authorization: Bearer <token>"
 	Sandbox      http.Handler                     // serves /sandbox/* when set (simulated APIs for offline flows)
+	MCP          http.Handler                     // serves /mcp and /mcp/{toolset} when set
 }
 
 // Server is the HTTP handler.
@@ -65,6 +66,10 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	r.Post("/hooks/{flow}", s.hook)
 	if cfg.Sandbox != nil {
 		r.Handle("/sandbox/*", cfg.Sandbox)
+	}
+	if cfg.MCP != nil {
+		r.Handle("/mcp", cfg.MCP)
+		r.Handle("/mcp/*", cfg.MCP)
 	}
 	r.Route("/api", func(r chi.Router) {
 		r.Use(s.auth)

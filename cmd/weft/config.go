@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/mcp"
 )
 
 // Config is read once (file, then environment, then flags) and passed down;
@@ -31,8 +32,9 @@ type Config struct {
 	Queue         QueueConfig                       `yaml:"queue"`
 	Shutdown      time.Duration                     `yaml:"shutdown_timeout"`
 	SyncTimeout   time.Duration                     `yaml:"sync_timeout"`
-	WriteLinger   time.Duration                     `yaml:"write_linger"`    // group commit: wait this long for more writers
-	DebugAddr     string                            `yaml:"debug_addr"`      // serves /debug/pprof when set (keep it on loopback)
+	WriteLinger   time.Duration                     `yaml:"write_linger"` // group commit: wait this long for more writers
+	DebugAddr     string                            `yaml:"debug_addr"`   // serves /debug/pprof when set (keep it on loopback)
+	MCP           MCPConfig                         `yaml:"mcp"`
 	Imports       map[string]string                 `yaml:"imports"`         // connector name -> OpenAPI file, imported at start when changed
 	Sandboxes     []string                          `yaml:"sandboxes"`       // OpenAPI files (globs) simulated under /sandbox/NAME/
 	MasterKeyFile string                            `yaml:"master_key_file"` // default DATA_DIR/master.key; WEFT_MASTER_KEY wins
@@ -40,6 +42,13 @@ type Config struct {
 	masterKey string // WEFT_MASTER_KEY
 
 	secrets map[string]string // from WEFT_SECRET_<NAME>; never in files or logs
+}
+
+// MCPConfig configures the MCP gateway.
+type MCPConfig struct {
+	Toolsets       []mcp.Toolset `yaml:"toolsets"`
+	AllowedOrigins []string      `yaml:"allowed_origins"`
+	Policy         []mcp.Rule    `yaml:"policy"`
 }
 
 // QueueConfig tunes the durable queue.

@@ -32,6 +32,7 @@ import (
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/internal/seal"
+	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/postgres"
 	"github.com/weftio/weft/store/sqlite"
@@ -228,6 +229,9 @@ func serve(args []string, stderr io.Writer) error {
 			log.Info("sandbox", "api", b.Name, "path", sandbox.Prefix(b.Name))
 		}
 	}
+	mcpGw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, AllowedOrigins: cfg.MCP.AllowedOrigins, Policy: cfg.MCP.Policy, Version: version})
+	go mcpGw.Run(bg)
+	gwCfg.MCP = mcpGw
 	gw := gateway.New(eng, log, gwCfg)
 	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	ln, err := net.Listen("tcp", cfg.Addr)

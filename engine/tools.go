@@ -1,0 +1,95 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/store"
+)
+
+// ToolCall is one call of a connection's operation by an agent (MCP).
+type ToolCall struct {
+	Toolset    string // recorded as the run's flow: mcp:<toolset>
+	Tool       string // the tool name the agent used
+	Caller     string // API key id (or "anonymous"); recorded as the attempt's worker
+	Connection string
+	Operation  string // connector.operation
+	Input      map[string]any
+	Timeout    time.Duration // default 60s
+}
+
+// CallOperation runs one operation for an agent and writes it to the
+// transaction log like a flow step: a finished run of the pseudo-flow
+// mcp:<toolset> with one attempt (tool, caller, sizes, outcome, duration).
+// There are no retries: the agent sees the error and decides.
+func (e *Engine) CallOperation(ctx context.Context, c ToolCall) (any, error) {
+	start := e.now()
+	connector := strings.SplitN(c.Operation, ".", 2)[0]
+	op, ok := e.cat.Operation(c.Operation)
+	var out any
+	var err error
+	switch {
+	case !ok:
+		err = weft.Errorf(weft.ENotFound, "operation %q is not installed", c.Operation)
+	default:
+		var conn *connectors.Connection
+		if c.Connection != "" {
+			conn, err = e.connection(ctx, c.Connection, connector)
+			if err != nil {
+				err = weft.Errorf(weft.ENotFound, "%v", err)
+			}
+		}
+		if err == nil {
+			timeout := c.Timeout
+			if timeout <= 0 {
+				timeout = 60 * time.Second
+			}
+			cctx, cancel := context.WithTimeout(ctx, timeout)
+			out, err = op.Invoke(cctx, connectors.Call{Input: c.Input, Connection: conn, IdempotencyKey: newID()})
+			if cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil && err != nil {
+				err = &connectors.Error{Class: connectors.Retryable, Message: fmt.Sprintf("%s timed out after %s", c.Operation, timeout)}
+			}
+			cancel()
+		}
+	}
+	e.recordToolCall(c, start, out, err)
+	return out, err
+}
+
+// RecordToolCall logs a tool call that did not go through CallOperation
+// (a refused call, a meta-tool) so agent traffic is all in one log.
+func (e *Engine) RecordToolCall(c ToolCall, start time.Time, out any, err error) {
+	e.recordToolCall(c, start, out, err)
+}
+
+func (e *Engine) recordToolCall(c ToolCall, start time.Time, out any, err error) {
+	end := e.now()
+	in, _ := json.Marshal(map[string]any{"kind": "mcp", "body": c.Input})
+	run := &store.Run{ID: newID(), Flow: "mcp:" + c.Toolset, TriggerKind: "mcp", Input: in,
+		CreatedAt: start.UTC(), StartedAt: start.UTC(), Sync: true, Status: store.RunSucceeded}
+	att := store.Attempt{RunID: run.ID, Flow: run.Flow, StepID: c.Tool, StepKey: c.Tool, Kind: "call", Attempt: 1,
+		TriggerKind: "mcp", Status: store.AttemptOK, Worker: "key:" + c.Caller, StartedAt: start.UTC(), FinishedAt: end.UTC(),
+		DurationUS: end.Sub(start).Microseconds(), InputSize: len(in)}
+	if err != nil {
+		class, _ := connectors.Classify(err)
+		run.Status, run.ErrorCode, run.ErrorMessage, run.FailedStep = store.RunFailed, class, truncate(err.Error(), 1000), c.Tool
+		att.Status, att.ErrorClass, att.ErrorMessage = store.AttemptError, class, truncate(err.Error(), 1000)
+	} else if out != nil {
+		b, _ := json.Marshal(out)
+		att.OutputSize = len(b)
+	}
+	run.FinishedAt = &end
+	// The log write must not hold the agent's answer, nor fail it.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if werr := e.st.InsertRun(ctx, run, []store.Attempt{att}); werr != nil {
+			e.log.Error("mcp: logging a tool call", "tool", c.Tool, "err", werr)
+		}
+	}()
+}

@@ -1,0 +1,258 @@
+// Package mcp is Weft's MCP gateway: every operation of every connection
+// and every deployed flow as MCP tools (github.com/mark3labs/mcp-go),
+// grouped into toolsets served at /mcp/{toolset} over Streamable HTTP (both
+// the stateful 2025-11-25 wire and the stateless 2026-07-28 wire, decided
+// per request) and over stdio. Calls go through the engine, so agent
+// traffic lands in the same transaction log as flow steps.
+package mcp
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/weftio/weft/engine"
+)
+
+// Toolset is a named subset of the catalog served at /mcp/{name}.
+type Toolset struct {
+	Name        string   `yaml:"name" json:"name"`
+	Description string   `yaml:"description" json:"description,omitempty"`
+	Connections []string `yaml:"connections" json:"connections,omitempty"` // every operation of these connections
+	Tools       []string `yaml:"tools" json:"tools,omitempty"`             // tool names or glob patterns (crm__list*, flow__*)
+	Flows       []string `yaml:"flows" json:"flows,omitempty"`             // flow names or patterns ("*": all)
+	Discovery   bool     `yaml:"discovery" json:"discovery,omitempty"`     // expose search_tools and call_tool instead of the tools
+}
+
+// Config configures the gateway.
+type Config struct {
+	Toolsets       []Toolset
+	AllowedOrigins []string      // browser origins allowed besides same-host (DNS-rebinding protection)
+	PageSize       int           // tools/list page size (default 100)
+	Refresh        time.Duration // how often the tool lists are rebuilt from the catalog and flows (default 2s)
+	Auth           Authenticator // nil: no authentication (loopback development)
+	Policy         []Rule        // per-tool allow / deny / confirm
+	Searcher       Searcher      // ranks tools for search_tools (default: lexical)
+	Version        string
+}
+
+// Gateway serves the toolsets.
+type Gateway struct {
+	e   *engine.Engine
+	log *slog.Logger
+	cfg Config
+
+	mu   sync.RWMutex
+	sets map[string]*served
+}
+
+// served is one toolset's MCP server and transport.
+type served struct {
+	def     Toolset
+	srv     *server.MCPServer
+	http    *server.StreamableHTTPServer
+	handler http.Handler // http, possibly wrapped
+	mu      sync.Mutex
+	print   string // fingerprint of the tools last set
+	tools   map[string]*toolDef
+}
+
+// Built-in toolset names.
+const (
+	ToolsetAll         = "all"         // /mcp: every connection operation and flow
+	ToolsetDiscovery   = "discovery"   // /mcp/discovery: search_tools + call_tool over everything
+	ToolsetConformance = "conformance" // /mcp/conformance: the MCP conformance suite's fixtures only
+)
+
+// New builds the gateway; Run keeps its tool lists current.
+func New(e *engine.Engine, log *slog.Logger, cfg Config) *Gateway {
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 100
+	}
+	if cfg.Refresh <= 0 {
+		cfg.Refresh = 2 * time.Second
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	g := &Gateway{e: e, log: log.With("component", "mcp"), cfg: cfg, sets: map[string]*served{}}
+	defs := []Toolset{
+		{Name: ToolsetAll, Description: "every connection operation and every deployed flow", Tools: []string{"*"}, Flows: []string{"*"}},
+		{Name: ToolsetDiscovery, Description: "search_tools and call_tool over the whole catalog", Tools: []string{"*"}, Flows: []string{"*"}, Discovery: true},
+	}
+	defs = append(defs, cfg.Toolsets...)
+	for _, d := range defs {
+		g.sets[d.Name] = g.newServed(d)
+	}
+	g.sets[ToolsetConformance] = g.newConformance()
+	g.Refresh(context.Background())
+	return g
+}
+
+func (g *Gateway) newServed(d Toolset) *served {
+	s := &served{def: d, tools: map[string]*toolDef{}}
+	s.srv = server.NewMCPServer("weft", g.cfg.Version,
+		server.WithToolCapabilities(true),
+		server.WithResourceCapabilities(false, true),
+		server.WithPromptCapabilities(true),
+		server.WithPaginationLimit(g.cfg.PageSize),
+		server.WithElicitation(),
+		server.WithRecovery(),
+		server.WithInstructions(instructions(d)),
+	)
+	g.addResources(s.srv)
+	g.addPrompts(s.srv)
+	s.http = server.NewStreamableHTTPServer(s.srv,
+		server.WithEndpointPath(endpoint(d.Name)),
+		server.WithHTTPContextFunc(g.httpContext),
+		server.WithStreamableHTTPLogger(g.log),
+	)
+	s.handler = s.http
+	return s
+}
+
+func endpoint(name string) string {
+	if name == ToolsetAll {
+		return "/mcp"
+	}
+	return "/mcp/" + name
+}
+
+func instructions(d Toolset) string {
+	if d.Discovery {
+		return "Weft integration gateway. The catalog is large: call search_tools with what you want to do, then call_tool with the tool name it returns and the arguments its input schema asks for."
+	}
+	return "Weft integration gateway: tools named <connection>__<operation> call a business system through a configured connection; tools named flow__<name> run a deployed integration flow. Read a tool's description for its side effects before calling it."
+}
+
+// Run rebuilds tool lists every Refresh until ctx ends; clients are told
+// (notifications/tools/list_changed) when a list changes.
+func (g *Gateway) Run(ctx context.Context) {
+	t := time.NewTicker(g.cfg.Refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			g.Refresh(ctx)
+		}
+	}
+}
+
+// Refresh rebuilds every toolset's tools from the catalog and the flows now.
+func (g *Gateway) Refresh(ctx context.Context) {
+	all, err := g.allTools(ctx)
+	if err != nil {
+		g.log.Warn("building tools", "err", err)
+		return
+	}
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	for _, s := range g.sets {
+		if s.def.Name == ToolsetConformance {
+			continue
+		}
+		g.apply(s, all)
+	}
+}
+
+// ServeHTTP serves /mcp and /mcp/{toolset}.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := strings.Trim(strings.TrimPrefix(r.URL.Path, "/mcp"), "/")
+	if name == "" {
+		name = ToolsetAll
+	}
+	g.mu.RLock()
+	s := g.sets[name]
+	g.mu.RUnlock()
+	if s == nil {
+		http.Error(w, `{"error":{"code":"not_found","message":"no toolset named `+strings.ReplaceAll(name, `"`, "")+` (see GET /api/mcp/toolsets)"}}`, http.StatusNotFound)
+		return
+	}
+	if !g.originAllowed(r) {
+		http.Error(w, `{"error":{"code":"forbidden","message":"origin not allowed"}}`, http.StatusForbidden)
+		return
+	}
+	if g.cfg.Auth != nil && name != ToolsetConformance {
+		key, err := g.cfg.Auth.Authenticate(r, name)
+		if err != nil {
+			g.cfg.Auth.Challenge(w, r, err)
+			return
+		}
+		r = r.WithContext(withCaller(r.Context(), key))
+	}
+	s.handler.ServeHTTP(w, r)
+}
+
+// Toolsets lists the toolsets with their tool counts.
+func (g *Gateway) Toolsets() []map[string]any {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	var out []map[string]any
+	for _, s := range g.sets {
+		s.mu.Lock()
+		n := len(s.tools)
+		s.mu.Unlock()
+		out = append(out, map[string]any{"name": s.def.Name, "description": s.def.Description, "path": endpoint(s.def.Name), "tools": n, "discovery": s.def.Discovery})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i]["name"].(string) < out[j]["name"].(string) })
+	return out
+}
+
+// Server returns a toolset's MCP server (for stdio).
+func (g *Gateway) Server(name string) (*server.MCPServer, bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	s, ok := g.sets[name]
+	if !ok {
+		return nil, false
+	}
+	return s.srv, true
+}
+
+// originAllowed: requests without an Origin (non-browser clients) pass;
+// browser requests must come from the same host or an allowed origin.
+func (g *Gateway) originAllowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	for _, a := range g.cfg.AllowedOrigins {
+		if a == "*" || strings.EqualFold(a, o) {
+			return true
+		}
+	}
+	host := strings.TrimPrefix(strings.TrimPrefix(o, "http://"), "https://")
+	return strings.EqualFold(host, r.Host)
+}
+
+type callerKey struct{}
+
+func withCaller(ctx context.Context, k *Key) context.Context {
+	return context.WithValue(ctx, callerKey{}, k)
+}
+
+// caller returns the authenticated key of a request, if any.
+func caller(ctx context.Context) *Key {
+	k, _ := ctx.Value(callerKey{}).(*Key)
+	return k
+}
+
+// httpContext carries the authenticated key from the HTTP request into
+// tool handlers.
+func (g *Gateway) httpContext(ctx context.Context, r *http.Request) context.Context {
+	if k := caller(r.Context()); k != nil {
+		return withCaller(ctx, k)
+	}
+	return ctx
+}

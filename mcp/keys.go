@@ -1,0 +1,52 @@
+package mcp
+
+import (
+	"net/http"
+	"path"
+	"strings"
+)
+
+// Key is an authenticated caller: an API key (or an OAuth access token's
+// subject) with the toolsets and tools it may use.
+type Key struct {
+	ID       string   // shown in logs and the transaction log; never the secret
+	Toolsets []string // toolset names or "*"
+	Tools    []string // tool globs; empty: every tool of the allowed toolsets
+}
+
+func (k *Key) allowsToolset(name string) bool {
+	for _, t := range k.Toolsets {
+		if t == "*" || t == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (k *Key) allows(tool string) bool {
+	if len(k.Tools) == 0 {
+		return true
+	}
+	for _, p := range k.Tools {
+		if ok, _ := path.Match(p, tool); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Authenticator checks a request's credentials for a toolset.
+type Authenticator interface {
+	Authenticate(r *http.Request, toolset string) (*Key, error)
+	// Challenge answers a refused request (401 with WWW-Authenticate, 403, 429).
+	Challenge(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// bearer returns the bearer token of a request.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}

@@ -1,0 +1,478 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/store"
+)
+
+// MaxTextBytes bounds the text of one tool result; larger results are cut
+// with a note (structuredContent is left out then, too).
+const MaxTextBytes = 64 << 10
+
+// toolDef is one tool of the catalog.
+type toolDef struct {
+	tool        mcpgo.Tool
+	connection  string // connection tools
+	operation   string // connector.operation
+	flow        string // flow tools
+	destructive bool
+	text        string // name + description, for search
+	output      bool   // has an object output schema
+}
+
+var nameClean = regexp.MustCompile(`[^A-Za-z0-9_-]`)
+
+// toolName is <connection>__<operation>, valid as an MCP tool name.
+func toolName(conn, op string) string {
+	n := nameClean.ReplaceAllString(conn, "_") + "__" + nameClean.ReplaceAllString(op, "_")
+	if len(n) > 64 {
+		n = n[:64]
+	}
+	return n
+}
+
+// allTools builds every tool: each operation of each connection, each flow.
+func (g *Gateway) allTools(ctx context.Context) (map[string]*toolDef, error) {
+	cat := g.e.Catalog()
+	out := map[string]*toolDef{}
+	for _, conn := range cat.Connections() {
+		x, ok := cat.Connector(conn.Connector)
+		if !ok {
+			continue
+		}
+		for _, op := range x.Operations {
+			d := opTool(conn, x, op)
+			out[d.tool.Name] = d
+		}
+	}
+	flows, err := g.e.Store().ListFlows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, fi := range flows {
+		f, _, err := g.e.Flow(ctx, fi.Name, 0)
+		if err != nil {
+			continue
+		}
+		d := flowTool(f)
+		out[d.tool.Name] = d
+	}
+	return out, nil
+}
+
+func boolp(b bool) *bool { return &b }
+
+func opTool(conn *connectors.Connection, x *connectors.Connector, op *connectors.Operation) *toolDef {
+	name := toolName(conn.Name, op.Name)
+	var effects string
+	switch {
+	case op.Hints.ReadOnly:
+		effects = "Read-only: changes nothing."
+	case op.Hints.Destructive:
+		effects = "Destructive: deletes or overwrites data in " + x.Title + "."
+	default:
+		effects = "Writes to " + x.Title + "."
+	}
+	if op.Hints.Idempotent {
+		effects += " Safe to repeat with the same arguments."
+	}
+	desc := fmt.Sprintf("%s (%s via connection %q). %s", strings.TrimSuffix(op.Description, "."), x.Title, conn.Name, effects)
+	if req := requiredList(op.Input); len(req) > 0 {
+		desc += " Required: " + strings.Join(req, ", ") + "."
+	}
+	if _, ok := op.Input["properties"].(map[string]any)["fetch_all"]; ok {
+		desc += " Lists one page; set fetch_all for every page (bounded by max_items)."
+	}
+	t := mcpgo.Tool{Name: name, Title: op.Title, Description: desc,
+		Annotations: mcpgo.ToolAnnotation{Title: op.Title, ReadOnlyHint: boolp(op.Hints.ReadOnly), DestructiveHint: boolp(op.Hints.Destructive),
+			IdempotentHint: boolp(op.Hints.Idempotent), OpenWorldHint: boolp(op.Hints.OpenWorld)}}
+	t.RawInputSchema = schemaJSON(op.Input)
+	d := &toolDef{tool: t, connection: conn.Name, operation: x.Name + "." + op.Name, destructive: op.Hints.Destructive,
+		text: strings.ToLower(name + " " + op.Name + " " + op.Title + " " + op.Description + " " + x.Title)}
+	if op.Output != nil && op.Output["type"] == "object" {
+		t.RawOutputSchema = schemaJSON(op.Output)
+		d.tool, d.output = t, true
+	}
+	return d
+}
+
+func flowTool(f *flow.Flow) *toolDef {
+	schema := map[string]any{"type": "object"}
+	switch {
+	case f.Trigger.Webhook != nil && f.Trigger.Webhook.Schema != nil:
+		schema = f.Trigger.Webhook.Schema
+	case f.Trigger.Manual != nil && f.Trigger.Manual.Schema != nil:
+		schema = f.Trigger.Manual.Schema
+	}
+	name := "flow__" + nameClean.ReplaceAllString(f.Name, "_")
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	desc := f.Description
+	if desc == "" {
+		desc = "Run the integration flow " + f.Name + "."
+	}
+	desc = strings.TrimSpace(desc) + " Runs the deployed flow " + f.Name + " with the arguments as its trigger body and returns what the flow responds; the run is in Weft's transaction log."
+	t := mcpgo.Tool{Name: name, Title: "Flow " + f.Name, Description: desc,
+		Annotations: mcpgo.ToolAnnotation{Title: "Flow " + f.Name, ReadOnlyHint: boolp(false), DestructiveHint: boolp(false), OpenWorldHint: boolp(true)}}
+	t.RawInputSchema = schemaJSON(schema)
+	return &toolDef{tool: t, flow: f.Name, text: strings.ToLower(name + " " + f.Name + " " + desc)}
+}
+
+func requiredList(s map[string]any) []string {
+	var out []string
+	if r, ok := s["required"].([]any); ok {
+		for _, x := range r {
+			out = append(out, fmt.Sprint(x))
+		}
+	}
+	return out
+}
+
+func schemaJSON(s map[string]any) json.RawMessage {
+	if s == nil {
+		s = map[string]any{"type": "object"}
+	}
+	if s["type"] == nil {
+		cp := map[string]any{"type": "object"}
+		for k, v := range s {
+			cp[k] = v
+		}
+		s = cp
+	}
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// selected reports whether toolset d includes tool t.
+func selected(d Toolset, t *toolDef) bool {
+	if t.flow != "" {
+		for _, p := range d.Flows {
+			if ok, _ := path.Match(p, t.flow); ok {
+				return true
+			}
+		}
+	} else {
+		for _, c := range d.Connections {
+			if c == t.connection {
+				return true
+			}
+		}
+	}
+	for _, p := range d.Tools {
+		if ok, _ := path.Match(p, t.tool.Name); ok {
+			if t.flow != "" && len(d.Flows) == 0 && p == "*" {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// apply sets a toolset's tools when they changed.
+func (g *Gateway) apply(s *served, all map[string]*toolDef) {
+	mine := map[string]*toolDef{}
+	for n, t := range all {
+		if selected(s.def, t) {
+			mine[n] = t
+		}
+	}
+	names := make([]string, 0, len(mine))
+	for n := range mine {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var fp strings.Builder
+	for _, n := range names {
+		b, _ := json.Marshal(mine[n].tool)
+		fp.Write(b)
+		fp.Write(mine[n].tool.RawInputSchema)
+	}
+	s.mu.Lock()
+	changed := fp.String() != s.print
+	s.print, s.tools = fp.String(), mine
+	s.mu.Unlock()
+	if !changed {
+		return
+	}
+	if s.def.Discovery {
+		if len(s.srv.ListTools()) == 0 {
+			s.srv.SetTools(g.metaTools(s)...)
+		}
+		return
+	}
+	st := make([]server.ServerTool, 0, len(names))
+	for _, n := range names {
+		st = append(st, server.ServerTool{Tool: mine[n].tool, Handler: g.handler(s, mine[n])})
+	}
+	s.srv.SetTools(st...)
+}
+
+// lookup finds a tool of a toolset.
+func (s *served) lookup(name string) (*toolDef, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tools[name]
+	return t, ok
+}
+
+// handler calls a tool: policy, schema check, the call through the engine,
+// and a result shaped for a model.
+func (g *Gateway) handler(s *served, t *toolDef) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
+		return g.call(ctx, s, t, req)
+	}
+}
+
+func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
+	start := time.Now()
+	key := caller(ctx)
+	who := "anonymous"
+	if key != nil {
+		who = key.ID
+	}
+	args := req.GetArguments()
+	if args == nil {
+		if req.Params.Arguments != nil {
+			if _, ok := req.Params.Arguments.(map[string]any); !ok {
+				return mcpgo.NewToolResultError("arguments must be a JSON object"), nil
+			}
+		}
+		args = map[string]any{}
+	}
+	tc := engine.ToolCall{Toolset: s.def.Name, Tool: t.tool.Name, Caller: who, Connection: t.connection, Operation: t.operation, Input: args}
+	refuse := func(msg string) (*mcpgo.CallToolResult, error) {
+		g.e.RecordToolCall(tc, start, nil, &connectors.Error{Class: connectors.Permanent, Message: msg})
+		return mcpgo.NewToolResultError(msg), nil
+	}
+	if len(mustJSON(args)) > g.maxArgBytes() {
+		return refuse(fmt.Sprintf("arguments are %d bytes; the limit is %d", len(mustJSON(args)), g.maxArgBytes()))
+	}
+	if key != nil && !key.allows(t.tool.Name) {
+		return refuse(fmt.Sprintf("tool %s is not allowed for API key %s", t.tool.Name, key.ID))
+	}
+	switch g.policy(t) {
+	case PolicyDeny:
+		return refuse(fmt.Sprintf("tool %s is denied by the gateway's policy", t.tool.Name))
+	case PolicyConfirm:
+		if res, ok := confirm(ctx, req, t); !ok {
+			if res != nil {
+				return res, nil
+			}
+			return refuse(fmt.Sprintf("tool %s changes or deletes data and needs the user's confirmation, but this client cannot ask the user (elicitation); ask the operator to allow it", t.tool.Name))
+		} else if res != nil {
+			return refuse("the user declined " + t.tool.Name)
+		}
+	}
+	if msg := checkArgs(t, args); msg != "" {
+		return refuse(msg)
+	}
+	if t.flow != "" {
+		return g.callFlow(ctx, s, t, req, args, tc, start)
+	}
+	out, err := g.e.CallOperation(ctx, tc)
+	if err != nil {
+		return toolError(t, err), nil
+	}
+	return g.result(t, out), nil
+}
+
+func (g *Gateway) maxArgBytes() int { return 1 << 20 }
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// checkArgs checks the arguments against the tool's input schema: unknown
+// and missing required fields, and basic types, with a message a model can
+// act on.
+func checkArgs(t *toolDef, args map[string]any) string {
+	var s map[string]any
+	_ = json.Unmarshal(t.tool.RawInputSchema, &s)
+	props, _ := s["properties"].(map[string]any)
+	for _, r := range requiredList(s) {
+		if _, ok := args[r]; !ok {
+			return fmt.Sprintf("missing required argument %q for %s (required: %s)", r, t.tool.Name, strings.Join(requiredList(s), ", "))
+		}
+	}
+	if s["additionalProperties"] == false && props != nil {
+		for k := range args {
+			if _, ok := props[k]; !ok {
+				names := make([]string, 0, len(props))
+				for n := range props {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				return fmt.Sprintf("unknown argument %q for %s (it takes: %s)", k, t.tool.Name, strings.Join(names, ", "))
+			}
+		}
+	}
+	for k, v := range args {
+		p, _ := props[k].(map[string]any)
+		want, _ := p["type"].(string)
+		if want == "" || v == nil {
+			continue
+		}
+		ok := true
+		switch want {
+		case "string":
+			_, ok = v.(string)
+		case "integer":
+			f, isNum := v.(float64)
+			ok = isNum && f == float64(int64(f))
+		case "number":
+			_, ok = v.(float64)
+		case "boolean":
+			_, ok = v.(bool)
+		case "array":
+			_, ok = v.([]any)
+		case "object":
+			_, ok = v.(map[string]any)
+		}
+		if !ok {
+			return fmt.Sprintf("argument %q of %s must be %s, got %s", k, t.tool.Name, want, jsonType(v))
+		}
+		if enum, ok := p["enum"].([]any); ok && len(enum) > 0 {
+			found := false
+			for _, e := range enum {
+				if fmt.Sprint(e) == fmt.Sprint(v) {
+					found = true
+				}
+			}
+			if !found {
+				return fmt.Sprintf("argument %q of %s must be one of %v", k, t.tool.Name, enum)
+			}
+		}
+	}
+	return ""
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return "null"
+}
+
+// toolError turns a failure into a result the model can act on.
+func toolError(t *toolDef, err error) *mcpgo.CallToolResult {
+	var ce *connectors.Error
+	msg := err.Error()
+	if errors.As(err, &ce) {
+		switch {
+		case ce.Status == 404:
+			msg += " (not found: check the identifier)"
+		case ce.Status == 401 || ce.Status == 403:
+			msg += " (the connection's credentials were refused; the operator must fix the connection)"
+		case ce.Status >= 400 && ce.Status < 500:
+			msg += " (the upstream rejected the arguments)"
+		case ce.Class == connectors.Retryable:
+			msg += " (temporary: retrying later may work)"
+		}
+		if ce.Body != nil {
+			if b := mustJSON(ce.Body); len(b) < 2000 {
+				msg += "; upstream said: " + string(b)
+			}
+		}
+	}
+	return mcpgo.NewToolResultError(t.tool.Name + ": " + msg)
+}
+
+// result shapes a successful output: structured content when the tool
+// declares an object output schema, and text, cut at MaxTextBytes.
+func (g *Gateway) result(t *toolDef, out any) *mcpgo.CallToolResult {
+	structured := out
+	if m, ok := out.(map[string]any); ok && t.connection != "" {
+		// Imported operations return the HTTP envelope; their schema is the body's.
+		if _, hasBody := m["body"]; hasBody && !strings.Contains(string(t.tool.RawOutputSchema), `"headers"`) {
+			structured = m["body"]
+		}
+	}
+	text := mustJSON(structured)
+	res := &mcpgo.CallToolResult{}
+	if len(text) > MaxTextBytes {
+		note := fmt.Sprintf("\n[truncated: the result is %d bytes; showing the first %d. Ask for less: filters, a smaller limit, or one page at a time (fetch_all off).]", len(text), MaxTextBytes)
+		res.Content = []mcpgo.Content{mcpgo.NewTextContent(string(text[:MaxTextBytes]) + note)}
+		return res
+	}
+	res.Content = []mcpgo.Content{mcpgo.NewTextContent(string(text))}
+	if _, isObj := structured.(map[string]any); isObj && t.output {
+		res.StructuredContent = structured
+	}
+	return res
+}
+
+// callFlow runs a flow synchronously, reporting progress while it runs.
+func (g *Gateway) callFlow(ctx context.Context, s *served, t *toolDef, req mcpgo.CallToolRequest, args map[string]any, tc engine.ToolCall, start time.Time) (*mcpgo.CallToolResult, error) {
+	var token mcpgo.ProgressToken
+	if req.Params.Meta != nil {
+		token = req.Params.Meta.ProgressToken
+	}
+	done := make(chan struct{})
+	if token != nil {
+		go func() {
+			tick := time.NewTicker(500 * time.Millisecond)
+			defer tick.Stop()
+			n := 0
+			for {
+				select {
+				case <-done:
+					return
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					n++
+					_ = s.srv.SendNotificationToClient(ctx, string(mcpgo.MethodNotificationProgress), map[string]any{
+						"progressToken": token, "progress": n, "message": fmt.Sprintf("flow %s running (%.1fs)", t.flow, time.Since(start).Seconds())})
+				}
+			}
+		}()
+	}
+	res, err := g.e.Trigger(ctx, engine.Event{Flow: t.flow, Kind: "mcp", Body: args})
+	close(done)
+	if err != nil {
+		if weft.Code(err) == weft.ECanceled || ctx.Err() != nil {
+			return mcpgo.NewToolResultError("flow " + t.flow + " was canceled"), nil
+		}
+		return mcpgo.NewToolResultError(fmt.Sprintf("flow %s: %v", t.flow, err)), nil
+	}
+	if res.Run != nil && res.Run.Status != store.RunSucceeded {
+		return mcpgo.NewToolResultError(fmt.Sprintf("flow %s run %s %s at step %s: %s", t.flow, res.Run.ID, res.Run.Status, res.Run.FailedStep, res.Run.ErrorMessage)), nil
+	}
+	var body any = map[string]any{"run_id": res.Run.ID, "status": res.Run.Status}
+	if res.Response != nil {
+		body = res.Response.Body
+	}
+	out := g.result(&toolDef{tool: t.tool}, body)
+	if m, ok := body.(map[string]any); ok {
+		out.StructuredContent = m
+	}
+	return out, nil
+}
