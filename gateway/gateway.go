@@ -26,6 +26,7 @@ import (
 	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/store"
 )
 
@@ -35,7 +36,8 @@ type Config struct {
 	Secret       func(name string) (string, bool) // named secrets (signatures)
 	APIToken     string                           // if set, /api requires "Authorization: Bearer <token>"
 	Sandbox      http.Handler                     // serves /sandbox/* when set (simulated APIs for offline flows)
-	MCP          http.Handler                     // serves /mcp and /mcp/{toolset} when set
+	MCP          *mcp.Gateway                     // serves /mcp and /mcp/{toolset} when set
+	MCPAuth      *mcp.Auth                        // API keys and OAuth for /mcp
 }
 
 // Server is the HTTP handler.
@@ -71,6 +73,10 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		r.Handle("/mcp", cfg.MCP)
 		r.Handle("/mcp/*", cfg.MCP)
 	}
+	if cfg.MCPAuth != nil {
+		r.Get("/.well-known/oauth-protected-resource", cfg.MCPAuth.Metadata)
+		r.Get("/.well-known/oauth-protected-resource/*", cfg.MCPAuth.Metadata)
+	}
 	r.Route("/api", func(r chi.Router) {
 		r.Use(s.auth)
 		r.Get("/flows", s.listFlows)
@@ -105,6 +111,37 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		r.Put("/connections/{name}", s.putConnection)
 		r.Delete("/connections/{name}", s.deleteConnection)
 		r.Post("/secrets/rotate", s.rotateKey)
+		r.Get("/mcp/toolsets", func(w http.ResponseWriter, r *http.Request) {
+			if s.cfg.MCP == nil {
+				writeErr(w, weft.Errorf(weft.EUnavailable, "the MCP gateway is off"))
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"toolsets": s.cfg.MCP.Toolsets()})
+		})
+		r.Get("/mcp/keys", func(w http.ResponseWriter, r *http.Request) {
+			ks, err := s.e.Store().APIKeys(r.Context())
+			if err != nil {
+				writeErr(w, err)
+				return
+			}
+			if ks == nil {
+				ks = []store.APIKey{}
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"keys": ks})
+		})
+		r.Post("/mcp/keys", s.createKey)
+		r.Delete("/mcp/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
+			id := chi.URLParam(r, "id")
+			if err := s.e.Store().RevokeAPIKey(r.Context(), id); err != nil {
+				writeErr(w, err)
+				return
+			}
+			if s.cfg.MCPAuth != nil {
+				s.cfg.MCPAuth.Forget()
+			}
+			s.log.Info("API key revoked", "key", id)
+			writeJSON(w, http.StatusOK, map[string]any{"revoked": id})
+		})
 		r.Get("/stats/runs", func(w http.ResponseWriter, r *http.Request) {
 			counts, err := s.e.Store().CountRuns(r.Context(), r.URL.Query().Get("flow"))
 			if err != nil {
@@ -725,6 +762,34 @@ func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("connection deleted", "connection", name)
 	writeJSON(w, http.StatusOK, map[string]any{"deleted": name})
+}
+
+// createKey creates an MCP API key; the secret is in this answer only.
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
+	data, err := s.readBody(w, r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var req struct {
+		Name       string   `json:"name"`
+		Scopes     []string `json:"scopes"`
+		RatePerMin int      `json:"rate_per_min"`
+	}
+	if err := json.Unmarshal(data, &req); err != nil {
+		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"name", "scopes": [toolset | "*" | "tool:<glob>"], "rate_per_min"}`))
+		return
+	}
+	k, secret, err := mcp.CreateKey(r.Context(), s.e.Store(), req.Name, req.Scopes, req.RatePerMin)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if s.cfg.MCPAuth != nil {
+		s.cfg.MCPAuth.Forget()
+	}
+	s.log.Info("API key created", "key", k.ID, "name", k.Name, "scopes", k.Scopes)
+	writeJSON(w, http.StatusCreated, map[string]any{"key": k, "secret": secret, "note": "store the secret now: it is not shown again"})
 }
 
 // rotateKey makes a new master key current and reseals every stored

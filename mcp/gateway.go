@@ -189,7 +189,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.cfg.Auth.Challenge(w, r, err)
 			return
 		}
-		r = r.WithContext(withCaller(r.Context(), key))
+		if key != nil {
+			r = r.WithContext(withCaller(r.Context(), key))
+		}
 	}
 	s.handler.ServeHTTP(w, r)
 }

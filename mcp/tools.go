@@ -105,7 +105,7 @@ func opTool(conn *connectors.Connection, x *connectors.Connector, op *connectors
 	t.RawInputSchema = schemaJSON(op.Input)
 	d := &toolDef{tool: t, connection: conn.Name, operation: x.Name + "." + op.Name, destructive: op.Hints.Destructive,
 		text: strings.ToLower(name + " " + op.Name + " " + op.Title + " " + op.Description + " " + x.Title)}
-	if op.Output != nil && op.Output["type"] == "object" {
+	if objectSchema(op.Output) {
 		t.RawOutputSchema = schemaJSON(op.Output)
 		d.tool, d.output = t, true
 	}
@@ -133,6 +133,31 @@ func flowTool(f *flow.Flow) *toolDef {
 		Annotations: mcpgo.ToolAnnotation{Title: "Flow " + f.Name, ReadOnlyHint: boolp(false), DestructiveHint: boolp(false), OpenWorldHint: boolp(true)}}
 	t.RawInputSchema = schemaJSON(schema)
 	return &toolDef{tool: t, flow: f.Name, text: strings.ToLower(name + " " + f.Name + " " + desc)}
+}
+
+// objectSchema: an output schema usable as MCP outputSchema (an object,
+// possibly as an allOf of objects).
+func objectSchema(s map[string]any) bool {
+	if s == nil {
+		return false
+	}
+	if t, ok := s["type"]; ok {
+		return t == "object"
+	}
+	if _, ok := s["properties"]; ok {
+		return true
+	}
+	all, ok := s["allOf"].([]any)
+	if !ok || len(all) == 0 {
+		return false
+	}
+	for _, x := range all {
+		m, _ := x.(map[string]any)
+		if !objectSchema(m) {
+			return false
+		}
+	}
+	return true
 }
 
 func requiredList(s map[string]any) []string {

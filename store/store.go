@@ -95,6 +95,13 @@ type Store interface {
 	DeleteConnection(ctx context.Context, name string) error
 	Reseal(ctx context.Context, fn func(SealedConnection) (SealedConnection, error)) (int, error)
 
+	// API keys for the MCP gateway: only a hash of the secret is stored.
+	// APIKeyByHash returns not_found for an unknown or revoked key.
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	APIKeys(ctx context.Context) ([]APIKey, error)
+	APIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string) error
+
 	// StartQueue starts River with these workers (nil: insert only).
 	StartQueue(ctx context.Context, workers *river.Workers, q QueueConfig) error
 	// StopQueue stops fetching new jobs and waits for running ones up to
@@ -214,4 +221,15 @@ type SealedConnection struct {
 	KeyID     string
 	Sealed    []byte
 	UpdatedAt time.Time
+}
+
+// APIKey is an agent's credential for the MCP gateway.
+type APIKey struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Hash       string     `json:"-"`      // SHA-256 of the secret
+	Scopes     []string   `json:"scopes"` // toolset names, "*", or "tool:<glob>" entries
+	RatePerMin int        `json:"rate_per_min,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 }

@@ -46,9 +46,10 @@ type Config struct {
 
 // MCPConfig configures the MCP gateway.
 type MCPConfig struct {
-	Toolsets       []mcp.Toolset `yaml:"toolsets"`
-	AllowedOrigins []string      `yaml:"allowed_origins"`
-	Policy         []mcp.Rule    `yaml:"policy"`
+	Toolsets       []mcp.Toolset  `yaml:"toolsets"`
+	AllowedOrigins []string       `yaml:"allowed_origins"`
+	Policy         []mcp.Rule     `yaml:"policy"`
+	Auth           mcp.AuthConfig `yaml:"auth"`
 }
 
 // QueueConfig tunes the durable queue.

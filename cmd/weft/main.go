@@ -55,6 +55,8 @@ Usage:
   weft connection list | show NAME | set NAME --file F | delete NAME
   weft secrets rotate                 new master key; every stored credential resealed
   weft sandbox SPEC... [--addr 127.0.0.1:9100]   serve a stateful simulator of each OpenAPI document under /NAME/
+  weft mcp --stdio [--toolset all]    serve MCP on stdin/stdout (local agents)
+  weft mcp toolsets | keys create NAME --scopes S[,S] [--rate N] | keys list | keys revoke ID
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
@@ -90,6 +92,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = secretsCmd(args[1:], stdout)
 	case "sandbox":
 		err = sandboxCmd(args[1:], stdout)
+	case "mcp":
+		err = mcpCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "weft", version)
 	case "help", "-h", "--help":
@@ -145,50 +149,11 @@ func serve(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	var st store.Store
-	if cfg.DatabaseURL != "" {
-		st, err = postgres.Open(ctx, cfg.DatabaseURL, log, cfg.WriteLinger)
-	} else {
-		st, err = sqlite.Open(ctx, cfg.DataDir, log, cfg.WriteLinger)
-	}
+	st, eng, err := openCore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-
-	cat := builtinCatalog()
-	specs, err := st.ConnectorSpecs(ctx)
-	if err != nil {
-		return err
-	}
-	for _, sp := range specs {
-		if _, err := openapi.Register(cat, sp.Name, sp.Spec); err != nil {
-			log.Error("imported connector no longer loads", "connector", sp.Name, "err", err)
-		}
-	}
-	if err := importAtStart(ctx, st, cat, cfg.Imports, log); err != nil {
-		return err
-	}
-	for _, c := range cfg.Connections {
-		if err := cat.AddConnection(c); err != nil {
-			return weft.Errorf(weft.EInvalid, "%v", err)
-		}
-		if _, ok := cat.Connector(c.Connector); !ok {
-			log.Warn("connection names a connector that is not installed yet (import it)", "connection", c.Name, "connector", c.Connector)
-		}
-	}
-	keyFile := cfg.MasterKeyFile
-	if keyFile == "" {
-		keyFile = filepath.Join(cfg.DataDir, "master.key")
-	}
-	keys, err := seal.Load(cfg.masterKey, keyFile)
-	if err != nil {
-		return weft.Errorf(weft.EInvalid, "master key: %v", err)
-	}
-	eng := engine.New(st, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys})
-	if err := eng.LoadConnections(ctx); err != nil {
-		return weft.Errorf(weft.EUnavailable, "stored connections: %v (is this the right master key? it comes from %s)", err, keys.Source())
-	}
 
 	var workers = eng.Workers()
 	if cfg.Queue.Disabled {
@@ -229,7 +194,12 @@ func serve(args []string, stderr io.Writer) error {
 			log.Info("sandbox", "api", b.Name, "path", sandbox.Prefix(b.Name))
 		}
 	}
-	mcpGw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, AllowedOrigins: cfg.MCP.AllowedOrigins, Policy: cfg.MCP.Policy, Version: version})
+	mcpAuth, err := mcp.NewAuth(st, cfg.MCP.Auth)
+	if err != nil {
+		return weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	mcpGw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, AllowedOrigins: cfg.MCP.AllowedOrigins, Policy: cfg.MCP.Policy, Version: version, Auth: mcpAuth})
+	gwCfg.MCPAuth = mcpAuth
 	go mcpGw.Run(bg)
 	gwCfg.MCP = mcpGw
 	gw := gateway.New(eng, log, gwCfg)
@@ -351,4 +321,60 @@ func importAtStart(ctx context.Context, st store.Store, cat *connectors.Catalog,
 		log.Info("connector imported", "connector", name, "file", imports[name], "operations", rep.Imported, "rejected", len(rep.Rejected))
 	}
 	return nil
+}
+
+// openCore opens the store and builds the catalog (built-in, imported and
+// configured connectors and connections) and the engine: what serve and
+// the stdio MCP server share. The caller closes the store.
+func openCore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store, *engine.Engine, error) {
+	var st store.Store
+	var err error
+	if cfg.DatabaseURL != "" {
+		st, err = postgres.Open(ctx, cfg.DatabaseURL, log, cfg.WriteLinger)
+	} else {
+		st, err = sqlite.Open(ctx, cfg.DataDir, log, cfg.WriteLinger)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	fail := func(err error) (store.Store, *engine.Engine, error) {
+		st.Close()
+		return nil, nil, err
+	}
+
+	cat := builtinCatalog()
+	specs, err := st.ConnectorSpecs(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	for _, sp := range specs {
+		if _, err := openapi.Register(cat, sp.Name, sp.Spec); err != nil {
+			log.Error("imported connector no longer loads", "connector", sp.Name, "err", err)
+		}
+	}
+	if err := importAtStart(ctx, st, cat, cfg.Imports, log); err != nil {
+		return fail(err)
+	}
+	for _, c := range cfg.Connections {
+		if err := cat.AddConnection(c); err != nil {
+			return fail(weft.Errorf(weft.EInvalid, "%v", err))
+		}
+		if _, ok := cat.Connector(c.Connector); !ok {
+			log.Warn("connection names a connector that is not installed yet (import it)", "connection", c.Name, "connector", c.Connector)
+		}
+	}
+	keyFile := cfg.MasterKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(cfg.DataDir, "master.key")
+	}
+	keys, err := seal.Load(cfg.masterKey, keyFile)
+	if err != nil {
+		return fail(weft.Errorf(weft.EInvalid, "master key: %v", err))
+	}
+	eng := engine.New(st, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys})
+	if err := eng.LoadConnections(ctx); err != nil {
+		return fail(weft.Errorf(weft.EUnavailable, "stored connections: %v (is this the right master key? it comes from %s)", err, keys.Source()))
+	}
+
+	return st, eng, nil
 }

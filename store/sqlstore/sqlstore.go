@@ -969,6 +969,80 @@ func (s *Store) Reseal(ctx context.Context, fn func(store.SealedConnection) (sto
 	return n, err
 }
 
+// CreateAPIKey implements store.Store.
+func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
+	scopes, _ := json.Marshal(k.Scopes)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO api_keys (id, name, hash, scopes, rate_per_min, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+			k.ID, k.Name, k.Hash, string(scopes), k.RatePerMin, micros(k.CreatedAt))
+		if err != nil && s.isUniq(err) {
+			return weft.Errorf(weft.EConflict, "an API key with id %q exists", k.ID)
+		}
+		return s.wrap(err, "create api key")
+	})
+}
+
+func (s *Store) scanKeys(rows *sql.Rows) ([]store.APIKey, error) {
+	defer rows.Close()
+	var out []store.APIKey
+	for rows.Next() {
+		var k store.APIKey
+		var scopes string
+		var created int64
+		var revoked sql.NullInt64
+		if err := rows.Scan(&k.ID, &k.Name, &k.Hash, &scopes, &k.RatePerMin, &created, &revoked); err != nil {
+			return nil, s.wrap(err, "api keys")
+		}
+		_ = json.Unmarshal([]byte(scopes), &k.Scopes)
+		k.CreatedAt = fromMicros(created)
+		if revoked.Valid {
+			t := fromMicros(revoked.Int64)
+			k.RevokedAt = &t
+		}
+		out = append(out, k)
+	}
+	return out, s.wrap(rows.Err(), "api keys")
+}
+
+// APIKeys implements store.Store.
+func (s *Store) APIKeys(ctx context.Context) ([]store.APIKey, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, hash, scopes, rate_per_min, created_at, revoked_at FROM api_keys ORDER BY created_at, id`)
+	if err != nil {
+		return nil, s.wrap(err, "api keys")
+	}
+	return s.scanKeys(rows)
+}
+
+// APIKeyByHash implements store.Store.
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*store.APIKey, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, name, hash, scopes, rate_per_min, created_at, revoked_at FROM api_keys WHERE hash = ? AND revoked_at IS NULL`), hash)
+	if err != nil {
+		return nil, s.wrap(err, "api key")
+	}
+	ks, err := s.scanKeys(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(ks) == 0 {
+		return nil, weft.Errorf(weft.ENotFound, "no such API key")
+	}
+	return &ks[0], nil
+}
+
+// RevokeAPIKey implements store.Store.
+func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`), micros(time.Now()), id)
+		if err != nil {
+			return s.wrap(err, "revoke api key")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return weft.Errorf(weft.ENotFound, "no active API key %q", id)
+		}
+		return nil
+	})
+}
+
 // --- queue ------------------------------------------------------------------
 
 func (s *Store) riverClient() *river.Client[*sql.Tx] {

@@ -267,6 +267,33 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("api keys: only active keys authenticate; revoke once", func(t *testing.T) {
+		s := open(t)
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		must(t, s.CreateAPIKey(ctx, store.APIKey{ID: "k1", Name: "claude", Hash: "h1", Scopes: []string{"crm", "tool:flow__*"}, RatePerMin: 60, CreatedAt: now}))
+		must(t, s.CreateAPIKey(ctx, store.APIKey{ID: "k2", Name: "ide", Hash: "h2", Scopes: []string{"*"}, CreatedAt: now}))
+		if err := s.CreateAPIKey(ctx, store.APIKey{ID: "k3", Name: "dup", Hash: "h1", CreatedAt: now}); err == nil {
+			t.Fatal("duplicate hash accepted")
+		}
+		k, err := s.APIKeyByHash(ctx, "h1")
+		must(t, err)
+		if k.ID != "k1" || len(k.Scopes) != 2 || k.RatePerMin != 60 || !k.CreatedAt.Equal(now) {
+			t.Fatalf("%+v", k)
+		}
+		must(t, s.RevokeAPIKey(ctx, "k1"))
+		if _, err := s.APIKeyByHash(ctx, "h1"); weft.Code(err) != weft.ENotFound {
+			t.Fatalf("revoked key still authenticates: %v", err)
+		}
+		if err := s.RevokeAPIKey(ctx, "k1"); weft.Code(err) != weft.ENotFound {
+			t.Fatalf("revoke twice: %v", err)
+		}
+		ks, err := s.APIKeys(ctx)
+		must(t, err)
+		if len(ks) != 2 || ks[0].RevokedAt == nil || ks[1].RevokedAt != nil {
+			t.Fatalf("%+v", ks)
+		}
+	})
+
 	t.Run("enqueued runs reach a worker; replay requeues", func(t *testing.T) {
 		s := open(t)
 		var mu sync.Mutex

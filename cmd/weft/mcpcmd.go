@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/mcp"
+)
+
+func mcpCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "--stdio" || args[0] == "-stdio" || args[0] == "stdio") {
+		return mcpStdio(args[1:], stderr)
+	}
+	if len(args) == 0 {
+		return weft.Errorf(weft.EInvalid, "weft mcp --stdio | toolsets | keys create|list|revoke")
+	}
+	switch args[0] {
+	case "toolsets":
+		fs, server, asJSON := newFlagSet("mcp toolsets")
+		if _, err := parseArgs(fs, args[1:]); err != nil {
+			return err
+		}
+		c := newClient(*server, *asJSON, stdout)
+		return c.list("/api/mcp/toolsets", "toolsets", col{"NAME", "name"}, col{"PATH", "path"}, col{"TOOLS", "tools"}, col{"DESCRIPTION", "description"})
+	case "keys":
+		if len(args) < 2 {
+			return weft.Errorf(weft.EInvalid, "weft mcp keys create NAME --scopes TOOLSET[,..] [--rate N] | list | revoke ID")
+		}
+		fs, srv, asJSON := newFlagSet("mcp keys " + args[1])
+		scopes := fs.String("scopes", "", `comma-separated toolsets ("*" for all) and tool:<glob> entries`)
+		rpm := fs.Int("rate", 0, "requests a minute (0: unlimited)")
+		pos, err := parseArgs(fs, args[2:])
+		if err != nil {
+			return err
+		}
+		c := newClient(*srv, *asJSON, stdout)
+		switch args[1] {
+		case "list":
+			return c.list("/api/mcp/keys", "keys", col{"ID", "id"}, col{"NAME", "name"}, col{"SCOPES", "scopes"}, col{"RATE/MIN", "rate_per_min"}, col{"CREATED", "created_at"}, col{"REVOKED", "revoked_at"})
+		case "create":
+			if len(pos) != 1 || *scopes == "" {
+				return weft.Errorf(weft.EInvalid, "weft mcp keys create NAME --scopes TOOLSET[,TOOLSET|*|tool:GLOB...] [--rate N]")
+			}
+			var sc []string
+			for _, s := range strings.Split(*scopes, ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					sc = append(sc, s)
+				}
+			}
+			body := fmt.Sprintf(`{"name":%q,"scopes":%s,"rate_per_min":%d}`, pos[0], mustJSONString(sc), *rpm)
+			var res map[string]any
+			if err := c.do("POST", "/api/mcp/keys", []byte(body), &res); err != nil {
+				return err
+			}
+			if c.json {
+				c.printJSON(res)
+				return nil
+			}
+			k, _ := res["key"].(map[string]any)
+			fmt.Fprintf(stdout, "API key %v (%v) created, scopes %v.\nSecret (shown once; give it to the agent as a bearer token):\n%v\n", k["id"], k["name"], k["scopes"], res["secret"])
+			return nil
+		case "revoke":
+			if len(pos) != 1 {
+				return weft.Errorf(weft.EInvalid, "weft mcp keys revoke ID")
+			}
+			if err := c.do("DELETE", "/api/mcp/keys/"+url.PathEscape(pos[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "API key %s revoked\n", pos[0])
+			return nil
+		}
+	}
+	return weft.Errorf(weft.EInvalid, "weft mcp: unknown verb %q", args[0])
+}
+
+func mustJSONString(v []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, s := range v {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%q", s)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// mcpStdio serves one toolset over stdin/stdout for local clients (Claude
+// Desktop, IDEs), on the same store and configuration as weft serve.
+func mcpStdio(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("mcp --stdio", flag.ContinueOnError)
+	toolset := fs.String("toolset", mcp.ToolsetAll, "toolset to serve")
+	dataDir := fs.String("data-dir", "", "data directory (as for weft serve)")
+	cfgPath := fs.String("config", "", "config file (as for weft serve)")
+	if err := fs.Parse(args); err != nil {
+		return weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	cfg, err := loadConfig(*cfgPath, os.Environ())
+	if err != nil {
+		return weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr) // stdout is the protocol
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, eng, err := openCore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := deployAtStart(ctx, eng, cfg.Deploy, log); err != nil {
+		return err
+	}
+	gw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, Policy: cfg.MCP.Policy, Version: version, Refresh: 2 * time.Second})
+	go gw.Run(ctx)
+	srv, ok := gw.Server(*toolset)
+	if !ok {
+		return weft.Errorf(weft.EInvalid, "no toolset named %q", *toolset)
+	}
+	return server.NewStdioServer(srv).Listen(ctx, os.Stdin, os.Stdout)
+}

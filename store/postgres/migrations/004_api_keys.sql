@@ -1,0 +1,9 @@
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  scopes TEXT NOT NULL,
+  rate_per_min BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
