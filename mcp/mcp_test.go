@@ -1,0 +1,221 @@
+package mcp_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/weftio/weft/connectors"
+	httpconn "github.com/weftio/weft/connectors/http"
+	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/mcp"
+	"github.com/weftio/weft/store/sqlite"
+)
+
+func newEngine(t testing.TB) *engine.Engine {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return engine.New(st, connectors.NewCatalog(httpconn.New(httpconn.Options{})), slog.New(slog.DiscardHandler), engine.Config{})
+}
+
+// Adding a connection changes the tool list live and tells connected clients.
+func TestToolListChangesLive(t *testing.T) {
+	e := newEngine(t)
+	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{Refresh: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go gw.Run(ctx)
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	var changed atomic.Int32
+	c := sdk.NewClient(&sdk.Implementation{Name: "t", Version: "1"}, &sdk.ClientOptions{ToolListChangedHandler: func(context.Context, *sdk.ToolListChangedRequest) { changed.Add(1) }})
+	s, err := c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: srv.URL + "/mcp"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	list := func() []string {
+		var names []string
+		for tool, err := range s.Tools(ctx, nil) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, tool.Name)
+		}
+		return names
+	}
+	if n := list(); len(n) != 0 {
+		t.Fatalf("tools before any connection: %v", n)
+	}
+	if err := e.Catalog().AddConnection(&connectors.Connection{Name: "api", Connector: "http"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for changed.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if changed.Load() == 0 {
+		t.Fatal("no notifications/tools/list_changed")
+	}
+	if n := list(); len(n) != 1 || n[0] != "api__request" {
+		t.Fatalf("tools after: %v", n)
+	}
+}
+
+// tools/list pages through a large catalog.
+func TestToolsListPaginates(t *testing.T) {
+	e := newEngine(t)
+	for i := 0; i < 250; i++ {
+		e.Catalog().AddConnection(&connectors.Connection{Name: "api" + string(rune('a'+i/26%26)) + string(rune('a'+i%26)) + string(rune('0'+i/676)), Connector: "http"})
+	}
+	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{PageSize: 100})
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	ctx := context.Background()
+	s, err := sdk.NewClient(&sdk.Implementation{Name: "t", Version: "1"}, nil).Connect(ctx, &sdk.StreamableClientTransport{Endpoint: srv.URL + "/mcp"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	page, err := s.ListTools(ctx, &sdk.ListToolsParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Tools) != 100 || page.NextCursor == "" {
+		t.Fatalf("first page: %d tools, cursor %q", len(page.Tools), page.NextCursor)
+	}
+	total := 0
+	for _, err := range s.Tools(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		total++
+	}
+	if total != 250 {
+		t.Fatalf("%d tools in all", total)
+	}
+}
+
+// OAuth resource-server mode: tokens are checked against the issuer's JWKS,
+// issuer, audience and expiry; scopes pick toolsets.
+func TestOAuthAccessTokens(t *testing.T) {
+	priv, _ := rsa.GenerateKey(rand.Reader, 2048)
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &priv.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+	}))
+	defer jwks.Close()
+	mint := func(key *rsa.PrivateKey, iss, aud, scope string, exp time.Time) string {
+		sig, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "k1"))
+		tok, _ := jwt.Signed(sig).Claims(jwt.Claims{Issuer: iss, Subject: "agent-7", Audience: jwt.Audience{aud}, Expiry: jwt.NewNumericDate(exp), IssuedAt: jwt.NewNumericDate(time.Now())}).
+			Claims(map[string]any{"scope": scope}).Serialize()
+		return tok
+	}
+	e := newEngine(t)
+	auth, err := mcp.NewAuth(e.Store(), mcp.AuthConfig{Mode: mcp.AuthOAuth, Issuer: "https://idp.example.com", Audience: "https://weft.example.com/mcp", JWKSURL: jwks.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{Auth: auth, Toolsets: []mcp.Toolset{{Name: "sales"}}})
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", gw)
+	mux.Handle("/mcp/", gw)
+	mux.HandleFunc("/.well-known/oauth-protected-resource/", auth.Metadata)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	post := func(path, token string) (int, http.Header, string) {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		n, _ := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		return resp.StatusCode, resp.Header, b.String()
+	}
+	good := mint(priv, "https://idp.example.com", "https://weft.example.com/mcp", "mcp:sales", time.Now().Add(time.Hour))
+	if code, _, body := post("/mcp/sales", good); code != 200 {
+		t.Fatalf("good token: %d %s", code, body)
+	}
+	for name, c := range map[string]struct {
+		path, token, want string
+		code              int
+	}{
+		"no token":       {"/mcp/sales", "", "needs a bearer token", 401},
+		"wrong audience": {"/mcp/sales", mint(priv, "https://idp.example.com", "https://other.example.com", "mcp", time.Now().Add(time.Hour)), "not for this resource", 401},
+		"wrong issuer":   {"/mcp/sales", mint(priv, "https://evil.example.com", "https://weft.example.com/mcp", "mcp", time.Now().Add(time.Hour)), "not issued by", 401},
+		"expired":        {"/mcp/sales", mint(priv, "https://idp.example.com", "https://weft.example.com/mcp", "mcp", time.Now().Add(-time.Hour)), "expired", 401},
+		"forged":         {"/mcp/sales", mint(other, "https://idp.example.com", "https://weft.example.com/mcp", "mcp", time.Now().Add(time.Hour)), "does not verify", 401},
+		"not a jwt":      {"/mcp/sales", "garbage", "not a signed JWT", 401},
+		"out of scope":   {"/mcp", good, "may not use toolset all", 403},
+	} {
+		code, h, body := post(c.path, c.token)
+		if code != c.code || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d %s", name, code, body)
+		}
+		if code == 401 && !strings.Contains(h.Get("WWW-Authenticate"), `resource_metadata="https://weft.example.com/.well-known/oauth-protected-resource/mcp"`) {
+			t.Errorf("%s: WWW-Authenticate %q", name, h.Get("WWW-Authenticate"))
+		}
+	}
+	resp, err := http.Get(srv.URL + "/.well-known/oauth-protected-resource/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md map[string]any
+	json.NewDecoder(resp.Body).Decode(&md)
+	if md["resource"] != "https://weft.example.com/mcp" || md["authorization_servers"].([]any)[0] != "https://idp.example.com" {
+		t.Fatalf("metadata %v", md)
+	}
+}
+
+// Per-key rate limits answer 429 with Retry-After.
+func TestKeyRateLimit(t *testing.T) {
+	e := newEngine(t)
+	auth, _ := mcp.NewAuth(e.Store(), mcp.AuthConfig{})
+	_, secret, err := mcp.CreateKey(context.Background(), e.Store(), "slow agent", []string{"*"}, 6) // 6/min: a burst of 1
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{Auth: auth})
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	codes := []int{}
+	for i := 0; i < 3; i++ {
+		req, _ := http.NewRequest("POST", srv.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
+		resp, _ := http.DefaultClient.Do(req)
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+		if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+	}
+	if codes[0] == 429 || codes[2] != 429 {
+		t.Fatalf("codes %v", codes)
+	}
+}
