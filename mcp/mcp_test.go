@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -217,5 +218,88 @@ func TestKeyRateLimit(t *testing.T) {
 	}
 	if codes[0] == 429 || codes[2] != 429 {
 		t.Fatalf("codes %v", codes)
+	}
+}
+
+// bigCatalog registers a 1,000-operation connector with one connection.
+func bigCatalog(b testing.TB, e *engine.Engine) {
+	var ops []*connectors.Operation
+	verbs := []string{"list", "get", "create", "update", "delete"}
+	things := []string{"account", "contact", "deal", "invoice", "order", "ticket", "project", "employee", "shipment", "payment"}
+	for i := 0; i < 1000; i++ {
+		v, th := verbs[i%5], things[(i/5)%10]
+		ops = append(ops, &connectors.Operation{Name: fmt.Sprintf("%s_%s_%d", v, th, i), Title: v + " " + th,
+			Description: fmt.Sprintf("%s a %s record in system area %d", v, th, i/50),
+			Input:       map[string]any{"type": "object", "properties": map[string]any{"id": map[string]any{"type": "string"}, "limit": map[string]any{"type": "integer"}}},
+			Output:      map[string]any{"type": "object", "properties": map[string]any{"id": map[string]any{"type": "string"}}},
+			Invoke:      func(context.Context, connectors.Call) (any, error) { return map[string]any{"id": "1"}, nil }})
+	}
+	e.Catalog().Register(&connectors.Connector{Name: "erp", Title: "ERP", Operations: ops})
+	if err := e.Catalog().AddConnection(&connectors.Connection{Name: "erp", Connector: "erp"}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func benchSession(b *testing.B, toolset string) (*sdk.ClientSession, *mcp.Gateway) {
+	e := newEngine(b)
+	bigCatalog(b, e)
+	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{PageSize: 100})
+	srv := httptest.NewServer(gw)
+	b.Cleanup(srv.Close)
+	s, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(context.Background(),
+		&sdk.StreamableClientTransport{Endpoint: srv.URL + "/mcp/" + toolset, DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s, gw
+}
+
+// BenchmarkToolsList1000Full: every page of tools/list for a 1,000-operation
+// catalog (10 pages of 100), over Streamable HTTP with the official Go SDK.
+//
+//	go test -run '^$' -bench 'ToolsList|SearchTools' -benchtime 3s ./mcp
+func BenchmarkToolsList1000Full(b *testing.B) {
+	s, _ := benchSession(b, "all")
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		for _, err := range s.Tools(ctx, nil) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != 1000 {
+			b.Fatalf("%d tools", n)
+		}
+	}
+}
+
+// BenchmarkToolsList1000Page: the first page (100 tools).
+func BenchmarkToolsList1000Page(b *testing.B) {
+	s, _ := benchSession(b, "all")
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p, err := s.ListTools(ctx, &sdk.ListToolsParams{})
+		if err != nil || len(p.Tools) != 100 {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSearchTools1000: a search_tools call over the 1,000 operations
+// (discovery toolset, lexical ranking).
+func BenchmarkSearchTools1000(b *testing.B) {
+	s, _ := benchSession(b, "discovery")
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := s.CallTool(ctx, &sdk.CallToolParams{Name: "search_tools", Arguments: map[string]any{"query": "create an invoice"}})
+		if err != nil || res.IsError {
+			b.Fatal(err)
+		}
 	}
 }

@@ -1,0 +1,166 @@
+// Command mcpcall measures the MCP gateway's tool-call overhead: the same
+// HTTP operation against a local sink, called (a) directly with net/http and
+// (b) as an MCP tools/call through weft's gateway (Streamable HTTP, the
+// official Go SDK as client, the call written to the transaction log), each
+// at the same concurrency for the same time, in one run.
+//
+//	go run ./bench/mcpcall [-c 16] [-d 10s]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"sync"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/weftio/weft/connectors"
+	httpconn "github.com/weftio/weft/connectors/http"
+	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/mcp"
+	"github.com/weftio/weft/store/sqlite"
+)
+
+func main() {
+	conc := flag.Int("c", 16, "concurrent callers")
+	dur := flag.Duration("d", 10*time.Second, "duration of each measurement")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of the MCP measurement")
+	flag.Parse()
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true,"id":42}`)
+	}))
+	defer sink.Close()
+	dir, _ := os.MkdirTemp("", "mcpcall-")
+	defer os.RemoveAll(dir)
+	quiet := slog.New(slog.DiscardHandler)
+	st, err := sqlite.Open(context.Background(), dir, quiet, 0)
+	if err != nil {
+		panic(err)
+	}
+	defer st.Close()
+	cat := connectors.NewCatalog(httpconn.New(httpconn.Options{}))
+	if err := cat.AddConnection(&connectors.Connection{Name: "sink", Connector: "http", BaseURL: sink.URL, AllowPrivate: true}); err != nil {
+		panic(err)
+	}
+	eng := engine.New(st, cat, quiet, engine.Config{})
+	gw := mcp.New(eng, quiet, mcp.Config{})
+	mcpSrv := httptest.NewServer(gw)
+	defer mcpSrv.Close()
+
+	tr := &http.Transport{MaxIdleConnsPerHost: 256}
+	direct := func(ctx context.Context) (func() error, func()) {
+		cl := &http.Client{Transport: tr}
+		return func() error {
+			resp, err := cl.Get(sink.URL + "/orders")
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			return nil
+		}, func() {}
+	}
+	viaMCP := func(ctx context.Context) (func() error, func()) {
+		c := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil)
+		s, err := c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: mcpSrv.URL + "/mcp", HTTPClient: &http.Client{Transport: tr}, DisableStandaloneSSE: true}, nil)
+		if err != nil {
+			panic(err)
+		}
+		return func() error {
+			res, err := s.CallTool(ctx, &sdk.CallToolParams{Name: "sink__request", Arguments: map[string]any{"url": "/orders"}})
+			if err != nil {
+				return err
+			}
+			if res.IsError {
+				return fmt.Errorf("tool error")
+			}
+			return nil
+		}, func() { s.Close() }
+	}
+	fmt.Printf("# mcpcall: concurrency %d, %s per measurement, GOMAXPROCS=%d\n", *conc, *dur, runtimeProcs())
+	d := measure("direct HTTP", *conc, *dur, direct)
+	if *prof != "" {
+		f, _ := os.Create(*prof)
+		pprof.StartCPUProfile(f)
+	}
+	m := measure("MCP tools/call", *conc, *dur, viaMCP)
+	if *prof != "" {
+		pprof.StopCPUProfile()
+	}
+	fmt.Printf("MCP/direct throughput: %.2f; p50 added latency: %s\n", m.rate/d.rate, (m.p50 - d.p50).Round(time.Microsecond))
+}
+
+type result struct {
+	rate          float64
+	p50, p90, p99 time.Duration
+}
+
+func measure(name string, conc int, dur time.Duration, mk func(context.Context) (func() error, func())) result {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var lat []time.Duration
+	errs := 0
+	var wg sync.WaitGroup
+	// Warm up, then measure.
+	calls := make([]func() error, conc)
+	closers := make([]func(), conc)
+	for i := range calls {
+		calls[i], closers[i] = mk(ctx)
+		for j := 0; j < 20; j++ {
+			_ = calls[i]()
+		}
+	}
+	deadline := time.Now().Add(dur)
+	start := time.Now()
+	for i := 0; i < conc; i++ {
+		wg.Add(1)
+		go func(call func() error) {
+			defer wg.Done()
+			var mine []time.Duration
+			bad := 0
+			for time.Now().Before(deadline) {
+				t := time.Now()
+				if err := call(); err != nil {
+					bad++
+					continue
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			errs += bad
+			mu.Unlock()
+		}(calls[i])
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	for _, c := range closers {
+		c()
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[int(p*float64(len(lat)-1))]
+	}
+	r := result{rate: float64(len(lat)) / elapsed.Seconds(), p50: pct(0.5), p90: pct(0.9), p99: pct(0.99)}
+	fmt.Printf("%-15s %9.0f calls/s  p50 %8s  p90 %8s  p99 %8s  errors %d\n", name, r.rate, r.p50.Round(time.Microsecond), r.p90.Round(time.Microsecond), r.p99.Round(time.Microsecond), errs)
+	return r
+}
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
