@@ -303,3 +303,48 @@ func BenchmarkSearchTools1000(b *testing.B) {
 		}
 	}
 }
+
+// A confirm policy asks the user (elicitation) before a destructive call;
+// a client that cannot ask is refused with a clear message.
+func TestConfirmPolicy(t *testing.T) {
+	e := newEngine(t)
+	var calls atomic.Int32
+	e.Catalog().Register(&connectors.Connector{Name: "crm", Title: "CRM", Operations: []*connectors.Operation{{
+		Name: "deleteAccount", Description: "Delete an account", Hints: connectors.Hints{Destructive: true},
+		Input: map[string]any{"type": "object", "properties": map[string]any{"id": map[string]any{"type": "string"}}},
+		Invoke: func(context.Context, connectors.Call) (any, error) {
+			calls.Add(1)
+			return map[string]any{"deleted": true}, nil
+		}}}})
+	e.Catalog().AddConnection(&connectors.Connection{Name: "crm", Connector: "crm"})
+	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{Policy: []mcp.Rule{{Tool: "destructive", Action: mcp.PolicyConfirm}}})
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	ctx := context.Background()
+	call := func(opts *sdk.ClientOptions) *sdk.CallToolResult {
+		s, err := sdk.NewClient(&sdk.Implementation{Name: "t", Version: "1"}, opts).Connect(ctx, &sdk.StreamableClientTransport{Endpoint: srv.URL + "/mcp"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		res, err := s.CallTool(ctx, &sdk.CallToolParams{Name: "crm__deleteAccount", Arguments: map[string]any{"id": "a1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	answer := func(confirm bool) *sdk.ClientOptions {
+		return &sdk.ClientOptions{ElicitationHandler: func(_ context.Context, r *sdk.ElicitRequest) (*sdk.ElicitResult, error) {
+			if !strings.Contains(r.Params.Message, "crm__deleteAccount") {
+				t.Errorf("elicitation message %q", r.Params.Message)
+			}
+			return &sdk.ElicitResult{Action: "accept", Content: map[string]any{"confirm": confirm}}, nil
+		}}
+	}
+	if res := call(answer(true)); res.IsError || calls.Load() != 1 {
+		t.Fatalf("confirmed call: %+v, %d calls", res, calls.Load())
+	}
+	if res := call(answer(false)); !res.IsError || calls.Load() != 1 {
+		t.Fatalf("declined call ran: %d calls", calls.Load())
+	}
+}
