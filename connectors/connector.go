@@ -33,6 +33,7 @@ type Operation struct {
 	Input       map[string]any                                 `json:"input_schema"`
 	Output      map[string]any                                 `json:"output_schema,omitempty"`
 	Hints       Hints                                          `json:"hints"`
+	Tags        []string                                       `json:"tags,omitempty"` // groupings (OpenAPI tags), for toolsets and docs
 	Invoke      func(ctx context.Context, c Call) (any, error) `json:"-"`
 }
 

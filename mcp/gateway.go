@@ -27,6 +27,7 @@ type Toolset struct {
 	Connections []string `yaml:"connections" json:"connections,omitempty"` // every operation of these connections
 	Tools       []string `yaml:"tools" json:"tools,omitempty"`             // tool names or glob patterns (crm__list*, flow__*)
 	Flows       []string `yaml:"flows" json:"flows,omitempty"`             // flow names or patterns ("*": all)
+	Tags        []string `yaml:"tags" json:"tags,omitempty"`               // operations carrying any of these tags (OpenAPI tags)
 	Discovery   bool     `yaml:"discovery" json:"discovery,omitempty"`     // expose search_tools and call_tool instead of the tools
 }
 

@@ -348,3 +348,71 @@ func TestConfirmPolicy(t *testing.T) {
 		t.Fatalf("declined call ran: %d calls", calls.Load())
 	}
 }
+
+// Toolsets by tag; binary upstream bodies come back as resources; big
+// results are cut with a note.
+func TestTagsBinaryAndTruncation(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/logo":
+			w.Header().Set("Content-Type", "image/png")
+			w.Write([]byte{0x89, 'P', 'N', 'G', 0, 1, 2})
+		case "/big":
+			w.Header().Set("Content-Type", "text/plain")
+			w.Write([]byte(strings.Repeat("x", 100<<10)))
+		}
+	}))
+	defer api.Close()
+	e := newEngine(t)
+	e.Catalog().Register(&connectors.Connector{Name: "crm", Operations: []*connectors.Operation{
+		{Name: "listDeals", Tags: []string{"Deals"}, Input: map[string]any{"type": "object"}, Invoke: func(context.Context, connectors.Call) (any, error) { return map[string]any{}, nil }},
+		{Name: "listUsers", Tags: []string{"Admin"}, Input: map[string]any{"type": "object"}, Invoke: func(context.Context, connectors.Call) (any, error) { return map[string]any{}, nil }},
+	}})
+	e.Catalog().AddConnection(&connectors.Connection{Name: "crm", Connector: "crm"})
+	e.Catalog().AddConnection(&connectors.Connection{Name: "web", Connector: "http", BaseURL: api.URL, AllowPrivate: true})
+	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{Toolsets: []mcp.Toolset{{Name: "deals", Tags: []string{"deals"}}}})
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	ctx := context.Background()
+	connect := func(path string) *sdk.ClientSession {
+		s, err := sdk.NewClient(&sdk.Implementation{Name: "t", Version: "1"}, nil).Connect(ctx, &sdk.StreamableClientTransport{Endpoint: srv.URL + path}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	var names []string
+	for tool, err := range connect("/mcp/deals").Tools(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, tool.Name)
+	}
+	if len(names) != 1 || names[0] != "crm__listDeals" {
+		t.Fatalf("deals toolset: %v", names)
+	}
+	s := connect("/mcp")
+	res, err := s.CallTool(ctx, &sdk.CallToolParams{Name: "web__request", Arguments: map[string]any{"url": "/logo"}})
+	if err != nil || res.IsError || len(res.Content) != 2 {
+		t.Fatalf("binary: %v %+v", err, res)
+	}
+	er, ok := res.Content[1].(*sdk.EmbeddedResource)
+	if !ok || er.Resource.MIMEType != "image/png" || string(er.Resource.Blob) != "\x89PNG\x00\x01\x02" {
+		t.Fatalf("binary body as resource: %#v", res.Content[1])
+	}
+	res, err = s.CallTool(ctx, &sdk.CallToolParams{Name: "web__request", Arguments: map[string]any{"url": "/big"}})
+	if err != nil || res.IsError || !strings.Contains(textOf(res), "[truncated: the result is") || len(textOf(res)) > 70<<10 {
+		t.Fatalf("truncation: %v %d", err, len(textOf(res)))
+	}
+}
+
+func textOf(r *sdk.CallToolResult) string {
+	var b strings.Builder
+	for _, c := range r.Content {
+		if tc, ok := c.(*sdk.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String()
+}

@@ -34,6 +34,7 @@ type toolDef struct {
 	destructive bool
 	text        string // name + description, for search
 	output      bool   // has an object output schema
+	tags        []string
 }
 
 var nameClean = regexp.MustCompile(`[^A-Za-z0-9_-]`)
@@ -96,15 +97,15 @@ func opTool(conn *connectors.Connection, x *connectors.Connector, op *connectors
 	if req := requiredList(op.Input); len(req) > 0 {
 		desc += " Required: " + strings.Join(req, ", ") + "."
 	}
-	if _, ok := op.Input["properties"].(map[string]any)["fetch_all"]; ok {
+	if props, _ := op.Input["properties"].(map[string]any); props != nil && props["fetch_all"] != nil {
 		desc += " Lists one page; set fetch_all for every page (bounded by max_items)."
 	}
 	t := mcpgo.Tool{Name: name, Title: op.Title, Description: desc,
 		Annotations: mcpgo.ToolAnnotation{Title: op.Title, ReadOnlyHint: boolp(op.Hints.ReadOnly), DestructiveHint: boolp(op.Hints.Destructive),
 			IdempotentHint: boolp(op.Hints.Idempotent), OpenWorldHint: boolp(op.Hints.OpenWorld)}}
 	t.RawInputSchema = schemaJSON(op.Input)
-	d := &toolDef{tool: t, connection: conn.Name, operation: x.Name + "." + op.Name, destructive: op.Hints.Destructive,
-		text: strings.ToLower(name + " " + op.Name + " " + op.Title + " " + op.Description + " " + x.Title)}
+	d := &toolDef{tool: t, connection: conn.Name, operation: x.Name + "." + op.Name, destructive: op.Hints.Destructive, tags: op.Tags,
+		text: strings.ToLower(name + " " + op.Name + " " + op.Title + " " + op.Description + " " + x.Title + " " + strings.Join(op.Tags, " "))}
 	if objectSchema(op.Output) {
 		t.RawOutputSchema = schemaJSON(op.Output)
 		d.tool, d.output = t, true
@@ -197,6 +198,13 @@ func selected(d Toolset, t *toolDef) bool {
 		for _, c := range d.Connections {
 			if c == t.connection {
 				return true
+			}
+		}
+		for _, want := range d.Tags {
+			for _, have := range t.tags {
+				if strings.EqualFold(want, have) {
+					return true
+				}
 			}
 		}
 	}
@@ -433,6 +441,20 @@ func toolError(t *toolDef, err error) *mcpgo.CallToolResult {
 // result shapes a successful output: structured content when the tool
 // declares an object output schema, and text, cut at MaxTextBytes.
 func (g *Gateway) result(t *toolDef, out any) *mcpgo.CallToolResult {
+	if m, ok := out.(map[string]any); ok && m["body_encoding"] == "base64" {
+		// Binary upstream bodies (an image, a PDF) become an embedded
+		// resource, not text in the model's context.
+		ct := "application/octet-stream"
+		if h, ok := m["headers"].(map[string]any); ok {
+			if v, ok := h["content-type"].(string); ok && v != "" {
+				ct = strings.TrimSpace(strings.SplitN(v, ";", 2)[0])
+			}
+		}
+		blob, _ := m["body"].(string)
+		note := fmt.Sprintf("%s returned a binary body (%s, %d bytes base64), attached as a resource.", t.tool.Name, ct, len(blob))
+		return &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewTextContent(note),
+			mcpgo.NewEmbeddedResource(mcpgo.BlobResourceContents{URI: "weft://results/" + t.tool.Name, MIMEType: ct, Blob: blob})}}
+	}
 	structured := out
 	if m, ok := out.(map[string]any); ok && t.connection != "" {
 		// Imported operations return the HTTP envelope; their schema is the body's.

@@ -27,6 +27,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -88,9 +89,10 @@ var inputSchema = map[string]any{
 var outputSchema = map[string]any{
 	"type": "object",
 	"properties": map[string]any{
-		"status":  map[string]any{"type": "integer"},
-		"headers": map[string]any{"type": "object"},
-		"body":    map[string]any{},
+		"status":        map[string]any{"type": "integer"},
+		"headers":       map[string]any{"type": "object"},
+		"body":          map[string]any{"description": "parsed JSON, text, or base64 bytes when body_encoding is base64"},
+		"body_encoding": map[string]any{"enum": []any{"base64"}, "description": "set when the body is binary (an image, a PDF)"},
 	},
 }
 
@@ -401,14 +403,18 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("http.request: response larger than %d bytes", c.opts.MaxResponseBytes)}
 	}
 	var parsed any
+	binary := false
+	ct := resp.Header.Get("Content-Type")
 	if len(data) > 0 {
-		ct := resp.Header.Get("Content-Type")
 		if strings.Contains(ct, "json") || (ct == "" && json.Valid(data)) {
 			if err := json.Unmarshal(data, &parsed); err != nil {
 				parsed = string(data)
 			}
-		} else {
+		} else if textual(ct, data) {
 			parsed = string(data)
+		} else {
+			// Bytes survive as base64; body_encoding says so.
+			parsed, binary = base64.StdEncoding.EncodeToString(data), true
 		}
 	}
 	hdrs := make(map[string]any, len(resp.Header))
@@ -416,6 +422,9 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		hdrs[strings.ToLower(k)] = strings.Join(v, ", ")
 	}
 	out := map[string]any{"status": int64(resp.StatusCode), "headers": hdrs, "body": parsed}
+	if binary {
+		out["body_encoding"] = "base64"
+	}
 	if resp.StatusCode >= 400 {
 		e := &connectors.Error{Class: connectors.Permanent, Status: resp.StatusCode, Body: parsed,
 			Message: fmt.Sprintf("http.request: %s %s returned %d", method, u.Redacted(), resp.StatusCode)}
@@ -501,3 +510,17 @@ func writePart(mw *multipart.Writer, name string, v any) error {
 }
 
 var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")
+
+// textual reports whether a response body is text: a text/*, XML,
+// JavaScript or form type, or no type and valid UTF-8.
+func textual(ct string, data []byte) bool {
+	mt := strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
+	switch {
+	case strings.HasPrefix(mt, "text/"), strings.Contains(mt, "xml"), strings.Contains(mt, "javascript"),
+		mt == "application/x-www-form-urlencoded", strings.HasSuffix(mt, "+json"), strings.Contains(mt, "yaml"), mt == "application/csv":
+		return true
+	case mt == "":
+		return utf8.Valid(data)
+	}
+	return false
+}

@@ -328,7 +328,7 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 		props["fetch_all"] = map[string]any{"type": "boolean", "description": "fetch every page (" + paging.Style + " paging) and return the items together"}
 		props["max_items"] = map[string]any{"type": "integer", "minimum": 1, "description": "with fetch_all: stop after this many items (default 10000)"}
 	}
-	o := &connectors.Operation{Name: toolName(method, path, op), Title: op.Summary, Description: desc, Input: input, Output: output, Hints: hints}
+	o := &connectors.Operation{Name: toolName(method, path, op), Title: op.Summary, Description: desc, Input: input, Output: output, Hints: hints, Tags: op.Tags}
 	o.Invoke = func(ctx context.Context, call connectors.Call) (any, error) {
 		in := map[string]any{"method": m}
 		u := path
