@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -93,15 +94,42 @@ func main() {
 	}
 	fmt.Printf("# mcpcall: concurrency %d, %s per measurement, GOMAXPROCS=%d\n", *conc, *dur, runtimeProcs())
 	d := measure("direct HTTP", *conc, *dur, direct)
+	// A minimal client: one stateless 2026-07-28 tools/call per HTTP POST,
+	// as a load generator would send it (no SDK on the client side).
+	raw := func(ctx context.Context) (func() error, func()) {
+		cl := &http.Client{Transport: tr}
+		body := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"sink__request","arguments":{"url":"/orders"},` +
+			`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"}}}}`)
+		return func() error {
+			req, _ := http.NewRequest("POST", mcpSrv.URL+"/mcp", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+			req.Header.Set("Mcp-Method", "tools/call")
+			req.Header.Set("Mcp-Name", "sink__request")
+			resp, err := cl.Do(req)
+			if err != nil {
+				return err
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !bytes.Contains(b, []byte(`ok`)) || bytes.Contains(b, []byte(`"isError":true`)) {
+				return fmt.Errorf("status %d: %s", resp.StatusCode, b)
+			}
+			return nil
+		}, func() {}
+	}
 	if *prof != "" {
 		f, _ := os.Create(*prof)
 		pprof.StartCPUProfile(f)
 	}
-	m := measure("MCP tools/call", *conc, *dur, viaMCP)
+	r := measure("MCP, raw client", *conc, *dur, raw)
 	if *prof != "" {
 		pprof.StopCPUProfile()
 	}
-	fmt.Printf("MCP/direct throughput: %.2f; p50 added latency: %s\n", m.rate/d.rate, (m.p50 - d.p50).Round(time.Microsecond))
+	m := measure("MCP, Go SDK", *conc, *dur, viaMCP)
+	fmt.Printf("MCP/direct throughput: raw client %.2f, Go SDK client %.2f; p50 added latency: raw %s, SDK %s\n",
+		r.rate/d.rate, m.rate/d.rate, (r.p50 - d.p50).Round(time.Microsecond), (m.p50 - d.p50).Round(time.Microsecond))
 }
 
 type result struct {
