@@ -102,7 +102,7 @@ func TestCrashRecoveryPostgres(t *testing.T) {
 		t.Skip("crash test is long; run without -short")
 	}
 	pg := pgtest.Shared(t)
-	testCrashRecovery(t, []string{"WEFT_DATABASE_URL=" + pg.NewDatabase(t)})
+	testCrashRecovery(t, []string{"WEFT_DATABASE_URL=" + pg.NewDatabase(t), "WEFT_DATA_DIR=" + t.TempDir()})
 }
 
 func testCrashRecovery(t *testing.T, env []string) {

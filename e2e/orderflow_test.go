@@ -87,7 +87,7 @@ func TestOrderFlowSQLite(t *testing.T) {
 
 func TestOrderFlowPostgres(t *testing.T) {
 	pg := pgtest.Shared(t)
-	testOrderFlow(t, []string{"WEFT_DATABASE_URL=" + pg.NewDatabase(t)})
+	testOrderFlow(t, []string{"WEFT_DATABASE_URL=" + pg.NewDatabase(t), "WEFT_DATA_DIR=" + t.TempDir()})
 }
 
 func testOrderFlow(t *testing.T, env []string) {

@@ -15,7 +15,9 @@ func TestTwoProcessesSharePostgres(t *testing.T) {
 	url := pg.NewDatabase(t)
 	sink := newCountingSink(t, time.Millisecond)
 	cfg := writeConfig(t, "")
-	env := []string{"WEFT_DATABASE_URL=" + url, "WEFT_LOG_LEVEL=warn", "WEFT_QUEUE_WORKERS=10"}
+	// Processes sharing one PostgreSQL share the master key (WEFT_MASTER_KEY).
+	env := []string{"WEFT_DATABASE_URL=" + url, "WEFT_LOG_LEVEL=warn", "WEFT_QUEUE_WORKERS=10", "WEFT_DATA_DIR=" + t.TempDir(),
+		"WEFT_MASTER_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
 	a := startServer(t, "", env, "--config", cfg)
 	b := startServer(t, "", env, "--config", cfg)
 	if code := a.do("POST", "/api/flows", fmt.Sprintf(threeStep, sink.URL), nil); code != 201 {
