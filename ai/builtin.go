@@ -1,0 +1,305 @@
+package ai
+
+import (
+	"context"
+	"hash/fnv"
+	"math"
+	"strings"
+	"unicode"
+)
+
+// Builtin is an embedder for field names and short descriptions that needs
+// no model and no network: words are split (camelCase, snake_case, kebab,
+// digits), abbreviations expanded (qty, amt, addr, dob …), mapped onto
+// business concepts through a synonym lexicon (customer/client/account,
+// zip/postal code, phone/tel/mobile …), and hashed with character trigrams
+// (for misspellings) into a fixed-size vector.
+type Builtin struct {
+	Dim int // default 1024
+}
+
+// Name implements Embedder.
+func (Builtin) Name() string { return "builtin-v1" }
+
+// Embed implements Embedder.
+func (b Builtin) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		out[i] = b.vector(t)
+	}
+	return out, nil
+}
+
+func (b Builtin) dim() int {
+	if b.Dim <= 0 {
+		return 1024
+	}
+	return b.Dim
+}
+
+func hashIndex(s string, dim int) (int, float32) {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	v := h.Sum64()
+	sign := float32(1)
+	if v&(1<<63) != 0 {
+		sign = -1
+	}
+	return int(v % uint64(dim)), sign
+}
+
+func (b Builtin) vector(text string) []float32 {
+	dim := b.dim()
+	v := make([]float32, dim)
+	add := func(feature string, w float32) {
+		i, s := hashIndex(feature, dim)
+		v[i] += s * w
+	}
+	words := Words(text)
+	for _, w := range words {
+		add("w:"+w, 1)
+		if c, ok := concept[w]; ok {
+			add("c:"+c, 1.6)
+		}
+		// Character trigrams: "adress" still lands near "address".
+		p := "^" + w + "$"
+		if len(w) >= 3 {
+			n := float32(len(p) - 2)
+			for j := 0; j+3 <= len(p); j++ {
+				add("t:"+p[j:j+3], 0.9/float32(math.Sqrt(float64(n))))
+			}
+		}
+	}
+	for j := 0; j+1 < len(words); j++ {
+		add("b:"+words[j]+"_"+words[j+1], 0.5)
+	}
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	if n > 0 {
+		s := float32(1 / math.Sqrt(n))
+		for i := range v {
+			v[i] *= s
+		}
+	}
+	return v
+}
+
+// Split breaks an identifier or phrase into lower-case words: camelCase,
+// snake_case, kebab-case, dotted paths and digits all split.
+func Split(s string) []string {
+	var out []string
+	var cur []rune
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	rs := []rune(s)
+	for i, r := range rs {
+		switch {
+		case unicode.IsLetter(r):
+			if len(cur) > 0 {
+				prev := cur[len(cur)-1]
+				// fooBar | FOOBar -> FOO Bar | foo2bar
+				if unicode.IsUpper(r) && (unicode.IsLower(prev) || unicode.IsDigit(prev)) ||
+					unicode.IsUpper(r) && unicode.IsUpper(prev) && i+1 < len(rs) && unicode.IsLower(rs[i+1]) ||
+					unicode.IsDigit(prev) {
+					flush()
+				}
+			}
+			cur = append(cur, r)
+		case unicode.IsDigit(r):
+			if len(cur) > 0 && !unicode.IsDigit(cur[len(cur)-1]) {
+				flush()
+			}
+			cur = append(cur, r)
+		default:
+			flush()
+		}
+	}
+	flush()
+	return out
+}
+
+// Words splits s, expands abbreviations and drops filler words.
+func Words(s string) []string {
+	var out []string
+	for _, w := range Split(s) {
+		if stop[w] {
+			continue
+		}
+		if e, ok := abbrev[w]; ok {
+			for _, x := range strings.Fields(e) {
+				out = append(out, x)
+			}
+			continue
+		}
+		out = append(out, singular(w))
+	}
+	return out
+}
+
+// Concepts maps words onto business concepts (customer, postal_code …).
+func Concepts(words []string) []string {
+	var out []string
+	for _, w := range words {
+		if c, ok := concept[w]; ok {
+			out = append(out, c)
+		} else {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// Concept returns the concept of one word (the word itself when it has none).
+func Concept(w string) string {
+	if c, ok := concept[w]; ok {
+		return c
+	}
+	return w
+}
+
+func singular(w string) string {
+	switch {
+	case len(w) > 4 && strings.HasSuffix(w, "ies"):
+		return w[:len(w)-3] + "y"
+	case len(w) > 4 && (strings.HasSuffix(w, "ses") || strings.HasSuffix(w, "xes") || strings.HasSuffix(w, "ches") || strings.HasSuffix(w, "shes")):
+		return w[:len(w)-2]
+	case len(w) > 3 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "us") && !strings.HasSuffix(w, "is"):
+		return w[:len(w)-1]
+	}
+	return w
+}
+
+var stop = map[string]bool{"the": true, "a": true, "an": true, "of": true, "for": true, "to": true, "in": true, "on": true, "by": true,
+	"with": true, "is": true, "at": true, "this": true, "that": true, "and": true, "or": true, "be": true, "as": true, "its": true, "it": true}
+
+// abbrev expands abbreviations common in field names.
+var abbrev = map[string]string{
+	"qty": "quantity", "qnty": "quantity", "amt": "amount", "addr": "address", "adr": "address", "dob": "birth date", "bday": "birth date",
+	"num": "number", "no": "number", "nbr": "number", "nr": "number", "desc": "description", "descr": "description", "cust": "customer",
+	"acct": "account", "acc": "account", "tel": "telephone", "ph": "phone", "fname": "first name", "lname": "last name", "mname": "middle name",
+	"fn": "first name", "ln": "last name", "zip": "zip", "zipcode": "zip", "postcode": "postal", "dt": "date", "ts": "timestamp", "tstamp": "timestamp",
+	"org": "organization", "co": "company", "dept": "department", "emp": "employee", "empl": "employee", "mgr": "manager", "pct": "percent",
+	"perc": "percent", "prc": "price", "ccy": "currency", "cur": "currency", "curr": "currency", "cnt": "count", "ref": "reference", "tx": "transaction",
+	"txn": "transaction", "trx": "transaction", "inv": "invoice", "ord": "order", "prod": "product", "uom": "unit measure", "msg": "message",
+	"tkt": "ticket", "prio": "priority", "pri": "priority", "usr": "user", "img": "image", "lat": "latitude", "lng": "longitude", "lon": "longitude",
+	"yr": "year", "mo": "month", "wk": "week", "hr": "hour", "min": "minute", "sec": "second", "st": "street", "str": "street", "bldg": "building",
+	"apt": "apartment", "ste": "suite", "cty": "city", "ctry": "country", "cntry": "country", "prov": "province", "reg": "region", "id": "id",
+	"uid": "id", "uuid": "id", "guid": "id", "pk": "id", "ssn": "social security number", "tin": "tax id", "vat": "tax", "gst": "tax",
+	"sal": "salary", "comp": "compensation", "hrs": "hour", "dur": "duration", "stat": "status", "sts": "status", "cat": "category",
+	"grp": "group", "lvl": "level", "loc": "location", "wh": "warehouse", "whse": "warehouse", "ship": "shipping", "shp": "shipping",
+	"del": "delivery", "dlv": "delivery", "trk": "tracking", "pmt": "payment", "pymt": "payment", "pay": "payment", "bal": "balance",
+	"disc": "discount", "subtot": "subtotal", "tot": "total", "ttl": "total", "avg": "average", "max": "maximum", "mob": "mobile",
+	"cell": "mobile", "fax": "fax", "web": "website", "url": "url", "www": "website", "info": "information", "cmt": "comment", "rmk": "remark",
+	"created": "created", "upd": "updated", "mod": "modified", "crt": "created", "dx": "diagnosis", "rx": "prescription", "med": "medication",
+	"meds": "medication", "pt": "patient", "dr": "doctor", "md": "doctor", "ins": "insurance", "mrn": "medical record number",
+	"opp": "opportunity", "oppty": "opportunity", "proj": "project", "cnt_": "count", "eta": "estimated arrival", "etd": "estimated departure",
+	"po": "purchase order", "so": "sales order", "sku": "sku", "upc": "barcode", "ean": "barcode", "gtin": "barcode", "wt": "weight",
+	"kg": "kilogram", "lb": "pound", "lbs": "pound", "dim": "dimension", "dims": "dimension",
+}
+
+// concept maps synonyms to one concept name.
+var concept = map[string]string{}
+
+func init() {
+	groups := [][]string{
+		{"customer", "client", "buyer", "purchaser", "consumer", "patron", "shopper"},
+		{"company", "organization", "organisation", "business", "firm", "employer", "enterprise", "corporation", "vendor", "supplier"},
+		{"account"},
+		{"zip", "postal", "postcode", "zipcode"},
+		{"phone", "telephone", "mobile", "cellphone"},
+		{"email", "mail", "e-mail", "emailaddress"},
+		{"first", "given", "forename", "firstname"},
+		{"last", "family", "surname", "lastname"},
+		{"street", "line1", "addressline"},
+		{"city", "town", "locality", "municipality"},
+		{"state", "province", "region", "county", "territory"},
+		{"country", "nation"},
+		{"amount", "total", "sum", "grand", "gross"},
+		{"price", "cost", "rate", "fee", "charge"},
+		{"quantity", "count", "units", "pieces", "qty"},
+		{"created", "creation", "inserted", "opened", "registered", "signup"},
+		{"updated", "modified", "changed", "edited"},
+		{"date", "day", "dated"},
+		{"timestamp", "time", "datetime", "at"},
+		{"description", "details", "detail", "notes", "note", "comment", "remark", "summary", "body", "memo"},
+		{"title", "subject", "headline", "heading"},
+		{"status", "stage", "phase", "condition"},
+		{"owner", "assignee", "assigned", "responsible", "rep", "representative", "salesperson", "agent"},
+		{"id", "identifier", "key", "code"},
+		{"employee", "worker", "staff", "personnel", "associate", "member"},
+		{"salary", "wage", "compensation", "earning", "payrate"},
+		{"invoice", "bill", "billing"},
+		{"order", "purchase", "booking"},
+		{"shipment", "delivery", "consignment", "parcel", "package"},
+		{"tracking", "waybill", "awb"},
+		{"carrier", "courier", "shipper", "transporter"},
+		{"ticket", "issue", "case", "incident", "request"},
+		{"priority", "severity", "urgency", "importance"},
+		{"due", "deadline", "expiry", "expiration"},
+		{"product", "item", "article", "part", "good", "merchandise"},
+		{"discount", "rebate", "reduction"},
+		{"tax", "vat", "gst"},
+		{"currency", "ccy"},
+		{"birth", "born", "birthday"},
+		{"gender", "sex"},
+		{"department", "division", "team", "unit"},
+		{"manager", "supervisor", "boss", "lead", "reports"},
+		{"hire", "start", "joined", "join", "onboard", "commenced"},
+		{"termination", "terminated", "end", "leave", "exit", "separation"},
+		{"patient", "beneficiary", "insured"},
+		{"doctor", "physician", "provider", "practitioner", "clinician"},
+		{"diagnosis", "diagnose", "icd"},
+		{"medication", "drug", "prescription", "medicine"},
+		{"website", "homepage", "url", "site", "web"},
+		{"name", "label", "fullname"},
+		{"job", "position", "role", "occupation", "designation"},
+		{"industry", "sector", "vertical"},
+		{"revenue", "turnover", "sales"},
+		{"opportunity", "deal", "prospect", "lead"},
+		{"close", "closing", "closed", "won"},
+		{"probability", "likelihood", "chance", "confidence"},
+		{"note", "annotation"},
+		{"weight", "mass"},
+		{"line", "entry", "row"},
+		{"subtotal", "net"},
+		{"paid", "settled"},
+		{"payment", "remittance", "settlement"},
+		{"balance", "outstanding", "remaining", "owed"},
+		{"source", "origin", "channel", "referrer"},
+		{"tag", "label", "category", "type", "kind", "class"},
+		{"address", "location", "residence"},
+		{"number", "no", "nr"},
+		{"message", "text", "content"},
+		{"author", "creator", "reporter", "submitter", "requester", "requestor"},
+		{"resolved", "solved", "fixed", "completed", "done"},
+		{"estimated", "expected", "projected", "forecast"},
+		{"arrival", "arrive", "eta"},
+		{"departure", "depart", "dispatch", "dispatched", "shipped"},
+		{"warehouse", "depot", "fulfillment", "fulfilment"},
+		{"sku", "stockkeeping"},
+		{"barcode", "upc", "ean", "gtin"},
+		{"active", "enabled", "live"},
+		{"insurance", "coverage", "policy", "plan"},
+		{"allergy", "allergies", "intolerance"},
+		{"visit", "encounter", "appointment", "admission"},
+		{"hourly", "hour"},
+		{"bank", "banking"},
+		{"routing", "sort", "aba", "iban"},
+		{"social", "ssn"},
+		{"marital", "married"},
+		{"nationality", "citizenship"},
+	}
+	for _, g := range groups {
+		for _, w := range g {
+			if _, taken := concept[w]; !taken {
+				concept[w] = g[0]
+			}
+		}
+	}
+}

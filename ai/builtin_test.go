@@ -1,0 +1,54 @@
+package ai
+
+import (
+	"context"
+	"reflect"
+	"testing"
+)
+
+func TestSplitAndWords(t *testing.T) {
+	for in, want := range map[string][]string{
+		"billingAddressLine1": {"billing", "address", "line", "1"},
+		"customer_ID":         {"customer", "id"},
+		"HTTPStatusCode":      {"http", "status", "code"},
+		"lines[].unit-price":  {"lines", "unit", "price"},
+		"dob":                 {"dob"},
+	} {
+		if got := Split(in); !reflect.DeepEqual(got, want) {
+			t.Errorf("Split(%q) = %v, want %v", in, got, want)
+		}
+	}
+	if got := Words("cust_dob qty"); !reflect.DeepEqual(got, []string{"customer", "birth", "date", "quantity"}) {
+		t.Errorf("Words: %v", got)
+	}
+}
+
+func TestBuiltinSimilarity(t *testing.T) {
+	b := Builtin{}
+	sim := func(a, c string) float64 {
+		v, _ := b.Embed(context.Background(), []string{a, c})
+		return Cosine(v[0], v[1])
+	}
+	pairs := []struct{ near, far [2]string }{
+		{[2]string{"zip", "postal_code"}, [2]string{"zip", "phone_number"}},
+		{[2]string{"clientEmail", "customer_email"}, [2]string{"clientEmail", "customer_name"}},
+		{[2]string{"qty", "quantity"}, [2]string{"qty", "unit_price"}},
+		{[2]string{"adress", "address"}, [2]string{"adress", "amount"}},
+		{[2]string{"telephone", "mobile"}, [2]string{"telephone", "email"}},
+	}
+	for _, p := range pairs {
+		n, f := sim(p.near[0], p.near[1]), sim(p.far[0], p.far[1])
+		if n <= f {
+			t.Errorf("%v (%.2f) should be closer than %v (%.2f)", p.near, n, p.far, f)
+		}
+	}
+}
+
+func TestCacheServesRepeats(t *testing.T) {
+	c := NewCached(Builtin{}, 10)
+	a, _ := c.Embed(context.Background(), []string{"x", "y"})
+	b, _ := c.Embed(context.Background(), []string{"y", "x", "z"})
+	if c.Hits() != 2 || Cosine(a[0], b[1]) < 0.999 {
+		t.Fatalf("hits %d", c.Hits())
+	}
+}
