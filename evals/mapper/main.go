@@ -1,0 +1,256 @@
+// Command mapper scores the schema mapper on evals/mapper/data: per split
+// (dev: used to set the matcher's weights; heldout: never tuned on) it
+// prints precision, recall, F1 of the proposed mapping, accuracy@1/@3 and
+// MRR of the ranked candidates, next to a baseline (normalised exact-name
+// match) measured in the same run, and the effect of the review loop
+// (reviews of half the pairs fed back, scored on the other half).
+//
+//	go run ./evals/mapper [-data evals/mapper/data] [-v]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/weftio/weft/ai"
+	"github.com/weftio/weft/mapper"
+)
+
+type pair struct {
+	ID     string              `json:"id"`
+	Domain string              `json:"domain"`
+	Source json.RawMessage     `json:"source"`
+	Target json.RawMessage     `json:"target"`
+	Gold   map[string][]string `json:"gold"`
+	src    *mapper.Schema
+	tgt    *mapper.Schema
+}
+
+type scores struct {
+	tp, fp, fn          int
+	ranked, at1, at3    int
+	rr                  float64
+	suggestions, abstns int
+}
+
+func (s *scores) add(o scores) {
+	s.tp += o.tp
+	s.fp += o.fp
+	s.fn += o.fn
+	s.ranked += o.ranked
+	s.at1 += o.at1
+	s.at3 += o.at3
+	s.rr += o.rr
+}
+
+func (s scores) String() string {
+	p := ratio(s.tp, s.tp+s.fp)
+	r := ratio(s.tp, s.tp+s.fn)
+	f := 0.0
+	if p+r > 0 {
+		f = 2 * p * r / (p + r)
+	}
+	return fmt.Sprintf("P %.3f  R %.3f  F1 %.3f  acc@1 %.3f  acc@3 %.3f  MRR %.3f  (%d gold pairs)",
+		p, r, f, ratio(s.at1, s.ranked), ratio(s.at3, s.ranked), s.rr/float64(max(1, s.ranked)), s.tp+s.fn)
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func load(dir string) ([]*pair, error) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	sort.Strings(files)
+	var out []*pair
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var p pair
+		if err := json.Unmarshal(data, &p); err != nil {
+			return nil, fmt.Errorf("%s: %v", f, err)
+		}
+		if p.src, err = mapper.FromFieldList(p.Source); err != nil {
+			return nil, fmt.Errorf("%s source: %v", f, err)
+		}
+		if p.tgt, err = mapper.FromFieldList(p.Target); err != nil {
+			return nil, fmt.Errorf("%s target: %v", f, err)
+		}
+		out = append(out, &p)
+	}
+	return out, nil
+}
+
+func same(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	x, y := append([]string(nil), a...), append([]string(nil), b...)
+	sort.Strings(x)
+	sort.Strings(y)
+	for i := range x {
+		if x[i] != y[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// score compares a proposal with the gold mapping.
+func score(p *pair, pred map[string][]string, cands map[string][]mapper.Candidate, verbose bool) scores {
+	var s scores
+	for t, srcs := range pred {
+		if g, ok := p.Gold[t]; ok && same(g, srcs) {
+			s.tp++
+		} else {
+			s.fp++
+			if verbose {
+				fmt.Printf("    wrong   %-45s <- %v (gold %v)\n", t, srcs, p.Gold[t])
+			}
+		}
+	}
+	for t, g := range p.Gold {
+		if got, ok := pred[t]; !ok || !same(got, g) {
+			s.fn++
+			if verbose && !ok {
+				fmt.Printf("    missed  %-45s <- %v\n", t, g)
+			}
+		}
+		if len(g) != 1 {
+			continue
+		}
+		// Ranking: where the gold target sits among the source field's candidates.
+		s.ranked++
+		for i, c := range cands[g[0]] {
+			if c.Target == t {
+				if i == 0 {
+					s.at1++
+				}
+				if i < 3 {
+					s.at3++
+				}
+				s.rr += 1 / float64(i+1)
+				break
+			}
+		}
+	}
+	return s
+}
+
+func weft(ctx context.Context, p *pair, mem *mapper.Memory) (map[string][]string, map[string][]mapper.Candidate, time.Duration) {
+	res, err := mapper.Suggest(ctx, p.src, p.tgt, mapper.Options{Top: 5, Memory: mem})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, p.ID, err)
+		os.Exit(1)
+	}
+	pred := map[string][]string{}
+	for _, s := range res.Suggestions {
+		pred[s.Target] = s.Sources
+	}
+	return pred, res.Candidates, res.Took
+}
+
+// baseline: a target field takes the source field whose normalised name
+// (case and separators ignored) is the same.
+func baseline(p *pair) (map[string][]string, map[string][]mapper.Candidate) {
+	norm := func(s string) string { return strings.Join(ai.Split(s), "") }
+	pred := map[string][]string{}
+	cands := map[string][]mapper.Candidate{}
+	for _, t := range p.tgt.Fields {
+		for _, s := range p.src.Fields {
+			if norm(s.Name) == norm(t.Name) {
+				if _, taken := pred[t.Path]; !taken {
+					pred[t.Path] = []string{s.Path}
+				}
+				cands[s.Path] = append(cands[s.Path], mapper.Candidate{Target: t.Path, Score: 1})
+			}
+		}
+	}
+	return pred, cands
+}
+
+// review feeds a reviewer's decisions on p back: each proposal accepted
+// when it is right, rejected when not; each gold pair recorded as accepted
+// (the reviewer's edit).
+func review(p *pair, pred map[string][]string, mem *mapper.Memory) {
+	field := func(s *mapper.Schema, path string) *mapper.Field {
+		for i := range s.Fields {
+			if s.Fields[i].Path == path {
+				return &s.Fields[i]
+			}
+		}
+		return nil
+	}
+	for t, srcs := range pred {
+		if len(srcs) != 1 {
+			continue
+		}
+		sf, tf := field(p.src, srcs[0]), field(p.tgt, t)
+		if sf != nil && tf != nil {
+			mem.Record(sf, tf, same(p.Gold[t], srcs))
+		}
+	}
+	for t, g := range p.Gold {
+		if len(g) == 1 {
+			if sf, tf := field(p.src, g[0]), field(p.tgt, t); sf != nil && tf != nil {
+				mem.Record(sf, tf, true)
+			}
+		}
+	}
+}
+
+func main() {
+	data := flag.String("data", "evals/mapper/data", "dataset root (dev/, heldout/)")
+	verbose := flag.Bool("v", false, "list every wrong and missed mapping")
+	flag.Parse()
+	ctx := context.Background()
+	fmt.Printf("# mapper eval — builtin embedder (%s), threshold 0.5, top 5\n", ai.Builtin{}.Name())
+	for _, split := range []string{"dev", "heldout"} {
+		pairs, err := load(filepath.Join(*data, split))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		var w, b scores
+		var took time.Duration
+		for _, p := range pairs {
+			pred, cands, d := weft(ctx, p, nil)
+			took += d
+			if *verbose {
+				fmt.Printf("  %s/%s\n", split, p.ID)
+			}
+			w.add(score(p, pred, cands, *verbose))
+			bp, bc := baseline(p)
+			b.add(score(p, bp, bc, false))
+		}
+		fmt.Printf("%-8s %2d pairs  weft:     %s  (%.1f ms/pair)\n", split, len(pairs), w, float64(took.Microseconds())/1000/float64(len(pairs)))
+		fmt.Printf("%-8s %2d pairs  baseline: %s\n", split, len(pairs), b)
+		// Review loop: feed back reviews of the first half, score the second half.
+		half := len(pairs) / 2
+		mem := mapper.NewMemory()
+		for _, p := range pairs[:half] {
+			pred, _, _ := weft(ctx, p, nil)
+			review(p, pred, mem)
+		}
+		var before, after scores
+		for _, p := range pairs[half:] {
+			pred, cands, _ := weft(ctx, p, nil)
+			before.add(score(p, pred, cands, false))
+			pred, cands, _ = weft(ctx, p, mem)
+			after.add(score(p, pred, cands, false))
+		}
+		fmt.Printf("%-8s review loop (%d reviewed pairs fed back, %d remembered decisions; scored on the other %d):\n", split, half, mem.Len(), len(pairs)-half)
+		fmt.Printf("           before: %s\n           after:  %s\n", before, after)
+	}
+}

@@ -1,0 +1,366 @@
+package mapper
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/weftio/weft/ai"
+)
+
+// Options tune Suggest.
+type Options struct {
+	Embedder  ai.Embedder // default: ai.Builtin behind a cache
+	Top       int         // candidates kept per source field (default 5)
+	Threshold float64     // minimum confidence to suggest (default 0.5)
+	Memory    *Memory     // reviewed decisions that adjust scores (optional)
+}
+
+// Candidate is one ranked target for a source field.
+type Candidate struct {
+	Target string  `json:"target"`
+	Score  float64 `json:"score"`
+}
+
+// Suggestion maps one target field from one or more source fields.
+type Suggestion struct {
+	Target     string   `json:"target"`
+	Sources    []string `json:"sources"`
+	Confidence float64  `json:"confidence"`
+	Reason     string   `json:"reason"`
+	Expr       string   `json:"expr"` // CEL over the source record "src"
+}
+
+// Result is a mapping proposal.
+type Result struct {
+	Source            string                 `json:"source"`
+	Target            string                 `json:"target"`
+	Suggestions       []Suggestion           `json:"suggestions"`
+	Candidates        map[string][]Candidate `json:"candidates"` // source path -> ranked targets (abstains: absent)
+	UnmatchedRequired []string               `json:"unmatched_required,omitempty"`
+	Took              time.Duration          `json:"took_ns"`
+}
+
+// pairFeatures are the signals for one (source, target) pair.
+type pairFeatures struct {
+	name, path, desc, tok, exact, typ, val, ctx float64
+	hasDesc, hasVal                             bool
+	why                                         []string
+}
+
+var defaultEmbedder = ai.NewCached(ai.Builtin{}, 200000)
+
+// Suggest proposes how to fill tgt's fields from src's.
+func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) {
+	start := time.Now()
+	if src == nil || tgt == nil || len(src.Fields) == 0 || len(tgt.Fields) == 0 {
+		return nil, invalid("both schemas need fields")
+	}
+	if o.Embedder == nil {
+		o.Embedder = defaultEmbedder
+	}
+	if o.Top <= 0 {
+		o.Top = 5
+	}
+	if o.Threshold <= 0 {
+		o.Threshold = 0.5
+	}
+	sv, err := embedFields(ctx, o.Embedder, src.Fields)
+	if err != nil {
+		return nil, err
+	}
+	tv, err := embedFields(ctx, o.Embedder, tgt.Fields)
+	if err != nil {
+		return nil, err
+	}
+	n, m := len(src.Fields), len(tgt.Fields)
+	score := make([][]float64, n)
+	feats := make([][]pairFeatures, n)
+	for i := range src.Fields {
+		score[i] = make([]float64, m)
+		feats[i] = make([]pairFeatures, m)
+		for j := range tgt.Fields {
+			f := features(&src.Fields[i], &tgt.Fields[j], sv[i], tv[j])
+			s := combine(f)
+			if o.Memory != nil {
+				s = o.Memory.adjust(&src.Fields[i], &tgt.Fields[j], s)
+			}
+			score[i][j], feats[i][j] = s, f
+		}
+	}
+	// Structural agreement: a pair gains when its parents' other fields
+	// also match well (address.city beside address.zip).
+	parentScore := map[[2]string]float64{}
+	for i := range src.Fields {
+		for j := range tgt.Fields {
+			k := [2]string{src.Fields[i].Parent, tgt.Fields[j].Parent}
+			if score[i][j] > parentScore[k] {
+				parentScore[k] = score[i][j]
+			}
+		}
+	}
+	res := &Result{Source: src.Name, Target: tgt.Name, Candidates: map[string][]Candidate{}}
+	for i := range src.Fields {
+		var cs []Candidate
+		for j := range tgt.Fields {
+			if s := score[i][j]; s >= o.Threshold*0.6 {
+				cs = append(cs, Candidate{Target: tgt.Fields[j].Path, Score: round3(s)})
+			}
+		}
+		sort.Slice(cs, func(a, b int) bool {
+			if cs[a].Score != cs[b].Score {
+				return cs[a].Score > cs[b].Score
+			}
+			return cs[a].Target < cs[b].Target
+		})
+		if len(cs) > o.Top {
+			cs = cs[:o.Top]
+		}
+		if len(cs) > 0 {
+			res.Candidates[src.Fields[i].Path] = cs
+		}
+	}
+	// Global 1:1 assignment, then 1:n / n:1 where evidence supports it.
+	rows := assign(score)
+	used := map[int]bool{}
+	assigned := map[int]int{} // target -> source
+	for i, j := range rows {
+		if j >= 0 && score[i][j] >= o.Threshold {
+			assigned[j] = i
+			used[i] = true
+		}
+	}
+	for j := range tgt.Fields {
+		i, ok := assigned[j]
+		if !ok {
+			continue
+		}
+		s, t := &src.Fields[i], &tgt.Fields[j]
+		res.Suggestions = append(res.Suggestions, Suggestion{Target: t.Path, Sources: []string{s.Path}, Confidence: round3(score[i][j]),
+			Reason: reason(feats[i][j], s, t), Expr: convert(s, t)})
+	}
+	res.Suggestions = append(res.Suggestions, composites(src, tgt, assigned, used)...)
+	sort.Slice(res.Suggestions, func(a, b int) bool { return res.Suggestions[a].Target < res.Suggestions[b].Target })
+	have := map[string]bool{}
+	for _, s := range res.Suggestions {
+		have[s.Target] = true
+	}
+	for _, t := range tgt.Fields {
+		if t.Required && !have[t.Path] {
+			res.UnmatchedRequired = append(res.UnmatchedRequired, t.Path)
+		}
+	}
+	res.Took = time.Since(start)
+	return res, nil
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+type fieldVecs struct{ name, path, desc, parent []float32 }
+
+func nameText(f *Field) string { return f.Name }
+
+func pathText(f *Field) string { return strings.ReplaceAll(f.Path, "[]", "") }
+
+func embedFields(ctx context.Context, e ai.Embedder, fs []Field) ([]fieldVecs, error) {
+	texts := make([]string, 0, 4*len(fs))
+	for i := range fs {
+		texts = append(texts, nameText(&fs[i]), pathText(&fs[i]), fs[i].Description, lastSegment(fs[i].Parent))
+	}
+	vs, err := e.Embed(ctx, texts)
+	if err != nil {
+		return nil, fmt.Errorf("embedding fields with %s: %w", e.Name(), err)
+	}
+	out := make([]fieldVecs, len(fs))
+	for i := range fs {
+		out[i] = fieldVecs{vs[4*i], vs[4*i+1], vs[4*i+2], vs[4*i+3]}
+	}
+	return out, nil
+}
+
+func conceptSet(s string) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range ai.Concepts(ai.Words(s)) {
+		out[c] = true
+	}
+	return out
+}
+
+func jaccard(a, b map[string]bool) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	inter := 0
+	for k := range a {
+		if b[k] {
+			inter++
+		}
+	}
+	return float64(inter) / float64(len(a)+len(b)-inter)
+}
+
+func normName(s string) string {
+	return strings.Join(ai.Split(s), "")
+}
+
+func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
+	var f pairFeatures
+	f.name = math.Max(0, ai.Cosine(sv.name, tv.name))
+	f.path = math.Max(0, ai.Cosine(sv.path, tv.path))
+	if s.Description != "" && t.Description != "" {
+		f.desc, f.hasDesc = math.Max(0, ai.Cosine(sv.desc, tv.desc)), true
+	}
+	sc, tc := conceptSet(s.Name), conceptSet(t.Name)
+	f.tok = jaccard(sc, tc)
+	if normName(s.Name) == normName(t.Name) {
+		f.exact = 1
+	}
+	f.typ = typeCompat(s, t)
+	if len(s.Examples) > 0 && len(t.Examples) > 0 {
+		f.val, f.hasVal = valueEvidence(s, t), true
+	}
+	if s.Parent != "" || t.Parent != "" {
+		f.ctx = math.Max(0, ai.Cosine(sv.parent, tv.parent))
+	}
+	return f
+}
+
+// combine blends the signals into one score in [0, 1]. Weights were set on
+// the development split of evals/mapper only.
+func combine(f pairFeatures) float64 {
+	w := map[string]float64{"name": 0.36, "path": 0.14, "tok": 0.14, "exact": 0.08, "typ": 0.10, "ctx": 0.04}
+	total := 0.0
+	sum := 0.0
+	add := func(k string, v, weight float64) {
+		sum += v * weight
+		total += weight
+	}
+	add("name", f.name, w["name"])
+	add("path", f.path, w["path"])
+	add("tok", f.tok, w["tok"])
+	add("exact", f.exact, w["exact"])
+	add("typ", f.typ, w["typ"])
+	add("ctx", f.ctx, w["ctx"])
+	if f.hasDesc {
+		add("desc", f.desc, 0.10)
+	}
+	if f.hasVal {
+		add("val", f.val, 0.14)
+	}
+	s := sum / total
+	if f.typ == 0 {
+		s *= 0.5 // an object never fills a number
+	}
+	return s
+}
+
+func typeCompat(s, t *Field) float64 {
+	a, b := s.Type, t.Type
+	if a == "" || b == "" {
+		return 0.7
+	}
+	if a == b {
+		if s.Format != "" && t.Format != "" && s.Format != t.Format {
+			if dateish(s.Format) && dateish(t.Format) {
+				return 0.85
+			}
+			return 0.6
+		}
+		return 1
+	}
+	num := func(x string) bool { return x == "integer" || x == "number" }
+	switch {
+	case num(a) && num(b):
+		return 0.9
+	case (num(a) && b == "string") || (a == "string" && num(b)):
+		return 0.6
+	case (a == "boolean" && b == "string") || (a == "string" && b == "boolean"):
+		return 0.5
+	case a == "object" || b == "object" || a == "array" || b == "array":
+		return 0
+	}
+	return 0.4
+}
+
+func dateish(f string) bool { return strings.HasPrefix(f, "date") }
+
+// valueEvidence compares example values: the share of matching value
+// classes, and exact value overlap.
+func valueEvidence(s, t *Field) float64 {
+	ca, cb := classes(s.Examples), classes(t.Examples)
+	overlap := 0.0
+	for k, v := range ca {
+		overlap += math.Min(v, cb[k])
+	}
+	// Date styles are the same kind of value.
+	da := ca["date"] + ca["date_us"] + ca["date_eu"] + ca["datetime"]
+	db := cb["date"] + cb["date_us"] + cb["date_eu"] + cb["datetime"]
+	overlap = math.Max(overlap, math.Min(da, db)*0.9)
+	va, vb := exampleStrings(s.Examples), exampleStrings(t.Examples)
+	same := 0
+	for k := range va {
+		if vb[k] {
+			same++
+		}
+	}
+	if same > 0 {
+		overlap = math.Max(overlap, 0.7+0.3*float64(same)/float64(len(va)))
+	}
+	return overlap
+}
+
+// reason is the one-line explanation of a suggestion.
+func reason(f pairFeatures, s, t *Field) string {
+	var parts []string
+	switch {
+	case f.exact == 1:
+		parts = append(parts, "same name")
+	case f.tok >= 0.99:
+		parts = append(parts, "names are synonyms")
+	case f.tok > 0.3:
+		parts = append(parts, "names share words")
+	case f.name > 0.5:
+		parts = append(parts, "similar names")
+	case f.path > 0.5:
+		parts = append(parts, "similar paths")
+	}
+	if f.hasDesc && f.desc > 0.5 {
+		parts = append(parts, "descriptions agree")
+	}
+	if f.hasVal && f.val > 0.6 {
+		if c := topClass(s.Examples); c != "" && c != "text" {
+			parts = append(parts, "both "+classLabel(c))
+		} else {
+			parts = append(parts, "example values agree")
+		}
+	}
+	if s.Type != "" && t.Type != "" && s.Type != t.Type {
+		parts = append(parts, s.Type+" → "+t.Type)
+	} else if s.Format != "" && t.Format != "" && s.Format != t.Format {
+		parts = append(parts, s.Format+" → "+t.Format)
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "best remaining match")
+	}
+	return strings.Join(parts, "; ")
+}
+
+func topClass(ex []any) string {
+	best, share := "", 0.0
+	for c, s := range classes(ex) {
+		if s > share {
+			best, share = c, s
+		}
+	}
+	return best
+}
+
+func classLabel(c string) string {
+	return map[string]string{"email": "e-mail addresses", "date": "ISO dates", "datetime": "timestamps", "date_us": "dates", "date_eu": "dates",
+		"phone": "phone numbers", "currency": "currency codes", "country": "country codes", "url": "URLs", "uuid": "UUIDs",
+		"money": "amounts", "int": "integers", "decimal": "decimals", "bool": "yes/no values", "postal": "postal codes", "id": "identifiers",
+		"name": "names", "digits": "digit strings"}[c]
+}
