@@ -124,10 +124,15 @@ func Split(s string) []string {
 	return out
 }
 
-// Words splits s, expands abbreviations and drops filler words.
+// Words splits s, expands abbreviations and drops filler words. Run-on
+// lower-case words ("jobtitle", "createdon") are split into known words.
 func Words(s string) []string {
 	var out []string
+	var parts []string
 	for _, w := range Split(s) {
+		parts = append(parts, segment(w)...)
+	}
+	for _, w := range parts {
 		if stop[w] {
 			continue
 		}
@@ -161,6 +166,59 @@ func Concept(w string) string {
 		return c
 	}
 	return w
+}
+
+// vocab holds the words segment splits run-on words into.
+var vocab = map[string]bool{}
+
+func init() {
+	for w := range concept {
+		vocab[w] = true
+	}
+	for _, e := range abbrev {
+		for _, w := range strings.Fields(e) {
+			vocab[w] = true
+		}
+	}
+	for _, w := range strings.Fields(`job title name deal stage close date created on at by mobile phone email address owner lifecycle source code number
+		postal first last birth street city lead status type account contact company home work office business primary secondary billing shipping
+		mailing line one two total sub tax net gross unit price amount due issue start end hire term pay rate hour week month year day time zone
+		group level parent child user team member role department manager employee person people full middle given family display short long
+		description summary comment note label tag category value text id key ref reference external internal order item product sku quantity
+		invoice payment method currency country state region county zip post office box latitude longitude url web site page link file image photo
+		opportunity probability pipeline stage forecast amount expected revenue industry employees annual size score rating priority severity
+		visit patient provider claim member plan policy insurance service procedure diagnosis facility place status state delivery tracking carrier
+		weight height length width warehouse location store channel campaign medium content keyword language locale gender marital birth death`) {
+		vocab[w] = true
+	}
+}
+
+// segment splits a run-on lower-case word into known words when it is
+// not one itself ("jobtitle" -> job title); otherwise returns it.
+func segment(w string) []string {
+	if len(w) < 6 || vocab[w] || concept[w] != "" || abbrev[w] != "" {
+		return []string{w}
+	}
+	var best []string
+	// Two or three known words, longest pieces first.
+	for i := len(w) - 2; i >= 2; i-- {
+		a, rest := w[:i], w[i:]
+		if !vocab[a] && abbrev[a] == "" {
+			continue
+		}
+		if vocab[rest] || abbrev[rest] != "" {
+			return []string{a, rest}
+		}
+		for j := len(rest) - 2; j >= 2 && best == nil; j-- {
+			if (vocab[rest[:j]] || abbrev[rest[:j]] != "") && (vocab[rest[j:]] || abbrev[rest[j:]] != "") {
+				best = []string{a, rest[:j], rest[j:]}
+			}
+		}
+	}
+	if best != nil {
+		return best
+	}
+	return []string{w}
 }
 
 func singular(w string) string {
@@ -212,26 +270,26 @@ func init() {
 		{"company", "organization", "organisation", "business", "firm", "employer", "enterprise", "corporation", "vendor", "supplier"},
 		{"account"},
 		{"zip", "postal", "postcode", "zipcode"},
-		{"phone", "telephone", "mobile", "cellphone"},
+		{"phone", "telephone", "mobile", "cellphone", "telecom", "landline"},
 		{"email", "mail", "e-mail", "emailaddress"},
 		{"first", "given", "forename", "firstname"},
 		{"last", "family", "surname", "lastname"},
-		{"street", "line1", "addressline"},
+		{"street", "line1", "addressline", "address", "addr1"},
 		{"city", "town", "locality", "municipality"},
 		{"state", "province", "region", "county", "territory"},
 		{"country", "nation"},
 		{"amount", "total", "sum", "grand", "gross"},
 		{"price", "cost", "rate", "fee", "charge"},
 		{"quantity", "count", "units", "pieces", "qty"},
-		{"created", "creation", "inserted", "opened", "registered", "signup"},
+		{"created", "creation", "inserted", "opened", "registered", "signup", "add", "added"},
 		{"updated", "modified", "changed", "edited"},
 		{"date", "day", "dated"},
 		{"timestamp", "time", "datetime", "at"},
-		{"description", "details", "detail", "notes", "note", "comment", "remark", "summary", "body", "memo"},
-		{"title", "subject", "headline", "heading"},
+		{"description", "details", "detail", "notes", "note", "comment", "remark", "body", "memo"},
+		{"title", "subject", "headline", "heading", "summary"},
 		{"status", "stage", "phase", "condition"},
 		{"owner", "assignee", "assigned", "responsible", "rep", "representative", "salesperson", "agent"},
-		{"id", "identifier", "key", "code"},
+		{"id", "identifier", "key"},
 		{"employee", "worker", "staff", "personnel", "associate", "member"},
 		{"salary", "wage", "compensation", "earning", "payrate"},
 		{"invoice", "bill", "billing"},
@@ -241,7 +299,7 @@ func init() {
 		{"carrier", "courier", "shipper", "transporter"},
 		{"ticket", "issue", "case", "incident", "request"},
 		{"priority", "severity", "urgency", "importance"},
-		{"due", "deadline", "expiry", "expiration"},
+		{"deadline", "expiry", "expiration"},
 		{"product", "item", "article", "part", "good", "merchandise"},
 		{"discount", "rebate", "reduction"},
 		{"tax", "vat", "gst"},
@@ -257,12 +315,13 @@ func init() {
 		{"diagnosis", "diagnose", "icd"},
 		{"medication", "drug", "prescription", "medicine"},
 		{"website", "homepage", "url", "site", "web"},
-		{"name", "label", "fullname"},
+		{"name", "fullname"},
 		{"job", "position", "role", "occupation", "designation"},
 		{"industry", "sector", "vertical"},
 		{"revenue", "turnover", "sales"},
 		{"opportunity", "deal", "prospect", "lead"},
-		{"close", "closing", "closed", "won"},
+		{"resolved", "solved", "fixed", "completed", "done", "closed"},
+		{"close", "closing", "won"},
 		{"probability", "likelihood", "chance", "confidence"},
 		{"note", "annotation"},
 		{"weight", "mass"},
@@ -270,14 +329,13 @@ func init() {
 		{"subtotal", "net"},
 		{"paid", "settled"},
 		{"payment", "remittance", "settlement"},
-		{"balance", "outstanding", "remaining", "owed"},
+		{"balance", "outstanding", "remaining", "owed", "due"},
 		{"source", "origin", "channel", "referrer"},
 		{"tag", "label", "category", "type", "kind", "class"},
 		{"address", "location", "residence"},
 		{"number", "no", "nr"},
 		{"message", "text", "content"},
 		{"author", "creator", "reporter", "submitter", "requester", "requestor"},
-		{"resolved", "solved", "fixed", "completed", "done"},
 		{"estimated", "expected", "projected", "forecast"},
 		{"arrival", "arrive", "eta"},
 		{"departure", "depart", "dispatch", "dispatched", "shipped"},

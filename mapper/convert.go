@@ -183,14 +183,17 @@ func composites(src, tgt *Schema, assigned map[int]int, used map[int]bool) []Sug
 	isLast := func(f *Field) bool { return ai.Concept(lastWord(f)) == "last" || strings.Contains(strings.ToLower(f.Name), "lastname") }
 	isFirstName := func(f *Field) bool { w := ai.Words(f.Name); return len(w) >= 1 && ai.Concept(w[0]) == "first" }
 	isLastName := func(f *Field) bool { w := ai.Words(f.Name); return len(w) >= 1 && ai.Concept(w[0]) == "last" }
+	// A person's full name: "name", "full name", "contact name" … but not
+	// "owner name" (another person) or "currency name".
 	isFull := func(f *Field) bool {
 		w := ai.Words(f.Name)
 		if len(w) == 0 || ai.Concept(w[len(w)-1]) != "name" || f.Type != "" && f.Type != "string" {
 			return false
 		}
-		for _, x := range w {
-			c := ai.Concept(x)
-			if c == "first" || c == "last" || c == "company" || c == "product" || c == "file" || c == "department" || c == "city" || c == "country" {
+		for _, x := range w[:len(w)-1] {
+			switch ai.Concept(x) {
+			case "full", "display", "contact", "customer", "person", "employee", "patient", "user", "legal", "member", "recipient":
+			default:
 				return false
 			}
 		}

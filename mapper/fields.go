@@ -124,12 +124,40 @@ func knownType(t string) bool {
 	return false
 }
 
+// lastSegment is a field's name: the last path segment, extended with
+// its parents while it says nothing on its own ("email[].value" -> "email
+// value", "attributes.first_name.value" -> "first_name value"); container
+// segments (properties, fields, attributes …) are skipped.
 func lastSegment(p string) string {
-	p = strings.TrimSuffix(p, "[]")
-	if i := strings.LastIndexByte(p, '.'); i >= 0 {
-		return strings.TrimSuffix(p[i+1:], "[]")
+	segs := strings.Split(strings.ReplaceAll(p, "[]", ""), ".")
+	name := segs[len(segs)-1]
+	for i := len(segs) - 2; i >= 0 && generic(name); i-- {
+		if container[strings.ToLower(segs[i])] {
+			continue
+		}
+		name = segs[i] + " " + name
 	}
-	return p
+	return name
+}
+
+var genericWords = map[string]bool{"value": true, "name": true, "text": true, "ref": true, "refname": true, "display": true, "data": true,
+	"code": true, "id": true, "key": true, "val": true, "string": true, "address": true, "uri": true, "formatted": true, "number": true, "amount": true, "login": true, "username": true, "handle": true}
+
+var container = map[string]bool{"properties": true, "fields": true, "attributes": true, "data": true, "merge_fields": true, "custom_fields": true,
+	"attrs": true, "record": true, "object": true, "item": true, "items": true, "result": true, "payload": true, "body": true}
+
+// generic: every word of the name is one that needs a parent to mean anything.
+func generic(name string) bool {
+	ws := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return r == '_' || r == ' ' || r == '-' })
+	if len(ws) == 0 {
+		return true
+	}
+	for _, w := range ws {
+		if !genericWords[w] {
+			return false
+		}
+	}
+	return true
 }
 
 func parentOf(p string) string {

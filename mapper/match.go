@@ -46,7 +46,7 @@ type Result struct {
 
 // pairFeatures are the signals for one (source, target) pair.
 type pairFeatures struct {
-	name, path, desc, tok, exact, typ, val, ctx float64
+	name, path, desc, tok, exact, typ, val, ctx, kind float64
 	hasDesc, hasVal                             bool
 	why                                         []string
 }
@@ -66,7 +66,7 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 		o.Top = 5
 	}
 	if o.Threshold <= 0 {
-		o.Threshold = 0.5
+		o.Threshold = 0.35
 	}
 	sv, err := embedFields(ctx, o.Embedder, src.Fields)
 	if err != nil {
@@ -83,7 +83,7 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 		score[i] = make([]float64, m)
 		feats[i] = make([]pairFeatures, m)
 		for j := range tgt.Fields {
-			f := features(&src.Fields[i], &tgt.Fields[j], sv[i], tv[j])
+			f := features(&src.Fields[i], &tgt.Fields[j], sv[i], tv[j], src.Name, tgt.Name)
 			s := combine(f)
 			if o.Memory != nil {
 				s = o.Memory.adjust(&src.Fields[i], &tgt.Fields[j], s)
@@ -123,7 +123,34 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 			res.Candidates[src.Fields[i].Path] = cs
 		}
 	}
-	// Global 1:1 assignment, then 1:n / n:1 where evidence supports it.
+	// Composites first (a full name from first + last, first / last from a
+	// full name): they take their targets out of the 1:1 assignment.
+	comp := composites(src, tgt, map[int]int{}, map[int]bool{})
+	reserved := map[string]bool{}
+	compSrc := map[string]bool{}
+	for _, c := range comp {
+		reserved[c.Target] = true
+		for _, sp := range c.Sources {
+			compSrc[sp] = true
+		}
+	}
+	for j := range tgt.Fields {
+		if reserved[tgt.Fields[j].Path] {
+			for i := range src.Fields {
+				score[i][j] = 0
+			}
+		}
+	}
+	for i := range src.Fields {
+		if compSrc[src.Fields[i].Path] {
+			for j := range tgt.Fields {
+				if score[i][j] < 0.9 {
+					score[i][j] *= 0.5
+				}
+			}
+		}
+	}
+	// Global 1:1 assignment.
 	rows := assign(score)
 	used := map[int]bool{}
 	assigned := map[int]int{} // target -> source
@@ -142,7 +169,7 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 		res.Suggestions = append(res.Suggestions, Suggestion{Target: t.Path, Sources: []string{s.Path}, Confidence: round3(score[i][j]),
 			Reason: reason(feats[i][j], s, t), Expr: convert(s, t)})
 	}
-	res.Suggestions = append(res.Suggestions, composites(src, tgt, assigned, used)...)
+	res.Suggestions = append(res.Suggestions, comp...)
 	sort.Slice(res.Suggestions, func(a, b int) bool { return res.Suggestions[a].Target < res.Suggestions[b].Target })
 	have := map[string]bool{}
 	for _, s := range res.Suggestions {
@@ -206,7 +233,7 @@ func normName(s string) string {
 	return strings.Join(ai.Split(s), "")
 }
 
-func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
+func features(s, t *Field, sv, tv fieldVecs, sname, tname string) pairFeatures {
 	var f pairFeatures
 	f.name = math.Max(0, ai.Cosine(sv.name, tv.name))
 	f.path = math.Max(0, ai.Cosine(sv.path, tv.path))
@@ -225,7 +252,90 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 	if s.Parent != "" || t.Parent != "" {
 		f.ctx = math.Max(0, ai.Cosine(sv.parent, tv.parent))
 	}
+	if ks, kt := kindOf(s), kindOf(t); ks != "" && ks == kt {
+		f.kind = 1
+	}
+	// A bare "id" (or "name") is the record's own: it does not fill an
+	// other entity's id (manager_id, AccountId).
+	if bareVsQualified(s.Name, t.Name, tname) || bareVsQualified(t.Name, s.Name, sname) {
+		f.name *= 0.5
+		f.tok *= 0.4
+		f.path *= 0.7
+	}
 	return f
+}
+
+func bareVsQualified(bare, other, otherSchema string) bool {
+	b, o := ai.Words(bare), ai.Words(other)
+	if len(b) == 0 || len(o) < 2 {
+		return false
+	}
+	c := ai.Concept(b[0])
+	if len(b) == 2 && ai.Concept(b[1]) == "id" {
+		c = "id" // "id value"
+	} else if len(b) != 1 {
+		return false
+	}
+	if !(c == "id" || c == "name") || (ai.Concept(o[len(o)-1]) != c && !(c == "id" && ai.Concept(o[len(o)-1]) == "number")) {
+		return false
+	}
+	// The other side's own id (delivery_id in a delivery) is the same thing.
+	own := conceptSet(otherSchema)
+	for _, w := range o[:len(o)-1] {
+		if own[ai.Concept(w)] {
+			return false
+		}
+	}
+	return true
+}
+
+// kindOf is what a field holds, from its name, type, format and examples.
+func kindOf(f *Field) string {
+	switch f.Format {
+	case "date", "date-time", "date-us", "date-eu":
+		return "date"
+	case "email":
+		return "email"
+	case "phone":
+		return "phone"
+	case "currency":
+		return "currency"
+	case "uri":
+		return "url"
+	}
+	switch topClass(f.Examples) {
+	case "date", "datetime", "date_us", "date_eu":
+		return "date"
+	case "email":
+		return "email"
+	case "phone":
+		return "phone"
+	case "currency":
+		return "currency"
+	}
+	ws := ai.Words(f.Name)
+	if len(ws) == 0 {
+		return ""
+	}
+	last := ai.Concept(ws[len(ws)-1])
+	switch last {
+	case "date", "timestamp", "created", "updated":
+		return "date"
+	case "email", "phone", "currency", "status", "website":
+		return last
+	}
+	for _, w := range ws {
+		switch ai.Concept(w) {
+		case "email":
+			return "email"
+		case "phone":
+			return "phone"
+		}
+	}
+	if f.Type == "boolean" {
+		return "bool"
+	}
+	return ""
 }
 
 // combine blends the signals into one score in [0, 1]. Weights were set on
@@ -244,6 +354,7 @@ func combine(f pairFeatures) float64 {
 	add("exact", f.exact, w["exact"])
 	add("typ", f.typ, w["typ"])
 	add("ctx", f.ctx, w["ctx"])
+	add("kind", f.kind, 0.12)
 	if f.hasDesc {
 		add("desc", f.desc, 0.10)
 	}

@@ -15,12 +15,15 @@ type Memory struct {
 	mu       sync.RWMutex
 	accepted map[string]int
 	rejected map[string]int
+	assoc    map[string]int // "source concept|target concept" learned from accepted pairs whose names differ
 }
 
 // NewMemory returns an empty memory.
 func NewMemory() *Memory {
-	return &Memory{accepted: map[string]int{}, rejected: map[string]int{}}
+	return &Memory{accepted: map[string]int{}, rejected: map[string]int{}, assoc: map[string]int{}}
 }
+
+func conceptsOf(f *Field) []string { return ai.Concepts(ai.Words(f.Name)) }
 
 func memKey(s, t *Field) string {
 	return strings.Join(ai.Concepts(ai.Words(s.Name)), "_") + "->" + strings.Join(ai.Concepts(ai.Words(t.Name)), "_")
@@ -36,6 +39,29 @@ func (m *Memory) Record(s, t *Field, accepted bool) {
 	} else {
 		m.rejected[k]++
 	}
+	// Word associations: an accepted "position -> job title" teaches that
+	// position and job go together; a rejection unteaches.
+	sc, tc := conceptsOf(s), conceptsOf(t)
+	shared := map[string]bool{}
+	for _, a := range sc {
+		for _, b := range tc {
+			if a == b {
+				shared[a] = true
+			}
+		}
+	}
+	for _, a := range sc {
+		for _, b := range tc {
+			if a == b || shared[a] || shared[b] || a == "id" || b == "id" || a == "name" || b == "name" {
+				continue
+			}
+			if accepted {
+				m.assoc[a+"|"+b]++
+			} else {
+				m.assoc[a+"|"+b]--
+			}
+		}
+	}
 }
 
 // Len is the number of remembered pairs.
@@ -47,13 +73,24 @@ func (m *Memory) Len() int {
 
 func (m *Memory) adjust(s, t *Field, score float64) float64 {
 	m.mu.RLock()
+	defer m.mu.RUnlock()
 	a, r := m.accepted[memKey(s, t)], m.rejected[memKey(s, t)]
-	m.mu.RUnlock()
 	switch {
 	case a > r:
 		return score + (1-score)*0.6
 	case r > a:
 		return score * 0.4
+	}
+	best := 0
+	for _, x := range conceptsOf(s) {
+		for _, y := range conceptsOf(t) {
+			if v := m.assoc[x+"|"+y]; v > best {
+				best = v
+			}
+		}
+	}
+	if best > 0 {
+		return score + (1-score)*0.35
 	}
 	return score
 }
