@@ -258,6 +258,7 @@ var abbrev = map[string]string{
 	"meds": "medication", "pt": "patient", "dr": "doctor", "md": "doctor", "ins": "insurance", "mrn": "medical record number",
 	"opp": "opportunity", "oppty": "opportunity", "proj": "project", "cnt_": "count", "eta": "estimated arrival", "etd": "estimated departure",
 	"po": "purchase order", "so": "sales order", "sku": "sku", "upc": "barcode", "ean": "barcode", "gtin": "barcode", "wt": "weight",
+	"cpt": "procedure", "hcpcs": "procedure", "npi": "provider id", "icd10": "diagnosis", "pid": "patient id",
 	"kg": "kilogram", "lb": "pound", "lbs": "pound", "dim": "dimension", "dims": "dimension",
 }
 

@@ -131,11 +131,16 @@ func knownType(t string) bool {
 func lastSegment(p string) string {
 	segs := strings.Split(strings.ReplaceAll(p, "[]", ""), ".")
 	name := segs[len(segs)-1]
-	for i := len(segs) - 2; i >= 0 && generic(name); i-- {
+	if !generic(name) {
+		return name
+	}
+	// "email[].value" -> "email"; "fields.status.name" -> "status";
+	// "attributes.id.value" -> "id".
+	for i := len(segs) - 2; i >= 0; i-- {
 		if container[strings.ToLower(segs[i])] {
 			continue
 		}
-		name = segs[i] + " " + name
+		return segs[i]
 	}
 	return name
 }
