@@ -46,7 +46,7 @@ type Result struct {
 
 // pairFeatures are the signals for one (source, target) pair.
 type pairFeatures struct {
-	name, path, desc, tok, exact, typ, val, ctx, kind float64
+	name, path, desc, tok, exact, typ, val, ctx, kind, solo float64
 	hasDesc, hasVal                             bool
 	why                                         []string
 }
@@ -66,7 +66,7 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 		o.Top = 5
 	}
 	if o.Threshold <= 0 {
-		o.Threshold = 0.35
+		o.Threshold = 0.3
 	}
 	sv, err := embedFields(ctx, o.Embedder, src.Fields)
 	if err != nil {
@@ -77,6 +77,17 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 		return nil, err
 	}
 	n, m := len(src.Fields), len(tgt.Fields)
+	kindCount := func(sc *Schema) (map[string]int, []string) {
+		c := map[string]int{}
+		ks := make([]string, len(sc.Fields))
+		for i := range sc.Fields {
+			ks[i] = kindOf(&sc.Fields[i])
+			c[ks[i]]++
+		}
+		return c, ks
+	}
+	sCount, sKinds := kindCount(src)
+	tCount, tKinds := kindCount(tgt)
 	score := make([][]float64, n)
 	feats := make([][]pairFeatures, n)
 	for i := range src.Fields {
@@ -84,6 +95,10 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 		feats[i] = make([]pairFeatures, m)
 		for j := range tgt.Fields {
 			f := features(&src.Fields[i], &tgt.Fields[j], sv[i], tv[j], src.Name, tgt.Name)
+			// The only date on each side (or only e-mail …) likely go together.
+			if k := sKinds[i]; k != "" && k == tKinds[j] && strongKind(k) && sCount[k] == 1 && tCount[k] == 1 {
+				f.solo = 1
+			}
 			s := combine(f)
 			if o.Memory != nil {
 				s = o.Memory.adjust(&src.Fields[i], &tgt.Fields[j], s)
@@ -252,8 +267,12 @@ func features(s, t *Field, sv, tv fieldVecs, sname, tname string) pairFeatures {
 	if s.Parent != "" || t.Parent != "" {
 		f.ctx = math.Max(0, ai.Cosine(sv.parent, tv.parent))
 	}
-	if ks, kt := kindOf(s), kindOf(t); ks != "" && ks == kt {
+	ks, kt := kindOf(s), kindOf(t)
+	if ks != "" && ks == kt {
 		f.kind = 1
+	} else if ks != kt && (strongKind(ks) && len(t.Examples) > 0 || strongKind(kt) && len(s.Examples) > 0) {
+		// One side is a date (e-mail, phone …) and the other's examples say it is not.
+		f.typ *= 0.3
 	}
 	// A bare "id" (or "name") is the record's own: it does not fill an
 	// other entity's id (manager_id, AccountId).
@@ -263,6 +282,10 @@ func features(s, t *Field, sv, tv fieldVecs, sname, tname string) pairFeatures {
 		f.path *= 0.7
 	}
 	return f
+}
+
+func strongKind(k string) bool {
+	return k == "date" || k == "email" || k == "phone" || k == "currency" || k == "url"
 }
 
 func bareVsQualified(bare, other, otherSchema string) bool {
@@ -355,6 +378,9 @@ func combine(f pairFeatures) float64 {
 	add("typ", f.typ, w["typ"])
 	add("ctx", f.ctx, w["ctx"])
 	add("kind", f.kind, 0.12)
+	if f.solo > 0 {
+		add("solo", f.solo, 0.15)
+	}
 	if f.hasDesc {
 		add("desc", f.desc, 0.10)
 	}

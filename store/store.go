@@ -102,6 +102,12 @@ type Store interface {
 	APIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
 	RevokeAPIKey(ctx context.Context, id string) error
 
+	// Schema mappings (the mapper's review workflow): a JSON document per
+	// mapping, replaced on every review. MappingDoc returns not_found.
+	SaveMapping(ctx context.Context, m MappingDoc) error
+	Mapping(ctx context.Context, id string) (*MappingDoc, error)
+	Mappings(ctx context.Context) ([]MappingDoc, error)
+
 	// StartQueue starts River with these workers (nil: insert only).
 	StartQueue(ctx context.Context, workers *river.Workers, q QueueConfig) error
 	// StopQueue stops fetching new jobs and waits for running ones up to
@@ -232,4 +238,13 @@ type APIKey struct {
 	RatePerMin int        `json:"rate_per_min,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+// MappingDoc is a stored mapping.
+type MappingDoc struct {
+	ID        string
+	Name      string
+	Doc       []byte
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }

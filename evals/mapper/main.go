@@ -215,7 +215,7 @@ func main() {
 	verbose := flag.Bool("v", false, "list every wrong and missed mapping")
 	flag.Parse()
 	ctx := context.Background()
-	fmt.Printf("# mapper eval — builtin embedder (%s), threshold 0.35, top 5\n", ai.Builtin{}.Name())
+	fmt.Printf("# mapper eval — builtin embedder (%s), threshold 0.3, top 5\n", ai.Builtin{}.Name())
 	for _, split := range []string{"dev", "heldout"} {
 		pairs, err := load(filepath.Join(*data, split))
 		if err != nil {

@@ -1043,6 +1043,61 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 	})
 }
 
+// SaveMapping implements store.Store.
+func (s *Store) SaveMapping(ctx context.Context, m store.MappingDoc) error {
+	now := time.Now()
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = now
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO mappings (id, name, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, doc = excluded.doc, updated_at = excluded.updated_at`),
+			m.ID, m.Name, string(m.Doc), micros(m.CreatedAt), micros(now))
+		return s.wrap(err, "save mapping")
+	})
+}
+
+func (s *Store) scanMappings(rows *sql.Rows) ([]store.MappingDoc, error) {
+	defer rows.Close()
+	var out []store.MappingDoc
+	for rows.Next() {
+		var m store.MappingDoc
+		var doc string
+		var c, u int64
+		if err := rows.Scan(&m.ID, &m.Name, &doc, &c, &u); err != nil {
+			return nil, s.wrap(err, "mappings")
+		}
+		m.Doc, m.CreatedAt, m.UpdatedAt = []byte(doc), fromMicros(c), fromMicros(u)
+		out = append(out, m)
+	}
+	return out, s.wrap(rows.Err(), "mappings")
+}
+
+// Mapping implements store.Store.
+func (s *Store) Mapping(ctx context.Context, id string) (*store.MappingDoc, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, name, doc, created_at, updated_at FROM mappings WHERE id = ?`), id)
+	if err != nil {
+		return nil, s.wrap(err, "mapping")
+	}
+	ms, err := s.scanMappings(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, weft.Errorf(weft.ENotFound, "no mapping %q", id)
+	}
+	return &ms[0], nil
+}
+
+// Mappings implements store.Store.
+func (s *Store) Mappings(ctx context.Context) ([]store.MappingDoc, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, doc, created_at, updated_at FROM mappings ORDER BY created_at, id`)
+	if err != nil {
+		return nil, s.wrap(err, "mappings")
+	}
+	return s.scanMappings(rows)
+}
+
 // --- queue ------------------------------------------------------------------
 
 func (s *Store) riverClient() *river.Client[*sql.Tx] {

@@ -294,6 +294,25 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("mappings: save, replace, read back", func(t *testing.T) {
+		s := open(t)
+		must(t, s.SaveMapping(ctx, store.MappingDoc{ID: "m1", Name: "crm to erp", Doc: []byte(`{"v":1}`)}))
+		must(t, s.SaveMapping(ctx, store.MappingDoc{ID: "m1", Name: "crm to erp", Doc: []byte(`{"v":2}`)}))
+		m, err := s.Mapping(ctx, "m1")
+		must(t, err)
+		if string(m.Doc) != `{"v":2}` || m.Name != "crm to erp" {
+			t.Fatalf("%+v", m)
+		}
+		if _, err := s.Mapping(ctx, "nope"); weft.Code(err) != weft.ENotFound {
+			t.Fatalf("missing mapping: %v", err)
+		}
+		ms, err := s.Mappings(ctx)
+		must(t, err)
+		if len(ms) != 1 {
+			t.Fatalf("%d mappings", len(ms))
+		}
+	})
+
 	t.Run("enqueued runs reach a worker; replay requeues", func(t *testing.T) {
 		s := open(t)
 		var mu sync.Mutex

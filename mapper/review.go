@@ -1,0 +1,374 @@
+package mapper
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gopkg.in/yaml.v3"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/ai"
+	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/store"
+)
+
+// Review statuses.
+const (
+	Proposed = "proposed"
+	Accepted = "accepted"
+	Edited   = "edited"
+	Rejected = "rejected"
+)
+
+// Item is one target field's mapping under review.
+type Item struct {
+	Target     string   `json:"target"`
+	Sources    []string `json:"sources"`
+	Expr       string   `json:"expr"`
+	Confidence float64  `json:"confidence"`
+	Reason     string   `json:"reason"`
+	Status     string   `json:"status"`
+	Reviewer   string   `json:"reviewer,omitempty"`
+	Note       string   `json:"note,omitempty"`
+	ReviewedAt string   `json:"reviewed_at,omitempty"`
+	History    []Event  `json:"history,omitempty"`
+}
+
+// Event is one review decision.
+type Event struct {
+	Status   string `json:"status"`
+	Expr     string `json:"expr,omitempty"`
+	Reviewer string `json:"reviewer,omitempty"`
+	Note     string `json:"note,omitempty"`
+	At       string `json:"at"`
+}
+
+// Mapping is a stored proposal and its review state.
+type Mapping struct {
+	ID                string                 `json:"id"`
+	Name              string                 `json:"name"`
+	Source            *Schema                `json:"source"`
+	Target            *Schema                `json:"target"`
+	Items             []*Item                `json:"items"`
+	Candidates        map[string][]Candidate `json:"candidates,omitempty"`
+	UnmatchedRequired []string               `json:"unmatched_required,omitempty"`
+	CreatedAt         time.Time              `json:"created_at"`
+}
+
+// Service runs the review workflow on a store; reviews feed its memory.
+type Service struct {
+	st       store.Store
+	Memory   *Memory
+	Embedder ai.Embedder
+}
+
+// NewService returns the service, its memory rebuilt from every stored
+// review.
+func NewService(ctx context.Context, st store.Store, e ai.Embedder) (*Service, error) {
+	s := &Service{st: st, Memory: NewMemory(), Embedder: e}
+	docs, err := st.Mappings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range docs {
+		var m Mapping
+		if json.Unmarshal(d.Doc, &m) == nil {
+			for _, it := range m.Items {
+				s.remember(&m, it)
+			}
+		}
+	}
+	return s, nil
+}
+
+func (s *Service) remember(m *Mapping, it *Item) {
+	if len(it.Sources) != 1 || it.Status == Proposed {
+		return
+	}
+	sf, tf := fieldByPath(m.Source, it.Sources[0]), fieldByPath(m.Target, it.Target)
+	if sf != nil && tf != nil {
+		s.Memory.Record(sf, tf, it.Status != Rejected)
+	}
+}
+
+func fieldByPath(sc *Schema, path string) *Field {
+	if sc == nil {
+		return nil
+	}
+	for i := range sc.Fields {
+		if sc.Fields[i].Path == path {
+			return &sc.Fields[i]
+		}
+	}
+	return nil
+}
+
+// Create proposes a mapping and stores it for review.
+func (s *Service) Create(ctx context.Context, name string, src, tgt *Schema, top int) (*Mapping, error) {
+	res, err := Suggest(ctx, src, tgt, Options{Embedder: s.Embedder, Top: top, Memory: s.Memory})
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = src.Name + " -> " + tgt.Name
+	}
+	m := &Mapping{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Source: src, Target: tgt, Candidates: res.Candidates,
+		UnmatchedRequired: res.UnmatchedRequired, CreatedAt: time.Now().UTC()}
+	for _, sg := range res.Suggestions {
+		m.Items = append(m.Items, &Item{Target: sg.Target, Sources: sg.Sources, Expr: sg.Expr, Confidence: sg.Confidence, Reason: sg.Reason, Status: Proposed})
+	}
+	return m, s.save(ctx, m)
+}
+
+func (s *Service) save(ctx context.Context, m *Mapping) error {
+	doc, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return s.st.SaveMapping(ctx, store.MappingDoc{ID: m.ID, Name: m.Name, Doc: doc, CreatedAt: m.CreatedAt})
+}
+
+// Get loads a mapping.
+func (s *Service) Get(ctx context.Context, id string) (*Mapping, error) {
+	d, err := s.st.Mapping(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var m Mapping
+	if err := json.Unmarshal(d.Doc, &m); err != nil {
+		return nil, weft.Errorf(weft.EInternal, "mapping %s does not decode: %v", id, err)
+	}
+	return &m, nil
+}
+
+// List returns every mapping (without candidates).
+func (s *Service) List(ctx context.Context) ([]map[string]any, error) {
+	docs, err := s.st.Mappings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, d := range docs {
+		var m Mapping
+		if json.Unmarshal(d.Doc, &m) != nil {
+			continue
+		}
+		counts := map[string]int{}
+		for _, it := range m.Items {
+			counts[it.Status]++
+		}
+		out = append(out, map[string]any{"id": m.ID, "name": m.Name, "items": len(m.Items), "accepted": counts[Accepted] + counts[Edited],
+			"rejected": counts[Rejected], "proposed": counts[Proposed], "updated_at": d.UpdatedAt})
+	}
+	return out, nil
+}
+
+// Review is one reviewer decision on a target field.
+type Review struct {
+	Target   string   `json:"target"`
+	Action   string   `json:"action"` // accept | reject | edit
+	Expr     string   `json:"expr,omitempty"`
+	Sources  []string `json:"sources,omitempty"` // edit: the source fields the expression reads
+	Reviewer string   `json:"reviewer,omitempty"`
+	Note     string   `json:"note,omitempty"`
+}
+
+// Apply records reviews ("*" as target: every proposed item) and feeds
+// them to the memory.
+func (s *Service) Apply(ctx context.Context, id string, reviews []Review) (*Mapping, error) {
+	m, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
+	for _, r := range reviews {
+		var targets []*Item
+		if r.Target == "*" {
+			for _, it := range m.Items {
+				if it.Status == Proposed {
+					targets = append(targets, it)
+				}
+			}
+		} else {
+			it := findItem(m, r.Target)
+			if it == nil && r.Action == "edit" {
+				if fieldByPath(m.Target, r.Target) == nil {
+					return nil, weft.Errorf(weft.ENotFound, "%s has no target field %q", m.Target.Name, r.Target)
+				}
+				it = &Item{Target: r.Target, Status: Proposed, Reason: "added by a reviewer"}
+				m.Items = append(m.Items, it)
+			}
+			if it == nil {
+				return nil, weft.Errorf(weft.ENotFound, "mapping %s has no suggestion for %q", id, r.Target)
+			}
+			targets = append(targets, it)
+		}
+		for _, it := range targets {
+			switch r.Action {
+			case "accept":
+				it.Status = Accepted
+			case "reject":
+				it.Status = Rejected
+			case "edit":
+				if strings.TrimSpace(r.Expr) == "" {
+					return nil, weft.Errorf(weft.EInvalid, "edit %s: give the CEL expression (over src)", it.Target)
+				}
+				if _, err := flow.CompileExpr(strings.ReplaceAll(r.Expr, "src.", "trigger.body."), "review"); err != nil && !strings.Contains(r.Expr, "it.") {
+					return nil, weft.Errorf(weft.EUnprocessable, "edit %s: %v", it.Target, err)
+				}
+				it.Status, it.Expr = Edited, r.Expr
+				if len(r.Sources) > 0 {
+					it.Sources = r.Sources
+				}
+			default:
+				return nil, weft.Errorf(weft.EInvalid, "action must be accept, reject or edit, got %q", r.Action)
+			}
+			it.Reviewer, it.Note, it.ReviewedAt = r.Reviewer, r.Note, now
+			it.History = append(it.History, Event{Status: it.Status, Expr: r.Expr, Reviewer: r.Reviewer, Note: r.Note, At: now})
+			s.remember(m, it)
+		}
+	}
+	return m, s.save(ctx, m)
+}
+
+func findItem(m *Mapping, target string) *Item {
+	for _, it := range m.Items {
+		if it.Target == target {
+			return it
+		}
+	}
+	return nil
+}
+
+// Export compiles the accepted and edited items into a flow set step that
+// reads the source record at root (e.g. trigger.body or steps.get.body) and
+// checks it like any flow: the YAML it returns deploys as is.
+func (s *Service) Export(ctx context.Context, id, root, stepID string) (string, error) {
+	m, err := s.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if root == "" {
+		root = "trigger.body"
+	}
+	if stepID == "" {
+		stepID = "mapped"
+	}
+	var items []*Item
+	for _, it := range m.Items {
+		if it.Status == Accepted || it.Status == Edited {
+			items = append(items, it)
+		}
+	}
+	if len(items) == 0 {
+		return "", weft.Errorf(weft.EUnprocessable, "mapping %s has no accepted items to export (accept some first)", id)
+	}
+	tree := buildTree(items, root)
+	set, err := tree.render(root)
+	if err != nil {
+		return "", err
+	}
+	doc := map[string]any{"id": stepID, "set": set}
+	out, err := yaml.Marshal([]any{doc})
+	if err != nil {
+		return "", err
+	}
+	// Type-check: the step inside a flow that reads a webhook body.
+	check := fmt.Sprintf("name: mapping_check\ntrigger: {webhook: {}}\nsteps:\n%s", indent(string(out)))
+	if _, err := flow.Load(m.Name+".export.yaml", []byte(check), nil); err != nil {
+		if !strings.HasPrefix(root, "steps.") {
+			return "", weft.Errorf(weft.EUnprocessable, "the exported step does not check: %v", err)
+		}
+	}
+	return string(out), nil
+}
+
+func indent(s string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		b.WriteString("  " + l + "\n")
+	}
+	return b.String()
+}
+
+// node is a target object under construction.
+type node struct {
+	leaf     string // expression
+	children map[string]*node
+	order    []string
+	array    string // source array this node maps over (for "x[]" targets)
+}
+
+func buildTree(items []*Item, root string) *node {
+	t := &node{children: map[string]*node{}}
+	sort.Slice(items, func(a, b int) bool { return items[a].Target < items[b].Target })
+	for _, it := range items {
+		cur := t
+		segs := strings.Split(it.Target, ".")
+		for i, seg := range segs {
+			arr := strings.HasSuffix(seg, "[]")
+			key := strings.TrimSuffix(seg, "[]")
+			child, ok := cur.children[key]
+			if !ok {
+				child = &node{children: map[string]*node{}}
+				cur.children[key] = child
+				cur.order = append(cur.order, key)
+			}
+			if arr && child.array == "" {
+				child.array = sourceArray(it.Sources)
+			}
+			if i == len(segs)-1 && !arr {
+				child.leaf = srcRe.ReplaceAllString(it.Expr, "${1}"+root)
+			}
+			cur = child
+		}
+	}
+	return t
+}
+
+var srcRe = regexp.MustCompile(`(^|[^A-Za-z0-9_.])src\b`)
+
+// sourceArray is the source array path an item's first source is in.
+func sourceArray(srcs []string) string {
+	if len(srcs) == 0 {
+		return ""
+	}
+	if i := strings.LastIndex(srcs[0], "[]"); i >= 0 {
+		return srcs[0][:i]
+	}
+	return ""
+}
+
+// render turns the tree into the set step's value: leaves are "=expr",
+// objects maps, and arrays a CEL map() over the source array.
+func (n *node) render(root string) (any, error) {
+	if n.leaf != "" && len(n.children) == 0 {
+		return "=" + n.leaf, nil
+	}
+	if n.array != "" {
+		var parts []string
+		for _, k := range n.order {
+			c := n.children[k]
+			if c.leaf == "" {
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%q: %s", k, c.leaf))
+		}
+		return fmt.Sprintf("=%s.map(it, {%s})", ref(root, n.array), strings.Join(parts, ", ")), nil
+	}
+	out := map[string]any{}
+	for _, k := range n.order {
+		v, err := n.children[k].render(root)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, nil
+}
