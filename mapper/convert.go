@@ -179,8 +179,12 @@ func composites(src, tgt *Schema, assigned map[int]int, used map[int]bool) []Sug
 		}
 		return -1
 	}
-	isFirst := func(f *Field) bool { return ai.Concept(lastWord(f)) == "first" || strings.Contains(strings.ToLower(f.Name), "firstname") }
-	isLast := func(f *Field) bool { return ai.Concept(lastWord(f)) == "last" || strings.Contains(strings.ToLower(f.Name), "lastname") }
+	isFirst := func(f *Field) bool {
+		return ai.Concept(lastWord(f)) == "first" || strings.Contains(strings.ToLower(f.Name), "firstname")
+	}
+	isLast := func(f *Field) bool {
+		return ai.Concept(lastWord(f)) == "last" || strings.Contains(strings.ToLower(f.Name), "lastname")
+	}
 	isFirstName := func(f *Field) bool { w := ai.Words(f.Name); return len(w) >= 1 && ai.Concept(w[0]) == "first" }
 	isLastName := func(f *Field) bool { w := ai.Words(f.Name); return len(w) >= 1 && ai.Concept(w[0]) == "last" }
 	// A person's full name: "name", "full name", "contact name" … but not

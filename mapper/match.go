@@ -47,8 +47,8 @@ type Result struct {
 // pairFeatures are the signals for one (source, target) pair.
 type pairFeatures struct {
 	name, path, desc, tok, exact, typ, val, ctx, kind, solo float64
-	hasDesc, hasVal                             bool
-	why                                         []string
+	hasDesc, hasVal                                         bool
+	why                                                     []string
 }
 
 var defaultEmbedder = ai.NewCached(ai.Builtin{}, 200000)
