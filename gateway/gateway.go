@@ -26,6 +26,7 @@ import (
 	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/mapper"
 	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/store"
 )
@@ -38,6 +39,7 @@ type Config struct {
 	Sandbox      http.Handler                     // serves /sandbox/* when set (simulated APIs for offline flows)
 	MCP          *mcp.Gateway                     // serves /mcp and /mcp/{toolset} when set
 	MCPAuth      *mcp.Auth                        // API keys and OAuth for /mcp
+	Mapper       *mapper.Service                  // schema mapping reviews (/api/mappings)
 }
 
 // Server is the HTTP handler.
@@ -130,6 +132,9 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 			writeJSON(w, http.StatusOK, map[string]any{"keys": ks})
 		})
 		r.Post("/mcp/keys", s.createKey)
+		if s.cfg.Mapper != nil {
+			s.mappingRoutes(r)
+		}
 		r.Delete("/mcp/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
 			id := chi.URLParam(r, "id")
 			if err := s.e.Store().RevokeAPIKey(r.Context(), id); err != nil {

@@ -32,6 +32,7 @@ import (
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/internal/seal"
+	"github.com/weftio/weft/mapper"
 	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/postgres"
@@ -57,6 +58,8 @@ Usage:
   weft sandbox SPEC... [--addr 127.0.0.1:9100]   serve a stateful simulator of each OpenAPI document under /NAME/
   weft mcp --stdio [--toolset all]    serve MCP on stdin/stdout (local agents)
   weft mcp toolsets | keys create NAME --scopes S[,S] [--rate N] | keys list | keys revoke ID
+  weft map suggest --source A --target B [--top 5] [--json]   A, B: a file (field list, JSON Schema, sample, .csv) or table:CONN.TABLE
+  weft map list | show ID | accept|reject ID TARGET...|--all | edit ID TARGET --expr E | export ID [--root trigger.body]
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
@@ -94,6 +97,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = sandboxCmd(args[1:], stdout)
 	case "mcp":
 		err = mcpCmd(args[1:], stdout, stderr)
+	case "map":
+		err = mapCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "weft", version)
 	case "help", "-h", "--help":
@@ -202,6 +207,9 @@ func serve(args []string, stderr io.Writer) error {
 	gwCfg.MCPAuth = mcpAuth
 	go mcpGw.Run(bg)
 	gwCfg.MCP = mcpGw
+	if gwCfg.Mapper, err = mapper.NewService(ctx, st, nil); err != nil {
+		return err
+	}
 	gw := gateway.New(eng, log, gwCfg)
 	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	ln, err := net.Listen("tcp", cfg.Addr)
