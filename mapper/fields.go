@@ -188,6 +188,12 @@ func FromJSONSchema(name string, root map[string]any) (*Schema, error) {
 		if seen[ref] {
 			return nil, ref, nil // a cycle: stop here
 		}
+		if ref == "#" {
+			return root, ref, nil
+		}
+		if !strings.HasPrefix(ref, "#/") {
+			return nil, ref, invalid("%s: $ref %s points outside the document (only local refs are followed)", name, ref)
+		}
 		parts := strings.Split(strings.TrimPrefix(ref, "#/"), "/")
 		var cur any = root
 		for _, p := range parts {
