@@ -6,7 +6,7 @@ export GOFLAGS ?= -buildvcs=false
 
 MAILPIT_VERSION := v1.33.1
 
-.PHONY: run build test test-short bench lint clean tools conformance
+.PHONY: run build test test-short bench lint clean tools conformance eval-mapper
 
 build:
 	$(GO) build -o $(BIN) ./cmd/weft
@@ -31,6 +31,10 @@ test: tools
 ## both required revisions (2025-11-25, 2026-07-28); `make conformance ALL=1` adds --suite all
 conformance:
 	bash .ci/conformance $(if $(ALL),all,)
+
+## eval-mapper: the schema mapper on evals/mapper (dev and held-back splits, baseline, review loop)
+eval-mapper:
+	$(GO) run ./evals/mapper
 
 test-short:
 	WEFT_MAILPIT=$(TOOLS)/bin/mailpit $(GO) test -count=1 -short ./...

@@ -3,8 +3,11 @@ package mapper
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestParseKindsAndBadInput(t *testing.T) {
@@ -84,11 +87,34 @@ func BenchmarkSuggest200x200(b *testing.B) {
 	src, tgt := wide("src", 200, 0), wide("tgt", 200, 1)
 	ctx := context.Background()
 	b.ReportAllocs()
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	go func() {
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > peak.Load() {
+					peak.Store(ms.HeapInuse)
+				}
+			}
+		}
+	}()
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		defaultEmbedder.Max = 1 // a cold cache every time
 		if _, err := Suggest(ctx, src, tgt, Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
+	close(stop)
 	defaultEmbedder.Max = 200000
+	b.ReportMetric(float64(peak.Load()-min(peak.Load(), base.HeapInuse))/(1<<20), "peak-heap-MiB")
 }
