@@ -59,6 +59,7 @@ type Mapping struct {
 	Candidates        map[string][]Candidate `json:"candidates,omitempty"`
 	UnmatchedRequired []string               `json:"unmatched_required,omitempty"`
 	CreatedAt         time.Time              `json:"created_at"`
+	Warning           string                 `json:"warning,omitempty"`
 }
 
 // Service runs the review workflow on a store; reviews feed its memory.
@@ -112,6 +113,12 @@ func fieldByPath(sc *Schema, path string) *Field {
 // Create proposes a mapping and stores it for review.
 func (s *Service) Create(ctx context.Context, name string, src, tgt *Schema, top int) (*Mapping, error) {
 	res, err := Suggest(ctx, src, tgt, Options{Embedder: s.Embedder, Top: top, Memory: s.Memory})
+	warning := ""
+	if err != nil && s.Embedder != nil && weft.Code(err) != weft.EInvalid {
+		// The configured model is unreachable: the builtin embedder needs none.
+		warning = fmt.Sprintf("the %s embedder failed (%v); suggestions use the builtin embedder", s.Embedder.Name(), err)
+		res, err = Suggest(ctx, src, tgt, Options{Top: top, Memory: s.Memory})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +126,7 @@ func (s *Service) Create(ctx context.Context, name string, src, tgt *Schema, top
 		name = src.Name + " -> " + tgt.Name
 	}
 	m := &Mapping{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Source: src, Target: tgt, Candidates: res.Candidates,
-		UnmatchedRequired: res.UnmatchedRequired, CreatedAt: time.Now().UTC()}
+		UnmatchedRequired: res.UnmatchedRequired, CreatedAt: time.Now().UTC(), Warning: warning}
 	for _, sg := range res.Suggestions {
 		m.Items = append(m.Items, &Item{Target: sg.Target, Sources: sg.Sources, Expr: sg.Expr, Confidence: sg.Confidence, Reason: sg.Reason, Status: Proposed})
 	}

@@ -10,6 +10,8 @@ import (
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/weftio/weft/ai"
 )
 
 // Searcher ranks tools for a query (the shared embedder when configured).
@@ -147,4 +149,51 @@ func (g *Gateway) searchTools(ctx context.Context, s *served, q string, limit in
 	}
 	res := &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewTextContent(string(mustJSON(out)))}, StructuredContent: out}
 	return res
+}
+
+// Semantic ranks tools by embedding similarity of the query with each
+// tool's name and description (the shared ai embedder: builtin or Ollama),
+// blended with the lexical score so exact names still win.
+type Semantic struct {
+	E ai.Embedder
+}
+
+// Rank implements Searcher.
+func (s Semantic) Rank(ctx context.Context, query string, docs map[string]string, limit int) []string {
+	names := make([]string, 0, len(docs))
+	texts := []string{query}
+	for n, d := range docs {
+		names = append(names, n)
+		texts = append(texts, n+" "+d)
+	}
+	vs, err := s.E.Embed(ctx, texts)
+	if err != nil {
+		return lexical{}.Rank(ctx, query, docs, limit)
+	}
+	lex := map[string]float64{}
+	for i, n := range (lexical{}).Rank(ctx, query, docs, len(docs)) {
+		lex[n] = 1 / float64(i+1)
+	}
+	type hit struct {
+		name  string
+		score float64
+	}
+	hits := make([]hit, 0, len(names))
+	for i, n := range names {
+		sc := 0.7*ai.Cosine(vs[0], vs[i+1]) + 0.3*lex[n]
+		if sc > 0.05 {
+			hits = append(hits, hit{n, sc})
+		}
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if hits[i].score != hits[j].score {
+			return hits[i].score > hits[j].score
+		}
+		return hits[i].name < hits[j].name
+	})
+	out := make([]string, 0, limit)
+	for i := 0; i < len(hits) && i < limit; i++ {
+		out = append(out, hits[i].name)
+	}
+	return out
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/weftio/weft/ai"
 	"github.com/weftio/weft/connectors"
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/engine"
@@ -415,4 +416,23 @@ func textOf(r *sdk.CallToolResult) string {
 		}
 	}
 	return b.String()
+}
+
+// Semantic search finds a tool by meaning, not only by shared words.
+func TestSemanticSearchTools(t *testing.T) {
+	e := newEngine(t)
+	noop := func(context.Context, connectors.Call) (any, error) { return map[string]any{}, nil }
+	e.Catalog().Register(&connectors.Connector{Name: "crm", Operations: []*connectors.Operation{
+		{Name: "lookupPostalArea", Description: "Find the region of a zip code", Invoke: noop},
+		{Name: "createClient", Description: "Add a new customer record", Invoke: noop},
+		{Name: "listInvoices", Description: "List bills", Invoke: noop},
+	}})
+	e.Catalog().AddConnection(&connectors.Connection{Name: "crm", Connector: "crm"})
+	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{Searcher: mcp.Semantic{E: ai.NewCached(ai.Builtin{}, 0)}})
+	for q, want := range map[string]string{"postcode lookup": "crm__lookupPostalArea", "new buyer": "crm__createClient", "invoices": "crm__listInvoices"} {
+		got, err := gw.SearchTools(context.Background(), "discovery", q, 1)
+		if err != nil || len(got) == 0 || got[0] != want {
+			t.Errorf("%q: %v %v (want %s)", q, got, err, want)
+		}
+	}
 }

@@ -35,6 +35,7 @@ type Config struct {
 	WriteLinger   time.Duration                     `yaml:"write_linger"` // group commit: wait this long for more writers
 	DebugAddr     string                            `yaml:"debug_addr"`   // serves /debug/pprof when set (keep it on loopback)
 	MCP           MCPConfig                         `yaml:"mcp"`
+	AI            AIConfig                          `yaml:"ai"`
 	Imports       map[string]string                 `yaml:"imports"`         // connector name -> OpenAPI file, imported at start when changed
 	Sandboxes     []string                          `yaml:"sandboxes"`       // OpenAPI files (globs) simulated under /sandbox/NAME/
 	MasterKeyFile string                            `yaml:"master_key_file"` // default DATA_DIR/master.key; WEFT_MASTER_KEY wins
@@ -42,6 +43,13 @@ type Config struct {
 	masterKey string // WEFT_MASTER_KEY
 
 	secrets map[string]string // from WEFT_SECRET_<NAME>; never in files or logs
+}
+
+// AIConfig chooses the model backends (default: builtin, no network).
+type AIConfig struct {
+	Embedder   string `yaml:"embedder"`    // builtin (default) | ollama
+	OllamaURL  string `yaml:"ollama_url"`  // default http://127.0.0.1:11434
+	EmbedModel string `yaml:"embed_model"` // default nomic-embed-text
 }
 
 // MCPConfig configures the MCP gateway.
@@ -120,6 +128,10 @@ func loadConfig(path string, env []string) (*Config, error) {
 				return nil, fmt.Errorf("%s: %v", k, err)
 			}
 			*map[string]*time.Duration{"WEFT_WRITE_LINGER": &c.WriteLinger, "WEFT_QUEUE_RESCUE_AFTER": &c.Queue.RescueAfter, "WEFT_QUEUE_JOB_TIMEOUT": &c.Queue.JobTimeout}[k] = d
+		case k == "WEFT_EMBEDDER":
+			c.AI.Embedder = v
+		case k == "WEFT_OLLAMA_URL":
+			c.AI.OllamaURL = v
 		case k == "WEFT_MASTER_KEY":
 			c.masterKey = v
 		case k == "WEFT_MASTER_KEY_FILE":

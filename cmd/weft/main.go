@@ -22,6 +22,7 @@ import (
 	_ "time/tzdata" // schedules work on machines without a zoneinfo database
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/ai"
 	"github.com/weftio/weft/connectors"
 	filesconn "github.com/weftio/weft/connectors/files"
 	httpconn "github.com/weftio/weft/connectors/http"
@@ -203,11 +204,16 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return weft.Errorf(weft.EInvalid, "%v", err)
 	}
-	mcpGw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, AllowedOrigins: cfg.MCP.AllowedOrigins, Policy: cfg.MCP.Policy, Version: version, Auth: mcpAuth})
+	emb, err := embedder(cfg.AI)
+	if err != nil {
+		return weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	mcpGw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, AllowedOrigins: cfg.MCP.AllowedOrigins, Policy: cfg.MCP.Policy, Version: version, Auth: mcpAuth,
+		Searcher: mcp.Semantic{E: emb}})
 	gwCfg.MCPAuth = mcpAuth
 	go mcpGw.Run(bg)
 	gwCfg.MCP = mcpGw
-	if gwCfg.Mapper, err = mapper.NewService(ctx, st, nil); err != nil {
+	if gwCfg.Mapper, err = mapper.NewService(ctx, st, emb); err != nil {
 		return err
 	}
 	gw := gateway.New(eng, log, gwCfg)
@@ -385,4 +391,24 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store, 
 	}
 
 	return st, eng, nil
+}
+
+// embedder builds the configured embedder behind a content-hash cache.
+// Nothing dials out unless ollama is configured.
+func embedder(c AIConfig) (ai.Embedder, error) {
+	switch c.Embedder {
+	case "", "builtin":
+		return ai.NewCached(ai.Builtin{}, 0), nil
+	case "ollama":
+		u := c.OllamaURL
+		if u == "" {
+			u = "http://127.0.0.1:11434"
+		}
+		o, err := ai.NewOllama(u, c.EmbedModel)
+		if err != nil {
+			return nil, err
+		}
+		return ai.NewCached(o, 0), nil
+	}
+	return nil, fmt.Errorf("ai.embedder must be builtin or ollama, got %q", c.Embedder)
 }
