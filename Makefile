@@ -6,7 +6,7 @@ export GOFLAGS ?= -buildvcs=false
 
 MAILPIT_VERSION := v1.33.1
 
-.PHONY: run build test test-short bench lint clean tools conformance eval-mapper
+.PHONY: run build test test-short bench lint clean tools conformance eval-mapper eval-anomaly
 
 build:
 	$(GO) build -o $(BIN) ./cmd/weft
@@ -35,6 +35,10 @@ conformance:
 ## eval-mapper: the schema mapper on evals/mapper (dev and held-back splits, baseline, review loop)
 eval-mapper:
 	$(GO) run ./evals/mapper
+
+## eval-anomaly: the streaming detectors on NAB's labelled series (NAB scoring), with a static-threshold baseline
+eval-anomaly:
+	$(GO) run ./evals/anomaly $(if $(NAB),-data $(NAB),)
 
 test-short:
 	WEFT_MAILPIT=$(TOOLS)/bin/mailpit $(GO) test -count=1 -short ./...

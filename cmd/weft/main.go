@@ -60,6 +60,7 @@ Usage:
   weft mcp --stdio [--toolset all]    serve MCP on stdin/stdout (local agents)
   weft mcp toolsets | keys create NAME --scopes S[,S] [--rate N] | keys list | keys revoke ID
   weft map suggest --source A --target B [--top 5] [--json]   A, B: a file (field list, JSON Schema, sample, .csv) or table:CONN.TABLE
+  weft anomaly replay --input DIR --output DIR   score NAB-layout series with the streaming detectors
   weft map list | show ID | accept|reject ID TARGET...|--all | edit ID TARGET --expr E | export ID [--root trigger.body]
   weft version
 
@@ -100,6 +101,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = mcpCmd(args[1:], stdout, stderr)
 	case "map":
 		err = mapCmd(args[1:], stdout)
+	case "anomaly":
+		err = anomalyCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "weft", version)
 	case "help", "-h", "--help":

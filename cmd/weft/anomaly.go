@@ -1,0 +1,36 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/monitor"
+)
+
+// anomalyCmd: weft anomaly replay --input DIR --output DIR runs the
+// streaming detectors over series in NAB's layout (<category>/<file>.csv
+// with timestamp,value) and writes NAB's results layout
+// (timestamp,value,anomaly_score).
+func anomalyCmd(args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "replay" {
+		return weft.Errorf(weft.EInvalid, "weft anomaly replay --input DIR --output DIR")
+	}
+	fs := flag.NewFlagSet("anomaly replay", flag.ContinueOnError)
+	in := fs.String("input", "", "directory of <category>/<file>.csv series")
+	out := fs.String("output", "", "directory for the scored series")
+	sens := fs.Float64("sensitivity", 1, "scales deviations (more: more alerts)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	if *in == "" || *out == "" {
+		return weft.Errorf(weft.EInvalid, "weft anomaly replay --input DIR --output DIR")
+	}
+	n, err := monitor.ReplayDir(*in, *out, monitor.Config{Sensitivity: *sens})
+	if err != nil {
+		return weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	fmt.Fprintf(stdout, "scored %d series into %s\n", n, *out)
+	return nil
+}

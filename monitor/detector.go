@@ -1,0 +1,156 @@
+// Package monitor watches series derived from the transaction log
+// (throughput, error rates, latency) with streaming detectors: one pass,
+// bounded memory per series, cheap enough for every series at the
+// transaction rate.
+package monitor
+
+import (
+	"math"
+	"time"
+)
+
+// Config tunes a Detector; one configuration serves every series.
+type Config struct {
+	Alpha       float64 // EWMA weight of the level (default 0.02)
+	Warmup      int     // observations before any score (default 60)
+	CusumK      float64 // CUSUM slack, in deviations (default 0.5)
+	CusumH      float64 // CUSUM decision level, in deviations (default 8)
+	Refractory  int     // observations a raised score is damped after (default 30)
+	Sensitivity float64 // scales the z-score (default 1)
+}
+
+func (c *Config) defaults() {
+	if c.Alpha <= 0 {
+		c.Alpha = 0.02
+	}
+	if c.Warmup <= 0 {
+		c.Warmup = 60
+	}
+	if c.CusumK <= 0 {
+		c.CusumK = 0.5
+	}
+	if c.CusumH <= 0 {
+		c.CusumH = 8
+	}
+	if c.Refractory <= 0 {
+		c.Refractory = 30
+	}
+	if c.Sensitivity <= 0 {
+		c.Sensitivity = 1
+	}
+}
+
+// Detector scores one series, observation by observation. Its memory is a
+// fixed set of numbers plus a 24-bucket hour-of-day profile.
+type Detector struct {
+	cfg            Config
+	n              int
+	mean, dev      float64 // EW mean and EW mean absolute deviation
+	fastMean       float64
+	seasonMean     [24]float64
+	seasonDev      [24]float64
+	seasonN        [24]int
+	first, last    time.Time
+	cusumHi, cusLo float64
+	since          int // observations since the last raised score
+	lastScore      float64
+	recentMax float64 // the largest deviation seen lately (decaying)
+}
+
+// NewDetector returns a detector with cfg (zero values: defaults).
+func NewDetector(cfg Config) *Detector {
+	cfg.defaults()
+	return &Detector{cfg: cfg, since: math.MaxInt32}
+}
+
+// Observation is one scored point.
+type Observation struct {
+	Score    float64 // anomaly score in [0, 1]
+	Expected float64 // the level the detector expected
+	Low      float64 // expected range
+	High     float64
+}
+
+// Observe scores v at t. NaN and ±Inf, and points older than the last one
+// (out of order, or a clock skewed between processes), score 0 and do not
+// change the state; a duplicate timestamp is treated as a new observation.
+func (d *Detector) Observe(t time.Time, v float64) Observation {
+	if math.IsNaN(v) || math.IsInf(v, 0) || (!d.last.IsZero() && t.Before(d.last)) {
+		return Observation{Expected: d.mean, Low: d.mean - 3*d.dev, High: d.mean + 3*d.dev}
+	}
+	if d.first.IsZero() {
+		d.first = t
+	}
+	d.last = t
+	d.n++
+	c := d.cfg
+	if d.n == 1 {
+		d.mean, d.fastMean, d.dev = v, v, 0
+	}
+	// Expected value: the level, corrected by the hour-of-day profile once
+	// the series has seen two days and this hour a few times.
+	h := t.Hour()
+	expected := d.mean
+	seasonal := d.last.Sub(d.first) > 48*time.Hour && d.seasonN[h] >= 3
+	dev := d.dev
+	if seasonal {
+		expected = d.seasonMean[h]
+		dev = math.Max(d.seasonDev[h], d.dev*0.5)
+	}
+	scale := 1.2533*dev + 1e-9*math.Max(1, math.Abs(expected)) // mean abs dev -> sigma
+	if scale < 1e-9 {
+		scale = 1e-9
+	}
+	z := (v - expected) / scale * c.Sensitivity
+	// CUSUM on the standardised residual: level shifts show as drift.
+	d.cusumHi = math.Max(0, d.cusumHi+z-c.CusumK)
+	d.cusLo = math.Max(0, d.cusLo-z-c.CusumK)
+	score := 0.0
+	az := math.Abs(z)
+	cus := math.Max(d.cusumHi, d.cusLo) / c.CusumH * 4 // in z units, comparable
+	// A sustained shift: the short-run mean's distance from the level, in
+	// units of its own spread (sd / sqrt(effective window)).
+	d.fastMean += 0.25 * (v - d.fastMean)
+	shift := math.Abs(d.fastMean-expected) / (scale / math.Sqrt(7)) * 0.5
+	strength := math.Max(az, math.Max(cus, shift))
+	if d.n > c.Warmup {
+		// How this deviation compares with the largest seen lately: a new
+		// record (ratio >= 1) is what an operator wants to hear about;
+		// the record decays, so a quiet series becomes sensitive again.
+		ref := math.Max(d.recentMax, 6)
+		score = math.Min(1, strength/ref)
+		score = score * score * score
+		if cus >= 4 {
+			d.cusumHi, d.cusLo = 0, 0
+		}
+	}
+	if d.n > c.Warmup { // the first deviations measure a scale not yet learned
+		if strength > d.recentMax {
+			d.recentMax = math.Min(strength, 50)
+		} else {
+			d.recentMax *= 0.9995
+		}
+	}
+	d.since++
+	// Learn: a robust update (outliers move the level less).
+	r := v - d.mean
+	w := c.Alpha
+	if d.dev > 0 && math.Abs(r) > 4*1.2533*d.dev {
+		w *= 0.25
+	}
+	d.mean += w * r
+	d.dev += c.Alpha * (math.Abs(r) - d.dev)
+	if d.n <= 3 {
+		d.dev = math.Max(d.dev, math.Abs(r))
+	}
+	if d.seasonN[h] == 0 {
+		d.seasonMean[h] = v
+	} else {
+		sr := v - d.seasonMean[h]
+		d.seasonMean[h] += 0.2 * sr
+		d.seasonDev[h] += 0.2 * (math.Abs(sr) - d.seasonDev[h])
+	}
+	d.seasonN[h]++
+	d.lastScore = score
+	return Observation{Score: score, Expected: expected, Low: expected - 3*scale, High: expected + 3*scale}
+}

@@ -1,0 +1,107 @@
+package monitor
+
+import (
+	"math"
+	"math/rand"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A steady noisy series raises nothing; a level shift and a spike do, at
+// once; bad input (NaN, Inf, out-of-order and duplicate timestamps, gaps)
+// neither crashes nor alarms.
+func TestDetectorShiftsSpikesAndBadInput(t *testing.T) {
+	d := NewDetector(Config{})
+	rng := rand.New(rand.NewSource(1))
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * 5 * time.Minute) }
+	max := 0.0
+	i := 0
+	for ; i < 2000; i++ {
+		v := 100 + rng.NormFloat64()*5
+		var o Observation
+		switch i {
+		case 700:
+			o = d.Observe(at(i), math.NaN())
+		case 701:
+			o = d.Observe(at(i), math.Inf(1))
+		case 702:
+			o = d.Observe(at(i-300), 1e9) // far out of order (clock skew): ignored
+		case 703:
+			o = d.Observe(at(i-1), v) // duplicate timestamp
+		case 900:
+			o = d.Observe(at(i+500), v) // a gap
+			i += 500
+		default:
+			o = d.Observe(at(i), v)
+		}
+		if i > 300 && o.Score > max {
+			max = o.Score
+		}
+		if math.IsNaN(o.Score) || o.Score < 0 || o.Score > 1 {
+			t.Fatalf("score %v at %d", o.Score, i)
+		}
+	}
+	// An alert threshold just above anything the steady part scored …
+	threshold := max + 0.01
+	if threshold > 0.9 {
+		t.Fatalf("a steady series with bad input scored up to %.2f", max)
+	}
+	// … is crossed by a 20-sigma spike …
+	if spike := d.Observe(at(i), 200).Score; spike < threshold {
+		t.Fatalf("a 20-sigma spike scored %.2f (steady max %.2f)", spike, max)
+	}
+	// … and by a sustained level shift within a few points.
+	raised := -1
+	for k := 0; k < 50; k++ {
+		i++
+		if d.Observe(at(i+10), 130+rng.NormFloat64()*5).Score >= threshold && raised < 0 {
+			raised = k
+		}
+	}
+	if raised < 0 || raised > 10 {
+		t.Fatalf("level shift raised after %d points", raised)
+	}
+}
+
+func TestReadSeriesErrors(t *testing.T) {
+	if _, err := ReadSeries(strings.NewReader("time,val\n")); err == nil {
+		t.Fatal("bad header accepted")
+	}
+	if _, err := ReadSeries(strings.NewReader("timestamp,value\nyesterday,3\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("bad timestamp: %v", err)
+	}
+	pts, err := ReadSeries(strings.NewReader("timestamp,value\n2026-01-01 00:00:00,abc\n2026-01-01 00:05:00,4\n"))
+	if err != nil || len(pts) != 2 || !math.IsNaN(pts[0].V) {
+		t.Fatalf("%v %v", pts, err)
+	}
+}
+
+// BenchmarkObserve10000Series: detector cost per observation, cycling over
+// 10,000 series; memory per series is reported.
+//
+//	go test -run '^$' -bench Observe -benchmem ./monitor
+func BenchmarkObserve10000Series(b *testing.B) {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ds := make([]*Detector, 10000)
+	for i := range ds {
+		ds[i] = NewDetector(Config{})
+	}
+	runtime.ReadMemStats(&after)
+	perSeries := float64(after.HeapAlloc-before.HeapAlloc) / float64(len(ds))
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewSource(1))
+	vals := make([]float64, 4096)
+	for i := range vals {
+		vals[i] = 100 + rng.NormFloat64()*5
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ds[i%len(ds)].Observe(t0.Add(time.Duration(i/len(ds))*time.Minute), vals[i%len(vals)])
+	}
+	b.ReportMetric(perSeries, "bytes/series")
+}
