@@ -54,7 +54,7 @@ type Detector struct {
 	cusumHi, cusLo float64
 	since          int // observations since the last raised score
 	lastScore      float64
-	recentMax float64 // the largest deviation seen lately (decaying)
+	recentMax      float64 // the largest deviation seen lately (decaying)
 }
 
 // NewDetector returns a detector with cfg (zero values: defaults).
