@@ -40,6 +40,7 @@ type Config struct {
 	MCP          *mcp.Gateway                     // serves /mcp and /mcp/{toolset} when set
 	MCPAuth      *mcp.Auth                        // API keys and OAuth for /mcp
 	Mapper       *mapper.Service                  // schema mapping reviews (/api/mappings)
+	Metrics      http.Handler                     // Prometheus /metrics
 }
 
 // Server is the HTTP handler.
@@ -70,6 +71,9 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	r.Post("/hooks/{flow}", s.hook)
 	if cfg.Sandbox != nil {
 		r.Handle("/sandbox/*", cfg.Sandbox)
+	}
+	if cfg.Metrics != nil {
+		r.Handle("/metrics", cfg.Metrics)
 	}
 	if cfg.MCP != nil {
 		r.Handle("/mcp", cfg.MCP)

@@ -35,6 +35,7 @@ import (
 	"github.com/weftio/weft/internal/seal"
 	"github.com/weftio/weft/mapper"
 	"github.com/weftio/weft/mcp"
+	"github.com/weftio/weft/monitor"
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/postgres"
 	"github.com/weftio/weft/store/sqlite"
@@ -158,7 +159,8 @@ func serve(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st, eng, err := openCore(ctx, cfg, log)
+	metrics := monitor.NewMetrics()
+	st, eng, err := openCore(ctx, cfg, log, metrics)
 	if err != nil {
 		return err
 	}
@@ -219,6 +221,7 @@ func serve(args []string, stderr io.Writer) error {
 	if gwCfg.Mapper, err = mapper.NewService(ctx, st, emb); err != nil {
 		return err
 	}
+	gwCfg.Metrics = metrics.Handler()
 	gw := gateway.New(eng, log, gwCfg)
 	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -343,7 +346,7 @@ func importAtStart(ctx context.Context, st store.Store, cat *connectors.Catalog,
 // openCore opens the store and builds the catalog (built-in, imported and
 // configured connectors and connections) and the engine: what serve and
 // the stdio MCP server share. The caller closes the store.
-func openCore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store, *engine.Engine, error) {
+func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monitor.Metrics) (store.Store, *engine.Engine, error) {
 	var st store.Store
 	var err error
 	if cfg.DatabaseURL != "" {
@@ -388,7 +391,12 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Store, 
 	if err != nil {
 		return fail(weft.Errorf(weft.EInvalid, "master key: %v", err))
 	}
-	eng := engine.New(st, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys})
+	var engStore store.Store = st
+	if metrics != nil {
+		// Metrics are derived from what is written to the transaction log.
+		engStore = monitor.Observed{Store: st, M: metrics}
+	}
+	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys})
 	if err := eng.LoadConnections(ctx); err != nil {
 		return fail(weft.Errorf(weft.EUnavailable, "stored connections: %v (is this the right master key? it comes from %s)", err, keys.Source()))
 	}
