@@ -479,3 +479,13 @@ func splitCamel(s string) string {
 	}
 	return b.String()
 }
+
+// ObjectSchema is a closed object schema with required fields and
+// properties: the usual shape of an operation's input.
+func ObjectSchema(required []string, props map[string]any) map[string]any {
+	r := make([]any, len(required))
+	for i, x := range required {
+		r[i] = x
+	}
+	return map[string]any{"type": "object", "required": r, "properties": props, "additionalProperties": false}
+}

@@ -44,13 +44,7 @@ func New(o Options) *connectors.Connector {
 	f := &files{opts: o}
 	pathProp := map[string]any{"type": "string", "description": "path relative to the connection's directory"}
 	format := map[string]any{"enum": []any{"csv", "json", "ndjson", "text"}, "description": "default: from the file extension"}
-	obj := func(req []string, props map[string]any) map[string]any {
-		r := make([]any, len(req))
-		for i, x := range req {
-			r[i] = x
-		}
-		return map[string]any{"type": "object", "required": r, "properties": props, "additionalProperties": false}
-	}
+	obj := connectors.ObjectSchema
 	return &connectors.Connector{
 		Name: "files", Title: "Files", Version: "1.0.0",
 		Description: "Read and write CSV, JSON, NDJSON and text files in a directory; list, move and delete them; trigger on new or changed files.",
@@ -120,6 +114,20 @@ func root(conn *connectors.Connection) (*os.Root, error) {
 	return r, nil
 }
 
+// rootAndPath opens the connection's directory and checks the call's
+// "path" input; the caller closes the root.
+func rootAndPath(c connectors.Call) (*os.Root, string, error) {
+	p, err := clean(str(c.Input["path"]))
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := root(c.Connection)
+	if err != nil {
+		return nil, "", err
+	}
+	return r, p, nil
+}
+
 // clean checks a relative path and normalises it.
 func clean(p string) (string, error) {
 	if p == "" {
@@ -150,15 +158,11 @@ func fileErr(err error, p string) error {
 }
 
 func (f *files) list(ctx context.Context, c connectors.Call) (any, error) {
-	r, err := root(c.Connection)
+	r, dir, err := rootAndPath(c)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	dir, err := clean(str(c.Input["path"]))
-	if err != nil {
-		return nil, err
-	}
 	pattern := str(c.Input["pattern"])
 	if pattern != "" {
 		if _, err := path.Match(pattern, "x"); err != nil {
@@ -257,15 +261,11 @@ func (l *limited) Read(p []byte) (int, error) {
 }
 
 func (f *files) read(ctx context.Context, c connectors.Call) (any, error) {
-	r, err := root(c.Connection)
+	r, p, err := rootAndPath(c)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	p, err := clean(str(c.Input["path"]))
-	if err != nil {
-		return nil, err
-	}
 	format, err := formatOf(c.Input, p)
 	if err != nil {
 		return nil, err
@@ -377,15 +377,11 @@ func (f *files) read(ctx context.Context, c connectors.Call) (any, error) {
 }
 
 func (f *files) write(ctx context.Context, c connectors.Call) (any, error) {
-	r, err := root(c.Connection)
+	r, p, err := rootAndPath(c)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	p, err := clean(str(c.Input["path"]))
-	if err != nil {
-		return nil, err
-	}
 	if p == "." {
 		return nil, permanent("path is required")
 	}
@@ -526,15 +522,11 @@ func (f *files) move(ctx context.Context, c connectors.Call) (any, error) {
 }
 
 func (f *files) delete(ctx context.Context, c connectors.Call) (any, error) {
-	r, err := root(c.Connection)
+	r, p, err := rootAndPath(c)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	p, err := clean(str(c.Input["path"]))
-	if err != nil {
-		return nil, err
-	}
 	if err := r.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fileErr(err, p)
 	}

@@ -61,13 +61,7 @@ func New(dialect string, o Options) *connectors.Connector {
 	rowsOut := map[string]any{"type": "object", "properties": map[string]any{
 		"rows": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}, "count": map[string]any{"type": "integer"},
 		"truncated": map[string]any{"type": "boolean"}}}
-	obj := func(req []string, props map[string]any) map[string]any {
-		r := make([]any, len(req))
-		for i, x := range req {
-			r[i] = x
-		}
-		return map[string]any{"type": "object", "required": r, "properties": props, "additionalProperties": false}
-	}
+	obj := connectors.ObjectSchema
 	return &connectors.Connector{
 		Name: dialect, Title: title, Version: "1.0.0",
 		Description: title + " database: query with parameters, select new rows after a cursor, insert (bulk), upsert, update, delete.",
