@@ -28,6 +28,7 @@ import (
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/mapper"
 	"github.com/weftio/weft/mcp"
+	"github.com/weftio/weft/monitor"
 	"github.com/weftio/weft/store"
 )
 
@@ -41,6 +42,7 @@ type Config struct {
 	MCPAuth      *mcp.Auth                        // API keys and OAuth for /mcp
 	Mapper       *mapper.Service                  // schema mapping reviews (/api/mappings)
 	Metrics      http.Handler                     // Prometheus /metrics
+	Alerts       *monitor.Alerter                 // /api/alerts
 }
 
 // Server is the HTTP handler.
@@ -138,6 +140,19 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		r.Post("/mcp/keys", s.createKey)
 		if s.cfg.Mapper != nil {
 			s.mappingRoutes(r)
+		}
+		if s.cfg.Alerts != nil {
+			r.Get("/alerts", func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, http.StatusOK, map[string]any{"alerts": s.cfg.Alerts.Alerts()})
+			})
+			r.Post("/alerts/{id}/ack", func(w http.ResponseWriter, r *http.Request) {
+				who := r.URL.Query().Get("by")
+				if !s.cfg.Alerts.Ack(chi.URLParam(r, "id"), who) {
+					writeErr(w, weft.Errorf(weft.ENotFound, "no alert %q", chi.URLParam(r, "id")))
+					return
+				}
+				writeJSON(w, http.StatusOK, map[string]any{"acked": chi.URLParam(r, "id")})
+			})
 		}
 		r.Delete("/mcp/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
 			id := chi.URLParam(r, "id")

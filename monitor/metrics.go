@@ -88,7 +88,15 @@ func (m *Metrics) ObserveRun(r *store.Run) {
 // log also updates the metrics. Reads pass through.
 type Observed struct {
 	store.Store
-	M *Metrics
+	M       *Metrics
+	Alerter *Alerter // optional: alert rules over finished runs
+}
+
+func (o Observed) run(r *store.Run) {
+	o.M.ObserveRun(r)
+	if o.Alerter != nil {
+		o.Alerter.ObserveRun(r)
+	}
 }
 
 // UpdateRun implements store.Store.
@@ -96,7 +104,7 @@ func (o Observed) UpdateRun(ctx context.Context, r *store.Run, attempts []store.
 	err := o.Store.UpdateRun(ctx, r, attempts)
 	if err == nil {
 		o.M.ObserveAttempts(attempts)
-		o.M.ObserveRun(r)
+		o.run(r)
 	}
 	return err
 }
@@ -106,7 +114,7 @@ func (o Observed) InsertRun(ctx context.Context, r *store.Run, attempts []store.
 	err := o.Store.InsertRun(ctx, r, attempts)
 	if err == nil {
 		o.M.ObserveAttempts(attempts)
-		o.M.ObserveRun(r)
+		o.run(r)
 	}
 	return err
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/mcp"
+	"github.com/weftio/weft/monitor"
 )
 
 // Config is read once (file, then environment, then flags) and passed down;
@@ -36,6 +37,7 @@ type Config struct {
 	DebugAddr     string                            `yaml:"debug_addr"`   // serves /debug/pprof when set (keep it on loopback)
 	MCP           MCPConfig                         `yaml:"mcp"`
 	AI            AIConfig                          `yaml:"ai"`
+	Alerts        AlertsConfig                      `yaml:"alerts"`
 	Imports       map[string]string                 `yaml:"imports"`         // connector name -> OpenAPI file, imported at start when changed
 	Sandboxes     []string                          `yaml:"sandboxes"`       // OpenAPI files (globs) simulated under /sandbox/NAME/
 	MasterKeyFile string                            `yaml:"master_key_file"` // default DATA_DIR/master.key; WEFT_MASTER_KEY wins
@@ -50,6 +52,17 @@ type AIConfig struct {
 	Embedder   string `yaml:"embedder"`    // builtin (default) | ollama
 	OllamaURL  string `yaml:"ollama_url"`  // default http://127.0.0.1:11434
 	EmbedModel string `yaml:"embed_model"` // default nomic-embed-text
+}
+
+// AlertsConfig: rules over finished runs, delivered through a connection.
+type AlertsConfig struct {
+	Rules  []monitor.Rule `yaml:"rules"` // default: failure-spike (≥50% of ≥5 runs fail within 1m)
+	Every  time.Duration  `yaml:"every"` // evaluation interval (default 5s)
+	Notify struct {
+		Connection string         `yaml:"connection"`
+		Operation  string         `yaml:"operation"` // default http.request
+		Input      map[string]any `yaml:"input"`     // strings may use {{status}} {{flow}} {{message}} {{severity}} {{rule}}
+	} `yaml:"notify"`
 }
 
 // MCPConfig configures the MCP gateway.

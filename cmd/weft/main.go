@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // schedules work on machines without a zoneinfo database
@@ -62,6 +63,7 @@ Usage:
   weft mcp toolsets | keys create NAME --scopes S[,S] [--rate N] | keys list | keys revoke ID
   weft map suggest --source A --target B [--top 5] [--json]   A, B: a file (field list, JSON Schema, sample, .csv) or table:CONN.TABLE
   weft anomaly replay --input DIR --output DIR   score NAB-layout series with the streaming detectors
+  weft alerts list | ack ID [--by NAME]
   weft map list | show ID | accept|reject ID TARGET...|--all | edit ID TARGET --expr E | export ID [--root trigger.body]
   weft version
 
@@ -104,6 +106,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = mapCmd(args[1:], stdout)
 	case "anomaly":
 		err = anomalyCmd(args[1:], stdout)
+	case "alerts":
+		err = alertsCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "weft", version)
 	case "help", "-h", "--help":
@@ -160,7 +164,11 @@ func serve(args []string, stderr io.Writer) error {
 	defer stop()
 
 	metrics := monitor.NewMetrics()
-	st, eng, err := openCore(ctx, cfg, log, metrics)
+	var eng *engine.Engine // the alerter delivers through the engine, built next
+	alerter := monitor.NewAlerter(cfg.Alerts.Rules, func(ctx context.Context, a monitor.Alert) error {
+		return notifyAlert(ctx, eng, cfg.Alerts, a)
+	}, log)
+	st, eng, err := openCore(ctx, cfg, log, metrics, alerter)
 	if err != nil {
 		return err
 	}
@@ -217,6 +225,14 @@ func serve(args []string, stderr io.Writer) error {
 		Searcher: mcp.Semantic{E: emb}})
 	gwCfg.MCPAuth = mcpAuth
 	go mcpGw.Run(bg)
+	if cfg.Alerts.Notify.Connection != "" || len(cfg.Alerts.Rules) > 0 {
+		every := cfg.Alerts.Every
+		if every <= 0 {
+			every = 5 * time.Second
+		}
+		go alerter.Run(bg, every)
+	}
+	gwCfg.Alerts = alerter
 	gwCfg.MCP = mcpGw
 	if gwCfg.Mapper, err = mapper.NewService(ctx, st, emb); err != nil {
 		return err
@@ -346,7 +362,7 @@ func importAtStart(ctx context.Context, st store.Store, cat *connectors.Catalog,
 // openCore opens the store and builds the catalog (built-in, imported and
 // configured connectors and connections) and the engine: what serve and
 // the stdio MCP server share. The caller closes the store.
-func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monitor.Metrics) (store.Store, *engine.Engine, error) {
+func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monitor.Metrics, alerter *monitor.Alerter) (store.Store, *engine.Engine, error) {
 	var st store.Store
 	var err error
 	if cfg.DatabaseURL != "" {
@@ -394,7 +410,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 	var engStore store.Store = st
 	if metrics != nil {
 		// Metrics are derived from what is written to the transaction log.
-		engStore = monitor.Observed{Store: st, M: metrics}
+		engStore = monitor.Observed{Store: st, M: metrics, Alerter: alerter}
 	}
 	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys})
 	if err := eng.LoadConnections(ctx); err != nil {
@@ -422,4 +438,34 @@ func embedder(c AIConfig) (ai.Embedder, error) {
 		return ai.NewCached(o, 0), nil
 	}
 	return nil, fmt.Errorf("ai.embedder must be builtin or ollama, got %q", c.Embedder)
+}
+
+// notifyAlert delivers an alert through the configured connection and
+// operation (a webhook by default), with the alert as the body.
+func notifyAlert(ctx context.Context, eng *engine.Engine, c AlertsConfig, a monitor.Alert) error {
+	if c.Notify.Connection == "" || eng == nil {
+		return nil
+	}
+	op := c.Notify.Operation
+	if op == "" {
+		op = "http.request"
+	}
+	repl := strings.NewReplacer("{{status}}", a.Status, "{{flow}}", a.Flow, "{{message}}", a.Message, "{{severity}}", a.Severity, "{{rule}}", a.Rule)
+	in := map[string]any{}
+	for k, v := range c.Notify.Input {
+		if s, ok := v.(string); ok {
+			v = repl.Replace(s)
+		}
+		in[k] = v
+	}
+	if op == "http.request" {
+		if _, ok := in["method"]; !ok {
+			in["method"] = "POST"
+		}
+		if _, ok := in["body"]; !ok {
+			in["body"] = a
+		}
+	}
+	_, err := eng.CallOperation(ctx, engine.ToolCall{Toolset: "alerts", Tool: "alert", Caller: "monitor", Connection: c.Notify.Connection, Operation: op, Input: in})
+	return err
 }

@@ -1,0 +1,232 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/weftio/weft/store"
+)
+
+// Rule raises an alert when a flow's failure rate over a window reaches a
+// threshold (with enough runs to judge), for a duration.
+type Rule struct {
+	Name      string        `yaml:"name" json:"name"`
+	Flow      string        `yaml:"flow" json:"flow"`             // glob over flow names (default "*"; mcp:* are agent calls)
+	ErrorRate float64       `yaml:"error_rate" json:"error_rate"` // failed or dead runs / finished runs
+	MinRuns   int           `yaml:"min_runs" json:"min_runs"`
+	Window    time.Duration `yaml:"window" json:"window"`
+	For       time.Duration `yaml:"for" json:"for"`
+	Severity  string        `yaml:"severity" json:"severity"`
+}
+
+// DefaultRules apply when no rules are configured.
+var DefaultRules = []Rule{{Name: "failure-spike", Flow: "*", ErrorRate: 0.5, MinRuns: 5, Window: time.Minute, Severity: "critical"}}
+
+// Alert is one raised condition.
+type Alert struct {
+	ID         string     `json:"id"`
+	Rule       string     `json:"rule"`
+	Flow       string     `json:"flow"`
+	Severity   string     `json:"severity"`
+	Status     string     `json:"status"` // firing | resolved
+	Value      float64    `json:"value"`  // the error rate that raised it
+	Runs       int        `json:"runs"`   // finished runs in the window
+	Message    string     `json:"message"`
+	RunIDs     []string   `json:"run_ids,omitempty"` // the failed runs behind it (latest 10)
+	StartedAt  time.Time  `json:"started_at"`
+	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+	AckedBy    string     `json:"acked_by,omitempty"`
+}
+
+// Notifier delivers alert events (firing, resolved).
+type Notifier func(ctx context.Context, a Alert) error
+
+type runEvent struct {
+	at     time.Time
+	failed bool
+	id     string
+}
+
+// Alerter evaluates rules over finished runs and notifies, deduplicating
+// (one open alert per rule and flow), resolving, with a cooldown.
+type Alerter struct {
+	rules    []Rule
+	notify   Notifier
+	log      *slog.Logger
+	cooldown time.Duration
+	now      func() time.Time
+
+	mu      sync.Mutex
+	events  map[string][]runEvent // flow -> recent finished runs
+	pending map[string]time.Time  // rule|flow -> condition true since
+	open    map[string]*Alert     // rule|flow -> firing alert
+	quiet   map[string]time.Time  // rule|flow -> no new alert before
+	history []*Alert
+}
+
+// NewAlerter returns an alerter; with no rules it uses DefaultRules.
+func NewAlerter(rules []Rule, notify Notifier, log *slog.Logger) *Alerter {
+	if len(rules) == 0 {
+		rules = DefaultRules
+	}
+	for i := range rules {
+		if rules[i].Flow == "" {
+			rules[i].Flow = "*"
+		}
+		if rules[i].Window <= 0 {
+			rules[i].Window = time.Minute
+		}
+		if rules[i].MinRuns <= 0 {
+			rules[i].MinRuns = 5
+		}
+		if rules[i].ErrorRate <= 0 {
+			rules[i].ErrorRate = 0.5
+		}
+		if rules[i].Severity == "" {
+			rules[i].Severity = "warning"
+		}
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Alerter{rules: rules, notify: notify, log: log, cooldown: time.Minute, now: time.Now,
+		events: map[string][]runEvent{}, pending: map[string]time.Time{}, open: map[string]*Alert{}, quiet: map[string]time.Time{}}
+}
+
+// ObserveRun records a finished run.
+func (a *Alerter) ObserveRun(r *store.Run) {
+	if r == nil || r.FinishedAt == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ev := append(a.events[r.Flow], runEvent{at: *r.FinishedAt, failed: r.Status == store.RunFailed || r.Status == store.RunDead, id: r.ID})
+	if len(ev) > 10000 {
+		ev = ev[len(ev)-10000:]
+	}
+	a.events[r.Flow] = ev
+}
+
+// Evaluate checks every rule now and sends notifications.
+func (a *Alerter) Evaluate(ctx context.Context) {
+	now := a.now()
+	var send []Alert
+	a.mu.Lock()
+	for _, r := range a.rules {
+		for flow, evs := range a.events {
+			if ok, _ := path.Match(r.Flow, flow); !ok {
+				continue
+			}
+			// Drop what fell out of the longest window we need.
+			cut := now.Add(-r.Window)
+			i := sort.Search(len(evs), func(i int) bool { return !evs[i].at.Before(cut) })
+			recent := evs[i:]
+			failed := 0
+			var ids []string
+			for _, e := range recent {
+				if e.failed {
+					failed++
+					ids = append(ids, e.id)
+				}
+			}
+			if len(ids) > 10 {
+				ids = ids[len(ids)-10:]
+			}
+			rate := 0.0
+			if len(recent) > 0 {
+				rate = float64(failed) / float64(len(recent))
+			}
+			key := r.Name + "|" + flow
+			cond := len(recent) >= r.MinRuns && rate >= r.ErrorRate
+			if open, ok := a.open[key]; ok {
+				// Resolve once the condition is gone (for as long as it took to raise).
+				if !cond && len(recent) > 0 && rate < r.ErrorRate/2 || len(recent) == 0 {
+					t := now
+					open.Status, open.ResolvedAt = "resolved", &t
+					open.Message = fmt.Sprintf("%s recovered: error rate %.0f%% over the last %s (%d runs)", flow, rate*100, r.Window, len(recent))
+					delete(a.open, key)
+					a.quiet[key] = now.Add(a.cooldown)
+					send = append(send, *open)
+				}
+				continue
+			}
+			if !cond {
+				delete(a.pending, key)
+				continue
+			}
+			since, ok := a.pending[key]
+			if !ok {
+				a.pending[key], since = now, now
+			}
+			if now.Sub(since) < r.For || now.Before(a.quiet[key]) {
+				continue
+			}
+			al := &Alert{ID: uuid.Must(uuid.NewV7()).String(), Rule: r.Name, Flow: flow, Severity: r.Severity, Status: "firing",
+				Value: rate, Runs: len(recent), RunIDs: ids, StartedAt: now,
+				Message: fmt.Sprintf("%s is failing: %d of the last %d runs failed (%.0f%%, threshold %.0f%%) within %s", flow, failed, len(recent), rate*100, r.ErrorRate*100, r.Window)}
+			a.open[key] = al
+			delete(a.pending, key)
+			a.history = append(a.history, al)
+			if len(a.history) > 1000 {
+				a.history = a.history[len(a.history)-1000:]
+			}
+			send = append(send, *al)
+		}
+	}
+	a.mu.Unlock()
+	for _, al := range send {
+		if a.notify == nil {
+			continue
+		}
+		if err := a.notify(ctx, al); err != nil {
+			a.log.Error("alert notification failed", "alert", al.ID, "flow", al.Flow, "status", al.Status, "err", err)
+		} else {
+			a.log.Warn("alert", "status", al.Status, "flow", al.Flow, "rule", al.Rule, "message", al.Message)
+		}
+	}
+}
+
+// Run evaluates every interval until ctx ends.
+func (a *Alerter) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.Evaluate(ctx)
+		}
+	}
+}
+
+// Alerts lists alerts, newest first.
+func (a *Alerter) Alerts() []Alert {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]Alert, 0, len(a.history))
+	for i := len(a.history) - 1; i >= 0; i-- {
+		out = append(out, *a.history[i])
+	}
+	return out
+}
+
+// Ack marks an alert acknowledged.
+func (a *Alerter) Ack(id, who string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, al := range a.history {
+		if al.ID == id {
+			al.AckedBy = who
+			return true
+		}
+	}
+	return false
+}
