@@ -24,6 +24,10 @@ type Rule struct {
 	Window    time.Duration `yaml:"window" json:"window"`
 	For       time.Duration `yaml:"for" json:"for"`
 	Severity  string        `yaml:"severity" json:"severity"`
+	// Silent, when set, makes this a "went silent" rule instead: a flow
+	// that finished at least MinRuns runs in the Window before goes this
+	// long without finishing any.
+	Silent time.Duration `yaml:"silent" json:"silent,omitempty"`
 }
 
 // DefaultRules apply when no rules are configured.
@@ -145,6 +149,37 @@ func (a *Alerter) Evaluate(ctx context.Context) {
 			}
 			key := r.Name + "|" + flow
 			cond := len(recent) >= r.MinRuns && rate >= r.ErrorRate
+			if r.Silent > 0 {
+				// Went silent: busy in the window before the silence, nothing since.
+				lastAt := time.Time{}
+				if len(evs) > 0 {
+					lastAt = evs[len(evs)-1].at
+				}
+				before := 0
+				for _, e := range evs {
+					if e.at.After(lastAt.Add(-r.Window)) {
+						before++
+					}
+				}
+				cond = !lastAt.IsZero() && now.Sub(lastAt) >= r.Silent && before >= r.MinRuns
+				if open, ok := a.open[key]; ok && !cond {
+					t := now
+					open.Status, open.ResolvedAt = "resolved", &t
+					open.Message = fmt.Sprintf("%s is running again", flow)
+					delete(a.open, key)
+					send = append(send, *open)
+					continue
+				}
+				if _, ok := a.open[key]; ok || !cond {
+					continue
+				}
+				al := &Alert{ID: uuid.Must(uuid.NewV7()).String(), Rule: r.Name, Flow: flow, Severity: r.Severity, Status: "firing", Runs: before, StartedAt: now,
+					Message: fmt.Sprintf("%s went silent: no run finished for %s (it finished %d in the %s before)", flow, now.Sub(lastAt).Round(time.Second), before, r.Window)}
+				a.open[key] = al
+				a.history = append(a.history, al)
+				send = append(send, *al)
+				continue
+			}
 			if open, ok := a.open[key]; ok {
 				// Resolve once the condition is gone (for as long as it took to raise).
 				if !cond && len(recent) > 0 && rate < r.ErrorRate/2 || len(recent) == 0 {
