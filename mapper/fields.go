@@ -135,15 +135,26 @@ func lastSegment(p string) string {
 		return name
 	}
 	// "email[].value" -> "email"; "fields.status.name" -> "status";
-	// "attributes.id.value" -> "id".
+	// "attributes.id.value" -> "id"; "partner_id.name" -> "partner name";
+	// "salary.base.value" -> "salary base".
 	for i := len(segs) - 2; i >= 0; i-- {
-		if container[strings.ToLower(segs[i])] {
+		seg := segs[i]
+		if container[strings.ToLower(seg)] {
 			continue
 		}
-		return segs[i]
+		if low := strings.ToLower(name); (low == "name" || low == "display") && strings.HasSuffix(strings.ToLower(seg), "id") && len(seg) > 2 {
+			return strings.TrimRight(seg[:len(seg)-2], "_-") + " name" // a reference's name
+		}
+		if modifier[strings.ToLower(seg)] && i > 0 && !container[strings.ToLower(segs[i-1])] {
+			return segs[i-1] + " " + seg
+		}
+		return seg
 	}
 	return name
 }
+
+// modifier segments need their parent to mean something ("salary.base").
+var modifier = map[string]bool{"base": true, "primary": true, "main": true, "default": true, "current": true, "raw": true, "formatted": true}
 
 var genericWords = map[string]bool{"value": true, "name": true, "text": true, "ref": true, "refname": true, "display": true, "data": true,
 	"code": true, "id": true, "key": true, "val": true, "string": true, "address": true, "uri": true, "formatted": true, "number": true, "amount": true, "login": true, "username": true, "handle": true}
