@@ -180,6 +180,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *Sandbox) handle(r *http.Request, rt *route, params map[string]string) (int, any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.byName(rt.segs, params)
 	collPath := "/" + strings.Join(concrete(rt.segs, params), "/")
 	var id string
 	if rt.item {
@@ -263,6 +264,35 @@ func concrete(segs []string, params map[string]string) []string {
 		}
 	}
 	return out
+}
+
+// byName resolves a path id that names no record to the one record of
+// that collection whose name equals it, as chat APIs accept a channel's
+// name where its id is expected (/channels/delivery/messages).
+func (s *Sandbox) byName(segs []string, params map[string]string) {
+	for i, seg := range segs {
+		if !isParam(seg) {
+			continue
+		}
+		key := seg[1 : len(seg)-1]
+		c := s.colls["/"+strings.Join(concrete(segs[:i], params), "/")]
+		if c == nil || c.records[params[key]] != nil {
+			continue
+		}
+		var found string
+		for _, id := range c.ids {
+			if n, _ := c.records[id]["name"].(string); n == params[key] {
+				if found != "" {
+					found = ""
+					break
+				}
+				found = id
+			}
+		}
+		if found != "" {
+			params[key] = found
+		}
+	}
 }
 
 func (s *Sandbox) checkParents(segs []string, params map[string]string, item bool) *apiError {

@@ -194,3 +194,23 @@ func TestFetchAllAgainstSandboxPaging(t *testing.T) {
 		}
 	}
 }
+
+// A channel's name stands for its id in a path, as chat APIs allow; an
+// unknown name is still 404.
+func TestPathIDByName(t *testing.T) {
+	srv := serve(t)
+	u := srv.URL + "/sandbox/chat"
+	st, ch := do(t, "POST", u+"/channels", map[string]any{"name": "delivery"})
+	if st != 201 {
+		t.Fatalf("create channel: %d", st)
+	}
+	if st, m := do(t, "POST", u+"/channels/delivery/messages", map[string]any{"text": "hi"}); st != 201 || m["channel_id"] != ch["id"] {
+		t.Fatalf("post by name: %d %v (channel %v)", st, m, ch["id"])
+	}
+	if st, _ := do(t, "POST", u+"/channels/nosuch/messages", map[string]any{"text": "hi"}); st != 404 {
+		t.Fatalf("unknown name: %d", st)
+	}
+	if st, m := do(t, "GET", u+"/channels/"+ch["id"].(string)+"/messages", nil); st != 200 || len(m["messages"].([]any)) != 1 {
+		t.Fatalf("list by id: %d %v", st, m)
+	}
+}
