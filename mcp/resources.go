@@ -93,6 +93,9 @@ func (g *Gateway) addPrompts(srv *server.MCPServer) {
 	}
 	for _, p := range all {
 		p := p
+		if p.Internal {
+			continue
+		}
 		var opts []mcpgo.PromptOption
 		opts = append(opts, mcpgo.WithPromptDescription(p.Description))
 		for _, a := range p.Args {

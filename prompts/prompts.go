@@ -21,7 +21,10 @@ type Prompt struct {
 	Description string
 	Args        []string // argument names, required ones suffixed with '!' in the file
 	Required    map[string]bool
-	tmpl        *template.Template
+	// Internal templates feed Weft's own model calls (nl2flow) and are not
+	// served as MCP prompts.
+	Internal bool
+	tmpl     *template.Template
 }
 
 // All returns every prompt, by name.
@@ -47,6 +50,8 @@ func All() (map[string]*Prompt, error) {
 					p.Version = v
 				case "description":
 					p.Description = v
+				case "audience":
+					p.Internal = v == "internal"
 				case "args":
 					for _, a := range strings.Fields(v) {
 						if strings.HasSuffix(a, "!") {
@@ -71,6 +76,28 @@ func All() (map[string]*Prompt, error) {
 		out[p.Name] = p
 	}
 	return out, nil
+}
+
+// Execute fills the template with typed data (a struct).
+func (p *Prompt) Execute(data any) (string, error) {
+	var b bytes.Buffer
+	if err := p.tmpl.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("prompt %s: %v", p.Name, err)
+	}
+	return b.String(), nil
+}
+
+// Get returns one prompt by name.
+func Get(name string) (*Prompt, error) {
+	all, err := All()
+	if err != nil {
+		return nil, err
+	}
+	p, ok := all[name]
+	if !ok {
+		return nil, fmt.Errorf("prompts: no template %q", name)
+	}
+	return p, nil
 }
 
 // Render fills the template; missing required arguments are an error.

@@ -1,0 +1,450 @@
+// Command nl2flow scores the NL-to-flow compiler on evals/nl2flow/data
+// over the example catalog (examples/weft.yaml). Per split (dev: tuned on;
+// heldout: never tuned on) and backend it prints the valid-flow rate
+// (parses, validates, passes the catalog check), trigger accuracy, step
+// precision/recall/F1 on the bag of operations, exact structure match
+// (trigger and step nesting), the hallucinated-operation rate and
+// parameter accuracy.
+//
+//	go run ./evals/nl2flow [-v] [-split dev|heldout] [-backend builtin|ollama|openai -url URL -model M]
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/internal/examplecat"
+	"github.com/weftio/weft/nl2flow"
+)
+
+type item struct {
+	line    int
+	style   string
+	text    string
+	trigger string
+	steps   []string
+	params  map[string]string
+}
+
+func main() {
+	root := flag.String("root", ".", "repository root")
+	verbose := flag.Bool("v", false, "print every request that misses")
+	only := flag.String("split", "", "dev or heldout (default both)")
+	backend := flag.String("backend", "builtin", "builtin | ollama | openai")
+	url := flag.String("url", "", "model server (ollama: http://127.0.0.1:11434, openai: http://127.0.0.1:8000/v1)")
+	model := flag.String("model", "", "model name")
+	flag.Parse()
+	cc, err := examplecat.Load(*root)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cat := nl2flow.FromConnectors(cc)
+	comp := &nl2flow.Compiler{Catalog: func() *nl2flow.Catalog { return cat }}
+	req := "builtin"
+	switch *backend {
+	case "builtin":
+	case "ollama":
+		m, err := nl2flow.NewOllama(orDefault(*url, "http://127.0.0.1:11434"), *model, nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		comp.LLM, req = m, "llm"
+	case "openai":
+		m, err := nl2flow.NewOpenAI(orDefault(*url, "http://127.0.0.1:8000/v1"), *model, os.Getenv("WEFT_AI_API_KEY"), nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		comp.LLM, req = m, "llm"
+	default:
+		fmt.Fprintln(os.Stderr, "backend must be builtin, ollama or openai")
+		os.Exit(2)
+	}
+	fmt.Printf("# nl2flow eval — backend %s, catalog examples/weft.yaml (%d operations)\n", *backend, len(cat.Ops))
+	for _, split := range []string{"dev", "heldout"} {
+		if *only != "" && *only != split {
+			continue
+		}
+		items, err := load(filepath.Join(*root, "evals", "nl2flow", "data", split+".txt"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		var sc score
+		start := time.Now()
+		for _, it := range items {
+			d, err := comp.Compile(context.Background(), nl2flow.Request{Text: it.text, Backend: req})
+			r := judge(it, d, err, cat)
+			sc.add(r)
+			if *verbose && !r.perfect() {
+				fmt.Printf("  %s:%d [%s] %s\n", split, it.line, it.style, it.text)
+				fmt.Printf("      gold:  %s | %s\n", it.trigger, strings.Join(it.steps, " "))
+				fmt.Printf("      draft: %s | %s  valid=%v\n", r.trig, strings.Join(r.skel, " "), r.valid)
+				for _, m := range r.missed {
+					fmt.Printf("      missed param %s\n", m)
+				}
+				if err != nil {
+					fmt.Printf("      error: %v\n", err)
+				}
+				if d != nil {
+					for _, p := range d.Problems {
+						fmt.Printf("      problem: %s %s\n", p.Pos, p.Message)
+					}
+					for _, u := range d.NotUnderstood {
+						fmt.Printf("      not understood: %s\n", u)
+					}
+				}
+			}
+		}
+		per := float64(time.Since(start).Microseconds()) / 1000 / float64(len(items))
+		fmt.Printf("%-8s %3d requests  %s  (%.2f ms/request)\n", split, len(items), sc, per)
+	}
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func load(path string) ([]item, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []item
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		parts := strings.Split(line, "|")
+		if len(parts) != 5 {
+			return nil, fmt.Errorf("%s:%d: want 5 fields separated by |, got %d", path, n, len(parts))
+		}
+		it := item{line: n, style: strings.TrimSpace(parts[0]), text: strings.TrimSpace(parts[1]),
+			trigger: strings.Join(strings.Fields(parts[2]), " "), steps: skeletonTokens(parts[3]), params: map[string]string{}}
+		for _, p := range strings.Split(parts[4], ";") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok {
+				it.params[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+		}
+		out = append(out, it)
+	}
+	return out, sc.Err()
+}
+
+// skeletonTokens splits "if(a b) else(c) d" into if( a b ) else( c ) d.
+func skeletonTokens(s string) []string {
+	s = strings.ReplaceAll(s, "(", "( ")
+	s = strings.ReplaceAll(s, ")", " )")
+	return strings.Fields(s)
+}
+
+type result struct {
+	valid, trigOK, structOK bool
+	tp, fp, fn              int
+	halluc, ops             int
+	pOK, pAll               int
+	trig                    string
+	skel                    []string
+	missed                  []string
+}
+
+func (r result) perfect() bool {
+	return r.valid && r.trigOK && r.structOK && r.fp == 0 && r.fn == 0 && r.pOK == r.pAll
+}
+
+type score struct {
+	n, valid, trig, structure int
+	tp, fp, fn                int
+	halluc, ops               int
+	pOK, pAll                 int
+}
+
+func (s *score) add(r result) {
+	s.n++
+	s.valid += b2i(r.valid)
+	s.trig += b2i(r.trigOK)
+	s.structure += b2i(r.structOK)
+	s.tp += r.tp
+	s.fp += r.fp
+	s.fn += r.fn
+	s.halluc += r.halluc
+	s.ops += r.ops
+	s.pOK += r.pOK
+	s.pAll += r.pAll
+}
+
+func (s score) String() string {
+	p := ratio(s.tp, s.tp+s.fp)
+	r := ratio(s.tp, s.tp+s.fn)
+	f := 0.0
+	if p+r > 0 {
+		f = 2 * p * r / (p + r)
+	}
+	return fmt.Sprintf("valid %.3f  trigger %.3f  steps P %.3f R %.3f F1 %.3f  structure %.3f  hallucinated %.3f  params %.3f",
+		ratio(s.valid, s.n), ratio(s.trig, s.n), p, r, f, ratio(s.structure, s.n), ratio(s.halluc, s.ops), ratio(s.pOK, s.pAll))
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// judge scores one draft against its gold outline.
+func judge(it item, d *nl2flow.Draft, err error, cat *nl2flow.Catalog) result {
+	r := result{pAll: len(it.params)}
+	for k, v := range it.params {
+		r.missed = append(r.missed, k+"="+v)
+	}
+	goldOps := map[string]int{}
+	for _, t := range it.steps {
+		if strings.Contains(t, ".") {
+			goldOps[t]++
+		}
+	}
+	if err != nil || d == nil {
+		for _, n := range goldOps {
+			r.fn += n
+		}
+		return r
+	}
+	r.valid = d.Valid
+	var f *flow.Flow = d.Flow
+	draftOps := map[string]int{}
+	if f != nil {
+		r.trig = triggerSig(f)
+		r.skel = skeleton(f.Steps)
+		flow.Walk(f.Steps, func(s *flow.Step) {
+			if s.Kind == flow.KindCall {
+				draftOps[s.Call]++
+			}
+		})
+		if f.Trigger.Poll != nil {
+			if _, ok := cat.Op(f.Trigger.Poll.Operation); !ok {
+				r.halluc++
+			}
+			r.ops++
+		}
+	} else {
+		// Not even parseable: count the calls a YAML reading finds.
+		var doc any
+		if yaml.Unmarshal([]byte(d.YAML), &doc) == nil {
+			collectCalls(doc, draftOps)
+		}
+	}
+	for op, n := range draftOps {
+		r.ops += n
+		if _, ok := cat.Op(op); !ok {
+			r.halluc += n
+		}
+		g := goldOps[op]
+		r.tp += min(n, g)
+		if n > g {
+			r.fp += n - g
+		}
+	}
+	for op, g := range goldOps {
+		if n := draftOps[op]; g > n {
+			r.fn += g - n
+		}
+	}
+	r.trigOK = r.trig == it.trigger
+	r.structOK = r.trigOK && strings.Join(r.skel, " ") == strings.Join(it.steps, " ")
+	if f != nil {
+		facts := factsOf(f)
+		r.missed = nil
+		for k, v := range it.params {
+			if facts.match(k, v) {
+				r.pOK++
+			} else {
+				r.missed = append(r.missed, k+"="+v)
+			}
+		}
+	}
+	return r
+}
+
+func collectCalls(v any, into map[string]int) {
+	switch x := v.(type) {
+	case map[string]any:
+		if c, ok := x["call"].(string); ok {
+			into[c]++
+		}
+		for _, e := range x {
+			collectCalls(e, into)
+		}
+	case []any:
+		for _, e := range x {
+			collectCalls(e, into)
+		}
+	}
+}
+
+func triggerSig(f *flow.Flow) string {
+	t := f.Trigger
+	switch {
+	case t.Poll != nil:
+		return "poll " + t.Poll.Operation
+	case t.Schedule != nil:
+		tz := t.Schedule.Timezone
+		if tz == "" {
+			tz = "UTC"
+		}
+		return "schedule " + strings.Join(strings.Fields(t.Schedule.Cron), " ") + " " + tz
+	case t.Webhook != nil:
+		return "webhook"
+	}
+	return "manual"
+}
+
+func skeleton(steps []*flow.Step) []string {
+	var out []string
+	for _, s := range steps {
+		switch s.Kind {
+		case flow.KindCall:
+			out = append(out, s.Call)
+		case flow.KindIf:
+			out = append(out, "if(")
+			out = append(out, skeleton(s.Then)...)
+			out = append(out, ")")
+			if len(s.Else) > 0 {
+				out = append(out, "else(")
+				out = append(out, skeleton(s.Else)...)
+				out = append(out, ")")
+			}
+		case flow.KindForeach:
+			out = append(out, "each(")
+			out = append(out, skeleton(s.Do)...)
+			out = append(out, ")")
+		}
+	}
+	return out
+}
+
+// facts are what a draft says: literal arguments, expressions, conditions
+// and loop sources.
+type facts struct {
+	lits  map[string]string   // op.key or trigger.key -> literal
+	exprs map[string][]string // op.key -> expression sources
+	conds []string
+	each  []string
+}
+
+func factsOf(f *flow.Flow) facts {
+	fs := facts{lits: map[string]string{}, exprs: map[string][]string{}}
+	addTpl := func(prefix string, t *flow.Template) {
+		if t == nil || t.Map == nil {
+			return
+		}
+		for k, v := range t.Map {
+			switch {
+			case v.Expr != nil:
+				fs.exprs[prefix+k] = append(fs.exprs[prefix+k], v.Expr.Source)
+			case v.Map == nil && v.List == nil:
+				fs.lits[prefix+k] = fmt.Sprint(v.Lit)
+			}
+		}
+	}
+	if p := f.Trigger.Poll; p != nil {
+		addTpl("trigger.", p.Input)
+	}
+	flow.Walk(f.Steps, func(s *flow.Step) {
+		switch s.Kind {
+		case flow.KindCall:
+			addTpl(s.Call+".", s.With)
+		case flow.KindIf:
+			fs.conds = append(fs.conds, s.Cond.Source)
+		case flow.KindForeach:
+			fs.each = append(fs.each, s.Items.Source)
+		}
+	})
+	return fs
+}
+
+var condRe = regexp.MustCompile(`\.(\w+)\s*(==|!=|>=|<=|>|<)\s*("[^"]*"|[\w.\-]+)`)
+
+func (fs facts) match(k, v string) bool {
+	switch {
+	case k == "if":
+		parts := strings.Fields(v)
+		if len(parts) < 3 {
+			return false
+		}
+		return fs.hasCond(parts[0], parts[1], strings.Join(parts[2:], " "))
+	case k == "each":
+		for _, e := range fs.each {
+			if strings.Contains(e, v) {
+				return true
+			}
+		}
+		return false
+	case strings.HasPrefix(k, "trigger."):
+		f := strings.TrimPrefix(k, "trigger.")
+		return fs.lits[k] == v || fs.hasCond(f, "==", v)
+	case strings.HasPrefix(v, "@"):
+		for _, e := range fs.exprs[k] {
+			if strings.Contains(e, strings.TrimPrefix(v, "@")) {
+				return true
+			}
+		}
+		return false
+	}
+	if fs.lits[k] == v {
+		return true
+	}
+	for _, e := range fs.exprs[k] { // "=\"Kick-off\"" carries the literal too
+		if strings.Contains(e, strconv.Quote(v)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (fs facts) hasCond(field, op, val string) bool {
+	for _, c := range fs.conds {
+		for _, m := range condRe.FindAllStringSubmatch(c, -1) {
+			if m[1] != field || m[2] != op {
+				continue
+			}
+			got := strings.Trim(m[3], `"`)
+			if got == val {
+				return true
+			}
+			a, e1 := strconv.ParseFloat(got, 64)
+			b, e2 := strconv.ParseFloat(val, 64)
+			if e1 == nil && e2 == nil && a == b {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,645 @@
+package nl2flow
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/ai"
+)
+
+// builtin is the deterministic compiler: no model, no network. It reads a
+// request as clauses (a trigger, conditions, loops, actions), finds each
+// action's operation in the catalog by verb, object and system (the shared
+// embedder breaks ties), extracts parameters, and says plainly what it did
+// not understand instead of guessing.
+type builtin struct {
+	cat *Catalog
+	emb ai.Embedder
+}
+
+// notes collect what a draft needs a human for.
+type notes struct {
+	questions []string
+	unknown   []string
+	warnings  []string
+	explain   []string
+	fixed     []string
+}
+
+func (n *notes) ask(format string, args ...any) {
+	q := fmt.Sprintf(format, args...)
+	for _, x := range n.questions {
+		if x == q {
+			return
+		}
+	}
+	n.questions = append(n.questions, q)
+}
+
+// clause is a run of tokens between separators.
+type clause struct {
+	toks []token
+	sep  string // what came before it: "" (start), "," "then" "->" "and" "+"
+}
+
+func (c clause) text() string {
+	var parts []string
+	for _, t := range c.toks {
+		parts = append(parts, t.raw)
+	}
+	return strings.Join(parts, " ")
+}
+
+func (c clause) words() []string {
+	var out []string
+	for _, t := range c.toks {
+		if t.kind == tWord && !t.used {
+			out = append(out, t.w)
+		}
+	}
+	return out
+}
+
+func (c clause) has(ws ...string) bool {
+	for _, t := range c.toks {
+		if t.kind != tWord || t.used {
+			continue
+		}
+		for _, w := range ws {
+			if t.w == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// phrase reports whether the words occur in a row.
+func (c clause) phrase(p string) bool {
+	ws := strings.Fields(p)
+	words := c.words()
+	for i := 0; i+len(ws) <= len(words); i++ {
+		ok := true
+		for j, w := range ws {
+			if words[i+j] != w {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (c clause) empty() bool {
+	for _, t := range c.toks {
+		if !t.used && (t.kind != tWord || !stop.has(t.w)) {
+			return false
+		}
+	}
+	return true
+}
+
+// compile turns a request into a plan.
+func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, error) {
+	n := &notes{}
+	text = strings.TrimSpace(text)
+	toks := tokenize(text)
+	words := 0
+	for _, t := range toks {
+		if t.kind == tWord {
+			words++
+		}
+	}
+	if words == 0 {
+		return nil, n, weft.Errorf(weft.EInvalid, "the request is empty: describe what should happen, e.g. \"When a new opportunity closes in the CRM, notify #sales in chat\"")
+	}
+	if !english(toks, b.vocab()) {
+		return nil, n, weft.Errorf(weft.EInvalid, "the request does not look like English; the builtin compiler reads English only (configure a language model for other languages)")
+	}
+	n.fixed = fixTypos(toks, b.vocab())
+	injected := injection(toks)
+	if injected {
+		n.warnings = append(n.warnings, "the request contains instructions aimed at the compiler (\"ignore previous instructions\" or similar); they were not followed, and no delete step is drafted")
+	}
+
+	p := &Plan{Description: text}
+	manual := b.markManual(toks)
+	cron, tz, dayOnly := parseSchedule(toks)
+	clauses := split(toks)
+
+	st := &state{b: b, n: n, p: p, ids: ids{}, injected: injected}
+	switch {
+	case cron != "":
+		p.Trigger = TriggerPlan{Kind: "schedule", Cron: cron, Timezone: tz}
+		if dayOnly {
+			n.ask("At what time of day should it run? The draft uses 09:00 (%s).", tz)
+		}
+	case manual:
+		p.Trigger = TriggerPlan{Kind: "manual"}
+	}
+	st.run(ctx, clauses)
+	if p.Trigger.Kind == "" {
+		p.Trigger = TriggerPlan{Kind: "manual"}
+		n.ask("What should start this flow? Nothing in the request names an event or a schedule, so the draft runs manually.")
+	}
+	p.Name = st.name()
+	if len(p.Steps) == 0 && len(n.unknown) == 0 {
+		n.unknown = append(n.unknown, "no action: the request names nothing for the flow to do")
+	}
+	return p, n, nil
+}
+
+func (b *builtin) vocab() map[string]bool {
+	v := map[string]bool{}
+	for _, m := range []map[string]bool{stop.m, englishWords.m, eventWords.m, knownVendors} {
+		for w := range m {
+			v[w] = true
+		}
+	}
+	for w := range actionVerbs {
+		v[w] = true
+	}
+	for w := range objectWords {
+		v[w] = true
+		v[w+"s"] = true
+	}
+	for w := range stateWords {
+		v[w] = true
+	}
+	for w := range weekdays {
+		v[w] = true
+	}
+	for w := range zones {
+		for _, x := range strings.Fields(w) {
+			v[x] = true
+		}
+	}
+	for _, w := range strings.Fields("weekday weekdays morning night nightly evening afternoon hour hourly daily weekly monthly minute minutes hours month week noon midnight first time times line lines item items status stage amount budget currency country department industry priority owner name title webhook website form payment incoming http request payload body field fields thanks thank hello hi hey team folks know let via system systems about automatically automatic sure possible like love want need instead otherwise unless only over above under below least most more less than greater exceeds equals between archived lead leads sales") {
+		v[w] = true
+	}
+	for _, op := range b.cat.Ops {
+		for _, w := range ai.Split(op.Name) {
+			v[strings.ToLower(w)] = true
+		}
+		for _, w := range strings.Fields(op.Object) {
+			v[w] = true
+			v[w+"s"] = true
+		}
+		for _, w := range op.System {
+			v[w] = true
+		}
+		for k := range op.inputProps() {
+			for _, w := range ai.Split(k) {
+				v[strings.ToLower(w)] = true
+			}
+		}
+		if op.Trigger != nil {
+			for k, s := range op.recordFields() {
+				for _, w := range ai.Split(k) {
+					v[strings.ToLower(w)] = true
+				}
+				for _, e := range enumValues(s) {
+					for _, w := range strings.Split(e, "_") {
+						v[w] = true
+					}
+				}
+			}
+		}
+	}
+	return v
+}
+
+// english: enough of the words are English or the catalog's vocabulary.
+func english(toks []token, vocab map[string]bool) bool {
+	total, known := 0, 0
+	for _, t := range toks {
+		if t.kind != tWord {
+			continue
+		}
+		total++
+		if vocab[t.w] || vocab[singular(t.w)] {
+			known++
+		}
+	}
+	return total < 3 || float64(known)/float64(total) >= 0.4
+}
+
+// injection spots text that talks to the compiler instead of describing
+// an integration.
+func injection(toks []token) bool {
+	var ws []string
+	for _, t := range toks {
+		if t.kind == tWord {
+			ws = append(ws, t.w)
+		}
+	}
+	s := " " + strings.Join(ws, " ") + " "
+	for _, p := range []string{" ignore previous", " ignore all previous", " ignore the previous", " ignore your", " ignore above",
+		" disregard ", " system prompt", " you are now", " forget your instructions", " forget previous", " new instructions",
+		" developer mode", " jailbreak", " override ", " bypass "} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// markManual finds "on demand", "manually", "when I run this flow" and
+// consumes the clause that says it.
+func (b *builtin) markManual(toks []token) bool {
+	found := false
+	start := 0
+	for i := 0; i <= len(toks); i++ {
+		if i < len(toks) && toks[i].kind != tPunct && toks[i].kind != tArrow {
+			continue
+		}
+		c := clause{toks: toks[start:i]}
+		if c.has("manually", "manual") || c.phrase("on demand") || c.phrase("by hand") || c.phrase("when i run") ||
+			c.phrase("i run it") || c.phrase("when run") || c.phrase("when triggered") || c.phrase("when called") {
+			verb := false
+			for _, t := range c.toks {
+				if t.kind == tWord && actionVerbs[t.w] != "" && t.w != "run" {
+					verb = true
+				}
+			}
+			found = true
+			for j := start; j < i; j++ {
+				w := toks[j].w
+				if !verb || w == "manually" || w == "manual" || w == "demand" || w == "hand" || w == "run" || w == "by" || (w == "on" && j+1 < len(toks) && toks[j+1].w == "demand") {
+					toks[j].used = true
+				}
+			}
+		}
+		start = i + 1
+	}
+	return found
+}
+
+// split cuts the request into clauses at punctuation, arrows, "then",
+// and at "and" before a new action or condition.
+func split(toks []token) []clause {
+	var out []clause
+	cur := clause{}
+	flush := func(sep string) {
+		if len(cur.toks) > 0 {
+			out = append(out, cur)
+		}
+		cur = clause{sep: sep}
+	}
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		switch {
+		case t.kind == tPunct:
+			if t.w == ":" && len(cur.toks) == 0 {
+				continue
+			}
+			flush(",")
+			continue
+		case t.kind == tArrow:
+			flush(t.w)
+			continue
+		case t.kind == tWord && !t.used && (t.w == "then" || t.w == "afterwards" || t.w == "finally" || t.w == "next"):
+			if cur.sep == "then" && len(cur.toks) == 0 {
+				continue
+			}
+			if len(cur.toks) > 0 || cur.sep != "" {
+				flush("then")
+			} else {
+				cur.sep = "then"
+			}
+			continue
+		case t.kind == tWord && t.w == "after" && i+1 < len(toks) && toks[i+1].w == "that":
+			flush("then")
+			i++
+			continue
+		case t.kind == tWord && (t.w == "and" || t.w == "also" || t.w == "plus") && !t.used:
+			j := i + 1
+			for j < len(toks) && (toks[j].w == "also" || toks[j].w == "then" || toks[j].w == "and") {
+				j++
+			}
+			if j < len(toks) && startsAction(toks, j) {
+				sep := "and"
+				if j > i+1 && toks[j-1].w == "then" {
+					sep = "then"
+				}
+				flush(sep)
+				i = j - 1
+				continue
+			}
+			if j < len(toks) && startsCondition(toks, j) {
+				flush("and")
+				i = j - 1
+				continue
+			}
+		}
+		cur.toks = append(cur.toks, t)
+	}
+	flush("")
+	return out
+}
+
+// startsAction: the token at i begins an action ("post …", "email …",
+// "create …", "let … know").
+func startsAction(toks []token, i int) bool {
+	t := toks[i]
+	if t.kind == tChannel || t.kind == tEmail {
+		return true
+	}
+	if t.kind != tWord {
+		return false
+	}
+	if t.w == "an" || t.w == "a" {
+		// "and an invoice in the ERP": a new object for the previous verb.
+		return i+1 < len(toks) && objectWords[singular(toks[i+1].w)] != ""
+	}
+	if actionVerbs[t.w] == "" || t.w == "set" && i+1 < len(toks) && toks[i+1].w == "up" {
+		return t.w == "set"
+	}
+	return true
+}
+
+// startsCondition: "the amount is over", "its country is", "if …".
+func startsCondition(toks []token, i int) bool {
+	w := toks[i].w
+	if w == "if" || w == "unless" || w == "only" || w == "with" {
+		return true
+	}
+	if w == "the" || w == "its" || w == "their" || w == "his" || w == "her" {
+		for j := i + 1; j < len(toks) && j <= i+3; j++ {
+			if toks[j].w == "is" || toks[j].w == "are" || toks[j].w == "was" || comparator(toks[j].w) != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func comparator(w string) string {
+	switch w {
+	case "over", "above", "exceeds", "exceeding", "exceed":
+		return ">"
+	case "under", "below":
+		return "<"
+	}
+	return ""
+}
+
+// parseSchedule finds a schedule anywhere in the request ("every weekday
+// at 9am Berlin time", "hourly", "on the first of every month at 6") and
+// consumes its words. dayOnly reports a daily schedule with no time.
+func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
+	anchor := -1
+	var used []int
+	minuteStep, hourStep := 0, 0
+	dow := []string{}
+	dom := ""
+	hh, mm, hasTime := -1, 0, false
+	partOfDay := ""
+	w := func(i int) string {
+		if i >= 0 && i < len(toks) && toks[i].kind == tWord {
+			return toks[i].w
+		}
+		return ""
+	}
+	for i, t := range toks {
+		switch {
+		case t.kind == tWord && (t.w == "every" || t.w == "each"):
+			nx := w(i + 1)
+			if nx == "other" {
+				nx = w(i + 2)
+			}
+			if isScheduleNoun(nx) || (i+2 < len(toks) && toks[i+1].kind == tNumber && strings.HasPrefix(w(i+2), "min")) ||
+				(i+2 < len(toks) && toks[i+1].kind == tNumber && strings.HasPrefix(w(i+2), "hour")) {
+				anchor = i
+				used = append(used, i)
+				if toks[i+1].kind == tNumber {
+					n := int(toks[i+1].num)
+					if strings.HasPrefix(w(i+2), "min") {
+						minuteStep = n
+					} else {
+						hourStep = n
+					}
+					used = append(used, i+1, i+2)
+				}
+			}
+		case t.kind == tWord && (t.w == "hourly" || t.w == "daily" || t.w == "nightly" || t.w == "weekly" || t.w == "monthly" || t.w == "weekdays" || t.w == "weekday"):
+			if t.w != "weekday" && t.w != "weekdays" || anchor >= 0 || w(i-1) == "on" {
+				anchor = i
+			}
+			used = append(used, i)
+			switch t.w {
+			case "hourly":
+				hourStep = 1
+			case "nightly":
+				partOfDay = "night"
+			case "weekly":
+				if len(dow) == 0 {
+					dow = []string{"1"}
+				}
+			case "monthly":
+				if dom == "" {
+					dom = "1"
+				}
+			case "weekday", "weekdays":
+				dow = []string{"1-5"}
+			}
+		case t.kind == tWord && (t.w == "hour") && (w(i-1) == "every" || w(i-1) == "each" || w(i-1) == "an"):
+			hourStep = 1
+			used = append(used, i)
+		case t.kind == tWord && weekdays[t.w] != "" && (anchor >= 0 || w(i-1) == "on" || w(i-1) == "every" || w(i-1) == "each" || w(i-1) == "and" || w(i-1) == "or"):
+			dow = append(dow, weekdays[t.w])
+			used = append(used, i)
+			if anchor < 0 {
+				anchor = i
+			}
+			if w(i-1) == "on" || w(i-1) == "and" || w(i-1) == "or" {
+				used = append(used, i-1)
+			}
+		case t.kind == tWord && (t.w == "weekend" || t.w == "weekends") && anchor >= 0:
+			dow = []string{"0", "6"}
+			used = append(used, i)
+		case t.kind == tWord && (t.w == "morning" || t.w == "night" || t.w == "evening" || t.w == "afternoon" || t.w == "day" || t.w == "days" || t.w == "month" || t.w == "week" || t.w == "minute" || t.w == "minutes") &&
+			(w(i-1) == "every" || w(i-1) == "each" || w(i-1) == "other"):
+			used = append(used, i)
+			switch t.w {
+			case "morning", "night", "evening", "afternoon":
+				partOfDay = t.w
+			case "month":
+				if dom == "" {
+					dom = "1"
+				}
+			case "week":
+				if len(dow) == 0 {
+					dow = []string{"1"}
+				}
+			case "minute", "minutes":
+				minuteStep = 1
+			}
+		case t.kind == tWord && (t.w == "noon" || t.w == "midday" || t.w == "midnight"):
+			hh, mm, hasTime = 12, 0, true
+			if t.w == "midnight" {
+				hh = 0
+			}
+			used = append(used, i)
+			if w(i-1) == "at" {
+				used = append(used, i-1)
+			}
+		case t.kind == tTime:
+			hh, mm, hasTime = t.hh, t.mm, true
+			used = append(used, i)
+			if w(i-1) == "at" || w(i-1) == "by" {
+				used = append(used, i-1)
+			}
+		case t.kind == tNumber && (w(i-1) == "at") && t.num >= 0 && t.num <= 23 && !strings.Contains(t.raw, ","):
+			hh, mm, hasTime = int(t.num), 0, true
+			used = append(used, i, i-1)
+		case t.kind == tWord && (t.w == "first" || t.w == "last") && w(i+1) == "of" && (w(i+2) == "every" || w(i+2) == "each" || w(i+2) == "the") && w(i+3) == "month":
+			dom = "1"
+			if t.w == "last" {
+				dom = "L"
+			}
+			used = append(used, i, i+1, i+2, i+3)
+			anchor = i
+			if w(i-1) == "the" {
+				used = append(used, i-1)
+				if w(i-2) == "on" {
+					used = append(used, i-2)
+				}
+			}
+		case t.kind == tWord && ordinal(t.w) > 0 && w(i+1) == "of" && (w(i+2) == "every" || w(i+2) == "each") && w(i+3) == "month":
+			dom = fmt.Sprint(ordinal(t.w))
+			used = append(used, i, i+1, i+2, i+3)
+			anchor = i
+			if w(i-1) == "the" {
+				used = append(used, i-1)
+				if w(i-2) == "on" {
+					used = append(used, i-2)
+				}
+			}
+		}
+	}
+	if anchor < 0 {
+		return "", "", false
+	}
+	// Time zone: a zone name anywhere after the anchor ("Berlin time").
+	for i := range toks {
+		if toks[i].kind != tWord {
+			continue
+		}
+		two := toks[i].w + " " + w(i+1)
+		if z, ok := zones[two]; ok {
+			tz = z
+			used = append(used, i, i+1)
+			if w(i+2) == "time" {
+				used = append(used, i+2)
+			}
+			break
+		}
+		if z, ok := zones[toks[i].w]; ok && (toks[i].w != "pt" && toks[i].w != "et" || hasTime) && !(toks[i].w == "uk" && w(i+1) != "time") {
+			tz = z
+			used = append(used, i)
+			if w(i+1) == "time" {
+				used = append(used, i+1)
+			}
+			break
+		}
+	}
+	if tz == "" {
+		tz = "UTC"
+	}
+	for _, i := range used {
+		if i >= 0 && i < len(toks) {
+			toks[i].used = true
+		}
+	}
+	switch {
+	case minuteStep > 0:
+		if minuteStep == 1 {
+			return "* * * * *", tz, false
+		}
+		return fmt.Sprintf("*/%d * * * *", minuteStep), tz, false
+	case hourStep > 0 && !hasTime:
+		if hourStep == 1 {
+			return "0 * * * *", tz, false
+		}
+		return fmt.Sprintf("0 */%d * * *", hourStep), tz, false
+	}
+	if !hasTime {
+		switch partOfDay {
+		case "morning":
+			hh = 8
+		case "evening":
+			hh = 18
+		case "afternoon":
+			hh = 14
+		case "night":
+			hh = 0
+		default:
+			hh, dayOnly = 9, true
+		}
+	}
+	if partOfDay == "evening" || partOfDay == "afternoon" || partOfDay == "night" && hh >= 6 && hh < 12 {
+		if hh < 12 && partOfDay != "night" {
+			hh += 12
+		}
+	}
+	d := "*"
+	if len(dow) > 0 {
+		d = strings.Join(dedupe(dow), ",")
+	}
+	m := "*"
+	if dom != "" {
+		m = dom
+	}
+	return fmt.Sprintf("%d %d %s * %s", mm, hh, m, d), tz, dayOnly
+}
+
+func isScheduleNoun(w string) bool {
+	switch w {
+	case "day", "days", "weekday", "weekdays", "morning", "night", "evening", "afternoon", "hour", "minute", "week", "month", "weekend", "weekends":
+		return true
+	}
+	return weekdays[w] != ""
+}
+
+func ordinal(w string) int {
+	for i, o := range []string{"first", "second", "third", "fourth", "fifth"} {
+		if w == o {
+			return i + 1
+		}
+	}
+	n := 0
+	digits := strings.TrimRight(w, "stndrh")
+	if len(digits) == 0 || len(digits) == len(w) {
+		return 0
+	}
+	for _, r := range digits {
+		if r < '0' || r > '9' {
+			return 0
+		}
+		n = n*10 + int(r-'0')
+	}
+	if n < 1 || n > 31 {
+		return 0
+	}
+	return n
+}
+
+func dedupe(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

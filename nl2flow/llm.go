@@ -1,0 +1,329 @@
+package nl2flow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/tmc/langchaingo/llms"
+	"github.com/tmc/langchaingo/llms/ollama"
+	"github.com/tmc/langchaingo/llms/openai"
+	"gopkg.in/yaml.v3"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/ai"
+	"github.com/weftio/weft/prompts"
+)
+
+// Model is a chat model that answers with one JSON object.
+type Model interface {
+	Name() string
+	Generate(ctx context.Context, prompt string) (string, error)
+}
+
+// LangChain is a Model over any langchaingo llms.Model (JSON mode on).
+type LangChain struct {
+	Label string
+	LLM   llms.Model
+	Opts  []llms.CallOption
+}
+
+// Name implements Model.
+func (l *LangChain) Name() string { return l.Label }
+
+// Generate implements Model.
+func (l *LangChain) Generate(ctx context.Context, prompt string) (string, error) {
+	msgs := []llms.MessageContent{llms.TextParts(llms.ChatMessageTypeHuman, prompt)}
+	opts := append([]llms.CallOption{llms.WithJSONMode(), llms.WithTemperature(0)}, l.Opts...)
+	resp, err := l.LLM.GenerateContent(ctx, msgs, opts...)
+	if err != nil {
+		if isUnreachable(err) {
+			return "", &unreachable{err}
+		}
+		return "", err
+	}
+	if len(resp.Choices) == 0 {
+		return "", errors.New("the model returned no choices")
+	}
+	return resp.Choices[0].Content, nil
+}
+
+// NewOllama is a Model served by Ollama's /api/chat, in JSON mode
+// (format: "json"), through langchaingo.
+func NewOllama(serverURL, model string, hc *http.Client) (*LangChain, error) {
+	if model == "" {
+		model = "llama3.1"
+	}
+	opts := []ollama.Option{ollama.WithServerURL(serverURL), ollama.WithModel(model), ollama.WithFormat("json")}
+	if hc != nil {
+		opts = append(opts, ollama.WithHTTPClient(hc))
+	}
+	m, err := ollama.New(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &LangChain{Label: "ollama/" + model, LLM: m}, nil
+}
+
+// NewOpenAI is a Model served by any OpenAI-compatible /v1/chat/completions
+// (vLLM, llama.cpp server, LM Studio, OpenAI), with response_format
+// json_object, through langchaingo.
+func NewOpenAI(baseURL, model, token string, hc *http.Client) (*LangChain, error) {
+	if token == "" {
+		token = "none" // local servers take any token; langchaingo requires one
+	}
+	opts := []openai.Option{openai.WithBaseURL(baseURL), openai.WithModel(model), openai.WithToken(token),
+		openai.WithResponseFormat(openai.ResponseFormatJSON)}
+	if hc != nil {
+		opts = append(opts, openai.WithHTTPClient(hc))
+	}
+	m, err := openai.New(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &LangChain{Label: "openai/" + model, LLM: m}, nil
+}
+
+// unreachable marks a model that could not be reached: the compiler falls
+// back to the builtin backend.
+type unreachable struct{ err error }
+
+func (u *unreachable) Error() string { return "model unreachable: " + u.err.Error() }
+
+func isUnreachable(err error) bool {
+	var ne net.Error
+	var ue *url.Error
+	var oe *net.OpError
+	return errors.As(err, &oe) || errors.As(err, &ue) || errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused")
+}
+
+// promptOp is one retrieved operation as the prompt shows it.
+type promptOp struct {
+	Ref, Connection, Title, Inputs, Record string
+	Pollable, Destructive                  bool
+}
+
+type composeData struct {
+	Request    string
+	Operations []promptOp
+	Existing   string
+}
+
+type repairData struct {
+	Request  string
+	Answer   string
+	Problems []string
+}
+
+// retrieve ranks the catalog's operations against the request with the
+// shared embedder and keeps the top k (plus every pollable list of a
+// system the request names, so the trigger is there to choose).
+func (c *Compiler) retrieve(ctx context.Context, cat *Catalog, text string, k int) ([]*Op, error) {
+	texts := []string{text}
+	for _, op := range cat.Ops {
+		texts = append(texts, op.Text())
+	}
+	vs, err := c.embedder().Embed(ctx, texts)
+	if err != nil {
+		return nil, err
+	}
+	type scored struct {
+		op *Op
+		s  float64
+	}
+	var all []scored
+	for i, op := range cat.Ops {
+		all = append(all, scored{op, ai.Cosine(vs[0], vs[i+1])})
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].s > all[j].s })
+	var out []*Op
+	for i := 0; i < len(all) && i < k; i++ {
+		out = append(out, all[i].op)
+	}
+	return out, nil
+}
+
+func promptOps(ops []*Op) []promptOp {
+	var out []promptOp
+	for _, op := range ops {
+		req := map[string]bool{}
+		for _, r := range op.required() {
+			req[r] = true
+		}
+		var ins []string
+		props := op.inputProps()
+		for _, k := range sortedKeys(props) {
+			t := typeOf(props[k])
+			if es := enumValues(props[k]); len(es) > 0 {
+				t = strings.Join(es, "|")
+			}
+			star := ""
+			if req[k] {
+				star = "*"
+			}
+			ins = append(ins, k+star+":"+t)
+		}
+		po := promptOp{Ref: op.Ref, Connection: op.Connection, Title: op.Title, Inputs: strings.Join(ins, ", "),
+			Pollable: op.Trigger != nil, Destructive: op.Hints.Destructive}
+		if op.Trigger != nil {
+			var fs []string
+			rf := op.recordFields()
+			for _, k := range sortedKeys(rf) {
+				if es := enumValues(rf[k]); len(es) > 0 {
+					fs = append(fs, k+"("+strings.Join(es, "|")+")")
+				} else {
+					fs = append(fs, k)
+				}
+			}
+			po.Record = strings.Join(fs, ", ")
+		}
+		out = append(out, po)
+	}
+	return out
+}
+
+// answer is what the model returns.
+type answer struct {
+	Flow        map[string]any `json:"flow"`
+	Explanation []string       `json:"explanation"`
+	Questions   []string       `json:"questions"`
+}
+
+// parseAnswer reads the model's JSON, tolerating code fences and prose
+// around it.
+func parseAnswer(s string) (*answer, error) {
+	s = strings.TrimSpace(s)
+	if i := strings.Index(s, "{"); i > 0 {
+		s = s[i:]
+	}
+	if j := strings.LastIndex(s, "}"); j >= 0 && j < len(s)-1 {
+		s = s[:j+1]
+	}
+	var a answer
+	if err := json.Unmarshal([]byte(s), &a); err != nil {
+		return nil, fmt.Errorf("the answer is not one JSON object: %v", err)
+	}
+	if a.Flow == nil {
+		// A bare flow document is accepted too.
+		var f map[string]any
+		if json.Unmarshal([]byte(s), &f) == nil && f["trigger"] != nil {
+			a.Flow = f
+		} else {
+			return nil, errors.New(`the answer has no "flow" object`)
+		}
+	}
+	return &a, nil
+}
+
+// stripDestructive removes call steps whose operation deletes or
+// overwrites data when the request did not ask for that.
+func stripDestructive(steps any, cat *Catalog, dropped *[]string) any {
+	list, ok := steps.([]any)
+	if !ok {
+		return steps
+	}
+	var out []any
+	for _, s := range list {
+		m, ok := s.(map[string]any)
+		if !ok {
+			out = append(out, s)
+			continue
+		}
+		if ref, _ := m["call"].(string); ref != "" {
+			if op, ok := cat.Op(ref); ok && op.Hints.Destructive {
+				*dropped = append(*dropped, fmt.Sprintf("%v (%s)", m["id"], ref))
+				continue
+			}
+		}
+		for _, k := range []string{"then", "else", "do", "default"} {
+			if v, ok := m[k]; ok {
+				m[k] = stripDestructive(v, cat, dropped)
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// llm drafts with the model: retrieve, generate, compile, repair.
+func (c *Compiler) llm(ctx context.Context, cat *Catalog, text, existing string) (*Draft, error) {
+	ops, err := c.retrieve(ctx, cat, text, 14)
+	if err != nil {
+		return nil, err
+	}
+	compose, err := prompts.Get("compose_flow")
+	if err != nil {
+		return nil, err
+	}
+	repair, err := prompts.Get("repair_flow")
+	if err != nil {
+		return nil, err
+	}
+	prompt, err := compose.Execute(composeData{Request: text, Operations: promptOps(ops), Existing: existing})
+	if err != nil {
+		return nil, err
+	}
+	d := &Draft{Backend: c.LLM.Name()}
+	asked := asksDestructive(text)
+	for attempt := 0; attempt <= c.repairs(); attempt++ {
+		d.Attempts = attempt + 1
+		out, err := c.LLM.Generate(ctx, prompt)
+		if err != nil {
+			var down *unreachable
+			if errors.As(err, &down) && attempt == 0 {
+				return nil, err
+			}
+			return nil, weft.Errorf(weft.EUnavailable, "the language model failed: %v", err)
+		}
+		a, perr := parseAnswer(out)
+		var probs []weft.Problem
+		if perr != nil {
+			probs = []weft.Problem{{Message: perr.Error()}}
+		} else {
+			if !asked {
+				var dropped []string
+				a.Flow["steps"] = stripDestructive(a.Flow["steps"], cat, &dropped)
+				for _, x := range dropped {
+					d.Warnings = append(d.Warnings, "step "+x+" deletes or overwrites data and the request did not ask for that: removed")
+				}
+			}
+			src, yerr := yaml.Marshal(a.Flow)
+			if yerr != nil {
+				probs = []weft.Problem{{Message: yerr.Error()}}
+			} else {
+				f, ps := Check(string(src), cat, text)
+				d.YAML, d.Flow, probs = string(src), f, ps
+				d.Explanation, d.Questions = a.Explanation, a.Questions
+			}
+		}
+		d.Problems = probs
+		if len(probs) == 0 {
+			break
+		}
+		var msgs []string
+		for _, p := range probs {
+			if p.Pos != "" {
+				msgs = append(msgs, p.Pos+": "+p.Message)
+			} else {
+				msgs = append(msgs, p.Message)
+			}
+		}
+		prompt, err = repair.Execute(repairData{Request: text, Answer: out, Problems: msgs})
+		if err != nil {
+			return nil, err
+		}
+	}
+	d.Valid = len(d.Problems) == 0
+	if d.Flow != nil {
+		d.Name = d.Flow.Name
+	}
+	d.Confidence = confidence(d)
+	norm(d)
+	return d, nil
+}

@@ -1,0 +1,1111 @@
+package nl2flow
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/weftio/weft/ai"
+)
+
+// state walks the clauses of one request and builds its plan.
+type state struct {
+	b        *builtin
+	n        *notes
+	p        *Plan
+	ids      ids
+	injected bool
+
+	trigObj   string            // the object the trigger's records are
+	trigDesc  string            // "opportunity won"
+	trigWords []string          // what the trigger clause said (for the name)
+	fields    map[string]map[string]any // the trigger record's fields (nil: unknown)
+
+	steps   []*StepPlan // where actions go now
+	cond    *StepPlan   // the open if
+	inElse  bool
+	loop    *StepPlan // the open foreach
+	loopObj string
+	loopF   map[string]map[string]any
+	made    []*StepPlan // call steps so far, in order
+	pending []string    // system words from a clause that named only a system
+}
+
+func (s *state) add(st *StepPlan) {
+	switch {
+	case s.loop != nil:
+		s.loop.Do = append(s.loop.Do, st)
+	case s.cond != nil && s.inElse:
+		s.cond.Else = append(s.cond.Else, st)
+	case s.cond != nil:
+		s.cond.Then = append(s.cond.Then, st)
+	default:
+		s.p.Steps = append(s.p.Steps, st)
+	}
+	if st.Kind == "call" {
+		s.made = append(s.made, st)
+	}
+}
+
+func (s *state) run(ctx context.Context, clauses []clause) {
+	for i := 0; i < len(clauses); i++ {
+		c := clauses[i]
+		if c.empty() {
+			continue
+		}
+		if c.sep == "then" && s.loop != nil {
+			s.loop, s.loopObj, s.loopF = nil, "", nil
+		}
+		if c.sep == "then" && s.cond != nil && !s.inElse && len(s.cond.Then) > 0 && s.p.Trigger.Kind != "poll" {
+			// "… if X, email A, then post B": B is unconditional only after an else.
+		}
+		// A clause that names only a system ("crm:") lends it to the next.
+		if sys := s.systemsIn(c); len(sys) > 0 && len(s.objectsIn(c)) == 0 && s.verb(c) == "" && !hasTarget(c) && len(stateIn(c)) == 0 && !c.has("webhook") {
+			s.pending = append(s.pending, sys...)
+			continue
+		}
+		if len(s.pending) > 0 {
+			for _, w := range s.pending {
+				c.toks = append(c.toks, token{kind: tWord, w: w, raw: w})
+			}
+			s.pending = nil
+		}
+		// Trigger keywords may sit mid-clause: "I'd like X every time a
+		// contact is added".
+		if k := triggerKeyword(c); k >= 0 && s.p.Trigger.Kind == "" {
+			end := s.eventEnd(c, k)
+			before := clause{toks: c.toks[:k], sep: c.sep}
+			trig := clause{toks: c.toks[k:end]}
+			after := clause{toks: c.toks[end:], sep: ","}
+			s.trigger(trig)
+			rest := []clause{}
+			if s.verb(before) != "" || hasTarget(before) {
+				rest = append(rest, before)
+			}
+			if !after.empty() {
+				rest = append(rest, split(after.toks)...)
+			}
+			clauses = append(append(append([]clause{}, clauses[:i+1]...), rest...), clauses[i+1:]...)
+			continue
+		}
+		switch {
+		case c.has("otherwise", "else") && s.cond != nil:
+			s.inElse = true
+			c = strip(c, "otherwise", "else")
+			s.action(ctx, c)
+		case s.isCondition(c):
+			s.condition(c)
+		case s.isLoop(c):
+			rest := s.foreach(c)
+			if !rest.empty() {
+				s.action(ctx, rest)
+			}
+		case s.p.Trigger.Kind == "" && i == 0 && s.verb(c) == "" && !hasTarget(c):
+			s.trigger(c) // terse: "new crm contact -> …"
+		case s.p.Trigger.Kind == "poll" && s.verb(c) == "" && !hasTarget(c) && len(s.objectsIn(c)) == 0 && len(stateIn(c)) > 0:
+			s.filter(c) // "crm opportunity -> negotiation: …"
+		default:
+			s.action(ctx, c)
+		}
+	}
+}
+
+// triggerKeyword finds where an event clause starts.
+func triggerKeyword(c clause) int {
+	for i, t := range c.toks {
+		if t.kind != tWord || t.used {
+			continue
+		}
+		next := ""
+		if i+1 < len(c.toks) {
+			next = c.toks[i+1].w
+		}
+		switch t.w {
+		case "when", "whenever", "once", "anytime":
+			return i
+		case "every", "each", "any":
+			if next == "time" {
+				return i
+			}
+		case "as":
+			if next == "soon" {
+				return i
+			}
+		case "after", "on", "upon":
+			if next == "a" || next == "an" || next == "each" || next == "every" || next == "new" || next == "incoming" || next == "webhook" {
+				return i
+			}
+		case "if":
+			// "If a new opportunity over 50k is created": an event, not a test.
+			if next == "a" || next == "an" || next == "any" || next == "new" || next == "every" {
+				for _, u := range c.toks[i:] {
+					if u.kind == tWord && eventWords.has(u.w) && u.w != "new" {
+						return i
+					}
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// eventEnd: the event runs until an action verb or a speaker ("we", "I",
+// "please") after its event word.
+func (s *state) eventEnd(c clause, k int) int {
+	seenEvent := false
+	for i := k + 1; i < len(c.toks); i++ {
+		t := c.toks[i]
+		if t.kind == tChannel || t.kind == tEmail || t.kind == tQuote {
+			if seenEvent {
+				return i
+			}
+			continue
+		}
+		if t.kind != tWord {
+			continue
+		}
+		if eventWords.has(t.w) || t.w == "webhook" || objectWords[singular(t.w)] != "" {
+			if eventWords.has(t.w) && t.w != "new" {
+				seenEvent = true
+			}
+		}
+		if !seenEvent {
+			continue
+		}
+		switch t.w {
+		case "we", "i", "you", "please", "could", "can", "would", "weft", "let", "have", "it's":
+			if t.w == "weft" && i > 0 && c.toks[i-1].w == "to" {
+				continue
+			}
+			return i
+		}
+		if isVerbAt(c.toks, i) && !eventWords.has(t.w) {
+			return i
+		}
+	}
+	return len(c.toks)
+}
+
+// isVerbAt: the word at i is used as a verb (not "an email", "the list").
+func isVerbAt(toks []token, i int) bool {
+	t := toks[i]
+	if t.kind != tWord || t.used || actionVerbs[t.w] == "" {
+		return false
+	}
+	if i > 0 {
+		switch toks[i-1].w {
+		case "a", "an", "the", "new", "welcome", "this", "that", "each", "every", "its", "their", "his", "her", "our", "my", "chat", "slack", "of":
+			return false
+		}
+	}
+	switch t.w {
+	case "set":
+		return i+1 < len(toks) && (toks[i+1].w == "up" || toks[i+1].w == "it" || toks[i+1].w == "the" || toks[i+1].w == "its" || toks[i+1].w == "their")
+	case "start", "file", "check", "text", "note", "bill", "trigger", "request", "call", "alert", "hit", "drop", "let":
+		if t.w == "let" {
+			for j := i + 1; j < len(toks) && j < i+6; j++ {
+				if toks[j].w == "know" {
+					return true
+				}
+			}
+			return false
+		}
+		if t.w == "drop" {
+			return i+2 < len(toks) && (toks[i+1].w == "a" && (toks[i+2].w == "note" || toks[i+2].w == "line" || toks[i+2].w == "message"))
+		}
+		return i == 0 || toks[i-1].kind == tPunct || toks[i-1].w == "and" || toks[i-1].w == "then" || toks[i-1].w == "to" || toks[i-1].w == "please"
+	}
+	return true
+}
+
+// verb is a clause's first action, canonical.
+func (s *state) verb(c clause) string {
+	for i, t := range c.toks {
+		if isVerbAt(c.toks, i) {
+			v := actionVerbs[t.w]
+			if t.w == "drop" {
+				return "send"
+			}
+			if (v == "get" || t.w == "have") && i+2 < len(c.toks) {
+				// "get an email at …" is a notification; "get a new project" a creation.
+				for _, u := range c.toks[i+1 : min(len(c.toks), i+4)] {
+					if obj := objectWords[singular(u.w)]; obj == "email" || obj == "message" {
+						return "send"
+					}
+					if u.w == "new" {
+						return "create"
+					}
+				}
+			}
+			return v
+		}
+	}
+	// "we get a new project", "have a new issue"
+	for i, t := range c.toks {
+		if (t.w == "get" || t.w == "have" || t.w == "want" || t.w == "need") && i+2 < len(c.toks) {
+			for _, u := range c.toks[i+1 : min(len(c.toks), i+4)] {
+				if u.w == "new" {
+					return "create"
+				}
+				if obj := objectWords[singular(u.w)]; obj == "email" || obj == "message" {
+					return "send"
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func hasTarget(c clause) bool {
+	for _, t := range c.toks {
+		if t.kind == tChannel || t.kind == tEmail {
+			return true
+		}
+	}
+	return c.has("channel") && !c.has("create", "add", "open", "make")
+}
+
+type objRef struct {
+	obj    string
+	i      int
+	plural bool
+}
+
+// objectsIn lists the catalog objects a clause names, in order.
+func (s *state) objectsIn(c clause) []objRef {
+	var out []objRef
+	for i, t := range c.toks {
+		if t.kind != tWord || t.used {
+			continue
+		}
+		w := t.w
+		if w == "new" && i+1 < len(c.toks) && c.toks[i+1].w == "hire" {
+			continue // "new hire": the noun follows
+		}
+		sg := singular(w)
+		obj := objectWords[sg]
+		if obj == "" {
+			obj = s.catalogObject(sg)
+		}
+		if obj == "" {
+			continue
+		}
+		if obj == "line" && !(i+1 < len(c.toks) && c.toks[i+1].w == "item") && sg == "item" {
+			continue
+		}
+		if sg == "sales" || sg == "sale" {
+			continue
+		}
+		// "post" and "alert" are objects only after an article.
+		if (sg == "post" || sg == "alert" || sg == "hire" || sg == "request" || sg == "bill" || sg == "mail" || sg == "email" || sg == "message" || sg == "invoice" || sg == "note") && isVerbAt(c.toks, i) {
+			continue
+		}
+		if obj == "email" && i+1 < len(c.toks) && c.toks[i+1].kind == tEmail {
+			continue
+		}
+		// "the sales channel", "#pm channel": channel names, not objects.
+		if obj == "channel" && hasTarget(c) {
+			continue
+		}
+		if len(out) > 0 && out[len(out)-1].obj == obj && out[len(out)-1].i == i-1 {
+			continue
+		}
+		out = append(out, objRef{obj: obj, i: i, plural: w != sg && !strings.HasSuffix(w, "ss")})
+	}
+	return out
+}
+
+// catalogObject maps a word to an object the catalog has ("invoice").
+func (s *state) catalogObject(w string) string {
+	for _, op := range s.b.cat.Ops {
+		if op.Object == w {
+			return w
+		}
+		if parts := strings.Fields(op.Object); len(parts) > 1 && parts[len(parts)-1] == w {
+			return op.Object
+		}
+	}
+	return ""
+}
+
+// systemsIn lists the connectors a clause names.
+func (s *state) systemsIn(c clause) []string {
+	seen := map[string]bool{}
+	var out []string
+	for i, t := range c.toks {
+		if t.kind != tWord || t.used {
+			continue
+		}
+		for _, op := range s.b.cat.Ops {
+			if seen[op.Connector] {
+				continue
+			}
+			for _, w := range op.System {
+				if w == t.w && !(objectWords[w] != "" && i+1 < len(c.toks) && c.toks[i+1].kind == tEmail) {
+					if (w == "email" || w == "mail") && !s.emailSystem(c, i) {
+						continue
+					}
+					seen[op.Connector] = true
+					out = append(out, op.Connector)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// emailSystem: "email" names the mail system unless it is a field ("their email").
+func (s *state) emailSystem(c clause, i int) bool {
+	if i > 0 {
+		switch c.toks[i-1].w {
+		case "their", "his", "her", "its", "the", "work", "owner's", "customer's":
+			return false
+		}
+	}
+	return true
+}
+
+// unknownSystem names a product the request mentions that no connection
+// reaches.
+func (s *state) unknownSystem(c clause) string {
+	for _, t := range c.toks {
+		if t.kind == tWord && knownVendors[t.w] {
+			known := false
+			for _, op := range s.b.cat.Ops {
+				for _, w := range op.System {
+					if w == t.w {
+						known = true
+					}
+				}
+			}
+			if !known {
+				return t.raw
+			}
+		}
+	}
+	return ""
+}
+
+func stateIn(c clause) []string {
+	var out []string
+	for i, t := range c.toks {
+		if t.kind != tWord || t.used {
+			continue
+		}
+		if t.w == "leave" && i > 0 && c.toks[i-1].w == "on" {
+			out = append(out, "on_leave")
+			continue
+		}
+		if t.w == "progress" && i > 0 && c.toks[i-1].w == "in" {
+			out = append(out, "in_progress")
+			continue
+		}
+		if t.w == "closed" && i+2 < len(c.toks) && c.toks[i+1].w == "as" && c.toks[i+2].w == "lost" {
+			continue
+		}
+		if t.w == "close" || t.w == "leave" || t.w == "progress" || t.w == "active" && i+1 < len(c.toks) && objectWords[singular(c.toks[i+1].w)] == "" {
+			if t.w != "active" {
+				continue
+			}
+		}
+		if vs, ok := stateWords[t.w]; ok {
+			out = append(out, vs...)
+		}
+	}
+	return out
+}
+
+func strip(c clause, ws ...string) clause {
+	var out clause
+	out.sep = c.sep
+	for _, t := range c.toks {
+		drop := false
+		for _, w := range ws {
+			if t.kind == tWord && t.w == w {
+				drop = true
+			}
+		}
+		if !drop {
+			out.toks = append(out.toks, t)
+		}
+	}
+	return out
+}
+
+// trigger reads an event clause: a webhook, or records of a system.
+func (s *state) trigger(c clause) {
+	if s.p.Trigger.Kind != "" {
+		// A schedule or manual trigger is set; an event clause adds words only.
+		s.action(context.Background(), c)
+		return
+	}
+	s.trigWords = c.words()
+	if c.has("webhook", "webhooks", "http", "endpoint", "url", "incoming", "website", "form", "weft") || c.phrase("post comes") || c.phrase("post request") || c.phrase("api call") {
+		s.p.Trigger = TriggerPlan{Kind: "webhook"}
+		s.trigDesc = "webhook"
+		s.n.explain = append(s.n.explain, "Trigger: a webhook (POST /hooks/NAME); each request starts a run with its JSON body as trigger.body. The request names no body fields, so steps read the fields they need from trigger.body by the target's names: check them against what the sender posts.")
+		if c.has("signed") || c.has("signature") {
+			s.n.ask("Which secret signs the webhook? Add trigger.webhook.signature with the name of a configured secret.")
+		}
+		return
+	}
+	if v := s.unknownSystem(c); v != "" {
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so nothing can watch it (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
+		return
+	}
+	objs := s.objectsIn(c)
+	sys := s.systemsIn(c)
+	var best *Op
+	bestScore := 0.0
+	for _, op := range s.b.cat.Ops {
+		if op.Trigger == nil {
+			continue
+		}
+		score := 0.0
+		for _, o := range objs {
+			if o.obj == op.Object {
+				score += 2
+				break
+			}
+		}
+		for _, sy := range sys {
+			if sy == op.Connector {
+				score += 1
+			}
+		}
+		if score > bestScore {
+			best, bestScore = op, score
+		}
+	}
+	if best == nil || bestScore < 2 {
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: no connected system offers these records as a trigger (pollable: %s)", c.text(), strings.Join(s.pollable(), ", ")))
+		return
+	}
+	s.p.Trigger = TriggerPlan{Kind: "poll", Op: best}
+	s.trigObj = best.Object
+	s.fields = best.recordFields()
+	inputs := best.inputProps()
+	for _, k := range sortedKeys(inputs) {
+		switch k {
+		case "updated_since", "modified_since", "since", "changed_since", "updated_after":
+			s.p.Trigger.Input = append(s.p.Trigger.Input, KV{k, "=trigger.cursor"})
+		}
+	}
+	s.pathParams(best, c, &s.p.Trigger.Input)
+	desc := "new or updated " + best.Object + " records"
+	s.filter(c)
+	for _, kv := range s.p.Trigger.Input {
+		if v, ok := kv.Value.(string); ok && !strings.HasPrefix(v, "=") {
+			desc += fmt.Sprintf(" with %s = %s", kv.Key, v)
+		}
+	}
+	s.trigDesc = best.Object
+	s.n.explain = append(s.n.explain, fmt.Sprintf("Trigger: polls %s (connection %s) every minute for %s; each record starts one run, once, as trigger.body.", best.Ref, best.Connection, desc))
+	// Conditions said inside the event: "a new opportunity over 50k".
+	s.conditionIn(c, true)
+}
+
+// pathParams fills a list operation's required path parameters
+// ("channel incidents", "project SUP").
+func (s *state) pathParams(op *Op, c clause, into *[]KV) {
+	for _, k := range op.required() {
+		if !isIDParam(k) {
+			continue
+		}
+		obj := idObject(k)
+		if obj == "channel" {
+			if ch := channelName(c); ch != "" {
+				*into = append(*into, KV{k, ch})
+				continue
+			}
+		}
+		if lit := literalID(c, obj); lit != "" {
+			*into = append(*into, KV{k, lit})
+			continue
+		}
+		s.n.ask("Which %s should %s read? It needs %s.", obj, op.Ref, k)
+	}
+}
+
+// filter turns state words ("won", "overdue", "on leave") and equality
+// tests the list operation can filter on into the poll input; the rest
+// become a condition.
+func (s *state) filter(c clause) {
+	op := s.p.Trigger.Op
+	if op == nil {
+		return
+	}
+	inputs := op.inputProps()
+	for _, v := range stateIn(c) {
+		field := enumField(s.fields, v)
+		if field == "" {
+			continue
+		}
+		if hasKV(s.p.Trigger.Input, field) {
+			continue
+		}
+		if _, ok := inputs[field]; ok {
+			s.p.Trigger.Input = append(s.p.Trigger.Input, KV{field, v})
+		} else {
+			s.openCond(fmt.Sprintf("trigger.body.%s == %q", field, v), fmt.Sprintf("%s is %s", field, v))
+		}
+		break
+	}
+}
+
+func hasKV(kvs []KV, k string) bool {
+	for _, kv := range kvs {
+		if kv.Key == k {
+			return true
+		}
+	}
+	return false
+}
+
+// enumField finds the record field whose enum has v (status, stage).
+func enumField(fields map[string]map[string]any, v string) string {
+	for _, k := range sortedKeys(fields) {
+		for _, e := range enumValues(fields[k]) {
+			if e == v {
+				return k
+			}
+		}
+	}
+	return ""
+}
+
+// isCondition: "if …", "only if …", "unless …", "and the amount is over …".
+func (s *state) isCondition(c clause) bool {
+	if len(c.toks) == 0 {
+		return false
+	}
+	first := c.toks[0].w
+	if first == "only" || first == "but" {
+		return true
+	}
+	if (first == "if" || first == "unless" || first == "provided") && s.verbAfterCond(c) < 0 {
+		return true
+	}
+	if (first == "if" || first == "unless") && s.verbAfterCond(c) >= 0 {
+		return true
+	}
+	return c.sep == "and" && startsCondition(c.toks, 0)
+}
+
+// verbAfterCond: "if the amount is over 10k email X" has an action too.
+func (s *state) verbAfterCond(c clause) int {
+	for i := range c.toks {
+		if i > 1 && isVerbAt(c.toks, i) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *state) condition(c clause) {
+	if k := s.verbAfterCond(c); k > 0 && (c.toks[0].w == "if" || c.toks[0].w == "unless") {
+		cc := clause{toks: c.toks[:k]}
+		s.conditionIn(cc, false)
+		s.action(context.Background(), clause{toks: c.toks[k:]})
+		return
+	}
+	s.conditionIn(c, false)
+}
+
+// conditionIn parses "the amount is over 10,000", "its country is DE",
+// "unless the department is Contractors", "over 50k", "with a budget below 1000".
+func (s *state) conditionIn(c clause, inEvent bool) {
+	neg := c.has("unless") || c.has("not") || c.has("isn't") || c.has("except")
+	op, at := "", -1
+	ws := c.toks
+	for i := 0; i < len(ws); i++ {
+		w := ws[i].w
+		if ws[i].kind != tWord {
+			continue
+		}
+		nx := ""
+		if i+1 < len(ws) {
+			nx = ws[i+1].w
+		}
+		switch {
+		case (w == "at" && nx == "least") || (w == "no" && nx == "less"):
+			op, at = ">=", i+2
+			if nx == "less" {
+				at = i + 3
+			}
+		case (w == "at" && nx == "most") || (w == "no" && nx == "more"):
+			op, at = "<=", i+2
+			if nx == "more" {
+				at = i + 3
+			}
+		case (w == "more" || w == "greater" || w == "higher" || w == "bigger" || w == "larger") && nx == "than":
+			op, at = ">", i+2
+		case (w == "less" || w == "fewer" || w == "lower" || w == "smaller") && nx == "than":
+			op, at = "<", i+2
+		case comparator(w) != "":
+			op, at = comparator(w), i+1
+		case (w == "is" || w == "equals" || w == "=" || w == "are") && op == "":
+			op, at = "==", i+1
+			if nx == "not" {
+				op, at = "!=", i+2
+				neg = false
+			}
+		case w == "of" && op == "" && i+1 < len(ws) && ws[i+1].kind == tNumber:
+			op, at = ">=", i+1
+		}
+		if op != "" && op != "==" {
+			break
+		}
+	}
+	if op == "" || at < 0 || at >= len(ws) {
+		return
+	}
+	// The value.
+	vt := ws[at]
+	for vt.kind == tWord && (vt.w == "the" || vt.w == "a" || vt.w == "an" || vt.w == "is" || vt.w == "than") && at+1 < len(ws) {
+		at++
+		vt = ws[at]
+	}
+	// The field: a record field named before the comparator.
+	field := ""
+	for i := 0; i < at && i < len(ws); i++ {
+		if ws[i].kind != tWord {
+			continue
+		}
+		if f := s.fieldNamed(ws[i].w); f != "" {
+			field = f
+		}
+	}
+	var val any
+	switch vt.kind {
+	case tNumber:
+		val = vt.num
+		if field == "" {
+			field = s.numericField()
+		}
+	case tQuote, tWord:
+		if op != "==" && op != "!=" {
+			return
+		}
+		if field == "" {
+			return
+		}
+		v := vt.raw
+		if vt.kind == tQuote {
+			v = vt.w
+		}
+		if es := enumValues(s.fieldSchema(field)); len(es) > 0 {
+			v = matchEnum(es, strings.ToLower(v), stateIn(clause{toks: ws[at:]}))
+			if v == "" {
+				return
+			}
+		}
+		val = v
+	default:
+		return
+	}
+	if field == "" {
+		s.n.ask("Which field does %q test? The draft could not tell.", c.text())
+		return
+	}
+	if neg && op == "==" {
+		op = "!="
+	}
+	// An equality the poll can filter on goes into its input.
+	if op == "==" && s.p.Trigger.Kind == "poll" && s.loop == nil {
+		if _, ok := s.p.Trigger.Op.inputProps()[field]; ok {
+			if !hasKV(s.p.Trigger.Input, field) {
+				s.p.Trigger.Input = append(s.p.Trigger.Input, KV{field, val})
+			}
+			return
+		}
+	}
+	ref := s.fieldRef(field)
+	cel := ""
+	switch v := val.(type) {
+	case float64:
+		cel = fmt.Sprintf("%s %s %s", ref, op, value(v))
+	case string:
+		cel = fmt.Sprintf("%s %s %q", ref, op, v)
+	}
+	s.openCond(cel, fmt.Sprintf("%s %s %v", field, op, value(val)))
+}
+
+func matchEnum(es []string, v string, states []string) string {
+	for _, e := range es {
+		if e == v || strings.ReplaceAll(e, "_", " ") == v {
+			return e
+		}
+	}
+	for _, st := range states {
+		for _, e := range es {
+			if e == st {
+				return e
+			}
+		}
+	}
+	return ""
+}
+
+func (s *state) openCond(cel, human string) {
+	if s.cond != nil && !s.inElse && len(s.cond.Then) == 0 {
+		s.cond.Cond += " && " + cel
+		s.cond.Why += " and " + human
+		return
+	}
+	st := &StepPlan{ID: s.ids.next("check"), Kind: "if", Cond: cel, Why: "only when " + human}
+	s.add(st)
+	s.cond, s.inElse = st, false
+	s.n.explain = append(s.n.explain, fmt.Sprintf("Condition %s: the steps below run only when %s.", st.ID, human))
+}
+
+// fieldNamed maps a word to a field of the record in scope.
+func (s *state) fieldNamed(w string) string {
+	fs := s.scopeFields()
+	if fs == nil {
+		switch w {
+		case "amount", "total", "budget", "country", "currency", "department", "status", "stage", "priority", "industry", "value":
+			return w
+		}
+		return ""
+	}
+	if _, ok := fs[w]; ok {
+		return w
+	}
+	for _, k := range sortedKeys(fs) {
+		parts := strings.Split(k, "_")
+		if parts[len(parts)-1] == w && len(parts) <= 2 {
+			return k
+		}
+	}
+	return ""
+}
+
+func (s *state) scopeFields() map[string]map[string]any {
+	if s.loopF != nil {
+		return s.loopF
+	}
+	return s.fields
+}
+
+func (s *state) fieldSchema(f string) map[string]any { return s.scopeFields()[f] }
+
+func (s *state) numericField() string {
+	fs := s.scopeFields()
+	for _, k := range []string{"amount", "total", "budget", "value", "price"} {
+		if fs == nil {
+			return "amount"
+		}
+		if _, ok := fs[k]; ok {
+			return k
+		}
+	}
+	return ""
+}
+
+// fieldRef is the CEL path to a field of the record in scope.
+func (s *state) fieldRef(f string) string {
+	if s.loop != nil {
+		return "item." + f
+	}
+	return "trigger.body." + f
+}
+
+// isLoop: "for each line item", "for every contact", "loop over its lines".
+func (s *state) isLoop(c clause) bool {
+	return c.phrase("for each") || c.phrase("for every") || c.phrase("loop over") || c.phrase("loop through") || c.phrase("iterate over") || c.phrase("for all")
+}
+
+// foreach opens a loop over the named collection and returns the rest of
+// the clause (the action inside).
+func (s *state) foreach(c clause) clause {
+	start := -1
+	for i, t := range c.toks {
+		if t.w == "each" || t.w == "every" || t.w == "over" || t.w == "through" || t.w == "all" {
+			start = i + 1
+			break
+		}
+	}
+	end := len(c.toks)
+	for i := start; i < len(c.toks); i++ {
+		if isVerbAt(c.toks, i) {
+			end = i
+			break
+		}
+	}
+	head := clause{toks: c.toks[start:end]}
+	rest := clause{toks: c.toks[end:]}
+	objs := s.objectsIn(head)
+	// A list field of the trigger record: "line items" -> trigger.body.lines.
+	for _, t := range head.toks {
+		if t.kind != tWord {
+			continue
+		}
+		for _, k := range sortedKeys(s.fields) {
+			if typ, _ := s.fields[k]["type"].(string); typ == "array" && (singular(k) == singular(t.w) || objectWords[singular(t.w)] != "" && objectWords[singular(t.w)] == objectWords[singular(k)]) {
+				st := &StepPlan{ID: s.ids.next("each_" + singular(k)), Kind: "foreach", Items: "trigger.body." + k, Why: "for each of " + k}
+				s.add(st)
+				s.loop, s.loopObj = st, singular(k)
+				s.loopF = map[string]map[string]any{}
+				if items, ok := s.fields[k]["items"].(map[string]any); ok {
+					collectProps(items, s.loopF, 0)
+				}
+				s.n.explain = append(s.n.explain, fmt.Sprintf("Loop %s: the steps inside run once per element of trigger.body.%s (item).", st.ID, k))
+				return rest
+			}
+		}
+	}
+	if len(objs) == 0 {
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: a loop over what? No list in the trigger record or the catalog matches", c.text()))
+		return rest
+	}
+	// Otherwise list the records first ("for each overdue invoice in the ERP").
+	obj := objs[0].obj
+	list := s.pick("list", obj, s.systemsIn(head), head)
+	if list == nil {
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: nothing in the catalog lists %s records", c.text(), obj))
+		return rest
+	}
+	ls := s.call(list, head, "list")
+	st := &StepPlan{ID: s.ids.next("each_" + strings.ReplaceAll(obj, " ", "_")), Kind: "foreach", Items: "steps." + ls.ID + "." + list.itemsPath(), Why: "for each " + obj}
+	s.add(st)
+	s.loop, s.loopObj, s.loopF = st, obj, list.recordFields()
+	s.n.explain = append(s.n.explain, fmt.Sprintf("Loop %s: the steps inside run once per %s that %s returned (item).", st.ID, obj, ls.ID))
+	return rest
+}
+
+// action resolves one action clause to a step.
+func (s *state) action(ctx context.Context, c clause) {
+	if c.empty() {
+		return
+	}
+	verb := s.verb(c)
+	if verb == "" && hasTarget(c) {
+		verb = "send"
+	}
+	objs := s.objectsIn(c)
+	if verb == "" && len(objs) > 0 && (c.sep == "->" || c.sep == "+" || c.sep == ",") {
+		// terse: "-> erp customer" creates; after a schedule it lists.
+		verb = "create"
+		if s.p.Trigger.Kind == "schedule" || s.p.Trigger.Kind == "manual" {
+			verb = "list"
+		}
+		if objs[0].obj == "email" || objs[0].obj == "message" {
+			verb = "send"
+		}
+	}
+	if verb == "" {
+		if s.isFiller(c) {
+			return
+		}
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: no action found (try a verb such as create, update, post, email, list)", c.text()))
+		return
+	}
+	if v := s.unknownSystem(c); v != "" {
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
+		return
+	}
+	switch verb {
+	case "respond":
+		if s.p.Trigger.Kind == "webhook" {
+			st := &StepPlan{ID: s.ids.next("reply"), Kind: "respond", Body: []KV{{"status", "ok"}}}
+			if q := quoted(c); q != "" {
+				st.Body = []KV{{"status", q}}
+			} else if c.has("ok") {
+				st.Body = []KV{{"status", "ok"}}
+			}
+			s.add(st)
+			s.n.explain = append(s.n.explain, "Step "+st.ID+": replies to the webhook caller.")
+		}
+		return
+	case "delete":
+		if s.injected || c.has("all", "everything", "every") {
+			s.n.warnings = append(s.n.warnings, fmt.Sprintf("%q: not drafted: deleting in bulk is never drafted from a request; write that step by hand if you mean it", c.text()))
+			return
+		}
+	}
+	if verb == "send" || verb == "create" && len(objs) > 0 && (objs[0].obj == "message" || objs[0].obj == "email") {
+		s.send(ctx, c, objs)
+		return
+	}
+	if verb == "get" && len(objs) > 0 && (objs[0].plural || c.has("all")) {
+		verb = "list"
+	}
+	if verb == "invoice" {
+		verb, objs = "create", append([]objRef{{obj: "invoice"}}, objs...)
+	}
+	obj := ""
+	for _, o := range objs {
+		if o.obj != "email" && o.obj != "message" && o.obj != "line" {
+			obj = o.obj
+			break
+		}
+	}
+	sys := s.systemsIn(c)
+	if obj == "" && verb == "update" && s.trigObj != "" && len(sys) == 0 {
+		obj = s.trigObj
+	}
+	op := s.pick(verb, obj, sys, c)
+	if op == nil {
+		what := obj
+		if what == "" {
+			what = "records"
+		}
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: no connected operation can %s %s", c.text(), verb, what))
+		return
+	}
+	s.call(op, c, verb)
+}
+
+// isFiller: greetings and thanks carry nothing to draft.
+func (s *state) isFiller(c clause) bool {
+	for _, w := range c.words() {
+		switch w {
+		case "hey", "hi", "hello", "thanks", "thank", "cheers", "ta", "team", "please", "possible", "great", "would", "could", "it", "be", "if", "that's", "like", "love", "i'd", "so":
+			continue
+		}
+		if stop.has(w) {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// pick finds the operation for a verb on an object, in the named systems
+// when some are named; the embedder breaks ties.
+func (s *state) pick(verb, obj string, sys []string, c clause) *Op {
+	var cands []*Op
+	for _, op := range s.b.cat.Ops {
+		if !verbFits(verb, op) {
+			continue
+		}
+		if obj != "" && op.Object != obj {
+			continue
+		}
+		if obj == "" && len(sys) == 0 {
+			continue
+		}
+		if op.Hints.Destructive && verb != "delete" && !strings.HasPrefix(op.Name, "replace") {
+			continue
+		}
+		cands = append(cands, op)
+	}
+	if len(sys) > 0 {
+		var in []*Op
+		for _, op := range cands {
+			for _, sy := range sys {
+				if op.Connector == sy {
+					in = append(in, op)
+				}
+			}
+		}
+		if len(in) > 0 || obj == "" {
+			cands = in
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	if len(cands) == 1 {
+		return cands[0]
+	}
+	// Prefer the op whose own verb is the word used ("replace"), then the embedder.
+	for _, op := range cands {
+		for _, w := range c.words() {
+			if strings.HasPrefix(strings.ToLower(op.Name), w) && len(w) > 3 {
+				return op
+			}
+		}
+	}
+	if s.b.emb != nil {
+		texts := []string{c.text()}
+		for _, op := range cands {
+			texts = append(texts, op.Text())
+		}
+		vs, err := s.b.emb.Embed(context.Background(), texts)
+		if err == nil {
+			best, bestSim := cands[0], -1.0
+			for i, op := range cands {
+				if sim := ai.Cosine(vs[0], vs[i+1]); sim > bestSim {
+					best, bestSim = op, sim
+				}
+			}
+			return best
+		}
+	}
+	return cands[0]
+}
+
+func verbFits(verb string, op *Op) bool {
+	switch verb {
+	case "create":
+		return op.Verb == "create"
+	case "update":
+		return op.Verb == "update"
+	case "delete":
+		return op.Verb == "delete"
+	case "get":
+		return op.Verb == "get"
+	case "list":
+		return op.Verb == "list"
+	case "send":
+		return op.Verb == "send"
+	case "request":
+		return op.Verb == "request"
+	}
+	return false
+}
+
+func (s *state) connections() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, op := range s.b.cat.Ops {
+		if op.Connection != "" && !seen[op.Connection] {
+			seen[op.Connection] = true
+			out = append(out, op.Connection)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *state) pollable() []string {
+	var out []string
+	for _, op := range s.b.cat.Ops {
+		if op.Trigger != nil {
+			out = append(out, op.Ref)
+		}
+	}
+	return out
+}
+
+// name derives the flow name from the trigger and the first steps.
+func (s *state) name() string {
+	parts := []string{}
+	switch s.p.Trigger.Kind {
+	case "poll":
+		parts = append(parts, s.p.Trigger.Op.Connector, s.p.Trigger.Op.Object)
+		for _, kv := range s.p.Trigger.Input {
+			if v, ok := kv.Value.(string); ok && !strings.HasPrefix(v, "=") {
+				parts = append(parts, v)
+			}
+		}
+	case "schedule":
+		parts = append(parts, "scheduled")
+	default:
+		parts = append(parts, s.p.Trigger.Kind)
+	}
+	for i, st := range s.made {
+		if i == 2 {
+			break
+		}
+		parts = append(parts, "to", st.Op.Connector, st.Op.Object)
+	}
+	n := strings.ReplaceAll(slug(strings.Join(parts, " "), 60), "_", "-")
+	if n == "" {
+		n = "draft"
+	}
+	return n
+}
