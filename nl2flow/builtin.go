@@ -164,6 +164,8 @@ func (b *builtin) vocab() map[string]bool {
 	}
 	for w := range actionVerbs {
 		v[w] = true
+		v[w+"s"] = true // "HR adds them" is not a typo for "add"
+		v[w+"ed"] = true
 	}
 	for w := range objectWords {
 		v[w] = true

@@ -85,6 +85,8 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 			if isIDParam(k) && idObject(k) == "channel" {
 				if channel != "" {
 					st.With = append(st.With, KV{k, channel})
+				} else if ref, _ := s.idRef("channel", op, k); ref != "" {
+					st.With = append(st.With, KV{k, "=" + ref})
 				} else {
 					s.n.ask("Which chat channel should %s post to? Set %s.", st.ID, k)
 				}

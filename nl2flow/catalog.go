@@ -126,8 +126,9 @@ func verbObject(x *connectors.Connector, o *connectors.Operation) (string, strin
 		return verb, singular(strings.ToLower(x.Name))
 	}
 	for i, w := range rest {
-		rest[i] = singular(strings.ToLower(w))
+		rest[i] = strings.ToLower(w)
 	}
+	rest[len(rest)-1] = singular(rest[len(rest)-1])
 	obj := strings.Join(rest, " ")
 	if words[0] == "hire" {
 		obj = "employee"

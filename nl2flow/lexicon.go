@@ -10,11 +10,9 @@ var stop = set("a an the of to in on at for and or but with from by into onto ou
 
 // systemAliases: other words users use for a system kind.
 var systemAliases = map[string][]string{
-	"crm":     {"sales", "salesforce"},
-	"tracker": {"project", "projects", "pm", "tracking"},
-	"chat":    {"chat", "messaging"},
-	"erp":     {"erp", "accounting", "finance", "billing"},
-	"hr":      {"hr", "hris", "people", "personnel"},
+	"tracker": {"tracking"},
+	"erp":     {"accounting"},
+	"hr":      {"hris", "personnel"},
 	"smtp":    {"email", "mail", "e-mail", "smtp"},
 	"email":   {"email", "mail", "e-mail", "smtp"},
 }
@@ -35,6 +33,7 @@ var actionVerbs = map[string]string{
 	"invoice": "invoice", "bill": "invoice",
 	"reply": "respond", "respond": "respond", "answer": "respond", "return": "respond",
 	"call": "request", "hit": "request", "request": "request", "trigger": "request",
+	"show": "create", "shows": "create",
 }
 
 // objectWords maps a noun (singular) to the catalog object it names.
@@ -43,7 +42,7 @@ var objectWords = map[string]string{
 	"account": "account", "company": "account", "organisation": "account", "organization": "account",
 	"contact": "contact", "lead": "contact",
 	"project": "project",
-	"issue": "issue", "ticket": "issue", "task": "issue", "bug": "issue", "todo": "issue",
+	"issue":   "issue", "ticket": "issue", "task": "issue", "bug": "issue", "todo": "issue",
 	"channel": "channel", "room": "channel",
 	"message": "message", "note": "message", "heads-up": "message", "headsup": "message", "announcement": "message",
 	"reminder": "message", "welcome": "message", "post": "message", "notification": "message", "alert": "message",
@@ -74,15 +73,15 @@ var stateWords = map[string][]string{
 	"completed": {"done"}, "finished": {"done"}, "resolved": {"done"}, "done": {"done"},
 	"void": {"void"}, "voided": {"void"}, "draft": {"draft"}, "invoiced": {"invoiced"},
 	"active": {"active"}, "todo": {"todo"}, "progress": {"in_progress"},
-	"leave": {"on_leave"},
+	"leave":         {"on_leave"},
 	"qualification": {"qualification"}, "prospecting": {"prospecting"}, "proposal": {"proposal"}, "negotiation": {"negotiation"},
 }
 
 // knownVendors are product names users write; one that names no
 // configured system is reported, never guessed at.
-var knownVendors = set("salesforce hubspot pipedrive zoho dynamics jira linear asana trello monday clickup notion slack teams discord " +
+var knownVendors = set("salesforce hubspot pipedrive zoho dynamics jira asana trello clickup slack discord " +
 	"zendesk freshdesk servicenow intercom sap netsuite odoo quickbooks xero sage workday bamboohr personio gusto adp " +
-	"stripe shopify woocommerce magento github gitlab airtable sheets excel dropbox twilio sendgrid mailchimp").m
+	"stripe shopify woocommerce magento github gitlab airtable dropbox twilio sendgrid mailchimp").m
 
 var weekdays = map[string]string{"sunday": "0", "monday": "1", "tuesday": "2", "wednesday": "3", "thursday": "4", "friday": "5", "saturday": "6",
 	"sun": "0", "mon": "1", "tue": "2", "tues": "2", "wed": "3", "thu": "4", "thurs": "4", "fri": "5", "sat": "6",

@@ -17,9 +17,9 @@ type state struct {
 	ids      ids
 	injected bool
 
-	trigObj   string            // the object the trigger's records are
-	trigDesc  string            // "opportunity won"
-	trigWords []string          // what the trigger clause said (for the name)
+	trigObj   string                    // the object the trigger's records are
+	trigDesc  string                    // "opportunity won"
+	trigWords []string                  // what the trigger clause said (for the name)
 	fields    map[string]map[string]any // the trigger record's fields (nil: unknown)
 
 	steps   []*StepPlan // where actions go now
@@ -101,7 +101,7 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			if !rest.empty() {
 				s.action(ctx, rest)
 			}
-		case s.p.Trigger.Kind == "" && i == 0 && s.verb(c) == "" && !hasTarget(c):
+		case s.p.Trigger.Kind == "" && i == 0 && !hasTarget(c) && len(s.objectsIn(c)) > 0 && (s.verb(c) == "" || hasEvent(c)):
 			s.trigger(c) // terse: "new crm contact -> …"
 		case s.p.Trigger.Kind == "poll" && s.verb(c) == "" && !hasTarget(c) && len(s.objectsIn(c)) == 0 && len(stateIn(c)) > 0:
 			s.filter(c) // "crm opportunity -> negotiation: …"
@@ -109,6 +109,16 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			s.action(ctx, c)
 		}
 	}
+}
+
+// hasEvent: the clause says something happened ("paid", "won", "created").
+func hasEvent(c clause) bool {
+	for _, t := range c.toks {
+		if t.kind == tWord && eventWords.has(t.w) && t.w != "new" {
+			return true
+		}
+	}
+	return false
 }
 
 // triggerKeyword finds where an event clause starts.
@@ -125,7 +135,7 @@ func triggerKeyword(c clause) int {
 		case "when", "whenever", "once", "anytime":
 			return i
 		case "every", "each", "any":
-			if next == "time" {
+			if next == "time" || next == "new" {
 				return i
 			}
 		case "as":
@@ -170,11 +180,14 @@ func (s *state) eventEnd(c clause, k int) int {
 				seenEvent = true
 			}
 		}
+		if t.w == "automatically" && i > k+1 {
+			return i
+		}
 		if !seenEvent {
 			continue
 		}
 		switch t.w {
-		case "we", "i", "you", "please", "could", "can", "would", "weft", "let", "have", "it's":
+		case "we", "i", "you", "please", "could", "can", "would", "weft", "let", "have", "it's", "automatically":
 			if t.w == "weft" && i > 0 && c.toks[i-1].w == "to" {
 				continue
 			}
@@ -201,8 +214,11 @@ func isVerbAt(toks []token, i int) bool {
 	}
 	switch t.w {
 	case "set":
-		return i+1 < len(toks) && (toks[i+1].w == "up" || toks[i+1].w == "it" || toks[i+1].w == "the" || toks[i+1].w == "its" || toks[i+1].w == "their")
-	case "start", "file", "check", "text", "note", "bill", "trigger", "request", "call", "alert", "hit", "drop", "let":
+		// "set the status", "set up a project"; "set it up so that" is talk.
+		return i+1 < len(toks) && (toks[i+1].w == "the" || toks[i+1].w == "its" || toks[i+1].w == "their" ||
+			toks[i+1].w == "up" && i+2 < len(toks) && (toks[i+2].w == "a" || toks[i+2].w == "an" || toks[i+2].w == "new"))
+	case "start", "file", "check", "text", "note", "bill", "trigger", "request", "call", "alert", "hit", "drop", "let",
+		"invoice", "email", "mail", "message", "post", "list", "log", "share", "forward":
 		if t.w == "let" {
 			for j := i + 1; j < len(toks) && j < i+6; j++ {
 				if toks[j].w == "know" {
@@ -214,7 +230,14 @@ func isVerbAt(toks []token, i int) bool {
 		if t.w == "drop" {
 			return i+2 < len(toks) && (toks[i+1].w == "a" && (toks[i+2].w == "note" || toks[i+2].w == "line" || toks[i+2].w == "message"))
 		}
-		return i == 0 || toks[i-1].kind == tPunct || toks[i-1].w == "and" || toks[i-1].w == "then" || toks[i-1].w == "to" || toks[i-1].w == "please"
+		if i == 0 || toks[i-1].kind == tPunct || toks[i-1].kind == tArrow || toks[i-1].used {
+			return true
+		}
+		switch toks[i-1].w {
+		case "and", "then", "to", "please", "also", "i", "we", "you", "automatically", "just", "weft", "pls", "always", "should", "can", "could", "would", "will", "or":
+			return true
+		}
+		return false
 	}
 	return true
 }
@@ -241,6 +264,19 @@ func (s *state) verb(c clause) string {
 			return v
 		}
 	}
+	// "… automatically created a matching sales order"
+	for i, t := range c.toks {
+		if t.w == "automatically" && i+1 < len(c.toks) {
+			switch c.toks[i+1].w {
+			case "created", "creates", "adds", "added", "opens", "opened", "makes":
+				return "create"
+			case "updated", "updates":
+				return "update"
+			case "posted", "posts", "sent", "sends", "emailed", "emails", "notified", "notifies":
+				return "send"
+			}
+		}
+	}
 	// "we get a new project", "have a new issue"
 	for i, t := range c.toks {
 		if (t.w == "get" || t.w == "have" || t.w == "want" || t.w == "need") && i+2 < len(c.toks) {
@@ -263,7 +299,7 @@ func hasTarget(c clause) bool {
 			return true
 		}
 	}
-	return c.has("channel") && !c.has("create", "add", "open", "make")
+	return c.has("channel") && !c.has("create", "add", "open", "make") && channelName(c) != "" && !c.has("new")
 }
 
 type objRef struct {
@@ -298,7 +334,7 @@ func (s *state) objectsIn(c clause) []objRef {
 			continue
 		}
 		// "post" and "alert" are objects only after an article.
-		if (sg == "post" || sg == "alert" || sg == "hire" || sg == "request" || sg == "bill" || sg == "mail" || sg == "email" || sg == "message" || sg == "invoice" || sg == "note") && isVerbAt(c.toks, i) {
+		if (sg == "post" || sg == "alert" || sg == "hire" || sg == "request" || sg == "bill" || sg == "mail" || sg == "email" || sg == "message" || sg == "invoice" || sg == "note") && isVerbAt(c.toks, i) && !(i == 0 && hasEvent(c)) {
 			continue
 		}
 		if obj == "email" && i+1 < len(c.toks) && c.toks[i+1].kind == tEmail {
@@ -502,8 +538,23 @@ func (s *state) trigger(c clause) {
 	}
 	s.trigDesc = best.Object
 	s.n.explain = append(s.n.explain, fmt.Sprintf("Trigger: polls %s (connection %s) every minute for %s; each record starts one run, once, as trigger.body.", best.Ref, best.Connection, desc))
-	// Conditions said inside the event: "a new opportunity over 50k".
-	s.conditionIn(c, true)
+	// Conditions said inside the event: "a new opportunity over 50k",
+	// "unless the department is Contractors", "with an amount above 75,000".
+	for i, t := range c.toks {
+		if t.kind != tWord || i == 0 {
+			continue
+		}
+		switch t.w {
+		case "unless", "with", "where", "whose", "if", "over", "above", "under", "below", "exceeding", "more", "less", "worth":
+			s.conditionIn(clause{toks: c.toks[i:]}, true)
+			return
+		case "at":
+			if i+1 < len(c.toks) && (c.toks[i+1].w == "least" || c.toks[i+1].w == "most") {
+				s.conditionIn(clause{toks: c.toks[i:]}, true)
+				return
+			}
+		}
+	}
 }
 
 // pathParams fills a list operation's required path parameters
@@ -617,9 +668,12 @@ func (s *state) condition(c clause) {
 // "unless the department is Contractors", "over 50k", "with a budget below 1000".
 func (s *state) conditionIn(c clause, inEvent bool) {
 	neg := c.has("unless") || c.has("not") || c.has("isn't") || c.has("except")
-	op, at := "", -1
+	op, at, from := "", -1, -1
 	ws := c.toks
 	for i := 0; i < len(ws); i++ {
+		if op != "" && from < 0 {
+			from = i - 1
+		}
 		w := ws[i].w
 		if ws[i].kind != tWord {
 			continue
@@ -669,7 +723,14 @@ func (s *state) conditionIn(c clause, inEvent bool) {
 	}
 	// The field: a record field named before the comparator.
 	field := ""
-	for i := 0; i < at && i < len(ws); i++ {
+	cmp := at
+	for i := at - 1; i >= 0 && i >= at-3; i-- {
+		if ws[i].kind == tWord && (ws[i].w == "is" || ws[i].w == "are" || ws[i].w == "at" || ws[i].w == "no" || ws[i].w == "of" || comparator(ws[i].w) != "" ||
+			ws[i].w == "than" || ws[i].w == "more" || ws[i].w == "less" || ws[i].w == "greater" || ws[i].w == "fewer" || ws[i].w == "equals" || ws[i].w == "not") {
+			cmp = i
+		}
+	}
+	for i := 0; i < cmp && i < len(ws); i++ {
 		if ws[i].kind != tWord {
 			continue
 		}
@@ -773,6 +834,9 @@ func (s *state) fieldNamed(w string) string {
 	if _, ok := fs[w]; ok {
 		return w
 	}
+	if len(w) <= 3 || stop.has(w) {
+		return ""
+	}
 	for _, k := range sortedKeys(fs) {
 		parts := strings.Split(k, "_")
 		if parts[len(parts)-1] == w && len(parts) <= 2 {
@@ -829,7 +893,8 @@ func (s *state) foreach(c clause) clause {
 	}
 	end := len(c.toks)
 	for i := start; i < len(c.toks); i++ {
-		if isVerbAt(c.toks, i) {
+		if isVerbAt(c.toks, i) || i > start && actionVerbs[c.toks[i].w] != "" && c.toks[i].w != "post" && objectWords[singular(c.toks[i-1].w)] != "" && objectWords[singular(c.toks[i].w)] == "" ||
+			i > start && (c.toks[i].w == "post" || c.toks[i].w == "email" || c.toks[i].w == "invoice" || c.toks[i].w == "message") && objectWords[singular(c.toks[i-1].w)] != "" {
 			end = i
 			break
 		}
@@ -904,6 +969,10 @@ func (s *state) action(ctx context.Context, c clause) {
 	}
 	if v := s.unknownSystem(c); v != "" {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
+		return
+	}
+	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && !c.has("it", "them", "this", "that", "him", "her", "everyone", "ok", "there") && quoted(c) == "" && verb != "respond" {
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s what? The clause names no record, system or recipient", c.text(), verb))
 		return
 	}
 	switch verb {

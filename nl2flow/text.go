@@ -31,8 +31,8 @@ type token struct {
 
 var (
 	emailRe  = regexp.MustCompile(`^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
-	timeRe   = regexp.MustCompile(`^(\d{1,2})(?::(\d{2}))?\s?(am|pm|a\.m\.|p\.m\.)?`)
-	numberRe = regexp.MustCompile(`^[$€£]?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s?(k|m|million|thousand|mio|bn)?\b`)
+	timeRe   = regexp.MustCompile(`^(\d{1,2})(?::(\d{2}))?(?:\s?(am|pm|a\.m\.|p\.m\.)\b)?`)
+	numberRe = regexp.MustCompile(`^[$€£]?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:\s?(k|m|million|thousand|mio|bn)\b)?`)
 	wordRe   = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}_'’\-]*`)
 )
 
@@ -181,12 +181,15 @@ func fixTypos(toks []token, vocab map[string]bool) []string {
 	var fixed []string
 	for i := range toks {
 		t := &toks[i]
-		if t.kind != tWord || vocab[t.w] || len(t.w) < 3 || strings.ContainsAny(t.w, "0123456789") {
+		if t.kind != tWord || vocab[t.w] || len(t.w) < 3 && respell[t.w] == "" || strings.ContainsAny(t.w, "0123456789") || acronym(t.raw) {
 			continue
 		}
 		if alias, ok := respell[t.w]; ok {
 			fixed = append(fixed, t.w+"→"+alias)
 			t.w = alias
+			continue
+		}
+		if len(t.w) < 4 {
 			continue
 		}
 		max := 1
@@ -248,4 +251,18 @@ func osa(a, b string) int {
 		}
 	}
 	return d[len(ra)][len(rb)]
+}
+
+// acronym: SUP, KYC, IT are names, not misspellings.
+func acronym(s string) bool {
+	up := 0
+	for _, r := range s {
+		if unicode.IsLower(r) {
+			return false
+		}
+		if unicode.IsUpper(r) {
+			up++
+		}
+	}
+	return up >= 2
 }

@@ -44,6 +44,7 @@ func main() {
 	backend := flag.String("backend", "builtin", "builtin | ollama | openai")
 	url := flag.String("url", "", "model server (ollama: http://127.0.0.1:11434, openai: http://127.0.0.1:8000/v1)")
 	model := flag.String("model", "", "model name")
+	show := flag.Int("show", 0, "print the draft for the request on this line (with -split)")
 	flag.Parse()
 	cc, err := examplecat.Load(*root)
 	if err != nil {
@@ -88,6 +89,11 @@ func main() {
 		for _, it := range items {
 			d, err := comp.Compile(context.Background(), nl2flow.Request{Text: it.text, Backend: req})
 			r := judge(it, d, err, cat)
+			if *show == it.line && d != nil {
+				fmt.Println(d.YAML)
+				fmt.Println(strings.Join(d.Explanation, "\n"))
+				fmt.Println("questions:", d.Questions, "unknown:", d.NotUnderstood, "fixed:", d.Corrections)
+			}
 			sc.add(r)
 			if *verbose && !r.perfect() {
 				fmt.Printf("  %s:%d [%s] %s\n", split, it.line, it.style, it.text)
