@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/ai"
@@ -119,7 +120,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if words == 0 {
 		return nil, n, weft.Errorf(weft.EInvalid, "the request is empty: describe what should happen, e.g. \"When a new opportunity closes in the CRM, notify #sales in chat\"")
 	}
-	if !english(toks, b.vocab()) {
+	if !english(toks, b.vocab()) || !latin(text) {
 		return nil, n, weft.Errorf(weft.EInvalid, "the request does not look like English; the builtin compiler reads English only (configure a language model for other languages)")
 	}
 	n.fixed = fixTypos(toks, b.vocab())
@@ -144,6 +145,8 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 		p.Trigger = TriggerPlan{Kind: "manual"}
 	}
 	st.run(ctx, clauses)
+	st.contradictions()
+	st.prune()
 	if p.Trigger.Kind == "" {
 		p.Trigger = TriggerPlan{Kind: "manual"}
 		n.ask("What should start this flow? Nothing in the request names an event or a schedule, so the draft runs manually.")
@@ -230,6 +233,20 @@ func english(toks []token, vocab map[string]bool) bool {
 		}
 	}
 	return total < 3 || float64(known)/float64(total) >= 0.4
+}
+
+// latin: most letters are ASCII (English is written so).
+func latin(s string) bool {
+	ascii, other := 0, 0
+	for _, r := range s {
+		switch {
+		case r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'):
+			ascii++
+		case unicode.IsLetter(r):
+			other++
+		}
+	}
+	return ascii >= 3*other
 }
 
 // injection spots text that talks to the compiler instead of describing

@@ -358,6 +358,8 @@ func (b *builtin) edit(ctx context.Context, text, existing string) (string, *Pla
 		}
 		st.action(ctx, c)
 	}
+	st.contradictions()
+	st.prune()
 	if len(p.Steps) == 0 {
 		if len(n.unknown) == 0 {
 			n.unknown = append(n.unknown, "the instruction names no step to add")

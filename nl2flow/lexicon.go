@@ -104,7 +104,7 @@ var zones = map[string]string{
 var englishWords = set("when whenever if then and or the a an to in on at for new create send post email notify every each day week " +
 	"month hour minute is are be with from after before into of it them please all list update add make get tell let know that " +
 	"this our we i you my me should would could can also only unless otherwise else morning night evening weekday daily hourly " +
-	"time once someone somebody channel team message record records")
+	"time once someone somebody channel team message record records do don't dont never not nothing anything anyone")
 
 type wordSet struct{ m map[string]bool }
 

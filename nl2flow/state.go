@@ -30,6 +30,89 @@ type state struct {
 	loopF   map[string]map[string]any
 	made    []*StepPlan // call steps so far, in order
 	pending []string    // system words from a clause that named only a system
+	negated []neg       // "don't …" clauses
+}
+
+type neg struct{ verb, obj, text string }
+
+// negated: "don't email anyone", "never post", "do not create"; it
+// returns the action that is ruled out.
+func negated(c clause) string {
+	for i, t := range c.toks {
+		if t.kind != tWord {
+			continue
+		}
+		if t.w == "don't" || t.w == "dont" || t.w == "never" || t.w == "mustn't" || t.w == "shouldn't" ||
+			t.w == "not" && i > 0 && (c.toks[i-1].w == "do" || c.toks[i-1].w == "should" || c.toks[i-1].w == "must") {
+			for j := i + 1; j < len(c.toks) && j <= i+3; j++ {
+				if v := actionVerbs[c.toks[j].w]; v != "" {
+					return v
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// contradictions drops steps the request also says not to do, and says so.
+func (s *state) contradictions() {
+	for _, ng := range s.negated {
+		var hit []*StepPlan
+		for _, st := range s.made {
+			if verbFits(ng.verb, st.Op) && (ng.obj == "" || ng.obj == st.Op.Object || ng.verb == "send") {
+				hit = append(hit, st)
+			}
+		}
+		if len(hit) == 0 {
+			s.n.explain = append(s.n.explain, fmt.Sprintf("Noted: %q (nothing in the draft does that).", ng.text))
+			continue
+		}
+		for _, st := range hit {
+			s.remove(st)
+			s.n.unknown = append(s.n.unknown, fmt.Sprintf("contradictory: the request asks for %s (%s) and also %q; the step was left out until you say which you mean", st.ID, st.Op.Ref, ng.text))
+		}
+	}
+}
+
+// remove takes a step out of the plan.
+func (s *state) remove(x *StepPlan) {
+	var drop func([]*StepPlan) []*StepPlan
+	drop = func(ss []*StepPlan) []*StepPlan {
+		var out []*StepPlan
+		for _, st := range ss {
+			if st == x {
+				continue
+			}
+			st.Then, st.Else, st.Do = drop(st.Then), drop(st.Else), drop(st.Do)
+			out = append(out, st)
+		}
+		return out
+	}
+	s.p.Steps = drop(s.p.Steps)
+	for i, st := range s.made {
+		if st == x {
+			s.made = append(s.made[:i], s.made[i+1:]...)
+			break
+		}
+	}
+}
+
+// prune removes conditions and loops left with nothing inside.
+func (s *state) prune() {
+	var rec func([]*StepPlan) []*StepPlan
+	rec = func(ss []*StepPlan) []*StepPlan {
+		var out []*StepPlan
+		for _, st := range ss {
+			st.Then, st.Else, st.Do = rec(st.Then), rec(st.Else), rec(st.Do)
+			if (st.Kind == "if" && len(st.Then) == 0 && len(st.Else) == 0) || (st.Kind == "foreach" && len(st.Do) == 0) {
+				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%s (%s) had no step inside and was left out", st.ID, st.Why))
+				continue
+			}
+			out = append(out, st)
+		}
+		return out
+	}
+	s.p.Steps = rec(s.p.Steps)
 }
 
 func (s *state) add(st *StepPlan) {
@@ -73,7 +156,7 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 		}
 		// Trigger keywords may sit mid-clause: "I'd like X every time a
 		// contact is added".
-		if k := triggerKeyword(c); k >= 0 && s.p.Trigger.Kind == "" {
+		if k := triggerKeyword(c); k >= 0 {
 			end := s.eventEnd(c, k)
 			before := clause{toks: c.toks[:k], sep: c.sep}
 			trig := clause{toks: c.toks[k:end]}
@@ -230,7 +313,8 @@ func isVerbAt(toks []token, i int) bool {
 		if t.w == "drop" {
 			return i+2 < len(toks) && (toks[i+1].w == "a" && (toks[i+2].w == "note" || toks[i+2].w == "line" || toks[i+2].w == "message"))
 		}
-		if i == 0 || toks[i-1].kind == tPunct || toks[i-1].kind == tArrow || toks[i-1].used {
+		if i == 0 || toks[i-1].kind == tPunct || toks[i-1].kind == tArrow || toks[i-1].used ||
+			toks[i-1].kind == tNumber || toks[i-1].kind == tEmail || toks[i-1].kind == tChannel || toks[i-1].kind == tQuote {
 			return true
 		}
 		switch toks[i-1].w {
@@ -472,7 +556,10 @@ func strip(c clause, ws ...string) clause {
 // trigger reads an event clause: a webhook, or records of a system.
 func (s *state) trigger(c clause) {
 	if s.p.Trigger.Kind != "" {
-		// A schedule or manual trigger is set; an event clause adds words only.
+		if hasEvent(c) || c.has("webhook") {
+			s.n.ask("The request names both a %s trigger and an event (%q); the draft uses the %s. Which should start the flow?", s.p.Trigger.Kind, c.text(), s.p.Trigger.Kind)
+			return
+		}
 		s.action(context.Background(), c)
 		return
 	}
@@ -632,7 +719,7 @@ func (s *state) isCondition(c clause) bool {
 		return false
 	}
 	first := c.toks[0].w
-	if first == "only" || first == "but" {
+	if first == "only" || first == "but" && len(c.toks) > 1 && (c.toks[1].w == "only" || c.toks[1].w == "if") {
 		return true
 	}
 	if (first == "if" || first == "unless" || first == "provided") && s.verbAfterCond(c) < 0 {
@@ -950,6 +1037,18 @@ func (s *state) action(ctx context.Context, c clause) {
 		verb = "send"
 	}
 	objs := s.objectsIn(c)
+	if nv := negated(c); nv != "" {
+		// "don't post anything": remembered, and checked against the rest.
+		obj := ""
+		for _, o := range objs {
+			if o.obj != "message" && o.obj != "email" {
+				obj = o.obj
+				break
+			}
+		}
+		s.negated = append(s.negated, neg{nv, obj, c.text()})
+		return
+	}
 	if verb == "" && len(objs) > 0 && (c.sep == "->" || c.sep == "+" || c.sep == ",") {
 		// terse: "-> erp customer" creates; after a schedule it lists.
 		verb = "create"
@@ -971,7 +1070,7 @@ func (s *state) action(ctx context.Context, c clause) {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
 		return
 	}
-	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && !c.has("it", "them", "this", "that", "him", "her", "everyone", "ok", "there") && quoted(c) == "" && verb != "respond" {
+	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && verb != "send" && !c.has("it", "them", "this", "that", "him", "her", "everyone", "ok", "there") && quoted(c) == "" && verb != "respond" {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s what? The clause names no record, system or recipient", c.text(), verb))
 		return
 	}
