@@ -208,18 +208,20 @@ func Check(src string, cat *Catalog, request string) (*flow.Flow, []weft.Problem
 	if err != nil {
 		return nil, problems(err)
 	}
-	if err := flow.Validate(f, cat); err != nil {
-		return f, problems(err)
-	}
 	var probs []weft.Problem
+	if err := flow.Validate(f, cat); err != nil {
+		probs = problems(err)
+	}
 	add := func(pos, format string, args ...any) {
 		probs = append(probs, weft.Problem{Pos: pos, Message: fmt.Sprintf(format, args...)})
 	}
 	checkArgs := func(pos, what, ref, conn string, with *flow.Template) {
 		op, ok := cat.Op(ref)
 		if !ok {
-			add(pos, "%s: %s has no connection in this catalog (connected operations are listed by `weft connector list`)", what, ref)
-			return
+			if cat.HasOperation(ref) {
+				add(pos, "%s: %s has no connection in this catalog (connected operations are listed by `weft connector list`)", what, ref)
+			}
+			return // an unknown operation: the validator said so
 		}
 		if conn != "" && conn != op.Connection {
 			if other := cat.connectionOf(conn); other == "" {

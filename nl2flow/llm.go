@@ -121,10 +121,41 @@ type repairData struct {
 	Problems []string
 }
 
-// retrieve ranks the catalog's operations against the request with the
-// shared embedder and keeps the top k (plus every pollable list of a
-// system the request names, so the trigger is there to choose).
+// retrieve picks the operations the prompt shows: those the builtin
+// compiler's reading of the request uses (its trigger and steps), then the
+// rest ranked by the shared embedder, up to k. The model sees a short,
+// relevant list, which is what keeps it from inventing operations.
 func (c *Compiler) retrieve(ctx context.Context, cat *Catalog, text string, k int) ([]*Op, error) {
+	var out []*Op
+	seen := map[string]bool{}
+	b := &builtin{cat: cat, emb: c.embedder()}
+	if p, _, err := b.compile(ctx, text); err == nil && p != nil {
+		if p.Trigger.Op != nil {
+			out, seen[p.Trigger.Op.Ref] = append(out, p.Trigger.Op), true
+		}
+		p.walk(func(s *StepPlan) {
+			if s.Op != nil && !seen[s.Op.Ref] {
+				out, seen[s.Op.Ref] = append(out, s.Op), true
+			}
+		})
+	}
+	ranked, err := c.rank(ctx, cat, text)
+	if err != nil {
+		return nil, err
+	}
+	for _, op := range ranked {
+		if len(out) >= k {
+			break
+		}
+		if !seen[op.Ref] {
+			out, seen[op.Ref] = append(out, op), true
+		}
+	}
+	return out, nil
+}
+
+// rank orders the catalog by embedding similarity to the request.
+func (c *Compiler) rank(ctx context.Context, cat *Catalog, text string) ([]*Op, error) {
 	texts := []string{text}
 	for _, op := range cat.Ops {
 		texts = append(texts, op.Text())
@@ -143,8 +174,8 @@ func (c *Compiler) retrieve(ctx context.Context, cat *Catalog, text string, k in
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].s > all[j].s })
 	var out []*Op
-	for i := 0; i < len(all) && i < k; i++ {
-		out = append(out, all[i].op)
+	for _, x := range all {
+		out = append(out, x.op)
 	}
 	return out, nil
 }
