@@ -90,6 +90,11 @@ func (p *pollSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now 
 	}
 	sort.SliceStable(recs, func(i, j int) bool { return compareCursor(recs[i].cur, recs[j].cur) < 0 })
 	if len(recs) == 0 {
+		if cursor == "" && pt.Start != "all" {
+			// A first poll that finds nothing (a filtered list, an empty
+			// source) still marks the start: what appears later is new.
+			return nil, `{"at":null}`, nil
+		}
 		return nil, cursor, nil
 	}
 	fire := recs

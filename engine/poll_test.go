@@ -157,6 +157,28 @@ func TestPollTriggerStartNowSkipsExistingRecords(t *testing.T) {
 	}
 }
 
+// A first poll that finds nothing (here: an empty source; in practice a
+// filtered list such as stage=closed_won) marks the start, so the first
+// record that appears later starts a run instead of becoming the baseline.
+func TestPollTriggerStartNowFromAnEmptyFirstPoll(t *testing.T) {
+	e := newEngine(t)
+	crm := &fakeCRM{}
+	e.Catalog().Register(crm.connector())
+	deploy(t, e, "name: empty\ntrigger: {poll: {operation: crm.listDeals, cursor: updated_at, every: 1s}}\nsteps:\n  - set: {x: 1}\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.RunTriggers(ctx, 100*time.Millisecond)
+	time.Sleep(400 * time.Millisecond)
+	crm.set("1", "5")
+	deadline := time.Now().Add(5 * time.Second)
+	for len(pollRuns(t, e, "empty")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := pollRuns(t, e, "empty"); len(got) != 1 || got[0] != "poll:1@5" {
+		t.Fatalf("runs %v", got)
+	}
+}
+
 func TestPollTriggerBadConfigFailsAtDeployOrPoll(t *testing.T) {
 	e := newEngine(t)
 	crm := &fakeCRM{}

@@ -29,6 +29,7 @@ import (
 	"github.com/weftio/weft/mapper"
 	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/monitor"
+	"github.com/weftio/weft/nl2flow"
 	"github.com/weftio/weft/store"
 )
 
@@ -43,6 +44,7 @@ type Config struct {
 	Mapper       *mapper.Service                  // schema mapping reviews (/api/mappings)
 	Metrics      http.Handler                     // Prometheus /metrics
 	Alerts       *monitor.Alerter                 // /api/alerts
+	NL2Flow      *nl2flow.Compiler                // drafts flows from requests (/api/nl2flow)
 }
 
 // Server is the HTTP handler.
@@ -140,6 +142,9 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		r.Post("/mcp/keys", s.createKey)
 		if s.cfg.Mapper != nil {
 			s.mappingRoutes(r)
+		}
+		if s.cfg.NL2Flow != nil {
+			r.Post("/nl2flow", s.nl2flow)
 		}
 		if s.cfg.Alerts != nil {
 			r.Get("/alerts", func(w http.ResponseWriter, r *http.Request) {
@@ -858,4 +863,25 @@ func (s *Server) importConnector(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("connector imported", "connector", name, "operations", rep.Imported, "rejected", len(rep.Rejected), "took", rep.Duration)
 	writeJSON(w, http.StatusCreated, map[string]any{"name": name, "report": rep})
+}
+
+// nl2flow drafts a flow from {"text", "flow"?, "backend"?}; it never deploys.
+func (s *Server) nl2flow(w http.ResponseWriter, r *http.Request) {
+	data, err := s.readBody(w, r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var req nl2flow.Request
+	if err := json.Unmarshal(data, &req); err != nil {
+		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"text": "...", "flow": "existing YAML to edit (optional)", "backend": "builtin|llm (optional)"}: %v`, err))
+		return
+	}
+	d, err := s.cfg.NL2Flow.Compile(r.Context(), req)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("flow drafted", "backend", d.Backend, "valid", d.Valid, "attempts", d.Attempts, "name", d.Name)
+	writeJSON(w, http.StatusOK, d)
 }

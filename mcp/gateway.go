@@ -18,6 +18,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/nl2flow"
 )
 
 // Toolset is a named subset of the catalog served at /mcp/{name}.
@@ -34,12 +35,13 @@ type Toolset struct {
 // Config configures the gateway.
 type Config struct {
 	Toolsets       []Toolset
-	AllowedOrigins []string      // browser origins allowed besides same-host (DNS-rebinding protection)
-	PageSize       int           // tools/list page size (default 100)
-	Refresh        time.Duration // how often the tool lists are rebuilt from the catalog and flows (default 2s)
-	Auth           Authenticator // nil: no authentication (loopback development)
-	Policy         []Rule        // per-tool allow / deny / confirm
-	Searcher       Searcher      // ranks tools for search_tools (default: lexical)
+	AllowedOrigins []string          // browser origins allowed besides same-host (DNS-rebinding protection)
+	PageSize       int               // tools/list page size (default 100)
+	Refresh        time.Duration     // how often the tool lists are rebuilt from the catalog and flows (default 2s)
+	Auth           Authenticator     // nil: no authentication (loopback development)
+	Policy         []Rule            // per-tool allow / deny / confirm
+	Searcher       Searcher          // ranks tools for search_tools (default: lexical)
+	Composer       *nl2flow.Compiler // serves compose_flow when set
 	Version        string
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/nl2flow"
 	"github.com/weftio/weft/store"
 )
 
@@ -35,6 +36,8 @@ type toolDef struct {
 	text        string // name + description, for search
 	output      bool   // has an object output schema
 	tags        []string
+	// local tools are served by Weft itself (compose_flow).
+	local func(ctx context.Context, args map[string]any) (any, error)
 }
 
 var nameClean = regexp.MustCompile(`[^A-Za-z0-9_-]`)
@@ -74,7 +77,31 @@ func (g *Gateway) allTools(ctx context.Context) (map[string]*toolDef, error) {
 		d := flowTool(f)
 		out[d.tool.Name] = d
 	}
+	if g.cfg.Composer != nil {
+		d := g.composeTool()
+		out[d.tool.Name] = d
+	}
 	return out, nil
+}
+
+// composeTool drafts a flow from plain English; it never deploys.
+func (g *Gateway) composeTool() *toolDef {
+	t := mcpgo.Tool{Name: "compose_flow", Title: "Draft a flow from a request",
+		Description: "Draft a Weft integration flow from a plain-English request (e.g. 'When a deal is won in the CRM, create a project in the tracker and post in #delivery'), checked against the connected systems. Returns the draft YAML, whether it is valid, a step-by-step explanation, open questions and what was not understood. Nothing is deployed: show the draft to the user. Pass flow (existing YAML) to edit a flow with the request as the instruction.",
+		Annotations: mcpgo.ToolAnnotation{ReadOnlyHint: boolp(true), IdempotentHint: boolp(true), OpenWorldHint: boolp(false)}}
+	t.RawInputSchema = json.RawMessage(`{"type":"object","required":["text"],"additionalProperties":false,"properties":{"text":{"type":"string","minLength":1,"maxLength":4000,"description":"the integration request, or the edit instruction"},"flow":{"type":"string","description":"an existing flow (YAML) to edit"}}}`)
+	t.RawOutputSchema = json.RawMessage(`{"type":"object","properties":{"name":{"type":"string"},"yaml":{"type":"string"},"valid":{"type":"boolean"},"explanation":{"type":"array","items":{"type":"string"}},"questions":{"type":"array","items":{"type":"string"}},"not_understood":{"type":"array","items":{"type":"string"}},"warnings":{"type":"array","items":{"type":"string"}},"confidence":{"type":"number"},"backend":{"type":"string"}}}`)
+	return &toolDef{tool: t, text: t.Name + " " + t.Description, output: true, local: func(ctx context.Context, args map[string]any) (any, error) {
+		text, _ := args["text"].(string)
+		existing, _ := args["flow"].(string)
+		d, err := g.cfg.Composer.Compile(ctx, nl2flow.Request{Text: text, Flow: existing})
+		if err != nil {
+			return nil, err
+		}
+		var out map[string]any
+		_ = json.Unmarshal(mustJSON(d), &out)
+		return out, nil
+	}}
 }
 
 func boolp(b bool) *bool { return &b }
@@ -316,6 +343,14 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 	}
 	if msg := checkArgs(t, args); msg != "" {
 		return refuse(msg)
+	}
+	if t.local != nil {
+		out, err := t.local(ctx, args)
+		g.e.RecordToolCall(tc, start, out, err)
+		if err != nil {
+			return mcpgo.NewToolResultError(err.Error()), nil
+		}
+		return g.result(t, out), nil
 	}
 	if t.flow != "" {
 		return g.callFlow(ctx, s, t, req, args, tc, start)

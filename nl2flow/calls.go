@@ -284,7 +284,7 @@ func (s *state) call(op *Op, c clause, verb string) *StepPlan {
 	for _, r := range op.required() {
 		required[r] = true
 	}
-	var filled []string
+	var filled, optional []string
 	setKV := func(k string, v any, why string) {
 		if hasKV(st.With, k) {
 			return
@@ -371,6 +371,12 @@ func (s *state) call(op *Op, c clause, verb string) *StepPlan {
 				continue
 			}
 			if f := sourceFor(k, src); f != "" {
+				if !required[k] && !s.alwaysHas(f) {
+					// An optional field from one the record may lack would
+					// fail the step when it is absent: offered, not set.
+					optional = append(optional, k+" ← "+f)
+					continue
+				}
 				setKV(k, "="+root+f, "from "+strings.TrimSuffix(root, ".")+"."+f)
 				continue
 			}
@@ -401,8 +407,19 @@ func (s *state) call(op *Op, c clause, verb string) *StepPlan {
 	if len(filled) > 0 {
 		line += " — " + strings.Join(filled, ", ")
 	}
+	if len(optional) > 0 {
+		line += fmt.Sprintf(" (not set, because the record may lack the source: %s)", strings.Join(optional, ", "))
+	}
 	s.n.explain = append(s.n.explain, line+".")
 	return st
+}
+
+// alwaysHas: the record in scope always carries field f.
+func (s *state) alwaysHas(f string) bool {
+	if s.loop != nil {
+		return s.loopReq[f]
+	}
+	return s.always[f]
 }
 
 func typeOf(s map[string]any) string { t, _ := s["type"].(string); return t }

@@ -181,6 +181,23 @@ func (o *Op) recordFields() map[string]map[string]any {
 	return out
 }
 
+// requiredOf lists the fields a record schema always has (through allOf).
+func requiredOf(s map[string]any, into map[string]bool, depth int) {
+	if s == nil || depth > 5 {
+		return
+	}
+	for _, r := range anyStrings(s["required"]) {
+		into[r] = true
+	}
+	if all, ok := s["allOf"].([]any); ok {
+		for _, sub := range all {
+			if m, ok := sub.(map[string]any); ok {
+				requiredOf(m, into, depth+1)
+			}
+		}
+	}
+}
+
 func (o *Op) itemSchema() map[string]any {
 	s := o.Output
 	path := "body"

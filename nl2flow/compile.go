@@ -333,6 +333,8 @@ func (b *builtin) edit(ctx context.Context, text, existing string) (string, *Pla
 		if op, ok := b.cat.Op(f.Trigger.Poll.Operation); ok {
 			p.Trigger = TriggerPlan{Kind: "poll", Op: op}
 			st.trigObj, st.fields, st.trigDesc = op.Object, op.recordFields(), op.Object
+			st.always = map[string]bool{}
+			requiredOf(op.itemSchema(), st.always, 0)
 		}
 	case f.Trigger.Schedule != nil:
 		p.Trigger = TriggerPlan{Kind: "schedule"}

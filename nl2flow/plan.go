@@ -227,7 +227,11 @@ func slug(s string, max int) string {
 	}
 	out := strings.Trim(b.String(), "_")
 	if len(out) > max {
-		out = strings.Trim(out[:max], "_")
+		cut := out[:max]
+		if i := strings.LastIndexByte(cut, '_'); i > max/2 && out[max] != '_' {
+			cut = cut[:i] // end on a whole word
+		}
+		out = strings.Trim(cut, "_")
 	}
 	return out
 }

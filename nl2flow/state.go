@@ -21,6 +21,7 @@ type state struct {
 	trigDesc  string                    // "opportunity won"
 	trigWords []string                  // what the trigger clause said (for the name)
 	fields    map[string]map[string]any // the trigger record's fields (nil: unknown)
+	always    map[string]bool           // the trigger record's required fields
 
 	steps   []*StepPlan // where actions go now
 	cond    *StepPlan   // the open if
@@ -28,6 +29,7 @@ type state struct {
 	loop    *StepPlan // the open foreach
 	loopObj string
 	loopF   map[string]map[string]any
+	loopReq map[string]bool
 	made    []*StepPlan // call steps so far, in order
 	pending []string    // system words from a clause that named only a system
 	negated []neg       // "don't …" clauses
@@ -608,6 +610,8 @@ func (s *state) trigger(c clause) {
 	s.p.Trigger = TriggerPlan{Kind: "poll", Op: best}
 	s.trigObj = best.Object
 	s.fields = best.recordFields()
+	s.always = map[string]bool{}
+	requiredOf(best.itemSchema(), s.always, 0)
 	inputs := best.inputProps()
 	for _, k := range sortedKeys(inputs) {
 		switch k {
@@ -999,9 +1003,10 @@ func (s *state) foreach(c clause) clause {
 				st := &StepPlan{ID: s.ids.next("each_" + singular(k)), Kind: "foreach", Items: "trigger.body." + k, Why: "for each of " + k}
 				s.add(st)
 				s.loop, s.loopObj = st, singular(k)
-				s.loopF = map[string]map[string]any{}
+				s.loopF, s.loopReq = map[string]map[string]any{}, map[string]bool{}
 				if items, ok := s.fields[k]["items"].(map[string]any); ok {
 					collectProps(items, s.loopF, 0)
+					requiredOf(items, s.loopReq, 0)
 				}
 				s.n.explain = append(s.n.explain, fmt.Sprintf("Loop %s: the steps inside run once per element of trigger.body.%s (item).", st.ID, k))
 				return rest
@@ -1022,7 +1027,8 @@ func (s *state) foreach(c clause) clause {
 	ls := s.call(list, head, "list")
 	st := &StepPlan{ID: s.ids.next("each_" + strings.ReplaceAll(obj, " ", "_")), Kind: "foreach", Items: "steps." + ls.ID + "." + list.itemsPath(), Why: "for each " + obj}
 	s.add(st)
-	s.loop, s.loopObj, s.loopF = st, obj, list.recordFields()
+	s.loop, s.loopObj, s.loopF, s.loopReq = st, obj, list.recordFields(), map[string]bool{}
+	requiredOf(list.itemSchema(), s.loopReq, 0)
 	s.n.explain = append(s.n.explain, fmt.Sprintf("Loop %s: the steps inside run once per %s that %s returned (item).", st.ID, obj, ls.ID))
 	return rest
 }
@@ -1266,7 +1272,7 @@ func (s *state) name() string {
 		parts = append(parts, s.p.Trigger.Kind)
 	}
 	for i, st := range s.made {
-		if i == 2 {
+		if i == 2 || i == 1 && len(parts) > 3 {
 			break
 		}
 		parts = append(parts, "to", st.Op.Connector, st.Op.Object)

@@ -52,6 +52,13 @@ type AIConfig struct {
 	Embedder   string `yaml:"embedder"`    // builtin (default) | ollama
 	OllamaURL  string `yaml:"ollama_url"`  // default http://127.0.0.1:11434
 	EmbedModel string `yaml:"embed_model"` // default nomic-embed-text
+	// NL-to-flow's language model: builtin (default: no model), ollama, or
+	// openai (any OpenAI-compatible server). The API key comes from
+	// WEFT_AI_API_KEY only, never from the file.
+	LLM      string `yaml:"llm"`
+	LLMURL   string `yaml:"llm_url"`   // ollama: default ollama_url; openai: e.g. http://127.0.0.1:8000/v1
+	LLMModel string `yaml:"llm_model"` // default llama3.1 (ollama)
+	llmKey   string
 }
 
 // AlertsConfig: rules over finished runs, delivered through a connection.
@@ -125,6 +132,8 @@ func loadConfig(path string, env []string) (*Config, error) {
 			c.DebugAddr = v
 		case k == "WEFT_API_TOKEN":
 			c.APIToken = v
+		case k == "WEFT_AI_API_KEY":
+			c.AI.llmKey = v
 		case k == "WEFT_MAX_BODY_BYTES" || k == "WEFT_QUEUE_WORKERS":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {

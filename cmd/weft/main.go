@@ -37,6 +37,7 @@ import (
 	"github.com/weftio/weft/mapper"
 	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/monitor"
+	"github.com/weftio/weft/nl2flow"
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/postgres"
 	"github.com/weftio/weft/store/sqlite"
@@ -64,6 +65,7 @@ Usage:
   weft map suggest --source A --target B [--top 5] [--json]   A, B: a file (field list, JSON Schema, sample, .csv) or table:CONN.TABLE
   weft anomaly replay --input DIR --output DIR   score NAB-layout series with the streaming detectors
   weft alerts list | ack ID [--by NAME]
+  weft nl2flow "REQUEST" [--edit FILE] [--out FILE] [--deploy]   draft a flow from plain English (shown first; deployed only with --deploy)
   weft map list | show ID | accept|reject ID TARGET...|--all | edit ID TARGET --expr E | export ID [--root trigger.body]
   weft version
 
@@ -104,6 +106,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = mcpCmd(args[1:], stdout, stderr)
 	case "map":
 		err = mapCmd(args[1:], stdout)
+	case "nl2flow":
+		err = nl2flowCmd(args[1:], stdout)
 	case "anomaly":
 		err = anomalyCmd(args[1:], stdout)
 	case "alerts":
@@ -221,8 +225,13 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return weft.Errorf(weft.EInvalid, "%v", err)
 	}
+	composer, err := newComposer(eng, cfg.AI, emb)
+	if err != nil {
+		return weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	gwCfg.NL2Flow = composer
 	mcpGw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, AllowedOrigins: cfg.MCP.AllowedOrigins, Policy: cfg.MCP.Policy, Version: version, Auth: mcpAuth,
-		Searcher: mcp.Semantic{E: emb}})
+		Searcher: mcp.Semantic{E: emb}, Composer: composer})
 	gwCfg.MCPAuth = mcpAuth
 	go mcpGw.Run(bg)
 	if cfg.Alerts.Notify.Connection != "" || len(cfg.Alerts.Rules) > 0 {
@@ -438,6 +447,40 @@ func embedder(c AIConfig) (ai.Embedder, error) {
 		return ai.NewCached(o, 0), nil
 	}
 	return nil, fmt.Errorf("ai.embedder must be builtin or ollama, got %q", c.Embedder)
+}
+
+// newComposer builds the NL-to-flow compiler over the live catalog, with
+// the configured language model (none by default: the builtin compiler).
+func newComposer(eng *engine.Engine, c AIConfig, emb ai.Embedder) (*nl2flow.Compiler, error) {
+	comp := &nl2flow.Compiler{Embedder: emb, Catalog: func() *nl2flow.Catalog { return nl2flow.FromConnectors(eng.Catalog()) }}
+	switch c.LLM {
+	case "", "builtin":
+	case "ollama":
+		u := c.LLMURL
+		if u == "" {
+			u = c.OllamaURL
+		}
+		if u == "" {
+			u = "http://127.0.0.1:11434"
+		}
+		m, err := nl2flow.NewOllama(u, c.LLMModel, nil)
+		if err != nil {
+			return nil, err
+		}
+		comp.LLM = m
+	case "openai":
+		if c.LLMURL == "" || c.LLMModel == "" {
+			return nil, fmt.Errorf("ai.llm openai needs ai.llm_url (e.g. http://127.0.0.1:8000/v1) and ai.llm_model")
+		}
+		m, err := nl2flow.NewOpenAI(c.LLMURL, c.LLMModel, c.llmKey, nil)
+		if err != nil {
+			return nil, err
+		}
+		comp.LLM = m
+	default:
+		return nil, fmt.Errorf("ai.llm must be builtin, ollama or openai, got %q", c.LLM)
+	}
+	return comp, nil
 }
 
 // notifyAlert delivers an alert through the configured connection and

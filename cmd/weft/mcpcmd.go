@@ -125,7 +125,15 @@ func mcpStdio(args []string, stderr io.Writer) error {
 	if err := deployAtStart(ctx, eng, cfg.Deploy, log); err != nil {
 		return err
 	}
-	gw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, Policy: cfg.MCP.Policy, Version: version, Refresh: 2 * time.Second})
+	emb, err := embedder(cfg.AI)
+	if err != nil {
+		return weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	composer, err := newComposer(eng, cfg.AI, emb)
+	if err != nil {
+		return weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	gw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, Policy: cfg.MCP.Policy, Version: version, Refresh: 2 * time.Second, Composer: composer})
 	go gw.Run(ctx)
 	srv, ok := gw.Server(*toolset)
 	if !ok {
