@@ -6,7 +6,7 @@ export GOFLAGS ?= -buildvcs=false
 
 MAILPIT_VERSION := v1.33.1
 
-.PHONY: run build test test-short bench lint clean tools conformance eval-mapper eval-anomaly
+.PHONY: run build test test-short bench lint clean tools conformance eval-mapper eval-anomaly eval-nl2flow
 
 build:
 	$(GO) build -o $(BIN) ./cmd/weft
@@ -35,6 +35,11 @@ conformance:
 ## eval-mapper: the schema mapper on evals/mapper (dev and held-back splits, baseline, review loop)
 eval-mapper:
 	$(GO) run ./evals/mapper
+
+## eval-nl2flow: the NL-to-flow compiler on evals/nl2flow (dev and held-back splits), builtin backend
+## (a model: make eval-nl2flow ARGS="-backend ollama -model qwen2.5:7b")
+eval-nl2flow:
+	$(GO) run ./evals/nl2flow $(ARGS)
 
 ## eval-anomaly: the streaming detectors on NAB's labelled series (NAB scoring), with a static-threshold baseline
 eval-anomaly:

@@ -191,9 +191,39 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 		case s.p.Trigger.Kind == "poll" && s.verb(c) == "" && !hasTarget(c) && len(s.objectsIn(c)) == 0 && len(stateIn(c)) > 0:
 			s.filter(c) // "crm opportunity -> negotiation: …"
 		default:
+			if k := postposedCondition(c); k > 0 {
+				// "email X if the amount is over 10k": the test guards this
+				// action only.
+				outer, outerElse := s.cond, s.inElse
+				s.cond = nil
+				s.conditionIn(clause{toks: c.toks[k:]}, false)
+				s.action(ctx, clause{toks: c.toks[:k], sep: c.sep})
+				if s.cond != nil && s.cond != outer {
+					s.cond, s.inElse = outer, outerElse
+				}
+				continue
+			}
 			s.action(ctx, c)
 		}
 	}
+}
+
+// postposedCondition finds "… if/unless/only if …" after an action verb.
+func postposedCondition(c clause) int {
+	verb := -1
+	for i, t := range c.toks {
+		if verb < 0 && isVerbAt(c.toks, i) {
+			verb = i
+			continue
+		}
+		if verb >= 0 && t.kind == tWord && (t.w == "if" || t.w == "unless" || t.w == "provided") && i > verb+1 {
+			if i > 0 && c.toks[i-1].w == "only" {
+				return i - 1
+			}
+			return i
+		}
+	}
+	return -1
 }
 
 // hasEvent: the clause says something happened ("paid", "won", "created").
