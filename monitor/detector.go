@@ -55,12 +55,13 @@ type Detector struct {
 	since          int // observations since the last raised score
 	lastScore      float64
 	recentMax      float64 // the largest deviation seen lately (decaying)
+	counts         bool    // every value so far is a non-negative integer
 }
 
 // NewDetector returns a detector with cfg (zero values: defaults).
 func NewDetector(cfg Config) *Detector {
 	cfg.defaults()
-	return &Detector{cfg: cfg, since: math.MaxInt32}
+	return &Detector{cfg: cfg, since: math.MaxInt32, counts: true}
 }
 
 // Observation is one scored point.
@@ -91,7 +92,7 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 	// the series has seen two days and this hour a few times.
 	h := t.Hour()
 	expected := d.mean
-	seasonal := d.last.Sub(d.first) > 48*time.Hour && d.seasonN[h] >= 3
+	seasonal := d.last.Sub(d.first) > 24*time.Hour && d.seasonN[h] >= 3
 	dev := d.dev
 	if seasonal {
 		expected = d.seasonMean[h]
@@ -101,7 +102,21 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 	if scale < 1e-9 {
 		scale = 1e-9
 	}
+	if v < 0 || v != math.Trunc(v) || v > 1e9 {
+		d.counts = false
+	}
 	z := (v - expected) / scale * c.Sensitivity
+	if d.counts && expected < 30 {
+		// Small counts (failures a minute, runs of a quiet flow): a Poisson
+		// tail test, not a z-score on tiny numbers; and never more
+		// surprising than the spread actually seen allows.
+		zp := poissonZ(v, math.Max(expected, 0.02))
+		zg := (v - expected) / math.Max(scale, math.Sqrt(math.Max(expected, 0.02)))
+		if math.Abs(zg) < math.Abs(zp) {
+			zp = zg
+		}
+		z = zp * c.Sensitivity
+	}
 	// CUSUM on the standardised residual: level shifts show as drift.
 	d.cusumHi = math.Max(0, d.cusumHi+z-c.CusumK)
 	d.cusLo = math.Max(0, d.cusLo-z-c.CusumK)
@@ -153,4 +168,32 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 	d.seasonN[h]++
 	d.lastScore = score
 	return Observation{Score: score, Expected: expected, Low: expected - 3*scale, High: expected + 3*scale}
+}
+
+// poissonZ is the signed normal quantile of v's tail probability under a
+// Poisson distribution with mean lambda: positive when v is surprisingly
+// high, negative when surprisingly low (an outage), capped at ±10.
+func poissonZ(v, lambda float64) float64 {
+	k := int(v)
+	// P(X <= k) by summing the pmf (k is small when this is used).
+	pmf := math.Exp(-lambda)
+	cdf := pmf
+	for i := 1; i <= k && i < 10000; i++ {
+		pmf *= lambda / float64(i)
+		cdf += pmf
+	}
+	var p float64
+	sign := 1.0
+	if v > lambda {
+		p = 1 - (cdf - pmf) // P(X >= k)
+	} else {
+		p, sign = cdf, -1 // P(X <= k)
+	}
+	if p >= 0.5 {
+		return 0
+	}
+	if p < 1e-23 {
+		return 10 * sign
+	}
+	return sign * math.Min(10, math.Sqrt2*math.Erfinv(1-2*p))
 }

@@ -4,7 +4,13 @@
 // one configuration for every series, next to a static-threshold baseline
 // measured in the same run.
 //
-//	go run ./evals/anomaly [-data ../shared/data/nab-dev]
+// A second set, generated here, models transaction-log series (runs a
+// minute, error rate, p95 latency, payload size with daily and weekly
+// seasonality) with labelled outages, surges, silent flows, gradual
+// degradation, level shifts and error bursts on high- and low-volume
+// flows, scored the same way.
+//
+//	go run ./evals/anomaly [-data ../shared/data/nab-dev] [-write-synthetic DIR]
 package main
 
 import (
@@ -23,12 +29,35 @@ import (
 
 func main() {
 	data := flag.String("data", defaultData(), "NAB layout: data/<category>/<file>.csv and labels/combined_windows.json")
+	write := flag.String("write-synthetic", "", "also write the generated transaction-log set in NAB's layout here")
 	flag.Parse()
+	set := synthetic()
+	if *write != "" {
+		if err := writeNAB(*write, set); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	defer func() {
+		var weft, base []nab.Series
+		windows := 0
+		for _, s := range set {
+			weft = append(weft, nab.Series{Name: s.name, Scores: monitor.Replay(s.pts, monitor.Config{}), Windows: s.windows})
+			base = append(base, nab.Series{Name: s.name, Scores: staticThreshold(s.pts), Windows: s.windows})
+			windows += len(s.windows)
+		}
+		fmt.Printf("\n# generated transaction-log series: %d series, %d labelled windows (outage, surge, silent, gradual degradation, shifts, error bursts; 12 normal)\n", len(set), windows)
+		fmt.Printf("%-22s %10s %10s\n", "profile", "weft", "baseline")
+		for _, p := range nab.Profiles {
+			w, b := nab.Score(weft, p), nab.Score(base, p)
+			fmt.Printf("%-22s %10.1f %10.1f   (weft threshold %.3f)\n", p.Name, w.Normalized, b.Normalized, w.Threshold)
+		}
+	}()
 	windows := map[string][][2]string{}
 	raw, err := os.ReadFile(filepath.Join(*data, "labels", "combined_windows.json"))
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "anomaly eval: %v (set -data to a NAB-layout directory, e.g. ../shared/data/nab-dev)\n", err)
-		os.Exit(1)
+		fmt.Fprintf(os.Stderr, "anomaly eval: NAB data not scored: %v (set -data to a NAB-layout directory, e.g. ../shared/data/nab-dev)\n", err)
+		return
 	}
 	if err := json.Unmarshal(raw, &windows); err != nil {
 		fmt.Fprintln(os.Stderr, err)
