@@ -28,10 +28,26 @@ type Rule struct {
 	// that finished at least MinRuns runs in the Window before goes this
 	// long without finishing any.
 	Silent time.Duration `yaml:"silent" json:"silent,omitempty"`
+	// Kind picks another test (default: the error-rate threshold above):
+	//   burst:   failures in the Window that a binomial test finds too many
+	//            for the flow's own failure rate over Baseline (p < Alpha);
+	//            made for low-volume flows, where rates jump by chance.
+	//   anomaly: the streaming detector on a per-Resolution series of the
+	//            flow (Metric: runs | failures | p95_ms), firing at MinScore.
+	Kind        string        `yaml:"kind" json:"kind,omitempty"`
+	Alpha       float64       `yaml:"alpha" json:"alpha,omitempty"`             // burst: p-value (default 0.001)
+	Baseline    time.Duration `yaml:"baseline" json:"baseline,omitempty"`       // burst: history for the usual failure rate (default 24h)
+	Metric      string        `yaml:"metric" json:"metric,omitempty"`           // anomaly
+	Resolution  time.Duration `yaml:"resolution" json:"resolution,omitempty"`   // anomaly: bucket (default 1m)
+	MinScore    float64       `yaml:"min_score" json:"min_score,omitempty"`     // anomaly (default 0.9)
+	Sensitivity float64       `yaml:"sensitivity" json:"sensitivity,omitempty"` // anomaly: detector sensitivity (default 1)
 }
 
 // DefaultRules apply when no rules are configured.
-var DefaultRules = []Rule{{Name: "failure-spike", Flow: "*", ErrorRate: 0.5, MinRuns: 5, Window: time.Minute, Severity: "critical"}}
+var DefaultRules = []Rule{
+	{Name: "failure-spike", Flow: "*", ErrorRate: 0.5, MinRuns: 5, Window: time.Minute, Severity: "critical"},
+	{Name: "failure-burst", Flow: "*", Kind: "burst", Window: 10 * time.Minute, Severity: "warning"},
+}
 
 // Alert is one raised condition.
 type Alert struct {
@@ -56,6 +72,7 @@ type runEvent struct {
 	at     time.Time
 	failed bool
 	id     string
+	dur    time.Duration
 }
 
 // Alerter evaluates rules over finished runs and notifies, deduplicating
@@ -73,6 +90,7 @@ type Alerter struct {
 	open    map[string]*Alert     // rule|flow -> firing alert
 	quiet   map[string]time.Time  // rule|flow -> no new alert before
 	history []*Alert
+	series  map[string]*watched // rule|flow -> anomaly rule state
 }
 
 // NewAlerter returns an alerter; with no rules it uses DefaultRules.
@@ -96,12 +114,27 @@ func NewAlerter(rules []Rule, notify Notifier, log *slog.Logger) *Alerter {
 		if rules[i].Severity == "" {
 			rules[i].Severity = "warning"
 		}
+		if rules[i].Alpha <= 0 {
+			rules[i].Alpha = 0.001
+		}
+		if rules[i].Baseline <= 0 {
+			rules[i].Baseline = 24 * time.Hour
+		}
+		if rules[i].Resolution <= 0 {
+			rules[i].Resolution = time.Minute
+		}
+		if rules[i].MinScore <= 0 {
+			rules[i].MinScore = 0.9
+		}
+		if rules[i].Metric == "" {
+			rules[i].Metric = "runs"
+		}
 	}
 	if log == nil {
 		log = slog.Default()
 	}
 	return &Alerter{rules: rules, notify: notify, log: log, cooldown: time.Minute, now: time.Now,
-		events: map[string][]runEvent{}, pending: map[string]time.Time{}, open: map[string]*Alert{}, quiet: map[string]time.Time{}}
+		events: map[string][]runEvent{}, pending: map[string]time.Time{}, open: map[string]*Alert{}, quiet: map[string]time.Time{}, series: map[string]*watched{}}
 }
 
 // ObserveRun records a finished run.
@@ -111,7 +144,11 @@ func (a *Alerter) ObserveRun(r *store.Run) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ev := append(a.events[r.Flow], runEvent{at: *r.FinishedAt, failed: r.Status == store.RunFailed || r.Status == store.RunDead, id: r.ID})
+	var dur time.Duration
+	if !r.StartedAt.IsZero() {
+		dur = r.FinishedAt.Sub(r.StartedAt)
+	}
+	ev := append(a.events[r.Flow], runEvent{at: *r.FinishedAt, failed: r.Status == store.RunFailed || r.Status == store.RunDead, id: r.ID, dur: dur})
 	if len(ev) > 10000 {
 		ev = ev[len(ev)-10000:]
 	}
@@ -148,6 +185,13 @@ func (a *Alerter) Evaluate(ctx context.Context) {
 				rate = float64(failed) / float64(len(recent))
 			}
 			key := r.Name + "|" + flow
+			switch r.Kind {
+			case "burst", "anomaly":
+				if al := a.evalKind(r, flow, evs, now, key); al != nil {
+					send = append(send, *al)
+				}
+				continue
+			}
 			cond := len(recent) >= r.MinRuns && rate >= r.ErrorRate
 			if r.Silent > 0 {
 				// Went silent: busy in the window before the silence, nothing since.

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,5 +75,100 @@ func TestAlerterRulesWithAFakeClock(t *testing.T) {
 	}
 	if len(a.Alerts()) != 2 || !a.Ack(sent[0].ID, "oncall") || a.Ack("nope", "x") {
 		t.Fatal("alerts / ack")
+	}
+}
+
+// The binomial burst rule judges failures against the flow's own usual
+// rate: 3 failures in 4 runs of a flow that rarely fails fire; 3 in 10 of
+// a flow that often fails do not; one failure never does.
+func TestBurstRuleBinomial(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	var sent []Alert
+	a := NewAlerter([]Rule{{Name: "burst", Kind: "burst", Window: 10 * time.Minute, Severity: "critical"}},
+		func(_ context.Context, al Alert) error { sent = append(sent, al); return nil }, nil)
+	a.now = func() time.Time { return now }
+	ctx := context.Background()
+	for i := 0; i < 200; i++ { // a quiet flow: 200 runs over the day, 2 failed
+		st := store.RunSucceeded
+		if i%100 == 0 {
+			st = store.RunFailed
+		}
+		a.ObserveRun(finished("rare", st, now.Add(-20*time.Hour+time.Duration(i)*5*time.Minute), "r"))
+		st = store.RunSucceeded
+		if i%4 == 0 {
+			st = store.RunFailed // a flaky flow: a quarter fail
+		}
+		a.ObserveRun(finished("flaky", st, now.Add(-20*time.Hour+time.Duration(i)*5*time.Minute), "f"))
+	}
+	a.ObserveRun(finished("rare", store.RunFailed, now.Add(-time.Minute), "one"))
+	a.Evaluate(ctx)
+	if len(sent) != 0 {
+		t.Fatalf("one failure fired: %+v", sent)
+	}
+	for i, st := range []string{store.RunFailed, store.RunSucceeded, store.RunDead} {
+		a.ObserveRun(finished("rare", st, now.Add(-time.Duration(i)*time.Second), "x"))
+	}
+	for i := 0; i < 10; i++ {
+		st := store.RunSucceeded
+		if i < 3 {
+			st = store.RunFailed
+		}
+		a.ObserveRun(finished("flaky", st, now.Add(-time.Duration(i)*time.Second), "y"))
+	}
+	a.Evaluate(ctx)
+	if len(sent) != 1 || sent[0].Flow != "rare" || sent[0].Value >= 0.001 || len(sent[0].RunIDs) != 3 {
+		t.Fatalf("%+v", sent)
+	}
+	now = now.Add(15 * time.Minute)
+	a.ObserveRun(finished("rare", store.RunSucceeded, now, "ok"))
+	a.Evaluate(ctx)
+	if len(sent) != 2 || sent[1].Status != "resolved" {
+		t.Fatalf("%+v", sent)
+	}
+	if p := binomialTail(4, 3, 0.02); p < 3e-5 || p > 4e-5 { // 4·0.02³·0.98 + 0.02⁴
+		t.Fatalf("binomialTail(4,3,0.02) = %v", p)
+	}
+}
+
+// The anomaly rule feeds the detector one bucket at a time: a flow that
+// runs about ten times a minute and stops fires on the runs metric within
+// ten minutes, with the expected range in the message, and resolves when
+// it runs again.
+func TestAnomalyRuleOnRunsSeries(t *testing.T) {
+	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	now := start
+	var sent []Alert
+	a := NewAlerter([]Rule{{Name: "volume", Kind: "anomaly", Metric: "runs", Severity: "warning"}},
+		func(_ context.Context, al Alert) error { sent = append(sent, al); return nil }, nil)
+	a.now = func() time.Time { return now }
+	ctx := context.Background()
+	n := 0
+	for m := 0; m < 180; m++ {
+		for i := 0; i < 9+m%3; i++ {
+			n++
+			a.ObserveRun(finished("orders", store.RunSucceeded, start.Add(time.Duration(m)*time.Minute+time.Duration(i)*time.Second), "r"))
+		}
+		now = start.Add(time.Duration(m+1) * time.Minute)
+		a.Evaluate(ctx)
+	}
+	if len(sent) != 0 {
+		t.Fatalf("steady traffic fired: %+v", sent[0])
+	}
+	for m := 180; m < 190 && len(sent) == 0; m++ { // silence
+		now = start.Add(time.Duration(m+1) * time.Minute)
+		a.Evaluate(ctx)
+	}
+	if len(sent) != 1 || sent[0].Status != "firing" || !strings.Contains(sent[0].Message, "expected") {
+		t.Fatalf("%+v", sent)
+	}
+	for m := 190; m < 206; m++ {
+		for i := 0; i < 10; i++ {
+			a.ObserveRun(finished("orders", store.RunSucceeded, start.Add(time.Duration(m)*time.Minute+time.Duration(i)*time.Second), "r"))
+		}
+		now = start.Add(time.Duration(m+1) * time.Minute)
+		a.Evaluate(ctx)
+	}
+	if len(sent) < 2 || sent[1].Status != "resolved" {
+		t.Fatalf("%+v", sent)
 	}
 }

@@ -122,7 +122,7 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 	d.cusLo = math.Max(0, d.cusLo-z-c.CusumK)
 	score := 0.0
 	az := math.Abs(z)
-	cus := math.Max(d.cusumHi, d.cusLo) / c.CusumH * 4 // in z units, comparable
+	cus := math.Max(d.cusumHi, d.cusLo) / c.CusumH * 5 // reaching the decision level counts as a 6-sigma deviation
 	// A sustained shift: the short-run mean's distance from the level, in
 	// units of its own spread (sd / sqrt(effective window)).
 	d.fastMean += 0.25 * (v - d.fastMean)
@@ -135,7 +135,7 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 		ref := math.Max(d.recentMax, 6)
 		score = math.Min(1, strength/ref)
 		score = score * score * score
-		if cus >= 4 {
+		if cus >= 5 {
 			d.cusumHi, d.cusLo = 0, 0
 		}
 	}
