@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -146,6 +147,7 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		if s.cfg.NL2Flow != nil {
 			r.Post("/nl2flow", s.nl2flow)
 		}
+		r.Get("/metrics", s.metricSeries)
 		if s.cfg.Alerts != nil {
 			r.Get("/alerts", func(w http.ResponseWriter, r *http.Request) {
 				writeJSON(w, http.StatusOK, map[string]any{"alerts": s.cfg.Alerts.Alerts()})
@@ -884,4 +886,68 @@ func (s *Server) nl2flow(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("flow drafted", "backend", d.Backend, "valid", d.Valid, "attempts", d.Attempts, "name", d.Name)
 	writeJSON(w, http.StatusOK, d)
+}
+
+// maxSeriesRuns bounds what one /api/metrics query reads.
+const maxSeriesRuns = 200000
+
+// metricSeries answers time series per flow from the transaction log:
+// ?flow=&since=1h&until=&resolution=1m.
+func (s *Server) metricSeries(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	now := time.Now()
+	since, err := ParseSince(q.Get("since"), now)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if since.IsZero() {
+		since = now.Add(-time.Hour)
+	}
+	until := now
+	if u := q.Get("until"); u != "" {
+		if until, err = ParseSince(u, now); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	res := time.Minute
+	if v := q.Get("resolution"); v != "" {
+		if res, err = time.ParseDuration(v); err != nil || res < time.Second {
+			writeErr(w, weft.Errorf(weft.EInvalid, "resolution %q: use a duration of at least 1s (10s, 1m, 1h)", v))
+			return
+		}
+	}
+	if !until.After(since) {
+		writeErr(w, weft.Errorf(weft.EInvalid, "until must be after since"))
+		return
+	}
+	if n := until.Sub(since) / res; n > 10000 {
+		writeErr(w, weft.Errorf(weft.EInvalid, "%d buckets: ask for a coarser resolution or a shorter range (at most 10,000)", n))
+		return
+	}
+	var runs []*store.Run
+	f := store.RunFilter{Flow: q.Get("flow"), Since: since, Until: until, Limit: 1000}
+	truncated := false
+	for {
+		page, err := s.e.Store().ListRuns(r.Context(), f)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		runs = append(runs, page...)
+		if len(page) < f.Limit {
+			break
+		}
+		if len(runs) >= maxSeriesRuns {
+			truncated = true
+			break
+		}
+		f.Before = page[len(page)-1].ID
+	}
+	out := map[string]any{"since": since.UTC(), "until": until.UTC(), "resolution": res.String(), "series": monitor.Series(runs, since, until, res)}
+	if truncated {
+		out["note"] = fmt.Sprintf("only the newest %d runs were read; ask for a shorter range", maxSeriesRuns)
+	}
+	writeJSON(w, http.StatusOK, out)
 }

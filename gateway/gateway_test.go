@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -190,4 +191,38 @@ func toJSON(v any) string {
 	var b bytes.Buffer
 	_ = json.NewEncoder(&b).Encode(v)
 	return b.String()
+}
+
+// /api/metrics answers per-flow time series from the transaction log.
+func TestMetricSeries(t *testing.T) {
+	srv := newServer(t, gateway.Config{})
+	flow := "name: m\ntrigger: {webhook: {}}\nsteps:\n  - if: =trigger.body.ok\n    then: [{respond: {body: {ok: true}}}]\n    else: [{fail: {message: nope}}]\n"
+	if code, out, _ := call(t, "POST", srv.URL+"/api/flows", flow, nil); code != 201 && code != 200 {
+		t.Fatalf("%d %v", code, out)
+	}
+	for i := 0; i < 6; i++ {
+		call(t, "POST", srv.URL+"/hooks/m", fmt.Sprintf(`{"ok": %v}`, i%3 != 0), nil)
+	}
+	code, out, _ := call(t, "GET", srv.URL+"/api/metrics?since=10m&resolution=1h&flow=m", "", nil)
+	if code != 200 {
+		t.Fatalf("%d %v", code, out)
+	}
+	series := out["series"].([]any)
+	if len(series) != 1 {
+		t.Fatalf("%v", out)
+	}
+	var runs, failed float64
+	for _, b := range series[0].(map[string]any)["buckets"].([]any) {
+		m := b.(map[string]any)
+		runs += m["runs"].(float64)
+		failed += m["failed"].(float64)
+	}
+	if runs != 6 || failed != 2 {
+		t.Fatalf("runs %v failed %v: %v", runs, failed, out)
+	}
+	for _, bad := range []string{"resolution=0s", "resolution=1s&since=7d", "since=yesterday", "since=1m&until=2m"} {
+		if code, out, _ := call(t, "GET", srv.URL+"/api/metrics?"+bad, "", nil); code != 400 || errCode(out) != "invalid" {
+			t.Errorf("%s: %d %v", bad, code, out)
+		}
+	}
 }
