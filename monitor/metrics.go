@@ -90,6 +90,7 @@ type Observed struct {
 	store.Store
 	M       *Metrics
 	Alerter *Alerter // optional: alert rules over finished runs
+	Tracer  *Tracer  // optional: OpenTelemetry spans of runs and attempts
 }
 
 func (o Observed) run(r *store.Run) {
@@ -97,13 +98,23 @@ func (o Observed) run(r *store.Run) {
 	if o.Alerter != nil {
 		o.Alerter.ObserveRun(r)
 	}
+	if o.Tracer != nil {
+		o.Tracer.Run(r)
+	}
+}
+
+func (o Observed) attempts(as []store.Attempt) {
+	o.M.ObserveAttempts(as)
+	if o.Tracer != nil {
+		o.Tracer.Attempts(as)
+	}
 }
 
 // UpdateRun implements store.Store.
 func (o Observed) UpdateRun(ctx context.Context, r *store.Run, attempts []store.Attempt) error {
 	err := o.Store.UpdateRun(ctx, r, attempts)
 	if err == nil {
-		o.M.ObserveAttempts(attempts)
+		o.attempts(attempts)
 		o.run(r)
 	}
 	return err
@@ -113,7 +124,7 @@ func (o Observed) UpdateRun(ctx context.Context, r *store.Run, attempts []store.
 func (o Observed) InsertRun(ctx context.Context, r *store.Run, attempts []store.Attempt) error {
 	err := o.Store.InsertRun(ctx, r, attempts)
 	if err == nil {
-		o.M.ObserveAttempts(attempts)
+		o.attempts(attempts)
 		o.run(r)
 	}
 	return err
@@ -123,7 +134,7 @@ func (o Observed) InsertRun(ctx context.Context, r *store.Run, attempts []store.
 func (o Observed) AppendAttempts(ctx context.Context, attempts []store.Attempt) error {
 	err := o.Store.AppendAttempts(ctx, attempts)
 	if err == nil {
-		o.M.ObserveAttempts(attempts)
+		o.attempts(attempts)
 	}
 	return err
 }
@@ -132,7 +143,7 @@ func (o Observed) AppendAttempts(ctx context.Context, attempts []store.Attempt) 
 func (o Observed) Checkpoint(ctx context.Context, runID string, attempts []store.Attempt) error {
 	err := o.Store.Checkpoint(ctx, runID, attempts)
 	if err == nil {
-		o.M.ObserveAttempts(attempts)
+		o.attempts(attempts)
 	}
 	return err
 }

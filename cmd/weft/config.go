@@ -38,6 +38,7 @@ type Config struct {
 	MCP           MCPConfig                         `yaml:"mcp"`
 	AI            AIConfig                          `yaml:"ai"`
 	Alerts        AlertsConfig                      `yaml:"alerts"`
+	Traces        TracesConfig                      `yaml:"traces"`
 	Imports       map[string]string                 `yaml:"imports"`         // connector name -> OpenAPI file, imported at start when changed
 	Sandboxes     []string                          `yaml:"sandboxes"`       // OpenAPI files (globs) simulated under /sandbox/NAME/
 	MasterKeyFile string                            `yaml:"master_key_file"` // default DATA_DIR/master.key; WEFT_MASTER_KEY wins
@@ -59,6 +60,13 @@ type AIConfig struct {
 	LLMURL   string `yaml:"llm_url"`   // ollama: default ollama_url; openai: e.g. http://127.0.0.1:8000/v1
 	LLMModel string `yaml:"llm_model"` // default llama3.1 (ollama)
 	llmKey   string
+}
+
+// TracesConfig: OpenTelemetry spans of runs and steps, exported over
+// OTLP/HTTP when an endpoint is set (off by default).
+type TracesConfig struct {
+	Endpoint string `yaml:"endpoint"` // e.g. http://127.0.0.1:4318/v1/traces
+	Service  string `yaml:"service"`  // service.name (default weft)
 }
 
 // AlertsConfig: rules over finished runs, delivered through a connection.
@@ -132,6 +140,8 @@ func loadConfig(path string, env []string) (*Config, error) {
 			c.DebugAddr = v
 		case k == "WEFT_API_TOKEN":
 			c.APIToken = v
+		case k == "WEFT_OTLP_ENDPOINT":
+			c.Traces.Endpoint = v
 		case k == "WEFT_AI_API_KEY":
 			c.AI.llmKey = v
 		case k == "WEFT_MAX_BODY_BYTES" || k == "WEFT_QUEUE_WORKERS":

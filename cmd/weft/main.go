@@ -172,7 +172,22 @@ func serve(args []string, stderr io.Writer) error {
 	alerter := monitor.NewAlerter(cfg.Alerts.Rules, func(ctx context.Context, a monitor.Alert) error {
 		return notifyAlert(ctx, eng, cfg.Alerts, a)
 	}, log)
-	st, eng, err := openCore(ctx, cfg, log, metrics, alerter)
+	var tracer *monitor.Tracer
+	if cfg.Traces.Endpoint != "" {
+		// Off by default: nothing leaves the machine unless configured.
+		t, err := monitor.NewOTLPTracer(ctx, cfg.Traces.Endpoint, cfg.Traces.Service)
+		if err != nil {
+			return weft.Errorf(weft.EInvalid, "traces.endpoint: %v", err)
+		}
+		tracer = t
+		defer func() {
+			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = t.Shutdown(c)
+		}()
+		log.Info("traces", "otlp_endpoint", cfg.Traces.Endpoint)
+	}
+	st, eng, err := openCore(ctx, cfg, log, metrics, alerter, tracer)
 	if err != nil {
 		return err
 	}
@@ -371,7 +386,7 @@ func importAtStart(ctx context.Context, st store.Store, cat *connectors.Catalog,
 // openCore opens the store and builds the catalog (built-in, imported and
 // configured connectors and connections) and the engine: what serve and
 // the stdio MCP server share. The caller closes the store.
-func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monitor.Metrics, alerter *monitor.Alerter) (store.Store, *engine.Engine, error) {
+func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monitor.Metrics, alerter *monitor.Alerter, tracer *monitor.Tracer) (store.Store, *engine.Engine, error) {
 	var st store.Store
 	var err error
 	if cfg.DatabaseURL != "" {
@@ -419,7 +434,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 	var engStore store.Store = st
 	if metrics != nil {
 		// Metrics are derived from what is written to the transaction log.
-		engStore = monitor.Observed{Store: st, M: metrics, Alerter: alerter}
+		engStore = monitor.Observed{Store: st, M: metrics, Alerter: alerter, Tracer: tracer}
 	}
 	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys})
 	if err := eng.LoadConnections(ctx); err != nil {

@@ -117,7 +117,7 @@ func mcpStdio(args []string, stderr io.Writer) error {
 	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr) // stdout is the protocol
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, eng, err := openCore(ctx, cfg, log, nil, nil)
+	st, eng, err := openCore(ctx, cfg, log, nil, nil, nil)
 	if err != nil {
 		return err
 	}
