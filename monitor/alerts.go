@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,6 +64,68 @@ type Alert struct {
 	StartedAt  time.Time  `json:"started_at"`
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
 	AckedBy    string     `json:"acked_by,omitempty"`
+	// Group lists the alerts one notification stands for, when a rule
+	// fired (or resolved) for several flows in the same evaluation (a
+	// shared upstream failing takes many flows down at once).
+	Group []GroupedAlert `json:"group,omitempty"`
+}
+
+// GroupedAlert is one member of a grouped notification.
+type GroupedAlert struct {
+	ID      string `json:"id"`
+	Flow    string `json:"flow"`
+	Message string `json:"message"`
+}
+
+// group merges events of one rule and status into one notification each.
+func group(events []Alert) []Alert {
+	type key struct{ rule, status string }
+	idx := map[key]int{}
+	var out []Alert
+	for _, al := range events {
+		k := key{al.Rule, al.Status}
+		i, ok := idx[k]
+		if !ok {
+			idx[k] = len(out)
+			out = append(out, al)
+			continue
+		}
+		g := &out[i]
+		if len(g.Group) == 0 {
+			g.Group = []GroupedAlert{{g.ID, g.Flow, g.Message}}
+		}
+		g.Group = append(g.Group, GroupedAlert{al.ID, al.Flow, al.Message})
+		if severityRank(al.Severity) > severityRank(g.Severity) {
+			g.Severity = al.Severity
+		}
+	}
+	for i := range out {
+		if n := len(out[i].Group); n > 0 {
+			flows := make([]string, n)
+			for j, m := range out[i].Group {
+				flows[j] = m.Flow
+			}
+			verb := "firing"
+			if out[i].Status == "resolved" {
+				verb = "resolved"
+			}
+			out[i].Flow = strings.Join(flows, ", ")
+			out[i].Message = fmt.Sprintf("%s %s for %d flows (%s); first: %s", out[i].Rule, verb, n, out[i].Flow, out[i].Group[0].Message)
+		}
+	}
+	return out
+}
+
+func severityRank(s string) int {
+	switch s {
+	case "critical":
+		return 3
+	case "warning":
+		return 2
+	case "info":
+		return 1
+	}
+	return 0
 }
 
 // Notifier delivers alert events (firing, resolved).
@@ -260,7 +323,7 @@ func (a *Alerter) Evaluate(ctx context.Context) {
 		}
 	}
 	a.mu.Unlock()
-	for _, al := range send {
+	for _, al := range group(send) {
 		if a.notify == nil {
 			continue
 		}

@@ -172,3 +172,22 @@ func TestAnomalyRuleOnRunsSeries(t *testing.T) {
 		t.Fatalf("%+v", sent)
 	}
 }
+
+// Several flows failing in the same evaluation make one notification that
+// lists them; each keeps its own alert (to ack and resolve).
+func TestAlertsGroupedPerRule(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	var sent []Alert
+	a := NewAlerter([]Rule{{Name: "spike", Flow: "*", ErrorRate: 0.5, MinRuns: 3, Window: time.Minute, Severity: "critical"}},
+		func(_ context.Context, al Alert) error { sent = append(sent, al); return nil }, nil)
+	a.now = func() time.Time { return now }
+	for _, f := range []string{"a", "b", "c"} {
+		for i := 0; i < 3; i++ {
+			a.ObserveRun(finished(f, store.RunFailed, now, f+"-run"))
+		}
+	}
+	a.Evaluate(context.Background())
+	if len(sent) != 1 || len(sent[0].Group) != 3 || !strings.Contains(sent[0].Message, "3 flows") || len(a.Alerts()) != 3 {
+		t.Fatalf("%+v (%d alerts)", sent, len(a.Alerts()))
+	}
+}
