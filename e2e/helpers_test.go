@@ -178,3 +178,47 @@ func (s *server) cli(args ...string) (string, error) {
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
+
+// sandboxConfig writes a config that serves the example APIs as sandboxes
+// inside weft serve, imports the CRM, tracker and chat and connects them;
+// extra is appended (deploy: …). It returns the file and the sandboxes'
+// base URL.
+func sandboxConfig(t *testing.T, dir, addr, extra string) (string, string) {
+	t.Helper()
+	root, _ := filepath.Abs("..")
+	base := "http://" + addr + "/sandbox/"
+	spec := func(n string) string { return filepath.Join(root, "examples/connectors", n+".yaml") }
+	cfg := filepath.Join(dir, "weft.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`sandboxes: [%s]
+imports: {crm: %s, tracker: %s, chat: %s}
+connections:
+  crm: {connector: crm, base_url: %scrm, allow_private: true, auth: {type: bearer, token: any}}
+  tracker: {connector: tracker, base_url: %stracker, allow_private: true}
+  chat: {connector: chat, base_url: %schat, allow_private: true}
+%s`, filepath.Join(root, "examples/connectors/*.yaml"), spec("crm"), spec("tracker"), spec("chat"), base, base, base, extra)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, base
+}
+
+// sandboxAPI calls a sandbox API as a client would, failing the test on
+// an error answer.
+func sandboxAPI(t *testing.T, base string) func(method, path, body string) map[string]any {
+	return func(method, path, body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		var out map[string]any
+		_ = json.Unmarshal(data, &out)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, data)
+		}
+		return out
+	}
+}

@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,19 +20,9 @@ const missionRequest = "When a new opportunity closes in the CRM, create a proje
 // project and a message in #delivery. The same request over MCP
 // (compose_flow) drafts the same flow and deploys nothing.
 func TestNL2FlowMissionDraftRunsInSandbox(t *testing.T) {
-	root, _ := filepath.Abs("..")
 	dir := t.TempDir()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	base := "http://" + addr + "/sandbox/"
-	cfg := filepath.Join(dir, "weft.yaml")
-	spec := func(n string) string { return filepath.Join(root, "examples/connectors", n+".yaml") }
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`sandboxes: [%s]
-imports: {crm: %s, tracker: %s, chat: %s}
-connections:
-  crm: {connector: crm, base_url: %scrm, allow_private: true, auth: {type: bearer, token: any}}
-  tracker: {connector: tracker, base_url: %stracker, allow_private: true}
-  chat: {connector: chat, base_url: %schat, allow_private: true}
-`, filepath.Join(root, "examples/connectors/*.yaml"), spec("crm"), spec("tracker"), spec("chat"), base, base, base)), 0o600)
+	cfg, base := sandboxConfig(t, dir, addr, "")
 	srv := startServer(t, addr, []string{"WEFT_DATA_DIR=" + filepath.Join(dir, "data")}, "--config", cfg)
 
 	// 1. Draft with the CLI; it is printed, not deployed.
@@ -67,23 +54,7 @@ connections:
 
 	// 3. The seeded opportunity is not won: nothing happens; once it is, one
 	// project and one message.
-	api := func(method, path, body string) map[string]any {
-		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		var m map[string]any
-		_ = json.Unmarshal(data, &m)
-		if resp.StatusCode >= 300 {
-			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, data)
-		}
-		return m
-	}
+	api := sandboxAPI(t, base)
 	projects := func() []any { return api("GET", "tracker/projects", "")["items"].([]any) }
 	messages := func() []any { return api("GET", "chat/channels/delivery/messages", "")["messages"].([]any) }
 	time.Sleep(1500 * time.Millisecond)

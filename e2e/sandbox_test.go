@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,38 +15,10 @@ func TestClosedWonFlowAgainstSandboxes(t *testing.T) {
 	root, _ := filepath.Abs("..")
 	dir := t.TempDir()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	base := "http://" + addr + "/sandbox/"
-	cfg := filepath.Join(dir, "weft.yaml")
-	spec := func(n string) string { return filepath.Join(root, "examples/connectors", n+".yaml") }
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`sandboxes: [%s]
-imports: {crm: %s, tracker: %s, chat: %s}
-deploy: [%s]
-connections:
-  crm: {connector: crm, base_url: %scrm, allow_private: true, auth: {type: bearer, token: any}}
-  tracker: {connector: tracker, base_url: %stracker, allow_private: true}
-  chat: {connector: chat, base_url: %schat, allow_private: true}
-`, filepath.Join(root, "examples/connectors/*.yaml"), spec("crm"), spec("tracker"), spec("chat"),
-		filepath.Join(root, "examples/flows/closed-won.yaml"), base, base, base)), 0o600)
+	cfg, _ := sandboxConfig(t, dir, addr, "deploy: ["+filepath.Join(root, "examples/flows/closed-won.yaml")+"]\n")
 	env := []string{"WEFT_DATA_DIR=" + filepath.Join(dir, "data")}
 	srv := startServer(t, addr, env, "--config", cfg)
-
-	api := func(method, path, body string) map[string]any {
-		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		var out map[string]any
-		_ = json.Unmarshal(data, &out)
-		if resp.StatusCode >= 300 {
-			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, data)
-		}
-		return out
-	}
+	api := sandboxAPI(t, "http://"+addr+"/sandbox/")
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)

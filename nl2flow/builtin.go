@@ -518,21 +518,12 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 		case t.kind == tNumber && (w(i-1) == "at") && t.num >= 0 && t.num <= 23 && !strings.Contains(t.raw, ","):
 			hh, mm, hasTime = int(t.num), 0, true
 			used = append(used, i, i-1)
-		case t.kind == tWord && (t.w == "first" || t.w == "last") && w(i+1) == "of" && (w(i+2) == "every" || w(i+2) == "each" || w(i+2) == "the") && w(i+3) == "month":
-			dom = "1"
+		case t.kind == tWord && (t.w == "first" || t.w == "last" || ordinal(t.w) > 0) && w(i+1) == "of" && (w(i+2) == "every" || w(i+2) == "each" || w(i+2) == "the") && w(i+3) == "month":
+			// "on the first of every month", "the 15th of each month"
+			dom = fmt.Sprint(ordinal(t.w))
 			if t.w == "last" {
 				dom = "L"
 			}
-			used = append(used, i, i+1, i+2, i+3)
-			anchor = i
-			if w(i-1) == "the" {
-				used = append(used, i-1)
-				if w(i-2) == "on" {
-					used = append(used, i-2)
-				}
-			}
-		case t.kind == tWord && ordinal(t.w) > 0 && w(i+1) == "of" && (w(i+2) == "every" || w(i+2) == "each") && w(i+3) == "month":
-			dom = fmt.Sprint(ordinal(t.w))
 			used = append(used, i, i+1, i+2, i+3)
 			anchor = i
 			if w(i-1) == "the" {

@@ -137,12 +137,7 @@ func (c *Compiler) builtin(ctx context.Context, cat *Catalog, text, existing str
 		d.Questions = append(d.Questions, dropped...)
 		src = p.YAML()
 	}
-	d.Valid = len(d.Problems) == 0
-	if d.Flow != nil {
-		d.Name = d.Flow.Name
-	}
-	d.Confidence = confidence(d)
-	norm(d)
+	d.finish()
 	return d, nil
 }
 
@@ -151,6 +146,16 @@ func (c *Compiler) repairs() int {
 		return 2
 	}
 	return c.MaxRepairs
+}
+
+// finish sets what follows from the last check: valid, name, confidence.
+func (d *Draft) finish() {
+	d.Valid = len(d.Problems) == 0
+	if d.Flow != nil {
+		d.Name = d.Flow.Name
+	}
+	d.Confidence = confidence(d)
+	norm(d)
 }
 
 // norm keeps JSON lists non-null.

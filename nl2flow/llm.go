@@ -350,11 +350,6 @@ func (c *Compiler) llm(ctx context.Context, cat *Catalog, text, existing string)
 			return nil, err
 		}
 	}
-	d.Valid = len(d.Problems) == 0
-	if d.Flow != nil {
-		d.Name = d.Flow.Name
-	}
-	d.Confidence = confidence(d)
-	norm(d)
+	d.finish()
 	return d, nil
 }

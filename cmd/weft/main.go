@@ -236,13 +236,9 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return weft.Errorf(weft.EInvalid, "%v", err)
 	}
-	emb, err := embedder(cfg.AI)
+	emb, composer, err := aiBackends(eng, cfg.AI)
 	if err != nil {
-		return weft.Errorf(weft.EInvalid, "%v", err)
-	}
-	composer, err := newComposer(eng, cfg.AI, emb)
-	if err != nil {
-		return weft.Errorf(weft.EInvalid, "%v", err)
+		return err
 	}
 	gwCfg.NL2Flow = composer
 	mcpGw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, AllowedOrigins: cfg.MCP.AllowedOrigins, Policy: cfg.MCP.Policy, Version: version, Auth: mcpAuth,
@@ -462,6 +458,19 @@ func embedder(c AIConfig) (ai.Embedder, error) {
 		return ai.NewCached(o, 0), nil
 	}
 	return nil, fmt.Errorf("ai.embedder must be builtin or ollama, got %q", c.Embedder)
+}
+
+// aiBackends builds the configured embedder and the NL-to-flow compiler.
+func aiBackends(eng *engine.Engine, c AIConfig) (ai.Embedder, *nl2flow.Compiler, error) {
+	emb, err := embedder(c)
+	if err != nil {
+		return nil, nil, weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	composer, err := newComposer(eng, c, emb)
+	if err != nil {
+		return nil, nil, weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	return emb, composer, nil
 }
 
 // newComposer builds the NL-to-flow compiler over the live catalog, with

@@ -125,13 +125,9 @@ func mcpStdio(args []string, stderr io.Writer) error {
 	if err := deployAtStart(ctx, eng, cfg.Deploy, log); err != nil {
 		return err
 	}
-	emb, err := embedder(cfg.AI)
+	_, composer, err := aiBackends(eng, cfg.AI)
 	if err != nil {
-		return weft.Errorf(weft.EInvalid, "%v", err)
-	}
-	composer, err := newComposer(eng, cfg.AI, emb)
-	if err != nil {
-		return weft.Errorf(weft.EInvalid, "%v", err)
+		return err
 	}
 	gw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, Policy: cfg.MCP.Policy, Version: version, Refresh: 2 * time.Second, Composer: composer})
 	go gw.Run(ctx)
