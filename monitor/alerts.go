@@ -40,7 +40,7 @@ type Rule struct {
 	Baseline    time.Duration `yaml:"baseline" json:"baseline,omitempty"`       // burst: history for the usual failure rate (default 24h)
 	Metric      string        `yaml:"metric" json:"metric,omitempty"`           // anomaly
 	Resolution  time.Duration `yaml:"resolution" json:"resolution,omitempty"`   // anomaly: bucket (default 1m)
-	MinScore    float64       `yaml:"min_score" json:"min_score,omitempty"`     // anomaly (default 0.9)
+	MinScore    float64       `yaml:"min_score" json:"min_score,omitempty"`     // anomaly (default 0.55)
 	Sensitivity float64       `yaml:"sensitivity" json:"sensitivity,omitempty"` // anomaly: detector sensitivity (default 1)
 }
 
@@ -187,7 +187,7 @@ func NewAlerter(rules []Rule, notify Notifier, log *slog.Logger) *Alerter {
 			rules[i].Resolution = time.Minute
 		}
 		if rules[i].MinScore <= 0 {
-			rules[i].MinScore = 0.9
+			rules[i].MinScore = 0.55 // near the detector's best thresholds on both evals (EVALS.md)
 		}
 		if rules[i].Metric == "" {
 			rules[i].Metric = "runs"

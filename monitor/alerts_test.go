@@ -2,6 +2,8 @@ package monitor
 
 import (
 	"context"
+	"math"
+	"math/rand"
 	"strings"
 	"sync"
 	"testing"
@@ -130,46 +132,57 @@ func TestBurstRuleBinomial(t *testing.T) {
 	}
 }
 
-// The anomaly rule feeds the detector one bucket at a time: a flow that
-// runs about ten times a minute and stops fires on the runs metric within
-// ten minutes, with the expected range in the message, and resolves when
-// it runs again.
+// The anomaly rule feeds the detector one bucket at a time: an agent key
+// that calls about ten times a minute (Poisson noise) for three hours
+// raises nothing; when it surges to four times that, the rule fires within
+// a few minutes with the value and the expected range, and resolves once
+// the traffic is back to normal.
 func TestAnomalyRuleOnRunsSeries(t *testing.T) {
 	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	now := start
 	var sent []Alert
-	a := NewAlerter([]Rule{{Name: "volume", Kind: "anomaly", Metric: "runs", Severity: "warning"}},
+	a := NewAlerter([]Rule{{Name: "volume", Flow: "mcp:*", Kind: "anomaly", Metric: "runs", Severity: "warning"}},
 		func(_ context.Context, al Alert) error { sent = append(sent, al); return nil }, nil)
 	a.now = func() time.Time { return now }
 	ctx := context.Background()
-	n := 0
-	for m := 0; m < 180; m++ {
-		for i := 0; i < 9+m%3; i++ {
-			n++
-			a.ObserveRun(finished("orders", store.RunSucceeded, start.Add(time.Duration(m)*time.Minute+time.Duration(i)*time.Second), "r"))
+	r := rand.New(rand.NewSource(4))
+	minute := func(m int, rate float64) {
+		n := poissonDraw(r, rate)
+		for i := 0; i < n; i++ {
+			a.ObserveRun(finished("mcp:all", store.RunSucceeded, start.Add(time.Duration(m)*time.Minute+time.Duration(i)*time.Second/time.Duration(n+1)), "call"))
 		}
 		now = start.Add(time.Duration(m+1) * time.Minute)
 		a.Evaluate(ctx)
+	}
+	for m := 0; m < 180; m++ {
+		minute(m, 10)
 	}
 	if len(sent) != 0 {
 		t.Fatalf("steady traffic fired: %+v", sent[0])
 	}
-	for m := 180; m < 190 && len(sent) == 0; m++ { // silence
-		now = start.Add(time.Duration(m+1) * time.Minute)
-		a.Evaluate(ctx)
+	m := 180
+	for ; m < 190 && len(sent) == 0; m++ {
+		minute(m, 40)
 	}
-	if len(sent) != 1 || sent[0].Status != "firing" || !strings.Contains(sent[0].Message, "expected") {
+	if len(sent) != 1 || sent[0].Status != "firing" || !strings.Contains(sent[0].Message, "expected") || m-180 > 5 || len(sent[0].RunIDs) == 0 {
+		t.Fatalf("after %d surge minutes: %+v", m-180, sent)
+	}
+	for ; m < 260 && len(sent) < 2; m++ {
+		minute(m, 10)
+	}
+	if len(sent) != 2 || sent[1].Status != "resolved" {
 		t.Fatalf("%+v", sent)
 	}
-	for m := 190; m < 206; m++ {
-		for i := 0; i < 10; i++ {
-			a.ObserveRun(finished("orders", store.RunSucceeded, start.Add(time.Duration(m)*time.Minute+time.Duration(i)*time.Second), "r"))
+}
+
+func poissonDraw(r *rand.Rand, mean float64) int {
+	l, k, p := math.Exp(-mean), 0, 1.0
+	for {
+		p *= r.Float64()
+		if p <= l {
+			return k
 		}
-		now = start.Add(time.Duration(m+1) * time.Minute)
-		a.Evaluate(ctx)
-	}
-	if len(sent) < 2 || sent[1].Status != "resolved" {
-		t.Fatalf("%+v", sent)
+		k++
 	}
 }
 

@@ -15,7 +15,7 @@ type Config struct {
 	Warmup      int     // observations before any score (default 60)
 	CusumK      float64 // CUSUM slack, in deviations (default 0.5)
 	CusumH      float64 // CUSUM decision level, in deviations (default 8)
-	Refractory  int     // observations a raised score is damped after (default 30)
+	Refractory  int     // observations after a raised score in which only a higher one is reported in full (default 300)
 	Sensitivity float64 // scales the z-score (default 1)
 }
 
@@ -33,7 +33,7 @@ func (c *Config) defaults() {
 		c.CusumH = 8
 	}
 	if c.Refractory <= 0 {
-		c.Refractory = 30
+		c.Refractory = 300
 	}
 	if c.Sensitivity <= 0 {
 		c.Sensitivity = 1
@@ -120,9 +120,14 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 	// CUSUM on the standardised residual: level shifts show as drift.
 	d.cusumHi = math.Max(0, d.cusumHi+z-c.CusumK)
 	d.cusLo = math.Max(0, d.cusLo-z-c.CusumK)
+	if d.n <= c.Warmup {
+		// The scale is not learned yet: what the CUSUM would gather now
+		// is noise (and, at first, divisions by a tiny scale).
+		d.cusumHi, d.cusLo = 0, 0
+	}
 	score := 0.0
 	az := math.Abs(z)
-	cus := math.Max(d.cusumHi, d.cusLo) / c.CusumH * 5 // reaching the decision level counts as a 6-sigma deviation
+	cus := math.Max(d.cusumHi, d.cusLo) / c.CusumH * 5 // reaching the decision level counts as a 5-sigma deviation
 	// A sustained shift: the short-run mean's distance from the level, in
 	// units of its own spread (sd / sqrt(effective window)).
 	d.fastMean += 0.25 * (v - d.fastMean)
@@ -131,10 +136,11 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 	if d.n > c.Warmup {
 		// How this deviation compares with the largest seen lately: a new
 		// record (ratio >= 1) is what an operator wants to hear about;
-		// the record decays, so a quiet series becomes sensitive again.
+		// the record decays (half-life about 3,500 observations), so a
+		// quiet series becomes sensitive again.
 		ref := math.Max(d.recentMax, 6)
-		score = math.Min(1, strength/ref)
-		score = score * score * score
+		r3 := math.Pow(strength/ref, 3)
+		score = r3 / (1 + r3) // a new record scores 0.5, twice the record 0.89: never saturates
 		if cus >= 5 {
 			d.cusumHi, d.cusLo = 0, 0
 		}
@@ -143,10 +149,20 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 		if strength > d.recentMax {
 			d.recentMax = math.Min(strength, 50)
 		} else {
-			d.recentMax *= 0.9995
+			d.recentMax *= 0.9998
 		}
 	}
 	d.since++
+	// A raised score is reported once: within the refractory period only a
+	// higher one is (NAB, like an operator, counts repeats as noise).
+	if score >= 0.5 {
+		if d.since <= c.Refractory && score <= d.lastScore {
+			score *= 0.5
+		} else {
+			d.since = 0
+			d.lastScore = score
+		}
+	}
 	// Learn: a robust update (outliers move the level less).
 	r := v - d.mean
 	w := c.Alpha
@@ -166,7 +182,6 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 		d.seasonDev[h] += 0.2 * (math.Abs(sr) - d.seasonDev[h])
 	}
 	d.seasonN[h]++
-	d.lastScore = score
 	return Observation{Score: score, Expected: expected, Low: expected - 3*scale, High: expected + 3*scale}
 }
 

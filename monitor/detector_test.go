@@ -53,16 +53,25 @@ func TestDetectorShiftsSpikesAndBadInput(t *testing.T) {
 	if spike := d.Observe(at(i), 200).Score; spike < threshold {
 		t.Fatalf("a 20-sigma spike scored %.2f (steady max %.2f)", spike, max)
 	}
-	// … and by a sustained level shift within a few points.
+	// … and, on a series that has not just seen a bigger spike (scores are
+	// relative to the largest deviation seen lately), by a sustained level
+	// shift within a few points.
+	d2 := NewDetector(Config{})
+	rng = rand.New(rand.NewSource(1))
+	max2 := 0.0
+	for j := 0; j < 2000; j++ {
+		if o := d2.Observe(at(j), 100+rng.NormFloat64()*5); j > 300 && o.Score > max2 {
+			max2 = o.Score
+		}
+	}
 	raised := -1
 	for k := 0; k < 50; k++ {
-		i++
-		if d.Observe(at(i+10), 130+rng.NormFloat64()*5).Score >= threshold && raised < 0 {
+		if d2.Observe(at(2000+k), 130+rng.NormFloat64()*5).Score > max2+0.01 && raised < 0 {
 			raised = k
 		}
 	}
 	if raised < 0 || raised > 10 {
-		t.Fatalf("level shift raised after %d points", raised)
+		t.Fatalf("level shift raised after %d points (steady max %.2f)", raised, max2)
 	}
 }
 
