@@ -11,7 +11,7 @@ import (
 
 // Config tunes a Detector; one configuration serves every series.
 type Config struct {
-	Alpha       float64 // EWMA weight of the level (default 0.02)
+	Alpha       float64 // EWMA weight of the level (default 0.01)
 	Warmup      int     // observations before any score (default 60)
 	CusumK      float64 // CUSUM slack, in deviations (default 0.5)
 	CusumH      float64 // CUSUM decision level, in deviations (default 8)
@@ -21,7 +21,7 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.Alpha <= 0 {
-		c.Alpha = 0.02
+		c.Alpha = 0.01
 	}
 	if c.Warmup <= 0 {
 		c.Warmup = 60
