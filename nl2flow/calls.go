@@ -133,7 +133,7 @@ type summaryText struct{ subject, text string }
 // fields the record has.
 func (s *state) summary() summaryText {
 	if s.loop != nil {
-		f := firstField(s.loopF, "name", "title", "sku", "first_name", "email", "id")
+		f := firstField(onlyAlways(s.loopF, s.loopReq), "name", "title", "sku", "first_name", "email", "id")
 		label := strings.Title(s.loopObj)
 		if f == "" {
 			return summaryText{"=" + celQuote(label), "=" + celQuote(label)}
@@ -156,7 +156,7 @@ func (s *state) summary() summaryText {
 				label += " " + strings.ReplaceAll(v, "_", " ")
 			}
 		}
-		f := firstField(s.fields, "name", "title", "first_name", "email", "number", "id")
+		f := firstField(onlyAlways(s.fields, s.always), "name", "title", "first_name", "email", "number", "id")
 		if f == "" {
 			return summaryText{"=" + celQuote(label), "=" + celQuote(label)}
 		}
@@ -178,6 +178,21 @@ func plural(w string) string {
 		return w + "es"
 	}
 	return w + "s"
+}
+
+// onlyAlways keeps the fields a record always has (when that is known):
+// a message must not fail on a record that lacks an optional one.
+func onlyAlways(fs map[string]map[string]any, always map[string]bool) map[string]map[string]any {
+	if len(always) == 0 {
+		return fs
+	}
+	out := map[string]map[string]any{}
+	for k, v := range fs {
+		if always[k] {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func firstField(fs map[string]map[string]any, names ...string) string {
