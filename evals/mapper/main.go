@@ -213,10 +213,14 @@ func review(p *pair, pred map[string][]string, mem *mapper.Memory) {
 func main() {
 	data := flag.String("data", "evals/mapper/data", "dataset root (dev/, heldout/)")
 	verbose := flag.Bool("v", false, "list every wrong and missed mapping")
+	only := flag.String("split", "", "dev or heldout (default both); tune with -split dev -v, never on heldout")
 	flag.Parse()
 	ctx := context.Background()
 	fmt.Printf("# mapper eval — builtin embedder (%s), threshold 0.3, top 5\n", ai.Builtin{}.Name())
 	for _, split := range []string{"dev", "heldout"} {
+		if *only != "" && *only != split {
+			continue
+		}
 		pairs, err := load(filepath.Join(*data, split))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
