@@ -72,14 +72,15 @@ func NewOllama(serverURL, model string, hc *http.Client) (*LangChain, error) {
 }
 
 // NewOpenAI is a Model served by any OpenAI-compatible /v1/chat/completions
-// (vLLM, llama.cpp server, LM Studio, OpenAI), with response_format
-// json_object, through langchaingo.
+// (vLLM, llama.cpp server, LM Studio, OpenAI), with structured output
+// (response_format json_schema: the answer's envelope and the flow's
+// top-level shape), through langchaingo.
 func NewOpenAI(baseURL, model, token string, hc *http.Client) (*LangChain, error) {
 	if token == "" {
 		token = "none" // local servers take any token; langchaingo requires one
 	}
 	opts := []openai.Option{openai.WithBaseURL(baseURL), openai.WithModel(model), openai.WithToken(token),
-		openai.WithResponseFormat(openai.ResponseFormatJSON)}
+		openai.WithResponseFormat(draftFormat())}
 	if hc != nil {
 		opts = append(opts, openai.WithHTTPClient(hc))
 	}
@@ -88,6 +89,29 @@ func NewOpenAI(baseURL, model, token string, hc *http.Client) (*LangChain, error
 		return nil, err
 	}
 	return &LangChain{Label: "openai/" + model, LLM: m}, nil
+}
+
+// draftFormat constrains an OpenAI-compatible server's answer to the
+// draft's JSON shape: {flow: {name, trigger, steps[]}, explanation[],
+// questions[]}. The flow's inner structure is checked by the compiler (the
+// full flow schema is too recursive for most servers' grammar engines).
+func draftFormat() *openai.ResponseFormat {
+	type prop = openai.ResponseFormatJSONSchemaProperty
+	strs := &prop{Type: "array", Items: &prop{Type: "string"}}
+	obj := &prop{Type: "object", AdditionalProperties: true}
+	return &openai.ResponseFormat{Type: "json_schema", JSONSchema: &openai.ResponseFormatJSONSchema{
+		Name: "weft_draft_flow",
+		Schema: &prop{Type: "object", Required: []string{"flow", "explanation", "questions"}, Properties: map[string]*prop{
+			"flow": {Type: "object", AdditionalProperties: true, Required: []string{"name", "trigger", "steps"}, Properties: map[string]*prop{
+				"name":        {Type: "string", Description: "lower-case letters, digits and -"},
+				"description": {Type: "string"},
+				"trigger":     obj,
+				"steps":       {Type: "array", Items: obj},
+			}},
+			"explanation": strs,
+			"questions":   strs,
+		}},
+	}}
 }
 
 // unreachable marks a model that could not be reached: the compiler falls

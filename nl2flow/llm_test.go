@@ -202,8 +202,12 @@ func TestLLMOpenAICompatibleHTTPTestServerRepairLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRepaired(t, d, s)
+	// Structured output: the draft's JSON Schema rides on the request.
 	rf, _ := s.bodies[0]["response_format"].(map[string]any)
-	if rf["type"] != "json_object" || s.bodies[0]["model"] != "local-model" {
+	js, _ := rf["json_schema"].(map[string]any)
+	schema, _ := js["schema"].(map[string]any)
+	req, _ := schema["required"].([]any)
+	if rf["type"] != "json_schema" || js["name"] != "weft_draft_flow" || len(req) != 3 || s.bodies[0]["model"] != "local-model" {
 		t.Fatalf("request %v", s.bodies[0])
 	}
 }
