@@ -124,6 +124,10 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 		return nil, n, weft.Errorf(weft.EInvalid, "the request does not look like English; the builtin compiler reads English only (configure a language model for other languages)")
 	}
 	n.fixed = fixTypos(toks, b.vocab())
+	if cut := correction(toks); cut > 0 {
+		n.explain = append(n.explain, "The request corrects itself; only what follows the correction was read.")
+		toks = toks[cut:]
+	}
 	injected := injection(toks)
 	if injected {
 		n.warnings = append(n.warnings, "the request contains instructions aimed at the compiler (\"ignore previous instructions\" or similar); they were not followed, and no delete step is drafted")
@@ -249,6 +253,28 @@ func latin(s string) bool {
 	return ascii >= 3*other
 }
 
+// correction finds where a request corrects itself ("…, actually, …",
+// "scratch that", "no wait", "I mean") and returns the token after it.
+func correction(toks []token) int {
+	cut := 0
+	for i := 1; i < len(toks); i++ {
+		w := toks[i].w
+		prevPunct := toks[i-1].kind == tPunct
+		switch {
+		case w == "actually" && prevPunct && i+1 < len(toks) && toks[i+1].kind == tPunct:
+			cut = i + 2
+		case w == "scratch" && i+1 < len(toks) && toks[i+1].w == "that":
+			cut = i + 2
+		case w == "wait" && toks[i-1].w == "no":
+			cut = i + 1
+		}
+	}
+	if cut >= len(toks) {
+		return 0
+	}
+	return cut
+}
+
 // injection spots text that talks to the compiler instead of describing
 // an integration.
 func injection(toks []token) bool {
@@ -274,13 +300,19 @@ func injection(toks []token) bool {
 func (b *builtin) markManual(toks []token) bool {
 	found := false
 	start := 0
+	hook := false
+	for _, t := range toks {
+		if t.w == "webhook" || t.w == "endpoint" || t.w == "webhooks" {
+			hook = true // "when called" is then the webhook's call
+		}
+	}
 	for i := 0; i <= len(toks); i++ {
 		if i < len(toks) && toks[i].kind != tPunct && toks[i].kind != tArrow {
 			continue
 		}
 		c := clause{toks: toks[start:i]}
 		if c.has("manually", "manual") || c.phrase("on demand") || c.phrase("by hand") || c.phrase("when i run") ||
-			c.phrase("i run it") || c.phrase("when run") || c.phrase("when triggered") || c.phrase("when called") {
+			c.phrase("i run it") || c.phrase("when run") || c.phrase("when triggered") || c.phrase("when called") && !hook {
 			verb := false
 			for _, t := range c.toks {
 				if t.kind == tWord && actionVerbs[t.w] != "" && t.w != "run" {

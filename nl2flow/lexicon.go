@@ -104,7 +104,13 @@ var zones = map[string]string{
 var englishWords = set("when whenever if then and or the a an to in on at for new create send post email notify every each day week " +
 	"month hour minute is are be with from after before into of it them please all list update add make get tell let know that " +
 	"this our we i you my me should would could can also only unless otherwise else morning night evening weekday daily hourly " +
-	"time once someone somebody channel team message record records do don't dont never not nothing anything anyone")
+	"time once someone somebody channel team message record records do don't dont never not nothing anything anyone " +
+	"soon as upon via over through about there here where which who whom whose what that those these it's its " +
+	"go goes going gone went come comes came shows show showed up down out into onto off again still already really actually " +
+	"maybe perhaps sure okay ok thanks thank hey hi hello great nice possible able like want wants need needs keep keeps " +
+	"receive receives received expose exposes endpoint called invoked starts started joins joined gets got become becomes " +
+	"everyone everybody somewhere whatever whenever wherever twice week weeks day days month months year hours minutes " +
+	"first second last next previous new old big small large high low more less much many few each every both either")
 
 type wordSet struct{ m map[string]bool }
 

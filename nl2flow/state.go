@@ -18,6 +18,7 @@ type state struct {
 	injected bool
 
 	trigObj   string                    // the object the trigger's records are
+	hookObj   string                    // what a webhook is said to be about
 	trigDesc  string                    // "opportunity won"
 	trigWords []string                  // what the trigger clause said (for the name)
 	fields    map[string]map[string]any // the trigger record's fields (nil: unknown)
@@ -174,6 +175,20 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			clauses = append(append(append([]clause{}, clauses[:i+1]...), rest...), clauses[i+1:]...)
 			continue
 		}
+		// "Expose a webhook that creates …", "Create a webhook endpoint:".
+		if s.p.Trigger.Kind == "" && (c.has("webhook", "webhooks", "endpoint")) {
+			s.trigger(c)
+			for j, t := range c.toks {
+				if t.w == "that" || t.w == "which" || t.w == "to" && j > 0 {
+					rest := clause{toks: c.toks[j+1:], sep: ","}
+					if !rest.empty() {
+						clauses = append(append(append([]clause{}, clauses[:i+1]...), rest), clauses[i+1:]...)
+					}
+					break
+				}
+			}
+			continue
+		}
 		switch {
 		case c.has("otherwise", "else") && s.cond != nil:
 			s.inElse = true
@@ -186,7 +201,7 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			if !rest.empty() {
 				s.action(ctx, rest)
 			}
-		case s.p.Trigger.Kind == "" && i == 0 && !hasTarget(c) && len(s.objectsIn(c)) > 0 && (s.verb(c) == "" || hasEvent(c)):
+		case s.p.Trigger.Kind == "" && len(s.made) == 0 && s.cond == nil && !hasTarget(c) && len(s.objectsIn(c)) > 0 && (s.verb(c) == "" || hasEvent(c)):
 			s.trigger(c) // terse: "new crm contact -> …"
 		case s.p.Trigger.Kind == "poll" && s.verb(c) == "" && !hasTarget(c) && len(s.objectsIn(c)) == 0 && len(stateIn(c)) > 0:
 			s.filter(c) // "crm opportunity -> negotiation: …"
@@ -224,6 +239,25 @@ func postposedCondition(c clause) int {
 		}
 	}
 	return -1
+}
+
+// onlyWords: every word of the clause is one of ws.
+func onlyWords(c clause, ws ...string) bool {
+	for _, t := range c.toks {
+		if t.kind != tWord {
+			return false
+		}
+		ok := false
+		for _, w := range ws {
+			if t.w == w {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return len(c.toks) > 0
 }
 
 // hasEvent: the clause says something happened ("paid", "won", "created").
@@ -318,6 +352,10 @@ func (s *state) eventEnd(c clause, k int) int {
 // isVerbAt: the word at i is used as a verb (not "an email", "the list").
 func isVerbAt(toks []token, i int) bool {
 	t := toks[i]
+	if t.kind == tWord && !t.used && (i == 0 || toks[i-1].w == "that" || toks[i-1].w == "which" || toks[i-1].w == "and") &&
+		strings.HasSuffix(t.w, "s") && actionVerbs[strings.TrimSuffix(t.w, "s")] != "" && actionVerbs[t.w] == "" {
+		return true // "a webhook that creates a contact … and replies"
+	}
 	if t.kind != tWord || t.used || actionVerbs[t.w] == "" {
 		return false
 	}
@@ -363,6 +401,9 @@ func (s *state) verb(c clause) string {
 	for i, t := range c.toks {
 		if isVerbAt(c.toks, i) {
 			v := actionVerbs[t.w]
+			if v == "" {
+				v = actionVerbs[strings.TrimSuffix(t.w, "s")]
+			}
 			if t.w == "drop" {
 				return "send"
 			}
@@ -588,7 +629,10 @@ func strip(c clause, ws ...string) clause {
 // trigger reads an event clause: a webhook, or records of a system.
 func (s *state) trigger(c clause) {
 	if s.p.Trigger.Kind != "" {
-		if hasEvent(c) || c.has("webhook") {
+		if onlyWords(c, "when", "whenever", "called", "invoked", "hit", "triggered", "it", "is", "gets", "someone", "calls", "once") {
+			return // "when called": the webhook already says so
+		}
+		if hasEvent(c) || c.has("webhook") && s.p.Trigger.Kind != "webhook" {
 			s.n.ask("The request names both a %s trigger and an event (%q); the draft uses the %s. Which should start the flow?", s.p.Trigger.Kind, c.text(), s.p.Trigger.Kind)
 			return
 		}
@@ -599,6 +643,12 @@ func (s *state) trigger(c clause) {
 	if c.has("webhook", "webhooks", "http", "endpoint", "url", "incoming", "website", "form", "weft") || c.phrase("post comes") || c.phrase("post request") || c.phrase("api call") {
 		s.p.Trigger = TriggerPlan{Kind: "webhook"}
 		s.trigDesc = "webhook"
+		for _, o := range s.objectsIn(c) {
+			if o.obj != "request" && o.obj != "message" && o.obj != "email" {
+				s.hookObj = o.obj // "a webhook about a new invoice": "create it" means an invoice
+				break
+			}
+		}
 		s.n.explain = append(s.n.explain, "Trigger: a webhook (POST /hooks/NAME); each request starts a run with its JSON body as trigger.body. The request names no body fields, so steps read the fields they need from trigger.body by the target's names: check them against what the sender posts.")
 		if c.has("signed") || c.has("signature") {
 			s.n.ask("Which secret signs the webhook? Add trigger.webhook.signature with the name of a configured secret.")
@@ -650,6 +700,14 @@ func (s *state) trigger(c clause) {
 		}
 	}
 	s.pathParams(best, c, &s.p.Trigger.Input)
+	for _, k := range sortedKeys(inputs) {
+		if len(enumValues(inputs[k])) > 0 || isIDParam(k) || hasKV(s.p.Trigger.Input, k) || typeOf(inputs[k]) != "string" {
+			continue
+		}
+		if v := namedValue(c, k); v != "" && strings.ToLower(v) != v {
+			s.p.Trigger.Input = append(s.p.Trigger.Input, KV{k, v}) // "in the Engineering department"
+		}
+	}
 	desc := "new or updated " + best.Object + " records"
 	s.filter(c)
 	for _, kv := range s.p.Trigger.Input {
@@ -999,7 +1057,8 @@ func (s *state) fieldRef(f string) string {
 
 // isLoop: "for each line item", "for every contact", "loop over its lines".
 func (s *state) isLoop(c clause) bool {
-	return c.phrase("for each") || c.phrase("for every") || c.phrase("loop over") || c.phrase("loop through") || c.phrase("iterate over") || c.phrase("for all")
+	return c.phrase("for each") || c.phrase("for every") || c.phrase("loop over") || c.phrase("loop through") || c.phrase("iterate over") ||
+		c.phrase("for all") || c.phrase("through each") || c.phrase("through every") || c.phrase("through all") || c.phrase("over each") || c.phrase("each of the")
 }
 
 // foreach opens a loop over the named collection and returns the rest of
@@ -1007,8 +1066,11 @@ func (s *state) isLoop(c clause) bool {
 func (s *state) foreach(c clause) clause {
 	start := -1
 	for i, t := range c.toks {
-		if t.w == "each" || t.w == "every" || t.w == "over" || t.w == "through" || t.w == "all" {
+		if t.w == "each" || t.w == "every" || t.w == "all" || (t.w == "over" || t.w == "through") && !(i+1 < len(c.toks) && (c.toks[i+1].w == "each" || c.toks[i+1].w == "every" || c.toks[i+1].w == "all")) {
 			start = i + 1
+			if i+1 < len(c.toks) && c.toks[i+1].w == "of" {
+				start++
+			}
 			break
 		}
 	}
@@ -1085,7 +1147,7 @@ func (s *state) action(ctx context.Context, c clause) {
 		s.negated = append(s.negated, neg{nv, obj, c.text()})
 		return
 	}
-	if verb == "" && len(objs) > 0 && (c.sep == "->" || c.sep == "+" || c.sep == ",") {
+	if verb == "" && len(objs) > 0 && (c.sep == "->" || c.sep == "+" || c.sep == "," && (s.p.Trigger.Kind == "schedule" || s.p.Trigger.Kind == "manual")) {
 		// terse: "-> erp customer" creates; after a schedule it lists.
 		verb = "create"
 		if s.p.Trigger.Kind == "schedule" || s.p.Trigger.Kind == "manual" {
@@ -1149,6 +1211,9 @@ func (s *state) action(ctx context.Context, c clause) {
 	sys := s.systemsIn(c)
 	if obj == "" && verb == "update" && s.trigObj != "" && len(sys) == 0 {
 		obj = s.trigObj
+	}
+	if obj == "" && c.has("it", "one", "them") && verb == "create" && s.hookObj != "" {
+		obj = s.hookObj // "create it in the ERP"
 	}
 	op := s.pick(verb, obj, sys, c)
 	if op == nil {
