@@ -88,6 +88,12 @@ func main() {
 		start := time.Now()
 		for _, it := range items {
 			d, err := comp.Compile(context.Background(), nl2flow.Request{Text: it.text, Backend: req})
+			if req == "llm" && d != nil && d.Backend == "builtin" {
+				// The model was not reachable and the builtin answered: that
+				// would be scored as the model. Stop instead.
+				fmt.Fprintf(os.Stderr, "nl2flow eval: the model did not answer (%s); is the server up at %s?\n", strings.Join(d.Warnings, "; "), *url)
+				os.Exit(1)
+			}
 			r := judge(it, d, err, cat)
 			if *show == it.line && d != nil {
 				fmt.Println(d.YAML)
