@@ -154,6 +154,113 @@ type Alerter struct {
 	quiet   map[string]time.Time  // rule|flow -> no new alert before
 	history []*Alert
 	series  map[string]*watched // rule|flow -> anomaly rule state
+
+	// Shared mode (several processes on one store): runs are read from the
+	// store, and only the lease holder evaluates and notifies.
+	st     store.Store
+	holder string
+	leader bool
+	pulled time.Time            // finished runs up to here are in events
+	seen   map[string]time.Time // run id -> finished, for the read overlap
+}
+
+// leaseName is the store lease the evaluating process holds.
+const leaseName = "alerts"
+
+// Shared makes the alerter read finished runs from st (every process's
+// runs count, not only this one's) and evaluate only while this process,
+// named holder, holds the store's "alerts" lease, so one notification goes
+// out per alert however many processes run.
+func (a *Alerter) Shared(st store.Store, holder string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.st, a.holder, a.seen = st, holder, map[string]time.Time{}
+}
+
+// horizon is how much history the rules need.
+func (a *Alerter) horizon() time.Duration {
+	h := time.Hour
+	for _, r := range a.rules {
+		need := r.Window + r.Silent
+		switch r.Kind {
+		case "burst":
+			need += r.Baseline
+		case "anomaly":
+			need = 120 * r.Resolution
+		}
+		if need > h {
+			h = need
+		}
+	}
+	if h > 48*time.Hour {
+		h = 48 * time.Hour
+	}
+	return h
+}
+
+// sync takes or renews the lease and reads the runs finished since the
+// last read (with an overlap for runs committed late), the newest 50,000
+// at most. It reports whether this process evaluates now.
+func (a *Alerter) sync(ctx context.Context, now time.Time, every time.Duration) bool {
+	ok, err := a.st.TryLease(ctx, leaseName, a.holder, 3*every+time.Second)
+	if err != nil {
+		a.log.Warn("alerts: lease", "err", err)
+		return false
+	}
+	a.mu.Lock()
+	if !ok {
+		a.leader = false
+		a.mu.Unlock()
+		return false
+	}
+	since := a.pulled.Add(-10 * time.Second)
+	if !a.leader || a.pulled.IsZero() {
+		// Newly in charge: rebuild what the rules look back on.
+		since = now.Add(-a.horizon())
+		a.events, a.seen = map[string][]runEvent{}, map[string]time.Time{}
+	}
+	a.leader = true
+	a.mu.Unlock()
+	var runs []*store.Run
+	f := store.RunFilter{FinishedSince: since, Since: since.Add(-24 * time.Hour), Limit: 1000}
+	for len(runs) < 50000 {
+		page, err := a.st.ListRuns(ctx, f)
+		if err != nil {
+			a.log.Warn("alerts: reading finished runs", "err", err)
+			return false
+		}
+		runs = append(runs, page...)
+		if len(page) < f.Limit {
+			break
+		}
+		f.Before = page[len(page)-1].ID
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].FinishedAt.Before(*runs[j].FinishedAt) })
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	touched := map[string]bool{}
+	for _, r := range runs {
+		if r.FinishedAt == nil {
+			continue
+		}
+		if _, dup := a.seen[r.ID]; dup {
+			continue
+		}
+		a.seen[r.ID] = *r.FinishedAt
+		a.observe(r)
+		touched[r.Flow] = true
+	}
+	for flow := range touched {
+		evs := a.events[flow]
+		sort.SliceStable(evs, func(i, j int) bool { return evs[i].at.Before(evs[j].at) })
+	}
+	for id, at := range a.seen {
+		if at.Before(since.Add(-time.Minute)) {
+			delete(a.seen, id)
+		}
+	}
+	a.pulled = now
+	return true
 }
 
 // NewAlerter returns an alerter; with no rules it uses DefaultRules.
@@ -200,13 +307,21 @@ func NewAlerter(rules []Rule, notify Notifier, log *slog.Logger) *Alerter {
 		events: map[string][]runEvent{}, pending: map[string]time.Time{}, open: map[string]*Alert{}, quiet: map[string]time.Time{}, series: map[string]*watched{}}
 }
 
-// ObserveRun records a finished run.
+// ObserveRun records a finished run (in shared mode the store is read
+// instead).
 func (a *Alerter) ObserveRun(r *store.Run) {
 	if r == nil || r.FinishedAt == nil {
 		return
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.st != nil {
+		return
+	}
+	a.observe(r)
+}
+
+func (a *Alerter) observe(r *store.Run) {
 	var dur time.Duration
 	if !r.StartedAt.IsZero() {
 		dur = r.FinishedAt.Sub(r.StartedAt)
@@ -220,7 +335,14 @@ func (a *Alerter) ObserveRun(r *store.Run) {
 
 // Evaluate checks every rule now and sends notifications.
 func (a *Alerter) Evaluate(ctx context.Context) {
+	a.evaluate(ctx, 5*time.Second)
+}
+
+func (a *Alerter) evaluate(ctx context.Context, every time.Duration) {
 	now := a.now()
+	if a.st != nil && !a.sync(ctx, now, every) {
+		return
+	}
 	var send []Alert
 	a.mu.Lock()
 	for _, r := range a.rules {
@@ -344,7 +466,7 @@ func (a *Alerter) Run(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			a.Evaluate(ctx)
+			a.evaluate(ctx, every)
 		}
 	}
 }

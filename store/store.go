@@ -80,6 +80,11 @@ type Store interface {
 	TriggerCursor(ctx context.Context, flow string) (string, error)
 	SetTriggerCursor(ctx context.Context, flow, cursor string) error
 
+	// TryLease takes or renews a named lease for holder until ttl from now;
+	// it reports whether holder has it (another holder's unexpired lease
+	// wins). One process of many does a job, such as evaluating alerts.
+	TryLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+
 	// SaveConnectorSpec stores (or replaces) an imported connector's source
 	// document; ConnectorSpecs returns them all, to rebuild the catalog.
 	SaveConnectorSpec(ctx context.Context, c ConnectorSpec) error
@@ -203,10 +208,11 @@ type Attempt struct {
 
 // RunFilter selects runs.
 type RunFilter struct {
-	Flow   string
-	Status string
-	Since  time.Time
-	Until  time.Time
+	Flow          string
+	Status        string
+	Since         time.Time
+	Until         time.Time
+	FinishedSince time.Time // finished at or after (unfinished runs are left out)
 	Limit  int
 	Before string // run id cursor: runs created before this one
 }

@@ -250,6 +250,12 @@ func serve(args []string, stderr io.Writer) error {
 		if every <= 0 {
 			every = 5 * time.Second
 		}
+		if cfg.DatabaseURL != "" {
+			// Several processes may share this PostgreSQL store: judge
+			// everyone's runs, and let one process notify.
+			host, _ := os.Hostname()
+			alerter.Shared(st, fmt.Sprintf("%s:%d", host, os.Getpid()))
+		}
 		go alerter.Run(bg, every)
 	}
 	gwCfg.Alerts = alerter

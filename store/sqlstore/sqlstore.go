@@ -519,6 +519,9 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, 
 	if !f.Since.IsZero() {
 		where, args = append(where, "created_at >= ?"), append(args, micros(f.Since))
 	}
+	if !f.FinishedSince.IsZero() {
+		where, args = append(where, "finished_at >= ?"), append(args, micros(f.FinishedSince))
+	}
 	if !f.Until.IsZero() {
 		where, args = append(where, "created_at < ?"), append(args, micros(f.Until))
 	}
@@ -859,6 +862,30 @@ func (s *Store) SetTriggerCursor(ctx context.Context, flow, cursor string) error
 			ON CONFLICT (flow) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`), flow, cursor, micros(time.Now()))
 		return s.wrap(err, "set trigger cursor")
 	})
+}
+
+// leasePrefix keeps leases apart from flow cursors in trigger_state (flow
+// names cannot contain ':').
+const leasePrefix = "lease:"
+
+// TryLease implements store.Store: one upsert that takes the row when it is
+// missing, expired, or already the holder's.
+func (s *Store) TryLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	now := time.Now()
+	var got bool
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO trigger_state (flow, cursor, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (flow) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at
+			WHERE trigger_state.cursor = excluded.cursor OR trigger_state.updated_at < ?`),
+			leasePrefix+name, holder, micros(now.Add(ttl)), micros(now))
+		if err != nil {
+			return s.wrap(err, "lease")
+		}
+		n, err := res.RowsAffected()
+		got = n > 0
+		return s.wrap(err, "lease")
+	})
+	return got, err
 }
 
 // SaveConnectorSpec implements store.Store.

@@ -189,6 +189,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if len(recent) != 2 {
 			t.Fatalf("recent %d", len(recent))
 		}
+		fin, err := s.ListRuns(ctx, store.RunFilter{FinishedSince: time.Now().Add(-time.Hour)})
+		must(t, err)
+		if len(fin) != 2 {
+			t.Fatalf("finished in the last hour: %d", len(fin))
+		}
 		n, err := s.Purge(ctx, time.Now().Add(-24*time.Hour))
 		must(t, err)
 		if n != 1 {
@@ -212,6 +217,33 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		c, _ = s.TriggerCursor(ctx, "f")
 		if c != "2026-01-02T03:05:05Z" {
 			t.Fatalf("cursor %q", c)
+		}
+	})
+
+	t.Run("leases: one holder at a time, renewable, taken over once expired", func(t *testing.T) {
+		s := open(t)
+		ok, err := s.TryLease(ctx, "alerts", "p1", 200*time.Millisecond)
+		if err != nil || !ok {
+			t.Fatalf("first take: %v %v", ok, err)
+		}
+		if ok, _ := s.TryLease(ctx, "alerts", "p2", time.Second); ok {
+			t.Fatal("a second holder took an unexpired lease")
+		}
+		if ok, _ := s.TryLease(ctx, "alerts", "p1", 200*time.Millisecond); !ok {
+			t.Fatal("the holder could not renew")
+		}
+		if ok, _ := s.TryLease(ctx, "other", "p2", time.Second); !ok {
+			t.Fatal("leases are not per name")
+		}
+		time.Sleep(300 * time.Millisecond)
+		if ok, _ := s.TryLease(ctx, "alerts", "p2", time.Second); !ok {
+			t.Fatal("an expired lease was not taken over")
+		}
+		if ok, _ := s.TryLease(ctx, "alerts", "p1", time.Second); ok {
+			t.Fatal("the old holder took it back")
+		}
+		if cur, _ := s.TriggerCursor(ctx, "alerts"); cur != "" {
+			t.Fatalf("a lease shows as a flow's cursor: %q", cur)
 		}
 	})
 
