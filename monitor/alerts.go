@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path"
@@ -161,7 +162,54 @@ type Alerter struct {
 	holder string
 	leader bool
 	pulled time.Time            // finished runs up to here are in events
+	db     store.Store          // where alerts are kept (nil: in memory only)
 	seen   map[string]time.Time // run id -> finished, for the read overlap
+}
+
+// Persist keeps alerts in st (they survive restarts, and a process that
+// takes over evaluation can resolve what another raised) and loads the
+// ones stored.
+func (a *Alerter) Persist(ctx context.Context, st store.Store) error {
+	a.mu.Lock()
+	a.db = st
+	a.mu.Unlock()
+	return a.load(ctx)
+}
+
+// load reads the stored alerts: the history, and the firing ones as open.
+func (a *Alerter) load(ctx context.Context) error {
+	docs, err := a.db.AlertDocs(ctx, 1000)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.history, a.open = nil, map[string]*Alert{}
+	for i := len(docs) - 1; i >= 0; i-- { // oldest first
+		var al Alert
+		if json.Unmarshal(docs[i].Doc, &al) != nil {
+			continue
+		}
+		a.history = append(a.history, &al)
+		if al.Status == "firing" {
+			a.open[docs[i].Key] = &al
+		}
+	}
+	return nil
+}
+
+// save stores one alert's current state.
+func (a *Alerter) save(ctx context.Context, al Alert) {
+	a.mu.Lock()
+	db := a.db
+	a.mu.Unlock()
+	if db == nil {
+		return
+	}
+	doc, _ := json.Marshal(al)
+	if err := db.SaveAlert(ctx, store.AlertDoc{ID: al.ID, Key: al.Rule + "|" + al.Flow, Status: al.Status, Doc: doc, CreatedAt: al.StartedAt}); err != nil {
+		a.log.Error("alerts: saving", "alert", al.ID, "err", err)
+	}
 }
 
 // leaseName is the store lease the evaluating process holds.
@@ -214,13 +262,21 @@ func (a *Alerter) sync(ctx context.Context, now time.Time, every time.Duration) 
 		return false
 	}
 	since := a.pulled.Add(-10 * time.Second)
-	if !a.leader || a.pulled.IsZero() {
+	takeover := !a.leader || a.pulled.IsZero()
+	if takeover {
 		// Newly in charge: rebuild what the rules look back on.
 		since = now.Add(-a.horizon())
 		a.events, a.seen = map[string][]runEvent{}, map[string]time.Time{}
 	}
 	a.leader = true
+	db := a.db
 	a.mu.Unlock()
+	if takeover && db != nil {
+		// … and pick up the alerts the previous evaluator left open.
+		if err := a.load(ctx); err != nil {
+			a.log.Warn("alerts: loading", "err", err)
+		}
+	}
 	var runs []*store.Run
 	f := store.RunFilter{FinishedSince: since, Since: since.Add(-24 * time.Hour), Limit: 1000}
 	for len(runs) < 50000 {
@@ -445,6 +501,9 @@ func (a *Alerter) evaluate(ctx context.Context, every time.Duration) {
 		}
 	}
 	a.mu.Unlock()
+	for _, al := range send {
+		a.save(ctx, al)
+	}
 	for _, al := range group(send) {
 		if a.notify == nil {
 			continue
@@ -485,12 +544,21 @@ func (a *Alerter) Alerts() []Alert {
 // Ack marks an alert acknowledged.
 func (a *Alerter) Ack(id, who string) bool {
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	var acked *Alert
 	for _, al := range a.history {
 		if al.ID == id {
 			al.AckedBy = who
-			return true
+			acked = al
 		}
 	}
-	return false
+	var cp Alert
+	if acked != nil {
+		cp = *acked
+	}
+	a.mu.Unlock()
+	if acked == nil {
+		return false
+	}
+	a.save(context.Background(), cp)
+	return true
 }

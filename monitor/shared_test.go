@@ -26,8 +26,16 @@ func TestSharedAlertersOneLeader(t *testing.T) {
 	sent := map[string][]Alert{}
 	mk := func(name string) *Alerter {
 		a := NewAlerter([]Rule{{Name: "spike", Flow: "*", ErrorRate: 0.5, MinRuns: 4, Window: time.Minute, Severity: "critical"}},
-			func(_ context.Context, al Alert) error { mu.Lock(); sent[name] = append(sent[name], al); mu.Unlock(); return nil }, nil)
+			func(_ context.Context, al Alert) error {
+				mu.Lock()
+				sent[name] = append(sent[name], al)
+				mu.Unlock()
+				return nil
+			}, nil)
 		a.Shared(st, name)
+		if err := a.Persist(ctx, st); err != nil {
+			t.Fatal(err)
+		}
 		return a
 	}
 	p1, p2 := mk("p1"), mk("p2")
@@ -51,17 +59,37 @@ func TestSharedAlertersOneLeader(t *testing.T) {
 		t.Fatalf("p1 %+v p2 %+v", sent["p1"], sent["p2"])
 	}
 	mu.Unlock()
-	// p1 stops; once its lease lapses p2 is in charge and rebuilds the
-	// window from the store (open alerts live in the process that raised
-	// them, so p2 raises its own).
+	// p1 stops; once its lease lapses p2 is in charge: it rebuilds the
+	// window from the store and picks up the alert p1 left open (stored),
+	// so it neither repeats it nor forgets to resolve it.
 	time.Sleep(1500 * time.Millisecond)
 	for i := 0; i < 3; i++ {
 		finish(store.RunDead)
 	}
 	p2.evaluate(ctx, every)
 	mu.Lock()
+	if len(sent["p2"]) != 0 {
+		t.Fatalf("p2 repeated the open alert: %+v", sent["p2"])
+	}
+	mu.Unlock()
+	for i := 0; i < 30; i++ {
+		finish(store.RunSucceeded)
+	}
+	p2.evaluate(ctx, every)
+	mu.Lock()
 	defer mu.Unlock()
-	if len(sent["p2"]) != 1 || sent["p2"][0].Runs != 8 || len(sent["p1"]) != 1 {
-		t.Fatalf("after take-over: p2 %+v p1 %d", sent["p2"], len(sent["p1"]))
+	if len(sent["p2"]) != 1 || sent["p2"][0].Status != "resolved" || sent["p2"][0].ID != sent["p1"][0].ID {
+		t.Fatalf("after take-over: p2 %+v", sent["p2"])
+	}
+	// A restarted process lists the history, acks included.
+	if !p2.Ack(sent["p1"][0].ID, "ops") {
+		t.Fatal("ack")
+	}
+	p3 := NewAlerter(nil, nil, nil)
+	if err := p3.Persist(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if got := p3.Alerts(); len(got) != 1 || got[0].Status != "resolved" || got[0].AckedBy != "ops" {
+		t.Fatalf("after restart: %+v", got)
 	}
 }

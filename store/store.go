@@ -110,6 +110,10 @@ type Store interface {
 	// Schema mappings (the mapper's review workflow): a JSON document per
 	// mapping, replaced on every review. MappingDoc returns not_found.
 	SaveMapping(ctx context.Context, m MappingDoc) error
+	// SaveAlert stores (or replaces) an alert; AlertDocs returns the newest
+	// limit alerts, newest first.
+	SaveAlert(ctx context.Context, a AlertDoc) error
+	AlertDocs(ctx context.Context, limit int) ([]AlertDoc, error)
 	Mapping(ctx context.Context, id string) (*MappingDoc, error)
 	Mappings(ctx context.Context) ([]MappingDoc, error)
 
@@ -244,6 +248,15 @@ type APIKey struct {
 	RatePerMin int        `json:"rate_per_min,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+// AlertDoc is a stored alert: its rule|flow key, status and JSON.
+type AlertDoc struct {
+	ID        string
+	Key       string
+	Status    string
+	Doc       []byte
+	CreatedAt time.Time
 }
 
 // MappingDoc is a stored mapping.

@@ -250,6 +250,9 @@ func serve(args []string, stderr io.Writer) error {
 		if every <= 0 {
 			every = 5 * time.Second
 		}
+		if err := alerter.Persist(ctx, st); err != nil {
+			log.Warn("alerts: loading stored alerts", "err", err)
+		}
 		if cfg.DatabaseURL != "" {
 			// Several processes may share this PostgreSQL store: judge
 			// everyone's runs, and let one process notify.

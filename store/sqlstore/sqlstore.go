@@ -1071,6 +1071,40 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 }
 
 // SaveMapping implements store.Store.
+// SaveAlert implements store.Store.
+func (s *Store) SaveAlert(ctx context.Context, a store.AlertDoc) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO alerts (id, key, status, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET status = excluded.status, doc = excluded.doc, updated_at = excluded.updated_at`),
+			a.ID, a.Key, a.Status, string(a.Doc), micros(a.CreatedAt), micros(time.Now()))
+		return s.wrap(err, "save alert")
+	})
+}
+
+// AlertDocs implements store.Store.
+func (s *Store) AlertDocs(ctx context.Context, limit int) ([]store.AlertDoc, error) {
+	if limit <= 0 || limit > 10000 {
+		limit = 1000
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, key, status, doc, created_at FROM alerts ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(limit)))
+	if err != nil {
+		return nil, s.wrap(err, "alerts")
+	}
+	defer rows.Close()
+	var out []store.AlertDoc
+	for rows.Next() {
+		var a store.AlertDoc
+		var doc string
+		var c int64
+		if err := rows.Scan(&a.ID, &a.Key, &a.Status, &doc, &c); err != nil {
+			return nil, s.wrap(err, "alerts")
+		}
+		a.Doc, a.CreatedAt = []byte(doc), fromMicros(c)
+		out = append(out, a)
+	}
+	return out, s.wrap(rows.Err(), "alerts")
+}
+
 func (s *Store) SaveMapping(ctx context.Context, m store.MappingDoc) error {
 	now := time.Now()
 	if m.CreatedAt.IsZero() {

@@ -247,6 +247,19 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("alerts: saved, replaced, newest first", func(t *testing.T) {
+		s := open(t)
+		t0 := time.Now().Add(-time.Hour).UTC()
+		must(t, s.SaveAlert(ctx, store.AlertDoc{ID: "a1", Key: "spike|orders", Status: "firing", Doc: []byte(`{"v":1}`), CreatedAt: t0}))
+		must(t, s.SaveAlert(ctx, store.AlertDoc{ID: "a2", Key: "spike|billing", Status: "firing", Doc: []byte(`{"v":2}`), CreatedAt: t0.Add(time.Minute)}))
+		must(t, s.SaveAlert(ctx, store.AlertDoc{ID: "a1", Key: "spike|orders", Status: "resolved", Doc: []byte(`{"v":3}`), CreatedAt: t0}))
+		got, err := s.AlertDocs(ctx, 10)
+		must(t, err)
+		if len(got) != 2 || got[0].ID != "a2" || got[1].Status != "resolved" || string(got[1].Doc) != `{"v":3}` || got[1].Key != "spike|orders" {
+			t.Fatalf("%+v", got)
+		}
+	})
+
 	t.Run("imported connector specs", func(t *testing.T) {
 		s := open(t)
 		must(t, s.SaveConnectorSpec(ctx, store.ConnectorSpec{Name: "crm", Kind: "openapi", Spec: []byte("v1")}))
