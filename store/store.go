@@ -217,8 +217,8 @@ type RunFilter struct {
 	Since         time.Time
 	Until         time.Time
 	FinishedSince time.Time // finished at or after (unfinished runs are left out)
-	Limit  int
-	Before string // run id cursor: runs created before this one
+	Limit         int
+	Before        string // run id cursor: runs created before this one
 }
 
 // ConnectorSpec is an imported connector's source document.
