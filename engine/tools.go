@@ -72,7 +72,11 @@ func (e *Engine) recordToolCall(c ToolCall, start time.Time, out any, err error)
 	in, _ := json.Marshal(map[string]any{"kind": "mcp", "body": c.Input})
 	run := &store.Run{ID: newID(), Flow: "mcp:" + c.Toolset, TriggerKind: "mcp", Input: in,
 		CreatedAt: start.UTC(), StartedAt: start.UTC(), Sync: true, Status: store.RunSucceeded}
-	att := store.Attempt{RunID: run.ID, Flow: run.Flow, StepID: c.Tool, StepKey: c.Tool, Kind: "call", Attempt: 1,
+	key := c.Tool
+	if c.Operation != "" {
+		key = c.Operation // what the tool called (connector.operation), for metrics and traces
+	}
+	att := store.Attempt{RunID: run.ID, Flow: run.Flow, StepID: c.Tool, StepKey: key, Kind: "call", Attempt: 1,
 		TriggerKind: "mcp", Status: store.AttemptOK, Worker: "key:" + c.Caller, StartedAt: start.UTC(), FinishedAt: end.UTC(),
 		DurationUS: end.Sub(start).Microseconds(), InputSize: len(in)}
 	if err != nil {

@@ -3,12 +3,15 @@ package monitor
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/store"
 )
 
@@ -24,7 +27,13 @@ type Metrics struct {
 	runs     *prometheus.CounterVec
 	retries  *prometheus.CounterVec
 	keyCalls *prometheus.CounterVec
+	opCalls  *prometheus.CounterVec
+	opDur    *prometheus.HistogramVec
+	steps    sync.Map // "flow@version" -> map[step]opRef, from the stored flow
 }
+
+// opRef is what a call step calls.
+type opRef struct{ connection, operation string }
 
 // NewMetrics registers Weft's series on a fresh registry.
 func NewMetrics() *Metrics {
@@ -43,7 +52,12 @@ func NewMetrics() *Metrics {
 		Help: "Attempts after the first, by flow and step."}, []string{"flow", "step"})
 	m.keyCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weft_mcp_tool_calls_total",
 		Help: "MCP tool calls by toolset, API key and outcome."}, []string{"toolset", "key", "status"})
-	m.reg.MustRegister(m.attempts, m.duration, m.inBytes, m.outBytes, m.runs, m.retries, m.keyCalls)
+	m.opCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weft_operation_calls_total",
+		Help: "Connector operation calls (flow call steps and MCP tool calls) by connection, operation, status and error class."},
+		[]string{"connection", "operation", "status", "error_class"})
+	m.opDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "weft_operation_duration_seconds",
+		Help: "Connector operation call durations.", Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14)}, []string{"connection", "operation"})
+	m.reg.MustRegister(m.attempts, m.duration, m.inBytes, m.outBytes, m.runs, m.retries, m.keyCalls, m.opCalls, m.opDur)
 	return m
 }
 
@@ -76,6 +90,62 @@ func (m *Metrics) ObserveAttempts(as []store.Attempt) {
 	}
 }
 
+// observeOperations records call attempts per connection and operation:
+// a flow's call steps are looked up in the stored flow version (once per
+// version), an MCP tool call's tool name is <connection>__<operation>.
+func (m *Metrics) observeOperations(as []store.Attempt, source func(flow string, version int) []byte) {
+	for _, a := range as {
+		if a.Kind != "call" || a.Status == store.AttemptWaited {
+			continue
+		}
+		var ref opRef
+		if strings.HasPrefix(a.Flow, "mcp:") {
+			// A tool call: the tool is <connection>__<operation> and the
+			// attempt's step key what it called (connector.operation).
+			conn, _, ok := strings.Cut(a.StepID, "__")
+			if !ok || !strings.Contains(a.StepKey, ".") {
+				continue // a Weft tool (compose_flow) or a flow tool, not an operation
+			}
+			ref = opRef{conn, a.StepKey}
+		} else {
+			key := a.Flow + "@" + strconv.Itoa(a.Version)
+			v, ok := m.steps.Load(key)
+			if !ok {
+				v = stepOps(a.Flow, source(a.Flow, a.Version))
+				m.steps.Store(key, v)
+			}
+			if ref, ok = v.(map[string]opRef)[a.StepID]; !ok {
+				continue
+			}
+		}
+		m.opCalls.WithLabelValues(ref.connection, ref.operation, a.Status, a.ErrorClass).Inc()
+		d := time.Duration(a.DurationUS) * time.Microsecond
+		if d == 0 && !a.FinishedAt.IsZero() {
+			d = a.FinishedAt.Sub(a.StartedAt)
+		}
+		m.opDur.WithLabelValues(ref.connection, ref.operation).Observe(d.Seconds())
+	}
+}
+
+// stepOps maps a flow version's call steps to what they call.
+func stepOps(name string, src []byte) map[string]opRef {
+	out := map[string]opRef{}
+	if src == nil {
+		return out
+	}
+	f, err := flow.Parse(name+".yaml", src)
+	if err != nil {
+		return out
+	}
+	_ = flow.Validate(f, nil) // names the steps that have no id, as the engine does
+	flow.Walk(f.Steps, func(s *flow.Step) {
+		if s.Kind == flow.KindCall {
+			out[s.ID] = opRef{s.Connection, s.Call}
+		}
+	})
+	return out
+}
+
 // ObserveRun records a run when it finishes.
 func (m *Metrics) ObserveRun(r *store.Run) {
 	if r == nil || r.FinishedAt == nil {
@@ -105,6 +175,13 @@ func (o Observed) run(r *store.Run) {
 
 func (o Observed) attempts(as []store.Attempt) {
 	o.M.ObserveAttempts(as)
+	o.M.observeOperations(as, func(name string, version int) []byte {
+		fv, err := o.Store.GetFlow(context.Background(), name, version)
+		if err != nil {
+			return nil
+		}
+		return fv.Source
+	})
 	if o.Tracer != nil {
 		o.Tracer.Attempts(as)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/engine"
@@ -25,8 +26,13 @@ func TestMetricsFromTheTransactionLog(t *testing.T) {
 	}
 	defer st.Close()
 	m := monitor.NewMetrics()
-	e := engine.New(monitor.Observed{Store: st, M: m}, connectors.NewCatalog(), quiet, engine.Config{})
-	if _, _, err := e.Deploy(ctx, "f.yaml", []byte("name: greet\ntrigger: {webhook: {}}\nsteps:\n  - id: hello\n    set: {x: =trigger.body.n}\n  - respond: {body: =steps.hello}\n")); err != nil {
+	cat := connectors.NewCatalog(&connectors.Connector{Name: "demo", Title: "Demo", Version: "1", Operations: []*connectors.Operation{{
+		Name: "ping", Invoke: func(context.Context, connectors.Call) (any, error) { return map[string]any{"ok": true}, nil }}}})
+	if err := cat.AddConnection(&connectors.Connection{Name: "d", Connector: "demo"}); err != nil {
+		t.Fatal(err)
+	}
+	e := engine.New(monitor.Observed{Store: st, M: m}, cat, quiet, engine.Config{})
+	if _, _, err := e.Deploy(ctx, "f.yaml", []byte("name: greet\ntrigger: {webhook: {}}\nsteps:\n  - id: hello\n    set: {x: =trigger.body.n}\n  - call: demo.ping\n    connection: d\n  - respond: {body: =steps.hello}\n")); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
@@ -34,13 +40,24 @@ func TestMetricsFromTheTransactionLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	body, _ := io.ReadAll(rec.Body)
+	// An agent's tool call counts for its connection and operation too.
+	e.RecordToolCall(engine.ToolCall{Toolset: "all", Tool: "d__ping", Caller: "k1", Connection: "d", Operation: "demo.ping"}, time.Now(), map[string]any{"ok": true}, nil)
+	var body []byte
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		body, _ = io.ReadAll(rec.Body)
+		if strings.Contains(string(body), `weft_mcp_tool_calls_total`) {
+			break
+		}
+	}
 	for _, want := range []string{
 		`weft_runs_finished_total{flow="greet",status="succeeded"} 3`,
 		`weft_step_attempts_total{error_class="",flow="greet",status="ok",step="hello"} 3`,
 		`weft_step_duration_seconds_count{flow="greet",step="hello"} 3`,
+		`weft_operation_duration_seconds_count{connection="d",operation="demo.ping"} 4`,
+		`weft_operation_calls_total{connection="d",error_class="",operation="demo.ping",status="ok"} 4`,
+		`weft_mcp_tool_calls_total{key="k1",status="ok",toolset="all"} 1`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Fatalf("missing %s in\n%s", want, body)

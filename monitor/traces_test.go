@@ -61,3 +61,6 @@ type nopStore struct{ store.Store }
 
 func (nopStore) AppendAttempts(context.Context, []store.Attempt) error        { return nil }
 func (nopStore) UpdateRun(context.Context, *store.Run, []store.Attempt) error { return nil }
+func (nopStore) GetFlow(context.Context, string, int) (store.FlowVersion, error) {
+	return store.FlowVersion{}, nil
+}
