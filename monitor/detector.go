@@ -130,8 +130,8 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 	cus := math.Max(d.cusumHi, d.cusLo) / c.CusumH * 5 // reaching the decision level counts as a 5-sigma deviation
 	// A sustained shift: the short-run mean's distance from the level, in
 	// units of its own spread (sd / sqrt(effective window)).
-	d.fastMean += 0.25 * (v - d.fastMean)
-	shift := math.Abs(d.fastMean-expected) / (scale / math.Sqrt(7)) * 0.5
+	d.fastMean += 0.15 * (v - d.fastMean)
+	shift := math.Abs(d.fastMean-expected) / (scale / math.Sqrt(12.3)) * 0.5
 	strength := math.Max(az, math.Max(cus, shift))
 	if d.n > c.Warmup {
 		// How this deviation compares with the largest seen lately: a new
