@@ -13,7 +13,7 @@ import (
 type Config struct {
 	Alpha       float64 // EWMA weight of the level (default 0.01)
 	Warmup      int     // observations before any score (default 60)
-	CusumK      float64 // CUSUM slack, in deviations (default 0.5)
+	CusumK      float64 // CUSUM slack, in deviations (default 0.75)
 	CusumH      float64 // CUSUM decision level, in deviations (default 8)
 	Refractory  int     // observations after a raised score in which only a higher one is reported in full (default 300)
 	Sensitivity float64 // scales the z-score (default 1)
@@ -27,7 +27,7 @@ func (c *Config) defaults() {
 		c.Warmup = 60
 	}
 	if c.CusumK <= 0 {
-		c.CusumK = 0.5
+		c.CusumK = 0.75
 	}
 	if c.CusumH <= 0 {
 		c.CusumH = 8
