@@ -168,4 +168,9 @@ func testOrderFlow(t *testing.T, env []string) {
 	if err != nil || !strings.Contains(out, id) {
 		t.Fatalf("runs list: %v %s", err, out)
 	}
+	// The health summary reads the same log.
+	out, err = srv.cli("metrics", "--flow", "order-flow", "--since", "1h")
+	if err != nil || !strings.Contains(out, "order-flow") || !strings.Contains(out, "ERROR%") {
+		t.Fatalf("metrics: %v %s", err, out)
+	}
 }

@@ -65,6 +65,7 @@ Usage:
   weft map suggest --source A --target B [--top 5] [--json]   A, B: a file (field list, JSON Schema, sample, .csv) or table:CONN.TABLE
   weft anomaly replay --input DIR --output DIR   score NAB-layout series with the streaming detectors
   weft alerts list | ack ID [--by NAME]
+  weft metrics [--flow F] [--since 1h] [--resolution 5m] [--buckets]   each flow's runs, failures, error rate, latency
   weft nl2flow "REQUEST" [--edit FILE] [--out FILE] [--deploy]   draft a flow from plain English (shown first; deployed only with --deploy)
   weft map list | show ID | accept|reject ID TARGET...|--all | edit ID TARGET --expr E | export ID [--root trigger.body]
   weft version
@@ -112,6 +113,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = anomalyCmd(args[1:], stdout)
 	case "alerts":
 		err = alertsCmd(args[1:], stdout)
+	case "metrics":
+		err = metricsCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "weft", version)
 	case "help", "-h", "--help":
