@@ -30,6 +30,7 @@ import (
 func main() {
 	data := flag.String("data", defaultData(), "NAB layout: data/<category>/<file>.csv and labels/combined_windows.json")
 	write := flag.String("write-synthetic", "", "also write the generated transaction-log set in NAB's layout here")
+	perFile := flag.Bool("files", false, "also list, per NAB series, the windows found and the false alarms at the standard profile's threshold")
 	flag.Parse()
 	set := synthetic()
 	if *write != "" {
@@ -88,6 +89,15 @@ func main() {
 	for _, p := range nab.Profiles {
 		w, b := nab.Score(weft, p), nab.Score(base, p)
 		fmt.Printf("%-22s %10.1f %10.1f   (weft threshold %.3f)\n", p.Name, w.Normalized, b.Normalized, w.Threshold)
+	}
+	if *perFile {
+		th := nab.Score(weft, nab.Profiles[0]).Threshold
+		fmt.Printf("\n%-55s %8s %4s\n", "series (standard threshold)", "found", "FP")
+		for _, s := range weft {
+			found, fp := nab.Detections(s, th)
+			a, b, c := nab.Parts(s, nab.Profiles[0], th)
+			fmt.Printf("%-55s %4d/%-3d %4d   tp %5.2f fn %5.2f fp %6.2f\n", s.Name, found, len(s.Windows), fp, a, b, c)
+		}
 	}
 }
 

@@ -200,3 +200,42 @@ func perfect(series []Series, prof Profile) float64 {
 	}
 	return total
 }
+
+// Detections counts, at threshold, the windows with at least one
+// detection and the detections outside every window (after the
+// probationary period).
+func Detections(s Series, threshold float64) (found, falseAlarms int) {
+	seen := map[int]bool{}
+	for _, p := range points(s) {
+		if p.score < threshold {
+			continue
+		}
+		if p.window >= 0 {
+			seen[p.window] = true
+		} else {
+			falseAlarms++
+		}
+	}
+	return len(seen), falseAlarms
+}
+
+// Parts splits the raw score of s at threshold into what detections in
+// windows earned, what missed windows cost and what false alarms cost.
+func Parts(s Series, prof Profile, threshold float64) (tp, fn, fp float64) {
+	detected := map[int]bool{}
+	for _, p := range points(s) {
+		if p.score < threshold {
+			continue
+		}
+		if p.window >= 0 {
+			if !detected[p.window] {
+				detected[p.window] = true
+				tp += p.unweighted * prof.TP
+			}
+			continue
+		}
+		fp += p.unweighted * prof.FP
+	}
+	fn = -prof.FN * float64(len(s.Windows)-len(detected))
+	return tp, fn, fp
+}
