@@ -55,6 +55,11 @@ type Engine struct {
 
 	shutdown chan struct{}
 	closing  sync.Once
+
+	toolLogStart sync.Once
+	tlogMu       sync.RWMutex
+	tlog         *toolLog
+	tlogClosed   bool
 }
 
 type limiter struct {

@@ -89,11 +89,5 @@ func (e *Engine) recordToolCall(c ToolCall, start time.Time, out any, err error)
 	}
 	run.FinishedAt = &end
 	// The log write must not hold the agent's answer, nor fail it.
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if werr := e.st.InsertRun(ctx, run, []store.Attempt{att}); werr != nil {
-			e.log.Error("mcp: logging a tool call", "tool", c.Tool, "err", werr)
-		}
-	}()
+	e.logToolRun(store.LoggedRun{Run: run, Attempts: []store.Attempt{att}})
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
@@ -38,6 +39,15 @@ type toolDef struct {
 	tags        []string
 	// local tools are served by Weft itself (compose_flow).
 	local func(ctx context.Context, args map[string]any) (any, error)
+
+	schemaOnce sync.Once
+	schema     map[string]any // the input schema, parsed once for checkArgs
+}
+
+// inputSchema is the tool's input schema as a map, parsed on first use.
+func (t *toolDef) inputSchema() map[string]any {
+	t.schemaOnce.Do(func() { _ = json.Unmarshal(t.tool.RawInputSchema, &t.schema) })
+	return t.schema
 }
 
 var nameClean = regexp.MustCompile(`[^A-Za-z0-9_-]`)
@@ -322,8 +332,8 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 		g.e.RecordToolCall(tc, start, nil, &connectors.Error{Class: connectors.Permanent, Message: msg})
 		return mcpgo.NewToolResultError(msg), nil
 	}
-	if len(mustJSON(args)) > g.maxArgBytes() {
-		return refuse(fmt.Sprintf("arguments are %d bytes; the limit is %d", len(mustJSON(args)), g.maxArgBytes()))
+	if n := len(mustJSON(args)); n > g.maxArgBytes() {
+		return refuse(fmt.Sprintf("arguments are %d bytes; the limit is %d", n, g.maxArgBytes()))
 	}
 	if key != nil && !key.allows(t.tool.Name) {
 		return refuse(fmt.Sprintf("tool %s is not allowed for API key %s", t.tool.Name, key.ID))
@@ -373,8 +383,7 @@ func mustJSON(v any) []byte {
 // and missing required fields, and basic types, with a message a model can
 // act on.
 func checkArgs(t *toolDef, args map[string]any) string {
-	var s map[string]any
-	_ = json.Unmarshal(t.tool.RawInputSchema, &s)
+	s := t.inputSchema()
 	props, _ := s["properties"].(map[string]any)
 	for _, r := range requiredList(s) {
 		if _, ok := args[r]; !ok {

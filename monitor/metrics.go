@@ -207,6 +207,19 @@ func (o Observed) InsertRun(ctx context.Context, r *store.Run, attempts []store.
 	return err
 }
 
+// InsertRuns implements store.Store (all or none, so a failed batch counts
+// none).
+func (o Observed) InsertRuns(ctx context.Context, runs []store.LoggedRun) error {
+	err := o.Store.InsertRuns(ctx, runs)
+	if err == nil {
+		for _, lr := range runs {
+			o.attempts(lr.Attempts)
+			o.run(lr.Run)
+		}
+	}
+	return err
+}
+
 // AppendAttempts implements store.Store.
 func (o Observed) AppendAttempts(ctx context.Context, attempts []store.Attempt) error {
 	err := o.Store.AppendAttempts(ctx, attempts)

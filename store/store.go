@@ -33,6 +33,12 @@ const (
 )
 
 // Store is the whole contract. Implementations are safe for concurrent use.
+// LoggedRun is a finished run with its attempts.
+type LoggedRun struct {
+	Run      *Run
+	Attempts []Attempt
+}
+
 type Store interface {
 	// DeployFlow stores source as version N+1 of name and makes it active.
 	DeployFlow(ctx context.Context, name, file string, source []byte) (FlowVersion, error)
@@ -58,6 +64,10 @@ type Store interface {
 	// InsertRun records a run that was not recorded before (a finished
 	// synchronous run) with its attempts, in one group-committed write.
 	InsertRun(ctx context.Context, r *Run, attempts []Attempt) error
+	// InsertRuns records many such runs in one write, all or none: the
+	// transaction log of agent tool calls, written behind the calls in
+	// batches.
+	InsertRuns(ctx context.Context, runs []LoggedRun) error
 	// SetRunStatus moves a run from one of from to to; it fails with
 	// conflict if the run is in none of from.
 	SetRunStatus(ctx context.Context, id string, from []string, to string) error

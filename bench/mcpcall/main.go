@@ -36,6 +36,7 @@ func main() {
 	conc := flag.Int("c", 16, "concurrent callers")
 	dur := flag.Duration("d", 10*time.Second, "duration of each measurement")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of the MCP measurement")
+	linger := flag.Duration("linger", 0, "the store's group-commit linger (write_linger)")
 	flag.Parse()
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -45,7 +46,7 @@ func main() {
 	dir, _ := os.MkdirTemp("", "mcpcall-")
 	defer os.RemoveAll(dir)
 	quiet := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(context.Background(), dir, quiet, 0)
+	st, err := sqlite.Open(context.Background(), dir, quiet, *linger)
 	if err != nil {
 		panic(err)
 	}

@@ -302,6 +302,9 @@ func serve(args []string, stderr io.Writer) error {
 		log.Warn("http shutdown", "err", err)
 	}
 	cancelBg()
+	if err := eng.FlushToolLog(shCtx); err != nil {
+		log.Warn("tool-call log", "err", err)
+	}
 	if err := st.StopQueue(shCtx); err != nil {
 		log.Warn("queue shutdown", "err", err)
 	}

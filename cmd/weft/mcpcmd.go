@@ -122,6 +122,12 @@ func mcpStdio(args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	defer func() {
+		// Agent calls are logged behind their answers: write the last ones.
+		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = eng.FlushToolLog(fctx)
+	}()
 	if err := deployAtStart(ctx, eng, cfg.Deploy, log); err != nil {
 		return err
 	}

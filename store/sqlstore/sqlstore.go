@@ -635,6 +635,27 @@ func (s *Store) InsertRun(ctx context.Context, r *store.Run, attempts []store.At
 	})
 }
 
+// InsertRuns implements store.Store.
+func (s *Store) InsertRuns(ctx context.Context, runs []store.LoggedRun) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		for _, lr := range runs {
+			if err := s.insertRun(ctx, tx, lr.Run); err != nil {
+				if s.isUniq(err) {
+					return weft.Errorf(weft.EConflict, "run %s is already recorded", lr.Run.ID)
+				}
+				return s.wrap(err, "insert run")
+			}
+			if err := s.insertAttempts(ctx, tx, lr.Attempts); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // SetRunStatus implements store.Store.
 func (s *Store) SetRunStatus(ctx context.Context, id string, from []string, to string) error {
 	return s.write(ctx, func(tx *sql.Tx) error { return s.setStatus(ctx, tx, id, from, to) })

@@ -161,6 +161,36 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("a batch of logged runs is written all or none", func(t *testing.T) {
+		s := open(t)
+		now := time.Now().UTC()
+		mk := func(id string) store.LoggedRun {
+			r := &store.Run{ID: id, Flow: "mcp:all", Status: store.RunSucceeded, TriggerKind: "mcp", Sync: true, CreatedAt: now, StartedAt: now, FinishedAt: &now}
+			return store.LoggedRun{Run: r, Attempts: []store.Attempt{{RunID: id, Flow: r.Flow, StepID: "crm__getCustomer", StepKey: "crm.getCustomer", Kind: "call", Attempt: 1, TriggerKind: "mcp", Status: store.AttemptOK, StartedAt: now, FinishedAt: now}}}
+		}
+		var batch []store.LoggedRun
+		for i := 0; i < 30; i++ {
+			batch = append(batch, mk(fmt.Sprintf("log-%02d", i)))
+		}
+		must(t, s.InsertRuns(ctx, batch))
+		must(t, s.InsertRuns(ctx, nil))
+		for _, id := range []string{"log-00", "log-29"} {
+			as, err := s.ListAttempts(ctx, id)
+			must(t, err)
+			if len(as) != 1 || as[0].StepKey != "crm.getCustomer" {
+				t.Fatalf("%s: attempts %+v", id, as)
+			}
+		}
+		// One run already recorded: the whole batch is refused, nothing of it written.
+		err := s.InsertRuns(ctx, []store.LoggedRun{mk("log-new"), mk("log-05")})
+		if weft.Code(err) != weft.EConflict {
+			t.Fatalf("a batch with a recorded run: %v", err)
+		}
+		if _, err := s.GetRun(ctx, "log-new"); weft.Code(err) != weft.ENotFound {
+			t.Fatalf("a refused batch wrote a run: %v", err)
+		}
+	})
+
 	t.Run("list filters and purge", func(t *testing.T) {
 		s := open(t)
 		old := time.Now().Add(-48 * time.Hour).UTC()
