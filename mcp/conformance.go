@@ -51,7 +51,7 @@ func (g *Gateway) newConformance() *served {
 	// last notifications before a result are never dropped (without one,
 	// mcp-go v1.2.1 can lose a notification sent just before the result).
 	s.http = server.NewStreamableHTTPServer(s.srv, server.WithEndpointPath(endpoint(d.Name)), server.WithStreamableHTTPLogger(g.log),
-		server.WithEventStore(server.NewInMemoryEventStore()))
+		server.WithEventStore(server.NewInMemoryEventStore()), server.WithSessionIdManager(newSessionIDs()))
 	s.handler = capabilityGate(s.http)
 	return s
 }
@@ -233,6 +233,14 @@ func (f *fixture) tools() {
 	t.RawInputSchema = mustJSON(schema)
 	s.AddTool(t, func(_ context.Context, req mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
 		return text("JSON Schema 2020-12 tool called with " + string(mustJSON(req.GetArguments()))), nil
+	})
+
+	// SEP-2243: a parameter that also travels as the Mcp-Param-Region
+	// header; mcp-go checks the two agree before the handler runs.
+	hdr := mcpgo.Tool{Name: "test_param_header", Description: "Echoes a region that also travels in the Mcp-Param-Region header"}
+	hdr.RawInputSchema = json.RawMessage(`{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"}},"required":["region"]}`)
+	s.AddTool(hdr, func(_ context.Context, req mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
+		return text("region " + req.GetString("region", "")), nil
 	})
 
 	// Stateless-era (SEP-2575) probes.

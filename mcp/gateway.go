@@ -118,6 +118,7 @@ func (g *Gateway) newServed(d Toolset) *served {
 		server.WithEndpointPath(endpoint(d.Name)),
 		server.WithHTTPContextFunc(g.httpContext),
 		server.WithStreamableHTTPLogger(g.log),
+		server.WithSessionIdManager(newSessionIDs()),
 	)
 	s.handler = s.http
 	return s
