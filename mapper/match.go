@@ -46,9 +46,9 @@ type Result struct {
 
 // pairFeatures are the signals for one (source, target) pair.
 type pairFeatures struct {
-	name, path, desc, tok, exact, typ, val, ctx, kind, solo float64
-	hasDesc, hasVal                                         bool
-	why                                                     []string
+	name, path, desc, tok, exact, typ, val, ctx, kind, solo, ref float64
+	hasDesc, hasVal                                              bool
+	why                                                          []string
 }
 
 var defaultEmbedder = ai.NewCached(ai.Builtin{}, 200000)
@@ -106,17 +106,7 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 			score[i][j], feats[i][j] = s, f
 		}
 	}
-	// Structural agreement: a pair gains when its parents' other fields
-	// also match well (address.city beside address.zip).
-	parentScore := map[[2]string]float64{}
-	for i := range src.Fields {
-		for j := range tgt.Fields {
-			k := [2]string{src.Fields[i].Parent, tgt.Fields[j].Parent}
-			if score[i][j] > parentScore[k] {
-				parentScore[k] = score[i][j]
-			}
-		}
-	}
+	structural(src, tgt, score)
 	res := &Result{Source: src.Name, Target: tgt.Name, Candidates: map[string][]Candidate{}}
 	for i := range src.Fields {
 		var cs []Candidate
@@ -174,6 +164,12 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 			assigned[j] = i
 			used[i] = true
 		}
+	}
+	// Below the threshold, a source and a target that are each other's
+	// best candidate and both still free are proposed too (lower
+	// confidence, the same review).
+	if floor := mutualMin * o.Threshold / 0.3; floor < o.Threshold {
+		mutualBest(score, assigned, used, floor)
 	}
 	for j := range tgt.Fields {
 		i, ok := assigned[j]
@@ -266,6 +262,16 @@ func features(s, t *Field, sv, tv fieldVecs, sname, tname string) pairFeatures {
 	}
 	if s.Parent != "" || t.Parent != "" {
 		f.ctx = math.Max(0, ai.Cosine(sv.parent, tv.parent))
+	}
+	if refers(s, sname, t, tname) {
+		f.ref = 1
+	}
+	if headClash(s.Name, t.Name) {
+		// shipment_cost and shipment_status: the same record, different
+		// attributes. The shared word is what made them look alike.
+		f.name *= headPenalty
+		f.tok *= headPenalty
+		f.path *= headPenalty
 	}
 	ks, kt := kindOf(s), kindOf(t)
 	if ks != "" && ks == kt {
@@ -380,6 +386,9 @@ func combine(f pairFeatures) float64 {
 	add("kind", f.kind, 0.12)
 	if f.solo > 0 {
 		add("solo", f.solo, 0.15)
+	}
+	if f.ref > 0 {
+		add("ref", f.ref, refWeight)
 	}
 	if f.hasDesc {
 		add("desc", f.desc, 0.10)
@@ -500,4 +509,177 @@ func classLabel(c string) string {
 		"phone": "phone numbers", "currency": "currency codes", "country": "country codes", "url": "URLs", "uuid": "UUIDs",
 		"money": "amounts", "int": "integers", "decimal": "decimals", "bool": "yes/no values", "postal": "postal codes", "id": "identifiers",
 		"name": "names", "digits": "digit strings"}[c]
+}
+
+// structural raises a pair whose parents already agree: when another
+// field of the source's parent matches another field of the target's
+// parent well (address.city to location.city), address.line1 to
+// location.street is more likely too. Only nested fields take part (two
+// top-level fields share no parent worth the name), and a pair with no
+// evidence of its own gains nothing.
+func structural(src, tgt *Schema, score [][]float64) {
+	type pp struct{ s, t string }
+	best := map[pp][2]float64{} // the two best scores of sibling pairs under each parent pair
+	for i := range src.Fields {
+		for j := range tgt.Fields {
+			k := pp{src.Fields[i].Parent, tgt.Fields[j].Parent}
+			if k.s == "" && k.t == "" {
+				continue
+			}
+			b := best[k]
+			if v := score[i][j]; v > b[0] {
+				b[1], b[0] = b[0], v
+			} else if v > b[1] {
+				b[1] = v
+			}
+			best[k] = b
+		}
+	}
+	boosted := make([][]float64, len(score))
+	for i := range src.Fields {
+		boosted[i] = append([]float64(nil), score[i]...)
+		for j := range tgt.Fields {
+			k := pp{src.Fields[i].Parent, tgt.Fields[j].Parent}
+			b, ok := best[k]
+			v := score[i][j]
+			if !ok || v < structMin {
+				continue
+			}
+			// The best other pair under the same two parents.
+			other := b[0]
+			if v == b[0] {
+				other = b[1]
+			}
+			if other >= structAgree {
+				boosted[i][j] = v + structGain*(other-structAgree)/(1-structAgree)*(1-v)
+			}
+		}
+	}
+	for i := range score {
+		copy(score[i], boosted[i])
+	}
+}
+
+// refers: both fields identify the same kind of record — an id (number,
+// key) of the same entity, whether the entity is in the name
+// (assignee_id), in the parent (fields.assignee.accountId), or, for a
+// record's own bare id, the schema itself.
+func refers(s *Field, sname string, t *Field, tname string) bool {
+	a, b := refEntities(s, sname), refEntities(t, tname)
+	for k := range a {
+		if b[k] {
+			return true
+		}
+	}
+	return false
+}
+
+func refEntities(f *Field, schema string) map[string]bool {
+	var segs []string
+	for _, seg := range strings.Split(strings.ReplaceAll(f.Path, "[]", ""), ".") {
+		if low := strings.ToLower(seg); !container[low] && low != "value" {
+			segs = append(segs, seg)
+		}
+	}
+	if len(segs) == 0 {
+		return nil
+	}
+	ws := ai.Concepts(ai.Words(segs[len(segs)-1]))
+	if len(ws) == 0 || (ws[len(ws)-1] != "id" && ws[len(ws)-1] != "number") {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, w := range ws[:len(ws)-1] {
+		if !refNoise[w] {
+			out[w] = true
+		}
+	}
+	if len(segs) > 1 {
+		for _, w := range ai.Concepts(ai.Words(segs[len(segs)-2])) {
+			if !refNoise[w] {
+				out[w] = true
+			}
+		}
+	}
+	if len(out) == 0 && len(segs) == 1 && len(ws) == 1 {
+		for _, w := range ai.Concepts(ai.Words(schema)) {
+			if !refNoise[w] {
+				out[w] = true
+			}
+		}
+	}
+	return out
+}
+
+// refNoise words say nothing about which entity an id is of.
+var refNoise = map[string]bool{"id": true, "number": true, "external": true, "internal": true, "primary": true, "unique": true, "system": true, "record": true, "reference": true}
+
+// headClash: two compound names that share a modifier but end in
+// different head words (the head says what the value is).
+func headClash(a, b string) bool {
+	wa, wb := ai.Concepts(ai.Words(a)), ai.Concepts(ai.Words(b))
+	if len(wa) < 2 && len(wb) < 2 || len(wa) == 0 || len(wb) == 0 {
+		return false
+	}
+	ha, hb := wa[len(wa)-1], wb[len(wb)-1]
+	if ha == hb || genericWords[ha] || genericWords[hb] {
+		return false
+	}
+	mods := map[string]bool{}
+	for _, w := range wa[:len(wa)-1] {
+		mods[w] = true
+	}
+	mods[ha] = false
+	for _, w := range wb {
+		if mods[w] && w != hb {
+			return true
+		}
+	}
+	// One name is the other's modifier alone ("status" vs "email_status" is
+	// not a clash; "shipment" vs "shipment_cost" is).
+	return false
+}
+
+// Settings of the structural, reference and head signals, set on the
+// development split of evals/mapper only.
+const (
+	structMin   = 0.15 // a pair needs this much evidence of its own to gain from its parents
+	structAgree = 0.6  // a sibling pair this good says the parents correspond
+	structGain  = 0.4  // how much of the remaining distance to 1 a perfect sibling pair closes
+	mutualMin   = 0.2  // mutual best candidates below the threshold, down to this score
+	refWeight   = 0.2
+	headPenalty = 0.7
+)
+
+// mutualBest assigns each free source to its best target when that target
+// is free, scores at least floor, and has no better source.
+func mutualBest(score [][]float64, assigned map[int]int, used map[int]bool, floor float64) {
+	for i := range score {
+		if used[i] {
+			continue
+		}
+		bj := -1
+		for j := range score[i] {
+			if bj < 0 || score[i][j] > score[i][bj] {
+				bj = j
+			}
+		}
+		if bj < 0 || score[i][bj] < floor {
+			continue
+		}
+		if _, taken := assigned[bj]; taken {
+			continue
+		}
+		mutual := true
+		for k := range score {
+			if k != i && score[k][bj] >= score[i][bj] {
+				mutual = false
+				break
+			}
+		}
+		if mutual {
+			assigned[bj] = i
+			used[i] = true
+		}
+	}
 }

@@ -1,0 +1,96 @@
+package mapper
+
+import "testing"
+
+func field(path string) Field {
+	return Field{Path: path, Name: lastSegment(path), Parent: parentOf(path), Type: "string"}
+}
+
+// An id of the same entity, wherever the entity is named.
+func TestRefersToTheSameEntity(t *testing.T) {
+	cases := []struct {
+		a, an, b, bn string
+		want         bool
+	}{
+		{"fields.assignee.accountId", "jira issue", "assignee_id", "ticket", true}, // entity in the parent
+		{"ClaimControlNumber", "claim", "claim_id", "payer claim", true},           // number ~ id
+		{"id", "employee", "employee_no", "payroll row", true},                     // a record's own bare id
+		{"attributes.id.value", "employee", "employee_no", "payroll row", true},    // wrappers skipped
+		{"customer_id", "order", "product_id", "sales order", false},
+		{"assignee_id", "ticket", "assignee_name", "issue", false}, // a name is not an id
+		{"status", "order", "status", "order", false},
+	}
+	for _, c := range cases {
+		a, b := field(c.a), field(c.b)
+		if got := refers(&a, c.an, &b, c.bn); got != c.want {
+			t.Errorf("refers(%s in %s, %s in %s) = %v, want %v (entities %v / %v)", c.a, c.an, c.b, c.bn, got, c.want, refEntities(&a, c.an), refEntities(&b, c.bn))
+		}
+	}
+}
+
+func TestHeadClash(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"shipmentCost", "shipment_status", true},
+		{"billing_city", "billingPostcode", true},
+		{"email_status", "status", false}, // same head
+		{"first_name", "firstName", false},
+		{"shipment_id", "shipment_number", false}, // generic heads
+		{"city", "country", false},                // nothing shared
+	} {
+		if got := headClash(c.a, c.b); got != c.want {
+			t.Errorf("headClash(%s, %s) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+// A pair under parents whose other children already match well gains;
+// one with no evidence of its own, or at the top level, does not.
+func TestStructuralAgreement(t *testing.T) {
+	src := &Schema{Fields: []Field{field("address.city"), field("address.line1"), field("note")}}
+	tgt := &Schema{Fields: []Field{field("location.city"), field("location.street"), field("memo")}}
+	score := [][]float64{
+		{0.9, 0.1, 0.0},
+		{0.2, 0.35, 0.0},
+		{0.0, 0.0, 0.25},
+	}
+	structural(src, tgt, score)
+	if score[1][1] <= 0.35 {
+		t.Fatalf("address.line1 -> location.street did not gain: %v", score[1][1])
+	}
+	if score[1][0] < 0.2 || score[0][0] != 0.9 && score[0][0] < 0.9 {
+		t.Fatalf("scores fell: %v", score)
+	}
+	if score[0][1] != 0.1 {
+		t.Fatalf("a pair with no evidence of its own gained: %v", score[0][1])
+	}
+	if score[2][2] != 0.25 {
+		t.Fatalf("top-level fields gained: %v", score[2][2])
+	}
+}
+
+// Below the threshold, two fields that are each other's best candidate
+// and otherwise free are still proposed; a field whose best target has a
+// better source, or is taken, or scores under the floor, is not.
+func TestMutualBestBelowThreshold(t *testing.T) {
+	score := [][]float64{
+		{0.25, 0.10, 0.00, 0.0}, // 0 -> 0: mutual best
+		{0.05, 0.22, 0.00, 0.0}, // 1 -> 1: but source 2 is better for 1
+		{0.00, 0.24, 0.00, 0.0}, // 2 -> 1: mutual best
+		{0.00, 0.00, 0.15, 0.0}, // 3 -> 2: under the floor
+		{0.00, 0.00, 0.00, 0.9}, // 4 -> 3: already assigned above the threshold
+	}
+	assigned, used := map[int]int{3: 4}, map[int]bool{4: true}
+	mutualBest(score, assigned, used, 0.2)
+	want := map[int]int{0: 0, 1: 2, 3: 4}
+	if len(assigned) != len(want) {
+		t.Fatalf("assigned %v, want %v", assigned, want)
+	}
+	for j, i := range want {
+		if assigned[j] != i {
+			t.Fatalf("assigned %v, want %v", assigned, want)
+		}
+	}
+}
