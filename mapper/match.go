@@ -76,6 +76,8 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	annotate(sv, src)
+	annotate(tv, tgt)
 	n, m := len(src.Fields), len(tgt.Fields)
 	kindCount := func(sc *Schema) (map[string]int, []string) {
 		c := map[string]int{}
@@ -197,7 +199,19 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
-type fieldVecs struct{ name, path, desc, parent []float32 }
+type fieldVecs struct {
+	name, path, desc, parent []float32
+	ents                     map[string]bool // refEntities, computed once per field
+	words                    []string        // the name's concepts
+}
+
+// annotate adds what features needs per field, computed once.
+func annotate(vs []fieldVecs, sc *Schema) {
+	for i := range vs {
+		vs[i].ents = refEntities(&sc.Fields[i], sc.Name)
+		vs[i].words = ai.Concepts(ai.Words(sc.Fields[i].Name))
+	}
+}
 
 func nameText(f *Field) string { return f.Name }
 
@@ -214,7 +228,7 @@ func embedFields(ctx context.Context, e ai.Embedder, fs []Field) ([]fieldVecs, e
 	}
 	out := make([]fieldVecs, len(fs))
 	for i := range fs {
-		out[i] = fieldVecs{vs[4*i], vs[4*i+1], vs[4*i+2], vs[4*i+3]}
+		out[i] = fieldVecs{name: vs[4*i], path: vs[4*i+1], desc: vs[4*i+2], parent: vs[4*i+3]}
 	}
 	return out, nil
 }
@@ -263,10 +277,10 @@ func features(s, t *Field, sv, tv fieldVecs, sname, tname string) pairFeatures {
 	if s.Parent != "" || t.Parent != "" {
 		f.ctx = math.Max(0, ai.Cosine(sv.parent, tv.parent))
 	}
-	if refers(s, sname, t, tname) {
+	if overlaps(sv.ents, tv.ents) {
 		f.ref = 1
 	}
-	if headClash(s.Name, t.Name) {
+	if headClash(sv.words, tv.words) {
 		// shipment_cost and shipment_status: the same record, different
 		// attributes. The shared word is what made them look alike.
 		f.name *= headPenalty
@@ -560,12 +574,7 @@ func structural(src, tgt *Schema, score [][]float64) {
 	}
 }
 
-// refers: both fields identify the same kind of record — an id (number,
-// key) of the same entity, whether the entity is in the name
-// (assignee_id), in the parent (fields.assignee.accountId), or, for a
-// record's own bare id, the schema itself.
-func refers(s *Field, sname string, t *Field, tname string) bool {
-	a, b := refEntities(s, sname), refEntities(t, tname)
+func overlaps(a, b map[string]bool) bool {
 	for k := range a {
 		if b[k] {
 			return true
@@ -573,6 +582,11 @@ func refers(s *Field, sname string, t *Field, tname string) bool {
 	}
 	return false
 }
+
+// refEntities: the entities a field is an id (number) of, whether the
+// entity is in the name (assignee_id), in the parent
+// (fields.assignee.accountId), or, for a record's own bare id, the schema
+// itself. Two fields that share one identify the same kind of record.
 
 func refEntities(f *Field, schema string) map[string]bool {
 	var segs []string
@@ -614,10 +628,9 @@ func refEntities(f *Field, schema string) map[string]bool {
 // refNoise words say nothing about which entity an id is of.
 var refNoise = map[string]bool{"id": true, "number": true, "external": true, "internal": true, "primary": true, "unique": true, "system": true, "record": true, "reference": true}
 
-// headClash: two compound names that share a modifier but end in
-// different head words (the head says what the value is).
-func headClash(a, b string) bool {
-	wa, wb := ai.Concepts(ai.Words(a)), ai.Concepts(ai.Words(b))
+// headClash: two compound names (their concepts) that share a modifier but
+// end in different head words (the head says what the value is).
+func headClash(wa, wb []string) bool {
 	if len(wa) < 2 && len(wb) < 2 || len(wa) == 0 || len(wb) == 0 {
 		return false
 	}

@@ -1,6 +1,10 @@
 package mapper
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/weftio/weft/ai"
+)
 
 func field(path string) Field {
 	return Field{Path: path, Name: lastSegment(path), Parent: parentOf(path), Type: "string"}
@@ -22,7 +26,7 @@ func TestRefersToTheSameEntity(t *testing.T) {
 	}
 	for _, c := range cases {
 		a, b := field(c.a), field(c.b)
-		if got := refers(&a, c.an, &b, c.bn); got != c.want {
+		if got := overlaps(refEntities(&a, c.an), refEntities(&b, c.bn)); got != c.want {
 			t.Errorf("refers(%s in %s, %s in %s) = %v, want %v (entities %v / %v)", c.a, c.an, c.b, c.bn, got, c.want, refEntities(&a, c.an), refEntities(&b, c.bn))
 		}
 	}
@@ -40,7 +44,7 @@ func TestHeadClash(t *testing.T) {
 		{"shipment_id", "shipment_number", false}, // generic heads
 		{"city", "country", false},                // nothing shared
 	} {
-		if got := headClash(c.a, c.b); got != c.want {
+		if got := headClash(ai.Concepts(ai.Words(c.a)), ai.Concepts(ai.Words(c.b))); got != c.want {
 			t.Errorf("headClash(%s, %s) = %v, want %v", c.a, c.b, got, c.want)
 		}
 	}
