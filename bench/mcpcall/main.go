@@ -4,7 +4,7 @@
 // official Go SDK as client, the call written to the transaction log), each
 // at the same concurrency for the same time, in one run.
 //
-//	go run ./bench/mcpcall [-c 16] [-d 10s]
+//	go run ./bench/mcpcall [-c 16] [-d 10s] [-sink-latency 0]
 package main
 
 import (
@@ -37,8 +37,12 @@ func main() {
 	dur := flag.Duration("d", 10*time.Second, "duration of each measurement")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of the MCP measurement")
 	linger := flag.Duration("linger", 0, "the store's group-commit linger (write_linger)")
+	work := flag.Duration("sink-latency", 0, "the sink's own service time per request (0: answers at once)")
 	flag.Parse()
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if *work > 0 {
+			time.Sleep(*work) // an upstream that takes its time (a database, a SaaS API)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"ok":true,"id":42}`)
 	}))
@@ -93,7 +97,7 @@ func main() {
 			return nil
 		}, func() { s.Close() }
 	}
-	fmt.Printf("# mcpcall: concurrency %d, %s per measurement, GOMAXPROCS=%d\n", *conc, *dur, runtimeProcs())
+	fmt.Printf("# mcpcall: concurrency %d, %s per measurement, sink latency %s, GOMAXPROCS=%d\n", *conc, *dur, *work, runtimeProcs())
 	d := measure("direct HTTP", *conc, *dur, direct)
 	// A minimal client: one stateless 2026-07-28 tools/call per HTTP POST,
 	// as a load generator would send it (no SDK on the client side).

@@ -102,8 +102,15 @@ func ScoreAt(series []Series, prof Profile, threshold float64) float64 {
 }
 
 func scoreSeries(pts []point, windows int, prof Profile, threshold float64) float64 {
+	tp, fn, fp := parts(pts, windows, prof, threshold)
+	return tp + fn + fp
+}
+
+// parts splits a series' raw score at threshold into what the first
+// detection in each window earned, what missed windows cost and what
+// detections outside windows cost.
+func parts(pts []point, windows int, prof Profile, threshold float64) (tp, fn, fp float64) {
 	detected := make(map[int]bool)
-	score := 0.0
 	for _, p := range pts {
 		if p.score < threshold {
 			continue
@@ -111,14 +118,14 @@ func scoreSeries(pts []point, windows int, prof Profile, threshold float64) floa
 		if p.window >= 0 {
 			if !detected[p.window] {
 				detected[p.window] = true
-				score += p.unweighted * prof.TP
+				tp += p.unweighted * prof.TP
 			}
 			continue
 		}
-		score += p.unweighted * prof.FP
+		fp += p.unweighted * prof.FP
 	}
-	score -= prof.FN * float64(windows-len(detected))
-	return score
+	fn = -prof.FN * float64(windows-len(detected))
+	return tp, fn, fp
 }
 
 // Result of scoring a detector under one profile.
@@ -222,20 +229,5 @@ func Detections(s Series, threshold float64) (found, falseAlarms int) {
 // Parts splits the raw score of s at threshold into what detections in
 // windows earned, what missed windows cost and what false alarms cost.
 func Parts(s Series, prof Profile, threshold float64) (tp, fn, fp float64) {
-	detected := map[int]bool{}
-	for _, p := range points(s) {
-		if p.score < threshold {
-			continue
-		}
-		if p.window >= 0 {
-			if !detected[p.window] {
-				detected[p.window] = true
-				tp += p.unweighted * prof.TP
-			}
-			continue
-		}
-		fp += p.unweighted * prof.FP
-	}
-	fn = -prof.FN * float64(len(s.Windows)-len(detected))
-	return tp, fn, fp
+	return parts(points(s), len(s.Windows), prof, threshold)
 }

@@ -56,6 +56,17 @@ func TestScoreHandComputed(t *testing.T) {
 	if v := ScoreAt([]Series{mk(40, 54)}, std, 0.5); !near(v, ScaledSigmoid(-1)+0.11*ScaledSigmoid(5.0/9)) {
 		t.Fatalf("FP after %v", v)
 	}
+	// The parts: an early detection, a second in the window (not counted),
+	// one false alarm before the window; a series with two windows, one missed.
+	two := mk(20, 40, 45)
+	two.Windows = append(two.Windows, [2]int{60, 69})
+	tp, fn, fp := Parts(two, std, 0.5)
+	if !near(tp, ScaledSigmoid(-1)) || fn != -1 || !near(fp, -0.11) || !near(tp+fn+fp, ScoreAt([]Series{two}, std, 0.5)) {
+		t.Fatalf("parts %v %v %v", tp, fn, fp)
+	}
+	if found, fa := Detections(two, 0.5); found != 1 || fa != 1 {
+		t.Fatalf("detections: %d windows found, %d false alarms", found, fa)
+	}
 	// Detections inside the probationary period are not scored.
 	if v := ScoreAt([]Series{mk(5, 40)}, std, 0.5); !near(v, ScaledSigmoid(-1)) {
 		t.Fatalf("probation %v", v)
