@@ -256,5 +256,15 @@ func main() {
 		}
 		fmt.Printf("%-8s review loop (%d reviewed pairs fed back, %d remembered decisions; scored on the other %d):\n", split, half, mem.Len(), len(pairs)-half)
 		fmt.Printf("           before: %s\n           after:  %s\n", before, after)
+		// The same systems suggested again after their review (a second
+		// flow between the same two apps): what the exact-pair memory does.
+		var again0, again1 scores
+		for _, p := range pairs[:half] {
+			pred, cands, _ := weft(ctx, p, nil)
+			again0.add(score(p, pred, cands, false))
+			pred, cands, _ = weft(ctx, p, mem)
+			again1.add(score(p, pred, cands, false))
+		}
+		fmt.Printf("%-8s the %d reviewed pairs suggested again:\n           before: %s\n           after:  %s\n", split, half, again0, again1)
 	}
 }
