@@ -41,21 +41,29 @@ func (c *Config) defaults() {
 }
 
 // Detector scores one series, observation by observation. Its memory is a
-// fixed set of numbers plus a 24-bucket hour-of-day profile.
+// fixed set of numbers, a 24-bucket hour-of-day profile and a 168-bucket
+// hour-of-week profile.
 type Detector struct {
-	cfg            Config
-	n              int
-	mean, dev      float64 // EW mean and EW mean absolute deviation
-	fastMean       float64
-	seasonMean     [24]float64
-	seasonDev      [24]float64
-	seasonN        [24]int
-	first, last    time.Time
-	cusumHi, cusLo float64
-	since          int // observations since the last raised score
-	lastScore      float64
-	recentMax      float64 // the largest deviation seen lately (decaying)
-	counts         bool    // every value so far is a non-negative integer
+	cfg        Config
+	n          int
+	mean, dev  float64 // EW mean and EW mean absolute deviation
+	fastMean   float64
+	seasonMean [24]float64
+	seasonDev  [24]float64
+	seasonN    [24]int
+	// The hour-of-week profile (day of week x hour), used once the series
+	// has seen two weeks and only while it predicts better than the
+	// hour-of-day profile (measured online: weekly rhythms, quiet
+	// weekends, are common in business traffic and absent from many
+	// other series).
+	week            [168]weekBucket
+	errDay, errWeek float64 // EW mean absolute error of each profile's prediction
+	first, last     time.Time
+	cusumHi, cusLo  float64
+	since           int // observations since the last raised score
+	lastScore       float64
+	recentMax       float64 // the largest deviation seen lately (decaying)
+	counts          bool    // every value so far is a non-negative integer
 }
 
 // NewDetector returns a detector with cfg (zero values: defaults).
@@ -91,12 +99,25 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 	// Expected value: the level, corrected by the hour-of-day profile once
 	// the series has seen two days and this hour a few times.
 	h := t.Hour()
+	wb := int(t.Weekday())*24 + h
 	expected := d.mean
-	seasonal := d.last.Sub(d.first) > 24*time.Hour && d.seasonN[h] >= 3
+	age := d.last.Sub(d.first)
+	seasonal := age > 24*time.Hour && d.seasonN[h] >= 3
+	weekly := age > 14*24*time.Hour && d.week[wb].n >= 3
 	dev := d.dev
 	if seasonal {
 		expected = d.seasonMean[h]
 		dev = math.Max(d.seasonDev[h], d.dev*0.5)
+		if weekly {
+			wm := float64(d.week[wb].mean)
+			// Compare the two profiles' errors on the points both predict.
+			d.errDay += 0.01 * (math.Abs(v-expected) - d.errDay)
+			d.errWeek += 0.01 * (math.Abs(v-wm) - d.errWeek)
+			if d.errWeek < d.errDay {
+				expected = wm
+				dev = math.Max(float64(d.week[wb].dev), d.dev*0.5)
+			}
+		}
 	}
 	scale := 1.2533*dev + 1e-9*math.Max(1, math.Abs(expected)) // mean abs dev -> sigma
 	if scale < 1e-9 {
@@ -182,7 +203,25 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 		d.seasonDev[h] += 0.2 * (math.Abs(sr) - d.seasonDev[h])
 	}
 	d.seasonN[h]++
+	if wk := &d.week[wb]; wk.n == 0 {
+		wk.mean = float32(v)
+		wk.n = 1
+	} else {
+		wr := v - float64(wk.mean)
+		wk.mean += float32(0.2 * wr)
+		wk.dev += float32(0.2 * (math.Abs(wr) - float64(wk.dev)))
+		if wk.n < math.MaxUint16 {
+			wk.n++
+		}
+	}
 	return Observation{Score: score, Expected: expected, Low: expected - 3*scale, High: expected + 3*scale}
+}
+
+// weekBucket is one hour of the week: its level, spread and count, side by
+// side (one cache line holds several).
+type weekBucket struct {
+	mean, dev float32
+	n         uint16
 }
 
 // poissonZ is the signed normal quantile of v's tail probability under a

@@ -114,3 +114,43 @@ func BenchmarkObserve10000Series(b *testing.B) {
 	}
 	b.ReportMetric(perSeries, "bytes/series")
 }
+
+// Business traffic with quiet weekends: after a few weeks the hour-of-week
+// profile has taken over, so a quiet Saturday is normal while the same
+// quiet level on a Wednesday is an anomaly.
+func TestWeeklyProfileQuietWeekends(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	level := func(ts time.Time) float64 {
+		if wd := ts.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			return 5
+		}
+		if h := ts.Hour(); h >= 8 && h < 18 {
+			return 200
+		}
+		return 40
+	}
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday
+	d := NewDetector(Config{})
+	ts := t0
+	for ; ts.Before(t0.Add(5 * 7 * 24 * time.Hour)); ts = ts.Add(10 * time.Minute) {
+		d.Observe(ts, math.Max(0, level(ts)+rng.NormFloat64()*math.Sqrt(level(ts))))
+	}
+	if d.errWeek >= d.errDay {
+		t.Fatalf("the weekly profile does not predict better on a weekly series: week %.1f, day %.1f", d.errWeek, d.errDay)
+	}
+	// Week 6: a normal Saturday noon, then a Wednesday noon at the weekend's level.
+	sat := t0.Add(5*7*24*time.Hour + 5*24*time.Hour + 12*time.Hour)
+	weekend := d
+	copyD := *d
+	if s := weekend.Observe(sat, 5).Score; s >= 0.5 {
+		t.Fatalf("a normal Saturday scored %.2f", s)
+	}
+	wed := t0.Add(5*7*24*time.Hour + 2*24*time.Hour + 12*time.Hour)
+	var max float64
+	for i := 0; i < 6; i++ { // an hour at the weekend's level
+		max = math.Max(max, copyD.Observe(wed.Add(time.Duration(i)*10*time.Minute), 5).Score)
+	}
+	if max < 0.5 {
+		t.Fatalf("a Wednesday noon at the weekend's level scored only %.2f", max)
+	}
+}
