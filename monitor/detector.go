@@ -58,6 +58,7 @@ type Detector struct {
 	// other series).
 	week            [168]weekBucket
 	errDay, errWeek float64 // EW mean absolute error of each profile's prediction
+	sa              float64 // the hour-of-day profile's weight per observation (from dayWeight)
 	first, last     time.Time
 	cusumHi, cusLo  float64
 	since           int // observations since the last raised score
@@ -198,9 +199,15 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 	if d.seasonN[h] == 0 {
 		d.seasonMean[h] = v
 	} else {
+		// Each day moves an hour's profile 70 % of the way to that day's
+		// values, however many points an hour holds (one an hour, or sixty).
+		if d.sa == 0 || d.n%64 == 0 { // the sampling interval changes slowly
+			d.sa = 1 - math.Pow(1-dayWeight, 1/d.perHour())
+		}
+		sa := d.sa
 		sr := v - d.seasonMean[h]
-		d.seasonMean[h] += 0.2 * sr
-		d.seasonDev[h] += 0.2 * (math.Abs(sr) - d.seasonDev[h])
+		d.seasonMean[h] += sa * sr
+		d.seasonDev[h] += sa * (math.Abs(sr) - d.seasonDev[h])
 	}
 	d.seasonN[h]++
 	if wk := &d.week[wb]; wk.n == 0 {
@@ -215,6 +222,22 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 		}
 	}
 	return Observation{Score: score, Expected: expected, Low: expected - 3*scale, High: expected + 3*scale}
+}
+
+// dayWeight is how far one day moves the hour-of-day profile.
+const dayWeight = 0.7
+
+// perHour is how many observations an hour holds, from the mean interval
+// so far (at least one).
+func (d *Detector) perHour() float64 {
+	if d.n < 2 {
+		return 1
+	}
+	iv := float64(d.last.Sub(d.first)) / float64(d.n-1)
+	if iv <= 0 {
+		return 1
+	}
+	return math.Max(1, float64(time.Hour)/iv)
 }
 
 // weekBucket is one hour of the week: its level, spread and count, side by
