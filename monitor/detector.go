@@ -56,15 +56,16 @@ type Detector struct {
 	// hour-of-day profile (measured online: weekly rhythms, quiet
 	// weekends, are common in business traffic and absent from many
 	// other series).
-	week            [168]weekBucket
-	errDay, errWeek float64 // EW mean absolute error of each profile's prediction
-	sa              float64 // the hour-of-day profile's weight per observation (from dayWeight)
-	first, last     time.Time
-	cusumHi, cusLo  float64
-	since           int // observations since the last raised score
-	lastScore       float64
-	recentMax       float64 // the largest deviation seen lately (decaying)
-	counts          bool    // every value so far is a non-negative integer
+	week                         [168]weekBucket
+	errDay, errWeek              float64 // EW mean absolute error of each profile's prediction
+	sa                           float64 // the hour-of-day profile's weight per observation (from dayWeight)
+	cusDir, cusChain, sinceCross int     // the last CUSUM crossing: direction, chain length, observations since
+	first, last                  time.Time
+	cusumHi, cusLo               float64
+	since                        int // observations since the last raised score
+	lastScore                    float64
+	recentMax                    float64 // the largest deviation seen lately (decaying)
+	counts                       bool    // every value so far is a non-negative integer
 }
 
 // NewDetector returns a detector with cfg (zero values: defaults).
@@ -150,6 +151,19 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 	score := 0.0
 	az := math.Abs(z)
 	cus := math.Max(d.cusumHi, d.cusLo) / c.CusumH * 5 // reaching the decision level counts as a 5-sigma deviation
+	dir := 1
+	if d.cusLo > d.cusumHi {
+		dir = -1
+	}
+	d.sinceCross++
+	if d.sinceCross > chainGap || dir != d.cusDir {
+		d.cusChain = 0
+	}
+	// A shift that keeps crossing the decision level in the same direction
+	// (a flow gone silent, an outage, a step up that stays) is more than a
+	// one-off: each chained crossing adds 75 % of the base strength.
+	cus0 := cus
+	cus *= 1 + chainGain*float64(min(d.cusChain, chainMax))
 	// A sustained shift: the short-run mean's distance from the level, in
 	// units of its own spread (sd / sqrt(effective window)).
 	d.fastMean += 0.15 * (v - d.fastMean)
@@ -163,8 +177,14 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 		ref := math.Max(d.recentMax, 6)
 		r3 := math.Pow(strength/ref, 3)
 		score = r3 / (1 + r3) // a new record scores 0.5, twice the record 0.89: never saturates
-		if cus >= 5 {
+		if cus0 >= 5 {
 			d.cusumHi, d.cusLo = 0, 0
+			if d.sinceCross <= chainGap && dir == d.cusDir {
+				d.cusChain++
+			} else {
+				d.cusChain = 1
+			}
+			d.cusDir, d.sinceCross = dir, 0
 		}
 	}
 	if d.n > c.Warmup { // the first deviations measure a scale not yet learned
@@ -223,6 +243,15 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 	}
 	return Observation{Score: score, Expected: expected, Low: expected - 3*scale, High: expected + 3*scale}
 }
+
+// CUSUM chaining: crossings at most chainGap observations apart (a shift
+// of about 1.2 deviations or more) in the same direction chain; each adds
+// chainGain of the base strength, up to chainMax.
+const (
+	chainGap  = 18
+	chainGain = 0.75
+	chainMax  = 8
+)
 
 // dayWeight is how far one day moves the hour-of-day profile.
 const dayWeight = 0.7

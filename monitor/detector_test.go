@@ -154,3 +154,32 @@ func TestWeeklyProfileQuietWeekends(t *testing.T) {
 		t.Fatalf("a Wednesday noon at the weekend's level scored only %.2f", max)
 	}
 }
+
+// A step that stays keeps crossing the CUSUM's decision level in the same
+// direction; the chained crossings make it a record within a few dozen
+// points, where a single crossing would not be.
+func TestCusumChainsOnASustainedStep(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	t0 := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	d := NewDetector(Config{})
+	i := 0
+	maxChain := 0
+	for ; i < 3000; i++ {
+		d.Observe(t0.Add(time.Duration(i)*time.Minute), 100+rng.NormFloat64()*5)
+		maxChain = max(maxChain, d.cusChain)
+	}
+	if maxChain > 2 {
+		t.Fatalf("a stationary series chained %d crossings", maxChain)
+	}
+	best, chain := 0.0, 0
+	for j := 0; j < 40; j++ { // a step of about 2.4 deviations, down
+		best = math.Max(best, d.Observe(t0.Add(time.Duration(i+j)*time.Minute), 88+rng.NormFloat64()*5).Score)
+		chain = max(chain, d.cusChain)
+	}
+	if chain < 2 {
+		t.Fatalf("a sustained step chained only %d crossings", chain)
+	}
+	if best < 0.5 {
+		t.Fatalf("a sustained step scored at most %.2f in 40 points", best)
+	}
+}
