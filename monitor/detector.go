@@ -196,9 +196,10 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 	}
 	d.since++
 	// A raised score is reported once: within the refractory period only a
-	// higher one is (NAB, like an operator, counts repeats as noise).
+	// clearly higher one (by a fifth) is (NAB, like an operator, counts
+	// repeats as noise).
 	if score >= 0.5 {
-		if d.since <= c.Refractory && score <= d.lastScore {
+		if d.since <= c.Refractory && score <= 1.2*d.lastScore {
 			score *= 0.5
 		} else {
 			d.since = 0
