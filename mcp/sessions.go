@@ -53,8 +53,8 @@ func (m *sessionIDs) Terminate(id string) (bool, error) {
 				delete(m.ended, k)
 			}
 		}
-		for k := range m.ended { // still full: forget arbitrary ones
-			if len(m.ended) < maxEnded {
+		for k := range m.ended { // still full: forget a tenth, arbitrary ones
+			if len(m.ended) < maxEnded*9/10 {
 				break
 			}
 			delete(m.ended, k)

@@ -68,3 +68,15 @@ func TestEndedSessionAnswers404(t *testing.T) {
 		t.Fatalf("ping with a malformed session id: %d, want 404", code)
 	}
 }
+
+// The ended-session memory is bounded: past maxEnded it forgets expired
+// ids first, then a tenth of the rest.
+func TestEndedSessionsBounded(t *testing.T) {
+	m := mcp.NewSessionIDsForTest()
+	for i := 0; i < 100_000+10; i++ {
+		m.Terminate(m.Generate())
+	}
+	if n := m.Len(); n > 100_000 || n < 80_000 {
+		t.Fatalf("%d ended ids remembered", n)
+	}
+}
