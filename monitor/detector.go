@@ -167,7 +167,13 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 	// A sustained shift: the short-run mean's distance from the level, in
 	// units of its own spread (sd / sqrt(effective window)).
 	d.fastMean += 0.15 * (v - d.fastMean)
-	shift := math.Abs(d.fastMean-expected) / (scale / math.Sqrt(12.3)) * 0.5
+	shiftScale := scale
+	if d.counts && expected < 30 {
+		// Small counts: the spread is at least Poisson's (a single failure
+		// in a quiet night hour is not a shift).
+		shiftScale = math.Max(scale, math.Sqrt(math.Max(expected, 0.02)))
+	}
+	shift := math.Abs(d.fastMean-expected) / (shiftScale / math.Sqrt(12.3)) * 0.5
 	strength := math.Max(az, math.Max(cus, shift))
 	if d.n > c.Warmup {
 		// How this deviation compares with the largest seen lately: a new

@@ -26,8 +26,11 @@ func TestReplayDirWritesNABResultsLayout(t *testing.T) {
 	}
 	data, _ := os.ReadFile(filepath.Join(out, "cat", "s.csv"))
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if lines[0] != "timestamp,value,anomaly_score" || len(lines) != 201 || !strings.HasPrefix(lines[151], "2026-01-01 00:02:30,500,1.000000") {
+	if lines[0] != "timestamp,value,anomaly_score" || len(lines) != 201 || !strings.HasPrefix(lines[151], "2026-01-01 00:02:30,500,0.99") && !strings.HasPrefix(lines[151], "2026-01-01 00:02:30,500,1.000000") {
 		t.Fatalf("%s / %s", lines[0], lines[151])
+	}
+	if !strings.HasPrefix(lines[100], "2026-01-01 00:01:39,10,0.000000") {
+		t.Fatalf("a steady point scored: %s", lines[100])
 	}
 	if _, err := ReplayDir(t.TempDir(), out, Config{}); err == nil {
 		t.Fatal("empty input accepted")

@@ -96,12 +96,14 @@ var scenarios = []scenario{
 	{"latency_normal", "p95_ms", traffic{rate: 20, weekend: 0.5, latMS: 90, latSpr: 0.4}, aNone, 0, 0},
 }
 
-// synthetic generates 3 series per scenario (36), 4 days at one point a
-// minute, each from its own seed.
+// synthetic generates 3 series per scenario (36), three weeks at one
+// point a minute (so weekly rhythms can be learned), each from its own
+// seed. Anomalies come in the third week; an outage or a flow going
+// silent starts at 10:00 on a working day, when the flow normally runs.
 func synthetic() []labelled {
 	var out []labelled
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) // a Monday
-	const n = 4 * 24 * 60
+	const n = 21 * 24 * 60
 	for si, sc := range scenarios {
 		for rep := 0; rep < 3; rep++ {
 			r := rand.New(rand.NewSource(int64(1000*si + rep + 1)))
@@ -109,7 +111,18 @@ func synthetic() []labelled {
 			offset := time.Duration(rep*2) * 24 * time.Hour
 			tr := sc.tr
 			tr.rate *= 0.7 + 0.3*float64(rep)
-			at := int(float64(n) * (sc.at + 0.05*float64(rep-1)))
+			// The scenario's position (0.45-0.85) placed in the third week,
+			// from day 14.5 to day 20.
+			f := sc.at + 0.05*float64(rep-1)
+			at := int((14.5 + (f-0.45)/0.40*5.5) * 24 * 60)
+			if sc.anomaly == aOutage || sc.anomaly == aSilent {
+				for t := start.Add(offset + time.Duration(at)*time.Minute); ; t = t.Add(time.Minute) {
+					if wd := t.Weekday(); wd != time.Saturday && wd != time.Sunday && t.Hour() == 10 && t.Minute() == 0 {
+						at = int(t.Sub(start.Add(offset)) / time.Minute)
+						break
+					}
+				}
+			}
 			pts := make([]monitor.Point, n)
 			creep := 1.0
 			for i := 0; i < n; i++ {
