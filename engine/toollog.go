@@ -23,12 +23,18 @@ type toolLog struct {
 	done chan struct{}
 }
 
-// logToolRun queues a finished tool-call run for the log writer.
-func (e *Engine) logToolRun(lr store.LoggedRun) {
+// toolLog starts the log writer on first use and returns it.
+func (e *Engine) toolLog() *toolLog {
 	e.toolLogStart.Do(func() {
 		e.tlog = &toolLog{ch: make(chan store.LoggedRun, toolLogQueue), done: make(chan struct{})}
 		go e.writeToolLog(e.tlog)
 	})
+	return e.tlog
+}
+
+// logToolRun queues a finished tool-call run for the log writer.
+func (e *Engine) logToolRun(lr store.LoggedRun) {
+	tl := e.toolLog()
 	e.tlogMu.RLock()
 	defer e.tlogMu.RUnlock()
 	if e.tlogClosed {
@@ -36,7 +42,7 @@ func (e *Engine) logToolRun(lr store.LoggedRun) {
 		e.writeToolRuns([]store.LoggedRun{lr})
 		return
 	}
-	e.tlog.ch <- lr
+	tl.ch <- lr
 }
 
 func (e *Engine) writeToolLog(tl *toolLog) {
@@ -95,17 +101,17 @@ func (e *Engine) writeToolRuns(batch []store.LoggedRun) {
 // are written (or ctx ends). Records logged later are written at once.
 // Call it at shutdown, before the store closes.
 func (e *Engine) FlushToolLog(ctx context.Context) error {
+	tl := e.toolLog()
 	e.tlogMu.Lock()
-	if e.tlogClosed || e.tlog == nil {
-		e.tlogClosed = true
+	if e.tlogClosed {
 		e.tlogMu.Unlock()
 		return nil
 	}
 	e.tlogClosed = true
-	close(e.tlog.ch)
+	close(tl.ch)
 	e.tlogMu.Unlock()
 	select {
-	case <-e.tlog.done:
+	case <-tl.done:
 		return nil
 	case <-ctx.Done():
 		return weft.Wrap(weft.ETimeout, ctx.Err(), "tool-call log not flushed")

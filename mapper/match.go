@@ -549,9 +549,9 @@ func structural(src, tgt *Schema, score [][]float64) {
 			best[k] = b
 		}
 	}
-	boosted := make([][]float64, len(score))
+	// In place: each pair reads only its own score and the best map, both
+	// taken before any change.
 	for i := range src.Fields {
-		boosted[i] = append([]float64(nil), score[i]...)
 		for j := range tgt.Fields {
 			k := pp{src.Fields[i].Parent, tgt.Fields[j].Parent}
 			b, ok := best[k]
@@ -565,12 +565,9 @@ func structural(src, tgt *Schema, score [][]float64) {
 				other = b[1]
 			}
 			if other >= structAgree {
-				boosted[i][j] = v + structGain*(other-structAgree)/(1-structAgree)*(1-v)
+				score[i][j] = v + structGain*(other-structAgree)/(1-structAgree)*(1-v)
 			}
 		}
-	}
-	for i := range score {
-		copy(score[i], boosted[i])
 	}
 }
 

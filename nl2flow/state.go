@@ -1309,20 +1309,8 @@ func (s *state) pick(verb, obj string, sys []string, c clause) *Op {
 
 func verbFits(verb string, op *Op) bool {
 	switch verb {
-	case "create":
-		return op.Verb == "create"
-	case "update":
-		return op.Verb == "update"
-	case "delete":
-		return op.Verb == "delete"
-	case "get":
-		return op.Verb == "get"
-	case "list":
-		return op.Verb == "list"
-	case "send":
-		return op.Verb == "send"
-	case "request":
-		return op.Verb == "request"
+	case "create", "update", "delete", "get", "list", "send", "request":
+		return op.Verb == verb
 	}
 	return false
 }

@@ -59,6 +59,19 @@ func mapCmd(args []string, stdout io.Writer) error {
 		return err
 	}
 	c := newClient(*server, *asJSON, stdout)
+	// show sends a request answered with a mapping and prints it.
+	show := func(method, path string, body []byte) error {
+		var m map[string]any
+		if err := c.do(method, path, body, &m); err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(m)
+			return nil
+		}
+		printMapping(stdout, m)
+		return nil
+	}
 	switch args[0] {
 	case "suggest":
 		if *source == "" || *target == "" {
@@ -73,32 +86,14 @@ func mapCmd(args []string, stdout io.Writer) error {
 			return err
 		}
 		body, _ := json.Marshal(map[string]any{"name": *name, "source": src, "target": tgt, "top": *top})
-		var m map[string]any
-		if err := c.do("POST", "/api/mappings", body, &m); err != nil {
-			return err
-		}
-		if c.json {
-			c.printJSON(m)
-			return nil
-		}
-		printMapping(stdout, m)
-		return nil
+		return show("POST", "/api/mappings", body)
 	case "list":
 		return c.list("/api/mappings", "mappings", col{"ID", "id"}, col{"NAME", "name"}, col{"ITEMS", "items"}, col{"ACCEPTED", "accepted"}, col{"REJECTED", "rejected"}, col{"PROPOSED", "proposed"})
 	case "show":
 		if len(pos) != 1 {
 			return weft.Errorf(weft.EInvalid, "weft map show ID")
 		}
-		var m map[string]any
-		if err := c.do("GET", "/api/mappings/"+url.PathEscape(pos[0]), nil, &m); err != nil {
-			return err
-		}
-		if c.json {
-			c.printJSON(m)
-			return nil
-		}
-		printMapping(stdout, m)
-		return nil
+		return show("GET", "/api/mappings/"+url.PathEscape(pos[0]), nil)
 	case "accept", "reject", "edit":
 		if len(pos) < 1 || (len(pos) < 2 && !*all) {
 			return weft.Errorf(weft.EInvalid, "weft map %s ID TARGET... | --all", args[0])
@@ -120,16 +115,7 @@ func mapCmd(args []string, stdout io.Writer) error {
 			reviews = append(reviews, r)
 		}
 		body, _ := json.Marshal(reviews)
-		var m map[string]any
-		if err := c.do("POST", "/api/mappings/"+url.PathEscape(id)+"/reviews", body, &m); err != nil {
-			return err
-		}
-		if c.json {
-			c.printJSON(m)
-			return nil
-		}
-		printMapping(stdout, m)
-		return nil
+		return show("POST", "/api/mappings/"+url.PathEscape(id)+"/reviews", body)
 	case "export":
 		if len(pos) != 1 {
 			return weft.Errorf(weft.EInvalid, "weft map export ID [--root trigger.body] [--step mapped]")

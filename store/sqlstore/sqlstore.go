@@ -624,15 +624,7 @@ func (s *Store) UpdateRun(ctx context.Context, r *store.Run, attempts []store.At
 
 // InsertRun implements store.Store.
 func (s *Store) InsertRun(ctx context.Context, r *store.Run, attempts []store.Attempt) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if err := s.insertRun(ctx, tx, r); err != nil {
-			if s.isUniq(err) {
-				return weft.Errorf(weft.EConflict, "run %s is already recorded", r.ID)
-			}
-			return s.wrap(err, "insert run")
-		}
-		return s.insertAttempts(ctx, tx, attempts)
-	})
+	return s.InsertRuns(ctx, []store.LoggedRun{{Run: r, Attempts: attempts}})
 }
 
 // InsertRuns implements store.Store.
