@@ -5,6 +5,9 @@
 // at the same concurrency for the same time, in one run.
 //
 //	go run ./bench/mcpcall [-c 16] [-d 10s] [-sink-latency 0]
+//
+// A bare forwarder (one more HTTP hop, nothing else) is measured in the same
+// run: the floor any gateway adds on this machine.
 package main
 
 import (
@@ -99,6 +102,39 @@ func main() {
 	}
 	fmt.Printf("# mcpcall: concurrency %d, %s per measurement, sink latency %s, GOMAXPROCS=%d\n", *conc, *dur, *work, runtimeProcs())
 	d := measure("direct HTTP", *conc, *dur, direct)
+	// The floor for any gateway on this machine: a bare forwarder that reads
+	// the request, makes the same GET to the sink and copies the answer back,
+	// with no protocol, auth, validation or logging. It shows what the second
+	// HTTP exchange alone costs when client, gateway and sink share the cores.
+	fwdClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	fwd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		resp, err := fwdClient.Get(sink.URL + r.URL.Path)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		io.Copy(w, resp.Body)
+	}))
+	defer fwd.Close()
+	proxied := func(ctx context.Context) (func() error, func()) {
+		cl := &http.Client{Transport: tr}
+		return func() error {
+			resp, err := cl.Post(fwd.URL+"/orders", "application/json", bytes.NewReader([]byte(`{"url":"/orders"}`)))
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			return nil
+		}, func() {}
+	}
+	f := measure("bare forwarder", *conc, *dur, proxied)
 	// A minimal client: one stateless 2026-07-28 tools/call per HTTP POST,
 	// as a load generator would send it (no SDK on the client side).
 	raw := func(ctx context.Context) (func() error, func()) {
@@ -135,6 +171,8 @@ func main() {
 	m := measure("MCP, Go SDK", *conc, *dur, viaMCP)
 	fmt.Printf("MCP/direct throughput: raw client %.2f, Go SDK client %.2f; p50 added latency: raw %s, SDK %s\n",
 		r.rate/d.rate, m.rate/d.rate, (r.p50 - d.p50).Round(time.Microsecond), (m.p50 - d.p50).Round(time.Microsecond))
+	fmt.Printf("bare forwarder/direct throughput %.2f, p50 added %s; MCP (raw client)/bare forwarder throughput %.2f\n",
+		f.rate/d.rate, (f.p50 - d.p50).Round(time.Microsecond), r.rate/f.rate)
 }
 
 type result struct {
