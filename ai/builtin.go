@@ -19,7 +19,7 @@ type Builtin struct {
 }
 
 // Name implements Embedder.
-func (Builtin) Name() string { return "builtin-v1" }
+func (Builtin) Name() string { return "builtin-v2" }
 
 // Embed implements Embedder.
 func (b Builtin) Embed(_ context.Context, texts []string) ([][]float32, error) {
@@ -59,7 +59,13 @@ func (b Builtin) vector(text string) []float32 {
 	for _, w := range words {
 		add("w:"+w, 1)
 		if c, ok := concept[w]; ok {
-			add("c:"+c, 1.6)
+			if o, ok := alsoConcept[w]; ok {
+				// An ambiguous word leans both ways, more to its first sense.
+				add("c:"+c, 1.6*0.8)
+				add("c:"+o, 1.6*0.6)
+			} else {
+				add("c:"+c, 1.6)
+			}
 		}
 		// Character trigrams: "adress" still lands near "address".
 		p := "^" + w + "$"
@@ -132,8 +138,12 @@ func Words(s string) []string {
 	for _, w := range Split(s) {
 		parts = append(parts, segment(w)...)
 	}
-	for _, w := range parts {
+	for i, w := range parts {
 		if stop[w] {
+			continue
+		}
+		if (w == "number" || w == "num" || w == "no") && i+1 < len(parts) && parts[i+1] == "of" {
+			out = append(out, "count") // "number of pieces" is a count, not an identifier
 			continue
 		}
 		if e, ok := abbrev[w]; ok {
@@ -248,7 +258,7 @@ var abbrev = map[string]string{
 	"tkt": "ticket", "prio": "priority", "pri": "priority", "usr": "user", "img": "image", "lat": "latitude", "lng": "longitude", "lon": "longitude",
 	"yr": "year", "mo": "month", "wk": "week", "hr": "hour", "min": "minute", "sec": "second", "st": "street", "str": "street", "bldg": "building",
 	"apt": "apartment", "ste": "suite", "cty": "city", "ctry": "country", "cntry": "country", "prov": "province", "reg": "region", "id": "id",
-	"uid": "id", "uuid": "id", "guid": "id", "pk": "id", "ssn": "social security number", "tin": "tax id", "vat": "tax", "gst": "tax",
+	"uid": "id", "uuid": "id", "gid": "id", "iid": "id", "guid": "id", "pk": "id", "ssn": "social security number", "tin": "tax id", "vat": "tax", "gst": "tax",
 	"sal": "salary", "comp": "compensation", "hrs": "hour", "dur": "duration", "stat": "status", "sts": "status", "cat": "category",
 	"grp": "group", "lvl": "level", "loc": "location", "wh": "warehouse", "whse": "warehouse", "ship": "shipping", "shp": "shipping",
 	"del": "delivery", "dlv": "delivery", "trk": "tracking", "pmt": "payment", "pymt": "payment", "pay": "payment", "bal": "balance",
@@ -259,8 +269,12 @@ var abbrev = map[string]string{
 	"opp": "opportunity", "oppty": "opportunity", "proj": "project", "cnt_": "count", "eta": "estimated arrival", "etd": "estimated departure",
 	"po": "purchase order", "so": "sales order", "sku": "sku", "upc": "barcode", "ean": "barcode", "gtin": "barcode", "wt": "weight",
 	"cpt": "procedure", "hcpcs": "procedure", "npi": "provider id", "icd10": "diagnosis", "pid": "patient id",
-	"kg": "kilogram", "lb": "pound", "lbs": "pound", "dim": "dimension", "dims": "dimension",
+	"kg": "kilogram", "tz": "time zone", "lang": "language", "headcount": "employee count", "pic": "picture", "lb": "pound", "lbs": "pound", "dim": "dimension", "dims": "dimension",
 }
+
+// alsoConcept is a second concept of an ambiguous word: a "state" is a
+// province in an address and a status on a record.
+var alsoConcept = map[string]string{"state": "status"}
 
 // concept maps synonyms to one concept name.
 var concept = map[string]string{}
@@ -281,15 +295,15 @@ func init() {
 		{"country", "nation"},
 		{"amount", "total", "sum", "grand", "gross"},
 		{"price", "cost", "rate", "fee", "charge"},
-		{"quantity", "count", "units", "pieces", "qty"},
+		{"quantity", "count", "piece", "qty"},
 		{"created", "creation", "inserted", "opened", "registered", "signup", "add", "added"},
 		{"updated", "modified", "changed", "edited"},
 		{"date", "day", "dated"},
 		{"timestamp", "time", "datetime", "at"},
-		{"description", "details", "detail", "notes", "note", "comment", "remark", "body", "memo"},
-		{"title", "subject", "headline", "heading", "summary"},
+		{"description", "details", "detail", "notes", "note", "comment", "remark", "body", "memo", "agenda"},
+		{"title", "subject", "headline", "heading", "summary", "topic"},
 		{"status", "stage", "phase", "condition"},
-		{"owner", "assignee", "assigned", "responsible", "rep", "representative", "salesperson", "agent"},
+		{"owner", "assignee", "assigned", "responsible", "rep", "representative", "salesperson", "agent", "host", "organizer", "organiser"},
 		{"id", "identifier", "key"},
 		{"employee", "worker", "staff", "personnel", "associate", "member"},
 		{"salary", "wage", "compensation", "earning", "payrate"},
@@ -307,15 +321,15 @@ func init() {
 		{"currency", "ccy"},
 		{"birth", "born", "birthday"},
 		{"gender", "sex"},
-		{"department", "division", "team", "unit"},
+		{"department", "division", "team"},
 		{"manager", "supervisor", "boss", "lead", "reports", "report"},
-		{"hire", "start", "joined", "join", "onboard", "commenced"},
-		{"termination", "terminated", "end", "leave", "exit", "separation"},
+		{"hire", "start", "joined", "join", "onboard", "commenced", "activated", "activation", "began", "begin"},
+		{"termination", "terminated", "end", "ended", "ending", "finished", "leave", "exit", "separation"},
 		{"patient", "beneficiary", "insured"},
 		{"doctor", "physician", "provider", "practitioner", "clinician"},
 		{"diagnosis", "diagnose", "icd"},
 		{"medication", "drug", "prescription", "medicine"},
-		{"website", "homepage", "url", "web"},
+		{"website", "homepage", "url", "web", "domain", "link", "href", "permalink"},
 		{"name", "fullname"},
 		{"job", "position", "role", "occupation", "designation"},
 		{"industry", "sector", "vertical"},
@@ -331,7 +345,7 @@ func init() {
 		{"paid", "settled"},
 		{"payment", "remittance", "settlement"},
 		{"balance", "outstanding", "remaining", "owed", "due"},
-		{"source", "origin", "channel", "referrer"},
+		{"source", "origin", "channel", "referrer", "via"},
 		{"tag", "label", "category", "type", "kind", "class"},
 		{"address", "location", "residence", "site", "office"},
 		{"number", "no", "nr"},
@@ -349,6 +363,21 @@ func init() {
 		{"visit", "encounter", "appointment", "admission"},
 		{"hourly", "hour"},
 		{"bank", "banking"},
+		{"history", "event", "activity", "timeline", "log", "checkpoint"},
+		{"attendee", "participant", "invitee", "guest"},
+		{"recipient", "receiver", "addressee", "consignee"},
+		{"coupon", "voucher", "promo", "promocode"},
+		{"attachment", "file", "document", "upload"},
+		{"conversation", "thread", "chat"},
+		{"reason", "cause", "explanation"},
+		{"reply", "response", "answer"},
+		{"frequency", "interval", "cadence", "recurrence"},
+		{"observation", "measurement", "reading"},
+		{"language", "locale"},
+		{"image", "photo", "picture", "avatar", "thumbnail"},
+		{"deleted", "removed", "trashed"},
+		{"salutation", "prefix", "honorific"},
+		{"slug", "handle"},
 		{"routing", "sort", "aba", "iban"},
 		{"social", "ssn"},
 		{"marital", "married"},

@@ -21,6 +21,10 @@ func TestSplitAndWords(t *testing.T) {
 	if got := Words("cust_dob qty"); !reflect.DeepEqual(got, []string{"customer", "birth", "date", "quantity"}) {
 		t.Errorf("Words: %v", got)
 	}
+	// "number of pieces" counts pieces; it is not an identifier.
+	if got := Words("numberOfPieces"); !reflect.DeepEqual(got, []string{"count", "piece"}) {
+		t.Errorf("Words(numberOfPieces): %v", got)
+	}
 }
 
 func TestBuiltinSimilarity(t *testing.T) {
@@ -35,6 +39,12 @@ func TestBuiltinSimilarity(t *testing.T) {
 		{[2]string{"qty", "quantity"}, [2]string{"qty", "unit_price"}},
 		{[2]string{"adress", "address"}, [2]string{"adress", "amount"}},
 		{[2]string{"telephone", "mobile"}, [2]string{"telephone", "email"}},
+		// An ambiguous word leans both ways: a record's state is its status,
+		// and an address's state is still its province.
+		{[2]string{"state", "status"}, [2]string{"state", "country"}},
+		{[2]string{"state", "province"}, [2]string{"state", "status"}},
+		{[2]string{"topic", "subject"}, [2]string{"topic", "start_time"}},
+		{[2]string{"numberOfPieces", "piece_count"}, [2]string{"numberOfPieces", "tracking_number"}},
 	}
 	for _, p := range pairs {
 		n, f := sim(p.near[0], p.near[1]), sim(p.far[0], p.far[1])

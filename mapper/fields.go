@@ -137,9 +137,18 @@ func lastSegment(p string) string {
 	// "email[].value" -> "email"; "fields.status.name" -> "status";
 	// "attributes.id.value" -> "id"; "partner_id.name" -> "partner name";
 	// "salary.base.value" -> "salary base".
+	fallback := ""
 	for i := len(segs) - 2; i >= 0; i-- {
 		seg := segs[i]
 		if container[strings.ToLower(seg)] {
+			continue
+		}
+		if generic(seg) && i > 0 {
+			// "department.value.attributes.name": the value says no more
+			// than the name; look further up.
+			if fallback == "" {
+				fallback = seg
+			}
 			continue
 		}
 		if low := strings.ToLower(name); (low == "name" || low == "display") && strings.HasSuffix(strings.ToLower(seg), "id") && len(seg) > 2 {
@@ -150,6 +159,9 @@ func lastSegment(p string) string {
 		}
 		return seg
 	}
+	if fallback != "" {
+		return fallback
+	}
 	return name
 }
 
@@ -157,7 +169,8 @@ func lastSegment(p string) string {
 var modifier = map[string]bool{"base": true, "primary": true, "main": true, "default": true, "current": true, "raw": true, "formatted": true}
 
 var genericWords = map[string]bool{"value": true, "name": true, "text": true, "ref": true, "refname": true, "display": true, "data": true,
-	"code": true, "id": true, "key": true, "val": true, "string": true, "address": true, "uri": true, "formatted": true, "number": true, "amount": true, "login": true, "username": true, "handle": true}
+	"code": true, "id": true, "key": true, "val": true, "string": true, "address": true, "uri": true, "formatted": true, "number": true, "amount": true, "login": true, "username": true, "handle": true,
+	"identifier": true, "reference": true, "token": true}
 
 var container = map[string]bool{"properties": true, "fields": true, "attributes": true, "data": true, "merge_fields": true, "custom_fields": true,
 	"attrs": true, "record": true, "object": true, "item": true, "items": true, "result": true, "payload": true, "body": true}

@@ -262,8 +262,14 @@ func features(s, t *Field, sv, tv fieldVecs, sname, tname string) pairFeatures {
 	var f pairFeatures
 	f.name = math.Max(0, ai.Cosine(sv.name, tv.name))
 	f.path = math.Max(0, ai.Cosine(sv.path, tv.path))
-	if s.Description != "" && t.Description != "" {
+	switch {
+	case s.Description != "" && t.Description != "":
 		f.desc, f.hasDesc = math.Max(0, ai.Cosine(sv.desc, tv.desc)), true
+	case s.Description != "":
+		// Only one side says what it holds: read that against the other's name.
+		f.desc, f.hasDesc = math.Max(0, ai.Cosine(sv.desc, tv.name)), true
+	case t.Description != "":
+		f.desc, f.hasDesc = math.Max(0, ai.Cosine(tv.desc, sv.name)), true
 	}
 	sc, tc := conceptSet(s.Name), conceptSet(t.Name)
 	f.tok = jaccard(sc, tc)
@@ -332,6 +338,8 @@ func bareVsQualified(bare, other, otherSchema string) bool {
 	return true
 }
 
+var labelLeaf = map[string]bool{"name": true, "display": true, "displayname": true, "display_name": true, "label": true}
+
 // kindOf is what a field holds, from its name, type, format and examples.
 func kindOf(f *Field) string {
 	switch f.Format {
@@ -367,12 +375,16 @@ func kindOf(f *Field) string {
 	case "email", "phone", "currency", "status", "website":
 		return last
 	}
-	for _, w := range ws {
-		switch ai.Concept(w) {
-		case "email":
-			return "email"
-		case "phone":
-			return "phone"
+	// "emailAddress.name" is the name that goes with an address, not an
+	// address: a name or label leaf takes no kind from its parent's words.
+	if leaf := f.Path[strings.LastIndexAny(f.Path, ".]")+1:]; !labelLeaf[strings.ToLower(leaf)] {
+		for _, w := range ws {
+			switch ai.Concept(w) {
+			case "email":
+				return "email"
+			case "phone":
+				return "phone"
+			}
 		}
 	}
 	if f.Type == "boolean" {

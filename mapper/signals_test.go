@@ -98,3 +98,51 @@ func TestMutualBestBelowThreshold(t *testing.T) {
 		}
 	}
 }
+
+// A generic leaf takes its name from the nearest parent that says something.
+func TestLastSegmentSkipsGenericParents(t *testing.T) {
+	for in, want := range map[string]string{
+		"email[].value":       "email",
+		"attributes.id.value": "id",
+		"attributes.department.value.attributes.name": "department",
+		"units.identifier":                            "units",
+		"servicelevel.token":                          "servicelevel",
+		"partner_id.name":                             "partner name",
+	} {
+		if got := lastSegment(in); got != want {
+			t.Errorf("lastSegment(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The name that goes with an e-mail address is not an e-mail address.
+func TestLabelLeafTakesNoKindFromItsParent(t *testing.T) {
+	addr, name := field("attendees[].emailAddress.address"), field("attendees[].emailAddress.name")
+	addr.Format = "email"
+	if k := kindOf(&addr); k != "email" {
+		t.Errorf("address kind %q", k)
+	}
+	if k := kindOf(&name); k != "" {
+		t.Errorf("name kind %q, want none", k)
+	}
+}
+
+// A description on one side is read against the other side's name.
+func TestOneSidedDescription(t *testing.T) {
+	id := field("id")
+	id.Description = "The tracking number"
+	pieces := field("details.numberOfPieces")
+	tn := field("tracking_number")
+	vs, err := embedFields(t.Context(), ai.Builtin{}, []Field{id, pieces, tn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := features(&id, &tn, vs[0], vs[2], "DHL shipment", "tracking status")
+	without := features(&pieces, &tn, vs[1], vs[2], "DHL shipment", "tracking status")
+	if !with.hasDesc || with.desc < 0.5 || without.hasDesc {
+		t.Fatalf("desc signal: with %+v, without %+v", with, without)
+	}
+	if combine(with) <= combine(without) {
+		t.Errorf("the described id (%.3f) should beat number of pieces (%.3f) for tracking_number", combine(with), combine(without))
+	}
+}
