@@ -139,7 +139,12 @@ func Words(s string) []string {
 		parts = append(parts, segment(w)...)
 	}
 	for i, w := range parts {
-		if stop[w] {
+		if stop[w] && !(i > 0 && (w == "by" || w == "with")) {
+			continue
+		}
+		if (w == "by" || w == "with") && i > 0 {
+			// created_by is who created it, created_with what with: not when.
+			out = append(out, map[string]string{"by": "author", "with": "tool"}[w])
 			continue
 		}
 		if (w == "number" || w == "num" || w == "no") && i+1 < len(parts) && parts[i+1] == "of" {
@@ -274,7 +279,7 @@ var abbrev = map[string]string{
 
 // alsoConcept is a second concept of an ambiguous word: a "state" is a
 // province in an address and a status on a record.
-var alsoConcept = map[string]string{"state": "status"}
+var alsoConcept = map[string]string{"state": "status", "address": "address", "hour": "duration"}
 
 // concept maps synonyms to one concept name.
 var concept = map[string]string{}
@@ -363,6 +368,7 @@ func init() {
 		{"visit", "encounter", "appointment", "admission"},
 		{"hourly", "hour"},
 		{"bank", "banking"},
+		{"duration", "elapsed"},
 		{"history", "event", "activity", "timeline", "log", "checkpoint"},
 		{"attendee", "participant", "invitee", "guest"},
 		{"recipient", "receiver", "addressee", "consignee"},

@@ -21,6 +21,13 @@ func TestSplitAndWords(t *testing.T) {
 	if got := Words("cust_dob qty"); !reflect.DeepEqual(got, []string{"customer", "birth", "date", "quantity"}) {
 		t.Errorf("Words: %v", got)
 	}
+	// Who created it, and with what, are not when.
+	if got := Words("created_by"); !reflect.DeepEqual(got, []string{"created", "author"}) {
+		t.Errorf("Words(created_by): %v", got)
+	}
+	if got := Words("created_with"); !reflect.DeepEqual(got, []string{"created", "tool"}) {
+		t.Errorf("Words(created_with): %v", got)
+	}
 	// "number of pieces" counts pieces; it is not an identifier.
 	if got := Words("numberOfPieces"); !reflect.DeepEqual(got, []string{"count", "piece"}) {
 		t.Errorf("Words(numberOfPieces): %v", got)
@@ -45,6 +52,8 @@ func TestBuiltinSimilarity(t *testing.T) {
 		{[2]string{"state", "province"}, [2]string{"state", "status"}},
 		{[2]string{"topic", "subject"}, [2]string{"topic", "start_time"}},
 		{[2]string{"numberOfPieces", "piece_count"}, [2]string{"numberOfPieces", "tracking_number"}},
+		{[2]string{"hours", "duration"}, [2]string{"hours", "description"}},
+		{[2]string{"location", "address"}, [2]string{"location", "amount"}},
 	}
 	for _, p := range pairs {
 		n, f := sim(p.near[0], p.near[1]), sim(p.far[0], p.far[1])

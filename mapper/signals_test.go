@@ -146,3 +146,17 @@ func TestOneSidedDescription(t *testing.T) {
 		t.Errorf("the described id (%.3f) should beat number of pieces (%.3f) for tracking_number", combine(with), combine(without))
 	}
 }
+
+// created_by holds a person, not a date.
+func TestCreatedByIsNotADate(t *testing.T) {
+	for _, n := range []string{"created_by", "updatedBy", "created_with"} {
+		f := field(n)
+		if k := kindOf(&f); k == "date" {
+			t.Errorf("kindOf(%s) = date", n)
+		}
+	}
+	f := field("created_at")
+	if k := kindOf(&f); k != "date" {
+		t.Errorf("kindOf(created_at) = %q", k)
+	}
+}
