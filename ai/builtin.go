@@ -186,7 +186,9 @@ func Concept(w string) string {
 // vocab holds the words segment splits run-on words into.
 var vocab = map[string]bool{}
 
-func init() {
+// initVocab runs after the concept lexicon is built (its words are
+// vocabulary too: "vendorname" is vendor + name).
+func initVocab() {
 	for w := range concept {
 		vocab[w] = true
 	}
@@ -203,7 +205,11 @@ func init() {
 		invoice payment method currency country state region county zip post office box latitude longitude url web site page link file image photo
 		opportunity probability pipeline stage forecast amount expected revenue industry employees annual size score rating priority severity
 		visit patient provider claim member plan policy insurance service procedure diagnosis facility place status state delivery tracking carrier
-		weight height length width warehouse location store channel campaign medium content keyword language locale gender marital birth death`) {
+		weight height length width warehouse location store channel campaign medium content keyword language locale gender marital birth death
+		when
+		mailbox inbox outbox password database workspace headline checkbox software hardware network workflow
+		pipeline dashboard bookmark notebook payload metadata lifecycle overdue overtime newsletter storefront
+		shortcode passport handbook paycheck paystub payroll payee payer taxpayer household homeowner landlord`) {
 		vocab[w] = true
 	}
 }
@@ -249,7 +255,7 @@ func singular(w string) string {
 }
 
 var stop = map[string]bool{"the": true, "a": true, "an": true, "of": true, "for": true, "to": true, "in": true, "on": true, "by": true,
-	"with": true, "is": true, "at": true, "this": true, "that": true, "and": true, "or": true, "be": true, "as": true, "its": true, "it": true}
+	"with": true, "is": true, "at": true, "this": true, "that": true, "and": true, "or": true, "be": true, "as": true, "its": true, "it": true, "when": true}
 
 // abbrev expands abbreviations common in field names.
 var abbrev = map[string]string{
@@ -396,4 +402,5 @@ func init() {
 			}
 		}
 	}
+	initVocab()
 }

@@ -21,6 +21,18 @@ func TestSplitAndWords(t *testing.T) {
 	if got := Words("cust_dob qty"); !reflect.DeepEqual(got, []string{"customer", "birth", "date", "quantity"}) {
 		t.Errorf("Words: %v", got)
 	}
+	// Run-on upper-case names split on the lexicon's words too (they once
+	// did not: the vocabulary was built before the lexicon).
+	if got := Words("VENDORNAME"); !reflect.DeepEqual(got, []string{"vendor", "name"}) {
+		t.Errorf("Words(VENDORNAME): %v", got)
+	}
+	if got := Words("WHENDUE"); !reflect.DeepEqual(got, []string{"due"}) {
+		t.Errorf("Words(WHENDUE): %v", got)
+	}
+	// A compound word that would split misleadingly stays whole.
+	if got := Words("mailboxId"); !reflect.DeepEqual(got, []string{"mailbox", "id"}) {
+		t.Errorf("Words(mailboxId): %v", got)
+	}
 	// Who created it, and with what, are not when.
 	if got := Words("created_by"); !reflect.DeepEqual(got, []string{"created", "author"}) {
 		t.Errorf("Words(created_by): %v", got)

@@ -170,7 +170,7 @@ var modifier = map[string]bool{"base": true, "primary": true, "main": true, "def
 
 var genericWords = map[string]bool{"value": true, "name": true, "text": true, "ref": true, "refname": true, "display": true, "data": true,
 	"code": true, "id": true, "key": true, "val": true, "string": true, "address": true, "uri": true, "formatted": true, "number": true, "amount": true, "login": true, "username": true, "handle": true,
-	"identifier": true, "reference": true, "token": true}
+	"identifier": true, "reference": true, "token": true, "summary": true}
 
 var container = map[string]bool{"properties": true, "fields": true, "attributes": true, "data": true, "merge_fields": true, "custom_fields": true,
 	"attrs": true, "record": true, "object": true, "item": true, "items": true, "result": true, "payload": true, "body": true}

@@ -286,7 +286,7 @@ func features(s, t *Field, sv, tv fieldVecs, sname, tname string) pairFeatures {
 	if overlaps(sv.ents, tv.ents) {
 		f.ref = 1
 	}
-	if headClash(sv.words, tv.words) {
+	if headClash(sv.words, tv.words) || modifierClash(sv.words, tv.words) {
 		// shipment_cost and shipment_status: the same record, different
 		// attributes. The shared word is what made them look alike.
 		f.name *= headPenalty
@@ -661,6 +661,30 @@ func headClash(wa, wb []string) bool {
 	// not a clash; "shipment" vs "shipment_cost" is).
 	return false
 }
+
+// modifierClash: the same kind of value said of different things —
+// created_date and due_date, start_time and end_time. The shared head word
+// only says both are dates.
+func modifierClash(wa, wb []string) bool {
+	if len(wa) < 2 || len(wb) < 2 {
+		return false
+	}
+	ha, hb := wa[len(wa)-1], wb[len(wb)-1]
+	if ha != hb || !typeHead[ha] {
+		return false
+	}
+	for _, x := range wa[:len(wa)-1] {
+		for _, y := range wb[:len(wb)-1] {
+			if x == y {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// typeHead words say what kind of value a field holds, not what it is about.
+var typeHead = map[string]bool{"date": true, "timestamp": true}
 
 // Settings of the structural, reference and head signals, set on the
 // development split of evals/mapper only.

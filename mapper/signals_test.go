@@ -160,3 +160,25 @@ func TestCreatedByIsNotADate(t *testing.T) {
 		t.Errorf("kindOf(created_at) = %q", k)
 	}
 }
+
+// The same kind of value said of different things.
+func TestModifierClash(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"CreatedDate", "dueDate", true},
+		{"start_date", "end_date", true},
+		{"CreatedDate", "createdTime", false}, // different heads: not this rule
+		{"created_date", "date_created", false},
+		{"date", "due_date", false},
+	} {
+		if got := modifierClash(ai.Concepts(ai.Words(c.a)), ai.Concepts(ai.Words(c.b))); got != c.want {
+			t.Errorf("modifierClash(%s, %s) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+	// A nested summary is its parent's label (PagerDuty's priority.summary).
+	if got := lastSegment("priority.summary"); got != "priority" {
+		t.Errorf("lastSegment(priority.summary) = %q", got)
+	}
+}
