@@ -71,6 +71,15 @@ func (m *Memory) Len() int {
 	return len(m.accepted) + len(m.rejected)
 }
 
+// An association is used once two reviews support it (one accepted
+// renaming is an anecdote: on the dev split, associations learned from a
+// single review raised as many wrong pairs as right ones), and then closes
+// assocGain of the distance to 1.
+const (
+	assocMin  = 2
+	assocGain = 0.35
+)
+
 func (m *Memory) adjust(s, t *Field, score float64) float64 {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -89,8 +98,8 @@ func (m *Memory) adjust(s, t *Field, score float64) float64 {
 			}
 		}
 	}
-	if best > 0 {
-		return score + (1-score)*0.35
+	if best >= assocMin {
+		return score + (1-score)*assocGain
 	}
 	return score
 }

@@ -1,0 +1,29 @@
+package mapper
+
+import "testing"
+
+func TestMemoryAdjusts(t *testing.T) {
+	f := func(n string) *Field { x := field(n); return &x }
+	m := NewMemory()
+	// The same pair, reviewed: accepted raises it, rejected lowers it.
+	m.Record(f("cust_email"), f("emailAddress"), true)
+	if got := m.adjust(f("customerEmail"), f("email_address"), 0.3); got < 0.7 {
+		t.Errorf("accepted pair (similar names) scores %.2f", got)
+	}
+	m.Record(f("status"), f("email_status"), false)
+	if got := m.adjust(f("status"), f("email_status"), 0.5); got > 0.25 {
+		t.Errorf("rejected pair scores %.2f", got)
+	}
+	// A renaming teaches a word association only once two reviews agree.
+	m.Record(f("tier"), f("band"), true)
+	if got := m.adjust(f("member_tier"), f("price_band"), 0.3); got != 0.3 {
+		t.Errorf("one review moved an associated pair to %.2f", got)
+	}
+	m.Record(f("account_tier"), f("pricing_band"), true)
+	if got := m.adjust(f("member_tier"), f("price_band"), 0.3); got <= 0.3 {
+		t.Errorf("two reviews left the associated pair at %.2f", got)
+	}
+	if got := m.adjust(f("member_level"), f("price_band"), 0.3); got != 0.3 {
+		t.Errorf("an unrelated pair moved to %.2f", got)
+	}
+}
