@@ -70,18 +70,7 @@ func main() {
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}
 	direct := func(ctx context.Context) (func() error, func()) {
 		cl := &http.Client{Transport: tr}
-		return func() error {
-			resp, err := cl.Get(sink.URL + "/orders")
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				return fmt.Errorf("status %d", resp.StatusCode)
-			}
-			return nil
-		}, func() {}
+		return func() error { return drain(cl.Get(sink.URL + "/orders")) }, func() {}
 	}
 	viaMCP := func(ctx context.Context) (func() error, func()) {
 		c := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil)
@@ -122,16 +111,7 @@ func main() {
 	proxied := func(ctx context.Context) (func() error, func()) {
 		cl := &http.Client{Transport: tr}
 		return func() error {
-			resp, err := cl.Post(fwd.URL+"/orders", "application/json", bytes.NewReader([]byte(`{"url":"/orders"}`)))
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				return fmt.Errorf("status %d", resp.StatusCode)
-			}
-			return nil
+			return drain(cl.Post(fwd.URL+"/orders", "application/json", bytes.NewReader([]byte(`{"url":"/orders"}`))))
 		}, func() {}
 	}
 	f := measure("bare forwarder", *conc, *dur, proxied)
@@ -173,6 +153,19 @@ func main() {
 		r.rate/d.rate, m.rate/d.rate, (r.p50 - d.p50).Round(time.Microsecond), (m.p50 - d.p50).Round(time.Microsecond))
 	fmt.Printf("bare forwarder/direct throughput %.2f, p50 added %s; MCP (raw client)/bare forwarder throughput %.2f\n",
 		f.rate/d.rate, (f.p50 - d.p50).Round(time.Microsecond), r.rate/f.rate)
+}
+
+// drain reads and closes a response, failing on a status other than 200.
+func drain(resp *http.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
 }
 
 type result struct {
