@@ -182,3 +182,17 @@ func TestModifierClash(t *testing.T) {
 		t.Errorf("lastSegment(priority.summary) = %q", got)
 	}
 }
+
+func TestFillRequired(t *testing.T) {
+	tgt := &Schema{Fields: []Field{{Path: "a", Required: true}, {Path: "b", Required: true}, {Path: "c"}, {Path: "d", Required: true}}}
+	score := [][]float64{
+		{0.25, 0.10, 0.28, 0.0}, // 0 -> a (c is not required)
+		{0.05, 0.15, 0.00, 0.0}, // 1: under the floor for b
+		{0.00, 0.00, 0.00, 0.9}, // 2 is taken (-> d above the threshold)
+	}
+	assigned, used := map[int]int{3: 2}, map[int]bool{2: true}
+	fillRequired(score, tgt, assigned, used, 0.2)
+	if len(assigned) != 2 || assigned[0] != 0 || assigned[3] != 2 {
+		t.Fatalf("assigned %v", assigned)
+	}
+}
