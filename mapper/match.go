@@ -79,26 +79,23 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 	annotate(sv, src)
 	annotate(tv, tgt)
 	n, m := len(src.Fields), len(tgt.Fields)
-	kindCount := func(sc *Schema) (map[string]int, []string) {
+	kindCount := func(vs []fieldVecs) map[string]int {
 		c := map[string]int{}
-		ks := make([]string, len(sc.Fields))
-		for i := range sc.Fields {
-			ks[i] = kindOf(&sc.Fields[i])
-			c[ks[i]]++
+		for i := range vs {
+			c[vs[i].kind]++
 		}
-		return c, ks
+		return c
 	}
-	sCount, sKinds := kindCount(src)
-	tCount, tKinds := kindCount(tgt)
+	sCount, tCount := kindCount(sv), kindCount(tv)
 	score := make([][]float64, n)
 	feats := make([][]pairFeatures, n)
 	for i := range src.Fields {
 		score[i] = make([]float64, m)
 		feats[i] = make([]pairFeatures, m)
 		for j := range tgt.Fields {
-			f := features(&src.Fields[i], &tgt.Fields[j], sv[i], tv[j], src.Name, tgt.Name)
+			f := features(&src.Fields[i], &tgt.Fields[j], sv[i], tv[j])
 			// The only date on each side (or only e-mail …) likely go together.
-			if k := sKinds[i]; k != "" && k == tKinds[j] && strongKind(k) && sCount[k] == 1 && tCount[k] == 1 {
+			if k := sv[i].kind; k != "" && k == tv[j].kind && strongKind(k) && sCount[k] == 1 && tCount[k] == 1 {
 				f.solo = 1
 			}
 			s := combine(f)
@@ -203,14 +200,30 @@ func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 type fieldVecs struct {
 	name, path, desc, parent []float32
 	ents                     map[string]bool // refEntities, computed once per field
-	words                    []string        // the name's concepts
+	words                    []string        // the name's concepts, in order
+	cset                     map[string]bool // the same, as a set
+	norm                     string          // the name without case or separators
+	kind                     string          // kindOf
+	own                      map[string]bool // the concepts of the schema's own name (shared by its fields)
 }
 
-// annotate adds what features needs per field, computed once.
+// annotate adds what features needs per field, computed once: features
+// runs for every pair, and re-deriving these from the names there was
+// most of its time.
 func annotate(vs []fieldVecs, sc *Schema) {
+	own := conceptSet(sc.Name)
 	for i := range vs {
-		vs[i].ents = refEntities(&sc.Fields[i], sc.Name)
-		vs[i].words = ai.Concepts(ai.Words(sc.Fields[i].Name))
+		f := &sc.Fields[i]
+		v := &vs[i]
+		v.ents = refEntities(f, sc.Name)
+		v.words = ai.Concepts(ai.Words(f.Name))
+		v.cset = make(map[string]bool, len(v.words))
+		for _, w := range v.words {
+			v.cset[w] = true
+		}
+		v.norm = normName(f.Name)
+		v.kind = kindOf(f)
+		v.own = own
 	}
 }
 
@@ -259,7 +272,7 @@ func normName(s string) string {
 	return strings.Join(ai.Split(s), "")
 }
 
-func features(s, t *Field, sv, tv fieldVecs, sname, tname string) pairFeatures {
+func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 	var f pairFeatures
 	f.name = math.Max(0, ai.Cosine(sv.name, tv.name))
 	f.path = math.Max(0, ai.Cosine(sv.path, tv.path))
@@ -272,9 +285,8 @@ func features(s, t *Field, sv, tv fieldVecs, sname, tname string) pairFeatures {
 	case t.Description != "":
 		f.desc, f.hasDesc = math.Max(0, ai.Cosine(tv.desc, sv.name)), true
 	}
-	sc, tc := conceptSet(s.Name), conceptSet(t.Name)
-	f.tok = jaccard(sc, tc)
-	if normName(s.Name) == normName(t.Name) {
+	f.tok = jaccard(sv.cset, tv.cset)
+	if sv.norm == tv.norm {
 		f.exact = 1
 	}
 	f.typ = typeCompat(s, t)
@@ -294,7 +306,7 @@ func features(s, t *Field, sv, tv fieldVecs, sname, tname string) pairFeatures {
 		f.tok *= headPenalty
 		f.path *= headPenalty
 	}
-	ks, kt := kindOf(s), kindOf(t)
+	ks, kt := sv.kind, tv.kind
 	if ks != "" && ks == kt {
 		f.kind = 1
 	} else if ks != kt && (strongKind(ks) && len(t.Examples) > 0 || strongKind(kt) && len(s.Examples) > 0) {
@@ -303,7 +315,7 @@ func features(s, t *Field, sv, tv fieldVecs, sname, tname string) pairFeatures {
 	}
 	// A bare "id" (or "name") is the record's own: it does not fill an
 	// other entity's id (manager_id, AccountId).
-	if bareVsQualified(s.Name, t.Name, tname) || bareVsQualified(t.Name, s.Name, sname) {
+	if bareVsQualified(sv.words, tv.words, tv.own) || bareVsQualified(tv.words, sv.words, sv.own) {
 		f.name *= 0.5
 		f.tok *= 0.4
 		f.path *= 0.7
@@ -315,24 +327,25 @@ func strongKind(k string) bool {
 	return k == "date" || k == "email" || k == "phone" || k == "currency" || k == "url"
 }
 
-func bareVsQualified(bare, other, otherSchema string) bool {
-	b, o := ai.Words(bare), ai.Words(other)
+// bareVsQualified: b (a name's concepts) is a bare id or name, and o
+// (the other name's) another entity's id or name; own holds the concepts
+// of o's schema.
+func bareVsQualified(b, o []string, own map[string]bool) bool {
 	if len(b) == 0 || len(o) < 2 {
 		return false
 	}
-	c := ai.Concept(b[0])
-	if len(b) == 2 && ai.Concept(b[1]) == "id" {
+	c := b[0]
+	if len(b) == 2 && b[1] == "id" {
 		c = "id" // "id value"
 	} else if len(b) != 1 {
 		return false
 	}
-	if !(c == "id" || c == "name") || (ai.Concept(o[len(o)-1]) != c && !(c == "id" && ai.Concept(o[len(o)-1]) == "number")) {
+	if last := o[len(o)-1]; !(c == "id" || c == "name") || (last != c && !(c == "id" && last == "number")) {
 		return false
 	}
 	// The other side's own id (delivery_id in a delivery) is the same thing.
-	own := conceptSet(otherSchema)
 	for _, w := range o[:len(o)-1] {
-		if own[ai.Concept(w)] {
+		if own[w] {
 			return false
 		}
 	}

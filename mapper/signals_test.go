@@ -133,12 +133,20 @@ func TestOneSidedDescription(t *testing.T) {
 	id.Description = "The tracking number"
 	pieces := field("details.numberOfPieces")
 	tn := field("tracking_number")
-	vs, err := embedFields(t.Context(), ai.Builtin{}, []Field{id, pieces, tn})
+	src := &Schema{Name: "DHL shipment", Fields: []Field{id, pieces}}
+	tgt := &Schema{Name: "tracking status", Fields: []Field{tn}}
+	sv, err := embedFields(t.Context(), ai.Builtin{}, src.Fields)
 	if err != nil {
 		t.Fatal(err)
 	}
-	with := features(&id, &tn, vs[0], vs[2], "DHL shipment", "tracking status")
-	without := features(&pieces, &tn, vs[1], vs[2], "DHL shipment", "tracking status")
+	tv, err := embedFields(t.Context(), ai.Builtin{}, tgt.Fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	annotate(sv, src)
+	annotate(tv, tgt)
+	with := features(&id, &tn, sv[0], tv[0])
+	without := features(&pieces, &tn, sv[1], tv[0])
 	if !with.hasDesc || with.desc < 0.5 || without.hasDesc {
 		t.Fatalf("desc signal: with %+v, without %+v", with, without)
 	}
