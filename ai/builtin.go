@@ -139,12 +139,12 @@ func Words(s string) []string {
 		parts = append(parts, segment(w)...)
 	}
 	for i, w := range parts {
-		if stop[w] && !(i > 0 && (w == "by" || w == "with")) {
+		if a, ok := agentWord[w]; ok && i > 0 {
+			// created_by is who created it, created_with what with: not when.
+			out = append(out, a)
 			continue
 		}
-		if (w == "by" || w == "with") && i > 0 {
-			// created_by is who created it, created_with what with: not when.
-			out = append(out, map[string]string{"by": "author", "with": "tool"}[w])
+		if stop[w] {
 			continue
 		}
 		if (w == "number" || w == "num" || w == "no") && i+1 < len(parts) && parts[i+1] == "of" {
@@ -257,6 +257,9 @@ func singular(w string) string {
 var stop = map[string]bool{"the": true, "a": true, "an": true, "of": true, "for": true, "to": true, "in": true, "on": true, "by": true,
 	"with": true, "is": true, "at": true, "this": true, "that": true, "and": true, "or": true, "be": true, "as": true, "its": true, "it": true, "when": true}
 
+// agentWord: after another word, "by" and "with" name who and what.
+var agentWord = map[string]string{"by": "author", "with": "tool"}
+
 // abbrev expands abbreviations common in field names.
 var abbrev = map[string]string{
 	"qty": "quantity", "qnty": "quantity", "amt": "amount", "addr": "address", "adr": "address", "dob": "birth date", "bday": "birth date",
@@ -284,7 +287,8 @@ var abbrev = map[string]string{
 }
 
 // alsoConcept is a second concept of an ambiguous word: a "state" is a
-// province in an address and a status on a record.
+// province in an address and a status on a record; an "address" a street
+// line and a location; an "hour" a time of day and a duration.
 var alsoConcept = map[string]string{"state": "status", "address": "address", "hour": "duration"}
 
 // concept maps synonyms to one concept name.
