@@ -37,12 +37,13 @@ type Rule struct {
 	//   anomaly: the streaming detector on a per-Resolution series of the
 	//            flow (Metric: runs | failures | p95_ms), firing at MinScore.
 	Kind        string        `yaml:"kind" json:"kind,omitempty"`
-	Alpha       float64       `yaml:"alpha" json:"alpha,omitempty"`             // burst: p-value (default 0.001)
-	Baseline    time.Duration `yaml:"baseline" json:"baseline,omitempty"`       // burst: history for the usual failure rate (default 24h)
-	Metric      string        `yaml:"metric" json:"metric,omitempty"`           // anomaly
-	Resolution  time.Duration `yaml:"resolution" json:"resolution,omitempty"`   // anomaly: bucket (default 1m)
-	MinScore    float64       `yaml:"min_score" json:"min_score,omitempty"`     // anomaly (default 0.55)
-	Sensitivity float64       `yaml:"sensitivity" json:"sensitivity,omitempty"` // anomaly: detector sensitivity (default 1)
+	Alpha       float64       `yaml:"alpha" json:"alpha,omitempty"`               // burst: p-value (default 0.001)
+	Baseline    time.Duration `yaml:"baseline" json:"baseline,omitempty"`         // burst: history for the usual failure rate (default 24h)
+	Metric      string        `yaml:"metric" json:"metric,omitempty"`             // anomaly
+	Resolution  time.Duration `yaml:"resolution" json:"resolution,omitempty"`     // anomaly: bucket (default 1m)
+	MinScore    float64       `yaml:"min_score" json:"min_score,omitempty"`       // anomaly (default 0.55)
+	Sensitivity float64       `yaml:"sensitivity" json:"sensitivity,omitempty"`   // anomaly: detector sensitivity (default 1)
+	ShapeWarmup int           `yaml:"shape_warmup" json:"shape_warmup,omitempty"` // anomaly: buckets before the shape detector scores (default 750)
 }
 
 // DefaultRules apply when no rules are configured.

@@ -16,7 +16,11 @@ type Config struct {
 	CusumK      float64 // CUSUM slack, in deviations (default 0.75)
 	CusumH      float64 // CUSUM decision level, in deviations (default 8)
 	Refractory  int     // observations after a raised score in which only a higher one is reported in full (default 300)
-	Sensitivity float64 // scales the z-score (default 1)
+	Sensitivity float64 // scales the z-score and the shape score (default 1)
+	// ShapeWarmup is how many observations the shape detector learns
+	// before it scores (default 750); replaying a NAB file uses NAB's
+	// probationary period instead (NABWarmup).
+	ShapeWarmup int
 }
 
 func (c *Config) defaults() {
@@ -38,13 +42,32 @@ func (c *Config) defaults() {
 	if c.Sensitivity <= 0 {
 		c.Sensitivity = 1
 	}
+	if c.ShapeWarmup <= 0 {
+		c.ShapeWarmup = 750
+	}
 }
 
-// Detector scores one series, observation by observation. Its memory is a
-// fixed set of numbers, a 24-bucket hour-of-day profile and a 168-bucket
-// hour-of-week profile.
+// NABWarmup is NAB's probationary period for a series of n points (15 %,
+// at most 750): the warm-up NAB's runner gives every detector.
+func NABWarmup(n int) int { return min(int(0.15*float64(n)), 750) }
+
+// baseWeight is the level detector's weight once the shape detector is
+// warm: the shape detector's novelty is the sharper signal on both
+// evaluation sets; the level detector still speaks for a sustained shift
+// or a burst far beyond anything seen (its scores near 1), and alone
+// during the shape detector's warm-up.
+const baseWeight = 0.4
+
+// Detector scores one series, observation by observation, with two
+// detectors: a level detector (a robust level and spread, hour-of-day and
+// hour-of-week profiles, CUSUM for shifts, a Poisson test for small
+// counts) and a shape detector (adaptive resonance over the recent shape
+// of the series, see shape). The level detector's memory is a fixed set
+// of numbers and two profiles (24 and 168 buckets); the shape detector's
+// is bounded by maxCategories.
 type Detector struct {
 	cfg        Config
+	shape      *shape
 	n          int
 	mean, dev  float64 // EW mean and EW mean absolute deviation
 	fastMean   float64
@@ -71,12 +94,14 @@ type Detector struct {
 // NewDetector returns a detector with cfg (zero values: defaults).
 func NewDetector(cfg Config) *Detector {
 	cfg.defaults()
-	return &Detector{cfg: cfg, since: math.MaxInt32, counts: true}
+	return &Detector{cfg: cfg, since: math.MaxInt32, counts: true, shape: newShape(cfg.ShapeWarmup)}
 }
 
 // Observation is one scored point.
 type Observation struct {
-	Score    float64 // anomaly score in [0, 1]
+	Score    float64 // anomaly score in [0, 1]: the two detectors' combined
+	Level    float64 // the level detector's own score
+	Shape    float64 // the shape detector's own score (0 during its warm-up)
 	Expected float64 // the level the detector expected
 	Low      float64 // expected range
 	High     float64
@@ -248,7 +273,12 @@ func (d *Detector) Observe(t time.Time, v float64) Observation {
 			wk.n++
 		}
 	}
-	return Observation{Score: score, Expected: expected, Low: expected - 3*scale, High: expected + 3*scale}
+	o := Observation{Score: score, Level: score, Expected: expected, Low: expected - 3*scale, High: expected + 3*scale}
+	if sh := d.shape.observe(v); d.shape.warm() {
+		o.Shape = math.Min(1, sh*c.Sensitivity)
+		o.Score = math.Max(o.Shape, baseWeight*score)
+	}
+	return o
 }
 
 // CUSUM chaining: crossings at most chainGap observations apart (a shift

@@ -65,8 +65,14 @@ func ReadSeries(r io.Reader) ([]Point, error) {
 func nan() float64 { return math.NaN() }
 
 // Replay runs a fresh detector over a series in order, the same code path
-// as live metrics, and returns one score per point.
+// as live metrics, and returns one score per point. A zero
+// cfg.ShapeWarmup means NAB's probationary period for the series' length
+// (what NAB's runner tells every detector); the range is never given: it
+// is learned as the series goes.
 func Replay(pts []Point, cfg Config) []float64 {
+	if cfg.ShapeWarmup <= 0 {
+		cfg.ShapeWarmup = NABWarmup(len(pts))
+	}
 	d := NewDetector(cfg)
 	out := make([]float64, len(pts))
 	for i, p := range pts {

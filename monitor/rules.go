@@ -59,7 +59,7 @@ func (a *Alerter) evalKind(r Rule, flow string, evs []runEvent, now time.Time, k
 	case "anomaly":
 		w := a.series[key]
 		if w == nil {
-			w = &watched{det: NewDetector(Config{Sensitivity: r.Sensitivity})}
+			w = &watched{det: NewDetector(Config{Sensitivity: r.Sensitivity, ShapeWarmup: r.ShapeWarmup})}
 			if len(evs) > 0 {
 				w.next = evs[0].at.Truncate(r.Resolution)
 			} else {

@@ -31,7 +31,9 @@ func main() {
 	data := flag.String("data", defaultData(), "NAB layout: data/<category>/<file>.csv and labels/combined_windows.json")
 	write := flag.String("write-synthetic", "", "also write the generated transaction-log set in NAB's layout here")
 	perFile := flag.Bool("files", false, "also list, per NAB series, the windows found and the false alarms at the standard profile's threshold")
+	warmup := flag.Int("warmup", 0, "the shape detector's warm-up in observations (0: NAB's probationary period for each series, what NAB's runner gives every detector)")
 	flag.Parse()
+	cfg := monitor.Config{ShapeWarmup: *warmup}
 	set := synthetic()
 	if *write != "" {
 		if err := writeNAB(*write, set); err != nil {
@@ -43,7 +45,7 @@ func main() {
 		var weft, base []nab.Series
 		windows := 0
 		for _, s := range set {
-			weft = append(weft, nab.Series{Name: s.name, Scores: monitor.Replay(s.pts, monitor.Config{}), Windows: s.windows})
+			weft = append(weft, nab.Series{Name: s.name, Scores: monitor.Replay(s.pts, cfg), Windows: s.windows})
 			base = append(base, nab.Series{Name: s.name, Scores: staticThreshold(s.pts), Windows: s.windows})
 			windows += len(s.windows)
 		}
@@ -66,7 +68,7 @@ func main() {
 	}
 	files, _ := filepath.Glob(filepath.Join(*data, "data", "*", "*.csv"))
 	sort.Strings(files)
-	var weft, base []nab.Series
+	var weft, base, fixed []nab.Series
 	for _, f := range files {
 		rel, _ := filepath.Rel(filepath.Join(*data, "data"), f)
 		fh, err := os.Open(f)
@@ -81,14 +83,29 @@ func main() {
 			os.Exit(1)
 		}
 		ws := rowWindows(pts, windows[filepath.ToSlash(rel)])
-		weft = append(weft, nab.Series{Name: rel, Scores: monitor.Replay(pts, monitor.Config{}), Windows: ws})
+		weft = append(weft, nab.Series{Name: rel, Scores: monitor.Replay(pts, cfg), Windows: ws})
+		if *warmup == 0 {
+			fixed = append(fixed, nab.Series{Name: rel, Scores: monitor.Replay(pts, monitor.Config{ShapeWarmup: liveWarmup}), Windows: ws})
+		}
 		base = append(base, nab.Series{Name: rel, Scores: staticThreshold(pts), Windows: ws})
 	}
-	fmt.Printf("# NAB scoring, %d series from %s\n", len(files), *data)
+	how := "NAB's probationary period"
+	if *warmup > 0 {
+		how = fmt.Sprintf("%d observations", *warmup)
+	}
+	fmt.Printf("# NAB scoring, %d series from %s; shape warm-up: %s; range learned online\n", len(files), *data, how)
 	fmt.Printf("%-22s %10s %10s\n", "profile", "weft", "baseline")
 	for _, p := range nab.Profiles {
 		w, b := nab.Score(weft, p), nab.Score(base, p)
 		fmt.Printf("%-22s %10.1f %10.1f   (weft threshold %.3f)\n", p.Name, w.Normalized, b.Normalized, w.Threshold)
+	}
+	if len(fixed) > 0 {
+		fmt.Printf("\n# the same, shape warm-up fixed at %d observations (the live default: nothing known of the file)\n", liveWarmup)
+		fmt.Printf("%-22s %10s %10s\n", "profile", "weft", "baseline")
+		for _, p := range nab.Profiles {
+			w, b := nab.Score(fixed, p), nab.Score(base, p)
+			fmt.Printf("%-22s %10.1f %10.1f   (weft threshold %.3f)\n", p.Name, w.Normalized, b.Normalized, w.Threshold)
+		}
 	}
 	if *perFile {
 		th := nab.Score(weft, nab.Profiles[0]).Threshold
@@ -100,6 +117,9 @@ func main() {
 		}
 	}
 }
+
+// liveWarmup is the shape detector's default warm-up (monitor.Config).
+const liveWarmup = 750
 
 func defaultData() string {
 	for _, d := range []string{"../shared/data/nab-dev", "/work/shared/data/nab-dev"} {

@@ -1,0 +1,145 @@
+package monitor
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+	"time"
+)
+
+// A noisy steady series, then a spike: once warm, the shape detector
+// scores the spike above anything the steady part scored, and scores
+// nothing during its warm-up.
+func TestShapeFindsASpike(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	s := newShape(750)
+	steady := 0.0
+	for i := 0; i < 4000; i++ {
+		sc := s.observe(100 + rng.NormFloat64()*5)
+		if i < 750 && sc != 0 {
+			t.Fatalf("scored %.2f at %d, in the warm-up", sc, i)
+		}
+		steady = math.Max(steady, sc)
+	}
+	if !s.warm() {
+		t.Fatal("not warm after 4000 observations")
+	}
+	spike := 0.0
+	for i := 0; i < 3*s.step; i++ {
+		v := 100 + rng.NormFloat64()*5
+		if i == s.step {
+			v = 400
+		}
+		spike = math.Max(spike, s.observe(v))
+	}
+	if spike <= steady || spike < 0.5 {
+		t.Fatalf("spike scored %.2f, the steady part up to %.2f", spike, steady)
+	}
+}
+
+// A value beyond the range widens it, and what was learned is rescaled
+// with it: the pattern learned before still resonates afterwards.
+func TestShapeWidensItsRangeAndKeepsWhatItLearned(t *testing.T) {
+	s := newShape(208)
+	saw := func(i int) float64 { return float64(i % 40) } // a sawtooth, 0..39
+	i := 0
+	for ; i < 2000; i++ {
+		s.observe(saw(i))
+	}
+	lo, hi := s.lo, s.hi
+	if lo != 0 || hi <= 39 {
+		t.Fatalf("range after the warm-up: %v..%v", lo, hi)
+	}
+	// Score what the sawtooth matches now.
+	probe := func() float64 {
+		c := cloneShape(s)
+		best := 0.0
+		for j := 0; j < 20*c.step; j++ {
+			c.observe(saw(i + j))
+		}
+		for _, m := range c.sims {
+			best = math.Max(best, m)
+		}
+		return best
+	}
+	before := probe()
+	for j := 0; j < s.step; j++ {
+		s.observe(500) // far above the range
+		i++
+	}
+	if s.hi < 500 || s.lo != lo {
+		t.Fatalf("range after a value of 500: %v..%v", s.lo, s.hi)
+	}
+	for j := 0; j < 30*s.step; j++ { // back to the sawtooth
+		s.observe(saw(i))
+		i++
+	}
+	after := probe()
+	if after < 0.9*before {
+		t.Fatalf("the sawtooth matched %.3f before the range grew and %.3f after", before, after)
+	}
+}
+
+// However long a series runs, the network holds at most maxCategories
+// categories, and the warm-up's buffers are released.
+func TestShapeMemoryIsBounded(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	s := newShape(104)
+	for i := 0; i < 30000; i++ {
+		s.observe(rng.ExpFloat64() * float64(1+i%97)) // never settles
+	}
+	if n := s.net.count(); n != maxCategories { // full, and no further
+		t.Fatalf("%d categories", n)
+	}
+	if s.early != nil || s.warmBlocks != nil {
+		t.Fatal("warm-up buffers kept")
+	}
+}
+
+// Business traffic a minute at a time, quiet at weekends: once the
+// detectors know the week, an hour at the weekend's level on a Wednesday
+// noon is an anomaly, the same hour on a Saturday is not.
+func TestQuietWednesdayMinutes(t *testing.T) {
+	level := func(ts time.Time) float64 {
+		if wd := ts.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			return 5
+		}
+		if h := ts.Hour(); h >= 8 && h < 18 {
+			return 200
+		}
+		return 40
+	}
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday
+	sat := t0.Add(5*7*24*time.Hour + 5*24*time.Hour + 12*time.Hour)
+	wed := t0.Add(6*7*24*time.Hour + 2*24*time.Hour + 12*time.Hour)
+	rng := rand.New(rand.NewSource(3))
+	d := NewDetector(Config{})
+	var satMax, wedMax float64
+	for ts := t0; ts.Before(wed.Add(time.Hour)); ts = ts.Add(time.Minute) {
+		v := level(ts)
+		inWed := !ts.Before(wed)
+		if inWed {
+			v = 5
+		}
+		o := d.Observe(ts, math.Max(0, v+rng.NormFloat64()*math.Sqrt(v)))
+		switch {
+		case inWed:
+			wedMax = math.Max(wedMax, o.Score)
+		case !ts.Before(sat) && ts.Before(sat.Add(time.Hour)):
+			satMax = math.Max(satMax, o.Score)
+		}
+	}
+	if satMax >= 0.5 || wedMax < 0.8 {
+		t.Fatalf("a quiet hour scored %.2f on a Saturday and %.2f on a Wednesday", satMax, wedMax)
+	}
+}
+
+func cloneShape(s *shape) *shape {
+	c := *s
+	c.net.w = append([]uint8(nil), s.net.w...)
+	c.net.norm = append([]float32(nil), s.net.norm...)
+	c.net.used = append([]int32(nil), s.net.used...)
+	c.sims = append([]float64(nil), s.sims...)
+	c.diffs = append([]float64(nil), s.diffs...)
+	return &c
+}
