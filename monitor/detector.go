@@ -107,11 +107,15 @@ type Observation struct {
 	High     float64
 }
 
-// Observe scores v at t. NaN and ±Inf, and points older than the last one
+// maxValue bounds the values a detector takes: beyond it (no metric gets
+// there) the differences it works with would overflow to infinity.
+const maxValue = 1e100
+
+// Observe scores v at t. NaN, ±Inf and values beyond ±maxValue, and points older than the last one
 // (out of order, or a clock skewed between processes), score 0 and do not
 // change the state; a duplicate timestamp is treated as a new observation.
 func (d *Detector) Observe(t time.Time, v float64) Observation {
-	if math.IsNaN(v) || math.IsInf(v, 0) || (!d.last.IsZero() && t.Before(d.last)) {
+	if math.IsNaN(v) || math.Abs(v) > maxValue || (!d.last.IsZero() && t.Before(d.last)) {
 		return Observation{Expected: d.mean, Low: d.mean - 3*d.dev, High: d.mean + 3*d.dev}
 	}
 	if d.first.IsZero() {

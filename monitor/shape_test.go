@@ -143,3 +143,40 @@ func cloneShape(s *shape) *shape {
 	c.diffs = append([]float64(nil), s.diffs...)
 	return &c
 }
+
+// Values at the ends of the float range (a span that overflows to
+// infinity), constants and sign flips neither panic nor leave [0, 1].
+func TestShapeExtremeValues(t *testing.T) {
+	series := map[string]func(i int) float64{
+		"huge both ways": func(i int) float64 { return math.Copysign(1e308, float64(i%3-1)) },
+		"constant":       func(i int) float64 { return 7 },
+		"constant then a jump": func(i int) float64 {
+			if i > 500 && i%50 == 0 {
+				return 1e300
+			}
+			return 7
+		},
+		"tiny":          func(i int) float64 { return float64(i%5) * 1e-320 },
+		"negative ramp": func(i int) float64 { return -float64(i) * 1e6 },
+	}
+	for name, f := range series {
+		s := newShape(64)
+		for i := 0; i < 3000; i++ {
+			if sc := s.observe(f(i)); math.IsNaN(sc) || sc < 0 || sc > 1 {
+				t.Fatalf("%s: score %v at %d", name, sc, i)
+			}
+		}
+	}
+	// The whole detector: values beyond ±1e100 are bad input, like NaN;
+	// up to it, both detectors stay finite.
+	for _, big := range []float64{1e308, 1e99} {
+		d := NewDetector(Config{ShapeWarmup: 64})
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := 0; i < 3000; i++ {
+			o := d.Observe(t0.Add(time.Duration(i)*time.Minute), math.Copysign(big, float64(i%3-1))*float64(1+i%7))
+			if math.IsNaN(o.Score) || o.Score < 0 || o.Score > 1 || math.IsNaN(o.Expected) {
+				t.Fatalf("detector, %g: score %v expected %v at %d", big, o.Score, o.Expected, i)
+			}
+		}
+	}
+}
