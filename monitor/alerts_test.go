@@ -175,6 +175,48 @@ func TestAnomalyRuleOnRunsSeries(t *testing.T) {
 	}
 }
 
+// Past both warm-ups (a day and a half of steady traffic), a surge that
+// lasts half an hour fires within minutes and stays open while it lasts
+// (the shape detector scores a novelty once, not for as long as it
+// lasts), and resolves when the traffic is back to its usual level.
+func TestAnomalyAlertStaysOpenWhileTheSurgeLasts(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := start
+	var sent []Alert
+	var at []int
+	m := 0
+	a := NewAlerter([]Rule{{Name: "volume", Flow: "mcp:*", Kind: "anomaly", Metric: "runs", Severity: "warning"}},
+		func(_ context.Context, al Alert) error { sent, at = append(sent, al), append(at, m); return nil }, nil)
+	a.now = func() time.Time { return now }
+	r := rand.New(rand.NewSource(4))
+	minute := func(rate float64) {
+		n := poissonDraw(r, rate)
+		for i := 0; i < n; i++ {
+			a.ObserveRun(finished("mcp:all", store.RunSucceeded, start.Add(time.Duration(m)*time.Minute+time.Duration(i)*time.Second/time.Duration(n+1)), "call"))
+		}
+		now = start.Add(time.Duration(m+1) * time.Minute)
+		a.Evaluate(context.Background())
+	}
+	for ; m < 2000; m++ {
+		minute(10)
+	}
+	if len(sent) != 0 {
+		t.Fatalf("steady traffic fired: %+v", sent[0])
+	}
+	for ; m < 2030; m++ {
+		minute(40)
+	}
+	if len(sent) != 1 || sent[0].Status != "firing" || at[0] > 2005 {
+		t.Fatalf("during the surge: %+v at %v", sent, at)
+	}
+	for ; m < 2100 && len(sent) < 2; m++ {
+		minute(10)
+	}
+	if len(sent) != 2 || sent[1].Status != "resolved" || at[1] > 2040 {
+		t.Fatalf("after the surge: %+v at %v", sent, at)
+	}
+}
+
 func poissonDraw(r *rand.Rand, mean float64) int {
 	l, k, p := math.Exp(-mean), 0, 1.0
 	for {

@@ -12,12 +12,20 @@ import (
 // watched is an anomaly rule's state for one flow: its detector and the
 // last bucket fed to it.
 type watched struct {
-	det     *Detector
-	next    time.Time // start of the next bucket to feed
-	last    Observation
-	lastVal float64
-	ids     []string
+	det *Detector
+	// The expected range when the open alert fired, and the evaluations
+	// since (see settleBuckets).
+	refLow, refHigh float64
+	openFor         int
+	next            time.Time // start of the next bucket to feed
+	last            Observation
+	lastVal         float64
+	ids             []string
 }
+
+// settleBuckets: an anomaly alert whose series has stayed at a new level
+// this many evaluations resolves once the detector expects that level.
+const settleBuckets = 60
 
 // evalKind evaluates a burst or anomaly rule for one flow and returns an
 // alert event to send (firing or resolved), if any. Called with a.mu held.
@@ -81,7 +89,17 @@ func (a *Alerter) evalKind(r Rule, flow string, evs []runEvent, now time.Time, k
 		}
 		o := w.last
 		cond, value, ids = o.Score >= r.MinScore, o.Score, w.ids
-		clear = o.Score < r.MinScore/2
+		// Back to normal: a low score (a novelty scores once, not for as
+		// long as it lasts) and the value back within the range expected
+		// when the alert fired — or, after settleBuckets, within the range
+		// the detector expects now (it has learned a new normal).
+		if _, open := a.open[key]; !open {
+			w.refLow, w.refHigh, w.openFor = o.Low, o.High, 0
+		} else {
+			w.openFor++
+		}
+		within := func(lo, hi float64) bool { return w.lastVal >= lo && w.lastVal <= hi }
+		clear = o.Score < r.MinScore/2 && (within(w.refLow, w.refHigh) || (w.openFor >= settleBuckets && within(o.Low, o.High)))
 		msg = fmt.Sprintf("%s: %s was %.4g in the %s to %s, expected %.4g (range %.4g to %.4g); anomaly score %.2f",
 			flow, r.Metric, w.lastVal, r.Resolution, w.next.Format("15:04"), o.Expected, math.Max(0, o.Low), o.High, o.Score)
 	}
