@@ -158,20 +158,24 @@ func BenchmarkObserveFullShape(b *testing.B) {
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc), "bytes/series")
 }
 
+// officeWeek is business traffic's usual level: busy office hours on
+// working days, a quieter evening and night, quiet weekends.
+func officeWeek(ts time.Time) float64 {
+	if wd := ts.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		return 5
+	}
+	if h := ts.Hour(); h >= 8 && h < 18 {
+		return 200
+	}
+	return 40
+}
+
 // Business traffic with quiet weekends: after a few weeks the hour-of-week
 // profile has taken over, so a quiet Saturday is normal while the same
 // quiet level on a Wednesday is an anomaly.
 func TestWeeklyProfileQuietWeekends(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
-	level := func(ts time.Time) float64 {
-		if wd := ts.Weekday(); wd == time.Saturday || wd == time.Sunday {
-			return 5
-		}
-		if h := ts.Hour(); h >= 8 && h < 18 {
-			return 200
-		}
-		return 40
-	}
+	level := officeWeek
 	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday
 	d := NewDetector(Config{})
 	ts := t0

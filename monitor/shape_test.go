@@ -100,15 +100,7 @@ func TestShapeMemoryIsBounded(t *testing.T) {
 // detectors know the week, an hour at the weekend's level on a Wednesday
 // noon is an anomaly, the same hour on a Saturday is not.
 func TestQuietWednesdayMinutes(t *testing.T) {
-	level := func(ts time.Time) float64 {
-		if wd := ts.Weekday(); wd == time.Saturday || wd == time.Sunday {
-			return 5
-		}
-		if h := ts.Hour(); h >= 8 && h < 18 {
-			return 200
-		}
-		return 40
-	}
+	level := officeWeek
 	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday
 	sat := t0.Add(5*7*24*time.Hour + 5*24*time.Hour + 12*time.Hour)
 	wed := t0.Add(6*7*24*time.Hour + 2*24*time.Hour + 12*time.Hour)
