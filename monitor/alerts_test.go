@@ -217,6 +217,57 @@ func TestAnomalyAlertStaysOpenWhileTheSurgeLasts(t *testing.T) {
 	}
 }
 
+// With `for`, an anomaly rule fires only for an anomaly that lasts: a
+// half-hour surge fires once `for` has passed (it holds the alert pending
+// while the value stays outside the range expected before it, though its
+// score falls after the first minute); a one-minute spike, which fires a
+// rule without `for`, does not.
+func TestAnomalyRuleForNeedsTheAnomalyToLast(t *testing.T) {
+	for _, forDur := range []time.Duration{0, 5 * time.Minute} {
+		start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		now := start
+		var fired []int
+		m := 0
+		a := NewAlerter([]Rule{{Name: "volume", Flow: "mcp:*", Kind: "anomaly", Metric: "runs", For: forDur, Severity: "warning"}},
+			func(_ context.Context, al Alert) error {
+				if al.Status == "firing" {
+					fired = append(fired, m)
+				}
+				return nil
+			}, nil)
+		a.now = func() time.Time { return now }
+		r := rand.New(rand.NewSource(4))
+		minute := func(rate float64) {
+			n := poissonDraw(r, rate)
+			for i := 0; i < n; i++ {
+				a.ObserveRun(finished("mcp:all", store.RunSucceeded, start.Add(time.Duration(m)*time.Minute+time.Duration(i)*time.Second/time.Duration(n+1)), "call"))
+			}
+			now = start.Add(time.Duration(m+1) * time.Minute)
+			a.Evaluate(context.Background())
+			m++
+		}
+		for m < 2000 {
+			minute(10)
+		}
+		for m < 2030 { // a surge
+			minute(40)
+		}
+		for m < 2300 {
+			minute(10)
+		}
+		minute(80) // a spike
+		for m < 2400 {
+			minute(10)
+		}
+		switch {
+		case forDur == 0 && (len(fired) != 2 || fired[0] > 2002 || fired[1] > 2303):
+			t.Fatalf("without for: fired at %v (want the surge and the spike)", fired)
+		case forDur > 0 && (len(fired) != 1 || fired[0] < 2005 || fired[0] > 2008):
+			t.Fatalf("with for: 5m: fired at %v (want the surge, about five minutes in)", fired)
+		}
+	}
+}
+
 func poissonDraw(r *rand.Rand, mean float64) int {
 	l, k, p := math.Exp(-mean), 0, 1.0
 	for {

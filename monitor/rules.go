@@ -13,10 +13,11 @@ import (
 // last bucket fed to it.
 type watched struct {
 	det *Detector
-	// The expected range when the open alert fired, and the evaluations
-	// since (see settleBuckets).
+	// The expected range when the pending or open anomaly started, the
+	// evaluations since (see settleBuckets) and its highest score.
 	refLow, refHigh float64
 	openFor         int
+	peak            float64
 	next            time.Time // start of the next bucket to feed
 	last            Observation
 	lastVal         float64
@@ -88,17 +89,23 @@ func (a *Alerter) evalKind(r Rule, flow string, evs []runEvent, now time.Time, k
 			return nil // nothing new since the last evaluation
 		}
 		o := w.last
-		cond, value, ids = o.Score >= r.MinScore, o.Score, w.ids
-		// Back to normal: a low score (a novelty scores once, not for as
-		// long as it lasts) and the value back within the range expected
-		// when the alert fired — or, after settleBuckets, within the range
-		// the detector expects now (it has learned a new normal).
-		if _, open := a.open[key]; !open {
-			w.refLow, w.refHigh, w.openFor = o.Low, o.High, 0
+		// The range expected before an anomaly started is kept while it is
+		// pending or open: the anomaly holds while the value stays outside
+		// it (a novelty scores once, not for as long as it lasts, so `for`
+		// would otherwise never be met), and it is over when the value is
+		// back inside — or, after settleBuckets, inside the range the
+		// detector expects now (it has learned a new normal).
+		_, open := a.open[key]
+		_, pend := a.pending[key]
+		if !open && !pend {
+			w.refLow, w.refHigh, w.openFor, w.peak = o.Low, o.High, 0, 0
 		} else {
 			w.openFor++
 		}
+		w.peak = math.Max(w.peak, o.Score)
 		within := func(lo, hi float64) bool { return w.lastVal >= lo && w.lastVal <= hi }
+		outside := !math.IsNaN(w.lastVal) && !within(w.refLow, w.refHigh)
+		cond, value, ids = o.Score >= r.MinScore || (pend && outside), w.peak, w.ids
 		clear = o.Score < r.MinScore/2 && (within(w.refLow, w.refHigh) || (w.openFor >= settleBuckets && within(o.Low, o.High)))
 		msg = fmt.Sprintf("%s: %s was %.4g in the %s to %s, expected %.4g (range %.4g to %.4g); anomaly score %.2f",
 			flow, r.Metric, w.lastVal, r.Resolution, w.next.Format("15:04"), o.Expected, math.Max(0, o.Low), o.High, o.Score)
