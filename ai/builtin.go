@@ -19,7 +19,7 @@ type Builtin struct {
 }
 
 // Name implements Embedder.
-func (Builtin) Name() string { return "builtin-v2" }
+func (Builtin) Name() string { return "builtin-v3" }
 
 // Embed implements Embedder.
 func (b Builtin) Embed(_ context.Context, texts []string) ([][]float32, error) {
@@ -147,6 +147,13 @@ func Words(s string) []string {
 		if stop[w] {
 			continue
 		}
+		if (w == "first" || w == "last") && i+1 < len(parts) && parts[i+1] != "name" && abbrev[parts[i+1]] != "name" {
+			// last_name is a surname, lastUpdated and last_4 are not: before
+			// a word other than "name", first and last say which one in time
+			// or order.
+			out = append(out, orderWord[w])
+			continue
+		}
 		if (w == "number" || w == "num" || w == "no") && i+1 < len(parts) && parts[i+1] == "of" {
 			out = append(out, "count") // "number of pieces" is a count, not an identifier
 			continue
@@ -257,6 +264,9 @@ func singular(w string) string {
 var stop = map[string]bool{"the": true, "a": true, "an": true, "of": true, "for": true, "to": true, "in": true, "on": true, "by": true,
 	"with": true, "is": true, "at": true, "this": true, "that": true, "and": true, "or": true, "be": true, "as": true, "its": true, "it": true, "when": true}
 
+// orderWord: first and last before a word other than "name".
+var orderWord = map[string]string{"first": "earliest", "last": "latest"}
+
 // agentWord: after another word, "by" and "with" name who and what.
 var agentWord = map[string]string{"by": "author", "with": "tool"}
 
@@ -264,7 +274,7 @@ var agentWord = map[string]string{"by": "author", "with": "tool"}
 var abbrev = map[string]string{
 	"qty": "quantity", "qnty": "quantity", "amt": "amount", "addr": "address", "adr": "address", "dob": "birth date", "bday": "birth date",
 	"num": "number", "no": "number", "nbr": "number", "nr": "number", "desc": "description", "descr": "description", "cust": "customer",
-	"acct": "account", "acc": "account", "tel": "telephone", "ph": "phone", "fname": "first name", "lname": "last name", "mname": "middle name",
+	"acct": "account", "acc": "account", "tel": "telephone", "ph": "phone", "fname": "first name", "lname": "last name", "mname": "middle name", "surname": "last name", "forename": "first name",
 	"fn": "first name", "ln": "last name", "zip": "zip", "zipcode": "zip", "postcode": "postal", "dt": "date", "ts": "timestamp", "tstamp": "timestamp",
 	"org": "organization", "co": "company", "dept": "department", "emp": "employee", "empl": "employee", "mgr": "manager", "pct": "percent",
 	"perc": "percent", "prc": "price", "ccy": "currency", "cur": "currency", "curr": "currency", "cnt": "count", "ref": "reference", "tx": "transaction",
@@ -312,7 +322,7 @@ func init() {
 		{"price", "cost", "rate", "fee", "charge"},
 		{"quantity", "count", "piece", "qty"},
 		{"created", "creation", "inserted", "opened", "registered", "signup", "add", "added"},
-		{"updated", "modified", "changed", "edited"},
+		{"updated", "modified", "changed", "edited", "change"},
 		{"date", "day", "dated"},
 		{"timestamp", "time", "datetime", "at"},
 		{"description", "details", "detail", "notes", "note", "comment", "remark", "body", "memo", "agenda"},
@@ -350,7 +360,8 @@ func init() {
 		{"industry", "sector", "vertical"},
 		{"revenue", "turnover", "sales"},
 		{"opportunity", "deal", "prospect", "lead"},
-		{"resolved", "solved", "fixed", "completed", "done", "closed"},
+		{"resolved", "solved", "fixed", "completed", "done", "closed", "resolution"},
+		{"latest", "recent", "newest"},
 		{"close", "closing", "won"},
 		{"probability", "likelihood", "chance", "confidence"},
 		{"note", "annotation"},

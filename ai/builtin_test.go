@@ -83,3 +83,24 @@ func TestCacheServesRepeats(t *testing.T) {
 		t.Fatalf("hits %d", c.Hits())
 	}
 }
+
+// First and last name a person only before "name" (or alone): lastUpdated
+// and last_4 say which one in time or order; a surname is a last name.
+func TestFirstAndLastBeforeOtherWords(t *testing.T) {
+	for in, want := range map[string][]string{
+		"lastName":             {"last", "name"},
+		"surname":              {"last", "name"},
+		"forename":             {"first", "name"},
+		"lastUpdated":          {"latest", "updated"},
+		"last_4":               {"latest", "4"},
+		"firstResponseAt":      {"earliest", "response"},
+		"primaryCustomer.last": {"primary", "customer", "last"},
+	} {
+		if got := Words(in); !reflect.DeepEqual(got, want) {
+			t.Errorf("Words(%q) = %v, want %v", in, got, want)
+		}
+	}
+	if Concept("latest") == Concept("last") {
+		t.Error("latest and last share a concept")
+	}
+}

@@ -82,6 +82,9 @@ func convert(s, t *Field) string {
 	case tt == "number" && st == "string":
 		return fmt.Sprintf("double(%s)", x)
 	case tt == "boolean" && st == "string":
+		if v := flagState(t, s); v != "" {
+			return fmt.Sprintf("%s.lowerAscii() == %q", x, strings.ToLower(v))
+		}
 		return fmt.Sprintf(`%s.lowerAscii() in ["y", "yes", "true", "1"]`, x)
 	case st == "string" && tt == "string" || st == "" || tt == "":
 	}
@@ -220,7 +223,9 @@ func composites(src, tgt *Schema, assigned map[int]int, used map[int]bool) []Sug
 				continue
 			}
 			k := find(src, src.Fields[i].Parent, isLastName, nil)
-			if k < 0 {
+			if k < 0 || find(src, src.Fields[i].Parent, isFull, nil) >= 0 {
+				// No last name beside it, or a full name of its own beside
+				// it (a display name): that one fills the target 1:1.
 				continue
 			}
 			f, l := &src.Fields[i], &src.Fields[k]

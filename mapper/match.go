@@ -293,6 +293,20 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 	if len(s.Examples) > 0 && len(t.Examples) > 0 {
 		f.val, f.hasVal = valueEvidence(s, t), true
 	}
+	if (s.Type == "boolean") != (t.Type == "boolean") && s.Type != "" && t.Type != "" {
+		// IsSupplier is whether it is one, not the supplier: a yes/no
+		// field's words name what it asks about.
+		f.name *= 0.6
+		f.tok *= 0.6
+	}
+	if flagState(t, s) != "" || flagState(s, t) != "" {
+		// accountEnabled and a status that is ACTIVE or SUSPENDED: the
+		// state's own values name the flag.
+		f.val, f.hasVal = 1, true
+		f.typ = math.Max(f.typ, 0.8)
+		f.name = math.Max(f.name, 0.8)
+		f.tok = math.Max(f.tok, 0.5)
+	}
 	if s.Parent != "" || t.Parent != "" {
 		f.ctx = math.Max(0, ai.Cosine(sv.parent, tv.parent))
 	}
@@ -323,6 +337,30 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 	return f
 }
 
+// flagState: a yes/no field (active, enabled) and a state field one of
+// whose example values is the flag's own word (a status of ACTIVE or
+// SUSPENDED): the flag says whether the state is that value, which it
+// returns ("" when the two are not such a pair).
+func flagState(flag, state *Field) string {
+	if flag.Type != "boolean" || state.Type != "string" || len(state.Examples) == 0 {
+		return ""
+	}
+	want := map[string]bool{}
+	for _, w := range ai.Words(flag.Name) {
+		want[ai.Concept(w)] = true
+	}
+	for _, e := range state.Examples {
+		v, ok := e.(string)
+		if !ok {
+			continue
+		}
+		if ws := ai.Words(v); len(ws) == 1 && want[ai.Concept(ws[0])] {
+			return v
+		}
+	}
+	return ""
+}
+
 func strongKind(k string) bool {
 	return k == "date" || k == "email" || k == "phone" || k == "currency" || k == "url"
 }
@@ -343,14 +381,20 @@ func bareVsQualified(b, o []string, own map[string]bool) bool {
 	if last := o[len(o)-1]; !(c == "id" || c == "name") || (last != c && !(c == "id" && last == "number")) {
 		return false
 	}
-	// The other side's own id (delivery_id in a delivery) is the same thing.
+	// The other side's own id (delivery_id in a delivery) is the same
+	// thing; so is an id that only says what kind of id it is (custom_id,
+	// external_id): no other entity is named.
 	for _, w := range o[:len(o)-1] {
-		if own[w] {
+		if own[w] || idKind[w] {
 			return false
 		}
 	}
 	return true
 }
+
+// idKind: words before "id" that say what kind of id it is, not whose.
+var idKind = map[string]bool{"custom": true, "external": true, "internal": true, "unique": true, "public": true,
+	"global": true, "primary": true, "alternate": true, "alternative": true, "legacy": true, "secondary": true, "remote": true}
 
 var labelLeaf = map[string]bool{"name": true, "display": true, "displayname": true, "display_name": true, "label": true}
 

@@ -90,13 +90,13 @@ func (m *Memory) adjust(s, t *Field, score float64) float64 {
 	case r > a:
 		return score * 0.4
 	}
+	// Only the heads (the last words: what each field is) are read: an
+	// association between a modifier and another field's head raised
+	// unrelated pairs (card summary <- order id).
+	sc, tc := conceptsOf(s), conceptsOf(t)
 	best := 0
-	for _, x := range conceptsOf(s) {
-		for _, y := range conceptsOf(t) {
-			if v := m.assoc[x+"|"+y]; v > best {
-				best = v
-			}
-		}
+	if len(sc) > 0 && len(tc) > 0 {
+		best = m.assoc[sc[len(sc)-1]+"|"+tc[len(tc)-1]]
 	}
 	if best >= assocMin {
 		return score + (1-score)*assocGain

@@ -26,4 +26,9 @@ func TestMemoryAdjusts(t *testing.T) {
 	if got := m.adjust(f("member_level"), f("price_band"), 0.3); got != 0.3 {
 		t.Errorf("an unrelated pair moved to %.2f", got)
 	}
+	// Only what each field is (its last word) is read: tier before
+	// another word does not make it a band.
+	if got := m.adjust(f("tier_discount"), f("price_band"), 0.3); got != 0.3 {
+		t.Errorf("a pair associated by a modifier moved to %.2f", got)
+	}
 }

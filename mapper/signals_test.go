@@ -1,6 +1,7 @@
 package mapper
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/weftio/weft/ai"
@@ -202,5 +203,79 @@ func TestFillRequired(t *testing.T) {
 	fillRequired(score, tgt, assigned, used, 0.2)
 	if len(assigned) != 2 || assigned[0] != 0 || assigned[3] != 2 {
 		t.Fatalf("assigned %v", assigned)
+	}
+}
+
+// A yes/no flag and a state whose example values name it: accountEnabled
+// is whether the status is ACTIVE, and the conversion says so.
+func TestFlagFromState(t *testing.T) {
+	status := field("status")
+	status.Examples = []any{"ACTIVE", "SUSPENDED"}
+	enabled := field("accountEnabled")
+	enabled.Type = "boolean"
+	if v := flagState(&enabled, &status); v != "ACTIVE" {
+		t.Fatalf("flagState = %q", v)
+	}
+	other := field("status")
+	other.Examples = []any{"OPEN", "CLOSED"}
+	if v := flagState(&enabled, &other); v != "" {
+		t.Fatalf("flagState with no matching value = %q", v)
+	}
+	src := &Schema{Name: "Okta user", Fields: []Field{status, field("profile.login")}}
+	tgt := &Schema{Name: "Graph user", Fields: []Field{enabled, field("userPrincipalName")}}
+	res, err := Suggest(t.Context(), src, tgt, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range res.Suggestions {
+		if s.Target == "accountEnabled" {
+			if len(s.Sources) != 1 || s.Sources[0] != "status" || s.Expr != `src.status.lowerAscii() == "active"` {
+				t.Fatalf("%+v", s)
+			}
+			return
+		}
+	}
+	t.Fatalf("accountEnabled not suggested: %+v", res.Suggestions)
+}
+
+// A full name is made from first + last only when the source has no full
+// name of its own beside them (a display name fills it 1:1).
+func TestNoFullNameFromPartsBesideADisplayName(t *testing.T) {
+	tgt := &Schema{Name: "user", Fields: []Field{field("displayName"), field("givenName"), field("surname")}}
+	parts := []Field{field("profile.firstName"), field("profile.lastName")}
+	for _, withDisplay := range []bool{false, true} {
+		fs := append([]Field(nil), parts...)
+		if withDisplay {
+			fs = append(fs, field("profile.displayName"))
+		}
+		res, err := Suggest(t.Context(), &Schema{Name: "person", Fields: fs}, tgt, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range res.Suggestions {
+			if s.Target == "displayName" {
+				got = s.Sources
+			}
+		}
+		want := []string{"profile.firstName", "profile.lastName"}
+		if withDisplay {
+			want = []string{"profile.displayName"}
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("display name present %v: displayName <- %v, want %v", withDisplay, got, want)
+		}
+	}
+}
+
+// custom_id and external_id say what kind of id they are, not whose: a
+// bare id is not penalised against them as it is against manager_id.
+func TestKindOfIdIsNotAnotherEntity(t *testing.T) {
+	own := map[string]bool{"task": true}
+	if bareVsQualified([]string{"id"}, ai.Concepts(ai.Words("custom_id")), own) {
+		t.Error("custom_id taken for another entity's id")
+	}
+	if !bareVsQualified([]string{"id"}, ai.Concepts(ai.Words("manager_id")), own) {
+		t.Error("manager_id not taken for another entity's id")
 	}
 }
