@@ -15,7 +15,7 @@ import (
 type Options struct {
 	Embedder  ai.Embedder // default: ai.Builtin behind a cache
 	Top       int         // candidates kept per source field (default 5)
-	Threshold float64     // minimum confidence to suggest (default 0.5)
+	Threshold float64     // minimum confidence to suggest (default 0.3)
 	Memory    *Memory     // reviewed decisions that adjust scores (optional)
 }
 
