@@ -299,6 +299,12 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 		f.name *= 0.6
 		f.tok *= 0.6
 	}
+	if titledName(s, sv, tv) || titledName(t, tv, sv) {
+		// A task's (ticket's, meeting's …) own name is its title: ClickUp's
+		// name is Jira's summary.
+		f.name = math.Max(f.name, 0.8)
+		f.tok = math.Max(f.tok, 0.5)
+	}
 	if flagState(t, s) != "" || flagState(s, t) != "" {
 		// accountEnabled and a status that is ACTIVE or SUSPENDED: the
 		// state's own values name the flag.
@@ -336,6 +342,28 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 	}
 	return f
 }
+
+// titledName: f is the bare root name of a record that is not a person
+// or an organisation (a task, a product, a meeting …: known by a title),
+// and the other field (ov) is a title, subject or summary. For a person
+// a title is a job title, not a name.
+func titledName(f *Field, fv, ov fieldVecs) bool {
+	if f.Parent != "" || len(fv.words) != 1 || fv.words[0] != "name" || len(ov.words) == 0 || ov.words[len(ov.words)-1] != "title" {
+		return false
+	}
+	for w := range fv.own {
+		if party[w] {
+			return false
+		}
+	}
+	return true
+}
+
+// party: records that are a person or an organisation (as concepts).
+var party = map[string]bool{"customer": true, "company": true, "account": true, "employee": true, "patient": true,
+	"doctor": true, "owner": true, "author": true, "attendee": true, "recipient": true, "contact": true, "person": true,
+	"user": true, "candidate": true, "applicant": true, "profile": true, "people": true, "individual": true,
+	"carrier": true, "manager": true}
 
 // flagState: a yes/no field (active, enabled) and a state field one of
 // whose example values is the flag's own word (a status of ACTIVE or

@@ -279,3 +279,35 @@ func TestKindOfIdIsNotAnotherEntity(t *testing.T) {
 		t.Error("manager_id not taken for another entity's id")
 	}
 }
+
+// A task's or a product's own name is its title (ClickUp's name, Jira's
+// summary; WooCommerce's name, Shopify's title); a person's title is a job
+// title, not a name.
+func TestTitledRecordsName(t *testing.T) {
+	vecs := func(schema string, fs ...Field) []fieldVecs {
+		sc := &Schema{Name: schema, Fields: fs}
+		vs, err := embedFields(t.Context(), ai.Builtin{}, sc.Fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		annotate(vs, sc)
+		return vs
+	}
+	name, summary, title := field("name"), field("fields.summary"), field("title")
+	for _, c := range []struct {
+		schema string
+		other  Field
+		want   bool
+	}{
+		{"ClickUp task", summary, true},
+		{"WooCommerce product", title, true},
+		{"Okta user", title, false},
+		{"HubSpot contact", title, false},
+	} {
+		nv := vecs(c.schema, name)
+		ov := vecs("other", c.other)
+		if got := titledName(&name, nv[0], ov[0]); got != c.want {
+			t.Errorf("%s: name ~ %s = %v, want %v", c.schema, c.other.Path, got, c.want)
+		}
+	}
+}
