@@ -305,6 +305,12 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 		f.name = math.Max(f.name, 0.8)
 		f.tok = math.Max(f.tok, 0.5)
 	}
+	if recordDate(sv) && createdStamp(tv) || recordDate(tv) && createdStamp(sv) {
+		// An order's date (TxnDate, DocDate, orderDate in an order) is when
+		// it was made: the other side's creation time.
+		f.name = math.Max(f.name, 0.75)
+		f.tok = math.Max(f.tok, 0.5)
+	}
 	if flagState(t, s) != "" || flagState(s, t) != "" {
 		// accountEnabled and a status that is ACTIVE or SUSPENDED: the
 		// state's own values name the flag.
@@ -341,6 +347,40 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 		f.path *= 0.7
 	}
 	return f
+}
+
+// recordDate: the field is the record's own date, named by nothing but
+// the record or a document or transaction word (date, orderDate in an
+// order, TxnDate, DocDate).
+func recordDate(v fieldVecs) bool {
+	n := len(v.words)
+	if n == 0 || v.words[n-1] != "date" {
+		return false
+	}
+	for _, w := range v.words[:n-1] {
+		if !v.own[w] && !recordWord[w] {
+			return false
+		}
+	}
+	return true
+}
+
+var recordWord = map[string]bool{"transaction": true, "doc": true, "document": true, "record": true, "posting": true, "entry": true}
+
+// createdStamp: the field is when the record was created (created,
+// created_at, OrderCreationDate in an order).
+func createdStamp(v fieldVecs) bool {
+	has := false
+	for _, w := range v.words {
+		switch {
+		case w == "created":
+			has = true
+		case w == "date" || w == "timestamp" || v.own[w]:
+		default:
+			return false
+		}
+	}
+	return has
 }
 
 // titledName: f is the bare root name of a record that is not a person

@@ -311,3 +311,35 @@ func TestTitledRecordsName(t *testing.T) {
 		}
 	}
 }
+
+// A record's own date (TxnDate, DocDate, an order's orderDate) is when it
+// was made; a date that says more (a due date, a shipping date) is not.
+func TestRecordDateIsItsCreation(t *testing.T) {
+	vec := func(schema, name string) fieldVecs {
+		sc := &Schema{Name: schema, Fields: []Field{field(name)}}
+		vs, err := embedFields(t.Context(), ai.Builtin{}, sc.Fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		annotate(vs, sc)
+		return vs[0]
+	}
+	for _, c := range []struct {
+		schema, name string
+		date, created bool
+	}{
+		{"QuickBooks invoice", "TxnDate", true, false},
+		{"SAP order", "DocDate", true, false},
+		{"Shopify order", "orderDate", true, false},
+		{"SAP order", "DocDueDate", false, false},
+		{"Shopify order", "RequestedShippingDate", false, false},
+		{"Stripe invoice", "created", false, true},
+		{"ERP order", "OrderCreationDate", false, true},
+		{"ERP order", "customer_created_at", false, false},
+	} {
+		v := vec(c.schema, c.name)
+		if recordDate(v) != c.date || createdStamp(v) != c.created {
+			t.Errorf("%s in %s: record date %v, creation %v", c.name, c.schema, recordDate(v), createdStamp(v))
+		}
+	}
+}
