@@ -1,6 +1,7 @@
 package mapper
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -325,7 +326,7 @@ func TestRecordDateIsItsCreation(t *testing.T) {
 		return vs[0]
 	}
 	for _, c := range []struct {
-		schema, name string
+		schema, name  string
 		date, created bool
 	}{
 		{"QuickBooks invoice", "TxnDate", true, false},
@@ -341,5 +342,34 @@ func TestRecordDateIsItsCreation(t *testing.T) {
 		if recordDate(v) != c.date || createdStamp(v) != c.created {
 			t.Errorf("%s in %s: record date %v, creation %v", c.name, c.schema, recordDate(v), createdStamp(v))
 		}
+	}
+}
+
+// A header field and a line item's field (one value per record against one
+// per list item) clash; two fields on the same level do not; a clash
+// scales the pair's score.
+func TestListClash(t *testing.T) {
+	vs := func(fs ...Field) []fieldVecs {
+		v, err := embedFields(t.Context(), ai.Builtin{}, fs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		annotate(v, &Schema{Name: "invoice", Fields: fs})
+		return v
+	}
+	head, line := field("DESCRIPTION"), field("ITEMS[].DESCRIPTION")
+	tHead, tLine := field("InvoiceDescription"), field("Lines[].Description")
+	hv, lv, thv, tlv := vs(head), vs(line), vs(tHead), vs(tLine)
+	if f := features(&line, &tHead, lv[0], thv[0]); !f.listClash {
+		t.Error("a line item against a header field: no clash")
+	}
+	if f := features(&line, &tLine, lv[0], tlv[0]); f.listClash {
+		t.Error("two line items clash")
+	}
+	f := features(&head, &tHead, hv[0], thv[0])
+	plain := combine(f)
+	f.listClash = true
+	if got := combine(f); math.Abs(got-plain*listClashFactor) > 1e-9 {
+		t.Errorf("clash scores %.4f, want %.4f", got, plain*listClashFactor)
 	}
 }
