@@ -298,15 +298,16 @@ var abbrev = map[string]string{
 
 // alsoConcept is a second concept of an ambiguous word: a "state" is a
 // province in an address and a status on a record; an "address" a street
-// line and a location; an "hour" a time of day and a duration.
-var alsoConcept = map[string]string{"state": "status", "address": "address", "hour": "duration"}
+// line and a location; an "hour" a time of day and a duration; a "line" a
+// line item and an address line (FHIR's address.line).
+var alsoConcept = map[string]string{"state": "status", "address": "address", "hour": "duration", "line": "street"}
 
 // concept maps synonyms to one concept name.
 var concept = map[string]string{}
 
 func init() {
 	groups := [][]string{
-		{"customer", "client", "buyer", "purchaser", "consumer", "patron", "shopper"},
+		{"customer", "client", "buyer", "purchaser", "consumer", "patron", "shopper", "partner", "party"},
 		{"company", "organization", "organisation", "business", "firm", "employer", "enterprise", "corporation", "vendor", "supplier"},
 		{"account"},
 		{"zip", "postal", "postcode", "zipcode"},
