@@ -314,7 +314,7 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 	// One value per record on one side, one per list item on the other
 	// (an invoice's description and a line's): possible (contacts'
 	// phone lists flatten), but less likely.
-	f.listClash = strings.Contains(s.Path, "[]") != strings.Contains(t.Path, "[]")
+	f.listClash = strings.Contains(s.Path, "[]") != strings.Contains(t.Path, "[]") && !contactPoint(sv) && !contactPoint(tv)
 	if flagState(t, s) != "" || flagState(s, t) != "" {
 		// accountEnabled and a status that is ACTIVE or SUSPENDED: the
 		// state's own values name the flag.
@@ -521,6 +521,21 @@ func kindOf(f *Field) string {
 		return "bool"
 	}
 	return ""
+}
+
+// contactPoint: a phone, an e-mail or an address part, which lists of
+// them (phones[], addresses[]) commonly flatten into one.
+func contactPoint(v fieldVecs) bool {
+	if v.kind == "phone" || v.kind == "email" {
+		return true
+	}
+	for _, w := range v.words {
+		switch w {
+		case "phone", "email", "street", "city", "state", "zip", "country", "address":
+			return true
+		}
+	}
+	return false
 }
 
 // listClashFactor scales a pair whose one side is in a list and the other

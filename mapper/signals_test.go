@@ -366,6 +366,12 @@ func TestListClash(t *testing.T) {
 	if f := features(&line, &tLine, lv[0], tlv[0]); f.listClash {
 		t.Error("two line items clash")
 	}
+	// A list of phones (addresses, e-mails) commonly flattens into one.
+	phones, primary := field("Phones[].PhoneNumber"), field("PrimaryPhone.FreeFormNumber")
+	pv, prv := vs(phones), vs(primary)
+	if f := features(&phones, &primary, pv[0], prv[0]); f.listClash {
+		t.Error("a phone list against a primary phone clashes")
+	}
 	f := features(&head, &tHead, hv[0], thv[0])
 	plain := combine(f)
 	f.listClash = true
