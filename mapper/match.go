@@ -314,7 +314,8 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 	// One value per record on one side, one per list item on the other
 	// (an invoice's description and a line's): possible (contacts'
 	// phone lists flatten), but less likely.
-	f.listClash = strings.Contains(s.Path, "[]") != strings.Contains(t.Path, "[]") && !contactPoint(sv) && !contactPoint(tv)
+	f.listClash = strings.Contains(s.Path, "[]") != strings.Contains(t.Path, "[]") && !contactPoint(sv) && !contactPoint(tv) &&
+		!sharesParent(s, t)
 	if flagState(t, s) != "" || flagState(s, t) != "" {
 		// accountEnabled and a status that is ACTIVE or SUSPENDED: the
 		// state's own values name the flag.
@@ -521,6 +522,26 @@ func kindOf(f *Field) string {
 		return "bool"
 	}
 	return ""
+}
+
+// sharesParent: the two fields' parents name the same thing (assignees[]
+// and fields.assignee: one wrapped in a list).
+func sharesParent(s, t *Field) bool {
+	if s.Parent == "" || t.Parent == "" {
+		return false
+	}
+	a := map[string]bool{}
+	for _, w := range ai.Concepts(ai.Words(s.Parent)) {
+		if !container[w] {
+			a[w] = true
+		}
+	}
+	for _, w := range ai.Concepts(ai.Words(t.Parent)) {
+		if a[w] {
+			return true
+		}
+	}
+	return false
 }
 
 // contactPoint: a phone, an e-mail or an address part, which lists of

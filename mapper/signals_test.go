@@ -372,6 +372,12 @@ func TestListClash(t *testing.T) {
 	if f := features(&phones, &primary, pv[0], prv[0]); f.listClash {
 		t.Error("a phone list against a primary phone clashes")
 	}
+	// One assignee, wrapped in a list on the other side.
+	many, one := field("assignees[].id"), field("fields.assignee.accountId")
+	mv, ov := vs(many), vs(one)
+	if f := features(&one, &many, ov[0], mv[0]); f.listClash {
+		t.Error("assignees[] against an assignee clashes")
+	}
 	f := features(&head, &tHead, hv[0], thv[0])
 	plain := combine(f)
 	f.listClash = true
