@@ -385,3 +385,23 @@ func TestListClash(t *testing.T) {
 		t.Errorf("clash scores %.4f, want %.4f", got, plain*listClashFactor)
 	}
 }
+
+// A description that says what the other field is named speaks for the
+// name: externalReference, "the channel's reservation id", is filled from
+// reservation_id.
+func TestDescriptionSpeaksForTheName(t *testing.T) {
+	ext := field("externalReference")
+	ext.Description = "the channel's reservation id"
+	src := &Schema{Name: "Booking.com reservation", Fields: []Field{field("reservation_id"), field("status")}}
+	tgt := &Schema{Name: "PMS reservation", Fields: []Field{ext, field("reservationStatus")}}
+	res, err := Suggest(t.Context(), src, tgt, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range res.Suggestions {
+		if s.Target == "externalReference" && len(s.Sources) == 1 && s.Sources[0] == "reservation_id" {
+			return
+		}
+	}
+	t.Fatalf("externalReference not filled from reservation_id: %+v", res.Suggestions)
+}
