@@ -175,42 +175,58 @@ func TestAnomalyRuleOnRunsSeries(t *testing.T) {
 	}
 }
 
+// agentTraffic drives an alerter with one agent key's MCP calls, a minute
+// at a time (Poisson counts), on a fake clock.
+type agentTraffic struct {
+	a          *Alerter
+	start, now time.Time
+	m          int // the minute being fed
+	r          *rand.Rand
+}
+
+func newAgentTraffic(rule Rule, send func(al Alert, minute int)) *agentTraffic {
+	tr := &agentTraffic{start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), r: rand.New(rand.NewSource(4))}
+	tr.now = tr.start
+	tr.a = NewAlerter([]Rule{rule}, func(_ context.Context, al Alert) error { send(al, tr.m); return nil }, nil)
+	tr.a.now = func() time.Time { return tr.now }
+	return tr
+}
+
+// minute feeds one minute of calls at rate, then evaluates.
+func (tr *agentTraffic) minute(rate float64) {
+	n := poissonDraw(tr.r, rate)
+	for i := 0; i < n; i++ {
+		at := tr.start.Add(time.Duration(tr.m)*time.Minute + time.Duration(i)*time.Second/time.Duration(n+1))
+		tr.a.ObserveRun(finished("mcp:all", store.RunSucceeded, at, "call"))
+	}
+	tr.now = tr.start.Add(time.Duration(tr.m+1) * time.Minute)
+	tr.a.Evaluate(context.Background())
+	tr.m++
+}
+
 // Past both warm-ups (a day and a half of steady traffic), a surge that
 // lasts half an hour fires within minutes and stays open while it lasts
 // (the shape detector scores a novelty once, not for as long as it
 // lasts), and resolves when the traffic is back to its usual level.
 func TestAnomalyAlertStaysOpenWhileTheSurgeLasts(t *testing.T) {
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	now := start
 	var sent []Alert
 	var at []int
-	m := 0
-	a := NewAlerter([]Rule{{Name: "volume", Flow: "mcp:*", Kind: "anomaly", Metric: "runs", Severity: "warning"}},
-		func(_ context.Context, al Alert) error { sent, at = append(sent, al), append(at, m); return nil }, nil)
-	a.now = func() time.Time { return now }
-	r := rand.New(rand.NewSource(4))
-	minute := func(rate float64) {
-		n := poissonDraw(r, rate)
-		for i := 0; i < n; i++ {
-			a.ObserveRun(finished("mcp:all", store.RunSucceeded, start.Add(time.Duration(m)*time.Minute+time.Duration(i)*time.Second/time.Duration(n+1)), "call"))
-		}
-		now = start.Add(time.Duration(m+1) * time.Minute)
-		a.Evaluate(context.Background())
-	}
-	for ; m < 2000; m++ {
-		minute(10)
+	tr := newAgentTraffic(Rule{Name: "volume", Flow: "mcp:*", Kind: "anomaly", Metric: "runs", Severity: "warning"},
+		func(al Alert, m int) { sent, at = append(sent, al), append(at, m) })
+	for tr.m < 2000 {
+		tr.minute(10)
 	}
 	if len(sent) != 0 {
 		t.Fatalf("steady traffic fired: %+v", sent[0])
 	}
-	for ; m < 2030; m++ {
-		minute(40)
+	for tr.m < 2030 {
+		tr.minute(40)
 	}
 	if len(sent) != 1 || sent[0].Status != "firing" || at[0] > 2005 {
 		t.Fatalf("during the surge: %+v at %v", sent, at)
 	}
-	for ; m < 2100 && len(sent) < 2; m++ {
-		minute(10)
+	for tr.m < 2100 && len(sent) < 2 {
+		tr.minute(10)
 	}
 	if len(sent) != 2 || sent[1].Status != "resolved" || at[1] > 2040 {
 		t.Fatalf("after the surge: %+v at %v", sent, at)
@@ -224,40 +240,25 @@ func TestAnomalyAlertStaysOpenWhileTheSurgeLasts(t *testing.T) {
 // rule without `for`, does not.
 func TestAnomalyRuleForNeedsTheAnomalyToLast(t *testing.T) {
 	for _, forDur := range []time.Duration{0, 5 * time.Minute} {
-		start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-		now := start
 		var fired []int
-		m := 0
-		a := NewAlerter([]Rule{{Name: "volume", Flow: "mcp:*", Kind: "anomaly", Metric: "runs", For: forDur, Severity: "warning"}},
-			func(_ context.Context, al Alert) error {
+		tr := newAgentTraffic(Rule{Name: "volume", Flow: "mcp:*", Kind: "anomaly", Metric: "runs", For: forDur, Severity: "warning"},
+			func(al Alert, m int) {
 				if al.Status == "firing" {
 					fired = append(fired, m)
 				}
-				return nil
-			}, nil)
-		a.now = func() time.Time { return now }
-		r := rand.New(rand.NewSource(4))
-		minute := func(rate float64) {
-			n := poissonDraw(r, rate)
-			for i := 0; i < n; i++ {
-				a.ObserveRun(finished("mcp:all", store.RunSucceeded, start.Add(time.Duration(m)*time.Minute+time.Duration(i)*time.Second/time.Duration(n+1)), "call"))
-			}
-			now = start.Add(time.Duration(m+1) * time.Minute)
-			a.Evaluate(context.Background())
-			m++
+			})
+		for tr.m < 2000 {
+			tr.minute(10)
 		}
-		for m < 2000 {
-			minute(10)
+		for tr.m < 2030 { // a surge
+			tr.minute(40)
 		}
-		for m < 2030 { // a surge
-			minute(40)
+		for tr.m < 2300 {
+			tr.minute(10)
 		}
-		for m < 2300 {
-			minute(10)
-		}
-		minute(80) // a spike
-		for m < 2400 {
-			minute(10)
+		tr.minute(80) // a spike
+		for tr.m < 2400 {
+			tr.minute(10)
 		}
 		switch {
 		case forDur == 0 && (len(fired) != 2 || fired[0] > 2002 || fired[1] > 2303):
