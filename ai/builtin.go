@@ -138,7 +138,22 @@ func Words(s string) []string {
 	for _, w := range Split(s) {
 		parts = append(parts, segment(w)...)
 	}
+	skip := false
 	for i, w := range parts {
+		if skip {
+			skip = false
+			continue
+		}
+		if i+1 < len(parts) {
+			// A compound written apart (sub_total, Post_Code, e_mail,
+			// AddressLine1) is the compound, where the lexicon knows it as
+			// something the first word alone is not.
+			if c, ok := concept[w+parts[i+1]]; ok && c != concept[w] {
+				out = append(out, w+parts[i+1])
+				skip = true
+				continue
+			}
+		}
 		if a, ok := agentWord[w]; ok && i > 0 {
 			// created_by is who created it, created_with what with: not when.
 			out = append(out, a)
@@ -152,6 +167,12 @@ func Words(s string) []string {
 			// a word other than "name", first and last say which one in time
 			// or order.
 			out = append(out, orderWord[w])
+			continue
+		}
+		if (w == "without" || w == "excluding" || w == "excl" || w == "ex") && i+1 < len(parts) && i > 0 {
+			// amountWithoutTax is the net amount, not a tax.
+			out = append(out, "net")
+			skip = true
 			continue
 		}
 		if (w == "number" || w == "num" || w == "no") && i+1 < len(parts) && parts[i+1] == "of" {
@@ -292,7 +313,7 @@ var abbrev = map[string]string{
 	"meds": "medication", "pt": "patient", "dr": "doctor", "md": "doctor", "ins": "insurance", "mrn": "medical record number",
 	"opp": "opportunity", "oppty": "opportunity", "proj": "project", "cnt_": "count", "eta": "estimated arrival", "etd": "estimated departure",
 	"po": "purchase order", "so": "sales order", "sku": "sku", "upc": "barcode", "ean": "barcode", "gtin": "barcode", "wt": "weight",
-	"cpt": "procedure", "hcpcs": "procedure", "npi": "provider id", "icd10": "diagnosis", "pid": "patient id",
+	"cpt": "procedure", "hcpcs": "procedure", "npi": "provider id", "vin": "vehicle identification number", "icd10": "diagnosis", "pid": "patient id",
 	"kg": "kilogram", "tz": "time zone", "lang": "language", "headcount": "employee count", "pic": "picture", "lb": "pound", "lbs": "pound", "dim": "dimension", "dims": "dimension",
 }
 
@@ -300,7 +321,7 @@ var abbrev = map[string]string{
 // province in an address and a status on a record; an "address" a street
 // line and a location; an "hour" a time of day and a duration; a "line" a
 // line item and an address line (FHIR's address.line).
-var alsoConcept = map[string]string{"state": "status", "address": "address", "hour": "duration", "line": "street"}
+var alsoConcept = map[string]string{"state": "status", "address": "address", "hour": "duration", "line": "street", "expiration": "termination", "expiry": "termination"}
 
 // concept maps synonyms to one concept name.
 var concept = map[string]string{}
@@ -349,7 +370,7 @@ func init() {
 		{"gender", "sex"},
 		{"department", "division", "team"},
 		{"manager", "supervisor", "boss", "lead", "reports", "report"},
-		{"hire", "start", "joined", "join", "onboard", "commenced", "activated", "activation", "began", "begin"},
+		{"hire", "start", "joined", "join", "onboard", "commenced", "activated", "activation", "began", "begin", "started", "starting"},
 		{"termination", "terminated", "end", "ended", "ending", "finished", "leave", "exit", "separation"},
 		{"patient", "beneficiary", "insured"},
 		{"doctor", "physician", "provider", "practitioner", "clinician"},
@@ -395,6 +416,7 @@ func init() {
 		{"attendee", "participant", "invitee", "guest"},
 		{"recipient", "receiver", "addressee", "consignee"},
 		{"coupon", "voucher", "promo", "promocode"},
+		{"donation", "gift", "contribution"},
 		{"attachment", "file", "document", "upload"},
 		{"conversation", "thread", "chat"},
 		{"reason", "cause", "explanation"},

@@ -104,3 +104,25 @@ func TestFirstAndLastBeforeOtherWords(t *testing.T) {
 		t.Error("latest and last share a concept")
 	}
 }
+
+// Words written apart that the lexicon knows joined are the compound
+// (sub_total is a subtotal, Post_Code a postcode), unless the first word
+// alone already means it (firstName stays first + name); "without X" is a
+// net amount, not X.
+func TestCompoundsAndWithout(t *testing.T) {
+	for in, want := range map[string][]string{
+		"sub_total":        {"subtotal"},
+		"Post_Code":        {"postcode"},
+		"e_mail":           {"email"},
+		"firstName":        {"first", "name"},
+		"amountWithoutTax": {"amount", "net"},
+		"started_at":       {"started"},
+	} {
+		if got := Words(in); !reflect.DeepEqual(got, want) {
+			t.Errorf("Words(%q) = %v, want %v", in, got, want)
+		}
+	}
+	if Concept("net") != Concept("subtotal") || Concept("started") != Concept("start") {
+		t.Error("net is not a subtotal, or started not a start")
+	}
+}
