@@ -205,6 +205,7 @@ type fieldVecs struct {
 	norm                     string          // the name without case or separators
 	kind                     string          // kindOf
 	own                      map[string]bool // the concepts of the schema's own name (shared by its fields)
+	pset                     map[string]bool // the concepts of the parent's path, containers left out
 }
 
 // annotate adds what features needs per field, computed once: features
@@ -224,6 +225,14 @@ func annotate(vs []fieldVecs, sc *Schema) {
 		v.norm = normName(f.Name)
 		v.kind = kindOf(f)
 		v.own = own
+		v.pset = map[string]bool{}
+		if f.Parent != "" {
+			for _, w := range ai.Concepts(ai.Words(f.Parent)) {
+				if !container[w] {
+					v.pset[w] = true
+				}
+			}
+		}
 	}
 }
 
@@ -320,8 +329,8 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 	// (an invoice's description and a line's): possible (contacts'
 	// phone lists flatten), but less likely.
 	f.listClash = strings.Contains(s.Path, "[]") != strings.Contains(t.Path, "[]") && !contactPoint(sv) && !contactPoint(tv) &&
-		!sharesParent(s, t)
-	if flagState(t, s) != "" || flagState(s, t) != "" {
+		!overlaps(sv.pset, tv.pset) // assignees[] and fields.assignee: one wrapped in a list
+	if flagStateOf(t, tv.cset, s) != "" || flagStateOf(s, sv.cset, t) != "" {
 		// accountEnabled and a status that is ACTIVE or SUSPENDED: the
 		// state's own values name the flag.
 		f.val, f.hasVal = 1, true
@@ -419,13 +428,13 @@ var party = map[string]bool{"customer": true, "company": true, "account": true, 
 // whose example values is the flag's own word (a status of ACTIVE or
 // SUSPENDED): the flag says whether the state is that value, which it
 // returns ("" when the two are not such a pair).
-func flagState(flag, state *Field) string {
+func flagState(flag, state *Field) string { return flagStateOf(flag, conceptSet(flag.Name), state) }
+
+// flagStateOf is flagState with the flag name's concepts given (the pair
+// scorer has them per field already).
+func flagStateOf(flag *Field, want map[string]bool, state *Field) string {
 	if flag.Type != "boolean" || state.Type != "string" || len(state.Examples) == 0 {
 		return ""
-	}
-	want := map[string]bool{}
-	for _, w := range ai.Words(flag.Name) {
-		want[ai.Concept(w)] = true
 	}
 	for _, e := range state.Examples {
 		v, ok := e.(string)
@@ -527,26 +536,6 @@ func kindOf(f *Field) string {
 		return "bool"
 	}
 	return ""
-}
-
-// sharesParent: the two fields' parents name the same thing (assignees[]
-// and fields.assignee: one wrapped in a list).
-func sharesParent(s, t *Field) bool {
-	if s.Parent == "" || t.Parent == "" {
-		return false
-	}
-	a := map[string]bool{}
-	for _, w := range ai.Concepts(ai.Words(s.Parent)) {
-		if !container[w] {
-			a[w] = true
-		}
-	}
-	for _, w := range ai.Concepts(ai.Words(t.Parent)) {
-		if a[w] {
-			return true
-		}
-	}
-	return false
 }
 
 // contactPoint: a phone, an e-mail or an address part, which lists of

@@ -25,15 +25,15 @@ func NewMemory() *Memory {
 
 func conceptsOf(f *Field) []string { return ai.Concepts(ai.Words(f.Name)) }
 
-func memKey(s, t *Field) string {
-	return strings.Join(ai.Concepts(ai.Words(s.Name)), "_") + "->" + strings.Join(ai.Concepts(ai.Words(t.Name)), "_")
-}
+// keyOf is the memory's key for a pair, from the two names' concepts.
+func keyOf(sc, tc []string) string { return strings.Join(sc, "_") + "->" + strings.Join(tc, "_") }
 
 // Record notes a reviewed pair.
 func (m *Memory) Record(s, t *Field, accepted bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	k := memKey(s, t)
+	sc, tc := conceptsOf(s), conceptsOf(t)
+	k := keyOf(sc, tc)
 	if accepted {
 		m.accepted[k]++
 	} else {
@@ -41,7 +41,6 @@ func (m *Memory) Record(s, t *Field, accepted bool) {
 	}
 	// Word associations: an accepted "position -> job title" teaches that
 	// position and job go together; a rejection unteaches.
-	sc, tc := conceptsOf(s), conceptsOf(t)
 	shared := map[string]bool{}
 	for _, a := range sc {
 		for _, b := range tc {
@@ -83,7 +82,9 @@ const (
 func (m *Memory) adjust(s, t *Field, score float64) float64 {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	a, r := m.accepted[memKey(s, t)], m.rejected[memKey(s, t)]
+	sc, tc := conceptsOf(s), conceptsOf(t)
+	k := keyOf(sc, tc)
+	a, r := m.accepted[k], m.rejected[k]
 	switch {
 	case a > r:
 		return score + (1-score)*0.6
@@ -93,7 +94,6 @@ func (m *Memory) adjust(s, t *Field, score float64) float64 {
 	// Only the heads (the last words: what each field is) are read: an
 	// association between a modifier and another field's head raised
 	// unrelated pairs (card summary <- order id).
-	sc, tc := conceptsOf(s), conceptsOf(t)
 	best := 0
 	if len(sc) > 0 && len(tc) > 0 {
 		best = m.assoc[sc[len(sc)-1]+"|"+tc[len(tc)-1]]
