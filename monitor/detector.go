@@ -43,9 +43,12 @@ func (c *Config) defaults() {
 		c.Sensitivity = 1
 	}
 	if c.ShapeWarmup <= 0 {
-		c.ShapeWarmup = 750
+		c.ShapeWarmup = DefaultShapeWarmup
 	}
 }
+
+// DefaultShapeWarmup is the shape detector's warm-up on live series.
+const DefaultShapeWarmup = 750
 
 // NABWarmup is NAB's probationary period for a series of n points (15 %,
 // at most 750): the warm-up NAB's runner gives every detector.

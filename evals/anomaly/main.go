@@ -85,7 +85,7 @@ func main() {
 		ws := rowWindows(pts, windows[filepath.ToSlash(rel)])
 		weft = append(weft, nab.Series{Name: rel, Scores: monitor.Replay(pts, cfg), Windows: ws})
 		if *warmup == 0 {
-			fixed = append(fixed, nab.Series{Name: rel, Scores: monitor.Replay(pts, monitor.Config{ShapeWarmup: liveWarmup}), Windows: ws})
+			fixed = append(fixed, nab.Series{Name: rel, Scores: monitor.Replay(pts, monitor.Config{ShapeWarmup: monitor.DefaultShapeWarmup}), Windows: ws})
 		}
 		base = append(base, nab.Series{Name: rel, Scores: staticThreshold(pts), Windows: ws})
 	}
@@ -100,7 +100,7 @@ func main() {
 		fmt.Printf("%-22s %10.1f %10.1f   (weft threshold %.3f)\n", p.Name, w.Normalized, b.Normalized, w.Threshold)
 	}
 	if len(fixed) > 0 {
-		fmt.Printf("\n# the same, shape warm-up fixed at %d observations (the live default: nothing known of the file)\n", liveWarmup)
+		fmt.Printf("\n# the same, shape warm-up fixed at %d observations (the live default: nothing known of the file)\n", monitor.DefaultShapeWarmup)
 		fmt.Printf("%-22s %10s %10s\n", "profile", "weft", "baseline")
 		for _, p := range nab.Profiles {
 			w, b := nab.Score(fixed, p), nab.Score(base, p)
@@ -117,9 +117,6 @@ func main() {
 		}
 	}
 }
-
-// liveWarmup is the shape detector's default warm-up (monitor.Config).
-const liveWarmup = 750
 
 func defaultData() string {
 	for _, d := range []string{"../shared/data/nab-dev", "/work/shared/data/nab-dev"} {
