@@ -19,7 +19,7 @@ type Builtin struct {
 }
 
 // Name implements Embedder.
-func (Builtin) Name() string { return "builtin-v3" }
+func (Builtin) Name() string { return "builtin-v4" }
 
 // Embed implements Embedder.
 func (b Builtin) Embed(_ context.Context, texts []string) ([][]float32, error) {
@@ -173,6 +173,11 @@ func Words(s string) []string {
 			// amountWithoutTax is the net amount, not a tax.
 			out = append(out, "net")
 			skip = true
+			continue
+		}
+		if (w == "excluded" || w == "exclusive") && len(out) > 0 && i > 0 {
+			// "Subtotal (tax excluded)": the same net reading, written after.
+			out[len(out)-1] = "net"
 			continue
 		}
 		if (w == "number" || w == "num" || w == "no") && i+1 < len(parts) && parts[i+1] == "of" {
@@ -350,7 +355,7 @@ func init() {
 		{"description", "details", "detail", "notes", "note", "comment", "remark", "body", "memo", "agenda"},
 		{"title", "subject", "headline", "heading", "summary", "topic"},
 		{"status", "stage", "phase", "condition"},
-		{"owner", "assignee", "assigned", "responsible", "rep", "representative", "salesperson", "agent", "host", "organizer", "organiser"},
+		{"owner", "assignee", "assigned", "assign", "responsible", "rep", "representative", "salesperson", "agent", "host", "organizer", "organiser"},
 		{"id", "identifier", "key"},
 		{"employee", "worker", "staff", "personnel", "associate", "member"},
 		{"salary", "wage", "compensation", "earning", "payrate"},
@@ -370,8 +375,8 @@ func init() {
 		{"gender", "sex"},
 		{"department", "division", "team"},
 		{"manager", "supervisor", "boss", "lead", "reports", "report"},
-		{"hire", "start", "joined", "join", "onboard", "commenced", "activated", "activation", "began", "begin", "started", "starting"},
-		{"termination", "terminated", "end", "ended", "ending", "finished", "leave", "exit", "separation"},
+		{"hire", "start", "joined", "join", "onboard", "commenced", "activated", "activation", "began", "begin", "started", "starting", "admit", "admitted"},
+		{"termination", "terminated", "end", "ended", "ending", "finished", "leave", "exit", "separation", "discharge", "discharged"},
 		{"patient", "beneficiary", "insured"},
 		{"doctor", "physician", "provider", "practitioner", "clinician"},
 		{"diagnosis", "diagnose", "icd"},

@@ -111,16 +111,21 @@ func TestFirstAndLastBeforeOtherWords(t *testing.T) {
 // net amount, not X.
 func TestCompoundsAndWithout(t *testing.T) {
 	for in, want := range map[string][]string{
-		"sub_total":        {"subtotal"},
-		"Post_Code":        {"postcode"},
-		"e_mail":           {"email"},
-		"firstName":        {"first", "name"},
-		"amountWithoutTax": {"amount", "net"},
-		"started_at":       {"started"},
+		"sub_total":               {"subtotal"},
+		"Post_Code":               {"postcode"},
+		"e_mail":                  {"email"},
+		"firstName":               {"first", "name"},
+		"amountWithoutTax":        {"amount", "net"},
+		"started_at":              {"started"},
+		"Subtotal (tax excluded)": {"subtotal", "net"},
+		"price tax exclusive":     {"price", "net"},
 	} {
 		if got := Words(in); !reflect.DeepEqual(got, want) {
 			t.Errorf("Words(%q) = %v, want %v", in, got, want)
 		}
+	}
+	if Concept("admit") != Concept("start") || Concept("discharge") != Concept("end") || Concept("assign") != Concept("assignee") {
+		t.Error("a stay's admission is not its start, its discharge not its end, or assign not an assignee")
 	}
 	if Concept("net") != Concept("subtotal") || Concept("started") != Concept("start") {
 		t.Error("net is not a subtotal, or started not a start")

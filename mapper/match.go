@@ -300,6 +300,11 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 		f.name = math.Max(f.name, f.desc*descNameWeight)
 	}
 	f.tok = jaccard(sv.cset, tv.cset)
+	if f.hasDesc && f.desc >= 0.95 {
+		// The description is the other field's name, word for word
+		// (product_uom_qty: "Quantity"): it speaks for the words too.
+		f.tok = math.Max(f.tok, 0.5)
+	}
 	if sv.norm == tv.norm {
 		f.exact = 1
 	}
@@ -356,6 +361,18 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 		f.kind = 1
 	} else if ks != kt && (strongKind(ks) && len(t.Examples) > 0 || strongKind(kt) && len(s.Examples) > 0) {
 		// One side is a date (e-mail, phone …) and the other's examples say it is not.
+		f.typ *= 0.3
+	}
+	if bareEntityVsCode(sv.words, tv.words, s) || bareEntityVsCode(tv.words, sv.words, t) {
+		// "company" (its name) and "company_number" (its registration):
+		// the entity alone is not its number.
+		f.name *= 0.7
+		f.tok *= 0.7
+		f.path *= 0.7
+	}
+	if wordy(s) && numeric(t) || wordy(t) && numeric(s) {
+		// A name or a title is words, never a number (assignee_team.name
+		// does not fill assignTo, a user's number).
 		f.typ *= 0.3
 	}
 	// A bare "id" (or "name") is the record's own: it does not fill an
@@ -473,6 +490,27 @@ func bareVsQualified(b, o []string, own map[string]bool) bool {
 	// external_id): no other entity is named.
 	for _, w := range o[:len(o)-1] {
 		if own[w] || idKind[w] {
+			return false
+		}
+	}
+	return true
+}
+
+// bareEntityVsCode: b is one entity word alone (company), o the same
+// entity's number or code (company_number), and b's own examples do
+// not look like codes.
+func bareEntityVsCode(b, o []string, bf *Field) bool {
+	if len(b) != 1 || len(o) != 2 || o[0] != b[0] || genericWords[b[0]] {
+		return false
+	}
+	if h := o[1]; h != "number" && h != "code" {
+		return false
+	}
+	if bf.Type != "" && bf.Type != "string" {
+		return false
+	}
+	for _, e := range bf.Examples {
+		if c := valueClass(e); c == "id" || c == "uuid" || c == "int" || c == "digits" {
 			return false
 		}
 	}
@@ -633,6 +671,18 @@ func typeCompat(s, t *Field) float64 {
 	}
 	return 0.4
 }
+
+// wordy: the field's own segment says it holds words (a name, a title).
+func wordy(f *Field) bool {
+	seg := f.Path[strings.LastIndexByte(f.Path, '.')+1:]
+	switch strings.ToLower(strings.TrimSuffix(seg, "[]")) {
+	case "name", "title", "label", "displayname", "display", "text", "description", "summary", "subject", "fullname", "full_name":
+		return true
+	}
+	return false
+}
+
+func numeric(f *Field) bool { return f.Type == "integer" || f.Type == "number" }
 
 func dateish(f string) bool { return strings.HasPrefix(f, "date") }
 

@@ -405,3 +405,69 @@ func TestDescriptionSpeaksForTheName(t *testing.T) {
 	}
 	t.Fatalf("externalReference not filled from reservation_id: %+v", res.Suggestions)
 }
+
+func suggested(t *testing.T, src, tgt *Schema) map[string]string {
+	t.Helper()
+	res, err := Suggest(t.Context(), src, tgt, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range res.Suggestions {
+		got[s.Target] = strings.Join(s.Sources, "+")
+	}
+	return got
+}
+
+// A company's registration number is not the company: the bare entity
+// word is its name.
+func TestBareEntityIsNotItsNumber(t *testing.T) {
+	src := &Schema{Name: "Paddle customer", Fields: []Field{field("business.company_number"), field("business.name"), field("email")}}
+	tgt := &Schema{Name: "Recurly account", Fields: []Field{field("company"), field("email")}}
+	src.Fields[1].Name = "business"
+	if got := suggested(t, src, tgt); got["company"] != "business.name" {
+		t.Fatalf("company <- %q, want business.name", got["company"])
+	}
+	// Bare entity fields whose values are codes stay references.
+	if bareEntityVsCode([]string{"customer"}, []string{"customer", "number"}, &Field{Name: "customer", Type: "string", Examples: []any{"C-10023"}}) {
+		t.Error("a customer field holding codes was read as a name")
+	}
+}
+
+// A name is words: it does not fill a number, however alike the names.
+func TestNamesDoNotFillNumbers(t *testing.T) {
+	team := field("assignee_team.name")
+	team.Name = "assignee_team"
+	to := field("assignTo")
+	to.Type = "integer"
+	f := features(&team, &to, fieldVecs{}, fieldVecs{})
+	plain := to
+	plain.Type = "string"
+	g := features(&team, &plain, fieldVecs{}, fieldVecs{})
+	if f.typ >= g.typ*0.5 {
+		t.Fatalf("name -> integer typ %.2f, name -> string %.2f", f.typ, g.typ)
+	}
+}
+
+// A target documented, word for word, as the source's name wins over
+// targets that share only a word with it.
+func TestVerbatimDescriptionBeatsASharedWord(t *testing.T) {
+	qty := field("product_uom_qty")
+	qty.Type, qty.Description = "number", "Quantity"
+	del, inv := field("qty_delivered"), field("qty_invoiced")
+	del.Type, inv.Type = "number", "number"
+	src := &Schema{Name: "WooCommerce line", Fields: []Field{{Path: "quantity", Name: "quantity", Type: "integer"}}}
+	tgt := &Schema{Name: "Odoo order line", Fields: []Field{del, qty, inv}}
+	if got := suggested(t, src, tgt); got["product_uom_qty"] != "quantity" {
+		t.Fatalf("suggestions %v, want product_uom_qty <- quantity", got)
+	}
+}
+
+// Three capitals are a currency only when ISO 4217 lists them.
+func TestCurrencyCodesAreISO(t *testing.T) {
+	for s, want := range map[string]string{"EUR": "currency", "USD": "currency", "GHH": "", "ABC": ""} {
+		if got := valueClass(s); (got == "currency") != (want == "currency") {
+			t.Errorf("valueClass(%q) = %q", s, got)
+		}
+	}
+}

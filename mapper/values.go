@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"fmt"
+	"golang.org/x/text/currency"
 	"regexp"
 	"strconv"
 	"strings"
@@ -52,7 +53,7 @@ func valueClass(v any) string {
 			return "url"
 		case reUUID.MatchString(s):
 			return "uuid"
-		case reCurrency.MatchString(s):
+		case reCurrency.MatchString(s) && isoCurrency(s):
 			return "currency"
 		case reCountry.MatchString(s):
 			return "country"
@@ -161,4 +162,11 @@ func exampleStrings(ex []any) map[string]bool {
 		out[strings.ToLower(strings.TrimSpace(fmt.Sprint(v)))] = true
 	}
 	return out
+}
+
+// isoCurrency: three capitals are a currency code only when ISO 4217 has
+// them ("EUR"), not any upper-case abbreviation ("GHH", a facility).
+func isoCurrency(s string) bool {
+	_, err := currency.ParseISO(s)
+	return err == nil
 }
