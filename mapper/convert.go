@@ -172,6 +172,34 @@ func enumMap(se, te []any) string {
 
 // composites adds 1:n and n:1 suggestions where the evidence supports
 // them: a full name from first + last, or first / last from a full name.
+// thingParent: the field is the name of something that is not a person
+// (location.displayName, product.name, company.name).
+func thingParent(f *Field) bool {
+	segs := strings.Split(strings.ReplaceAll(f.Parent, "[]", ""), ".")
+	for i := len(segs) - 1; i >= 0; i-- {
+		if segs[i] == "" || container[strings.ToLower(segs[i])] {
+			continue
+		}
+		return thingWord(segs[i])
+	}
+	return false
+}
+
+// thingWord: a path segment that names a thing, not a person.
+func thingWord(seg string) bool {
+	ws := ai.Words(seg)
+	return len(ws) > 0 && thing[ai.Concept(ws[len(ws)-1])]
+}
+
+var thing = map[string]bool{}
+
+func init() {
+	for _, w := range []string{"location", "address", "company", "product", "department", "file", "project", "campaign",
+		"service", "currency", "country", "city", "plan", "category", "tag", "warehouse", "carrier", "bank", "industry", "job", "status"} {
+		thing[ai.Concept(w)] = true
+	}
+}
+
 func composites(src, tgt *Schema, assigned map[int]int, used map[int]bool) []Suggestion {
 	var out []Suggestion
 	find := func(s *Schema, parent string, want func(*Field) bool, skip map[int]bool) int {
@@ -194,7 +222,7 @@ func composites(src, tgt *Schema, assigned map[int]int, used map[int]bool) []Sug
 	// "owner name" (another person) or "currency name".
 	isFull := func(f *Field) bool {
 		w := ai.Words(f.Name)
-		if len(w) == 0 || ai.Concept(w[len(w)-1]) != "name" || f.Type != "" && f.Type != "string" {
+		if len(w) == 0 || ai.Concept(w[len(w)-1]) != "name" || f.Type != "" && f.Type != "string" || thingParent(f) {
 			return false
 		}
 		for _, x := range w[:len(w)-1] {

@@ -471,3 +471,28 @@ func TestCurrencyCodesAreISO(t *testing.T) {
 		}
 	}
 }
+
+// A location's display name is the location's name, not a person's: no
+// first + last composite fills it, and the source's location does.
+func TestThingsDisplayName(t *testing.T) {
+	src, err := FromFieldList([]byte(`{"name":"Acuity appointment","fields":[{"name":"firstName","type":"string"},{"name":"lastName","type":"string"},{"name":"location","type":"string"},{"name":"email","type":"string"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt, err := FromFieldList([]byte(`{"name":"Graph event","fields":[{"name":"location.displayName","type":"string"},{"name":"attendees[].emailAddress.address","type":"string"},{"name":"subject","type":"string"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := suggested(t, src, tgt); got["location.displayName"] != "location" {
+		t.Fatalf("location.displayName <- %q, want location", got["location.displayName"])
+	}
+	if tgt.Fields[0].Name != "location" {
+		t.Errorf("location.displayName is named %q", tgt.Fields[0].Name)
+	}
+	p, _ := FromFieldList([]byte(`{"name":"user","fields":[{"name":"profile.displayName","type":"string"},{"name":"from.user.displayName","type":"string"}]}`))
+	for _, f := range p.Fields {
+		if f.Name != "displayName" {
+			t.Errorf("a person's %s is named %q, want displayName", f.Path, f.Name)
+		}
+	}
+}
