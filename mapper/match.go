@@ -311,6 +311,16 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 	f.typ = typeCompat(s, t)
 	if len(s.Examples) > 0 && len(t.Examples) > 0 {
 		f.val, f.hasVal = valueEvidence(s, t), true
+	} else if e, n := enumOverlap(s, t); e > 0 {
+		// One side lists its allowed values, the other shows examples (or
+		// lists its own): shared values (email, phone) are evidence, and
+		// two or more shared words say the fields hold the same thing
+		// (channel: Email, Phone, Web and type: email, phone, chat).
+		f.val, f.hasVal = e, true
+		if n >= 2 {
+			f.name = math.Max(f.name, 0.6)
+			f.tok = math.Max(f.tok, 0.3)
+		}
 	}
 	if (s.Type == "boolean") != (t.Type == "boolean") && s.Type != "" && t.Type != "" {
 		// IsSupplier is whether it is one, not the supplier: a yes/no
@@ -682,7 +692,22 @@ func wordy(f *Field) bool {
 	return false
 }
 
-func numeric(f *Field) bool { return f.Type == "integer" || f.Type == "number" }
+// numeric: the field holds numbers, by its type or, for a string, by
+// every example (threadCount: "3").
+func numeric(f *Field) bool {
+	if f.Type == "integer" || f.Type == "number" {
+		return true
+	}
+	if len(f.Examples) == 0 {
+		return false
+	}
+	for _, e := range f.Examples {
+		if c := valueClass(e); c != "int" && c != "decimal" {
+			return false
+		}
+	}
+	return true
+}
 
 func dateish(f string) bool { return strings.HasPrefix(f, "date") }
 
@@ -710,6 +735,41 @@ func valueEvidence(s, t *Field) float64 {
 	}
 	return overlap
 }
+
+// enumOverlap: the share of one side's listed or example values that the
+// other side's enum (or examples) also has, case aside; 0 when either side
+// has none or they share none.
+func enumOverlap(s, t *Field) (float64, int) {
+	if len(s.Enum) == 0 && len(t.Enum) == 0 {
+		return 0, 0
+	}
+	vs, vt := s.Examples, t.Examples
+	if len(s.Enum) > 0 {
+		vs = s.Enum
+	}
+	if len(t.Enum) > 0 {
+		vt = t.Enum
+	}
+	if len(vs) == 0 || len(vt) == 0 {
+		return 0, 0
+	}
+	a, b := exampleStrings(vs), exampleStrings(vt)
+	same, words := 0, 0
+	for k := range a {
+		if b[k] {
+			same++
+			if len(k) > 1 && !boolWord[k] && !isNumber(k) {
+				words++
+			}
+		}
+	}
+	if same == 0 {
+		return 0, 0
+	}
+	return 0.7 + 0.3*float64(same)/float64(min(len(a), len(b))), words
+}
+
+var boolWord = map[string]bool{"true": true, "false": true, "yes": true, "no": true, "y": true, "n": true}
 
 // reason is the one-line explanation of a suggestion.
 func reason(f pairFeatures, s, t *Field) string {

@@ -496,3 +496,32 @@ func TestThingsDisplayName(t *testing.T) {
 		}
 	}
 }
+
+// Listed values that two fields share say they hold the same thing, even
+// when their names have nothing in common.
+func TestSharedEnumValues(t *testing.T) {
+	ch := Field{Path: "channel", Name: "channel", Type: "string", Examples: []any{"Email", "Phone", "Web"}}
+	cat := Field{Path: "category", Name: "category", Type: "string"}
+	typ := Field{Path: "type", Name: "type", Type: "string", Enum: []any{"email", "phone", "chat"}}
+	tags := Field{Path: "tags[]", Name: "tags", Type: "string"}
+	if f := features(&ch, &typ, fieldVecs{}, fieldVecs{}); !f.hasVal || f.val < 0.8 || f.name < 0.6 {
+		t.Fatalf("channel vs type: %+v", f)
+	}
+	// Help Scout's conversation has tags for Zoho's category: with both
+	// there, the channel's values decide the type.
+	src := &Schema{Name: "Zoho Desk ticket", Fields: []Field{cat, ch}}
+	tgt := &Schema{Name: "Help Scout conversation", Fields: []Field{typ, tags}}
+	if got := suggested(t, src, tgt); got["type"] != "channel" {
+		t.Fatalf("type <- %q, want channel", got["type"])
+	}
+	if e, n := enumOverlap(&Field{Enum: []any{"true", "false"}}, &Field{Examples: []any{true}}); e == 0 || n != 0 {
+		t.Errorf("yes/no values counted as shared words: %v %d", e, n)
+	}
+}
+
+// A string whose examples are all numbers is a number for the name rule.
+func TestNumericByExamples(t *testing.T) {
+	if !numeric(&Field{Type: "string", Examples: []any{"3", "12"}}) || numeric(&Field{Type: "string", Examples: []any{"3", "x"}}) || numeric(&Field{Type: "string"}) {
+		t.Fatal("numeric misreads examples")
+	}
+}
