@@ -550,6 +550,8 @@ func kindOf(f *Field) string {
 	switch topClass(f.Examples) {
 	case "date", "datetime", "date_us", "date_eu":
 		return "date"
+	case "clock":
+		return "clock"
 	case "email":
 		return "email"
 	case "phone":

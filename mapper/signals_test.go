@@ -525,3 +525,18 @@ func TestNumericByExamples(t *testing.T) {
 		t.Fatal("numeric misreads examples")
 	}
 }
+
+// A time of day is not a point in time: it does not fill a timestamp.
+func TestClockIsNotATimestamp(t *testing.T) {
+	for _, s := range []string{"11:00am", "9:30 PM", "14:05", "07:15:00"} {
+		if c := valueClass(s); c != "clock" {
+			t.Errorf("valueClass(%q) = %q", s, c)
+		}
+	}
+	clock := Field{Path: "time", Name: "time", Type: "string", Examples: []any{"11:00am"}}
+	stamp := Field{Path: "lastModifiedDateTime", Name: "lastModifiedDateTime", Type: "string", Format: "date-time"}
+	plain := Field{Path: "time", Name: "time", Type: "string"}
+	if a, b := features(&clock, &stamp, fieldVecs{kind: kindOf(&clock)}, fieldVecs{kind: kindOf(&stamp)}), features(&plain, &stamp, fieldVecs{kind: kindOf(&plain)}, fieldVecs{kind: kindOf(&stamp)}); a.typ >= b.typ {
+		t.Fatalf("a clock time is as good a timestamp (%.2f) as an unknown time (%.2f)", a.typ, b.typ)
+	}
+}

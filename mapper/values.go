@@ -13,6 +13,7 @@ var (
 	rePhone    = regexp.MustCompile(`^\+?[0-9 ()./-]{7,20}$`)
 	reISODate  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 	reISOTime  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$`)
+	reClock    = regexp.MustCompile(`^\d{1,2}:\d{2}(:\d{2})?\s*([aApP]\.?[mM]\.?)?$`)
 	reUSDate   = regexp.MustCompile(`^\d{1,2}/\d{1,2}/\d{4}$`)
 	reEUDate   = regexp.MustCompile(`^\d{1,2}\.\d{1,2}\.\d{4}$`)
 	reURL      = regexp.MustCompile(`^https?://`)
@@ -47,6 +48,8 @@ func valueClass(v any) string {
 			return "date"
 		case reUSDate.MatchString(s):
 			return "date_us"
+		case reClock.MatchString(s):
+			return "clock" // a time of day (11:00am), not a point in time
 		case reEUDate.MatchString(s):
 			return "date_eu"
 		case reURL.MatchString(s):
