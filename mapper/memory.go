@@ -16,12 +16,16 @@ type Memory struct {
 	accepted map[string]int
 	rejected map[string]int
 	assoc    map[string]int // "source concept|target concept" learned from accepted pairs whose names differ
+	same     map[string]int // the very same pair of paths: accepted minus rejected
 }
 
 // NewMemory returns an empty memory.
 func NewMemory() *Memory {
-	return &Memory{accepted: map[string]int{}, rejected: map[string]int{}, assoc: map[string]int{}}
+	return &Memory{accepted: map[string]int{}, rejected: map[string]int{}, assoc: map[string]int{}, same: map[string]int{}}
 }
+
+// pathKey names a pair of fields by their paths, case and separators aside.
+func pathKey(s, t *Field) string { return normName(s.Path) + "->" + normName(t.Path) }
 
 func conceptsOf(f *Field) []string { return ai.Concepts(ai.Words(f.Name)) }
 
@@ -36,8 +40,10 @@ func (m *Memory) Record(s, t *Field, accepted bool) {
 	k := keyOf(sc, tc)
 	if accepted {
 		m.accepted[k]++
+		m.same[pathKey(s, t)]++
 	} else {
 		m.rejected[k]++
+		m.same[pathKey(s, t)]--
 	}
 	// Word associations: an accepted "position -> job title" teaches that
 	// position and job go together; a rejection unteaches.
@@ -75,21 +81,32 @@ func (m *Memory) Len() int {
 // single review raised as many wrong pairs as right ones), and then closes
 // assocGain of the distance to 1.
 const (
-	assocMin  = 2
-	assocGain = 0.35
+	similarGain = 0.4
+	similarKeep = 0.7
+	assocMin    = 2
+	assocGain   = 0.35
 )
 
 func (m *Memory) adjust(s, t *Field, score float64) float64 {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	sc, tc := conceptsOf(s), conceptsOf(t)
+	// The very same fields (the same paths) were reviewed: that decision
+	// holds. Similarly named fields elsewhere were: it leans the same way,
+	// less, since the same names can mean other things in other schemas.
+	switch d := m.same[pathKey(s, t)]; {
+	case d > 0:
+		return score + (1-score)*0.6
+	case d < 0:
+		return score * 0.4
+	}
 	k := keyOf(sc, tc)
 	a, r := m.accepted[k], m.rejected[k]
 	switch {
 	case a > r:
-		return score + (1-score)*0.6
+		return score + (1-score)*similarGain
 	case r > a:
-		return score * 0.4
+		return score * similarKeep
 	}
 	// Only the heads (the last words: what each field is) are read: an
 	// association between a modifier and another field's head raised

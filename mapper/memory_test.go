@@ -5,14 +5,22 @@ import "testing"
 func TestMemoryAdjusts(t *testing.T) {
 	f := func(n string) *Field { x := field(n); return &x }
 	m := NewMemory()
-	// The same pair, reviewed: accepted raises it, rejected lowers it.
+	// The same pair, reviewed: accepted raises it most, rejected lowers it
+	// most; similarly named fields elsewhere lean the same way, less.
 	m.Record(f("cust_email"), f("emailAddress"), true)
-	if got := m.adjust(f("customerEmail"), f("email_address"), 0.3); got < 0.7 {
-		t.Errorf("accepted pair (similar names) scores %.2f", got)
+	same := m.adjust(f("cust_email"), f("emailAddress"), 0.3)
+	similar := m.adjust(f("customerEmail"), f("email_address"), 0.3)
+	if same < 0.7 || similar < 0.5 || similar >= same {
+		t.Errorf("accepted pair scores %.2f, similarly named pair %.2f", same, similar)
 	}
 	m.Record(f("status"), f("email_status"), false)
 	if got := m.adjust(f("status"), f("email_status"), 0.5); got > 0.25 {
 		t.Errorf("rejected pair scores %.2f", got)
+	}
+	elsewhere := f("status")
+	elsewhere.Path = "ticket.status"
+	if got := m.adjust(elsewhere, f("email_status"), 0.5); got > 0.4 || got <= 0.25 {
+		t.Errorf("a similarly named rejected pair scores %.2f", got)
 	}
 	// A renaming teaches a word association only once two reviews agree.
 	m.Record(f("tier"), f("band"), true)
