@@ -170,8 +170,6 @@ func enumMap(se, te []any) string {
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
-// composites adds 1:n and n:1 suggestions where the evidence supports
-// them: a full name from first + last, or first / last from a full name.
 // thingParent: the field is the name of something that is not a person
 // (location.displayName, product.name, company.name).
 func thingParent(f *Field) bool {
@@ -200,6 +198,8 @@ func init() {
 	}
 }
 
+// composites adds 1:n and n:1 suggestions where the evidence supports
+// them: a full name from first + last, or first / last from a full name.
 func composites(src, tgt *Schema, assigned map[int]int, used map[int]bool) []Suggestion {
 	var out []Suggestion
 	find := func(s *Schema, parent string, want func(*Field) bool, skip map[int]bool) int {

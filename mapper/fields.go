@@ -14,9 +14,9 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"unicode"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/ai"
 )
 
 // Field is one leaf of a schema.
@@ -132,7 +132,7 @@ func knownType(t string) bool {
 func lastSegment(p string) string {
 	segs := strings.Split(strings.ReplaceAll(p, "[]", ""), ".")
 	name := segs[len(segs)-1]
-	if !generic(name) && !(len(segs) > 1 && generic(splitCamel(name)) && thingWord(segs[len(segs)-2])) {
+	if !generic(name) && !(len(segs) > 1 && generic(strings.Join(ai.Split(name), " ")) && thingWord(segs[len(segs)-2])) {
 		// location.displayName is the location's name; a person's
 		// displayName stays a display name.
 		return name
@@ -190,19 +190,6 @@ func generic(name string) bool {
 		}
 	}
 	return true
-}
-
-// splitCamel puts a space before each upper-case letter that follows a
-// lower-case one ("displayName" -> "display Name").
-func splitCamel(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && unicode.IsUpper(r) && unicode.IsLower(rune(s[i-1])) {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func parentOf(p string) string {

@@ -100,7 +100,7 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 			}
 			s := combine(f)
 			if o.Memory != nil {
-				s = o.Memory.adjust(&src.Fields[i], &tgt.Fields[j], s)
+				s = o.Memory.adjustKeys([2]string{sv[i].pnorm, tv[j].pnorm}, sv[i].words, tv[j].words, s)
 			}
 			score[i][j], feats[i][j] = s, f
 		}
@@ -206,6 +206,8 @@ type fieldVecs struct {
 	kind                     string          // kindOf
 	own                      map[string]bool // the concepts of the schema's own name (shared by its fields)
 	pset                     map[string]bool // the concepts of the parent's path, containers left out
+	pnorm                    string          // the path without case or separators (the review memory's key)
+	wordy, numeric           bool            // holds words (a name, a title); holds numbers
 }
 
 // annotate adds what features needs per field, computed once: features
@@ -224,6 +226,8 @@ func annotate(vs []fieldVecs, sc *Schema) {
 		}
 		v.norm = normName(f.Name)
 		v.kind = kindOf(f)
+		v.pnorm = normName(f.Path)
+		v.wordy, v.numeric = wordy(f), numeric(f)
 		v.own = own
 		v.pset = map[string]bool{}
 		if f.Parent != "" {
@@ -380,7 +384,7 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 		f.tok *= 0.7
 		f.path *= 0.7
 	}
-	if wordy(s) && numeric(t) || wordy(t) && numeric(s) {
+	if sv.wordy && tv.numeric || tv.wordy && sv.numeric {
 		// A name or a title is words, never a number (assignee_team.name
 		// does not fill assignTo, a user's number).
 		f.typ *= 0.3
@@ -885,7 +889,6 @@ func overlaps(a, b map[string]bool) bool {
 // entity is in the name (assignee_id), in the parent
 // (fields.assignee.accountId), or, for a record's own bare id, the schema
 // itself. Two fields that share one identify the same kind of record.
-
 func refEntities(f *Field, schema string) map[string]bool {
 	var segs []string
 	for _, seg := range strings.Split(strings.ReplaceAll(f.Path, "[]", ""), ".") {

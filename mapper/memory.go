@@ -15,17 +15,17 @@ type Memory struct {
 	mu       sync.RWMutex
 	accepted map[string]int
 	rejected map[string]int
-	assoc    map[string]int // "source concept|target concept" learned from accepted pairs whose names differ
-	same     map[string]int // the very same pair of paths: accepted minus rejected
+	assoc    map[string]int    // "source concept|target concept" learned from accepted pairs whose names differ
+	same     map[[2]string]int // the very same pair of paths: accepted minus rejected
 }
 
 // NewMemory returns an empty memory.
 func NewMemory() *Memory {
-	return &Memory{accepted: map[string]int{}, rejected: map[string]int{}, assoc: map[string]int{}, same: map[string]int{}}
+	return &Memory{accepted: map[string]int{}, rejected: map[string]int{}, assoc: map[string]int{}, same: map[[2]string]int{}}
 }
 
 // pathKey names a pair of fields by their paths, case and separators aside.
-func pathKey(s, t *Field) string { return normName(s.Path) + "->" + normName(t.Path) }
+func pathKey(s, t *Field) [2]string { return [2]string{normName(s.Path), normName(t.Path)} }
 
 func conceptsOf(f *Field) []string { return ai.Concepts(ai.Words(f.Name)) }
 
@@ -87,14 +87,20 @@ const (
 	assocGain   = 0.35
 )
 
+// adjust moves score by what was reviewed about s and t.
 func (m *Memory) adjust(s, t *Field, score float64) float64 {
+	return m.adjustKeys(pathKey(s, t), conceptsOf(s), conceptsOf(t), score)
+}
+
+// adjustKeys is adjust with the pair's path key and the two names'
+// concepts given (the pair scorer has them per field already).
+func (m *Memory) adjustKeys(pk [2]string, sc, tc []string, score float64) float64 {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	sc, tc := conceptsOf(s), conceptsOf(t)
 	// The very same fields (the same paths) were reviewed: that decision
 	// holds. Similarly named fields elsewhere were: it leans the same way,
 	// less, since the same names can mean other things in other schemas.
-	switch d := m.same[pathKey(s, t)]; {
+	switch d := m.same[pk]; {
 	case d > 0:
 		return score + (1-score)*0.6
 	case d < 0:

@@ -440,10 +440,12 @@ func TestNamesDoNotFillNumbers(t *testing.T) {
 	team.Name = "assignee_team"
 	to := field("assignTo")
 	to.Type = "integer"
-	f := features(&team, &to, fieldVecs{}, fieldVecs{})
+	// The per-field facts annotate computes.
+	vecs := func(x *Field) fieldVecs { return fieldVecs{wordy: wordy(x), numeric: numeric(x)} }
+	f := features(&team, &to, vecs(&team), vecs(&to))
 	plain := to
 	plain.Type = "string"
-	g := features(&team, &plain, fieldVecs{}, fieldVecs{})
+	g := features(&team, &plain, vecs(&team), vecs(&plain))
 	if f.typ >= g.typ*0.5 {
 		t.Fatalf("name -> integer typ %.2f, name -> string %.2f", f.typ, g.typ)
 	}

@@ -2,10 +2,11 @@ package mapper
 
 import (
 	"fmt"
-	"golang.org/x/text/currency"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"golang.org/x/text/currency"
 )
 
 var (

@@ -467,7 +467,7 @@ func (a *artNet) train(f []float64, learn bool) (novel bool, best, bestLast floa
 	bestJ := -1
 	resonated := false
 	for j := 0; j < a.count(); j++ {
-		w := a.w[j*2*d : (j+1)*2*d]
+		w := a.cat(j)
 		var num float32
 		for i, x := range xs2 {
 			num += min(x, float32(w[i]))
