@@ -86,9 +86,25 @@ type SessionWithProtocolVersion interface {
 	ProtocolVersion() string
 }
 
-// extractRequestProtocolInfo performs a lightweight partial unmarshal of the
-// _meta field of a JSON-RPC request and reports what protocol era it belongs
-// to.
+// decodeParamsMeta decodes the _meta member of a request's params. It reports
+// an error where params or _meta do not decode (which callers treat as a
+// request without _meta). Weft patch 2: HandleMessage decodes _meta once with
+// it, where it decoded the whole message three times.
+func decodeParamsMeta(params json.RawMessage) (*mcp.Meta, error) {
+	var wrapper struct {
+		Meta *mcp.Meta `json:"_meta"`
+	}
+	if len(params) == 0 {
+		return nil, nil
+	}
+	if err := json.Unmarshal(params, &wrapper); err != nil {
+		return nil, err
+	}
+	return wrapper.Meta, nil
+}
+
+// requestProtocolInfoFromMeta reports what protocol era a request belongs
+// to, from its _meta as decodeParamsMeta returned it.
 //
 // A request belongs to the modern era only when it declares a protocol version
 // of 2026-07-28 or later. Anything else - including a request with no _meta at
@@ -96,20 +112,15 @@ type SessionWithProtocolVersion interface {
 //
 // The returned error is non-nil only when a modern request is malformed: the
 // required client capabilities are missing, or a well-known key holds a value
-// of the wrong shape.
-func extractRequestProtocolInfo(message json.RawMessage) (*RequestProtocolInfo, error) {
-	var wrapper struct {
-		Params struct {
-			Meta *mcp.Meta `json:"_meta"`
-		} `json:"params"`
-	}
-	if err := json.Unmarshal(message, &wrapper); err != nil {
+// of the wrong shape. (Weft patch 2: this was extractRequestProtocolInfo,
+// which decoded the whole message itself.)
+func requestProtocolInfoFromMeta(meta *mcp.Meta, decodeErr error) (*RequestProtocolInfo, error) {
+	if decodeErr != nil {
 		// A malformed body is reported by the per-method unmarshal, which
 		// produces a better error message.
 		return &RequestProtocolInfo{}, nil
 	}
 
-	meta := wrapper.Params.Meta
 	version := meta.ProtocolVersion()
 	if !mcp.IsModernProtocol(version) {
 		// Either no version at all, or an older one: legacy era.

@@ -25,6 +25,8 @@ func (s *MCPServer) HandleMessage(
 		Method  mcp.MCPMethod `json:"method"`
 		ID      any           `json:"id,omitempty"`
 		Result  any           `json:"result,omitempty"`
+		// Weft patch 2: params kept raw, so _meta is decoded once below.
+		Params json.RawMessage `json:"params"`
 	}
 
 	if err := json.Unmarshal(message, &baseMessage); err != nil {
@@ -84,7 +86,8 @@ func (s *MCPServer) HandleMessage(
 	// 2026-07-28 removed the initialize handshake: a modern request carries
 	// its protocol version, client identity, and client capabilities in _meta
 	// (SEP-2575). Anything else is served through the legacy path.
-	protocolInfo, protocolErr := extractRequestProtocolInfo(message)
+	paramsMeta, paramsMetaErr := decodeParamsMeta(baseMessage.Params)
+	protocolInfo, protocolErr := requestProtocolInfoFromMeta(paramsMeta, paramsMetaErr)
 	if protocolErr != nil {
 		return errorResponseForProtocolError(baseMessage.ID, protocolErr)
 	}
@@ -97,7 +100,7 @@ func (s *MCPServer) HandleMessage(
 				Supported: SupportedProtocolVersionsFromContext(ctx),
 			})
 		}
-		if err := s.validateStandardHeadersForMessage(ctx, headers, protocolInfo.ProtocolVersion, baseMessage.Method, message); err != nil {
+		if err := s.validateStandardHeadersForMessage(ctx, headers, protocolInfo.ProtocolVersion, baseMessage.Method, baseMessage.Params); err != nil {
 			return errorResponseForProtocolError(baseMessage.ID, err)
 		}
 		// Synthesize the session state the handshake used to establish, so
@@ -122,15 +125,8 @@ func (s *MCPServer) HandleMessage(
 
 	// Extract trace context from _meta before opening the server span so the span
 	// inherits the correct parent (SEP-414, transport-agnostic propagation).
-	{
-		var metaWrapper struct {
-			Params struct {
-				Meta *mcp.Meta `json:"_meta"`
-			} `json:"params"`
-		}
-		if json.Unmarshal(message, &metaWrapper) == nil {
-			ctx = s.extractMeta(ctx, metaWrapper.Params.Meta)
-		}
+	if paramsMetaErr == nil {
+		ctx = s.extractMeta(ctx, paramsMeta)
 	}
 
 	ctx, endSpan := s.startMessageSpan(ctx, headers, string(baseMessage.Method))

@@ -189,20 +189,13 @@ func (s *MCPServer) validateStandardHeadersForMessage(
 	headers http.Header,
 	protocolVersion string,
 	method mcp.MCPMethod,
-	message json.RawMessage,
+	params json.RawMessage, // Weft patch 2: the request's params, not the whole message
 ) error {
 	if len(headers) == 0 || headers.Get(mcp.HeaderProtocolVersion) == "" {
 		return nil
 	}
 
-	var wrapper struct {
-		Params json.RawMessage `json:"params"`
-	}
-	if err := json.Unmarshal(message, &wrapper); err != nil {
-		return nil
-	}
-
-	if err := mcp.ValidateStandardHeaders(headers.Get, protocolVersion, method, wrapper.Params); err != nil {
+	if err := mcp.ValidateStandardHeaders(headers.Get, protocolVersion, method, params); err != nil {
 		return err
 	}
 
@@ -211,11 +204,11 @@ func (s *MCPServer) validateStandardHeadersForMessage(
 	if method != mcp.MethodToolsCall {
 		return nil
 	}
-	tool := s.toolForHeaderValidation(ctx, wrapper.Params)
+	tool := s.toolForHeaderValidation(ctx, params)
 	if tool == nil {
 		return nil
 	}
-	return mcp.ValidateParamHeadersLookup(lookupHeader(headers), tool, wrapper.Params)
+	return mcp.ValidateParamHeadersLookup(lookupHeader(headers), tool, params)
 }
 
 // lookupHeader reports the first value of a header and whether it was sent at

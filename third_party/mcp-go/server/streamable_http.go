@@ -570,6 +570,8 @@ func (s *StreamableHTTPServer) handlePost(w HTTPResponseWriter, r *HTTPRequest) 
 		Result json.RawMessage `json:"result,omitempty"`
 		Error  json.RawMessage `json:"error,omitempty"`
 		Method mcp.MCPMethod   `json:"method,omitempty"`
+		// Weft patch 2: params kept raw for detectRequestEra.
+		Params json.RawMessage `json:"params,omitempty"`
 	}
 	if err := json.Unmarshal(rawData, &jsonMessage); err != nil {
 		s.writeJSONRPCError(w, nil, mcp.PARSE_ERROR, "request body is not valid json")
@@ -582,7 +584,7 @@ func (s *StreamableHTTPServer) handlePost(w HTTPResponseWriter, r *HTTPRequest) 
 	// its shape. Protocol version 2026-07-28 removed protocol-level sessions,
 	// so a modern message never carries, mints, or echoes a session ID
 	// (SEP-2567), and must not reach a session-dependent path.
-	era := detectRequestEra(r.header(), rawData)
+	era := detectRequestEra(r.header(), jsonMessage.Params)
 
 	// The header is only required after initialize, which negotiates the
 	// version itself. Responses posted by the client are checked as well.
@@ -1310,6 +1312,7 @@ func (s *StreamableHTTPServer) handleSamplingResponse(w HTTPResponseWriter, r *H
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  json.RawMessage `json:"error,omitempty"`
 	Method mcp.MCPMethod   `json:"method,omitempty"`
+	Params json.RawMessage `json:"params,omitempty"` // Weft patch 2
 }) error {
 	// Get session ID from header
 	sessionID := r.header().Get(HeaderKeySessionID)

@@ -75,20 +75,37 @@ type requestEra struct {
 // A request is modern when either source names 2026-07-28 or later; naming it
 // in only one of the two is a header mismatch, reported separately by
 // [StreamableHTTPServer.validateModernRequest].
-func detectRequestEra(header http.Header, body []byte) requestEra {
+func detectRequestEra(header http.Header, params json.RawMessage) requestEra {
 	era := requestEra{headerVersion: header.Get(mcp.HeaderProtocolVersion)}
-
-	var wrapper struct {
-		Params struct {
-			Meta *mcp.Meta `json:"_meta"`
-		} `json:"params"`
-	}
-	if json.Unmarshal(body, &wrapper) == nil {
-		era.metaVersion = wrapper.Params.Meta.ProtocolVersion()
-	}
-
+	era.metaVersion = paramsMetaVersion(params)
 	era.modern = mcp.IsModernProtocol(era.metaVersion) || mcp.IsModernProtocol(era.headerVersion)
 	return era
+}
+
+// paramsMetaVersion returns the protocol version a request's params declare
+// in _meta, or "" where there is none (or params or _meta do not decode, or
+// the version is not a string). Weft patch 2: detectRequestEra took the whole
+// body and decoded every _meta value through mcp.Meta to read this one
+// string; the answer is the same.
+func paramsMetaVersion(params json.RawMessage) string {
+	if len(params) == 0 {
+		return ""
+	}
+	var wrapper struct {
+		Meta map[string]json.RawMessage `json:"_meta"`
+	}
+	if json.Unmarshal(params, &wrapper) != nil {
+		return ""
+	}
+	raw, ok := wrapper.Meta[mcp.MetaKeyProtocolVersion]
+	if !ok {
+		return ""
+	}
+	var version string
+	if json.Unmarshal(raw, &version) != nil {
+		return ""
+	}
+	return version
 }
 
 // validateModernRequest applies the transport-level validation that protocol
