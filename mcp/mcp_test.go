@@ -436,3 +436,33 @@ func TestSemanticSearchTools(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkToolCallServeHTTP: the gateway's own cost of one stateless
+// 2026-07-28 tools/call, with no network on either side: the request is
+// handed to the gateway's ServeHTTP and the operation answers in-process.
+// What is left is mcp-go's message handling, weft's call path and the
+// transaction-log record (written by the store's batcher goroutine).
+//
+//	go test -run '^$' -bench ToolCallServeHTTP -benchmem ./mcp
+func BenchmarkToolCallServeHTTP(b *testing.B) {
+	e := newEngine(b)
+	bigCatalog(b, e)
+	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{})
+	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"erp__get_account_1","arguments":{"id":"a-1"},` +
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"}}}}`
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest("POST", "/mcp", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+		req.Header.Set("Mcp-Method", "tools/call")
+		req.Header.Set("Mcp-Name", "erp__get_account_1")
+		w := httptest.NewRecorder()
+		gw.ServeHTTP(w, req)
+		if w.Code != 200 || !strings.Contains(w.Body.String(), `"structuredContent":{"id":"1"}`) {
+			b.Fatalf("%d %s", w.Code, w.Body.String())
+		}
+	}
+}

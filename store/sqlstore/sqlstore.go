@@ -411,12 +411,21 @@ func nullTime(t *time.Time) any {
 const runCols = `id, flow, version, status, trigger_kind, idem_key, input, output, error_code, error_message, failed_step, override, sync, created_at, started_at, finished_at`
 
 const (
-	runInsert = `INSERT INTO runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	runStart  = `UPDATE runs SET status = 'running' WHERE id = ? AND status = 'queued'`
 	runUpdate = `UPDATE runs SET status = ?, output = ?, error_code = ?, error_message = ?, failed_step = ?, finished_at = ?, override = NULL WHERE id = ?`
 )
 
 func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r *store.Run) error {
+	st, err := s.stmt(ctx, tx, runInserts[1])
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, runArgs(nil, r)...)
+	return err
+}
+
+// runArgs appends r's columns, in runCols order, to args.
+func runArgs(args []any, r *store.Run) []any {
 	var ov any
 	if r.Override != nil {
 		b, _ := json.Marshal(r.Override)
@@ -426,14 +435,21 @@ func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r *store.Run) error {
 	if r.Sync {
 		sync = 1
 	}
-	st, err := s.stmt(ctx, tx, runInsert)
-	if err != nil {
-		return err
-	}
-	_, err = st.ExecContext(ctx, r.ID, r.Flow, r.Version, r.Status, r.TriggerKind, nullStr(r.IdemKey), nullRaw(r.Input), nullRaw(r.Output),
+	return append(args, r.ID, r.Flow, r.Version, r.Status, r.TriggerKind, nullStr(r.IdemKey), nullRaw(r.Input), nullRaw(r.Output),
 		nullStr(r.ErrorCode), nullStr(r.ErrorMessage), nullStr(r.FailedStep), ov, sync,
 		micros(r.CreatedAt), micros(r.StartedAt), nullTime(r.FinishedAt))
-	return err
+}
+
+// runsPerInsert bounds one multi-row INSERT of runs (16 columns x 16 rows).
+const runsPerInsert = 16
+
+var runInserts [runsPerInsert + 1]string
+
+func init() {
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", 16), ", ") + ")"
+	for n := 1; n <= runsPerInsert; n++ {
+		runInserts[n] = `INSERT INTO runs (` + runCols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ")
+	}
 }
 
 // CreateRun implements store.Store.
@@ -632,19 +648,35 @@ func (s *Store) InsertRuns(ctx context.Context, runs []store.LoggedRun) error {
 	if len(runs) == 0 {
 		return nil
 	}
+	// Up to runsPerInsert runs per statement, then all their attempts
+	// (attemptsPerInsert per statement): a batch of tool-call records
+	// costs a few statements, not two per record.
 	return s.write(ctx, func(tx *sql.Tx) error {
-		for _, lr := range runs {
-			if err := s.insertRun(ctx, tx, lr.Run); err != nil {
-				if s.isUniq(err) {
-					return weft.Errorf(weft.EConflict, "run %s is already recorded", lr.Run.ID)
-				}
-				return s.wrap(err, "insert run")
-			}
-			if err := s.insertAttempts(ctx, tx, lr.Attempts); err != nil {
+		var attempts []store.Attempt
+		args := make([]any, 0, runsPerInsert*16)
+		for rs := runs; len(rs) > 0; {
+			n := min(len(rs), runsPerInsert)
+			st, err := s.stmt(ctx, tx, runInserts[n])
+			if err != nil {
 				return err
 			}
+			args = args[:0]
+			for _, lr := range rs[:n] {
+				args = runArgs(args, lr.Run)
+				attempts = append(attempts, lr.Attempts...)
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				if s.isUniq(err) {
+					if n == 1 {
+						return weft.Errorf(weft.EConflict, "run %s is already recorded", rs[0].Run.ID)
+					}
+					return weft.Errorf(weft.EConflict, "a run of this batch (%s ... %s) is already recorded", rs[0].Run.ID, rs[n-1].Run.ID)
+				}
+				return s.wrap(err, "insert runs")
+			}
+			rs = rs[n:]
 		}
-		return nil
+		return s.insertAttempts(ctx, tx, attempts)
 	})
 }
 
@@ -753,7 +785,10 @@ func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, 
 }
 
 func (s *Store) prepareHot() error {
-	hot := []string{runInsert, runUpdate, runStart}
+	hot := []string{runUpdate, runStart}
+	for n := 1; n <= runsPerInsert; n++ {
+		hot = append(hot, runInserts[n])
+	}
 	for n := 1; n <= attemptsPerInsert; n++ {
 		hot = append(hot, attemptInsert(n))
 	}
