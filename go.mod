@@ -96,5 +96,5 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
 )
-// mcp-go v1.2.1 with two performance patches; see third_party/mcp-go/PATCHES.md.
+// mcp-go v1.2.1 with three performance patches; see third_party/mcp-go/PATCHES.md.
 replace github.com/mark3labs/mcp-go => ./third_party/mcp-go

@@ -1145,7 +1145,7 @@ func (s *StreamableHTTPServer) handleGet(w HTTPResponseWriter, r *HTTPRequest) {
 				case <-done:
 					return
 				}
-			case samplingReq := <-session.samplingRequestChan:
+			case samplingReq := <-session.samplingChan():
 				// Send sampling request to client via SSE
 				jsonrpcRequest := mcp.JSONRPCRequest{
 					JSONRPC: "2.0",
@@ -1160,7 +1160,7 @@ func (s *StreamableHTTPServer) handleGet(w HTTPResponseWriter, r *HTTPRequest) {
 				case <-done:
 					return
 				}
-			case elicitationReq := <-session.elicitationRequestChan:
+			case elicitationReq := <-session.elicitationChan():
 				// Send elicitation request to client via SSE
 				jsonrpcRequest := mcp.JSONRPCRequest{
 					JSONRPC: "2.0",
@@ -1175,7 +1175,7 @@ func (s *StreamableHTTPServer) handleGet(w HTTPResponseWriter, r *HTTPRequest) {
 				case <-done:
 					return
 				}
-			case rootsReq := <-session.rootsRequestChan:
+			case rootsReq := <-session.rootsChan():
 				// Send list roots request to client via SSE
 				jsonrpcRequest := mcp.JSONRPCRequest{
 					JSONRPC: "2.0",
@@ -1781,7 +1781,11 @@ type streamableHttpSession struct {
 	upgradeToSSE        atomic.Bool
 	logLevels           *sessionLogLevelsStore
 
-	// Sampling support for bidirectional communication
+	// Sampling support for bidirectional communication. Weft patch 3: made
+	// on first use (requestChans), not for every POST's ephemeral session:
+	// with ten slots each they were a quarter of the bytes a stateless
+	// tools/call allocated.
+	requestChansOnce       sync.Once
 	samplingRequestChan    chan samplingRequestItem    // server -> client sampling requests
 	elicitationRequestChan chan elicitationRequestItem // server -> client elicitation requests
 	rootsRequestChan       chan rootsRequestItem       // server -> client list roots requests
@@ -1805,12 +1809,34 @@ func newStreamableHttpSession(sessionID string, toolStore *sessionToolsStore, re
 		resources:              resourcesStore,
 		resourceTemplates:      templatesStore,
 		logLevels:              levels,
-		samplingRequestChan:    make(chan samplingRequestItem, 10),
-		elicitationRequestChan: make(chan elicitationRequestItem, 10),
-		rootsRequestChan:       make(chan rootsRequestItem, 10),
 		requestIDCounter:       requestIDCounter,
 	}
 	return s
+}
+
+// requestChans makes the server-to-client request channels on first use
+// (Weft patch 3); every read of them goes through the three accessors.
+func (s *streamableHttpSession) requestChans() {
+	s.requestChansOnce.Do(func() {
+		s.samplingRequestChan = make(chan samplingRequestItem, 10)
+		s.elicitationRequestChan = make(chan elicitationRequestItem, 10)
+		s.rootsRequestChan = make(chan rootsRequestItem, 10)
+	})
+}
+
+func (s *streamableHttpSession) samplingChan() chan samplingRequestItem {
+	s.requestChans()
+	return s.samplingRequestChan
+}
+
+func (s *streamableHttpSession) elicitationChan() chan elicitationRequestItem {
+	s.requestChans()
+	return s.elicitationRequestChan
+}
+
+func (s *streamableHttpSession) rootsChan() chan rootsRequestItem {
+	s.requestChans()
+	return s.rootsRequestChan
 }
 
 // closeDone safely closes the session's done channel exactly once,
@@ -1936,7 +1962,7 @@ func (s *streamableHttpSession) RequestSampling(ctx context.Context, request mcp
 
 	// Send the sampling request via the channel (non-blocking)
 	select {
-	case s.samplingRequestChan <- samplingRequest:
+	case s.samplingChan() <- samplingRequest:
 		// Request queued successfully
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -1994,7 +2020,7 @@ func (s *streamableHttpSession) ListRoots(ctx context.Context, request mcp.ListR
 
 	// Send the list roots request via the channel (non-blocking)
 	select {
-	case s.rootsRequestChan <- rootsRequest:
+	case s.rootsChan() <- rootsRequest:
 		// Request queued successfully
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -2056,7 +2082,7 @@ func (s *streamableHttpSession) RequestElicitation(ctx context.Context, request 
 	if !hasScoped || !scoped.trySend(ctx, jsonrpcRequest) {
 		// Send the elicitation request via the channel (non-blocking)
 		select {
-		case s.elicitationRequestChan <- elicitationRequest:
+		case s.elicitationChan() <- elicitationRequest:
 			// Request queued successfully
 		case <-ctx.Done():
 			return nil, ctx.Err()

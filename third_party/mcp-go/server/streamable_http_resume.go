@@ -307,7 +307,7 @@ func (s *StreamableHTTPServer) startListeningPump(session *streamableHttpSession
 			select {
 			case nt := <-session.notificationChannel:
 				st.deliver(ctx, nt, false)
-			case samplingReq := <-session.samplingRequestChan:
+			case samplingReq := <-session.samplingChan():
 				st.deliver(ctx, mcp.JSONRPCRequest{
 					JSONRPC: "2.0",
 					ID:      mcp.NewRequestId(samplingReq.requestID),
@@ -316,7 +316,7 @@ func (s *StreamableHTTPServer) startListeningPump(session *streamableHttpSession
 					},
 					Params: samplingReq.request.CreateMessageParams,
 				}, false)
-			case elicitationReq := <-session.elicitationRequestChan:
+			case elicitationReq := <-session.elicitationChan():
 				st.deliver(ctx, mcp.JSONRPCRequest{
 					JSONRPC: "2.0",
 					ID:      mcp.NewRequestId(elicitationReq.requestID),
@@ -325,7 +325,7 @@ func (s *StreamableHTTPServer) startListeningPump(session *streamableHttpSession
 					},
 					Params: elicitationReq.request.Params,
 				}, false)
-			case rootsReq := <-session.rootsRequestChan:
+			case rootsReq := <-session.rootsChan():
 				st.deliver(ctx, mcp.JSONRPCRequest{
 					JSONRPC: "2.0",
 					ID:      mcp.NewRequestId(rootsReq.requestID),
