@@ -191,10 +191,16 @@ func TestMCPInteropWithOfficialGoSDK(t *testing.T) {
 	if err != nil || len(rr.Contents) != 1 || !strings.Contains(rr.Contents[0].Text, `"status": "succeeded"`) {
 		t.Fatalf("run resource: %v %+v", err, rr)
 	}
-	time.Sleep(300 * time.Millisecond) // tool-call log rows are written off the call path
-	out, _ = srv.cli("runs", "list", "--flow", "mcp:all", "--json")
-	if !strings.Contains(out, `"trigger_kind": "mcp"`) || strings.Count(out, `"id"`) < 5 {
-		t.Fatalf("tool calls in the log: %s", out)
+	// Tool-call log rows are written off the call path, in batches: wait
+	// for them (up to 10 s) rather than for a fixed time.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, _ = srv.cli("runs", "list", "--flow", "mcp:all", "--json")
+		if strings.Contains(out, `"trigger_kind": "mcp"`) && strings.Count(out, `"id"`) >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tool calls in the log: %s", out)
+		}
 	}
 	// The sales toolset holds only the CRM's operations.
 	sales := connect(t, ctx, &sdk.StreamableClientTransport{Endpoint: srv.URL + "/mcp/sales", HTTPClient: &http.Client{Transport: bearerTransport{secret}}}, nil)
