@@ -1802,14 +1802,14 @@ type streamableHttpSession struct {
 
 func newStreamableHttpSession(sessionID string, toolStore *sessionToolsStore, resourcesStore *sessionResourcesStore, templatesStore *sessionResourceTemplatesStore, levels *sessionLogLevelsStore, requestIDCounter *atomic.Int64) *streamableHttpSession {
 	s := &streamableHttpSession{
-		done:                   make(chan struct{}),
-		sessionID:              sessionID,
-		notificationChannel:    make(chan mcp.JSONRPCNotification, 100),
-		tools:                  toolStore,
-		resources:              resourcesStore,
-		resourceTemplates:      templatesStore,
-		logLevels:              levels,
-		requestIDCounter:       requestIDCounter,
+		done:                make(chan struct{}),
+		sessionID:           sessionID,
+		notificationChannel: make(chan mcp.JSONRPCNotification, 100),
+		tools:               toolStore,
+		resources:           resourcesStore,
+		resourceTemplates:   templatesStore,
+		logLevels:           levels,
+		requestIDCounter:    requestIDCounter,
 	}
 	return s
 }
