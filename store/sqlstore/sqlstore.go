@@ -443,13 +443,17 @@ func runArgs(args []any, r *store.Run) []any {
 // runsPerInsert bounds one multi-row INSERT of runs (16 columns x 16 rows).
 const runsPerInsert = 16
 
-var runInserts [runsPerInsert + 1]string
+var runInserts = multiRowInserts("runs", runCols, runsPerInsert)
 
-func init() {
-	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", 16), ", ") + ")"
-	for n := 1; n <= runsPerInsert; n++ {
-		runInserts[n] = `INSERT INTO runs (` + runCols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ")
+// multiRowInserts returns, at index n (1..rows), an INSERT of n rows of
+// cols into table.
+func multiRowInserts(table, cols string, rows int) []string {
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", strings.Count(cols, ",")+1), ", ") + ")"
+	qs := make([]string, rows+1)
+	for n := 1; n <= rows; n++ {
+		qs[n] = `INSERT INTO ` + table + ` (` + cols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ")
 	}
+	return qs
 }
 
 // CreateRun implements store.Store.
@@ -653,7 +657,7 @@ func (s *Store) InsertRuns(ctx context.Context, runs []store.LoggedRun) error {
 	// costs a few statements, not two per record.
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var attempts []store.Attempt
-		args := make([]any, 0, runsPerInsert*16)
+		var args []any // reused for each statement
 		for rs := runs; len(rs) > 0; {
 			n := min(len(rs), runsPerInsert)
 			st, err := s.stmt(ctx, tx, runInserts[n])
@@ -742,7 +746,7 @@ const attemptsPerInsert = 16
 func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, as []store.Attempt) error {
 	for len(as) > 0 {
 		n := min(len(as), attemptsPerInsert)
-		st, err := s.stmt(ctx, tx, attemptInsert(n))
+		st, err := s.stmt(ctx, tx, attemptInserts[n])
 		if err != nil {
 			return err
 		}
@@ -760,16 +764,7 @@ func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, as []store.Attem
 	return nil
 }
 
-var attemptInserts [attemptsPerInsert + 1]string
-
-func init() {
-	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", 20), ", ") + ")"
-	for n := 1; n <= attemptsPerInsert; n++ {
-		attemptInserts[n] = `INSERT INTO step_attempts (` + attemptCols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ")
-	}
-}
-
-func attemptInsert(n int) string { return attemptInserts[n] }
+var attemptInserts = multiRowInserts("step_attempts", attemptCols, attemptsPerInsert)
 
 // stmt returns query bound to tx, from the statements prepared at start
 // (SQL parsing is the largest cost of a small write, and the hot writes
@@ -786,12 +781,8 @@ func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, 
 
 func (s *Store) prepareHot() error {
 	hot := []string{runUpdate, runStart}
-	for n := 1; n <= runsPerInsert; n++ {
-		hot = append(hot, runInserts[n])
-	}
-	for n := 1; n <= attemptsPerInsert; n++ {
-		hot = append(hot, attemptInsert(n))
-	}
+	hot = append(hot, runInserts[1:]...)
+	hot = append(hot, attemptInserts[1:]...)
 	for _, q := range hot {
 		st, err := s.w.Prepare(s.q(q))
 		if err != nil {
