@@ -70,7 +70,6 @@ func TestRequestEraAndMeta(t *testing.T) {
 		if msg.Error != nil {
 			code = msg.Error.Code
 		}
-		t.Logf("%s: %d %d %.120s", c.name, resp.StatusCode, code, b)
 		if resp.StatusCode != c.status || code != c.code {
 			t.Errorf("%s: HTTP %d, JSON-RPC error %d; want %d, %d (%s)", c.name, resp.StatusCode, code, c.status, c.code, b)
 		}
