@@ -19,6 +19,7 @@ const (
 	ENotFound      = "not_found"     // no such flow, run, version
 	EConflict      = "conflict"      // duplicate, wrong state
 	EUnauthorized  = "unauthorized"  // missing or bad credentials or signature
+	EForbidden     = "forbidden"     // authenticated or not, this request may not do that (cross-site, wrong host)
 	ETooLarge      = "too_large"     // payload over a configured limit
 	ETimeout       = "timeout"       // a deadline passed
 	ECanceled      = "canceled"      // canceled by a user

@@ -6,7 +6,6 @@ package gateway
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -38,7 +37,9 @@ import (
 type Config struct {
 	MaxBodyBytes int64                            // webhook and API body limit (default 10 MiB)
 	Secret       func(name string) (string, bool) // named secrets (signatures)
-	APIToken     string                           // if set, /api requires "Authorization: Bearer <token>"
+	APIToken     string                           // if set, /api, /metrics (and /mcp, through MCPAuth) require "Authorization: Bearer <token>"
+	PublicURL    string                           // this server's address as browsers see it (a trusted origin and host)
+	Sessions     Sessions                         // cookie sessions (the console's sign-in); nil: none
 	Sandbox      http.Handler                     // serves /sandbox/* when set (simulated APIs for offline flows)
 	MCP          *mcp.Gateway                     // serves /mcp and /mcp/{toolset} when set
 	MCPAuth      *mcp.Auth                        // API keys and OAuth for /mcp
@@ -50,10 +51,11 @@ type Config struct {
 
 // Server is the HTTP handler.
 type Server struct {
-	e   *engine.Engine
-	log *slog.Logger
-	cfg Config
-	r   chi.Router
+	e     *engine.Engine
+	log   *slog.Logger
+	cfg   Config
+	r     chi.Router
+	guard *guard
 }
 
 // New builds the router.
@@ -68,8 +70,16 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		log = slog.Default()
 	}
 	s := &Server{e: e, log: log, cfg: cfg}
+	g, err := newGuard(cfg)
+	if err != nil {
+		log.Error("public_url ignored", "err", err)
+		cfg.PublicURL = ""
+		g, _ = newGuard(cfg)
+	}
+	s.guard = g
 	r := chi.NewRouter()
 	r.Use(s.recoverer)
+	r.MethodNotAllowed(s.methodNotAllowed)
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "store": e.Store().Dialect()})
 	})
@@ -78,7 +88,7 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		r.Handle("/sandbox/*", cfg.Sandbox)
 	}
 	if cfg.Metrics != nil {
-		r.Handle("/metrics", cfg.Metrics)
+		r.With(s.guard.hosts, s.auth).Handle("/metrics", cfg.Metrics)
 	}
 	if cfg.MCP != nil {
 		r.Handle("/mcp", cfg.MCP)
@@ -89,7 +99,8 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		r.Get("/.well-known/oauth-protected-resource/*", cfg.MCPAuth.Metadata)
 	}
 	r.Route("/api", func(r chi.Router) {
-		r.Use(s.auth)
+		// Hooks are not behind these: they are server-to-server, signed.
+		r.Use(s.guard.hosts, s.guard.crossSite, s.auth, s.csrfToken)
 		r.Get("/flows", s.listFlows)
 		r.Post("/flows", s.deployFlow)
 		r.Post("/flows/validate", s.validateFlow)
@@ -212,19 +223,6 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) auth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.APIToken != "" {
-			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.APIToken)) != 1 {
-				writeErr(w, weft.Errorf(weft.EUnauthorized, "missing or wrong API token"))
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // --- errors -----------------------------------------------------------------
 
 // Status maps an error code to an HTTP status.
@@ -234,6 +232,8 @@ func Status(code string) int {
 		return http.StatusBadRequest
 	case weft.EUnauthorized:
 		return http.StatusUnauthorized
+	case weft.EForbidden:
+		return http.StatusForbidden
 	case weft.ENotFound:
 		return http.StatusNotFound
 	case weft.EConflict:

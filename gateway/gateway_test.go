@@ -49,6 +49,9 @@ func newServer(t *testing.T, cfg gateway.Config) *httptest.Server {
 func call(t *testing.T, method, url string, body string, hdr map[string]string) (int, map[string]any, http.Header) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json") // the API takes JSON or YAML (YAML parses either)
+	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}

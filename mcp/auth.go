@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -26,7 +27,7 @@ import (
 
 // Auth modes.
 const (
-	AuthAuto  = "auto"  // API keys once any exists (open on a fresh install, for local development)
+	AuthAuto  = "auto"  // API keys (or the API token) once any exists or an API token is set; open only on a fresh loopback install
 	AuthKeys  = "keys"  // API keys always
 	AuthOAuth = "oauth" // OAuth 2.1 access tokens (JWT) from a configured issuer; API keys also accepted
 	AuthNone  = "none"
@@ -40,6 +41,11 @@ type AuthConfig struct {
 	JWKSURL  string `yaml:"jwks_url"` // oauth: the issuer's signing keys
 	Resource string `yaml:"resource"` // public URL of /mcp, for protected-resource metadata (default: audience)
 	Scope    string `yaml:"scope"`    // scope that grants every toolset (default "mcp"); "mcp:<toolset>" grants one
+
+	// AdminToken is the server's API token (never from this file's
+	// section: cmd/weft wires api_token here). It is accepted as a bearer
+	// with every toolset, and once set a credential is always required.
+	AdminToken string `yaml:"-"`
 }
 
 // KeyPrefix starts every API key secret.
@@ -132,6 +138,9 @@ func (a *Auth) required(ctx context.Context) bool {
 	case AuthKeys, AuthOAuth:
 		return true
 	}
+	if a.cfg.AdminToken != "" {
+		return true // auto: an API token protects /mcp as it protects /api
+	}
 	a.mu.Lock()
 	fresh := time.Since(a.anyAt) < 5*time.Second
 	any := a.anyKey
@@ -167,7 +176,9 @@ func (a *Auth) Authenticate(r *http.Request, toolset string) (*Key, error) {
 	}
 	var key *Key
 	var rpm int
-	if strings.HasPrefix(tok, KeyPrefix) {
+	if a.cfg.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.AdminToken)) == 1 {
+		key = &Key{ID: "api-token", Toolsets: []string{"*"}}
+	} else if strings.HasPrefix(tok, KeyPrefix) {
 		var err error
 		if key, rpm, err = a.apiKey(ctx, tok); err != nil {
 			return nil, err

@@ -31,7 +31,7 @@ const (
 
 func (g *Gateway) newConformance() *served {
 	d := Toolset{Name: ToolsetConformance, Description: "MCP conformance suite fixtures (testing only)"}
-	s := &served{def: d, tools: map[string]*toolDef{}}
+	s := &served{def: d, tools: map[string]*toolDef{}, fixture: true}
 	s.srv = server.NewMCPServer("weft-conformance", g.cfg.Version,
 		server.WithToolCapabilities(true),
 		server.WithResourceCapabilities(true, true),

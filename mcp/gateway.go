@@ -42,6 +42,7 @@ type Config struct {
 	Policy         []Rule            // per-tool allow / deny / confirm
 	Searcher       Searcher          // ranks tools for search_tools (default: lexical)
 	Composer       *nl2flow.Compiler // serves compose_flow when set
+	Conformance    bool              // mount /mcp/conformance (the conformance suite's fixtures, no authentication); tests only
 	Version        string
 }
 
@@ -64,6 +65,7 @@ type served struct {
 	mu      sync.Mutex
 	print   string // fingerprint of the tools last set
 	tools   map[string]*toolDef
+	fixture bool // the conformance fixture: no authentication, not refreshed
 }
 
 // Built-in toolset names.
@@ -96,7 +98,9 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Gateway {
 	for _, d := range defs {
 		g.sets[d.Name] = g.newServed(d)
 	}
-	g.sets[ToolsetConformance] = g.newConformance()
+	if cfg.Conformance {
+		g.sets[ToolsetConformance] = g.newConformance()
+	}
 	g.Refresh(context.Background())
 	return g
 }
@@ -163,7 +167,7 @@ func (g *Gateway) Refresh(ctx context.Context) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	for _, s := range g.sets {
-		if s.def.Name == ToolsetConformance {
+		if s.fixture {
 			continue
 		}
 		g.apply(s, all)
@@ -187,7 +191,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"code":"forbidden","message":"origin not allowed"}}`, http.StatusForbidden)
 		return
 	}
-	if g.cfg.Auth != nil && name != ToolsetConformance {
+	if g.cfg.Auth != nil && !s.fixture {
 		key, err := g.cfg.Auth.Authenticate(r, name)
 		if err != nil {
 			g.cfg.Auth.Challenge(w, r, err)

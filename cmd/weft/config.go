@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/monitor"
 )
@@ -28,7 +29,10 @@ type Config struct {
 	Retention     time.Duration                     `yaml:"retention"`
 	Capture       string                            `yaml:"capture"`
 	APIToken      string                            `yaml:"api_token"`
-	Deploy        []string                          `yaml:"deploy"` // flow files (globs) deployed at start when changed
+	Insecure      bool                              `yaml:"insecure"`   // serve beyond loopback without authentication (loudly logged); never the default
+	PublicURL     string                            `yaml:"public_url"` // this server as browsers reach it (trusted origin and host), e.g. https://weft.example.com
+	HTTP          gateway.Limits                    `yaml:"http"`       // read_header_timeout, body_timeout, idle_timeout, max_header_bytes
+	Deploy        []string                          `yaml:"deploy"`     // flow files (globs) deployed at start when changed
 	Connections   map[string]*connectors.Connection `yaml:"connections"`
 	Queue         QueueConfig                       `yaml:"queue"`
 	Shutdown      time.Duration                     `yaml:"shutdown_timeout"`
@@ -86,6 +90,9 @@ type MCPConfig struct {
 	AllowedOrigins []string       `yaml:"allowed_origins"`
 	Policy         []mcp.Rule     `yaml:"policy"`
 	Auth           mcp.AuthConfig `yaml:"auth"`
+	// ConformanceFixture mounts /mcp/conformance, the official conformance
+	// suite's fixtures (no authentication): for .ci/conformance only.
+	ConformanceFixture bool `yaml:"conformance_fixture"`
 }
 
 // QueueConfig tunes the durable queue.
@@ -196,6 +203,11 @@ func loadConfig(path string, env []string) (*Config, error) {
 			}
 		}
 		conn.Source = "config"
+	}
+	if c.PublicURL != "" {
+		if _, _, err := gateway.PublicOrigin(c.PublicURL); err != nil {
+			return nil, err
+		}
 	}
 	if c.Queue.JobTimeout > c.Queue.RescueAfter {
 		c.Queue.JobTimeout = c.Queue.RescueAfter

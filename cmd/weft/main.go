@@ -147,6 +147,8 @@ func serve(args []string, stderr io.Writer) error {
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
 	dataDir := fs.String("data-dir", "", "data directory for the embedded SQLite store (env WEFT_DATA_DIR, default ./weft-data)")
 	cfgPath := fs.String("config", "", "optional config file (YAML)")
+	insecure := fs.Bool("insecure", false, "serve a non-loopback address without authentication (config insecure: true); logged loudly")
+	conformance := fs.Bool("conformance-fixture", false, "mount /mcp/conformance, the MCP conformance suite's fixtures (testing only)")
 	if err := fs.Parse(args); err != nil {
 		return weft.Errorf(weft.EInvalid, "%v", err)
 	}
@@ -160,7 +162,19 @@ func serve(args []string, stderr io.Writer) error {
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
 	}
+	cfg.Insecure = cfg.Insecure || *insecure
+	cfg.MCP.ConformanceFixture = cfg.MCP.ConformanceFixture || *conformance
+	// Who may reach it is settled before anything is opened.
+	exposure := gateway.Exposure{Addr: cfg.Addr, APIToken: cfg.APIToken, MCPAuthMode: cfg.MCP.Auth.Mode, DebugAddr: cfg.DebugAddr,
+		Conformance: cfg.MCP.ConformanceFixture, Insecure: cfg.Insecure}
+	warnings, err := gateway.CheckExposure(exposure)
+	if err != nil {
+		return err
+	}
 	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
+	for _, w := range warnings {
+		log.Warn(w)
+	}
 	if os.Getenv("GOGC") == "" {
 		// Weft allocates per request in short bursts; trading some memory
 		// for fewer collections buys about a tenth more throughput
@@ -224,7 +238,7 @@ func serve(args []string, stderr io.Writer) error {
 			log.Warn("debug server stopped", "err", http.ListenAndServe(cfg.DebugAddr, mux))
 		}()
 	}
-	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, Secret: cfg.secret, APIToken: cfg.APIToken}
+	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL}
 	if len(cfg.Sandboxes) > 0 {
 		boxes, err := loadSandboxes(cfg.Sandboxes, "")
 		if err != nil {
@@ -235,7 +249,9 @@ func serve(args []string, stderr io.Writer) error {
 			log.Info("sandbox", "api", b.Name, "path", sandbox.Prefix(b.Name))
 		}
 	}
-	mcpAuth, err := mcp.NewAuth(st, cfg.MCP.Auth)
+	mcpAuthCfg := cfg.MCP.Auth
+	mcpAuthCfg.AdminToken = cfg.APIToken // the API token protects /mcp too
+	mcpAuth, err := mcp.NewAuth(st, mcpAuthCfg)
 	if err != nil {
 		return weft.Errorf(weft.EInvalid, "%v", err)
 	}
@@ -245,7 +261,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	gwCfg.NL2Flow = composer
 	mcpGw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, AllowedOrigins: cfg.MCP.AllowedOrigins, Policy: cfg.MCP.Policy, Version: version, Auth: mcpAuth,
-		Searcher: mcp.Semantic{E: emb}, Composer: composer})
+		Searcher: mcp.Semantic{E: emb}, Composer: composer, Conformance: cfg.MCP.ConformanceFixture})
 	gwCfg.MCPAuth = mcpAuth
 	go mcpGw.Run(bg)
 	if cfg.Alerts.Notify.Connection != "" || len(cfg.Alerts.Rules) > 0 {
@@ -271,10 +287,17 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	gwCfg.Metrics = metrics.Handler()
 	gw := gateway.New(eng, log, gwCfg)
-	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	srv := gateway.NewHTTPServer(gw, cfg.HTTP)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return weft.Errorf(weft.EUnavailable, "listen on %s: %v", cfg.Addr, err)
+	}
+	// Judge the address actually bound too ("localhost" may resolve to
+	// anything).
+	exposure.Addr = ln.Addr().String()
+	if _, err := gateway.CheckExposure(exposure); err != nil {
+		ln.Close()
+		return err
 	}
 	// Pulled triggers start once the listener is up: polls of this
 	// server's own sandboxes must find it answering.
@@ -283,7 +306,11 @@ func serve(args []string, stderr io.Writer) error {
 	if cfg.DatabaseURL != "" {
 		dbDesc = "postgres"
 	}
-	log.Info("weft serving", "addr", ln.Addr().String(), "store", dbDesc, "version", version)
+	if len(warnings) > 0 {
+		log.Warn("weft serving INSECURELY (--insecure; see the warnings above)", "addr", ln.Addr().String(), "store", dbDesc, "version", version)
+	} else {
+		log.Info("weft serving", "addr", ln.Addr().String(), "store", dbDesc, "version", version)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
