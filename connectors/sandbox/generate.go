@@ -38,6 +38,22 @@ type gen struct {
 	opts  []openapi3.SchemaValidationOption
 	epoch time.Time // what generated date-times say
 	nodes int       // values generated so far in this answer
+
+	// While a record is made (record), optional properties are generated
+	// too: all of them on the record, scalars on its nested objects;
+	// except, on the record, the fields a client sets (client).
+	optional bool
+	client   map[string]bool
+}
+
+// record shapes a record the sandbox keeps: rec as given, its required
+// fields and the optional ones only the server sets (Gitea's issue
+// number, html_url ...) generated, the client's optional fields left as
+// the client left them.
+func (g *gen) record(s *openapi3.Schema, rec map[string]any, seed string, client map[string]bool) any {
+	g.optional, g.client = true, client
+	defer func() { g.optional, g.client = false, nil }()
+	return g.conform(s, rec, true, seed, 0)
 }
 
 func newGen(doc31 bool, epoch time.Time) *gen {
@@ -71,7 +87,7 @@ func (g *gen) conform(s *openapi3.Schema, v any, present bool, seed string, dept
 		}
 		return map[string]any{}
 	}
-	if present && g.valid(s, v) {
+	if _, isMap := v.(map[string]any); present && !(g.optional && isMap && depth < 2) && g.valid(s, v) {
 		return v
 	}
 	g.nodes++
@@ -80,7 +96,26 @@ func (g *gen) conform(s *openapi3.Schema, v any, present bool, seed string, dept
 	if present && v == nil && f.nullable {
 		return nil
 	}
-	if lean && f.nullable {
+	if lean {
+		// Past the bounds: the smallest value of the type, recursing no further.
+		switch {
+		case f.nullable:
+			return nil
+		case len(f.enum) > 0:
+			return normalize(f.enum[0])
+		}
+		switch f.kind(v, present) {
+		case "object":
+			return map[string]any{}
+		case "array":
+			return []any{}
+		case "string":
+			return g.str(f, seed)
+		case "integer", "number":
+			return f.number(1)
+		case "boolean":
+			return false
+		}
 		return nil
 	}
 	if len(f.oneOf) > 0 || len(f.anyOf) > 0 {
@@ -248,6 +283,18 @@ func (g *gen) object(f *flat, v any, seed string, depth int) any {
 		}
 		out[k] = g.named(p, k, seed+"/"+k, depth+1)
 	}
+	if g.optional && depth < 2 {
+		for _, k := range sortedKeys(f.props) {
+			p := f.props[k]
+			if _, ok := out[k]; ok || p == nil || p.WriteOnly || depth == 0 && g.client[k] {
+				continue
+			}
+			if kind := flatten(p).kind(nil, false); depth > 0 && (kind == "object" || kind == "array" || kind == "") {
+				continue
+			}
+			out[k] = g.named(p, k, seed+"/"+k, depth+1)
+		}
+	}
 	// minProperties: optional properties first, then made-up keys.
 	if uint64(len(out)) < f.minProps {
 		for _, k := range sortedKeys(f.props) {
@@ -292,9 +339,16 @@ func (g *gen) named(s *openapi3.Schema, name, seed string, depth int) any {
 	v := g.conform(s, nil, false, seed, depth)
 	if str, ok := v.(string); ok {
 		f := flatten(s)
-		if f.format == "" && f.pattern == "" && len(f.enum) == 0 && strings.HasSuffix(name, "url") {
-			if u := "https://example.com/" + slug(seed); f.stringOK(u) {
-				return u
+		if f.format == "" && f.pattern == "" && len(f.enum) == 0 {
+			hint := ""
+			switch {
+			case strings.HasSuffix(name, "url"):
+				hint = "https://example.com/" + slug(seed)
+			case name == "email" || strings.HasSuffix(name, "_email"):
+				hint = slug(seed) + "@example.com"
+			}
+			if hint != "" && f.stringOK(hint) {
+				return hint
 			}
 		}
 		return str

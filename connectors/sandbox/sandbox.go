@@ -722,7 +722,7 @@ func (s *Sandbox) vivify(norm, path, key string, tmpl []segment, params map[stri
 	if sch == nil {
 		return rec
 	}
-	if m, ok := g.conform(sch, rec, true, path+"/"+key, 0).(map[string]any); ok {
+	if m, ok := g.record(sch, rec, path+"/"+key, nil).(map[string]any); ok {
 		return m
 	}
 	return rec
@@ -807,7 +807,7 @@ func (s *Sandbox) itemOp(r *http.Request, rt *route, segs []string, params map[s
 	}
 	prefix := literalPrefix(rt.segs[:len(rt.segs)-1])
 	s.fill(rec, sch, params, lastParam(rt), s.seq[prefix], prefix, g, seed)
-	rec = s.store(sch, rec, seed, g)
+	rec = s.store(sch, rec, seed, rt.op, g)
 	c.add(key, rec)
 	return answer{status: status, value: copyRec(rec), seed: seed, note: note}, nil
 }
@@ -821,11 +821,11 @@ func lastParam(rt *route) string {
 
 // store is the record as the schema shows it, so what was generated for
 // it once stays, plus what the record holds that this schema does not show.
-func (s *Sandbox) store(sch *openapi3.Schema, rec map[string]any, seed string, g *gen) map[string]any {
+func (s *Sandbox) store(sch *openapi3.Schema, rec map[string]any, seed string, op *openapi3.Operation, g *gen) map[string]any {
 	if sch == nil {
 		return rec
 	}
-	if m, ok := g.conform(sch, rec, true, seed, 0).(map[string]any); ok {
+	if m, ok := g.record(sch, rec, seed, clientFields(op)).(map[string]any); ok {
 		// Fields this answer does not show (an id, a name the record is
 		// addressed by) stay in the record for other answers.
 		for k, v := range rec {
@@ -836,6 +836,22 @@ func (s *Sandbox) store(sch *openapi3.Schema, rec map[string]any, seed string, g
 		return m
 	}
 	return rec
+}
+
+// clientFields are the fields op's JSON request body may set.
+func clientFields(op *openapi3.Operation) map[string]bool {
+	out := map[string]bool{}
+	if op == nil || op.RequestBody == nil || op.RequestBody.Value == nil {
+		return out
+	}
+	for _, mt := range op.RequestBody.Value.Content {
+		if mt != nil && mt.Schema != nil {
+			for k := range properties(mt.Schema.Value) {
+				out[k] = true
+			}
+		}
+	}
+	return out
 }
 
 func copyRec(rec map[string]any) map[string]any {
@@ -907,7 +923,7 @@ func (s *Sandbox) create(r *http.Request, rt *route, segs []string, params map[s
 	s.fill(rec, recSch, params, "", n, prefix, g, seed)
 	switch {
 	case asList:
-		rec = s.store(recSch, rec, seed, g)
+		rec = s.store(recSch, rec, seed, rt.op, g)
 		c.add(key, rec)
 		items := []any{}
 		for _, k := range c.ids[max(0, len(c.ids)-maxItems):] {
@@ -915,7 +931,7 @@ func (s *Sandbox) create(r *http.Request, rt *route, segs []string, params map[s
 		}
 		return answer{status: status, value: items, seed: seed}, nil
 	case sch == nil || flatten(sch).kind(nil, false) == "object":
-		rec = s.store(sch, rec, seed, g)
+		rec = s.store(sch, rec, seed, rt.op, g)
 		c.add(key, rec)
 		return answer{status: status, value: copyRec(rec), seed: seed}, nil
 	}
@@ -969,7 +985,7 @@ func (s *Sandbox) singleGet(rt *route, path string, g *gen) (answer, *apiError) 
 	}
 	status := successStatus(rt.op, 200)
 	sch, _, _ := mediaSchema(rt.op, status)
-	if m, ok := g.conform(orEmpty(sch), nil, false, path, 0).(map[string]any); ok && sch != nil {
+	if m, ok := g.record(orEmpty(sch), map[string]any{}, path, nil).(map[string]any); ok && sch != nil {
 		if len(s.colls)+len(s.singles) < s.maxCollections {
 			s.singles[path] = m
 		}
@@ -1006,7 +1022,7 @@ func (s *Sandbox) singleWrite(r *http.Request, rt *route, path string, params ma
 		if prev := s.singles[path]; prev != nil {
 			rec = copyRec(prev)
 		} else if getSch := s.singletonShape(rt); getSch != nil {
-			if m, ok := g.conform(getSch, nil, false, path, 0).(map[string]any); ok {
+			if m, ok := g.record(getSch, map[string]any{}, path, nil).(map[string]any); ok {
 				rec = m
 			}
 		}
@@ -1018,7 +1034,7 @@ func (s *Sandbox) singleWrite(r *http.Request, rt *route, path string, params ma
 		rec["updated_at"] = s.stamp()
 	}
 	s.fill(rec, sch, params, "", 0, "", g, path)
-	rec = s.store(sch, rec, path, g)
+	rec = s.store(sch, rec, path, rt.op, g)
 	if s.singles[path] == nil && len(s.colls)+len(s.singles) >= s.maxCollections {
 		return answer{}, &apiError{507, "sandbox_full", fmt.Sprintf("the sandbox holds at most %d collections and singletons; restart it to start afresh", s.maxCollections)}
 	}
@@ -1114,8 +1130,8 @@ func oneLine(s string) string {
 }
 
 // fill sets what a record lacks: parent ids from the path (where the
-// field's type takes them), defaults, and for required fields a number
-// ("number": its sequence), a readable code ("PRJ-3"), the time.
+// field's type takes them), defaults, a "number" (its sequence), and for
+// required fields a readable code ("PRJ-3" for a key or number), the time.
 // Everything else required is generated when the record is shaped.
 func (s *Sandbox) fill(rec map[string]any, sch *openapi3.Schema, params map[string]string, self string, n int, prefix string, g *gen, seed string) {
 	props := properties(sch)
@@ -1147,21 +1163,31 @@ func (s *Sandbox) fill(rec map[string]any, sch *openapi3.Schema, params map[stri
 		switch {
 		case p.Default != nil:
 			rec[k] = normalize(p.Default)
+		case (f.kindIs("integer") || f.kindIs("number")) && (k == "number" || strings.HasSuffix(k, "_number")) && n > 0 && f.numberOK(float64(n)):
+			// An issue's number: its place in the sequence, required or not.
+			rec[k] = float64(n)
 		case !req[k] || p.WriteOnly:
 		case len(f.enum) > 0:
 			rec[k] = g.conform(p, nil, false, seed+"/"+k, 1)
 		case f.kindIs("string") && f.format == "date-time":
 			rec[k] = s.stamp()
-		case f.kindIs("string") && f.format == "" && f.pattern == "" && n > 0:
+		case f.kindIs("string") && f.format == "" && f.pattern == "" && n > 0 && codeLike(k):
 			if v := fmt.Sprintf("%s-%d", strings.ToUpper(prefix), n); f.stringOK(v) {
 				rec[k] = v
 			}
-		case (f.kindIs("integer") || f.kindIs("number")) && (k == "number" || strings.HasSuffix(k, "_number")) && n > 0:
-			if f.numberOK(float64(n)) {
-				rec[k] = float64(n)
-			}
 		}
 	}
+}
+
+// codeLike: a field that holds a record's human code (a project key,
+// a customer number), which reads best as "PRJ-3".
+func codeLike(name string) bool {
+	for _, w := range []string{"key", "code", "number", "ref", "reference"} {
+		if name == w || strings.HasSuffix(name, "_"+w) {
+			return true
+		}
+	}
+	return false
 }
 
 // literalPrefix is idPrefix of a template: its last literal segment.
