@@ -17,6 +17,9 @@ func Conform(s *openapi3.Schema, v any) any {
 }
 
 // SetLimits lowers the bounds on what s holds, for tests.
-func (s *Sandbox) SetLimits(records, collections int) {
-	s.maxRecords, s.maxCollections = records, collections
+func (s *Sandbox) SetLimits(records, collections, bytes int) {
+	s.maxRecords, s.maxCollections, s.maxBytes = records, collections, bytes
 }
+
+// Bytes is what s counts as held.
+func (s *Sandbox) Bytes() int { return s.bytes }

@@ -305,14 +305,15 @@ func TestIssue16_F18_StateIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.SetLimits(3, 4)
-	post := func(path, body string) (int, string) {
+	b.SetLimits(3, 4, 1<<30)
+	send := func(b *sandbox.Sandbox, method, path, body string) (int, string) {
 		rw := httptest.NewRecorder()
-		req := httptest.NewRequest("POST", path, strings.NewReader(body)).WithContext(context.Background())
+		req := httptest.NewRequest(method, path, strings.NewReader(body)).WithContext(context.Background())
 		req.Header.Set("Content-Type", "application/json")
 		b.ServeHTTP(rw, req)
 		return rw.Code, rw.Body.String()
 	}
+	post := func(path, body string) (int, string) { return send(b, "POST", path, body) }
 	for i := 0; i < 3; i++ {
 		if st, body := post("/user/repos", fmt.Sprintf(`{"name":"r%d"}`, i)); st != 201 {
 			t.Fatalf("repo %d: %d %s", i, st, body)
@@ -328,5 +329,38 @@ func TestIssue16_F18_StateIsBounded(t *testing.T) {
 	}
 	if last != 507 || !strings.Contains(body, "sandbox_full") {
 		t.Fatalf("past the collection bound: %d %s", last, body)
+	}
+	// Bytes in all: big bodies fill the budget; deleting gives it back.
+	b2, _ := sandbox.New("gh", spec)
+	b2.SetLimits(100, 100, 250_000)
+	big := fmt.Sprintf(`{"files":{"a.txt":{"content":"x"}},"description":%q}`, strings.Repeat("x", 90_000))
+	var ids []string
+	for i := 0; i < 2; i++ {
+		st, body := send(b2, "POST", "/gists", big)
+		if st != 201 {
+			t.Fatalf("big gist %d: %d %.200s", i, st, body)
+		}
+		var g map[string]any
+		_ = json.Unmarshal([]byte(body), &g)
+		ids = append(ids, g["id"].(string))
+	}
+	held := b2.Bytes()
+	if held < 180_000 {
+		t.Fatalf("held %d bytes after two 90 kB records", held)
+	}
+	if st, body := send(b2, "POST", "/gists", big); st != 507 || !strings.Contains(body, "bytes") {
+		t.Fatalf("past the byte bound: %d %.200s", st, body)
+	}
+	if st, _ := send(b2, "DELETE", "/gists/"+ids[0], ""); st != 204 {
+		t.Fatalf("delete: %d", st)
+	}
+	if b2.Bytes() > held-90_000 {
+		t.Fatalf("deleting freed nothing: %d then %d bytes", held, b2.Bytes())
+	}
+	if st, body := send(b2, "POST", "/gists", big); st != 201 {
+		t.Fatalf("after a delete: %d %.200s", st, body)
+	}
+	if st, body := send(b2, "PATCH", "/user", `{"bio":"`+strings.Repeat("y", 150_000)+`"}`); st != 507 {
+		t.Fatalf("a singleton past the byte bound: %d %.200s", st, body)
 	}
 }

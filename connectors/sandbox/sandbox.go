@@ -42,8 +42,9 @@ import (
 
 // Default bounds on what a sandbox holds.
 const (
-	defaultMaxRecords     = 10000 // records per collection
-	defaultMaxCollections = 10000 // collections and singletons together
+	defaultMaxRecords     = 10000     // records per collection
+	defaultMaxCollections = 10000     // collections and singletons together
+	defaultMaxBytes       = 256 << 20 // all records and singletons, as JSON
 	maxBody               = 1 << 20
 )
 
@@ -60,13 +61,15 @@ type Sandbox struct {
 	itemShape map[string]*openapi3.Schema // item templates ("/projects/{}") -> GET response schema
 	keyShape  map[string]*openapi3.Schema // item templates -> the schema of the path parameter naming the record
 
-	maxRecords, maxCollections int
+	maxRecords, maxCollections, maxBytes int
 
 	mu      sync.Mutex
 	colls   map[string]*collection    // concrete collection path -> records
 	singles map[string]map[string]any // concrete path -> singleton object
 	gone    map[string]bool           // deleted singletons
 	seq     map[string]int            // id prefix -> last number
+	sizes   map[string]int            // path NUL key (or a singleton's path) -> its JSON size
+	bytes   int                       // the sum of sizes
 }
 
 type collection struct {
@@ -105,7 +108,7 @@ func New(name string, spec []byte) (*Sandbox, error) {
 	s := &Sandbox{
 		Name: name, doc: doc, now: time.Now, epoch: now, doc31: doc.IsOpenAPI31OrLater(),
 		creatable: map[string]bool{}, itemShape: map[string]*openapi3.Schema{}, keyShape: map[string]*openapi3.Schema{},
-		maxRecords: defaultMaxRecords, maxCollections: defaultMaxCollections,
+		maxRecords: defaultMaxRecords, maxCollections: defaultMaxCollections, maxBytes: defaultMaxBytes, sizes: map[string]int{},
 		colls: map[string]*collection{}, singles: map[string]map[string]any{}, gone: map[string]bool{}, seq: map[string]int{},
 	}
 	if doc.Paths == nil {
@@ -533,15 +536,26 @@ func (s *Sandbox) coll(path string) (*collection, *apiError) {
 	return c, nil
 }
 
-func (c *collection) add(key string, rec map[string]any) {
-	if _, ok := c.records[key]; !ok {
+// put stores rec as key of the collection at path, within the bounds on
+// records per collection and on bytes in all.
+func (s *Sandbox) put(c *collection, path, key string, rec map[string]any) *apiError {
+	_, exists := c.records[key]
+	if !exists && len(c.records) >= s.maxRecords {
+		return &apiError{507, "sandbox_full", fmt.Sprintf("%s holds %d records, the most a sandbox collection may hold; delete some", path, s.maxRecords)}
+	}
+	if aerr := s.account(path+"\x00"+key, rec); aerr != nil {
+		return aerr
+	}
+	if !exists {
 		c.ids = append(c.ids, key)
 	}
 	c.records[key] = rec
 	delete(c.gone, key)
+	return nil
 }
 
-func (c *collection) remove(key string) {
+// del removes key from the collection at path; it stays deleted.
+func (s *Sandbox) del(c *collection, path, key string) {
 	delete(c.records, key)
 	for i, x := range c.ids {
 		if x == key {
@@ -549,16 +563,40 @@ func (c *collection) remove(key string) {
 			break
 		}
 	}
-	if len(c.gone) < defaultMaxRecords {
+	s.unaccount(path + "\x00" + key)
+	if len(c.gone) < s.maxRecords {
 		c.gone[key] = true
 	}
 }
 
-func (s *Sandbox) full(c *collection, path string) *apiError {
-	if len(c.records) >= s.maxRecords {
-		return &apiError{507, "sandbox_full", fmt.Sprintf("%s holds %d records, the most a sandbox collection may hold; delete some", path, s.maxRecords)}
+// putSingle stores a singleton, within the bounds.
+func (s *Sandbox) putSingle(path string, rec map[string]any) *apiError {
+	if s.singles[path] == nil && len(s.colls)+len(s.singles) >= s.maxCollections {
+		return &apiError{507, "sandbox_full", fmt.Sprintf("the sandbox holds at most %d collections and singletons; restart it to start afresh", s.maxCollections)}
 	}
+	if aerr := s.account(path, rec); aerr != nil {
+		return aerr
+	}
+	s.singles[path] = rec
+	delete(s.gone, path)
 	return nil
+}
+
+// account counts rec's JSON size under id against the byte bound.
+func (s *Sandbox) account(id string, rec map[string]any) *apiError {
+	data, _ := json.Marshal(rec)
+	size := len(data)
+	if s.bytes-s.sizes[id]+size > s.maxBytes {
+		return &apiError{507, "sandbox_full", fmt.Sprintf("the sandbox holds at most %d bytes of records; delete some or restart it", s.maxBytes)}
+	}
+	s.bytes += size - s.sizes[id]
+	s.sizes[id] = size
+	return nil
+}
+
+func (s *Sandbox) unaccount(id string) {
+	s.bytes -= s.sizes[id]
+	delete(s.sizes, id)
 }
 
 // byName resolves a path id that names no record to the one record of
@@ -652,9 +690,6 @@ func (s *Sandbox) parents(rt *route, segs []string, params map[string]string, g 
 		if s.creatable[normOf(rt.segs[:i])] {
 			return "", &apiError{404, "not_found", fmt.Sprintf("no record %s in %s (create it first: POST %s)", key, path, path)}
 		}
-		if aerr := s.full(c, path); aerr != nil {
-			return "", aerr
-		}
 		// The parent knows the parameters of its own path only.
 		own := map[string]string{}
 		for _, sg := range rt.segs[:i+1] {
@@ -662,7 +697,9 @@ func (s *Sandbox) parents(rt *route, segs []string, params map[string]string, g 
 				own[sg.param] = params[sg.param]
 			}
 		}
-		c.add(key, s.vivify(normOf(rt.segs[:i+1]), path, key, rt.segs[:i+1], own, g))
+		if aerr := s.put(c, path, key, s.vivify(normOf(rt.segs[:i+1]), path, key, rt.segs[:i+1], own, g)); aerr != nil {
+			return "", aerr
+		}
 		made = append(made, path+"/"+key)
 	}
 	if len(made) == 0 {
@@ -753,12 +790,11 @@ func (s *Sandbox) itemOp(r *http.Request, rt *route, segs []string, params map[s
 		case creatable:
 			return answer{}, &apiError{404, "not_found", fmt.Sprintf("no record %s in %s", key, path)}
 		}
-		if aerr := s.full(c, path); aerr != nil {
-			return answer{}, aerr
-		}
 		if rt.method != http.MethodPut {
 			rec = s.vivify(rt.norm, path, key, rt.segs, params, g)
-			c.add(key, rec)
+			if aerr := s.put(c, path, key, rec); aerr != nil {
+				return answer{}, aerr
+			}
 			note = "created " + seed + " on first use."
 		}
 	}
@@ -766,7 +802,7 @@ func (s *Sandbox) itemOp(r *http.Request, rt *route, segs []string, params map[s
 	case http.MethodGet, http.MethodHead:
 		return answer{status: successStatus(rt.op, 200), value: copyRec(rec), seed: seed, note: note}, nil
 	case http.MethodDelete:
-		c.remove(key)
+		s.del(c, path, key)
 		return answer{status: successStatus(rt.op, 204), value: copyRec(rec), seed: seed, note: note}, nil
 	}
 	in, aerr := s.body(r, rt.op)
@@ -808,7 +844,9 @@ func (s *Sandbox) itemOp(r *http.Request, rt *route, segs []string, params map[s
 	prefix := literalPrefix(rt.segs[:len(rt.segs)-1])
 	s.fill(rec, sch, params, lastParam(rt), s.seq[prefix], prefix, g, seed)
 	rec = s.store(sch, rec, seed, rt.op, g)
-	c.add(key, rec)
+	if aerr := s.put(c, path, key, rec); aerr != nil {
+		return answer{}, aerr
+	}
 	return answer{status: status, value: copyRec(rec), seed: seed, note: note}, nil
 }
 
@@ -876,8 +914,8 @@ func (s *Sandbox) create(r *http.Request, rt *route, segs []string, params map[s
 	if aerr != nil {
 		return answer{}, aerr
 	}
-	if aerr := s.full(c, path); aerr != nil {
-		return answer{}, aerr
+	if len(c.records) >= s.maxRecords {
+		return answer{}, &apiError{507, "sandbox_full", fmt.Sprintf("%s holds %d records, the most a sandbox collection may hold; delete some", path, s.maxRecords)}
 	}
 	delete(s.gone, path)
 	status := successStatus(rt.op, http.StatusCreated)
@@ -924,7 +962,9 @@ func (s *Sandbox) create(r *http.Request, rt *route, segs []string, params map[s
 	switch {
 	case asList:
 		rec = s.store(recSch, rec, seed, rt.op, g)
-		c.add(key, rec)
+		if aerr := s.put(c, path, key, rec); aerr != nil {
+			return answer{}, aerr
+		}
 		items := []any{}
 		for _, k := range c.ids[max(0, len(c.ids)-maxItems):] {
 			items = append(items, g.conform(recSch, copyRec(c.records[k]), true, path+"/"+k, 1))
@@ -932,11 +972,15 @@ func (s *Sandbox) create(r *http.Request, rt *route, segs []string, params map[s
 		return answer{status: status, value: items, seed: seed}, nil
 	case sch == nil || flatten(sch).kind(nil, false) == "object":
 		rec = s.store(sch, rec, seed, rt.op, g)
-		c.add(key, rec)
+		if aerr := s.put(c, path, key, rec); aerr != nil {
+			return answer{}, aerr
+		}
 		return answer{status: status, value: copyRec(rec), seed: seed}, nil
 	}
 	// The answer is not the record (a text, a number): keep the record, shape the answer.
-	c.add(key, rec)
+	if aerr := s.put(c, path, key, rec); aerr != nil {
+		return answer{}, aerr
+	}
 	return answer{status: status, seed: seed}, nil
 }
 
@@ -986,9 +1030,7 @@ func (s *Sandbox) singleGet(rt *route, path string, g *gen) (answer, *apiError) 
 	status := successStatus(rt.op, 200)
 	sch, _, _ := mediaSchema(rt.op, status)
 	if m, ok := g.record(orEmpty(sch), map[string]any{}, path, nil).(map[string]any); ok && sch != nil {
-		if len(s.colls)+len(s.singles) < s.maxCollections {
-			s.singles[path] = m
-		}
+		_ = s.putSingle(path, m) // past the bounds it is answered, not kept
 		return answer{status: status, value: copyRec(m), seed: path}, nil
 	}
 	return answer{status: status, seed: path}, nil
@@ -1000,8 +1042,11 @@ func (s *Sandbox) singleWrite(r *http.Request, rt *route, path string, params ma
 	if rt.method == http.MethodDelete {
 		prev := s.singles[path]
 		delete(s.singles, path)
+		s.unaccount(path)
 		if c := s.colls[path]; c != nil {
-			c.ids, c.records = nil, map[string]map[string]any{}
+			for _, k := range append([]string(nil), c.ids...) {
+				s.del(c, path, k)
+			}
 		}
 		if len(s.gone) < s.maxCollections {
 			s.gone[path] = true
@@ -1035,11 +1080,9 @@ func (s *Sandbox) singleWrite(r *http.Request, rt *route, path string, params ma
 	}
 	s.fill(rec, sch, params, "", 0, "", g, path)
 	rec = s.store(sch, rec, path, rt.op, g)
-	if s.singles[path] == nil && len(s.colls)+len(s.singles) >= s.maxCollections {
-		return answer{}, &apiError{507, "sandbox_full", fmt.Sprintf("the sandbox holds at most %d collections and singletons; restart it to start afresh", s.maxCollections)}
+	if aerr := s.putSingle(path, rec); aerr != nil {
+		return answer{}, aerr
 	}
-	s.singles[path] = rec
-	delete(s.gone, path)
 	return answer{status: status, value: copyRec(rec), seed: path}, nil
 }
 
