@@ -51,7 +51,8 @@ func Open(ctx context.Context, dir string, log *slog.Logger, linger time.Duratio
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
-	return sqlstore.Open(ctx, sqlstore.Options{Dialect: sqlstore.SQLite, Writer: w, Reader: r, Driver: riversqlite.New(w), Logger: log, IsUniqueErr: isUnique, IsUnavailableErr: IsUnavailable, Linger: linger}, sub)
+	return sqlstore.Open(ctx, sqlstore.Options{Dialect: sqlstore.SQLite, Writer: w, Reader: r, Driver: riversqlite.New(w), Logger: log, IsUniqueErr: isUnique, IsUnavailableErr: IsUnavailable, Linger: linger,
+		QueueLock: queueLock(path + "-queue.lock")}, sub)
 }
 
 func isUnique(err error) bool {

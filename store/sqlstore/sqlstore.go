@@ -43,8 +43,11 @@ type Store struct {
 	isUniq  func(error) bool
 	isDown  func(error) bool
 
+	queueLock func() (unlock func(), ok bool)
+
 	mu    sync.Mutex
 	river *river.Client[*sql.Tx]
+	live  *liveness
 
 	batch  chan *writeReq
 	done   chan struct{}
@@ -68,6 +71,11 @@ type Options struct {
 	MaxBatch         int
 	Linger           time.Duration // how long a commit waits for more writers (0: none)
 	Committers       int           // concurrent group commits (default 1)
+	// QueueLock, when set, takes a lock that only one process at a time
+	// can hold (SQLite: a file lock next to the database); ok is false
+	// when another process holds it. The holder may reclaim the running
+	// jobs of every earlier holder at once: those processes are dead.
+	QueueLock func() (unlock func(), ok bool)
 }
 
 // New wraps migrated databases.
@@ -81,7 +89,7 @@ func New(o Options) (*Store, error) {
 	if o.MaxBatch == 0 {
 		o.MaxBatch = 256
 	}
-	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr, isDown: o.IsUnavailableErr,
+	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr, isDown: o.IsUnavailableErr, queueLock: o.QueueLock,
 		batch: make(chan *writeReq, 4096), done: make(chan struct{}), qs: map[string]string{}, stmts: map[string]*sql.Stmt{}, linger: o.Linger}
 	if err := s.prepareHot(); err != nil {
 		return nil, err
@@ -294,6 +302,13 @@ func (s *Store) Close() error {
 	case <-s.done:
 		return nil
 	default:
+	}
+	s.mu.Lock()
+	lv := s.live
+	s.live = nil
+	s.mu.Unlock()
+	if lv != nil { // closed without StopQueue: stop beating all the same
+		s.stopLiveness(lv)
 	}
 	close(s.done)
 	s.wg.Wait()
@@ -1272,6 +1287,7 @@ func (s *Store) StartQueue(ctx context.Context, workers *river.Workers, q store.
 		cfg.FetchPollInterval = q.FetchPollInterval
 		cfg.FetchCooldown = min(q.FetchPollInterval, cfg.FetchCooldown)
 	}
+	var lv *liveness
 	if workers != nil {
 		n := q.Workers
 		if n <= 0 {
@@ -1279,13 +1295,24 @@ func (s *Store) StartQueue(ctx context.Context, workers *river.Workers, q store.
 		}
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
+		cfg.ID = q.WorkerID
+		if cfg.ID == "" {
+			cfg.ID = NewWorkerID()
+		}
+		var err error
+		if lv, err = s.startLiveness(ctx, cfg.ID, q.DeadAfter); err != nil {
+			return err
+		}
 	}
 	rc, err := river.NewClient(s.driver, cfg)
 	if err != nil {
+		if lv != nil {
+			s.stopLiveness(lv)
+		}
 		return s.wrap(err, "river")
 	}
 	s.mu.Lock()
-	s.river = rc
+	s.river, s.live = rc, lv
 	s.mu.Unlock()
 	if workers != nil {
 		if err := rc.Start(ctx); err != nil {
@@ -1309,6 +1336,13 @@ func (s *Store) StopQueue(ctx context.Context) error {
 		if err2 := rc.StopAndCancel(hard); err2 != nil {
 			return fmt.Errorf("stop queue: %w", err2)
 		}
+	}
+	s.mu.Lock()
+	lv := s.live
+	s.live = nil
+	s.mu.Unlock()
+	if lv != nil {
+		s.stopLiveness(lv)
 	}
 	return nil
 }
