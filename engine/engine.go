@@ -424,7 +424,9 @@ func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
 	defer cancel()
 	rs := e.newRunState(f, run, in, nil, false)
 	resp, err := e.execute(ctx, rs)
-	if err != nil && weft.Code(err) == weft.EUnavailable {
+	if err != nil {
+		// Never answer for a run that was not recorded: a caller told
+		// "succeeded" could not find, replay or audit it.
 		return nil, err
 	}
 	return &Result{Run: rs.run, Response: resp}, nil

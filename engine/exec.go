@@ -150,8 +150,16 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 		}
 	}
 	if err := save(wctx, run, attempts); err != nil {
-		e.log.Error("recording run failed", "run", run.ID, "flow", run.Flow, "err", err)
-		return nil, err
+		e.log.Error("recording run failed", "run", run.ID, "flow", run.Flow, "status", run.Status, "err", err)
+		if rs.durable {
+			return nil, err // the queue retries the job; it resumes from its checkpoints
+		}
+		code := weft.Code(err)
+		if code == weft.ETimeout || code == weft.ECanceled {
+			code = weft.EUnavailable
+		}
+		return nil, weft.Wrap(code, err, "run %s of flow %s was not recorded (%s); its steps may already have taken effect",
+			run.ID, run.Flow, weft.Message(err))
 	}
 	if run.Status != store.RunSucceeded {
 		e.log.Warn("run did not succeed", "run", run.ID, "flow", run.Flow, "version", run.Version, "status", run.Status, "step", run.FailedStep, "error", run.ErrorMessage)

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -254,13 +255,32 @@ type errBody struct {
 	Error *weft.Error `json:"error"`
 }
 
+// retryAfter is what a 503 tells callers to wait, in seconds, unless the
+// handler set its own Retry-After.
+const retryAfter = "5"
+
 func writeErr(w http.ResponseWriter, err error) {
 	var we *weft.Error
 	if !errors.As(err, &we) {
 		we = &weft.Error{Code: weft.EInternal, Message: "internal error"}
 	}
-	writeJSON(w, Status(we.Code), errBody{Error: we})
+	status := Status(we.Code)
+	if status >= 500 && leaksInternals(we.Message) {
+		// The store never puts driver text in a message; should some other
+		// path do it, connection details still stay in the server.
+		we = &weft.Error{Code: we.Code, Message: http.StatusText(status)}
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	writeJSON(w, status, errBody{Error: we})
 }
+
+// internalsRe matches what database drivers put in their errors: DSN
+// key=value pairs and connection URLs.
+var internalsRe = regexp.MustCompile(`(?i)\b(user|password|host|hostaddr|dbname|database|port|sslmode)=|\b(postgres|postgresql|mysql|sqlite)://|\(SQLSTATE [0-9A-Z]{5}\)|dial (tcp|unix)`)
+
+func leaksInternals(msg string) bool { return internalsRe.MatchString(msg) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -140,8 +140,16 @@ type Store interface {
 type QueueConfig struct {
 	Workers           int           // concurrent runs per process
 	JobTimeout        time.Duration // a run's whole time budget per attempt
-	RescueAfter       time.Duration // reclaim runs of dead workers after this
+	RescueAfter       time.Duration // River's last resort: reclaim runs stuck this long, whatever their worker
 	FetchPollInterval time.Duration
+	// WorkerID is this process's identity in the queue, unique to each
+	// start (default host:pid:random).
+	WorkerID string
+	// DeadAfter: a worker whose heartbeat (every DeadAfter/5) is this old
+	// is dead, and its running jobs go back to the queue (default 5s). A
+	// process that alone works a SQLite file reclaims its dead
+	// predecessor's jobs as it starts.
+	DeadAfter time.Duration
 }
 
 // RunArgs is the River job that executes (or resumes) a run.

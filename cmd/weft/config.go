@@ -48,6 +48,7 @@ type Config struct {
 	MasterKeyFile string                            `yaml:"master_key_file"` // default DATA_DIR/master.key; WEFT_MASTER_KEY wins
 
 	masterKey string // WEFT_MASTER_KEY
+	workerID  string // this process's identity in the queue and the transaction log
 
 	secrets map[string]string // from WEFT_SECRET_<NAME>; never in files or logs
 }
@@ -100,14 +101,15 @@ type QueueConfig struct {
 	Workers     int           `yaml:"workers"`
 	JobTimeout  time.Duration `yaml:"job_timeout"`
 	RescueAfter time.Duration `yaml:"rescue_after"`
-	Disabled    bool          `yaml:"disabled"` // serve the API only, run no async work
+	DeadAfter   time.Duration `yaml:"dead_after"` // a worker silent this long is dead: its running jobs are reclaimed
+	Disabled    bool          `yaml:"disabled"`   // serve the API only, run no async work
 }
 
 func defaultConfig() *Config {
 	return &Config{
 		Addr: "127.0.0.1:8080", DataDir: "./weft-data", LogFormat: "text", LogLevel: "info",
 		MaxBodyBytes: 10 << 20, Retention: 30 * 24 * time.Hour, Capture: "metadata",
-		Queue:    QueueConfig{Workers: 100, JobTimeout: 2 * time.Minute, RescueAfter: 3 * time.Minute},
+		Queue:    QueueConfig{Workers: 100, JobTimeout: 2 * time.Minute, RescueAfter: 3 * time.Minute, DeadAfter: 5 * time.Second},
 		Shutdown: 30 * time.Second, SyncTimeout: 30 * time.Second,
 	}
 }
@@ -161,12 +163,13 @@ func loadConfig(path string, env []string) (*Config, error) {
 			} else {
 				c.MaxBodyBytes = n
 			}
-		case k == "WEFT_WRITE_LINGER" || k == "WEFT_QUEUE_RESCUE_AFTER" || k == "WEFT_QUEUE_JOB_TIMEOUT":
+		case k == "WEFT_WRITE_LINGER" || k == "WEFT_QUEUE_RESCUE_AFTER" || k == "WEFT_QUEUE_JOB_TIMEOUT" || k == "WEFT_QUEUE_DEAD_AFTER":
 			d, err := time.ParseDuration(v)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %v", k, err)
 			}
-			*map[string]*time.Duration{"WEFT_WRITE_LINGER": &c.WriteLinger, "WEFT_QUEUE_RESCUE_AFTER": &c.Queue.RescueAfter, "WEFT_QUEUE_JOB_TIMEOUT": &c.Queue.JobTimeout}[k] = d
+			*map[string]*time.Duration{"WEFT_WRITE_LINGER": &c.WriteLinger, "WEFT_QUEUE_RESCUE_AFTER": &c.Queue.RescueAfter, "WEFT_QUEUE_JOB_TIMEOUT": &c.Queue.JobTimeout,
+				"WEFT_QUEUE_DEAD_AFTER": &c.Queue.DeadAfter}[k] = d
 		case k == "WEFT_EMBEDDER":
 			c.AI.Embedder = v
 		case k == "WEFT_OLLAMA_URL":

@@ -41,6 +41,7 @@ import (
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/postgres"
 	"github.com/weftio/weft/store/sqlite"
+	"github.com/weftio/weft/store/sqlstore"
 )
 
 const usage = `weft: integration flows and an MCP gateway in one binary.
@@ -216,7 +217,8 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	// The queue outlives the signal context: it is stopped explicitly below,
 	// after running async work has been released.
-	if err := st.StartQueue(context.WithoutCancel(ctx), workers, store.QueueConfig{Workers: cfg.Queue.Workers, JobTimeout: cfg.Queue.JobTimeout, RescueAfter: cfg.Queue.RescueAfter}); err != nil {
+	if err := st.StartQueue(context.WithoutCancel(ctx), workers, store.QueueConfig{Workers: cfg.Queue.Workers, JobTimeout: cfg.Queue.JobTimeout, RescueAfter: cfg.Queue.RescueAfter,
+		WorkerID: cfg.workerID, DeadAfter: cfg.Queue.DeadAfter}); err != nil {
 		return err
 	}
 	if err := deployAtStart(ctx, eng, cfg.Deploy, log); err != nil {
@@ -474,7 +476,10 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		// Metrics are derived from what is written to the transaction log.
 		engStore = monitor.Observed{Store: st, M: metrics, Alerter: alerter, Tracer: tracer}
 	}
-	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys})
+	if cfg.workerID == "" {
+		cfg.workerID = sqlstore.NewWorkerID()
+	}
+	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, WorkerID: cfg.workerID})
 	if err := eng.LoadConnections(ctx); err != nil {
 		return fail(weft.Errorf(weft.EUnavailable, "stored connections: %v (is this the right master key? it comes from %s)", err, keys.Source()))
 	}

@@ -54,17 +54,45 @@ var (
 // it fails the test loudly unless WEFT_ALLOW_NO_PG=1, in which case it skips.
 func Shared(t testing.TB) *Server {
 	t.Helper()
+	needBinaries(t)
+	sharedOnce.Do(func() { shared, sharedErr = start() })
+	if sharedErr != nil {
+		t.Fatalf("start PostgreSQL: %v", sharedErr)
+	}
+	return shared
+}
+
+func needBinaries(t testing.TB) {
+	t.Helper()
 	if BinDir() == "" {
 		if os.Getenv("WEFT_ALLOW_NO_PG") == "1" {
 			t.Skip("!!! PostgreSQL binaries not found: skipping PostgreSQL tests (WEFT_ALLOW_NO_PG=1) !!!")
 		}
 		t.Fatal("PostgreSQL binaries (initdb, pg_ctl) not found; install postgresql or set WEFT_PG_BIN (WEFT_ALLOW_NO_PG=1 skips)")
 	}
-	sharedOnce.Do(func() { shared, sharedErr = start() })
-	if sharedErr != nil {
-		t.Fatalf("start PostgreSQL: %v", sharedErr)
+}
+
+// Start starts a cluster of the test's own, removed when the test ends: for
+// tests that stop the server under a running Weft (Shared must never be
+// stopped early).
+func Start(t testing.TB) *Server {
+	t.Helper()
+	needBinaries(t)
+	s, err := start()
+	if err != nil {
+		t.Fatalf("start PostgreSQL: %v", err)
 	}
-	return shared
+	t.Cleanup(s.stop)
+	return s
+}
+
+// StopFast stops the server as `pg_ctl stop -m fast` does: sessions are
+// terminated at once, as when an operator stops the database under load.
+func (s *Server) StopFast(t testing.TB) {
+	t.Helper()
+	if out, err := s.run(filepath.Join(s.bin, "pg_ctl"), "-D", filepath.Join(s.dir, "data"), "-m", "fast", "-w", "stop"); err != nil {
+		t.Fatalf("pg_ctl stop: %v: %s", err, out)
+	}
 }
 
 // StopShared stops the shared cluster, if one was started.

@@ -9,23 +9,34 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
 )
 
 // Open migrates Weft's schema (migrations: numbered .sql files) and River's
 // on o.Writer, then returns the store.
 func Open(ctx context.Context, o Options, migrations fs.FS) (*Store, error) {
-	if err := Migrate(ctx, o.Writer, migrations, o.Dialect); err != nil {
+	if err := MigrateAll(ctx, o.Writer, o.Driver, migrations, o.Dialect); err != nil {
 		return nil, err
-	}
-	m, err := rivermigrate.New(o.Driver, nil)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("river migrations: %w", err)
 	}
 	return New(o)
+}
+
+// MigrateAll applies Weft's migrations and then River's, on db and driver
+// (which may be a pool of their own, with the session settings a migration
+// wants).
+func MigrateAll(ctx context.Context, db *sql.DB, driver riverdriver.Driver[*sql.Tx], migrations fs.FS, dialect string) error {
+	if err := Migrate(ctx, db, migrations, dialect); err != nil {
+		return err
+	}
+	m, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	return nil
 }
 
 // Migrate applies the numbered *.sql files of fsys (001_name.sql, ...) that

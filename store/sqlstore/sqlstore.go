@@ -7,13 +7,17 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,9 +41,13 @@ type Store struct {
 	driver  riverdriver.Driver[*sql.Tx]
 	log     *slog.Logger
 	isUniq  func(error) bool
+	isDown  func(error) bool
+
+	queueLock func() (unlock func(), ok bool)
 
 	mu    sync.Mutex
 	river *river.Client[*sql.Tx]
+	live  *liveness
 
 	batch  chan *writeReq
 	done   chan struct{}
@@ -57,9 +65,17 @@ type Options struct {
 	Driver      riverdriver.Driver[*sql.Tx]
 	Logger      *slog.Logger
 	IsUniqueErr func(error) bool
-	MaxBatch    int
-	Linger      time.Duration // how long a commit waits for more writers (0: none)
-	Committers  int           // concurrent group commits (default 1)
+	// IsUnavailableErr reports the dialect's errors that a retry later may
+	// cure (server down, connection lost, disk full, database busy).
+	IsUnavailableErr func(error) bool
+	MaxBatch         int
+	Linger           time.Duration // how long a commit waits for more writers (0: none)
+	Committers       int           // concurrent group commits (default 1)
+	// QueueLock, when set, takes a lock that only one process at a time
+	// can hold (SQLite: a file lock next to the database); ok is false
+	// when another process holds it. The holder may reclaim the running
+	// jobs of every earlier holder at once: those processes are dead.
+	QueueLock func() (unlock func(), ok bool)
 }
 
 // New wraps migrated databases.
@@ -73,7 +89,7 @@ func New(o Options) (*Store, error) {
 	if o.MaxBatch == 0 {
 		o.MaxBatch = 256
 	}
-	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr,
+	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr, isDown: o.IsUnavailableErr, queueLock: o.QueueLock,
 		batch: make(chan *writeReq, 4096), done: make(chan struct{}), qs: map[string]string{}, stmts: map[string]*sql.Stmt{}, linger: o.Linger}
 	if err := s.prepareHot(); err != nil {
 		return nil, err
@@ -135,7 +151,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	case <-ctx.Done():
 		// The write may still commit; callers treat this like a crash.
-		return weft.Wrap(weft.ETimeout, ctx.Err(), "write not confirmed before deadline")
+		return s.wrap(ctx.Err(), "write not confirmed before the deadline")
 	}
 }
 
@@ -223,11 +239,19 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return err
+		if errors.Is(err, errDuplicate) {
+			return err
+		}
+		return s.wrap(err, "write")
 	}
 	return s.wrap(tx.Commit(), "commit")
 }
 
+// wrap turns a database error into a weft error at the store's boundary.
+// Its message never carries the driver's text, which can name the user,
+// database, host and port (pgx: "failed to connect to `user=… database=…`:
+// host:port"): callers, unauthenticated webhook senders among them, see
+// the code and a plain message; the server log keeps the cause.
 func (s *Store) wrap(err error, what string) error {
 	if err == nil {
 		return nil
@@ -236,7 +260,40 @@ func (s *Store) wrap(err error, what string) error {
 	if errors.As(err, &we) {
 		return err
 	}
-	return weft.Wrap(weft.EInternal, err, "store: %s: %v", what, err)
+	switch code := s.classify(err); code {
+	case weft.EUnavailable:
+		s.log.Error("store: database unavailable", "op", what, "err", err)
+		return weft.Wrap(code, err, "store: %s: the database is unavailable; try again later", what)
+	case weft.ECanceled:
+		s.log.Debug("store: canceled", "op", what, "err", err)
+		return weft.Wrap(code, err, "store: %s: canceled", what)
+	default:
+		s.log.Error("store: database error", "op", what, "err", err)
+		return weft.Wrap(code, err, "store: %s failed (the server log has the cause)", what)
+	}
+}
+
+// classify names the code of a database error: unavailable for what a retry
+// later may cure (the server down or restarting, a lost connection, a full
+// disk, a busy database, a deadline that passed), canceled when the caller
+// gave up, internal for the rest.
+func (s *Store) classify(err error) string {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return weft.ECanceled
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EIO):
+		return weft.EUnavailable
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return weft.EUnavailable
+	}
+	if s.isDown != nil && s.isDown(err) {
+		return weft.EUnavailable
+	}
+	return weft.EInternal
 }
 
 // Close stops the batcher after draining queued writes, then closes pools.
@@ -245,6 +302,13 @@ func (s *Store) Close() error {
 	case <-s.done:
 		return nil
 	default:
+	}
+	s.mu.Lock()
+	lv := s.live
+	s.live = nil
+	s.mu.Unlock()
+	if lv != nil { // closed without StopQueue: stop beating all the same
+		s.stopLiveness(lv)
 	}
 	close(s.done)
 	s.wg.Wait()
@@ -1223,6 +1287,7 @@ func (s *Store) StartQueue(ctx context.Context, workers *river.Workers, q store.
 		cfg.FetchPollInterval = q.FetchPollInterval
 		cfg.FetchCooldown = min(q.FetchPollInterval, cfg.FetchCooldown)
 	}
+	var lv *liveness
 	if workers != nil {
 		n := q.Workers
 		if n <= 0 {
@@ -1230,13 +1295,24 @@ func (s *Store) StartQueue(ctx context.Context, workers *river.Workers, q store.
 		}
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
+		cfg.ID = q.WorkerID
+		if cfg.ID == "" {
+			cfg.ID = NewWorkerID()
+		}
+		var err error
+		if lv, err = s.startLiveness(ctx, cfg.ID, q.DeadAfter); err != nil {
+			return err
+		}
 	}
 	rc, err := river.NewClient(s.driver, cfg)
 	if err != nil {
+		if lv != nil {
+			s.stopLiveness(lv)
+		}
 		return s.wrap(err, "river")
 	}
 	s.mu.Lock()
-	s.river = rc
+	s.river, s.live = rc, lv
 	s.mu.Unlock()
 	if workers != nil {
 		if err := rc.Start(ctx); err != nil {
@@ -1260,6 +1336,13 @@ func (s *Store) StopQueue(ctx context.Context) error {
 		if err2 := rc.StopAndCancel(hard); err2 != nil {
 			return fmt.Errorf("stop queue: %w", err2)
 		}
+	}
+	s.mu.Lock()
+	lv := s.live
+	s.live = nil
+	s.mu.Unlock()
+	if lv != nil {
+		s.stopLiveness(lv)
 	}
 	return nil
 }
