@@ -108,7 +108,6 @@ func (g *Gateway) newServed(d Toolset) *served {
 		server.WithResourceCapabilities(false, true),
 		server.WithPromptCapabilities(true),
 		server.WithPaginationLimit(g.cfg.PageSize),
-		server.WithElicitation(),
 		server.WithRecovery(),
 		server.WithInstructions(instructions(d)),
 	)
