@@ -42,6 +42,7 @@ type Config struct {
 	Policy         []Rule            // per-tool allow / deny / confirm
 	Searcher       Searcher          // ranks tools for search_tools (default: lexical)
 	Composer       *nl2flow.Compiler // serves compose_flow when set
+	Keys           Sealer            // seals confirmation requests (default: the engine's master keyring, else a key of this process)
 	Version        string
 }
 
@@ -53,6 +54,8 @@ type Gateway struct {
 
 	mu   sync.RWMutex
 	sets map[string]*served
+
+	confirms *confirmations
 }
 
 // served is one toolset's MCP server and transport.
@@ -87,7 +90,12 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Gateway {
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
-	g := &Gateway{e: e, log: log.With("component", "mcp"), cfg: cfg, sets: map[string]*served{}}
+	if cfg.Keys == nil {
+		if k := e.Keys(); k != nil {
+			cfg.Keys = k
+		}
+	}
+	g := &Gateway{e: e, log: log.With("component", "mcp"), cfg: cfg, sets: map[string]*served{}, confirms: newConfirmations(cfg.Keys)}
 	defs := []Toolset{
 		{Name: ToolsetAll, Description: "every connection operation and every deployed flow", Tools: []string{"*"}, Flows: []string{"*"}},
 		{Name: ToolsetDiscovery, Description: "search_tools and call_tool over the whole catalog", Tools: []string{"*"}, Flows: []string{"*"}, Discovery: true},

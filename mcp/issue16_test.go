@@ -10,8 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/mcp"
 )
 
@@ -137,5 +141,157 @@ func TestIssue16_F15_NoElicitationServerCapability(t *testing.T) {
 		if strings.Contains(d.Raw, `"elicitation"`) {
 			t.Errorf("%s: server/discover claims elicitation: %s", path, d.Raw)
 		}
+	}
+}
+
+// destructiveCatalog registers crm__deleteAccount (destructive), counting
+// its runs.
+func destructiveCatalog(t testing.TB, e *engine.Engine) *atomic.Int32 {
+	var calls atomic.Int32
+	e.Catalog().Register(&connectors.Connector{Name: "crm", Title: "CRM", Operations: []*connectors.Operation{{
+		Name: "deleteAccount", Description: "Delete an account", Hints: connectors.Hints{Destructive: true},
+		Input: map[string]any{"type": "object", "properties": map[string]any{"id": map[string]any{"type": "string"}}},
+		Invoke: func(context.Context, connectors.Call) (any, error) {
+			calls.Add(1)
+			return map[string]any{"deleted": true}, nil
+		}}, {
+		Name: "listAccounts", Description: "List accounts", Hints: connectors.Hints{ReadOnly: true},
+		Input:  map[string]any{"type": "object"},
+		Invoke: func(context.Context, connectors.Call) (any, error) { return map[string]any{"items": []any{}}, nil }}}})
+	if err := e.Catalog().AddConnection(&connectors.Connection{Name: "crm", Connector: "crm"}); err != nil {
+		t.Fatal(err)
+	}
+	return &calls
+}
+
+const acceptAnswer = `"inputResponses":{"confirm":{"action":"accept","content":{"confirm":true}}}`
+
+// legacySession opens a 2025-11-25 session (initialize, initialized) with
+// the given client capabilities and returns its headers.
+func legacySession(t testing.TB, h http.Handler, path, caps, token string) map[string]string {
+	t.Helper()
+	hdr := map[string]string{}
+	if token != "" {
+		hdr["Authorization"] = "Bearer " + token
+	}
+	req := httptest.NewRequest("POST", path, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":`+caps+`,"clientInfo":{"name":"x","version":"1"}}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	sid := w.Header().Get("Mcp-Session-Id")
+	if w.Code != 200 || sid == "" {
+		t.Fatalf("initialize: %d %s", w.Code, w.Body.String())
+	}
+	hdr["Mcp-Session-Id"] = sid
+	hdr["Mcp-Protocol-Version"] = "2025-11-25"
+	post(t, h, path, `{"jsonrpc":"2.0","method":"notifications/initialized"}`, hdr)
+	return hdr
+}
+
+func toolText(r rpcReply) string {
+	var b strings.Builder
+	if c, ok := r.Result["content"].([]any); ok {
+		for _, x := range c {
+			if m, ok := x.(map[string]any); ok {
+				s, _ := m["text"].(string)
+				b.WriteString(s)
+			}
+		}
+	}
+	return b.String()
+}
+
+// F06: under the confirm policy a caller cannot confirm its own call. An
+// answer (inputResponses) is accepted only with the request state the
+// gateway issued for that very call (wire, toolset, key, tool, arguments),
+// once, before it expires: unsolicited answers are refused on the
+// 2025-11-25 wire (with and without the elicitation capability) and on the
+// 2026-07-28 wire, as are replays, answers moved to other arguments or to
+// another key, forged and expired states. The real exchange still works.
+func TestIssue16_F06_ConfirmOnlyAnswersIssuedRequest(t *testing.T) {
+	e := newEngine(t)
+	calls := destructiveCatalog(t, e)
+	ctx := context.Background()
+	auth, err := mcp.NewAuth(e.Store(), mcp.AuthConfig{Mode: mcp.AuthKeys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, keyA, _ := mcp.CreateKey(ctx, e.Store(), "agent a", []string{"*"}, 0)
+	_, keyB, _ := mcp.CreateKey(ctx, e.Store(), "agent b", []string{"*"}, 0)
+	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{Auth: auth, Policy: []mcp.Rule{{Tool: "destructive", Action: mcp.PolicyConfirm}}})
+	var now atomic.Int64
+	now.Store(time.Now().Unix())
+	mcp.SetConfirmClock(gw, func() time.Time { return time.Unix(now.Load(), 0) })
+	mustNotRun := func(what string, r rpcReply) {
+		t.Helper()
+		if calls.Load() != 0 {
+			t.Fatalf("%s: the destructive tool ran (%d calls): %s", what, calls.Load(), r.Raw)
+		}
+		if r.Result["isError"] != true && r.Error == nil {
+			t.Fatalf("%s: not refused: %s", what, r.Raw)
+		}
+	}
+
+	// 2025-11-25, a client without elicitation: an unsolicited answer.
+	for _, caps := range []string{`{}`, `{"elicitation":{}}`} {
+		hdr := legacySession(t, gw, "/mcp", caps, keyA)
+		hdr["Mcp-Method"] = "tools/call"
+		for _, extra := range []string{"", `,"requestState":"p.AAAA"`} {
+			r := post(t, gw, "/mcp", `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"crm__deleteAccount","arguments":{"id":"a1"},`+acceptAnswer+extra+`}}`, hdr)
+			mustNotRun("legacy "+caps+extra, r)
+		}
+	}
+
+	// 2026-07-28: unsolicited, with no state and with a forged one.
+	callModern := func(args, extra, token string) rpcReply {
+		return modern(t, gw, "/mcp", "tools/call", "crm__deleteAccount", `{"name":"crm__deleteAccount","arguments":`+args+extra+`}`, token)
+	}
+	for _, extra := range []string{"," + acceptAnswer, "," + acceptAnswer + `,"requestState":"p.AAAA"`, "," + acceptAnswer + `,"requestState":"` + strings.Repeat("x", 10000) + `"`} {
+		mustNotRun("modern unsolicited", callModern(`{"id":"a1"}`, extra, keyA))
+	}
+
+	// The real exchange: asked, answered once, then replays are refused.
+	ask := func(args, token string) string {
+		t.Helper()
+		r := callModern(args, "", token)
+		state, _ := r.Result["requestState"].(string)
+		reqs, _ := r.Result["inputRequests"].(map[string]any)
+		if r.Result["resultType"] != "input_required" || state == "" || reqs["confirm"] == nil {
+			t.Fatalf("not asked for confirmation: %s", r.Raw)
+		}
+		return state
+	}
+	state := ask(`{"id":"a1"}`, keyA)
+	mustNotRun("state moved to other arguments", callModern(`{"id":"a2"}`, ","+acceptAnswer+`,"requestState":"`+state+`"`, keyA))
+	mustNotRun("state moved to another key", callModern(`{"id":"a1"}`, ","+acceptAnswer+`,"requestState":"`+state+`"`, keyB))
+	mustNotRun("state without an answer", callModern(`{"id":"a1"}`, `,"requestState":"`+state+`"`, keyA))
+	state = ask(`{"id":"a1"}`, keyA)
+	if r := callModern(`{"id":"a1"}`, ",\"inputResponses\":{\"confirm\":{\"action\":\"accept\",\"content\":{\"confirm\":false}}},\"requestState\":\""+state+`"`, keyA); !strings.Contains(toolText(r), "declined") || calls.Load() != 0 {
+		t.Fatalf("declined answer: %d calls, %s", calls.Load(), r.Raw)
+	}
+	state = ask(`{"id":"a1"}`, keyA)
+	if r := callModern(`{"id":"a1"}`, ","+acceptAnswer+`,"requestState":"`+state+`"`, keyA); r.Result["isError"] == true || calls.Load() != 1 {
+		t.Fatalf("confirmed call: %d calls, %s", calls.Load(), r.Raw)
+	}
+	if r := callModern(`{"id":"a1"}`, ","+acceptAnswer+`,"requestState":"`+state+`"`, keyA); !strings.Contains(toolText(r), "already answered") || calls.Load() != 1 {
+		t.Fatalf("replayed confirmation: %d calls, %s", calls.Load(), r.Raw)
+	}
+	// A modern state is not accepted on the 2025-11-25 wire.
+	state = ask(`{"id":"a1"}`, keyA)
+	hdr := legacySession(t, gw, "/mcp", `{}`, keyA)
+	mustNotRunAgain := calls.Load()
+	r := post(t, gw, "/mcp", `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"crm__deleteAccount","arguments":{"id":"a1"},`+acceptAnswer+`,"requestState":"`+state+`"}}`, hdr)
+	if calls.Load() != mustNotRunAgain || r.Result["isError"] != true {
+		t.Fatalf("modern state on the legacy wire: %s", r.Raw)
+	}
+	// Expired.
+	state = ask(`{"id":"a1"}`, keyA)
+	now.Add(int64(10 * time.Minute / time.Second))
+	if r := callModern(`{"id":"a1"}`, ","+acceptAnswer+`,"requestState":"`+state+`"`, keyA); !strings.Contains(toolText(r), "expired") || calls.Load() != mustNotRunAgain {
+		t.Fatalf("expired confirmation: %s", r.Raw)
 	}
 }

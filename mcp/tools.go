@@ -342,13 +342,13 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 	case PolicyDeny:
 		return refuse(fmt.Sprintf("tool %s is denied by the gateway's policy", t.tool.Name))
 	case PolicyConfirm:
-		if res, ok := confirm(ctx, req, t); !ok {
+		if res, ok := g.confirm(ctx, req, s.def.Name, who, t, args); !ok {
 			if res != nil {
 				return res, nil
 			}
 			return refuse(fmt.Sprintf("tool %s changes or deletes data and needs the user's confirmation, but this client cannot ask the user (elicitation); ask the operator to allow it", t.tool.Name))
 		} else if res != nil {
-			return refuse("the user declined " + t.tool.Name)
+			return refuse(textOf(res))
 		}
 	}
 	if msg := checkArgs(t, args); msg != "" {
@@ -373,6 +373,17 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 }
 
 func (g *Gateway) maxArgBytes() int { return 1 << 20 }
+
+// textOf is the text of a result.
+func textOf(r *mcpgo.CallToolResult) string {
+	var b strings.Builder
+	for _, c := range r.Content {
+		if tc, ok := c.(mcpgo.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String()
+}
 
 func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
