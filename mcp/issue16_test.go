@@ -15,8 +15,11 @@ import (
 	"time"
 
 	"github.com/weftio/weft/connectors"
+	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/mcp"
+	"github.com/weftio/weft/store"
+	"github.com/weftio/weft/store/sqlite"
 )
 
 const modernMeta = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"}}`
@@ -293,5 +296,99 @@ func TestIssue16_F06_ConfirmOnlyAnswersIssuedRequest(t *testing.T) {
 	now.Add(int64(10 * time.Minute / time.Second))
 	if r := callModern(`{"id":"a1"}`, ","+acceptAnswer+`,"requestState":"`+state+`"`, keyA); !strings.Contains(toolText(r), "expired") || calls.Load() != mustNotRunAgain {
 		t.Fatalf("expired confirmation: %s", r.Raw)
+	}
+}
+
+// endless yields 'x' for ever, counting what was read.
+type endless struct{ n atomic.Int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	e.n.Add(int64(len(p)))
+	return len(p), nil
+}
+
+func newEngineCapture(t testing.TB, capture string) *engine.Engine {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return engine.New(st, connectors.NewCatalog(httpconn.New(httpconn.Options{})), slog.New(slog.DiscardHandler), engine.Config{DefaultCapture: capture})
+}
+
+// F07: /mcp reads no more of a body than its limit (413 with a JSON-RPC
+// error naming the limit, with or without Content-Length), and the
+// tool-call log keeps what the capture policy allows: never a refused
+// oversized payload, only sizes under metadata capture, redacted arguments
+// under full capture.
+func TestIssue16_F07_BodyLimitAndToolLogCapture(t *testing.T) {
+	e := newEngine(t)
+	destructiveCatalog(t, e)
+	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{MaxBodyBytes: 64 << 10})
+	big := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"crm__listAccounts","arguments":{"q":"` + strings.Repeat("x", 1<<20) + `"},` + modernMeta + `}}`
+	hdr := map[string]string{"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "crm__listAccounts"}
+	r := post(t, gw, "/mcp", big, hdr)
+	if r.Status != http.StatusRequestEntityTooLarge || r.Error == nil || r.Error.Code != -32600 || !strings.Contains(r.Error.Message, "limit of 65536 bytes") {
+		t.Fatalf("oversized body: HTTP %d %.300s", r.Status, r.Raw)
+	}
+	// No Content-Length (chunked): read up to the limit only, not the whole stream.
+	src := &endless{}
+	req := httptest.NewRequest("POST", "/mcp", io.MultiReader(strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"`), src))
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	gw.ServeHTTP(w, req)
+	if w.Code != http.StatusRequestEntityTooLarge || src.n.Load() > 256<<10 {
+		t.Fatalf("endless body: HTTP %d after reading %d bytes", w.Code, src.n.Load())
+	}
+	// Under the limit, calls work as before.
+	if r := modern(t, gw, "/mcp", "tools/call", "crm__listAccounts", `{"name":"crm__listAccounts","arguments":{}}`, ""); r.Result["isError"] == true || r.Status != 200 {
+		t.Fatalf("small call: %s", r.Raw)
+	}
+	// The default limit is there without configuration.
+	if r := post(t, mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{}), "/mcp", strings.Replace(big, `"q":"`, `"q":"`+strings.Repeat("y", 4<<20), 1), hdr); r.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("default limit: HTTP %d", r.Status)
+	}
+
+	for _, capture := range []string{"metadata", "full"} {
+		e := newEngineCapture(t, capture)
+		destructiveCatalog(t, e)
+		gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{MaxArgBytes: 64 << 10})
+		huge := strings.Repeat("z", 100<<10)
+		if r := modern(t, gw, "/mcp", "tools/call", "crm__listAccounts", `{"name":"crm__listAccounts","arguments":{"q":"`+huge+`"}}`, ""); !strings.Contains(toolText(r), "the limit is 65536") {
+			t.Fatalf("%s: oversized arguments: %.300s", capture, r.Raw)
+		}
+		if r := modern(t, gw, "/mcp", "tools/call", "crm__listAccounts", `{"name":"crm__listAccounts","arguments":{"q":"visible-value","password":"hunter2"}}`, ""); r.Result["isError"] == true {
+			t.Fatalf("%s: small call: %s", capture, r.Raw)
+		}
+		if err := e.FlushToolLog(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		runs, err := e.Store().ListRuns(context.Background(), store.RunFilter{Flow: "mcp:all", Limit: 10})
+		if err != nil || len(runs) != 2 {
+			t.Fatalf("%s: tool-call runs: %v %d", capture, err, len(runs))
+		}
+		for _, run := range runs {
+			in := string(run.Input)
+			atts, _ := e.Store().ListAttempts(context.Background(), run.ID)
+			if len(atts) != 1 || atts[0].InputSize == 0 {
+				t.Fatalf("%s: attempt sizes: %+v", capture, atts)
+			}
+			if strings.Contains(in, "zzzz") || len(in) > 1024 {
+				t.Errorf("%s: a refused oversized payload was logged (%d bytes)", capture, len(in))
+			}
+			if strings.Contains(in, "hunter2") {
+				t.Errorf("%s: a secret was logged: %s", capture, in)
+			}
+			if run.Status == store.RunSucceeded && (capture == "full") != strings.Contains(in, "visible-value") {
+				t.Errorf("%s: arguments kept against the capture policy: %s", capture, in)
+			}
+			if run.Status != store.RunSucceeded && atts[0].InputSize < 100<<10 {
+				t.Errorf("%s: refused call's size not recorded: %d", capture, atts[0].InputSize)
+			}
+		}
 	}
 }

@@ -327,13 +327,15 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 		}
 		args = map[string]any{}
 	}
-	tc := engine.ToolCall{Toolset: s.def.Name, Tool: t.tool.Name, Caller: who, Connection: t.connection, Operation: t.operation, Input: args}
+	n := len(mustJSON(args))
+	tc := engine.ToolCall{Toolset: s.def.Name, Tool: t.tool.Name, Caller: who, Connection: t.connection, Operation: t.operation, Input: args, InputSize: n}
 	refuse := func(msg string) (*mcpgo.CallToolResult, error) {
 		g.e.RecordToolCall(tc, start, nil, &connectors.Error{Class: connectors.Permanent, Message: msg})
 		return mcpgo.NewToolResultError(msg), nil
 	}
-	if n := len(mustJSON(args)); n > g.maxArgBytes() {
-		return refuse(fmt.Sprintf("arguments are %d bytes; the limit is %d", n, g.maxArgBytes()))
+	if n > g.cfg.MaxArgBytes {
+		tc.Input = nil // a refused oversized payload is never logged, whatever the capture policy
+		return refuse(fmt.Sprintf("arguments are %d bytes; the limit is %d (mcp.max_argument_bytes)", n, g.cfg.MaxArgBytes))
 	}
 	if key != nil && !key.allows(t.tool.Name) {
 		return refuse(fmt.Sprintf("tool %s is not allowed for API key %s", t.tool.Name, key.ID))
@@ -371,8 +373,6 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 	}
 	return g.result(t, out), nil
 }
-
-func (g *Gateway) maxArgBytes() int { return 1 << 20 }
 
 // textOf is the text of a result.
 func textOf(r *mcpgo.CallToolResult) string {

@@ -86,6 +86,8 @@ type MCPConfig struct {
 	AllowedOrigins []string       `yaml:"allowed_origins"`
 	Policy         []mcp.Rule     `yaml:"policy"`
 	Auth           mcp.AuthConfig `yaml:"auth"`
+	MaxBodyBytes   int64          `yaml:"max_body_bytes"`     // largest POST body on /mcp (default 4 MiB)
+	MaxArgBytes    int            `yaml:"max_argument_bytes"` // largest tool arguments (default 1 MiB)
 }
 
 // QueueConfig tunes the durable queue.
