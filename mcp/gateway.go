@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/weftio/weft"
@@ -137,6 +138,20 @@ func (g *Gateway) newServed(d Toolset) *served {
 		server.WithPaginationLimit(g.cfg.PageSize),
 		server.WithRecovery(),
 		server.WithInstructions(instructions(d)),
+		// A key limited to some tools sees only those (and cannot call the others).
+		server.WithToolFilter(func(ctx context.Context, tools []mcpgo.Tool) []mcpgo.Tool {
+			k := caller(ctx)
+			if k == nil || len(k.Tools) == 0 || d.Discovery {
+				return tools // discovery: search_tools and call_tool filter what they return
+			}
+			out := make([]mcpgo.Tool, 0, len(tools))
+			for _, t := range tools {
+				if k.allows(t.Name) {
+					out = append(out, t)
+				}
+			}
+			return out
+		}),
 	)
 	g.addResources(s.srv)
 	g.addPrompts(s.srv)

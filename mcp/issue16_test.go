@@ -392,3 +392,54 @@ func TestIssue16_F07_BodyLimitAndToolLogCapture(t *testing.T) {
 		}
 	}
 }
+
+// F11: a key limited to some tools (tool:<glob> scopes) sees only those in
+// tools/list (both wires) and in search_tools, and cannot call the others.
+func TestIssue16_F11_ToolListFollowsKeyTools(t *testing.T) {
+	e := newEngine(t)
+	calls := destructiveCatalog(t, e)
+	ctx := context.Background()
+	auth, _ := mcp.NewAuth(e.Store(), mcp.AuthConfig{Mode: mcp.AuthKeys})
+	_, limited, _ := mcp.CreateKey(ctx, e.Store(), "reader", []string{"*", "tool:crm__list*"}, 0)
+	_, full, _ := mcp.CreateKey(ctx, e.Store(), "admin", []string{"*"}, 0)
+	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{Auth: auth})
+	names := func(r rpcReply) []string {
+		var out []string
+		tools, _ := r.Result["tools"].([]any)
+		for _, x := range tools {
+			out = append(out, x.(map[string]any)["name"].(string))
+		}
+		return out
+	}
+	if got := names(modern(t, gw, "/mcp", "tools/list", "", "", limited)); len(got) != 1 || got[0] != "crm__listAccounts" {
+		t.Errorf("modern tools/list for a limited key: %v", got)
+	}
+	if got := names(modern(t, gw, "/mcp", "tools/list", "", "", full)); len(got) != 2 {
+		t.Errorf("modern tools/list for a full key: %v", got)
+	}
+	hdr := legacySession(t, gw, "/mcp", `{}`, limited)
+	hdr["Mcp-Method"] = "tools/list"
+	if got := names(post(t, gw, "/mcp", `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`, hdr)); len(got) != 1 || got[0] != "crm__listAccounts" {
+		t.Errorf("legacy tools/list for a limited key: %v", got)
+	}
+	r := modern(t, gw, "/mcp/discovery", "tools/call", "search_tools", `{"name":"search_tools","arguments":{"query":"delete account crm","limit":50}}`, limited)
+	if txt := toolText(r); !strings.Contains(txt, "crm__listAccounts") || strings.Contains(txt, "crm__deleteAccount") {
+		t.Errorf("search_tools for a limited key: %s", txt)
+	}
+	r = modern(t, gw, "/mcp/discovery", "tools/call", "search_tools", `{"name":"search_tools","arguments":{"query":"delete account crm","limit":50}}`, full)
+	if txt := toolText(r); !strings.Contains(txt, "crm__deleteAccount") {
+		t.Errorf("search_tools for a full key: %s", txt)
+	}
+	for _, c := range []struct{ path, tool, params string }{
+		{"/mcp", "crm__deleteAccount", `{"name":"crm__deleteAccount","arguments":{"id":"a"}}`},
+		{"/mcp/discovery", "call_tool", `{"name":"call_tool","arguments":{"name":"crm__deleteAccount","arguments":{"id":"a"}}}`},
+	} {
+		r := modern(t, gw, c.path, "tools/call", c.tool, c.params, limited)
+		if r.Error == nil && r.Result["isError"] != true {
+			t.Errorf("%s: a limited key called a tool it may not: %s", c.path, r.Raw)
+		}
+	}
+	if calls.Load() != 0 {
+		t.Fatalf("the hidden tool ran %d times", calls.Load())
+	}
+}
