@@ -153,7 +153,7 @@ func (g *Gateway) newServed(d Toolset) *served {
 			return out
 		}),
 	)
-	g.addResources(s.srv)
+	g.addResources(s)
 	g.addPrompts(s.srv)
 	s.http = server.NewStreamableHTTPServer(s.srv,
 		server.WithEndpointPath(endpoint(d.Name)),

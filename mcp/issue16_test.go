@@ -443,3 +443,133 @@ func TestIssue16_F11_ToolListFollowsKeyTools(t *testing.T) {
 		t.Fatalf("the hidden tool ran %d times", calls.Load())
 	}
 }
+
+func resourceText(t testing.TB, h http.Handler, uri, token string) (string, rpcReply) {
+	t.Helper()
+	b, _ := json.Marshal(uri)
+	r := modern(t, h, "/mcp", "resources/read", uri, `{"uri":`+string(b)+`}`, token)
+	contents, _ := r.Result["contents"].([]any)
+	if len(contents) != 1 {
+		return "", r
+	}
+	s, _ := contents[0].(map[string]any)["text"].(string)
+	return s, r
+}
+
+// F08: resources follow the key: weft://runs lists only runs of flows the
+// key may call and the key's own tool calls, without payloads, a bounded
+// page at a time (cursor); weft://runs/{id} and weft://flows/{name} answer
+// "not found" for what the key may not see; a large run is cut to a bound.
+func TestIssue16_F08_ResourcesFollowKeyAndArePaged(t *testing.T) {
+	e := newEngineCapture(t, "full")
+	destructiveCatalog(t, e)
+	ctx := context.Background()
+	for _, name := range []string{"public", "secret"} {
+		if _, _, err := e.Deploy(ctx, name+".yaml", []byte("name: "+name+"\ntrigger: {manual: {}}\nsteps:\n  - id: out\n    respond: {body: {ok: true}}\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	auth, _ := mcp.NewAuth(e.Store(), mcp.AuthConfig{Mode: mcp.AuthKeys})
+	ka, secretA, _ := mcp.CreateKey(ctx, e.Store(), "a", []string{"*", "tool:flow__public", "tool:crm__list*"}, 0)
+	_, secretB, _ := mcp.CreateKey(ctx, e.Store(), "b", []string{"*"}, 0)
+	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{Auth: auth})
+	call := func(tool, args, token string) {
+		t.Helper()
+		if r := modern(t, gw, "/mcp", "tools/call", tool, `{"name":"`+tool+`","arguments":`+args+`}`, token); r.Result["isError"] == true || r.Error != nil {
+			t.Fatalf("%s: %s", tool, r.Raw)
+		}
+	}
+	call("flow__secret", `{"card":"4111-b-secret"}`, secretB)
+	call("crm__listAccounts", `{"q":"b-private"}`, secretB)
+	call("flow__public", `{"x":"a-visible"}`, secretA)
+	call("crm__listAccounts", `{"q":"a-own"}`, secretA)
+	call("flow__public", `{"x":"`+strings.Repeat("p", 300<<10)+`"}`, secretB) // a large run of a flow a may see
+	if err := e.FlushToolLog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := e.Store().ListRuns(ctx, store.RunFilter{Limit: 100})
+	var secretRun, bCall, bigRun string
+	for _, r := range all {
+		switch {
+		case r.Flow == "secret":
+			secretRun = r.ID
+		case r.Flow == "mcp:all" && strings.Contains(string(r.Input), "b-private"):
+			bCall = r.ID
+		case r.Flow == "public" && len(r.Input) > 300<<10:
+			bigRun = r.ID
+		}
+	}
+	if secretRun == "" || bCall == "" || bigRun == "" {
+		t.Fatalf("setup: runs %d (secret %q, b's call %q, big %q)", len(all), secretRun, bCall, bigRun)
+	}
+
+	text, r := resourceText(t, gw, "weft://runs", secretA)
+	var page struct {
+		Runs []struct {
+			ID   string `json:"id"`
+			Flow string `json:"flow"`
+		} `json:"runs"`
+		Next string `json:"next"`
+	}
+	if err := json.Unmarshal([]byte(text), &page); err != nil && json.Unmarshal([]byte(text), &page.Runs) != nil { // (a bare array before the fix)
+		t.Fatalf("weft://runs: %v %s", err, r.Raw)
+	}
+	flows := map[string]int{}
+	for _, x := range page.Runs {
+		flows[x.Flow]++
+	}
+	if flows["secret"] != 0 || flows["public"] != 2 || flows["mcp:all"] != 1 || len(page.Runs) != 3 {
+		t.Errorf("weft://runs for key a: %v", flows)
+	}
+	for _, leak := range []string{"4111", "b-private", "a-visible", secretRun, bCall} {
+		if strings.Contains(text, leak) {
+			t.Errorf("weft://runs for key a shows %q", leak)
+		}
+	}
+	for _, uri := range []string{"weft://runs/" + secretRun, "weft://runs/" + bCall, "weft://flows/secret", "weft://connectors/nope"} {
+		if text, r := resourceText(t, gw, uri, secretA); text != "" || r.Error == nil {
+			t.Errorf("%s readable by key a: %.300s", uri, r.Raw)
+		}
+	}
+	if text, _ := resourceText(t, gw, "weft://runs/"+secretRun, secretB); !strings.Contains(text, secretRun) {
+		t.Errorf("key b cannot read its own flow's run: %.300s", text)
+	}
+	if text, _ := resourceText(t, gw, "weft://flows", secretA); !strings.Contains(text, "public") || strings.Contains(text, "secret") {
+		t.Errorf("weft://flows for key a: %s", text)
+	}
+	if text, _ := resourceText(t, gw, "weft://runs/"+bigRun, secretA); text == "" || len(text) > 300<<10 || !strings.Contains(text, "payloads left out") {
+		t.Errorf("a large run: %d bytes", len(text))
+	}
+
+	// Paging: 120 more tool calls of a's; every page is bounded, the
+	// cursor walks them all once.
+	for i := 0; i < 120; i++ {
+		e.RecordToolCall(engine.ToolCall{Toolset: "all", Tool: "crm__listAccounts", Caller: ka.ID, Input: map[string]any{"i": i}}, time.Now(), nil, nil)
+	}
+	if err := e.FlushToolLog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	uri, pages := "weft://runs", 0
+	for uri != "" && pages < 10 {
+		text, r := resourceText(t, gw, uri, secretA)
+		page.Runs, page.Next = nil, ""
+		if err := json.Unmarshal([]byte(text), &page); err != nil || len(page.Runs) > 50 || len(text) > 64<<10 {
+			t.Fatalf("page %d (%s): %d runs, %d bytes, %v %.200s", pages, uri, len(page.Runs), len(text), err, r.Raw)
+		}
+		for _, x := range page.Runs {
+			if seen[x.ID] {
+				t.Fatalf("run %s on two pages", x.ID)
+			}
+			seen[x.ID] = true
+		}
+		uri = page.Next
+		pages++
+	}
+	if len(seen) != 123 || pages != 3 {
+		t.Errorf("paged through %d runs in %d pages; want 123 in 3", len(seen), pages)
+	}
+	if _, r := resourceText(t, gw, "weft://runs?cursor=';drop", secretA); r.Error == nil {
+		t.Errorf("a malformed cursor was accepted: %s", r.Raw)
+	}
+}

@@ -150,6 +150,15 @@ func opTool(conn *connectors.Connection, x *connectors.Connector, op *connectors
 	return d
 }
 
+// flowToolName is the tool that runs a flow.
+func flowToolName(flowName string) string {
+	name := "flow__" + nameClean.ReplaceAllString(flowName, "_")
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	return name
+}
+
 func flowTool(f *flow.Flow) *toolDef {
 	schema := map[string]any{"type": "object"}
 	switch {
@@ -158,10 +167,7 @@ func flowTool(f *flow.Flow) *toolDef {
 	case f.Trigger.Manual != nil && f.Trigger.Manual.Schema != nil:
 		schema = f.Trigger.Manual.Schema
 	}
-	name := "flow__" + nameClean.ReplaceAllString(f.Name, "_")
-	if len(name) > 64 {
-		name = name[:64]
-	}
+	name := flowToolName(f.Name)
 	desc := f.Description
 	if desc == "" {
 		desc = "Run the integration flow " + f.Name + "."
