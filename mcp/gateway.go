@@ -248,7 +248,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // is answered 413 with a JSON-RPC error, read no further than the limit.
 func (g *Gateway) limitBody(w http.ResponseWriter, r *http.Request) bool {
 	max := g.cfg.MaxBodyBytes
-	if r.ContentLength <= max && r.Body != nil {
+	if r.ContentLength >= 0 && r.ContentLength <= max {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, max) // net/http stops at Content-Length; this is for other callers
+		}
+		return true
+	}
+	if r.ContentLength < 0 && r.Body != nil { // chunked: read up to the limit
 		body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 		if err == nil && int64(len(body)) <= max {
 			r.Body = io.NopCloser(bytes.NewReader(body))
