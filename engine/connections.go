@@ -240,3 +240,8 @@ func validName(s string) bool {
 	}
 	return true
 }
+
+// Keys returns the master keyring (nil when none is configured), for other
+// rooms that seal short-lived tokens every process must be able to open
+// (the MCP gateway's confirmation requests).
+func (e *Engine) Keys() Sealer { return e.cfg.Keys }

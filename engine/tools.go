@@ -20,6 +20,7 @@ type ToolCall struct {
 	Connection string
 	Operation  string // connector.operation
 	Input      map[string]any
+	InputSize  int           // the arguments' size in bytes, when known (and when Input is withheld: a refused oversized call)
 	Timeout    time.Duration // default 60s
 }
 
@@ -69,7 +70,25 @@ func (e *Engine) RecordToolCall(c ToolCall, start time.Time, out any, err error)
 
 func (e *Engine) recordToolCall(c ToolCall, start time.Time, out any, err error) {
 	end := e.now()
-	in, _ := json.Marshal(map[string]any{"kind": "mcp", "body": c.Input})
+	// The log keeps what the capture policy allows: the arguments (redacted)
+	// only under full capture, their size under metadata, neither under
+	// none. The caller is kept always: it decides who may read the row.
+	size := c.InputSize
+	if size == 0 && c.Input != nil {
+		b, _ := json.Marshal(c.Input)
+		size = len(b)
+	}
+	rec := map[string]any{"kind": "mcp", "tool": c.Tool, "caller": c.Caller}
+	switch e.cfg.DefaultCapture {
+	case "none":
+		size = 0
+	case "full":
+		if c.Input != nil {
+			b, _ := json.Marshal(c.Input)
+			rec["body"] = Redact(b, toolRedact)
+		}
+	}
+	in, _ := json.Marshal(rec)
 	run := &store.Run{ID: newID(), Flow: "mcp:" + c.Toolset, TriggerKind: "mcp", Input: in,
 		CreatedAt: start.UTC(), StartedAt: start.UTC(), Sync: true, Status: store.RunSucceeded}
 	key := c.Tool
@@ -78,12 +97,12 @@ func (e *Engine) recordToolCall(c ToolCall, start time.Time, out any, err error)
 	}
 	att := store.Attempt{RunID: run.ID, Flow: run.Flow, StepID: c.Tool, StepKey: key, Kind: "call", Attempt: 1,
 		TriggerKind: "mcp", Status: store.AttemptOK, Worker: "key:" + c.Caller, StartedAt: start.UTC(), FinishedAt: end.UTC(),
-		DurationUS: end.Sub(start).Microseconds(), InputSize: len(in)}
+		DurationUS: end.Sub(start).Microseconds(), InputSize: size}
 	if err != nil {
 		class, _ := connectors.Classify(err)
 		run.Status, run.ErrorCode, run.ErrorMessage, run.FailedStep = store.RunFailed, class, truncate(err.Error(), 1000), c.Tool
 		att.Status, att.ErrorClass, att.ErrorMessage = store.AttemptError, class, truncate(err.Error(), 1000)
-	} else if out != nil {
+	} else if out != nil && e.cfg.DefaultCapture != "none" {
 		b, _ := json.Marshal(out)
 		att.OutputSize = len(b)
 	}
@@ -91,3 +110,13 @@ func (e *Engine) recordToolCall(c ToolCall, start time.Time, out any, err error)
 	// The log write must not hold the agent's answer, nor fail it.
 	e.logToolRun(store.LoggedRun{Run: run, Attempts: []store.Attempt{att}})
 }
+
+// toolRedact: the keys redacted from tool-call arguments kept under full
+// capture (the flows' defaults).
+var toolRedact = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range defaultRedact {
+		m[k] = true
+	}
+	return m
+}()

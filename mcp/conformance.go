@@ -38,7 +38,6 @@ func (g *Gateway) newConformance() *served {
 		server.WithPromptCapabilities(true),
 		server.WithCompletions(),
 		server.WithLogging(),
-		server.WithElicitation(),
 		server.WithRecovery(),
 	)
 	s.srv.EnableSampling()

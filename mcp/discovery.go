@@ -117,10 +117,13 @@ func (g *Gateway) SearchTools(ctx context.Context, toolset, query string, limit 
 }
 
 func (g *Gateway) rank(ctx context.Context, s *served, query string, limit int) []string {
+	k := caller(ctx)
 	s.mu.Lock()
 	docs := make(map[string]string, len(s.tools))
 	for n, t := range s.tools {
-		docs[n] = t.text
+		if k == nil || k.allows(n) { // a key limited to some tools finds only those
+			docs[n] = t.text
+		}
 	}
 	s.mu.Unlock()
 	var r Searcher = lexical{}

@@ -1,5 +1,7 @@
 package mcp
 
+import "time"
+
 // Test hooks.
 
 type SessionIDsForTest struct{ *sessionIDs }
@@ -11,3 +13,7 @@ func (s SessionIDsForTest) Len() int {
 	defer s.mu.Unlock()
 	return len(s.ended)
 }
+
+// SetConfirmClock sets the clock confirmation requests are issued and
+// checked by.
+func SetConfirmClock(g *Gateway, now func() time.Time) { g.confirms.now = now }

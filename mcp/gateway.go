@@ -7,7 +7,11 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -15,8 +19,10 @@ import (
 	"sync"
 	"time"
 
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/weftio/weft"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/nl2flow"
 )
@@ -43,8 +49,17 @@ type Config struct {
 	Searcher       Searcher          // ranks tools for search_tools (default: lexical)
 	Composer       *nl2flow.Compiler // serves compose_flow when set
 	Conformance    bool              // mount /mcp/conformance (the conformance suite's fixtures, no authentication); tests only
+	Keys           Sealer            // seals confirmation requests (default: the engine's master keyring, else a key of this process)
+	MaxBodyBytes   int64             // largest POST body on /mcp (default 4 MiB); larger ones get 413
+	MaxArgBytes    int               // largest tool arguments, as JSON (default 1 MiB)
 	Version        string
 }
+
+// Default limits.
+const (
+	DefaultMaxBodyBytes = 4 << 20
+	DefaultMaxArgBytes  = 1 << 20
+)
 
 // Gateway serves the toolsets.
 type Gateway struct {
@@ -54,6 +69,8 @@ type Gateway struct {
 
 	mu   sync.RWMutex
 	sets map[string]*served
+
+	confirms *confirmations
 }
 
 // served is one toolset's MCP server and transport.
@@ -86,10 +103,21 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Gateway {
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = 2 * time.Second
 	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxArgBytes <= 0 {
+		cfg.MaxArgBytes = DefaultMaxArgBytes
+	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
-	g := &Gateway{e: e, log: log.With("component", "mcp"), cfg: cfg, sets: map[string]*served{}}
+	if cfg.Keys == nil {
+		if k := e.Keys(); k != nil {
+			cfg.Keys = k
+		}
+	}
+	g := &Gateway{e: e, log: log.With("component", "mcp"), cfg: cfg, sets: map[string]*served{}, confirms: newConfirmations(cfg.Keys)}
 	defs := []Toolset{
 		{Name: ToolsetAll, Description: "every connection operation and every deployed flow", Tools: []string{"*"}, Flows: []string{"*"}},
 		{Name: ToolsetDiscovery, Description: "search_tools and call_tool over the whole catalog", Tools: []string{"*"}, Flows: []string{"*"}, Discovery: true},
@@ -112,11 +140,24 @@ func (g *Gateway) newServed(d Toolset) *served {
 		server.WithResourceCapabilities(false, true),
 		server.WithPromptCapabilities(true),
 		server.WithPaginationLimit(g.cfg.PageSize),
-		server.WithElicitation(),
 		server.WithRecovery(),
 		server.WithInstructions(instructions(d)),
+		// A key limited to some tools sees only those (and cannot call the others).
+		server.WithToolFilter(func(ctx context.Context, tools []mcpgo.Tool) []mcpgo.Tool {
+			k := caller(ctx)
+			if k == nil || len(k.Tools) == 0 || d.Discovery {
+				return tools // discovery: search_tools and call_tool filter what they return
+			}
+			out := make([]mcpgo.Tool, 0, len(tools))
+			for _, t := range tools {
+				if k.allows(t.Name) {
+					out = append(out, t)
+				}
+			}
+			return out
+		}),
 	)
-	g.addResources(s.srv)
+	g.addResources(s)
 	g.addPrompts(s.srv)
 	s.http = server.NewStreamableHTTPServer(s.srv,
 		server.WithEndpointPath(endpoint(d.Name)),
@@ -201,7 +242,45 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r = r.WithContext(withCaller(r.Context(), key))
 		}
 	}
+	if r.Method == http.MethodPost && !g.limitBody(w, r) {
+		return
+	}
 	s.handler.ServeHTTP(w, r)
+}
+
+// limitBody reads a POST body up to the limit and hands it on; a larger one
+// is answered 413 with a JSON-RPC error, read no further than the limit.
+func (g *Gateway) limitBody(w http.ResponseWriter, r *http.Request) bool {
+	max := g.cfg.MaxBodyBytes
+	if r.ContentLength >= 0 && r.ContentLength <= max {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, max) // net/http stops at Content-Length; this is for other callers
+		}
+		return true
+	}
+	if r.ContentLength < 0 && r.Body != nil { // chunked: read up to the limit
+		body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+		if err == nil && int64(len(body)) <= max {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			return true
+		}
+		if err != nil && int64(len(body)) <= max {
+			writeRPCError(w, http.StatusBadRequest, -32700, "cannot read the request body: "+err.Error(), weft.EInvalid)
+			return false
+		}
+	}
+	w.Header().Set("Connection", "close") // the rest of the body is not read
+	writeRPCError(w, http.StatusRequestEntityTooLarge, -32600,
+		fmt.Sprintf("the request body is larger than this gateway's limit of %d bytes (mcp.max_body_bytes)", max), weft.ETooLarge)
+	return false
+}
+
+// writeRPCError answers a request the MCP server never saw.
+func writeRPCError(w http.ResponseWriter, status, code int, msg, weftCode string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": nil,
+		"error": map[string]any{"code": code, "message": msg, "data": map[string]any{"code": weftCode}}})
 }
 
 // Toolsets lists the toolsets with their tool counts.

@@ -40,20 +40,37 @@ func (g *Gateway) policy(t *toolDef) string {
 // confirmed; (result, false) when the client must be asked first (an
 // input-required result, 2026-07-28 clients; earlier clients are asked by
 // mcp-go's bridge and the handler runs again); (non-nil, true) when the user
-// declined; (nil, false) when this client cannot be asked.
-func confirm(ctx context.Context, req mcpgo.CallToolRequest, t *toolDef) (*mcpgo.CallToolResult, bool) {
-	if r := server.ElicitationResponse(req.Params.InputResponses, "confirm"); r != nil {
-		if r.Action == mcpgo.ElicitationResponseActionAccept {
-			if c, ok := r.Content.(map[string]any); !ok || c["confirm"] != false {
+// declined or the answer is not one to a request issued for this call;
+// (nil, false) when this client cannot be asked.
+func (g *Gateway) confirm(ctx context.Context, req mcpgo.CallToolRequest, toolset, who string, t *toolDef, args map[string]any) (*mcpgo.CallToolResult, bool) {
+	era, session := "legacy", ""
+	if mcpgo.IsModernProtocol(server.RequestProtocolVersion(ctx)) {
+		era = "modern"
+	} else if s := server.ClientSessionFromContext(ctx); s != nil {
+		session = s.SessionID()
+	}
+	call := callBinding(era, session, toolset, who, t.tool.Name, args)
+	if len(req.Params.InputResponses) > 0 || req.Params.RequestState != "" {
+		// An answer: only to a request this gateway issued for this call.
+		if err := g.confirms.redeem(req.Params.RequestState, call); err != nil {
+			return mcpgo.NewToolResultError(t.tool.Name + ": confirmation refused: " + err.Error()), true
+		}
+		r := server.ElicitationResponse(req.Params.InputResponses, "confirm")
+		if r != nil && r.Action == mcpgo.ElicitationResponseActionAccept {
+			if c, ok := r.Content.(map[string]any); ok && c["confirm"] == true {
 				return nil, true
 			}
 		}
-		return mcpgo.NewToolResultError("declined"), true
+		return mcpgo.NewToolResultError("the user declined " + t.tool.Name), true
 	}
 	if !clientCanElicit(ctx) {
 		return nil, false
 	}
-	b := server.NewInputRequestBuilder("").Elicit("confirm", mcpgo.ElicitationParams{
+	state, err := g.confirms.issue(call)
+	if err != nil {
+		return mcpgo.NewToolResultError(t.tool.Name + ": cannot ask for confirmation now: " + err.Error()), true
+	}
+	b := server.NewInputRequestBuilder(state).Elicit("confirm", mcpgo.ElicitationParams{
 		Message: "Allow the agent to run " + t.tool.Name + "? " + t.tool.Description,
 		RequestedSchema: map[string]any{"type": "object", "properties": map[string]any{
 			"confirm": map[string]any{"type": "boolean", "title": "Run it", "default": false}}, "required": []any{"confirm"}},

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
@@ -13,39 +16,204 @@ import (
 	"github.com/weftio/weft/store"
 )
 
-// addResources serves flow definitions, connector docs and runs.
-func (g *Gateway) addResources(srv *server.MCPServer) {
+// Resource bounds: a page of weft://runs, how many runs one page may scan
+// for visible ones, and the size of one resource's text.
+const (
+	runsPageSize     = 50
+	runsScanLimit    = 1000
+	maxResourceBytes = 256 << 10
+	maxRunAttempts   = 200
+)
+
+var runCursor = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Resources follow the caller like tools do: a flow (its definition and its
+// runs) is visible to a key that may call the flow's tool in this toolset;
+// a tool call (the pseudo-flow mcp:<toolset>) to the key that made it; a
+// connector's documentation to a key that may call one of its operations.
+
+func (g *Gateway) callerName(ctx context.Context) string {
+	if k := caller(ctx); k != nil {
+		return k.ID
+	}
+	return "anonymous"
+}
+
+func (g *Gateway) toolVisible(ctx context.Context, s *served, name string) bool {
+	if _, ok := s.lookup(name); !ok {
+		return false
+	}
+	k := caller(ctx)
+	return k == nil || k.allows(name)
+}
+
+func (g *Gateway) flowVisible(ctx context.Context, s *served, flowName string) bool {
+	return g.toolVisible(ctx, s, flowToolName(flowName))
+}
+
+func (g *Gateway) runVisible(ctx context.Context, s *served, r *store.Run) bool {
+	if strings.HasPrefix(r.Flow, "mcp:") {
+		var rec struct {
+			Caller string `json:"caller"`
+		}
+		_ = json.Unmarshal(r.Input, &rec)
+		return rec.Caller != "" && rec.Caller == g.callerName(ctx)
+	}
+	return g.flowVisible(ctx, s, r.Flow)
+}
+
+func (g *Gateway) connectorVisible(ctx context.Context, s *served, connector string) bool {
+	k := caller(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for n, t := range s.tools {
+		if strings.HasPrefix(t.operation, connector+".") && (k == nil || k.allows(n)) {
+			return true
+		}
+	}
+	return false
+}
+
+// runSummary is a run as weft://runs lists it: no payloads.
+func runSummary(r *store.Run) map[string]any {
+	m := map[string]any{"id": r.ID, "flow": r.Flow, "version": r.Version, "status": r.Status, "trigger_kind": r.TriggerKind,
+		"created_at": r.CreatedAt, "uri": "weft://runs/" + r.ID}
+	if r.FinishedAt != nil {
+		m["finished_at"] = r.FinishedAt
+	}
+	if r.ErrorMessage != "" {
+		m["error_code"], m["error_message"], m["failed_step"] = r.ErrorCode, truncateText(r.ErrorMessage, 500), r.FailedStep
+	}
+	return m
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// runsPage lists the runs visible to the caller, newest first, from the
+// cursor (a run id, exclusive): at most runsPageSize of them, scanning at
+// most runsScanLimit runs; next is the cursor of the following page ("" at
+// the end).
+func (g *Gateway) runsPage(ctx context.Context, s *served, cursor string) (page []map[string]any, next string, err error) {
+	before := cursor
+	scanned := 0
+	for scanned < runsScanLimit {
+		batch, err := g.e.Store().ListRuns(ctx, store.RunFilter{Limit: 200, Before: before})
+		if err != nil {
+			return nil, "", err
+		}
+		for _, r := range batch {
+			scanned++
+			before = r.ID
+			if g.runVisible(ctx, s, r) {
+				page = append(page, runSummary(r))
+				if len(page) == runsPageSize {
+					return page, before, nil
+				}
+			}
+			if scanned == runsScanLimit {
+				return page, before, nil
+			}
+		}
+		if len(batch) < 200 {
+			return page, "", nil
+		}
+	}
+	return page, before, nil
+}
+
+// boundRun shapes a run and its attempts to fit maxResourceBytes: payloads
+// are left out first, then attempts beyond maxRunAttempts.
+func boundRun(run *store.Run, atts []store.Attempt) map[string]any {
+	doc := map[string]any{"run": run, "steps": atts}
+	if len(mustJSON(doc)) <= maxResourceBytes {
+		return doc
+	}
+	r := *run
+	r.Input, r.Output = nil, nil
+	slim := make([]store.Attempt, 0, min(len(atts), maxRunAttempts))
+	for i, a := range atts {
+		if i == maxRunAttempts {
+			break
+		}
+		a.Input, a.Output = nil, nil
+		a.ErrorMessage = truncateText(a.ErrorMessage, 500)
+		slim = append(slim, a)
+	}
+	note := "payloads left out: the run is larger than " + strconv.Itoa(maxResourceBytes) + " bytes (see GET /api/runs/" + run.ID + ")"
+	if len(atts) > maxRunAttempts {
+		note += fmt.Sprintf("; showing the first %d of %d step attempts", maxRunAttempts, len(atts))
+	}
+	return map[string]any{"run": &r, "steps": slim, "note": note}
+}
+
+// addResources serves flow definitions, connector docs and runs, each as
+// the caller may see them.
+func (g *Gateway) addResources(s *served) {
+	srv := s.srv
 	text := func(uri, mime string, v any) []mcpgo.ResourceContents {
-		var s string
-		if str, ok := v.(string); ok {
-			s = str
+		var str string
+		if x, ok := v.(string); ok {
+			str = x
 		} else {
 			b, _ := json.MarshalIndent(v, "", "  ")
-			s = string(b)
+			str = string(b)
 		}
-		return []mcpgo.ResourceContents{mcpgo.TextResourceContents{URI: uri, MIMEType: mime, Text: s}}
+		return []mcpgo.ResourceContents{mcpgo.TextResourceContents{URI: uri, MIMEType: mime, Text: str}}
 	}
 	notFound := func(uri string) error { return fmt.Errorf("%w: %s", server.ErrResourceNotFound, uri) }
-	srv.AddResource(mcpgo.NewResource("weft://flows", "flows", mcpgo.WithResourceDescription("Deployed flows: name and active version"), mcpgo.WithMIMEType("application/json")),
+	srv.AddResource(mcpgo.NewResource("weft://flows", "flows", mcpgo.WithResourceDescription("Deployed flows you may run: name and active version"), mcpgo.WithMIMEType("application/json")),
 		func(ctx context.Context, req mcpgo.ReadResourceRequest) ([]mcpgo.ResourceContents, error) {
 			fl, err := g.e.Store().ListFlows(ctx)
 			if err != nil {
 				return nil, err
 			}
-			return text(req.Params.URI, "application/json", fl), nil
-		})
-	srv.AddResource(mcpgo.NewResource("weft://runs", "recent runs", mcpgo.WithResourceDescription("The 50 most recent runs (flows and agent tool calls), newest first"), mcpgo.WithMIMEType("application/json")),
-		func(ctx context.Context, req mcpgo.ReadResourceRequest) ([]mcpgo.ResourceContents, error) {
-			runs, err := g.e.Store().ListRuns(ctx, store.RunFilter{Limit: 50})
-			if err != nil {
-				return nil, err
+			mine := make([]store.FlowInfo, 0, len(fl))
+			for _, f := range fl {
+				if g.flowVisible(ctx, s, f.Name) {
+					mine = append(mine, f)
+				}
 			}
-			return text(req.Params.URI, "application/json", runs), nil
+			return text(req.Params.URI, "application/json", mine), nil
 		})
+	runs := func(ctx context.Context, req mcpgo.ReadResourceRequest) ([]mcpgo.ResourceContents, error) {
+		cursor := ""
+		if _, q, ok := strings.Cut(req.Params.URI, "?"); ok {
+			v, err := url.ParseQuery(q)
+			if err != nil || !runCursor.MatchString(v.Get("cursor")) {
+				return nil, fmt.Errorf("weft://runs takes ?cursor=<the next_cursor of the page before>, got %.80q", req.Params.URI)
+			}
+			cursor = v.Get("cursor")
+		}
+		page, next, err := g.runsPage(ctx, s, cursor)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]any{"runs": page}
+		if page == nil {
+			out["runs"] = []any{}
+		}
+		if next != "" {
+			out["next_cursor"], out["next"] = next, "weft://runs?cursor="+next
+		}
+		return text(req.Params.URI, "application/json", out), nil
+	}
+	srv.AddResource(mcpgo.NewResource("weft://runs", "recent runs", mcpgo.WithResourceDescription(
+		"Recent runs you may see (of flows you may run, and your own tool calls), newest first, "+strconv.Itoa(runsPageSize)+
+			" a page without payloads; read the next page at the URI in next (weft://runs?cursor=...)"), mcpgo.WithMIMEType("application/json")), runs)
+	srv.AddResourceTemplate(mcpgo.NewResourceTemplate("weft://runs{?cursor}", "runs page",
+		mcpgo.WithTemplateDescription("A page of weft://runs after the cursor"), mcpgo.WithTemplateMIMEType("application/json")), runs)
 	srv.AddResourceTemplate(mcpgo.NewResourceTemplate("weft://flows/{name}", "flow definition",
 		mcpgo.WithTemplateDescription("A deployed flow's active definition (YAML)"), mcpgo.WithTemplateMIMEType("application/yaml")),
 		func(ctx context.Context, req mcpgo.ReadResourceRequest) ([]mcpgo.ResourceContents, error) {
 			name := strings.TrimPrefix(req.Params.URI, "weft://flows/")
+			if !g.flowVisible(ctx, s, name) {
+				return nil, notFound(req.Params.URI)
+			}
 			fv, err := g.e.Store().GetFlow(ctx, name, 0)
 			if err != nil {
 				return nil, notFound(req.Params.URI)
@@ -56,22 +224,25 @@ func (g *Gateway) addResources(srv *server.MCPServer) {
 		mcpgo.WithTemplateDescription("A run and its step timeline from the transaction log"), mcpgo.WithTemplateMIMEType("application/json")),
 		func(ctx context.Context, req mcpgo.ReadResourceRequest) ([]mcpgo.ResourceContents, error) {
 			id := strings.TrimPrefix(req.Params.URI, "weft://runs/")
-			run, err := g.e.Store().GetRun(ctx, id)
-			if err != nil {
+			if !runCursor.MatchString(id) {
 				return nil, notFound(req.Params.URI)
+			}
+			run, err := g.e.Store().GetRun(ctx, id)
+			if err != nil || !g.runVisible(ctx, s, run) {
+				return nil, notFound(req.Params.URI) // another's run is as absent as a missing one
 			}
 			atts, err := g.e.Store().ListAttempts(ctx, id)
 			if err != nil {
 				return nil, err
 			}
-			return text(req.Params.URI, "application/json", map[string]any{"run": run, "steps": atts}), nil
+			return text(req.Params.URI, "application/json", boundRun(run, atts)), nil
 		})
 	srv.AddResourceTemplate(mcpgo.NewResourceTemplate("weft://connectors/{name}", "connector",
 		mcpgo.WithTemplateDescription("A connector's documentation: its operations with input schemas and side effects"), mcpgo.WithTemplateMIMEType("text/markdown")),
 		func(ctx context.Context, req mcpgo.ReadResourceRequest) ([]mcpgo.ResourceContents, error) {
 			name := strings.TrimPrefix(req.Params.URI, "weft://connectors/")
 			x, ok := g.e.Catalog().Connector(name)
-			if !ok {
+			if !ok || !g.connectorVisible(ctx, s, name) {
 				return nil, notFound(req.Params.URI)
 			}
 			var b strings.Builder

@@ -150,6 +150,15 @@ func opTool(conn *connectors.Connection, x *connectors.Connector, op *connectors
 	return d
 }
 
+// flowToolName is the tool that runs a flow.
+func flowToolName(flowName string) string {
+	name := "flow__" + nameClean.ReplaceAllString(flowName, "_")
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	return name
+}
+
 func flowTool(f *flow.Flow) *toolDef {
 	schema := map[string]any{"type": "object"}
 	switch {
@@ -158,10 +167,7 @@ func flowTool(f *flow.Flow) *toolDef {
 	case f.Trigger.Manual != nil && f.Trigger.Manual.Schema != nil:
 		schema = f.Trigger.Manual.Schema
 	}
-	name := "flow__" + nameClean.ReplaceAllString(f.Name, "_")
-	if len(name) > 64 {
-		name = name[:64]
-	}
+	name := flowToolName(f.Name)
 	desc := f.Description
 	if desc == "" {
 		desc = "Run the integration flow " + f.Name + "."
@@ -327,13 +333,15 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 		}
 		args = map[string]any{}
 	}
-	tc := engine.ToolCall{Toolset: s.def.Name, Tool: t.tool.Name, Caller: who, Connection: t.connection, Operation: t.operation, Input: args}
+	n := len(mustJSON(args))
+	tc := engine.ToolCall{Toolset: s.def.Name, Tool: t.tool.Name, Caller: who, Connection: t.connection, Operation: t.operation, Input: args, InputSize: n}
 	refuse := func(msg string) (*mcpgo.CallToolResult, error) {
 		g.e.RecordToolCall(tc, start, nil, &connectors.Error{Class: connectors.Permanent, Message: msg})
 		return mcpgo.NewToolResultError(msg), nil
 	}
-	if n := len(mustJSON(args)); n > g.maxArgBytes() {
-		return refuse(fmt.Sprintf("arguments are %d bytes; the limit is %d", n, g.maxArgBytes()))
+	if n > g.cfg.MaxArgBytes {
+		tc.Input = nil // a refused oversized payload is never logged, whatever the capture policy
+		return refuse(fmt.Sprintf("arguments are %d bytes; the limit is %d (mcp.max_argument_bytes)", n, g.cfg.MaxArgBytes))
 	}
 	if key != nil && !key.allows(t.tool.Name) {
 		return refuse(fmt.Sprintf("tool %s is not allowed for API key %s", t.tool.Name, key.ID))
@@ -342,13 +350,13 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 	case PolicyDeny:
 		return refuse(fmt.Sprintf("tool %s is denied by the gateway's policy", t.tool.Name))
 	case PolicyConfirm:
-		if res, ok := confirm(ctx, req, t); !ok {
+		if res, ok := g.confirm(ctx, req, s.def.Name, who, t, args); !ok {
 			if res != nil {
 				return res, nil
 			}
 			return refuse(fmt.Sprintf("tool %s changes or deletes data and needs the user's confirmation, but this client cannot ask the user (elicitation); ask the operator to allow it", t.tool.Name))
 		} else if res != nil {
-			return refuse("the user declined " + t.tool.Name)
+			return refuse(textOf(res))
 		}
 	}
 	if msg := checkArgs(t, args); msg != "" {
@@ -372,7 +380,16 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 	return g.result(t, out), nil
 }
 
-func (g *Gateway) maxArgBytes() int { return 1 << 20 }
+// textOf is the text of a result.
+func textOf(r *mcpgo.CallToolResult) string {
+	var b strings.Builder
+	for _, c := range r.Content {
+		if tc, ok := c.(mcpgo.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String()
+}
 
 func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)

@@ -93,7 +93,9 @@ type MCPConfig struct {
 	Auth           mcp.AuthConfig `yaml:"auth"`
 	// ConformanceFixture mounts /mcp/conformance, the official conformance
 	// suite's fixtures (no authentication): for .ci/conformance only.
-	ConformanceFixture bool `yaml:"conformance_fixture"`
+	ConformanceFixture bool  `yaml:"conformance_fixture"`
+	MaxBodyBytes       int64 `yaml:"max_body_bytes"`     // largest POST body on /mcp (default 4 MiB)
+	MaxArgBytes        int   `yaml:"max_argument_bytes"` // largest tool arguments (default 1 MiB)
 }
 
 // QueueConfig tunes the durable queue.

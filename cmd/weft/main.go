@@ -263,7 +263,8 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	gwCfg.NL2Flow = composer
 	mcpGw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, AllowedOrigins: cfg.MCP.AllowedOrigins, Policy: cfg.MCP.Policy, Version: version, Auth: mcpAuth,
-		Searcher: mcp.Semantic{E: emb}, Composer: composer, Conformance: cfg.MCP.ConformanceFixture})
+		Searcher: mcp.Semantic{E: emb}, Composer: composer, Conformance: cfg.MCP.ConformanceFixture,
+		MaxBodyBytes: cfg.MCP.MaxBodyBytes, MaxArgBytes: cfg.MCP.MaxArgBytes})
 	gwCfg.MCPAuth = mcpAuth
 	go mcpGw.Run(bg)
 	if cfg.Alerts.Notify.Connection != "" || len(cfg.Alerts.Rules) > 0 {

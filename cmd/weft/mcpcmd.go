@@ -135,7 +135,7 @@ func mcpStdio(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	gw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, Policy: cfg.MCP.Policy, Version: version, Refresh: 2 * time.Second, Composer: composer})
+	gw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, Policy: cfg.MCP.Policy, Version: version, Refresh: 2 * time.Second, Composer: composer, MaxArgBytes: cfg.MCP.MaxArgBytes})
 	go gw.Run(ctx)
 	srv, ok := gw.Server(*toolset)
 	if !ok {

@@ -3,6 +3,8 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // jsonrpcErrorResponseWriter is the minimum surface needed by
@@ -34,4 +36,27 @@ func writeJSONRPCError(
 	if err := json.NewEncoder(w).Encode(response); err != nil && onEncodeErr != nil {
 		onEncodeErr(err)
 	}
+}
+
+// undecodableMessage classifies a message that did not decode into a
+// JSON-RPC object (Weft patch 4). Text that is not JSON at all is a parse
+// error (-32700); valid JSON of the wrong shape is an invalid request
+// (-32600), as JSON-RPC 2.0 says: a batch (MCP removed batching in
+// 2025-06-18), a bare value, or an object whose members have the wrong types.
+func undecodableMessage(message []byte) (code int, text string) {
+	if !json.Valid(message) {
+		return mcp.PARSE_ERROR, "Parse error: the message is not valid JSON"
+	}
+	for _, c := range message {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '[':
+			return mcp.INVALID_REQUEST, "Invalid request: JSON-RPC batches are not supported; send one message per request"
+		case '{':
+			return mcp.INVALID_REQUEST, "Invalid request: the message is not a valid JSON-RPC request object (a member has the wrong type)"
+		}
+		break
+	}
+	return mcp.INVALID_REQUEST, "Invalid request: a JSON-RPC message must be a JSON object"
 }

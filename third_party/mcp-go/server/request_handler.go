@@ -30,11 +30,9 @@ func (s *MCPServer) HandleMessage(
 	}
 
 	if err := json.Unmarshal(message, &baseMessage); err != nil {
-		return createErrorResponse(
-			nil,
-			mcp.PARSE_ERROR,
-			"Failed to parse message",
-		)
+		// Weft patch 4: a batch or a non-object is -32600, not -32700.
+		code, text := undecodableMessage(message)
+		return createErrorResponse(nil, code, text)
 	}
 
 	// Check for valid JSONRPC version

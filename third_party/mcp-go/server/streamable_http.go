@@ -574,7 +574,9 @@ func (s *StreamableHTTPServer) handlePost(w HTTPResponseWriter, r *HTTPRequest) 
 		Params json.RawMessage `json:"params,omitempty"`
 	}
 	if err := json.Unmarshal(rawData, &jsonMessage); err != nil {
-		s.writeJSONRPCError(w, nil, mcp.PARSE_ERROR, "request body is not valid json")
+		// Weft patch 4: a batch or a non-object is -32600, not -32700.
+		code, text := undecodableMessage(rawData)
+		s.writeJSONRPCError(w, nil, code, text)
 		return
 	}
 
