@@ -227,6 +227,11 @@ type Call struct {
 	Input          map[string]any
 	IdempotencyKey string
 	Connection     *Connection // nil: the connector's defaults
+	// BaseURL is where relative URLs go when the connection sets no
+	// base_url (an imported connector's server URL). Weft's own code sets
+	// it, never a flow's input: a connection's credentials may be sent to
+	// its origin and nowhere else.
+	BaseURL string
 }
 
 // Error classes the runtime's retry policy understands.
@@ -246,11 +251,29 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
+// StatusClass classifies an upstream HTTP status: 408 (timeout), 425 (too
+// early), 429 (rate limited) and every 5xx may succeed later; every other
+// 4xx will fail the same way however often it is retried.
+func StatusClass(status int) string {
+	switch {
+	case status == 408 || status == 425 || status == 429 || status >= 500:
+		return Retryable
+	case status >= 400:
+		return Permanent
+	}
+	return ""
+}
+
 // Classify returns err's class (retryable for unknown errors: a network
-// failure is worth another try) and its Retry-After.
+// failure is worth another try) and its Retry-After. An error carrying an
+// upstream status is classified by that status (StatusClass), whatever
+// class its connector gave it.
 func Classify(err error) (class string, retryAfter time.Duration) {
 	var ce *Error
 	if errors.As(err, &ce) {
+		if c := StatusClass(ce.Status); c != "" {
+			return c, ce.RetryAfter
+		}
 		return ce.Class, ce.RetryAfter
 	}
 	if errors.Is(err, context.Canceled) {

@@ -374,10 +374,7 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 		if strings.Contains(u, "{") {
 			return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("%s: missing path parameter in %s", o.Name, u)}
 		}
-		if call.Connection == nil || call.Connection.BaseURL == "" {
-			u = base + u
-		}
-		in["url"] = u
+		in["url"] = u // relative: the connection's base_url, else the document's server (Call.BaseURL)
 		if len(query) > 0 {
 			in["query"] = query
 		}
@@ -418,7 +415,7 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 			}
 			in["paginate"] = pg
 		}
-		return request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection})
+		return request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection, BaseURL: base})
 	}
 	return o, paging, nil
 }
