@@ -70,6 +70,7 @@ func (e *Engine) RecordToolCall(c ToolCall, start time.Time, out any, err error)
 func (e *Engine) recordToolCall(c ToolCall, start time.Time, out any, err error) {
 	end := e.now()
 	in, _ := json.Marshal(map[string]any{"kind": "mcp", "body": c.Input})
+	in = Redact(in, defaultRedactKeys) // credentials an agent passed (a token field, a URL's api_key) are not kept
 	run := &store.Run{ID: newID(), Flow: "mcp:" + c.Toolset, TriggerKind: "mcp", Input: in,
 		CreatedAt: start.UTC(), StartedAt: start.UTC(), Sync: true, Status: store.RunSucceeded}
 	key := c.Tool
@@ -81,8 +82,9 @@ func (e *Engine) recordToolCall(c ToolCall, start time.Time, out any, err error)
 		DurationUS: end.Sub(start).Microseconds(), InputSize: len(in)}
 	if err != nil {
 		class, _ := connectors.Classify(err)
-		run.Status, run.ErrorCode, run.ErrorMessage, run.FailedStep = store.RunFailed, class, truncate(err.Error(), 1000), c.Tool
-		att.Status, att.ErrorClass, att.ErrorMessage = store.AttemptError, class, truncate(err.Error(), 1000)
+		msg := truncate(connectors.RedactURLs(err.Error()), 1000)
+		run.Status, run.ErrorCode, run.ErrorMessage, run.FailedStep = store.RunFailed, class, msg, c.Tool
+		att.Status, att.ErrorClass, att.ErrorMessage = store.AttemptError, class, msg
 	} else if out != nil {
 		b, _ := json.Marshal(out)
 		att.OutputSize = len(b)

@@ -461,7 +461,7 @@ func jsonType(v any) string {
 // toolError turns a failure into a result the model can act on.
 func toolError(t *toolDef, err error) *mcpgo.CallToolResult {
 	var ce *connectors.Error
-	msg := err.Error()
+	msg := connectors.RedactURLs(err.Error())
 	if errors.As(err, &ce) {
 		switch {
 		case ce.Status == 404:
