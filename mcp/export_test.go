@@ -1,5 +1,7 @@
 package mcp
 
+import mcpgo "github.com/mark3labs/mcp-go/mcp"
+
 // Test hooks.
 
 type SessionIDsForTest struct{ *sessionIDs }
@@ -10,4 +12,10 @@ func (s SessionIDsForTest) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.ended)
+}
+
+// ToolErrorTextForTest is the text toolError gives err.
+func ToolErrorTextForTest(err error) string {
+	res := toolError(&toolDef{}, err)
+	return res.Content[0].(mcpgo.TextContent).Text
 }

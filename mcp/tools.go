@@ -463,15 +463,22 @@ func toolError(t *toolDef, err error) *mcpgo.CallToolResult {
 	var ce *connectors.Error
 	msg := connectors.RedactURLs(err.Error())
 	if errors.As(err, &ce) {
+		// The label follows the class the runtime uses (by upstream status
+		// when there is one): a model must not retry what cannot succeed.
+		class, _ := connectors.Classify(err)
 		switch {
 		case ce.Status == 404:
-			msg += " (not found: check the identifier)"
+			msg += " (not found: check the identifier; retrying will not help)"
 		case ce.Status == 401 || ce.Status == 403:
-			msg += " (the connection's credentials were refused; the operator must fix the connection)"
-		case ce.Status >= 400 && ce.Status < 500:
-			msg += " (the upstream rejected the arguments)"
-		case ce.Class == connectors.Retryable:
+			msg += " (the connection's credentials were refused; the operator must fix the connection; retrying will not help)"
+		case ce.Status == 429:
+			msg += " (rate limited: temporary, retrying later may work)"
+		case class == connectors.Retryable:
 			msg += " (temporary: retrying later may work)"
+		case ce.Status >= 400 && ce.Status < 500:
+			msg += " (the upstream rejected the arguments: permanent, retrying the same call will not help)"
+		case class == connectors.Permanent:
+			msg += " (permanent: retrying the same call will not help)"
 		}
 		if ce.Body != nil {
 			if b := mustJSON(ce.Body); len(b) < 2000 {
