@@ -2,14 +2,20 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors"
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/engine"
@@ -118,5 +124,94 @@ func TestIssue16_F09_QueryAPIKeyNeverRecorded(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no database file found to check")
+	}
+}
+
+func hmacHex(key, msg string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(msg))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// F12: webhook signatures. An empty secret never verifies anything (and a
+// deploy refuses it where it is known); a signed timestamp bounds replays;
+// a request carrying the signature (or timestamp) header twice is refused.
+func TestIssue16_F12_WebhookSignatureHardening(t *testing.T) {
+	secrets := map[string]string{"empty_key": "", "hook_key": "s3cret-hook-key"}
+	lookup := func(n string) (string, bool) { v, ok := secrets[n]; return v, ok }
+	srv := newServer(t, gateway.Config{Secret: lookup})
+	deploy := func(name, sig string) {
+		t.Helper()
+		f := "name: " + name + "\ntrigger:\n  webhook:\n    signature: " + sig + "\nsteps:\n  - id: r\n    respond: {body: {ok: true}}\n"
+		if code, out, _ := call(t, "POST", srv.URL+"/api/flows", f, nil); code != 201 {
+			t.Fatalf("deploy %s: %d %v", name, code, out)
+		}
+	}
+	body := `{"event_id":"e-1"}`
+
+	// An empty secret: the HMAC keyed with nothing is refused.
+	deploy("empty", "{secret: empty_key}")
+	if code, out, _ := call(t, "POST", srv.URL+"/hooks/empty", body, map[string]string{"X-Weft-Signature": "sha256=" + hmacHex("", body)}); code != 401 || errCode(out) != "unauthorized" {
+		t.Fatalf("empty secret accepted: %d %v", code, out)
+	}
+
+	// Two signature headers: refused whichever one is right.
+	deploy("signed", "{secret: hook_key}")
+	good := "sha256=" + hmacHex(secrets["hook_key"], body)
+	for _, pair := range [][2]string{{good, "sha256=00"}, {"sha256=00", good}, {good, good}} {
+		req, _ := http.NewRequest("POST", srv.URL+"/hooks/signed", strings.NewReader(body))
+		req.Header.Add("X-Weft-Signature", pair[0])
+		req.Header.Add("X-Weft-Signature", pair[1])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Fatalf("two signature headers %v: %d, want 401", pair, resp.StatusCode)
+		}
+	}
+	if code, out, _ := call(t, "POST", srv.URL+"/hooks/signed", body, map[string]string{"X-Weft-Signature": good}); code != 200 {
+		t.Fatalf("one good signature: %d %v", code, out)
+	}
+
+	// A signed timestamp: fresh is accepted; old, future, unsigned or tampered is refused.
+	deploy("fresh", "{secret: hook_key, timestamp: X-Weft-Timestamp, tolerance: 5m}")
+	now := time.Now().Unix()
+	ts := func(d int64) string { return strconv.FormatInt(now+d, 10) }
+	signTS := func(stamp string) string { return "sha256=" + hmacHex(secrets["hook_key"], stamp+"."+body) }
+	for _, c := range []struct {
+		name       string
+		stamp, sig string
+		want       int
+	}{
+		{"fresh", ts(0), signTS(ts(0)), 200},
+		{"replayed after 10 minutes", ts(-600), signTS(ts(-600)), 401},
+		{"from the future", ts(600), signTS(ts(600)), 401},
+		{"timestamp not signed", ts(0), good, 401},
+		{"timestamp swapped", ts(1), signTS(ts(0)), 401},
+		{"no timestamp", "", signTS(""), 401},
+		{"not a number", "soon", signTS("soon"), 401},
+	} {
+		hdr := map[string]string{"X-Weft-Signature": c.sig}
+		if c.stamp != "" {
+			hdr["X-Weft-Timestamp"] = c.stamp
+		}
+		if code, out, _ := call(t, "POST", srv.URL+"/hooks/fresh", body, hdr); code != c.want {
+			t.Fatalf("%s: %d %v, want %d", c.name, code, out, c.want)
+		}
+	}
+
+	// Where the server knows the secret is empty, the deploy itself is refused.
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir(), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e := engine.New(st, connectors.NewCatalog(httpconn.New(httpconn.Options{})), nil, engine.Config{Secret: lookup})
+	_, _, err = e.Deploy(ctx, "empty.yaml", []byte("name: empty\ntrigger:\n  webhook:\n    signature: {secret: empty_key}\nsteps:\n  - id: r\n    respond: {body: {}}\n"))
+	if err == nil || weft.Code(err) != weft.EUnprocessable || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("deploy with an empty secret: %v", err)
 	}
 }

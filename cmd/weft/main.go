@@ -447,7 +447,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		// Metrics are derived from what is written to the transaction log.
 		engStore = monitor.Observed{Store: st, M: metrics, Alerter: alerter, Tracer: tracer}
 	}
-	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys})
+	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, Secret: cfg.secret})
 	if err := eng.LoadConnections(ctx); err != nil {
 		return fail(weft.Errorf(weft.EUnavailable, "stored connections: %v (is this the right master key? it comes from %s)", err, keys.Source()))
 	}
