@@ -9,6 +9,8 @@ package connectors
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -511,4 +513,30 @@ func ObjectSchema(required []string, props map[string]any) map[string]any {
 		r[i] = x
 	}
 	return map[string]any{"type": "object", "required": r, "properties": props, "additionalProperties": false}
+}
+
+// NameHash is a short, stable hash of s (8 hex digits), for names that
+// must stay unique after being cut.
+func NameHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:4])
+}
+
+// ShortName returns name if it fits in max bytes; otherwise its start,
+// a short hash of full and its end ("actions_get-github-actions-def_
+// 386ae681_ons-organization"), max bytes in all. full is what the name
+// stands for (the uncut name, or more), so two different long names that
+// share a prefix get different short names, and both ends stay readable.
+func ShortName(name, full string, max int) string {
+	if len(name) <= max {
+		return name
+	}
+	h := NameHash(full)
+	room := max - len(h) - 2
+	if room < 2 {
+		return h[:min(len(h), max)]
+	}
+	head := room * 2 / 3
+	tail := room - head
+	return name[:head] + "_" + h + "_" + name[len(name)-tail:]
 }

@@ -52,13 +52,27 @@ func (t *toolDef) inputSchema() map[string]any {
 
 var nameClean = regexp.MustCompile(`[^A-Za-z0-9_-]`)
 
-// toolName is <connection>__<operation>, valid as an MCP tool name.
+// toolName is <connection>__<operation>, valid as an MCP tool name (at
+// most 64 characters: a longer one is cut and ends in a short hash of the
+// whole, so long names sharing a prefix never collide).
 func toolName(conn, op string) string {
 	n := nameClean.ReplaceAllString(conn, "_") + "__" + nameClean.ReplaceAllString(op, "_")
-	if len(n) > 64 {
-		n = n[:64]
+	return connectors.ShortName(n, conn+"\x00"+op, 64)
+}
+
+// addTool adds d under its name; if another tool took the name already
+// (two names that clean to one), d gets a hash suffix of its identity.
+func addTool(out map[string]*toolDef, d *toolDef, identity string) {
+	name := d.tool.Name
+	for i := 0; out[name] != nil; i++ {
+		key := identity
+		if i > 0 {
+			key = fmt.Sprintf("%s#%d", identity, i)
+		}
+		name = connectors.ShortName(d.tool.Name+"_"+connectors.NameHash(key), d.tool.Name+"\x00"+key, 64)
 	}
-	return n
+	d.tool.Name = name
+	out[name] = d
 }
 
 // allTools builds every tool: each operation of each connection, each flow.
@@ -71,8 +85,7 @@ func (g *Gateway) allTools(ctx context.Context) (map[string]*toolDef, error) {
 			continue
 		}
 		for _, op := range x.Operations {
-			d := opTool(conn, x, op)
-			out[d.tool.Name] = d
+			addTool(out, opTool(conn, x, op), conn.Name+"\x00"+op.Name)
 		}
 	}
 	flows, err := g.e.Store().ListFlows(ctx)
@@ -84,8 +97,7 @@ func (g *Gateway) allTools(ctx context.Context) (map[string]*toolDef, error) {
 		if err != nil {
 			continue
 		}
-		d := flowTool(f)
-		out[d.tool.Name] = d
+		addTool(out, flowTool(f), "flow\x00"+f.Name)
 	}
 	if g.cfg.Composer != nil {
 		d := g.composeTool()
@@ -158,10 +170,7 @@ func flowTool(f *flow.Flow) *toolDef {
 	case f.Trigger.Manual != nil && f.Trigger.Manual.Schema != nil:
 		schema = f.Trigger.Manual.Schema
 	}
-	name := "flow__" + nameClean.ReplaceAllString(f.Name, "_")
-	if len(name) > 64 {
-		name = name[:64]
-	}
+	name := connectors.ShortName("flow__"+nameClean.ReplaceAllString(f.Name, "_"), "flow\x00"+f.Name, 64)
 	desc := f.Description
 	if desc == "" {
 		desc = "Run the integration flow " + f.Name + "."
