@@ -1,7 +1,8 @@
 // Package openapi turns an OpenAPI 3.x (or Swagger 2.0) document into a
 // Weft connector: one operation per API operation, its parameters and JSON
 // body flattened into one input schema, its 2xx JSON response as the
-// output schema, and hints from the HTTP method. Calls go through the
+// output schema, and hints from the HTTP method refined by the operation's
+// words (hints.yaml) and its x-weft-annotations. Calls go through the
 // built-in http connector, so they get its address guard, error classes,
 // Retry-After and idempotency keys.
 package openapi
@@ -317,14 +318,9 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 		}
 	}
 	m := strings.ToUpper(method)
-	hints := connectors.Hints{OpenWorld: true}
-	switch m {
-	case "GET", "HEAD", "OPTIONS":
-		hints.ReadOnly, hints.Idempotent = true, true
-	case "DELETE":
-		hints.Destructive, hints.Idempotent = true, true
-	case "PUT":
-		hints.Destructive, hints.Idempotent = true, true // replaces what is there
+	hints, err := operationHints(method, path, op)
+	if err != nil {
+		return nil, nil, err
 	}
 	desc := strings.TrimSpace(op.Summary)
 	if op.Description != "" {
