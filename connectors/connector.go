@@ -9,6 +9,8 @@ package connectors
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -227,6 +229,11 @@ type Call struct {
 	Input          map[string]any
 	IdempotencyKey string
 	Connection     *Connection // nil: the connector's defaults
+	// BaseURL is where relative URLs go when the connection sets no
+	// base_url (an imported connector's server URL). Weft's own code sets
+	// it, never a flow's input: a connection's credentials may be sent to
+	// its origin and nowhere else.
+	BaseURL string
 }
 
 // Error classes the runtime's retry policy understands.
@@ -246,11 +253,29 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
+// StatusClass classifies an upstream HTTP status: 408 (timeout), 425 (too
+// early), 429 (rate limited) and every 5xx may succeed later; every other
+// 4xx will fail the same way however often it is retried.
+func StatusClass(status int) string {
+	switch {
+	case status == 408 || status == 425 || status == 429 || status >= 500:
+		return Retryable
+	case status >= 400:
+		return Permanent
+	}
+	return ""
+}
+
 // Classify returns err's class (retryable for unknown errors: a network
-// failure is worth another try) and its Retry-After.
+// failure is worth another try) and its Retry-After. An error carrying an
+// upstream status is classified by that status (StatusClass), whatever
+// class its connector gave it.
 func Classify(err error) (class string, retryAfter time.Duration) {
 	var ce *Error
 	if errors.As(err, &ce) {
+		if c := StatusClass(ce.Status); c != "" {
+			return c, ce.RetryAfter
+		}
 		return ce.Class, ce.RetryAfter
 	}
 	if errors.Is(err, context.Canceled) {
@@ -488,4 +513,30 @@ func ObjectSchema(required []string, props map[string]any) map[string]any {
 		r[i] = x
 	}
 	return map[string]any{"type": "object", "required": r, "properties": props, "additionalProperties": false}
+}
+
+// NameHash is a short, stable hash of s (8 hex digits), for names that
+// must stay unique after being cut.
+func NameHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:4])
+}
+
+// ShortName returns name if it fits in max bytes; otherwise its start,
+// a short hash of full and its end ("actions_get-github-actions-def_
+// 386ae681_ons-organization"), max bytes in all. full is what the name
+// stands for (the uncut name, or more), so two different long names that
+// share a prefix get different short names, and both ends stay readable.
+func ShortName(name, full string, max int) string {
+	if len(name) <= max {
+		return name
+	}
+	h := NameHash(full)
+	room := max - len(h) - 2
+	if room < 2 {
+		return h[:min(len(h), max)]
+	}
+	head := room * 2 / 3
+	tail := room - head
+	return name[:head] + "_" + h + "_" + name[len(name)-tail:]
 }

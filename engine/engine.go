@@ -35,6 +35,9 @@ type Config struct {
 	LongWait       time.Duration // async waits longer than this release the worker (default 2s)
 	WorkerID       string        // recorded on every attempt (default host:pid)
 	Keys           Sealer        // seals stored connections (nil: connections only from config)
+	// Secret looks up a named secret (WEFT_SECRET_<NAME>) so a deploy can
+	// refuse a webhook signature whose secret is set but empty.
+	Secret func(name string) (string, bool)
 }
 
 // Engine runs flows.
@@ -130,6 +133,9 @@ func (e *Engine) Deploy(ctx context.Context, file string, src []byte) (store.Flo
 	if err := e.checkSubflows(ctx, f); err != nil {
 		return store.FlowVersion{}, nil, err
 	}
+	if err := e.checkSignatureSecret(f); err != nil {
+		return store.FlowVersion{}, nil, err
+	}
 	fv, err := e.st.DeployFlow(ctx, f.Name, file, src)
 	if err != nil {
 		return fv, nil, err
@@ -139,6 +145,21 @@ func (e *Engine) Deploy(ctx context.Context, file string, src []byte) (store.Flo
 	delete(e.active, f.Name)
 	e.mu.Unlock()
 	return fv, f, nil
+}
+
+// checkSignatureSecret refuses a webhook signature whose secret is set on
+// this server but empty: an HMAC keyed with nothing is one anybody can
+// compute. (A secret not set here may be set where the flow runs; requests
+// to a server without it are refused.)
+func (e *Engine) checkSignatureSecret(f *flow.Flow) error {
+	if e.cfg.Secret == nil || f.Trigger.Webhook == nil || f.Trigger.Webhook.Signature == nil {
+		return nil
+	}
+	name := f.Trigger.Webhook.Signature.Secret
+	if v, ok := e.cfg.Secret(name); ok && v == "" {
+		return weft.Errorf(weft.EUnprocessable, "flow %s: webhook signature secret %q is set but empty (WEFT_SECRET_%s=): set it to a random value of at least 16 bytes", f.Name, name, strings.ToUpper(name))
+	}
+	return nil
 }
 
 // checkSubflows rejects subflows that do not exist or that form a cycle.

@@ -51,6 +51,15 @@ func (f *stepFailure) Error() string { return f.message }
 var defaultRedact = []string{"password", "passwd", "secret", "token", "access_token", "refresh_token", "id_token",
 	"authorization", "api_key", "apikey", "x-api-key", "client_secret", "cookie", "set-cookie", "private_key"}
 
+// defaultRedactKeys is defaultRedact as a set.
+var defaultRedactKeys = func() map[string]bool {
+	m := make(map[string]bool, len(defaultRedact))
+	for _, k := range defaultRedact {
+		m[k] = true
+	}
+	return m
+}()
+
 func (e *Engine) newRunState(f *flow.Flow, run *store.Run, trigger map[string]any, cps map[string]json.RawMessage, durable bool) *runState {
 	capture := f.Capture
 	if capture == "" {
@@ -118,9 +127,9 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 	case err != nil:
 		var sf *stepFailure
 		if errors.As(err, &sf) {
-			run.Status, run.ErrorCode, run.ErrorMessage, run.FailedStep = sf.status, sf.code, sf.message, sf.stepKey
+			run.Status, run.ErrorCode, run.ErrorMessage, run.FailedStep = sf.status, sf.code, connectors.RedactURLs(sf.message), sf.stepKey
 		} else {
-			run.Status, run.ErrorCode, run.ErrorMessage = store.RunDead, weft.EInternal, err.Error()
+			run.Status, run.ErrorCode, run.ErrorMessage = store.RunDead, weft.EInternal, connectors.RedactURLs(err.Error())
 		}
 	default:
 		run.Status = store.RunSucceeded
@@ -411,7 +420,7 @@ func (rs *runState) attempt(s *flow.Step, k string, n int, start time.Time, in a
 		a.InputSize = len(inJSON)
 	}
 	if err != nil {
-		a.Status, a.ErrorClass, a.ErrorMessage = store.AttemptError, class, truncate(err.Error(), 2000)
+		a.Status, a.ErrorClass, a.ErrorMessage = store.AttemptError, class, truncate(connectors.RedactURLs(err.Error()), 2000)
 	}
 	switch rs.capture {
 	case "none":

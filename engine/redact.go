@@ -3,10 +3,13 @@ package engine
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/weftio/weft/connectors"
 )
 
 // Redact replaces the values of sensitive keys (case-insensitive) anywhere
-// in a JSON document with "[REDACTED]". Non-JSON input is returned as a
+// in a JSON document with "[REDACTED]", and credentials in URLs inside
+// string values (connectors.RedactURLs). Non-JSON input is returned as a
 // JSON string marker rather than risk leaking it.
 func Redact(doc []byte, keys map[string]bool) json.RawMessage {
 	var v any
@@ -34,6 +37,9 @@ func redactValue(v any, keys map[string]bool) any {
 			x[i] = redactValue(x[i], keys)
 		}
 		return x
+	case string:
+		// A URL in a value (a step's url input) keeps its credentials out.
+		return connectors.RedactURLs(x)
 	}
 	return v
 }

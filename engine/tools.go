@@ -85,7 +85,7 @@ func (e *Engine) recordToolCall(c ToolCall, start time.Time, out any, err error)
 	case "full":
 		if c.Input != nil {
 			b, _ := json.Marshal(c.Input)
-			rec["body"] = Redact(b, toolRedact)
+			rec["body"] = Redact(b, defaultRedactKeys)
 		}
 	}
 	in, _ := json.Marshal(rec)
@@ -100,8 +100,9 @@ func (e *Engine) recordToolCall(c ToolCall, start time.Time, out any, err error)
 		DurationUS: end.Sub(start).Microseconds(), InputSize: size}
 	if err != nil {
 		class, _ := connectors.Classify(err)
-		run.Status, run.ErrorCode, run.ErrorMessage, run.FailedStep = store.RunFailed, class, truncate(err.Error(), 1000), c.Tool
-		att.Status, att.ErrorClass, att.ErrorMessage = store.AttemptError, class, truncate(err.Error(), 1000)
+		msg := truncate(connectors.RedactURLs(err.Error()), 1000)
+		run.Status, run.ErrorCode, run.ErrorMessage, run.FailedStep = store.RunFailed, class, msg, c.Tool
+		att.Status, att.ErrorClass, att.ErrorMessage = store.AttemptError, class, msg
 	} else if out != nil && e.cfg.DefaultCapture != "none" {
 		b, _ := json.Marshal(out)
 		att.OutputSize = len(b)
@@ -110,13 +111,3 @@ func (e *Engine) recordToolCall(c ToolCall, start time.Time, out any, err error)
 	// The log write must not hold the agent's answer, nor fail it.
 	e.logToolRun(store.LoggedRun{Run: run, Attempts: []store.Attempt{att}})
 }
-
-// toolRedact: the keys redacted from tool-call arguments kept under full
-// capture (the flows' defaults).
-var toolRedact = func() map[string]bool {
-	m := map[string]bool{}
-	for _, k := range defaultRedact {
-		m[k] = true
-	}
-	return m
-}()

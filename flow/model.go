@@ -70,11 +70,20 @@ type WebhookTrigger struct {
 	Schema      map[string]any `json:"schema,omitempty"` // JSON Schema of the body, optional
 }
 
-// Signature configures HMAC-SHA256 verification of the raw body.
+// Signature configures HMAC-SHA256 verification of the raw body. With
+// Timestamp set the sender also signs the time: the MAC covers
+// "<timestamp>.<raw body>" and a request whose timestamp is more than
+// Tolerance from the server's clock is refused, so a captured request
+// cannot be replayed later.
 type Signature struct {
-	Header string `json:"header,omitempty"` // default X-Weft-Signature
-	Secret string `json:"secret"`           // name of a configured secret, never the secret itself
+	Header    string        `json:"header,omitempty"`    // default X-Weft-Signature
+	Secret    string        `json:"secret"`              // name of a configured secret, never the secret itself
+	Timestamp string        `json:"timestamp,omitempty"` // header carrying the signing time (Unix seconds); empty: body only
+	Tolerance time.Duration `json:"tolerance,omitempty"` // replay window either side of now (default 5m)
 }
+
+// DefaultSignatureTolerance is the replay window of a signed timestamp.
+const DefaultSignatureTolerance = 5 * time.Minute
 
 // Idempotency derives a dedupe key from the event: a header or a CEL
 // expression over the trigger (e.g. trigger.body.id).

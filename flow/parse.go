@@ -287,10 +287,17 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 				p.errf(wm["mode"], "webhook mode must be sync or async, got %q", w.Mode)
 			}
 			if s := wm["signature"]; s != nil {
-				sm := p.fields(s, "signature", "header", "secret")
-				w.Signature = &Signature{Header: p.str(sm["header"], "signature.header"), Secret: p.str(sm["secret"], "signature.secret")}
+				sm := p.fields(s, "signature", "header", "secret", "timestamp", "tolerance")
+				w.Signature = &Signature{Header: p.str(sm["header"], "signature.header"), Secret: p.str(sm["secret"], "signature.secret"),
+					Timestamp: p.str(sm["timestamp"], "signature.timestamp"), Tolerance: p.duration(sm["tolerance"], "signature.tolerance")}
 				if w.Signature.Secret == "" {
 					p.errf(s, "signature needs secret: the name of a configured secret (WEFT_SECRET_<NAME>)")
+				}
+				if sm["tolerance"] != nil && w.Signature.Timestamp == "" {
+					p.errf(sm["tolerance"], "signature.tolerance needs signature.timestamp: the header that carries the signing time")
+				}
+				if w.Signature.Tolerance < 0 || w.Signature.Tolerance > 24*time.Hour || (sm["tolerance"] != nil && w.Signature.Tolerance == 0) {
+					p.errf(sm["tolerance"], "signature.tolerance must be between 1s and 24h")
 				}
 			}
 			if s := wm["idempotency"]; s != nil {

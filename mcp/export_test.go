@@ -1,6 +1,10 @@
 package mcp
 
-import "time"
+import (
+	"time"
+
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+)
 
 // Test hooks.
 
@@ -17,3 +21,9 @@ func (s SessionIDsForTest) Len() int {
 // SetConfirmClock sets the clock confirmation requests are issued and
 // checked by.
 func SetConfirmClock(g *Gateway, now func() time.Time) { g.confirms.now = now }
+
+// ToolErrorTextForTest is the text toolError gives err.
+func ToolErrorTextForTest(err error) string {
+	res := toolError(&toolDef{}, err)
+	return res.Content[0].(mcpgo.TextContent).Text
+}

@@ -52,13 +52,27 @@ func (t *toolDef) inputSchema() map[string]any {
 
 var nameClean = regexp.MustCompile(`[^A-Za-z0-9_-]`)
 
-// toolName is <connection>__<operation>, valid as an MCP tool name.
+// toolName is <connection>__<operation>, valid as an MCP tool name (at
+// most 64 characters: a longer one is cut and ends in a short hash of the
+// whole, so long names sharing a prefix never collide).
 func toolName(conn, op string) string {
 	n := nameClean.ReplaceAllString(conn, "_") + "__" + nameClean.ReplaceAllString(op, "_")
-	if len(n) > 64 {
-		n = n[:64]
+	return connectors.ShortName(n, conn+"\x00"+op, 64)
+}
+
+// addTool adds d under its name; if another tool took the name already
+// (two names that clean to one), d gets a hash suffix of its identity.
+func addTool(out map[string]*toolDef, d *toolDef, identity string) {
+	name := d.tool.Name
+	for i := 0; out[name] != nil; i++ {
+		key := identity
+		if i > 0 {
+			key = fmt.Sprintf("%s#%d", identity, i)
+		}
+		name = connectors.ShortName(d.tool.Name+"_"+connectors.NameHash(key), d.tool.Name+"\x00"+key, 64)
 	}
-	return n
+	d.tool.Name = name
+	out[name] = d
 }
 
 // allTools builds every tool: each operation of each connection, each flow.
@@ -71,8 +85,7 @@ func (g *Gateway) allTools(ctx context.Context) (map[string]*toolDef, error) {
 			continue
 		}
 		for _, op := range x.Operations {
-			d := opTool(conn, x, op)
-			out[d.tool.Name] = d
+			addTool(out, opTool(conn, x, op), conn.Name+"\x00"+op.Name)
 		}
 	}
 	flows, err := g.e.Store().ListFlows(ctx)
@@ -84,8 +97,7 @@ func (g *Gateway) allTools(ctx context.Context) (map[string]*toolDef, error) {
 		if err != nil {
 			continue
 		}
-		d := flowTool(f)
-		out[d.tool.Name] = d
+		addTool(out, flowTool(f), "flow\x00"+f.Name)
 	}
 	if g.cfg.Composer != nil {
 		d := g.composeTool()
@@ -152,11 +164,7 @@ func opTool(conn *connectors.Connection, x *connectors.Connector, op *connectors
 
 // flowToolName is the tool that runs a flow.
 func flowToolName(flowName string) string {
-	name := "flow__" + nameClean.ReplaceAllString(flowName, "_")
-	if len(name) > 64 {
-		name = name[:64]
-	}
-	return name
+	return connectors.ShortName("flow__"+nameClean.ReplaceAllString(flowName, "_"), "flow\x00"+flowName, 64)
 }
 
 func flowTool(f *flow.Flow) *toolDef {
@@ -478,17 +486,24 @@ func jsonType(v any) string {
 // toolError turns a failure into a result the model can act on.
 func toolError(t *toolDef, err error) *mcpgo.CallToolResult {
 	var ce *connectors.Error
-	msg := err.Error()
+	msg := connectors.RedactURLs(err.Error())
 	if errors.As(err, &ce) {
+		// The label follows the class the runtime uses (by upstream status
+		// when there is one): a model must not retry what cannot succeed.
+		class, _ := connectors.Classify(err)
 		switch {
 		case ce.Status == 404:
-			msg += " (not found: check the identifier)"
+			msg += " (not found: check the identifier; retrying will not help)"
 		case ce.Status == 401 || ce.Status == 403:
-			msg += " (the connection's credentials were refused; the operator must fix the connection)"
-		case ce.Status >= 400 && ce.Status < 500:
-			msg += " (the upstream rejected the arguments)"
-		case ce.Class == connectors.Retryable:
+			msg += " (the connection's credentials were refused; the operator must fix the connection; retrying will not help)"
+		case ce.Status == 429:
+			msg += " (rate limited: temporary, retrying later may work)"
+		case class == connectors.Retryable:
 			msg += " (temporary: retrying later may work)"
+		case ce.Status >= 400 && ce.Status < 500:
+			msg += " (the upstream rejected the arguments: permanent, retrying the same call will not help)"
+		case class == connectors.Permanent:
+			msg += " (permanent: retrying the same call will not help)"
 		}
 		if ce.Body != nil {
 			if b := mustJSON(ce.Body); len(b) < 2000 {

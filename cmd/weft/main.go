@@ -480,7 +480,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 	if cfg.workerID == "" {
 		cfg.workerID = sqlstore.NewWorkerID()
 	}
-	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, WorkerID: cfg.workerID})
+	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, WorkerID: cfg.workerID, Secret: cfg.secret})
 	if err := eng.LoadConnections(ctx); err != nil {
 		return fail(weft.Errorf(weft.EUnavailable, "stored connections: %v (is this the right master key? it comes from %s)", err, keys.Source()))
 	}

@@ -223,12 +223,7 @@ func newClient(allowPrivate bool) *http.Client {
 		TLSHandshakeTimeout: 10 * time.Second,
 		ForceAttemptHTTP2:   true,
 	}
-	return &http.Client{Transport: t, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 5 {
-			return errors.New("stopped after 5 redirects")
-		}
-		return nil
-	}}
+	return &http.Client{Transport: t, CheckRedirect: checkRedirect}
 }
 
 type blockedError struct{ addr string }
@@ -287,12 +282,31 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: url is required"}
 	}
 	conn := call.Connection
-	if conn != nil && conn.BaseURL != "" && !strings.Contains(rawURL, "://") {
-		rawURL = strings.TrimRight(conn.BaseURL, "/") + "/" + strings.TrimLeft(rawURL, "/")
+	base := call.BaseURL
+	if conn != nil && conn.BaseURL != "" {
+		base = conn.BaseURL
+	}
+	if base != "" && !absolute(rawURL) {
+		rawURL = strings.TrimRight(base, "/") + "/" + strings.TrimLeft(rawURL, "/")
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("http.request: bad url %q", rawURL)}
+		return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("http.request: bad url %q", c.redact(rawURL, conn))}
+	}
+	if hasCredentials(conn) {
+		// A connection's credentials go to its own origin only: an
+		// absolute url elsewhere is refused, not sent without them, so a
+		// flow never silently calls a host anonymously either.
+		bu, err := url.Parse(base)
+		if base == "" || err != nil || bu.Host == "" {
+			return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf(
+				"http.request: connection %s carries credentials but has no base_url: set base_url to the one origin they may be sent to", conn.Name)}
+		}
+		if !sameOrigin(bu, u) {
+			return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf(
+				"http.request: connection %s sends its credentials only to %s; refusing to call %s (another origin). Use a path relative to base_url, or a connection without credentials for other hosts",
+				conn.Name, origin(bu), origin(u))}
+		}
 	}
 	if q, ok := in["query"].(map[string]any); ok {
 		vals := u.Query()
@@ -358,6 +372,7 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		if err := c.authorize(ctx, req, conn); err != nil {
 			return nil, err
 		}
+		req = req.WithContext(withCredentials(req.Context(), conn))
 	}
 	if h, ok := in["headers"].(map[string]any); ok {
 		for k, v := range h {
@@ -383,7 +398,7 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 	resp, err := cl.Do(req)
 	if err != nil {
 		if rctx := req.Context(); rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-			return nil, &connectors.Error{Class: connectors.Retryable, Message: fmt.Sprintf("http.request: %s %s timed out after %s", method, u.Redacted(), conn.Timeout)}
+			return nil, &connectors.Error{Class: connectors.Retryable, Message: fmt.Sprintf("http.request: %s %s timed out after %s", method, c.redact(u.String(), conn), conn.Timeout)}
 		}
 		var be *blockedError
 		if errors.As(err, &be) {
@@ -392,12 +407,13 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &connectors.Error{Class: connectors.Retryable, Message: "http.request: " + redactURL(err.Error(), u)}
+		// A *url.Error quotes the URL sent, API-key query parameter included.
+		return nil, &connectors.Error{Class: connectors.Retryable, Message: "http.request: " + c.redact(err.Error(), conn)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxResponseBytes+1))
 	if err != nil {
-		return nil, &connectors.Error{Class: connectors.Retryable, Message: "http.request: reading response: " + err.Error()}
+		return nil, &connectors.Error{Class: connectors.Retryable, Message: "http.request: reading response: " + c.redact(err.Error(), conn)}
 	}
 	if int64(len(data)) > c.opts.MaxResponseBytes {
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("http.request: response larger than %d bytes", c.opts.MaxResponseBytes)}
@@ -426,10 +442,9 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		out["body_encoding"] = "base64"
 	}
 	if resp.StatusCode >= 400 {
-		e := &connectors.Error{Class: connectors.Permanent, Status: resp.StatusCode, Body: parsed,
-			Message: fmt.Sprintf("http.request: %s %s returned %d", method, u.Redacted(), resp.StatusCode)}
-		if resp.StatusCode >= 500 || resp.StatusCode == 408 || resp.StatusCode == 429 || resp.StatusCode == 425 {
-			e.Class = connectors.Retryable
+		e := &connectors.Error{Class: connectors.StatusClass(resp.StatusCode), Status: resp.StatusCode, Body: parsed,
+			Message: fmt.Sprintf("http.request: %s %s returned %d", method, c.redact(u.String(), conn), resp.StatusCode)}
+		if e.Class == connectors.Retryable {
 			e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
 		}
 		return nil, e
@@ -437,8 +452,18 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 	return out, nil
 }
 
-func redactURL(msg string, u *url.URL) string {
-	return strings.ReplaceAll(msg, u.String(), u.Redacted())
+// redact hides credentials in text that may quote a URL: credential-named
+// query parameters (and the connection's API-key parameter), userinfo
+// passwords, and any of the connection's secret values.
+func (c *client) redact(text string, conn *connectors.Connection) string {
+	if conn == nil {
+		return connectors.RedactURLs(text)
+	}
+	param := ""
+	if conn.Auth != nil {
+		param = conn.Auth.Query
+	}
+	return connectors.RedactSecrets(connectors.RedactURLs(text, param), conn.SecretValues()...)
 }
 
 func scalar(v any) string {

@@ -174,7 +174,7 @@ func TestConnectionAuth(t *testing.T) {
 	}
 	op := New(Options{}).Operations[0]
 	for _, c := range cases {
-		conn := &connectors.Connection{Name: "api", Connector: "http", AllowPrivate: true, Auth: c.auth}
+		conn := &connectors.Connection{Name: "api", Connector: "http", BaseURL: srv.URL, AllowPrivate: true, Auth: c.auth}
 		for i := 0; i < 2; i++ {
 			if _, err := op.Invoke(context.Background(), connectors.Call{Input: map[string]any{"url": srv.URL + "/x"}, Connection: conn}); err != nil {
 				t.Fatalf("%s: %v", c.name, err)
@@ -188,7 +188,7 @@ func TestConnectionAuth(t *testing.T) {
 		t.Fatalf("token fetched %d times; it must be cached until it expires", tokenCalls)
 	}
 	// A refused token request fails the call without echoing the secret.
-	bad := &connectors.Connection{Name: "bad", Connector: "http", AllowPrivate: true,
+	bad := &connectors.Connection{Name: "bad", Connector: "http", BaseURL: srv.URL, AllowPrivate: true,
 		Auth: &connectors.Auth{Type: connectors.AuthClientCredentials, TokenURL: srv.URL + "/token", ClientID: "cid", ClientSecret: "wrong-secret"}}
 	_, err := op.Invoke(context.Background(), connectors.Call{Input: map[string]any{"url": srv.URL + "/x"}, Connection: bad})
 	if class, _ := connectors.Classify(err); err == nil || strings.Contains(err.Error(), "wrong-secret") || class != connectors.Permanent {
@@ -233,7 +233,7 @@ func TestRefreshTokenFlow(t *testing.T) {
 	}))
 	defer srv.Close()
 	op := New(Options{}).Operations[0]
-	conn := &connectors.Connection{Name: "crm", Connector: "http", AllowPrivate: true,
+	conn := &connectors.Connection{Name: "crm", Connector: "http", BaseURL: srv.URL, AllowPrivate: true,
 		Auth: &connectors.Auth{Type: connectors.AuthRefreshToken, TokenURL: srv.URL + "/token", ClientID: "cid", RefreshToken: "rt-1"}}
 	if err := conn.Auth.Validate(); err != nil {
 		t.Fatal(err)
@@ -246,7 +246,7 @@ func TestRefreshTokenFlow(t *testing.T) {
 	if len(grants) != 2 || grants[0] != "refresh_token:rt-1" || grants[1] != "refresh_token:rt-2" {
 		t.Fatalf("token requests %v", grants)
 	}
-	revoked := &connectors.Connection{Name: "revoked", Connector: "http", AllowPrivate: true,
+	revoked := &connectors.Connection{Name: "revoked", Connector: "http", BaseURL: srv.URL, AllowPrivate: true,
 		Auth: &connectors.Auth{Type: connectors.AuthRefreshToken, TokenURL: srv.URL + "/token", ClientID: "cid", RefreshToken: "revoked-RT-secret"}}
 	_, err := op.Invoke(context.Background(), connectors.Call{Input: map[string]any{"url": srv.URL + "/x"}, Connection: revoked})
 	if class, _ := connectors.Classify(err); err == nil || class != connectors.Permanent || strings.Contains(err.Error(), "revoked-RT-secret") || !strings.Contains(err.Error(), "invalid_grant") {

@@ -1,7 +1,8 @@
 // Package openapi turns an OpenAPI 3.x (or Swagger 2.0) document into a
 // Weft connector: one operation per API operation, its parameters and JSON
 // body flattened into one input schema, its 2xx JSON response as the
-// output schema, and hints from the HTTP method. Calls go through the
+// output schema, and hints from the HTTP method refined by the operation's
+// words (hints.yaml) and its x-weft-annotations. Calls go through the
 // built-in http connector, so they get its address guard, error classes,
 // Retry-After and idempotency keys.
 package openapi
@@ -66,7 +67,7 @@ func Import(name string, spec []byte, request *connectors.Operation) (*connector
 	if doc.Info != nil && doc.Info.Description != "" {
 		c.Description = firstLine(doc.Info.Description)
 	}
-	used := map[string]int{}
+	used := map[string]bool{}
 	var paths []string
 	if doc.Paths != nil {
 		for p := range doc.Paths.Map() {
@@ -89,7 +90,7 @@ func Import(name string, spec []byte, request *connectors.Operation) (*connector
 				rep.Rejected = append(rep.Rejected, Rejection{Operation: label, Reason: err.Error()})
 				continue
 			}
-			o.Name = uniqueName(o.Name, used)
+			o.Name = uniqueName(o.Name, m, p, used)
 			c.Operations = append(c.Operations, o)
 			if t := listTrigger(o, pg); t != nil {
 				c.Triggers = append(c.Triggers, *t)
@@ -161,8 +162,13 @@ func serverURL(s *openapi3.Server) string {
 
 var nameRe = regexp.MustCompile(`[^A-Za-z0-9-]+`) // runs of anything else (underscores too) become one "_"
 
+// MaxNameLen bounds operation names (and MCP tool names).
+const MaxNameLen = 64
+
 // toolName makes a stable, valid MCP tool name (letters, digits, _ and -,
-// at most 64 characters) from an operationId or method and path.
+// at most 64 characters) from an operationId or method and path. A longer
+// name is cut and given a short hash of the whole name, so two long names
+// that share their first 64 characters stay two names.
 func toolName(method, path string, op *openapi3.Operation) string {
 	n := op.OperationID
 	if n == "" {
@@ -172,22 +178,30 @@ func toolName(method, path string, op *openapi3.Operation) string {
 	if n == "" {
 		n = strings.ToLower(method)
 	}
-	if len(n) > 64 {
-		n = n[:64]
-	}
-	return n
+	return connectors.ShortName(n, n, MaxNameLen)
 }
 
-func uniqueName(n string, used map[string]int) string {
-	used[n]++
-	if used[n] == 1 {
+// uniqueName returns n, or, when an earlier operation took n (a repeated
+// operationId, two ids that clean to one name), n with a short hash of
+// the operation's method and path: stable whatever the order of the
+// document, and never the same for two operations.
+func uniqueName(n, method, path string, used map[string]bool) string {
+	if !used[n] {
+		used[n] = true
 		return n
 	}
-	suffix := fmt.Sprintf("_%d", used[n])
-	if len(n)+len(suffix) > 64 {
-		n = n[:64-len(suffix)]
+	id := strings.ToUpper(method) + " " + path
+	for i := 0; ; i++ {
+		key := id
+		if i > 0 {
+			key = fmt.Sprintf("%s#%d", id, i)
+		}
+		c := connectors.ShortName(n+"_"+connectors.NameHash(key), n+"\x00"+key, MaxNameLen)
+		if !used[c] {
+			used[c] = true
+			return c
+		}
 	}
-	return uniqueName(n+suffix, used)
 }
 
 // param is where one flattened input property goes in the request.
@@ -304,14 +318,9 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 		}
 	}
 	m := strings.ToUpper(method)
-	hints := connectors.Hints{OpenWorld: true}
-	switch m {
-	case "GET", "HEAD", "OPTIONS":
-		hints.ReadOnly, hints.Idempotent = true, true
-	case "DELETE":
-		hints.Destructive, hints.Idempotent = true, true
-	case "PUT":
-		hints.Destructive, hints.Idempotent = true, true // replaces what is there
+	hints, err := operationHints(method, path, op)
+	if err != nil {
+		return nil, nil, err
 	}
 	desc := strings.TrimSpace(op.Summary)
 	if op.Description != "" {
@@ -374,10 +383,7 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 		if strings.Contains(u, "{") {
 			return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("%s: missing path parameter in %s", o.Name, u)}
 		}
-		if call.Connection == nil || call.Connection.BaseURL == "" {
-			u = base + u
-		}
-		in["url"] = u
+		in["url"] = u // relative: the connection's base_url, else the document's server (Call.BaseURL)
 		if len(query) > 0 {
 			in["query"] = query
 		}
@@ -418,7 +424,7 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 			}
 			in["paginate"] = pg
 		}
-		return request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection})
+		return request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection, BaseURL: base})
 	}
 	return o, paging, nil
 }
