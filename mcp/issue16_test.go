@@ -130,7 +130,7 @@ func TestIssue16_F14_BatchIsInvalidRequest(t *testing.T) {
 // F15: elicitation is a client capability; the server must not claim it
 // (nor its conformance fixture), on either wire.
 func TestIssue16_F15_NoElicitationServerCapability(t *testing.T) {
-	gw := mcp.New(newEngine(t), slog.New(slog.DiscardHandler), mcp.Config{})
+	gw := mcp.New(newEngine(t), slog.New(slog.DiscardHandler), mcp.Config{Conformance: true})
 	for _, path := range []string{"/mcp", "/mcp/discovery", "/mcp/conformance"} {
 		r := post(t, gw, path, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"elicitation":{}},"clientInfo":{"name":"x","version":"1"}}}`, nil)
 		caps, ok := r.Result["capabilities"].(map[string]any)
