@@ -21,7 +21,9 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors/openapi"
+	"github.com/weftio/weft/internal/bounded"
 )
 
 // Sandbox simulates one API.
@@ -315,6 +317,9 @@ func (s *Sandbox) checkParents(segs []string, params map[string]string, item boo
 
 func (s *Sandbox) stamp() string { return s.now().UTC().Format(time.RFC3339Nano) }
 
+// bodyLimits bound a simulated request's body.
+var bodyLimits = bounded.Limits{MaxBytes: 1 << 20}
+
 // body decodes and validates a JSON request body.
 func (s *Sandbox) body(r *http.Request, op *openapi3.Operation) (map[string]any, *apiError) {
 	in := map[string]any{}
@@ -322,8 +327,12 @@ func (s *Sandbox) body(r *http.Request, op *openapi3.Operation) (map[string]any,
 		return in, nil
 	}
 	mt := op.RequestBody.Value.Content.Get("application/json")
-	if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20)).Decode(&in); err != nil {
-		return nil, &apiError{422, "invalid", "the body is not a JSON object: " + err.Error()}
+	if err := bounded.ReadJSON("the body", r.Body, &in, bodyLimits); err != nil {
+		status := 422
+		if weft.Code(err) == weft.ETooLarge {
+			status = 413
+		}
+		return nil, &apiError{status, "invalid", weft.Message(err)}
 	}
 	if mt != nil && mt.Schema != nil && mt.Schema.Value != nil {
 		if err := mt.Schema.Value.VisitJSON(in, openapi3.VisitAsRequest(), openapi3.MultiErrors()); err != nil {
