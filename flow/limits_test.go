@@ -65,6 +65,7 @@ func TestIssue16_F01_FlowDepthAndSizeBounded(t *testing.T) {
 		{"deep literal", "name: d\nsteps:\n  - id: s\n    set: {v: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "}\n", weft.EInvalid, "nests deeper than 100 levels"},
 		{"deep via aliases", "name: d\nx: &a " + strings.Repeat("[", 96) + strings.Repeat("]", 96) + "\nsteps:\n  - id: s\n    set: {v: [[*a]]}\n", weft.EInvalid, "bomb.yaml:5:"},
 		{"self-referencing alias", "name: d\nx: &a [1, *a]\nsteps:\n  - id: s\n    set: {v: *a}\n", weft.EInvalid, "contains it"},
+		{"long string through aliases", "name: d\nx: &s " + strings.Repeat("x", 300000) + "\nsteps:\n  - id: s\n    set: {v: [*s, *s, *s, *s]}\n", weft.EInvalid, "bomb.yaml:5:27: YAML aliases expand to more than 1048576 bytes of text"},
 		{"too large", "name: d\n#" + strings.Repeat("x", 5<<20) + "\nsteps: []\n", weft.ETooLarge, "the limit is"},
 		{"many nodes", "name: d\nsteps:\n  - id: s\n    set: {v: [" + strings.Repeat("1,", 300000) + "1]}\n", weft.ETooLarge, "more than 200000 nodes"},
 	}

@@ -16,7 +16,7 @@ import (
 // limits bound a flow document before anything walks it: flows are
 // written by hand, so these are generous for people and small for a
 // machine (an alias bomb or a megabyte of nesting is refused at once).
-var limits = bounded.Limits{MaxBytes: 4 << 20, MaxDepth: 100, MaxNodes: 200000, MaxAliasNodes: 10000}
+var limits = bounded.Limits{MaxBytes: 4 << 20, MaxDepth: 100, MaxNodes: 200000, MaxAliasNodes: 10000, MaxAliasBytes: 1 << 20}
 
 // Parse reads a flow from YAML or JSON. file names the source in errors
 // (file:line:col). It checks structure only; call Validate for references,

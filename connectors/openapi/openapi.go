@@ -104,7 +104,7 @@ func Import(name string, spec []byte, request *connectors.Operation) (*connector
 // caller's to bound (the API's max_import_bytes, an operator's file), so
 // only structure is limited here: GitHub's spec nests about 30 levels,
 // and specs rarely use YAML aliases at all.
-var limits = bounded.Limits{MaxBytes: 1 << 40, MaxDepth: 256, MaxNodes: 1 << 25, MaxAliasNodes: 100000}
+var limits = bounded.Limits{MaxBytes: 1 << 40, MaxDepth: 256, MaxNodes: 1 << 25, MaxAliasNodes: 100000, MaxAliasBytes: 16 << 20}
 
 func load(spec []byte) (*openapi3.T, string, error) {
 	// A YAML spec becomes JSON here, within the limits, so kin-openapi

@@ -30,10 +30,14 @@ type Limits struct {
 	// may add to the document in all (invalid). It is what stops an
 	// alias bomb: ten aliases to ten aliases ... expand exponentially.
 	MaxAliasNodes int64
+	// MaxAliasBytes bounds how many bytes of scalar text aliases may add
+	// in all (invalid): a few aliases to one long string would otherwise
+	// multiply it wherever the document is copied or encoded.
+	MaxAliasBytes int64
 }
 
 // Default is what a document gets when its reader names no limits.
-var Default = Limits{MaxBytes: 10 << 20, MaxDepth: 100, MaxNodes: 1 << 20, MaxAliasNodes: 10000}
+var Default = Limits{MaxBytes: 10 << 20, MaxDepth: 100, MaxNodes: 1 << 20, MaxAliasNodes: 10000, MaxAliasBytes: 1 << 20}
 
 // DefaultJSON is the default for JSON payloads (API and webhook bodies):
 // payloads nest deeper than hand-written documents, and aliases do not
@@ -53,6 +57,9 @@ func (l Limits) With(d Limits) Limits {
 	}
 	if l.MaxAliasNodes <= 0 {
 		l.MaxAliasNodes = d.MaxAliasNodes
+	}
+	if l.MaxAliasBytes <= 0 {
+		l.MaxAliasBytes = d.MaxAliasBytes
 	}
 	return l
 }

@@ -30,6 +30,7 @@ func TestYAMLLimits(t *testing.T) {
 		{"alias bomb", Bomb(), weft.EInvalid, "doc.yaml:5:38: YAML aliases expand to more than 10000 nodes", Limits{}},
 		{"cycle", "a: &a [1, *a]\n", weft.EInvalid, "contains it", Limits{}},
 		{"merge keys count", "a: &a {x: 1, y: 2}\nb: {<<: *a}\nc: {<<: *a}\n", weft.EInvalid, "doc.yaml:3:", Limits{MaxAliasNodes: 6}},
+		{"long string through aliases", "s: &s " + strings.Repeat("x", 300000) + "\nl: [*s, *s, *s, *s]\n", weft.EInvalid, "doc.yaml:2:17: YAML aliases expand to more than 1048576 bytes of text", Limits{}},
 		{"deep literal", strings.Repeat("[", 50) + strings.Repeat("]", 50), weft.EInvalid, "nests deeper than 20", Limits{MaxDepth: 20}},
 		{"deep through aliases", "a: &a [[[[[1]]]]]\nb: &b [*a, [[[[*a]]]]]\nc: [*b]\n", weft.EInvalid, "doc.yaml:3:", Limits{MaxDepth: 12}},
 		{"many nodes", "[" + strings.Repeat("1,", 100) + "1]", weft.ETooLarge, "more than 50 nodes", Limits{MaxNodes: 50}},

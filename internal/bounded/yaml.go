@@ -87,6 +87,7 @@ type counter struct {
 	name              string
 	l                 Limits
 	nodes, aliasNodes int64
+	aliasBytes        int64
 	memo              map[*yaml.Node]extent
 	open              map[*yaml.Node]bool // anchored nodes being measured (cycles)
 	cycle             *yaml.Node
@@ -94,6 +95,7 @@ type counter struct {
 
 type extent struct {
 	size   int64 // nodes after expansion, saturated at cap
+	bytes  int64 // scalar text after expansion, saturated at cap
 	height int   // levels after expansion, saturated at MaxDepth+1
 }
 
@@ -120,6 +122,10 @@ func (c *counter) walk(n *yaml.Node, depth int) error {
 		c.aliasNodes = sat(c.aliasNodes + e.size)
 		if c.aliasNodes > c.l.MaxAliasNodes {
 			return located(weft.EInvalid, c.pos(n), "YAML aliases expand to more than %d nodes (alias *%s); the limit is %d", c.l.MaxAliasNodes, n.Value, c.l.MaxAliasNodes)
+		}
+		c.aliasBytes = sat(c.aliasBytes + e.bytes)
+		if c.aliasBytes > c.l.MaxAliasBytes {
+			return located(weft.EInvalid, c.pos(n), "YAML aliases expand to more than %d bytes of text (alias *%s); the limit is %d", c.l.MaxAliasBytes, n.Value, c.l.MaxAliasBytes)
 		}
 		if err := c.count(n, e.size); err != nil {
 			return err
@@ -175,10 +181,11 @@ func (c *counter) extent(n *yaml.Node, level int) extent {
 		return extent{size: 1, height: c.l.MaxDepth + 1}
 	}
 	c.open[n] = true
-	e := extent{size: 1, height: 1}
+	e := extent{size: 1, height: 1, bytes: int64(len(n.Value))}
 	for _, k := range n.Content {
 		ke := c.extent(k, level+1)
 		e.size = sat(e.size + ke.size)
+		e.bytes = sat(e.bytes + ke.bytes)
 		e.height = max(e.height, min(ke.height+1, c.l.MaxDepth+1))
 	}
 	delete(c.open, n)
