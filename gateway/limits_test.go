@@ -174,6 +174,11 @@ func TestIssue16_F30_InvalidUTF8Refused(t *testing.T) {
 			t.Errorf("%s: got %d %v, want 400 invalid naming byte 13", target, a.status, a.body)
 		}
 	}
+	// An escaped lone surrogate would become U+FFFD just the same.
+	a = serveWithin(t, h, "POST", "/hooks/echo", "application/json", `{"name": "caf\udce9"}`, 10*time.Second)
+	if a.status != 400 || errCode(a.body) != "invalid" || !strings.Contains(errMessage(a.body), "lone UTF-16 surrogate") {
+		t.Errorf("lone surrogate: got %d %v", a.status, a.body)
+	}
 	// Valid UTF-8 (and escaped code points) still pass unchanged.
 	a = serveWithin(t, h, "POST", "/hooks/echo", "application/json", `{"name": "café \u00e9"}`, 10*time.Second)
 	if a.status != 200 || a.body["got"] != "café é" {

@@ -82,6 +82,10 @@ func TestJSONLimits(t *testing.T) {
 		l                     Limits
 	}{
 		{"bad utf-8", "{\"a\": \"x\xff\"}", weft.EInvalid, "not valid UTF-8 at byte 8", Limits{}},
+		{"lone high surrogate", `{"a": "x\ud800y"}`, weft.EInvalid, `lone UTF-16 surrogate (\ud800) at byte 8`, Limits{}},
+		{"lone low surrogate", `["\uDC00"]`, weft.EInvalid, `(\uDC00) at byte 2`, Limits{}},
+		{"high surrogate then a non-low escape", `["\ud800\u0041"]`, weft.EInvalid, "lone UTF-16 surrogate", Limits{}},
+		{"surrogate pair", `["\ud83d\ude00 \u00e9 \\u\\ud800"]`, "", "", Limits{}},
 		{"deep", strings.Repeat("[", 300) + strings.Repeat("]", 300), weft.EInvalid, "deeper than 256 levels at byte 256", Limits{}},
 		{"brackets in strings do not count", `{"a": "` + strings.Repeat("[", 300) + `"}`, "", "", Limits{}},
 		{"escaped quote", `{"a": "\"[[[[[["}`, "", "", Limits{MaxDepth: 2}},

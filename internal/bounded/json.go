@@ -23,11 +23,24 @@ func CheckJSON(name string, data []byte, l Limits) error {
 	}
 	depth, nodes := 0, int64(1)
 	inStr, esc := false, false
+	lowAt := -1 // where the low half of a checked surrogate pair sits
 	for i, b := range data {
 		if inStr {
 			switch {
 			case esc:
 				esc = false
+				if b == 'u' && i != lowAt {
+					// encoding/json would turn a lone surrogate into U+FFFD.
+					switch r := hex4(data, i+1); {
+					case r >= 0xD800 && r < 0xDC00:
+						if len(data) < i+11 || data[i+5] != '\\' || data[i+6] != 'u' || hex4(data, i+7) < 0xDC00 || hex4(data, i+7) > 0xDFFF {
+							return weft.Errorf(weft.EInvalid, "%s has a lone UTF-16 surrogate (\\u%s) at byte %d", name, data[i+1:i+5], i-1)
+						}
+						lowAt = i + 6
+					case r >= 0xDC00 && r <= 0xDFFF:
+						return weft.Errorf(weft.EInvalid, "%s has a lone UTF-16 surrogate (\\u%s) at byte %d", name, data[i+1:i+5], i-1)
+					}
+				}
 			case b == '\\':
 				esc = true
 			case b == '"':
@@ -55,6 +68,27 @@ func CheckJSON(name string, data []byte, l Limits) error {
 		}
 	}
 	return nil
+}
+
+// hex4 reads four hex digits at data[i:], or gives -1.
+func hex4(data []byte, i int) int {
+	if i+4 > len(data) {
+		return -1
+	}
+	r := 0
+	for _, c := range data[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | int(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | int(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | int(c-'A'+10)
+		default:
+			return -1
+		}
+	}
+	return r
 }
 
 // badUTF8 is the offset of the first byte that is not valid UTF-8.
