@@ -106,6 +106,8 @@ func Import(name string, spec []byte, request *connectors.Operation) (*connector
 // and specs rarely use YAML aliases at all.
 var limits = bounded.Limits{MaxBytes: 1 << 40, MaxDepth: 256, MaxNodes: 1 << 25, MaxAliasNodes: 100000, MaxAliasBytes: 16 << 20}
 
+var openapi3Version = regexp.MustCompile(`^3\.[0-9]+(\.[0-9]+)?(-.*)?$`)
+
 func load(spec []byte) (*openapi3.T, string, error) {
 	// A YAML spec becomes JSON here, within the limits, so kin-openapi
 	// only ever decodes JSON that has passed them (its own YAML path would
@@ -138,6 +140,9 @@ func load(spec []byte) (*openapi3.T, string, error) {
 		}
 		return d3, "swagger-2.0", nil
 	case strings.HasPrefix(probe.OpenAPI, "3"):
+		if !openapi3Version.MatchString(probe.OpenAPI) {
+			return nil, "", fmt.Errorf("openapi version %q is not 3.<minor>[.<patch>]", probe.OpenAPI)
+		}
 		// Decode directly (several times faster on large specs than the
 		// loader's YAML path), then resolve refs as the loader would.
 		doc := &openapi3.T{}
