@@ -472,6 +472,9 @@ func FromCSV(name string, r io.Reader) (*Schema, error) {
 	cols := make([]*Field, len(header))
 	for i, h := range header {
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		if h == "" {
+			return nil, invalid("%s: column %d of the CSV header has no name", name, i+1)
+		}
 		cols[i] = &Field{Path: h, Name: h}
 	}
 	for n := 0; n < 20; n++ {
