@@ -75,6 +75,10 @@ func Import(name string, spec []byte, request *connectors.Operation) (*connector
 	sort.Strings(paths)
 	for _, p := range paths {
 		item := doc.Paths.Value(p)
+		if item == nil { // "/x": null
+			rep.Rejected = append(rep.Rejected, Rejection{Operation: p, Reason: "the path has no operations (null)"})
+			continue
+		}
 		methods := make([]string, 0, 8)
 		for m := range item.Operations() {
 			methods = append(methods, m)
