@@ -121,7 +121,7 @@ func TestIssue16_F01_AliasBombOverHTTP(t *testing.T) {
 func bigSpec(size int) string {
 	var b strings.Builder
 	b.WriteString(`{"openapi": "3.0.3", "info": {"title": "big", "version": "1"}, "servers": [{"url": "https://api.example.com"}], "paths": {`)
-	desc := strings.Repeat("A long description of this operation. ", 50)
+	desc := strings.Repeat("A long description of this operation. ", 1000) // few operations: the bytes are the point
 	for i := 0; b.Len() < size; i++ {
 		if i > 0 {
 			b.WriteString(",")
@@ -138,9 +138,9 @@ func TestIssue16_F20_ImportLargerThanBodyLimit(t *testing.T) {
 		t.Fatalf("spec is only %d bytes", len(spec))
 	}
 	h := newHandler(t, gateway.Config{}) // default limits: 10 MiB bodies, 64 MiB imports
-	a := serveWithin(t, h, "POST", "/api/connectors/import?name=big", "application/json", spec, 60*time.Second)
+	a := serveWithin(t, h, "POST", "/api/connectors/import?name=big", "application/json", spec, 120*time.Second)
 	rep, _ := a.body["report"].(map[string]any)
-	if a.status != 201 || rep["imported"] == nil || rep["imported"].(float64) < 4000 {
+	if a.status != 201 || rep["imported"] == nil || rep["imported"].(float64) < 250 {
 		t.Fatalf("importing %d bytes: %d %v", len(spec), a.status, errMessage(a.body))
 	}
 	// Other API bodies keep the 10 MiB limit.
