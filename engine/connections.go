@@ -10,6 +10,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/internal/bounded"
 	"github.com/weftio/weft/store"
 )
 
@@ -99,7 +100,7 @@ func (e *Engine) openConnection(keys Sealer, sc store.SealedConnection) (*connec
 		return nil, err
 	}
 	var conn connectors.Connection
-	if err := yaml.Unmarshal(plain, &conn); err != nil {
+	if err := bounded.UnmarshalYAML("connection "+sc.Name, plain, &conn, bounded.Limits{}); err != nil {
 		return nil, err
 	}
 	conn.Name, conn.Connector, conn.Source = sc.Name, sc.Connector, "api"

@@ -10,17 +10,22 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/internal/bounded"
 )
+
+// limits bound a flow document before anything walks it: flows are
+// written by hand, so these are generous for people and small for a
+// machine (an alias bomb or a megabyte of nesting is refused at once).
+var limits = bounded.Limits{MaxBytes: 4 << 20, MaxDepth: 100, MaxNodes: 200000, MaxAliasNodes: 10000, MaxAliasBytes: 1 << 20}
 
 // Parse reads a flow from YAML or JSON. file names the source in errors
 // (file:line:col). It checks structure only; call Validate for references,
 // expressions and catalog checks. Parse returns every problem it finds.
 func Parse(file string, src []byte) (*Flow, error) {
 	p := &parser{file: file, keys: map[*yaml.Node]*yaml.Node{}}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return nil, &weft.Error{Code: weft.EInvalid, Message: "flow file is not valid YAML or JSON",
-			Problems: []weft.Problem{{Pos: yamlErrPos(file, err), Message: yamlErrMsg(err)}}}
+	doc, err := bounded.YAML(file, src, limits)
+	if err != nil {
+		return nil, err
 	}
 	if len(doc.Content) == 0 {
 		return nil, weft.Errorf(weft.EInvalid, "%s: flow file is empty", file)
@@ -30,26 +35,6 @@ func Parse(file string, src []byte) (*Flow, error) {
 		return nil, &weft.Error{Code: weft.EUnprocessable, Message: fmt.Sprintf("flow %s has %d problem(s)", file, len(p.probs)), Problems: p.probs}
 	}
 	return f, nil
-}
-
-var yamlLineRe = regexp.MustCompile(`line (\d+)(?::(\d+))?`)
-
-func yamlErrPos(file string, err error) string {
-	m := yamlLineRe.FindStringSubmatch(err.Error())
-	if m == nil {
-		return file
-	}
-	col := m[2]
-	if col == "" {
-		col = "1"
-	}
-	return file + ":" + m[1] + ":" + col
-}
-
-func yamlErrMsg(err error) string {
-	s := strings.TrimPrefix(err.Error(), "yaml: ")
-	s = yamlLineRe.ReplaceAllString(s, "")
-	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), ":"))
 }
 
 type parser struct {

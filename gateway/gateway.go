@@ -17,13 +17,13 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"gopkg.in/yaml.v3"
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/internal/bounded"
 	"github.com/weftio/weft/mapper"
 	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/monitor"
@@ -33,18 +33,19 @@ import (
 
 // Config configures the gateway.
 type Config struct {
-	MaxBodyBytes int64                            // webhook and API body limit (default 10 MiB)
-	Secret       func(name string) (string, bool) // named secrets (signatures)
-	APIToken     string                           // if set, /api, /metrics (and /mcp, through MCPAuth) require "Authorization: Bearer <token>"
-	PublicURL    string                           // this server's address as browsers see it (a trusted origin and host)
-	Sessions     Sessions                         // cookie sessions (the console's sign-in); nil: none
-	Sandbox      http.Handler                     // serves /sandbox/* when set (simulated APIs for offline flows)
-	MCP          *mcp.Gateway                     // serves /mcp and /mcp/{toolset} when set
-	MCPAuth      *mcp.Auth                        // API keys and OAuth for /mcp
-	Mapper       *mapper.Service                  // schema mapping reviews (/api/mappings)
-	Metrics      http.Handler                     // Prometheus /metrics
-	Alerts       *monitor.Alerter                 // /api/alerts
-	NL2Flow      *nl2flow.Compiler                // drafts flows from requests (/api/nl2flow)
+	MaxBodyBytes   int64                            // webhook and API body limit (default 10 MiB)
+	MaxImportBytes int64                            // POST /api/connectors/import body limit (default 64 MiB)
+	Secret         func(name string) (string, bool) // named secrets (signatures)
+	APIToken       string                           // if set, /api, /metrics (and /mcp, through MCPAuth) require "Authorization: Bearer <token>"
+	PublicURL      string                           // this server's address as browsers see it (a trusted origin and host)
+	Sessions       Sessions                         // cookie sessions (the console's sign-in); nil: none
+	Sandbox        http.Handler                     // serves /sandbox/* when set (simulated APIs for offline flows)
+	MCP            *mcp.Gateway                     // serves /mcp and /mcp/{toolset} when set
+	MCPAuth        *mcp.Auth                        // API keys and OAuth for /mcp
+	Mapper         *mapper.Service                  // schema mapping reviews (/api/mappings)
+	Metrics        http.Handler                     // Prometheus /metrics
+	Alerts         *monitor.Alerter                 // /api/alerts
+	NL2Flow        *nl2flow.Compiler                // drafts flows from requests (/api/nl2flow)
 }
 
 // Server is the HTTP handler.
@@ -60,6 +61,9 @@ type Server struct {
 func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 10 << 20
+	}
+	if cfg.MaxImportBytes <= 0 {
+		cfg.MaxImportBytes = DefaultMaxImportBytes
 	}
 	if cfg.Secret == nil {
 		cfg.Secret = func(string) (string, bool) { return "", false }
@@ -287,20 +291,40 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// readBody reads a size-limited body.
+// DefaultMaxImportBytes bounds an imported OpenAPI document: real specs
+// are larger than API bodies (GitHub's is 13 MB).
+const DefaultMaxImportBytes = 64 << 20
+
+// readBody reads a body of at most MaxBodyBytes.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if r.ContentLength > s.cfg.MaxBodyBytes {
-		return nil, weft.Errorf(weft.ETooLarge, "body is %d bytes; the limit is %d", r.ContentLength, s.cfg.MaxBodyBytes)
+	return readBodyLimit(w, r, s.cfg.MaxBodyBytes, "max_body_bytes")
+}
+
+// readBodyLimit reads a body of at most limit bytes; setting names the
+// configuration that raises the limit.
+func readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64, setting string) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, weft.Errorf(weft.ETooLarge, "body is %d bytes; the limit is %d (%s)", r.ContentLength, limit, setting)
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, weft.Errorf(weft.ETooLarge, "body is larger than the limit of %d bytes", s.cfg.MaxBodyBytes)
+			return nil, weft.Errorf(weft.ETooLarge, "body is larger than the limit of %d bytes (%s)", limit, setting)
 		}
 		return nil, weft.Errorf(weft.EInvalid, "reading body: %v", err)
 	}
 	return data, nil
+}
+
+// bodyLimits bound the structure of JSON and YAML bodies; their size is
+// readBody's to bound.
+var bodyLimits = bounded.Limits{MaxBytes: 1 << 62}
+
+// decodeJSON decodes a JSON body within bodyLimits: invalid UTF-8, too
+// deep or too many values are refused, never silently altered.
+func decodeJSON(data []byte, v any) error {
+	return bounded.UnmarshalJSON("body", data, v, bodyLimits)
 }
 
 func parseJSONBody(data []byte) (any, error) {
@@ -308,12 +332,8 @@ func parseJSONBody(data []byte) (any, error) {
 		return map[string]any{}, nil
 	}
 	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, weft.Errorf(weft.EInvalid, "body is not valid JSON at byte %d: %v", se.Offset, err)
-		}
-		return nil, weft.Errorf(weft.EInvalid, "body is not valid JSON: %v", err)
+	if err := decodeJSON(data, &v); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -571,7 +591,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := s.readBody(w, r)
 	if err == nil {
-		if err = json.Unmarshal(data, &req); err != nil || req.Version <= 0 {
+		if err = decodeJSON(data, &req); err != nil || req.Version <= 0 {
 			err = weft.Errorf(weft.EInvalid, `body must be {"version": N} with N >= 1`)
 		}
 	}
@@ -684,8 +704,8 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 		Input json.RawMessage `json:"input"`
 	}
 	if len(strings.TrimSpace(string(data))) > 0 {
-		if err := json.Unmarshal(data, &req); err != nil {
-			writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"input": <JSON>} or empty`))
+		if err := decodeJSON(data, &req); err != nil {
+			writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"input": <JSON>} or empty: %s`, weft.Message(err)))
 			return
 		}
 	}
@@ -763,8 +783,8 @@ func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var conn connectors.Connection
-	if err := yaml.Unmarshal(data, &conn); err != nil {
-		writeErr(w, weft.Errorf(weft.EInvalid, "connection body is not JSON or YAML: %v", yamlErrLine(err)))
+	if err := bounded.UnmarshalYAML("connection body", data, &conn, bodyLimits); err != nil {
+		writeErr(w, err)
 		return
 	}
 	name := chi.URLParam(r, "name")
@@ -779,16 +799,6 @@ func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("connection saved", "connection", name, "connector", conn.Connector)
 	writeJSON(w, http.StatusOK, connectionView{&conn, conn.SecretState()})
-}
-
-// yamlErrLine keeps a YAML decoding error's position but never the
-// document's text, which may hold a credential.
-func yamlErrLine(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, "cannot unmarshal"); i >= 0 {
-		msg = msg[:i] + "wrong type"
-	}
-	return msg
 }
 
 func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) {
@@ -813,8 +823,8 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		Scopes     []string `json:"scopes"`
 		RatePerMin int      `json:"rate_per_min"`
 	}
-	if err := json.Unmarshal(data, &req); err != nil {
-		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"name", "scopes": [toolset | "*" | "tool:<glob>"], "rate_per_min"}`))
+	if err := decodeJSON(data, &req); err != nil {
+		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"name", "scopes": [toolset | "*" | "tool:<glob>"], "rate_per_min"}: %s`, weft.Message(err)))
 		return
 	}
 	k, secret, err := mcp.CreateKey(r.Context(), s.e.Store(), req.Name, req.Scopes, req.RatePerMin)
@@ -855,14 +865,18 @@ func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) {
 // connector, stores it so it survives restarts, and adds it to the catalog.
 func (s *Server) importConnector(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("name")
-	spec, err := s.readBody(w, r)
+	spec, err := readBodyLimit(w, r, s.cfg.MaxImportBytes, "max_import_bytes")
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	rep, err := openapi.Register(s.e.Catalog(), name, spec)
 	if err != nil {
-		writeErr(w, weft.Errorf(weft.EUnprocessable, "import %s: %v", name, err))
+		code := weft.EUnprocessable
+		if c := weft.Code(err); c == weft.EInvalid || c == weft.ETooLarge {
+			code = c // the document broke a parsing limit
+		}
+		writeErr(w, weft.Wrap(code, err, "import %s: %v", name, err))
 		return
 	}
 	if err := s.e.Store().SaveConnectorSpec(r.Context(), store.ConnectorSpec{Name: name, Kind: "openapi", Spec: spec}); err != nil {
@@ -881,8 +895,8 @@ func (s *Server) nl2flow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req nl2flow.Request
-	if err := json.Unmarshal(data, &req); err != nil {
-		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"text": "...", "flow": "existing YAML to edit (optional)", "backend": "builtin|llm (optional)"}: %v`, err))
+	if err := decodeJSON(data, &req); err != nil {
+		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"text": "...", "flow": "existing YAML to edit (optional)", "backend": "builtin|llm (optional)"}: %s`, weft.Message(err)))
 		return
 	}
 	d, err := s.cfg.NL2Flow.Compile(r.Context(), req)

@@ -40,9 +40,9 @@ func (s *Server) mappingRoutes(r chi.Router) {
 			return
 		}
 		var reviews []mapper.Review
-		if err := json.Unmarshal(data, &reviews); err != nil {
+		if err := decodeJSON(data, &reviews); err != nil {
 			var one mapper.Review
-			if err2 := json.Unmarshal(data, &one); err2 != nil {
+			if err2 := decodeJSON(data, &one); err2 != nil {
 				writeErr(w, weft.Errorf(weft.EInvalid, `body must be a review {"target", "action": accept|reject|edit, "expr", "reviewer", "note"} or a list of them`))
 				return
 			}
@@ -88,8 +88,8 @@ func (s *Server) createMapping(w http.ResponseWriter, r *http.Request) {
 		Target schemaInput `json:"target"`
 		Top    int         `json:"top"`
 	}
-	if err := json.Unmarshal(data, &req); err != nil {
-		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"name", "source": {"doc" | "csv" | "connection"+"table"}, "target": {...}, "top"}`))
+	if err := decodeJSON(data, &req); err != nil {
+		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"name", "source": {"doc" | "csv" | "connection"+"table"}, "target": {...}, "top"}: %s`, weft.Message(err)))
 		return
 	}
 	src, err := s.schemaOf(r.Context(), req.Source, "source")

@@ -9,7 +9,6 @@ package mapper
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/ai"
+	"github.com/weftio/weft/internal/bounded"
 )
 
 // Field is one leaf of a schema.
@@ -46,6 +46,10 @@ const (
 	maxSample = 32 << 20
 )
 
+// inputLimits bound a schema document before it is decoded (MaxDepth
+// above bounds the fields read from it, not the document).
+var inputLimits = bounded.Limits{MaxBytes: maxSample, MaxDepth: 128}
+
 func invalid(format string, args ...any) error { return weft.Errorf(weft.EInvalid, format, args...) }
 
 // Parse reads a schema document of any supported kind: a field list
@@ -55,11 +59,14 @@ func Parse(name string, data []byte) (*Schema, error) {
 		return nil, invalid("%s is %d bytes; the limit is %d", name, len(data), maxSample)
 	}
 	var doc any
-	if err := json.Unmarshal(data, &doc); err != nil {
+	if err := bounded.UnmarshalJSON(name, data, &doc, inputLimits); err != nil {
 		if strings.Contains(name, ".csv") || looksCSV(data) {
 			return FromCSV(name, strings.NewReader(string(data)))
 		}
-		return nil, invalid("%s is not JSON (nor a CSV header): %v", name, err)
+		if c := weft.Code(err); c == weft.ETooLarge || !strings.Contains(weft.Message(err), "not valid JSON") {
+			return nil, err // a limit, or bad UTF-8: say so as it is
+		}
+		return nil, invalid("%s is not JSON (nor a CSV header): %s", name, weft.Message(err))
 	}
 	m, ok := doc.(map[string]any)
 	switch {
@@ -92,8 +99,8 @@ func FromFieldList(data []byte) (*Schema, error) {
 			Required    bool   `json:"required"`
 		} `json:"fields"`
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, invalid("field list: %v", err)
+	if err := bounded.UnmarshalJSON("field list", data, &doc, inputLimits); err != nil {
+		return nil, err
 	}
 	s := &Schema{Name: doc.Name}
 	for i, f := range doc.Fields {
@@ -465,6 +472,9 @@ func FromCSV(name string, r io.Reader) (*Schema, error) {
 	cols := make([]*Field, len(header))
 	for i, h := range header {
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		if h == "" {
+			return nil, invalid("%s: column %d of the CSV header has no name", name, i+1)
+		}
 		cols[i] = &Field{Path: h, Name: h}
 	}
 	for n := 0; n < 20; n++ {

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/internal/bounded"
 	"github.com/weftio/weft/store"
 )
 
@@ -322,7 +322,7 @@ func (a *Auth) keySet(ctx context.Context, kid string) (*jose.JSONWebKeySet, err
 		return nil, fmt.Errorf("jwks: %s", resp.Status)
 	}
 	var set jose.JSONWebKeySet
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
+	if err := bounded.ReadJSON("jwks", resp.Body, &set, bounded.Limits{MaxBytes: 1 << 20}); err != nil {
 		return nil, err
 	}
 	a.mu.Lock()

@@ -19,6 +19,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/ai"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/internal/bounded"
 )
 
 // Request is what to compile.
@@ -317,8 +318,8 @@ func (b *builtin) edit(ctx context.Context, text, existing string) (string, *Pla
 	if err != nil {
 		return "", nil, nil, err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(existing), &doc); err != nil || len(doc.Content) == 0 {
+	doc, err := bounded.YAML("flow.yaml", []byte(existing), bounded.Limits{})
+	if err != nil || len(doc.Content) == 0 {
 		return "", nil, nil, weft.Errorf(weft.EInvalid, "the flow to edit is not a YAML document")
 	}
 	n := &notes{}
@@ -375,10 +376,10 @@ func (b *builtin) edit(ctx context.Context, text, existing string) (string, *Pla
 		}
 		return existing, p, n, nil
 	}
-	var added yaml.Node
 	var sb strings.Builder
 	writeSteps(&sb, p.Steps, 0)
-	if err := yaml.Unmarshal([]byte(sb.String()), &added); err != nil || len(added.Content) == 0 {
+	added, err := bounded.YAML("new steps", []byte(sb.String()), bounded.Limits{})
+	if err != nil || len(added.Content) == 0 {
 		return "", nil, nil, fmt.Errorf("nl2flow: rendering the new steps: %v", err)
 	}
 	root := doc.Content[0]
@@ -394,7 +395,7 @@ func (b *builtin) edit(ctx context.Context, text, existing string) (string, *Pla
 	}
 	steps.Style = 0
 	steps.Content = append(steps.Content, added.Content[0].Content...)
-	out, err := yaml.Marshal(&doc)
+	out, err := yaml.Marshal(doc)
 	if err != nil {
 		return "", nil, nil, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/ai"
+	"github.com/weftio/weft/internal/bounded"
 	"github.com/weftio/weft/prompts"
 )
 
@@ -261,8 +262,8 @@ func parseAnswer(s string) (*answer, error) {
 		s = s[:j+1]
 	}
 	var a answer
-	if err := json.Unmarshal([]byte(s), &a); err != nil {
-		return nil, fmt.Errorf("the answer is not one JSON object: %v", err)
+	if err := bounded.UnmarshalJSON("the answer", []byte(s), &a, bounded.Limits{}); err != nil {
+		return nil, fmt.Errorf("the answer is not one JSON object: %s", weft.Message(err))
 	}
 	if a.Flow == nil {
 		// A bare flow document is accepted too.

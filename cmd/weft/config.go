@@ -1,18 +1,15 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/gateway"
+	"github.com/weftio/weft/internal/bounded"
 	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/monitor"
 )
@@ -26,6 +23,7 @@ type Config struct {
 	LogFormat     string                            `yaml:"log_format"` // text | json
 	LogLevel      string                            `yaml:"log_level"`
 	MaxBodyBytes  int64                             `yaml:"max_body_bytes"`
+	MaxImport     int64                             `yaml:"max_import_bytes"` // body limit of POST /api/connectors/import
 	Retention     time.Duration                     `yaml:"retention"`
 	Capture       string                            `yaml:"capture"`
 	APIToken      string                            `yaml:"api_token"`
@@ -116,6 +114,9 @@ func defaultConfig() *Config {
 	}
 }
 
+// configLimits bound the config file (connections, imports and all).
+var configLimits = bounded.Limits{MaxBytes: 4 << 20}
+
 // loadConfig reads path (optional), then WEFT_* variables.
 func loadConfig(path string, env []string) (*Config, error) {
 	c := defaultConfig()
@@ -124,10 +125,8 @@ func loadConfig(path string, env []string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		dec := yaml.NewDecoder(strings.NewReader(string(data)))
-		dec.KnownFields(true)
-		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) { // an empty file is fine
-			return nil, fmt.Errorf("config %s: %v", path, err)
+		if err := bounded.UnmarshalYAMLStrict(path, data, c, configLimits); err != nil {
+			return nil, fmt.Errorf("config %w", err)
 		}
 	}
 	c.secrets = map[string]string{}
@@ -155,14 +154,17 @@ func loadConfig(path string, env []string) (*Config, error) {
 			c.Traces.Endpoint = v
 		case k == "WEFT_AI_API_KEY":
 			c.AI.llmKey = v
-		case k == "WEFT_MAX_BODY_BYTES" || k == "WEFT_QUEUE_WORKERS":
+		case k == "WEFT_MAX_BODY_BYTES" || k == "WEFT_MAX_IMPORT_BYTES" || k == "WEFT_QUEUE_WORKERS":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %v", k, err)
 			}
-			if k == "WEFT_QUEUE_WORKERS" {
+			switch k {
+			case "WEFT_QUEUE_WORKERS":
 				c.Queue.Workers = int(n)
-			} else {
+			case "WEFT_MAX_IMPORT_BYTES":
+				c.MaxImport = n
+			default:
 				c.MaxBodyBytes = n
 			}
 		case k == "WEFT_WRITE_LINGER" || k == "WEFT_QUEUE_RESCUE_AFTER" || k == "WEFT_QUEUE_JOB_TIMEOUT" || k == "WEFT_QUEUE_DEAD_AFTER":

@@ -240,7 +240,7 @@ func serve(args []string, stderr io.Writer) error {
 			log.Warn("debug server stopped", "err", http.ListenAndServe(cfg.DebugAddr, mux))
 		}()
 	}
-	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL}
+	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImport, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL}
 	if len(cfg.Sandboxes) > 0 {
 		boxes, err := loadSandboxes(cfg.Sandboxes, "")
 		if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors/sandbox"
+	"github.com/weftio/weft/internal/bounded"
 )
 
 // sandboxCmd serves stateful simulators of OpenAPI documents, each under
@@ -97,8 +97,8 @@ func loadSandboxes(patterns []string, name string) ([]*sandbox.Sandbox, error) {
 		seedFile := strings.TrimSuffix(p, filepath.Ext(p)) + ".seed.json"
 		if data, err := os.ReadFile(seedFile); err == nil {
 			var seed map[string][]map[string]any
-			if err := json.Unmarshal(data, &seed); err != nil {
-				return nil, weft.Errorf(weft.EInvalid, "%s: %v", seedFile, err)
+			if err := bounded.UnmarshalJSON(seedFile, data, &seed, bounded.Limits{}); err != nil {
+				return nil, err
 			}
 			if err := b.Seed(seed); err != nil {
 				return nil, weft.Errorf(weft.EUnprocessable, "%s: %v", seedFile, err)

@@ -24,8 +24,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/internal/bounded"
 )
+
+// jsonLimits bound the structure of JSON read from files; their size is
+// MaxReadBytes's to bound.
+var jsonLimits = bounded.Limits{MaxBytes: 1 << 62}
+
+// notJSON says why bytes were refused: the decoder's own words for bad
+// syntax, the limit's for the rest (too deep, bad UTF-8).
+func notJSON(err error) string {
+	if cause := errors.Unwrap(err); cause != nil {
+		return "not JSON: " + cause.Error()
+	}
+	return weft.Message(err)
+}
 
 // Options bound reads.
 type Options struct {
@@ -343,8 +358,8 @@ func (f *files) read(ctx context.Context, c connectors.Call) (any, error) {
 				continue
 			}
 			var v any
-			if err := json.Unmarshal(b, &v); err != nil {
-				return nil, permanent("%s:%d: not JSON: %v", p, line, err)
+			if err := bounded.UnmarshalJSON("the line", b, &v, jsonLimits); err != nil {
+				return nil, permanent("%s:%d: %s", p, line, notJSON(err))
 			}
 			records = append(records, v)
 		}
@@ -356,13 +371,16 @@ func (f *files) read(ctx context.Context, c connectors.Call) (any, error) {
 		}
 		return map[string]any{"records": records, "count": int64(len(records))}, nil
 	case "json":
-		var v any
-		dec := json.NewDecoder(lr)
-		if err := dec.Decode(&v); err != nil {
+		b, err := io.ReadAll(lr)
+		if err != nil {
 			if e := tooBig(err); e != nil {
 				return nil, e
 			}
-			return nil, permanent("%s: not JSON: %v", p, err)
+			return nil, fileErr(err, p)
+		}
+		var v any
+		if err := bounded.UnmarshalJSON("the file", b, &v, jsonLimits); err != nil {
+			return nil, permanent("%s: %s", p, notJSON(err))
 		}
 		return map[string]any{"data": v}, nil
 	}

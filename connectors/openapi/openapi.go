@@ -22,9 +22,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi2conv"
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/internal/bounded"
 )
 
 // Rejection is an operation that could not be imported, and why.
@@ -77,6 +76,10 @@ func Import(name string, spec []byte, request *connectors.Operation) (*connector
 	sort.Strings(paths)
 	for _, p := range paths {
 		item := doc.Paths.Value(p)
+		if item == nil { // "/x": null
+			rep.Rejected = append(rep.Rejected, Rejection{Operation: p, Reason: "the path has no operations (null)"})
+			continue
+		}
 		methods := make([]string, 0, 8)
 		for m := range item.Operations() {
 			methods = append(methods, m)
@@ -102,21 +105,35 @@ func Import(name string, spec []byte, request *connectors.Operation) (*connector
 	return c, rep, nil
 }
 
+// limits bound a spec before anything decodes it. Its size is the
+// caller's to bound (the API's max_import_bytes, an operator's file), so
+// only structure is limited here: GitHub's spec nests about 30 levels,
+// and specs rarely use YAML aliases at all.
+var limits = bounded.Limits{MaxBytes: 1 << 40, MaxDepth: 256, MaxNodes: 1 << 25, MaxAliasNodes: 100000, MaxAliasBytes: 16 << 20}
+
+var openapi3Version = regexp.MustCompile(`^3\.[0-9]+(\.[0-9]+)?(-.*)?$`)
+
 func load(spec []byte) (*openapi3.T, string, error) {
-	var probe struct {
-		Swagger string `json:"swagger" yaml:"swagger"`
-		OpenAPI string `json:"openapi" yaml:"openapi"`
+	// A YAML spec becomes JSON here, within the limits, so kin-openapi
+	// only ever decodes JSON that has passed them (its own YAML path would
+	// expand aliases without a budget).
+	spec, err := asJSON(spec)
+	if err != nil {
+		return nil, "", err
 	}
-	// Both JSON and YAML documents decode through the loader; probe the version first.
+	var probe struct {
+		Swagger string `json:"swagger"`
+		OpenAPI string `json:"openapi"`
+	}
 	loader := openapi3.NewLoader()
 	loader.IsExternalRefsAllowed = false
-	if err := unmarshalAny(spec, &probe); err != nil {
-		return nil, "", fmt.Errorf("spec is neither JSON nor YAML: %v", err)
+	if err := json.Unmarshal(spec, &probe); err != nil {
+		return nil, "", fmt.Errorf("spec is not a JSON or YAML object: %v", err)
 	}
 	switch {
 	case strings.HasPrefix(probe.Swagger, "2"):
 		var d2 openapi2.T
-		if err := unmarshalAny(spec, &d2); err != nil {
+		if err := json.Unmarshal(spec, &d2); err != nil {
 			return nil, "", fmt.Errorf("swagger 2.0: %v", err)
 		}
 		d3, err := openapi2conv.ToV3(&d2)
@@ -128,22 +145,17 @@ func load(spec []byte) (*openapi3.T, string, error) {
 		}
 		return d3, "swagger-2.0", nil
 	case strings.HasPrefix(probe.OpenAPI, "3"):
-		var doc *openapi3.T
-		if t := bytes.TrimSpace(spec); len(t) > 0 && t[0] == '{' {
-			// JSON: decode directly (several times faster on large specs
-			// than the loader's YAML path), then resolve refs the same way.
-			doc = &openapi3.T{}
-			if err := json.Unmarshal(spec, doc); err != nil {
-				return nil, "", fmt.Errorf("openapi %s: %v", probe.OpenAPI, err)
-			}
-			if err := loader.ResolveRefsIn(doc, nil); err != nil {
-				return nil, "", fmt.Errorf("openapi %s: %v", probe.OpenAPI, err)
-			}
-		} else {
-			var err error
-			if doc, err = loader.LoadFromData(spec); err != nil {
-				return nil, "", fmt.Errorf("openapi %s: %v", probe.OpenAPI, err)
-			}
+		if !openapi3Version.MatchString(probe.OpenAPI) {
+			return nil, "", fmt.Errorf("openapi version %q is not 3.<minor>[.<patch>]", probe.OpenAPI)
+		}
+		// Decode directly (several times faster on large specs than the
+		// loader's YAML path), then resolve refs as the loader would.
+		doc := &openapi3.T{}
+		if err := json.Unmarshal(spec, doc); err != nil {
+			return nil, "", fmt.Errorf("openapi %s: %v", probe.OpenAPI, err)
+		}
+		if err := loader.ResolveRefsIn(doc, nil); err != nil {
+			return nil, "", fmt.Errorf("openapi %s: %v", probe.OpenAPI, err)
 		}
 		return doc, "openapi-" + probe.OpenAPI[:3], nil
 	}
@@ -593,21 +605,24 @@ func firstLine(s string) string {
 	return s
 }
 
-// unmarshalAny decodes JSON, or YAML by way of JSON (the OpenAPI types
-// decode from JSON).
-func unmarshalAny(data []byte, v any) error {
-	if json.Valid(data) {
-		return json.Unmarshal(data, v)
+// asJSON checks a JSON spec against limits, or checks a YAML spec and
+// converts it to JSON (the OpenAPI types decode from JSON).
+func asJSON(data []byte) ([]byte, error) {
+	if t := bytes.TrimSpace(data); len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t) {
+		if err := bounded.CheckJSON("spec", data, limits); err != nil {
+			return nil, err
+		}
+		return data, nil
 	}
 	var y any
-	if err := yaml.Unmarshal(data, &y); err != nil {
-		return err
+	if err := bounded.UnmarshalYAML("spec", data, &y, limits); err != nil {
+		return nil, err
 	}
 	j, err := json.Marshal(jsonable(y))
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("spec: %v", err)
 	}
-	return json.Unmarshal(j, v)
+	return j, nil
 }
 
 func jsonable(v any) any {

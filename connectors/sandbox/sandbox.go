@@ -37,7 +37,9 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors/openapi"
+	"github.com/weftio/weft/internal/bounded"
 )
 
 // Default bounds on what a sandbox holds.
@@ -1098,6 +1100,9 @@ func (s *Sandbox) singletonShape(rt *route) *openapi3.Schema {
 
 func (s *Sandbox) stamp() string { return s.now().UTC().Format(time.RFC3339Nano) }
 
+// bodyLimits bound the JSON of a simulated request's body.
+var bodyLimits = bounded.DefaultJSON.With(bounded.Limits{MaxBytes: maxBody})
+
 // body decodes and validates a request body: JSON against the request
 // schema (422 with the reason otherwise); a form's fields as strings;
 // anything else (files, text) is read and set aside.
@@ -1146,8 +1151,8 @@ func (s *Sandbox) body(r *http.Request, op *openapi3.Operation) (map[string]any,
 		}
 		return nil, &apiError{422, "invalid", "the request body is required"}
 	}
-	if err := json.Unmarshal(data, &v); err != nil {
-		return nil, &apiError{422, "invalid", "the body is not JSON: " + err.Error()}
+	if err := bounded.UnmarshalJSON("the body", data, &v, bodyLimits); err != nil {
+		return nil, &apiError{422, "invalid", weft.Message(err)}
 	}
 	if mt.Schema != nil && mt.Schema.Value != nil {
 		opts := []openapi3.SchemaValidationOption{openapi3.VisitAsRequest(), openapi3.MultiErrors()}
