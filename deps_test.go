@@ -32,8 +32,8 @@ func fakeSystem(t *testing.T, uid string) (env []string, calls string) {
 	}
 	shims := map[string]string{
 		// id: the uid; "id postgres" fails (no such user)
-		"id": `if [ "$1" = -u ]; then echo ` + uid + `; exit 0; fi; exit 1`,
-		"go": `case "$*" in "env CC") echo gcc;; "env GOPROXY") echo https://proxy.golang.org;; esac`,
+		"id":      `if [ "$1" = -u ]; then echo ` + uid + `; exit 0; fi; exit 1`,
+		"go":      `case "$*" in "env CC") echo gcc;; "env GOPROXY") echo https://proxy.golang.org;; esac`,
 		"gcc":     `exit 0`,
 		"apt-get": `echo "apt-get $*" >> ` + calls,
 		"useradd": `echo "useradd $*" >> ` + calls,
