@@ -38,8 +38,8 @@ func newFlagSet(name string) (*flag.FlagSet, *string, *bool) {
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, weft.Errorf(weft.EInvalid, "%v", err)
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
 		}
 		if fs.NArg() == 0 {
 			return pos, nil

@@ -85,43 +85,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	var err error
-	switch args[0] {
-	case "serve":
-		err = serve(args[1:], stderr)
-	case "flow", "flows":
-		err = flowCmd(args[1:], stdout)
-	case "runs", "run":
-		err = runsCmd(args[1:], stdout)
-	case "dlq":
-		err = dlqCmd(args[1:], stdout)
-	case "connector", "connectors":
-		err = connectorCmd(args[1:], stdout)
-	case "connection", "connections":
-		err = connectionCmd(args[1:], stdout)
-	case "secrets":
-		err = secretsCmd(args[1:], stdout)
-	case "sandbox":
-		err = sandboxCmd(args[1:], stdout)
-	case "mcp":
-		err = mcpCmd(args[1:], stdout, stderr)
-	case "map":
-		err = mapCmd(args[1:], stdout)
-	case "nl2flow":
-		err = nl2flowCmd(args[1:], stdout)
-	case "anomaly":
-		err = anomalyCmd(args[1:], stdout)
-	case "alerts":
-		err = alertsCmd(args[1:], stdout)
-	case "metrics":
-		err = metricsCmd(args[1:], stdout)
-	case "version", "--version":
-		fmt.Fprintln(stdout, "weft", version)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-	default:
-		err = weft.Errorf(weft.EInvalid, "unknown command %q (see weft help)", args[0])
+	if path, ok := helpRequest(args); ok {
+		if err := printHelp(path, stdout); err != nil {
+			fmt.Fprintln(stderr, "error:", err)
+			return 2
+		}
+		return 0
 	}
+	err := dispatch(args[0], args[1:], stdout, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		if weft.Code(err) == weft.EInvalid || weft.Code(err) == weft.EUnprocessable {
@@ -130,6 +101,48 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// dispatch runs one command with the arguments after its name.
+func dispatch(cmd string, args []string, stdout, stderr io.Writer) error {
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(args, stderr)
+	case "flow", "flows":
+		err = flowCmd(args, stdout)
+	case "runs", "run":
+		err = runsCmd(args, stdout)
+	case "dlq":
+		err = dlqCmd(args, stdout)
+	case "connector", "connectors":
+		err = connectorCmd(args, stdout)
+	case "connection", "connections":
+		err = connectionCmd(args, stdout)
+	case "secrets":
+		err = secretsCmd(args, stdout)
+	case "sandbox":
+		err = sandboxCmd(args, stdout)
+	case "mcp":
+		err = mcpCmd(args, stdout, stderr)
+	case "map":
+		err = mapCmd(args, stdout)
+	case "nl2flow":
+		err = nl2flowCmd(args, stdout)
+	case "anomaly":
+		err = anomalyCmd(args, stdout)
+	case "alerts":
+		err = alertsCmd(args, stdout)
+	case "metrics":
+		err = metricsCmd(args, stdout)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "weft", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = weft.Errorf(weft.EInvalid, "unknown command %q (see weft help)", cmd)
+	}
+	return err
 }
 
 func newLogger(format, level string, w io.Writer) *slog.Logger {
@@ -147,8 +160,8 @@ func serve(args []string, stderr io.Writer) error {
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
 	dataDir := fs.String("data-dir", "", "data directory for the embedded SQLite store (env WEFT_DATA_DIR, default ./weft-data)")
 	cfgPath := fs.String("config", "", "optional config file (YAML)")
-	if err := fs.Parse(args); err != nil {
-		return weft.Errorf(weft.EInvalid, "%v", err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(*cfgPath, os.Environ())
 	if err != nil {

@@ -104,8 +104,8 @@ func mcpStdio(args []string, stderr io.Writer) error {
 	toolset := fs.String("toolset", mcp.ToolsetAll, "toolset to serve")
 	dataDir := fs.String("data-dir", "", "data directory (as for weft serve)")
 	cfgPath := fs.String("config", "", "config file (as for weft serve)")
-	if err := fs.Parse(args); err != nil {
-		return weft.Errorf(weft.EInvalid, "%v", err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(*cfgPath, os.Environ())
 	if err != nil {
