@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/store"
 )
 
 // client talks to a running server's HTTP API.
@@ -295,7 +297,8 @@ func runVerbs(group string, args []string, stdout io.Writer, forceStatus string)
 	flowName := fs.String("flow", "", "only this flow")
 	status := fs.String("status", "", "only this status (queued, running, succeeded, failed, dead, canceled)")
 	since := fs.String("since", "", "only runs since: 30m, 1h, 7d or RFC 3339")
-	limit := fs.Int("limit", 50, "at most this many")
+	limit := fs.Int("limit", 50, fmt.Sprintf("at most this many (1 to %d; fetched %d a page)", maxCLIRuns, store.MaxRunsPage))
+	before := fs.String("before", "", "only runs older than this run id (the cursor a truncated listing prints)")
 	input := fs.String("input", "", "replay: new input for the failed step (JSON or @file)")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
@@ -316,9 +319,7 @@ func runVerbs(group string, args []string, stdout io.Writer, forceStatus string)
 		if *since != "" {
 			q.Set("since", *since)
 		}
-		q.Set("limit", fmt.Sprint(*limit))
-		return c.list("/api/runs?"+q.Encode(), "runs", col{"RUN", "id"}, col{"FLOW", "flow"}, col{"VERSION", "version"}, col{"STATUS", "status"},
-			col{"TRIGGER", "trigger_kind"}, col{"CREATED", "created_at"}, col{"ERROR", "error_message"})
+		return c.listRuns(q, *limit, *before)
 	case "show":
 		if len(pos) != 1 {
 			return weft.Errorf(weft.EInvalid, "weft runs show ID")
@@ -375,6 +376,123 @@ func runVerbs(group string, args []string, stdout io.Writer, forceStatus string)
 		return nil
 	}
 	return weft.Errorf(weft.EInvalid, "weft %s: unknown verb %q", group, args[0])
+}
+
+// maxCLIRuns bounds weft runs list --limit.
+const maxCLIRuns = 100000
+
+// listRuns pages through GET /api/runs (store.MaxRunsPage runs a page,
+// following next_cursor) until limit runs, and prints them with how many
+// there are: all of them, or limit of the total and the cursor for more.
+func (c *client) listRuns(q url.Values, limit int, before string) error {
+	if limit < 1 || limit > maxCLIRuns {
+		return weft.Errorf(weft.EInvalid, "--limit must be from 1 to %d", maxCLIRuns)
+	}
+	var runs []map[string]any
+	more, cursor := false, before
+	for len(runs) < limit {
+		want := min(limit-len(runs)+1, store.MaxRunsPage) // one more than needed tells whether more match
+		q.Set("limit", strconv.Itoa(want))
+		if cursor != "" {
+			q.Set("before", cursor)
+		}
+		var page struct {
+			Runs       []map[string]any `json:"runs"`
+			NextCursor string           `json:"next_cursor"`
+		}
+		if err := c.do("GET", "/api/runs?"+q.Encode(), nil, &page); err != nil {
+			return err
+		}
+		if len(runs)+len(page.Runs) > limit {
+			runs, more = append(runs, page.Runs[:limit-len(runs)]...), true
+			break
+		}
+		runs = append(runs, page.Runs...)
+		if page.NextCursor == "" || len(page.Runs) == 0 || page.NextCursor == cursor {
+			break
+		}
+		if len(runs) == limit { // exactly limit and a full last page: is there one more?
+			q.Set("limit", "1")
+			q.Set("before", page.NextCursor)
+			var probe struct {
+				Runs []map[string]any `json:"runs"`
+			}
+			if err := c.do("GET", "/api/runs?"+q.Encode(), nil, &probe); err != nil {
+				return err
+			}
+			more = len(probe.Runs) > 0
+			break
+		}
+		cursor = page.NextCursor
+	}
+	next := ""
+	if more && len(runs) > 0 {
+		next = str(runs[len(runs)-1]["id"])
+	}
+	// The total, when the run counts can say it (no time window, no cursor).
+	total := int64(-1)
+	if !more && before == "" {
+		total = int64(len(runs))
+	} else if more && before == "" && q.Get("since") == "" {
+		var st struct {
+			Counts map[string]int64 `json:"counts"`
+		}
+		if c.do("GET", "/api/stats/runs?flow="+url.QueryEscape(q.Get("flow")), nil, &st) == nil {
+			total = 0
+			for status, n := range st.Counts {
+				if q.Get("status") == "" || q.Get("status") == status {
+					total += n
+				}
+			}
+		}
+	}
+	if c.json {
+		res := map[string]any{"runs": runs, "count": len(runs)}
+		if runs == nil {
+			res["runs"] = []any{}
+		}
+		if total >= 0 {
+			res["total"] = total
+		}
+		if next != "" {
+			res["next_cursor"] = next
+		}
+		c.printJSON(res)
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 2, 2, ' ', 0)
+	cols := []col{{"RUN", "id"}, {"FLOW", "flow"}, {"VERSION", "version"}, {"STATUS", "status"}, {"TRIGGER", "trigger_kind"}, {"CREATED", "created_at"}, {"ERROR", "error_message"}}
+	heads := make([]string, len(cols))
+	for i, k := range cols {
+		heads[i] = k.head
+	}
+	fmt.Fprintln(tw, strings.Join(heads, "\t"))
+	for _, r := range runs {
+		cells := make([]string, len(cols))
+		for i, k := range cols {
+			cells[i] = str(r[k.field])
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	switch {
+	case !more:
+		fmt.Fprintf(c.out, "%d %s\n", len(runs), plural(len(runs), "run", "runs"))
+	case total >= 0:
+		fmt.Fprintf(c.out, "%d of %d runs (more: a higher --limit, or --before %s)\n", len(runs), total, next)
+	default:
+		fmt.Fprintf(c.out, "%d runs; more match (a higher --limit, or --before %s)\n", len(runs), next)
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func str(v any) string {

@@ -2,11 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/gateway"
+	"github.com/weftio/weft/store"
+	"github.com/weftio/weft/store/sqlite"
+	"github.com/weftio/weft/store/sqlstore"
 )
 
 // noServer points the CLI at a server that fails the test if anything
@@ -103,4 +113,89 @@ func TestIssue16_F26_HelpExitsZeroForEverySubcommand(t *testing.T) {
 	if code := run([]string{"bogus", "--help"}, &out, &errOut); code != 2 {
 		t.Errorf("bogus --help: exit %d, want 2", code)
 	}
+}
+
+// apiWithRuns serves the real API over a store holding n runs of flow bulk.
+func apiWithRuns(t *testing.T, n int) string {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir(), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	now := time.Now()
+	batch := make([]store.LoggedRun, 0, n)
+	for i := 0; i < n; i++ {
+		fin := now
+		batch = append(batch, store.LoggedRun{Run: &store.Run{ID: sqlstore.NewID(), Flow: "bulk", Version: 1, Status: store.RunSucceeded,
+			TriggerKind: "manual", CreatedAt: now, StartedAt: now, FinishedAt: &fin}})
+	}
+	if err := st.InsertRuns(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	e := engine.New(st, connectors.NewCatalog(), nil, engine.Config{})
+	srv := httptest.NewServer(gateway.New(e, nil, gateway.Config{}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// F27: weft runs list --limit 5000 returns every run up to the limit (paging
+// past the API's 1,000 a page), never a silent 100, and says how many.
+func TestIssue16_F27_RunsListPagesToLimitWithTotal(t *testing.T) {
+	url := apiWithRuns(t, 2345)
+	cli := func(args ...string) (string, int) {
+		var out, errOut bytes.Buffer
+		code := run(append(args, "--server", url), &out, &errOut)
+		return out.String() + errOut.String(), code
+	}
+	rows := func(out string) int { return strings.Count(out, " bulk ") }
+
+	out, code := cli("runs", "list", "--limit", "5000")
+	if code != 0 || rows(out) != 2345 || !strings.Contains(out, "\n2345 runs\n") {
+		t.Fatalf("--limit 5000: exit %d, %d rows, want 2345 and the total; tail:\n%s", code, rows(out), tail(out))
+	}
+	out, code = cli("runs", "list", "--limit", "1500", "--flow", "bulk")
+	if code != 0 || rows(out) != 1500 || !strings.Contains(out, "1500 of 2345 runs (more: a higher --limit, or --before ") {
+		t.Fatalf("--limit 1500: exit %d, %d rows; tail:\n%s", code, rows(out), tail(out))
+	}
+	// The cursor it prints continues where it stopped.
+	i := strings.Index(out, "--before ")
+	cursor := strings.TrimSuffix(strings.TrimSpace(out[i+len("--before "):]), ")")
+	out, code = cli("runs", "list", "--limit", "5000", "--before", cursor)
+	if code != 0 || rows(out) != 845 || !strings.Contains(out, "\n845 runs\n") {
+		t.Fatalf("--before %s: exit %d, %d rows; tail:\n%s", cursor, code, rows(out), tail(out))
+	}
+	// Exactly a page's worth, with more behind it.
+	out, _ = cli("runs", "list", "--limit", "1000")
+	if rows(out) != 1000 || !strings.Contains(out, "1000 of 2345 runs") {
+		t.Fatalf("--limit 1000: %d rows; tail:\n%s", rows(out), tail(out))
+	}
+	out, _ = cli("runs", "list", "--limit", "2345")
+	if rows(out) != 2345 || !strings.Contains(out, "\n2345 runs\n") {
+		t.Fatalf("--limit 2345: %d rows; tail:\n%s", rows(out), tail(out))
+	}
+	// JSON: the runs, their count and the total.
+	out, _ = cli("runs", "list", "--limit", "1200", "--json")
+	var res struct {
+		Runs       []map[string]any `json:"runs"`
+		Count      int              `json:"count"`
+		Total      int              `json:"total"`
+		NextCursor string           `json:"next_cursor"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Runs) != 1200 || res.Count != 1200 || res.Total != 2345 || res.NextCursor == "" {
+		t.Fatalf("--json: %v: %d runs, count %d, total %d, cursor %q", err, len(res.Runs), res.Count, res.Total, res.NextCursor)
+	}
+	for _, bad := range []string{"0", "-1", "1000001"} {
+		if _, code := cli("runs", "list", "--limit", bad); code != 2 {
+			t.Errorf("--limit %s: exit %d, want 2", bad, code)
+		}
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 400 {
+		return s[len(s)-400:]
+	}
+	return s
 }

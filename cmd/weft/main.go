@@ -52,7 +52,7 @@ Usage:
   weft flow list | show NAME [--version N] | rollback NAME VERSION
   weft flow run NAME [--input JSON|@file] [--async]
   weft flow schema                    print the flow file JSON Schema
-  weft runs list [--flow F] [--status S] [--since 1h] [--limit N]
+  weft runs list [--flow F] [--status S] [--since 1h] [--limit N] [--before ID]   pages past 1,000; prints the total
   weft runs show ID | replay ID [--input JSON|@file] | cancel ID
   weft dlq list [--flow F] | replay ID [--input JSON|@file]
   weft connector import SPEC --name NAME   import an OpenAPI 3.x / Swagger 2.0 file or URL
