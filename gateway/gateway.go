@@ -525,7 +525,7 @@ func (s *Server) validateFlow(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"valid": true, "name": f.Name, "steps": len(f.Steps)})
+	writeJSON(w, http.StatusOK, map[string]any{"valid": true, "name": f.Name, "trigger": f.Trigger.Kind, "steps": len(f.Steps)})
 }
 
 func (s *Server) getFlow(w http.ResponseWriter, r *http.Request) {

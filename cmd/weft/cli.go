@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/weftio/weft"
-	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/store"
 )
@@ -152,8 +151,6 @@ func readInput(s string) ([]byte, error) {
 	return data, nil
 }
 
-func localCatalog() *connectors.Catalog { return builtinCatalog() }
-
 func flowCmd(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return weft.Errorf(weft.EInvalid, "weft flow: want validate, deploy, list, show, run or rollback")
@@ -162,6 +159,9 @@ func flowCmd(args []string, stdout io.Writer) error {
 	ver := fs.Int("version", 0, "version (show)")
 	input := fs.String("input", "", "run input: JSON or @file")
 	async := fs.Bool("async", false, "run asynchronously (returns a run id)")
+	cfgPath := fs.String("config", "", "validate: also know the connectors the config file imports (its imports: section)")
+	var catalogs specList
+	fs.Var(&catalogs, "catalog", "validate: also know this OpenAPI document as a connector: NAME=FILE or FILE (repeatable)")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
@@ -172,28 +172,7 @@ func flowCmd(args []string, stdout io.Writer) error {
 		_, err := stdout.Write(flow.Schema())
 		return err
 	case "validate":
-		if len(pos) == 0 {
-			return weft.Errorf(weft.EInvalid, "weft flow validate FILE...")
-		}
-		cat := localCatalog()
-		var failed error
-		for _, file := range pos {
-			src, err := os.ReadFile(file)
-			if err != nil {
-				return weft.Errorf(weft.EInvalid, "%v", err)
-			}
-			f, err := flow.Load(file, src, cat)
-			if err != nil {
-				fmt.Fprintln(stdout, err)
-				failed = err
-				continue
-			}
-			fmt.Fprintf(stdout, "%s: ok (flow %s, %s trigger, %d steps)\n", file, f.Name, f.Trigger.Kind, len(f.Steps))
-		}
-		if failed != nil {
-			return weft.Errorf(weft.EUnprocessable, "some flow files did not validate")
-		}
-		return nil
+		return validateFlows(pos, c, *server != "", *cfgPath, catalogs, stdout)
 	case "deploy":
 		if len(pos) == 0 {
 			return weft.Errorf(weft.EInvalid, "weft flow deploy FILE...")

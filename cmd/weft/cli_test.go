@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/store"
@@ -198,4 +200,80 @@ func tail(s string) string {
 		return s[len(s)-400:]
 	}
 	return s
+}
+
+// F25: offline validation knows only the built-in connectors and says so,
+// with a hint; --config (its imports), --catalog (OpenAPI files) and
+// --server (the live catalog, with WEFT_API_TOKEN) validate flows over
+// imported connectors, and the output names the catalog used.
+func TestIssue16_F25_ValidateWithImportedConnectors(t *testing.T) {
+	t.Chdir("../..") // the repository root: the example config's import paths are relative to it
+	flowFile := "examples/flows/closed-won.yaml"
+	cli := func(args ...string) (string, int) {
+		var out, errOut bytes.Buffer
+		code := run(args, &out, &errOut)
+		return out.String() + errOut.String(), code
+	}
+	// Offline, built-in only: fails, says which catalog, and hints.
+	out, code := cli("flow", "validate", flowFile)
+	if code == 0 || !strings.Contains(out, "catalog: built-in connectors only, offline") ||
+		!strings.Contains(out, "--server URL") || !strings.Contains(out, "--config weft.yaml") || strings.Count(out, "hint:") != 1 {
+		t.Fatalf("offline: exit %d\n%s", code, out)
+	}
+	// The config's imports.
+	out, code = cli("flow", "validate", flowFile, "--config", "examples/weft.yaml")
+	if code != 0 || !strings.Contains(out, "closed-won.yaml: ok (flow closed-won-to-project, poll trigger") ||
+		!strings.Contains(out, "catalog: built-in connectors and chat, crm, erp, hr, tracker from the imports of examples/weft.yaml") {
+		t.Fatalf("--config: exit %d\n%s", code, out)
+	}
+	// OpenAPI files, by name or NAME=FILE; one missing: still unknown, no hint (a catalog was given).
+	out, code = cli("flow", "validate", flowFile, "--catalog", "examples/connectors/crm.yaml", "--catalog", "tracker=examples/connectors/tracker.yaml,examples/connectors/chat.yaml")
+	if code != 0 || !strings.Contains(out, "ok (flow closed-won-to-project") || !strings.Contains(out, "chat, crm, tracker from") {
+		t.Fatalf("--catalog: exit %d\n%s", code, out)
+	}
+	out, code = cli("flow", "validate", flowFile, "--catalog", "examples/connectors/crm.yaml")
+	if code == 0 || !strings.Contains(out, `unknown operation "tracker.listProjects"`) || strings.Contains(out, "crm.listOpportunities") || strings.Contains(out, "hint:") {
+		t.Fatalf("--catalog crm only: exit %d\n%s", code, out)
+	}
+	if out, code = cli("flow", "validate", flowFile, "--catalog", "nope=/does/not/exist.yaml"); code == 0 || !strings.Contains(out, "connector nope") {
+		t.Fatalf("--catalog missing file: exit %d\n%s", code, out)
+	}
+	// The server's catalog, with the API token from the environment.
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir(), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	cat := builtinCatalog()
+	for _, n := range []string{"crm", "tracker", "chat"} {
+		spec, err := os.ReadFile("examples/connectors/" + n + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := openapi.Register(cat, n, spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(gateway.New(engine.New(st, cat, nil, engine.Config{}), nil, gateway.Config{APIToken: "tok-f25"}))
+	t.Cleanup(srv.Close)
+	t.Setenv("WEFT_API_TOKEN", "tok-f25")
+	out, code = cli("flow", "validate", flowFile, "--server", srv.URL)
+	if code != 0 || !strings.Contains(out, "catalog: the server's at "+srv.URL) || !strings.Contains(out, "closed-won.yaml: ok (flow closed-won-to-project, poll trigger, 1 step)") {
+		t.Fatalf("--server: exit %d\n%s", code, out)
+	}
+	// The server's verdict on a broken flow, with its position.
+	bad := t.TempDir() + "/bad.yaml"
+	src, _ := os.ReadFile(flowFile)
+	if err := os.WriteFile(bad, []byte(strings.Replace(string(src), "chat.postMessage", "chat.postMesage", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code = cli("flow", "validate", bad, "--server", srv.URL)
+	if code == 0 || !strings.Contains(out, `unknown operation "chat.postMesage" (did you mean "chat.postMessage"?)`) {
+		t.Fatalf("--server, broken flow: exit %d\n%s", code, out)
+	}
+	t.Setenv("WEFT_API_TOKEN", "wrong")
+	if out, code = cli("flow", "validate", flowFile, "--server", srv.URL); code == 0 || !strings.Contains(out, "unauthorized") && !strings.Contains(out, "token") {
+		t.Fatalf("--server, wrong token: exit %d\n%s", code, out)
+	}
 }

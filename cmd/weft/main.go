@@ -47,7 +47,7 @@ const usage = `weft: integration flows and an MCP gateway in one binary.
 
 Usage:
   weft serve [--addr 127.0.0.1:8080] [--data-dir ./weft-data] [--config weft.yaml]
-  weft flow validate FILE...          check flow files locally (no server needed)
+  weft flow validate FILE... [--config weft.yaml | --catalog NAME=SPEC | --server URL]   check flow files (offline: built-in connectors and those given)
   weft flow deploy FILE...            deploy as the next version
   weft flow list | show NAME [--version N] | rollback NAME VERSION
   weft flow run NAME [--input JSON|@file] [--async]
