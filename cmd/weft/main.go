@@ -173,6 +173,9 @@ func serve(args []string, stderr io.Writer) error {
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
 	}
+	if err := cfg.expandSelf(); err != nil { // ${self}: the final listen address
+		return weft.Errorf(weft.EInvalid, "config: %v", err)
+	}
 	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
 	if os.Getenv("GOGC") == "" {
 		// Weft allocates per request in short bursts; trading some memory

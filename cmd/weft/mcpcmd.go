@@ -114,6 +114,9 @@ func mcpStdio(args []string, stderr io.Writer) error {
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
 	}
+	if err := cfg.expandSelf(); err != nil { // ${self}: the address weft serve listens on
+		return weft.Errorf(weft.EInvalid, "config: %v", err)
+	}
 	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr) // stdout is the protocol
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
