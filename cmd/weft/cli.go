@@ -189,7 +189,7 @@ func flowCmd(args []string, stdout io.Writer) error {
 			if c.json {
 				c.printJSON(res)
 			} else {
-				fmt.Fprintf(stdout, "deployed %v version %v (%v trigger)\n", res["name"], res["version"], res["trigger"])
+				fmt.Fprintf(stdout, "deployed %s version %s (%s trigger)\n", str(res["name"]), str(res["version"]), str(res["trigger"]))
 			}
 		}
 		return nil
@@ -211,7 +211,7 @@ func flowCmd(args []string, stdout io.Writer) error {
 			c.printJSON(res)
 			return nil
 		}
-		fmt.Fprintf(stdout, "# %v version %v (active: %v), from %v\n%v", res["name"], res["version"], res["active"], res["file"], res["source"])
+		fmt.Fprintf(stdout, "# %s version %s (active: %s), from %s\n%s", str(res["name"]), str(res["version"]), str(res["active"]), str(res["file"]), str(res["source"]))
 		return nil
 	case "rollback":
 		if len(pos) != 2 {
@@ -225,7 +225,7 @@ func flowCmd(args []string, stdout io.Writer) error {
 		if err := c.do("POST", "/api/flows/"+url.PathEscape(pos[0])+"/rollback", body, &res); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%v now runs version %v\n", res["name"], res["active_version"])
+		fmt.Fprintf(stdout, "%s now runs version %s\n", str(res["name"]), str(res["active_version"]))
 		return nil
 	case "run":
 		if len(pos) != 1 {
@@ -315,15 +315,15 @@ func runVerbs(group string, args []string, stdout io.Writer, forceStatus string)
 			return nil
 		}
 		r := res.Run
-		fmt.Fprintf(stdout, "run %v  flow %v v%v  %v  trigger %v\n", r["id"], r["flow"], r["version"], r["status"], r["trigger_kind"])
+		fmt.Fprintf(stdout, "run %s  flow %s v%s  %s  trigger %s\n", str(r["id"]), str(r["flow"]), str(r["version"]), str(r["status"]), str(r["trigger_kind"]))
 		if e := str(r["error_message"]); e != "" {
-			fmt.Fprintf(stdout, "error [%v] at %v: %s\n", r["error_code"], r["failed_step"], e)
+			fmt.Fprintf(stdout, "error [%s] at %s: %s\n", str(r["error_code"]), str(r["failed_step"]), e)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
 		fmt.Fprintln(tw, "STEP\tKIND\tATTEMPT\tSTATUS\tDURATION\tIN\tOUT\tERROR")
 		for _, a := range res.Steps {
 			d := time.Duration(num(a["duration_us"])) * time.Microsecond
-			fmt.Fprintf(tw, "%v\t%v\t%v\t%v\t%v\t%vB\t%vB\t%s\n", a["step_key"], a["kind"], a["attempt"], a["status"], d, a["input_size"], a["output_size"], str(a["error_message"]))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%sB\t%sB\t%s\n", str(a["step_key"]), str(a["kind"]), str(a["attempt"]), str(a["status"]), d, str(a["input_size"]), str(a["output_size"]), str(a["error_message"]))
 		}
 		return tw.Flush()
 	case "replay":
@@ -342,7 +342,7 @@ func runVerbs(group string, args []string, stdout io.Writer, forceStatus string)
 		if err := c.do("POST", "/api/runs/"+url.PathEscape(pos[0])+"/replay", body, &res); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "run %v requeued (%v)\n", res["run_id"], res["status"])
+		fmt.Fprintf(stdout, "run %s requeued (%s)\n", str(res["run_id"]), str(res["status"]))
 		return nil
 	case "cancel":
 		if len(pos) != 1 {
@@ -474,19 +474,46 @@ func plural(n int, one, many string) string {
 	return many
 }
 
+// str prints a JSON value for people: strings as they are, numbers
+// without exponents, lists comma-separated, objects as their keys (e.g.
+// credentials: {"auth.token": "set"} -> "auth.token"); never Go syntax.
 func str(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
-	case map[string]any: // e.g. credentials: {"auth.token": "set"} -> "auth.token"
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
 		return strings.Join(keys, ",")
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = str(e)
+		}
+		return strings.Join(parts, ",")
+	case json.Number:
+		return x.String()
+	}
+	if b, err := json.Marshal(v); err == nil {
+		return string(b)
 	}
 	return fmt.Sprint(v)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func num(v any) float64 {

@@ -277,3 +277,59 @@ func TestIssue16_F25_ValidateWithImportedConnectors(t *testing.T) {
 		t.Fatalf("--server, wrong token: exit %d\n%s", code, out)
 	}
 }
+
+// F30 (CLI part): human output never shows Go syntax (map[...], [a b],
+// %!v), whatever shape the server's JSON fields have.
+func TestIssue16_F30_CLIOutputHasNoGoSyntax(t *testing.T) {
+	nested := func() any { return map[string]any{"auth.token": "set", "deep": map[string]any{"x": []any{1.0, "y"}}} }
+	listy := []string{"runs", "flows", "connections", "connectors", "hits", "items", "keys", "toolsets", "alerts", "mappings", "steps",
+		"rejected", "operations", "unmatched_required", "sources", "scopes", "explanation", "questions"}
+	obj := func(withLists bool) map[string]any {
+		m := map[string]any{}
+		for _, k := range []string{"name", "version", "trigger", "active", "file", "source", "active_version", "run_id", "status", "id",
+			"flow", "trigger_kind", "error_code", "failed_step", "error_message", "connector", "credentials", "key", "secret", "source_kind",
+			"title", "imported", "description", "operation", "reason", "target", "expr", "confidence", "step_key", "kind", "attempt",
+			"input_size", "output_size", "created_at", "updated_at", "latest_version", "path", "tools", "rate_per_min", "revoked_at",
+			"severity", "started_at", "acked_by", "message", "accepted", "proposed", "report", "run"} {
+			m[k] = nested()
+		}
+		m["score"] = 0.5
+		if withLists {
+			for _, k := range listy {
+				m[k] = []any{obj0(), nested(), "plain", 3.0}
+			}
+		}
+		return m
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(obj(true))
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	file := dir + "/f.yaml"
+	if err := os.WriteFile(file, []byte("name: x\nsteps:\n  - set: {a: 1}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"flow", "deploy", file}, {"flow", "list"}, {"flow", "show", "x"}, {"flow", "rollback", "x", "1"},
+		{"runs", "list"}, {"runs", "show", "x"}, {"runs", "replay", "x"}, {"dlq", "list"},
+		{"connector", "list"}, {"connector", "show", "x"}, {"connector", "search", "q"}, {"connector", "import", file, "--name", "n"},
+		{"connection", "list"}, {"connection", "show", "x"}, {"connection", "set", "x", "--file", file},
+		{"mcp", "toolsets"}, {"mcp", "keys", "list"}, {"mcp", "keys", "create", "n", "--scopes", "a"},
+		{"map", "list"}, {"map", "show", "x"}, {"alerts", "list"}, {"nl2flow", "do something"},
+	} {
+		var out, errOut bytes.Buffer
+		run(append(args, "--server", srv.URL), &out, &errOut)
+		for _, bad := range []string{"map[", "%!", "interface {}", "[plain", "[1 y]"} {
+			if strings.Contains(out.String(), bad) {
+				t.Errorf("weft %s prints Go syntax %q:\n%s", strings.Join(args, " "), bad, out.String())
+			}
+		}
+	}
+}
+
+func obj0() map[string]any {
+	return map[string]any{"name": map[string]any{"a": 1.0}, "id": []any{"p", "q"}, "credentials": map[string]any{"auth.token": "set"},
+		"operation": map[string]any{"z": 1.0}, "reason": []any{"r", map[string]any{"s": 1.0}}, "target": "t", "sources": []any{"a", 2.0}}
+}

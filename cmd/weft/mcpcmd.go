@@ -68,7 +68,7 @@ func mcpCmd(args []string, stdout, stderr io.Writer) error {
 				return nil
 			}
 			k, _ := res["key"].(map[string]any)
-			fmt.Fprintf(stdout, "API key %v (%v) created, scopes %v.\nSecret (shown once; give it to the agent as a bearer token):\n%v\n", k["id"], k["name"], k["scopes"], res["secret"])
+			fmt.Fprintf(stdout, "API key %s (%s) created, scopes %s.\nSecret (shown once; give it to the agent as a bearer token):\n%s\n", str(k["id"]), str(k["name"]), str(k["scopes"]), str(res["secret"]))
 			return nil
 		case "revoke":
 			if len(pos) != 1 {
