@@ -103,7 +103,8 @@ func printHelp(path []string, stdout io.Writer) error {
 	// The flags: run the command's own flag parsing with --help only (it
 	// parses before it does anything, so nothing runs and nothing is sent).
 	var he *helpError
-	if err := dispatch(cmd, append(append([]string{}, path[1:]...), "--help"), io.Discard, io.Discard); errors.As(err, &he) {
+	err := dispatch(cmd, append(append([]string{}, path[1:]...), "--help"), io.Discard, io.Discard)
+	if errors.As(err, &he) {
 		var b strings.Builder
 		he.fs.VisitAll(func(f *flag.Flag) {
 			name, use := flag.UnquoteUsage(f)
@@ -121,7 +122,11 @@ func printHelp(path []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "\nFlags of weft %s:\n%s", strings.Join(append([]string{cmd}, path[1:]...), " "), b.String())
 		}
 	}
-	if cmd != "serve" && cmd != "sandbox" && cmd != "anomaly" && cmd != "version" {
+	local := cmd == "serve" || cmd == "sandbox" || cmd == "anomaly" || cmd == "version"
+	if he != nil {
+		local = he.fs.Lookup("server") == nil // e.g. mcp --stdio
+	}
+	if !local {
 		fmt.Fprintln(stdout, "\nThe CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),\nwith WEFT_API_TOKEN if the server requires one.")
 	}
 	return nil
