@@ -6,7 +6,7 @@ export GOFLAGS ?= -buildvcs=false
 
 MAILPIT_VERSION := v1.33.1
 
-.PHONY: run build test test-short bench lint clean tools conformance eval-mapper eval-anomaly eval-nl2flow
+.PHONY: run build test test-short bench lint clean deps tools conformance eval-mapper eval-anomaly eval-nl2flow
 
 build:
 	$(GO) build -o $(BIN) ./cmd/weft
@@ -19,12 +19,21 @@ run: build
 tools: $(TOOLS)/bin/mailpit
 
 $(TOOLS)/bin/mailpit:
+	@echo "== building Mailpit $(MAILPIT_VERSION) into .tools/bin (first run only, ~2 min)"
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
+## deps: PostgreSQL, MariaDB, a C compiler for -race (as root: installed with apt-get;
+## otherwise it stops and prints the command to run); see .ci/deps
+deps:
+	@bash .ci/deps
+
 ## test: the whole suite (PostgreSQL, MariaDB and Mailpit tests start their own throwaway servers)
-test: tools
+test: deps tools
+	@echo "== go vet"
 	$(GO) vet ./...
+	@echo "== the suite under the race detector (compiling takes a few minutes on the first run)"
 	WEFT_MAILPIT=$(TOOLS)/bin/mailpit $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v /e2e)
+	@echo "== end-to-end tests (build and run the weft binary)"
 	WEFT_MAILPIT=$(TOOLS)/bin/mailpit $(GO) test -count=1 -timeout 20m ./e2e/...
 
 ## conformance: the official MCP conformance suite (npm, pinned) against /mcp/conformance,

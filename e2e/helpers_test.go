@@ -74,12 +74,19 @@ func (l lockedBuf) Write(p []byte) (int, error) {
 // startServer starts weft serve with args and env on addr ("" = a free port).
 func startServer(t testing.TB, addr string, env []string, args ...string) *server {
 	t.Helper()
+	return startServerIn(t, "", addr, env, args...)
+}
+
+// startServerIn is startServer in working directory dir ("" = this one).
+func startServerIn(t testing.TB, dir, addr string, env []string, args ...string) *server {
+	t.Helper()
 	if addr == "" {
 		addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	}
 	s := &server{t: t, URL: "http://" + addr, addr: addr, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
 	s.cmd = exec.Command(weftBin, append([]string{"serve", "--addr", addr}, args...)...)
 	s.cmd.Env = append(os.Environ(), env...)
+	s.cmd.Dir = dir
 	s.cmd.Stdout = lockedBuf{s.mu, s.log}
 	s.cmd.Stderr = lockedBuf{s.mu, s.log}
 	if err := s.cmd.Start(); err != nil {

@@ -551,7 +551,7 @@ func (s *Server) validateFlow(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"valid": true, "name": f.Name, "steps": len(f.Steps)})
+	writeJSON(w, http.StatusOK, map[string]any{"valid": true, "name": f.Name, "trigger": f.Trigger.Kind, "steps": len(f.Steps)})
 }
 
 func (s *Server) getFlow(w http.ResponseWriter, r *http.Request) {
@@ -661,10 +661,21 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	// limit: 1 to store.MaxRunsPage (default 100). Above the maximum the
+	// page is clamped and the answer says so; a full page carries
+	// next_cursor (?before=) for the next one.
+	f.Limit = defaultRunsPage
+	var note string
 	if l := q.Get("limit"); l != "" {
-		if f.Limit, err = strconv.Atoi(l); err != nil {
-			writeErr(w, weft.Errorf(weft.EInvalid, "limit must be a number"))
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			writeErr(w, weft.Errorf(weft.EInvalid, "limit must be a whole number from 1 to %d", store.MaxRunsPage))
 			return
+		}
+		f.Limit = n
+		if n > store.MaxRunsPage {
+			f.Limit = store.MaxRunsPage
+			note = fmt.Sprintf("limit %d is above the maximum of %d runs a page: %d returned; follow next_cursor (?before=) for more", n, store.MaxRunsPage, store.MaxRunsPage)
 		}
 	}
 	runs, err := s.e.Store().ListRuns(r.Context(), f)
@@ -675,8 +686,18 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	for _, run := range runs {
 		run.Input = nil // listings stay small; GET /api/runs/{id} has it
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
+	res := map[string]any{"runs": runs, "limit": f.Limit}
+	if len(runs) == f.Limit && len(runs) > 0 {
+		res["next_cursor"] = runs[len(runs)-1].ID
+	}
+	if note != "" {
+		res["note"] = note
+	}
+	writeJSON(w, http.StatusOK, res)
 }
+
+// defaultRunsPage is GET /api/runs' page size without ?limit=.
+const defaultRunsPage = 100
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")

@@ -235,9 +235,12 @@ type RunFilter struct {
 	Since         time.Time
 	Until         time.Time
 	FinishedSince time.Time // finished at or after (unfinished runs are left out)
-	Limit         int
-	Before        string // run id cursor: runs created before this one
+	Limit         int       // 1 to MaxRunsPage; 0: 100; above MaxRunsPage: MaxRunsPage
+	Before        string    // run id cursor: runs created before this one
 }
+
+// MaxRunsPage is the most runs one ListRuns call returns.
+const MaxRunsPage = 1000
 
 // ConnectorSpec is an imported connector's source document.
 type ConnectorSpec struct {

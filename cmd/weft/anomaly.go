@@ -22,8 +22,8 @@ func anomalyCmd(args []string, stdout io.Writer) error {
 	out := fs.String("output", "", "directory for the scored series")
 	sens := fs.Float64("sensitivity", 1, "scales deviations (more: more alerts)")
 	warm := fs.Int("warmup", 0, "observations the shape detector learns before it scores (0: NAB's probationary period for each file, 15% of it, at most 750)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return weft.Errorf(weft.EInvalid, "%v", err)
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
 	}
 	if *in == "" || *out == "" {
 		return weft.Errorf(weft.EInvalid, "weft anomaly replay --input DIR --output DIR")

@@ -10,13 +10,14 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/weftio/weft"
-	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/store"
 )
 
 // client talks to a running server's HTTP API.
@@ -38,8 +39,8 @@ func newFlagSet(name string) (*flag.FlagSet, *string, *bool) {
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, weft.Errorf(weft.EInvalid, "%v", err)
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
 		}
 		if fs.NArg() == 0 {
 			return pos, nil
@@ -150,8 +151,6 @@ func readInput(s string) ([]byte, error) {
 	return data, nil
 }
 
-func localCatalog() *connectors.Catalog { return builtinCatalog() }
-
 func flowCmd(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return weft.Errorf(weft.EInvalid, "weft flow: want validate, deploy, list, show, run or rollback")
@@ -160,6 +159,9 @@ func flowCmd(args []string, stdout io.Writer) error {
 	ver := fs.Int("version", 0, "version (show)")
 	input := fs.String("input", "", "run input: JSON or @file")
 	async := fs.Bool("async", false, "run asynchronously (returns a run id)")
+	cfgPath := fs.String("config", "", "validate: also know the connectors the config file imports (its imports: section)")
+	var catalogs specList
+	fs.Var(&catalogs, "catalog", "validate: also know this OpenAPI document as a connector: NAME=FILE or FILE (repeatable)")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
@@ -170,28 +172,7 @@ func flowCmd(args []string, stdout io.Writer) error {
 		_, err := stdout.Write(flow.Schema())
 		return err
 	case "validate":
-		if len(pos) == 0 {
-			return weft.Errorf(weft.EInvalid, "weft flow validate FILE...")
-		}
-		cat := localCatalog()
-		var failed error
-		for _, file := range pos {
-			src, err := os.ReadFile(file)
-			if err != nil {
-				return weft.Errorf(weft.EInvalid, "%v", err)
-			}
-			f, err := flow.Load(file, src, cat)
-			if err != nil {
-				fmt.Fprintln(stdout, err)
-				failed = err
-				continue
-			}
-			fmt.Fprintf(stdout, "%s: ok (flow %s, %s trigger, %d steps)\n", file, f.Name, f.Trigger.Kind, len(f.Steps))
-		}
-		if failed != nil {
-			return weft.Errorf(weft.EUnprocessable, "some flow files did not validate")
-		}
-		return nil
+		return validateFlows(pos, c, *server != "", *cfgPath, catalogs, stdout)
 	case "deploy":
 		if len(pos) == 0 {
 			return weft.Errorf(weft.EInvalid, "weft flow deploy FILE...")
@@ -208,7 +189,7 @@ func flowCmd(args []string, stdout io.Writer) error {
 			if c.json {
 				c.printJSON(res)
 			} else {
-				fmt.Fprintf(stdout, "deployed %v version %v (%v trigger)\n", res["name"], res["version"], res["trigger"])
+				fmt.Fprintf(stdout, "deployed %s version %s (%s trigger)\n", str(res["name"]), str(res["version"]), str(res["trigger"]))
 			}
 		}
 		return nil
@@ -230,7 +211,7 @@ func flowCmd(args []string, stdout io.Writer) error {
 			c.printJSON(res)
 			return nil
 		}
-		fmt.Fprintf(stdout, "# %v version %v (active: %v), from %v\n%v", res["name"], res["version"], res["active"], res["file"], res["source"])
+		fmt.Fprintf(stdout, "# %s version %s (active: %s), from %s\n%s", str(res["name"]), str(res["version"]), str(res["active"]), str(res["file"]), str(res["source"]))
 		return nil
 	case "rollback":
 		if len(pos) != 2 {
@@ -244,7 +225,7 @@ func flowCmd(args []string, stdout io.Writer) error {
 		if err := c.do("POST", "/api/flows/"+url.PathEscape(pos[0])+"/rollback", body, &res); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%v now runs version %v\n", res["name"], res["active_version"])
+		fmt.Fprintf(stdout, "%s now runs version %s\n", str(res["name"]), str(res["active_version"]))
 		return nil
 	case "run":
 		if len(pos) != 1 {
@@ -295,7 +276,8 @@ func runVerbs(group string, args []string, stdout io.Writer, forceStatus string)
 	flowName := fs.String("flow", "", "only this flow")
 	status := fs.String("status", "", "only this status (queued, running, succeeded, failed, dead, canceled)")
 	since := fs.String("since", "", "only runs since: 30m, 1h, 7d or RFC 3339")
-	limit := fs.Int("limit", 50, "at most this many")
+	limit := fs.Int("limit", 50, fmt.Sprintf("at most this many (1 to %d; fetched %d a page)", maxCLIRuns, store.MaxRunsPage))
+	before := fs.String("before", "", "only runs older than this run id (the cursor a truncated listing prints)")
 	input := fs.String("input", "", "replay: new input for the failed step (JSON or @file)")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
@@ -316,9 +298,7 @@ func runVerbs(group string, args []string, stdout io.Writer, forceStatus string)
 		if *since != "" {
 			q.Set("since", *since)
 		}
-		q.Set("limit", fmt.Sprint(*limit))
-		return c.list("/api/runs?"+q.Encode(), "runs", col{"RUN", "id"}, col{"FLOW", "flow"}, col{"VERSION", "version"}, col{"STATUS", "status"},
-			col{"TRIGGER", "trigger_kind"}, col{"CREATED", "created_at"}, col{"ERROR", "error_message"})
+		return c.listRuns(q, *limit, *before)
 	case "show":
 		if len(pos) != 1 {
 			return weft.Errorf(weft.EInvalid, "weft runs show ID")
@@ -335,15 +315,15 @@ func runVerbs(group string, args []string, stdout io.Writer, forceStatus string)
 			return nil
 		}
 		r := res.Run
-		fmt.Fprintf(stdout, "run %v  flow %v v%v  %v  trigger %v\n", r["id"], r["flow"], r["version"], r["status"], r["trigger_kind"])
+		fmt.Fprintf(stdout, "run %s  flow %s v%s  %s  trigger %s\n", str(r["id"]), str(r["flow"]), str(r["version"]), str(r["status"]), str(r["trigger_kind"]))
 		if e := str(r["error_message"]); e != "" {
-			fmt.Fprintf(stdout, "error [%v] at %v: %s\n", r["error_code"], r["failed_step"], e)
+			fmt.Fprintf(stdout, "error [%s] at %s: %s\n", str(r["error_code"]), str(r["failed_step"]), e)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
 		fmt.Fprintln(tw, "STEP\tKIND\tATTEMPT\tSTATUS\tDURATION\tIN\tOUT\tERROR")
 		for _, a := range res.Steps {
 			d := time.Duration(num(a["duration_us"])) * time.Microsecond
-			fmt.Fprintf(tw, "%v\t%v\t%v\t%v\t%v\t%vB\t%vB\t%s\n", a["step_key"], a["kind"], a["attempt"], a["status"], d, a["input_size"], a["output_size"], str(a["error_message"]))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%sB\t%sB\t%s\n", str(a["step_key"]), str(a["kind"]), str(a["attempt"]), str(a["status"]), d, str(a["input_size"]), str(a["output_size"]), str(a["error_message"]))
 		}
 		return tw.Flush()
 	case "replay":
@@ -362,7 +342,7 @@ func runVerbs(group string, args []string, stdout io.Writer, forceStatus string)
 		if err := c.do("POST", "/api/runs/"+url.PathEscape(pos[0])+"/replay", body, &res); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "run %v requeued (%v)\n", res["run_id"], res["status"])
+		fmt.Fprintf(stdout, "run %s requeued (%s)\n", str(res["run_id"]), str(res["status"]))
 		return nil
 	case "cancel":
 		if len(pos) != 1 {
@@ -377,19 +357,163 @@ func runVerbs(group string, args []string, stdout io.Writer, forceStatus string)
 	return weft.Errorf(weft.EInvalid, "weft %s: unknown verb %q", group, args[0])
 }
 
+// maxCLIRuns bounds weft runs list --limit.
+const maxCLIRuns = 100000
+
+// listRuns pages through GET /api/runs (store.MaxRunsPage runs a page,
+// following next_cursor) until limit runs, and prints them with how many
+// there are: all of them, or limit of the total and the cursor for more.
+func (c *client) listRuns(q url.Values, limit int, before string) error {
+	if limit < 1 || limit > maxCLIRuns {
+		return weft.Errorf(weft.EInvalid, "--limit must be from 1 to %d", maxCLIRuns)
+	}
+	var runs []map[string]any
+	more, cursor := false, before
+	for len(runs) < limit {
+		want := min(limit-len(runs)+1, store.MaxRunsPage) // one more than needed tells whether more match
+		q.Set("limit", strconv.Itoa(want))
+		if cursor != "" {
+			q.Set("before", cursor)
+		}
+		var page struct {
+			Runs       []map[string]any `json:"runs"`
+			NextCursor string           `json:"next_cursor"`
+		}
+		if err := c.do("GET", "/api/runs?"+q.Encode(), nil, &page); err != nil {
+			return err
+		}
+		if len(runs)+len(page.Runs) > limit {
+			runs, more = append(runs, page.Runs[:limit-len(runs)]...), true
+			break
+		}
+		runs = append(runs, page.Runs...)
+		if page.NextCursor == "" || len(page.Runs) == 0 || page.NextCursor == cursor {
+			break
+		}
+		if len(runs) == limit { // exactly limit and a full last page: is there one more?
+			q.Set("limit", "1")
+			q.Set("before", page.NextCursor)
+			var probe struct {
+				Runs []map[string]any `json:"runs"`
+			}
+			if err := c.do("GET", "/api/runs?"+q.Encode(), nil, &probe); err != nil {
+				return err
+			}
+			more = len(probe.Runs) > 0
+			break
+		}
+		cursor = page.NextCursor
+	}
+	next := ""
+	if more && len(runs) > 0 {
+		next = str(runs[len(runs)-1]["id"])
+	}
+	// The total, when the run counts can say it (no time window, no cursor).
+	total := int64(-1)
+	if !more && before == "" {
+		total = int64(len(runs))
+	} else if more && before == "" && q.Get("since") == "" {
+		var st struct {
+			Counts map[string]int64 `json:"counts"`
+		}
+		if c.do("GET", "/api/stats/runs?flow="+url.QueryEscape(q.Get("flow")), nil, &st) == nil {
+			total = 0
+			for status, n := range st.Counts {
+				if q.Get("status") == "" || q.Get("status") == status {
+					total += n
+				}
+			}
+		}
+	}
+	if c.json {
+		res := map[string]any{"runs": runs, "count": len(runs)}
+		if runs == nil {
+			res["runs"] = []any{}
+		}
+		if total >= 0 {
+			res["total"] = total
+		}
+		if next != "" {
+			res["next_cursor"] = next
+		}
+		c.printJSON(res)
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 2, 2, ' ', 0)
+	cols := []col{{"RUN", "id"}, {"FLOW", "flow"}, {"VERSION", "version"}, {"STATUS", "status"}, {"TRIGGER", "trigger_kind"}, {"CREATED", "created_at"}, {"ERROR", "error_message"}}
+	heads := make([]string, len(cols))
+	for i, k := range cols {
+		heads[i] = k.head
+	}
+	fmt.Fprintln(tw, strings.Join(heads, "\t"))
+	for _, r := range runs {
+		cells := make([]string, len(cols))
+		for i, k := range cols {
+			cells[i] = str(r[k.field])
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	switch {
+	case !more:
+		fmt.Fprintf(c.out, "%d %s\n", len(runs), plural(len(runs), "run", "runs"))
+	case total >= 0:
+		fmt.Fprintf(c.out, "%d of %d runs (more: a higher --limit, or --before %s)\n", len(runs), total, next)
+	default:
+		fmt.Fprintf(c.out, "%d runs; more match (a higher --limit, or --before %s)\n", len(runs), next)
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// str prints a JSON value for people: strings as they are, numbers
+// without exponents, lists comma-separated, objects as their keys (e.g.
+// credentials: {"auth.token": "set"} -> "auth.token"); never Go syntax.
 func str(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
-	case map[string]any: // e.g. credentials: {"auth.token": "set"} -> "auth.token"
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
 		return strings.Join(keys, ",")
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = str(e)
+		}
+		return strings.Join(parts, ",")
+	case json.Number:
+		return x.String()
+	}
+	if b, err := json.Marshal(v); err == nil {
+		return string(b)
 	}
 	return fmt.Sprint(v)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func num(v any) float64 {

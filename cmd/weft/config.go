@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -238,4 +239,110 @@ func (c *Config) resolveSecret(v string) (string, error) {
 func (c *Config) secret(name string) (string, bool) {
 	v, ok := c.secrets[strings.ToUpper(name)]
 	return v, ok
+}
+
+// selfVar in the config file stands for this server's own base URL,
+// http://HOST:PORT of the address it listens on (after --addr and
+// WEFT_ADDR; a wildcard host becomes loopback), so connections to its
+// sandboxes and flows follow the listen address.
+const selfVar = "${self}"
+
+// selfURL is the base URL at which this server reaches itself.
+func selfURL(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("listen address %q: %v", addr, err)
+	}
+	if port == "0" || port == "" {
+		return "", fmt.Errorf("%s in the config needs a fixed listen port, not %q", selfVar, addr)
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::", "[::]":
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+// expandSelf replaces ${self} in the configured connections (base URL,
+// headers, auth, config values) and the alert notification input with this
+// server's base URL; call it once the listen address is final.
+func (c *Config) expandSelf() error {
+	if !c.usesSelf() {
+		return nil
+	}
+	self, err := selfURL(c.Addr)
+	if err != nil {
+		return err
+	}
+	rep := func(s *string) { *s = strings.ReplaceAll(*s, selfVar, self) }
+	for _, conn := range c.Connections {
+		rep(&conn.BaseURL)
+		for k, v := range conn.Headers {
+			rep(&v)
+			conn.Headers[k] = v
+		}
+		if a := conn.Auth; a != nil {
+			rep(&a.TokenURL)
+		}
+		conn.Config = expandAny(conn.Config, self).(map[string]any)
+	}
+	if c.Alerts.Notify.Input != nil {
+		c.Alerts.Notify.Input = expandAny(c.Alerts.Notify.Input, self).(map[string]any)
+	}
+	return nil
+}
+
+func (c *Config) usesSelf() bool {
+	found := false
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			found = found || strings.Contains(x, selfVar)
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	for _, conn := range c.Connections {
+		walk(conn.BaseURL)
+		for _, v := range conn.Headers {
+			walk(v)
+		}
+		if conn.Auth != nil {
+			walk(conn.Auth.TokenURL)
+		}
+		walk(conn.Config)
+	}
+	walk(c.Alerts.Notify.Input)
+	return found
+}
+
+// expandAny replaces ${self} in the strings of a decoded YAML value.
+func expandAny(v any, self string) any {
+	switch x := v.(type) {
+	case string:
+		return strings.ReplaceAll(x, selfVar, self)
+	case map[string]any:
+		if x == nil {
+			return x
+		}
+		for k, e := range x {
+			x[k] = expandAny(e, self)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = expandAny(e, self)
+		}
+		return x
+	}
+	return v
 }

@@ -57,3 +57,69 @@ func TestCLIUsageErrors(t *testing.T) {
 		t.Fatalf("%d %s", code, errb.String())
 	}
 }
+
+// F28: ${self} in the config is this server's base URL, from the final
+// listen address (file, WEFT_ADDR, --addr), loopback for wildcard hosts.
+func TestIssue16_F28_SelfFollowsListenAddress(t *testing.T) {
+	t.Chdir("../..")
+	raw, err := os.ReadFile("examples/weft.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "127.0.0.1:8080/") {
+		t.Error("examples/weft.yaml still hard-codes 127.0.0.1:8080 in a URL")
+	}
+	for _, tc := range []struct{ env, flag, want string }{
+		{"", "", "http://127.0.0.1:8080"},
+		{"WEFT_ADDR=127.0.0.1:9666", "", "http://127.0.0.1:9666"},
+		{"WEFT_ADDR=127.0.0.1:9666", "127.0.0.1:9555", "http://127.0.0.1:9555"},
+		{"", "0.0.0.0:7000", "http://127.0.0.1:7000"},
+		{"", ":7002", "http://127.0.0.1:7002"},
+		{"", "[::]:7001", "http://[::1]:7001"},
+		{"", "[::1]:7003", "http://[::1]:7003"},
+		{"", "localhost:7004", "http://localhost:7004"},
+	} {
+		c, err := loadConfig("examples/weft.yaml", []string{tc.env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.flag != "" {
+			c.Addr = tc.flag
+		}
+		if err := c.expandSelf(); err != nil {
+			t.Fatalf("%+v: %v", tc, err)
+		}
+		if got := c.Connections["crm"].BaseURL; got != tc.want+"/sandbox/crm" {
+			t.Errorf("%+v: crm base_url %q", tc, got)
+		}
+		if got := c.Connections["local"].BaseURL; got != tc.want {
+			t.Errorf("%+v: local base_url %q", tc, got)
+		}
+	}
+	// Headers, auth token URL, config values and alert input expand too; a
+	// port chosen by the kernel cannot be known in advance: refused.
+	p := filepath.Join(t.TempDir(), "w.yaml")
+	os.WriteFile(p, []byte("addr: 127.0.0.1:7777\nconnections:\n  a: {connector: http, headers: {X-Back: '${self}/cb'}, auth: {type: oauth2_client_credentials, token_url: '${self}/token'}, config: {hooks: ['${self}/h']}}\n"+
+		"alerts: {notify: {connection: a, input: {url: '${self}/alert'}}}\n"), 0o600)
+	c, err := loadConfig(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.expandSelf(); err != nil {
+		t.Fatal(err)
+	}
+	a := c.Connections["a"]
+	if a.Headers["X-Back"] != "http://127.0.0.1:7777/cb" || a.Auth.TokenURL != "http://127.0.0.1:7777/token" ||
+		a.Config["hooks"].([]any)[0] != "http://127.0.0.1:7777/h" || c.Alerts.Notify.Input["url"] != "http://127.0.0.1:7777/alert" {
+		t.Fatalf("not expanded: %+v %+v %v", a, a.Auth, c.Alerts.Notify.Input)
+	}
+	c, _ = loadConfig(p, []string{"WEFT_ADDR=127.0.0.1:0"})
+	if err := c.expandSelf(); err == nil || !strings.Contains(err.Error(), "fixed listen port") {
+		t.Fatalf("port 0: %v", err)
+	}
+	// A config without ${self} is fine on port 0.
+	c, _ = loadConfig("", []string{"WEFT_ADDR=127.0.0.1:0"})
+	if err := c.expandSelf(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -46,8 +46,8 @@ func connectorCmd(args []string, stdout io.Writer) error {
 			return nil
 		}
 		rep := res.Report
-		fmt.Fprintf(stdout, "imported %s from %v (%v %v): %v operations, %d rejected, %v\n", res.Name, rep["source_kind"], rep["title"], rep["version"],
-			rep["imported"], len(anyList(rep["rejected"])), time.Duration(num(rep["duration"])))
+		fmt.Fprintf(stdout, "imported %s from %s (%s %s): %s operations, %d rejected, %v\n", res.Name, str(rep["source_kind"]), str(rep["title"]), str(rep["version"]),
+			str(rep["imported"]), len(anyList(rep["rejected"])), time.Duration(num(rep["duration"])))
 		if auth, ok := rep["auth"].(map[string]any); ok {
 			for scheme, a := range auth {
 				j, _ := json.Marshal(a)
@@ -56,7 +56,7 @@ func connectorCmd(args []string, stdout io.Writer) error {
 		}
 		for _, r := range anyList(rep["rejected"]) {
 			m, _ := r.(map[string]any)
-			fmt.Fprintf(stdout, "  rejected %v: %v\n", m["operation"], m["reason"])
+			fmt.Fprintf(stdout, "  rejected %s: %s\n", str(m["operation"]), str(m["reason"]))
 		}
 		return nil
 	case "list":
@@ -77,7 +77,7 @@ func connectorCmd(args []string, stdout io.Writer) error {
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
 		for _, h := range res.Hits {
-			fmt.Fprintf(tw, "%v\t%.2f\t%v\n", h["operation"], num(h["score"]), h["description"])
+			fmt.Fprintf(tw, "%s\t%.2f\t%s\n", str(h["operation"]), num(h["score"]), str(h["description"]))
 		}
 		return tw.Flush()
 	case "show":
@@ -99,7 +99,7 @@ func connectorCmd(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s: %s (%d operations)\n", res.Name, res.Title, len(res.Operations))
 		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
 		for _, o := range res.Operations {
-			fmt.Fprintf(tw, "  %s.%v\t%v\n", res.Name, o["name"], o["description"])
+			fmt.Fprintf(tw, "  %s.%s\t%s\n", res.Name, str(o["name"]), str(o["description"]))
 		}
 		return tw.Flush()
 	}
@@ -177,7 +177,7 @@ func connectionCmd(args []string, stdout io.Writer) error {
 			c.printJSON(res)
 			return nil
 		}
-		fmt.Fprintf(stdout, "connection %s saved (%v); credentials: %v\n", pos[0], res["connector"], res["credentials"])
+		fmt.Fprintf(stdout, "connection %s saved (%s); credentials: %s\n", pos[0], str(res["connector"]), orNone(str(res["credentials"])))
 		return nil
 	case "delete", "rm":
 		if len(pos) != 1 {

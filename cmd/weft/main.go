@@ -48,12 +48,12 @@ const usage = `weft: integration flows and an MCP gateway in one binary.
 
 Usage:
   weft serve [--addr 127.0.0.1:8080] [--data-dir ./weft-data] [--config weft.yaml]
-  weft flow validate FILE...          check flow files locally (no server needed)
+  weft flow validate FILE... [--config weft.yaml | --catalog NAME=SPEC | --server URL]   check flow files (offline: built-in connectors and those given)
   weft flow deploy FILE...            deploy as the next version
   weft flow list | show NAME [--version N] | rollback NAME VERSION
   weft flow run NAME [--input JSON|@file] [--async]
   weft flow schema                    print the flow file JSON Schema
-  weft runs list [--flow F] [--status S] [--since 1h] [--limit N]
+  weft runs list [--flow F] [--status S] [--since 1h] [--limit N] [--before ID]   pages past 1,000; prints the total
   weft runs show ID | replay ID [--input JSON|@file] | cancel ID
   weft dlq list [--flow F] | replay ID [--input JSON|@file]
   weft connector import SPEC --name NAME   import an OpenAPI 3.x / Swagger 2.0 file or URL
@@ -86,43 +86,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	var err error
-	switch args[0] {
-	case "serve":
-		err = serve(args[1:], stderr)
-	case "flow", "flows":
-		err = flowCmd(args[1:], stdout)
-	case "runs", "run":
-		err = runsCmd(args[1:], stdout)
-	case "dlq":
-		err = dlqCmd(args[1:], stdout)
-	case "connector", "connectors":
-		err = connectorCmd(args[1:], stdout)
-	case "connection", "connections":
-		err = connectionCmd(args[1:], stdout)
-	case "secrets":
-		err = secretsCmd(args[1:], stdout)
-	case "sandbox":
-		err = sandboxCmd(args[1:], stdout)
-	case "mcp":
-		err = mcpCmd(args[1:], stdout, stderr)
-	case "map":
-		err = mapCmd(args[1:], stdout)
-	case "nl2flow":
-		err = nl2flowCmd(args[1:], stdout)
-	case "anomaly":
-		err = anomalyCmd(args[1:], stdout)
-	case "alerts":
-		err = alertsCmd(args[1:], stdout)
-	case "metrics":
-		err = metricsCmd(args[1:], stdout)
-	case "version", "--version":
-		fmt.Fprintln(stdout, "weft", version)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-	default:
-		err = weft.Errorf(weft.EInvalid, "unknown command %q (see weft help)", args[0])
+	if path, ok := helpRequest(args); ok {
+		if err := printHelp(path, stdout); err != nil {
+			fmt.Fprintln(stderr, "error:", err)
+			return 2
+		}
+		return 0
 	}
+	err := dispatch(args[0], args[1:], stdout, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		if weft.Code(err) == weft.EInvalid || weft.Code(err) == weft.EUnprocessable {
@@ -131,6 +102,48 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// dispatch runs one command with the arguments after its name.
+func dispatch(cmd string, args []string, stdout, stderr io.Writer) error {
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(args, stderr)
+	case "flow", "flows":
+		err = flowCmd(args, stdout)
+	case "runs", "run":
+		err = runsCmd(args, stdout)
+	case "dlq":
+		err = dlqCmd(args, stdout)
+	case "connector", "connectors":
+		err = connectorCmd(args, stdout)
+	case "connection", "connections":
+		err = connectionCmd(args, stdout)
+	case "secrets":
+		err = secretsCmd(args, stdout)
+	case "sandbox":
+		err = sandboxCmd(args, stdout)
+	case "mcp":
+		err = mcpCmd(args, stdout, stderr)
+	case "map":
+		err = mapCmd(args, stdout)
+	case "nl2flow":
+		err = nl2flowCmd(args, stdout)
+	case "anomaly":
+		err = anomalyCmd(args, stdout)
+	case "alerts":
+		err = alertsCmd(args, stdout)
+	case "metrics":
+		err = metricsCmd(args, stdout)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "weft", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = weft.Errorf(weft.EInvalid, "unknown command %q (see weft help)", cmd)
+	}
+	return err
 }
 
 func newLogger(format, level string, w io.Writer) *slog.Logger {
@@ -150,8 +163,8 @@ func serve(args []string, stderr io.Writer) error {
 	cfgPath := fs.String("config", "", "optional config file (YAML)")
 	insecure := fs.Bool("insecure", false, "serve a non-loopback address without authentication (config insecure: true); logged loudly")
 	conformance := fs.Bool("conformance-fixture", false, "mount /mcp/conformance, the MCP conformance suite's fixtures (testing only)")
-	if err := fs.Parse(args); err != nil {
-		return weft.Errorf(weft.EInvalid, "%v", err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(*cfgPath, os.Environ())
 	if err != nil {
@@ -171,6 +184,9 @@ func serve(args []string, stderr io.Writer) error {
 	warnings, err := gateway.CheckExposure(exposure)
 	if err != nil {
 		return err
+	}
+	if err := cfg.expandSelf(); err != nil { // ${self}: the final listen address
+		return weft.Errorf(weft.EInvalid, "config: %v", err)
 	}
 	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
 	for _, w := range warnings {

@@ -131,7 +131,7 @@ func mapCmd(args []string, stdout io.Writer) error {
 }
 
 func printMapping(w io.Writer, m map[string]any) {
-	fmt.Fprintf(w, "mapping %v: %v\n", m["id"], m["name"])
+	fmt.Fprintf(w, "mapping %s: %s\n", str(m["id"]), str(m["name"]))
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "TARGET\tFROM\tCONF\tSTATUS\tEXPR\tREASON")
 	items := anyList(m["items"])
@@ -144,12 +144,12 @@ func printMapping(w io.Writer, m map[string]any) {
 		it, _ := x.(map[string]any)
 		var srcs []string
 		for _, s := range anyList(it["sources"]) {
-			srcs = append(srcs, fmt.Sprint(s))
+			srcs = append(srcs, str(s))
 		}
-		fmt.Fprintf(tw, "%v\t%s\t%.2f\t%v\t%v\t%v\n", it["target"], strings.Join(srcs, "+"), num(it["confidence"]), it["status"], it["expr"], it["reason"])
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%s\t%s\t%s\n", str(it["target"]), strings.Join(srcs, "+"), num(it["confidence"]), str(it["status"]), str(it["expr"]), str(it["reason"]))
 	}
 	tw.Flush()
 	if u := anyList(m["unmatched_required"]); len(u) > 0 {
-		fmt.Fprintf(w, "required target fields with no match: %v\n", u)
+		fmt.Fprintf(w, "required target fields with no match: %s\n", str(u))
 	}
 }

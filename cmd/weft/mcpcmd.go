@@ -68,7 +68,7 @@ func mcpCmd(args []string, stdout, stderr io.Writer) error {
 				return nil
 			}
 			k, _ := res["key"].(map[string]any)
-			fmt.Fprintf(stdout, "API key %v (%v) created, scopes %v.\nSecret (shown once; give it to the agent as a bearer token):\n%v\n", k["id"], k["name"], k["scopes"], res["secret"])
+			fmt.Fprintf(stdout, "API key %s (%s) created, scopes %s.\nSecret (shown once; give it to the agent as a bearer token):\n%s\n", str(k["id"]), str(k["name"]), str(k["scopes"]), str(res["secret"]))
 			return nil
 		case "revoke":
 			if len(pos) != 1 {
@@ -104,8 +104,8 @@ func mcpStdio(args []string, stderr io.Writer) error {
 	toolset := fs.String("toolset", mcp.ToolsetAll, "toolset to serve")
 	dataDir := fs.String("data-dir", "", "data directory (as for weft serve)")
 	cfgPath := fs.String("config", "", "config file (as for weft serve)")
-	if err := fs.Parse(args); err != nil {
-		return weft.Errorf(weft.EInvalid, "%v", err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(*cfgPath, os.Environ())
 	if err != nil {
@@ -113,6 +113,9 @@ func mcpStdio(args []string, stderr io.Writer) error {
 	}
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
+	}
+	if err := cfg.expandSelf(); err != nil { // ${self}: the address weft serve listens on
+		return weft.Errorf(weft.EInvalid, "config: %v", err)
 	}
 	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr) // stdout is the protocol
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -113,7 +113,7 @@ func nl2flowCmd(args []string, stdout io.Writer) error {
 		return err
 	}
 	if !*asJSON {
-		fmt.Fprintf(stdout, "\ndeployed %v version %v\n", res["name"], res["version"])
+		fmt.Fprintf(stdout, "\ndeployed %s version %s\n", str(res["name"]), str(res["version"]))
 	}
 	return nil
 }

@@ -616,8 +616,11 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, 
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	if f.Limit <= 0 || f.Limit > 1000 {
+	switch {
+	case f.Limit <= 0:
 		f.Limit = 100
+	case f.Limit > store.MaxRunsPage: // clamped, never reset to the default
+		f.Limit = store.MaxRunsPage
 	}
 	q += " ORDER BY id DESC LIMIT " + strconv.Itoa(f.Limit)
 	return s.queryRuns(ctx, s.r, q, args...)

@@ -1,0 +1,49 @@
+package weft
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// F30 (README part): every relative link in README.md and docs/*.md names a
+// file inside the repository (the README once linked ../shared/DESIGN.md,
+// which only exists on the author's machine).
+func TestIssue16_F30_DocLinksStayInRepository(t *testing.T) {
+	root, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("docs/*.md")
+	files = append(files, "README.md", "BENCHMARKS.md", "EVALS.md")
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	checked := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(data), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "#") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			target, _, _ = strings.Cut(target, "#")
+			p := filepath.Clean(filepath.Join(filepath.Dir(f), target))
+			abs, _ := filepath.Abs(p)
+			if !strings.HasPrefix(abs, root+string(filepath.Separator)) {
+				t.Errorf("%s links to %s, outside the repository", f, m[1])
+				continue
+			}
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("%s links to %s, which does not exist", f, m[1])
+			}
+			checked++
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d relative links found: the link pattern is broken", checked)
+	}
+}
