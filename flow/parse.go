@@ -241,6 +241,9 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 	}
 	if n := m["steps"]; n != nil {
 		f.Steps = p.steps(n, "steps")
+		if len(f.Steps) == 0 && n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+			p.errf(n, "flow has no steps (steps is an empty list)")
+		}
 	} else {
 		p.errf(root, "flow has no steps")
 	}
