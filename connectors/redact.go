@@ -32,7 +32,7 @@ var credentialSuffixes = []string{"token", "secret", "password", "apikey", "sign
 // CredentialParam reports whether a query parameter called name looks like
 // it carries a credential.
 func CredentialParam(name string) bool {
-	for _, w := range nameWords(name) {
+	for _, w := range Words(name) {
 		if credentialWords[w] {
 			return true
 		}
@@ -45,8 +45,10 @@ func CredentialParam(name string) bool {
 	return false
 }
 
-// nameWords splits api_key, apiKey and X-Amz-Signature into lower-case words.
-func nameWords(name string) []string {
+// Words splits an identifier or a phrase into lower-case words at case
+// changes and at anything that is not a letter or digit: api_key, apiKey,
+// X-Amz-Signature, "delete-attestations-bulk", "Revoke a list".
+func Words(name string) []string {
 	var words []string
 	var cur []rune
 	prevLower := false

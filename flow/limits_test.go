@@ -8,20 +8,12 @@ import (
 	"time"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/internal/bounded/boundedtest"
 )
 
 // aliasBomb is issue 16's reproduction: ten levels of ten YAML aliases
 // (10^10 nodes once expanded) in 592 bytes.
-func aliasBomb() string {
-	var b strings.Builder
-	b.WriteString("name: bomb\n")
-	b.WriteString(`x0: &x0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]` + "\n")
-	for i := 1; i <= 9; i++ {
-		fmt.Fprintf(&b, "x%d: &x%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*x%d,", i-1), 10), ","))
-	}
-	b.WriteString("trigger: {webhook: {}}\nsteps:\n  - id: s\n    set: {v: *x9}\n")
-	return b.String()
-}
+func aliasBomb() string { return boundedtest.FlowBomb() }
 
 // parseWithin parses src in a goroutine and fails the test if it takes
 // longer than d or allocates more than maxAlloc: on a parser that expands

@@ -15,6 +15,7 @@ import (
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
+	"github.com/weftio/weft/internal/bounded/boundedtest"
 	"github.com/weftio/weft/nl2flow"
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/sqlite"
@@ -22,16 +23,7 @@ import (
 
 // aliasBomb is issue 16's reproduction: ten levels of ten YAML aliases
 // (10^10 nodes once expanded) in under 600 bytes.
-func aliasBomb() string {
-	var b strings.Builder
-	b.WriteString("name: bomb\n")
-	b.WriteString(`x0: &x0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]` + "\n")
-	for i := 1; i <= 9; i++ {
-		fmt.Fprintf(&b, "x%d: &x%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*x%d,", i-1), 10), ","))
-	}
-	b.WriteString("trigger: {webhook: {}}\nsteps:\n  - id: s\n    set: {v: *x9}\n")
-	return b.String()
-}
+func aliasBomb() string { return boundedtest.FlowBomb() }
 
 // newHandler is the gateway without an httptest.Server around it: a
 // request that never ends must fail the test, not block its cleanup.

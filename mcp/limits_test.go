@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weftio/weft/internal/bounded/boundedtest"
 	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/nl2flow"
 )
@@ -16,18 +17,12 @@ import (
 // The issue's alias bomb reaches the flow parser through compose_flow's
 // flow argument; the tool must answer at once with the parser's error.
 func TestIssue16_F01_ComposeFlowAliasBomb(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("name: bomb\n")
-	b.WriteString(`x0: &x0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]` + "\n")
-	for i := 1; i <= 9; i++ {
-		fmt.Fprintf(&b, "x%d: &x%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*x%d,", i-1), 10), ","))
-	}
-	b.WriteString("trigger: {webhook: {}}\nsteps:\n  - id: s\n    set: {v: *x9}\n")
+	bomb := boundedtest.FlowBomb()
 	e := newEngine(t)
 	comp := &nl2flow.Compiler{Catalog: func() *nl2flow.Catalog { return nl2flow.FromConnectors(e.Catalog()) }}
 	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{Composer: comp})
 	call, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": map[string]any{
-		"name": "compose_flow", "arguments": map[string]any{"text": "then notify the team by email", "flow": b.String()},
+		"name": "compose_flow", "arguments": map[string]any{"text": "then notify the team by email", "flow": bomb},
 		"_meta": map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": map[string]any{},
 			"io.modelcontextprotocol/clientInfo": map[string]any{"name": "t", "version": "1"}}}})
 	done := make(chan string, 1)

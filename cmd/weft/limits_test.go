@@ -1,22 +1,18 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weftio/weft/internal/bounded/boundedtest"
 )
 
 func TestIssue16_F01_ConfigAliasBombRefused(t *testing.T) {
 	var b strings.Builder
-	b.WriteString("addr: 127.0.0.1:9999\n")
-	b.WriteString(`x0: &x0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]` + "\n")
-	for i := 1; i <= 9; i++ {
-		fmt.Fprintf(&b, "x%d: &x%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*x%d,", i-1), 10), ","))
-	}
-	b.WriteString("deploy: *x9\n")
+	b.WriteString("addr: 127.0.0.1:9999\n" + boundedtest.AliasAnchors() + "deploy: *x9\n")
 	p := filepath.Join(t.TempDir(), "weft.yaml")
 	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)

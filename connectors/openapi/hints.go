@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"gopkg.in/yaml.v3"
@@ -56,35 +55,6 @@ func parseWordGroups(data []byte) (map[string]string, error) {
 	return out, nil
 }
 
-// words splits an identifier or a phrase into lower-case words:
-// "delete-attestations-bulk", "deletePet", "Revoke a list".
-func words(s string) []string {
-	var out []string
-	var cur []rune
-	prevLower := false
-	flush := func() {
-		if len(cur) > 0 {
-			out = append(out, strings.ToLower(string(cur)))
-			cur = cur[:0]
-		}
-	}
-	for _, r := range s {
-		switch {
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			if unicode.IsUpper(r) && prevLower {
-				flush()
-			}
-			cur = append(cur, r)
-			prevLower = unicode.IsLower(r) || unicode.IsDigit(r)
-		default:
-			flush()
-			prevLower = false
-		}
-	}
-	flush()
-	return out
-}
-
 // operationHints derives an operation's hints from its method, then its
 // words (hints.yaml), then its x-weft-annotations extension.
 func operationHints(method, path string, op *openapi3.Operation) (connectors.Hints, error) {
@@ -109,11 +79,11 @@ func operationHints(method, path string, op *openapi3.Operation) (connectors.Hin
 		if i := strings.LastIndexAny(id, "/.:"); i >= 0 {
 			id = id[i+1:]
 		}
-		if w := words(id); len(w) > 0 {
+		if w := connectors.Words(id); len(w) > 0 {
 			all, verb = append(all, w...), w[0]
 		}
 	}
-	if w := words(op.Summary); len(w) > 0 {
+	if w := connectors.Words(op.Summary); len(w) > 0 {
 		all = append(all, w[0])
 		if verb == "" {
 			verb = w[0]
@@ -121,7 +91,7 @@ func operationHints(method, path string, op *openapi3.Operation) (connectors.Hin
 	}
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	if last := segs[len(segs)-1]; last != "" && !strings.HasPrefix(last, "{") {
-		if w := words(last); len(w) > 0 {
+		if w := connectors.Words(last); len(w) > 0 {
 			all = append(all, w...)
 			if verb == "" {
 				verb = w[0]

@@ -1,7 +1,6 @@
 package openapi
 
 import (
-	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -9,18 +8,13 @@ import (
 
 	"github.com/weftio/weft"
 	httpconn "github.com/weftio/weft/connectors/http"
+	"github.com/weftio/weft/internal/bounded/boundedtest"
 )
 
 // specBomb is issue 16's alias bomb inside an OpenAPI document.
 func specBomb() string {
-	var b strings.Builder
-	b.WriteString("openapi: 3.0.3\ninfo: {title: bomb, version: '1'}\n")
-	b.WriteString(`x0: &x0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]` + "\n")
-	for i := 1; i <= 9; i++ {
-		fmt.Fprintf(&b, "x%d: &x%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*x%d,", i-1), 10), ","))
-	}
-	b.WriteString("paths:\n  /a:\n    get:\n      responses: {'200': {description: *x9}}\n")
-	return b.String()
+	return "openapi: 3.0.3\ninfo: {title: bomb, version: '1'}\n" + boundedtest.AliasAnchors() +
+		"paths:\n  /a:\n    get:\n      responses: {'200': {description: *x9}}\n"
 }
 
 // importWithin imports spec in a goroutine, failing the test past d or

@@ -7,19 +7,13 @@ import (
 	"time"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/internal/bounded/boundedtest"
 )
 
 // Bomb is the issue's alias bomb: ten levels of ten aliases each (10^10
 // nodes once expanded) in under 600 bytes.
 func Bomb() string {
-	var b strings.Builder
-	b.WriteString("name: bomb\n")
-	b.WriteString(`x0: &x0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]` + "\n")
-	for i := 1; i <= 9; i++ {
-		fmt.Fprintf(&b, "x%d: &x%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*x%d,", i-1), 10), ","))
-	}
-	b.WriteString("steps:\n  - id: s\n    set: {v: *x9}\n")
-	return b.String()
+	return "name: bomb\n" + boundedtest.AliasAnchors() + "steps:\n  - id: s\n    set: {v: *x9}\n"
 }
 
 func TestYAMLLimits(t *testing.T) {
