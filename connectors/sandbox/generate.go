@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"net/netip"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -284,7 +286,7 @@ func (g *gen) object(f *flat, v any, seed string, depth int) any {
 		out[k] = g.named(p, k, seed+"/"+k, depth+1)
 	}
 	if g.optional && depth < 2 {
-		for _, k := range sortedKeys(f.props) {
+		for _, k := range slices.Sorted(maps.Keys(f.props)) {
 			p := f.props[k]
 			if _, ok := out[k]; ok || p == nil || p.WriteOnly || depth == 0 && g.client[k] {
 				continue
@@ -297,7 +299,7 @@ func (g *gen) object(f *flat, v any, seed string, depth int) any {
 	}
 	// minProperties: optional properties first, then made-up keys.
 	if uint64(len(out)) < f.minProps {
-		for _, k := range sortedKeys(f.props) {
+		for _, k := range slices.Sorted(maps.Keys(f.props)) {
 			if uint64(len(out)) >= f.minProps {
 				break
 			}
@@ -318,7 +320,7 @@ func (g *gen) object(f *flat, v any, seed string, depth int) any {
 	}
 	if f.maxProps != nil && uint64(len(out)) > *f.maxProps {
 		req := f.required
-		for _, k := range sortedKeys(out) {
+		for _, k := range slices.Sorted(maps.Keys(out)) {
 			if uint64(len(out)) <= *f.maxProps {
 				break
 			}
@@ -873,15 +875,6 @@ func (f *flat) number(want float64) float64 {
 		n = math.Ceil(n)
 	}
 	return n
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // normalize turns a spec's literal (an enum value, a default) into what

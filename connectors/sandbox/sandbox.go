@@ -27,8 +27,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -250,7 +252,7 @@ var listNames = []string{"data", "items", "results", "records", "values", "entri
 func listProperty(sch *openapi3.Schema) string {
 	f := flatten(sch)
 	var arrays []string
-	for _, k := range sortedKeys(f.props) {
+	for _, k := range slices.Sorted(maps.Keys(f.props)) {
 		p := flatten(f.props[k])
 		if p.kind(nil, false) != "array" || p.items == nil {
 			continue
@@ -384,7 +386,7 @@ func (s *Sandbox) write(w http.ResponseWriter, rt *route, a answer, g *gen) {
 	}
 	resp := responseFor(rt.op, a.status)
 	if resp != nil {
-		for _, name := range sortedKeys(resp.Headers) {
+		for _, name := range slices.Sorted(maps.Keys(resp.Headers)) {
 			h := resp.Headers[name]
 			if h == nil || h.Value == nil || !h.Value.Required || strings.EqualFold(name, "Content-Type") {
 				continue
@@ -442,7 +444,7 @@ func pickMedia(c openapi3.Content) (string, *openapi3.MediaType) {
 	if mt := c.Get("application/json"); mt != nil {
 		return "application/json", mt
 	}
-	keys := sortedKeys(c)
+	keys := slices.Sorted(maps.Keys(c))
 	for _, k := range keys {
 		if jsonish(k) {
 			return k, c[k]
@@ -1118,7 +1120,7 @@ func (s *Sandbox) body(r *http.Request, op *openapi3.Operation) (map[string]any,
 		if m := rb.Content.Get("application/json"); m != nil {
 			mt = m
 		} else {
-			for _, k := range sortedKeys(rb.Content) {
+			for _, k := range slices.Sorted(maps.Keys(rb.Content)) {
 				if jsonish(k) {
 					mt = rb.Content[k]
 					break
@@ -1202,7 +1204,7 @@ func (s *Sandbox) fill(rec map[string]any, sch *openapi3.Schema, params map[stri
 		}
 	}
 	req := required(sch)
-	for _, k := range sortedKeys(props) {
+	for _, k := range slices.Sorted(maps.Keys(props)) {
 		p := props[k]
 		if _, ok := rec[k]; ok || p == nil {
 			continue
