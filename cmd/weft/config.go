@@ -46,6 +46,11 @@ type Config struct {
 	Sandboxes     []string                          `yaml:"sandboxes"`       // OpenAPI files (globs) simulated under /sandbox/NAME/
 	MasterKeyFile string                            `yaml:"master_key_file"` // default DATA_DIR/master.key; WEFT_MASTER_KEY wins
 
+	// ImportAnnotations overrides the hints of imported operations without
+	// editing their files: connector name (in imports) -> operationId or
+	// "METHOD /path" -> {read_only, destructive, idempotent, open_world}.
+	ImportAnnotations map[string]map[string]map[string]bool `yaml:"import_annotations"`
+
 	masterKey string // WEFT_MASTER_KEY
 	workerID  string // this process's identity in the queue and the transaction log
 
@@ -211,6 +216,11 @@ func loadConfig(path string, env []string) (*Config, error) {
 			}
 		}
 		conn.Source = "config"
+	}
+	for name := range c.ImportAnnotations {
+		if _, ok := c.Imports[name]; !ok {
+			return nil, fmt.Errorf("config: import_annotations.%s: no connector %q in imports", name, name)
+		}
 	}
 	if c.PublicURL != "" {
 		if _, _, err := gateway.PublicOrigin(c.PublicURL); err != nil {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/connectors/openapi"
+	"github.com/weftio/weft/internal/bounded"
 )
 
 func connectorCmd(args []string, stdout io.Writer) error {
@@ -20,6 +22,7 @@ func connectorCmd(args []string, stdout io.Writer) error {
 	}
 	fs, server, asJSON := newFlagSet("connector " + args[0])
 	name := fs.String("name", "", "connector name (import)")
+	annotations := fs.String("annotations", "", "import: a YAML or JSON file of hint overrides, {operationId or \"METHOD /path\": {read_only, destructive, idempotent, open_world}}")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
@@ -28,11 +31,20 @@ func connectorCmd(args []string, stdout io.Writer) error {
 	switch args[0] {
 	case "import":
 		if len(pos) != 1 || *name == "" {
-			return weft.Errorf(weft.EInvalid, "weft connector import SPEC --name NAME (SPEC: a file or an http(s) URL)")
+			return weft.Errorf(weft.EInvalid, "weft connector import SPEC --name NAME [--annotations FILE] (SPEC: a file or an http(s) URL)")
 		}
 		spec, err := readSpec(pos[0])
 		if err != nil {
 			return err
+		}
+		if *annotations != "" {
+			overrides, err := readAnnotations(*annotations)
+			if err != nil {
+				return err
+			}
+			if spec, err = openapi.Annotate(spec, overrides); err != nil {
+				return weft.Wrap(specErrCode(err), err, "--annotations %s: %v", *annotations, err)
+			}
 		}
 		var res struct {
 			Name   string         `json:"name"`
@@ -125,6 +137,35 @@ func readSpec(src string) ([]byte, error) {
 		return nil, weft.Errorf(weft.EInvalid, "%v", err)
 	}
 	return data, nil
+}
+
+// specErrCode is err's code, invalid for an error without one (the spec's
+// own, from its decoder).
+func specErrCode(err error) string {
+	if c := weft.Code(err); c != weft.EInternal {
+		return c
+	}
+	return weft.EInvalid
+}
+
+// annotationLimits bound an annotations file.
+var annotationLimits = bounded.Limits{MaxBytes: 1 << 20}
+
+// readAnnotations reads a file of per-operation hint overrides for
+// openapi.Annotate: {operationId or "METHOD /path": {hint: bool}}.
+func readAnnotations(path string) (map[string]map[string]bool, error) {
+	data, err := readLocalFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]map[string]bool
+	if err := bounded.UnmarshalYAMLStrict(path, data, &m, annotationLimits); err != nil {
+		return nil, err
+	}
+	if len(m) == 0 {
+		return nil, weft.Errorf(weft.EInvalid, "%s: no annotations (want {operationId or \"METHOD /path\": {read_only, destructive, idempotent, open_world}})", path)
+	}
+	return m, nil
 }
 
 func anyList(v any) []any {

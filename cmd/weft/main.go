@@ -56,7 +56,7 @@ Usage:
   weft runs list [--flow F] [--status S] [--since 1h] [--limit N] [--before ID]   pages past 1,000; prints the total
   weft runs show ID | replay ID [--input JSON|@file] | cancel ID
   weft dlq list [--flow F] | replay ID [--input JSON|@file]
-  weft connector import SPEC --name NAME   import an OpenAPI 3.x / Swagger 2.0 file or URL
+  weft connector import SPEC --name NAME [--annotations FILE]   import an OpenAPI 3.x / Swagger 2.0 file or URL (FILE: per-operation hint overrides)
   weft connector list | show NAME | search WORDS...
   weft connection list | show NAME | set NAME --file F | delete NAME
   weft secrets rotate                 new master key; every stored credential resealed
@@ -402,8 +402,9 @@ func builtinCatalog() *connectors.Catalog {
 }
 
 // importAtStart imports the configured OpenAPI files whose content changed
-// since they were last stored.
-func importAtStart(ctx context.Context, st store.Store, cat *connectors.Catalog, imports map[string]string, log *slog.Logger) error {
+// since they were last stored, each with its import_annotations applied
+// (so a change to either imports it again).
+func importAtStart(ctx context.Context, st store.Store, cat *connectors.Catalog, imports map[string]string, annotations map[string]map[string]map[string]bool, log *slog.Logger) error {
 	if len(imports) == 0 {
 		return nil
 	}
@@ -424,6 +425,9 @@ func importAtStart(ctx context.Context, st store.Store, cat *connectors.Catalog,
 		spec, err := os.ReadFile(imports[name])
 		if err != nil {
 			return weft.Errorf(weft.EInvalid, "imports.%s: %v", name, err)
+		}
+		if spec, err = openapi.Annotate(spec, annotations[name]); err != nil {
+			return weft.Wrap(weft.EInvalid, err, "import_annotations.%s (%s): %v", name, imports[name], err)
 		}
 		if have[name] == string(spec) {
 			continue
@@ -469,7 +473,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 			log.Error("imported connector no longer loads", "connector", sp.Name, "err", err)
 		}
 	}
-	if err := importAtStart(ctx, st, cat, cfg.Imports, log); err != nil {
+	if err := importAtStart(ctx, st, cat, cfg.Imports, cfg.ImportAnnotations, log); err != nil {
 		return fail(err)
 	}
 	for _, c := range cfg.Connections {

@@ -57,6 +57,7 @@ func (s *specList) Set(v string) error {
 func offlineCatalog(configPath string, specs []string) (*connectors.Catalog, string, error) {
 	cat := builtinCatalog()
 	imports := map[string]string{}
+	var annotations map[string]map[string]map[string]bool
 	var from []string
 	if configPath != "" {
 		data, err := readLocalFile(configPath)
@@ -64,7 +65,8 @@ func offlineCatalog(configPath string, specs []string) (*connectors.Catalog, str
 			return nil, "", err
 		}
 		var cfg struct {
-			Imports map[string]string `yaml:"imports"`
+			Imports           map[string]string                     `yaml:"imports"`
+			ImportAnnotations map[string]map[string]map[string]bool `yaml:"import_annotations"`
 		}
 		if err := yaml.Unmarshal(data, &cfg); err != nil {
 			return nil, "", weft.Errorf(weft.EInvalid, "config %s: %v", configPath, err)
@@ -72,6 +74,7 @@ func offlineCatalog(configPath string, specs []string) (*connectors.Catalog, str
 		for n, f := range cfg.Imports {
 			imports[n] = f
 		}
+		annotations = cfg.ImportAnnotations
 		from = append(from, "the imports of "+configPath)
 	}
 	for _, s := range specs {
@@ -92,6 +95,9 @@ func offlineCatalog(configPath string, specs []string) (*connectors.Catalog, str
 		spec, err := readLocalFile(imports[n])
 		if err != nil {
 			return nil, "", weft.Errorf(weft.EInvalid, "connector %s: %v", n, err)
+		}
+		if spec, err = openapi.Annotate(spec, annotations[n]); err != nil {
+			return nil, "", weft.Wrap(weft.EInvalid, err, "import_annotations.%s (%s): %v", n, imports[n], err)
 		}
 		if _, err := openapi.Register(cat, n, spec); err != nil {
 			return nil, "", weft.Errorf(weft.EUnprocessable, "connector %s (%s): %v", n, imports[n], err)

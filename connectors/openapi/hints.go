@@ -136,6 +136,11 @@ func applyAnnotations(h *connectors.Hints, x any) error {
 	if !ok {
 		return fmt.Errorf("x-weft-annotations must be an object of read_only, destructive, idempotent, open_world")
 	}
+	// Checked before the loop: within it each one clears the other, and
+	// which one wins would depend on the map's order.
+	if m["read_only"] == true && m["destructive"] == true {
+		return fmt.Errorf("x-weft-annotations: an operation cannot be both read_only and destructive")
+	}
 	for k, v := range m {
 		b, ok := v.(bool)
 		if !ok {
@@ -159,9 +164,6 @@ func applyAnnotations(h *connectors.Hints, x any) error {
 		default:
 			return fmt.Errorf("x-weft-annotations: unknown key %q (read_only, destructive, idempotent, open_world)", k)
 		}
-	}
-	if h.ReadOnly && h.Destructive {
-		return fmt.Errorf("x-weft-annotations: an operation cannot be both read_only and destructive")
 	}
 	return nil
 }
