@@ -109,19 +109,26 @@ func lockMigrations(ctx context.Context, conn *sql.Conn, wait time.Duration, log
 		deadline = d
 	}
 	var nextLog time.Time
+	holder := "another session (it could not be looked up)"
 	for {
+		// The try runs to its end even when ctx ends meanwhile: a query cut
+		// off by its context can leave conn unusable for the holder lookup.
 		var got bool
-		if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, migrationLock).Scan(&got); err != nil {
-			if ctx.Err() == nil {
-				return fmt.Errorf("take the schema migration lock: %w", err)
-			}
-		} else if got {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		err := conn.QueryRowContext(tctx, `SELECT pg_try_advisory_lock($1)`, migrationLock).Scan(&got)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("take the schema migration lock: %w", err)
+		}
+		if got {
 			if waited := time.Since(start); waited > time.Second {
 				log.Info("postgres: took the schema migration lock", "waited", waited.Round(time.Millisecond))
 			}
 			return nil
 		}
-		holder := describeLockHolder(ctx, conn)
+		if h, ok := describeLockHolder(ctx, conn); ok {
+			holder = h // else the last one seen stands
+		}
 		if ctx.Err() != nil || !time.Now().Before(deadline) {
 			return weft.Errorf(weft.EUnavailable, "postgres: gave up after %s waiting for the schema migration lock (pg_advisory_lock(%d)), held by %s; "+
 				"if that session is stuck, end it (SELECT pg_terminate_backend(pid)) and start again",
@@ -143,7 +150,7 @@ func lockMigrations(ctx context.Context, conn *sql.Conn, wait time.Duration, log
 // describeLockHolder says which session holds the migration lock: pid,
 // application, client, state and for how long, as pg_stat_activity shows
 // them (state is hidden from roles without pg_read_all_stats).
-func describeLockHolder(ctx context.Context, conn *sql.Conn) string {
+func describeLockHolder(ctx context.Context, conn *sql.Conn) (string, bool) {
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	var pid int
@@ -155,12 +162,12 @@ func describeLockHolder(ctx context.Context, conn *sql.Conn) string {
 		WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = $1 AND l.objsubid = 1 LIMIT 1`, migrationLock).
 		Scan(&pid, &app, &client, &state, &secs)
 	if err != nil {
-		return "another session (it could not be looked up)"
+		return "", false
 	}
 	if app == "" {
 		app = "no application name"
 	}
-	return fmt.Sprintf("PostgreSQL session pid %d (%s, from %s), %s for %s", pid, app, client, state, time.Duration(secs*float64(time.Second)).Round(time.Second))
+	return fmt.Sprintf("PostgreSQL session pid %d (%s, from %s), %s for %s", pid, app, client, state, time.Duration(secs*float64(time.Second)).Round(time.Second)), true
 }
 
 func isUnique(err error) bool {
