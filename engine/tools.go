@@ -73,19 +73,22 @@ func (e *Engine) recordToolCall(c ToolCall, start time.Time, out any, err error)
 	// The log keeps what the capture policy allows: the arguments (redacted)
 	// only under full capture, their size under metadata, neither under
 	// none. The caller is kept always: it decides who may read the row.
+	capture := e.cfg.DefaultCapture
+	var body []byte // the arguments as JSON, made once and only when needed
+	if c.Input != nil && (capture == "full" || (capture != "none" && c.InputSize == 0)) {
+		body, _ = json.Marshal(c.Input)
+	}
 	size := c.InputSize
-	if size == 0 && c.Input != nil {
-		b, _ := json.Marshal(c.Input)
-		size = len(b)
+	if size == 0 {
+		size = len(body)
 	}
 	rec := map[string]any{"kind": "mcp", "tool": c.Tool, "caller": c.Caller}
-	switch e.cfg.DefaultCapture {
+	switch capture {
 	case "none":
 		size = 0
 	case "full":
-		if c.Input != nil {
-			b, _ := json.Marshal(c.Input)
-			rec["body"] = Redact(b, defaultRedactKeys)
+		if body != nil {
+			rec["body"] = Redact(body, defaultRedactKeys)
 		}
 	}
 	in, _ := json.Marshal(rec)
