@@ -165,19 +165,26 @@ func checkUnavailable(t *testing.T, what string, r reply, secrets ...string) {
 	}
 }
 
-// TestIssue16_F21_SyncRunNotRecordedAnswers503Postgres stops PostgreSQL
-// (pg_ctl stop -m fast) under three synchronous runs: every caller must get
-// 503 (the run was not recorded), never the 200 of a run nobody can find.
-func TestIssue16_F21_SyncRunNotRecordedAnswers503Postgres(t *testing.T) {
-	pg := pgtest.Start(t)
+// servePostgres serves a fresh database of a throwaway PostgreSQL server
+// (which the test may stop), and names its database and port: the details
+// an answer must never show.
+func servePostgres(t *testing.T) (pg *pgtest.Server, srv *httptest.Server, dbName, port string) {
+	t.Helper()
+	pg = pgtest.Start(t)
 	dsn := pg.NewDatabase(t)
 	st, err := postgres.Open(context.Background(), dsn, slog.New(slog.DiscardHandler), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := serveStore(t, st)
 	u, _ := url.Parse(dsn)
-	dbName, port := strings.TrimPrefix(u.Path, "/"), u.Port()
+	return pg, serveStore(t, st), strings.TrimPrefix(u.Path, "/"), u.Port()
+}
+
+// TestIssue16_F21_SyncRunNotRecordedAnswers503Postgres stops PostgreSQL
+// (pg_ctl stop -m fast) under three synchronous runs: every caller must get
+// 503 (the run was not recorded), never the 200 of a run nobody can find.
+func TestIssue16_F21_SyncRunNotRecordedAnswers503Postgres(t *testing.T) {
+	pg, srv, dbName, port := servePostgres(t)
 
 	replies := syncCallsWhileStoreFails(t, srv, func() { pg.StopFast(t) })
 	for i, r := range replies {
@@ -192,15 +199,7 @@ func TestIssue16_F21_SyncRunNotRecordedAnswers503Postgres(t *testing.T) {
 // down, an unauthenticated webhook and the API answer 503 unavailable with
 // Retry-After, and nothing of the connection (user, database, host, port).
 func TestIssue16_F22_DatabaseDownAnswers503WithoutInternals(t *testing.T) {
-	pg := pgtest.Start(t)
-	dsn := pg.NewDatabase(t)
-	st, err := postgres.Open(context.Background(), dsn, slog.New(slog.DiscardHandler), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := serveStore(t, st)
-	u, _ := url.Parse(dsn)
-	dbName, port := strings.TrimPrefix(u.Path, "/"), u.Port()
+	pg, srv, dbName, port := servePostgres(t)
 	req, _ := http.NewRequest("POST", srv.URL+"/api/flows", strings.NewReader("name: quick\ntrigger: {webhook: {}}\nsteps:\n  - respond: {body: {ok: true}}\n"))
 	req.Header.Set("Content-Type", "application/yaml")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 201 {

@@ -5,14 +5,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/sqlite"
-	"github.com/weftio/weft/store/sqlstore"
+	"github.com/weftio/weft/store/storetest"
 )
 
 // serverWithRuns serves the API over a store holding n finished runs.
@@ -24,14 +23,7 @@ func serverWithRuns(t *testing.T, n int) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	now := time.Now()
-	batch := make([]store.LoggedRun, 0, n)
-	for i := 0; i < n; i++ {
-		fin := now
-		batch = append(batch, store.LoggedRun{Run: &store.Run{ID: sqlstore.NewID(), Flow: "bulk", Version: 1, Status: store.RunSucceeded,
-			TriggerKind: "manual", CreatedAt: now, StartedAt: now, FinishedAt: &fin}})
-	}
-	if err := st.InsertRuns(ctx, batch); err != nil {
+	if err := st.InsertRuns(ctx, storetest.FinishedRuns("bulk", n)); err != nil {
 		t.Fatal(err)
 	}
 	e := engine.New(st, connectors.NewCatalog(), nil, engine.Config{})

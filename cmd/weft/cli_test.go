@@ -10,15 +10,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
-	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/sqlite"
-	"github.com/weftio/weft/store/sqlstore"
+	"github.com/weftio/weft/store/storetest"
 )
 
 // noServer points the CLI at a server that fails the test if anything
@@ -126,14 +124,7 @@ func apiWithRuns(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	now := time.Now()
-	batch := make([]store.LoggedRun, 0, n)
-	for i := 0; i < n; i++ {
-		fin := now
-		batch = append(batch, store.LoggedRun{Run: &store.Run{ID: sqlstore.NewID(), Flow: "bulk", Version: 1, Status: store.RunSucceeded,
-			TriggerKind: "manual", CreatedAt: now, StartedAt: now, FinishedAt: &fin}})
-	}
-	if err := st.InsertRuns(ctx, batch); err != nil {
+	if err := st.InsertRuns(ctx, storetest.FinishedRuns("bulk", n)); err != nil {
 		t.Fatal(err)
 	}
 	e := engine.New(st, connectors.NewCatalog(), nil, engine.Config{})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/store"
+	"github.com/weftio/weft/store/sqlstore"
 )
 
 // Run runs the contract suite. open returns a fresh, empty store.
@@ -436,4 +437,18 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// FinishedRuns returns n succeeded manual runs of flow (version 1), each
+// with a new id, finished now: a store's worth of history for tests that
+// page or count runs.
+func FinishedRuns(flow string, n int) []store.LoggedRun {
+	now := time.Now()
+	batch := make([]store.LoggedRun, 0, n)
+	for i := 0; i < n; i++ {
+		fin := now
+		batch = append(batch, store.LoggedRun{Run: &store.Run{ID: sqlstore.NewID(), Flow: flow, Version: 1, Status: store.RunSucceeded,
+			TriggerKind: "manual", CreatedAt: now, StartedAt: now, FinishedAt: &fin}})
+	}
+	return batch
 }
