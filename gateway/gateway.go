@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -46,6 +47,7 @@ type Config struct {
 	Metrics        http.Handler                     // Prometheus /metrics
 	Alerts         *monitor.Alerter                 // /api/alerts
 	NL2Flow        *nl2flow.Compiler                // drafts flows from requests (/api/nl2flow)
+	Console        fs.FS                            // the web console's built bundle, served at / (nil: no console)
 }
 
 // Server is the HTTP handler.
@@ -199,9 +201,26 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 			_, _ = w.Write(flow.Schema())
 		})
 	})
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, weft.Errorf(weft.ENotFound, "no route for %s %s", r.Method, r.URL.Path))
-	})
+	}
+	r.NotFound(notFound)
+	if cfg.Console != nil {
+		c, err := newConsole(cfg.Console)
+		if err != nil {
+			log.Error("console disabled: its bundle has no index.html", "err", err)
+		} else {
+			// The console owns every path the API, hooks, MCP and sandbox do
+			// not; API-shaped paths keep their JSON 404.
+			r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/hooks/") || strings.HasPrefix(r.URL.Path, "/mcp/") {
+					notFound(w, r)
+					return
+				}
+				s.guard.hosts(c).ServeHTTP(w, r)
+			})
+		}
+	}
 	s.r = r
 	return s
 }

@@ -42,6 +42,7 @@ import (
 	"github.com/weftio/weft/store/postgres"
 	"github.com/weftio/weft/store/sqlite"
 	"github.com/weftio/weft/store/sqlstore"
+	"github.com/weftio/weft/web"
 )
 
 const usage = `weft: integration flows and an MCP gateway in one binary.
@@ -256,7 +257,7 @@ func serve(args []string, stderr io.Writer) error {
 			log.Warn("debug server stopped", "err", http.ListenAndServe(cfg.DebugAddr, mux))
 		}()
 	}
-	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImport, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL}
+	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImport, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, Console: web.Dist()}
 	if len(cfg.Sandboxes) > 0 {
 		boxes, err := loadSandboxes(cfg.Sandboxes, "")
 		if err != nil {

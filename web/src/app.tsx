@@ -1,0 +1,88 @@
+import { useEffect, useState, type ReactNode } from "react";
+import { api, onUnauthorized, setCSRF, ApiError } from "./api";
+import { useRoute, href, type Route } from "./router";
+import { FlowsView } from "./views/flows";
+
+// Views register here: nav label, route prefix, component.
+interface ViewDef {
+  id: string;
+  label: string;
+  render: (r: Route) => ReactNode;
+}
+
+const views: ViewDef[] = [
+  { id: "flows", label: "Flows", render: (r) => <FlowsView route={r} /> },
+];
+
+export function registerView(v: ViewDef) {
+  views.push(v);
+}
+
+type Theme = "light" | "dark";
+
+function useTheme(): [Theme, () => void] {
+  const [t, setT] = useState<Theme>(() => (localStorage.getItem("weft.theme") as Theme) || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
+  useEffect(() => {
+    document.documentElement.dataset.theme = t;
+    localStorage.setItem("weft.theme", t);
+  }, [t]);
+  return [t, () => setT(t === "dark" ? "light" : "dark")];
+}
+
+export function App() {
+  const route = useRoute();
+  const [theme, toggle] = useTheme();
+  const [needSignIn, setNeedSignIn] = useState(false);
+  useEffect(() => onUnauthorized(() => setNeedSignIn(true)), []);
+  const current = views.find((v) => v.id === route.parts[0]) ?? views[0];
+  if (needSignIn) return <SignIn onDone={() => setNeedSignIn(false)} />;
+  return (
+    <div className="shell">
+      <nav className="nav" aria-label="Main">
+        <a className="brand" href={href("/")}>Weft</a>
+        {views.map((v) => (
+          <a key={v.id} href={href("/" + v.id)} aria-current={v === current ? "page" : undefined}>
+            {v.label}
+          </a>
+        ))}
+        <span className="grow" />
+        <button className="ghost" onClick={toggle} aria-label="Toggle light and dark theme" title="Theme">
+          {theme === "dark" ? "☀" : "☾"}
+        </button>
+      </nav>
+      <main className="main">{current.render(route)}</main>
+    </div>
+  );
+}
+
+/** SignIn exchanges the API token for a cookie session (POST /api/session). */
+function SignIn({ onDone }: { onDone: () => void }) {
+  const [token, setToken] = useState("");
+  const [err, setErr] = useState("");
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setErr("");
+    try {
+      const res = await api<{ csrf_token: string }>("/api/session", { body: { token } });
+      setCSRF(res.csrf_token);
+      setToken("");
+      onDone();
+    } catch (e) {
+      setErr(e instanceof ApiError ? e.message : String(e));
+    }
+  };
+  return (
+    <div className="signin">
+      <form onSubmit={submit} className="card">
+        <h1>Sign in to Weft</h1>
+        <p>This server requires its API token (<code>api_token</code> in the configuration).</p>
+        <label>
+          API token
+          <input type="password" autoComplete="current-password" value={token} onChange={(e) => setToken(e.target.value)} autoFocus />
+        </label>
+        {err && <p className="error" role="alert">{err}</p>}
+        <button type="submit" disabled={!token}>Sign in</button>
+      </form>
+    </div>
+  );
+}
