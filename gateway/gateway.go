@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors"
@@ -211,13 +212,15 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 			log.Error("console disabled: its bundle has no index.html", "err", err)
 		} else {
 			// The console owns every path the API, hooks, MCP and sandbox do
-			// not; API-shaped paths keep their JSON 404.
+			// not; API-shaped paths keep their JSON 404. Its text assets are
+			// sent gzipped to clients that accept it.
+			consoleHandler := s.guard.hosts(middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml")(c))
 			r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 				if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/hooks/") || strings.HasPrefix(r.URL.Path, "/mcp/") {
 					notFound(w, r)
 					return
 				}
-				s.guard.hosts(c).ServeHTTP(w, r)
+				consoleHandler.ServeHTTP(w, r)
 			})
 		}
 	}
