@@ -132,10 +132,15 @@ describe("test-run request", () => {
       steps: [
         { id: "transform", kind: "set", status: "succeeded", duration_ms: 1, attempts: 1, input: null, output: { id: "A" } },
         { id: "post", kind: "call", status: "failed", attempts: 3, error: { code: "unavailable", message: "down" } },
+        { id: "n", kind: "set", key: "n[0]", status: "succeeded", output: 1 },
+        { id: "n", kind: "set", key: "n[1]", status: "succeeded", output: 2 },
+        { id: "transform", kind: "set", key: "sub/transform", subflow: "enrich", status: "failed" },
       ],
     });
     expect(out.transform).toEqual({ status: "succeeded", input: null, output: { id: "A" }, error: null, duration_ms: 1, attempts: 1 });
     expect(out.post.error).toEqual({ code: "unavailable", message: "down" });
+    expect(out.n.output).toBe(2);
+    expect(Object.keys(out)).toEqual(["transform", "post", "n"]);
   });
 });
 

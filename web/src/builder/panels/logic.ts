@@ -215,10 +215,12 @@ export function buildTestRequest(source: string, f: TestForm): Built<TestRequest
 }
 
 /** resultsById keys a test run's steps by step id (for the canvas's nodes);
- * a step that ran more than once (foreach) keeps its last run. */
+ * a step that ran more than once (foreach) keeps its last run; the steps of a
+ * subflow the draft calls are not the draft's nodes and are left out. */
 export function resultsById(r: TestResult): Record<string, StepResult> {
   const out: Record<string, StepResult> = {};
   for (const s of r.steps ?? []) {
+    if (s.subflow) continue;
     out[s.id] = { status: s.status, input: s.input, output: s.output, error: s.error ?? null, duration_ms: s.duration_ms, attempts: s.attempts };
   }
   return out;

@@ -265,10 +265,12 @@ function TestResultView({ r }: { r: TestResult }) {
       )}
       <ol className="pn-steps">
         {(r.steps ?? []).map((s, i) => (
-          <li key={s.path ?? s.id + i} className={"pn-step " + s.status} aria-label={`Step ${s.id}`}>
+          <li key={`${i}:${s.key ?? s.path ?? s.id}`} className={"pn-step " + s.status} aria-label={`Step ${s.key && s.key !== s.id ? s.key : s.id}`}>
             <div className="row">
-              <strong>{s.id}</strong>
+              <strong>{s.key && s.key !== s.id ? s.key : s.id}</strong>
               <span className="muted">{s.kind}</span>
+              {s.subflow && <span className="muted">in subflow {s.subflow}</span>}
+              {s.target === "sandbox" && <span className="badge">sandbox</span>}
               <span className={"badge " + s.status}>{s.status}</span>
               <span className="muted">{fmtMs(s.duration_ms)}</span>
               {s.attempts !== undefined && s.attempts > 1 && <span className="muted">{s.attempts} attempts</span>}

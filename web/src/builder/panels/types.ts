@@ -41,6 +41,12 @@ export interface TestStep {
   kind: string;
   path?: string;
   pos?: string;
+  /** the step key: the id, an iteration (notify[3]), a subflow prefix (call_sub/x) */
+  key?: string;
+  /** set when the step belongs to a deployed subflow the draft calls */
+  subflow?: string;
+  /** call steps: "connection" or "sandbox" */
+  target?: string;
   status: "succeeded" | "failed" | "skipped" | string;
   attempts?: number;
   duration_ms?: number;
