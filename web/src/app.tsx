@@ -1,7 +1,10 @@
-import { useEffect, useState, type ReactNode } from "react";
+import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
 import { api, onUnauthorized, setCSRF, ApiError } from "./api";
 import { useRoute, href, type Route } from "./router";
 import { FlowsView } from "./views/flows";
+
+// Loaded on first visit: the YAML parser and the panels stay out of the first load.
+const TryView = lazy(() => import("./views/try"));
 
 // Views register here: nav label, route prefix, component.
 interface ViewDef {
@@ -12,6 +15,7 @@ interface ViewDef {
 
 const views: ViewDef[] = [
   { id: "flows", label: "Flows", render: (r) => <FlowsView route={r} /> },
+  { id: "try", label: "Try", render: (r) => <Suspense fallback={<p className="muted">Loading…</p>}><TryView route={r} /></Suspense> },
 ];
 
 export function registerView(v: ViewDef) {
