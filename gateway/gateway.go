@@ -73,6 +73,11 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.Sessions == nil && cfg.APIToken != "" {
+		// The console signs in with the API token once and works under a
+		// cookie session from then on.
+		cfg.Sessions = NewMemorySessions()
+	}
 	s := &Server{e: e, log: log, cfg: cfg}
 	g, err := newGuard(cfg)
 	if err != nil {
@@ -104,101 +109,11 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	}
 	r.Route("/api", func(r chi.Router) {
 		// Hooks are not behind these: they are server-to-server, signed.
-		r.Use(s.guard.hosts, s.guard.crossSite, s.auth, s.csrfToken)
-		r.Get("/flows", s.listFlows)
-		r.Post("/flows", s.deployFlow)
-		r.Post("/flows/validate", s.validateFlow)
-		r.Get("/flows/{name}", s.getFlow)
-		r.Get("/flows/{name}/versions/{version}", s.getFlow)
-		r.Post("/flows/{name}/rollback", s.rollback)
-		r.Post("/flows/{name}/runs", s.manualRun)
-		r.Get("/runs", s.listRuns)
-		r.Get("/runs/{id}", s.getRun)
-		r.Post("/runs/{id}/replay", s.replay)
-		r.Post("/runs/{id}/cancel", s.cancel)
-		r.Get("/dlq", func(w http.ResponseWriter, r *http.Request) {
-			q := r.URL.Query()
-			q.Set("status", store.RunDead)
-			r.URL.RawQuery = q.Encode()
-			s.listRuns(w, r)
-		})
-		r.Get("/connectors", s.listConnectors)
-		r.Get("/connectors/search", func(w http.ResponseWriter, r *http.Request) {
-			limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-			if limit <= 0 {
-				limit = 20
-			}
-			writeJSON(w, http.StatusOK, map[string]any{"hits": s.e.Catalog().Search(r.URL.Query().Get("q"), limit)})
-		})
-		r.Get("/connectors/{name}", s.getConnector)
-		r.Post("/connectors/import", s.importConnector)
-		r.Get("/connections", s.listConnections)
-		r.Get("/connections/{name}", s.getConnection)
-		r.Put("/connections/{name}", s.putConnection)
-		r.Delete("/connections/{name}", s.deleteConnection)
-		r.Post("/secrets/rotate", s.rotateKey)
-		r.Get("/mcp/toolsets", func(w http.ResponseWriter, r *http.Request) {
-			if s.cfg.MCP == nil {
-				writeErr(w, weft.Errorf(weft.EUnavailable, "the MCP gateway is off"))
-				return
-			}
-			writeJSON(w, http.StatusOK, map[string]any{"toolsets": s.cfg.MCP.Toolsets()})
-		})
-		r.Get("/mcp/keys", func(w http.ResponseWriter, r *http.Request) {
-			ks, err := s.e.Store().APIKeys(r.Context())
-			if err != nil {
-				writeErr(w, err)
-				return
-			}
-			if ks == nil {
-				ks = []store.APIKey{}
-			}
-			writeJSON(w, http.StatusOK, map[string]any{"keys": ks})
-		})
-		r.Post("/mcp/keys", s.createKey)
-		if s.cfg.Mapper != nil {
-			s.mappingRoutes(r)
-		}
-		if s.cfg.NL2Flow != nil {
-			r.Post("/nl2flow", s.nl2flow)
-		}
-		r.Get("/metrics", s.metricSeries)
-		if s.cfg.Alerts != nil {
-			r.Get("/alerts", func(w http.ResponseWriter, r *http.Request) {
-				writeJSON(w, http.StatusOK, map[string]any{"alerts": s.cfg.Alerts.Alerts()})
-			})
-			r.Post("/alerts/{id}/ack", func(w http.ResponseWriter, r *http.Request) {
-				who := r.URL.Query().Get("by")
-				if !s.cfg.Alerts.Ack(chi.URLParam(r, "id"), who) {
-					writeErr(w, weft.Errorf(weft.ENotFound, "no alert %q", chi.URLParam(r, "id")))
-					return
-				}
-				writeJSON(w, http.StatusOK, map[string]any{"acked": chi.URLParam(r, "id")})
-			})
-		}
-		r.Delete("/mcp/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
-			id := chi.URLParam(r, "id")
-			if err := s.e.Store().RevokeAPIKey(r.Context(), id); err != nil {
-				writeErr(w, err)
-				return
-			}
-			if s.cfg.MCPAuth != nil {
-				s.cfg.MCPAuth.Forget()
-			}
-			s.log.Info("API key revoked", "key", id)
-			writeJSON(w, http.StatusOK, map[string]any{"revoked": id})
-		})
-		r.Get("/stats/runs", func(w http.ResponseWriter, r *http.Request) {
-			counts, err := s.e.Store().CountRuns(r.Context(), r.URL.Query().Get("flow"))
-			if err != nil {
-				writeErr(w, err)
-				return
-			}
-			writeJSON(w, http.StatusOK, map[string]any{"counts": counts})
-		})
-		r.Get("/schemas/flow", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/schema+json")
-			_, _ = w.Write(flow.Schema())
+		r.Use(s.guard.hosts, s.guard.crossSite)
+		s.sessionRoutes(r) // signing in is how a browser gets authenticated
+		r.Group(func(r chi.Router) {
+			r.Use(s.auth, s.csrfToken)
+			s.apiRoutes(r)
 		})
 	})
 	notFound := func(w http.ResponseWriter, r *http.Request) {
@@ -223,6 +138,105 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	}
 	s.r = r
 	return s
+}
+
+// apiRoutes are the authenticated API's routes.
+func (s *Server) apiRoutes(r chi.Router) {
+	r.Get("/flows", s.listFlows)
+	r.Post("/flows", s.deployFlow)
+	r.Post("/flows/validate", s.validateFlow)
+	r.Get("/flows/{name}", s.getFlow)
+	r.Get("/flows/{name}/versions/{version}", s.getFlow)
+	r.Post("/flows/{name}/rollback", s.rollback)
+	r.Post("/flows/{name}/runs", s.manualRun)
+	r.Get("/runs", s.listRuns)
+	r.Get("/runs/{id}", s.getRun)
+	r.Post("/runs/{id}/replay", s.replay)
+	r.Post("/runs/{id}/cancel", s.cancel)
+	r.Get("/dlq", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		q.Set("status", store.RunDead)
+		r.URL.RawQuery = q.Encode()
+		s.listRuns(w, r)
+	})
+	r.Get("/connectors", s.listConnectors)
+	r.Get("/connectors/search", func(w http.ResponseWriter, r *http.Request) {
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		if limit <= 0 {
+			limit = 20
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"hits": s.e.Catalog().Search(r.URL.Query().Get("q"), limit)})
+	})
+	r.Get("/connectors/{name}", s.getConnector)
+	r.Post("/connectors/import", s.importConnector)
+	r.Get("/connections", s.listConnections)
+	r.Get("/connections/{name}", s.getConnection)
+	r.Put("/connections/{name}", s.putConnection)
+	r.Delete("/connections/{name}", s.deleteConnection)
+	r.Post("/secrets/rotate", s.rotateKey)
+	r.Get("/mcp/toolsets", func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.MCP == nil {
+			writeErr(w, weft.Errorf(weft.EUnavailable, "the MCP gateway is off"))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"toolsets": s.cfg.MCP.Toolsets()})
+	})
+	r.Get("/mcp/keys", func(w http.ResponseWriter, r *http.Request) {
+		ks, err := s.e.Store().APIKeys(r.Context())
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if ks == nil {
+			ks = []store.APIKey{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"keys": ks})
+	})
+	r.Post("/mcp/keys", s.createKey)
+	if s.cfg.Mapper != nil {
+		s.mappingRoutes(r)
+	}
+	if s.cfg.NL2Flow != nil {
+		r.Post("/nl2flow", s.nl2flow)
+	}
+	r.Get("/metrics", s.metricSeries)
+	if s.cfg.Alerts != nil {
+		r.Get("/alerts", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]any{"alerts": s.cfg.Alerts.Alerts()})
+		})
+		r.Post("/alerts/{id}/ack", func(w http.ResponseWriter, r *http.Request) {
+			who := r.URL.Query().Get("by")
+			if !s.cfg.Alerts.Ack(chi.URLParam(r, "id"), who) {
+				writeErr(w, weft.Errorf(weft.ENotFound, "no alert %q", chi.URLParam(r, "id")))
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"acked": chi.URLParam(r, "id")})
+		})
+	}
+	r.Delete("/mcp/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		if err := s.e.Store().RevokeAPIKey(r.Context(), id); err != nil {
+			writeErr(w, err)
+			return
+		}
+		if s.cfg.MCPAuth != nil {
+			s.cfg.MCPAuth.Forget()
+		}
+		s.log.Info("API key revoked", "key", id)
+		writeJSON(w, http.StatusOK, map[string]any{"revoked": id})
+	})
+	r.Get("/stats/runs", func(w http.ResponseWriter, r *http.Request) {
+		counts, err := s.e.Store().CountRuns(r.Context(), r.URL.Query().Get("flow"))
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"counts": counts})
+	})
+	r.Get("/schemas/flow", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/schema+json")
+		_, _ = w.Write(flow.Schema())
+	})
 }
 
 // ServeHTTP implements http.Handler.
