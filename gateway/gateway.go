@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,7 @@ type Config struct {
 	PublicURL      string                           // this server's address as browsers see it (a trusted origin and host)
 	Sessions       Sessions                         // cookie sessions (the console's sign-in); nil: none
 	Sandbox        http.Handler                     // serves /sandbox/* when set (simulated APIs for offline flows)
+	Sandboxes      []string                         // the names Sandbox serves (/sandbox/NAME/), each a connector's name: test runs may call them instead
 	MCP            *mcp.Gateway                     // serves /mcp and /mcp/{toolset} when set
 	MCPAuth        *mcp.Auth                        // API keys and OAuth for /mcp
 	Mapper         *mapper.Service                  // schema mapping reviews (/api/mappings)
@@ -145,7 +147,9 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/flows", s.listFlows)
 	r.Post("/flows", s.deployFlow)
 	r.Post("/flows/validate", s.validateFlow)
+	r.Post("/flows/test", s.testFlow)
 	r.Get("/flows/{name}", s.getFlow)
+	r.Get("/flows/{name}/versions", s.listVersions)
 	r.Get("/flows/{name}/versions/{version}", s.getFlow)
 	r.Post("/flows/{name}/rollback", s.rollback)
 	r.Post("/flows/{name}/runs", s.manualRun)
@@ -541,13 +545,59 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request, ev engine.Event
 
 // --- API -------------------------------------------------------------------
 
+// flowStatsWindow is the window of GET /api/flows' per-flow stats.
+const flowStatsWindow = 24 * time.Hour
+
+// flowListing is a flow as GET /api/flows lists it.
+type flowListing struct {
+	store.FlowInfo
+	Trigger     string        `json:"trigger"`
+	Description string        `json:"description"`
+	LastRun     *store.RunRef `json:"last_run"`
+	Stats       flowStats     `json:"stats"`
+}
+
+type flowStats struct {
+	Window string `json:"window"`
+	Runs   int64  `json:"runs"`
+	Failed int64  `json:"failed"` // failed or dead
+}
+
 func (s *Server) listFlows(w http.ResponseWriter, r *http.Request) {
-	fs, err := s.e.Store().ListFlows(r.Context())
+	ctx := r.Context()
+	fs, err := s.e.Store().ListFlows(ctx)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"flows": fs})
+	act, err := s.e.Store().FlowActivity(ctx, time.Now().Add(-flowStatsWindow))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := make([]flowListing, 0, len(fs))
+	for _, fi := range fs {
+		l := flowListing{FlowInfo: fi, Stats: flowStats{Window: "24h"}}
+		if f, _, err := s.e.Flow(ctx, fi.Name, 0); err == nil {
+			l.Trigger, l.Description = f.Trigger.Kind, f.Description
+		}
+		if a, ok := act[fi.Name]; ok {
+			l.LastRun, l.Stats.Runs, l.Stats.Failed = a.LastRun, a.Runs, a.Failed
+		}
+		out = append(out, l)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"flows": out})
+}
+
+// listVersions answers a flow's versions, newest first.
+func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) {
+	vs, err := s.e.Store().ListFlowVersions(r.Context(), chi.URLParam(r, "name"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	slices.Reverse(vs)
+	writeJSON(w, http.StatusOK, map[string]any{"versions": vs})
 }
 
 func (s *Server) deployFlow(w http.ResponseWriter, r *http.Request) {
