@@ -157,6 +157,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/runs/{id}", s.getRun)
 	r.Post("/runs/{id}/replay", s.replay)
 	r.Post("/runs/{id}/cancel", s.cancel)
+	r.Post("/dlq/replay", s.bulkReplay)
 	r.Get("/dlq", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		q.Set("status", store.RunDead)
@@ -177,6 +178,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/connections/{name}", s.getConnection)
 	r.Put("/connections/{name}", s.putConnection)
 	r.Delete("/connections/{name}", s.deleteConnection)
+	r.Post("/connections/{name}/test", s.testConnection)
 	r.Post("/secrets/rotate", s.rotateKey)
 	r.Get("/mcp/toolsets", func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.MCP == nil {
@@ -197,6 +199,8 @@ func (s *Server) apiRoutes(r chi.Router) {
 		writeJSON(w, http.StatusOK, map[string]any{"keys": ks})
 	})
 	r.Post("/mcp/keys", s.createKey)
+	r.Get("/mcp/calls", s.toolCalls)
+	r.Get("/mcp/policies", s.mcpPolicies)
 	if s.cfg.Mapper != nil {
 		s.mappingRoutes(r)
 	}
