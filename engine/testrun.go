@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -325,6 +326,10 @@ func (t *testRec) steps2(f *flow.Flow, attempts []store.Attempt, failedKey strin
 		id, _, _ := strings.Cut(k, "[")
 		ownKeys[id] = append(ownKeys[id], k)
 	}
+	for _, ks := range ownKeys {
+		// Iterations in their order, however concurrently they ran.
+		slices.SortStableFunc(ks, func(a, b string) int { return slices.Compare(iterations(a), iterations(b)) })
+	}
 	var out []TestStep
 	entry := func(k string, s *flow.Step, path string) TestStep {
 		as := byKey[k]
@@ -396,6 +401,24 @@ func (t *testRec) steps2(f *flow.Flow, attempts []store.Attempt, failedKey strin
 	}
 	walk(f.Steps, "steps")
 	return out
+}
+
+// iterations are the foreach positions in a step key: x[2][0] is [2 0].
+func iterations(k string) []int {
+	var out []int
+	for {
+		i := strings.IndexByte(k, '[')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(k[i:], ']')
+		if j < 0 {
+			return out
+		}
+		n, _ := strconv.Atoi(k[i+1 : i+j])
+		out = append(out, n)
+		k = k[i+j+1:]
+	}
 }
 
 // subflowEntries are the entries of the steps a subflow step ran, in the

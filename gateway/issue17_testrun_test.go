@@ -217,6 +217,7 @@ steps:
     then:
       - id: each
         foreach: =trigger.body.items
+        concurrency: 3
         do:
           - id: double
             set: {v: =item + item}
