@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -234,6 +235,10 @@ type Call struct {
 	// it, never a flow's input: a connection's credentials may be sent to
 	// its origin and nowhere else.
 	BaseURL string
+	// Transport, when set, carries an HTTP connector's requests instead of
+	// the network (a test run's sandbox, served in process). Weft's own
+	// code sets it, never a flow's input.
+	Transport http.RoundTripper
 }
 
 // Error classes the runtime's retry policy understands.

@@ -36,6 +36,7 @@ type runState struct {
 	mu       *sync.Mutex      // shared with subflow states
 	attempts *[]store.Attempt // sync runs: written with the run at the end
 	response *Response        // this flow's respond step (a subflow has its own)
+	test     *testRec         // a test run of a draft: nothing is recorded (testrun.go)
 }
 
 // stepFailure is why a run stopped.
@@ -210,10 +211,12 @@ func (rs *runState) step(ctx context.Context, s *flow.Step, sc *flow.Scope, suff
 	}
 	start := rs.e.now()
 	var out any
+	var in any // what the step evaluated before acting (a test run shows it)
 	var err error
 	switch s.Kind {
 	case flow.KindSet:
 		out, err = s.Set.Eval(sc)
+		in = out
 	case flow.KindCall:
 		return rs.call(ctx, s, sc, k)
 	case flow.KindSubflow:
@@ -221,6 +224,7 @@ func (rs *runState) step(ctx context.Context, s *flow.Step, sc *flow.Scope, suff
 	case flow.KindIf:
 		var ok bool
 		if ok, err = s.Cond.EvalBool(sc); err == nil {
+			in = map[string]any{"condition": ok}
 			branch, steps := "then", s.Then
 			if !ok {
 				branch, steps = "else", s.Else
@@ -233,23 +237,30 @@ func (rs *runState) step(ctx context.Context, s *flow.Step, sc *flow.Scope, suff
 	case flow.KindSwitch:
 		out = map[string]any{"case": "default"}
 		steps := s.Default
+		conds := []any{}
 		for i, c := range s.Cases {
 			var ok bool
 			if ok, err = c.When.EvalBool(sc); err != nil {
 				break
 			}
+			conds = append(conds, ok)
 			if ok {
 				out, steps = map[string]any{"case": int64(i)}, c.Steps
 				break
 			}
 		}
+		in = map[string]any{"conditions": conds}
 		if err == nil {
 			if err = rs.block(ctx, steps, sc, suffix); err != nil {
 				return err
 			}
 		}
 	case flow.KindForeach:
-		out, err = rs.foreach(ctx, s, sc, suffix)
+		var items []any
+		items, out, err = rs.foreach(ctx, s, sc, suffix)
+		if items != nil {
+			in = map[string]any{"items": items}
+		}
 		if err != nil {
 			var sf *stepFailure
 			if errors.As(err, &sf) || context.Cause(ctx) != nil {
@@ -257,6 +268,9 @@ func (rs *runState) step(ctx context.Context, s *flow.Step, sc *flow.Scope, suff
 			}
 		}
 	case flow.KindWait:
+		if rs.test != nil {
+			return rs.skipWait(s, sc, k, start)
+		}
 		out, err = rs.wait(ctx, s, sc, k)
 		var ws *waitSnooze
 		if errors.As(err, &ws) {
@@ -274,6 +288,7 @@ func (rs *runState) step(ctx context.Context, s *flow.Step, sc *flow.Scope, suff
 			rs.response = r
 			rs.mu.Unlock()
 			out = map[string]any{"status": int64(status), "headers": anyMap(s.Headers), "body": body}
+			in = out
 		}
 	case flow.KindFail:
 		msg := "the flow failed at step " + s.ID
@@ -288,7 +303,7 @@ func (rs *runState) step(ctx context.Context, s *flow.Step, sc *flow.Scope, suff
 			if code == "" {
 				code = "flow_failed"
 			}
-			rs.record(s, k, 1, start, nil, &stepFailure{status: store.RunFailed, code: code, message: msg, stepKey: k}, "permanent")
+			rs.record(s, k, 1, start, rs.stepInput(map[string]any{"code": code, "message": msg}), &stepFailure{status: store.RunFailed, code: code, message: msg, stepKey: k}, "permanent")
 			return &stepFailure{status: store.RunFailed, code: code, message: msg, stepKey: k}
 		}
 	default:
@@ -300,11 +315,20 @@ func (rs *runState) step(ctx context.Context, s *flow.Step, sc *flow.Scope, suff
 		rs.record(s, k, 1, start, nil, sf, "permanent")
 		return sf
 	}
-	if err := rs.complete(ctx, s, k, 1, start, nil, out); err != nil {
+	if err := rs.complete(ctx, s, k, 1, start, rs.stepInput(in), out); err != nil {
 		return err
 	}
 	rs.setOutput(sc, s.ID, out)
 	return nil
+}
+
+// stepInput is what a step evaluated, kept only in a test run: the
+// transaction log records the inputs of calls and subflows alone.
+func (rs *runState) stepInput(in any) any {
+	if rs.test == nil {
+		return nil
+	}
+	return in
 }
 
 func anyMap(m map[string]string) map[string]any {
@@ -411,6 +435,9 @@ func (rs *runState) record(s *flow.Step, k string, attempt int, start time.Time,
 
 func (rs *runState) attempt(s *flow.Step, k string, n int, start time.Time, in any, outJSON []byte, err error, class string) store.Attempt {
 	fin := rs.e.now()
+	if rs.test != nil {
+		rs.test.note(k, s, rs.f)
+	}
 	a := store.Attempt{RunID: rs.run.ID, Flow: rs.run.Flow, Version: rs.run.Version, StepID: s.ID, StepKey: k, Kind: s.Kind,
 		Attempt: n, TriggerKind: rs.run.TriggerKind, Status: store.AttemptOK, Worker: rs.e.cfg.WorkerID, StartedAt: start.UTC(), FinishedAt: fin.UTC(),
 		DurationUS: fin.Sub(start).Microseconds(), OutputSize: len(outJSON)}
@@ -490,6 +517,10 @@ func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 		timeout = flow.DefaultTimeout
 	}
 	idem := rs.run.ID + ":" + k
+	cl := connectors.Call{Input: in, IdempotencyKey: idem, Connection: conn}
+	if rs.test != nil {
+		rs.test.divertCall(strings.SplitN(s.Call, ".", 2)[0], k, &cl)
+	}
 	for attempt := 1; ; attempt++ {
 		if rs.durable && attempt == 1 {
 			if cur, err := rs.e.st.GetRun(ctx, rs.run.ID); err == nil && cur.Status == store.RunCanceled {
@@ -498,7 +529,7 @@ func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 		}
 		aStart := rs.e.now()
 		cctx, cancel := context.WithTimeout(ctx, timeout)
-		out, err := op.Invoke(cctx, connectors.Call{Input: in, IdempotencyKey: idem, Connection: conn})
+		out, err := op.Invoke(cctx, cl)
 		timedOut := cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil
 		cancel()
 		if err == nil {
@@ -547,17 +578,19 @@ func Backoff(p flow.Retry, attempt int, retryAfter time.Duration) time.Duration 
 	return d
 }
 
-func (rs *runState) foreach(ctx context.Context, s *flow.Step, sc *flow.Scope, suffix string) (any, error) {
+// foreach runs the body for each item; it returns the items and the
+// results (each iteration's last step output).
+func (rs *runState) foreach(ctx context.Context, s *flow.Step, sc *flow.Scope, suffix string) ([]any, any, error) {
 	v, err := s.Items.Eval(sc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	items, ok := v.([]any)
 	if !ok {
 		if v == nil {
 			items = nil
 		} else {
-			return nil, fmt.Errorf("foreach %s: items gave %T, want a list", s.Items.Source, v)
+			return nil, nil, fmt.Errorf("foreach %s: items gave %T, want a list", s.Items.Source, v)
 		}
 	}
 	conc := s.Concurrency
@@ -600,13 +633,13 @@ func (rs *runState) foreach(ctx context.Context, s *flow.Step, sc *flow.Scope, s
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return items, nil, err
 		}
 	}
 	if err := context.Cause(ctx); err != nil {
-		return nil, err
+		return items, nil, err
 	}
-	return results, nil
+	return items, results, nil
 }
 
 // wait sleeps (sync runs, short waits) or releases the worker and asks the
@@ -691,7 +724,7 @@ func (rs *runState) subflow(ctx context.Context, s *flow.Step, sc *flow.Scope, k
 	// log keep them apart from the parent's.
 	child := &runState{e: rs.e, f: sub, run: rs.run, cps: rs.cps, durable: rs.durable, capture: rs.capture, redact: rs.redact, runCtx: rs.runCtx,
 		trigger: map[string]any{"kind": "subflow", "body": body, "headers": map[string]any{}, "query": map[string]any{}},
-		prefix:  k + "/", mu: rs.mu, attempts: rs.attempts}
+		prefix:  k + "/", mu: rs.mu, attempts: rs.attempts, test: rs.test}
 	csc := &flow.Scope{Trigger: child.trigger, Steps: map[string]any{}, Run: rs.runCtx}
 	err = child.block(ctx, sub.Steps, csc, "")
 	if err != nil {

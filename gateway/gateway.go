@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +43,7 @@ type Config struct {
 	PublicURL      string                           // this server's address as browsers see it (a trusted origin and host)
 	Sessions       Sessions                         // cookie sessions (the console's sign-in); nil: none
 	Sandbox        http.Handler                     // serves /sandbox/* when set (simulated APIs for offline flows)
+	Sandboxes      []string                         // the names Sandbox serves (/sandbox/NAME/), each a connector's name: test runs may call them instead
 	MCP            *mcp.Gateway                     // serves /mcp and /mcp/{toolset} when set
 	MCPAuth        *mcp.Auth                        // API keys and OAuth for /mcp
 	Mapper         *mapper.Service                  // schema mapping reviews (/api/mappings)
@@ -74,6 +76,11 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.Sessions == nil && cfg.APIToken != "" {
+		// The console signs in with the API token once and works under a
+		// cookie session from then on.
+		cfg.Sessions = NewMemorySessions()
+	}
 	s := &Server{e: e, log: log, cfg: cfg}
 	g, err := newGuard(cfg)
 	if err != nil {
@@ -105,101 +112,11 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	}
 	r.Route("/api", func(r chi.Router) {
 		// Hooks are not behind these: they are server-to-server, signed.
-		r.Use(s.guard.hosts, s.guard.crossSite, s.auth, s.csrfToken)
-		r.Get("/flows", s.listFlows)
-		r.Post("/flows", s.deployFlow)
-		r.Post("/flows/validate", s.validateFlow)
-		r.Get("/flows/{name}", s.getFlow)
-		r.Get("/flows/{name}/versions/{version}", s.getFlow)
-		r.Post("/flows/{name}/rollback", s.rollback)
-		r.Post("/flows/{name}/runs", s.manualRun)
-		r.Get("/runs", s.listRuns)
-		r.Get("/runs/{id}", s.getRun)
-		r.Post("/runs/{id}/replay", s.replay)
-		r.Post("/runs/{id}/cancel", s.cancel)
-		r.Get("/dlq", func(w http.ResponseWriter, r *http.Request) {
-			q := r.URL.Query()
-			q.Set("status", store.RunDead)
-			r.URL.RawQuery = q.Encode()
-			s.listRuns(w, r)
-		})
-		r.Get("/connectors", s.listConnectors)
-		r.Get("/connectors/search", func(w http.ResponseWriter, r *http.Request) {
-			limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-			if limit <= 0 {
-				limit = 20
-			}
-			writeJSON(w, http.StatusOK, map[string]any{"hits": s.e.Catalog().Search(r.URL.Query().Get("q"), limit)})
-		})
-		r.Get("/connectors/{name}", s.getConnector)
-		r.Post("/connectors/import", s.importConnector)
-		r.Get("/connections", s.listConnections)
-		r.Get("/connections/{name}", s.getConnection)
-		r.Put("/connections/{name}", s.putConnection)
-		r.Delete("/connections/{name}", s.deleteConnection)
-		r.Post("/secrets/rotate", s.rotateKey)
-		r.Get("/mcp/toolsets", func(w http.ResponseWriter, r *http.Request) {
-			if s.cfg.MCP == nil {
-				writeErr(w, weft.Errorf(weft.EUnavailable, "the MCP gateway is off"))
-				return
-			}
-			writeJSON(w, http.StatusOK, map[string]any{"toolsets": s.cfg.MCP.Toolsets()})
-		})
-		r.Get("/mcp/keys", func(w http.ResponseWriter, r *http.Request) {
-			ks, err := s.e.Store().APIKeys(r.Context())
-			if err != nil {
-				writeErr(w, err)
-				return
-			}
-			if ks == nil {
-				ks = []store.APIKey{}
-			}
-			writeJSON(w, http.StatusOK, map[string]any{"keys": ks})
-		})
-		r.Post("/mcp/keys", s.createKey)
-		if s.cfg.Mapper != nil {
-			s.mappingRoutes(r)
-		}
-		if s.cfg.NL2Flow != nil {
-			r.Post("/nl2flow", s.nl2flow)
-		}
-		r.Get("/metrics", s.metricSeries)
-		if s.cfg.Alerts != nil {
-			r.Get("/alerts", func(w http.ResponseWriter, r *http.Request) {
-				writeJSON(w, http.StatusOK, map[string]any{"alerts": s.cfg.Alerts.Alerts()})
-			})
-			r.Post("/alerts/{id}/ack", func(w http.ResponseWriter, r *http.Request) {
-				who := r.URL.Query().Get("by")
-				if !s.cfg.Alerts.Ack(chi.URLParam(r, "id"), who) {
-					writeErr(w, weft.Errorf(weft.ENotFound, "no alert %q", chi.URLParam(r, "id")))
-					return
-				}
-				writeJSON(w, http.StatusOK, map[string]any{"acked": chi.URLParam(r, "id")})
-			})
-		}
-		r.Delete("/mcp/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
-			id := chi.URLParam(r, "id")
-			if err := s.e.Store().RevokeAPIKey(r.Context(), id); err != nil {
-				writeErr(w, err)
-				return
-			}
-			if s.cfg.MCPAuth != nil {
-				s.cfg.MCPAuth.Forget()
-			}
-			s.log.Info("API key revoked", "key", id)
-			writeJSON(w, http.StatusOK, map[string]any{"revoked": id})
-		})
-		r.Get("/stats/runs", func(w http.ResponseWriter, r *http.Request) {
-			counts, err := s.e.Store().CountRuns(r.Context(), r.URL.Query().Get("flow"))
-			if err != nil {
-				writeErr(w, err)
-				return
-			}
-			writeJSON(w, http.StatusOK, map[string]any{"counts": counts})
-		})
-		r.Get("/schemas/flow", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/schema+json")
-			_, _ = w.Write(flow.Schema())
+		r.Use(s.guard.hosts, s.guard.crossSite)
+		s.sessionRoutes(r) // signing in is how a browser gets authenticated
+		r.Group(func(r chi.Router) {
+			r.Use(s.auth, s.csrfToken)
+			s.apiRoutes(r)
 		})
 	})
 	notFound := func(w http.ResponseWriter, r *http.Request) {
@@ -226,6 +143,111 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	}
 	s.r = r
 	return s
+}
+
+// apiRoutes are the authenticated API's routes.
+func (s *Server) apiRoutes(r chi.Router) {
+	r.Get("/flows", s.listFlows)
+	r.Post("/flows", s.deployFlow)
+	r.Post("/flows/validate", s.validateFlow)
+	r.Post("/flows/test", s.testFlow)
+	r.Get("/flows/{name}", s.getFlow)
+	r.Get("/flows/{name}/versions", s.listVersions)
+	r.Get("/flows/{name}/versions/{version}", s.getFlow)
+	r.Post("/flows/{name}/rollback", s.rollback)
+	r.Post("/flows/{name}/runs", s.manualRun)
+	r.Get("/runs", s.listRuns)
+	r.Get("/runs/{id}", s.getRun)
+	r.Post("/runs/{id}/replay", s.replay)
+	r.Post("/runs/{id}/cancel", s.cancel)
+	r.Post("/dlq/replay", s.bulkReplay)
+	r.Get("/dlq", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		q.Set("status", store.RunDead)
+		r.URL.RawQuery = q.Encode()
+		s.listRuns(w, r)
+	})
+	r.Get("/connectors", s.listConnectors)
+	r.Get("/connectors/search", func(w http.ResponseWriter, r *http.Request) {
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		if limit <= 0 {
+			limit = 20
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"hits": s.e.Catalog().Search(r.URL.Query().Get("q"), limit)})
+	})
+	r.Get("/connectors/{name}", s.getConnector)
+	r.Post("/connectors/import", s.importConnector)
+	r.Get("/connections", s.listConnections)
+	r.Get("/connections/{name}", s.getConnection)
+	r.Put("/connections/{name}", s.putConnection)
+	r.Delete("/connections/{name}", s.deleteConnection)
+	r.Post("/connections/{name}/test", s.testConnection)
+	r.Post("/secrets/rotate", s.rotateKey)
+	r.Get("/mcp/toolsets", func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.MCP == nil {
+			writeErr(w, weft.Errorf(weft.EUnavailable, "the MCP gateway is off"))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"toolsets": s.cfg.MCP.Toolsets()})
+	})
+	r.Get("/mcp/keys", func(w http.ResponseWriter, r *http.Request) {
+		ks, err := s.e.Store().APIKeys(r.Context())
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if ks == nil {
+			ks = []store.APIKey{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"keys": ks})
+	})
+	r.Post("/mcp/keys", s.createKey)
+	r.Get("/mcp/calls", s.toolCalls)
+	r.Get("/mcp/policies", s.mcpPolicies)
+	if s.cfg.Mapper != nil {
+		s.mappingRoutes(r)
+	}
+	if s.cfg.NL2Flow != nil {
+		r.Post("/nl2flow", s.nl2flow)
+	}
+	r.Get("/metrics", s.metricSeries)
+	if s.cfg.Alerts != nil {
+		r.Get("/alerts", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]any{"alerts": s.cfg.Alerts.Alerts()})
+		})
+		r.Post("/alerts/{id}/ack", func(w http.ResponseWriter, r *http.Request) {
+			who := r.URL.Query().Get("by")
+			if !s.cfg.Alerts.Ack(chi.URLParam(r, "id"), who) {
+				writeErr(w, weft.Errorf(weft.ENotFound, "no alert %q", chi.URLParam(r, "id")))
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"acked": chi.URLParam(r, "id")})
+		})
+	}
+	r.Delete("/mcp/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		if err := s.e.Store().RevokeAPIKey(r.Context(), id); err != nil {
+			writeErr(w, err)
+			return
+		}
+		if s.cfg.MCPAuth != nil {
+			s.cfg.MCPAuth.Forget()
+		}
+		s.log.Info("API key revoked", "key", id)
+		writeJSON(w, http.StatusOK, map[string]any{"revoked": id})
+	})
+	r.Get("/stats/runs", func(w http.ResponseWriter, r *http.Request) {
+		counts, err := s.e.Store().CountRuns(r.Context(), r.URL.Query().Get("flow"))
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"counts": counts})
+	})
+	r.Get("/schemas/flow", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/schema+json")
+		_, _ = w.Write(flow.Schema())
+	})
 }
 
 // ServeHTTP implements http.Handler.
@@ -530,13 +552,59 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request, ev engine.Event
 
 // --- API -------------------------------------------------------------------
 
+// flowStatsWindow is the window of GET /api/flows' per-flow stats.
+const flowStatsWindow = 24 * time.Hour
+
+// flowListing is a flow as GET /api/flows lists it.
+type flowListing struct {
+	store.FlowInfo
+	Trigger     string        `json:"trigger"`
+	Description string        `json:"description"`
+	LastRun     *store.RunRef `json:"last_run"`
+	Stats       flowStats     `json:"stats"`
+}
+
+type flowStats struct {
+	Window string `json:"window"`
+	Runs   int64  `json:"runs"`
+	Failed int64  `json:"failed"` // failed or dead
+}
+
 func (s *Server) listFlows(w http.ResponseWriter, r *http.Request) {
-	fs, err := s.e.Store().ListFlows(r.Context())
+	ctx := r.Context()
+	fs, err := s.e.Store().ListFlows(ctx)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"flows": fs})
+	act, err := s.e.Store().FlowActivity(ctx, time.Now().Add(-flowStatsWindow))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := make([]flowListing, 0, len(fs))
+	for _, fi := range fs {
+		l := flowListing{FlowInfo: fi, Stats: flowStats{Window: "24h"}}
+		if f, _, err := s.e.Flow(ctx, fi.Name, 0); err == nil {
+			l.Trigger, l.Description = f.Trigger.Kind, f.Description
+		}
+		if a, ok := act[fi.Name]; ok {
+			l.LastRun, l.Stats.Runs, l.Stats.Failed = a.LastRun, a.Runs, a.Failed
+		}
+		out = append(out, l)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"flows": out})
+}
+
+// listVersions answers a flow's versions, newest first.
+func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) {
+	vs, err := s.e.Store().ListFlowVersions(r.Context(), chi.URLParam(r, "name"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	slices.Reverse(vs)
+	writeJSON(w, http.StatusOK, map[string]any{"versions": vs})
 }
 
 func (s *Server) deployFlow(w http.ResponseWriter, r *http.Request) {

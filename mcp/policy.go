@@ -22,6 +22,11 @@ type Rule struct {
 	Action string `yaml:"action" json:"action"`
 }
 
+// Policies returns the configured tool policy rules, in order.
+func (g *Gateway) Policies() []Rule {
+	return append([]Rule{}, g.cfg.Policy...)
+}
+
 // policy returns the action for a tool: the first matching rule, else
 // allow (the operator chooses to confirm destructive tools with a rule).
 func (g *Gateway) policy(t *toolDef) string {

@@ -48,6 +48,9 @@ type Store interface {
 	GetFlow(ctx context.Context, name string, version int) (FlowVersion, error)
 	ListFlows(ctx context.Context) ([]FlowInfo, error)
 	ListFlowVersions(ctx context.Context, name string) ([]FlowVersion, error)
+	// FlowActivity returns, for every deployed flow, its newest run and how
+	// many runs (and how many of them failed or dead) were created since.
+	FlowActivity(ctx context.Context, since time.Time) (map[string]FlowActivity, error)
 
 	// CreateRun records a run. With enqueue, a River job for it is inserted
 	// in the same transaction. If the run's (flow, idempotency key) exists,
@@ -82,6 +85,9 @@ type Store interface {
 	ListAttempts(ctx context.Context, runID string) ([]Attempt, error)
 	// Checkpoints returns the recorded output of every completed step key.
 	Checkpoints(ctx context.Context, runID string) (map[string]json.RawMessage, error)
+	// ToolCalls lists the transaction log of MCP tool calls (the runs of
+	// the pseudo-flows mcp:<toolset>), newest first.
+	ToolCalls(ctx context.Context, f ToolCallFilter) ([]ToolCall, error)
 	// Purge deletes finished runs and their attempts older than before.
 	Purge(ctx context.Context, before time.Time) (int64, error)
 
@@ -176,6 +182,40 @@ type FlowInfo struct {
 	ActiveVersion int       `json:"active_version"`
 	LatestVersion int       `json:"latest_version"`
 	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// RunRef names a run and its state.
+type RunRef struct {
+	ID        string    `json:"id"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// FlowActivity is a flow's recent activity.
+type FlowActivity struct {
+	LastRun *RunRef // nil: it never ran
+	Runs    int64   // runs created since the time asked for
+	Failed  int64   // of those, failed or dead
+}
+
+// ToolCallFilter selects MCP tool calls; every field is optional.
+type ToolCallFilter struct {
+	Key    string // the API key id (or "anonymous")
+	Tool   string
+	Before string // run id cursor: calls logged before this one
+	Limit  int    // 1 to MaxRunsPage; 0: 100
+}
+
+// ToolCall is one logged MCP tool call.
+type ToolCall struct {
+	ID         string    `json:"id"`
+	At         time.Time `json:"at"`
+	Toolset    string    `json:"toolset"`
+	Key        string    `json:"key"`
+	Tool       string    `json:"tool"`
+	Status     string    `json:"status"` // succeeded | failed (refused calls are failed)
+	DurationUS int64     `json:"-"`
+	Error      string    `json:"error,omitempty"`
 }
 
 // Run is one execution of one flow version.

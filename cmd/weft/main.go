@@ -265,6 +265,7 @@ func serve(args []string, stderr io.Writer) error {
 		}
 		gwCfg.Sandbox = sandbox.Mount(boxes...)
 		for _, b := range boxes {
+			gwCfg.Sandboxes = append(gwCfg.Sandboxes, b.Name)
 			log.Info("sandbox", "api", b.Name, "path", sandbox.Prefix(b.Name))
 		}
 	}
@@ -331,6 +332,7 @@ func serve(args []string, stderr io.Writer) error {
 	} else {
 		log.Info("weft serving", "addr", ln.Addr().String(), "store", dbDesc, "version", version)
 	}
+	log.Info("console: " + consoleURL(cfg.PublicURL, ln.Addr().String()))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -357,6 +359,22 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// consoleURL is where a browser opens the console: the public URL when
+// one is set, else the address listened on (loopback for a wildcard).
+func consoleURL(public, addr string) string {
+	if public != "" {
+		return strings.TrimRight(public, "/") + "/"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + "/"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }
 
 // deployAtStart deploys the configured flow files whose source differs

@@ -383,6 +383,9 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 	if conn != nil && conn.AllowPrivate {
 		cl = c.private
 	}
+	if call.Transport != nil {
+		cl = &http.Client{Transport: call.Transport, CheckRedirect: checkRedirect}
+	}
 	if err := c.wait(ctx, conn); err != nil {
 		return nil, err
 	}

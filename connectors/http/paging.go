@@ -140,7 +140,7 @@ func FetchAll(ctx context.Context, p *Paging, call connectors.Call, once func(co
 		} else {
 			delete(in, "query")
 		}
-		out, err := once(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection, BaseURL: call.BaseURL})
+		out, err := once(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection, BaseURL: call.BaseURL, Transport: call.Transport})
 		if err != nil {
 			return nil, err
 		}

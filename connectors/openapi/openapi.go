@@ -436,7 +436,7 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 			}
 			in["paginate"] = pg
 		}
-		return request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection, BaseURL: base})
+		return request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection, BaseURL: base, Transport: call.Transport})
 	}
 	return o, paging, nil
 }

@@ -418,6 +418,100 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatalf("requeue of a queued run: %v", err)
 		}
 	})
+
+	t.Run("flow activity counts a window and finds the newest run", func(t *testing.T) {
+		s := open(t)
+		now := time.Now().UTC()
+		for _, n := range []string{"busy", "idle"} {
+			_, err := s.DeployFlow(ctx, n, n+".yaml", []byte("v1"))
+			must(t, err)
+		}
+		var batch []store.LoggedRun
+		add := func(flow, status string, at time.Time, seq int) string {
+			r := &store.Run{ID: IDAt(at, seq), Flow: flow, Version: 1, Status: status, TriggerKind: "manual", CreatedAt: at, StartedAt: at}
+			batch = append(batch, store.LoggedRun{Run: r})
+			return r.ID
+		}
+		add("busy", store.RunSucceeded, now.Add(-48*time.Hour), 1) // outside the window
+		add("busy", store.RunDead, now.Add(-47*time.Hour), 2)
+		add("busy", store.RunSucceeded, now.Add(-2*time.Hour), 3)
+		add("busy", store.RunFailed, now.Add(-time.Hour), 4)
+		add("busy", store.RunDead, now.Add(-30*time.Minute), 5)
+		newest := add("busy", store.RunSucceeded, now.Add(-time.Minute), 6)
+		add("mcp:all", store.RunSucceeded, now.Add(-time.Minute), 7) // not a flow
+		must(t, s.InsertRuns(ctx, batch))
+		act, err := s.FlowActivity(ctx, now.Add(-24*time.Hour))
+		must(t, err)
+		busy, idle := act["busy"], act["idle"]
+		if busy.Runs != 4 || busy.Failed != 2 || busy.LastRun == nil || busy.LastRun.ID != newest || busy.LastRun.Status != store.RunSucceeded {
+			t.Fatalf("busy: %+v (last %+v)", busy, busy.LastRun)
+		}
+		if d := busy.LastRun.CreatedAt.Sub(now.Add(-time.Minute)); d > time.Millisecond || d < -time.Millisecond {
+			t.Fatalf("last run created_at %v", busy.LastRun.CreatedAt)
+		}
+		if idle.Runs != 0 || idle.LastRun != nil {
+			t.Fatalf("idle: %+v", idle)
+		}
+		if _, ok := act["mcp:all"]; ok || len(act) != 2 {
+			t.Fatalf("activity of flows that are not deployed: %v", act)
+		}
+	})
+
+	t.Run("tool calls are listed newest first with filters and a cursor", func(t *testing.T) {
+		s := open(t)
+		now := time.Now().UTC()
+		var batch []store.LoggedRun
+		call := func(i int, toolset, tool, key string, failed bool) string {
+			at := now.Add(time.Duration(i-10) * time.Second)
+			r := &store.Run{ID: IDAt(at, i), Flow: "mcp:" + toolset, Status: store.RunSucceeded, TriggerKind: "mcp", Sync: true, CreatedAt: at, StartedAt: at, FinishedAt: &at}
+			a := store.Attempt{RunID: r.ID, Flow: r.Flow, StepID: tool, StepKey: tool, Kind: "call", Attempt: 1, TriggerKind: "mcp", Status: store.AttemptOK,
+				Worker: "key:" + key, StartedAt: at, FinishedAt: at, DurationUS: 1500}
+			if failed {
+				r.Status, r.ErrorCode, r.ErrorMessage = store.RunFailed, "permanent", "denied by policy"
+				a.Status, a.ErrorMessage = store.AttemptError, "denied by policy"
+			}
+			batch = append(batch, store.LoggedRun{Run: r, Attempts: []store.Attempt{a}})
+			return r.ID
+		}
+		call(1, "all", "crm__list", "k1", false)
+		call(2, "all", "hr__delete", "k2", true)
+		call(3, "sales", "crm__list", "k2", false)
+		last := call(4, "all", "crm__get", "k1", false)
+		// A flow run an agent started is not a tool call of its own.
+		at := now
+		batch = append(batch, store.LoggedRun{Run: &store.Run{ID: IDAt(at, 5), Flow: "orders", Version: 1, Status: store.RunSucceeded, TriggerKind: "mcp", CreatedAt: at, StartedAt: at}})
+		must(t, s.InsertRuns(ctx, batch))
+
+		all, err := s.ToolCalls(ctx, store.ToolCallFilter{})
+		must(t, err)
+		if len(all) != 4 || all[0].ID != last || all[0].Tool != "crm__get" || all[0].Key != "k1" || all[0].Toolset != "all" || all[0].DurationUS != 1500 {
+			t.Fatalf("all calls: %+v", all)
+		}
+		if all[2].Status != store.RunFailed || all[2].Error != "denied by policy" || all[2].Tool != "hr__delete" {
+			t.Fatalf("refused call: %+v", all[2])
+		}
+		byKey, err := s.ToolCalls(ctx, store.ToolCallFilter{Key: "k2"})
+		must(t, err)
+		byTool, err := s.ToolCalls(ctx, store.ToolCallFilter{Tool: "crm__list"})
+		must(t, err)
+		page1, err := s.ToolCalls(ctx, store.ToolCallFilter{Limit: 2})
+		must(t, err)
+		if len(byKey) != 2 || len(byTool) != 2 || byTool[0].Toolset != "sales" || len(page1) != 2 {
+			t.Fatalf("by key %+v, by tool %+v, page %+v", byKey, byTool, page1)
+		}
+		page2, err := s.ToolCalls(ctx, store.ToolCallFilter{Limit: 2, Before: page1[1].ID})
+		must(t, err)
+		if len(page2) != 2 || page2[0].ID != all[2].ID || page2[1].ID != all[3].ID {
+			t.Fatalf("page 2: %+v", page2)
+		}
+	})
+}
+
+// IDAt returns a time-ordered (UUIDv7) run id for t, unique by seq: the
+// ids a run created at t gets.
+func IDAt(t time.Time, seq int) string {
+	ms := uint64(t.UnixMilli())
+	return fmt.Sprintf("%08x-%04x-7000-8000-%012x", ms>>16, ms&0xffff, seq)
 }
 
 func waitFor(t *testing.T, ch chan string, id string) {
