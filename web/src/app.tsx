@@ -37,9 +37,29 @@ export function App() {
   const route = useRoute();
   const [theme, toggle] = useTheme();
   const [needSignIn, setNeedSignIn] = useState(false);
+  // null until GET /api/session answers: whether sign-in is required and done.
+  const [session, setSession] = useState<{ required: boolean; authenticated: boolean } | null>(null);
   useEffect(() => onUnauthorized(() => setNeedSignIn(true)), []);
+  useEffect(() => {
+    api<{ required: boolean; authenticated: boolean; csrf_token?: string }>("/api/session")
+      .then((s) => {
+        if (s.csrf_token) setCSRF(s.csrf_token);
+        setSession({ required: s.required, authenticated: s.authenticated });
+        if (s.required && !s.authenticated) setNeedSignIn(true);
+      })
+      .catch(() => setSession({ required: false, authenticated: true }));
+  }, [needSignIn]);
+  const signOut = async () => {
+    try {
+      await api("/api/session", { method: "DELETE" });
+    } finally {
+      setCSRF("");
+      setNeedSignIn(true);
+    }
+  };
   const current = views.find((v) => v.id === route.parts[0]) ?? views[0];
   if (needSignIn) return <SignIn onDone={() => setNeedSignIn(false)} />;
+  if (!session) return <p className="muted">Loading…</p>;
   return (
     <div className="shell">
       <nav className="nav" aria-label="Main">
@@ -50,6 +70,11 @@ export function App() {
           </a>
         ))}
         <span className="grow" />
+        {session.required && (
+          <button className="ghost" onClick={signOut}>
+            Sign out
+          </button>
+        )}
         <button className="ghost" onClick={toggle} aria-label="Toggle light and dark theme" title="Theme">
           {theme === "dark" ? "☀" : "☾"}
         </button>
