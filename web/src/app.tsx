@@ -2,6 +2,7 @@ import { useEffect, useState, type ReactNode } from "react";
 import { api, onUnauthorized, setCSRF, ApiError } from "./api";
 import { useRoute, href, type Route } from "./router";
 import { FlowsView } from "./views/flows";
+import { MappingsView } from "./views/mappings";
 
 // Views register here: nav label, route prefix, component.
 interface ViewDef {
@@ -12,6 +13,7 @@ interface ViewDef {
 
 const views: ViewDef[] = [
   { id: "flows", label: "Flows", render: (r) => <FlowsView route={r} /> },
+  { id: "mappings", label: "Mappings", render: (r) => <MappingsView route={r} /> },
 ];
 
 export function registerView(v: ViewDef) {
