@@ -3,6 +3,7 @@ import { api, onUnauthorized, setCSRF, ApiError } from "./api";
 import { useRoute, href, type Route } from "./router";
 import { FlowsView } from "./views/flows";
 import { MappingsView } from "./views/mappings";
+import { MonitoringView } from "./views/monitoring";
 
 // Views register here: nav label, route prefix, component.
 interface ViewDef {
@@ -14,6 +15,7 @@ interface ViewDef {
 const views: ViewDef[] = [
   { id: "flows", label: "Flows", render: (r) => <FlowsView route={r} /> },
   { id: "mappings", label: "Mappings", render: (r) => <MappingsView route={r} /> },
+  { id: "monitoring", label: "Monitoring", render: (r) => <MonitoringView route={r} /> },
 ];
 
 export function registerView(v: ViewDef) {
