@@ -4,6 +4,7 @@ import { useRoute, href, type Route } from "./router";
 import { FlowsView } from "./views/flows";
 import { MappingsView } from "./views/mappings";
 import { MonitoringView } from "./views/monitoring";
+import { McpView } from "./views/mcp";
 
 // Views register here: nav label, route prefix, component.
 interface ViewDef {
@@ -16,6 +17,7 @@ const views: ViewDef[] = [
   { id: "flows", label: "Flows", render: (r) => <FlowsView route={r} /> },
   { id: "mappings", label: "Mappings", render: (r) => <MappingsView route={r} /> },
   { id: "monitoring", label: "Monitoring", render: (r) => <MonitoringView route={r} /> },
+  { id: "mcp", label: "MCP", render: (r) => <McpView route={r} /> },
 ];
 
 export function registerView(v: ViewDef) {
