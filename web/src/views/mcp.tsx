@@ -387,14 +387,22 @@ function ToolList({ toolset }: { toolset: string }) {
   );
 }
 
+interface Policy {
+  order?: number;
+  tool: string;
+  action: string;
+  matches?: string;
+}
+
 function Policies() {
-  const { data, err, loading, reload } = useApi<{ policies: Record<string, unknown>[] }>("/api/mcp/policies");
+  const { data, err, loading, reload } = useApi<{ policies: Policy[]; default?: string }>("/api/mcp/policies");
   const pols = data?.policies ?? [];
+  const dflt = data?.default ?? "allow";
   return (
     <>
       <p className="muted">
-        Policies decide per tool whether an agent's call is allowed, denied, or needs the user's confirmation; the first matching rule wins and a tool no rule matches is allowed. They are
-        set under <code>mcp.policy</code> in the configuration and are read-only here.
+        Policies decide per tool whether an agent's call is allowed, denied, or needs the user's confirmation. They apply in order and the first rule whose tool pattern matches decides; a
+        tool no rule matches is <span className={"badge " + dflt}>{dflt}</span>. They are set under <code>mcp.policy</code> in the configuration and are read-only here.
       </p>
       {err ? (
         <ErrorNote err={err} what="Could not load the policies" retry={reload} />
@@ -409,29 +417,25 @@ function Policies() {
         <table className="table" aria-label="Policies">
           <thead>
             <tr>
-              <th>#</th>
+              <th>Order</th>
               <th>Tools</th>
               <th>Action</th>
-              <th>Other settings</th>
+              <th>Matches</th>
             </tr>
           </thead>
           <tbody>
-            {pols.map((p, i) => {
-              const { tool, action, ...rest } = p as { tool?: unknown; action?: unknown };
-              return (
-                <tr key={i}>
-                  <td>{i + 1}</td>
-                  <td>
-                    <code>{String(tool ?? "")}</code>
-                    {tool === "destructive" && <span className="muted"> (every destructive tool)</span>}
-                  </td>
-                  <td>
-                    <span className={"badge " + String(action ?? "")}>{String(action ?? "")}</span>
-                  </td>
-                  <td>{Object.keys(rest).length ? <code>{JSON.stringify(rest)}</code> : ""}</td>
-                </tr>
-              );
-            })}
+            {pols.map((p, i) => (
+              <tr key={i}>
+                <td>{p.order ?? i + 1}</td>
+                <td>
+                  <code>{p.tool}</code>
+                </td>
+                <td>
+                  <span className={"badge " + p.action}>{p.action}</span>
+                </td>
+                <td className="mcp-desc">{p.matches ?? (p.tool === "destructive" ? "every destructive tool" : "")}</td>
+              </tr>
+            ))}
           </tbody>
         </table>
       )}
@@ -521,6 +525,7 @@ function Calls({ route }: { route: Route }) {
               <th>When</th>
               <th>Key</th>
               <th>Tool</th>
+              <th>Toolset</th>
               <th>Status</th>
               <th>Duration</th>
               <th>Error</th>
@@ -540,6 +545,7 @@ function Calls({ route }: { route: Route }) {
                     <code>{c.tool}</code>
                   </button>
                 </td>
+                <td className="muted">{c.toolset ?? ""}</td>
                 <td>
                   <span className={"badge " + (isError(c) ? "error" : "ok")}>{c.status}</span>
                 </td>

@@ -144,6 +144,8 @@ export function combine(series: FlowSeries[], flow = "*"): FlowSeries {
 export interface McpCall {
   id: string;
   at: string;
+  toolset?: string;
+  /** the API key's id ("anonymous" without one) */
   key: string;
   tool: string;
   status: string;
