@@ -94,7 +94,7 @@ test("charts, alerts with acknowledge, and MCP traffic", async ({ page, weft, re
   // Time range: 24 hours, then back; the dark theme draws readable charts too.
   await page.getByRole("button", { name: "24h" }).click();
   await expect(page).toHaveURL(/range=24h/);
-  await expect(page.getByRole("heading", { name: /last 24 hours/ })).toBeVisible();
+  await expect(page.getByRole("heading", { name: /^Flow flaky.*last 24 hours/ })).toBeVisible();
   await expect(runsChart.locator("canvas")).toBeVisible();
   const theme = await page.locator("html").getAttribute("data-theme");
   await page.getByRole("button", { name: "Toggle light and dark theme" }).click();

@@ -54,7 +54,9 @@ export function mount(el: HTMLElement, spec: ChartSpec, width: number): ChartHan
         width: l.edge ? 0 : (l.width ?? 1.5),
         dash: l.dash,
         fill: l.fill ? color + "22" : undefined,
-        points: { show: (u: uPlot) => !l.edge && u.data[0].length <= 90, size: 4 },
+        // Dots where a line cannot show a value: few buckets, or values
+        // mostly separated by gaps (latency of a quiet flow).
+        points: { show: !l.edge && (spec.x.length <= 90 || l.values.filter((v) => v !== null).length <= 30), size: 4 },
         spanGaps: false,
         value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? "–" : fmt(v)),
       };

@@ -271,7 +271,7 @@ function FlowCard({ s, sum, onPick }: { s: FlowSeries; sum: Summary; onPick: (f:
         </button>
         <span className="grow" />
         <span className="muted">
-          {sum.runs} runs · <span className={sum.failed ? "error" : undefined}>{sum.failed} failed</span> · p95 {fmtMS(sum.worstP95)}
+          {sum.runs} {sum.runs === 1 ? "run" : "runs"} · <span className={sum.failed ? "error" : undefined}>{sum.failed} failed</span> · p95 {fmtMS(sum.worstP95)}
         </span>
       </div>
       <Chart title={"Runs of " + s.flow} spec={spec} small />
