@@ -18,6 +18,11 @@ test("review a mapping with the keyboard and export it into a flow", async ({ pa
   await expect(page.getByRole("alert")).toHaveText(/The source: paste or upload a document first/);
   await page.getByRole("button", { name: "Fill in an example" }).click();
   await expect(page.getByLabel("Source document")).toHaveValue(/first_name/);
+  // The target as an uploaded file instead (a JSON Schema).
+  const target = await page.getByLabel("Target document").inputValue();
+  await page.getByLabel("Target document").fill("");
+  await page.getByLabel("Upload target file").setInputFiles({ name: "contact.schema.json", mimeType: "application/json", buffer: Buffer.from(target) });
+  await expect(page.getByLabel("Target document")).toHaveValue(target);
   await shot(page, "mapping-new");
   await page.getByRole("button", { name: "Suggest mappings" }).click();
 
