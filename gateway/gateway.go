@@ -190,6 +190,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"toolsets": s.cfg.MCP.Toolsets()})
 	})
+	r.Get("/mcp/toolsets/{name}/tools", s.toolsetTools)
 	r.Get("/mcp/keys", func(w http.ResponseWriter, r *http.Request) {
 		ks, err := s.e.Store().APIKeys(r.Context())
 		if err != nil {
@@ -952,6 +953,21 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 
 // rotateKey makes a new master key current and reseals every stored
 // connection under it.
+// toolsetTools lists one toolset's tools, with their policies.
+func (s *Server) toolsetTools(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.MCP == nil {
+		writeErr(w, weft.Errorf(weft.EUnavailable, "the MCP gateway is off"))
+		return
+	}
+	name := chi.URLParam(r, "name")
+	tools, ok := s.cfg.MCP.ToolsetTools(name)
+	if !ok {
+		writeErr(w, weft.Errorf(weft.ENotFound, "no toolset %q", name))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"toolset": name, "tools": tools})
+}
+
 func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) {
 	n, err := s.e.RotateKey(r.Context())
 	if err != nil {
@@ -1057,8 +1073,23 @@ func (s *Server) metricSeries(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, weft.Errorf(weft.EInvalid, "%d buckets: ask for a coarser resolution or a shorter range (at most 10,000)", n))
 		return
 	}
+	var bands []string
+	if v := q.Get("band"); v != "" {
+		bands = strings.Split(v, ",")
+		if err := monitor.CheckBandMetrics(bands); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	overall := q.Get("overall") == "true" || q.Get("overall") == "1"
+	// A band needs history before the range: the detector learns from
+	// BandHistory buckets (as much as an anomaly rule reads at start).
+	from := since
+	if len(bands) > 0 {
+		from = since.Truncate(res).Add(-time.Duration(monitor.BandHistory) * res)
+	}
 	var runs []*store.Run
-	f := store.RunFilter{Flow: q.Get("flow"), Since: since, Until: until, Limit: 1000}
+	f := store.RunFilter{Flow: q.Get("flow"), Since: from, Until: until, Limit: 1000}
 	truncated := false
 	for {
 		page, err := s.e.Store().ListRuns(r.Context(), f)
@@ -1076,7 +1107,35 @@ func (s *Server) metricSeries(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Before = page[len(page)-1].ID
 	}
-	out := map[string]any{"since": since.UTC(), "until": until.UTC(), "resolution": res.String(), "series": monitor.Series(runs, since, until, res)}
+	series := monitor.Series(runs, from, until, res)
+	var all monitor.FlowSeries
+	if overall {
+		all = monitor.Overall(runs, from, until, res)
+	}
+	if len(bands) > 0 {
+		// Bands are computed over the history too; the answer starts at since.
+		cut := since.Truncate(res)
+		trim := func(fs *monitor.FlowSeries) {
+			fs.Band, _ = monitor.Bands(*fs, bands, cut, res)
+			i := 0
+			for i < len(fs.Buckets) && fs.Buckets[i].Start.Before(cut) {
+				i++
+			}
+			fs.Buckets = fs.Buckets[i:]
+		}
+		// A flow with runs in the history only stays: gone silent, its
+		// band still expects runs.
+		for i := range series {
+			trim(&series[i])
+		}
+		if overall {
+			trim(&all)
+		}
+	}
+	out := map[string]any{"since": since.UTC(), "until": until.UTC(), "resolution": res.String(), "series": series}
+	if overall {
+		out["overall"] = all
+	}
 	if truncated {
 		out["note"] = fmt.Sprintf("only the newest %d runs were read; ask for a shorter range", maxSeriesRuns)
 	}

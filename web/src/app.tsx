@@ -2,6 +2,9 @@ import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
 import { api, onUnauthorized, setCSRF, ApiError } from "./api";
 import { useRoute, href, type Route } from "./router";
 import { FlowsView } from "./views/flows";
+import { MappingsView } from "./views/mappings";
+import { MonitoringView } from "./views/monitoring";
+import { McpView } from "./views/mcp";
 
 // Loaded on first visit: the YAML parser and the panels stay out of the first load.
 const TryView = lazy(() => import("./views/try"));
@@ -16,6 +19,9 @@ interface ViewDef {
 const views: ViewDef[] = [
   { id: "flows", label: "Flows", render: (r) => <FlowsView route={r} /> },
   { id: "try", label: "Try", render: (r) => <Suspense fallback={<p className="muted">Loading…</p>}><TryView route={r} /></Suspense> },
+  { id: "mappings", label: "Mappings", render: (r) => <MappingsView route={r} /> },
+  { id: "monitoring", label: "Monitoring", render: (r) => <MonitoringView route={r} /> },
+  { id: "mcp", label: "MCP", render: (r) => <McpView route={r} /> },
 ];
 
 export function registerView(v: ViewDef) {
