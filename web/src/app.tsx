@@ -2,6 +2,10 @@ import { useEffect, useState, type ReactNode } from "react";
 import { api, onUnauthorized, setCSRF, ApiError } from "./api";
 import { useRoute, href, type Route } from "./router";
 import { FlowsView } from "./views/flows";
+import { RunsView } from "./views/runs";
+import { DLQView } from "./views/dlq";
+import { ConnectorsView } from "./views/connectors";
+import { ConnectionsView } from "./views/connections";
 
 // Views register here: nav label, route prefix, component.
 interface ViewDef {
@@ -12,6 +16,10 @@ interface ViewDef {
 
 const views: ViewDef[] = [
   { id: "flows", label: "Flows", render: (r) => <FlowsView route={r} /> },
+  { id: "runs", label: "Runs", render: (r) => <RunsView route={r} /> },
+  { id: "dlq", label: "Dead letters", render: (r) => <DLQView route={r} /> },
+  { id: "connectors", label: "Connectors", render: (r) => <ConnectorsView route={r} /> },
+  { id: "connections", label: "Connections", render: (r) => <ConnectionsView route={r} /> },
 ];
 
 export function registerView(v: ViewDef) {
