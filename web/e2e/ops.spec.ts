@@ -352,10 +352,20 @@ test("connections: a secret typed into the form never reaches the browser again"
 });
 
 // Needs the API helper's POST /api/connections/NAME/test (contract item 6).
-test("connections: test connection reaches the server with the connection's settings", async ({ page, weft, recorder }) => {
+test("connections: test connection reaches the server with the connection's credentials, and says nothing of them", async ({ page, weft, recorder }) => {
   await page.goto(weft.url + "/#/connections/local");
   await page.getByRole("button", { name: "Test connection local" }).click();
-  await expect(page.getByRole("status").filter({ hasText: /OK \(HTTP 200\), \d+ ms/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /OK \(HTTP 200\), [\d.]+ (ms|µs|s): reached http:\/\/127\.0\.0\.1:\d+: 200 OK/ })).toBeVisible();
   await shot(page, "ops-connection-test");
+
+  // A connection with a secret, tested from the list: the answer carries no secret.
+  const put = await weft.api("PUT", "/api/connections/crm-secret", { connector: "crm", base_url: weft.url + "/sandbox/crm", allow_private: true, auth: { type: "bearer", token: secret } });
+  expect(put.status, JSON.stringify(put.data)).toBe(200);
+  await page.goto(weft.url + "/#/connections");
+  await page.getByRole("button", { name: "Test connection crm-secret" }).click();
+  const row = page.getByRole("row").filter({ has: page.getByRole("link", { name: "crm-secret" }) });
+  await expect(row.getByRole("status")).toContainText(/OK|Failed/);
+  for (const b of await recorder.bodies()) expect(b).not.toContain(secret);
+  expect(await page.content()).not.toContain(secret);
   expect(recorder.problems).toEqual([]);
 });

@@ -23,6 +23,7 @@ import {
   type ConnectorInfo,
   type FormState,
 } from "../lib/connform";
+import { durationUS } from "../lib/format";
 import type { Schema } from "../lib/schema";
 import { href, navigate, type Route } from "../router";
 import { Confirm, Empty, ErrorBox, Show, errorText, useLoad } from "./ops-ui";
@@ -129,7 +130,8 @@ function TestButton({ name, compact }: { name: string; compact?: boolean }) {
         {res && (
           <span className={res.ok ? "ok" : "error"}>
             {res.ok ? "OK" : "Failed"}
-            {res.status ? ` (HTTP ${res.status})` : ""}, {res.duration_ms} ms{res.message ? `: ${res.message}` : ""}
+            {res.status ? ` (HTTP ${res.status})` : ""}, {durationUS(res.duration_ms * 1000)}
+            {res.message ? `: ${res.message}` : ""}
           </span>
         )}
         {err && <span className="error">{err}</span>}
