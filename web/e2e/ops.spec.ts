@@ -211,6 +211,26 @@ test("dlq: replay a dead run with an edited input that makes it succeed", async 
   expect(recorder.problems).toEqual([]);
 });
 
+// Needs the API helper's new GET /api/flows fields (contract item 2).
+test("flows: the list shows each flow's trigger, last run and error rate over 24 hours", async ({ page, weft, recorder }) => {
+  await deploy(weft, "dlq-demo.yaml", dlqFlow);
+  await deadRun(weft);
+  const ok = await weft.api("POST", "/api/flows/dlq-demo/runs", { path: "/healthz" });
+  expect(ok.status, JSON.stringify(ok.data)).toBe(200);
+  await page.goto(weft.url + "/#/flows");
+  const row = page.getByRole("row").filter({ has: page.getByRole("link", { name: "dlq-demo", exact: true }) });
+  await expect(row).toContainText("Fetches a path on this server");
+  await expect(row.getByText("manual", { exact: true })).toBeVisible();
+  await expect(row.getByText("succeeded", { exact: true })).toBeVisible();
+  await expect(row).toContainText("50 % (1/2)");
+  const order = page.getByRole("row").filter({ has: page.getByRole("link", { name: "order-flow", exact: true }) });
+  await expect(order.getByText("webhook", { exact: true })).toBeVisible();
+  await expect(order).toContainText("never run");
+  await expect(order).toContainText("no runs");
+  await shot(page, "ops-flows-stats");
+  expect(recorder.problems).toEqual([]);
+});
+
 // Needs the API helper's POST /api/dlq/replay (contract item 5).
 test("dlq: bulk replay of the selected dead runs", async ({ page, weft, recorder }) => {
   await deploy(weft, "dlq-demo.yaml", dlqFlow);

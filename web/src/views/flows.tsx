@@ -71,8 +71,8 @@ function FlowList() {
                   <th>Name</th>
                   <th>State</th>
                   <th>Trigger</th>
-                  <th>Last run</th>
-                  <th className="num" title="Failed runs of all runs started in the last 24 hours">Errors (24 h)</th>
+                  <th className="nowrap">Last run</th>
+                  <th className="num nowrap" title="Failed runs of all runs started in the last 24 hours">Errors (24 h)</th>
                   <th>
                     <span className="sr-only">Actions</span>
                   </th>
@@ -85,14 +85,14 @@ function FlowList() {
                       <a href={href("/flows/" + encodeURIComponent(f.name))}>{f.name}</a>
                       {f.description && <div className="sub">{f.description}</div>}
                     </td>
-                    <td>
+                    <td className="nowrap">
                       active v{f.active_version}
                       {f.latest_version !== undefined && f.latest_version !== f.active_version && (
                         <div className="sub" title="A newer version is deployed but not active (rolled back)">latest v{f.latest_version}</div>
                       )}
                     </td>
                     <td>{f.trigger ? <span className="pill">{f.trigger}</span> : dash}</td>
-                    <td>
+                    <td className="nowrap">
                       {f.last_run === undefined ? (
                         dash
                       ) : f.last_run === null ? (
@@ -108,7 +108,7 @@ function FlowList() {
                         </span>
                       )}
                     </td>
-                    <td className="num">
+                    <td className="num nowrap">
                       {!f.stats ? (
                         dash
                       ) : f.stats.runs === 0 ? (
@@ -119,7 +119,7 @@ function FlowList() {
                         </span>
                       )}
                     </td>
-                    <td>
+                    <td className="nowrap">
                       <span className="row">
                         <a href={href("/builder/" + encodeURIComponent(f.name))} aria-label={`Edit ${f.name} in the builder`}>
                           Edit in builder
