@@ -5,6 +5,7 @@
 import { useEffect, useRef, useState } from "react";
 import { api } from "../api";
 import { bytes } from "../lib/format";
+import { nameFromFile } from "../lib/runs";
 import { fieldRows, type Schema } from "../lib/schema";
 import { href, navigate, type Route } from "../router";
 import type { ConnectionView } from "../lib/connform";
@@ -179,13 +180,6 @@ function ConnectorList({ q }: { q: string }) {
 }
 
 const connectorNameRe = /^[a-z][a-z0-9_]{0,31}$/;
-
-/** nameFromFile suggests a connector name from a file name ("Pet Store.v2.yaml" -> "pet_store"). */
-export function nameFromFile(file: string): string {
-  let n = file.replace(/\.(ya?ml|json)$/i, "").replace(/\.v?\d.*$/i, "").toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
-  n = n.replace(/^[^a-z]+/, "");
-  return n.slice(0, 32);
-}
 
 function ImportCard({ onImported }: { onImported: () => void }) {
   const [file, setFile] = useState<File | null>(null);

@@ -5,6 +5,7 @@
 import { useMemo, useState } from "react";
 import { api } from "../api";
 import { ago, bytes, durationUS, parseJSON, pretty, when } from "../lib/format";
+import { failedStepInput, replayMarks } from "../lib/runs";
 import { href, navigate, type Route } from "../router";
 import type { FlowRow } from "./flows";
 import { Confirm, Empty, ErrorBox, JsonEditor, JsonView, Show, StatusBadge, errorText, shortID, useLoad, usePoll } from "./ops-ui";
@@ -468,14 +469,7 @@ function Timeline({ run, attempts }: { run: Run; attempts: Attempt[] }) {
   let t1 = Math.max(...ends, ...starts);
   if (unfinished(run.status)) t1 = Math.max(t1, Date.now());
   const span = Math.max(t1 - t0, 1);
-  // A replay runs the failed step again from attempt 1: an attempt number
-  // that does not grow marks a new execution of that step.
-  const last = new Map<string, number>();
-  const replayed = rows.map((a) => {
-    const prev = last.get(a.step_key);
-    last.set(a.step_key, a.attempt);
-    return prev !== undefined && a.attempt <= prev;
-  });
+  const replayed = replayMarks(rows);
   return (
     <div>
       <table className="timeline" aria-label="Step timeline">
@@ -555,14 +549,6 @@ function Timeline({ run, attempts }: { run: Run; attempts: Attempt[] }) {
       )}
     </div>
   );
-}
-
-/** failedStepInput is the captured input of the failed step's last attempt, if the capture policy kept it. */
-export function failedStepInput(run: Run, attempts: Attempt[]): unknown | undefined {
-  if (!run.failed_step) return undefined;
-  const mine = attempts.filter((a) => a.step_key === run.failed_step && a.input !== undefined);
-  if (mine.length === 0) return run.override?.step_key === run.failed_step ? run.override.input : undefined;
-  return mine.sort((a, b) => b.attempt - a.attempt)[0].input;
 }
 
 /**
