@@ -6,7 +6,7 @@ test("the console is served at / under a strict CSP and lists the example flows"
   expect(csp).toContain("script-src 'self'");
   expect(csp).not.toContain("unsafe-eval");
   await page.goto(weft.url + "/#/flows");
-  await expect(page.getByRole("link", { name: "order-flow" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "order-flow", exact: true })).toBeVisible();
   await shot(page, "flows");
   expect(recorder.problems).toEqual([]);
 });

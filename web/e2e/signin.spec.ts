@@ -15,7 +15,7 @@ test("with an API token the console asks to sign in, works under a cookie sessio
   await shot(page, "signin");
   await page.getByLabel("API token").fill(token);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("link", { name: "order-flow" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "order-flow", exact: true })).toBeVisible();
 
   // The cookie is HttpOnly: the page's script cannot read it, and the token is not kept anywhere.
   const cookies = await page.context().cookies();
@@ -32,7 +32,7 @@ test("with an API token the console asks to sign in, works under a cookie sessio
 
   // A reload keeps the session (no second sign-in).
   await page.reload();
-  await expect(page.getByRole("link", { name: "order-flow" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "order-flow", exact: true })).toBeVisible();
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page.getByRole("heading", { name: "Sign in to Weft" })).toBeVisible();

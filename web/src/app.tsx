@@ -2,11 +2,16 @@ import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
 import { api, onUnauthorized, setCSRF, ApiError } from "./api";
 import { useRoute, href, type Route } from "./router";
 import { FlowsView } from "./views/flows";
-import { MappingsView } from "./views/mappings";
-import { MonitoringView } from "./views/monitoring";
-import { McpView } from "./views/mcp";
 
-// Loaded on first visit: the YAML parser and the panels stay out of the first load.
+// Every view but the flows list loads on first visit, so the first load stays small.
+function lazyView<K extends string>(load: () => Promise<Record<K, (p: { route: Route }) => ReactNode>>, name: K) {
+  const C = lazy(() => load().then((m) => ({ default: m[name] as (p: { route: Route }) => ReactNode })));
+  return (r: Route) => (
+    <Suspense fallback={<p className="muted">Loading…</p>}>
+      <C route={r} />
+    </Suspense>
+  );
+}
 const TryView = lazy(() => import("./views/try"));
 
 // Views register here: nav label, route prefix, component.
@@ -18,10 +23,14 @@ interface ViewDef {
 
 const views: ViewDef[] = [
   { id: "flows", label: "Flows", render: (r) => <FlowsView route={r} /> },
+  { id: "runs", label: "Runs", render: lazyView(() => import("./views/runs"), "RunsView") },
+  { id: "dlq", label: "Dead letters", render: lazyView(() => import("./views/dlq"), "DLQView") },
+  { id: "connectors", label: "Connectors", render: lazyView(() => import("./views/connectors"), "ConnectorsView") },
+  { id: "connections", label: "Connections", render: lazyView(() => import("./views/connections"), "ConnectionsView") },
+  { id: "mappings", label: "Mappings", render: lazyView(() => import("./views/mappings"), "MappingsView") },
+  { id: "monitoring", label: "Monitoring", render: lazyView(() => import("./views/monitoring"), "MonitoringView") },
+  { id: "mcp", label: "MCP", render: lazyView(() => import("./views/mcp"), "McpView") },
   { id: "try", label: "Try", render: (r) => <Suspense fallback={<p className="muted">Loading…</p>}><TryView route={r} /></Suspense> },
-  { id: "mappings", label: "Mappings", render: (r) => <MappingsView route={r} /> },
-  { id: "monitoring", label: "Monitoring", render: (r) => <MonitoringView route={r} /> },
-  { id: "mcp", label: "MCP", render: (r) => <McpView route={r} /> },
 ];
 
 export function registerView(v: ViewDef) {
