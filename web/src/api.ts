@@ -7,6 +7,8 @@ export class ApiError extends Error {
   status: number;
   code: string;
   details?: unknown;
+  /** a flow's validation problems (POST /api/flows, /api/flows/validate): pos is file:line:col */
+  problems?: { pos?: string; path?: string; message: string }[];
   constructor(status: number, code: string, message: string, details?: unknown) {
     super(message);
     this.status = status;
@@ -69,7 +71,9 @@ export async function api<T = any>(path: string, opts: RequestOptions = {}): Pro
   if (!res.ok) {
     if (res.status === 401) listeners.forEach((fn) => fn());
     const err = data && typeof data === "object" && data.error ? data.error : undefined;
-    throw new ApiError(res.status, err?.code ?? String(res.status), err?.message ?? (typeof data === "string" && data ? data : res.statusText), err?.details);
+    const ae = new ApiError(res.status, err?.code ?? String(res.status), err?.message ?? (typeof data === "string" && data ? data : res.statusText), err?.details);
+    if (Array.isArray(err?.problems)) ae.problems = err.problems;
+    throw ae;
   }
   return data as T;
 }

@@ -2,15 +2,19 @@ import { useEffect, useState, type ReactNode } from "react";
 import { api, onUnauthorized, setCSRF, ApiError } from "./api";
 import { useRoute, href, type Route } from "./router";
 import { FlowsView } from "./views/flows";
+import { BuilderView } from "./builder";
 
 // Views register here: nav label, route prefix, component.
 interface ViewDef {
   id: string;
   label: string;
   render: (r: Route) => ReactNode;
+  /** the view fills the page (no padding, no page scroll) */
+  full?: boolean;
 }
 
 const views: ViewDef[] = [
+  { id: "builder", label: "Builder", render: (r) => <BuilderView route={r} />, full: true },
   { id: "flows", label: "Flows", render: (r) => <FlowsView route={r} /> },
 ];
 
@@ -50,7 +54,7 @@ export function App() {
           {theme === "dark" ? "☀" : "☾"}
         </button>
       </nav>
-      <main className="main">{current.render(route)}</main>
+      <main className={current.full ? "main full" : "main"}>{current.render(route)}</main>
     </div>
   );
 }

@@ -82,6 +82,18 @@ export function setField(doc: Document, path: Path, value: unknown): void {
   doc.setIn(path, doc.createNode(value));
 }
 
+/** renameKey renames a key of the mapping at mapPath, keeping its place and comments. */
+export function renameKey(doc: Document, mapPath: Path, oldKey: string, newKey: string): string | null {
+  const m = doc.getIn(mapPath, true);
+  if (!isMap(m)) return "not a mapping";
+  if (m.has(newKey)) return `"${newKey}" is already there`;
+  const pair = m.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === oldKey);
+  if (!pair) return `no key "${oldKey}"`;
+  if (isScalar(pair.key)) (pair.key as Scalar).value = newKey;
+  else pair.key = doc.createNode(newKey);
+  return null;
+}
+
 /** setTrigger replaces the trigger with one of kind and its settings. */
 export function setTrigger(doc: Document, kind: string, config: Record<string, unknown> | null): void {
   const cur = doc.getIn(["trigger"], true);

@@ -61,6 +61,7 @@ export interface TriggerNode {
 export interface Graph {
   name: string;
   description: string;
+  capture: string;
   trigger: TriggerNode;
   steps: StepNode[];
   /** every step in the engine's walk order (pre-order), for ids and lookups */
@@ -100,7 +101,8 @@ export function buildGraph(doc: Document, lines?: LineCounter): Graph {
   const g: Graph = {
     name: str(root.get("name")),
     description: str(root.get("description")),
-    trigger: readTrigger(root.get("trigger", true) as YNode | undefined, lines),
+    capture: str(root.get("capture")),
+    trigger: readTrigger(root.get("trigger", true) as YNode | undefined, str(root.get("name")), lines),
     steps: [],
     all: [],
     byKey: new Map(),
@@ -210,7 +212,7 @@ function summarize(s: StepNode): string {
   return "";
 }
 
-function readTrigger(node: YNode | undefined, lines?: LineCounter): TriggerNode {
+function readTrigger(node: YNode | undefined, name: string, lines?: LineCounter): TriggerNode {
   if (node === undefined || node === null || (isScalar(node) && node.value === null)) {
     return { kind: "none", summary: "manual (no trigger)", config: {} };
   }
@@ -223,7 +225,7 @@ function readTrigger(node: YNode | undefined, lines?: LineCounter): TriggerNode 
   let summary = "";
   switch (kind) {
     case "webhook":
-      summary = "POST /hooks/… " + (config.mode ?? "sync");
+      summary = `POST /hooks/${name || "NAME"} (${config.mode ?? "sync"})`;
       break;
     case "schedule":
       summary = str(config.cron) + (config.timezone ? " " + str(config.timezone) : "");
