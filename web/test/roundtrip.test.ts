@@ -233,6 +233,9 @@ describe("edits keep the comments they do not touch", () => {
     expectCommentsKept(order, r5.text);
     const r6 = edit("name: n\nsteps: []\n", (doc) => setTrigger(doc, "webhook", { mode: "sync" }));
     expect(Object.keys(parse(r6.text))).toEqual(["name", "trigger", "steps"]);
+    const r8 = edit("name: n\nsteps:\n  - id: a\n    set: {}\n", (doc) => setField(doc, ["steps", 0, "set", "message"], ""));
+    const r9 = edit(r8.text, (doc) => setField(doc, ["steps", 0, "set", "message"], "='Hello, ' + trigger.body.name"));
+    expect(r9.text).toContain("    set:\n      message: ='Hello, ' + trigger.body.name\n");
     const r7 = edit(order, (doc) => setField(doc, ["steps", 1, "timeout"], undefined));
     expect(parse(r7.text).steps[1].timeout).toBeUndefined();
   });

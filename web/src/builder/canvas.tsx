@@ -100,7 +100,7 @@ function StepCard({ d, step }: { d: NData; step?: StepNode }) {
   const key = d.l.id;
   const kind = step ? step.kind : "trigger";
   const title = step ? step.id : "trigger";
-  const sub = step ? (step.kind === "unknown" ? step.unknown ?? "" : step.summary) : props.graph.trigger.kind === "none" ? "none: runs by hand (pick a trigger in the palette)" : `${props.graph.trigger.kind}: ${props.graph.trigger.summary}`;
+  const sub = step ? (step.kind === "unknown" ? step.unknown ?? "" : step.summary) : props.graph.trigger.summary;
   const problems = d.problems ?? [];
   const parent = step ? { seq: step.path.slice(0, -1), index: step.path[step.path.length - 1] as number } : { seq: ["steps"], index: -1 };
   const drop = useDrop(step ? { seq: parent.seq, index: parent.index + 1 } : { seq: ["steps"], index: 0 }, props);
@@ -114,7 +114,8 @@ function StepCard({ d, step }: { d: NData; step?: StepNode }) {
     }
   };
   const res = d.result;
-  const label = `${step ? "step" : "trigger"} ${title}, ${kind}${step?.call ? " " + step.call : ""}${problems.length ? `, ${problems.length} problem(s)` : ""}`;
+  const shown = step ? step.kind : props.graph.trigger.kind;
+  const label = `${step ? `step ${title}, ${kind}` : `trigger, ${shown}`}${step?.call ? " " + step.call : ""}${problems.length ? `, ${problems.length} problem(s)` : ""}`;
   return (
     <div
       className={`card-node kind-${kind}${d.selected ? " selected" : ""}${problems.length ? " has-problem" : ""}${drop.over ? " drop-over" : ""}`}
@@ -130,8 +131,8 @@ function StepCard({ d, step }: { d: NData; step?: StepNode }) {
       {...drop.handlers}
     >
       <div className="card-head">
-        <span className="kind" title={kind}>
-          {KIND_ICON[kind] ?? "?"} {kind}
+        <span className="kind" title={shown}>
+          {KIND_ICON[kind] ?? "?"} {shown}
         </span>
         <strong className="id">{title}</strong>
         {problems.length > 0 && (

@@ -23,14 +23,13 @@ export function DeployDialog({ name, text, onClose, onDeployed }: { name: string
       setActive(null);
       return;
     }
-    api<{ version: number; source: string }>("/api/flows/" + encodeURIComponent(name))
-      .then((f) => setActive({ version: f.version, source: f.source }))
+    // Ask the list first: a flow not deployed yet is not an error to fetch.
+    api<{ flows: { name: string }[] }>("/api/flows")
+      .then((l) => ((l.flows ?? []).some((f) => f.name === name) ? api<{ version: number; source: string }>("/api/flows/" + encodeURIComponent(name)) : null))
+      .then((f) => setActive(f ? { version: f.version, source: f.source } : null))
       .catch((e: ApiError) => {
-        if (e.status === 404) setActive(null);
-        else {
-          setErr(e.message);
-          setActive(null);
-        }
+        setErr(e.message);
+        setActive(null);
       });
   }, [name]);
 

@@ -74,11 +74,17 @@ export function setField(doc: Document, path: Path, value: unknown): void {
   const cur = doc.getIn(path, true);
   if (isScalar(cur) && (value === null || typeof value !== "object")) {
     const s = cur as Scalar;
-    if (typeof s.value !== typeof value) s.type = undefined; // a number is not written quoted
+    // The writer picks the quoting for the new value (a block scalar stays one
+    // while the text has lines).
+    const block = s.type === "BLOCK_LITERAL" || s.type === "BLOCK_FOLDED";
+    if (!(block && typeof value === "string" && value.includes("\n"))) s.type = undefined;
     s.value = value;
     return;
   }
   if (!isMap(doc.contents)) doc.contents = doc.createNode({}) as YAMLMap;
+  // The first entry of an empty `{}` or `[]` makes it a block collection.
+  const parent = doc.getIn(path.slice(0, -1), true);
+  if ((isMap(parent) || isSeq(parent)) && parent.flow && parent.items.length === 0) parent.flow = false;
   doc.setIn(path, doc.createNode(value));
 }
 

@@ -61,7 +61,7 @@ export function Field(p: FieldProps) {
       <label htmlFor={id} className="field-label">
         {p.label}
         {p.required && (
-          <span className="required" title="required" aria-label="required">
+          <span className="required" title="required" aria-hidden="true">
             {" "}*
           </span>
         )}

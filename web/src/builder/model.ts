@@ -214,7 +214,7 @@ function summarize(s: StepNode): string {
 
 function readTrigger(node: YNode | undefined, name: string, lines?: LineCounter): TriggerNode {
   if (node === undefined || node === null || (isScalar(node) && node.value === null)) {
-    return { kind: "none", summary: "manual (no trigger)", config: {} };
+    return { kind: "none", summary: "runs by hand: pick a trigger in the palette", config: {} };
   }
   const sp = span(node, lines);
   if (!isMap(node) || node.items.length === 0) return { kind: "unknown", summary: "a trigger is a mapping with one of " + TRIGGER_KINDS.join(", "), config: {}, span: sp };

@@ -366,7 +366,7 @@ export default function BuilderPage({ route, panels = builderPanels }: { route: 
           {graph.name || "untitled"}
           <span className="muted small"> {base ? `v${base.version} deployed` : flowParam ? "" : "new flow"}</span>
         </h1>
-        <span className={`badge ${parseError || serverProblems.length ? "error" : "ok"}`} role="status" aria-live="polite">
+        <span className={`badge ${parseError || serverProblems.length ? "error" : "ok"}`} role="status" aria-label="Validation" aria-live="polite">
           {parseError ? `YAML error, line ${parseError.line}` : validating ? "checking…" : serverProblems.length ? `${problemCount} problem(s)` : online ? "valid" : "not checked"}
         </span>
         {savedAt && <span className="muted small">draft saved {hhmm(savedAt)}</span>}
