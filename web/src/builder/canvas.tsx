@@ -62,7 +62,7 @@ interface Ctx {
 }
 const CanvasCtx = createContext<Ctx>(null as unknown as Ctx);
 
-type NData = { l: LNode; problems?: string[]; result?: StepResult; selected: boolean };
+type NData = { l: LNode; problems?: string[]; result?: StepResult };
 
 /** useDrop makes an element a drop target for palette items and moved steps. */
 function useDrop(at: InsertPoint | null, props: CanvasProps) {
@@ -98,6 +98,7 @@ const KIND_ICON: Record<string, string> = {
 function StepCard({ d, step }: { d: NData; step?: StepNode }) {
   const { props } = useContext(CanvasCtx);
   const key = d.l.id;
+  const selected = props.selected === key;
   const kind = step ? step.kind : "trigger";
   const title = step ? step.id : "trigger";
   const sub = step ? (step.kind === "unknown" ? step.unknown ?? "" : step.summary) : props.graph.trigger.summary;
@@ -118,11 +119,11 @@ function StepCard({ d, step }: { d: NData; step?: StepNode }) {
   const label = `${step ? `step ${title}, ${kind}` : `trigger, ${shown}`}${step?.call ? " " + step.call : ""}${problems.length ? `, ${problems.length} problem(s)` : ""}`;
   return (
     <div
-      className={`card-node kind-${kind}${d.selected ? " selected" : ""}${problems.length ? " has-problem" : ""}${drop.over ? " drop-over" : ""}`}
+      className={`card-node kind-${kind}${selected ? " selected" : ""}${problems.length ? " has-problem" : ""}${drop.over ? " drop-over" : ""}`}
       role="button"
       tabIndex={0}
       aria-label={label}
-      aria-pressed={d.selected}
+      aria-pressed={selected}
       onClick={(e) => {
         e.stopPropagation();
         props.onSelect(key);
@@ -317,11 +318,10 @@ function Inner(props: CanvasProps) {
             l,
             problems: l.kind === "step" || l.kind === "control" || l.kind === "trigger" ? props.problems.get(key) : undefined,
             result: stepId && props.results ? props.results[stepId] : undefined,
-            selected: props.selected === key,
           },
         };
       }),
-    [lay, props.problems, props.results, props.selected],
+    [lay, props.problems, props.results],
   );
   const edges: Edge<EData>[] = useMemo(
     () => lay.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, type: "plus", data: { seq: e.seq, index: e.index }, selectable: false, focusable: false })),

@@ -21,10 +21,15 @@ import { builderPanels, type BuilderContext, type BuilderPanel } from "./panels"
 import { Settings } from "./settings";
 import { newCall, newStep, triggerDefaults } from "./templates";
 import { useTheme } from "./theme";
+import { takeFlow } from "./prefetch";
 import type { KeyCompletion } from "./yamlcomplete";
 import "./builder.css";
 
 const YamlPane = lazy(() => import("./yamlpane"));
+
+// Marks for the load measurements (web/e2e/perf.spec.ts).
+const mark = (name: string) => performance.mark("weft:" + name);
+mark("builder-chunk");
 
 type Ok = Extract<Parsed, { ok: true }>;
 type Notice = { kind: "info" | "error"; text: string } | null;
@@ -55,7 +60,11 @@ export default function BuilderPage({ route, panels = builderPanels }: { route: 
   const [probe, setProbe] = useState(0);
   const [schema, setSchema] = useState<JSONSchema | null>(null);
   const [reload, setReload] = useState(0);
-  const [catalog, reloadCatalog] = useCatalog();
+  // The canvas comes first: the YAML editor's chunk, the catalog and the
+  // schema load once it has been painted (they would compete for the main
+  // thread while a large flow opens).
+  const [painted, setPainted] = useState(false);
+  const [catalog, reloadCatalog] = useCatalog(painted);
   const theme = useTheme();
   const searchRef = useRef<HTMLInputElement>(null);
   const textRef = useRef<string | null>(null);
@@ -78,9 +87,10 @@ export default function BuilderPage({ route, panels = builderPanels }: { route: 
       if (draft) setRestored(draft.saved_at);
       return;
     }
-    api<{ version: number; source: string }>("/api/flows/" + encodeURIComponent(flowParam))
+    takeFlow(flowParam)
       .then((f) => {
         if (!live) return;
+        mark("flow-fetched");
         setOnline(true);
         setBase({ version: f.version, source: f.source });
         if (draft && draft.text !== f.source) {
@@ -106,8 +116,8 @@ export default function BuilderPage({ route, panels = builderPanels }: { route: 
   }, [flowParam, reload]);
 
   useEffect(() => {
-    api<JSONSchema>("/api/schemas/flow").then(setSchema, () => setSchema(null));
-  }, []);
+    if (painted) api<JSONSchema>("/api/schemas/flow").then(setSchema, () => setSchema(null));
+  }, [painted]);
 
   // Keep the draft (debounced); a draft equal to what is deployed is no draft.
   useEffect(() => {
@@ -123,11 +133,25 @@ export default function BuilderPage({ route, panels = builderPanels }: { route: 
     return () => clearTimeout(t);
   }, [text, base, flowParam]);
 
-  const parsed = useMemo(() => (text === null ? null : parseFlow(text)), [text]);
+  const parsed = useMemo(() => {
+    if (text === null) return null;
+    const p = parseFlow(text);
+    mark("flow-parsed");
+    return p;
+  }, [text]);
   const lastGood = useRef<Ok | null>(null);
   if (parsed?.ok) lastGood.current = parsed;
   const good = parsed?.ok ? parsed : lastGood.current;
   const graph = good?.graph ?? null;
+  useEffect(() => {
+    if (painted || !graph) return;
+    let t = 0;
+    const f = requestAnimationFrame(() => (t = window.setTimeout(() => setPainted(true), 0)));
+    return () => {
+      cancelAnimationFrame(f);
+      clearTimeout(t);
+    };
+  }, [painted, graph]);
   const parseError = parsed && !parsed.ok ? parsed.error : null;
   const file = (graph?.name || flowParam || "flow") + ".yaml";
 
@@ -425,7 +449,7 @@ export default function BuilderPage({ route, panels = builderPanels }: { route: 
           theme={theme}
         />
       </div>
-      {showYaml && (
+      {showYaml && painted && (
         <div className="builder-yaml">
           <Suspense fallback={<p className="muted small pad">Loading the editor…</p>}>
             <YamlPane

@@ -21,11 +21,12 @@ async function load(): Promise<Catalog> {
 
 const empty: Catalog = { connectors: [], connections: [], flows: [], loading: true, error: "" };
 
-/** useCatalog loads the catalog once (retrying after a failure on the next mount or reload()). */
-export function useCatalog(): [Catalog, () => void] {
+/** useCatalog loads the catalog once, when enabled (retrying after a failure on the next mount or reload()). */
+export function useCatalog(enabled = true): [Catalog, () => void] {
   const [c, setC] = useState<Catalog>(empty);
   const [n, setN] = useState(0);
   useEffect(() => {
+    if (!enabled) return;
     let live = true;
     if (!cached) cached = load();
     cached.then(
@@ -38,7 +39,7 @@ export function useCatalog(): [Catalog, () => void] {
     return () => {
       live = false;
     };
-  }, [n]);
+  }, [n, enabled]);
   return [
     c,
     () => {
