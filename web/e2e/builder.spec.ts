@@ -10,6 +10,13 @@ const node = (page: Page, id: string) => page.getByRole("button", { name: new Re
 const settings = (page: Page) => page.getByRole("tabpanel");
 const status = (page: Page) => page.getByRole("status", { name: "Validation" });
 const yamlLine = (page: Page, text: string) => page.getByTestId("yaml-editor").locator(".cm-line", { hasText: text });
+/** the step ids in the YAML pane, indented as nested there */
+const yamlSteps = async (page: Page) =>
+  (await page.getByTestId("yaml-editor").locator(".cm-content").innerText())
+    .split("\n")
+    .map((l) => /^(\s*)- id: (\w+)/.exec(l))
+    .filter((m) => m !== null)
+    .map((m) => m![1] + m![2]);
 
 test("(1) build the hello flow from an empty canvas with the palette and forms, deploy it, fire it, see the run", async ({ page, weft, recorder }) => {
   recorder.allow(/status of 422 \(Unprocessable Entity\)/); // the validator's answer while the draft is incomplete
@@ -239,6 +246,7 @@ test("(7) the server goes away mid-edit: a banner, and every edit kept in the br
   await page.goto(weft.url + "/#/builder/order-flow");
   await expect(status(page)).toHaveText("valid");
   await expect(page.getByRole("button", { name: /^chat\.postMessage/ })).toHaveCount(0); // connectors are folded
+  await expect(yamlLine(page, "- id: post")).toBeVisible(); // the editor's chunk is in
   await weft.stop();
   await node(page, "post").click();
   await page.getByRole("button", { name: /^wait: / }).click();
@@ -292,4 +300,76 @@ test("(7) a flow of 500 steps opens, lays out and takes edits", async ({ page, w
   await expect(yamlLine(page, "- id: second")).toBeVisible();
   await shot(page, "builder-500-steps");
   console.log(`500 steps: open and lay out ${open.toFixed(0)} ms, select a node ${click.toFixed(0)} ms, rename a step (form -> YAML -> canvas) ${editMs} ms`);
+});
+
+test("(4) the palette: ranked search inserts an operation with a connection and its required inputs; drag onto a +, move by drag, delete by key", async ({ page, weft, recorder }) => {
+  recorder.allow(/status of 422 \(Unprocessable Entity\)/);
+  await page.goto(weft.url + "/#/builder/order-flow");
+  await expect(status(page)).toHaveText("valid");
+  const palette = page.getByRole("navigation", { name: "Palette" });
+
+  // search: the catalog's ranked hits
+  await palette.getByRole("searchbox", { name: "Search the palette" }).fill("post a message to a channel");
+  const ops = palette.getByRole("region", { name: "Operations" }).getByRole("button");
+  await expect(ops.first()).toHaveAccessibleName(/^chat\.postMessage: Post a message to a channel/);
+  await shot(page, "builder-palette-search");
+  // a click inserts after the selected step
+  await node(page, "post").click();
+  await ops.first().click();
+  const pm = node(page, "postMessage");
+  await expect(pm).toBeVisible();
+  await expect(pm).toHaveAccessibleName(/^step postMessage, call chat\.postMessage/);
+  const st = page.getByRole("region", { name: "Settings of step postMessage" });
+  await expect(st.getByRole("combobox", { name: "connection" })).toHaveValue("chat");
+  await expect(st.getByRole("combobox", { name: "channelId" })).toHaveValue("");
+  await expect(st.getByRole("combobox", { name: "text" })).toHaveValue("");
+  await expect(yamlLine(page, "call: chat.postMessage")).toBeVisible();
+  await expect(yamlLine(page, "connection: chat")).toBeVisible();
+  await expect(yamlLine(page, 'channelId: ""')).toBeVisible();
+  // the form fills the required inputs; the output of earlier steps completes
+  await st.getByRole("combobox", { name: "channelId" }).fill("orders");
+  await st.getByRole("combobox", { name: "channelId" }).blur();
+  const text = st.getByRole("combobox", { name: "text" });
+  await text.fill("=steps.post.");
+  await expect(st.getByRole("option", { name: /^status/ })).toBeVisible();
+  await expect(st.getByRole("option", { name: /^body any/ })).toBeVisible();
+  await text.fill("=string(steps.post.status)");
+  await text.blur();
+  await expect(yamlLine(page, "text: =string(steps.post.status)")).toBeVisible();
+  await expect(status(page)).toHaveText("valid");
+  // order: transform, post, postMessage, reply
+  await expect.poll(() => yamlSteps(page)).toEqual(["  transform", "  post", "  postMessage", "  reply"]);
+
+  // drag a foreach from the palette onto the + between transform and post
+  await palette.getByRole("searchbox", { name: "Search the palette" }).fill("");
+  await palette.getByRole("button", { name: /^foreach: / }).dragTo(page.getByRole("button", { name: "Insert a step at position 2 of the flow" }));
+  const each = node(page, "each");
+  await expect(each).toBeVisible();
+  await expect.poll(() => yamlSteps(page)).toEqual(["  transform", "  each", "  post", "  postMessage", "  reply"]);
+  // move postMessage into the loop's body by dragging its grip onto "Add a step at the end of do"
+  await pm.click(); // selected: brought into view
+  await pm.getByTitle("Drag onto a + to move this step").dragTo(page.getByRole("button", { name: "Add a step at the end of do" }));
+  await expect.poll(() => yamlSteps(page)).toEqual(["  transform", "  each", "      postMessage", "  post", "  reply"]);
+  await shot(page, "builder-drag-foreach");
+  // the comments are still there
+  await expect(yamlLine(page, "# The order flow: webhook -> transform -> POST downstream -> respond.")).toBeVisible();
+  // Delete on a focused node removes it
+  await each.focus();
+  await page.keyboard.press("Delete");
+  await expect(each).toHaveCount(0);
+  await expect(pm).toHaveCount(0);
+  await expect.poll(() => yamlSteps(page)).toEqual(["  transform", "  post", "  reply"]);
+});
+
+test("(7) the YAML editor's chunk cannot be fetched: a message and a retry, the canvas and forms still work", async ({ page, weft, recorder }) => {
+  recorder.allow(/Failed to load resource: net::ERR_FAILED/);
+  await page.route(/\/assets\/yamlpane-[^/]*\.js$/, (r) => r.abort());
+  await page.goto(weft.url + "/#/builder/order-flow");
+  await expect(page.getByRole("alert").filter({ hasText: /^The YAML editor could not be loaded/ })).toBeVisible();
+  await node(page, "reply").click();
+  const id = page.getByRole("region", { name: "Settings of step reply" }).getByRole("textbox", { name: "id", exact: true });
+  await id.fill("answer");
+  await id.press("Enter");
+  await expect(node(page, "answer")).toBeVisible();
+  await shot(page, "builder-editor-chunk-failed");
 });

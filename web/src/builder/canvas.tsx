@@ -24,7 +24,7 @@ import {
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import "./canvas.css";
-import { layout, type LNode } from "./layout";
+import { layout, STEP_H, type LNode } from "./layout";
 import type { Graph, Path, StepNode } from "./model";
 import { pathKey } from "./model";
 import { DRAG_TYPE, readDrag, startDrag, type DragPayload } from "./dnd";
@@ -75,7 +75,8 @@ function useDrop(at: InsertPoint | null, props: CanvasProps) {
         if (!e.dataTransfer.types.includes(DRAG_TYPE)) return;
         e.preventDefault();
         e.stopPropagation();
-        e.dataTransfer.dropEffect = "copy";
+        // must be one the drag allows: a moved step "move", a palette item "copy"
+        e.dataTransfer.dropEffect = e.dataTransfer.effectAllowed === "move" ? "move" : "copy";
         setOver(true);
       },
       onDragLeave: () => setOver(false),
@@ -336,6 +337,26 @@ function Inner(props: CanvasProps) {
     const zoom = Math.max(0.4, Math.min(1, (w - 40) / (lay.width + 40)));
     rf.setViewport({ x: (w - lay.width * zoom) / 2, y: 24, zoom });
   }, [lay, rf]);
+  // A node selected from elsewhere (a new step, the YAML cursor) is brought into view.
+  const abs = useMemo(() => {
+    const m = new Map<string, { x: number; y: number; w: number; h: number }>();
+    for (const n of lay.nodes) {
+      const p = n.parent ? m.get(n.parent) : undefined;
+      m.set(n.id, { x: n.x + (p?.x ?? 0), y: n.y + (p?.y ?? 0), w: n.w, h: Math.min(n.h, STEP_H) });
+    }
+    return m;
+  }, [lay]);
+  useEffect(() => {
+    const n = props.selected ? abs.get(props.selected) : undefined;
+    if (!n || !wrap.current) return;
+    const { x, y, zoom } = rf.getViewport();
+    const W = wrap.current.clientWidth;
+    const H = wrap.current.clientHeight;
+    const sx = n.x * zoom + x;
+    const sy = n.y * zoom + y;
+    // (the lower band is kept clear: the minimap and the controls sit there)
+    if (sx < 0 || sy < 0 || sx + n.w * zoom > W || sy + n.h * zoom > H - 130) rf.setCenter(n.x + n.w / 2, n.y + n.h / 2, { zoom, duration: 150 });
+  }, [props.selected, abs, rf]);
   const ctx = useMemo(() => ({ props }), [props]);
   const drop = useDrop({ seq: ["steps"], index: Number.MAX_SAFE_INTEGER }, props);
   return (
@@ -362,7 +383,7 @@ function Inner(props: CanvasProps) {
         >
           <Background gap={16} />
           <Controls showInteractive={false} />
-          <MiniMap pannable zoomable nodeColor={(n) => KIND_COLOR[(n.data as NData).l.step?.kind ?? (n.type === "trigger" ? "trigger" : "")] ?? "#adb5bd"} ariaLabel="Minimap of the flow" />
+          <MiniMap pannable zoomable style={{ width: 120, height: 96 }} nodeColor={(n) => KIND_COLOR[(n.data as NData).l.step?.kind ?? (n.type === "trigger" ? "trigger" : "")] ?? "#adb5bd"} ariaLabel="Minimap of the flow" />
         </ReactFlow>
       </div>
     </CanvasCtx.Provider>

@@ -1,7 +1,7 @@
 // The builder page (#/builder for a new flow, #/builder/NAME to edit one):
 // palette | canvas | YAML | settings and other panels, with the draft kept
 // in localStorage, live validation by the server, and deploy with a diff.
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Document } from "yaml";
 import { api, ApiError } from "../api";
 import { navigate, type Route } from "../router";
@@ -25,7 +25,31 @@ import { takeFlow } from "./prefetch";
 import type { KeyCompletion } from "./yamlcomplete";
 import "./builder.css";
 
-const YamlPane = lazy(() => import("./yamlpane"));
+// The YAML editor (CodeMirror) is its own chunk, loaded after the canvas.
+// Loaded by hand, not with React.lazy: a chunk that fails to load (the
+// server went away) must give a message and a retry, not unmount the page.
+type PaneModule = typeof import("./yamlpane");
+let paneModule: PaneModule | null = null;
+function usePane(enabled: boolean): [PaneModule | null, string, () => void] {
+  const [m, setM] = useState(paneModule);
+  const [err, setErr] = useState("");
+  const [n, setN] = useState(0);
+  useEffect(() => {
+    if (!enabled || m) return;
+    let live = true;
+    import("./yamlpane").then(
+      (x) => {
+        paneModule = x;
+        if (live) setM(x);
+      },
+      (e: Error) => live && setErr(e.message),
+    );
+    return () => {
+      live = false;
+    };
+  }, [enabled, m, n]);
+  return [m, err, () => (setErr(""), setN((x) => x + 1))];
+}
 
 // Marks for the load measurements (web/e2e/perf.spec.ts).
 const mark = (name: string) => performance.mark("weft:" + name);
@@ -65,6 +89,7 @@ export default function BuilderPage({ route, panels = builderPanels }: { route: 
   // thread while a large flow opens).
   const [painted, setPainted] = useState(false);
   const [catalog, reloadCatalog] = useCatalog(painted);
+  const [pane, paneErr, retryPane] = usePane(painted && showYaml);
   const theme = useTheme();
   const searchRef = useRef<HTMLInputElement>(null);
   const textRef = useRef<string | null>(null);
@@ -451,8 +476,17 @@ export default function BuilderPage({ route, panels = builderPanels }: { route: 
       </div>
       {showYaml && painted && (
         <div className="builder-yaml">
-          <Suspense fallback={<p className="muted small pad">Loading the editor…</p>}>
-            <YamlPane
+          {paneErr ? (
+            <p className="error small pad" role="alert">
+              The YAML editor could not be loaded ({paneErr}).{" "}
+              <button type="button" className="ghost small" onClick={retryPane}>
+                Try again
+              </button>
+            </p>
+          ) : !pane ? (
+            <p className="muted small pad">Loading the editor…</p>
+          ) : (
+            <pane.default
               value={text}
               onChange={setText}
               problems={paneProblems}
@@ -463,7 +497,7 @@ export default function BuilderPage({ route, panels = builderPanels }: { route: 
               onCursorLine={onCursorLine}
               theme={theme}
             />
-          </Suspense>
+          )}
         </div>
       )}
       <aside className="builder-side" aria-label="Panels">
