@@ -32,6 +32,8 @@ export interface Weft {
   logs(): string;
   /** api calls the public HTTP API directly (as the CLI would). */
   api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T }>;
+  /** stop ends the server (a test of a server that goes away); the fixture's cleanup still runs. */
+  stop(): Promise<void>;
 }
 
 export interface WeftOptions {
@@ -69,10 +71,26 @@ async function startWeft(opts: WeftOptions): Promise<{ weft: Weft; stop: () => P
     if (Date.now() > deadline) throw new Error(`weft serve did not become healthy:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  const halt = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      await new Promise((r) => {
+        const t = setTimeout(() => {
+          child.kill("SIGKILL");
+          r(null);
+        }, 10_000);
+        child.once("exit", () => {
+          clearTimeout(t);
+          r(null);
+        });
+      });
+    }
+  };
   const weft: Weft = {
     url,
     dataDir,
     logs: () => out,
+    stop: halt,
     async api(method, path, body) {
       const headers: Record<string, string> = { Accept: "application/json" };
       if (opts.apiToken) headers.Authorization = `Bearer ${opts.apiToken}`;
@@ -87,19 +105,7 @@ async function startWeft(opts: WeftOptions): Promise<{ weft: Weft; stop: () => P
     },
   };
   const stop = async () => {
-    if (child.exitCode === null) {
-      child.kill("SIGTERM");
-      await new Promise((r) => {
-        const t = setTimeout(() => {
-          child.kill("SIGKILL");
-          r(null);
-        }, 10_000);
-        child.once("exit", () => {
-          clearTimeout(t);
-          r(null);
-        });
-      });
-    }
+    await halt();
     rmSync(dataDir, { recursive: true, force: true });
   };
   return { weft, stop };

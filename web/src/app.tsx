@@ -2,6 +2,7 @@ import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
 import { api, onUnauthorized, setCSRF, ApiError } from "./api";
 import { useRoute, href, type Route } from "./router";
 import { FlowsView } from "./views/flows";
+import { BuilderView } from "./builder";
 
 // Every view but the flows list loads on first visit, so the first load stays small.
 function lazyView<K extends string>(load: () => Promise<Record<K, (p: { route: Route }) => ReactNode>>, name: K) {
@@ -19,9 +20,12 @@ interface ViewDef {
   id: string;
   label: string;
   render: (r: Route) => ReactNode;
+  /** the view fills the page (no padding, no page scroll) */
+  full?: boolean;
 }
 
 const views: ViewDef[] = [
+  { id: "builder", label: "Builder", render: (r) => <BuilderView route={r} />, full: true },
   { id: "flows", label: "Flows", render: (r) => <FlowsView route={r} /> },
   { id: "runs", label: "Runs", render: lazyView(() => import("./views/runs"), "RunsView") },
   { id: "dlq", label: "Dead letters", render: lazyView(() => import("./views/dlq"), "DLQView") },
@@ -94,7 +98,7 @@ export function App() {
           {theme === "dark" ? "☀" : "☾"}
         </button>
       </nav>
-      <main className="main">{current.render(route)}</main>
+      <main className={current.full ? "main full" : "main"}>{current.render(route)}</main>
     </div>
   );
 }
