@@ -18,6 +18,7 @@ import { NEW_FLOW, parseFlow, pathKey, stepAtLine, TOP, type Graph, type Parsed,
 import { Palette } from "./palette";
 import { attach, byKey, linesOf, problemsFromError, type Problem } from "./problems";
 import { builderPanels, type BuilderContext, type BuilderPanel } from "./panels";
+import "./mountpanels";
 import { Settings } from "./settings";
 import { newCall, newStep, triggerDefaults } from "./templates";
 import { useTheme } from "./theme";
