@@ -169,8 +169,7 @@ test("(2) break an expression in order-flow, see it on the node, the field and t
   const diff = dlg.getByRole("region", { name: "Changes to deploy" });
   await expect(diff).toContainText("removed:   - id: reply");
   await expect(diff).toContainText("added:   - id: answer");
-  await page.getByRole("button", { name: "Toggle light and dark theme" }).click({ force: true });
-  await shot(page, "builder-order-deploy-diff-dark");
+  await shot(page, "builder-order-deploy-diff");
   await dlg.getByRole("button", { name: "Deploy", exact: true }).click();
   await expect(page.getByText("Deployed order-flow version 2.")).toBeVisible();
   await expect(page.getByRole("heading", { name: /order-flow v2 deployed/ })).toBeVisible();
@@ -179,6 +178,10 @@ test("(2) break an expression in order-flow, see it on the node, the field and t
   // only the renamed line changed in the deployed source: comments and layout as written
   const v1 = await weft.api("GET", "/api/flows/order-flow/versions/1");
   expect(v2.data.source).toBe(v1.data.source.replace("- id: reply", "- id: answer"));
+  // the dark theme
+  await page.getByRole("button", { name: "Toggle light and dark theme" }).click();
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  await node(page, "post").click();
   await shot(page, "builder-order-dark");
 });
 
@@ -245,6 +248,14 @@ test("(7) an unknown step kind is an 'unknown' node with the validator's message
   await st.getByRole("button", { name: "Delete step" }).click();
   await expect(mystery).toHaveCount(0);
   await expect(status(page)).toHaveText("valid");
+  // fast typing while the page re-renders after each key loses nothing
+  await yamlLine(page, "downstream: =steps.post.body").click();
+  await page.keyboard.press("Control+End");
+  await page.keyboard.type("# typed fast: the quick brown fox jumps over the lazy dog 0123456789");
+  await expect(yamlLine(page, "# typed fast: the quick brown fox jumps over the lazy dog 0123456789")).toHaveText("# typed fast: the quick brown fox jumps over the lazy dog 0123456789");
+  await expect
+    .poll(async () => JSON.parse((await page.evaluate(() => localStorage.getItem("weft.builder.draft.order-flow"))) ?? "{}").text ?? "")
+    .toMatch(/\n# typed fast: the quick brown fox jumps over the lazy dog 0123456789$/);
 });
 
 test("(7) a reload restores the unsaved draft; discard goes back to the deployed version", async ({ page, weft }) => {
