@@ -15,6 +15,14 @@ export default defineConfig({
     target: "es2022",
     modulePreload: { polyfill: false },
     chunkSizeWarningLimit: 2000,
+    rolldownOptions: {
+      // @xyflow/react starts with "use client" (for React Server Components);
+      // meaningless in this bundle, and warned about on every build.
+      onLog(level, log, handler) {
+        if (log.code === "MODULE_LEVEL_DIRECTIVE") return;
+        handler(level, log);
+      },
+    },
   },
   server: {
     proxy: { "/api": "http://127.0.0.1:8080", "/hooks": "http://127.0.0.1:8080", "/healthz": "http://127.0.0.1:8080" },

@@ -54,6 +54,15 @@ describe("YAML -> graph -> YAML", () => {
       // and the graph of the output is the same graph
       const g2 = graphOf(out);
       expect(g2.all.map((s) => [s.key, s.kind, s.id])).toEqual(p.graph.all.map((s) => [s.key, s.kind, s.id]));
+      // an edit of one field changes that line only
+      const first = p.graph.all.find((s) => s.explicitId);
+      if (first) {
+        const r = edit(f.text, (doc) => setField(doc, [...first.path, "id"], "renamed_x"));
+        const a = f.text.split("\n");
+        const b = r.text.split("\n");
+        expect(b.length).toBe(a.length);
+        expect(a.filter((l, i) => l !== b[i]).map((l) => l.trim())).toEqual([expect.stringMatching(new RegExp(`id: ${first.id}\\b`))]);
+      }
     });
   }
 });
@@ -248,5 +257,49 @@ describe("edits keep the comments they do not touch", () => {
     expect(g2.steps[1].call).toBe("chat.postMessage");
     const g3 = graphOf(order + "  - id: extra\n    fail: stop\n");
     expect(g3.steps.map((s) => s.kind)).toEqual(["set", "call", "respond", "fail"]);
+  });
+});
+
+describe("edits keep the user's formatting on the lines they do not touch", () => {
+  const closedWon = repoFlows().find((f) => f.name === "examples/flows/closed-won.yaml")!.text;
+
+  test("a folded description, blank lines, compact lists and flow padding stay as written", () => {
+    const src = `name: fmt
+description: >
+  A description folded
+  over three lines
+  by its author.
+trigger:
+  webhook: { mode: sync }
+
+steps:
+- id: a
+  set: { x: 1 }
+
+- id: b   # the second
+  set:
+    y: =steps.a.x
+`;
+    const r = edit(src, (doc) => setField(doc, ["steps", 1, "set", "y"], "=steps.a.x + 1"));
+    expect(r.text).toBe(src.replace("y: =steps.a.x", "y: =steps.a.x + 1"));
+    const r2 = edit(src, (doc) => insertStep(doc, ["steps"], 2, { id: "c", fail: "no" }));
+    expect(parse(r2.text).steps.map((s: { id: string }) => s.id)).toEqual(["a", "b", "c"]);
+    expect(r2.text.startsWith(src.split("- id: b")[0])).toBe(true); // all before b as written
+    expectCommentsKept(src, r2.text);
+  });
+
+  test("an edit in closed-won changes only its lines", () => {
+    const r = edit(closedWon, (doc) => setField(doc, ["steps", 0, "then", 0, "with", "source_ref"], "=trigger.body.ref"));
+    const a = closedWon.split("\n");
+    const b = r.text.split("\n");
+    expect(b.length).toBe(a.length);
+    const changed = a.map((l, i) => (l === b[i] ? null : [l, b[i]])).filter(Boolean);
+    expect(changed).toEqual([["        with: {source_ref: =trigger.body.id}", "        with: {source_ref: =trigger.body.ref}"]]);
+  });
+
+  test("when the changes overlap the formatting, the Document's text is used, same meaning", () => {
+    const src = "name: x\nsteps:\n  - id: a\n    set: {x:    1}  # one\n";
+    const r = edit(src, (doc) => setField(doc, ["steps", 0, "set", "x"], 2));
+    expect(r.text).toBe("name: x\nsteps:\n  - id: a\n    set: {x: 2} # one\n");
   });
 });

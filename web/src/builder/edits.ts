@@ -3,7 +3,8 @@
 // rename a step, set the trigger. Each returns what the caller needs to keep
 // the selection (the new path).
 import { Document, Scalar, YAMLMap, YAMLSeq, isMap, isScalar, isSeq, visit, type Node as YNode } from "yaml";
-import { parseFlow, stringify, type Graph, type Path } from "./model";
+import { parseFlowCached, stringify, styleOf, type Graph, type Path, type Style } from "./model";
+import { keepFormatting } from "./merge";
 
 export const ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
@@ -157,10 +158,29 @@ export function freshId(g: Graph, base: string): string {
   for (let n = 2; ; n++) if (!used.has(`${b}_${n}`)) return `${b}_${n}`;
 }
 
-/** edit applies fn to a fresh parse of text and returns the new text (and fn's result). */
+/**
+ * edit applies fn to a fresh parse of text and returns the new text (and
+ * fn's result). The lines the edit does not touch keep the user's
+ * formatting (merge.ts).
+ */
 export function edit<T>(text: string, fn: (doc: Document, g: Graph) => T): { text: string; result: T } {
-  const p = parseFlow(text);
+  const p = parseFlowCached(text);
   if (!p.ok) throw new Error(`the YAML does not parse (line ${p.error.line}): ${p.error.message}`);
-  const result = fn(p.doc, p.graph);
-  return { text: stringify(p.doc), result };
+  const style = styleOf(text);
+  const before = written(p.doc, style);
+  const doc = p.doc.clone();
+  const result = fn(doc, p.graph);
+  const after = stringify(doc, style);
+  return { text: after === before ? text : keepFormatting(before, text, after, doc), result };
+}
+
+// The Document's own text of a parse, once per parse and style.
+const writtenCache = new WeakMap<Document, { key: string; text: string }>();
+function written(doc: Document, style: Style): string {
+  const key = JSON.stringify(style);
+  const c = writtenCache.get(doc);
+  if (c?.key === key) return c.text;
+  const text = stringify(doc, style);
+  writtenCache.set(doc, { key, text });
+  return text;
 }

@@ -95,6 +95,20 @@ export function parseFlow(text: string): Parsed {
   return { ok: true, doc, lines, text, graph: buildGraph(doc, lines) };
 }
 
+let last: { text: string; parsed: Parsed } | null = null;
+
+/**
+ * parseFlowCached is parseFlow remembering its last answer: an edit parses
+ * the text it makes (to check it), and the page then gets that parse for
+ * free. Its Document must not be changed (clone it to edit).
+ */
+export function parseFlowCached(text: string): Parsed {
+  if (last?.text === text) return last.parsed;
+  const parsed = parseFlow(text);
+  last = { text, parsed };
+  return parsed;
+}
+
 /** buildGraph reads the graph from a parsed Document. */
 export function buildGraph(doc: Document, lines?: LineCounter): Graph {
   const root = isMap(doc.contents) ? doc.contents : new YAMLMap();
@@ -254,9 +268,29 @@ function str(v: unknown): string {
   return typeof v === "object" ? JSON.stringify(v) : String(v);
 }
 
-/** stringify regenerates the text of an edited Document. */
-export function stringify(doc: Document): string {
-  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+/** The writing style of a text: its indentation and how it writes lists and {…}. */
+export interface Style {
+  indent: number;
+  indentSeq: boolean;
+  flowCollectionPadding: boolean;
+}
+
+/** styleOf reads the style a YAML text is written in (2-space, indented lists, {a: 1} by default). */
+export function styleOf(text: string): Style {
+  let indent = 0;
+  const m = /^[^#\s][^\n]*:[ \t]*(?:#[^\n]*)?\n( +)\S/m.exec(text);
+  if (m) indent = m[1].length;
+  // a list under a key at the key's own column: "steps:\n- id: a"
+  const compact = /^( *)[^\s#-][^\n]*:[ \t]*(?:#[^\n]*)?\n\1- /m.test(text);
+  const indented = /^( *)[^\s#-][^\n]*:[ \t]*(?:#[^\n]*)?\n\1 +- /m.test(text);
+  const padded = (text.match(/[{\[] \S/g) ?? []).length;
+  const tight = (text.match(/[{\[][^\s}\]]/g) ?? []).length;
+  return { indent: indent >= 2 && indent <= 8 ? indent : 2, indentSeq: !(compact && !indented), flowCollectionPadding: padded > tight };
+}
+
+/** stringify regenerates the text of an edited Document (in the given style). */
+export function stringify(doc: Document, style?: Style): string {
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false, ...style });
 }
 
 /** stepAt finds the innermost step whose text covers a 1-based line. */

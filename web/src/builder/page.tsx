@@ -14,7 +14,7 @@ import { deleteStep, edit, insertStep, moveStep, setField, setTrigger } from "./
 import { complete, scope } from "./exprcomplete";
 import type { DragPayload, PaletteItem } from "./dnd";
 import { LastRuns } from "./lastruns";
-import { NEW_FLOW, parseFlow, pathKey, stepAtLine, TOP, type Graph, type Parsed, type Path } from "./model";
+import { NEW_FLOW, parseFlowCached, pathKey, stepAtLine, TOP, type Graph, type Parsed, type Path } from "./model";
 import { Palette } from "./palette";
 import { attach, byKey, linesOf, problemsFromError, type Problem } from "./problems";
 import { builderPanels, type BuilderContext, type BuilderPanel } from "./panels";
@@ -161,7 +161,7 @@ export default function BuilderPage({ route, panels = builderPanels }: { route: 
 
   const parsed = useMemo(() => {
     if (text === null) return null;
-    const p = parseFlow(text);
+    const p = parseFlowCached(text);
     mark("flow-parsed");
     return p;
   }, [text]);
@@ -191,7 +191,7 @@ export default function BuilderPage({ route, panels = builderPanels }: { route: 
       api("/api/flows/validate?file=" + encodeURIComponent(file), { raw: { data: text, type: "application/yaml" } })
         .then(() => {
           if (my !== seq.current) return;
-          setServerProblems([]);
+          setServerProblems((prev) => (prev.length ? [] : prev)); // the same empty list: nothing re-renders
           setOnline(true);
         })
         .catch((e: ApiError) => {

@@ -61,6 +61,7 @@ export default function YamlPane(props: YamlPaneProps) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const boxRef = useRef<HTMLDivElement | null>(null);
+  const emitted = useRef(new Set<string>());
   const latest = useRef(props);
   latest.current = props;
 
@@ -120,7 +121,11 @@ export default function YamlPane(props: YamlPaneProps) {
           keymap.of([...completionKeymap, ...defaultKeymap, ...historyKeymap, indentWithTab]),
           EditorView.contentAttributes.of({ "aria-label": "Flow YAML" }),
           EditorView.updateListener.of((u) => {
-            if (u.docChanged && !u.transactions.some((t) => t.annotation(External))) latest.current.onChange(u.state.doc.toString());
+            if (u.docChanged && !u.transactions.some((t) => t.annotation(External))) {
+              const t = u.state.doc.toString();
+              emitted.current.add(t);
+              latest.current.onChange(t);
+            }
             if (u.selectionSet && latest.current.onCursorLine && u.transactions.some((t) => t.isUserEvent("select") || t.isUserEvent("input"))) {
               latest.current.onCursorLine(u.state.doc.lineAt(u.state.selection.main.head).number);
             }
@@ -137,13 +142,20 @@ export default function YamlPane(props: YamlPaneProps) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
-  // External edits: replace only what changed.
+  // External edits: replace only what changed. A value this editor sent
+  // itself (the page catching up with typing) is not one: applying it would
+  // undo what was typed since.
   useEffect(() => {
     const v = view.current;
     if (!v) return;
     const cur = v.state.doc.toString();
     const next = props.value;
-    if (cur === next) return;
+    if (cur === next) {
+      emitted.current.clear();
+      return;
+    }
+    if (emitted.current.has(next)) return;
+    emitted.current.clear();
     let a = 0;
     while (a < cur.length && a < next.length && cur[a] === next[a]) a++;
     let b = 0;
