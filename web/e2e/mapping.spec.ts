@@ -110,4 +110,11 @@ test("review a mapping with the keyboard and export it into a flow", async ({ pa
   await page.getByRole("link", { name: "Mappings" }).first().click();
   await expect(page.getByRole("link", { name: "leads -> contacts" })).toBeVisible();
   await expect(page.getByRole("progressbar", { name: "4 of 5 reviewed" })).toBeVisible();
+
+  // "Open in builder": a new flow around the exported step, valid, on the canvas.
+  await page.goto(weft.url + "/#/builder?from_mapping=" + encodeURIComponent(id));
+  await expect(page.getByRole("button", { name: /^step mapped, set/ })).toBeVisible();
+  await expect(page.getByTestId("yaml-editor")).toContainText("email_address: =trigger.body.email");
+  await expect(page.getByRole("status", { name: "Validation" })).toHaveText("valid");
+  await shot(page, "mapping-in-builder");
 });

@@ -166,7 +166,7 @@ function StepCard({ d, step }: { d: NData; step?: StepNode }) {
           {problems[0]}
         </div>
       ) : res ? (
-        <div className={`card-msg mono ${res.status === "failed" ? "error" : ""}`} title={preview(res, 2000)}>
+        <div className={`card-msg mono ${res.status === "failed" ? "error" : ""}`} title={preview(res, 2000)} data-testid={`output-${title}`}>
           {preview(res, 90)}
         </div>
       ) : null}

@@ -64,6 +64,24 @@ interface Base {
   source: string;
 }
 
+/** fromMappingFlow builds a new flow around a reviewed mapping's exported set step. */
+export async function fromMappingFlow(id: string, root: string, step: string): Promise<string> {
+  const q = new URLSearchParams();
+  if (root) q.set("root", root);
+  if (step) q.set("step", step);
+  const exported = await api<string>(`/api/mappings/${encodeURIComponent(id)}/export?${q}`);
+  return mappingFlowText(id, String(exported), root || "trigger.body");
+}
+
+/** mappingFlowText wraps an exported step list (YAML) in a webhook flow that answers with the mapped record. */
+export function mappingFlowText(id: string, exported: string, root: string): string {
+  const stepId = /id:\s*([A-Za-z_][\w-]*)/.exec(exported)?.[1] ?? "mapped";
+  const name = ("mapped-" + id.replace(/[^a-z0-9-]/gi, "").toLowerCase()).slice(0, 60);
+  const body = exported.trimEnd().split("\n").map((l) => "  " + l).join("\n");
+  const trigger = root.startsWith("trigger.") ? "  webhook: {mode: sync}" : "  manual: {}";
+  return `# The reviewed mapping ${id}, exported as a set step.\nname: ${name}\ntrigger:\n${trigger}\nsteps:\n${body}\n  - id: reply\n    respond:\n      body: =steps.${stepId}\n`;
+}
+
 export default function BuilderPage({ route, panels = builderPanels }: { route: Route; panels?: BuilderPanel[] }) {
   const flowParam = route.parts[1] as string | undefined;
   const [text, setText] = useState<string | null>(null);
@@ -108,6 +126,20 @@ export default function BuilderPage({ route, panels = builderPanels }: { route: 
     setResults(undefined);
     setServerProblems([]);
     const draft = loadDraft(flowParam);
+    const fromMapping = route.query.get("from_mapping");
+    if (!flowParam && fromMapping) {
+      // "Open in builder" from a mapping review: a new flow whose one step is
+      // the exported set step (the mapping's accepted fields), answering with it.
+      fromMappingFlow(fromMapping, route.query.get("root") ?? "", route.query.get("step") ?? "")
+        .then((t) => live && setText(t))
+        .catch((e: ApiError) => {
+          if (!live) return;
+          setLoadErr(`The mapping ${fromMapping} could not be exported: ${e.message}`);
+        });
+      return () => {
+        live = false;
+      };
+    }
     if (!flowParam) {
       setText(draft?.text ?? NEW_FLOW);
       if (draft) setRestored(draft.saved_at);

