@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -125,6 +126,22 @@ func TestIssue18_TLSServe(t *testing.T) {
 		if resp.StatusCode != 400 {
 			t.Fatalf("plain HTTP to the TLS port: %d %s", resp.StatusCode, b)
 		}
+	}
+
+	// The CLI: the CA and the client certificate from the environment.
+	clientCrt, clientKey := filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
+	replaceFile(t, clientCrt, cli.certPEM)
+	replaceFile(t, clientKey, cli.keyPEM)
+	cliEnv := append(os.Environ(), "WEFT_SERVER="+s.URL, "WEFT_API_TOKEN=", "WEFT_CA_FILE="+caFile)
+	cmd := exec.Command(weftBin, "flow", "list")
+	cmd.Env = append(cliEnv, "WEFT_CLIENT_CERT="+clientCrt, "WEFT_CLIENT_KEY="+clientKey)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("weft flow list over mutual TLS: %v\n%s", err, out)
+	}
+	cmd = exec.Command(weftBin, "flow", "list")
+	cmd.Env = cliEnv
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "cannot reach") {
+		t.Fatalf("weft flow list without a client certificate: %v\n%s", err, out)
 	}
 
 	serial := func() int64 {

@@ -73,7 +73,8 @@ Usage:
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
-with WEFT_API_TOKEN if the server requires one. Add --json for machine-readable output.
+with WEFT_API_TOKEN if the server requires one. Over https: WEFT_CA_FILE (the CA of the server's
+certificate), WEFT_CLIENT_CERT and WEFT_CLIENT_KEY (mutual TLS). Add --json for machine-readable output.
 `
 
 var version = "dev"
