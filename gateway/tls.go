@@ -5,10 +5,10 @@ package gateway
 // certificate (and client CA) reloaded from their files without a restart.
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -82,14 +82,14 @@ var TLSCipherSuites = []uint16{
 	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
-// TLSReloadInterval is how often, at most, the files' modification times
-// are looked at during handshakes.
+// TLSReloadInterval is how often, at most, the files are looked at during
+// handshakes.
 const TLSReloadInterval = 5 * time.Second
 
 // TLS serves the configured certificate and reloads it when its files
-// change: a handshake looks at the files' modification times at most once
-// per interval (Reload does it at once: on SIGHUP). A new pair that does not
-// load is logged and the old one keeps serving.
+// change: a handshake looks at the files at most once per interval
+// (Reload does it at once: on SIGHUP). A new pair that does not load is
+// logged and the old one keeps serving.
 type TLS struct {
 	cfg      TLSConfig
 	log      *slog.Logger
@@ -98,7 +98,7 @@ type TLS struct {
 
 	mu      sync.Mutex
 	checked time.Time   // last look at the files
-	stamp   string      // modification times and sizes of the files loaded
+	stamp   string      // digest of the files loaded
 	conf    *tls.Config // served to each handshake
 	base    *tls.Config // the fixed part
 	leaf    *x509.Certificate
@@ -199,21 +199,26 @@ func (t *TLS) reloadLocked(stamp string) error {
 	return nil
 }
 
-// stampFiles: each file's modification time and size ("" parts for a file
-// that cannot be read: it will be reported by load).
+// stampFiles: a digest of the files' contents ("-" for a file that cannot
+// be read: load reports it). Contents, not modification times: an edit
+// within the file system's timestamp resolution, or a file renamed into
+// place with an older time, is still seen. The files are small and read
+// at most once per interval.
 func (t *TLS) stampFiles() string {
-	s := ""
+	h := sha256.New()
 	for _, f := range []string{t.cfg.CertFile, t.cfg.KeyFile, t.cfg.ClientCAFile} {
 		if f == "" {
 			continue
 		}
-		if fi, err := os.Stat(f); err == nil {
-			s += fmt.Sprintf("%d/%d;", fi.ModTime().UnixNano(), fi.Size())
-		} else {
-			s += "-;"
+		data, err := os.ReadFile(f)
+		if err != nil {
+			h.Write([]byte("-"))
+			continue
 		}
+		d := sha256.Sum256(data)
+		h.Write(d[:])
 	}
-	return s
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // load reads the files into a fresh config. Errors name the file and the

@@ -473,6 +473,32 @@ func TestTLS_ClientCAReload(t *testing.T) {
 	if _, _, err := tlsGet(wrong, url); err != nil {
 		t.Fatalf("after adding its CA: %v", err)
 	}
+
+	// Removing a CA shuts its clients out, also one resuming a TLS
+	// session it got before (no full handshake, no certificate sent).
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		writeFile(t, p.caFile, p.ca.certPEM)
+		resumed := false
+		good := tlsClient(p.roots(), func(c *tls.Config) {
+			p.client.present(t)(c)
+			c.MaxVersion = v
+			c.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+		})
+		for range 2 {
+			resp, _, err := tlsGet(good, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resumed = resumed || resp.TLS.DidResume
+		}
+		if !resumed {
+			t.Fatalf("TLS %x: the session was not resumed: the test proves nothing", v)
+		}
+		writeFile(t, p.caFile, p.otherCA.certPEM)
+		if _, _, err := tlsGet(good, url); err == nil {
+			t.Fatalf("TLS %x: a client whose CA was removed was admitted (resuming its session)", v)
+		}
+	}
 }
 
 // Bad configurations are refused with a clear error before serving.
