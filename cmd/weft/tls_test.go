@@ -48,3 +48,27 @@ func TestIssue18_TLSConfig(t *testing.T) {
 		}
 	}
 }
+
+// The CLI's TLS variables: files that do not load are a clear error, not
+// a silent fall-back to an unauthenticated client.
+func TestIssue18_CLITLSFiles(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.pem")
+	os.WriteFile(junk, []byte("nothing"), 0o600)
+	for _, c := range []struct{ ca, cert, key, want string }{
+		{filepath.Join(dir, "missing.pem"), "", "", "WEFT_CA_FILE"},
+		{junk, "", "", "no PEM certificate"},
+		{"", junk, "", "go together"},
+		{"", "", junk, "go together"},
+		{"", junk, junk, "WEFT_CLIENT_CERT"},
+	} {
+		if _, err := cliHTTPClient(c.ca, c.cert, c.key); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v", c, err)
+		}
+	}
+	t.Setenv("WEFT_CA_FILE", junk)
+	var out, errb strings.Builder
+	if code := run([]string{"flow", "list", "--server", "https://127.0.0.1:1"}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "no PEM certificate") {
+		t.Fatalf("%d %s", code, errb.String())
+	}
+}
