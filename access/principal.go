@@ -16,6 +16,7 @@ const (
 	KindAPIToken       = "api_token"       // the configured bootstrap api_token (admin everywhere)
 	KindAnonymous      = "anonymous"       // no credentials (allowed only on an open loopback server)
 	KindSystem         = "system"          // Weft itself (schedules, retention, start-up deploys)
+	KindClientCert     = "client_cert"     // a client certificate verified by mutual TLS (Name: its subject CN)
 )
 
 // Principal is who a request acts as.

@@ -115,6 +115,43 @@ func startServerIn(t testing.TB, dir, addr string, env []string, args ...string)
 	}
 }
 
+// startServerTLS starts weft serve listening on listen with a tls config
+// (in args) and waits until https://dial/healthz answers through hc (a
+// client that trusts the test CA and, under mutual TLS, presents a client
+// certificate).
+func startServerTLS(t testing.TB, listen, dial string, hc *http.Client, env []string, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, URL: "https://" + dial, addr: listen, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
+	s.cmd = exec.Command(weftBin, append([]string{"serve", "--addr", listen}, args...)...)
+	s.cmd.Env = append(os.Environ(), env...)
+	s.cmd.Stdout = lockedBuf{s.mu, s.log}
+	s.cmd.Stderr = lockedBuf{s.mu, s.log}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() { s.stop(syscall.SIGTERM) })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := hc.Get(s.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		select {
+		case <-s.done:
+			t.Fatalf("weft serve exited early:\n%s", s.logs())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("weft serve did not become healthy over https (%v):\n%s", err, s.logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (s *server) logs() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 )
 
 // MinTokenLen is the shortest API token accepted on a non-loopback address.
@@ -30,6 +31,11 @@ type Exposure struct {
 	DebugAddr   string // pprof: never authenticated
 	Conformance bool   // the MCP conformance fixture: never authenticated
 	Insecure    bool   // --insecure: the operator accepts an open server
+	// ClientCertRequired: the listener is TLS with require_client_cert
+	// (mutual TLS): no request reaches the server without a certificate
+	// that chains to the configured client CA, so the listen address is
+	// authenticated even without an api_token (see docs/security.md).
+	ClientCertRequired bool
 }
 
 // Loopback reports whether a listen address (host:port) is reachable from
@@ -65,7 +71,12 @@ func CheckExposure(x Exposure) (warnings []string, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if !loop {
+	// Required mutual TLS authenticates every connection before any byte
+	// of HTTP is read: whoever reaches the server holds a client
+	// certificate, so nothing on the listen address is open to "anyone who
+	// can reach it". TLS without required client certificates is
+	// encryption, not authentication, and changes nothing here.
+	if !loop && !x.ClientCertRequired {
 		switch {
 		case x.APIToken == "":
 			open = append(open, fmt.Sprintf("%s is not a loopback address and no api_token is set: anyone who can reach it can deploy flows, read runs, create MCP keys, change connections and call every MCP tool", x.Addr))
@@ -160,6 +171,12 @@ func (s *Server) auth(next http.Handler) http.Handler {
 		if s.cfg.APIToken != "" {
 			writeErr(w, weft.Errorf(weft.EUnauthorized, "missing or wrong API token (Authorization: Bearer <api_token>)"))
 			return
+		}
+		// No api_token: a certificate verified by mutual TLS names who
+		// is calling (the listener refused everyone else when client
+		// certificates are required).
+		if p, ok := ClientCertPrincipal(r); ok {
+			r = r.WithContext(access.WithPrincipal(r.Context(), p))
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -25,6 +27,8 @@ type client struct {
 	base, token string
 	json        bool
 	out         io.Writer
+	hc          *http.Client
+	hcErr       error // the TLS files named in the environment did not load
 }
 
 func newFlagSet(name string) (*flag.FlagSet, *string, *bool) {
@@ -57,7 +61,47 @@ func newClient(server string, asJSON bool, out io.Writer) *client {
 	if server == "" {
 		server = "http://127.0.0.1:8080"
 	}
-	return &client{base: strings.TrimRight(server, "/"), token: os.Getenv("WEFT_API_TOKEN"), json: asJSON, out: out}
+	c := &client{base: strings.TrimRight(server, "/"), token: os.Getenv("WEFT_API_TOKEN"), json: asJSON, out: out}
+	c.hc, c.hcErr = cliHTTPClient(os.Getenv("WEFT_CA_FILE"), os.Getenv("WEFT_CLIENT_CERT"), os.Getenv("WEFT_CLIENT_KEY"))
+	return c
+}
+
+// cliHTTPClient is the CLI's client to an https server: caFile adds the
+// CA that signed the server's certificate to the system's roots, and a
+// client certificate (certFile, keyFile) answers a server that requires
+// mutual TLS.
+func cliHTTPClient(caFile, certFile, keyFile string) (*http.Client, error) {
+	hc := &http.Client{Timeout: 60 * time.Second}
+	if caFile == "" && certFile == "" && keyFile == "" {
+		return hc, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, weft.Errorf(weft.EInvalid, "WEFT_CA_FILE: %v", err)
+		}
+		roots, err := x509.SystemCertPool()
+		if err != nil || roots == nil {
+			roots = x509.NewCertPool()
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, weft.Errorf(weft.EInvalid, "WEFT_CA_FILE %s holds no PEM certificate", caFile)
+		}
+		tc.RootCAs = roots
+	}
+	if certFile != "" || keyFile != "" {
+		if certFile == "" || keyFile == "" {
+			return nil, weft.Errorf(weft.EInvalid, "WEFT_CLIENT_CERT and WEFT_CLIENT_KEY go together")
+		}
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, weft.Errorf(weft.EInvalid, "WEFT_CLIENT_CERT/WEFT_CLIENT_KEY: %v", err)
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	hc.Transport = &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment}
+	return hc, nil
 }
 
 func (c *client) do(method, path string, body []byte, out any) error {
@@ -71,7 +115,10 @@ func (c *client) do(method, path string, body []byte, out any) error {
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+	if c.hcErr != nil {
+		return c.hcErr
+	}
+	resp, err := c.hc.Do(req)
 	if err != nil {
 		return weft.Errorf(weft.EUnavailable, "cannot reach the weft server at %s (is `weft serve` running?): %v", c.base, err)
 	}

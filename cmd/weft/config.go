@@ -31,6 +31,7 @@ type Config struct {
 	Insecure      bool                              `yaml:"insecure"`   // serve beyond loopback without authentication (loudly logged); never the default
 	PublicURL     string                            `yaml:"public_url"` // this server as browsers reach it (trusted origin and host), e.g. https://weft.example.com
 	HTTP          gateway.Limits                    `yaml:"http"`       // read_header_timeout, body_timeout, idle_timeout, max_header_bytes
+	TLS           gateway.TLSConfig                 `yaml:"tls"`        // cert_file, key_file, client_ca_file, min_version, require_client_cert: HTTPS (and mutual TLS) on addr
 	Deploy        []string                          `yaml:"deploy"`     // flow files (globs) deployed at start when changed
 	Connections   map[string]*connectors.Connection `yaml:"connections"`
 	Queue         QueueConfig                       `yaml:"queue"`
@@ -227,6 +228,9 @@ func loadConfig(path string, env []string) (*Config, error) {
 			return nil, err
 		}
 	}
+	if err := c.TLS.Check(); err != nil {
+		return nil, fmt.Errorf("config: %v", err)
+	}
 	if c.Queue.JobTimeout > c.Queue.RescueAfter {
 		c.Queue.JobTimeout = c.Queue.RescueAfter
 	}
@@ -252,13 +256,13 @@ func (c *Config) secret(name string) (string, bool) {
 }
 
 // selfVar in the config file stands for this server's own base URL,
-// http://HOST:PORT of the address it listens on (after --addr and
+// http://HOST:PORT (https:// when tls is configured) of the address it listens on (after --addr and
 // WEFT_ADDR; a wildcard host becomes loopback), so connections to its
 // sandboxes and flows follow the listen address.
 const selfVar = "${self}"
 
 // selfURL is the base URL at which this server reaches itself.
-func selfURL(addr string) (string, error) {
+func selfURL(addr string, https bool) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", fmt.Errorf("listen address %q: %v", addr, err)
@@ -272,7 +276,11 @@ func selfURL(addr string) (string, error) {
 	case "::", "[::]":
 		host = "::1"
 	}
-	return "http://" + net.JoinHostPort(host, port), nil
+	scheme := "http://"
+	if https {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port), nil
 }
 
 // expandSelf replaces ${self} in the configured connections (base URL,
@@ -282,7 +290,7 @@ func (c *Config) expandSelf() error {
 	if !c.usesSelf() {
 		return nil
 	}
-	self, err := selfURL(c.Addr)
+	self, err := selfURL(c.Addr, c.TLS.Enabled())
 	if err != nil {
 		return err
 	}

@@ -127,7 +127,7 @@ func printHelp(path []string, stdout io.Writer) error {
 		local = he.fs.Lookup("server") == nil // e.g. mcp --stdio
 	}
 	if !local {
-		fmt.Fprintln(stdout, "\nThe CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),\nwith WEFT_API_TOKEN if the server requires one.")
+		fmt.Fprintln(stdout, "\nThe CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),\nwith WEFT_API_TOKEN if the server requires one; over https WEFT_CA_FILE (the server's CA),\nWEFT_CLIENT_CERT and WEFT_CLIENT_KEY (mutual TLS).")
 	}
 	return nil
 }

@@ -73,7 +73,8 @@ Usage:
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
-with WEFT_API_TOKEN if the server requires one. Add --json for machine-readable output.
+with WEFT_API_TOKEN if the server requires one. Over https: WEFT_CA_FILE (the CA of the server's
+certificate), WEFT_CLIENT_CERT and WEFT_CLIENT_KEY (mutual TLS). Add --json for machine-readable output.
 `
 
 var version = "dev"
@@ -181,7 +182,7 @@ func serve(args []string, stderr io.Writer) error {
 	cfg.MCP.ConformanceFixture = cfg.MCP.ConformanceFixture || *conformance
 	// Who may reach it is settled before anything is opened.
 	exposure := gateway.Exposure{Addr: cfg.Addr, APIToken: cfg.APIToken, MCPAuthMode: cfg.MCP.Auth.Mode, DebugAddr: cfg.DebugAddr,
-		Conformance: cfg.MCP.ConformanceFixture, Insecure: cfg.Insecure}
+		Conformance: cfg.MCP.ConformanceFixture, Insecure: cfg.Insecure, ClientCertRequired: cfg.TLS.MutualRequired()}
 	warnings, err := gateway.CheckExposure(exposure)
 	if err != nil {
 		return err
@@ -192,6 +193,14 @@ func serve(args []string, stderr io.Writer) error {
 	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
 	for _, w := range warnings {
 		log.Warn(w)
+	}
+	// HTTPS: the certificate files are read now (a bad pair refuses to
+	// start) and again when they change, or on SIGHUP.
+	var tlsSrv *gateway.TLS
+	if cfg.TLS.Enabled() {
+		if tlsSrv, err = gateway.NewTLS(cfg.TLS, log); err != nil {
+			return err
+		}
 	}
 	if os.Getenv("GOGC") == "" {
 		// Weft allocates per request in short bursts; trading some memory
@@ -309,6 +318,22 @@ func serve(args []string, stderr io.Writer) error {
 	gwCfg.Metrics = metrics.Handler()
 	gw := gateway.New(eng, log, gwCfg)
 	srv := gateway.NewHTTPServer(gw, cfg.HTTP)
+	if tlsSrv != nil {
+		srv.TLSConfig = tlsSrv.Config()
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for {
+				select {
+				case <-hup:
+					_ = tlsSrv.Reload() // logged; the previous certificate keeps serving on error
+				case <-bg.Done():
+					return
+				}
+			}
+		}()
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return weft.Errorf(weft.EUnavailable, "listen on %s: %v", cfg.Addr, err)
@@ -327,14 +352,29 @@ func serve(args []string, stderr io.Writer) error {
 	if cfg.DatabaseURL != "" {
 		dbDesc = "postgres"
 	}
-	if len(warnings) > 0 {
-		log.Warn("weft serving INSECURELY (--insecure; see the warnings above)", "addr", ln.Addr().String(), "store", dbDesc, "version", version)
-	} else {
-		log.Info("weft serving", "addr", ln.Addr().String(), "store", dbDesc, "version", version)
+	transport := "http"
+	if tlsSrv != nil {
+		transport = "https"
+		if cfg.TLS.MutualRequired() {
+			transport = "https+mutual-tls"
+		}
 	}
-	log.Info("console: " + consoleURL(cfg.PublicURL, ln.Addr().String()))
+	if len(warnings) > 0 {
+		log.Warn("weft serving INSECURELY (--insecure; see the warnings above)", "addr", ln.Addr().String(), "transport", transport, "store", dbDesc, "version", version)
+	} else {
+		log.Info("weft serving", "addr", ln.Addr().String(), "transport", transport, "store", dbDesc, "version", version)
+	}
+	log.Info("console: " + consoleURL(cfg.PublicURL, ln.Addr().String(), tlsSrv != nil))
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsSrv != nil {
+			// Certificates come from srv.TLSConfig; nothing is served in
+			// plain HTTP on this address (a plain request gets 400).
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -363,18 +403,22 @@ func serve(args []string, stderr io.Writer) error {
 
 // consoleURL is where a browser opens the console: the public URL when
 // one is set, else the address listened on (loopback for a wildcard).
-func consoleURL(public, addr string) string {
+func consoleURL(public, addr string, https bool) string {
 	if public != "" {
 		return strings.TrimRight(public, "/") + "/"
 	}
+	scheme := "http://"
+	if https {
+		scheme = "https://"
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "http://" + addr + "/"
+		return scheme + addr + "/"
 	}
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
+	return scheme + net.JoinHostPort(host, port) + "/"
 }
 
 // deployAtStart deploys the configured flow files whose source differs
