@@ -220,7 +220,7 @@ func newClient(allowPrivate bool, pol *egress.Policy) *http.Client {
 		}
 	}
 	t := &http.Transport{
-		Proxy:               nil, // air-gapped by default: no implicit proxy from the environment
+		Proxy:               nil,                   // air-gapped by default: no implicit proxy from the environment
 		DialContext:         pol.Dialer("http", d), // d's Control guard sees every address dialled
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 256,

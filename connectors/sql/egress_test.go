@@ -36,7 +36,11 @@ func TestEgressPolicy(t *testing.T) {
 				return u.String()
 			}},
 		{sqlconn.MySQL, func(t *testing.T) string { return mariadbtest.Shared(t).NewDatabase(t) },
-			func(dsn string) (string, string) { c, _ := mysql.ParseDSN(dsn); h, p, _ := net.SplitHostPort(c.Addr); return h, p },
+			func(dsn string) (string, string) {
+				c, _ := mysql.ParseDSN(dsn)
+				h, p, _ := net.SplitHostPort(c.Addr)
+				return h, p
+			},
 			func(dsn, host string) string {
 				c, _ := mysql.ParseDSN(dsn)
 				_, p, _ := net.SplitHostPort(c.Addr)

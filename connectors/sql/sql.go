@@ -26,7 +26,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
-	_ "modernc.org/sqlite"             // the "sqlite" driver
+	_ "modernc.org/sqlite"           // the "sqlite" driver
 
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/internal/egress"
