@@ -17,11 +17,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -409,4 +411,18 @@ func (p *Policy) Dialer(who string, d *net.Dialer) DialFunc {
 		}
 		return nil, first
 	}
+}
+
+// HTTPClient returns an HTTP client whose every dial (redirect hops
+// included) goes through p, for outbound HTTP that is not a connector's:
+// AI backends, trace export, key sets. On a nil Policy it is a client over
+// a clone of http.DefaultTransport, as before. Under a policy no proxy is
+// taken from the environment: the policy judges the real destination.
+func (p *Policy) HTTPClient(who string, timeout time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if p != nil {
+		t.Proxy = nil
+		t.DialContext = p.Dialer(who, &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second})
+	}
+	return &http.Client{Transport: t, Timeout: timeout}
 }
