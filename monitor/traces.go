@@ -2,9 +2,9 @@ package monitor
 
 import (
 	"context"
-	"net/http"
 	"crypto/rand"
 	"crypto/sha256"
+	"net/http"
 	"strings"
 
 	"github.com/google/uuid"
