@@ -120,6 +120,9 @@ func parseRule(s string) (rule, error) {
 			}
 		}
 	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1] // [::1] without a port
+	}
 	if a, err := netip.ParseAddr(host); err == nil {
 		if a.Zone() != "" {
 			return r, errors.New("zoned addresses are not supported")
@@ -130,6 +133,9 @@ func parseRule(s string) (rule, error) {
 	}
 	if pf, err := netip.ParsePrefix(host); err == nil {
 		if pf.Addr().Is4In6() {
+			if pf.Bits() < 96 {
+				return r, errors.New("an IPv4-mapped CIDR needs at least /96")
+			}
 			pf = netip.PrefixFrom(pf.Addr().Unmap(), pf.Bits()-96)
 		}
 		r.prefix = pf.Masked()

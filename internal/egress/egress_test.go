@@ -63,7 +63,10 @@ func TestMatching(t *testing.T) {
 }
 
 func TestBadEntries(t *testing.T) {
-	for _, s := range []string{"", "   ", "10.0.0.0/33", "host:99999", "host:0", "host:abc", "a*.example.com", "foo.*.com", "exa mple.com", "fe80::1%eth0", "http://x.example"} {
+	if !MustNew("[::1]").Allowed("::1", 80) || !MustNew("::ffff:10.0.0.0/104").Allowed("10.1.1.1", 1) {
+		t.Fatal("[::1] without a port, or an IPv4-mapped CIDR")
+	}
+	for _, s := range []string{"", "   ", "10.0.0.0/33", "::ffff:0.0.0.0/64", "host:99999", "host:0", "host:abc", "a*.example.com", "foo.*.com", "exa mple.com", "fe80::1%eth0", "http://x.example"} {
 		if _, err := New(&Config{Allow: []string{s}}); err == nil {
 			t.Errorf("entry %q accepted", s)
 		}
