@@ -18,8 +18,9 @@ type Ollama struct {
 }
 
 // NewOllama returns an embedder for the Ollama server at base (e.g.
-// http://127.0.0.1:11434). Nothing dials out until Embed is called.
-func NewOllama(base, model string) (*Ollama, error) {
+// http://127.0.0.1:11434). Nothing dials out until Embed is called. hc
+// (nil: a plain client) carries the egress policy.
+func NewOllama(base, model string, hc *http.Client) (*Ollama, error) {
 	u, err := url.Parse(base)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("ollama: bad URL %q", base)
@@ -27,7 +28,10 @@ func NewOllama(base, model string) (*Ollama, error) {
 	if model == "" {
 		model = "nomic-embed-text"
 	}
-	return &Ollama{Model: model, client: api.NewClient(u, &http.Client{Timeout: 60 * time.Second})}, nil
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	return &Ollama{Model: model, client: api.NewClient(u, hc)}, nil
 }
 
 // Name implements Embedder.

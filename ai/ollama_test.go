@@ -37,7 +37,7 @@ func TestOllamaEmbedAgainstFakeOllamaServer(t *testing.T) {
 		json.NewEncoder(w).Encode(map[string]any{"model": got.Model, "embeddings": embs, "total_duration": 1234, "prompt_eval_count": len(got.Input)})
 	}))
 	defer srv.Close()
-	o, err := NewOllama(srv.URL, "")
+	o, err := NewOllama(srv.URL, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +48,11 @@ func TestOllamaEmbedAgainstFakeOllamaServer(t *testing.T) {
 	if calls != 1 || got.Model != "nomic-embed-text" || len(got.Input) != 3 || got.Input[1] != " " || len(vs) != 3 || vs[2][0] != 3 {
 		t.Fatalf("calls %d request %+v vectors %v", calls, got, vs)
 	}
-	bad, _ := NewOllama(srv.URL, "missing")
+	bad, _ := NewOllama(srv.URL, "missing", nil)
 	if _, err := bad.Embed(context.Background(), []string{"x"}); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("missing model: %v", err)
 	}
-	if _, err := NewOllama("not a url", ""); err == nil {
+	if _, err := NewOllama("not a url", "", nil); err == nil {
 		t.Fatal("bad URL accepted")
 	}
 }

@@ -46,6 +46,9 @@ type AuthConfig struct {
 	// section: cmd/weft wires api_token here). It is accepted as a bearer
 	// with every toolset, and once set a credential is always required.
 	AdminToken string `yaml:"-"`
+	// HTTPClient fetches the JWKS (nil: a plain client); cmd/weft passes
+	// one that dials through the egress policy.
+	HTTPClient *http.Client `yaml:"-"`
 }
 
 // KeyPrefix starts every API key secret.
@@ -119,8 +122,12 @@ func NewAuth(st store.Store, cfg AuthConfig) (*Auth, error) {
 	if cfg.Resource == "" {
 		cfg.Resource = cfg.Audience
 	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
 	return &Auth{st: st, cfg: cfg, keys: map[string]cachedKey{}, limiters: map[string]*rate.Limiter{},
-		client: &http.Client{Timeout: 10 * time.Second}}, nil
+		client: client}, nil
 }
 
 // Forget drops cached keys (after a revoke, so it takes effect at once).

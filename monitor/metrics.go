@@ -64,6 +64,14 @@ func NewMetrics() *Metrics {
 // Handler serves /metrics.
 func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
 
+// Register adds another series source to /metrics (the egress policy's
+// refusal counter); a nil collector is ignored.
+func (m *Metrics) Register(c prometheus.Collector) {
+	if c != nil {
+		m.reg.MustRegister(c)
+	}
+}
+
 // Gatherer exposes the registry (tests, /api/metrics).
 func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"net/http"
 	"strings"
 
 	"github.com/google/uuid"
@@ -27,9 +28,14 @@ type Tracer struct {
 }
 
 // NewOTLPTracer exports to an OTLP/HTTP endpoint (e.g.
-// http://127.0.0.1:4318/v1/traces).
-func NewOTLPTracer(ctx context.Context, endpoint, service string) (*Tracer, error) {
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
+// http://127.0.0.1:4318/v1/traces). hc (nil: the exporter's own client)
+// carries the egress policy.
+func NewOTLPTracer(ctx context.Context, endpoint, service string, hc *http.Client) (*Tracer, error) {
+	opts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(endpoint)}
+	if hc != nil {
+		opts = append(opts, otlptracehttp.WithHTTPClient(hc))
+	}
+	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/ai"
 	"github.com/weftio/weft/internal/bounded"
+	"github.com/weftio/weft/internal/egress"
 	"github.com/weftio/weft/prompts"
 )
 
@@ -83,13 +84,27 @@ func NewOpenAI(baseURL, model, token string, hc *http.Client) (*LangChain, error
 	opts := []openai.Option{openai.WithBaseURL(baseURL), openai.WithModel(model), openai.WithToken(token),
 		openai.WithResponseFormat(draftFormat())}
 	if hc != nil {
-		opts = append(opts, openai.WithHTTPClient(hc))
+		opts = append(opts, openai.WithHTTPClient(refusalDoer{hc}))
 	}
 	m, err := openai.New(opts...)
 	if err != nil {
 		return nil, err
 	}
 	return &LangChain{Label: "openai/" + model, LLM: m}, nil
+}
+
+// refusalDoer keeps an egress refusal legible: langchaingo's OpenAI client
+// replaces every network error with "failed to reach API server", which
+// would hide that the egress policy, not the network, stopped the call.
+type refusalDoer struct{ c *http.Client }
+
+func (d refusalDoer) Do(req *http.Request) (*http.Response, error) {
+	resp, err := d.c.Do(req)
+	var re *egress.RefusedError
+	if err != nil && errors.As(err, &re) {
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, re)
+	}
+	return resp, err
 }
 
 // draftFormat constrains an OpenAI-compatible server's answer to the

@@ -11,6 +11,7 @@ import (
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/internal/bounded"
+	"github.com/weftio/weft/internal/egress"
 	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/monitor"
 )
@@ -46,14 +47,18 @@ type Config struct {
 	Imports       map[string]string                 `yaml:"imports"`         // connector name -> OpenAPI file, imported at start when changed
 	Sandboxes     []string                          `yaml:"sandboxes"`       // OpenAPI files (globs) simulated under /sandbox/NAME/
 	MasterKeyFile string                            `yaml:"master_key_file"` // default DATA_DIR/master.key; WEFT_MASTER_KEY wins
+	// Egress, when present, is the allow list every outbound dial is
+	// checked against (connectors, AI backends, traces, MCP key sets).
+	Egress *egress.Config `yaml:"egress"`
 
 	// ImportAnnotations overrides the hints of imported operations without
 	// editing their files: connector name (in imports) -> operationId or
 	// "METHOD /path" -> {read_only, destructive, idempotent, open_world}.
 	ImportAnnotations map[string]map[string]map[string]bool `yaml:"import_annotations"`
 
-	masterKey string // WEFT_MASTER_KEY
-	workerID  string // this process's identity in the queue and the transaction log
+	egress    *egress.Policy // from Egress; nil: no egress section
+	masterKey string         // WEFT_MASTER_KEY
+	workerID  string         // this process's identity in the queue and the transaction log
 
 	secrets map[string]string // from WEFT_SECRET_<NAME>; never in files or logs
 }
@@ -233,6 +238,9 @@ func loadConfig(path string, env []string) (*Config, error) {
 	}
 	if c.Queue.JobTimeout > c.Queue.RescueAfter {
 		c.Queue.JobTimeout = c.Queue.RescueAfter
+	}
+	if c.egress, err = egress.New(c.Egress); err != nil {
+		return nil, fmt.Errorf("config: %v", err)
 	}
 	return c, nil
 }

@@ -33,6 +33,7 @@ import (
 	sqlconn "github.com/weftio/weft/connectors/sql"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
+	"github.com/weftio/weft/internal/egress"
 	"github.com/weftio/weft/internal/seal"
 	"github.com/weftio/weft/mapper"
 	"github.com/weftio/weft/mcp"
@@ -212,6 +213,11 @@ func serve(args []string, stderr io.Writer) error {
 	defer stop()
 
 	metrics := monitor.NewMetrics()
+	if cfg.egress != nil {
+		cfg.egress.Log = log
+		metrics.Register(cfg.egress.Collector())
+		log.Info("egress policy enforced", "allow", strings.Join(cfg.Egress.Allow, ","))
+	}
 	var eng *engine.Engine // the alerter delivers through the engine, built next
 	alerter := monitor.NewAlerter(cfg.Alerts.Rules, func(ctx context.Context, a monitor.Alert) error {
 		return notifyAlert(ctx, eng, cfg.Alerts, a)
@@ -219,7 +225,11 @@ func serve(args []string, stderr io.Writer) error {
 	var tracer *monitor.Tracer
 	if cfg.Traces.Endpoint != "" {
 		// Off by default: nothing leaves the machine unless configured.
-		t, err := monitor.NewOTLPTracer(ctx, cfg.Traces.Endpoint, cfg.Traces.Service)
+		var hc *http.Client
+		if cfg.egress != nil {
+			hc = cfg.egress.HTTPClient("traces", 10*time.Second)
+		}
+		t, err := monitor.NewOTLPTracer(ctx, cfg.Traces.Endpoint, cfg.Traces.Service, hc)
 		if err != nil {
 			return weft.Errorf(weft.EInvalid, "traces.endpoint: %v", err)
 		}
@@ -280,11 +290,14 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	mcpAuthCfg := cfg.MCP.Auth
 	mcpAuthCfg.AdminToken = cfg.APIToken // the API token protects /mcp too
+	if cfg.egress != nil {
+		mcpAuthCfg.HTTPClient = cfg.egress.HTTPClient("mcp.auth jwks", 10*time.Second)
+	}
 	mcpAuth, err := mcp.NewAuth(st, mcpAuthCfg)
 	if err != nil {
 		return weft.Errorf(weft.EInvalid, "%v", err)
 	}
-	emb, composer, err := aiBackends(eng, cfg.AI)
+	emb, composer, err := aiBackends(eng, cfg.AI, cfg.egress)
 	if err != nil {
 		return err
 	}
@@ -453,13 +466,18 @@ func deployAtStart(ctx context.Context, eng *engine.Engine, globs []string, log 
 }
 
 // builtinCatalog holds the connectors compiled into the binary.
-func builtinCatalog() *connectors.Catalog {
+func builtinCatalog() *connectors.Catalog { return egressCatalog(nil) }
+
+// egressCatalog is the built-in catalog with every network connector
+// dialling through pol (nil: no egress policy). Imported OpenAPI
+// connectors call through http.request, so they follow it too.
+func egressCatalog(pol *egress.Policy) *connectors.Catalog {
 	return connectors.NewCatalog(
-		httpconn.New(httpconn.Options{}),
-		sqlconn.New(sqlconn.Postgres, sqlconn.Options{}),
+		httpconn.New(httpconn.Options{Egress: pol}),
+		sqlconn.New(sqlconn.Postgres, sqlconn.Options{Egress: pol}),
 		sqlconn.New(sqlconn.SQLite, sqlconn.Options{}),
-		sqlconn.New(sqlconn.MySQL, sqlconn.Options{}),
-		smtpconn.New(smtpconn.Options{}),
+		sqlconn.New(sqlconn.MySQL, sqlconn.Options{Egress: pol}),
+		smtpconn.New(smtpconn.Options{Egress: pol}),
 		filesconn.New(filesconn.Options{}),
 	)
 }
@@ -526,7 +544,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		return nil, nil, err
 	}
 
-	cat := builtinCatalog()
+	cat := egressCatalog(cfg.egress)
 	specs, err := st.ConnectorSpecs(ctx)
 	if err != nil {
 		return fail(err)
@@ -573,7 +591,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 
 // embedder builds the configured embedder behind a content-hash cache.
 // Nothing dials out unless ollama is configured.
-func embedder(c AIConfig) (ai.Embedder, error) {
+func embedder(c AIConfig, pol *egress.Policy) (ai.Embedder, error) {
 	switch c.Embedder {
 	case "", "builtin":
 		return ai.NewCached(ai.Builtin{}, 0), nil
@@ -582,7 +600,11 @@ func embedder(c AIConfig) (ai.Embedder, error) {
 		if u == "" {
 			u = "http://127.0.0.1:11434"
 		}
-		o, err := ai.NewOllama(u, c.EmbedModel)
+		var hc *http.Client
+		if pol != nil {
+			hc = pol.HTTPClient("ai embedder ollama", 60*time.Second)
+		}
+		o, err := ai.NewOllama(u, c.EmbedModel, hc)
 		if err != nil {
 			return nil, err
 		}
@@ -592,12 +614,12 @@ func embedder(c AIConfig) (ai.Embedder, error) {
 }
 
 // aiBackends builds the configured embedder and the NL-to-flow compiler.
-func aiBackends(eng *engine.Engine, c AIConfig) (ai.Embedder, *nl2flow.Compiler, error) {
-	emb, err := embedder(c)
+func aiBackends(eng *engine.Engine, c AIConfig, pol *egress.Policy) (ai.Embedder, *nl2flow.Compiler, error) {
+	emb, err := embedder(c, pol)
 	if err != nil {
 		return nil, nil, weft.Errorf(weft.EInvalid, "%v", err)
 	}
-	composer, err := newComposer(eng, c, emb)
+	composer, err := newComposer(eng, c, emb, pol)
 	if err != nil {
 		return nil, nil, weft.Errorf(weft.EInvalid, "%v", err)
 	}
@@ -606,7 +628,11 @@ func aiBackends(eng *engine.Engine, c AIConfig) (ai.Embedder, *nl2flow.Compiler,
 
 // newComposer builds the NL-to-flow compiler over the live catalog, with
 // the configured language model (none by default: the builtin compiler).
-func newComposer(eng *engine.Engine, c AIConfig, emb ai.Embedder) (*nl2flow.Compiler, error) {
+func newComposer(eng *engine.Engine, c AIConfig, emb ai.Embedder, pol *egress.Policy) (*nl2flow.Compiler, error) {
+	var hc *http.Client // nil: langchaingo's own client
+	if pol != nil {
+		hc = pol.HTTPClient("ai llm "+c.LLM, 0) // calls are bounded by their context
+	}
 	comp := &nl2flow.Compiler{Embedder: emb, Catalog: func() *nl2flow.Catalog { return nl2flow.FromConnectors(eng.Catalog()) }}
 	switch c.LLM {
 	case "", "builtin":
@@ -618,7 +644,7 @@ func newComposer(eng *engine.Engine, c AIConfig, emb ai.Embedder) (*nl2flow.Comp
 		if u == "" {
 			u = "http://127.0.0.1:11434"
 		}
-		m, err := nl2flow.NewOllama(u, c.LLMModel, nil)
+		m, err := nl2flow.NewOllama(u, c.LLMModel, hc)
 		if err != nil {
 			return nil, err
 		}
@@ -627,7 +653,7 @@ func newComposer(eng *engine.Engine, c AIConfig, emb ai.Embedder) (*nl2flow.Comp
 		if c.LLMURL == "" || c.LLMModel == "" {
 			return nil, fmt.Errorf("ai.llm openai needs ai.llm_url (e.g. http://127.0.0.1:8000/v1) and ai.llm_model")
 		}
-		m, err := nl2flow.NewOpenAI(c.LLMURL, c.LLMModel, c.llmKey, nil)
+		m, err := nl2flow.NewOpenAI(c.LLMURL, c.LLMModel, c.llmKey, hc)
 		if err != nil {
 			return nil, err
 		}

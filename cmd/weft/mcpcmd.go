@@ -118,6 +118,9 @@ func mcpStdio(args []string, stderr io.Writer) error {
 		return weft.Errorf(weft.EInvalid, "config: %v", err)
 	}
 	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr) // stdout is the protocol
+	if cfg.egress != nil {
+		cfg.egress.Log = log
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	st, eng, err := openCore(ctx, cfg, log, nil, nil, nil)
@@ -134,7 +137,7 @@ func mcpStdio(args []string, stderr io.Writer) error {
 	if err := deployAtStart(ctx, eng, cfg.Deploy, log); err != nil {
 		return err
 	}
-	_, composer, err := aiBackends(eng, cfg.AI)
+	_, composer, err := aiBackends(eng, cfg.AI, cfg.egress)
 	if err != nil {
 		return err
 	}

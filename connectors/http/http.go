@@ -5,6 +5,7 @@
 // Outbound calls to loopback, private, link-local and other non-public
 // addresses are refused unless the connection sets allow_private. The check
 // runs on the address actually dialled, so DNS tricks do not bypass it.
+// The global egress policy (Options.Egress), when configured, applies too.
 package http
 
 import (
@@ -34,12 +35,16 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/internal/egress"
 )
 
 // Options configure the connector.
 type Options struct {
 	MaxResponseBytes int64 // default 32 MiB
 	UserAgent        string
+	// Egress is the global egress policy every dial goes through (nil:
+	// none configured). It applies on top of the private-address guard.
+	Egress *egress.Policy
 }
 
 // New returns the http connector.
@@ -50,7 +55,7 @@ func New(o Options) *connectors.Connector {
 	if o.UserAgent == "" {
 		o.UserAgent = "weft/1"
 	}
-	h := &client{opts: o, public: newClient(false), private: newClient(true), tokens: map[*connectors.Connection]oauth2.TokenSource{},
+	h := &client{opts: o, public: newClient(false, o.Egress), private: newClient(true, o.Egress), tokens: map[*connectors.Connection]oauth2.TokenSource{},
 		limiters: map[*connectors.Connection]*rate.Limiter{}}
 	return &connectors.Connector{
 		Name:        "http",
@@ -196,7 +201,7 @@ func redactSecret(msg, secret string) string {
 	return strings.ReplaceAll(msg, secret, "[REDACTED]")
 }
 
-func newClient(allowPrivate bool) *http.Client {
+func newClient(allowPrivate bool, pol *egress.Policy) *http.Client {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if !allowPrivate {
 		d.Control = func(network, address string, _ syscall.RawConn) error {
@@ -215,8 +220,8 @@ func newClient(allowPrivate bool) *http.Client {
 		}
 	}
 	t := &http.Transport{
-		Proxy:               nil, // air-gapped by default: no implicit proxy from the environment
-		DialContext:         d.DialContext,
+		Proxy:               nil,                   // air-gapped by default: no implicit proxy from the environment
+		DialContext:         pol.Dialer("http", d), // d's Control guard sees every address dialled
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     90 * time.Second,
@@ -372,7 +377,7 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		if err := c.authorize(ctx, req, conn); err != nil {
 			return nil, err
 		}
-		req = req.WithContext(withCredentials(req.Context(), conn))
+		req = req.WithContext(egress.WithCaller(withCredentials(req.Context(), conn), "connection "+conn.Name))
 	}
 	if h, ok := in["headers"].(map[string]any); ok {
 		for k, v := range h {
@@ -406,6 +411,10 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		var be *blockedError
 		if errors.As(err, &be) {
 			return nil, &connectors.Error{Class: connectors.Permanent, Message: be.Error()}
+		}
+		var re *egress.RefusedError
+		if errors.As(err, &re) {
+			return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: " + re.Error()}
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

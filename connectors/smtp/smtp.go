@@ -10,6 +10,7 @@ package smtp
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -20,11 +21,15 @@ import (
 	mail "github.com/wneessen/go-mail"
 
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/internal/egress"
 )
 
 // Options bound a message.
 type Options struct {
 	MaxBytes int64 // attachments and bodies together (default 25 MiB)
+	// Egress is the global egress policy the SMTP dial goes through (nil:
+	// none configured).
+	Egress *egress.Policy
 }
 
 // New returns the smtp connector.
@@ -195,7 +200,7 @@ func (s *sender) send(ctx context.Context, c connectors.Call) (any, error) {
 		// Receivers and archives can drop a redelivered duplicate by this.
 		m.SetGenHeader("X-Weft-Idempotency-Key", c.IdempotencyKey)
 	}
-	client, err := newClient(conn)
+	client, err := newClient(conn, s.opts.Egress)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +210,7 @@ func (s *sender) send(ctx context.Context, c connectors.Call) (any, error) {
 	return map[string]any{"message_id": m.GetMessageID(), "recipients": int64(len(to) + len(cc) + len(bcc))}, nil
 }
 
-func newClient(conn *connectors.Connection) (*mail.Client, error) {
+func newClient(conn *connectors.Connection, pol *egress.Policy) (*mail.Client, error) {
 	host := str(conn.Config["host"])
 	port := 587
 	switch p := conn.Config["port"].(type) {
@@ -223,7 +228,26 @@ func newClient(conn *connectors.Connection) (*mail.Client, error) {
 	case "opportunistic":
 		opts = append(opts, mail.WithTLSPolicy(mail.TLSOpportunistic))
 	case "tls":
-		opts = append(opts, mail.WithSSL())
+		if pol != nil {
+			// Implicit TLS over the policy's dial: the handshake is done
+			// here, and go-mail sees an encrypted connection (it would
+			// skip its own TLS with a custom dialer and WithSSL).
+			dial := pol.Dialer("connection "+conn.Name, &net.Dialer{})
+			opts = append(opts, mail.WithTLSPolicy(mail.TLSOpportunistic), mail.WithDialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := dial(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				tc := tls.Client(c, &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12})
+				if err := tc.HandshakeContext(ctx); err != nil {
+					c.Close()
+					return nil, err
+				}
+				return tc, nil
+			}))
+		} else {
+			opts = append(opts, mail.WithSSL())
+		}
 	case "none":
 		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
 	}
@@ -244,6 +268,9 @@ func newClient(conn *connectors.Connection) (*mail.Client, error) {
 		}
 		opts = append(opts, mail.WithSMTPAuth(mech), mail.WithUsername(u), mail.WithPassword(conn.Secrets["password"]))
 	}
+	if pol != nil && str(conn.Config["tls"]) != "tls" {
+		opts = append(opts, mail.WithDialContextFunc(mail.DialContextFunc(pol.Dialer("connection "+conn.Name, &net.Dialer{}))))
+	}
 	cl, err := mail.NewClient(host, opts...)
 	if err != nil {
 		return nil, permanent("connection %s: %v", conn.Name, err)
@@ -259,6 +286,9 @@ func classify(err error, conn *connectors.Connection) error {
 	msg := err.Error()
 	for _, s := range conn.SecretValues() {
 		msg = strings.ReplaceAll(msg, s, "[REDACTED]")
+	}
+	if egress.IsRefused(err) {
+		return &connectors.Error{Class: connectors.Permanent, Message: "smtp.send: " + msg}
 	}
 	var se *mail.SendError
 	if errors.As(err, &se) {

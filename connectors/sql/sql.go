@@ -15,6 +15,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"strings"
 	"sync"
@@ -22,10 +23,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
-	_ "modernc.org/sqlite"             // the "sqlite" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+	_ "modernc.org/sqlite"           // the "sqlite" driver
 
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/internal/egress"
 )
 
 // Dialects.
@@ -39,6 +43,9 @@ const (
 type Options struct {
 	MaxRows     int // rows one query or select returns at most (default 10,000); more set truncated
 	MaxBulkRows int // rows one insert or upsert takes at most (default 10,000)
+	// Egress is the global egress policy PostgreSQL and MySQL dials go
+	// through (nil: none configured). SQLite is a local file.
+	Egress *egress.Policy
 }
 
 // New returns the connector for a dialect.
@@ -136,9 +143,33 @@ func (d *db) pool(conn *connectors.Connection) (*dbsql.DB, error) {
 		cfg.ParseTime = true // DATETIME and TIMESTAMP come back as times, which order cursors
 		dsn = cfg.FormatDSN()
 	}
-	p, err := dbsql.Open(driver, dsn)
-	if err != nil {
-		return nil, permanent("%s: connection %s: %v", d.dialect, conn.Name, redact(err, conn))
+	var p *dbsql.DB
+	var err error
+	who := "connection " + conn.Name
+	switch {
+	case d.opts.Egress != nil && d.dialect == Postgres:
+		cfg, perr := pgx.ParseConfig(dsn)
+		if perr != nil {
+			return nil, permanent("postgres: connection %s: %v", conn.Name, redact(perr, conn))
+		}
+		// pgx resolves host names itself and dials addresses: hand the
+		// name through so the policy judges both name and resolved address.
+		dial := d.opts.Egress.Dialer(who, &net.Dialer{KeepAlive: 5 * time.Minute})
+		keep := func(_ context.Context, host string) ([]string, error) { return []string{host}, nil }
+		cfg.DialFunc, cfg.LookupFunc = pgconn.DialFunc(dial), keep
+		p = stdlib.OpenDB(*cfg)
+	case d.opts.Egress != nil && d.dialect == MySQL:
+		cfg, _ := mysql.ParseDSN(dsn)
+		cfg.DialFunc = d.opts.Egress.Dialer(who, nil)
+		c, cerr := mysql.NewConnector(cfg)
+		if cerr != nil {
+			return nil, permanent("mysql: connection %s: %v", conn.Name, redact(cerr, conn))
+		}
+		p = dbsql.OpenDB(c)
+	default:
+		if p, err = dbsql.Open(driver, dsn); err != nil {
+			return nil, permanent("%s: connection %s: %v", d.dialect, conn.Name, redact(err, conn))
+		}
 	}
 	n := 10
 	if v, ok := conn.Config["max_open_conns"].(int); ok && v > 0 {
@@ -176,6 +207,9 @@ func (d *db) classify(err error, conn *connectors.Connection, what string) error
 		return err
 	}
 	msg := fmt.Sprintf("%s.%s: %s", d.dialect, what, redact(err, conn))
+	if egress.IsRefused(err) {
+		return &connectors.Error{Class: connectors.Permanent, Message: msg}
+	}
 	low := strings.ToLower(err.Error())
 	retry := false
 	for _, s := range []string{"connection refused", "connection reset", "broken pipe", "bad connection", "i/o timeout", "deadlock", "could not serialize",
