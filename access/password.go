@@ -44,6 +44,17 @@ func CheckPassword(pw string) error {
 	return nil
 }
 
+// hashSlots bounds concurrent argon2id computations (each takes
+// argonMemory): a burst of sign-ins from many addresses queues here instead
+// of taking 64 MiB per request.
+var hashSlots = make(chan struct{}, 4)
+
+func idKey(pw, salt []byte, t, m uint32, p uint8, n uint32) []byte {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey(pw, salt, t, m, p, n)
+}
+
 // HashPassword returns pw's argon2id hash in PHC string format:
 // $argon2id$v=19$m=65536,t=2,p=2$<salt>$<key> (unpadded base64).
 func HashPassword(pw string) (string, error) {
@@ -54,7 +65,7 @@ func HashPassword(pw string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", weft.Wrap(weft.EInternal, err, "random salt")
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := idKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -89,7 +100,7 @@ func VerifyPassword(hash, pw string) bool {
 	if err != nil || len(want) < 16 || len(want) > 64 {
 		return false
 	}
-	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	got := idKey([]byte(pw), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
