@@ -107,6 +107,16 @@ func TestFirstUserEndsTheOpenLoopbackServer(t *testing.T) {
 	if code, _ := apiCall(t, srv, "POST", "/api/tokens", `{"name": "x"}`, map[string]string{"Cookie": h["Cookie"]}); code != 403 {
 		t.Fatalf("cookie without CSRF: %d", code)
 	}
+	// Sign-out ends the user's session on the server; the PAT lives on.
+	if code, _ := apiCall(t, srv, "DELETE", "/api/session", "", h); code != 200 {
+		t.Fatalf("sign out: %d", code)
+	}
+	if code, _ := apiCall(t, srv, "GET", "/api/me", "", h); code != 401 {
+		t.Fatalf("signed-out cookie: %d", code)
+	}
+	if code, _ := apiCall(t, srv, "GET", "/api/me", "", bh); code != 200 {
+		t.Fatalf("PAT after sign-out: %d", code)
+	}
 }
 
 func jsonString(v any) string {
