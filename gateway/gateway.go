@@ -16,12 +16,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/engine"
@@ -51,15 +53,18 @@ type Config struct {
 	Alerts         *monitor.Alerter                 // /api/alerts
 	NL2Flow        *nl2flow.Compiler                // drafts flows from requests (/api/nl2flow)
 	Console        fs.FS                            // the web console's built bundle, served at / (nil: no console)
+	Directory      *access.Directory                // local users, personal access tokens, service accounts (nil: api_token only)
 }
 
 // Server is the HTTP handler.
 type Server struct {
-	e     *engine.Engine
-	log   *slog.Logger
-	cfg   Config
-	r     chi.Router
-	guard *guard
+	e        *engine.Engine
+	log      *slog.Logger
+	cfg      Config
+	r        chi.Router
+	guard    *guard
+	table    []Route     // the /api route table with each route's permission
+	hasUsers atomic.Bool // a local user exists: authentication is required
 }
 
 // New builds the router.
@@ -76,7 +81,7 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	if cfg.Sessions == nil && cfg.APIToken != "" {
+	if cfg.Sessions == nil && (cfg.APIToken != "" || cfg.Directory != nil) {
 		// The console signs in with the API token once and works under a
 		// cookie session from then on.
 		cfg.Sessions = NewMemorySessions()
@@ -100,7 +105,7 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		r.Handle("/sandbox/*", cfg.Sandbox)
 	}
 	if cfg.Metrics != nil {
-		r.With(s.guard.hosts, s.auth).Handle("/metrics", cfg.Metrics)
+		r.With(s.guard.hosts, s.auth, s.authorize(access.MonitorRead)).Handle("/metrics", cfg.Metrics)
 	}
 	if cfg.MCP != nil {
 		r.Handle("/mcp", cfg.MCP)
@@ -147,51 +152,51 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 
 // apiRoutes are the authenticated API's routes.
 func (s *Server) apiRoutes(r chi.Router) {
-	r.Get("/flows", s.listFlows)
-	r.Post("/flows", s.deployFlow)
-	r.Post("/flows/validate", s.validateFlow)
-	r.Post("/flows/test", s.testFlow)
-	r.Get("/flows/{name}", s.getFlow)
-	r.Get("/flows/{name}/versions", s.listVersions)
-	r.Get("/flows/{name}/versions/{version}", s.getFlow)
-	r.Post("/flows/{name}/rollback", s.rollback)
-	r.Post("/flows/{name}/runs", s.manualRun)
-	r.Get("/runs", s.listRuns)
-	r.Get("/runs/{id}", s.getRun)
-	r.Post("/runs/{id}/replay", s.replay)
-	r.Post("/runs/{id}/cancel", s.cancel)
-	r.Post("/dlq/replay", s.bulkReplay)
-	r.Get("/dlq", func(w http.ResponseWriter, r *http.Request) {
+	s.route(r, http.MethodGet, "/flows", access.FlowsRead, s.listFlows)
+	s.route(r, http.MethodPost, "/flows", access.FlowsWrite, s.deployFlow)
+	s.route(r, http.MethodPost, "/flows/validate", access.FlowsRead, s.validateFlow)
+	s.route(r, http.MethodPost, "/flows/test", access.FlowsWrite, s.testFlow)
+	s.route(r, http.MethodGet, "/flows/{name}", access.FlowsRead, s.getFlow)
+	s.route(r, http.MethodGet, "/flows/{name}/versions", access.FlowsRead, s.listVersions)
+	s.route(r, http.MethodGet, "/flows/{name}/versions/{version}", access.FlowsRead, s.getFlow)
+	s.route(r, http.MethodPost, "/flows/{name}/rollback", access.FlowsWrite, s.rollback)
+	s.route(r, http.MethodPost, "/flows/{name}/runs", access.RunsOperate, s.manualRun)
+	s.route(r, http.MethodGet, "/runs", access.RunsRead, s.listRuns)
+	s.route(r, http.MethodGet, "/runs/{id}", access.RunsRead, s.getRun)
+	s.route(r, http.MethodPost, "/runs/{id}/replay", access.RunsOperate, s.replay)
+	s.route(r, http.MethodPost, "/runs/{id}/cancel", access.RunsOperate, s.cancel)
+	s.route(r, http.MethodPost, "/dlq/replay", access.RunsOperate, s.bulkReplay)
+	s.route(r, http.MethodGet, "/dlq", access.RunsRead, func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		q.Set("status", store.RunDead)
 		r.URL.RawQuery = q.Encode()
 		s.listRuns(w, r)
 	})
-	r.Get("/connectors", s.listConnectors)
-	r.Get("/connectors/search", func(w http.ResponseWriter, r *http.Request) {
+	s.route(r, http.MethodGet, "/connectors", access.ConnectionsRead, s.listConnectors)
+	s.route(r, http.MethodGet, "/connectors/search", access.ConnectionsRead, func(w http.ResponseWriter, r *http.Request) {
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 		if limit <= 0 {
 			limit = 20
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"hits": s.e.Catalog().Search(r.URL.Query().Get("q"), limit)})
 	})
-	r.Get("/connectors/{name}", s.getConnector)
-	r.Post("/connectors/import", s.importConnector)
-	r.Get("/connections", s.listConnections)
-	r.Get("/connections/{name}", s.getConnection)
-	r.Put("/connections/{name}", s.putConnection)
-	r.Delete("/connections/{name}", s.deleteConnection)
-	r.Post("/connections/{name}/test", s.testConnection)
-	r.Post("/secrets/rotate", s.rotateKey)
-	r.Get("/mcp/toolsets", func(w http.ResponseWriter, r *http.Request) {
+	s.route(r, http.MethodGet, "/connectors/{name}", access.ConnectionsRead, s.getConnector)
+	s.route(r, http.MethodPost, "/connectors/import", access.ConnectionsWrite, s.importConnector)
+	s.route(r, http.MethodGet, "/connections", access.ConnectionsRead, s.listConnections)
+	s.route(r, http.MethodGet, "/connections/{name}", access.ConnectionsRead, s.getConnection)
+	s.route(r, http.MethodPut, "/connections/{name}", access.ConnectionsWrite, s.putConnection)
+	s.route(r, http.MethodDelete, "/connections/{name}", access.ConnectionsWrite, s.deleteConnection)
+	s.route(r, http.MethodPost, "/connections/{name}/test", access.ConnectionsWrite, s.testConnection)
+	s.route(r, http.MethodPost, "/secrets/rotate", access.SecretsManage, s.rotateKey)
+	s.route(r, http.MethodGet, "/mcp/toolsets", access.MCPRead, func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.MCP == nil {
 			writeErr(w, weft.Errorf(weft.EUnavailable, "the MCP gateway is off"))
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"toolsets": s.cfg.MCP.Toolsets()})
 	})
-	r.Get("/mcp/toolsets/{name}/tools", s.toolsetTools)
-	r.Get("/mcp/keys", func(w http.ResponseWriter, r *http.Request) {
+	s.route(r, http.MethodGet, "/mcp/toolsets/{name}/tools", access.MCPRead, s.toolsetTools)
+	s.route(r, http.MethodGet, "/mcp/keys", access.MCPRead, func(w http.ResponseWriter, r *http.Request) {
 		ks, err := s.e.Store().APIKeys(r.Context())
 		if err != nil {
 			writeErr(w, err)
@@ -202,21 +207,21 @@ func (s *Server) apiRoutes(r chi.Router) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"keys": ks})
 	})
-	r.Post("/mcp/keys", s.createKey)
-	r.Get("/mcp/calls", s.toolCalls)
-	r.Get("/mcp/policies", s.mcpPolicies)
+	s.route(r, http.MethodPost, "/mcp/keys", access.MCPKeysManage, s.createKey)
+	s.route(r, http.MethodGet, "/mcp/calls", access.MCPRead, s.toolCalls)
+	s.route(r, http.MethodGet, "/mcp/policies", access.MCPRead, s.mcpPolicies)
 	if s.cfg.Mapper != nil {
 		s.mappingRoutes(r)
 	}
 	if s.cfg.NL2Flow != nil {
-		r.Post("/nl2flow", s.nl2flow)
+		s.route(r, http.MethodPost, "/nl2flow", access.FlowsWrite, s.nl2flow)
 	}
-	r.Get("/metrics", s.metricSeries)
+	s.route(r, http.MethodGet, "/metrics", access.MonitorRead, s.metricSeries)
 	if s.cfg.Alerts != nil {
-		r.Get("/alerts", func(w http.ResponseWriter, r *http.Request) {
+		s.route(r, http.MethodGet, "/alerts", access.MonitorRead, func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]any{"alerts": s.cfg.Alerts.Alerts()})
 		})
-		r.Post("/alerts/{id}/ack", func(w http.ResponseWriter, r *http.Request) {
+		s.route(r, http.MethodPost, "/alerts/{id}/ack", access.AlertsAck, func(w http.ResponseWriter, r *http.Request) {
 			who := r.URL.Query().Get("by")
 			if !s.cfg.Alerts.Ack(chi.URLParam(r, "id"), who) {
 				writeErr(w, weft.Errorf(weft.ENotFound, "no alert %q", chi.URLParam(r, "id")))
@@ -225,7 +230,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 			writeJSON(w, http.StatusOK, map[string]any{"acked": chi.URLParam(r, "id")})
 		})
 	}
-	r.Delete("/mcp/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
+	s.route(r, http.MethodDelete, "/mcp/keys/{id}", access.MCPKeysManage, func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
 		if err := s.e.Store().RevokeAPIKey(r.Context(), id); err != nil {
 			writeErr(w, err)
@@ -237,7 +242,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 		s.log.Info("API key revoked", "key", id)
 		writeJSON(w, http.StatusOK, map[string]any{"revoked": id})
 	})
-	r.Get("/stats/runs", func(w http.ResponseWriter, r *http.Request) {
+	s.route(r, http.MethodGet, "/stats/runs", access.RunsRead, func(w http.ResponseWriter, r *http.Request) {
 		counts, err := s.e.Store().CountRuns(r.Context(), r.URL.Query().Get("flow"))
 		if err != nil {
 			writeErr(w, err)
@@ -245,7 +250,8 @@ func (s *Server) apiRoutes(r chi.Router) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"counts": counts})
 	})
-	r.Get("/schemas/flow", func(w http.ResponseWriter, r *http.Request) {
+	s.memberRoutes(r)
+	s.route(r, http.MethodGet, "/schemas/flow", access.FlowsRead, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/schema+json")
 		_, _ = w.Write(flow.Schema())
 	})

@@ -17,7 +17,6 @@ import (
 	"strings"
 
 	"github.com/weftio/weft"
-	"github.com/weftio/weft/access"
 )
 
 // MinTokenLen is the shortest API token accepted on a non-loopback address.
@@ -149,37 +148,6 @@ func bearer(r *http.Request) string {
 		return ""
 	}
 	return strings.TrimSpace(tok)
-}
-
-// auth admits a request with the API token as a bearer (not ambient: a
-// browser never adds it by itself), or with a cookie session (ambient:
-// csrfToken then checks it), or anyone when no token is set (loopback).
-func (s *Server) auth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.APIToken != "" {
-			if tok := bearer(r); tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.APIToken)) == 1 {
-				next.ServeHTTP(w, r)
-				return
-			}
-		}
-		if s.cfg.Sessions != nil {
-			if sess, ok := s.cfg.Sessions.Session(r); ok && sess != nil {
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
-				return
-			}
-		}
-		if s.cfg.APIToken != "" {
-			writeErr(w, weft.Errorf(weft.EUnauthorized, "missing or wrong API token (Authorization: Bearer <api_token>)"))
-			return
-		}
-		// No api_token: a certificate verified by mutual TLS names who
-		// is calling (the listener refused everyone else when client
-		// certificates are required).
-		if p, ok := ClientCertPrincipal(r); ok {
-			r = r.WithContext(access.WithPrincipal(r.Context(), p))
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // csrfToken requires the session's CSRF token on every state-changing

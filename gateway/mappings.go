@@ -11,12 +11,13 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/mapper"
 )
 
 func (s *Server) mappingRoutes(r chi.Router) {
-	r.Get("/mappings", func(w http.ResponseWriter, r *http.Request) {
+	s.route(r, http.MethodGet, "/mappings", access.MappingsRead, func(w http.ResponseWriter, r *http.Request) {
 		ms, err := s.cfg.Mapper.List(r.Context())
 		if err != nil {
 			writeErr(w, err)
@@ -24,8 +25,8 @@ func (s *Server) mappingRoutes(r chi.Router) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"mappings": ms})
 	})
-	r.Post("/mappings", s.createMapping)
-	r.Get("/mappings/{id}", func(w http.ResponseWriter, r *http.Request) {
+	s.route(r, http.MethodPost, "/mappings", access.MappingsWrite, s.createMapping)
+	s.route(r, http.MethodGet, "/mappings/{id}", access.MappingsRead, func(w http.ResponseWriter, r *http.Request) {
 		m, err := s.cfg.Mapper.Get(r.Context(), chi.URLParam(r, "id"))
 		if err != nil {
 			writeErr(w, err)
@@ -33,7 +34,7 @@ func (s *Server) mappingRoutes(r chi.Router) {
 		}
 		writeJSON(w, http.StatusOK, m)
 	})
-	r.Post("/mappings/{id}/reviews", func(w http.ResponseWriter, r *http.Request) {
+	s.route(r, http.MethodPost, "/mappings/{id}/reviews", access.MappingsWrite, func(w http.ResponseWriter, r *http.Request) {
 		data, err := s.readBody(w, r)
 		if err != nil {
 			writeErr(w, err)
@@ -55,7 +56,7 @@ func (s *Server) mappingRoutes(r chi.Router) {
 		}
 		writeJSON(w, http.StatusOK, m)
 	})
-	r.Get("/mappings/{id}/export", func(w http.ResponseWriter, r *http.Request) {
+	s.route(r, http.MethodGet, "/mappings/{id}/export", access.MappingsRead, func(w http.ResponseWriter, r *http.Request) {
 		y, err := s.cfg.Mapper.Export(r.Context(), chi.URLParam(r, "id"), r.URL.Query().Get("root"), r.URL.Query().Get("step"))
 		if err != nil {
 			writeErr(w, err)

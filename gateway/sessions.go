@@ -20,6 +20,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 )
 
 // SessionCookie names the console's session cookie.
@@ -50,12 +51,16 @@ type MemorySessions struct {
 }
 
 type memSession struct {
-	csrf     string
-	created  time.Time
-	lastSeen time.Time
+	principal access.Principal // who signed in (the api_token's admin, or a local user)
+	csrf      string
+	created   time.Time
+	lastSeen  time.Time
 }
 
 func (s *memSession) CSRFToken() string { return s.csrf }
+
+// Principal is who signed in; a user's roles are read again on every request.
+func (s *memSession) Principal() access.Principal { return s.principal }
 
 // NewMemorySessions returns a session store with the default limits.
 func NewMemorySessions() *MemorySessions {
@@ -96,11 +101,11 @@ func randomToken() string {
 
 func hashID(id string) [32]byte { return sha256.Sum256([]byte(id)) }
 
-// create starts a session and returns its cookie value and the session.
-func (m *MemorySessions) create() (string, *memSession) {
+// create starts a session for p and returns its cookie value and the session.
+func (m *MemorySessions) create(p access.Principal) (string, *memSession) {
 	now := m.now()
 	id := randomToken()
-	s := &memSession{csrf: randomToken(), created: now, lastSeen: now}
+	s := &memSession{principal: p, csrf: randomToken(), created: now, lastSeen: now}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.sessions == nil {
@@ -233,9 +238,9 @@ func clientIP(r *http.Request) string {
 // cross-site checks but not behind auth: signing in is how a browser gets
 // authenticated.
 func (s *Server) sessionRoutes(r chi.Router) {
-	r.Get("/session", s.getSession)
-	r.Post("/session", s.signIn)
-	r.Delete("/session", s.signOut)
+	s.public(r, http.MethodGet, "/session", s.getSession)
+	s.public(r, http.MethodPost, "/session", s.signIn)
+	s.public(r, http.MethodDelete, "/session", s.signOut)
 }
 
 func (s *Server) memSessions() (*MemorySessions, bool) {
@@ -244,14 +249,18 @@ func (s *Server) memSessions() (*MemorySessions, bool) {
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
-	out := map[string]any{"authenticated": false, "required": s.cfg.APIToken != ""}
-	if s.cfg.APIToken == "" {
-		out["authenticated"] = true // nothing to sign in to
-	} else if tok := bearer(r); tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.APIToken)) == 1 {
+	w.Header().Set("Cache-Control", "no-store")
+	required, err := s.authRequired(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := map[string]any{"authenticated": false, "required": required}
+	p, sess, err := s.authenticate(r)
+	if err == nil {
 		out["authenticated"] = true
-	} else if s.cfg.Sessions != nil {
-		if sess, ok := s.cfg.Sessions.Session(r); ok && sess != nil {
-			out["authenticated"] = true
+		out["principal"] = p
+		if sess != nil {
 			out["csrf_token"] = sess.CSRFToken()
 			if m, ok := s.memSessions(); ok {
 				if ms, ok := sess.(*memSession); ok {
@@ -262,15 +271,16 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, out)
 }
 
+// signIn exchanges the api_token, or a local user's name and password, for
+// a cookie session. Failures count against the client's address either way.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	m, ok := s.memSessions()
-	if s.cfg.APIToken == "" || !ok {
-		writeErr(w, weft.Errorf(weft.EConflict, "this server has no sign-in: it needs no API token (api_token is not set), or its sessions are not served by this process"))
+	if (s.cfg.APIToken == "" && s.cfg.Directory == nil) || !ok {
+		writeErr(w, weft.Errorf(weft.EConflict, "this server has no sign-in: it needs no API token (api_token is not set and there are no users), or its sessions are not served by this process"))
 		return
 	}
 	client := clientIP(r)
@@ -286,25 +296,46 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct {
-		Token string `json:"token"`
+		Token    string `json:"token"`
+		User     string `json:"user"`
+		Password string `json:"password"`
 	}
 	if err := decodeJSON(data, &req); err != nil {
-		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"token": "<api_token>"}: %s`, weft.Message(err)))
+		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"token": "<api_token>"} or {"user": "<name>", "password": "<password>"}: %s`, weft.Message(err)))
 		return
 	}
-	tok := strings.TrimSpace(req.Token)
-	if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.APIToken)) != 1 {
-		m.fail(client)
-		s.log.Warn("console sign-in refused: wrong token", "client", client)
-		writeErr(w, weft.Errorf(weft.EUnauthorized, "wrong API token"))
-		return
+	var p access.Principal
+	switch {
+	case req.User != "":
+		if s.cfg.Directory == nil {
+			writeErr(w, weft.Errorf(weft.EConflict, "this server has no local users"))
+			return
+		}
+		p, err = s.cfg.Directory.SignIn(r.Context(), req.User, req.Password)
+		if err != nil {
+			if weft.Code(err) == weft.EUnauthorized {
+				m.fail(client)
+				s.log.Warn("console sign-in refused: wrong user name or password", "client", client, "user", clip(req.User, 64))
+			}
+			writeErr(w, err)
+			return
+		}
+	default:
+		tok := strings.TrimSpace(req.Token)
+		if s.cfg.APIToken == "" || tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.APIToken)) != 1 {
+			m.fail(client)
+			s.log.Warn("console sign-in refused: wrong token", "client", client)
+			writeErr(w, weft.Errorf(weft.EUnauthorized, "wrong API token"))
+			return
+		}
+		p = apiTokenPrincipal
 	}
-	id, sess := m.create()
+	id, sess := m.create(p)
 	exp := m.expiresAt(sess)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: s.secureCookies(r)})
-	s.log.Info("console signed in", "client", client)
-	writeJSON(w, http.StatusOK, map[string]any{"csrf_token": sess.csrf, "expires_at": exp.UTC().Format(time.RFC3339)})
+	s.log.Info("console signed in", "client", client, "principal", p.Actor())
+	writeJSON(w, http.StatusOK, map[string]any{"csrf_token": sess.csrf, "expires_at": exp.UTC().Format(time.RFC3339), "principal": p})
 }
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {

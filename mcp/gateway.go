@@ -23,6 +23,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/nl2flow"
 )
@@ -239,7 +240,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if key != nil {
-			r = r.WithContext(withCaller(r.Context(), key))
+			r = r.WithContext(access.WithPrincipal(withCaller(r.Context(), key), key.Principal()))
 		}
 	}
 	if r.Method == http.MethodPost && !g.limitBody(w, r) {

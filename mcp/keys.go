@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"path"
 	"strings"
+
+	"github.com/weftio/weft/access"
 )
 
 // Key is an authenticated caller: an API key (or an OAuth access token's
@@ -12,6 +14,19 @@ type Key struct {
 	ID       string   // shown in logs and the transaction log; never the secret
 	Toolsets []string // toolset names or "*"
 	Tools    []string // tool globs; empty: every tool of the allowed toolsets
+}
+
+// Principal is the key as an access.Principal: the api_token (admin
+// everywhere) or an MCP key (role agent in the default namespace; its
+// toolsets and tool globs still narrow it, here in mcp).
+func (k *Key) Principal() access.Principal {
+	if k == nil {
+		return access.Principal{Kind: access.KindAnonymous}
+	}
+	if k.ID == "api-token" {
+		return access.Principal{Kind: access.KindAPIToken, Roles: map[string]string{access.AllNamespaces: access.RoleAdmin}}
+	}
+	return access.Principal{Kind: access.KindMCPKey, ID: k.ID, Roles: map[string]string{access.DefaultNamespace: access.RoleAgent}}
 }
 
 func (k *Key) allowsToolset(name string) bool {

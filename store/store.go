@@ -328,3 +328,71 @@ type MappingDoc struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// --- identities (access) ----------------------------------------------------
+
+// Identities stores local users, their role bindings, and personal access
+// tokens and service accounts' tokens (hashes only). access decides what
+// they may do; this only keeps them.
+type Identities interface {
+	// CreateUser reports conflict for a taken name; User and UserByID
+	// report not_found.
+	CreateUser(ctx context.Context, u User) error
+	User(ctx context.Context, name string) (*User, error)
+	UserByID(ctx context.Context, id string) (*User, error)
+	Users(ctx context.Context) ([]User, error)
+	SetUserDisabled(ctx context.Context, name string, disabled bool) error
+	SetUserPassword(ctx context.Context, name, hash string) error
+
+	// SetRoleBinding gives principal a role in a namespace (replacing the
+	// one it had there); role "" removes the binding.
+	SetRoleBinding(ctx context.Context, b RoleBinding) error
+	RoleBindings(ctx context.Context, principalID string) ([]RoleBinding, error)
+
+	// CreateToken stores a token; TokenByHash returns not_found for an
+	// unknown or revoked one (expiry is the caller's to check). Tokens
+	// lists the tokens of a kind and owner (owner "" with kind
+	// service_account: all service accounts), revoked ones included.
+	// RevokeToken reports not_found unless an active token of that kind and
+	// owner has the id.
+	CreateToken(ctx context.Context, t Token) error
+	TokenByHash(ctx context.Context, hash string) (*Token, error)
+	Tokens(ctx context.Context, kind, owner string) ([]Token, error)
+	RevokeToken(ctx context.Context, kind, owner, id string) error
+}
+
+// User is a local user.
+type User struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	PasswordHash string    `json:"-"` // argon2id, PHC string format
+	Disabled     bool      `json:"disabled"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// RoleBinding gives a principal (a user's id) a role in a namespace ("*":
+// every namespace).
+type RoleBinding struct {
+	Principal string `json:"principal"`
+	Namespace string `json:"namespace"`
+	Role      string `json:"role"`
+}
+
+// Token kinds.
+const (
+	TokenPAT            = "pat"             // a user's personal access token
+	TokenServiceAccount = "service_account" // a service account's token
+)
+
+// Token is a personal access token or a service account's token.
+type Token struct {
+	ID        string            `json:"id"`
+	Kind      string            `json:"kind"`
+	Name      string            `json:"name"`
+	Owner     string            `json:"owner,omitempty"` // the user id of a PAT; "" for a service account
+	Hash      string            `json:"-"`               // hex SHA-256 of the token
+	Scopes    map[string]string `json:"scopes"`          // role per namespace
+	CreatedAt time.Time         `json:"created_at"`
+	ExpiresAt *time.Time        `json:"expires_at,omitempty"`
+	RevokedAt *time.Time        `json:"revoked_at,omitempty"`
+}

@@ -23,6 +23,7 @@ import (
 	_ "time/tzdata" // schedules work on machines without a zoneinfo database
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/ai"
 	"github.com/weftio/weft/connectors"
 	filesconn "github.com/weftio/weft/connectors/files"
@@ -71,6 +72,8 @@ Usage:
   weft metrics [--flow F] [--since 1h] [--resolution 5m] [--buckets]   each flow's runs, failures, error rate, latency
   weft nl2flow "REQUEST" [--edit FILE] [--out FILE] [--deploy]   draft a flow from plain English (shown first; deployed only with --deploy)
   weft map list | show ID | accept|reject ID TARGET...|--all | edit ID TARGET --expr E | export ID [--root trigger.body]
+  weft users create NAME [--role viewer] [--namespace default] | list | disable NAME | reset-password NAME | role NAME ROLE   password from stdin or a prompt
+  weft service-accounts create NAME --role ROLE [--namespace default] [--days 366] | list | revoke ID   the token is shown once
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
@@ -139,6 +142,10 @@ func dispatch(cmd string, args []string, stdout, stderr io.Writer) error {
 		err = alertsCmd(args, stdout)
 	case "metrics":
 		err = metricsCmd(args, stdout)
+	case "users", "user":
+		err = usersCmd(args, stdout, stderr)
+	case "service-accounts", "service-account":
+		err = serviceAccountsCmd(args, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "weft", version)
 	case "help", "-h", "--help":
@@ -277,6 +284,9 @@ func serve(args []string, stderr io.Writer) error {
 		}()
 	}
 	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImport, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, Console: web.Dist()}
+	if ids, ok := eng.Store().(store.Identities); ok {
+		gwCfg.Directory = access.NewDirectory(ids) // local users, personal access tokens, service accounts
+	}
 	if len(cfg.Sandboxes) > 0 {
 		boxes, err := loadSandboxes(cfg.Sandboxes, "")
 		if err != nil {

@@ -343,6 +343,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("identities: users, role bindings, tokens", func(t *testing.T) {
+		s, ok := open(t).(store.Identities)
+		if !ok {
+			t.Fatal("the store does not implement store.Identities")
+		}
+		identities(t, s)
+	})
+
 	t.Run("api keys: only active keys authenticate; revoke once", func(t *testing.T) {
 		s := open(t)
 		now := time.Now().UTC().Truncate(time.Millisecond)

@@ -1,0 +1,125 @@
+package access
+
+import (
+	"slices"
+	"sort"
+
+	"github.com/weftio/weft"
+)
+
+// Permissions: what a route or a command needs. Each is "area.verb".
+const (
+	FlowsRead        = "flows.read"        // list and read flows, versions, the flow schema, validate
+	FlowsWrite       = "flows.write"       // deploy, roll back, test-run a draft, nl2flow drafts
+	RunsRead         = "runs.read"         // runs, the transaction log, the DLQ, run counts
+	RunsOperate      = "runs.operate"      // start a run by hand, replay, cancel
+	ConnectionsRead  = "connections.read"  // connectors and connections (credentials are write-only anyway)
+	ConnectionsWrite = "connections.write" // create, change, delete and test connections; import connectors
+	SecretsManage    = "secrets.manage"    // rotate the master key
+	MembersManage    = "members.manage"    // users, role bindings, service accounts
+	MCPRead          = "mcp.read"          // toolsets, tools, policies, tool-call log, the list of MCP keys
+	MCPKeysManage    = "mcp.keys.manage"   // create and revoke MCP keys
+	MCPUse           = "mcp.use"           // call MCP tools
+	MappingsRead     = "mappings.read"     // schema mappings and their reviews
+	MappingsWrite    = "mappings.write"    // create and review mappings
+	MonitorRead      = "monitor.read"      // metrics and alerts
+	AlertsAck        = "alerts.ack"        // acknowledge an alert
+	AuditRead        = "audit.read"        // the audit log
+	Self             = "self"              // the caller's own principal and personal access tokens
+)
+
+// Roles.
+const (
+	RoleAdmin    = "admin"
+	RoleEditor   = "editor"
+	RoleOperator = "operator"
+	RoleViewer   = "viewer"
+	RoleAgent    = "agent"
+)
+
+// DefaultNamespace is where everything lives until namespaces are assigned.
+const DefaultNamespace = "default"
+
+// AllNamespaces in a role binding applies the role to every namespace.
+const AllNamespaces = "*"
+
+var (
+	readPerms = []string{FlowsRead, RunsRead, ConnectionsRead, MCPRead, MappingsRead, MonitorRead, Self}
+	// rolePerms is the one table of what each role may do.
+	rolePerms = map[string][]string{
+		RoleViewer:   readPerms,
+		RoleOperator: append(slices.Clone(readPerms), RunsOperate, AlertsAck),
+		RoleEditor:   append(slices.Clone(readPerms), RunsOperate, AlertsAck, FlowsWrite, ConnectionsWrite, MappingsWrite),
+		RoleAdmin: append(slices.Clone(readPerms), RunsOperate, AlertsAck, FlowsWrite, ConnectionsWrite, MappingsWrite,
+			SecretsManage, MembersManage, MCPKeysManage, MCPUse, AuditRead),
+		RoleAgent: {MCPUse, Self},
+	}
+)
+
+// Roles lists the role names, most powerful first.
+func Roles() []string {
+	return []string{RoleAdmin, RoleEditor, RoleOperator, RoleViewer, RoleAgent}
+}
+
+// Permissions lists every permission, sorted.
+func Permissions() []string {
+	return []string{AlertsAck, AuditRead, ConnectionsRead, ConnectionsWrite, FlowsRead, FlowsWrite, MappingsRead, MappingsWrite,
+		MCPKeysManage, MCPRead, MCPUse, MembersManage, MonitorRead, RunsOperate, RunsRead, SecretsManage, Self}
+}
+
+// RolePermissions returns what a role may do (nil for an unknown role).
+func RolePermissions(role string) []string {
+	return slices.Clone(rolePerms[role])
+}
+
+// ValidRole reports whether role is one of Roles.
+func ValidRole(role string) bool {
+	_, ok := rolePerms[role]
+	return ok
+}
+
+// RoleIn is the principal's role in namespace: the binding for that
+// namespace, else the one for every namespace ("*"), else "".
+func (p Principal) RoleIn(namespace string) string {
+	if r, ok := p.Roles[namespace]; ok {
+		return r
+	}
+	return p.Roles[AllNamespaces]
+}
+
+// PermissionsIn lists what p may do in namespace, sorted.
+func (p Principal) PermissionsIn(namespace string) []string {
+	out := RolePermissions(p.RoleIn(namespace))
+	sort.Strings(out)
+	return out
+}
+
+// Authorize is the one decision: may p do permission in namespace? It
+// returns nil, an unauthorized error for a request without a principal
+// (anonymous), or a forbidden error naming what is missing.
+func Authorize(p Principal, permission, namespace string) error {
+	if _, ok := knownPerms[permission]; !ok {
+		// A route that names no (or a misspelt) permission is refused to
+		// everyone, admins included: fail closed.
+		return weft.Errorf(weft.EForbidden, "permission %q is not defined", permission)
+	}
+	if p.Kind == "" || (p.Kind == KindAnonymous && len(p.Roles) == 0) {
+		return weft.Errorf(weft.EUnauthorized, "authentication required")
+	}
+	role := p.RoleIn(namespace)
+	if role == "" {
+		return weft.Errorf(weft.EForbidden, "%s has no role in namespace %q", p.Actor(), namespace)
+	}
+	if !slices.Contains(rolePerms[role], permission) {
+		return weft.Errorf(weft.EForbidden, "%s (role %s in namespace %q) may not %s", p.Actor(), role, namespace, permission)
+	}
+	return nil
+}
+
+var knownPerms = func() map[string]struct{} {
+	m := map[string]struct{}{}
+	for _, p := range Permissions() {
+		m[p] = struct{}{}
+	}
+	return m
+}()

@@ -1,0 +1,375 @@
+package access
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/store"
+)
+
+// Directory manages local users, personal access tokens and service
+// accounts, and turns credentials into Principals.
+type Directory struct {
+	s   store.Identities
+	Now func() time.Time
+
+	dummyOnce sync.Once
+	dummy     string // a hash to verify against for unknown users (same cost as a real one)
+}
+
+// NewDirectory returns a directory over s.
+func NewDirectory(s store.Identities) *Directory { return &Directory{s: s} }
+
+func (d *Directory) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{0,63}$`)
+
+// CheckName refuses a user, token or namespace name that is not 1-64 of
+// a-z 0-9 . _ @ - (starting with a letter or digit).
+func CheckName(what, name string) error {
+	if !nameRe.MatchString(name) {
+		return weft.Errorf(weft.EInvalid, "%s %q: use 1-64 characters a-z 0-9 . _ @ - starting with a letter or digit", what, clip(name, 80))
+	}
+	return nil
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func checkBinding(role, namespace string) error {
+	if !ValidRole(role) {
+		return weft.Errorf(weft.EInvalid, "role %q: use one of %s", clip(role, 40), strings.Join(Roles(), ", "))
+	}
+	if namespace != AllNamespaces {
+		return CheckName("namespace", namespace)
+	}
+	return nil
+}
+
+func newID(prefix string) string {
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand: " + err.Error()) // never fails on supported platforms
+	}
+	return prefix + hex.EncodeToString(b)
+}
+
+// UserInfo is a user with its role bindings.
+type UserInfo struct {
+	store.User
+	Roles map[string]string `json:"roles"`
+}
+
+// CreateUser adds a local user with a role in a namespace.
+func (d *Directory) CreateUser(ctx context.Context, name, password, role, namespace string) (UserInfo, error) {
+	if err := CheckName("user name", name); err != nil {
+		return UserInfo{}, err
+	}
+	if err := checkBinding(role, namespace); err != nil {
+		return UserInfo{}, err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	u := store.User{ID: newID("u_"), Name: name, PasswordHash: hash, CreatedAt: d.now().UTC()}
+	if err := d.s.CreateUser(ctx, u); err != nil {
+		return UserInfo{}, err
+	}
+	if err := d.s.SetRoleBinding(ctx, store.RoleBinding{Principal: u.ID, Namespace: namespace, Role: role}); err != nil {
+		return UserInfo{}, err
+	}
+	return UserInfo{User: u, Roles: map[string]string{namespace: role}}, nil
+}
+
+// SetRole binds (role "" unbinds) a user to a role in a namespace.
+func (d *Directory) SetRole(ctx context.Context, name, role, namespace string) error {
+	if role != "" {
+		if err := checkBinding(role, namespace); err != nil {
+			return err
+		}
+	}
+	u, err := d.s.User(ctx, name)
+	if err != nil {
+		return err
+	}
+	return d.s.SetRoleBinding(ctx, store.RoleBinding{Principal: u.ID, Namespace: namespace, Role: role})
+}
+
+// Users lists the local users with their roles.
+func (d *Directory) Users(ctx context.Context) ([]UserInfo, error) {
+	us, err := d.s.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UserInfo, 0, len(us))
+	for _, u := range us {
+		roles, err := d.roles(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, UserInfo{User: u, Roles: roles})
+	}
+	return out, nil
+}
+
+// HasUsers reports whether any local user exists (then the API needs
+// authentication, even on loopback).
+func (d *Directory) HasUsers(ctx context.Context) (bool, error) {
+	us, err := d.s.Users(ctx)
+	return len(us) > 0, err
+}
+
+// DisableUser stops a user from signing in; its sessions and personal
+// access tokens stop working at their next request.
+func (d *Directory) DisableUser(ctx context.Context, name string) error {
+	return d.s.SetUserDisabled(ctx, name, true)
+}
+
+// ResetPassword sets a user's password.
+func (d *Directory) ResetPassword(ctx context.Context, name, password string) error {
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	return d.s.SetUserPassword(ctx, name, hash)
+}
+
+func (d *Directory) roles(ctx context.Context, id string) (map[string]string, error) {
+	bs, err := d.s.RoleBindings(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	roles := map[string]string{}
+	for _, b := range bs {
+		roles[b.Namespace] = b.Role
+	}
+	return roles, nil
+}
+
+var errBadSignIn = weft.Errorf(weft.EUnauthorized, "wrong user name or password")
+
+// SignIn checks a local user's password and returns its principal. An
+// unknown user, a wrong password and a disabled user get the same error,
+// after the same work.
+func (d *Directory) SignIn(ctx context.Context, name, password string) (Principal, error) {
+	u, err := d.s.User(ctx, name)
+	if err != nil && weft.Code(err) != weft.ENotFound {
+		return Principal{}, err
+	}
+	if u == nil {
+		d.dummyOnce.Do(func() { d.dummy, _ = HashPassword("not-a-password-of-anyone") })
+		VerifyPassword(d.dummy, password)
+		return Principal{}, errBadSignIn
+	}
+	if !VerifyPassword(u.PasswordHash, password) || u.Disabled {
+		return Principal{}, errBadSignIn
+	}
+	return d.userPrincipal(ctx, u)
+}
+
+func (d *Directory) userPrincipal(ctx context.Context, u *store.User) (Principal, error) {
+	roles, err := d.roles(ctx, u.ID)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{Kind: KindUser, ID: u.ID, Name: u.Name, Roles: roles}, nil
+}
+
+// User returns the current principal of a signed-in user (its roles as
+// they are now), or unauthorized once it is disabled or gone.
+func (d *Directory) User(ctx context.Context, id string) (Principal, error) {
+	u, err := d.s.UserByID(ctx, id)
+	if weft.Code(err) == weft.ENotFound || (err == nil && u.Disabled) {
+		return Principal{}, weft.Errorf(weft.EUnauthorized, "the user of this session is disabled or deleted: sign in again")
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	return d.userPrincipal(ctx, u)
+}
+
+var errBadToken = weft.Errorf(weft.EUnauthorized, "unknown, revoked or expired token")
+
+// Authenticate turns a personal access token or a service account's token
+// into its principal. A PAT acts with its scopes, each capped by what its
+// user may do now; a disabled user's tokens stop working.
+func (d *Directory) Authenticate(ctx context.Context, token string) (Principal, error) {
+	if len(token) > MaxTokenLen || !IsWeftToken(token) {
+		return Principal{}, errBadToken
+	}
+	t, err := d.s.TokenByHash(ctx, HashToken(token))
+	if weft.Code(err) == weft.ENotFound {
+		return Principal{}, errBadToken
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	if t.ExpiresAt != nil && !d.now().Before(*t.ExpiresAt) {
+		return Principal{}, errBadToken
+	}
+	wantSA := strings.HasPrefix(token, ServiceAccountPrefix)
+	if wantSA != (t.Kind == store.TokenServiceAccount) {
+		return Principal{}, errBadToken
+	}
+	if t.Kind == store.TokenServiceAccount {
+		return Principal{Kind: KindServiceAccount, ID: t.ID, Name: t.Name, Roles: clone(t.Scopes)}, nil
+	}
+	owner, err := d.User(ctx, t.Owner)
+	if err != nil {
+		if weft.Code(err) == weft.EUnauthorized {
+			return Principal{}, errBadToken
+		}
+		return Principal{}, err
+	}
+	roles := map[string]string{}
+	for ns, role := range t.Scopes {
+		if within(role, ownerRole(owner, ns)) {
+			roles[ns] = role
+		}
+	}
+	return Principal{Kind: KindToken, ID: t.ID, Name: owner.Name + "/" + t.Name, Roles: roles}, nil
+}
+
+func clone(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// ownerRole is the owner's role that bounds a scope for ns ("*" is bounded
+// by the owner's "*" binding only).
+func ownerRole(owner Principal, ns string) string {
+	if ns == AllNamespaces {
+		return owner.Roles[AllNamespaces]
+	}
+	return owner.RoleIn(ns)
+}
+
+// within reports whether role grants nothing that bound does not.
+func within(role, bound string) bool {
+	have := rolePerms[bound]
+	for _, p := range rolePerms[role] {
+		if !slices.Contains(have, p) {
+			return false
+		}
+	}
+	return ValidRole(role)
+}
+
+// MaxTokenTTL is the longest a token may live; 0 in a request means this.
+const MaxTokenTTL = 366 * 24 * time.Hour
+
+// NewTokenRequest describes a token to create.
+type NewTokenRequest struct {
+	Name   string            `json:"name"`
+	Scopes map[string]string `json:"scopes"` // role per namespace; empty: the owner's roles (PAT) / required (service account)
+	TTL    time.Duration     `json:"-"`      // 0: MaxTokenTTL
+}
+
+// CreatedToken is a token as shown once, at creation.
+type CreatedToken struct {
+	store.Token
+	Secret string `json:"token"`
+}
+
+func (d *Directory) createToken(ctx context.Context, kind, owner, prefix string, req NewTokenRequest) (CreatedToken, error) {
+	if err := CheckName("token name", req.Name); err != nil {
+		return CreatedToken{}, err
+	}
+	if req.TTL < 0 || req.TTL > MaxTokenTTL {
+		return CreatedToken{}, weft.Errorf(weft.EInvalid, "expiry: between now and %d days", int(MaxTokenTTL/(24*time.Hour)))
+	}
+	if req.TTL == 0 {
+		req.TTL = MaxTokenTTL
+	}
+	if len(req.Scopes) == 0 {
+		return CreatedToken{}, weft.Errorf(weft.EInvalid, `scopes: name a role per namespace, e.g. {"default": "viewer"}`)
+	}
+	for ns, role := range req.Scopes {
+		if err := checkBinding(role, ns); err != nil {
+			return CreatedToken{}, err
+		}
+	}
+	secret, hash, err := NewToken(prefix)
+	if err != nil {
+		return CreatedToken{}, err
+	}
+	now := d.now().UTC()
+	exp := now.Add(req.TTL)
+	t := store.Token{ID: newID("t_"), Kind: kind, Name: req.Name, Owner: owner, Hash: hash, Scopes: clone(req.Scopes), CreatedAt: now, ExpiresAt: &exp}
+	if err := d.s.CreateToken(ctx, t); err != nil {
+		return CreatedToken{}, err
+	}
+	return CreatedToken{Token: t, Secret: secret}, nil
+}
+
+// CreatePAT creates a personal access token for a signed-in user. Its
+// scopes may not exceed the user's roles; none means the user's roles.
+func (d *Directory) CreatePAT(ctx context.Context, owner Principal, req NewTokenRequest) (CreatedToken, error) {
+	if owner.Kind != KindUser {
+		return CreatedToken{}, weft.Errorf(weft.EForbidden, "only a signed-in user has personal access tokens (this is %s); an admin creates service accounts", owner.Actor())
+	}
+	cur, err := d.User(ctx, owner.ID)
+	if err != nil {
+		return CreatedToken{}, err
+	}
+	if len(req.Scopes) == 0 {
+		req.Scopes = clone(cur.Roles)
+	}
+	for ns, role := range req.Scopes {
+		if !within(role, ownerRole(cur, ns)) {
+			return CreatedToken{}, weft.Errorf(weft.EForbidden, "scope %s in namespace %q exceeds your role there (%q)", clip(role, 40), clip(ns, 80), ownerRole(cur, ns))
+		}
+	}
+	return d.createToken(ctx, store.TokenPAT, owner.ID, PATPrefix, req)
+}
+
+// PATs lists a user's personal access tokens (never their secrets).
+func (d *Directory) PATs(ctx context.Context, owner Principal) ([]store.Token, error) {
+	if owner.Kind != KindUser {
+		return []store.Token{}, nil
+	}
+	return d.s.Tokens(ctx, store.TokenPAT, owner.ID)
+}
+
+// RevokePAT revokes one of the owner's personal access tokens.
+func (d *Directory) RevokePAT(ctx context.Context, owner Principal, id string) error {
+	if owner.Kind != KindUser {
+		return weft.Errorf(weft.ENotFound, "no active token %q", clip(id, 80))
+	}
+	return d.s.RevokeToken(ctx, store.TokenPAT, owner.ID, id)
+}
+
+// CreateServiceAccount creates a service account's token.
+func (d *Directory) CreateServiceAccount(ctx context.Context, req NewTokenRequest) (CreatedToken, error) {
+	return d.createToken(ctx, store.TokenServiceAccount, "", ServiceAccountPrefix, req)
+}
+
+// ServiceAccounts lists the service accounts' tokens.
+func (d *Directory) ServiceAccounts(ctx context.Context) ([]store.Token, error) {
+	return d.s.Tokens(ctx, store.TokenServiceAccount, "")
+}
+
+// RevokeServiceAccount revokes a service account's token.
+func (d *Directory) RevokeServiceAccount(ctx context.Context, id string) error {
+	return d.s.RevokeToken(ctx, store.TokenServiceAccount, "", id)
+}

@@ -1,0 +1,284 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/connectors"
+	httpconn "github.com/weftio/weft/connectors/http"
+	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/gateway"
+	"github.com/weftio/weft/mapper"
+	"github.com/weftio/weft/monitor"
+	"github.com/weftio/weft/store/sqlite"
+)
+
+const matrixAPIToken = "0123456789abcdef-matrix"
+
+// authzFixture: a server with an api_token, a user directory, the mapper
+// and alerts (so their routes exist), and a credential of every kind.
+type authzFixture struct {
+	srv   *gateway.Server
+	dir   *access.Directory
+	creds map[string]cred
+}
+
+// cred is one column of the matrix: how a request authenticates and what
+// it should get on a route that needs perm.
+type cred struct {
+	bearer, cookie, csrf string
+	role                 string // "" for a credential that must not authenticate
+	allRoutesForbidden   bool   // authenticated, but with no role in the default namespace
+}
+
+func newAuthzFixture(t testing.TB) *authzFixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := engine.New(st, connectors.NewCatalog(httpconn.New(httpconn.Options{})), nil, engine.Config{})
+	ms, err := mapper.NewService(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := access.NewDirectory(st)
+	srv := gateway.New(e, slog.New(slog.DiscardHandler), gateway.Config{APIToken: matrixAPIToken, Directory: dir, Mapper: ms,
+		Alerts: monitor.NewAlerter(nil, nil, nil)})
+	f := &authzFixture{srv: srv, dir: dir, creds: map[string]cred{}}
+	pw := "a long password for tests"
+	for _, role := range access.Roles() {
+		u, err := dir.CreateUser(ctx, role+"-user", pw, role, access.DefaultNamespace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := dir.SignIn(ctx, u.Name, pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pat, err := dir.CreatePAT(ctx, p, access.NewTokenRequest{Name: "matrix"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.creds[role+" (personal access token)"] = cred{bearer: pat.Secret, role: role}
+	}
+	for _, role := range access.Roles() {
+		sa, err := dir.CreateServiceAccount(ctx, access.NewTokenRequest{Name: "sa-" + role, Scopes: map[string]string{access.DefaultNamespace: role}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.creds[role+" (service account)"] = cred{bearer: sa.Secret, role: role}
+	}
+	f.creds["api_token"] = cred{bearer: matrixAPIToken, role: access.RoleAdmin}
+	cookie, csrf := f.signIn(t, `{"user": "admin-user", "password": "`+pw+`"}`)
+	f.creds["admin (session cookie)"] = cred{cookie: cookie, csrf: csrf, role: access.RoleAdmin}
+	cookie, csrf = f.signIn(t, `{"user": "viewer-user", "password": "`+pw+`"}`)
+	f.creds["viewer (session cookie)"] = cred{cookie: cookie, csrf: csrf, role: access.RoleViewer}
+
+	// Credentials that must get 401 everywhere.
+	f.creds["no credentials"] = cred{}
+	f.creds["wrong api_token"] = cred{bearer: matrixAPIToken + "x"}
+	f.creds["oversized bearer"] = cred{bearer: access.PATPrefix + strings.Repeat("A", 64<<10)}
+	f.creds["malformed bearer"] = cred{bearer: "weft_pat_\x00\xff;"}
+	f.creds["oversized cookie"] = cred{cookie: strings.Repeat("c", 3000), csrf: "x"}
+	f.creds["malformed cookie"] = cred{cookie: "%%%;;", csrf: "x"}
+	admin, _ := dir.SignIn(ctx, "admin-user", pw)
+	exp, err := dir.CreatePAT(ctx, admin, access.NewTokenRequest{Name: "expired", TTL: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Millisecond)
+	f.creds["expired token"] = cred{bearer: exp.Secret}
+	rev, _ := dir.CreatePAT(ctx, admin, access.NewTokenRequest{Name: "revoked"})
+	if err := dir.RevokePAT(ctx, admin, rev.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.creds["revoked token"] = cred{bearer: rev.Secret}
+	if _, err := dir.CreateUser(ctx, "gone", pw, access.RoleAdmin, access.DefaultNamespace); err != nil {
+		t.Fatal(err)
+	}
+	gone, _ := dir.SignIn(ctx, "gone", pw)
+	gonePAT, _ := dir.CreatePAT(ctx, gone, access.NewTokenRequest{Name: "before"})
+	cookie, csrf = f.signIn(t, `{"user": "gone", "password": "`+pw+`"}`)
+	if err := dir.DisableUser(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	f.creds["disabled user (token)"] = cred{bearer: gonePAT.Secret}
+	f.creds["disabled user (session cookie)"] = cred{cookie: cookie, csrf: csrf}
+
+	// Another namespace's admin: authenticated, no role here.
+	other, err := dir.CreateServiceAccount(ctx, access.NewTokenRequest{Name: "team-b", Scopes: map[string]string{"team-b": access.RoleAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.creds["another namespace's admin token"] = cred{bearer: other.Secret, allRoutesForbidden: true}
+	return f
+}
+
+func (f *authzFixture) signIn(t testing.TB, body string) (cookie, csrf string) {
+	t.Helper()
+	req := httptest.NewRequest("POST", "/api/session", strings.NewReader(body))
+	req.Host = "localhost"
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("sign in: %d %s", rec.Code, rec.Body)
+	}
+	var out struct {
+		CSRF string `json:"csrf_token"`
+	}
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == gateway.SessionCookie {
+			return c.Value, out.CSRF
+		}
+	}
+	t.Fatal("no session cookie")
+	return "", ""
+}
+
+var paramRe = regexp.MustCompile(`\{[^}]+\}`)
+
+func (f *authzFixture) do(method, pattern string, c cred) *httptest.ResponseRecorder {
+	path := paramRe.ReplaceAllString(pattern, "matrix-x")
+	var body io.Reader
+	if method != http.MethodGet {
+		body = strings.NewReader(`{}`)
+	}
+	req := httptest.NewRequest(method, path, body)
+	req.Host = "localhost"
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	}
+	if c.cookie != "" {
+		req.Header.Set("Cookie", gateway.SessionCookie+"="+c.cookie)
+		req.Header.Set(gateway.CSRFHeader, c.csrf)
+	}
+	rec := httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, req)
+	return rec
+}
+
+// authzDenial: what access.Authorize says when it refuses an authenticated
+// principal (a handler's own 403, e.g. "only a signed-in user has personal
+// access tokens", is not one).
+var authzDenial = regexp.MustCompile(`may not |has no role in namespace`)
+
+// The access-control matrix: every route of the route table × every kind
+// of credential → 401, 403 or past authorization. A new route is covered
+// the moment it is registered.
+func TestAccessMatrix(t *testing.T) {
+	f := newAuthzFixture(t)
+	routes := f.srv.Routes()
+	if len(routes) < 50 {
+		t.Fatalf("route table has %d routes: %v", len(routes), routes)
+	}
+	names := make([]string, 0, len(f.creds))
+	for n := range f.creds {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, rt := range routes {
+		if rt.Permission == "" {
+			continue // /api/session: public (sign-in), tested on its own
+		}
+		for _, n := range names {
+			c := f.creds[n]
+			rec := f.do(rt.Method, rt.Pattern, c)
+			msg := rec.Body.String()
+			switch {
+			case c.role == "" && !c.allRoutesForbidden:
+				if rec.Code != 401 {
+					t.Errorf("%s %s as %s: %d %s, want 401", rt.Method, rt.Pattern, n, rec.Code, clipS(msg))
+				}
+			case c.allRoutesForbidden || !slices.Contains(access.RolePermissions(c.role), rt.Permission):
+				if rec.Code != 403 || !authzDenial.MatchString(msg) {
+					t.Errorf("%s %s (%s) as %s: %d %s, want 403 from Authorize", rt.Method, rt.Pattern, rt.Permission, n, rec.Code, clipS(msg))
+				}
+			default:
+				if rec.Code == 401 || (rec.Code == 403 && authzDenial.MatchString(msg)) || rec.Code >= 500 && rec.Code != 503 {
+					t.Errorf("%s %s (%s) as %s: %d %s, want past authorization", rt.Method, rt.Pattern, rt.Permission, n, rec.Code, clipS(msg))
+				}
+			}
+		}
+	}
+}
+
+func clipS(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
+}
+
+// Every route the router serves under /api is in the route table with a
+// defined permission (or is the public sign-in): a route registered without
+// one fails the build's tests.
+func TestEveryRouteDeclaresAPermission(t *testing.T) {
+	f := newAuthzFixture(t)
+	declared := map[string]string{}
+	for _, rt := range f.srv.Routes() {
+		k := rt.Method + " " + rt.Pattern
+		if _, dup := declared[k]; dup {
+			t.Errorf("%s declared twice", k)
+		}
+		declared[k] = rt.Permission
+		if rt.Permission == "" && rt.Pattern != "/api/session" {
+			t.Errorf("%s has no permission", k)
+		}
+		if rt.Permission != "" && !slices.Contains(access.Permissions(), rt.Permission) {
+			t.Errorf("%s: permission %q is not defined", k, rt.Permission)
+		}
+	}
+	served := 0
+	err := chi.Walk(f.srv.Router(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		route = strings.TrimSuffix(strings.ReplaceAll(route, "/*/", "/"), "/*")
+		if !strings.HasPrefix(route, "/api/") {
+			return nil
+		}
+		served++
+		if _, ok := declared[method+" "+route]; !ok {
+			t.Errorf("%s %s is served but has no entry (and no permission) in the route table", method, route)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if served != len(declared) {
+		t.Errorf("router serves %d /api routes, table declares %d", served, len(declared))
+	}
+}
+
+// BenchmarkAuthn: the cost per request of authentication and the Authorize
+// decision, by credential, on a cheap route (GET /api/schemas/flow):
+// go test -run '^$' -bench Authn ./gateway/
+func BenchmarkAuthn(b *testing.B) {
+	f := newAuthzFixture(b)
+	for _, n := range []string{"api_token", "admin (session cookie)", "editor (personal access token)", "editor (service account)", "no credentials"} {
+		c := f.creds[n]
+		b.Run(strings.NewReplacer(" ", "_", "(", "", ")", "").Replace(n), func(b *testing.B) {
+			for b.Loop() {
+				f.do(http.MethodGet, "/api/schemas/flow", c)
+			}
+		})
+	}
+}

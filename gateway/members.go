@@ -1,0 +1,267 @@
+package gateway
+
+// Users, personal access tokens, service accounts and the caller's own
+// principal (/api/me). Secrets (passwords, tokens) are taken in bodies and
+// never returned, except a new token's value, once, in the response that
+// created it.
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/store"
+)
+
+func (s *Server) memberRoutes(r chi.Router) {
+	s.route(r, http.MethodGet, "/me", access.Self, s.me)
+	s.route(r, http.MethodGet, "/users", access.MembersManage, s.listUsers)
+	s.route(r, http.MethodPost, "/users", access.MembersManage, s.createUser)
+	s.route(r, http.MethodPost, "/users/{name}/disable", access.MembersManage, s.disableUser)
+	s.route(r, http.MethodPost, "/users/{name}/password", access.MembersManage, s.setPassword)
+	s.route(r, http.MethodPut, "/users/{name}/roles/{namespace}", access.MembersManage, s.setRole)
+	s.route(r, http.MethodGet, "/tokens", access.Self, s.listTokens)
+	s.route(r, http.MethodPost, "/tokens", access.Self, s.createToken)
+	s.route(r, http.MethodDelete, "/tokens/{id}", access.Self, s.revokeToken)
+	s.route(r, http.MethodGet, "/service-accounts", access.MembersManage, s.listServiceAccounts)
+	s.route(r, http.MethodPost, "/service-accounts", access.MembersManage, s.createServiceAccount)
+	s.route(r, http.MethodDelete, "/service-accounts/{id}", access.MembersManage, s.revokeServiceAccount)
+}
+
+func (s *Server) directory(w http.ResponseWriter) (*access.Directory, bool) {
+	if s.cfg.Directory == nil {
+		writeErr(w, weft.Errorf(weft.EUnavailable, "this server has no user directory"))
+		return nil, false
+	}
+	return s.cfg.Directory, true
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	p := access.PrincipalFrom(r.Context())
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"principal": p, "actor": p.Actor(), "namespace": access.DefaultNamespace,
+		"role": p.RoleIn(access.DefaultNamespace), "permissions": p.PermissionsIn(access.DefaultNamespace)})
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.directory(w)
+	if !ok {
+		return
+	}
+	us, err := d.Users(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": us})
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.directory(w)
+	if !ok {
+		return
+	}
+	var req struct {
+		Name      string `json:"name"`
+		Password  string `json:"password"`
+		Role      string `json:"role"`
+		Namespace string `json:"namespace"`
+	}
+	if !s.decode(w, r, &req, `{"name", "password", "role", "namespace"}`) {
+		return
+	}
+	if req.Role == "" {
+		req.Role = access.RoleViewer
+	}
+	if req.Namespace == "" {
+		req.Namespace = access.DefaultNamespace
+	}
+	u, err := d.CreateUser(r.Context(), req.Name, req.Password, req.Role, req.Namespace)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.hasUsers.Store(true)
+	s.log.Info("user created", "user", u.Name, "by", access.PrincipalFrom(r.Context()).Actor())
+	writeJSON(w, http.StatusCreated, u)
+}
+
+func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.directory(w)
+	if !ok {
+		return
+	}
+	name := chi.URLParam(r, "name")
+	if err := d.DisableUser(r.Context(), name); err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("user disabled", "user", clip(name, 64), "by", access.PrincipalFrom(r.Context()).Actor())
+	writeJSON(w, http.StatusOK, map[string]any{"disabled": name})
+}
+
+func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.directory(w)
+	if !ok {
+		return
+	}
+	var req struct {
+		Password string `json:"password"`
+	}
+	if !s.decode(w, r, &req, `{"password"}`) {
+		return
+	}
+	name := chi.URLParam(r, "name")
+	if err := d.ResetPassword(r.Context(), name, req.Password); err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("user password reset", "user", clip(name, 64), "by", access.PrincipalFrom(r.Context()).Actor())
+	writeJSON(w, http.StatusOK, map[string]any{"password_reset": name})
+}
+
+func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.directory(w)
+	if !ok {
+		return
+	}
+	var req struct {
+		Role string `json:"role"`
+	}
+	if !s.decode(w, r, &req, `{"role": "admin|editor|operator|viewer|agent" or "" to remove}`) {
+		return
+	}
+	name, ns := chi.URLParam(r, "name"), chi.URLParam(r, "namespace")
+	if err := d.SetRole(r.Context(), name, req.Role, ns); err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("role set", "user", clip(name, 64), "namespace", clip(ns, 64), "role", req.Role, "by", access.PrincipalFrom(r.Context()).Actor())
+	writeJSON(w, http.StatusOK, map[string]any{"user": name, "namespace": ns, "role": req.Role})
+}
+
+// tokenRequest is the body of POST /api/tokens and /api/service-accounts.
+type tokenRequest struct {
+	Name          string            `json:"name"`
+	Scopes        map[string]string `json:"scopes"`
+	ExpiresInDays int               `json:"expires_in_days"` // 0: the longest (366)
+}
+
+func (t tokenRequest) request() (access.NewTokenRequest, error) {
+	if t.ExpiresInDays < 0 || t.ExpiresInDays > int(access.MaxTokenTTL/(24*time.Hour)) {
+		return access.NewTokenRequest{}, weft.Errorf(weft.EInvalid, "expires_in_days: 1 to %d", int(access.MaxTokenTTL/(24*time.Hour)))
+	}
+	return access.NewTokenRequest{Name: t.Name, Scopes: t.Scopes, TTL: time.Duration(t.ExpiresInDays) * 24 * time.Hour}, nil
+}
+
+const tokenBody = `{"name", "scopes": {"<namespace>": "<role>"}, "expires_in_days"}`
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.directory(w)
+	if !ok {
+		return
+	}
+	ts, err := d.PATs(r.Context(), access.PrincipalFrom(r.Context()))
+	s.writeTokens(w, ts, err)
+}
+
+func (s *Server) writeTokens(w http.ResponseWriter, ts []store.Token, err error) {
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if ts == nil {
+		ts = []store.Token{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": ts})
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+	s.newToken(w, r, func(d *access.Directory, req access.NewTokenRequest) (access.CreatedToken, error) {
+		return d.CreatePAT(r.Context(), access.PrincipalFrom(r.Context()), req)
+	})
+}
+
+func (s *Server) createServiceAccount(w http.ResponseWriter, r *http.Request) {
+	s.newToken(w, r, func(d *access.Directory, req access.NewTokenRequest) (access.CreatedToken, error) {
+		return d.CreateServiceAccount(r.Context(), req)
+	})
+}
+
+func (s *Server) newToken(w http.ResponseWriter, r *http.Request, create func(*access.Directory, access.NewTokenRequest) (access.CreatedToken, error)) {
+	d, ok := s.directory(w)
+	if !ok {
+		return
+	}
+	var body tokenRequest
+	if !s.decode(w, r, &body, tokenBody) {
+		return
+	}
+	req, err := body.request()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	t, err := create(d, req)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("token created", "kind", t.Kind, "id", t.ID, "name", t.Name, "by", access.PrincipalFrom(r.Context()).Actor())
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, t) // the only time the token is shown
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.directory(w)
+	if !ok {
+		return
+	}
+	id := chi.URLParam(r, "id")
+	if err := d.RevokePAT(r.Context(), access.PrincipalFrom(r.Context()), id); err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("token revoked", "id", clip(id, 64), "by", access.PrincipalFrom(r.Context()).Actor())
+	writeJSON(w, http.StatusOK, map[string]any{"revoked": id})
+}
+
+func (s *Server) listServiceAccounts(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.directory(w)
+	if !ok {
+		return
+	}
+	ts, err := d.ServiceAccounts(r.Context())
+	s.writeTokens(w, ts, err)
+}
+
+func (s *Server) revokeServiceAccount(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.directory(w)
+	if !ok {
+		return
+	}
+	id := chi.URLParam(r, "id")
+	if err := d.RevokeServiceAccount(r.Context(), id); err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("service account revoked", "id", clip(id, 64), "by", access.PrincipalFrom(r.Context()).Actor())
+	writeJSON(w, http.StatusOK, map[string]any{"revoked": id})
+}
+
+// decode reads a JSON body into v, or answers 400 naming the expected shape.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, shape string) bool {
+	data, err := s.readBody(w, r)
+	if err != nil {
+		writeErr(w, err)
+		return false
+	}
+	if err := decodeJSON(data, v); err != nil {
+		writeErr(w, weft.Errorf(weft.EInvalid, "body must be %s: %s", shape, weft.Message(err)))
+		return false
+	}
+	return true
+}
