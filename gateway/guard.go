@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 )
 
 // MinTokenLen is the shortest API token accepted on a non-loopback address.
@@ -140,20 +141,31 @@ func bearer(r *http.Request) string {
 	return strings.TrimSpace(tok)
 }
 
+// Principals of the credentials auth knows today (the bootstrap API token
+// is admin everywhere; a console session was opened with it).
+var (
+	apiTokenPrincipal = access.Principal{Kind: access.KindAPIToken, Roles: map[string]string{"*": "admin"}}
+	consolePrincipal  = access.Principal{Kind: access.KindUser, Name: "console", Roles: map[string]string{"*": "admin"}}
+	anonymous         = access.Principal{Kind: access.KindAnonymous}
+)
+
 // auth admits a request with the API token as a bearer (not ambient: a
 // browser never adds it by itself), or with a cookie session (ambient:
-// csrfToken then checks it), or anyone when no token is set (loopback).
+// csrfToken then checks it), or anyone when no token is set (loopback),
+// and puts who it is in the request's context (access.PrincipalFrom): what
+// the audit log records as the actor.
 func (s *Server) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.APIToken != "" {
 			if tok := bearer(r); tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.APIToken)) == 1 {
-				next.ServeHTTP(w, r)
+				next.ServeHTTP(w, r.WithContext(access.WithPrincipal(r.Context(), apiTokenPrincipal)))
 				return
 			}
 		}
 		if s.cfg.Sessions != nil {
 			if sess, ok := s.cfg.Sessions.Session(r); ok && sess != nil {
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
+				ctx := access.WithPrincipal(context.WithValue(r.Context(), sessionKey{}, sess), consolePrincipal)
+				next.ServeHTTP(w, r.WithContext(ctx))
 				return
 			}
 		}
@@ -161,7 +173,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 			writeErr(w, weft.Errorf(weft.EUnauthorized, "missing or wrong API token (Authorization: Bearer <api_token>)"))
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(access.WithPrincipal(r.Context(), anonymous)))
 	})
 }
 

@@ -307,6 +307,7 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	gwCfg.Metrics = metrics.Handler()
+	gwCfg.AuditFailed = metrics.AuditFailed
 	gw := gateway.New(eng, log, gwCfg)
 	srv := gateway.NewHTTPServer(gw, cfg.HTTP)
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -519,7 +520,8 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 	if cfg.workerID == "" {
 		cfg.workerID = sqlstore.NewWorkerID()
 	}
-	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, WorkerID: cfg.workerID, Secret: cfg.secret})
+	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, WorkerID: cfg.workerID, Secret: cfg.secret,
+		AuditRetention: cfg.Audit.Retention})
 	if err := eng.LoadConnections(ctx); err != nil {
 		return fail(weft.Errorf(weft.EUnavailable, "stored connections: %v (is this the right master key? it comes from %s)", err, keys.Source()))
 	}
