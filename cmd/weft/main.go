@@ -61,6 +61,8 @@ Usage:
   weft connector list | show NAME | search WORDS...
   weft connection list | show NAME | set NAME --file F | delete NAME
   weft secrets rotate                 new master key; every stored credential resealed
+  weft audit list [--since 24h] [--actor A] [--action X] [--limit N] [--json]   the audit log, newest first (--json: JSON lines, oldest first, for a SIEM)
+  weft audit verify [--data-dir DIR | --config FILE]   check the audit log's hash chain (exit 1 names the first bad entry; with a store named, no server needed)
   weft sandbox SPEC... [--addr 127.0.0.1:9100]   serve a stateful simulator of each OpenAPI document under /NAME/
   weft mcp --stdio [--toolset all]    serve MCP on stdin/stdout (local agents)
   weft mcp toolsets | keys create NAME --scopes S[,S] [--rate N] | keys list | keys revoke ID
@@ -137,6 +139,8 @@ func dispatch(cmd string, args []string, stdout, stderr io.Writer) error {
 		err = alertsCmd(args, stdout)
 	case "metrics":
 		err = metricsCmd(args, stdout)
+	case "audit":
+		err = auditCmd(args, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "weft", version)
 	case "help", "-h", "--help":
