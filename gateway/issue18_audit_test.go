@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/engine"
@@ -290,5 +293,36 @@ func TestIssue18_AuditAnonymousOnOpenServer(t *testing.T) {
 	es, _ := rig.entries(t)
 	if len(es) != 1 || es[0].Actor != "anonymous" || es[0].ActorKind != "anonymous" {
 		t.Fatalf("entries %+v", es)
+	}
+}
+
+// failingAudit is a store whose audit appends fail.
+type failingAudit struct{ store.Store }
+
+func (failingAudit) AppendAudit(context.Context, func(store.AuditLink) (store.AuditRecord, error)) (store.AuditRecord, error) {
+	return store.AuditRecord{}, errors.New("disk full")
+}
+
+// A change that is committed stays answered as done when its audit entry
+// cannot be written; the failure is logged with the entry and counted.
+func TestIssue18_AuditWriteFailureIsLoggedAndCounted(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir(), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var logs strings.Builder
+	var failed []string
+	e := engine.New(st, connectors.NewCatalog(), nil, engine.Config{})
+	h := gateway.New(e, slog.New(slog.NewTextHandler(&logs, nil)), gateway.Config{Audit: access.NewLog(failingAudit{st}), AuditFailed: func(a string) { failed = append(failed, a) }})
+	if code, out := api(t, h, "POST", "/api/flows", tinyFlow); code != 201 {
+		t.Fatalf("deploy: %d %v", code, out)
+	}
+	if len(failed) != 1 || failed[0] != "flow.deploy" {
+		t.Fatalf("counted: %v", failed)
+	}
+	if l := logs.String(); !strings.Contains(l, "level=ERROR") || !strings.Contains(l, "audit log write failed") || !strings.Contains(l, "action=flow.deploy") || !strings.Contains(l, "resource=flow:tiny") {
+		t.Fatalf("log: %s", l)
 	}
 }
