@@ -39,7 +39,7 @@ func (m *memAudit) AuditRecords(_ context.Context, f store.AuditFilter) ([]store
 }
 
 func (m *memAudit) AuditAnchor(context.Context) (store.AuditLink, error) { return m.anchor, nil }
-func (m *memAudit) PurgeAudit(context.Context, time.Time) (int64, error)  { return 0, nil }
+func (m *memAudit) PurgeAudit(context.Context, time.Time) (int64, error) { return 0, nil }
 
 func TestRecordFillsDefaultsAndRedactsSecrets(t *testing.T) {
 	m := &memAudit{}
