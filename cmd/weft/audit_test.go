@@ -17,6 +17,7 @@ import (
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
+	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/sqlite"
 )
 
@@ -140,5 +141,33 @@ func TestIssue18_AuditRetentionConfig(t *testing.T) {
 	}
 	if _, err := load("audit: {keep: 1h}\n"); err == nil || !strings.Contains(err.Error(), "keep") {
 		t.Fatalf("unknown key: %v", err)
+	}
+}
+
+// Flows the config deploys at start are audited as Weft itself (system).
+func TestIssue18_DeployAtStartIsAudited(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, dir, slog.New(slog.DiscardHandler), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	file := filepath.Join(dir, "tiny.yaml")
+	if err := os.WriteFile(file, []byte("name: tiny\nsteps:\n  - id: a\n    set: {v: 1}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := engine.New(st, connectors.NewCatalog(), nil, engine.Config{})
+	for i := 0; i < 2; i++ { // the second start finds it unchanged: no deploy, no entry
+		if err := deployAtStart(ctx, e, []string{file}, slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es, err := access.NewLog(st).List(ctx, store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 || es[0].Action != "flow.deploy" || es[0].Actor != "system" || es[0].Resource != "flow:tiny" {
+		t.Fatalf("entries: %+v", es)
 	}
 }

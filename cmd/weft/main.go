@@ -23,6 +23,7 @@ import (
 	_ "time/tzdata" // schedules work on machines without a zoneinfo database
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/ai"
 	"github.com/weftio/weft/connectors"
 	filesconn "github.com/weftio/weft/connectors/files"
@@ -408,6 +409,11 @@ func deployAtStart(ctx context.Context, eng *engine.Engine, globs []string, log 
 				return err
 			}
 			log.Info("flow deployed", "flow", f.Name, "version", fv.Version, "file", file)
+			// Weft itself deploys what the config names: audited as system.
+			if err := access.NewLog(eng.Store()).Record(access.WithPrincipal(ctx, access.Principal{Kind: access.KindSystem}),
+				access.Entry{Action: "flow.deploy", Resource: "flow:" + f.Name, Details: map[string]any{"version": fv.Version, "file": file, "by": "deploy at start"}}); err != nil {
+				log.Error("audit log write failed: the action happened but its audit entry is only in this log line", "action", "flow.deploy", "resource", "flow:"+f.Name, "actor", "system", "err", err)
+			}
 		}
 	}
 	return nil
