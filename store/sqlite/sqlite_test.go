@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/sqlite"
 	"github.com/weftio/weft/store/storetest"
@@ -54,5 +55,34 @@ func TestAuditLog(t *testing.T) {
 			_, err := db.Exec(q)
 			return err
 		}}
+	})
+}
+
+// BenchmarkAuditAppend is the cost an audited API request adds: one
+// hash-chained append (go test -run '^$' -bench AuditAppend ./store/sqlite).
+func BenchmarkAuditAppend(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), b.TempDir(), slog.New(slog.DiscardHandler), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	log := access.NewLog(s)
+	e := access.Entry{Action: "flow.deploy", Resource: "flow:orders", Source: "127.0.0.1", Details: map[string]any{"version": 3, "file": "orders.yaml"}}
+	b.Run("serial", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if err := log.Record(context.Background(), e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := log.Record(context.Background(), e); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
 	})
 }
