@@ -25,6 +25,29 @@ const (
 	OutcomeFailed = "failed"
 )
 
+// Audit actions (role.change and settings.change: for the APIs that will make them).
+const (
+	ActionFlowDeploy       = "flow.deploy"
+	ActionFlowRollback     = "flow.rollback"
+	ActionConnectionCreate = "connection.create"
+	ActionConnectionUpdate = "connection.update"
+	ActionConnectionDelete = "connection.delete"
+	ActionConnectorImport  = "connector.import"
+	ActionSecretsRotate    = "secrets.rotate"
+	ActionMCPKeyCreate     = "mcp_key.create"
+	ActionMCPKeyRevoke     = "mcp_key.revoke"
+	ActionRunReplay        = "run.replay"
+	ActionRunCancel        = "run.cancel"
+	ActionDLQReplay        = "dlq.replay"
+	ActionAlertAck         = "alert.ack"
+	ActionSignIn           = "session.sign_in"
+	ActionSignInFailed     = "session.sign_in_failed"
+	ActionSignOut          = "session.sign_out"
+	ActionRoleChange       = "role.change"
+	ActionSettingsChange   = "settings.change"
+	ActionAuditPurge       = "audit.purge"
+)
+
 // DefaultNamespace is the namespace of everything until namespaces exist.
 const DefaultNamespace = "default"
 
@@ -247,6 +270,6 @@ func (l *Log) Purge(ctx context.Context, before time.Time) (int64, error) {
 	if err != nil {
 		return n, err
 	}
-	return n, l.Record(WithPrincipal(ctx, Principal{Kind: KindSystem}), Entry{Action: "audit.purge", Resource: "audit",
+	return n, l.Record(WithPrincipal(ctx, Principal{Kind: KindSystem}), Entry{Action: ActionAuditPurge, Resource: "audit",
 		Details: map[string]any{"purged": n, "before": before.UTC().Format(time.RFC3339), "anchor_seq": anchor.Seq, "anchor_hash": anchor.Hash}})
 }

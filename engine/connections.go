@@ -94,7 +94,7 @@ func (e *Engine) LoadConnections(ctx context.Context) error {
 		// A master key rotated by configuration (WEFT_MASTER_KEY=NEW,OLD):
 		// Weft itself resealed the credentials.
 		if err := access.NewLog(e.st).Record(access.WithPrincipal(ctx, access.Principal{Kind: access.KindSystem}),
-			access.Entry{Action: "secrets.rotate", Resource: "secrets:master_key", Details: map[string]any{"resealed": n, "by": "new master key at start"}}); err != nil {
+			access.Entry{Action: access.ActionSecretsRotate, Resource: "secrets:master_key", Details: map[string]any{"resealed": n, "by": "new master key at start"}}); err != nil {
 			e.log.Error("audit log write failed: the action happened but its audit entry is only in this log line", "action", "secrets.rotate", "actor", "system", "err", err)
 		}
 	}

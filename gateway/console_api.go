@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/store"
 )
@@ -112,7 +113,7 @@ func (s *Server) bulkReplay(w http.ResponseWriter, r *http.Request) {
 	if req.Flow != "" {
 		res = "flow:" + req.Flow
 	}
-	s.audit(r, "dlq.replay", res, nil, map[string]any{"replayed": done, "failed": len(failed)})
+	s.audit(r, access.ActionDLQReplay, res, nil, map[string]any{"replayed": done, "failed": len(failed)})
 	writeJSON(w, http.StatusOK, out)
 }
 

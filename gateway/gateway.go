@@ -228,14 +228,14 @@ func (s *Server) apiRoutes(r chi.Router) {
 				writeErr(w, weft.Errorf(weft.ENotFound, "no alert %q", chi.URLParam(r, "id")))
 				return
 			}
-			s.audit(r, "alert.ack", "alert:"+chi.URLParam(r, "id"), nil, map[string]any{"by": who})
+			s.audit(r, access.ActionAlertAck, "alert:"+chi.URLParam(r, "id"), nil, map[string]any{"by": who})
 			writeJSON(w, http.StatusOK, map[string]any{"acked": chi.URLParam(r, "id")})
 		})
 	}
 	r.Delete("/mcp/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
 		err := s.e.Store().RevokeAPIKey(r.Context(), id)
-		s.audit(r, "mcp_key.revoke", "mcp_key:"+id, err, nil)
+		s.audit(r, access.ActionMCPKeyRevoke, "mcp_key:"+id, err, nil)
 		if err != nil {
 			writeErr(w, err)
 			return
@@ -631,11 +631,11 @@ func (s *Server) deployFlow(w http.ResponseWriter, r *http.Request) {
 	}
 	fv, f, err := s.e.Deploy(r.Context(), file, src)
 	if err != nil {
-		s.audit(r, "flow.deploy", "flow:", err, map[string]any{"file": file})
+		s.audit(r, access.ActionFlowDeploy, "flow:", err, map[string]any{"file": file})
 		writeErr(w, err)
 		return
 	}
-	s.audit(r, "flow.deploy", "flow:"+f.Name, nil, map[string]any{"version": fv.Version, "file": file})
+	s.audit(r, access.ActionFlowDeploy, "flow:"+f.Name, nil, map[string]any{"version": fv.Version, "file": file})
 	s.log.Info("flow deployed", "flow", f.Name, "version", fv.Version, "file", file)
 	writeJSON(w, http.StatusCreated, map[string]any{"name": f.Name, "version": fv.Version, "active": true, "trigger": f.Trigger.Kind})
 }
@@ -708,7 +708,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		details["from_version"] = cur.Version
 	}
 	err = s.e.Rollback(r.Context(), name, req.Version)
-	s.audit(r, "flow.rollback", "flow:"+name, err, details)
+	s.audit(r, access.ActionFlowRollback, "flow:"+name, err, details)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -841,7 +841,7 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	run, err := s.e.Replay(r.Context(), id, req.Input)
-	s.audit(r, "run.replay", "run:"+id, err, map[string]any{"new_input": len(req.Input) > 0})
+	s.audit(r, access.ActionRunReplay, "run:"+id, err, map[string]any{"new_input": len(req.Input) > 0})
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -852,7 +852,7 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	err := s.e.Cancel(r.Context(), id)
-	s.audit(r, "run.cancel", "run:"+id, err, nil)
+	s.audit(r, access.ActionRunCancel, "run:"+id, err, nil)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -927,9 +927,9 @@ func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.Name = name
-	action := "connection.create"
+	action := access.ActionConnectionCreate
 	if _, ok := s.e.Catalog().LookupConnection(name); ok {
-		action = "connection.update"
+		action = access.ActionConnectionUpdate
 	}
 	var fields map[string]any
 	_ = bounded.UnmarshalYAML("connection body", data, &fields, bodyLimits)
@@ -946,7 +946,7 @@ func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "name")
 	err := s.e.DeleteConnection(r.Context(), name)
-	s.audit(r, "connection.delete", "connection:"+name, err, nil)
+	s.audit(r, access.ActionConnectionDelete, "connection:"+name, err, nil)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -973,11 +973,11 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	}
 	k, secret, err := mcp.CreateKey(r.Context(), s.e.Store(), req.Name, req.Scopes, req.RatePerMin)
 	if err != nil {
-		s.audit(r, "mcp_key.create", "mcp_key:", err, map[string]any{"name": req.Name, "scopes": req.Scopes})
+		s.audit(r, access.ActionMCPKeyCreate, "mcp_key:", err, map[string]any{"name": req.Name, "scopes": req.Scopes})
 		writeErr(w, err)
 		return
 	}
-	s.audit(r, "mcp_key.create", "mcp_key:"+k.ID, nil, map[string]any{"name": k.Name, "scopes": k.Scopes, "rate_per_min": k.RatePerMin})
+	s.audit(r, access.ActionMCPKeyCreate, "mcp_key:"+k.ID, nil, map[string]any{"name": k.Name, "scopes": k.Scopes, "rate_per_min": k.RatePerMin})
 	if s.cfg.MCPAuth != nil {
 		s.cfg.MCPAuth.Forget()
 	}
@@ -1004,7 +1004,7 @@ func (s *Server) toolsetTools(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) {
 	n, err := s.e.RotateKey(r.Context())
-	s.audit(r, "secrets.rotate", "secrets:master_key", err, map[string]any{"resealed": n})
+	s.audit(r, access.ActionSecretsRotate, "secrets:master_key", err, map[string]any{"resealed": n})
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -1042,7 +1042,7 @@ func (s *Server) importConnector(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = s.e.Store().SaveConnectorSpec(r.Context(), store.ConnectorSpec{Name: name, Kind: "openapi", Spec: spec})
-	s.audit(r, "connector.import", "connector:"+name, err, map[string]any{"operations": rep.Imported, "rejected": len(rep.Rejected)})
+	s.audit(r, access.ActionConnectorImport, "connector:"+name, err, map[string]any{"operations": rep.Imported, "rejected": len(rep.Rejected)})
 	if err != nil {
 		writeErr(w, err)
 		return

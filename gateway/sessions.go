@@ -297,7 +297,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.APIToken)) != 1 {
 		m.fail(client)
 		s.log.Warn("console sign-in refused: wrong token", "client", client)
-		s.record(r, access.Entry{Action: "session.sign_in_failed", Resource: "session", Source: client, Outcome: access.OutcomeDenied,
+		s.record(r, access.Entry{Action: access.ActionSignInFailed, Resource: "session", Source: client, Outcome: access.OutcomeDenied,
 			Details: map[string]any{"reason": "wrong API token"}})
 		writeErr(w, weft.Errorf(weft.EUnauthorized, "wrong API token"))
 		return
@@ -307,7 +307,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: s.secureCookies(r)})
 	s.log.Info("console signed in", "client", client)
-	s.record(r.WithContext(access.WithPrincipal(r.Context(), consolePrincipal)), access.Entry{Action: "session.sign_in", Resource: "session", Source: client})
+	s.record(r.WithContext(access.WithPrincipal(r.Context(), consolePrincipal)), access.Entry{Action: access.ActionSignIn, Resource: "session", Source: client})
 	writeJSON(w, http.StatusOK, map[string]any{"csrf_token": sess.csrf, "expires_at": exp.UTC().Format(time.RFC3339)})
 }
 
@@ -322,7 +322,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			m.end(r)
-			s.record(r.WithContext(access.WithPrincipal(r.Context(), consolePrincipal)), access.Entry{Action: "session.sign_out", Resource: "session", Source: clientIP(r)})
+			s.record(r.WithContext(access.WithPrincipal(r.Context(), consolePrincipal)), access.Entry{Action: access.ActionSignOut, Resource: "session", Source: clientIP(r)})
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode,

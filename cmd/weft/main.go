@@ -411,7 +411,7 @@ func deployAtStart(ctx context.Context, eng *engine.Engine, globs []string, log 
 			log.Info("flow deployed", "flow", f.Name, "version", fv.Version, "file", file)
 			// Weft itself deploys what the config names: audited as system.
 			if err := access.NewLog(eng.Store()).Record(access.WithPrincipal(ctx, access.Principal{Kind: access.KindSystem}),
-				access.Entry{Action: "flow.deploy", Resource: "flow:" + f.Name, Details: map[string]any{"version": fv.Version, "file": file, "by": "deploy at start"}}); err != nil {
+				access.Entry{Action: access.ActionFlowDeploy, Resource: "flow:" + f.Name, Details: map[string]any{"version": fv.Version, "file": file, "by": "deploy at start"}}); err != nil {
 				log.Error("audit log write failed: the action happened but its audit entry is only in this log line", "action", "flow.deploy", "resource", "flow:"+f.Name, "actor", "system", "err", err)
 			}
 		}
