@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/internal/bounded"
 	"github.com/weftio/weft/store"
@@ -90,6 +91,12 @@ func (e *Engine) LoadConnections(ctx context.Context) error {
 			return fmt.Errorf("resealing connections under the current key: %w", err)
 		}
 		e.log.Info("connections resealed under the current master key", "connections", n)
+		// A master key rotated by configuration (WEFT_MASTER_KEY=NEW,OLD):
+		// Weft itself resealed the credentials.
+		if err := access.NewLog(e.st).Record(access.WithPrincipal(ctx, access.Principal{Kind: access.KindSystem}),
+			access.Entry{Action: access.ActionSecretsRotate, Resource: "secrets:master_key", Details: map[string]any{"resealed": n, "by": "new master key at start"}}); err != nil {
+			e.log.Error("audit log write failed: the action happened but its audit entry is only in this log line", "action", "secrets.rotate", "actor", "system", "err", err)
+		}
 	}
 	return firstErr
 }

@@ -38,6 +38,10 @@ type Config struct {
 	// Secret looks up a named secret (WEFT_SECRET_<NAME>) so a deploy can
 	// refuse a webhook signature whose secret is set but empty.
 	Secret func(name string) (string, bool)
+	// AuditRetention: audit entries older than this are purged by
+	// RunRetention, the chain kept verifiable from its new anchor (0: kept
+	// forever).
+	AuditRetention time.Duration
 }
 
 // Engine runs flows.

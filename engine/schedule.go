@@ -6,6 +6,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/flow"
 )
 
@@ -188,19 +189,30 @@ func dueTicks(ticks []time.Time, now time.Time, policy string) []time.Time {
 	return append(missed, current...)
 }
 
-// RunRetention purges finished runs older than keep, every interval.
+// RunRetention purges finished runs older than keep, and audit entries
+// older than Config.AuditRetention, every interval.
 func (e *Engine) RunRetention(ctx context.Context, keep, interval time.Duration) {
-	if keep <= 0 {
+	if keep <= 0 && e.cfg.AuditRetention <= 0 {
 		return
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		n, err := e.st.Purge(ctx, e.now().Add(-keep))
-		if err != nil && ctx.Err() == nil {
-			e.log.Error("retention purge", "err", err)
-		} else if n > 0 {
-			e.log.Info("retention purge", "runs", n)
+		if keep > 0 {
+			n, err := e.st.Purge(ctx, e.now().Add(-keep))
+			if err != nil && ctx.Err() == nil {
+				e.log.Error("retention purge", "err", err)
+			} else if n > 0 {
+				e.log.Info("retention purge", "runs", n)
+			}
+		}
+		if e.cfg.AuditRetention > 0 {
+			n, err := access.NewLog(e.st).Purge(ctx, e.now().Add(-e.cfg.AuditRetention))
+			if err != nil && ctx.Err() == nil {
+				e.log.Error("audit retention purge", "err", err)
+			} else if n > 0 {
+				e.log.Info("audit retention purge", "entries", n)
+			}
 		}
 		select {
 		case <-ctx.Done():

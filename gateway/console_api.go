@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/store"
 )
@@ -104,6 +105,15 @@ func (s *Server) bulkReplay(w http.ResponseWriter, r *http.Request) {
 		out["more"] = true // the flow has more dead runs than one request replays
 	}
 	s.log.Info("dead runs replayed", "replayed", len(ok), "failed", len(failed), "flow", req.Flow)
+	done := make([]string, len(ok))
+	for i, o := range ok {
+		done[i] = o.Run
+	}
+	res := "dlq"
+	if req.Flow != "" {
+		res = "flow:" + req.Flow
+	}
+	s.audit(r, access.ActionDLQReplay, res, nil, map[string]any{"replayed": done, "failed": len(failed)})
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -54,6 +54,8 @@ type Config struct {
 	NL2Flow        *nl2flow.Compiler                // drafts flows from requests (/api/nl2flow)
 	Console        fs.FS                            // the web console's built bundle, served at / (nil: no console)
 	Directory      *access.Directory                // local users, personal access tokens, service accounts (nil: api_token only)
+	Audit          *access.Log                      // the audit log (default: kept in the engine's store)
+	AuditFailed    func(action string)              // counts audit entries that could not be written (a metric)
 }
 
 // Server is the HTTP handler.
@@ -85,6 +87,9 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		// The console signs in with the API token once and works under a
 		// cookie session from then on.
 		cfg.Sessions = NewMemorySessions()
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = access.NewLog(e.Store())
 	}
 	s := &Server{e: e, log: log, cfg: cfg}
 	g, err := newGuard(cfg)
@@ -227,12 +232,15 @@ func (s *Server) apiRoutes(r chi.Router) {
 				writeErr(w, weft.Errorf(weft.ENotFound, "no alert %q", chi.URLParam(r, "id")))
 				return
 			}
+			s.audit(r, access.ActionAlertAck, "alert:"+chi.URLParam(r, "id"), nil, map[string]any{"by": who})
 			writeJSON(w, http.StatusOK, map[string]any{"acked": chi.URLParam(r, "id")})
 		})
 	}
 	s.route(r, http.MethodDelete, "/mcp/keys/{id}", access.MCPKeysManage, func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
-		if err := s.e.Store().RevokeAPIKey(r.Context(), id); err != nil {
+		err := s.e.Store().RevokeAPIKey(r.Context(), id)
+		s.audit(r, access.ActionMCPKeyRevoke, "mcp_key:"+id, err, nil)
+		if err != nil {
 			writeErr(w, err)
 			return
 		}
@@ -251,6 +259,8 @@ func (s *Server) apiRoutes(r chi.Router) {
 		writeJSON(w, http.StatusOK, map[string]any{"counts": counts})
 	})
 	s.memberRoutes(r)
+	s.route(r, http.MethodGet, "/audit", access.AuditRead, s.listAudit)
+	s.route(r, http.MethodGet, "/audit/verify", access.AuditRead, s.verifyAudit)
 	s.route(r, http.MethodGet, "/schemas/flow", access.FlowsRead, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/schema+json")
 		_, _ = w.Write(flow.Schema())
@@ -626,9 +636,11 @@ func (s *Server) deployFlow(w http.ResponseWriter, r *http.Request) {
 	}
 	fv, f, err := s.e.Deploy(r.Context(), file, src)
 	if err != nil {
+		s.audit(r, access.ActionFlowDeploy, "flow:", err, map[string]any{"file": file})
 		writeErr(w, err)
 		return
 	}
+	s.audit(r, access.ActionFlowDeploy, "flow:"+f.Name, nil, map[string]any{"version": fv.Version, "file": file})
 	s.log.Info("flow deployed", "flow", f.Name, "version", fv.Version, "file", file)
 	writeJSON(w, http.StatusCreated, map[string]any{"name": f.Name, "version": fv.Version, "active": true, "trigger": f.Trigger.Kind})
 }
@@ -696,7 +708,13 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	if err := s.e.Rollback(r.Context(), name, req.Version); err != nil {
+	details := map[string]any{"to_version": req.Version}
+	if cur, err := s.e.Store().GetFlow(r.Context(), name, 0); err == nil {
+		details["from_version"] = cur.Version
+	}
+	err = s.e.Rollback(r.Context(), name, req.Version)
+	s.audit(r, access.ActionFlowRollback, "flow:"+name, err, details)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -828,6 +846,7 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	run, err := s.e.Replay(r.Context(), id, req.Input)
+	s.audit(r, access.ActionRunReplay, "run:"+id, err, map[string]any{"new_input": len(req.Input) > 0})
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -837,7 +856,9 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	if err := s.e.Cancel(r.Context(), id); err != nil {
+	err := s.e.Cancel(r.Context(), id)
+	s.audit(r, access.ActionRunCancel, "run:"+id, err, nil)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -911,7 +932,15 @@ func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.Name = name
-	if err := s.e.SaveConnection(r.Context(), &conn); err != nil {
+	action := access.ActionConnectionCreate
+	if _, ok := s.e.Catalog().LookupConnection(name); ok {
+		action = access.ActionConnectionUpdate
+	}
+	var fields map[string]any
+	_ = bounded.UnmarshalYAML("connection body", data, &fields, bodyLimits)
+	err = s.e.SaveConnection(r.Context(), &conn)
+	s.audit(r, action, "connection:"+name, err, map[string]any{"connector": conn.Connector, "fields": bodyFields(fields)})
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -921,7 +950,9 @@ func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "name")
-	if err := s.e.DeleteConnection(r.Context(), name); err != nil {
+	err := s.e.DeleteConnection(r.Context(), name)
+	s.audit(r, access.ActionConnectionDelete, "connection:"+name, err, nil)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -947,9 +978,11 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	}
 	k, secret, err := mcp.CreateKey(r.Context(), s.e.Store(), req.Name, req.Scopes, req.RatePerMin)
 	if err != nil {
+		s.audit(r, access.ActionMCPKeyCreate, "mcp_key:", err, map[string]any{"name": req.Name, "scopes": req.Scopes})
 		writeErr(w, err)
 		return
 	}
+	s.audit(r, access.ActionMCPKeyCreate, "mcp_key:"+k.ID, nil, map[string]any{"name": k.Name, "scopes": k.Scopes, "rate_per_min": k.RatePerMin})
 	if s.cfg.MCPAuth != nil {
 		s.cfg.MCPAuth.Forget()
 	}
@@ -976,6 +1009,7 @@ func (s *Server) toolsetTools(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) {
 	n, err := s.e.RotateKey(r.Context())
+	s.audit(r, access.ActionSecretsRotate, "secrets:master_key", err, map[string]any{"resealed": n})
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -1012,7 +1046,9 @@ func (s *Server) importConnector(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, weft.Wrap(code, err, "import %s: %v", name, err))
 		return
 	}
-	if err := s.e.Store().SaveConnectorSpec(r.Context(), store.ConnectorSpec{Name: name, Kind: "openapi", Spec: spec}); err != nil {
+	err = s.e.Store().SaveConnectorSpec(r.Context(), store.ConnectorSpec{Name: name, Kind: "openapi", Spec: spec})
+	s.audit(r, access.ActionConnectorImport, "connector:"+name, err, map[string]any{"operations": rep.Imported, "rejected": len(rep.Rejected)})
+	if err != nil {
 		writeErr(w, err)
 		return
 	}

@@ -316,6 +316,8 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 			if weft.Code(err) == weft.EUnauthorized {
 				m.fail(client)
 				s.log.Warn("console sign-in refused: wrong user name or password", "client", client, "user", clip(req.User, 64))
+				s.record(r, access.Entry{Action: access.ActionSignInFailed, Resource: "session", Source: client, Outcome: access.OutcomeDenied,
+					Details: map[string]any{"reason": "wrong user name or password", "user": clip(req.User, 64)}})
 			}
 			writeErr(w, err)
 			return
@@ -325,6 +327,8 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.APIToken == "" || tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.APIToken)) != 1 {
 			m.fail(client)
 			s.log.Warn("console sign-in refused: wrong token", "client", client)
+			s.record(r, access.Entry{Action: access.ActionSignInFailed, Resource: "session", Source: client, Outcome: access.OutcomeDenied,
+				Details: map[string]any{"reason": "wrong API token"}})
 			writeErr(w, weft.Errorf(weft.EUnauthorized, "wrong API token"))
 			return
 		}
@@ -335,6 +339,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: s.secureCookies(r)})
 	s.log.Info("console signed in", "client", client, "principal", p.Actor())
+	s.record(r.WithContext(access.WithPrincipal(r.Context(), p)), access.Entry{Action: access.ActionSignIn, Resource: "session", Source: client})
 	writeJSON(w, http.StatusOK, map[string]any{"csrf_token": sess.csrf, "expires_at": exp.UTC().Format(time.RFC3339), "principal": p})
 }
 
@@ -349,6 +354,11 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			m.end(r)
+			who := apiTokenPrincipal
+			if ps, ok := sess.(principalSession); ok {
+				who = ps.Principal()
+			}
+			s.record(r.WithContext(access.WithPrincipal(r.Context(), who)), access.Entry{Action: access.ActionSignOut, Resource: "session", Source: clientIP(r)})
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode,

@@ -29,6 +29,7 @@ type Metrics struct {
 	keyCalls *prometheus.CounterVec
 	opCalls  *prometheus.CounterVec
 	opDur    *prometheus.HistogramVec
+	auditErr *prometheus.CounterVec
 	steps    sync.Map // "flow@version" -> map[step]opRef, from the stored flow
 }
 
@@ -57,9 +58,14 @@ func NewMetrics() *Metrics {
 		[]string{"connection", "operation", "status", "error_class"})
 	m.opDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "weft_operation_duration_seconds",
 		Help: "Connector operation call durations.", Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14)}, []string{"connection", "operation"})
-	m.reg.MustRegister(m.attempts, m.duration, m.inBytes, m.outBytes, m.runs, m.retries, m.keyCalls, m.opCalls, m.opDur)
+	m.auditErr = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weft_audit_write_failures_total",
+		Help: "Actions done whose audit entry could not be written (the server log has them), by action."}, []string{"action"})
+	m.reg.MustRegister(m.attempts, m.duration, m.inBytes, m.outBytes, m.runs, m.retries, m.keyCalls, m.opCalls, m.opDur, m.auditErr)
 	return m
 }
+
+// AuditFailed counts an action whose audit entry could not be written.
+func (m *Metrics) AuditFailed(action string) { m.auditErr.WithLabelValues(action).Inc() }
 
 // Handler serves /metrics.
 func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }

@@ -133,6 +133,21 @@ type Store interface {
 	Mapping(ctx context.Context, id string) (*MappingDoc, error)
 	Mappings(ctx context.Context) ([]MappingDoc, error)
 
+	// The audit log (access builds and checks the hash chain; the store
+	// keeps it). AppendAudit serialises appends, across processes too: in
+	// one transaction it takes the chain's lock, reads its last link (the
+	// newest entry, else the purge anchor, else the zero link), asks seal
+	// for the record that follows it (Seq must be prev.Seq+1) and inserts
+	// it. AuditRecords lists entries (newest first, or ascending by seq
+	// with Ascending). AuditAnchor is the link the oldest kept entry
+	// follows (zero until a purge). PurgeAudit deletes the oldest entries,
+	// those before the first one at or after before, and records the last
+	// one deleted as the new anchor, in one transaction.
+	AppendAudit(ctx context.Context, seal func(prev AuditLink) (AuditRecord, error)) (AuditRecord, error)
+	AuditRecords(ctx context.Context, f AuditFilter) ([]AuditRecord, error)
+	AuditAnchor(ctx context.Context) (AuditLink, error)
+	PurgeAudit(ctx context.Context, before time.Time) (int64, error)
+
 	// StartQueue starts River with these workers (nil: insert only).
 	StartQueue(ctx context.Context, workers *river.Workers, q QueueConfig) error
 	// StopQueue stops fetching new jobs and waits for running ones up to
@@ -396,3 +411,39 @@ type Token struct {
 	ExpiresAt *time.Time        `json:"expires_at,omitempty"`
 	RevokedAt *time.Time        `json:"revoked_at,omitempty"`
 }
+
+// AuditRecord is one audit-log row as stored (access.Entry is its meaning).
+type AuditRecord struct {
+	Seq       int64
+	At        time.Time // microsecond precision
+	Actor     string
+	ActorKind string
+	Action    string
+	Resource  string
+	Namespace string
+	Source    string
+	Outcome   string
+	Details   string // canonical JSON
+	PrevHash  string
+	Hash      string
+}
+
+// AuditLink is a point of the audit chain: an entry's seq and hash.
+type AuditLink struct {
+	Seq  int64
+	Hash string
+}
+
+// AuditFilter selects audit entries; every field is optional.
+type AuditFilter struct {
+	Since, Until time.Time // at >= Since, at < Until
+	Actor        string
+	Action       string
+	Before       int64 // seq < Before (newest-first paging)
+	After        int64 // seq > After (ascending paging)
+	Ascending    bool  // by seq ascending (verification); default newest first
+	Limit        int   // 1 to MaxAuditPage; 0: 100
+}
+
+// MaxAuditPage is the most entries one AuditRecords call returns.
+const MaxAuditPage = 1000

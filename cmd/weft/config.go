@@ -27,6 +27,7 @@ type Config struct {
 	MaxBodyBytes  int64                             `yaml:"max_body_bytes"`
 	MaxImport     int64                             `yaml:"max_import_bytes"` // body limit of POST /api/connectors/import
 	Retention     time.Duration                     `yaml:"retention"`
+	Audit         AuditConfig                       `yaml:"audit"`
 	Capture       string                            `yaml:"capture"`
 	APIToken      string                            `yaml:"api_token"`
 	Insecure      bool                              `yaml:"insecure"`   // serve beyond loopback without authentication (loudly logged); never the default
@@ -77,6 +78,13 @@ type AIConfig struct {
 	llmKey   string
 }
 
+// AuditConfig: the tamper-evident audit log.
+type AuditConfig struct {
+	// Retention: entries older than this are purged (the chain stays
+	// verifiable from the last purged entry's hash); 0 keeps them forever.
+	Retention time.Duration `yaml:"retention"`
+}
+
 // TracesConfig: OpenTelemetry spans of runs and steps, exported over
 // OTLP/HTTP when an endpoint is set (off by default).
 type TracesConfig struct {
@@ -120,7 +128,7 @@ type QueueConfig struct {
 func defaultConfig() *Config {
 	return &Config{
 		Addr: "127.0.0.1:8080", DataDir: "./weft-data", LogFormat: "text", LogLevel: "info",
-		MaxBodyBytes: 10 << 20, Retention: 30 * 24 * time.Hour, Capture: "metadata",
+		MaxBodyBytes: 10 << 20, Retention: 30 * 24 * time.Hour, Capture: "metadata", Audit: AuditConfig{Retention: 365 * 24 * time.Hour},
 		Queue:    QueueConfig{Workers: 100, JobTimeout: 2 * time.Minute, RescueAfter: 3 * time.Minute, DeadAfter: 5 * time.Second},
 		Shutdown: 30 * time.Second, SyncTimeout: 30 * time.Second,
 	}
@@ -235,6 +243,9 @@ func loadConfig(path string, env []string) (*Config, error) {
 	}
 	if err := c.TLS.Check(); err != nil {
 		return nil, fmt.Errorf("config: %v", err)
+	}
+	if c.Audit.Retention < 0 {
+		return nil, fmt.Errorf("config: audit.retention must be a duration of 0 (keep forever) or more, e.g. 8760h")
 	}
 	if c.Queue.JobTimeout > c.Queue.RescueAfter {
 		c.Queue.JobTimeout = c.Queue.RescueAfter

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"os"
 	"testing"
@@ -45,4 +46,29 @@ func BenchmarkQueue(b *testing.B) {
 	}
 	defer s.Close()
 	storetest.BenchQueue(b, s, 100)
+}
+
+func TestAuditLog(t *testing.T) {
+	pg := pgtest.Shared(t)
+	storetest.RunAudit(t, func(t *testing.T) storetest.AuditFixture {
+		url := pg.NewDatabase(t)
+		open := func() store.Store {
+			s, err := postgres.Open(context.Background(), url, slog.New(slog.DiscardHandler), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+		s := open()
+		db, err := sql.Open("pgx", url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return storetest.AuditFixture{Store: s, Other: open, Exec: func(q string) error {
+			_, err := db.Exec(q)
+			return err
+		}}
+	})
 }
