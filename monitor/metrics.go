@@ -177,6 +177,10 @@ type Observed struct {
 	Tracer  *Tracer  // optional: OpenTelemetry spans of runs and attempts
 }
 
+// Unwrap returns the store Observed wraps, for its optional interfaces
+// (store.Identities): embedding the store.Store interface hides them.
+func (o Observed) Unwrap() store.Store { return o.Store }
+
 func (o Observed) run(r *store.Run) {
 	o.M.ObserveRun(r)
 	if o.Alerter != nil {

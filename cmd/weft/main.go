@@ -288,7 +288,7 @@ func serve(args []string, stderr io.Writer) error {
 		}()
 	}
 	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImport, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, Console: web.Dist()}
-	if ids, ok := eng.Store().(store.Identities); ok {
+	if ids, ok := unwrapStore(eng.Store()).(store.Identities); ok {
 		gwCfg.Directory = access.NewDirectory(ids) // local users, personal access tokens, service accounts
 	}
 	if len(cfg.Sandboxes) > 0 {
@@ -713,4 +713,16 @@ func notifyAlert(ctx context.Context, eng *engine.Engine, c AlertsConfig, a moni
 	}
 	_, err := eng.CallOperation(ctx, engine.ToolCall{Toolset: "alerts", Tool: "alert", Caller: "monitor", Connection: c.Notify.Connection, Operation: op, Input: in})
 	return err
+}
+
+// unwrapStore peels wrappers (monitor.Observed) off the engine's store, so
+// its optional interfaces (store.Identities) are found.
+func unwrapStore(st store.Store) store.Store {
+	for {
+		u, ok := st.(interface{ Unwrap() store.Store })
+		if !ok {
+			return st
+		}
+		st = u.Unwrap()
+	}
 }

@@ -103,16 +103,19 @@ export function App() {
   );
 }
 
-/** SignIn exchanges the API token for a cookie session (POST /api/session). */
+/** SignIn opens a cookie session (POST /api/session) for a local user
+ * (name and password) or with the API token. */
 function SignIn({ onDone }: { onDone: () => void }) {
+  const [user, setUser] = useState("");
+  const [password, setPassword] = useState("");
   const [token, setToken] = useState("");
   const [err, setErr] = useState("");
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
+  const signIn = async (body: Record<string, string>) => {
     setErr("");
     try {
-      const res = await api<{ csrf_token: string }>("/api/session", { body: { token } });
+      const res = await api<{ csrf_token: string }>("/api/session", { body });
       setCSRF(res.csrf_token);
+      setPassword("");
       setToken("");
       onDone();
     } catch (e) {
@@ -121,16 +124,48 @@ function SignIn({ onDone }: { onDone: () => void }) {
   };
   return (
     <div className="signin">
-      <form onSubmit={submit} className="card">
+      <div className="card">
         <h1>Sign in to Weft</h1>
-        <p>This server requires its API token (<code>api_token</code> in the configuration).</p>
-        <label>
-          API token
-          <input type="password" autoComplete="current-password" value={token} onChange={(e) => setToken(e.target.value)} autoFocus />
-        </label>
-        {err && <p className="error" role="alert">{err}</p>}
-        <button type="submit" disabled={!token}>Sign in</button>
-      </form>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void signIn({ user, password });
+          }}
+        >
+          <label>
+            User name
+            <input autoComplete="username" value={user} onChange={(e) => setUser(e.target.value)} autoFocus />
+          </label>
+          <label>
+            Password
+            <input type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+          </label>
+          <button type="submit" disabled={!user || !password}>
+            Sign in
+          </button>
+        </form>
+        <form
+          className="signin-token"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void signIn({ token });
+          }}
+        >
+          <p className="muted">Or use the server's API token (<code>api_token</code> in its configuration).</p>
+          <label>
+            API token
+            <input type="password" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} />
+          </label>
+          <button type="submit" className="secondary" disabled={!token}>
+            Sign in with the token
+          </button>
+        </form>
+        {err && (
+          <p className="error" role="alert">
+            {err}
+          </p>
+        )}
+      </div>
     </div>
   );
 }
