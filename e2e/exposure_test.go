@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,34 +43,9 @@ func serveOutcome(t *testing.T, env []string, within time.Duration, args ...stri
 // answers at dial.
 func startExposed(t *testing.T, listen, dial string, env []string, args ...string) (*server, string) {
 	t.Helper()
-	s := &server{t: t, URL: "http://" + dial, addr: listen, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
-	s.cmd = exec.Command(weftBin, append([]string{"serve", "--addr", listen}, args...)...)
-	s.cmd.Env = append(os.Environ(), env...)
-	s.cmd.Stdout = lockedBuf{s.mu, s.log}
-	s.cmd.Stderr = lockedBuf{s.mu, s.log}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() { s.stop(syscall.SIGTERM) })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get(s.URL + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s, s.logs()
-			}
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("weft serve --addr %s exited:\n%s", listen, s.logs())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("weft serve --addr %s did not become healthy:\n%s", listen, s.logs())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	s := launch(t, "", listen, "http://"+dial, env, args...)
+	s.waitHealthy(http.DefaultClient)
+	return s, s.logs()
 }
 
 // Listening beyond loopback without authentication is refused, whatever

@@ -83,8 +83,27 @@ func startServerIn(t testing.TB, dir, addr string, env []string, args ...string)
 	if addr == "" {
 		addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	}
-	s := &server{t: t, URL: "http://" + addr, addr: addr, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
-	s.cmd = exec.Command(weftBin, append([]string{"serve", "--addr", addr}, args...)...)
+	s := launch(t, dir, addr, "http://"+addr, env, args...)
+	s.waitHealthy(http.DefaultClient)
+	return s
+}
+
+// startServerTLS starts weft serve listening on listen with a tls config
+// (in args) and waits until https://dial/healthz answers through hc (a
+// client that trusts the test CA and, under mutual TLS, presents a client
+// certificate).
+func startServerTLS(t testing.TB, listen, dial string, hc *http.Client, env []string, args ...string) *server {
+	t.Helper()
+	s := launch(t, "", listen, "https://"+dial, env, args...)
+	s.waitHealthy(hc)
+	return s
+}
+
+// launch starts weft serve on listen in dir; url is how tests reach it.
+func launch(t testing.TB, dir, listen, url string, env []string, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, URL: url, addr: listen, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
+	s.cmd = exec.Command(weftBin, append([]string{"serve", "--addr", listen}, args...)...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Dir = dir
 	s.cmd.Stdout = lockedBuf{s.mu, s.log}
@@ -94,59 +113,28 @@ func startServerIn(t testing.TB, dir, addr string, env []string, args ...string)
 	}
 	go func() { _ = s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() { s.stop(syscall.SIGTERM) })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(s.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("weft serve exited early:\n%s", s.logs())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("weft serve did not become healthy:\n%s", s.logs())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return s
 }
 
-// startServerTLS starts weft serve listening on listen with a tls config
-// (in args) and waits until https://dial/healthz answers through hc (a
-// client that trusts the test CA and, under mutual TLS, presents a client
-// certificate).
-func startServerTLS(t testing.TB, listen, dial string, hc *http.Client, env []string, args ...string) *server {
-	t.Helper()
-	s := &server{t: t, URL: "https://" + dial, addr: listen, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
-	s.cmd = exec.Command(weftBin, append([]string{"serve", "--addr", listen}, args...)...)
-	s.cmd.Env = append(os.Environ(), env...)
-	s.cmd.Stdout = lockedBuf{s.mu, s.log}
-	s.cmd.Stderr = lockedBuf{s.mu, s.log}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() { s.stop(syscall.SIGTERM) })
+// waitHealthy polls /healthz through hc until it answers 200 (30 s at most).
+func (s *server) waitHealthy(hc *http.Client) {
+	s.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := hc.Get(s.URL + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return s
+				return
 			}
 		}
 		select {
 		case <-s.done:
-			t.Fatalf("weft serve exited early:\n%s", s.logs())
+			s.t.Fatalf("weft serve exited early:\n%s", s.logs())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("weft serve did not become healthy over https (%v):\n%s", err, s.logs())
+			s.t.Fatalf("weft serve did not become healthy at %s (%v):\n%s", s.URL, err, s.logs())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
