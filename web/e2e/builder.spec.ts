@@ -2,9 +2,25 @@
 // the palette and forms only, deploy and fire it; break and fix an
 // expression in order-flow; bad input (YAML that does not parse, an unknown
 // step kind, 500 steps, a reload with a draft, a server that goes away).
-import type { Page } from "@playwright/test";
+import type { Locator, Page } from "@playwright/test";
 import { test, expect, shot } from "./fixtures";
 import { genFlow } from "../test/genflow";
+
+/** settled waits until l stops moving (the canvas pans with an animation). */
+async function settled(l: Locator) {
+  let prev = "";
+  await expect
+    .poll(
+      async () => {
+        const box = JSON.stringify(await l.boundingBox());
+        const same = box === prev;
+        prev = box;
+        return same;
+      },
+      { intervals: [60, 60, 100, 100, 200] },
+    )
+    .toBe(true);
+}
 
 const node = (page: Page, id: string) => page.getByRole("button", { name: new RegExp(`^step ${id},`) });
 const settings = (page: Page) => page.getByRole("tabpanel");
@@ -395,8 +411,12 @@ test("(4) the palette: ranked search inserts an operation with a connection and 
   await expect(each).toBeVisible();
   await expect.poll(() => yamlSteps(page)).toEqual(["  transform", "  each", "  post", "  postMessage", "  reply"]);
   // move postMessage into the loop's body by dragging its grip onto "Add a step at the end of do"
-  await pm.click(); // selected: brought into view
-  await pm.getByTitle("Drag onto a + to move this step").dragTo(page.getByRole("button", { name: "Add a step at the end of do" }));
+  await pm.click(); // selected: brought into view (the canvas pans, animated)
+  const grip = pm.getByTitle("Drag onto a + to move this step");
+  const endOfDo = page.getByRole("button", { name: "Add a step at the end of do" });
+  await settled(grip);
+  await settled(endOfDo);
+  await grip.dragTo(endOfDo);
   await expect.poll(() => yamlSteps(page)).toEqual(["  transform", "  each", "      postMessage", "  post", "  reply"]);
   await shot(page, "builder-drag-foreach");
   // the comments are still there
