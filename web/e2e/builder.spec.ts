@@ -406,7 +406,9 @@ test("(4) the palette: ranked search inserts an operation with a connection and 
 
   // drag a foreach from the palette onto the + between transform and post
   await palette.getByRole("searchbox", { name: "Search the palette" }).fill("");
-  await palette.getByRole("button", { name: /^foreach: / }).dragTo(page.getByRole("button", { name: "Insert a step at position 2 of the flow" }));
+  const at2 = page.getByRole("button", { name: "Insert a step at position 2 of the flow" });
+  await settled(at2);
+  await palette.getByRole("button", { name: /^foreach: / }).dragTo(at2);
   const each = node(page, "each");
   await expect(each).toBeVisible();
   await expect.poll(() => yamlSteps(page)).toEqual(["  transform", "  each", "  post", "  postMessage", "  reply"]);
