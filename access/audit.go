@@ -48,7 +48,6 @@ const (
 	ActionAuditPurge       = "audit.purge"
 )
 
-
 // Entry is one audit-log entry.
 type Entry struct {
 	Seq       int64          `json:"seq"`
