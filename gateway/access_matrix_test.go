@@ -31,6 +31,7 @@ const matrixAPIToken = "0123456789abcdef-matrix"
 // and alerts (so their routes exist), and a credential of every kind.
 type authzFixture struct {
 	srv   *gateway.Server
+	open  *gateway.Server // the same engine behind an open loopback gateway (no token, no users): the baseline
 	dir   *access.Directory
 	creds map[string]cred
 }
@@ -57,9 +58,10 @@ func newAuthzFixture(t testing.TB) *authzFixture {
 		t.Fatal(err)
 	}
 	dir := access.NewDirectory(st)
+	open := gateway.New(e, slog.New(slog.DiscardHandler), gateway.Config{})
 	srv := gateway.New(e, slog.New(slog.DiscardHandler), gateway.Config{APIToken: matrixAPIToken, Directory: dir, Mapper: ms,
 		Alerts: monitor.NewAlerter(nil, nil, nil)})
-	f := &authzFixture{srv: srv, dir: dir, creds: map[string]cred{}}
+	f := &authzFixture{srv: srv, open: open, dir: dir, creds: map[string]cred{}}
 	pw := "a long password for tests"
 	for _, role := range access.Roles() {
 		u, err := dir.CreateUser(ctx, role+"-user", pw, role, access.DefaultNamespace)
@@ -273,6 +275,19 @@ func TestEveryRouteDeclaresAPermission(t *testing.T) {
 // go test -run '^$' -bench Authn ./gateway/
 func BenchmarkAuthn(b *testing.B) {
 	f := newAuthzFixture(b)
+	// Baseline in the same run: the same route on an open loopback gateway
+	// (no api_token, no users: an anonymous admin, no lookup).
+	b.Run("baseline_open_server", func(b *testing.B) {
+		for b.Loop() {
+			req := httptest.NewRequest(http.MethodGet, "/api/schemas/flow", nil)
+			req.Host = "localhost"
+			rec := httptest.NewRecorder()
+			f.open.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("baseline: %d %s", rec.Code, rec.Body)
+			}
+		}
+	})
 	for _, n := range []string{"api_token", "admin (session cookie)", "editor (personal access token)", "editor (service account)", "no credentials"} {
 		c := f.creds[n]
 		b.Run(strings.NewReplacer(" ", "_", "(", "", ")", "").Replace(n), func(b *testing.B) {
