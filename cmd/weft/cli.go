@@ -149,6 +149,12 @@ type col struct{ head, field string }
 // list GETs path and prints the objects under field as a table, or the
 // whole answer with --json.
 func (c *client) list(path, field string, cols ...col) error {
+	return c.listRows(path, field, nil, cols...)
+}
+
+// listRows is list with prep (when set) applied to each object before its
+// cells are read.
+func (c *client) listRows(path, field string, prep func(map[string]any), cols ...col) error {
 	var res map[string]any
 	if err := c.do("GET", path, nil, &res); err != nil {
 		return err
@@ -165,6 +171,9 @@ func (c *client) list(path, field string, cols ...col) error {
 	fmt.Fprintln(tw, strings.Join(heads, "\t"))
 	for _, row := range anyList(res[field]) {
 		m, _ := row.(map[string]any)
+		if prep != nil && m != nil {
+			prep(m)
+		}
 		cells := make([]string, len(cols))
 		for i, k := range cols {
 			cells[i] = str(m[k.field])

@@ -9,7 +9,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"golang.org/x/term"
 
@@ -184,22 +183,7 @@ func serviceAccountsCmd(args []string, stdout io.Writer) error {
 // listRoles is list for objects with a role per namespace (field mf),
 // printed as namespace=role pairs.
 func (c *client) listRoles(path, field, mf string, cols ...col) error {
-	var res map[string]any
-	if err := c.do("GET", path, nil, &res); err != nil {
-		return err
-	}
-	if c.json {
-		c.printJSON(res)
-		return nil
-	}
-	tw := tabwriter.NewWriter(c.out, 0, 2, 2, ' ', 0)
-	heads := make([]string, len(cols))
-	for i, k := range cols {
-		heads[i] = k.head
-	}
-	fmt.Fprintln(tw, strings.Join(heads, "\t"))
-	for _, row := range anyList(res[field]) {
-		m, _ := row.(map[string]any)
+	return c.listRows(path, field, func(m map[string]any) {
 		if roles, ok := m[mf].(map[string]any); ok {
 			pairs := make([]string, 0, len(roles))
 			for ns, r := range roles {
@@ -208,11 +192,5 @@ func (c *client) listRoles(path, field, mf string, cols ...col) error {
 			sort.Strings(pairs)
 			m[mf] = strings.Join(pairs, ",")
 		}
-		cells := make([]string, len(cols))
-		for i, k := range cols {
-			cells[i] = str(m[k.field])
-		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t"))
-	}
-	return tw.Flush()
+	}, cols...)
 }
