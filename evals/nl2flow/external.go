@@ -48,6 +48,17 @@ const maxExtLine = 16 << 10
 
 var clauseKinds = map[string]bool{"cond": true, "wait": true, "loop": true, "fmt": true, "miss": true}
 
+// needsMissing says whether the request also asks for a system or
+// capability the catalog lacks (a miss: clause).
+func (it extItem) needsMissing() bool {
+	for _, c := range it.rec.Clauses {
+		if strings.HasPrefix(c, "miss:") {
+			return true
+		}
+	}
+	return false
+}
+
 // loadExternal reads one JSONL file of the external set and maps each text
 // onto the catalog with the rules in systems.tsv.
 func loadExternal(path string, sys *systemMap) ([]extItem, error) {
@@ -230,6 +241,7 @@ type extResult struct {
 	trigScored, trigOK bool
 	unrequested        []string // draft write steps the request did not ask for
 	clauses, dropped   int
+	kinds, kindsDrop   map[string]int // clauses and silent drops per kind
 	droppedWhat        []string
 	conf               float64
 	right              bool
@@ -261,13 +273,16 @@ func judgeExternal(it extItem, d *nl2flow.Draft, r result, cat *nl2flow.Catalog)
 	if d != nil {
 		unknown = d.NotUnderstood
 	}
+	x.kinds, x.kindsDrop = map[string]int{}, map[string]int{}
 	for _, c := range clauses {
 		x.clauses++
 		kind, words, _ := strings.Cut(c, ":")
+		x.kinds[kind]++
 		if compiled(kind, words, f, x.trigOK) || covered(kind, words, unknown, cat) {
 			continue
 		}
 		x.dropped++
+		x.kindsDrop[kind]++
 		x.droppedWhat = append(x.droppedWhat, c)
 	}
 	x.right = len(x.unrequested) == 0 && x.dropped == 0 && r.fp == 0 && r.fn == 0 && (!x.trigScored || x.trigOK)
@@ -415,6 +430,7 @@ type extScore struct {
 	clauses, dropped   int
 	conf               []float64
 	right              []bool
+	kinds, kindsDrop   map[string]int
 }
 
 func (s *extScore) add(x extResult) {
@@ -428,6 +444,13 @@ func (s *extScore) add(x extResult) {
 	s.clauses += x.clauses
 	s.dropped += x.dropped
 	s.dropDrafts += b2i(x.dropped > 0)
+	if s.kinds == nil {
+		s.kinds, s.kindsDrop = map[string]int{}, map[string]int{}
+	}
+	for k, n := range x.kinds {
+		s.kinds[k] += n
+		s.kindsDrop[k] += x.kindsDrop[k]
+	}
 	s.conf = append(s.conf, x.conf)
 	s.right = append(s.right, x.right)
 }
@@ -461,7 +484,13 @@ func ece(conf []float64, right []bool) float64 {
 func (s extScore) String() string {
 	drops := "-"
 	if s.clauses > 0 {
-		drops = fmt.Sprintf("%d/%d clauses in %d drafts", s.dropped, s.clauses, s.dropDrafts)
+		var per []string
+		for _, k := range []string{"trigger", "step", "cond", "wait", "loop", "fmt", "miss"} {
+			if s.kinds[k] > 0 {
+				per = append(per, fmt.Sprintf("%s %d/%d", k, s.kindsDrop[k], s.kinds[k]))
+			}
+		}
+		drops = fmt.Sprintf("%d/%d clauses in %d drafts (%s)", s.dropped, s.clauses, s.dropDrafts, strings.Join(per, ", "))
 	}
 	return fmt.Sprintf("unrequested writes %d in %d drafts  silent drops %s  ECE %.3f (right %.3f, mean confidence %.3f)",
 		s.unreq, s.unreqDrafts, drops, ece(s.conf, s.right), ratio(countTrue(s.right), len(s.right)), mean(s.conf))

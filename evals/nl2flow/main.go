@@ -101,8 +101,8 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		var sc score
-		var xs extScore
+		var sc, scIn score
+		var xs, xsIn extScore
 		start := time.Now()
 		for i, it := range items {
 			d, err := comp.Compile(context.Background(), nl2flow.Request{Text: it.text, Backend: req})
@@ -133,6 +133,10 @@ func main() {
 				fmt.Println("questions:", d.Questions, "unknown:", d.NotUnderstood, "fixed:", d.Corrections)
 			}
 			sc.add(r)
+			if ext != nil && !ext[i].needsMissing() {
+				scIn.add(r)
+				xsIn.add(x)
+			}
 			miss := !r.perfect()
 			if ext != nil {
 				miss = !x.right
@@ -168,6 +172,8 @@ func main() {
 		if ext != nil {
 			fmt.Printf("%-11s %3d requests  valid %.3f  trigger %.3f (of %d)  steps %s  (%.2f ms/request)\n            %s\n",
 				name, len(items), ratio(sc.valid, sc.n), ratio(xs.trig, xs.trigN), xs.trigN, sc.prf(), per, xs)
+			fmt.Printf("  of which %d ask only for what the catalog has:  valid %.3f  trigger %.3f (of %d)  steps %s\n            %s\n",
+				scIn.n, ratio(scIn.valid, scIn.n), ratio(xsIn.trig, xsIn.trigN), xsIn.trigN, scIn.prf(), xsIn)
 		} else {
 			fmt.Printf("%-11s %3d requests  %s  (%.2f ms/request)\n            %s\n", name, len(items), sc, per, xs)
 		}
