@@ -291,15 +291,17 @@ export function verifyText(v: Verification): string {
     const from = v.anchor_seq > 0 ? ` from entry ${v.anchor_seq + 1} (older entries were purged by retention)` : "";
     return v.entries === 0 ? "Intact: the audit log is empty." : `Intact: ${v.entries} ${v.entries === 1 ? "entry" : "entries"} verified${from}, up to entry ${v.head_seq}.`;
   }
-  const why =
-    v.problem === "hash mismatch"
+  // The server's detail says what it found; without one, say what the problem means.
+  const why = v.detail
+    ? v.detail
+    : v.problem === "hash mismatch"
       ? "it was edited after it was written"
       : v.problem === "missing entry"
         ? "an entry before it was deleted"
         : v.problem === "broken link"
           ? "it does not link to the entry before it"
-          : (v.problem ?? "unknown problem");
-  return `Tampered: the chain breaks at entry ${v.bad_seq}: ${v.problem ?? "problem"} (${why})${v.detail ? ": " + v.detail : ""}. ${v.entries} ${v.entries === 1 ? "entry" : "entries"} before it verified.`;
+          : "";
+  return `Tampered: the chain breaks at entry ${v.bad_seq}: ${v.problem ?? "problem"}${why ? ` (${why})` : ""}. ${v.entries} ${v.entries === 1 ? "entry" : "entries"} before it verified.`;
 }
 
 /** The filters of the Audit view, kept in the route's query. */

@@ -486,7 +486,7 @@ function RoleSelect({ roles, value, onChange, label, allowNone }: { roles: strin
   return (
     <label>
       {label}
-      <select value={value} onChange={(e) => onChange(e.target.value)}>
+      <select aria-label={label} value={value} onChange={(e) => onChange(e.target.value)}>
         {allowNone && <option value="">none (remove the binding)</option>}
         {roles.map((r) => (
           <option key={r} value={r}>

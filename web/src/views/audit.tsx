@@ -244,9 +244,11 @@ function VerifyButton() {
             v && (
               <div className={"audit-verify " + (v.intact ? "intact" : "tampered")}>
                 <strong>{v.intact ? "Intact." : "Tampered."}</strong> {verifyText(v).replace(/^(Intact|Tampered): /, "")}
-                <div className="muted audit-hash">
-                  Head: entry {v.head_seq}, hash <code>{v.head_hash || "–"}</code>. Keep this elsewhere: a later verify whose head no longer has this hash shows a rewrite.
-                </div>
+                {v.intact && v.head_seq > 0 && (
+                  <div className="muted audit-hash">
+                    Head: entry {v.head_seq}, hash <code>{v.head_hash}</code>. Keep this elsewhere: a later verify whose entry {v.head_seq} has another hash shows a rewrite.
+                  </div>
+                )}
               </div>
             )
           )}
