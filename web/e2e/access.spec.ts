@@ -144,6 +144,24 @@ test("an admin creates, changes and disables users, and creates and revokes a se
   await page.getByRole("dialog", { name: 'Revoke service account "nightly-sync"?' }).getByRole("button", { name: "Revoke service account" }).click();
   await expect(table).toContainText("revoked");
   expect((await asBearer(weft, sa, "GET", "/api/flows")).status).toBe(401);
+
+  // Each change is in the audit log; the role change with its before and after.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).click();
+  await page.getByLabel("Action").fill("role.change");
+  await page.getByRole("button", { name: "Apply" }).click();
+  const log = page.getByRole("table", { name: "Audit log" });
+  await expect(log.getByRole("row")).toHaveCount(2);
+  const row = log.getByRole("row").nth(1);
+  await expect(row).toContainText("user:ada");
+  await expect(row).toContainText("user:otto");
+  await expect(row).toContainText("role: operator → editor");
+  await row.getByRole("button", { name: /show details/ }).click();
+  const role = page.getByRole("table", { name: /details$/ }).getByRole("row", { name: /^role/ });
+  await expect(role.getByRole("cell")).toHaveText(["role", "operator", "editor"]);
+  await shot(page, "audit-role-change");
+  await page.getByRole("link", { name: "Clear" }).click();
+  for (const a of ["user.create", "user.password_reset", "user.disable", "service_account.create", "service_account.revoke"])
+    await expect(log.getByRole("row", { name: new RegExp(a.replace(".", "\\.")) }).first()).toBeVisible();
   for (const body of await recorder.bodies()) expect(body).not.toContain("otto-new-password-9");
 });
 

@@ -165,7 +165,7 @@ export function AuditView({ route }: { route: Route }) {
               </a>
             )}
             <span className="muted">
-              Entries {entries[entries.length - 1].seq}–{entries[0].seq}
+              {entries.length === 1 ? `Entry ${entries[0].seq}` : `Entries ${entries[entries.length - 1].seq}–${entries[0].seq}`}
             </span>
           </div>
         </>
