@@ -197,8 +197,9 @@ test("a viewer sees no Users section or Audit page, and a link there says why in
   await expect(page.getByRole("alert")).toContainText("may not read the audit log");
 });
 
-test("the account page reads well in the dark theme", async ({ page, weft }) => {
+test("the account page reads well in the dark theme; signing out and in as someone else shows them", async ({ page, weft }) => {
   await addUser(weft, "ada", "ada-password-1234", "admin");
+  await addUser(weft, "vera", "vera-password-123", "viewer");
   await signIn(page, weft, "ada", "ada-password-1234", "/#/access");
   await expect(page.getByRole("heading", { name: "Signed in as ada" })).toBeVisible();
   const toggle = page.getByRole("button", { name: "Toggle light and dark theme" });
@@ -209,4 +210,17 @@ test("the account page reads well in the dark theme", async ({ page, weft }) => 
   await page.getByRole("form", { name: "Create a personal access token" }).getByRole("button", { name: "Create token" }).click();
   await expect(page.getByRole("dialog", { name: 'Token "laptop" created' })).toBeVisible();
   await shot(page, "access-token-once-dark");
+  await page.getByRole("button", { name: "I have stored it" }).click();
+
+  // Sign out from the header: the session ends on the server; the next user sees themself.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("heading", { name: "Sign in to Weft" })).toBeVisible();
+  expect(await page.evaluate(async () => (await fetch("/api/me")).status)).toBe(401);
+  await page.getByLabel("User name").fill("vera");
+  await page.getByLabel("Password").fill("vera-password-123");
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Signed in as vera" })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "vera", exact: true })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Access sections" }).getByRole("link", { name: "Users" })).toHaveCount(0);
+  await expect(page.getByRole("table", { name: "Personal access tokens" })).toHaveCount(0); // ada's token is not vera's
 });
