@@ -224,3 +224,35 @@ test("the account page reads well in the dark theme; signing out and in as someo
   await expect(page.getByRole("navigation", { name: "Access sections" }).getByRole("link", { name: "Users" })).toHaveCount(0);
   await expect(page.getByRole("table", { name: "Personal access tokens" })).toHaveCount(0); // ada's token is not vera's
 });
+
+test.describe("on an open loopback server (no API token, no users yet)", () => {
+  test.use({ weftOptions: {} });
+
+  test("the anonymous admin has no tokens of its own, creates the first user, and the console then asks to sign in", async ({ page, weft, recorder }) => {
+    await page.goto(weft.url + "/#/access");
+    await expect(page.getByRole("heading", { name: "Not signed in: this server asks for no credentials" })).toBeVisible();
+    await expect(page.getByText("anonymous (this server asks for no credentials)", { exact: true })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Sign out" })).toHaveCount(0); // nothing to sign out of
+    // Tokens belong to users: the button is disabled, and says why.
+    const create = page.getByRole("button", { name: "Create token" });
+    await expect(create).toBeDisabled();
+    await expect(page.getByText("Only a signed-in user has personal access tokens")).toBeVisible();
+
+    recorder.allow(/status of 401/); // the list's reload once the server requires sign-in
+    await page.getByRole("navigation", { name: "Access sections" }).getByRole("link", { name: "Users" }).click();
+    await expect(page.getByText("No local users yet.")).toBeVisible();
+    await page.getByRole("button", { name: "Create user" }).click();
+    const form = page.getByRole("form", { name: "Create a user" });
+    await form.getByLabel("User name", { exact: true }).fill("ada");
+    await form.getByLabel("Password (at least 12 characters)").fill("ada-password-1234");
+    await form.getByLabel("Role", { exact: true }).selectOption("admin");
+    await form.getByRole("button", { name: "Create user" }).click();
+    // The first user closes the open server: the console asks to sign in, and ada can.
+    await expect(page.getByRole("heading", { name: "Sign in to Weft" })).toBeVisible();
+    expect((await weft.api("GET", "/api/flows")).status).toBe(401);
+    await page.getByLabel("User name").fill("ada");
+    await page.getByLabel("Password").fill("ada-password-1234");
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await expect(page.getByRole("table", { name: "Users" })).toContainText("default: admin");
+  });
+});

@@ -78,7 +78,7 @@ function Account({ me }: { me: Me }) {
   return (
     <>
       <div className="card access-me">
-        <h2>Signed in as {p.name || me.actor}</h2>
+        <h2>{p.kind === "anonymous" ? "Not signed in: this server asks for no credentials" : `Signed in as ${p.name || me.actor}`}</h2>
         <dl className="access-facts">
           <dt>Kind</dt>
           <dd>{KIND_WORDS[p.kind] ?? p.kind}</dd>
