@@ -195,6 +195,9 @@ test("a viewer sees no Users section or Audit page, and a link there says why in
   await shot(page, "access-viewer-refused");
   await page.goto(weft.url + "/#/audit");
   await expect(page.getByRole("alert")).toContainText("may not read the audit log");
+  // and the audit log's actions are not offered either
+  await expect(page.getByRole("button", { name: "Verify chain" })).toHaveCount(0);
+  await expect(page.getByRole("link", { name: "Export JSON lines" })).toHaveCount(0);
 });
 
 test("the account page reads well in the dark theme; signing out and in as someone else shows them", async ({ page, weft }) => {

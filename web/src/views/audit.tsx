@@ -84,10 +84,14 @@ export function AuditView({ route }: { route: Route }) {
           </a>
         )}
         <span className="grow" />
-        <a className="button-link secondary" href={"/api/audit/export" + auditQuery(f, { paging: false })} download>
-          Export JSON lines
-        </a>
-        <VerifyButton />
+        {err?.status !== 403 && (
+          <>
+            <a className="button-link secondary" href={"/api/audit/export" + auditQuery(f, { paging: false })} download>
+              Export JSON lines
+            </a>
+            <VerifyButton />
+          </>
+        )}
       </form>
       {err ? (
         <Problem err={err} what="Could not load the audit log" retry={reload} />
