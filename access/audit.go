@@ -46,6 +46,14 @@ const (
 	ActionRoleChange       = "role.change"
 	ActionSettingsChange   = "settings.change"
 	ActionAuditPurge       = "audit.purge"
+
+	ActionUserCreate           = "user.create"
+	ActionUserDisable          = "user.disable"
+	ActionUserPasswordReset    = "user.password_reset"
+	ActionTokenCreate          = "token.create" // a personal access token
+	ActionTokenRevoke          = "token.revoke"
+	ActionServiceAccountCreate = "service_account.create"
+	ActionServiceAccountRevoke = "service_account.revoke"
 )
 
 // Entry is one audit-log entry.

@@ -261,6 +261,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 	s.memberRoutes(r)
 	s.route(r, http.MethodGet, "/audit", access.AuditRead, s.listAudit)
 	s.route(r, http.MethodGet, "/audit/verify", access.AuditRead, s.verifyAudit)
+	s.route(r, http.MethodGet, "/audit/export", access.AuditRead, s.exportAudit)
 	s.route(r, http.MethodGet, "/schemas/flow", access.FlowsRead, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/schema+json")
 		_, _ = w.Write(flow.Schema())
