@@ -1008,14 +1008,14 @@ func (s *Server) toolsetTools(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) {
-	n, err := s.e.RotateKey(r.Context())
-	s.audit(r, access.ActionSecretsRotate, "secrets:master_key", err, map[string]any{"resealed": n})
+	rot, err := s.e.RotateKey(r.Context())
+	s.audit(r, access.ActionSecretsRotate, "secrets:master_key", err, map[string]any{"resealed": rot.Connections, "data_keys_rewrapped": rot.DataKeys, "payloads_sealed": rot.Payloads})
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	s.log.Info("master key rotated", "connections", n)
-	writeJSON(w, http.StatusOK, map[string]any{"resealed": n})
+	s.log.Info("master key rotated", "connections", rot.Connections, "data_keys", rot.DataKeys, "payloads_sealed", rot.Payloads)
+	writeJSON(w, http.StatusOK, rot)
 }
 
 func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) {
