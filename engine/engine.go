@@ -519,7 +519,12 @@ func (e *Engine) Replay(ctx context.Context, id string, input json.RawMessage) (
 	if err := e.st.Requeue(ctx, id, []string{store.RunDead, store.RunFailed, store.RunCanceled}, ov); err != nil {
 		return nil, err
 	}
-	return e.st.GetRun(ctx, id)
+	got, err := e.st.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	e.RedactRun(ctx, got) // what the caller sees; the queued run keeps its input
+	return got, nil
 }
 
 // --- the River worker -----------------------------------------------------

@@ -139,37 +139,91 @@ func wordLen(s string) int {
 
 // Redact replaces, in v (a decoded JSON value, changed in place), every
 // value the path names with Redacted, and returns v.
-func (p JSONPath) Redact(v any) any { return redactAt(v, p.segs) }
+func (p JSONPath) Redact(v any) any {
+	return redactAt(v, p.segs, func(any) any { return Redacted })
+}
 
-func redactAt(v any, segs []pathSeg) any {
+// Visit calls fn with every value the path names in v. It only reads v,
+// so v may be shared with readers in other goroutines.
+func (p JSONPath) Visit(v any, fn func(any)) { visitAt(v, p.segs, fn, 0) }
+
+func visitAt(v any, segs []pathSeg, fn func(any), depth int) {
 	if len(segs) == 0 {
-		return Redacted
+		fn(v)
+		return
+	}
+	if depth > 1000 {
+		return
 	}
 	s, rest := segs[0], segs[1:]
 	switch s.kind {
 	case segField:
 		if m, ok := v.(map[string]any); ok {
 			if c, ok := m[s.name]; ok {
-				m[s.name] = redactAt(c, rest)
+				visitAt(c, rest, fn, depth+1)
 			}
 		}
 	case segIndex:
 		if a, ok := v.([]any); ok && s.index < len(a) {
-			a[s.index] = redactAt(a[s.index], rest)
+			visitAt(a[s.index], rest, fn, depth+1)
+		}
+	case segWild:
+		switch x := v.(type) {
+		case map[string]any:
+			for _, c := range x {
+				visitAt(c, rest, fn, depth+1)
+			}
+		case []any:
+			for _, c := range x {
+				visitAt(c, rest, fn, depth+1)
+			}
+		}
+	case segRecursive:
+		switch x := v.(type) {
+		case map[string]any:
+			for k, c := range x {
+				if k == s.name {
+					visitAt(c, rest, fn, depth+1)
+				}
+				visitAt(c, segs, fn, depth+1)
+			}
+		case []any:
+			for _, c := range x {
+				visitAt(c, segs, fn, depth+1)
+			}
+		}
+	}
+}
+
+func redactAt(v any, segs []pathSeg, repl func(any) any) any {
+	if len(segs) == 0 {
+		return repl(v)
+	}
+	s, rest := segs[0], segs[1:]
+	switch s.kind {
+	case segField:
+		if m, ok := v.(map[string]any); ok {
+			if c, ok := m[s.name]; ok {
+				m[s.name] = redactAt(c, rest, repl)
+			}
+		}
+	case segIndex:
+		if a, ok := v.([]any); ok && s.index < len(a) {
+			a[s.index] = redactAt(a[s.index], rest, repl)
 		}
 	case segWild:
 		switch x := v.(type) {
 		case map[string]any:
 			for k, c := range x {
-				x[k] = redactAt(c, rest)
+				x[k] = redactAt(c, rest, repl)
 			}
 		case []any:
 			for i, c := range x {
-				x[i] = redactAt(c, rest)
+				x[i] = redactAt(c, rest, repl)
 			}
 		}
 	case segRecursive:
-		return redactDeep(v, s.name, rest, 0)
+		return redactDeep(v, s.name, rest, repl, 0)
 	}
 	return v
 }
@@ -177,7 +231,7 @@ func redactAt(v any, segs []pathSeg) any {
 // redactDeep applies rest to every member named name at any depth of v.
 // JSON payloads are bounded in depth where they are decoded; depth stops
 // a pathological one anyway.
-func redactDeep(v any, name string, rest []pathSeg, depth int) any {
+func redactDeep(v any, name string, rest []pathSeg, repl func(any) any, depth int) any {
 	if depth > 1000 {
 		return v
 	}
@@ -185,16 +239,16 @@ func redactDeep(v any, name string, rest []pathSeg, depth int) any {
 	case map[string]any:
 		for k, c := range x {
 			if k == name {
-				x[k] = redactAt(c, rest)
+				x[k] = redactAt(c, rest, repl)
 				if _, ok := x[k].(string); ok && len(rest) == 0 {
 					continue
 				}
 			}
-			x[k] = redactDeep(x[k], name, rest, depth+1)
+			x[k] = redactDeep(x[k], name, rest, repl, depth+1)
 		}
 	case []any:
 		for i, c := range x {
-			x[i] = redactDeep(c, name, rest, depth+1)
+			x[i] = redactDeep(c, name, rest, repl, depth+1)
 		}
 	}
 	return v

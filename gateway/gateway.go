@@ -800,6 +800,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, run := range runs {
 		run.Input = nil // listings stay small; GET /api/runs/{id} has it
+		s.e.RedactRun(r.Context(), run)
 	}
 	res := map[string]any{"runs": runs, "limit": f.Limit}
 	if len(runs) == f.Limit && len(runs) > 0 {
@@ -821,6 +822,7 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	s.e.RedactRun(r.Context(), run) // a failed run's input is kept whole for replay; readers see it redacted
 	steps, err := s.e.Store().ListAttempts(r.Context(), id)
 	if err != nil {
 		writeErr(w, err)
