@@ -2,6 +2,7 @@ package seal
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -30,7 +31,7 @@ type Envelope struct {
 	mu        sync.Mutex
 	cur       *dataKey
 	curMaster string            // the master key that wrapped cur
-	opened    map[string][]byte // data key id -> key (bounded by openedMax)
+	opened    map[string]cipher.AEAD // data key id -> its AES-GCM (bounded by openedMax)
 }
 
 // KeyStore keeps wrapped data keys (the store's data_keys table).
@@ -53,14 +54,14 @@ const (
 
 type dataKey struct {
 	id   string
-	key  []byte
+	aead cipher.AEAD
 	uses int
 	made time.Time
 }
 
 // NewEnvelope seals payloads with data keys wrapped by keys, kept in ks.
 func NewEnvelope(keys *Keyring, ks KeyStore) *Envelope {
-	return &Envelope{keys: keys, store: ks, opened: map[string][]byte{}}
+	return &Envelope{keys: keys, store: ks, opened: map[string]cipher.AEAD{}}
 }
 
 // IsSealed reports whether a stored value is a sealed payload.
@@ -76,10 +77,7 @@ func (e *Envelope) Seal(ctx context.Context, aad string, plain []byte) (string, 
 	if err != nil {
 		return "", err
 	}
-	g, err := gcm(dk.key)
-	if err != nil {
-		return "", err
-	}
+	g := dk.aead
 	buf := make([]byte, g.NonceSize(), g.NonceSize()+len(plain)+g.Overhead())
 	if _, err := rand.Read(buf); err != nil {
 		return "", err
@@ -110,12 +108,16 @@ func (e *Envelope) current(ctx context.Context) (*dataKey, error) {
 	if err != nil {
 		return nil, err
 	}
+	g, err := gcm(key)
+	if err != nil {
+		return nil, err
+	}
 	if err := e.store.SaveDataKey(ctx, id, keyID, wrapped); err != nil {
 		return nil, fmt.Errorf("seal: storing a new data key: %w", err)
 	}
-	e.cur = &dataKey{id: id, key: key, uses: 1, made: time.Now()}
+	e.cur = &dataKey{id: id, aead: g, uses: 1, made: time.Now()}
 	e.curMaster = keyID
-	e.remember(id, key)
+	e.remember(id, g)
 	return e.cur, nil
 }
 
@@ -135,11 +137,7 @@ func (e *Envelope) Open(ctx context.Context, aad, s string) ([]byte, error) {
 	if err != nil {
 		return nil, errors.New("seal: malformed sealed payload (not base64)")
 	}
-	key, err := e.dataKey(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	g, err := gcm(key)
+	g, err := e.dataKey(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -153,29 +151,33 @@ func (e *Envelope) Open(ctx context.Context, aad, s string) ([]byte, error) {
 	return plain, nil
 }
 
-// dataKey returns an opened data key, unwrapping it from the store once.
-func (e *Envelope) dataKey(ctx context.Context, id string) ([]byte, error) {
+// dataKey returns an opened data key's AES-GCM, unwrapping the key from
+// the store once.
+func (e *Envelope) dataKey(ctx context.Context, id string) (cipher.AEAD, error) {
 	e.mu.Lock()
-	key, ok := e.opened[id]
+	g, ok := e.opened[id]
 	e.mu.Unlock()
 	if ok {
-		return key, nil
+		return g, nil
 	}
 	keyID, wrapped, err := e.store.DataKey(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("seal: data key %s: %w", id, err)
 	}
-	key, err = e.Unwrap(id, keyID, wrapped)
+	key, err := e.Unwrap(id, keyID, wrapped)
 	if err != nil {
 		return nil, err
 	}
+	if g, err = gcm(key); err != nil {
+		return nil, err
+	}
 	e.mu.Lock()
-	e.remember(id, key)
+	e.remember(id, g)
 	e.mu.Unlock()
-	return key, nil
+	return g, nil
 }
 
-func (e *Envelope) remember(id string, key []byte) {
+func (e *Envelope) remember(id string, key cipher.AEAD) {
 	if len(e.opened) >= openedMax {
 		for k := range e.opened { // drop one at random; the current key is in e.cur
 			delete(e.opened, k)
@@ -215,7 +217,7 @@ func (e *Envelope) CurrentID() string { return e.keys.CurrentID() }
 func (e *Envelope) Forget() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.opened = map[string][]byte{}
+	e.opened = map[string]cipher.AEAD{}
 	e.cur = nil
 }
 
