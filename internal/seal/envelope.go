@@ -30,7 +30,7 @@ type Envelope struct {
 
 	mu        sync.Mutex
 	cur       *dataKey
-	curMaster string            // the master key that wrapped cur
+	curMaster string                 // the master key that wrapped cur
 	opened    map[string]cipher.AEAD // data key id -> its AES-GCM (bounded by openedMax)
 }
 
