@@ -1133,7 +1133,7 @@ func (s *Server) metricSeries(w http.ResponseWriter, r *http.Request) {
 		from = since.Truncate(res).Add(-time.Duration(monitor.BandHistory) * res)
 	}
 	var runs []*store.Run
-	f := store.RunFilter{Flow: q.Get("flow"), Since: from, Until: until, Limit: 1000}
+	f := store.RunFilter{Flow: q.Get("flow"), Since: from, Until: until, Limit: 1000, NoPayloads: true}
 	truncated := false
 	for {
 		page, err := s.e.Store().ListRuns(r.Context(), f)

@@ -314,6 +314,9 @@ type RunFilter struct {
 	FinishedSince time.Time // finished at or after (unfinished runs are left out)
 	Limit         int       // 1 to MaxRunsPage; 0: 100; above MaxRunsPage: MaxRunsPage
 	Before        string    // run id cursor: runs created before this one
+	// NoPayloads leaves Input, Output and Override out: listings that show
+	// no payload neither read nor open (unseal) them.
+	NoPayloads bool
 }
 
 // MaxRunsPage is the most runs one ListRuns call returns.

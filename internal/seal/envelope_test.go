@@ -117,3 +117,17 @@ func BenchmarkEnvelopeSeal(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkEnvelopeOpen(b *testing.B) {
+	ring, _ := New(NewKey())
+	e := NewEnvelope(ring, &memKeys{})
+	doc := []byte(strings.Repeat(`{"order_id":"A-1","qty":2,"price":9.99}`, 5))
+	ctx := context.Background()
+	s, _ := e.Seal(ctx, "runs.input:r", doc)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.Open(ctx, "runs.input:r", s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -476,6 +476,9 @@ func nullTime(t *time.Time) any {
 
 const runCols = `id, flow, version, status, trigger_kind, idem_key, input, output, error_code, error_message, failed_step, override, sync, created_at, started_at, finished_at`
 
+// runColsNoPayloads is runCols with the payload columns read as NULL.
+const runColsNoPayloads = `id, flow, version, status, trigger_kind, idem_key, NULL, NULL, error_code, error_message, failed_step, NULL, sync, created_at, started_at, finished_at`
+
 const (
 	runStart  = `UPDATE runs SET status = 'running' WHERE id = ? AND status = 'queued'`
 	runUpdate = `UPDATE runs SET status = ?, input = COALESCE(?, input), output = ?, error_code = ?, error_message = ?, failed_step = ?, finished_at = ?, override = NULL WHERE id = ?`
@@ -614,7 +617,11 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, 
 	if f.Before != "" {
 		where, args = append(where, "id < ?"), append(args, f.Before)
 	}
-	q := `SELECT ` + runCols + ` FROM runs`
+	cols := runCols
+	if f.NoPayloads {
+		cols = runColsNoPayloads
+	}
+	q := `SELECT ` + cols + ` FROM runs`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

@@ -142,6 +142,16 @@ func RunSealing(t *testing.T, open func(t *testing.T) SealFixture) {
 		if len(runs) != 4 {
 			t.Fatalf("list: %d runs", len(runs))
 		}
+		listed, err := s.ListRuns(ctx, store.RunFilter{NoPayloads: true})
+		must(t, err)
+		for _, br := range listed {
+			if br.Input != nil || br.Output != nil || br.Override != nil {
+				t.Fatalf("NoPayloads listed payloads: %+v", br)
+			}
+			if br.ID == r.ID && !strings.Contains(br.ErrorMessage, marker) {
+				t.Fatalf("NoPayloads: error message %q", br.ErrorMessage)
+			}
+		}
 		calls, err := s.ToolCalls(ctx, store.ToolCallFilter{})
 		must(t, err)
 		if len(calls) != 1 || calls[0].Error != "refused "+marker {
