@@ -145,6 +145,7 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 	if rs.response != nil {
 		run.Output, _ = json.Marshal(rs.response)
 	}
+	inputRedacted := false
 	if rs.red != nil {
 		// What is kept is redacted: the message (it may quote a payload)
 		// always; the trigger event's body once no replay can need it
@@ -154,7 +155,7 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 		// it (readers see it redacted, RedactRun).
 		run.ErrorMessage = rs.red.scrub(run.ErrorMessage)
 		if run.Status == store.RunSucceeded || rs.red.dlq {
-			run.Input = rs.red.member(run.Input, "body")
+			run.Input, inputRedacted = rs.red.member(run.Input, "body"), true
 		}
 	}
 	attempts := *rs.attempts
@@ -169,7 +170,7 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 	// The final write must land even if the request context is gone.
 	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer wcancel()
-	save := e.st.UpdateRun
+	save, saved := e.st.UpdateRun, run
 	if !rs.durable && rs.run.IdemKey == "" {
 		save = e.st.InsertRun // the sync fast path: the run is recorded once, finished
 		if run.Status == store.RunSucceeded && rs.capture != "full" {
@@ -177,8 +178,14 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 			// under none/metadata capture its payload is not kept.
 			run.Input = nil
 		}
+	} else if !inputRedacted {
+		// The stored input stays as it is (UpdateRun rewrites it only
+		// when given one): a large payload is not written twice.
+		cp := *run
+		cp.Input = nil
+		saved = &cp
 	}
-	if err := save(wctx, run, attempts); err != nil {
+	if err := save(wctx, saved, attempts); err != nil {
 		e.log.Error("recording run failed", "run", run.ID, "flow", run.Flow, "status", run.Status, "err", err)
 		if rs.durable {
 			return nil, err // the queue retries the job; it resumes from its checkpoints

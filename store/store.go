@@ -60,8 +60,9 @@ type Store interface {
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
 	// CountRuns counts runs by status (of one flow, or all when flow is "").
 	CountRuns(ctx context.Context, flow string) (map[string]int64, error)
-	// UpdateRun writes status, output, error and times of an existing run,
-	// appending attempts in the same transaction. Writes from concurrent
+	// UpdateRun writes status, output, error and times of an existing run
+	// (and its input, when r.Input is set: a redacted one), appending
+	// attempts in the same transaction. Writes from concurrent
 	// callers are group-committed.
 	UpdateRun(ctx context.Context, r *Run, attempts []Attempt) error
 	// InsertRun records a run that was not recorded before (a finished
