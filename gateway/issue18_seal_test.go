@@ -216,6 +216,16 @@ func runSealedPayloads(t *testing.T, s *sealEnv) {
 		}
 		okID = list.Runs[0].ID
 	}
+	if kept, err := s.st.GetRun(ctx, okID); err != nil || strings.Contains(string(kept.Input), mkEmail) || !strings.Contains(string(kept.Input), mkPlain) {
+		t.Fatalf("the succeeded run's kept input is not redacted: %v %s", err, kept.Input)
+	}
+	steps, err := s.st.ListAttempts(ctx, okID)
+	if err != nil || len(steps) < 2 {
+		t.Fatalf("attempts %v %+v", err, steps)
+	}
+	for _, a := range steps {
+		noneIn(t, "a kept step input or output", string(a.Input)+string(a.Output), redacted...)
+	}
 	view := s.get(t, "/api/runs/"+okID)
 	noneIn(t, "GET /api/runs/{succeeded run}", view, redacted...)
 	if !strings.Contains(view, mkPlain) || !strings.Contains(view, `[redacted]`) {
