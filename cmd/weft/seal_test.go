@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/internal/seal"
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/storetest"
 )
@@ -63,5 +65,54 @@ func TestIssue18_ServeSealsPayloadsAtRest(t *testing.T) {
 			st.Close()
 		}
 		t.Fatalf("another key: %v", err)
+	}
+}
+
+// A master key rotated by configuration (WEFT_MASTER_KEY=NEW,OLD), or a
+// rotation interrupted after the new key was written: the start rewraps
+// the payload data keys still under OLD, after which NEW alone opens them.
+func TestIssue18_StartFinishesPayloadKeyRotation(t *testing.T) {
+	ctx := context.Background()
+	oldKey, newKey := base64.StdEncoding.EncodeToString(seal.NewKey()), base64.StdEncoding.EncodeToString(seal.NewKey())
+	cfg := defaultConfig()
+	cfg.DataDir = t.TempDir()
+	quiet := slog.New(slog.DiscardHandler)
+	start := func(key string) (store.Store, *engine.Engine, error) {
+		cfg.masterKey = key
+		return openCore(ctx, cfg, quiet, nil, nil, nil)
+	}
+	st, e, err := start(oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Deploy(ctx, "f.yaml", []byte("name: f\ncapture: full\nsteps:\n  - id: a\n    set: {echo: =trigger.body.v}\n")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Trigger(ctx, engine.Event{Flow: "f", Kind: "manual", Body: map[string]any{"v": "mk-rotate"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if st, _, err = start(newKey); err == nil { // NEW alone: the data keys are OLD's
+		st.Close()
+		t.Fatal("a start with only the new key did not refuse")
+	}
+	st, _, err = start(newKey + "," + oldKey) // the start rewraps under NEW
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, _, err = start(newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	run, err := st.GetRun(ctx, res.Run.ID)
+	if err != nil || !strings.Contains(string(run.Input), "mk-rotate") {
+		t.Fatalf("after the rotation at start: %v %+v", err, run)
+	}
+	if st2, _, err := start(oldKey); err == nil {
+		st2.Close()
+		t.Fatal("the old key still opens the payload data keys")
 	}
 }
