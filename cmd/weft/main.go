@@ -593,6 +593,13 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 	if err != nil {
 		return fail(weft.Errorf(weft.EInvalid, "master key: %v", err))
 	}
+	// Payloads at rest (run inputs, step inputs and outputs, checkpoints,
+	// error messages, DLQ inputs) are sealed with data keys wrapped by the
+	// master key.
+	payloads := seal.NewEnvelope(keys, st)
+	if ps, ok := st.(interface{ SetPayloadSealer(store.PayloadSealer) }); ok {
+		ps.SetPayloadSealer(payloads)
+	}
 	var engStore store.Store = st
 	if metrics != nil {
 		// Metrics are derived from what is written to the transaction log.
@@ -601,10 +608,13 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 	if cfg.workerID == "" {
 		cfg.workerID = sqlstore.NewWorkerID()
 	}
-	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, WorkerID: cfg.workerID, Secret: cfg.secret,
+	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, Payloads: payloads, WorkerID: cfg.workerID, Secret: cfg.secret,
 		AuditRetention: cfg.Audit.Retention})
 	if err := eng.LoadConnections(ctx); err != nil {
 		return fail(weft.Errorf(weft.EUnavailable, "stored connections: %v (is this the right master key? it comes from %s)", err, keys.Source()))
+	}
+	if err := eng.FinishRotation(ctx); err != nil {
+		return fail(weft.Errorf(weft.EUnavailable, "%v (is this the right master key? it comes from %s)", err, keys.Source()))
 	}
 
 	return st, eng, nil
