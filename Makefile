@@ -104,7 +104,7 @@ test-short:
 ## bench-authz: the added cost of authentication, authorization and audit under load (wrk,
 ## BENCHMARKS.md §10); ROUNDS=3 interleaved rounds of 10 s per case
 bench-authz:
-	bash bench/authz.sh $(or $(ROUNDS),3) | tee bench/results/authz.txt
+	bash -o pipefail -c 'bash bench/authz.sh $(or $(ROUNDS),3) | tee bench/results/authz.txt'
 
 ## bench: Go benchmarks (see BENCHMARKS.md for the load tests and peers)
 bench:
