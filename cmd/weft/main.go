@@ -290,6 +290,12 @@ func serve(args []string, stderr io.Writer) error {
 	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImport, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, Console: web.Dist()}
 	if ids, ok := unwrapStore(eng.Store()).(store.Identities); ok {
 		gwCfg.Directory = access.NewDirectory(ids) // local users, personal access tokens, service accounts
+		if t := cfg.CredentialCacheTTL; t != nil {
+			gwCfg.Directory.CacheTTL = *t
+			if *t == 0 {
+				gwCfg.Directory.CacheTTL = -1 // off
+			}
+		}
 	}
 	if len(cfg.Sandboxes) > 0 {
 		boxes, err := loadSandboxes(cfg.Sandboxes, "")
@@ -344,6 +350,10 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	gwCfg.Metrics = metrics.Handler()
 	gwCfg.AuditFailed = metrics.AuditFailed
+	if benchAuditLog != nil {
+		gwCfg.Audit = benchAuditLog()
+		log.Warn("BENCHMARK BUILD (weft_bench_noaudit): the API's audit entries are discarded; never run this in production")
+	}
 	gw := gateway.New(eng, log, gwCfg)
 	srv := gateway.NewHTTPServer(gw, cfg.HTTP)
 	if tlsSrv != nil {
@@ -428,6 +438,10 @@ func serve(args []string, stderr io.Writer) error {
 	log.Info("stopped")
 	return nil
 }
+
+// benchAuditLog replaces the API's audit log in a benchmark build
+// (bench_noaudit.go, build tag weft_bench_noaudit); nil otherwise.
+var benchAuditLog func() *access.Log
 
 // consoleURL is where a browser opens the console: the public URL when
 // one is set, else the address listened on (loopback for a wildcard).
