@@ -138,6 +138,7 @@ func (c *Compiler) builtin(ctx context.Context, cat *Catalog, text, existing str
 		d.Questions = append(d.Questions, dropped...)
 		src = p.YAML()
 	}
+	loopQuestion(d)
 	d.finish()
 	return d, nil
 }
@@ -180,6 +181,17 @@ func confidence(d *Draft) float64 {
 		c = 0.05
 	}
 	return float64(int(c*100+0.5)) / 100
+}
+
+// loopQuestion: a draft refused as a feedback loop asks what should start
+// it instead.
+func loopQuestion(d *Draft) {
+	for _, p := range d.Problems {
+		if strings.HasPrefix(p.Message, "feedback loop") {
+			d.Questions = append(d.Questions, "The draft writes the same records its trigger watches, so each run would start another: which records should start this flow, or where should it write instead?")
+			return
+		}
+	}
 }
 
 // dropBroken removes the arguments a problem points at (by step id and
@@ -258,6 +270,10 @@ func Check(src string, cat *Catalog, request string) (*flow.Flow, []weft.Problem
 			add(pt.Pos, "poll trigger: %s is not a list operation that can be polled", pt.Operation)
 		}
 	}
+	// A draft whose own writes would start it again is refused (not
+	// valid), whatever the request said: the validator's loop warning is a
+	// problem here, and the person is asked which records to watch.
+	probs = append(probs, flow.Loops(f, cat)...)
 	asked := asksDestructive(request)
 	flow.Walk(f.Steps, func(s *flow.Step) {
 		if s.Kind != flow.KindCall {

@@ -302,3 +302,38 @@ func TestTypos(t *testing.T) {
 		t.Fatalf("%s", d.YAML)
 	}
 }
+
+// A draft whose writes its own trigger would see again is refused: not
+// valid, with the loop named at the step.
+func TestFeedbackLoopRefused(t *testing.T) {
+	compiler(t)
+	src := `name: loop
+trigger:
+  poll: {operation: crm.listAccounts, connection: crm}
+steps:
+  - id: twin
+    call: crm.createAccount
+    connection: crm
+    with: {name: =trigger.body.name}
+`
+	_, probs := nl2flow.Check(src, cat, "when an account is added to the CRM, create an account in the CRM")
+	found := false
+	for _, p := range probs {
+		if strings.Contains(p.Message, "feedback loop") && strings.HasPrefix(p.Pos, "draft.yaml:5:") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no loop problem at the step: %+v", probs)
+	}
+	d := compile(t, "When a new account is created in the CRM, create an account in the CRM called copy")
+	if d.Valid {
+		t.Fatalf("a self-triggering draft is valid:\n%s", d.YAML)
+	}
+	if d.Confidence != 0 {
+		t.Errorf("confidence %v on a refused draft", d.Confidence)
+	}
+	if !strings.Contains(strings.Join(d.Questions, " "), "which records should start this flow") {
+		t.Errorf("no question about the loop: %v", d.Questions)
+	}
+}
