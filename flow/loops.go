@@ -76,16 +76,9 @@ func Loops(f *Flow, ops Operations) []weft.Problem {
 	}
 	var out []weft.Problem
 	if pt := f.Trigger.Poll; pt != nil {
-		tc, _, tr := OperationResource(pt.Operation)
-		if tr == "" {
-			return nil
-		}
+		_, _, tr := OperationResource(pt.Operation)
 		Walk(f.Steps, func(s *Step) {
-			if s.Kind != KindCall {
-				return
-			}
-			sc, _, sr := OperationResource(s.Call)
-			if sc != tc || !sameResource(tr, sr) || !sameConnection(pt.Connection, s.Connection) || !Writes(s.Call, ops) {
+			if !WritesTriggerRecords(f, s, ops) {
 				return
 			}
 			out = append(out, weft.Problem{Pos: s.Pos, Message: fmt.Sprintf(
@@ -112,6 +105,19 @@ func Loops(f *Flow, ops Operations) []weft.Problem {
 		})
 	}
 	return out
+}
+
+// WritesTriggerRecords reports whether step s creates or changes records
+// of the kind f's poll trigger watches, on the same connector and
+// connection.
+func WritesTriggerRecords(f *Flow, s *Step, ops Operations) bool {
+	if f == nil || s == nil || f.Trigger.Poll == nil || s.Kind != KindCall {
+		return false
+	}
+	pt := f.Trigger.Poll
+	tc, _, tr := OperationResource(pt.Operation)
+	sc, _, sr := OperationResource(s.Call)
+	return tr != "" && sc == tc && sameResource(tr, sr) && sameConnection(pt.Connection, s.Connection) && Writes(s.Call, ops)
 }
 
 func sameConnection(a, b string) bool { return a == "" || b == "" || a == b }

@@ -602,7 +602,11 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		cfg.workerID = sqlstore.NewWorkerID()
 	}
 	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, WorkerID: cfg.workerID, Secret: cfg.secret,
-		AuditRetention: cfg.Audit.Retention})
+		AuditRetention: cfg.Audit.Retention, OnLoop: func(ctx context.Context, l engine.Loop) {
+			if alerter != nil {
+				alerter.Raise(ctx, "feedback-loop", l.Flow, "critical", "loop protection: "+l.String(), []string{l.Run})
+			}
+		}})
 	if err := eng.LoadConnections(ctx); err != nil {
 		return fail(weft.Errorf(weft.EUnavailable, "stored connections: %v (is this the right master key? it comes from %s)", err, keys.Source()))
 	}
