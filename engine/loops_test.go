@@ -112,7 +112,7 @@ steps:
 	defer cancel()
 	go e.RunTriggers(ctx, 50*time.Millisecond)
 	time.Sleep(1200 * time.Millisecond) // the first poll marks the start
-	crm.add("acme")                    // made by someone else: hop 0
+	crm.add("acme")                     // made by someone else: hop 0
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		mu.Lock()

@@ -43,7 +43,7 @@ func OperationResource(name string) (connector, verb, resource string) {
 // can make a poll of that record kind see something new.
 var (
 	readVerbs   = map[string]bool{"list": true, "get": true, "search": true, "find": true, "query": true, "read": true, "fetch": true, "count": true, "describe": true, "lookup": true, "select": true, "export": true, "download": true}
-	removeVerbs = map[string]bool{"delete": true, "remove": true, "destroy": true, "purge": true, }
+	removeVerbs = map[string]bool{"delete": true, "remove": true, "destroy": true, "purge": true}
 )
 
 // Writes reports whether calling the operation can create or change a
