@@ -349,7 +349,7 @@ func (b *builtin) edit(ctx context.Context, text, existing string) (string, *Pla
 		n.warnings = append(n.warnings, "the instruction contains text aimed at the compiler; it was not followed, and no delete step is drafted")
 	}
 	p := &Plan{Name: f.Name}
-	st := &state{b: b, n: n, p: p, ids: ids{}, injected: injected}
+	st := &state{b: b, n: n, p: p, ids: ids{}, injected: injected, req: toks}
 	switch {
 	case f.Trigger.Poll != nil:
 		if op, ok := b.cat.Op(f.Trigger.Poll.Operation); ok {

@@ -131,7 +131,13 @@ func TestStructures(t *testing.T) {
 
 // Open questions instead of guesses.
 func TestQuestions(t *testing.T) {
+	// No channel and no chat system named: no chat step is guessed; the
+	// draft asks where the message should go.
 	d := compile(t, "When a deal is won, notify the team")
+	if d.Valid || len(calls(d.Flow)) != 0 || !strings.Contains(strings.Join(d.Questions, " "), "chat channel") {
+		t.Fatalf("%v %+v\n%s", d.Valid, d.Questions, d.YAML)
+	}
+	d = compile(t, "When a deal is won, notify the team in chat")
 	if !d.Valid || len(d.Questions) == 0 || !strings.Contains(strings.Join(d.Questions, " "), "channel") {
 		t.Fatalf("%+v\n%s", d.Questions, d.YAML)
 	}

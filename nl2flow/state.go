@@ -34,6 +34,8 @@ type state struct {
 	made    []*StepPlan // call steps so far, in order
 	pending []string    // system words from a clause that named only a system
 	negated []neg       // "don't …" clauses
+	voc     map[string]bool
+	req     []token // the whole request
 }
 
 type neg struct{ verb, obj, text string }
@@ -1134,7 +1136,7 @@ func (s *state) action(ctx context.Context, c clause) {
 	if verb == "" && hasTarget(c) {
 		verb = "send"
 	}
-	objs := s.objectsIn(c)
+	objs := objectsAfterVerb(s.objectsIn(c), verbIndex(c))
 	if nv := negated(c); nv != "" {
 		// "don't post anything": remembered, and checked against the rest.
 		obj := ""
@@ -1224,7 +1226,35 @@ func (s *state) action(ctx context.Context, c clause) {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: no connected operation can %s %s", c.text(), verb, what))
 		return
 	}
+	if why := s.licence(op, c, verb); why != "" {
+		s.refuse(op, c, why)
+		return
+	}
 	s.call(op, c, verb)
+}
+
+// objectsAfterVerb: the records a verb acts on follow it; those before it
+// are the subject ("the shared inbox … creates an issue") when any follow.
+func objectsAfterVerb(objs []objRef, vi int) []objRef {
+	if vi < 0 {
+		return objs
+	}
+	var after []objRef
+	for _, o := range objs {
+		if o.i > vi {
+			after = append(after, o)
+		}
+	}
+	if len(after) == 0 {
+		return objs
+	}
+	return after
+}
+
+// refuse leaves a write out that the request did not ask for, and says so
+// with the clause's words.
+func (s *state) refuse(op *Op, c clause, why string) {
+	s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: not drafted as %s: %s", c.text(), op.Ref, why))
 }
 
 // isFiller: greetings and thanks carry nothing to draft.
