@@ -1368,24 +1368,39 @@ func (s *state) pollable() []string {
 	return out
 }
 
-// name derives the flow name from the trigger and the first steps.
+// name derives the flow name from the request's own words: its content
+// words in order (no stop words, no filler), at most six, so two drafts
+// of different requests get different names. Without content words the
+// trigger and first step name it.
 func (s *state) name() string {
+	var words []string
+	for _, t := range s.req {
+		if len(words) == 6 {
+			break
+		}
+		if t.kind != tWord || stop.has(t.w) || len(t.w) < 2 {
+			continue
+		}
+		switch t.w {
+		case "please", "could", "would", "can", "should", "want", "like", "need", "make", "sure", "automatically", "also", "then", "when", "whenever", "every", "each", "if", "i'd", "let's", "hey", "hi", "thanks":
+			continue
+		}
+		words = append(words, t.w)
+	}
+	if n := strings.ReplaceAll(slug(strings.Join(words, " "), 60), "_", "-"); len(words) >= 2 && n != "" {
+		return n
+	}
 	parts := []string{}
 	switch s.p.Trigger.Kind {
 	case "poll":
 		parts = append(parts, s.p.Trigger.Op.Connector, s.p.Trigger.Op.Object)
-		for _, kv := range s.p.Trigger.Input {
-			if v, ok := kv.Value.(string); ok && !strings.HasPrefix(v, "=") {
-				parts = append(parts, v)
-			}
-		}
 	case "schedule":
 		parts = append(parts, "scheduled")
 	default:
 		parts = append(parts, s.p.Trigger.Kind)
 	}
 	for i, st := range s.made {
-		if i == 2 || i == 1 && len(parts) > 3 {
+		if i == 2 {
 			break
 		}
 		parts = append(parts, "to", st.Op.Connector, st.Op.Object)

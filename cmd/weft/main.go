@@ -72,7 +72,7 @@ Usage:
   weft anomaly replay --input DIR --output DIR   score NAB-layout series with the streaming detectors
   weft alerts list | ack ID [--by NAME]
   weft metrics [--flow F] [--since 1h] [--resolution 5m] [--buckets]   each flow's runs, failures, error rate, latency
-  weft nl2flow "REQUEST" [--edit FILE] [--out FILE] [--deploy]   draft a flow from plain English (shown first; deployed only with --deploy)
+  weft nl2flow "REQUEST" [--edit FILE] [--out FILE] [--deploy [--replace]]   draft a flow from plain English (shown first; deployed only with --deploy)
   weft map list | show ID | accept|reject ID TARGET...|--all | edit ID TARGET --expr E | export ID [--root trigger.body]
   weft users create NAME [--role viewer] [--namespace default] | list | disable NAME | reset-password NAME | role NAME ROLE   password from stdin or a prompt
   weft service-accounts create NAME --role ROLE [--namespace default] [--days 366] | list | revoke ID   the token is shown once
