@@ -174,7 +174,7 @@ func norm(d *Draft) {
 // nothing for a draft that does not compile.
 func confidence(d *Draft) float64 {
 	if !d.Valid || d.Flow == nil || len(d.Flow.Steps) == 0 {
-		return 0
+		return 0 // not deployable: broken or unfinished
 	}
 	c := 1.0 - 0.1*float64(len(d.Questions)) - 0.25*float64(len(d.NotUnderstood)) - 0.05*float64(len(d.Corrections))
 	if c < 0.05 {
@@ -249,6 +249,17 @@ func Check(src string, cat *Catalog, request string) (*flow.Flow, []weft.Problem
 			}
 		}
 		props := op.inputProps()
+		// Complete: every required argument is given (a draft that lacks
+		// one is not deployable; the compiler's question says what to set).
+		var missing []string
+		for _, r := range op.required() {
+			if with == nil || with.Map[r] == nil {
+				missing = append(missing, r)
+			}
+		}
+		if len(missing) > 0 {
+			add(pos, "%s: %s needs %s, which the draft does not set", what, ref, strings.Join(missing, ", "))
+		}
 		if with == nil || len(props) == 0 {
 			return
 		}

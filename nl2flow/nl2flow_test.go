@@ -137,9 +137,18 @@ func TestQuestions(t *testing.T) {
 	if d.Valid || len(calls(d.Flow)) != 0 || !strings.Contains(strings.Join(d.Questions, " "), "chat channel") {
 		t.Fatalf("%v %+v\n%s", d.Valid, d.Questions, d.YAML)
 	}
+	// Chat named, no channel: the step is drafted, but a draft missing a
+	// required argument is not valid; the question says what to set.
 	d = compile(t, "When a deal is won, notify the team in chat")
-	if !d.Valid || len(d.Questions) == 0 || !strings.Contains(strings.Join(d.Questions, " "), "channel") {
-		t.Fatalf("%+v\n%s", d.Questions, d.YAML)
+	if d.Valid || d.Confidence != 0 || !strings.Contains(strings.Join(d.Questions, " "), "channel") {
+		t.Fatalf("%v %+v\n%s", d.Valid, d.Questions, d.YAML)
+	}
+	found := false
+	for _, p := range d.Problems {
+		found = found || strings.Contains(p.Message, "needs channelId")
+	}
+	if !found {
+		t.Errorf("no problem names the missing argument: %+v", d.Problems)
 	}
 	d = compile(t, "When a contact is added to the CRM, create an issue in the tracker")
 	if !strings.Contains(strings.Join(d.Questions, " "), "projectId") {
