@@ -156,6 +156,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 		n.ask("What should start this flow? Nothing in the request names an event or a schedule, so the draft runs manually.")
 	}
 	p.Name = st.name()
+	st.cover(toks)
 	if len(p.Steps) == 0 && len(n.unknown) == 0 {
 		n.unknown = append(n.unknown, "no action: the request names nothing for the flow to do")
 	}

@@ -36,6 +36,7 @@ type state struct {
 	negated []neg       // "don't …" clauses
 	voc     map[string]bool
 	req     []token // the whole request
+	ev      map[string]bool
 }
 
 type neg struct{ verb, obj, text string }

@@ -1,0 +1,34 @@
+package nl2flow_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every clause is compiled or named: product names the catalog lacks and
+// clauses nothing in the draft comes from are listed in not_understood;
+// a fully compiled request gets no such entry.
+func TestCoverageNamesWhatIsLeftOut(t *testing.T) {
+	d := compile(t, "When a new contact is added to the CRM, post in #sales and add them to Google Sheets")
+	nu := strings.Join(d.NotUnderstood, " | ")
+	if !strings.Contains(nu, "Google Sheets") {
+		t.Errorf("the product the catalog lacks is not named: %q", d.NotUnderstood)
+	}
+	d = compile(t, "When a new contact is added to the CRM, post in #sales, then translate the weather forecast")
+	nu = strings.Join(d.NotUnderstood, " | ")
+	if !strings.Contains(nu, "weather forecast") {
+		t.Errorf("an uncompiled clause is not named: %q", d.NotUnderstood)
+	}
+	for _, ok := range []string{
+		"When a new opportunity closes in the CRM, create a project in the tracker and notify the delivery team in chat",
+		"When a sales order is created in the ERP, if the currency is USD, notify #us-sales",
+		"Every weekday at 8am Pacific, list issues in tracker project SUP that are todo and post them in #support",
+	} {
+		d := compile(t, ok)
+		for _, u := range d.NotUnderstood {
+			if strings.Contains(u, "not compiled") || strings.Contains(u, "not a system") {
+				t.Errorf("%q: compiled in full, yet %q", ok, u)
+			}
+		}
+	}
+}
