@@ -138,7 +138,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	cron, tz, dayOnly := parseSchedule(toks)
 	clauses := split(toks)
 
-	st := &state{b: b, n: n, p: p, ids: ids{}, injected: injected, req: toks}
+	st := &state{b: b, n: n, p: p, ids: ids{}, injected: injected, req: toks, manual: manual}
 	switch {
 	case cron != "":
 		p.Trigger = TriggerPlan{Kind: "schedule", Cron: cron, Timezone: tz}

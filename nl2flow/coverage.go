@@ -149,6 +149,25 @@ func (s *state) cover(toks []token) {
 			said += " " + strings.ToLower(name)
 		}
 	}
+	// A trigger the request states but the draft did not compile: the
+	// draft runs manually, and the clause that says what should start it
+	// is named.
+	if s.p.Trigger.Kind == "manual" && !s.manual {
+		for _, seg := range segments(toks) {
+			if !opensTrigger(seg) {
+				continue
+			}
+			var raw []string
+			for _, t := range seg {
+				raw = append(raw, t.raw)
+			}
+			text := strings.Join(raw, " ")
+			if !strings.Contains(said, strings.ToLower(text)) {
+				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: read as no trigger (no event a connected system can be polled for, no schedule); the draft runs manually", text))
+				said += " " + strings.ToLower(text)
+			}
+		}
+	}
 	for _, seg := range segments(toks) {
 		var content, raw []string
 		covered := false
@@ -175,6 +194,23 @@ func (s *state) cover(toks []token) {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: not compiled: no step, trigger or condition of the draft comes from these words", text))
 		said += " " + strings.ToLower(text)
 	}
+}
+
+// opensTrigger: the clause states what starts the flow ("when …",
+// "whenever …", "once …", "on new …", "each time …").
+func opensTrigger(seg []token) bool {
+	if len(seg) < 2 || seg[0].kind != tWord {
+		return false
+	}
+	switch seg[0].w {
+	case "when", "whenever", "once":
+		return true
+	case "on", "upon", "for":
+		return seg[1].w == "new" || seg[1].w == "every" || seg[1].w == "each"
+	case "each", "every":
+		return seg[1].w == "time"
+	}
+	return false
 }
 
 // filler words carry no request of their own.

@@ -32,3 +32,14 @@ func TestCoverageNamesWhatIsLeftOut(t *testing.T) {
 		}
 	}
 }
+
+// Coordinated verbs share the object that follows the last of them.
+func TestCoordinatedVerbsShareObject(t *testing.T) {
+	d := compile(t, "Create, update, and get an issue on tracker")
+	got := strings.Join(calls(d.Flow), " ")
+	for _, want := range []string{"tracker.createIssue", "tracker.updateIssue", "tracker.getIssue"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %s in %q (not understood %q)", want, got, d.NotUnderstood)
+		}
+	}
+}

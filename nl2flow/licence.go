@@ -301,6 +301,30 @@ func (s *state) productDestination(c clause, vi int, connector string) string {
 	return ""
 }
 
+// destinationSystem is the catalog system a clause sends to ("… to
+// chat", "… into the CRM"), or "".
+func (s *state) destinationSystem(c clause) string {
+	for i := 0; i+1 < len(c.toks); i++ {
+		if c.toks[i].w != "to" && c.toks[i].w != "into" {
+			continue
+		}
+		j := i + 1
+		for j < len(c.toks) && determiner(c.toks[j].w) {
+			j++
+		}
+		if j < len(c.toks) && c.toks[j].kind == tWord {
+			for _, op := range s.b.cat.Ops {
+				for _, x := range op.System {
+					if x == c.toks[j].w {
+						return op.Connector
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
 func preposition(w string) bool {
 	switch w {
 	case "in", "on", "at", "to", "into", "onto", "from", "for", "with", "by", "about", "of", "as", "via", "when", "if", "after", "before", "whenever", "once", "every", "each":

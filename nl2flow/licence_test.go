@@ -57,3 +57,12 @@ func TestWriteLicence(t *testing.T) {
 		}
 	}
 }
+
+// The title form "X to chat" asks for the message there.
+func TestDestinationTitleForm(t *testing.T) {
+	d := compile(t, "Daily tracker task summaries to chat")
+	got := strings.Join(calls(d.Flow), " ")
+	if !strings.Contains(got, "chat.postMessage") || d.Flow == nil || d.Flow.Trigger.Schedule == nil {
+		t.Errorf("got %q\n%s\nnot understood %q", got, d.YAML, d.NotUnderstood)
+	}
+}

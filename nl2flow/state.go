@@ -37,6 +37,7 @@ type state struct {
 	voc     map[string]bool
 	req     []token // the whole request
 	ev      map[string]bool
+	manual  bool // the request asks for a manual trigger
 }
 
 type neg struct{ verb, obj, text string }
@@ -160,6 +161,9 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			}
 			s.pending = nil
 		}
+		// Coordinated verbs share the object that follows the last of them
+		// ("create, update, and get an issue on tracker").
+		c = s.shareObject(c, clauses[i+1:])
 		// Trigger keywords may sit mid-clause: "I'd like X every time a
 		// contact is added".
 		if k := triggerKeyword(c); k >= 0 {
@@ -224,6 +228,33 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			s.action(ctx, c)
 		}
 	}
+}
+
+// shareObject: a clause that is a bare verb ("Create", "update") takes the
+// object of the next clause that has a verb and an object, when only bare
+// verbs stand between them.
+func (s *state) shareObject(c clause, rest []clause) clause {
+	vi := verbIndex(c)
+	if vi < 0 || len(s.objectsIn(c)) > 0 || len(s.systemsIn(c)) > 0 || hasTarget(c) || quoted(c) != "" {
+		return c
+	}
+	for _, t := range c.toks[vi+1:] {
+		if t.kind == tWord && !stop.has(t.w) && !t.used {
+			return c // more than a bare verb
+		}
+	}
+	for _, n := range rest {
+		nv := verbIndex(n)
+		if nv < 0 {
+			return c
+		}
+		if len(s.objectsIn(n)) == 0 {
+			continue // another bare verb
+		}
+		out := clause{sep: c.sep, toks: append(append([]token{}, c.toks[:vi+1]...), n.toks[nv+1:]...)}
+		return out
+	}
+	return c
 }
 
 // postposedCondition finds "… if/unless/only if …" after an action verb.
@@ -1158,6 +1189,19 @@ func (s *state) action(ctx context.Context, c clause) {
 		}
 		if objs[0].obj == "email" || objs[0].obj == "message" {
 			verb = "send"
+		}
+	}
+	if verb == "" {
+		// The title form "X to chat", "leads to CRM": the destination asks
+		// for the write (a message where the system sends them, else a
+		// record of the object named).
+		if conn := s.destinationSystem(c); conn != "" {
+			verb = "create"
+			for _, op := range s.b.cat.Ops {
+				if op.Connector == conn && op.Verb == "send" {
+					verb = "send"
+				}
+			}
 		}
 	}
 	if verb == "" {
