@@ -169,17 +169,15 @@ func norm(d *Draft) {
 	}
 }
 
-// confidence: 1 for a valid draft that understood every clause and asks
-// nothing; less for each open question, each clause not understood, and
-// nothing for a draft that does not compile.
+// confidence is the calibrated probability that the draft is right
+// (calibration.go): lower for each part not understood, each open
+// question, a broken or incomplete draft.
 func confidence(d *Draft) float64 {
-	if !d.Valid || d.Flow == nil || len(d.Flow.Steps) == 0 {
-		return 0 // not deployable: broken or unfinished
+	x := ConfidenceFeatures(d)
+	if x[2] == 1 {
+		return 0 // broken: it does not compile, whatever else it got right
 	}
-	c := 1.0 - 0.1*float64(len(d.Questions)) - 0.25*float64(len(d.NotUnderstood)) - 0.05*float64(len(d.Corrections))
-	if c < 0.05 {
-		c = 0.05
-	}
+	c := calibration.Score(x)
 	return float64(int(c*100+0.5)) / 100
 }
 
