@@ -168,6 +168,37 @@ func (s *state) cover(toks []token) {
 			}
 		}
 	}
+	// Conditions, loops and waits the request states but the draft does
+	// not carry are named even when their words appear elsewhere.
+	var prev []token
+	for _, seg := range segments(toks) {
+		kind := structureOf(seg)
+		talk := onlyTalk(prev)
+		prev = seg
+		if kind == "" || s.carries(kind) || onlyTalk(seg[1:]) || kind == "condition" && talk {
+			continue // "if that's possible"; "it would be great if …" is the request itself
+		}
+		var raw []string
+		for _, t := range seg {
+			raw = append(raw, t.raw)
+		}
+		text := strings.Join(raw, " ")
+		if strings.Contains(said, strings.ToLower(text)) {
+			continue
+		}
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s not compiled; the draft does not carry it", text, kind))
+		said += " " + strings.ToLower(text)
+	}
+	// A qualifier on a record ("great leads", "high-budget deals",
+	// "pending tickets") is a condition too.
+	if !s.carries("condition") {
+		for _, q := range s.qualifiers(toks) {
+			if !strings.Contains(said, strings.ToLower(q)) {
+				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: condition not compiled; the draft does not test it", q))
+				said += " " + strings.ToLower(q)
+			}
+		}
+	}
 	for _, seg := range segments(toks) {
 		var content, raw []string
 		covered := false
@@ -194,6 +225,116 @@ func (s *state) cover(toks []token) {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: not compiled: no step, trigger or condition of the draft comes from these words", text))
 		said += " " + strings.ToLower(text)
 	}
+}
+
+// structureOf: the clause states a condition ("if …", "unless …", "only
+// …"), a loop ("for each …") or a wait ("… later", "wait …", "after two
+// hours").
+func structureOf(seg []token) string {
+	if len(seg) < 2 || seg[0].kind != tWord {
+		return ""
+	}
+	switch seg[0].w {
+	case "if", "unless", "only", "except":
+		return "condition"
+	case "for":
+		if seg[1].w == "each" || seg[1].w == "every" || seg[1].w == "all" {
+			return "loop"
+		}
+	case "wait", "delay":
+		return "wait"
+	}
+	for i, t := range seg {
+		if t.kind == tWord && (t.w == "later" || t.w == "delay" || t.w == "wait") && i > 0 {
+			return "wait"
+		}
+	}
+	return ""
+}
+
+// carries: the draft has that structure (a condition may also be the
+// poll trigger's filter).
+func (s *state) carries(kind string) bool {
+	found := false
+	var walk func([]*StepPlan)
+	walk = func(ss []*StepPlan) {
+		for _, st := range ss {
+			switch {
+			case kind == "condition" && st.Kind == "if", kind == "loop" && st.Kind == "foreach", kind == "wait" && st.Kind == "wait":
+				found = true
+			}
+			walk(st.Then)
+			walk(st.Else)
+			walk(st.Do)
+		}
+	}
+	walk(s.p.Steps)
+	if kind == "condition" && s.p.Trigger.Kind == "poll" {
+		for _, kv := range s.p.Trigger.Input {
+			if v, ok := kv.Value.(string); !ok || !strings.Contains(v, "trigger.cursor") {
+				found = true
+			}
+		}
+	}
+	return found
+}
+
+// onlyTalk: no word of the clause asks for anything (stop words, filler).
+func onlyTalk(seg []token) bool {
+	for _, t := range seg {
+		if t.kind != tWord && t.kind != tPunct {
+			return false
+		}
+		if t.kind == tWord && !stop.has(t.w) && !filler(t.w) && len(t.w) > 2 {
+			return false
+		}
+	}
+	return true
+}
+
+// fieldWord: the word names a field of some record ("stage", "status").
+func (s *state) fieldWord(w string) bool {
+	for _, op := range s.b.cat.Ops {
+		for k := range op.recordFields() {
+			for _, x := range strings.Split(strings.ToLower(k), "_") {
+				if x == w {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// qualifiers are words right before a record noun that narrow it: not a
+// determiner, number, system, record or event word, nor a word of the
+// request's own talk ("new" is the trigger's).
+func (s *state) qualifiers(toks []token) []string {
+	var out []string
+	for i := 1; i < len(toks); i++ {
+		t := toks[i]
+		if t.kind != tWord {
+			continue
+		}
+		obj := objectWords[singular(t.w)]
+		if obj == "" || obj == "message" || obj == "email" || obj == "channel" || obj == "line" || obj == "request" {
+			continue
+		}
+		j := i - 1
+		if j > 0 && toks[j].kind == tWord && s.isSystemWord(toks[j].w) {
+			j-- // "great CRM leads"
+		}
+		q := toks[j]
+		if q.kind != tWord || q.used || stop.has(q.w) || determiner(q.w) || filler(q.w) || s.isSystemWord(q.w) ||
+			objectWords[singular(q.w)] != "" || eventWords.has(q.w) || actionVerbs[q.w] != "" || properName(q) && j > 0 || len(q.w) < 3 {
+			continue
+		}
+		if s.ev[q.w] || s.fieldWord(q.w) || strings.HasSuffix(q.w, "ing") && stateWords[q.w] == nil {
+			continue // the draft uses it; a field; a compound noun ("onboarding project")
+		}
+		out = append(out, q.raw+" "+t.raw)
+	}
+	return out
 }
 
 // opensTrigger: the clause states what starts the flow ("when …",

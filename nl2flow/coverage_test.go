@@ -43,3 +43,23 @@ func TestCoordinatedVerbsShareObject(t *testing.T) {
 		}
 	}
 }
+
+// A condition, loop or qualifier the draft does not carry is named, even
+// when its words appear elsewhere in the draft.
+func TestCoverageNamesStructureNotCarried(t *testing.T) {
+	d := compile(t, "When a new contact is added to the CRM, post in #sales only for enterprise contacts")
+	if !strings.Contains(strings.Join(d.NotUnderstood, " | "), "enterprise") && !strings.Contains(d.YAML, "if:") {
+		t.Errorf("the condition is neither compiled nor named: %q\n%s", d.NotUnderstood, d.YAML)
+	}
+	d = compile(t, "When a new contact is added to the CRM, email hot leads at sales@acme.example")
+	if !strings.Contains(strings.Join(d.NotUnderstood, " | "), "hot leads") {
+		t.Errorf("the qualifier is not named: %q", d.NotUnderstood)
+	}
+	// Talk around a request is not a condition.
+	d = compile(t, "It would be great if a new CRM opportunity automatically created a matching sales order in the ERP")
+	for _, u := range d.NotUnderstood {
+		if strings.Contains(u, "condition") {
+			t.Errorf("talk read as a condition: %q", u)
+		}
+	}
+}
