@@ -60,7 +60,11 @@ func TestWriteLicence(t *testing.T) {
 
 // The title form "X to chat" asks for the message there.
 func TestDestinationTitleForm(t *testing.T) {
-	d := compile(t, "Daily tracker task summaries to chat")
+	d := compile(t, "Upload leads from a CSV file to CRM")
+	if got := strings.Join(calls(d.Flow), " "); !strings.Contains(got, "crm.createContact") || !strings.Contains(strings.Join(d.NotUnderstood, " "), "CSV") {
+		t.Errorf("leads to CRM: %q, not understood %q", got, d.NotUnderstood)
+	}
+	d = compile(t, "Daily tracker task summaries to chat")
 	got := strings.Join(calls(d.Flow), " ")
 	if !strings.Contains(got, "chat.postMessage") || d.Flow == nil || d.Flow.Trigger.Schedule == nil {
 		t.Errorf("got %q\n%s\nnot understood %q", got, d.YAML, d.NotUnderstood)
