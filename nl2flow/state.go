@@ -151,7 +151,7 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			// "… if X, email A, then post B": B is unconditional only after an else.
 		}
 		// A clause that names only a system ("crm:") lends it to the next.
-		if sys := s.systemsIn(c); len(sys) > 0 && len(s.objectsIn(c)) == 0 && s.verb(c) == "" && !hasTarget(c) && len(stateIn(c)) == 0 && !c.has("webhook") {
+		if sys := s.systemsIn(c); len(sys) > 0 && len(s.objectsIn(c)) == 0 && s.verb(c) == "" && !hasTarget(c) && len(stateIn(c)) == 0 && !c.has("webhook") && s.onlySystem(c) {
 			s.pending = append(s.pending, sys...)
 			continue
 		}
@@ -229,6 +229,18 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			s.action(ctx, c)
 		}
 	}
+}
+
+// onlySystem: every word of the clause that is not a stop word names a
+// system ("crm:", "in the tracker") — a clause with other words is not a
+// bare system name to lend to the next.
+func (s *state) onlySystem(c clause) bool {
+	for _, t := range c.toks {
+		if t.kind == tWord && !t.used && !stop.has(t.w) && !filler(t.w) && !s.isSystemWord(t.w) {
+			return false
+		}
+	}
+	return true
 }
 
 // shareObject: a clause that is a bare verb ("Create", "update") takes the
