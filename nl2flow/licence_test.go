@@ -64,6 +64,10 @@ func TestDestinationTitleForm(t *testing.T) {
 	if got := strings.Join(calls(d.Flow), " "); !strings.Contains(got, "crm.createContact") || !strings.Contains(strings.Join(d.NotUnderstood, " "), "CSV") {
 		t.Errorf("leads to CRM: %q, not understood %q", got, d.NotUnderstood)
 	}
+	d = compile(t, "Automate daily Outlook calendar digests to chat")
+	if got := strings.Join(calls(d.Flow), " "); !strings.Contains(got, "chat.postMessage") || !strings.Contains(strings.Join(d.NotUnderstood, " "), "Outlook") {
+		t.Errorf("digests to chat: %q, not understood %q", got, d.NotUnderstood)
+	}
 	d = compile(t, "Daily tracker task summaries to chat")
 	got := strings.Join(calls(d.Flow), " ")
 	if !strings.Contains(got, "chat.postMessage") || d.Flow == nil || d.Flow.Trigger.Schedule == nil {
