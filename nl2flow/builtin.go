@@ -148,6 +148,9 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	case manual:
 		p.Trigger = TriggerPlan{Kind: "manual"}
 	}
+	if p.Trigger.Kind == "" {
+		st.newRecordTrigger(toks, clauses)
+	}
 	st.run(ctx, clauses)
 	st.contradictions()
 	st.prune()

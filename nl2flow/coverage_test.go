@@ -63,3 +63,16 @@ func TestCoverageNamesStructureNotCarried(t *testing.T) {
 		}
 	}
 }
+
+// "new <record>" with no other trigger: the flow polls that record; "create
+// a new <record>" is what is made, not what happened.
+func TestNewRecordTrigger(t *testing.T) {
+	d := compile(t, "Send an outreach email to new CRM contacts")
+	if d.Flow == nil || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != "crm.listContacts" || !strings.Contains(strings.Join(calls(d.Flow), " "), "smtp.send") {
+		t.Errorf("new CRM contacts:\n%s\n%q", d.YAML, d.NotUnderstood)
+	}
+	d = compile(t, "Create a new issue in tracker project OPS")
+	if d.Flow == nil || d.Flow.Trigger.Poll != nil {
+		t.Errorf("create a new issue polls:\n%s", d.YAML)
+	}
+}

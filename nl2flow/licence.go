@@ -57,7 +57,7 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 		return fmt.Sprintf("it goes to %s, which is not connected to Weft", p)
 	}
 	// 3. Not the source.
-	if s.isSource(c, op.Connector) {
+	if s.isSource(c, op.Connector, op.Verb == "send") {
 		return fmt.Sprintf("%s is where the records come from, not where they go", op.Connector)
 	}
 	// 4. The verb's object is a record kind.
@@ -125,10 +125,10 @@ func (s *state) sendTarget(c clause, op *Op) bool {
 	return false
 }
 
-// isSource: every mention of the system in the clause is a source: after
+// isSource (send: the operation sends a message): every mention of the system in the clause is a source: after
 // "from" ("exports customers from ERP"), or before "to"/"into" followed by
 // another system or a name ("sync ERP customers to CRM").
-func (s *state) isSource(c clause, connector string) bool {
+func (s *state) isSource(c clause, connector string, send bool) bool {
 	mentions, sources := 0, 0
 	for i, t := range c.toks {
 		if t.kind != tWord || t.used || !s.namesSystem(t.w, connector) {
@@ -143,7 +143,9 @@ func (s *state) isSource(c clause, connector string) bool {
 			sources++
 			continue
 		}
-		for k := i + 1; k < len(c.toks) && k <= i+6; k++ {
+		// "email … to new CRM contacts": a message's "to" names its
+		// recipients, not a destination system.
+		for k := i + 1; !send && k < len(c.toks) && k <= i+6; k++ {
 			if c.toks[k].kind != tWord {
 				break
 			}

@@ -231,6 +231,64 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 	}
 }
 
+// newRecordTrigger: a request that states no event, schedule or manual
+// start but speaks of "new <record>" ("send an email to new CRM
+// contacts") is about records as they appear: the trigger polls that
+// record (when the catalog can poll it), and the phrase is consumed.
+func (s *state) newRecordTrigger(toks []token, clauses []clause) {
+	for _, c := range clauses {
+		if triggerKeyword(c) >= 0 || hasEvent(c) || c.has("webhook", "webhooks", "endpoint", "form", "website", "incoming") {
+			return
+		}
+	}
+	for i, t := range toks {
+		if t.kind != tWord || t.used || t.w != "new" {
+			continue
+		}
+		k := i - 1
+		for k >= 0 && toks[k].kind == tWord && (toks[k].w == "a" || toks[k].w == "an" || toks[k].w == "the" || toks[k].w == "some") {
+			k--
+		}
+		if k >= 0 && toks[k].kind == tWord && actionVerbs[toks[k].w] == "create" {
+			continue // "create a new issue": what is made, not what happened
+		}
+		j := i + 1
+		for j < len(toks) && j <= i+3 && toks[j].kind == tWord && (s.isSystemWord(toks[j].w) || !stop.has(toks[j].w) && objectWords[singular(toks[j].w)] == "" && s.catalogObject(singular(toks[j].w)) == "" && j == i+1) {
+			if !s.isSystemWord(toks[j].w) {
+				break
+			}
+			j++
+		}
+		if j >= len(toks) || toks[j].kind != tWord {
+			continue
+		}
+		obj := objectWords[singular(toks[j].w)]
+		if obj == "" {
+			obj = s.catalogObject(singular(toks[j].w))
+		}
+		if obj == "" || obj == "message" || obj == "email" || obj == "request" || obj == "line" {
+			continue
+		}
+		phrase := clause{toks: append([]token{}, toks[i:j+1]...)}
+		pollable := false
+		for _, op := range s.b.cat.Ops {
+			if op.Trigger != nil && op.Object == obj {
+				pollable = true
+			}
+		}
+		if !pollable {
+			return
+		}
+		s.trigger(phrase)
+		if s.p.Trigger.Kind == "poll" {
+			for k := i; k <= j; k++ {
+				toks[k].used = true
+			}
+		}
+		return
+	}
+}
+
 // onlySystem: every word of the clause that is not a stop word names a
 // system ("crm:", "in the tracker") — a clause with other words is not a
 // bare system name to lend to the next.
