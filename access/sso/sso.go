@@ -162,6 +162,10 @@ var (
 type Provider struct {
 	cfg    Config
 	client *http.Client
+	// Now is the clock of the sessions that keep the tokens (default
+	// time.Now): a token's expiry is its remaining lifetime on receipt,
+	// counted on this clock.
+	Now func() time.Time
 
 	mu       sync.Mutex
 	provider *oidc.Provider
@@ -315,8 +319,14 @@ func (p *Provider) tokens(tok *oauth2.Token, raw string, idt *oidc.IDToken) Toke
 			exp = idt.Expiry
 		}
 	}
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
 	if exp.IsZero() {
-		exp = time.Now().Add(5 * time.Minute) // the provider named no lifetime: check again soon
+		exp = now().Add(5 * time.Minute) // the provider named no lifetime: check again soon
+	} else {
+		exp = now().Add(time.Until(exp))
 	}
 	return Tokens{RefreshToken: tok.RefreshToken, IDToken: raw, Expiry: exp}
 }
