@@ -24,6 +24,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/access/sso"
 	"github.com/weftio/weft/ai"
 	"github.com/weftio/weft/connectors"
 	filesconn "github.com/weftio/weft/connectors/files"
@@ -194,7 +195,7 @@ func serve(args []string, stderr io.Writer) error {
 	cfg.MCP.ConformanceFixture = cfg.MCP.ConformanceFixture || *conformance
 	// Who may reach it is settled before anything is opened.
 	exposure := gateway.Exposure{Addr: cfg.Addr, APIToken: cfg.APIToken, MCPAuthMode: cfg.MCP.Auth.Mode, DebugAddr: cfg.DebugAddr,
-		Conformance: cfg.MCP.ConformanceFixture, Insecure: cfg.Insecure, ClientCertRequired: cfg.TLS.MutualRequired()}
+		Conformance: cfg.MCP.ConformanceFixture, Insecure: cfg.Insecure, ClientCertRequired: cfg.TLS.MutualRequired(), SSO: cfg.OIDC != nil}
 	warnings, err := gateway.CheckExposure(exposure)
 	if err != nil {
 		return err
@@ -290,6 +291,20 @@ func serve(args []string, stderr io.Writer) error {
 	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImport, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, Console: web.Dist()}
 	if ids, ok := unwrapStore(eng.Store()).(store.Identities); ok {
 		gwCfg.Directory = access.NewDirectory(ids) // local users, personal access tokens, service accounts
+	}
+	gwCfg.Keys = eng.Keys()
+	if ss, ok := unwrapStore(eng.Store()).(store.Sessions); ok {
+		// Console sessions survive a restart and are shared by every
+		// process on the same database.
+		gwCfg.Sessions = gateway.NewStoredSessions(ss, eng.Keys())
+	}
+	if cfg.OIDC != nil {
+		var hc *http.Client
+		if cfg.egress != nil {
+			hc = cfg.egress.HTTPClient("oidc "+cfg.OIDC.Issuer, 15*time.Second)
+		}
+		gwCfg.SSO = sso.New(*cfg.OIDC, hc)
+		log.Info("single sign-on", "issuer", cfg.OIDC.Issuer, "client_id", cfg.OIDC.ClientID, "redirect_url", cfg.OIDC.RedirectURL)
 	}
 	if len(cfg.Sandboxes) > 0 {
 		boxes, err := loadSandboxes(cfg.Sandboxes, "")

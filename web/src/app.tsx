@@ -58,11 +58,16 @@ export function App() {
   const [needSignIn, setNeedSignIn] = useState(false);
   // null until GET /api/session answers: whether sign-in is required and done.
   const [session, setSession] = useState<{ required: boolean; authenticated: boolean } | null>(null);
+  // Single sign-on, when the server offers it, and the provider's sign-out
+  // page after signing out of Weft.
+  const [sso, setSSO] = useState<SSOInfo | undefined>(undefined);
+  const [providerSignOut, setProviderSignOut] = useState("");
   useEffect(() => onUnauthorized(() => setNeedSignIn(true)), []);
   useEffect(() => {
-    api<{ required: boolean; authenticated: boolean; csrf_token?: string }>("/api/session")
+    api<{ required: boolean; authenticated: boolean; csrf_token?: string; sso?: SSOInfo }>("/api/session")
       .then((s) => {
         if (s.csrf_token) setCSRF(s.csrf_token);
+        setSSO(s.sso);
         setSession({ required: s.required, authenticated: s.authenticated });
         if (s.required && !s.authenticated) setNeedSignIn(true);
       })
@@ -70,14 +75,15 @@ export function App() {
   }, [needSignIn]);
   const signOut = async () => {
     try {
-      await api("/api/session", { method: "DELETE" });
+      const res = await api<{ end_session_url?: string }>("/api/session", { method: "DELETE" });
+      setProviderSignOut(res.end_session_url ?? "");
     } finally {
       setCSRF("");
       setNeedSignIn(true);
     }
   };
   const current = views.find((v) => v.id === route.parts[0]) ?? views[0];
-  if (needSignIn) return <SignIn onDone={() => setNeedSignIn(false)} />;
+  if (needSignIn) return <SignIn sso={sso} providerSignOut={providerSignOut} onDone={() => setNeedSignIn(false)} />;
   if (!session) return <p className="muted">Loading…</p>;
   return (
     <div className="shell">
@@ -103,9 +109,13 @@ export function App() {
   );
 }
 
+/** What GET /api/session says about single sign-on. */
+type SSOInfo = { enabled: boolean; sign_in_url: string };
+
 /** SignIn opens a cookie session (POST /api/session) for a local user
- * (name and password) or with the API token. */
-function SignIn({ onDone }: { onDone: () => void }) {
+ * (name and password) or with the API token, or sends the browser to the
+ * single-sign-on provider when the server has one. */
+function SignIn({ onDone, sso, providerSignOut }: { onDone: () => void; sso?: SSOInfo; providerSignOut?: string }) {
   const [user, setUser] = useState("");
   const [password, setPassword] = useState("");
   const [token, setToken] = useState("");
@@ -126,6 +136,18 @@ function SignIn({ onDone }: { onDone: () => void }) {
     <div className="signin">
       <div className="card">
         <h1>Sign in to Weft</h1>
+        {sso?.enabled && (
+          <p className="signin-sso">
+            <a className="button" href={sso.sign_in_url}>
+              Sign in with SSO
+            </a>
+          </p>
+        )}
+        {providerSignOut && (
+          <p className="muted">
+            You are signed out of Weft. <a href={providerSignOut}>Sign out of your identity provider too</a>.
+          </p>
+        )}
         <form
           onSubmit={(e) => {
             e.preventDefault();
