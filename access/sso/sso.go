@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -358,8 +359,9 @@ func (p *Provider) identityFrom(issuer, subject string, claims map[string]any) (
 	return id, nil
 }
 
-// Groups reads a groups claim: a list of strings, or one string; absent is
-// no groups.
+// Groups reads a groups claim: a list of strings, one string, or an object
+// whose keys are the names (Zitadel's project roles claim); absent is no
+// groups.
 func Groups(v any) ([]string, error) {
 	var out []string
 	add := func(s string) error {
@@ -391,6 +393,13 @@ func Groups(v any) ([]string, error) {
 				return nil, fmt.Errorf("holds a %T, not a group name", e)
 			}
 			if err := add(s); err != nil {
+				return nil, err
+			}
+		}
+	case map[string]any:
+		keys := slices.Sorted(maps.Keys(x))
+		for _, k := range keys {
+			if err := add(k); err != nil {
 				return nil, err
 			}
 		}

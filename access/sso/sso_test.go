@@ -44,7 +44,10 @@ func TestGroupsClaimShapes(t *testing.T) {
 	if g, err := Groups(nil); err != nil || len(g) != 0 {
 		t.Fatal(g, err)
 	}
-	for _, bad := range []any{[]any{1}, 3.0, map[string]any{}, []any{strings.Repeat("x", 300)}, make([]any, 2000)} {
+	if g, err := Groups(map[string]any{"b": map[string]any{"org": "x"}, "a": nil}); err != nil || len(g) != 2 || g[0] != "a" {
+		t.Fatal(g, err)
+	}
+	for _, bad := range []any{[]any{1}, 3.0, true, []any{strings.Repeat("x", 300)}, make([]any, 2000)} {
 		if _, err := Groups(bad); err == nil {
 			t.Errorf("%T accepted", bad)
 		}
