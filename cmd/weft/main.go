@@ -319,6 +319,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	mcpAuthCfg := cfg.MCP.Auth
 	mcpAuthCfg.AdminToken = cfg.APIToken // the API token protects /mcp too
+	mcpAuthCfg.Mode = mcpAuthMode(cfg)
 	if cfg.egress != nil {
 		mcpAuthCfg.HTTPClient = cfg.egress.HTTPClient("mcp.auth jwks", 10*time.Second)
 	}
@@ -728,6 +729,18 @@ func notifyAlert(ctx context.Context, eng *engine.Engine, c AlertsConfig, a moni
 	}
 	_, err := eng.CallOperation(ctx, engine.ToolCall{Toolset: "alerts", Tool: "alert", Caller: "monitor", Connection: c.Notify.Connection, Operation: op, Input: in})
 	return err
+}
+
+// mcpAuthMode: with single sign-on configured, "auto" means API keys: the
+// server is not a fresh loopback install, and it may listen beyond loopback
+// without an api_token (sign-in protects /api), so /mcp must not be open
+// until the first MCP key exists.
+func mcpAuthMode(cfg *Config) string {
+	m := cfg.MCP.Auth.Mode
+	if cfg.OIDC != nil && cfg.APIToken == "" && (m == "" || m == mcp.AuthAuto) {
+		return mcp.AuthKeys
+	}
+	return m
 }
 
 // unwrapStore peels wrappers (monitor.Observed) off the engine's store, so

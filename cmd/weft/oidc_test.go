@@ -2,9 +2,14 @@ package main
 
 import (
 	"os"
+
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/weftio/weft/access/sso"
+	"github.com/weftio/weft/gateway"
+	"github.com/weftio/weft/mcp"
 )
 
 // The oidc section: the client secret comes from the environment or a
@@ -46,5 +51,32 @@ func TestOIDCConfig(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "inline") {
 			t.Errorf("an error echoes the secret: %v", err)
 		}
+	}
+}
+
+// With single sign-on and no api_token, /mcp needs MCP keys ("auto" would
+// leave it open until the first key), and weft serve may listen beyond
+// loopback (sign-in protects /api) unless /mcp is explicitly open.
+func TestOIDCClosesMCPAndOpensExposure(t *testing.T) {
+	c := defaultConfig()
+	if mcpAuthMode(c) != "" {
+		t.Fatalf("no SSO: %q", mcpAuthMode(c))
+	}
+	c.OIDC = &sso.Config{Issuer: "https://idp"}
+	if mcpAuthMode(c) != mcp.AuthKeys {
+		t.Fatalf("SSO, auto: %q", mcpAuthMode(c))
+	}
+	c.MCP.Auth.Mode = mcp.AuthOAuth
+	if mcpAuthMode(c) != mcp.AuthOAuth {
+		t.Fatalf("SSO, oauth: %q", mcpAuthMode(c))
+	}
+	if _, err := gateway.CheckExposure(gateway.Exposure{Addr: "0.0.0.0:8080", SSO: true, MCPAuthMode: mcp.AuthKeys}); err != nil {
+		t.Fatalf("SSO beyond loopback: %v", err)
+	}
+	if _, err := gateway.CheckExposure(gateway.Exposure{Addr: "0.0.0.0:8080", SSO: true, MCPAuthMode: mcp.AuthNone}); err == nil {
+		t.Fatal("SSO beyond loopback with /mcp open was accepted")
+	}
+	if _, err := gateway.CheckExposure(gateway.Exposure{Addr: "0.0.0.0:8080"}); err == nil {
+		t.Fatal("no SSO, no api_token beyond loopback was accepted")
 	}
 }
