@@ -271,6 +271,9 @@ func (m *MemorySessions) stored(ctx context.Context, k [32]byte, now time.Time) 
 	if err := json.Unmarshal([]byte(row.Principal), &s.principal); err != nil || s.principal.Kind != row.PrincipalKind {
 		return nil, false
 	}
+	if row.PrincipalKind != access.KindUser && row.PrincipalKind != access.KindAPIToken {
+		return nil, false // only sign-ins make sessions: a user or the api_token
+	}
 	if row.PrincipalKind == access.KindAPIToken && (m.apiTokenID == "" || row.PrincipalID != m.apiTokenID) {
 		// Signed in with an api_token that is no longer the configured one.
 		_ = m.Store.DeleteSession(ctx, h)

@@ -171,6 +171,7 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		fail(err, map[string]any{"user": clip(login.Identity.Name, 64), "subject": clip(login.Identity.Subject, 64)})
 		return
 	}
+	m.end(r) // a session this browser had before ends: one sign-in, one session
 	id, _, err := m.create(r.Context(), p, &login.Tokens)
 	if err != nil {
 		writeErr(w, err)
