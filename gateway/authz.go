@@ -128,7 +128,7 @@ func (s *Server) authenticate(r *http.Request) (p access.Principal, sess Session
 			if !ok {
 				return apiTokenPrincipal, ss, nil // a session store that predates principals: api_token sign-ins only
 			}
-			if ms, ok := ss.(*memSession); ok && ms.tokens != nil {
+			if ms, ok := ss.(*memSession); ok {
 				if err := s.refreshSSO(r, ms); err != nil {
 					return access.Principal{}, nil, err
 				}

@@ -316,6 +316,13 @@ func (m *MemorySessions) openTokens(k [32]byte, keyID string, sealed []byte) (*s
 	return &t, nil
 }
 
+// tokensOf is a session's provider tokens (nil: not a single-sign-on session).
+func (m *MemorySessions) tokensOf(s *memSession) *sso.Tokens {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return s.tokens
+}
+
 // setTokens replaces a single-sign-on session's provider tokens after a
 // refresh.
 func (m *MemorySessions) setTokens(ctx context.Context, s *memSession, t sso.Tokens) error {
@@ -575,9 +582,11 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 			s.record(r.WithContext(access.WithPrincipal(r.Context(), who)), access.Entry{Action: access.ActionSignOut, Resource: "session", Source: clientIP(r)})
 			// A single-sign-on user is also signed in at the provider:
 			// the console offers its sign-out page.
-			if ms, ok := sess.(*memSession); ok && ms.tokens != nil && s.cfg.SSO != nil {
-				if u := s.cfg.SSO.EndSessionURL(r.Context(), ms.tokens.IDToken); u != "" {
-					out["end_session_url"] = u
+			if ms, ok := sess.(*memSession); ok && s.cfg.SSO != nil {
+				if tok := m.tokensOf(ms); tok != nil {
+					if u := s.cfg.SSO.EndSessionURL(r.Context(), tok.IDToken); u != "" {
+						out["end_session_url"] = u
+					}
 				}
 			}
 		}

@@ -194,9 +194,7 @@ func (s *Server) refreshSSO(r *http.Request, ms *memSession) error {
 		return nil
 	}
 	ctx := r.Context()
-	m.mu.Lock()
-	tok := ms.tokens
-	m.mu.Unlock()
+	tok := m.tokensOf(ms)
 	if tok == nil || m.now().Before(tok.Expiry) {
 		return nil
 	}
