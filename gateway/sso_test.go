@@ -656,3 +656,40 @@ func TestSSORoutesWithoutSSO(t *testing.T) {
 		t.Errorf("SSO offered without SSO: %v", out)
 	}
 }
+
+// Requests that arrive together after the provider's tokens expired share
+// one refresh (a rotated refresh token is good once): none of them is
+// signed out, with sessions in memory or in the store.
+func TestSSOConcurrentRequestsRefreshOnce(t *testing.T) {
+	for _, stored := range []bool{false, true} {
+		env := newSSOEnv(t, ssoOptions{accessTokenLifetime: time.Minute, stored: stored})
+		alice := env.browser()
+		alice.signIn("alice")
+		env.advance(2 * time.Minute)
+		var wg sync.WaitGroup
+		codes := make([]int, 8)
+		for i := range codes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest("GET", env.weft.URL+"/api/flows", nil)
+				resp, err := alice.c.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				codes[i] = resp.StatusCode
+			}()
+		}
+		wg.Wait()
+		for i, c := range codes {
+			if c != 200 {
+				t.Errorf("stored=%v: request %d: %d", stored, i, c)
+			}
+		}
+		if n := env.op.Refreshes(); n != 1 {
+			t.Errorf("stored=%v: %d refreshes, want 1", stored, n)
+		}
+	}
+}
