@@ -56,6 +56,16 @@ type Options struct {
 // Start starts a provider; it stops with the test.
 func Start(t testing.TB, o Options) *Provider {
 	t.Helper()
+	p, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// New starts a provider on a loopback port; Close stops it.
+func New(o Options) (*Provider, error) {
 	if o.AccessTokenLifetime == 0 {
 		o.AccessTokenLifetime = time.Hour
 	}
@@ -64,7 +74,7 @@ func Start(t testing.TB, o Options) *Provider {
 	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	st := &storage{
 		users:    map[string]*User{},
@@ -91,7 +101,6 @@ func Start(t testing.TB, o Options) *Provider {
 		mu.RUnlock()
 		h.ServeHTTP(w, r)
 	}))
-	t.Cleanup(p.server.Close)
 	p.Issuer = p.server.URL
 	st.issuer = p.Issuer
 
@@ -100,7 +109,8 @@ func Start(t testing.TB, o Options) *Provider {
 	p.op, err = op.NewProvider(&op.Config{CryptoKey: cryptoKey, CodeMethodS256: true, AuthMethodPost: true, GrantTypeRefreshToken: true,
 		DefaultLogoutRedirectURI: "/logged-out"}, st, op.StaticIssuer(p.Issuer), op.WithAllowInsecure())
 	if err != nil {
-		t.Fatal(err)
+		p.server.Close()
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/login", p.login)
@@ -109,8 +119,11 @@ func Start(t testing.TB, o Options) *Provider {
 	mu.Lock()
 	handler = mux
 	mu.Unlock()
-	return p
+	return p, nil
 }
+
+// Close stops the provider.
+func (p *Provider) Close() { p.server.Close() }
 
 // SetGroups changes a user's groups (seen at the next token issue).
 func (p *Provider) SetGroups(subject string, groups ...string) {
@@ -147,7 +160,8 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	id := r.Form.Get("authRequestID")
 	if r.Method == http.MethodGet {
 		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, `<form method="post" action="/login"><input type="hidden" name="authRequestID" value="%s"><input name="username"><button>Sign in</button></form>`, html.EscapeString(id))
+		fmt.Fprintf(w, `<!doctype html><title>Test provider</title><form method="post" action="/login"><input type="hidden" name="authRequestID" value="%s">`+
+			`<label>Username <input name="username"></label><button>Sign in</button></form>`, html.EscapeString(id))
 		return
 	}
 	if err := p.st.done(id, r.Form.Get("username")); err != nil {
