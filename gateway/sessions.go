@@ -216,6 +216,35 @@ func (m *MemorySessions) purge(ctx context.Context, now time.Time) {
 	}
 }
 
+// Sweep deletes the sessions past their idle or absolute timeout (they are
+// refused anyway; this keeps the table small) and reports how many.
+func (m *MemorySessions) Sweep(ctx context.Context) (int64, error) {
+	now := m.now()
+	if m.Store != nil {
+		idle, _, _, _ := m.limits()
+		return m.Store.PurgeSessions(ctx, now, now.Add(-idle))
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := len(m.sessions)
+	m.sweepLocked(now)
+	return int64(n - len(m.sessions)), nil
+}
+
+// RunSweep sweeps every interval until ctx ends.
+func (m *MemorySessions) RunSweep(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_, _ = m.Sweep(ctx)
+		}
+	}
+}
+
 // expiresAt is when s ends if it is not used again.
 func (m *MemorySessions) expiresAt(s *memSession) time.Time {
 	idle, life, _, _ := m.limits()

@@ -610,6 +610,18 @@ func TestStoredSessionsSurviveRestart(t *testing.T) {
 		t.Fatal("the idle session's row was not removed")
 	}
 
+	// Sweep removes what expired without being read again.
+	dave := env.browser()
+	dave.signIn("alice")
+	dh := sha256.Sum256([]byte(dave.cookie()))
+	env.advance(gateway.DefaultSessionIdle + time.Minute)
+	if n, err := env.sessions.Sweep(ctx); err != nil || n < 1 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	if _, err := env.st.SessionByHash(ctx, hex.EncodeToString(dh[:])); err == nil {
+		t.Fatal("the swept session is still stored")
+	}
+
 	// An api_token session: it survives a restart with the same token, not
 	// with another.
 	tokenBrowser := env.browser()

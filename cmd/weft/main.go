@@ -296,7 +296,9 @@ func serve(args []string, stderr io.Writer) error {
 	if ss, ok := unwrapStore(eng.Store()).(store.Sessions); ok {
 		// Console sessions survive a restart and are shared by every
 		// process on the same database.
-		gwCfg.Sessions = gateway.NewStoredSessions(ss, eng.Keys())
+		sessions := gateway.NewStoredSessions(ss, eng.Keys())
+		gwCfg.Sessions = sessions
+		go sessions.RunSweep(bg, 5*time.Minute) // expired rows go even when no one signs in
 	}
 	if cfg.OIDC != nil {
 		var hc *http.Client
