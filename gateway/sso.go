@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -136,6 +137,12 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		details["reason"] = weft.Message(err)
 		s.log.Warn("single sign-on refused", "client", client, "reason", weft.Message(err))
 		s.record(r, access.Entry{Action: access.ActionSignInFailed, Resource: "session", Source: client, Outcome: access.OutcomeDenied, Details: details})
+		if r.Header.Get("Sec-Fetch-Mode") == "navigate" {
+			// A browser on its way back from the provider: the console's
+			// sign-in page shows why (the status stays in the audit log).
+			http.Redirect(w, r, "/?sso_error="+url.QueryEscape(clip(weft.Message(err), 300)), http.StatusSeeOther)
+			return
+		}
 		writeErr(w, err)
 	}
 	q := r.URL.Query()

@@ -542,6 +542,25 @@ func TestSSORefusesTamperedTokensAndForgedCallbacks(t *testing.T) {
 		t.Fatalf("replayed callback: %d", code)
 	}
 
+	// A browser's navigation back from the provider is sent to the
+	// console's sign-in page with the reason instead of a JSON error.
+	nav := env.browser()
+	cb = nav.toCallback("victor")
+	q = cb.Query()
+	q.Set("state", "forged")
+	cb.RawQuery = q.Encode()
+	noFollow := &http.Client{Jar: nav.c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", cb.String(), nil)
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	navResp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	navResp.Body.Close()
+	if loc := navResp.Header.Get("Location"); navResp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/?sso_error=") || !strings.Contains(loc, "state") || nav.cookie() != "" {
+		t.Fatalf("navigation: %d %q", navResp.StatusCode, loc)
+	}
+
 	// The provider's own refusal.
 	if code, _ := env.browser().get(env.weft.URL + gateway.SSOCallbackPath + "?error=access_denied&state=x"); code != 401 {
 		t.Fatalf("provider error: %d", code)
@@ -549,8 +568,8 @@ func TestSSORefusesTamperedTokensAndForgedCallbacks(t *testing.T) {
 
 	// Every refusal is audited with its reason.
 	failed := env.audit(access.ActionSignInFailed)
-	if len(failed) != 9 {
-		t.Fatalf("%d failed sign-ins audited, want 9: %+v", len(failed), failed)
+	if len(failed) != 10 {
+		t.Fatalf("%d failed sign-ins audited, want 10: %+v", len(failed), failed)
 	}
 	for _, e := range failed {
 		if e.Details["reason"] == "" || e.Details["method"] != "oidc" {

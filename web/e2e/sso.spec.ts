@@ -12,7 +12,7 @@ import { test, expect, shot, startWeft, freePort, root } from "./fixtures";
 async function startProvider(weftURL: string): Promise<{ issuer: string; clientID: string; secret: string; child: ChildProcess }> {
   const bin = join(mkdtempSync(join(tmpdir(), "weft-oidcop-")), "oidcop");
   execFileSync("go", ["build", "-o", bin, "./internal/oidctest/oidcop"], { cwd: root, stdio: "inherit" });
-  const child = spawn(bin, ["-redirect", weftURL + "/api/session/oidc/callback", "-post-logout", weftURL + "/", "-user", "ada=weft-viewers"], {
+  const child = spawn(bin, ["-redirect", weftURL + "/api/session/oidc/callback", "-post-logout", weftURL + "/", "-user", "ada=weft-viewers", "-user", "bob=staff"], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -83,6 +83,13 @@ test("Sign in with SSO: the provider's group gives the role, sign-out offers the
     await shot(page, "signout-sso");
     const r = await page.evaluate(async () => (await fetch("/api/flows")).status);
     expect(r).toBe(401);
+    // A user of no mapped group comes back to the sign-in page with the reason.
+    await page.getByRole("link", { name: "Sign in with SSO" }).click();
+    await page.getByLabel("Username").fill("bob");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("alert")).toContainText("none of your groups is mapped");
+    await expect(page.getByRole("heading", { name: "Sign in to Weft" })).toBeVisible();
+    await shot(page, "signin-sso-refused");
     for (const body of await recorder.bodies()) expect(body).not.toContain(op.secret);
   } finally {
     await stop();

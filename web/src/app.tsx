@@ -119,7 +119,13 @@ function SignIn({ onDone, sso, providerSignOut }: { onDone: () => void; sso?: SS
   const [user, setUser] = useState("");
   const [password, setPassword] = useState("");
   const [token, setToken] = useState("");
-  const [err, setErr] = useState("");
+  // A refused single sign-on comes back as /?sso_error=…: show why, once.
+  const [err, setErr] = useState(() => new URLSearchParams(window.location.search).get("sso_error") ?? "");
+  useEffect(() => {
+    if (new URLSearchParams(window.location.search).has("sso_error")) {
+      history.replaceState(null, "", window.location.pathname + window.location.hash);
+    }
+  }, []);
   const signIn = async (body: Record<string, string>) => {
     setErr("");
     try {
