@@ -44,7 +44,7 @@ const (
 	maxFlowCookie   = 2048
 )
 
-// flowKeys seals the sign-in flow cookie: the master key when the server
+// flowSealer seals the sign-in flow cookie: the master key when the server
 // has one (any process of a cluster can finish a flow another started),
 // else a key of this process's own.
 func (s *Server) flowSealer() Sealer {
