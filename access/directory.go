@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"regexp"
 	"slices"
@@ -165,6 +166,9 @@ func (d *Directory) DisableUser(ctx context.Context, name string) error {
 
 // ResetPassword sets a user's password.
 func (d *Directory) ResetPassword(ctx context.Context, name, password string) error {
+	if u, err := d.s.User(ctx, name); err == nil && u.Source == store.UserOIDC {
+		return weft.Errorf(weft.EConflict, "user %q signs in with single sign-on: it has no password", name)
+	}
 	hash, err := HashPassword(password)
 	if err != nil {
 		return err
@@ -195,7 +199,7 @@ func (d *Directory) SignIn(ctx context.Context, name, password string) (Principa
 	if err != nil && weft.Code(err) != weft.ENotFound {
 		return Principal{}, err
 	}
-	if u == nil {
+	if u == nil || u.Source == store.UserOIDC { // single-sign-on users have no password
 		d.dummyOnce.Do(func() { d.dummy, _ = HashPassword("not-a-password-of-anyone") })
 		VerifyPassword(d.dummy, password)
 		return Principal{}, errBadSignIn
@@ -438,4 +442,136 @@ func (d *Directory) ServiceAccounts(ctx context.Context) ([]store.Token, error) 
 func (d *Directory) RevokeServiceAccount(ctx context.Context, id string) error {
 	defer d.cache.invalidate()
 	return d.s.RevokeToken(ctx, store.TokenServiceAccount, "", id)
+}
+
+// SSOUser is who an OpenID provider says signed in, with the roles its
+// groups map to.
+type SSOUser struct {
+	Issuer, Subject string
+	Name            string            // preferred_username or email: the user's name in Weft when free
+	Roles           map[string]string // namespace -> role; replaces the user's role bindings
+}
+
+// SSOSubject is a single-sign-on user's stored identity: issuer and subject.
+func SSOSubject(issuer, subject string) string { return issuer + " " + subject }
+
+// SignInSSO provisions or updates the single-sign-on user that a verified
+// provider login names (by issuer and subject, never by name: a local
+// user's name is not taken over) and sets its role bindings to roles. A
+// disabled user is refused even with a valid provider login.
+func (d *Directory) SignInSSO(ctx context.Context, in SSOUser) (Principal, error) {
+	if in.Issuer == "" || in.Subject == "" {
+		return Principal{}, weft.Errorf(weft.EInvalid, "a single-sign-on user needs an issuer and a subject")
+	}
+	sub := SSOSubject(in.Issuer, in.Subject)
+	u, err := d.s.UserBySubject(ctx, store.UserOIDC, sub)
+	switch {
+	case weft.Code(err) == weft.ENotFound:
+		if u, err = d.createSSOUser(ctx, in, sub); err != nil {
+			return Principal{}, err
+		}
+	case err != nil:
+		return Principal{}, err
+	}
+	if u.Disabled {
+		return Principal{}, weft.Errorf(weft.EForbidden, "user %q is disabled", u.Name)
+	}
+	if err := d.SetSSORoles(ctx, u.ID, in.Roles); err != nil {
+		return Principal{}, err
+	}
+	return d.userPrincipal(ctx, u)
+}
+
+// SetSSORoles replaces a single-sign-on user's role bindings with roles
+// (what the provider's groups map to now).
+func (d *Directory) SetSSORoles(ctx context.Context, id string, roles map[string]string) error {
+	for ns, role := range roles {
+		if err := checkBinding(role, ns); err != nil {
+			return err
+		}
+	}
+	have, err := d.s.RoleBindings(ctx, id)
+	if err != nil {
+		return err
+	}
+	same := len(have) == len(roles)
+	for _, b := range have {
+		if roles[b.Namespace] != b.Role {
+			same = false
+		}
+	}
+	if same {
+		return nil
+	}
+	// The cached principals (credential cache) hold the old roles: a
+	// demotion applies from the next request on this server.
+	defer d.cache.invalidate()
+	for _, b := range have {
+		if _, keep := roles[b.Namespace]; !keep {
+			if err := d.s.SetRoleBinding(ctx, store.RoleBinding{Principal: id, Namespace: b.Namespace}); err != nil {
+				return err
+			}
+		}
+	}
+	for ns, role := range roles {
+		if err := d.s.SetRoleBinding(ctx, store.RoleBinding{Principal: id, Namespace: ns, Role: role}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SSOUserByID returns a single-sign-on user's identity (issuer and
+// subject); not_found for a local user.
+func (d *Directory) SSOUserByID(ctx context.Context, id string) (*store.User, error) {
+	u, err := d.s.UserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.Source != store.UserOIDC {
+		return nil, weft.Errorf(weft.ENotFound, "user %q does not sign in with single sign-on", u.Name)
+	}
+	return u, nil
+}
+
+var nameChars = regexp.MustCompile(`[^a-z0-9._@-]+`)
+
+// ssoName makes a valid user name of what the provider calls the user.
+func ssoName(name, subHash string) string {
+	n := nameChars.ReplaceAllString(strings.ToLower(name), "-")
+	n = strings.TrimLeft(n, "._@-")
+	if len(n) > 55 {
+		n = n[:55]
+	}
+	if n == "" {
+		n = "sso-" + subHash
+	}
+	return n
+}
+
+func (d *Directory) createSSOUser(ctx context.Context, in SSOUser, sub string) (*store.User, error) {
+	h := sha256.Sum256([]byte(sub))
+	subHash := hex.EncodeToString(h[:4])
+	name := ssoName(in.Name, subHash)
+	for i := 0; ; i++ {
+		u := store.User{ID: newID("u_"), Name: name, Source: store.UserOIDC, Subject: sub, CreatedAt: d.now().UTC()}
+		err := d.s.CreateUser(ctx, u)
+		if err == nil {
+			d.cache.invalidate() // "no users" ends now
+			return &u, nil
+		}
+		if weft.Code(err) != weft.EConflict || i > 0 {
+			// A race with the same subject's other sign-in: it won.
+			if got, gerr := d.s.UserBySubject(ctx, store.UserOIDC, sub); gerr == nil {
+				return got, nil
+			}
+			return nil, err
+		}
+		// The name is taken (a local user, or another provider's): this
+		// user's name gets a suffix derived from its identity.
+		if got, gerr := d.s.UserBySubject(ctx, store.UserOIDC, sub); gerr == nil {
+			return got, nil
+		}
+		name = strings.TrimRight(name[:min(len(name), 55)], "._@-") + "-" + subHash
+	}
 }

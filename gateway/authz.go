@@ -72,11 +72,12 @@ type principalSession interface {
 	Principal() access.Principal
 }
 
-// authRequired: an api_token is set or a local user exists. Without
+// authRequired: an api_token is set, single sign-on is configured, or a
+// local user exists. Without
 // either, the server is open on loopback (CheckExposure refuses anything
 // else) and every request is an anonymous admin.
 func (s *Server) authRequired(ctx context.Context) (bool, error) {
-	if s.cfg.APIToken != "" || s.hasUsers.Load() {
+	if s.cfg.APIToken != "" || s.cfg.SSO != nil || s.hasUsers.Load() {
 		return true, nil
 	}
 	if s.cfg.Directory == nil {
@@ -126,6 +127,11 @@ func (s *Server) authenticate(r *http.Request) (p access.Principal, sess Session
 			ps, ok := ss.(principalSession)
 			if !ok {
 				return apiTokenPrincipal, ss, nil // a session store that predates principals: api_token sign-ins only
+			}
+			if ms, ok := ss.(*memSession); ok {
+				if err := s.refreshSSO(r, ms); err != nil {
+					return access.Principal{}, nil, err
+				}
 			}
 			p := ps.Principal()
 			if p.Kind == access.KindUser {

@@ -56,6 +56,8 @@ type Config struct {
 	Directory      *access.Directory                // local users, personal access tokens, service accounts (nil: api_token only)
 	Audit          *access.Log                      // the audit log (default: kept in the engine's store)
 	AuditFailed    func(action string)              // counts audit entries that could not be written (a metric)
+	SSO            SSO                              // single sign-on with OpenID Connect (nil: none)
+	Keys           Sealer                           // the master key: seals single-sign-on flow cookies and stored provider tokens (nil: a key of this process's own)
 }
 
 // Server is the HTTP handler.
@@ -67,6 +69,7 @@ type Server struct {
 	guard    *guard
 	table    []Route     // the /api route table with each route's permission
 	hasUsers atomic.Bool // a local user exists: authentication is required
+	ownKeys  Sealer      // seals single-sign-on flow cookies when Keys is nil
 }
 
 // New builds the router.
@@ -83,15 +86,21 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	if cfg.Sessions == nil && (cfg.APIToken != "" || cfg.Directory != nil) {
+	if cfg.Sessions == nil && (cfg.APIToken != "" || cfg.Directory != nil || cfg.SSO != nil) {
 		// The console signs in with the API token once and works under a
 		// cookie session from then on.
 		cfg.Sessions = NewMemorySessions()
 	}
+	if m, ok := cfg.Sessions.(*MemorySessions); ok && m != nil {
+		if m.Keys == nil {
+			m.Keys = cfg.Keys
+		}
+		m.apiTokenID = apiTokenID(cfg.APIToken)
+	}
 	if cfg.Audit == nil {
 		cfg.Audit = access.NewLog(e.Store())
 	}
-	s := &Server{e: e, log: log, cfg: cfg}
+	s := &Server{e: e, log: log, cfg: cfg, ownKeys: newOwnKeys()}
 	g, err := newGuard(cfg)
 	if err != nil {
 		log.Error("public_url ignored", "err", err)

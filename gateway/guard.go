@@ -35,6 +35,10 @@ type Exposure struct {
 	// that chains to the configured client CA, so the listen address is
 	// authenticated even without an api_token (see docs/security.md).
 	ClientCertRequired bool
+	// SSO: single sign-on is configured, so every API request needs a
+	// credential (a signed-in session or a token) even without an
+	// api_token.
+	SSO bool
 }
 
 // Loopback reports whether a listen address (host:port) is reachable from
@@ -77,9 +81,9 @@ func CheckExposure(x Exposure) (warnings []string, err error) {
 	// encryption, not authentication, and changes nothing here.
 	if !loop && !x.ClientCertRequired {
 		switch {
-		case x.APIToken == "":
+		case x.APIToken == "" && !x.SSO:
 			open = append(open, fmt.Sprintf("%s is not a loopback address and no api_token is set: anyone who can reach it can deploy flows, read runs, create MCP keys, change connections and call every MCP tool", x.Addr))
-		case len(x.APIToken) < MinTokenLen:
+		case x.APIToken != "" && len(x.APIToken) < MinTokenLen:
 			open = append(open, fmt.Sprintf("%s is not a loopback address and the api_token is shorter than %d characters (guessable)", x.Addr, MinTokenLen))
 		}
 		if x.MCPAuthMode == "none" {

@@ -6,10 +6,13 @@ package gateway
 // authenticates must also carry the session's CSRF token (csrfToken).
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"net"
 	"net/http"
 	"strconv"
@@ -21,6 +24,8 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/access/sso"
+	"github.com/weftio/weft/store"
 )
 
 // SessionCookie names the console's session cookie.
@@ -35,26 +40,46 @@ const (
 	maxSessions            = 10000       // live sessions kept at most (the oldest go first)
 )
 
-// MemorySessions keeps cookie sessions in this process's memory: a restart
-// signs everyone out. The cookie holds a random 32-byte id; only its
-// SHA-256 is kept, so a memory dump does not hand out live cookies.
+// MemorySessions keeps cookie sessions: in this process's memory (a
+// restart signs everyone out), or, with Store set, in the database (they
+// survive a restart and every process on the same database shares them).
+// The cookie holds a random 32-byte id; only its SHA-256 is kept, so
+// neither a memory dump nor a copy of the database hands out live cookies.
+// A single-sign-on session also keeps the provider's tokens (refresh token,
+// last ID token), sealed with the master key (Keys) when stored.
 type MemorySessions struct {
 	Idle     time.Duration // a session unused this long ends (default 30m)
 	Lifetime time.Duration // a session ends this long after sign-in, used or not (default 12h)
 	Failures int           // failed sign-ins allowed per client address per Window (default 5)
 	Window   time.Duration // default 1m
 	Now      func() time.Time
+	// Store, when set, keeps the sessions in the database; Keys seals
+	// their provider tokens there (required with Store for single sign-on).
+	Store store.Sessions
+	Keys  Sealer
 
-	mu       sync.Mutex
-	sessions map[[32]byte]*memSession
-	failures map[string][]time.Time // client address -> recent failed sign-ins
+	apiTokenID string // names the api_token that stored api_token sessions signed in with
+
+	mu        sync.Mutex
+	sessions  map[[32]byte]*memSession
+	failures  map[string][]time.Time // client address -> recent failed sign-ins
+	lastPurge time.Time
+	refreshMu sync.Map // hash -> *sync.Mutex: one provider refresh per session at a time
+}
+
+// Sealer seals provider tokens at rest (the master key's keyring).
+type Sealer interface {
+	Seal(name string, plain []byte) (keyID string, sealed []byte, err error)
+	Open(name, keyID string, sealed []byte) ([]byte, error)
 }
 
 type memSession struct {
-	principal access.Principal // who signed in (the api_token's admin, or a local user)
+	key       [32]byte
+	principal access.Principal // who signed in (the api_token's admin, or a local or single-sign-on user)
 	csrf      string
 	created   time.Time
 	lastSeen  time.Time
+	tokens    *sso.Tokens // a single-sign-on session's provider tokens; nil otherwise
 }
 
 func (s *memSession) CSRFToken() string { return s.csrf }
@@ -65,6 +90,12 @@ func (s *memSession) Principal() access.Principal { return s.principal }
 // NewMemorySessions returns a session store with the default limits.
 func NewMemorySessions() *MemorySessions {
 	return &MemorySessions{}
+}
+
+// NewStoredSessions returns sessions kept in st, provider tokens sealed
+// with keys.
+func NewStoredSessions(st store.Sessions, keys Sealer) *MemorySessions {
+	return &MemorySessions{Store: st, Keys: keys}
 }
 
 func (m *MemorySessions) now() time.Time {
@@ -101,11 +132,48 @@ func randomToken() string {
 
 func hashID(id string) [32]byte { return sha256.Sum256([]byte(id)) }
 
-// create starts a session for p and returns its cookie value and the session.
-func (m *MemorySessions) create(p access.Principal) (string, *memSession) {
+// apiTokenID names an api_token without revealing it ("" for none).
+func apiTokenID(tok string) string {
+	if tok == "" {
+		return ""
+	}
+	h := sha256.Sum256([]byte("weft api_token session\x00" + tok))
+	return "api_token:" + hex.EncodeToString(h[:8])
+}
+
+// storeTouchEvery: a stored session's last use is written at most this
+// often (its idle timeout may end it up to this much early).
+const storeTouchEvery = time.Minute
+
+func sealName(key [32]byte) string { return "session:" + hex.EncodeToString(key[:]) }
+
+// create starts a session for p (with a single-sign-on session's provider
+// tokens) and returns its cookie value and the session.
+func (m *MemorySessions) create(ctx context.Context, p access.Principal, tok *sso.Tokens) (string, *memSession, error) {
 	now := m.now()
 	id := randomToken()
-	s := &memSession{principal: p, csrf: randomToken(), created: now, lastSeen: now}
+	s := &memSession{key: hashID(id), principal: p, csrf: randomToken(), created: now, lastSeen: now, tokens: tok}
+	if m.Store != nil {
+		m.purge(ctx, now)
+		pj, _ := json.Marshal(p)
+		_, life, _, _ := m.limits()
+		row := store.Session{IDHash: hex.EncodeToString(s.key[:]), PrincipalKind: p.Kind, PrincipalID: p.ID, Principal: string(pj), CSRF: s.csrf,
+			CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(life)}
+		if p.Kind == access.KindAPIToken {
+			row.PrincipalID = m.apiTokenID
+		}
+		if tok != nil {
+			var err error
+			if row.TokensKey, row.Tokens, err = m.seal(s.key, *tok); err != nil {
+				return "", nil, err
+			}
+			row.TokensExpiry = tok.Expiry
+		}
+		if err := m.Store.CreateSession(ctx, row); err != nil {
+			return "", nil, err
+		}
+		return id, s, nil
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.sessions == nil {
@@ -122,8 +190,59 @@ func (m *MemorySessions) create(p access.Principal) (string, *memSession) {
 		}
 		delete(m.sessions, oldest)
 	}
-	m.sessions[hashID(id)] = s
-	return id, s
+	m.sessions[s.key] = s
+	return id, s, nil
+}
+
+func (m *MemorySessions) seal(key [32]byte, t sso.Tokens) (string, []byte, error) {
+	if m.Keys == nil {
+		return "", nil, weft.Errorf(weft.EInternal, "sessions: no master key to seal the provider's tokens with")
+	}
+	plain, _ := json.Marshal(t)
+	return m.Keys.Seal(sealName(key), plain)
+}
+
+// purge deletes expired stored sessions, at most once a minute.
+func (m *MemorySessions) purge(ctx context.Context, now time.Time) {
+	m.mu.Lock()
+	due := now.Sub(m.lastPurge) >= time.Minute
+	if due {
+		m.lastPurge = now
+	}
+	m.mu.Unlock()
+	if due {
+		idle, _, _, _ := m.limits()
+		_, _ = m.Store.PurgeSessions(ctx, now, now.Add(-idle))
+	}
+}
+
+// Sweep deletes the sessions past their idle or absolute timeout (they are
+// refused anyway; this keeps the table small) and reports how many.
+func (m *MemorySessions) Sweep(ctx context.Context) (int64, error) {
+	now := m.now()
+	if m.Store != nil {
+		idle, _, _, _ := m.limits()
+		return m.Store.PurgeSessions(ctx, now, now.Add(-idle))
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := len(m.sessions)
+	m.sweepLocked(now)
+	return int64(n - len(m.sessions)), nil
+}
+
+// RunSweep sweeps every interval until ctx ends.
+func (m *MemorySessions) RunSweep(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_, _ = m.Sweep(ctx)
+		}
+	}
 }
 
 // expiresAt is when s ends if it is not used again.
@@ -152,9 +271,12 @@ func (m *MemorySessions) Session(r *http.Request) (Session, bool) {
 		return nil, false
 	}
 	now := m.now()
+	k := hashID(c.Value)
+	if m.Store != nil {
+		return m.stored(r.Context(), k, now)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	k := hashID(c.Value)
 	s, ok := m.sessions[k]
 	if !ok {
 		return nil, false
@@ -167,15 +289,133 @@ func (m *MemorySessions) Session(r *http.Request) (Session, bool) {
 	return s, true
 }
 
+// stored reads a stored session (an error reads as no session).
+func (m *MemorySessions) stored(ctx context.Context, k [32]byte, now time.Time) (Session, bool) {
+	h := hex.EncodeToString(k[:])
+	row, err := m.Store.SessionByHash(ctx, h)
+	if err != nil {
+		return nil, false
+	}
+	s := &memSession{key: k, csrf: row.CSRF, created: row.CreatedAt, lastSeen: row.LastSeen}
+	if err := json.Unmarshal([]byte(row.Principal), &s.principal); err != nil || s.principal.Kind != row.PrincipalKind {
+		return nil, false
+	}
+	if row.PrincipalKind != access.KindUser && row.PrincipalKind != access.KindAPIToken {
+		return nil, false // only sign-ins make sessions: a user or the api_token
+	}
+	if row.PrincipalKind == access.KindAPIToken && (m.apiTokenID == "" || row.PrincipalID != m.apiTokenID) {
+		// Signed in with an api_token that is no longer the configured one.
+		_ = m.Store.DeleteSession(ctx, h)
+		return nil, false
+	}
+	if !now.Before(m.expiresAt(s)) || !now.Before(row.ExpiresAt) {
+		_ = m.Store.DeleteSession(ctx, h)
+		return nil, false
+	}
+	if row.Tokens != nil {
+		plain, err := m.openTokens(k, row.TokensKey, row.Tokens)
+		if err != nil {
+			// Sealed under a retired key, or tampered with: sign in again.
+			_ = m.Store.DeleteSession(ctx, h)
+			return nil, false
+		}
+		s.tokens = plain
+	}
+	if now.Sub(row.LastSeen) >= storeTouchEvery {
+		if err := m.Store.TouchSession(ctx, h, now); err != nil {
+			return nil, false
+		}
+	}
+	s.lastSeen = now
+	return s, true
+}
+
+func (m *MemorySessions) openTokens(k [32]byte, keyID string, sealed []byte) (*sso.Tokens, error) {
+	if m.Keys == nil {
+		return nil, weft.Errorf(weft.EInternal, "sessions: no master key")
+	}
+	plain, err := m.Keys.Open(sealName(k), keyID, sealed)
+	if err != nil {
+		return nil, err
+	}
+	var t sso.Tokens
+	if err := json.Unmarshal(plain, &t); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// tokensOf is a session's provider tokens (nil: not a single-sign-on session).
+func (m *MemorySessions) tokensOf(s *memSession) *sso.Tokens {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return s.tokens
+}
+
+// setTokens replaces a single-sign-on session's provider tokens after a
+// refresh.
+func (m *MemorySessions) setTokens(ctx context.Context, s *memSession, t sso.Tokens) error {
+	if m.Store != nil {
+		keyID, sealed, err := m.seal(s.key, t)
+		if err != nil {
+			return err
+		}
+		if err := m.Store.SetSessionTokens(ctx, hex.EncodeToString(s.key[:]), keyID, sealed, t.Expiry); err != nil {
+			return err
+		}
+	}
+	m.mu.Lock()
+	s.tokens = &t
+	m.mu.Unlock()
+	return nil
+}
+
+// currentTokens re-reads a session's provider tokens (another request, or
+// another process, may have refreshed them).
+func (m *MemorySessions) currentTokens(ctx context.Context, s *memSession) (*sso.Tokens, error) {
+	if m.Store == nil {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return s.tokens, nil
+	}
+	row, err := m.Store.SessionByHash(ctx, hex.EncodeToString(s.key[:]))
+	if err != nil {
+		return nil, err
+	}
+	if row.Tokens == nil {
+		return nil, weft.Errorf(weft.EUnauthorized, "this session has no provider tokens")
+	}
+	return m.openTokens(s.key, row.TokensKey, row.Tokens)
+}
+
+// lockRefresh serializes provider refreshes of one session in this
+// process (a rotated refresh token is good for one use).
+func (m *MemorySessions) lockRefresh(s *memSession) func() {
+	v, _ := m.refreshMu.LoadOrStore(s.key, &sync.Mutex{})
+	mu := v.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// endSession removes a session.
+func (m *MemorySessions) endSession(ctx context.Context, s *memSession) {
+	m.refreshMu.Delete(s.key)
+	if m.Store != nil {
+		_ = m.Store.DeleteSession(ctx, hex.EncodeToString(s.key[:]))
+		return
+	}
+	m.mu.Lock()
+	delete(m.sessions, s.key)
+	m.mu.Unlock()
+}
+
 // end removes the session the request's cookie names.
 func (m *MemorySessions) end(r *http.Request) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
 		return
 	}
-	m.mu.Lock()
-	delete(m.sessions, hashID(c.Value))
-	m.mu.Unlock()
+	m.endSession(r.Context(), &memSession{key: hashID(c.Value)})
 }
 
 // blocked reports how long the client must wait before another sign-in
@@ -241,6 +481,8 @@ func (s *Server) sessionRoutes(r chi.Router) {
 	s.public(r, http.MethodGet, "/session", s.getSession)
 	s.public(r, http.MethodPost, "/session", s.signIn)
 	s.public(r, http.MethodDelete, "/session", s.signOut)
+	s.public(r, http.MethodGet, "/session/oidc", s.ssoStart)
+	s.public(r, http.MethodGet, "/session/oidc/callback", s.ssoCallback)
 }
 
 func (s *Server) memSessions() (*MemorySessions, bool) {
@@ -256,6 +498,9 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := map[string]any{"authenticated": false, "required": required}
+	if s.cfg.SSO != nil {
+		out["sso"] = map[string]any{"enabled": true, "sign_in_url": SSOStartPath}
+	}
 	p, sess, err := s.authenticate(r)
 	if err == nil {
 		out["authenticated"] = true
@@ -334,7 +579,11 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		}
 		p = apiTokenPrincipal
 	}
-	id, sess := m.create(p)
+	id, sess, err := m.create(r.Context(), p, nil)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
 	exp := m.expiresAt(sess)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: s.secureCookies(r)})
@@ -345,6 +594,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	out := map[string]any{"signed_out": true}
 	if m, ok := s.memSessions(); ok {
 		if sess, ok := m.Session(r); ok {
 			// A signed-in browser proves itself like any state change does:
@@ -359,11 +609,20 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 				who = ps.Principal()
 			}
 			s.record(r.WithContext(access.WithPrincipal(r.Context(), who)), access.Entry{Action: access.ActionSignOut, Resource: "session", Source: clientIP(r)})
+			// A single-sign-on user is also signed in at the provider:
+			// the console offers its sign-out page.
+			if ms, ok := sess.(*memSession); ok && s.cfg.SSO != nil {
+				if tok := m.tokensOf(ms); tok != nil {
+					if u := s.cfg.SSO.EndSessionURL(r.Context(), tok.IDToken); u != "" {
+						out["end_session_url"] = u
+					}
+				}
+			}
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: s.secureCookies(r)})
-	writeJSON(w, http.StatusOK, map[string]any{"signed_out": true})
+	writeJSON(w, http.StatusOK, out)
 }
 
 // secureCookies: over TLS, or when browsers reach this server over https

@@ -384,6 +384,9 @@ type Identities interface {
 	Users(ctx context.Context) ([]User, error)
 	SetUserDisabled(ctx context.Context, name string, disabled bool) error
 	SetUserPassword(ctx context.Context, name, hash string) error
+	// UserBySubject finds a single-sign-on user by its source and subject
+	// (not_found when none).
+	UserBySubject(ctx context.Context, source, subject string) (*User, error)
 
 	// SetRoleBinding gives principal a role in a namespace (replacing the
 	// one it had there); role "" removes the binding.
@@ -406,9 +409,56 @@ type Identities interface {
 type User struct {
 	ID           string    `json:"id"`
 	Name         string    `json:"name"`
-	PasswordHash string    `json:"-"` // argon2id, PHC string format
+	PasswordHash string    `json:"-"` // argon2id, PHC string format ("" for a single-sign-on user: no password)
 	Disabled     bool      `json:"disabled"`
 	CreatedAt    time.Time `json:"created_at"`
+	// Source is where the user signs in: "local" (a password; "" reads as
+	// local) or "oidc" (the OpenID provider; Subject is its issuer and
+	// subject, unique per source).
+	Source  string `json:"source,omitempty"`
+	Subject string `json:"subject,omitempty"`
+}
+
+// User sources.
+const (
+	UserLocal = "local"
+	UserOIDC  = "oidc"
+)
+
+// Sessions keeps the console's cookie sessions so they survive a restart
+// and are shared by every process on the same database. The cookie's value
+// is never stored, only its SHA-256 (IDHash); the provider tokens of a
+// single-sign-on session only sealed.
+type Sessions interface {
+	// CreateSession stores a new session; SessionByHash reports not_found
+	// for an unknown (or deleted) one, expired or not (the caller decides).
+	CreateSession(ctx context.Context, s Session) error
+	SessionByHash(ctx context.Context, idHash string) (*Session, error)
+	// TouchSession records a use; SetSessionTokens replaces the sealed
+	// provider tokens after a refresh. Both report not_found for a
+	// deleted session.
+	TouchSession(ctx context.Context, idHash string, lastSeen time.Time) error
+	SetSessionTokens(ctx context.Context, idHash, keyID string, sealed []byte, expiry time.Time) error
+	// DeleteSession ends a session (no error when it is gone already).
+	DeleteSession(ctx context.Context, idHash string) error
+	// PurgeSessions deletes sessions past their absolute expiry (now) or
+	// unused since idleBefore, and reports how many.
+	PurgeSessions(ctx context.Context, now, idleBefore time.Time) (int64, error)
+}
+
+// Session is a stored cookie session.
+type Session struct {
+	IDHash        string // hex SHA-256 of the cookie's value
+	PrincipalKind string
+	PrincipalID   string
+	Principal     string // the principal as JSON (a user's roles are read again on every request)
+	CSRF          string
+	CreatedAt     time.Time
+	LastSeen      time.Time
+	ExpiresAt     time.Time // absolute expiry
+	TokensKey     string    // the master key id that sealed Tokens
+	Tokens        []byte    // sealed provider tokens (single sign-on), nil otherwise
+	TokensExpiry  time.Time // when the provider tokens must be refreshed (zero: none)
 }
 
 // RoleBinding gives a principal (a user's id) a role in a namespace ("*":

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weftio/weft/access/sso"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/internal/bounded"
@@ -51,6 +52,10 @@ type Config struct {
 	// Egress, when present, is the allow list every outbound dial is
 	// checked against (connectors, AI backends, traces, MCP key sets).
 	Egress *egress.Config `yaml:"egress"`
+	// OIDC, when present, offers single sign-on with an OpenID provider
+	// (docs/security.md, "Single sign-on"); its client secret comes from
+	// client_secret_env or client_secret_file, never from this file.
+	OIDC *sso.Config `yaml:"oidc"`
 
 	// CredentialCacheTTL is how long a principal resolved from a personal
 	// access token, a service account's token or a session's user is
@@ -262,7 +267,43 @@ func loadConfig(path string, env []string) (*Config, error) {
 	if c.egress, err = egress.New(c.Egress); err != nil {
 		return nil, fmt.Errorf("config: %v", err)
 	}
+	if c.OIDC != nil {
+		if err := resolveOIDCSecret(c.OIDC, env); err != nil {
+			return nil, fmt.Errorf("config: %v", err)
+		}
+		if err := c.OIDC.Check(); err != nil {
+			return nil, fmt.Errorf("config: %v", err)
+		}
+	}
 	return c, nil
+}
+
+// resolveOIDCSecret reads the OpenID client secret from the environment
+// variable or the file the config names (an inline client_secret is an
+// unknown key: secrets stay out of config files and their logs).
+func resolveOIDCSecret(o *sso.Config, env []string) error {
+	switch {
+	case o.ClientSecretEnv != "" && o.ClientSecretFile != "":
+		return fmt.Errorf("oidc: set client_secret_env or client_secret_file, not both")
+	case o.ClientSecretEnv != "":
+		for _, kv := range env {
+			if k, v, ok := strings.Cut(kv, "="); ok && k == o.ClientSecretEnv {
+				o.ClientSecret = v
+			}
+		}
+		if o.ClientSecret == "" {
+			return fmt.Errorf("oidc.client_secret_env: the environment variable %s is not set", o.ClientSecretEnv)
+		}
+	case o.ClientSecretFile != "":
+		data, err := os.ReadFile(o.ClientSecretFile)
+		if err != nil {
+			return fmt.Errorf("oidc.client_secret_file: %v", err)
+		}
+		if o.ClientSecret = strings.TrimSpace(string(data)); o.ClientSecret == "" {
+			return fmt.Errorf("oidc.client_secret_file %s is empty", o.ClientSecretFile)
+		}
+	}
+	return nil
 }
 
 // resolveSecret replaces a "${secret:NAME}" value with WEFT_SECRET_NAME.

@@ -24,6 +24,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/access/sso"
 	"github.com/weftio/weft/ai"
 	"github.com/weftio/weft/connectors"
 	filesconn "github.com/weftio/weft/connectors/files"
@@ -194,7 +195,7 @@ func serve(args []string, stderr io.Writer) error {
 	cfg.MCP.ConformanceFixture = cfg.MCP.ConformanceFixture || *conformance
 	// Who may reach it is settled before anything is opened.
 	exposure := gateway.Exposure{Addr: cfg.Addr, APIToken: cfg.APIToken, MCPAuthMode: cfg.MCP.Auth.Mode, DebugAddr: cfg.DebugAddr,
-		Conformance: cfg.MCP.ConformanceFixture, Insecure: cfg.Insecure, ClientCertRequired: cfg.TLS.MutualRequired()}
+		Conformance: cfg.MCP.ConformanceFixture, Insecure: cfg.Insecure, ClientCertRequired: cfg.TLS.MutualRequired(), SSO: cfg.OIDC != nil}
 	warnings, err := gateway.CheckExposure(exposure)
 	if err != nil {
 		return err
@@ -297,6 +298,22 @@ func serve(args []string, stderr io.Writer) error {
 			}
 		}
 	}
+	gwCfg.Keys = eng.Keys()
+	if ss, ok := unwrapStore(eng.Store()).(store.Sessions); ok {
+		// Console sessions survive a restart and are shared by every
+		// process on the same database.
+		sessions := gateway.NewStoredSessions(ss, eng.Keys())
+		gwCfg.Sessions = sessions
+		go sessions.RunSweep(bg, 5*time.Minute) // expired rows go even when no one signs in
+	}
+	if cfg.OIDC != nil {
+		var hc *http.Client
+		if cfg.egress != nil {
+			hc = cfg.egress.HTTPClient("oidc "+cfg.OIDC.Issuer, 15*time.Second)
+		}
+		gwCfg.SSO = sso.New(*cfg.OIDC, hc)
+		log.Info("single sign-on", "issuer", cfg.OIDC.Issuer, "client_id", cfg.OIDC.ClientID, "redirect_url", cfg.OIDC.RedirectURL)
+	}
 	if len(cfg.Sandboxes) > 0 {
 		boxes, err := loadSandboxes(cfg.Sandboxes, "")
 		if err != nil {
@@ -310,6 +327,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	mcpAuthCfg := cfg.MCP.Auth
 	mcpAuthCfg.AdminToken = cfg.APIToken // the API token protects /mcp too
+	mcpAuthCfg.Mode = mcpAuthMode(cfg)
 	if cfg.egress != nil {
 		mcpAuthCfg.HTTPClient = cfg.egress.HTTPClient("mcp.auth jwks", 10*time.Second)
 	}
@@ -741,6 +759,18 @@ func notifyAlert(ctx context.Context, eng *engine.Engine, c AlertsConfig, a moni
 	}
 	_, err := eng.CallOperation(ctx, engine.ToolCall{Toolset: "alerts", Tool: "alert", Caller: "monitor", Connection: c.Notify.Connection, Operation: op, Input: in})
 	return err
+}
+
+// mcpAuthMode: with single sign-on configured, "auto" means API keys: the
+// server is not a fresh loopback install, and it may listen beyond loopback
+// without an api_token (sign-in protects /api), so /mcp must not be open
+// until the first MCP key exists.
+func mcpAuthMode(cfg *Config) string {
+	m := cfg.MCP.Auth.Mode
+	if cfg.OIDC != nil && cfg.APIToken == "" && (m == "" || m == mcp.AuthAuto) {
+		return mcp.AuthKeys
+	}
+	return m
 }
 
 // unwrapStore peels wrappers (monitor.Observed) off the engine's store, so

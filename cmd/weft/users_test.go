@@ -48,7 +48,7 @@ func TestUsersCommands(t *testing.T) {
 	if _, err := dir.SignIn(context.Background(), "ada", "a long password 1"); err != nil {
 		t.Fatalf("sign in with the piped password: %v", err)
 	}
-	if out, code := cli("", "users", "list"); code != 0 || !strings.Contains(out, "ada") || !strings.Contains(out, "default=editor") || strings.Contains(out, "argon2") {
+	if out, code := cli("", "users", "list"); code != 0 || !strings.Contains(out, "ada") || !strings.Contains(out, "default=editor") || !strings.Contains(out, "local") || strings.Contains(out, "argon2") {
 		t.Fatalf("list: %d %s", code, out)
 	}
 	if out, code := cli("another long password\n", "users", "reset-password", "ada"); code != 0 {

@@ -73,7 +73,7 @@ func usersCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	switch args[0] {
 	case "list":
-		return c.listRoles("/api/users", "users", "roles", col{"NAME", "name"}, col{"ROLES", "roles"}, col{"DISABLED", "disabled"}, col{"CREATED", "created_at"})
+		return c.listRoles("/api/users", "users", "roles", col{"NAME", "name"}, col{"SOURCE", "source"}, col{"ROLES", "roles"}, col{"DISABLED", "disabled"}, col{"CREATED", "created_at"})
 	case "create":
 		name, err := one()
 		if err != nil {

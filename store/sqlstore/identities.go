@@ -15,8 +15,16 @@ var _ store.Identities = (*Store)(nil)
 // CreateUser implements store.Identities.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO users (id, name, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?)`),
-			u.ID, u.Name, u.PasswordHash, boolInt(u.Disabled), micros(u.CreatedAt))
+		source := u.Source
+		if source == "" {
+			source = store.UserLocal
+		}
+		var subject sql.NullString
+		if u.Subject != "" {
+			subject = sql.NullString{String: u.Subject, Valid: true}
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO users (id, name, password_hash, disabled, created_at, source, subject) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			u.ID, u.Name, u.PasswordHash, boolInt(u.Disabled), micros(u.CreatedAt), source, subject)
 		if err != nil && s.isUniq(err) {
 			return weft.Errorf(weft.EConflict, "a user named %q exists", u.Name)
 		}
@@ -32,7 +40,7 @@ func boolInt(b bool) int {
 }
 
 func (s *Store) users(ctx context.Context, where string, args ...any) ([]store.User, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, name, password_hash, disabled, created_at FROM users `+where+` ORDER BY name`), args...)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, name, password_hash, disabled, created_at, source, subject FROM users `+where+` ORDER BY name`), args...)
 	if err != nil {
 		return nil, s.wrap(err, "users")
 	}
@@ -42,17 +50,18 @@ func (s *Store) users(ctx context.Context, where string, args ...any) ([]store.U
 		var u store.User
 		var disabled int
 		var created int64
-		if err := rows.Scan(&u.ID, &u.Name, &u.PasswordHash, &disabled, &created); err != nil {
+		var subject sql.NullString
+		if err := rows.Scan(&u.ID, &u.Name, &u.PasswordHash, &disabled, &created, &u.Source, &subject); err != nil {
 			return nil, s.wrap(err, "users")
 		}
-		u.Disabled, u.CreatedAt = disabled != 0, fromMicros(created)
+		u.Disabled, u.CreatedAt, u.Subject = disabled != 0, fromMicros(created), subject.String
 		out = append(out, u)
 	}
 	return out, s.wrap(rows.Err(), "users")
 }
 
-func (s *Store) oneUser(ctx context.Context, where, what string, arg any) (*store.User, error) {
-	us, err := s.users(ctx, where, arg)
+func (s *Store) oneUser(ctx context.Context, where, what string, args ...any) (*store.User, error) {
+	us, err := s.users(ctx, where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +79,11 @@ func (s *Store) User(ctx context.Context, name string) (*store.User, error) {
 // UserByID implements store.Identities.
 func (s *Store) UserByID(ctx context.Context, id string) (*store.User, error) {
 	return s.oneUser(ctx, "WHERE id = ?", id, id)
+}
+
+// UserBySubject implements store.Identities.
+func (s *Store) UserBySubject(ctx context.Context, source, subject string) (*store.User, error) {
+	return s.oneUser(ctx, "WHERE source = ? AND subject = ?", subject, source, subject)
 }
 
 // Users implements store.Identities.

@@ -36,8 +36,24 @@ func identities(t *testing.T, s store.Identities) {
 	if err := s.SetUserDisabled(ctx, "eve", true); weft.Code(err) != weft.ENotFound {
 		t.Fatalf("disable unknown user: %v", err)
 	}
-	if us, err := s.Users(ctx); err != nil || len(us) != 2 || us[0].Name != "ada" {
+	if us, err := s.Users(ctx); err != nil || len(us) != 2 || us[0].Name != "ada" || us[0].Source != store.UserLocal {
 		t.Fatalf("%+v %v", us, err)
+	}
+	// Single-sign-on users: found by source and subject, which are unique
+	// together; a local user has no subject.
+	must(t, s.CreateUser(ctx, store.User{ID: "u4", Name: "ada-sso", Source: store.UserOIDC, Subject: "https://idp 42", CreatedAt: now}))
+	if err := s.CreateUser(ctx, store.User{ID: "u5", Name: "other", Source: store.UserOIDC, Subject: "https://idp 42", CreatedAt: now}); err == nil {
+		t.Fatal("a second user with the same subject was accepted")
+	}
+	if u, err := s.UserBySubject(ctx, store.UserOIDC, "https://idp 42"); err != nil || u.ID != "u4" || u.PasswordHash != "" || u.Source != store.UserOIDC {
+		t.Fatalf("%+v %v", u, err)
+	}
+	if _, err := s.UserBySubject(ctx, store.UserLocal, "https://idp 42"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("subject under another source: %v", err)
+	}
+	must(t, s.SetUserDisabled(ctx, "ada-sso", true))
+	if u, err := s.UserBySubject(ctx, store.UserOIDC, "https://idp 42"); err != nil || !u.Disabled {
+		t.Fatalf("%+v %v", u, err)
 	}
 
 	must(t, s.SetRoleBinding(ctx, store.RoleBinding{Principal: "u1", Namespace: "default", Role: "viewer"}))

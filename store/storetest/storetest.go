@@ -351,6 +351,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		identities(t, s)
 	})
 
+	t.Run("sessions: stored by hash, touched, tokens replaced, deleted, purged", func(t *testing.T) {
+		s, ok := open(t).(store.Sessions)
+		if !ok {
+			t.Fatal("the store does not implement store.Sessions")
+		}
+		sessions(t, s)
+	})
+
 	t.Run("api keys: only active keys authenticate; revoke once", func(t *testing.T) {
 		s := open(t)
 		now := time.Now().UTC().Truncate(time.Millisecond)

@@ -15,7 +15,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, "..", "..");
 export const artifacts = resolve(here, "artifacts");
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const s = createServer();
     s.once("error", fail);
@@ -41,10 +41,12 @@ export interface WeftOptions {
   extraConfig?: string;
   /** the API token (the console then asks to sign in) */
   apiToken?: string;
+  /** the port to listen on (default: a free one) */
+  port?: number;
 }
 
-async function startWeft(opts: WeftOptions): Promise<{ weft: Weft; stop: () => Promise<void> }> {
-  const port = await freePort();
+export async function startWeft(opts: WeftOptions): Promise<{ weft: Weft; stop: () => Promise<void> }> {
+  const port = opts.port ?? (await freePort());
   const dataDir = mkdtempSync(join(tmpdir(), "weft-console-"));
   let config = readFileSync(join(root, "examples", "weft.yaml"), "utf8");
   if (opts.apiToken) config += `\napi_token: ${opts.apiToken}\n`;

@@ -63,11 +63,16 @@ export function App() {
   const [needSignIn, setNeedSignIn] = useState(false);
   // null until GET /api/session answers: whether sign-in is required and done.
   const [session, setSession] = useState<{ required: boolean; authenticated: boolean } | null>(null);
+  // Single sign-on, when the server offers it, and the provider's sign-out
+  // page after signing out of Weft.
+  const [sso, setSSO] = useState<SSOInfo | undefined>(undefined);
+  const [providerSignOut, setProviderSignOut] = useState("");
   useEffect(() => onUnauthorized(() => setNeedSignIn(true)), []);
   useEffect(() => {
-    api<{ required: boolean; authenticated: boolean; csrf_token?: string }>("/api/session")
+    api<{ required: boolean; authenticated: boolean; csrf_token?: string; sso?: SSOInfo }>("/api/session")
       .then((s) => {
         if (s.csrf_token) setCSRF(s.csrf_token);
+        setSSO(s.sso);
         setSession({ required: s.required, authenticated: s.authenticated });
         if (s.required && !s.authenticated) setNeedSignIn(true);
       })
@@ -76,7 +81,8 @@ export function App() {
   const { me } = useMe(!!session?.authenticated && !needSignIn);
   const signOut = async () => {
     try {
-      await api("/api/session", { method: "DELETE" });
+      const res = await api<{ end_session_url?: string }>("/api/session", { method: "DELETE" });
+      setProviderSignOut(res.end_session_url ?? "");
     } finally {
       setCSRF("");
       clearMe();
@@ -90,6 +96,8 @@ export function App() {
   if (needSignIn)
     return (
       <SignIn
+        sso={sso}
+        providerSignOut={providerSignOut}
         onDone={() => {
           clearMe();
           setNeedSignIn(false);
@@ -126,13 +134,23 @@ export function App() {
   );
 }
 
+/** What GET /api/session says about single sign-on. */
+type SSOInfo = { enabled: boolean; sign_in_url: string };
+
 /** SignIn opens a cookie session (POST /api/session) for a local user
- * (name and password) or with the API token. */
-function SignIn({ onDone }: { onDone: () => void }) {
+ * (name and password) or with the API token, or sends the browser to the
+ * single-sign-on provider when the server has one. */
+function SignIn({ onDone, sso, providerSignOut }: { onDone: () => void; sso?: SSOInfo; providerSignOut?: string }) {
   const [user, setUser] = useState("");
   const [password, setPassword] = useState("");
   const [token, setToken] = useState("");
-  const [err, setErr] = useState("");
+  // A refused single sign-on comes back as /?sso_error=…: show why, once.
+  const [err, setErr] = useState(() => new URLSearchParams(window.location.search).get("sso_error") ?? "");
+  useEffect(() => {
+    if (new URLSearchParams(window.location.search).has("sso_error")) {
+      history.replaceState(null, "", window.location.pathname + window.location.hash);
+    }
+  }, []);
   const signIn = async (body: Record<string, string>) => {
     setErr("");
     try {
@@ -149,6 +167,18 @@ function SignIn({ onDone }: { onDone: () => void }) {
     <div className="signin">
       <div className="card">
         <h1>Sign in to Weft</h1>
+        {sso?.enabled && (
+          <p className="signin-sso">
+            <a className="button" href={sso.sign_in_url}>
+              Sign in with SSO
+            </a>
+          </p>
+        )}
+        {providerSignOut && (
+          <p className="muted">
+            You are signed out of Weft. <a href={providerSignOut}>Sign out of your identity provider too</a>.
+          </p>
+        )}
         <form
           onSubmit={(e) => {
             e.preventDefault();
