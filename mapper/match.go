@@ -17,6 +17,7 @@ type Options struct {
 	Top       int         // candidates kept per source field (default 5)
 	Threshold float64     // minimum confidence to suggest (default 0.3)
 	Memory    *Memory     // reviewed decisions that adjust scores (optional)
+	Model     *Model      // the learned combination (default: the embedded model/weights.json)
 }
 
 // Candidate is one ranked target for a source field.
@@ -65,52 +66,29 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 	if o.Top <= 0 {
 		o.Top = 5
 	}
+	if o.Model == nil {
+		m, err := DefaultModel()
+		if err != nil {
+			return nil, err
+		}
+		o.Model = m
+	}
+	extra := o.Model.Extra
 	if o.Threshold <= 0 {
-		o.Threshold = 0.3
+		o.Threshold = o.Model.Threshold
+	} else {
+		extra = math.Max(extra, o.Threshold)
 	}
-	sv, err := embedFields(ctx, o.Embedder, src.Fields)
+	sc, err := scoreFields(ctx, src, tgt, o)
 	if err != nil {
 		return nil, err
 	}
-	tv, err := embedFields(ctx, o.Embedder, tgt.Fields)
-	if err != nil {
-		return nil, err
-	}
-	annotate(sv, src)
-	annotate(tv, tgt)
-	n, m := len(src.Fields), len(tgt.Fields)
-	kindCount := func(vs []fieldVecs) map[string]int {
-		c := map[string]int{}
-		for i := range vs {
-			c[vs[i].kind]++
-		}
-		return c
-	}
-	sCount, tCount := kindCount(sv), kindCount(tv)
-	score := make([][]float64, n)
-	feats := make([][]pairFeatures, n)
-	for i := range src.Fields {
-		score[i] = make([]float64, m)
-		feats[i] = make([]pairFeatures, m)
-		for j := range tgt.Fields {
-			f := features(&src.Fields[i], &tgt.Fields[j], sv[i], tv[j])
-			// The only date on each side (or only e-mail …) likely go together.
-			if k := sv[i].kind; k != "" && k == tv[j].kind && strongKind(k) && sCount[k] == 1 && tCount[k] == 1 {
-				f.solo = 1
-			}
-			s := combine(f)
-			if o.Memory != nil {
-				s = o.Memory.adjustKeys([2]string{sv[i].pnorm, tv[j].pnorm}, sv[i].words, tv[j].words, s)
-			}
-			score[i][j], feats[i][j] = s, f
-		}
-	}
-	structural(src, tgt, score)
+	score, feats := sc.prob, sc.feats
 	res := &Result{Source: src.Name, Target: tgt.Name, Candidates: map[string][]Candidate{}}
 	for i := range src.Fields {
 		var cs []Candidate
 		for j := range tgt.Fields {
-			if s := score[i][j]; s >= o.Threshold*0.6 {
+			if s := score[i][j]; s >= o.Model.Floor {
 				cs = append(cs, Candidate{Target: tgt.Fields[j].Path, Score: round3(s)})
 			}
 		}
@@ -154,23 +132,7 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 			}
 		}
 	}
-	// Global 1:1 assignment.
-	rows := assign(score)
-	used := map[int]bool{}
-	assigned := map[int]int{} // target -> source
-	for i, j := range rows {
-		if j >= 0 && score[i][j] >= o.Threshold {
-			assigned[j] = i
-			used[i] = true
-		}
-	}
-	// Below the threshold, a source and a target that are each other's
-	// best candidate and both still free are proposed too (lower
-	// confidence, the same review).
-	if floor := mutualMin * o.Threshold / 0.3; floor < o.Threshold {
-		mutualBest(score, assigned, used, floor)
-	}
-	fillRequired(score, tgt, assigned, used, requiredMin*o.Threshold/0.3)
+	assigned := Propose(score, o.Threshold, extra)
 	for j := range tgt.Fields {
 		i, ok := assigned[j]
 		if !ok {
@@ -193,6 +155,88 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 	}
 	res.Took = time.Since(start)
 	return res, nil
+}
+
+// scored holds every pair's signals and scores.
+type scored struct {
+	legacy [][]float64      // the hand-weighted blend (combine, structural)
+	feats  [][]pairFeatures // its signals, for the reasons
+	sv, tv []fieldVecs
+	prob   [][]float64 // the learned model's probability that the pair maps
+}
+
+// legacyScores is the hand-weighted blend of the first matcher: one of
+// the learned model's signals.
+func legacyScores(ctx context.Context, src, tgt *Schema, o Options) (*scored, error) {
+	sv, err := embedFields(ctx, o.Embedder, src.Fields)
+	if err != nil {
+		return nil, err
+	}
+	tv, err := embedFields(ctx, o.Embedder, tgt.Fields)
+	if err != nil {
+		return nil, err
+	}
+	annotate(sv, src)
+	annotate(tv, tgt)
+	n, m := len(src.Fields), len(tgt.Fields)
+	kindCount := func(vs []fieldVecs) map[string]int {
+		c := map[string]int{}
+		for i := range vs {
+			c[vs[i].kind]++
+		}
+		return c
+	}
+	sCount, tCount := kindCount(sv), kindCount(tv)
+	score := make([][]float64, n)
+	feats := make([][]pairFeatures, n)
+	for i := range src.Fields {
+		score[i] = make([]float64, m)
+		feats[i] = make([]pairFeatures, m)
+		for j := range tgt.Fields {
+			f := features(&src.Fields[i], &tgt.Fields[j], sv[i], tv[j])
+			// The only date on each side (or only e-mail …) likely go together.
+			if k := sv[i].kind; k != "" && k == tv[j].kind && strongKind(k) && sCount[k] == 1 && tCount[k] == 1 {
+				f.solo = 1
+			}
+			s := combine(f)
+			score[i][j], feats[i][j] = s, f
+		}
+	}
+	structural(src, tgt, score)
+	return &scored{legacy: score, feats: feats, sv: sv, tv: tv}, nil
+}
+
+// Propose turns a probability matrix (source × target) into a mapping,
+// target -> source: the 1:1 assignment of maximum total probability
+// (Hungarian), pairs below threshold dropped; then each target still free
+// takes its most likely source when that reaches extra, though the source
+// fills another target already (1:n: subject_id is both person_id and
+// person_source_value).
+func Propose(prob [][]float64, threshold, extra float64) map[int]int {
+	assigned := map[int]int{}
+	for i, j := range assign(prob) {
+		if j >= 0 && prob[i][j] >= threshold {
+			assigned[j] = i
+		}
+	}
+	if len(prob) == 0 {
+		return assigned
+	}
+	for j := range prob[0] {
+		if _, ok := assigned[j]; ok {
+			continue
+		}
+		bi := -1
+		for i := range prob {
+			if bi < 0 || prob[i][j] > prob[bi][j] {
+				bi = i
+			}
+		}
+		if bi >= 0 && prob[bi][j] >= extra {
+			assigned[j] = bi
+		}
+	}
+	return assigned
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }

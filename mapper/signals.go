@@ -5,7 +5,10 @@ package mapper
 // learned model (model.go) weighs them.
 
 import (
+	"fmt"
+	"math"
 	"strings"
+	"unicode"
 
 	"github.com/weftio/weft/ai"
 )
@@ -48,4 +51,190 @@ func TrigramDice(a, b string) float64 {
 		return 0
 	}
 	return dice(trigrams(sa), trigrams(sb))
+}
+
+// tokens are the lower-case words of a text (split on case, separators
+// and digits), single letters left out.
+func tokens(s string) []string {
+	var out []string
+	for _, w := range ai.Split(s) {
+		if len(w) > 1 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// idf holds inverse document frequencies learned from the documents at
+// hand (the fields of the two schemas being matched): a word that every
+// field has ("id" in a table of ids) weighs little.
+type idf struct {
+	n  int
+	df map[string]int
+}
+
+func newIDF() *idf { return &idf{df: map[string]int{}} }
+
+// add counts one document.
+func (d *idf) add(words []string) {
+	d.n++
+	seen := map[string]bool{}
+	for _, w := range words {
+		if !seen[w] {
+			seen[w] = true
+			d.df[w]++
+		}
+	}
+}
+
+// weight is ln(1 + N/df); a word no document has weighs the most.
+func (d *idf) weight(w string) float64 {
+	df := d.df[w]
+	if df == 0 {
+		df = 1
+	}
+	return math.Log(1 + float64(max(d.n, 1))/float64(df))
+}
+
+// vector is the tf·idf vector of words, normalised to length 1.
+func (d *idf) vector(words []string) map[string]float64 {
+	out := map[string]float64{}
+	for _, w := range words {
+		out[w] += d.weight(w)
+	}
+	norm := 0.0
+	for _, v := range out {
+		norm += v * v
+	}
+	if norm == 0 {
+		return nil
+	}
+	norm = math.Sqrt(norm)
+	for k := range out {
+		out[k] /= norm
+	}
+	return out
+}
+
+// cosineSparse is the dot product of two unit vectors.
+func cosineSparse(a, b map[string]float64) float64 {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	s := 0.0
+	for k, v := range a {
+		s += v * b[k]
+	}
+	return s
+}
+
+// coverage is the idf-weighted share of words found in set: how much of
+// a name a description (or a table's text) mentions.
+func (d *idf) coverage(words []string, set map[string]bool) float64 {
+	if len(words) == 0 || len(set) == 0 {
+		return 0
+	}
+	have, all := 0.0, 0.0
+	for _, w := range words {
+		x := d.weight(w)
+		all += x
+		if set[w] {
+			have += x
+		}
+	}
+	return have / all
+}
+
+func wordSet(words []string) map[string]bool {
+	out := make(map[string]bool, len(words))
+	for _, w := range words {
+		out[w] = true
+	}
+	return out
+}
+
+// sampleOverlap is the Jaccard similarity of two fields' example values
+// (case and surrounding space aside).
+func sampleOverlap(s, t *Field) float64 {
+	a, b := exampleStrings(s.Examples), exampleStrings(t.Examples)
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	inter := 0
+	for k := range a {
+		if b[k] {
+			inter++
+		}
+	}
+	return float64(inter) / float64(len(a)+len(b)-inter)
+}
+
+// patternOverlap is the overlap of the two fields' value-class
+// distributions (date, e-mail, code, number, URL, name, text …): 1 when
+// their examples look alike throughout.
+func patternOverlap(s, t *Field) float64 {
+	ca, cb := classes(s.Examples), classes(t.Examples)
+	o := 0.0
+	for k, v := range ca {
+		o += math.Min(v, cb[k])
+	}
+	return o
+}
+
+// shapeOverlap compares the shapes of the values (letters as a, digits as
+// 9, runs collapsed: "F" and "M" are both "A", "2153-01-02" is
+// "9-9-9"), which says "an enum of one-letter codes" or "a year" where
+// the value classes only say "text" or "int"; with their lengths binned.
+func shapeOverlap(s, t *Field) float64 {
+	a, b := shapes(s.Examples), shapes(t.Examples)
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	o := 0.0
+	for k, v := range a {
+		o += math.Min(v, b[k])
+	}
+	return o
+}
+
+func shapes(ex []any) map[string]float64 {
+	out := map[string]float64{}
+	n := 0.0
+	for _, v := range ex {
+		x := strings.TrimSpace(fmt.Sprint(v))
+		if x == "" || len(x) > 200 {
+			continue
+		}
+		var b strings.Builder
+		var last rune
+		for _, r := range x {
+			c := r
+			switch {
+			case unicode.IsUpper(r):
+				c = 'A'
+			case unicode.IsLetter(r):
+				c = 'a'
+			case unicode.IsDigit(r):
+				c = '9'
+			}
+			if c != last {
+				b.WriteRune(c)
+			}
+			last = c
+		}
+		l := len(x)
+		bin := "s"
+		switch {
+		case l > 20:
+			bin = "l"
+		case l > 4:
+			bin = "m"
+		}
+		out[b.String()+"/"+bin]++
+		n++
+	}
+	for k := range out {
+		out[k] /= n
+	}
+	return out
 }

@@ -115,8 +115,15 @@ type method struct {
 
 func weftMethod(ctx context.Context, o mapper.Options) method {
 	th := o.Threshold
-	if th == 0 {
-		th = 0.3
+	if th == 0 && o.Model != nil {
+		th = o.Model.Threshold
+	} else if th == 0 {
+		m, err := mapper.DefaultModel()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		th = m.Threshold
 	}
 	return method{name: "weft", threshold: th, rank: func(c *extCase) ([]pred, [][2]string) {
 		res, err := mapper.Suggest(ctx, c.src, c.tgt, o)

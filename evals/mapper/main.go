@@ -223,8 +223,44 @@ func main() {
 	only := flag.String("split", "", "dev or heldout (default both); tune with -split dev -v, never on heldout")
 	external := flag.String("external", "../shared/data/mapping-dev", "external development sets (<dir>/*/cases.json)")
 	predsDir := flag.String("preds", "", "write each method's predictions on the external sets here (score.py's format)")
+	doTrain := flag.Bool("train", false, "fit the model on the external dev sets and the own dev split (never heldout), print leave-one-dataset-out figures, write -model")
+	modelOut := flag.String("model", "mapper/model/weights.json", "where -train writes the model")
+	lambda := flag.Float64("lambda", 1, "-train: the L2 penalty")
+	without := flag.String("without", "", "-train: signals left out (comma-separated names, an ablation)")
+	diag := flag.Bool("diag", false, "with -train: print each signal's own ranking quality instead")
 	flag.Parse()
 	ctx := context.Background()
+	if *doTrain {
+		sets, err := loadExternal(*external)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		pairs, err := load(filepath.Join(*data, "dev"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		sets = append(sets, dataset{name: "own dev", cases: asCases(pairs)})
+		mask := map[string]bool{}
+		for _, w := range strings.Split(*without, ",") {
+			if w = strings.TrimSpace(w); w != "" {
+				mask[w] = true
+			}
+		}
+		if *diag {
+			if err := diagnose(ctx, sets); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			return
+		}
+		if err := train(ctx, sets, *lambda, mask, *modelOut); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	methods := []method{weftMethod(ctx, mapper.Options{Top: 5}), exactMethod, trigramMethod}
 	fmt.Printf("# mapper eval — builtin embedder (%s), top 5; score.py's metrics (micro unless marked)\n", builtinName())
 	if st, err := os.Stat(*external); err != nil || !st.IsDir() {

@@ -1,0 +1,441 @@
+package mapper
+
+// The learned combination: a logistic regression over the general
+// signals (signals.go) and the first matcher's hand-weighted blend, with
+// its weights, decision threshold and candidate floor in model/weights.json.
+// The weights are fitted by `go run ./evals/mapper -train` on pairs from
+// the external development sets and the repository's own dev split.
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/weftio/weft/ai"
+)
+
+// Model is a fitted logistic regression over the pair signals.
+type Model struct {
+	Version   string    `json:"version"`
+	Command   string    `json:"command"`  // how it was fitted
+	Data      []string  `json:"data"`     // what it was fitted on
+	Features  []string  `json:"features"` // FeatureNames, in order
+	Weights   []float64 `json:"weights"`
+	Bias      float64   `json:"bias"`
+	Lambda    float64   `json:"lambda"`    // the L2 penalty it was fitted with
+	Threshold float64   `json:"threshold"` // a pair is proposed from this probability
+	// Extra: a further target for a source that already has one (1:n)
+	// is proposed from this probability.
+	Extra float64 `json:"extra"`
+	// Floor: candidates below this probability are not listed.
+	Floor float64 `json:"floor"`
+	// Fit figures, for the record.
+	Note string `json:"note,omitempty"`
+}
+
+//go:embed model/weights.json
+var weightsJSON []byte
+
+var defaultModel, defaultModelErr = ParseModel(weightsJSON)
+
+// DefaultModel is the embedded model.
+func DefaultModel() (*Model, error) { return defaultModel, defaultModelErr }
+
+// ParseModel reads a model file and checks it against the signals this
+// code computes.
+func ParseModel(data []byte) (*Model, error) {
+	var m Model
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("mapper model: %v", err)
+	}
+	if len(m.Features) != len(m.Weights) {
+		return nil, fmt.Errorf("mapper model: %d features and %d weights", len(m.Features), len(m.Weights))
+	}
+	names := FeatureNames()
+	if len(m.Features) != len(names) {
+		return nil, fmt.Errorf("mapper model: fitted on %d signals, this code computes %d (refit: go run ./evals/mapper -train)", len(m.Features), len(names))
+	}
+	for i, n := range names {
+		if m.Features[i] != n {
+			return nil, fmt.Errorf("mapper model: signal %d is %q in the file and %q here (refit: go run ./evals/mapper -train)", i, m.Features[i], n)
+		}
+	}
+	for _, x := range append([]float64{m.Bias, m.Threshold, m.Extra, m.Floor}, m.Weights...) {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("mapper model: a weight is not a number")
+		}
+	}
+	if m.Threshold <= 0 || m.Threshold >= 1 || m.Extra <= 0 || m.Extra > 1 || m.Floor < 0 || m.Floor >= 1 {
+		return nil, fmt.Errorf("mapper model: threshold %v, extra %v, floor %v out of range", m.Threshold, m.Extra, m.Floor)
+	}
+	return &m, nil
+}
+
+// Prob is the model's probability that a pair with signals x maps.
+func (m *Model) Prob(x []float64) float64 {
+	z := m.Bias
+	for i, w := range m.Weights {
+		z += w * x[i]
+	}
+	return 1 / (1 + math.Exp(-z))
+}
+
+// The signals, in the order of a feature vector.
+const (
+	fTri      = iota // 3-gram Sørensen–Dice of the split names
+	fTriPath         // the same over the paths
+	fTok             // idf-weighted cosine of the names' words
+	fWords           // the same over the names' concepts (abbreviations expanded)
+	fEmbName         // the embedder's cosine of the names
+	fDesc            // tf-idf cosine of the two descriptions
+	fNameDesc        // how much of one name the other's description mentions
+	fEmbDesc         // the embedder's cosine of descriptions (or one description and the other name)
+	fCtx             // how much of one name the other's table text mentions
+	fType            // type compatibility
+	fSample          // overlap of example values
+	fPattern         // overlap of value classes (date, e-mail, number …)
+	fShape           // overlap of value shapes
+	fHasDesc         // both fields have a description
+	fHasVal          // both fields have examples
+	fParent          // 3-gram similarity of the parents' names
+	fSibling         // the parents' other fields match each other (sibling agreement)
+	fLegacy          // the first matcher's hand-weighted blend
+	fRelTri          // fTri minus the best fTri of the source's row, and of the target's column
+	fColTri
+	fRelTok
+	fColTok
+	fRelDesc
+	fColDesc
+	fRelLegacy
+	fColLegacy
+	nFeatures
+)
+
+var featureNames = [nFeatures]string{"tri", "tri_path", "tok", "words", "emb_name", "desc", "name_desc", "emb_desc", "ctx", "type",
+	"sample", "pattern", "shape", "has_desc", "has_val", "parent", "sibling", "legacy",
+	"rel_tri", "col_tri", "rel_tok", "col_tok", "rel_desc", "col_desc", "rel_legacy", "col_legacy"}
+
+// FeatureNames names the signals of a feature vector, in order.
+func FeatureNames() []string { return append([]string(nil), featureNames[:]...) }
+
+// fieldText is what the signals read of a field, computed once.
+type fieldText struct {
+	split      string   // the name's words joined by spaces
+	grams      map[string]bool
+	pathGrams  map[string]bool
+	parGrams   map[string]bool
+	name       []string // the name's words
+	nameVec    map[string]float64
+	words      []string // its concepts
+	wordVec    map[string]float64
+	descVec    map[string]float64
+	descSet    map[string]bool
+	ctxSet     map[string]bool
+	hasDesc    bool
+	hasExample bool
+}
+
+// describe prepares the fields of both schemas; the idf weights come from
+// the two schemas' fields together.
+func describe(src, tgt *Schema) (st, tt []fieldText, nameIDF, wordIDF, descIDF *idf) {
+	nameIDF, wordIDF, descIDF = newIDF(), newIDF(), newIDF()
+	prep := func(sc *Schema) []fieldText {
+		out := make([]fieldText, len(sc.Fields))
+		for i := range sc.Fields {
+			f := &sc.Fields[i]
+			ft := &out[i]
+			ft.split = splitName(f.Name)
+			ft.grams = trigrams(ft.split)
+			ft.pathGrams = trigrams(splitName(strings.ReplaceAll(f.Path, "[]", "")))
+			if f.Parent != "" {
+				ft.parGrams = trigrams(splitName(lastSegment(f.Parent)))
+			}
+			ft.name = tokens(f.Name)
+			ft.words = ai.Concepts(ai.Words(f.Name))
+			nameIDF.add(ft.name)
+			wordIDF.add(ft.words)
+			d := tokens(f.Description)
+			ft.hasDesc = len(d) > 0
+			descIDF.add(d)
+			ft.descSet = wordSet(d)
+			ft.ctxSet = wordSet(tokens(f.Context + " " + sc.Description))
+			ft.hasExample = len(f.Examples) > 0
+		}
+		return out
+	}
+	st, tt = prep(src), prep(tgt)
+	for _, fs := range [][]fieldText{st, tt} {
+		for i := range fs {
+			fs[i].nameVec = nameIDF.vector(fs[i].name)
+			fs[i].wordVec = wordIDF.vector(fs[i].words)
+		}
+	}
+	for k, fs := range [][]fieldText{st, tt} {
+		sc := src
+		if k == 1 {
+			sc = tgt
+		}
+		for i := range fs {
+			fs[i].descVec = descIDF.vector(tokens(sc.Fields[i].Description))
+		}
+	}
+	return st, tt, nameIDF, wordIDF, descIDF
+}
+
+// signals computes every pair's feature vector; legacy is the first
+// matcher's score matrix and feats its signals.
+func signals(src, tgt *Schema, legacy [][]float64, feats [][]pairFeatures) [][][]float64 {
+	st, tt, _, _, descIDF := describe(src, tgt)
+	n, m := len(src.Fields), len(tgt.Fields)
+	x := make([][][]float64, n)
+	for i := range x {
+		x[i] = make([][]float64, m)
+		s, a := &src.Fields[i], &st[i]
+		for j := range x[i] {
+			t, b := &tgt.Fields[j], &tt[j]
+			v := make([]float64, nFeatures)
+			v[fTri] = dice(a.grams, b.grams)
+			v[fTriPath] = dice(a.pathGrams, b.pathGrams)
+			v[fTok] = cosineSparse(a.nameVec, b.nameVec)
+			v[fWords] = cosineSparse(a.wordVec, b.wordVec)
+			v[fEmbName] = feats[i][j].name
+			if a.hasDesc && b.hasDesc {
+				v[fDesc] = cosineSparse(a.descVec, b.descVec)
+				v[fHasDesc] = 1
+			}
+			v[fNameDesc] = math.Max(descIDF.coverage(a.name, b.descSet), descIDF.coverage(b.name, a.descSet))
+			v[fEmbDesc] = feats[i][j].desc
+			v[fCtx] = math.Max(descIDF.coverage(a.name, b.ctxSet), descIDF.coverage(b.name, a.ctxSet))
+			v[fType] = typeCompat(s, t)
+			if a.hasExample && b.hasExample {
+				v[fSample] = sampleOverlap(s, t)
+				v[fPattern] = patternOverlap(s, t)
+				v[fShape] = shapeOverlap(s, t)
+				v[fHasVal] = 1
+			}
+			if a.parGrams != nil && b.parGrams != nil {
+				v[fParent] = dice(a.parGrams, b.parGrams)
+			}
+			v[fLegacy] = legacy[i][j]
+			x[i][j] = v
+		}
+	}
+	siblingAgreement(src, tgt, x)
+	relative(x, fTri, fRelTri, fColTri)
+	relative(x, fTok, fRelTok, fColTok)
+	relative(x, fDesc, fRelDesc, fColDesc)
+	relative(x, fLegacy, fRelLegacy, fColLegacy)
+	return x
+}
+
+// relative sets, for signal k, its distance below the best of the
+// source's row (into row) and of the target's column (into col): 0 for the
+// best candidate either way, negative for the others.
+func relative(x [][][]float64, k, row, col int) {
+	n := len(x)
+	if n == 0 {
+		return
+	}
+	m := len(x[0])
+	colMax := make([]float64, m)
+	for j := range colMax {
+		colMax[j] = math.Inf(-1)
+	}
+	for i := range x {
+		rowMax := math.Inf(-1)
+		for j := range x[i] {
+			rowMax = math.Max(rowMax, x[i][j][k])
+			colMax[j] = math.Max(colMax[j], x[i][j][k])
+		}
+		for j := range x[i] {
+			x[i][j][row] = x[i][j][k] - rowMax
+		}
+	}
+	for i := range x {
+		for j := range x[i] {
+			x[i][j][col] = x[i][j][k] - colMax[j]
+		}
+	}
+}
+
+// siblingAgreement: for nested fields, how well the other fields under the
+// same two parents match each other by name (the best 3-gram similarity
+// of each other source sibling, averaged): two address objects whose
+// other fields correspond make their city fields likelier to correspond.
+func siblingAgreement(src, tgt *Schema, x [][][]float64) {
+	type pp struct{ s, t string }
+	sum := map[pp]float64{}
+	cnt := map[pp]int{}
+	for i := range src.Fields {
+		if src.Fields[i].Parent == "" {
+			continue
+		}
+		best := map[string]float64{}
+		for j := range tgt.Fields {
+			if tgt.Fields[j].Parent == "" {
+				continue
+			}
+			p := tgt.Fields[j].Parent
+			best[p] = math.Max(best[p], x[i][j][fTri])
+		}
+		for p, b := range best {
+			k := pp{src.Fields[i].Parent, p}
+			sum[k] += b
+			cnt[k]++
+		}
+	}
+	for i := range src.Fields {
+		for j := range tgt.Fields {
+			k := pp{src.Fields[i].Parent, tgt.Fields[j].Parent}
+			if c := cnt[k]; c > 1 {
+				// the pair's own share left out
+				x[i][j][fSibling] = (sum[k] - x[i][j][fTri]) / float64(c-1)
+			}
+		}
+	}
+}
+
+// Signals returns the feature vector of every (source, target) pair, in
+// FeatureNames order: the training data of the model.
+func Signals(ctx context.Context, src, tgt *Schema, o Options) ([][][]float64, error) {
+	if src == nil || tgt == nil || len(src.Fields) == 0 || len(tgt.Fields) == 0 {
+		return nil, invalid("both schemas need fields")
+	}
+	if o.Embedder == nil {
+		o.Embedder = defaultEmbedder
+	}
+	sc, err := legacyScores(ctx, src, tgt, o)
+	if err != nil {
+		return nil, err
+	}
+	return signals(src, tgt, sc.legacy, sc.feats), nil
+}
+
+// scoreFields scores every pair: the first matcher's blend and signals,
+// the general signals, and the model's probability (adjusted by the
+// review memory, when there is one).
+func scoreFields(ctx context.Context, src, tgt *Schema, o Options) (*scored, error) {
+	sc, err := legacyScores(ctx, src, tgt, o)
+	if err != nil {
+		return nil, err
+	}
+	x := signals(src, tgt, sc.legacy, sc.feats)
+	sc.prob = make([][]float64, len(x))
+	for i := range x {
+		sc.prob[i] = make([]float64, len(x[i]))
+		for j := range x[i] {
+			p := o.Model.Prob(x[i][j])
+			if o.Memory != nil {
+				p = o.Memory.adjustKeys([2]string{sc.sv[i].pnorm, sc.tv[j].pnorm}, sc.sv[i].words, sc.tv[j].words, p)
+			}
+			sc.prob[i][j] = p
+		}
+	}
+	return sc, nil
+}
+
+// FitLogistic fits a logistic regression by Newton's method (iteratively
+// reweighted least squares) with an L2 penalty lambda on the weights (not
+// the bias); w weighs each example. It returns the weights and the bias.
+func FitLogistic(x [][]float64, y, w []float64, lambda float64, iters int) ([]float64, float64, error) {
+	if len(x) == 0 || len(x) != len(y) || len(y) != len(w) {
+		return nil, 0, fmt.Errorf("fit: %d rows, %d labels, %d weights", len(x), len(y), len(w))
+	}
+	d := len(x[0]) + 1 // the bias last
+	beta := make([]float64, d)
+	for it := 0; it < iters; it++ {
+		g := make([]float64, d)
+		h := make([][]float64, d)
+		for k := range h {
+			h[k] = make([]float64, d)
+		}
+		for r, row := range x {
+			z := beta[d-1]
+			for k, v := range row {
+				z += beta[k] * v
+			}
+			p := 1 / (1 + math.Exp(-z))
+			e := w[r] * (p - y[r])
+			q := w[r] * math.Max(p*(1-p), 1e-9)
+			for k := 0; k < d; k++ {
+				xk := 1.0
+				if k < d-1 {
+					xk = row[k]
+				}
+				g[k] += e * xk
+				if xk == 0 {
+					continue
+				}
+				for l := 0; l <= k; l++ {
+					xl := 1.0
+					if l < d-1 {
+						xl = row[l]
+					}
+					h[k][l] += q * xk * xl
+				}
+			}
+		}
+		for k := 0; k < d; k++ {
+			for l := 0; l < k; l++ {
+				h[l][k] = h[k][l]
+			}
+			if k < d-1 {
+				g[k] += lambda * beta[k]
+				h[k][k] += lambda
+			}
+		}
+		h[d-1][d-1] += 1e-9
+		step, err := solve(h, g)
+		if err != nil {
+			return nil, 0, err
+		}
+		change := 0.0
+		for k := range beta {
+			beta[k] -= step[k]
+			change = math.Max(change, math.Abs(step[k]))
+		}
+		if change < 1e-8 {
+			break
+		}
+	}
+	return beta[:d-1], beta[d-1], nil
+}
+
+// solve solves a·x = b by Gaussian elimination with partial pivoting.
+func solve(a [][]float64, b []float64) ([]float64, error) {
+	n := len(b)
+	m := make([][]float64, n)
+	for i := range a {
+		m[i] = append(append([]float64(nil), a[i]...), b[i])
+	}
+	for c := 0; c < n; c++ {
+		p := c
+		for r := c + 1; r < n; r++ {
+			if math.Abs(m[r][c]) > math.Abs(m[p][c]) {
+				p = r
+			}
+		}
+		if math.Abs(m[p][c]) < 1e-12 {
+			return nil, fmt.Errorf("fit: singular system (a signal is constant or duplicated)")
+		}
+		m[c], m[p] = m[p], m[c]
+		for r := c + 1; r < n; r++ {
+			f := m[r][c] / m[c][c]
+			for k := c; k <= n; k++ {
+				m[r][k] -= f * m[c][k]
+			}
+		}
+	}
+	x := make([]float64, n)
+	for r := n - 1; r >= 0; r-- {
+		s := m[r][n]
+		for k := r + 1; k < n; k++ {
+			s -= m[r][k] * x[k]
+		}
+		x[r] = s / m[r][r]
+	}
+	return x, nil
+}
