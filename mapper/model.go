@@ -85,25 +85,29 @@ func (m *Model) Prob(x []float64) float64 {
 
 // The signals, in the order of a feature vector.
 const (
-	fTri      = iota // 3-gram Sørensen–Dice of the split names
-	fTriPath         // the same over the paths
-	fTok             // idf-weighted cosine of the names' words
-	fWords           // the same over the names' concepts (abbreviations expanded)
-	fEmbName         // the embedder's cosine of the names
-	fDesc            // tf-idf cosine of the two descriptions
-	fNameDesc        // how much of one name the other's description mentions
-	fEmbDesc         // the embedder's cosine of descriptions (or one description and the other name)
-	fCtx             // how much of one name the other's table text mentions
-	fType            // type compatibility
-	fSample          // overlap of example values
-	fPattern         // overlap of value classes (date, e-mail, number …)
-	fShape           // overlap of value shapes
-	fHasDesc         // both fields have a description
-	fHasVal          // both fields have examples
-	fParent          // 3-gram similarity of the parents' names
-	fSibling         // the parents' other fields match each other (sibling agreement)
-	fLegacy          // the first matcher's hand-weighted blend
-	fRelTri          // fTri minus the best fTri of the source's row, and of the target's column
+	fTri       = iota // 3-gram Sørensen–Dice of the split names
+	fTriPath          // the same over the paths
+	fTok              // idf-weighted cosine of the names' words
+	fWords            // the same over the names' concepts (abbreviations expanded)
+	fEmbName          // the embedder's cosine of the names
+	fDesc             // tf-idf cosine of the two descriptions
+	fNameDesc         // how much of one name the other's description mentions
+	fEmbDesc          // the embedder's cosine of descriptions (or one description and the other name)
+	fCtx              // how much of one name the other's table text mentions
+	fType             // type compatibility
+	fSample           // overlap of example values
+	fPattern          // overlap of value classes (date, e-mail, number …)
+	fShape            // overlap of value shapes
+	fKindSame         // the values are the same kind (date, e-mail, number …) by format or examples
+	fKindClash        // both kinds are known and differ
+	fHasDesc          // both fields have a description
+	fHasVal           // both fields have examples
+	fHead             // 3-gram similarity of the names' last words (what each value is: id, time, date)
+	fFuzzyDesc        // how much of one name the other's description mentions, words matched by 3-grams
+	fParent           // 3-gram similarity of the parents' names
+	fSibling          // the parents' other fields match each other (sibling agreement)
+	fLegacy           // the first matcher's hand-weighted blend
+	fRelTri           // fTri minus the best fTri of the source's row, and of the target's column
 	fColTri
 	fRelTok
 	fColTok
@@ -115,7 +119,7 @@ const (
 )
 
 var featureNames = [nFeatures]string{"tri", "tri_path", "tok", "words", "emb_name", "desc", "name_desc", "emb_desc", "ctx", "type",
-	"sample", "pattern", "shape", "has_desc", "has_val", "parent", "sibling", "legacy",
+	"sample", "pattern", "shape", "kind_same", "kind_clash", "has_desc", "has_val", "head", "fuzzy_desc", "parent", "sibling", "legacy",
 	"rel_tri", "col_tri", "rel_tok", "col_tok", "rel_desc", "col_desc", "rel_legacy", "col_legacy"}
 
 // FeatureNames names the signals of a feature vector, in order.
@@ -123,10 +127,10 @@ func FeatureNames() []string { return append([]string(nil), featureNames[:]...) 
 
 // fieldText is what the signals read of a field, computed once.
 type fieldText struct {
-	split      string   // the name's words joined by spaces
-	grams      map[string]bool
-	pathGrams  map[string]bool
-	parGrams   map[string]bool
+	split      string // the name's words joined by spaces
+	grams      grams
+	pathGrams  grams
+	parGrams   grams
 	name       []string // the name's words
 	nameVec    map[string]float64
 	words      []string // its concepts
@@ -134,6 +138,11 @@ type fieldText struct {
 	descVec    map[string]float64
 	descSet    map[string]bool
 	ctxSet     map[string]bool
+	head       grams // the last word's 3-grams
+	nameGrams  []grams
+	descWords  []string
+	descGrams  []grams // each description word's 3-grams
+	kind       string  // valueKind
 	hasDesc    bool
 	hasExample bool
 }
@@ -154,6 +163,12 @@ func describe(src, tgt *Schema) (st, tt []fieldText, nameIDF, wordIDF, descIDF *
 				ft.parGrams = trigrams(splitName(lastSegment(f.Parent)))
 			}
 			ft.name = tokens(f.Name)
+			if len(ft.name) > 0 {
+				ft.head = trigrams(ft.name[len(ft.name)-1])
+			}
+			for _, w := range ft.name {
+				ft.nameGrams = append(ft.nameGrams, trigrams(w))
+			}
 			ft.words = ai.Concepts(ai.Words(f.Name))
 			nameIDF.add(ft.name)
 			wordIDF.add(ft.words)
@@ -161,8 +176,13 @@ func describe(src, tgt *Schema) (st, tt []fieldText, nameIDF, wordIDF, descIDF *
 			ft.hasDesc = len(d) > 0
 			descIDF.add(d)
 			ft.descSet = wordSet(d)
+			ft.descWords = uniq(d)
+			for _, w := range ft.descWords {
+				ft.descGrams = append(ft.descGrams, trigrams(w))
+			}
 			ft.ctxSet = wordSet(tokens(f.Context + " " + sc.Description))
 			ft.hasExample = len(f.Examples) > 0
+			ft.kind = valueKind(f)
 		}
 		return out
 	}
@@ -208,6 +228,15 @@ func signals(src, tgt *Schema, legacy [][]float64, feats [][]pairFeatures) [][][
 			}
 			v[fNameDesc] = math.Max(descIDF.coverage(a.name, b.descSet), descIDF.coverage(b.name, a.descSet))
 			v[fEmbDesc] = feats[i][j].desc
+			if a.kind != "" && b.kind != "" {
+				if a.kind == b.kind {
+					v[fKindSame] = 1
+				} else {
+					v[fKindClash] = 1
+				}
+			}
+			v[fHead] = dice(a.head, b.head)
+			v[fFuzzyDesc] = math.Max(fuzzyCoverage(descIDF, a, b), fuzzyCoverage(descIDF, b, a))
 			v[fCtx] = math.Max(descIDF.coverage(a.name, b.ctxSet), descIDF.coverage(b.name, a.ctxSet))
 			v[fType] = typeCompat(s, t)
 			if a.hasExample && b.hasExample {
@@ -229,6 +258,42 @@ func signals(src, tgt *Schema, legacy [][]float64, feats [][]pairFeatures) [][][
 	relative(x, fDesc, fRelDesc, fColDesc)
 	relative(x, fLegacy, fRelLegacy, fColLegacy)
 	return x
+}
+
+// fuzzyCoverage: the idf-weighted share of a's name words that b's
+// description has, each word counted by its best 3-gram match there
+// (dischtime and "discharged" meet part-way).
+func fuzzyCoverage(d *idf, a, b *fieldText) float64 {
+	if len(a.name) == 0 || len(b.descWords) == 0 {
+		return 0
+	}
+	have, all := 0.0, 0.0
+	for k, w := range a.name {
+		x := d.weight(w)
+		all += x
+		best := 0.0
+		for l, dw := range b.descWords {
+			if dw == w {
+				best = 1
+				break
+			}
+			best = math.Max(best, dice(a.nameGrams[k], b.descGrams[l]))
+		}
+		have += x * best
+	}
+	return have / all
+}
+
+func uniq(ws []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, w := range ws {
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // relative sets, for signal k, its distance below the best of the

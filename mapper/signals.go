@@ -7,6 +7,7 @@ package mapper
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -17,26 +18,37 @@ import (
 // camelCase, snake_case, kebab-case and digits split.
 func splitName(s string) string { return strings.Join(ai.Split(s), " ") }
 
+// grams is a set of character 3-grams, each packed into a number, sorted.
+type grams []uint64
+
 // trigrams is the set of character 3-grams of s, padded with a space at
 // each end so that short words have grams of their own.
-func trigrams(s string) map[string]bool {
+func trigrams(s string) grams {
 	rs := []rune(" " + s + " ")
-	out := make(map[string]bool, len(rs))
+	out := make(grams, 0, len(rs))
 	for i := 0; i+3 <= len(rs); i++ {
-		out[string(rs[i:i+3])] = true
+		out = append(out, uint64(rs[i])<<42|uint64(rs[i+1])<<21|uint64(rs[i+2]))
 	}
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // dice is the Sørensen–Dice coefficient of two sets.
-func dice(a, b map[string]bool) float64 {
+func dice(a, b grams) float64 {
 	if len(a) == 0 || len(b) == 0 {
 		return 0
 	}
 	inter := 0
-	for k := range a {
-		if b[k] {
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] == b[j]:
 			inter++
+			i++
+			j++
+		case a[i] < b[j]:
+			i++
+		default:
+			j++
 		}
 	}
 	return 2 * float64(inter) / float64(len(a)+len(b))
@@ -237,4 +249,38 @@ func shapes(ex []any) map[string]float64 {
 		out[k] /= n
 	}
 	return out
+}
+
+// valueKind is what kind of value a field holds, by its format or, failing
+// that, by the class most of its examples have: date, email, url, uuid,
+// number, bool, phone or text; "" when nothing says.
+func valueKind(f *Field) string {
+	switch {
+	case dateish(f.Format) || f.Format == "time":
+		return "date"
+	case f.Format == "email" || f.Format == "uri" || f.Format == "uuid":
+		return map[string]string{"email": "email", "uri": "url", "uuid": "uuid"}[f.Format]
+	case f.Type == "boolean":
+		return "bool"
+	}
+	best, n := "", 0.0
+	for c, x := range classes(f.Examples) {
+		if x > n || x == n && c < best {
+			best, n = c, x
+		}
+	}
+	if n < 0.5 {
+		return ""
+	}
+	switch best {
+	case "date", "datetime", "date_us", "date_eu":
+		return "date"
+	case "int", "decimal", "money", "digits":
+		return "number"
+	case "email", "url", "uuid", "bool", "phone":
+		return best
+	case "":
+		return ""
+	}
+	return "text"
 }

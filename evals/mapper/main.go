@@ -225,7 +225,7 @@ func main() {
 	predsDir := flag.String("preds", "", "write each method's predictions on the external sets here (score.py's format)")
 	doTrain := flag.Bool("train", false, "fit the model on the external dev sets and the own dev split (never heldout), print leave-one-dataset-out figures, write -model")
 	modelOut := flag.String("model", "mapper/model/weights.json", "where -train writes the model")
-	lambda := flag.Float64("lambda", 1, "-train: the L2 penalty")
+	lambda := flag.Float64("lambda", 10, "-train: the L2 penalty")
 	without := flag.String("without", "", "-train: signals left out (comma-separated names, an ablation)")
 	diag := flag.Bool("diag", false, "with -train: print each signal's own ranking quality instead")
 	flag.Parse()

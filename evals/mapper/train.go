@@ -125,7 +125,7 @@ func calibrate(m *mapper.Model, sets []trainSet) (float64, float64) {
 		}
 	}
 	bestF, bt, be := -1.0, 0.5, 0.9
-	for t := 0.05; t < 0.951; t += 0.05 {
+	for t := 0.02; t < 0.951; t += 0.01 {
 		for e := t; e < 1.001; e += 0.05 {
 			f := 0.0
 			for k, s := range sets {
@@ -200,7 +200,7 @@ func train(ctx context.Context, sets []dataset, lambda float64, mask map[string]
 		sort.Strings(ks)
 		m.Command += " -without " + strings.Join(ks, ",")
 	}
-	if lambda != 1 {
+	if lambda != 10 {
 		m.Command += fmt.Sprintf(" -lambda %g", lambda)
 	}
 	m.Note = "leave-one-dataset-out: " + strings.Join(notes, "; ")
