@@ -205,9 +205,10 @@ func describe(src, tgt *Schema) (st, tt []fieldText, nameIDF, wordIDF, descIDF *
 	return st, tt, nameIDF, wordIDF, descIDF
 }
 
-// signals computes every pair's feature vector; legacy is the first
-// matcher's score matrix and feats its signals.
-func signals(src, tgt *Schema, legacy [][]float64, feats [][]pairFeatures) [][][]float64 {
+// signals computes every pair's feature vector from the first matcher's
+// scores (its blend, and the embedder's vectors of each field).
+func signals(src, tgt *Schema, sc *scored) [][][]float64 {
+	legacy := sc.legacy
 	st, tt, _, _, descIDF := describe(src, tgt)
 	n, m := len(src.Fields), len(tgt.Fields)
 	x := make([][][]float64, n)
@@ -221,13 +222,20 @@ func signals(src, tgt *Schema, legacy [][]float64, feats [][]pairFeatures) [][][
 			v[fTriPath] = dice(a.pathGrams, b.pathGrams)
 			v[fTok] = cosineSparse(a.nameVec, b.nameVec)
 			v[fWords] = cosineSparse(a.wordVec, b.wordVec)
-			v[fEmbName] = feats[i][j].name
+			v[fEmbName] = math.Max(0, ai.Cosine(sc.sv[i].name, sc.tv[j].name))
 			if a.hasDesc && b.hasDesc {
 				v[fDesc] = cosineSparse(a.descVec, b.descVec)
 				v[fHasDesc] = 1
 			}
 			v[fNameDesc] = math.Max(descIDF.coverage(a.name, b.descSet), descIDF.coverage(b.name, a.descSet))
-			v[fEmbDesc] = feats[i][j].desc
+			switch {
+			case a.hasDesc && b.hasDesc:
+				v[fEmbDesc] = math.Max(0, ai.Cosine(sc.sv[i].desc, sc.tv[j].desc))
+			case a.hasDesc:
+				v[fEmbDesc] = math.Max(0, ai.Cosine(sc.sv[i].desc, sc.tv[j].name))
+			case b.hasDesc:
+				v[fEmbDesc] = math.Max(0, ai.Cosine(sc.sv[i].name, sc.tv[j].desc))
+			}
 			if a.kind != "" && b.kind != "" {
 				if a.kind == b.kind {
 					v[fKindSame] = 1
@@ -376,7 +384,7 @@ func Signals(ctx context.Context, src, tgt *Schema, o Options) ([][][]float64, e
 	if err != nil {
 		return nil, err
 	}
-	return signals(src, tgt, sc.legacy, sc.feats), nil
+	return signals(src, tgt, sc), nil
 }
 
 // scoreFields scores every pair: the first matcher's blend and signals,
@@ -387,7 +395,7 @@ func scoreFields(ctx context.Context, src, tgt *Schema, o Options) (*scored, err
 	if err != nil {
 		return nil, err
 	}
-	x := signals(src, tgt, sc.legacy, sc.feats)
+	x := signals(src, tgt, sc)
 	sc.prob = make([][]float64, len(x))
 	for i := range x {
 		sc.prob[i] = make([]float64, len(x[i]))

@@ -255,7 +255,7 @@ func main() {
 			}
 			return
 		}
-		if err := train(ctx, sets, *lambda, mask, *modelOut); err != nil {
+		if err := train(ctx, sets, *lambda, mask, *modelOut, *predsDir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

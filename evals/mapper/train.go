@@ -154,7 +154,7 @@ func round2(x float64) float64 { return float64(int(x*100+0.5)) / 100 }
 
 // train runs the leave-one-dataset-out evaluation, then fits on all sets
 // and writes the model file.
-func train(ctx context.Context, sets []dataset, lambda float64, mask map[string]bool, out string) error {
+func train(ctx context.Context, sets []dataset, lambda float64, mask map[string]bool, out, predsDir string) error {
 	var ts []trainSet
 	for _, d := range sets {
 		t, err := prepare(ctx, d)
@@ -180,7 +180,7 @@ func train(ctx context.Context, sets []dataset, lambda float64, mask map[string]
 		if len(mask) > 0 {
 			mm.Weights = masked(m.Weights, m.Features, mask)
 		}
-		sum := runDataset(sets[k], []method{weftMethod(ctx, mapper.Options{Top: 5, Model: &mm}), trigramMethod}, "")
+		sum := runDataset(sets[k], []method{weftMethod(ctx, mapper.Options{Top: 5, Model: &mm}), trigramMethod}, predsDir)
 		fmt.Printf("  (threshold %.2f, 1:n %.2f)\n", m.Threshold, m.Extra)
 		s := sum["weft"]
 		notes = append(notes, fmt.Sprintf("%s acc@1 %.3f MRR %.3f F1 %.3f", sets[k].name, s.acc1, s.mrr, s.mf1))
