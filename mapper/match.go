@@ -1028,62 +1028,6 @@ const (
 	structMin   = 0.15 // a pair needs this much evidence of its own to gain from its parents
 	structAgree = 0.6  // a sibling pair this good says the parents correspond
 	structGain  = 0.4  // how much of the remaining distance to 1 a perfect sibling pair closes
-	mutualMin   = 0.2  // mutual best candidates below the threshold, down to this score
-	requiredMin = 0.2  // a required target still empty takes its best free source down to this score
 	refWeight   = 0.2
 	headPenalty = 0.7
 )
-
-// fillRequired gives a required target that is still empty its best free
-// source when that scores at least floor: a required field needs a source,
-// and a weak candidate to review beats none.
-func fillRequired(score [][]float64, tgt *Schema, assigned map[int]int, used map[int]bool, floor float64) {
-	for j := range tgt.Fields {
-		if _, ok := assigned[j]; ok || !tgt.Fields[j].Required {
-			continue
-		}
-		bi := -1
-		for i := range score {
-			if !used[i] && (bi < 0 || score[i][j] > score[bi][j]) {
-				bi = i
-			}
-		}
-		if bi >= 0 && score[bi][j] >= floor {
-			assigned[j] = bi
-			used[bi] = true
-		}
-	}
-}
-
-// mutualBest assigns each free source to its best target when that target
-// is free, scores at least floor, and has no better source.
-func mutualBest(score [][]float64, assigned map[int]int, used map[int]bool, floor float64) {
-	for i := range score {
-		if used[i] {
-			continue
-		}
-		bj := -1
-		for j := range score[i] {
-			if bj < 0 || score[i][j] > score[i][bj] {
-				bj = j
-			}
-		}
-		if bj < 0 || score[i][bj] < floor {
-			continue
-		}
-		if _, taken := assigned[bj]; taken {
-			continue
-		}
-		mutual := true
-		for k := range score {
-			if k != i && score[k][bj] >= score[i][bj] {
-				mutual = false
-				break
-			}
-		}
-		if mutual {
-			assigned[bj] = i
-			used[i] = true
-		}
-	}
-}

@@ -77,30 +77,6 @@ func TestStructuralAgreement(t *testing.T) {
 	}
 }
 
-// Below the threshold, two fields that are each other's best candidate
-// and otherwise free are still proposed; a field whose best target has a
-// better source, or is taken, or scores under the floor, is not.
-func TestMutualBestBelowThreshold(t *testing.T) {
-	score := [][]float64{
-		{0.25, 0.10, 0.00, 0.0}, // 0 -> 0: mutual best
-		{0.05, 0.22, 0.00, 0.0}, // 1 -> 1: but source 2 is better for 1
-		{0.00, 0.24, 0.00, 0.0}, // 2 -> 1: mutual best
-		{0.00, 0.00, 0.15, 0.0}, // 3 -> 2: under the floor
-		{0.00, 0.00, 0.00, 0.9}, // 4 -> 3: already assigned above the threshold
-	}
-	assigned, used := map[int]int{3: 4}, map[int]bool{4: true}
-	mutualBest(score, assigned, used, 0.2)
-	want := map[int]int{0: 0, 1: 2, 3: 4}
-	if len(assigned) != len(want) {
-		t.Fatalf("assigned %v, want %v", assigned, want)
-	}
-	for j, i := range want {
-		if assigned[j] != i {
-			t.Fatalf("assigned %v, want %v", assigned, want)
-		}
-	}
-}
-
 // A generic leaf takes its name from the nearest parent that says something.
 func TestLastSegmentSkipsGenericParents(t *testing.T) {
 	for in, want := range map[string]string{
@@ -190,20 +166,6 @@ func TestModifierClash(t *testing.T) {
 	// A nested summary is its parent's label (PagerDuty's priority.summary).
 	if got := lastSegment("priority.summary"); got != "priority" {
 		t.Errorf("lastSegment(priority.summary) = %q", got)
-	}
-}
-
-func TestFillRequired(t *testing.T) {
-	tgt := &Schema{Fields: []Field{{Path: "a", Required: true}, {Path: "b", Required: true}, {Path: "c"}, {Path: "d", Required: true}}}
-	score := [][]float64{
-		{0.25, 0.10, 0.28, 0.0}, // 0 -> a (c is not required)
-		{0.05, 0.15, 0.00, 0.0}, // 1: under the floor for b
-		{0.00, 0.00, 0.00, 0.9}, // 2 is taken (-> d above the threshold)
-	}
-	assigned, used := map[int]int{3: 2}, map[int]bool{2: true}
-	fillRequired(score, tgt, assigned, used, 0.2)
-	if len(assigned) != 2 || assigned[0] != 0 || assigned[3] != 2 {
-		t.Fatalf("assigned %v", assigned)
 	}
 }
 
