@@ -258,8 +258,10 @@ func valueKind(f *Field) string {
 	switch {
 	case dateish(f.Format) || f.Format == "time":
 		return "date"
-	case f.Format == "email" || f.Format == "uri" || f.Format == "uuid":
-		return map[string]string{"email": "email", "uri": "url", "uuid": "uuid"}[f.Format]
+	case f.Format == "uri":
+		return "url"
+	case f.Format == "email" || f.Format == "uuid":
+		return f.Format
 	case f.Type == "boolean":
 		return "bool"
 	}
