@@ -88,7 +88,6 @@ const (
 	fTri       = iota // 3-gram Sørensen–Dice of the split names
 	fTriPath          // the same over the paths
 	fTok              // idf-weighted cosine of the names' words
-	fWords            // the same over the names' concepts (abbreviations expanded)
 	fEmbName          // the embedder's cosine of the names
 	fDesc             // tf-idf cosine of the two descriptions
 	fNameDesc         // how much of one name the other's description mentions
@@ -118,7 +117,7 @@ const (
 	nFeatures
 )
 
-var featureNames = [nFeatures]string{"tri", "tri_path", "tok", "words", "emb_name", "desc", "name_desc", "emb_desc", "ctx", "type",
+var featureNames = [nFeatures]string{"tri", "tri_path", "tok", "emb_name", "desc", "name_desc", "emb_desc", "ctx", "type",
 	"sample", "pattern", "shape", "kind_same", "kind_clash", "has_desc", "has_val", "head", "fuzzy_desc", "parent", "sibling", "legacy",
 	"rel_tri", "col_tri", "rel_tok", "col_tok", "rel_desc", "col_desc", "rel_legacy", "col_legacy"}
 
@@ -133,8 +132,6 @@ type fieldText struct {
 	parGrams   grams
 	name       []string // the name's words
 	nameVec    map[string]float64
-	words      []string // its concepts
-	wordVec    map[string]float64
 	descVec    map[string]float64
 	descSet    map[string]bool
 	ctxSet     map[string]bool
@@ -149,8 +146,8 @@ type fieldText struct {
 
 // describe prepares the fields of both schemas; the idf weights come from
 // the two schemas' fields together.
-func describe(src, tgt *Schema) (st, tt []fieldText, nameIDF, wordIDF, descIDF *idf) {
-	nameIDF, wordIDF, descIDF = newIDF(), newIDF(), newIDF()
+func describe(src, tgt *Schema) (st, tt []fieldText, nameIDF, descIDF *idf) {
+	nameIDF, descIDF = newIDF(), newIDF()
 	prep := func(sc *Schema) []fieldText {
 		out := make([]fieldText, len(sc.Fields))
 		for i := range sc.Fields {
@@ -169,9 +166,7 @@ func describe(src, tgt *Schema) (st, tt []fieldText, nameIDF, wordIDF, descIDF *
 			for _, w := range ft.name {
 				ft.nameGrams = append(ft.nameGrams, trigrams(w))
 			}
-			ft.words = ai.Concepts(ai.Words(f.Name))
 			nameIDF.add(ft.name)
-			wordIDF.add(ft.words)
 			d := tokens(f.Description)
 			ft.hasDesc = len(d) > 0
 			descIDF.add(d)
@@ -190,7 +185,6 @@ func describe(src, tgt *Schema) (st, tt []fieldText, nameIDF, wordIDF, descIDF *
 	for _, fs := range [][]fieldText{st, tt} {
 		for i := range fs {
 			fs[i].nameVec = nameIDF.vector(fs[i].name)
-			fs[i].wordVec = wordIDF.vector(fs[i].words)
 		}
 	}
 	for k, fs := range [][]fieldText{st, tt} {
@@ -202,14 +196,14 @@ func describe(src, tgt *Schema) (st, tt []fieldText, nameIDF, wordIDF, descIDF *
 			fs[i].descVec = descIDF.vector(tokens(sc.Fields[i].Description))
 		}
 	}
-	return st, tt, nameIDF, wordIDF, descIDF
+	return st, tt, nameIDF, descIDF
 }
 
 // signals computes every pair's feature vector from the first matcher's
 // scores (its blend, and the embedder's vectors of each field).
 func signals(src, tgt *Schema, sc *scored) [][][]float64 {
 	legacy := sc.legacy
-	st, tt, _, _, descIDF := describe(src, tgt)
+	st, tt, _, descIDF := describe(src, tgt)
 	n, m := len(src.Fields), len(tgt.Fields)
 	x := make([][][]float64, n)
 	for i := range x {
@@ -221,7 +215,6 @@ func signals(src, tgt *Schema, sc *scored) [][][]float64 {
 			v[fTri] = dice(a.grams, b.grams)
 			v[fTriPath] = dice(a.pathGrams, b.pathGrams)
 			v[fTok] = cosineSparse(a.nameVec, b.nameVec)
-			v[fWords] = cosineSparse(a.wordVec, b.wordVec)
 			v[fEmbName] = math.Max(0, ai.Cosine(sc.sv[i].name, sc.tv[j].name))
 			if a.hasDesc && b.hasDesc {
 				v[fDesc] = cosineSparse(a.descVec, b.descVec)

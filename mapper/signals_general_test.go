@@ -111,7 +111,7 @@ func TestFuzzyCoverage(t *testing.T) {
 	tgt := &Schema{Name: "b", Fields: []Field{
 		{Path: "end", Name: "end", Description: "when the patient was discharged"},
 		{Path: "start", Name: "start", Description: "when the stay began"}}}
-	st, tt, _, _, d := describe(src, tgt)
+	st, tt, _, d := describe(src, tgt)
 	hit, miss := fuzzyCoverage(d, &st[0], &tt[0]), fuzzyCoverage(d, &st[0], &tt[1])
 	if hit <= miss || hit >= 1 {
 		t.Errorf("dischtime in \"discharged\" %v, in \"began\" %v", hit, miss)
@@ -237,7 +237,7 @@ func TestContextAndDescriptionRead(t *testing.T) {
 	if s.Description != "one row per person" || s.Fields[0].Context != "the person table" || s.Fields[0].Description != "the person's id" {
 		t.Fatalf("%+v", s)
 	}
-	st, _, _, _, _ := describe(s, s)
+	st, _, _, _ := describe(s, s)
 	if !st[0].ctxSet["table"] || !st[0].ctxSet["row"] {
 		t.Fatalf("the context and the schema's description are read: %v", st[0].ctxSet)
 	}
