@@ -18,6 +18,9 @@ type Options struct {
 	Threshold float64     // minimum confidence to suggest (default 0.3)
 	Memory    *Memory     // reviewed decisions that adjust scores (optional)
 	Model     *Model      // the learned combination (default: the embedded model/weights.json)
+	// FirstMatcher scores with the first matcher's hand-weighted blend
+	// alone (threshold 0.3 unless set), for comparison in the evals.
+	FirstMatcher bool
 }
 
 // Candidate is one ranked target for a source field.
@@ -74,6 +77,13 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 		o.Model = m
 	}
 	extra := o.Model.Extra
+	if o.FirstMatcher {
+		extra = 2 // 1:1 only
+		if o.Threshold <= 0 {
+			o.Threshold = 0.3
+		}
+		o.Model = &Model{Threshold: o.Threshold, Extra: extra, Floor: o.Threshold * 0.6}
+	}
 	if o.Threshold <= 0 {
 		o.Threshold = o.Model.Threshold
 	} else {

@@ -388,6 +388,17 @@ func scoreFields(ctx context.Context, src, tgt *Schema, o Options) (*scored, err
 	if err != nil {
 		return nil, err
 	}
+	if o.FirstMatcher {
+		sc.prob = sc.legacy
+		if o.Memory != nil {
+			for i := range sc.prob {
+				for j := range sc.prob[i] {
+					sc.prob[i][j] = o.Memory.adjustKeys([2]string{sc.sv[i].pnorm, sc.tv[j].pnorm}, sc.sv[i].words, sc.tv[j].words, sc.prob[i][j])
+				}
+			}
+		}
+		return sc, nil
+	}
 	x := signals(src, tgt, sc)
 	sc.prob = make([][]float64, len(x))
 	for i := range x {

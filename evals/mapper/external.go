@@ -114,8 +114,14 @@ type method struct {
 }
 
 func weftMethod(ctx context.Context, o mapper.Options) method {
+	name := "weft"
 	th := o.Threshold
-	if th == 0 && o.Model != nil {
+	if o.FirstMatcher {
+		name = "first"
+		if th == 0 {
+			th = 0.3
+		}
+	} else if th == 0 && o.Model != nil {
 		th = o.Model.Threshold
 	} else if th == 0 {
 		m, err := mapper.DefaultModel()
@@ -125,7 +131,7 @@ func weftMethod(ctx context.Context, o mapper.Options) method {
 		}
 		th = m.Threshold
 	}
-	return method{name: "weft", threshold: th, rank: func(c *extCase) ([]pred, [][2]string) {
+	return method{name: name, threshold: th, rank: func(c *extCase) ([]pred, [][2]string) {
 		res, err := mapper.Suggest(ctx, c.src, c.tgt, o)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, c.Name, err)

@@ -261,7 +261,7 @@ func main() {
 		}
 		return
 	}
-	methods := []method{weftMethod(ctx, mapper.Options{Top: 5}), exactMethod, trigramMethod}
+	methods := []method{weftMethod(ctx, mapper.Options{Top: 5}), weftMethod(ctx, mapper.Options{Top: 5, FirstMatcher: true}), exactMethod, trigramMethod}
 	fmt.Printf("# mapper eval — builtin embedder (%s), top 5; score.py's metrics (micro unless marked)\n", builtinName())
 	if st, err := os.Stat(*external); err != nil || !st.IsDir() {
 		fmt.Printf("external dev sets: %s not found; skipped\n", *external)
