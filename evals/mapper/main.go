@@ -286,7 +286,7 @@ func main() {
 		}
 		runDataset(dataset{name: "own " + split, cases: asCases(pairs)}, methods, "")
 	}
-	fmt.Printf("# the own splits as before (gold per target field; threshold 0.3)\n")
+	fmt.Printf("# the own splits as before (gold per target field; the model's threshold), with the review loop\n")
 	for _, split := range []string{"dev", "heldout"} {
 		if *only != "" && *only != split {
 			continue
