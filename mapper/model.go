@@ -140,6 +140,8 @@ type fieldText struct {
 	descWords  []string
 	descGrams  []grams // each description word's 3-grams
 	kind       string  // valueKind
+	vals       map[string]bool
+	cls, shp   map[string]float64 // value classes and shapes of the examples
 	hasDesc    bool
 	hasExample bool
 }
@@ -178,6 +180,9 @@ func describe(src, tgt *Schema) (st, tt []fieldText, nameIDF, descIDF *idf) {
 			ft.ctxSet = wordSet(tokens(f.Context + " " + sc.Description))
 			ft.hasExample = len(f.Examples) > 0
 			ft.kind = valueKind(f)
+			if ft.hasExample {
+				ft.vals, ft.cls, ft.shp = exampleStrings(f.Examples), classes(f.Examples), shapes(f.Examples)
+			}
 		}
 		return out
 	}
@@ -241,9 +246,9 @@ func signals(src, tgt *Schema, sc *scored) [][][]float64 {
 			v[fCtx] = math.Max(descIDF.coverage(a.name, b.ctxSet), descIDF.coverage(b.name, a.ctxSet))
 			v[fType] = typeCompat(s, t)
 			if a.hasExample && b.hasExample {
-				v[fSample] = sampleOverlap(s, t)
-				v[fPattern] = patternOverlap(s, t)
-				v[fShape] = shapeOverlap(s, t)
+				v[fSample] = setJaccard(a.vals, b.vals)
+				v[fPattern] = minOverlap(a.cls, b.cls)
+				v[fShape] = minOverlap(a.shp, b.shp)
 				v[fHasVal] = 1
 			}
 			if a.parGrams != nil && b.parGrams != nil {

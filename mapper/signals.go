@@ -168,7 +168,10 @@ func wordSet(words []string) map[string]bool {
 // sampleOverlap is the Jaccard similarity of two fields' example values
 // (case and surrounding space aside).
 func sampleOverlap(s, t *Field) float64 {
-	a, b := exampleStrings(s.Examples), exampleStrings(t.Examples)
+	return setJaccard(exampleStrings(s.Examples), exampleStrings(t.Examples))
+}
+
+func setJaccard(a, b map[string]bool) float64 {
 	if len(a) == 0 || len(b) == 0 {
 		return 0
 	}
@@ -185,10 +188,14 @@ func sampleOverlap(s, t *Field) float64 {
 // distributions (date, e-mail, code, number, URL, name, text …): 1 when
 // their examples look alike throughout.
 func patternOverlap(s, t *Field) float64 {
-	ca, cb := classes(s.Examples), classes(t.Examples)
+	return minOverlap(classes(s.Examples), classes(t.Examples))
+}
+
+// minOverlap is the shared mass of two distributions.
+func minOverlap(a, b map[string]float64) float64 {
 	o := 0.0
-	for k, v := range ca {
-		o += math.Min(v, cb[k])
+	for k, v := range a {
+		o += math.Min(v, b[k])
 	}
 	return o
 }
@@ -198,15 +205,7 @@ func patternOverlap(s, t *Field) float64 {
 // "9-9-9"), which says "an enum of one-letter codes" or "a year" where
 // the value classes only say "text" or "int"; with their lengths binned.
 func shapeOverlap(s, t *Field) float64 {
-	a, b := shapes(s.Examples), shapes(t.Examples)
-	if len(a) == 0 || len(b) == 0 {
-		return 0
-	}
-	o := 0.0
-	for k, v := range a {
-		o += math.Min(v, b[k])
-	}
-	return o
+	return minOverlap(shapes(s.Examples), shapes(t.Examples))
 }
 
 func shapes(ex []any) map[string]float64 {
