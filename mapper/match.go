@@ -142,7 +142,11 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 			}
 		}
 	}
-	assigned := Propose(score, o.Threshold, extra)
+	mutual := o.Model.Mutual
+	if mutual <= 0 || mutual > o.Threshold {
+		mutual = o.Threshold
+	}
+	assigned := NewProposal(score).At(o.Threshold, mutual, extra)
 	for j := range tgt.Fields {
 		i, ok := assigned[j]
 		if !ok {
@@ -223,26 +227,64 @@ func legacyScores(ctx context.Context, src, tgt *Schema, o Options) (*scored, er
 // fills another target already (1:n: subject_id is both person_id and
 // person_source_value).
 func Propose(prob [][]float64, threshold, extra float64) map[int]int {
+	return NewProposal(prob).At(threshold, threshold, extra)
+}
+
+// Proposal is a probability matrix with its 1:1 assignment solved once,
+// to be cut at several thresholds.
+type Proposal struct {
+	prob   [][]float64
+	rows   []int  // source -> assigned target, -1 for none
+	mutual []bool // the source's assigned pair is the best of its row and of its column
+}
+
+// NewProposal solves the assignment of prob.
+func NewProposal(prob [][]float64) *Proposal {
+	p := &Proposal{prob: prob, rows: assign(prob), mutual: make([]bool, len(prob))}
+	for i, j := range p.rows {
+		if j < 0 {
+			continue
+		}
+		best := true
+		for k := range prob[i] {
+			if prob[i][k] > prob[i][j] {
+				best = false
+			}
+		}
+		for k := range prob {
+			if prob[k][j] > prob[i][j] {
+				best = false
+			}
+		}
+		p.mutual[i] = best
+	}
+	return p
+}
+
+// At is the mapping at the given thresholds: an assigned pair from
+// threshold, or from mutual when it is its source's and its target's most
+// likely pair; a further target of a source (1:n) from extra.
+func (p *Proposal) At(threshold, mutual, extra float64) map[int]int {
 	assigned := map[int]int{}
-	for i, j := range assign(prob) {
-		if j >= 0 && prob[i][j] >= threshold {
+	for i, j := range p.rows {
+		if j >= 0 && (p.prob[i][j] >= threshold || p.mutual[i] && p.prob[i][j] >= mutual) {
 			assigned[j] = i
 		}
 	}
-	if len(prob) == 0 {
+	if len(p.prob) == 0 {
 		return assigned
 	}
-	for j := range prob[0] {
+	for j := range p.prob[0] {
 		if _, ok := assigned[j]; ok {
 			continue
 		}
 		bi := -1
-		for i := range prob {
-			if bi < 0 || prob[i][j] > prob[bi][j] {
+		for i := range p.prob {
+			if bi < 0 || p.prob[i][j] > p.prob[bi][j] {
 				bi = i
 			}
 		}
-		if bi >= 0 && prob[bi][j] >= extra {
+		if bi >= 0 && p.prob[bi][j] >= extra {
 			assigned[j] = bi
 		}
 	}

@@ -27,6 +27,9 @@ type Model struct {
 	Bias      float64   `json:"bias"`
 	Lambda    float64   `json:"lambda"`    // the L2 penalty it was fitted with
 	Threshold float64   `json:"threshold"` // a pair is proposed from this probability
+	// Mutual: a pair that is both its source's and its target's most
+	// likely one is proposed from this probability (at most Threshold).
+	Mutual float64 `json:"mutual"`
 	// Extra: a further target for a source that already has one (1:n)
 	// is proposed from this probability.
 	Extra float64 `json:"extra"`
@@ -63,13 +66,16 @@ func ParseModel(data []byte) (*Model, error) {
 			return nil, fmt.Errorf("mapper model: signal %d is %q in the file and %q here (refit: go run ./evals/mapper -train)", i, m.Features[i], n)
 		}
 	}
-	for _, x := range append([]float64{m.Bias, m.Threshold, m.Extra, m.Floor}, m.Weights...) {
+	for _, x := range append([]float64{m.Bias, m.Threshold, m.Mutual, m.Extra, m.Floor}, m.Weights...) {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return nil, fmt.Errorf("mapper model: a weight is not a number")
 		}
 	}
-	if m.Threshold <= 0 || m.Threshold >= 1 || m.Extra <= 0 || m.Extra > 1 || m.Floor < 0 || m.Floor >= 1 {
-		return nil, fmt.Errorf("mapper model: threshold %v, extra %v, floor %v out of range", m.Threshold, m.Extra, m.Floor)
+	if m.Mutual == 0 {
+		m.Mutual = m.Threshold
+	}
+	if m.Threshold <= 0 || m.Threshold >= 1 || m.Extra <= 0 || m.Extra > 1 || m.Floor < 0 || m.Floor >= 1 || m.Mutual < 0 || m.Mutual > m.Threshold {
+		return nil, fmt.Errorf("mapper model: threshold %v, mutual %v, extra %v, floor %v out of range", m.Threshold, m.Mutual, m.Extra, m.Floor)
 	}
 	return &m, nil
 }

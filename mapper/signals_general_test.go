@@ -242,3 +242,25 @@ func TestContextAndDescriptionRead(t *testing.T) {
 		t.Fatalf("the context and the schema's description are read: %v", st[0].ctxSet)
 	}
 }
+
+func TestProposalMutualBest(t *testing.T) {
+	p := NewProposal([][]float64{
+		{0.15, 0.02},
+		{0.01, 0.12},
+	})
+	if got := p.At(0.2, 0.2, 1); len(got) != 0 {
+		t.Fatalf("below the threshold: %v", got)
+	}
+	// Both pairs are their row's and column's best: the mutual threshold applies.
+	if got := p.At(0.2, 0.13, 1); len(got) != 1 || got[0] != 0 {
+		t.Fatalf("mutual best from 0.13: %v", got)
+	}
+	q := NewProposal([][]float64{
+		{0.15, 0.16},
+		{0.01, 0.17},
+	})
+	// Source 0's assigned target 0 is not its row's best (0.16 > 0.15): not mutual.
+	if got := q.At(0.2, 0.1, 1); len(got) != 1 || got[1] != 1 {
+		t.Fatalf("only the mutual pair: %v", got)
+	}
+}

@@ -91,7 +91,7 @@ func fit(sets []trainSet, lambda float64, mask map[string]bool) (*mapper.Model, 
 	for _, s := range sets {
 		m.Data = append(m.Data, s.name)
 	}
-	m.Threshold, m.Extra = calibrate(m, sets)
+	m.Threshold, m.Mutual, m.Extra = calibrate(m, sets)
 	return m, nil
 }
 
@@ -108,10 +108,11 @@ func masked(v []float64, names []string, mask map[string]bool) []float64 {
 	return out
 }
 
-// calibrate picks the threshold and the 1:n threshold that give the best
-// F1 of the proposed mapping, averaged over the training sets.
-func calibrate(m *mapper.Model, sets []trainSet) (float64, float64) {
-	probs := make([][][][]float64, len(sets))
+// calibrate picks the threshold, the threshold for mutually best pairs
+// and the 1:n threshold that give the best F1 of the proposed mapping,
+// averaged over the training sets.
+func calibrate(m *mapper.Model, sets []trainSet) (float64, float64, float64) {
+	props := make([][]*mapper.Proposal, len(sets))
 	for k, s := range sets {
 		for _, c := range s.cases {
 			p := make([][]float64, len(c.x))
@@ -121,33 +122,38 @@ func calibrate(m *mapper.Model, sets []trainSet) (float64, float64) {
 					p[i][j] = m.Prob(c.x[i][j])
 				}
 			}
-			probs[k] = append(probs[k], p)
+			props[k] = append(props[k], mapper.NewProposal(p))
 		}
 	}
-	bestF, bt, be := -1.0, 0.5, 0.9
-	for t := 0.02; t < 0.951; t += 0.01 {
-		for e := t; e < 1.001; e += 0.05 {
-			f := 0.0
-			for k, s := range sets {
-				tp, np, ng := 0, 0, 0
-				for ci, c := range s.cases {
-					for jt, is := range mapper.Propose(probs[k][ci], t, e) {
-						np++
-						if c.y[is][jt] {
-							tp++
-						}
+	f1At := func(t, tm, e float64) float64 {
+		f := 0.0
+		for k, s := range sets {
+			tp, np, ng := 0, 0, 0
+			for ci, c := range s.cases {
+				for jt, is := range props[k][ci].At(t, tm, e) {
+					np++
+					if c.y[is][jt] {
+						tp++
 					}
-					ng += len(c.c.Gold)
 				}
-				_, _, f1 := prf(tp, np, ng)
-				f += f1 / float64(len(sets))
+				ng += len(c.c.Gold)
 			}
-			if f > bestF+1e-9 {
-				bestF, bt, be = f, t, e
+			_, _, f1 := prf(tp, np, ng)
+			f += f1 / float64(len(sets))
+		}
+		return f
+	}
+	bestF, bt, bm, be := -1.0, 0.5, 0.5, 0.9
+	for t := 0.02; t < 0.951; t += 0.01 {
+		for tm := 0.02; tm <= t+1e-9; tm += 0.02 {
+			for e := t; e < 1.001; e += 0.05 {
+				if f := f1At(t, tm, e); f > bestF+1e-9 {
+					bestF, bt, bm, be = f, t, tm, e
+				}
 			}
 		}
 	}
-	return round2(bt), round2(be)
+	return round2(bt), round2(bm), round2(be)
 }
 
 func round2(x float64) float64 { return float64(int(x*100+0.5)) / 100 }
@@ -181,7 +187,7 @@ func train(ctx context.Context, sets []dataset, lambda float64, mask map[string]
 			mm.Weights = masked(m.Weights, m.Features, mask)
 		}
 		sum := runDataset(sets[k], []method{weftMethod(ctx, mapper.Options{Top: 5, Model: &mm}), trigramMethod}, predsDir)
-		fmt.Printf("  (threshold %.2f, 1:n %.2f)\n", m.Threshold, m.Extra)
+		fmt.Printf("  (threshold %.2f, mutual best %.2f, 1:n %.2f)\n", m.Threshold, m.Mutual, m.Extra)
 		s := sum["weft"]
 		notes = append(notes, fmt.Sprintf("%s acc@1 %.3f MRR %.3f F1 %.3f", sets[k].name, s.acc1, s.mrr, s.mf1))
 	}
@@ -209,7 +215,7 @@ func train(ctx context.Context, sets []dataset, lambda float64, mask map[string]
 	}
 	m.Bias = float64(int64(m.Bias*1e4)) / 1e4
 	b, _ := json.MarshalIndent(m, "", " ")
-	fmt.Printf("# fitted on all (threshold %.2f, 1:n %.2f) -> %s\n", m.Threshold, m.Extra, out)
+	fmt.Printf("# fitted on all (threshold %.2f, mutual best %.2f, 1:n %.2f) -> %s\n", m.Threshold, m.Mutual, m.Extra, out)
 	for i, n := range m.Features {
 		fmt.Printf("  %-11s %+.3f\n", n, m.Weights[i])
 	}
