@@ -227,6 +227,7 @@ func main() {
 	modelOut := flag.String("model", "mapper/model/weights.json", "where -train writes the model")
 	lambda := flag.Float64("lambda", 10, "-train: the L2 penalty")
 	without := flag.String("without", "", "-train: signals left out (comma-separated names, an ablation)")
+	threshold := flag.Float64("threshold", 0, "the mapper's threshold (default: the model's)")
 	diag := flag.Bool("diag", false, "with -train: print each signal's own ranking quality instead")
 	flag.Parse()
 	ctx := context.Background()
@@ -261,7 +262,7 @@ func main() {
 		}
 		return
 	}
-	methods := []method{weftMethod(ctx, mapper.Options{Top: 5}), weftMethod(ctx, mapper.Options{Top: 5, FirstMatcher: true}), exactMethod, trigramMethod}
+	methods := []method{weftMethod(ctx, mapper.Options{Top: 5, Threshold: *threshold}), weftMethod(ctx, mapper.Options{Top: 5, FirstMatcher: true}), exactMethod, trigramMethod}
 	fmt.Printf("# mapper eval — builtin embedder (%s), top 5; score.py's metrics (micro unless marked)\n", builtinName())
 	if st, err := os.Stat(*external); err != nil || !st.IsDir() {
 		fmt.Printf("external dev sets: %s not found; skipped\n", *external)
