@@ -11,6 +11,10 @@ import (
 	"github.com/weftio/weft/ai"
 )
 
+// FirstThreshold is the first matcher's threshold: its blend proposes a
+// pair of its 1:1 assignment from this score.
+const FirstThreshold = 0.3
+
 // Options tune Suggest.
 type Options struct {
 	Embedder  ai.Embedder // default: ai.Builtin behind a cache
@@ -80,7 +84,7 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 	if o.FirstMatcher {
 		extra = 2 // 1:1 only
 		if o.Threshold <= 0 {
-			o.Threshold = 0.3
+			o.Threshold = FirstThreshold
 		}
 		o.Model = &Model{Threshold: o.Threshold, Extra: extra, Floor: o.Threshold * 0.6}
 	}
@@ -97,17 +101,34 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 	res := &Result{Source: src.Name, Target: tgt.Name, Candidates: map[string][]Candidate{}}
 	for i := range src.Fields {
 		var cs []Candidate
+		var first []float64
 		for j := range tgt.Fields {
 			if s := score[i][j]; s >= o.Model.Floor {
 				cs = append(cs, Candidate{Target: tgt.Fields[j].Path, Score: round3(s)})
+				first = append(first, sc.first[i][j])
 			}
 		}
-		sort.Slice(cs, func(a, b int) bool {
-			if cs[a].Score != cs[b].Score {
-				return cs[a].Score > cs[b].Score
+		idx := make([]int, len(cs))
+		for k := range idx {
+			idx[k] = k
+		}
+		// equal scores: the first stage's order (the second caps a
+		// candidate at the one above it)
+		sort.Slice(idx, func(a, b int) bool {
+			ca, cb := cs[idx[a]], cs[idx[b]]
+			if ca.Score != cb.Score {
+				return ca.Score > cb.Score
 			}
-			return cs[a].Target < cs[b].Target
+			if fa, fb := first[idx[a]], first[idx[b]]; fa != fb {
+				return fa > fb
+			}
+			return ca.Target < cb.Target
 		})
+		sorted := make([]Candidate, len(cs))
+		for k, x := range idx {
+			sorted[k] = cs[x]
+		}
+		cs = sorted
 		if len(cs) > o.Top {
 			cs = cs[:o.Top]
 		}
@@ -174,6 +195,7 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 // scored holds every pair's signals and scores.
 type scored struct {
 	legacy [][]float64      // the hand-weighted blend (combine, structural)
+	first  [][]float64      // the first stage's probabilities (the order within a source's candidates)
 	feats  [][]pairFeatures // its signals, for the reasons
 	sv, tv []fieldVecs
 	prob   [][]float64 // the learned model's probability that the pair maps

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 
 	"github.com/weftio/weft/ai"
@@ -35,6 +36,13 @@ type Model struct {
 	Extra float64 `json:"extra"`
 	// Floor: candidates below this probability are not listed.
 	Floor float64 `json:"floor"`
+	// The second stage (candidate-level calibration): a pair's probability
+	// given where its first-stage probability stands among its source's
+	// and its target's candidates (CandidateNames, in order). Empty: the
+	// first stage's probabilities are the scores.
+	Stage2Features []string  `json:"stage2_features,omitempty"`
+	Stage2         []float64 `json:"stage2,omitempty"`
+	Stage2Bias     float64   `json:"stage2_bias,omitempty"`
 	// Fit figures, for the record.
 	Note string `json:"note,omitempty"`
 }
@@ -66,7 +74,18 @@ func ParseModel(data []byte) (*Model, error) {
 			return nil, fmt.Errorf("mapper model: signal %d is %q in the file and %q here (refit: go run ./evals/mapper -train)", i, m.Features[i], n)
 		}
 	}
-	for _, x := range append([]float64{m.Bias, m.Threshold, m.Mutual, m.Extra, m.Floor}, m.Weights...) {
+	if len(m.Stage2) > 0 {
+		cn := CandidateNames()
+		if len(m.Stage2) != len(cn) || len(m.Stage2Features) != len(cn) {
+			return nil, fmt.Errorf("mapper model: the second stage has %d weights for %d signals, this code computes %d (refit: go run ./evals/mapper -train)", len(m.Stage2), len(m.Stage2Features), len(cn))
+		}
+		for i, n := range cn {
+			if m.Stage2Features[i] != n {
+				return nil, fmt.Errorf("mapper model: second-stage signal %d is %q in the file and %q here (refit: go run ./evals/mapper -train)", i, m.Stage2Features[i], n)
+			}
+		}
+	}
+	for _, x := range append(append([]float64{m.Bias, m.Threshold, m.Mutual, m.Extra, m.Floor, m.Stage2Bias}, m.Weights...), m.Stage2...) {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return nil, fmt.Errorf("mapper model: a weight is not a number")
 		}
@@ -87,6 +106,137 @@ func (m *Model) Prob(x []float64) float64 {
 		z += w * x[i]
 	}
 	return 1 / (1 + math.Exp(-z))
+}
+
+// The second stage's signals, in order: each from the first stage's
+// probability matrix (logits clipped to ±clipLogit).
+const (
+	cLogit    = iota // the pair's logit
+	cRowGap          // its logit minus the best of its source's row (0 for the best)
+	cColGap          // the same in its target's column
+	cRowLead         // its logit minus the best other of its row (positive for the best alone)
+	cColLead         // the same in its column
+	cAssigned        // the pair is in the 1:1 assignment of maximum total probability
+	cLegacy          // the first matcher's blend (fLegacy)
+	nCandidate
+)
+
+const clipLogit = 8
+
+var candidateNames = [nCandidate]string{"logit", "row_gap", "col_gap", "row_lead", "col_lead", "assigned", "legacy"}
+
+// CandidateNames names the second stage's signals, in order.
+func CandidateNames() []string { return append([]string(nil), candidateNames[:]...) }
+
+func logit(p float64) float64 {
+	z := math.Log(p / (1 - p))
+	if math.IsNaN(z) {
+		return 0
+	}
+	return math.Max(-clipLogit, math.Min(clipLogit, z))
+}
+
+// CandidateSignals computes the second stage's signals of every pair of a
+// first-stage probability matrix (source × target) and its signals f
+// (source × target × FeatureNames).
+func CandidateSignals(p [][]float64, f [][][]float64) [][][]float64 {
+	n := len(p)
+	if n == 0 {
+		return nil
+	}
+	m := len(p[0])
+	z := make([][]float64, n)
+	for i := range p {
+		z[i] = make([]float64, m)
+		for j := range p[i] {
+			z[i][j] = logit(p[i][j])
+		}
+	}
+	// the best and the second best of each row and column
+	top2 := func(get func(k int) float64, n int) (float64, float64, int) {
+		b1, b2, at := -clipLogit-1.0, -clipLogit-1.0, -1
+		for k := 0; k < n; k++ {
+			v := get(k)
+			if v > b1 {
+				b1, b2, at = v, b1, k
+			} else if v > b2 {
+				b2 = v
+			}
+		}
+		return b1, b2, at
+	}
+	rowB1, rowB2, rowAt := make([]float64, n), make([]float64, n), make([]int, n)
+	for i := range z {
+		rowB1[i], rowB2[i], rowAt[i] = top2(func(k int) float64 { return z[i][k] }, m)
+	}
+	colB1, colB2, colAt := make([]float64, m), make([]float64, m), make([]int, m)
+	for j := 0; j < m; j++ {
+		colB1[j], colB2[j], colAt[j] = top2(func(k int) float64 { return z[k][j] }, n)
+	}
+	rows := assign(p)
+	clip := func(x float64) float64 { return math.Max(-clipLogit, math.Min(clipLogit, x)) }
+	x := make([][][]float64, n)
+	for i := range z {
+		x[i] = make([][]float64, m)
+		for j := range z[i] {
+			v := make([]float64, nCandidate)
+			v[cLogit] = z[i][j]
+			v[cRowGap] = z[i][j] - rowB1[i]
+			v[cColGap] = z[i][j] - colB1[j]
+			other := rowB1[i]
+			if rowAt[i] == j {
+				other = rowB2[i]
+			}
+			v[cRowLead] = clip(z[i][j] - other)
+			other = colB1[j]
+			if colAt[j] == i {
+				other = colB2[j]
+			}
+			v[cColLead] = clip(z[i][j] - other)
+			if rows[i] == j {
+				v[cAssigned] = 1
+			}
+			v[cLegacy] = f[i][j][fLegacy]
+			x[i][j] = v
+		}
+	}
+	return x
+}
+
+// Rescore is the second stage: each pair's probability given its
+// first-stage probability and where that stands among its source's and
+// its target's candidates. Without a second stage, p itself.
+func (m *Model) Rescore(p [][]float64, f [][][]float64) [][]float64 {
+	if len(m.Stage2) == 0 || len(p) == 0 {
+		return p
+	}
+	x := CandidateSignals(p, f)
+	out := make([][]float64, len(p))
+	for i := range x {
+		out[i] = make([]float64, len(x[i]))
+		for j := range x[i] {
+			z := m.Stage2Bias
+			for k, w := range m.Stage2 {
+				z += w * x[i][j][k]
+			}
+			out[i][j] = 1 / (1 + math.Exp(-z))
+		}
+		// The second stage says how far to trust a pair, not which of a
+		// source's targets is likelier: the first stage's order within
+		// the row stands (a candidate scores at most the one ranked above
+		// it).
+		order := make([]int, len(p[i]))
+		for j := range order {
+			order[j] = j
+		}
+		sort.SliceStable(order, func(a, b int) bool { return p[i][order[a]] > p[i][order[b]] })
+		ceiling := 1.0
+		for _, j := range order {
+			out[i][j] = math.Min(out[i][j], ceiling)
+			ceiling = out[i][j]
+		}
+	}
+	return out
 }
 
 // The signals, in the order of a feature vector.
@@ -401,6 +551,7 @@ func scoreFields(ctx context.Context, src, tgt *Schema, o Options) (*scored, err
 	}
 	if o.FirstMatcher {
 		sc.prob = sc.legacy
+		sc.first = sc.legacy
 		if o.Memory != nil {
 			for i := range sc.prob {
 				for j := range sc.prob[i] {
@@ -411,15 +562,20 @@ func scoreFields(ctx context.Context, src, tgt *Schema, o Options) (*scored, err
 		return sc, nil
 	}
 	x := signals(src, tgt, sc)
-	sc.prob = make([][]float64, len(x))
+	p := make([][]float64, len(x))
 	for i := range x {
-		sc.prob[i] = make([]float64, len(x[i]))
+		p[i] = make([]float64, len(x[i]))
 		for j := range x[i] {
-			p := o.Model.Prob(x[i][j])
-			if o.Memory != nil {
-				p = o.Memory.adjustKeys([2]string{sc.sv[i].pnorm, sc.tv[j].pnorm}, sc.sv[i].words, sc.tv[j].words, p)
+			p[i][j] = o.Model.Prob(x[i][j])
+		}
+	}
+	sc.first = p
+	sc.prob = o.Model.Rescore(p, x)
+	if o.Memory != nil {
+		for i := range sc.prob {
+			for j := range sc.prob[i] {
+				sc.prob[i][j] = o.Memory.adjustKeys([2]string{sc.sv[i].pnorm, sc.tv[j].pnorm}, sc.sv[i].words, sc.tv[j].words, sc.prob[i][j])
 			}
-			sc.prob[i][j] = p
 		}
 	}
 	return sc, nil

@@ -264,3 +264,85 @@ func TestProposalMutualBest(t *testing.T) {
 		t.Fatalf("only the mutual pair: %v", got)
 	}
 }
+
+func TestCandidateSignals(t *testing.T) {
+	p := [][]float64{
+		{0.9, 0.5, 0.1},
+		{0.6, 0.2, 0.3},
+	}
+	f := make([][][]float64, 2)
+	for i := range f {
+		f[i] = make([][]float64, 3)
+		for j := range f[i] {
+			f[i][j] = make([]float64, nFeatures)
+			f[i][j][fLegacy] = float64(i+j) / 10
+		}
+	}
+	x := CandidateSignals(p, f)
+	if len(x) != 2 || len(x[0]) != 3 || len(x[0][0]) != int(nCandidate) {
+		t.Fatalf("shape: %d × %d × %d", len(x), len(x[0]), len(x[0][0]))
+	}
+	v := x[0][0] // its row's and its column's best, assigned
+	if !near(v[cLogit], logit(0.9)) || v[cRowGap] != 0 || v[cColGap] != 0 || v[cAssigned] != 1 {
+		t.Fatalf("the best pair: %v", v)
+	}
+	if !near(v[cRowLead], logit(0.9)-logit(0.5)) || !near(v[cColLead], logit(0.9)-logit(0.6)) {
+		t.Fatalf("the best pair's leads: %v", v)
+	}
+	v = x[1][0] // below 0.9 in its column, its row's best, not assigned (0.9 + 0.3 > 0.6 + 0.5)
+	if !near(v[cColGap], logit(0.6)-logit(0.9)) || v[cRowGap] != 0 || v[cAssigned] != 0 || !near(v[cColLead], v[cColGap]) {
+		t.Fatalf("a column's second: %v", v)
+	}
+	if x[1][2][cAssigned] != 1 || !near(x[1][2][cLegacy], 0.3) {
+		t.Fatalf("the other assigned pair: %v", x[1][2])
+	}
+	// probabilities of 0 and 1 stay finite
+	y := CandidateSignals([][]float64{{0, 1}}, [][][]float64{{make([]float64, nFeatures), make([]float64, nFeatures)}})
+	for _, v := range y[0] {
+		for _, z := range v {
+			if math.IsNaN(z) || math.Abs(z) > 2*clipLogit {
+				t.Fatalf("not clipped: %v", y)
+			}
+		}
+	}
+}
+
+func TestRescoreKeepsTheRowOrder(t *testing.T) {
+	m := &Model{Stage2: make([]float64, nCandidate), Stage2Features: CandidateNames()}
+	// a second stage that likes the column's best: it raises (1, 1) but may
+	// not put it above (1, 0) in its row
+	m.Stage2[cColLead] = 2
+	p := [][]float64{
+		{0.9, 0.2},
+		{0.5, 0.45},
+	}
+	f := [][][]float64{{make([]float64, nFeatures), make([]float64, nFeatures)}, {make([]float64, nFeatures), make([]float64, nFeatures)}}
+	q := m.Rescore(p, f)
+	for i := range p {
+		for j := range p[i] {
+			for k := range p[i] {
+				if p[i][j] > p[i][k] && q[i][j] < q[i][k] {
+					t.Fatalf("row %d reordered: %v -> %v", i, p[i], q[i])
+				}
+			}
+		}
+	}
+	if q[1][1] != q[1][0] {
+		t.Fatalf("the lower candidate capped at the one above: %v", q[1])
+	}
+	if q[0][0] < 0.5 || q[0][1] > q[0][0] {
+		t.Fatalf("the clear best: %v", q[0])
+	}
+	if got := (&Model{}).Rescore(p, f); &got[0][0] != &p[0][0] {
+		t.Fatalf("without a second stage, the first's probabilities")
+	}
+	// the model file names the second stage's signals
+	b := strings.Replace(string(weightsJSON), `"row_gap"`, `"row_gaps"`, 1)
+	if _, err := ParseModel([]byte(b)); err == nil {
+		t.Errorf("accepted a second stage with another signal")
+	}
+	d, err := DefaultModel()
+	if err != nil || len(d.Stage2) != int(nCandidate) {
+		t.Fatalf("the embedded model's second stage: %v %v", d.Stage2, err)
+	}
+}

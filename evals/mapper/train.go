@@ -51,9 +51,98 @@ func prepare(ctx context.Context, d dataset) (trainSet, error) {
 	return ts, nil
 }
 
-// fit trains on sets, each set weighing the same in total; mask zeroes
-// the named signals (an ablation).
+// fit trains both stages on sets. The first stage is fitted on all of
+// them; the second (candidate-level calibration) on first-stage
+// probabilities that are cross-fitted (each set's from a first stage
+// fitted on the other sets), so that it learns how far an unseen set's
+// probabilities can be trusted; the thresholds are calibrated on the same
+// cross-fitted probabilities. With one set, no second stage.
 func fit(sets []trainSet, lambda float64, mask map[string]bool) (*mapper.Model, error) {
+	m, err := fitStage1(sets, lambda, mask)
+	if err != nil {
+		return nil, err
+	}
+	probs := make([][][][]float64, len(sets)) // set, case: first-stage probabilities
+	if len(sets) > 1 {
+		for k := range sets {
+			var rest []trainSet
+			for l := range sets {
+				if l != k {
+					rest = append(rest, sets[l])
+				}
+			}
+			mk, err := fitStage1(rest, lambda, mask)
+			if err != nil {
+				return nil, err
+			}
+			probs[k] = stage1Probs(mk, sets[k])
+		}
+		var x [][]float64
+		var y, w []float64
+		for k, s := range sets {
+			n := 0
+			for _, c := range s.cases {
+				n += len(c.x) * len(c.x[0])
+			}
+			for ci, c := range s.cases {
+				cx := mapper.CandidateSignals(probs[k][ci], s.cases[ci].x)
+				for i := range cx {
+					for j := range cx[i] {
+						x = append(x, cx[i][j])
+						lab := 0.0
+						if c.y[i][j] {
+							lab = 1
+						}
+						y = append(y, lab)
+						w = append(w, 1/float64(n)/float64(len(sets))*1e4)
+					}
+				}
+			}
+		}
+		ws, b, err := mapper.FitLogistic(x, y, w, stage2Lambda, 50)
+		if err != nil {
+			return nil, err
+		}
+		m.Stage2Features, m.Stage2, m.Stage2Bias = mapper.CandidateNames(), ws, b
+		m.Floor = stage2Floor
+		for k, s := range sets {
+			for ci := range probs[k] {
+				probs[k][ci] = m.Rescore(probs[k][ci], s.cases[ci].x)
+			}
+		}
+	} else {
+		probs[0] = stage1Probs(m, sets[0])
+	}
+	m.Threshold, m.Mutual, m.Extra = calibrate(probs, sets)
+	return m, nil
+}
+
+// stage2Lambda: the second stage's L2 penalty (six signals, thousands of
+// pairs: light). stage2Floor: candidates listed from this probability
+// (the second stage pushes all but the leading few far down).
+const (
+	stage2Lambda = 1
+	stage2Floor  = 0.001
+)
+
+func stage1Probs(m *mapper.Model, s trainSet) [][][]float64 {
+	var out [][][]float64
+	for _, c := range s.cases {
+		p := make([][]float64, len(c.x))
+		for i := range c.x {
+			p[i] = make([]float64, len(c.x[i]))
+			for j := range c.x[i] {
+				p[i][j] = m.Prob(c.x[i][j])
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// fitStage1 fits the first stage on sets, each set weighing the same in
+// total; mask zeroes the named signals (an ablation).
+func fitStage1(sets []trainSet, lambda float64, mask map[string]bool) (*mapper.Model, error) {
 	var x [][]float64
 	var y, w []float64
 	total := 0
@@ -91,7 +180,9 @@ func fit(sets []trainSet, lambda float64, mask map[string]bool) (*mapper.Model, 
 	for _, s := range sets {
 		m.Data = append(m.Data, s.name)
 	}
-	m.Threshold, m.Mutual, m.Extra = calibrate(m, sets)
+	if len(mask) > 0 {
+		m.Weights = masked(m.Weights, m.Features, mask)
+	}
 	return m, nil
 }
 
@@ -111,17 +202,10 @@ func masked(v []float64, names []string, mask map[string]bool) []float64 {
 // calibrate picks the threshold, the threshold for mutually best pairs
 // and the 1:n threshold that give the best F1 of the proposed mapping,
 // averaged over the training sets.
-func calibrate(m *mapper.Model, sets []trainSet) (float64, float64, float64) {
+func calibrate(probs [][][][]float64, sets []trainSet) (float64, float64, float64) {
 	props := make([][]*mapper.Proposal, len(sets))
-	for k, s := range sets {
-		for _, c := range s.cases {
-			p := make([][]float64, len(c.x))
-			for i := range c.x {
-				p[i] = make([]float64, len(c.x[i]))
-				for j := range c.x[i] {
-					p[i][j] = m.Prob(c.x[i][j])
-				}
-			}
+	for k := range sets {
+		for _, p := range probs[k] {
 			props[k] = append(props[k], mapper.NewProposal(p))
 		}
 	}
@@ -183,9 +267,6 @@ func train(ctx context.Context, sets []dataset, lambda float64, mask map[string]
 			return err
 		}
 		mm := *m
-		if len(mask) > 0 {
-			mm.Weights = masked(m.Weights, m.Features, mask)
-		}
 		sum := runDataset(sets[k], []method{weftMethod(ctx, mapper.Options{Top: 5, Model: &mm}), trigramMethod}, predsDir)
 		fmt.Printf("  (threshold %.2f, mutual best %.2f, 1:n %.2f)\n", m.Threshold, m.Mutual, m.Extra)
 		s := sum["weft"]
@@ -195,8 +276,7 @@ func train(ctx context.Context, sets []dataset, lambda float64, mask map[string]
 	if err != nil {
 		return err
 	}
-	m.Weights = masked(m.Weights, m.Features, mask)
-	m.Version = "1"
+	m.Version = "2"
 	m.Command = "go run ./evals/mapper -train"
 	if len(mask) > 0 {
 		var ks []string
@@ -214,12 +294,20 @@ func train(ctx context.Context, sets []dataset, lambda float64, mask map[string]
 		m.Weights[i] = float64(int64(m.Weights[i]*1e4)) / 1e4
 	}
 	m.Bias = float64(int64(m.Bias*1e4)) / 1e4
+	for i := range m.Stage2 {
+		m.Stage2[i] = float64(int64(m.Stage2[i]*1e4)) / 1e4
+	}
+	m.Stage2Bias = float64(int64(m.Stage2Bias*1e4)) / 1e4
 	b, _ := json.MarshalIndent(m, "", " ")
 	fmt.Printf("# fitted on all (threshold %.2f, mutual best %.2f, 1:n %.2f) -> %s\n", m.Threshold, m.Mutual, m.Extra, out)
 	for i, n := range m.Features {
 		fmt.Printf("  %-11s %+.3f\n", n, m.Weights[i])
 	}
 	fmt.Printf("  %-11s %+.3f\n", "bias", m.Bias)
+	for i, n := range m.Stage2Features {
+		fmt.Printf("  2: %-8s %+.3f\n", n, m.Stage2[i])
+	}
+	fmt.Printf("  2: %-8s %+.3f\n", "bias", m.Stage2Bias)
 	return os.WriteFile(out, append(b, '\n'), 0o644)
 }
 
