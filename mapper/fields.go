@@ -29,14 +29,16 @@ type Field struct {
 	Examples    []any    `json:"examples,omitempty"`
 	Enum        []any    `json:"enum,omitempty"`
 	Required    bool     `json:"required,omitempty"`
-	Parent      string   `json:"parent,omitempty"` // the enclosing object's path
-	Context     []string `json:"-"`                // sibling names
+	Parent      string   `json:"parent,omitempty"`  // the enclosing object's path
+	Context     string   `json:"context,omitempty"` // what the field's table or record is (its documentation)
+	Siblings    []string `json:"-"`                 // sibling names
 }
 
 // Schema is a named, flattened schema.
 type Schema struct {
-	Name   string  `json:"name"`
-	Fields []Field `json:"fields"`
+	Name        string  `json:"name"`
+	Description string  `json:"description,omitempty"` // the schema's documentation
+	Fields      []Field `json:"fields"`
 }
 
 // Limits bound what is accepted.
@@ -83,12 +85,14 @@ func looksCSV(data []byte) bool {
 	return strings.Count(line, ",") >= 1 && !strings.ContainsAny(line, "{}[]")
 }
 
-// FromFieldList reads {"name": ..., "fields": [{"name", "description", "type", "examples"}]};
-// a field's name may be a dotted path.
+// FromFieldList reads {"name": ..., "description": ..., "fields": [{"name",
+// "description", "type", "examples", "context"}]}; a field's name may be a
+// dotted path; context is the text of the field's table or record.
 func FromFieldList(data []byte) (*Schema, error) {
 	var doc struct {
-		Name   string `json:"name"`
-		Fields []struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+		Fields      []struct {
 			Name        string `json:"name"`
 			Path        string `json:"path"`
 			Description string `json:"description"`
@@ -97,12 +101,13 @@ func FromFieldList(data []byte) (*Schema, error) {
 			Examples    []any  `json:"examples"`
 			Enum        []any  `json:"enum"`
 			Required    bool   `json:"required"`
+			Context     string `json:"context"`
 		} `json:"fields"`
 	}
 	if err := bounded.UnmarshalJSON("field list", data, &doc, inputLimits); err != nil {
 		return nil, err
 	}
-	s := &Schema{Name: doc.Name}
+	s := &Schema{Name: doc.Name, Description: doc.Description}
 	for i, f := range doc.Fields {
 		p := f.Path
 		if p == "" {
@@ -119,7 +124,7 @@ func FromFieldList(data []byte) (*Schema, error) {
 			typ, format = "string", map[string]string{"date": "date", "datetime": "date-time", "date-time": "date-time"}[f.Type]
 		}
 		s.Fields = append(s.Fields, Field{Path: p, Name: lastSegment(p), Type: typ, Format: format, Description: f.Description,
-			Examples: f.Examples, Enum: f.Enum, Required: f.Required, Parent: parentOf(p)})
+			Examples: f.Examples, Enum: f.Enum, Required: f.Required, Parent: parentOf(p), Context: f.Context})
 	}
 	return finish(s)
 }
@@ -213,6 +218,7 @@ func FromJSONSchema(name string, root map[string]any) (*Schema, error) {
 	if t, ok := root["title"].(string); ok && name == "" {
 		s.Name = t
 	}
+	s.Description, _ = root["description"].(string)
 	var walk func(node map[string]any, path string, required bool, depth int, seen map[string]bool) error
 	resolve := func(node map[string]any, seen map[string]bool) (map[string]any, string, error) {
 		ref, ok := node["$ref"].(string)
@@ -513,7 +519,7 @@ func finish(s *Schema) (*Schema, error) {
 		byParent[f.Parent] = append(byParent[f.Parent], f.Name)
 	}
 	for i := range s.Fields {
-		s.Fields[i].Context = byParent[s.Fields[i].Parent]
+		s.Fields[i].Siblings = byParent[s.Fields[i].Parent]
 		if s.Fields[i].Format == "" {
 			s.Fields[i].Format = valueFormat(s.Fields[i].Examples)
 		}

