@@ -140,7 +140,7 @@ func (e *Engine) Deploy(ctx context.Context, file string, src []byte) (store.Flo
 	if err := e.checkSignatureSecret(f); err != nil {
 		return store.FlowVersion{}, nil, err
 	}
-	fv, err := e.st.DeployFlow(ctx, f.Name, file, src)
+	fv, err := e.st.DeployFlow(ctx, f.Name, f.Namespace, file, src)
 	if err != nil {
 		return fv, nil, err
 	}
