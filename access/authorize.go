@@ -144,3 +144,24 @@ func NamespaceOr(ns string) string {
 	}
 	return ns
 }
+
+// AuthorizeAny: may p do permission in at least one namespace? Routes ask
+// it first (a cheap refusal for a principal who may do it nowhere), then
+// Authorize in the namespace of what they touch.
+func AuthorizeAny(p Principal, permission string) error {
+	first := Authorize(p, permission, DefaultNamespace)
+	if first == nil {
+		return nil
+	}
+	for ns := range p.Roles {
+		if Authorize(p, permission, ns) == nil {
+			return nil
+		}
+	}
+	if len(p.Roles) > 0 && weft.Code(first) == weft.EForbidden {
+		if _, ok := knownPerms[permission]; ok {
+			return weft.Errorf(weft.EForbidden, "%s may not %s in any namespace", p.Actor(), permission)
+		}
+	}
+	return first
+}

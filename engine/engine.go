@@ -23,6 +23,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/store"
@@ -140,6 +141,9 @@ func (e *Engine) Deploy(ctx context.Context, file string, src []byte) (store.Flo
 	if err := e.checkSignatureSecret(f); err != nil {
 		return store.FlowVersion{}, nil, err
 	}
+	if err := e.checkNamespace(ctx, f); err != nil {
+		return store.FlowVersion{}, nil, err
+	}
 	fv, err := e.st.DeployFlow(ctx, f.Name, f.Namespace, file, src)
 	if err != nil {
 		return fv, nil, err
@@ -162,6 +166,56 @@ func (e *Engine) checkSignatureSecret(f *flow.Flow) error {
 	name := f.Trigger.Webhook.Signature.Secret
 	if v, ok := e.cfg.Secret(name); ok && v == "" {
 		return weft.Errorf(weft.EUnprocessable, "flow %s: webhook signature secret %q is set but empty (WEFT_SECRET_%s=): set it to a random value of at least 16 bytes", f.Name, name, strings.ToUpper(name))
+	}
+	return nil
+}
+
+// FlowNamespace is the namespace a deploy of f puts it in: the one it
+// names, else the deployed flow's, else default.
+func (e *Engine) FlowNamespace(ctx context.Context, f *flow.Flow) (string, error) {
+	if f.Namespace != "" {
+		return f.Namespace, nil
+	}
+	cur, err := e.st.GetFlow(ctx, f.Name, 0)
+	switch {
+	case err == nil:
+		return access.NamespaceOr(cur.Namespace), nil
+	case weft.Code(err) == weft.ENotFound:
+		return access.DefaultNamespace, nil
+	}
+	return "", err
+}
+
+// checkNamespace keeps a flow to its own namespace: the connections it
+// names and the subflows it calls must belong to the namespace it is
+// deployed in (a flow of one team never uses another team's credentials).
+func (e *Engine) checkNamespace(ctx context.Context, f *flow.Flow) error {
+	ns, err := e.FlowNamespace(ctx, f)
+	if err != nil {
+		return err
+	}
+	var probs []weft.Problem
+	conn := func(pos, name string) {
+		if name == "" {
+			return
+		}
+		if c, ok := e.cat.LookupConnection(name); ok && access.NamespaceOr(c.Namespace) != ns {
+			probs = append(probs, weft.Problem{Pos: pos, Message: fmt.Sprintf("connection %q belongs to namespace %q: a flow in namespace %q may use only its own namespace's connections", name, access.NamespaceOr(c.Namespace), ns)})
+		}
+	}
+	if pt := f.Trigger.Poll; pt != nil {
+		conn(pt.Pos, pt.Connection)
+	}
+	flow.Walk(f.Steps, func(s *flow.Step) {
+		conn(s.Pos, s.Connection)
+		if s.Kind == flow.KindSubflow && s.Subflow != "" && s.Subflow != f.Name {
+			if sub, err := e.st.GetFlow(ctx, s.Subflow, 0); err == nil && access.NamespaceOr(sub.Namespace) != ns {
+				probs = append(probs, weft.Problem{Pos: s.Pos, Message: fmt.Sprintf("subflow %q belongs to namespace %q: a flow in namespace %q may call only its own namespace's flows", s.Subflow, access.NamespaceOr(sub.Namespace), ns)})
+			}
+		}
+	})
+	if len(probs) > 0 {
+		return &weft.Error{Code: weft.EUnprocessable, Message: fmt.Sprintf("flow %q reaches outside namespace %q", f.Name, ns), Problems: probs}
 	}
 	return nil
 }

@@ -268,6 +268,9 @@ func serve(args []string, stderr io.Writer) error {
 		WorkerID: cfg.workerID, DeadAfter: cfg.Queue.DeadAfter}); err != nil {
 		return err
 	}
+	if err := ensureNamespaces(ctx, st, cfg, log); err != nil {
+		return err
+	}
 	if err := deployAtStart(ctx, eng, cfg.Deploy, log); err != nil {
 		return err
 	}
@@ -304,6 +307,9 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	mcpAuthCfg := cfg.MCP.Auth
 	mcpAuthCfg.AdminToken = cfg.APIToken // the API token protects /mcp too
+	if gwCfg.Directory != nil {
+		mcpAuthCfg.Directory = gwCfg.Directory // users' and service accounts' tokens, by their roles per namespace
+	}
 	if cfg.egress != nil {
 		mcpAuthCfg.HTTPClient = cfg.egress.HTTPClient("mcp.auth jwks", 10*time.Second)
 	}
