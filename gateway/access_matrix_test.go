@@ -73,6 +73,9 @@ func newAuthzFixture(t testing.TB) *authzFixture {
 	srv := gateway.New(e, slog.New(slog.DiscardHandler), gateway.Config{APIToken: matrixAPIToken, Directory: dir, Mapper: ms,
 		Alerts: monitor.NewAlerter(nil, nil, nil), MCP: mcpGw})
 	f.srv, f.open, f.dir = srv, open, dir
+	if _, err := dir.CreateUser(ctx, "bystander", "a long password for tests", access.RoleViewer, access.DefaultNamespace); err != nil {
+		t.Fatal(err) // the user role-binding routes change
+	}
 	pw := "a long password for tests"
 	for _, role := range access.Roles() {
 		u, err := dir.CreateUser(ctx, role+"-user", pw, role, access.DefaultNamespace)
@@ -171,7 +174,7 @@ func (f *authzFixture) seed(t testing.TB, e *engine.Engine) {
 			t.Fatal(err)
 		}
 		f.params[ns] = map[string]string{"/api/flows/": "flow-" + ns, "/api/runs/": run.ID, "/api/connections/": "conn-" + ns,
-			"/api/mappings/": "map-" + ns, "/api/mcp/toolsets/": "ts-" + ns, "/api/mcp/keys/": "key-" + ns, "{version}": "1", "{namespace}": ns}
+			"/api/mappings/": "map-" + ns, "/api/mcp/toolsets/": "ts-" + ns, "/api/mcp/keys/": "key-" + ns, "/api/users/": "bystander", "{version}": "1", "{namespace}": ns}
 	}
 }
 

@@ -669,7 +669,13 @@ func (s *Server) deployFlow(w http.ResponseWriter, r *http.Request) {
 	// flows.write where the flow is now (a flow the caller may not read
 	// there is not found) and where it goes: a move needs both.
 	if pf, err := flow.Parse(file, src); err == nil {
-		if err := s.allowResource(r, access.FlowsWrite, s.flowResolver(""), pf.Name); err != nil && weft.Code(err) != weft.ENotFound {
+		_, err := s.e.Store().GetFlow(r.Context(), pf.Name, 0)
+		if err == nil { // a deployed flow: the caller must be allowed where it is
+			err = s.allowResource(r, access.FlowsWrite, s.flowResolver(""), pf.Name)
+		} else if weft.Code(err) == weft.ENotFound {
+			err = nil // a new flow
+		}
+		if err != nil {
 			writeErr(w, err)
 			return
 		}
