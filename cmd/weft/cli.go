@@ -250,7 +250,7 @@ func flowCmd(args []string, stdout io.Writer) error {
 		}
 		return nil
 	case "list":
-		return c.list("/api/flows", "flows", col{"NAME", "name"}, col{"ACTIVE", "active_version"}, col{"LATEST", "latest_version"}, col{"UPDATED", "updated_at"})
+		return c.list("/api/flows", "flows", col{"NAME", "name"}, col{"NAMESPACE", "namespace"}, col{"ACTIVE", "active_version"}, col{"LATEST", "latest_version"}, col{"UPDATED", "updated_at"})
 	case "show":
 		if len(pos) != 1 {
 			return weft.Errorf(weft.EInvalid, "weft flow show NAME [--version N]")

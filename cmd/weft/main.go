@@ -67,7 +67,7 @@ Usage:
   weft audit verify [--data-dir DIR | --config FILE]   check the audit log's hash chain (exit 1 names the first bad entry; with a store named, no server needed)
   weft sandbox SPEC... [--addr 127.0.0.1:9100]   serve a stateful simulator of each OpenAPI document under /NAME/
   weft mcp --stdio [--toolset all]    serve MCP on stdin/stdout (local agents)
-  weft mcp toolsets | keys create NAME --scopes S[,S] [--rate N] | keys list | keys revoke ID
+  weft mcp toolsets | keys create NAME --scopes S[,S] [--rate N] [--namespace default] | keys list | keys revoke ID
   weft map suggest --source A --target B [--top 5] [--json]   A, B: a file (field list, JSON Schema, sample, .csv) or table:CONN.TABLE
   weft anomaly replay --input DIR --output DIR   score NAB-layout series with the streaming detectors
   weft alerts list | ack ID [--by NAME]
@@ -76,6 +76,7 @@ Usage:
   weft map list | show ID | accept|reject ID TARGET...|--all | edit ID TARGET --expr E | export ID [--root trigger.body]
   weft users create NAME [--role viewer] [--namespace default] | list | disable NAME | reset-password NAME | role NAME ROLE   password from stdin or a prompt
   weft service-accounts create NAME --role ROLE [--namespace default] [--days 366] | list | revoke ID   the token is shown once
+  weft namespaces create NAME [--description TEXT] | list   namespaces own flows, connections, mappings, toolsets and MCP keys
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
@@ -150,6 +151,8 @@ func dispatch(cmd string, args []string, stdout, stderr io.Writer) error {
 		err = serviceAccountsCmd(args, stdout)
 	case "audit":
 		err = auditCmd(args, stdout)
+	case "namespaces", "namespace":
+		err = namespacesCmd(args, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "weft", version)
 	case "help", "-h", "--help":
