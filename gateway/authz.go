@@ -58,7 +58,12 @@ func (s *Server) route(r chi.Router, method, pattern, permission string, h http.
 // in every namespace (a "*" binding).
 func (s *Server) installation(r chi.Router, method, pattern, permission string, h http.HandlerFunc) {
 	s.table = append(s.table, Route{Method: method, Pattern: "/api" + pattern, Permission: permission, Scope: ScopeInstallation})
-	r.With(s.authorize(permission), func(next http.Handler) http.Handler {
+	r.With(s.authorize(permission), s.onInstallation(permission)).Method(method, pattern, h)
+}
+
+// onInstallation asks for permission on every namespace ("*").
+func (s *Server) onInstallation(permission string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := access.Authorize(access.PrincipalFrom(r.Context()), permission, access.AllNamespaces); err != nil {
 				writeErr(w, err)
@@ -66,7 +71,7 @@ func (s *Server) installation(r chi.Router, method, pattern, permission string, 
 			}
 			next.ServeHTTP(w, r)
 		})
-	}).Method(method, pattern, h)
+	}
 }
 
 // resolver names the resource a path is about and finds its namespace.

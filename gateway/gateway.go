@@ -110,7 +110,8 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		r.Handle("/sandbox/*", cfg.Sandbox)
 	}
 	if cfg.Metrics != nil {
-		r.With(s.guard.hosts, s.auth, s.authorize(access.MonitorRead)).Handle("/metrics", cfg.Metrics)
+		// Prometheus metrics name every namespace's flows: monitor.read on *.
+		r.With(s.guard.hosts, s.auth, s.authorize(access.MonitorRead), s.onInstallation(access.MonitorRead)).Handle("/metrics", cfg.Metrics)
 	}
 	if cfg.MCP != nil {
 		r.Handle("/mcp", cfg.MCP)
