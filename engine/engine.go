@@ -148,6 +148,7 @@ func (e *Engine) Deploy(ctx context.Context, file string, src []byte) (store.Flo
 	if err != nil {
 		return fv, nil, err
 	}
+	f.Namespace = fv.Namespace
 	e.mu.Lock()
 	e.flows[key(f.Name, fv.Version)] = f
 	delete(e.active, f.Name)
@@ -319,6 +320,9 @@ func (e *Engine) Flow(ctx context.Context, name string, version int) (*flow.Flow
 	}
 	if err != nil {
 		return nil, fv, weft.Wrap(weft.EInternal, err, "stored flow %s v%d no longer compiles: %v", name, fv.Version, err)
+	}
+	if fv.Namespace != "" {
+		f.Namespace = fv.Namespace // the store's is authoritative
 	}
 	e.mu.Lock()
 	e.flows[k] = f
