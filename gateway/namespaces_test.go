@@ -11,6 +11,7 @@ import (
 
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/gateway"
+	"github.com/weftio/weft/store"
 )
 
 // nsCreds are credentials bound to one namespace each: team-b's viewer and
@@ -282,5 +283,73 @@ func TestMoveNeedsBothNamespaces(t *testing.T) {
 	}
 	if rec := put("/api/connections/conn-default", `{"connector": "http", "namespace": "team-b"}`, dAdmin); rec.Code != 403 {
 		t.Errorf("moving default's connection to team-b as default admin: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Bulk DLQ replay, MCP key creation and the audit entry's namespace.
+func TestNamespaceBodies(t *testing.T) {
+	f := newAuthzFixture(t)
+	_, bAdmin, _ := nsCreds(t, f)
+	post := func(path, body string, c cred) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Host = "localhost"
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+		rec := httptest.NewRecorder()
+		f.srv.ServeHTTP(rec, req)
+		return rec
+	}
+	dRun := f.params[access.DefaultNamespace]["/api/runs/"]
+	rec := post("/api/dlq/replay", `{"runs": ["`+dRun+`"]}`, bAdmin)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"error":"no run \"`+dRun+`\""`) || strings.Contains(rec.Body.String(), `"new_run"`) {
+		t.Errorf("bulk replay of default's run as team-b admin: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post("/api/dlq/replay", `{"flow": "flow-default"}`, bAdmin); rec.Code != 404 {
+		t.Errorf("bulk replay of default's flow as team-b admin: %d %s", rec.Code, rec.Body)
+	}
+	// MCP keys: in the body's namespace, with that namespace's toolsets.
+	if rec := post("/api/mcp/keys", `{"name": "k", "namespace": "team-b", "scopes": ["ts-team-b"]}`, bAdmin); rec.Code != 201 || !strings.Contains(rec.Body.String(), `"namespace":"team-b"`) {
+		t.Errorf("key in team-b: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post("/api/mcp/keys", `{"name": "k", "namespace": "team-b", "scopes": ["ts-default"]}`, bAdmin); rec.Code != 422 {
+		t.Errorf("team-b key naming default's toolset: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post("/api/mcp/keys", `{"name": "k", "scopes": ["*"]}`, bAdmin); rec.Code != 403 {
+		t.Errorf("key in default as team-b admin: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post("/api/mcp/keys", `{"name": "k", "namespace": "Team B", "scopes": ["*"]}`, f.creds["api_token"]); rec.Code != 400 {
+		t.Errorf("key in a bad namespace: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post("/api/mcp/keys", `{"name": "k", "namespace": "nowhere", "scopes": ["*"]}`, f.creds["api_token"]); rec.Code != 400 || !strings.Contains(rec.Body.String(), "does not exist") {
+		t.Errorf("key in a namespace that does not exist: %d %s", rec.Code, rec.Body)
+	}
+	// Namespaces: created with members.manage on * only.
+	if rec := post("/api/namespaces", `{"name": "team-c"}`, bAdmin); rec.Code != 403 {
+		t.Errorf("create a namespace as team-b admin: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post("/api/namespaces", `{"name": "team-c", "description": "C"}`, f.creds["api_token"]); rec.Code != 201 {
+		t.Errorf("create a namespace: %d %s", rec.Code, rec.Body)
+	}
+	for _, bad := range []string{`{"name": "Team_C"}`, `{"name": ""}`, `{"name": "team-c"}`, `{"name": "` + strings.Repeat("a", 64) + `"}`} {
+		if rec := post("/api/namespaces", bad, f.creds["api_token"]); rec.Code != 400 && rec.Code != 409 {
+			t.Errorf("create %s: %d %s", bad, rec.Code, rec.Body)
+		}
+	}
+	// The audit log says where each action happened.
+	entries, err := f.st.AuditRecords(context.Background(), store.AuditFilter{Action: access.ActionMCPKeyCreate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := 0
+	for _, e := range entries {
+		if e.Outcome == access.OutcomeOK {
+			ok++
+			if e.Namespace != "team-b" {
+				t.Errorf("key create audited in %q", e.Namespace)
+			}
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d successful key creations audited: %+v", ok, entries)
 	}
 }
