@@ -169,13 +169,6 @@ func (a *Auth) required(ctx context.Context) bool {
 	if a.cfg.AdminToken != "" {
 		return true // auto: an API token protects /mcp as it protects /api
 	}
-	if u, ok := a.cfg.Directory.(interface {
-		HasUsers(context.Context) (bool, error)
-	}); ok {
-		if has, err := u.HasUsers(ctx); err != nil || has {
-			return true // a user exists: the API needs credentials, and so does /mcp
-		}
-	}
 	a.mu.Lock()
 	fresh := time.Since(a.anyAt) < 5*time.Second
 	any := a.anyKey
@@ -192,6 +185,15 @@ func (a *Auth) required(ctx context.Context) bool {
 		if k.RevokedAt == nil {
 			any = true
 		}
+	}
+	if u, ok := a.cfg.Directory.(interface {
+		HasUsers(context.Context) (bool, error)
+	}); ok && !any {
+		has, err := u.HasUsers(ctx)
+		if err != nil {
+			return true // fail closed
+		}
+		any = has // a user exists: the API needs credentials, and so does /mcp
 	}
 	a.mu.Lock()
 	a.anyKey, a.anyAt = any, time.Now()

@@ -140,3 +140,35 @@ func TestToolsetServesItsNamespace(t *testing.T) {
 		t.Errorf("namespace of b: %q %v", ns, ok)
 	}
 }
+
+// In auto mode /mcp is open only while nothing needs credentials: a local
+// user closes it, as it closes /api.
+func TestMCPClosesWithTheFirstUser(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t)
+	dir := access.NewDirectory(e.Store().(store.Identities))
+	auth, _ := mcp.NewAuth(e.Store(), mcp.AuthConfig{Directory: dir})
+	srv := httptest.NewServer(mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{Auth: auth}))
+	defer srv.Close()
+	ping := func() int {
+		req, _ := http.NewRequest("POST", srv.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := ping(); got != 200 {
+		t.Fatalf("fresh install: %d", got)
+	}
+	if _, err := dir.CreateUser(ctx, "ada", "a long password for tests", access.RoleAdmin, access.AllNamespaces); err != nil {
+		t.Fatal(err)
+	}
+	auth.Forget()
+	if got := ping(); got != 401 {
+		t.Fatalf("after the first user: %d", got)
+	}
+}
