@@ -131,9 +131,21 @@ func (e *Engine) Validate(file string, src []byte) (*flow.Flow, error) {
 
 // Deploy validates src and stores it as the next version of its flow.
 func (e *Engine) Deploy(ctx context.Context, file string, src []byte) (store.FlowVersion, *flow.Flow, error) {
+	return e.DeployIn(ctx, "", file, src)
+}
+
+// DeployIn is Deploy into namespace when the flow names none ("": the
+// deployed flow's, else default); a flow that names another is invalid.
+func (e *Engine) DeployIn(ctx context.Context, namespace, file string, src []byte) (store.FlowVersion, *flow.Flow, error) {
 	f, err := e.Validate(file, src)
 	if err != nil {
 		return store.FlowVersion{}, nil, err
+	}
+	if namespace != "" {
+		if f.Namespace != "" && f.Namespace != namespace {
+			return store.FlowVersion{}, nil, weft.Errorf(weft.EInvalid, "flow %s names namespace %q, the request %q", f.Name, f.Namespace, namespace)
+		}
+		f.Namespace = namespace
 	}
 	if err := e.checkSubflows(ctx, f); err != nil {
 		return store.FlowVersion{}, nil, err

@@ -667,9 +667,20 @@ func (s *Server) deployFlow(w http.ResponseWriter, r *http.Request) {
 	if file == "" {
 		file = "flow.yaml"
 	}
+	// ?namespace=: where to deploy a flow that names none.
+	qns := r.URL.Query().Get("namespace")
+	if qns != "" {
+		if err := access.CheckNamespace(qns); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
 	// flows.write where the flow is now (a flow the caller may not read
 	// there is not found) and where it goes: a move needs both.
 	if pf, err := flow.Parse(file, src); err == nil {
+		if qns != "" && pf.Namespace == "" {
+			pf.Namespace = qns
+		}
 		_, err := s.e.Store().GetFlow(r.Context(), pf.Name, 0)
 		if err == nil { // a deployed flow: the caller must be allowed where it is
 			err = s.allowResource(r, access.FlowsWrite, s.flowResolver(""), pf.Name)
@@ -690,7 +701,7 @@ func (s *Server) deployFlow(w http.ResponseWriter, r *http.Request) {
 		}
 		r = withNamespace(r, ns)
 	}
-	fv, f, err := s.e.Deploy(r.Context(), file, src)
+	fv, f, err := s.e.DeployIn(r.Context(), qns, file, src)
 	if err != nil {
 		s.audit(r, access.ActionFlowDeploy, "flow:", err, map[string]any{"file": file})
 		writeErr(w, err)

@@ -52,7 +52,7 @@ const usage = `weft: integration flows and an MCP gateway in one binary.
 Usage:
   weft serve [--addr 127.0.0.1:8080] [--data-dir ./weft-data] [--config weft.yaml]
   weft flow validate FILE... [--config weft.yaml | --catalog NAME=SPEC | --server URL]   check flow files (offline: built-in connectors and those given)
-  weft flow deploy FILE...            deploy as the next version
+  weft flow deploy FILE... [--namespace NS]   deploy as the next version (NS: for files that name no namespace)
   weft flow list | show NAME [--version N] | rollback NAME VERSION
   weft flow run NAME [--input JSON|@file] [--async]
   weft flow schema                    print the flow file JSON Schema
@@ -68,7 +68,7 @@ Usage:
   weft sandbox SPEC... [--addr 127.0.0.1:9100]   serve a stateful simulator of each OpenAPI document under /NAME/
   weft mcp --stdio [--toolset all]    serve MCP on stdin/stdout (local agents)
   weft mcp toolsets | keys create NAME --scopes S[,S] [--rate N] [--namespace default] | keys list | keys revoke ID
-  weft map suggest --source A --target B [--top 5] [--json]   A, B: a file (field list, JSON Schema, sample, .csv) or table:CONN.TABLE
+  weft map suggest --source A --target B [--top 5] [--namespace default] [--json]   A, B: a file (field list, JSON Schema, sample, .csv) or table:CONN.TABLE
   weft anomaly replay --input DIR --output DIR   score NAB-layout series with the streaming detectors
   weft alerts list | ack ID [--by NAME]
   weft metrics [--flow F] [--since 1h] [--resolution 5m] [--buckets]   each flow's runs, failures, error rate, latency

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -55,6 +56,22 @@ func TestNamespacesCommands(t *testing.T) {
 	}
 	if out, code := cli("", "mcp", "keys", "list"); code != 0 || !strings.Contains(out, "team-b") {
 		t.Fatalf("keys list: %d %s", code, out)
+	}
+	file := t.TempDir() + "/f.yaml"
+	if err := os.WriteFile(file, []byte("name: b-flow\ntrigger: {manual: {}}\nsteps:\n  - set: {ok: true}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := cli("", "flow", "deploy", file, "--namespace", "team-b"); code != 0 || !strings.Contains(out, "in namespace team-b") {
+		t.Fatalf("deploy into team-b: %d %s", code, out)
+	}
+	if out, code := cli("", "flow", "list"); code != 0 || !strings.Contains(out, "team-b") {
+		t.Fatalf("flow list: %d %s", code, out)
+	}
+	if err := os.WriteFile(file, []byte("name: b-flow\nnamespace: default\ntrigger: {manual: {}}\nsteps:\n  - set: {ok: true}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := cli("", "flow", "deploy", file, "--namespace", "team-b"); code == 0 || !strings.Contains(out, "names namespace") {
+		t.Fatalf("deploy a flow naming another namespace: %d %s", code, out)
 	}
 	if out, code := cli("", "help", "namespaces"); code != 0 || !strings.Contains(out, "weft namespaces create") {
 		t.Fatalf("help: %d %s", code, out)
