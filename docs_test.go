@@ -2,6 +2,7 @@ package weft
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -45,5 +46,38 @@ func TestIssue16_F30_DocLinksStayInRepository(t *testing.T) {
 	}
 	if checked < 10 {
 		t.Fatalf("only %d relative links found: the link pattern is broken", checked)
+	}
+}
+
+// No merge-conflict markers in any tracked text file (docs/security.md
+// once carried a whole unresolved merge through CI).
+func TestNoMergeConflictMarkers(t *testing.T) {
+	out, err := exec.Command("git", "ls-files", "-z").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v (the test runs in a git checkout)", err)
+	}
+	marker := regexp.MustCompile(`(?m)^(<<<<<<< |>>>>>>> |=======$)`)
+	checked := 0
+	for _, f := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		if strings.HasPrefix(f, "web/dist/") || strings.HasPrefix(f, "third_party/") {
+			continue
+		}
+		switch filepath.Ext(f) {
+		case ".go", ".md", ".ts", ".tsx", ".css", ".sql", ".yaml", ".yml", ".json", ".jsonl", ".tsv", ".txt", ".sh", "":
+		default:
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue // deleted in the work tree
+		}
+		checked++
+		if loc := marker.FindIndex(data); loc != nil {
+			line := 1 + strings.Count(string(data[:loc[0]]), "\n")
+			t.Errorf("%s:%d: merge-conflict marker %q", f, line, strings.TrimSpace(string(data[loc[0]:loc[1]])))
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("checked only %d files: is this the repository root?", checked)
 	}
 }

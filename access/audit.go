@@ -47,6 +47,14 @@ const (
 	ActionSettingsChange   = "settings.change"
 	ActionAuditPurge       = "audit.purge"
 	ActionNamespaceCreate  = "namespace.create"
+
+	ActionUserCreate           = "user.create"
+	ActionUserDisable          = "user.disable"
+	ActionUserPasswordReset    = "user.password_reset"
+	ActionTokenCreate          = "token.create" // a personal access token
+	ActionTokenRevoke          = "token.revoke"
+	ActionServiceAccountCreate = "service_account.create"
+	ActionServiceAccountRevoke = "service_account.revoke"
 )
 
 // Entry is one audit-log entry.

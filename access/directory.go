@@ -19,6 +19,13 @@ import (
 type Directory struct {
 	s   store.Identities
 	Now func() time.Time
+	// CacheTTL is how long a principal resolved from a token or for a
+	// signed-in user is reused (cache.go): 0 means DefaultCacheTTL,
+	// negative turns the cache off. Changes made through the Directory
+	// take effect at once; others (another process) within CacheTTL.
+	CacheTTL time.Duration
+
+	cache principalCache
 
 	dummyOnce sync.Once
 	dummy     string // a hash to verify against for unknown users (same cost as a real one)
@@ -89,6 +96,7 @@ func (d *Directory) CreateUser(ctx context.Context, name, password, role, namesp
 		return UserInfo{}, err
 	}
 	u := store.User{ID: newID("u_"), Name: name, PasswordHash: hash, CreatedAt: d.now().UTC()}
+	defer d.cache.invalidate() // "no users" ends now
 	if err := d.s.CreateUser(ctx, u); err != nil {
 		return UserInfo{}, err
 	}
@@ -109,6 +117,7 @@ func (d *Directory) SetRole(ctx context.Context, name, role, namespace string) e
 	if err != nil {
 		return err
 	}
+	defer d.cache.invalidate()
 	return d.s.SetRoleBinding(ctx, store.RoleBinding{Principal: u.ID, Namespace: namespace, Role: role})
 }
 
@@ -132,13 +141,25 @@ func (d *Directory) Users(ctx context.Context) ([]UserInfo, error) {
 // HasUsers reports whether any local user exists (then the API needs
 // authentication, even on loopback).
 func (d *Directory) HasUsers(ctx context.Context) (bool, error) {
+	ttl := d.ttl()
+	var gen uint64
+	if ttl > 0 {
+		var none bool
+		if none, gen = d.cache.noUsers(d.now()); none {
+			return false, nil
+		}
+	}
 	us, err := d.s.Users(ctx)
+	if err == nil && len(us) == 0 && ttl > 0 {
+		d.cache.setNoUsers(d.now().Add(ttl), gen)
+	}
 	return len(us) > 0, err
 }
 
 // DisableUser stops a user from signing in; its sessions and personal
 // access tokens stop working at their next request.
 func (d *Directory) DisableUser(ctx context.Context, name string) error {
+	defer d.cache.invalidate()
 	return d.s.SetUserDisabled(ctx, name, true)
 }
 
@@ -148,6 +169,7 @@ func (d *Directory) ResetPassword(ctx context.Context, name, password string) er
 	if err != nil {
 		return err
 	}
+	defer d.cache.invalidate()
 	return d.s.SetUserPassword(ctx, name, hash)
 }
 
@@ -195,6 +217,25 @@ func (d *Directory) userPrincipal(ctx context.Context, u *store.User) (Principal
 // User returns the current principal of a signed-in user (its roles as
 // they are now), or unauthorized once it is disabled or gone.
 func (d *Directory) User(ctx context.Context, id string) (Principal, error) {
+	ttl := d.ttl()
+	key := "u:" + id
+	var gen uint64
+	if ttl > 0 {
+		p, ok, g := d.cache.get(key, d.now())
+		if ok {
+			return p, nil
+		}
+		gen = g
+	}
+	p, err := d.user(ctx, id)
+	if err == nil && ttl > 0 {
+		now := d.now()
+		d.cache.put(key, p, now.Add(ttl), gen, now)
+	}
+	return p, err
+}
+
+func (d *Directory) user(ctx context.Context, id string) (Principal, error) {
 	u, err := d.s.UserByID(ctx, id)
 	if weft.Code(err) == weft.ENotFound || (err == nil && u.Disabled) {
 		return Principal{}, weft.Errorf(weft.EUnauthorized, "the user of this session is disabled or deleted: sign in again")
@@ -214,29 +255,52 @@ func (d *Directory) Authenticate(ctx context.Context, token string) (Principal, 
 	if len(token) > MaxTokenLen || !IsWeftToken(token) {
 		return Principal{}, errBadToken
 	}
-	t, err := d.s.TokenByHash(ctx, HashToken(token))
+	hash := HashToken(token)
+	ttl := d.ttl()
+	var gen uint64
+	if ttl > 0 {
+		p, ok, g := d.cache.get("t:"+hash, d.now())
+		if ok {
+			return p, nil
+		}
+		gen = g
+	}
+	p, exp, err := d.authenticate(ctx, token, hash)
+	if err == nil && ttl > 0 {
+		now := d.now()
+		if until := now.Add(ttl); exp == nil || until.Before(*exp) {
+			exp = &until
+		}
+		d.cache.put("t:"+hash, p, *exp, gen, now)
+	}
+	return p, err
+}
+
+// authenticate looks a token up in the store; exp is its expiry.
+func (d *Directory) authenticate(ctx context.Context, token, hash string) (Principal, *time.Time, error) {
+	t, err := d.s.TokenByHash(ctx, hash)
 	if weft.Code(err) == weft.ENotFound {
-		return Principal{}, errBadToken
+		return Principal{}, nil, errBadToken
 	}
 	if err != nil {
-		return Principal{}, err
+		return Principal{}, nil, err
 	}
 	if t.ExpiresAt != nil && !d.now().Before(*t.ExpiresAt) {
-		return Principal{}, errBadToken
+		return Principal{}, nil, errBadToken
 	}
 	wantSA := strings.HasPrefix(token, ServiceAccountPrefix)
 	if wantSA != (t.Kind == store.TokenServiceAccount) {
-		return Principal{}, errBadToken
+		return Principal{}, nil, errBadToken
 	}
 	if t.Kind == store.TokenServiceAccount {
-		return Principal{Kind: KindServiceAccount, ID: t.ID, Name: t.Name, Roles: clone(t.Scopes)}, nil
+		return Principal{Kind: KindServiceAccount, ID: t.ID, Name: t.Name, Roles: clone(t.Scopes)}, t.ExpiresAt, nil
 	}
 	owner, err := d.User(ctx, t.Owner)
 	if err != nil {
 		if weft.Code(err) == weft.EUnauthorized {
-			return Principal{}, errBadToken
+			return Principal{}, nil, errBadToken
 		}
-		return Principal{}, err
+		return Principal{}, nil, err
 	}
 	roles := map[string]string{}
 	for ns, role := range t.Scopes {
@@ -244,7 +308,7 @@ func (d *Directory) Authenticate(ctx context.Context, token string) (Principal, 
 			roles[ns] = role
 		}
 	}
-	return Principal{Kind: KindToken, ID: t.ID, Name: owner.Name + "/" + t.Name, Roles: roles}, nil
+	return Principal{Kind: KindToken, ID: t.ID, Name: owner.Name + "/" + t.Name, Roles: roles}, t.ExpiresAt, nil
 }
 
 func clone(m map[string]string) map[string]string {
@@ -356,6 +420,7 @@ func (d *Directory) RevokePAT(ctx context.Context, owner Principal, id string) e
 	if owner.Kind != KindUser {
 		return weft.Errorf(weft.ENotFound, "no active token %q", clip(id, 80))
 	}
+	defer d.cache.invalidate()
 	return d.s.RevokeToken(ctx, store.TokenPAT, owner.ID, id)
 }
 
@@ -371,5 +436,6 @@ func (d *Directory) ServiceAccounts(ctx context.Context) ([]store.Token, error) 
 
 // RevokeServiceAccount revokes a service account's token.
 func (d *Directory) RevokeServiceAccount(ctx context.Context, id string) error {
+	defer d.cache.invalidate()
 	return d.s.RevokeToken(ctx, store.TokenServiceAccount, "", id)
 }

@@ -149,3 +149,34 @@ steps:
 		})
 	}
 }
+
+// BenchmarkSealedSyncRun is the cost sealing payloads at rest adds to a
+// synchronous run: §1's order flow with capture: full (every step's input
+// and output kept), serial, on SQLite, with and without the payload
+// sealer, in the same run (go test -run '^$' -bench SealedSyncRun ./engine).
+func BenchmarkSealedSyncRun(b *testing.B) {
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer sink.Close()
+	src := strings.Replace(strings.ReplaceAll(orderFlowSrc, "SINK", sink.URL), "trigger: {webhook: {}}", "trigger: {webhook: {}}\ncapture: full", 1)
+	for _, sealed := range []bool{false, true} {
+		b.Run(fmt.Sprintf("sealed=%v", sealed), func(b *testing.B) {
+			e := newSealingEngine(b, sealed)
+			if _, _, err := e.Deploy(context.Background(), "order.yaml", []byte(src)); err != nil {
+				b.Fatal(err)
+			}
+			body := orderBody()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				res, err := e.Trigger(context.Background(), engine.Event{Flow: "order", Kind: "webhook", Body: body})
+				if err != nil || res.Run.Status != store.RunSucceeded {
+					b.Fatalf("%v %+v", err, res)
+				}
+			}
+		})
+	}
+}

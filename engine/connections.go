@@ -24,6 +24,59 @@ type Sealer interface {
 	Retire() error
 }
 
+// PayloadKeys rewraps the data keys that seal payloads at rest
+// (internal/seal.Envelope).
+type PayloadKeys interface {
+	Rewrap(id, keyID string, wrapped []byte) (newKeyID string, rewrapped []byte, err error)
+	CurrentID() string
+}
+
+// rotateBatch bounds one transaction of a key rotation's rewrap and seal
+// passes over data keys and payload rows.
+const rotateBatch = 200
+
+// Rotation says what a key rotation resealed.
+type Rotation struct {
+	Connections int `json:"resealed"`            // stored connections resealed
+	DataKeys    int `json:"data_keys_rewrapped"` // payload data keys rewrapped
+	Payloads    int `json:"payloads_sealed"`     // payload columns stored in the clear, now sealed
+}
+
+// rewrapDataKeys rewraps every payload data key not wrapped by the current
+// master key, in batches of rotateBatch (each its own transaction: an
+// interrupted pass resumes where it stopped, at the next start or rotate).
+func (e *Engine) rewrapDataKeys(ctx context.Context) (int, error) {
+	pk := e.cfg.Payloads
+	if pk == nil {
+		return 0, nil
+	}
+	total := 0
+	for {
+		n, err := e.st.RewrapDataKeys(ctx, pk.CurrentID(), rotateBatch, pk.Rewrap)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+// sealPlaintext seals the payload columns stored in the clear before
+// sealing was on, rotateBatch runs (and their attempts) at a time.
+func (e *Engine) sealPlaintext(ctx context.Context) (int, error) {
+	if e.cfg.Payloads == nil {
+		return 0, nil
+	}
+	total, cursor := 0, ""
+	for {
+		next, n, err := e.st.SealPlaintext(ctx, cursor, rotateBatch)
+		total += n
+		if err != nil || next == "" {
+			return total, err
+		}
+		cursor = next
+	}
+}
+
 // connState tracks which stored connections this process has loaded.
 type connState struct {
 	mu     sync.Mutex
@@ -204,28 +257,51 @@ func (e *Engine) DeleteConnection(ctx context.Context, name string) error {
 	return nil
 }
 
-// RotateKey makes a new master key current and reseals every stored
-// connection under it in one transaction; the old key is retired only
-// after that commits, so a failure at any point loses nothing.
-func (e *Engine) RotateKey(ctx context.Context) (int, error) {
+// RotateKey makes a new master key current, reseals every stored
+// connection under it in one transaction, rewraps every data key of the
+// payloads sealed at rest and seals payloads still stored in the clear
+// (both in bounded batches); the old key is retired only after all of that
+// committed, so a failure at any point loses nothing, and the next start
+// (or rotate) finishes an interrupted pass.
+func (e *Engine) RotateKey(ctx context.Context) (Rotation, error) {
+	var rot Rotation
 	keys, err := e.sealer()
 	if err != nil {
-		return 0, err
+		return rot, err
 	}
 	e.conns.mu.Lock()
 	defer e.conns.mu.Unlock()
 	if err := keys.Rotate(); err != nil {
-		return 0, weft.Errorf(weft.EUnprocessable, "%v", err)
+		return rot, weft.Errorf(weft.EUnprocessable, "%v", err)
 	}
-	n, err := e.reseal(ctx, keys)
-	if err != nil {
-		return 0, err
-	}
-	if err := keys.Retire(); err != nil {
-		return n, err
+	if rot.Connections, err = e.reseal(ctx, keys); err != nil {
+		return rot, err
 	}
 	e.conns.loaded = map[string]time.Time{} // timestamps changed; reload lazily
-	return n, nil
+	if rot.DataKeys, err = e.rewrapDataKeys(ctx); err != nil {
+		return rot, fmt.Errorf("rewrapping payload data keys (the old key stays until they are all rewrapped; rotate again): %w", err)
+	}
+	if rot.Payloads, err = e.sealPlaintext(ctx); err != nil {
+		return rot, fmt.Errorf("sealing payloads stored in the clear: %w", err)
+	}
+	if err := keys.Retire(); err != nil {
+		return rot, err
+	}
+	return rot, nil
+}
+
+// FinishRotation rewraps payload data keys still wrapped by an older
+// master key (a rotation interrupted, or WEFT_MASTER_KEY=NEW,OLD set):
+// call it at start, after LoadConnections.
+func (e *Engine) FinishRotation(ctx context.Context) error {
+	n, err := e.rewrapDataKeys(ctx)
+	if n > 0 {
+		e.log.Info("payload data keys rewrapped under the current master key", "data_keys", n)
+	}
+	if err != nil {
+		return fmt.Errorf("rewrapping payload data keys under the current master key: %w", err)
+	}
+	return nil
 }
 
 // connection finds a named connection, reloading stored connections once

@@ -36,6 +36,10 @@ type Config struct {
 	LongWait       time.Duration // async waits longer than this release the worker (default 2s)
 	WorkerID       string        // recorded on every attempt (default host:pid)
 	Keys           Sealer        // seals stored connections (nil: connections only from config)
+	// Payloads, with Keys, is the envelope encryption of payloads at rest
+	// (internal/seal.Envelope, set as the store's payload sealer): key
+	// rotation rewraps its data keys. Nil: payloads are not sealed.
+	Payloads PayloadKeys
 	// Secret looks up a named secret (WEFT_SECRET_<NAME>) so a deploy can
 	// refuse a webhook signature whose secret is set but empty.
 	Secret func(name string) (string, bool)
@@ -585,7 +589,12 @@ func (e *Engine) Replay(ctx context.Context, id string, input json.RawMessage) (
 	if err := e.st.Requeue(ctx, id, []string{store.RunDead, store.RunFailed, store.RunCanceled}, ov); err != nil {
 		return nil, err
 	}
-	return e.st.GetRun(ctx, id)
+	got, err := e.st.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	e.RedactRun(ctx, got) // what the caller sees; the queued run keeps its input
+	return got, nil
 }
 
 // --- the River worker -----------------------------------------------------

@@ -17,6 +17,7 @@ import (
 	"github.com/weftio/weft/connectors"
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/internal/seal"
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/sqlite"
 )
@@ -657,4 +658,36 @@ steps:
 	if err != nil || !res.Duplicate || s.calls.Load() != 1 {
 		t.Fatalf("%v %+v calls %d", err, res, s.calls.Load())
 	}
+}
+
+// newSealingEngine is newEngine with, when sealed, payloads sealed at rest
+// under a master key (as weft serve has them).
+func newSealingEngine(t testing.TB, sealed bool) *engine.Engine {
+	t.Helper()
+	ctx := context.Background()
+	quiet := slog.New(slog.DiscardHandler)
+	st, err := sqlite.Open(ctx, t.TempDir(), quiet, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := connectors.NewCatalog(httpconn.New(httpconn.Options{}))
+	if err := cat.AddConnection(&connectors.Connection{Name: "local", Connector: "http", AllowPrivate: true}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := engine.Config{LongWait: 500 * time.Millisecond}
+	if sealed {
+		keys, err := seal.New(seal.NewKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := seal.NewEnvelope(keys, st)
+		st.SetPayloadSealer(env)
+		cfg.Keys, cfg.Payloads = keys, env
+	}
+	e := engine.New(st, cat, quiet, cfg)
+	t.Cleanup(func() {
+		e.BeginShutdown()
+		_ = st.Close()
+	})
+	return e
 }

@@ -32,6 +32,7 @@ type runState struct {
 	durable bool                       // async: checkpoint each step as it completes
 	capture string
 	redact  map[string]bool
+	red     *redactor // the flow's redaction paths (nil: none)
 
 	prefix   string           // step-key prefix inside subflows ("call_sub/")
 	mu       *sync.Mutex      // shared with subflow states
@@ -72,13 +73,19 @@ func (e *Engine) newRunState(f *flow.Flow, run *store.Run, trigger map[string]an
 		red[k] = true
 	}
 	for _, k := range f.Redact {
-		red[strings.ToLower(k)] = true
+		if !strings.HasPrefix(k, "$") { // JSON paths are rs.red's
+			red[strings.ToLower(k)] = true
+		}
 	}
 	if cps == nil {
 		cps = map[string]json.RawMessage{}
 	}
 	attempts := make([]store.Attempt, 0, len(f.Steps))
-	return &runState{e: e, f: f, run: run, trigger: trigger, cps: cps, durable: durable, capture: capture, redact: red,
+	rd := newRedactor(f)
+	if rd != nil {
+		rd.note(trigger["body"]) // so messages quoting these values are scrubbed
+	}
+	return &runState{e: e, f: f, run: run, trigger: trigger, cps: cps, durable: durable, capture: capture, redact: red, red: rd,
 		mu: &sync.Mutex{}, attempts: &attempts,
 		runCtx: map[string]any{"id": run.ID, "flow": run.Flow, "version": int64(run.Version), "started_at": run.StartedAt}}
 }
@@ -139,6 +146,19 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 	if rs.response != nil {
 		run.Output, _ = json.Marshal(rs.response)
 	}
+	inputRedacted := false
+	if rs.red != nil {
+		// What is kept is redacted: the message (it may quote a payload)
+		// always; the trigger event's body once no replay can need it
+		// (succeeded), or when the flow says redact_dlq. A failed, dead or
+		// canceled run keeps it whole, sealed at rest, for replay. The
+		// response is kept whole too: a redelivered event is answered with
+		// it (readers see it redacted, RedactRun).
+		run.ErrorMessage = rs.red.scrub(run.ErrorMessage)
+		if run.Status == store.RunSucceeded || rs.red.dlq {
+			run.Input, inputRedacted = rs.red.member(run.Input, "body"), true
+		}
+	}
 	attempts := *rs.attempts
 	if !rs.durable && run.Status != store.RunSucceeded {
 		// Keep checkpoints of a failed sync run so it can be replayed.
@@ -151,7 +171,7 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 	// The final write must land even if the request context is gone.
 	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer wcancel()
-	save := e.st.UpdateRun
+	save, saved := e.st.UpdateRun, run
 	if !rs.durable && rs.run.IdemKey == "" {
 		save = e.st.InsertRun // the sync fast path: the run is recorded once, finished
 		if run.Status == store.RunSucceeded && rs.capture != "full" {
@@ -159,8 +179,14 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 			// under none/metadata capture its payload is not kept.
 			run.Input = nil
 		}
+	} else if !inputRedacted {
+		// The stored input stays as it is (UpdateRun rewrites it only
+		// when given one): a large payload is not written twice.
+		cp := *run
+		cp.Input = nil
+		saved = &cp
 	}
-	if err := save(wctx, run, attempts); err != nil {
+	if err := save(wctx, saved, attempts); err != nil {
 		e.log.Error("recording run failed", "run", run.ID, "flow", run.Flow, "status", run.Status, "err", err)
 		if rs.durable {
 			return nil, err // the queue retries the job; it resumes from its checkpoints
@@ -455,11 +481,23 @@ func (rs *runState) attempt(s *flow.Step, k string, n int, start time.Time, in a
 		a.InputSize, a.OutputSize = 0, 0
 	case "full":
 		if inJSON != nil {
-			a.Input = Redact(inJSON, rs.redact)
+			a.Input = rs.red.doc(Redact(inJSON, rs.redact))
 		}
 		if outJSON != nil {
-			a.Output = Redact(outJSON, rs.redact)
+			a.Output = rs.red.doc(Redact(outJSON, rs.redact))
 		}
+	}
+	if rs.red != nil {
+		if rs.capture != "full" {
+			rs.red.note(in) // remember the values, for the message
+			if outJSON != nil {
+				var out any
+				if json.Unmarshal(outJSON, &out) == nil {
+					rs.red.note(out)
+				}
+			}
+		}
+		a.ErrorMessage = rs.red.scrub(a.ErrorMessage)
 	}
 	return a
 }
@@ -728,7 +766,7 @@ func (rs *runState) subflow(ctx context.Context, s *flow.Step, sc *flow.Scope, k
 	}
 	// Child step keys are namespaced under this step so checkpoints and the
 	// log keep them apart from the parent's.
-	child := &runState{e: rs.e, f: sub, run: rs.run, cps: rs.cps, durable: rs.durable, capture: rs.capture, redact: rs.redact, runCtx: rs.runCtx,
+	child := &runState{e: rs.e, f: sub, run: rs.run, cps: rs.cps, durable: rs.durable, capture: rs.capture, redact: rs.redact, red: rs.red, runCtx: rs.runCtx,
 		trigger: map[string]any{"kind": "subflow", "body": body, "headers": map[string]any{}, "query": map[string]any{}},
 		prefix:  k + "/", mu: rs.mu, attempts: rs.attempts, test: rs.test}
 	csc := &flow.Scope{Trigger: child.trigger, Steps: map[string]any{}, Run: rs.runCtx}

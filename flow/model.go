@@ -16,7 +16,13 @@ type Flow struct {
 	Steps       []*Step  `json:"steps" yaml:"steps"`
 	Capture     string   `json:"capture,omitempty" yaml:"capture"` // none | metadata | full
 	Limits      Limits   `json:"limits,omitempty" yaml:"limits"`
-	Redact      []string `json:"redact,omitempty" yaml:"redact"` // extra key names to redact in captured payloads
+	Redact      []string `json:"redact,omitempty" yaml:"redact"` // extra key names, and JSON paths ($...), to redact in captured payloads
+	// RedactPaths are the JSON paths of Redact, parsed.
+	RedactPaths []JSONPath `json:"-" yaml:"-"`
+	// RedactDLQ redacts the kept input of a run that fails or lands in the
+	// dead-letter queue too (a replay then sees the redacted values);
+	// by default that input is kept whole, sealed, for replay.
+	RedactDLQ bool `json:"redact_dlq,omitempty" yaml:"redact_dlq"`
 }
 
 // Limits bound a flow's runs.

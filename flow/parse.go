@@ -209,7 +209,7 @@ var idRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 func (p *parser) flow(root *yaml.Node) *Flow {
 	f := &Flow{}
-	m := p.fields(root, "flow", "name", "namespace", "description", "trigger", "steps", "capture", "limits", "redact")
+	m := p.fields(root, "flow", "name", "namespace", "description", "trigger", "steps", "capture", "limits", "redact", "redact_dlq")
 	f.Name = p.str(m["name"], "name")
 	if m["name"] == nil {
 		p.errf(root, "flow has no name")
@@ -236,12 +236,39 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 		f.Limits.Burst = p.integer(lm["burst"], "limits.burst")
 	}
 	if n := m["redact"]; n != nil {
-		if n.Kind != yaml.SequenceNode {
-			p.errf(n, "redact must be a list of field names")
-		} else {
+		switch {
+		case n.Kind != yaml.SequenceNode:
+			p.errf(n, "redact must be a list of field names and JSON paths ($.customer.email)")
+		case len(n.Content) > MaxRedactEntries:
+			p.errf(n, "redact has %d entries; the limit is %d", len(n.Content), MaxRedactEntries)
+		default:
 			for _, c := range n.Content {
-				f.Redact = append(f.Redact, p.str(c, "redact entry"))
+				e := p.str(c, "redact entry")
+				switch {
+				case c.Kind != yaml.ScalarNode:
+					continue
+				case strings.HasPrefix(e, "$"):
+					jp, err := ParseJSONPath(e)
+					if err != nil {
+						p.errf(c, "redact entry %q: %v", e, err)
+						continue
+					}
+					f.RedactPaths = append(f.RedactPaths, jp)
+				case e == "" || len(e) > MaxPathLen:
+					p.errf(c, "redact entry %q: a field name (1 to %d characters) or a JSON path starting with $", e, MaxPathLen)
+					continue
+				}
+				f.Redact = append(f.Redact, e)
 			}
+		}
+	}
+	if n := m["redact_dlq"]; n != nil {
+		switch {
+		case n.Kind == yaml.ScalarNode && n.Value == "true":
+			f.RedactDLQ = true
+		case n.Kind == yaml.ScalarNode && n.Value == "false":
+		default:
+			p.errf(n, "redact_dlq must be true or false")
 		}
 	}
 	if n := m["trigger"]; n != nil {

@@ -382,4 +382,15 @@ func BenchmarkAuthn(b *testing.B) {
 			}
 		})
 	}
+	// The same with the credential cache off (credential_cache_ttl: 0s).
+	f.dir.CacheTTL = -1
+	defer func() { f.dir.CacheTTL = 0 }()
+	for _, n := range []string{"admin (session cookie)", "editor (personal access token)", "editor (service account)"} {
+		c := f.creds[n]
+		b.Run(strings.NewReplacer(" ", "_", "(", "", ")", "").Replace(n)+"_no_cache", func(b *testing.B) {
+			for b.Loop() {
+				f.do(http.MethodGet, "/api/schemas/flow", c)
+			}
+		})
+	}
 }

@@ -13,7 +13,9 @@ package gateway
 // counted (Config.AuditFailed: weft_audit_write_failures_total).
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"time"
@@ -74,18 +76,27 @@ func bodyFields(body map[string]any) []string {
 // defaultAuditPage is GET /api/audit's page size without ?limit=.
 const defaultAuditPage = 100
 
-// listAudit answers GET /api/audit?since=&until=&actor=&action=&limit=&before=
-// newest first; a full page carries next_cursor (?before=).
-func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+// auditFilter reads the filters GET /api/audit and its export share:
+// since, until, actor, action.
+func auditFilter(q url.Values) (store.AuditFilter, error) {
 	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Limit: defaultAuditPage}
 	var err error
 	now := time.Now()
 	if f.Since, err = ParseSince(q.Get("since"), now); err != nil {
-		writeErr(w, err)
-		return
+		return f, err
 	}
 	if f.Until, err = ParseSince(q.Get("until"), now); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// listAudit answers GET /api/audit?since=&until=&actor=&action=&limit=&before=
+// newest first; a full page carries next_cursor (?before=).
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f, err := auditFilter(q)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -128,4 +139,55 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// exportAudit answers GET /api/audit/export?since=&until=&actor=&action=&after=:
+// every matching entry (after=SEQ: only those after that one, for an
+// incremental export) as JSON lines (application/x-ndjson), oldest first,
+// one entry a line with its hashes (what `weft audit list --json` prints),
+// for a SIEM. It streams the log a page at a time; an error after the
+// first line can only end the stream early, so the last line is then a
+// {"error": …} object instead of an entry.
+func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) {
+	f, err := auditFilter(r.URL.Query())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if v := r.URL.Query().Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeErr(w, weft.Errorf(weft.EInvalid, "after must be an entry's seq (a whole number)"))
+			return
+		}
+		f.After = n
+	}
+	f.Ascending, f.Limit = true, store.MaxAuditPage
+	page, err := s.cfg.Audit.List(r.Context(), f)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Disposition", `attachment; filename="weft-audit-`+time.Now().UTC().Format("20060102T150405Z")+`.jsonl"`)
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for {
+		for _, e := range page {
+			if err := enc.Encode(e); err != nil {
+				return // the client went away
+			}
+		}
+		if len(page) < f.Limit {
+			return
+		}
+		f.After = page[len(page)-1].Seq
+		if page, err = s.cfg.Audit.List(r.Context(), f); err != nil {
+			s.log.Error("audit export ended early", "after_seq", f.After, "err", err)
+			_ = enc.Encode(errBody{Error: &weft.Error{Code: weft.Code(err), Message: "the export ended early (the server log has why): export again with after= the last entry's seq"}})
+			return
+		}
+	}
 }

@@ -288,6 +288,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 	s.memberRoutes(r)
 	s.installation(r, http.MethodGet, "/audit", access.AuditRead, s.listAudit)
 	s.installation(r, http.MethodGet, "/audit/verify", access.AuditRead, s.verifyAudit)
+	s.installation(r, http.MethodGet, "/audit/export", access.AuditRead, s.exportAudit)
 	s.route(r, http.MethodGet, "/schemas/flow", access.FlowsRead, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/schema+json")
 		_, _ = w.Write(flow.Schema())
@@ -876,6 +877,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, run := range runs {
 		run.Input = nil // listings stay small; GET /api/runs/{id} has it
+		s.e.RedactRun(r.Context(), run)
 	}
 	res := map[string]any{"runs": runs, "limit": f.Limit}
 	if len(runs) == f.Limit && len(runs) > 0 {
@@ -897,6 +899,7 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	s.e.RedactRun(r.Context(), run) // a failed run's input is kept whole for replay; readers see it redacted
 	steps, err := s.e.Store().ListAttempts(r.Context(), id)
 	if err != nil {
 		writeErr(w, err)
@@ -1147,14 +1150,14 @@ func (s *Server) toolsetTools(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) {
-	n, err := s.e.RotateKey(r.Context())
-	s.audit(r, access.ActionSecretsRotate, "secrets:master_key", err, map[string]any{"resealed": n})
+	rot, err := s.e.RotateKey(r.Context())
+	s.audit(r, access.ActionSecretsRotate, "secrets:master_key", err, map[string]any{"resealed": rot.Connections, "data_keys_rewrapped": rot.DataKeys, "payloads_sealed": rot.Payloads})
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	s.log.Info("master key rotated", "connections", n)
-	writeJSON(w, http.StatusOK, map[string]any{"resealed": n})
+	s.log.Info("master key rotated", "connections", rot.Connections, "data_keys", rot.DataKeys, "payloads_sealed", rot.Payloads)
+	writeJSON(w, http.StatusOK, rot)
 }
 
 func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) {
@@ -1270,7 +1273,7 @@ func (s *Server) metricSeries(w http.ResponseWriter, r *http.Request) {
 		from = since.Truncate(res).Add(-time.Duration(monitor.BandHistory) * res)
 	}
 	var runs []*store.Run
-	f := store.RunFilter{Flow: q.Get("flow"), Since: from, Until: until, Limit: 1000}
+	f := store.RunFilter{Flow: q.Get("flow"), Since: from, Until: until, Limit: 1000, NoPayloads: true}
 	allFlows, flows, err := s.readableFlows(r, access.MonitorRead)
 	if err != nil {
 		writeErr(w, err)

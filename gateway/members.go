@@ -100,6 +100,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := d.CreateUser(r.Context(), req.Name, req.Password, req.Role, req.Namespace)
+	s.audit(r, access.ActionUserCreate, "user:"+clip(req.Name, 64), err, map[string]any{"role": req.Role, "namespace": clip(req.Namespace, 64)})
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -119,7 +120,9 @@ func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	if err := d.DisableUser(r.Context(), name); err != nil {
+	err := d.DisableUser(r.Context(), name)
+	s.audit(r, access.ActionUserDisable, "user:"+clip(name, 64), err, nil)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -143,7 +146,9 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	if err := d.ResetPassword(r.Context(), name, req.Password); err != nil {
+	err := d.ResetPassword(r.Context(), name, req.Password)
+	s.audit(r, access.ActionUserPasswordReset, "user:"+clip(name, 64), err, nil)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -163,7 +168,11 @@ func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, ns := chi.URLParam(r, "name"), chi.URLParam(r, "namespace")
-	if err := d.SetRole(r.Context(), name, req.Role, ns); err != nil {
+	before := userRole(r, d, name, ns)
+	err := d.SetRole(r.Context(), name, req.Role, ns)
+	s.audit(r, access.ActionRoleChange, "user:"+clip(name, 64), err, map[string]any{"namespace": clip(ns, 64),
+		"before": map[string]any{"role": before}, "after": map[string]any{"role": clip(req.Role, 40)}})
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -208,13 +217,13 @@ func (s *Server) writeTokens(w http.ResponseWriter, ts []store.Token, err error)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
-	s.newToken(w, r, func(d *access.Directory, req access.NewTokenRequest) (access.CreatedToken, error) {
+	s.newToken(w, r, access.ActionTokenCreate, func(d *access.Directory, req access.NewTokenRequest) (access.CreatedToken, error) {
 		return d.CreatePAT(r.Context(), access.PrincipalFrom(r.Context()), req)
 	})
 }
 
 func (s *Server) createServiceAccount(w http.ResponseWriter, r *http.Request) {
-	s.newToken(w, r, func(d *access.Directory, req access.NewTokenRequest) (access.CreatedToken, error) {
+	s.newToken(w, r, access.ActionServiceAccountCreate, func(d *access.Directory, req access.NewTokenRequest) (access.CreatedToken, error) {
 		// members.manage in every namespace the account gets a role in.
 		for ns := range req.Scopes {
 			if err := allow(r, access.MembersManage, ns); err != nil {
@@ -225,7 +234,7 @@ func (s *Server) createServiceAccount(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) newToken(w http.ResponseWriter, r *http.Request, create func(*access.Directory, access.NewTokenRequest) (access.CreatedToken, error)) {
+func (s *Server) newToken(w http.ResponseWriter, r *http.Request, action string, create func(*access.Directory, access.NewTokenRequest) (access.CreatedToken, error)) {
 	d, ok := s.directory(w)
 	if !ok {
 		return
@@ -240,11 +249,14 @@ func (s *Server) newToken(w http.ResponseWriter, r *http.Request, create func(*a
 		return
 	}
 	t, err := create(d, req)
+	details := map[string]any{"name": clip(req.Name, 64), "scopes": req.Scopes, "expires_in_days": body.ExpiresInDays}
 	if err != nil {
+		s.audit(r, action, kindPrefix(action), err, details)
 		writeErr(w, err)
 		return
 	}
 	s.log.Info("token created", "kind", t.Kind, "id", t.ID, "name", t.Name, "by", access.PrincipalFrom(r.Context()).Actor())
+	s.audit(r, action, kindPrefix(action)+t.ID, nil, details)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, t) // the only time the token is shown
 }
@@ -255,7 +267,9 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "id")
-	if err := d.RevokePAT(r.Context(), access.PrincipalFrom(r.Context()), id); err != nil {
+	err := d.RevokePAT(r.Context(), access.PrincipalFrom(r.Context()), id)
+	s.audit(r, access.ActionTokenRevoke, "token:"+clip(id, 64), err, nil)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -285,12 +299,37 @@ func (s *Server) revokeServiceAccount(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	if err := d.RevokeServiceAccount(r.Context(), id); err != nil {
+	err := d.RevokeServiceAccount(r.Context(), id)
+	s.audit(r, access.ActionServiceAccountRevoke, "service_account:"+clip(id, 64), err, nil)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	s.log.Info("service account revoked", "id", clip(id, 64), "by", access.PrincipalFrom(r.Context()).Actor())
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": id})
+}
+
+// kindPrefix is the audit resource's prefix for a token action.
+func kindPrefix(action string) string {
+	if action == access.ActionServiceAccountCreate {
+		return "service_account:"
+	}
+	return "token:"
+}
+
+// userRole is name's role in namespace before a change ("" for none or
+// when it cannot be read: the audit entry then says so by its absence).
+func userRole(r *http.Request, d *access.Directory, name, namespace string) string {
+	us, err := d.Users(r.Context())
+	if err != nil {
+		return ""
+	}
+	for _, u := range us {
+		if u.Name == name {
+			return u.Roles[namespace]
+		}
+	}
+	return ""
 }
 
 // decode reads a JSON body into v, or answers 400 naming the expected shape.

@@ -231,6 +231,7 @@ func (g *Gateway) addResources(s *served) {
 			if err != nil || !g.runVisible(ctx, s, run) {
 				return nil, notFound(req.Params.URI) // another's run is as absent as a missing one
 			}
+			g.e.RedactRun(ctx, run)
 			atts, err := g.e.Store().ListAttempts(ctx, id)
 			if err != nil {
 				return nil, err

@@ -63,8 +63,9 @@ type Store interface {
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
 	// CountRuns counts runs by status (of one flow, or all when flow is "").
 	CountRuns(ctx context.Context, flow string) (map[string]int64, error)
-	// UpdateRun writes status, output, error and times of an existing run,
-	// appending attempts in the same transaction. Writes from concurrent
+	// UpdateRun writes status, output, error and times of an existing run
+	// (and its input, when r.Input is set: a redacted one), appending
+	// attempts in the same transaction. Writes from concurrent
 	// callers are group-committed.
 	UpdateRun(ctx context.Context, r *Run, attempts []Attempt) error
 	// InsertRun records a run that was not recorded before (a finished
@@ -119,6 +120,20 @@ type Store interface {
 	DeleteConnection(ctx context.Context, name string) error
 	Reseal(ctx context.Context, fn func(SealedConnection) (SealedConnection, error)) (int, error)
 
+	// Data keys of the envelope encryption of payloads (internal/seal's
+	// Envelope): each wrapped by the master key keyID names. RewrapDataKeys
+	// rewraps (through fn) up to limit data keys not wrapped by current, in
+	// one transaction, and says how many; call it until it says 0 (key
+	// rotation, in bounded batches). SealPlaintext seals the payload
+	// columns of up to limit runs after the run id cursor, and of their
+	// attempts, that were stored in the clear (before sealing was on); it
+	// returns the cursor for the next batch ("" at the end) and how many
+	// columns it sealed.
+	SaveDataKey(ctx context.Context, id, keyID string, wrapped []byte) error
+	DataKey(ctx context.Context, id string) (keyID string, wrapped []byte, err error)
+	RewrapDataKeys(ctx context.Context, current string, limit int, fn func(id, keyID string, wrapped []byte) (string, []byte, error)) (int, error)
+	SealPlaintext(ctx context.Context, after string, limit int) (next string, sealed int, err error)
+
 	// API keys for the MCP gateway: only a hash of the secret is stored.
 	// APIKeyByHash returns not_found for an unknown or revoked key.
 	CreateAPIKey(ctx context.Context, k APIKey) error
@@ -164,6 +179,14 @@ type Store interface {
 	StopQueue(ctx context.Context) error
 	Close() error
 	Dialect() string
+}
+
+// PayloadSealer seals payload columns at rest (internal/seal.Envelope).
+// aad names the row and column a value belongs to; Open returns a value
+// that is not sealed (stored before sealing was on) as it is.
+type PayloadSealer interface {
+	Seal(ctx context.Context, aad string, plain []byte) (string, error)
+	Open(ctx context.Context, aad, sealed string) ([]byte, error)
 }
 
 // QueueConfig tunes River.
@@ -316,6 +339,9 @@ type RunFilter struct {
 	// Flows, when not empty, keeps only runs of these flows (the flows of
 	// the namespaces a caller may read).
 	Flows []string
+	// NoPayloads leaves Input, Output and Override out: listings that show
+	// no payload neither read nor open (unseal) them.
+	NoPayloads bool
 }
 
 // MaxRunsPage is the most runs one ListRuns call returns.

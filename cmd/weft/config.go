@@ -57,6 +57,12 @@ type Config struct {
 	// checked against (connectors, AI backends, traces, MCP key sets).
 	Egress *egress.Config `yaml:"egress"`
 
+	// CredentialCacheTTL is how long a principal resolved from a personal
+	// access token, a service account's token or a session's user is
+	// reused (access/cache.go): unset 5s, 0 off, at most 1m. Changes made
+	// on this process apply at once; another process's within this time.
+	CredentialCacheTTL *time.Duration `yaml:"credential_cache_ttl"`
+
 	// ImportAnnotations overrides the hints of imported operations without
 	// editing their files: connector name (in imports) -> operationId or
 	// "METHOD /path" -> {read_only, destructive, idempotent, open_world}.
@@ -260,6 +266,9 @@ func loadConfig(path string, env []string) (*Config, error) {
 	}
 	if err := c.TLS.Check(); err != nil {
 		return nil, fmt.Errorf("config: %v", err)
+	}
+	if t := c.CredentialCacheTTL; t != nil && (*t < 0 || *t > time.Minute) {
+		return nil, fmt.Errorf("config: credential_cache_ttl must be between 0s (off) and 1m, e.g. 5s")
 	}
 	if c.Audit.Retention < 0 {
 		return nil, fmt.Errorf("config: audit.retention must be a duration of 0 (keep forever) or more, e.g. 8760h")

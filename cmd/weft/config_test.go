@@ -30,6 +30,9 @@ func TestLoadConfig(t *testing.T) {
 		{"connections:\n  crm: {connector: http, headers: {X: '${secret:missing}'}}\n", "", "WEFT_SECRET_MISSING"},
 		{"connections:\n  crm: {base_url: x}\n", "", "needs connector"},
 		{"", "WEFT_QUEUE_WORKERS=lots", "WEFT_QUEUE_WORKERS"},
+		{"credential_cache_ttl: 2m\n", "", "credential_cache_ttl must be between 0s (off) and 1m"},
+		{"credential_cache_ttl: -1s\n", "", "credential_cache_ttl must be between 0s (off) and 1m"},
+		{"credential_cache_ttl: soon\n", "", "weft.yaml:1:1: wrong type into time.Duration"},
 	} {
 		os.WriteFile(p, []byte(bad.file), 0o600)
 		_, err := loadConfig(p, []string{bad.env})

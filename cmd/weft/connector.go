@@ -244,10 +244,13 @@ func secretsCmd(args []string, stdout io.Writer) error {
 	c := newClient(*server, *asJSON, stdout)
 	var res struct {
 		Resealed int `json:"resealed"`
+		DataKeys int `json:"data_keys_rewrapped"`
+		Payloads int `json:"payloads_sealed"`
 	}
 	if err := c.do("POST", "/api/secrets/rotate", nil, &res); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "master key rotated; %d connections resealed under the new key\n", res.Resealed)
+	fmt.Fprintf(stdout, "master key rotated; %d connections resealed, %d payload data keys rewrapped and %d payloads stored in the clear sealed under the new key\n",
+		res.Resealed, res.DataKeys, res.Payloads)
 	return nil
 }

@@ -296,6 +296,12 @@ func serve(args []string, stderr io.Writer) error {
 	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImport, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, Console: web.Dist()}
 	if ids, ok := unwrapStore(eng.Store()).(store.Identities); ok {
 		gwCfg.Directory = access.NewDirectory(ids) // local users, personal access tokens, service accounts
+		if t := cfg.CredentialCacheTTL; t != nil {
+			gwCfg.Directory.CacheTTL = *t
+			if *t == 0 {
+				gwCfg.Directory.CacheTTL = -1 // off
+			}
+		}
 	}
 	if len(cfg.Sandboxes) > 0 {
 		boxes, err := loadSandboxes(cfg.Sandboxes, "")
@@ -353,6 +359,10 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	gwCfg.Metrics = metrics.Handler()
 	gwCfg.AuditFailed = metrics.AuditFailed
+	if benchAuditLog != nil {
+		gwCfg.Audit = benchAuditLog()
+		log.Warn("BENCHMARK BUILD (weft_bench_noaudit): the API's audit entries are discarded; never run this in production")
+	}
 	gw := gateway.New(eng, log, gwCfg)
 	srv := gateway.NewHTTPServer(gw, cfg.HTTP)
 	if tlsSrv != nil {
@@ -437,6 +447,10 @@ func serve(args []string, stderr io.Writer) error {
 	log.Info("stopped")
 	return nil
 }
+
+// benchAuditLog replaces the API's audit log in a benchmark build
+// (bench_noaudit.go, build tag weft_bench_noaudit); nil otherwise.
+var benchAuditLog func() *access.Log
 
 // consoleURL is where a browser opens the console: the public URL when
 // one is set, else the address listened on (loopback for a wildcard).
@@ -602,6 +616,13 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 	if err != nil {
 		return fail(weft.Errorf(weft.EInvalid, "master key: %v", err))
 	}
+	// Payloads at rest (run inputs, step inputs and outputs, checkpoints,
+	// error messages, DLQ inputs) are sealed with data keys wrapped by the
+	// master key.
+	payloads := seal.NewEnvelope(keys, st)
+	if ps, ok := st.(interface{ SetPayloadSealer(store.PayloadSealer) }); ok {
+		ps.SetPayloadSealer(payloads)
+	}
 	var engStore store.Store = st
 	if metrics != nil {
 		// Metrics are derived from what is written to the transaction log.
@@ -610,10 +631,13 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 	if cfg.workerID == "" {
 		cfg.workerID = sqlstore.NewWorkerID()
 	}
-	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, WorkerID: cfg.workerID, Secret: cfg.secret,
+	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, Payloads: payloads, WorkerID: cfg.workerID, Secret: cfg.secret,
 		AuditRetention: cfg.Audit.Retention})
 	if err := eng.LoadConnections(ctx); err != nil {
 		return fail(weft.Errorf(weft.EUnavailable, "stored connections: %v (is this the right master key? it comes from %s)", err, keys.Source()))
+	}
+	if err := eng.FinishRotation(ctx); err != nil {
+		return fail(weft.Errorf(weft.EUnavailable, "%v (is this the right master key? it comes from %s)", err, keys.Source()))
 	}
 
 	return st, eng, nil

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/internal/examplecat"
 	"github.com/weftio/weft/nl2flow"
 )
@@ -98,5 +100,198 @@ func TestJudge(t *testing.T) {
 	r = judge(gold, d, nil, cat)
 	if r.trigOK || r.structOK || r.tp != 1 || r.fn != 1 || r.fp != 0 || r.pOK != 1 || r.pAll != 2 {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// The external set: every record is complete and well formed, its gold
+// names only catalog operations (pollable ones for poll triggers), its
+// writes name catalog connectors and cover every write in its gold, its
+// source is a URL, no request repeats, and each record sits in the split
+// its source's hash assigns (the split was fixed before any compiler run).
+func TestExternalDataset(t *testing.T) {
+	cc, err := examplecat.Load("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := nl2flow.FromConnectors(cc)
+	sys, err := loadSystems(filepath.Join("data", "external", "systems.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	connectors := map[string]bool{}
+	for _, op := range cat.Ops {
+		connectors[op.Connector] = true
+	}
+	texts, ids := map[string]string{}, map[string]bool{}
+	counts := map[string]int{}
+	for _, split := range []string{"dev", "heldout"} {
+		items, err := loadExternal(externalPath("../..", split), sys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[split] = len(items)
+		for _, it := range items {
+			r := it.rec
+			where := split + ":" + r.ID
+			if ids[r.ID] {
+				t.Errorf("%s: id repeats", where)
+			}
+			ids[r.ID] = true
+			key := strings.ToLower(strings.Join(strings.Fields(r.Text), " "))
+			if prev, dup := texts[key]; dup {
+				t.Errorf("%s repeats %s", where, prev)
+			}
+			texts[key] = where
+			if got := splitOf(r.Source); got != split {
+				t.Errorf("%s: source %s hashes to %s", where, r.Source, got)
+			}
+			if !strings.HasPrefix(r.Source, "https://") && !strings.HasPrefix(r.Source, "http://") {
+				t.Errorf("%s: source %q is not a URL", where, r.Source)
+			}
+			if len(r.Text) > 4000 {
+				t.Errorf("%s: %d characters", where, len(r.Text))
+			}
+			kind, rest, _ := strings.Cut(it.gold.trigger, " ")
+			switch kind {
+			case "poll":
+				o, ok := cat.Op(rest)
+				if !ok || o.Trigger == nil {
+					t.Errorf("%s: %s is not a pollable operation", where, rest)
+				}
+			case "schedule":
+				if n := len(strings.Fields(rest)); n > 1 && n != 5 {
+					t.Errorf("%s: schedule wants a class or 5 cron fields: %q", where, rest)
+				} else if n == 1 && !map[string]bool{"every": true, "hourly": true, "daily": true, "weekly": true, "monthly": true}[rest] {
+					t.Errorf("%s: schedule class %q", where, rest)
+				}
+			case "webhook", "manual", "any", "unavailable":
+				if rest != "" {
+					t.Errorf("%s: trigger %q", where, it.gold.trigger)
+				}
+			default:
+				t.Errorf("%s: trigger %q", where, it.gold.trigger)
+			}
+			allowed := map[string]bool{}
+			for _, w := range r.Writes {
+				c, del, _ := strings.Cut(w, ":")
+				if !connectors[c] || (del != "" && del != "delete") {
+					t.Errorf("%s: writes %q", where, w)
+				}
+				allowed[w] = true
+			}
+			depth := 0
+			for _, tok := range it.gold.steps {
+				switch {
+				case tok == "if(" || tok == "else(" || tok == "each(":
+					depth++
+				case tok == ")":
+					depth--
+				default:
+					op, ok := cat.Op(tok)
+					if !ok {
+						t.Errorf("%s: unknown operation %s", where, tok)
+						continue
+					}
+					if !op.Hints.ReadOnly && tok != "http.request" && !allowed[op.Connector] && !allowed[op.Connector+":delete"] {
+						t.Errorf("%s: gold writes with %s but writes lacks %s", where, tok, op.Connector)
+					}
+					if op.Hints.Destructive && !allowed[op.Connector+":delete"] {
+						t.Errorf("%s: gold %s is destructive but writes lacks %s:delete", where, tok, op.Connector)
+					}
+				}
+				if depth < 0 {
+					t.Errorf("%s: unbalanced", where)
+				}
+			}
+			if depth != 0 {
+				t.Errorf("%s: unbalanced", where)
+			}
+			if kind == "unavailable" && !strings.Contains(strings.Join(r.Clauses, " "), "miss:") {
+				t.Errorf("%s: an unavailable trigger needs the missing system as a miss: clause", where)
+			}
+		}
+	}
+	total := counts["dev"] + counts["heldout"]
+	if total < 200 {
+		t.Fatalf("%d external requests; the issue asks for at least 200", total)
+	}
+	// About 60/40, as the hash rule intends.
+	if f := float64(counts["dev"]) / float64(total); f < 0.5 || f > 0.7 {
+		t.Errorf("dev share %.2f", f)
+	}
+}
+
+// The system map replaces names longest first, on word boundaries, and a
+// protected phrase stays.
+func TestSystemMap(t *testing.T) {
+	sys, err := loadSystems(filepath.Join("data", "external", "systems.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		"New HubSpot CRM deal to Slack":           "New CRM deal to chat",
+		"Sync Linear issues with Linearity":       "Sync tracker issues with Linearity",
+		"Automate daily Outlook calendar digests": "Automate daily Outlook calendar digests",
+		"Send with Outlook via Gmail":             "Send with email via email",
+		"Create a Monday.com item on Monday":      "Create a tracker item on Monday",
+	} {
+		if got := sys.apply(in); got != want {
+			t.Errorf("%q -> %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The external judge: a draft that writes where it was not asked, drops a
+// condition and misses the trigger is caught on each count; calibration
+// error is zero for confident right answers.
+func TestJudgeExternal(t *testing.T) {
+	cc, err := examplecat.Load("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := nl2flow.FromConnectors(cc)
+	comp := &nl2flow.Compiler{Catalog: func() *nl2flow.Catalog { return cat }}
+	d, err := comp.Compile(context.Background(), nl2flow.Request{Text: "When a deal is won in the CRM, create a project in the tracker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := extItem{rec: extRecord{Writes: []string{"chat"}, Clauses: []string{"cond:over 10,000 euros", "miss:Airtable"}}}
+	it.gold = item{trigger: "poll crm.listContacts", steps: skeletonTokens("if( chat.postMessage )"), params: map[string]string{}}
+	r := judge(it.gold, d, nil, cat)
+	x := judgeExternal(it, d, r, cat)
+	if x.trigOK || !x.trigScored || len(x.unrequested) != 1 || x.unrequested[0] != "tracker.createProject" || x.right {
+		t.Fatalf("%+v\n%s", x, d.YAML)
+	}
+	// miss, step:chat.postMessage and the trigger are dropped; the
+	// condition counts as compiled because the draft filters its trigger
+	// (stage = closed_won): the check is structural, not semantic.
+	if x.dropped != 3 || x.clauses != 4 || strings.Join(x.droppedWhat, " ") != "miss:Airtable step:chat.postMessage trigger:poll crm.listContacts" {
+		t.Fatalf("%+v", x)
+	}
+	// Named in not_understood, a missing system is not a silent drop.
+	d.NotUnderstood = []string{"I do not know Airtable"}
+	if x = judgeExternal(it, d, r, cat); x.dropped != 2 {
+		t.Fatalf("%+v", x)
+	}
+	// Asked to delete in the CRM: a delete there is requested, a delete in
+	// the tracker is not, and neither is a CRM delete when only changes
+	// were asked for. An HTTP GET (no method) and a list are reads.
+	del := &flow.Flow{Steps: []*flow.Step{{Kind: flow.KindCall, Call: "crm.deleteOpportunity"},
+		{Kind: flow.KindCall, Call: "http.request"}, {Kind: flow.KindCall, Call: "crm.listContacts"}}}
+	if w := unrequestedWrites([]string{"crm:delete"}, del, cat); len(w) != 0 {
+		t.Fatalf("%v", w)
+	}
+	if w := unrequestedWrites([]string{"crm"}, del, cat); len(w) != 1 {
+		t.Fatalf("%v", w)
+	}
+	if w := unrequestedWrites([]string{"tracker:delete"}, del, cat); len(w) != 1 {
+		t.Fatalf("%v", w)
+	}
+	// (|2 - 1.9| + |0 - 0.15|) / 3
+	if e := ece([]float64{0.95, 0.95, 0.15}, []bool{true, true, false}); math.Abs(e-0.25/3) > 1e-9 {
+		t.Fatalf("ece %v", e)
+	}
+	if cronClass(strings.Fields("0 9 * * 1")) != "weekly" || cronClass(strings.Fields("*/15 * * * *")) != "every" || cronClass(strings.Fields("30 8 * * 1-5")) != "daily" {
+		t.Fatal("cron classes")
 	}
 }

@@ -72,3 +72,25 @@ func TestAuditLog(t *testing.T) {
 		}}
 	})
 }
+
+func TestPayloadSealing(t *testing.T) {
+	pg := pgtest.Shared(t)
+	storetest.RunSealing(t, func(t *testing.T) storetest.SealFixture {
+		url := pg.NewDatabase(t)
+		open := func() store.Store {
+			s, err := postgres.Open(context.Background(), url, slog.New(slog.DiscardHandler), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+		s := open()
+		db, err := sql.Open("pgx", url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return storetest.SealFixture{Store: s, DB: db, Other: open}
+	})
+}

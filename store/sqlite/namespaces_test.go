@@ -12,8 +12,9 @@ import (
 	"github.com/weftio/weft/store/storetest"
 )
 
-// A database written before namespaces (schema 009, with data) opens,
-// migrates in place, and has everything in the default namespace.
+// A database written before namespaces (schema 009, with data; and 012,
+// merged before 010) opens, migrates in place (010 too, though 012 was
+// there), and has everything in the default namespace.
 func TestMigrateToNamespaces(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -21,7 +22,7 @@ func TestMigrateToNamespaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sqlstore.Migrate(ctx, db, storetest.MigrationsUpTo(t, sqlite.Migrations(), 9), sqlstore.SQLite); err != nil {
+	if err := sqlstore.Migrate(ctx, db, storetest.MigrationsUpTo(t, sqlite.Migrations(), 9, 12), sqlstore.SQLite); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range storetest.PreNamespaceRows {

@@ -86,3 +86,24 @@ func BenchmarkAuditAppend(b *testing.B) {
 		})
 	})
 }
+
+func TestPayloadSealing(t *testing.T) {
+	storetest.RunSealing(t, func(t *testing.T) storetest.SealFixture {
+		dir := t.TempDir()
+		open := func() store.Store {
+			s, err := sqlite.Open(context.Background(), dir, slog.New(slog.DiscardHandler), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+		s := open()
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "weft.db")+"?_pragma=busy_timeout(10000)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return storetest.SealFixture{Store: s, DB: db, Other: open}
+	})
+}

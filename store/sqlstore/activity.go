@@ -147,5 +147,14 @@ func (s *Store) ToolCalls(ctx context.Context, f store.ToolCallFilter) ([]store.
 		c.Key = strings.TrimPrefix(worker.String, "key:")
 		out = append(out, c)
 	}
-	return out, s.wrap(rows.Err(), "tool calls")
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(err, "tool calls")
+	}
+	rows.Close()
+	for i := range out {
+		if out[i].Error, err = s.open(ctx, "runs.error_message", out[i].ID, out[i].Error); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -55,6 +55,8 @@ type Store struct {
 	qs     map[string]string
 	stmts  map[string]*sql.Stmt
 	linger time.Duration
+
+	payload store.PayloadSealer // nil: payloads are stored in the clear
 }
 
 // Options configure New.
@@ -536,33 +538,32 @@ func nullTime(t *time.Time) any {
 
 const runCols = `id, flow, version, status, trigger_kind, idem_key, input, output, error_code, error_message, failed_step, override, sync, created_at, started_at, finished_at`
 
+// runColsNoPayloads is runCols with the payload columns read as NULL.
+const runColsNoPayloads = `id, flow, version, status, trigger_kind, idem_key, NULL, NULL, error_code, error_message, failed_step, NULL, sync, created_at, started_at, finished_at`
+
 const (
 	runStart  = `UPDATE runs SET status = 'running' WHERE id = ? AND status = 'queued'`
-	runUpdate = `UPDATE runs SET status = ?, output = ?, error_code = ?, error_message = ?, failed_step = ?, finished_at = ?, override = NULL WHERE id = ?`
+	runUpdate = `UPDATE runs SET status = ?, input = COALESCE(?, input), output = ?, error_code = ?, error_message = ?, failed_step = ?, finished_at = ?, override = NULL WHERE id = ?`
 )
 
-func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r *store.Run) error {
+func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r *store.Run, p runPayload) error {
 	st, err := s.stmt(ctx, tx, runInserts[1])
 	if err != nil {
 		return err
 	}
-	_, err = st.ExecContext(ctx, runArgs(nil, r)...)
+	_, err = st.ExecContext(ctx, runArgs(nil, r, p)...)
 	return err
 }
 
-// runArgs appends r's columns, in runCols order, to args.
-func runArgs(args []any, r *store.Run) []any {
-	var ov any
-	if r.Override != nil {
-		b, _ := json.Marshal(r.Override)
-		ov = string(b)
-	}
+// runArgs appends r's columns, in runCols order, to args; p holds its
+// payload columns as written (sealRun).
+func runArgs(args []any, r *store.Run, p runPayload) []any {
 	sync := 0
 	if r.Sync {
 		sync = 1
 	}
-	return append(args, r.ID, r.Flow, r.Version, r.Status, r.TriggerKind, nullStr(r.IdemKey), nullRaw(r.Input), nullRaw(r.Output),
-		nullStr(r.ErrorCode), nullStr(r.ErrorMessage), nullStr(r.FailedStep), ov, sync,
+	return append(args, r.ID, r.Flow, r.Version, r.Status, r.TriggerKind, nullStr(r.IdemKey), p.input, p.output,
+		nullStr(r.ErrorCode), p.emsg, nullStr(r.FailedStep), p.override, sync,
 		micros(r.CreatedAt), micros(r.StartedAt), nullTime(r.FinishedAt))
 }
 
@@ -597,8 +598,12 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*sto
 	if enqueue && rc == nil {
 		return nil, false, weft.Errorf(weft.EUnavailable, "the run queue is not started")
 	}
+	p, err := s.sealRun(ctx, r)
+	if err != nil {
+		return nil, false, err
+	}
 	fn := func(tx *sql.Tx) error {
-		if err := s.insertRun(ctx, tx, r); err != nil {
+		if err := s.insertRun(ctx, tx, r, p); err != nil {
 			if s.isUniq(err) {
 				return errDuplicate
 			}
@@ -613,7 +618,7 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*sto
 	}
 	// River's insert is plain SQL in our transaction, so it group-commits
 	// with other writers; a failed batch is rolled back and retried alone.
-	err := s.write(ctx, fn)
+	err = s.write(ctx, fn)
 	if errors.Is(err, errDuplicate) {
 		existing, gerr := s.runByKey(ctx, r.Flow, r.IdemKey)
 		if gerr != nil {
@@ -680,7 +685,11 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, 
 			args = append(args, fl)
 		}
 	}
-	q := `SELECT ` + runCols + ` FROM runs`
+	cols := runCols
+	if f.NoPayloads {
+		cols = runColsNoPayloads
+	}
+	q := `SELECT ` + cols + ` FROM runs`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -728,6 +737,7 @@ func (s *Store) queryRuns(ctx context.Context, db querier, q string, args ...any
 	}
 	defer rows.Close()
 	out := []*store.Run{}
+	var ovs []string // override columns, opened after the rows are read
 	for rows.Next() {
 		r := &store.Run{}
 		var idem, input, output, ecode, emsg, fstep, ov sql.NullString
@@ -744,10 +754,7 @@ func (s *Store) queryRuns(ctx context.Context, db querier, q string, args ...any
 		if output.Valid {
 			r.Output = json.RawMessage(output.String)
 		}
-		if ov.Valid {
-			r.Override = &store.Override{}
-			_ = json.Unmarshal([]byte(ov.String), r.Override)
-		}
+		ovs = append(ovs, ov.String)
 		r.Sync = sync == 1
 		r.CreatedAt, r.StartedAt = fromMicros(created), fromMicros(started)
 		if finished.Valid {
@@ -756,24 +763,36 @@ func (s *Store) queryRuns(ctx context.Context, db querier, q string, args ...any
 		}
 		out = append(out, r)
 	}
-	return out, s.wrap(rows.Err(), "query runs")
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(err, "query runs")
+	}
+	rows.Close()
+	return out, s.openRuns(ctx, out, ovs)
 }
 
 // UpdateRun implements store.Store.
 func (s *Store) UpdateRun(ctx context.Context, r *store.Run, attempts []store.Attempt) error {
+	p, err := s.sealRun(ctx, &store.Run{ID: r.ID, Input: r.Input, Output: r.Output, ErrorMessage: r.ErrorMessage})
+	if err != nil {
+		return err
+	}
+	ap, err := s.sealAttempts(ctx, attempts)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		st, err := s.stmt(ctx, tx, runUpdate)
 		if err != nil {
 			return err
 		}
-		res, err := st.ExecContext(ctx, r.Status, nullRaw(r.Output), nullStr(r.ErrorCode), nullStr(r.ErrorMessage), nullStr(r.FailedStep), nullTime(r.FinishedAt), r.ID)
+		res, err := st.ExecContext(ctx, r.Status, p.input, p.output, nullStr(r.ErrorCode), p.emsg, nullStr(r.FailedStep), nullTime(r.FinishedAt), r.ID)
 		if err != nil {
 			return s.wrap(err, "update run")
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return weft.Errorf(weft.ENotFound, "no run with id %q", r.ID)
 		}
-		return s.insertAttempts(ctx, tx, attempts)
+		return s.insertAttempts(ctx, tx, attempts, ap)
 	})
 }
 
@@ -790,19 +809,32 @@ func (s *Store) InsertRuns(ctx context.Context, runs []store.LoggedRun) error {
 	// Up to runsPerInsert runs per statement, then all their attempts
 	// (attemptsPerInsert per statement): a batch of tool-call records
 	// costs a few statements, not two per record.
+	// Payloads are sealed before the write: sealing may store a new data
+	// key, and a write inside a write would wait on itself.
+	ps := make([]runPayload, len(runs))
+	var attempts []store.Attempt
+	for i, lr := range runs {
+		var err error
+		if ps[i], err = s.sealRun(ctx, lr.Run); err != nil {
+			return err
+		}
+		attempts = append(attempts, lr.Attempts...)
+	}
+	ap, err := s.sealAttempts(ctx, attempts)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		var attempts []store.Attempt
 		var args []any // reused for each statement
-		for rs := runs; len(rs) > 0; {
+		for rs, rp := runs, ps; len(rs) > 0; {
 			n := min(len(rs), runsPerInsert)
 			st, err := s.stmt(ctx, tx, runInserts[n])
 			if err != nil {
 				return err
 			}
 			args = args[:0]
-			for _, lr := range rs[:n] {
-				args = runArgs(args, lr.Run)
-				attempts = append(attempts, lr.Attempts...)
+			for i, lr := range rs[:n] {
+				args = runArgs(args, lr.Run, rp[i])
 			}
 			if _, err := st.ExecContext(ctx, args...); err != nil {
 				if s.isUniq(err) {
@@ -813,9 +845,9 @@ func (s *Store) InsertRuns(ctx context.Context, runs []store.LoggedRun) error {
 				}
 				return s.wrap(err, "insert runs")
 			}
-			rs = rs[n:]
+			rs, rp = rs[n:], rp[n:]
 		}
-		return s.insertAttempts(ctx, tx, attempts)
+		return s.insertAttempts(ctx, tx, attempts, ap)
 	})
 }
 
@@ -855,14 +887,17 @@ func (s *Store) Requeue(ctx context.Context, id string, from []string, ov *store
 	if rc == nil {
 		return weft.Errorf(weft.EUnavailable, "the run queue is not started")
 	}
+	var ovs any
+	if ov != nil {
+		b, _ := json.Marshal(ov)
+		var err error
+		if ovs, err = s.sealRaw(ctx, "runs.override", id, b); err != nil {
+			return err
+		}
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.setStatus(ctx, tx, id, from, store.RunQueued); err != nil {
 			return err
-		}
-		var ovs any
-		if ov != nil {
-			b, _ := json.Marshal(ov)
-			ovs = string(b)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET override = ?, finished_at = NULL, error_code = NULL, error_message = NULL WHERE id = ?`), ovs, id); err != nil {
 			return s.wrap(err, "requeue")
@@ -878,7 +913,9 @@ const attemptCols = `run_id, flow, version, step, step_key, kind, attempt, trigg
 // parameters; 20 columns x 16 rows stays far below).
 const attemptsPerInsert = 16
 
-func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, as []store.Attempt) error {
+// insertAttempts inserts as; ps holds their payload columns as written
+// (sealAttempts).
+func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, as []store.Attempt, ps []attemptPayload) error {
 	for len(as) > 0 {
 		n := min(len(as), attemptsPerInsert)
 		st, err := s.stmt(ctx, tx, attemptInserts[n])
@@ -886,15 +923,16 @@ func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, as []store.Attem
 			return err
 		}
 		args := make([]any, 0, n*20)
-		for _, a := range as[:n] {
+		for i, a := range as[:n] {
+			p := ps[i]
 			args = append(args, a.RunID, a.Flow, a.Version, a.StepID, a.StepKey, a.Kind, a.Attempt, a.TriggerKind, a.Status, nullStr(a.Worker),
 				micros(a.StartedAt), micros(a.FinishedAt), a.DurationUS, a.InputSize, a.OutputSize,
-				nullStr(a.ErrorClass), nullStr(a.ErrorMessage), nullRaw(a.Input), nullRaw(a.Output), nullRaw(a.Checkpoint))
+				nullStr(a.ErrorClass), p.emsg, p.input, p.output, p.checkpoint)
 		}
 		if _, err := st.ExecContext(ctx, args...); err != nil {
 			return s.wrap(err, "append attempts")
 		}
-		as = as[n:]
+		as, ps = as[n:], ps[n:]
 	}
 	return nil
 }
@@ -933,11 +971,19 @@ func (s *Store) AppendAttempts(ctx context.Context, as []store.Attempt) error {
 	if len(as) == 0 {
 		return nil
 	}
-	return s.write(ctx, func(tx *sql.Tx) error { return s.insertAttempts(ctx, tx, as) })
+	ps, err := s.sealAttempts(ctx, as)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error { return s.insertAttempts(ctx, tx, as, ps) })
 }
 
 // Checkpoint implements store.Store.
 func (s *Store) Checkpoint(ctx context.Context, runID string, as []store.Attempt) error {
+	ps, err := s.sealAttempts(ctx, as)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		st, err := s.stmt(ctx, tx, runStart)
 		if err != nil {
@@ -946,7 +992,7 @@ func (s *Store) Checkpoint(ctx context.Context, runID string, as []store.Attempt
 		if _, err := st.ExecContext(ctx, runID); err != nil {
 			return s.wrap(err, "checkpoint")
 		}
-		return s.insertAttempts(ctx, tx, as)
+		return s.insertAttempts(ctx, tx, as, ps)
 	})
 }
 
@@ -976,7 +1022,31 @@ func (s *Store) ListAttempts(ctx context.Context, runID string) ([]store.Attempt
 		}
 		out = append(out, a)
 	}
-	return out, s.wrap(rows.Err(), "list attempts")
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(err, "list attempts")
+	}
+	rows.Close()
+	for i := range out {
+		a := &out[i]
+		if a.ErrorMessage, err = s.open(ctx, "step_attempts.error_message", a.RunID, a.ErrorMessage); err != nil {
+			return nil, err
+		}
+		if len(a.Input) > 0 {
+			v, err := s.open(ctx, "step_attempts.input", a.RunID, string(a.Input))
+			if err != nil {
+				return nil, err
+			}
+			a.Input = json.RawMessage(v)
+		}
+		if len(a.Output) > 0 {
+			v, err := s.open(ctx, "step_attempts.output", a.RunID, string(a.Output))
+			if err != nil {
+				return nil, err
+			}
+			a.Output = json.RawMessage(v)
+		}
+	}
+	return out, nil
 }
 
 // Checkpoints implements store.Store.
@@ -998,7 +1068,18 @@ func (s *Store) Checkpoints(ctx context.Context, runID string) (map[string]json.
 			out[key] = json.RawMessage("null")
 		}
 	}
-	return out, s.wrap(rows.Err(), "checkpoints")
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(err, "checkpoints")
+	}
+	rows.Close()
+	for k, v := range out {
+		o, err := s.open(ctx, "step_attempts.checkpoint", runID, string(v))
+		if err != nil {
+			return nil, err
+		}
+		out[k] = json.RawMessage(o)
+	}
+	return out, nil
 }
 
 // Purge implements store.Store.

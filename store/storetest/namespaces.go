@@ -122,9 +122,9 @@ func namespaces(t *testing.T, s store.Store) {
 	}
 }
 
-// MigrationsUpTo is the migrations of fsys numbered up to last: a
-// database as an older Weft left it.
-func MigrationsUpTo(t testing.TB, fsys fs.FS, last int) fs.FS {
+// MigrationsUpTo is the migrations of fsys numbered up to last (and those
+// numbered in also): a database as an older Weft left it.
+func MigrationsUpTo(t testing.TB, fsys fs.FS, last int, also ...int) fs.FS {
 	t.Helper()
 	names, err := fs.Glob(fsys, "*.sql")
 	if err != nil {
@@ -133,7 +133,7 @@ func MigrationsUpTo(t testing.TB, fsys fs.FS, last int) fs.FS {
 	out := fstest.MapFS{}
 	for _, n := range names {
 		v, err := strconv.Atoi(strings.SplitN(n, "_", 2)[0])
-		if err != nil || v > last {
+		if err != nil || v > last && !slices.Contains(also, v) {
 			continue
 		}
 		b, err := fs.ReadFile(fsys, n)

@@ -3,6 +3,7 @@ import { api, onUnauthorized, setCSRF, ApiError } from "./api";
 import { useRoute, href, type Route } from "./router";
 import { FlowsView } from "./views/flows";
 import { BuilderView } from "./builder";
+import { clearMe, useMe } from "./me";
 
 // Every view but the flows list loads on first visit, so the first load stays small.
 function lazyView<K extends string>(load: () => Promise<Record<K, (p: { route: Route }) => ReactNode>>, name: K) {
@@ -22,6 +23,8 @@ interface ViewDef {
   render: (r: Route) => ReactNode;
   /** the view fills the page (no padding, no page scroll) */
   full?: boolean;
+  /** the permission (GET /api/me) without which the nav does not offer the view */
+  need?: string;
 }
 
 const views: ViewDef[] = [
@@ -34,6 +37,8 @@ const views: ViewDef[] = [
   { id: "mappings", label: "Mappings", render: lazyView(() => import("./views/mappings"), "MappingsView") },
   { id: "monitoring", label: "Monitoring", render: lazyView(() => import("./views/monitoring"), "MonitoringView") },
   { id: "mcp", label: "MCP", render: lazyView(() => import("./views/mcp"), "McpView") },
+  { id: "access", label: "Access", render: lazyView(() => import("./views/access"), "AccessView") },
+  { id: "audit", label: "Audit", need: "audit.read", render: lazyView(() => import("./views/audit"), "AuditView") },
   { id: "try", label: "Try", render: (r) => <Suspense fallback={<p className="muted">Loading…</p>}><TryView route={r} /></Suspense> },
 ];
 
@@ -68,27 +73,45 @@ export function App() {
       })
       .catch(() => setSession({ required: false, authenticated: true }));
   }, [needSignIn]);
+  const { me } = useMe(!!session?.authenticated && !needSignIn);
   const signOut = async () => {
     try {
       await api("/api/session", { method: "DELETE" });
     } finally {
       setCSRF("");
+      clearMe();
       setNeedSignIn(true);
     }
   };
   const current = views.find((v) => v.id === route.parts[0]) ?? views[0];
-  if (needSignIn) return <SignIn onDone={() => setNeedSignIn(false)} />;
+  // A view the caller's role does not allow is left out of the nav (its
+  // page still explains the refusal when opened by a link).
+  const offered = views.filter((v) => !v.need || !me || me.permissions?.includes(v.need) || v === current);
+  if (needSignIn)
+    return (
+      <SignIn
+        onDone={() => {
+          clearMe();
+          setNeedSignIn(false);
+        }}
+      />
+    );
   if (!session) return <p className="muted">Loading…</p>;
   return (
     <div className="shell">
       <nav className="nav" aria-label="Main">
         <a className="brand" href={href("/")}>Weft</a>
-        {views.map((v) => (
+        {offered.map((v) => (
           <a key={v.id} href={href("/" + v.id)} aria-current={v === current ? "page" : undefined}>
             {v.label}
           </a>
         ))}
         <span className="grow" />
+        {session.required && me && (
+          <a className="nav-user" href={href("/access")} title="My account: tokens and roles">
+            {me.principal.name || me.actor}
+          </a>
+        )}
         {session.required && (
           <button className="ghost" onClick={signOut}>
             Sign out
@@ -160,6 +183,7 @@ function SignIn({ onDone }: { onDone: () => void }) {
             Sign in with the token
           </button>
         </form>
+        {/* Single sign-on: the "Sign in with SSO" button (OpenID Connect) goes here, above the error. */}
         {err && (
           <p className="error" role="alert">
             {err}

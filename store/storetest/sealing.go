@@ -1,0 +1,251 @@
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/internal/seal"
+	"github.com/weftio/weft/store"
+	"github.com/weftio/weft/store/sqlstore"
+)
+
+// SealFixture is a fresh store for the payload-sealing suite, with the
+// database it writes to opened directly (what an attacker who copies the
+// database file or reads a backup sees) and a way to open the same
+// database again without a payload sealer (a process started without it).
+type SealFixture struct {
+	Store store.Store
+	DB    *sql.DB
+	Other func() store.Store
+}
+
+// payloadSealing is the store's setter (sqlstore.Store has it).
+type payloadSealing interface {
+	SetPayloadSealer(store.PayloadSealer)
+}
+
+// DumpRows returns every row of the tables that hold payloads, as text.
+func DumpRows(t testing.TB, db *sql.DB) string {
+	t.Helper()
+	var b strings.Builder
+	for _, table := range []string{"runs", "step_attempts", "data_keys"} {
+		rows, err := db.Query(`SELECT * FROM ` + table)
+		if err != nil {
+			t.Fatalf("dump %s: %v", table, err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatalf("dump %s: %v", table, err)
+			}
+			for _, v := range vals {
+				switch x := v.(type) {
+				case []byte:
+					b.Write(x)
+				default:
+					fmt.Fprint(&b, x)
+				}
+				b.WriteByte('|')
+			}
+			b.WriteByte('\n')
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("dump %s: %v", table, err)
+		}
+		rows.Close()
+	}
+	return b.String()
+}
+
+// RunSealing runs the payload-sealing suite: payload columns are sealed
+// at rest and read back in the clear, legacy plaintext rows stay readable
+// and are sealed by SealPlaintext, data keys are rewrapped under a new
+// master key (after which the old one opens nothing), and a wrong key or a
+// sealed value moved to another row is a clear error.
+func RunSealing(t *testing.T, open func(t *testing.T) SealFixture) {
+	ctx := context.Background()
+	const marker = "PII-MARKER-7f3a"
+
+	t.Run("payloads are sealed at rest and read back", func(t *testing.T) {
+		fx := open(t)
+		s := fx.Store
+		// A run written before sealing was on (a legacy row).
+		legacy := &store.Run{ID: sqlstore.NewID(), Flow: "orders", Version: 1, Status: store.RunSucceeded, TriggerKind: "webhook",
+			Input: json.RawMessage(`{"body":{"note":"LEGACY-` + marker + `"}}`), Sync: true}
+		must(t, s.InsertRun(ctx, legacy, []store.Attempt{{RunID: legacy.ID, Flow: "orders", Version: 1, StepID: "a", StepKey: "a", Kind: "set",
+			Attempt: 1, TriggerKind: "webhook", Status: store.AttemptOK, Input: json.RawMessage(`{"x":"LEGACY-` + marker + `"}`)}}))
+
+		k1key := seal.NewKey()
+		k1, err := seal.New(k1key)
+		must(t, err)
+		s.(payloadSealing).SetPayloadSealer(seal.NewEnvelope(k1, s))
+
+		// An async run: created, then checkpointed, then dead with an error.
+		r := &store.Run{Flow: "orders", Version: 1, Status: store.RunQueued, TriggerKind: "webhook",
+			Input: json.RawMessage(`{"body":{"email":"` + marker + `@example.com"}}`)}
+		_, _, err = s.CreateRun(ctx, r, false)
+		must(t, err)
+		must(t, s.Checkpoint(ctx, r.ID, []store.Attempt{{RunID: r.ID, Flow: "orders", Version: 1, StepID: "map", StepKey: "map", Kind: "set",
+			Attempt: 1, TriggerKind: "webhook", Status: store.AttemptOK, StartedAt: time.Now(), FinishedAt: time.Now(),
+			Input: json.RawMessage(`{"in":"` + marker + `"}`), Output: json.RawMessage(`{"out":"` + marker + `"}`), Checkpoint: json.RawMessage(`{"cp":"` + marker + `"}`)}}))
+		fin := time.Now()
+		r.Status, r.ErrorCode, r.ErrorMessage, r.FailedStep, r.FinishedAt = store.RunDead, "unavailable", "503 for "+marker, "post", &fin
+		r.Output = json.RawMessage(`{"status":500,"body":"` + marker + `"}`)
+		must(t, s.UpdateRun(ctx, r, []store.Attempt{{RunID: r.ID, Flow: "orders", Version: 1, StepID: "post", StepKey: "post", Kind: "call",
+			Attempt: 1, TriggerKind: "webhook", Status: store.AttemptError, ErrorClass: "retryable", ErrorMessage: "503: " + marker,
+			StartedAt: time.Now(), FinishedAt: time.Now(), Input: json.RawMessage(`{"body":"` + marker + `"}`)}}))
+		// A sync run and an MCP tool call, recorded finished.
+		sr := &store.Run{ID: sqlstore.NewID(), Flow: "orders", Version: 1, Status: store.RunSucceeded, TriggerKind: "webhook", Sync: true,
+			Input: json.RawMessage(`{"body":"` + marker + `"}`), Output: json.RawMessage(`{"body":"` + marker + `"}`)}
+		tc := &store.Run{ID: "zz-tool-call", Flow: "mcp:crm", Version: 0, Status: store.RunFailed, TriggerKind: "mcp", ErrorMessage: "refused " + marker}
+		must(t, s.InsertRuns(ctx, []store.LoggedRun{{Run: sr}, {Run: tc, Attempts: []store.Attempt{{RunID: tc.ID, Flow: tc.Flow, StepID: "crm.find", StepKey: "crm.find",
+			Kind: "call", Attempt: 1, TriggerKind: "mcp", Status: store.AttemptError, Worker: "key:k1", ErrorMessage: marker}}}}))
+
+		dump := DumpRows(t, fx.DB)
+		if n := strings.Count(dump, marker); n != 2 || strings.Count(dump, "LEGACY-"+marker) != 2 {
+			t.Fatalf("the marker is in the clear in %d places of the raw rows (want only the 2 legacy ones):\n%s", n, dump)
+		}
+		if !strings.Contains(dump, seal.Prefix) {
+			t.Fatalf("no sealed value in the raw rows:\n%s", dump)
+		}
+
+		// Everything reads back in the clear.
+		got, err := s.GetRun(ctx, r.ID)
+		must(t, err)
+		if !strings.Contains(string(got.Input), marker) || !strings.Contains(string(got.Output), marker) || !strings.Contains(got.ErrorMessage, marker) {
+			t.Fatalf("run read back %+v", got)
+		}
+		as, err := s.ListAttempts(ctx, r.ID)
+		must(t, err)
+		if len(as) != 2 || !strings.Contains(string(as[0].Input), marker) || !strings.Contains(string(as[0].Output), marker) ||
+			!strings.Contains(as[1].ErrorMessage, marker) || !strings.Contains(string(as[1].Input), marker) {
+			t.Fatalf("attempts read back %+v", as)
+		}
+		cps, err := s.Checkpoints(ctx, r.ID)
+		must(t, err)
+		if string(cps["map"]) != `{"cp":"`+marker+`"}` {
+			t.Fatalf("checkpoints %s", cps)
+		}
+		runs, err := s.ListRuns(ctx, store.RunFilter{})
+		must(t, err)
+		if len(runs) != 4 {
+			t.Fatalf("list: %d runs", len(runs))
+		}
+		listed, err := s.ListRuns(ctx, store.RunFilter{NoPayloads: true})
+		must(t, err)
+		for _, br := range listed {
+			if br.Input != nil || br.Output != nil || br.Override != nil {
+				t.Fatalf("NoPayloads listed payloads: %+v", br)
+			}
+			if br.ID == r.ID && !strings.Contains(br.ErrorMessage, marker) {
+				t.Fatalf("NoPayloads: error message %q", br.ErrorMessage)
+			}
+		}
+		calls, err := s.ToolCalls(ctx, store.ToolCallFilter{})
+		must(t, err)
+		if len(calls) != 1 || calls[0].Error != "refused "+marker {
+			t.Fatalf("tool calls %+v", calls)
+		}
+		lg, err := s.GetRun(ctx, legacy.ID)
+		must(t, err)
+		if !strings.Contains(string(lg.Input), "LEGACY-"+marker) {
+			t.Fatalf("legacy run %s", lg.Input)
+		}
+
+		// The legacy rows are sealed in bounded batches.
+		total, cursor := 0, ""
+		for i := 0; ; i++ {
+			next, n, err := s.SealPlaintext(ctx, cursor, 1)
+			must(t, err)
+			total += n
+			if next == "" {
+				break
+			}
+			cursor = next
+			if i > 10 {
+				t.Fatal("SealPlaintext does not end")
+			}
+		}
+		if total != 2 {
+			t.Fatalf("sealed %d legacy columns, want 2", total)
+		}
+		if dump := DumpRows(t, fx.DB); strings.Contains(dump, marker) {
+			t.Fatalf("the marker is still in the clear after SealPlaintext:\n%s", dump)
+		}
+		lg, err = s.GetRun(ctx, legacy.ID)
+		must(t, err)
+		las, err := s.ListAttempts(ctx, legacy.ID)
+		must(t, err)
+		if !strings.Contains(string(lg.Input), "LEGACY-"+marker) || len(las) != 1 || !strings.Contains(string(las[0].Input), "LEGACY-"+marker) {
+			t.Fatalf("legacy run after sealing %s %+v", lg.Input, las)
+		}
+
+		// A store without a sealer refuses sealed values with a clear error.
+		bare := fx.Other()
+		if _, err := bare.GetRun(ctx, r.ID); weft.Code(err) != weft.EUnavailable || !strings.Contains(err.Error(), "no master key") {
+			t.Fatalf("no sealer: %v", err)
+		}
+
+		// Rotation: a new master key in front of the old one; every data
+		// key is rewrapped, in batches of one.
+		k2key := seal.NewKey()
+		both, err := seal.New(k2key, k1key)
+		must(t, err)
+		env2 := seal.NewEnvelope(both, s)
+		rewrapped := 0
+		for i := 0; ; i++ {
+			n, err := s.RewrapDataKeys(ctx, both.CurrentID(), 1, env2.Rewrap)
+			must(t, err)
+			if n == 0 {
+				break
+			}
+			rewrapped += n
+			if i > 10 {
+				t.Fatal("RewrapDataKeys does not end")
+			}
+		}
+		if rewrapped == 0 {
+			t.Fatal("no data key rewrapped")
+		}
+		// The new key alone opens everything; the old key alone nothing.
+		onlyNew, _ := seal.New(k2key)
+		o := fx.Other()
+		o.(payloadSealing).SetPayloadSealer(seal.NewEnvelope(onlyNew, o))
+		got, err = o.GetRun(ctx, r.ID)
+		must(t, err)
+		if !strings.Contains(string(got.Input), marker) {
+			t.Fatalf("new key: %s", got.Input)
+		}
+		old := fx.Other()
+		old.(payloadSealing).SetPayloadSealer(seal.NewEnvelope(k1, old))
+		if _, err := old.GetRun(ctx, r.ID); err == nil || weft.Code(err) != weft.EUnavailable || !strings.Contains(err.Error(), "not in the keyring") {
+			t.Fatalf("old key after rotation: %v", err)
+		}
+		// A wrong key is a clear error, not garbage.
+		wrongKeys, _ := seal.New(seal.NewKey())
+		wrong := fx.Other()
+		wrong.(payloadSealing).SetPayloadSealer(seal.NewEnvelope(wrongKeys, wrong))
+		if _, err := wrong.ListAttempts(ctx, r.ID); err == nil || !strings.Contains(err.Error(), "right master key") {
+			t.Fatalf("wrong key: %v", err)
+		}
+
+		// A sealed value moved to another row does not open.
+		if _, err := fx.DB.Exec(fmt.Sprintf(`UPDATE runs SET input = (SELECT input FROM runs WHERE id = '%s') WHERE id = '%s'`, r.ID, sr.ID)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := o.GetRun(ctx, sr.ID); err == nil || !strings.Contains(err.Error(), "does not authenticate") {
+			t.Fatalf("moved value: %v", err)
+		}
+	})
+}
