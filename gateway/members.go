@@ -95,11 +95,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	if req.Namespace == "" {
 		req.Namespace = access.DefaultNamespace
 	}
-	if err := allow(r, access.MembersManage, req.Namespace); err != nil {
-		writeErr(w, err)
-		return
+	err := allow(r, access.MembersManage, req.Namespace)
+	var u access.UserInfo
+	if err == nil {
+		u, err = d.CreateUser(r.Context(), req.Name, req.Password, req.Role, req.Namespace)
 	}
-	u, err := d.CreateUser(r.Context(), req.Name, req.Password, req.Role, req.Namespace)
 	s.audit(r, access.ActionUserCreate, "user:"+clip(req.Name, 64), err, map[string]any{"role": req.Role, "namespace": clip(req.Namespace, 64)})
 	if err != nil {
 		writeErr(w, err)
@@ -116,11 +116,10 @@ func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := chi.URLParam(r, "name")
-	if err := s.manageUser(r, d, name); err != nil {
-		writeErr(w, err)
-		return
+	err := s.manageUser(r, d, name)
+	if err == nil {
+		err = d.DisableUser(r.Context(), name)
 	}
-	err := d.DisableUser(r.Context(), name)
 	s.audit(r, access.ActionUserDisable, "user:"+clip(name, 64), err, nil)
 	if err != nil {
 		writeErr(w, err)
@@ -142,11 +141,10 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := chi.URLParam(r, "name")
-	if err := s.manageUser(r, d, name); err != nil {
-		writeErr(w, err)
-		return
+	err := s.manageUser(r, d, name)
+	if err == nil {
+		err = d.ResetPassword(r.Context(), name, req.Password)
 	}
-	err := d.ResetPassword(r.Context(), name, req.Password)
 	s.audit(r, access.ActionUserPasswordReset, "user:"+clip(name, 64), err, nil)
 	if err != nil {
 		writeErr(w, err)
@@ -295,11 +293,10 @@ func (s *Server) revokeServiceAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "id")
-	if err := s.manageServiceAccount(r, d, id); err != nil {
-		writeErr(w, err)
-		return
+	err := s.manageServiceAccount(r, d, id)
+	if err == nil {
+		err = d.RevokeServiceAccount(r.Context(), id)
 	}
-	err := d.RevokeServiceAccount(r.Context(), id)
 	s.audit(r, access.ActionServiceAccountRevoke, "service_account:"+clip(id, 64), err, nil)
 	if err != nil {
 		writeErr(w, err)
