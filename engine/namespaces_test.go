@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors"
@@ -49,6 +50,35 @@ func TestFlowStaysInItsNamespace(t *testing.T) {
 	}
 	if res.Run.ErrorCode != "connection_namespace" {
 		t.Fatalf("run with a connection moved away: %s %s %s", res.Run.Status, res.Run.ErrorCode, res.Run.ErrorMessage)
+	}
+}
+
+// A poll trigger's connection moved to another namespace after the deploy
+// is refused when the trigger polls.
+func TestPollStaysInItsNamespace(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t)
+	if err := e.Store().CreateNamespace(ctx, store.Namespace{Name: "team-b"}); err != nil {
+		t.Fatal(err)
+	}
+	add := func(ns string) {
+		t.Helper()
+		if err := e.Catalog().AddConnection(&connectors.Connection{Name: "b-poll", Connector: "http", Namespace: ns, BaseURL: "http://127.0.0.1:1", AllowPrivate: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("team-b")
+	src := "name: p\nnamespace: team-b\ntrigger:\n  poll:\n    operation: http.request\n    connection: b-poll\n    input: {method: GET, url: /items}\n    cursor: id\nsteps:\n  - set: {ok: true}\n"
+	if _, _, err := e.Deploy(ctx, "p.yaml", []byte(src)); err != nil {
+		t.Fatal(err)
+	}
+	add("default")
+	f, _, err := e.Flow(ctx, "p", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := engine.PollSource(e).Pull(ctx, f, "", time.Now()); err == nil || !strings.Contains(err.Error(), "belongs to namespace") {
+		t.Fatalf("poll through a connection moved away: %v", err)
 	}
 }
 
