@@ -381,6 +381,19 @@ func (c *Catalog) OperationNames() []string {
 	return out
 }
 
+// OperationReadOnly implements flow.ReadOnlyOperations: the operation's
+// read-only hint, when the catalog has the operation.
+func (c *Catalog) OperationReadOnly(name string) (readOnly, known bool) {
+	if c == nil {
+		return false, false
+	}
+	op, ok := c.Operation(name)
+	if !ok {
+		return false, false
+	}
+	return op.Hints.ReadOnly, true
+}
+
 // Operation looks up connector.operation.
 func (c *Catalog) Operation(name string) (*Operation, bool) {
 	c.mu.RLock()

@@ -47,6 +47,13 @@ type Config struct {
 	// RunRetention, the chain kept verifiable from its new anchor (0: kept
 	// forever).
 	AuditRetention time.Duration
+	// LoopHops is how many runs in a row a flow may cause itself through
+	// its own poll trigger (a run writing a record its trigger then sees)
+	// before the engine stops the chain (default 2; negative: no limit).
+	LoopHops int
+	// OnLoop is told when loop protection stops a chain (the monitor
+	// raises an alert).
+	OnLoop func(ctx context.Context, l Loop)
 }
 
 // Engine runs flows.
@@ -64,6 +71,7 @@ type Engine struct {
 	sources map[string]Source // pulled trigger kinds -> source
 	active  map[string]activeEntry
 	conns   connState
+	loops   loopGuard
 
 	shutdown chan struct{}
 	closing  sync.Once

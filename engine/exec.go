@@ -581,6 +581,7 @@ func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 				return cerr
 			}
 			rs.setOutput(sc, s.ID, out)
+			rs.noteWrite(s, in, out)
 			return nil
 		}
 		if cause := context.Cause(ctx); cause != nil {

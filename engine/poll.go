@@ -133,6 +133,18 @@ func (p *pollSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now 
 		}
 	}
 	b, _ := json.Marshal(next)
+	// Loop protection: a record this flow's own runs wrote starts a run one
+	// hop further, and none past the limit (the cursor still moves on).
+	hops := make([]int, 0, len(fire))
+	kept := fire[:0:0]
+	for _, r := range fire {
+		hop, ok := p.e.hopFor(f, r.body, keyField)
+		if ok {
+			kept = append(kept, r)
+			hops = append(hops, hop)
+		}
+	}
+	fire = kept
 	if pt.Batch {
 		if len(fire) == 0 {
 			return nil, string(b), nil
@@ -142,15 +154,30 @@ func (p *pollSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now 
 			records[i] = r.body
 		}
 		first, last := fire[0], fire[len(fire)-1]
-		return []Event{{Kind: flow.TriggerPoll, Body: map[string]any{"records": records, "count": int64(len(records))},
+		max := 0
+		for _, h := range hops {
+			if h > max {
+				max = h
+			}
+		}
+		return []Event{{Kind: flow.TriggerPoll, Body: map[string]any{"records": records, "count": int64(len(records))}, Headers: hopHeaders(max),
 			IdemKey: "poll:" + scalarKey(first.key) + "@" + scalarKey(first.cur) + ".." + scalarKey(last.key) + "@" + scalarKey(last.cur)}}, string(b), nil
 	}
 	events := make([]Event, 0, len(fire))
-	for _, r := range fire {
-		events = append(events, Event{Kind: flow.TriggerPoll, Body: r.body,
+	for i, r := range fire {
+		events = append(events, Event{Kind: flow.TriggerPoll, Body: r.body, Headers: hopHeaders(hops[i]),
 			IdemKey: "poll:" + scalarKey(r.key) + "@" + scalarKey(r.cur)})
 	}
 	return events, string(b), nil
+}
+
+// hopHeaders are a polled run's headers: its hop when a run of the same
+// flow caused it, none otherwise.
+func hopHeaders(hop int) map[string]string {
+	if hop <= 0 {
+		return nil
+	}
+	return map[string]string{HopHeader: strconv.Itoa(hop)}
 }
 
 // pollCursor is a poll trigger's stored position: the highest cursor value

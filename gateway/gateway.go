@@ -710,7 +710,16 @@ func (s *Server) deployFlow(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r, access.ActionFlowDeploy, "flow:"+f.Name, nil, map[string]any{"version": fv.Version, "file": file})
 	s.log.Info("flow deployed", "flow", f.Name, "version", fv.Version, "file", file)
-	writeJSON(w, http.StatusCreated, map[string]any{"name": f.Name, "namespace": fv.Namespace, "version": fv.Version, "active": true, "trigger": f.Trigger.Kind})
+	writeJSON(w, http.StatusCreated, map[string]any{"name": f.Name, "namespace": fv.Namespace, "version": fv.Version, "active": true, "trigger": f.Trigger.Kind,
+		"warnings": warningList(flow.Loops(f, s.e.Catalog()))})
+}
+
+// warningList keeps a JSON list non-null.
+func warningList(ps []weft.Problem) []weft.Problem {
+	if ps == nil {
+		return []weft.Problem{}
+	}
+	return ps
 }
 
 func (s *Server) validateFlow(w http.ResponseWriter, r *http.Request) {
@@ -728,7 +737,8 @@ func (s *Server) validateFlow(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"valid": true, "name": f.Name, "trigger": f.Trigger.Kind, "steps": len(f.Steps)})
+	writeJSON(w, http.StatusOK, map[string]any{"valid": true, "name": f.Name, "trigger": f.Trigger.Kind, "steps": len(f.Steps),
+		"warnings": warningList(flow.Loops(f, s.e.Catalog()))})
 }
 
 func (s *Server) getFlow(w http.ResponseWriter, r *http.Request) {

@@ -517,6 +517,66 @@ func (a *Alerter) evaluate(ctx context.Context, every time.Duration) {
 	}
 }
 
+// Raise records an alert that something other than a rule found (the
+// engine's loop protection), stores it and notifies, once per rule and
+// flow while it is open: a repeat updates the open alert's message and
+// count without a second notification. It stays firing until acknowledged
+// or resolved by Resolve.
+func (a *Alerter) Raise(ctx context.Context, rule, flowName, severity, message string, runIDs []string) Alert {
+	now := a.now()
+	key := rule + "|" + flowName
+	a.mu.Lock()
+	if open, ok := a.open[key]; ok {
+		open.Runs++
+		open.Message = message
+		open.RunIDs = append(open.RunIDs, runIDs...)
+		if len(open.RunIDs) > 10 {
+			open.RunIDs = open.RunIDs[len(open.RunIDs)-10:]
+		}
+		cp := *open
+		a.mu.Unlock()
+		a.save(ctx, cp)
+		return cp
+	}
+	al := &Alert{ID: uuid.Must(uuid.NewV7()).String(), Rule: rule, Flow: flowName, Severity: severity, Status: "firing",
+		Runs: 1, RunIDs: runIDs, StartedAt: now, Message: message}
+	a.open[key] = al
+	a.history = append(a.history, al)
+	if len(a.history) > 1000 {
+		a.history = a.history[len(a.history)-1000:]
+	}
+	cp := *al
+	notify := a.notify
+	a.mu.Unlock()
+	a.save(ctx, cp)
+	if notify != nil {
+		if err := notify(ctx, cp); err != nil {
+			a.log.Error("alert notification failed", "alert", cp.ID, "flow", cp.Flow, "err", err)
+		} else {
+			a.log.Warn("alert", "status", cp.Status, "flow", cp.Flow, "rule", cp.Rule, "message", cp.Message)
+		}
+	}
+	return cp
+}
+
+// Resolve closes an open alert Raise made (a redeployed flow, a person
+// who fixed it); false when none is open.
+func (a *Alerter) Resolve(ctx context.Context, rule, flowName, message string) bool {
+	now := a.now()
+	a.mu.Lock()
+	al, ok := a.open[rule+"|"+flowName]
+	if !ok {
+		a.mu.Unlock()
+		return false
+	}
+	al.Status, al.ResolvedAt, al.Message = "resolved", &now, message
+	delete(a.open, rule+"|"+flowName)
+	cp := *al
+	a.mu.Unlock()
+	a.save(ctx, cp)
+	return true
+}
+
 // Run evaluates every interval until ctx ends.
 func (a *Alerter) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)

@@ -298,3 +298,40 @@ func TestAlertsGroupedPerRule(t *testing.T) {
 		t.Fatalf("%+v (%d alerts)", sent, len(a.Alerts()))
 	}
 }
+
+// Raise: one notification per rule and flow while open; a repeat updates
+// the alert; Resolve closes it.
+func TestRaiseOncePerFlowUntilResolved(t *testing.T) {
+	var sent []Alert
+	a := NewAlerter(nil, func(_ context.Context, al Alert) error { sent = append(sent, al); return nil }, nil)
+	ctx := context.Background()
+	first := a.Raise(ctx, "feedback-loop", "twin", "critical", "loop 1", []string{"r1"})
+	second := a.Raise(ctx, "feedback-loop", "twin", "critical", "loop 2", []string{"r2"})
+	if len(sent) != 1 || sent[0].Flow != "twin" || sent[0].Status != "firing" {
+		t.Fatalf("notifications %+v", sent)
+	}
+	if second.ID != first.ID || second.Runs != 2 || second.Message != "loop 2" || len(second.RunIDs) != 2 {
+		t.Errorf("repeat: %+v", second)
+	}
+	a.Raise(ctx, "feedback-loop", "other", "critical", "loop", nil)
+	if len(sent) != 2 {
+		t.Errorf("another flow: want its own notification, got %d", len(sent))
+	}
+	if !a.Resolve(ctx, "feedback-loop", "twin", "fixed") || a.Resolve(ctx, "feedback-loop", "twin", "again") {
+		t.Error("Resolve: true once, then false")
+	}
+	var statuses []string
+	for _, al := range a.Alerts() {
+		if al.Flow == "twin" {
+			statuses = append(statuses, al.Status)
+		}
+	}
+	if len(statuses) != 1 || statuses[0] != "resolved" {
+		t.Errorf("twin alerts %v", statuses)
+	}
+	a.Evaluate(ctx) // the rules leave a raised alert alone
+	a.Raise(ctx, "feedback-loop", "twin", "critical", "back", nil)
+	if len(sent) != 3 {
+		t.Errorf("after resolve, a new loop notifies again: %d", len(sent))
+	}
+}

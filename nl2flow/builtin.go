@@ -138,7 +138,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	cron, tz, dayOnly := parseSchedule(toks)
 	clauses := split(toks)
 
-	st := &state{b: b, n: n, p: p, ids: ids{}, injected: injected}
+	st := &state{b: b, n: n, p: p, ids: ids{}, injected: injected, req: toks, manual: manual}
 	switch {
 	case cron != "":
 		p.Trigger = TriggerPlan{Kind: "schedule", Cron: cron, Timezone: tz}
@@ -148,6 +148,9 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	case manual:
 		p.Trigger = TriggerPlan{Kind: "manual"}
 	}
+	if p.Trigger.Kind == "" {
+		st.newRecordTrigger(toks, clauses)
+	}
 	st.run(ctx, clauses)
 	st.contradictions()
 	st.prune()
@@ -156,6 +159,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 		n.ask("What should start this flow? Nothing in the request names an event or a schedule, so the draft runs manually.")
 	}
 	p.Name = st.name()
+	st.cover(toks)
 	if len(p.Steps) == 0 && len(n.unknown) == 0 {
 		n.unknown = append(n.unknown, "no action: the request names nothing for the flow to do")
 	}

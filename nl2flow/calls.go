@@ -49,6 +49,10 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: no connected system sends %s", c.text(), map[bool]string{true: "email", false: "chat messages"}[email]))
 		return
 	}
+	if why := s.licence(op, c, "send"); why != "" {
+		s.refuse(op, c, why)
+		return
+	}
 	st := &StepPlan{ID: s.ids.next(map[bool]string{true: "email", false: "notify"}[email]), Kind: "call", Op: op}
 	q := quoted(c)
 	summary := s.summary()

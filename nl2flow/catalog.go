@@ -78,6 +78,17 @@ func (c *Catalog) HasOperation(name string) bool {
 	return ok
 }
 
+// OperationReadOnly implements flow.ReadOnlyOperations.
+func (c *Catalog) OperationReadOnly(name string) (readOnly, known bool) {
+	if c.cat != nil {
+		return c.cat.OperationReadOnly(name)
+	}
+	if op, ok := c.refs[name]; ok {
+		return op.Hints.ReadOnly, true
+	}
+	return false, false
+}
+
 // OperationNames implements flow.Operations.
 func (c *Catalog) OperationNames() []string {
 	if c.cat != nil {

@@ -138,6 +138,7 @@ func (c *Compiler) builtin(ctx context.Context, cat *Catalog, text, existing str
 		d.Questions = append(d.Questions, dropped...)
 		src = p.YAML()
 	}
+	loopQuestion(d)
 	d.finish()
 	return d, nil
 }
@@ -168,18 +169,27 @@ func norm(d *Draft) {
 	}
 }
 
-// confidence: 1 for a valid draft that understood every clause and asks
-// nothing; less for each open question, each clause not understood, and
-// nothing for a draft that does not compile.
+// confidence is the calibrated probability that the draft is right
+// (calibration.go): lower for each part not understood, each open
+// question, a broken or incomplete draft.
 func confidence(d *Draft) float64 {
-	if !d.Valid || d.Flow == nil || len(d.Flow.Steps) == 0 {
-		return 0
+	x := ConfidenceFeatures(d)
+	if x[2] == 1 {
+		return 0 // broken: it does not compile, whatever else it got right
 	}
-	c := 1.0 - 0.1*float64(len(d.Questions)) - 0.25*float64(len(d.NotUnderstood)) - 0.05*float64(len(d.Corrections))
-	if c < 0.05 {
-		c = 0.05
-	}
+	c := calibration.Score(x)
 	return float64(int(c*100+0.5)) / 100
+}
+
+// loopQuestion: a draft refused as a feedback loop asks what should start
+// it instead.
+func loopQuestion(d *Draft) {
+	for _, p := range d.Problems {
+		if strings.HasPrefix(p.Message, "feedback loop") {
+			d.Questions = append(d.Questions, "The draft writes the same records its trigger watches, so each run would start another: which records should start this flow, or where should it write instead?")
+			return
+		}
+	}
 }
 
 // dropBroken removes the arguments a problem points at (by step id and
@@ -237,6 +247,17 @@ func Check(src string, cat *Catalog, request string) (*flow.Flow, []weft.Problem
 			}
 		}
 		props := op.inputProps()
+		// Complete: every required argument is given (a draft that lacks
+		// one is not deployable; the compiler's question says what to set).
+		var missing []string
+		for _, r := range op.required() {
+			if with == nil || with.Map[r] == nil {
+				missing = append(missing, r)
+			}
+		}
+		if len(missing) > 0 {
+			add(pos, "%s: %s needs %s, which the draft does not set", what, ref, strings.Join(missing, ", "))
+		}
 		if with == nil || len(props) == 0 {
 			return
 		}
@@ -258,6 +279,10 @@ func Check(src string, cat *Catalog, request string) (*flow.Flow, []weft.Problem
 			add(pt.Pos, "poll trigger: %s is not a list operation that can be polled", pt.Operation)
 		}
 	}
+	// A draft whose own writes would start it again is refused (not
+	// valid), whatever the request said: the validator's loop warning is a
+	// problem here, and the person is asked which records to watch.
+	probs = append(probs, flow.Loops(f, cat)...)
 	asked := asksDestructive(request)
 	flow.Walk(f.Steps, func(s *flow.Step) {
 		if s.Kind != flow.KindCall {
@@ -333,7 +358,7 @@ func (b *builtin) edit(ctx context.Context, text, existing string) (string, *Pla
 		n.warnings = append(n.warnings, "the instruction contains text aimed at the compiler; it was not followed, and no delete step is drafted")
 	}
 	p := &Plan{Name: f.Name}
-	st := &state{b: b, n: n, p: p, ids: ids{}, injected: injected}
+	st := &state{b: b, n: n, p: p, ids: ids{}, injected: injected, req: toks}
 	switch {
 	case f.Trigger.Poll != nil:
 		if op, ok := b.cat.Op(f.Trigger.Poll.Operation); ok {

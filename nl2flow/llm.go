@@ -390,6 +390,7 @@ func (c *Compiler) llm(ctx context.Context, cat *Catalog, text, existing string)
 			return nil, err
 		}
 	}
+	loopQuestion(d)
 	d.finish()
 	return d, nil
 }

@@ -131,9 +131,24 @@ func TestStructures(t *testing.T) {
 
 // Open questions instead of guesses.
 func TestQuestions(t *testing.T) {
+	// No channel and no chat system named: no chat step is guessed; the
+	// draft asks where the message should go.
 	d := compile(t, "When a deal is won, notify the team")
-	if !d.Valid || len(d.Questions) == 0 || !strings.Contains(strings.Join(d.Questions, " "), "channel") {
-		t.Fatalf("%+v\n%s", d.Questions, d.YAML)
+	if d.Valid || len(calls(d.Flow)) != 0 || !strings.Contains(strings.Join(d.Questions, " "), "chat channel") {
+		t.Fatalf("%v %+v\n%s", d.Valid, d.Questions, d.YAML)
+	}
+	// Chat named, no channel: the step is drafted, but a draft missing a
+	// required argument is not valid; the question says what to set.
+	d = compile(t, "When a deal is won, notify the team in chat")
+	if d.Valid || d.Confidence >= 0.5 || !strings.Contains(strings.Join(d.Questions, " "), "channel") {
+		t.Fatalf("%v %+v\n%s", d.Valid, d.Questions, d.YAML)
+	}
+	found := false
+	for _, p := range d.Problems {
+		found = found || strings.Contains(p.Message, "needs channelId")
+	}
+	if !found {
+		t.Errorf("no problem names the missing argument: %+v", d.Problems)
 	}
 	d = compile(t, "When a contact is added to the CRM, create an issue in the tracker")
 	if !strings.Contains(strings.Join(d.Questions, " "), "projectId") {
@@ -300,5 +315,40 @@ func TestTypos(t *testing.T) {
 	d = compile(t, "every weekday at 8am list issues in tracker project SUP that are todo and post them in #projcts")
 	if !strings.Contains(d.YAML, "projectId: SUP") || !strings.Contains(d.YAML, "channelId: projcts") {
 		t.Fatalf("%s", d.YAML)
+	}
+}
+
+// A draft whose writes its own trigger would see again is refused: not
+// valid, with the loop named at the step.
+func TestFeedbackLoopRefused(t *testing.T) {
+	compiler(t)
+	src := `name: loop
+trigger:
+  poll: {operation: crm.listAccounts, connection: crm}
+steps:
+  - id: twin
+    call: crm.createAccount
+    connection: crm
+    with: {name: =trigger.body.name}
+`
+	_, probs := nl2flow.Check(src, cat, "when an account is added to the CRM, create an account in the CRM")
+	found := false
+	for _, p := range probs {
+		if strings.Contains(p.Message, "feedback loop") && strings.HasPrefix(p.Pos, "draft.yaml:5:") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no loop problem at the step: %+v", probs)
+	}
+	d := compile(t, "When a new account is created in the CRM, create an account in the CRM called copy")
+	if d.Valid {
+		t.Fatalf("a self-triggering draft is valid:\n%s", d.YAML)
+	}
+	if d.Confidence >= 0.5 {
+		t.Errorf("confidence %v on a refused draft", d.Confidence)
+	}
+	if !strings.Contains(strings.Join(d.Questions, " "), "which records should start this flow") {
+		t.Errorf("no question about the loop: %v", d.Questions)
 	}
 }

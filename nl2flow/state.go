@@ -34,6 +34,10 @@ type state struct {
 	made    []*StepPlan // call steps so far, in order
 	pending []string    // system words from a clause that named only a system
 	negated []neg       // "don't …" clauses
+	voc     map[string]bool
+	req     []token // the whole request
+	ev      map[string]bool
+	manual  bool // the request asks for a manual trigger
 }
 
 type neg struct{ verb, obj, text string }
@@ -147,7 +151,7 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			// "… if X, email A, then post B": B is unconditional only after an else.
 		}
 		// A clause that names only a system ("crm:") lends it to the next.
-		if sys := s.systemsIn(c); len(sys) > 0 && len(s.objectsIn(c)) == 0 && s.verb(c) == "" && !hasTarget(c) && len(stateIn(c)) == 0 && !c.has("webhook") {
+		if sys := s.systemsIn(c); len(sys) > 0 && len(s.objectsIn(c)) == 0 && s.verb(c) == "" && !hasTarget(c) && len(stateIn(c)) == 0 && !c.has("webhook") && s.onlySystem(c) {
 			s.pending = append(s.pending, sys...)
 			continue
 		}
@@ -157,6 +161,9 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			}
 			s.pending = nil
 		}
+		// Coordinated verbs share the object that follows the last of them
+		// ("create, update, and get an issue on tracker").
+		c = s.shareObject(c, clauses[i+1:])
 		// Trigger keywords may sit mid-clause: "I'd like X every time a
 		// contact is added".
 		if k := triggerKeyword(c); k >= 0 {
@@ -201,7 +208,8 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			if !rest.empty() {
 				s.action(ctx, rest)
 			}
-		case s.p.Trigger.Kind == "" && len(s.made) == 0 && s.cond == nil && !hasTarget(c) && len(s.objectsIn(c)) > 0 && (s.verb(c) == "" || hasEvent(c)):
+		case s.p.Trigger.Kind == "" && len(s.made) == 0 && s.cond == nil && !hasTarget(c) && len(s.objectsIn(c)) > 0 && (s.verb(c) == "" || hasEvent(c)) &&
+			!(s.verb(c) == "" && !hasEvent(c) && s.destinationSystem(c) != ""):
 			s.trigger(c) // terse: "new crm contact -> …"
 		case s.p.Trigger.Kind == "poll" && s.verb(c) == "" && !hasTarget(c) && len(s.objectsIn(c)) == 0 && len(stateIn(c)) > 0:
 			s.filter(c) // "crm opportunity -> negotiation: …"
@@ -221,6 +229,103 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			s.action(ctx, c)
 		}
 	}
+}
+
+// newRecordTrigger: a request that states no event, schedule or manual
+// start but speaks of "new <record>" ("send an email to new CRM
+// contacts") is about records as they appear: the trigger polls that
+// record (when the catalog can poll it), and the phrase is consumed.
+func (s *state) newRecordTrigger(toks []token, clauses []clause) {
+	for _, c := range clauses {
+		if triggerKeyword(c) >= 0 || hasEvent(c) || c.has("webhook", "webhooks", "endpoint", "form", "website", "incoming") {
+			return
+		}
+	}
+	for i, t := range toks {
+		if t.kind != tWord || t.used || t.w != "new" {
+			continue
+		}
+		k := i - 1
+		for k >= 0 && toks[k].kind == tWord && (toks[k].w == "a" || toks[k].w == "an" || toks[k].w == "the" || toks[k].w == "some") {
+			k--
+		}
+		if k >= 0 && toks[k].kind == tWord && actionVerbs[toks[k].w] == "create" {
+			continue // "create a new issue": what is made, not what happened
+		}
+		j := i + 1
+		for j < len(toks) && j <= i+3 && toks[j].kind == tWord && (s.isSystemWord(toks[j].w) || !stop.has(toks[j].w) && objectWords[singular(toks[j].w)] == "" && s.catalogObject(singular(toks[j].w)) == "" && j == i+1) {
+			if !s.isSystemWord(toks[j].w) {
+				break
+			}
+			j++
+		}
+		if j >= len(toks) || toks[j].kind != tWord {
+			continue
+		}
+		obj := objectWords[singular(toks[j].w)]
+		if obj == "" {
+			obj = s.catalogObject(singular(toks[j].w))
+		}
+		if obj == "" || obj == "message" || obj == "email" || obj == "request" || obj == "line" {
+			continue
+		}
+		phrase := clause{toks: append([]token{}, toks[i:j+1]...)}
+		pollable := false
+		for _, op := range s.b.cat.Ops {
+			if op.Trigger != nil && op.Object == obj {
+				pollable = true
+			}
+		}
+		if !pollable {
+			return
+		}
+		s.trigger(phrase)
+		if s.p.Trigger.Kind == "poll" {
+			for k := i; k <= j; k++ {
+				toks[k].used = true
+			}
+		}
+		return
+	}
+}
+
+// onlySystem: every word of the clause that is not a stop word names a
+// system ("crm:", "in the tracker") — a clause with other words is not a
+// bare system name to lend to the next.
+func (s *state) onlySystem(c clause) bool {
+	for _, t := range c.toks {
+		if t.kind == tWord && !t.used && !stop.has(t.w) && !filler(t.w) && !s.isSystemWord(t.w) {
+			return false
+		}
+	}
+	return true
+}
+
+// shareObject: a clause that is a bare verb ("Create", "update") takes the
+// object of the next clause that has a verb and an object, when only bare
+// verbs stand between them.
+func (s *state) shareObject(c clause, rest []clause) clause {
+	vi := verbIndex(c)
+	if vi < 0 || len(s.objectsIn(c)) > 0 || len(s.systemsIn(c)) > 0 || hasTarget(c) || quoted(c) != "" {
+		return c
+	}
+	for _, t := range c.toks[vi+1:] {
+		if t.kind == tWord && !stop.has(t.w) && !t.used {
+			return c // more than a bare verb
+		}
+	}
+	for _, n := range rest {
+		nv := verbIndex(n)
+		if nv < 0 {
+			return c
+		}
+		if len(s.objectsIn(n)) == 0 {
+			continue // another bare verb
+		}
+		out := clause{sep: c.sep, toks: append(append([]token{}, c.toks[:vi+1]...), n.toks[nv+1:]...)}
+		return out
+	}
+	return c
 }
 
 // postposedCondition finds "… if/unless/only if …" after an action verb.
@@ -1134,7 +1239,7 @@ func (s *state) action(ctx context.Context, c clause) {
 	if verb == "" && hasTarget(c) {
 		verb = "send"
 	}
-	objs := s.objectsIn(c)
+	objs := objectsAfterVerb(s.objectsIn(c), verbIndex(c))
 	if nv := negated(c); nv != "" {
 		// "don't post anything": remembered, and checked against the rest.
 		obj := ""
@@ -1155,6 +1260,19 @@ func (s *state) action(ctx context.Context, c clause) {
 		}
 		if objs[0].obj == "email" || objs[0].obj == "message" {
 			verb = "send"
+		}
+	}
+	if verb == "" {
+		// The title form "X to chat", "leads to CRM": the destination asks
+		// for the write (a message where the system sends them, else a
+		// record of the object named).
+		if conn := s.destinationSystem(c); conn != "" {
+			verb = "create"
+			for _, op := range s.b.cat.Ops {
+				if op.Connector == conn && op.Verb == "send" {
+					verb = "send"
+				}
+			}
 		}
 	}
 	if verb == "" {
@@ -1224,7 +1342,35 @@ func (s *state) action(ctx context.Context, c clause) {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: no connected operation can %s %s", c.text(), verb, what))
 		return
 	}
+	if why := s.licence(op, c, verb); why != "" {
+		s.refuse(op, c, why)
+		return
+	}
 	s.call(op, c, verb)
+}
+
+// objectsAfterVerb: the records a verb acts on follow it; those before it
+// are the subject ("the shared inbox … creates an issue") when any follow.
+func objectsAfterVerb(objs []objRef, vi int) []objRef {
+	if vi < 0 {
+		return objs
+	}
+	var after []objRef
+	for _, o := range objs {
+		if o.i > vi {
+			after = append(after, o)
+		}
+	}
+	if len(after) == 0 {
+		return objs
+	}
+	return after
+}
+
+// refuse leaves a write out that the request did not ask for, and says so
+// with the clause's words.
+func (s *state) refuse(op *Op, c clause, why string) {
+	s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: not drafted as %s: %s", c.text(), op.Ref, why))
 }
 
 // isFiller: greetings and thanks carry nothing to draft.
@@ -1338,24 +1484,39 @@ func (s *state) pollable() []string {
 	return out
 }
 
-// name derives the flow name from the trigger and the first steps.
+// name derives the flow name from the request's own words: its content
+// words in order (no stop words, no filler), at most six, so two drafts
+// of different requests get different names. Without content words the
+// trigger and first step name it.
 func (s *state) name() string {
+	var words []string
+	for _, t := range s.req {
+		if len(words) == 6 {
+			break
+		}
+		if t.kind != tWord || stop.has(t.w) || len(t.w) < 2 {
+			continue
+		}
+		switch t.w {
+		case "please", "could", "would", "can", "should", "want", "like", "need", "make", "sure", "automatically", "also", "then", "when", "whenever", "every", "each", "if", "i'd", "let's", "hey", "hi", "thanks":
+			continue
+		}
+		words = append(words, t.w)
+	}
+	if n := strings.ReplaceAll(slug(strings.Join(words, " "), 60), "_", "-"); len(words) >= 2 && n != "" {
+		return n
+	}
 	parts := []string{}
 	switch s.p.Trigger.Kind {
 	case "poll":
 		parts = append(parts, s.p.Trigger.Op.Connector, s.p.Trigger.Op.Object)
-		for _, kv := range s.p.Trigger.Input {
-			if v, ok := kv.Value.(string); ok && !strings.HasPrefix(v, "=") {
-				parts = append(parts, v)
-			}
-		}
 	case "schedule":
 		parts = append(parts, "scheduled")
 	default:
 		parts = append(parts, s.p.Trigger.Kind)
 	}
 	for i, st := range s.made {
-		if i == 2 || i == 1 && len(parts) > 3 {
+		if i == 2 {
 			break
 		}
 		parts = append(parts, "to", st.Op.Connector, st.Op.Object)

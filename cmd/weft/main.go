@@ -72,7 +72,7 @@ Usage:
   weft anomaly replay --input DIR --output DIR   score NAB-layout series with the streaming detectors
   weft alerts list | ack ID [--by NAME]
   weft metrics [--flow F] [--since 1h] [--resolution 5m] [--buckets]   each flow's runs, failures, error rate, latency
-  weft nl2flow "REQUEST" [--edit FILE] [--out FILE] [--deploy]   draft a flow from plain English (shown first; deployed only with --deploy)
+  weft nl2flow "REQUEST" [--edit FILE] [--out FILE] [--deploy [--replace]]   draft a flow from plain English (shown first; deployed only with --deploy)
   weft map list | show ID | accept|reject ID TARGET...|--all | edit ID TARGET --expr E | export ID [--root trigger.body]
   weft users create NAME [--role viewer] [--namespace default] | list | disable NAME | reset-password NAME | role NAME ROLE   password from stdin or a prompt
   weft service-accounts create NAME --role ROLE [--namespace default] [--days 366] | list | revoke ID   the token is shown once
@@ -632,7 +632,11 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		cfg.workerID = sqlstore.NewWorkerID()
 	}
 	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, Payloads: payloads, WorkerID: cfg.workerID, Secret: cfg.secret,
-		AuditRetention: cfg.Audit.Retention})
+		AuditRetention: cfg.Audit.Retention, OnLoop: func(ctx context.Context, l engine.Loop) {
+			if alerter != nil {
+				alerter.Raise(ctx, "feedback-loop", l.Flow, "critical", "loop protection: "+l.String(), []string{l.Run})
+			}
+		}})
 	if err := eng.LoadConnections(ctx); err != nil {
 		return fail(weft.Errorf(weft.EUnavailable, "stored connections: %v (is this the right master key? it comes from %s)", err, keys.Source()))
 	}

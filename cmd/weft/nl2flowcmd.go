@@ -20,13 +20,14 @@ func nl2flowCmd(args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "write the draft YAML to this file")
 	backend := fs.String("backend", "", "builtin or llm (default: the server's configuration)")
 	deploy := fs.Bool("deploy", false, "deploy the draft after showing it (only a valid draft)")
+	replace := fs.Bool("replace", false, "with --deploy: deploy even when a flow of the draft's name exists (as its next version)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	text := strings.TrimSpace(strings.Join(pos, " "))
 	if text == "" {
-		return weft.Errorf(weft.EInvalid, `weft nl2flow "When a deal is won in the CRM, post in #sales" [--edit FILE] [--out FILE] [--deploy] [--backend builtin|llm]`)
+		return weft.Errorf(weft.EInvalid, `weft nl2flow "When a deal is won in the CRM, post in #sales" [--edit FILE] [--out FILE] [--deploy [--replace]] [--backend builtin|llm]`)
 	}
 	req := map[string]any{"text": text}
 	if *backend != "" {
@@ -103,6 +104,18 @@ func nl2flowCmd(args []string, stdout io.Writer) error {
 	}
 	if !d.Valid {
 		return weft.Errorf(weft.EUnprocessable, "the draft is not valid; fix the problems above before deploying")
+	}
+	// Never overwrite a flow by accident: a draft whose name is taken is
+	// deployed over it only with --replace (an edit names its own flow).
+	if d.Name != "" && !*replace {
+		var existing map[string]any
+		err := c.do("GET", "/api/flows/"+url.PathEscape(d.Name), nil, &existing)
+		switch {
+		case err == nil:
+			return weft.Errorf(weft.EConflict, "a flow named %s is already deployed; not replaced. Add --replace to deploy this draft as its next version, or save it with --out, rename it and deploy that", d.Name)
+		case weft.Code(err) != weft.ENotFound:
+			return err
+		}
 	}
 	file := d.Name + ".yaml"
 	if *out != "" {

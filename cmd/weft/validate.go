@@ -149,21 +149,24 @@ func validateFlows(files []string, c *client, useServer bool, configPath string,
 		}
 		var name, trigger string
 		var steps int
+		var warns []weft.Problem
 		if useServer {
 			var res struct {
-				Name    string `json:"name"`
-				Trigger string `json:"trigger"`
-				Steps   int    `json:"steps"`
+				Name     string         `json:"name"`
+				Trigger  string         `json:"trigger"`
+				Steps    int            `json:"steps"`
+				Warnings []weft.Problem `json:"warnings"`
 			}
 			err = c.do("POST", "/api/flows/validate?file="+url.QueryEscape(file), src, &res)
 			if weft.Code(err) == weft.EUnavailable || weft.Code(err) == weft.EUnauthorized {
 				return err // not the flow's fault
 			}
-			name, trigger, steps = res.Name, res.Trigger, res.Steps
+			name, trigger, steps, warns = res.Name, res.Trigger, res.Steps, res.Warnings
 		} else {
 			var f *flow.Flow
 			if f, err = flow.Load(file, src, cat); err == nil {
 				name, trigger, steps = f.Name, f.Trigger.Kind, len(f.Steps)
+				warns = flow.Loops(f, cat)
 			}
 		}
 		if err != nil {
@@ -179,6 +182,9 @@ func validateFlows(files []string, c *client, useServer bool, configPath string,
 			fmt.Fprintf(stdout, "%s: ok (flow %s, %d %s)\n", file, name, steps, plural(steps, "step", "steps"))
 		} else {
 			fmt.Fprintf(stdout, "%s: ok (flow %s, %s trigger, %d %s)\n", file, name, trigger, steps, plural(steps, "step", "steps"))
+		}
+		for _, w := range warns {
+			fmt.Fprintf(stdout, "%s: warning: %s\n", w.Pos, w.Message)
 		}
 	}
 	if failed != nil {

@@ -15,6 +15,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -48,7 +49,14 @@ func main() {
 	url := flag.String("url", "", "model server (ollama: http://127.0.0.1:11434, openai: http://127.0.0.1:8000/v1)")
 	model := flag.String("model", "", "model name")
 	show := flag.Int("show", 0, "print the draft for the dev request on this line (with -split)")
+	calib := flag.String("calibrate", "", "refit the confidence model on the dev splits (own and external) and write it to this file (nl2flow/calibration.json)")
 	flag.Parse()
+	if *calib != "" && *only != "" && *only != "dev" && *only != "ext-dev" {
+		fmt.Fprintln(os.Stderr, "-calibrate fits on the dev splits only")
+		os.Exit(2)
+	}
+	var calX [][]float64
+	var calY []bool
 	cc, err := examplecat.Load(*root)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -87,6 +95,9 @@ func main() {
 		if *only != "" && *only != split {
 			continue
 		}
+		if *calib != "" && strings.HasSuffix(split, "heldout") {
+			continue // never fitted on, never looked at while fitting
+		}
 		var items []item
 		var ext []extItem
 		if ex, ok := strings.CutPrefix(split, "ext-"); ok {
@@ -124,6 +135,9 @@ func main() {
 				}
 			}
 			xs.add(x)
+			if *calib != "" && (split == "dev" || split == "ext-dev") && d != nil {
+				calX, calY = append(calX, nl2flow.ConfidenceFeatures(d)), append(calY, x.right)
+			}
 			// Held-back items are never printed one by one: only the split's
 			// aggregate line may be seen (and each run that prints it is a look).
 			heldout := strings.HasSuffix(split, "heldout")
@@ -177,6 +191,15 @@ func main() {
 		} else {
 			fmt.Printf("%-11s %3d requests  %s  (%.2f ms/request)\n            %s\n", name, len(items), sc, per, xs)
 		}
+	}
+	if *calib != "" {
+		c := nl2flow.FitCalibration(calX, calY, fmt.Sprintf("logistic regression fitted by `go run ./evals/nl2flow -calibrate` on %d drafts of the own dev split and the external dev split (right = the eval's notion for each set); held-back splits never used", len(calX)))
+		b, _ := json.MarshalIndent(c, "", " ")
+		if err := os.WriteFile(*calib, append(b, '\n'), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Printf("wrote %s: bias %.3f weights %v over %v\n", *calib, c.Bias, c.Weights, c.Features)
 	}
 }
 

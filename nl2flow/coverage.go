@@ -1,0 +1,438 @@
+package nl2flow
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Nothing dropped silently. After the compiler has read the request, the
+// coverage stage checks every clause of it against the draft: a clause
+// whose words none of the draft's parts account for (a step's system,
+// record or action, the trigger, a condition's field or value, a schedule
+// word) and that no not_understood entry already names is listed in
+// not_understood with its words. Product names the catalog does not know
+// ("Typeform", "Google Sheets") are listed too: the draft has no step for
+// them.
+
+// segments cuts the request into clauses by structure: punctuation and
+// arrows, and before the words that open a clause (when, if, every, then,
+// and, for each, unless, only, after, before, once, whenever, so, but).
+func segments(toks []token) [][]token {
+	var out [][]token
+	var cur []token
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, cur)
+		}
+		cur = nil
+	}
+	for i, t := range toks {
+		switch {
+		case t.kind == tPunct || t.kind == tArrow:
+			flush()
+			continue
+		case t.kind == tWord && opensClause(toks, i):
+			flush()
+		}
+		cur = append(cur, t)
+	}
+	flush()
+	return out
+}
+
+func opensClause(toks []token, i int) bool {
+	switch toks[i].w {
+	case "when", "whenever", "if", "unless", "then", "and", "but", "so", "once", "after", "before", "only", "otherwise", "else", "every":
+		return true
+	case "for":
+		return i+1 < len(toks) && (toks[i+1].w == "each" || toks[i+1].w == "every" || toks[i+1].w == "all")
+	}
+	return false
+}
+
+// evidence is every word the draft accounts for.
+func (s *state) evidence() map[string]bool {
+	ev := map[string]bool{}
+	addWords := func(text string) {
+		for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+		}) {
+			ev[w] = true
+			ev[singular(w)] = true
+		}
+	}
+	addOp := func(op *Op) {
+		if op == nil {
+			return
+		}
+		for _, w := range op.System {
+			ev[w] = true
+		}
+		addWords(op.Object)
+		addWords(op.Name)
+		addWords(op.Title)
+		for w, o := range objectWords {
+			if o == op.Object {
+				ev[w] = true
+			}
+		}
+		for w, v := range actionVerbs {
+			if v == op.Verb || op.Verb == "send" && v == "send" {
+				ev[w] = true
+			}
+		}
+	}
+	var walk func([]*StepPlan)
+	walk = func(ss []*StepPlan) {
+		for _, st := range ss {
+			addOp(st.Op)
+			addWords(st.Cond)
+			addWords(st.Items)
+			addWords(st.Why)
+			for _, kv := range st.With {
+				addWords(fmt.Sprint(kv.Value))
+			}
+			walk(st.Then)
+			walk(st.Else)
+			walk(st.Do)
+		}
+	}
+	walk(s.p.Steps)
+	tr := s.p.Trigger
+	addOp(tr.Op)
+	for _, kv := range tr.Input {
+		addWords(kv.Key)
+		addWords(fmt.Sprint(kv.Value))
+	}
+	addWords(s.trigDesc)
+	if tr.Kind != "" && tr.Kind != "manual" {
+		for w := range eventWords.m {
+			ev[w] = true
+		}
+		ev[tr.Kind] = true
+	}
+	if tr.Kind == "webhook" {
+		addWords("webhook endpoint request form submission payload incoming called calls call receives hits posts")
+	}
+	var responds func([]*StepPlan) bool
+	responds = func(ss []*StepPlan) bool {
+		for _, st := range ss {
+			if st.Kind == "respond" || responds(st.Then) || responds(st.Else) || responds(st.Do) {
+				return true
+			}
+		}
+		return false
+	}
+	if responds(s.p.Steps) {
+		for w, v := range actionVerbs {
+			if v == "respond" {
+				ev[w] = true
+			}
+		}
+		addWords("ok status body")
+	}
+	return ev
+}
+
+// cover adds to not_understood what the draft leaves out silently.
+func (s *state) cover(toks []token) {
+	if s.req == nil {
+		return
+	}
+	ev := s.evidence()
+	s.ev = ev
+	said := strings.ToLower(strings.Join(s.n.unknown, " ") + " " + strings.Join(s.n.warnings, " ") + " " + strings.Join(s.n.questions, " "))
+	// Product names the catalog does not know.
+	for _, name := range s.unknownNames(toks) {
+		if !strings.Contains(said, strings.ToLower(name)) {
+			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: not a system connected to Weft; no step uses it", name))
+			said += " " + strings.ToLower(name)
+		}
+	}
+	// A trigger the request states but the draft did not compile: the
+	// draft runs manually, and the clause that says what should start it
+	// is named.
+	if s.p.Trigger.Kind == "manual" && !s.manual {
+		for _, seg := range segments(toks) {
+			if !opensTrigger(seg) {
+				continue
+			}
+			var raw []string
+			for _, t := range seg {
+				raw = append(raw, t.raw)
+			}
+			text := strings.Join(raw, " ")
+			if !strings.Contains(said, strings.ToLower(text)) {
+				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: read as no trigger (no event a connected system can be polled for, no schedule); the draft runs manually", text))
+				said += " " + strings.ToLower(text)
+			}
+		}
+	}
+	// Conditions, loops and waits the request states but the draft does
+	// not carry are named even when their words appear elsewhere.
+	var prev []token
+	for _, seg := range segments(toks) {
+		kind := structureOf(seg)
+		talk := onlyTalk(prev)
+		prev = seg
+		if kind == "" || s.carries(kind) || onlyTalk(seg[1:]) || kind == "condition" && talk {
+			continue // "if that's possible"; "it would be great if …" is the request itself
+		}
+		var raw []string
+		for _, t := range seg {
+			raw = append(raw, t.raw)
+		}
+		text := strings.Join(raw, " ")
+		if strings.Contains(said, strings.ToLower(text)) {
+			continue
+		}
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s not compiled; the draft does not carry it", text, kind))
+		said += " " + strings.ToLower(text)
+	}
+	// A qualifier on a record ("great leads", "high-budget deals",
+	// "pending tickets") is a condition too.
+	if !s.carries("condition") {
+		for _, q := range s.qualifiers(toks) {
+			if !strings.Contains(said, strings.ToLower(q)) {
+				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: condition not compiled; the draft does not test it", q))
+				said += " " + strings.ToLower(q)
+			}
+		}
+	}
+	for _, seg := range segments(toks) {
+		var content, raw []string
+		covered := false
+		for _, t := range seg {
+			raw = append(raw, t.raw)
+			if t.kind != tWord {
+				if t.kind == tChannel || t.kind == tEmail || t.kind == tQuote {
+					covered = covered || ev[strings.ToLower(t.w)] || strings.Contains(said, strings.ToLower(t.w))
+				}
+				continue
+			}
+			if t.used || stop.has(t.w) || filler(t.w) || len(t.w) < 3 {
+				continue
+			}
+			content = append(content, t.w)
+			if ev[t.w] || ev[singular(t.w)] || ev[strings.ToLower(t.raw)] || strings.Contains(said, t.w) {
+				covered = true
+			}
+		}
+		if len(content) == 0 || covered {
+			continue
+		}
+		text := strings.Join(raw, " ")
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: not compiled: no step, trigger or condition of the draft comes from these words", text))
+		said += " " + strings.ToLower(text)
+	}
+}
+
+// structureOf: the clause states a condition ("if …", "unless …", "only
+// …"), a loop ("for each …") or a wait ("… later", "wait …", "after two
+// hours").
+func structureOf(seg []token) string {
+	if len(seg) < 2 || seg[0].kind != tWord {
+		return ""
+	}
+	switch seg[0].w {
+	case "if", "unless", "only", "except":
+		return "condition"
+	case "for":
+		if seg[1].w == "each" || seg[1].w == "every" || seg[1].w == "all" {
+			return "loop"
+		}
+	case "wait", "delay":
+		return "wait"
+	}
+	for i, t := range seg {
+		if t.kind == tWord && (t.w == "later" || t.w == "delay" || t.w == "wait") && i > 0 {
+			return "wait"
+		}
+	}
+	return ""
+}
+
+// carries: the draft has that structure (a condition may also be the
+// poll trigger's filter).
+func (s *state) carries(kind string) bool {
+	found := false
+	var walk func([]*StepPlan)
+	walk = func(ss []*StepPlan) {
+		for _, st := range ss {
+			switch {
+			case kind == "condition" && st.Kind == "if", kind == "loop" && st.Kind == "foreach", kind == "wait" && st.Kind == "wait":
+				found = true
+			}
+			walk(st.Then)
+			walk(st.Else)
+			walk(st.Do)
+		}
+	}
+	walk(s.p.Steps)
+	if kind == "condition" && s.p.Trigger.Kind == "poll" {
+		for _, kv := range s.p.Trigger.Input {
+			if v, ok := kv.Value.(string); !ok || !strings.Contains(v, "trigger.cursor") {
+				found = true
+			}
+		}
+	}
+	return found
+}
+
+// onlyTalk: no word of the clause asks for anything (stop words, filler).
+func onlyTalk(seg []token) bool {
+	for _, t := range seg {
+		if t.kind != tWord && t.kind != tPunct {
+			return false
+		}
+		if t.kind == tWord && !stop.has(t.w) && !filler(t.w) && len(t.w) > 2 {
+			return false
+		}
+	}
+	return true
+}
+
+// fieldWord: the word names a field of some record ("stage", "status").
+func (s *state) fieldWord(w string) bool {
+	for _, op := range s.b.cat.Ops {
+		for k := range op.recordFields() {
+			for _, x := range strings.Split(strings.ToLower(k), "_") {
+				if x == w {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// qualifiers are words right before a record noun that narrow it: not a
+// determiner, number, system, record or event word, nor a word of the
+// request's own talk ("new" is the trigger's).
+func (s *state) qualifiers(toks []token) []string {
+	var out []string
+	for i := 1; i < len(toks); i++ {
+		t := toks[i]
+		if t.kind != tWord {
+			continue
+		}
+		obj := objectWords[singular(t.w)]
+		if obj == "" || obj == "message" || obj == "email" || obj == "channel" || obj == "line" || obj == "request" {
+			continue
+		}
+		j := i - 1
+		if j > 0 && toks[j].kind == tWord && s.isSystemWord(toks[j].w) {
+			j-- // "great CRM leads"
+		}
+		q := toks[j]
+		if q.kind != tWord || q.used || stop.has(q.w) || determiner(q.w) || filler(q.w) || s.isSystemWord(q.w) ||
+			objectWords[singular(q.w)] != "" || eventWords.has(q.w) || actionVerbs[q.w] != "" || properName(q) && j > 0 || len(q.w) < 3 {
+			continue
+		}
+		if s.ev[q.w] || s.fieldWord(q.w) || strings.HasSuffix(q.w, "ing") && stateWords[q.w] == nil {
+			continue // the draft uses it; a field; a compound noun ("onboarding project")
+		}
+		out = append(out, q.raw+" "+t.raw)
+	}
+	return out
+}
+
+// opensTrigger: the clause states what starts the flow ("when …",
+// "whenever …", "once …", "on new …", "each time …").
+func opensTrigger(seg []token) bool {
+	if len(seg) < 2 || seg[0].kind != tWord {
+		return false
+	}
+	switch seg[0].w {
+	case "when", "whenever", "once":
+		return true
+	case "on", "upon", "for":
+		return seg[1].w == "new" || seg[1].w == "every" || seg[1].w == "each"
+	case "each", "every":
+		return seg[1].w == "time"
+	}
+	return false
+}
+
+// filler words carry no request of their own.
+func filler(w string) bool {
+	switch w {
+	case "please", "could", "would", "can", "should", "want", "like", "need", "make", "sure", "automatically", "also", "hey", "thanks", "thank", "using", "use", "workflow", "template", "automation", "automations", "automate", "this", "that", "with", "will", "when", "whenever", "then", "and", "every", "each", "only", "unless", "once", "after", "before", "for", "you", "your", "our", "have", "has", "get", "new", "all", "any", "via", "through", "way", "simple", "easy", "easily", "how", "what", "which", "who", "where", "great", "possible", "hello", "cheers", "set", "it's", "that's", "there", "just", "anytime", "i'd", "we'd", "weft":
+		return true
+	}
+	return false
+}
+
+// unknownNames are product names in the request the catalog and the
+// vocabulary do not know: words written with a capital (not only the
+// first of the request) that are not English here, runs of them joined
+// ("Google Sheets").
+func (s *state) unknownNames(toks []token) []string {
+	voc := s.vocab()
+	var out []string
+	seen := map[string]bool{}
+	for i := 0; i < len(toks); i++ {
+		if !s.productWord(toks, i, voc) {
+			continue
+		}
+		j := i
+		parts := []string{toks[i].raw}
+		for j+1 < len(toks) && toks[j+1].kind == tWord && properName(toks[j+1]) && !s.isSystemWord(toks[j+1].w) {
+			j++
+			parts = append(parts, toks[j].raw)
+		}
+		name := strings.Join(parts, " ")
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+		i = j
+	}
+	return out
+}
+
+func (s *state) productWord(toks []token, i int, voc map[string]bool) bool {
+	t := toks[i]
+	if t.kind != tWord || !properName(t) {
+		return false
+	}
+	lw := strings.ToLower(t.raw)
+	if knownVendors[lw] && !s.isSystemWord(lw) {
+		return true
+	}
+	if voc[lw] || voc[singular(lw)] || stop.has(lw) || s.isSystemWord(lw) || englishWords.has(lw) || filler(lw) || len(lw) < 3 {
+		return false
+	}
+	// A value the draft uses (a project key, a department, a currency).
+	for _, part := range strings.FieldsFunc(lw, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }) {
+		if s.ev[part] {
+			return false
+		}
+	}
+	// A sentence's first word is capitalised anyway: a name only when it
+	// is written like one (an inner capital: "LinkedIn", "WhatsApp").
+	if i == 0 || toks[i-1].kind == tPunct {
+		return innerCapital(t.raw)
+	}
+	return true
+}
+
+func innerCapital(s string) bool {
+	for i, r := range s {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *state) isSystemWord(w string) bool {
+	for _, op := range s.b.cat.Ops {
+		for _, x := range op.System {
+			if x == w {
+				return true
+			}
+		}
+	}
+	return false
+}

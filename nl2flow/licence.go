@@ -1,0 +1,373 @@
+package nl2flow
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// Precision before recall: a draft writes to a system (creates, updates,
+// deletes, sends) only when the request asks for that action on that
+// system. licence reads the structure of the clause a write step comes
+// from and returns why the step is not asked for ("" when it is):
+//
+//  1. an action is asked: the clause has an action verb, an explicit
+//     destination (#channel, an address), or the terse arrow form;
+//  2. the system is the one named: a clause that names systems writes to
+//     one of them;
+//  3. not the source: a system named after "from", or before "to/into"
+//     another destination, is where the records come from;
+//  4. the verb's object is a record: for create/update/delete, the words
+//     between the verb and the first preposition name a record kind of the
+//     catalog (or refer back: it, them);
+//  5. not another product's thing: the verb or its object is not
+//     qualified by a product name the catalog does not know ("LinkedIn
+//     post", "WhatsApp messages").
+//
+// Reads are never refused: a write may need them.
+func (s *state) licence(op *Op, c clause, verb string) string {
+	if op == nil || !writes(op) {
+		return ""
+	}
+	vi := verbIndex(c)
+	// 1. An action is asked for.
+	target := false
+	for _, t := range c.toks {
+		if t.kind == tChannel || t.kind == tEmail {
+			target = true
+		}
+	}
+	if vi < 0 && !target && c.sep != "->" && c.sep != "+" && s.verb(c) == "" && !s.destination(c, op.Connector) {
+		return "no verb in it asks for a change"
+	}
+	// 2. The system named.
+	sys := s.systemsIn(c)
+	if len(sys) > 0 && !contains(sys, op.Connector) && !(op.Verb == "send" && s.sendTarget(c, op)) {
+		return fmt.Sprintf("it names %s, not %s", strings.Join(sys, " and "), op.Connector)
+	}
+	// 2b. A message goes where the request says: a channel or the chat
+	// system named somewhere in the request (the email path has its own
+	// recipient question).
+	if op.Verb == "send" && op.Object == "message" && channelName(c) == "" && !s.requestNames(op.Connector) {
+		s.n.ask("%q: where should the message go? Name a chat channel (#name) or an email address; nothing was drafted for it.", c.text())
+		return "it names no channel and no chat system to post to"
+	}
+	// 2c. The destination is another product ("into a Google Sheet").
+	if p := s.productDestination(c, vi, op.Connector); p != "" {
+		return fmt.Sprintf("it goes to %s, which is not connected to Weft", p)
+	}
+	// 3. Not the source.
+	if s.isSource(c, op.Connector, op.Verb == "send") {
+		return fmt.Sprintf("%s is where the records come from, not where they go", op.Connector)
+	}
+	// 4. The verb's object is a record kind.
+	if vi >= 0 && (op.Verb == "create" || op.Verb == "update" || op.Verb == "delete") {
+		if what, ok := s.directObject(c, vi); !ok {
+			return fmt.Sprintf("%s %s: %q is not a kind of record the catalog has", c.toks[vi].raw, strings.TrimSpace(what), strings.TrimSpace(what))
+		}
+	}
+	// 5. Another product's thing.
+	if vi > 0 && !(vi+1 < len(c.toks) && determiner(c.toks[vi+1].w)) {
+		// A verb used as a noun after a product name: "LinkedIn post commenters".
+		if p := productBefore(c, vi, s.vocab()); p != "" {
+			return fmt.Sprintf("%s is not connected to Weft", p)
+		}
+		for _, o := range s.objectsIn(c) {
+			if o.i > vi {
+				if p := productBefore(c, o.i, s.vocab()); p != "" {
+					return fmt.Sprintf("%s is not connected to Weft", p)
+				}
+				break
+			}
+		}
+	}
+	return ""
+}
+
+// writes: the operation changes its system (a send counts; an HTTP call
+// is the caller's business and judged by its method elsewhere).
+func (s *state) vocab() map[string]bool {
+	if s.voc == nil {
+		s.voc = s.b.vocab()
+	}
+	return s.voc
+}
+
+func writes(op *Op) bool {
+	if op.Hints.ReadOnly || op.Connector == "http" {
+		return false
+	}
+	switch op.Verb {
+	case "list", "get", "request":
+		return false
+	}
+	return true
+}
+
+// verbIndex is the token index of the clause's first action verb (-1: none).
+func verbIndex(c clause) int {
+	for i := range c.toks {
+		if isVerbAt(c.toks, i) {
+			return i
+		}
+	}
+	return -1
+}
+
+// sendTarget: a message's destination is given outright (#channel, an
+// address), whatever systems the clause also names.
+func (s *state) sendTarget(c clause, op *Op) bool {
+	for _, t := range c.toks {
+		if t.kind == tChannel && op.Object == "message" || t.kind == tEmail && op.Object == "email" {
+			return true
+		}
+	}
+	return false
+}
+
+// isSource (send: the operation sends a message): every mention of the system in the clause is a source: after
+// "from" ("exports customers from ERP"), or before "to"/"into" followed by
+// another system or a name ("sync ERP customers to CRM").
+func (s *state) isSource(c clause, connector string, send bool) bool {
+	mentions, sources := 0, 0
+	for i, t := range c.toks {
+		if t.kind != tWord || t.used || !s.namesSystem(t.w, connector) {
+			continue
+		}
+		mentions++
+		j := i - 1
+		for j >= 0 && c.toks[j].kind == tWord && (c.toks[j].w == "the" || c.toks[j].w == "your" || c.toks[j].w == "our" || c.toks[j].w == "my" || c.toks[j].w == "their") {
+			j--
+		}
+		if j >= 0 && c.toks[j].w == "from" {
+			sources++
+			continue
+		}
+		// "email … to new CRM contacts": a message's "to" names its
+		// recipients, not a destination system.
+		for k := i + 1; !send && k < len(c.toks) && k <= i+6; k++ {
+			if c.toks[k].kind != tWord {
+				break
+			}
+			if c.toks[k].w == "to" || c.toks[k].w == "into" {
+				j := k + 1
+				for j < len(c.toks) && determiner(c.toks[j].w) {
+					j++
+				}
+				if j < len(c.toks) && c.toks[j].kind == tWord && s.namesOtherSystem(c.toks[j], connector) {
+					sources++
+				}
+				break
+			}
+		}
+	}
+	return mentions > 0 && mentions == sources
+}
+
+func (s *state) namesSystem(w, connector string) bool {
+	for _, op := range s.b.cat.Ops {
+		if op.Connector != connector {
+			continue
+		}
+		for _, x := range op.System {
+			if x == w {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
+// namesOtherSystem: the word names another catalog system, or is a
+// product name (capitalised, unknown).
+func (s *state) namesOtherSystem(t token, connector string) bool {
+	for _, op := range s.b.cat.Ops {
+		if op.Connector == connector {
+			continue
+		}
+		for _, x := range op.System {
+			if x == t.w {
+				return true
+			}
+		}
+	}
+	return properName(t) && !s.vocab()[t.w]
+}
+
+// directObject: the words between the verb and the first preposition or
+// punctuation must name a record kind (or refer back to one).
+func (s *state) directObject(c clause, vi int) (string, bool) {
+	var words []string
+	for i := vi + 1; i < len(c.toks); i++ {
+		t := c.toks[i]
+		if t.kind != tWord {
+			if t.kind == tQuote || t.kind == tNumber {
+				continue
+			}
+			break
+		}
+		if len(words) == 0 && particle(t.w) {
+			continue // "shows up as a customer", "spin up a project"
+		}
+		if preposition(t.w) && len(words) > 0 {
+			break
+		}
+		if t.w == "and" || t.w == "or" || t.w == "then" {
+			break
+		}
+		words = append(words, t.raw)
+		w := singular(t.w)
+		if objectWords[w] != "" || s.catalogObject(w) != "" {
+			return "", true
+		}
+		switch t.w {
+		case "it", "them", "one", "this", "that", "these", "those", "him", "her", "they", "record", "records", "status", "stage", "owner", "priority", "field", "fields":
+			return "", true
+		}
+	}
+	if len(words) == 0 {
+		return "", true // "create in the CRM …": the object is elsewhere
+	}
+	return strings.Join(words, " "), false
+}
+
+func particle(w string) bool {
+	switch w {
+	case "up", "out", "down", "off", "over", "back", "in":
+		return true
+	}
+	return false
+}
+
+func determiner(w string) bool {
+	switch w {
+	case "a", "an", "the", "this", "that", "these", "those", "some", "each", "every", "all", "any", "its", "their", "our", "your", "my", "his", "her", "new":
+		return true
+	}
+	return false
+}
+
+// destination: the clause sends something "to"/"into" the system ("Jira
+// issues to Slack"): the title form of asking to write there.
+func (s *state) destination(c clause, connector string) bool {
+	for i := 0; i+1 < len(c.toks); i++ {
+		if c.toks[i].w != "to" && c.toks[i].w != "into" {
+			continue
+		}
+		j := i + 1
+		for j < len(c.toks) && determiner(c.toks[j].w) {
+			j++
+		}
+		if j < len(c.toks) && c.toks[j].kind == tWord && s.namesSystem(c.toks[j].w, connector) {
+			return true
+		}
+	}
+	return false
+}
+
+// requestNames: a word of the whole request names the system.
+func (s *state) requestNames(connector string) bool {
+	for _, t := range s.req {
+		if t.kind == tChannel {
+			return true
+		}
+		if t.kind == tWord && s.namesSystem(t.w, connector) {
+			return true
+		}
+	}
+	return false
+}
+
+// productDestination: the first "to"/"into" after the verb leads to a
+// product name the catalog lacks, and the system is not named there.
+func (s *state) productDestination(c clause, vi int, connector string) string {
+	for i := vi + 1; i+1 < len(c.toks); i++ {
+		if i < 0 || c.toks[i].w != "to" && c.toks[i].w != "into" {
+			continue
+		}
+		j := i + 1
+		for j < len(c.toks) && determiner(c.toks[j].w) {
+			j++
+		}
+		if j >= len(c.toks) || c.toks[j].kind != tWord || !properName(c.toks[j]) || s.vocab()[c.toks[j].w] || s.namesSystem(c.toks[j].w, connector) {
+			return ""
+		}
+		for k := j + 1; k < len(c.toks) && k <= j+3; k++ {
+			if c.toks[k].kind == tWord && s.namesSystem(c.toks[k].w, connector) {
+				return ""
+			}
+		}
+		return c.toks[j].raw
+	}
+	return ""
+}
+
+// destinationSystem is the catalog system a clause sends to ("… to
+// chat", "… into the CRM"), or "".
+func (s *state) destinationSystem(c clause) string {
+	for i := 0; i+1 < len(c.toks); i++ {
+		if c.toks[i].w != "to" && c.toks[i].w != "into" {
+			continue
+		}
+		j := i + 1
+		for j < len(c.toks) && determiner(c.toks[j].w) {
+			j++
+		}
+		if j < len(c.toks) && c.toks[j].kind == tWord {
+			for _, op := range s.b.cat.Ops {
+				for _, x := range op.System {
+					if x == c.toks[j].w {
+						return op.Connector
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func preposition(w string) bool {
+	switch w {
+	case "in", "on", "at", "to", "into", "onto", "from", "for", "with", "by", "about", "of", "as", "via", "when", "if", "after", "before", "whenever", "once", "every", "each":
+		return true
+	}
+	return false
+}
+
+// productBefore: the word before token i is a product name the compiler
+// does not know (written with a capital inside the sentence, not a word of
+// the vocabulary or the catalog): "LinkedIn post", "WhatsApp messages".
+func productBefore(c clause, i int, vocab map[string]bool) string {
+	if i <= 0 {
+		return ""
+	}
+	t := c.toks[i-1]
+	if t.kind != tWord || i-1 == 0 || !properName(t) || vocab[t.w] || vocab[singular(t.w)] {
+		return ""
+	}
+	return t.raw
+}
+
+func properName(t token) bool {
+	if t.kind != tWord || t.raw == "" {
+		return false
+	}
+	r := []rune(t.raw)
+	if !unicode.IsUpper(r[0]) {
+		return false
+	}
+	// Title Case sentences capitalise every word: a product name is then
+	// told by an inner capital ("LinkedIn", "WhatsApp") or an all-caps
+	// acronym longer than two letters is left to the vocabulary check.
+	return true
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,76 @@
+package nl2flow_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// Each rule of the write licence: the write is left out and named in
+// not_understood with the clause's words; asked-for writes stay.
+func TestWriteLicence(t *testing.T) {
+	for _, c := range []struct {
+		text   string
+		absent string // a call the draft must not have
+		reason string // in not_understood
+	}{
+		// 1. no verb asks for a change
+		{"Customer Support Channel and Ticketing System with chat and tracker", "chat.postMessage", "no verb"},
+		// 2. the clause names another system
+		{"Onboard new employees with tracker and email", "hr.hireEmployee", "names tracker"},
+		// 2b. a message with no channel and no chat system named
+		{"You can use automations to notify your customers about past-due invoices", "chat.postMessage", "no channel"},
+		// 2c. the destination is a product the catalog lacks
+		{"Every day pull deals from the CRM and log them into a Google Sheet for reporting and tracking", "tracker.createProject", "Google"},
+		// 3. the system is the source
+		{"Sync ERP customers to CRM accounts", "erp.replaceCustomer", "come from"},
+		{"Generate branded PDF invoices from ERP", "erp.createInvoice", "come from"},
+		{"Sync ERP customers to the CRM", "erp.replaceCustomer", "come from"},
+		// 4. the verb's object is no record kind
+		{"Create a CRM activity when a meeting is booked", "crm.createAccount", "activity"},
+		// 5. another product's thing
+		{"Add LinkedIn post commenters to the CRM", "chat.postMessage", "LinkedIn"},
+	} {
+		d := compile(t, c.text)
+		for _, call := range calls(d.Flow) {
+			if call == c.absent {
+				t.Errorf("%q: drafted %s, which it did not ask for\n%s", c.text, call, d.YAML)
+			}
+		}
+		if !strings.Contains(strings.Join(d.NotUnderstood, " | "), c.reason) {
+			t.Errorf("%q: not_understood %q lacks %q", c.text, d.NotUnderstood, c.reason)
+		}
+	}
+	// Asked-for writes are drafted.
+	for _, c := range []struct{ text, call string }{
+		{"When a new opportunity closes in the CRM, create a project in the tracker and notify #delivery in chat", "tracker.createProject"},
+		{"When a new opportunity closes in the CRM, create a project in the tracker and notify #delivery in chat", "chat.postMessage"},
+		{"Could you make sure that every new CRM account also shows up as a customer in the ERP?", "erp.createCustomer"},
+		{"Send new tracker issues to chat #dev", "chat.postMessage"},
+	} {
+		d := compile(t, c.text)
+		found := false
+		for _, call := range calls(d.Flow) {
+			found = found || call == c.call
+		}
+		if !found {
+			t.Errorf("%q: no %s\n%s\nnot understood: %q", c.text, c.call, d.YAML, d.NotUnderstood)
+		}
+	}
+}
+
+// The title form "X to chat" asks for the message there.
+func TestDestinationTitleForm(t *testing.T) {
+	d := compile(t, "Upload leads from a CSV file to CRM")
+	if got := strings.Join(calls(d.Flow), " "); !strings.Contains(got, "crm.createContact") || !strings.Contains(strings.Join(d.NotUnderstood, " "), "CSV") {
+		t.Errorf("leads to CRM: %q, not understood %q", got, d.NotUnderstood)
+	}
+	d = compile(t, "Automate daily Outlook calendar digests to chat")
+	if got := strings.Join(calls(d.Flow), " "); !strings.Contains(got, "chat.postMessage") || !strings.Contains(strings.Join(d.NotUnderstood, " "), "Outlook") {
+		t.Errorf("digests to chat: %q, not understood %q", got, d.NotUnderstood)
+	}
+	d = compile(t, "Daily tracker task summaries to chat")
+	got := strings.Join(calls(d.Flow), " ")
+	if !strings.Contains(got, "chat.postMessage") || d.Flow == nil || d.Flow.Trigger.Schedule == nil {
+		t.Errorf("got %q\n%s\nnot understood %q", got, d.YAML, d.NotUnderstood)
+	}
+}
