@@ -216,3 +216,42 @@ func TestUsersSignInAndTokens(t *testing.T) {
 		t.Errorf("PAT for the api_token: %v", err)
 	}
 }
+
+func TestCheckNamespace(t *testing.T) {
+	for _, ok := range []string{"default", "team-b", "a", "x1", strings.Repeat("a", 63)} {
+		if err := access.CheckNamespace(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "*", "Team", "team_b", "-a", "a-", "a.b", "a b", strings.Repeat("a", 64), "ns\x00"} {
+		if err := access.CheckNamespace(bad); weft.Code(err) != weft.EInvalid {
+			t.Errorf("%q accepted: %v", bad, err)
+		}
+	}
+}
+
+// access.AuthorizeAny: the permission in some namespace; a principal without it
+// anywhere is refused, an anonymous one is unauthorized.
+func TestAuthorizeAny(t *testing.T) {
+	b := access.Principal{Kind: access.KindToken, ID: "t", Roles: map[string]string{"team-b": access.RoleEditor}}
+	if err := access.AuthorizeAny(b, access.FlowsWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := access.Authorize(b, access.FlowsWrite, access.DefaultNamespace); weft.Code(err) != weft.EForbidden {
+		t.Fatalf("editor of team-b in default: %v", err)
+	}
+	if err := access.AuthorizeAny(b, access.MembersManage); weft.Code(err) != weft.EForbidden {
+		t.Fatalf("members.manage nowhere: %v", err)
+	}
+	if err := access.AuthorizeAny(access.Principal{Kind: access.KindAnonymous}, access.FlowsRead); weft.Code(err) != weft.EUnauthorized {
+		t.Fatalf("anonymous: %v", err)
+	}
+	if err := access.AuthorizeAny(b, "made.up"); weft.Code(err) != weft.EForbidden {
+		t.Fatalf("unknown permission: %v", err)
+	}
+	// A "*" binding is every namespace, and "*" itself.
+	all := access.Principal{Kind: access.KindServiceAccount, ID: "s", Roles: map[string]string{access.AllNamespaces: access.RoleViewer}}
+	if access.Authorize(all, access.FlowsRead, "anything") != nil || access.Authorize(all, access.FlowsRead, access.AllNamespaces) != nil || access.Authorize(b, access.FlowsRead, access.AllNamespaces) == nil {
+		t.Fatal("* bindings")
+	}
+}

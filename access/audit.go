@@ -46,6 +46,7 @@ const (
 	ActionRoleChange       = "role.change"
 	ActionSettingsChange   = "settings.change"
 	ActionAuditPurge       = "audit.purge"
+	ActionNamespaceCreate  = "namespace.create"
 
 	ActionUserCreate           = "user.create"
 	ActionUserDisable          = "user.disable"

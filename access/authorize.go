@@ -1,6 +1,7 @@
 package access
 
 import (
+	"regexp"
 	"slices"
 	"sort"
 
@@ -123,3 +124,44 @@ var knownPerms = func() map[string]struct{} {
 	}
 	return m
 }()
+
+var namespaceRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// CheckNamespace refuses a namespace name that is not a DNS label:
+// lower-case letters, digits and '-', 1-63, starting and ending with a
+// letter or digit.
+func CheckNamespace(name string) error {
+	if !namespaceRe.MatchString(name) {
+		return weft.Errorf(weft.EInvalid, "namespace %q: use 1-63 characters a-z 0-9 - starting and ending with a letter or digit", clip(name, 80))
+	}
+	return nil
+}
+
+// NamespaceOr is ns, or the default namespace when ns is "".
+func NamespaceOr(ns string) string {
+	if ns == "" {
+		return DefaultNamespace
+	}
+	return ns
+}
+
+// AuthorizeAny: may p do permission in at least one namespace? Routes ask
+// it first (a cheap refusal for a principal who may do it nowhere), then
+// Authorize in the namespace of what they touch.
+func AuthorizeAny(p Principal, permission string) error {
+	first := Authorize(p, permission, DefaultNamespace)
+	if first == nil {
+		return nil
+	}
+	for ns := range p.Roles {
+		if Authorize(p, permission, ns) == nil {
+			return nil
+		}
+	}
+	if len(p.Roles) > 0 && weft.Code(first) == weft.EForbidden {
+		if _, ok := knownPerms[permission]; ok {
+			return weft.Errorf(weft.EForbidden, "%s may not %s in any namespace", p.Actor(), permission)
+		}
+	}
+	return first
+}

@@ -65,7 +65,7 @@ func checkBinding(role, namespace string) error {
 		return weft.Errorf(weft.EInvalid, "role %q: use one of %s", clip(role, 40), strings.Join(Roles(), ", "))
 	}
 	if namespace != AllNamespaces {
-		return CheckName("namespace", namespace)
+		return CheckNamespace(namespace)
 	}
 	return nil
 }

@@ -73,6 +73,7 @@ type Trigger struct {
 type Connection struct {
 	Name         string            `json:"name" yaml:"name"`
 	Connector    string            `json:"connector" yaml:"connector"`
+	Namespace    string            `json:"namespace" yaml:"namespace"` // the owner: only flows of this namespace may use it ("": default)
 	BaseURL      string            `json:"base_url,omitempty" yaml:"base_url"`
 	Headers      map[string]string `json:"-" yaml:"headers"` // may hold secrets: never returned
 	AllowPrivate bool              `json:"allow_private,omitempty" yaml:"allow_private"`

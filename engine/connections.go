@@ -163,7 +163,7 @@ func (e *Engine) openConnection(keys Sealer, sc store.SealedConnection) (*connec
 	if err := bounded.UnmarshalYAML("connection "+sc.Name, plain, &conn, bounded.Limits{}); err != nil {
 		return nil, err
 	}
-	conn.Name, conn.Connector, conn.Source = sc.Name, sc.Connector, "api"
+	conn.Name, conn.Connector, conn.Namespace, conn.Source = sc.Name, sc.Connector, access.NamespaceOr(sc.Namespace), "api"
 	return &conn, nil
 }
 
@@ -203,6 +203,13 @@ func (e *Engine) SaveConnection(ctx context.Context, conn *connectors.Connection
 			return weft.Errorf(weft.EConflict, "connection %q is defined in the config file; change it there", conn.Name)
 		}
 		conn.KeepSecrets(old)
+		if conn.Namespace == "" {
+			conn.Namespace = old.Namespace
+		}
+	}
+	conn.Namespace = access.NamespaceOr(conn.Namespace)
+	if err := access.CheckNamespace(conn.Namespace); err != nil {
+		return err
 	}
 	conn.Source = "api"
 	if err := checkConnection(e.cat, conn); err != nil {
@@ -216,7 +223,7 @@ func (e *Engine) SaveConnection(ctx context.Context, conn *connectors.Connection
 	if err != nil {
 		return err
 	}
-	if err := e.st.SaveConnection(ctx, store.SealedConnection{Name: conn.Name, Connector: conn.Connector, KeyID: keyID, Sealed: sealed}); err != nil {
+	if err := e.st.SaveConnection(ctx, store.SealedConnection{Name: conn.Name, Connector: conn.Connector, Namespace: conn.Namespace, KeyID: keyID, Sealed: sealed}); err != nil {
 		return err
 	}
 	if err := e.cat.AddConnection(conn); err != nil {

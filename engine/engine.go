@@ -23,6 +23,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/store"
@@ -142,9 +143,21 @@ func (e *Engine) Validate(file string, src []byte) (*flow.Flow, error) {
 
 // Deploy validates src and stores it as the next version of its flow.
 func (e *Engine) Deploy(ctx context.Context, file string, src []byte) (store.FlowVersion, *flow.Flow, error) {
+	return e.DeployIn(ctx, "", file, src)
+}
+
+// DeployIn is Deploy into namespace when the flow names none ("": the
+// deployed flow's, else default); a flow that names another is invalid.
+func (e *Engine) DeployIn(ctx context.Context, namespace, file string, src []byte) (store.FlowVersion, *flow.Flow, error) {
 	f, err := e.Validate(file, src)
 	if err != nil {
 		return store.FlowVersion{}, nil, err
+	}
+	if namespace != "" {
+		if f.Namespace != "" && f.Namespace != namespace {
+			return store.FlowVersion{}, nil, weft.Errorf(weft.EInvalid, "flow %s names namespace %q, the request %q", f.Name, f.Namespace, namespace)
+		}
+		f.Namespace = namespace
 	}
 	if err := e.checkSubflows(ctx, f); err != nil {
 		return store.FlowVersion{}, nil, err
@@ -152,10 +165,14 @@ func (e *Engine) Deploy(ctx context.Context, file string, src []byte) (store.Flo
 	if err := e.checkSignatureSecret(f); err != nil {
 		return store.FlowVersion{}, nil, err
 	}
-	fv, err := e.st.DeployFlow(ctx, f.Name, file, src)
+	if err := e.checkNamespace(ctx, f); err != nil {
+		return store.FlowVersion{}, nil, err
+	}
+	fv, err := e.st.DeployFlow(ctx, f.Name, f.Namespace, file, src)
 	if err != nil {
 		return fv, nil, err
 	}
+	f.Namespace = fv.Namespace
 	e.mu.Lock()
 	e.flows[key(f.Name, fv.Version)] = f
 	delete(e.active, f.Name)
@@ -174,6 +191,56 @@ func (e *Engine) checkSignatureSecret(f *flow.Flow) error {
 	name := f.Trigger.Webhook.Signature.Secret
 	if v, ok := e.cfg.Secret(name); ok && v == "" {
 		return weft.Errorf(weft.EUnprocessable, "flow %s: webhook signature secret %q is set but empty (WEFT_SECRET_%s=): set it to a random value of at least 16 bytes", f.Name, name, strings.ToUpper(name))
+	}
+	return nil
+}
+
+// FlowNamespace is the namespace a deploy of f puts it in: the one it
+// names, else the deployed flow's, else default.
+func (e *Engine) FlowNamespace(ctx context.Context, f *flow.Flow) (string, error) {
+	if f.Namespace != "" {
+		return f.Namespace, nil
+	}
+	cur, err := e.st.GetFlow(ctx, f.Name, 0)
+	switch {
+	case err == nil:
+		return access.NamespaceOr(cur.Namespace), nil
+	case weft.Code(err) == weft.ENotFound:
+		return access.DefaultNamespace, nil
+	}
+	return "", err
+}
+
+// checkNamespace keeps a flow to its own namespace: the connections it
+// names and the subflows it calls must belong to the namespace it is
+// deployed in (a flow of one team never uses another team's credentials).
+func (e *Engine) checkNamespace(ctx context.Context, f *flow.Flow) error {
+	ns, err := e.FlowNamespace(ctx, f)
+	if err != nil {
+		return err
+	}
+	var probs []weft.Problem
+	conn := func(pos, name string) {
+		if name == "" {
+			return
+		}
+		if c, ok := e.cat.LookupConnection(name); ok && access.NamespaceOr(c.Namespace) != ns {
+			probs = append(probs, weft.Problem{Pos: pos, Message: fmt.Sprintf("connection %q belongs to namespace %q: a flow in namespace %q may use only its own namespace's connections", name, access.NamespaceOr(c.Namespace), ns)})
+		}
+	}
+	if pt := f.Trigger.Poll; pt != nil {
+		conn(pt.Pos, pt.Connection)
+	}
+	flow.Walk(f.Steps, func(s *flow.Step) {
+		conn(s.Pos, s.Connection)
+		if s.Kind == flow.KindSubflow && s.Subflow != "" && s.Subflow != f.Name {
+			if sub, err := e.st.GetFlow(ctx, s.Subflow, 0); err == nil && access.NamespaceOr(sub.Namespace) != ns {
+				probs = append(probs, weft.Problem{Pos: s.Pos, Message: fmt.Sprintf("subflow %q belongs to namespace %q: a flow in namespace %q may call only its own namespace's flows", s.Subflow, access.NamespaceOr(sub.Namespace), ns)})
+			}
+		}
+	})
+	if len(probs) > 0 {
+		return &weft.Error{Code: weft.EUnprocessable, Message: fmt.Sprintf("flow %q reaches outside namespace %q", f.Name, ns), Problems: probs}
 	}
 	return nil
 }
@@ -277,6 +344,9 @@ func (e *Engine) Flow(ctx context.Context, name string, version int) (*flow.Flow
 	}
 	if err != nil {
 		return nil, fv, weft.Wrap(weft.EInternal, err, "stored flow %s v%d no longer compiles: %v", name, fv.Version, err)
+	}
+	if fv.Namespace != "" {
+		f.Namespace = fv.Namespace // the store's is authoritative
 	}
 	e.mu.Lock()
 	e.flows[k] = f

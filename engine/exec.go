@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/store"
@@ -528,6 +529,11 @@ func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 		c, err := rs.e.connection(ctx, s.Connection, strings.SplitN(s.Call, ".", 2)[0])
 		if err != nil {
 			return fail(store.RunDead, "unknown_connection", fmt.Sprintf("step %s: %v", s.ID, err), 1, nil, nil, "permanent")
+		}
+		// Checked at deploy, and again here: a connection moved to another
+		// namespace since is not this flow's to use.
+		if ns := rs.f.Namespace; ns != "" && access.NamespaceOr(c.Namespace) != ns {
+			return fail(store.RunDead, "connection_namespace", fmt.Sprintf("step %s: connection %q belongs to namespace %q, not the flow's (%q)", s.ID, s.Connection, access.NamespaceOr(c.Namespace), ns), 1, nil, nil, "permanent")
 		}
 		conn = c
 	}

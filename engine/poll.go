@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/flow"
 )
@@ -54,6 +55,11 @@ func (p *pollSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now 
 	p.last[f.Name] = now
 	p.mu.Unlock()
 
+	// As a call step's: the connection must be the flow's namespace's
+	// (checked at deploy; again here for one moved since).
+	if c, ok := p.e.cat.LookupConnection(pt.Connection); ok && f.Namespace != "" && access.NamespaceOr(c.Namespace) != f.Namespace {
+		return nil, cursor, fmt.Errorf("poll: connection %q belongs to namespace %q, not the flow's (%q)", pt.Connection, access.NamespaceOr(c.Namespace), f.Namespace)
+	}
 	items, cursorField, keyField, err := p.e.PollRecords(ctx, pt, cursor)
 	if err != nil {
 		return nil, cursor, err

@@ -164,6 +164,9 @@ func (e *Engine) TestRun(ctx context.Context, req TestRequest) (*TestResult, err
 	if err := e.checkSubflows(ctx, f); err != nil {
 		return nil, err
 	}
+	if err := e.checkNamespace(ctx, f); err != nil {
+		return nil, err
+	}
 	kind := f.Trigger.Kind
 	if kind == "" {
 		kind = flow.TriggerManual

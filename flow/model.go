@@ -10,6 +10,7 @@ import "time"
 // Flow is one parsed flow definition.
 type Flow struct {
 	Name        string   `json:"name" yaml:"name"`
+	Namespace   string   `json:"namespace,omitempty" yaml:"namespace"` // the owner ("" on deploy: the deployed flow's, else default)
 	Description string   `json:"description,omitempty" yaml:"description"`
 	Trigger     Trigger  `json:"trigger" yaml:"trigger"`
 	Steps       []*Step  `json:"steps" yaml:"steps"`

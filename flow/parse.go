@@ -201,16 +201,26 @@ func (p *parser) template(n *yaml.Node) *Template {
 }
 
 var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// NamespaceRe is a namespace name: a DNS label (lower-case letters, digits
+// and '-', at most 63, starting and ending with a letter or digit).
+var NamespaceRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 var idRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 func (p *parser) flow(root *yaml.Node) *Flow {
 	f := &Flow{}
-	m := p.fields(root, "flow", "name", "description", "trigger", "steps", "capture", "limits", "redact", "redact_dlq")
+	m := p.fields(root, "flow", "name", "namespace", "description", "trigger", "steps", "capture", "limits", "redact", "redact_dlq")
 	f.Name = p.str(m["name"], "name")
 	if m["name"] == nil {
 		p.errf(root, "flow has no name")
 	} else if !nameRe.MatchString(f.Name) {
 		p.errf(m["name"], "name %q must be lower-case letters, digits, '-' or '_' (at most 64)", f.Name)
+	}
+	if m["namespace"] != nil {
+		f.Namespace = p.str(m["namespace"], "namespace")
+		if !NamespaceRe.MatchString(f.Namespace) {
+			p.errf(m["namespace"], "namespace %q must be lower-case letters, digits and '-' (at most 63, starting and ending with a letter or digit)", f.Namespace)
+		}
 	}
 	f.Description = p.str(m["description"], "description")
 	if n := m["capture"]; n != nil {

@@ -21,7 +21,9 @@ import (
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/mapper"
+	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/monitor"
+	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/sqlite"
 )
 
@@ -33,7 +35,12 @@ type authzFixture struct {
 	srv   *gateway.Server
 	open  *gateway.Server // the same engine behind an open loopback gateway (no token, no users): the baseline
 	dir   *access.Directory
+	st    store.Store
 	creds map[string]cred
+	// params: the value of each path parameter for a resource of each
+	// namespace (by pattern prefix), so a route about one resource is
+	// asked about a real one.
+	params map[string]map[string]string
 }
 
 // cred is one column of the matrix: how a request authenticates and what
@@ -41,7 +48,7 @@ type authzFixture struct {
 type cred struct {
 	bearer, cookie, csrf string
 	role                 string // "" for a credential that must not authenticate
-	allRoutesForbidden   bool   // authenticated, but with no role in the default namespace
+	otherNamespace       bool   // authenticated, with a role only in namespace team-b
 }
 
 func newAuthzFixture(t testing.TB) *authzFixture {
@@ -57,11 +64,18 @@ func newAuthzFixture(t testing.TB) *authzFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f := &authzFixture{st: st, creds: map[string]cred{}, params: map[string]map[string]string{}}
+	f.seed(t, e)
+	mcpGw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{Toolsets: []mcp.Toolset{
+		{Name: "ts-default", Tools: []string{"*"}}, {Name: "ts-team-b", Namespace: "team-b", Tools: []string{"*"}}}})
 	dir := access.NewDirectory(st)
 	open := gateway.New(e, slog.New(slog.DiscardHandler), gateway.Config{})
 	srv := gateway.New(e, slog.New(slog.DiscardHandler), gateway.Config{APIToken: matrixAPIToken, Directory: dir, Mapper: ms,
-		Alerts: monitor.NewAlerter(nil, nil, nil)})
-	f := &authzFixture{srv: srv, open: open, dir: dir, creds: map[string]cred{}}
+		Alerts: monitor.NewAlerter(nil, nil, nil), MCP: mcpGw})
+	f.srv, f.open, f.dir = srv, open, dir
+	if _, err := dir.CreateUser(ctx, "bystander", "a long password for tests", access.RoleViewer, access.DefaultNamespace); err != nil {
+		t.Fatal(err) // the user role-binding routes change
+	}
 	pw := "a long password for tests"
 	for _, role := range access.Roles() {
 		u, err := dir.CreateUser(ctx, role+"-user", pw, role, access.DefaultNamespace)
@@ -127,8 +141,58 @@ func newAuthzFixture(t testing.TB) *authzFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.creds["another namespace's admin token"] = cred{bearer: other.Secret, allRoutesForbidden: true}
+	f.creds["another namespace's admin token"] = cred{bearer: other.Secret, role: access.RoleAdmin, otherNamespace: true}
 	return f
+}
+
+// seed puts one resource of each kind in the default namespace and one in
+// team-b: a flow with a run, a connection, a mapping, an MCP key (the
+// toolsets are the MCP gateway's).
+func (f *authzFixture) seed(t testing.TB, e *engine.Engine) {
+	t.Helper()
+	ctx := context.Background()
+	if err := f.st.CreateNamespace(ctx, store.Namespace{Name: "team-b"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{access.DefaultNamespace, "team-b"} {
+		src := "name: flow-" + ns + "\nnamespace: " + ns + "\ntrigger: {manual: {}}\nsteps:\n  - set: {ok: true}\n"
+		if _, _, err := e.Deploy(ctx, "flow.yaml", []byte(src)); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		run, _, err := f.st.CreateRun(ctx, &store.Run{Flow: "flow-" + ns, Version: 1, Status: store.RunSucceeded, TriggerKind: "manual", CreatedAt: now, StartedAt: now}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Catalog().AddConnection(&connectors.Connection{Name: "conn-" + ns, Connector: "http", Namespace: ns, BaseURL: "http://127.0.0.1:1", Source: "config"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.st.SaveMapping(ctx, store.MappingDoc{ID: "map-" + ns, Name: "m", Namespace: ns, Doc: []byte(`{"id": "map-` + ns + `", "name": "m"}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.st.CreateAPIKey(ctx, store.APIKey{ID: "key-" + ns, Name: "k", Namespace: ns, Hash: "hash-" + ns, Scopes: []string{"*"}, CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		f.params[ns] = map[string]string{"/api/flows/": "flow-" + ns, "/api/runs/": run.ID, "/api/connections/": "conn-" + ns,
+			"/api/mappings/": "map-" + ns, "/api/mcp/toolsets/": "ts-" + ns, "/api/mcp/keys/": "key-" + ns, "/api/users/": "bystander", "{version}": "1", "{namespace}": ns}
+	}
+}
+
+// path fills pattern's parameters with the resource of namespace ns
+// (matrix-x where the fixture has none).
+func (f *authzFixture) path(pattern, ns string) string {
+	ps := f.params[ns]
+	return paramRe.ReplaceAllStringFunc(pattern, func(p string) string {
+		if v, ok := ps[p]; ok {
+			return v
+		}
+		for prefix, v := range ps {
+			if strings.HasPrefix(pattern, prefix) && strings.HasPrefix(pattern[len(prefix):], p) {
+				return v
+			}
+		}
+		return "matrix-x"
+	})
 }
 
 func (f *authzFixture) signIn(t testing.TB, body string) (cookie, csrf string) {
@@ -157,7 +221,10 @@ func (f *authzFixture) signIn(t testing.TB, body string) (cookie, csrf string) {
 var paramRe = regexp.MustCompile(`\{[^}]+\}`)
 
 func (f *authzFixture) do(method, pattern string, c cred) *httptest.ResponseRecorder {
-	path := paramRe.ReplaceAllString(pattern, "matrix-x")
+	return f.doPath(method, f.path(pattern, access.DefaultNamespace), c)
+}
+
+func (f *authzFixture) doPath(method, path string, c cred) *httptest.ResponseRecorder {
 	var body io.Reader
 	if method != http.MethodGet {
 		body = strings.NewReader(`{}`)
@@ -185,8 +252,9 @@ func (f *authzFixture) do(method, pattern string, c cred) *httptest.ResponseReco
 var authzDenial = regexp.MustCompile(`may not |has no role in namespace`)
 
 // The access-control matrix: every route of the route table × every kind
-// of credential → 401, 403 or past authorization. A new route is covered
-// the moment it is registered.
+// of credential → 401, 403, 404 or past authorization. A route about one
+// resource is asked about a real one in the default namespace. A new route
+// is covered the moment it is registered.
 func TestAccessMatrix(t *testing.T) {
 	f := newAuthzFixture(t)
 	routes := f.srv.Routes()
@@ -206,12 +274,30 @@ func TestAccessMatrix(t *testing.T) {
 			c := f.creds[n]
 			rec := f.do(rt.Method, rt.Pattern, c)
 			msg := rec.Body.String()
+			// Installation routes need a "*" binding: only the api_token has one here.
+			installationDenied := rt.Scope == gateway.ScopeInstallation && n != "api_token"
 			switch {
-			case c.role == "" && !c.allRoutesForbidden:
+			case c.role == "":
 				if rec.Code != 401 {
 					t.Errorf("%s %s as %s: %d %s, want 401", rt.Method, rt.Pattern, n, rec.Code, clipS(msg))
 				}
-			case c.allRoutesForbidden || !slices.Contains(access.RolePermissions(c.role), rt.Permission):
+			case !slices.Contains(access.RolePermissions(c.role), rt.Permission) || installationDenied:
+				if rec.Code != 403 || !authzDenial.MatchString(msg) {
+					t.Errorf("%s %s (%s) as %s: %d %s, want 403 from Authorize", rt.Method, rt.Pattern, rt.Permission, n, rec.Code, clipS(msg))
+				}
+			case c.otherNamespace && rt.Scope == gateway.ScopeResource && !strings.Contains(rt.Pattern, "{namespace}"):
+				// Another namespace's resource: not found, as if it did not exist.
+				if rec.Code != 404 {
+					t.Errorf("%s %s (%s) as %s: %d %s, want 404", rt.Method, rt.Pattern, rt.Permission, n, rec.Code, clipS(msg))
+				}
+			case c.otherNamespace && rt.Method != http.MethodGet:
+				// A create whose body names no namespace creates in default,
+				// where this credential has no role: refused, or the body
+				// is refused first. Never done.
+				if rec.Code < 400 || rec.Code == 401 || rec.Code == 403 && authzDenial.MatchString(msg) && !strings.Contains(msg, `has no role in namespace \"default\"`) {
+					t.Errorf("%s %s (%s) as %s: %d %s, want 403 in default or a refused body", rt.Method, rt.Pattern, rt.Permission, n, rec.Code, clipS(msg))
+				}
+			case c.otherNamespace && rt.Scope == gateway.ScopeResource:
 				if rec.Code != 403 || !authzDenial.MatchString(msg) {
 					t.Errorf("%s %s (%s) as %s: %d %s, want 403 from Authorize", rt.Method, rt.Pattern, rt.Permission, n, rec.Code, clipS(msg))
 				}

@@ -28,7 +28,7 @@ import (
 // audit records one action of the request's principal. err is the
 // action's result: nil (ok), refused (denied) or failed.
 func (s *Server) audit(r *http.Request, action, resource string, err error, details map[string]any) {
-	e := access.Entry{Action: action, Resource: resource, Source: clientIP(r), Outcome: access.OutcomeOK, Details: details}
+	e := access.Entry{Action: action, Resource: resource, Namespace: resourceNamespace(r), Source: clientIP(r), Outcome: access.OutcomeOK, Details: details}
 	if err != nil {
 		e.Outcome = access.OutcomeFailed
 		if c := weft.Code(err); c == weft.EUnauthorized || c == weft.EForbidden {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -22,7 +23,20 @@ type Route struct {
 	Method     string `json:"method"`
 	Pattern    string `json:"pattern"`              // full path pattern, e.g. /api/flows/{name}
 	Permission string `json:"permission,omitempty"` // "" for a public route (sign-in)
+	// Scope is where the permission is needed: "resource" (the namespace
+	// of the flow, run, connection, mapping, toolset or key the path
+	// names), "installation" (a binding to every namespace, "*"), or
+	// "namespaces" (some namespace; the handler narrows it to the body's
+	// namespace or filters its list).
+	Scope string `json:"scope,omitempty"`
 }
+
+// Route scopes.
+const (
+	ScopeResource     = "resource"
+	ScopeInstallation = "installation"
+	ScopeNamespaces   = "namespaces"
+)
 
 // Routes is the route table: every /api route with its permission.
 func (s *Server) Routes() []Route { return append([]Route(nil), s.table...) }
@@ -30,12 +44,178 @@ func (s *Server) Routes() []Route { return append([]Route(nil), s.table...) }
 // Router is the server's chi router (tests walk it).
 func (s *Server) Router() chi.Routes { return s.r.(chi.Routes) }
 
-// route registers an /api route that needs permission in the default
-// namespace.
+// route registers an /api route that needs permission in some namespace;
+// its handler narrows that: a list keeps what the caller may read
+// (s.readable), a create asks for the permission in the namespace it
+// creates in (s.allow).
 func (s *Server) route(r chi.Router, method, pattern, permission string, h http.HandlerFunc) {
-	s.table = append(s.table, Route{Method: method, Pattern: "/api" + pattern, Permission: permission})
+	s.table = append(s.table, Route{Method: method, Pattern: "/api" + pattern, Permission: permission, Scope: ScopeNamespaces})
 	r.With(s.authorize(permission)).Method(method, pattern, h)
 }
+
+// installation registers an /api route about the whole installation (the
+// master key, the audit log, the connector catalog): it needs permission
+// in every namespace (a "*" binding).
+func (s *Server) installation(r chi.Router, method, pattern, permission string, h http.HandlerFunc) {
+	s.table = append(s.table, Route{Method: method, Pattern: "/api" + pattern, Permission: permission, Scope: ScopeInstallation})
+	r.With(s.authorize(permission), s.onInstallation(permission)).Method(method, pattern, h)
+}
+
+// onInstallation asks for permission on every namespace ("*").
+func (s *Server) onInstallation(permission string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := access.Authorize(access.PrincipalFrom(r.Context()), permission, access.AllNamespaces); err != nil {
+				writeErr(w, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// resolver names the resource a path is about and finds its namespace.
+type resolver struct {
+	what  string // "flow", "run", "connection" … (the 404's words)
+	param string // the path parameter that names it
+	// namespace returns the resource's namespace; not_found when there is none.
+	namespace func(ctx context.Context, id string) (string, error)
+	// hide: answer 404 to a caller who may not read the resource's
+	// namespace (false where the namespace is in the path itself).
+	hide bool
+}
+
+// resource registers an /api route about one resource: the permission is
+// needed in the resource's namespace. A caller who may not even read
+// that namespace gets the same 404 as for a resource that does not
+// exist; one who may read but not do this gets 403.
+func (s *Server) resource(r chi.Router, method, pattern, permission string, res resolver, h http.HandlerFunc) {
+	s.table = append(s.table, Route{Method: method, Pattern: "/api" + pattern, Permission: permission, Scope: ScopeResource})
+	r.With(s.authorize(permission), func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := chi.URLParam(r, res.param)
+			missing := weft.Errorf(weft.ENotFound, "no %s %q", res.what, id)
+			ns, err := res.namespace(r.Context(), id)
+			if err != nil {
+				if weft.Code(err) == weft.ENotFound && res.hide {
+					err = missing
+				}
+				writeErr(w, err)
+				return
+			}
+			p := access.PrincipalFrom(r.Context())
+			if err := access.Authorize(p, permission, ns); err != nil {
+				if res.hide && access.Authorize(p, readPermission(permission), ns) != nil {
+					err = missing
+				}
+				writeErr(w, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), namespaceKey{}, ns)))
+		})
+	}).Method(method, pattern, h)
+}
+
+// allowResource is the resource routes' check for a resource a handler
+// meets in a body (a run to borrow input from, a run to replay): nil, the
+// 404 of a resource the caller may not read, or 403.
+func (s *Server) allowResource(r *http.Request, permission string, res resolver, id string) error {
+	missing := weft.Errorf(weft.ENotFound, "no %s %q", res.what, id)
+	ns, err := res.namespace(r.Context(), id)
+	if err != nil {
+		if weft.Code(err) == weft.ENotFound {
+			return missing
+		}
+		return err
+	}
+	p := access.PrincipalFrom(r.Context())
+	if err := access.Authorize(p, permission, ns); err != nil {
+		if access.Authorize(p, readPermission(permission), ns) != nil {
+			return missing
+		}
+		return err
+	}
+	return nil
+}
+
+type namespaceKey struct{}
+
+// withNamespace records the namespace a handler acts in (a create's), for
+// the audit entry.
+func withNamespace(r *http.Request, ns string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), namespaceKey{}, ns))
+}
+
+// resourceNamespace is the namespace a resource route resolved.
+func resourceNamespace(r *http.Request) string {
+	ns, _ := r.Context().Value(namespaceKey{}).(string)
+	return ns
+}
+
+// readPermission is the read permission of permission's area (flows.write
+// -> flows.read; runs.operate -> runs.read; mcp.keys.manage -> mcp.read).
+func readPermission(permission string) string {
+	area, _, _ := strings.Cut(permission, ".")
+	switch area {
+	case "runs", "flows", "connections", "mappings", "mcp":
+		return area + ".read"
+	case "alerts":
+		return access.MonitorRead
+	}
+	return permission
+}
+
+// allow asks for permission in namespace (a create, a deploy, a move).
+func allow(r *http.Request, permission, namespace string) error {
+	return access.Authorize(access.PrincipalFrom(r.Context()), permission, namespace)
+}
+
+// readable is the set of namespaces where the caller has permission, or
+// nil when it has it in every namespace (a "*" binding).
+func readable(r *http.Request, permission string) (all bool, set map[string]bool) {
+	p := access.PrincipalFrom(r.Context())
+	if access.Authorize(p, permission, access.AllNamespaces) == nil {
+		return true, nil
+	}
+	set = map[string]bool{}
+	for ns := range p.Roles {
+		if ns != access.AllNamespaces && access.Authorize(p, permission, ns) == nil {
+			set[ns] = true
+		}
+	}
+	return false, set
+}
+
+// nsFilter is a list's namespace filter: what the caller may read, and
+// ?namespace= when given. keep reports whether a resource of namespace
+// ns stays in the list.
+type nsFilter struct {
+	all  bool
+	set  map[string]bool
+	only string
+}
+
+func (s *Server) listFilter(r *http.Request, permission string) (nsFilter, error) {
+	all, set := readable(r, permission)
+	f := nsFilter{all: all, set: set, only: r.URL.Query().Get("namespace")}
+	if f.only != "" {
+		if err := access.CheckNamespace(f.only); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+func (f nsFilter) keep(ns string) bool {
+	ns = access.NamespaceOr(ns)
+	if f.only != "" && ns != f.only {
+		return false
+	}
+	return f.all || f.set[ns]
+}
+
+// unrestricted: every namespace is readable and none is picked.
+func (f nsFilter) unrestricted() bool { return f.all && f.only == "" }
 
 // public registers an /api route that anyone may call (signing in).
 func (s *Server) public(r chi.Router, method, pattern string, h http.HandlerFunc) {
@@ -43,11 +223,13 @@ func (s *Server) public(r chi.Router, method, pattern string, h http.HandlerFunc
 	r.Method(method, pattern, h)
 }
 
-// authorize asks access.Authorize for the principal auth found.
+// authorize is every route's first, cheap check: the principal auth found
+// has permission in some namespace (access.AuthorizeAny). The route's
+// scope narrows it after.
 func (s *Server) authorize(permission string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := access.Authorize(access.PrincipalFrom(r.Context()), permission, access.DefaultNamespace); err != nil {
+			if err := access.AuthorizeAny(access.PrincipalFrom(r.Context()), permission); err != nil {
 				writeErr(w, err)
 				return
 			}

@@ -63,6 +63,10 @@ func (s *Server) bulkReplay(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, weft.Errorf(weft.EInvalid, "%d runs: one request replays at most %d", len(req.Runs), maxBulkReplay))
 		return
 	case req.Flow != "":
+		if err := s.allowResource(r, access.RunsOperate, s.flowResolver(""), req.Flow); err != nil {
+			writeErr(w, err)
+			return
+		}
 		runs, err := s.e.Store().ListRuns(ctx, store.RunFilter{Flow: req.Flow, Status: store.RunDead, Limit: maxBulkReplay + 1})
 		if err != nil {
 			writeErr(w, err)
@@ -88,6 +92,11 @@ func (s *Server) bulkReplay(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		seen[id] = true
+		// Each run needs runs.operate in its flow's namespace.
+		if err := s.allowResource(r, access.RunsOperate, s.runResolver(), id); err != nil {
+			failed = append(failed, replayFailure{Run: id, Error: weft.Message(err)})
+			continue
+		}
 		run, err := s.replayDead(ctx, id)
 		if err != nil {
 			failed = append(failed, replayFailure{Run: id, Error: weft.Message(err)})
@@ -223,6 +232,22 @@ func (s *Server) testSQL(ctx context.Context, conn *connectors.Connection, res m
 func (s *Server) toolCalls(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := store.ToolCallFilter{Key: q.Get("key"), Tool: q.Get("tool"), Before: q.Get("before"), Limit: 100}
+	nf, err := s.listFilter(r, access.MCPRead)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if !nf.unrestricted() {
+		// Only calls to the toolsets of namespaces the caller may read.
+		f.Toolsets = []string{}
+		if s.cfg.MCP != nil {
+			for _, ts := range s.cfg.MCP.Toolsets() {
+				if ns, _ := ts["namespace"].(string); nf.keep(ns) {
+					f.Toolsets = append(f.Toolsets, ts["name"].(string))
+				}
+			}
+		}
+	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > store.MaxRunsPage {
@@ -231,7 +256,10 @@ func (s *Server) toolCalls(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
-	calls, err := s.e.Store().ToolCalls(r.Context(), f)
+	calls := []store.ToolCall{}
+	if f.Toolsets == nil || len(f.Toolsets) > 0 {
+		calls, err = s.e.Store().ToolCalls(r.Context(), f)
+	}
 	if err != nil {
 		writeErr(w, err)
 		return

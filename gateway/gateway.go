@@ -119,7 +119,8 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		r.Handle("/sandbox/*", cfg.Sandbox)
 	}
 	if cfg.Metrics != nil {
-		r.With(s.guard.hosts, s.auth, s.authorize(access.MonitorRead)).Handle("/metrics", cfg.Metrics)
+		// Prometheus metrics name every namespace's flows: monitor.read on *.
+		r.With(s.guard.hosts, s.auth, s.authorize(access.MonitorRead), s.onInstallation(access.MonitorRead)).Handle("/metrics", cfg.Metrics)
 	}
 	if cfg.MCP != nil {
 		r.Handle("/mcp", cfg.MCP)
@@ -170,15 +171,15 @@ func (s *Server) apiRoutes(r chi.Router) {
 	s.route(r, http.MethodPost, "/flows", access.FlowsWrite, s.deployFlow)
 	s.route(r, http.MethodPost, "/flows/validate", access.FlowsRead, s.validateFlow)
 	s.route(r, http.MethodPost, "/flows/test", access.FlowsWrite, s.testFlow)
-	s.route(r, http.MethodGet, "/flows/{name}", access.FlowsRead, s.getFlow)
-	s.route(r, http.MethodGet, "/flows/{name}/versions", access.FlowsRead, s.listVersions)
-	s.route(r, http.MethodGet, "/flows/{name}/versions/{version}", access.FlowsRead, s.getFlow)
-	s.route(r, http.MethodPost, "/flows/{name}/rollback", access.FlowsWrite, s.rollback)
-	s.route(r, http.MethodPost, "/flows/{name}/runs", access.RunsOperate, s.manualRun)
+	s.resource(r, http.MethodGet, "/flows/{name}", access.FlowsRead, s.flowResolver("name"), s.getFlow)
+	s.resource(r, http.MethodGet, "/flows/{name}/versions", access.FlowsRead, s.flowResolver("name"), s.listVersions)
+	s.resource(r, http.MethodGet, "/flows/{name}/versions/{version}", access.FlowsRead, s.flowResolver("name"), s.getFlow)
+	s.resource(r, http.MethodPost, "/flows/{name}/rollback", access.FlowsWrite, s.flowResolver("name"), s.rollback)
+	s.resource(r, http.MethodPost, "/flows/{name}/runs", access.RunsOperate, s.flowResolver("name"), s.manualRun)
 	s.route(r, http.MethodGet, "/runs", access.RunsRead, s.listRuns)
-	s.route(r, http.MethodGet, "/runs/{id}", access.RunsRead, s.getRun)
-	s.route(r, http.MethodPost, "/runs/{id}/replay", access.RunsOperate, s.replay)
-	s.route(r, http.MethodPost, "/runs/{id}/cancel", access.RunsOperate, s.cancel)
+	s.resource(r, http.MethodGet, "/runs/{id}", access.RunsRead, s.runResolver(), s.getRun)
+	s.resource(r, http.MethodPost, "/runs/{id}/replay", access.RunsOperate, s.runResolver(), s.replay)
+	s.resource(r, http.MethodPost, "/runs/{id}/cancel", access.RunsOperate, s.runResolver(), s.cancel)
 	s.route(r, http.MethodPost, "/dlq/replay", access.RunsOperate, s.bulkReplay)
 	s.route(r, http.MethodGet, "/dlq", access.RunsRead, func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -195,31 +196,52 @@ func (s *Server) apiRoutes(r chi.Router) {
 		writeJSON(w, http.StatusOK, map[string]any{"hits": s.e.Catalog().Search(r.URL.Query().Get("q"), limit)})
 	})
 	s.route(r, http.MethodGet, "/connectors/{name}", access.ConnectionsRead, s.getConnector)
-	s.route(r, http.MethodPost, "/connectors/import", access.ConnectionsWrite, s.importConnector)
+	s.installation(r, http.MethodPost, "/connectors/import", access.ConnectionsWrite, s.importConnector)
 	s.route(r, http.MethodGet, "/connections", access.ConnectionsRead, s.listConnections)
-	s.route(r, http.MethodGet, "/connections/{name}", access.ConnectionsRead, s.getConnection)
-	s.route(r, http.MethodPut, "/connections/{name}", access.ConnectionsWrite, s.putConnection)
-	s.route(r, http.MethodDelete, "/connections/{name}", access.ConnectionsWrite, s.deleteConnection)
-	s.route(r, http.MethodPost, "/connections/{name}/test", access.ConnectionsWrite, s.testConnection)
-	s.route(r, http.MethodPost, "/secrets/rotate", access.SecretsManage, s.rotateKey)
+	s.resource(r, http.MethodGet, "/connections/{name}", access.ConnectionsRead, s.connectionResolver(), s.getConnection)
+	s.route(r, http.MethodPut, "/connections/{name}", access.ConnectionsWrite, s.putConnection) // create or update: checks both namespaces itself
+	s.resource(r, http.MethodDelete, "/connections/{name}", access.ConnectionsWrite, s.connectionResolver(), s.deleteConnection)
+	s.resource(r, http.MethodPost, "/connections/{name}/test", access.ConnectionsWrite, s.connectionResolver(), s.testConnection)
+	s.installation(r, http.MethodPost, "/secrets/rotate", access.SecretsManage, s.rotateKey)
+	s.route(r, http.MethodGet, "/namespaces", access.Self, s.listNamespaces)
+	s.installation(r, http.MethodPost, "/namespaces", access.MembersManage, s.createNamespace)
 	s.route(r, http.MethodGet, "/mcp/toolsets", access.MCPRead, func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.MCP == nil {
 			writeErr(w, weft.Errorf(weft.EUnavailable, "the MCP gateway is off"))
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"toolsets": s.cfg.MCP.Toolsets()})
+		f, err := s.listFilter(r, access.MCPRead)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		out := []map[string]any{}
+		for _, ts := range s.cfg.MCP.Toolsets() {
+			if ns, _ := ts["namespace"].(string); f.keep(ns) {
+				out = append(out, ts)
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"toolsets": out})
 	})
-	s.route(r, http.MethodGet, "/mcp/toolsets/{name}/tools", access.MCPRead, s.toolsetTools)
+	s.resource(r, http.MethodGet, "/mcp/toolsets/{name}/tools", access.MCPRead, s.toolsetResolver(), s.toolsetTools)
 	s.route(r, http.MethodGet, "/mcp/keys", access.MCPRead, func(w http.ResponseWriter, r *http.Request) {
+		f, err := s.listFilter(r, access.MCPRead)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
 		ks, err := s.e.Store().APIKeys(r.Context())
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
-		if ks == nil {
-			ks = []store.APIKey{}
+		out := []store.APIKey{}
+		for _, k := range ks {
+			if f.keep(k.Namespace) {
+				out = append(out, k)
+			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"keys": ks})
+		writeJSON(w, http.StatusOK, map[string]any{"keys": out})
 	})
 	s.route(r, http.MethodPost, "/mcp/keys", access.MCPKeysManage, s.createKey)
 	s.route(r, http.MethodGet, "/mcp/calls", access.MCPRead, s.toolCalls)
@@ -233,9 +255,21 @@ func (s *Server) apiRoutes(r chi.Router) {
 	s.route(r, http.MethodGet, "/metrics", access.MonitorRead, s.metricSeries)
 	if s.cfg.Alerts != nil {
 		s.route(r, http.MethodGet, "/alerts", access.MonitorRead, func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusOK, map[string]any{"alerts": s.cfg.Alerts.Alerts()})
+			f, err := s.listFilter(r, access.MonitorRead)
+			if err != nil {
+				writeErr(w, err)
+				return
+			}
+			as := s.cfg.Alerts.Alerts()
+			if !f.unrestricted() {
+				as = slices.DeleteFunc(as, func(a monitor.Alert) bool {
+					ns := s.alertNamespace(r.Context(), a.Flow)
+					return ns == access.AllNamespaces || !f.keep(ns)
+				})
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"alerts": as})
 		})
-		s.route(r, http.MethodPost, "/alerts/{id}/ack", access.AlertsAck, func(w http.ResponseWriter, r *http.Request) {
+		s.resource(r, http.MethodPost, "/alerts/{id}/ack", access.AlertsAck, s.alertResolver(), func(w http.ResponseWriter, r *http.Request) {
 			who := r.URL.Query().Get("by")
 			if !s.cfg.Alerts.Ack(chi.URLParam(r, "id"), who) {
 				writeErr(w, weft.Errorf(weft.ENotFound, "no alert %q", chi.URLParam(r, "id")))
@@ -245,7 +279,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 			writeJSON(w, http.StatusOK, map[string]any{"acked": chi.URLParam(r, "id")})
 		})
 	}
-	s.route(r, http.MethodDelete, "/mcp/keys/{id}", access.MCPKeysManage, func(w http.ResponseWriter, r *http.Request) {
+	s.resource(r, http.MethodDelete, "/mcp/keys/{id}", access.MCPKeysManage, s.keyResolver(), func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
 		err := s.e.Store().RevokeAPIKey(r.Context(), id)
 		s.audit(r, access.ActionMCPKeyRevoke, "mcp_key:"+id, err, nil)
@@ -259,18 +293,11 @@ func (s *Server) apiRoutes(r chi.Router) {
 		s.log.Info("API key revoked", "key", id)
 		writeJSON(w, http.StatusOK, map[string]any{"revoked": id})
 	})
-	s.route(r, http.MethodGet, "/stats/runs", access.RunsRead, func(w http.ResponseWriter, r *http.Request) {
-		counts, err := s.e.Store().CountRuns(r.Context(), r.URL.Query().Get("flow"))
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"counts": counts})
-	})
+	s.route(r, http.MethodGet, "/stats/runs", access.RunsRead, s.runStats)
 	s.memberRoutes(r)
-	s.route(r, http.MethodGet, "/audit", access.AuditRead, s.listAudit)
-	s.route(r, http.MethodGet, "/audit/verify", access.AuditRead, s.verifyAudit)
-	s.route(r, http.MethodGet, "/audit/export", access.AuditRead, s.exportAudit)
+	s.installation(r, http.MethodGet, "/audit", access.AuditRead, s.listAudit)
+	s.installation(r, http.MethodGet, "/audit/verify", access.AuditRead, s.verifyAudit)
+	s.installation(r, http.MethodGet, "/audit/export", access.AuditRead, s.exportAudit)
 	s.route(r, http.MethodGet, "/schemas/flow", access.FlowsRead, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/schema+json")
 		_, _ = w.Write(flow.Schema())
@@ -599,11 +626,17 @@ type flowStats struct {
 
 func (s *Server) listFlows(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	nf, err := s.listFilter(r, access.FlowsRead)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
 	fs, err := s.e.Store().ListFlows(ctx)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
+	fs = slices.DeleteFunc(fs, func(fi store.FlowInfo) bool { return !nf.keep(fi.Namespace) })
 	act, err := s.e.Store().FlowActivity(ctx, time.Now().Add(-flowStatsWindow))
 	if err != nil {
 		writeErr(w, err)
@@ -644,7 +677,41 @@ func (s *Server) deployFlow(w http.ResponseWriter, r *http.Request) {
 	if file == "" {
 		file = "flow.yaml"
 	}
-	fv, f, err := s.e.Deploy(r.Context(), file, src)
+	// ?namespace=: where to deploy a flow that names none.
+	qns := r.URL.Query().Get("namespace")
+	if qns != "" {
+		if err := access.CheckNamespace(qns); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	// flows.write where the flow is now (a flow the caller may not read
+	// there is not found) and where it goes: a move needs both.
+	if pf, err := flow.Parse(file, src); err == nil {
+		if qns != "" && pf.Namespace == "" {
+			pf.Namespace = qns
+		}
+		_, err := s.e.Store().GetFlow(r.Context(), pf.Name, 0)
+		if err == nil { // a deployed flow: the caller must be allowed where it is
+			err = s.allowResource(r, access.FlowsWrite, s.flowResolver(""), pf.Name)
+		} else if weft.Code(err) == weft.ENotFound {
+			err = nil // a new flow
+		}
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		ns, err := s.e.FlowNamespace(r.Context(), pf)
+		if err == nil {
+			err = allow(r, access.FlowsWrite, ns)
+		}
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		r = withNamespace(r, ns)
+	}
+	fv, f, err := s.e.DeployIn(r.Context(), qns, file, src)
 	if err != nil {
 		s.audit(r, access.ActionFlowDeploy, "flow:", err, map[string]any{"file": file})
 		writeErr(w, err)
@@ -652,7 +719,7 @@ func (s *Server) deployFlow(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r, access.ActionFlowDeploy, "flow:"+f.Name, nil, map[string]any{"version": fv.Version, "file": file})
 	s.log.Info("flow deployed", "flow", f.Name, "version", fv.Version, "file", file)
-	writeJSON(w, http.StatusCreated, map[string]any{"name": f.Name, "version": fv.Version, "active": true, "trigger": f.Trigger.Kind,
+	writeJSON(w, http.StatusCreated, map[string]any{"name": f.Name, "namespace": fv.Namespace, "version": fv.Version, "active": true, "trigger": f.Trigger.Kind,
 		"warnings": warningList(flow.Loops(f, s.e.Catalog()))})
 }
 
@@ -704,7 +771,7 @@ func (s *Server) getFlow(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	out := map[string]any{"name": fv.Name, "version": fv.Version, "active": fv.Active, "file": fv.File,
+	out := map[string]any{"name": fv.Name, "namespace": access.NamespaceOr(fv.Namespace), "version": fv.Version, "active": fv.Active, "file": fv.File,
 		"created_at": fv.CreatedAt, "source": string(fv.Source), "versions": versions}
 	// A pulled trigger's position (a schedule's last tick, a poll's cursor).
 	if cur, err := s.e.Store().TriggerCursor(r.Context(), name); err == nil && cur != "" {
@@ -787,7 +854,16 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := store.RunFilter{Flow: q.Get("flow"), Status: q.Get("status"), Before: q.Get("before")}
-	var err error
+	all, flows, err := s.readableFlows(r, access.RunsRead)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if !all && len(flows) == 0 {
+		writeJSON(w, http.StatusOK, map[string]any{"runs": []*store.Run{}, "limit": defaultRunsPage})
+		return
+	}
+	f.Flows = flows
 	if f.Since, err = ParseSince(q.Get("since"), time.Now()); err != nil {
 		writeErr(w, err)
 		return
@@ -902,7 +978,22 @@ func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) {
 	for _, c := range cat.Connectors() {
 		out = append(out, connectorSummary{c.Name, c.Title, c.Description, c.Version, len(c.Operations)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"connectors": out, "connections": connectionViews(cat.Connections())})
+	conns, err := s.readableConnections(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connectors": out, "connections": connectionViews(conns)})
+}
+
+// readableConnections: the catalog's connections in the namespaces the
+// caller may read (and ?namespace=).
+func (s *Server) readableConnections(r *http.Request) ([]*connectors.Connection, error) {
+	f, err := s.listFilter(r, access.ConnectionsRead)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(s.e.Catalog().Connections(), func(c *connectors.Connection) bool { return !f.keep(c.Namespace) }), nil
 }
 
 // connectionView is a connection as the API shows it: settings, and which
@@ -921,7 +1012,12 @@ func connectionViews(cs []*connectors.Connection) []connectionView {
 }
 
 func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"connections": connectionViews(s.e.Catalog().Connections())})
+	conns, err := s.readableConnections(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connections": connectionViews(conns)})
 }
 
 func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {
@@ -955,9 +1051,30 @@ func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.Name = name
 	action := access.ActionConnectionCreate
-	if _, ok := s.e.Catalog().LookupConnection(name); ok {
+	ns := access.NamespaceOr(conn.Namespace)
+	if old, ok := s.e.Catalog().LookupConnection(name); ok {
 		action = access.ActionConnectionUpdate
+		// An update needs connections.write where the connection is (one
+		// the caller may not read there is not found), a move also where
+		// it goes.
+		if err := s.allowResource(r, access.ConnectionsWrite, s.connectionResolver(), name); err != nil {
+			writeErr(w, err)
+			return
+		}
+		if conn.Namespace == "" {
+			ns = access.NamespaceOr(old.Namespace)
+		}
 	}
+	if err := access.CheckNamespace(ns); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := allow(r, access.ConnectionsWrite, ns); err != nil {
+		writeErr(w, err)
+		return
+	}
+	conn.Namespace = ns
+	r = withNamespace(r, ns)
 	var fields map[string]any
 	_ = bounded.UnmarshalYAML("connection body", data, &fields, bodyLimits)
 	err = s.e.SaveConnection(r.Context(), &conn)
@@ -991,14 +1108,36 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	}
 	var req struct {
 		Name       string   `json:"name"`
+		Namespace  string   `json:"namespace"`
 		Scopes     []string `json:"scopes"`
 		RatePerMin int      `json:"rate_per_min"`
 	}
 	if err := decodeJSON(data, &req); err != nil {
-		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"name", "scopes": [toolset | "*" | "tool:<glob>"], "rate_per_min"}: %s`, weft.Message(err)))
+		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"name", "namespace", "scopes": [toolset | "*" | "tool:<glob>"], "rate_per_min"}: %s`, weft.Message(err)))
 		return
 	}
-	k, secret, err := mcp.CreateKey(r.Context(), s.e.Store(), req.Name, req.Scopes, req.RatePerMin)
+	ns := access.NamespaceOr(req.Namespace)
+	if err := access.CheckNamespace(ns); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := allow(r, access.MCPKeysManage, ns); err != nil {
+		writeErr(w, err)
+		return
+	}
+	r = withNamespace(r, ns)
+	// A key's toolsets are its namespace's: naming another namespace's
+	// toolset is refused rather than silently useless.
+	for _, sc := range req.Scopes {
+		if sc == "*" || strings.HasPrefix(sc, "tool:") || s.cfg.MCP == nil {
+			continue
+		}
+		if tns, ok := s.cfg.MCP.ToolsetNamespace(sc); ok && tns != ns {
+			writeErr(w, weft.Errorf(weft.EUnprocessable, "toolset %q belongs to namespace %q, not %q: a key reaches only its own namespace's toolsets", sc, tns, ns))
+			return
+		}
+	}
+	k, secret, err := mcp.CreateKeyIn(r.Context(), s.e.Store(), ns, req.Name, req.Scopes, req.RatePerMin)
 	if err != nil {
 		s.audit(r, access.ActionMCPKeyCreate, "mcp_key:", err, map[string]any{"name": req.Name, "scopes": req.Scopes})
 		writeErr(w, err)
@@ -1154,8 +1293,15 @@ func (s *Server) metricSeries(w http.ResponseWriter, r *http.Request) {
 	}
 	var runs []*store.Run
 	f := store.RunFilter{Flow: q.Get("flow"), Since: from, Until: until, Limit: 1000, NoPayloads: true}
+	allFlows, flows, err := s.readableFlows(r, access.MonitorRead)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	none := !allFlows && len(flows) == 0 // the caller may read no flow: no runs
+	f.Flows = flows
 	truncated := false
-	for {
+	for !none {
 		page, err := s.e.Store().ListRuns(r.Context(), f)
 		if err != nil {
 			writeErr(w, err)

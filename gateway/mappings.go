@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -18,15 +19,21 @@ import (
 
 func (s *Server) mappingRoutes(r chi.Router) {
 	s.route(r, http.MethodGet, "/mappings", access.MappingsRead, func(w http.ResponseWriter, r *http.Request) {
+		f, err := s.listFilter(r, access.MappingsRead)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
 		ms, err := s.cfg.Mapper.List(r.Context())
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
+		ms = slices.DeleteFunc(ms, func(m map[string]any) bool { ns, _ := m["namespace"].(string); return !f.keep(ns) })
 		writeJSON(w, http.StatusOK, map[string]any{"mappings": ms})
 	})
 	s.route(r, http.MethodPost, "/mappings", access.MappingsWrite, s.createMapping)
-	s.route(r, http.MethodGet, "/mappings/{id}", access.MappingsRead, func(w http.ResponseWriter, r *http.Request) {
+	s.resource(r, http.MethodGet, "/mappings/{id}", access.MappingsRead, s.mappingResolver(), func(w http.ResponseWriter, r *http.Request) {
 		m, err := s.cfg.Mapper.Get(r.Context(), chi.URLParam(r, "id"))
 		if err != nil {
 			writeErr(w, err)
@@ -34,7 +41,7 @@ func (s *Server) mappingRoutes(r chi.Router) {
 		}
 		writeJSON(w, http.StatusOK, m)
 	})
-	s.route(r, http.MethodPost, "/mappings/{id}/reviews", access.MappingsWrite, func(w http.ResponseWriter, r *http.Request) {
+	s.resource(r, http.MethodPost, "/mappings/{id}/reviews", access.MappingsWrite, s.mappingResolver(), func(w http.ResponseWriter, r *http.Request) {
 		data, err := s.readBody(w, r)
 		if err != nil {
 			writeErr(w, err)
@@ -56,7 +63,7 @@ func (s *Server) mappingRoutes(r chi.Router) {
 		}
 		writeJSON(w, http.StatusOK, m)
 	})
-	s.route(r, http.MethodGet, "/mappings/{id}/export", access.MappingsRead, func(w http.ResponseWriter, r *http.Request) {
+	s.resource(r, http.MethodGet, "/mappings/{id}/export", access.MappingsRead, s.mappingResolver(), func(w http.ResponseWriter, r *http.Request) {
 		y, err := s.cfg.Mapper.Export(r.Context(), chi.URLParam(r, "id"), r.URL.Query().Get("root"), r.URL.Query().Get("step"))
 		if err != nil {
 			writeErr(w, err)
@@ -84,14 +91,39 @@ func (s *Server) createMapping(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct {
-		Name   string      `json:"name"`
-		Source schemaInput `json:"source"`
-		Target schemaInput `json:"target"`
-		Top    int         `json:"top"`
+		Name      string      `json:"name"`
+		Namespace string      `json:"namespace"`
+		Source    schemaInput `json:"source"`
+		Target    schemaInput `json:"target"`
+		Top       int         `json:"top"`
 	}
 	if err := decodeJSON(data, &req); err != nil {
-		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"name", "source": {"doc" | "csv" | "connection"+"table"}, "target": {...}, "top"}: %s`, weft.Message(err)))
+		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"name", "namespace", "source": {"doc" | "csv" | "connection"+"table"}, "target": {...}, "top"}: %s`, weft.Message(err)))
 		return
+	}
+	ns := access.NamespaceOr(req.Namespace)
+	if err := access.CheckNamespace(ns); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := allow(r, access.MappingsWrite, ns); err != nil {
+		writeErr(w, err)
+		return
+	}
+	// A table read through a connection: the connection must be the
+	// mapping's namespace's (and readable by the caller).
+	for _, in := range []schemaInput{req.Source, req.Target} {
+		if in.Table == "" {
+			continue
+		}
+		if err := s.allowResource(r, access.ConnectionsRead, s.connectionResolver(), in.Connection); err != nil {
+			writeErr(w, err)
+			return
+		}
+		if c, _ := s.e.Catalog().LookupConnection(in.Connection); c != nil && access.NamespaceOr(c.Namespace) != ns {
+			writeErr(w, weft.Errorf(weft.EUnprocessable, "connection %q belongs to namespace %q: a mapping in %q reads only its own namespace's connections", in.Connection, access.NamespaceOr(c.Namespace), ns))
+			return
+		}
 	}
 	src, err := s.schemaOf(r.Context(), req.Source, "source")
 	if err != nil {
@@ -103,7 +135,7 @@ func (s *Server) createMapping(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	m, err := s.cfg.Mapper.Create(r.Context(), req.Name, src, tgt, req.Top)
+	m, err := s.cfg.Mapper.CreateIn(r.Context(), ns, req.Name, src, tgt, req.Top)
 	if err != nil {
 		writeErr(w, err)
 		return

@@ -7,6 +7,7 @@ package gateway
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -22,7 +23,7 @@ func (s *Server) memberRoutes(r chi.Router) {
 	s.route(r, http.MethodPost, "/users", access.MembersManage, s.createUser)
 	s.route(r, http.MethodPost, "/users/{name}/disable", access.MembersManage, s.disableUser)
 	s.route(r, http.MethodPost, "/users/{name}/password", access.MembersManage, s.setPassword)
-	s.route(r, http.MethodPut, "/users/{name}/roles/{namespace}", access.MembersManage, s.setRole)
+	s.resource(r, http.MethodPut, "/users/{name}/roles/{namespace}", access.MembersManage, pathNamespace(), s.setRole)
 	s.route(r, http.MethodGet, "/tokens", access.Self, s.listTokens)
 	s.route(r, http.MethodPost, "/tokens", access.Self, s.createToken)
 	s.route(r, http.MethodDelete, "/tokens/{id}", access.Self, s.revokeToken)
@@ -42,8 +43,15 @@ func (s *Server) directory(w http.ResponseWriter) (*access.Directory, bool) {
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	p := access.PrincipalFrom(r.Context())
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{"principal": p, "actor": p.Actor(), "namespace": access.DefaultNamespace,
-		"role": p.RoleIn(access.DefaultNamespace), "permissions": p.PermissionsIn(access.DefaultNamespace)})
+	ns := r.URL.Query().Get("namespace")
+	if ns == "" {
+		ns = access.DefaultNamespace
+	} else if err := access.CheckNamespace(ns); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"principal": p, "actor": p.Actor(), "namespace": ns,
+		"role": p.RoleIn(ns), "permissions": p.PermissionsIn(ns)})
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
@@ -55,6 +63,14 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeErr(w, err)
 		return
+	}
+	// Those with a role in a namespace whose members the caller manages.
+	all, set := readable(r, access.MembersManage)
+	if !all {
+		us = slices.DeleteFunc(us, func(u access.UserInfo) bool { return !managesAny(set, u.Roles) })
+	}
+	if us == nil {
+		us = []access.UserInfo{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": us})
 }
@@ -79,7 +95,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	if req.Namespace == "" {
 		req.Namespace = access.DefaultNamespace
 	}
-	u, err := d.CreateUser(r.Context(), req.Name, req.Password, req.Role, req.Namespace)
+	err := allow(r, access.MembersManage, req.Namespace)
+	var u access.UserInfo
+	if err == nil {
+		u, err = d.CreateUser(r.Context(), req.Name, req.Password, req.Role, req.Namespace)
+	}
 	s.audit(r, access.ActionUserCreate, "user:"+clip(req.Name, 64), err, map[string]any{"role": req.Role, "namespace": clip(req.Namespace, 64)})
 	if err != nil {
 		writeErr(w, err)
@@ -96,7 +116,10 @@ func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := chi.URLParam(r, "name")
-	err := d.DisableUser(r.Context(), name)
+	err := s.manageUser(r, d, name)
+	if err == nil {
+		err = d.DisableUser(r.Context(), name)
+	}
 	s.audit(r, access.ActionUserDisable, "user:"+clip(name, 64), err, nil)
 	if err != nil {
 		writeErr(w, err)
@@ -118,7 +141,10 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := chi.URLParam(r, "name")
-	err := d.ResetPassword(r.Context(), name, req.Password)
+	err := s.manageUser(r, d, name)
+	if err == nil {
+		err = d.ResetPassword(r.Context(), name, req.Password)
+	}
 	s.audit(r, access.ActionUserPasswordReset, "user:"+clip(name, 64), err, nil)
 	if err != nil {
 		writeErr(w, err)
@@ -196,6 +222,12 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) createServiceAccount(w http.ResponseWriter, r *http.Request) {
 	s.newToken(w, r, access.ActionServiceAccountCreate, func(d *access.Directory, req access.NewTokenRequest) (access.CreatedToken, error) {
+		// members.manage in every namespace the account gets a role in.
+		for ns := range req.Scopes {
+			if err := allow(r, access.MembersManage, ns); err != nil {
+				return access.CreatedToken{}, err
+			}
+		}
 		return d.CreateServiceAccount(r.Context(), req)
 	})
 }
@@ -249,6 +281,9 @@ func (s *Server) listServiceAccounts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ts, err := d.ServiceAccounts(r.Context())
+	if all, set := readable(r, access.MembersManage); !all {
+		ts = slices.DeleteFunc(ts, func(t store.Token) bool { return !managesAny(set, t.Scopes) })
+	}
 	s.writeTokens(w, ts, err)
 }
 
@@ -258,7 +293,10 @@ func (s *Server) revokeServiceAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "id")
-	err := d.RevokeServiceAccount(r.Context(), id)
+	err := s.manageServiceAccount(r, d, id)
+	if err == nil {
+		err = d.RevokeServiceAccount(r.Context(), id)
+	}
 	s.audit(r, access.ActionServiceAccountRevoke, "service_account:"+clip(id, 64), err, nil)
 	if err != nil {
 		writeErr(w, err)
@@ -303,4 +341,67 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, shape str
 		return false
 	}
 	return true
+}
+
+// managesAny: one of roles' namespaces is in set (the namespaces whose
+// members a caller manages).
+func managesAny(set map[string]bool, roles map[string]string) bool {
+	for ns := range roles {
+		if set[ns] {
+			return true
+		}
+	}
+	return false
+}
+
+// manageAll: members.manage in every namespace of roles (a principal with
+// no role anywhere: in every namespace, "*"). A caller who manages none of
+// them gets notFound, as if the member did not exist; some but not all, 403.
+func manageAll(r *http.Request, roles map[string]string, notFound error) error {
+	if len(roles) == 0 {
+		return allow(r, access.MembersManage, access.AllNamespaces)
+	}
+	var denied error
+	some := false
+	for ns := range roles {
+		if err := allow(r, access.MembersManage, ns); err != nil {
+			denied = err
+		} else {
+			some = true
+		}
+	}
+	if denied != nil && !some && allow(r, access.MembersManage, access.AllNamespaces) != nil {
+		return notFound
+	}
+	return denied
+}
+
+// manageUser: may the caller disable the user or set its password? It
+// must manage members in every namespace where the user has a role.
+func (s *Server) manageUser(r *http.Request, d *access.Directory, name string) error {
+	us, err := d.Users(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, u := range us {
+		if u.Name == name {
+			return manageAll(r, u.Roles, weft.Errorf(weft.ENotFound, "no user %q", name))
+		}
+	}
+	return weft.Errorf(weft.ENotFound, "no user %q", name)
+}
+
+// manageServiceAccount: may the caller revoke the service account? As
+// manageUser, over the account's scopes.
+func (s *Server) manageServiceAccount(r *http.Request, d *access.Directory, id string) error {
+	ts, err := d.ServiceAccounts(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.ID == id && t.RevokedAt == nil {
+			return manageAll(r, t.Scopes, weft.Errorf(weft.ENotFound, "no active token %q", clip(id, 80)))
+		}
+	}
+	return weft.Errorf(weft.ENotFound, "no active token %q", clip(id, 80))
 }

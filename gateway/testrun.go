@@ -11,8 +11,10 @@ import (
 	"strings"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/flow"
 )
 
 // sandboxHost is the host of the URLs a test run's sandboxed calls go to;
@@ -49,6 +51,24 @@ func (s *Server) testFlow(w http.ResponseWriter, r *http.Request) {
 	if req.FromRun != "" && req.Input != nil {
 		writeErr(w, weft.Errorf(weft.EInvalid, "give input or from_run, not both"))
 		return
+	}
+	// The draft runs as a flow of its namespace: its author needs
+	// flows.write there (and to read the run it borrows input from).
+	if f, err := flow.Parse(req.File, []byte(req.Source)); err == nil {
+		ns, err := s.e.FlowNamespace(r.Context(), f)
+		if err == nil {
+			err = allow(r, access.FlowsWrite, ns)
+		}
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	if req.FromRun != "" {
+		if err := s.allowResource(r, access.RunsRead, s.runResolver(), req.FromRun); err != nil {
+			writeErr(w, err)
+			return
+		}
 	}
 	tr := engine.TestRequest{File: req.File, Source: []byte(req.Source), FromRun: req.FromRun}
 	if in := req.Input; in != nil {

@@ -53,6 +53,7 @@ type Event struct {
 type Mapping struct {
 	ID                string                 `json:"id"`
 	Name              string                 `json:"name"`
+	Namespace         string                 `json:"namespace"` // the owner (the store's column is authoritative)
 	Source            *Schema                `json:"source"`
 	Target            *Schema                `json:"target"`
 	Items             []*Item                `json:"items"`
@@ -110,8 +111,16 @@ func fieldByPath(sc *Schema, path string) *Field {
 	return nil
 }
 
-// Create proposes a mapping and stores it for review.
+// Create proposes a mapping in the default namespace and stores it for review.
 func (s *Service) Create(ctx context.Context, name string, src, tgt *Schema, top int) (*Mapping, error) {
+	return s.CreateIn(ctx, "", name, src, tgt, top)
+}
+
+// CreateIn is Create in a namespace ("": default).
+func (s *Service) CreateIn(ctx context.Context, namespace, name string, src, tgt *Schema, top int) (*Mapping, error) {
+	if namespace == "" {
+		namespace = store.DefaultNamespace
+	}
 	res, err := Suggest(ctx, src, tgt, Options{Embedder: s.Embedder, Top: top, Memory: s.Memory})
 	warning := ""
 	if err != nil && s.Embedder != nil && weft.Code(err) != weft.EInvalid {
@@ -125,7 +134,7 @@ func (s *Service) Create(ctx context.Context, name string, src, tgt *Schema, top
 	if name == "" {
 		name = src.Name + " -> " + tgt.Name
 	}
-	m := &Mapping{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Source: src, Target: tgt, Candidates: res.Candidates,
+	m := &Mapping{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Namespace: namespace, Source: src, Target: tgt, Candidates: res.Candidates,
 		UnmatchedRequired: res.UnmatchedRequired, CreatedAt: time.Now().UTC(), Warning: warning}
 	for _, sg := range res.Suggestions {
 		m.Items = append(m.Items, &Item{Target: sg.Target, Sources: sg.Sources, Expr: sg.Expr, Confidence: sg.Confidence, Reason: sg.Reason, Status: Proposed})
@@ -138,7 +147,7 @@ func (s *Service) save(ctx context.Context, m *Mapping) error {
 	if err != nil {
 		return err
 	}
-	return s.st.SaveMapping(ctx, store.MappingDoc{ID: m.ID, Name: m.Name, Doc: doc, CreatedAt: m.CreatedAt})
+	return s.st.SaveMapping(ctx, store.MappingDoc{ID: m.ID, Name: m.Name, Namespace: m.Namespace, Doc: doc, CreatedAt: m.CreatedAt})
 }
 
 // Get loads a mapping.
@@ -151,6 +160,7 @@ func (s *Service) Get(ctx context.Context, id string) (*Mapping, error) {
 	if err := json.Unmarshal(d.Doc, &m); err != nil {
 		return nil, weft.Errorf(weft.EInternal, "mapping %s does not decode: %v", id, err)
 	}
+	m.Namespace = d.Namespace
 	return &m, nil
 }
 
@@ -170,7 +180,7 @@ func (s *Service) List(ctx context.Context) ([]map[string]any, error) {
 		for _, it := range m.Items {
 			counts[it.Status]++
 		}
-		out = append(out, map[string]any{"id": m.ID, "name": m.Name, "items": len(m.Items), "accepted": counts[Accepted] + counts[Edited],
+		out = append(out, map[string]any{"id": m.ID, "name": m.Name, "namespace": d.Namespace, "items": len(m.Items), "accepted": counts[Accepted] + counts[Edited],
 			"rejected": counts[Rejected], "proposed": counts[Proposed], "updated_at": d.UpdatedAt})
 	}
 	return out, nil

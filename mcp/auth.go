@@ -21,6 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/internal/bounded"
 	"github.com/weftio/weft/store"
 )
@@ -49,6 +50,15 @@ type AuthConfig struct {
 	// HTTPClient fetches the JWKS (nil: a plain client); cmd/weft passes
 	// one that dials through the egress policy.
 	HTTPClient *http.Client `yaml:"-"`
+	// Directory authenticates Weft tokens (weft_pat_, weft_sa_): a user's
+	// or service account's bearer may use the toolsets of namespaces where
+	// its role allows mcp.use (agent, admin). nil: not accepted.
+	Directory TokenAuthenticator `yaml:"-"`
+}
+
+// TokenAuthenticator turns a Weft token into its principal (access.Directory).
+type TokenAuthenticator interface {
+	Authenticate(ctx context.Context, token string) (access.Principal, error)
 }
 
 // KeyPrefix starts every API key secret.
@@ -98,8 +108,10 @@ type Auth struct {
 	anyAt    time.Time
 	limiters map[string]*rate.Limiter
 	jwks     *jose.JSONWebKeySet
-	jwksAt   time.Time
-	client   *http.Client
+	// toolsetNamespace is the gateway's (SetToolsets); nil: no namespace check.
+	toolsetNamespace func(toolset string) (string, bool)
+	jwksAt           time.Time
+	client           *http.Client
 }
 
 // NewAuth returns the authenticator.
@@ -128,6 +140,15 @@ func NewAuth(st store.Store, cfg AuthConfig) (*Auth, error) {
 	}
 	return &Auth{st: st, cfg: cfg, keys: map[string]cachedKey{}, limiters: map[string]*rate.Limiter{},
 		client: client}, nil
+}
+
+// SetToolsets gives the authenticator the toolsets' namespaces (the
+// gateway's ToolsetNamespace): every call is then authorized in its
+// toolset's namespace.
+func (a *Auth) SetToolsets(ns func(toolset string) (string, bool)) {
+	a.mu.Lock()
+	a.toolsetNamespace = ns
+	a.mu.Unlock()
 }
 
 // Forget drops cached keys (after a revoke, so it takes effect at once).
@@ -165,6 +186,15 @@ func (a *Auth) required(ctx context.Context) bool {
 			any = true
 		}
 	}
+	if u, ok := a.cfg.Directory.(interface {
+		HasUsers(context.Context) (bool, error)
+	}); ok && !any {
+		has, err := u.HasUsers(ctx)
+		if err != nil {
+			return true // fail closed
+		}
+		any = has // a user exists: the API needs credentials, and so does /mcp
+	}
 	a.mu.Lock()
 	a.anyKey, a.anyAt = any, time.Now()
 	a.mu.Unlock()
@@ -185,6 +215,18 @@ func (a *Auth) Authenticate(r *http.Request, toolset string) (*Key, error) {
 	var rpm int
 	if a.cfg.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.AdminToken)) == 1 {
 		key = &Key{ID: "api-token", Toolsets: []string{"*"}}
+	} else if access.IsWeftToken(tok) && a.cfg.Directory != nil {
+		if len(tok) > 1024 {
+			return nil, &authError{http.StatusUnauthorized, "invalid_token", "unknown, revoked or expired token", 0}
+		}
+		p, err := a.cfg.Directory.Authenticate(ctx, tok)
+		if err != nil {
+			if c := weft.Code(err); c == weft.EUnauthorized || c == weft.ENotFound || c == weft.EInvalid {
+				return nil, &authError{http.StatusUnauthorized, "invalid_token", "unknown, revoked or expired token", 0}
+			}
+			return nil, &authError{http.StatusServiceUnavailable, "temporarily_unavailable", "cannot check the token now", time.Second}
+		}
+		key = &Key{ID: p.Actor(), Toolsets: []string{"*"}, principal: &p}
 	} else if strings.HasPrefix(tok, KeyPrefix) {
 		var err error
 		if key, rpm, err = a.apiKey(ctx, tok); err != nil {
@@ -200,6 +242,16 @@ func (a *Auth) Authenticate(r *http.Request, toolset string) (*Key, error) {
 	}
 	if !key.allowsToolset(toolset) {
 		return nil, &authError{http.StatusForbidden, "insufficient_scope", fmt.Sprintf("credential %s may not use toolset %s", key.ID, toolset), 0}
+	}
+	// The one decision: mcp.use in the toolset's namespace.
+	a.mu.Lock()
+	nsOf := a.toolsetNamespace
+	a.mu.Unlock()
+	if nsOf != nil {
+		ns, _ := nsOf(toolset)
+		if err := access.Authorize(key.Principal(), access.MCPUse, ns); err != nil {
+			return nil, &authError{http.StatusForbidden, "insufficient_scope", weft.Message(err), 0}
+		}
 	}
 	if rpm > 0 {
 		a.mu.Lock()
@@ -233,7 +285,7 @@ func (a *Auth) apiKey(ctx context.Context, secret string) (*Key, int, error) {
 		}
 		return nil, 0, &authError{http.StatusServiceUnavailable, "temporarily_unavailable", "cannot check the API key now", time.Second}
 	}
-	key := &Key{ID: k.ID}
+	key := &Key{ID: k.ID, Namespace: access.NamespaceOr(k.Namespace)}
 	for _, s := range k.Scopes {
 		if strings.HasPrefix(s, "tool:") {
 			key.Tools = append(key.Tools, strings.TrimPrefix(s, "tool:"))
@@ -391,6 +443,15 @@ func (a *Auth) Metadata(w http.ResponseWriter, r *http.Request) {
 // CreateKey stores a new API key and returns it with its secret (shown
 // once; only its hash is kept).
 func CreateKey(ctx context.Context, st store.Store, name string, scopes []string, ratePerMin int) (*store.APIKey, string, error) {
+	return CreateKeyIn(ctx, st, "", name, scopes, ratePerMin)
+}
+
+// CreateKeyIn is CreateKey in a namespace ("": default): the key is an
+// agent of that namespace and reaches only its toolsets.
+func CreateKeyIn(ctx context.Context, st store.Store, namespace, name string, scopes []string, ratePerMin int) (*store.APIKey, string, error) {
+	if namespace == "" {
+		namespace = store.DefaultNamespace
+	}
 	if strings.TrimSpace(name) == "" {
 		return nil, "", weft.Errorf(weft.EInvalid, "an API key needs a name (who or what uses it)")
 	}
@@ -401,7 +462,7 @@ func CreateKey(ctx context.Context, st store.Store, name string, scopes []string
 		return nil, "", weft.Errorf(weft.EInvalid, "rate_per_min must be 0 (unlimited) or more")
 	}
 	id, secret, hash := NewKeySecret()
-	k := &store.APIKey{ID: id, Name: name, Hash: hash, Scopes: scopes, RatePerMin: ratePerMin, CreatedAt: time.Now().UTC()}
+	k := &store.APIKey{ID: id, Name: name, Namespace: namespace, Hash: hash, Scopes: scopes, RatePerMin: ratePerMin, CreatedAt: time.Now().UTC()}
 	if err := st.CreateAPIKey(ctx, *k); err != nil {
 		return nil, "", err
 	}

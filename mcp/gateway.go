@@ -31,6 +31,7 @@ import (
 // Toolset is a named subset of the catalog served at /mcp/{name}.
 type Toolset struct {
 	Name        string   `yaml:"name" json:"name"`
+	Namespace   string   `yaml:"namespace" json:"namespace"` // the owner ("": default): who may call it and manage its keys
 	Description string   `yaml:"description" json:"description,omitempty"`
 	Connections []string `yaml:"connections" json:"connections,omitempty"` // every operation of these connections
 	Tools       []string `yaml:"tools" json:"tools,omitempty"`             // tool names or glob patterns (crm__list*, flow__*)
@@ -129,6 +130,9 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Gateway {
 	}
 	if cfg.Conformance {
 		g.sets[ToolsetConformance] = g.newConformance()
+	}
+	if a, ok := cfg.Auth.(*Auth); ok {
+		a.SetToolsets(g.ToolsetNamespace)
 	}
 	g.Refresh(context.Background())
 	return g
@@ -293,10 +297,21 @@ func (g *Gateway) Toolsets() []map[string]any {
 		s.mu.Lock()
 		n := len(s.tools)
 		s.mu.Unlock()
-		out = append(out, map[string]any{"name": s.def.Name, "description": s.def.Description, "path": endpoint(s.def.Name), "tools": n, "discovery": s.def.Discovery})
+		out = append(out, map[string]any{"name": s.def.Name, "namespace": access.NamespaceOr(s.def.Namespace), "description": s.def.Description, "path": endpoint(s.def.Name), "tools": n, "discovery": s.def.Discovery})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i]["name"].(string) < out[j]["name"].(string) })
 	return out
+}
+
+// ToolsetNamespace is a toolset's namespace; false for an unknown toolset.
+func (g *Gateway) ToolsetNamespace(name string) (string, bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	s, ok := g.sets[name]
+	if !ok {
+		return "", false
+	}
+	return access.NamespaceOr(s.def.Namespace), true
 }
 
 // Server returns a toolset's MCP server (for stdio).

@@ -14,19 +14,35 @@ type Key struct {
 	ID       string   // shown in logs and the transaction log; never the secret
 	Toolsets []string // toolset names or "*"
 	Tools    []string // tool globs; empty: every tool of the allowed toolsets
+	// Namespace is an MCP key's namespace: the key is an agent there (""
+	// with no principal: every namespace, an OAuth access token's subject,
+	// whose scopes name its toolsets).
+	Namespace string
+	// principal is the user or service account a Weft token (weft_pat_,
+	// weft_sa_) names: its roles decide, per toolset namespace.
+	principal *access.Principal
 }
 
 // Principal is the key as an access.Principal: the api_token (admin
-// everywhere) or an MCP key (role agent in the default namespace; its
-// toolsets and tool globs still narrow it, here in mcp).
+// everywhere), a user's or service account's token (their roles), or an
+// MCP key (role agent in its namespace; its toolsets and tool globs still
+// narrow it, here in mcp). Every call is authorized with
+// access.Authorize(principal, mcp.use, the toolset's namespace).
 func (k *Key) Principal() access.Principal {
 	if k == nil {
 		return access.Principal{Kind: access.KindAnonymous}
 	}
+	if k.principal != nil {
+		return *k.principal
+	}
 	if k.ID == "api-token" {
 		return access.Principal{Kind: access.KindAPIToken, Roles: map[string]string{access.AllNamespaces: access.RoleAdmin}}
 	}
-	return access.Principal{Kind: access.KindMCPKey, ID: k.ID, Roles: map[string]string{access.DefaultNamespace: access.RoleAgent}}
+	ns := k.Namespace
+	if ns == "" {
+		ns = access.AllNamespaces
+	}
+	return access.Principal{Kind: access.KindMCPKey, ID: k.ID, Roles: map[string]string{ns: access.RoleAgent}}
 }
 
 func (k *Key) allowsToolset(name string) bool {

@@ -16,6 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
@@ -33,6 +34,7 @@ type toolDef struct {
 	connection  string // connection tools
 	operation   string // connector.operation
 	flow        string // flow tools
+	namespace   string // the connection's or flow's namespace ("" for Weft's own tools: every toolset's)
 	destructive bool
 	text        string // name + description, for search
 	output      bool   // has an object output schema
@@ -85,7 +87,9 @@ func (g *Gateway) allTools(ctx context.Context) (map[string]*toolDef, error) {
 			continue
 		}
 		for _, op := range x.Operations {
-			addTool(out, opTool(conn, x, op), conn.Name+"\x00"+op.Name)
+			d := opTool(conn, x, op)
+			d.namespace = access.NamespaceOr(conn.Namespace)
+			addTool(out, d, conn.Name+"\x00"+op.Name)
 		}
 	}
 	flows, err := g.e.Store().ListFlows(ctx)
@@ -97,7 +101,9 @@ func (g *Gateway) allTools(ctx context.Context) (map[string]*toolDef, error) {
 		if err != nil {
 			continue
 		}
-		addTool(out, flowTool(f), "flow\x00"+f.Name)
+		d := flowTool(f)
+		d.namespace = access.NamespaceOr(fi.Namespace)
+		addTool(out, d, "flow\x00"+f.Name)
 	}
 	if g.cfg.Composer != nil {
 		d := g.composeTool()
@@ -239,6 +245,10 @@ func schemaJSON(s map[string]any) json.RawMessage {
 
 // selected reports whether toolset d includes tool t.
 func selected(d Toolset, t *toolDef) bool {
+	// A toolset serves only its namespace's connections and flows.
+	if t.namespace != "" && t.namespace != access.NamespaceOr(d.Namespace) {
+		return false
+	}
 	if t.flow != "" {
 		for _, p := range d.Flows {
 			if ok, _ := path.Match(p, t.flow); ok {

@@ -41,7 +41,10 @@ type LoggedRun struct {
 
 type Store interface {
 	// DeployFlow stores source as version N+1 of name and makes it active.
-	DeployFlow(ctx context.Context, name, file string, source []byte) (FlowVersion, error)
+	// namespace is the flow's owner ("" keeps a deployed flow's namespace
+	// and puts a new one in "default"); a namespace that does not exist is
+	// invalid.
+	DeployFlow(ctx context.Context, name, namespace, file string, source []byte) (FlowVersion, error)
 	// ActivateFlow makes an existing version the active one (rollback).
 	ActivateFlow(ctx context.Context, name string, version int) error
 	// GetFlow returns one version; version 0 means the active one.
@@ -163,6 +166,12 @@ type Store interface {
 	AuditAnchor(ctx context.Context) (AuditLink, error)
 	PurgeAudit(ctx context.Context, before time.Time) (int64, error)
 
+	// Namespaces (owners of flows, connections, mappings and MCP keys).
+	// CreateNamespace reports conflict for a taken name; Namespaces lists
+	// them by name.
+	CreateNamespace(ctx context.Context, n Namespace) error
+	Namespaces(ctx context.Context) ([]Namespace, error)
+
 	// StartQueue starts River with these workers (nil: insert only).
 	StartQueue(ctx context.Context, workers *river.Workers, q QueueConfig) error
 	// StopQueue stops fetching new jobs and waits for running ones up to
@@ -212,11 +221,21 @@ type FlowVersion struct {
 	Source    []byte    `json:"-"`
 	CreatedAt time.Time `json:"created_at"`
 	Active    bool      `json:"active"`
+	Namespace string    `json:"namespace,omitempty"` // the flow's (GetFlow fills it)
+}
+
+// Namespace is a team's or project's share of the installation: it owns
+// flows (and so their runs), connections, mappings and MCP keys.
+type Namespace struct {
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 // FlowInfo summarises a flow for listings.
 type FlowInfo struct {
 	Name          string    `json:"name"`
+	Namespace     string    `json:"namespace"`
 	ActiveVersion int       `json:"active_version"`
 	LatestVersion int       `json:"latest_version"`
 	UpdatedAt     time.Time `json:"updated_at"`
@@ -238,10 +257,12 @@ type FlowActivity struct {
 
 // ToolCallFilter selects MCP tool calls; every field is optional.
 type ToolCallFilter struct {
-	Key    string // the API key id (or "anonymous")
-	Tool   string
-	Before string // run id cursor: calls logged before this one
-	Limit  int    // 1 to MaxRunsPage; 0: 100
+	Key  string // the API key id (or "anonymous")
+	Tool string
+	// Toolsets, when not empty, keeps only calls to these toolsets.
+	Toolsets []string
+	Before   string // run id cursor: calls logged before this one
+	Limit    int    // 1 to MaxRunsPage; 0: 100
 }
 
 // ToolCall is one logged MCP tool call.
@@ -315,6 +336,9 @@ type RunFilter struct {
 	FinishedSince time.Time // finished at or after (unfinished runs are left out)
 	Limit         int       // 1 to MaxRunsPage; 0: 100; above MaxRunsPage: MaxRunsPage
 	Before        string    // run id cursor: runs created before this one
+	// Flows, when not empty, keeps only runs of these flows (the flows of
+	// the namespaces a caller may read).
+	Flows []string
 	// NoPayloads leaves Input, Output and Override out: listings that show
 	// no payload neither read nor open (unseal) them.
 	NoPayloads bool
@@ -336,6 +360,7 @@ type ConnectorSpec struct {
 type SealedConnection struct {
 	Name      string
 	Connector string
+	Namespace string // "" on save: default
 	KeyID     string
 	Sealed    []byte
 	UpdatedAt time.Time
@@ -345,8 +370,9 @@ type SealedConnection struct {
 type APIKey struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`
-	Hash       string     `json:"-"`      // SHA-256 of the secret
-	Scopes     []string   `json:"scopes"` // toolset names, "*", or "tool:<glob>" entries
+	Hash       string     `json:"-"`         // SHA-256 of the secret
+	Namespace  string     `json:"namespace"` // "" on create: default
+	Scopes     []string   `json:"scopes"`    // toolset names, "*", or "tool:<glob>" entries
 	RatePerMin int        `json:"rate_per_min,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
@@ -365,6 +391,7 @@ type AlertDoc struct {
 type MappingDoc struct {
 	ID        string
 	Name      string
+	Namespace string // "" on save: default
 	Doc       []byte
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -523,3 +550,7 @@ type AuditFilter struct {
 
 // MaxAuditPage is the most entries one AuditRecords call returns.
 const MaxAuditPage = 1000
+
+// DefaultNamespace owns every resource created without a namespace (and
+// every resource of an install from before namespaces).
+const DefaultNamespace = "default"

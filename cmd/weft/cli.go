@@ -215,6 +215,7 @@ func flowCmd(args []string, stdout io.Writer) error {
 	ver := fs.Int("version", 0, "version (show)")
 	input := fs.String("input", "", "run input: JSON or @file")
 	async := fs.Bool("async", false, "run asynchronously (returns a run id)")
+	ns := fs.String("namespace", "", "deploy: the namespace of flows whose file names none (default: where the flow is, else default)")
 	cfgPath := fs.String("config", "", "validate: also know the connectors the config file imports (its imports: section)")
 	var catalogs specList
 	fs.Var(&catalogs, "catalog", "validate: also know this OpenAPI document as a connector: NAME=FILE or FILE (repeatable)")
@@ -239,18 +240,22 @@ func flowCmd(args []string, stdout io.Writer) error {
 				return weft.Errorf(weft.EInvalid, "%v", err)
 			}
 			var res map[string]any
-			if err := c.do("POST", "/api/flows?file="+url.QueryEscape(file), src, &res); err != nil {
+			q := "?file=" + url.QueryEscape(file)
+			if *ns != "" {
+				q += "&namespace=" + url.QueryEscape(*ns)
+			}
+			if err := c.do("POST", "/api/flows"+q, src, &res); err != nil {
 				return err
 			}
 			if c.json {
 				c.printJSON(res)
 			} else {
-				fmt.Fprintf(stdout, "deployed %s version %s (%s trigger)\n", str(res["name"]), str(res["version"]), str(res["trigger"]))
+				fmt.Fprintf(stdout, "deployed %s version %s (%s trigger) in namespace %s\n", str(res["name"]), str(res["version"]), str(res["trigger"]), str(res["namespace"]))
 			}
 		}
 		return nil
 	case "list":
-		return c.list("/api/flows", "flows", col{"NAME", "name"}, col{"ACTIVE", "active_version"}, col{"LATEST", "latest_version"}, col{"UPDATED", "updated_at"})
+		return c.list("/api/flows", "flows", col{"NAME", "name"}, col{"NAMESPACE", "namespace"}, col{"ACTIVE", "active_version"}, col{"LATEST", "latest_version"}, col{"UPDATED", "updated_at"})
 	case "show":
 		if len(pos) != 1 {
 			return weft.Errorf(weft.EInvalid, "weft flow show NAME [--version N]")

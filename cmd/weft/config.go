@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/access/sso"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/gateway"
@@ -15,6 +19,7 @@ import (
 	"github.com/weftio/weft/internal/egress"
 	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/monitor"
+	"github.com/weftio/weft/store"
 )
 
 // Config is read once (file, then environment, then flags) and passed down;
@@ -241,6 +246,18 @@ func loadConfig(path string, env []string) (*Config, error) {
 			}
 		}
 		conn.Source = "config"
+		if conn.Namespace != "" {
+			if err := access.CheckNamespace(conn.Namespace); err != nil {
+				return nil, fmt.Errorf("config: connection %q: %v", name, weft.Message(err))
+			}
+		}
+	}
+	for i, ts := range c.MCP.Toolsets {
+		if ts.Namespace != "" {
+			if err := access.CheckNamespace(ts.Namespace); err != nil {
+				return nil, fmt.Errorf("config: mcp.toolsets[%d] (%s): %v", i, ts.Name, weft.Message(err))
+			}
+		}
 	}
 	for name := range c.ImportAnnotations {
 		if _, ok := c.Imports[name]; !ok {
@@ -432,4 +449,37 @@ func expandAny(v any, self string) any {
 		return x
 	}
 	return v
+}
+
+// ensureNamespaces creates the namespaces the config file names (on its
+// connections and MCP toolsets) that the store does not have yet.
+func ensureNamespaces(ctx context.Context, st store.Store, c *Config, log *slog.Logger) error {
+	want := map[string]bool{}
+	for _, conn := range c.Connections {
+		if conn.Namespace != "" {
+			want[conn.Namespace] = true
+		}
+	}
+	for _, ts := range c.MCP.Toolsets {
+		if ts.Namespace != "" {
+			want[ts.Namespace] = true
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	have, err := st.Namespaces(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range have {
+		delete(want, n.Name)
+	}
+	for ns := range want {
+		if err := st.CreateNamespace(ctx, store.Namespace{Name: ns, Description: "named in the config file"}); err != nil && weft.Code(err) != weft.EConflict {
+			return err
+		}
+		log.Info("namespace created", "namespace", ns, "by", "config file")
+	}
+	return nil
 }

@@ -186,7 +186,7 @@ func connectionCmd(args []string, stdout io.Writer) error {
 	c := newClient(*server, *asJSON, stdout)
 	switch args[0] {
 	case "list":
-		return c.list("/api/connections", "connections", col{"NAME", "name"}, col{"CONNECTOR", "connector"}, col{"SOURCE", "source"}, col{"CREDENTIALS", "credentials"})
+		return c.list("/api/connections", "connections", col{"NAME", "name"}, col{"NAMESPACE", "namespace"}, col{"CONNECTOR", "connector"}, col{"SOURCE", "source"}, col{"CREDENTIALS", "credentials"})
 	case "show":
 		if len(pos) != 1 {
 			return weft.Errorf(weft.EInvalid, "weft connection show NAME")

@@ -53,7 +53,7 @@ const usage = `weft: integration flows and an MCP gateway in one binary.
 Usage:
   weft serve [--addr 127.0.0.1:8080] [--data-dir ./weft-data] [--config weft.yaml]
   weft flow validate FILE... [--config weft.yaml | --catalog NAME=SPEC | --server URL]   check flow files (offline: built-in connectors and those given)
-  weft flow deploy FILE...            deploy as the next version
+  weft flow deploy FILE... [--namespace NS]   deploy as the next version (NS: for files that name no namespace)
   weft flow list | show NAME [--version N] | rollback NAME VERSION
   weft flow run NAME [--input JSON|@file] [--async]
   weft flow schema                    print the flow file JSON Schema
@@ -68,8 +68,8 @@ Usage:
   weft audit verify [--data-dir DIR | --config FILE]   check the audit log's hash chain (exit 1 names the first bad entry; with a store named, no server needed)
   weft sandbox SPEC... [--addr 127.0.0.1:9100]   serve a stateful simulator of each OpenAPI document under /NAME/
   weft mcp --stdio [--toolset all]    serve MCP on stdin/stdout (local agents)
-  weft mcp toolsets | keys create NAME --scopes S[,S] [--rate N] | keys list | keys revoke ID
-  weft map suggest --source A --target B [--top 5] [--json]   A, B: a file (field list, JSON Schema, sample, .csv) or table:CONN.TABLE
+  weft mcp toolsets | keys create NAME --scopes S[,S] [--rate N] [--namespace default] | keys list | keys revoke ID
+  weft map suggest --source A --target B [--top 5] [--namespace default] [--json]   A, B: a file (field list, JSON Schema, sample, .csv) or table:CONN.TABLE
   weft anomaly replay --input DIR --output DIR   score NAB-layout series with the streaming detectors
   weft alerts list | ack ID [--by NAME]
   weft metrics [--flow F] [--since 1h] [--resolution 5m] [--buckets]   each flow's runs, failures, error rate, latency
@@ -77,6 +77,7 @@ Usage:
   weft map list | show ID | accept|reject ID TARGET...|--all | edit ID TARGET --expr E | export ID [--root trigger.body]
   weft users create NAME [--role viewer] [--namespace default] | list | disable NAME | reset-password NAME | role NAME ROLE   password from stdin or a prompt
   weft service-accounts create NAME --role ROLE [--namespace default] [--days 366] | list | revoke ID   the token is shown once
+  weft namespaces create NAME [--description TEXT] | list   namespaces own flows, connections, mappings, toolsets and MCP keys
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
@@ -151,6 +152,8 @@ func dispatch(cmd string, args []string, stdout, stderr io.Writer) error {
 		err = serviceAccountsCmd(args, stdout)
 	case "audit":
 		err = auditCmd(args, stdout)
+	case "namespaces", "namespace":
+		err = namespacesCmd(args, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "weft", version)
 	case "help", "-h", "--help":
@@ -269,6 +272,9 @@ func serve(args []string, stderr io.Writer) error {
 		WorkerID: cfg.workerID, DeadAfter: cfg.Queue.DeadAfter}); err != nil {
 		return err
 	}
+	if err := ensureNamespaces(ctx, st, cfg, log); err != nil {
+		return err
+	}
 	if err := deployAtStart(ctx, eng, cfg.Deploy, log); err != nil {
 		return err
 	}
@@ -328,6 +334,9 @@ func serve(args []string, stderr io.Writer) error {
 	mcpAuthCfg := cfg.MCP.Auth
 	mcpAuthCfg.AdminToken = cfg.APIToken // the API token protects /mcp too
 	mcpAuthCfg.Mode = mcpAuthMode(cfg)
+	if gwCfg.Directory != nil {
+		mcpAuthCfg.Directory = gwCfg.Directory // users' and service accounts' tokens, by their roles per namespace
+	}
 	if cfg.egress != nil {
 		mcpAuthCfg.HTTPClient = cfg.egress.HTTPClient("mcp.auth jwks", 10*time.Second)
 	}

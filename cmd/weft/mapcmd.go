@@ -46,6 +46,7 @@ func mapCmd(args []string, stdout io.Writer) error {
 	source := fs.String("source", "", "source schema: a file or table:CONNECTION.TABLE")
 	target := fs.String("target", "", "target schema: a file or table:CONNECTION.TABLE")
 	name := fs.String("name", "", "mapping name")
+	ns := fs.String("namespace", "default", "suggest: the namespace that owns the mapping (a table's connection must be its)")
 	top := fs.Int("top", 5, "candidates per source field")
 	all := fs.Bool("all", false, "accept or reject every proposed item")
 	expr := fs.String("expr", "", "edit: the CEL expression over src")
@@ -85,10 +86,10 @@ func mapCmd(args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		body, _ := json.Marshal(map[string]any{"name": *name, "source": src, "target": tgt, "top": *top})
+		body, _ := json.Marshal(map[string]any{"name": *name, "namespace": *ns, "source": src, "target": tgt, "top": *top})
 		return show("POST", "/api/mappings", body)
 	case "list":
-		return c.list("/api/mappings", "mappings", col{"ID", "id"}, col{"NAME", "name"}, col{"ITEMS", "items"}, col{"ACCEPTED", "accepted"}, col{"REJECTED", "rejected"}, col{"PROPOSED", "proposed"})
+		return c.list("/api/mappings", "mappings", col{"ID", "id"}, col{"NAME", "name"}, col{"NAMESPACE", "namespace"}, col{"ITEMS", "items"}, col{"ACCEPTED", "accepted"}, col{"REJECTED", "rejected"}, col{"PROPOSED", "proposed"})
 	case "show":
 		if len(pos) != 1 {
 			return weft.Errorf(weft.EInvalid, "weft map show ID")

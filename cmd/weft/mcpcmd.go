@@ -32,7 +32,7 @@ func mcpCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		c := newClient(*server, *asJSON, stdout)
-		return c.list("/api/mcp/toolsets", "toolsets", col{"NAME", "name"}, col{"PATH", "path"}, col{"TOOLS", "tools"}, col{"DESCRIPTION", "description"})
+		return c.list("/api/mcp/toolsets", "toolsets", col{"NAME", "name"}, col{"NAMESPACE", "namespace"}, col{"PATH", "path"}, col{"TOOLS", "tools"}, col{"DESCRIPTION", "description"})
 	case "keys":
 		if len(args) < 2 {
 			return weft.Errorf(weft.EInvalid, "weft mcp keys create NAME --scopes TOOLSET[,..] [--rate N] | list | revoke ID")
@@ -40,6 +40,7 @@ func mcpCmd(args []string, stdout, stderr io.Writer) error {
 		fs, srv, asJSON := newFlagSet("mcp keys " + args[1])
 		scopes := fs.String("scopes", "", `comma-separated toolsets ("*" for all) and tool:<glob> entries`)
 		rpm := fs.Int("rate", 0, "requests a minute (0: unlimited)")
+		keyNS := fs.String("namespace", "default", "the namespace whose toolsets the key may call")
 		pos, err := parseArgs(fs, args[2:])
 		if err != nil {
 			return err
@@ -47,7 +48,7 @@ func mcpCmd(args []string, stdout, stderr io.Writer) error {
 		c := newClient(*srv, *asJSON, stdout)
 		switch args[1] {
 		case "list":
-			return c.list("/api/mcp/keys", "keys", col{"ID", "id"}, col{"NAME", "name"}, col{"SCOPES", "scopes"}, col{"RATE/MIN", "rate_per_min"}, col{"CREATED", "created_at"}, col{"REVOKED", "revoked_at"})
+			return c.list("/api/mcp/keys", "keys", col{"ID", "id"}, col{"NAME", "name"}, col{"NAMESPACE", "namespace"}, col{"SCOPES", "scopes"}, col{"RATE/MIN", "rate_per_min"}, col{"CREATED", "created_at"}, col{"REVOKED", "revoked_at"})
 		case "create":
 			if len(pos) != 1 || *scopes == "" {
 				return weft.Errorf(weft.EInvalid, "weft mcp keys create NAME --scopes TOOLSET[,TOOLSET|*|tool:GLOB...] [--rate N]")
@@ -58,7 +59,7 @@ func mcpCmd(args []string, stdout, stderr io.Writer) error {
 					sc = append(sc, s)
 				}
 			}
-			body := fmt.Sprintf(`{"name":%q,"scopes":%s,"rate_per_min":%d}`, pos[0], mustJSONString(sc), *rpm)
+			body := fmt.Sprintf(`{"name":%q,"namespace":%q,"scopes":%s,"rate_per_min":%d}`, pos[0], *keyNS, mustJSONString(sc), *rpm)
 			var res map[string]any
 			if err := c.do("POST", "/api/mcp/keys", []byte(body), &res); err != nil {
 				return err
@@ -68,7 +69,7 @@ func mcpCmd(args []string, stdout, stderr io.Writer) error {
 				return nil
 			}
 			k, _ := res["key"].(map[string]any)
-			fmt.Fprintf(stdout, "API key %s (%s) created, scopes %s.\nSecret (shown once; give it to the agent as a bearer token):\n%s\n", str(k["id"]), str(k["name"]), str(k["scopes"]), str(res["secret"]))
+			fmt.Fprintf(stdout, "API key %s (%s) created in namespace %s, scopes %s.\nSecret (shown once; give it to the agent as a bearer token):\n%s\n", str(k["id"]), str(k["name"]), str(k["namespace"]), str(k["scopes"]), str(res["secret"]))
 			return nil
 		case "revoke":
 			if len(pos) != 1 {

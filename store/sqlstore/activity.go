@@ -115,6 +115,12 @@ func (s *Store) ToolCalls(ctx context.Context, f store.ToolCallFilter) ([]store.
 	if f.Before != "" {
 		where, args = append(where, "r.id < ?"), append(args, f.Before)
 	}
+	if len(f.Toolsets) > 0 {
+		where = append(where, "r.flow IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Toolsets)), ", ")+")")
+		for _, t := range f.Toolsets {
+			args = append(args, "mcp:"+t)
+		}
+	}
 	switch {
 	case f.Limit <= 0:
 		f.Limit = 100

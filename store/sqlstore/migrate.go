@@ -47,9 +47,25 @@ func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS, dialect string) error 
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS weft_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
 	}
-	var cur sql.NullInt64
-	if err := db.QueryRowContext(ctx, `SELECT MAX(version) FROM weft_migrations`).Scan(&cur); err != nil {
-		return fmt.Errorf("read migration version: %w", err)
+	// Every migration not recorded yet runs, in order: not only those above
+	// the highest recorded one, so a migration merged after a higher-numbered
+	// one (010 after 012) still runs on a database that has the other.
+	applied := map[int64]bool{}
+	rows, err := db.QueryContext(ctx, `SELECT version FROM weft_migrations`)
+	if err != nil {
+		return fmt.Errorf("read migration versions: %w", err)
+	}
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("read migration versions: %w", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read migration versions: %w", err)
 	}
 	names, err := fs.Glob(fsys, "*.sql")
 	if err != nil {
@@ -61,7 +77,7 @@ func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS, dialect string) error 
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", name)
 		}
-		if int64(v) <= cur.Int64 {
+		if applied[int64(v)] {
 			continue
 		}
 		body, err := fs.ReadFile(fsys, name)

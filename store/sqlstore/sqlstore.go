@@ -333,9 +333,19 @@ func fromMicros(v int64) time.Time {
 }
 
 // DeployFlow implements store.Store.
-func (s *Store) DeployFlow(ctx context.Context, name, file string, source []byte) (store.FlowVersion, error) {
+func (s *Store) DeployFlow(ctx context.Context, name, namespace, file string, source []byte) (store.FlowVersion, error) {
 	fv := store.FlowVersion{Name: name, File: file, Source: source, CreatedAt: time.Now().UTC(), Active: true}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if namespace == "" {
+			// Keep the deployed flow's namespace; a new flow goes to default.
+			namespace = store.DefaultNamespace
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT namespace FROM flows WHERE name = ?`), name).Scan(&namespace); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return s.wrap(err, "deploy")
+			}
+		} else if err := s.namespaceExists(ctx, tx, namespace); err != nil {
+			return err
+		}
+		fv.Namespace = namespace
 		var latest sql.NullInt64
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT MAX(version) FROM flow_versions WHERE name = ?`), name).Scan(&latest); err != nil {
 			return s.wrap(err, "deploy")
@@ -348,9 +358,59 @@ func (s *Store) DeployFlow(ctx context.Context, name, file string, source []byte
 			}
 			return s.wrap(err, "deploy")
 		}
-		return s.upsertActive(ctx, tx, name, fv.Version)
+		if err := s.upsertActive(ctx, tx, name, fv.Version); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE flows SET namespace = ? WHERE name = ?`), namespace, name)
+		return s.wrap(err, "deploy")
 	})
 	return fv, err
+}
+
+// namespaceExists reports invalid for a namespace that was never created.
+func (s *Store) namespaceExists(ctx context.Context, tx *sql.Tx, name string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM namespaces WHERE name = ?`), name).Scan(&n); err != nil {
+		return s.wrap(err, "namespace")
+	}
+	if n == 0 {
+		return weft.Errorf(weft.EInvalid, "namespace %q does not exist (weft namespaces create %s)", name, name)
+	}
+	return nil
+}
+
+// CreateNamespace implements store.Store.
+func (s *Store) CreateNamespace(ctx context.Context, n store.Namespace) error {
+	if n.CreatedAt.IsZero() {
+		n.CreatedAt = time.Now()
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO namespaces (name, description, created_at) VALUES (?, ?, ?)`), n.Name, n.Description, micros(n.CreatedAt))
+		if err != nil && s.isUniq(err) {
+			return weft.Errorf(weft.EConflict, "namespace %q exists", n.Name)
+		}
+		return s.wrap(err, "create namespace")
+	})
+}
+
+// Namespaces implements store.Store.
+func (s *Store) Namespaces(ctx context.Context) ([]store.Namespace, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, description, created_at FROM namespaces ORDER BY name`)
+	if err != nil {
+		return nil, s.wrap(err, "namespaces")
+	}
+	defer rows.Close()
+	out := []store.Namespace{}
+	for rows.Next() {
+		var n store.Namespace
+		var c int64
+		if err := rows.Scan(&n.Name, &n.Description, &c); err != nil {
+			return nil, s.wrap(err, "namespaces")
+		}
+		n.CreatedAt = fromMicros(c)
+		out = append(out, n)
+	}
+	return out, s.wrap(rows.Err(), "namespaces")
 }
 
 func (s *Store) upsertActive(ctx context.Context, tx *sql.Tx, name string, version int) error {
@@ -382,13 +442,15 @@ func (s *Store) GetFlow(ctx context.Context, name string, version int) (store.Fl
 	var active int
 	var err error
 	if version == 0 {
-		err = s.r.QueryRowContext(ctx, s.q(`SELECT v.name, v.version, v.file, v.source, v.created_at, f.active_version FROM flows f
+		err = s.r.QueryRowContext(ctx, s.q(`SELECT v.name, v.version, v.file, v.source, v.created_at, f.active_version, f.namespace FROM flows f
 			JOIN flow_versions v ON v.name = f.name AND v.version = f.active_version WHERE f.name = ?`), name).
-			Scan(&fv.Name, &fv.Version, &fv.File, &src, &created, &active)
+			Scan(&fv.Name, &fv.Version, &fv.File, &src, &created, &active, &fv.Namespace)
 	} else {
-		err = s.r.QueryRowContext(ctx, s.q(`SELECT v.name, v.version, v.file, v.source, v.created_at, COALESCE(f.active_version, 0) FROM flow_versions v
+		var ns sql.NullString
+		err = s.r.QueryRowContext(ctx, s.q(`SELECT v.name, v.version, v.file, v.source, v.created_at, COALESCE(f.active_version, 0), f.namespace FROM flow_versions v
 			LEFT JOIN flows f ON f.name = v.name WHERE v.name = ? AND v.version = ?`), name, version).
-			Scan(&fv.Name, &fv.Version, &fv.File, &src, &created, &active)
+			Scan(&fv.Name, &fv.Version, &fv.File, &src, &created, &active, &ns)
+		fv.Namespace = ns.String
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		if version == 0 {
@@ -405,7 +467,7 @@ func (s *Store) GetFlow(ctx context.Context, name string, version int) (store.Fl
 
 // ListFlows implements store.Store.
 func (s *Store) ListFlows(ctx context.Context) ([]store.FlowInfo, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT f.name, f.active_version, f.updated_at, (SELECT MAX(version) FROM flow_versions v WHERE v.name = f.name) FROM flows f ORDER BY f.name`)
+	rows, err := s.r.QueryContext(ctx, `SELECT f.name, f.namespace, f.active_version, f.updated_at, (SELECT MAX(version) FROM flow_versions v WHERE v.name = f.name) FROM flows f ORDER BY f.name`)
 	if err != nil {
 		return nil, s.wrap(err, "list flows")
 	}
@@ -414,7 +476,7 @@ func (s *Store) ListFlows(ctx context.Context) ([]store.FlowInfo, error) {
 	for rows.Next() {
 		var fi store.FlowInfo
 		var upd int64
-		if err := rows.Scan(&fi.Name, &fi.ActiveVersion, &upd, &fi.LatestVersion); err != nil {
+		if err := rows.Scan(&fi.Name, &fi.Namespace, &fi.ActiveVersion, &upd, &fi.LatestVersion); err != nil {
 			return nil, s.wrap(err, "list flows")
 		}
 		fi.UpdatedAt = fromMicros(upd)
@@ -616,6 +678,12 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, 
 	}
 	if f.Before != "" {
 		where, args = append(where, "id < ?"), append(args, f.Before)
+	}
+	if len(f.Flows) > 0 {
+		where = append(where, "flow IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Flows)), ", ")+")")
+		for _, fl := range f.Flows {
+			args = append(args, fl)
+		}
 	}
 	cols := runCols
 	if f.NoPayloads {
@@ -1114,9 +1182,15 @@ func (s *Store) SaveConnection(ctx context.Context, c store.SealedConnection) er
 }
 
 func (s *Store) saveConnection(ctx context.Context, tx *sql.Tx, c store.SealedConnection) error {
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO connections (name, connector, key_id, sealed, updated_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET connector = excluded.connector, key_id = excluded.key_id, sealed = excluded.sealed, updated_at = excluded.updated_at`),
-		c.Name, c.Connector, c.KeyID, c.Sealed, micros(time.Now()))
+	if c.Namespace == "" {
+		c.Namespace = store.DefaultNamespace
+	}
+	if err := s.namespaceExists(ctx, tx, c.Namespace); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO connections (name, connector, namespace, key_id, sealed, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET connector = excluded.connector, namespace = excluded.namespace, key_id = excluded.key_id, sealed = excluded.sealed, updated_at = excluded.updated_at`),
+		c.Name, c.Connector, c.Namespace, c.KeyID, c.Sealed, micros(time.Now()))
 	return s.wrap(err, "save connection")
 }
 
@@ -1126,7 +1200,7 @@ func (s *Store) Connections(ctx context.Context) ([]store.SealedConnection, erro
 }
 
 func (s *Store) connections(ctx context.Context, q querier) ([]store.SealedConnection, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name, connector, key_id, sealed, updated_at FROM connections ORDER BY name`)
+	rows, err := q.QueryContext(ctx, `SELECT name, connector, namespace, key_id, sealed, updated_at FROM connections ORDER BY name`)
 	if err != nil {
 		return nil, s.wrap(err, "connections")
 	}
@@ -1135,7 +1209,7 @@ func (s *Store) connections(ctx context.Context, q querier) ([]store.SealedConne
 	for rows.Next() {
 		var c store.SealedConnection
 		var upd int64
-		if err := rows.Scan(&c.Name, &c.Connector, &c.KeyID, &c.Sealed, &upd); err != nil {
+		if err := rows.Scan(&c.Name, &c.Connector, &c.Namespace, &c.KeyID, &c.Sealed, &upd); err != nil {
 			return nil, s.wrap(err, "connections")
 		}
 		c.UpdatedAt = fromMicros(upd)
@@ -1172,7 +1246,7 @@ func (s *Store) Reseal(ctx context.Context, fn func(store.SealedConnection) (sto
 			if err != nil {
 				return err
 			}
-			nc.Name, nc.Connector = c.Name, c.Connector
+			nc.Name, nc.Connector, nc.Namespace = c.Name, c.Connector, c.Namespace
 			if err := s.saveConnection(ctx, tx, nc); err != nil {
 				return err
 			}
@@ -1186,9 +1260,15 @@ func (s *Store) Reseal(ctx context.Context, fn func(store.SealedConnection) (sto
 // CreateAPIKey implements store.Store.
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 	scopes, _ := json.Marshal(k.Scopes)
-	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO api_keys (id, name, hash, scopes, rate_per_min, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
-			k.ID, k.Name, k.Hash, string(scopes), k.RatePerMin, micros(k.CreatedAt))
+	if k.Namespace == "" {
+		k.Namespace = store.DefaultNamespace
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.namespaceExists(ctx, tx, k.Namespace); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO api_keys (id, name, namespace, hash, scopes, rate_per_min, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			k.ID, k.Name, k.Namespace, k.Hash, string(scopes), k.RatePerMin, micros(k.CreatedAt))
 		if err != nil && s.isUniq(err) {
 			return weft.Errorf(weft.EConflict, "an API key with id %q exists", k.ID)
 		}
@@ -1204,7 +1284,7 @@ func (s *Store) scanKeys(rows *sql.Rows) ([]store.APIKey, error) {
 		var scopes string
 		var created int64
 		var revoked sql.NullInt64
-		if err := rows.Scan(&k.ID, &k.Name, &k.Hash, &scopes, &k.RatePerMin, &created, &revoked); err != nil {
+		if err := rows.Scan(&k.ID, &k.Name, &k.Namespace, &k.Hash, &scopes, &k.RatePerMin, &created, &revoked); err != nil {
 			return nil, s.wrap(err, "api keys")
 		}
 		_ = json.Unmarshal([]byte(scopes), &k.Scopes)
@@ -1220,7 +1300,7 @@ func (s *Store) scanKeys(rows *sql.Rows) ([]store.APIKey, error) {
 
 // APIKeys implements store.Store.
 func (s *Store) APIKeys(ctx context.Context) ([]store.APIKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, hash, scopes, rate_per_min, created_at, revoked_at FROM api_keys ORDER BY created_at, id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, namespace, hash, scopes, rate_per_min, created_at, revoked_at FROM api_keys ORDER BY created_at, id`)
 	if err != nil {
 		return nil, s.wrap(err, "api keys")
 	}
@@ -1229,7 +1309,7 @@ func (s *Store) APIKeys(ctx context.Context) ([]store.APIKey, error) {
 
 // APIKeyByHash implements store.Store.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*store.APIKey, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, name, hash, scopes, rate_per_min, created_at, revoked_at FROM api_keys WHERE hash = ? AND revoked_at IS NULL`), hash)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, name, namespace, hash, scopes, rate_per_min, created_at, revoked_at FROM api_keys WHERE hash = ? AND revoked_at IS NULL`), hash)
 	if err != nil {
 		return nil, s.wrap(err, "api key")
 	}
@@ -1297,10 +1377,16 @@ func (s *Store) SaveMapping(ctx context.Context, m store.MappingDoc) error {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = now
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO mappings (id, name, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET name = excluded.name, doc = excluded.doc, updated_at = excluded.updated_at`),
-			m.ID, m.Name, string(m.Doc), micros(m.CreatedAt), micros(now))
+	if m.Namespace == "" {
+		m.Namespace = store.DefaultNamespace
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.namespaceExists(ctx, tx, m.Namespace); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO mappings (id, name, namespace, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, namespace = excluded.namespace, doc = excluded.doc, updated_at = excluded.updated_at`),
+			m.ID, m.Name, m.Namespace, string(m.Doc), micros(m.CreatedAt), micros(now))
 		return s.wrap(err, "save mapping")
 	})
 }
@@ -1312,7 +1398,7 @@ func (s *Store) scanMappings(rows *sql.Rows) ([]store.MappingDoc, error) {
 		var m store.MappingDoc
 		var doc string
 		var c, u int64
-		if err := rows.Scan(&m.ID, &m.Name, &doc, &c, &u); err != nil {
+		if err := rows.Scan(&m.ID, &m.Name, &m.Namespace, &doc, &c, &u); err != nil {
 			return nil, s.wrap(err, "mappings")
 		}
 		m.Doc, m.CreatedAt, m.UpdatedAt = []byte(doc), fromMicros(c), fromMicros(u)
@@ -1323,7 +1409,7 @@ func (s *Store) scanMappings(rows *sql.Rows) ([]store.MappingDoc, error) {
 
 // Mapping implements store.Store.
 func (s *Store) Mapping(ctx context.Context, id string) (*store.MappingDoc, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, name, doc, created_at, updated_at FROM mappings WHERE id = ?`), id)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, name, namespace, doc, created_at, updated_at FROM mappings WHERE id = ?`), id)
 	if err != nil {
 		return nil, s.wrap(err, "mapping")
 	}
@@ -1339,7 +1425,7 @@ func (s *Store) Mapping(ctx context.Context, id string) (*store.MappingDoc, erro
 
 // Mappings implements store.Store.
 func (s *Store) Mappings(ctx context.Context) ([]store.MappingDoc, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, doc, created_at, updated_at FROM mappings ORDER BY created_at, id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, namespace, doc, created_at, updated_at FROM mappings ORDER BY created_at, id`)
 	if err != nil {
 		return nil, s.wrap(err, "mappings")
 	}

@@ -24,9 +24,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 	t.Run("flow versions are immutable and rollback re-activates", func(t *testing.T) {
 		s := open(t)
-		v1, err := s.DeployFlow(ctx, "orders", "orders.yaml", []byte("v1"))
+		v1, err := s.DeployFlow(ctx, "orders", "", "orders.yaml", []byte("v1"))
 		must(t, err)
-		v2, err := s.DeployFlow(ctx, "orders", "orders.yaml", []byte("v2"))
+		v2, err := s.DeployFlow(ctx, "orders", "", "orders.yaml", []byte("v2"))
 		must(t, err)
 		if v1.Version != 1 || v2.Version != 2 {
 			t.Fatalf("versions %d %d", v1.Version, v2.Version)
@@ -343,6 +343,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("namespaces own flows, connections, mappings and MCP keys", func(t *testing.T) {
+		namespaces(t, open(t))
+	})
+
 	t.Run("identities: users, role bindings, tokens", func(t *testing.T) {
 		s, ok := open(t).(store.Identities)
 		if !ok {
@@ -439,7 +443,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		s := open(t)
 		now := time.Now().UTC()
 		for _, n := range []string{"busy", "idle"} {
-			_, err := s.DeployFlow(ctx, n, n+".yaml", []byte("v1"))
+			_, err := s.DeployFlow(ctx, n, "", n+".yaml", []byte("v1"))
 			must(t, err)
 		}
 		var batch []store.LoggedRun
