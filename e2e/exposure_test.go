@@ -211,3 +211,51 @@ func TestIssue16_F29_SlowClientsAreDisconnected(t *testing.T) {
 		}
 	}
 }
+
+// Local users close the API as an api_token does, so a server whose store
+// holds a user may listen beyond loopback without an api_token: sign-in
+// (or a token) is then needed everywhere, /mcp included. A store without
+// users is still refused, after it is opened; a store that does not exist
+// yet is refused before it is created (TestIssue16_F02_…).
+func TestIssue18_LocalUsersMayListenBeyondLoopback(t *testing.T) {
+	withUser, noUser := t.TempDir(), t.TempDir()
+	const pw = "correct horse battery staple 42"
+	for _, dir := range []string{withUser, noUser} {
+		port := freePort(t)
+		s := startServer(t, fmt.Sprintf("127.0.0.1:%d", port), noToken, "--data-dir", dir)
+		if dir == withUser {
+			cmd := exec.Command(weftBin, "users", "create", "root", "--role", "admin", "--namespace", "*")
+			cmd.Env = append(os.Environ(), "WEFT_SERVER="+s.URL)
+			cmd.Stdin = strings.NewReader(pw + "\n")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("users create: %v\n%s", err, out)
+			}
+		}
+		s.stop(syscall.SIGTERM)
+	}
+
+	port := freePort(t)
+	code, out := serveOutcome(t, noToken, 30*time.Second, "--addr", fmt.Sprintf("0.0.0.0:%d", port), "--data-dir", noUser)
+	if code <= 0 || !strings.Contains(out, "refusing to start") || !strings.Contains(out, "weft users create") {
+		t.Fatalf("a store without users beyond loopback: exit %d, want a refusal naming weft users create:\n%s", code, out)
+	}
+
+	port = freePort(t)
+	s, logs := startExposed(t, fmt.Sprintf("0.0.0.0:%d", port), fmt.Sprintf("127.0.0.1:%d", port), noToken, "--data-dir", withUser)
+	if strings.Contains(logs, "INSECURE") {
+		t.Fatalf("a server with users warns as insecure:\n%s", logs)
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/api/flows", ""},
+		{"POST", "/api/mcp/keys", `{"name":"x","scopes":["*"]}`},
+		{"GET", "/metrics", ""},
+		{"POST", "/mcp", `{"jsonrpc":"2.0","id":1,"method":"ping"}`},
+	} {
+		if code := rawCall(t, c.method, s.URL+c.path, c.body, ""); code != 401 {
+			t.Errorf("%s %s without credentials: %d, want 401", c.method, c.path, code)
+		}
+	}
+	if code := rawCall(t, "POST", s.URL+"/api/session", `{"user":"root","password":"`+pw+`"}`, ""); code != 200 && code != 201 {
+		t.Errorf("sign-in as the local user: %d", code)
+	}
+}

@@ -39,6 +39,10 @@ type Exposure struct {
 	// credential (a signed-in session or a token) even without an
 	// api_token.
 	SSO bool
+	// Users: local users exist (weft users create), so every API request
+	// needs a credential (a signed-in session or a token), and /mcp in
+	// auto mode needs one too. Known only once the store is open.
+	Users bool
 }
 
 // Loopback reports whether a listen address (host:port) is reachable from
@@ -81,7 +85,7 @@ func CheckExposure(x Exposure) (warnings []string, err error) {
 	// encryption, not authentication, and changes nothing here.
 	if !loop && !x.ClientCertRequired {
 		switch {
-		case x.APIToken == "" && !x.SSO:
+		case x.APIToken == "" && !x.SSO && !x.Users:
 			open = append(open, fmt.Sprintf("%s is not a loopback address and no api_token is set: anyone who can reach it can deploy flows, read runs, create MCP keys, change connections and call every MCP tool", x.Addr))
 		case x.APIToken != "" && len(x.APIToken) < MinTokenLen:
 			open = append(open, fmt.Sprintf("%s is not a loopback address and the api_token is shorter than %d characters (guessable)", x.Addr, MinTokenLen))
@@ -106,7 +110,7 @@ func CheckExposure(x Exposure) (warnings []string, err error) {
 		return nil, nil
 	}
 	if !x.Insecure {
-		return nil, weft.Errorf(weft.EInvalid, "refusing to start: %s. Listen on 127.0.0.1 (--addr 127.0.0.1:8080), or set an api_token of at least %d random characters (WEFT_API_TOKEN; e.g. openssl rand -hex 32); --insecure (config insecure: true) starts it open anyway",
+		return nil, weft.Errorf(weft.EInvalid, "refusing to start: %s. Listen on 127.0.0.1 (--addr 127.0.0.1:8080), or set an api_token of at least %d random characters (WEFT_API_TOKEN; e.g. openssl rand -hex 32), or create a local user first (on 127.0.0.1: weft users create NAME --role admin --namespace '*'; sign-in is then required everywhere); --insecure (config insecure: true) starts it open anyway",
 			strings.Join(open, "; "), MinTokenLen)
 	}
 	for _, o := range open {

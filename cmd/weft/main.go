@@ -200,8 +200,24 @@ func serve(args []string, stderr io.Writer) error {
 	exposure := gateway.Exposure{Addr: cfg.Addr, APIToken: cfg.APIToken, MCPAuthMode: cfg.MCP.Auth.Mode, DebugAddr: cfg.DebugAddr,
 		Conformance: cfg.MCP.ConformanceFixture, Insecure: cfg.Insecure, ClientCertRequired: cfg.TLS.MutualRequired(), SSO: cfg.OIDC != nil}
 	warnings, err := gateway.CheckExposure(exposure)
+	// Local users close the API as an api_token does, but whether any
+	// exist is known only once the store is open: a start that only they
+	// could make safe is decided again then.
+	usersDecide := false
 	if err != nil {
-		return err
+		withUsers := exposure
+		withUsers.Users = true
+		if _, uerr := gateway.CheckExposure(withUsers); uerr != nil {
+			return err
+		}
+		// A SQLite store that does not exist yet has no users: refused
+		// before anything is created.
+		if cfg.DatabaseURL == "" {
+			if _, serr := os.Stat(filepath.Join(cfg.DataDir, "weft.db")); serr != nil {
+				return err
+			}
+		}
+		usersDecide = true
 	}
 	if err := cfg.expandSelf(); err != nil { // ${self}: the final listen address
 		return weft.Errorf(weft.EInvalid, "config: %v", err)
@@ -261,6 +277,24 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	if usersDecide {
+		// Refused now, before the queue, the deploys or the listener start,
+		// unless a local user exists.
+		if ids, ok := unwrapStore(eng.Store()).(store.Identities); ok {
+			if exposure.Users, err = access.NewDirectory(ids).HasUsers(ctx); err != nil {
+				return err
+			}
+		}
+		if warnings, err = gateway.CheckExposure(exposure); err != nil {
+			return err
+		}
+		for _, w := range warnings {
+			log.Warn(w)
+		}
+		if exposure.Users {
+			log.Info("local users exist: every API request needs a credential (a signed-in session or a token)", "addr", cfg.Addr)
+		}
+	}
 
 	var workers = eng.Workers()
 	if cfg.Queue.Disabled {
