@@ -42,6 +42,7 @@ const (
 	ActionAlertAck         = "alert.ack"
 	ActionSignIn           = "session.sign_in"
 	ActionSignInFailed     = "session.sign_in_failed"
+	ActionSignInLocked     = "session.sign_in_locked" // a client reached the failed sign-in limit
 	ActionSignOut          = "session.sign_out"
 	ActionRoleChange       = "role.change"
 	ActionSettingsChange   = "settings.change"
@@ -56,6 +57,16 @@ const (
 	ActionServiceAccountCreate = "service_account.create"
 	ActionServiceAccountRevoke = "service_account.revoke"
 )
+
+// Actions lists every audit action, in the order above (the console's
+// filter offers them; TestActionsListsEveryConstant keeps it whole).
+func Actions() []string {
+	return []string{ActionFlowDeploy, ActionFlowRollback, ActionConnectionCreate, ActionConnectionUpdate, ActionConnectionDelete,
+		ActionConnectorImport, ActionSecretsRotate, ActionMCPKeyCreate, ActionMCPKeyRevoke, ActionRunReplay, ActionRunCancel,
+		ActionDLQReplay, ActionAlertAck, ActionSignIn, ActionSignInFailed, ActionSignInLocked, ActionSignOut, ActionRoleChange,
+		ActionSettingsChange, ActionAuditPurge, ActionNamespaceCreate, ActionUserCreate, ActionUserDisable, ActionUserPasswordReset,
+		ActionTokenCreate, ActionTokenRevoke, ActionServiceAccountCreate, ActionServiceAccountRevoke}
+}
 
 // Entry is one audit-log entry.
 type Entry struct {

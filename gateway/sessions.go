@@ -447,8 +447,10 @@ func (m *MemorySessions) recentLocked(client string, now time.Time, window time.
 	return recent
 }
 
-func (m *MemorySessions) fail(client string) {
-	_, _, _, window := m.limits()
+// fail counts a failed sign-in from client; locked reports that this
+// failure reached the limit (the client waits from now on).
+func (m *MemorySessions) fail(client string) (locked bool) {
+	_, _, max, window := m.limits()
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -461,6 +463,20 @@ func (m *MemorySessions) fail(client string) {
 		}
 	}
 	m.failures[client] = append(m.recentLocked(client, now, window), now)
+	return len(m.failures[client]) == max
+}
+
+// signInFailed counts a failed sign-in; the one that locks the client out
+// is audited as such (once per lock-out: the refused attempts during it are
+// answered 429 without an entry each, so a flood cannot fill the log).
+func (s *Server) signInFailed(r *http.Request, m *MemorySessions, client string) {
+	if !m.fail(client) {
+		return
+	}
+	_, _, max, window := m.limits()
+	s.log.Warn("console sign-in locked out: too many failures", "client", client, "failures", max, "window", window.String())
+	s.record(r, access.Entry{Action: access.ActionSignInLocked, Resource: "session", Source: client, Outcome: access.OutcomeDenied,
+		Details: map[string]any{"failures": max, "window_s": int(window / time.Second)}})
 }
 
 // clientIP is the address a request came from (the proxy's, behind one).
@@ -559,7 +575,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		p, err = s.cfg.Directory.SignIn(r.Context(), req.User, req.Password)
 		if err != nil {
 			if weft.Code(err) == weft.EUnauthorized {
-				m.fail(client)
+				s.signInFailed(r, m, client)
 				s.log.Warn("console sign-in refused: wrong user name or password", "client", client, "user", clip(req.User, 64))
 				s.record(r, access.Entry{Action: access.ActionSignInFailed, Resource: "session", Source: client, Outcome: access.OutcomeDenied,
 					Details: map[string]any{"reason": "wrong user name or password", "user": clip(req.User, 64)}})
@@ -570,7 +586,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	default:
 		tok := strings.TrimSpace(req.Token)
 		if s.cfg.APIToken == "" || tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.APIToken)) != 1 {
-			m.fail(client)
+			s.signInFailed(r, m, client)
 			s.log.Warn("console sign-in refused: wrong token", "client", client)
 			s.record(r, access.Entry{Action: access.ActionSignInFailed, Resource: "session", Source: client, Outcome: access.OutcomeDenied,
 				Details: map[string]any{"reason": "wrong API token"}})

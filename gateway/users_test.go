@@ -136,6 +136,19 @@ func TestUserSignInIsRateLimited(t *testing.T) {
 	if code, _ := apiCall(t, f.srv, "POST", "/api/session", `{"user": "admin-user", "password": "a long password for tests"}`, nil); code != 429 {
 		t.Fatalf("after %d failures the right password got %d, want 429", gateway.DefaultSignInFailures, code)
 	}
+	// The lock-out is audited once (the refused attempts during it are not,
+	// so a flood cannot fill the log).
+	for i := 0; i < 3; i++ {
+		apiCall(t, f.srv, "POST", "/api/session", `{"user": "admin-user", "password": "wrong password guess"}`, nil)
+	}
+	code, page := apiCall(t, f.srv, "GET", "/api/audit?action=session.sign_in_locked", "", map[string]string{"Authorization": "Bearer " + matrixAPIToken})
+	entries, _ := page["entries"].([]any)
+	if code != 200 || len(entries) != 1 {
+		t.Fatalf("audit of the lock-out: %d %v, want one session.sign_in_locked entry", code, page)
+	}
+	if e := entries[0].(map[string]any); e["outcome"] != "denied" || e["source"] == "" {
+		t.Fatalf("lock-out entry: %v", e)
+	}
 	// Unknown users and malformed bodies: clear errors, no session.
 	if code, _ := apiCall(t, f.srv, "POST", "/api/session", `{"user": 5}`, map[string]string{}); code != 400 && code != 429 {
 		t.Fatalf("malformed sign-in: %d", code)

@@ -209,10 +209,19 @@ export const AUDIT_ACTIONS = [
   "alert.ack",
   "session.sign_in",
   "session.sign_in_failed",
+  "session.sign_in_locked",
   "session.sign_out",
   "role.change",
   "settings.change",
   "audit.purge",
+  "namespace.create",
+  "user.create",
+  "user.disable",
+  "user.password_reset",
+  "token.create",
+  "token.revoke",
+  "service_account.create",
+  "service_account.revoke",
 ];
 
 export interface Change {
