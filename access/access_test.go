@@ -255,3 +255,23 @@ func TestAuthorizeAny(t *testing.T) {
 		t.Fatal("* bindings")
 	}
 }
+
+// A refusal everywhere names the roles held: one binding's own refusal, or
+// every binding for several (the console turns it into a sentence).
+func TestAuthorizeAnyNamesTheRolesHeld(t *testing.T) {
+	one := access.Principal{Kind: access.KindUser, Name: "vera", Roles: map[string]string{"default": access.RoleViewer}}
+	if err := access.AuthorizeAny(one, access.MembersManage); err == nil || !strings.Contains(err.Error(), `(role viewer in namespace "default") may not members.manage`) {
+		t.Fatalf("one binding: %v", err)
+	}
+	other := access.Principal{Kind: access.KindUser, Name: "tb", Roles: map[string]string{"team-b": access.RoleViewer}}
+	if err := access.AuthorizeAny(other, access.MembersManage); err == nil || !strings.Contains(err.Error(), `(role viewer in namespace "team-b")`) {
+		t.Fatalf("one binding elsewhere: %v", err)
+	}
+	two := access.Principal{Kind: access.KindUser, Name: "bo", Roles: map[string]string{"team-b": access.RoleEditor, "default": access.RoleViewer}}
+	if err := access.AuthorizeAny(two, access.MembersManage); err == nil || !strings.Contains(err.Error(), `(roles: viewer in "default", editor in "team-b") may not members.manage in any namespace`) {
+		t.Fatalf("two bindings: %v", err)
+	}
+	if err := access.AuthorizeAny(two, access.FlowsWrite); err != nil {
+		t.Fatalf("editor in team-b may write flows somewhere: %v", err)
+	}
+}

@@ -1,9 +1,12 @@
 package access
 
 import (
+	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/weftio/weft"
 )
@@ -158,10 +161,20 @@ func AuthorizeAny(p Principal, permission string) error {
 			return nil
 		}
 	}
-	if len(p.Roles) > 0 && weft.Code(first) == weft.EForbidden {
-		if _, ok := knownPerms[permission]; ok {
-			return weft.Errorf(weft.EForbidden, "%s may not %s in any namespace", p.Actor(), permission)
+	if _, ok := knownPerms[permission]; !ok || weft.Code(first) != weft.EForbidden {
+		return first
+	}
+	switch len(p.Roles) {
+	case 0:
+		return first
+	case 1:
+		for ns := range p.Roles { // the one binding's own refusal names its role
+			return Authorize(p, permission, ns)
 		}
 	}
-	return first
+	var held []string
+	for _, ns := range slices.Sorted(maps.Keys(p.Roles)) {
+		held = append(held, fmt.Sprintf("%s in %q", p.Roles[ns], ns))
+	}
+	return weft.Errorf(weft.EForbidden, "%s (roles: %s) may not %s in any namespace", p.Actor(), strings.Join(held, ", "), permission)
 }

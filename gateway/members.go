@@ -51,7 +51,10 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"principal": p, "actor": p.Actor(), "namespace": ns,
-		"role": p.RoleIn(ns), "permissions": p.PermissionsIn(ns)})
+		"role": p.RoleIn(ns), "permissions": p.PermissionsIn(ns),
+		// What a binding to every namespace grants: installation-wide
+		// routes (the audit log, key rotation, namespaces) need it.
+		"installation_permissions": p.PermissionsIn(access.AllNamespaces)})
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {

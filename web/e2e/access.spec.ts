@@ -74,7 +74,7 @@ test("an admin creates a personal access token, sees it once, and once revoked i
 });
 
 test("an admin creates, changes and disables users, and creates and revokes a service account", async ({ page, weft, recorder }) => {
-  await addUser(weft, "ada", "ada-password-1234", "admin");
+  await addUser(weft, "ada", "ada-password-1234", "admin", "*");
   await signIn(page, weft, "ada", "ada-password-1234", "/#/access/users");
   const users = page.getByRole("table", { name: "Users" });
   await expect(users).toContainText("ada");

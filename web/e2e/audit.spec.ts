@@ -12,7 +12,7 @@ import { addUser, apiToken, signIn } from "./auth";
 test.use({ weftOptions: { apiToken } });
 
 test("the audit log lists the sign-in, filters, pages, shows before and after, verifies and exports", async ({ page, weft }) => {
-  await addUser(weft, "ada", "ada-password-1234", "admin");
+  await addUser(weft, "ada", "ada-password-1234", "admin", "*");
   // A rollback (before/after versions) and enough deploys for two pages.
   const flow = "name: paged\nsteps:\n  - id: a\n    set: {v: 0}\n";
   for (let i = 0; i < 52; i++) {

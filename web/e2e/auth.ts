@@ -6,9 +6,9 @@ import type { Weft } from "./fixtures";
 
 export const apiToken = "console-access-token-0123456789";
 
-/** addUser creates a local user with the API token (weft.api). */
-export async function addUser(weft: Weft, name: string, password: string, role: string) {
-  const r = await weft.api("POST", "/api/users", { name, password, role });
+/** addUser creates a local user with the API token (weft.api); namespace "*" makes an installation-wide role (the audit log needs one). */
+export async function addUser(weft: Weft, name: string, password: string, role: string, namespace = "default") {
+  const r = await weft.api("POST", "/api/users", { name, password, role, namespace });
   expect(r.status, JSON.stringify(r.data)).toBe(201);
 }
 

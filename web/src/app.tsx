@@ -4,6 +4,7 @@ import { useRoute, href, type Route } from "./router";
 import { FlowsView } from "./views/flows";
 import { BuilderView } from "./builder";
 import { clearMe, useMe } from "./me";
+import { mayInstallation } from "./lib/access";
 
 // Every view but the flows list loads on first visit, so the first load stays small.
 function lazyView<K extends string>(load: () => Promise<Record<K, (p: { route: Route }) => ReactNode>>, name: K) {
@@ -25,6 +26,8 @@ interface ViewDef {
   full?: boolean;
   /** the permission (GET /api/me) without which the nav does not offer the view */
   need?: string;
+  /** need is checked across the installation (a "*" binding), not in the default namespace */
+  installation?: boolean;
 }
 
 const views: ViewDef[] = [
@@ -38,7 +41,7 @@ const views: ViewDef[] = [
   { id: "monitoring", label: "Monitoring", render: lazyView(() => import("./views/monitoring"), "MonitoringView") },
   { id: "mcp", label: "MCP", render: lazyView(() => import("./views/mcp"), "McpView") },
   { id: "access", label: "Access", render: lazyView(() => import("./views/access"), "AccessView") },
-  { id: "audit", label: "Audit", need: "audit.read", render: lazyView(() => import("./views/audit"), "AuditView") },
+  { id: "audit", label: "Audit", need: "audit.read", installation: true, render: lazyView(() => import("./views/audit"), "AuditView") },
   { id: "try", label: "Try", render: (r) => <Suspense fallback={<p className="muted">Loading…</p>}><TryView route={r} /></Suspense> },
 ];
 
@@ -92,7 +95,9 @@ export function App() {
   const current = views.find((v) => v.id === route.parts[0]) ?? views[0];
   // A view the caller's role does not allow is left out of the nav (its
   // page still explains the refusal when opened by a link).
-  const offered = views.filter((v) => !v.need || !me || me.permissions?.includes(v.need) || v === current);
+  const offered = views.filter(
+    (v) => !v.need || !me || (v.installation ? mayInstallation(me, v.need) : me.permissions?.includes(v.need)) || v === current,
+  );
   if (needSignIn)
     return (
       <SignIn

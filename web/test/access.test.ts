@@ -3,6 +3,7 @@ import {
   auditFilters,
   auditQuery,
   can,
+  mayInstallation,
   changes,
   checkTokenForm,
   checkUserForm,
@@ -151,5 +152,20 @@ describe("audit query", () => {
     expect(auditQuery(f, { paging: false })).toBe("?actor=user%3Aada&action=flow.deploy&since=24h");
     expect(auditQuery({ actor: "  " })).toBe("");
     expect(auditFilters(new URLSearchParams(""))).toEqual({ actor: "", action: "", since: "", before: "" });
+  });
+});
+
+describe("refusals across namespaces", () => {
+  it("explains a refusal in every namespace the caller has a role in", () => {
+    const msg = explainForbidden('user:bo (roles: viewer in "default", editor in "team-b") may not members.manage in any namespace');
+    expect(msg).toContain("user:bo");
+    expect(msg).toContain('viewer in "default", editor in "team-b"');
+    expect(msg).toContain("permission members.manage");
+    expect(msg).toContain("admin role");
+  });
+  it("offers installation-wide views only for a binding to every namespace", () => {
+    expect(mayInstallation({ installation_permissions: ["audit.read"] }, "audit.read")).toBe(true);
+    expect(mayInstallation({ installation_permissions: [] }, "audit.read")).toBe(false);
+    expect(mayInstallation({}, "audit.read")).toBe(false);
   });
 });

@@ -19,6 +19,13 @@ export interface Me {
   namespace: string;
   role: string;
   permissions: string[] | null;
+  /** what a binding to every namespace ("*") grants: installation-wide routes (the audit log, key rotation) need these */
+  installation_permissions?: string[] | null;
+}
+
+/** mayInstallation: may the caller do perm across the installation (a "*" binding)? */
+export function mayInstallation(me: Pick<Me, "installation_permissions">, perm: string): boolean {
+  return (me.installation_permissions ?? []).includes(perm);
 }
 
 export interface User {
@@ -121,6 +128,12 @@ export function explainForbidden(message: string): string {
     const [, who, role, ns, perm] = m;
     const words = PERMISSION_WORDS[perm] ?? perm;
     return `You are signed in as ${who} with the role ${role} in namespace "${ns}", which may not ${words} (permission ${perm}). Ask an administrator for the ${roleFor(perm)} role if you need it.`;
+  }
+  const a = /^(.+?) \(roles: (.+)\) may not ([a-z._]+) in any namespace/.exec(message);
+  if (a) {
+    const [, who, roles, perm] = a;
+    const words = PERMISSION_WORDS[perm] ?? perm;
+    return `You are signed in as ${who} with the roles ${roles}, none of which may ${words} (permission ${perm}). Ask an administrator for the ${roleFor(perm)} role if you need it.`;
   }
   const n = /^(.+?) has no role in namespace "([^"]*)"/.exec(message);
   if (n) return `You are signed in as ${n[1]}, which has no role in namespace "${n[2]}". Ask an administrator to give you one.`;
