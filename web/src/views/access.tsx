@@ -276,25 +276,36 @@ function ScopePicker({ me, scopes, onChange }: { me: Me; scopes: Record<string, 
   );
 }
 
-function CreateToken({ me, onCancel, onCreated }: { me: Me; onCancel: () => void; onCreated: (t: Token & { token: string }) => void }) {
-  const [name, setName] = useState("");
-  const [days, setDays] = useState("90");
-  const [scopes, setScopes] = useState<Record<string, string>>({ ...(me.principal.roles ?? {}) });
+/** useAction runs a form's or a dialog's request: a problem found before
+ * sending is shown instead; busy while it runs; its error kept to show. */
+function useAction() {
   const [err, setErr] = useState<ApiError | string>("");
   const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    const bad = checkTokenForm(name, days) || (Object.keys(scopes).length === 0 ? "Give the token a role in at least one namespace." : "");
-    if (bad) return setErr(bad);
-    setErr("");
+  const run = async (problem: string, fn: () => Promise<void>) => {
+    if (problem) return setErr(problem);
     setBusy(true);
+    setErr("");
     try {
-      onCreated(await api<Token & { token: string }>("/api/tokens", { body: { name: name.trim(), scopes, expires_in_days: Number(days) } }));
+      await fn();
     } catch (e) {
       setErr(asApiError(e));
     } finally {
       setBusy(false);
     }
+  };
+  return { err, busy, run };
+}
+
+function CreateToken({ me, onCancel, onCreated }: { me: Me; onCancel: () => void; onCreated: (t: Token & { token: string }) => void }) {
+  const [name, setName] = useState("");
+  const [days, setDays] = useState("90");
+  const [scopes, setScopes] = useState<Record<string, string>>({ ...(me.principal.roles ?? {}) });
+  const { err, busy, run } = useAction();
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void run(checkTokenForm(name, days) || (Object.keys(scopes).length === 0 ? "Give the token a role in at least one namespace." : ""), async () => {
+      onCreated(await api<Token & { token: string }>("/api/tokens", { body: { name: name.trim(), scopes, expires_in_days: Number(days) } }));
+    });
   };
   return (
     <Dialog title="Create a personal access token" onClose={onCancel}>
@@ -354,20 +365,12 @@ function SecretDialog({ title, secret, onClose }: { title: string; secret: strin
 
 /** Confirm asks before an action that cannot be undone; the action's error stays in the dialog. */
 function Confirm({ title, action, onClose, run, children, danger = true }: { title: string; action: string; onClose: () => void; run: () => Promise<void>; children: ReactNode; danger?: boolean }) {
-  const [err, setErr] = useState<ApiError | string>("");
-  const [busy, setBusy] = useState(false);
-  const go = async () => {
-    setBusy(true);
-    setErr("");
-    try {
+  const { err, busy, run: act } = useAction();
+  const go = () =>
+    act("", async () => {
       await run();
       onClose();
-    } catch (e) {
-      setErr(asApiError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <Dialog title={title} onClose={onClose}>
       {children}
@@ -503,24 +506,15 @@ function CreateUser({ me, onClose, onDone }: { me: Me; onClose: () => void; onDo
   const [password, setPassword] = useState("");
   const [ns, setNs] = useState("default");
   const [role, setRole] = useState("viewer");
-  const [err, setErr] = useState<ApiError | string>("");
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
+  const { err, busy, run } = useAction();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    const bad = checkUserForm(name, password) || (ns.trim() ? "" : "Name a namespace (default: default).");
-    if (bad) return setErr(bad);
-    setBusy(true);
-    setErr("");
-    try {
+    void run(checkUserForm(name, password) || (ns.trim() ? "" : "Name a namespace (default: default)."), async () => {
       await api("/api/users", { body: { name, password, role, namespace: ns.trim() } });
       setPassword("");
       onDone();
       onClose();
-    } catch (e) {
-      setErr(asApiError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog title="Create a user" onClose={onClose}>
@@ -556,22 +550,14 @@ function ChangeRole({ me, user, onClose, onDone }: { me: Me; user: User; onClose
   const [ns, setNs] = useState("default");
   const current = (user.roles ?? {})[ns.trim()] ?? "";
   const [role, setRole] = useState(current || "viewer");
-  const [err, setErr] = useState<ApiError | string>("");
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
+  const { err, busy, run } = useAction();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (!ns.trim()) return setErr("Name a namespace (* for every namespace).");
-    setBusy(true);
-    setErr("");
-    try {
+    void run(!ns.trim() ? "Name a namespace (* for every namespace)." : "", async () => {
       await api(`/api/users/${encodeURIComponent(user.name)}/roles/${encodeURIComponent(ns.trim())}`, { method: "PUT", body: { role } });
       onDone();
       onClose();
-    } catch (e) {
-      setErr(asApiError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog title={`Change the role of "${user.name}"`} onClose={onClose}>
@@ -598,24 +584,15 @@ function ChangeRole({ me, user, onClose, onDone }: { me: Me; user: User; onClose
 
 function ResetPassword({ user, onClose, onDone }: { user: User; onClose: () => void; onDone: () => void }) {
   const [password, setPassword] = useState("");
-  const [err, setErr] = useState<ApiError | string>("");
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
+  const { err, busy, run } = useAction();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    const bad = checkPassword(password);
-    if (bad) return setErr(bad);
-    setBusy(true);
-    setErr("");
-    try {
+    void run(checkPassword(password), async () => {
       await api(`/api/users/${encodeURIComponent(user.name)}/password`, { body: { password } });
       setPassword("");
       onDone();
       onClose();
-    } catch (e) {
-      setErr(asApiError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog title={`Reset the password of "${user.name}"`} onClose={onClose}>
@@ -706,21 +683,12 @@ function CreateServiceAccount({ me, onCancel, onCreated }: { me: Me; onCancel: (
   const [ns, setNs] = useState("default");
   const [role, setRole] = useState("operator");
   const [days, setDays] = useState("90");
-  const [err, setErr] = useState<ApiError | string>("");
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
+  const { err, busy, run } = useAction();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    const bad = checkTokenForm(name, days) || (ns.trim() ? "" : "Name a namespace (default: default).");
-    if (bad) return setErr(bad);
-    setBusy(true);
-    setErr("");
-    try {
+    void run(checkTokenForm(name, days) || (ns.trim() ? "" : "Name a namespace (default: default)."), async () => {
       onCreated(await api<Token & { token: string }>("/api/service-accounts", { body: { name: name.trim(), scopes: { [ns.trim()]: role }, expires_in_days: Number(days) } }));
-    } catch (e) {
-      setErr(asApiError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const roles = grantable(me, ns.trim());
   return (
