@@ -1,41 +1,15 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
-
-	"github.com/weftio/weft/access"
-	"github.com/weftio/weft/connectors"
-	"github.com/weftio/weft/engine"
-	"github.com/weftio/weft/gateway"
-	"github.com/weftio/weft/store/sqlite"
 )
 
 // weft namespaces create|list, a user bound in the new namespace, and an
 // MCP key created there.
 func TestNamespacesCommands(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), t.TempDir(), nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	dir := access.NewDirectory(st)
-	srv := httptest.NewServer(gateway.New(engine.New(st, connectors.NewCatalog(), nil, engine.Config{}), nil,
-		gateway.Config{APIToken: "tok-ns-0123456789", Directory: dir}))
-	t.Cleanup(srv.Close)
-	t.Setenv("WEFT_SERVER", srv.URL)
-	t.Setenv("WEFT_API_TOKEN", "tok-ns-0123456789")
-	cli := func(in string, args ...string) (string, int) {
-		t.Helper()
-		stdin = strings.NewReader(in)
-		var out, errOut bytes.Buffer
-		code := run(args, &out, &errOut)
-		return out.String() + errOut.String(), code
-	}
+	_, cli := cliAgainstServer(t, "tok-ns-0123456789")
 	if out, code := cli("", "namespaces", "create", "team-b", "--description", "Team B"); code != 0 || !strings.Contains(out, "team-b created") {
 		t.Fatalf("create: %d %s", code, out)
 	}

@@ -18,24 +18,7 @@ import (
 // signs in with it, disable stops it, and a service account's token is
 // shown once.
 func TestUsersCommands(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), t.TempDir(), nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	dir := access.NewDirectory(st)
-	srv := httptest.NewServer(gateway.New(engine.New(st, connectors.NewCatalog(), nil, engine.Config{}), nil,
-		gateway.Config{APIToken: "tok-users-0123456789", Directory: dir}))
-	t.Cleanup(srv.Close)
-	t.Setenv("WEFT_SERVER", srv.URL)
-	t.Setenv("WEFT_API_TOKEN", "tok-users-0123456789")
-	cli := func(in string, args ...string) (string, int) {
-		t.Helper()
-		stdin = strings.NewReader(in)
-		var out, errOut bytes.Buffer
-		code := run(args, &out, &errOut)
-		return out.String() + errOut.String(), code
-	}
+	dir, cli := cliAgainstServer(t, "tok-users-0123456789")
 	if out, code := cli("a long password 1\n", "users", "create", "ada", "--role", "editor"); code != 0 {
 		t.Fatalf("create: %d %s", code, out)
 	}
@@ -72,5 +55,30 @@ func TestUsersCommands(t *testing.T) {
 	}
 	if out, code := cli("", "service-accounts", "list"); code != 0 || !strings.Contains(out, "deployer") || strings.Contains(out, access.ServiceAccountPrefix) {
 		t.Fatalf("service accounts list: %d %s", code, out)
+	}
+}
+
+// cliAgainstServer starts a gateway with a user directory on a fresh
+// SQLite store, points the CLI at it with the API token, and returns the
+// directory and a runner: cli(stdin, args...) → combined output, exit code.
+func cliAgainstServer(t *testing.T, token string) (*access.Directory, func(in string, args ...string) (string, int)) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), t.TempDir(), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	dir := access.NewDirectory(st)
+	srv := httptest.NewServer(gateway.New(engine.New(st, connectors.NewCatalog(), nil, engine.Config{}), nil,
+		gateway.Config{APIToken: token, Directory: dir}))
+	t.Cleanup(srv.Close)
+	t.Setenv("WEFT_SERVER", srv.URL)
+	t.Setenv("WEFT_API_TOKEN", token)
+	return dir, func(in string, args ...string) (string, int) {
+		t.Helper()
+		stdin = strings.NewReader(in)
+		var out, errOut bytes.Buffer
+		code := run(args, &out, &errOut)
+		return out.String() + errOut.String(), code
 	}
 }

@@ -48,24 +48,32 @@ func BenchmarkQueue(b *testing.B) {
 	storetest.BenchQueue(b, s, 100)
 }
 
-func TestAuditLog(t *testing.T) {
-	pg := pgtest.Shared(t)
-	storetest.RunAudit(t, func(t *testing.T) storetest.AuditFixture {
-		url := pg.NewDatabase(t)
-		open := func() store.Store {
-			s, err := postgres.Open(context.Background(), url, slog.New(slog.DiscardHandler), 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}
-		s := open()
-		db, err := sql.Open("pgx", url)
+// freshDatabase makes a new database on the shared cluster and returns a
+// store on it, a function opening another store on it (another process),
+// and a raw handle for editing rows behind the store's back.
+func freshDatabase(t *testing.T, pg *pgtest.Server) (store.Store, func() store.Store, *sql.DB) {
+	t.Helper()
+	url := pg.NewDatabase(t)
+	open := func() store.Store {
+		s, err := postgres.Open(context.Background(), url, slog.New(slog.DiscardHandler), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { db.Close() })
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return open(), open, db
+}
+
+func TestAuditLog(t *testing.T) {
+	pg := pgtest.Shared(t)
+	storetest.RunAudit(t, func(t *testing.T) storetest.AuditFixture {
+		s, open, db := freshDatabase(t, pg)
 		return storetest.AuditFixture{Store: s, Other: open, Exec: func(q string) error {
 			_, err := db.Exec(q)
 			return err
@@ -76,21 +84,7 @@ func TestAuditLog(t *testing.T) {
 func TestPayloadSealing(t *testing.T) {
 	pg := pgtest.Shared(t)
 	storetest.RunSealing(t, func(t *testing.T) storetest.SealFixture {
-		url := pg.NewDatabase(t)
-		open := func() store.Store {
-			s, err := postgres.Open(context.Background(), url, slog.New(slog.DiscardHandler), 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}
-		s := open()
-		db, err := sql.Open("pgx", url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+		s, open, db := freshDatabase(t, pg)
 		return storetest.SealFixture{Store: s, DB: db, Other: open}
 	})
 }
