@@ -96,8 +96,8 @@ test("(1) build the hello flow from an empty canvas with the palette and forms, 
   await shot(page, "builder-hello-built");
 
   // the YAML is the README's flow
-  const yaml = await page.evaluate(() => localStorage.getItem("weft.builder.draft.new"));
-  expect(yaml).toBeTruthy();
+  // the draft is kept after a 250 ms pause in typing: wait for it rather than read it at once
+  await expect.poll(() => page.evaluate(() => localStorage.getItem("weft.builder.draft.new"))).toBeTruthy();
 
   // deploy: the diff against nothing deployed, then version 1
   await page.getByRole("button", { name: "Deploy…" }).click();
