@@ -206,8 +206,8 @@ test("dlq: replay a dead run with an edited input that makes it succeed", async 
   await fetches.last().getByText("Captured payloads").click();
   await expect(fetches.last().getByLabel(/^Input of fetch/)).toContainText('"/healthz"');
   await shot(page, "ops-dlq-replayed");
-  expect(await runStatus(weft, id)).toBe("succeeded");
-  expect((await weft.api("GET", "/api/dlq")).data.runs ?? []).toEqual([]);
+  await expect.poll(() => runStatus(weft, id)).toBe("succeeded");
+  await expect.poll(async () => (await weft.api("GET", "/api/dlq")).data.runs ?? []).toEqual([]);
   expect(recorder.problems).toEqual([]);
 });
 
