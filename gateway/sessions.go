@@ -33,11 +33,12 @@ const SessionCookie = "weft_session"
 
 // Default session and sign-in limits.
 const (
-	DefaultSessionIdle     = 30 * time.Minute
-	DefaultSessionLifetime = 12 * time.Hour
-	DefaultSignInFailures  = 5           // failed sign-ins per client address ...
-	DefaultSignInWindow    = time.Minute // ... in this window; then 429
-	maxSessions            = 10000       // live sessions kept at most (the oldest go first)
+	DefaultSessionIdle      = 30 * time.Minute
+	DefaultSessionLifetime  = 12 * time.Hour
+	DefaultSignInFailures   = 5           // failed sign-ins per client address ...
+	DefaultSignInWindow     = time.Minute // ... in this window; then 429
+	maxSessions             = 10000       // live sessions kept at most (the oldest go first)
+	maxSessionsPerPrincipal = 100         // stored sessions of one user, service account or the API token
 )
 
 // MemorySessions keeps cookie sessions: in this process's memory (a
@@ -169,7 +170,7 @@ func (m *MemorySessions) create(ctx context.Context, p access.Principal, tok *ss
 			}
 			row.TokensExpiry = tok.Expiry
 		}
-		if err := m.Store.CreateSession(ctx, row); err != nil {
+		if err := m.Store.CreateSession(ctx, row, store.SessionCaps{PerPrincipal: maxSessionsPerPrincipal, Total: maxSessions}); err != nil {
 			return "", nil, err
 		}
 		return id, s, nil
@@ -180,18 +181,33 @@ func (m *MemorySessions) create(ctx context.Context, p access.Principal, tok *ss
 		m.sessions = map[[32]byte]*memSession{}
 	}
 	m.sweepLocked(now)
-	if len(m.sessions) >= maxSessions {
+	m.evictLocked(maxSessionsPerPrincipal, func(v *memSession) bool { return v.principal.Kind == p.Kind && v.principal.ID == p.ID })
+	m.evictLocked(maxSessions, func(*memSession) bool { return true })
+	m.sessions[s.key] = s
+	return id, s, nil
+}
+
+// evictLocked makes room for one more session among those matching: while
+// keep or more match, the least recently used of them goes.
+func (m *MemorySessions) evictLocked(keep int, match func(*memSession) bool) {
+	for {
+		n := 0
 		var oldest [32]byte
 		var at time.Time
 		for k, v := range m.sessions {
+			if !match(v) {
+				continue
+			}
+			n++
 			if at.IsZero() || v.lastSeen.Before(at) {
 				oldest, at = k, v.lastSeen
 			}
 		}
+		if n < keep {
+			return
+		}
 		delete(m.sessions, oldest)
 	}
-	m.sessions[s.key] = s
-	return id, s, nil
 }
 
 func (m *MemorySessions) seal(key [32]byte, t sso.Tokens) (string, []byte, error) {

@@ -452,14 +452,23 @@ const (
 	UserOIDC  = "oidc"
 )
 
+// SessionCaps bound the stored sessions, so that a flood of valid sign-ins
+// cannot grow the table without limit.
+type SessionCaps struct {
+	PerPrincipal int // sessions of one principal (kind and id)
+	Total        int // sessions in all
+}
+
 // Sessions keeps the console's cookie sessions so they survive a restart
 // and are shared by every process on the same database. The cookie's value
 // is never stored, only its SHA-256 (IDHash); the provider tokens of a
 // single-sign-on session only sealed.
 type Sessions interface {
-	// CreateSession stores a new session; SessionByHash reports not_found
-	// for an unknown (or deleted) one, expired or not (the caller decides).
-	CreateSession(ctx context.Context, s Session) error
+	// CreateSession stores a new session, then keeps at most caps.PerPrincipal
+	// sessions of its principal and caps.Total in all (the least recently
+	// used go first; zero: no cap). SessionByHash reports not_found for an
+	// unknown (or deleted) one, expired or not (the caller decides).
+	CreateSession(ctx context.Context, s Session, caps SessionCaps) error
 	SessionByHash(ctx context.Context, idHash string) (*Session, error)
 	// TouchSession records a use; SetSessionTokens replaces the sealed
 	// provider tokens after a refresh. Both report not_found for a

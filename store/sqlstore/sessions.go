@@ -13,7 +13,7 @@ import (
 var _ store.Sessions = (*Store)(nil)
 
 // CreateSession implements store.Sessions.
-func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
+func (s *Store) CreateSession(ctx context.Context, ss store.Session, caps store.SessionCaps) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO sessions (id_hash, principal_kind, principal_id, principal, csrf, created_at, last_seen, expires_at, tokens_key, tokens, tokens_expiry)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -22,8 +22,57 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 		if err != nil && s.isUniq(err) {
 			return weft.Errorf(weft.EConflict, "a session with this id exists")
 		}
-		return s.wrap(err, "create session")
+		if err != nil {
+			return s.wrap(err, "create session")
+		}
+		if caps.PerPrincipal > 0 {
+			if err := s.trimSessions(ctx, tx, caps.PerPrincipal, ss.IDHash, `principal_kind = ? AND principal_id = ?`, ss.PrincipalKind, ss.PrincipalID); err != nil {
+				return err
+			}
+		}
+		if caps.Total > 0 {
+			if err := s.trimSessions(ctx, tx, caps.Total, ss.IDHash, `1 = 1`); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+}
+
+// trimSessions deletes the least recently used sessions matching where
+// beyond keep, never the one just created (keep).
+func (s *Store) trimSessions(ctx context.Context, tx *sql.Tx, keep int, created, where string, args ...any) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM sessions WHERE `+where), args...).Scan(&n); err != nil {
+		return s.wrap(err, "count sessions")
+	}
+	if n <= keep {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT id_hash FROM sessions WHERE `+where+` AND id_hash <> ? ORDER BY last_seen, created_at, id_hash LIMIT ?`),
+		append(args, created, n-keep)...)
+	if err != nil {
+		return s.wrap(err, "list sessions to trim")
+	}
+	var drop []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return s.wrap(err, "list sessions to trim")
+		}
+		drop = append(drop, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return s.wrap(err, "list sessions to trim")
+	}
+	for _, h := range drop {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE id_hash = ?`), h); err != nil {
+			return s.wrap(err, "trim sessions")
+		}
+	}
+	return nil
 }
 
 func tokenExpiry(t time.Time) int64 {

@@ -362,6 +362,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		sessions(t, s)
 	})
+	t.Run("sessions: capped per principal and in all, the least recently used first", func(t *testing.T) {
+		s, ok := open(t).(store.Sessions)
+		if !ok {
+			t.Fatal("the store does not implement store.Sessions")
+		}
+		sessionCaps(t, s)
+	})
 
 	t.Run("api keys: only active keys authenticate; revoke once", func(t *testing.T) {
 		s := open(t)
