@@ -122,7 +122,7 @@ func (s *Service) Create(ctx context.Context, name string, src, tgt *Schema, top
 
 // CreateIn is Create in a namespace ("": default).
 func (s *Service) CreateIn(ctx context.Context, namespace, name string, src, tgt *Schema, top int) (*Mapping, error) {
-	m, err := s.Propose(ctx, namespace, name, src, tgt, top)
+	m, err := s.propose(ctx, namespace, name, src, tgt, top)
 	if err != nil {
 		return nil, err
 	}

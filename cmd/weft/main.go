@@ -409,6 +409,13 @@ func serve(args []string, stderr io.Writer) error {
 	if gwCfg.Mapper, err = mapper.NewService(ctx, st, emb); err != nil {
 		return err
 	}
+	if gwCfg.Mapper.Reranker, err = mapReranker(cfg.AI, cfg.egress); err != nil {
+		return err
+	}
+	if gwCfg.Mapper.Reranker != nil {
+		gwCfg.Mapper.Log = log
+		log.Info("mapper: a language model re-ranks the top candidates", "backend", gwCfg.Mapper.Reranker.Model.Name())
+	}
 	gwCfg.Metrics = metrics.Handler()
 	gwCfg.AuditFailed = metrics.AuditFailed
 	if benchAuditLog != nil {
