@@ -298,8 +298,24 @@ func parseRerank(s string) (*rerankAnswer, error) {
 }
 
 // reorder puts targets (a subset of cs's, in the model's order) first,
-// then the rest of cs in its order.
+// then the rest of cs in its order. The scores follow the order: the
+// field's builtin scores, highest first, go to the new order's places, so
+// that a reader ranking by score (score.py) sees the model's order and a
+// threshold keeps its meaning.
 func reorder(cs []Candidate, targets []string) []Candidate {
+	scores := make([]float64, len(cs))
+	for i, c := range cs {
+		scores[i] = c.Score
+	}
+	sort.Sort(sort.Reverse(sort.Float64Slice(scores)))
+	out := order(cs, targets)
+	for i := range out {
+		out[i].Score = scores[i]
+	}
+	return out
+}
+
+func order(cs []Candidate, targets []string) []Candidate {
 	out := make([]Candidate, 0, len(cs))
 	used := map[string]bool{}
 	for _, t := range targets {

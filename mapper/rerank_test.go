@@ -180,6 +180,12 @@ func checkReversed(t *testing.T, before map[string][]string, res, out *Result, r
 		if !slices.Equal(got, want) {
 			t.Fatalf("%s: %v, want %v", p, got, want)
 		}
+		// the scores follow the new order (readers rank by score)
+		for i := 1; i < len(out.Candidates[p]); i++ {
+			if out.Candidates[p][i].Score > out.Candidates[p][i-1].Score {
+				t.Fatalf("%s: scores out of order %v", p, out.Candidates[p])
+			}
+		}
 	}
 	if rep.Fields != ranked || rep.Reordered != ranked || ranked == 0 {
 		t.Fatalf("report %+v, %d fields ranked", rep, ranked)

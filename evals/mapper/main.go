@@ -13,6 +13,7 @@
 // Sørensen baselines in the same run.
 //
 //	go run ./evals/mapper [-data evals/mapper/data] [-external ../shared/data/mapping-dev] [-split dev] [-preds DIR] [-v]
+//	go run ./evals/mapper -backend ollama|openai -model M [-url U]   adds the language-model re-ranker (key: WEFT_AI_API_KEY)
 package main
 
 import (
@@ -229,6 +230,10 @@ func main() {
 	without := flag.String("without", "", "-train: signals left out (comma-separated names, an ablation)")
 	threshold := flag.Float64("threshold", 0, "the mapper's threshold (default: the model's)")
 	diag := flag.Bool("diag", false, "with -train: print each signal's own ranking quality instead")
+	backend := flag.String("backend", "", "ollama or openai: also score the builtin mapper with a language model re-ranking its top candidates")
+	llmModel := flag.String("model", "", "-backend: the model name")
+	llmURL := flag.String("url", "", "-backend: the model server (ollama default http://127.0.0.1:11434; openai e.g. http://127.0.0.1:8000/v1)")
+	rerankK := flag.Int("k", mapper.DefaultRerankK, "-backend: candidates shown to the model per source field")
 	flag.Parse()
 	ctx := context.Background()
 	if *doTrain {
@@ -263,6 +268,18 @@ func main() {
 		return
 	}
 	methods := []method{weftMethod(ctx, mapper.Options{Top: 5, Threshold: *threshold}), weftMethod(ctx, mapper.Options{Top: 5, FirstMatcher: true}), exactMethod, trigramMethod}
+	var stats *rerankStats
+	if *backend != "" {
+		chat, err := newChat(*backend, *llmModel, *llmURL, os.Getenv("WEFT_AI_API_KEY"), nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		stats = &rerankStats{}
+		rr := &mapper.Reranker{Model: chat, K: *rerankK, Timeout: rerankTimeout}
+		methods = append(methods[:1], append([]method{rerankMethod(ctx, mapper.Options{Top: 5, Threshold: *threshold}, rr, stats)}, methods[1:]...)...)
+		defer func() { fmt.Println(stats) }()
+	}
 	fmt.Printf("# mapper eval — builtin embedder (%s), top 5; score.py's metrics (micro unless marked)\n", builtinName())
 	if st, err := os.Stat(*external); err != nil || !st.IsDir() {
 		fmt.Printf("external dev sets: %s not found; skipped\n", *external)
