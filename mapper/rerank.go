@@ -163,6 +163,7 @@ func (r *Reranker) Rerank(ctx context.Context, src, tgt *Schema, res *Result) (*
 	defer cancel()
 	nb := (len(todo) + batchSize - 1) / batchSize
 	invented := 0
+	newFirst := map[string]bool{} // source paths whose first candidate the model changed
 	for b := 0; b < nb; b++ {
 		batch := todo[b*batchSize : min(len(todo), (b+1)*batchSize)]
 		order, inv, err := r.rankBatch(ctx, tmpl, src, tgt, batch, out.Candidates, k)
@@ -186,6 +187,7 @@ func (r *Reranker) Rerank(ctx context.Context, src, tgt *Schema, res *Result) (*
 			rep.Fields++
 			if out.Candidates[path][0].Target != first {
 				rep.Reordered++
+				newFirst[path] = true
 			}
 		}
 	}
@@ -193,7 +195,10 @@ func (r *Reranker) Rerank(ctx context.Context, src, tgt *Schema, res *Result) (*
 		why = append(why, fmt.Sprintf("%d answers named a target outside the field's candidates or a field not asked about: builtin order kept for them", invented))
 	}
 	rep.Fallback = strings.Join(why, "; ")
-	rep.Changed = moveSuggestions(&out, src, tgt, r.Model.Name())
+	if len(newFirst) == 0 {
+		return &out, rep
+	}
+	rep.Changed = moveSuggestions(&out, src, tgt, r.Model.Name(), newFirst)
 	return &out, rep
 }
 
@@ -334,10 +339,11 @@ func order(cs []Candidate, targets []string) []Candidate {
 	return out
 }
 
-// moveSuggestions moves a one-source suggestion to its source's new first
-// candidate when no other suggestion takes that target; sources Suggest
-// abstained on stay unmapped. It returns how many moved.
-func moveSuggestions(res *Result, src, tgt *Schema, backend string) int {
+// moveSuggestions moves a one-source suggestion whose source's first
+// candidate the model changed (newFirst) to that candidate when no other
+// suggestion takes it; the builtin assignment stands everywhere else, and
+// sources Suggest abstained on stay unmapped. It returns how many moved.
+func moveSuggestions(res *Result, src, tgt *Schema, backend string, newFirst map[string]bool) int {
 	taken := map[string]bool{}
 	for _, s := range res.Suggestions {
 		taken[s.Target] = true
@@ -345,7 +351,7 @@ func moveSuggestions(res *Result, src, tgt *Schema, backend string) int {
 	moved := 0
 	for i := range res.Suggestions {
 		sg := &res.Suggestions[i]
-		if len(sg.Sources) != 1 {
+		if len(sg.Sources) != 1 || !newFirst[sg.Sources[0]] {
 			continue
 		}
 		cs := res.Candidates[sg.Sources[0]]

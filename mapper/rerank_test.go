@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -190,8 +191,8 @@ func checkReversed(t *testing.T, before map[string][]string, res, out *Result, r
 	if rep.Fields != ranked || rep.Reordered != ranked || ranked == 0 {
 		t.Fatalf("report %+v, %d fields ranked", rep, ranked)
 	}
-	// Every one-source suggestion sits on its source's first candidate
-	// unless another suggestion holds that target.
+	// Every one-source suggestion whose source's first candidate the model
+	// changed sits on it unless another suggestion holds that target.
 	held := map[string]bool{}
 	for _, s := range out.Suggestions {
 		held[s.Target] = true
@@ -201,7 +202,10 @@ func checkReversed(t *testing.T, before map[string][]string, res, out *Result, r
 			continue
 		}
 		cs := out.Candidates[s.Sources[0]]
-		if len(cs) > 0 && cs[0].Target != s.Target && !held[cs[0].Target] {
+		if b := before[s.Sources[0]]; len(b) == 0 || len(cs) == 0 || b[0] == cs[0].Target {
+			continue
+		}
+		if cs[0].Target != s.Target && !held[cs[0].Target] {
 			t.Fatalf("suggestion %s <- %s not moved to the model's first choice %s", s.Target, s.Sources[0], cs[0].Target)
 		}
 	}
@@ -319,7 +323,7 @@ func TestRerankFallsBack(t *testing.T) {
 					t.Fatalf("invented target suggested: %+v", s)
 				}
 			}
-			if len(out.Suggestions) != len(res.Suggestions) || rep.Changed != 0 {
+			if !reflect.DeepEqual(out.Suggestions, res.Suggestions) || rep.Changed != 0 {
 				t.Fatalf("suggestions changed on failure: %+v", out.Suggestions)
 			}
 		})
@@ -413,7 +417,11 @@ func TestRerankMovesSuggestions(t *testing.T) {
 		},
 		UnmatchedRequired: []string{"y"},
 	}
-	n := moveSuggestions(res, src, tgt, "m")
+	both := map[string]bool{"a": true, "b": true}
+	if n := moveSuggestions(res, src, tgt, "m", map[string]bool{}); n != 0 {
+		t.Fatalf("moved with no first candidate changed by the model: %+v", res.Suggestions)
+	}
+	n := moveSuggestions(res, src, tgt, "m", both)
 	// a moves x -> y (free); b's first choice x was just freed, so b moves too.
 	got := map[string]string{}
 	for _, s := range res.Suggestions {
@@ -430,7 +438,7 @@ func TestRerankMovesSuggestions(t *testing.T) {
 		Candidates:  map[string][]Candidate{"a": {{"z", 0.5}, {"x", 0.9}}},
 		Suggestions: []Suggestion{{Target: "x", Sources: []string{"a"}}, {Target: "z", Sources: []string{"b"}}},
 	}
-	if n := moveSuggestions(res, src, tgt, "m"); n != 0 {
+	if n := moveSuggestions(res, src, tgt, "m", both); n != 0 {
 		t.Fatalf("moved onto a held target: %+v", res.Suggestions)
 	}
 }
