@@ -27,7 +27,7 @@ const (
 	DefaultRerankBatch   = 20               // source fields per model call
 	MaxRerankBatch       = 50               // at most
 	MaxRerankFields      = 400              // source fields re-ranked per mapping; the rest keep the builtin order
-	DefaultRerankTimeout = 60 * time.Second // the whole re-ranking, every batch
+	DefaultRerankTimeout = 45 * time.Second // the whole re-ranking, every batch (under the CLI's 60 s request timeout)
 	MaxRerankAnswer      = 64 << 10         // bytes of one answer (the HTTP clients cut the response body there too)
 	maxPromptText        = 160              // characters of a description, an example list, a schema name
 )
@@ -40,7 +40,7 @@ type Reranker struct {
 	Model   Chat
 	K       int           // candidates shown per source field (default 5, 2 to 10)
 	Batch   int           // source fields per model call (default 20, at most 50)
-	Timeout time.Duration // the whole re-ranking (default 60 s)
+	Timeout time.Duration // the whole re-ranking (default 45 s)
 }
 
 // RerankReport says what the re-ranker did.
