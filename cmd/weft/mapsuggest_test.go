@@ -222,3 +222,20 @@ func TestMapRerankerEgress(t *testing.T) {
 		t.Fatal("openai without url and model accepted")
 	}
 }
+
+// --config: the local re-ranker takes the file's ai section and egress
+// policy; a model server outside the allow list is refused, said, and the
+// builtin proposal printed.
+func TestMapSuggestOfflineConfigEgress(t *testing.T) {
+	noServer(t)
+	src, tgt := mapFiles(t)
+	var hits atomic.Int32
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer model.Close()
+	cfg := filepath.Join(t.TempDir(), "weft.yaml")
+	os.WriteFile(cfg, []byte("ai:\n  llm: ollama\n  llm_url: "+model.URL+"\n  llm_model: tiny\negress:\n  allow: [\"localhost:11434\"]\n"), 0o600)
+	out, code := runCLI("map", "suggest", "--source", src, "--target", tgt, "--config", cfg)
+	if code != 0 || hits.Load() != 0 || !strings.Contains(out, "refused by the egress policy") || !strings.Contains(out, "email_address") {
+		t.Fatalf("%d, %d hits: %s", code, hits.Load(), out)
+	}
+}
