@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/internal/bounded"
@@ -135,8 +136,9 @@ func (r *Reranker) Rerank(ctx context.Context, src, tgt *Schema, res *Result) (*
 	var todo []*Field
 	skipped := 0
 	for i := range src.Fields {
-		if len(out.Candidates[src.Fields[i].Path]) < 2 {
-			continue
+		cs := out.Candidates[src.Fields[i].Path]
+		if len(cs) < 2 || !promptSafe(src.Fields[i].Path) || !promptSafe(cs[0].Target) || !promptSafe(cs[1].Target) {
+			continue // nothing to order, or a path the prompt cannot quote on one line
 		}
 		if len(todo) == MaxRerankFields {
 			skipped++
@@ -213,6 +215,9 @@ func (r *Reranker) rankBatch(ctx context.Context, tmpl *prompts.Prompt, src, tgt
 		shown[f.Path] = map[string]bool{}
 		cs := cands[f.Path]
 		for _, c := range cs[:min(k, len(cs))] {
+			if !promptSafe(c.Target) {
+				continue
+			}
 			shown[f.Path][c.Target] = true
 			if tf := fieldByPath(tgt, c.Target); tf != nil {
 				pf.Candidates = append(pf.Candidates, promptField(tf))
@@ -270,6 +275,20 @@ func (r *Reranker) rankBatch(ctx context.Context, tmpl *prompts.Prompt, src, tgt
 		return nil, inv, errors.New("the answer ranks none of the fields asked about")
 	}
 	return order, inv, nil
+}
+
+// promptSafe: a path the prompt can quote as it is (the answer must copy
+// it exactly): one line, printable, at most 200 bytes.
+func promptSafe(p string) bool {
+	if p == "" || len(p) > 200 {
+		return false
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }
 
 // oneLine keeps an error message short and on one line.
