@@ -174,4 +174,11 @@ func printMapping(w io.Writer, m map[string]any) {
 	if u := anyList(m["unmatched_required"]); len(u) > 0 {
 		fmt.Fprintf(w, "required target fields with no match: %s\n", str(u))
 	}
+	if r, ok := m["rerank"].(map[string]any); ok {
+		fmt.Fprintf(w, "re-ranked by %s: %s source fields ordered by the model, %s with a new first candidate, %s suggestions moved\n",
+			str(r["backend"]), str(r["fields"]), str(r["reordered"]), str(r["changed"]))
+	}
+	if s := str(m["warning"]); s != "" {
+		fmt.Fprintf(w, "warning: %s\n", s)
+	}
 }

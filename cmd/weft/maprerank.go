@@ -132,12 +132,6 @@ func suggestLocal(c *client, stdout io.Writer, o localSuggest) error {
 	b, _ := json.Marshal(m)
 	_ = json.Unmarshal(b, &doc)
 	printMapping(stdout, doc)
-	if r := m.Rerank; r != nil {
-		fmt.Fprintf(stdout, "re-ranked by %s: %d source fields ordered by the model, %d with a new first candidate, %d suggestions moved\n", r.Backend, r.Fields, r.Reordered, r.Changed)
-	}
-	if m.Warning != "" {
-		fmt.Fprintf(stdout, "warning: %s\n", m.Warning)
-	}
 	fmt.Fprintln(stdout, "computed locally, not stored: add --save to store it on the server for review")
 	return nil
 }
