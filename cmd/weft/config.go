@@ -85,8 +85,7 @@ type AIConfig struct {
 	Embedder   string `yaml:"embedder"`    // builtin (default) | ollama
 	OllamaURL  string `yaml:"ollama_url"`  // default http://127.0.0.1:11434
 	EmbedModel string `yaml:"embed_model"` // default nomic-embed-text
-	// NL-to-flow's language model, which also re-ranks the mapper's top
-	// candidates: builtin (default: no model), ollama, or
+	// NL-to-flow's language model: builtin (default: no model), ollama, or
 	// openai (any OpenAI-compatible server). The API key comes from
 	// WEFT_AI_API_KEY only, never from the file.
 	LLM      string `yaml:"llm"`

@@ -230,10 +230,6 @@ func main() {
 	without := flag.String("without", "", "-train: signals left out (comma-separated names, an ablation)")
 	threshold := flag.Float64("threshold", 0, "the mapper's threshold (default: the model's)")
 	diag := flag.Bool("diag", false, "with -train: print each signal's own ranking quality instead")
-	backend := flag.String("backend", "", "ollama or openai: also score the builtin mapper with a language model re-ranking its top candidates")
-	llmModel := flag.String("model", "", "-backend: the model name")
-	llmURL := flag.String("url", "", "-backend: the model server (ollama default http://127.0.0.1:11434; openai e.g. http://127.0.0.1:8000/v1)")
-	rerankK := flag.Int("k", mapper.DefaultRerankK, "-backend: candidates shown to the model per source field")
 	flag.Parse()
 	ctx := context.Background()
 	if *doTrain {

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,6 +15,14 @@ import (
 	"time"
 
 	"github.com/weftio/weft/mapper"
+)
+
+// The re-ranker's flags (here, beside its code).
+var (
+	backend  = flag.String("backend", "", "ollama or openai: also score the builtin mapper with a language model re-ranking its top candidates")
+	llmModel = flag.String("model", "", "-backend: the model name")
+	llmURL   = flag.String("url", "", "-backend: the model server (ollama default http://127.0.0.1:11434; openai e.g. http://127.0.0.1:8000/v1)")
+	rerankK  = flag.Int("k", mapper.DefaultRerankK, "-backend: candidates shown to the model per source field")
 )
 
 // rerankStats counts what the re-ranker did over a run.
