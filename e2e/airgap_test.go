@@ -285,7 +285,7 @@ func exampleInstall(t *testing.T, srv *server, dir string) {
 	// A mapping: suggested from two sample payloads, reviewed.
 	src := file("lead.json", `{"First Name":"Grace","Last Name":"Hopper","E-mail":"grace@example.com","Organisation":"Navy"}`)
 	dst := file("contact.json", `{"full_name":"Ada Lovelace","email_address":"ada@example.com","company":"Analytical Ltd"}`)
-	out := cli("map", "suggest", "--source", src, "--target", dst, "--json")
+	out := cli("map", "suggest", "--source", src, "--target", dst, "--json", "--save")
 	id := jsonField(t, out, "id")
 	cli("map", "accept", id, "--all", "--reviewer", "airgap")
 	if step := cli("map", "export", id); !strings.Contains(step, "email_address") {

@@ -35,7 +35,7 @@ func TestMapperCLIEndToEnd(t *testing.T) {
 	os.WriteFile(cfg, []byte("connections:\n  crm:\n    connector: sqlite\n    secrets: {dsn: \""+dbPath+"\"}\n"), 0o600)
 	srv := startServer(t, "", []string{"WEFT_DATA_DIR=" + filepath.Join(dir, "data")}, "--config", cfg)
 
-	out, err := srv.cli("map", "suggest", "--source", csv, "--target", "table:crm.contacts", "--json")
+	out, err := srv.cli("map", "suggest", "--source", csv, "--target", "table:crm.contacts", "--json", "--save")
 	if err != nil {
 		t.Fatalf("suggest: %v %s", err, out)
 	}

@@ -96,9 +96,10 @@ func (s *Server) createMapping(w http.ResponseWriter, r *http.Request) {
 		Source    schemaInput `json:"source"`
 		Target    schemaInput `json:"target"`
 		Top       int         `json:"top"`
+		Preview   bool        `json:"preview"` // propose without storing (200, no id)
 	}
 	if err := decodeJSON(data, &req); err != nil {
-		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"name", "namespace", "source": {"doc" | "csv" | "connection"+"table"}, "target": {...}, "top"}: %s`, weft.Message(err)))
+		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"name", "namespace", "source": {"doc" | "csv" | "connection"+"table"}, "target": {...}, "top", "preview"}: %s`, weft.Message(err)))
 		return
 	}
 	ns := access.NamespaceOr(req.Namespace)
@@ -133,6 +134,15 @@ func (s *Server) createMapping(w http.ResponseWriter, r *http.Request) {
 	tgt, err := s.schemaOf(r.Context(), req.Target, "target")
 	if err != nil {
 		writeErr(w, err)
+		return
+	}
+	if req.Preview {
+		m, err := s.cfg.Mapper.Propose(r.Context(), ns, req.Name, src, tgt, req.Top)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, m)
 		return
 	}
 	m, err := s.cfg.Mapper.CreateIn(r.Context(), ns, req.Name, src, tgt, req.Top)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"sort"
 	"strings"
@@ -61,6 +62,7 @@ type Mapping struct {
 	UnmatchedRequired []string               `json:"unmatched_required,omitempty"`
 	CreatedAt         time.Time              `json:"created_at"`
 	Warning           string                 `json:"warning,omitempty"`
+	Rerank            *RerankReport          `json:"rerank,omitempty"` // what the language model re-ranker did, when one is configured
 }
 
 // Service runs the review workflow on a store; reviews feed its memory.
@@ -68,6 +70,8 @@ type Service struct {
 	st       store.Store
 	Memory   *Memory
 	Embedder ai.Embedder
+	Reranker *Reranker    // a language model re-ranking the top candidates (nil: off)
+	Log      *slog.Logger // the re-ranker's fallbacks (nil: not logged)
 }
 
 // NewService returns the service, its memory rebuilt from every stored
@@ -118,6 +122,24 @@ func (s *Service) Create(ctx context.Context, name string, src, tgt *Schema, top
 
 // CreateIn is Create in a namespace ("": default).
 func (s *Service) CreateIn(ctx context.Context, namespace, name string, src, tgt *Schema, top int) (*Mapping, error) {
+	m, err := s.propose(ctx, namespace, name, src, tgt, top)
+	if err != nil {
+		return nil, err
+	}
+	return m, s.save(ctx, m)
+}
+
+// Propose is CreateIn without storing: the mapping has no ID.
+func (s *Service) Propose(ctx context.Context, namespace, name string, src, tgt *Schema, top int) (*Mapping, error) {
+	m, err := s.propose(ctx, namespace, name, src, tgt, top)
+	if err != nil {
+		return nil, err
+	}
+	m.ID = ""
+	return m, nil
+}
+
+func (s *Service) propose(ctx context.Context, namespace, name string, src, tgt *Schema, top int) (*Mapping, error) {
 	if namespace == "" {
 		namespace = store.DefaultNamespace
 	}
@@ -131,15 +153,25 @@ func (s *Service) CreateIn(ctx context.Context, namespace, name string, src, tgt
 	if err != nil {
 		return nil, err
 	}
+	var rr *RerankReport
+	if s.Reranker != nil && s.Reranker.Model != nil {
+		res, rr = s.Reranker.Rerank(ctx, src, tgt, res)
+		if rr.Fallback != "" {
+			warning = strings.TrimPrefix(warning+"; re-ranker "+rr.Backend+": "+rr.Fallback, "; ")
+			if s.Log != nil {
+				s.Log.Warn("mapper re-ranker fell back to the builtin order", "backend", rr.Backend, "why", rr.Fallback)
+			}
+		}
+	}
 	if name == "" {
 		name = src.Name + " -> " + tgt.Name
 	}
 	m := &Mapping{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Namespace: namespace, Source: src, Target: tgt, Candidates: res.Candidates,
-		UnmatchedRequired: res.UnmatchedRequired, CreatedAt: time.Now().UTC(), Warning: warning}
+		UnmatchedRequired: res.UnmatchedRequired, CreatedAt: time.Now().UTC(), Warning: warning, Rerank: rr}
 	for _, sg := range res.Suggestions {
 		m.Items = append(m.Items, &Item{Target: sg.Target, Sources: sg.Sources, Expr: sg.Expr, Confidence: sg.Confidence, Reason: sg.Reason, Status: Proposed})
 	}
-	return m, s.save(ctx, m)
+	return m, nil
 }
 
 func (s *Service) save(ctx context.Context, m *Mapping) error {

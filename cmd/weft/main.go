@@ -69,7 +69,8 @@ Usage:
   weft sandbox SPEC... [--addr 127.0.0.1:9100]   serve a stateful simulator of each OpenAPI document under /NAME/
   weft mcp --stdio [--toolset all]    serve MCP on stdin/stdout (local agents)
   weft mcp toolsets | keys create NAME --scopes S[,S] [--rate N] [--namespace default] | keys list | keys revoke ID
-  weft map suggest --source A --target B [--top 5] [--namespace default] [--json]   A, B: a file (field list, JSON Schema, sample, .csv) or table:CONN.TABLE
+  weft map suggest --source A --target B [--top 5] [--json] [--save [--namespace default]] [--llm ollama|openai --llm-url U --llm-model M | --config FILE]
+                                      A, B: a file (field list, JSON Schema, sample, .csv), computed here with no server; or table:CONN.TABLE (read by the server); --save stores it for review
   weft anomaly replay --input DIR --output DIR   score NAB-layout series with the streaming detectors
   weft alerts list | ack ID [--by NAME]
   weft metrics [--flow F] [--since 1h] [--resolution 5m] [--buckets]   each flow's runs, failures, error rate, latency
@@ -408,6 +409,13 @@ func serve(args []string, stderr io.Writer) error {
 	gwCfg.MCP = mcpGw
 	if gwCfg.Mapper, err = mapper.NewService(ctx, st, emb); err != nil {
 		return err
+	}
+	if gwCfg.Mapper.Reranker, err = mapReranker(cfg.AI, cfg.egress); err != nil {
+		return err
+	}
+	if gwCfg.Mapper.Reranker != nil {
+		gwCfg.Mapper.Log = log
+		log.Info("mapper: a language model re-ranks the top candidates", "backend", gwCfg.Mapper.Reranker.Model.Name())
 	}
 	gwCfg.Metrics = metrics.Handler()
 	gwCfg.AuditFailed = metrics.AuditFailed

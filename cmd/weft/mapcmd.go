@@ -55,6 +55,11 @@ func mapCmd(args []string, stdout io.Writer) error {
 	note := fs.String("note", "", "review note")
 	root := fs.String("root", "trigger.body", "export: the expression holding the source record")
 	step := fs.String("step", "mapped", "export: the set step's id")
+	save := fs.Bool("save", false, "suggest: store the suggestion on the server for review (default: computed here and printed, no server needed)")
+	cfgPath := fs.String("config", "", "suggest: a weft.yaml whose ai section (llm, llm_url, llm_model) and egress policy the local re-ranker uses")
+	llm := fs.String("llm", "", "suggest: builtin, ollama or openai: a language model re-ranks the top candidates (default: the --config file's ai.llm, else none)")
+	llmURL := fs.String("llm-url", "", "suggest: the model server (ollama: http://127.0.0.1:11434; openai: e.g. http://127.0.0.1:8000/v1)")
+	llmModel := fs.String("llm-model", "", "suggest: the model name")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
@@ -76,7 +81,15 @@ func mapCmd(args []string, stdout io.Writer) error {
 	switch args[0] {
 	case "suggest":
 		if *source == "" || *target == "" {
-			return weft.Errorf(weft.EInvalid, "weft map suggest --source A --target B [--top 5] [--json]")
+			return weft.Errorf(weft.EInvalid, "weft map suggest --source A --target B [--top 5] [--json] [--save] [--llm ollama|openai --llm-url U --llm-model M | --config weft.yaml]")
+		}
+		table := strings.HasPrefix(*source, "table:") || strings.HasPrefix(*target, "table:")
+		if !*save && !table {
+			return suggestLocal(c, stdout, localSuggest{source: *source, target: *target, name: *name, namespace: *ns, top: *top,
+				config: *cfgPath, llm: *llm, llmURL: *llmURL, llmModel: *llmModel})
+		}
+		if *llm != "" || *llmURL != "" || *llmModel != "" || *cfgPath != "" {
+			return weft.Errorf(weft.EInvalid, "--llm, --llm-url, --llm-model and --config choose the local re-ranker; with --save or a table: side the server suggests with its own ai settings")
 		}
 		src, err := schemaArg(*source)
 		if err != nil {
@@ -86,8 +99,12 @@ func mapCmd(args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		body, _ := json.Marshal(map[string]any{"name": *name, "namespace": *ns, "source": src, "target": tgt, "top": *top})
-		return show("POST", "/api/mappings", body)
+		body, _ := json.Marshal(map[string]any{"name": *name, "namespace": *ns, "source": src, "target": tgt, "top": *top, "preview": !*save})
+		err = show("POST", "/api/mappings", body)
+		if table && weft.Code(err) == weft.EUnavailable {
+			return weft.Errorf(weft.EUnavailable, "a table: side is read through the server's database connection, so it needs the server: %s", weft.Message(err))
+		}
+		return err
 	case "list":
 		return c.list("/api/mappings", "mappings", col{"ID", "id"}, col{"NAME", "name"}, col{"NAMESPACE", "namespace"}, col{"ITEMS", "items"}, col{"ACCEPTED", "accepted"}, col{"REJECTED", "rejected"}, col{"PROPOSED", "proposed"})
 	case "show":
@@ -132,7 +149,11 @@ func mapCmd(args []string, stdout io.Writer) error {
 }
 
 func printMapping(w io.Writer, m map[string]any) {
-	fmt.Fprintf(w, "mapping %s: %s\n", str(m["id"]), str(m["name"]))
+	if id := str(m["id"]); id != "" {
+		fmt.Fprintf(w, "mapping %s: %s\n", id, str(m["name"]))
+	} else {
+		fmt.Fprintf(w, "mapping (not stored): %s\n", str(m["name"]))
+	}
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "TARGET\tFROM\tCONF\tSTATUS\tEXPR\tREASON")
 	items := anyList(m["items"])
@@ -152,5 +173,12 @@ func printMapping(w io.Writer, m map[string]any) {
 	tw.Flush()
 	if u := anyList(m["unmatched_required"]); len(u) > 0 {
 		fmt.Fprintf(w, "required target fields with no match: %s\n", str(u))
+	}
+	if r, ok := m["rerank"].(map[string]any); ok {
+		fmt.Fprintf(w, "re-ranked by %s: %s source fields ordered by the model, %s with a new first candidate, %s suggestions moved\n",
+			str(r["backend"]), str(r["fields"]), str(r["reordered"]), str(r["changed"]))
+	}
+	if s := str(m["warning"]); s != "" {
+		fmt.Fprintf(w, "warning: %s\n", s)
 	}
 }

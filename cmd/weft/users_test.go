@@ -11,6 +11,7 @@ import (
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
+	"github.com/weftio/weft/mapper"
 	"github.com/weftio/weft/store/sqlite"
 )
 
@@ -69,8 +70,12 @@ func cliAgainstServer(t *testing.T, token string) (*access.Directory, func(in st
 	}
 	t.Cleanup(func() { st.Close() })
 	dir := access.NewDirectory(st)
+	maps, err := mapper.NewService(context.Background(), st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(gateway.New(engine.New(st, connectors.NewCatalog(), nil, engine.Config{}), nil,
-		gateway.Config{APIToken: token, Directory: dir}))
+		gateway.Config{APIToken: token, Directory: dir, Mapper: maps}))
 	t.Cleanup(srv.Close)
 	t.Setenv("WEFT_SERVER", srv.URL)
 	t.Setenv("WEFT_API_TOKEN", token)

@@ -13,6 +13,7 @@
 // Sørensen baselines in the same run.
 //
 //	go run ./evals/mapper [-data evals/mapper/data] [-external ../shared/data/mapping-dev] [-split dev] [-preds DIR] [-v]
+//	go run ./evals/mapper -backend ollama|openai -model M [-url U]   adds the language-model re-ranker (key: WEFT_AI_API_KEY)
 package main
 
 import (
@@ -223,8 +224,8 @@ func main() {
 	only := flag.String("split", "", "dev or heldout (default both); tune with -split dev -v, never on heldout")
 	external := flag.String("external", "../shared/data/mapping-dev", "external development sets (<dir>/*/cases.json)")
 	predsDir := flag.String("preds", "", "write each method's predictions on the external sets here (score.py's format)")
-	doTrain := flag.Bool("train", false, "fit the model on the external dev sets and the own dev split (never heldout), print leave-one-dataset-out figures, write -model")
-	modelOut := flag.String("model", "mapper/model/weights.json", "where -train writes the model")
+	doTrain := flag.Bool("train", false, "fit the model on the external dev sets and the own dev split (never heldout), print leave-one-dataset-out figures, write -weights")
+	modelOut := flag.String("weights", "mapper/model/weights.json", "where -train writes the model (the flag was -model before -model named the re-ranker's language model)")
 	lambda := flag.Float64("lambda", 10, "-train: the L2 penalty")
 	without := flag.String("without", "", "-train: signals left out (comma-separated names, an ablation)")
 	threshold := flag.Float64("threshold", 0, "the mapper's threshold (default: the model's)")
@@ -263,6 +264,18 @@ func main() {
 		return
 	}
 	methods := []method{weftMethod(ctx, mapper.Options{Top: 5, Threshold: *threshold}), weftMethod(ctx, mapper.Options{Top: 5, FirstMatcher: true}), exactMethod, trigramMethod}
+	var stats *rerankStats
+	if *backend != "" {
+		chat, err := newChat(*backend, *llmModel, *llmURL, os.Getenv("WEFT_AI_API_KEY"), nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		stats = &rerankStats{}
+		rr := &mapper.Reranker{Model: chat, K: *rerankK, Timeout: rerankTimeout}
+		methods = append(methods[:1], append([]method{rerankMethod(ctx, mapper.Options{Top: 5, Threshold: *threshold}, rr, stats)}, methods[1:]...)...)
+		defer func() { fmt.Println(stats) }()
+	}
 	fmt.Printf("# mapper eval — builtin embedder (%s), top 5; score.py's metrics (micro unless marked)\n", builtinName())
 	if st, err := os.Stat(*external); err != nil || !st.IsDir() {
 		fmt.Printf("external dev sets: %s not found; skipped\n", *external)
