@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 )
@@ -35,11 +36,34 @@ var ErrNoCollection = errors.New("no such collection")
 // Memory is the in-process index (the default): exact cosine search.
 type MemoryIndex struct {
 	mu   sync.RWMutex
-	cols map[string]map[string]Point
+	cols map[string]map[string]memPoint
+}
+
+// memPoint is a stored point with its vector scaled to unit length once,
+// so a search is one dot product per point.
+type memPoint struct {
+	Point
+	unit []float32
+}
+
+func unit(v []float32) []float32 {
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	out := make([]float32, len(v))
+	if n == 0 {
+		return out
+	}
+	s := 1 / math.Sqrt(n)
+	for i, x := range v {
+		out[i] = float32(float64(x) * s)
+	}
+	return out
 }
 
 // NewMemoryIndex returns an empty index.
-func NewMemoryIndex() *MemoryIndex { return &MemoryIndex{cols: map[string]map[string]Point{}} }
+func NewMemoryIndex() *MemoryIndex { return &MemoryIndex{cols: map[string]map[string]memPoint{}} }
 
 // Upsert implements VectorIndex.
 func (m *MemoryIndex) Upsert(_ context.Context, collection string, points []Point) error {
@@ -47,7 +71,7 @@ func (m *MemoryIndex) Upsert(_ context.Context, collection string, points []Poin
 	defer m.mu.Unlock()
 	c := m.cols[collection]
 	if c == nil {
-		c = map[string]Point{}
+		c = map[string]memPoint{}
 		m.cols[collection] = c
 	}
 	for _, p := range points {
@@ -60,7 +84,7 @@ func (m *MemoryIndex) Upsert(_ context.Context, collection string, points []Poin
 			}
 			break
 		}
-		c[p.ID] = p
+		c[p.ID] = memPoint{p, unit(p.Vector)}
 	}
 	return nil
 }
@@ -73,9 +97,16 @@ func (m *MemoryIndex) Search(_ context.Context, collection string, vector []floa
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNoCollection, collection)
 	}
+	q := unit(vector)
 	hits := make([]Hit, 0, len(c))
 	for _, p := range c {
-		hits = append(hits, Hit{ID: p.ID, Score: Cosine(vector, p.Vector), Payload: p.Payload})
+		var dot float32
+		if len(p.unit) == len(q) {
+			for i, x := range q {
+				dot += x * p.unit[i]
+			}
+		}
+		hits = append(hits, Hit{ID: p.ID, Score: float64(dot), Payload: p.Payload})
 	}
 	sort.Slice(hits, func(i, j int) bool {
 		if hits[i].Score != hits[j].Score {
