@@ -100,13 +100,13 @@ func (m *MemoryIndex) Search(_ context.Context, collection string, vector []floa
 	q := unit(vector)
 	hits := make([]Hit, 0, len(c))
 	for _, p := range c {
-		var dot float32
+		var dot float64
 		if len(p.unit) == len(q) {
 			for i, x := range q {
-				dot += x * p.unit[i]
+				dot += float64(x) * float64(p.unit[i])
 			}
 		}
-		hits = append(hits, Hit{ID: p.ID, Score: float64(dot), Payload: p.Payload})
+		hits = append(hits, Hit{ID: p.ID, Score: dot, Payload: p.Payload})
 	}
 	sort.Slice(hits, func(i, j int) bool {
 		if hits[i].Score != hits[j].Score {
