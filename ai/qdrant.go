@@ -12,6 +12,8 @@ import (
 
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Qdrant is a VectorIndex on a Qdrant server (gRPC, github.com/qdrant/go-client);
@@ -123,6 +125,11 @@ func (q *Qdrant) Upsert(ctx context.Context, collection string, points []Point) 
 		return err
 	}
 	_, err := q.client.Upsert(ctx, UpsertRequest(collection, points))
+	if status.Code(err) == codes.NotFound { // the collection went away: create it again next time
+		q.mu.Lock()
+		delete(q.ready, collection)
+		q.mu.Unlock()
+	}
 	return err
 }
 
@@ -135,6 +142,9 @@ func (q *Qdrant) Search(ctx context.Context, collection string, vector []float32
 		return nil, fmt.Errorf("qdrant: %w", err)
 	}
 	if !exists {
+		q.mu.Lock()
+		delete(q.ready, collection)
+		q.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s", ErrNoCollection, collection)
 	}
 	res, err := q.client.Query(ctx, SearchRequest(collection, vector, k))
@@ -166,6 +176,9 @@ func (q *Qdrant) Delete(ctx context.Context, collection string, ids []string) er
 	}
 	wait := true
 	_, err := q.client.Delete(ctx, &qdrant.DeletePoints{CollectionName: collection, Wait: &wait, Points: qdrant.NewPointsSelector(pids...)})
+	if status.Code(err) == codes.NotFound { // no collection: nothing to delete
+		return nil
+	}
 	return err
 }
 

@@ -327,6 +327,17 @@ func (x *Index) write(ctx context.Context, changed []Doc, gone []string) error {
 	return nil
 }
 
+// rewrite writes every document's vector again.
+func (x *Index) rewrite(ctx context.Context) error {
+	x.mu.RLock()
+	docs := make([]Doc, 0, len(x.docs))
+	for _, e := range x.docs {
+		docs = append(docs, e.doc)
+	}
+	x.mu.RUnlock()
+	return x.write(ctx, docs, nil)
+}
+
 // forget removes an entry's terms from the document frequencies; the
 // caller holds x.mu.
 func (x *Index) forget(e *entry) {
@@ -457,6 +468,13 @@ func (x *Index) semantic(ctx context.Context, query string, allow func(string) b
 	// as many again for stale points a shared Qdrant may still hold): the
 	// index is exact in process and cheap at catalog sizes in Qdrant.
 	hits, err := x.vec.Search(ctx, x.collection, vs[0], 2*n)
+	if errors.Is(err, ai.ErrNoCollection) {
+		// The vector store lost the collection (a Qdrant wiped or
+		// replaced): write every document again, once, and retry.
+		if err = x.rewrite(ctx); err == nil {
+			hits, err = x.vec.Search(ctx, x.collection, vs[0], 2*n)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}

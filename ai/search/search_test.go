@@ -3,9 +3,12 @@ package search_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/qdrant/go-client/qdrant"
 
 	"github.com/weftio/weft/ai"
 	"github.com/weftio/weft/ai/qdranttest"
@@ -260,9 +263,31 @@ func TestQdrant(t *testing.T) {
 	if _, err := x.Set(ctx, crm[1:]); err != nil || srv.Len(x.Collection()) != len(crm)-1 {
 		t.Fatalf("removal did not reach Qdrant: %d points, %v", srv.Len(x.Collection()), err)
 	}
+	// Qdrant loses the collection (wiped, replaced): the next search
+	// writes the documents again and answers through it.
+	qc, err := qdrant.NewClient(&qdrant.Config{Host: "127.0.0.1", Port: port(t, srv.URL())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qc.Close()
+	if err := qc.DeleteCollection(ctx, x.Collection()); err != nil || srv.Len(x.Collection()) != -1 {
+		t.Fatal(err)
+	}
+	if hs, err := x.Search(ctx, "zip", 1, nil); err != nil || len(hs) != 1 || hs[0].ID != "crm.lookupPostalArea" || srv.Len(x.Collection()) != len(crm)-1 {
+		t.Fatalf("after the collection was lost: %v %v, %d points", ids(hs), err, srv.Len(x.Collection()))
+	}
 	// A stale point (left by another process) is never returned.
 	x2 := open(t, search.Options{Vectors: q, Collection: "weft_tools"}, crm[3:])
 	if hs, _ := x2.Search(ctx, "deal", 10, nil); contains(ids(hs), "crm.listDeals") {
 		t.Fatalf("stale point returned: %v", ids(hs))
 	}
+}
+
+func port(t *testing.T, url string) int {
+	t.Helper()
+	var p int
+	if _, err := fmt.Sscanf(url, "http://127.0.0.1:%d", &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
