@@ -291,3 +291,25 @@ func port(t *testing.T, url string) int {
 	}
 	return p
 }
+
+// Searches and updates may run at once.
+func TestConcurrent(t *testing.T) {
+	x := open(t, search.Options{}, crm)
+	ctx := context.Background()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 50; i++ {
+			if _, err := x.Set(ctx, crm[i%3:]); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := 0; i < 50; i++ {
+		if _, err := x.Search(ctx, "deal message", 5, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+}
