@@ -22,12 +22,14 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -397,11 +399,11 @@ type ranked struct {
 }
 
 func sortRanked(r []ranked) {
-	sort.Slice(r, func(i, j int) bool {
-		if r[i].score != r[j].score {
-			return r[i].score > r[j].score
+	slices.SortFunc(r, func(a, b ranked) int {
+		if a.score != b.score {
+			return cmp.Compare(b.score, a.score)
 		}
-		return r[i].id < r[j].id
+		return strings.Compare(a.id, b.id)
 	})
 }
 
