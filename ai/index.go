@@ -1,10 +1,13 @@
 package ai
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"math"
+	"slices"
+	"strings"
 	"sync"
 )
 
@@ -35,11 +38,77 @@ var ErrNoCollection = errors.New("no such collection")
 // Memory is the in-process index (the default): exact cosine search.
 type MemoryIndex struct {
 	mu   sync.RWMutex
-	cols map[string]map[string]Point
+	cols map[string]map[string]memPoint
+}
+
+// memPoint is a stored point with its vector scaled to unit length once,
+// so a search is one dot product per point.
+type memPoint struct {
+	Point
+	unit []float32
+	// A mostly-zero vector (the builtin embedder's hashed features) is
+	// kept as its non-zero entries too: its dot product is a few dozen
+	// multiplications instead of the dimension's.
+	nz  []int32
+	nzv []float32
+}
+
+func newMemPoint(p Point) memPoint {
+	u := unit(p.Vector)
+	mp := memPoint{Point: p, unit: u}
+	n := 0
+	for _, x := range u {
+		if x != 0 {
+			n++
+		}
+	}
+	if n < len(u)/4 {
+		mp.nz, mp.nzv = make([]int32, 0, n), make([]float32, 0, n)
+		for i, x := range u {
+			if x != 0 {
+				mp.nz, mp.nzv = append(mp.nz, int32(i)), append(mp.nzv, x)
+			}
+		}
+	}
+	return mp
+}
+
+// dot is the point's unit vector times q (0 when the sizes differ).
+func (p *memPoint) dot(q []float32) float64 {
+	if len(p.unit) != len(q) {
+		return 0
+	}
+	var d float64
+	if p.nz != nil {
+		for k, i := range p.nz {
+			d += float64(q[i]) * float64(p.nzv[k])
+		}
+		return d
+	}
+	for i, x := range q {
+		d += float64(x) * float64(p.unit[i])
+	}
+	return d
+}
+
+func unit(v []float32) []float32 {
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	out := make([]float32, len(v))
+	if n == 0 {
+		return out
+	}
+	s := 1 / math.Sqrt(n)
+	for i, x := range v {
+		out[i] = float32(float64(x) * s)
+	}
+	return out
 }
 
 // NewMemoryIndex returns an empty index.
-func NewMemoryIndex() *MemoryIndex { return &MemoryIndex{cols: map[string]map[string]Point{}} }
+func NewMemoryIndex() *MemoryIndex { return &MemoryIndex{cols: map[string]map[string]memPoint{}} }
 
 // Upsert implements VectorIndex.
 func (m *MemoryIndex) Upsert(_ context.Context, collection string, points []Point) error {
@@ -47,7 +116,7 @@ func (m *MemoryIndex) Upsert(_ context.Context, collection string, points []Poin
 	defer m.mu.Unlock()
 	c := m.cols[collection]
 	if c == nil {
-		c = map[string]Point{}
+		c = map[string]memPoint{}
 		m.cols[collection] = c
 	}
 	for _, p := range points {
@@ -60,7 +129,7 @@ func (m *MemoryIndex) Upsert(_ context.Context, collection string, points []Poin
 			}
 			break
 		}
-		c[p.ID] = p
+		c[p.ID] = newMemPoint(p)
 	}
 	return nil
 }
@@ -73,15 +142,16 @@ func (m *MemoryIndex) Search(_ context.Context, collection string, vector []floa
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNoCollection, collection)
 	}
+	q := unit(vector)
 	hits := make([]Hit, 0, len(c))
 	for _, p := range c {
-		hits = append(hits, Hit{ID: p.ID, Score: Cosine(vector, p.Vector), Payload: p.Payload})
+		hits = append(hits, Hit{ID: p.ID, Score: p.dot(q), Payload: p.Payload})
 	}
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].Score != hits[j].Score {
-			return hits[i].Score > hits[j].Score
+	slices.SortFunc(hits, func(a, b Hit) int {
+		if a.Score != b.Score {
+			return cmp.Compare(b.Score, a.Score)
 		}
-		return hits[i].ID < hits[j].ID
+		return strings.Compare(a.ID, b.ID)
 	})
 	if k > 0 && len(hits) > k {
 		hits = hits[:k]

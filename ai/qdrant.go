@@ -8,16 +8,23 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/qdrant/go-client/qdrant"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Qdrant is a VectorIndex on a Qdrant server (gRPC, github.com/qdrant/go-client);
 // configure with WEFT_QDRANT_URL (e.g. http://qdrant:6334?api_key=...).
 type Qdrant struct {
-	client *qdrant.Client
-	mu     sync.Mutex
-	ready  map[string]bool
+	// Timeout bounds each call (default 10 s), so an unreachable server
+	// costs a search its semantic half, not its answer.
+	Timeout time.Duration
+	client  *qdrant.Client
+	mu      sync.Mutex
+	ready   map[string]bool
 }
 
 // QdrantConfig parses a WEFT_QDRANT_URL.
@@ -35,17 +42,24 @@ func QdrantConfig(raw string) (*qdrant.Config, error) {
 	return &qdrant.Config{Host: u.Hostname(), Port: port, APIKey: u.Query().Get("api_key"), UseTLS: u.Scheme == "https"}, nil
 }
 
-// NewQdrant connects lazily (gRPC dials on first use).
-func NewQdrant(raw string) (*Qdrant, error) {
+// NewQdrant returns the index on the Qdrant at raw; opts are extra gRPC
+// dial options (e.g. grpc.WithContextDialer for an egress policy). The
+// client asks the server's version once (a warning is logged when it is
+// unreachable); calls dial as needed.
+func NewQdrant(raw string, opts ...grpc.DialOption) (*Qdrant, error) {
 	cfg, err := QdrantConfig(raw)
 	if err != nil {
 		return nil, err
 	}
+	cfg.GrpcOptions = append(cfg.GrpcOptions, opts...)
+	// The client's version check would block the caller up to a minute
+	// on an unreachable server; calls are bounded by Timeout instead.
+	cfg.SkipCompatibilityCheck = true
 	c, err := qdrant.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("qdrant: %w", err)
 	}
-	return &Qdrant{client: c, ready: map[string]bool{}}, nil
+	return &Qdrant{client: c, ready: map[string]bool{}, Timeout: 10 * time.Second}, nil
 }
 
 // pointID maps any string id to a UUID-shaped id Qdrant accepts (stable);
@@ -102,6 +116,8 @@ func (q *Qdrant) ensure(ctx context.Context, collection string, dim int) error {
 
 // Upsert implements VectorIndex.
 func (q *Qdrant) Upsert(ctx context.Context, collection string, points []Point) error {
+	ctx, cancel := q.bound(ctx)
+	defer cancel()
 	if len(points) == 0 {
 		return nil
 	}
@@ -109,16 +125,26 @@ func (q *Qdrant) Upsert(ctx context.Context, collection string, points []Point) 
 		return err
 	}
 	_, err := q.client.Upsert(ctx, UpsertRequest(collection, points))
+	if status.Code(err) == codes.NotFound { // the collection went away: create it again next time
+		q.mu.Lock()
+		delete(q.ready, collection)
+		q.mu.Unlock()
+	}
 	return err
 }
 
 // Search implements VectorIndex.
 func (q *Qdrant) Search(ctx context.Context, collection string, vector []float32, k int) ([]Hit, error) {
+	ctx, cancel := q.bound(ctx)
+	defer cancel()
 	exists, err := q.client.CollectionExists(ctx, collection)
 	if err != nil {
 		return nil, fmt.Errorf("qdrant: %w", err)
 	}
 	if !exists {
+		q.mu.Lock()
+		delete(q.ready, collection)
+		q.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s", ErrNoCollection, collection)
 	}
 	res, err := q.client.Query(ctx, SearchRequest(collection, vector, k))
@@ -142,11 +168,23 @@ func (q *Qdrant) Search(ctx context.Context, collection string, vector []float32
 
 // Delete implements VectorIndex.
 func (q *Qdrant) Delete(ctx context.Context, collection string, ids []string) error {
+	ctx, cancel := q.bound(ctx)
+	defer cancel()
 	var pids []*qdrant.PointId
 	for _, id := range ids {
 		pids = append(pids, pointID(id))
 	}
 	wait := true
 	_, err := q.client.Delete(ctx, &qdrant.DeletePoints{CollectionName: collection, Wait: &wait, Points: qdrant.NewPointsSelector(pids...)})
+	if status.Code(err) == codes.NotFound { // no collection: nothing to delete
+		return nil
+	}
 	return err
+}
+
+func (q *Qdrant) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if q.Timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, q.Timeout)
 }

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/weftio/weft/ai/search"
 )
 
 // Hints describe an operation's side effects (they become MCP annotations).
@@ -296,6 +298,11 @@ type Catalog struct {
 	connectors  map[string]*Connector
 	ops         map[string]*Operation // connector.operation
 	connections map[string]*Connection
+	gen         uint64 // bumped by every change of the operations
+
+	searchMu  sync.Mutex // guards idx and searchGen
+	idx       *search.Index
+	searchGen uint64 // gen the index holds (0: never filled)
 }
 
 // NewCatalog returns a catalog holding cs.
@@ -320,6 +327,19 @@ func (c *Catalog) Register(x *Connector) {
 	for _, op := range x.Operations {
 		c.ops[x.Name+"."+op.Name] = op
 	}
+	c.gen++
+}
+
+// UseSearch sets the embedder and vector index Search ranks with (the
+// default: the builtin embedder and an in-process index). The operations
+// are embedded again on the next search.
+func (c *Catalog) UseSearch(o search.Options) {
+	if o.Collection == "" {
+		o.Collection = "weft_operations"
+	}
+	c.searchMu.Lock()
+	defer c.searchMu.Unlock()
+	c.idx, c.searchGen = search.New(o), 0
 }
 
 // AddConnection adds a configured connection. Its connector may not be
@@ -461,67 +481,67 @@ type Hit struct {
 	Score       float64 `json:"score"`
 }
 
-// Search ranks operations by how many of the query's words appear in their
-// names, titles and descriptions (names weigh more), best first. It is the
-// lexical search the MCP gateway and NL-to-flow start from.
+// Search ranks operations for a query (ai/search: BM25 over their names,
+// titles and descriptions, names weighing more, fused with the embedding
+// similarity of the query and each operation), best first, at most limit.
+// Score is in (0, 1]. When the embedder or vector index fails, the lexical
+// ranking is returned.
 func (c *Catalog) Search(query string, limit int) []Hit {
-	words := searchWords(query)
-	if len(words) == 0 {
-		return nil
-	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	var hits []Hit
-	for name, op := range c.ops {
-		nameText := strings.ToLower(name + " " + splitCamel(op.Name))
-		text := strings.ToLower(op.Title + " " + op.Description)
-		var score float64
-		for _, w := range words {
-			switch {
-			case strings.Contains(nameText, w):
-				score += 3
-			case strings.Contains(text, w):
-				score++
-			}
-		}
-		if score > 0 {
-			hits = append(hits, Hit{Operation: name, Title: op.Title, Description: op.Description, Score: score / float64(3*len(words))})
-		}
-	}
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].Score != hits[j].Score {
-			return hits[i].Score > hits[j].Score
-		}
-		return hits[i].Operation < hits[j].Operation
-	})
-	if limit > 0 && len(hits) > limit {
-		hits = hits[:limit]
-	}
+	hits, _ := c.SearchContext(context.Background(), query, limit)
 	return hits
 }
 
-func searchWords(q string) []string {
-	var out []string
-	for _, w := range strings.FieldsFunc(strings.ToLower(splitCamel(q)), func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
-	}) {
-		if len(w) > 1 {
-			out = append(out, w)
-		}
+// SearchContext is Search with a context; the error says the semantic
+// half failed (the hits are then the lexical ranking).
+func (c *Catalog) SearchContext(ctx context.Context, query string, limit int) ([]Hit, error) {
+	if strings.TrimSpace(query) == "" {
+		return nil, nil
 	}
-	return out
+	idx, err := c.searchIndex(ctx)
+	if idx == nil {
+		return nil, err
+	}
+	found, serr := idx.Search(ctx, query, limit, nil)
+	if err == nil {
+		err = serr
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	hits := make([]Hit, 0, len(found))
+	for _, h := range found {
+		op, ok := c.ops[h.ID]
+		if !ok { // removed since the index was filled
+			continue
+		}
+		hits = append(hits, Hit{Operation: h.ID, Title: op.Title, Description: op.Description, Score: h.Score})
+	}
+	return hits, err
 }
 
-// splitCamel turns createPet into "create Pet".
-func splitCamel(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
+// searchIndex brings the search index up to date with the operations
+// (only those added or changed since are embedded).
+func (c *Catalog) searchIndex(ctx context.Context) (*search.Index, error) {
+	c.searchMu.Lock()
+	defer c.searchMu.Unlock()
+	if c.idx == nil {
+		c.idx = search.New(search.Options{Collection: "weft_operations"})
 	}
-	return b.String()
+	c.mu.RLock()
+	gen := c.gen
+	if gen == c.searchGen {
+		c.mu.RUnlock()
+		return c.idx, nil
+	}
+	docs := make([]search.Doc, 0, len(c.ops))
+	for name, op := range c.ops {
+		docs = append(docs, search.Doc{ID: name, Name: name, Title: op.Title, Description: op.Description})
+	}
+	c.mu.RUnlock()
+	if _, err := c.idx.Set(ctx, docs); err != nil {
+		return c.idx, err
+	}
+	c.searchGen = gen
+	return c.idx, nil
 }
 
 // ObjectSchema is a closed object schema with required fields and

@@ -193,7 +193,14 @@ func (s *Server) apiRoutes(r chi.Router) {
 		if limit <= 0 {
 			limit = 20
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"hits": s.e.Catalog().Search(r.URL.Query().Get("q"), limit)})
+		hits, err := s.e.Catalog().SearchContext(r.Context(), r.URL.Query().Get("q"), limit)
+		if err != nil { // the lexical ranking still answers
+			s.log.Warn("connector search: semantic ranking unavailable", "err", err)
+		}
+		if hits == nil {
+			hits = []connectors.Hit{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"hits": hits})
 	})
 	s.route(r, http.MethodGet, "/connectors/{name}", access.ConnectionsRead, s.getConnector)
 	s.installation(r, http.MethodPost, "/connectors/import", access.ConnectionsWrite, s.importConnector)

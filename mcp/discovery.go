@@ -4,65 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/weftio/weft/ai"
+	"github.com/weftio/weft/ai/search"
 )
-
-// Searcher ranks tools for a query (the shared embedder when configured).
-// The default is lexical.
-type Searcher interface {
-	Rank(ctx context.Context, query string, docs map[string]string, limit int) []string
-}
-
-// lexical ranks by the query words found in a tool's name and text, names
-// weighing more.
-type lexical struct{}
-
-func (lexical) Rank(_ context.Context, query string, docs map[string]string, limit int) []string {
-	words := strings.FieldsFunc(strings.ToLower(query), func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
-	})
-	type hit struct {
-		name  string
-		score float64
-	}
-	var hits []hit
-	for name, text := range docs {
-		var score float64
-		lname := strings.ToLower(strings.ReplaceAll(name, "_", " "))
-		for _, w := range words {
-			if len(w) < 2 {
-				continue
-			}
-			switch {
-			case strings.Contains(lname, w):
-				score += 3
-			case strings.Contains(text, w):
-				score++
-			}
-		}
-		if score > 0 {
-			hits = append(hits, hit{name, score})
-		}
-	}
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].score != hits[j].score {
-			return hits[i].score > hits[j].score
-		}
-		return hits[i].name < hits[j].name
-	})
-	var out []string
-	for i := 0; i < len(hits) && i < limit; i++ {
-		out = append(out, hits[i].name)
-	}
-	return out
-}
 
 // metaTools are the discovery toolset's two tools.
 func (g *Gateway) metaTools(s *served) []server.ServerTool {
@@ -116,21 +65,59 @@ func (g *Gateway) SearchTools(ctx context.Context, toolset, query string, limit 
 	return g.rank(ctx, s, query, limit), nil
 }
 
+// rank ranks a toolset's tools with the shared search (ai/search); a key
+// limited to some tools finds only those.
 func (g *Gateway) rank(ctx context.Context, s *served, query string, limit int) []string {
 	k := caller(ctx)
-	s.mu.Lock()
-	docs := make(map[string]string, len(s.tools))
-	for n, t := range s.tools {
-		if k == nil || k.allows(n) { // a key limited to some tools finds only those
-			docs[n] = t.text
+	var allow func(string) bool
+	if k != nil {
+		allow = k.allows
+	}
+	idx, err := g.toolIndex(ctx, s)
+	hits, serr := idx.Search(ctx, query, limit, allow)
+	if err == nil {
+		err = serr
+	}
+	if err != nil { // the lexical ranking still answers
+		g.log.Warn("search_tools: semantic ranking unavailable", "toolset", s.def.Name, "err", err)
+	}
+	out := make([]string, 0, len(hits))
+	for _, h := range hits {
+		if k == nil || k.allows(h.ID) {
+			out = append(out, h.ID)
 		}
 	}
-	s.mu.Unlock()
-	var r Searcher = lexical{}
-	if g.cfg.Searcher != nil {
-		r = g.cfg.Searcher
+	return out
+}
+
+// toolIndex brings a toolset's search index up to date with its tools
+// (only tools added or changed since are embedded).
+func (g *Gateway) toolIndex(ctx context.Context, s *served) (*search.Index, error) {
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	if s.idx == nil {
+		o := g.cfg.Search
+		o.Collection = "weft_tools_" + s.def.Name
+		s.idx = search.New(o)
 	}
-	return r.Rank(ctx, query, docs, limit)
+	s.mu.Lock()
+	gen := s.gen
+	if s.idxGen == gen {
+		s.mu.Unlock()
+		return s.idx, nil
+	}
+	docs := make([]search.Doc, 0, len(s.tools))
+	for n, t := range s.tools {
+		d := t.doc
+		d.ID = n
+		docs = append(docs, d)
+	}
+	s.mu.Unlock()
+	if _, err := s.idx.Set(ctx, docs); err != nil {
+		return s.idx, err
+	}
+	s.idxGen = gen
+	return s.idx, nil
 }
 
 func (g *Gateway) searchTools(ctx context.Context, s *served, q string, limit int) *mcpgo.CallToolResult {
@@ -152,51 +139,4 @@ func (g *Gateway) searchTools(ctx context.Context, s *served, q string, limit in
 	}
 	res := &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewTextContent(string(mustJSON(out)))}, StructuredContent: out}
 	return res
-}
-
-// Semantic ranks tools by embedding similarity of the query with each
-// tool's name and description (the shared ai embedder: builtin or Ollama),
-// blended with the lexical score so exact names still win.
-type Semantic struct {
-	E ai.Embedder
-}
-
-// Rank implements Searcher.
-func (s Semantic) Rank(ctx context.Context, query string, docs map[string]string, limit int) []string {
-	names := make([]string, 0, len(docs))
-	texts := []string{query}
-	for n, d := range docs {
-		names = append(names, n)
-		texts = append(texts, n+" "+d)
-	}
-	vs, err := s.E.Embed(ctx, texts)
-	if err != nil {
-		return lexical{}.Rank(ctx, query, docs, limit)
-	}
-	lex := map[string]float64{}
-	for i, n := range (lexical{}).Rank(ctx, query, docs, len(docs)) {
-		lex[n] = 1 / float64(i+1)
-	}
-	type hit struct {
-		name  string
-		score float64
-	}
-	hits := make([]hit, 0, len(names))
-	for i, n := range names {
-		sc := 0.7*ai.Cosine(vs[0], vs[i+1]) + 0.3*lex[n]
-		if sc > 0.05 {
-			hits = append(hits, hit{n, sc})
-		}
-	}
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].score != hits[j].score {
-			return hits[i].score > hits[j].score
-		}
-		return hits[i].name < hits[j].name
-	})
-	out := make([]string, 0, limit)
-	for i := 0; i < len(hits) && i < limit; i++ {
-		out = append(out, hits[i].name)
-	}
-	return out
 }

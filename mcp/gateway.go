@@ -24,6 +24,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/ai/search"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/nl2flow"
 )
@@ -48,7 +49,7 @@ type Config struct {
 	Refresh        time.Duration     // how often the tool lists are rebuilt from the catalog and flows (default 2s)
 	Auth           Authenticator     // nil: no authentication (loopback development)
 	Policy         []Rule            // per-tool allow / deny / confirm
-	Searcher       Searcher          // ranks tools for search_tools (default: lexical)
+	Search         search.Options    // search_tools' embedder and vector index (default: builtin, in process); one collection per toolset
 	Composer       *nl2flow.Compiler // serves compose_flow when set
 	Conformance    bool              // mount /mcp/conformance (the conformance suite's fixtures, no authentication); tests only
 	Keys           Sealer            // seals confirmation requests (default: the engine's master keyring, else a key of this process)
@@ -84,7 +85,12 @@ type served struct {
 	mu      sync.Mutex
 	print   string // fingerprint of the tools last set
 	tools   map[string]*toolDef
-	fixture bool // the conformance fixture: no authentication, not refreshed
+	gen     uint64 // bumped when tools change
+	fixture bool   // the conformance fixture: no authentication, not refreshed
+
+	idxMu  sync.Mutex // guards idx and idxGen
+	idx    *search.Index
+	idxGen uint64 // gen the index holds
 }
 
 // Built-in toolset names.

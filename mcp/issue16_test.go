@@ -426,6 +426,12 @@ func TestIssue16_F11_ToolListFollowsKeyTools(t *testing.T) {
 	if txt := toolText(r); !strings.Contains(txt, "crm__listAccounts") || strings.Contains(txt, "crm__deleteAccount") {
 		t.Errorf("search_tools for a limited key: %s", txt)
 	}
+	// The best match for everyone is a tool the key may not see: with a
+	// limit of 1 it still gets its own best tool, never the hidden one.
+	r = modern(t, gw, "/mcp/discovery", "tools/call", "search_tools", `{"name":"search_tools","arguments":{"query":"delete the account","limit":1}}`, limited)
+	if txt := toolText(r); !strings.Contains(txt, "crm__listAccounts") || strings.Contains(txt, "crm__deleteAccount") {
+		t.Errorf("search_tools (limit 1) for a limited key: %s", txt)
+	}
 	r = modern(t, gw, "/mcp/discovery", "tools/call", "search_tools", `{"name":"search_tools","arguments":{"query":"delete account crm","limit":50}}`, full)
 	if txt := toolText(r); !strings.Contains(txt, "crm__deleteAccount") {
 		t.Errorf("search_tools for a full key: %s", txt)

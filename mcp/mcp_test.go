@@ -19,6 +19,8 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/weftio/weft/ai"
+	"github.com/weftio/weft/ai/qdranttest"
+	"github.com/weftio/weft/ai/search"
 	"github.com/weftio/weft/connectors"
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/engine"
@@ -292,7 +294,7 @@ func BenchmarkToolsList1000Page(b *testing.B) {
 }
 
 // BenchmarkSearchTools1000: a search_tools call over the 1,000 operations
-// (discovery toolset, lexical ranking).
+// (discovery toolset, the shared search: ai/search, builtin embedder).
 func BenchmarkSearchTools1000(b *testing.B) {
 	s, _ := benchSession(b, "discovery")
 	ctx := context.Background()
@@ -418,22 +420,37 @@ func textOf(r *sdk.CallToolResult) string {
 	return b.String()
 }
 
-// Semantic search finds a tool by meaning, not only by shared words.
+// search_tools finds a tool by meaning, not only by shared words (the
+// shared search: ai/search), in process and through Qdrant (the
+// in-process one speaking its gRPC API).
 func TestSemanticSearchTools(t *testing.T) {
-	e := newEngine(t)
-	noop := func(context.Context, connectors.Call) (any, error) { return map[string]any{}, nil }
-	e.Catalog().Register(&connectors.Connector{Name: "crm", Operations: []*connectors.Operation{
-		{Name: "lookupPostalArea", Description: "Find the region of a zip code", Invoke: noop},
-		{Name: "createClient", Description: "Add a new customer record", Invoke: noop},
-		{Name: "listInvoices", Description: "List bills", Invoke: noop},
-	}})
-	e.Catalog().AddConnection(&connectors.Connection{Name: "crm", Connector: "crm"})
-	gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{Searcher: mcp.Semantic{E: ai.NewCached(ai.Builtin{}, 0)}})
-	for q, want := range map[string]string{"postcode lookup": "crm__lookupPostalArea", "new buyer": "crm__createClient", "invoices": "crm__listInvoices"} {
-		got, err := gw.SearchTools(context.Background(), "discovery", q, 1)
-		if err != nil || len(got) == 0 || got[0] != want {
-			t.Errorf("%q: %v %v (want %s)", q, got, err, want)
+	srv := qdranttest.Start(t)
+	q, err := ai.NewQdrant(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, vectors := range map[string]ai.VectorIndex{"memory": nil, "qdrant": q} {
+		e := newEngine(t)
+		noop := func(context.Context, connectors.Call) (any, error) { return map[string]any{}, nil }
+		e.Catalog().Register(&connectors.Connector{Name: "crm", Operations: []*connectors.Operation{
+			{Name: "lookupPostalArea", Description: "Find the region of a zip code", Invoke: noop},
+			{Name: "createClient", Description: "Add a new customer record", Invoke: noop},
+			{Name: "listInvoices", Description: "List bills", Invoke: noop},
+		}})
+		e.Catalog().AddConnection(&connectors.Connection{Name: "crm", Connector: "crm"})
+		gw := mcp.New(e, slog.New(slog.DiscardHandler), mcp.Config{Search: search.Options{Embedder: ai.NewCached(ai.Builtin{}, 0), Vectors: vectors}})
+		for q, want := range map[string]string{"postcode lookup": "crm__lookupPostalArea", "new buyer": "crm__createClient", "invoices": "crm__listInvoices"} {
+			got, err := gw.SearchTools(context.Background(), "discovery", q, 1)
+			if err != nil || len(got) == 0 || got[0] != want {
+				t.Errorf("%s: %q: %v %v (want %s)", name, q, got, err, want)
+			}
 		}
+		if got, _ := gw.SearchTools(context.Background(), "discovery", "kubernetes cluster", 5); len(got) != 0 {
+			t.Errorf("%s: an unrelated query found %v", name, got)
+		}
+	}
+	if srv.Calls("/qdrant.Points/Upsert") == 0 || srv.Calls("/qdrant.Points/Query") < 4 {
+		t.Fatalf("search_tools did not go through Qdrant: %d upserts, %d queries", srv.Calls("/qdrant.Points/Upsert"), srv.Calls("/qdrant.Points/Query"))
 	}
 }
 

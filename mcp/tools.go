@@ -17,6 +17,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/ai/search"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
@@ -36,8 +37,8 @@ type toolDef struct {
 	flow        string // flow tools
 	namespace   string // the connection's or flow's namespace ("" for Weft's own tools: every toolset's)
 	destructive bool
-	text        string // name + description, for search
-	output      bool   // has an object output schema
+	doc         search.Doc // what search_tools ranks it by (ID: the tool name, set when indexed)
+	output      bool       // has an object output schema
 	tags        []string
 	// local tools are served by Weft itself (compose_flow).
 	local func(ctx context.Context, args map[string]any) (any, error)
@@ -119,7 +120,7 @@ func (g *Gateway) composeTool() *toolDef {
 		Annotations: mcpgo.ToolAnnotation{ReadOnlyHint: boolp(true), IdempotentHint: boolp(true), OpenWorldHint: boolp(false)}}
 	t.RawInputSchema = json.RawMessage(`{"type":"object","required":["text"],"additionalProperties":false,"properties":{"text":{"type":"string","minLength":1,"maxLength":4000,"description":"the integration request, or the edit instruction"},"flow":{"type":"string","description":"an existing flow (YAML) to edit"}}}`)
 	t.RawOutputSchema = json.RawMessage(`{"type":"object","properties":{"name":{"type":"string"},"yaml":{"type":"string"},"valid":{"type":"boolean"},"explanation":{"type":"array","items":{"type":"string"}},"questions":{"type":"array","items":{"type":"string"}},"not_understood":{"type":"array","items":{"type":"string"}},"warnings":{"type":"array","items":{"type":"string"}},"confidence":{"type":"number"},"backend":{"type":"string"}}}`)
-	return &toolDef{tool: t, text: t.Name + " " + t.Description, output: true, local: func(ctx context.Context, args map[string]any) (any, error) {
+	return &toolDef{tool: t, doc: search.Doc{Name: t.Name, Title: t.Title, Description: t.Description}, output: true, local: func(ctx context.Context, args map[string]any) (any, error) {
 		text, _ := args["text"].(string)
 		existing, _ := args["flow"].(string)
 		d, err := g.cfg.Composer.Compile(ctx, nl2flow.Request{Text: text, Flow: existing})
@@ -160,7 +161,7 @@ func opTool(conn *connectors.Connection, x *connectors.Connector, op *connectors
 			IdempotentHint: boolp(op.Hints.Idempotent), OpenWorldHint: boolp(op.Hints.OpenWorld)}}
 	t.RawInputSchema = schemaJSON(op.Input)
 	d := &toolDef{tool: t, connection: conn.Name, operation: x.Name + "." + op.Name, destructive: op.Hints.Destructive, tags: op.Tags,
-		text: strings.ToLower(name + " " + op.Name + " " + op.Title + " " + op.Description + " " + x.Title + " " + strings.Join(op.Tags, " "))}
+		doc: search.Doc{Name: conn.Name + " " + op.Name, Title: op.Title, Description: op.Description + " " + x.Title + " " + strings.Join(op.Tags, " ")}}
 	if objectSchema(op.Output) {
 		t.RawOutputSchema = schemaJSON(op.Output)
 		d.tool, d.output = t, true
@@ -190,7 +191,7 @@ func flowTool(f *flow.Flow) *toolDef {
 	t := mcpgo.Tool{Name: name, Title: "Flow " + f.Name, Description: desc,
 		Annotations: mcpgo.ToolAnnotation{Title: "Flow " + f.Name, ReadOnlyHint: boolp(false), DestructiveHint: boolp(false), OpenWorldHint: boolp(true)}}
 	t.RawInputSchema = schemaJSON(schema)
-	return &toolDef{tool: t, flow: f.Name, text: strings.ToLower(name + " " + f.Name + " " + desc)}
+	return &toolDef{tool: t, flow: f.Name, doc: search.Doc{Name: f.Name, Title: "flow", Description: desc}}
 }
 
 // objectSchema: an output schema usable as MCP outputSchema (an object,
@@ -302,6 +303,9 @@ func (g *Gateway) apply(s *served, all map[string]*toolDef) {
 	s.mu.Lock()
 	changed := fp.String() != s.print
 	s.print, s.tools = fp.String(), mine
+	if changed {
+		s.gen++
+	}
 	s.mu.Unlock()
 	if !changed {
 		return

@@ -13,11 +13,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/ai"
+	"github.com/weftio/weft/ai/search"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/internal/bounded"
 )
@@ -49,11 +51,17 @@ type Draft struct {
 
 // Compiler drafts flows. The zero value is not usable: set Catalog.
 type Compiler struct {
-	Catalog    func() *Catalog // the live catalog (connections change)
-	Embedder   ai.Embedder     // retrieval and tie-breaks (default: builtin)
-	LLM        Model           // nil: builtin only
-	MaxRepairs int             // repair rounds after the first generation (default 2)
+	Catalog  func() *Catalog // the live catalog (connections change)
+	Embedder ai.Embedder     // retrieval and tie-breaks (default: builtin)
+	// Vectors holds the operations' vectors for retrieval (ai/search;
+	// nil: in process). Qdrant when WEFT_QDRANT_URL is set.
+	Vectors    ai.VectorIndex
+	LLM        Model // nil: builtin only
+	MaxRepairs int   // repair rounds after the first generation (default 2)
 	Log        *slog.Logger
+
+	idxMu sync.Mutex
+	idx   *search.Index // retrieval's index, filled from the catalog on use
 }
 
 // Compile drafts a flow from req.

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 
 	"github.com/tmc/langchaingo/llms"
@@ -17,7 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/weftio/weft"
-	"github.com/weftio/weft/ai"
+	"github.com/weftio/weft/ai/search"
 	"github.com/weftio/weft/internal/bounded"
 	"github.com/weftio/weft/internal/egress"
 	"github.com/weftio/weft/prompts"
@@ -194,28 +193,41 @@ func (c *Compiler) retrieve(ctx context.Context, cat *Catalog, text string, k in
 	return out, nil
 }
 
-// rank orders the catalog by embedding similarity to the request.
+// rank orders the catalog for the request with the shared search
+// (ai/search: BM25 over the operations' words fused with embedding
+// similarity), the operations it finds first, then the rest in catalog
+// order. Only operations added or changed since the last request are
+// embedded.
 func (c *Compiler) rank(ctx context.Context, cat *Catalog, text string) ([]*Op, error) {
-	texts := []string{text}
-	for _, op := range cat.Ops {
-		texts = append(texts, op.Text())
+	c.idxMu.Lock()
+	if c.idx == nil {
+		c.idx = search.New(search.Options{Embedder: c.embedder(), Vectors: c.Vectors, Collection: "weft_nl2flow_operations"})
 	}
-	vs, err := c.embedder().Embed(ctx, texts)
+	idx := c.idx
+	c.idxMu.Unlock()
+	docs := make([]search.Doc, 0, len(cat.Ops))
+	for _, op := range cat.Ops {
+		docs = append(docs, search.Doc{ID: op.Ref, Name: op.Ref, Title: op.Title,
+			Description: strings.Join([]string{op.Description, op.Verb, op.Object, strings.Join(op.System, " ")}, " ")})
+	}
+	if _, err := idx.Set(ctx, docs); err != nil {
+		return nil, err
+	}
+	hits, err := idx.Search(ctx, text, len(docs), nil)
 	if err != nil {
 		return nil, err
 	}
-	type scored struct {
-		op *Op
-		s  float64
+	out := make([]*Op, 0, len(cat.Ops))
+	seen := map[string]bool{}
+	for _, h := range hits {
+		if op, ok := cat.Op(h.ID); ok && !seen[h.ID] {
+			out, seen[h.ID] = append(out, op), true
+		}
 	}
-	var all []scored
-	for i, op := range cat.Ops {
-		all = append(all, scored{op, ai.Cosine(vs[0], vs[i+1])})
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].s > all[j].s })
-	var out []*Op
-	for _, x := range all {
-		out = append(out, x.op)
+	for _, op := range cat.Ops {
+		if !seen[op.Ref] {
+			out = append(out, op)
+		}
 	}
 	return out, nil
 }

@@ -51,6 +51,26 @@ func Run(t *testing.T, open func(t *testing.T) ai.VectorIndex) {
 			t.Fatalf("after delete %+v", hits)
 		}
 	})
+	t.Run("bounds: k over the size, a wrong size, unknown ids", func(t *testing.T) {
+		idx := open(t)
+		c := col + "_bounds"
+		if err := idx.Upsert(ctx, c, []ai.Point{{ID: "a", Vector: []float32{1, 0, 0}}, {ID: "b", Vector: []float32{0, 1, 0}}}); err != nil {
+			t.Fatal(err)
+		}
+		hits, err := idx.Search(ctx, c, []float32{0, 2, 0}, 100)
+		if err != nil || len(hits) != 2 || hits[0].ID != "b" || hits[0].Score < 0.999 {
+			t.Fatalf("k over the size: %+v %v", hits, err)
+		}
+		if err := idx.Upsert(ctx, c, []ai.Point{{ID: "c", Vector: []float32{1, 0}}}); err == nil {
+			t.Fatal("a vector of another size was accepted")
+		}
+		if err := idx.Delete(ctx, c, []string{"never-written"}); err != nil {
+			t.Fatalf("deleting an unknown id: %v", err)
+		}
+		if hits, _ := idx.Search(ctx, c, []float32{1, 0, 0}, 10); len(hits) != 2 {
+			t.Fatalf("after the refused upsert and the no-op delete: %+v", hits)
+		}
+	})
 	t.Run("unknown collection", func(t *testing.T) {
 		idx := open(t)
 		if _, err := idx.Search(ctx, col+"_never", make([]float32, 256), 3); !errors.Is(err, ai.ErrNoCollection) {

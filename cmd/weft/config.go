@@ -85,6 +85,10 @@ type AIConfig struct {
 	Embedder   string `yaml:"embedder"`    // builtin (default) | ollama
 	OllamaURL  string `yaml:"ollama_url"`  // default http://127.0.0.1:11434
 	EmbedModel string `yaml:"embed_model"` // default nomic-embed-text
+	// QdrantURL, when set, holds the search vectors (catalog search,
+	// search_tools, NL-to-flow retrieval, the mapper's review memory) in
+	// Qdrant (gRPC, e.g. http://qdrant:6334?api_key=...); unset: in process.
+	QdrantURL string `yaml:"qdrant_url"`
 	// NL-to-flow's language model: builtin (default: no model), ollama, or
 	// openai (any OpenAI-compatible server). The API key comes from
 	// WEFT_AI_API_KEY only, never from the file.
@@ -214,6 +218,8 @@ func loadConfig(path string, env []string) (*Config, error) {
 			c.AI.Embedder = v
 		case k == "WEFT_OLLAMA_URL":
 			c.AI.OllamaURL = v
+		case k == "WEFT_QDRANT_URL":
+			c.AI.QdrantURL = v
 		case k == "WEFT_MASTER_KEY":
 			c.masterKey = v
 		case k == "WEFT_MASTER_KEY_FILE":

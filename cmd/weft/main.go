@@ -26,6 +26,7 @@ import (
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/access/sso"
 	"github.com/weftio/weft/ai"
+	"github.com/weftio/weft/ai/search"
 	"github.com/weftio/weft/connectors"
 	filesconn "github.com/weftio/weft/connectors/files"
 	httpconn "github.com/weftio/weft/connectors/http"
@@ -46,6 +47,7 @@ import (
 	"github.com/weftio/weft/store/sqlite"
 	"github.com/weftio/weft/store/sqlstore"
 	"github.com/weftio/weft/web"
+	"google.golang.org/grpc"
 )
 
 const usage = `weft: integration flows and an MCP gateway in one binary.
@@ -385,7 +387,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	gwCfg.NL2Flow = composer
 	mcpGw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, AllowedOrigins: cfg.MCP.AllowedOrigins, Policy: cfg.MCP.Policy, Version: version, Auth: mcpAuth,
-		Searcher: mcp.Semantic{E: emb}, Composer: composer, Conformance: cfg.MCP.ConformanceFixture,
+		Search: mcpSearch(emb, composer), Composer: composer, Conformance: cfg.MCP.ConformanceFixture,
 		MaxBodyBytes: cfg.MCP.MaxBodyBytes, MaxArgBytes: cfg.MCP.MaxArgBytes})
 	gwCfg.MCPAuth = mcpAuth
 	go mcpGw.Run(bg)
@@ -731,15 +733,46 @@ func embedder(c AIConfig, pol *egress.Policy) (ai.Embedder, error) {
 	return nil, fmt.Errorf("ai.embedder must be builtin or ollama, got %q", c.Embedder)
 }
 
-// aiBackends builds the configured embedder and the NL-to-flow compiler.
+// vectorIndex is the configured vector index: Qdrant when ai.qdrant_url
+// (WEFT_QDRANT_URL) is set, its dials under the egress policy; nil
+// otherwise (each search keeps its vectors in process).
+func vectorIndex(c AIConfig, pol *egress.Policy) (ai.VectorIndex, error) {
+	if c.QdrantURL == "" {
+		return nil, nil
+	}
+	var opts []grpc.DialOption
+	if pol != nil {
+		dial := pol.Dialer("ai qdrant", nil)
+		opts = append(opts, grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) { return dial(ctx, "tcp", addr) }))
+	}
+	return ai.NewQdrant(c.QdrantURL, opts...)
+}
+
+// mcpSearch is search_tools' search: the configured embedder and vector
+// index (which aiBackends put on the compiler).
+func mcpSearch(emb ai.Embedder, composer *nl2flow.Compiler) search.Options {
+	return search.Options{Embedder: emb, Vectors: composer.Vectors}
+}
+
+// aiBackends builds the configured embedder and the NL-to-flow compiler;
+// the compiler's Vectors is the configured vector index (nil: in process),
+// which the catalog's search, search_tools and the mapper share.
 func aiBackends(eng *engine.Engine, c AIConfig, pol *egress.Policy) (ai.Embedder, *nl2flow.Compiler, error) {
 	emb, err := embedder(c, pol)
+	if err != nil {
+		return nil, nil, weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	vec, err := vectorIndex(c, pol)
 	if err != nil {
 		return nil, nil, weft.Errorf(weft.EInvalid, "%v", err)
 	}
 	composer, err := newComposer(eng, c, emb, pol)
 	if err != nil {
 		return nil, nil, weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	composer.Vectors = vec
+	if eng != nil {
+		eng.Catalog().UseSearch(search.Options{Embedder: emb, Vectors: vec})
 	}
 	return emb, composer, nil
 }
