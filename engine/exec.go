@@ -16,6 +16,7 @@ import (
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/internal/jsonenc"
 	"github.com/weftio/weft/store"
 )
 
@@ -144,7 +145,7 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 		run.Status = store.RunSucceeded
 	}
 	if rs.response != nil {
-		run.Output, _ = json.Marshal(rs.response)
+		run.Output, _ = rs.response.encode()
 	}
 	inputRedacted := false
 	if rs.red != nil {
@@ -402,7 +403,7 @@ func (rs *runState) setResponse(out any) {
 // complete records a successful attempt; for durable runs the checkpoint is
 // committed before the run moves on.
 func (rs *runState) complete(ctx context.Context, s *flow.Step, k string, attempt int, start time.Time, in, out any) error {
-	cp, err := json.Marshal(out)
+	cp, err := jsonenc.Marshal(out)
 	if err != nil {
 		return &stepFailure{status: store.RunDead, code: "bad_output", message: fmt.Sprintf("step %s: output is not JSON-encodable: %v", s.ID, err), stepKey: k}
 	}
@@ -470,7 +471,7 @@ func (rs *runState) attempt(s *flow.Step, k string, n int, start time.Time, in a
 		DurationUS: fin.Sub(start).Microseconds(), OutputSize: len(outJSON)}
 	var inJSON []byte
 	if in != nil {
-		inJSON, _ = json.Marshal(in)
+		inJSON, _ = jsonenc.Marshal(in)
 		a.InputSize = len(inJSON)
 	}
 	if err != nil {

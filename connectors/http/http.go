@@ -36,6 +36,7 @@ import (
 
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/internal/egress"
+	"github.com/weftio/weft/internal/jsonenc"
 )
 
 // Options configure the connector.
@@ -323,7 +324,7 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 	var body io.Reader
 	contentType := ""
 	if b, ok := in["body"]; ok && b != nil {
-		data, err := json.Marshal(b)
+		data, err := jsonenc.Marshal(b)
 		if err != nil {
 			return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: body is not JSON-encodable: " + err.Error()}
 		}
