@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -69,14 +70,15 @@ func (e *Engine) newRunState(f *flow.Flow, run *store.Run, trigger map[string]an
 	if capture == "" {
 		capture = e.cfg.DefaultCapture
 	}
-	red := map[string]bool{}
-	for _, k := range defaultRedact {
-		red[k] = true
-	}
+	red, own := defaultRedactKeys, false // read only: shared by every run of a flow that names no keys of its own
 	for _, k := range f.Redact {
-		if !strings.HasPrefix(k, "$") { // JSON paths are rs.red's
-			red[strings.ToLower(k)] = true
+		if strings.HasPrefix(k, "$") { // JSON paths are rs.red's
+			continue
 		}
+		if !own {
+			red, own = maps.Clone(defaultRedactKeys), true
+		}
+		red[strings.ToLower(k)] = true
 	}
 	if cps == nil {
 		cps = map[string]json.RawMessage{}
