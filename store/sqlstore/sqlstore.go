@@ -967,9 +967,11 @@ func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, as []store.Attem
 			return err
 		}
 		args := make([]any, 0, n*20)
+		var bx boxes // the columns neighbouring attempts share, boxed once
 		for i, a := range as[:n] {
 			p := ps[i]
-			args = append(args, a.RunID, a.Flow, a.Version, a.StepID, a.StepKey, a.Kind, a.Attempt, a.TriggerKind, a.Status, nullStr(a.Worker),
+			args = append(args, bx.runID.of(a.RunID), bx.flow.of(a.Flow), a.Version, a.StepID, a.StepKey, a.Kind, a.Attempt,
+				bx.trigger.of(a.TriggerKind), bx.status.of(a.Status), bx.worker.ofNull(a.Worker),
 				micros(a.StartedAt), micros(a.FinishedAt), a.DurationUS, a.InputSize, a.OutputSize,
 				nullStr(a.ErrorClass), p.emsg, p.input, p.output, p.checkpoint)
 		}
@@ -979,6 +981,31 @@ func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, as []store.Attem
 		as, ps = as[n:], ps[n:]
 	}
 	return nil
+}
+
+// boxes keep the last value of a few string columns as an interface
+// value: a statement's attempts mostly belong to one run, so most
+// arguments reuse the previous row's box instead of allocating their own.
+type boxes struct{ runID, flow, trigger, status, worker box }
+
+type box struct {
+	s string
+	v any
+}
+
+func (b *box) of(s string) any {
+	if b.v == nil || b.s != s {
+		b.s, b.v = s, s
+	}
+	return b.v
+}
+
+// ofNull is nullStr(s), boxed once.
+func (b *box) ofNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return b.of(s)
 }
 
 var attemptInserts = multiRowInserts("step_attempts", attemptCols, attemptsPerInsert)
