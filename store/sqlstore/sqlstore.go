@@ -167,6 +167,12 @@ func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 	}
 }
 
+// inTx: the hot writes run their statements under their caller's context
+// without its cancellation. They run inside the committer's transaction,
+// begun without one; and the SQLite driver starts a watcher goroutine for
+// every statement whose context can be canceled. A caller that gives up
+// stops waiting (write), as before: its write may still commit.
+
 func (s *Store) batcher(max int) {
 	defer s.wg.Done()
 	for {
@@ -634,6 +640,7 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*sto
 		return nil, false, err
 	}
 	fn := func(tx *sql.Tx) error {
+		ctx := context.WithoutCancel(ctx) // see inTx
 		if err := s.insertRun(ctx, tx, r, p); err != nil {
 			if s.isUniq(err) {
 				return errDuplicate
@@ -812,6 +819,7 @@ func (s *Store) UpdateRun(ctx context.Context, r *store.Run, attempts []store.At
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
+		ctx := context.WithoutCancel(ctx) // see inTx
 		st, err := s.stmt(ctx, tx, runUpdate)
 		if err != nil {
 			return err
@@ -856,7 +864,7 @@ func (s *Store) InsertRuns(ctx context.Context, runs []store.LoggedRun) error {
 		return err
 	}
 	rows := &runRows{runs: runs, ps: ps, attempts: attempts, aps: ap}
-	return s.writeReq(ctx, &writeReq{fn: func(tx *sql.Tx) error { return s.insertRunRows(ctx, tx, rows) }, rows: rows})
+	return s.writeReq(ctx, &writeReq{fn: func(tx *sql.Tx) error { return s.insertRunRows(context.WithoutCancel(ctx), tx, rows) }, rows: rows})
 }
 
 // runRows are finished runs and their attempts, ready to insert. The
@@ -1046,7 +1054,7 @@ func (s *Store) AppendAttempts(ctx context.Context, as []store.Attempt) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error { return s.insertAttempts(ctx, tx, as, ps) })
+	return s.write(ctx, func(tx *sql.Tx) error { return s.insertAttempts(context.WithoutCancel(ctx), tx, as, ps) })
 }
 
 // Checkpoint implements store.Store.
@@ -1056,6 +1064,7 @@ func (s *Store) Checkpoint(ctx context.Context, runID string, as []store.Attempt
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
+		ctx := context.WithoutCancel(ctx) // see inTx
 		st, err := s.stmt(ctx, tx, runStart)
 		if err != nil {
 			return err
