@@ -136,9 +136,16 @@ func FuzzString(f *testing.F) {
 	})
 }
 
-func BenchmarkOrderOutput(b *testing.B) {
-	v := map[string]any{"status": int64(200), "headers": map[string]any{"content-type": "application/json", "content-length": "11", "date": "Wed, 02 Dec 2026 21:00:00 GMT"},
+// orderOutput is the http.request step's output in the order flow.
+func orderOutput() any {
+	return map[string]any{"status": int64(200), "headers": map[string]any{"content-type": "application/json", "content-length": "11", "date": "Wed, 02 Dec 2026 21:00:00 GMT"},
 		"body": map[string]any{"ok": true}}
+}
+
+// BenchmarkOrderOutput: go test -run '^$' -bench OrderOutput -benchmem ./internal/jsonenc
+// (GOEXPERIMENT=jsonv2 adds encoding/json/v2, jsonv2_test.go).
+func BenchmarkOrderOutput(b *testing.B) {
+	v := orderOutput()
 	b.Run("encoding/json", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
