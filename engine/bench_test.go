@@ -64,7 +64,9 @@ func BenchmarkOrderFlowSyncConcurrent(b *testing.B) {
 		b.Fatal(err)
 	}
 	body := orderBody()
-	type commitStats interface{ CommitStats() (commits, writes uint64) }
+	type commitStats interface {
+		CommitStats() (commits, writes uint64)
+	}
 	cs, _ := e.Store().(commitStats)
 	var c0, w0 uint64
 	if cs != nil {
