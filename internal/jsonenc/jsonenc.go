@@ -27,7 +27,18 @@ const maxDepth = 500
 
 // Marshal returns v encoded as json.Marshal would encode it.
 func Marshal(v any) ([]byte, error) {
-	return Append(make([]byte, 0, 256), v)
+	// Encode into a pooled buffer and copy out, as encoding/json does: a
+	// large value then costs its size once, not its size times the
+	// buffer's growth.
+	bp := pool.Get().(*[]byte)
+	b, err := Append((*bp)[:0], v)
+	var out []byte
+	if err == nil {
+		out = append(make([]byte, 0, len(b)), b...)
+	}
+	*bp = b[:0]
+	pool.Put(bp)
+	return out, err
 }
 
 // Append appends v, encoded as json.Marshal would encode it, to b. On an
@@ -39,16 +50,96 @@ func Append(b []byte, v any) ([]byte, error) {
 
 var pool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// Size returns len(Marshal(v)) without keeping the encoding.
+// Size returns len(Marshal(v)) without encoding v: it counts.
 func Size(v any) (int, error) {
-	bp := pool.Get().(*[]byte)
-	b, err := Append((*bp)[:0], v)
-	n := len(b)
-	if cap(b) <= 64<<10 { // a huge buffer is not kept for the next caller
-		*bp = b[:0]
-		pool.Put(bp)
+	return size(v, 0)
+}
+
+func size(v any, depth int) (int, error) {
+	var num [40]byte // a number's text, counted, not kept
+	switch x := v.(type) {
+	case nil:
+		return 4, nil
+	case string:
+		return stringSize(x), nil
+	case bool:
+		if x {
+			return 4, nil
+		}
+		return 5, nil
+	case float64:
+		b, err := appendFloat(num[:0], x)
+		return len(b), err
+	case int64:
+		return len(strconv.AppendInt(num[:0], x, 10)), nil
+	case int:
+		return len(strconv.AppendInt(num[:0], int64(x), 10)), nil
+	case uint64:
+		return len(strconv.AppendUint(num[:0], x, 10)), nil
+	case map[string]any:
+		if x == nil {
+			return 4, nil
+		}
+		if depth >= maxDepth {
+			break
+		}
+		n := 2 + max(len(x)-1, 0) // braces, commas
+		for k, e := range x {
+			m, err := size(e, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			n += stringSize(k) + 1 + m
+		}
+		return n, nil
+	case []any:
+		if x == nil {
+			return 4, nil
+		}
+		if depth >= maxDepth {
+			break
+		}
+		n := 2 + max(len(x)-1, 0)
+		for _, e := range x {
+			m, err := size(e, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			n += m
+		}
+		return n, nil
 	}
-	return n, err
+	data, err := json.Marshal(v)
+	return len(data), err
+}
+
+// stringSize is len(appendString(nil, s)).
+func stringSize(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case safe[c]:
+				n++
+			case c == '\\', c == '"', c == '\b', c == '\f', c == '\n', c == '\r', c == '\t':
+				n += 2
+			default:
+				n += 6
+			}
+			i++
+			continue
+		}
+		r, w := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && w == 1, r == '\u2028', r == '\u2029':
+			n += 6
+		default:
+			n += w
+		}
+		i += w
+	}
+	return n
 }
 
 func appendValue(b []byte, v any, depth int) ([]byte, error) {

@@ -20,6 +20,9 @@ func same(t *testing.T, v any) {
 		t.Fatalf("error mismatch for %#v: encoding/json %v, jsonenc %v", v, werr, gerr)
 	}
 	if werr != nil {
+		if _, err := Size(v); err == nil {
+			t.Fatalf("Size(%#v) gave no error; encoding/json: %v", v, werr)
+		}
 		return
 	}
 	if !bytes.Equal(got, want) {
