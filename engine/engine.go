@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/internal/jsonenc"
 	"github.com/weftio/weft/store"
 )
 
@@ -415,11 +417,11 @@ type Event struct {
 // encode is the run's recorded input: {"kind", "body", "headers", "query"}.
 func (ev *Event) encode(in map[string]any) (json.RawMessage, error) {
 	if len(ev.RawBody) == 0 || !json.Valid(ev.RawBody) {
-		return json.Marshal(in)
+		return jsonenc.Marshal(in)
 	}
 	body := in["body"]
 	delete(in, "body")
-	rest, err := json.Marshal(in)
+	rest, err := jsonenc.Marshal(in)
 	in["body"] = body
 	if err != nil {
 		return nil, err
@@ -437,6 +439,27 @@ type Response struct {
 	Status  int               `json:"status"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    any               `json:"body"`
+}
+
+// encode is json.Marshal(r), without reflection over the body.
+func (r *Response) encode() ([]byte, error) {
+	b := make([]byte, 0, 128)
+	b = append(b, `{"status":`...)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	if len(r.Headers) > 0 {
+		h := make(map[string]any, len(r.Headers))
+		for k, v := range r.Headers {
+			h[k] = v
+		}
+		b = append(b, `,"headers":`...)
+		b, _ = jsonenc.Append(b, h) // strings only: cannot fail
+	}
+	b = append(b, `,"body":`...)
+	b, err := jsonenc.Append(b, r.Body)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
 }
 
 // Result is the outcome of Trigger.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/internal/jsonenc"
 	"github.com/weftio/weft/store"
 )
 
@@ -29,7 +31,10 @@ type runState struct {
 	trigger map[string]any
 	runCtx  map[string]any
 	cps     map[string]json.RawMessage // completed step keys -> output
-	durable bool                       // async: checkpoint each step as it completes
+	// outs: a sync run's completed outputs that nothing needed encoded
+	// (their sizes were counted): cpFor encodes one if the run fails.
+	outs    map[string]any
+	durable bool // async: checkpoint each step as it completes
 	capture string
 	redact  map[string]bool
 	red     *redactor // the flow's redaction paths (nil: none)
@@ -68,14 +73,15 @@ func (e *Engine) newRunState(f *flow.Flow, run *store.Run, trigger map[string]an
 	if capture == "" {
 		capture = e.cfg.DefaultCapture
 	}
-	red := map[string]bool{}
-	for _, k := range defaultRedact {
-		red[k] = true
-	}
+	red, own := defaultRedactKeys, false // read only: shared by every run of a flow that names no keys of its own
 	for _, k := range f.Redact {
-		if !strings.HasPrefix(k, "$") { // JSON paths are rs.red's
-			red[strings.ToLower(k)] = true
+		if strings.HasPrefix(k, "$") { // JSON paths are rs.red's
+			continue
 		}
+		if !own {
+			red, own = maps.Clone(defaultRedactKeys), true
+		}
+		red[strings.ToLower(k)] = true
 	}
 	if cps == nil {
 		cps = map[string]json.RawMessage{}
@@ -85,7 +91,11 @@ func (e *Engine) newRunState(f *flow.Flow, run *store.Run, trigger map[string]an
 	if rd != nil {
 		rd.note(trigger["body"]) // so messages quoting these values are scrubbed
 	}
-	return &runState{e: e, f: f, run: run, trigger: trigger, cps: cps, durable: durable, capture: capture, redact: red, red: rd,
+	var outs map[string]any
+	if !durable {
+		outs = map[string]any{}
+	}
+	return &runState{e: e, f: f, run: run, trigger: trigger, cps: cps, outs: outs, durable: durable, capture: capture, redact: red, red: rd,
 		mu: &sync.Mutex{}, attempts: &attempts,
 		runCtx: map[string]any{"id": run.ID, "flow": run.Flow, "version": int64(run.Version), "started_at": run.StartedAt}}
 }
@@ -144,7 +154,7 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 		run.Status = store.RunSucceeded
 	}
 	if rs.response != nil {
-		run.Output, _ = json.Marshal(rs.response)
+		run.Output, _ = rs.response.encode()
 	}
 	inputRedacted := false
 	if rs.red != nil {
@@ -207,7 +217,14 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 func (rs *runState) cpFor(stepKey string) json.RawMessage {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	return rs.cps[stepKey]
+	if cp, ok := rs.cps[stepKey]; ok {
+		return cp
+	}
+	if out, ok := rs.outs[stepKey]; ok {
+		cp, _ := jsonenc.Marshal(out) // it was counted (Size) without error: it encodes
+		return cp
+	}
+	return nil
 }
 
 // block runs steps in order. suffix marks foreach iterations ("[2]").
@@ -402,14 +419,32 @@ func (rs *runState) setResponse(out any) {
 // complete records a successful attempt; for durable runs the checkpoint is
 // committed before the run moves on.
 func (rs *runState) complete(ctx context.Context, s *flow.Step, k string, attempt int, start time.Time, in, out any) error {
-	cp, err := json.Marshal(out)
+	// A durable run checkpoints the output; full capture and redaction
+	// read it encoded. A plain sync run needs only its size, and the
+	// output itself only if the run fails (cpFor).
+	var cp []byte
+	var size int
+	var err error
+	if rs.durable || rs.outs == nil || rs.capture == "full" || rs.red != nil || rs.test != nil {
+		cp, err = jsonenc.Marshal(out)
+		size = len(cp)
+	} else {
+		size, err = jsonenc.Size(out)
+	}
 	if err != nil {
 		return &stepFailure{status: store.RunDead, code: "bad_output", message: fmt.Sprintf("step %s: output is not JSON-encodable: %v", s.ID, err), stepKey: k}
 	}
 	rs.mu.Lock()
-	rs.cps[k] = cp
+	if cp != nil {
+		rs.cps[k] = cp
+	} else {
+		rs.outs[k] = out
+	}
 	rs.mu.Unlock()
 	a := rs.attempt(s, k, attempt, start, in, cp, nil, "")
+	if cp == nil && rs.capture != "none" {
+		a.OutputSize = size
+	}
 	a.Checkpoint = cp
 	if !rs.durable {
 		a.Checkpoint = nil // a sync run that succeeds needs no resume point
@@ -469,9 +504,13 @@ func (rs *runState) attempt(s *flow.Step, k string, n int, start time.Time, in a
 		Attempt: n, TriggerKind: rs.run.TriggerKind, Status: store.AttemptOK, Worker: rs.e.cfg.WorkerID, StartedAt: start.UTC(), FinishedAt: fin.UTC(),
 		DurationUS: fin.Sub(start).Microseconds(), OutputSize: len(outJSON)}
 	var inJSON []byte
-	if in != nil {
-		inJSON, _ = json.Marshal(in)
+	switch {
+	case in == nil:
+	case rs.capture == "full":
+		inJSON, _ = jsonenc.Marshal(in)
 		a.InputSize = len(inJSON)
+	default: // the size is all that is kept
+		a.InputSize, _ = jsonenc.Size(in)
 	}
 	if err != nil {
 		a.Status, a.ErrorClass, a.ErrorMessage = store.AttemptError, class, truncate(connectors.RedactURLs(err.Error()), 2000)
@@ -767,7 +806,7 @@ func (rs *runState) subflow(ctx context.Context, s *flow.Step, sc *flow.Scope, k
 	}
 	// Child step keys are namespaced under this step so checkpoints and the
 	// log keep them apart from the parent's.
-	child := &runState{e: rs.e, f: sub, run: rs.run, cps: rs.cps, durable: rs.durable, capture: rs.capture, redact: rs.redact, red: rs.red, runCtx: rs.runCtx,
+	child := &runState{e: rs.e, f: sub, run: rs.run, cps: rs.cps, outs: rs.outs, durable: rs.durable, capture: rs.capture, redact: rs.redact, red: rs.red, runCtx: rs.runCtx,
 		trigger: map[string]any{"kind": "subflow", "body": body, "headers": map[string]any{}, "query": map[string]any{}},
 		prefix:  k + "/", mu: rs.mu, attempts: rs.attempts, test: rs.test}
 	csc := &flow.Scope{Trigger: child.trigger, Steps: map[string]any{}, Run: rs.runCtx}

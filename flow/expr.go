@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/checker"
 	"github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/ext"
+	"github.com/google/cel-go/interpreter"
 )
 
 // CostLimit bounds the work one expression evaluation may do.
@@ -27,6 +29,9 @@ type Expr struct {
 	Pos    string `json:"-"`
 	prg    cel.Program
 	chains [][]string // select chains rooted at steps/trigger, for validation
+	// tracked: the program counts its cost at run time and stops at
+	// CostLimit; untracked ones are proven below it at compile time.
+	tracked bool
 }
 
 // MarshalJSON shows the source.
@@ -43,6 +48,7 @@ type Scope struct {
 	InLoop  bool
 
 	act map[string]any
+	ia  interpreter.Activation // act, as CEL takes it: built once, not per expression
 }
 
 func (s *Scope) activation() map[string]any {
@@ -158,11 +164,42 @@ func CompileExpr(src, pos string) (*Expr, error) {
 		msg = strings.TrimPrefix(msg, "ERROR: <input>:")
 		return nil, fmt.Errorf("expression %q: %s", src, oneLine(msg))
 	}
-	prg, err := env.Program(checked, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
+	opts := []cel.ProgramOption{cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100)}
+	if staticallyBounded(env, checked) {
+		// The checker proves this expression's cost below the limit for
+		// any input (no comprehension over, no function of, a value of
+		// unknown size): a run-time tracker would only cost allocations.
+		opts = nil
+	}
+	prg, err := env.Program(checked, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("expression %q: %v", src, err)
 	}
-	return &Expr{Source: src, Pos: pos, prg: prg, chains: selectChains(checked.NativeRep())}, nil
+	return &Expr{Source: src, Pos: pos, prg: prg, chains: selectChains(checked.NativeRep()), tracked: opts != nil}, nil
+}
+
+// staticCostLimit is the checker's worst-case estimate below which an
+// expression runs untracked. The estimate can be a unit or two below the
+// run-time count (it prices variable look-ups differently), so it is
+// kept far under CostLimit rather than at it.
+const staticCostLimit = CostLimit / 100
+
+// staticallyBounded reports whether the checker's worst-case cost of a is
+// a small constant whatever the inputs. Sizes the checker does not know
+// (every trigger and step value) count as unbounded, so only expressions
+// whose cost does not depend on the size of their inputs qualify.
+func staticallyBounded(env *cel.Env, a *cel.Ast) bool {
+	est, err := env.EstimateCost(a, noSizeHints{})
+	return err == nil && est.Max <= staticCostLimit
+}
+
+// noSizeHints gives the cost estimator no sizes and no call costs beyond
+// its own: unknown sizes are unbounded.
+type noSizeHints struct{}
+
+func (noSizeHints) EstimateSize(checker.AstNode) *checker.SizeEstimate { return nil }
+func (noSizeHints) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
 }
 
 func oneLine(s string) string {
@@ -174,7 +211,14 @@ func oneLine(s string) string {
 
 // Eval evaluates the expression and returns a JSON-compatible value.
 func (e *Expr) Eval(s *Scope) (any, error) {
-	out, _, err := e.prg.Eval(s.activation())
+	if s.ia == nil {
+		ia, err := interpreter.NewActivation(s.activation())
+		if err != nil {
+			return nil, err
+		}
+		s.ia = ia
+	}
+	out, _, err := e.prg.Eval(s.ia)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", e.Source, err)
 	}

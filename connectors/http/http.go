@@ -36,6 +36,7 @@ import (
 
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/internal/egress"
+	"github.com/weftio/weft/internal/jsonenc"
 )
 
 // Options configure the connector.
@@ -323,7 +324,7 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 	var body io.Reader
 	contentType := ""
 	if b, ok := in["body"]; ok && b != nil {
-		data, err := json.Marshal(b)
+		data, err := jsonenc.Marshal(b)
 		if err != nil {
 			return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: body is not JSON-encodable: " + err.Error()}
 		}
@@ -359,7 +360,11 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		}
 		body, contentType = bytes.NewReader(data), ct
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	rctx := ctx // the request's: it names the connection to the egress guard and the credential check
+	if conn != nil {
+		rctx = egress.WithCaller(withCredentials(ctx, conn), "connection "+conn.Name)
+	}
+	req, err := http.NewRequestWithContext(rctx, method, u.String(), body)
 	if err != nil {
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: " + err.Error()}
 	}
@@ -377,7 +382,6 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		if err := c.authorize(ctx, req, conn); err != nil {
 			return nil, err
 		}
-		req = req.WithContext(egress.WithCaller(withCredentials(req.Context(), conn), "connection "+conn.Name))
 	}
 	if h, ok := in["headers"].(map[string]any); ok {
 		for k, v := range h {

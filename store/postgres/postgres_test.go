@@ -88,3 +88,19 @@ func TestPayloadSealing(t *testing.T) {
 		return storetest.SealFixture{Store: s, DB: db, Other: open}
 	})
 }
+
+// Concurrent finished runs, some of them duplicates, through the shared
+// group committer (eight of them on PostgreSQL).
+func TestGroupCommit(t *testing.T) {
+	pg := pgtest.Shared(t)
+	s, err := postgres.Open(context.Background(), pg.NewDatabase(t), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for round := 0; round < 3; round++ {
+		storetest.ConcurrentInsertRuns(t, s, 64, 4, nil)
+	}
+	c, w := s.CommitStats()
+	t.Logf("%d writes in %d commits", w, c)
+}

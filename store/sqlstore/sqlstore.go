@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -49,12 +50,14 @@ type Store struct {
 	river *river.Client[*sql.Tx]
 	live  *liveness
 
-	batch  chan *writeReq
-	done   chan struct{}
-	wg     sync.WaitGroup
-	qs     map[string]string
-	stmts  map[string]*sql.Stmt
-	linger time.Duration
+	batch   chan *writeReq
+	done    chan struct{}
+	commits atomic.Uint64 // transactions the group committer ran
+	writes  atomic.Uint64 // callers' writes they carried
+	wg      sync.WaitGroup
+	qs      map[string]string
+	stmts   map[string]*sql.Stmt
+	linger  time.Duration
 
 	payload store.PayloadSealer // nil: payloads are stored in the clear
 }
@@ -137,12 +140,19 @@ func (s *Store) q(query string) string {
 type writeReq struct {
 	fn   func(tx *sql.Tx) error
 	done chan error
+	// rows, when set, is what fn inserts: in a batch of several callers
+	// the committer inserts all their rows together instead of calling fn.
+	rows *runRows
 }
 
 // write runs fn in a transaction shared with other concurrent writers
 // (group commit): one fsync serves many callers. It returns once committed.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	req := &writeReq{fn: fn, done: make(chan error, 1)}
+	return s.writeReq(ctx, &writeReq{fn: fn})
+}
+
+func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
+	req.done = make(chan error, 1)
 	select {
 	case s.batch <- req:
 	case <-s.done:
@@ -156,6 +166,12 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return s.wrap(ctx.Err(), "write not confirmed before the deadline")
 	}
 }
+
+// inTx: the hot writes run their statements under their caller's context
+// without its cancellation. They run inside the committer's transaction,
+// begun without one; and the SQLite driver starts a watcher goroutine for
+// every statement whose context can be canceled. A caller that gives up
+// stops waiting (write), as before: its write may still commit.
 
 func (s *Store) batcher(max int) {
 	defer s.wg.Done()
@@ -203,17 +219,33 @@ func (s *Store) batcher(max int) {
 	}
 }
 
+// commit writes reqs in one transaction and answers each caller once it
+// has committed. Finished runs (InsertRuns) of all callers go into the
+// same multi-row INSERTs; the other writes run one after the other.
 func (s *Store) commit(reqs []*writeReq) {
 	ctx := context.Background()
+	s.commits.Add(1)
+	s.writes.Add(uint64(len(reqs)))
 	if len(reqs) > 1 {
 		tx, err := s.w.BeginTx(ctx, nil)
 		if err == nil {
 			ok := true
+			var merged runRows
 			for _, r := range reqs {
+				if r.rows != nil {
+					merged.runs = append(merged.runs, r.rows.runs...)
+					merged.ps = append(merged.ps, r.rows.ps...)
+					merged.attempts = append(merged.attempts, r.rows.attempts...)
+					merged.aps = append(merged.aps, r.rows.aps...)
+					continue
+				}
 				if err = r.fn(tx); err != nil {
 					ok = false
 					break
 				}
+			}
+			if ok && len(merged.runs) > 0 {
+				ok = s.insertRunRows(ctx, tx, &merged) == nil
 			}
 			if ok {
 				if err = tx.Commit(); err == nil {
@@ -297,6 +329,11 @@ func (s *Store) classify(err error) string {
 	}
 	return weft.EInternal
 }
+
+// CommitStats reports how many transactions the group committer has run
+// and how many callers' writes they carried (writes / commits is the mean
+// batch). A batch that fails and is retried write by write counts once.
+func (s *Store) CommitStats() (commits, writes uint64) { return s.commits.Load(), s.writes.Load() }
 
 // Close stops the batcher after draining queued writes, then closes pools.
 func (s *Store) Close() error {
@@ -603,6 +640,7 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*sto
 		return nil, false, err
 	}
 	fn := func(tx *sql.Tx) error {
+		ctx := context.WithoutCancel(ctx) // see inTx
 		if err := s.insertRun(ctx, tx, r, p); err != nil {
 			if s.isUniq(err) {
 				return errDuplicate
@@ -781,6 +819,7 @@ func (s *Store) UpdateRun(ctx context.Context, r *store.Run, attempts []store.At
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
+		ctx := context.WithoutCancel(ctx) // see inTx
 		st, err := s.stmt(ctx, tx, runUpdate)
 		if err != nil {
 			return err
@@ -824,31 +863,44 @@ func (s *Store) InsertRuns(ctx context.Context, runs []store.LoggedRun) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		var args []any // reused for each statement
-		for rs, rp := runs, ps; len(rs) > 0; {
-			n := min(len(rs), runsPerInsert)
-			st, err := s.stmt(ctx, tx, runInserts[n])
-			if err != nil {
-				return err
-			}
-			args = args[:0]
-			for i, lr := range rs[:n] {
-				args = runArgs(args, lr.Run, rp[i])
-			}
-			if _, err := st.ExecContext(ctx, args...); err != nil {
-				if s.isUniq(err) {
-					if n == 1 {
-						return weft.Errorf(weft.EConflict, "run %s is already recorded", rs[0].Run.ID)
-					}
-					return weft.Errorf(weft.EConflict, "a run of this batch (%s ... %s) is already recorded", rs[0].Run.ID, rs[n-1].Run.ID)
-				}
-				return s.wrap(err, "insert runs")
-			}
-			rs, rp = rs[n:], rp[n:]
+	rows := &runRows{runs: runs, ps: ps, attempts: attempts, aps: ap}
+	return s.writeReq(ctx, &writeReq{fn: func(tx *sql.Tx) error { return s.insertRunRows(context.WithoutCancel(ctx), tx, rows) }, rows: rows})
+}
+
+// runRows are finished runs and their attempts, ready to insert. The
+// group committer merges the runRows of every caller in a batch into the
+// same multi-row INSERTs.
+type runRows struct {
+	runs     []store.LoggedRun
+	ps       []runPayload
+	attempts []store.Attempt
+	aps      []attemptPayload
+}
+
+func (s *Store) insertRunRows(ctx context.Context, tx *sql.Tx, r *runRows) error {
+	args := make([]any, 0, min(len(r.runs), runsPerInsert)*16) // reused for each statement
+	for rs, rp := r.runs, r.ps; len(rs) > 0; {
+		n := min(len(rs), runsPerInsert)
+		st, err := s.stmt(ctx, tx, runInserts[n])
+		if err != nil {
+			return err
 		}
-		return s.insertAttempts(ctx, tx, attempts, ap)
-	})
+		args = args[:0]
+		for i, lr := range rs[:n] {
+			args = runArgs(args, lr.Run, rp[i])
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			if s.isUniq(err) {
+				if n == 1 {
+					return weft.Errorf(weft.EConflict, "run %s is already recorded", rs[0].Run.ID)
+				}
+				return weft.Errorf(weft.EConflict, "a run of this batch (%s ... %s) is already recorded", rs[0].Run.ID, rs[n-1].Run.ID)
+			}
+			return s.wrap(err, "insert runs")
+		}
+		rs, rp = rs[n:], rp[n:]
+	}
+	return s.insertAttempts(ctx, tx, r.attempts, r.aps)
 }
 
 // SetRunStatus implements store.Store.
@@ -923,9 +975,11 @@ func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, as []store.Attem
 			return err
 		}
 		args := make([]any, 0, n*20)
+		var bx boxes // the columns neighbouring attempts share, boxed once
 		for i, a := range as[:n] {
 			p := ps[i]
-			args = append(args, a.RunID, a.Flow, a.Version, a.StepID, a.StepKey, a.Kind, a.Attempt, a.TriggerKind, a.Status, nullStr(a.Worker),
+			args = append(args, bx.runID.of(a.RunID), bx.flow.of(a.Flow), a.Version, a.StepID, a.StepKey, a.Kind, a.Attempt,
+				bx.trigger.of(a.TriggerKind), bx.status.of(a.Status), bx.worker.ofNull(a.Worker),
 				micros(a.StartedAt), micros(a.FinishedAt), a.DurationUS, a.InputSize, a.OutputSize,
 				nullStr(a.ErrorClass), p.emsg, p.input, p.output, p.checkpoint)
 		}
@@ -935,6 +989,31 @@ func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, as []store.Attem
 		as, ps = as[n:], ps[n:]
 	}
 	return nil
+}
+
+// boxes keep the last value of a few string columns as an interface
+// value: a statement's attempts mostly belong to one run, so most
+// arguments reuse the previous row's box instead of allocating their own.
+type boxes struct{ runID, flow, trigger, status, worker box }
+
+type box struct {
+	s string
+	v any
+}
+
+func (b *box) of(s string) any {
+	if b.v == nil || b.s != s {
+		b.s, b.v = s, s
+	}
+	return b.v
+}
+
+// ofNull is nullStr(s), boxed once.
+func (b *box) ofNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return b.of(s)
 }
 
 var attemptInserts = multiRowInserts("step_attempts", attemptCols, attemptsPerInsert)
@@ -975,7 +1054,7 @@ func (s *Store) AppendAttempts(ctx context.Context, as []store.Attempt) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error { return s.insertAttempts(ctx, tx, as, ps) })
+	return s.write(ctx, func(tx *sql.Tx) error { return s.insertAttempts(context.WithoutCancel(ctx), tx, as, ps) })
 }
 
 // Checkpoint implements store.Store.
@@ -985,6 +1064,7 @@ func (s *Store) Checkpoint(ctx context.Context, runID string, as []store.Attempt
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
+		ctx := context.WithoutCancel(ctx) // see inTx
 		st, err := s.stmt(ctx, tx, runStart)
 		if err != nil {
 			return err

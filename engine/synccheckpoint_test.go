@@ -1,0 +1,78 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/store"
+)
+
+// A sync run that fails keeps the checkpoints of the steps it completed
+// (their outputs are counted, not encoded, while the run goes well), so a
+// replay resumes at the failed step and does not call the first sink again.
+func TestFailedSyncRunKeepsCheckpoints(t *testing.T) {
+	e := newEngine(t)
+	first := newSink(t, func(int64, *http.Request) (int, http.Header, string) { return 200, nil, `{"id":"<7>"}` })
+	second := newSink(t, func(int64, *http.Request) (int, http.Header, string) { return 400, nil, `{"error":"bad"}` })
+	deploy(t, e, `
+name: syncfail
+trigger: {webhook: {}}
+steps:
+  - id: shape
+    set: {n: =trigger.body.n, tag: "a<b"}
+  - id: one
+    call: http.request
+    connection: local
+    with: {method: POST, url: "`+first.URL+`", body: =steps.shape}
+  - id: two
+    call: http.request
+    connection: local
+    with: {method: POST, url: "`+second.URL+`", body: {id: =steps.one.body.id}}
+`)
+	res, err := e.Trigger(context.Background(), engine.Event{Flow: "syncfail", Kind: "webhook", Body: map[string]any{"n": 2.0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.Status != store.RunDead || res.Run.FailedStep != "two" {
+		t.Fatalf("%+v", res.Run)
+	}
+	as, err := e.Store().ListAttempts(context.Background(), res.Run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range as {
+		if a.StepKey == "shape" {
+			if want := len(`{"n":2,"tag":"a\u003cb"}`); a.OutputSize != want {
+				t.Fatalf("shape output size %d, want %d", a.OutputSize, want)
+			}
+		}
+	}
+	raw, err := e.Store().Checkpoints(context.Background(), res.Run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cps := map[string]string{}
+	for k, v := range raw {
+		cps[k] = string(v)
+	}
+	if cps["shape"] != `{"n":2,"tag":"a\u003cb"}` {
+		t.Fatalf("shape checkpoint %q", cps["shape"])
+	}
+	var one map[string]any
+	if err := json.Unmarshal([]byte(cps["one"]), &one); err != nil || one["body"].(map[string]any)["id"] != "<7>" {
+		t.Fatalf("one checkpoint %q", cps["one"])
+	}
+	if _, ok := cps["two"]; ok {
+		t.Fatal("the failed step has a checkpoint")
+	}
+	if _, err := e.Replay(context.Background(), res.Run.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitRun(t, e, res.Run.ID, store.RunDead)
+	if first.calls.Load() != 1 || second.calls.Load() != 2 {
+		t.Fatalf("replay: first sink %d calls (want 1), second %d (want 2)", first.calls.Load(), second.calls.Load())
+	}
+}

@@ -1,0 +1,56 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/weftio/weft/store/sqlite"
+	"github.com/weftio/weft/store/storetest"
+)
+
+// Concurrent sync runs share transactions (their rows in the same
+// multi-row INSERTs), and each caller still gets its own answer. Another
+// connection holds the write lock while the callers start, so they queue
+// up and the committer takes them as batches.
+func TestGroupCommit(t *testing.T) {
+	dir := t.TempDir()
+	s, err := sqlite.Open(context.Background(), dir, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	blocker, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "weft.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Close()
+	c0, w0 := s.CommitStats()
+	for _, dup := range []int{0, 4, 0} { // a duplicate fails its batch: each write is retried alone
+		storetest.ConcurrentInsertRuns(t, s, 64, dup, func() func() {
+			conn, err := blocker.Conn(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+				t.Fatal(err)
+			}
+			return func() {
+				time.Sleep(500 * time.Millisecond) // the callers queue behind the lock
+				if _, err := conn.ExecContext(context.Background(), "COMMIT"); err != nil {
+					t.Error(err)
+				}
+				conn.Close()
+			}
+		})
+	}
+	c1, w1 := s.CommitStats()
+	t.Logf("%d writes in %d commits", w1-w0, c1-c0)
+	if w1-w0 != 3*(1+64)+4 || c1-c0 > (w1-w0)/4 {
+		t.Fatalf("%d writes in %d commits: the committer did not batch queued writers", w1-w0, c1-c0)
+	}
+}
