@@ -148,7 +148,6 @@ func shop(f *apimFixture) {
 	f.mustPut("shop", `{"title": "Shop", "versions": [{"name": "v1", "flows": [{"flow": "get-order", "version": 1}, {"flow": "create-order", "version": 1}]}]}`)
 }
 
-
 func problemPaths(m map[string]any) []string {
 	e, _ := m["error"].(map[string]any)
 	ps, _ := e["problems"].([]any)

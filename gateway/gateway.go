@@ -69,10 +69,10 @@ type Server struct {
 	cfg      Config
 	r        chi.Router
 	guard    *guard
-	table    []Route     // the /api route table with each route's permission
-	hasUsers atomic.Bool // a local user exists: authentication is required
+	table    []Route       // the /api route table with each route's permission
+	hasUsers atomic.Bool   // a local user exists: authentication is required
 	apim     *apim.Service // API products (nil: the store keeps none)
-	ownKeys  Sealer      // seals single-sign-on flow cookies when Keys is nil
+	ownKeys  Sealer        // seals single-sign-on flow cookies when Keys is nil
 }
 
 // New builds the router.
