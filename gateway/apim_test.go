@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -468,4 +469,21 @@ func stringOf(v any) string {
 		}
 	}
 	return b.String()
+}
+
+// A test run of an api flow takes path parameters as input.params.
+func TestAPIFlowTestRunTakesParams(t *testing.T) {
+	f := newAPIMFixture(t, gateway.Config{})
+	body, _ := jsonBody(map[string]any{"source": getOrderV1, "input": map[string]any{"params": map[string]any{"id": "77"}}})
+	code, out, _ := call(t, "POST", f.srv.URL+"/api/flows/test", body, nil)
+	resp, _ := out["response"].(map[string]any)
+	rb, _ := resp["body"].(map[string]any)
+	if code != 200 || out["status"] != "succeeded" || rb["id"] != "77" {
+		t.Fatalf("%d %v", code, out)
+	}
+}
+
+func jsonBody(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
 }
