@@ -3,6 +3,8 @@ package apim
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/weftio/weft/flow"
 )
 
 // OpenAPI is the OpenAPI 3.1 document of a product version, built from its
@@ -19,9 +21,18 @@ func (rs *Routes) OpenAPI(serverURL string) ([]byte, error) {
 		info["description"] = p.Description
 	}
 	paths := map[string]any{}
+	schemas := map[string]any{"Error": errorSchema}
 	for _, rt := range rs.List {
 		a := rt.API
-		op := map[string]any{"operationId": operationID(rt.Flow), "responses": responses(rt)}
+		id := operationID(rt.Flow)
+		// named registers a schema as a component and refers to it: client
+		// generators name their types after components.
+		named := func(s *flow.JSONSchema, place string) map[string]any {
+			name := componentName(id + "_" + place)
+			schemas[name] = hoist(s.Doc, name, schemas)
+			return map[string]any{"$ref": "#/components/schemas/" + name}
+		}
+		op := map[string]any{"operationId": id, "responses": responses(rt, named)}
 		if a.Summary != "" {
 			op["summary"] = a.Summary
 		}
@@ -29,26 +40,30 @@ func (rs *Routes) OpenAPI(serverURL string) ([]byte, error) {
 			op["deprecated"] = true
 		}
 		var params []any
+		var pathDoc map[string]any
+		if a.Request.Path != nil {
+			pathDoc = hoist(a.Request.Path.Doc, componentName(id+"_path"), schemas)
+		}
 		for _, name := range a.Params {
 			s := map[string]any{"type": "string"}
-			if a.Request.Path != nil {
-				if ps := prop(a.Request.Path, name); ps != nil {
+			if props, _ := pathDoc["properties"].(map[string]any); props != nil {
+				if ps, ok := props[name].(map[string]any); ok {
 					s = ps
 				}
 			}
 			params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": s})
 		}
 		if a.Request.Query != nil {
-			params = append(params, objectParams(a.Request.Query.Doc, "query")...)
+			params = append(params, objectParams(hoist(a.Request.Query.Doc, componentName(id+"_query"), schemas), "query")...)
 		}
 		if a.Request.Headers != nil {
-			params = append(params, objectParams(a.Request.Headers.Doc, "header")...)
+			params = append(params, objectParams(hoist(a.Request.Headers.Doc, componentName(id+"_headers"), schemas), "header")...)
 		}
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
 		if a.Request.Body != nil {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": a.Request.Body.Doc}}}
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": named(a.Request.Body, "request")}}}
 		}
 		item, _ := paths[a.Path].(map[string]any)
 		if item == nil {
@@ -58,24 +73,11 @@ func (rs *Routes) OpenAPI(serverURL string) ([]byte, error) {
 		item[strings.ToLower(a.Method)] = op
 	}
 	doc := map[string]any{
-		"openapi": "3.1.0",
-		"info":    info,
-		"servers": []any{map[string]any{"url": serverURL}},
-		"paths":   paths,
-		"components": map[string]any{"schemas": map[string]any{"Error": map[string]any{
-			"type": "object", "required": []any{"error"},
-			"properties": map[string]any{"error": map[string]any{
-				"type": "object", "required": []any{"code", "message"},
-				"properties": map[string]any{
-					"code":    map[string]any{"type": "string"},
-					"message": map[string]any{"type": "string"},
-					"problems": map[string]any{"type": "array", "items": map[string]any{
-						"type":       "object",
-						"properties": map[string]any{"path": map[string]any{"type": "string", "description": "JSON pointer into {path, query, headers, body}"}, "message": map[string]any{"type": "string"}},
-					}},
-				},
-			}},
-		}}},
+		"openapi":    "3.1.0",
+		"info":       info,
+		"servers":    []any{map[string]any{"url": serverURL}},
+		"paths":      paths,
+		"components": map[string]any{"schemas": schemas},
 	}
 	return json.MarshalIndent(doc, "", "  ")
 }
@@ -106,10 +108,10 @@ func objectParams(doc map[string]any, in string) []any {
 	return out
 }
 
-func responses(rt *Route) map[string]any {
+func responses(rt *Route, named func(*flow.JSONSchema, string) map[string]any) map[string]any {
 	out := map[string]any{}
-	for status, s := range rt.API.Responses {
-		out[status] = map[string]any{"description": "status " + status, "content": map[string]any{"application/json": map[string]any{"schema": s.Doc}}}
+	for _, status := range sortedKeysOf(rt.API.Responses) {
+		out[status] = map[string]any{"description": "status " + status, "content": map[string]any{"application/json": map[string]any{"schema": named(rt.API.Responses[status], "response_"+status)}}}
 	}
 	if len(out) == 0 {
 		out["200"] = map[string]any{"description": "the flow's response"}
@@ -120,6 +122,32 @@ func responses(rt *Route) map[string]any {
 			out[status] = map[string]any{"description": d, "content": errRef}
 		}
 	}
+	return out
+}
+
+// errorSchema is the shape of every refusal: the weft error with its
+// problems, each a JSON pointer and a message.
+var errorSchema = map[string]any{
+	"type": "object", "required": []any{"error"},
+	"properties": map[string]any{"error": map[string]any{
+		"type": "object", "required": []any{"code", "message"},
+		"properties": map[string]any{
+			"code":    map[string]any{"type": "string"},
+			"message": map[string]any{"type": "string"},
+			"problems": map[string]any{"type": "array", "items": map[string]any{
+				"type":       "object",
+				"properties": map[string]any{"path": map[string]any{"type": "string", "description": "JSON pointer into {path, query, headers, body}"}, "message": map[string]any{"type": "string"}},
+			}},
+		},
+	}},
+}
+
+func sortedKeysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sortStrings(out)
 	return out
 }
 

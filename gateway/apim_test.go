@@ -487,3 +487,24 @@ func jsonBody(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
 }
+
+// The base path is configurable; one that would shadow Weft's own routes
+// is refused.
+func TestAPIBasePath(t *testing.T) {
+	f := newAPIMFixture(t, gateway.Config{APIBasePath: "/public/apis"})
+	shop(f)
+	if code, out, _ := call(t, "GET", f.srv.URL+"/public/apis/shop/v1/orders/5", "", nil); code != 200 || out["id"] != "5" {
+		t.Fatalf("%d %v", code, out)
+	}
+	if doc := loadOpenAPI(t, f.srv.URL+"/public/apis/shop/v1/openapi.json"); doc.Servers[0].URL != "/public/apis/shop/v1" {
+		t.Fatalf("servers: %v", doc.Servers[0].URL)
+	}
+	if code, _, _ := call(t, "GET", f.srv.URL+"/apis/shop/v1/orders/5", "", nil); code != 404 {
+		t.Fatalf("the default base still answers: %d", code)
+	}
+	for _, bad := range []string{"/api", "/hooks/x", "apis", "/", "/A", "/a/b/c/d/e"} {
+		if gateway.CheckAPIBasePath(bad) == nil {
+			t.Errorf("base path %q accepted", bad)
+		}
+	}
+}

@@ -25,9 +25,9 @@ const DefaultAPIBasePath = "/apis"
 
 var apiBaseRe = regexp.MustCompile(`^(/[a-z0-9][a-z0-9._-]{0,62}){1,4}$`)
 
-// checkAPIBase refuses a base path that is not a short absolute path or
+// CheckAPIBasePath refuses a base path that is not a short absolute path or
 // that would shadow Weft's own routes.
-func checkAPIBase(base string) error {
+func CheckAPIBasePath(base string) error {
 	if !apiBaseRe.MatchString(base) {
 		return weft.Errorf(weft.EInvalid, "api base path %q: 1 to 4 lower-case segments such as /apis", clip(base, 80))
 	}
@@ -42,7 +42,7 @@ func checkAPIBase(base string) error {
 
 func (s *Server) ingressRoutes(r chi.Router) {
 	base := s.cfg.APIBasePath
-	if err := checkAPIBase(base); err != nil {
+	if err := CheckAPIBasePath(base); err != nil {
 		s.log.Error("api_base_path ignored", "err", err)
 		base, s.cfg.APIBasePath = DefaultAPIBasePath, DefaultAPIBasePath
 	}

@@ -332,7 +332,7 @@ func serve(args []string, stderr io.Writer) error {
 			log.Warn("debug server stopped", "err", http.ListenAndServe(cfg.DebugAddr, mux))
 		}()
 	}
-	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImport, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, Console: web.Dist()}
+	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImport, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, APIBasePath: cfg.APIBasePath, Console: web.Dist()}
 	if ids, ok := unwrapStore(eng.Store()).(store.Identities); ok {
 		gwCfg.Directory = access.NewDirectory(ids) // local users, personal access tokens, service accounts
 		if t := cfg.CredentialCacheTTL; t != nil {
