@@ -41,6 +41,7 @@ import (
 type Config struct {
 	MaxBodyBytes   int64                            // webhook and API body limit (default 10 MiB)
 	APIBasePath    string                           // where API products are served: {base}/{product}/{version}/… (default /apis)
+	Products       store.Products                   // API products (nil: the engine's store, when it keeps them; else /apis and /api/products are off)
 	MaxImportBytes int64                            // POST /api/connectors/import body limit (default 64 MiB)
 	Secret         func(name string) (string, bool) // named secrets (signatures)
 	APIToken       string                           // if set, /api, /metrics (and /mcp, through MCPAuth) require "Authorization: Bearer <token>"
@@ -121,8 +122,11 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "store": e.Store().Dialect()})
 	})
 	r.Post("/hooks/{flow}", s.hook)
-	if ps, ok := e.Store().(store.Products); ok {
-		s.apim = apim.NewService(ps, e)
+	if cfg.Products == nil {
+		cfg.Products, _ = e.Store().(store.Products)
+	}
+	if cfg.Products != nil {
+		s.apim = apim.NewService(cfg.Products, e)
 		s.ingressRoutes(r)
 	}
 	if cfg.Sandbox != nil {

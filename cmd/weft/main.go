@@ -343,6 +343,9 @@ func serve(args []string, stderr io.Writer) error {
 		}
 	}
 	gwCfg.Keys = eng.Keys()
+	if ps, ok := unwrapStore(eng.Store()).(store.Products); ok {
+		gwCfg.Products = ps // API products (/apis, /api/products)
+	}
 	if ss, ok := unwrapStore(eng.Store()).(store.Sessions); ok {
 		// Console sessions survive a restart and are shared by every
 		// process on the same database.
