@@ -285,3 +285,12 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 		t.Fatalf("%s", data)
 	}
 }
+
+// A problem quoting a huge value is clipped.
+func TestProblemMessagesAreBounded(t *testing.T) {
+	f := apiFlow(t, "m", "POST", "/m", "    request:\n      body: {type: object, properties: {s: {type: string, pattern: \"^a$\"}}}\n")
+	ps := (&Route{API: f.Trigger.API}).ValidateRequest(Request{RawBody: []byte(`{"s": "` + strings.Repeat("b", 100000) + `"}`)})
+	if len(ps) != 1 || ps[0].Path != "/body/s" || len(ps[0].Message) > maxMessage+10 {
+		t.Fatalf("%d problems, message of %d bytes", len(ps), len(ps[0].Message))
+	}
+}

@@ -23,6 +23,9 @@ import (
 // MaxProblems is the most problems one refusal lists.
 const MaxProblems = 50
 
+// maxMessage bounds one problem's message (it may quote the value).
+const maxMessage = 300
+
 // Request is what request validation reads.
 type Request struct {
 	Params  map[string]string
@@ -70,7 +73,7 @@ func (rt *Route) ValidateRequest(req Request) []weft.Problem {
 		if len(bytes.TrimSpace(req.RawBody)) == 0 {
 			out = append(out, weft.Problem{Path: "/body", Message: "a JSON body is required"})
 		} else if v, err := jsonschema.UnmarshalJSON(bytes.NewReader(req.RawBody)); err != nil {
-			out = append(out, weft.Problem{Path: "/body", Message: "the body is not JSON"})
+			out = append(out, weft.Problem{Path: "/body", Message: "the body is not JSON: " + clip(err.Error(), maxMessage)})
 		} else {
 			out = append(out, problems("/body", s.Validate(v))...)
 		}
@@ -211,7 +214,8 @@ func problems(prefix string, err error) []weft.Problem {
 				}
 				return
 			}
-			out = append(out, weft.Problem{Path: ptr, Message: e.ErrorKind.LocalizedString(printer)})
+			// Messages quote the offending value: keep them short.
+			out = append(out, weft.Problem{Path: ptr, Message: clip(e.ErrorKind.LocalizedString(printer), maxMessage)})
 			return
 		}
 		for _, c := range e.Causes {

@@ -79,7 +79,9 @@ func BenchmarkIngress(b *testing.B) {
 	if rec := serve("PUT", "/api/products/shop", `{"versions": [{"name": "v1", "flows": [{"flow": "api-order", "version": 1}]}]}`, nil); rec.Code != 200 {
 		b.Fatalf("product: %d %s", rec.Code, rec.Body)
 	}
-	hook := func() { serve("POST", "/hooks/hook-order?tenant=acme&priority=3", benchBody, map[string]string{"X-Request-Id": "req-12345678"}) }
+	hook := func() {
+		serve("POST", "/hooks/hook-order?tenant=acme&priority=3", benchBody, map[string]string{"X-Request-Id": "req-12345678"})
+	}
 	route := func() {
 		serve("POST", "/apis/shop/v1/tenants/acme/orders?priority=3", benchBody, map[string]string{"X-Request-Id": "req-12345678"})
 	}

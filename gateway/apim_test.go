@@ -204,6 +204,8 @@ func TestAPIRefusalsStartNoRun(t *testing.T) {
 		{"short header", "POST", "/apis/shop/v1/orders", `{"sku": "a", "qty": 1}`, map[string]string{"X-Tenant": "a"}, 400, []string{"/headers/X-Tenant"}, ""},
 		{"no body", "POST", "/apis/shop/v1/orders", "", map[string]string{"X-Tenant": "acme"}, 400, []string{"/body"}, ""},
 		{"not JSON", "POST", "/apis/shop/v1/orders", `{"sku":`, map[string]string{"X-Tenant": "acme"}, 400, []string{"/body"}, ""},
+		{"too deep", "POST", "/apis/shop/v1/orders", strings.Repeat("[", 300) + strings.Repeat("]", 300), map[string]string{"X-Tenant": "acme"}, 400, []string{"/body"}, ""},
+		{"not UTF-8", "POST", "/apis/shop/v1/orders", "{\"sku\": \"\xff\", \"qty\": 1}", map[string]string{"X-Tenant": "acme"}, 400, []string{"/body"}, ""},
 		{"oversized body", "POST", "/apis/shop/v1/orders", `{"sku": "` + strings.Repeat("x", 2000) + `", "qty": 1}`, map[string]string{"X-Tenant": "acme"}, 413, nil, ""},
 		{"unknown route", "GET", "/apis/shop/v1/customers/1", "", nil, 404, nil, ""},
 		{"trailing slash", "GET", "/apis/shop/v1/orders/1/", "", nil, 404, nil, ""},

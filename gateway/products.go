@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/weftio/weft/apim"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/internal/bounded"
 	"github.com/weftio/weft/store"
 )
 
@@ -151,6 +153,15 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeErr(w, err)
 		return
+	}
+	// The body's structure is bounded (depth, values, UTF-8) before the
+	// validator walks it, as every JSON body is.
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := bounded.CheckJSON("body", raw, bodyLimits); err != nil {
+			writeErr(w, &weft.Error{Code: weft.EInvalid, Message: "the request does not match " + rt.API.Method + " " + rt.API.Path,
+				Problems: []weft.Problem{{Path: "/body", Message: weft.Message(err)}}})
+			return
+		}
 	}
 	if probs := rt.ValidateRequest(apim.Request{Params: params, Query: r.URL.Query(), Header: r.Header, RawBody: raw}); len(probs) > 0 {
 		writeErr(w, &weft.Error{Code: weft.EInvalid, Message: "the request does not match " + rt.API.Method + " " + rt.API.Path, Problems: probs})
