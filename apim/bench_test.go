@@ -48,9 +48,14 @@ func BenchmarkRequestChecks(b *testing.B) {
 
 func apiFlowB(b *testing.B, name, method, path, request string) *flow.Flow {
 	b.Helper()
-	f, err := flow.Parse("t.yaml", []byte("name: "+name+"\ntrigger:\n  api:\n    method: "+method+"\n    path: \""+path+"\"\n"+request+"steps:\n  - respond: {status: 200}\n"))
+	f, err := parseAPIFlow(method, path, request)
 	if err != nil {
 		b.Fatal(err)
 	}
+	f.Name = name
 	return f
+}
+
+func parseAPIFlow(method, path, request string) (*flow.Flow, error) {
+	return flow.Parse("t.yaml", []byte("name: f\ntrigger:\n  api:\n    method: "+method+"\n    path: \""+path+"\"\n"+request+"steps:\n  - respond: {status: 200}\n"))
 }
