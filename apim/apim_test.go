@@ -74,6 +74,7 @@ func TestMatch(t *testing.T) {
 		{"GET", "/orders/7", "get", map[string]string{"id": "7"}, nil},
 		{"DELETE", "/orders/7", "del", map[string]string{"id": "7"}, nil},
 		{"GET", "/orders/7/lines/2", "line", map[string]string{"id": "7", "n": "2"}, nil},
+		{"GET", "/orders/a%2Fb%20c", "get", map[string]string{"id": "a/b c"}, nil},
 		{"GET", "/", "root", map[string]string{}, nil},
 		{"PUT", "/orders/7", "", nil, []string{"GET", "DELETE"}},
 		{"DELETE", "/orders", "", nil, []string{"GET", "POST"}},

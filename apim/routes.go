@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -122,7 +123,8 @@ func (rs *Routes) add(rt *Route) (err error) {
 	return nil
 }
 
-// Match finds the route for method and path (the part after the version):
+// Match finds the route for method and path (the part after the version,
+// escaped or not):
 // the route and its path parameters; or, when the path exists under other
 // methods, those methods (405); or nothing (404).
 func (rs *Routes) Match(method, path string) (rt *Route, params map[string]string, allow []string) {
@@ -131,7 +133,13 @@ func (rs *Routes) Match(method, path string) (rt *Route, params map[string]strin
 		if rt = rs.byKey[method+" "+pattern]; rt != nil {
 			params = make(map[string]string, len(rctx.URLParams.Keys))
 			for i, k := range rctx.URLParams.Keys {
-				params[k] = rctx.URLParams.Values[i]
+				// The path may arrive escaped (chi routes on RawPath when
+				// the URL has one): a parameter is its decoded value.
+				v := rctx.URLParams.Values[i]
+				if u, err := url.PathUnescape(v); err == nil {
+					v = u
+				}
+				params[k] = v
 			}
 			return rt, params, nil
 		}

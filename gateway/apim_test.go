@@ -197,6 +197,7 @@ func TestAPIRefusalsStartNoRun(t *testing.T) {
 		allow                    string
 	}{
 		{"bad path parameter", "GET", "/apis/shop/v1/orders/abc", "", nil, 400, []string{"/path/id"}, ""},
+		{"escaped path parameter", "GET", "/apis/shop/v1/orders/1%2F2", "", nil, 400, []string{"/path/id"}, ""},
 		{"bad query types", "GET", "/apis/shop/v1/orders/1?expand=maybe&limit=0", "", nil, 400, []string{"/query/expand", "/query/limit"}, ""},
 		{"non-integer query", "GET", "/apis/shop/v1/orders/1?limit=1.5", "", nil, 400, []string{"/query/limit"}, ""},
 		{"body and header problems", "POST", "/apis/shop/v1/orders", `{"qty": 0, "extra": 1, "items": [{"n": 1}, {"n": "x"}]}`, nil, 400,
