@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,14 +21,12 @@ import (
 type fakeFlows map[string]*flow.Flow
 
 func (f fakeFlows) Flow(_ context.Context, name string, version int) (*flow.Flow, store.FlowVersion, error) {
-	fl, ok := f[name+"@"+itoaT(version)]
+	fl, ok := f[name+"@"+strconv.Itoa(version)]
 	if !ok {
 		return nil, store.FlowVersion{}, weft.Errorf(weft.ENotFound, "no flow %s version %d", name, version)
 	}
 	return fl, store.FlowVersion{Name: name, Version: version, Namespace: fl.Namespace}, nil
 }
-
-func itoaT(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+n))) }
 
 func mustFlow(t *testing.T, src string) *flow.Flow {
 	t.Helper()

@@ -73,7 +73,7 @@ func (s *Service) List(ctx context.Context) ([]*Product, error) {
 	return out, nil
 }
 
-// Save checks a product, compiles every version (so a pin to a missing
+// Save checks a product, compiles every version but retired ones (so a pin to a missing
 // flow version or a clash is refused now, not on the first call) and
 // stores it. p.Revision > 0 makes the save conditional on it.
 func (s *Service) Save(ctx context.Context, p *Product) (*Product, error) {
@@ -84,6 +84,9 @@ func (s *Service) Save(ctx context.Context, p *Product) (*Product, error) {
 		return nil, err
 	}
 	for i := range p.Versions {
+		if p.Versions[i].Status == StatusRetired {
+			continue // never served again: its pins need not hold
+		}
 		if _, err := Compile(ctx, s.flows, p, &p.Versions[i]); err != nil {
 			return nil, err
 		}
