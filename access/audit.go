@@ -48,6 +48,9 @@ const (
 	ActionSettingsChange   = "settings.change"
 	ActionAuditPurge       = "audit.purge"
 	ActionNamespaceCreate  = "namespace.create"
+	ActionProductCreate    = "product.create"
+	ActionProductUpdate    = "product.update" // pins, deprecation, retirement: every change of a product
+	ActionProductDelete    = "product.delete"
 
 	ActionUserCreate           = "user.create"
 	ActionUserDisable          = "user.disable"
@@ -65,7 +68,8 @@ func Actions() []string {
 		ActionConnectorImport, ActionSecretsRotate, ActionMCPKeyCreate, ActionMCPKeyRevoke, ActionRunReplay, ActionRunCancel,
 		ActionDLQReplay, ActionAlertAck, ActionSignIn, ActionSignInFailed, ActionSignInLocked, ActionSignOut, ActionRoleChange,
 		ActionSettingsChange, ActionAuditPurge, ActionNamespaceCreate, ActionUserCreate, ActionUserDisable, ActionUserPasswordReset,
-		ActionTokenCreate, ActionTokenRevoke, ActionServiceAccountCreate, ActionServiceAccountRevoke}
+		ActionTokenCreate, ActionTokenRevoke, ActionServiceAccountCreate, ActionServiceAccountRevoke,
+		ActionProductCreate, ActionProductUpdate, ActionProductDelete}
 }
 
 // Entry is one audit-log entry.

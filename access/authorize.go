@@ -29,6 +29,8 @@ const (
 	MonitorRead      = "monitor.read"      // metrics and alerts
 	AlertsAck        = "alerts.ack"        // acknowledge an alert
 	AuditRead        = "audit.read"        // the audit log
+	ProductsRead     = "products.read"     // API products, their versions and pins
+	ProductsWrite    = "products.write"    // create, change (pin, deprecate, retire) and delete API products
 	Self             = "self"              // the caller's own principal and personal access tokens
 )
 
@@ -48,13 +50,13 @@ const DefaultNamespace = "default"
 const AllNamespaces = "*"
 
 var (
-	readPerms = []string{FlowsRead, RunsRead, ConnectionsRead, MCPRead, MappingsRead, MonitorRead, Self}
+	readPerms = []string{FlowsRead, RunsRead, ConnectionsRead, MCPRead, MappingsRead, MonitorRead, ProductsRead, Self}
 	// rolePerms is the one table of what each role may do.
 	rolePerms = map[string][]string{
 		RoleViewer:   readPerms,
 		RoleOperator: append(slices.Clone(readPerms), RunsOperate, AlertsAck),
-		RoleEditor:   append(slices.Clone(readPerms), RunsOperate, AlertsAck, FlowsWrite, ConnectionsWrite, MappingsWrite),
-		RoleAdmin: append(slices.Clone(readPerms), RunsOperate, AlertsAck, FlowsWrite, ConnectionsWrite, MappingsWrite,
+		RoleEditor:   append(slices.Clone(readPerms), RunsOperate, AlertsAck, FlowsWrite, ConnectionsWrite, MappingsWrite, ProductsWrite),
+		RoleAdmin: append(slices.Clone(readPerms), RunsOperate, AlertsAck, FlowsWrite, ConnectionsWrite, MappingsWrite, ProductsWrite,
 			SecretsManage, MembersManage, MCPKeysManage, MCPUse, AuditRead),
 		RoleAgent: {MCPUse, Self},
 	}
@@ -68,7 +70,7 @@ func Roles() []string {
 // Permissions lists every permission, sorted.
 func Permissions() []string {
 	return []string{AlertsAck, AuditRead, ConnectionsRead, ConnectionsWrite, FlowsRead, FlowsWrite, MappingsRead, MappingsWrite,
-		MCPKeysManage, MCPRead, MCPUse, MembersManage, MonitorRead, RunsOperate, RunsRead, SecretsManage, Self}
+		MCPKeysManage, MCPRead, MCPUse, MembersManage, MonitorRead, ProductsRead, ProductsWrite, RunsOperate, RunsRead, SecretsManage, Self}
 }
 
 // RolePermissions returns what a role may do (nil for an unknown role).

@@ -405,6 +405,9 @@ type Event struct {
 	Body    any
 	Headers map[string]string
 	Query   map[string]string
+	// Params are an api trigger's path parameters (trigger.params); nil
+	// for other triggers, whose recorded input then has no params.
+	Params  map[string]string
 	IdemKey string
 	Async   bool
 	// ScheduledAt is the tick a schedule trigger fired for.
@@ -485,6 +488,13 @@ func (ev *Event) input() map[string]any {
 		q[k] = v
 	}
 	in["query"] = q
+	if ev.Params != nil {
+		p := make(map[string]any, len(ev.Params))
+		for k, v := range ev.Params {
+			p[k] = v
+		}
+		in["params"] = p
+	}
 	if !ev.ScheduledAt.IsZero() {
 		in["scheduled_at"] = ev.ScheduledAt.UTC().Format(time.RFC3339Nano)
 	}

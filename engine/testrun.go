@@ -30,6 +30,7 @@ type TestRequest struct {
 	Body    any
 	Headers map[string]string
 	Query   map[string]string
+	Params  map[string]string // an api trigger's path parameters (trigger.params)
 	FromRun string
 	// Divert, when set, may send a call step elsewhere than its
 	// connection (a sandbox): it changes the call in place and reports
@@ -189,7 +190,10 @@ func (e *Engine) TestRun(ctx context.Context, req TestRequest) (*TestResult, err
 			}
 		}
 	} else {
-		ev := Event{Kind: kind, Body: req.Body, Headers: req.Headers, Query: req.Query}
+		ev := Event{Kind: kind, Body: req.Body, Headers: req.Headers, Query: req.Query, Params: req.Params}
+		if kind == flow.TriggerAPI && ev.Params == nil {
+			ev.Params = map[string]string{}
+		}
 		if kind == flow.TriggerSchedule {
 			ev.ScheduledAt = e.now()
 		}

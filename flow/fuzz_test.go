@@ -22,6 +22,8 @@ func FuzzParseFlow(f *testing.F) {
 	f.Add([]byte("name: m\nx: &b {a: 1}\nsteps:\n  - id: s\n    set: {<<: *b, c: =trigger.body.x}\n"))
 	f.Add([]byte(`{"name": "j", "trigger": {"webhook": {}}, "steps": [{"id": "r", "respond": {"body": {"ok": "=trigger.body.ok"}}}]}`))
 	f.Add([]byte("name: order\ntrigger: {webhook: {mode: async, idempotency: {expr: trigger.body.id}}}\nsteps:\n  - id: each\n    foreach: =trigger.body.items\n    do:\n      - id: c\n        call: http.request\n        with: {url: https://x.example, method: POST, body: =item}\n  - if: =size(steps.each) > 2\n    then: [{respond: {status: 201, body: {n: =size(steps.each)}}}]\n    else: [{fail: {message: few}}]\n"))
+	f.Add([]byte("name: a\ntrigger:\n  api: {method: POST, path: \"/o/{id}/x\", request: {path: {type: object, properties: {id: {type: integer}}}, body: {$ref: \"#/$defs/a\", $defs: {a: {type: object}}}}, responses: {\"200\": {type: object}, default: {}}}\nsteps:\n  - respond: {status: 200, body: =trigger.params.id}\n"))
+	f.Add([]byte("name: b\ntrigger:\n  api: {method: GET, path: \"/{a}/{a}\", request: {body: {type: [1]}}}\nsteps:\n  - respond: {status: 200}\n"))
 	f.Add([]byte("name: x\nsteps: [\n"))
 	f.Add([]byte("\xff\xfe"))
 	f.Fuzz(func(t *testing.T, src []byte) {

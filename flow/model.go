@@ -38,6 +38,7 @@ const (
 	TriggerSchedule = "schedule"
 	TriggerManual   = "manual"
 	TriggerPoll     = "poll"
+	TriggerAPI      = "api"
 )
 
 // Trigger starts runs. Exactly one of the kind blocks is set.
@@ -47,6 +48,7 @@ type Trigger struct {
 	Schedule *ScheduleTrigger `json:"schedule,omitempty"`
 	Manual   *ManualTrigger   `json:"manual,omitempty"`
 	Poll     *PollTrigger     `json:"poll,omitempty"`
+	API      *APITrigger      `json:"api,omitempty"`
 }
 
 // PollTrigger polls a list operation for new or updated records; each

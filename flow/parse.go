@@ -288,12 +288,12 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 }
 
 func (p *parser) trigger(n *yaml.Node) Trigger {
-	m := p.fields(n, "trigger", TriggerWebhook, TriggerSchedule, TriggerManual, TriggerPoll)
+	m := p.fields(n, "trigger", TriggerWebhook, TriggerSchedule, TriggerManual, TriggerPoll, TriggerAPI)
 	if len(m) != 1 {
 		if len(m) > 1 {
-			p.errf(n, "trigger must have exactly one of webhook, schedule, manual, poll")
+			p.errf(n, "trigger must have exactly one of webhook, schedule, manual, poll, api")
 		} else if n.Kind == yaml.MappingNode && len(n.Content) == 0 {
-			p.errf(n, "trigger is empty: use webhook, schedule, manual or poll")
+			p.errf(n, "trigger is empty: use webhook, schedule, manual, poll or api")
 		}
 		return Trigger{Kind: TriggerManual, Manual: &ManualTrigger{}}
 	}
@@ -411,6 +411,8 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 				p.errf(pm["max_runs"], "poll.max_runs must be positive")
 			}
 			t.Poll = pt
+		case TriggerAPI:
+			t.API = p.apiTrigger(v)
 		}
 	}
 	return t

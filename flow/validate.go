@@ -209,9 +209,20 @@ func (v *validator) checkRefs(e *Expr, s *Step, sc scope) {
 				v.errf(e.Pos, "%s", msg)
 			}
 		case "trigger":
-			if !contains([]string{"body", "headers", "query", "kind", "scheduled_at"}, ch[1]) {
-				v.errf(e.Pos, "trigger has no field %q (it has body, headers, query, kind, scheduled_at)", ch[1])
+			if !contains([]string{"body", "headers", "query", "kind", "scheduled_at", "params"}, ch[1]) {
+				v.errf(e.Pos, "trigger has no field %q (it has body, headers, query, params, kind, scheduled_at)", ch[1])
 				continue
+			}
+			if ch[1] == "params" && len(ch) >= 3 {
+				if a := v.f.Trigger.API; a == nil {
+					v.errf(e.Pos, "trigger.params are an api trigger's path parameters; this flow's trigger is %s", v.f.Trigger.Kind)
+				} else if !contains(a.Params, ch[2]) {
+					msg := fmt.Sprintf("trigger.params has no %q: the path %s has parameters %s", ch[2], a.Path, strings.Join(a.Params, ", "))
+					if sg := Suggest(ch[2], a.Params); sg != "" {
+						msg = fmt.Sprintf("trigger.params has no %q (did you mean %q?)", ch[2], sg)
+					}
+					v.errf(e.Pos, "%s", msg)
+				}
 			}
 			if ch[1] == "body" && len(ch) >= 3 {
 				props := v.triggerProps()
@@ -236,6 +247,8 @@ func (v *validator) triggerProps() []string {
 		schema = v.f.Trigger.Webhook.Schema
 	case v.f.Trigger.Manual != nil:
 		schema = v.f.Trigger.Manual.Schema
+	case v.f.Trigger.API != nil && v.f.Trigger.API.Request.Body != nil:
+		schema = v.f.Trigger.API.Request.Body.Doc
 	}
 	props, ok := schema["properties"].(map[string]any)
 	if !ok {

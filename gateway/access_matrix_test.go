@@ -173,7 +173,10 @@ func (f *authzFixture) seed(t testing.TB, e *engine.Engine) {
 		if err := f.st.CreateAPIKey(ctx, store.APIKey{ID: "key-" + ns, Name: "k", Namespace: ns, Hash: "hash-" + ns, Scopes: []string{"*"}, CreatedAt: now}); err != nil {
 			t.Fatal(err)
 		}
-		f.params[ns] = map[string]string{"/api/flows/": "flow-" + ns, "/api/runs/": run.ID, "/api/connections/": "conn-" + ns,
+		if _, err := f.st.(store.Products).SaveProduct(ctx, store.ProductDoc{Name: "prod-" + ns, Namespace: ns, Doc: []byte(`{"name": "prod-` + ns + `", "versions": []}`)}); err != nil {
+			t.Fatal(err)
+		}
+		f.params[ns] = map[string]string{"/api/products/": "prod-" + ns, "/api/flows/": "flow-" + ns, "/api/runs/": run.ID, "/api/connections/": "conn-" + ns,
 			"/api/mappings/": "map-" + ns, "/api/mcp/toolsets/": "ts-" + ns, "/api/mcp/keys/": "key-" + ns, "/api/users/": "bystander", "{version}": "1", "{namespace}": ns}
 	}
 }

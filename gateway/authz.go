@@ -157,7 +157,7 @@ func resourceNamespace(r *http.Request) string {
 func readPermission(permission string) string {
 	area, _, _ := strings.Cut(permission, ".")
 	switch area {
-	case "runs", "flows", "connections", "mappings", "mcp":
+	case "runs", "flows", "connections", "mappings", "mcp", "products":
 		return area + ".read"
 	case "alerts":
 		return access.MonitorRead

@@ -24,6 +24,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/apim"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/engine"
@@ -39,6 +40,8 @@ import (
 // Config configures the gateway.
 type Config struct {
 	MaxBodyBytes   int64                            // webhook and API body limit (default 10 MiB)
+	APIBasePath    string                           // where API products are served: {base}/{product}/{version}/… (default /apis)
+	Products       store.Products                   // API products (nil: the engine's store, when it keeps them; else /apis and /api/products are off)
 	MaxImportBytes int64                            // POST /api/connectors/import body limit (default 64 MiB)
 	Secret         func(name string) (string, bool) // named secrets (signatures)
 	APIToken       string                           // if set, /api, /metrics (and /mcp, through MCPAuth) require "Authorization: Bearer <token>"
@@ -67,9 +70,10 @@ type Server struct {
 	cfg      Config
 	r        chi.Router
 	guard    *guard
-	table    []Route     // the /api route table with each route's permission
-	hasUsers atomic.Bool // a local user exists: authentication is required
-	ownKeys  Sealer      // seals single-sign-on flow cookies when Keys is nil
+	table    []Route       // the /api route table with each route's permission
+	hasUsers atomic.Bool   // a local user exists: authentication is required
+	apim     *apim.Service // API products (nil: the store keeps none)
+	ownKeys  Sealer        // seals single-sign-on flow cookies when Keys is nil
 }
 
 // New builds the router.
@@ -79,6 +83,9 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	}
 	if cfg.MaxImportBytes <= 0 {
 		cfg.MaxImportBytes = DefaultMaxImportBytes
+	}
+	if cfg.APIBasePath == "" {
+		cfg.APIBasePath = DefaultAPIBasePath
 	}
 	if cfg.Secret == nil {
 		cfg.Secret = func(string) (string, bool) { return "", false }
@@ -115,6 +122,13 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "store": e.Store().Dialect()})
 	})
 	r.Post("/hooks/{flow}", s.hook)
+	if cfg.Products == nil {
+		cfg.Products, _ = e.Store().(store.Products)
+	}
+	if cfg.Products != nil {
+		s.apim = apim.NewService(cfg.Products, e)
+		s.ingressRoutes(r)
+	}
 	if cfg.Sandbox != nil {
 		r.Handle("/sandbox/*", cfg.Sandbox)
 	}
@@ -153,7 +167,7 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 			// sent gzipped to clients that accept it.
 			consoleHandler := s.guard.hosts(middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml")(c))
 			r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-				if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/hooks/") || strings.HasPrefix(r.URL.Path, "/mcp/") {
+				if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/hooks/") || strings.HasPrefix(r.URL.Path, "/mcp/") || strings.HasPrefix(r.URL.Path, cfg.APIBasePath+"/") {
 					notFound(w, r)
 					return
 				}
@@ -302,6 +316,9 @@ func (s *Server) apiRoutes(r chi.Router) {
 	})
 	s.route(r, http.MethodGet, "/stats/runs", access.RunsRead, s.runStats)
 	s.memberRoutes(r)
+	if s.apim != nil {
+		s.productRoutes(r)
+	}
 	s.installation(r, http.MethodGet, "/audit", access.AuditRead, s.listAudit)
 	s.installation(r, http.MethodGet, "/audit/verify", access.AuditRead, s.verifyAudit)
 	s.installation(r, http.MethodGet, "/audit/export", access.AuditRead, s.exportAudit)
@@ -572,6 +589,12 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request, ev engine.Event
 		writeErr(w, err)
 		return
 	}
+	reply(w, ev, res)
+}
+
+// reply writes a triggered run's HTTP answer: the respond step's, or the
+// run's id and status, or its error.
+func reply(w http.ResponseWriter, ev engine.Event, res *engine.Result) {
 	run := res.Run
 	w.Header().Set("X-Weft-Run-Id", run.ID)
 	if ev.Async {

@@ -125,8 +125,11 @@ func TestEveryResourceRouteResolvesItsNamespace(t *testing.T) {
 	// PUT /api/connections/{name} creates or updates: its handler asks in
 	// the stored connection's namespace and in the body's (TestMoveNeedsBothNamespaces).
 	notNamespaced := []string{"/api/connections/{name}", "/api/connectors/{name}", "/api/users/{name}/disable", "/api/users/{name}/password", "/api/tokens/{id}", "/api/service-accounts/{id}"}
+	// PUT /api/products/{name} likewise (TestProductMoveNeedsBothNamespaces).
+	createOrUpdate := []string{"PUT /api/products/{name}"}
 	for _, rt := range f.srv.Routes() {
-		if strings.Contains(rt.Pattern, "{") && rt.Scope != gateway.ScopeResource && !slices.Contains(notNamespaced, rt.Pattern) {
+		if strings.Contains(rt.Pattern, "{") && rt.Scope != gateway.ScopeResource && !slices.Contains(notNamespaced, rt.Pattern) &&
+			!slices.Contains(createOrUpdate, rt.Method+" "+rt.Pattern) {
 			t.Errorf("%s %s names a resource but its route does not resolve the resource's namespace (scope %q)", rt.Method, rt.Pattern, rt.Scope)
 		}
 		if rt.Permission != "" && rt.Scope == "" {
@@ -351,5 +354,48 @@ func TestNamespaceBodies(t *testing.T) {
 	}
 	if ok != 1 {
 		t.Errorf("%d successful key creations audited: %+v", ok, entries)
+	}
+}
+
+// Products: an update of another namespace's product is not found; a
+// create in a namespace without the role is 403; a move needs both; a
+// product may pin only its own namespace's flows.
+func TestProductMoveNeedsBothNamespaces(t *testing.T) {
+	f := newAuthzFixture(t)
+	_, bAdmin, dAdmin := nsCreds(t, f)
+	put := func(path, body string, c cred) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("PUT", path, strings.NewReader(body))
+		req.Host = "localhost"
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+		rec := httptest.NewRecorder()
+		f.srv.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := put("/api/products/prod-default", `{"namespace": "team-b", "versions": []}`, bAdmin); rec.Code != 404 {
+		t.Errorf("moving default's product as team-b admin: %d %s", rec.Code, rec.Body)
+	}
+	if rec := put("/api/products/new-one", `{"versions": []}`, bAdmin); rec.Code != 403 {
+		t.Errorf("creating a product in default as team-b admin: %d %s", rec.Code, rec.Body)
+	}
+	if rec := put("/api/products/prod-default", `{"namespace": "team-b", "versions": []}`, dAdmin); rec.Code != 403 {
+		t.Errorf("moving default's product to team-b as default admin: %d %s", rec.Code, rec.Body)
+	}
+	if rec := put("/api/products/b-new", `{"namespace": "team-b", "versions": []}`, bAdmin); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"namespace":"team-b"`) {
+		t.Errorf("creating a product in team-b as team-b admin: %d %s", rec.Code, rec.Body)
+	}
+	// The fixture's flow-default is not an api flow; deploy one in default
+	// and try to pin it from team-b.
+	req := httptest.NewRequest("POST", "/api/flows", strings.NewReader("name: d-api\ntrigger: {api: {method: GET, path: /x}}\nsteps:\n  - respond: {status: 200}\n"))
+	req.Host = "localhost"
+	req.Header.Set("Authorization", "Bearer "+f.creds["api_token"].bearer)
+	req.Header.Set("Content-Type", "application/yaml")
+	rec := httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, req)
+	if rec.Code != 201 {
+		t.Fatalf("deploy: %d %s", rec.Code, rec.Body)
+	}
+	if rec := put("/api/products/b-new", `{"versions": [{"name": "v1", "flows": [{"flow": "d-api", "version": 1}]}]}`, bAdmin); rec.Code != 422 || !strings.Contains(rec.Body.String(), `is in namespace \"default\"`) {
+		t.Errorf("team-b product pinning default's flow: %d %s", rec.Code, rec.Body)
 	}
 }

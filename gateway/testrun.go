@@ -28,6 +28,7 @@ type testRunRequest struct {
 		Body    any            `json:"body"`
 		Headers map[string]any `json:"headers"`
 		Query   map[string]any `json:"query"`
+		Params  map[string]any `json:"params"` // an api trigger's path parameters
 	} `json:"input"`
 	FromRun string `json:"from_run"`
 	Sandbox bool   `json:"sandbox"`
@@ -41,7 +42,7 @@ func (s *Server) testFlow(w http.ResponseWriter, r *http.Request) {
 	}
 	var req testRunRequest
 	if err := decodeJSON(data, &req); err != nil {
-		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"source": "<flow YAML>", "file"?, "input"?: {"body", "headers", "query"}, "from_run"?, "sandbox"?}: %s`, weft.Message(err)))
+		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"source": "<flow YAML>", "file"?, "input"?: {"body", "headers", "query", "params"}, "from_run"?, "sandbox"?}: %s`, weft.Message(err)))
 		return
 	}
 	if strings.TrimSpace(req.Source) == "" {
@@ -73,6 +74,9 @@ func (s *Server) testFlow(w http.ResponseWriter, r *http.Request) {
 	tr := engine.TestRequest{File: req.File, Source: []byte(req.Source), FromRun: req.FromRun}
 	if in := req.Input; in != nil {
 		tr.Body, tr.Headers, tr.Query = in.Body, stringMap(in.Headers), stringMap(in.Query)
+		if in.Params != nil {
+			tr.Params = stringMap(in.Params)
+		}
 	}
 	if req.Sandbox {
 		if s.cfg.Sandbox == nil || len(s.cfg.Sandboxes) == 0 {

@@ -387,6 +387,34 @@ type AlertDoc struct {
 	CreatedAt time.Time
 }
 
+// Products keeps the API products (apim): one JSON document per product,
+// owned by a namespace. Every save bumps Revision, so each process can tell
+// a changed product from the one it compiled; a save that names the
+// revision it read (Revision > 0) fails with conflict if another save came
+// between.
+type Products interface {
+	// SaveProduct creates or replaces a product and returns it as stored
+	// (Revision, CreatedAt and UpdatedAt set). A namespace that does not
+	// exist is invalid.
+	SaveProduct(ctx context.Context, p ProductDoc) (ProductDoc, error)
+	// Product returns one product (not_found when there is none).
+	Product(ctx context.Context, name string) (*ProductDoc, error)
+	// ProductList returns every product, by name.
+	ProductList(ctx context.Context) ([]ProductDoc, error)
+	// DeleteProduct removes a product (not_found when there is none).
+	DeleteProduct(ctx context.Context, name string) error
+}
+
+// ProductDoc is a stored API product.
+type ProductDoc struct {
+	Name      string
+	Namespace string // "" on save: default
+	Revision  int64
+	Doc       []byte // the product as JSON (apim.Product)
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 // MappingDoc is a stored mapping.
 type MappingDoc struct {
 	ID        string

@@ -36,11 +36,12 @@ type Config struct {
 	Audit         AuditConfig                       `yaml:"audit"`
 	Capture       string                            `yaml:"capture"`
 	APIToken      string                            `yaml:"api_token"`
-	Insecure      bool                              `yaml:"insecure"`   // serve beyond loopback without authentication (loudly logged); never the default
-	PublicURL     string                            `yaml:"public_url"` // this server as browsers reach it (trusted origin and host), e.g. https://weft.example.com
-	HTTP          gateway.Limits                    `yaml:"http"`       // read_header_timeout, body_timeout, idle_timeout, max_header_bytes
-	TLS           gateway.TLSConfig                 `yaml:"tls"`        // cert_file, key_file, client_ca_file, min_version, require_client_cert: HTTPS (and mutual TLS) on addr
-	Deploy        []string                          `yaml:"deploy"`     // flow files (globs) deployed at start when changed
+	Insecure      bool                              `yaml:"insecure"`      // serve beyond loopback without authentication (loudly logged); never the default
+	PublicURL     string                            `yaml:"public_url"`    // this server as browsers reach it (trusted origin and host), e.g. https://weft.example.com
+	APIBasePath   string                            `yaml:"api_base_path"` // where API products are served: {base}/{product}/{version}/… (default /apis)
+	HTTP          gateway.Limits                    `yaml:"http"`          // read_header_timeout, body_timeout, idle_timeout, max_header_bytes
+	TLS           gateway.TLSConfig                 `yaml:"tls"`           // cert_file, key_file, client_ca_file, min_version, require_client_cert: HTTPS (and mutual TLS) on addr
+	Deploy        []string                          `yaml:"deploy"`        // flow files (globs) deployed at start when changed
 	Connections   map[string]*connectors.Connection `yaml:"connections"`
 	Queue         QueueConfig                       `yaml:"queue"`
 	Shutdown      time.Duration                     `yaml:"shutdown_timeout"`
@@ -273,6 +274,11 @@ func loadConfig(path string, env []string) (*Config, error) {
 	if c.PublicURL != "" {
 		if _, _, err := gateway.PublicOrigin(c.PublicURL); err != nil {
 			return nil, err
+		}
+	}
+	if c.APIBasePath != "" {
+		if err := gateway.CheckAPIBasePath(c.APIBasePath); err != nil {
+			return nil, fmt.Errorf("config: %v", weft.Message(err))
 		}
 	}
 	if err := c.TLS.Check(); err != nil {

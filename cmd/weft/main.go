@@ -81,6 +81,8 @@ Usage:
   weft users create NAME [--role viewer] [--namespace default] | list | disable NAME | reset-password NAME | role NAME ROLE   password from stdin or a prompt
   weft service-accounts create NAME --role ROLE [--namespace default] [--days 366] | list | revoke ID   the token is shown once
   weft namespaces create NAME [--description TEXT] | list   namespaces own flows, connections, mappings, toolsets and MCP keys
+  weft products list | show NAME | apply FILE | pin NAME VERSION FLOW@N... | delete NAME   API products: versions pinned to flow versions
+  weft products deprecate|retire NAME VERSION [--sunset TIME] [--successor V] | test NAME VERSION on|off | openapi NAME VERSION
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
@@ -157,6 +159,8 @@ func dispatch(cmd string, args []string, stdout, stderr io.Writer) error {
 		err = auditCmd(args, stdout)
 	case "namespaces", "namespace":
 		err = namespacesCmd(args, stdout)
+	case "products", "product":
+		err = productsCmd(args, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "weft", version)
 	case "help", "-h", "--help":
@@ -331,7 +335,7 @@ func serve(args []string, stderr io.Writer) error {
 			log.Warn("debug server stopped", "err", http.ListenAndServe(cfg.DebugAddr, mux))
 		}()
 	}
-	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImport, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, Console: web.Dist()}
+	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImport, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, APIBasePath: cfg.APIBasePath, Console: web.Dist()}
 	if ids, ok := unwrapStore(eng.Store()).(store.Identities); ok {
 		gwCfg.Directory = access.NewDirectory(ids) // local users, personal access tokens, service accounts
 		if t := cfg.CredentialCacheTTL; t != nil {
@@ -342,6 +346,9 @@ func serve(args []string, stderr io.Writer) error {
 		}
 	}
 	gwCfg.Keys = eng.Keys()
+	if ps, ok := unwrapStore(eng.Store()).(store.Products); ok {
+		gwCfg.Products = ps // API products (/apis, /api/products)
+	}
 	if ss, ok := unwrapStore(eng.Store()).(store.Sessions); ok {
 		// Console sessions survive a restart and are shared by every
 		// process on the same database.

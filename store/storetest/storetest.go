@@ -362,6 +362,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		sessions(t, s)
 	})
+	t.Run("products: revisions, stale saves refused, list, delete", func(t *testing.T) {
+		s, ok := open(t).(store.Products)
+		if !ok {
+			t.Fatal("the store does not implement store.Products")
+		}
+		products(t, s)
+	})
 	t.Run("sessions: capped per principal and in all, the least recently used first", func(t *testing.T) {
 		s, ok := open(t).(store.Sessions)
 		if !ok {

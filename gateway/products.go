@@ -1,0 +1,365 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/apim"
+	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/internal/bounded"
+	"github.com/weftio/weft/store"
+)
+
+// DefaultAPIBasePath is where API products are served.
+const DefaultAPIBasePath = "/apis"
+
+var apiBaseRe = regexp.MustCompile(`^(/[a-z0-9][a-z0-9._-]{0,62}){1,4}$`)
+
+// CheckAPIBasePath refuses a base path that is not a short absolute path or
+// that would shadow Weft's own routes.
+func CheckAPIBasePath(base string) error {
+	if !apiBaseRe.MatchString(base) {
+		return weft.Errorf(weft.EInvalid, "api base path %q: 1 to 4 lower-case segments such as /apis", clip(base, 80))
+	}
+	first, _, _ := strings.Cut(base[1:], "/")
+	if slices.Contains([]string{"api", "hooks", "mcp", "sandbox", "metrics", "healthz", ".well-known", "assets"}, first) {
+		return weft.Errorf(weft.EInvalid, "api base path %q would shadow Weft's own /%s", base, first)
+	}
+	return nil
+}
+
+// --- ingress: {base}/{product}/{version}/… ----------------------------------
+
+func (s *Server) ingressRoutes(r chi.Router) {
+	base := s.cfg.APIBasePath
+	if err := CheckAPIBasePath(base); err != nil {
+		s.log.Error("api_base_path ignored", "err", err)
+		base, s.cfg.APIBasePath = DefaultAPIBasePath, DefaultAPIBasePath
+	}
+	// Like webhooks, published routes are not behind /api's
+	// authentication: consumers and keys are the products' own (later).
+	r.Get(base+"/{product}/{version}/openapi.json", s.openAPIDoc)
+	r.HandleFunc(base+"/{product}/{version}", s.apiCall)
+	r.HandleFunc(base+"/{product}/{version}/*", s.apiCall)
+}
+
+// versionFor finds a published product version and answers the caller
+// itself (404, 410) when there is none to serve.
+func (s *Server) versionFor(w http.ResponseWriter, r *http.Request) (*apim.Product, *apim.Version, bool) {
+	pname, vname := chi.URLParam(r, "product"), chi.URLParam(r, "version")
+	p, err := s.apim.Published(r.Context(), pname)
+	if err != nil {
+		if weft.Code(err) == weft.ENotFound {
+			err = weft.Errorf(weft.ENotFound, "no API product %q", clip(pname, 80))
+		}
+		writeErr(w, err)
+		return nil, nil, false
+	}
+	v := p.Find(vname)
+	if v == nil {
+		writeErr(w, weft.Errorf(weft.ENotFound, "API product %s has no version %q", p.Name, clip(vname, 40)))
+		return nil, nil, false
+	}
+	succ := s.successorURL(p, v)
+	if v.Retired(time.Now()) {
+		body := map[string]any{"code": "gone", "message": "version " + v.Name + " of API product " + p.Name + " is retired"}
+		if succ != "" {
+			w.Header().Add("Link", "<"+succ+">; rel=\"successor-version\"")
+			body["successor"] = succ
+			body["message"] = body["message"].(string) + "; use " + succ
+		}
+		writeJSON(w, http.StatusGone, map[string]any{"error": body})
+		return nil, nil, false
+	}
+	apim.LifecycleHeaders(w.Header(), v, succ)
+	return p, v, true
+}
+
+func (s *Server) successorURL(p *apim.Product, v *apim.Version) string {
+	if v.Successor == "" {
+		return ""
+	}
+	return s.cfg.APIBasePath + "/" + p.Name + "/" + v.Successor
+}
+
+// routesFor compiles a version; a version that cannot be compiled any more
+// (a pinned flow moved to another namespace) is the operator's problem,
+// answered 503 and logged.
+func (s *Server) routesFor(w http.ResponseWriter, r *http.Request, p *apim.Product, v *apim.Version) (*apim.Routes, bool) {
+	rs, err := s.apim.Routes(r.Context(), p, v)
+	if err != nil {
+		s.log.Error("API product version cannot be served", "product", p.Name, "version", v.Name, "err", err)
+		writeErr(w, weft.Errorf(weft.EUnavailable, "version %s of API product %s cannot be served now", v.Name, p.Name))
+		return nil, false
+	}
+	return rs, true
+}
+
+// openAPIDoc serves a version's OpenAPI 3.1 document.
+func (s *Server) openAPIDoc(w http.ResponseWriter, r *http.Request) {
+	p, v, ok := s.versionFor(w, r)
+	if !ok {
+		return
+	}
+	rs, ok := s.routesFor(w, r, p, v)
+	if !ok {
+		return
+	}
+	doc, err := rs.OpenAPI(s.cfg.APIBasePath + "/" + p.Name + "/" + v.Name)
+	if err != nil {
+		writeErr(w, weft.Wrap(weft.EInternal, err, "openapi: %v", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(doc)
+}
+
+// apiCall serves one call of a published route. Every refusal (404, 405,
+// 410, 413, 400) is answered before a run is created.
+func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
+	p, v, ok := s.versionFor(w, r)
+	if !ok {
+		return
+	}
+	rs, ok := s.routesFor(w, r, p, v)
+	if !ok {
+		return
+	}
+	path := "/" + chi.URLParam(r, "*")
+	rt, params, allow := rs.Match(r.Method, path)
+	if rt == nil {
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, errBody{Error: weft.Errorf(weft.EInvalid, "%s is not allowed on %s (allowed: %s)",
+				clip(r.Method, 20), clip(path, 200), strings.Join(allow, ", "))})
+			return
+		}
+		writeErr(w, weft.Errorf(weft.ENotFound, "version %s of API product %s has no route %s %s", v.Name, p.Name, clip(r.Method, 20), clip(path, 200)))
+		return
+	}
+	raw, err := s.readBody(w, r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	// The body's structure is bounded (depth, values, UTF-8) before the
+	// validator walks it, as every JSON body is.
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := bounded.CheckJSON("body", raw, bodyLimits); err != nil {
+			writeErr(w, &weft.Error{Code: weft.EInvalid, Message: "the request does not match " + rt.API.Method + " " + rt.API.Path,
+				Problems: []weft.Problem{{Path: "/body", Message: weft.Message(err)}}})
+			return
+		}
+	}
+	if probs := rt.ValidateRequest(apim.Request{Params: params, Query: r.URL.Query(), Header: r.Header, RawBody: raw}); len(probs) > 0 {
+		writeErr(w, &weft.Error{Code: weft.EInvalid, Message: "the request does not match " + rt.API.Method + " " + rt.API.Path, Problems: probs})
+		return
+	}
+	body, err := parseJSONBody(raw)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	ev := engine.Event{Flow: rt.Flow, Version: rt.Version, Kind: flow.TriggerAPI, Body: body, RawBody: raw, Headers: headers(r), Query: query(r), Params: params}
+	res, err := s.e.Trigger(r.Context(), ev)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if v.Test && res.Response != nil && res.Run.Status == store.RunSucceeded {
+		if probs := rt.ValidateResponse(res.Response.Status, res.Response.Body); len(probs) > 0 {
+			// Test mode: the flow answered outside its contract.
+			w.Header().Set("X-Weft-Run-Id", res.Run.ID)
+			writeJSON(w, http.StatusBadGateway, map[string]any{"error": map[string]any{"code": "response_invalid",
+				"message": "the flow's response does not match the route's response schema (test mode)", "problems": probs,
+				"run_id": res.Run.ID, "status": res.Response.Status}})
+			return
+		}
+	}
+	reply(w, ev, res)
+}
+
+// --- /api/products ------------------------------------------------------------
+
+func (s *Server) productResolver() resolver {
+	return resolver{what: "API product", param: "name", hide: true, namespace: func(ctx context.Context, name string) (string, error) {
+		p, err := s.apim.Get(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		return access.NamespaceOr(p.Namespace), nil
+	}}
+}
+
+func (s *Server) productRoutes(r chi.Router) {
+	s.route(r, http.MethodGet, "/products", access.ProductsRead, s.listProducts)
+	s.resource(r, http.MethodGet, "/products/{name}", access.ProductsRead, s.productResolver(), s.getProduct)
+	s.route(r, http.MethodPut, "/products/{name}", access.ProductsWrite, s.putProduct) // create or update: checks both namespaces itself
+	s.resource(r, http.MethodDelete, "/products/{name}", access.ProductsWrite, s.productResolver(), s.deleteProduct)
+}
+
+func (s *Server) listProducts(w http.ResponseWriter, r *http.Request) {
+	f, err := s.listFilter(r, access.ProductsRead)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	ps, err := s.apim.List(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := []*apim.Product{}
+	for _, p := range ps {
+		if f.keep(p.Namespace) {
+			out = append(out, p)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"products": out, "base_path": s.cfg.APIBasePath})
+}
+
+func (s *Server) getProduct(w http.ResponseWriter, r *http.Request) {
+	p, err := s.apim.Get(r.Context(), chi.URLParam(r, "name"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// putProduct creates or replaces a product (its versions, pins and
+// lifecycle). A body with "revision" saves only over that revision
+// (409 otherwise), so a read-change-write cannot lose another's change.
+func (s *Server) putProduct(w http.ResponseWriter, r *http.Request) {
+	data, err := s.readBody(w, r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	name := chi.URLParam(r, "name")
+	if err := apim.CheckName(name); err != nil {
+		writeErr(w, err)
+		return
+	}
+	p, err := apim.Decode(withName(data, name))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if p.Name != name {
+		writeErr(w, weft.Errorf(weft.EInvalid, "body names product %q but the URL names %q", clip(p.Name, 80), name))
+		return
+	}
+	action := access.ActionProductCreate
+	ns := access.NamespaceOr(p.Namespace)
+	old, err := s.apim.Get(r.Context(), name)
+	switch {
+	case err == nil:
+		action = access.ActionProductUpdate
+		// An update needs products.write where the product is, a move
+		// also where it goes.
+		if err := s.allowResource(r, access.ProductsWrite, s.productResolver(), name); err != nil {
+			writeErr(w, err)
+			return
+		}
+		if p.Namespace == "" {
+			ns = access.NamespaceOr(old.Namespace)
+		}
+	case weft.Code(err) != weft.ENotFound:
+		writeErr(w, err)
+		return
+	}
+	if err := access.CheckNamespace(ns); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := allow(r, access.ProductsWrite, ns); err != nil {
+		writeErr(w, err)
+		return
+	}
+	p.Namespace = ns
+	r = withNamespace(r, ns)
+	for i := range p.Versions {
+		if v := &p.Versions[i]; v.Status == apim.StatusDeprecated && v.DeprecatedAt == nil {
+			now := time.Now().UTC().Truncate(time.Second)
+			v.DeprecatedAt = &now // the Deprecation header's date
+		}
+	}
+	saved, err := s.apim.Save(r.Context(), p)
+	s.audit(r, action, "product:"+name, err, productDetails(p, old))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("API product saved", "product", name, "revision", saved.Revision)
+	writeJSON(w, http.StatusOK, saved)
+}
+
+// withName lets a body leave the product's name to the URL.
+func withName(data []byte, name string) []byte {
+	var m map[string]any
+	if decodeJSON(data, &m) != nil || m == nil {
+		return data
+	}
+	if _, ok := m["name"]; ok {
+		return data
+	}
+	m["name"] = name
+	b, err := json.Marshal(m)
+	if err != nil {
+		return data
+	}
+	return b
+}
+
+// productDetails names what a save changed: each version's pins and
+// status, before and after (never more than names and numbers).
+func productDetails(p, old *apim.Product) map[string]any {
+	desc := func(p *apim.Product) map[string]any {
+		out := map[string]any{}
+		if p == nil {
+			return out
+		}
+		for _, v := range p.Versions {
+			var pins []string
+			for _, pin := range v.Flows {
+				pins = append(pins, pin.Flow+"@"+strconv.Itoa(pin.Version))
+			}
+			status := v.Status
+			if status == "" {
+				status = apim.StatusActive
+			}
+			out[v.Name] = map[string]any{"status": status, "flows": pins}
+		}
+		return out
+	}
+	d := map[string]any{"versions": desc(p), "namespace": p.Namespace}
+	if old != nil {
+		d["before"] = desc(old)
+		d["revision"] = old.Revision
+	}
+	return d
+}
+
+func (s *Server) deleteProduct(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	err := s.apim.Delete(r.Context(), name)
+	s.audit(r, access.ActionProductDelete, "product:"+name, err, nil)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deleted": name})
+}
