@@ -339,8 +339,8 @@ func TestListClash(t *testing.T) {
 	f := features(&head, &tHead, hv[0], thv[0])
 	plain := combine(f)
 	f.listClash = true
-	if got := combine(f); math.Abs(got-plain*listClashFactor) > 1e-9 {
-		t.Errorf("clash scores %.4f, want %.4f", got, plain*listClashFactor)
+	if got := combine(f); math.Abs(got-plain*par.Blend.ListClash) > 1e-9 {
+		t.Errorf("clash scores %.4f, want %.4f", got, plain*par.Blend.ListClash)
 	}
 }
 
