@@ -59,15 +59,16 @@ func (b Builtin) vector(text string) []float32 {
 		v[i] += s * w
 	}
 	words := Words(text)
+	e := &current.words.Embedding
 	for _, w := range words {
 		add("w:"+w, 1)
 		if c, ok := current.concept[w]; ok {
 			if o, ok := current.also[w]; ok {
 				// An ambiguous word leans both ways, more to its first sense.
-				add("c:"+c, 1.6*0.8)
-				add("c:"+o, 1.6*0.6)
+				add("c:"+c, float32(e.Concept*e.FirstSense))
+				add("c:"+o, float32(e.Concept*e.SecondSense))
 			} else {
-				add("c:"+c, 1.6)
+				add("c:"+c, float32(e.Concept))
 			}
 		}
 		// Character trigrams: "adress" still lands near "address".
@@ -75,12 +76,12 @@ func (b Builtin) vector(text string) []float32 {
 		if len(w) >= 3 {
 			n := float32(len(p) - 2)
 			for j := 0; j+3 <= len(p); j++ {
-				add("t:"+p[j:j+3], 0.9/float32(math.Sqrt(float64(n))))
+				add("t:"+p[j:j+3], float32(e.Trigram)/float32(math.Sqrt(float64(n))))
 			}
 		}
 	}
 	for j := 0; j+1 < len(words); j++ {
-		add("b:"+words[j]+"_"+words[j+1], 0.5)
+		add("b:"+words[j]+"_"+words[j+1], float32(e.Bigram))
 	}
 	var n float64
 	for _, x := range v {

@@ -57,15 +57,26 @@ type wordMap struct {
 }
 
 type wordsFile struct {
-	Version   string   `json:"version"`
-	Source    string   `json:"source"`
-	Stop      wordList `json:"stop"`       // filler words dropped
-	Segment   wordList `json:"segment"`    // extra words for splitting run-on names
-	Order     wordMap  `json:"order"`      // first / last before a word other than "name"
-	Agent     wordMap  `json:"agent"`      // by / with after another word
-	NetBefore wordList `json:"net_before"` // amountWithoutTax
-	NetAfter  wordList `json:"net_after"`  // "(tax excluded)"
-	CountOf   wordList `json:"count_of"`   // "number of"
+	Version   string       `json:"version"`
+	Source    string       `json:"source"`
+	Stop      wordList     `json:"stop"`       // filler words dropped
+	Segment   wordList     `json:"segment"`    // extra words for splitting run-on names
+	Order     wordMap      `json:"order"`      // first / last before a word other than "name"
+	Agent     wordMap      `json:"agent"`      // by / with after another word
+	NetBefore wordList     `json:"net_before"` // amountWithoutTax
+	NetAfter  wordList     `json:"net_after"`  // "(tax excluded)"
+	CountOf   wordList     `json:"count_of"`   // "number of"
+	Embedding embedWeights `json:"embedding"`
+}
+
+// embedWeights are the builtin embedder's feature weights.
+type embedWeights struct {
+	Note        string  `json:"note"`
+	Concept     float64 `json:"concept"`
+	FirstSense  float64 `json:"first_sense"`
+	SecondSense float64 `json:"second_sense"`
+	Trigram     float64 `json:"trigram"`
+	Bigram      float64 `json:"bigram"`
 }
 
 // Lexicon is the parsed vocabulary.
@@ -246,6 +257,15 @@ func (l *Lexicon) build(lenient bool) error {
 		}
 	}
 	l.order, l.agent = w.Order.Map, w.Agent.Map
+	e := w.Embedding
+	if strings.TrimSpace(e.Note) == "" {
+		return fmt.Errorf("lexicon words: embedding needs a note")
+	}
+	for _, x := range []float64{e.Concept, e.FirstSense, e.SecondSense, e.Trigram, e.Bigram} {
+		if !(x > 0 && x <= 10) {
+			return fmt.Errorf("lexicon words: an embedding weight is %v, not in (0, 10]", x)
+		}
+	}
 	// The words segment splits run-on words into: every concept word,
 	// every word of an abbreviation's expansion, and the segment list.
 	l.vocab = seg
