@@ -19,7 +19,7 @@ var FirstThreshold = par.Suggest.FirstThreshold
 type Options struct {
 	Embedder  ai.Embedder // default: ai.Builtin behind a cache
 	Top       int         // candidates kept per source field (default 5)
-	Threshold float64     // minimum confidence to suggest (default 0.3)
+	Threshold float64     // minimum confidence to suggest (default: the model's)
 	Memory    *Memory     // reviewed decisions that adjust scores (optional)
 	Model     *Model      // the learned combination (default: the embedded model/weights.json)
 	// FirstMatcher scores with the first matcher's hand-weighted blend
@@ -328,7 +328,6 @@ type fieldVecs struct {
 	own                      map[string]bool // the concepts of the schema's own name (shared by its fields)
 	pset                     map[string]bool // the concepts of the parent's path, containers left out
 	pnorm                    string          // the path without case or separators (the review memory's key)
-	wordy, numeric           bool            // holds words (a name, a title); holds numbers
 }
 
 // annotate adds what features needs per field, computed once: features
@@ -348,7 +347,6 @@ func annotate(vs []fieldVecs, sc *Schema) {
 		v.norm = normName(f.Name)
 		v.kind = kindOf(f)
 		v.pnorm = normName(f.Path)
-		v.wordy, v.numeric = wordy(f), numeric(f)
 		v.own = own
 		v.pset = map[string]bool{}
 		if f.Parent != "" {
@@ -468,7 +466,7 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 	// One value per record on one side, one per list item on the other
 	// (an invoice's description and a line's): possible (contacts'
 	// phone lists flatten), but less likely.
-	f.listClash = strings.Contains(s.Path, "[]") != strings.Contains(t.Path, "[]") && !contactPoint(sv) && !contactPoint(tv) &&
+	f.listClash = strings.Contains(s.Path, "[]") != strings.Contains(t.Path, "[]") &&
 		!overlaps(sv.pset, tv.pset) // assignees[] and fields.assignee: one wrapped in a list
 	if flagStateOf(t, tv.cset, s) != "" || flagStateOf(s, sv.cset, t) != "" {
 		// accountEnabled and a status that is ACTIVE or SUSPENDED: the
@@ -484,7 +482,7 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 	if overlaps(sv.ents, tv.ents) {
 		f.ref = 1
 	}
-	if headClash(sv.words, tv.words) || modifierClash(sv.words, tv.words) {
+	if headClash(sv.words, tv.words) {
 		// shipment_cost and shipment_status: the same record, different
 		// attributes. The shared word is what made them look alike.
 		f.name *= par.Rules.HeadPenalty
@@ -504,11 +502,6 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 		f.name *= par.Rules.EntityCode
 		f.tok *= par.Rules.EntityCode
 		f.path *= par.Rules.EntityCode
-	}
-	if sv.wordy && tv.numeric || tv.wordy && sv.numeric {
-		// A name or a title is words, never a number (assignee_team.name
-		// does not fill assignTo, a user's number).
-		f.typ *= par.Rules.WordsNumberType
 	}
 	// A bare "id" (or "name") is the record's own: it does not fill an
 	// other entity's id (manager_id, AccountId).
@@ -676,36 +669,11 @@ func kindOf(f *Field) string {
 	switch {
 	case voc.dateHead[last]:
 		return "date"
-	case voc.kindHead[last]:
-		return last
-	}
-	// "emailAddress.name" is the name that goes with an address, not an
-	// address: a name or label leaf takes no kind from its parent's words.
-	if leaf := f.Path[strings.LastIndexAny(f.Path, ".]")+1:]; !voc.labelLeaf[strings.ToLower(leaf)] {
-		for _, w := range ws {
-			if c := ai.Concept(w); voc.kindWord[c] {
-				return c
-			}
-		}
 	}
 	if f.Type == "boolean" {
 		return "bool"
 	}
 	return ""
-}
-
-// contactPoint: a phone, an e-mail or an address part, which lists of
-// them (phones[], addresses[]) commonly flatten into one.
-func contactPoint(v fieldVecs) bool {
-	if voc.contactPoint[v.kind] {
-		return true
-	}
-	for _, w := range v.words {
-		if voc.contactPoint[w] {
-			return true
-		}
-	}
-	return false
 }
 
 // combine blends the signals into one score in [0, 1]. Weights were set on
@@ -775,30 +743,6 @@ func typeCompat(s, t *Field) float64 {
 	}
 	return p.Other
 }
-
-// wordy: the field's own segment says it holds words (a name, a title).
-func wordy(f *Field) bool {
-	seg := f.Path[strings.LastIndexByte(f.Path, '.')+1:]
-	return voc.wordyLeaf[strings.ToLower(strings.TrimSuffix(seg, "[]"))]
-}
-
-// numeric: the field holds numbers, by its type or, for a string, by
-// every example (threadCount: "3").
-func numeric(f *Field) bool {
-	if f.Type == "integer" || f.Type == "number" {
-		return true
-	}
-	if len(f.Examples) == 0 {
-		return false
-	}
-	for _, e := range f.Examples {
-		if c := valueClass(e); c != "int" && c != "decimal" {
-			return false
-		}
-	}
-	return true
-}
-
 func dateish(f string) bool { return strings.HasPrefix(f, "date") }
 
 // valueEvidence compares example values: the share of matching value
@@ -848,7 +792,7 @@ func enumOverlap(s, t *Field) (float64, int) {
 	for k := range a {
 		if b[k] {
 			same++
-			if len(k) > 1 && !voc.boolWord[k] && !isNumber(k) {
+			if len(k) > 1 && !isNumber(k) {
 				words++
 			}
 		}
@@ -983,22 +927,16 @@ func refEntities(f *Field, schema string) map[string]bool {
 	}
 	out := map[string]bool{}
 	for _, w := range ws[:len(ws)-1] {
-		if !voc.refNoise[w] {
-			out[w] = true
-		}
+		out[w] = true
 	}
 	if len(segs) > 1 {
 		for _, w := range ai.Concepts(ai.Words(segs[len(segs)-2])) {
-			if !voc.refNoise[w] {
-				out[w] = true
-			}
+			out[w] = true
 		}
 	}
 	if len(out) == 0 && len(segs) == 1 && len(ws) == 1 {
 		for _, w := range ai.Concepts(ai.Words(schema)) {
-			if !voc.refNoise[w] {
-				out[w] = true
-			}
+			out[w] = true
 		}
 	}
 	return out
@@ -1027,25 +965,4 @@ func headClash(wa, wb []string) bool {
 	// One name is the other's modifier alone ("status" vs "email_status" is
 	// not a clash; "shipment" vs "shipment_cost" is).
 	return false
-}
-
-// modifierClash: the same kind of value said of different things —
-// created_date and due_date, start_time and end_time. The shared head word
-// only says both are dates.
-func modifierClash(wa, wb []string) bool {
-	if len(wa) < 2 || len(wb) < 2 {
-		return false
-	}
-	ha, hb := wa[len(wa)-1], wb[len(wb)-1]
-	if ha != hb || !voc.typeHead[ha] {
-		return false
-	}
-	for _, x := range wa[:len(wa)-1] {
-		for _, y := range wb[:len(wb)-1] {
-			if x == y {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -44,19 +44,16 @@ type vocabulary struct {
 	version string
 	file    wordsFile
 
-	modifier, generic, container, idKind, labelLeaf, boolWord, recordWord, party, refNoise, typeHead map[string]bool
-	strongKind, dateHead, kindHead, kindWord, contactPoint, wordyLeaf, personName, thingList         map[string]bool
-	thing                                                                                            map[string]bool // thingList's concepts
-	classLabel                                                                                       map[string]string
+	modifier, generic, container, idKind, recordWord, party, strongKind, dateHead, personName, thingList map[string]bool
+	thing                                                                                                map[string]bool // thingList's concepts
+	classLabel                                                                                           map[string]string
 }
 
 // lists names each list of words.json and the set it fills.
 func (v *vocabulary) lists() map[string]*map[string]bool {
 	return map[string]*map[string]bool{"modifier": &v.modifier, "generic": &v.generic, "container": &v.container,
-		"id_kind": &v.idKind, "label_leaf": &v.labelLeaf, "bool_word": &v.boolWord, "record_word": &v.recordWord,
-		"party": &v.party, "ref_noise": &v.refNoise, "type_head": &v.typeHead, "strong_kind": &v.strongKind,
-		"date_head": &v.dateHead, "kind_head": &v.kindHead, "kind_word": &v.kindWord, "contact_point": &v.contactPoint,
-		"wordy_leaf": &v.wordyLeaf, "person_name": &v.personName, "thing": &v.thingList}
+		"id_kind": &v.idKind, "record_word": &v.recordWord, "party": &v.party, "strong_kind": &v.strongKind,
+		"date_head": &v.dateHead, "person_name": &v.personName, "thing": &v.thingList}
 }
 
 // parseVocabulary reads words.json: every list the code reads, each with a
@@ -158,7 +155,6 @@ type params struct {
 		HeadPenalty     float64 `json:"head_penalty"`
 		KindClashType   float64 `json:"kind_clash_type"`
 		EntityCode      float64 `json:"entity_code"`
-		WordsNumberType float64 `json:"words_number_type"`
 		BareName        float64 `json:"bare_name"`
 		BareTok         float64 `json:"bare_tok"`
 		BarePath        float64 `json:"bare_path"`
