@@ -154,7 +154,7 @@ func enumMap(se, te []any) string {
 			ts := strings.ToLower(fmt.Sprint(t))
 			sc := jaccard(conceptSet(ss), conceptSet(ts))
 			if strings.HasPrefix(ts, ss) || strings.HasPrefix(ss, ts) {
-				sc = max(sc, 0.8)
+				sc = max(sc, par.Suggest.EnumPrefix)
 			}
 			if sc > bestScore {
 				best, bestScore = fmt.Sprint(t), sc
@@ -175,7 +175,7 @@ func enumMap(se, te []any) string {
 func thingParent(f *Field) bool {
 	segs := strings.Split(strings.ReplaceAll(f.Parent, "[]", ""), ".")
 	for i := len(segs) - 1; i >= 0; i-- {
-		if segs[i] == "" || container[strings.ToLower(segs[i])] {
+		if segs[i] == "" || voc.container[strings.ToLower(segs[i])] {
 			continue
 		}
 		return thingWord(segs[i])
@@ -186,16 +186,7 @@ func thingParent(f *Field) bool {
 // thingWord: a path segment that names a thing, not a person.
 func thingWord(seg string) bool {
 	ws := ai.Words(seg)
-	return len(ws) > 0 && thing[ai.Concept(ws[len(ws)-1])]
-}
-
-var thing = map[string]bool{}
-
-func init() {
-	for _, w := range []string{"location", "address", "company", "product", "department", "file", "project", "campaign",
-		"service", "currency", "country", "city", "plan", "category", "tag", "warehouse", "carrier", "bank", "industry", "job", "status"} {
-		thing[ai.Concept(w)] = true
-	}
+	return len(ws) > 0 && voc.thing[ai.Concept(ws[len(ws)-1])]
 }
 
 // composites adds 1:n and n:1 suggestions where the evidence supports
@@ -226,9 +217,7 @@ func composites(src, tgt *Schema, assigned map[int]int, used map[int]bool) []Sug
 			return false
 		}
 		for _, x := range w[:len(w)-1] {
-			switch ai.Concept(x) {
-			case "full", "display", "contact", "customer", "person", "employee", "patient", "user", "legal", "member", "recipient":
-			default:
+			if !voc.personName[ai.Concept(x)] {
 				return false
 			}
 		}
@@ -257,7 +246,7 @@ func composites(src, tgt *Schema, assigned map[int]int, used map[int]bool) []Sug
 				continue
 			}
 			f, l := &src.Fields[i], &src.Fields[k]
-			out = append(out, Suggestion{Target: t.Path, Sources: []string{f.Path, l.Path}, Confidence: 0.8,
+			out = append(out, Suggestion{Target: t.Path, Sources: []string{f.Path, l.Path}, Confidence: par.Suggest.FullName,
 				Reason: "full name from first and last name", Expr: ref("src", f.Path) + ` + " " + ` + ref("src", l.Path)})
 			tUsed[j] = true
 			break
@@ -280,12 +269,12 @@ func composites(src, tgt *Schema, assigned map[int]int, used map[int]bool) []Sug
 			}
 			switch {
 			case isFirstName(t):
-				out = append(out, Suggestion{Target: t.Path, Sources: []string{s.Path}, Confidence: 0.75,
+				out = append(out, Suggestion{Target: t.Path, Sources: []string{s.Path}, Confidence: par.Suggest.SplitName,
 					Reason: "first word of the full name", Expr: ref("src", s.Path) + `.split(" ")[0]`})
 				tUsed[j] = true
 			case isLastName(t):
 				x := ref("src", s.Path)
-				out = append(out, Suggestion{Target: t.Path, Sources: []string{s.Path}, Confidence: 0.75,
+				out = append(out, Suggestion{Target: t.Path, Sources: []string{s.Path}, Confidence: par.Suggest.SplitName,
 					Reason: "the rest of the full name", Expr: fmt.Sprintf(`%s.substring(%s.indexOf(" ") + 1)`, x, x)})
 				tUsed[j] = true
 			}

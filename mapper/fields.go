@@ -155,7 +155,7 @@ func lastSegment(p string) string {
 	fallback := ""
 	for i := len(segs) - 2; i >= 0; i-- {
 		seg := segs[i]
-		if container[strings.ToLower(seg)] {
+		if voc.container[strings.ToLower(seg)] {
 			continue
 		}
 		if generic(seg) && i > 0 {
@@ -169,7 +169,7 @@ func lastSegment(p string) string {
 		if low := strings.ToLower(name); (low == "name" || low == "display") && strings.HasSuffix(strings.ToLower(seg), "id") && len(seg) > 2 {
 			return strings.TrimRight(seg[:len(seg)-2], "_-") + " name" // a reference's name
 		}
-		if modifier[strings.ToLower(seg)] && i > 0 && !container[strings.ToLower(segs[i-1])] {
+		if voc.modifier[strings.ToLower(seg)] && i > 0 && !voc.container[strings.ToLower(segs[i-1])] {
 			return segs[i-1] + " " + seg
 		}
 		return seg
@@ -180,16 +180,6 @@ func lastSegment(p string) string {
 	return name
 }
 
-// modifier segments need their parent to mean something ("salary.base").
-var modifier = map[string]bool{"base": true, "primary": true, "main": true, "default": true, "current": true, "raw": true, "formatted": true}
-
-var genericWords = map[string]bool{"value": true, "name": true, "text": true, "ref": true, "refname": true, "display": true, "data": true,
-	"code": true, "id": true, "key": true, "val": true, "string": true, "address": true, "uri": true, "formatted": true, "number": true, "amount": true, "login": true, "username": true, "handle": true,
-	"identifier": true, "reference": true, "token": true, "summary": true}
-
-var container = map[string]bool{"properties": true, "fields": true, "attributes": true, "data": true, "merge_fields": true, "custom_fields": true,
-	"attrs": true, "record": true, "object": true, "item": true, "items": true, "result": true, "payload": true, "body": true}
-
 // generic: every word of the name is one that needs a parent to mean anything.
 func generic(name string) bool {
 	ws := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return r == '_' || r == ' ' || r == '-' })
@@ -197,7 +187,7 @@ func generic(name string) bool {
 		return true
 	}
 	for _, w := range ws {
-		if !genericWords[w] {
+		if !voc.generic[w] {
 			return false
 		}
 	}

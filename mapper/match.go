@@ -12,14 +12,14 @@ import (
 )
 
 // FirstThreshold is the first matcher's threshold: its blend proposes a
-// pair of its 1:1 assignment from this score.
-const FirstThreshold = 0.3
+// pair of its 1:1 assignment from this score (vocab/params.json).
+var FirstThreshold = par.Suggest.FirstThreshold
 
 // Options tune Suggest.
 type Options struct {
 	Embedder  ai.Embedder // default: ai.Builtin behind a cache
 	Top       int         // candidates kept per source field (default 5)
-	Threshold float64     // minimum confidence to suggest (default 0.3)
+	Threshold float64     // minimum confidence to suggest (default: the model's)
 	Memory    *Memory     // reviewed decisions that adjust scores (optional)
 	Model     *Model      // the learned combination (default: the embedded model/weights.json)
 	// FirstMatcher scores with the first matcher's hand-weighted blend
@@ -64,6 +64,9 @@ var defaultEmbedder = ai.NewCached(ai.Builtin{}, 200000)
 // Suggest proposes how to fill tgt's fields from src's.
 func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) {
 	start := time.Now()
+	if err := dataErr(); err != nil {
+		return nil, err
+	}
 	if src == nil || tgt == nil || len(src.Fields) == 0 || len(tgt.Fields) == 0 {
 		return nil, invalid("both schemas need fields")
 	}
@@ -86,7 +89,7 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 		if o.Threshold <= 0 {
 			o.Threshold = FirstThreshold
 		}
-		o.Model = &Model{Threshold: o.Threshold, Extra: extra, Floor: o.Threshold * 0.6}
+		o.Model = &Model{Threshold: o.Threshold, Extra: extra, Floor: o.Threshold * par.Suggest.FirstFloor}
 	}
 	if o.Threshold <= 0 {
 		o.Threshold = o.Model.Threshold
@@ -157,8 +160,8 @@ func Suggest(ctx context.Context, src, tgt *Schema, o Options) (*Result, error) 
 	for i := range src.Fields {
 		if compSrc[src.Fields[i].Path] {
 			for j := range tgt.Fields {
-				if score[i][j] < 0.9 {
-					score[i][j] *= 0.5
+				if score[i][j] < par.Suggest.CompositeKeep {
+					score[i][j] *= par.Suggest.CompositeFactor
 				}
 			}
 		}
@@ -325,7 +328,6 @@ type fieldVecs struct {
 	own                      map[string]bool // the concepts of the schema's own name (shared by its fields)
 	pset                     map[string]bool // the concepts of the parent's path, containers left out
 	pnorm                    string          // the path without case or separators (the review memory's key)
-	wordy, numeric           bool            // holds words (a name, a title); holds numbers
 }
 
 // annotate adds what features needs per field, computed once: features
@@ -345,12 +347,11 @@ func annotate(vs []fieldVecs, sc *Schema) {
 		v.norm = normName(f.Name)
 		v.kind = kindOf(f)
 		v.pnorm = normName(f.Path)
-		v.wordy, v.numeric = wordy(f), numeric(f)
 		v.own = own
 		v.pset = map[string]bool{}
 		if f.Parent != "" {
 			for _, w := range ai.Concepts(ai.Words(f.Parent)) {
-				if !container[w] {
+				if !voc.container[w] {
 					v.pset[w] = true
 				}
 			}
@@ -416,16 +417,16 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 	case t.Description != "":
 		f.desc, f.hasDesc = math.Max(0, ai.Cosine(tv.desc, sv.name)), true
 	}
-	if f.hasDesc && f.desc >= descAsName {
+	if f.hasDesc && f.desc >= par.Rules.DescAsName {
 		// A description that says what the other field is named speaks
 		// for the name (externalReference: "the channel's reservation id").
-		f.name = math.Max(f.name, f.desc*descNameWeight)
+		f.name = math.Max(f.name, f.desc*par.Rules.DescNameWeight)
 	}
 	f.tok = jaccard(sv.cset, tv.cset)
-	if f.hasDesc && f.desc >= 0.95 {
+	if f.hasDesc && f.desc >= par.Rules.DescVerbatim {
 		// The description is the other field's name, word for word
 		// (product_uom_qty: "Quantity"): it speaks for the words too.
-		f.tok = math.Max(f.tok, 0.5)
+		f.tok = math.Max(f.tok, par.Rules.DescVerbatimTok)
 	}
 	if sv.norm == tv.norm {
 		f.exact = 1
@@ -440,40 +441,40 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 		// (channel: Email, Phone, Web and type: email, phone, chat).
 		f.val, f.hasVal = e, true
 		if n >= 2 {
-			f.name = math.Max(f.name, 0.6)
-			f.tok = math.Max(f.tok, 0.3)
+			f.name = math.Max(f.name, par.Rules.EnumWordsName)
+			f.tok = math.Max(f.tok, par.Rules.EnumWordsTok)
 		}
 	}
 	if (s.Type == "boolean") != (t.Type == "boolean") && s.Type != "" && t.Type != "" {
 		// IsSupplier is whether it is one, not the supplier: a yes/no
 		// field's words name what it asks about.
-		f.name *= 0.6
-		f.tok *= 0.6
+		f.name *= par.Rules.BoolClash
+		f.tok *= par.Rules.BoolClash
 	}
 	if titledName(s, sv, tv) || titledName(t, tv, sv) {
 		// A task's (ticket's, meeting's …) own name is its title: ClickUp's
 		// name is Jira's summary.
-		f.name = math.Max(f.name, 0.8)
-		f.tok = math.Max(f.tok, 0.5)
+		f.name = math.Max(f.name, par.Rules.TitledName)
+		f.tok = math.Max(f.tok, par.Rules.TitledTok)
 	}
 	if recordDate(sv) && createdStamp(tv) || recordDate(tv) && createdStamp(sv) {
 		// An order's date (TxnDate, DocDate, orderDate in an order) is when
 		// it was made: the other side's creation time.
-		f.name = math.Max(f.name, 0.75)
-		f.tok = math.Max(f.tok, 0.5)
+		f.name = math.Max(f.name, par.Rules.RecordDateName)
+		f.tok = math.Max(f.tok, par.Rules.RecordDateTok)
 	}
 	// One value per record on one side, one per list item on the other
 	// (an invoice's description and a line's): possible (contacts'
 	// phone lists flatten), but less likely.
-	f.listClash = strings.Contains(s.Path, "[]") != strings.Contains(t.Path, "[]") && !contactPoint(sv) && !contactPoint(tv) &&
+	f.listClash = strings.Contains(s.Path, "[]") != strings.Contains(t.Path, "[]") &&
 		!overlaps(sv.pset, tv.pset) // assignees[] and fields.assignee: one wrapped in a list
 	if flagStateOf(t, tv.cset, s) != "" || flagStateOf(s, sv.cset, t) != "" {
 		// accountEnabled and a status that is ACTIVE or SUSPENDED: the
 		// state's own values name the flag.
 		f.val, f.hasVal = 1, true
-		f.typ = math.Max(f.typ, 0.8)
-		f.name = math.Max(f.name, 0.8)
-		f.tok = math.Max(f.tok, 0.5)
+		f.typ = math.Max(f.typ, par.Rules.FlagStateType)
+		f.name = math.Max(f.name, par.Rules.FlagStateName)
+		f.tok = math.Max(f.tok, par.Rules.FlagStateTok)
 	}
 	if s.Parent != "" || t.Parent != "" {
 		f.ctx = math.Max(0, ai.Cosine(sv.parent, tv.parent))
@@ -481,38 +482,33 @@ func features(s, t *Field, sv, tv fieldVecs) pairFeatures {
 	if overlaps(sv.ents, tv.ents) {
 		f.ref = 1
 	}
-	if headClash(sv.words, tv.words) || modifierClash(sv.words, tv.words) {
+	if headClash(sv.words, tv.words) {
 		// shipment_cost and shipment_status: the same record, different
 		// attributes. The shared word is what made them look alike.
-		f.name *= headPenalty
-		f.tok *= headPenalty
-		f.path *= headPenalty
+		f.name *= par.Rules.HeadPenalty
+		f.tok *= par.Rules.HeadPenalty
+		f.path *= par.Rules.HeadPenalty
 	}
 	ks, kt := sv.kind, tv.kind
 	if ks != "" && ks == kt {
 		f.kind = 1
 	} else if ks != kt && (strongKind(ks) && len(t.Examples) > 0 || strongKind(kt) && len(s.Examples) > 0) {
 		// One side is a date (e-mail, phone …) and the other's examples say it is not.
-		f.typ *= 0.3
+		f.typ *= par.Rules.KindClashType
 	}
 	if bareEntityVsCode(sv.words, tv.words, s) || bareEntityVsCode(tv.words, sv.words, t) {
 		// "company" (its name) and "company_number" (its registration):
 		// the entity alone is not its number.
-		f.name *= 0.7
-		f.tok *= 0.7
-		f.path *= 0.7
-	}
-	if sv.wordy && tv.numeric || tv.wordy && sv.numeric {
-		// A name or a title is words, never a number (assignee_team.name
-		// does not fill assignTo, a user's number).
-		f.typ *= 0.3
+		f.name *= par.Rules.EntityCode
+		f.tok *= par.Rules.EntityCode
+		f.path *= par.Rules.EntityCode
 	}
 	// A bare "id" (or "name") is the record's own: it does not fill an
 	// other entity's id (manager_id, AccountId).
 	if bareVsQualified(sv.words, tv.words, tv.own) || bareVsQualified(tv.words, sv.words, sv.own) {
-		f.name *= 0.5
-		f.tok *= 0.4
-		f.path *= 0.7
+		f.name *= par.Rules.BareName
+		f.tok *= par.Rules.BareTok
+		f.path *= par.Rules.BarePath
 	}
 	return f
 }
@@ -526,14 +522,12 @@ func recordDate(v fieldVecs) bool {
 		return false
 	}
 	for _, w := range v.words[:n-1] {
-		if !v.own[w] && !recordWord[w] {
+		if !v.own[w] && !voc.recordWord[w] {
 			return false
 		}
 	}
 	return true
 }
-
-var recordWord = map[string]bool{"transaction": true, "doc": true, "document": true, "record": true, "posting": true, "entry": true}
 
 // createdStamp: the field is when the record was created (created,
 // created_at, OrderCreationDate in an order).
@@ -560,18 +554,12 @@ func titledName(f *Field, fv, ov fieldVecs) bool {
 		return false
 	}
 	for w := range fv.own {
-		if party[w] {
+		if voc.party[w] {
 			return false
 		}
 	}
 	return true
 }
-
-// party: records that are a person or an organisation (as concepts).
-var party = map[string]bool{"customer": true, "company": true, "account": true, "employee": true, "patient": true,
-	"doctor": true, "owner": true, "author": true, "attendee": true, "recipient": true, "contact": true, "person": true,
-	"user": true, "candidate": true, "applicant": true, "profile": true, "people": true, "individual": true,
-	"carrier": true, "manager": true}
 
 // flagState: a yes/no field (active, enabled) and a state field one of
 // whose example values is the flag's own word (a status of ACTIVE or
@@ -597,9 +585,7 @@ func flagStateOf(flag *Field, want map[string]bool, state *Field) string {
 	return ""
 }
 
-func strongKind(k string) bool {
-	return k == "date" || k == "email" || k == "phone" || k == "currency" || k == "url"
-}
+func strongKind(k string) bool { return voc.strongKind[k] }
 
 // bareVsQualified: b (a name's concepts) is a bare id or name, and o
 // (the other name's) another entity's id or name; own holds the concepts
@@ -621,7 +607,7 @@ func bareVsQualified(b, o []string, own map[string]bool) bool {
 	// thing; so is an id that only says what kind of id it is (custom_id,
 	// external_id): no other entity is named.
 	for _, w := range o[:len(o)-1] {
-		if own[w] || idKind[w] {
+		if own[w] || voc.idKind[w] {
 			return false
 		}
 	}
@@ -632,7 +618,7 @@ func bareVsQualified(b, o []string, own map[string]bool) bool {
 // entity's number or code (company_number), and b's own examples do
 // not look like codes.
 func bareEntityVsCode(b, o []string, bf *Field) bool {
-	if len(b) != 1 || len(o) != 2 || o[0] != b[0] || genericWords[b[0]] {
+	if len(b) != 1 || len(o) != 2 || o[0] != b[0] || voc.generic[b[0]] {
 		return false
 	}
 	if h := o[1]; h != "number" && h != "code" {
@@ -648,12 +634,6 @@ func bareEntityVsCode(b, o []string, bf *Field) bool {
 	}
 	return true
 }
-
-// idKind: words before "id" that say what kind of id it is, not whose.
-var idKind = map[string]bool{"custom": true, "external": true, "internal": true, "unique": true, "public": true,
-	"global": true, "primary": true, "alternate": true, "alternative": true, "legacy": true, "secondary": true, "remote": true}
-
-var labelLeaf = map[string]bool{"name": true, "display": true, "displayname": true, "display_name": true, "label": true}
 
 // kindOf is what a field holds, from its name, type, format and examples.
 func kindOf(f *Field) string {
@@ -686,23 +666,9 @@ func kindOf(f *Field) string {
 		return ""
 	}
 	last := ai.Concept(ws[len(ws)-1])
-	switch last {
-	case "date", "timestamp", "created", "updated":
+	switch {
+	case voc.dateHead[last]:
 		return "date"
-	case "email", "phone", "currency", "status", "website":
-		return last
-	}
-	// "emailAddress.name" is the name that goes with an address, not an
-	// address: a name or label leaf takes no kind from its parent's words.
-	if leaf := f.Path[strings.LastIndexAny(f.Path, ".]")+1:]; !labelLeaf[strings.ToLower(leaf)] {
-		for _, w := range ws {
-			switch ai.Concept(w) {
-			case "email":
-				return "email"
-			case "phone":
-				return "phone"
-			}
-		}
 	}
 	if f.Type == "boolean" {
 		return "bool"
@@ -710,129 +676,73 @@ func kindOf(f *Field) string {
 	return ""
 }
 
-// contactPoint: a phone, an e-mail or an address part, which lists of
-// them (phones[], addresses[]) commonly flatten into one.
-func contactPoint(v fieldVecs) bool {
-	if v.kind == "phone" || v.kind == "email" {
-		return true
-	}
-	for _, w := range v.words {
-		switch w {
-		case "phone", "email", "street", "city", "state", "zip", "country", "address":
-			return true
-		}
-	}
-	return false
-}
-
-// A description whose similarity (to the other's description, or to its
-// name when only one side has one) reaches descAsName counts as a name
-// match of descNameWeight times it (dev 0.879 -> 0.886, the 47 older dev
-// pairs 0.891 -> 0.898; from 0.4 to 0.5 the same, 0.6 0.884, 0.8 0.880).
-const (
-	descAsName     = 0.5
-	descNameWeight = 0.9
-)
-
-// listClashFactor scales a pair whose one side is in a list and the other
-// not (dev F1 0.880 -> 0.881 at 0.85, the 47 older dev pairs 0.886 ->
-// 0.889; 0.8-0.95 within 0.001 of it).
-const listClashFactor = 0.85
-
 // combine blends the signals into one score in [0, 1]. Weights were set on
 // the development split of evals/mapper only.
 func combine(f pairFeatures) float64 {
-	w := map[string]float64{"name": 0.36, "path": 0.14, "tok": 0.14, "exact": 0.08, "typ": 0.10, "ctx": 0.04}
+	w := &par.Blend
 	total := 0.0
 	sum := 0.0
 	add := func(k string, v, weight float64) {
 		sum += v * weight
 		total += weight
 	}
-	add("name", f.name, w["name"])
-	add("path", f.path, w["path"])
-	add("tok", f.tok, w["tok"])
-	add("exact", f.exact, w["exact"])
-	add("typ", f.typ, w["typ"])
-	add("ctx", f.ctx, w["ctx"])
-	add("kind", f.kind, 0.12)
+	add("name", f.name, w.Name)
+	add("path", f.path, w.Path)
+	add("tok", f.tok, w.Tok)
+	add("exact", f.exact, w.Exact)
+	add("typ", f.typ, w.Type)
+	add("ctx", f.ctx, w.Ctx)
+	add("kind", f.kind, w.Kind)
 	if f.solo > 0 {
-		add("solo", f.solo, 0.15)
+		add("solo", f.solo, w.Solo)
 	}
 	if f.ref > 0 {
-		add("ref", f.ref, refWeight)
+		add("ref", f.ref, w.Ref)
 	}
 	if f.hasDesc {
-		add("desc", f.desc, 0.10)
+		add("desc", f.desc, w.Desc)
 	}
 	if f.hasVal {
-		add("val", f.val, 0.14)
+		add("val", f.val, w.Val)
 	}
 	s := sum / total
 	if f.listClash {
-		s *= listClashFactor
+		s *= w.ListClash
 	}
 	if f.typ == 0 {
-		s *= 0.5 // an object never fills a number
+		s *= w.NoType // an object never fills a number
 	}
 	return s
 }
 
 func typeCompat(s, t *Field) float64 {
 	a, b := s.Type, t.Type
+	p := &par.Types
 	if a == "" || b == "" {
-		return 0.7
+		return p.Unknown
 	}
 	if a == b {
 		if s.Format != "" && t.Format != "" && s.Format != t.Format {
 			if dateish(s.Format) && dateish(t.Format) {
-				return 0.85
+				return p.DateFormats
 			}
-			return 0.6
+			return p.Formats
 		}
 		return 1
 	}
 	num := func(x string) bool { return x == "integer" || x == "number" }
 	switch {
 	case num(a) && num(b):
-		return 0.9
+		return p.Numbers
 	case (num(a) && b == "string") || (a == "string" && num(b)):
-		return 0.6
+		return p.NumberString
 	case (a == "boolean" && b == "string") || (a == "string" && b == "boolean"):
-		return 0.5
+		return p.BoolString
 	case a == "object" || b == "object" || a == "array" || b == "array":
 		return 0
 	}
-	return 0.4
+	return p.Other
 }
-
-// wordy: the field's own segment says it holds words (a name, a title).
-func wordy(f *Field) bool {
-	seg := f.Path[strings.LastIndexByte(f.Path, '.')+1:]
-	switch strings.ToLower(strings.TrimSuffix(seg, "[]")) {
-	case "name", "title", "label", "displayname", "display", "text", "description", "summary", "subject", "fullname", "full_name":
-		return true
-	}
-	return false
-}
-
-// numeric: the field holds numbers, by its type or, for a string, by
-// every example (threadCount: "3").
-func numeric(f *Field) bool {
-	if f.Type == "integer" || f.Type == "number" {
-		return true
-	}
-	if len(f.Examples) == 0 {
-		return false
-	}
-	for _, e := range f.Examples {
-		if c := valueClass(e); c != "int" && c != "decimal" {
-			return false
-		}
-	}
-	return true
-}
-
 func dateish(f string) bool { return strings.HasPrefix(f, "date") }
 
 // valueEvidence compares example values: the share of matching value
@@ -846,7 +756,7 @@ func valueEvidence(s, t *Field) float64 {
 	// Date styles are the same kind of value.
 	da := ca["date"] + ca["date_us"] + ca["date_eu"] + ca["datetime"]
 	db := cb["date"] + cb["date_us"] + cb["date_eu"] + cb["datetime"]
-	overlap = math.Max(overlap, math.Min(da, db)*0.9)
+	overlap = math.Max(overlap, math.Min(da, db)*par.Values.DateStyles)
 	va, vb := exampleStrings(s.Examples), exampleStrings(t.Examples)
 	same := 0
 	for k := range va {
@@ -855,7 +765,7 @@ func valueEvidence(s, t *Field) float64 {
 		}
 	}
 	if same > 0 {
-		overlap = math.Max(overlap, 0.7+0.3*float64(same)/float64(len(va)))
+		overlap = math.Max(overlap, par.Values.SharedBase+(1-par.Values.SharedBase)*float64(same)/float64(len(va)))
 	}
 	return overlap
 }
@@ -882,7 +792,7 @@ func enumOverlap(s, t *Field) (float64, int) {
 	for k := range a {
 		if b[k] {
 			same++
-			if len(k) > 1 && !boolWord[k] && !isNumber(k) {
+			if len(k) > 1 && !isNumber(k) {
 				words++
 			}
 		}
@@ -890,30 +800,29 @@ func enumOverlap(s, t *Field) (float64, int) {
 	if same == 0 {
 		return 0, 0
 	}
-	return 0.7 + 0.3*float64(same)/float64(min(len(a), len(b))), words
+	return par.Values.SharedBase + (1-par.Values.SharedBase)*float64(same)/float64(min(len(a), len(b))), words
 }
-
-var boolWord = map[string]bool{"true": true, "false": true, "yes": true, "no": true, "y": true, "n": true}
 
 // reason is the one-line explanation of a suggestion.
 func reason(f pairFeatures, s, t *Field) string {
 	var parts []string
+	r := &par.Reason
 	switch {
 	case f.exact == 1:
 		parts = append(parts, "same name")
-	case f.tok >= 0.99:
+	case f.tok >= r.Synonyms:
 		parts = append(parts, "names are synonyms")
-	case f.tok > 0.3:
+	case f.tok > r.SharedWords:
 		parts = append(parts, "names share words")
-	case f.name > 0.5:
+	case f.name > r.SimilarNames:
 		parts = append(parts, "similar names")
-	case f.path > 0.5:
+	case f.path > r.SimilarPaths:
 		parts = append(parts, "similar paths")
 	}
-	if f.hasDesc && f.desc > 0.5 {
+	if f.hasDesc && f.desc > r.Descriptions {
 		parts = append(parts, "descriptions agree")
 	}
-	if f.hasVal && f.val > 0.6 {
+	if f.hasVal && f.val > r.Values {
 		if c := topClass(s.Examples); c != "" && c != "text" {
 			parts = append(parts, "both "+classLabel(c))
 		} else {
@@ -941,12 +850,7 @@ func topClass(ex []any) string {
 	return best
 }
 
-func classLabel(c string) string {
-	return map[string]string{"email": "e-mail addresses", "date": "ISO dates", "datetime": "timestamps", "date_us": "dates", "date_eu": "dates",
-		"phone": "phone numbers", "currency": "currency codes", "country": "country codes", "url": "URLs", "uuid": "UUIDs",
-		"money": "amounts", "int": "integers", "decimal": "decimals", "bool": "yes/no values", "postal": "postal codes", "id": "identifiers",
-		"name": "names", "digits": "digit strings"}[c]
-}
+func classLabel(c string) string { return voc.classLabel[c] }
 
 // structural raises a pair whose parents already agree: when another
 // field of the source's parent matches another field of the target's
@@ -979,7 +883,7 @@ func structural(src, tgt *Schema, score [][]float64) {
 			k := pp{src.Fields[i].Parent, tgt.Fields[j].Parent}
 			b, ok := best[k]
 			v := score[i][j]
-			if !ok || v < structMin {
+			if !ok || v < par.Structure.Min {
 				continue
 			}
 			// The best other pair under the same two parents.
@@ -987,8 +891,8 @@ func structural(src, tgt *Schema, score [][]float64) {
 			if v == b[0] {
 				other = b[1]
 			}
-			if other >= structAgree {
-				score[i][j] = v + structGain*(other-structAgree)/(1-structAgree)*(1-v)
+			if st := &par.Structure; other >= st.Agree {
+				score[i][j] = v + st.Gain*(other-st.Agree)/(1-st.Agree)*(1-v)
 			}
 		}
 	}
@@ -1010,7 +914,7 @@ func overlaps(a, b map[string]bool) bool {
 func refEntities(f *Field, schema string) map[string]bool {
 	var segs []string
 	for _, seg := range strings.Split(strings.ReplaceAll(f.Path, "[]", ""), ".") {
-		if low := strings.ToLower(seg); !container[low] && low != "value" {
+		if low := strings.ToLower(seg); !voc.container[low] && low != "value" {
 			segs = append(segs, seg)
 		}
 	}
@@ -1023,29 +927,20 @@ func refEntities(f *Field, schema string) map[string]bool {
 	}
 	out := map[string]bool{}
 	for _, w := range ws[:len(ws)-1] {
-		if !refNoise[w] {
-			out[w] = true
-		}
+		out[w] = true
 	}
 	if len(segs) > 1 {
 		for _, w := range ai.Concepts(ai.Words(segs[len(segs)-2])) {
-			if !refNoise[w] {
-				out[w] = true
-			}
+			out[w] = true
 		}
 	}
 	if len(out) == 0 && len(segs) == 1 && len(ws) == 1 {
 		for _, w := range ai.Concepts(ai.Words(schema)) {
-			if !refNoise[w] {
-				out[w] = true
-			}
+			out[w] = true
 		}
 	}
 	return out
 }
-
-// refNoise words say nothing about which entity an id is of.
-var refNoise = map[string]bool{"id": true, "number": true, "external": true, "internal": true, "primary": true, "unique": true, "system": true, "record": true, "reference": true}
 
 // headClash: two compound names (their concepts) that share a modifier but
 // end in different head words (the head says what the value is).
@@ -1054,7 +949,7 @@ func headClash(wa, wb []string) bool {
 		return false
 	}
 	ha, hb := wa[len(wa)-1], wb[len(wb)-1]
-	if ha == hb || genericWords[ha] || genericWords[hb] {
+	if ha == hb || voc.generic[ha] || voc.generic[hb] {
 		return false
 	}
 	mods := map[string]bool{}
@@ -1071,37 +966,3 @@ func headClash(wa, wb []string) bool {
 	// not a clash; "shipment" vs "shipment_cost" is).
 	return false
 }
-
-// modifierClash: the same kind of value said of different things —
-// created_date and due_date, start_time and end_time. The shared head word
-// only says both are dates.
-func modifierClash(wa, wb []string) bool {
-	if len(wa) < 2 || len(wb) < 2 {
-		return false
-	}
-	ha, hb := wa[len(wa)-1], wb[len(wb)-1]
-	if ha != hb || !typeHead[ha] {
-		return false
-	}
-	for _, x := range wa[:len(wa)-1] {
-		for _, y := range wb[:len(wb)-1] {
-			if x == y {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// typeHead words say what kind of value a field holds, not what it is about.
-var typeHead = map[string]bool{"date": true, "timestamp": true}
-
-// Settings of the structural, reference and head signals, set on the
-// development split of evals/mapper only.
-const (
-	structMin   = 0.15 // a pair needs this much evidence of its own to gain from its parents
-	structAgree = 0.6  // a sibling pair this good says the parents correspond
-	structGain  = 0.4  // how much of the remaining distance to 1 a perfect sibling pair closes
-	refWeight   = 0.2
-	headPenalty = 0.7
-)

@@ -79,13 +79,9 @@ func (m *Memory) Len() int {
 // An association is used once two reviews support it (one accepted
 // renaming is an anecdote: on the dev split, associations learned from a
 // single review raised as many wrong pairs as right ones), and then closes
-// assocGain of the distance to 1.
-const (
-	similarGain = 0.4
-	similarKeep = 0.7
-	assocMin    = 2
-	assocGain   = 0.35
-)
+// assoc_gain of the distance to 1.
+// (assoc_gain and the other gains: vocab/params.json, memory.)
+const assocMin = 2
 
 // adjust moves score by what was reviewed about s and t.
 func (m *Memory) adjust(s, t *Field, score float64) float64 {
@@ -102,17 +98,17 @@ func (m *Memory) adjustKeys(pk [2]string, sc, tc []string, score float64) float6
 	// less, since the same names can mean other things in other schemas.
 	switch d := m.same[pk]; {
 	case d > 0:
-		return score + (1-score)*0.6
+		return score + (1-score)*par.Memory.Accept
 	case d < 0:
-		return score * 0.4
+		return score * par.Memory.Reject
 	}
 	k := keyOf(sc, tc)
 	a, r := m.accepted[k], m.rejected[k]
 	switch {
 	case a > r:
-		return score + (1-score)*similarGain
+		return score + (1-score)*par.Memory.SimilarGain
 	case r > a:
-		return score * similarKeep
+		return score * par.Memory.SimilarKeep
 	}
 	// Only the heads (the last words: what each field is) are read: an
 	// association between a modifier and another field's head raised
@@ -122,7 +118,7 @@ func (m *Memory) adjustKeys(pk [2]string, sc, tc []string, score float64) float6
 		best = m.assoc[sc[len(sc)-1]+"|"+tc[len(tc)-1]]
 	}
 	if best >= assocMin {
-		return score + (1-score)*assocGain
+		return score + (1-score)*par.Memory.AssocGain
 	}
 	return score
 }

@@ -270,7 +270,7 @@ func valueKind(f *Field) string {
 			best, n = c, x
 		}
 	}
-	if n < 0.5 {
+	if n < par.Values.KindShare {
 		return ""
 	}
 	switch best {

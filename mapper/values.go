@@ -136,7 +136,7 @@ func valueFormat(ex []any) string {
 			best, share = c, s
 		}
 	}
-	if share < 0.8 {
+	if share < par.Values.FormatShare {
 		return ""
 	}
 	return map[string]string{"email": "email", "datetime": "date-time", "date": "date", "date_us": "date-us", "date_eu": "date-eu",
@@ -150,11 +150,11 @@ func csvType(ex []any) (string, string) {
 	}
 	cs := classes(ex)
 	switch {
-	case cs["int"] >= 0.9:
+	case cs["int"] >= par.Values.CSVTypeShare:
 		return "integer", ""
-	case cs["int"]+cs["decimal"] >= 0.9:
+	case cs["int"]+cs["decimal"] >= par.Values.CSVTypeShare:
 		return "number", ""
-	case cs["bool"] >= 0.9:
+	case cs["bool"] >= par.Values.CSVTypeShare:
 		return "boolean", ""
 	}
 	return "string", valueFormat(ex)

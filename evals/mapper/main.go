@@ -230,8 +230,14 @@ func main() {
 	without := flag.String("without", "", "-train: signals left out (comma-separated names, an ablation)")
 	threshold := flag.Float64("threshold", 0, "the mapper's threshold (default: the model's)")
 	diag := flag.Bool("diag", false, "with -train: print each signal's own ranking quality instead")
+	withoutLex := flag.String("without-lexicon", "", "ablation: lexicon parts left out (comma-separated: concept:NAME, abbreviations, ambiguous, stop, segment, order, agent, net, count_of)")
+	withoutWords := flag.String("without-words", "", "ablation: lists of mapper/vocab/words.json left out (comma-separated)")
 	flag.Parse()
 	ctx := context.Background()
+	if err := ablate(*withoutLex, *withoutWords); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	if *doTrain {
 		sets, err := loadExternal(*external)
 		if err != nil {
@@ -351,4 +357,38 @@ func main() {
 		}
 		fmt.Printf("%-8s the %d reviewed pairs suggested again:\n           before: %s\n           after:  %s\n", split, half, again0, again1)
 	}
+}
+
+// ablate leaves parts of the lexicon and lists of the mapper's words out,
+// before anything is embedded.
+func ablate(lex, words string) error {
+	split := func(s string) []string {
+		var out []string
+		for _, x := range strings.Split(s, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	if parts := split(lex); len(parts) > 0 {
+		l, err := ai.DefaultLexicon()
+		if err != nil {
+			return err
+		}
+		n, err := l.Without(parts...)
+		if err != nil {
+			return err
+		}
+		ai.UseLexicon(n)
+		fmt.Printf("# without lexicon parts: %s\n", strings.Join(parts, ", "))
+	}
+	// always re-read: a list matched by concept follows the lexicon
+	if err := mapper.WithoutWords(split(words)...); err != nil {
+		return err
+	}
+	if lists := split(words); len(lists) > 0 {
+		fmt.Printf("# without mapper word lists: %s\n", strings.Join(lists, ", "))
+	}
+	return nil
 }
