@@ -193,7 +193,7 @@ func (b *builtin) vocab() map[string]bool {
 			v[x] = true
 		}
 	}
-	for _, w := range strings.Fields("weekday weekdays morning night nightly evening afternoon hour hourly daily weekly monthly minute minutes hours month week noon midnight first time times line lines item items status stage amount budget currency country department industry priority owner name title webhook website form payment incoming http request payload body field fields thanks thank hello hi hey team folks know let via system systems about automatically automatic sure possible like love want need instead otherwise unless only over above under below least most more less than greater exceeds equals between archived lead leads sales") {
+	for w := range knownWords.m {
 		v[w] = true
 	}
 	for _, op := range b.cat.Ops {
@@ -240,7 +240,7 @@ func english(toks []token, vocab map[string]bool) bool {
 			known++
 		}
 	}
-	return total < 3 || float64(known)/float64(total) >= 0.4
+	return total < 3 || float64(known)/float64(total) >= englishShare
 }
 
 // latin: most letters are ASCII (English is written so).
@@ -289,10 +289,8 @@ func injection(toks []token) bool {
 		}
 	}
 	s := " " + strings.Join(ws, " ") + " "
-	for _, p := range []string{" ignore previous", " ignore all previous", " ignore the previous", " ignore your", " ignore above",
-		" disregard ", " system prompt", " you are now", " forget your instructions", " forget previous", " new instructions",
-		" developer mode", " jailbreak", " override ", " bypass "} {
-		if strings.Contains(s, p) {
+	for p := range injectionPhrases.m {
+		if strings.Contains(s, " "+p+" ") {
 			return true
 		}
 	}

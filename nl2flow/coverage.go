@@ -356,11 +356,7 @@ func opensTrigger(seg []token) bool {
 
 // filler words carry no request of their own.
 func filler(w string) bool {
-	switch w {
-	case "please", "could", "would", "can", "should", "want", "like", "need", "make", "sure", "automatically", "also", "hey", "thanks", "thank", "using", "use", "workflow", "template", "automation", "automations", "automate", "this", "that", "with", "will", "when", "whenever", "then", "and", "every", "each", "only", "unless", "once", "after", "before", "for", "you", "your", "our", "have", "has", "get", "new", "all", "any", "via", "through", "way", "simple", "easy", "easily", "how", "what", "which", "who", "where", "great", "possible", "hello", "cheers", "set", "it's", "that's", "there", "just", "anytime", "i'd", "we'd", "weft":
-		return true
-	}
-	return false
+	return fillerWords.has(w)
 }
 
 // unknownNames are product names in the request the catalog and the

@@ -241,11 +241,7 @@ func particle(w string) bool {
 }
 
 func determiner(w string) bool {
-	switch w {
-	case "a", "an", "the", "this", "that", "these", "those", "some", "each", "every", "all", "any", "its", "their", "our", "your", "my", "his", "her", "new":
-		return true
-	}
-	return false
+	return determiners.has(w)
 }
 
 // destination: the clause sends something "to"/"into" the system ("Jira

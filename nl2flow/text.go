@@ -189,11 +189,11 @@ func fixTypos(toks []token, vocab map[string]bool) []string {
 			t.w = alias
 			continue
 		}
-		if len(t.w) < 4 {
+		if len(t.w) < typoMinLen {
 			continue
 		}
 		max := 1
-		if len(t.w) >= 7 {
+		if len(t.w) >= typoLongLen {
 			max = 2
 		}
 		best, bestD, bestFirst := "", max+1, false
@@ -214,10 +214,6 @@ func fixTypos(toks []token, vocab map[string]bool) []string {
 	}
 	return fixed
 }
-
-// respell holds short misspellings an edit distance cannot tell apart.
-var respell = map[string]string{"wen": "when", "wehn": "when", "evry": "every", "evrey": "every", "pls": "please", "msg": "message",
-	"thx": "thanks", "asap": "now", "ppl": "people", "tix": "tickets", "oppty": "opportunity", "opps": "opportunities"}
 
 func abs(x int) int {
 	if x < 0 {

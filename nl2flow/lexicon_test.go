@@ -1,0 +1,94 @@
+package nl2flow
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestLexiconLoads(t *testing.T) {
+	sub := mustLexicon()
+	if len(sub.order) == 0 {
+		t.Fatal("no groups loaded")
+	}
+	for _, name := range []string{"stop", "english", "event", "vendor"} {
+		if sub.byName[name] == nil {
+			t.Errorf("group %q is missing", name)
+		}
+	}
+	for _, k := range lexConstantNames {
+		if _, ok := sub.constants[k]; !ok {
+			t.Errorf("constant %q is missing", k)
+		}
+	}
+	if actionVerbs["email"] != "send" || objectWords["deal"] != "opportunity" || weekdays["fri"] != "5" {
+		t.Errorf("tables not built from the files: %q %q %q", actionVerbs["email"], objectWords["deal"], weekdays["fri"])
+	}
+	if got := stateWords["closed"]; len(got) != 2 || got[0] != "closed_won" {
+		t.Errorf("closed: file order lost: %v", got)
+	}
+}
+
+func lexFS(files map[string]string) fstest.MapFS {
+	m := fstest.MapFS{}
+	for k, v := range files {
+		m[k] = &fstest.MapFile{Data: []byte(v)}
+	}
+	return m
+}
+
+const twoGroups = `{"version": 1, "note": "n", "groups": [
+ {"name": "verb.send", "note": "n", "class": "meaning", "value": "send", "words": ["send", "post"]},
+ {"name": "object.message", "note": "n", "class": "meaning", "value": "message", "words": ["message", "post"]}
+], "ambiguous": [%s]}`
+
+// A word in two groups of one class is refused unless declared ambiguous.
+func TestLexiconWordInTwoGroups(t *testing.T) {
+	_, err := loadLexicon(lexFS(map[string]string{"a.json": strings.Replace(twoGroups, "%s", "", 1)}))
+	if err == nil || !strings.Contains(err.Error(), `"post" in verb.send and object.message`) {
+		t.Fatalf("undeclared conflict: %v", err)
+	}
+	decl := `{"word": "post", "groups": ["verb.send", "object.message"], "note": "verb or noun"}`
+	if _, err := loadLexicon(lexFS(map[string]string{"a.json": strings.Replace(twoGroups, "%s", decl, 1)})); err != nil {
+		t.Fatalf("declared ambiguity refused: %v", err)
+	}
+	// Across files too.
+	other := `{"version": 1, "note": "n", "groups": [{"name": "object.post", "note": "n", "class": "meaning", "value": "post", "words": ["send"]}], "ambiguous": []}`
+	_, err = loadLexicon(lexFS(map[string]string{"a.json": strings.Replace(twoGroups, "%s", decl, 1), "b.json": other}))
+	if err == nil || !strings.Contains(err.Error(), `"send" in verb.send and object.post`) {
+		t.Fatalf("conflict across files: %v", err)
+	}
+	// Groups without a class only answer membership and may overlap.
+	lists := `{"version": 1, "note": "n", "groups": [{"name": "stop", "note": "n", "words": ["a"]}, {"name": "english", "note": "n", "words": ["a"]}], "ambiguous": []}`
+	if _, err := loadLexicon(lexFS(map[string]string{"a.json": lists})); err != nil {
+		t.Fatalf("membership lists: %v", err)
+	}
+}
+
+func TestLexiconValidation(t *testing.T) {
+	for name, file := range map[string]string{
+		"declaration not needed":   strings.Replace(twoGroups, "%s", `{"word": "post", "groups": ["verb.send", "object.message"], "note": "x"}, {"word": "send", "groups": ["verb.send", "object.message"], "note": "x"}`, 1),
+		"declaration without note": strings.Replace(twoGroups, "%s", `{"word": "post", "groups": ["verb.send", "object.message"]}`, 1),
+		"wrong version":            `{"version": 2, "note": "n", "groups": [], "ambiguous": []}`,
+		"no file note":             `{"version": 1, "groups": [], "ambiguous": []}`,
+		"group without note":       `{"version": 1, "note": "n", "groups": [{"name": "stop", "words": ["a"]}]}`,
+		"upper case":               `{"version": 1, "note": "n", "groups": [{"name": "stop", "note": "n", "words": ["The"]}]}`,
+		"repeated word":            `{"version": 1, "note": "n", "groups": [{"name": "stop", "note": "n", "words": ["a", "a"]}]}`,
+		"class without value":      `{"version": 1, "note": "n", "groups": [{"name": "verb.x", "note": "n", "class": "meaning", "words": ["a"]}]}`,
+		"unknown field":            `{"version": 1, "note": "n", "groups": [], "weights": 1}`,
+		"constant without note":    `{"version": 1, "note": "n", "groups": [], "constants": {"x": {"value": 1}}}`,
+		"not json":                 `{"version": 1,`,
+		"too long":                 `{"version": 1, "note": "n", "groups": [{"name": "stop", "note": "n", "words": ["` + strings.Repeat("a", 65) + `"]}]}`,
+	} {
+		if _, err := loadLexicon(lexFS(map[string]string{"a.json": file})); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	dup := `{"version": 1, "note": "n", "groups": [{"name": "stop", "note": "n", "words": ["a"]}]}`
+	if _, err := loadLexicon(lexFS(map[string]string{"a.json": dup, "b.json": dup})); err == nil {
+		t.Error("a group defined in two files was accepted")
+	}
+	if _, err := loadLexicon(fstest.MapFS{}); err == nil {
+		t.Error("no files accepted")
+	}
+}
