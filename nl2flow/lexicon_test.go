@@ -92,3 +92,19 @@ func TestLexiconValidation(t *testing.T) {
 		t.Error("no files accepted")
 	}
 }
+
+// Dictionary words are not typos; a real misspelling is still corrected.
+func TestTyposOnlyForUnknownWords(t *testing.T) {
+	vocab := map[string]bool{"able": true, "mailed": true, "want": true, "opportunity": true, "created": true, "when": true}
+	for _, w := range []string{"table", "failed", "wait"} {
+		toks := tokenize("log it in the " + w)
+		if fixed := fixTypos(toks, vocab); len(fixed) != 0 {
+			t.Errorf("%q corrected: %v", w, fixed)
+		}
+	}
+	toks := tokenize("wen a new oportunity is creatd")
+	fixed := fixTypos(toks, vocab)
+	if strings.Join(fixed, " ") != "wen→when oportunity→opportunity creatd→created" {
+		t.Errorf("real typos: %v", fixed)
+	}
+}

@@ -176,7 +176,10 @@ func parseAmount(m []string) float64 {
 // fixTypos corrects misspelled words against the vocabulary (the
 // lexicon plus the catalog's words): an edit distance of one for words of
 // four to six letters, two for longer ones, the same first letter
-// preferred. Words after # and in quotes are never touched.
+// preferred. Words after # and in quotes are never touched, and neither
+// is a word an English dictionary knows ("table", "failed", "wait" are
+// words, not typos for "able", "mailed", "want"); only respell.* entries
+// (short misspellings written down as such) apply to those.
 func fixTypos(toks []token, vocab map[string]bool) []string {
 	var fixed []string
 	for i := range toks {
@@ -189,7 +192,7 @@ func fixTypos(toks []token, vocab map[string]bool) []string {
 			t.w = alias
 			continue
 		}
-		if len(t.w) < typoMinLen {
+		if len(t.w) < typoMinLen || dictionaryWord(t.w) {
 			continue
 		}
 		max := 1
