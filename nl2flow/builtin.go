@@ -28,6 +28,7 @@ type notes struct {
 	warnings  []string
 	explain   []string
 	fixed     []string
+	gaps      []string // parts the request asks for that the draft cannot carry: it is not complete, so not valid
 }
 
 func (n *notes) ask(format string, args ...any) {

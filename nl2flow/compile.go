@@ -138,6 +138,9 @@ func (c *Compiler) builtin(ctx context.Context, cat *Catalog, text, existing str
 		d.Questions = append(d.Questions, dropped...)
 		src = p.YAML()
 	}
+	for _, g := range n.gaps {
+		d.Problems = append(d.Problems, weft.Problem{Path: "trigger", Message: g})
+	}
 	loopQuestion(d)
 	d.finish()
 	return d, nil
@@ -362,7 +365,7 @@ func (b *builtin) edit(ctx context.Context, text, existing string) (string, *Pla
 	switch {
 	case f.Trigger.Poll != nil:
 		if op, ok := b.cat.Op(f.Trigger.Poll.Operation); ok {
-			p.Trigger = TriggerPlan{Kind: "poll", Op: op}
+			p.Trigger = TriggerPlan{Kind: "poll", Op: op, Cursor: f.Trigger.Poll.Cursor, Key: f.Trigger.Poll.Key}
 			st.trigObj, st.fields, st.trigDesc = op.Object, op.recordFields(), op.Object
 			st.always = map[string]bool{}
 			requiredOf(op.itemSchema(), st.always, 0)

@@ -792,6 +792,17 @@ func (s *state) trigger(c clause) {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: no connected system offers these records as a trigger (pollable: %s)", c.text(), strings.Join(s.pollable(), ", ")))
 		return
 	}
+	kind, deletes := eventKind(c)
+	if deletes {
+		// A list shows the records that exist: polling it never sees one
+		// that was deleted. Say so; never watch another event instead.
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: a deletion cannot be watched: %s lists the %s records that exist, so polling it never sees a deleted one; no trigger was drafted for it", c.text(), best.Ref, best.Object))
+		s.n.gaps = append(s.n.gaps, fmt.Sprintf("the request's trigger (%s records deleted) cannot be observed by polling %s", best.Object, best.Ref))
+		s.n.ask("Deleted %s records cannot be seen by polling %s. Does the system call a webhook when one is deleted (then use a webhook trigger), or should the flow run on a schedule?", best.Object, best.Ref)
+		if kind == "" {
+			return
+		}
+	}
 	s.p.Trigger = TriggerPlan{Kind: "poll", Op: best}
 	s.trigObj = best.Object
 	s.fields = best.recordFields()
@@ -814,6 +825,27 @@ func (s *state) trigger(c clause) {
 		}
 	}
 	desc := "new or updated " + best.Object + " records"
+	switch kind {
+	case "create":
+		// "when a contact is created": new records only, not updates. The
+		// cursor is the record's creation field, so an update (same
+		// creation time) never starts a run.
+		if f := creationField(best); f != "" {
+			if best.Trigger == nil || best.Trigger.Cursor != f {
+				s.p.Trigger.Cursor = f
+				if best.Trigger != nil && best.Trigger.Key != "" {
+					s.p.Trigger.Key = best.Trigger.Key
+				} else if _, ok := s.fields["id"]; ok {
+					s.p.Trigger.Key = "id"
+				}
+			}
+			desc = "new " + best.Object + " records (cursor " + f + ": updates do not start runs)"
+		} else {
+			s.n.ask("%s records have no creation-time field, so polling %s also starts a run when a record is updated. Is that acceptable, or does the system call a webhook for new records?", best.Object, best.Ref)
+		}
+	case "update":
+		desc = "updated " + best.Object + " records"
+	}
 	s.filter(c)
 	for _, kv := range s.p.Trigger.Input {
 		if v, ok := kv.Value.(string); ok && !strings.HasPrefix(v, "=") {
@@ -1526,4 +1558,51 @@ func (s *state) name() string {
 		n = "draft"
 	}
 	return n
+}
+
+// eventKind reads what happened to the trigger's records: "create" when
+// every event word of the clause says a record came into being ("new",
+// "created", "arrives"), "update" when every one says it changed, ""
+// for anything else (a state reached, "new or updated"); deletes is set
+// when a word says records went away.
+func eventKind(c clause) (kind string, deletes bool) {
+	n := map[string]int{}
+	for _, t := range c.toks {
+		if t.kind != tWord {
+			continue
+		}
+		k := eventKinds[t.w]
+		switch {
+		case k != "":
+			n[k]++
+		case eventWords.has(t.w) || len(stateWords[t.w]) > 0:
+			n["other"]++
+		}
+	}
+	deletes = n["delete"] > 0
+	switch {
+	case n["other"] > 0 || n["create"] > 0 && n["update"] > 0:
+		return "", deletes
+	case n["create"] > 0:
+		return "create", deletes
+	case n["update"] > 0:
+		return "update", deletes
+	}
+	return "", deletes
+}
+
+// creationField: the record field that holds its creation time (a name
+// part from field.created: created_at, createdAt, creation_date), else "".
+func creationField(op *Op) string {
+	fields := op.recordFields()
+	for _, k := range sortedKeys(fields) {
+		for _, part := range ai.Split(k) {
+			if createdFieldParts.has(strings.ToLower(part)) {
+				if t := typeOf(fields[k]); t == "string" || t == "integer" || t == "number" {
+					return k
+				}
+			}
+		}
+	}
+	return ""
 }
