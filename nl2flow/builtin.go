@@ -646,11 +646,7 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 }
 
 func isScheduleNoun(w string) bool {
-	switch w {
-	case "day", "days", "weekday", "weekdays", "morning", "night", "evening", "afternoon", "hour", "minute", "week", "month", "weekend", "weekends":
-		return true
-	}
-	return weekdays[w] != ""
+	return synScheduleNoun.has(w) || weekdays[w] != ""
 }
 
 func ordinal(w string) int {

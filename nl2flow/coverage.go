@@ -41,10 +41,10 @@ func segments(toks []token) [][]token {
 }
 
 func opensClause(toks []token, i int) bool {
-	switch toks[i].w {
-	case "when", "whenever", "if", "unless", "then", "and", "but", "so", "once", "after", "before", "only", "otherwise", "else", "every":
+	switch {
+	case synClauseOpen.has(toks[i].w):
 		return true
-	case "for":
+	case toks[i].w == "for":
 		return i+1 < len(toks) && (toks[i+1].w == "each" || toks[i+1].w == "every" || toks[i+1].w == "all")
 	}
 	return false

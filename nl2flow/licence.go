@@ -221,8 +221,7 @@ func (s *state) directObject(c clause, vi int) (string, bool) {
 		if objectWords[w] != "" || s.catalogObject(w) != "" {
 			return "", true
 		}
-		switch t.w {
-		case "it", "them", "one", "this", "that", "these", "those", "him", "her", "they", "record", "records", "status", "stage", "owner", "priority", "field", "fields":
+		if synObjectGeneric.has(t.w) {
 			return "", true
 		}
 	}
@@ -233,11 +232,7 @@ func (s *state) directObject(c clause, vi int) (string, bool) {
 }
 
 func particle(w string) bool {
-	switch w {
-	case "up", "out", "down", "off", "over", "back", "in":
-		return true
-	}
-	return false
+	return synParticle.has(w)
 }
 
 func determiner(w string) bool {
@@ -324,11 +319,7 @@ func (s *state) destinationSystem(c clause) string {
 }
 
 func preposition(w string) bool {
-	switch w {
-	case "in", "on", "at", "to", "into", "onto", "from", "for", "with", "by", "about", "of", "as", "via", "when", "if", "after", "before", "whenever", "once", "every", "each":
-		return true
-	}
-	return false
+	return synPreposition.has(w)
 }
 
 // productBefore: the word before token i is a product name the compiler

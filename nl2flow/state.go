@@ -440,8 +440,8 @@ func (s *state) eventEnd(c clause, k int) int {
 		if !seenEvent {
 			continue
 		}
-		switch t.w {
-		case "we", "i", "you", "please", "could", "can", "would", "weft", "let", "have", "it's", "automatically":
+		switch {
+		case synEventEnd.has(t.w):
 			if t.w == "weft" && i > 0 && c.toks[i-1].w == "to" {
 				continue
 			}
@@ -465,18 +465,16 @@ func isVerbAt(toks []token, i int) bool {
 		return false
 	}
 	if i > 0 {
-		switch toks[i-1].w {
-		case "a", "an", "the", "new", "welcome", "this", "that", "each", "every", "its", "their", "his", "her", "our", "my", "chat", "slack", "of":
+		if synVerbNotAfter.has(toks[i-1].w) {
 			return false
 		}
 	}
-	switch t.w {
-	case "set":
+	switch {
+	case t.w == "set":
 		// "set the status", "set up a project"; "set it up so that" is talk.
 		return i+1 < len(toks) && (toks[i+1].w == "the" || toks[i+1].w == "its" || toks[i+1].w == "their" ||
 			toks[i+1].w == "up" && i+2 < len(toks) && (toks[i+2].w == "a" || toks[i+2].w == "an" || toks[i+2].w == "new"))
-	case "start", "file", "check", "text", "note", "bill", "trigger", "request", "call", "alert", "hit", "drop", "let",
-		"invoice", "email", "mail", "message", "post", "list", "log", "share", "forward":
+	case synVerbOrNoun.has(t.w):
 		if t.w == "let" {
 			for j := i + 1; j < len(toks) && j < i+6; j++ {
 				if toks[j].w == "know" {
@@ -492,11 +490,7 @@ func isVerbAt(toks []token, i int) bool {
 			toks[i-1].kind == tNumber || toks[i-1].kind == tEmail || toks[i-1].kind == tChannel || toks[i-1].kind == tQuote {
 			return true
 		}
-		switch toks[i-1].w {
-		case "and", "then", "to", "please", "also", "i", "we", "you", "automatically", "just", "weft", "pls", "always", "should", "can", "could", "would", "will", "or":
-			return true
-		}
-		return false
+		return synVerbAfter.has(toks[i-1].w)
 	}
 	return true
 }
@@ -860,11 +854,11 @@ func (s *state) trigger(c clause) {
 		if t.kind != tWord || i == 0 {
 			continue
 		}
-		switch t.w {
-		case "unless", "with", "where", "whose", "if", "over", "above", "under", "below", "exceeding", "more", "less", "worth":
+		switch {
+		case synConditionInEvent.has(t.w):
 			s.conditionIn(clause{toks: c.toks[i:]}, true)
 			return
-		case "at":
+		case t.w == "at":
 			if i+1 < len(c.toks) && (c.toks[i+1].w == "least" || c.toks[i+1].w == "most") {
 				s.conditionIn(clause{toks: c.toks[i:]}, true)
 				return
@@ -1408,8 +1402,7 @@ func (s *state) refuse(op *Op, c clause, why string) {
 // isFiller: greetings and thanks carry nothing to draft.
 func (s *state) isFiller(c clause) bool {
 	for _, w := range c.words() {
-		switch w {
-		case "hey", "hi", "hello", "thanks", "thank", "cheers", "ta", "team", "please", "possible", "great", "would", "could", "it", "be", "if", "that's", "like", "love", "i'd", "so":
+		if synGreeting.has(w) {
 			continue
 		}
 		if stop.has(w) {
@@ -1529,8 +1522,7 @@ func (s *state) name() string {
 		if t.kind != tWord || stop.has(t.w) || len(t.w) < 2 {
 			continue
 		}
-		switch t.w {
-		case "please", "could", "would", "can", "should", "want", "like", "need", "make", "sure", "automatically", "also", "then", "when", "whenever", "every", "each", "if", "i'd", "let's", "hey", "hi", "thanks":
+		if synNameSkip.has(t.w) {
 			continue
 		}
 		words = append(words, t.w)
