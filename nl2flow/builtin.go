@@ -79,6 +79,26 @@ func (c clause) has(ws ...string) bool {
 	return false
 }
 
+// hasIn: the clause has a word of the set.
+func (c clause) hasIn(set wordSet) bool {
+	for _, t := range c.toks {
+		if t.kind == tWord && !t.used && set.has(t.w) {
+			return true
+		}
+	}
+	return false
+}
+
+// phraseIn: one of the set's phrases occurs in the clause.
+func (c clause) phraseIn(set wordSet) bool {
+	for p := range set.m {
+		if c.phrase(p) {
+			return true
+		}
+	}
+	return false
+}
+
 // phrase reports whether the words occur in a row.
 func (c clause) phrase(p string) bool {
 	ws := strings.Fields(p)
@@ -314,8 +334,7 @@ func (b *builtin) markManual(toks []token) bool {
 			continue
 		}
 		c := clause{toks: toks[start:i]}
-		if c.has("manually", "manual") || c.phrase("on demand") || c.phrase("by hand") || c.phrase("when i run") ||
-			c.phrase("i run it") || c.phrase("when run") || c.phrase("when triggered") || c.phrase("when called") && !hook {
+		if c.hasIn(lxManual) || c.phraseIn(lxManualPhrase) || c.phraseIn(lxManualPhraseNoWebhook) && !hook {
 			verb := false
 			for _, t := range c.toks {
 				if t.kind == tWord && actionVerbs[t.w] != "" && t.w != "run" {
@@ -435,13 +454,7 @@ func startsCondition(toks []token, i int) bool {
 }
 
 func comparator(w string) string {
-	switch w {
-	case "over", "above", "exceeds", "exceeding", "exceed":
-		return ">"
-	case "under", "below":
-		return "<"
-	}
-	return ""
+	return lxComparator[w]
 }
 
 // parseSchedule finds a schedule anywhere in the request ("every weekday
@@ -482,7 +495,7 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 					used = append(used, i+1, i+2)
 				}
 			}
-		case t.kind == tWord && (t.w == "hourly" || t.w == "daily" || t.w == "nightly" || t.w == "weekly" || t.w == "monthly" || t.w == "weekdays" || t.w == "weekday"):
+		case t.kind == tWord && lxScheduleAdverb.has(t.w):
 			if t.w != "weekday" && t.w != "weekdays" || anchor >= 0 || w(i-1) == "on" {
 				anchor = i
 			}
@@ -518,7 +531,7 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 		case t.kind == tWord && (t.w == "weekend" || t.w == "weekends") && anchor >= 0:
 			dow = []string{"0", "6"}
 			used = append(used, i)
-		case t.kind == tWord && (t.w == "morning" || t.w == "night" || t.w == "evening" || t.w == "afternoon" || t.w == "day" || t.w == "days" || t.w == "month" || t.w == "week" || t.w == "minute" || t.w == "minutes") &&
+		case t.kind == tWord && lxSchedulePeriod.has(t.w) &&
 			(w(i-1) == "every" || w(i-1) == "each" || w(i-1) == "other"):
 			used = append(used, i)
 			switch t.w {
@@ -650,7 +663,7 @@ func isScheduleNoun(w string) bool {
 }
 
 func ordinal(w string) int {
-	for i, o := range []string{"first", "second", "third", "fourth", "fifth"} {
+	for i, o := range lex.list("ordinal") {
 		if w == o {
 			return i + 1
 		}

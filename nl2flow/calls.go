@@ -24,7 +24,7 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		}
 		break
 	}
-	email := c.has("email", "mail", "e-mail", "emails", "emailed", "inbox")
+	email := c.hasIn(lxEmailWord)
 	var to []string
 	for _, t := range c.toks {
 		if t.kind == tEmail {
@@ -214,6 +214,14 @@ func celQuote(s string) string { return fmt.Sprintf("%q", s) }
 // field of the record in scope (or of a record looked up for it).
 func (s *state) personRef(c clause) string {
 	words := c.words()
+	hasIn := func(set wordSet) bool {
+		for _, w := range words {
+			if set.has(w) || set.has(strings.TrimSuffix(w, "'s")) {
+				return true
+			}
+		}
+		return false
+	}
 	has := func(ws ...string) bool {
 		for _, w := range words {
 			for _, x := range ws {
@@ -244,7 +252,7 @@ func (s *state) personRef(c clause) string {
 		return pick("lead_email")
 	case has("assignee"):
 		return pick("assignee_email")
-	case has("them", "they", "him", "her", "employee", "person", "contact", "customer", "client", "hire"):
+	case hasIn(lxPersonRef):
 		if r := pick("email", "work_email", "contact_email", "customer_email"); r != "" {
 			return r
 		}
@@ -546,8 +554,8 @@ func channelName(c clause) string {
 		if t.kind != tWord {
 			continue
 		}
-		switch t.w {
-		case "channel", "team", "folks", "room", "group", "people", "crew":
+		switch {
+		case lxChannelNoun.has(t.w):
 			// "the X channel" / "the X team"
 			j := i - 1
 			if j >= 0 && ws[j].kind == tWord && !stop.has(ws[j].w) && ws[j].w != "chat" && actionVerbs[ws[j].w] == "" && objectWords[ws[j].w] == "" {

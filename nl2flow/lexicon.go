@@ -202,6 +202,14 @@ func mustLexicon() *lexicon {
 	panic(err)
 }
 
+// list returns a group's words in file order.
+func (lx *lexicon) list(name string) []string {
+	if g := lx.byName[name]; g != nil {
+		return g.Words
+	}
+	return nil
+}
+
 // group returns a group's words as a set (empty when there is none).
 func (lx *lexicon) set(name string) wordSet {
 	m := map[string]bool{}
@@ -307,3 +315,26 @@ var lexConstantNames = []string{"english_share", "typo_min_len", "typo_long_len"
 type wordSet struct{ m map[string]bool }
 
 func (w wordSet) has(s string) bool { return w.m[s] }
+
+// Grammar word lists (lexicon/syntax.json).
+var (
+	lxTriggerWebhook        = lex.set("trigger.webhook")
+	lxTriggerWebhookPhrase  = lex.set("trigger.webhook.phrase")
+	lxTriggerWebhookHint    = lex.set("trigger.webhook.hint")
+	lxTriggerRestated       = lex.set("trigger.restated")
+	lxFieldCommon           = lex.set("field.common")
+	lxLoopPhrase            = lex.set("loop.phrase")
+	lxObjectVerbOrNoun      = lex.set("object.verb_or_noun")
+	lxPronounObject         = lex.set("pronoun.object")
+	lxEmailFieldBefore      = lex.set("email.field_before")
+	lxManual                = lex.set("manual")
+	lxManualPhrase          = lex.set("manual.phrase")
+	lxScheduleAdverb        = lex.set("schedule.adverb")
+	lxSchedulePeriod        = lex.set("schedule.period")
+	lxEmailWord             = lex.set("email.word")
+	lxChannelNoun           = lex.set("channel.noun")
+	lxPersonRef             = lex.set("person.ref")
+	lxManualPhraseNoWebhook = lex.set("manual.phrase.no_webhook")
+	lxAutoVerb              = lex.values("auto.")
+	lxComparator            = lex.values("compare.")
+)

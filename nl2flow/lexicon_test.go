@@ -24,6 +24,9 @@ func TestLexiconLoads(t *testing.T) {
 	if actionVerbs["email"] != "send" || objectWords["deal"] != "opportunity" || weekdays["fri"] != "5" {
 		t.Errorf("tables not built from the files: %q %q %q", actionVerbs["email"], objectWords["deal"], weekdays["fri"])
 	}
+	if comparator("below") != "<" || comparator("exceeds") != ">" || comparator("at") != "" || ordinal("third") != 3 || verbOf["search"] != "list" {
+		t.Errorf("grammar tables: below %q exceeds %q third %d search %q", comparator("below"), comparator("exceeds"), ordinal("third"), verbOf["search"])
+	}
 	if got := stateWords["closed"]; len(got) != 2 || got[0] != "closed_won" {
 		t.Errorf("closed: file order lost: %v", got)
 	}

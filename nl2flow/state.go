@@ -237,7 +237,7 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 // record (when the catalog can poll it), and the phrase is consumed.
 func (s *state) newRecordTrigger(toks []token, clauses []clause) {
 	for _, c := range clauses {
-		if triggerKeyword(c) >= 0 || hasEvent(c) || c.has("webhook", "webhooks", "endpoint", "form", "website", "incoming") {
+		if triggerKeyword(c) >= 0 || hasEvent(c) || c.hasIn(lxTriggerWebhookHint) {
 			return
 		}
 	}
@@ -347,6 +347,16 @@ func postposedCondition(c clause) int {
 }
 
 // onlyWords: every word of the clause is one of ws.
+// onlyWordsIn: every token of the clause is a word of the set.
+func onlyWordsIn(c clause, set wordSet) bool {
+	for _, t := range c.toks {
+		if t.kind != tWord || !set.has(t.w) {
+			return false
+		}
+	}
+	return true
+}
+
 func onlyWords(c clause, ws ...string) bool {
 	for _, t := range c.toks {
 		if t.kind != tWord {
@@ -523,13 +533,8 @@ func (s *state) verb(c clause) string {
 	// "… automatically created a matching sales order"
 	for i, t := range c.toks {
 		if t.w == "automatically" && i+1 < len(c.toks) {
-			switch c.toks[i+1].w {
-			case "created", "creates", "adds", "added", "opens", "opened", "makes":
-				return "create"
-			case "updated", "updates":
-				return "update"
-			case "posted", "posts", "sent", "sends", "emailed", "emails", "notified", "notifies":
-				return "send"
+			if v := lxAutoVerb[c.toks[i+1].w]; v != "" {
+				return v
 			}
 		}
 	}
@@ -590,7 +595,7 @@ func (s *state) objectsIn(c clause) []objRef {
 			continue
 		}
 		// "post" and "alert" are objects only after an article.
-		if (sg == "post" || sg == "alert" || sg == "hire" || sg == "request" || sg == "bill" || sg == "mail" || sg == "email" || sg == "message" || sg == "invoice" || sg == "note") && isVerbAt(c.toks, i) && !(i == 0 && hasEvent(c)) {
+		if lxObjectVerbOrNoun.has(sg) && isVerbAt(c.toks, i) && !(i == 0 && hasEvent(c)) {
 			continue
 		}
 		if obj == "email" && i+1 < len(c.toks) && c.toks[i+1].kind == tEmail {
@@ -650,8 +655,7 @@ func (s *state) systemsIn(c clause) []string {
 // emailSystem: "email" names the mail system unless it is a field ("their email").
 func (s *state) emailSystem(c clause, i int) bool {
 	if i > 0 {
-		switch c.toks[i-1].w {
-		case "their", "his", "her", "its", "the", "work", "owner's", "customer's":
+		if lxEmailFieldBefore.has(c.toks[i-1].w) {
 			return false
 		}
 	}
@@ -728,7 +732,7 @@ func strip(c clause, ws ...string) clause {
 // trigger reads an event clause: a webhook, or records of a system.
 func (s *state) trigger(c clause) {
 	if s.p.Trigger.Kind != "" {
-		if onlyWords(c, "when", "whenever", "called", "invoked", "hit", "triggered", "it", "is", "gets", "someone", "calls", "once") {
+		if onlyWordsIn(c, lxTriggerRestated) {
 			return // "when called": the webhook already says so
 		}
 		if hasEvent(c) || c.has("webhook") && s.p.Trigger.Kind != "webhook" {
@@ -739,7 +743,7 @@ func (s *state) trigger(c clause) {
 		return
 	}
 	s.trigWords = c.words()
-	if c.has("webhook", "webhooks", "http", "endpoint", "url", "incoming", "website", "form", "weft") || c.phrase("post comes") || c.phrase("post request") || c.phrase("api call") {
+	if c.hasIn(lxTriggerWebhook) || c.phraseIn(lxTriggerWebhookPhrase) {
 		s.p.Trigger = TriggerPlan{Kind: "webhook"}
 		s.trigDesc = "webhook"
 		for _, o := range s.objectsIn(c) {
@@ -1135,8 +1139,7 @@ func (s *state) openCond(cel, human string) {
 func (s *state) fieldNamed(w string) string {
 	fs := s.scopeFields()
 	if fs == nil {
-		switch w {
-		case "amount", "total", "budget", "country", "currency", "department", "status", "stage", "priority", "industry", "value":
+		if lxFieldCommon.has(w) {
 			return w
 		}
 		return ""
@@ -1188,8 +1191,7 @@ func (s *state) fieldRef(f string) string {
 
 // isLoop: "for each line item", "for every contact", "loop over its lines".
 func (s *state) isLoop(c clause) bool {
-	return c.phrase("for each") || c.phrase("for every") || c.phrase("loop over") || c.phrase("loop through") || c.phrase("iterate over") ||
-		c.phrase("for all") || c.phrase("through each") || c.phrase("through every") || c.phrase("through all") || c.phrase("over each") || c.phrase("each of the")
+	return c.phraseIn(lxLoopPhrase)
 }
 
 // foreach opens a loop over the named collection and returns the rest of
@@ -1312,7 +1314,7 @@ func (s *state) action(ctx context.Context, c clause) {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
 		return
 	}
-	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && verb != "send" && !c.has("it", "them", "this", "that", "him", "her", "everyone", "ok", "there") && quoted(c) == "" && verb != "respond" {
+	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && verb != "send" && !c.hasIn(lxPronounObject) && quoted(c) == "" && verb != "respond" {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s what? The clause names no record, system or recipient", c.text(), verb))
 		return
 	}
