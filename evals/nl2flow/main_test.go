@@ -295,3 +295,23 @@ func TestJudgeExternal(t *testing.T) {
 		t.Fatal("cron classes")
 	}
 }
+
+// The baseline retrieves the operation that shares most words with the
+// request, from a manual trigger.
+func TestBaselineDraft(t *testing.T) {
+	cc, err := examplecat.Load("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := nl2flow.FromConnectors(cc)
+	d := baselineDraft("list the employees of the HR system", cat)
+	if d.Flow == nil || d.Flow.Trigger.Manual == nil || len(d.Flow.Steps) != 1 || d.Flow.Steps[0].Call != "hr.listEmployees" {
+		t.Fatalf("%s\n%v", d.YAML, d.Problems)
+	}
+	if d.Confidence <= 0 || d.Confidence > 1 {
+		t.Errorf("confidence %v", d.Confidence)
+	}
+	if d = baselineDraft("zzz qqq", cat); d.Flow != nil && len(d.Flow.Steps) != 0 {
+		t.Errorf("no shared word, yet a step:\n%s", d.YAML)
+	}
+}
