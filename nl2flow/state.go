@@ -467,9 +467,23 @@ func (s *state) eventEnd(c clause, k int) int {
 // isVerbAt: the word at i is used as a verb (not "an email", "the list").
 func isVerbAt(toks []token, i int) bool {
 	t := toks[i]
-	if t.kind == tWord && !t.used && (i == 0 || toks[i-1].w == "that" || toks[i-1].w == "which" || toks[i-1].w == "and") &&
-		strings.HasSuffix(t.w, "s") && actionVerbs[strings.TrimSuffix(t.w, "s")] != "" && actionVerbs[t.w] == "" {
-		return true // "a webhook that creates a contact … and replies"
+	if base := thirdPerson(t.w); t.kind == tWord && !t.used && base != "" && actionVerbs[t.w] == "" {
+		if i == 0 || toks[i-1].w == "that" || toks[i-1].w == "which" || toks[i-1].w == "and" {
+			return true // "a webhook that creates a contact … and replies"
+		}
+		// "It immediately sends an alert", "the workflow creates an
+		// issue": a third-person form whose base is only a verb (not also
+		// a record noun: "posts", "alerts") and that no determiner
+		// introduces is the clause's verb.
+		// A named subject ("HR adds them", "Jira creates …") says what
+		// another system does: an event, not the flow's action.
+		// A verb takes an object: "status updates" at a clause's end
+		// is a noun.
+		named := toks[i-1].kind != tWord || toks[i-1].raw != toks[i-1].w
+		object := i+1 < len(toks) && toks[i+1].kind != tPunct && toks[i+1].kind != tArrow && !synPreposition.has(toks[i+1].w)
+		if !named && object && objectWords[base] == "" && !synVerbOrNoun.has(base) && !determiners.has(toks[i-1].w) && !synVerbNotAfter.has(toks[i-1].w) {
+			return true
+		}
 	}
 	if t.kind != tWord || t.used || actionVerbs[t.w] == "" {
 		return false
@@ -511,7 +525,7 @@ func (s *state) verb(c clause) string {
 		if isVerbAt(c.toks, i) {
 			v := actionVerbs[t.w]
 			if v == "" {
-				v = actionVerbs[strings.TrimSuffix(t.w, "s")]
+				v = actionVerbs[thirdPerson(t.w)]
 			}
 			if t.w == "drop" {
 				return "send"
@@ -1597,6 +1611,21 @@ func creationField(op *Op) string {
 				}
 			}
 		}
+	}
+	return ""
+}
+
+// thirdPerson returns the base of a third-person verb form the lexicon
+// knows ("sends" → send, "notifies" → notify), else "".
+func thirdPerson(w string) string {
+	if b, ok := strings.CutSuffix(w, "ies"); ok && actionVerbs[b+"y"] != "" {
+		return b + "y"
+	}
+	if b, ok := strings.CutSuffix(w, "es"); ok && actionVerbs[b] != "" && strings.HasSuffix(b, "sh") {
+		return b // "pushes", "publishes"
+	}
+	if b, ok := strings.CutSuffix(w, "s"); ok && actionVerbs[b] != "" {
+		return b
 	}
 	return ""
 }

@@ -1,0 +1,28 @@
+package nl2flow_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// Descriptions say what a workflow does in the third person: "it sends",
+// "this workflow pulls … and logs". A named subject ("HR adds them") is
+// an event, and a noun compound ("status updates") is no verb.
+func TestThirdPersonVerbs(t *testing.T) {
+	d := compile(t, "It watches the ERP and, upon a new invoice, immediately sends a detailed alert to the #billing chat channel.")
+	if got := strings.Join(calls(d.Flow), " "); got != "chat.postMessage" || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != "erp.listInvoices" {
+		t.Fatalf("calls %q\n%s\n%v", got, d.YAML, d.NotUnderstood)
+	}
+	d = compile(t, "when we hire someone, HR adds them; open an issue in tracker project IT for their laptop")
+	for _, c := range calls(d.Flow) {
+		if c == "hr.hireEmployee" {
+			t.Fatalf("'HR adds them' read as the flow's action:\n%s", d.YAML)
+		}
+	}
+	d = compile(t, "post the tracker issues to #ops with status updates")
+	for _, c := range calls(d.Flow) {
+		if c == "tracker.updateIssue" {
+			t.Fatalf("'status updates' read as a verb:\n%s", d.YAML)
+		}
+	}
+}
