@@ -335,6 +335,28 @@ var (
 	lxChannelNoun           = lex.set("channel.noun")
 	lxPersonRef             = lex.set("person.ref")
 	lxManualPhraseNoWebhook = lex.set("manual.phrase.no_webhook")
+	lxNegation              = lex.set("negation")
+	lxNegationAux           = lex.set("negation.aux")
+	lxTriggerOpen           = lex.set("trigger.open")
+	lxTriggerOpenPhrase     = lex.set("trigger.open.phrase")
+	lxTriggerIfPhrase       = lex.set("trigger.if.phrase")
+	lxComparePart           = lex.set("compare.part")
+	lxCompareSkip           = lex.set("compare.skip")
+	lxComparePhrase         = lex.values("compare.phrase.")
+	lxComparePhraseMax      = longestEntry("compare.phrase.")
 	lxAutoVerb              = lex.values("auto.")
 	lxComparator            = lex.values("compare.")
 )
+
+// longestEntry is the most words an entry of the groups named prefix* has.
+func longestEntry(prefix string) int {
+	n := 1
+	for _, g := range lex.order {
+		if strings.HasPrefix(g.Name, prefix) {
+			for _, w := range g.Words {
+				n = max(n, len(strings.Fields(w)))
+			}
+		}
+	}
+	return n
+}

@@ -1,6 +1,7 @@
 package nl2flow
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -109,5 +110,16 @@ func TestTyposOnlyForUnknownWords(t *testing.T) {
 	fixed := fixTypos(toks, vocab)
 	if strings.Join(fixed, " ") != "wen→when oportunity→opportunity creatd→created" {
 		t.Errorf("real typos: %v", fixed)
+	}
+}
+
+// Comparison phrases come from the lexicon, longest first.
+func TestComparePhrase(t *testing.T) {
+	for text, want := range map[string]string{"no more than 5": "<= 3", "at least 5": ">= 2", "is not DE": "!= 2", "is DE": "== 1",
+		"over 5": "> 1", "greater than 5": "> 2", "below 5": "< 1", "fewer than 5": "< 2", "amount 5": " 0"} {
+		op, n := comparePhrase(tokenize(text), 0)
+		if got := fmt.Sprintf("%s %d", op, n); got != want {
+			t.Errorf("%q: %q, want %q", text, got, want)
+		}
 	}
 }

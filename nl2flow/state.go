@@ -49,8 +49,7 @@ func negated(c clause) string {
 		if t.kind != tWord {
 			continue
 		}
-		if t.w == "don't" || t.w == "dont" || t.w == "never" || t.w == "mustn't" || t.w == "shouldn't" ||
-			t.w == "not" && i > 0 && (c.toks[i-1].w == "do" || c.toks[i-1].w == "should" || c.toks[i-1].w == "must") {
+		if lxNegation.has(t.w) || t.w == "not" && i > 0 && lxNegationAux.has(c.toks[i-1].w) {
 			for j := i + 1; j < len(c.toks) && j <= i+3; j++ {
 				if v := actionVerbs[c.toks[j].w]; v != "" {
 					return v
@@ -395,28 +394,14 @@ func triggerKeyword(c clause) int {
 		if i+1 < len(c.toks) {
 			next = c.toks[i+1].w
 		}
-		switch t.w {
-		case "when", "whenever", "once", "anytime":
+		switch {
+		case lxTriggerOpen.has(t.w) || lxTriggerOpenPhrase.has(t.w+" "+next):
 			return i
-		case "every", "each", "any":
-			if next == "time" || next == "new" {
-				return i
-			}
-		case "as":
-			if next == "soon" {
-				return i
-			}
-		case "after", "on", "upon":
-			if next == "a" || next == "an" || next == "each" || next == "every" || next == "new" || next == "incoming" || next == "webhook" {
-				return i
-			}
-		case "if":
+		case lxTriggerIfPhrase.has(t.w + " " + next):
 			// "If a new opportunity over 50k is created": an event, not a test.
-			if next == "a" || next == "an" || next == "any" || next == "new" || next == "every" {
-				for _, u := range c.toks[i:] {
-					if u.kind == tWord && eventWords.has(u.w) && u.w != "new" {
-						return i
-					}
+			for _, u := range c.toks[i:] {
+				if u.kind == tWord && eventWords.has(u.w) && u.w != "new" {
+					return i
 				}
 			}
 		}
@@ -1006,31 +991,12 @@ func (s *state) conditionIn(c clause, inEvent bool) {
 		if ws[i].kind != tWord {
 			continue
 		}
-		nx := ""
-		if i+1 < len(ws) {
-			nx = ws[i+1].w
-		}
-		switch {
-		case (w == "at" && nx == "least") || (w == "no" && nx == "less"):
-			op, at = ">=", i+2
-			if nx == "less" {
-				at = i + 3
-			}
-		case (w == "at" && nx == "most") || (w == "no" && nx == "more"):
-			op, at = "<=", i+2
-			if nx == "more" {
-				at = i + 3
-			}
-		case (w == "more" || w == "greater" || w == "higher" || w == "bigger" || w == "larger") && nx == "than":
-			op, at = ">", i+2
-		case (w == "less" || w == "fewer" || w == "lower" || w == "smaller") && nx == "than":
-			op, at = "<", i+2
-		case comparator(w) != "":
-			op, at = comparator(w), i+1
-		case (w == "is" || w == "equals" || w == "=" || w == "are") && op == "":
-			op, at = "==", i+1
-			if nx == "not" {
-				op, at = "!=", i+2
+		switch o, n := comparePhrase(ws, i); {
+		case o != "" && o != "==" && o != "!=":
+			op, at = o, i+n
+		case o != "" && op == "":
+			op, at = o, i+n
+			if o == "!=" {
 				neg = false
 			}
 		case w == "of" && op == "" && i+1 < len(ws) && ws[i+1].kind == tNumber:
@@ -1045,7 +1011,7 @@ func (s *state) conditionIn(c clause, inEvent bool) {
 	}
 	// The value.
 	vt := ws[at]
-	for vt.kind == tWord && (vt.w == "the" || vt.w == "a" || vt.w == "an" || vt.w == "is" || vt.w == "than") && at+1 < len(ws) {
+	for vt.kind == tWord && lxCompareSkip.has(vt.w) && at+1 < len(ws) {
 		at++
 		vt = ws[at]
 	}
@@ -1053,8 +1019,7 @@ func (s *state) conditionIn(c clause, inEvent bool) {
 	field := ""
 	cmp := at
 	for i := at - 1; i >= 0 && i >= at-3; i-- {
-		if ws[i].kind == tWord && (ws[i].w == "is" || ws[i].w == "are" || ws[i].w == "at" || ws[i].w == "no" || ws[i].w == "of" || comparator(ws[i].w) != "" ||
-			ws[i].w == "than" || ws[i].w == "more" || ws[i].w == "less" || ws[i].w == "greater" || ws[i].w == "fewer" || ws[i].w == "equals" || ws[i].w == "not") {
+		if ws[i].kind == tWord && (lxComparePart.has(ws[i].w) || comparator(ws[i].w) != "") {
 			cmp = i
 		}
 	}
@@ -1628,4 +1593,26 @@ func thirdPerson(w string) string {
 		return b
 	}
 	return ""
+}
+
+// comparePhrase matches the longest comparison phrase of the lexicon
+// (compare.phrase.*: "at least", "no more than", "is not", "over") at
+// ws[i] and returns its operator and length in words.
+func comparePhrase(ws []token, i int) (op string, n int) {
+	for k := min(len(ws)-i, lxComparePhraseMax); k >= 1; k-- {
+		var p []string
+		for _, t := range ws[i : i+k] {
+			if t.kind != tWord {
+				break
+			}
+			p = append(p, t.w)
+		}
+		if len(p) != k {
+			continue
+		}
+		if o := lxComparePhrase[strings.Join(p, " ")]; o != "" {
+			return o, k
+		}
+	}
+	return "", 0
 }
