@@ -344,6 +344,7 @@ var (
 	lxCompareSkip           = lex.set("compare.skip")
 	lxComparePhrase         = lex.values("compare.phrase.")
 	lxComparePhraseMax      = longestEntry("compare.phrase.")
+	lxAbout                 = lex.set("about")
 	lxAutoVerb              = lex.values("auto.")
 	lxComparator            = lex.values("compare.")
 )

@@ -1616,3 +1616,95 @@ func comparePhrase(ws []token, i int) (op string, n int) {
 	}
 	return "", 0
 }
+
+// recordNoun: the catalog record kind a word names that can start a flow
+// (not a message, an email, a request or a line), else "".
+func (s *state) recordNoun(w string) string {
+	obj := objectWords[singular(w)]
+	if obj == "" {
+		obj = s.catalogObject(singular(w))
+	}
+	switch obj {
+	case "", "message", "email", "request", "line":
+		return ""
+	}
+	return obj
+}
+
+// aboutRecordTrigger: with no stated event or schedule, messages about a
+// kind of record ("invoice alerts", "tracker task notifications", "notify
+// customers about past-due invoices") are sent as those records appear or
+// change: the trigger polls that record (when the catalog can poll it).
+// Structure only: a record noun before a message noun (a compound), or
+// after an about-word following a send verb or a message noun.
+func (s *state) aboutRecordTrigger(toks []token, clauses []clause) {
+	for _, c := range clauses {
+		if triggerKeyword(c) >= 0 || hasEvent(c) || c.hasIn(lxTriggerWebhookHint) {
+			return
+		}
+	}
+	sendSeen := false
+	for i, t := range toks {
+		if t.kind != tWord || t.used {
+			if t.kind == tPunct {
+				sendSeen = false
+			}
+			continue
+		}
+		at := -1
+		switch {
+		case objectWords[singular(t.w)] == "message":
+			sendSeen = true
+			// "invoice alerts", "tracker task notifications"
+			j := i - 1
+			for j >= 0 && j >= i-3 && toks[j].kind == tWord && s.isSystemWord(toks[j].w) {
+				j--
+			}
+			if j >= 0 && toks[j].kind == tWord && !toks[j].used && s.recordNoun(toks[j].w) != "" {
+				at = j
+			}
+		case actionVerbs[t.w] == "send" && isVerbAt(toks, i):
+			sendSeen = true
+		case sendSeen && lxAbout.has(t.w):
+			// "about past-due invoices": the record noun within three words
+			for j := i + 1; j < len(toks) && j <= i+4 && toks[j].kind == tWord; j++ {
+				if s.recordNoun(toks[j].w) != "" {
+					at = j
+					break
+				}
+			}
+		}
+		if at < 0 {
+			continue
+		}
+		obj := s.recordNoun(toks[at].w)
+		pollable := false
+		for _, op := range s.b.cat.Ops {
+			if op.Trigger != nil && op.Object == obj {
+				pollable = true
+			}
+		}
+		if !pollable {
+			continue
+		}
+		// The phrase runs from the about-word or the systems before the
+		// noun, so the noun is read in place ("past-due invoices").
+		start := at
+		for start > 0 && toks[start-1].kind == tWord && (s.isSystemWord(toks[start-1].w) || start-1 > i) {
+			start--
+		}
+		if at < i && start > 0 && toks[start-1].kind == tWord {
+			start-- // "post invoice alerts": the noun after its verb
+		}
+		s.trigger(clause{toks: append([]token{}, toks[start:at+1]...)})
+		if s.p.Trigger.Kind == "poll" {
+			s.n.explain = append(s.n.explain, fmt.Sprintf("The request names no event; messages about %s records are sent as they appear or change.", obj))
+			for k := start; k <= at; k++ {
+				if k == at || s.isSystemWord(toks[k].w) {
+					toks[k].used = true // a qualifier ("high-value") stays to be compiled or listed
+				}
+			}
+		}
+		return
+	}
+}

@@ -26,3 +26,23 @@ func TestThirdPersonVerbs(t *testing.T) {
 		}
 	}
 }
+
+// With no stated event, messages about a kind of record are sent as those
+// records appear or change: "tracker task notifications", "notify …
+// about past-due invoices" poll that record. A stated schedule wins.
+func TestMessagesAboutRecordsPollThem(t *testing.T) {
+	for text, want := range map[string]string{
+		"Send tracker task notifications to #ops":                "tracker.listIssues",
+		"email our customers about past-due invoices in the ERP": "erp.listInvoices",
+		"post invoice alerts in #billing":                        "erp.listInvoices",
+	} {
+		d := compile(t, text)
+		if d.Flow == nil || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != want {
+			t.Errorf("%q: want a poll of %s\n%s", text, want, d.YAML)
+		}
+	}
+	d := compile(t, "every monday at 9am post a summary of tracker task notifications to #ops")
+	if d.Flow == nil || d.Flow.Trigger.Schedule == nil {
+		t.Errorf("a stated schedule was replaced:\n%s", d.YAML)
+	}
+}
