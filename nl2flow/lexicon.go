@@ -345,6 +345,8 @@ var (
 	lxComparePhrase         = lex.values("compare.phrase.")
 	lxComparePhraseMax      = longestEntry("compare.phrase.")
 	lxAbout                 = lex.set("about")
+	lxNounComplement        = lex.set("noun.complement")
+	lxDirection             = lex.set("direction")
 	lxAutoVerb              = lex.values("auto.")
 	lxComparator            = lex.values("compare.")
 )

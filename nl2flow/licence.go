@@ -12,7 +12,8 @@ import (
 // from and returns why the step is not asked for ("" when it is):
 //
 //  1. an action is asked: the clause has an action verb, an explicit
-//     destination (#channel, an address), or the terse arrow form;
+//     destination (#channel, an address), or the terse arrow form; for a
+//     send, a noun phrase headed by a message ("invoice alerts in chat");
 //  2. the system is the one named: a clause that names systems writes to
 //     one of them;
 //  3. not the source: a system named after "from", or before "to/into"
@@ -37,7 +38,7 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 			target = true
 		}
 	}
-	if vi < 0 && !target && c.sep != "->" && c.sep != "+" && s.verb(c) == "" && !s.destination(c, op.Connector) {
+	if vi < 0 && !target && c.sep != "->" && c.sep != "+" && s.verb(c) == "" && !s.destination(c, op.Connector) && !(op.Verb == "send" && s.messageHead(c)) {
 		return "no verb in it asks for a change"
 	}
 	// 2. The system named.

@@ -1283,6 +1283,15 @@ func (s *state) action(ctx context.Context, c clause) {
 		}
 	}
 	if verb == "" {
+		// A verbless noun phrase headed by a message ("invoice alerts in
+		// chat", "daily task reminder emails", "one email recap") asks for
+		// that message to be sent. The head is the noun the phrase ends
+		// on: "email address" is no message.
+		if s.messageHead(c) {
+			verb = "send"
+		}
+	}
+	if verb == "" {
 		if s.isFiller(c) {
 			return
 		}
@@ -1707,4 +1716,35 @@ func (s *state) aboutRecordTrigger(toks []token, clauses []clause) {
 		}
 		return
 	}
+}
+
+// messageHead: the clause is a noun phrase headed by a message or an
+// email ("invoice alerts in chat", "daily task reminder emails", "one
+// email recap"): the noun the phrase ends on, before a preposition, a
+// clause opener or the end. "email address" is no message.
+func (s *state) messageHead(c clause) bool {
+	for _, o := range s.objectsIn(c) {
+		if o.obj != "message" && o.obj != "email" {
+			continue
+		}
+		end := o.i + 1
+		if end == len(c.toks) || c.toks[end].kind != tWord || synClauseOpen.has(c.toks[end].w) {
+			return true
+		}
+		switch w := c.toks[end].w; {
+		case lxNounComplement.has(w):
+			// "email of new contacts": the contacts' address, not a message
+		case lxDirection.has(w):
+			// "alerts to chat" is sent; "chat messages into tracker
+			// issues" go to a system that sends nothing
+			for _, op := range s.b.cat.Ops {
+				if op.Verb == "send" && s.destination(c, op.Connector) {
+					return true
+				}
+			}
+		case synPreposition.has(w):
+			return true
+		}
+	}
+	return false
 }

@@ -46,3 +46,21 @@ func TestMessagesAboutRecordsPollThem(t *testing.T) {
 		t.Errorf("a stated schedule was replaced:\n%s", d.YAML)
 	}
 }
+
+// A verbless noun phrase headed by a message asks for it to be sent
+// ("invoice alerts in chat"); a message noun that is a property ("email
+// of new contacts") or goes into a system that sends nothing is not.
+func TestMessageHeadedPhrase(t *testing.T) {
+	d := compile(t, "Automate real-time ERP invoice alerts in #billing")
+	if got := strings.Join(calls(d.Flow), " "); got != "chat.postMessage" || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != "erp.listInvoices" {
+		t.Fatalf("calls %q\n%s\n%v", got, d.YAML, d.NotUnderstood)
+	}
+	for _, text := range []string{"Validate email of new contacts in CRM", "Automatically convert structured chat messages into tracker issues"} {
+		d := compile(t, text)
+		for _, c := range calls(d.Flow) {
+			if c == "smtp.send" || c == "chat.postMessage" {
+				t.Errorf("%q: drafted %s\n%s", text, c, d.YAML)
+			}
+		}
+	}
+}
