@@ -157,6 +157,10 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	p := &Plan{Description: text}
 	manual := b.markManual(toks)
 	cron, tz, dayOnly := parseSchedule(toks)
+	periodic := false
+	if cron == "" && !manual {
+		periodic = unspecifiedSchedule(toks)
+	}
 	clauses := split(toks)
 
 	st := &state{b: b, n: n, p: p, ids: ids{}, injected: injected, req: toks, manual: manual}
@@ -168,6 +172,10 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 		}
 	case manual:
 		p.Trigger = TriggerPlan{Kind: "manual"}
+	case periodic:
+		// "on a schedule", "periodically": a schedule, but not when.
+		p.Trigger = TriggerPlan{Kind: "schedule", Cron: "0 9 * * *", Timezone: "UTC"}
+		n.ask("How often should it run? The request says it runs on a schedule but not when; the draft runs daily at 09:00 UTC.")
 	}
 	if p.Trigger.Kind == "" {
 		st.newRecordTrigger(toks, clauses)
@@ -699,4 +707,32 @@ func dedupe(xs []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// unspecifiedSchedule finds a phrase that says the flow runs on a
+// schedule without saying when ("on a schedule", "periodically") and
+// consumes it.
+func unspecifiedSchedule(toks []token) bool {
+	for i := range toks {
+		for p := range lxScheduleUnspecified.m {
+			ws := strings.Fields(p)
+			if i+len(ws) > len(toks) {
+				continue
+			}
+			ok := true
+			for k, w := range ws {
+				if toks[i+k].kind != tWord || toks[i+k].used || toks[i+k].w != w {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				for k := range ws {
+					toks[i+k].used = true
+				}
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -347,6 +347,7 @@ var (
 	lxAbout                 = lex.set("about")
 	lxNounComplement        = lex.set("noun.complement")
 	lxDirection             = lex.set("direction")
+	lxScheduleUnspecified   = lex.set("schedule.unspecified")
 	lxAutoVerb              = lex.values("auto.")
 	lxComparator            = lex.values("compare.")
 )

@@ -64,3 +64,15 @@ func TestMessageHeadedPhrase(t *testing.T) {
 		}
 	}
 }
+
+// "On a schedule" with no period is a schedule trigger with a question,
+// not a manual run.
+func TestUnspecifiedSchedule(t *testing.T) {
+	d := compile(t, "email the new CRM contacts to ada@example.com on a schedule")
+	if d.Flow == nil || d.Flow.Trigger.Schedule == nil {
+		t.Fatalf("no schedule:\n%s", d.YAML)
+	}
+	if !strings.Contains(strings.Join(d.Questions, " "), "How often should it run?") {
+		t.Errorf("no question about the period: %v", d.Questions)
+	}
+}
