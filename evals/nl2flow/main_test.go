@@ -315,3 +315,19 @@ func TestBaselineDraft(t *testing.T) {
 		t.Errorf("no shared word, yet a step:\n%s", d.YAML)
 	}
 }
+
+// A draft with no steps is no flow; its trigger is still read for the
+// trigger figure (counted apart), never for "right".
+func TestSteplessTrigger(t *testing.T) {
+	d := &nl2flow.Draft{YAML: "name: x\ntrigger:\n  poll:\n    operation: crm.listContacts\n    connection: crm\n    every: 1m\nsteps: []\n"}
+	f := steplessTrigger(d)
+	if f == nil || f.Trigger.Poll == nil || f.Trigger.Poll.Operation != "crm.listContacts" {
+		t.Fatalf("%+v", f)
+	}
+	if steplessTrigger(&nl2flow.Draft{YAML: "name: x\ntrigger:\n  manual: {}\nsteps:\n  - set: {a: 1}\n"}) != nil {
+		t.Error("a draft with steps read as stepless")
+	}
+	if steplessTrigger(nil) != nil {
+		t.Error("nil draft")
+	}
+}
