@@ -297,11 +297,11 @@ func correction(toks []token) int {
 		w := toks[i].w
 		prevPunct := toks[i-1].kind == tPunct
 		switch {
-		case w == "actually" && prevPunct && i+1 < len(toks) && toks[i+1].kind == tPunct:
+		case lxCorrectionCut.has(w) && prevPunct && i+1 < len(toks) && toks[i+1].kind == tPunct:
 			cut = i + 2
-		case w == "scratch" && i+1 < len(toks) && toks[i+1].w == "that":
+		case i+1 < len(toks) && lxCorrectionCut.has(w+" "+toks[i+1].w):
 			cut = i + 2
-		case w == "wait" && toks[i-1].w == "no":
+		case lxCorrectionCut.has(toks[i-1].w + " " + w):
 			cut = i + 1
 		}
 	}
@@ -388,7 +388,7 @@ func split(toks []token) []clause {
 		case t.kind == tArrow:
 			flush(t.w)
 			continue
-		case t.kind == tWord && !t.used && (t.w == "then" || t.w == "afterwards" || t.w == "finally" || t.w == "next"):
+		case t.kind == tWord && !t.used && lxSepThen.has(t.w):
 			if cur.sep == "then" && len(cur.toks) == 0 {
 				continue
 			}
@@ -398,13 +398,13 @@ func split(toks []token) []clause {
 				cur.sep = "then"
 			}
 			continue
-		case t.kind == tWord && t.w == "after" && i+1 < len(toks) && toks[i+1].w == "that":
+		case t.kind == tWord && i+1 < len(toks) && lxSepThenPhrase.has(t.w+" "+toks[i+1].w):
 			flush("then")
 			i++
 			continue
-		case t.kind == tWord && (t.w == "and" || t.w == "also" || t.w == "plus") && !t.used:
+		case t.kind == tWord && lxSepAnd.has(t.w) && !t.used:
 			j := i + 1
-			for j < len(toks) && (toks[j].w == "also" || toks[j].w == "then" || toks[j].w == "and") {
+			for j < len(toks) && lxSepAndSkip.has(toks[j].w) {
 				j++
 			}
 			if j < len(toks) && startsAction(toks, j) {

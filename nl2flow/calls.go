@@ -246,7 +246,7 @@ func (s *state) personRef(c clause) string {
 		return ""
 	}
 	switch {
-	case has("owner", "rep", "salesperson"):
+	case hasIn(lxPersonOwner):
 		return pick("owner_email", "owner")
 	case has("lead") && s.trigObj == "project":
 		return pick("lead_email")
@@ -615,7 +615,7 @@ func quoted(c clause) string {
 // named finds "called X" / "named X".
 func named(c clause) string {
 	for i, t := range c.toks {
-		if (t.w == "called" || t.w == "named" || t.w == "titled") && i+1 < len(c.toks) {
+		if lxNameIntro.has(t.w) && i+1 < len(c.toks) {
 			n := c.toks[i+1]
 			if n.kind == tQuote {
 				return n.w

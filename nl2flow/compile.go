@@ -307,7 +307,7 @@ func asksDestructive(request string) bool {
 		return false
 	}
 	for _, t := range toks {
-		if t.kind == tWord && (actionVerbs[t.w] == "delete" || t.w == "replace" || t.w == "overwrite") {
+		if t.kind == tWord && (actionVerbs[t.w] == "delete" || lxEditDestructive.has(t.w)) {
 			return true
 		}
 	}
@@ -386,7 +386,7 @@ func (b *builtin) edit(ctx context.Context, text, existing string) (string, *Pla
 		}
 	})
 	for _, c := range split(toks) {
-		c = strip(c, "also", "additionally", "too", "as", "well")
+		c = stripIn(c, lxEditFiller)
 		if c.empty() {
 			continue
 		}

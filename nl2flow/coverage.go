@@ -234,18 +234,18 @@ func structureOf(seg []token) string {
 	if len(seg) < 2 || seg[0].kind != tWord {
 		return ""
 	}
-	switch seg[0].w {
-	case "if", "unless", "only", "except":
+	switch w := seg[0].w; {
+	case lxStructureCondition.has(w):
 		return "condition"
-	case "for":
-		if seg[1].w == "each" || seg[1].w == "every" || seg[1].w == "all" {
+	case w == "for":
+		if lxStructureLoop.has(seg[1].w) {
 			return "loop"
 		}
-	case "wait", "delay":
+	case lxStructureWait.has(w):
 		return "wait"
 	}
 	for i, t := range seg {
-		if t.kind == tWord && (t.w == "later" || t.w == "delay" || t.w == "wait") && i > 0 {
+		if t.kind == tWord && lxStructureWaitLater.has(t.w) && i > 0 {
 			return "wait"
 		}
 	}
@@ -343,15 +343,7 @@ func opensTrigger(seg []token) bool {
 	if len(seg) < 2 || seg[0].kind != tWord {
 		return false
 	}
-	switch seg[0].w {
-	case "when", "whenever", "once":
-		return true
-	case "on", "upon", "for":
-		return seg[1].w == "new" || seg[1].w == "every" || seg[1].w == "each"
-	case "each", "every":
-		return seg[1].w == "time"
-	}
-	return false
+	return lxStructureTrigger.has(seg[0].w) || lxStructureTriggerPhrase.has(seg[0].w+" "+seg[1].w)
 }
 
 // filler words carry no request of their own.

@@ -711,6 +711,17 @@ func stateIn(c clause) []string {
 	return out
 }
 
+// stripIn drops the words of the set from the clause.
+func stripIn(c clause, set wordSet) clause {
+	out := clause{sep: c.sep}
+	for _, t := range c.toks {
+		if !(t.kind == tWord && set.has(t.w)) {
+			out.toks = append(out.toks, t)
+		}
+	}
+	return out
+}
+
 func strip(c clause, ws ...string) clause {
 	var out clause
 	out.sep = c.sep

@@ -114,6 +114,9 @@ func main() {
 					name = fn.Name
 				case *ast.SelectorExpr:
 					name = fn.Sel.Name
+					if id, ok := fn.X.(*ast.Ident); ok && id.Name == "lex" {
+						name = "" // lex.set("stop"): a group's name, not a word
+					}
 				}
 				if wordCalls[name] {
 					for _, a := range x.Args {
