@@ -487,18 +487,18 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 	}
 	for i, t := range toks {
 		switch {
-		case t.kind == tWord && (t.w == "every" || t.w == "each"):
+		case t.kind == tWord && lxScheduleEvery.has(t.w):
 			nx := w(i + 1)
-			if nx == "other" {
+			if lxScheduleOther.has(nx) {
 				nx = w(i + 2)
 			}
-			if isScheduleNoun(nx) || (i+2 < len(toks) && toks[i+1].kind == tNumber && strings.HasPrefix(w(i+2), "min")) ||
-				(i+2 < len(toks) && toks[i+1].kind == tNumber && strings.HasPrefix(w(i+2), "hour")) {
+			if isScheduleNoun(nx) || (i+2 < len(toks) && toks[i+1].kind == tNumber && hasPrefixIn(w(i+2), lxScheduleUnitMinute)) ||
+				(i+2 < len(toks) && toks[i+1].kind == tNumber && hasPrefixIn(w(i+2), lxScheduleUnitHour)) {
 				anchor = i
 				used = append(used, i)
 				if toks[i+1].kind == tNumber {
 					n := int(toks[i+1].num)
-					if strings.HasPrefix(w(i+2), "min") {
+					if hasPrefixIn(w(i+2), lxScheduleUnitMinute) {
 						minuteStep = n
 					} else {
 						hourStep = n
@@ -506,47 +506,48 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 					used = append(used, i+1, i+2)
 				}
 			}
-		case t.kind == tWord && lxScheduleAdverb.has(t.w):
-			if t.w != "weekday" && t.w != "weekdays" || anchor >= 0 || w(i-1) == "on" {
+		case t.kind == tWord && lxScheduleAdverbs[t.w] != "":
+			effect := lxScheduleAdverbs[t.w]
+			if effect != "weekdays" || anchor >= 0 || lxScheduleOn.has(w(i-1)) {
 				anchor = i
 			}
 			used = append(used, i)
-			switch t.w {
-			case "hourly":
+			switch effect {
+			case "hour":
 				hourStep = 1
-			case "nightly":
+			case "night":
 				partOfDay = "night"
-			case "weekly":
+			case "week":
 				if len(dow) == 0 {
 					dow = []string{"1"}
 				}
-			case "monthly":
+			case "month":
 				if dom == "" {
 					dom = "1"
 				}
-			case "weekday", "weekdays":
+			case "weekdays":
 				dow = []string{"1-5"}
 			}
-		case t.kind == tWord && (t.w == "hour") && (w(i-1) == "every" || w(i-1) == "each" || w(i-1) == "an"):
+		case t.kind == tWord && lxScheduleHour.has(t.w) && lxScheduleHourBefore.has(w(i-1)):
 			hourStep = 1
 			used = append(used, i)
-		case t.kind == tWord && weekdays[t.w] != "" && (anchor >= 0 || w(i-1) == "on" || w(i-1) == "every" || w(i-1) == "each" || w(i-1) == "and" || w(i-1) == "or"):
+		case t.kind == tWord && weekdays[t.w] != "" && (anchor >= 0 || lxScheduleWeekdayBefore.has(w(i-1))):
 			dow = append(dow, weekdays[t.w])
 			used = append(used, i)
 			if anchor < 0 {
 				anchor = i
 			}
-			if w(i-1) == "on" || w(i-1) == "and" || w(i-1) == "or" {
+			if lxScheduleWeekdayJoiner.has(w(i - 1)) {
 				used = append(used, i-1)
 			}
-		case t.kind == tWord && (t.w == "weekend" || t.w == "weekends") && anchor >= 0:
+		case t.kind == tWord && lxScheduleWeekend.has(t.w) && anchor >= 0:
 			dow = []string{"0", "6"}
 			used = append(used, i)
 		case t.kind == tWord && lxSchedulePeriod.has(t.w) &&
-			(w(i-1) == "every" || w(i-1) == "each" || w(i-1) == "other"):
+			(lxScheduleEvery.has(w(i-1)) || lxScheduleOther.has(w(i-1))):
 			used = append(used, i)
-			switch t.w {
-			case "morning", "night", "evening", "afternoon":
+			switch lxSchedulePeriods[t.w] {
+			case "part":
 				partOfDay = t.w
 			case "month":
 				if dom == "" {
@@ -556,38 +557,36 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 				if len(dow) == 0 {
 					dow = []string{"1"}
 				}
-			case "minute", "minutes":
+			case "minute":
 				minuteStep = 1
 			}
-		case t.kind == tWord && (t.w == "noon" || t.w == "midday" || t.w == "midnight"):
-			hh, mm, hasTime = 12, 0, true
-			if t.w == "midnight" {
-				hh = 0
-			}
+		case t.kind == tWord && lxClock[t.w] != "":
+			hh, mm, hasTime = 0, 0, true
+			fmt.Sscan(lxClock[t.w], &hh)
 			used = append(used, i)
-			if w(i-1) == "at" {
+			if lxTimeIntroNumber.has(w(i - 1)) {
 				used = append(used, i-1)
 			}
 		case t.kind == tTime:
 			hh, mm, hasTime = t.hh, t.mm, true
 			used = append(used, i)
-			if w(i-1) == "at" || w(i-1) == "by" {
+			if lxTimeIntro.has(w(i - 1)) {
 				used = append(used, i-1)
 			}
-		case t.kind == tNumber && (w(i-1) == "at") && t.num >= 0 && t.num <= 23 && !strings.Contains(t.raw, ","):
+		case t.kind == tNumber && lxTimeIntroNumber.has(w(i-1)) && t.num >= 0 && t.num <= 23 && !strings.Contains(t.raw, ","):
 			hh, mm, hasTime = int(t.num), 0, true
 			used = append(used, i, i-1)
-		case t.kind == tWord && (t.w == "first" || t.w == "last" || ordinal(t.w) > 0) && w(i+1) == "of" && (w(i+2) == "every" || w(i+2) == "each" || w(i+2) == "the") && w(i+3) == "month":
+		case t.kind == tWord && (lxScheduleDomFirst.has(t.w) || lxScheduleDomLast.has(t.w) || ordinal(t.w) > 0) && lxScheduleDomOf.has(w(i+1)) && lxScheduleDomQuant.has(w(i+2)) && lxSchedulePeriods[w(i+3)] == "month":
 			// "on the first of every month", "the 15th of each month"
 			dom = fmt.Sprint(ordinal(t.w))
-			if t.w == "last" {
+			if lxScheduleDomLast.has(t.w) {
 				dom = "L"
 			}
 			used = append(used, i, i+1, i+2, i+3)
 			anchor = i
-			if w(i-1) == "the" {
+			if lxScheduleDomThe.has(w(i - 1)) {
 				used = append(used, i-1)
-				if w(i-2) == "on" {
+				if lxScheduleOn.has(w(i - 2)) {
 					used = append(used, i-2)
 				}
 			}
@@ -605,15 +604,15 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 		if z, ok := zones[two]; ok {
 			tz = z
 			used = append(used, i, i+1)
-			if w(i+2) == "time" {
+			if lxZoneSuffix.has(w(i + 2)) {
 				used = append(used, i+2)
 			}
 			break
 		}
-		if z, ok := zones[toks[i].w]; ok && (toks[i].w != "pt" && toks[i].w != "et" || hasTime) && !(toks[i].w == "uk" && w(i+1) != "time") {
+		if z, ok := zones[toks[i].w]; ok && (!lxZoneNeedsClock.has(toks[i].w) || hasTime) && !(lxZoneNeedsSuffix.has(toks[i].w) && !lxZoneSuffix.has(w(i+1))) {
 			tz = z
 			used = append(used, i)
-			if w(i+1) == "time" {
+			if lxZoneSuffix.has(w(i + 1)) {
 				used = append(used, i+1)
 			}
 			break
@@ -671,6 +670,16 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 
 func isScheduleNoun(w string) bool {
 	return synScheduleNoun.has(w) || weekdays[w] != ""
+}
+
+// hasPrefixIn: w starts with one of the set's entries.
+func hasPrefixIn(w string, set wordSet) bool {
+	for p := range set.m {
+		if strings.HasPrefix(w, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func ordinal(w string) int {
