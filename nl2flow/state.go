@@ -182,10 +182,10 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			continue
 		}
 		// "Expose a webhook that creates …", "Create a webhook endpoint:".
-		if s.p.Trigger.Kind == "" && (c.has("webhook", "webhooks", "endpoint")) {
+		if s.p.Trigger.Kind == "" && c.hasIn(lxWebhookWord) {
 			s.trigger(c)
 			for j, t := range c.toks {
-				if t.w == "that" || t.w == "which" || t.w == "to" && j > 0 {
+				if lxRelative.has(t.w) || t.w == "to" && j > 0 {
 					rest := clause{toks: c.toks[j+1:], sep: ","}
 					if !rest.empty() {
 						clauses = append(append(append([]clause{}, clauses[:i+1]...), rest), clauses[i+1:]...)
@@ -245,7 +245,7 @@ func (s *state) newRecordTrigger(toks []token, clauses []clause) {
 			continue
 		}
 		k := i - 1
-		for k >= 0 && toks[k].kind == tWord && (toks[k].w == "a" || toks[k].w == "an" || toks[k].w == "the" || toks[k].w == "some") {
+		for k >= 0 && toks[k].kind == tWord && lxArticle.has(toks[k].w) {
 			k--
 		}
 		if k >= 0 && toks[k].kind == tWord && actionVerbs[toks[k].w] == "create" {
@@ -335,7 +335,7 @@ func postposedCondition(c clause) int {
 			verb = i
 			continue
 		}
-		if verb >= 0 && t.kind == tWord && (t.w == "if" || t.w == "unless" || t.w == "provided") && i > verb+1 {
+		if verb >= 0 && t.kind == tWord && lxConditionAfterAction.has(t.w) && i > verb+1 {
 			if i > 0 && c.toks[i-1].w == "only" {
 				return i - 1
 			}
@@ -453,7 +453,7 @@ func (s *state) eventEnd(c clause, k int) int {
 func isVerbAt(toks []token, i int) bool {
 	t := toks[i]
 	if base := thirdPerson(t.w); t.kind == tWord && !t.used && base != "" && actionVerbs[t.w] == "" {
-		if i == 0 || toks[i-1].w == "that" || toks[i-1].w == "which" || toks[i-1].w == "and" {
+		if i == 0 || lxVerbRelative.has(toks[i-1].w) {
 			return true // "a webhook that creates a contact … and replies"
 		}
 		// "It immediately sends an alert", "the workflow creates an
@@ -539,7 +539,7 @@ func (s *state) verb(c clause) string {
 	}
 	// "we get a new project", "have a new issue"
 	for i, t := range c.toks {
-		if (t.w == "get" || t.w == "have" || t.w == "want" || t.w == "need") && i+2 < len(c.toks) {
+		if lxVerbReceive.has(t.w) && i+2 < len(c.toks) {
 			for _, u := range c.toks[i+1 : min(len(c.toks), i+4)] {
 				if u.w == "new" {
 					return "create"
@@ -559,7 +559,7 @@ func hasTarget(c clause) bool {
 			return true
 		}
 	}
-	return c.has("channel") && !c.has("create", "add", "open", "make") && channelName(c) != "" && !c.has("new")
+	return c.has("channel") && !c.hasIn(lxChannelCreate) && channelName(c) != "" && !c.has("new")
 }
 
 type objRef struct {
@@ -959,10 +959,10 @@ func (s *state) isCondition(c clause) bool {
 	if first == "only" || first == "but" && len(c.toks) > 1 && (c.toks[1].w == "only" || c.toks[1].w == "if") {
 		return true
 	}
-	if (first == "if" || first == "unless" || first == "provided") && s.verbAfterCond(c) < 0 {
+	if lxConditionOpen.has(first) && s.verbAfterCond(c) < 0 {
 		return true
 	}
-	if (first == "if" || first == "unless") && s.verbAfterCond(c) >= 0 {
+	if lxConditionTest.has(first) && s.verbAfterCond(c) >= 0 {
 		return true
 	}
 	return c.sep == "and" && startsCondition(c.toks, 0)
@@ -979,7 +979,7 @@ func (s *state) verbAfterCond(c clause) int {
 }
 
 func (s *state) condition(c clause) {
-	if k := s.verbAfterCond(c); k > 0 && (c.toks[0].w == "if" || c.toks[0].w == "unless") {
+	if k := s.verbAfterCond(c); k > 0 && lxConditionTest.has(c.toks[0].w) {
 		cc := clause{toks: c.toks[:k]}
 		s.conditionIn(cc, false)
 		s.action(context.Background(), clause{toks: c.toks[k:]})
@@ -991,7 +991,7 @@ func (s *state) condition(c clause) {
 // conditionIn parses "the amount is over 10,000", "its country is DE",
 // "unless the department is Contractors", "over 50k", "with a budget below 1000".
 func (s *state) conditionIn(c clause, inEvent bool) {
-	neg := c.has("unless") || c.has("not") || c.has("isn't") || c.has("except")
+	neg := c.hasIn(lxConditionNegative)
 	op, at, from := "", -1, -1
 	ws := c.toks
 	for i := 0; i < len(ws); i++ {
@@ -1160,7 +1160,7 @@ func (s *state) fieldSchema(f string) map[string]any { return s.scopeFields()[f]
 
 func (s *state) numericField() string {
 	fs := s.scopeFields()
-	for _, k := range []string{"amount", "total", "budget", "value", "price"} {
+	for _, k := range lex.list("field.amount") {
 		if fs == nil {
 			return "amount"
 		}
@@ -1189,7 +1189,7 @@ func (s *state) isLoop(c clause) bool {
 func (s *state) foreach(c clause) clause {
 	start := -1
 	for i, t := range c.toks {
-		if t.w == "each" || t.w == "every" || t.w == "all" || (t.w == "over" || t.w == "through") && !(i+1 < len(c.toks) && (c.toks[i+1].w == "each" || c.toks[i+1].w == "every" || c.toks[i+1].w == "all")) {
+		if lxLoopQuant.has(t.w) || lxLoopOver.has(t.w) && !(i+1 < len(c.toks) && lxLoopQuant.has(c.toks[i+1].w)) {
 			start = i + 1
 			if i+1 < len(c.toks) && c.toks[i+1].w == "of" {
 				start++
@@ -1200,7 +1200,7 @@ func (s *state) foreach(c clause) clause {
 	end := len(c.toks)
 	for i := start; i < len(c.toks); i++ {
 		if isVerbAt(c.toks, i) || i > start && actionVerbs[c.toks[i].w] != "" && c.toks[i].w != "post" && objectWords[singular(c.toks[i-1].w)] != "" && objectWords[singular(c.toks[i].w)] == "" ||
-			i > start && (c.toks[i].w == "post" || c.toks[i].w == "email" || c.toks[i].w == "invoice" || c.toks[i].w == "message") && objectWords[singular(c.toks[i-1].w)] != "" {
+			i > start && lxLoopVerbOrNoun.has(c.toks[i].w) && objectWords[singular(c.toks[i-1].w)] != "" {
 			end = i
 			break
 		}
@@ -1331,7 +1331,7 @@ func (s *state) action(ctx context.Context, c clause) {
 		}
 		return
 	case "delete":
-		if s.injected || c.has("all", "everything", "every") {
+		if s.injected || c.hasIn(lxBulk) {
 			s.n.warnings = append(s.n.warnings, fmt.Sprintf("%q: not drafted: deleting in bulk is never drafted from a request; write that step by hand if you mean it", c.text()))
 			return
 		}
@@ -1357,7 +1357,7 @@ func (s *state) action(ctx context.Context, c clause) {
 	if obj == "" && verb == "update" && s.trigObj != "" && len(sys) == 0 {
 		obj = s.trigObj
 	}
-	if obj == "" && c.has("it", "one", "them") && verb == "create" && s.hookObj != "" {
+	if obj == "" && c.hasIn(lxPronounHook) && verb == "create" && s.hookObj != "" {
 		obj = s.hookObj // "create it in the ERP"
 	}
 	op := s.pick(verb, obj, sys, c)
