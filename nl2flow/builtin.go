@@ -355,7 +355,7 @@ func (b *builtin) markManual(toks []token) bool {
 			found = true
 			for j := start; j < i; j++ {
 				w := toks[j].w
-				if !verb || w == "manually" || w == "manual" || w == "demand" || w == "hand" || w == "run" || w == "by" || (w == "on" && j+1 < len(toks) && toks[j+1].w == "demand") {
+				if !verb || lxManualConsume.has(w) || (j+1 < len(toks) && lxManualConsumePhrase.has(w+" "+toks[j+1].w)) {
 					toks[j].used = true
 				}
 			}
@@ -451,12 +451,12 @@ func startsAction(toks []token, i int) bool {
 // startsCondition: "the amount is over", "its country is", "if …".
 func startsCondition(toks []token, i int) bool {
 	w := toks[i].w
-	if w == "if" || w == "unless" || w == "only" || w == "with" {
+	if lxConditionStart.has(w) {
 		return true
 	}
-	if w == "the" || w == "its" || w == "their" || w == "his" || w == "her" {
+	if lxConditionSubject.has(w) {
 		for j := i + 1; j < len(toks) && j <= i+3; j++ {
-			if toks[j].w == "is" || toks[j].w == "are" || toks[j].w == "was" || comparator(toks[j].w) != "" {
+			if lxConditionCopula.has(toks[j].w) || comparator(toks[j].w) != "" {
 				return true
 			}
 		}

@@ -102,7 +102,7 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		}
 		key := "text"
 		if _, ok := props["text"]; !ok {
-			for _, k := range []string{"message", "content", "body"} {
+			for _, k := range lex.list("field.text") {
 				if _, ok := props[k]; ok {
 					key = k
 				}
@@ -382,7 +382,7 @@ func (s *state) call(op *Op, c clause, verb string) *StepPlan {
 			if q == "" {
 				q = named(c)
 			}
-			for _, k := range []string{"title", "name", "subject", "summary"} {
+			for _, k := range lex.list("field.title") {
 				if _, ok := props[k]; ok {
 					setKV(k, q, "")
 					break

@@ -145,7 +145,7 @@ func systemWords(conn string, x *connectors.Connector) []string {
 	set := map[string]bool{strings.ToLower(conn): true, strings.ToLower(x.Name): true}
 	for _, w := range ai.Split(x.Title) {
 		w = strings.ToLower(w)
-		if !stop.has(w) && w != "example" && w != "api" {
+		if !stop.has(w) && !lxSystemTitleSkip.has(w) {
 			set[w] = true
 		}
 	}

@@ -45,7 +45,7 @@ func opensClause(toks []token, i int) bool {
 	case synClauseOpen.has(toks[i].w):
 		return true
 	case toks[i].w == "for":
-		return i+1 < len(toks) && (toks[i+1].w == "each" || toks[i+1].w == "every" || toks[i+1].w == "all")
+		return i+1 < len(toks) && lxStructureLoop.has(toks[i+1].w)
 	}
 	return false
 }

@@ -137,7 +137,7 @@ func (s *state) isSource(c clause, connector string, send bool) bool {
 		}
 		mentions++
 		j := i - 1
-		for j >= 0 && c.toks[j].kind == tWord && (c.toks[j].w == "the" || c.toks[j].w == "your" || c.toks[j].w == "our" || c.toks[j].w == "my" || c.toks[j].w == "their") {
+		for j >= 0 && c.toks[j].kind == tWord && lxSystemBefore.has(c.toks[j].w) {
 			j--
 		}
 		if j >= 0 && c.toks[j].w == "from" {
@@ -214,7 +214,7 @@ func (s *state) directObject(c clause, vi int) (string, bool) {
 		if preposition(t.w) && len(words) > 0 {
 			break
 		}
-		if t.w == "and" || t.w == "or" || t.w == "then" {
+		if lxObjectEnd.has(t.w) {
 			break
 		}
 		words = append(words, t.raw)

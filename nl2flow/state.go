@@ -196,9 +196,9 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			continue
 		}
 		switch {
-		case c.has("otherwise", "else") && s.cond != nil:
+		case c.hasIn(lxElse) && s.cond != nil:
 			s.inElse = true
-			c = strip(c, "otherwise", "else")
+			c = stripIn(c, lxElse)
 			s.action(ctx, c)
 		case s.isCondition(c):
 			s.condition(c)
