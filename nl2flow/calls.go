@@ -247,17 +247,17 @@ func (s *state) personRef(c clause) string {
 	}
 	switch {
 	case hasIn(lxPersonOwner):
-		return pick("owner_email", "owner")
+		return pick(lex.list("field.recipient.owner")...)
 	case has("lead") && s.trigObj == "project":
-		return pick("lead_email")
+		return pick(lex.list("field.recipient.lead")...)
 	case has("assignee"):
-		return pick("assignee_email")
+		return pick(lex.list("field.recipient.assignee")...)
 	case hasIn(lxPersonRef):
-		if r := pick("email", "work_email", "contact_email", "customer_email"); r != "" {
+		if r := pick(lex.list("field.recipient.person")...); r != "" {
 			return r
 		}
 		// The record names its customer/account by id: look it up.
-		for _, obj := range []string{"customer", "account", "contact", "employee"} {
+		for _, obj := range lex.list("person.record_kinds") {
 			if !has(obj, "them", "they", "client") {
 				continue
 			}
@@ -266,7 +266,7 @@ func (s *state) personRef(c clause) string {
 				if get == nil {
 					continue
 				}
-				for _, f := range []string{"email", "work_email"} {
+				for _, f := range lex.list("field.recipient.looked_up") {
 					if _, ok := get.recordFieldsOf()[f]; ok {
 						st := s.call(get, clause{}, "get")
 						return "steps." + st.ID + ".body." + f
@@ -497,23 +497,13 @@ func sourceFor(k string, src map[string]map[string]any) string {
 	if src == nil {
 		return ""
 	}
-	if k == "status" || k == "stage" || k == "id" || k == "created_at" || k == "updated_at" {
+	if lxFieldNoCopy.has(k) {
 		return ""
 	}
 	if _, ok := src[k]; ok {
 		return k
 	}
-	pairs := map[string][]string{
-		"name":         {"title", "full_name", "company", "company_name"},
-		"title":        {"name", "subject"},
-		"budget":       {"amount", "total", "value"},
-		"amount":       {"total", "amount_due", "budget", "value"},
-		"source_ref":   {"id"},
-		"external_ref": {"id"},
-		"lead_email":   {"owner_email", "email"},
-		"email":        {"work_email", "owner_email"},
-		"work_email":   {"email"},
-	}
+	pairs := lxFieldSources
 	for _, f := range pairs[k] {
 		if _, ok := src[f]; ok {
 			return f

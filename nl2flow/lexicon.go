@@ -226,7 +226,7 @@ func (lx *lexicon) set(name string) wordSet {
 func (lx *lexicon) values(prefix string) map[string]string {
 	m := map[string]string{}
 	for _, g := range lx.order {
-		if strings.HasPrefix(g.Name, prefix) {
+		if strings.HasPrefix(g.Name, prefix) && g.Value != "" {
 			for _, w := range g.Words {
 				if _, ok := m[w]; !ok {
 					m[w] = g.Value
@@ -242,7 +242,7 @@ func (lx *lexicon) values(prefix string) map[string]string {
 func (lx *lexicon) multi(prefix string) map[string][]string {
 	m := map[string][]string{}
 	for _, g := range lx.order {
-		if strings.HasPrefix(g.Name, prefix) {
+		if strings.HasPrefix(g.Name, prefix) && g.Value != "" {
 			for _, w := range g.Words {
 				m[w] = append(m[w], g.Value)
 			}
@@ -255,7 +255,7 @@ func (lx *lexicon) multi(prefix string) map[string][]string {
 func (lx *lexicon) byValue(prefix string) map[string][]string {
 	m := map[string][]string{}
 	for _, g := range lx.order {
-		if strings.HasPrefix(g.Name, prefix) {
+		if strings.HasPrefix(g.Name, prefix) && g.Value != "" {
 			m[g.Value] = append(m[g.Value], g.Words...)
 		}
 	}
@@ -293,12 +293,12 @@ var (
 	createdFieldParts   = lex.set("field.created")
 	synNameSkip         = lex.set("name.skip")
 	synGreeting         = lex.set("greeting")
-	synVerbNotAfter     = lex.set("verb.not_after")
-	synVerbAfter        = lex.set("verb.after")
+	synVerbNotAfter     = lex.set("cue.verb_not_after")
+	synVerbAfter        = lex.set("cue.verb_after")
 	synVerbOrNoun       = lex.set("verb_or_noun")
 	synEventEnd         = lex.set("event.end")
 	synConditionInEvent = lex.set("condition.in_event")
-	synObjectGeneric    = lex.set("object.generic")
+	synObjectGeneric    = lex.set("cue.object_generic")
 	synParticle         = lex.set("particle")
 	synPreposition      = lex.set("preposition")
 	synClauseOpen       = lex.set("clause.open")
@@ -324,7 +324,7 @@ var (
 	lxTriggerRestated        = lex.set("trigger.restated")
 	lxFieldCommon            = lex.set("field.common")
 	lxLoopPhrase             = lex.set("loop.phrase")
-	lxObjectVerbOrNoun       = lex.set("object.verb_or_noun")
+	lxObjectVerbOrNoun       = lex.set("cue.object_verb_or_noun")
 	lxPronounObject          = lex.set("pronoun.object")
 	lxEmailFieldBefore       = lex.set("email.field_before")
 	lxManual                 = lex.set("manual")
@@ -379,9 +379,9 @@ var (
 	lxScheduleDomOf          = lex.set("schedule.dom.of")
 	lxScheduleDomQuant       = lex.set("schedule.dom.quant")
 	lxScheduleDomThe         = lex.set("schedule.dom.the")
-	lxZoneSuffix             = lex.set("zone.suffix")
-	lxZoneNeedsClock         = lex.set("zone.needs_clock")
-	lxZoneNeedsSuffix        = lex.set("zone.needs_suffix")
+	lxZoneSuffix             = lex.set("cue.zone_suffix")
+	lxZoneNeedsClock         = lex.set("cue.zone_needs_clock")
+	lxZoneNeedsSuffix        = lex.set("cue.zone_needs_suffix")
 	lxScheduleAdverbs        = lex.values("schedule.adverb.")
 	lxSchedulePeriods        = lex.values("schedule.period.")
 	lxClock                  = lex.values("clock.")
@@ -389,8 +389,8 @@ var (
 	lxRelative               = lex.set("relative")
 	lxArticle                = lex.set("article")
 	lxConditionAfterAction   = lex.set("condition.after_action")
-	lxVerbRelative           = lex.set("verb.relative")
-	lxVerbReceive            = lex.set("verb.receive")
+	lxVerbRelative           = lex.set("cue.verb_relative")
+	lxVerbReceive            = lex.set("cue.verb_receive")
 	lxChannelCreate          = lex.set("channel.create")
 	lxConditionOpen          = lex.set("condition.open")
 	lxConditionTest          = lex.set("condition.test")
@@ -404,20 +404,23 @@ var (
 	lxConditionStart         = lex.set("condition.start")
 	lxConditionSubject       = lex.set("condition.subject")
 	lxConditionCopula        = lex.set("condition.copula")
-	lxSystemBefore           = lex.set("system.before")
-	lxObjectEnd              = lex.set("object.end")
-	lxSystemTitleSkip        = lex.set("system.title.skip")
+	lxSystemBefore           = lex.set("cue.system_before")
+	lxObjectEnd              = lex.set("cue.object_end")
+	lxSystemTitleSkip        = lex.set("cue.system_title_skip")
 	lxElse                   = lex.set("else")
 	lxManualConsumePhrase    = lex.set("manual.consume.phrase")
+	lxFieldNoCopy            = lex.set("field.no_copy")
+	lxFieldSources           = lex.byValue("field.source.")
+	lxFieldCursorParam       = lex.set("field.cursor_param")
 	lxAutoVerb               = lex.values("auto.")
-	lxComparator             = lex.values("compare.")
+	lxComparator             = lex.values("comparator.")
 )
 
 // longestEntry is the most words an entry of the groups named prefix* has.
 func longestEntry(prefix string) int {
 	n := 1
 	for _, g := range lex.order {
-		if strings.HasPrefix(g.Name, prefix) {
+		if strings.HasPrefix(g.Name, prefix) && g.Value != "" {
 			for _, w := range g.Words {
 				n = max(n, len(strings.Fields(w)))
 			}

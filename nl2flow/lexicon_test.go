@@ -28,6 +28,13 @@ func TestLexiconLoads(t *testing.T) {
 	if comparator("below") != "<" || comparator("exceeds") != ">" || comparator("at") != "" || ordinal("third") != 3 || verbOf["search"] != "list" {
 		t.Errorf("grammar tables: below %q exceeds %q third %d search %q", comparator("below"), comparator("exceeds"), ordinal("third"), verbOf["search"])
 	}
+	for _, m := range []map[string]string{actionVerbs, objectWords, zones, weekdays} {
+		for w, v := range m {
+			if v == "" {
+				t.Errorf("%q maps to nothing: a membership group sits under a map's prefix", w)
+			}
+		}
+	}
 	if got := stateWords["closed"]; len(got) != 2 || got[0] != "closed_won" {
 		t.Errorf("closed: file order lost: %v", got)
 	}
@@ -120,6 +127,27 @@ func TestComparePhrase(t *testing.T) {
 		op, n := comparePhrase(tokenize(text), 0)
 		if got := fmt.Sprintf("%s %d", op, n); got != want {
 			t.Errorf("%q: %q, want %q", text, got, want)
+		}
+	}
+}
+
+// Every group under a prefix the code reads as a map has a value: a
+// group without one would be skipped silently.
+func TestLexiconValuePrefixes(t *testing.T) {
+	lx := mustLexicon()
+	for _, prefix := range []string{"verb.", "object.", "state.", "weekday.", "zone.", "system.", "respell.", "opverb.", "auto.",
+		"comparator.", "compare.phrase.", "event.kind.", "schedule.adverb.", "schedule.period.", "clock.", "field.source."} {
+		n := 0
+		for _, g := range lx.order {
+			if strings.HasPrefix(g.Name, prefix) {
+				n++
+				if g.Value == "" {
+					t.Errorf("group %s (in %s) has no value, so the %s* map skips it", g.Name, g.file, prefix)
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("no group under %s", prefix)
 		}
 	}
 }

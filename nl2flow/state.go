@@ -818,8 +818,7 @@ func (s *state) trigger(c clause) {
 	requiredOf(best.itemSchema(), s.always, 0)
 	inputs := best.inputProps()
 	for _, k := range sortedKeys(inputs) {
-		switch k {
-		case "updated_since", "modified_since", "since", "changed_since", "updated_after":
+		if lxFieldCursorParam.has(k) {
 			s.p.Trigger.Input = append(s.p.Trigger.Input, KV{k, "=trigger.cursor"})
 		}
 	}
