@@ -28,6 +28,7 @@ type notes struct {
 	warnings  []string
 	explain   []string
 	fixed     []string
+	gaps      []string // parts the request asks for that the draft cannot carry: it is not complete, so not valid
 }
 
 func (n *notes) ask(format string, args ...any) {
@@ -73,6 +74,26 @@ func (c clause) has(ws ...string) bool {
 			if t.w == w {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// hasIn: the clause has a word of the set.
+func (c clause) hasIn(set wordSet) bool {
+	for _, t := range c.toks {
+		if t.kind == tWord && !t.used && set.has(t.w) {
+			return true
+		}
+	}
+	return false
+}
+
+// phraseIn: one of the set's phrases occurs in the clause.
+func (c clause) phraseIn(set wordSet) bool {
+	for p := range set.m {
+		if c.phrase(p) {
+			return true
 		}
 	}
 	return false
@@ -136,6 +157,10 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	p := &Plan{Description: text}
 	manual := b.markManual(toks)
 	cron, tz, dayOnly := parseSchedule(toks)
+	periodic := false
+	if cron == "" && !manual {
+		periodic = unspecifiedSchedule(toks)
+	}
 	clauses := split(toks)
 
 	st := &state{b: b, n: n, p: p, ids: ids{}, injected: injected, req: toks, manual: manual}
@@ -147,9 +172,16 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 		}
 	case manual:
 		p.Trigger = TriggerPlan{Kind: "manual"}
+	case periodic:
+		// "on a schedule", "periodically": a schedule, but not when.
+		p.Trigger = TriggerPlan{Kind: "schedule", Cron: "0 9 * * *", Timezone: "UTC"}
+		n.ask("How often should it run? The request says it runs on a schedule but not when; the draft runs daily at 09:00 UTC.")
 	}
 	if p.Trigger.Kind == "" {
 		st.newRecordTrigger(toks, clauses)
+	}
+	if p.Trigger.Kind == "" {
+		st.aboutRecordTrigger(toks, clauses)
 	}
 	st.run(ctx, clauses)
 	st.contradictions()
@@ -193,7 +225,7 @@ func (b *builtin) vocab() map[string]bool {
 			v[x] = true
 		}
 	}
-	for _, w := range strings.Fields("weekday weekdays morning night nightly evening afternoon hour hourly daily weekly monthly minute minutes hours month week noon midnight first time times line lines item items status stage amount budget currency country department industry priority owner name title webhook website form payment incoming http request payload body field fields thanks thank hello hi hey team folks know let via system systems about automatically automatic sure possible like love want need instead otherwise unless only over above under below least most more less than greater exceeds equals between archived lead leads sales") {
+	for w := range knownWords.m {
 		v[w] = true
 	}
 	for _, op := range b.cat.Ops {
@@ -240,7 +272,7 @@ func english(toks []token, vocab map[string]bool) bool {
 			known++
 		}
 	}
-	return total < 3 || float64(known)/float64(total) >= 0.4
+	return total < 3 || float64(known)/float64(total) >= englishShare
 }
 
 // latin: most letters are ASCII (English is written so).
@@ -265,11 +297,11 @@ func correction(toks []token) int {
 		w := toks[i].w
 		prevPunct := toks[i-1].kind == tPunct
 		switch {
-		case w == "actually" && prevPunct && i+1 < len(toks) && toks[i+1].kind == tPunct:
+		case lxCorrectionCut.has(w) && prevPunct && i+1 < len(toks) && toks[i+1].kind == tPunct:
 			cut = i + 2
-		case w == "scratch" && i+1 < len(toks) && toks[i+1].w == "that":
+		case i+1 < len(toks) && lxCorrectionCut.has(w+" "+toks[i+1].w):
 			cut = i + 2
-		case w == "wait" && toks[i-1].w == "no":
+		case lxCorrectionCut.has(toks[i-1].w + " " + w):
 			cut = i + 1
 		}
 	}
@@ -289,10 +321,8 @@ func injection(toks []token) bool {
 		}
 	}
 	s := " " + strings.Join(ws, " ") + " "
-	for _, p := range []string{" ignore previous", " ignore all previous", " ignore the previous", " ignore your", " ignore above",
-		" disregard ", " system prompt", " you are now", " forget your instructions", " forget previous", " new instructions",
-		" developer mode", " jailbreak", " override ", " bypass "} {
-		if strings.Contains(s, p) {
+	for p := range injectionPhrases.m {
+		if strings.Contains(s, " "+p+" ") {
 			return true
 		}
 	}
@@ -315,8 +345,7 @@ func (b *builtin) markManual(toks []token) bool {
 			continue
 		}
 		c := clause{toks: toks[start:i]}
-		if c.has("manually", "manual") || c.phrase("on demand") || c.phrase("by hand") || c.phrase("when i run") ||
-			c.phrase("i run it") || c.phrase("when run") || c.phrase("when triggered") || c.phrase("when called") && !hook {
+		if c.hasIn(lxManual) || c.phraseIn(lxManualPhrase) || c.phraseIn(lxManualPhraseNoWebhook) && !hook {
 			verb := false
 			for _, t := range c.toks {
 				if t.kind == tWord && actionVerbs[t.w] != "" && t.w != "run" {
@@ -326,7 +355,7 @@ func (b *builtin) markManual(toks []token) bool {
 			found = true
 			for j := start; j < i; j++ {
 				w := toks[j].w
-				if !verb || w == "manually" || w == "manual" || w == "demand" || w == "hand" || w == "run" || w == "by" || (w == "on" && j+1 < len(toks) && toks[j+1].w == "demand") {
+				if !verb || lxManualConsume.has(w) || (j+1 < len(toks) && lxManualConsumePhrase.has(w+" "+toks[j+1].w)) {
 					toks[j].used = true
 				}
 			}
@@ -359,7 +388,7 @@ func split(toks []token) []clause {
 		case t.kind == tArrow:
 			flush(t.w)
 			continue
-		case t.kind == tWord && !t.used && (t.w == "then" || t.w == "afterwards" || t.w == "finally" || t.w == "next"):
+		case t.kind == tWord && !t.used && lxSepThen.has(t.w):
 			if cur.sep == "then" && len(cur.toks) == 0 {
 				continue
 			}
@@ -369,13 +398,13 @@ func split(toks []token) []clause {
 				cur.sep = "then"
 			}
 			continue
-		case t.kind == tWord && t.w == "after" && i+1 < len(toks) && toks[i+1].w == "that":
+		case t.kind == tWord && i+1 < len(toks) && lxSepThenPhrase.has(t.w+" "+toks[i+1].w):
 			flush("then")
 			i++
 			continue
-		case t.kind == tWord && (t.w == "and" || t.w == "also" || t.w == "plus") && !t.used:
+		case t.kind == tWord && lxSepAnd.has(t.w) && !t.used:
 			j := i + 1
-			for j < len(toks) && (toks[j].w == "also" || toks[j].w == "then" || toks[j].w == "and") {
+			for j < len(toks) && lxSepAndSkip.has(toks[j].w) {
 				j++
 			}
 			if j < len(toks) && startsAction(toks, j) {
@@ -422,12 +451,12 @@ func startsAction(toks []token, i int) bool {
 // startsCondition: "the amount is over", "its country is", "if …".
 func startsCondition(toks []token, i int) bool {
 	w := toks[i].w
-	if w == "if" || w == "unless" || w == "only" || w == "with" {
+	if lxConditionStart.has(w) {
 		return true
 	}
-	if w == "the" || w == "its" || w == "their" || w == "his" || w == "her" {
+	if lxConditionSubject.has(w) {
 		for j := i + 1; j < len(toks) && j <= i+3; j++ {
-			if toks[j].w == "is" || toks[j].w == "are" || toks[j].w == "was" || comparator(toks[j].w) != "" {
+			if lxConditionCopula.has(toks[j].w) || comparator(toks[j].w) != "" {
 				return true
 			}
 		}
@@ -436,13 +465,7 @@ func startsCondition(toks []token, i int) bool {
 }
 
 func comparator(w string) string {
-	switch w {
-	case "over", "above", "exceeds", "exceeding", "exceed":
-		return ">"
-	case "under", "below":
-		return "<"
-	}
-	return ""
+	return lxComparator[w]
 }
 
 // parseSchedule finds a schedule anywhere in the request ("every weekday
@@ -464,18 +487,18 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 	}
 	for i, t := range toks {
 		switch {
-		case t.kind == tWord && (t.w == "every" || t.w == "each"):
+		case t.kind == tWord && lxScheduleEvery.has(t.w):
 			nx := w(i + 1)
-			if nx == "other" {
+			if lxScheduleOther.has(nx) {
 				nx = w(i + 2)
 			}
-			if isScheduleNoun(nx) || (i+2 < len(toks) && toks[i+1].kind == tNumber && strings.HasPrefix(w(i+2), "min")) ||
-				(i+2 < len(toks) && toks[i+1].kind == tNumber && strings.HasPrefix(w(i+2), "hour")) {
+			if isScheduleNoun(nx) || (i+2 < len(toks) && toks[i+1].kind == tNumber && hasPrefixIn(w(i+2), lxScheduleUnitMinute)) ||
+				(i+2 < len(toks) && toks[i+1].kind == tNumber && hasPrefixIn(w(i+2), lxScheduleUnitHour)) {
 				anchor = i
 				used = append(used, i)
 				if toks[i+1].kind == tNumber {
 					n := int(toks[i+1].num)
-					if strings.HasPrefix(w(i+2), "min") {
+					if hasPrefixIn(w(i+2), lxScheduleUnitMinute) {
 						minuteStep = n
 					} else {
 						hourStep = n
@@ -483,47 +506,48 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 					used = append(used, i+1, i+2)
 				}
 			}
-		case t.kind == tWord && (t.w == "hourly" || t.w == "daily" || t.w == "nightly" || t.w == "weekly" || t.w == "monthly" || t.w == "weekdays" || t.w == "weekday"):
-			if t.w != "weekday" && t.w != "weekdays" || anchor >= 0 || w(i-1) == "on" {
+		case t.kind == tWord && lxScheduleAdverbs[t.w] != "":
+			effect := lxScheduleAdverbs[t.w]
+			if effect != "weekdays" || anchor >= 0 || lxScheduleOn.has(w(i-1)) {
 				anchor = i
 			}
 			used = append(used, i)
-			switch t.w {
-			case "hourly":
+			switch effect {
+			case "hour":
 				hourStep = 1
-			case "nightly":
+			case "night":
 				partOfDay = "night"
-			case "weekly":
+			case "week":
 				if len(dow) == 0 {
 					dow = []string{"1"}
 				}
-			case "monthly":
+			case "month":
 				if dom == "" {
 					dom = "1"
 				}
-			case "weekday", "weekdays":
+			case "weekdays":
 				dow = []string{"1-5"}
 			}
-		case t.kind == tWord && (t.w == "hour") && (w(i-1) == "every" || w(i-1) == "each" || w(i-1) == "an"):
+		case t.kind == tWord && lxScheduleHour.has(t.w) && lxScheduleHourBefore.has(w(i-1)):
 			hourStep = 1
 			used = append(used, i)
-		case t.kind == tWord && weekdays[t.w] != "" && (anchor >= 0 || w(i-1) == "on" || w(i-1) == "every" || w(i-1) == "each" || w(i-1) == "and" || w(i-1) == "or"):
+		case t.kind == tWord && weekdays[t.w] != "" && (anchor >= 0 || lxScheduleWeekdayBefore.has(w(i-1))):
 			dow = append(dow, weekdays[t.w])
 			used = append(used, i)
 			if anchor < 0 {
 				anchor = i
 			}
-			if w(i-1) == "on" || w(i-1) == "and" || w(i-1) == "or" {
+			if lxScheduleWeekdayJoiner.has(w(i - 1)) {
 				used = append(used, i-1)
 			}
-		case t.kind == tWord && (t.w == "weekend" || t.w == "weekends") && anchor >= 0:
+		case t.kind == tWord && lxScheduleWeekend.has(t.w) && anchor >= 0:
 			dow = []string{"0", "6"}
 			used = append(used, i)
-		case t.kind == tWord && (t.w == "morning" || t.w == "night" || t.w == "evening" || t.w == "afternoon" || t.w == "day" || t.w == "days" || t.w == "month" || t.w == "week" || t.w == "minute" || t.w == "minutes") &&
-			(w(i-1) == "every" || w(i-1) == "each" || w(i-1) == "other"):
+		case t.kind == tWord && lxSchedulePeriod.has(t.w) &&
+			(lxScheduleEvery.has(w(i-1)) || lxScheduleOther.has(w(i-1))):
 			used = append(used, i)
-			switch t.w {
-			case "morning", "night", "evening", "afternoon":
+			switch lxSchedulePeriods[t.w] {
+			case "part":
 				partOfDay = t.w
 			case "month":
 				if dom == "" {
@@ -533,38 +557,36 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 				if len(dow) == 0 {
 					dow = []string{"1"}
 				}
-			case "minute", "minutes":
+			case "minute":
 				minuteStep = 1
 			}
-		case t.kind == tWord && (t.w == "noon" || t.w == "midday" || t.w == "midnight"):
-			hh, mm, hasTime = 12, 0, true
-			if t.w == "midnight" {
-				hh = 0
-			}
+		case t.kind == tWord && lxClock[t.w] != "":
+			hh, mm, hasTime = 0, 0, true
+			fmt.Sscan(lxClock[t.w], &hh)
 			used = append(used, i)
-			if w(i-1) == "at" {
+			if lxTimeIntroNumber.has(w(i - 1)) {
 				used = append(used, i-1)
 			}
 		case t.kind == tTime:
 			hh, mm, hasTime = t.hh, t.mm, true
 			used = append(used, i)
-			if w(i-1) == "at" || w(i-1) == "by" {
+			if lxTimeIntro.has(w(i - 1)) {
 				used = append(used, i-1)
 			}
-		case t.kind == tNumber && (w(i-1) == "at") && t.num >= 0 && t.num <= 23 && !strings.Contains(t.raw, ","):
+		case t.kind == tNumber && lxTimeIntroNumber.has(w(i-1)) && t.num >= 0 && t.num <= 23 && !strings.Contains(t.raw, ","):
 			hh, mm, hasTime = int(t.num), 0, true
 			used = append(used, i, i-1)
-		case t.kind == tWord && (t.w == "first" || t.w == "last" || ordinal(t.w) > 0) && w(i+1) == "of" && (w(i+2) == "every" || w(i+2) == "each" || w(i+2) == "the") && w(i+3) == "month":
+		case t.kind == tWord && (lxScheduleDomFirst.has(t.w) || lxScheduleDomLast.has(t.w) || ordinal(t.w) > 0) && lxScheduleDomOf.has(w(i+1)) && lxScheduleDomQuant.has(w(i+2)) && lxSchedulePeriods[w(i+3)] == "month":
 			// "on the first of every month", "the 15th of each month"
 			dom = fmt.Sprint(ordinal(t.w))
-			if t.w == "last" {
+			if lxScheduleDomLast.has(t.w) {
 				dom = "L"
 			}
 			used = append(used, i, i+1, i+2, i+3)
 			anchor = i
-			if w(i-1) == "the" {
+			if lxScheduleDomThe.has(w(i - 1)) {
 				used = append(used, i-1)
-				if w(i-2) == "on" {
+				if lxScheduleOn.has(w(i - 2)) {
 					used = append(used, i-2)
 				}
 			}
@@ -582,15 +604,15 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 		if z, ok := zones[two]; ok {
 			tz = z
 			used = append(used, i, i+1)
-			if w(i+2) == "time" {
+			if lxZoneSuffix.has(w(i + 2)) {
 				used = append(used, i+2)
 			}
 			break
 		}
-		if z, ok := zones[toks[i].w]; ok && (toks[i].w != "pt" && toks[i].w != "et" || hasTime) && !(toks[i].w == "uk" && w(i+1) != "time") {
+		if z, ok := zones[toks[i].w]; ok && (!lxZoneNeedsClock.has(toks[i].w) || hasTime) && !(lxZoneNeedsSuffix.has(toks[i].w) && !lxZoneSuffix.has(w(i+1))) {
 			tz = z
 			used = append(used, i)
-			if w(i+1) == "time" {
+			if lxZoneSuffix.has(w(i + 1)) {
 				used = append(used, i+1)
 			}
 			break
@@ -647,15 +669,21 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 }
 
 func isScheduleNoun(w string) bool {
-	switch w {
-	case "day", "days", "weekday", "weekdays", "morning", "night", "evening", "afternoon", "hour", "minute", "week", "month", "weekend", "weekends":
-		return true
+	return synScheduleNoun.has(w) || weekdays[w] != ""
+}
+
+// hasPrefixIn: w starts with one of the set's entries.
+func hasPrefixIn(w string, set wordSet) bool {
+	for p := range set.m {
+		if strings.HasPrefix(w, p) {
+			return true
+		}
 	}
-	return weekdays[w] != ""
+	return false
 }
 
 func ordinal(w string) int {
-	for i, o := range []string{"first", "second", "third", "fourth", "fifth"} {
+	for i, o := range lex.list("ordinal") {
 		if w == o {
 			return i + 1
 		}
@@ -688,4 +716,32 @@ func dedupe(xs []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// unspecifiedSchedule finds a phrase that says the flow runs on a
+// schedule without saying when ("on a schedule", "periodically") and
+// consumes it.
+func unspecifiedSchedule(toks []token) bool {
+	for i := range toks {
+		for p := range lxScheduleUnspecified.m {
+			ws := strings.Fields(p)
+			if i+len(ws) > len(toks) {
+				continue
+			}
+			ok := true
+			for k, w := range ws {
+				if toks[i+k].kind != tWord || toks[i+k].used || toks[i+k].w != w {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				for k := range ws {
+					toks[i+k].used = true
+				}
+				return true
+			}
+		}
+	}
+	return false
 }

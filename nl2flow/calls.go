@@ -24,7 +24,7 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		}
 		break
 	}
-	email := c.has("email", "mail", "e-mail", "emails", "emailed", "inbox")
+	email := c.hasIn(lxEmailWord)
 	var to []string
 	for _, t := range c.toks {
 		if t.kind == tEmail {
@@ -102,7 +102,7 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		}
 		key := "text"
 		if _, ok := props["text"]; !ok {
-			for _, k := range []string{"message", "content", "body"} {
+			for _, k := range lex.list("field.text") {
 				if _, ok := props[k]; ok {
 					key = k
 				}
@@ -214,6 +214,14 @@ func celQuote(s string) string { return fmt.Sprintf("%q", s) }
 // field of the record in scope (or of a record looked up for it).
 func (s *state) personRef(c clause) string {
 	words := c.words()
+	hasIn := func(set wordSet) bool {
+		for _, w := range words {
+			if set.has(w) || set.has(strings.TrimSuffix(w, "'s")) {
+				return true
+			}
+		}
+		return false
+	}
 	has := func(ws ...string) bool {
 		for _, w := range words {
 			for _, x := range ws {
@@ -238,18 +246,18 @@ func (s *state) personRef(c clause) string {
 		return ""
 	}
 	switch {
-	case has("owner", "rep", "salesperson"):
-		return pick("owner_email", "owner")
+	case hasIn(lxPersonOwner):
+		return pick(lex.list("field.recipient.owner")...)
 	case has("lead") && s.trigObj == "project":
-		return pick("lead_email")
+		return pick(lex.list("field.recipient.lead")...)
 	case has("assignee"):
-		return pick("assignee_email")
-	case has("them", "they", "him", "her", "employee", "person", "contact", "customer", "client", "hire"):
-		if r := pick("email", "work_email", "contact_email", "customer_email"); r != "" {
+		return pick(lex.list("field.recipient.assignee")...)
+	case hasIn(lxPersonRef):
+		if r := pick(lex.list("field.recipient.person")...); r != "" {
 			return r
 		}
 		// The record names its customer/account by id: look it up.
-		for _, obj := range []string{"customer", "account", "contact", "employee"} {
+		for _, obj := range lex.list("person.record_kinds") {
 			if !has(obj, "them", "they", "client") {
 				continue
 			}
@@ -258,7 +266,7 @@ func (s *state) personRef(c clause) string {
 				if get == nil {
 					continue
 				}
-				for _, f := range []string{"email", "work_email"} {
+				for _, f := range lex.list("field.recipient.looked_up") {
 					if _, ok := get.recordFieldsOf()[f]; ok {
 						st := s.call(get, clause{}, "get")
 						return "steps." + st.ID + ".body." + f
@@ -374,7 +382,7 @@ func (s *state) call(op *Op, c clause, verb string) *StepPlan {
 			if q == "" {
 				q = named(c)
 			}
-			for _, k := range []string{"title", "name", "subject", "summary"} {
+			for _, k := range lex.list("field.title") {
 				if _, ok := props[k]; ok {
 					setKV(k, q, "")
 					break
@@ -489,23 +497,13 @@ func sourceFor(k string, src map[string]map[string]any) string {
 	if src == nil {
 		return ""
 	}
-	if k == "status" || k == "stage" || k == "id" || k == "created_at" || k == "updated_at" {
+	if lxFieldNoCopy.has(k) {
 		return ""
 	}
 	if _, ok := src[k]; ok {
 		return k
 	}
-	pairs := map[string][]string{
-		"name":         {"title", "full_name", "company", "company_name"},
-		"title":        {"name", "subject"},
-		"budget":       {"amount", "total", "value"},
-		"amount":       {"total", "amount_due", "budget", "value"},
-		"source_ref":   {"id"},
-		"external_ref": {"id"},
-		"lead_email":   {"owner_email", "email"},
-		"email":        {"work_email", "owner_email"},
-		"work_email":   {"email"},
-	}
+	pairs := lxFieldSources
 	for _, f := range pairs[k] {
 		if _, ok := src[f]; ok {
 			return f
@@ -546,8 +544,8 @@ func channelName(c clause) string {
 		if t.kind != tWord {
 			continue
 		}
-		switch t.w {
-		case "channel", "team", "folks", "room", "group", "people", "crew":
+		switch {
+		case lxChannelNoun.has(t.w):
 			// "the X channel" / "the X team"
 			j := i - 1
 			if j >= 0 && ws[j].kind == tWord && !stop.has(ws[j].w) && ws[j].w != "chat" && actionVerbs[ws[j].w] == "" && objectWords[ws[j].w] == "" {
@@ -607,7 +605,7 @@ func quoted(c clause) string {
 // named finds "called X" / "named X".
 func named(c clause) string {
 	for i, t := range c.toks {
-		if (t.w == "called" || t.w == "named" || t.w == "titled") && i+1 < len(c.toks) {
+		if lxNameIntro.has(t.w) && i+1 < len(c.toks) {
 			n := c.toks[i+1]
 			if n.kind == tQuote {
 				return n.w

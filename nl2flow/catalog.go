@@ -107,15 +107,9 @@ func (o *Op) Text() string {
 	return strings.Join([]string{o.Ref, o.Title, o.Description, o.Verb, o.Object, strings.Join(o.System, " ")}, " ")
 }
 
-var verbOf = map[string]string{
-	"list": "list", "search": "list", "find": "list", "query": "list",
-	"get": "get", "read": "get", "fetch": "get",
-	"create": "create", "add": "create", "new": "create", "hire": "create", "insert": "create", "open": "create",
-	"update": "update", "patch": "update", "replace": "update", "set": "update", "change": "update", "modify": "update",
-	"delete": "delete", "remove": "delete",
-	"post": "send", "send": "send", "notify": "send",
-	"request": "request", "call": "request",
-}
+// verbOf maps the first word of an operation name to its verb
+// (lexicon/syntax.json, opverb.*).
+var verbOf = lex.values("opverb.")
 
 // verbObject derives an operation's verb and object from its name
 // (listOpportunities -> list, opportunity), its title and its connector.
@@ -151,7 +145,7 @@ func systemWords(conn string, x *connectors.Connector) []string {
 	set := map[string]bool{strings.ToLower(conn): true, strings.ToLower(x.Name): true}
 	for _, w := range ai.Split(x.Title) {
 		w = strings.ToLower(w)
-		if !stop.has(w) && w != "example" && w != "api" {
+		if !stop.has(w) && !lxSystemTitleSkip.has(w) {
 			set[w] = true
 		}
 	}

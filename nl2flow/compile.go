@@ -146,6 +146,9 @@ func (c *Compiler) builtin(ctx context.Context, cat *Catalog, text, existing str
 		d.Questions = append(d.Questions, dropped...)
 		src = p.YAML()
 	}
+	for _, g := range n.gaps {
+		d.Problems = append(d.Problems, weft.Problem{Path: "trigger", Message: g})
+	}
 	loopQuestion(d)
 	d.finish()
 	return d, nil
@@ -312,7 +315,7 @@ func asksDestructive(request string) bool {
 		return false
 	}
 	for _, t := range toks {
-		if t.kind == tWord && (actionVerbs[t.w] == "delete" || t.w == "replace" || t.w == "overwrite") {
+		if t.kind == tWord && (actionVerbs[t.w] == "delete" || lxEditDestructive.has(t.w)) {
 			return true
 		}
 	}
@@ -370,7 +373,7 @@ func (b *builtin) edit(ctx context.Context, text, existing string) (string, *Pla
 	switch {
 	case f.Trigger.Poll != nil:
 		if op, ok := b.cat.Op(f.Trigger.Poll.Operation); ok {
-			p.Trigger = TriggerPlan{Kind: "poll", Op: op}
+			p.Trigger = TriggerPlan{Kind: "poll", Op: op, Cursor: f.Trigger.Poll.Cursor, Key: f.Trigger.Poll.Key}
 			st.trigObj, st.fields, st.trigDesc = op.Object, op.recordFields(), op.Object
 			st.always = map[string]bool{}
 			requiredOf(op.itemSchema(), st.always, 0)
@@ -391,7 +394,7 @@ func (b *builtin) edit(ctx context.Context, text, existing string) (string, *Pla
 		}
 	})
 	for _, c := range split(toks) {
-		c = strip(c, "also", "additionally", "too", "as", "well")
+		c = stripIn(c, lxEditFiller)
 		if c.empty() {
 			continue
 		}

@@ -41,11 +41,11 @@ func segments(toks []token) [][]token {
 }
 
 func opensClause(toks []token, i int) bool {
-	switch toks[i].w {
-	case "when", "whenever", "if", "unless", "then", "and", "but", "so", "once", "after", "before", "only", "otherwise", "else", "every":
+	switch {
+	case synClauseOpen.has(toks[i].w):
 		return true
-	case "for":
-		return i+1 < len(toks) && (toks[i+1].w == "each" || toks[i+1].w == "every" || toks[i+1].w == "all")
+	case toks[i].w == "for":
+		return i+1 < len(toks) && lxStructureLoop.has(toks[i+1].w)
 	}
 	return false
 }
@@ -234,18 +234,18 @@ func structureOf(seg []token) string {
 	if len(seg) < 2 || seg[0].kind != tWord {
 		return ""
 	}
-	switch seg[0].w {
-	case "if", "unless", "only", "except":
+	switch w := seg[0].w; {
+	case lxStructureCondition.has(w):
 		return "condition"
-	case "for":
-		if seg[1].w == "each" || seg[1].w == "every" || seg[1].w == "all" {
+	case w == "for":
+		if lxStructureLoop.has(seg[1].w) {
 			return "loop"
 		}
-	case "wait", "delay":
+	case lxStructureWait.has(w):
 		return "wait"
 	}
 	for i, t := range seg {
-		if t.kind == tWord && (t.w == "later" || t.w == "delay" || t.w == "wait") && i > 0 {
+		if t.kind == tWord && lxStructureWaitLater.has(t.w) && i > 0 {
 			return "wait"
 		}
 	}
@@ -343,24 +343,12 @@ func opensTrigger(seg []token) bool {
 	if len(seg) < 2 || seg[0].kind != tWord {
 		return false
 	}
-	switch seg[0].w {
-	case "when", "whenever", "once":
-		return true
-	case "on", "upon", "for":
-		return seg[1].w == "new" || seg[1].w == "every" || seg[1].w == "each"
-	case "each", "every":
-		return seg[1].w == "time"
-	}
-	return false
+	return lxStructureTrigger.has(seg[0].w) || lxStructureTriggerPhrase.has(seg[0].w+" "+seg[1].w)
 }
 
 // filler words carry no request of their own.
 func filler(w string) bool {
-	switch w {
-	case "please", "could", "would", "can", "should", "want", "like", "need", "make", "sure", "automatically", "also", "hey", "thanks", "thank", "using", "use", "workflow", "template", "automation", "automations", "automate", "this", "that", "with", "will", "when", "whenever", "then", "and", "every", "each", "only", "unless", "once", "after", "before", "for", "you", "your", "our", "have", "has", "get", "new", "all", "any", "via", "through", "way", "simple", "easy", "easily", "how", "what", "which", "who", "where", "great", "possible", "hello", "cheers", "set", "it's", "that's", "there", "just", "anytime", "i'd", "we'd", "weft":
-		return true
-	}
-	return false
+	return fillerWords.has(w)
 }
 
 // unknownNames are product names in the request the catalog and the

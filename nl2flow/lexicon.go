@@ -1,125 +1,430 @@
 package nl2flow
 
-import "strings"
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+)
 
-// The builtin compiler's vocabulary: how integration requests name
-// actions, records, systems and events. Words, not sentences: the
-// compiler combines them.
+// The builtin compiler's vocabulary lives in data files
+// (nl2flow/lexicon/*.json), embedded and loaded once with validation:
+// how integration requests name actions, records, systems, events,
+// states, weekdays and time zones, plus the few tuned constants. Words,
+// not sentences: the compiler combines them. See lexicon/README.md.
 
-var stop = set("a an the of to in on at for and or but with from by into onto our my your their its his her this that these those it them they we i you me us is are be been was were gets get got has have had do does please could would can will should just also so any some all each every new one there here as about via")
+//go:embed lexicon/*.json
+var lexiconFS embed.FS
 
-// systemAliases: other words users use for a system kind.
-var systemAliases = map[string][]string{
-	"tracker": {"tracking"},
-	"erp":     {"accounting"},
-	"hr":      {"hris", "personnel"},
-	"smtp":    {"email", "mail", "e-mail", "smtp"},
-	"email":   {"email", "mail", "e-mail", "smtp"},
+// lexVersion is the file format this code reads.
+const lexVersion = 1
+
+type lexGroup struct {
+	Name  string   `json:"name"`
+	Note  string   `json:"note"`
+	Class string   `json:"class,omitempty"` // groups of one class must not share a word unless it is declared ambiguous
+	Value string   `json:"value,omitempty"` // what the words mean (an action, an object, a state …)
+	Words []string `json:"words"`
+	file  string
 }
 
-// actionVerbs maps a verb (base form) to a canonical action.
-var actionVerbs = map[string]string{
-	"create": "create", "add": "create", "open": "create", "make": "create", "log": "create", "register": "create",
-	"raise": "create", "file": "create", "generate": "create", "build": "create", "spin": "create", "setup": "create",
-	"hire": "create", "onboard": "create", "start": "create", "insert": "create",
-	"update": "update", "change": "update", "set": "update", "mark": "update", "move": "update", "modify": "update",
-	"edit": "update", "assign": "update", "archive": "update", "replace": "update", "sync": "update",
-	"delete": "delete", "remove": "delete", "erase": "delete", "purge": "delete", "destroy": "delete", "wipe": "delete", "drop": "delete",
-	"notify": "send", "tell": "send", "alert": "send", "post": "send", "send": "send", "message": "send", "ping": "send",
-	"announce": "send", "email": "send", "mail": "send", "e-mail": "send", "share": "send", "inform": "send",
-	"shoot": "send", "remind": "send", "dm": "send", "text": "send", "warn": "send", "forward": "send", "let": "send",
-	"get": "get", "fetch": "get", "retrieve": "get", "find": "get", "lookup": "get", "look": "get", "read": "get", "load": "get", "pull": "get",
-	"list": "list", "collect": "list", "gather": "list", "check": "list", "query": "list",
-	"invoice": "invoice", "bill": "invoice",
-	"reply": "respond", "respond": "respond", "answer": "respond", "return": "respond",
-	"call": "request", "hit": "request", "request": "request", "trigger": "request",
-	"show": "create", "shows": "create",
+type lexAmbiguity struct {
+	Word   string   `json:"word"`
+	Groups []string `json:"groups"`
+	Note   string   `json:"note"`
 }
 
-// objectWords maps a noun (singular) to the catalog object it names.
-var objectWords = map[string]string{
-	"opportunity": "opportunity", "deal": "opportunity", "opp": "opportunity",
-	"account": "account", "company": "account", "organisation": "account", "organization": "account",
-	"contact": "contact", "lead": "contact",
-	"project": "project",
-	"issue":   "issue", "ticket": "issue", "task": "issue", "bug": "issue", "todo": "issue",
-	"channel": "channel", "room": "channel",
-	"message": "message", "note": "message", "heads-up": "message", "headsup": "message", "announcement": "message",
-	"reminder": "message", "welcome": "message", "post": "message", "notification": "message", "alert": "message",
-	"email": "email", "mail": "email", "e-mail": "email",
-	"customer": "customer", "client": "customer",
-	"order": "sales order", "salesorder": "sales order",
-	"invoice": "invoice", "bill": "invoice",
-	"employee": "employee", "hire": "employee", "staff": "employee", "worker": "employee", "someone": "employee",
-	"person": "employee", "starter": "employee", "colleague": "employee",
-	"line": "line", "item": "line",
-	"request": "request", "webhook": "request",
+type lexConstant struct {
+	Value float64 `json:"value"`
+	Note  string  `json:"note"`
 }
 
-// eventWords are the participles and nouns of record events.
-var eventWords = set("new created added comes arrives appears lands joins joined hired starts updated changed modified edited " +
-	"closes closed won wins lost loses paid payed ships shipped overdue archived terminated leaves left fired cancelled canceled " +
-	"confirmed approved escalated completed done finished resolved becomes moves moved hits goes marked submitted signed posted " +
-	"created, voided void deleted removed")
-
-// stateWords maps an event word to enum values it means, most specific first.
-var stateWords = map[string][]string{
-	"won": {"closed_won"}, "wins": {"closed_won"}, "closes": {"closed_won"}, "closed": {"closed_won", "done"}, "close": {"closed_won"},
-	"lost": {"closed_lost"}, "loses": {"closed_lost"},
-	"paid": {"paid"}, "payed": {"paid"},
-	"ships": {"shipped"}, "shipped": {"shipped"}, "overdue": {"overdue"},
-	"archived": {"archived"}, "terminated": {"terminated"}, "leaves": {"terminated"}, "fired": {"terminated"},
-	"cancelled": {"cancelled"}, "canceled": {"cancelled"}, "confirmed": {"confirmed"},
-	"completed": {"done"}, "finished": {"done"}, "resolved": {"done"}, "done": {"done"},
-	"void": {"void"}, "voided": {"void"}, "draft": {"draft"}, "invoiced": {"invoiced"},
-	"active": {"active"}, "todo": {"todo"}, "progress": {"in_progress"},
-	"leave":         {"on_leave"},
-	"qualification": {"qualification"}, "prospecting": {"prospecting"}, "proposal": {"proposal"}, "negotiation": {"negotiation"},
+type lexFile struct {
+	Version   int                    `json:"version"`
+	Note      string                 `json:"note"`
+	Groups    []lexGroup             `json:"groups"`
+	Ambiguous []lexAmbiguity         `json:"ambiguous"`
+	Constants map[string]lexConstant `json:"constants,omitempty"`
 }
 
-// knownVendors are product names users write; one that names no
-// configured system is reported, never guessed at.
-var knownVendors = set("salesforce hubspot pipedrive zoho dynamics jira asana trello clickup slack discord " +
-	"zendesk freshdesk servicenow intercom sap netsuite odoo quickbooks xero sage workday bamboohr personio gusto adp " +
-	"stripe shopify woocommerce magento github gitlab airtable dropbox twilio sendgrid mailchimp").m
-
-var weekdays = map[string]string{"sunday": "0", "monday": "1", "tuesday": "2", "wednesday": "3", "thursday": "4", "friday": "5", "saturday": "6",
-	"sun": "0", "mon": "1", "tue": "2", "tues": "2", "wed": "3", "thu": "4", "thurs": "4", "fri": "5", "sat": "6",
-	"sundays": "0", "mondays": "1", "tuesdays": "2", "wednesdays": "3", "thursdays": "4", "fridays": "5", "saturdays": "6"}
-
-// zones maps how people name time zones to IANA names.
-var zones = map[string]string{
-	"utc": "UTC", "gmt": "UTC", "cet": "CET", "cest": "CET", "berlin": "Europe/Berlin", "paris": "Europe/Paris",
-	"london": "Europe/London", "uk": "Europe/London", "amsterdam": "Europe/Amsterdam", "madrid": "Europe/Madrid",
-	"new york": "America/New_York", "eastern": "America/New_York", "est": "America/New_York", "edt": "America/New_York", "et": "America/New_York",
-	"pacific": "America/Los_Angeles", "pst": "America/Los_Angeles", "pdt": "America/Los_Angeles", "pt": "America/Los_Angeles",
-	"central": "America/Chicago", "cst": "America/Chicago", "chicago": "America/Chicago",
-	"mountain": "America/Denver", "mst": "America/Denver", "denver": "America/Denver", "los angeles": "America/Los_Angeles",
-	"san francisco": "America/Los_Angeles", "tokyo": "Asia/Tokyo", "jst": "Asia/Tokyo", "sydney": "Australia/Sydney",
-	"singapore": "Asia/Singapore", "india": "Asia/Kolkata", "ist": "Asia/Kolkata", "dubai": "Asia/Dubai",
+// lexicon is the loaded vocabulary: groups in file order (files by name).
+type lexicon struct {
+	order     []*lexGroup
+	byName    map[string]*lexGroup
+	constants map[string]float64
 }
 
-// englishWords are common words that show a request is in English (with
-// the catalog's own vocabulary).
-var englishWords = set("when whenever if then and or the a an to in on at for new create send post email notify every each day week " +
-	"month hour minute is are be with from after before into of it them please all list update add make get tell let know that " +
-	"this our we i you my me should would could can also only unless otherwise else morning night evening weekday daily hourly " +
-	"time once someone somebody channel team message record records do don't dont never not nothing anything anyone " +
-	"soon as upon via over through about there here where which who whom whose what that those these it's its " +
-	"go goes going gone went come comes came shows show showed up down out into onto off again still already really actually " +
-	"maybe perhaps sure okay ok thanks thank hey hi hello great nice possible able like want wants need needs keep keeps " +
-	"receive receives received expose exposes endpoint called invoked starts started joins joined gets got become becomes " +
-	"everyone everybody somewhere whatever whenever wherever twice week weeks day days month months year hours minutes " +
-	"first second last next previous new old big small large high low more less much many few each every both either")
+// maxLexWord bounds one entry (a word or a short phrase).
+const maxLexWord = 64
 
-type wordSet struct{ m map[string]bool }
+// loadLexicon reads and validates every *.json file of fsys's root.
+func loadLexicon(fsys fs.FS) (*lexicon, error) {
+	names, err := fs.Glob(fsys, "*.json")
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("lexicon: no *.json files")
+	}
+	sort.Strings(names)
+	lx := &lexicon{byName: map[string]*lexGroup{}, constants: map[string]float64{}}
+	var amb []lexAmbiguity
+	var ambFile []string
+	for _, name := range names {
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		var f lexFile
+		if err := dec.Decode(&f); err != nil {
+			return nil, fmt.Errorf("lexicon %s: %w", name, err)
+		}
+		if f.Version != lexVersion {
+			return nil, fmt.Errorf("lexicon %s: version %d, this code reads version %d", name, f.Version, lexVersion)
+		}
+		if strings.TrimSpace(f.Note) == "" {
+			return nil, fmt.Errorf("lexicon %s: the file has no note", name)
+		}
+		for i := range f.Groups {
+			g := f.Groups[i]
+			g.file = name
+			if g.Name == "" || strings.TrimSpace(g.Note) == "" || len(g.Words) == 0 {
+				return nil, fmt.Errorf("lexicon %s: group %d (%q) needs a name, a note and words", name, i, g.Name)
+			}
+			if lx.byName[g.Name] != nil {
+				return nil, fmt.Errorf("lexicon %s: group %q is also in %s", name, g.Name, lx.byName[g.Name].file)
+			}
+			if g.Class != "" && g.Value == "" {
+				return nil, fmt.Errorf("lexicon %s: group %q has a class and no value", name, g.Name)
+			}
+			seen := map[string]bool{}
+			for _, w := range g.Words {
+				if w == "" || len(w) > maxLexWord || w != strings.ToLower(strings.TrimSpace(w)) || strings.Contains(w, "  ") {
+					return nil, fmt.Errorf("lexicon %s: group %q: entry %q must be lower case, trimmed, 1–%d bytes", name, g.Name, w, maxLexWord)
+				}
+				if seen[w] {
+					return nil, fmt.Errorf("lexicon %s: group %q lists %q twice", name, g.Name, w)
+				}
+				seen[w] = true
+			}
+			lx.byName[g.Name] = &g
+			lx.order = append(lx.order, &g)
+		}
+		for k, c := range f.Constants {
+			if strings.TrimSpace(c.Note) == "" {
+				return nil, fmt.Errorf("lexicon %s: constant %q has no note", name, k)
+			}
+			if _, dup := lx.constants[k]; dup {
+				return nil, fmt.Errorf("lexicon %s: constant %q defined twice", name, k)
+			}
+			lx.constants[k] = c.Value
+		}
+		for _, a := range f.Ambiguous {
+			amb = append(amb, a)
+			ambFile = append(ambFile, name)
+		}
+	}
+	return lx, lx.checkConflicts(amb, ambFile)
+}
 
-func set(s string) wordSet {
+// checkConflicts: a word in two groups of one class is an error unless an
+// ambiguity declares exactly those groups; a declaration must be needed.
+func (lx *lexicon) checkConflicts(amb []lexAmbiguity, ambFile []string) error {
+	in := map[string]map[string][]string{} // class → word → groups
+	for _, g := range lx.order {
+		if g.Class == "" {
+			continue
+		}
+		if in[g.Class] == nil {
+			in[g.Class] = map[string][]string{}
+		}
+		for _, w := range g.Words {
+			in[g.Class][w] = append(in[g.Class][w], g.Name)
+		}
+	}
+	declared := map[string]bool{}
+	for i, a := range amb {
+		if strings.TrimSpace(a.Note) == "" || len(a.Groups) < 2 {
+			return fmt.Errorf("lexicon %s: ambiguity %q needs a note and two or more groups", ambFile[i], a.Word)
+		}
+		class := ""
+		for _, gn := range a.Groups {
+			g := lx.byName[gn]
+			if g == nil {
+				return fmt.Errorf("lexicon %s: ambiguity %q names unknown group %q", ambFile[i], a.Word, gn)
+			}
+			if class != "" && g.Class != class || g.Class == "" {
+				return fmt.Errorf("lexicon %s: ambiguity %q: groups must share a class", ambFile[i], a.Word)
+			}
+			class = g.Class
+		}
+		got := in[class][a.Word]
+		if strings.Join(sorted(got), ",") != strings.Join(sorted(a.Groups), ",") {
+			return fmt.Errorf("lexicon %s: ambiguity %q declares %v but the word is in %v", ambFile[i], a.Word, a.Groups, got)
+		}
+		declared[class+"\x00"+a.Word] = true
+	}
+	var bad []string
+	for class, ws := range in {
+		for w, gs := range ws {
+			if len(gs) > 1 && !declared[class+"\x00"+w] {
+				bad = append(bad, fmt.Sprintf("%q in %s", w, strings.Join(gs, " and ")))
+			}
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return fmt.Errorf("lexicon: words in two groups of one class, not declared ambiguous: %s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func sorted(xs []string) []string {
+	out := append([]string(nil), xs...)
+	sort.Strings(out)
+	return out
+}
+
+func mustLexicon() *lexicon {
+	sub, err := fs.Sub(lexiconFS, "lexicon")
+	if err == nil {
+		var lx *lexicon
+		if lx, err = loadLexicon(sub); err == nil {
+			return lx
+		}
+	}
+	// The files are compiled in; a bad one is a build error, caught by
+	// TestLexiconLoads before it can ship.
+	panic(err)
+}
+
+// list returns a group's words in file order.
+func (lx *lexicon) list(name string) []string {
+	if g := lx.byName[name]; g != nil {
+		return g.Words
+	}
+	return nil
+}
+
+// group returns a group's words as a set (empty when there is none).
+func (lx *lexicon) set(name string) wordSet {
 	m := map[string]bool{}
-	for _, w := range strings.Fields(s) {
-		m[w] = true
+	if g := lx.byName[name]; g != nil {
+		for _, w := range g.Words {
+			m[w] = true
+		}
 	}
 	return wordSet{m}
 }
 
+// values maps each word of the groups named prefix* to its group's value;
+// a word in two of them (declared ambiguous) keeps the first.
+func (lx *lexicon) values(prefix string) map[string]string {
+	m := map[string]string{}
+	for _, g := range lx.order {
+		if strings.HasPrefix(g.Name, prefix) && g.Value != "" {
+			for _, w := range g.Words {
+				if _, ok := m[w]; !ok {
+					m[w] = g.Value
+				}
+			}
+		}
+	}
+	return m
+}
+
+// multi maps each word of the groups named prefix* to every value it
+// has, in file order.
+func (lx *lexicon) multi(prefix string) map[string][]string {
+	m := map[string][]string{}
+	for _, g := range lx.order {
+		if strings.HasPrefix(g.Name, prefix) && g.Value != "" {
+			for _, w := range g.Words {
+				m[w] = append(m[w], g.Value)
+			}
+		}
+	}
+	return m
+}
+
+// byValue maps each value of the groups named prefix* to its words.
+func (lx *lexicon) byValue(prefix string) map[string][]string {
+	m := map[string][]string{}
+	for _, g := range lx.order {
+		if strings.HasPrefix(g.Name, prefix) && g.Value != "" {
+			m[g.Value] = append(m[g.Value], g.Words...)
+		}
+	}
+	return m
+}
+
+// constant returns a tuned constant; an unknown name is a programming
+// error caught by TestLexiconLoads.
+func (lx *lexicon) constant(name string) float64 {
+	v, ok := lx.constants[name]
+	if !ok {
+		panic("nl2flow: lexicon constant " + name + " is missing")
+	}
+	return v
+}
+
+var (
+	lex                 = mustLexicon()
+	stop                = lex.set("stop")
+	systemAliases       = lex.byValue("system.")
+	actionVerbs         = lex.values("verb.")
+	objectWords         = lex.values("object.")
+	eventWords          = lex.set("event")
+	stateWords          = lex.multi("state.")
+	knownVendors        = lex.set("vendor").m
+	weekdays            = lex.values("weekday.")
+	zones               = lex.values("zone.")
+	englishWords        = lex.set("english")
+	respell             = lex.values("respell.")
+	knownWords          = lex.set("known")
+	injectionPhrases    = lex.set("injection")
+	fillerWords         = lex.set("filler")
+	determiners         = lex.set("determiner")
+	eventKinds          = lex.values("event.kind.")
+	createdFieldParts   = lex.set("field.created")
+	synNameSkip         = lex.set("name.skip")
+	synGreeting         = lex.set("greeting")
+	synVerbNotAfter     = lex.set("cue.verb_not_after")
+	synVerbAfter        = lex.set("cue.verb_after")
+	synVerbOrNoun       = lex.set("verb_or_noun")
+	synEventEnd         = lex.set("event.end")
+	synConditionInEvent = lex.set("condition.in_event")
+	synObjectGeneric    = lex.set("cue.object_generic")
+	synParticle         = lex.set("particle")
+	synPreposition      = lex.set("preposition")
+	synClauseOpen       = lex.set("clause.open")
+	synScheduleNoun     = lex.set("schedule.noun")
+
+	englishShare = lex.constant("english_share")
+	typoMinLen   = int(lex.constant("typo_min_len"))
+	typoLongLen  = int(lex.constant("typo_long_len"))
+)
+
+// lexConstantNames are the constants the code reads (TestLexiconLoads).
+var lexConstantNames = []string{"english_share", "typo_min_len", "typo_long_len"}
+
+type wordSet struct{ m map[string]bool }
+
 func (w wordSet) has(s string) bool { return w.m[s] }
+
+// Grammar word lists (lexicon/syntax.json).
+var (
+	lxTriggerWebhook         = lex.set("trigger.webhook")
+	lxTriggerWebhookPhrase   = lex.set("trigger.webhook.phrase")
+	lxTriggerWebhookHint     = lex.set("trigger.webhook.hint")
+	lxTriggerRestated        = lex.set("trigger.restated")
+	lxFieldCommon            = lex.set("field.common")
+	lxLoopPhrase             = lex.set("loop.phrase")
+	lxObjectVerbOrNoun       = lex.set("cue.object_verb_or_noun")
+	lxPronounObject          = lex.set("pronoun.object")
+	lxEmailFieldBefore       = lex.set("email.field_before")
+	lxManual                 = lex.set("manual")
+	lxManualPhrase           = lex.set("manual.phrase")
+	lxSchedulePeriod         = lex.set("schedule.period")
+	lxEmailWord              = lex.set("email.word")
+	lxChannelNoun            = lex.set("channel.noun")
+	lxPersonRef              = lex.set("person.ref")
+	lxManualPhraseNoWebhook  = lex.set("manual.phrase.no_webhook")
+	lxNegation               = lex.set("negation")
+	lxNegationAux            = lex.set("negation.aux")
+	lxTriggerOpen            = lex.set("trigger.open")
+	lxTriggerOpenPhrase      = lex.set("trigger.open.phrase")
+	lxTriggerIfPhrase        = lex.set("trigger.if.phrase")
+	lxComparePart            = lex.set("compare.part")
+	lxCompareSkip            = lex.set("compare.skip")
+	lxComparePhrase          = lex.values("compare.phrase.")
+	lxComparePhraseMax       = longestEntry("compare.phrase.")
+	lxAbout                  = lex.set("about")
+	lxNounComplement         = lex.set("noun.complement")
+	lxDirection              = lex.set("direction")
+	lxScheduleUnspecified    = lex.set("schedule.unspecified")
+	lxCorrectionCut          = lex.set("correction.cut")
+	lxSepThen                = lex.set("sep.then")
+	lxSepThenPhrase          = lex.set("sep.then.phrase")
+	lxSepAnd                 = lex.set("sep.and")
+	lxSepAndSkip             = lex.set("sep.and.skip")
+	lxStructureCondition     = lex.set("structure.condition")
+	lxStructureLoop          = lex.set("structure.loop")
+	lxStructureWait          = lex.set("structure.wait")
+	lxStructureWaitLater     = lex.set("structure.wait.later")
+	lxStructureTrigger       = lex.set("structure.trigger")
+	lxStructureTriggerPhrase = lex.set("structure.trigger.phrase")
+	lxEditFiller             = lex.set("edit.filler")
+	lxEditDestructive        = lex.set("edit.destructive")
+	lxNameIntro              = lex.set("name.intro")
+	lxPersonOwner            = lex.set("person.owner")
+	lxScheduleEvery          = lex.set("schedule.every")
+	lxScheduleOther          = lex.set("schedule.other")
+	lxScheduleUnitMinute     = lex.set("schedule.unit.minute")
+	lxScheduleUnitHour       = lex.set("schedule.unit.hour")
+	lxScheduleOn             = lex.set("schedule.on")
+	lxScheduleHour           = lex.set("schedule.hour")
+	lxScheduleHourBefore     = lex.set("schedule.hour.before")
+	lxScheduleWeekdayBefore  = lex.set("schedule.weekday.before")
+	lxScheduleWeekdayJoiner  = lex.set("schedule.weekday.joiner")
+	lxScheduleWeekend        = lex.set("schedule.weekend")
+	lxTimeIntro              = lex.set("time.intro")
+	lxTimeIntroNumber        = lex.set("time.intro.number")
+	lxScheduleDomFirst       = lex.set("schedule.dom.first")
+	lxScheduleDomLast        = lex.set("schedule.dom.last")
+	lxScheduleDomOf          = lex.set("schedule.dom.of")
+	lxScheduleDomQuant       = lex.set("schedule.dom.quant")
+	lxScheduleDomThe         = lex.set("schedule.dom.the")
+	lxZoneSuffix             = lex.set("cue.zone_suffix")
+	lxZoneNeedsClock         = lex.set("cue.zone_needs_clock")
+	lxZoneNeedsSuffix        = lex.set("cue.zone_needs_suffix")
+	lxScheduleAdverbs        = lex.values("schedule.adverb.")
+	lxSchedulePeriods        = lex.values("schedule.period.")
+	lxClock                  = lex.values("clock.")
+	lxWebhookWord            = lex.set("webhook.word")
+	lxRelative               = lex.set("relative")
+	lxArticle                = lex.set("article")
+	lxConditionAfterAction   = lex.set("condition.after_action")
+	lxVerbRelative           = lex.set("cue.verb_relative")
+	lxVerbReceive            = lex.set("cue.verb_receive")
+	lxChannelCreate          = lex.set("channel.create")
+	lxConditionOpen          = lex.set("condition.open")
+	lxConditionTest          = lex.set("condition.test")
+	lxConditionNegative      = lex.set("condition.negative")
+	lxLoopQuant              = lex.set("loop.quant")
+	lxLoopOver               = lex.set("loop.over")
+	lxLoopVerbOrNoun         = lex.set("loop.verb_or_noun")
+	lxBulk                   = lex.set("bulk")
+	lxPronounHook            = lex.set("pronoun.hook")
+	lxManualConsume          = lex.set("manual.consume")
+	lxConditionStart         = lex.set("condition.start")
+	lxConditionSubject       = lex.set("condition.subject")
+	lxConditionCopula        = lex.set("condition.copula")
+	lxSystemBefore           = lex.set("cue.system_before")
+	lxObjectEnd              = lex.set("cue.object_end")
+	lxSystemTitleSkip        = lex.set("cue.system_title_skip")
+	lxElse                   = lex.set("else")
+	lxManualConsumePhrase    = lex.set("manual.consume.phrase")
+	lxFieldNoCopy            = lex.set("field.no_copy")
+	lxFieldSources           = lex.byValue("field.source.")
+	lxFieldCursorParam       = lex.set("field.cursor_param")
+	lxAutoVerb               = lex.values("auto.")
+	lxComparator             = lex.values("comparator.")
+)
+
+// longestEntry is the most words an entry of the groups named prefix* has.
+func longestEntry(prefix string) int {
+	n := 1
+	for _, g := range lex.order {
+		if strings.HasPrefix(g.Name, prefix) && g.Value != "" {
+			for _, w := range g.Words {
+				n = max(n, len(strings.Fields(w)))
+			}
+		}
+	}
+	return n
+}

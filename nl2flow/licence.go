@@ -12,7 +12,8 @@ import (
 // from and returns why the step is not asked for ("" when it is):
 //
 //  1. an action is asked: the clause has an action verb, an explicit
-//     destination (#channel, an address), or the terse arrow form;
+//     destination (#channel, an address), or the terse arrow form; for a
+//     send, a noun phrase headed by a message ("invoice alerts in chat");
 //  2. the system is the one named: a clause that names systems writes to
 //     one of them;
 //  3. not the source: a system named after "from", or before "to/into"
@@ -37,7 +38,7 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 			target = true
 		}
 	}
-	if vi < 0 && !target && c.sep != "->" && c.sep != "+" && s.verb(c) == "" && !s.destination(c, op.Connector) {
+	if vi < 0 && !target && c.sep != "->" && c.sep != "+" && s.verb(c) == "" && !s.destination(c, op.Connector) && !(op.Verb == "send" && s.messageHead(c)) {
 		return "no verb in it asks for a change"
 	}
 	// 2. The system named.
@@ -136,7 +137,7 @@ func (s *state) isSource(c clause, connector string, send bool) bool {
 		}
 		mentions++
 		j := i - 1
-		for j >= 0 && c.toks[j].kind == tWord && (c.toks[j].w == "the" || c.toks[j].w == "your" || c.toks[j].w == "our" || c.toks[j].w == "my" || c.toks[j].w == "their") {
+		for j >= 0 && c.toks[j].kind == tWord && lxSystemBefore.has(c.toks[j].w) {
 			j--
 		}
 		if j >= 0 && c.toks[j].w == "from" {
@@ -213,7 +214,7 @@ func (s *state) directObject(c clause, vi int) (string, bool) {
 		if preposition(t.w) && len(words) > 0 {
 			break
 		}
-		if t.w == "and" || t.w == "or" || t.w == "then" {
+		if lxObjectEnd.has(t.w) {
 			break
 		}
 		words = append(words, t.raw)
@@ -221,8 +222,7 @@ func (s *state) directObject(c clause, vi int) (string, bool) {
 		if objectWords[w] != "" || s.catalogObject(w) != "" {
 			return "", true
 		}
-		switch t.w {
-		case "it", "them", "one", "this", "that", "these", "those", "him", "her", "they", "record", "records", "status", "stage", "owner", "priority", "field", "fields":
+		if synObjectGeneric.has(t.w) {
 			return "", true
 		}
 	}
@@ -233,19 +233,11 @@ func (s *state) directObject(c clause, vi int) (string, bool) {
 }
 
 func particle(w string) bool {
-	switch w {
-	case "up", "out", "down", "off", "over", "back", "in":
-		return true
-	}
-	return false
+	return synParticle.has(w)
 }
 
 func determiner(w string) bool {
-	switch w {
-	case "a", "an", "the", "this", "that", "these", "those", "some", "each", "every", "all", "any", "its", "their", "our", "your", "my", "his", "her", "new":
-		return true
-	}
-	return false
+	return determiners.has(w)
 }
 
 // destination: the clause sends something "to"/"into" the system ("Jira
@@ -328,11 +320,7 @@ func (s *state) destinationSystem(c clause) string {
 }
 
 func preposition(w string) bool {
-	switch w {
-	case "in", "on", "at", "to", "into", "onto", "from", "for", "with", "by", "about", "of", "as", "via", "when", "if", "after", "before", "whenever", "once", "every", "each":
-		return true
-	}
-	return false
+	return synPreposition.has(w)
 }
 
 // productBefore: the word before token i is a product name the compiler

@@ -26,6 +26,8 @@ type TriggerPlan struct {
 	Cron     string // schedule
 	Timezone string
 	Every    string // poll interval
+	Cursor   string // poll: the record field that orders new records ("": the connector's default)
+	Key      string // poll: the record identity ("": the connector's default)
 }
 
 // KV is one argument, in order.
@@ -80,6 +82,12 @@ func (p *Plan) YAML() string {
 		if len(p.Trigger.Input) > 0 {
 			b.WriteString("    input:\n")
 			writeKVs(&b, p.Trigger.Input, 6)
+		}
+		if p.Trigger.Cursor != "" {
+			fmt.Fprintf(&b, "    cursor: %s\n", scalar(p.Trigger.Cursor))
+		}
+		if p.Trigger.Key != "" {
+			fmt.Fprintf(&b, "    key: %s\n", scalar(p.Trigger.Key))
 		}
 		every := p.Trigger.Every
 		if every == "" {

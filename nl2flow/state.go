@@ -49,8 +49,7 @@ func negated(c clause) string {
 		if t.kind != tWord {
 			continue
 		}
-		if t.w == "don't" || t.w == "dont" || t.w == "never" || t.w == "mustn't" || t.w == "shouldn't" ||
-			t.w == "not" && i > 0 && (c.toks[i-1].w == "do" || c.toks[i-1].w == "should" || c.toks[i-1].w == "must") {
+		if lxNegation.has(t.w) || t.w == "not" && i > 0 && lxNegationAux.has(c.toks[i-1].w) {
 			for j := i + 1; j < len(c.toks) && j <= i+3; j++ {
 				if v := actionVerbs[c.toks[j].w]; v != "" {
 					return v
@@ -183,10 +182,10 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			continue
 		}
 		// "Expose a webhook that creates …", "Create a webhook endpoint:".
-		if s.p.Trigger.Kind == "" && (c.has("webhook", "webhooks", "endpoint")) {
+		if s.p.Trigger.Kind == "" && c.hasIn(lxWebhookWord) {
 			s.trigger(c)
 			for j, t := range c.toks {
-				if t.w == "that" || t.w == "which" || t.w == "to" && j > 0 {
+				if lxRelative.has(t.w) || t.w == "to" && j > 0 {
 					rest := clause{toks: c.toks[j+1:], sep: ","}
 					if !rest.empty() {
 						clauses = append(append(append([]clause{}, clauses[:i+1]...), rest), clauses[i+1:]...)
@@ -197,9 +196,9 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			continue
 		}
 		switch {
-		case c.has("otherwise", "else") && s.cond != nil:
+		case c.hasIn(lxElse) && s.cond != nil:
 			s.inElse = true
-			c = strip(c, "otherwise", "else")
+			c = stripIn(c, lxElse)
 			s.action(ctx, c)
 		case s.isCondition(c):
 			s.condition(c)
@@ -237,7 +236,7 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 // record (when the catalog can poll it), and the phrase is consumed.
 func (s *state) newRecordTrigger(toks []token, clauses []clause) {
 	for _, c := range clauses {
-		if triggerKeyword(c) >= 0 || hasEvent(c) || c.has("webhook", "webhooks", "endpoint", "form", "website", "incoming") {
+		if triggerKeyword(c) >= 0 || hasEvent(c) || c.hasIn(lxTriggerWebhookHint) {
 			return
 		}
 	}
@@ -246,7 +245,7 @@ func (s *state) newRecordTrigger(toks []token, clauses []clause) {
 			continue
 		}
 		k := i - 1
-		for k >= 0 && toks[k].kind == tWord && (toks[k].w == "a" || toks[k].w == "an" || toks[k].w == "the" || toks[k].w == "some") {
+		for k >= 0 && toks[k].kind == tWord && lxArticle.has(toks[k].w) {
 			k--
 		}
 		if k >= 0 && toks[k].kind == tWord && actionVerbs[toks[k].w] == "create" {
@@ -336,7 +335,7 @@ func postposedCondition(c clause) int {
 			verb = i
 			continue
 		}
-		if verb >= 0 && t.kind == tWord && (t.w == "if" || t.w == "unless" || t.w == "provided") && i > verb+1 {
+		if verb >= 0 && t.kind == tWord && lxConditionAfterAction.has(t.w) && i > verb+1 {
 			if i > 0 && c.toks[i-1].w == "only" {
 				return i - 1
 			}
@@ -347,6 +346,16 @@ func postposedCondition(c clause) int {
 }
 
 // onlyWords: every word of the clause is one of ws.
+// onlyWordsIn: every token of the clause is a word of the set.
+func onlyWordsIn(c clause, set wordSet) bool {
+	for _, t := range c.toks {
+		if t.kind != tWord || !set.has(t.w) {
+			return false
+		}
+	}
+	return true
+}
+
 func onlyWords(c clause, ws ...string) bool {
 	for _, t := range c.toks {
 		if t.kind != tWord {
@@ -385,28 +394,14 @@ func triggerKeyword(c clause) int {
 		if i+1 < len(c.toks) {
 			next = c.toks[i+1].w
 		}
-		switch t.w {
-		case "when", "whenever", "once", "anytime":
+		switch {
+		case lxTriggerOpen.has(t.w) || lxTriggerOpenPhrase.has(t.w+" "+next):
 			return i
-		case "every", "each", "any":
-			if next == "time" || next == "new" {
-				return i
-			}
-		case "as":
-			if next == "soon" {
-				return i
-			}
-		case "after", "on", "upon":
-			if next == "a" || next == "an" || next == "each" || next == "every" || next == "new" || next == "incoming" || next == "webhook" {
-				return i
-			}
-		case "if":
+		case lxTriggerIfPhrase.has(t.w + " " + next):
 			// "If a new opportunity over 50k is created": an event, not a test.
-			if next == "a" || next == "an" || next == "any" || next == "new" || next == "every" {
-				for _, u := range c.toks[i:] {
-					if u.kind == tWord && eventWords.has(u.w) && u.w != "new" {
-						return i
-					}
+			for _, u := range c.toks[i:] {
+				if u.kind == tWord && eventWords.has(u.w) && u.w != "new" {
+					return i
 				}
 			}
 		}
@@ -440,8 +435,8 @@ func (s *state) eventEnd(c clause, k int) int {
 		if !seenEvent {
 			continue
 		}
-		switch t.w {
-		case "we", "i", "you", "please", "could", "can", "would", "weft", "let", "have", "it's", "automatically":
+		switch {
+		case synEventEnd.has(t.w):
 			if t.w == "weft" && i > 0 && c.toks[i-1].w == "to" {
 				continue
 			}
@@ -457,26 +452,38 @@ func (s *state) eventEnd(c clause, k int) int {
 // isVerbAt: the word at i is used as a verb (not "an email", "the list").
 func isVerbAt(toks []token, i int) bool {
 	t := toks[i]
-	if t.kind == tWord && !t.used && (i == 0 || toks[i-1].w == "that" || toks[i-1].w == "which" || toks[i-1].w == "and") &&
-		strings.HasSuffix(t.w, "s") && actionVerbs[strings.TrimSuffix(t.w, "s")] != "" && actionVerbs[t.w] == "" {
-		return true // "a webhook that creates a contact … and replies"
+	if base := thirdPerson(t.w); t.kind == tWord && !t.used && base != "" && actionVerbs[t.w] == "" {
+		if i == 0 || lxVerbRelative.has(toks[i-1].w) {
+			return true // "a webhook that creates a contact … and replies"
+		}
+		// "It immediately sends an alert", "the workflow creates an
+		// issue": a third-person form whose base is only a verb (not also
+		// a record noun: "posts", "alerts") and that no determiner
+		// introduces is the clause's verb.
+		// A named subject ("HR adds them", "Jira creates …") says what
+		// another system does: an event, not the flow's action.
+		// A verb takes an object: "status updates" at a clause's end
+		// is a noun.
+		named := toks[i-1].kind != tWord || toks[i-1].raw != toks[i-1].w
+		object := i+1 < len(toks) && toks[i+1].kind != tPunct && toks[i+1].kind != tArrow && !synPreposition.has(toks[i+1].w)
+		if !named && object && objectWords[base] == "" && !synVerbOrNoun.has(base) && !determiners.has(toks[i-1].w) && !synVerbNotAfter.has(toks[i-1].w) {
+			return true
+		}
 	}
 	if t.kind != tWord || t.used || actionVerbs[t.w] == "" {
 		return false
 	}
 	if i > 0 {
-		switch toks[i-1].w {
-		case "a", "an", "the", "new", "welcome", "this", "that", "each", "every", "its", "their", "his", "her", "our", "my", "chat", "slack", "of":
+		if synVerbNotAfter.has(toks[i-1].w) {
 			return false
 		}
 	}
-	switch t.w {
-	case "set":
+	switch {
+	case t.w == "set":
 		// "set the status", "set up a project"; "set it up so that" is talk.
 		return i+1 < len(toks) && (toks[i+1].w == "the" || toks[i+1].w == "its" || toks[i+1].w == "their" ||
 			toks[i+1].w == "up" && i+2 < len(toks) && (toks[i+2].w == "a" || toks[i+2].w == "an" || toks[i+2].w == "new"))
-	case "start", "file", "check", "text", "note", "bill", "trigger", "request", "call", "alert", "hit", "drop", "let",
-		"invoice", "email", "mail", "message", "post", "list", "log", "share", "forward":
+	case synVerbOrNoun.has(t.w):
 		if t.w == "let" {
 			for j := i + 1; j < len(toks) && j < i+6; j++ {
 				if toks[j].w == "know" {
@@ -492,11 +499,7 @@ func isVerbAt(toks []token, i int) bool {
 			toks[i-1].kind == tNumber || toks[i-1].kind == tEmail || toks[i-1].kind == tChannel || toks[i-1].kind == tQuote {
 			return true
 		}
-		switch toks[i-1].w {
-		case "and", "then", "to", "please", "also", "i", "we", "you", "automatically", "just", "weft", "pls", "always", "should", "can", "could", "would", "will", "or":
-			return true
-		}
-		return false
+		return synVerbAfter.has(toks[i-1].w)
 	}
 	return true
 }
@@ -507,7 +510,7 @@ func (s *state) verb(c clause) string {
 		if isVerbAt(c.toks, i) {
 			v := actionVerbs[t.w]
 			if v == "" {
-				v = actionVerbs[strings.TrimSuffix(t.w, "s")]
+				v = actionVerbs[thirdPerson(t.w)]
 			}
 			if t.w == "drop" {
 				return "send"
@@ -529,19 +532,14 @@ func (s *state) verb(c clause) string {
 	// "… automatically created a matching sales order"
 	for i, t := range c.toks {
 		if t.w == "automatically" && i+1 < len(c.toks) {
-			switch c.toks[i+1].w {
-			case "created", "creates", "adds", "added", "opens", "opened", "makes":
-				return "create"
-			case "updated", "updates":
-				return "update"
-			case "posted", "posts", "sent", "sends", "emailed", "emails", "notified", "notifies":
-				return "send"
+			if v := lxAutoVerb[c.toks[i+1].w]; v != "" {
+				return v
 			}
 		}
 	}
 	// "we get a new project", "have a new issue"
 	for i, t := range c.toks {
-		if (t.w == "get" || t.w == "have" || t.w == "want" || t.w == "need") && i+2 < len(c.toks) {
+		if lxVerbReceive.has(t.w) && i+2 < len(c.toks) {
 			for _, u := range c.toks[i+1 : min(len(c.toks), i+4)] {
 				if u.w == "new" {
 					return "create"
@@ -561,7 +559,7 @@ func hasTarget(c clause) bool {
 			return true
 		}
 	}
-	return c.has("channel") && !c.has("create", "add", "open", "make") && channelName(c) != "" && !c.has("new")
+	return c.has("channel") && !c.hasIn(lxChannelCreate) && channelName(c) != "" && !c.has("new")
 }
 
 type objRef struct {
@@ -596,7 +594,7 @@ func (s *state) objectsIn(c clause) []objRef {
 			continue
 		}
 		// "post" and "alert" are objects only after an article.
-		if (sg == "post" || sg == "alert" || sg == "hire" || sg == "request" || sg == "bill" || sg == "mail" || sg == "email" || sg == "message" || sg == "invoice" || sg == "note") && isVerbAt(c.toks, i) && !(i == 0 && hasEvent(c)) {
+		if lxObjectVerbOrNoun.has(sg) && isVerbAt(c.toks, i) && !(i == 0 && hasEvent(c)) {
 			continue
 		}
 		if obj == "email" && i+1 < len(c.toks) && c.toks[i+1].kind == tEmail {
@@ -656,8 +654,7 @@ func (s *state) systemsIn(c clause) []string {
 // emailSystem: "email" names the mail system unless it is a field ("their email").
 func (s *state) emailSystem(c clause, i int) bool {
 	if i > 0 {
-		switch c.toks[i-1].w {
-		case "their", "his", "her", "its", "the", "work", "owner's", "customer's":
+		if lxEmailFieldBefore.has(c.toks[i-1].w) {
 			return false
 		}
 	}
@@ -714,6 +711,17 @@ func stateIn(c clause) []string {
 	return out
 }
 
+// stripIn drops the words of the set from the clause.
+func stripIn(c clause, set wordSet) clause {
+	out := clause{sep: c.sep}
+	for _, t := range c.toks {
+		if !(t.kind == tWord && set.has(t.w)) {
+			out.toks = append(out.toks, t)
+		}
+	}
+	return out
+}
+
 func strip(c clause, ws ...string) clause {
 	var out clause
 	out.sep = c.sep
@@ -734,7 +742,7 @@ func strip(c clause, ws ...string) clause {
 // trigger reads an event clause: a webhook, or records of a system.
 func (s *state) trigger(c clause) {
 	if s.p.Trigger.Kind != "" {
-		if onlyWords(c, "when", "whenever", "called", "invoked", "hit", "triggered", "it", "is", "gets", "someone", "calls", "once") {
+		if onlyWordsIn(c, lxTriggerRestated) {
 			return // "when called": the webhook already says so
 		}
 		if hasEvent(c) || c.has("webhook") && s.p.Trigger.Kind != "webhook" {
@@ -745,7 +753,7 @@ func (s *state) trigger(c clause) {
 		return
 	}
 	s.trigWords = c.words()
-	if c.has("webhook", "webhooks", "http", "endpoint", "url", "incoming", "website", "form", "weft") || c.phrase("post comes") || c.phrase("post request") || c.phrase("api call") {
+	if c.hasIn(lxTriggerWebhook) || c.phraseIn(lxTriggerWebhookPhrase) {
 		s.p.Trigger = TriggerPlan{Kind: "webhook"}
 		s.trigDesc = "webhook"
 		for _, o := range s.objectsIn(c) {
@@ -792,6 +800,17 @@ func (s *state) trigger(c clause) {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: no connected system offers these records as a trigger (pollable: %s)", c.text(), strings.Join(s.pollable(), ", ")))
 		return
 	}
+	kind, deletes := eventKind(c)
+	if deletes {
+		// A list shows the records that exist: polling it never sees one
+		// that was deleted. Say so; never watch another event instead.
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: a deletion cannot be watched: %s lists the %s records that exist, so polling it never sees a deleted one; no trigger was drafted for it", c.text(), best.Ref, best.Object))
+		s.n.gaps = append(s.n.gaps, fmt.Sprintf("the request's trigger (%s records deleted) cannot be observed by polling %s", best.Object, best.Ref))
+		s.n.ask("Deleted %s records cannot be seen by polling %s. Does the system call a webhook when one is deleted (then use a webhook trigger), or should the flow run on a schedule?", best.Object, best.Ref)
+		if kind == "" {
+			return
+		}
+	}
 	s.p.Trigger = TriggerPlan{Kind: "poll", Op: best}
 	s.trigObj = best.Object
 	s.fields = best.recordFields()
@@ -799,8 +818,7 @@ func (s *state) trigger(c clause) {
 	requiredOf(best.itemSchema(), s.always, 0)
 	inputs := best.inputProps()
 	for _, k := range sortedKeys(inputs) {
-		switch k {
-		case "updated_since", "modified_since", "since", "changed_since", "updated_after":
+		if lxFieldCursorParam.has(k) {
 			s.p.Trigger.Input = append(s.p.Trigger.Input, KV{k, "=trigger.cursor"})
 		}
 	}
@@ -814,6 +832,27 @@ func (s *state) trigger(c clause) {
 		}
 	}
 	desc := "new or updated " + best.Object + " records"
+	switch kind {
+	case "create":
+		// "when a contact is created": new records only, not updates. The
+		// cursor is the record's creation field, so an update (same
+		// creation time) never starts a run.
+		if f := creationField(best); f != "" {
+			if best.Trigger == nil || best.Trigger.Cursor != f {
+				s.p.Trigger.Cursor = f
+				if best.Trigger != nil && best.Trigger.Key != "" {
+					s.p.Trigger.Key = best.Trigger.Key
+				} else if _, ok := s.fields["id"]; ok {
+					s.p.Trigger.Key = "id"
+				}
+			}
+			desc = "new " + best.Object + " records (cursor " + f + ": updates do not start runs)"
+		} else {
+			s.n.ask("%s records have no creation-time field, so polling %s also starts a run when a record is updated. Is that acceptable, or does the system call a webhook for new records?", best.Object, best.Ref)
+		}
+	case "update":
+		desc = "updated " + best.Object + " records"
+	}
 	s.filter(c)
 	for _, kv := range s.p.Trigger.Input {
 		if v, ok := kv.Value.(string); ok && !strings.HasPrefix(v, "=") {
@@ -828,11 +867,11 @@ func (s *state) trigger(c clause) {
 		if t.kind != tWord || i == 0 {
 			continue
 		}
-		switch t.w {
-		case "unless", "with", "where", "whose", "if", "over", "above", "under", "below", "exceeding", "more", "less", "worth":
+		switch {
+		case synConditionInEvent.has(t.w):
 			s.conditionIn(clause{toks: c.toks[i:]}, true)
 			return
-		case "at":
+		case t.w == "at":
 			if i+1 < len(c.toks) && (c.toks[i+1].w == "least" || c.toks[i+1].w == "most") {
 				s.conditionIn(clause{toks: c.toks[i:]}, true)
 				return
@@ -919,10 +958,10 @@ func (s *state) isCondition(c clause) bool {
 	if first == "only" || first == "but" && len(c.toks) > 1 && (c.toks[1].w == "only" || c.toks[1].w == "if") {
 		return true
 	}
-	if (first == "if" || first == "unless" || first == "provided") && s.verbAfterCond(c) < 0 {
+	if lxConditionOpen.has(first) && s.verbAfterCond(c) < 0 {
 		return true
 	}
-	if (first == "if" || first == "unless") && s.verbAfterCond(c) >= 0 {
+	if lxConditionTest.has(first) && s.verbAfterCond(c) >= 0 {
 		return true
 	}
 	return c.sep == "and" && startsCondition(c.toks, 0)
@@ -939,7 +978,7 @@ func (s *state) verbAfterCond(c clause) int {
 }
 
 func (s *state) condition(c clause) {
-	if k := s.verbAfterCond(c); k > 0 && (c.toks[0].w == "if" || c.toks[0].w == "unless") {
+	if k := s.verbAfterCond(c); k > 0 && lxConditionTest.has(c.toks[0].w) {
 		cc := clause{toks: c.toks[:k]}
 		s.conditionIn(cc, false)
 		s.action(context.Background(), clause{toks: c.toks[k:]})
@@ -951,7 +990,7 @@ func (s *state) condition(c clause) {
 // conditionIn parses "the amount is over 10,000", "its country is DE",
 // "unless the department is Contractors", "over 50k", "with a budget below 1000".
 func (s *state) conditionIn(c clause, inEvent bool) {
-	neg := c.has("unless") || c.has("not") || c.has("isn't") || c.has("except")
+	neg := c.hasIn(lxConditionNegative)
 	op, at, from := "", -1, -1
 	ws := c.toks
 	for i := 0; i < len(ws); i++ {
@@ -962,31 +1001,12 @@ func (s *state) conditionIn(c clause, inEvent bool) {
 		if ws[i].kind != tWord {
 			continue
 		}
-		nx := ""
-		if i+1 < len(ws) {
-			nx = ws[i+1].w
-		}
-		switch {
-		case (w == "at" && nx == "least") || (w == "no" && nx == "less"):
-			op, at = ">=", i+2
-			if nx == "less" {
-				at = i + 3
-			}
-		case (w == "at" && nx == "most") || (w == "no" && nx == "more"):
-			op, at = "<=", i+2
-			if nx == "more" {
-				at = i + 3
-			}
-		case (w == "more" || w == "greater" || w == "higher" || w == "bigger" || w == "larger") && nx == "than":
-			op, at = ">", i+2
-		case (w == "less" || w == "fewer" || w == "lower" || w == "smaller") && nx == "than":
-			op, at = "<", i+2
-		case comparator(w) != "":
-			op, at = comparator(w), i+1
-		case (w == "is" || w == "equals" || w == "=" || w == "are") && op == "":
-			op, at = "==", i+1
-			if nx == "not" {
-				op, at = "!=", i+2
+		switch o, n := comparePhrase(ws, i); {
+		case o != "" && o != "==" && o != "!=":
+			op, at = o, i+n
+		case o != "" && op == "":
+			op, at = o, i+n
+			if o == "!=" {
 				neg = false
 			}
 		case w == "of" && op == "" && i+1 < len(ws) && ws[i+1].kind == tNumber:
@@ -1001,7 +1021,7 @@ func (s *state) conditionIn(c clause, inEvent bool) {
 	}
 	// The value.
 	vt := ws[at]
-	for vt.kind == tWord && (vt.w == "the" || vt.w == "a" || vt.w == "an" || vt.w == "is" || vt.w == "than") && at+1 < len(ws) {
+	for vt.kind == tWord && lxCompareSkip.has(vt.w) && at+1 < len(ws) {
 		at++
 		vt = ws[at]
 	}
@@ -1009,8 +1029,7 @@ func (s *state) conditionIn(c clause, inEvent bool) {
 	field := ""
 	cmp := at
 	for i := at - 1; i >= 0 && i >= at-3; i-- {
-		if ws[i].kind == tWord && (ws[i].w == "is" || ws[i].w == "are" || ws[i].w == "at" || ws[i].w == "no" || ws[i].w == "of" || comparator(ws[i].w) != "" ||
-			ws[i].w == "than" || ws[i].w == "more" || ws[i].w == "less" || ws[i].w == "greater" || ws[i].w == "fewer" || ws[i].w == "equals" || ws[i].w == "not") {
+		if ws[i].kind == tWord && (lxComparePart.has(ws[i].w) || comparator(ws[i].w) != "") {
 			cmp = i
 		}
 	}
@@ -1109,8 +1128,7 @@ func (s *state) openCond(cel, human string) {
 func (s *state) fieldNamed(w string) string {
 	fs := s.scopeFields()
 	if fs == nil {
-		switch w {
-		case "amount", "total", "budget", "country", "currency", "department", "status", "stage", "priority", "industry", "value":
+		if lxFieldCommon.has(w) {
 			return w
 		}
 		return ""
@@ -1141,7 +1159,7 @@ func (s *state) fieldSchema(f string) map[string]any { return s.scopeFields()[f]
 
 func (s *state) numericField() string {
 	fs := s.scopeFields()
-	for _, k := range []string{"amount", "total", "budget", "value", "price"} {
+	for _, k := range lex.list("field.amount") {
 		if fs == nil {
 			return "amount"
 		}
@@ -1162,8 +1180,7 @@ func (s *state) fieldRef(f string) string {
 
 // isLoop: "for each line item", "for every contact", "loop over its lines".
 func (s *state) isLoop(c clause) bool {
-	return c.phrase("for each") || c.phrase("for every") || c.phrase("loop over") || c.phrase("loop through") || c.phrase("iterate over") ||
-		c.phrase("for all") || c.phrase("through each") || c.phrase("through every") || c.phrase("through all") || c.phrase("over each") || c.phrase("each of the")
+	return c.phraseIn(lxLoopPhrase)
 }
 
 // foreach opens a loop over the named collection and returns the rest of
@@ -1171,7 +1188,7 @@ func (s *state) isLoop(c clause) bool {
 func (s *state) foreach(c clause) clause {
 	start := -1
 	for i, t := range c.toks {
-		if t.w == "each" || t.w == "every" || t.w == "all" || (t.w == "over" || t.w == "through") && !(i+1 < len(c.toks) && (c.toks[i+1].w == "each" || c.toks[i+1].w == "every" || c.toks[i+1].w == "all")) {
+		if lxLoopQuant.has(t.w) || lxLoopOver.has(t.w) && !(i+1 < len(c.toks) && lxLoopQuant.has(c.toks[i+1].w)) {
 			start = i + 1
 			if i+1 < len(c.toks) && c.toks[i+1].w == "of" {
 				start++
@@ -1182,7 +1199,7 @@ func (s *state) foreach(c clause) clause {
 	end := len(c.toks)
 	for i := start; i < len(c.toks); i++ {
 		if isVerbAt(c.toks, i) || i > start && actionVerbs[c.toks[i].w] != "" && c.toks[i].w != "post" && objectWords[singular(c.toks[i-1].w)] != "" && objectWords[singular(c.toks[i].w)] == "" ||
-			i > start && (c.toks[i].w == "post" || c.toks[i].w == "email" || c.toks[i].w == "invoice" || c.toks[i].w == "message") && objectWords[singular(c.toks[i-1].w)] != "" {
+			i > start && lxLoopVerbOrNoun.has(c.toks[i].w) && objectWords[singular(c.toks[i-1].w)] != "" {
 			end = i
 			break
 		}
@@ -1276,6 +1293,15 @@ func (s *state) action(ctx context.Context, c clause) {
 		}
 	}
 	if verb == "" {
+		// A verbless noun phrase headed by a message ("invoice alerts in
+		// chat", "daily task reminder emails", "one email recap") asks for
+		// that message to be sent. The head is the noun the phrase ends
+		// on: "email address" is no message.
+		if s.messageHead(c) {
+			verb = "send"
+		}
+	}
+	if verb == "" {
 		if s.isFiller(c) {
 			return
 		}
@@ -1286,7 +1312,7 @@ func (s *state) action(ctx context.Context, c clause) {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
 		return
 	}
-	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && verb != "send" && !c.has("it", "them", "this", "that", "him", "her", "everyone", "ok", "there") && quoted(c) == "" && verb != "respond" {
+	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && verb != "send" && !c.hasIn(lxPronounObject) && quoted(c) == "" && verb != "respond" {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s what? The clause names no record, system or recipient", c.text(), verb))
 		return
 	}
@@ -1304,7 +1330,7 @@ func (s *state) action(ctx context.Context, c clause) {
 		}
 		return
 	case "delete":
-		if s.injected || c.has("all", "everything", "every") {
+		if s.injected || c.hasIn(lxBulk) {
 			s.n.warnings = append(s.n.warnings, fmt.Sprintf("%q: not drafted: deleting in bulk is never drafted from a request; write that step by hand if you mean it", c.text()))
 			return
 		}
@@ -1330,7 +1356,7 @@ func (s *state) action(ctx context.Context, c clause) {
 	if obj == "" && verb == "update" && s.trigObj != "" && len(sys) == 0 {
 		obj = s.trigObj
 	}
-	if obj == "" && c.has("it", "one", "them") && verb == "create" && s.hookObj != "" {
+	if obj == "" && c.hasIn(lxPronounHook) && verb == "create" && s.hookObj != "" {
 		obj = s.hookObj // "create it in the ERP"
 	}
 	op := s.pick(verb, obj, sys, c)
@@ -1376,8 +1402,7 @@ func (s *state) refuse(op *Op, c clause, why string) {
 // isFiller: greetings and thanks carry nothing to draft.
 func (s *state) isFiller(c clause) bool {
 	for _, w := range c.words() {
-		switch w {
-		case "hey", "hi", "hello", "thanks", "thank", "cheers", "ta", "team", "please", "possible", "great", "would", "could", "it", "be", "if", "that's", "like", "love", "i'd", "so":
+		if synGreeting.has(w) {
 			continue
 		}
 		if stop.has(w) {
@@ -1497,8 +1522,7 @@ func (s *state) name() string {
 		if t.kind != tWord || stop.has(t.w) || len(t.w) < 2 {
 			continue
 		}
-		switch t.w {
-		case "please", "could", "would", "can", "should", "want", "like", "need", "make", "sure", "automatically", "also", "then", "when", "whenever", "every", "each", "if", "i'd", "let's", "hey", "hi", "thanks":
+		if synNameSkip.has(t.w) {
 			continue
 		}
 		words = append(words, t.w)
@@ -1526,4 +1550,211 @@ func (s *state) name() string {
 		n = "draft"
 	}
 	return n
+}
+
+// eventKind reads what happened to the trigger's records: "create" when
+// every event word of the clause says a record came into being ("new",
+// "created", "arrives"), "update" when every one says it changed, ""
+// for anything else (a state reached, "new or updated"); deletes is set
+// when a word says records went away.
+func eventKind(c clause) (kind string, deletes bool) {
+	n := map[string]int{}
+	for _, t := range c.toks {
+		if t.kind != tWord {
+			continue
+		}
+		k := eventKinds[t.w]
+		switch {
+		case k != "":
+			n[k]++
+		case eventWords.has(t.w) || len(stateWords[t.w]) > 0:
+			n["other"]++
+		}
+	}
+	deletes = n["delete"] > 0
+	switch {
+	case n["other"] > 0 || n["create"] > 0 && n["update"] > 0:
+		return "", deletes
+	case n["create"] > 0:
+		return "create", deletes
+	case n["update"] > 0:
+		return "update", deletes
+	}
+	return "", deletes
+}
+
+// creationField: the record field that holds its creation time (a name
+// part from field.created: created_at, createdAt, creation_date), else "".
+func creationField(op *Op) string {
+	fields := op.recordFields()
+	for _, k := range sortedKeys(fields) {
+		for _, part := range ai.Split(k) {
+			if createdFieldParts.has(strings.ToLower(part)) {
+				if t := typeOf(fields[k]); t == "string" || t == "integer" || t == "number" {
+					return k
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// thirdPerson returns the base of a third-person verb form the lexicon
+// knows ("sends" → send, "notifies" → notify), else "".
+func thirdPerson(w string) string {
+	if b, ok := strings.CutSuffix(w, "ies"); ok && actionVerbs[b+"y"] != "" {
+		return b + "y"
+	}
+	if b, ok := strings.CutSuffix(w, "es"); ok && actionVerbs[b] != "" && strings.HasSuffix(b, "sh") {
+		return b // "pushes", "publishes"
+	}
+	if b, ok := strings.CutSuffix(w, "s"); ok && actionVerbs[b] != "" {
+		return b
+	}
+	return ""
+}
+
+// comparePhrase matches the longest comparison phrase of the lexicon
+// (compare.phrase.*: "at least", "no more than", "is not", "over") at
+// ws[i] and returns its operator and length in words.
+func comparePhrase(ws []token, i int) (op string, n int) {
+	for k := min(len(ws)-i, lxComparePhraseMax); k >= 1; k-- {
+		var p []string
+		for _, t := range ws[i : i+k] {
+			if t.kind != tWord {
+				break
+			}
+			p = append(p, t.w)
+		}
+		if len(p) != k {
+			continue
+		}
+		if o := lxComparePhrase[strings.Join(p, " ")]; o != "" {
+			return o, k
+		}
+	}
+	return "", 0
+}
+
+// recordNoun: the catalog record kind a word names that can start a flow
+// (not a message, an email, a request or a line), else "".
+func (s *state) recordNoun(w string) string {
+	obj := objectWords[singular(w)]
+	if obj == "" {
+		obj = s.catalogObject(singular(w))
+	}
+	switch obj {
+	case "", "message", "email", "request", "line":
+		return ""
+	}
+	return obj
+}
+
+// aboutRecordTrigger: with no stated event or schedule, messages about a
+// kind of record ("invoice alerts", "tracker task notifications", "notify
+// customers about past-due invoices") are sent as those records appear or
+// change: the trigger polls that record (when the catalog can poll it).
+// Structure only: a record noun before a message noun (a compound), or
+// after an about-word following a send verb or a message noun.
+func (s *state) aboutRecordTrigger(toks []token, clauses []clause) {
+	for _, c := range clauses {
+		if triggerKeyword(c) >= 0 || hasEvent(c) || c.hasIn(lxTriggerWebhookHint) {
+			return
+		}
+	}
+	sendSeen := false
+	for i, t := range toks {
+		if t.kind != tWord || t.used {
+			if t.kind == tPunct {
+				sendSeen = false
+			}
+			continue
+		}
+		at := -1
+		switch {
+		case objectWords[singular(t.w)] == "message":
+			sendSeen = true
+			// "invoice alerts", "tracker task notifications"
+			j := i - 1
+			for j >= 0 && j >= i-3 && toks[j].kind == tWord && s.isSystemWord(toks[j].w) {
+				j--
+			}
+			if j >= 0 && toks[j].kind == tWord && !toks[j].used && s.recordNoun(toks[j].w) != "" {
+				at = j
+			}
+		case actionVerbs[t.w] == "send" && isVerbAt(toks, i):
+			sendSeen = true
+		case sendSeen && lxAbout.has(t.w):
+			// "about past-due invoices": the record noun within three words
+			for j := i + 1; j < len(toks) && j <= i+4 && toks[j].kind == tWord; j++ {
+				if s.recordNoun(toks[j].w) != "" {
+					at = j
+					break
+				}
+			}
+		}
+		if at < 0 {
+			continue
+		}
+		obj := s.recordNoun(toks[at].w)
+		pollable := false
+		for _, op := range s.b.cat.Ops {
+			if op.Trigger != nil && op.Object == obj {
+				pollable = true
+			}
+		}
+		if !pollable {
+			continue
+		}
+		// The phrase runs from the about-word or the systems before the
+		// noun, so the noun is read in place ("past-due invoices").
+		start := at
+		for start > 0 && toks[start-1].kind == tWord && (s.isSystemWord(toks[start-1].w) || start-1 > i) {
+			start--
+		}
+		if at < i && start > 0 && toks[start-1].kind == tWord {
+			start-- // "post invoice alerts": the noun after its verb
+		}
+		s.trigger(clause{toks: append([]token{}, toks[start:at+1]...)})
+		if s.p.Trigger.Kind == "poll" {
+			s.n.explain = append(s.n.explain, fmt.Sprintf("The request names no event; messages about %s records are sent as they appear or change.", obj))
+			for k := start; k <= at; k++ {
+				if k == at || s.isSystemWord(toks[k].w) {
+					toks[k].used = true // a qualifier ("high-value") stays to be compiled or listed
+				}
+			}
+		}
+		return
+	}
+}
+
+// messageHead: the clause is a noun phrase headed by a message or an
+// email ("invoice alerts in chat", "daily task reminder emails", "one
+// email recap"): the noun the phrase ends on, before a preposition, a
+// clause opener or the end. "email address" is no message.
+func (s *state) messageHead(c clause) bool {
+	for _, o := range s.objectsIn(c) {
+		if o.obj != "message" && o.obj != "email" {
+			continue
+		}
+		end := o.i + 1
+		if end == len(c.toks) || c.toks[end].kind != tWord || synClauseOpen.has(c.toks[end].w) {
+			return true
+		}
+		switch w := c.toks[end].w; {
+		case lxNounComplement.has(w):
+			// "email of new contacts": the contacts' address, not a message
+		case lxDirection.has(w):
+			// "alerts to chat" is sent; "chat messages into tracker
+			// issues" go to a system that sends nothing
+			for _, op := range s.b.cat.Ops {
+				if op.Verb == "send" && s.destination(c, op.Connector) {
+					return true
+				}
+			}
+		case synPreposition.has(w):
+			return true
+		}
+	}
+	return false
 }

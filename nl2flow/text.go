@@ -176,7 +176,10 @@ func parseAmount(m []string) float64 {
 // fixTypos corrects misspelled words against the vocabulary (the
 // lexicon plus the catalog's words): an edit distance of one for words of
 // four to six letters, two for longer ones, the same first letter
-// preferred. Words after # and in quotes are never touched.
+// preferred. Words after # and in quotes are never touched, and neither
+// is a word an English dictionary knows ("table", "failed", "wait" are
+// words, not typos for "able", "mailed", "want"); only respell.* entries
+// (short misspellings written down as such) apply to those.
 func fixTypos(toks []token, vocab map[string]bool) []string {
 	var fixed []string
 	for i := range toks {
@@ -189,11 +192,11 @@ func fixTypos(toks []token, vocab map[string]bool) []string {
 			t.w = alias
 			continue
 		}
-		if len(t.w) < 4 {
+		if len(t.w) < typoMinLen || dictionaryWord(t.w) {
 			continue
 		}
 		max := 1
-		if len(t.w) >= 7 {
+		if len(t.w) >= typoLongLen {
 			max = 2
 		}
 		best, bestD, bestFirst := "", max+1, false
@@ -214,10 +217,6 @@ func fixTypos(toks []token, vocab map[string]bool) []string {
 	}
 	return fixed
 }
-
-// respell holds short misspellings an edit distance cannot tell apart.
-var respell = map[string]string{"wen": "when", "wehn": "when", "evry": "every", "evrey": "every", "pls": "please", "msg": "message",
-	"thx": "thanks", "asap": "now", "ppl": "people", "tix": "tickets", "oppty": "opportunity", "opps": "opportunities"}
 
 func abs(x int) int {
 	if x < 0 {

@@ -239,6 +239,7 @@ func cronClass(f []string) string {
 // extResult is what the external set measures beyond the own set's scores.
 type extResult struct {
 	trigScored, trigOK bool
+	trigStepless       bool     // right only as read from a draft with no steps (no flow: its trigger read from the YAML)
 	unrequested        []string // draft write steps the request did not ask for
 	clauses, dropped   int
 	kinds, kindsDrop   map[string]int // clauses and silent drops per kind
@@ -256,6 +257,13 @@ func judgeExternal(it extItem, d *nl2flow.Draft, r result, cat *nl2flow.Catalog)
 		x.conf = d.Confidence
 	}
 	x.trigOK, x.trigScored = triggerMatch(it.gold.trigger, f, r.trig)
+	if tf := steplessTrigger(d); f == nil && tf != nil && !x.trigOK {
+		// A draft whose steps were all refused or not understood is no
+		// flow, yet its trigger is what the request asked: read it from
+		// the YAML, and count it apart.
+		x.trigOK, x.trigScored = triggerMatch(it.gold.trigger, tf, triggerSig(tf))
+		x.trigStepless = x.trigOK
+	}
 	x.unrequested = unrequestedWrites(it.rec.Writes, f, cat)
 	clauses := it.rec.Clauses
 	// Every gold operation and a concrete trigger are clauses too.
@@ -285,7 +293,9 @@ func judgeExternal(it extItem, d *nl2flow.Draft, r result, cat *nl2flow.Catalog)
 		x.kindsDrop[kind]++
 		x.droppedWhat = append(x.droppedWhat, c)
 	}
-	x.right = len(x.unrequested) == 0 && x.dropped == 0 && r.fp == 0 && r.fn == 0 && (!x.trigScored || x.trigOK)
+	// Right needs a flow: a draft with no steps is not one, whatever its
+	// trigger.
+	x.right = len(x.unrequested) == 0 && x.dropped == 0 && r.fp == 0 && r.fn == 0 && (!x.trigScored || x.trigOK && !x.trigStepless)
 	return x
 }
 
@@ -425,6 +435,7 @@ func isHTTPRead(s *flow.Step) bool {
 // extScore sums extResults.
 type extScore struct {
 	n, trigN, trig     int
+	trigStepless       int
 	unreqDrafts, unreq int
 	dropDrafts         int
 	clauses, dropped   int
@@ -438,6 +449,7 @@ func (s *extScore) add(x extResult) {
 	if x.trigScored {
 		s.trigN++
 		s.trig += b2i(x.trigOK)
+		s.trigStepless += b2i(x.trigStepless)
 	}
 	s.unreq += len(x.unrequested)
 	s.unreqDrafts += b2i(len(x.unrequested) > 0)
@@ -521,4 +533,18 @@ func externalPath(root, split string) string {
 		return filepath.Join(root, "evals", "nl2flow", "data", "external", "heldout", "heldout.jsonl")
 	}
 	return filepath.Join(root, "evals", "nl2flow", "data", "external", "dev.jsonl")
+}
+
+// steplessTrigger parses the trigger of a draft that is no flow because
+// it has no steps ("steps: []"), with a placeholder step; nil otherwise.
+func steplessTrigger(d *nl2flow.Draft) *flow.Flow {
+	if d == nil || d.Flow != nil || !strings.Contains(d.YAML, "\nsteps: []\n") {
+		return nil
+	}
+	src := strings.Replace(d.YAML, "\nsteps: []\n", "\nsteps:\n  - set: {placeholder: 1}\n", 1)
+	f, err := flow.Parse("draft.yaml", []byte(src))
+	if err != nil {
+		return nil
+	}
+	return f
 }

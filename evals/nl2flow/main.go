@@ -112,8 +112,8 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		var sc, scIn score
-		var xs, xsIn extScore
+		var sc, scIn, scB score
+		var xs, xsIn, xsB extScore
 		start := time.Now()
 		for i, it := range items {
 			d, err := comp.Compile(context.Background(), nl2flow.Request{Text: it.text, Backend: req})
@@ -135,6 +135,19 @@ func main() {
 				}
 			}
 			xs.add(x)
+			if *calib == "" {
+				bd := baselineDraft(it.text, cat)
+				rb := judge(it, bd, nil, cat)
+				var xb extResult
+				if ext != nil {
+					xb = judgeExternal(ext[i], bd, rb, cat)
+					rb.trigOK = xb.trigOK
+				} else {
+					xb = extResult{trigScored: true, trigOK: rb.trigOK, unrequested: unrequestedWrites(goldWrites(it, cat), bd.Flow, cat), right: rb.perfect(), conf: bd.Confidence}
+				}
+				scB.add(rb)
+				xsB.add(xb)
+			}
 			if *calib != "" && (split == "dev" || split == "ext-dev") && d != nil {
 				calX, calY = append(calX, nl2flow.ConfidenceFeatures(d)), append(calY, x.right)
 			}
@@ -184,12 +197,20 @@ func main() {
 		per := float64(time.Since(start).Microseconds()) / 1000 / float64(max(1, len(items)))
 		name := map[string]string{"dev": "own-dev", "heldout": "own-heldout", "ext-dev": "ext-dev", "ext-heldout": "ext-heldout"}[split]
 		if ext != nil {
-			fmt.Printf("%-11s %3d requests  valid %.3f  trigger %.3f (of %d)  steps %s  (%.2f ms/request)\n            %s\n",
-				name, len(items), ratio(sc.valid, sc.n), ratio(xs.trig, xs.trigN), xs.trigN, sc.prf(), per, xs)
+			fmt.Printf("%-11s %3d requests  valid %.3f  trigger %.3f (of %d; %d of them right only in a draft with no steps, without those %.3f)  steps %s  (%.2f ms/request)\n            %s\n",
+				name, len(items), ratio(sc.valid, sc.n), ratio(xs.trig, xs.trigN), xs.trigN, xs.trigStepless, ratio(xs.trig-xs.trigStepless, xs.trigN), sc.prf(), per, xs)
 			fmt.Printf("  of which %d ask only for what the catalog has:  valid %.3f  trigger %.3f (of %d)  steps %s\n            %s\n",
 				scIn.n, ratio(scIn.valid, scIn.n), ratio(xsIn.trig, xsIn.trigN), xsIn.trigN, scIn.prf(), xsIn)
 		} else {
 			fmt.Printf("%-11s %3d requests  %s  (%.2f ms/request)\n            %s\n", name, len(items), sc, per, xs)
+		}
+		if *calib == "" {
+			trig := ratio(scB.trig, scB.n)
+			if ext != nil {
+				trig = ratio(xsB.trig, xsB.trigN)
+			}
+			fmt.Printf("  baseline (nearest operation by shared words, manual trigger):  valid %.3f  trigger %.3f  steps %s\n            %s\n",
+				ratio(scB.valid, scB.n), trig, scB.prf(), xsB)
 		}
 	}
 	if *calib != "" {

@@ -295,3 +295,39 @@ func TestJudgeExternal(t *testing.T) {
 		t.Fatal("cron classes")
 	}
 }
+
+// The baseline retrieves the operation that shares most words with the
+// request, from a manual trigger.
+func TestBaselineDraft(t *testing.T) {
+	cc, err := examplecat.Load("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := nl2flow.FromConnectors(cc)
+	d := baselineDraft("list the employees of the HR system", cat)
+	if d.Flow == nil || d.Flow.Trigger.Manual == nil || len(d.Flow.Steps) != 1 || d.Flow.Steps[0].Call != "hr.listEmployees" {
+		t.Fatalf("%s\n%v", d.YAML, d.Problems)
+	}
+	if d.Confidence <= 0 || d.Confidence > 1 {
+		t.Errorf("confidence %v", d.Confidence)
+	}
+	if d = baselineDraft("zzz qqq", cat); d.Flow != nil && len(d.Flow.Steps) != 0 {
+		t.Errorf("no shared word, yet a step:\n%s", d.YAML)
+	}
+}
+
+// A draft with no steps is no flow; its trigger is still read for the
+// trigger figure (counted apart), never for "right".
+func TestSteplessTrigger(t *testing.T) {
+	d := &nl2flow.Draft{YAML: "name: x\ntrigger:\n  poll:\n    operation: crm.listContacts\n    connection: crm\n    every: 1m\nsteps: []\n"}
+	f := steplessTrigger(d)
+	if f == nil || f.Trigger.Poll == nil || f.Trigger.Poll.Operation != "crm.listContacts" {
+		t.Fatalf("%+v", f)
+	}
+	if steplessTrigger(&nl2flow.Draft{YAML: "name: x\ntrigger:\n  manual: {}\nsteps:\n  - set: {a: 1}\n"}) != nil {
+		t.Error("a draft with steps read as stepless")
+	}
+	if steplessTrigger(nil) != nil {
+		t.Error("nil draft")
+	}
+}

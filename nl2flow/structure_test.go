@@ -1,0 +1,78 @@
+package nl2flow_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// Descriptions say what a workflow does in the third person: "it sends",
+// "this workflow pulls … and logs". A named subject ("HR adds them") is
+// an event, and a noun compound ("status updates") is no verb.
+func TestThirdPersonVerbs(t *testing.T) {
+	d := compile(t, "It watches the ERP and, upon a new invoice, immediately sends a detailed alert to the #billing chat channel.")
+	if got := strings.Join(calls(d.Flow), " "); got != "chat.postMessage" || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != "erp.listInvoices" {
+		t.Fatalf("calls %q\n%s\n%v", got, d.YAML, d.NotUnderstood)
+	}
+	d = compile(t, "when we hire someone, HR adds them; open an issue in tracker project IT for their laptop")
+	for _, c := range calls(d.Flow) {
+		if c == "hr.hireEmployee" {
+			t.Fatalf("'HR adds them' read as the flow's action:\n%s", d.YAML)
+		}
+	}
+	d = compile(t, "post the tracker issues to #ops with status updates")
+	for _, c := range calls(d.Flow) {
+		if c == "tracker.updateIssue" {
+			t.Fatalf("'status updates' read as a verb:\n%s", d.YAML)
+		}
+	}
+}
+
+// With no stated event, messages about a kind of record are sent as those
+// records appear or change: "tracker task notifications", "notify …
+// about past-due invoices" poll that record. A stated schedule wins.
+func TestMessagesAboutRecordsPollThem(t *testing.T) {
+	for text, want := range map[string]string{
+		"Send tracker task notifications to #ops":                "tracker.listIssues",
+		"email our customers about past-due invoices in the ERP": "erp.listInvoices",
+		"post invoice alerts in #billing":                        "erp.listInvoices",
+	} {
+		d := compile(t, text)
+		if d.Flow == nil || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != want {
+			t.Errorf("%q: want a poll of %s\n%s", text, want, d.YAML)
+		}
+	}
+	d := compile(t, "every monday at 9am post a summary of tracker task notifications to #ops")
+	if d.Flow == nil || d.Flow.Trigger.Schedule == nil {
+		t.Errorf("a stated schedule was replaced:\n%s", d.YAML)
+	}
+}
+
+// A verbless noun phrase headed by a message asks for it to be sent
+// ("invoice alerts in chat"); a message noun that is a property ("email
+// of new contacts") or goes into a system that sends nothing is not.
+func TestMessageHeadedPhrase(t *testing.T) {
+	d := compile(t, "Automate real-time ERP invoice alerts in #billing")
+	if got := strings.Join(calls(d.Flow), " "); got != "chat.postMessage" || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != "erp.listInvoices" {
+		t.Fatalf("calls %q\n%s\n%v", got, d.YAML, d.NotUnderstood)
+	}
+	for _, text := range []string{"Validate email of new contacts in CRM", "Automatically convert structured chat messages into tracker issues"} {
+		d := compile(t, text)
+		for _, c := range calls(d.Flow) {
+			if c == "smtp.send" || c == "chat.postMessage" {
+				t.Errorf("%q: drafted %s\n%s", text, c, d.YAML)
+			}
+		}
+	}
+}
+
+// "On a schedule" with no period is a schedule trigger with a question,
+// not a manual run.
+func TestUnspecifiedSchedule(t *testing.T) {
+	d := compile(t, "email the new CRM contacts to ada@example.com on a schedule")
+	if d.Flow == nil || d.Flow.Trigger.Schedule == nil {
+		t.Fatalf("no schedule:\n%s", d.YAML)
+	}
+	if !strings.Contains(strings.Join(d.Questions, " "), "How often should it run?") {
+		t.Errorf("no question about the period: %v", d.Questions)
+	}
+}

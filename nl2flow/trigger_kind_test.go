@@ -1,0 +1,61 @@
+package nl2flow_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// "When X is created" watches new records only: the poll's cursor is the
+// record's creation time, so an update never starts a run.
+func TestCreatedTriggerNewRecordsOnly(t *testing.T) {
+	for _, text := range []string{
+		"when a contact is created in the crm, post a message to #sales",
+		"when a new contact is added to the crm, post a message to #sales",
+	} {
+		d := compile(t, text)
+		p := d.Flow.Trigger.Poll
+		if p == nil || p.Operation != "crm.listContacts" {
+			t.Fatalf("%q: trigger %+v\n%s", text, d.Flow.Trigger, d.YAML)
+		}
+		if p.Cursor != "created_at" || p.Key != "id" {
+			t.Errorf("%q: cursor %q key %q, want created_at / id\n%s", text, p.Cursor, p.Key, d.YAML)
+		}
+		if !strings.Contains(strings.Join(d.Explanation, " "), "updates do not start runs") {
+			t.Errorf("%q: the explanation does not say updates are left out: %v", text, d.Explanation)
+		}
+	}
+	// Updates and states keep the connector's update cursor.
+	for _, text := range []string{
+		"when a contact is updated in the crm, post a message to #sales",
+		"when an opportunity is won, post a message to #sales",
+		"when a contact is created or updated in the crm, post a message to #sales",
+	} {
+		d := compile(t, text)
+		p := d.Flow.Trigger.Poll
+		if p == nil {
+			t.Fatalf("%q: no poll trigger\n%s", text, d.YAML)
+		}
+		if p.Cursor != "" {
+			t.Errorf("%q: cursor %q: an update must start a run\n%s", text, p.Cursor, d.YAML)
+		}
+	}
+}
+
+// A deletion cannot be seen by polling a list: the draft says so and
+// asks, and does not watch new or updated records instead.
+func TestDeletedTriggerIsSaid(t *testing.T) {
+	d := compile(t, "when a contact is deleted in the crm, post a message to #sales")
+	if d.Flow != nil && d.Flow.Trigger.Poll != nil {
+		t.Fatalf("a deletion was replaced by a poll of existing records:\n%s", d.YAML)
+	}
+	nu := strings.Join(d.NotUnderstood, " ")
+	if !strings.Contains(nu, "deletion cannot be watched") {
+		t.Errorf("not_understood does not say it: %v", d.NotUnderstood)
+	}
+	if !strings.Contains(strings.Join(d.Questions, " "), "Deleted contact records") {
+		t.Errorf("no question: %v", d.Questions)
+	}
+	if d.Valid {
+		t.Errorf("a draft whose trigger could not be drafted is valid:\n%s", d.YAML)
+	}
+}
