@@ -235,6 +235,9 @@ export const AUDIT_ACTIONS = [
   "token.revoke",
   "service_account.create",
   "service_account.revoke",
+  "product.create",
+  "product.update",
+  "product.delete",
 ];
 
 export interface Change {
