@@ -37,6 +37,7 @@ type state struct {
 	voc     map[string]bool
 	req     []token // the whole request
 	ev      map[string]bool
+	sysEv   map[string]bool // systems the draft's steps and trigger use
 	manual  bool // the request asks for a manual trigger
 }
 

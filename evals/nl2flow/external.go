@@ -305,6 +305,11 @@ func judgeExternal(it extItem, d *nl2flow.Draft, r result, cat *nl2flow.Catalog)
 // Formats and systems the catalog lacks cannot be compiled: they must be
 // named in not_understood.
 func compiled(kind, words string, f *flow.Flow, trigOK bool) bool {
+	if kind == "trigger" {
+		// A draft with no steps still shows its trigger (trigOK reads it
+		// from the YAML then): it was compiled, not dropped.
+		return trigOK
+	}
 	if f == nil {
 		return false
 	}

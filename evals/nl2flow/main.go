@@ -44,14 +44,19 @@ type item struct {
 func main() {
 	root := flag.String("root", ".", "repository root")
 	verbose := flag.Bool("v", false, "print every dev request that misses (held-back requests are never printed)")
-	only := flag.String("split", "", "dev, heldout, ext-dev or ext-heldout (default all four)")
+	only := flag.String("split", "", "dev, heldout, ext-dev or ext-heldout, a comma-separated list of them, or devs (= dev,ext-dev: no held-back figure printed); default all four")
 	backend := flag.String("backend", "builtin", "builtin | ollama | openai")
 	url := flag.String("url", "", "model server (ollama: http://127.0.0.1:11434, openai: http://127.0.0.1:8000/v1)")
 	model := flag.String("model", "", "model name")
 	show := flag.Int("show", 0, "print the draft for the dev request on this line (with -split)")
 	calib := flag.String("calibrate", "", "refit the confidence model on the dev splits (own and external) and write it to this file (nl2flow/calibration.json)")
 	flag.Parse()
-	if *calib != "" && *only != "" && *only != "dev" && *only != "ext-dev" {
+	want, err := parseSplits(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if *calib != "" && (want["heldout"] || want["ext-heldout"]) && *only != "" {
 		fmt.Fprintln(os.Stderr, "-calibrate fits on the dev splits only")
 		os.Exit(2)
 	}
@@ -92,7 +97,7 @@ func main() {
 		os.Exit(1)
 	}
 	for _, split := range []string{"dev", "heldout", "ext-dev", "ext-heldout"} {
-		if *only != "" && *only != split {
+		if !want[split] {
 			continue
 		}
 		if *calib != "" && strings.HasSuffix(split, "heldout") {
@@ -222,6 +227,35 @@ func main() {
 		}
 		fmt.Printf("wrote %s: bias %.3f weights %v over %v\n", *calib, c.Bias, c.Weights, c.Features)
 	}
+}
+
+// parseSplits reads -split: empty for all four, "devs" for both dev splits,
+// or a comma-separated list of split names.
+func parseSplits(s string) (map[string]bool, error) {
+	all := []string{"dev", "heldout", "ext-dev", "ext-heldout"}
+	want := map[string]bool{}
+	switch strings.TrimSpace(s) {
+	case "":
+		for _, a := range all {
+			want[a] = true
+		}
+		return want, nil
+	case "devs":
+		want["dev"], want["ext-dev"] = true, true
+		return want, nil
+	}
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		ok := false
+		for _, a := range all {
+			ok = ok || a == p
+		}
+		if !ok {
+			return nil, fmt.Errorf("-split: unknown split %q (dev, heldout, ext-dev, ext-heldout, devs)", p)
+		}
+		want[p] = true
+	}
+	return want, nil
 }
 
 // goldWrites are the connectors an own-set gold outline changes (conn, and
