@@ -186,6 +186,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	st.run(ctx, clauses)
 	st.contradictions()
 	st.prune()
+	st.gate(toks)
 	if p.Trigger.Kind == "" {
 		p.Trigger = TriggerPlan{Kind: "manual"}
 		n.ask("What should start this flow? Nothing in the request names an event or a schedule, so the draft runs manually.")

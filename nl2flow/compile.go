@@ -406,6 +406,7 @@ func (b *builtin) edit(ctx context.Context, text, existing string) (string, *Pla
 	}
 	st.contradictions()
 	st.prune()
+	st.gate(toks)
 	if len(p.Steps) == 0 {
 		if len(n.unknown) == 0 {
 			n.unknown = append(n.unknown, "the instruction names no step to add")

@@ -84,6 +84,11 @@ func (s *state) evidence() map[string]bool {
 				ev[w] = true
 			}
 		}
+		if op.Verb == "send" && op.Object == "message" {
+			for w := range lxChannelNoun.m {
+				ev[w] = true // "the delivery team", "the sales channel": where the message goes
+			}
+		}
 	}
 	var walk func([]*StepPlan)
 	walk = func(ss []*StepPlan) {
@@ -237,7 +242,18 @@ func (s *state) accounted(t token, said string) bool {
 	case tWord:
 	case tChannel, tEmail, tQuote:
 		w := strings.ToLower(t.w)
-		return s.ev[w] || strings.Contains(said, w)
+		if s.ev[w] || strings.Contains(said, w) {
+			return true
+		}
+		// "#us-sales" is accounted for when each of its parts is (the
+		// evidence is split into words).
+		parts := strings.FieldsFunc(w, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') })
+		for _, p := range parts {
+			if !s.ev[p] {
+				return false
+			}
+		}
+		return len(parts) > 0
 	default:
 		return true
 	}
@@ -292,15 +308,23 @@ func (s *state) unaccounted(seg []token, said string) []string {
 	var out []string
 	var run []string
 	pending := 0 // stop words after the last open word of the run
+	verbRun := false
 	flush := func() {
 		if len(run) > 0 {
 			out = append(out, strings.Join(run[:len(run)-pending], " "))
 		}
-		run, pending = nil, 0
+		run, pending, verbRun = nil, 0, false
 	}
-	for _, t := range seg {
+	for i, t := range seg {
+		if len(run) > 0 && verbRun {
+			// An action verb the draft does not carry: what follows it in
+			// the clause (its object, its destination) is not done either.
+			run, pending = append(run, t.raw), 0
+			continue
+		}
 		switch {
 		case content(t) && !s.accounted(t, said):
+			verbRun = verbRun || actionVerbs[t.w] != "" && isVerbAt(seg, i)
 			run, pending = append(run, t.raw), 0
 		case len(run) > 0 && t.kind == tWord && !content(t) && !t.used:
 			run, pending = append(run, t.raw), pending+1

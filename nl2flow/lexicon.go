@@ -346,6 +346,7 @@ var (
 	lxAbout                  = lex.set("about")
 	lxNounComplement         = lex.set("noun.complement")
 	lxDirection              = lex.set("direction")
+	lxInflectionVerb         = lex.set("inflection.verb")
 	lxScheduleUnspecified    = lex.set("schedule.unspecified")
 	lxCorrectionCut          = lex.set("correction.cut")
 	lxSepThen                = lex.set("sep.then")
