@@ -38,7 +38,7 @@ type state struct {
 	req     []token // the whole request
 	ev      map[string]bool
 	sysEv   map[string]bool // systems the draft's steps and trigger use
-	manual  bool // the request asks for a manual trigger
+	manual  bool            // the request asks for a manual trigger
 }
 
 type neg struct{ verb, obj, text string }
