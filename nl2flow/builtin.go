@@ -29,6 +29,11 @@ type notes struct {
 	explain   []string
 	fixed     []string
 	gaps      []string // parts the request asks for that the draft cannot carry: it is not complete, so not valid
+	// Signals for confidence (calibration.go), counted by the coverage
+	// stage and the licences.
+	content, open int // content words of the request; of them, none of the draft's parts accounts for
+	products      int // product names the catalog lacks
+	refused       int // writes left out by a licence
 }
 
 func (n *notes) ask(format string, args ...any) {

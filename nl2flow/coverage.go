@@ -152,8 +152,19 @@ func (s *state) cover(toks []token) {
 	// What the notes already say; a parenthesised aside (the list of what
 	// is connected or pollable) names every system and so says nothing.
 	said := strings.ToLower(withoutAsides(strings.Join(s.n.unknown, " ") + " " + strings.Join(s.n.warnings, " ") + " " + strings.Join(s.n.questions, " ")))
+	// How much of the request the draft's own parts account for.
+	for _, t := range toks {
+		if content(t) {
+			s.n.content++
+			if !s.accounted(t, "") {
+				s.n.open++
+			}
+		}
+	}
 	// Product names the catalog does not know.
-	for _, name := range s.unknownNames(toks) {
+	names := s.unknownNames(toks)
+	s.n.products = len(names)
+	for _, name := range names {
 		if !strings.Contains(said, strings.ToLower(name)) {
 			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: not a system connected to Weft; no step uses it", name))
 			said += " " + strings.ToLower(name)

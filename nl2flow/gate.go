@@ -162,6 +162,7 @@ func (s *state) gate(toks []token) {
 			if st.Kind == "call" {
 				if why := a.why(st.Op); why != "" {
 					s.n.unknown = append(s.n.unknown, fmt.Sprintf("step %s (%s) removed by the write licence: %s", st.ID, st.Op.Ref, why))
+					s.n.refused++
 					continue
 				}
 			}

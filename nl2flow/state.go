@@ -1397,6 +1397,7 @@ func objectsAfterVerb(objs []objRef, vi int) []objRef {
 // refuse leaves a write out that the request did not ask for, and says so
 // with the clause's words.
 func (s *state) refuse(op *Op, c clause, why string) {
+	s.n.refused++
 	s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: not drafted as %s: %s", c.text(), op.Ref, why))
 }
 

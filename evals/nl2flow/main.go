@@ -49,6 +49,7 @@ func main() {
 	url := flag.String("url", "", "model server (ollama: http://127.0.0.1:11434, openai: http://127.0.0.1:8000/v1)")
 	model := flag.String("model", "", "model name")
 	show := flag.Int("show", 0, "print the draft for the dev request on this line (with -split)")
+	isoBlock := flag.Int("isotonic", 0, "with -calibrate: also fit an isotonic map of the score, each step over at least this many dev drafts (0: logistic only)")
 	calib := flag.String("calibrate", "", "refit the confidence model on the dev splits (own and external) and write it to this file (nl2flow/calibration.json)")
 	flag.Parse()
 	want, err := parseSplits(*only)
@@ -62,6 +63,7 @@ func main() {
 	}
 	var calX [][]float64
 	var calY []bool
+	var calSplit []string
 	cc, err := examplecat.Load(*root)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -154,7 +156,7 @@ func main() {
 				xsB.add(xb)
 			}
 			if *calib != "" && (split == "dev" || split == "ext-dev") && d != nil {
-				calX, calY = append(calX, nl2flow.ConfidenceFeatures(d)), append(calY, x.right)
+				calX, calY, calSplit = append(calX, nl2flow.ConfidenceFeatures(d)), append(calY, x.right), append(calSplit, split)
 			}
 			// Held-back items are never printed one by one: only the split's
 			// aggregate line may be seen (and each run that prints it is a look).
@@ -219,13 +221,77 @@ func main() {
 		}
 	}
 	if *calib != "" {
-		c := nl2flow.FitCalibration(calX, calY, fmt.Sprintf("logistic regression fitted by `go run ./evals/nl2flow -calibrate` on %d drafts of the own dev split and the external dev split (right = the eval's notion for each set); held-back splits never used", len(calX)))
+		how := fmt.Sprintf("logistic regression fitted by `go run ./evals/nl2flow -calibrate FILE -isotonic %d` on %d drafts of the own dev split and the external dev split (right = the eval's notion for each set)", *isoBlock, len(calX))
+		if *isoBlock > 0 {
+			how += fmt.Sprintf(", then an isotonic map of its score (pool-adjacent-violators, steps of at least %d drafts)", *isoBlock)
+		}
+		c := nl2flow.FitCalibration(calX, calY, how+"; held-back splits never used")
+		c.Recalibrate(calX, calY, *isoBlock)
 		b, _ := json.MarshalIndent(c, "", " ")
 		if err := os.WriteFile(*calib, append(b, '\n'), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		fmt.Printf("wrote %s: bias %.3f weights %v over %v\n", *calib, c.Bias, c.Weights, c.Features)
+		crossValidate(calX, calY, calSplit, *isoBlock)
+	}
+}
+
+// crossValidate prints the out-of-fold calibration error of the
+// confidence model on each dev split (five folds by position: each draft
+// scored by a model fitted without it), beside the in-sample figure, so a
+// fit that only memorises the dev drafts shows.
+func crossValidate(xs [][]float64, ys []bool, splits []string, iso int) {
+	const folds = 5
+	oof := make([]float64, len(xs))
+	for k := 0; k < folds; k++ {
+		var tx [][]float64
+		var ty []bool
+		for i := range xs {
+			if i%folds != k {
+				tx, ty = append(tx, xs[i]), append(ty, ys[i])
+			}
+		}
+		m := nl2flow.FitCalibration(tx, ty, "fold")
+		m.Recalibrate(tx, ty, iso)
+		for i := range xs {
+			if i%folds == k {
+				oof[i] = m.Confidence(xs[i])
+			}
+		}
+	}
+	// Each feature's mean over right and wrong drafts, per split: which
+	// signals tell them apart.
+	for _, sp := range []string{"dev", "ext-dev"} {
+		var line []string
+		for j, name := range nl2flow.FeatureNames {
+			var sr, sw float64
+			var nr, nw int
+			for i := range xs {
+				if splits[i] != sp {
+					continue
+				}
+				if ys[i] {
+					sr, nr = sr+xs[i][j], nr+1
+				} else {
+					sw, nw = sw+xs[i][j], nw+1
+				}
+			}
+			line = append(line, fmt.Sprintf("%s %.2f/%.2f", name, sr/float64(max(1, nr)), sw/float64(max(1, nw))))
+		}
+		fmt.Printf("  %-8s feature means, right/wrong: %s\n", sp, strings.Join(line, ", "))
+	}
+	full := nl2flow.FitCalibration(xs, ys, "all")
+	full.Recalibrate(xs, ys, iso)
+	for _, sp := range []string{"dev", "ext-dev"} {
+		var in, out []float64
+		var right []bool
+		for i := range xs {
+			if splits[i] == sp {
+				in, out, right = append(in, full.Confidence(xs[i])), append(out, oof[i]), append(right, ys[i])
+			}
+		}
+		fmt.Printf("  %-8s %3d drafts  ECE in-sample %.3f, out-of-fold (%d folds) %.3f\n", sp, len(in), ece(in, right), folds, ece(out, right))
 	}
 }
 
