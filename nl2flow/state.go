@@ -242,7 +242,7 @@ func (s *state) newRecordTrigger(toks []token, clauses []clause) {
 		}
 	}
 	for i, t := range toks {
-		if t.kind != tWord || t.used || t.w != "new" {
+		if t.kind != tWord || t.used || !lxNew.has(t.w) {
 			continue
 		}
 		k := i - 1
@@ -378,7 +378,7 @@ func onlyWords(c clause, ws ...string) bool {
 // hasEvent: the clause says something happened ("paid", "won", "created").
 func hasEvent(c clause) bool {
 	for _, t := range c.toks {
-		if t.kind == tWord && eventWords.has(t.w) && t.w != "new" {
+		if t.kind == tWord && eventWords.has(t.w) && !lxNew.has(t.w) {
 			return true
 		}
 	}
@@ -401,7 +401,7 @@ func triggerKeyword(c clause) int {
 		case lxTriggerIfPhrase.has(t.w + " " + next):
 			// "If a new opportunity over 50k is created": an event, not a test.
 			for _, u := range c.toks[i:] {
-				if u.kind == tWord && eventWords.has(u.w) && u.w != "new" {
+				if u.kind == tWord && eventWords.has(u.w) && !lxNew.has(u.w) {
 					return i
 				}
 			}
@@ -425,12 +425,12 @@ func (s *state) eventEnd(c clause, k int) int {
 		if t.kind != tWord {
 			continue
 		}
-		if eventWords.has(t.w) || t.w == "webhook" || objectWords[singular(t.w)] != "" {
-			if eventWords.has(t.w) && t.w != "new" {
+		if eventWords.has(t.w) || lxWebhookWord.has(t.w) || objectWords[singular(t.w)] != "" {
+			if eventWords.has(t.w) && !lxNew.has(t.w) {
 				seenEvent = true
 			}
 		}
-		if t.w == "automatically" && i > k+1 {
+		if lxAutomatic.has(t.w) && i > k+1 {
 			return i
 		}
 		if !seenEvent {
@@ -480,21 +480,21 @@ func isVerbAt(toks []token, i int) bool {
 		}
 	}
 	switch {
-	case t.w == "set":
+	case lxVerbSet.has(t.w):
 		// "set the status", "set up a project"; "set it up so that" is talk.
-		return i+1 < len(toks) && (toks[i+1].w == "the" || toks[i+1].w == "its" || toks[i+1].w == "their" ||
-			toks[i+1].w == "up" && i+2 < len(toks) && (toks[i+2].w == "a" || toks[i+2].w == "an" || toks[i+2].w == "new"))
+		return i+1 < len(toks) && (lxVerbSetObject.has(toks[i+1].w) ||
+			lxParticleUp.has(toks[i+1].w) && i+2 < len(toks) && (lxArticle.has(toks[i+2].w) || lxNew.has(toks[i+2].w)))
 	case synVerbOrNoun.has(t.w):
-		if t.w == "let" {
+		if lxVerbLet.has(t.w) {
 			for j := i + 1; j < len(toks) && j < i+6; j++ {
-				if toks[j].w == "know" {
+				if lxVerbLetKnow.has(toks[j].w) {
 					return true
 				}
 			}
 			return false
 		}
-		if t.w == "drop" {
-			return i+2 < len(toks) && (toks[i+1].w == "a" && (toks[i+2].w == "note" || toks[i+2].w == "line" || toks[i+2].w == "message"))
+		if lxVerbDrop.has(t.w) {
+			return i+2 < len(toks) && (lxArticle.has(toks[i+1].w) && lxVerbDropObject.has(toks[i+2].w))
 		}
 		if i == 0 || toks[i-1].kind == tPunct || toks[i-1].kind == tArrow || toks[i-1].used ||
 			toks[i-1].kind == tNumber || toks[i-1].kind == tEmail || toks[i-1].kind == tChannel || toks[i-1].kind == tQuote {
@@ -513,16 +513,16 @@ func (s *state) verb(c clause) string {
 			if v == "" {
 				v = actionVerbs[thirdPerson(t.w)]
 			}
-			if t.w == "drop" {
+			if lxVerbDrop.has(t.w) {
 				return "send"
 			}
-			if (v == "get" || t.w == "have") && i+2 < len(c.toks) {
+			if (v == "get" || lxVerbReceive.has(t.w)) && i+2 < len(c.toks) {
 				// "get an email at …" is a notification; "get a new project" a creation.
 				for _, u := range c.toks[i+1 : min(len(c.toks), i+4)] {
 					if obj := objectWords[singular(u.w)]; obj == "email" || obj == "message" {
 						return "send"
 					}
-					if u.w == "new" {
+					if lxNew.has(u.w) {
 						return "create"
 					}
 				}
@@ -532,7 +532,7 @@ func (s *state) verb(c clause) string {
 	}
 	// "… automatically created a matching sales order"
 	for i, t := range c.toks {
-		if t.w == "automatically" && i+1 < len(c.toks) {
+		if lxAutomatic.has(t.w) && i+1 < len(c.toks) {
 			if v := lxAutoVerb[c.toks[i+1].w]; v != "" {
 				return v
 			}
@@ -542,7 +542,7 @@ func (s *state) verb(c clause) string {
 	for i, t := range c.toks {
 		if lxVerbReceive.has(t.w) && i+2 < len(c.toks) {
 			for _, u := range c.toks[i+1 : min(len(c.toks), i+4)] {
-				if u.w == "new" {
+				if lxNew.has(u.w) {
 					return "create"
 				}
 				if obj := objectWords[singular(u.w)]; obj == "email" || obj == "message" {
@@ -560,7 +560,7 @@ func hasTarget(c clause) bool {
 			return true
 		}
 	}
-	return c.has("channel") && !c.hasIn(lxChannelCreate) && channelName(c) != "" && !c.has("new")
+	return c.has("channel") && !c.hasIn(lxChannelCreate) && channelName(c) != "" && !c.hasIn(lxNew)
 }
 
 type objRef struct {
@@ -577,7 +577,7 @@ func (s *state) objectsIn(c clause) []objRef {
 			continue
 		}
 		w := t.w
-		if w == "new" && i+1 < len(c.toks) && c.toks[i+1].w == "hire" {
+		if lxNew.has(w) && i+1 < len(c.toks) && lxNounAfterNew.has(c.toks[i+1].w) {
 			continue // "new hire": the noun follows
 		}
 		sg := singular(w)
