@@ -151,7 +151,7 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			// "… if X, email A, then post B": B is unconditional only after an else.
 		}
 		// A clause that names only a system ("crm:") lends it to the next.
-		if sys := s.systemsIn(c); len(sys) > 0 && len(s.objectsIn(c)) == 0 && s.verb(c) == "" && !hasTarget(c) && len(stateIn(c)) == 0 && !c.has("webhook") && s.onlySystem(c) {
+		if sys := s.systemsIn(c); len(sys) > 0 && len(s.objectsIn(c)) == 0 && s.verb(c) == "" && !hasTarget(c) && len(stateIn(c)) == 0 && !c.hasIn(lxWebhookWord) && s.onlySystem(c) {
 			s.pending = append(s.pending, sys...)
 			continue
 		}
@@ -186,7 +186,7 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 		if s.p.Trigger.Kind == "" && c.hasIn(lxWebhookWord) {
 			s.trigger(c)
 			for j, t := range c.toks {
-				if lxRelative.has(t.w) || t.w == "to" && j > 0 {
+				if lxRelative.has(t.w) || lxDirection.has(t.w) && j > 0 {
 					rest := clause{toks: c.toks[j+1:], sep: ","}
 					if !rest.empty() {
 						clauses = append(append(append([]clause{}, clauses[:i+1]...), rest), clauses[i+1:]...)
@@ -438,7 +438,7 @@ func (s *state) eventEnd(c clause, k int) int {
 		}
 		switch {
 		case synEventEnd.has(t.w):
-			if t.w == "weft" && i > 0 && c.toks[i-1].w == "to" {
+			if lxSelf.has(t.w) && i > 0 && lxDirection.has(c.toks[i-1].w) {
 				continue
 			}
 			return i
@@ -689,21 +689,15 @@ func stateIn(c clause) []string {
 		if t.kind != tWord || t.used {
 			continue
 		}
-		if t.w == "leave" && i > 0 && c.toks[i-1].w == "on" {
-			out = append(out, "on_leave")
+		if i > 0 && lxStatePhrase.has(c.toks[i-1].w+" "+t.w) {
+			out = append(out, stateWords[t.w]...) // "on leave", "in progress"
 			continue
 		}
-		if t.w == "progress" && i > 0 && c.toks[i-1].w == "in" {
-			out = append(out, "in_progress")
-			continue
+		if i+2 < len(c.toks) && lxStateNot.has(t.w+" "+c.toks[i+1].w+" "+c.toks[i+2].w) {
+			continue // "closed as lost" is not closed won
 		}
-		if t.w == "closed" && i+2 < len(c.toks) && c.toks[i+1].w == "as" && c.toks[i+2].w == "lost" {
+		if lxStateOnlyInPhrase.has(t.w) {
 			continue
-		}
-		if t.w == "close" || t.w == "leave" || t.w == "progress" || t.w == "active" && i+1 < len(c.toks) && objectWords[singular(c.toks[i+1].w)] == "" {
-			if t.w != "active" {
-				continue
-			}
 		}
 		if vs, ok := stateWords[t.w]; ok {
 			out = append(out, vs...)
@@ -746,7 +740,7 @@ func (s *state) trigger(c clause) {
 		if onlyWordsIn(c, lxTriggerRestated) {
 			return // "when called": the webhook already says so
 		}
-		if hasEvent(c) || c.has("webhook") && s.p.Trigger.Kind != "webhook" {
+		if hasEvent(c) || c.hasIn(lxWebhookWord) && s.p.Trigger.Kind != "webhook" {
 			s.n.ask("The request names both a %s trigger and an event (%q); the draft uses the %s. Which should start the flow?", s.p.Trigger.Kind, c.text(), s.p.Trigger.Kind)
 			return
 		}
@@ -764,7 +758,7 @@ func (s *state) trigger(c clause) {
 			}
 		}
 		s.n.explain = append(s.n.explain, "Trigger: a webhook (POST /hooks/NAME); each request starts a run with its JSON body as trigger.body. The request names no body fields, so steps read the fields they need from trigger.body by the target's names: check them against what the sender posts.")
-		if c.has("signed") || c.has("signature") {
+		if c.hasIn(lxWebhookSigned) {
 			s.n.ask("Which secret signs the webhook? Add trigger.webhook.signature with the name of a configured secret.")
 		}
 		return
