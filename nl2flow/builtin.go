@@ -342,7 +342,7 @@ func (b *builtin) markManual(toks []token) bool {
 	start := 0
 	hook := false
 	for _, t := range toks {
-		if t.w == "webhook" || t.w == "endpoint" || t.w == "webhooks" {
+		if lxWebhookWord.has(t.w) {
 			hook = true // "when called" is then the webhook's call
 		}
 	}
@@ -354,7 +354,7 @@ func (b *builtin) markManual(toks []token) bool {
 		if c.hasIn(lxManual) || c.phraseIn(lxManualPhrase) || c.phraseIn(lxManualPhraseNoWebhook) && !hook {
 			verb := false
 			for _, t := range c.toks {
-				if t.kind == tWord && actionVerbs[t.w] != "" && t.w != "run" {
+				if t.kind == tWord && actionVerbs[t.w] != "" && !lxManualConsume.has(t.w) {
 					verb = true
 				}
 			}
@@ -415,7 +415,7 @@ func split(toks []token) []clause {
 			}
 			if j < len(toks) && startsAction(toks, j) {
 				sep := "and"
-				if j > i+1 && toks[j-1].w == "then" {
+				if j > i+1 && lxSepThen.has(toks[j-1].w) {
 					sep = "then"
 				}
 				flush(sep)
@@ -444,12 +444,12 @@ func startsAction(toks []token, i int) bool {
 	if t.kind != tWord {
 		return false
 	}
-	if t.w == "an" || t.w == "a" {
+	if lxIndefinite.has(t.w) {
 		// "and an invoice in the ERP": a new object for the previous verb.
 		return i+1 < len(toks) && objectWords[singular(toks[i+1].w)] != ""
 	}
-	if actionVerbs[t.w] == "" || t.w == "set" && i+1 < len(toks) && toks[i+1].w == "up" {
-		return t.w == "set"
+	if actionVerbs[t.w] == "" || lxVerbSet.has(t.w) && i+1 < len(toks) && lxParticleUp.has(toks[i+1].w) {
+		return lxVerbSet.has(t.w)
 	}
 	return true
 }

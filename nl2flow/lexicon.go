@@ -348,6 +348,8 @@ var (
 	lxDirection              = lex.set("direction")
 	lxInflectionVerb         = lex.set("inflection.verb")
 	lxNew                    = lex.set("cue.new")
+	lxSource                 = lex.set("cue.source")
+	lxIndefinite             = lex.set("cue.indefinite")
 	lxStatePhrase            = lex.set("cue.state_phrase")
 	lxStateOnlyInPhrase      = lex.set("cue.state_only_in_phrase")
 	lxStateNot               = lex.set("cue.state_not")
