@@ -44,7 +44,7 @@ func opensClause(toks []token, i int) bool {
 	switch {
 	case synClauseOpen.has(toks[i].w):
 		return true
-	case toks[i].w == "for":
+	case lxFor.has(toks[i].w):
 		return i+1 < len(toks) && lxStructureLoop.has(toks[i+1].w)
 	}
 	return false
@@ -357,7 +357,7 @@ func structureOf(seg []token) string {
 	switch w := seg[0].w; {
 	case lxStructureCondition.has(w):
 		return "condition"
-	case w == "for":
+	case lxFor.has(w):
 		if lxStructureLoop.has(seg[1].w) {
 			return "loop"
 		}

@@ -50,7 +50,7 @@ func negated(c clause) string {
 		if t.kind != tWord {
 			continue
 		}
-		if lxNegation.has(t.w) || t.w == "not" && i > 0 && lxNegationAux.has(c.toks[i-1].w) {
+		if lxNegation.has(t.w) || lxNot.has(t.w) && i > 0 && lxNegationAux.has(c.toks[i-1].w) {
 			for j := i + 1; j < len(c.toks) && j <= i+3; j++ {
 				if v := actionVerbs[c.toks[j].w]; v != "" {
 					return v
@@ -337,7 +337,7 @@ func postposedCondition(c clause) int {
 			continue
 		}
 		if verb >= 0 && t.kind == tWord && lxConditionAfterAction.has(t.w) && i > verb+1 {
-			if i > 0 && c.toks[i-1].w == "only" {
+			if i > 0 && lxOnly.has(c.toks[i-1].w) {
 				return i - 1
 			}
 			return i
@@ -560,7 +560,7 @@ func hasTarget(c clause) bool {
 			return true
 		}
 	}
-	return c.has("channel") && !c.hasIn(lxChannelCreate) && channelName(c) != "" && !c.hasIn(lxNew)
+	return c.hasIn(lxChannelWord) && !c.hasIn(lxChannelCreate) && channelName(c) != "" && !c.hasIn(lxNew)
 }
 
 type objRef struct {
@@ -588,10 +588,10 @@ func (s *state) objectsIn(c clause) []objRef {
 		if obj == "" {
 			continue
 		}
-		if obj == "line" && !(i+1 < len(c.toks) && c.toks[i+1].w == "item") && sg == "item" {
+		if obj == "line" && !(i+1 < len(c.toks) && lxLineItem.has(c.toks[i+1].w)) && lxLineItem.has(sg) {
 			continue
 		}
-		if sg == "sales" || sg == "sale" {
+		if lxNotObject.has(sg) {
 			continue
 		}
 		// "post" and "alert" are objects only after an article.
@@ -640,7 +640,7 @@ func (s *state) systemsIn(c clause) []string {
 			}
 			for _, w := range op.System {
 				if w == t.w && !(objectWords[w] != "" && i+1 < len(c.toks) && c.toks[i+1].kind == tEmail) {
-					if (w == "email" || w == "mail") && !s.emailSystem(c, i) {
+					if lxEmailVerb.has(w) && !s.emailSystem(c, i) {
 						continue
 					}
 					seen[op.Connector] = true
@@ -866,8 +866,8 @@ func (s *state) trigger(c clause) {
 		case synConditionInEvent.has(t.w):
 			s.conditionIn(clause{toks: c.toks[i:]}, true)
 			return
-		case t.w == "at":
-			if i+1 < len(c.toks) && (c.toks[i+1].w == "least" || c.toks[i+1].w == "most") {
+		case lxCompareAt.has(t.w):
+			if i+1 < len(c.toks) && lxCompareAtBound.has(c.toks[i+1].w) {
 				s.conditionIn(clause{toks: c.toks[i:]}, true)
 				return
 			}
@@ -950,7 +950,7 @@ func (s *state) isCondition(c clause) bool {
 		return false
 	}
 	first := c.toks[0].w
-	if first == "only" || first == "but" && len(c.toks) > 1 && (c.toks[1].w == "only" || c.toks[1].w == "if") {
+	if lxOnly.has(first) || lxBut.has(first) && len(c.toks) > 1 && (lxOnly.has(c.toks[1].w) || lxIf.has(c.toks[1].w)) {
 		return true
 	}
 	if lxConditionOpen.has(first) && s.verbAfterCond(c) < 0 {
@@ -1004,7 +1004,7 @@ func (s *state) conditionIn(c clause, inEvent bool) {
 			if o == "!=" {
 				neg = false
 			}
-		case w == "of" && op == "" && i+1 < len(ws) && ws[i+1].kind == tNumber:
+		case lxOf.has(w) && op == "" && i+1 < len(ws) && ws[i+1].kind == tNumber:
 			op, at = ">=", i+1
 		}
 		if op != "" && op != "==" {
@@ -1185,7 +1185,7 @@ func (s *state) foreach(c clause) clause {
 	for i, t := range c.toks {
 		if lxLoopQuant.has(t.w) || lxLoopOver.has(t.w) && !(i+1 < len(c.toks) && lxLoopQuant.has(c.toks[i+1].w)) {
 			start = i + 1
-			if i+1 < len(c.toks) && c.toks[i+1].w == "of" {
+			if i+1 < len(c.toks) && lxOf.has(c.toks[i+1].w) {
 				start++
 			}
 			break
@@ -1193,7 +1193,7 @@ func (s *state) foreach(c clause) clause {
 	}
 	end := len(c.toks)
 	for i := start; i < len(c.toks); i++ {
-		if isVerbAt(c.toks, i) || i > start && actionVerbs[c.toks[i].w] != "" && c.toks[i].w != "post" && objectWords[singular(c.toks[i-1].w)] != "" && objectWords[singular(c.toks[i].w)] == "" ||
+		if isVerbAt(c.toks, i) || i > start && actionVerbs[c.toks[i].w] != "" && !lxVerbNotAfterObject.has(c.toks[i].w) && objectWords[singular(c.toks[i-1].w)] != "" && objectWords[singular(c.toks[i].w)] == "" ||
 			i > start && lxLoopVerbOrNoun.has(c.toks[i].w) && objectWords[singular(c.toks[i-1].w)] != "" {
 			end = i
 			break
@@ -1317,7 +1317,7 @@ func (s *state) action(ctx context.Context, c clause) {
 			st := &StepPlan{ID: s.ids.next("reply"), Kind: "respond", Body: []KV{{"status", "ok"}}}
 			if q := quoted(c); q != "" {
 				st.Body = []KV{{"status", q}}
-			} else if c.has("ok") {
+			} else if c.hasIn(lxRespondOK) {
 				st.Body = []KV{{"status", "ok"}}
 			}
 			s.add(st)
@@ -1334,7 +1334,7 @@ func (s *state) action(ctx context.Context, c clause) {
 		s.send(ctx, c, objs)
 		return
 	}
-	if verb == "get" && len(objs) > 0 && (objs[0].plural || c.has("all")) {
+	if verb == "get" && len(objs) > 0 && (objs[0].plural || c.hasIn(lxAll)) {
 		verb = "list"
 	}
 	if verb == "invoice" {
