@@ -123,7 +123,7 @@ func verbObject(x *connectors.Connector, o *connectors.Operation) (string, strin
 		verb, rest = "", words
 	}
 	switch {
-	case x.Name == "smtp" || strings.Contains(strings.ToLower(x.Title), "email"):
+	case x.Name == "smtp" || titleSays(x.Title, lxEmailWord):
 		return "send", "email"
 	case x.Name == "http":
 		return "request", "request"
@@ -160,6 +160,16 @@ func systemWords(conn string, x *connectors.Connector) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// titleSays: a word of the title is in the set.
+func titleSays(title string, set wordSet) bool {
+	for _, w := range strings.FieldsFunc(strings.ToLower(title), func(r rune) bool { return !(r >= 'a' && r <= 'z' || r == '-') }) {
+		if set.has(w) {
+			return true
+		}
+	}
+	return false
 }
 
 // singular is a plural-to-singular rule set for resource nouns.
