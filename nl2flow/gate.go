@@ -24,6 +24,7 @@ type asked struct {
 	address   bool            // an email address is given
 	arrow     bool            // the terse form: "crm deal won => tracker project"
 	destroy   bool            // asks to delete or overwrite (asksDestructive)
+	pronoun   bool            // refers back to a record ("them", "it")
 	injection bool
 }
 
@@ -47,6 +48,9 @@ func readAsked(toks []token, cat *Catalog) asked {
 		}
 		if v := actionOf(t.w); v != "" {
 			a.actions[v] = true
+		}
+		if lxPronounObject.has(t.w) || synObjectGeneric.has(t.w) {
+			a.pronoun = true
 		}
 		if o := objectWords[singular(t.w)]; o != "" {
 			a.objects[o] = true
@@ -147,6 +151,11 @@ func (a asked) why(op *Op) string {
 	}
 	if !action {
 		return fmt.Sprintf("no word of the request asks to %s on %s", op.Verb, op.Connector)
+	}
+	// The record: a create, update or delete changes records of a kind
+	// the request names, or refers back to ("them", "it").
+	if !send && !a.objects[op.Object] && !a.pronoun {
+		return fmt.Sprintf("the request names no %s record to %s", op.Object, op.Verb)
 	}
 	return ""
 }

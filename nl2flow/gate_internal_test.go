@@ -45,6 +45,9 @@ func TestWriteGate(t *testing.T) {
 		{"email the owner when a deal is won", "hr.updateEmployee", false, "does not name hr"},
 		// named, but only read from: no verb asks for a change there
 		{"list the CRM contacts and post them to #sales", "crm.createContact", false, "no word of the request asks"},
+		// the system named and a verb, but no record of the kind written
+		{"sync the ERP receipts every day", "erp.updateSalesOrder", false, "names no sales order record"},
+		{"update them in the ERP", "erp.updateSalesOrder", true, ""},
 		// deletes need the request to ask for a delete
 		{"update the CRM contact", "crm.deleteContact", false, "deletes or overwrites"},
 		{"delete the CRM contact", "crm.deleteContact", true, ""},
