@@ -153,8 +153,10 @@ func (a asked) why(op *Op) string {
 		return fmt.Sprintf("no word of the request asks to %s on %s", op.Verb, op.Connector)
 	}
 	// The record: a create, update or delete changes records of a kind
-	// the request names, or refers back to ("them", "it").
-	if !send && !a.objects[op.Object] && !a.pronoun {
+	// the request names, or refers back to ("them", "it"), or carries
+	// records to the system named as the destination ("new CRM accounts
+	// to the ERP").
+	if !send && !a.objects[op.Object] && !a.pronoun && !a.dest[op.Connector] && !(a.arrow && a.systems[op.Connector]) {
 		return fmt.Sprintf("the request names no %s record to %s", op.Object, op.Verb)
 	}
 	return ""
