@@ -175,13 +175,8 @@ func (s *state) summary() summaryText {
 }
 
 func plural(w string) string {
-	switch {
-	case strings.HasSuffix(w, "y"):
-		return w[:len(w)-1] + "ies"
-	case strings.HasSuffix(w, "s"):
-		return w + "es"
-	}
-	return w + "s"
+	p, _ := applySuffix(morphPlural, w)
+	return p
 }
 
 // onlyAlways keeps the fields a record always has (when that is known):

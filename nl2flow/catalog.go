@@ -174,17 +174,8 @@ func titleSays(title string, set wordSet) bool {
 
 // singular is a plural-to-singular rule set for resource nouns.
 func singular(w string) string {
-	switch {
-	case strings.HasSuffix(w, "ies") && len(w) > 4:
-		return w[:len(w)-3] + "y"
-	case strings.HasSuffix(w, "sses"), strings.HasSuffix(w, "shes"), strings.HasSuffix(w, "ches"), strings.HasSuffix(w, "xes"):
-		return w[:len(w)-2]
-	case strings.HasSuffix(w, "ss"), strings.HasSuffix(w, "us"):
-		return w
-	case strings.HasSuffix(w, "s") && len(w) > 3:
-		return w[:len(w)-1]
-	}
-	return w
+	s, _ := applySuffix(morphSingular, w)
+	return s
 }
 
 // recordFields lists the fields of the records a list operation returns

@@ -449,7 +449,7 @@ func (s *state) qualifiers(toks []token) []string {
 			objectWords[singular(q.w)] != "" || eventWords.has(q.w) || actionVerbs[q.w] != "" || properName(q) && j > 0 || len(q.w) < 3 {
 			continue
 		}
-		if s.ev[q.w] || s.fieldWord(q.w) || strings.HasSuffix(q.w, "ing") && stateWords[q.w] == nil {
+		if s.ev[q.w] || s.fieldWord(q.w) || hasSuffixIn(q.w, morphGerund) && stateWords[q.w] == nil {
 			continue // the draft uses it; a field; a compound noun ("onboarding project")
 		}
 		out = append(out, q.raw+" "+t.raw)

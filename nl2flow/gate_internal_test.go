@@ -111,3 +111,33 @@ func TestActionOfInflections(t *testing.T) {
 		}
 	}
 }
+
+// The suffix rules from the lexicon (morphology.json) give the forms the
+// compiler used to spell out in Go.
+func TestMorphologyFromLexicon(t *testing.T) {
+	for w, want := range map[string]string{"companies": "company", "addresses": "address", "boxes": "box", "status": "status",
+		"deals": "deal", "class": "class", "ties": "tie", "its": "its", "pushes": "push", "deal": "deal"} {
+		if got := singular(w); got != want {
+			t.Errorf("singular(%q) = %q, want %q", w, got, want)
+		}
+	}
+	for w, want := range map[string]string{"company": "companies", "address": "addresses", "deal": "deals"} {
+		if got := plural(w); got != want {
+			t.Errorf("plural(%q) = %q, want %q", w, got, want)
+		}
+	}
+	for w, want := range map[string]string{"notifies": "notify", "pushes": "push", "creates": "create", "zebras": ""} {
+		if actionVerbs["push"] == "" && w == "pushes" {
+			continue
+		}
+		if got := thirdPerson(w); got != want {
+			t.Errorf("thirdPerson(%q) = %q, want %q", w, got, want)
+		}
+	}
+	if r, ok := applySuffix([]suffixRule{{"ies", "y", 2}}, "ties"); ok || r != "ties" {
+		t.Errorf("a rule under its MIN applied: %q", r)
+	}
+	if !hasSuffixIn("onboarding", morphGerund) || hasSuffixIn("onboard", morphGerund) {
+		t.Error("gerund suffixes")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -467,4 +468,61 @@ func longestEntry(prefix string) int {
 		}
 	}
 	return n
+}
+
+// suffixRule is one entry of a morph.* group: SUFFIX>REPLACEMENT[>MIN].
+type suffixRule struct {
+	suffix, replace string
+	minStem         int
+}
+
+// suffixRules parses a morph.* group; a malformed entry fails loading.
+func suffixRules(name string) []suffixRule {
+	var out []suffixRule
+	for _, e := range lex.list(name) {
+		parts := strings.Split(e, ">")
+		if len(parts) < 2 || len(parts) > 3 {
+			panic(fmt.Sprintf("nl2flow: lexicon %s: entry %q is not SUFFIX>REPLACEMENT[>MIN]", name, e))
+		}
+		r := suffixRule{suffix: parts[0], replace: parts[1], minStem: 1}
+		if len(parts) == 3 {
+			n, err := strconv.Atoi(parts[2])
+			if err != nil || n < 0 {
+				panic(fmt.Sprintf("nl2flow: lexicon %s: entry %q: MIN must be a whole number", name, e))
+			}
+			r.minStem = n
+		}
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		panic(fmt.Sprintf("nl2flow: lexicon has no %s rules", name))
+	}
+	return out
+}
+
+// applySuffix rewrites w by the first rule that matches (ok false: none).
+func applySuffix(rules []suffixRule, w string) (string, bool) {
+	for _, r := range rules {
+		if stem, found := strings.CutSuffix(w, r.suffix); found && len(stem) >= r.minStem {
+			return stem + r.replace, true
+		}
+	}
+	return w, false
+}
+
+var (
+	morphSingular    = suffixRules("morph.singular")
+	morphPlural      = suffixRules("morph.plural")
+	morphThirdPerson = suffixRules("morph.third_person")
+	morphGerund      = lex.list("morph.gerund")
+)
+
+// hasSuffixIn: w ends with one of the suffixes.
+func hasSuffixIn(w string, suffixes []string) bool {
+	for _, x := range suffixes {
+		if strings.HasSuffix(w, x) {
+			return true
+		}
+	}
+	return false
 }

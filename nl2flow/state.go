@@ -608,7 +608,7 @@ func (s *state) objectsIn(c clause) []objRef {
 		if len(out) > 0 && out[len(out)-1].obj == obj && out[len(out)-1].i == i-1 {
 			continue
 		}
-		out = append(out, objRef{obj: obj, i: i, plural: w != sg && !strings.HasSuffix(w, "ss")})
+		out = append(out, objRef{obj: obj, i: i, plural: w != sg})
 	}
 	return out
 }
@@ -1598,14 +1598,11 @@ func creationField(op *Op) string {
 // thirdPerson returns the base of a third-person verb form the lexicon
 // knows ("sends" → send, "notifies" → notify), else "".
 func thirdPerson(w string) string {
-	if b, ok := strings.CutSuffix(w, "ies"); ok && actionVerbs[b+"y"] != "" {
-		return b + "y"
-	}
-	if b, ok := strings.CutSuffix(w, "es"); ok && actionVerbs[b] != "" && strings.HasSuffix(b, "sh") {
-		return b // "pushes", "publishes"
-	}
-	if b, ok := strings.CutSuffix(w, "s"); ok && actionVerbs[b] != "" {
-		return b
+	// Each rule that matches is tried ("pushes": push, not pushe).
+	for _, r := range morphThirdPerson {
+		if b, ok := applySuffix([]suffixRule{r}, w); ok && actionVerbs[b] != "" {
+			return b
+		}
 	}
 	return ""
 }
