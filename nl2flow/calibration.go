@@ -84,7 +84,7 @@ func FitIsotonic(scores []float64, ys []bool, minBlock int) *Isotonic {
 	}
 	var bs []block
 	for _, i := range idx {
-		y := 0.0
+		var y float64
 		if ys[i] {
 			y = 1
 		}
@@ -107,10 +107,10 @@ func FitIsotonic(scores []float64, ys []bool, minBlock int) *Isotonic {
 	}
 	m := &Isotonic{}
 	for _, b := range bs {
-		m.Upper = append(m.Upper, math.Round(b.upper*1e4)/1e4)
+		m.Upper = append(m.Upper, round4(b.upper))
 		// The share of right drafts with one right and one wrong added
 		// (Laplace): no step says never or always.
-		m.Value = append(m.Value, math.Round((b.sum+1)/float64(b.n+2)*1e4)/1e4)
+		m.Value = append(m.Value, round4((b.sum+1)/float64(b.n+2)))
 	}
 	return m
 }
@@ -159,7 +159,7 @@ func ConfidenceFeatures(d *Draft) []float64 {
 			defaulted = true
 		}
 	}
-	uncovered := 0.0
+	var uncovered float64
 	if d.signals.content > 0 {
 		uncovered = float64(d.signals.open) / float64(d.signals.content)
 	}
@@ -188,30 +188,34 @@ func (c Calibration) Confidence(x []float64) float64 {
 	if c.Isotonic != nil && len(c.Isotonic.Value) > 0 {
 		p = c.Isotonic.At(p)
 	}
-	return float64(int(p*100+0.5)) / 100
+	return math.Round(p*100) / 100
+}
+
+// FitOptions are the fit's settings, chosen by the training command
+// (`go run ./evals/nl2flow -calibrate`), not here.
+type FitOptions struct {
+	Rate   float64 // gradient step
+	Lambda float64 // L2 penalty
+	Rounds int     // full-batch steps
 }
 
 // FitCalibration fits the logistic regression (L2, batch gradient
 // descent) to feature rows and outcomes.
-func FitCalibration(xs [][]float64, ys []bool, source string) Calibration {
+func FitCalibration(xs [][]float64, ys []bool, source string, opt FitOptions) Calibration {
 	n := len(FeatureNames)
 	w := make([]float64, n)
-	bias := 0.0
-	const (
-		rate   = 0.5
-		lambda = 0.01
-		rounds = 4000
-	)
-	for r := 0; r < rounds; r++ {
+	var bias float64
+	rate, lambda := opt.Rate, opt.Lambda
+	for r := 0; r < opt.Rounds; r++ {
 		gw := make([]float64, n)
-		gb := 0.0
+		var gb float64
 		for i, x := range xs {
 			z := bias
 			for j := range w {
 				z += w[j] * x[j]
 			}
 			p := 1 / (1 + math.Exp(-z))
-			y := 0.0
+			var y float64
 			if ys[i] {
 				y = 1
 			}
@@ -227,7 +231,13 @@ func FitCalibration(xs [][]float64, ys []bool, source string) Calibration {
 		bias -= rate * gb / m
 	}
 	for j := range w {
-		w[j] = math.Round(w[j]*1e4) / 1e4
+		w[j] = round4(w[j])
 	}
-	return Calibration{Source: source, Features: append([]string{}, FeatureNames...), Weights: w, Bias: math.Round(bias*1e4) / 1e4}
+	return Calibration{Source: source, Features: append([]string{}, FeatureNames...), Weights: w, Bias: round4(bias)}
+}
+
+// round4 keeps four decimals, so the data file stays readable.
+func round4(x float64) float64 {
+	const scale = 1e4
+	return math.Round(x*scale) / scale
 }

@@ -35,7 +35,7 @@ func TestFitCalibration(t *testing.T) {
 		xs = append(xs, x)
 		ys = append(ys, i%2 == 1 && i%5 < 3)
 	}
-	c := nl2flow.FitCalibration(xs, ys, "test")
+	c := nl2flow.FitCalibration(xs, ys, "test", nl2flow.FitOptions{Rate: 0.5, Lambda: 0.01, Rounds: 4000})
 	if c.Weights[0] <= 0 || c.Weights[4] >= 0 {
 		t.Errorf("weights %v: valid should raise, not_understood lower the score", c.Weights)
 	}

@@ -50,6 +50,9 @@ func main() {
 	model := flag.String("model", "", "model name")
 	show := flag.Int("show", 0, "print the draft for the dev request on this line (with -split)")
 	isoBlock := flag.Int("isotonic", 0, "with -calibrate: also fit an isotonic map of the score, each step over at least this many dev drafts (0: logistic only)")
+	rate := flag.Float64("rate", 0.5, "with -calibrate: gradient step of the logistic fit")
+	lambda := flag.Float64("lambda", 0.01, "with -calibrate: L2 penalty of the logistic fit")
+	rounds := flag.Int("rounds", 4000, "with -calibrate: full-batch gradient steps")
 	calib := flag.String("calibrate", "", "refit the confidence model on the dev splits (own and external) and write it to this file (nl2flow/calibration.json)")
 	flag.Parse()
 	want, err := parseSplits(*only)
@@ -221,11 +224,12 @@ func main() {
 		}
 	}
 	if *calib != "" {
-		how := fmt.Sprintf("logistic regression fitted by `go run ./evals/nl2flow -calibrate FILE -isotonic %d` on %d drafts of the own dev split and the external dev split (right = the eval's notion for each set)", *isoBlock, len(calX))
+		opt := nl2flow.FitOptions{Rate: *rate, Lambda: *lambda, Rounds: *rounds}
+		how := fmt.Sprintf("logistic regression (rate %g, L2 %g, %d rounds) fitted by `go run ./evals/nl2flow -calibrate FILE -isotonic %d` on %d drafts of the own dev split and the external dev split (right = the eval's notion for each set)", opt.Rate, opt.Lambda, opt.Rounds, *isoBlock, len(calX))
 		if *isoBlock > 0 {
 			how += fmt.Sprintf(", then an isotonic map of its score (pool-adjacent-violators, steps of at least %d drafts)", *isoBlock)
 		}
-		c := nl2flow.FitCalibration(calX, calY, how+"; held-back splits never used")
+		c := nl2flow.FitCalibration(calX, calY, how+"; held-back splits never used", opt)
 		c.Recalibrate(calX, calY, *isoBlock)
 		b, _ := json.MarshalIndent(c, "", " ")
 		if err := os.WriteFile(*calib, append(b, '\n'), 0o644); err != nil {
@@ -233,7 +237,7 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Printf("wrote %s: bias %.3f weights %v over %v\n", *calib, c.Bias, c.Weights, c.Features)
-		crossValidate(calX, calY, calSplit, *isoBlock)
+		crossValidate(calX, calY, calSplit, *isoBlock, opt)
 	}
 }
 
@@ -241,7 +245,7 @@ func main() {
 // confidence model on each dev split (five folds by position: each draft
 // scored by a model fitted without it), beside the in-sample figure, so a
 // fit that only memorises the dev drafts shows.
-func crossValidate(xs [][]float64, ys []bool, splits []string, iso int) {
+func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, opt nl2flow.FitOptions) {
 	const folds = 5
 	oof := make([]float64, len(xs))
 	for k := 0; k < folds; k++ {
@@ -252,7 +256,7 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int) {
 				tx, ty = append(tx, xs[i]), append(ty, ys[i])
 			}
 		}
-		m := nl2flow.FitCalibration(tx, ty, "fold")
+		m := nl2flow.FitCalibration(tx, ty, "fold", opt)
 		m.Recalibrate(tx, ty, iso)
 		for i := range xs {
 			if i%folds == k {
@@ -281,7 +285,7 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int) {
 		}
 		fmt.Printf("  %-8s feature means, right/wrong: %s\n", sp, strings.Join(line, ", "))
 	}
-	full := nl2flow.FitCalibration(xs, ys, "all")
+	full := nl2flow.FitCalibration(xs, ys, "all", opt)
 	full.Recalibrate(xs, ys, iso)
 	for _, sp := range []string{"dev", "ext-dev"} {
 		var in, out []float64
