@@ -141,3 +141,18 @@ func TestMorphologyFromLexicon(t *testing.T) {
 		t.Error("gerund suffixes")
 	}
 }
+
+// Number scales come from the lexicon: "10k", "1.5 million", "2bn".
+func TestNumberScales(t *testing.T) {
+	for text, want := range map[string]float64{"over 10k": 10000, "at least 1.5 million": 1500000, "above 2bn": 2e9, "over 3 mio": 3e6, "over 250": 250} {
+		var got float64
+		for _, tk := range tokenize(text) {
+			if tk.kind == tNumber {
+				got = tk.num
+			}
+		}
+		if got != want {
+			t.Errorf("%q: %v, want %v", text, got, want)
+		}
+	}
+}

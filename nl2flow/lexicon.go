@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -525,4 +526,23 @@ func hasSuffixIn(w string, suffixes []string) bool {
 		}
 	}
 	return false
+}
+
+// numberScales maps a number's scale word ("k", "million") to its factor.
+var numberScales = lex.values("number.scale.")
+
+// alternation is a regexp alternation of a map's keys, longest first
+// (so "million" wins over "m"), each quoted.
+func alternation(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, regexp.QuoteMeta(k))
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if len(keys[i]) != len(keys[j]) {
+			return len(keys[i]) > len(keys[j])
+		}
+		return keys[i] < keys[j]
+	})
+	return strings.Join(keys, "|")
 }
