@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -645,23 +646,14 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 		return fmt.Sprintf("0 */%d * * *", hourStep), tz, false
 	}
 	if !hasTime {
-		switch partOfDay {
-		case "morning":
-			hh = 8
-		case "evening":
-			hh = 18
-		case "afternoon":
-			hh = 14
-		case "night":
-			hh = 0
-		default:
+		if h, ok := partOfDayHour[partOfDay]; ok {
+			hh, _ = strconv.Atoi(h)
+		} else {
 			hh, dayOnly = 9, true
 		}
 	}
-	if partOfDay == "evening" || partOfDay == "afternoon" || partOfDay == "night" && hh >= 6 && hh < 12 {
-		if hh < 12 && partOfDay != "night" {
-			hh += 12
-		}
+	if lxPartOfDayPM.has(partOfDay) && hh < 12 {
+		hh += 12 // "in the evening at 6"
 	}
 	d := "*"
 	if len(dow) > 0 {

@@ -156,3 +156,18 @@ func TestNumberScales(t *testing.T) {
 		}
 	}
 }
+
+// Clock marks come from the lexicon: "5pm", "5 p.m.", "12am", "9:30 am".
+func TestMeridiem(t *testing.T) {
+	for text, want := range map[string]int{"at 5pm": 17, "at 5 p.m., post": 17, "at 12am": 0, "at 9:30 am": 9, "at 9 a.m.": 9, "at 17:00": 17} {
+		got := -1
+		for _, tk := range tokenize(text) {
+			if tk.kind == tTime {
+				got = tk.hh
+			}
+		}
+		if got != want {
+			t.Errorf("%q: hour %d, want %d", text, got, want)
+		}
+	}
+}

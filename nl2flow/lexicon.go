@@ -532,11 +532,16 @@ func hasSuffixIn(w string, suffixes []string) bool {
 var numberScales = lex.values("number.scale.")
 
 // alternation is a regexp alternation of a map's keys, longest first
-// (so "million" wins over "m"), each quoted.
+// (so "million" wins over "m"), each quoted and, when it ends in a letter
+// or digit, ending at a word boundary ("5pm", "5 p.m.").
 func alternation(m map[string]string) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
-		keys = append(keys, regexp.QuoteMeta(k))
+		q := regexp.QuoteMeta(k)
+		if last := k[len(k)-1]; last >= 'a' && last <= 'z' || last >= '0' && last <= '9' {
+			q += `\b`
+		}
+		keys = append(keys, q)
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		if len(keys[i]) != len(keys[j]) {
@@ -546,3 +551,11 @@ func alternation(m map[string]string) string {
 	})
 	return strings.Join(keys, "|")
 }
+
+// partOfDayHour is the hour a part of the day stands for when no time is
+// given ("every morning" → 8); meridiem maps "pm", "p.m." … to am or pm.
+var (
+	partOfDayHour = lex.values("part_of_day.")
+	lxPartOfDayPM = lex.set("cue.part_of_day_pm")
+	meridiem      = lex.values("meridiem.")
+)
