@@ -214,8 +214,9 @@ func (b *builtin) vocab() map[string]bool {
 	}
 	for w := range actionVerbs {
 		v[w] = true
-		v[w+"s"] = true // "HR adds them" is not a typo for "add"
-		v[w+"ed"] = true
+		for _, suf := range lex.list("inflection.known") {
+			v[w+suf] = true // "HR adds them" is not a typo for "add"
+		}
 	}
 	for w := range objectWords {
 		v[w] = true
@@ -687,8 +688,14 @@ func ordinal(w string) int {
 		}
 	}
 	n := 0
-	digits := strings.TrimRight(w, "stndrh")
-	if len(digits) == 0 || len(digits) == len(w) {
+	digits := ""
+	for _, suf := range lex.list("ordinal.suffix") {
+		if d, ok := strings.CutSuffix(w, suf); ok {
+			digits = d
+			break
+		}
+	}
+	if digits == "" {
 		return 0
 	}
 	for _, r := range digits {
