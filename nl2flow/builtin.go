@@ -189,6 +189,9 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if p.Trigger.Kind == "" {
 		st.aboutRecordTrigger(toks, clauses)
 	}
+	if p.Trigger.Kind == "" {
+		st.sourceTrigger(clauses)
+	}
 	st.run(ctx, clauses)
 	st.contradictions()
 	st.prune()

@@ -1721,6 +1721,75 @@ func (s *state) aboutRecordTrigger(toks []token, clauses []clause) {
 	}
 }
 
+// sourceTrigger: with no stated event or schedule, records carried from
+// one connected system to another ("sync ERP customers to the CRM",
+// "convert chat messages into tracker issues") are watched where they
+// come from: the trigger polls the source system's records.
+func (s *state) sourceTrigger(clauses []clause) {
+	for _, c := range clauses {
+		if triggerKeyword(c) >= 0 || hasEvent(c) || c.hasIn(lxTriggerWebhookHint) {
+			return
+		}
+	}
+	for _, c := range clauses {
+		dest := s.destinationSystem(c)
+		if dest == "" {
+			continue
+		}
+		di := -1
+		for i, t := range c.toks {
+			if t.kind == tWord && lxDirection.has(t.w) {
+				di = i
+				break
+			}
+		}
+		for i := 0; i < di; i++ {
+			t := c.toks[i]
+			obj := objectWords[singular(t.w)]
+			if t.kind != tWord || t.used || obj == "" {
+				continue
+			}
+			// The source: the system named right before the records
+			// ("ERP customers") or after "from" ("customers from the ERP").
+			at, src := -1, ""
+			if i > 0 && c.toks[i-1].kind == tWord {
+				if cs := s.b.cat.connectorsNamed(c.toks[i-1].w); len(cs) == 1 {
+					at, src = i-1, cs[0]
+				}
+			}
+			for j := i + 1; src == "" && j+1 < di; j++ {
+				if lxSource.has(c.toks[j].w) {
+					k := j + 1
+					for k < di && determiner(c.toks[k].w) {
+						k++
+					}
+					if k < di {
+						if cs := s.b.cat.connectorsNamed(c.toks[k].w); len(cs) == 1 {
+							at, src = k, cs[0]
+						}
+					}
+				}
+			}
+			if src == "" || src == dest {
+				continue
+			}
+			pollable := false
+			for _, op := range s.b.cat.Ops {
+				pollable = pollable || op.Trigger != nil && op.Connector == src && op.Object == obj
+			}
+			if !pollable {
+				continue
+			}
+			s.trigger(clause{toks: []token{c.toks[at], t}})
+			if s.p.Trigger.Kind == "poll" {
+				s.n.explain = append(s.n.explain, fmt.Sprintf("The request names no event; %s records are carried from %s to %s, so the trigger watches them in %s.", obj, src, dest, src))
+				c.toks[at].used, c.toks[i].used = true, true
+			}
+			return
+		}
+	}
+}
+
 // messageHead: the clause is a noun phrase headed by a message or an
 // email ("invoice alerts in chat", "daily task reminder emails", "one
 // email recap"): the noun the phrase ends on, before a preposition, a
