@@ -22,9 +22,9 @@ func TestWriteLicence(t *testing.T) {
 		// 2c. the destination is a product the catalog lacks
 		{"Every day pull deals from the CRM and log them into a Google Sheet for reporting and tracking", "tracker.createProject", "Google"},
 		// 3. the system is the source
-		{"Sync ERP customers to CRM accounts", "erp.replaceCustomer", "come from"},
+		{"Every day sync ERP customers to CRM accounts", "erp.replaceCustomer", "come from"},
 		{"Generate branded PDF invoices from ERP", "erp.createInvoice", "come from"},
-		{"Sync ERP customers to the CRM", "erp.replaceCustomer", "come from"},
+		{"Every hour sync ERP customers to the CRM", "erp.replaceCustomer", "come from"},
 		// 4. the verb's object is no record kind
 		{"Create a CRM activity when a meeting is booked", "crm.createAccount", "activity"},
 		// 5. another product's thing

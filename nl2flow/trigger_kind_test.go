@@ -65,7 +65,7 @@ func TestDeletedTriggerIsSaid(t *testing.T) {
 // destination or a source the catalog cannot poll leaves it alone.
 func TestSourceRecordsTrigger(t *testing.T) {
 	for text, want := range map[string]string{
-		"Convert chat messages into tracker issues":      "chat.listMessages",
+		"Convert chat messages into tracker issues":       "chat.listMessages",
 		"Copy the customers from the ERP to CRM accounts": "erp.listCustomers",
 	} {
 		d := compile(t, text)
@@ -78,7 +78,7 @@ func TestSourceRecordsTrigger(t *testing.T) {
 		}
 	}
 	for _, text := range []string{
-		"Write all tracker issues to Google Sheets",                              // not a connected destination
+		"Write all tracker issues to Google Sheets",                             // not a connected destination
 		"When a deal is won in the CRM, copy the ERP customers to CRM accounts", // a stated event
 	} {
 		d := compile(t, text)
