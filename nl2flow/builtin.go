@@ -192,6 +192,9 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if p.Trigger.Kind == "" {
 		st.sourceTrigger(clauses)
 	}
+	if p.Trigger.Kind == "" {
+		st.hintedWebhook(clauses)
+	}
 	st.run(ctx, clauses)
 	st.contradictions()
 	st.prune()

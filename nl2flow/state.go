@@ -1721,6 +1721,19 @@ func (s *state) aboutRecordTrigger(toks []token, clauses []clause) {
 	}
 }
 
+// hintedWebhook: with no stated event, schedule or source records, a
+// request whose records come in from a form, a website or a webhook
+// ("capture website leads", "new form leads") is started by that request
+// coming in: a webhook.
+func (s *state) hintedWebhook(clauses []clause) {
+	for _, c := range clauses {
+		if c.hasIn(lxTriggerWebhookHint) {
+			s.trigger(c)
+			return
+		}
+	}
+}
+
 // sourceTrigger: with no stated event or schedule, records carried from
 // one connected system to another ("sync ERP customers to the CRM",
 // "convert chat messages into tracker issues") are watched where they

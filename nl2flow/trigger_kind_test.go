@@ -90,3 +90,16 @@ func TestSourceRecordsTrigger(t *testing.T) {
 		}
 	}
 }
+
+// With nothing else to start it, records that come in from a form or a
+// website start the flow by arriving: a webhook. A stated schedule wins.
+func TestHintedWebhook(t *testing.T) {
+	d := compile(t, "Capture website leads to the CRM and post them to #sales")
+	if d.Flow == nil || d.Flow.Trigger.Webhook == nil {
+		t.Fatalf("no webhook:\n%s", d.YAML)
+	}
+	d = compile(t, "Every day at 9am post the website leads from the CRM to #sales")
+	if d.Flow != nil && d.Flow.Trigger.Webhook != nil {
+		t.Fatalf("a schedule was stated, yet a webhook:\n%s", d.YAML)
+	}
+}
