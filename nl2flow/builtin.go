@@ -51,6 +51,9 @@ func (n *notes) ask(format string, args ...any) {
 type clause struct {
 	toks []token
 	sep  string // what came before it: "" (start), "," "then" "->" "and" "+"
+	// accompany: cut from the clause before as its accompanying message
+	// ("… with chat alerts"): an action, never the trigger.
+	accompany bool
 }
 
 func (c clause) text() string {

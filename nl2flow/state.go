@@ -164,6 +164,12 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 		// Coordinated verbs share the object that follows the last of them
 		// ("create, update, and get an issue on tracker").
 		c = s.shareObject(c, clauses[i+1:])
+		// "Tickets to tracker with chat alerts": the message the phrase
+		// names is a step of its own, after the clause's own.
+		if head, msg, ok := s.splitAccompany(c); ok {
+			c = head
+			clauses = append(append(append([]clause{}, clauses[:i+1]...), msg), clauses[i+1:]...)
+		}
 		// Trigger keywords may sit mid-clause: "I'd like X every time a
 		// contact is added".
 		if k := triggerKeyword(c); k >= 0 {
@@ -208,7 +214,7 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			if !rest.empty() {
 				s.action(ctx, rest)
 			}
-		case s.p.Trigger.Kind == "" && len(s.made) == 0 && s.cond == nil && !hasTarget(c) && len(s.objectsIn(c)) > 0 && (s.verb(c) == "" || hasEvent(c)) &&
+		case s.p.Trigger.Kind == "" && len(s.made) == 0 && s.cond == nil && !c.accompany && !hasTarget(c) && len(s.objectsIn(c)) > 0 && (s.verb(c) == "" || hasEvent(c)) &&
 			!(s.verb(c) == "" && !hasEvent(c) && s.destinationSystem(c) != ""):
 			s.trigger(c) // terse: "new crm contact -> …"
 		case s.p.Trigger.Kind == "poll" && s.verb(c) == "" && !hasTarget(c) && len(s.objectsIn(c)) == 0 && len(stateIn(c)) > 0:
@@ -1719,6 +1725,34 @@ func (s *state) aboutRecordTrigger(toks []token, clauses []clause) {
 		}
 		return
 	}
+}
+
+// splitAccompany cuts a clause at an accompanying message ("… with chat
+// alerts", "… with email notifications for high-value ones"): the words
+// after the preposition, headed by a message noun (a system may stand
+// before it), become a clause of their own, read as a verbless message.
+func (s *state) splitAccompany(c clause) (clause, clause, bool) {
+	for k := 1; k+1 < len(c.toks); k++ {
+		if c.toks[k].kind != tWord || !lxAccompany.has(c.toks[k].w) {
+			continue
+		}
+		j := k + 1
+		for j < len(c.toks) && c.toks[j].kind == tWord && (s.isSystemWord(c.toks[j].w) || determiner(c.toks[j].w)) {
+			j++
+		}
+		if j >= len(c.toks) || c.toks[j].kind != tWord || c.toks[j].used {
+			continue
+		}
+		if o := objectWords[singular(c.toks[j].w)]; o != "message" && o != "email" {
+			continue
+		}
+		head := clause{toks: c.toks[:k], sep: c.sep}
+		if head.empty() {
+			return c, clause{}, false
+		}
+		return head, clause{toks: append([]token{}, c.toks[k+1:]...), sep: "and", accompany: true}, true
+	}
+	return c, clause{}, false
 }
 
 // hintedWebhook: with no stated event, schedule or source records, a

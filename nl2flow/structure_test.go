@@ -76,3 +76,21 @@ func TestUnspecifiedSchedule(t *testing.T) {
 		t.Errorf("no question about the period: %v", d.Questions)
 	}
 }
+
+// An accompanying message ("… with chat alerts") is a step of its own,
+// never the trigger; "with" before anything else stays in its clause.
+func TestAccompanyingMessage(t *testing.T) {
+	d := compile(t, "Create tracker issues with chat alerts in #dev")
+	got := strings.Join(calls(d.Flow), " ")
+	if !strings.Contains(got, "tracker.createIssue") || !strings.Contains(got, "chat.postMessage") {
+		t.Fatalf("calls %q\n%s", got, d.YAML)
+	}
+	d = compile(t, "Zendesk ticket escalation to tracker with chat alerts in #dev")
+	if d.Flow != nil && d.Flow.Trigger.Poll != nil {
+		t.Fatalf("the message became the trigger:\n%s", d.YAML)
+	}
+	d = compile(t, "Create a tracker issue with the title \"Review\"")
+	if strings.Contains(strings.Join(calls(d.Flow), " "), "chat.postMessage") {
+		t.Fatalf("a message drafted from a plain with-phrase:\n%s", d.YAML)
+	}
+}
