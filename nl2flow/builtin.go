@@ -54,6 +54,8 @@ type clause struct {
 	// accompany: cut from the clause before as its accompanying message
 	// ("… with chat alerts"): an action, never the trigger.
 	accompany bool
+	// personRetry: pick is already trying another person kind.
+	personRetry bool
 }
 
 func (c clause) text() string {

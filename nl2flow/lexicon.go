@@ -350,6 +350,7 @@ var (
 	lxDirection              = lex.set("direction")
 	lxInflectionVerb         = lex.set("inflection.verb")
 	lxNew                    = lex.set("cue.new")
+	lxKindPerson             = lex.set("kind.person")
 	lxAccompany              = lex.set("cue.accompany")
 	lxNot                    = lex.set("cue.not")
 	lxOnly                   = lex.set("cue.only")

@@ -1446,6 +1446,19 @@ func (s *state) pick(verb, obj string, sys []string, c clause) *Op {
 		if len(in) > 0 || obj == "" {
 			cands = in
 		}
+		// "a person in the CRM": the named system keeps its people as
+		// another kind of record (contacts, not employees).
+		if len(in) == 0 && lxKindPerson.has(obj) && !c.personRetry {
+			c.personRetry = true
+			for _, other := range lex.list("kind.person") {
+				if other == obj {
+					continue
+				}
+				if op := s.pick(verb, other, sys, c); op != nil && contains(sys, op.Connector) {
+					return op
+				}
+			}
+		}
 	}
 	if len(cands) == 0 {
 		return nil

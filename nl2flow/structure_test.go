@@ -94,3 +94,19 @@ func TestAccompanyingMessage(t *testing.T) {
 		t.Fatalf("a message drafted from a plain with-phrase:\n%s", d.YAML)
 	}
 }
+
+// A person word names whichever kind of person record the named system
+// keeps: "a person in the CRM" is a contact, "a person in HR" an employee.
+func TestPersonKindInNamedSystem(t *testing.T) {
+	for text, want := range map[string]string{
+		"Get a person from the CRM":          "crm.getContact",
+		"Look up the person in HR":           "hr.getEmployee",
+		"Email the new leads to x@y.example": "smtp.send",
+	} {
+		d := compile(t, text)
+		got := strings.Join(calls(d.Flow), " ")
+		if !strings.Contains(got, want) || strings.Contains(text, "Email") && strings.Contains(got, "hr.") {
+			t.Errorf("%q: calls %q, want %s", text, got, want)
+		}
+	}
+}
