@@ -36,7 +36,16 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 	if channel != "" && len(to) == 0 {
 		email = false
 	}
-	if !email && channel == "" && s.personRef(c) != "" {
+	// The person the message goes to (resolving it may add a lookup
+	// step, so it is resolved once).
+	personRef, personDone := "", false
+	person := func() string {
+		if !personDone {
+			personRef, personDone = s.personRef(c), true
+		}
+		return personRef
+	}
+	if !email && channel == "" && person() != "" {
 		email = true
 	}
 	var op *Op
@@ -65,7 +74,7 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		case len(to) > 1:
 			toV = to
 		default:
-			if ref := s.personRef(c); ref != "" {
+			if ref := person(); ref != "" {
 				toV = "=" + ref
 			}
 		}
@@ -211,7 +220,7 @@ func (s *state) personRef(c clause) string {
 	words := c.words()
 	hasIn := func(set wordSet) bool {
 		for _, w := range words {
-			if set.has(w) || set.has(strings.TrimSuffix(w, "'s")) {
+			if set.has(w) || set.has(strings.TrimSuffix(w, "'s")) || set.has(singular(w)) {
 				return true
 			}
 		}
@@ -220,7 +229,7 @@ func (s *state) personRef(c clause) string {
 	has := func(ws ...string) bool {
 		for _, w := range words {
 			for _, x := range ws {
-				if w == x || w == x+"'s" {
+				if w == x || w == x+"'s" || singular(w) == x {
 					return true
 				}
 			}

@@ -25,6 +25,7 @@ type asked struct {
 	arrow     bool            // the terse form: "crm deal won => tracker project"
 	destroy   bool            // asks to delete or overwrite (asksDestructive)
 	pronoun   bool            // refers back to a record ("them", "it")
+	person    bool            // names a person to write to ("the customer", "them"): email reaches people
 	injection bool
 }
 
@@ -51,6 +52,9 @@ func readAsked(toks []token, cat *Catalog) asked {
 		}
 		if lxPronounObject.has(t.w) || synObjectGeneric.has(t.w) {
 			a.pronoun = true
+		}
+		if lxPersonRef.has(t.w) || lxPersonRef.has(singular(t.w)) || lxPersonOwner.has(t.w) {
+			a.person = true
 		}
 		if o := objectWords[singular(t.w)]; o != "" {
 			a.objects[o] = true
@@ -134,7 +138,7 @@ func (a asked) why(op *Op) string {
 	// The system: named, given as a destination (#channel, an address),
 	// or the request names the kind of record the step writes.
 	system := a.systems[op.Connector] || a.objects[op.Object] ||
-		send && (op.Object == "message" && a.channel || op.Object == "email" && a.address)
+		send && (op.Object == "message" && a.channel || op.Object == "email" && (a.address || a.person))
 	if !system {
 		return fmt.Sprintf("the request does not name %s or its %s records", op.Connector, op.Object)
 	}

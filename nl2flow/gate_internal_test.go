@@ -48,6 +48,9 @@ func TestWriteGate(t *testing.T) {
 		// the system named and a verb, but no record of the kind written
 		{"sync the ERP receipts every day", "erp.updateSalesOrder", false, "names no sales order record"},
 		{"update them in the ERP", "erp.updateSalesOrder", true, ""},
+		// an email to a person the request names ("notify your customers")
+		{"notify your customers about past-due invoices", "smtp.send", true, ""},
+		{"notify the team about past-due invoices", "smtp.send", false, "does not name smtp"},
 		// deletes need the request to ask for a delete
 		{"update the CRM contact", "crm.deleteContact", false, "deletes or overwrites"},
 		{"delete the CRM contact", "crm.deleteContact", true, ""},

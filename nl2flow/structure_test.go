@@ -110,3 +110,19 @@ func TestPersonKindInNamedSystem(t *testing.T) {
 		}
 	}
 }
+
+// A plural person reference ("your customers") is the recipient: one
+// lookup of the person, one email to their address.
+func TestPluralPersonRecipient(t *testing.T) {
+	d := compile(t, "When an ERP invoice becomes overdue, notify the customers about it")
+	got := calls(d.Flow)
+	n := 0
+	for _, c := range got {
+		if c == "erp.getCustomer" {
+			n++
+		}
+	}
+	if n > 1 || !strings.Contains(strings.Join(got, " "), "smtp.send") {
+		t.Fatalf("calls %v\n%s", got, d.YAML)
+	}
+}
