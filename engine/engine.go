@@ -510,8 +510,15 @@ func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
 		return nil, err
 	}
 	in := ev.input()
-	raw, err := ev.encode(in)
-	if err != nil {
+	var raw json.RawMessage
+	var lazy func() (json.RawMessage, error)
+	if !ev.Async && ev.IdemKey == "" && len(ev.RawBody) > 0 && json.Valid(ev.RawBody) {
+		// A plain sync run records its input only if it does not succeed
+		// (for replay) or keeps every payload (capture: full): encode it
+		// then, so that a large body is not copied for nothing. It is the
+		// raw body and maps of strings: it encodes.
+		lazy = func() (json.RawMessage, error) { return ev.encode(in) }
+	} else if raw, err = ev.encode(in); err != nil {
 		return nil, weft.Errorf(weft.EInvalid, "trigger input is not JSON-encodable: %v", err)
 	}
 	now := e.now().UTC()
@@ -563,6 +570,7 @@ func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.SyncTimeout)
 	defer cancel()
 	rs := e.newRunState(f, run, in, nil, false)
+	rs.lazyInput = lazy
 	resp, err := e.execute(ctx, rs)
 	if err != nil {
 		// Never answer for a run that was not recorded: a caller told

@@ -38,6 +38,9 @@ type runState struct {
 	capture string
 	redact  map[string]bool
 	red     *redactor // the flow's redaction paths (nil: none)
+	// lazyInput, when set, encodes the run's input, which a plain sync
+	// run records only if it is kept (run.Input is nil until then).
+	lazyInput func() (json.RawMessage, error)
 
 	prefix   string           // step-key prefix inside subflows ("call_sub/")
 	mu       *sync.Mutex      // shared with subflow states
@@ -155,6 +158,9 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 	}
 	if rs.response != nil {
 		run.Output, _ = rs.response.encode()
+	}
+	if rs.lazyInput != nil && (run.Status != store.RunSucceeded || rs.capture == "full") {
+		run.Input, _ = rs.lazyInput() // it encodes: see Trigger
 	}
 	inputRedacted := false
 	if rs.red != nil {
