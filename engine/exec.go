@@ -38,9 +38,10 @@ type runState struct {
 	capture string
 	redact  map[string]bool
 	red     *redactor // the flow's redaction paths (nil: none)
-	// lazyInput, when set, encodes the run's input, which a plain sync
-	// run records only if it is kept (run.Input is nil until then).
-	lazyInput func() (json.RawMessage, error)
+	// lazyInput, when set, is the raw trigger body of a plain sync run
+	// whose input is encoded only if it is kept (run.Input is nil until
+	// then).
+	lazyInput []byte
 
 	prefix   string           // step-key prefix inside subflows ("call_sub/")
 	mu       *sync.Mutex      // shared with subflow states
@@ -160,7 +161,7 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 		run.Output, _ = rs.response.encode()
 	}
 	if rs.lazyInput != nil && (run.Status != store.RunSucceeded || rs.capture == "full") {
-		run.Input, _ = rs.lazyInput() // it encodes: see Trigger
+		run.Input, _ = encodeInput(rs.lazyInput, rs.trigger) // it encodes: see Trigger
 	}
 	inputRedacted := false
 	if rs.red != nil {
