@@ -516,12 +516,16 @@ func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
 	}
 	in := ev.input()
 	var raw json.RawMessage
-	lazy := !ev.Async && ev.IdemKey == "" && len(ev.RawBody) > 0 && json.Valid(ev.RawBody)
 	// A plain sync run records its input only if it does not succeed (for
 	// replay) or keeps every payload (capture: full): it is encoded then,
-	// so that a large body is not copied for nothing. It is the raw body
-	// and maps of strings: it encodes.
-	if !lazy {
+	// so that a large body is not copied for nothing. That it encodes is
+	// checked now, by counting (Size fails where Marshal would).
+	lazy := !ev.Async && ev.IdemKey == ""
+	if lazy {
+		if len(ev.RawBody) == 0 || !json.Valid(ev.RawBody) { // else: valid JSON and maps of strings
+			_, err = jsonenc.Size(in)
+		}
+	} else {
 		raw, err = ev.encode(in)
 	}
 	if err != nil {
@@ -576,9 +580,7 @@ func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.SyncTimeout)
 	defer cancel()
 	rs := e.newRunState(f, run, in, nil, false)
-	if lazy {
-		rs.lazyInput = ev.RawBody
-	}
+	rs.lazyInput, rs.lazy = ev.RawBody, lazy
 	resp, err := e.execute(ctx, rs)
 	if err != nil {
 		// Never answer for a run that was not recorded: a caller told

@@ -38,9 +38,10 @@ type runState struct {
 	capture string
 	redact  map[string]bool
 	red     *redactor // the flow's redaction paths (nil: none)
-	// lazyInput, when set, is the raw trigger body of a plain sync run
-	// whose input is encoded only if it is kept (run.Input is nil until
-	// then).
+	// lazy: a plain sync run whose input is encoded only if it is kept
+	// (run.Input is nil until then), from lazyInput, the event's raw
+	// body (if any), and trigger.
+	lazy      bool
 	lazyInput []byte
 
 	prefix   string           // step-key prefix inside subflows ("call_sub/")
@@ -160,7 +161,7 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 	if rs.response != nil {
 		run.Output, _ = rs.response.encode()
 	}
-	if rs.lazyInput != nil && (run.Status != store.RunSucceeded || rs.capture == "full") {
+	if rs.lazy && (run.Status != store.RunSucceeded || rs.capture == "full") {
 		run.Input, _ = encodeInput(rs.lazyInput, rs.trigger) // it encodes: see Trigger
 	}
 	inputRedacted := false
