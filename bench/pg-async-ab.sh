@@ -6,6 +6,8 @@
 # temp dir, a fresh database per measurement. Needs root (runs PostgreSQL as
 # the postgres user) and the PostgreSQL binaries.
 # Usage: bench/pg-async-ab.sh OLD_WEFT NEW_WEFT ASYNC_BIN CEILING_BIN SINK_BIN ROUNDS N
+# PROCS_AB="1 2" (default) sets the process counts; LATENCY_AB=K measures instead
+# the latency of K runs one at a time on an idle queue (bench/async -latency).
 set -euo pipefail
 old=$1 new=$2 async=$3 ceiling=$4 sink=$5 rounds=$6 n=$7
 bin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | tail -1)")
@@ -28,7 +30,7 @@ weft() { # BIN PROCS
     servers+="${servers:+,}http://127.0.0.1:$p"
   done
   for i in $(seq "$2"); do for _ in $(seq 100); do curl -sf "http://127.0.0.1:$((18080+i))/healthz" >/dev/null && break; sleep 0.2; done; done
-  local out; out=$(timeout 180 "$async" -server "$servers" -sink "http://127.0.0.1:$sinkport/orders" -n "$n" -c 32 2>&1 | tail -1 || true)
+  local out; out=$(timeout 180 "$async" -server "$servers" -sink "http://127.0.0.1:$sinkport/orders" -n "$n" -c 32 ${LATENCY_AB:+-latency $LATENCY_AB} 2>&1 | tail -1 || true)
   for p in "${ps[@]}"; do kill "$p" 2>/dev/null || echo "serve $p had exited: $(tail -3 $dir/serve-*.log)" >&2; wait "$p" 2>/dev/null || true; done
   echo "$out"
 }

@@ -1590,8 +1590,11 @@ func (s *Store) StartQueue(ctx context.Context, workers *river.Workers, q store.
 	)
 	if s.newWorker != nil && workers != nil {
 		// Inserts go through Driver in our own transactions; an insert-only
-		// client needs only what shapes the job rows it writes.
-		if rc, err = river.NewClient(s.driver, &river.Config{Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts}); err == nil {
+		// client needs only what shapes the job rows it writes, and the
+		// cooldown that spaces its insert notifications (River skips the
+		// notification of an insert that follows another one within it,
+		// and a worker then finds that job only at its next poll).
+		if rc, err = river.NewClient(s.driver, &river.Config{Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts, FetchCooldown: cfg.FetchCooldown}); err == nil {
 			runner, err = s.newWorker(cfg)
 		}
 	} else {
