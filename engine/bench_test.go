@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -228,4 +229,97 @@ func BenchmarkSealedSyncRun(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkLargePayloadBytes is one 10 MB webhook run as the gateway
+// delivers it: the body arrives as JSON bytes, is decoded, recorded and
+// run through set -> POST to a sink -> respond, one run at a time. It
+// reports the peak Go heap in use during the run above the heap in use
+// just before it (after a GC, with the raw bytes already read), in MB and
+// as a multiple of the payload (peak-x-payload): issue 20's target is 4.
+func BenchmarkLargePayloadBytes(b *testing.B) {
+	e := newEngine(b)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"received":%d}`, n)
+	}))
+	defer sink.Close()
+	src := `
+name: big
+trigger: {webhook: {}}
+steps:
+  - id: shape
+    set: {rows: =trigger.body.rows, count: =size(trigger.body.rows)}
+  - id: post
+    call: http.request
+    connection: local
+    with: {method: POST, url: "` + sink.URL + `", body: =steps.shape}
+  - respond: {body: {received: =steps.post.body.received, count: =steps.shape.count}}
+`
+	if _, _, err := e.Deploy(context.Background(), "big.yaml", []byte(src)); err != nil {
+		b.Fatal(err)
+	}
+	var sb strings.Builder
+	sb.WriteString(`{"rows":[`)
+	for i := 0; i < 100_000; i++ { // ~10 MB
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"id":%d,"name":"customer-name-padding-xx","email":"someone@example.com","v":12.5}`, i)
+	}
+	sb.WriteString(`]}`)
+	raw := []byte(sb.String())
+	sb.Reset()
+	var worst float64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		base := ms.HeapInuse
+		var peak atomic.Uint64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ms runtime.MemStats
+			for {
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > peak.Load() {
+					peak.Store(ms.HeapInuse)
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
+		}()
+		b.StartTimer()
+		var body any
+		if err := json.Unmarshal(raw, &body); err != nil {
+			b.Fatal(err)
+		}
+		res, err := e.Trigger(context.Background(), engine.Event{Flow: "big", Kind: "webhook", Body: body, RawBody: raw})
+		if err != nil || res.Run.Status != store.RunSucceeded {
+			b.Fatalf("%v %+v", err, res.Run)
+		}
+		if res.Response.Body.(map[string]any)["count"] != int64(100_000) {
+			b.Fatalf("response %v", res.Response.Body)
+		}
+		b.StopTimer()
+		close(stop)
+		wg.Wait()
+		if p := float64(peak.Load()) - float64(base); p > worst {
+			worst = p
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(worst/(1<<20), "peak-over-base-MB")
+	b.ReportMetric(worst/float64(len(raw)), "peak-x-payload")
 }

@@ -419,7 +419,12 @@ type Event struct {
 
 // encode is the run's recorded input: {"kind", "body", "headers", "query"}.
 func (ev *Event) encode(in map[string]any) (json.RawMessage, error) {
-	if len(ev.RawBody) == 0 || !json.Valid(ev.RawBody) {
+	return encodeInput(ev.RawBody, in)
+}
+
+// encodeInput is Event.encode of an event whose RawBody is raw.
+func encodeInput(raw []byte, in map[string]any) (json.RawMessage, error) {
+	if len(raw) == 0 || !json.Valid(raw) {
 		return jsonenc.Marshal(in)
 	}
 	body := in["body"]
@@ -429,9 +434,9 @@ func (ev *Event) encode(in map[string]any) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, len(rest)+len(ev.RawBody)+8)
+	out := make([]byte, 0, len(rest)+len(raw)+8)
 	out = append(out, `{"body":`...)
-	out = append(out, ev.RawBody...)
+	out = append(out, raw...)
 	out = append(out, ',')
 	out = append(out, rest[1:]...)
 	return out, nil
@@ -510,7 +515,19 @@ func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
 		return nil, err
 	}
 	in := ev.input()
-	raw, err := ev.encode(in)
+	var raw json.RawMessage
+	// A plain sync run records its input only if it does not succeed (for
+	// replay) or keeps every payload (capture: full): it is encoded then,
+	// so that a large body is not copied for nothing. That it encodes is
+	// checked now, by counting (Size fails where Marshal would).
+	lazy := !ev.Async && ev.IdemKey == ""
+	if lazy {
+		if len(ev.RawBody) == 0 || !json.Valid(ev.RawBody) { // else: valid JSON and maps of strings
+			_, err = jsonenc.Size(in)
+		}
+	} else {
+		raw, err = ev.encode(in)
+	}
 	if err != nil {
 		return nil, weft.Errorf(weft.EInvalid, "trigger input is not JSON-encodable: %v", err)
 	}
@@ -563,6 +580,7 @@ func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.SyncTimeout)
 	defer cancel()
 	rs := e.newRunState(f, run, in, nil, false)
+	rs.lazyInput, rs.lazy = ev.RawBody, lazy
 	resp, err := e.execute(ctx, rs)
 	if err != nil {
 		// Never answer for a run that was not recorded: a caller told

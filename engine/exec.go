@@ -38,6 +38,11 @@ type runState struct {
 	capture string
 	redact  map[string]bool
 	red     *redactor // the flow's redaction paths (nil: none)
+	// lazy: a plain sync run whose input is encoded only if it is kept
+	// (run.Input is nil until then), from lazyInput, the event's raw
+	// body (if any), and trigger.
+	lazy      bool
+	lazyInput []byte
 
 	prefix   string           // step-key prefix inside subflows ("call_sub/")
 	mu       *sync.Mutex      // shared with subflow states
@@ -155,6 +160,9 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 	}
 	if rs.response != nil {
 		run.Output, _ = rs.response.encode()
+	}
+	if rs.lazy && (run.Status != store.RunSucceeded || rs.capture == "full") {
+		run.Input, _ = encodeInput(rs.lazyInput, rs.trigger) // it encodes: see Trigger
 	}
 	inputRedacted := false
 	if rs.red != nil {

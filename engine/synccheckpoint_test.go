@@ -76,3 +76,65 @@ steps:
 		t.Fatalf("replay: first sink %d calls (want 1), second %d (want 2)", first.calls.Load(), second.calls.Load())
 	}
 }
+
+// A plain sync run delivered as raw JSON (as the gateway delivers webhooks)
+// encodes its input only when it keeps it: a failed run keeps it whole
+// (the raw body, byte for byte, for replay), so does a succeeded run under
+// capture: full; a succeeded run under metadata capture keeps none.
+func TestSyncRunInputKeptOnlyWhenNeeded(t *testing.T) {
+	e := newEngine(t)
+	status := 200
+	sink := newSink(t, func(int64, *http.Request) (int, http.Header, string) { return status, nil, `{}` })
+	for _, capture := range []string{"metadata", "full"} {
+		deploy(t, e, `
+name: lazy-`+capture+`
+trigger: {webhook: {}}
+capture: `+capture+`
+steps:
+  - id: post
+    call: http.request
+    connection: local
+    with: {method: POST, url: "`+sink.URL+`", body: =trigger.body}
+`)
+	}
+	raw := []byte(`{"b": [1, 2.50, "x<y"], "a": {"z": null}}`)
+	var body any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		capture   string
+		status    int
+		wantInput bool
+		raw       []byte // as the gateway delivers it, or decoded values only
+	}{{"metadata", 200, false, raw}, {"full", 200, true, raw}, {"metadata", 400, true, raw},
+		{"metadata", 200, false, nil}, {"full", 200, true, nil}, {"metadata", 400, true, nil}} {
+		status = c.status
+		res, err := e.Trigger(context.Background(), engine.Event{Flow: "lazy-" + c.capture, Kind: "webhook", Body: body, RawBody: c.raw,
+			Headers: map[string]string{"x-h": "v"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Store().GetRun(context.Background(), res.Run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.wantInput {
+			if got.Input != nil || got.Status != store.RunSucceeded {
+				t.Fatalf("%s/%d: status %s, input %s; want succeeded and none", c.capture, c.status, got.Status, got.Input)
+			}
+			continue
+		}
+		var in map[string]json.RawMessage
+		if err := json.Unmarshal(got.Input, &in); err != nil {
+			t.Fatalf("%s/%d: input %q: %v", c.capture, c.status, got.Input, err)
+		}
+		wantBody := c.raw
+		if wantBody == nil {
+			wantBody, _ = json.Marshal(body)
+		}
+		if string(in["body"]) != string(wantBody) || string(in["headers"]) != `{"x-h":"v"}` || string(in["kind"]) != `"webhook"` {
+			t.Fatalf("%s/%d: input %s", c.capture, c.status, got.Input)
+		}
+	}
+}

@@ -4,6 +4,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -428,7 +429,7 @@ func readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64, setting 
 	if r.ContentLength > limit {
 		return nil, weft.Errorf(weft.ETooLarge, "body is %d bytes; the limit is %d (%s)", r.ContentLength, limit, setting)
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	data, err := readAllSized(http.MaxBytesReader(w, r.Body, limit), r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -437,6 +438,31 @@ func readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64, setting 
 		return nil, weft.Errorf(weft.EInvalid, "reading body: %v", err)
 	}
 	return data, nil
+}
+
+// readAllSized is io.ReadAll with the buffer sized from a declared
+// length (already checked against the limit): a large body is then held
+// once, not grown by doubling through copies of itself. A length that
+// lies costs no more than io.ReadAll.
+func readAllSized(r io.Reader, declared int64) ([]byte, error) {
+	if declared <= 0 || declared > 1<<30 {
+		return io.ReadAll(r)
+	}
+	// One byte more than declared, so that reaching EOF needs no growth.
+	b := make([]byte, 0, declared+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // longer than declared: grow as io.ReadAll does
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // bodyLimits bound the structure of JSON and YAML bodies; their size is
@@ -450,7 +476,7 @@ func decodeJSON(data []byte, v any) error {
 }
 
 func parseJSONBody(data []byte) (any, error) {
-	if len(strings.TrimSpace(string(data))) == 0 {
+	if len(bytes.TrimSpace(data)) == 0 { // no string(data): that copies the body
 		return map[string]any{}, nil
 	}
 	var v any

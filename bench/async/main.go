@@ -15,6 +15,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,7 @@ func main() {
 	n := flag.Int("n", 10000, "runs")
 	conc := flag.Int("c", 16, "concurrent enqueuers")
 	name := flag.String("flow", fmt.Sprintf("async3-%d", time.Now().Unix()), "flow name")
+	latency := flag.Int("latency", 0, "instead: this many runs one at a time on an idle queue, each timed from its enqueue to its success (p50, p90, max)")
 	flag.Parse()
 
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -49,6 +51,13 @@ func main() {
 	*server = servers[0]
 	if err := post(client, *server+"/api/flows", []byte(fmt.Sprintf(flowTmpl, *name, *sink)), 201); err != nil {
 		log.Fatal("deploy: ", err)
+	}
+	if *latency > 0 {
+		if *latency > 10000 {
+			log.Fatal("-latency: at most 10000 runs")
+		}
+		measureLatency(client, servers, *name, *latency)
+		return
 	}
 	start := time.Now()
 	var next, failed atomic.Int64
@@ -114,4 +123,55 @@ func stats(c *http.Client, server, flow string) (map[string]int64, error) {
 		Counts map[string]int64 `json:"counts"`
 	}
 	return out.Counts, json.NewDecoder(resp.Body).Decode(&out)
+}
+
+// measureLatency enqueues n runs one after the other, each once the one
+// before has succeeded, polling its status every millisecond.
+func measureLatency(c *http.Client, servers []string, flow string, n int) {
+	ds := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		server := servers[i%len(servers)]
+		t0 := time.Now()
+		resp, err := c.Post(server+"/hooks/"+flow, "application/json", strings.NewReader(fmt.Sprintf(`{"n": %d}`, i)))
+		if err != nil {
+			log.Fatal(err)
+		}
+		var acc struct {
+			RunID string `json:"run_id"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&acc)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 202 || acc.RunID == "" {
+			log.Fatalf("enqueue: %d %v", resp.StatusCode, err)
+		}
+		for {
+			r, err := c.Get(server + "/api/runs/" + acc.RunID)
+			if err != nil {
+				log.Fatal(err)
+			}
+			var got struct {
+				Run struct {
+					Status string `json:"status"`
+				} `json:"run"`
+			}
+			err = json.NewDecoder(r.Body).Decode(&got)
+			run := got.Run
+			r.Body.Close()
+			if err != nil {
+				log.Fatal(err)
+			}
+			if run.Status == "succeeded" {
+				break
+			}
+			if run.Status == "dead" || run.Status == "failed" || run.Status == "canceled" || time.Since(t0) > 30*time.Second {
+				log.Fatalf("run %s: %s after %s", acc.RunID, run.Status, time.Since(t0))
+			}
+			time.Sleep(time.Millisecond)
+		}
+		ds = append(ds, time.Since(t0))
+		time.Sleep(50 * time.Millisecond) // let the queue go idle
+	}
+	slices.Sort(ds)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	fmt.Printf("runs=%d latency_ms p50=%.1f p90=%.1f max=%.1f\n", n, ms(ds[n/2]), ms(ds[n*9/10]), ms(ds[n-1]))
 }

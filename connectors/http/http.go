@@ -322,13 +322,19 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		u.RawQuery = vals.Encode()
 	}
 	var body io.Reader
+	var stream func() (io.ReadCloser, error) // a large JSON body, encoded as it is sent
+	streamLen := 0
 	contentType := ""
 	if b, ok := in["body"]; ok && b != nil {
-		data, err := jsonenc.Marshal(b)
-		if err != nil {
-			return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: body is not JSON-encodable: " + err.Error()}
+		if n, err := jsonenc.Size(b); err == nil && n > streamBodyOver {
+			stream, streamLen, contentType = jsonStream(b), n, "application/json"
+		} else {
+			data, err := jsonenc.Marshal(b)
+			if err != nil {
+				return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: body is not JSON-encodable: " + err.Error()}
+			}
+			body, contentType = bytes.NewReader(data), "application/json"
 		}
-		body, contentType = bytes.NewReader(data), "application/json"
 	} else if f, ok := in["form"].(map[string]any); ok {
 		vals := url.Values{}
 		for k, v := range f {
@@ -367,6 +373,13 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 	req, err := http.NewRequestWithContext(rctx, method, u.String(), body)
 	if err != nil {
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: " + err.Error()}
+	}
+	if stream != nil {
+		// Its length is known (counted), so it is sent with a
+		// Content-Length like any other body; GetBody encodes it again
+		// for a redirect that resends it.
+		req.Body, _ = stream()
+		req.GetBody, req.ContentLength = stream, int64(streamLen)
 	}
 	req.Header.Set("User-Agent", c.opts.UserAgent)
 	if contentType != "" {
@@ -564,4 +577,20 @@ func textual(ct string, data []byte) bool {
 		return utf8.Valid(data)
 	}
 	return false
+}
+
+// streamBodyOver is the size of JSON body above which a request encodes it
+// as it is sent instead of holding the whole encoding first.
+const streamBodyOver = 256 << 10
+
+// jsonStream returns GetBody for v: each call encodes v anew into a pipe
+// (v is a step's input and is not changed while the request runs). The
+// transport closes the body when it is done with it, which ends the
+// encoding goroutine, having read it all or not.
+func jsonStream(v any) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(jsonenc.Write(pw, v)) }()
+		return pr, nil
+	}
 }

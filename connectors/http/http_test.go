@@ -291,3 +291,63 @@ func TestConnectionTimeout(t *testing.T) {
 		t.Fatalf("bad timeout: %v", err)
 	}
 }
+
+// A JSON body larger than streamBodyOver is encoded as it is sent: the
+// server gets the same bytes json.Marshal gives, with their exact length
+// as Content-Length, also when a 307 redirect makes the client send it
+// again; a server that stops reading early does not hang the call.
+func TestLargeBodyStreamed(t *testing.T) {
+	rows := make([]any, 0, 20_000)
+	for i := range 20_000 {
+		rows = append(rows, map[string]any{"id": float64(i), "name": "row <name> & \u2028", "ok": i%2 == 0})
+	}
+	payload := map[string]any{"rows": rows, "n": int64(len(rows))}
+	want, _ := json.Marshal(payload)
+	if len(want) <= streamBodyOver {
+		t.Fatalf("payload of %d bytes is not above the streaming threshold %d", len(want), streamBodyOver)
+	}
+	var gets int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/early" {
+			_, _ = io.CopyN(io.Discard, r.Body, 1000)
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, "/in", http.StatusTemporaryRedirect)
+			return
+		}
+		gets++
+		if string(b) != string(want) || r.ContentLength != int64(len(want)) || r.Header.Get("Content-Type") != "application/json" {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"len":%d,"cl":%d}`, len(b), r.ContentLength)
+			return
+		}
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer srv.Close()
+	conn := &connectors.Connection{Name: "local", AllowPrivate: true}
+	for _, path := range []string{"/in", "/moved"} {
+		out, err := invoke(t, conn, map[string]any{"method": "POST", "url": srv.URL + path, "body": payload})
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if out["status"] != int64(200) {
+			t.Fatalf("%s: %v", path, out)
+		}
+	}
+	if gets != 2 {
+		t.Fatalf("server got %d complete bodies, want 2", gets)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := invoke(t, conn, map[string]any{"method": "POST", "url": srv.URL + "/early", "body": payload})
+		done <- err
+	}()
+	select {
+	case <-done: // a 413 or a broken pipe, either way it returned
+	case <-time.After(20 * time.Second):
+		t.Fatal("a server that stopped reading hung the call")
+	}
+}

@@ -13,11 +13,11 @@ package jsonenc
 
 import (
 	"encoding/json"
+	"io"
 	"math"
 	"reflect"
 	"slices"
 	"strconv"
-	"sync"
 	"unicode/utf8"
 )
 
@@ -27,18 +27,18 @@ const maxDepth = 500
 
 // Marshal returns v encoded as json.Marshal would encode it.
 func Marshal(v any) ([]byte, error) {
-	// Encode into a pooled buffer and copy out, as encoding/json does: a
-	// large value then costs its size once, not its size times the
-	// buffer's growth.
-	bp := pool.Get().(*[]byte)
-	b, err := Append((*bp)[:0], v)
-	var out []byte
-	if err == nil {
-		out = append(make([]byte, 0, len(b)), b...)
+	// Count first (Size allocates nothing), then encode into a buffer of
+	// exactly that size: a large value costs its size once, not its size
+	// plus the buffer's growth and a copy out of it.
+	n, err := Size(v)
+	if err != nil {
+		n = 0 // Append reports the error, as json.Marshal words it
 	}
-	*bp = b[:0]
-	pool.Put(bp)
-	return out, err
+	b, err := Append(make([]byte, 0, n), v)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // Append appends v, encoded as json.Marshal would encode it, to b. On an
@@ -47,8 +47,6 @@ func Marshal(v any) ([]byte, error) {
 func Append(b []byte, v any) ([]byte, error) {
 	return appendValue(b, v, 0)
 }
-
-var pool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Size returns len(Marshal(v)) without encoding v: it counts.
 func Size(v any) (int, error) {
@@ -305,4 +303,90 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// Write writes v to w, encoded byte for byte as Marshal encodes it,
+// without holding the whole encoding: lists and objects are written
+// element by element through a buffer of about streamChunk bytes (a
+// string or number is encoded whole). On an error part of v may already
+// have been written.
+func Write(w io.Writer, v any) error {
+	return write(w, v, streamChunk)
+}
+
+func write(w io.Writer, v any, chunk int) error {
+	s := streamer{w: w, b: make([]byte, 0, chunk+512), chunk: chunk}
+	if err := s.value(v, 0); err != nil {
+		return err
+	}
+	return s.flush()
+}
+
+// streamChunk is how much Write buffers before it writes.
+const streamChunk = 32 << 10
+
+type streamer struct {
+	w     io.Writer
+	b     []byte
+	chunk int
+}
+
+func (s *streamer) flush() error {
+	if len(s.b) == 0 {
+		return nil
+	}
+	_, err := s.w.Write(s.b)
+	s.b = s.b[:0]
+	return err
+}
+
+func (s *streamer) value(v any, depth int) error {
+	if len(s.b) >= s.chunk {
+		if err := s.flush(); err != nil {
+			return err
+		}
+	}
+	var err error
+	switch x := v.(type) {
+	case map[string]any:
+		if x == nil || depth >= maxDepth {
+			break // appendValue writes null or defers to encoding/json, as Marshal does
+		}
+		var arr [16]string
+		keys := arr[:0]
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		s.b = append(s.b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				s.b = append(s.b, ',')
+			}
+			s.b = appendString(s.b, k)
+			s.b = append(s.b, ':')
+			if err := s.value(x[k], depth+1); err != nil {
+				return err
+			}
+		}
+		s.b = append(s.b, '}')
+		return nil
+	case []any:
+		if x == nil || depth >= maxDepth {
+			break
+		}
+		s.b = append(s.b, '[')
+		for i, e := range x {
+			if i > 0 {
+				s.b = append(s.b, ',')
+			}
+			if err := s.value(e, depth+1); err != nil {
+				return err
+			}
+		}
+		s.b = append(s.b, ']')
+		return nil
+	}
+	s.b, err = appendValue(s.b, v, depth)
+	return err
 }

@@ -3,6 +3,7 @@ package jsonenc
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -23,10 +24,19 @@ func same(t *testing.T, v any) {
 		if _, err := Size(v); err == nil {
 			t.Fatalf("Size(%#v) gave no error; encoding/json: %v", v, werr)
 		}
+		if err := Write(io.Discard, v); err == nil {
+			t.Fatalf("Write(%#v) gave no error; encoding/json: %v", v, werr)
+		}
 		return
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("encoding differs for %#v:\n got %s\nwant %s", v, got, want)
+	}
+	for _, chunk := range []int{1, 7, streamChunk} { // Write, flushing after (nearly) every value and rarely
+		var buf bytes.Buffer
+		if err := write(&buf, v, chunk); err != nil || !bytes.Equal(buf.Bytes(), want) {
+			t.Fatalf("Write (chunk %d) of %#v = %s, %v; want %s", chunk, v, buf.Bytes(), err, want)
+		}
 	}
 	n, err := Size(v)
 	if err != nil || n != len(want) {

@@ -1,6 +1,10 @@
 // Package postgres opens Weft's scale-out store on PostgreSQL through pgx
-// (its database/sql adapter, so the SQL is shared with SQLite), with River's
-// database/sql driver on the same pool: many weft processes share the work.
+// (its database/sql adapter, so the SQL is shared with SQLite): many weft
+// processes share the work. River inserts a run's job through its
+// database/sql driver, in the transaction that records the run, and
+// notifies the workers (pg_notify, sent at commit); the client that works
+// the queue runs on River's pgx driver, on a small pool of its own, and
+// listens for those notifications instead of polling.
 package postgres
 
 import (
@@ -16,8 +20,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/store/sqlstore"
@@ -46,8 +53,40 @@ func Open(ctx context.Context, url string, log *slog.Logger, linger time.Duratio
 		db.Close()
 		return nil, err
 	}
-	return sqlstore.New(sqlstore.Options{Dialect: sqlstore.Postgres, Writer: db, Reader: db, Driver: riverdatabasesql.New(db), Logger: log, IsUniqueErr: isUnique, IsUnavailableErr: IsUnavailable, Linger: linger, Committers: 8})
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	// River's own connections: fetches, completions, leadership and
+	// maintenance (its listener holds one more, taken out of the pool).
+	pcfg.MaxConns = queueConns
+	pcfg.MinConns = 0
+	if pcfg.ConnConfig.RuntimeParams == nil {
+		pcfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	if pcfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		pcfg.ConnConfig.RuntimeParams["application_name"] = "weft queue"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	newWorker := func(cfg *river.Config) (sqlstore.QueueClient, error) {
+		return river.NewClient(riverpgxv5.New(pool), cfg)
+	}
+	s, err := sqlstore.New(sqlstore.Options{Dialect: sqlstore.Postgres, Writer: db, Reader: db, Driver: riverdatabasesql.New(db), Logger: log, IsUniqueErr: isUnique, IsUnavailableErr: IsUnavailable, Linger: linger, Committers: 8,
+		NewWorker: newWorker, OnClose: func() error { pool.Close(); return nil }})
+	if err != nil {
+		pool.Close()
+		db.Close()
+	}
+	return s, err
 }
+
+// queueConns bounds the pool of the client that works the queue.
+const queueConns = 8
 
 // Bounds of a schema migration's waits. Several processes starting at once
 // take turns through an advisory lock; no session of theirs may hold it

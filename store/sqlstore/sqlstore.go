@@ -47,8 +47,14 @@ type Store struct {
 	queueLock func() (unlock func(), ok bool)
 
 	mu    sync.Mutex
-	river *river.Client[*sql.Tx]
-	live  *liveness
+	river *river.Client[*sql.Tx] // inserts jobs in our transactions (and works them, without newWorker)
+	// worker, when newWorker is set, is the River client that works the
+	// queue on a driver of its own (PostgreSQL: pgx, LISTEN/NOTIFY);
+	// river then only inserts.
+	worker    QueueClient
+	newWorker func(*river.Config) (QueueClient, error)
+	onClose   func() error
+	live      *liveness
 
 	batch   chan *writeReq
 	done    chan struct{}
@@ -81,6 +87,20 @@ type Options struct {
 	// when another process holds it. The holder may reclaim the running
 	// jobs of every earlier holder at once: those processes are dead.
 	QueueLock func() (unlock func(), ok bool)
+	// NewWorker, when set, makes the River client that works the queue,
+	// on a driver other than Driver (which then only inserts jobs, in
+	// the transaction that records their run, and notifies the workers).
+	// Both must reach the same database and schema.
+	NewWorker func(*river.Config) (QueueClient, error)
+	// OnClose runs last in Close (e.g. closing NewWorker's pool).
+	OnClose func() error
+}
+
+// QueueClient is a River client that works jobs, whatever its driver.
+type QueueClient interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
 }
 
 // New wraps migrated databases.
@@ -95,6 +115,7 @@ func New(o Options) (*Store, error) {
 		o.MaxBatch = 256
 	}
 	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr, isDown: o.IsUnavailableErr, queueLock: o.QueueLock,
+		newWorker: o.NewWorker, onClose: o.OnClose,
 		batch: make(chan *writeReq, 4096), done: make(chan struct{}), qs: map[string]string{}, stmts: map[string]*sql.Stmt{}, linger: o.Linger}
 	if err := s.prepareHot(); err != nil {
 		return nil, err
@@ -343,11 +364,16 @@ func (s *Store) Close() error {
 	default:
 	}
 	s.mu.Lock()
-	lv := s.live
-	s.live = nil
+	lv, wk := s.live, s.worker
+	s.live, s.worker = nil, nil
 	s.mu.Unlock()
 	if lv != nil { // closed without StopQueue: stop beating all the same
 		s.stopLiveness(lv)
+	}
+	if wk != nil { // its pool closes below, which waits for its connections
+		hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = wk.StopAndCancel(hard)
+		cancel()
 	}
 	close(s.done)
 	s.wg.Wait()
@@ -358,6 +384,9 @@ func (s *Store) Close() error {
 	errs = append(errs, s.w.Close())
 	if s.r != s.w {
 		errs = append(errs, s.r.Close())
+	}
+	if s.onClose != nil {
+		errs = append(errs, s.onClose())
 	}
 	return errors.Join(errs...)
 }
@@ -1554,7 +1583,24 @@ func (s *Store) StartQueue(ctx context.Context, workers *river.Workers, q store.
 			return err
 		}
 	}
-	rc, err := river.NewClient(s.driver, cfg)
+	var (
+		rc     *river.Client[*sql.Tx]
+		runner QueueClient
+		err    error
+	)
+	if s.newWorker != nil && workers != nil {
+		// Inserts go through Driver in our own transactions; an insert-only
+		// client needs only what shapes the job rows it writes, and the
+		// cooldown that spaces its insert notifications (River skips the
+		// notification of an insert that follows another one within it,
+		// and a worker then finds that job only at its next poll).
+		if rc, err = river.NewClient(s.driver, &river.Config{Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts, FetchCooldown: cfg.FetchCooldown}); err == nil {
+			runner, err = s.newWorker(cfg)
+		}
+	} else {
+		rc, err = river.NewClient(s.driver, cfg)
+		runner = rc
+	}
 	if err != nil {
 		if lv != nil {
 			s.stopLiveness(lv)
@@ -1563,18 +1609,34 @@ func (s *Store) StartQueue(ctx context.Context, workers *river.Workers, q store.
 	}
 	s.mu.Lock()
 	s.river, s.live = rc, lv
+	if runner != QueueClient(rc) {
+		s.worker = runner
+	}
 	s.mu.Unlock()
 	if workers != nil {
-		if err := rc.Start(ctx); err != nil {
+		if err := runner.Start(ctx); err != nil {
 			return s.wrap(err, "start river")
 		}
 	}
 	return nil
 }
 
+// runner is the client that works the queue (nil before StartQueue).
+func (s *Store) runner() QueueClient {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.worker != nil {
+		return s.worker
+	}
+	if s.river == nil {
+		return nil
+	}
+	return s.river
+}
+
 // StopQueue implements store.Store.
 func (s *Store) StopQueue(ctx context.Context) error {
-	rc := s.riverClient()
+	rc := s.runner()
 	if rc == nil {
 		return nil
 	}
@@ -1589,7 +1651,7 @@ func (s *Store) StopQueue(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	lv := s.live
-	s.live = nil
+	s.live, s.worker = nil, nil
 	s.mu.Unlock()
 	if lv != nil {
 		s.stopLiveness(lv)
