@@ -1,0 +1,251 @@
+package storetest
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/store"
+)
+
+// consumers: plans, consumers, subscriptions and keys are saved, read,
+// replaced and deleted; a key's grant is read in one query with its
+// subscription and plan; a revoked or expired key says so.
+func consumers(t *testing.T, s store.Consumers) {
+	ctx := context.Background()
+	gold, err := s.SavePlan(ctx, store.Plan{Name: "gold", Description: "fast", Limits: store.Limits{RatePerSecond: 10, Burst: 20, QuotaDay: 1000, QuotaMonth: 20000}})
+	must(t, err)
+	if gold.Namespace != store.DefaultNamespace || gold.CreatedAt.IsZero() {
+		t.Fatalf("plan: %+v", gold)
+	}
+	_, err = s.SavePlan(ctx, store.Plan{Name: "free", Limits: store.Limits{QuotaDay: 100}})
+	must(t, err)
+	again, err := s.SavePlan(ctx, store.Plan{Name: "gold", Limits: store.Limits{RatePerSecond: 5, Burst: 5}})
+	must(t, err)
+	if !again.CreatedAt.Equal(gold.CreatedAt) {
+		t.Fatalf("replace kept created_at? %v vs %v", again.CreatedAt, gold.CreatedAt)
+	}
+	if _, err := s.SavePlan(ctx, store.Plan{Name: "x", Namespace: "no-such-ns"}); weft.Code(err) != weft.EInvalid {
+		t.Fatalf("unknown namespace: %v", err)
+	}
+	plans, err := s.Plans(ctx)
+	must(t, err)
+	if len(plans) != 2 || plans[0].Name != "free" || plans[1].Limits != (store.Limits{RatePerSecond: 5, Burst: 5}) {
+		t.Fatalf("plans: %+v", plans)
+	}
+	if _, err := s.Plan(ctx, "nope"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unknown plan: %v", err)
+	}
+
+	c, err := s.SaveConsumer(ctx, store.Consumer{Name: "acme-app", Description: "Acme's shop"})
+	must(t, err)
+	if c.Namespace != store.DefaultNamespace {
+		t.Fatalf("consumer: %+v", c)
+	}
+	_, err = s.SaveConsumer(ctx, store.Consumer{Name: "beta-app"})
+	must(t, err)
+	cs, err := s.ConsumerList(ctx)
+	must(t, err)
+	if len(cs) != 2 || cs[0].Name != "acme-app" || cs[0].Description != "Acme's shop" {
+		t.Fatalf("consumers: %+v", cs)
+	}
+
+	if _, err := s.Subscribe(ctx, store.Subscription{Consumer: "nobody", Product: "shop", Plan: "gold"}); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unknown consumer: %v", err)
+	}
+	if _, err := s.Subscribe(ctx, store.Subscription{Consumer: "acme-app", Product: "shop", Plan: "platinum"}); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unknown plan: %v", err)
+	}
+	sub, err := s.Subscribe(ctx, store.Subscription{Consumer: "acme-app", Product: "shop", Plan: "free"})
+	must(t, err)
+	sub2, err := s.Subscribe(ctx, store.Subscription{Consumer: "acme-app", Product: "shop", Version: "v2", Plan: "gold"})
+	must(t, err)
+	if sub2.ID != sub.ID || sub.ID == "" {
+		t.Fatalf("a second subscription to one product replaces the first: %+v %+v", sub, sub2)
+	}
+	_, err = s.Subscribe(ctx, store.Subscription{Consumer: "acme-app", Product: "billing", Plan: "free"})
+	must(t, err)
+	subs, err := s.Subscriptions(ctx, "acme-app")
+	must(t, err)
+	if len(subs) != 2 || subs[0].Product != "billing" || subs[1].Version != "v2" || subs[1].Plan != "gold" {
+		t.Fatalf("subscriptions: %+v", subs)
+	}
+	if err := s.DeletePlan(ctx, "gold"); weft.Code(err) != weft.EConflict {
+		t.Fatalf("a plan in use is not deleted: %v", err)
+	}
+
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	must(t, s.CreateConsumerKey(ctx, store.ConsumerKey{ID: "k1", Consumer: "acme-app", Hash: "h1", CreatedAt: now}))
+	must(t, s.CreateConsumerKey(ctx, store.ConsumerKey{ID: "k2", Consumer: "acme-app", Hash: "h2", CreatedAt: now.Add(time.Second)}))
+	if err := s.CreateConsumerKey(ctx, store.ConsumerKey{ID: "k3", Consumer: "nobody", Hash: "h3", CreatedAt: now}); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("key of an unknown consumer: %v", err)
+	}
+	g, err := s.KeyGrant(ctx, "k1", "shop")
+	must(t, err)
+	if g.Key.Hash != "h1" || g.Consumer.Name != "acme-app" || g.Subscription == nil || g.Subscription.Version != "v2" ||
+		g.Plan == nil || g.Plan.Limits != (store.Limits{RatePerSecond: 5, Burst: 5}) || g.Key.RevokedAt != nil || g.Key.ExpiresAt != nil {
+		t.Fatalf("grant: %+v sub %+v plan %+v", g, g.Subscription, g.Plan)
+	}
+	g, err = s.KeyGrant(ctx, "k1", "not-subscribed")
+	must(t, err)
+	if g.Subscription != nil || g.Plan != nil {
+		t.Fatalf("grant for a product without a subscription: %+v", g)
+	}
+	if _, err := s.KeyGrant(ctx, "nope", "shop"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unknown key: %v", err)
+	}
+	until := now.Add(time.Hour)
+	must(t, s.ExpireConsumerKey(ctx, "acme-app", "k1", until))
+	must(t, s.RevokeConsumerKey(ctx, "acme-app", "k2", now))
+	if err := s.RevokeConsumerKey(ctx, "acme-app", "k2", now); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("revoke twice: %v", err)
+	}
+	if err := s.RevokeConsumerKey(ctx, "beta-app", "k1", now); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("another consumer's key: %v", err)
+	}
+	g, err = s.KeyGrant(ctx, "k1", "shop")
+	must(t, err)
+	if g.Key.ExpiresAt == nil || !g.Key.ExpiresAt.Equal(until) {
+		t.Fatalf("expiry: %+v", g.Key)
+	}
+	g, err = s.KeyGrant(ctx, "k2", "shop")
+	must(t, err)
+	if g.Key.RevokedAt == nil {
+		t.Fatalf("revoked: %+v", g.Key)
+	}
+	keys, err := s.ConsumerKeys(ctx, "acme-app")
+	must(t, err)
+	if len(keys) != 2 || keys[0].ID != "k1" || keys[1].RevokedAt == nil {
+		t.Fatalf("keys: %+v", keys)
+	}
+
+	must(t, s.Unsubscribe(ctx, "acme-app", "billing"))
+	if err := s.Unsubscribe(ctx, "acme-app", "billing"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unsubscribe twice: %v", err)
+	}
+	must(t, s.DeleteConsumer(ctx, "acme-app"))
+	if _, err := s.KeyGrant(ctx, "k1", "shop"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("a deleted consumer's key: %v", err)
+	}
+	if subs, _ := s.Subscriptions(ctx, "acme-app"); len(subs) != 0 {
+		t.Fatalf("a deleted consumer's subscriptions: %+v", subs)
+	}
+	must(t, s.DeletePlan(ctx, "gold"))
+	if err := s.DeletePlan(ctx, "gold"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("delete twice: %v", err)
+	}
+	if err := s.DeleteConsumer(ctx, "acme-app"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("delete consumer twice: %v", err)
+	}
+}
+
+// admitWindows: a plan of n calls per minute (GCRA at n/60 per second,
+// burst 0.5% of n) hammered by 16 concurrent clients on a simulated clock
+// allows n ± 1% in each minute; a refused call says when to retry.
+func admitWindows(t *testing.T, s store.Consumers, n int64) {
+	ctx := context.Background()
+	l := store.Limits{RatePerSecond: float64(n) / 60, Burst: max(n/200, 1)}
+	start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	const windows = 3
+	step := time.Minute / time.Duration(n) / 4 // about four calls per interval
+	var clock atomic.Int64                      // simulated µs since start
+	var allowed [windows]atomic.Int64
+	var refusedWithWait atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				at := clock.Add(step.Microseconds())
+				w := at / time.Minute.Microseconds()
+				if w >= windows {
+					return
+				}
+				a, err := s.Admit(ctx, "consumer/product", l, start.Add(time.Duration(at)*time.Microsecond))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if a.Allowed {
+					allowed[w].Add(1)
+				} else if a.Limit == "rate" && a.RetryAfter > 0 {
+					refusedWithWait.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	tol := max(n/100, 1)
+	for w := range windows {
+		got := allowed[w].Load()
+		t.Logf("window %d: %d allowed (plan %d per minute)", w, got, n)
+		if got < n-tol || got > n+tol {
+			t.Errorf("window %d: %d calls allowed, want %d ± %d", w, got, n, tol)
+		}
+	}
+	if refusedWithWait.Load() == 0 {
+		t.Error("no refusal said when to retry")
+	}
+}
+
+// admitQuotas: day and month quotas count exactly under concurrency, reset
+// with the UTC day, and a refusal spends nothing.
+func admitQuotas(t *testing.T, s store.Consumers) {
+	ctx := context.Background()
+	l := store.Limits{QuotaDay: 50, QuotaMonth: 70}
+	day1 := time.Date(2026, 12, 3, 23, 59, 0, 0, time.UTC)
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				a, err := s.Admit(ctx, "q", l, day1)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if a.Allowed {
+					ok.Add(1)
+				} else if a.Limit != "day" || a.RetryAfter != time.Minute {
+					t.Errorf("refusal: %+v", a)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 50 {
+		t.Fatalf("day quota 50: %d allowed", ok.Load())
+	}
+	// The next day: 20 more until the month's 70.
+	day2 := day1.Add(2 * time.Minute)
+	for i := range 25 {
+		a, err := s.Admit(ctx, "q", l, day2)
+		must(t, err)
+		if a.Allowed != (i < 20) {
+			t.Fatalf("call %d of day 2: %+v", i, a)
+		}
+		if i == 19 && (a.MonthRemaining != 0 || a.DayRemaining != 30) {
+			t.Fatalf("remaining after the 20th: %+v", a)
+		}
+		if i == 20 && (a.Limit != "month" || a.RetryAfter <= 24*time.Hour) {
+			t.Fatalf("month refusal: %+v", a)
+		}
+	}
+	// A bucket is its own: another one starts whole.
+	a, err := s.Admit(ctx, "other", l, day2)
+	must(t, err)
+	if !a.Allowed || a.DayRemaining != 49 {
+		t.Fatalf("another bucket: %+v", a)
+	}
+}
