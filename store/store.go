@@ -534,7 +534,7 @@ type Admission struct {
 	// What is left after this call, and when each resets (the rate's
 	// burst is whole again after RateReset).
 	RateRemaining, DayRemaining, MonthRemaining int64
-	RateReset, DayReset, MonthReset            time.Duration
+	RateReset, DayReset, MonthReset             time.Duration
 }
 
 // MappingDoc is a stored mapping.

@@ -151,7 +151,7 @@ func admitWindows(t *testing.T, s store.Consumers, n int64) {
 	start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 	const windows = 3
 	step := time.Minute / time.Duration(n) / 4 // about four calls per interval
-	var clock atomic.Int64                      // simulated µs since start
+	var clock atomic.Int64                     // simulated µs since start
 	var allowed [windows]atomic.Int64
 	var refusedWithWait atomic.Int64
 	var wg sync.WaitGroup
