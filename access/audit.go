@@ -27,30 +27,41 @@ const (
 
 // Audit actions (role.change and settings.change: for the APIs that will make them).
 const (
-	ActionFlowDeploy       = "flow.deploy"
-	ActionFlowRollback     = "flow.rollback"
-	ActionConnectionCreate = "connection.create"
-	ActionConnectionUpdate = "connection.update"
-	ActionConnectionDelete = "connection.delete"
-	ActionConnectorImport  = "connector.import"
-	ActionSecretsRotate    = "secrets.rotate"
-	ActionMCPKeyCreate     = "mcp_key.create"
-	ActionMCPKeyRevoke     = "mcp_key.revoke"
-	ActionRunReplay        = "run.replay"
-	ActionRunCancel        = "run.cancel"
-	ActionDLQReplay        = "dlq.replay"
-	ActionAlertAck         = "alert.ack"
-	ActionSignIn           = "session.sign_in"
-	ActionSignInFailed     = "session.sign_in_failed"
-	ActionSignInLocked     = "session.sign_in_locked" // a client reached the failed sign-in limit
-	ActionSignOut          = "session.sign_out"
-	ActionRoleChange       = "role.change"
-	ActionSettingsChange   = "settings.change"
-	ActionAuditPurge       = "audit.purge"
-	ActionNamespaceCreate  = "namespace.create"
-	ActionProductCreate    = "product.create"
-	ActionProductUpdate    = "product.update" // pins, deprecation, retirement: every change of a product
-	ActionProductDelete    = "product.delete"
+	ActionFlowDeploy        = "flow.deploy"
+	ActionFlowRollback      = "flow.rollback"
+	ActionConnectionCreate  = "connection.create"
+	ActionConnectionUpdate  = "connection.update"
+	ActionConnectionDelete  = "connection.delete"
+	ActionConnectorImport   = "connector.import"
+	ActionSecretsRotate     = "secrets.rotate"
+	ActionMCPKeyCreate      = "mcp_key.create"
+	ActionMCPKeyRevoke      = "mcp_key.revoke"
+	ActionRunReplay         = "run.replay"
+	ActionRunCancel         = "run.cancel"
+	ActionDLQReplay         = "dlq.replay"
+	ActionAlertAck          = "alert.ack"
+	ActionSignIn            = "session.sign_in"
+	ActionSignInFailed      = "session.sign_in_failed"
+	ActionSignInLocked      = "session.sign_in_locked" // a client reached the failed sign-in limit
+	ActionSignOut           = "session.sign_out"
+	ActionRoleChange        = "role.change"
+	ActionSettingsChange    = "settings.change"
+	ActionAuditPurge        = "audit.purge"
+	ActionNamespaceCreate   = "namespace.create"
+	ActionProductCreate     = "product.create"
+	ActionProductUpdate     = "product.update" // pins, deprecation, retirement: every change of a product
+	ActionProductDelete     = "product.delete"
+	ActionPlanCreate        = "plan.create"
+	ActionPlanUpdate        = "plan.update"
+	ActionPlanDelete        = "plan.delete"
+	ActionConsumerCreate    = "consumer.create"
+	ActionConsumerUpdate    = "consumer.update"
+	ActionConsumerDelete    = "consumer.delete"
+	ActionSubscribe         = "subscription.save" // a subscription created or changed (plan, version)
+	ActionUnsubscribe       = "subscription.delete"
+	ActionConsumerKeyCreate = "consumer_key.create"
+	ActionConsumerKeyRotate = "consumer_key.rotate"
+	ActionConsumerKeyRevoke = "consumer_key.revoke"
 
 	ActionUserCreate           = "user.create"
 	ActionUserDisable          = "user.disable"
@@ -69,7 +80,9 @@ func Actions() []string {
 		ActionDLQReplay, ActionAlertAck, ActionSignIn, ActionSignInFailed, ActionSignInLocked, ActionSignOut, ActionRoleChange,
 		ActionSettingsChange, ActionAuditPurge, ActionNamespaceCreate, ActionUserCreate, ActionUserDisable, ActionUserPasswordReset,
 		ActionTokenCreate, ActionTokenRevoke, ActionServiceAccountCreate, ActionServiceAccountRevoke,
-		ActionProductCreate, ActionProductUpdate, ActionProductDelete}
+		ActionProductCreate, ActionProductUpdate, ActionProductDelete,
+		ActionPlanCreate, ActionPlanUpdate, ActionPlanDelete, ActionConsumerCreate, ActionConsumerUpdate, ActionConsumerDelete,
+		ActionSubscribe, ActionUnsubscribe, ActionConsumerKeyCreate, ActionConsumerKeyRotate, ActionConsumerKeyRevoke}
 }
 
 // Entry is one audit-log entry.

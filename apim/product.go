@@ -27,6 +27,10 @@ type Product struct {
 	Title       string    `json:"title,omitempty"`
 	Description string    `json:"description,omitempty"`
 	Versions    []Version `json:"versions"`
+	// Auth is who may call the routes: "none" (default: anyone) or
+	// "api_key" (a consumer's key and a subscription, under its plan's
+	// rate limit and quotas).
+	Auth string `json:"auth,omitempty"`
 
 	// Set by the store on read; a save that names Revision fails with
 	// conflict when another save came between.
@@ -122,6 +126,9 @@ func (p *Product) Check() error {
 	if len(p.Title) > maxText || len(p.Description) > maxText {
 		add("/description", "title and description are at most %d bytes", maxText)
 	}
+	if !slices.Contains([]string{"", AuthNone, AuthAPIKey}, p.Auth) {
+		add("/auth", "auth must be none or api_key, got %q", clip(p.Auth, 40))
+	}
 	if len(p.Versions) > MaxVersions {
 		add("/versions", "%d versions; the limit is %d", len(p.Versions), MaxVersions)
 	}
@@ -172,6 +179,9 @@ func (p *Product) Check() error {
 	}
 	return nil
 }
+
+// NeedsKey reports whether calls need a consumer's API key.
+func (p *Product) NeedsKey() bool { return p.Auth == AuthAPIKey }
 
 // Find returns the named version, or nil.
 func (p *Product) Find(version string) *Version {

@@ -19,9 +19,10 @@ const productTTL = time.Second
 // Service keeps products in the store and their compiled versions in
 // memory, by revision.
 type Service struct {
-	st    store.Products
-	flows Flows
-	now   func() time.Time
+	st        store.Products
+	consumers store.Consumers // nil: no consumers (products with auth: api_key answer 503)
+	flows     Flows
+	now       func() time.Time
 
 	mu       sync.Mutex
 	products map[string]cachedProduct
@@ -34,9 +35,15 @@ type cachedProduct struct {
 }
 
 // NewService returns the service over st, compiling pins with flows.
+// Consumers, plans and keys are kept by st too when it implements
+// store.Consumers.
 func NewService(st store.Products, flows Flows) *Service {
-	return &Service{st: st, flows: flows, now: time.Now, products: map[string]cachedProduct{}, routes: map[string]*Routes{}}
+	c, _ := st.(store.Consumers)
+	return &Service{st: st, consumers: c, flows: flows, now: time.Now, products: map[string]cachedProduct{}, routes: map[string]*Routes{}}
 }
+
+// Consumers is the store of consumers, plans and keys (nil: none).
+func (s *Service) Consumers() store.Consumers { return s.consumers }
 
 func fromDoc(d *store.ProductDoc) (*Product, error) {
 	p, err := Decode(d.Doc)

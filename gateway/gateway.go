@@ -318,6 +318,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 	s.memberRoutes(r)
 	if s.apim != nil {
 		s.productRoutes(r)
+		s.consumerRoutes(r)
 	}
 	s.installation(r, http.MethodGet, "/audit", access.AuditRead, s.listAudit)
 	s.installation(r, http.MethodGet, "/audit/verify", access.AuditRead, s.verifyAudit)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -133,6 +134,14 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	var grant *apim.Grant
+	if p.NeedsKey() {
+		// Before the route is matched: without a key a caller learns
+		// nothing of the routes (the OpenAPI document is what is public).
+		if grant, ok = s.admitConsumer(w, r, p, v); !ok {
+			return
+		}
+	}
 	rs, ok := s.routesFor(w, r, p, v)
 	if !ok {
 		return
@@ -172,7 +181,12 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	ev := engine.Event{Flow: rt.Flow, Version: rt.Version, Kind: flow.TriggerAPI, Body: body, RawBody: raw, Headers: headers(r), Query: query(r), Params: params}
+	hs := headers(r)
+	delete(hs, consumerHeader) // only Weft says who the consumer is
+	if grant != nil {
+		hs[consumerHeader] = grant.Consumer
+	}
+	ev := engine.Event{Flow: rt.Flow, Version: rt.Version, Kind: flow.TriggerAPI, Body: body, RawBody: raw, Headers: hs, Query: query(r), Params: params}
 	res, err := s.e.Trigger(r.Context(), ev)
 	if err != nil {
 		writeErr(w, err)
@@ -189,6 +203,53 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	reply(w, ev, res)
+}
+
+// consumerHeader tells a run of a product with auth: api_key which
+// consumer called (trigger.headers["x-weft-consumer"]); a caller's own is
+// dropped.
+const consumerHeader = "x-weft-consumer"
+
+// admitConsumer authenticates a call of a product that needs a key and
+// counts it against the consumer's plan: 401 (no, malformed, unknown,
+// revoked or expired key), 403 (not subscribed, disabled), 429 with
+// Retry-After past a limit; RateLimit-Policy and RateLimit on every
+// answer under a plan with limits. A store that cannot count answers 503:
+// limits fail closed.
+func (s *Server) admitConsumer(w http.ResponseWriter, r *http.Request, p *apim.Product, v *apim.Version) (*apim.Grant, bool) {
+	now := time.Now()
+	g, err := s.apim.Authenticate(r.Context(), p, v, r.Header, now)
+	if err != nil {
+		if weft.Code(err) == weft.EUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+s.cfg.APIBasePath+"/"+p.Name+`"`)
+		}
+		writeErr(w, err)
+		return nil, false
+	}
+	a, err := s.apim.Admit(r.Context(), g, now)
+	if err != nil {
+		s.log.Error("API rate limit cannot be counted", "product", p.Name, "consumer", g.Consumer, "err", err)
+		writeErr(w, weft.Errorf(weft.EUnavailable, "the rate limit of API product %s cannot be counted now; try again later", p.Name))
+		return nil, false
+	}
+	apim.RateLimitHeaders(w.Header(), g.Plan.Limits, a)
+	if !a.Allowed {
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]any{"code": "rate_limited",
+			"message": "consumer " + g.Consumer + " is over the " + limitName(a.Limit) + " of plan " + g.Plan.Name,
+			"limit":   a.Limit, "retry_after": max(int64(math.Ceil(a.RetryAfter.Seconds())), 1)}})
+		return nil, false
+	}
+	return g, true
+}
+
+func limitName(l string) string {
+	switch l {
+	case "day":
+		return "daily quota"
+	case "month":
+		return "monthly quota"
+	}
+	return "rate limit"
 }
 
 // --- /api/products ------------------------------------------------------------

@@ -1,0 +1,302 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/weftio/weft/gateway"
+	"github.com/weftio/weft/store"
+)
+
+// keyedShop is shop with auth: api_key, a plan, a consumer subscribed to
+// it and one key; it returns the key.
+func keyedShop(f *apimFixture, limits string) string {
+	f.t.Helper()
+	f.deploy(getOrderV1)
+	f.deploy(createOrder)
+	f.deploy(whoami)
+	f.mustPut("shop", `{"auth": "api_key", "versions": [{"name": "v1", "flows": [{"flow": "get-order", "version": 1}, {"flow": "create-order", "version": 1}, {"flow": "whoami", "version": 1}]},
+		{"name": "v2", "flows": [{"flow": "get-order", "version": 1}]}]}`)
+	f.must("PUT", "/api/plans/gold", `{"limits": `+limits+`}`, 200)
+	f.must("PUT", "/api/consumers/acme", `{"description": "Acme's shop front"}`, 200)
+	f.must("PUT", "/api/consumers/acme/subscriptions/shop", `{"plan": "gold"}`, 200)
+	return f.newKey("acme")
+}
+
+func (f *apimFixture) must(method, path, body string, status int) map[string]any {
+	f.t.Helper()
+	code, out, _ := call(f.t, method, f.srv.URL+path, body, nil)
+	if code != status {
+		f.t.Fatalf("%s %s: %d %v (want %d)", method, path, code, out, status)
+	}
+	return out
+}
+
+func (f *apimFixture) newKey(consumer string) string {
+	f.t.Helper()
+	out := f.must("POST", "/api/consumers/"+consumer+"/keys", "", 201)
+	key, _ := out["key"].(string)
+	if !strings.HasPrefix(key, "wk_") {
+		f.t.Fatalf("new key: %v", out)
+	}
+	return key
+}
+
+func keyID(key string) string { return key[3:19] }
+
+func msgOf(m map[string]any) string {
+	e, _ := m["error"].(map[string]any)
+	s, _ := e["message"].(string)
+	return s
+}
+
+const whoami = `
+name: whoami
+trigger:
+  api: {method: GET, path: /me}
+steps:
+  - respond: {status: 200, body: {consumer: '=trigger.headers["x-weft-consumer"]'}}
+`
+
+func (f *apimFixture) get(path, key string) (int, map[string]any, http.Header) {
+	f.t.Helper()
+	var h map[string]string
+	if key != "" {
+		h = map[string]string{"X-API-Key": key}
+	}
+	return call(f.t, "GET", f.srv.URL+path, "", h)
+}
+
+// A product with auth: api_key: no key, a malformed one, an unknown one
+// are 401 with a clear error and start no run; a subscribed consumer's
+// key runs the route, and the run knows the consumer.
+func TestAPIKeyAuth(t *testing.T) {
+	f := newAPIMFixture(t, gateway.Config{})
+	key := keyedShop(f, `{"quota_day": 1000}`)
+	before := f.runs()
+	malformed := map[string]map[string]string{
+		"none":                   nil,
+		"short":                  {"X-API-Key": "abc"},
+		"wrong prefix":           {"X-API-Key": "xx" + key[2:]},
+		"bad id":                 {"X-API-Key": "wk_ZZZZ" + key[7:]},
+		"bad secret":             {"X-API-Key": key[:len(key)-1] + "!"},
+		"too long":               {"X-API-Key": strings.Repeat("a", 5000)},
+		"basic":                  {"Authorization": "Basic YWxhZGRpbjpvcGVuc2VzYW1l"},
+		"empty bearer":           {"Authorization": "Bearer"},
+		"unknown key":            {"X-API-Key": "wk_0123456789abcdef_" + strings.Repeat("a", 52)},
+		"right id, wrong secret": {"X-API-Key": key[:20] + strings.Repeat("b", 52)},
+		"non-UTF-8":              {"X-API-Key": "wk_\xff\xfe"},
+	}
+	for name, h := range malformed {
+		code, out, hdr := call(t, "GET", f.srv.URL+"/apis/shop/v1/orders/1", "", h)
+		if code != 401 || errCode(out) != "unauthorized" || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%s: %d %v", name, code, out)
+		}
+		if msg := msgOf(out); strings.Contains(msg, "aaaa") {
+			t.Errorf("%s: the error echoes the key: %s", name, msg)
+		}
+	}
+	// Two keys at once are refused, not chosen between.
+	req, _ := http.NewRequest("GET", f.srv.URL+"/apis/shop/v1/orders/1", nil)
+	req.Header.Set("X-API-Key", key)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("two keys: %d", resp.StatusCode)
+	}
+	if n := f.runs(); n != before {
+		t.Fatalf("refused calls started %d runs", n-before)
+	}
+	// Unknown routes are not revealed without a key either.
+	if code, _, _ := f.get("/apis/shop/v1/nope", ""); code != 401 {
+		t.Errorf("unknown route without a key: %d", code)
+	}
+	// The contract stays public.
+	if code, _, _ := f.get("/apis/shop/v1/openapi.json", ""); code != 200 {
+		t.Errorf("openapi.json: %d", code)
+	}
+
+	code, out, _ := call(t, "GET", f.srv.URL+"/apis/shop/v1/me", "", map[string]string{"X-API-Key": key, "X-Weft-Consumer": "someone-else"})
+	if code != 200 || out["consumer"] != "acme" {
+		t.Fatalf("with a key, the run knows its consumer: %d %v", code, out)
+	}
+	rs, err := f.st.ListRuns(context.Background(), store.RunFilter{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if strings.Contains(string(r.Input), key[20:]) || strings.Contains(string(r.Output), key[20:]) {
+			t.Fatalf("a run holds the key: %s", r.Input)
+		}
+	}
+	if code, _, _ := call(t, "GET", f.srv.URL+"/apis/shop/v1/orders/7", "", map[string]string{"Authorization": "Bearer " + key}); code != 200 {
+		t.Fatalf("Authorization: Bearer: %d", code)
+	}
+	// Validation still runs after authentication.
+	if code, out, _ := f.get("/apis/shop/v1/orders/abc", key); code != 400 || problemPaths(out)[0] != "/path/id" {
+		t.Fatalf("invalid with a key: %d %v", code, out)
+	}
+	// A product without auth keeps answering everyone.
+	f.mustPut("open", `{"versions": [{"name": "v1", "flows": [{"flow": "get-order", "version": 1}]}]}`)
+	if code, _, _ := f.get("/apis/open/v1/orders/1", ""); code != 200 {
+		t.Fatalf("open product: %d", code)
+	}
+}
+
+// A consumer without a subscription, subscribed to another version, or
+// disabled is refused 403.
+func TestAPIKeySubscription(t *testing.T) {
+	f := newAPIMFixture(t, gateway.Config{})
+	key := keyedShop(f, `{}`)
+	f.must("PUT", "/api/consumers/beta", `{}`, 200)
+	beta := f.newKey("beta")
+	if code, out, _ := f.get("/apis/shop/v1/orders/1", beta); code != 403 || !strings.Contains(msgOf(out), "not subscribed") {
+		t.Fatalf("not subscribed: %d %v", code, out)
+	}
+	f.must("PUT", "/api/consumers/acme/subscriptions/shop", `{"plan": "gold", "version": "v2"}`, 200)
+	if code, _, _ := f.get("/apis/shop/v1/orders/1", key); code != 403 {
+		t.Fatalf("subscribed to v2, called v1: %d", code)
+	}
+	if code, _, _ := f.get("/apis/shop/v2/orders/1", key); code != 200 {
+		t.Fatalf("subscribed to v2, called v2: %d", code)
+	}
+	f.must("PUT", "/api/consumers/acme", `{"disabled": true}`, 200)
+	if code, _, _ := f.get("/apis/shop/v2/orders/1", key); code != 403 {
+		t.Fatalf("disabled: %d", code)
+	}
+	f.must("PUT", "/api/consumers/acme/subscriptions/shop", `{"plan": "gold", "version": "v9"}`, 404)
+	f.must("PUT", "/api/consumers/acme/subscriptions/nope", `{"plan": "gold"}`, 404)
+	f.must("PUT", "/api/consumers/acme/subscriptions/shop", `{"plan": "platinum"}`, 404)
+	f.must("PUT", "/api/consumers/acme/subscriptions/shop", `{}`, 400)
+	f.must("DELETE", "/api/plans/gold", "", 409)
+	f.must("DELETE", "/api/consumers/acme/subscriptions/shop", "", 200)
+	f.must("DELETE", "/api/plans/gold", "", 200)
+}
+
+// Past its plan's burst a consumer gets 429 with Retry-After, and every
+// answer carries RateLimit-Policy and RateLimit.
+func TestAPIRateLimitHeaders(t *testing.T) {
+	f := newAPIMFixture(t, gateway.Config{})
+	key := keyedShop(f, `{"rate_per_second": 0.01, "burst": 3, "quota_day": 100}`)
+	before := f.runs()
+	for i := range 3 {
+		code, _, h := f.get("/apis/shop/v1/orders/1", key)
+		if code != 200 {
+			t.Fatalf("call %d: %d", i, code)
+		}
+		if p := h.Get("RateLimit-Policy"); p != `"rate";q=3;w=300, "day";q=100;w=86400` {
+			t.Fatalf("RateLimit-Policy: %q", p)
+		}
+		if rl := h.Get("RateLimit"); !strings.HasPrefix(rl, `"rate";r=`+string(rune('2'-i))+`;t=`) || !strings.Contains(rl, `"day";r=`) {
+			t.Fatalf("call %d RateLimit: %q", i, rl)
+		}
+	}
+	code, out, h := f.get("/apis/shop/v1/orders/1", key)
+	if code != 429 || errCode(out) != "rate_limited" || h.Get("Retry-After") == "" || h.Get("Retry-After") == "0" {
+		t.Fatalf("past the burst: %d %v %v", code, out, h)
+	}
+	if n := f.runs(); n != before+3 {
+		t.Fatalf("runs: %d, want %d", n, before+3)
+	}
+}
+
+// Keys: shown once, listed by id only, rotated with an overlap (both keys
+// work until it ends; an overlap of 0 stops the old one at once), revoked
+// from the next call on; every change audited without the key.
+func TestAPIKeyRotationAndRevocation(t *testing.T) {
+	f := newAPIMFixture(t, gateway.Config{})
+	key := keyedShop(f, `{}`)
+	got := f.must("GET", "/api/consumers/acme", "", 200)
+	data, _ := json.Marshal(got)
+	if strings.Contains(string(data), key[20:]) || strings.Contains(string(data), "hash") || len(got["keys"].([]any)) != 1 {
+		t.Fatalf("the consumer shows its key: %s", data)
+	}
+	rot := f.must("POST", "/api/consumers/acme/keys/"+keyID(key)+"/rotate", `{"overlap": "1h"}`, 201)
+	key2, _ := rot["key"].(string)
+	if key2 == "" || key2 == key || rot["rotated"].(map[string]any)["expires_at"] == nil {
+		t.Fatalf("rotate: %v", rot)
+	}
+	for _, k := range []string{key, key2} {
+		if code, _, _ := f.get("/apis/shop/v1/orders/1", k); code != 200 {
+			t.Fatalf("during the overlap: %d", code)
+		}
+	}
+	rot = f.must("POST", "/api/consumers/acme/keys/"+keyID(key2)+"/rotate", `{"overlap": "0s"}`, 201)
+	key3, _ := rot["key"].(string)
+	if code, out, _ := f.get("/apis/shop/v1/orders/1", key2); code != 401 || !strings.Contains(msgOf(out), "expired") {
+		t.Fatalf("rotated without overlap: %d %v", code, out)
+	}
+	if code, _, _ := f.get("/apis/shop/v1/orders/1", key3); code != 200 {
+		t.Fatalf("the newest key: %d", code)
+	}
+	f.must("DELETE", "/api/consumers/acme/keys/"+keyID(key3), "", 200)
+	if code, out, _ := f.get("/apis/shop/v1/orders/1", key3); code != 401 || !strings.Contains(msgOf(out), "revoked") {
+		t.Fatalf("revoked: %d %v", code, out)
+	}
+	f.must("DELETE", "/api/consumers/acme/keys/"+keyID(key3), "", 404)
+	f.must("POST", "/api/consumers/acme/keys/"+keyID(key3)+"/rotate", `{}`, 404)
+	f.must("POST", "/api/consumers/acme/keys/"+keyID(key)+"/rotate", `{"overlap": "9999h"}`, 400)
+	f.must("POST", "/api/consumers/acme/keys/"+keyID(key)+"/rotate", `{"overlap": "soon"}`, 400)
+
+	recs, err := f.st.(interface {
+		AuditRecords(context.Context, store.AuditFilter) ([]store.AuditRecord, error)
+	}).AuditRecords(context.Background(), store.AuditFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]int{}
+	for _, r := range recs {
+		actions[r.Action]++
+		for _, k := range []string{key, key2, key3} {
+			if strings.Contains(r.Details, k[20:]) {
+				t.Fatalf("audit entry %s holds a key: %s", r.Action, r.Details)
+			}
+		}
+	}
+	for _, a := range []string{"plan.create", "consumer.create", "subscription.save", "consumer_key.create", "consumer_key.rotate", "consumer_key.revoke"} {
+		if actions[a] == 0 {
+			t.Errorf("no %s audit entry: %v", a, actions)
+		}
+	}
+}
+
+// Plans and consumers: bad documents are refused with pointers; unknown
+// fields are refused.
+func TestAPIPlansAndConsumersRefusals(t *testing.T) {
+	f := newAPIMFixture(t, gateway.Config{})
+	for _, body := range []string{
+		`{"limits": {"rate_per_second": -1}}`,
+		`{"limits": {"burst": 5}}`,
+		`{"limits": {"quota_dya": 5}}`,
+		`{"limits": {"quota_day": -5}}`,
+		`{"name": "other"}`,
+		`{"namespace": "no-such"}`,
+		`[1, 2]`,
+		`{"limits": {"rate_per_second": 1e400}}`,
+	} {
+		if code, out, _ := call(t, "PUT", f.srv.URL+"/api/plans/p1", body, nil); code != 400 {
+			t.Errorf("plan %s: %d %v", body, code, out)
+		}
+	}
+	if code, _, _ := call(t, "PUT", f.srv.URL+"/api/plans/Bad%20Name", `{}`, nil); code != 400 {
+		t.Errorf("bad plan name: %d", code)
+	}
+	if code, _, _ := call(t, "PUT", f.srv.URL+"/api/consumers/c1", `{"disabled": "yes"}`, nil); code != 400 {
+		t.Errorf("consumer with a string for a bool: %d", code)
+	}
+	out := f.must("PUT", "/api/plans/p1", `{"limits": {"rate_per_second": 2}}`, 200)
+	if out["limits"].(map[string]any)["burst"] != float64(1) {
+		t.Errorf("a rate without a burst gets a burst of 1: %v", out)
+	}
+	lst := f.must("GET", "/api/plans", "", 200)
+	if len(lst["plans"].([]any)) != 1 {
+		t.Errorf("plans: %v", lst)
+	}
+}
