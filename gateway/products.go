@@ -226,7 +226,7 @@ func (s *Server) admitConsumer(w http.ResponseWriter, r *http.Request, p *apim.P
 		writeErr(w, err)
 		return nil, false
 	}
-	a, err := s.apim.Admit(r.Context(), g, now)
+	a, err := s.apim.Admit(r.Context(), g, time.Now())
 	if err != nil {
 		s.log.Error("API rate limit cannot be counted", "product", p.Name, "consumer", g.Consumer, "err", err)
 		writeErr(w, weft.Errorf(weft.EUnavailable, "the rate limit of API product %s cannot be counted now; try again later", p.Name))
