@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/weftio/weft"
@@ -416,105 +417,126 @@ type limitState struct {
 	tat, day, dayCount, month, monthCount int64
 }
 
-// Admit implements store.Consumers. The row is locked by an upsert that
-// returns it (INSERT … ON CONFLICT DO UPDATE … RETURNING takes the row
-// lock on PostgreSQL; SQLite has one writer), decided on, and written back
-// in the same transaction only when the call is allowed: two processes
-// never both spend the last unit.
-func (s *Store) Admit(ctx context.Context, bucket string, l store.Limits, now time.Time) (store.Admission, error) {
-	var a store.Admission
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var st limitState
-		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO api_limits (bucket) VALUES (?)
-			ON CONFLICT (bucket) DO UPDATE SET bucket = excluded.bucket
-			RETURNING tat, day, day_count, month, month_count`), bucket).Scan(&st.tat, &st.day, &st.dayCount, &st.month, &st.monthCount)
-		if err != nil {
-			return s.wrap(err, "rate limit")
-		}
-		var next limitState
-		next, a = decide(st, l, now)
-		if !a.Allowed {
-			return nil
-		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE api_limits SET tat = ?, day = ?, day_count = ?, month = ?, month_count = ? WHERE bucket = ?`),
-			next.tat, next.day, next.dayCount, next.month, next.monthCount, bucket)
-		return s.wrap(err, "rate limit")
-	})
-	return a, err
+// admitSQL decides and counts one call in a single statement: the upsert
+// takes the bucket's row lock (PostgreSQL; SQLite has one writer), every
+// SET expression reads the row as it was, and the row is written back
+// changed only when the call is allowed ("allowed" records the decision
+// for RETURNING). A new bucket's first call is always allowed (a quota is
+// at least 1). Parameters: 1 bucket, 2 now (µs), 3 GCRA's emission
+// interval T (µs; 0: no rate), 4 the UTC day, 5 the UTC month, 6 the
+// burst tolerance τ = T × (burst − 1), 7 and 8 the day and month quotas.
+const admitSQL = `INSERT INTO api_limits (bucket, tat, day, day_count, month, month_count, allowed)
+VALUES (?1, {now} + {T}, {day}, 1, {month}, 1, 1)
+ON CONFLICT (bucket) DO UPDATE SET
+  allowed = CASE WHEN {OK} THEN 1 ELSE 0 END,
+  tat = CASE WHEN {OK} THEN {E} + {T} ELSE api_limits.tat END,
+  day = CASE WHEN {OK} THEN {day} ELSE api_limits.day END,
+  day_count = CASE WHEN {OK} THEN {DC} + 1 ELSE api_limits.day_count END,
+  month = CASE WHEN {OK} THEN {month} ELSE api_limits.month END,
+  month_count = CASE WHEN {OK} THEN {MC} + 1 ELSE api_limits.month_count END
+RETURNING tat, day, day_count, month, month_count, allowed`
+
+var admitQueries = map[string]string{SQLite: admitQuery(SQLite), Postgres: admitQuery(Postgres)}
+
+// admitQuery is admitSQL in a dialect's numbered parameters.
+func admitQuery(dialect string) string {
+	mark := "?"
+	if dialect == Postgres {
+		mark = "$"
+	}
+	p := func(n string) string { return "CAST(" + mark + n + " AS BIGINT)" }
+	r := strings.NewReplacer(
+		"{OK}", "({E} - {now} <= {tau} AND {DC} < {qd} AND {MC} < {qm})",
+		"{E}", "(CASE WHEN api_limits.tat > {now} THEN api_limits.tat ELSE {now} END)",
+		"{DC}", "(CASE WHEN api_limits.day = {day} THEN api_limits.day_count ELSE 0 END)",
+		"{MC}", "(CASE WHEN api_limits.month = {month} THEN api_limits.month_count ELSE 0 END)",
+	)
+	q := admitSQL
+	for strings.Contains(q, "{OK}") || strings.Contains(q, "{E}") || strings.Contains(q, "{DC}") || strings.Contains(q, "{MC}") {
+		q = r.Replace(q)
+	}
+	return strings.NewReplacer("?1", mark+"1", "{now}", p("2"), "{T}", p("3"), "{day}", p("4"), "{month}", p("5"),
+		"{tau}", p("6"), "{qd}", p("7"), "{qm}", p("8")).Replace(q)
 }
 
-// decide is GCRA (the generic cell rate algorithm: one stored time per
-// bucket, the theoretical arrival time of the next call) for the rate,
-// and counters per UTC day and month for the quotas. A call is allowed
-// when every limit allows it; a refusal names the limit whose wait is
-// longest.
-func decide(st limitState, l store.Limits, now time.Time) (limitState, store.Admission) {
+// Admit implements store.Consumers: GCRA (the generic cell rate
+// algorithm: one stored time per bucket, the theoretical arrival time of
+// the next call) for the rate and counters per UTC day and month for the
+// quotas, decided and counted by one statement (admitSQL), so two
+// processes never both spend the last unit.
+func (s *Store) Admit(ctx context.Context, bucket string, l store.Limits, now time.Time) (store.Admission, error) {
 	now = now.UTC()
 	nowU := now.UnixMicro()
-	var a store.Admission
-	next := st
-	refuse := func(limit string, wait int64) {
-		if d := time.Duration(wait) * time.Microsecond; !a.Allowed && d >= a.RetryAfter {
-			a.Limit, a.RetryAfter = limit, d
-		}
-	}
-	a.Allowed = true
-	refused := false
-	// Rate.
+	var t int64
+	tau := int64(math.MaxInt64 / 4) // no rate: any wait is within tolerance
 	if l.RatePerSecond > 0 {
-		t := int64(math.Ceil(1e6 / l.RatePerSecond)) // emission interval, µs
-		burst := max(l.Burst, 1)
-		tau := t * (burst - 1)
-		tat := max(st.tat, nowU)
-		if tat-nowU > tau {
-			refused = true
-			a.Allowed = false
-			refuse("rate", tat-tau-nowU)
-			a.RateReset = time.Duration(tat-nowU) * time.Microsecond
-		} else {
-			next.tat = tat + t
-			a.RateRemaining = (nowU + tau + t - next.tat) / t
-			a.RateReset = time.Duration(next.tat-nowU) * time.Microsecond
-		}
+		t = int64(math.Ceil(1e6 / l.RatePerSecond))
+		tau = t * (max(l.Burst, 1) - 1)
 	}
-	// Quotas, per UTC day and month.
+	qd, qm := l.QuotaDay, l.QuotaMonth
+	if qd <= 0 {
+		qd = math.MaxInt64
+	}
+	if qm <= 0 {
+		qm = math.MaxInt64
+	}
 	day := nowU / (86400 * 1e6)
 	month := int64(now.Year())*12 + int64(now.Month()) - 1
+	q := admitQueries[s.dialect]
+	var st limitState
+	var allowed int
+	err := s.w.QueryRowContext(ctx, q, bucket, nowU, t, day, month, tau, qd, qm).Scan(&st.tat, &st.day, &st.dayCount, &st.month, &st.monthCount, &allowed)
+	if err != nil {
+		return store.Admission{}, s.wrap(err, "rate limit")
+	}
+	return admission(st, allowed == 1, l, now, t, tau), nil
+}
+
+// admission describes the row Admit left: what remains, when each limit
+// resets, and for a refusal which limit refused it (the one whose wait is
+// longest) and when to retry.
+func admission(st limitState, allowed bool, l store.Limits, now time.Time, t, tau int64) store.Admission {
+	nowU := now.UnixMicro()
+	a := store.Admission{Allowed: allowed}
+	day := nowU / (86400 * 1e6)
+	month := int64(now.Year())*12 + int64(now.Month()) - 1
+	dayCount, monthCount := st.dayCount, st.monthCount
 	if st.day != day {
-		next.day, next.dayCount = day, 0
+		dayCount = 0
 	}
 	if st.month != month {
-		next.month, next.monthCount = month, 0
+		monthCount = 0
 	}
 	dayEnd := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
 	monthEnd := time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC)
 	a.DayReset, a.MonthReset = dayEnd.Sub(now), monthEnd.Sub(now)
 	if l.QuotaDay > 0 {
-		if next.dayCount >= l.QuotaDay {
-			refused = true
-			a.Allowed = false
-			refuse("day", a.DayReset.Microseconds())
-		}
+		a.DayRemaining = max(l.QuotaDay-dayCount, 0)
 	}
 	if l.QuotaMonth > 0 {
-		if next.monthCount >= l.QuotaMonth {
-			refused = true
-			a.Allowed = false
-			refuse("month", a.MonthReset.Microseconds())
+		a.MonthRemaining = max(l.QuotaMonth-monthCount, 0)
+	}
+	refuse := func(limit string, wait time.Duration) {
+		if wait >= a.RetryAfter {
+			a.Limit, a.RetryAfter = limit, wait
 		}
 	}
-	if refused {
-		if a.Limit != "rate" && l.RatePerSecond > 0 && next.tat != st.tat {
-			// The rate allowed it but a quota did not: nothing is spent.
-			a.RateRemaining++
+	if l.RatePerSecond > 0 {
+		tat := max(st.tat, nowU)
+		a.RateReset = time.Duration(tat-nowU) * time.Microsecond
+		// What the burst has left: calls that fit before tat passes τ.
+		a.RateRemaining = max((nowU+tau+t-tat)/t, 0)
+		if !allowed && tat-nowU > tau {
+			refuse("rate", time.Duration(tat-tau-nowU)*time.Microsecond)
 		}
-		a.DayRemaining = max(l.QuotaDay-next.dayCount, 0)
-		a.MonthRemaining = max(l.QuotaMonth-next.monthCount, 0)
-		return st, a
 	}
-	next.dayCount++
-	next.monthCount++
-	a.DayRemaining = max(l.QuotaDay-next.dayCount, 0)
-	a.MonthRemaining = max(l.QuotaMonth-next.monthCount, 0)
-	return next, a
+	if !allowed {
+		if l.QuotaDay > 0 && dayCount >= l.QuotaDay {
+			refuse("day", a.DayReset)
+		}
+		if l.QuotaMonth > 0 && monthCount >= l.QuotaMonth {
+			refuse("month", a.MonthReset)
+		}
+	}
+	return a
 }

@@ -48,5 +48,6 @@ CREATE TABLE api_limits (
   day BIGINT NOT NULL DEFAULT 0,
   day_count BIGINT NOT NULL DEFAULT 0,
   month BIGINT NOT NULL DEFAULT 0,
-  month_count BIGINT NOT NULL DEFAULT 0
+  month_count BIGINT NOT NULL DEFAULT 0,
+  allowed BIGINT NOT NULL DEFAULT 0 -- the last call's decision (for RETURNING)
 );

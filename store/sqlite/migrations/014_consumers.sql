@@ -48,5 +48,6 @@ CREATE TABLE api_limits (
   day INTEGER NOT NULL DEFAULT 0,
   day_count INTEGER NOT NULL DEFAULT 0,
   month INTEGER NOT NULL DEFAULT 0,
-  month_count INTEGER NOT NULL DEFAULT 0
+  month_count INTEGER NOT NULL DEFAULT 0,
+  allowed INTEGER NOT NULL DEFAULT 0 -- the last call's decision (for RETURNING)
 );
