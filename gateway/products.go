@@ -217,19 +217,17 @@ const consumerHeader = "x-weft-consumer"
 // answer under a plan with limits. A store that cannot count answers 503:
 // limits fail closed.
 func (s *Server) admitConsumer(w http.ResponseWriter, r *http.Request, p *apim.Product, v *apim.Version) (*apim.Grant, bool) {
-	now := time.Now()
-	g, err := s.apim.Authenticate(r.Context(), p, v, r.Header, now)
+	g, a, err := s.apim.Admit(r.Context(), p, v, r.Header, time.Now())
 	if err != nil {
-		if weft.Code(err) == weft.EUnauthorized {
+		switch weft.Code(err) {
+		case weft.EUnauthorized:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="`+s.cfg.APIBasePath+"/"+p.Name+`"`)
+		case weft.EUnavailable, weft.EInternal:
+			// Limits fail closed: a store that cannot count refuses.
+			s.log.Error("API call cannot be authenticated or counted", "product", p.Name, "err", err)
+			err = weft.Errorf(weft.EUnavailable, "calls of API product %s cannot be authenticated or counted now; try again later", p.Name)
 		}
 		writeErr(w, err)
-		return nil, false
-	}
-	a, err := s.apim.Admit(r.Context(), g, time.Now())
-	if err != nil {
-		s.log.Error("API rate limit cannot be counted", "product", p.Name, "consumer", g.Consumer, "err", err)
-		writeErr(w, weft.Errorf(weft.EUnavailable, "the rate limit of API product %s cannot be counted now; try again later", p.Name))
 		return nil, false
 	}
 	apim.RateLimitHeaders(w.Header(), g.Plan.Limits, a)

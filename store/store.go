@@ -458,6 +458,13 @@ type Consumers interface {
 	// check.
 	KeyGrant(ctx context.Context, keyID, product string) (*KeyGrant, error)
 
+	// AdmitKey is KeyGrant and then, when the key is good for the call
+	// (KeyGrant.Good) and its plan has limits, Admit in the bucket
+	// consumer/product: one statement on PostgreSQL (one round trip), two
+	// on SQLite. Admission is nil when nothing was counted; the grant says
+	// why.
+	AdmitKey(ctx context.Context, keyID, hash, product, version string, now time.Time) (*KeyGrant, *Admission, error)
+
 	// Admit counts one call against bucket under limits at now, atomically
 	// across every process on the database: a GCRA rate limit and day and
 	// month quotas (UTC). A refused call changes nothing.
@@ -523,6 +530,18 @@ type KeyGrant struct {
 	Subscription *Subscription
 	Plan         *Plan
 }
+
+// Good reports whether the grant lets a call of product version version
+// through at now with a key whose SHA-256 is hash: the hash matches, the
+// key is neither revoked nor expired, the consumer is enabled and
+// subscribed to this version (or every version).
+func (g *KeyGrant) Good(hash, version string, now time.Time) bool {
+	return g.Key.Hash == hash && g.Key.RevokedAt == nil && (g.Key.ExpiresAt == nil || now.Before(*g.Key.ExpiresAt)) &&
+		!g.Consumer.Disabled && g.Subscription != nil && g.Plan != nil && (g.Subscription.Version == "" || g.Subscription.Version == version)
+}
+
+// Bucket is where a consumer's calls of a product are counted.
+func Bucket(consumer, product string) string { return consumer + "/" + product }
 
 // Admission is the outcome of Admit.
 type Admission struct {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -366,47 +367,148 @@ func (s *Store) RevokeConsumerKey(ctx context.Context, consumer, id string, at t
 	return s.setKeyTime(ctx, "revoked_at", consumer, id, at)
 }
 
-// KeyGrant implements store.Consumers: one read, on the writer's view on
-// PostgreSQL and on a reader of the WAL on SQLite (a committed revocation
-// is seen by the next call).
-func (s *Store) KeyGrant(ctx context.Context, keyID, product string) (*store.KeyGrant, error) {
-	var g store.KeyGrant
-	var kc int64
-	var exp, rev sql.NullInt64
-	var disabled int
-	var cc, cu int64
-	var subID, subVersion, subPlan, planNS sql.NullString
-	var subCreated, burst, qd, qm sql.NullInt64
-	var rate sql.NullFloat64
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT k.id, k.consumer, k.hash, k.created_at, k.expires_at, k.revoked_at,
-			c.namespace, c.description, c.disabled, c.created_at, c.updated_at,
-			s.id, s.version, s.plan, s.created_at,
-			p.namespace, p.rate_per_second, p.burst, p.quota_day, p.quota_month
-		FROM api_consumer_keys k
+// grantExprs are the columns of a grant, in grantScan's order.
+var grantExprs = []string{"k.id", "k.consumer", "k.hash", "k.created_at", "k.expires_at", "k.revoked_at",
+	"c.namespace", "c.description", "c.disabled", "c.created_at", "c.updated_at",
+	"s.id", "s.version", "s.plan", "s.created_at",
+	"p.namespace", "p.rate_per_second", "p.burst", "p.quota_day", "p.quota_month"}
+
+var grantCols = strings.Join(grantExprs, ", ")
+
+const grantFrom = `FROM api_consumer_keys k
 		JOIN api_consumers c ON c.name = k.consumer
 		LEFT JOIN api_subscriptions s ON s.consumer = k.consumer AND s.product = ?
 		LEFT JOIN api_plans p ON p.name = s.plan
-		WHERE k.id = ?`), product, keyID).Scan(
-		&g.Key.ID, &g.Key.Consumer, &g.Key.Hash, &kc, &exp, &rev,
-		&g.Consumer.Namespace, &g.Consumer.Description, &disabled, &cc, &cu,
-		&subID, &subVersion, &subPlan, &subCreated,
-		&planNS, &rate, &burst, &qd, &qm)
+		WHERE k.id = ?`
+
+// grantScan scans grantCols (then extra) into a KeyGrant.
+type grantScan struct {
+	g                                  store.KeyGrant
+	kc, cc, cu                         int64
+	exp, rev                           sql.NullInt64
+	disabled                           int
+	subID, subVersion, subPlan, planNS sql.NullString
+	subCreated, burst, qd, qm          sql.NullInt64
+	rate                               sql.NullFloat64
+}
+
+func (x *grantScan) dest(extra ...any) []any {
+	g := &x.g
+	return append([]any{&g.Key.ID, &g.Key.Consumer, &g.Key.Hash, &x.kc, &x.exp, &x.rev,
+		&g.Consumer.Namespace, &g.Consumer.Description, &x.disabled, &x.cc, &x.cu,
+		&x.subID, &x.subVersion, &x.subPlan, &x.subCreated,
+		&x.planNS, &x.rate, &x.burst, &x.qd, &x.qm}, extra...)
+}
+
+func (x *grantScan) grant(product string) *store.KeyGrant {
+	g := x.g
+	g.Key.CreatedAt, g.Key.ExpiresAt, g.Key.RevokedAt = fromMicros(x.kc), fromNull(x.exp), fromNull(x.rev)
+	g.Consumer.Name, g.Consumer.Disabled, g.Consumer.CreatedAt, g.Consumer.UpdatedAt = g.Key.Consumer, x.disabled != 0, fromMicros(x.cc), fromMicros(x.cu)
+	if x.subID.Valid {
+		g.Subscription = &store.Subscription{ID: x.subID.String, Consumer: g.Key.Consumer, Product: product, Version: x.subVersion.String, Plan: x.subPlan.String, CreatedAt: fromMicros(x.subCreated.Int64)}
+		if x.planNS.Valid {
+			g.Plan = &store.Plan{Name: x.subPlan.String, Namespace: x.planNS.String,
+				Limits: store.Limits{RatePerSecond: x.rate.Float64, Burst: x.burst.Int64, QuotaDay: x.qd.Int64, QuotaMonth: x.qm.Int64}}
+		}
+	}
+	return &g
+}
+
+// KeyGrant implements store.Consumers: one read, never cached (a
+// committed revocation is seen by the next call, in every process).
+func (s *Store) KeyGrant(ctx context.Context, keyID, product string) (*store.KeyGrant, error) {
+	var x grantScan
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT `+grantCols+` `+grantFrom), product, keyID).Scan(x.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, weft.Errorf(weft.ENotFound, "no key %q", keyID)
 	}
 	if err != nil {
 		return nil, s.wrap(err, "key")
 	}
-	g.Key.CreatedAt, g.Key.ExpiresAt, g.Key.RevokedAt = fromMicros(kc), fromNull(exp), fromNull(rev)
-	g.Consumer.Name, g.Consumer.Disabled, g.Consumer.CreatedAt, g.Consumer.UpdatedAt = g.Key.Consumer, disabled != 0, fromMicros(cc), fromMicros(cu)
-	if subID.Valid {
-		g.Subscription = &store.Subscription{ID: subID.String, Consumer: g.Key.Consumer, Product: product, Version: subVersion.String, Plan: subPlan.String, CreatedAt: fromMicros(subCreated.Int64)}
-		if planNS.Valid {
-			g.Plan = &store.Plan{Name: subPlan.String, Namespace: planNS.String,
-				Limits: store.Limits{RatePerSecond: rate.Float64, Burst: burst.Int64, QuotaDay: qd.Int64, QuotaMonth: qm.Int64}}
-		}
+	return x.grant(product), nil
+}
+
+// admitKeyPG is AdmitKey on PostgreSQL in one statement: the grant (g,
+// its columns gc0… in grantExprs' order), the limits of a good one (lim:
+// the conditions of KeyGrant.Good, in SQL), and the upsert of
+// admitUpsert fed by lim (adm: no row when lim has none). Parameters:
+// 1 key id, 2 product, 3 hash, 4 now (µs), 5 version, 6 UTC day, 7 UTC
+// month.
+var admitKeyPG = func() string {
+	p := dialectParam(Postgres)
+	var gsel, gout []string
+	for i, e := range grantExprs {
+		gsel = append(gsel, e+" AS gc"+strconv.Itoa(i))
+		gout = append(gout, "g.gc"+strconv.Itoa(i))
 	}
-	return &g, nil
+	rows := `SELECT bucket, ` + p(4) + ` + t, ` + p(6) + `, 1, ` + p(7) + `, 1, 1, t,
+		CASE WHEN t > 0 THEN t * (GREATEST(burst, 1) - 1) ELSE 2305843009213693951 END,
+		CASE WHEN qd > 0 THEN qd ELSE 9223372036854775807 END,
+		CASE WHEN qm > 0 THEN qm ELSE 9223372036854775807 END FROM lim`
+	upsert := strings.NewReplacer("{now}", p(4), "{day}", p(6), "{month}", p(7)).Replace(upsertQuery(rows, p))
+	from := strings.Replace(strings.Replace(grantFrom, "?", "$2", 1), "?", "$1", 1)
+	// gc1 consumer, gc2 hash, gc4 expires_at, gc5 revoked_at, gc8
+	// disabled, gc11 subscription, gc12 its version, gc15 the plan's
+	// namespace (NULL: no plan), gc16-19 the limits.
+	return `WITH g AS (SELECT ` + strings.Join(gsel, ", ") + ` ` + from + `),
+	lim AS (SELECT gc1 || '/' || $2 AS bucket,
+			CASE WHEN gc16 > 0 THEN CAST(CEIL(1000000 / gc16) AS BIGINT) ELSE 0 END AS t, gc17 AS burst, gc18 AS qd, gc19 AS qm
+		FROM g WHERE gc2 = $3 AND gc5 IS NULL AND (gc4 IS NULL OR gc4 > ` + p(4) + `) AND gc8 = 0
+			AND gc11 IS NOT NULL AND gc15 IS NOT NULL AND (gc12 = '' OR gc12 = $5)
+			AND (gc16 > 0 OR gc18 > 0 OR gc19 > 0)),
+	adm AS (` + upsert + `)
+	SELECT ` + strings.Join(gout, ", ") + `, adm.tat, adm.day, adm.day_count, adm.month, adm.month_count, adm.allowed
+	FROM g LEFT JOIN adm ON true`
+}()
+
+// AdmitKey implements store.Consumers.
+func (s *Store) AdmitKey(ctx context.Context, keyID, hash, product, version string, now time.Time) (*store.KeyGrant, *store.Admission, error) {
+	l := func(g *store.KeyGrant) store.Limits { return g.Plan.Limits }
+	if s.dialect != Postgres {
+		g, err := s.KeyGrant(ctx, keyID, product)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !g.Good(hash, version, now) || l(g) == (store.Limits{}) {
+			return g, nil, nil
+		}
+		a, err := s.Admit(ctx, store.Bucket(g.Key.Consumer, product), l(g), now)
+		if err != nil {
+			return g, nil, err
+		}
+		return g, &a, nil
+	}
+	now = now.UTC()
+	nowU := now.UnixMicro()
+	var x grantScan
+	var tat, day, dayCount, month, monthCount, allowed sql.NullInt64
+	err := s.w.QueryRowContext(ctx, admitKeyPG, keyID, product, hash, nowU, version, nowU/(86400*1e6), int64(now.Year())*12+int64(now.Month())-1).
+		Scan(x.dest(&tat, &day, &dayCount, &month, &monthCount, &allowed)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, weft.Errorf(weft.ENotFound, "no key %q", keyID)
+	}
+	if err != nil {
+		return nil, nil, s.wrap(err, "key")
+	}
+	g := x.grant(product)
+	if !allowed.Valid {
+		return g, nil, nil
+	}
+	lim := l(g)
+	t, tau := limitParams(lim)
+	a := admission(limitState{tat.Int64, day.Int64, dayCount.Int64, month.Int64, monthCount.Int64}, allowed.Int64 == 1, lim, now, t, tau)
+	return g, &a, nil
+}
+
+// limitParams are GCRA's emission interval T and tolerance τ (µs) of a
+// plan's rate (no rate: T = 0 and a τ no wait exceeds).
+func limitParams(l store.Limits) (t, tau int64) {
+	tau = math.MaxInt64 / 4
+	if l.RatePerSecond > 0 {
+		t = int64(math.Ceil(1e6 / l.RatePerSecond))
+		tau = t * (max(l.Burst, 1) - 1)
+	}
+	return t, tau
 }
 
 // --- limits -----------------------------------------------------------------
@@ -417,47 +519,66 @@ type limitState struct {
 	tat, day, dayCount, month, monthCount int64
 }
 
-// admitSQL decides and counts one call in a single statement: the upsert
-// takes the bucket's row lock (PostgreSQL; SQLite has one writer), every
-// SET expression reads the row as it was, and the row is written back
-// changed only when the call is allowed ("allowed" records the decision
-// for RETURNING). A new bucket's first call is always allowed (a quota is
-// at least 1). Parameters: 1 bucket, 2 now (µs), 3 GCRA's emission
-// interval T (µs; 0: no rate), 4 the UTC day, 5 the UTC month, 6 the
-// burst tolerance τ = T × (burst − 1), 7 and 8 the day and month quotas.
-const admitSQL = `INSERT INTO api_limits (bucket, tat, day, day_count, month, month_count, allowed)
-VALUES (?1, {now} + {T}, {day}, 1, {month}, 1, 1)
+// admitUpsert decides and counts one call in a single statement: the
+// upsert takes the bucket's row lock (PostgreSQL; SQLite has one writer),
+// every SET expression reads the row as it was, and the row is written
+// back changed only when the call is allowed ("allowed" records the
+// decision for RETURNING). The limits travel in the inserted row
+// (EXCLUDED): GCRA's emission interval T and tolerance τ = T × (burst − 1)
+// in µs, and the day and month quotas (math.MaxInt64: none). A new
+// bucket's first call is always allowed (a quota is at least 1).
+// {rows} yields (bucket, tat, day, day_count, month, month_count, allowed,
+// interval_us, tolerance_us, quota_day, quota_month) for the first call;
+// {now}, {day} and {month} are the call's time (µs) and UTC day and month.
+const admitUpsert = `INSERT INTO api_limits (bucket, tat, day, day_count, month, month_count, allowed, interval_us, tolerance_us, quota_day, quota_month)
+{rows}
 ON CONFLICT (bucket) DO UPDATE SET
   allowed = CASE WHEN {OK} THEN 1 ELSE 0 END,
-  tat = CASE WHEN {OK} THEN {E} + {T} ELSE api_limits.tat END,
+  tat = CASE WHEN {OK} THEN {E} + excluded.interval_us ELSE api_limits.tat END,
   day = CASE WHEN {OK} THEN {day} ELSE api_limits.day END,
   day_count = CASE WHEN {OK} THEN {DC} + 1 ELSE api_limits.day_count END,
   month = CASE WHEN {OK} THEN {month} ELSE api_limits.month END,
-  month_count = CASE WHEN {OK} THEN {MC} + 1 ELSE api_limits.month_count END
+  month_count = CASE WHEN {OK} THEN {MC} + 1 ELSE api_limits.month_count END,
+  interval_us = excluded.interval_us, tolerance_us = excluded.tolerance_us,
+  quota_day = excluded.quota_day, quota_month = excluded.quota_month
 RETURNING tat, day, day_count, month, month_count, allowed`
 
-var admitQueries = map[string]string{SQLite: admitQuery(SQLite), Postgres: admitQuery(Postgres)}
-
-// admitQuery is admitSQL in a dialect's numbered parameters.
-func admitQuery(dialect string) string {
-	mark := "?"
-	if dialect == Postgres {
-		mark = "$"
-	}
-	p := func(n string) string { return "CAST(" + mark + n + " AS BIGINT)" }
+// upsertQuery fills admitUpsert; param names a parameter in the dialect.
+func upsertQuery(rows string, param func(n int) string) string {
 	r := strings.NewReplacer(
-		"{OK}", "({E} - {now} <= {tau} AND {DC} < {qd} AND {MC} < {qm})",
+		"{OK}", "({E} - {now} <= excluded.tolerance_us AND {DC} < excluded.quota_day AND {MC} < excluded.quota_month)",
 		"{E}", "(CASE WHEN api_limits.tat > {now} THEN api_limits.tat ELSE {now} END)",
 		"{DC}", "(CASE WHEN api_limits.day = {day} THEN api_limits.day_count ELSE 0 END)",
 		"{MC}", "(CASE WHEN api_limits.month = {month} THEN api_limits.month_count ELSE 0 END)",
 	)
-	q := admitSQL
+	q := strings.Replace(admitUpsert, "{rows}", rows, 1)
 	for strings.Contains(q, "{OK}") || strings.Contains(q, "{E}") || strings.Contains(q, "{DC}") || strings.Contains(q, "{MC}") {
 		q = r.Replace(q)
 	}
-	return strings.NewReplacer("?1", mark+"1", "{now}", p("2"), "{T}", p("3"), "{day}", p("4"), "{month}", p("5"),
-		"{tau}", p("6"), "{qd}", p("7"), "{qm}", p("8")).Replace(q)
+	return q
 }
+
+func dialectParam(dialect string) func(n int) string {
+	mark := "?"
+	if dialect == Postgres {
+		mark = "$"
+	}
+	return func(n int) string { return "CAST(" + mark + strconv.Itoa(n) + " AS BIGINT)" }
+}
+
+// admitQuery counts against given limits. Parameters: 1 bucket, 2 now,
+// 3 T, 4 day, 5 month, 6 τ, 7 and 8 the quotas.
+func admitQuery(dialect string) string {
+	p := dialectParam(dialect)
+	mark := "?"
+	if dialect == Postgres {
+		mark = "$"
+	}
+	rows := "VALUES (" + mark + "1, " + p(2) + " + " + p(3) + ", " + p(4) + ", 1, " + p(5) + ", 1, 1, " + p(3) + ", " + p(6) + ", " + p(7) + ", " + p(8) + ")"
+	return strings.NewReplacer("{now}", p(2), "{day}", p(4), "{month}", p(5)).Replace(upsertQuery(rows, p))
+}
+
+var admitQueries = map[string]string{SQLite: admitQuery(SQLite), Postgres: admitQuery(Postgres)}
 
 // Admit implements store.Consumers: GCRA (the generic cell rate
 // algorithm: one stored time per bucket, the theoretical arrival time of
@@ -467,12 +588,7 @@ func admitQuery(dialect string) string {
 func (s *Store) Admit(ctx context.Context, bucket string, l store.Limits, now time.Time) (store.Admission, error) {
 	now = now.UTC()
 	nowU := now.UnixMicro()
-	var t int64
-	tau := int64(math.MaxInt64 / 4) // no rate: any wait is within tolerance
-	if l.RatePerSecond > 0 {
-		t = int64(math.Ceil(1e6 / l.RatePerSecond))
-		tau = t * (max(l.Burst, 1) - 1)
-	}
+	t, tau := limitParams(l)
 	qd, qm := l.QuotaDay, l.QuotaMonth
 	if qd <= 0 {
 		qd = math.MaxInt64

@@ -150,8 +150,12 @@ func admitWindows(t *testing.T, s store.Consumers, n int64) {
 	l := store.Limits{RatePerSecond: float64(n) / 60, Burst: max(n/200, 1)}
 	start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 	const windows = 3
-	step := time.Minute / time.Duration(n) / 4 // about four calls per interval
-	var clock atomic.Int64                     // simulated µs since start
+	// Sixteen calls per interval: the clock moves with the calls, so a
+	// client that read it and was then delayed arrives with a time up to
+	// ~16 steps old; at one interval of skew the burst's tolerance (two
+	// intervals) absorbs it, as it absorbs the network's in a server.
+	step := time.Minute / time.Duration(n) / 16
+	var clock atomic.Int64 // simulated µs since start
 	var allowed [windows]atomic.Int64
 	var refusedWithWait atomic.Int64
 	var wg sync.WaitGroup
@@ -247,5 +251,78 @@ func admitQuotas(t *testing.T, s store.Consumers) {
 	must(t, err)
 	if !a.Allowed || a.DayRemaining != 49 {
 		t.Fatalf("another bucket: %+v", a)
+	}
+}
+
+// admitKey: a good key is counted against its plan in one call; a wrong
+// hash, another version, a revoked or expired key, a disabled consumer or
+// a plan without limits count nothing; the bucket is Admit's.
+func admitKey(t *testing.T, s store.Consumers) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	_, err := s.SavePlan(ctx, store.Plan{Name: "three", Limits: store.Limits{RatePerSecond: 100, Burst: 100, QuotaDay: 3}})
+	must(t, err)
+	_, err = s.SavePlan(ctx, store.Plan{Name: "none"})
+	must(t, err)
+	_, err = s.SaveConsumer(ctx, store.Consumer{Name: "app"})
+	must(t, err)
+	_, err = s.Subscribe(ctx, store.Subscription{Consumer: "app", Product: "shop", Version: "v1", Plan: "three"})
+	must(t, err)
+	must(t, s.CreateConsumerKey(ctx, store.ConsumerKey{ID: "k1", Consumer: "app", Hash: "h1", CreatedAt: now}))
+	if _, _, err := s.AdmitKey(ctx, "nope", "h1", "shop", "v1", now); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unknown key: %v", err)
+	}
+	for _, c := range []struct{ hash, product, version string }{{"h2", "shop", "v1"}, {"h1", "shop", "v2"}, {"h1", "other", "v1"}} {
+		g, a, err := s.AdmitKey(ctx, "k1", c.hash, c.product, c.version, now)
+		must(t, err)
+		if a != nil || g == nil || g.Key.ID != "k1" {
+			t.Fatalf("%+v: counted %+v", c, a)
+		}
+	}
+	for i := range 4 {
+		g, a, err := s.AdmitKey(ctx, "k1", "h1", "shop", "v1", now)
+		must(t, err)
+		if a == nil || a.Allowed != (i < 3) || g.Plan == nil || g.Plan.Limits.QuotaDay != 3 {
+			t.Fatalf("call %d: %+v %+v", i, a, g)
+		}
+		if i == 2 && (a.DayRemaining != 0 || a.RateRemaining != 97) {
+			t.Fatalf("third call: %+v", a)
+		}
+		if i == 3 && (a.Limit != "day" || a.RetryAfter != 12*time.Hour) {
+			t.Fatalf("fourth call: %+v", a)
+		}
+	}
+	// The same bucket as Admit's.
+	a, err := s.Admit(ctx, store.Bucket("app", "shop"), store.Limits{QuotaDay: 4}, now)
+	must(t, err)
+	if !a.Allowed || a.DayRemaining != 0 {
+		t.Fatalf("Admit on AdmitKey's bucket: %+v", a)
+	}
+	// The next day, an expired key counts nothing; a fresh one does.
+	next := now.Add(24 * time.Hour)
+	must(t, s.ExpireConsumerKey(ctx, "app", "k1", next))
+	if _, a, _ := s.AdmitKey(ctx, "k1", "h1", "shop", "v1", next); a != nil {
+		t.Fatalf("expired key counted: %+v", a)
+	}
+	must(t, s.CreateConsumerKey(ctx, store.ConsumerKey{ID: "k2", Consumer: "app", Hash: "h2", CreatedAt: now}))
+	if _, a, _ := s.AdmitKey(ctx, "k2", "h2", "shop", "v1", next); a == nil || !a.Allowed || a.DayRemaining != 2 {
+		t.Fatalf("a new day: %+v", a)
+	}
+	must(t, s.RevokeConsumerKey(ctx, "app", "k2", next))
+	if g, a, _ := s.AdmitKey(ctx, "k2", "h2", "shop", "v1", next); a != nil || g.Key.RevokedAt == nil {
+		t.Fatalf("revoked key counted: %+v", a)
+	}
+	must(t, s.CreateConsumerKey(ctx, store.ConsumerKey{ID: "k3", Consumer: "app", Hash: "h3", CreatedAt: now}))
+	_, err = s.SaveConsumer(ctx, store.Consumer{Name: "app", Disabled: true})
+	must(t, err)
+	if _, a, _ := s.AdmitKey(ctx, "k3", "h3", "shop", "v1", next); a != nil {
+		t.Fatalf("disabled consumer counted: %+v", a)
+	}
+	_, err = s.SaveConsumer(ctx, store.Consumer{Name: "app"})
+	must(t, err)
+	_, err = s.Subscribe(ctx, store.Subscription{Consumer: "app", Product: "shop", Plan: "none"})
+	must(t, err)
+	if g, a, _ := s.AdmitKey(ctx, "k3", "h3", "shop", "v9", next); a != nil || !g.Good("h3", "v9", next) {
+		t.Fatalf("a plan without limits: %+v %+v", a, g)
 	}
 }

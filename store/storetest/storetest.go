@@ -379,6 +379,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("consumers: a rate of N per minute allows N ± 1% per window under 16 clients", func(t *testing.T) {
 		admitWindows(t, open(t).(store.Consumers), 600)
 	})
+	t.Run("consumers: a good key is counted in one call, any other is not", func(t *testing.T) {
+		admitKey(t, open(t).(store.Consumers))
+	})
 	t.Run("consumers: quotas count exactly under 16 clients and reset by UTC day and month", func(t *testing.T) {
 		admitQuotas(t, open(t).(store.Consumers))
 	})

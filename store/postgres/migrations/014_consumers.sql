@@ -49,5 +49,11 @@ CREATE TABLE api_limits (
   day_count BIGINT NOT NULL DEFAULT 0,
   month BIGINT NOT NULL DEFAULT 0,
   month_count BIGINT NOT NULL DEFAULT 0,
-  allowed BIGINT NOT NULL DEFAULT 0 -- the last call's decision (for RETURNING)
+  allowed BIGINT NOT NULL DEFAULT 0, -- the last call's decision (for RETURNING)
+  -- the limits the last call was counted under (GCRA's interval and
+  -- tolerance in µs, the quotas): what the upsert's EXCLUDED row carries
+  interval_us BIGINT NOT NULL DEFAULT 0,
+  tolerance_us BIGINT NOT NULL DEFAULT 0,
+  quota_day BIGINT NOT NULL DEFAULT 0,
+  quota_month BIGINT NOT NULL DEFAULT 0
 );

@@ -49,5 +49,11 @@ CREATE TABLE api_limits (
   day_count INTEGER NOT NULL DEFAULT 0,
   month INTEGER NOT NULL DEFAULT 0,
   month_count INTEGER NOT NULL DEFAULT 0,
-  allowed INTEGER NOT NULL DEFAULT 0 -- the last call's decision (for RETURNING)
+  allowed INTEGER NOT NULL DEFAULT 0, -- the last call's decision (for RETURNING)
+  -- the limits the last call was counted under (GCRA's interval and
+  -- tolerance in µs, the quotas): what the upsert's EXCLUDED row carries
+  interval_us INTEGER NOT NULL DEFAULT 0,
+  tolerance_us INTEGER NOT NULL DEFAULT 0,
+  quota_day INTEGER NOT NULL DEFAULT 0,
+  quota_month INTEGER NOT NULL DEFAULT 0
 );
