@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"slices"
 	"time"
@@ -31,6 +32,13 @@ type Product struct {
 	// "api_key" (a consumer's key and a subscription, under its plan's
 	// rate limit and quotas).
 	Auth string `json:"auth,omitempty"`
+	// AllowIPs, when set, are the only client addresses (or CIDR
+	// prefixes) that may call the routes; others get 403.
+	AllowIPs []string `json:"allow_ips,omitempty"`
+	// CORS lets browsers on the listed origins call the routes.
+	CORS *CORS `json:"cors,omitempty"`
+
+	prefixes []netip.Prefix // AllowIPs parsed by Check
 
 	// Set by the store on read; a save that names Revision fails with
 	// conflict when another save came between.
@@ -38,6 +46,29 @@ type Product struct {
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
+
+// CORS is a product's cross-origin policy for browsers.
+type CORS struct {
+	// AllowOrigins are exact origins (https://shop.example, with a port
+	// when not the scheme's) or "*" for any.
+	AllowOrigins []string `json:"allow_origins"`
+	// AllowHeaders are request headers a browser may send besides
+	// Content-Type, X-API-Key and Authorization.
+	AllowHeaders []string `json:"allow_headers,omitempty"`
+	MaxAge       int      `json:"max_age,omitempty"` // seconds a preflight may be cached (at most 86400)
+}
+
+// Limits of the access fields.
+const (
+	maxAllowIPs = 100
+	maxOrigins  = 50
+	maxHeaders  = 50
+)
+
+var (
+	originRe = regexp.MustCompile(`^https?://[a-z0-9.-]+(:[0-9]{1,5})?$`)
+	tokenRe  = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+.^_|~-]{1,64}$`)
+)
 
 // Version is one published version of a product. Its routes are those of
 // the flow versions it pins: deploying a new version of a flow changes
@@ -129,6 +160,46 @@ func (p *Product) Check() error {
 	if !slices.Contains([]string{"", AuthNone, AuthAPIKey}, p.Auth) {
 		add("/auth", "auth must be none or api_key, got %q", clip(p.Auth, 40))
 	}
+	if len(p.AllowIPs) > maxAllowIPs {
+		add("/allow_ips", "%d entries; the limit is %d", len(p.AllowIPs), maxAllowIPs)
+	}
+	p.prefixes = nil
+	for i, a := range p.AllowIPs {
+		if i >= maxAllowIPs {
+			break
+		}
+		pfx, err := netip.ParsePrefix(a)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(a)
+			if aerr != nil {
+				add(fmt.Sprintf("/allow_ips/%d", i), "%q is neither an address nor a CIDR prefix (10.0.0.0/8, 2001:db8::/32)", clip(a, 60))
+				continue
+			}
+			pfx = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		p.prefixes = append(p.prefixes, pfx.Masked())
+	}
+	if c := p.CORS; c != nil {
+		if len(c.AllowOrigins) == 0 || len(c.AllowOrigins) > maxOrigins {
+			add("/cors/allow_origins", "1 to %d origins", maxOrigins)
+		}
+		for i, o := range c.AllowOrigins {
+			if o != "*" && !originRe.MatchString(o) {
+				add(fmt.Sprintf("/cors/allow_origins/%d", i), "%q: an origin is scheme://host[:port] in lower case, without a path (or *)", clip(o, 80))
+			}
+		}
+		if len(c.AllowHeaders) > maxHeaders {
+			add("/cors/allow_headers", "at most %d headers", maxHeaders)
+		}
+		for i, h := range c.AllowHeaders {
+			if !tokenRe.MatchString(h) {
+				add(fmt.Sprintf("/cors/allow_headers/%d", i), "%q is not a header name", clip(h, 80))
+			}
+		}
+		if c.MaxAge < 0 || c.MaxAge > 86400 {
+			add("/cors/max_age", "0 to 86400 seconds")
+		}
+	}
 	if len(p.Versions) > MaxVersions {
 		add("/versions", "%d versions; the limit is %d", len(p.Versions), MaxVersions)
 	}
@@ -178,6 +249,36 @@ func (p *Product) Check() error {
 		return &weft.Error{Code: weft.EInvalid, Message: fmt.Sprintf("product %q has %d problem(s)", clip(p.Name, 80), len(probs)), Problems: probs}
 	}
 	return nil
+}
+
+// IPAllowed reports whether a client address may call the product's
+// routes (every address when AllowIPs is empty; none that cannot be
+// parsed otherwise).
+func (p *Product) IPAllowed(ip string) bool {
+	if len(p.AllowIPs) == 0 {
+		return true
+	}
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, pfx := range p.prefixes {
+		if pfx.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowsOrigin reports whether the product's CORS policy admits origin.
+func (c *CORS) AllowsOrigin(origin string) bool {
+	for _, o := range c.AllowOrigins {
+		if o == "*" || o == origin {
+			return true
+		}
+	}
+	return false
 }
 
 // NeedsKey reports whether calls need a consumer's API key.

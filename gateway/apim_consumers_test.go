@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -298,5 +299,82 @@ func TestAPIPlansAndConsumersRefusals(t *testing.T) {
 	lst := f.must("GET", "/api/plans", "", 200)
 	if len(lst["plans"].([]any)) != 1 {
 		t.Errorf("plans: %v", lst)
+	}
+}
+
+// An allow-list refuses other addresses with 403 before anything else
+// (no run); a bad entry is refused at save with its pointer.
+func TestAPIAllowIPs(t *testing.T) {
+	f := newAPIMFixture(t, gateway.Config{})
+	shop(f)
+	before := f.runs()
+	f.mustPut("shop", `{"allow_ips": ["10.0.0.0/8", "2001:db8::1"], "versions": [{"name": "v1", "flows": [{"flow": "get-order", "version": 1}]}]}`)
+	if code, out, _ := f.get("/apis/shop/v1/orders/1", ""); code != 403 || !strings.Contains(msgOf(out), "address 127.0.0.1 may not call") {
+		t.Fatalf("outside the list: %d %v", code, out)
+	}
+	if f.runs() != before {
+		t.Fatal("a refused address started a run")
+	}
+	f.mustPut("shop", `{"allow_ips": ["10.0.0.0/8", "127.0.0.1"], "versions": [{"name": "v1", "flows": [{"flow": "get-order", "version": 1}]}]}`)
+	if code, _, _ := f.get("/apis/shop/v1/orders/1", ""); code != 200 {
+		t.Fatalf("on the list: %d", code)
+	}
+	code, out := f.putProduct("shop", `{"allow_ips": ["10.0.0.0/8", "localhost"], "versions": []}`)
+	if code != 400 || !slices.Contains(problemPaths(out), "/allow_ips/1") {
+		t.Fatalf("a bad entry: %d %v", code, out)
+	}
+}
+
+// CORS: a preflight from an allowed origin is answered 204 before the key
+// is asked for, naming the route's method and headers; another origin's
+// preflight is 403; an allowed origin's call carries the CORS headers and
+// exposes the RateLimit headers.
+func TestAPICORS(t *testing.T) {
+	f := newAPIMFixture(t, gateway.Config{})
+	key := keyedShop(f, `{"quota_day": 100}`)
+	f.mustPut("shop", `{"auth": "api_key", "cors": {"allow_origins": ["https://shop.example"], "allow_headers": ["X-Trace"], "max_age": 600},
+		"versions": [{"name": "v1", "flows": [{"flow": "get-order", "version": 1}, {"flow": "create-order", "version": 1}]}]}`)
+	before := f.runs()
+	pre := func(origin, method, path string) (int, http.Header) {
+		req, _ := http.NewRequest("OPTIONS", f.srv.URL+path, nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", method)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	code, h := pre("https://shop.example", "POST", "/apis/shop/v1/orders")
+	if code != 204 || h.Get("Access-Control-Allow-Origin") != "https://shop.example" || h.Get("Access-Control-Allow-Methods") != "POST" ||
+		h.Get("Access-Control-Allow-Headers") != "Content-Type, X-API-Key, Authorization, X-Tenant, X-Trace" || h.Get("Access-Control-Max-Age") != "600" {
+		t.Fatalf("preflight: %d %v", code, h)
+	}
+	if code, _ := pre("https://evil.example", "POST", "/apis/shop/v1/orders"); code != 403 {
+		t.Fatalf("another origin's preflight: %d", code)
+	}
+	if code, _ := pre("https://shop.example", "DELETE", "/apis/shop/v1/orders"); code != 403 {
+		t.Fatalf("a method no route takes: %d", code)
+	}
+	if code, _ := pre("https://shop.example", "GET", "/apis/shop/v1/nowhere"); code != 404 {
+		t.Fatalf("no route: %d", code)
+	}
+	code, _, h = call(t, "GET", f.srv.URL+"/apis/shop/v1/orders/3", "", map[string]string{"X-API-Key": key, "Origin": "https://shop.example"})
+	if code != 200 || h.Get("Access-Control-Allow-Origin") != "https://shop.example" || !strings.Contains(h.Get("Access-Control-Expose-Headers"), "RateLimit") {
+		t.Fatalf("a call from the origin: %d %v", code, h)
+	}
+	code, _, h = call(t, "GET", f.srv.URL+"/apis/shop/v1/orders/3", "", map[string]string{"X-API-Key": key, "Origin": "https://evil.example"})
+	if code != 200 || h.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("a call from another origin carries no CORS headers: %d %v", code, h)
+	}
+	if n := f.runs(); n != before+2 {
+		t.Fatalf("preflights started runs: %d", n-before)
+	}
+	for _, body := range []string{`{"cors": {"allow_origins": []}, "versions": []}`, `{"cors": {"allow_origins": ["https://a.example/path"]}, "versions": []}`,
+		`{"cors": {"allow_origins": ["*"], "max_age": 99999}, "versions": []}`, `{"cors": {"allow_origins": ["*"], "allow_headers": ["bad header"]}, "versions": []}`} {
+		if code, out := f.putProduct("shop", body); code != 400 {
+			t.Errorf("%s: %d %v", body, code, out)
+		}
 	}
 }

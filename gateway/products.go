@@ -134,6 +134,13 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !p.IPAllowed(clientIP(r)) {
+		writeErr(w, weft.Errorf(weft.EForbidden, "address %s may not call API product %s", clip(clientIP(r), 60), p.Name))
+		return
+	}
+	if p.CORS != nil && s.cors(w, r, p, v) {
+		return // a preflight, answered
+	}
 	var grant *apim.Grant
 	if p.NeedsKey() {
 		// Before the route is matched: without a key a caller learns
@@ -203,6 +210,61 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	reply(w, ev, res)
+}
+
+// corsExposed are the answer headers a browser script may read.
+const corsExposed = "RateLimit, RateLimit-Policy, Retry-After, X-Weft-Run-Id, Deprecation, Sunset, Link"
+
+// cors applies a product's CORS policy: an allowed origin's calls carry
+// Access-Control-Allow-Origin; a preflight (OPTIONS with
+// Access-Control-Request-Method, sent by browsers without credentials) is
+// answered here, before authentication: 204 for an allowed origin and a
+// route that takes the method, 403 for another origin. It reports whether
+// it answered.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request, p *apim.Product, v *apim.Version) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	w.Header().Add("Vary", "Origin")
+	allowed := p.CORS.AllowsOrigin(origin)
+	reqMethod := r.Header.Get("Access-Control-Request-Method")
+	preflight := r.Method == http.MethodOptions && reqMethod != ""
+	if !allowed {
+		if preflight {
+			writeErr(w, weft.Errorf(weft.EForbidden, "origin %s may not call API product %s", clip(origin, 100), p.Name))
+			return true
+		}
+		return false // no CORS headers: the browser withholds the answer
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	if !preflight {
+		h.Set("Access-Control-Expose-Headers", corsExposed)
+		return false
+	}
+	rs, ok := s.routesFor(w, r, p, v)
+	if !ok {
+		return true
+	}
+	path := "/" + chi.URLParam(r, "*")
+	rt, _, allow := rs.Match(reqMethod, path)
+	if rt == nil {
+		if len(allow) == 0 {
+			writeErr(w, weft.Errorf(weft.ENotFound, "version %s of API product %s has no route %s", v.Name, p.Name, clip(path, 200)))
+		} else {
+			writeErr(w, weft.Errorf(weft.EForbidden, "%s is not allowed on %s (allowed: %s)", clip(reqMethod, 20), clip(path, 200), strings.Join(allow, ", ")))
+		}
+		return true
+	}
+	h.Set("Access-Control-Allow-Methods", rt.API.Method)
+	hs := append([]string{"Content-Type", "X-API-Key", "Authorization"}, rt.HeaderNames()...)
+	h.Set("Access-Control-Allow-Headers", strings.Join(append(hs, p.CORS.AllowHeaders...), ", "))
+	if p.CORS.MaxAge > 0 {
+		h.Set("Access-Control-Max-Age", strconv.Itoa(p.CORS.MaxAge))
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 // consumerHeader tells a run of a product with auth: api_key which
