@@ -194,6 +194,9 @@ func (s *Service) Admit(ctx context.Context, p *Product, v *Version, h http.Head
 	if s.consumers == nil {
 		return nil, none, weft.Errorf(weft.EUnavailable, "this server keeps no API consumers")
 	}
+	if p.Auth == AuthJWT {
+		return s.admitJWT(ctx, p, v, h, now)
+	}
 	key, ok, err := KeyFrom(h)
 	if err != nil {
 		return nil, none, err
@@ -222,14 +225,8 @@ func (s *Service) Admit(ctx context.Context, p *Product, v *Version, h http.Head
 	if g.Key.ExpiresAt != nil && !now.Before(*g.Key.ExpiresAt) {
 		return nil, none, weft.Errorf(weft.EUnauthorized, "API key %s expired at %s (it was rotated)", id, g.Key.ExpiresAt.UTC().Format(time.RFC3339))
 	}
-	if g.Consumer.Disabled {
-		return nil, none, weft.Errorf(weft.EForbidden, "consumer %s is disabled", g.Consumer.Name)
-	}
-	if g.Subscription == nil || g.Plan == nil {
-		return nil, none, weft.Errorf(weft.EForbidden, "consumer %s is not subscribed to API product %s", g.Consumer.Name, p.Name)
-	}
-	if g.Subscription.Version != "" && g.Subscription.Version != v.Name {
-		return nil, none, weft.Errorf(weft.EForbidden, "consumer %s is subscribed to version %s of API product %s, not %s", g.Consumer.Name, g.Subscription.Version, p.Name, v.Name)
+	if err := subscribed(g, p, v); err != nil {
+		return nil, none, err
 	}
 	grant := &Grant{Consumer: g.Consumer.Name, Key: id, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, p.Name)}
 	if a == nil {
@@ -242,6 +239,63 @@ func (s *Service) Admit(ctx context.Context, p *Product, v *Version, h http.Head
 		return grant, store.Admission{Allowed: true}, nil
 	}
 	return grant, *a, nil
+}
+
+// subscribed refuses (403) a disabled consumer, or one not subscribed to
+// this product version.
+func subscribed(g *store.KeyGrant, p *Product, v *Version) error {
+	if g.Consumer.Disabled {
+		return weft.Errorf(weft.EForbidden, "consumer %s is disabled", g.Consumer.Name)
+	}
+	if g.Subscription == nil || g.Plan == nil {
+		return weft.Errorf(weft.EForbidden, "consumer %s is not subscribed to API product %s", g.Consumer.Name, p.Name)
+	}
+	if g.Subscription.Version != "" && g.Subscription.Version != v.Name {
+		return weft.Errorf(weft.EForbidden, "consumer %s is subscribed to version %s of API product %s, not %s", g.Consumer.Name, g.Subscription.Version, p.Name, v.Name)
+	}
+	return nil
+}
+
+// admitJWT is Admit for auth: jwt: the bearer token is verified against
+// the product's issuer, its consumer claim names the consumer, whose
+// subscription and plan are read (never cached) and counted against.
+func (s *Service) admitJWT(ctx context.Context, p *Product, v *Version, h http.Header, now time.Time) (*Grant, store.Admission, error) {
+	var none store.Admission
+	ver := s.issuers[p.JWTIssuer]
+	if ver == nil {
+		return nil, none, weft.Errorf(weft.EUnavailable, "the JWT issuer %s of API product %s is not configured on this server", p.JWTIssuer, p.Name)
+	}
+	auth := h.Values("Authorization")
+	if len(auth) == 0 {
+		return nil, none, weft.Errorf(weft.EUnauthorized, "API product %s needs a bearer token from issuer %s: send Authorization: Bearer <JWT>", p.Name, p.JWTIssuer)
+	}
+	scheme, raw, _ := strings.Cut(auth[0], " ")
+	if len(auth) > 1 || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+		return nil, none, weft.Errorf(weft.EUnauthorized, "malformed Authorization header: send one Authorization: Bearer <JWT>")
+	}
+	consumer, err := ver.Verify(ctx, strings.TrimSpace(raw), now)
+	if err != nil {
+		return nil, none, err
+	}
+	g, err := s.consumers.ConsumerGrant(ctx, consumer, p.Name)
+	if weft.Code(err) == weft.ENotFound {
+		return nil, none, weft.Errorf(weft.EForbidden, "the token names consumer %s, which does not exist here", consumer)
+	}
+	if err != nil {
+		return nil, none, err
+	}
+	if err := subscribed(g, p, v); err != nil {
+		return nil, none, err
+	}
+	grant := &Grant{Consumer: g.Consumer.Name, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, p.Name)}
+	if g.Plan.Limits == (store.Limits{}) {
+		return grant, store.Admission{Allowed: true}, nil
+	}
+	a, err := s.consumers.Admit(ctx, grant.Bucket, g.Plan.Limits, now)
+	if err != nil {
+		return nil, none, err
+	}
+	return grant, a, nil
 }
 
 // RateLimitHeaders sets RateLimit-Policy and RateLimit

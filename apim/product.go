@@ -32,6 +32,9 @@ type Product struct {
 	// "api_key" (a consumer's key and a subscription, under its plan's
 	// rate limit and quotas).
 	Auth string `json:"auth,omitempty"`
+	// JWTIssuer names the configured issuer (api_jwt_issuers) whose
+	// tokens an auth: jwt product accepts.
+	JWTIssuer string `json:"jwt_issuer,omitempty"`
 	// AllowIPs, when set, are the only client addresses (or CIDR
 	// prefixes) that may call the routes; others get 403.
 	AllowIPs []string `json:"allow_ips,omitempty"`
@@ -157,8 +160,11 @@ func (p *Product) Check() error {
 	if len(p.Title) > maxText || len(p.Description) > maxText {
 		add("/description", "title and description are at most %d bytes", maxText)
 	}
-	if !slices.Contains([]string{"", AuthNone, AuthAPIKey}, p.Auth) {
-		add("/auth", "auth must be none or api_key, got %q", clip(p.Auth, 40))
+	if !slices.Contains([]string{"", AuthNone, AuthAPIKey, AuthJWT}, p.Auth) {
+		add("/auth", "auth must be none, api_key or jwt, got %q", clip(p.Auth, 40))
+	}
+	if (p.Auth == AuthJWT) != (p.JWTIssuer != "") {
+		add("/jwt_issuer", "auth: jwt names its jwt_issuer (one of the server's api_jwt_issuers), and only it does")
 	}
 	if len(p.AllowIPs) > maxAllowIPs {
 		add("/allow_ips", "%d entries; the limit is %d", len(p.AllowIPs), maxAllowIPs)
@@ -281,8 +287,9 @@ func (c *CORS) AllowsOrigin(origin string) bool {
 	return false
 }
 
-// NeedsKey reports whether calls need a consumer's API key.
-func (p *Product) NeedsKey() bool { return p.Auth == AuthAPIKey }
+// NeedsKey reports whether calls need a consumer's credential (an API
+// key or a JWT).
+func (p *Product) NeedsKey() bool { return p.Auth == AuthAPIKey || p.Auth == AuthJWT }
 
 // Find returns the named version, or nil.
 func (p *Product) Find(version string) *Version {

@@ -2,6 +2,7 @@ package apim
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -22,6 +23,7 @@ type Service struct {
 	st        store.Products
 	consumers store.Consumers // nil: no consumers (products with auth: api_key answer 503)
 	flows     Flows
+	issuers   map[string]*JWTVerifier // by name (auth: jwt)
 	now       func() time.Time
 
 	mu       sync.Mutex
@@ -41,6 +43,9 @@ func NewService(st store.Products, flows Flows) *Service {
 	c, _ := st.(store.Consumers)
 	return &Service{st: st, consumers: c, flows: flows, now: time.Now, products: map[string]cachedProduct{}, routes: map[string]*Routes{}}
 }
+
+// SetJWTIssuers sets the issuers auth: jwt products may name.
+func (s *Service) SetJWTIssuers(vs map[string]*JWTVerifier) { s.issuers = vs }
 
 // Consumers is the store of consumers, plans and keys (nil: none).
 func (s *Service) Consumers() store.Consumers { return s.consumers }
@@ -89,6 +94,10 @@ func (s *Service) Save(ctx context.Context, p *Product) (*Product, error) {
 	}
 	if err := p.Check(); err != nil {
 		return nil, err
+	}
+	if p.Auth == AuthJWT && s.issuers[p.JWTIssuer] == nil {
+		return nil, &weft.Error{Code: weft.EUnprocessable, Message: fmt.Sprintf("product %s names jwt_issuer %q, which this server does not configure", p.Name, clip(p.JWTIssuer, 60)),
+			Problems: []weft.Problem{{Path: "/jwt_issuer", Message: "not one of the server's api_jwt_issuers"}}}
 	}
 	for i := range p.Versions {
 		if p.Versions[i].Status == StatusRetired {

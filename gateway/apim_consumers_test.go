@@ -2,12 +2,21 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	josejwt "github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/weftio/weft/apim"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/store"
 )
@@ -376,5 +385,105 @@ func TestAPICORS(t *testing.T) {
 		if code, out := f.putProduct("shop", body); code != 400 {
 			t.Errorf("%s: %d %v", body, code, out)
 		}
+	}
+}
+
+// jwtIssuer serves a JWKS with one ES256 key and signs tokens with it.
+type jwtIssuer struct {
+	srv  *httptest.Server
+	sign func(claims map[string]any) string
+}
+
+func newJWTIssuer(t *testing.T) *jwtIssuer {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk := jose.JSONWebKey{Key: &priv.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{jwk}})
+	}))
+	t.Cleanup(srv.Close)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: priv}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &jwtIssuer{srv: srv, sign: func(claims map[string]any) string {
+		tok, err := josejwt.Signed(signer).Claims(claims).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}}
+}
+
+// A product with auth: jwt admits a bearer token of its configured issuer
+// whose azp claim names a subscribed consumer, under the consumer's plan;
+// malformed, unsigned, expired, foreign and misaddressed tokens are 401,
+// and start no run.
+func TestAPIJWT(t *testing.T) {
+	iss := newJWTIssuer(t)
+	f := newAPIMFixture(t, gateway.Config{JWTIssuers: []apim.JWTIssuer{{Name: "corp", Issuer: "https://idp.example", Audience: "shop-api", JWKSURL: iss.srv.URL, ConsumerClaim: "azp"}}})
+	keyedShop(f, `{"rate_per_second": 0.01, "burst": 2}`)
+	if code, out := f.putProduct("shop", `{"auth": "jwt", "jwt_issuer": "elsewhere", "versions": []}`); code != 422 {
+		t.Fatalf("an unknown issuer: %d %v", code, out)
+	}
+	if code, out := f.putProduct("shop", `{"auth": "jwt", "versions": []}`); code != 400 {
+		t.Fatalf("auth: jwt without an issuer: %d %v", code, out)
+	}
+	f.mustPut("shop", `{"auth": "jwt", "jwt_issuer": "corp", "versions": [{"name": "v1", "flows": [{"flow": "get-order", "version": 1}, {"flow": "whoami", "version": 1}]}]}`)
+	now := time.Now()
+	claims := func(mod map[string]any) map[string]any {
+		c := map[string]any{"iss": "https://idp.example", "aud": "shop-api", "azp": "acme", "sub": "user-1", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()}
+		for k, v := range mod {
+			if v == nil {
+				delete(c, k)
+			} else {
+				c[k] = v
+			}
+		}
+		return c
+	}
+	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+	good := iss.sign(claims(nil))
+	before := f.runs()
+	unsigned := strings.Join(strings.Split(good, ".")[:2], ".") + "."
+	hs := "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhenAiOiJhY21lIn0.c2lnbmF0dXJl"
+	for name, h := range map[string]map[string]string{
+		"none":         nil,
+		"garbage":      bearer("abc"),
+		"unsigned":     bearer(unsigned),
+		"HS256":        bearer(hs),
+		"basic":        {"Authorization": "Basic YTpi"},
+		"expired":      bearer(iss.sign(claims(map[string]any{"exp": now.Add(-time.Hour).Unix()}))),
+		"no expiry":    bearer(iss.sign(claims(map[string]any{"exp": nil}))),
+		"other issuer": bearer(iss.sign(claims(map[string]any{"iss": "https://evil.example"}))),
+		"other aud":    bearer(iss.sign(claims(map[string]any{"aud": "billing-api"}))),
+		"bad consumer": bearer(iss.sign(claims(map[string]any{"azp": "Not A Name"}))),
+		"huge":         bearer(strings.Repeat("a", 20000)),
+		"tampered":     bearer(good[:len(good)-4] + "AAAA"),
+		"an API key":   {"X-API-Key": "wk_0123456789abcdef_" + strings.Repeat("a", 52)},
+	} {
+		code, out, hdr := call(t, "GET", f.srv.URL+"/apis/shop/v1/orders/1", "", h)
+		if code != 401 || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%s: %d %v", name, code, out)
+		}
+	}
+	if code, out, _ := call(t, "GET", f.srv.URL+"/apis/shop/v1/orders/1", "", bearer(iss.sign(claims(map[string]any{"azp": "nobody"})))); code != 403 {
+		t.Errorf("a consumer that does not exist: %d %v", code, out)
+	}
+	if n := f.runs(); n != before {
+		t.Fatalf("refused tokens started %d runs", n-before)
+	}
+	code, out, h := call(t, "GET", f.srv.URL+"/apis/shop/v1/me", "", bearer(good))
+	if code != 200 || out["consumer"] != "acme" || !strings.HasPrefix(h.Get("RateLimit"), `"rate";r=1;`) {
+		t.Fatalf("a good token: %d %v %v", code, out, h)
+	}
+	if code, _, _ := call(t, "GET", f.srv.URL+"/apis/shop/v1/orders/1", "", bearer(good)); code != 200 {
+		t.Fatalf("second call: %d", code)
+	}
+	if code, _, h := call(t, "GET", f.srv.URL+"/apis/shop/v1/orders/1", "", bearer(good)); code != 429 || h.Get("Retry-After") == "" {
+		t.Fatalf("past the burst: %d %v", code, h)
 	}
 }

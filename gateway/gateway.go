@@ -42,6 +42,8 @@ type Config struct {
 	MaxBodyBytes   int64                            // webhook and API body limit (default 10 MiB)
 	APIBasePath    string                           // where API products are served: {base}/{product}/{version}/… (default /apis)
 	Products       store.Products                   // API products (nil: the engine's store, when it keeps them; else /apis and /api/products are off)
+	JWTIssuers     []apim.JWTIssuer                 // identity providers whose tokens products with auth: jwt accept
+	JWTClient      *http.Client                     // fetches the issuers' key sets (nil: a plain client)
 	MaxImportBytes int64                            // POST /api/connectors/import body limit (default 64 MiB)
 	Secret         func(name string) (string, bool) // named secrets (signatures)
 	APIToken       string                           // if set, /api, /metrics (and /mcp, through MCPAuth) require "Authorization: Bearer <token>"
@@ -127,6 +129,16 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	}
 	if cfg.Products != nil {
 		s.apim = apim.NewService(cfg.Products, e)
+		issuers := map[string]*apim.JWTVerifier{}
+		for _, j := range cfg.JWTIssuers {
+			v, err := apim.NewJWTVerifier(j, cfg.JWTClient)
+			if err != nil {
+				log.Error("JWT issuer ignored", "err", err)
+				continue
+			}
+			issuers[j.Name] = v
+		}
+		s.apim.SetJWTIssuers(issuers)
 		s.ingressRoutes(r)
 	}
 	if cfg.Sandbox != nil {

@@ -457,6 +457,10 @@ type Consumers interface {
 	// key. Whether it is revoked, expired or matches is the caller's to
 	// check.
 	KeyGrant(ctx context.Context, keyID, product string) (*KeyGrant, error)
+	// ConsumerGrant is KeyGrant for a consumer named by other means (a
+	// JWT): the consumer, its subscription to product and the plan (Key
+	// left zero); not_found when there is no such consumer.
+	ConsumerGrant(ctx context.Context, consumer, product string) (*KeyGrant, error)
 
 	// AdmitKey is KeyGrant and then, when the key is good for the call
 	// (KeyGrant.Good) and its plan has limits, Admit in the bucket

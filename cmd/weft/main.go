@@ -363,6 +363,12 @@ func serve(args []string, stderr io.Writer) error {
 		gwCfg.Sessions = sessions
 		go sessions.RunSweep(bg, 5*time.Minute) // expired rows go even when no one signs in
 	}
+	if len(cfg.APIJWTIssuers) > 0 {
+		gwCfg.JWTIssuers = cfg.APIJWTIssuers
+		if cfg.egress != nil {
+			gwCfg.JWTClient = cfg.egress.HTTPClient("api_jwt_issuers jwks", 10*time.Second)
+		}
+	}
 	if cfg.OIDC != nil {
 		var hc *http.Client
 		if cfg.egress != nil {

@@ -428,6 +428,35 @@ func (s *Store) KeyGrant(ctx context.Context, keyID, product string) (*store.Key
 	return x.grant(product), nil
 }
 
+// ConsumerGrant implements store.Consumers: one read, never cached.
+func (s *Store) ConsumerGrant(ctx context.Context, consumer, product string) (*store.KeyGrant, error) {
+	var g store.KeyGrant
+	var disabled int
+	var cc, cu int64
+	var subID, subVersion, subPlan, planNS sql.NullString
+	var subCreated, burst, qd, qm sql.NullInt64
+	var rate sql.NullFloat64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT c.namespace, c.description, c.disabled, c.created_at, c.updated_at,
+			s.id, s.version, s.plan, s.created_at, p.namespace, p.rate_per_second, p.burst, p.quota_day, p.quota_month
+		FROM api_consumers c
+		LEFT JOIN api_subscriptions s ON s.consumer = c.name AND s.product = ?
+		LEFT JOIN api_plans p ON p.name = s.plan
+		WHERE c.name = ?`), product, consumer).Scan(&g.Consumer.Namespace, &g.Consumer.Description, &disabled, &cc, &cu,
+		&subID, &subVersion, &subPlan, &subCreated, &planNS, &rate, &burst, &qd, &qm)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, weft.Errorf(weft.ENotFound, "no consumer %q", consumer)
+	}
+	if err != nil {
+		return nil, s.wrap(err, "consumer")
+	}
+	x := grantScan{g: g, cc: cc, cu: cu, disabled: disabled, subID: subID, subVersion: subVersion, subPlan: subPlan, planNS: planNS,
+		subCreated: subCreated, burst: burst, qd: qd, qm: qm, rate: rate}
+	x.g.Key.Consumer = consumer
+	out := x.grant(product)
+	out.Key = store.ConsumerKey{}
+	return out, nil
+}
+
 // admitKeyPG is AdmitKey on PostgreSQL in one statement: the grant (g,
 // its columns gc0… in grantExprs' order), the limits of a good one (lim:
 // the conditions of KeyGrant.Good, in SQL), and the upsert of

@@ -97,6 +97,17 @@ func consumers(t *testing.T, s store.Consumers) {
 	if _, err := s.KeyGrant(ctx, "nope", "shop"); weft.Code(err) != weft.ENotFound {
 		t.Fatalf("unknown key: %v", err)
 	}
+	cg, err := s.ConsumerGrant(ctx, "acme-app", "shop")
+	must(t, err)
+	if cg.Consumer.Name != "acme-app" || cg.Subscription == nil || cg.Subscription.Version != "v2" || cg.Plan == nil || cg.Plan.Limits.Burst != 5 || cg.Key.ID != "" {
+		t.Fatalf("consumer grant: %+v", cg)
+	}
+	if cg, err := s.ConsumerGrant(ctx, "beta-app", "shop"); err != nil || cg.Subscription != nil || cg.Plan != nil {
+		t.Fatalf("consumer grant without a subscription: %+v %v", cg, err)
+	}
+	if _, err := s.ConsumerGrant(ctx, "nobody", "shop"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unknown consumer: %v", err)
+	}
 	until := now.Add(time.Hour)
 	must(t, s.ExpireConsumerKey(ctx, "acme-app", "k1", until))
 	must(t, s.RevokeConsumerKey(ctx, "acme-app", "k2", now))
