@@ -487,3 +487,22 @@ func TestAPIJWT(t *testing.T) {
 		t.Fatalf("past the burst: %d %v", code, h)
 	}
 }
+
+// The OpenAPI document of a product that needs a key declares the key
+// (an apiKey scheme in X-API-Key, required by every operation) and the
+// 401, 403 and 429 answers; it still validates.
+func TestAPIOpenAPIDeclaresTheKey(t *testing.T) {
+	f := newAPIMFixture(t, gateway.Config{})
+	keyedShop(f, `{}`)
+	doc := loadOpenAPI(t, f.srv.URL+"/apis/shop/v1/openapi.json")
+	ss := doc.Components.SecuritySchemes["apiKey"]
+	if ss == nil || ss.Value.Type != "apiKey" || ss.Value.In != "header" || ss.Value.Name != "X-API-Key" || len(doc.Security) != 1 {
+		t.Fatalf("security: %+v %+v", doc.Components.SecuritySchemes, doc.Security)
+	}
+	get := doc.Paths.Find("/orders/{id}").Get
+	for _, st := range []int{401, 403, 429} {
+		if get.Responses.Status(st) == nil {
+			t.Errorf("no %d response", st)
+		}
+	}
+}
