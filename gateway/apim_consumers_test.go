@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -503,6 +505,36 @@ func TestAPIOpenAPIDeclaresTheKey(t *testing.T) {
 	for _, st := range []int{401, 403, 429} {
 		if get.Responses.Status(st) == nil {
 			t.Errorf("no %d response", st)
+		}
+	}
+}
+
+// Every call of an existing product version is observed with its status
+// and consumer, refusals included; calls of unknown products are not (a
+// caller cannot invent labels).
+func TestAPICallsObserved(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	f := newAPIMFixture(t, gateway.Config{APICalls: func(product, version, consumer string, status int, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[product+"|"+version+"|"+consumer+"|"+strconv.Itoa(status)]++
+	}})
+	key := keyedShop(f, `{"rate_per_second": 0.01, "burst": 1}`)
+	f.get("/apis/shop/v1/orders/1", key)
+	f.get("/apis/shop/v1/orders/1", key)
+	f.get("/apis/shop/v1/orders/1", "")
+	f.get("/apis/nope/v1/orders/1", "")
+	f.get("/apis/shop/v9/orders/1", "")
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]int{"shop|v1|acme|200": 1, "shop|v1|acme|429": 1, "shop|v1||401": 1}
+	if len(seen) != len(want) {
+		t.Fatalf("observed %v, want %v", seen, want)
+	}
+	for k, n := range want {
+		if seen[k] != n {
+			t.Fatalf("observed %v, want %v", seen, want)
 		}
 	}
 }

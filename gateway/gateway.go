@@ -39,11 +39,15 @@ import (
 
 // Config configures the gateway.
 type Config struct {
-	MaxBodyBytes   int64                            // webhook and API body limit (default 10 MiB)
-	APIBasePath    string                           // where API products are served: {base}/{product}/{version}/… (default /apis)
-	Products       store.Products                   // API products (nil: the engine's store, when it keeps them; else /apis and /api/products are off)
-	JWTIssuers     []apim.JWTIssuer                 // identity providers whose tokens products with auth: jwt accept
-	JWTClient      *http.Client                     // fetches the issuers' key sets (nil: a plain client)
+	MaxBodyBytes int64            // webhook and API body limit (default 10 MiB)
+	APIBasePath  string           // where API products are served: {base}/{product}/{version}/… (default /apis)
+	Products     store.Products   // API products (nil: the engine's store, when it keeps them; else /apis and /api/products are off)
+	JWTIssuers   []apim.JWTIssuer // identity providers whose tokens products with auth: jwt accept
+	JWTClient    *http.Client     // fetches the issuers' key sets (nil: a plain client)
+	// APICalls observes each call of an existing product version (refusals
+	// included) with its answer's status and the consumer ("" when none
+	// was authenticated): metrics per product, version and consumer.
+	APICalls       func(product, version, consumer string, status int, d time.Duration)
 	MaxImportBytes int64                            // POST /api/connectors/import body limit (default 64 MiB)
 	Secret         func(name string) (string, bool) // named secrets (signatures)
 	APIToken       string                           // if set, /api, /metrics (and /mcp, through MCPAuth) require "Authorization: Bearer <token>"

@@ -134,6 +134,16 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	var consumer string
+	if s.cfg.APICalls != nil {
+		// Only calls of versions that exist are observed: the labels are
+		// the operator's products, versions and consumers, never a
+		// caller's invention.
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
+		defer func() { s.cfg.APICalls(p.Name, v.Name, consumer, sw.status, time.Since(start)) }()
+		w = sw
+	}
 	if !p.IPAllowed(clientIP(r)) {
 		writeErr(w, weft.Errorf(weft.EForbidden, "address %s may not call API product %s", clip(clientIP(r), 60), p.Name))
 		return
@@ -145,7 +155,11 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 	if p.NeedsKey() {
 		// Before the route is matched: without a key a caller learns
 		// nothing of the routes (the OpenAPI document is what is public).
-		if grant, ok = s.admitConsumer(w, r, p, v); !ok {
+		grant, ok = s.admitConsumer(w, r, p, v)
+		if grant != nil {
+			consumer = grant.Consumer
+		}
+		if !ok {
 			return
 		}
 	}
@@ -212,6 +226,25 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 	reply(w, ev, res)
 }
 
+// statusWriter remembers the status an answer was written with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
 // corsExposed are the answer headers a browser script may read.
 const corsExposed = "RateLimit, RateLimit-Policy, Retry-After, X-Weft-Run-Id, Deprecation, Sunset, Link"
 
@@ -275,9 +308,9 @@ const consumerHeader = "x-weft-consumer"
 // admitConsumer authenticates a call of a product that needs a key and
 // counts it against the consumer's plan: 401 (no, malformed, unknown,
 // revoked or expired key), 403 (not subscribed, disabled), 429 with
-// Retry-After past a limit; RateLimit-Policy and RateLimit on every
-// answer under a plan with limits. A store that cannot count answers 503:
-// limits fail closed.
+// Retry-After past a limit (returning the grant with false: who was
+// refused); RateLimit-Policy and RateLimit on every answer under a plan
+// with limits. A store that cannot count answers 503: limits fail closed.
 func (s *Server) admitConsumer(w http.ResponseWriter, r *http.Request, p *apim.Product, v *apim.Version) (*apim.Grant, bool) {
 	g, a, err := s.apim.Admit(r.Context(), p, v, r.Header, time.Now())
 	if err != nil {
@@ -297,7 +330,7 @@ func (s *Server) admitConsumer(w http.ResponseWriter, r *http.Request, p *apim.P
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]any{"code": "rate_limited",
 			"message": "consumer " + g.Consumer + " is over the " + limitName(a.Limit) + " of plan " + g.Plan.Name,
 			"limit":   a.Limit, "retry_after": max(int64(math.Ceil(a.RetryAfter.Seconds())), 1)}})
-		return nil, false
+		return g, false // who was refused (metrics); the call goes no further
 	}
 	return g, true
 }

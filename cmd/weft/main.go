@@ -441,6 +441,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	gwCfg.Metrics = metrics.Handler()
 	gwCfg.AuditFailed = metrics.AuditFailed
+	gwCfg.APICalls = metrics.ObserveAPICall
 	if benchAuditLog != nil {
 		gwCfg.Audit = benchAuditLog()
 		log.Warn("BENCHMARK BUILD (weft_bench_noaudit): the API's audit entries are discarded; never run this in production")
