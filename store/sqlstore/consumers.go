@@ -198,6 +198,11 @@ func (s *Store) DeleteConsumer(ctx context.Context, name string) error {
 				return s.wrap(err, "delete consumer")
 			}
 		}
+		// Its limit buckets (consumer/product; not LIKE: '_' is a
+		// wildcard there and a consumer name may hold one).
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM api_limits WHERE substr(bucket, 1, ?) = ?`), len(name)+1, name+"/"); err != nil {
+			return s.wrap(err, "delete consumer")
+		}
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM api_consumers WHERE name = ?`), name)
 		if err != nil {
 			return s.wrap(err, "delete consumer")

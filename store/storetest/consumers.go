@@ -137,7 +137,21 @@ func consumers(t *testing.T, s store.Consumers) {
 	if err := s.Unsubscribe(ctx, "acme-app", "billing"); weft.Code(err) != weft.ENotFound {
 		t.Fatalf("unsubscribe twice: %v", err)
 	}
+	// Deleting a consumer drops its limit buckets, and only its own.
+	a1, err := s.Admit(ctx, store.Bucket("acme-app", "shop"), store.Limits{QuotaDay: 1}, now)
+	must(t, err)
+	a2, err := s.Admit(ctx, store.Bucket("acme_app", "shop"), store.Limits{QuotaDay: 1}, now)
+	must(t, err)
+	if !a1.Allowed || !a2.Allowed {
+		t.Fatalf("first calls: %+v %+v", a1, a2)
+	}
 	must(t, s.DeleteConsumer(ctx, "acme-app"))
+	if a, _ := s.Admit(ctx, store.Bucket("acme-app", "shop"), store.Limits{QuotaDay: 1}, now); !a.Allowed {
+		t.Fatalf("a deleted consumer's bucket was kept: %+v", a)
+	}
+	if a, _ := s.Admit(ctx, store.Bucket("acme_app", "shop"), store.Limits{QuotaDay: 1}, now); a.Allowed {
+		t.Fatalf("another consumer's bucket was dropped: %+v", a)
+	}
 	if _, err := s.KeyGrant(ctx, "k1", "shop"); weft.Code(err) != weft.ENotFound {
 		t.Fatalf("a deleted consumer's key: %v", err)
 	}
