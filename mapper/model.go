@@ -262,23 +262,32 @@ const (
 	fParent           // 3-gram similarity of the parents' names
 	fSibling          // the parents' other fields match each other (sibling agreement)
 	fLegacy           // the first matcher's hand-weighted blend
-	fRelTri           // fTri minus the best fTri of the source's row, and of the target's column
-	fColTri
-	fRelTok
-	fColTok
-	fRelDesc
-	fColDesc
-	fRelLegacy
-	fColLegacy
-	nFeatures
+	nBase
 )
 
-var featureNames = [nFeatures]string{"tri", "tri_path", "tok", "emb_name", "desc", "name_desc", "emb_desc", "ctx", "type",
-	"sample", "pattern", "shape", "kind_same", "kind_clash", "has_desc", "has_val", "head", "fuzzy_desc", "parent", "sibling", "legacy",
-	"rel_tri", "col_tri", "rel_tok", "col_tok", "rel_desc", "col_desc", "rel_legacy", "col_legacy"}
+// relBases: the signals that also enter as their distance below the best
+// of the source's row ("rel_") and of the target's column ("col_"); what
+// a signal says about a pair depends on what else the field could map to,
+// and these distances transfer across schemas better than raw values.
+var relBases = []int{fTri, fTok, fDesc, fLegacy, fFuzzyDesc}
+
+// nFeatures: the base signals and, for each of relBases, its row and
+// column distances (at nBase+2k and nBase+2k+1).
+var nFeatures = nBase + 2*len(relBases)
+
+var baseNames = [nBase]string{"tri", "tri_path", "tok", "emb_name", "desc", "name_desc", "emb_desc", "ctx", "type",
+	"sample", "pattern", "shape", "kind_same", "kind_clash", "has_desc", "has_val", "head", "fuzzy_desc", "parent", "sibling", "legacy"}
+
+var featureNames = func() []string {
+	out := append([]string(nil), baseNames[:]...)
+	for _, k := range relBases {
+		out = append(out, "rel_"+baseNames[k], "col_"+baseNames[k])
+	}
+	return out
+}()
 
 // FeatureNames names the signals of a feature vector, in order.
-func FeatureNames() []string { return append([]string(nil), featureNames[:]...) }
+func FeatureNames() []string { return append([]string(nil), featureNames...) }
 
 // fieldText is what the signals read of a field, computed once.
 type fieldText struct {
@@ -415,10 +424,9 @@ func signals(src, tgt *Schema, sc *scored) [][][]float64 {
 		}
 	}
 	siblingAgreement(src, tgt, x)
-	relative(x, fTri, fRelTri, fColTri)
-	relative(x, fTok, fRelTok, fColTok)
-	relative(x, fDesc, fRelDesc, fColDesc)
-	relative(x, fLegacy, fRelLegacy, fColLegacy)
+	for k, b := range relBases {
+		relative(x, b, nBase+2*k, nBase+2*k+1)
+	}
 	return x
 }
 

@@ -221,6 +221,9 @@ func snapshot(res *Result) map[string][]string {
 
 func TestRerankOllamaHTTPTestServer(t *testing.T) {
 	src, tgt, res := rerankFixture(t)
+	// every field lists its top candidates (the model's floor is 0): leave
+	// one field a single candidate, which the model must not be asked about
+	res.Candidates["company_name"] = res.Candidates["company_name"][:1]
 	before := snapshot(res)
 	f := &fakeModel{answer: func(string) string { return reversed(res) }}
 	srv := ollamaServer(t, f)

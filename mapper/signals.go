@@ -121,7 +121,7 @@ func (d *idf) vector(words []string) map[string]float64 {
 	if norm == 0 {
 		return nil
 	}
-	norm = math.Sqrt(norm)
+	norm = math.Sqrt(settle(norm))
 	for k := range out {
 		out[k] /= norm
 	}
@@ -137,8 +137,14 @@ func cosineSparse(a, b map[string]float64) float64 {
 	for k, v := range a {
 		s += v * b[k]
 	}
-	return s
+	return settle(s)
 }
+
+// settle rounds away the last bits of a sum over a map, whose order
+// varies from run to run: equal inputs then give equal signals (two fields
+// with the same description tie, and the tie is broken the same way every
+// run).
+func settle(x float64) float64 { return math.Round(x*1e12) / 1e12 }
 
 // coverage is the idf-weighted share of words found in set: how much of
 // a name a description (or a table's text) mentions.
@@ -197,7 +203,7 @@ func minOverlap(a, b map[string]float64) float64 {
 	for k, v := range a {
 		o += math.Min(v, b[k])
 	}
-	return o
+	return settle(o)
 }
 
 // shapeOverlap compares the shapes of the values (letters as a, digits as

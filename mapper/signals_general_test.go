@@ -346,3 +346,69 @@ func TestRescoreKeepsTheRowOrder(t *testing.T) {
 		t.Fatalf("the embedded model's second stage: %v %v", d.Stage2, err)
 	}
 }
+
+// The relative signals: every base in relBases has a row and a column
+// distance, named after it, filled by signals().
+func TestRelativeSignalsPerBase(t *testing.T) {
+	names := FeatureNames()
+	if len(names) != nFeatures {
+		t.Fatalf("%d names for %d features", len(names), nFeatures)
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			t.Fatalf("signal %q twice", n)
+		}
+		seen[n] = true
+	}
+	for _, b := range relBases {
+		if !seen["rel_"+baseNames[b]] || !seen["col_"+baseNames[b]] {
+			t.Errorf("no row/column distance for %q", baseNames[b])
+		}
+	}
+	src := &Schema{Fields: []Field{{Path: "discharge_date", Name: "discharge_date"}}}
+	tgt := &Schema{Fields: []Field{
+		{Path: "end_date", Name: "end_date", Description: "date of the patient's discharge"},
+		{Path: "start_date", Name: "start_date", Description: "date of the patient's admission"},
+	}}
+	x, err := Signals(t.Context(), src, tgt, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := -1
+	for i, n := range names {
+		if n == "rel_fuzzy_desc" {
+			k = i
+		}
+	}
+	if k < 0 {
+		t.Fatal("no rel_fuzzy_desc")
+	}
+	if x[0][0][fFuzzyDesc] <= x[0][1][fFuzzyDesc] || !near(x[0][0][k], 0) || !near(x[0][1][k], x[0][1][fFuzzyDesc]-x[0][0][fFuzzyDesc]) {
+		t.Errorf("fuzzy_desc %v / %v, rel %v / %v", x[0][0][fFuzzyDesc], x[0][1][fFuzzyDesc], x[0][0][k], x[0][1][k])
+	}
+}
+
+// Sums over maps settle to the same value whatever the iteration order:
+// two fields with the same description get exactly the same signal, so
+// ties break the same way every run.
+func TestSparseCosineSettles(t *testing.T) {
+	d := newIDF()
+	words := strings.Fields("the patient age at the anchor year shifted year of admission range of years group")
+	d.add(words)
+	d.add(words[:5])
+	a := d.vector(words)
+	first := cosineSparse(a, d.vector(words[3:]))
+	for i := 0; i < 50; i++ {
+		rev := append([]string(nil), words...)
+		for l, r := 0, len(rev)-1; l < r; l, r = l+1, r-1 {
+			rev[l], rev[r] = rev[r], rev[l]
+		}
+		if got := cosineSparse(d.vector(rev), d.vector(words[3:])); got != first {
+			t.Fatalf("run %d: %v, then %v", i, first, got)
+		}
+	}
+	if o := minOverlap(map[string]float64{"a": 0.1, "b": 0.2, "c": 0.7}, map[string]float64{"c": 0.7, "b": 0.2, "a": 0.1}); o != 1 {
+		t.Errorf("minOverlap of equal maps: %v, want exactly 1", o)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -29,6 +30,11 @@ type notes struct {
 	explain   []string
 	fixed     []string
 	gaps      []string // parts the request asks for that the draft cannot carry: it is not complete, so not valid
+	// Signals for confidence (calibration.go), counted by the coverage
+	// stage and the licences.
+	content, open int // content words of the request; of them, none of the draft's parts accounts for
+	products      int // product names the catalog lacks
+	refused       int // writes left out by a licence
 }
 
 func (n *notes) ask(format string, args ...any) {
@@ -45,6 +51,11 @@ func (n *notes) ask(format string, args ...any) {
 type clause struct {
 	toks []token
 	sep  string // what came before it: "" (start), "," "then" "->" "and" "+"
+	// accompany: cut from the clause before as its accompanying message
+	// ("… with chat alerts"): an action, never the trigger.
+	accompany bool
+	// personRetry: pick is already trying another person kind.
+	personRetry bool
 }
 
 func (c clause) text() string {
@@ -183,9 +194,16 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if p.Trigger.Kind == "" {
 		st.aboutRecordTrigger(toks, clauses)
 	}
+	if p.Trigger.Kind == "" {
+		st.sourceTrigger(clauses)
+	}
+	if p.Trigger.Kind == "" {
+		st.hintedWebhook(clauses)
+	}
 	st.run(ctx, clauses)
 	st.contradictions()
 	st.prune()
+	st.gate(toks)
 	if p.Trigger.Kind == "" {
 		p.Trigger = TriggerPlan{Kind: "manual"}
 		n.ask("What should start this flow? Nothing in the request names an event or a schedule, so the draft runs manually.")
@@ -207,8 +225,9 @@ func (b *builtin) vocab() map[string]bool {
 	}
 	for w := range actionVerbs {
 		v[w] = true
-		v[w+"s"] = true // "HR adds them" is not a typo for "add"
-		v[w+"ed"] = true
+		for _, suf := range lex.list("inflection.known") {
+			v[w+suf] = true // "HR adds them" is not a typo for "add"
+		}
 	}
 	for w := range objectWords {
 		v[w] = true
@@ -336,7 +355,7 @@ func (b *builtin) markManual(toks []token) bool {
 	start := 0
 	hook := false
 	for _, t := range toks {
-		if t.w == "webhook" || t.w == "endpoint" || t.w == "webhooks" {
+		if lxWebhookWord.has(t.w) {
 			hook = true // "when called" is then the webhook's call
 		}
 	}
@@ -348,7 +367,7 @@ func (b *builtin) markManual(toks []token) bool {
 		if c.hasIn(lxManual) || c.phraseIn(lxManualPhrase) || c.phraseIn(lxManualPhraseNoWebhook) && !hook {
 			verb := false
 			for _, t := range c.toks {
-				if t.kind == tWord && actionVerbs[t.w] != "" && t.w != "run" {
+				if t.kind == tWord && actionVerbs[t.w] != "" && !lxManualConsume.has(t.w) {
 					verb = true
 				}
 			}
@@ -409,7 +428,7 @@ func split(toks []token) []clause {
 			}
 			if j < len(toks) && startsAction(toks, j) {
 				sep := "and"
-				if j > i+1 && toks[j-1].w == "then" {
+				if j > i+1 && lxSepThen.has(toks[j-1].w) {
 					sep = "then"
 				}
 				flush(sep)
@@ -438,12 +457,12 @@ func startsAction(toks []token, i int) bool {
 	if t.kind != tWord {
 		return false
 	}
-	if t.w == "an" || t.w == "a" {
+	if lxIndefinite.has(t.w) {
 		// "and an invoice in the ERP": a new object for the previous verb.
 		return i+1 < len(toks) && objectWords[singular(toks[i+1].w)] != ""
 	}
-	if actionVerbs[t.w] == "" || t.w == "set" && i+1 < len(toks) && toks[i+1].w == "up" {
-		return t.w == "set"
+	if actionVerbs[t.w] == "" || lxVerbSet.has(t.w) && i+1 < len(toks) && lxParticleUp.has(toks[i+1].w) {
+		return lxVerbSet.has(t.w)
 	}
 	return true
 }
@@ -639,23 +658,14 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 		return fmt.Sprintf("0 */%d * * *", hourStep), tz, false
 	}
 	if !hasTime {
-		switch partOfDay {
-		case "morning":
-			hh = 8
-		case "evening":
-			hh = 18
-		case "afternoon":
-			hh = 14
-		case "night":
-			hh = 0
-		default:
+		if h, ok := partOfDayHour[partOfDay]; ok {
+			hh, _ = strconv.Atoi(h)
+		} else {
 			hh, dayOnly = 9, true
 		}
 	}
-	if partOfDay == "evening" || partOfDay == "afternoon" || partOfDay == "night" && hh >= 6 && hh < 12 {
-		if hh < 12 && partOfDay != "night" {
-			hh += 12
-		}
+	if lxPartOfDayPM.has(partOfDay) && hh < 12 {
+		hh += 12 // "in the evening at 6"
 	}
 	d := "*"
 	if len(dow) > 0 {
@@ -689,8 +699,14 @@ func ordinal(w string) int {
 		}
 	}
 	n := 0
-	digits := strings.TrimRight(w, "stndrh")
-	if len(digits) == 0 || len(digits) == len(w) {
+	digits := ""
+	for _, suf := range lex.list("ordinal.suffix") {
+		if d, ok := strings.CutSuffix(w, suf); ok {
+			digits = d
+			break
+		}
+	}
+	if digits == "" {
 		return 0
 	}
 	for _, r := range digits {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 )
 
@@ -12,7 +13,9 @@ import (
 // request's operations, trigger and nothing dropped or unasked-for), from
 // general signals of the draft: whether it is valid, broken or only
 // incomplete, how much of the request it left in not_understood, its open
-// questions, typo corrections, a trigger it had to default. The weights
+// questions, typo corrections, a trigger it had to default, the share of
+// the request's content words none of its parts accounts for, product
+// names the catalog lacks, writes a licence left out, the request's length. The weights
 // are learned (logistic regression) on the development splits and kept in
 // calibration.json with how they were made; `go run ./evals/nl2flow
 // -calibrate nl2flow/calibration.json` refits them.
@@ -26,10 +29,95 @@ type Calibration struct {
 	Features []string  `json:"features"`
 	Weights  []float64 `json:"weights"`
 	Bias     float64   `json:"bias"`
+	// Isotonic maps the logistic score onto the share of right drafts
+	// (pool-adjacent-violators on the same drafts): Upper[i] is the highest
+	// score of block i, Value[i] its probability. Empty: the score as is.
+	Isotonic *Isotonic `json:"isotonic,omitempty"`
+}
+
+// Isotonic is a monotone step function.
+type Isotonic struct {
+	Upper []float64 `json:"upper"`
+	Value []float64 `json:"value"`
+}
+
+// At is the step function's value at p.
+func (m *Isotonic) At(p float64) float64 {
+	for i, u := range m.Upper {
+		if p <= u {
+			return m.Value[i]
+		}
+	}
+	return m.Value[len(m.Value)-1]
+}
+
+// Recalibrate fits the isotonic map of the model's scores on drafts that
+// compile (a broken draft's confidence is 0 whatever the map says).
+func (c *Calibration) Recalibrate(xs [][]float64, ys []bool, minBlock int) {
+	var sc []float64
+	var y []bool
+	for i, x := range xs {
+		if x[2] == 1 {
+			continue
+		}
+		sc, y = append(sc, c.Score(x)), append(y, ys[i])
+	}
+	c.Isotonic = nil
+	if minBlock > 0 && len(sc) > 0 {
+		c.Isotonic = FitIsotonic(sc, y, minBlock)
+	}
+}
+
+// FitIsotonic fits a non-decreasing step function of scores to outcomes by
+// pool-adjacent-violators, each block holding at least minBlock drafts so
+// that a handful of drafts cannot set a probability alone.
+func FitIsotonic(scores []float64, ys []bool, minBlock int) *Isotonic {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
+	type block struct {
+		sum   float64
+		n     int
+		upper float64
+	}
+	var bs []block
+	for _, i := range idx {
+		var y float64
+		if ys[i] {
+			y = 1
+		}
+		bs = append(bs, block{y, 1, scores[i]})
+		for len(bs) > 1 {
+			a, b := bs[len(bs)-2], bs[len(bs)-1]
+			// Merge when out of order, or when the last block is too small
+			// or shares its score with the one before.
+			if a.sum/float64(a.n) >= b.sum/float64(b.n) || a.n < minBlock || a.upper == b.upper {
+				bs = append(bs[:len(bs)-2], block{a.sum + b.sum, a.n + b.n, b.upper})
+				continue
+			}
+			break
+		}
+	}
+	// A short last block joins the one before.
+	for len(bs) > 1 && bs[len(bs)-1].n < minBlock {
+		a, b := bs[len(bs)-2], bs[len(bs)-1]
+		bs = append(bs[:len(bs)-2], block{a.sum + b.sum, a.n + b.n, b.upper})
+	}
+	m := &Isotonic{}
+	for _, b := range bs {
+		m.Upper = append(m.Upper, round4(b.upper))
+		// The share of right drafts with one right and one wrong added
+		// (Laplace): no step says never or always.
+		m.Value = append(m.Value, round4((b.sum+1)/float64(b.n+2)))
+	}
+	return m
 }
 
 // FeatureNames name ConfidenceFeatures, in order.
-var FeatureNames = []string{"valid", "has_steps", "broken", "missing_args", "not_understood", "questions", "corrections", "default_trigger", "steps"}
+var FeatureNames = []string{"valid", "has_steps", "broken", "missing_args", "not_understood", "questions", "corrections", "default_trigger", "steps",
+	"uncovered", "products", "refused", "length"}
 
 var calibration = func() Calibration {
 	var c Calibration
@@ -55,9 +143,13 @@ func ConfidenceFeatures(d *Draft) []float64 {
 	}
 	broken, missing := false, 0
 	for _, p := range d.Problems {
-		if strings.Contains(p.Message, ", which the draft does not set") {
+		switch {
+		case strings.Contains(p.Message, ", which the draft does not set"):
 			missing++
-		} else {
+		case strings.HasPrefix(p.Message, "flow has no steps"):
+			// Nothing drafted: an abstention, which may be the right
+			// answer (has_steps says it), not a draft that fails to compile.
+		default:
 			broken = true
 		}
 	}
@@ -67,8 +159,13 @@ func ConfidenceFeatures(d *Draft) []float64 {
 			defaulted = true
 		}
 	}
+	var uncovered float64
+	if d.signals.content > 0 {
+		uncovered = float64(d.signals.open) / float64(d.signals.content)
+	}
 	return []float64{b(d.Valid), b(steps > 0), b(broken), capped(missing, 3), capped(len(d.NotUnderstood), 5),
-		capped(len(d.Questions), 5), capped(len(d.Corrections), 3), b(defaulted), capped(steps, 5)}
+		capped(len(d.Questions), 5), capped(len(d.Corrections), 3), b(defaulted), capped(steps, 5),
+		uncovered, capped(d.signals.products, 3), capped(d.signals.refused, 3), capped(d.signals.content, 30)}
 }
 
 // Score applies the model.
@@ -80,27 +177,45 @@ func (c Calibration) Score(x []float64) float64 {
 	return 1 / (1 + math.Exp(-z))
 }
 
+// Confidence is the draft's confidence from its features: the model's
+// probability to two decimals, and 0 for a broken draft (it does not
+// compile, whatever else it got right).
+func (c Calibration) Confidence(x []float64) float64 {
+	if x[2] == 1 {
+		return 0
+	}
+	p := c.Score(x)
+	if c.Isotonic != nil && len(c.Isotonic.Value) > 0 {
+		p = c.Isotonic.At(p)
+	}
+	return math.Round(p*100) / 100
+}
+
+// FitOptions are the fit's settings, chosen by the training command
+// (`go run ./evals/nl2flow -calibrate`), not here.
+type FitOptions struct {
+	Rate   float64 // gradient step
+	Lambda float64 // L2 penalty
+	Rounds int     // full-batch steps
+}
+
 // FitCalibration fits the logistic regression (L2, batch gradient
 // descent) to feature rows and outcomes.
-func FitCalibration(xs [][]float64, ys []bool, source string) Calibration {
+func FitCalibration(xs [][]float64, ys []bool, source string, opt FitOptions) Calibration {
 	n := len(FeatureNames)
 	w := make([]float64, n)
-	bias := 0.0
-	const (
-		rate   = 0.5
-		lambda = 0.01
-		rounds = 4000
-	)
-	for r := 0; r < rounds; r++ {
+	var bias float64
+	rate, lambda := opt.Rate, opt.Lambda
+	for r := 0; r < opt.Rounds; r++ {
 		gw := make([]float64, n)
-		gb := 0.0
+		var gb float64
 		for i, x := range xs {
 			z := bias
 			for j := range w {
 				z += w[j] * x[j]
 			}
 			p := 1 / (1 + math.Exp(-z))
-			y := 0.0
+			var y float64
 			if ys[i] {
 				y = 1
 			}
@@ -116,7 +231,13 @@ func FitCalibration(xs [][]float64, ys []bool, source string) Calibration {
 		bias -= rate * gb / m
 	}
 	for j := range w {
-		w[j] = math.Round(w[j]*1e4) / 1e4
+		w[j] = round4(w[j])
 	}
-	return Calibration{Source: source, Features: append([]string{}, FeatureNames...), Weights: w, Bias: math.Round(bias*1e4) / 1e4}
+	return Calibration{Source: source, Features: append([]string{}, FeatureNames...), Weights: w, Bias: round4(bias)}
+}
+
+// round4 keeps four decimals, so the data file stays readable.
+func round4(x float64) float64 {
+	const scale = 1e4
+	return math.Round(x*scale) / scale
 }

@@ -35,7 +35,7 @@ func TestFitCalibration(t *testing.T) {
 		xs = append(xs, x)
 		ys = append(ys, i%2 == 1 && i%5 < 3)
 	}
-	c := nl2flow.FitCalibration(xs, ys, "test")
+	c := nl2flow.FitCalibration(xs, ys, "test", nl2flow.FitOptions{Rate: 0.5, Lambda: 0.01, Rounds: 4000})
 	if c.Weights[0] <= 0 || c.Weights[4] >= 0 {
 		t.Errorf("weights %v: valid should raise, not_understood lower the score", c.Weights)
 	}
@@ -48,5 +48,59 @@ func TestFitCalibration(t *testing.T) {
 	hi := append([]float64{1}, make([]float64, len(nl2flow.FeatureNames)-1)...)
 	if c.Score(hi) <= lo {
 		t.Errorf("score(valid) %v <= score(none) %v", c.Score(hi), lo)
+	}
+}
+
+// The isotonic map is a non-decreasing step function over blocks of at
+// least the minimum size, with no step at 0 or 1.
+func TestFitIsotonic(t *testing.T) {
+	var sc []float64
+	var ys []bool
+	for i := 0; i < 100; i++ {
+		sc = append(sc, float64(i)/100)
+		ys = append(ys, i%10 < i/10) // more right as the score rises, with noise
+	}
+	m := nl2flow.FitIsotonic(sc, ys, 10)
+	if len(m.Value) < 2 || len(m.Value) != len(m.Upper) {
+		t.Fatalf("map %+v", m)
+	}
+	for i := 1; i < len(m.Value); i++ {
+		if m.Value[i] < m.Value[i-1] || m.Upper[i] <= m.Upper[i-1] {
+			t.Fatalf("not monotone: %+v", m)
+		}
+	}
+	for _, v := range m.Value {
+		if v <= 0 || v >= 1 {
+			t.Fatalf("a step at 0 or 1: %+v", m)
+		}
+	}
+	if m.At(0) != m.Value[0] || m.At(2) != m.Value[len(m.Value)-1] {
+		t.Fatalf("At outside the range: %v %v", m.At(0), m.At(2))
+	}
+	// Blocks hold at least the minimum: with 100 drafts and 30, at most 3.
+	if big := nl2flow.FitIsotonic(sc, ys, 30); len(big.Value) > 3 {
+		t.Fatalf("blocks under the minimum: %+v", big)
+	}
+	// All wrong: one step, near 0 but not 0.
+	none := nl2flow.FitIsotonic(sc, make([]bool, len(sc)), 10)
+	if len(none.Value) != 1 || none.Value[0] >= 0.05 || none.Value[0] <= 0 {
+		t.Fatalf("all wrong: %+v", none)
+	}
+}
+
+// A draft with nothing in it is an abstention, not a broken draft: its
+// confidence comes from the model (abstaining can be right), while a
+// draft that does not compile scores 0.
+func TestAbstentionIsNotBroken(t *testing.T) {
+	d := compile(t, "Capture leads in the CRM from Typeform")
+	if len(calls(d.Flow)) != 0 {
+		t.Fatalf("drafted %v", calls(d.Flow))
+	}
+	x := nl2flow.ConfidenceFeatures(d)
+	if x[2] != 0 || x[1] != 0 {
+		t.Fatalf("features %v: an empty draft should be has_steps 0, broken 0", x)
+	}
+	if d.Confidence <= 0 {
+		t.Fatalf("confidence %v", d.Confidence)
 	}
 }

@@ -17,7 +17,7 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		if o.obj == "email" || o.obj == "message" || o.obj == "channel" || o.obj == "line" {
 			continue
 		}
-		if (o.plural || c.has("list", "all")) && (o.obj != s.trigObj || s.p.Trigger.Kind != "poll") && s.loop == nil {
+		if (o.plural || c.hasIn(lxListAll)) && (o.obj != s.trigObj || s.p.Trigger.Kind != "poll") && s.loop == nil {
 			if list := s.pick("list", o.obj, s.systemsIn(c), c); list != nil {
 				s.call(list, c, "list")
 			}
@@ -36,7 +36,16 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 	if channel != "" && len(to) == 0 {
 		email = false
 	}
-	if !email && channel == "" && s.personRef(c) != "" {
+	// The person the message goes to (resolving it may add a lookup
+	// step, so it is resolved once).
+	personRef, personDone := "", false
+	person := func() string {
+		if !personDone {
+			personRef, personDone = s.personRef(c), true
+		}
+		return personRef
+	}
+	if !email && channel == "" && person() != "" {
 		email = true
 	}
 	var op *Op
@@ -65,7 +74,7 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		case len(to) > 1:
 			toV = to
 		default:
-			if ref := s.personRef(c); ref != "" {
+			if ref := person(); ref != "" {
 				toV = "=" + ref
 			}
 		}
@@ -76,7 +85,7 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		}
 		subject, text := summary.subject, summary.text
 		if q != "" {
-			if c.has("subject") {
+			if c.hasIn(lxSubject) {
 				subject = "=" + celQuote(q)
 			} else {
 				text = "=" + celQuote(q)
@@ -175,13 +184,8 @@ func (s *state) summary() summaryText {
 }
 
 func plural(w string) string {
-	switch {
-	case strings.HasSuffix(w, "y"):
-		return w[:len(w)-1] + "ies"
-	case strings.HasSuffix(w, "s"):
-		return w + "es"
-	}
-	return w + "s"
+	p, _ := applySuffix(morphPlural, w)
+	return p
 }
 
 // onlyAlways keeps the fields a record always has (when that is known):
@@ -216,7 +220,7 @@ func (s *state) personRef(c clause) string {
 	words := c.words()
 	hasIn := func(set wordSet) bool {
 		for _, w := range words {
-			if set.has(w) || set.has(strings.TrimSuffix(w, "'s")) {
+			if set.has(w) || set.has(strings.TrimSuffix(w, "'s")) || set.has(singular(w)) {
 				return true
 			}
 		}
@@ -225,7 +229,7 @@ func (s *state) personRef(c clause) string {
 	has := func(ws ...string) bool {
 		for _, w := range words {
 			for _, x := range ws {
-				if w == x || w == x+"'s" {
+				if w == x || w == x+"'s" || singular(w) == x {
 					return true
 				}
 			}
@@ -248,9 +252,9 @@ func (s *state) personRef(c clause) string {
 	switch {
 	case hasIn(lxPersonOwner):
 		return pick(lex.list("field.recipient.owner")...)
-	case has("lead") && s.trigObj == "project":
+	case hasIn(lxPersonLead) && s.trigObj == "project":
 		return pick(lex.list("field.recipient.lead")...)
-	case has("assignee"):
+	case hasIn(lxPersonAssignee):
 		return pick(lex.list("field.recipient.assignee")...)
 	case hasIn(lxPersonRef):
 		if r := pick(lex.list("field.recipient.person")...); r != "" {
@@ -258,7 +262,7 @@ func (s *state) personRef(c clause) string {
 		}
 		// The record names its customer/account by id: look it up.
 		for _, obj := range lex.list("person.record_kinds") {
-			if !has(obj, "them", "they", "client") {
+			if !has(obj) && !hasIn(lxPersonRecordRef) {
 				continue
 			}
 			if id := s.idField(fs, obj); id != "" {
@@ -367,7 +371,7 @@ func (s *state) call(op *Op, c clause, verb string) *StepPlan {
 		for _, k := range sortedKeys(props) {
 			if es := enumValues(props[k]); len(es) > 0 {
 				states := stateIn(c)
-				if c.has("archive") {
+				if c.hasIn(lxArchive) {
 					states = append(states, "archived")
 				}
 				if v := matchEnum(es, "", states); v != "" {
@@ -548,11 +552,11 @@ func channelName(c clause) string {
 		case lxChannelNoun.has(t.w):
 			// "the X channel" / "the X team"
 			j := i - 1
-			if j >= 0 && ws[j].kind == tWord && !stop.has(ws[j].w) && ws[j].w != "chat" && actionVerbs[ws[j].w] == "" && objectWords[ws[j].w] == "" {
+			if j >= 0 && ws[j].kind == tWord && !stop.has(ws[j].w) && !lxNotChannelName.has(ws[j].w) && actionVerbs[ws[j].w] == "" && objectWords[ws[j].w] == "" {
 				return ws[j].w
 			}
 			// "channel X"
-			if t.w == "channel" && i+1 < len(ws) && ws[i+1].kind == tWord && !stop.has(ws[i+1].w) {
+			if lxChannelWord.has(t.w) && i+1 < len(ws) && ws[i+1].kind == tWord && !stop.has(ws[i+1].w) {
 				return ws[i+1].w
 			}
 		}

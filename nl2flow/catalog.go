@@ -123,7 +123,7 @@ func verbObject(x *connectors.Connector, o *connectors.Operation) (string, strin
 		verb, rest = "", words
 	}
 	switch {
-	case x.Name == "smtp" || strings.Contains(strings.ToLower(x.Title), "email"):
+	case x.Name == "smtp" || titleSays(x.Title, lxEmailWord):
 		return "send", "email"
 	case x.Name == "http":
 		return "request", "request"
@@ -162,19 +162,20 @@ func systemWords(conn string, x *connectors.Connector) []string {
 	return out
 }
 
+// titleSays: a word of the title is in the set.
+func titleSays(title string, set wordSet) bool {
+	for _, w := range strings.FieldsFunc(strings.ToLower(title), func(r rune) bool { return !(r >= 'a' && r <= 'z' || r == '-') }) {
+		if set.has(w) {
+			return true
+		}
+	}
+	return false
+}
+
 // singular is a plural-to-singular rule set for resource nouns.
 func singular(w string) string {
-	switch {
-	case strings.HasSuffix(w, "ies") && len(w) > 4:
-		return w[:len(w)-3] + "y"
-	case strings.HasSuffix(w, "sses"), strings.HasSuffix(w, "shes"), strings.HasSuffix(w, "ches"), strings.HasSuffix(w, "xes"):
-		return w[:len(w)-2]
-	case strings.HasSuffix(w, "ss"), strings.HasSuffix(w, "us"):
-		return w
-	case strings.HasSuffix(w, "s") && len(w) > 3:
-		return w[:len(w)-1]
-	}
-	return w
+	s, _ := applySuffix(morphSingular, w)
+	return s
 }
 
 // recordFields lists the fields of the records a list operation returns

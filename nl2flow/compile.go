@@ -47,6 +47,13 @@ type Draft struct {
 	Attempts      int            `json:"attempts"` // generations (1 + repairs)
 
 	Flow *flow.Flow `json:"-"`
+
+	signals signals // what the coverage stage and the licences counted (builtin)
+}
+
+// signals are counts a draft's confidence reads besides its public fields.
+type signals struct {
+	content, open, products, refused int
 }
 
 // Compiler drafts flows. The zero value is not usable: set Catalog.
@@ -130,7 +137,7 @@ func (c *Compiler) builtin(ctx context.Context, cat *Catalog, text, existing str
 		return nil, err
 	}
 	d := &Draft{Backend: "builtin", Attempts: 1, Explanation: n.explain, Questions: n.questions, NotUnderstood: n.unknown,
-		Warnings: n.warnings, Corrections: n.fixed}
+		Warnings: n.warnings, Corrections: n.fixed, signals: signals{content: n.content, open: n.open, products: n.products, refused: n.refused}}
 	// Repair: the builtin compiler drops what does not compile and asks.
 	for attempt := 0; attempt <= c.repairs(); attempt++ {
 		f, probs := Check(src, cat, text)
@@ -184,12 +191,7 @@ func norm(d *Draft) {
 // (calibration.go): lower for each part not understood, each open
 // question, a broken or incomplete draft.
 func confidence(d *Draft) float64 {
-	x := ConfidenceFeatures(d)
-	if x[2] == 1 {
-		return 0 // broken: it does not compile, whatever else it got right
-	}
-	c := calibration.Score(x)
-	return float64(int(c*100+0.5)) / 100
+	return calibration.Confidence(ConfidenceFeatures(d))
 }
 
 // loopQuestion: a draft refused as a feedback loop asks what should start
@@ -406,6 +408,7 @@ func (b *builtin) edit(ctx context.Context, text, existing string) (string, *Pla
 	}
 	st.contradictions()
 	st.prune()
+	st.gate(toks)
 	if len(p.Steps) == 0 {
 		if len(n.unknown) == 0 {
 			n.unknown = append(n.unknown, "the instruction names no step to add")

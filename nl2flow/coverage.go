@@ -44,7 +44,7 @@ func opensClause(toks []token, i int) bool {
 	switch {
 	case synClauseOpen.has(toks[i].w):
 		return true
-	case toks[i].w == "for":
+	case lxFor.has(toks[i].w):
 		return i+1 < len(toks) && lxStructureLoop.has(toks[i+1].w)
 	}
 	return false
@@ -53,6 +53,7 @@ func opensClause(toks []token, i int) bool {
 // evidence is every word the draft accounts for.
 func (s *state) evidence() map[string]bool {
 	ev := map[string]bool{}
+	s.sysEv = map[string]bool{}
 	addWords := func(text string) {
 		for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
@@ -67,7 +68,9 @@ func (s *state) evidence() map[string]bool {
 		}
 		for _, w := range op.System {
 			ev[w] = true
+			s.sysEv[w] = true
 		}
+		s.sysEv[op.Connector] = true
 		addWords(op.Object)
 		addWords(op.Name)
 		addWords(op.Title)
@@ -79,6 +82,11 @@ func (s *state) evidence() map[string]bool {
 		for w, v := range actionVerbs {
 			if v == op.Verb || op.Verb == "send" && v == "send" {
 				ev[w] = true
+			}
+		}
+		if op.Verb == "send" && op.Object == "message" {
+			for w := range lxChannelNoun.m {
+				ev[w] = true // "the delivery team", "the sales channel": where the message goes
 			}
 		}
 	}
@@ -141,9 +149,22 @@ func (s *state) cover(toks []token) {
 	}
 	ev := s.evidence()
 	s.ev = ev
-	said := strings.ToLower(strings.Join(s.n.unknown, " ") + " " + strings.Join(s.n.warnings, " ") + " " + strings.Join(s.n.questions, " "))
+	// What the notes already say; a parenthesised aside (the list of what
+	// is connected or pollable) names every system and so says nothing.
+	said := strings.ToLower(withoutAsides(strings.Join(s.n.unknown, " ") + " " + strings.Join(s.n.warnings, " ") + " " + strings.Join(s.n.questions, " ")))
+	// How much of the request the draft's own parts account for.
+	for _, t := range toks {
+		if content(t) {
+			s.n.content++
+			if !s.accounted(t, "") {
+				s.n.open++
+			}
+		}
+	}
 	// Product names the catalog does not know.
-	for _, name := range s.unknownNames(toks) {
+	names := s.unknownNames(toks)
+	s.n.products = len(names)
+	for _, name := range names {
 		if !strings.Contains(said, strings.ToLower(name)) {
 			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: not a system connected to Weft; no step uses it", name))
 			said += " " + strings.ToLower(name)
@@ -200,31 +221,130 @@ func (s *state) cover(toks []token) {
 		}
 	}
 	for _, seg := range segments(toks) {
-		var content, raw []string
-		covered := false
+		for _, run := range s.unaccounted(seg, said) {
+			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: not compiled: no step, trigger or condition of the draft comes from these words", run))
+			said += " " + strings.ToLower(run)
+		}
+	}
+}
+
+// withoutAsides drops parenthesised asides (not nested).
+func withoutAsides(s string) string {
+	var b strings.Builder
+	depth := 0
+	for _, r := range s {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// accounted: a token of the request is accounted for by the draft (its
+// evidence), by what the notes already say, or carries no request of its
+// own (a stop word, filler, a word the parser consumed, a short word).
+func (s *state) accounted(t token, said string) bool {
+	switch t.kind {
+	case tWord:
+	case tChannel, tEmail, tQuote:
+		w := strings.ToLower(t.w)
+		if s.ev[w] || strings.Contains(said, w) {
+			return true
+		}
+		// "#us-sales" is accounted for when each of its parts is (the
+		// evidence is split into words).
+		parts := strings.FieldsFunc(w, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') })
+		for _, p := range parts {
+			if !s.ev[p] {
+				return false
+			}
+		}
+		return len(parts) > 0
+	default:
+		return true
+	}
+	if t.used || stop.has(t.w) || filler(t.w) || len(t.w) < 3 {
+		return true
+	}
+	if s.isSystemWord(t.w) {
+		// A system named is accounted for only by a step or trigger on
+		// it: another system's step does not do what was asked there.
+		return s.sysEv[t.w] || strings.Contains(said, t.w)
+	}
+	return s.ev[t.w] || s.ev[singular(t.w)] || s.ev[strings.ToLower(t.raw)] || strings.Contains(said, t.w)
+}
+
+// content: the token asks for something by itself (not a stop word,
+// filler or a short word).
+func content(t token) bool {
+	switch t.kind {
+	case tChannel, tEmail, tQuote:
+		return true
+	case tWord:
+		return !stop.has(t.w) && !filler(t.w) && len(t.w) >= 3
+	}
+	return false
+}
+
+// unaccounted returns, for one clause, the phrases the draft does not
+// account for: a clause none of whose content words the draft uses whole,
+// otherwise each run of unaccounted content words (joined across the stop
+// words between them), so "weekly CRM lead report to chat" with only a
+// chat step names "CRM lead report".
+func (s *state) unaccounted(seg []token, said string) []string {
+	nContent, nOpen := 0, 0
+	for _, t := range seg {
+		if content(t) {
+			nContent++
+			if !s.accounted(t, said) {
+				nOpen++
+			}
+		}
+	}
+	if nContent == 0 || nOpen == 0 {
+		return nil
+	}
+	if nOpen == nContent {
+		var raw []string
 		for _, t := range seg {
 			raw = append(raw, t.raw)
-			if t.kind != tWord {
-				if t.kind == tChannel || t.kind == tEmail || t.kind == tQuote {
-					covered = covered || ev[strings.ToLower(t.w)] || strings.Contains(said, strings.ToLower(t.w))
-				}
-				continue
-			}
-			if t.used || stop.has(t.w) || filler(t.w) || len(t.w) < 3 {
-				continue
-			}
-			content = append(content, t.w)
-			if ev[t.w] || ev[singular(t.w)] || ev[strings.ToLower(t.raw)] || strings.Contains(said, t.w) {
-				covered = true
-			}
 		}
-		if len(content) == 0 || covered {
+		return []string{strings.Join(raw, " ")}
+	}
+	var out []string
+	var run []string
+	pending := 0 // stop words after the last open word of the run
+	verbRun := false
+	flush := func() {
+		if len(run) > 0 {
+			out = append(out, strings.Join(run[:len(run)-pending], " "))
+		}
+		run, pending, verbRun = nil, 0, false
+	}
+	for i, t := range seg {
+		if len(run) > 0 && verbRun {
+			// An action verb the draft does not carry: what follows it in
+			// the clause (its object, its destination) is not done either.
+			run, pending = append(run, t.raw), 0
 			continue
 		}
-		text := strings.Join(raw, " ")
-		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: not compiled: no step, trigger or condition of the draft comes from these words", text))
-		said += " " + strings.ToLower(text)
+		switch {
+		case content(t) && !s.accounted(t, said):
+			verbRun = verbRun || actionVerbs[t.w] != "" && isVerbAt(seg, i)
+			run, pending = append(run, t.raw), 0
+		case len(run) > 0 && t.kind == tWord && !content(t) && !t.used:
+			run, pending = append(run, t.raw), pending+1
+		default:
+			flush()
+		}
 	}
+	flush()
+	return out
 }
 
 // structureOf: the clause states a condition ("if …", "unless …", "only
@@ -237,7 +357,7 @@ func structureOf(seg []token) string {
 	switch w := seg[0].w; {
 	case lxStructureCondition.has(w):
 		return "condition"
-	case w == "for":
+	case lxFor.has(w):
 		if lxStructureLoop.has(seg[1].w) {
 			return "loop"
 		}
@@ -329,7 +449,7 @@ func (s *state) qualifiers(toks []token) []string {
 			objectWords[singular(q.w)] != "" || eventWords.has(q.w) || actionVerbs[q.w] != "" || properName(q) && j > 0 || len(q.w) < 3 {
 			continue
 		}
-		if s.ev[q.w] || s.fieldWord(q.w) || strings.HasSuffix(q.w, "ing") && stateWords[q.w] == nil {
+		if s.ev[q.w] || s.fieldWord(q.w) || hasSuffixIn(q.w, morphGerund) && stateWords[q.w] == nil {
 			continue // the draft uses it; a field; a compound noun ("onboarding project")
 		}
 		out = append(out, q.raw+" "+t.raw)

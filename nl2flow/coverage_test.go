@@ -76,3 +76,37 @@ func TestNewRecordTrigger(t *testing.T) {
 		t.Errorf("create a new issue polls:\n%s", d.YAML)
 	}
 }
+
+// No system named in a request is dropped silently: the draft has a step
+// or a trigger on it, or not_understood names it.
+func TestCoverageEverySystemNamed(t *testing.T) {
+	systems := []string{"crm", "tracker", "erp", "hr", "chat", "email"}
+	for _, text := range []string{
+		"Weekly CRM lead report to chat",
+		"Daily tracker task summaries to chat by assignee",
+		"Get notified on email and chat when a new ERP invoice arrives",
+		"Automate client renewal alerts from CRM to email and chat",
+		"When a new employee joins in HR, post in #people and record it in the CRM",
+	} {
+		d := compile(t, text)
+		nu := strings.ToLower(strings.Join(d.NotUnderstood, " | "))
+		on := map[string]bool{}
+		if d.Flow != nil {
+			for _, c := range calls(d.Flow) {
+				on[strings.Split(c, ".")[0]] = true
+			}
+			if p := d.Flow.Trigger.Poll; p != nil {
+				on[strings.Split(p.Operation, ".")[0]] = true
+			}
+		}
+		on["email"] = on["email"] || on["smtp"]
+		for _, sys := range systems {
+			if !strings.Contains(strings.ToLower(text), sys) || on[sys] {
+				continue
+			}
+			if !strings.Contains(nu, sys) {
+				t.Errorf("%q: %s dropped silently (calls %v, not understood %q)", text, sys, calls(d.Flow), d.NotUnderstood)
+			}
+		}
+	}
+}

@@ -32,5 +32,5 @@ func dictionaryWord(w string) bool {
 	if len(w) > maxLexWord {
 		return false
 	}
-	return dict[w] || strings.HasSuffix(w, "s") && dict[strings.TrimSuffix(w, "s")]
+	return dict[w] || dict[singular(w)]
 }

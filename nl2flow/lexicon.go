@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -346,6 +348,48 @@ var (
 	lxAbout                  = lex.set("about")
 	lxNounComplement         = lex.set("noun.complement")
 	lxDirection              = lex.set("direction")
+	lxInflectionVerb         = lex.set("inflection.verb")
+	lxNew                    = lex.set("cue.new")
+	lxKindPerson             = lex.set("kind.person")
+	lxAccompany              = lex.set("cue.accompany")
+	lxNot                    = lex.set("cue.not")
+	lxOnly                   = lex.set("cue.only")
+	lxBut                    = lex.set("cue.but")
+	lxIf                     = lex.set("cue.if")
+	lxChannelWord            = lex.set("cue.channel")
+	lxNotChannelName         = lex.set("cue.not_channel_name")
+	lxLineItem               = lex.set("cue.line_item")
+	lxNotObject              = lex.set("cue.not_object")
+	lxEmailVerb              = lex.set("cue.email_verb")
+	lxCompareAt              = lex.set("cue.compare_at")
+	lxCompareAtBound         = lex.set("cue.compare_at_bound")
+	lxOf                     = lex.set("cue.of")
+	lxVerbNotAfterObject     = lex.set("cue.verb_not_after_object")
+	lxRespondOK              = lex.set("cue.respond_ok")
+	lxAll                    = lex.set("cue.all")
+	lxListAll                = lex.set("cue.list_all")
+	lxSubject                = lex.set("cue.subject")
+	lxPersonLead             = lex.set("person.lead")
+	lxPersonAssignee         = lex.set("person.assignee")
+	lxPersonRecordRef        = lex.set("person.record_ref")
+	lxArchive                = lex.set("cue.archive")
+	lxFor                    = lex.set("cue.for")
+	lxSource                 = lex.set("cue.source")
+	lxIndefinite             = lex.set("cue.indefinite")
+	lxStatePhrase            = lex.set("cue.state_phrase")
+	lxStateOnlyInPhrase      = lex.set("cue.state_only_in_phrase")
+	lxStateNot               = lex.set("cue.state_not")
+	lxWebhookSigned          = lex.set("cue.webhook_signed")
+	lxSelf                   = lex.set("cue.self")
+	lxNounAfterNew           = lex.set("cue.noun_after_new")
+	lxAutomatic              = lex.set("cue.automatic")
+	lxVerbSet                = lex.set("cue.verb_set")
+	lxVerbSetObject          = lex.set("cue.verb_set_object")
+	lxParticleUp             = lex.set("cue.particle_up")
+	lxVerbLet                = lex.set("cue.verb_let")
+	lxVerbLetKnow            = lex.set("cue.verb_let_know")
+	lxVerbDrop               = lex.set("cue.verb_drop")
+	lxVerbDropObject         = lex.set("cue.verb_drop_object")
 	lxScheduleUnspecified    = lex.set("schedule.unspecified")
 	lxCorrectionCut          = lex.set("correction.cut")
 	lxSepThen                = lex.set("sep.then")
@@ -428,3 +472,92 @@ func longestEntry(prefix string) int {
 	}
 	return n
 }
+
+// suffixRule is one entry of a morph.* group: SUFFIX>REPLACEMENT[>MIN].
+type suffixRule struct {
+	suffix, replace string
+	minStem         int
+}
+
+// suffixRules parses a morph.* group; a malformed entry fails loading.
+func suffixRules(name string) []suffixRule {
+	var out []suffixRule
+	for _, e := range lex.list(name) {
+		parts := strings.Split(e, ">")
+		if len(parts) < 2 || len(parts) > 3 {
+			panic(fmt.Sprintf("nl2flow: lexicon %s: entry %q is not SUFFIX>REPLACEMENT[>MIN]", name, e))
+		}
+		r := suffixRule{suffix: parts[0], replace: parts[1], minStem: 1}
+		if len(parts) == 3 {
+			n, err := strconv.Atoi(parts[2])
+			if err != nil || n < 0 {
+				panic(fmt.Sprintf("nl2flow: lexicon %s: entry %q: MIN must be a whole number", name, e))
+			}
+			r.minStem = n
+		}
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		panic(fmt.Sprintf("nl2flow: lexicon has no %s rules", name))
+	}
+	return out
+}
+
+// applySuffix rewrites w by the first rule that matches (ok false: none).
+func applySuffix(rules []suffixRule, w string) (string, bool) {
+	for _, r := range rules {
+		if stem, found := strings.CutSuffix(w, r.suffix); found && len(stem) >= r.minStem {
+			return stem + r.replace, true
+		}
+	}
+	return w, false
+}
+
+var (
+	morphSingular    = suffixRules("morph.singular")
+	morphPlural      = suffixRules("morph.plural")
+	morphThirdPerson = suffixRules("morph.third_person")
+	morphGerund      = lex.list("morph.gerund")
+)
+
+// hasSuffixIn: w ends with one of the suffixes.
+func hasSuffixIn(w string, suffixes []string) bool {
+	for _, x := range suffixes {
+		if strings.HasSuffix(w, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// numberScales maps a number's scale word ("k", "million") to its factor.
+var numberScales = lex.values("number.scale.")
+
+// alternation is a regexp alternation of a map's keys, longest first
+// (so "million" wins over "m"), each quoted and, when it ends in a letter
+// or digit, ending at a word boundary ("5pm", "5 p.m.").
+func alternation(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		q := regexp.QuoteMeta(k)
+		if last := k[len(k)-1]; last >= 'a' && last <= 'z' || last >= '0' && last <= '9' {
+			q += `\b`
+		}
+		keys = append(keys, q)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if len(keys[i]) != len(keys[j]) {
+			return len(keys[i]) > len(keys[j])
+		}
+		return keys[i] < keys[j]
+	})
+	return strings.Join(keys, "|")
+}
+
+// partOfDayHour is the hour a part of the day stands for when no time is
+// given ("every morning" → 8); meridiem maps "pm", "p.m." … to am or pm.
+var (
+	partOfDayHour = lex.values("part_of_day.")
+	lxPartOfDayPM = lex.set("cue.part_of_day_pm")
+	meridiem      = lex.values("meridiem.")
+)

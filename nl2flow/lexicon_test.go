@@ -136,7 +136,7 @@ func TestComparePhrase(t *testing.T) {
 func TestLexiconValuePrefixes(t *testing.T) {
 	lx := mustLexicon()
 	for _, prefix := range []string{"verb.", "object.", "state.", "weekday.", "zone.", "system.", "respell.", "opverb.", "auto.",
-		"comparator.", "compare.phrase.", "event.kind.", "schedule.adverb.", "schedule.period.", "clock.", "field.source."} {
+		"comparator.", "compare.phrase.", "event.kind.", "schedule.adverb.", "schedule.period.", "clock.", "field.source.", "number.scale."} {
 		n := 0
 		for _, g := range lx.order {
 			if strings.HasPrefix(g.Name, prefix) {

@@ -140,7 +140,7 @@ func (s *state) isSource(c clause, connector string, send bool) bool {
 		for j >= 0 && c.toks[j].kind == tWord && lxSystemBefore.has(c.toks[j].w) {
 			j--
 		}
-		if j >= 0 && c.toks[j].w == "from" {
+		if j >= 0 && lxSource.has(c.toks[j].w) {
 			sources++
 			continue
 		}
@@ -150,7 +150,7 @@ func (s *state) isSource(c clause, connector string, send bool) bool {
 			if c.toks[k].kind != tWord {
 				break
 			}
-			if c.toks[k].w == "to" || c.toks[k].w == "into" {
+			if lxDirection.has(c.toks[k].w) {
 				j := k + 1
 				for j < len(c.toks) && determiner(c.toks[j].w) {
 					j++
@@ -244,7 +244,7 @@ func determiner(w string) bool {
 // issues to Slack"): the title form of asking to write there.
 func (s *state) destination(c clause, connector string) bool {
 	for i := 0; i+1 < len(c.toks); i++ {
-		if c.toks[i].w != "to" && c.toks[i].w != "into" {
+		if !lxDirection.has(c.toks[i].w) {
 			continue
 		}
 		j := i + 1
@@ -275,7 +275,7 @@ func (s *state) requestNames(connector string) bool {
 // product name the catalog lacks, and the system is not named there.
 func (s *state) productDestination(c clause, vi int, connector string) string {
 	for i := vi + 1; i+1 < len(c.toks); i++ {
-		if i < 0 || c.toks[i].w != "to" && c.toks[i].w != "into" {
+		if i < 0 || !lxDirection.has(c.toks[i].w) {
 			continue
 		}
 		j := i + 1
@@ -299,7 +299,7 @@ func (s *state) productDestination(c clause, vi int, connector string) string {
 // chat", "… into the CRM"), or "".
 func (s *state) destinationSystem(c clause) string {
 	for i := 0; i+1 < len(c.toks); i++ {
-		if c.toks[i].w != "to" && c.toks[i].w != "into" {
+		if !lxDirection.has(c.toks[i].w) {
 			continue
 		}
 		j := i + 1

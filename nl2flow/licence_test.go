@@ -18,13 +18,13 @@ func TestWriteLicence(t *testing.T) {
 		// 2. the clause names another system
 		{"Onboard new employees with tracker and email", "hr.hireEmployee", "names tracker"},
 		// 2b. a message with no channel and no chat system named
-		{"You can use automations to notify your customers about past-due invoices", "chat.postMessage", "no channel"},
+		{"You can use automations to notify the team about past-due invoices", "chat.postMessage", "no channel"},
 		// 2c. the destination is a product the catalog lacks
 		{"Every day pull deals from the CRM and log them into a Google Sheet for reporting and tracking", "tracker.createProject", "Google"},
 		// 3. the system is the source
-		{"Sync ERP customers to CRM accounts", "erp.replaceCustomer", "come from"},
+		{"Every day sync ERP customers to CRM accounts", "erp.replaceCustomer", "come from"},
 		{"Generate branded PDF invoices from ERP", "erp.createInvoice", "come from"},
-		{"Sync ERP customers to the CRM", "erp.replaceCustomer", "come from"},
+		{"Every hour sync ERP customers to the CRM", "erp.replaceCustomer", "come from"},
 		// 4. the verb's object is no record kind
 		{"Create a CRM activity when a meeting is booked", "crm.createAccount", "activity"},
 		// 5. another product's thing

@@ -304,36 +304,6 @@ func parseAnswer(s string) (*answer, error) {
 	return &a, nil
 }
 
-// stripDestructive removes call steps whose operation deletes or
-// overwrites data when the request did not ask for that.
-func stripDestructive(steps any, cat *Catalog, dropped *[]string) any {
-	list, ok := steps.([]any)
-	if !ok {
-		return steps
-	}
-	var out []any
-	for _, s := range list {
-		m, ok := s.(map[string]any)
-		if !ok {
-			out = append(out, s)
-			continue
-		}
-		if ref, _ := m["call"].(string); ref != "" {
-			if op, ok := cat.Op(ref); ok && op.Hints.Destructive {
-				*dropped = append(*dropped, fmt.Sprintf("%v (%s)", m["id"], ref))
-				continue
-			}
-		}
-		for _, k := range []string{"then", "else", "do", "default"} {
-			if v, ok := m[k]; ok {
-				m[k] = stripDestructive(v, cat, dropped)
-			}
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // llm drafts with the model: retrieve, generate, compile, repair.
 func (c *Compiler) llm(ctx context.Context, cat *Catalog, text, existing string) (*Draft, error) {
 	ops, err := c.retrieve(ctx, cat, text, 14)
@@ -353,7 +323,7 @@ func (c *Compiler) llm(ctx context.Context, cat *Catalog, text, existing string)
 		return nil, err
 	}
 	d := &Draft{Backend: c.LLM.Name()}
-	asked := asksDestructive(text)
+	lic := licensedText(text, cat)
 	for attempt := 0; attempt <= c.repairs(); attempt++ {
 		d.Attempts = attempt + 1
 		out, err := c.LLM.Generate(ctx, prompt)
@@ -369,13 +339,12 @@ func (c *Compiler) llm(ctx context.Context, cat *Catalog, text, existing string)
 		if perr != nil {
 			probs = []weft.Problem{{Message: perr.Error()}}
 		} else {
-			if !asked {
-				var dropped []string
-				a.Flow["steps"] = stripDestructive(a.Flow["steps"], cat, &dropped)
-				for _, x := range dropped {
-					d.Warnings = append(d.Warnings, "step "+x+" deletes or overwrites data and the request did not ask for that: removed")
-				}
-			}
+			// The write licence: no step changes a system the request
+			// does not ask to change (deletes included), whatever the
+			// model answered.
+			var removed []string
+			a.Flow["steps"] = gateAnswer(a.Flow["steps"], lic, cat, &removed)
+			d.Warnings = append(d.Warnings, removed...)
 			src, yerr := yaml.Marshal(a.Flow)
 			if yerr != nil {
 				probs = []weft.Problem{{Message: yerr.Error()}}

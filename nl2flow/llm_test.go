@@ -293,3 +293,25 @@ func TestPromptTemplatesPinned(t *testing.T) {
 		t.Error("the request is not last")
 	}
 }
+
+// The write licence holds for a model's answer too: a step that changes a
+// system the request does not ask to change is removed before the checks,
+// and the draft says so in its warnings.
+func TestLLMAnswerWriteLicence(t *testing.T) {
+	extra := strings.Replace(goodAnswer, `"steps": [`, `"steps": [{"id": "staff", "call": "hr.updateEmployee", "connection": "hr", "with": {"employeeId": "=trigger.body.owner_email"}},`, 1)
+	s := &script{answers: []string{extra}}
+	srv := fakeOllama(t, s)
+	m, _ := nl2flow.NewOllama(srv.URL, "m", srv.Client())
+	c := compiler(t)
+	c.LLM = m
+	d, err := c.Compile(context.Background(), nl2flow.Request{Text: mission})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(d.YAML, "hr.updateEmployee") || !strings.Contains(strings.Join(d.Warnings, " "), "write licence") {
+		t.Fatalf("unrequested write kept or not said:\n%s\nwarnings %q", d.YAML, d.Warnings)
+	}
+	if !strings.Contains(d.YAML, "tracker.createProject") || !strings.Contains(d.YAML, "chat.postMessage") {
+		t.Fatalf("asked-for writes removed:\n%s", d.YAML)
+	}
+}

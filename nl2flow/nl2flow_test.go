@@ -140,8 +140,9 @@ func TestQuestions(t *testing.T) {
 	// Chat named, no channel: the step is drafted, but a draft missing a
 	// required argument is not valid; the question says what to set.
 	d = compile(t, "When a deal is won, notify the team in chat")
-	if d.Valid || d.Confidence >= 0.5 || !strings.Contains(strings.Join(d.Questions, " "), "channel") {
-		t.Fatalf("%v %+v\n%s", d.Valid, d.Questions, d.YAML)
+	complete := compile(t, "When a deal is won, notify #sales in chat")
+	if d.Valid || !complete.Valid || d.Confidence >= complete.Confidence || !strings.Contains(strings.Join(d.Questions, " "), "channel") {
+		t.Fatalf("%v (%v, complete %v) %+v\n%s", d.Valid, d.Confidence, complete.Confidence, d.Questions, d.YAML)
 	}
 	found := false
 	for _, p := range d.Problems {

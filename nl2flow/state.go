@@ -37,7 +37,8 @@ type state struct {
 	voc     map[string]bool
 	req     []token // the whole request
 	ev      map[string]bool
-	manual  bool // the request asks for a manual trigger
+	sysEv   map[string]bool // systems the draft's steps and trigger use
+	manual  bool            // the request asks for a manual trigger
 }
 
 type neg struct{ verb, obj, text string }
@@ -49,7 +50,7 @@ func negated(c clause) string {
 		if t.kind != tWord {
 			continue
 		}
-		if lxNegation.has(t.w) || t.w == "not" && i > 0 && lxNegationAux.has(c.toks[i-1].w) {
+		if lxNegation.has(t.w) || lxNot.has(t.w) && i > 0 && lxNegationAux.has(c.toks[i-1].w) {
 			for j := i + 1; j < len(c.toks) && j <= i+3; j++ {
 				if v := actionVerbs[c.toks[j].w]; v != "" {
 					return v
@@ -150,7 +151,7 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			// "… if X, email A, then post B": B is unconditional only after an else.
 		}
 		// A clause that names only a system ("crm:") lends it to the next.
-		if sys := s.systemsIn(c); len(sys) > 0 && len(s.objectsIn(c)) == 0 && s.verb(c) == "" && !hasTarget(c) && len(stateIn(c)) == 0 && !c.has("webhook") && s.onlySystem(c) {
+		if sys := s.systemsIn(c); len(sys) > 0 && len(s.objectsIn(c)) == 0 && s.verb(c) == "" && !hasTarget(c) && len(stateIn(c)) == 0 && !c.hasIn(lxWebhookWord) && s.onlySystem(c) {
 			s.pending = append(s.pending, sys...)
 			continue
 		}
@@ -163,6 +164,12 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 		// Coordinated verbs share the object that follows the last of them
 		// ("create, update, and get an issue on tracker").
 		c = s.shareObject(c, clauses[i+1:])
+		// "Tickets to tracker with chat alerts": the message the phrase
+		// names is a step of its own, after the clause's own.
+		if head, msg, ok := s.splitAccompany(c); ok {
+			c = head
+			clauses = append(append(append([]clause{}, clauses[:i+1]...), msg), clauses[i+1:]...)
+		}
 		// Trigger keywords may sit mid-clause: "I'd like X every time a
 		// contact is added".
 		if k := triggerKeyword(c); k >= 0 {
@@ -185,7 +192,7 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 		if s.p.Trigger.Kind == "" && c.hasIn(lxWebhookWord) {
 			s.trigger(c)
 			for j, t := range c.toks {
-				if lxRelative.has(t.w) || t.w == "to" && j > 0 {
+				if lxRelative.has(t.w) || lxDirection.has(t.w) && j > 0 {
 					rest := clause{toks: c.toks[j+1:], sep: ","}
 					if !rest.empty() {
 						clauses = append(append(append([]clause{}, clauses[:i+1]...), rest), clauses[i+1:]...)
@@ -207,7 +214,7 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			if !rest.empty() {
 				s.action(ctx, rest)
 			}
-		case s.p.Trigger.Kind == "" && len(s.made) == 0 && s.cond == nil && !hasTarget(c) && len(s.objectsIn(c)) > 0 && (s.verb(c) == "" || hasEvent(c)) &&
+		case s.p.Trigger.Kind == "" && len(s.made) == 0 && s.cond == nil && !c.accompany && !hasTarget(c) && len(s.objectsIn(c)) > 0 && (s.verb(c) == "" || hasEvent(c)) &&
 			!(s.verb(c) == "" && !hasEvent(c) && s.destinationSystem(c) != ""):
 			s.trigger(c) // terse: "new crm contact -> …"
 		case s.p.Trigger.Kind == "poll" && s.verb(c) == "" && !hasTarget(c) && len(s.objectsIn(c)) == 0 && len(stateIn(c)) > 0:
@@ -241,7 +248,7 @@ func (s *state) newRecordTrigger(toks []token, clauses []clause) {
 		}
 	}
 	for i, t := range toks {
-		if t.kind != tWord || t.used || t.w != "new" {
+		if t.kind != tWord || t.used || !lxNew.has(t.w) {
 			continue
 		}
 		k := i - 1
@@ -336,7 +343,7 @@ func postposedCondition(c clause) int {
 			continue
 		}
 		if verb >= 0 && t.kind == tWord && lxConditionAfterAction.has(t.w) && i > verb+1 {
-			if i > 0 && c.toks[i-1].w == "only" {
+			if i > 0 && lxOnly.has(c.toks[i-1].w) {
 				return i - 1
 			}
 			return i
@@ -377,7 +384,7 @@ func onlyWords(c clause, ws ...string) bool {
 // hasEvent: the clause says something happened ("paid", "won", "created").
 func hasEvent(c clause) bool {
 	for _, t := range c.toks {
-		if t.kind == tWord && eventWords.has(t.w) && t.w != "new" {
+		if t.kind == tWord && eventWords.has(t.w) && !lxNew.has(t.w) {
 			return true
 		}
 	}
@@ -400,7 +407,7 @@ func triggerKeyword(c clause) int {
 		case lxTriggerIfPhrase.has(t.w + " " + next):
 			// "If a new opportunity over 50k is created": an event, not a test.
 			for _, u := range c.toks[i:] {
-				if u.kind == tWord && eventWords.has(u.w) && u.w != "new" {
+				if u.kind == tWord && eventWords.has(u.w) && !lxNew.has(u.w) {
 					return i
 				}
 			}
@@ -424,12 +431,12 @@ func (s *state) eventEnd(c clause, k int) int {
 		if t.kind != tWord {
 			continue
 		}
-		if eventWords.has(t.w) || t.w == "webhook" || objectWords[singular(t.w)] != "" {
-			if eventWords.has(t.w) && t.w != "new" {
+		if eventWords.has(t.w) || lxWebhookWord.has(t.w) || objectWords[singular(t.w)] != "" {
+			if eventWords.has(t.w) && !lxNew.has(t.w) {
 				seenEvent = true
 			}
 		}
-		if t.w == "automatically" && i > k+1 {
+		if lxAutomatic.has(t.w) && i > k+1 {
 			return i
 		}
 		if !seenEvent {
@@ -437,7 +444,7 @@ func (s *state) eventEnd(c clause, k int) int {
 		}
 		switch {
 		case synEventEnd.has(t.w):
-			if t.w == "weft" && i > 0 && c.toks[i-1].w == "to" {
+			if lxSelf.has(t.w) && i > 0 && lxDirection.has(c.toks[i-1].w) {
 				continue
 			}
 			return i
@@ -479,21 +486,21 @@ func isVerbAt(toks []token, i int) bool {
 		}
 	}
 	switch {
-	case t.w == "set":
+	case lxVerbSet.has(t.w):
 		// "set the status", "set up a project"; "set it up so that" is talk.
-		return i+1 < len(toks) && (toks[i+1].w == "the" || toks[i+1].w == "its" || toks[i+1].w == "their" ||
-			toks[i+1].w == "up" && i+2 < len(toks) && (toks[i+2].w == "a" || toks[i+2].w == "an" || toks[i+2].w == "new"))
+		return i+1 < len(toks) && (lxVerbSetObject.has(toks[i+1].w) ||
+			lxParticleUp.has(toks[i+1].w) && i+2 < len(toks) && (lxArticle.has(toks[i+2].w) || lxNew.has(toks[i+2].w)))
 	case synVerbOrNoun.has(t.w):
-		if t.w == "let" {
+		if lxVerbLet.has(t.w) {
 			for j := i + 1; j < len(toks) && j < i+6; j++ {
-				if toks[j].w == "know" {
+				if lxVerbLetKnow.has(toks[j].w) {
 					return true
 				}
 			}
 			return false
 		}
-		if t.w == "drop" {
-			return i+2 < len(toks) && (toks[i+1].w == "a" && (toks[i+2].w == "note" || toks[i+2].w == "line" || toks[i+2].w == "message"))
+		if lxVerbDrop.has(t.w) {
+			return i+2 < len(toks) && (lxArticle.has(toks[i+1].w) && lxVerbDropObject.has(toks[i+2].w))
 		}
 		if i == 0 || toks[i-1].kind == tPunct || toks[i-1].kind == tArrow || toks[i-1].used ||
 			toks[i-1].kind == tNumber || toks[i-1].kind == tEmail || toks[i-1].kind == tChannel || toks[i-1].kind == tQuote {
@@ -512,16 +519,16 @@ func (s *state) verb(c clause) string {
 			if v == "" {
 				v = actionVerbs[thirdPerson(t.w)]
 			}
-			if t.w == "drop" {
+			if lxVerbDrop.has(t.w) {
 				return "send"
 			}
-			if (v == "get" || t.w == "have") && i+2 < len(c.toks) {
+			if (v == "get" || lxVerbReceive.has(t.w)) && i+2 < len(c.toks) {
 				// "get an email at …" is a notification; "get a new project" a creation.
 				for _, u := range c.toks[i+1 : min(len(c.toks), i+4)] {
 					if obj := objectWords[singular(u.w)]; obj == "email" || obj == "message" {
 						return "send"
 					}
-					if u.w == "new" {
+					if lxNew.has(u.w) {
 						return "create"
 					}
 				}
@@ -531,7 +538,7 @@ func (s *state) verb(c clause) string {
 	}
 	// "… automatically created a matching sales order"
 	for i, t := range c.toks {
-		if t.w == "automatically" && i+1 < len(c.toks) {
+		if lxAutomatic.has(t.w) && i+1 < len(c.toks) {
 			if v := lxAutoVerb[c.toks[i+1].w]; v != "" {
 				return v
 			}
@@ -541,7 +548,7 @@ func (s *state) verb(c clause) string {
 	for i, t := range c.toks {
 		if lxVerbReceive.has(t.w) && i+2 < len(c.toks) {
 			for _, u := range c.toks[i+1 : min(len(c.toks), i+4)] {
-				if u.w == "new" {
+				if lxNew.has(u.w) {
 					return "create"
 				}
 				if obj := objectWords[singular(u.w)]; obj == "email" || obj == "message" {
@@ -559,7 +566,7 @@ func hasTarget(c clause) bool {
 			return true
 		}
 	}
-	return c.has("channel") && !c.hasIn(lxChannelCreate) && channelName(c) != "" && !c.has("new")
+	return c.hasIn(lxChannelWord) && !c.hasIn(lxChannelCreate) && channelName(c) != "" && !c.hasIn(lxNew)
 }
 
 type objRef struct {
@@ -576,7 +583,7 @@ func (s *state) objectsIn(c clause) []objRef {
 			continue
 		}
 		w := t.w
-		if w == "new" && i+1 < len(c.toks) && c.toks[i+1].w == "hire" {
+		if lxNew.has(w) && i+1 < len(c.toks) && lxNounAfterNew.has(c.toks[i+1].w) {
 			continue // "new hire": the noun follows
 		}
 		sg := singular(w)
@@ -587,10 +594,10 @@ func (s *state) objectsIn(c clause) []objRef {
 		if obj == "" {
 			continue
 		}
-		if obj == "line" && !(i+1 < len(c.toks) && c.toks[i+1].w == "item") && sg == "item" {
+		if obj == "line" && !(i+1 < len(c.toks) && lxLineItem.has(c.toks[i+1].w)) && lxLineItem.has(sg) {
 			continue
 		}
-		if sg == "sales" || sg == "sale" {
+		if lxNotObject.has(sg) {
 			continue
 		}
 		// "post" and "alert" are objects only after an article.
@@ -607,7 +614,7 @@ func (s *state) objectsIn(c clause) []objRef {
 		if len(out) > 0 && out[len(out)-1].obj == obj && out[len(out)-1].i == i-1 {
 			continue
 		}
-		out = append(out, objRef{obj: obj, i: i, plural: w != sg && !strings.HasSuffix(w, "ss")})
+		out = append(out, objRef{obj: obj, i: i, plural: w != sg})
 	}
 	return out
 }
@@ -639,7 +646,7 @@ func (s *state) systemsIn(c clause) []string {
 			}
 			for _, w := range op.System {
 				if w == t.w && !(objectWords[w] != "" && i+1 < len(c.toks) && c.toks[i+1].kind == tEmail) {
-					if (w == "email" || w == "mail") && !s.emailSystem(c, i) {
+					if lxEmailVerb.has(w) && !s.emailSystem(c, i) {
 						continue
 					}
 					seen[op.Connector] = true
@@ -688,21 +695,15 @@ func stateIn(c clause) []string {
 		if t.kind != tWord || t.used {
 			continue
 		}
-		if t.w == "leave" && i > 0 && c.toks[i-1].w == "on" {
-			out = append(out, "on_leave")
+		if i > 0 && lxStatePhrase.has(c.toks[i-1].w+" "+t.w) {
+			out = append(out, stateWords[t.w]...) // "on leave", "in progress"
 			continue
 		}
-		if t.w == "progress" && i > 0 && c.toks[i-1].w == "in" {
-			out = append(out, "in_progress")
-			continue
+		if i+2 < len(c.toks) && lxStateNot.has(t.w+" "+c.toks[i+1].w+" "+c.toks[i+2].w) {
+			continue // "closed as lost" is not closed won
 		}
-		if t.w == "closed" && i+2 < len(c.toks) && c.toks[i+1].w == "as" && c.toks[i+2].w == "lost" {
+		if lxStateOnlyInPhrase.has(t.w) {
 			continue
-		}
-		if t.w == "close" || t.w == "leave" || t.w == "progress" || t.w == "active" && i+1 < len(c.toks) && objectWords[singular(c.toks[i+1].w)] == "" {
-			if t.w != "active" {
-				continue
-			}
 		}
 		if vs, ok := stateWords[t.w]; ok {
 			out = append(out, vs...)
@@ -745,7 +746,7 @@ func (s *state) trigger(c clause) {
 		if onlyWordsIn(c, lxTriggerRestated) {
 			return // "when called": the webhook already says so
 		}
-		if hasEvent(c) || c.has("webhook") && s.p.Trigger.Kind != "webhook" {
+		if hasEvent(c) || c.hasIn(lxWebhookWord) && s.p.Trigger.Kind != "webhook" {
 			s.n.ask("The request names both a %s trigger and an event (%q); the draft uses the %s. Which should start the flow?", s.p.Trigger.Kind, c.text(), s.p.Trigger.Kind)
 			return
 		}
@@ -763,7 +764,7 @@ func (s *state) trigger(c clause) {
 			}
 		}
 		s.n.explain = append(s.n.explain, "Trigger: a webhook (POST /hooks/NAME); each request starts a run with its JSON body as trigger.body. The request names no body fields, so steps read the fields they need from trigger.body by the target's names: check them against what the sender posts.")
-		if c.has("signed") || c.has("signature") {
+		if c.hasIn(lxWebhookSigned) {
 			s.n.ask("Which secret signs the webhook? Add trigger.webhook.signature with the name of a configured secret.")
 		}
 		return
@@ -871,8 +872,8 @@ func (s *state) trigger(c clause) {
 		case synConditionInEvent.has(t.w):
 			s.conditionIn(clause{toks: c.toks[i:]}, true)
 			return
-		case t.w == "at":
-			if i+1 < len(c.toks) && (c.toks[i+1].w == "least" || c.toks[i+1].w == "most") {
+		case lxCompareAt.has(t.w):
+			if i+1 < len(c.toks) && lxCompareAtBound.has(c.toks[i+1].w) {
 				s.conditionIn(clause{toks: c.toks[i:]}, true)
 				return
 			}
@@ -955,7 +956,7 @@ func (s *state) isCondition(c clause) bool {
 		return false
 	}
 	first := c.toks[0].w
-	if first == "only" || first == "but" && len(c.toks) > 1 && (c.toks[1].w == "only" || c.toks[1].w == "if") {
+	if lxOnly.has(first) || lxBut.has(first) && len(c.toks) > 1 && (lxOnly.has(c.toks[1].w) || lxIf.has(c.toks[1].w)) {
 		return true
 	}
 	if lxConditionOpen.has(first) && s.verbAfterCond(c) < 0 {
@@ -1009,7 +1010,7 @@ func (s *state) conditionIn(c clause, inEvent bool) {
 			if o == "!=" {
 				neg = false
 			}
-		case w == "of" && op == "" && i+1 < len(ws) && ws[i+1].kind == tNumber:
+		case lxOf.has(w) && op == "" && i+1 < len(ws) && ws[i+1].kind == tNumber:
 			op, at = ">=", i+1
 		}
 		if op != "" && op != "==" {
@@ -1190,7 +1191,7 @@ func (s *state) foreach(c clause) clause {
 	for i, t := range c.toks {
 		if lxLoopQuant.has(t.w) || lxLoopOver.has(t.w) && !(i+1 < len(c.toks) && lxLoopQuant.has(c.toks[i+1].w)) {
 			start = i + 1
-			if i+1 < len(c.toks) && c.toks[i+1].w == "of" {
+			if i+1 < len(c.toks) && lxOf.has(c.toks[i+1].w) {
 				start++
 			}
 			break
@@ -1198,7 +1199,7 @@ func (s *state) foreach(c clause) clause {
 	}
 	end := len(c.toks)
 	for i := start; i < len(c.toks); i++ {
-		if isVerbAt(c.toks, i) || i > start && actionVerbs[c.toks[i].w] != "" && c.toks[i].w != "post" && objectWords[singular(c.toks[i-1].w)] != "" && objectWords[singular(c.toks[i].w)] == "" ||
+		if isVerbAt(c.toks, i) || i > start && actionVerbs[c.toks[i].w] != "" && !lxVerbNotAfterObject.has(c.toks[i].w) && objectWords[singular(c.toks[i-1].w)] != "" && objectWords[singular(c.toks[i].w)] == "" ||
 			i > start && lxLoopVerbOrNoun.has(c.toks[i].w) && objectWords[singular(c.toks[i-1].w)] != "" {
 			end = i
 			break
@@ -1322,7 +1323,7 @@ func (s *state) action(ctx context.Context, c clause) {
 			st := &StepPlan{ID: s.ids.next("reply"), Kind: "respond", Body: []KV{{"status", "ok"}}}
 			if q := quoted(c); q != "" {
 				st.Body = []KV{{"status", q}}
-			} else if c.has("ok") {
+			} else if c.hasIn(lxRespondOK) {
 				st.Body = []KV{{"status", "ok"}}
 			}
 			s.add(st)
@@ -1339,7 +1340,7 @@ func (s *state) action(ctx context.Context, c clause) {
 		s.send(ctx, c, objs)
 		return
 	}
-	if verb == "get" && len(objs) > 0 && (objs[0].plural || c.has("all")) {
+	if verb == "get" && len(objs) > 0 && (objs[0].plural || c.hasIn(lxAll)) {
 		verb = "list"
 	}
 	if verb == "invoice" {
@@ -1396,6 +1397,7 @@ func objectsAfterVerb(objs []objRef, vi int) []objRef {
 // refuse leaves a write out that the request did not ask for, and says so
 // with the clause's words.
 func (s *state) refuse(op *Op, c clause, why string) {
+	s.n.refused++
 	s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: not drafted as %s: %s", c.text(), op.Ref, why))
 }
 
@@ -1443,6 +1445,19 @@ func (s *state) pick(verb, obj string, sys []string, c clause) *Op {
 		}
 		if len(in) > 0 || obj == "" {
 			cands = in
+		}
+		// "a person in the CRM": the named system keeps its people as
+		// another kind of record (contacts, not employees).
+		if len(in) == 0 && lxKindPerson.has(obj) && !c.personRetry {
+			c.personRetry = true
+			for _, other := range lex.list("kind.person") {
+				if other == obj {
+					continue
+				}
+				if op := s.pick(verb, other, sys, c); op != nil && contains(sys, op.Connector) {
+					return op
+				}
+			}
 		}
 	}
 	if len(cands) == 0 {
@@ -1602,14 +1617,11 @@ func creationField(op *Op) string {
 // thirdPerson returns the base of a third-person verb form the lexicon
 // knows ("sends" → send, "notifies" → notify), else "".
 func thirdPerson(w string) string {
-	if b, ok := strings.CutSuffix(w, "ies"); ok && actionVerbs[b+"y"] != "" {
-		return b + "y"
-	}
-	if b, ok := strings.CutSuffix(w, "es"); ok && actionVerbs[b] != "" && strings.HasSuffix(b, "sh") {
-		return b // "pushes", "publishes"
-	}
-	if b, ok := strings.CutSuffix(w, "s"); ok && actionVerbs[b] != "" {
-		return b
+	// Each rule that matches is tried ("pushes": push, not pushe).
+	for _, r := range morphThirdPerson {
+		if b, ok := applySuffix([]suffixRule{r}, w); ok && actionVerbs[b] != "" {
+			return b
+		}
 	}
 	return ""
 }
@@ -1725,6 +1737,116 @@ func (s *state) aboutRecordTrigger(toks []token, clauses []clause) {
 			}
 		}
 		return
+	}
+}
+
+// splitAccompany cuts a clause at an accompanying message ("… with chat
+// alerts", "… with email notifications for high-value ones"): the words
+// after the preposition, headed by a message noun (a system may stand
+// before it), become a clause of their own, read as a verbless message.
+func (s *state) splitAccompany(c clause) (clause, clause, bool) {
+	for k := 1; k+1 < len(c.toks); k++ {
+		if c.toks[k].kind != tWord || !lxAccompany.has(c.toks[k].w) {
+			continue
+		}
+		j := k + 1
+		for j < len(c.toks) && c.toks[j].kind == tWord && (s.isSystemWord(c.toks[j].w) || determiner(c.toks[j].w)) {
+			j++
+		}
+		if j >= len(c.toks) || c.toks[j].kind != tWord || c.toks[j].used {
+			continue
+		}
+		if o := objectWords[singular(c.toks[j].w)]; o != "message" && o != "email" {
+			continue
+		}
+		head := clause{toks: c.toks[:k], sep: c.sep}
+		if head.empty() {
+			return c, clause{}, false
+		}
+		return head, clause{toks: append([]token{}, c.toks[k+1:]...), sep: "and", accompany: true}, true
+	}
+	return c, clause{}, false
+}
+
+// hintedWebhook: with no stated event, schedule or source records, a
+// request whose records come in from a form, a website or a webhook
+// ("capture website leads", "new form leads") is started by that request
+// coming in: a webhook.
+func (s *state) hintedWebhook(clauses []clause) {
+	for _, c := range clauses {
+		if c.hasIn(lxTriggerWebhookHint) {
+			s.trigger(c)
+			return
+		}
+	}
+}
+
+// sourceTrigger: with no stated event or schedule, records carried from
+// one connected system to another ("sync ERP customers to the CRM",
+// "convert chat messages into tracker issues") are watched where they
+// come from: the trigger polls the source system's records.
+func (s *state) sourceTrigger(clauses []clause) {
+	for _, c := range clauses {
+		if triggerKeyword(c) >= 0 || hasEvent(c) || c.hasIn(lxTriggerWebhookHint) {
+			return
+		}
+	}
+	for _, c := range clauses {
+		dest := s.destinationSystem(c)
+		if dest == "" {
+			continue
+		}
+		di := -1
+		for i, t := range c.toks {
+			if t.kind == tWord && lxDirection.has(t.w) {
+				di = i
+				break
+			}
+		}
+		for i := 0; i < di; i++ {
+			t := c.toks[i]
+			obj := objectWords[singular(t.w)]
+			if t.kind != tWord || t.used || obj == "" {
+				continue
+			}
+			// The source: the system named right before the records
+			// ("ERP customers") or after "from" ("customers from the ERP").
+			at, src := -1, ""
+			if i > 0 && c.toks[i-1].kind == tWord {
+				if cs := s.b.cat.connectorsNamed(c.toks[i-1].w); len(cs) == 1 {
+					at, src = i-1, cs[0]
+				}
+			}
+			for j := i + 1; src == "" && j+1 < di; j++ {
+				if lxSource.has(c.toks[j].w) {
+					k := j + 1
+					for k < di && determiner(c.toks[k].w) {
+						k++
+					}
+					if k < di {
+						if cs := s.b.cat.connectorsNamed(c.toks[k].w); len(cs) == 1 {
+							at, src = k, cs[0]
+						}
+					}
+				}
+			}
+			if src == "" || src == dest {
+				continue
+			}
+			pollable := false
+			for _, op := range s.b.cat.Ops {
+				pollable = pollable || op.Trigger != nil && op.Connector == src && op.Object == obj
+			}
+			if !pollable {
+				continue
+			}
+			s.trigger(clause{toks: []token{c.toks[at], t}})
+			if s.p.Trigger.Kind == "poll" {
+				s.n.explain = append(s.n.explain, fmt.Sprintf("The request names no event; %s records are carried from %s to %s, so the trigger watches them in %s.", obj, src, dest, src))
+				c.toks[at].used, c.toks[i].used = true, true
+			}
+			return
+		}
 	}
 }
 

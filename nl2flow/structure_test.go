@@ -76,3 +76,53 @@ func TestUnspecifiedSchedule(t *testing.T) {
 		t.Errorf("no question about the period: %v", d.Questions)
 	}
 }
+
+// An accompanying message ("… with chat alerts") is a step of its own,
+// never the trigger; "with" before anything else stays in its clause.
+func TestAccompanyingMessage(t *testing.T) {
+	d := compile(t, "Create tracker issues with chat alerts in #dev")
+	got := strings.Join(calls(d.Flow), " ")
+	if !strings.Contains(got, "tracker.createIssue") || !strings.Contains(got, "chat.postMessage") {
+		t.Fatalf("calls %q\n%s", got, d.YAML)
+	}
+	d = compile(t, "Zendesk ticket escalation to tracker with chat alerts in #dev")
+	if d.Flow != nil && d.Flow.Trigger.Poll != nil {
+		t.Fatalf("the message became the trigger:\n%s", d.YAML)
+	}
+	d = compile(t, "Create a tracker issue with the title \"Review\"")
+	if strings.Contains(strings.Join(calls(d.Flow), " "), "chat.postMessage") {
+		t.Fatalf("a message drafted from a plain with-phrase:\n%s", d.YAML)
+	}
+}
+
+// A person word names whichever kind of person record the named system
+// keeps: "a person in the CRM" is a contact, "a person in HR" an employee.
+func TestPersonKindInNamedSystem(t *testing.T) {
+	for text, want := range map[string]string{
+		"Get a person from the CRM":          "crm.getContact",
+		"Look up the person in HR":           "hr.getEmployee",
+		"Email the new leads to x@y.example": "smtp.send",
+	} {
+		d := compile(t, text)
+		got := strings.Join(calls(d.Flow), " ")
+		if !strings.Contains(got, want) || strings.Contains(text, "Email") && strings.Contains(got, "hr.") {
+			t.Errorf("%q: calls %q, want %s", text, got, want)
+		}
+	}
+}
+
+// A plural person reference ("your customers") is the recipient: one
+// lookup of the person, one email to their address.
+func TestPluralPersonRecipient(t *testing.T) {
+	d := compile(t, "When an ERP invoice becomes overdue, notify the customers about it")
+	got := calls(d.Flow)
+	n := 0
+	for _, c := range got {
+		if c == "erp.getCustomer" {
+			n++
+		}
+	}
+	if n > 1 || !strings.Contains(strings.Join(got, " "), "smtp.send") {
+		t.Fatalf("calls %v\n%s", got, d.YAML)
+	}
+}

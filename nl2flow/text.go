@@ -31,8 +31,8 @@ type token struct {
 
 var (
 	emailRe  = regexp.MustCompile(`^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
-	timeRe   = regexp.MustCompile(`^(\d{1,2})(?::(\d{2}))?(?:\s?(am|pm|a\.m\.|p\.m\.)\b)?`)
-	numberRe = regexp.MustCompile(`^[$€£]?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:\s?(k|m|million|thousand|mio|bn)\b)?`)
+	timeRe   = regexp.MustCompile(`^(\d{1,2})(?::(\d{2}))?(?:\s?(` + alternation(meridiem) + `))?`)
+	numberRe = regexp.MustCompile(`^[$€£]?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:\s?(` + alternation(numberScales) + `))?`)
 	wordRe   = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}_'’\-]*`)
 )
 
@@ -143,12 +143,15 @@ func scanTime(s string) (token, int) {
 	}
 	hh, _ := strconv.Atoi(m[1])
 	mm, _ := strconv.Atoi(m[2])
-	ampm := strings.ReplaceAll(m[3], ".", "")
-	if ampm == "pm" && hh < 12 {
-		hh += 12
-	}
-	if ampm == "am" && hh == 12 {
-		hh = 0
+	switch meridiem[m[3]] {
+	case "pm":
+		if hh < 12 {
+			hh += 12
+		}
+	case "am":
+		if hh == 12 {
+			hh = 0
+		}
 	}
 	if hh > 23 || mm > 59 {
 		return token{}, 0
@@ -162,13 +165,9 @@ func parseAmount(m []string) float64 {
 		f, _ := strconv.ParseFloat("0."+m[2], 64)
 		v += f
 	}
-	switch m[3] {
-	case "k", "thousand":
-		v *= 1000
-	case "m", "million", "mio":
-		v *= 1e6
-	case "bn":
-		v *= 1e9
+	if m[3] != "" {
+		scale, _ := strconv.ParseFloat(numberScales[m[3]], 64)
+		v *= scale
 	}
 	return v
 }

@@ -59,3 +59,47 @@ func TestDeletedTriggerIsSaid(t *testing.T) {
 		t.Errorf("a draft whose trigger could not be drafted is valid:\n%s", d.YAML)
 	}
 }
+
+// With no stated event, records carried from one connected system to
+// another are watched where they come from; a stated event, an unknown
+// destination or a source the catalog cannot poll leaves it alone.
+func TestSourceRecordsTrigger(t *testing.T) {
+	for text, want := range map[string]string{
+		"Convert chat messages into tracker issues":       "chat.listMessages",
+		"Copy the customers from the ERP to CRM accounts": "erp.listCustomers",
+	} {
+		d := compile(t, text)
+		var got string
+		if d.Flow != nil && d.Flow.Trigger.Poll != nil {
+			got = d.Flow.Trigger.Poll.Operation
+		}
+		if got != want {
+			t.Errorf("%q: trigger %q, want poll %s\n%s", text, got, want, d.YAML)
+		}
+	}
+	for _, text := range []string{
+		"Write all tracker issues to Google Sheets",                             // not a connected destination
+		"When a deal is won in the CRM, copy the ERP customers to CRM accounts", // a stated event
+	} {
+		d := compile(t, text)
+		if d.Flow != nil && d.Flow.Trigger.Poll != nil && d.Flow.Trigger.Poll.Operation == "erp.listCustomers" {
+			t.Errorf("%q: polls the source, though %s", text, d.YAML)
+		}
+		if strings.Contains(text, "Google") && d.Flow != nil && d.Flow.Trigger.Poll != nil {
+			t.Errorf("%q: polls %s", text, d.Flow.Trigger.Poll.Operation)
+		}
+	}
+}
+
+// With nothing else to start it, records that come in from a form or a
+// website start the flow by arriving: a webhook. A stated schedule wins.
+func TestHintedWebhook(t *testing.T) {
+	d := compile(t, "Capture website leads to the CRM and post them to #sales")
+	if d.Flow == nil || d.Flow.Trigger.Webhook == nil {
+		t.Fatalf("no webhook:\n%s", d.YAML)
+	}
+	d = compile(t, "Every day at 9am post the website leads from the CRM to #sales")
+	if d.Flow != nil && d.Flow.Trigger.Webhook != nil {
+		t.Fatalf("a schedule was stated, yet a webhook:\n%s", d.YAML)
+	}
+}

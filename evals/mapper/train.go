@@ -118,11 +118,14 @@ func fit(sets []trainSet, lambda float64, mask map[string]bool) (*mapper.Model, 
 }
 
 // stage2Lambda: the second stage's L2 penalty (six signals, thousands of
-// pairs: light). stage2Floor: candidates listed from this probability
-// (the second stage pushes all but the leading few far down).
+// pairs: light). stage2Floor: candidates listed from this probability: 0,
+// every field lists its top candidates (Options.Top bounds the list) — the
+// second stage pushes all but the leading one or two far down, and a
+// floor above 0 hid ranked alternatives a reviewer (or a ranking metric)
+// needs when the first is wrong; abstention is the thresholds' job.
 const (
 	stage2Lambda = 1
-	stage2Floor  = 0.001
+	stage2Floor  = 0
 )
 
 func stage1Probs(m *mapper.Model, s trainSet) [][][]float64 {

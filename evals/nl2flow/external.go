@@ -242,6 +242,7 @@ type extResult struct {
 	trigStepless       bool     // right only as read from a draft with no steps (no flow: its trigger read from the YAML)
 	unrequested        []string // draft write steps the request did not ask for
 	clauses, dropped   int
+	droppedOld         int            // by the session-12 definition (a stepless draft's right trigger dropped)
 	kinds, kindsDrop   map[string]int // clauses and silent drops per kind
 	droppedWhat        []string
 	conf               float64
@@ -287,8 +288,14 @@ func judgeExternal(it extItem, d *nl2flow.Draft, r result, cat *nl2flow.Catalog)
 		kind, words, _ := strings.Cut(c, ":")
 		x.kinds[kind]++
 		if compiled(kind, words, f, x.trigOK) || covered(kind, words, unknown, cat) {
+			// Before session 13 a right trigger of a draft with no steps
+			// counted as dropped: kept apart so figures stay comparable.
+			if kind == "trigger" && f == nil && !covered(kind, words, unknown, cat) {
+				x.droppedOld++
+			}
 			continue
 		}
+		x.droppedOld++
 		x.dropped++
 		x.kindsDrop[kind]++
 		x.droppedWhat = append(x.droppedWhat, c)
@@ -305,6 +312,11 @@ func judgeExternal(it extItem, d *nl2flow.Draft, r result, cat *nl2flow.Catalog)
 // Formats and systems the catalog lacks cannot be compiled: they must be
 // named in not_understood.
 func compiled(kind, words string, f *flow.Flow, trigOK bool) bool {
+	if kind == "trigger" {
+		// A draft with no steps still shows its trigger (trigOK reads it
+		// from the YAML then): it was compiled, not dropped.
+		return trigOK
+	}
 	if f == nil {
 		return false
 	}
@@ -439,6 +451,7 @@ type extScore struct {
 	unreqDrafts, unreq int
 	dropDrafts         int
 	clauses, dropped   int
+	droppedOld         int
 	conf               []float64
 	right              []bool
 	kinds, kindsDrop   map[string]int
@@ -455,6 +468,7 @@ func (s *extScore) add(x extResult) {
 	s.unreqDrafts += b2i(len(x.unrequested) > 0)
 	s.clauses += x.clauses
 	s.dropped += x.dropped
+	s.droppedOld += x.droppedOld
 	s.dropDrafts += b2i(x.dropped > 0)
 	if s.kinds == nil {
 		s.kinds, s.kindsDrop = map[string]int{}, map[string]int{}
@@ -502,7 +516,7 @@ func (s extScore) String() string {
 				per = append(per, fmt.Sprintf("%s %d/%d", k, s.kindsDrop[k], s.kinds[k]))
 			}
 		}
-		drops = fmt.Sprintf("%d/%d clauses in %d drafts (%s)", s.dropped, s.clauses, s.dropDrafts, strings.Join(per, ", "))
+		drops = fmt.Sprintf("%d/%d clauses in %d drafts (%s; %d by the session-12 definition)", s.dropped, s.clauses, s.dropDrafts, strings.Join(per, ", "), s.droppedOld)
 	}
 	return fmt.Sprintf("unrequested writes %d in %d drafts  silent drops %s  ECE %.3f (right %.3f, mean confidence %.3f)",
 		s.unreq, s.unreqDrafts, drops, ece(s.conf, s.right), ratio(countTrue(s.right), len(s.right)), mean(s.conf))

@@ -44,19 +44,29 @@ type item struct {
 func main() {
 	root := flag.String("root", ".", "repository root")
 	verbose := flag.Bool("v", false, "print every dev request that misses (held-back requests are never printed)")
-	only := flag.String("split", "", "dev, heldout, ext-dev or ext-heldout (default all four)")
+	only := flag.String("split", "", "dev, heldout, ext-dev or ext-heldout, a comma-separated list of them, or devs (= dev,ext-dev: no held-back figure printed); default all four")
 	backend := flag.String("backend", "builtin", "builtin | ollama | openai")
 	url := flag.String("url", "", "model server (ollama: http://127.0.0.1:11434, openai: http://127.0.0.1:8000/v1)")
 	model := flag.String("model", "", "model name")
 	show := flag.Int("show", 0, "print the draft for the dev request on this line (with -split)")
+	isoBlock := flag.Int("isotonic", 0, "with -calibrate: also fit an isotonic map of the score, each step over at least this many dev drafts (0: logistic only)")
+	rate := flag.Float64("rate", 0.5, "with -calibrate: gradient step of the logistic fit")
+	lambda := flag.Float64("lambda", 0.01, "with -calibrate: L2 penalty of the logistic fit")
+	rounds := flag.Int("rounds", 4000, "with -calibrate: full-batch gradient steps")
 	calib := flag.String("calibrate", "", "refit the confidence model on the dev splits (own and external) and write it to this file (nl2flow/calibration.json)")
 	flag.Parse()
-	if *calib != "" && *only != "" && *only != "dev" && *only != "ext-dev" {
+	want, err := parseSplits(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if *calib != "" && (want["heldout"] || want["ext-heldout"]) && *only != "" {
 		fmt.Fprintln(os.Stderr, "-calibrate fits on the dev splits only")
 		os.Exit(2)
 	}
 	var calX [][]float64
 	var calY []bool
+	var calSplit []string
 	cc, err := examplecat.Load(*root)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -92,7 +102,7 @@ func main() {
 		os.Exit(1)
 	}
 	for _, split := range []string{"dev", "heldout", "ext-dev", "ext-heldout"} {
-		if *only != "" && *only != split {
+		if !want[split] {
 			continue
 		}
 		if *calib != "" && strings.HasSuffix(split, "heldout") {
@@ -149,7 +159,7 @@ func main() {
 				xsB.add(xb)
 			}
 			if *calib != "" && (split == "dev" || split == "ext-dev") && d != nil {
-				calX, calY = append(calX, nl2flow.ConfidenceFeatures(d)), append(calY, x.right)
+				calX, calY, calSplit = append(calX, nl2flow.ConfidenceFeatures(d)), append(calY, x.right), append(calSplit, split)
 			}
 			// Held-back items are never printed one by one: only the split's
 			// aggregate line may be seen (and each run that prints it is a look).
@@ -214,14 +224,108 @@ func main() {
 		}
 	}
 	if *calib != "" {
-		c := nl2flow.FitCalibration(calX, calY, fmt.Sprintf("logistic regression fitted by `go run ./evals/nl2flow -calibrate` on %d drafts of the own dev split and the external dev split (right = the eval's notion for each set); held-back splits never used", len(calX)))
+		opt := nl2flow.FitOptions{Rate: *rate, Lambda: *lambda, Rounds: *rounds}
+		how := fmt.Sprintf("logistic regression (rate %g, L2 %g, %d rounds) fitted by `go run ./evals/nl2flow -calibrate FILE -isotonic %d` on %d drafts of the own dev split and the external dev split (right = the eval's notion for each set)", opt.Rate, opt.Lambda, opt.Rounds, *isoBlock, len(calX))
+		if *isoBlock > 0 {
+			how += fmt.Sprintf(", then an isotonic map of its score (pool-adjacent-violators, steps of at least %d drafts)", *isoBlock)
+		}
+		c := nl2flow.FitCalibration(calX, calY, how+"; held-back splits never used", opt)
+		c.Recalibrate(calX, calY, *isoBlock)
 		b, _ := json.MarshalIndent(c, "", " ")
 		if err := os.WriteFile(*calib, append(b, '\n'), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		fmt.Printf("wrote %s: bias %.3f weights %v over %v\n", *calib, c.Bias, c.Weights, c.Features)
+		crossValidate(calX, calY, calSplit, *isoBlock, opt)
 	}
+}
+
+// crossValidate prints the out-of-fold calibration error of the
+// confidence model on each dev split (five folds by position: each draft
+// scored by a model fitted without it), beside the in-sample figure, so a
+// fit that only memorises the dev drafts shows.
+func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, opt nl2flow.FitOptions) {
+	const folds = 5
+	oof := make([]float64, len(xs))
+	for k := 0; k < folds; k++ {
+		var tx [][]float64
+		var ty []bool
+		for i := range xs {
+			if i%folds != k {
+				tx, ty = append(tx, xs[i]), append(ty, ys[i])
+			}
+		}
+		m := nl2flow.FitCalibration(tx, ty, "fold", opt)
+		m.Recalibrate(tx, ty, iso)
+		for i := range xs {
+			if i%folds == k {
+				oof[i] = m.Confidence(xs[i])
+			}
+		}
+	}
+	// Each feature's mean over right and wrong drafts, per split: which
+	// signals tell them apart.
+	for _, sp := range []string{"dev", "ext-dev"} {
+		var line []string
+		for j, name := range nl2flow.FeatureNames {
+			var sr, sw float64
+			var nr, nw int
+			for i := range xs {
+				if splits[i] != sp {
+					continue
+				}
+				if ys[i] {
+					sr, nr = sr+xs[i][j], nr+1
+				} else {
+					sw, nw = sw+xs[i][j], nw+1
+				}
+			}
+			line = append(line, fmt.Sprintf("%s %.2f/%.2f", name, sr/float64(max(1, nr)), sw/float64(max(1, nw))))
+		}
+		fmt.Printf("  %-8s feature means, right/wrong: %s\n", sp, strings.Join(line, ", "))
+	}
+	full := nl2flow.FitCalibration(xs, ys, "all", opt)
+	full.Recalibrate(xs, ys, iso)
+	for _, sp := range []string{"dev", "ext-dev"} {
+		var in, out []float64
+		var right []bool
+		for i := range xs {
+			if splits[i] == sp {
+				in, out, right = append(in, full.Confidence(xs[i])), append(out, oof[i]), append(right, ys[i])
+			}
+		}
+		fmt.Printf("  %-8s %3d drafts  ECE in-sample %.3f, out-of-fold (%d folds) %.3f\n", sp, len(in), ece(in, right), folds, ece(out, right))
+	}
+}
+
+// parseSplits reads -split: empty for all four, "devs" for both dev splits,
+// or a comma-separated list of split names.
+func parseSplits(s string) (map[string]bool, error) {
+	all := []string{"dev", "heldout", "ext-dev", "ext-heldout"}
+	want := map[string]bool{}
+	switch strings.TrimSpace(s) {
+	case "":
+		for _, a := range all {
+			want[a] = true
+		}
+		return want, nil
+	case "devs":
+		want["dev"], want["ext-dev"] = true, true
+		return want, nil
+	}
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		ok := false
+		for _, a := range all {
+			ok = ok || a == p
+		}
+		if !ok {
+			return nil, fmt.Errorf("-split: unknown split %q (dev, heldout, ext-dev, ext-heldout, devs)", p)
+		}
+		want[p] = true
+	}
+	return want, nil
 }
 
 // goldWrites are the connectors an own-set gold outline changes (conn, and

@@ -235,6 +235,20 @@ export const AUDIT_ACTIONS = [
   "token.revoke",
   "service_account.create",
   "service_account.revoke",
+  "product.create",
+  "product.update",
+  "product.delete",
+  "plan.create",
+  "plan.update",
+  "plan.delete",
+  "consumer.create",
+  "consumer.update",
+  "consumer.delete",
+  "subscription.save",
+  "subscription.delete",
+  "consumer_key.create",
+  "consumer_key.rotate",
+  "consumer_key.revoke",
 ];
 
 export interface Change {

@@ -1,0 +1,233 @@
+package nl2flow
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// The write licence gate is the last word on writes, whatever produced the
+// draft (the builtin compiler's clause reading, a language model, an edit):
+// a step that creates, updates, deletes or sends on a system stays only when
+// the request as a whole asks for that kind of change on that system. The
+// builtin compiler's clause-level licence (licence.go) is stricter; this
+// gate is the backstop that holds for every backend. Reads are never
+// gated: a write may need them.
+
+// asked is what a request asks to change, read from its words.
+type asked struct {
+	actions   map[string]bool // action classes named by a verb: create, update, delete, send, ...
+	systems   map[string]bool // connectors the request names
+	dest      map[string]bool // connectors named right after a direction word ("to chat", "into the tracker")
+	objects   map[string]bool // record kinds named
+	channel   bool            // a #channel is given
+	address   bool            // an email address is given
+	arrow     bool            // the terse form: "crm deal won => tracker project"
+	destroy   bool            // asks to delete or overwrite (asksDestructive)
+	pronoun   bool            // refers back to a record ("them", "it")
+	person    bool            // names a person to write to ("the customer", "them"): email reaches people
+	injection bool
+}
+
+func readAsked(toks []token, cat *Catalog) asked {
+	a := asked{actions: map[string]bool{}, systems: map[string]bool{}, dest: map[string]bool{}, objects: map[string]bool{}}
+	a.injection = injection(toks)
+	for i, t := range toks {
+		switch t.kind {
+		case tChannel:
+			a.channel = true
+			continue
+		case tEmail:
+			a.address = true
+			continue
+		case tArrow:
+			a.arrow = true
+			continue
+		case tWord:
+		default:
+			continue
+		}
+		if v := actionOf(t.w); v != "" {
+			a.actions[v] = true
+		}
+		if lxPronounObject.has(t.w) || synObjectGeneric.has(t.w) {
+			a.pronoun = true
+		}
+		if lxPersonRef.has(t.w) || lxPersonRef.has(singular(t.w)) || lxPersonOwner.has(t.w) {
+			a.person = true
+		}
+		if o := objectWords[singular(t.w)]; o != "" {
+			a.objects[o] = true
+		}
+		for _, conn := range cat.connectorsNamed(t.w) {
+			a.systems[conn] = true
+			j := i - 1
+			for j >= 0 && toks[j].kind == tWord && determiner(toks[j].w) {
+				j--
+			}
+			if j >= 0 && (toks[j].kind == tArrow || toks[j].kind == tWord && lxDirection.has(toks[j].w)) {
+				a.dest[conn] = true
+			}
+		}
+		if !a.injection && (actionVerbs[t.w] == "delete" || lxEditDestructive.has(t.w)) {
+			a.destroy = true
+		}
+	}
+	return a
+}
+
+// actionOf is the action class of a verb in any inflected form
+// ("creates", "created", "adding"), from the lexicon's verbs and its verb
+// suffixes (inflection.verb).
+func actionOf(w string) string {
+	if v := actionVerbs[w]; v != "" {
+		return v
+	}
+	return inflectedVerbs()[w]
+}
+
+var inflectedVerbs = sync.OnceValue(func() map[string]string {
+	m := map[string]string{}
+	for base, v := range actionVerbs {
+		stems := []string{base}
+		if b, ok := strings.CutSuffix(base, "e"); ok {
+			stems = append(stems, b)
+		}
+		if b, ok := strings.CutSuffix(base, "y"); ok {
+			stems = append(stems, b+"i")
+		}
+		for _, st := range stems {
+			for suf := range lxInflectionVerb.m {
+				if f := st + suf; actionVerbs[f] == "" && (m[f] == "" || m[f] > v) {
+					m[f] = v // ties broken by name, so the map does not depend on iteration order
+				}
+			}
+		}
+	}
+	return m
+})
+
+// connectorsNamed: the connectors a word names (a system word of theirs).
+func (c *Catalog) connectorsNamed(w string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, op := range c.Ops {
+		if seen[op.Connector] {
+			continue
+		}
+		for _, x := range op.System {
+			if x == w {
+				seen[op.Connector] = true
+				out = append(out, op.Connector)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// why returns why the request does not license the write ("" when it does).
+func (a asked) why(op *Op) string {
+	if op == nil || !writes(op) {
+		return ""
+	}
+	if op.Hints.Destructive && !a.destroy {
+		return "it deletes or overwrites data, and the request does not ask for that"
+	}
+	send := op.Verb == "send"
+	// The system: named, given as a destination (#channel, an address),
+	// or the request names the kind of record the step writes.
+	system := a.systems[op.Connector] || a.objects[op.Object] ||
+		send && (op.Object == "message" && a.channel || op.Object == "email" && (a.address || a.person))
+	if !system {
+		return fmt.Sprintf("the request does not name %s or its %s records", op.Connector, op.Object)
+	}
+	// The action: a verb of that kind (a create and an update are both a
+	// change to the records), a message asked for, or the system named as
+	// the destination.
+	action := a.actions[op.Verb] || a.dest[op.Connector] || a.arrow && a.systems[op.Connector]
+	switch {
+	case op.Verb == "create" || op.Verb == "update":
+		// "invoice the order": a verb whose action is the record kind.
+		action = action || a.actions["create"] || a.actions["update"] || a.actions[op.Object]
+	case send:
+		action = action || a.objects["message"] || a.objects["email"] || a.channel || a.address
+	}
+	if !action {
+		return fmt.Sprintf("no word of the request asks to %s on %s", op.Verb, op.Connector)
+	}
+	// The record: a create, update or delete changes records of a kind
+	// the request names, or refers back to ("them", "it"), or carries
+	// records to the system named as the destination ("new CRM accounts
+	// to the ERP").
+	if !send && !a.objects[op.Object] && !a.pronoun && !a.dest[op.Connector] && !(a.arrow && a.systems[op.Connector]) {
+		return fmt.Sprintf("the request names no %s record to %s", op.Object, op.Verb)
+	}
+	return ""
+}
+
+// gate removes the plan's writes the request does not license and says so
+// in not_understood; an if or a loop left empty goes too.
+func (s *state) gate(toks []token) {
+	a := readAsked(toks, s.b.cat)
+	var rec func([]*StepPlan) []*StepPlan
+	rec = func(ss []*StepPlan) []*StepPlan {
+		var out []*StepPlan
+		for _, st := range ss {
+			if st.Kind == "call" {
+				if why := a.why(st.Op); why != "" {
+					s.n.unknown = append(s.n.unknown, fmt.Sprintf("step %s (%s) removed by the write licence: %s", st.ID, st.Op.Ref, why))
+					s.n.refused++
+					continue
+				}
+			}
+			hadInner := len(st.Then)+len(st.Else)+len(st.Do) > 0
+			st.Then, st.Else, st.Do = rec(st.Then), rec(st.Else), rec(st.Do)
+			if hadInner && len(st.Then)+len(st.Else)+len(st.Do) == 0 {
+				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%s (%s) had no step inside after the write licence and was left out", st.ID, st.Why))
+				continue
+			}
+			out = append(out, st)
+		}
+		return out
+	}
+	s.p.Steps = rec(s.p.Steps)
+}
+
+// gateAnswer removes a model's call steps the request does not license
+// (nested in then/else/do/default too) and returns what it removed, with
+// why.
+func gateAnswer(steps any, a asked, cat *Catalog, removed *[]string) any {
+	list, ok := steps.([]any)
+	if !ok {
+		return steps
+	}
+	var out []any
+	for _, s := range list {
+		m, ok := s.(map[string]any)
+		if !ok {
+			out = append(out, s)
+			continue
+		}
+		if ref, _ := m["call"].(string); ref != "" {
+			if op, ok := cat.Op(ref); ok {
+				if why := a.why(op); why != "" {
+					*removed = append(*removed, fmt.Sprintf("step %v (%s) removed by the write licence: %s", m["id"], ref, why))
+					continue
+				}
+			}
+		}
+		for _, k := range []string{"then", "else", "do", "default"} {
+			if v, ok := m[k]; ok {
+				m[k] = gateAnswer(v, a, cat, removed)
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// licensedText is readAsked for a request's text.
+func licensedText(text string, cat *Catalog) asked {
+	return readAsked(tokenize(strings.TrimSpace(text)), cat)
+}
