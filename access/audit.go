@@ -27,30 +27,43 @@ const (
 
 // Audit actions (role.change and settings.change: for the APIs that will make them).
 const (
-	ActionFlowDeploy        = "flow.deploy"
-	ActionFlowRollback      = "flow.rollback"
-	ActionConnectionCreate  = "connection.create"
-	ActionConnectionUpdate  = "connection.update"
-	ActionConnectionDelete  = "connection.delete"
-	ActionConnectorImport   = "connector.import"
-	ActionSecretsRotate     = "secrets.rotate"
-	ActionMCPKeyCreate      = "mcp_key.create"
-	ActionMCPKeyRevoke      = "mcp_key.revoke"
-	ActionRunReplay         = "run.replay"
-	ActionRunCancel         = "run.cancel"
-	ActionDLQReplay         = "dlq.replay"
-	ActionAlertAck          = "alert.ack"
-	ActionSignIn            = "session.sign_in"
-	ActionSignInFailed      = "session.sign_in_failed"
-	ActionSignInLocked      = "session.sign_in_locked" // a client reached the failed sign-in limit
-	ActionSignOut           = "session.sign_out"
-	ActionRoleChange        = "role.change"
-	ActionSettingsChange    = "settings.change"
-	ActionAuditPurge        = "audit.purge"
-	ActionNamespaceCreate   = "namespace.create"
-	ActionProductCreate     = "product.create"
-	ActionProductUpdate     = "product.update" // pins, deprecation, retirement: every change of a product
-	ActionProductDelete     = "product.delete"
+	ActionFlowDeploy       = "flow.deploy"
+	ActionFlowRollback     = "flow.rollback"
+	ActionConnectionCreate = "connection.create"
+	ActionConnectionUpdate = "connection.update"
+	ActionConnectionDelete = "connection.delete"
+	ActionConnectorImport  = "connector.import"
+	ActionSecretsRotate    = "secrets.rotate"
+	ActionMCPKeyCreate     = "mcp_key.create"
+	ActionMCPKeyRevoke     = "mcp_key.revoke"
+	ActionRunReplay        = "run.replay"
+	ActionRunCancel        = "run.cancel"
+	ActionDLQReplay        = "dlq.replay"
+	ActionAlertAck         = "alert.ack"
+	ActionSignIn           = "session.sign_in"
+	ActionSignInFailed     = "session.sign_in_failed"
+	ActionSignInLocked     = "session.sign_in_locked" // a client reached the failed sign-in limit
+	ActionSignOut          = "session.sign_out"
+	ActionRoleChange       = "role.change"
+	ActionSettingsChange   = "settings.change"
+	ActionAuditPurge       = "audit.purge"
+	ActionNamespaceCreate  = "namespace.create"
+	ActionProductCreate    = "product.create"
+	ActionProductUpdate    = "product.update" // pins, deprecation, retirement: every change of a product
+	ActionProductDelete    = "product.delete"
+
+	ActionUserCreate           = "user.create"
+	ActionUserDisable          = "user.disable"
+	ActionUserPasswordReset    = "user.password_reset"
+	ActionTokenCreate          = "token.create" // a personal access token
+	ActionTokenRevoke          = "token.revoke"
+	ActionServiceAccountCreate = "service_account.create"
+	ActionServiceAccountRevoke = "service_account.revoke"
+)
+
+// Audit actions of API consumers (apim): plans, consumers, their
+// subscriptions and keys (keys by id only, never the key).
+const (
 	ActionPlanCreate        = "plan.create"
 	ActionPlanUpdate        = "plan.update"
 	ActionPlanDelete        = "plan.delete"
@@ -62,14 +75,6 @@ const (
 	ActionConsumerKeyCreate = "consumer_key.create"
 	ActionConsumerKeyRotate = "consumer_key.rotate"
 	ActionConsumerKeyRevoke = "consumer_key.revoke"
-
-	ActionUserCreate           = "user.create"
-	ActionUserDisable          = "user.disable"
-	ActionUserPasswordReset    = "user.password_reset"
-	ActionTokenCreate          = "token.create" // a personal access token
-	ActionTokenRevoke          = "token.revoke"
-	ActionServiceAccountCreate = "service_account.create"
-	ActionServiceAccountRevoke = "service_account.revoke"
 )
 
 // Actions lists every audit action, in the order above (the console's
