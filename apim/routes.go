@@ -90,8 +90,8 @@ func Compile(ctx context.Context, flows Flows, p *Product, v *Version) (rs *Rout
 			continue
 		}
 		a := f.Trigger.API
-		if a.Method == http.MethodGet && a.Path == "/openapi.json" {
-			add(j, "GET /openapi.json is the version's OpenAPI document; flow %s cannot take it", pin.Flow)
+		if a.Method == http.MethodGet && (a.Path == "/openapi.json" || a.Path == "/docs") {
+			add(j, "GET %s is the version's own (its OpenAPI document, its developer page); flow %s cannot take it", a.Path, pin.Flow)
 			continue
 		}
 		shape := a.Method + " " + blankParams(a.Path)

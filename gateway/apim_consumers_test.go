@@ -507,6 +507,16 @@ func TestAPIOpenAPIDeclaresTheKey(t *testing.T) {
 			t.Errorf("no %d response", st)
 		}
 	}
+	// The developer portal stays public too.
+	req, _ := http.NewRequest("GET", f.srv.URL+"/apis/shop/v1/docs", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("the portal of a keyed product: %d", resp.StatusCode)
+	}
 }
 
 // Every call of an existing product version is observed with its status
