@@ -214,6 +214,14 @@ func TestAPIRateLimitHeaders(t *testing.T) {
 	if code != 429 || errCode(out) != "rate_limited" || h.Get("Retry-After") == "" || h.Get("Retry-After") == "0" {
 		t.Fatalf("past the burst: %d %v %v", code, out, h)
 	}
+	// The consumer's usage, read without counting.
+	for range 2 {
+		got := f.must("GET", "/api/consumers/acme", "", 200)
+		u, _ := got["subscriptions"].([]any)[0].(map[string]any)["usage"].(map[string]any)
+		if u["day_used"] != float64(3) || u["day_remaining"] != float64(97) || u["rate_remaining"] != float64(0) {
+			t.Fatalf("usage: %v", got)
+		}
+	}
 	if n := f.runs(); n != before+3 {
 		t.Fatalf("runs: %d, want %d", n, before+3)
 	}

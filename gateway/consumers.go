@@ -215,7 +215,35 @@ func (s *Server) getConsumer(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"consumer": c, "subscriptions": nonNil(subs), "keys": nonNil(keys)})
+	// Each subscription with what its plan leaves now (read, not counted).
+	out := make([]map[string]any, 0, len(subs))
+	now := time.Now()
+	for _, sub := range subs {
+		m := map[string]any{"id": sub.ID, "product": sub.Product, "version": sub.Version, "plan": sub.Plan, "created_at": sub.CreatedAt}
+		if plan, err := cs.Plan(r.Context(), sub.Plan); err == nil && plan.Limits != (store.Limits{}) {
+			if u, err := cs.Usage(r.Context(), store.Bucket(name, sub.Product), plan.Limits, now); err == nil {
+				m["usage"] = usageOf(plan.Limits, u)
+			}
+		}
+		out = append(out, m)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"consumer": c, "subscriptions": out, "keys": nonNil(keys)})
+}
+
+// usageOf is what a plan's limits leave, as GET /api/consumers/{name}
+// shows it.
+func usageOf(l store.Limits, u store.Admission) map[string]any {
+	m := map[string]any{}
+	if l.RatePerSecond > 0 {
+		m["rate_remaining"] = u.RateRemaining
+	}
+	if l.QuotaDay > 0 {
+		m["day_used"], m["day_remaining"], m["day_resets_in_s"] = l.QuotaDay-u.DayRemaining, u.DayRemaining, int64(u.DayReset.Seconds())
+	}
+	if l.QuotaMonth > 0 {
+		m["month_used"], m["month_remaining"], m["month_resets_in_s"] = l.QuotaMonth-u.MonthRemaining, u.MonthRemaining, int64(u.MonthReset.Seconds())
+	}
+	return m
 }
 
 func nonNil[T any](xs []T) []T {

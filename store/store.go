@@ -469,6 +469,10 @@ type Consumers interface {
 	// why.
 	AdmitKey(ctx context.Context, keyID, hash, product, version string, now time.Time) (*KeyGrant, *Admission, error)
 
+	// Usage reads a bucket as Admit left it, counting nothing: what
+	// remains under limits at now (everything for a bucket never used).
+	Usage(ctx context.Context, bucket string, limits Limits, now time.Time) (Admission, error)
+
 	// Admit counts one call against bucket under limits at now, atomically
 	// across every process on the database: a GCRA rate limit and day and
 	// month quotas (UTC). A refused call changes nothing.

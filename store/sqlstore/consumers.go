@@ -642,6 +642,23 @@ func (s *Store) Admit(ctx context.Context, bucket string, l store.Limits, now ti
 	return admission(st, allowed == 1, l, now, t, tau), nil
 }
 
+// Usage implements store.Consumers.
+func (s *Store) Usage(ctx context.Context, bucket string, l store.Limits, now time.Time) (store.Admission, error) {
+	now = now.UTC()
+	var st limitState
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT tat, day, day_count, month, month_count FROM api_limits WHERE bucket = ?`), bucket).
+		Scan(&st.tat, &st.day, &st.dayCount, &st.month, &st.monthCount)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return store.Admission{}, s.wrap(err, "usage")
+	}
+	t, tau := limitParams(l)
+	a := admission(st, true, l, now, t, tau)
+	if l.RatePerSecond > 0 && st.tat <= now.UnixMicro() {
+		a.RateRemaining = max(l.Burst, 1) // an idle bucket: the whole burst
+	}
+	return a, nil
+}
+
 // admission describes the row Admit left: what remains, when each limit
 // resets, and for a refusal which limit refused it (the one whose wait is
 // longest) and when to retry.

@@ -271,6 +271,17 @@ func admitQuotas(t *testing.T, s store.Consumers) {
 			t.Fatalf("month refusal: %+v", a)
 		}
 	}
+	// Usage reads without counting.
+	for range 2 {
+		u, err := s.Usage(ctx, "q", l, day2)
+		must(t, err)
+		if u.DayRemaining != 30 || u.MonthRemaining != 0 || !u.Allowed {
+			t.Fatalf("usage: %+v", u)
+		}
+	}
+	if u, err := s.Usage(ctx, "never", store.Limits{RatePerSecond: 1, Burst: 5, QuotaDay: 9}, day2); err != nil || u.DayRemaining != 9 || u.RateRemaining != 5 {
+		t.Fatalf("an unused bucket: %+v %v", u, err)
+	}
 	// A bucket is its own: another one starts whole.
 	a, err := s.Admit(ctx, "other", l, day2)
 	must(t, err)
