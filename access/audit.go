@@ -61,6 +61,22 @@ const (
 	ActionServiceAccountRevoke = "service_account.revoke"
 )
 
+// Audit actions of API consumers (apim): plans, consumers, their
+// subscriptions and keys (keys by id only, never the key).
+const (
+	ActionPlanCreate        = "plan.create"
+	ActionPlanUpdate        = "plan.update"
+	ActionPlanDelete        = "plan.delete"
+	ActionConsumerCreate    = "consumer.create"
+	ActionConsumerUpdate    = "consumer.update"
+	ActionConsumerDelete    = "consumer.delete"
+	ActionSubscribe         = "subscription.save" // a subscription created or changed (plan, version)
+	ActionUnsubscribe       = "subscription.delete"
+	ActionConsumerKeyCreate = "consumer_key.create"
+	ActionConsumerKeyRotate = "consumer_key.rotate"
+	ActionConsumerKeyRevoke = "consumer_key.revoke"
+)
+
 // Actions lists every audit action, in the order above (the console's
 // filter offers them; TestActionsListsEveryConstant keeps it whole).
 func Actions() []string {
@@ -69,7 +85,9 @@ func Actions() []string {
 		ActionDLQReplay, ActionAlertAck, ActionSignIn, ActionSignInFailed, ActionSignInLocked, ActionSignOut, ActionRoleChange,
 		ActionSettingsChange, ActionAuditPurge, ActionNamespaceCreate, ActionUserCreate, ActionUserDisable, ActionUserPasswordReset,
 		ActionTokenCreate, ActionTokenRevoke, ActionServiceAccountCreate, ActionServiceAccountRevoke,
-		ActionProductCreate, ActionProductUpdate, ActionProductDelete}
+		ActionProductCreate, ActionProductUpdate, ActionProductDelete,
+		ActionPlanCreate, ActionPlanUpdate, ActionPlanDelete, ActionConsumerCreate, ActionConsumerUpdate, ActionConsumerDelete,
+		ActionSubscribe, ActionUnsubscribe, ActionConsumerKeyCreate, ActionConsumerKeyRotate, ActionConsumerKeyRevoke}
 }
 
 // Entry is one audit-log entry.

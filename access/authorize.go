@@ -31,6 +31,8 @@ const (
 	AuditRead        = "audit.read"        // the audit log
 	ProductsRead     = "products.read"     // API products, their versions and pins
 	ProductsWrite    = "products.write"    // create, change (pin, deprecate, retire) and delete API products
+	ConsumersRead    = "consumers.read"    // API consumers, their subscriptions and key ids, plans
+	ConsumersWrite   = "consumers.write"   // create, change and delete consumers, plans and subscriptions; create, rotate and revoke consumers' API keys
 	Self             = "self"              // the caller's own principal and personal access tokens
 )
 
@@ -50,13 +52,13 @@ const DefaultNamespace = "default"
 const AllNamespaces = "*"
 
 var (
-	readPerms = []string{FlowsRead, RunsRead, ConnectionsRead, MCPRead, MappingsRead, MonitorRead, ProductsRead, Self}
+	readPerms = []string{FlowsRead, RunsRead, ConnectionsRead, MCPRead, MappingsRead, MonitorRead, ProductsRead, ConsumersRead, Self}
 	// rolePerms is the one table of what each role may do.
 	rolePerms = map[string][]string{
 		RoleViewer:   readPerms,
 		RoleOperator: append(slices.Clone(readPerms), RunsOperate, AlertsAck),
-		RoleEditor:   append(slices.Clone(readPerms), RunsOperate, AlertsAck, FlowsWrite, ConnectionsWrite, MappingsWrite, ProductsWrite),
-		RoleAdmin: append(slices.Clone(readPerms), RunsOperate, AlertsAck, FlowsWrite, ConnectionsWrite, MappingsWrite, ProductsWrite,
+		RoleEditor:   append(slices.Clone(readPerms), RunsOperate, AlertsAck, FlowsWrite, ConnectionsWrite, MappingsWrite, ProductsWrite, ConsumersWrite),
+		RoleAdmin: append(slices.Clone(readPerms), RunsOperate, AlertsAck, FlowsWrite, ConnectionsWrite, MappingsWrite, ProductsWrite, ConsumersWrite,
 			SecretsManage, MembersManage, MCPKeysManage, MCPUse, AuditRead),
 		RoleAgent: {MCPUse, Self},
 	}
@@ -69,7 +71,7 @@ func Roles() []string {
 
 // Permissions lists every permission, sorted.
 func Permissions() []string {
-	return []string{AlertsAck, AuditRead, ConnectionsRead, ConnectionsWrite, FlowsRead, FlowsWrite, MappingsRead, MappingsWrite,
+	return []string{AlertsAck, AuditRead, ConnectionsRead, ConnectionsWrite, ConsumersRead, ConsumersWrite, FlowsRead, FlowsWrite, MappingsRead, MappingsWrite,
 		MCPKeysManage, MCPRead, MCPUse, MembersManage, MonitorRead, ProductsRead, ProductsWrite, RunsOperate, RunsRead, SecretsManage, Self}
 }
 

@@ -65,3 +65,34 @@ func FuzzValidateRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzKeyFrom: any headers give a key, none, or an unauthorized error;
+// never a panic, and an error never echoes the key's secret part.
+func FuzzKeyFrom(f *testing.F) {
+	key, _, _, _ := NewKey()
+	for _, s := range []string{key, "Bearer " + key, "", "wk_", "Basic x", "\xff"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, apiKey, auth string) {
+		h := http.Header{}
+		if apiKey != "" {
+			h.Set("X-Api-Key", apiKey)
+		}
+		if auth != "" {
+			h.Set("Authorization", auth)
+		}
+		k, ok, err := KeyFrom(h)
+		if err != nil {
+			if weft.Code(err) != weft.EUnauthorized {
+				t.Fatal(err)
+			}
+			return
+		}
+		if !ok {
+			return
+		}
+		if _, err := ParseKey(k); err != nil && (weft.Code(err) != weft.EUnauthorized || len(k) > 24 && strings.Contains(weft.Message(err), k[20:])) {
+			t.Fatal(err)
+		}
+	})
+}

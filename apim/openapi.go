@@ -72,12 +72,41 @@ func (rs *Routes) OpenAPI(serverURL string) ([]byte, error) {
 		}
 		item[strings.ToLower(a.Method)] = op
 	}
+	components := map[string]any{"schemas": schemas}
 	doc := map[string]any{
 		"openapi":    "3.1.0",
 		"info":       info,
 		"servers":    []any{map[string]any{"url": serverURL}},
 		"paths":      paths,
-		"components": map[string]any{"schemas": schemas},
+		"components": components,
+	}
+	// A product that needs a credential says which (and clients generated
+	// from the document send it); its refusals are described too.
+	var scheme map[string]any
+	switch rs.Product.Auth {
+	case AuthAPIKey:
+		scheme = map[string]any{"apiKey": map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key",
+			"description": "a consumer's API key (weft consumers key NAME); Authorization: Bearer KEY is accepted too"}}
+		doc["security"] = []any{map[string]any{"apiKey": []any{}}}
+	case AuthJWT:
+		scheme = map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+			"description": "an access token of issuer " + rs.Product.JWTIssuer + " naming a subscribed consumer"}}
+		doc["security"] = []any{map[string]any{"bearer": []any{}}}
+	}
+	if scheme != nil {
+		components["securitySchemes"] = scheme
+		errRef := map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}
+		for _, item := range paths {
+			for _, op := range item.(map[string]any) {
+				rsp := op.(map[string]any)["responses"].(map[string]any)
+				for status, d := range map[string]string{"401": "no credential, or one that is malformed, unknown, revoked or expired",
+					"403": "the consumer is disabled or not subscribed to this version", "429": "over the plan's rate limit or a quota (Retry-After says when to try again)"} {
+					if _, ok := rsp[status]; !ok {
+						rsp[status] = map[string]any{"description": d, "content": errRef}
+					}
+				}
+			}
+		}
 	}
 	return json.MarshalIndent(doc, "", "  ")
 }

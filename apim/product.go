@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"slices"
 	"time"
@@ -27,6 +28,20 @@ type Product struct {
 	Title       string    `json:"title,omitempty"`
 	Description string    `json:"description,omitempty"`
 	Versions    []Version `json:"versions"`
+	// Auth is who may call the routes: "none" (default: anyone) or
+	// "api_key" (a consumer's key and a subscription, under its plan's
+	// rate limit and quotas).
+	Auth string `json:"auth,omitempty"`
+	// JWTIssuer names the configured issuer (api_jwt_issuers) whose
+	// tokens an auth: jwt product accepts.
+	JWTIssuer string `json:"jwt_issuer,omitempty"`
+	// AllowIPs, when set, are the only client addresses (or CIDR
+	// prefixes) that may call the routes; others get 403.
+	AllowIPs []string `json:"allow_ips,omitempty"`
+	// CORS lets browsers on the listed origins call the routes.
+	CORS *CORS `json:"cors,omitempty"`
+
+	prefixes []netip.Prefix // AllowIPs parsed by Check
 
 	// Set by the store on read; a save that names Revision fails with
 	// conflict when another save came between.
@@ -34,6 +49,29 @@ type Product struct {
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
+
+// CORS is a product's cross-origin policy for browsers.
+type CORS struct {
+	// AllowOrigins are exact origins (https://shop.example, with a port
+	// when not the scheme's) or "*" for any.
+	AllowOrigins []string `json:"allow_origins"`
+	// AllowHeaders are request headers a browser may send besides
+	// Content-Type, X-API-Key and Authorization.
+	AllowHeaders []string `json:"allow_headers,omitempty"`
+	MaxAge       int      `json:"max_age,omitempty"` // seconds a preflight may be cached (at most 86400)
+}
+
+// Limits of the access fields.
+const (
+	maxAllowIPs = 100
+	maxOrigins  = 50
+	maxHeaders  = 50
+)
+
+var (
+	originRe = regexp.MustCompile(`^https?://[a-z0-9.-]+(:[0-9]{1,5})?$`)
+	tokenRe  = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+.^_|~-]{1,64}$`)
+)
 
 // Version is one published version of a product. Its routes are those of
 // the flow versions it pins: deploying a new version of a flow changes
@@ -122,6 +160,52 @@ func (p *Product) Check() error {
 	if len(p.Title) > maxText || len(p.Description) > maxText {
 		add("/description", "title and description are at most %d bytes", maxText)
 	}
+	if !slices.Contains([]string{"", AuthNone, AuthAPIKey, AuthJWT}, p.Auth) {
+		add("/auth", "auth must be none, api_key or jwt, got %q", clip(p.Auth, 40))
+	}
+	if (p.Auth == AuthJWT) != (p.JWTIssuer != "") {
+		add("/jwt_issuer", "auth: jwt names its jwt_issuer (one of the server's api_jwt_issuers), and only it does")
+	}
+	if len(p.AllowIPs) > maxAllowIPs {
+		add("/allow_ips", "%d entries; the limit is %d", len(p.AllowIPs), maxAllowIPs)
+	}
+	p.prefixes = nil
+	for i, a := range p.AllowIPs {
+		if i >= maxAllowIPs {
+			break
+		}
+		pfx, err := netip.ParsePrefix(a)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(a)
+			if aerr != nil {
+				add(fmt.Sprintf("/allow_ips/%d", i), "%q is neither an address nor a CIDR prefix (10.0.0.0/8, 2001:db8::/32)", clip(a, 60))
+				continue
+			}
+			pfx = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		p.prefixes = append(p.prefixes, pfx.Masked())
+	}
+	if c := p.CORS; c != nil {
+		if len(c.AllowOrigins) == 0 || len(c.AllowOrigins) > maxOrigins {
+			add("/cors/allow_origins", "1 to %d origins", maxOrigins)
+		}
+		for i, o := range c.AllowOrigins {
+			if o != "*" && !originRe.MatchString(o) {
+				add(fmt.Sprintf("/cors/allow_origins/%d", i), "%q: an origin is scheme://host[:port] in lower case, without a path (or *)", clip(o, 80))
+			}
+		}
+		if len(c.AllowHeaders) > maxHeaders {
+			add("/cors/allow_headers", "at most %d headers", maxHeaders)
+		}
+		for i, h := range c.AllowHeaders {
+			if !tokenRe.MatchString(h) {
+				add(fmt.Sprintf("/cors/allow_headers/%d", i), "%q is not a header name", clip(h, 80))
+			}
+		}
+		if c.MaxAge < 0 || c.MaxAge > 86400 {
+			add("/cors/max_age", "0 to 86400 seconds")
+		}
+	}
 	if len(p.Versions) > MaxVersions {
 		add("/versions", "%d versions; the limit is %d", len(p.Versions), MaxVersions)
 	}
@@ -172,6 +256,40 @@ func (p *Product) Check() error {
 	}
 	return nil
 }
+
+// IPAllowed reports whether a client address may call the product's
+// routes (every address when AllowIPs is empty; none that cannot be
+// parsed otherwise).
+func (p *Product) IPAllowed(ip string) bool {
+	if len(p.AllowIPs) == 0 {
+		return true
+	}
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, pfx := range p.prefixes {
+		if pfx.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowsOrigin reports whether the product's CORS policy admits origin.
+func (c *CORS) AllowsOrigin(origin string) bool {
+	for _, o := range c.AllowOrigins {
+		if o == "*" || o == origin {
+			return true
+		}
+	}
+	return false
+}
+
+// NeedsKey reports whether calls need a consumer's credential (an API
+// key or a JWT).
+func (p *Product) NeedsKey() bool { return p.Auth == AuthAPIKey || p.Auth == AuthJWT }
 
 // Find returns the named version, or nil.
 func (p *Product) Find(version string) *Version {

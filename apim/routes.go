@@ -29,6 +29,21 @@ type Route struct {
 	API       *flow.APITrigger
 }
 
+// HeaderNames are the request headers the route's headers schema names
+// (what a browser must be allowed to send).
+func (rt *Route) HeaderNames() []string {
+	if rt.API.Request.Headers == nil {
+		return nil
+	}
+	props, _ := rt.API.Request.Headers.Doc["properties"].(map[string]any)
+	out := make([]string, 0, len(props))
+	for name := range props {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Routes are a product version's routes, matched with chi's routing tree.
 type Routes struct {
 	Product *Product

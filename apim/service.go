@@ -2,6 +2,7 @@ package apim
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -19,9 +20,11 @@ const productTTL = time.Second
 // Service keeps products in the store and their compiled versions in
 // memory, by revision.
 type Service struct {
-	st    store.Products
-	flows Flows
-	now   func() time.Time
+	st        store.Products
+	consumers store.Consumers // nil: no consumers (products with auth: api_key answer 503)
+	flows     Flows
+	issuers   map[string]*JWTVerifier // by name (auth: jwt)
+	now       func() time.Time
 
 	mu       sync.Mutex
 	products map[string]cachedProduct
@@ -34,9 +37,18 @@ type cachedProduct struct {
 }
 
 // NewService returns the service over st, compiling pins with flows.
+// Consumers, plans and keys are kept by st too when it implements
+// store.Consumers.
 func NewService(st store.Products, flows Flows) *Service {
-	return &Service{st: st, flows: flows, now: time.Now, products: map[string]cachedProduct{}, routes: map[string]*Routes{}}
+	c, _ := st.(store.Consumers)
+	return &Service{st: st, consumers: c, flows: flows, now: time.Now, products: map[string]cachedProduct{}, routes: map[string]*Routes{}}
 }
+
+// SetJWTIssuers sets the issuers auth: jwt products may name.
+func (s *Service) SetJWTIssuers(vs map[string]*JWTVerifier) { s.issuers = vs }
+
+// Consumers is the store of consumers, plans and keys (nil: none).
+func (s *Service) Consumers() store.Consumers { return s.consumers }
 
 func fromDoc(d *store.ProductDoc) (*Product, error) {
 	p, err := Decode(d.Doc)
@@ -82,6 +94,10 @@ func (s *Service) Save(ctx context.Context, p *Product) (*Product, error) {
 	}
 	if err := p.Check(); err != nil {
 		return nil, err
+	}
+	if p.Auth == AuthJWT && s.issuers[p.JWTIssuer] == nil {
+		return nil, &weft.Error{Code: weft.EUnprocessable, Message: fmt.Sprintf("product %s names jwt_issuer %q, which this server does not configure", p.Name, clip(p.JWTIssuer, 60)),
+			Problems: []weft.Problem{{Path: "/jwt_issuer", Message: "not one of the server's api_jwt_issuers"}}}
 	}
 	for i := range p.Versions {
 		if p.Versions[i].Status == StatusRetired {

@@ -177,7 +177,7 @@ func (e *Engine) DeployIn(ctx context.Context, namespace, file string, src []byt
 	f.Namespace = fv.Namespace
 	e.mu.Lock()
 	e.flows[key(f.Name, fv.Version)] = f
-	delete(e.active, f.Name)
+	e.forgetLookups(f.Name)
 	e.mu.Unlock()
 	return fv, f, nil
 }
@@ -305,9 +305,21 @@ func (e *Engine) Rollback(ctx context.Context, name string, version int) error {
 		return err
 	}
 	e.mu.Lock()
-	delete(e.active, name)
+	e.forgetLookups(name)
 	e.mu.Unlock()
 	return nil
+}
+
+// forgetLookups drops the cached lookups of a flow: its active version
+// and its pinned versions (a deploy may move the flow to another
+// namespace). e.mu is held.
+func (e *Engine) forgetLookups(name string) {
+	delete(e.active, name)
+	for k := range e.active {
+		if n, _, ok := strings.Cut(k, "@"); ok && n == name {
+			delete(e.active, k)
+		}
+	}
 }
 
 // Flow returns a compiled flow version (0 = active).
@@ -328,8 +340,24 @@ func (e *Engine) Flow(ctx context.Context, name string, version int) (*flow.Flow
 			e.active[name] = activeEntry{fv: fv, at: time.Now()}
 			e.mu.Unlock()
 		}
-	} else if fv, err = e.st.GetFlow(ctx, name, version); err != nil {
-		return nil, fv, err
+	} else {
+		// A pinned version (API products): its source never changes, but
+		// its namespace may move with a deploy, so the lookup is kept as
+		// long as an active one (keyed name@version; names have no '@').
+		pk := key(name, version)
+		e.mu.Lock()
+		ae, ok := e.active[pk]
+		e.mu.Unlock()
+		if ok && time.Since(ae.at) < activeTTL {
+			fv = ae.fv
+		} else {
+			if fv, err = e.st.GetFlow(ctx, name, version); err != nil {
+				return nil, fv, err
+			}
+			e.mu.Lock()
+			e.active[pk] = activeEntry{fv: fv, at: time.Now()}
+			e.mu.Unlock()
+		}
 	}
 	k := key(name, fv.Version)
 	e.mu.Lock()

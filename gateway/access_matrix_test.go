@@ -176,7 +176,21 @@ func (f *authzFixture) seed(t testing.TB, e *engine.Engine) {
 		if _, err := f.st.(store.Products).SaveProduct(ctx, store.ProductDoc{Name: "prod-" + ns, Namespace: ns, Doc: []byte(`{"name": "prod-` + ns + `", "versions": []}`)}); err != nil {
 			t.Fatal(err)
 		}
-		f.params[ns] = map[string]string{"/api/products/": "prod-" + ns, "/api/flows/": "flow-" + ns, "/api/runs/": run.ID, "/api/connections/": "conn-" + ns,
+		cs := f.st.(store.Consumers)
+		if _, err := cs.SavePlan(ctx, store.Plan{Name: "plan-" + ns, Namespace: ns}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs.SaveConsumer(ctx, store.Consumer{Name: "cons-" + ns, Namespace: ns}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs.Subscribe(ctx, store.Subscription{Consumer: "cons-" + ns, Product: "prod-" + ns, Plan: "plan-" + ns}); err != nil {
+			t.Fatal(err)
+		}
+		if err := cs.CreateConsumerKey(ctx, store.ConsumerKey{ID: "ckey-" + ns, Consumer: "cons-" + ns, Hash: "chash-" + ns, CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		f.params[ns] = map[string]string{"/api/plans/": "plan-" + ns, "/api/consumers/": "cons-" + ns, "/api/consumers/{name}/keys/": "ckey-" + ns,
+			"/api/consumers/{name}/subscriptions/": "prod-" + ns, "/api/products/": "prod-" + ns, "/api/flows/": "flow-" + ns, "/api/runs/": run.ID, "/api/connections/": "conn-" + ns,
 			"/api/mappings/": "map-" + ns, "/api/mcp/toolsets/": "ts-" + ns, "/api/mcp/keys/": "key-" + ns, "/api/users/": "bystander", "{version}": "1", "{namespace}": ns}
 	}
 }

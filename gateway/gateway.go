@@ -40,9 +40,15 @@ import (
 
 // Config configures the gateway.
 type Config struct {
-	MaxBodyBytes   int64                            // webhook and API body limit (default 10 MiB)
-	APIBasePath    string                           // where API products are served: {base}/{product}/{version}/… (default /apis)
-	Products       store.Products                   // API products (nil: the engine's store, when it keeps them; else /apis and /api/products are off)
+	MaxBodyBytes int64            // webhook and API body limit (default 10 MiB)
+	APIBasePath  string           // where API products are served: {base}/{product}/{version}/… (default /apis)
+	Products     store.Products   // API products (nil: the engine's store, when it keeps them; else /apis and /api/products are off)
+	JWTIssuers   []apim.JWTIssuer // identity providers whose tokens products with auth: jwt accept
+	JWTClient    *http.Client     // fetches the issuers' key sets (nil: a plain client)
+	// APICalls observes each call of an existing product version (refusals
+	// included) with its answer's status and the consumer ("" when none
+	// was authenticated): metrics per product, version and consumer.
+	APICalls       func(product, version, consumer string, status int, d time.Duration)
 	MaxImportBytes int64                            // POST /api/connectors/import body limit (default 64 MiB)
 	Secret         func(name string) (string, bool) // named secrets (signatures)
 	APIToken       string                           // if set, /api, /metrics (and /mcp, through MCPAuth) require "Authorization: Bearer <token>"
@@ -128,6 +134,16 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	}
 	if cfg.Products != nil {
 		s.apim = apim.NewService(cfg.Products, e)
+		issuers := map[string]*apim.JWTVerifier{}
+		for _, j := range cfg.JWTIssuers {
+			v, err := apim.NewJWTVerifier(j, cfg.JWTClient)
+			if err != nil {
+				log.Error("JWT issuer ignored", "err", err)
+				continue
+			}
+			issuers[j.Name] = v
+		}
+		s.apim.SetJWTIssuers(issuers)
 		s.ingressRoutes(r)
 	}
 	if cfg.Sandbox != nil {
@@ -319,6 +335,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 	s.memberRoutes(r)
 	if s.apim != nil {
 		s.productRoutes(r)
+		s.consumerRoutes(r)
 	}
 	s.installation(r, http.MethodGet, "/audit", access.AuditRead, s.listAudit)
 	s.installation(r, http.MethodGet, "/audit/verify", access.AuditRead, s.verifyAudit)

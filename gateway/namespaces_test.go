@@ -126,7 +126,8 @@ func TestEveryResourceRouteResolvesItsNamespace(t *testing.T) {
 	// the stored connection's namespace and in the body's (TestMoveNeedsBothNamespaces).
 	notNamespaced := []string{"/api/connections/{name}", "/api/connectors/{name}", "/api/users/{name}/disable", "/api/users/{name}/password", "/api/tokens/{id}", "/api/service-accounts/{id}"}
 	// PUT /api/products/{name} likewise (TestProductMoveNeedsBothNamespaces).
-	createOrUpdate := []string{"PUT /api/products/{name}"}
+	// So do PUT /api/plans/{name} and PUT /api/consumers/{name} (TestConsumerMoveNeedsBothNamespaces).
+	createOrUpdate := []string{"PUT /api/products/{name}", "PUT /api/plans/{name}", "PUT /api/consumers/{name}"}
 	for _, rt := range f.srv.Routes() {
 		if strings.Contains(rt.Pattern, "{") && rt.Scope != gateway.ScopeResource && !slices.Contains(notNamespaced, rt.Pattern) &&
 			!slices.Contains(createOrUpdate, rt.Method+" "+rt.Pattern) {
@@ -397,5 +398,49 @@ func TestProductMoveNeedsBothNamespaces(t *testing.T) {
 	}
 	if rec := put("/api/products/b-new", `{"versions": [{"name": "v1", "flows": [{"flow": "d-api", "version": 1}]}]}`, bAdmin); rec.Code != 422 || !strings.Contains(rec.Body.String(), `is in namespace \"default\"`) {
 		t.Errorf("team-b product pinning default's flow: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Plans and consumers: an update of another namespace's is not found; a
+// create without the role there is 403; a move needs both namespaces; a
+// consumer subscribes only to its own namespace's products under its own
+// namespace's plans.
+func TestConsumerMoveNeedsBothNamespaces(t *testing.T) {
+	f := newAuthzFixture(t)
+	_, bAdmin, dAdmin := nsCreds(t, f)
+	put := func(path, body string, c cred) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("PUT", path, strings.NewReader(body))
+		req.Host = "localhost"
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+		rec := httptest.NewRecorder()
+		f.srv.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, kind := range []string{"plans/plan", "consumers/cons"} {
+		if rec := put("/api/"+kind+"-default", `{"namespace": "team-b"}`, bAdmin); rec.Code != 404 {
+			t.Errorf("moving default's %s as team-b admin: %d %s", kind, rec.Code, rec.Body)
+		}
+		if rec := put("/api/"+kind+"-new", `{}`, bAdmin); rec.Code != 403 {
+			t.Errorf("creating %s in default as team-b admin: %d %s", kind, rec.Code, rec.Body)
+		}
+		if rec := put("/api/"+kind+"-default", `{"namespace": "team-b"}`, dAdmin); rec.Code != 403 {
+			t.Errorf("moving default's %s to team-b as default admin: %d %s", kind, rec.Code, rec.Body)
+		}
+		if rec := put("/api/"+kind+"-b2", `{"namespace": "team-b"}`, bAdmin); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"namespace":"team-b"`) {
+			t.Errorf("creating %s in team-b as team-b admin: %d %s", kind, rec.Code, rec.Body)
+		}
+	}
+	if rec := put("/api/consumers/cons-b2/subscriptions/prod-default", `{"plan": "plan-b2"}`, bAdmin); rec.Code != 400 || !strings.Contains(rec.Body.String(), "must share a namespace") {
+		t.Errorf("a team-b consumer subscribing to default's product: %d %s", rec.Code, rec.Body)
+	}
+	if rec := put("/api/consumers/cons-b2/subscriptions/prod-team-b", `{"plan": "plan-default"}`, bAdmin); rec.Code != 400 {
+		t.Errorf("a team-b consumer under default's plan: %d %s", rec.Code, rec.Body)
+	}
+	if rec := put("/api/consumers/cons-b2/subscriptions/prod-team-b", `{"plan": "plan-b2"}`, bAdmin); rec.Code != 200 {
+		t.Errorf("a team-b consumer subscribing in team-b: %d %s", rec.Code, rec.Body)
+	}
+	if rec := put("/api/consumers/cons-b2", `{"namespace": "default"}`, f.creds["api_token"]); rec.Code != 409 {
+		t.Errorf("moving a subscribed consumer: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -134,6 +135,35 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	var consumer string
+	if s.cfg.APICalls != nil {
+		// Only calls of versions that exist are observed: the labels are
+		// the operator's products, versions and consumers, never a
+		// caller's invention.
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
+		defer func() { s.cfg.APICalls(p.Name, v.Name, consumer, sw.status, time.Since(start)) }()
+		w = sw
+	}
+	if !p.IPAllowed(clientIP(r)) {
+		writeErr(w, weft.Errorf(weft.EForbidden, "address %s may not call API product %s", clip(clientIP(r), 60), p.Name))
+		return
+	}
+	if p.CORS != nil && s.cors(w, r, p, v) {
+		return // a preflight, answered
+	}
+	var grant *apim.Grant
+	if p.NeedsKey() {
+		// Before the route is matched: without a key a caller learns
+		// nothing of the routes (the OpenAPI document is what is public).
+		grant, ok = s.admitConsumer(w, r, p, v)
+		if grant != nil {
+			consumer = grant.Consumer
+		}
+		if !ok {
+			return
+		}
+	}
 	rs, ok := s.routesFor(w, r, p, v)
 	if !ok {
 		return
@@ -173,7 +203,12 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	ev := engine.Event{Flow: rt.Flow, Version: rt.Version, Kind: flow.TriggerAPI, Body: body, RawBody: raw, Headers: headers(r), Query: query(r), Params: params}
+	hs := headers(r)
+	delete(hs, consumerHeader) // only Weft says who the consumer is
+	if grant != nil {
+		hs[consumerHeader] = grant.Consumer
+	}
+	ev := engine.Event{Flow: rt.Flow, Version: rt.Version, Kind: flow.TriggerAPI, Body: body, RawBody: raw, Headers: hs, Query: query(r), Params: params}
 	res, err := s.e.Trigger(r.Context(), ev)
 	if err != nil {
 		writeErr(w, err)
@@ -190,6 +225,125 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	reply(w, ev, res)
+}
+
+// statusWriter remembers the status an answer was written with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// corsExposed are the answer headers a browser script may read.
+const corsExposed = "RateLimit, RateLimit-Policy, Retry-After, X-Weft-Run-Id, Deprecation, Sunset, Link"
+
+// cors applies a product's CORS policy: an allowed origin's calls carry
+// Access-Control-Allow-Origin; a preflight (OPTIONS with
+// Access-Control-Request-Method, sent by browsers without credentials) is
+// answered here, before authentication: 204 for an allowed origin and a
+// route that takes the method, 403 for another origin. It reports whether
+// it answered.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request, p *apim.Product, v *apim.Version) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	w.Header().Add("Vary", "Origin")
+	allowed := p.CORS.AllowsOrigin(origin)
+	reqMethod := r.Header.Get("Access-Control-Request-Method")
+	preflight := r.Method == http.MethodOptions && reqMethod != ""
+	if !allowed {
+		if preflight {
+			writeErr(w, weft.Errorf(weft.EForbidden, "origin %s may not call API product %s", clip(origin, 100), p.Name))
+			return true
+		}
+		return false // no CORS headers: the browser withholds the answer
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	if !preflight {
+		h.Set("Access-Control-Expose-Headers", corsExposed)
+		return false
+	}
+	rs, ok := s.routesFor(w, r, p, v)
+	if !ok {
+		return true
+	}
+	path := "/" + chi.URLParam(r, "*")
+	rt, _, allow := rs.Match(reqMethod, path)
+	if rt == nil {
+		if len(allow) == 0 {
+			writeErr(w, weft.Errorf(weft.ENotFound, "version %s of API product %s has no route %s", v.Name, p.Name, clip(path, 200)))
+		} else {
+			writeErr(w, weft.Errorf(weft.EForbidden, "%s is not allowed on %s (allowed: %s)", clip(reqMethod, 20), clip(path, 200), strings.Join(allow, ", ")))
+		}
+		return true
+	}
+	h.Set("Access-Control-Allow-Methods", rt.API.Method)
+	hs := append([]string{"Content-Type", "X-API-Key", "Authorization"}, rt.HeaderNames()...)
+	h.Set("Access-Control-Allow-Headers", strings.Join(append(hs, p.CORS.AllowHeaders...), ", "))
+	if p.CORS.MaxAge > 0 {
+		h.Set("Access-Control-Max-Age", strconv.Itoa(p.CORS.MaxAge))
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
+// consumerHeader tells a run of a product with auth: api_key which
+// consumer called (trigger.headers["x-weft-consumer"]); a caller's own is
+// dropped.
+const consumerHeader = "x-weft-consumer"
+
+// admitConsumer authenticates a call of a product that needs a key and
+// counts it against the consumer's plan: 401 (no, malformed, unknown,
+// revoked or expired key), 403 (not subscribed, disabled), 429 with
+// Retry-After past a limit (returning the grant with false: who was
+// refused); RateLimit-Policy and RateLimit on every answer under a plan
+// with limits. A store that cannot count answers 503: limits fail closed.
+func (s *Server) admitConsumer(w http.ResponseWriter, r *http.Request, p *apim.Product, v *apim.Version) (*apim.Grant, bool) {
+	g, a, err := s.apim.Admit(r.Context(), p, v, r.Header, time.Now())
+	if err != nil {
+		switch weft.Code(err) {
+		case weft.EUnauthorized:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+s.cfg.APIBasePath+"/"+p.Name+`"`)
+		case weft.EUnavailable, weft.EInternal:
+			// Limits fail closed: a store that cannot count refuses.
+			s.log.Error("API call cannot be authenticated or counted", "product", p.Name, "err", err)
+			err = weft.Errorf(weft.EUnavailable, "calls of API product %s cannot be authenticated or counted now; try again later", p.Name)
+		}
+		writeErr(w, err)
+		return nil, false
+	}
+	apim.RateLimitHeaders(w.Header(), g.Plan.Limits, a)
+	if !a.Allowed {
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]any{"code": "rate_limited",
+			"message": "consumer " + g.Consumer + " is over the " + limitName(a.Limit) + " of plan " + g.Plan.Name,
+			"limit":   a.Limit, "retry_after": max(int64(math.Ceil(a.RetryAfter.Seconds())), 1)}})
+		return g, false // who was refused (metrics); the call goes no further
+	}
+	return g, true
+}
+
+func limitName(l string) string {
+	switch l {
+	case "day":
+		return "daily quota"
+	case "month":
+		return "monthly quota"
+	}
+	return "rate limit"
 }
 
 // --- /api/products ------------------------------------------------------------

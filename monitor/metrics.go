@@ -30,6 +30,8 @@ type Metrics struct {
 	opCalls  *prometheus.CounterVec
 	opDur    *prometheus.HistogramVec
 	auditErr *prometheus.CounterVec
+	apiCalls *prometheus.CounterVec
+	apiDur   *prometheus.HistogramVec
 	steps    sync.Map // "flow@version" -> map[step]opRef, from the stored flow
 }
 
@@ -60,12 +62,23 @@ func NewMetrics() *Metrics {
 		Help: "Connector operation call durations.", Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14)}, []string{"connection", "operation"})
 	m.auditErr = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weft_audit_write_failures_total",
 		Help: "Actions done whose audit entry could not be written (the server log has them), by action."}, []string{"action"})
-	m.reg.MustRegister(m.attempts, m.duration, m.inBytes, m.outBytes, m.runs, m.retries, m.keyCalls, m.opCalls, m.opDur, m.auditErr)
+	m.apiCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weft_api_calls_total",
+		Help: "Calls of published API product versions by product, version, consumer (\"\" when none was authenticated) and HTTP status, refusals (401, 403, 429, 400 …) included."},
+		[]string{"product", "version", "consumer", "status"})
+	m.apiDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "weft_api_call_duration_seconds",
+		Help: "Durations of calls of published API product versions.", Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14)}, []string{"product", "version"})
+	m.reg.MustRegister(m.attempts, m.duration, m.inBytes, m.outBytes, m.runs, m.retries, m.keyCalls, m.opCalls, m.opDur, m.auditErr, m.apiCalls, m.apiDur)
 	return m
 }
 
 // AuditFailed counts an action whose audit entry could not be written.
 func (m *Metrics) AuditFailed(action string) { m.auditErr.WithLabelValues(action).Inc() }
+
+// ObserveAPICall counts a call of a published API product version.
+func (m *Metrics) ObserveAPICall(product, version, consumer string, status int, d time.Duration) {
+	m.apiCalls.WithLabelValues(product, version, consumer, strconv.Itoa(status)).Inc()
+	m.apiDur.WithLabelValues(product, version).Observe(d.Seconds())
+}
 
 // Handler serves /metrics.
 func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }

@@ -415,6 +415,155 @@ type ProductDoc struct {
 	UpdatedAt time.Time
 }
 
+// Consumers keeps API management's consumers (applications), the plans
+// they subscribe under, their subscriptions to products, their API keys
+// (hashes only) and the rate-limit state every process shares.
+type Consumers interface {
+	// SavePlan creates or replaces a plan (CreatedAt kept on replace); an
+	// unknown namespace is invalid. DeletePlan reports conflict while a
+	// subscription uses the plan, not_found for none.
+	SavePlan(ctx context.Context, p Plan) (Plan, error)
+	Plan(ctx context.Context, name string) (*Plan, error)
+	Plans(ctx context.Context) ([]Plan, error)
+	DeletePlan(ctx context.Context, name string) error
+
+	// SaveConsumer creates or replaces a consumer. DeleteConsumer removes
+	// it with its subscriptions and keys (not_found for none).
+	SaveConsumer(ctx context.Context, c Consumer) (Consumer, error)
+	Consumer(ctx context.Context, name string) (*Consumer, error)
+	ConsumerList(ctx context.Context) ([]Consumer, error)
+	DeleteConsumer(ctx context.Context, name string) error
+
+	// Subscribe creates or replaces the consumer's subscription to a
+	// product (one per consumer and product); the consumer and the plan
+	// must exist (not_found). Unsubscribe reports not_found for none.
+	Subscribe(ctx context.Context, s Subscription) (Subscription, error)
+	Subscriptions(ctx context.Context, consumer string) ([]Subscription, error)
+	Unsubscribe(ctx context.Context, consumer, product string) error
+
+	// CreateConsumerKey stores a key (its hash); the consumer must exist.
+	// ConsumerKeys lists a consumer's keys, revoked ones included.
+	// ExpireConsumerKey sets when an active key stops working (a rotation's
+	// overlap); RevokeConsumerKey stops it now. Both report not_found
+	// unless the consumer has an active key with that id.
+	CreateConsumerKey(ctx context.Context, k ConsumerKey) error
+	ConsumerKeys(ctx context.Context, consumer string) ([]ConsumerKey, error)
+	ExpireConsumerKey(ctx context.Context, consumer, id string, at time.Time) error
+	RevokeConsumerKey(ctx context.Context, consumer, id string, at time.Time) error
+
+	// KeyGrant reads, in one query and never from a cache, the key with
+	// this id, its consumer, the consumer's subscription to product (if
+	// any) and that subscription's plan: not_found when there is no such
+	// key. Whether it is revoked, expired or matches is the caller's to
+	// check.
+	KeyGrant(ctx context.Context, keyID, product string) (*KeyGrant, error)
+	// ConsumerGrant is KeyGrant for a consumer named by other means (a
+	// JWT): the consumer, its subscription to product and the plan (Key
+	// left zero); not_found when there is no such consumer.
+	ConsumerGrant(ctx context.Context, consumer, product string) (*KeyGrant, error)
+
+	// AdmitKey is KeyGrant and then, when the key is good for the call
+	// (KeyGrant.Good) and its plan has limits, Admit in the bucket
+	// consumer/product: one statement on PostgreSQL (one round trip), two
+	// on SQLite. Admission is nil when nothing was counted; the grant says
+	// why.
+	AdmitKey(ctx context.Context, keyID, hash, product, version string, now time.Time) (*KeyGrant, *Admission, error)
+
+	// Usage reads a bucket as Admit left it, counting nothing: what
+	// remains under limits at now (everything for a bucket never used).
+	Usage(ctx context.Context, bucket string, limits Limits, now time.Time) (Admission, error)
+
+	// Admit counts one call against bucket under limits at now, atomically
+	// across every process on the database: a GCRA rate limit and day and
+	// month quotas (UTC). A refused call changes nothing.
+	Admit(ctx context.Context, bucket string, limits Limits, now time.Time) (Admission, error)
+}
+
+// Limits are a plan's limits; a zero field is no limit.
+type Limits struct {
+	RatePerSecond float64 `json:"rate_per_second,omitempty"`
+	Burst         int64   `json:"burst,omitempty"` // calls allowed at once (at least 1 with a rate)
+	QuotaDay      int64   `json:"quota_day,omitempty"`
+	QuotaMonth    int64   `json:"quota_month,omitempty"`
+}
+
+// Plan is a named set of limits consumers subscribe under.
+type Plan struct {
+	Name        string    `json:"name"`
+	Namespace   string    `json:"namespace"`
+	Description string    `json:"description,omitempty"`
+	Limits      Limits    `json:"limits"`
+	CreatedAt   time.Time `json:"created_at,omitzero"`
+	UpdatedAt   time.Time `json:"updated_at,omitzero"`
+}
+
+// Consumer is an application that calls published APIs.
+type Consumer struct {
+	Name        string    `json:"name"`
+	Namespace   string    `json:"namespace"`
+	Description string    `json:"description,omitempty"`
+	Disabled    bool      `json:"disabled,omitempty"`
+	CreatedAt   time.Time `json:"created_at,omitzero"`
+	UpdatedAt   time.Time `json:"updated_at,omitzero"`
+}
+
+// Subscription lets a consumer call a product (one version of it when
+// Version is set) under a plan.
+type Subscription struct {
+	ID        string    `json:"id"`
+	Consumer  string    `json:"consumer"`
+	Product   string    `json:"product"`
+	Version   string    `json:"version,omitempty"` // "": every version
+	Plan      string    `json:"plan"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+}
+
+// ConsumerKey is a consumer's API key as stored: its id (the public part
+// of the key, used for lookup) and the SHA-256 of the whole key.
+type ConsumerKey struct {
+	ID        string     `json:"id"`
+	Consumer  string     `json:"consumer"`
+	Hash      string     `json:"-"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"` // set by a rotation: valid until then
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// KeyGrant is what one key may do: the key, its consumer, and the
+// consumer's subscription to the asked product with its plan (nil when
+// not subscribed).
+type KeyGrant struct {
+	Key          ConsumerKey
+	Consumer     Consumer
+	Subscription *Subscription
+	Plan         *Plan
+}
+
+// Good reports whether the grant lets a call of product version version
+// through at now with a key whose SHA-256 is hash: the hash matches, the
+// key is neither revoked nor expired, the consumer is enabled and
+// subscribed to this version (or every version).
+func (g *KeyGrant) Good(hash, version string, now time.Time) bool {
+	return g.Key.Hash == hash && g.Key.RevokedAt == nil && (g.Key.ExpiresAt == nil || now.Before(*g.Key.ExpiresAt)) &&
+		!g.Consumer.Disabled && g.Subscription != nil && g.Plan != nil && (g.Subscription.Version == "" || g.Subscription.Version == version)
+}
+
+// Bucket is where a consumer's calls of a product are counted.
+func Bucket(consumer, product string) string { return consumer + "/" + product }
+
+// Admission is the outcome of Admit.
+type Admission struct {
+	Allowed bool
+	// Which limit refused the call: "rate", "day" or "month" ("" when allowed).
+	Limit string
+	// RetryAfter: when a refused call may be tried again.
+	RetryAfter time.Duration
+	// What is left after this call, and when each resets (the rate's
+	// burst is whole again after RateReset).
+	RateRemaining, DayRemaining, MonthRemaining int64
+	RateReset, DayReset, MonthReset             time.Duration
+}
+
 // MappingDoc is a stored mapping.
 type MappingDoc struct {
 	ID        string

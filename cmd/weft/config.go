@@ -13,6 +13,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/access/sso"
+	"github.com/weftio/weft/apim"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/internal/bounded"
@@ -36,12 +37,13 @@ type Config struct {
 	Audit         AuditConfig                       `yaml:"audit"`
 	Capture       string                            `yaml:"capture"`
 	APIToken      string                            `yaml:"api_token"`
-	Insecure      bool                              `yaml:"insecure"`      // serve beyond loopback without authentication (loudly logged); never the default
-	PublicURL     string                            `yaml:"public_url"`    // this server as browsers reach it (trusted origin and host), e.g. https://weft.example.com
-	APIBasePath   string                            `yaml:"api_base_path"` // where API products are served: {base}/{product}/{version}/… (default /apis)
-	HTTP          gateway.Limits                    `yaml:"http"`          // read_header_timeout, body_timeout, idle_timeout, max_header_bytes
-	TLS           gateway.TLSConfig                 `yaml:"tls"`           // cert_file, key_file, client_ca_file, min_version, require_client_cert: HTTPS (and mutual TLS) on addr
-	Deploy        []string                          `yaml:"deploy"`        // flow files (globs) deployed at start when changed
+	Insecure      bool                              `yaml:"insecure"`        // serve beyond loopback without authentication (loudly logged); never the default
+	PublicURL     string                            `yaml:"public_url"`      // this server as browsers reach it (trusted origin and host), e.g. https://weft.example.com
+	APIBasePath   string                            `yaml:"api_base_path"`   // where API products are served: {base}/{product}/{version}/… (default /apis)
+	APIJWTIssuers []apim.JWTIssuer                  `yaml:"api_jwt_issuers"` // identity providers whose access tokens products with auth: jwt accept
+	HTTP          gateway.Limits                    `yaml:"http"`            // read_header_timeout, body_timeout, idle_timeout, max_header_bytes
+	TLS           gateway.TLSConfig                 `yaml:"tls"`             // cert_file, key_file, client_ca_file, min_version, require_client_cert: HTTPS (and mutual TLS) on addr
+	Deploy        []string                          `yaml:"deploy"`          // flow files (globs) deployed at start when changed
 	Connections   map[string]*connectors.Connection `yaml:"connections"`
 	Queue         QueueConfig                       `yaml:"queue"`
 	Shutdown      time.Duration                     `yaml:"shutdown_timeout"`
@@ -280,6 +282,17 @@ func loadConfig(path string, env []string) (*Config, error) {
 		if err := gateway.CheckAPIBasePath(c.APIBasePath); err != nil {
 			return nil, fmt.Errorf("config: %v", weft.Message(err))
 		}
+	}
+	seenIssuer := map[string]bool{}
+	for i := range c.APIJWTIssuers {
+		j := &c.APIJWTIssuers[i]
+		if err := j.Check(); err != nil {
+			return nil, fmt.Errorf("config: %v", weft.Message(err))
+		}
+		if seenIssuer[j.Name] {
+			return nil, fmt.Errorf("config: api_jwt_issuers: %s appears twice", j.Name)
+		}
+		seenIssuer[j.Name] = true
 	}
 	if err := c.TLS.Check(); err != nil {
 		return nil, fmt.Errorf("config: %v", err)

@@ -33,6 +33,9 @@ func TestLoadConfig(t *testing.T) {
 		{"credential_cache_ttl: 2m\n", "", "credential_cache_ttl must be between 0s (off) and 1m"},
 		{"credential_cache_ttl: -1s\n", "", "credential_cache_ttl must be between 0s (off) and 1m"},
 		{"credential_cache_ttl: soon\n", "", "weft.yaml:1:1: wrong type into time.Duration"},
+		{"api_jwt_issuers:\n  - {name: corp, issuer: https://idp.example}\n", "", "issuer, audience and jwks_url are required"},
+		{"api_jwt_issuers:\n  - {name: corp, issuer: i, audience: a, jwks_url: file:///etc/passwd}\n", "", "jwks_url must be an http(s) URL"},
+		{"api_jwt_issuers:\n  - {name: c, issuer: i, audience: a, jwks_url: https://x}\n  - {name: c, issuer: i, audience: a, jwks_url: https://x}\n", "", "appears twice"},
 	} {
 		os.WriteFile(p, []byte(bad.file), 0o600)
 		_, err := loadConfig(p, []string{bad.env})

@@ -38,7 +38,7 @@ func isHelpFlag(s string) bool {
 }
 
 // aliases are the other spellings dispatch accepts for a command.
-var aliases = map[string]string{"flows": "flow", "run": "runs", "connectors": "connector", "connections": "connection", "--version": "version", "user": "users", "service-account": "service-accounts", "namespace": "namespaces", "product": "products"}
+var aliases = map[string]string{"flows": "flow", "run": "runs", "connectors": "connector", "connections": "connection", "--version": "version", "user": "users", "service-account": "service-accounts", "namespace": "namespaces", "product": "products", "plan": "plans", "consumer": "consumers"}
 
 // helpRequest reports whether args ask for help: -h/--help anywhere before
 // "--", or the word help as the command or right after it (weft help flow,

@@ -83,6 +83,9 @@ Usage:
   weft namespaces create NAME [--description TEXT] | list   namespaces own flows, connections, mappings, toolsets and MCP keys
   weft products list | show NAME | apply FILE | pin NAME VERSION FLOW@N... | delete NAME   API products: versions pinned to flow versions
   weft products deprecate|retire NAME VERSION [--sunset TIME] [--successor V] | test NAME VERSION on|off | openapi NAME VERSION
+  weft plans list | show NAME | set NAME [--rate N] [--burst N] [--quota-day N] [--quota-month N] | delete NAME   rate limits and quotas
+  weft consumers list | show NAME | create NAME | disable|enable NAME | delete NAME | subscribe NAME PRODUCT --plan P [--version V] | unsubscribe NAME PRODUCT
+  weft consumers key NAME | keys NAME | rotate NAME KEY_ID [--overlap 24h] | revoke NAME KEY_ID   API keys: shown once, stored hashed
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
@@ -161,6 +164,10 @@ func dispatch(cmd string, args []string, stdout, stderr io.Writer) error {
 		err = namespacesCmd(args, stdout)
 	case "products", "product":
 		err = productsCmd(args, stdout)
+	case "plans", "plan":
+		err = plansCmd(args, stdout)
+	case "consumers", "consumer":
+		err = consumersCmd(args, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "weft", version)
 	case "help", "-h", "--help":
@@ -356,6 +363,12 @@ func serve(args []string, stderr io.Writer) error {
 		gwCfg.Sessions = sessions
 		go sessions.RunSweep(bg, 5*time.Minute) // expired rows go even when no one signs in
 	}
+	if len(cfg.APIJWTIssuers) > 0 {
+		gwCfg.JWTIssuers = cfg.APIJWTIssuers
+		if cfg.egress != nil {
+			gwCfg.JWTClient = cfg.egress.HTTPClient("api_jwt_issuers jwks", 10*time.Second)
+		}
+	}
 	if cfg.OIDC != nil {
 		var hc *http.Client
 		if cfg.egress != nil {
@@ -428,6 +441,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	gwCfg.Metrics = metrics.Handler()
 	gwCfg.AuditFailed = metrics.AuditFailed
+	gwCfg.APICalls = metrics.ObserveAPICall
 	if benchAuditLog != nil {
 		gwCfg.Audit = benchAuditLog()
 		log.Warn("BENCHMARK BUILD (weft_bench_noaudit): the API's audit entries are discarded; never run this in production")

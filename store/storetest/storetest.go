@@ -369,6 +369,22 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		products(t, s)
 	})
+	t.Run("consumers: plans, consumers, subscriptions, keys", func(t *testing.T) {
+		s, ok := open(t).(store.Consumers)
+		if !ok {
+			t.Fatal("the store does not implement store.Consumers")
+		}
+		consumers(t, s)
+	})
+	t.Run("consumers: a rate of N per minute allows N ± 1% per window under 16 clients", func(t *testing.T) {
+		admitWindows(t, open(t).(store.Consumers), 600)
+	})
+	t.Run("consumers: a good key is counted in one call, any other is not", func(t *testing.T) {
+		admitKey(t, open(t).(store.Consumers))
+	})
+	t.Run("consumers: quotas count exactly under 16 clients and reset by UTC day and month", func(t *testing.T) {
+		admitQuotas(t, open(t).(store.Consumers))
+	})
 	t.Run("sessions: capped per principal and in all, the least recently used first", func(t *testing.T) {
 		s, ok := open(t).(store.Sessions)
 		if !ok {

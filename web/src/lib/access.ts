@@ -238,6 +238,17 @@ export const AUDIT_ACTIONS = [
   "product.create",
   "product.update",
   "product.delete",
+  "plan.create",
+  "plan.update",
+  "plan.delete",
+  "consumer.create",
+  "consumer.update",
+  "consumer.delete",
+  "subscription.save",
+  "subscription.delete",
+  "consumer_key.create",
+  "consumer_key.rotate",
+  "consumer_key.revoke",
 ];
 
 export interface Change {

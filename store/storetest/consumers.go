@@ -1,0 +1,364 @@
+package storetest
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/store"
+)
+
+// consumers: plans, consumers, subscriptions and keys are saved, read,
+// replaced and deleted; a key's grant is read in one query with its
+// subscription and plan; a revoked or expired key says so.
+func consumers(t *testing.T, s store.Consumers) {
+	ctx := context.Background()
+	gold, err := s.SavePlan(ctx, store.Plan{Name: "gold", Description: "fast", Limits: store.Limits{RatePerSecond: 10, Burst: 20, QuotaDay: 1000, QuotaMonth: 20000}})
+	must(t, err)
+	if gold.Namespace != store.DefaultNamespace || gold.CreatedAt.IsZero() {
+		t.Fatalf("plan: %+v", gold)
+	}
+	_, err = s.SavePlan(ctx, store.Plan{Name: "free", Limits: store.Limits{QuotaDay: 100}})
+	must(t, err)
+	again, err := s.SavePlan(ctx, store.Plan{Name: "gold", Limits: store.Limits{RatePerSecond: 5, Burst: 5}})
+	must(t, err)
+	if !again.CreatedAt.Equal(gold.CreatedAt) {
+		t.Fatalf("replace kept created_at? %v vs %v", again.CreatedAt, gold.CreatedAt)
+	}
+	if _, err := s.SavePlan(ctx, store.Plan{Name: "x", Namespace: "no-such-ns"}); weft.Code(err) != weft.EInvalid {
+		t.Fatalf("unknown namespace: %v", err)
+	}
+	plans, err := s.Plans(ctx)
+	must(t, err)
+	if len(plans) != 2 || plans[0].Name != "free" || plans[1].Limits != (store.Limits{RatePerSecond: 5, Burst: 5}) {
+		t.Fatalf("plans: %+v", plans)
+	}
+	if _, err := s.Plan(ctx, "nope"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unknown plan: %v", err)
+	}
+
+	c, err := s.SaveConsumer(ctx, store.Consumer{Name: "acme-app", Description: "Acme's shop"})
+	must(t, err)
+	if c.Namespace != store.DefaultNamespace {
+		t.Fatalf("consumer: %+v", c)
+	}
+	_, err = s.SaveConsumer(ctx, store.Consumer{Name: "beta-app"})
+	must(t, err)
+	cs, err := s.ConsumerList(ctx)
+	must(t, err)
+	if len(cs) != 2 || cs[0].Name != "acme-app" || cs[0].Description != "Acme's shop" {
+		t.Fatalf("consumers: %+v", cs)
+	}
+
+	if _, err := s.Subscribe(ctx, store.Subscription{Consumer: "nobody", Product: "shop", Plan: "gold"}); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unknown consumer: %v", err)
+	}
+	if _, err := s.Subscribe(ctx, store.Subscription{Consumer: "acme-app", Product: "shop", Plan: "platinum"}); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unknown plan: %v", err)
+	}
+	sub, err := s.Subscribe(ctx, store.Subscription{Consumer: "acme-app", Product: "shop", Plan: "free"})
+	must(t, err)
+	sub2, err := s.Subscribe(ctx, store.Subscription{Consumer: "acme-app", Product: "shop", Version: "v2", Plan: "gold"})
+	must(t, err)
+	if sub2.ID != sub.ID || sub.ID == "" {
+		t.Fatalf("a second subscription to one product replaces the first: %+v %+v", sub, sub2)
+	}
+	_, err = s.Subscribe(ctx, store.Subscription{Consumer: "acme-app", Product: "billing", Plan: "free"})
+	must(t, err)
+	subs, err := s.Subscriptions(ctx, "acme-app")
+	must(t, err)
+	if len(subs) != 2 || subs[0].Product != "billing" || subs[1].Version != "v2" || subs[1].Plan != "gold" {
+		t.Fatalf("subscriptions: %+v", subs)
+	}
+	if err := s.DeletePlan(ctx, "gold"); weft.Code(err) != weft.EConflict {
+		t.Fatalf("a plan in use is not deleted: %v", err)
+	}
+
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	must(t, s.CreateConsumerKey(ctx, store.ConsumerKey{ID: "k1", Consumer: "acme-app", Hash: "h1", CreatedAt: now}))
+	must(t, s.CreateConsumerKey(ctx, store.ConsumerKey{ID: "k2", Consumer: "acme-app", Hash: "h2", CreatedAt: now.Add(time.Second)}))
+	if err := s.CreateConsumerKey(ctx, store.ConsumerKey{ID: "k3", Consumer: "nobody", Hash: "h3", CreatedAt: now}); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("key of an unknown consumer: %v", err)
+	}
+	g, err := s.KeyGrant(ctx, "k1", "shop")
+	must(t, err)
+	if g.Key.Hash != "h1" || g.Consumer.Name != "acme-app" || g.Subscription == nil || g.Subscription.Version != "v2" ||
+		g.Plan == nil || g.Plan.Limits != (store.Limits{RatePerSecond: 5, Burst: 5}) || g.Key.RevokedAt != nil || g.Key.ExpiresAt != nil {
+		t.Fatalf("grant: %+v sub %+v plan %+v", g, g.Subscription, g.Plan)
+	}
+	g, err = s.KeyGrant(ctx, "k1", "not-subscribed")
+	must(t, err)
+	if g.Subscription != nil || g.Plan != nil {
+		t.Fatalf("grant for a product without a subscription: %+v", g)
+	}
+	if _, err := s.KeyGrant(ctx, "nope", "shop"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unknown key: %v", err)
+	}
+	cg, err := s.ConsumerGrant(ctx, "acme-app", "shop")
+	must(t, err)
+	if cg.Consumer.Name != "acme-app" || cg.Subscription == nil || cg.Subscription.Version != "v2" || cg.Plan == nil || cg.Plan.Limits.Burst != 5 || cg.Key.ID != "" {
+		t.Fatalf("consumer grant: %+v", cg)
+	}
+	if cg, err := s.ConsumerGrant(ctx, "beta-app", "shop"); err != nil || cg.Subscription != nil || cg.Plan != nil {
+		t.Fatalf("consumer grant without a subscription: %+v %v", cg, err)
+	}
+	if _, err := s.ConsumerGrant(ctx, "nobody", "shop"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unknown consumer: %v", err)
+	}
+	until := now.Add(time.Hour)
+	must(t, s.ExpireConsumerKey(ctx, "acme-app", "k1", until))
+	must(t, s.RevokeConsumerKey(ctx, "acme-app", "k2", now))
+	if err := s.RevokeConsumerKey(ctx, "acme-app", "k2", now); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("revoke twice: %v", err)
+	}
+	if err := s.RevokeConsumerKey(ctx, "beta-app", "k1", now); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("another consumer's key: %v", err)
+	}
+	g, err = s.KeyGrant(ctx, "k1", "shop")
+	must(t, err)
+	if g.Key.ExpiresAt == nil || !g.Key.ExpiresAt.Equal(until) {
+		t.Fatalf("expiry: %+v", g.Key)
+	}
+	g, err = s.KeyGrant(ctx, "k2", "shop")
+	must(t, err)
+	if g.Key.RevokedAt == nil {
+		t.Fatalf("revoked: %+v", g.Key)
+	}
+	keys, err := s.ConsumerKeys(ctx, "acme-app")
+	must(t, err)
+	if len(keys) != 2 || keys[0].ID != "k1" || keys[1].RevokedAt == nil {
+		t.Fatalf("keys: %+v", keys)
+	}
+
+	must(t, s.Unsubscribe(ctx, "acme-app", "billing"))
+	if err := s.Unsubscribe(ctx, "acme-app", "billing"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unsubscribe twice: %v", err)
+	}
+	// Deleting a consumer drops its limit buckets, and only its own.
+	a1, err := s.Admit(ctx, store.Bucket("acme-app", "shop"), store.Limits{QuotaDay: 1}, now)
+	must(t, err)
+	a2, err := s.Admit(ctx, store.Bucket("acme_app", "shop"), store.Limits{QuotaDay: 1}, now)
+	must(t, err)
+	if !a1.Allowed || !a2.Allowed {
+		t.Fatalf("first calls: %+v %+v", a1, a2)
+	}
+	must(t, s.DeleteConsumer(ctx, "acme-app"))
+	if a, _ := s.Admit(ctx, store.Bucket("acme-app", "shop"), store.Limits{QuotaDay: 1}, now); !a.Allowed {
+		t.Fatalf("a deleted consumer's bucket was kept: %+v", a)
+	}
+	if a, _ := s.Admit(ctx, store.Bucket("acme_app", "shop"), store.Limits{QuotaDay: 1}, now); a.Allowed {
+		t.Fatalf("another consumer's bucket was dropped: %+v", a)
+	}
+	if _, err := s.KeyGrant(ctx, "k1", "shop"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("a deleted consumer's key: %v", err)
+	}
+	if subs, _ := s.Subscriptions(ctx, "acme-app"); len(subs) != 0 {
+		t.Fatalf("a deleted consumer's subscriptions: %+v", subs)
+	}
+	must(t, s.DeletePlan(ctx, "gold"))
+	if err := s.DeletePlan(ctx, "gold"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("delete twice: %v", err)
+	}
+	if err := s.DeleteConsumer(ctx, "acme-app"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("delete consumer twice: %v", err)
+	}
+}
+
+// admitWindows: a plan of n calls per minute (GCRA at n/60 per second,
+// burst 0.5% of n) hammered by 16 concurrent clients on a simulated clock
+// allows n ± 1% in each minute; a refused call says when to retry.
+func admitWindows(t *testing.T, s store.Consumers, n int64) {
+	ctx := context.Background()
+	l := store.Limits{RatePerSecond: float64(n) / 60, Burst: max(n/200, 1)}
+	start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	const windows = 3
+	// Sixteen calls per interval: the clock moves with the calls, so a
+	// client that read it and was then delayed arrives with a time up to
+	// ~16 steps old; at one interval of skew the burst's tolerance (two
+	// intervals) absorbs it, as it absorbs the network's in a server.
+	step := time.Minute / time.Duration(n) / 16
+	var clock atomic.Int64 // simulated µs since start
+	var allowed [windows]atomic.Int64
+	var refusedWithWait atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				at := clock.Add(step.Microseconds())
+				w := at / time.Minute.Microseconds()
+				if w >= windows {
+					return
+				}
+				a, err := s.Admit(ctx, "consumer/product", l, start.Add(time.Duration(at)*time.Microsecond))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if a.Allowed {
+					allowed[w].Add(1)
+				} else if a.Limit == "rate" && a.RetryAfter > 0 {
+					refusedWithWait.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	tol := max(n/100, 1)
+	for w := range windows {
+		got := allowed[w].Load()
+		t.Logf("window %d: %d allowed (plan %d per minute)", w, got, n)
+		if got < n-tol || got > n+tol {
+			t.Errorf("window %d: %d calls allowed, want %d ± %d", w, got, n, tol)
+		}
+	}
+	if refusedWithWait.Load() == 0 {
+		t.Error("no refusal said when to retry")
+	}
+}
+
+// admitQuotas: day and month quotas count exactly under concurrency, reset
+// with the UTC day, and a refusal spends nothing.
+func admitQuotas(t *testing.T, s store.Consumers) {
+	ctx := context.Background()
+	l := store.Limits{QuotaDay: 50, QuotaMonth: 70}
+	day1 := time.Date(2026, 12, 3, 23, 59, 0, 0, time.UTC)
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				a, err := s.Admit(ctx, "q", l, day1)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if a.Allowed {
+					ok.Add(1)
+				} else if a.Limit != "day" || a.RetryAfter != time.Minute {
+					t.Errorf("refusal: %+v", a)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 50 {
+		t.Fatalf("day quota 50: %d allowed", ok.Load())
+	}
+	// The next day: 20 more until the month's 70.
+	day2 := day1.Add(2 * time.Minute)
+	for i := range 25 {
+		a, err := s.Admit(ctx, "q", l, day2)
+		must(t, err)
+		if a.Allowed != (i < 20) {
+			t.Fatalf("call %d of day 2: %+v", i, a)
+		}
+		if i == 19 && (a.MonthRemaining != 0 || a.DayRemaining != 30) {
+			t.Fatalf("remaining after the 20th: %+v", a)
+		}
+		if i == 20 && (a.Limit != "month" || a.RetryAfter <= 24*time.Hour) {
+			t.Fatalf("month refusal: %+v", a)
+		}
+	}
+	// Usage reads without counting.
+	for range 2 {
+		u, err := s.Usage(ctx, "q", l, day2)
+		must(t, err)
+		if u.DayRemaining != 30 || u.MonthRemaining != 0 || !u.Allowed {
+			t.Fatalf("usage: %+v", u)
+		}
+	}
+	if u, err := s.Usage(ctx, "never", store.Limits{RatePerSecond: 1, Burst: 5, QuotaDay: 9}, day2); err != nil || u.DayRemaining != 9 || u.RateRemaining != 5 {
+		t.Fatalf("an unused bucket: %+v %v", u, err)
+	}
+	// A bucket is its own: another one starts whole.
+	a, err := s.Admit(ctx, "other", l, day2)
+	must(t, err)
+	if !a.Allowed || a.DayRemaining != 49 {
+		t.Fatalf("another bucket: %+v", a)
+	}
+}
+
+// admitKey: a good key is counted against its plan in one call; a wrong
+// hash, another version, a revoked or expired key, a disabled consumer or
+// a plan without limits count nothing; the bucket is Admit's.
+func admitKey(t *testing.T, s store.Consumers) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	_, err := s.SavePlan(ctx, store.Plan{Name: "three", Limits: store.Limits{RatePerSecond: 100, Burst: 100, QuotaDay: 3}})
+	must(t, err)
+	_, err = s.SavePlan(ctx, store.Plan{Name: "none"})
+	must(t, err)
+	_, err = s.SaveConsumer(ctx, store.Consumer{Name: "app"})
+	must(t, err)
+	_, err = s.Subscribe(ctx, store.Subscription{Consumer: "app", Product: "shop", Version: "v1", Plan: "three"})
+	must(t, err)
+	must(t, s.CreateConsumerKey(ctx, store.ConsumerKey{ID: "k1", Consumer: "app", Hash: "h1", CreatedAt: now}))
+	if _, _, err := s.AdmitKey(ctx, "nope", "h1", "shop", "v1", now); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unknown key: %v", err)
+	}
+	for _, c := range []struct{ hash, product, version string }{{"h2", "shop", "v1"}, {"h1", "shop", "v2"}, {"h1", "other", "v1"}} {
+		g, a, err := s.AdmitKey(ctx, "k1", c.hash, c.product, c.version, now)
+		must(t, err)
+		if a != nil || g == nil || g.Key.ID != "k1" {
+			t.Fatalf("%+v: counted %+v", c, a)
+		}
+	}
+	for i := range 4 {
+		g, a, err := s.AdmitKey(ctx, "k1", "h1", "shop", "v1", now)
+		must(t, err)
+		if a == nil || a.Allowed != (i < 3) || g.Plan == nil || g.Plan.Limits.QuotaDay != 3 {
+			t.Fatalf("call %d: %+v %+v", i, a, g)
+		}
+		if i == 2 && (a.DayRemaining != 0 || a.RateRemaining != 97) {
+			t.Fatalf("third call: %+v", a)
+		}
+		if i == 3 && (a.Limit != "day" || a.RetryAfter != 12*time.Hour) {
+			t.Fatalf("fourth call: %+v", a)
+		}
+	}
+	// The same bucket as Admit's.
+	a, err := s.Admit(ctx, store.Bucket("app", "shop"), store.Limits{QuotaDay: 4}, now)
+	must(t, err)
+	if !a.Allowed || a.DayRemaining != 0 {
+		t.Fatalf("Admit on AdmitKey's bucket: %+v", a)
+	}
+	// The next day, an expired key counts nothing; a fresh one does.
+	next := now.Add(24 * time.Hour)
+	must(t, s.ExpireConsumerKey(ctx, "app", "k1", next))
+	if _, a, _ := s.AdmitKey(ctx, "k1", "h1", "shop", "v1", next); a != nil {
+		t.Fatalf("expired key counted: %+v", a)
+	}
+	must(t, s.CreateConsumerKey(ctx, store.ConsumerKey{ID: "k2", Consumer: "app", Hash: "h2", CreatedAt: now}))
+	if _, a, _ := s.AdmitKey(ctx, "k2", "h2", "shop", "v1", next); a == nil || !a.Allowed || a.DayRemaining != 2 {
+		t.Fatalf("a new day: %+v", a)
+	}
+	must(t, s.RevokeConsumerKey(ctx, "app", "k2", next))
+	if g, a, _ := s.AdmitKey(ctx, "k2", "h2", "shop", "v1", next); a != nil || g.Key.RevokedAt == nil {
+		t.Fatalf("revoked key counted: %+v", a)
+	}
+	must(t, s.CreateConsumerKey(ctx, store.ConsumerKey{ID: "k3", Consumer: "app", Hash: "h3", CreatedAt: now}))
+	_, err = s.SaveConsumer(ctx, store.Consumer{Name: "app", Disabled: true})
+	must(t, err)
+	if _, a, _ := s.AdmitKey(ctx, "k3", "h3", "shop", "v1", next); a != nil {
+		t.Fatalf("disabled consumer counted: %+v", a)
+	}
+	_, err = s.SaveConsumer(ctx, store.Consumer{Name: "app"})
+	must(t, err)
+	_, err = s.Subscribe(ctx, store.Subscription{Consumer: "app", Product: "shop", Plan: "none"})
+	must(t, err)
+	if g, a, _ := s.AdmitKey(ctx, "k3", "h3", "shop", "v9", next); a != nil || !g.Good("h3", "v9", next) {
+		t.Fatalf("a plan without limits: %+v %+v", a, g)
+	}
+}
