@@ -591,3 +591,47 @@ const MaxAuditPage = 1000
 // DefaultNamespace owns every resource created without a namespace (and
 // every resource of an install from before namespaces).
 const DefaultNamespace = "default"
+
+// --- hybrid deployment: runtime agents ---------------------------------------
+
+// Agents keeps the runtime agents of a hybrid deployment: one per site,
+// with its labels, the hash of its credential (never the credential), and
+// what it last reported over its link.
+type Agents interface {
+	// CreateAgent stores a new agent (conflict when the site has one,
+	// revoked or not).
+	CreateAgent(ctx context.Context, a AgentRecord) error
+	// Agent returns a site's agent; AgentList all of them, by site.
+	Agent(ctx context.Context, site string) (*AgentRecord, error)
+	AgentList(ctx context.Context) ([]AgentRecord, error)
+	// AgentByTokenHash finds the agent a credential belongs to; not_found
+	// for an unknown credential or a revoked agent.
+	AgentByTokenHash(ctx context.Context, hash string) (*AgentRecord, error)
+	// SetAgentToken replaces an agent's credential (rotation; the old one
+	// stops working at once); not_found for an unknown or revoked agent.
+	SetAgentToken(ctx context.Context, site, hash string, at time.Time) error
+	// RevokeAgent revokes an agent's credential for good; not_found unless
+	// an agent of that site is active.
+	RevokeAgent(ctx context.Context, site string, at time.Time) error
+	// AgentSeen records what an agent reported on its link: when, its
+	// version, and the flow versions it runs (JSON).
+	AgentSeen(ctx context.Context, site string, seen AgentReport) error
+}
+
+// AgentRecord is a stored runtime agent.
+type AgentRecord struct {
+	Site      string            `json:"site"`
+	Labels    map[string]string `json:"labels"`
+	TokenHash string            `json:"-"` // hex SHA-256 of the credential
+	CreatedAt time.Time         `json:"created_at"`
+	RotatedAt *time.Time        `json:"rotated_at,omitempty"`
+	RevokedAt *time.Time        `json:"revoked_at,omitempty"`
+	AgentReport
+}
+
+// AgentReport is what an agent last reported.
+type AgentReport struct {
+	LastSeen *time.Time      `json:"last_seen,omitempty"`
+	Version  string          `json:"version,omitempty"` // the agent's build
+	Running  json.RawMessage `json:"running,omitempty"` // the flow versions it runs
+}
