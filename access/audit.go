@@ -51,6 +51,9 @@ const (
 	ActionProductCreate    = "product.create"
 	ActionProductUpdate    = "product.update" // pins, deprecation, retirement: every change of a product
 	ActionProductDelete    = "product.delete"
+	ActionAgentCreate      = "agent.create" // a runtime agent's credential issued
+	ActionAgentRotate      = "agent.rotate"
+	ActionAgentRevoke      = "agent.revoke"
 
 	ActionUserCreate           = "user.create"
 	ActionUserDisable          = "user.disable"
@@ -69,7 +72,7 @@ func Actions() []string {
 		ActionDLQReplay, ActionAlertAck, ActionSignIn, ActionSignInFailed, ActionSignInLocked, ActionSignOut, ActionRoleChange,
 		ActionSettingsChange, ActionAuditPurge, ActionNamespaceCreate, ActionUserCreate, ActionUserDisable, ActionUserPasswordReset,
 		ActionTokenCreate, ActionTokenRevoke, ActionServiceAccountCreate, ActionServiceAccountRevoke,
-		ActionProductCreate, ActionProductUpdate, ActionProductDelete}
+		ActionProductCreate, ActionProductUpdate, ActionProductDelete, ActionAgentCreate, ActionAgentRotate, ActionAgentRevoke}
 }
 
 // Entry is one audit-log entry.

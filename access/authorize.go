@@ -31,6 +31,8 @@ const (
 	AuditRead        = "audit.read"        // the audit log
 	ProductsRead     = "products.read"     // API products, their versions and pins
 	ProductsWrite    = "products.write"    // create, change (pin, deprecate, retire) and delete API products
+	AgentsRead       = "agents.read"       // runtime agents of a hybrid deployment: sites, status, running flow versions
+	AgentsManage     = "agents.manage"     // create agents (issue their credentials), rotate and revoke them
 	Self             = "self"              // the caller's own principal and personal access tokens
 )
 
@@ -50,14 +52,14 @@ const DefaultNamespace = "default"
 const AllNamespaces = "*"
 
 var (
-	readPerms = []string{FlowsRead, RunsRead, ConnectionsRead, MCPRead, MappingsRead, MonitorRead, ProductsRead, Self}
+	readPerms = []string{FlowsRead, RunsRead, ConnectionsRead, MCPRead, MappingsRead, MonitorRead, ProductsRead, AgentsRead, Self}
 	// rolePerms is the one table of what each role may do.
 	rolePerms = map[string][]string{
 		RoleViewer:   readPerms,
 		RoleOperator: append(slices.Clone(readPerms), RunsOperate, AlertsAck),
 		RoleEditor:   append(slices.Clone(readPerms), RunsOperate, AlertsAck, FlowsWrite, ConnectionsWrite, MappingsWrite, ProductsWrite),
 		RoleAdmin: append(slices.Clone(readPerms), RunsOperate, AlertsAck, FlowsWrite, ConnectionsWrite, MappingsWrite, ProductsWrite,
-			SecretsManage, MembersManage, MCPKeysManage, MCPUse, AuditRead),
+			SecretsManage, MembersManage, MCPKeysManage, MCPUse, AuditRead, AgentsManage),
 		RoleAgent: {MCPUse, Self},
 	}
 )
@@ -69,7 +71,7 @@ func Roles() []string {
 
 // Permissions lists every permission, sorted.
 func Permissions() []string {
-	return []string{AlertsAck, AuditRead, ConnectionsRead, ConnectionsWrite, FlowsRead, FlowsWrite, MappingsRead, MappingsWrite,
+	return []string{AgentsManage, AgentsRead, AlertsAck, AuditRead, ConnectionsRead, ConnectionsWrite, FlowsRead, FlowsWrite, MappingsRead, MappingsWrite,
 		MCPKeysManage, MCPRead, MCPUse, MembersManage, MonitorRead, ProductsRead, ProductsWrite, RunsOperate, RunsRead, SecretsManage, Self}
 }
 
