@@ -56,6 +56,12 @@ type Config struct {
 	// OnLoop is told when loop protection stops a chain (the monitor
 	// raises an alert).
 	OnLoop func(ctx context.Context, l Loop)
+	// Site and Labels place this engine in a hybrid deployment: "" is a
+	// control plane (or a single install), which keeps placed flows'
+	// versions but runs none of them; a runtime agent's site runs the
+	// placed flows that match it and refuses to deploy any other.
+	Site   string
+	Labels map[string]string
 }
 
 // Engine runs flows.
@@ -160,6 +166,9 @@ func (e *Engine) DeployIn(ctx context.Context, namespace, file string, src []byt
 			return store.FlowVersion{}, nil, weft.Errorf(weft.EInvalid, "flow %s names namespace %q, the request %q", f.Name, f.Namespace, namespace)
 		}
 		f.Namespace = namespace
+	}
+	if f.Placement != nil && e.cfg.Site != "" && !f.Placement.Matches(e.cfg.Site, e.cfg.Labels) {
+		return store.FlowVersion{}, nil, weft.Errorf(weft.EForbidden, "flow %s is placed on %s: this agent is site %q and refuses it", f.Name, f.Placement, e.cfg.Site)
 	}
 	if err := e.checkSubflows(ctx, f); err != nil {
 		return store.FlowVersion{}, nil, err
@@ -501,6 +510,24 @@ func (ev *Event) input() map[string]any {
 	return in
 }
 
+// Site is this engine's site in a hybrid deployment ("" on a control plane
+// or a single install).
+func (e *Engine) Site() string { return e.cfg.Site }
+
+// RunsHere reports whether this engine runs f: a flow without a placement
+// runs anywhere; a placed one only on an agent whose site and labels match.
+func (e *Engine) RunsHere(f *flow.Flow) bool {
+	return f.Placement == nil || f.Placement.Matches(e.cfg.Site, e.cfg.Labels)
+}
+
+// notHere is the refusal of a run of a flow placed elsewhere.
+func (e *Engine) notHere(f *flow.Flow) error {
+	if e.cfg.Site == "" {
+		return weft.Errorf(weft.EConflict, "flow %s is placed on %s: it runs on that site's agent, not on the control plane", f.Name, f.Placement)
+	}
+	return weft.Errorf(weft.EConflict, "flow %s is placed on %s, not on this agent (site %q)", f.Name, f.Placement, e.cfg.Site)
+}
+
 // Trigger starts a run. Async runs are committed with their queue job and
 // return at once; sync runs execute inline and are committed (with their
 // whole step log) before Trigger returns.
@@ -508,6 +535,9 @@ func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
 	f, fv, err := e.Flow(ctx, ev.Flow, ev.Version)
 	if err != nil {
 		return nil, err
+	}
+	if !e.RunsHere(f) {
+		return nil, e.notHere(f)
 	}
 	in := ev.input()
 	raw, err := ev.encode(in)
