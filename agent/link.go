@@ -1,0 +1,289 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/store"
+)
+
+// Link is the runtime agent's side: it polls the control plane (dialling
+// out only), deploys the flow versions placed on its site into its own
+// engine, and reports what it runs.
+type Link struct {
+	URL     string // the control plane's base URL (https://cp.example.com)
+	Token   string // this agent's credential
+	Site    string
+	Version string // this build, reported upstream
+	Engine  *engine.Engine
+	Client  *http.Client // nil: a client with timeouts of its own
+	Log     *slog.Logger
+	// Hold is how long the control plane may hold a poll when nothing
+	// changed (default DefaultHold). MinBackoff and MaxBackoff bound the
+	// wait after a failed poll (default 500ms and 30s), doubled each time
+	// with jitter.
+	Hold                   time.Duration
+	MinBackoff, MaxBackoff time.Duration
+
+	mu      sync.Mutex
+	state   LinkState
+	running map[string]Running // flow -> acknowledged version
+	refused map[string]Refusal // flow -> refused version
+}
+
+// LinkState is the link as the agent sees it.
+type LinkState struct {
+	Connected bool      `json:"connected"` // the last poll was answered
+	LastSync  time.Time `json:"last_sync,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
+	Failures  int       `json:"failures"` // polls failed in a row
+	Running   []Running `json:"running"`
+	Refused   []Refusal `json:"refused"`
+}
+
+// State returns the link's state.
+func (l *Link) State() LinkState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.state
+	s.Running, s.Refused = l.report()
+	return s
+}
+
+func (l *Link) init() error {
+	if l.Engine == nil {
+		return weft.Errorf(weft.EInvalid, "agent link: no engine")
+	}
+	if err := CheckSite(l.Site); err != nil {
+		return err
+	}
+	if l.Engine.Site() != l.Site {
+		return weft.Errorf(weft.EInvalid, "agent link: the engine is site %q, the link %q", l.Engine.Site(), l.Site)
+	}
+	u, err := url.Parse(l.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return weft.Errorf(weft.EInvalid, "control plane URL %q: use https://host[:port] (http only on a trusted network)", clip(l.URL, 200))
+	}
+	if !strings.HasPrefix(l.Token, TokenPrefix) {
+		return weft.Errorf(weft.EInvalid, "agent token: it starts with %s (weft agents create prints it)", TokenPrefix)
+	}
+	if l.Hold <= 0 {
+		l.Hold = DefaultHold
+	}
+	l.Hold = min(l.Hold, MaxHold)
+	if l.MinBackoff <= 0 {
+		l.MinBackoff = 500 * time.Millisecond
+	}
+	if l.MaxBackoff <= 0 {
+		l.MaxBackoff = 30 * time.Second
+	}
+	if l.Client == nil {
+		l.Client = &http.Client{}
+	}
+	if l.Log == nil {
+		l.Log = slog.Default()
+	}
+	l.running, l.refused = map[string]Running{}, map[string]Refusal{}
+	return nil
+}
+
+// Run keeps the link until ctx ends: poll, apply, report; after a failure
+// it waits (exponential backoff with jitter) and polls again.
+func (l *Link) Run(ctx context.Context) error {
+	if err := l.init(); err != nil {
+		return err
+	}
+	backoff := l.MinBackoff
+	for ctx.Err() == nil {
+		err := l.Sync(ctx)
+		if err == nil {
+			backoff = l.MinBackoff
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		l.mu.Lock()
+		l.state.Connected, l.state.LastError = false, weft.Message(err)
+		l.state.Failures++
+		n := l.state.Failures
+		l.mu.Unlock()
+		lvl := slog.LevelWarn
+		if c := weft.Code(err); c == weft.EUnauthorized || c == weft.EForbidden {
+			lvl = slog.LevelError // a credential the control plane refuses: an operator must act
+		}
+		if n == 1 || n%10 == 0 || lvl == slog.LevelError {
+			l.Log.Log(ctx, lvl, "agent link: poll failed; retrying", "control_plane", l.URL, "site", l.Site, "failures", n, "retry_in", backoff.Round(time.Millisecond), "err", weft.Message(err))
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, l.MaxBackoff)
+	}
+	return nil
+}
+
+// report lists what the agent runs and refused (l.mu held).
+func (l *Link) report() ([]Running, []Refusal) {
+	run := make([]Running, 0, len(l.running))
+	for _, r := range l.running {
+		run = append(run, r)
+	}
+	ref := make([]Refusal, 0, len(l.refused))
+	for _, r := range l.refused {
+		ref = append(ref, r)
+	}
+	return run, ref
+}
+
+// Sync makes one poll and applies its answer.
+func (l *Link) Sync(ctx context.Context) error {
+	if l.running == nil {
+		if err := l.init(); err != nil {
+			return err
+		}
+	}
+	l.mu.Lock()
+	run, ref := l.report()
+	l.mu.Unlock()
+	req := SyncRequest{Site: l.Site, Version: l.Version, Running: run, Refused: ref, Wait: int(l.Hold / time.Second)}
+	body, _ := json.Marshal(req)
+	pctx, cancel := context.WithTimeout(ctx, l.Hold+15*time.Second)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(pctx, http.MethodPost, strings.TrimRight(l.URL, "/")+SyncPath, bytes.NewReader(body))
+	if err != nil {
+		return weft.Errorf(weft.EInvalid, "agent link: %v", err)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Authorization", "Bearer "+l.Token)
+	hr.Header.Set("User-Agent", "weft-agent/"+l.Version)
+	resp, err := l.Client.Do(hr)
+	if err != nil {
+		return weft.Wrap(weft.EUnavailable, err, "control plane unreachable: %v", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return weft.Wrap(weft.EUnavailable, err, "control plane answer cut: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var eb struct {
+			Error *weft.Error `json:"error"`
+		}
+		if json.Unmarshal(data, &eb) == nil && eb.Error != nil {
+			return &weft.Error{Code: eb.Error.Code, Message: "control plane: " + eb.Error.Message}
+		}
+		return weft.Errorf(weft.EUnavailable, "control plane answered %d", resp.StatusCode)
+	}
+	var sr SyncResponse
+	if err := json.Unmarshal(data, &sr); err != nil {
+		return weft.Errorf(weft.EUnavailable, "control plane answer is not a sync response: %v", err)
+	}
+	if sr.Site != l.Site {
+		return weft.Errorf(weft.EForbidden, "control plane answered for site %q; this agent is %q", clip(sr.Site, 80), l.Site)
+	}
+	if !sr.Unchanged {
+		l.apply(ctx, sr.Flows)
+	}
+	l.mu.Lock()
+	l.state.Connected, l.state.LastSync, l.state.LastError, l.state.Failures = true, time.Now(), "", 0
+	l.mu.Unlock()
+	return nil
+}
+
+// apply deploys the placed flow versions the agent does not run yet. A
+// version whose source the agent's store holds as the active one already
+// (after a restart) is acknowledged without a new local version. A flow
+// placed on another site is refused (the engine checks the placement).
+func (l *Link) apply(ctx context.Context, flows []PlacedFlow) {
+	keep := map[string]bool{}
+	for _, pf := range flows {
+		keep[pf.Name] = true
+		l.mu.Lock()
+		cur, ok := l.running[pf.Name]
+		l.mu.Unlock()
+		if ok && cur.Version == pf.Version && cur.SHA256 == pf.SHA256 {
+			continue
+		}
+		r, err := l.deploy(ctx, pf)
+		l.mu.Lock()
+		if err != nil {
+			delete(l.running, pf.Name)
+			l.refused[pf.Name] = Refusal{Flow: pf.Name, Version: pf.Version, Error: clip(weft.Message(err), 500)}
+			l.mu.Unlock()
+			l.Log.Error("agent: placed flow not deployed", "flow", pf.Name, "version", pf.Version, "err", weft.Message(err))
+			continue
+		}
+		delete(l.refused, pf.Name)
+		l.running[pf.Name] = r
+		l.mu.Unlock()
+		l.Log.Info("agent: running placed flow", "flow", pf.Name, "version", pf.Version, "local_version", r.LocalVersion)
+	}
+	l.mu.Lock()
+	for name := range l.running {
+		if !keep[name] {
+			// No longer placed here: not reported, so the control plane
+			// does not count it. (The local version stays deployed; see
+			// docs/hybrid.md, what is not built yet.)
+			delete(l.running, name)
+		}
+	}
+	for name := range l.refused {
+		if !keep[name] {
+			delete(l.refused, name)
+		}
+	}
+	l.mu.Unlock()
+}
+
+func (l *Link) deploy(ctx context.Context, pf PlacedFlow) (Running, error) {
+	src := []byte(pf.Source)
+	if Digest(src) != pf.SHA256 {
+		return Running{}, weft.Errorf(weft.EInvalid, "flow %s v%d: the source does not match its digest", pf.Name, pf.Version)
+	}
+	f, err := l.Engine.Validate(pf.File, src)
+	if err != nil {
+		return Running{}, err
+	}
+	if f.Name != pf.Name {
+		return Running{}, weft.Errorf(weft.EInvalid, "flow %s v%d: the source names flow %q", pf.Name, pf.Version, f.Name)
+	}
+	if f.Placement == nil || !l.Engine.RunsHere(f) {
+		return Running{}, weft.Errorf(weft.EForbidden, "flow %s v%d is placed on %s: this agent is site %q and refuses it", pf.Name, pf.Version, f.Placement, l.Site)
+	}
+	st := l.Engine.Store()
+	if active, err := st.GetFlow(ctx, pf.Name, 0); err == nil && Digest(active.Source) == pf.SHA256 {
+		return Running{Flow: pf.Name, Version: pf.Version, LocalVersion: active.Version, SHA256: pf.SHA256}, nil
+	}
+	ns := access.NamespaceOr(pf.Namespace)
+	if ns != access.DefaultNamespace {
+		// The flow's namespace exists on the control plane; the agent's
+		// own store gets it on first use.
+		if err := st.CreateNamespace(ctx, store.Namespace{Name: ns, Description: "from the control plane"}); err != nil && weft.Code(err) != weft.EConflict {
+			return Running{}, err
+		}
+	}
+	fv, _, err := l.Engine.DeployIn(ctx, ns, pf.File, src)
+	if err != nil {
+		return Running{}, err
+	}
+	return Running{Flow: pf.Name, Version: pf.Version, LocalVersion: fv.Version, SHA256: pf.SHA256}, nil
+}
+
+// String names the link for logs.
+func (l *Link) String() string { return fmt.Sprintf("agent %s -> %s", l.Site, l.URL) }
