@@ -24,6 +24,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/agent"
 	"github.com/weftio/weft/apim"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/connectors/openapi"
@@ -61,6 +62,7 @@ type Config struct {
 	AuditFailed    func(action string)              // counts audit entries that could not be written (a metric)
 	SSO            SSO                              // single sign-on with OpenID Connect (nil: none)
 	Keys           Sealer                           // the master key: seals single-sign-on flow cookies and stored provider tokens (nil: a key of this process's own)
+	Agents         *agent.ControlPlane              // hybrid deployment: runtime agents' link and /api/agents (nil: the engine's store's, unless the engine is a site's)
 }
 
 // Server is the HTTP handler.
@@ -74,6 +76,7 @@ type Server struct {
 	hasUsers atomic.Bool   // a local user exists: authentication is required
 	apim     *apim.Service // API products (nil: the store keeps none)
 	ownKeys  Sealer        // seals single-sign-on flow cookies when Keys is nil
+	agents   *agent.ControlPlane
 }
 
 // New builds the router.
@@ -122,6 +125,10 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "store": e.Store().Dialect()})
 	})
 	r.Post("/hooks/{flow}", s.hook)
+	if s.agents = agentControlPlane(s, e); s.agents != nil {
+		// Agents authenticate with their own credentials, not /api's.
+		r.Post(agent.SyncPath, s.agents.ServeSync)
+	}
 	if cfg.Products == nil {
 		cfg.Products, _ = e.Store().(store.Products)
 	}
@@ -318,6 +325,9 @@ func (s *Server) apiRoutes(r chi.Router) {
 	s.memberRoutes(r)
 	if s.apim != nil {
 		s.productRoutes(r)
+	}
+	if s.agents != nil {
+		s.agentRoutes(r)
 	}
 	s.installation(r, http.MethodGet, "/audit", access.AuditRead, s.listAudit)
 	s.installation(r, http.MethodGet, "/audit/verify", access.AuditRead, s.verifyAudit)
