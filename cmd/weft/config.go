@@ -74,9 +74,11 @@ type Config struct {
 	// "METHOD /path" -> {read_only, destructive, idempotent, open_world}.
 	ImportAnnotations map[string]map[string]map[string]bool `yaml:"import_annotations"`
 
-	egress    *egress.Policy // from Egress; nil: no egress section
-	masterKey string         // WEFT_MASTER_KEY
-	workerID  string         // this process's identity in the queue and the transaction log
+	egress    *egress.Policy    // from Egress; nil: no egress section
+	masterKey string            // WEFT_MASTER_KEY
+	workerID  string            // this process's identity in the queue and the transaction log
+	site      string            // weft agent: this runtime agent's site ("" for weft serve)
+	labels    map[string]string // weft agent: the site's labels
 
 	secrets map[string]string // from WEFT_SECRET_<NAME>; never in files or logs
 }

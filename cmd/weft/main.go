@@ -25,6 +25,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/access/sso"
+	"github.com/weftio/weft/agent"
 	"github.com/weftio/weft/ai"
 	"github.com/weftio/weft/ai/search"
 	"github.com/weftio/weft/connectors"
@@ -83,6 +84,8 @@ Usage:
   weft namespaces create NAME [--description TEXT] | list   namespaces own flows, connections, mappings, toolsets and MCP keys
   weft products list | show NAME | apply FILE | pin NAME VERSION FLOW@N... | delete NAME   API products: versions pinned to flow versions
   weft products deprecate|retire NAME VERSION [--sunset TIME] [--successor V] | test NAME VERSION on|off | openapi NAME VERSION
+  weft agent --control-plane URL --token T --site S [--data-dir D] [--addr A] [--label k=v]... [--ca-file CA]   a runtime agent on a site: its own store and engine, dialling out to the control plane only
+  weft agents create SITE [--label k=v]... | list | show SITE | rotate SITE | revoke SITE   runtime agents (hybrid deployment); the token is shown once
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
@@ -125,6 +128,10 @@ func dispatch(cmd string, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		err = serve(args, stderr)
+	case "agent":
+		err = agentRun(args, stderr)
+	case "agents":
+		err = agentsCmd(args, stdout)
 	case "flow", "flows":
 		err = flowCmd(args, stdout)
 	case "runs", "run":
@@ -181,8 +188,27 @@ func newLogger(format, level string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func serve(args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+func serve(args []string, stderr io.Writer) error { return serveMode(args, stderr, false) }
+
+// agentRun is weft agent: weft serve on a site (its own store, engine,
+// webhooks and API), linked to a control plane that it dials out to.
+func agentRun(args []string, stderr io.Writer) error { return serveMode(args, stderr, true) }
+
+func serveMode(args []string, stderr io.Writer, asAgent bool) error {
+	name := "serve"
+	if asAgent {
+		name = "agent"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	var ao agentOptions
+	if asAgent {
+		ao.labels = labelFlags{}
+		fs.StringVar(&ao.controlPlane, "control-plane", "", "the control plane's URL (https://…); the agent dials out to it, nothing dials in")
+		fs.StringVar(&ao.token, "token", "", "this agent's credential from weft agents create (env WEFT_AGENT_TOKEN, which keeps it out of process listings)")
+		fs.StringVar(&ao.site, "site", "", "this agent's site (as created on the control plane)")
+		fs.Var(ao.labels, "label", "a label of this site (key=value; repeat for more): placements select agents by labels")
+		fs.StringVar(&ao.caFile, "ca-file", "", "the CA (PEM) the control plane's certificate must chain to, instead of the system's roots")
+	}
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
 	dataDir := fs.String("data-dir", "", "data directory for the embedded SQLite store (env WEFT_DATA_DIR, default ./weft-data)")
 	cfgPath := fs.String("config", "", "optional config file (YAML)")
@@ -200,6 +226,21 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
+	}
+	if asAgent {
+		if ao.token == "" {
+			ao.token = os.Getenv("WEFT_AGENT_TOKEN")
+		}
+		if ao.controlPlane == "" || ao.token == "" || ao.site == "" {
+			return weft.Errorf(weft.EInvalid, "weft agent needs --control-plane URL, --token (or WEFT_AGENT_TOKEN) and --site NAME")
+		}
+		if err := agent.CheckSite(ao.site); err != nil {
+			return err
+		}
+		if err := agent.CheckLabels(ao.labels); err != nil {
+			return err
+		}
+		cfg.site, cfg.labels = ao.site, ao.labels
 	}
 	cfg.Insecure = cfg.Insecure || *insecure
 	cfg.MCP.ConformanceFixture = cfg.MCP.ConformanceFixture || *conformance
@@ -464,6 +505,20 @@ func serve(args []string, stderr io.Writer) error {
 	// Pulled triggers start once the listener is up: polls of this
 	// server's own sandboxes must find it answering.
 	go eng.RunTriggers(bg, 500*time.Millisecond)
+	if asAgent {
+		hc, err := agentLinkClient(ao.caFile, cfg.egress)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		link := &agent.Link{URL: ao.controlPlane, Token: ao.token, Site: ao.site, Version: version, Engine: eng, Client: hc, Log: log}
+		go func() {
+			if err := link.Run(bg); err != nil {
+				log.Error("agent link stopped", "err", err)
+			}
+		}()
+		log.Info("agent linking to its control plane (outbound only)", "site", ao.site, "control_plane", ao.controlPlane, "labels", ao.labels.String())
+	}
 	dbDesc := "sqlite:" + filepath.Join(cfg.DataDir, "weft.db")
 	if cfg.DatabaseURL != "" {
 		dbDesc = "postgres"
@@ -701,7 +756,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		cfg.workerID = sqlstore.NewWorkerID()
 	}
 	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, Payloads: payloads, WorkerID: cfg.workerID, Secret: cfg.secret,
-		AuditRetention: cfg.Audit.Retention, OnLoop: func(ctx context.Context, l engine.Loop) {
+		AuditRetention: cfg.Audit.Retention, Site: cfg.site, Labels: cfg.labels, OnLoop: func(ctx context.Context, l engine.Loop) {
 			if alerter != nil {
 				alerter.Raise(ctx, "feedback-loop", l.Flow, "critical", "loop protection: "+l.String(), []string{l.Run})
 			}

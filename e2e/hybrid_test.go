@@ -1,0 +1,264 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startAgent starts weft agent for site with its own data dir and
+// listener, linked to the control plane cp with token.
+func startAgent(t *testing.T, cp *server, site, token string, args ...string) *server {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s := &server{t: t, URL: "http://" + addr, addr: addr, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
+	s.cmd = exec.Command(weftBin, append([]string{"agent", "--addr", addr, "--data-dir", t.TempDir(), "--control-plane", cp.URL, "--site", site}, args...)...)
+	s.cmd.Env = append(os.Environ(), "WEFT_AGENT_TOKEN="+token)
+	s.cmd.Stdout = lockedBuf{s.mu, s.log}
+	s.cmd.Stderr = lockedBuf{s.mu, s.log}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() { s.stop(syscall.SIGTERM) })
+	s.waitHealthy(http.DefaultClient)
+	return s
+}
+
+// hybridAgent is an agent as GET /api/agents shows it.
+type hybridAgent struct {
+	Site      string            `json:"site"`
+	Labels    map[string]string `json:"labels"`
+	Connected bool              `json:"connected"`
+	InSync    bool              `json:"in_sync"`
+	Version   string            `json:"version"`
+	RevokedAt *time.Time        `json:"revoked_at"`
+	Running   []struct {
+		Flow         string `json:"flow"`
+		Version      int    `json:"version"`
+		LocalVersion int    `json:"local_version"`
+	} `json:"running"`
+}
+
+func (a hybridAgent) runs(flow string, version int) bool {
+	for _, r := range a.Running {
+		if r.Flow == flow && r.Version == version {
+			return true
+		}
+	}
+	return false
+}
+
+// A control plane and two agents on loopback, each with its own data dir:
+// agents are created with credentials, dial out, receive the flows placed
+// on their sites (and only those), acknowledge them, and run them on their
+// own listeners; a new version rolls out; the control plane runs no placed
+// flow itself; wrong, another site's and revoked credentials are refused.
+func TestHybridAgentsRunPlacedFlows(t *testing.T) {
+	cp := startServer(t, "", nil, "--data-dir", t.TempDir())
+	dir := t.TempDir()
+	cli := func(args ...string) string {
+		t.Helper()
+		out, err := cp.cli(args...)
+		if err != nil {
+			t.Fatalf("weft %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	create := func(site string, labels ...string) string {
+		args := []string{"agents", "create", site, "--json"}
+		for _, l := range labels {
+			args = append(args, "--label", l)
+		}
+		var res struct {
+			Token string `json:"token"`
+		}
+		if err := json.Unmarshal([]byte(cli(args...)), &res); err != nil || !strings.HasPrefix(res.Token, "weft_agent_") {
+			t.Fatalf("agents create %s: %v %+v", site, err, res)
+		}
+		return res.Token
+	}
+	tok3 := create("plant-3", "region=eu")
+	tok4 := create("plant-4", "region=us")
+	if out, err := cp.cli("agents", "create", "plant-3"); err == nil || !strings.Contains(out, "has an agent already") {
+		t.Fatalf("second agent for a site: %v %s", err, out)
+	}
+
+	deploy := func(name, placement, value string) {
+		t.Helper()
+		f := filepath.Join(dir, name+".yaml")
+		src := "name: " + name + "\nplacement: " + placement + "\ntrigger: {webhook: {mode: sync}}\nsteps:\n" +
+			"  - {id: answer, respond: {status: 200, body: {flow: " + name + ", v: " + value + ", site: =trigger.body.site}}}\n"
+		if err := os.WriteFile(f, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cli("flow", "deploy", f)
+	}
+	deploy("orders", "{site: plant-3}", "1")
+	deploy("eu-only", "{labels: {region: eu}}", "1")
+	deploy("far", "{site: plant-4}", "1")
+
+	a3 := startAgent(t, cp, "plant-3", tok3, "--label", "region=eu")
+	a4 := startAgent(t, cp, "plant-4", tok4, "--label", "region=us")
+
+	agents := func() map[string]hybridAgent {
+		t.Helper()
+		var res struct {
+			Agents []hybridAgent `json:"agents"`
+		}
+		if code := cp.do("GET", "/api/agents", nil, &res); code != 200 {
+			t.Fatalf("GET /api/agents: %d", code)
+		}
+		out := map[string]hybridAgent{}
+		for _, a := range res.Agents {
+			out[a.Site] = a
+		}
+		return out
+	}
+	waitFor := func(what string, ok func(map[string]hybridAgent) bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			as := agents()
+			if ok(as) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 30s: %+v\nagent plant-3 log:\n%s", what, as, a3.logs())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitFor("both agents acknowledge their flows", func(as map[string]hybridAgent) bool {
+		p3, p4 := as["plant-3"], as["plant-4"]
+		return p3.Connected && p3.InSync && p3.runs("orders", 1) && p3.runs("eu-only", 1) && len(p3.Running) == 2 &&
+			p4.Connected && p4.InSync && p4.runs("far", 1) && len(p4.Running) == 1
+	})
+	if v := agents()["plant-3"].Version; v == "" {
+		t.Errorf("the agent's version is not recorded")
+	}
+
+	hook := func(s *server, flow string) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.Post(s.URL+"/hooks/"+flow, "application/json", strings.NewReader(`{"site": "called"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		var out map[string]any
+		_ = json.Unmarshal(data, &out)
+		return resp.StatusCode, out
+	}
+	// Each agent runs its own flows on its own listener.
+	if code, body := hook(a3, "orders"); code != 200 || body["v"] != float64(1) || body["flow"] != "orders" {
+		t.Fatalf("orders on plant-3: %d %v", code, body)
+	}
+	if code, body := hook(a3, "eu-only"); code != 200 || body["flow"] != "eu-only" {
+		t.Fatalf("eu-only on plant-3: %d %v", code, body)
+	}
+	if code, body := hook(a4, "far"); code != 200 || body["flow"] != "far" {
+		t.Fatalf("far on plant-4: %d %v", code, body)
+	}
+	// ... and not another site's.
+	if code, _ := hook(a4, "orders"); code != 404 {
+		t.Fatalf("orders on plant-4: %d, want 404 (never sent there)", code)
+	}
+	// The control plane keeps the versions but runs none of them.
+	if code, body := hook(cp, "orders"); code != 409 || !strings.Contains(fmt.Sprint(body), "plant-3") {
+		t.Fatalf("orders on the control plane: %d %v, want 409 naming the site", code, body)
+	}
+	var runs struct {
+		Runs []map[string]any `json:"runs"`
+	}
+	a3.do("GET", "/api/runs?flow=orders", nil, &runs)
+	if len(runs.Runs) != 1 || runs.Runs[0]["status"] != "succeeded" {
+		t.Fatalf("runs on plant-3's own store: %+v", runs.Runs)
+	}
+
+	// A new version rolls out and is acknowledged.
+	deploy("orders", "{site: plant-3}", "2")
+	waitFor("orders v2 on plant-3", func(as map[string]hybridAgent) bool {
+		return as["plant-3"].runs("orders", 2) && as["plant-3"].InSync
+	})
+	if code, body := hook(a3, "orders"); code != 200 || body["v"] != float64(2) {
+		t.Fatalf("orders v2 on plant-3: %d %v", code, body)
+	}
+	if out := cli("agents", "list"); !strings.Contains(out, "plant-3") || !strings.Contains(out, "orders@2") || !strings.Contains(out, "connected") || !strings.Contains(out, "far@1") {
+		t.Fatalf("weft agents list:\n%s", out)
+	}
+
+	// Credentials: wrong, another site's, then revoked.
+	poll := func(site, token string) int {
+		t.Helper()
+		req, _ := http.NewRequest("POST", cp.URL+"/agent/v1/sync", strings.NewReader(`{"site": "`+site+`"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := poll("plant-3", "weft_agent_wrong"); code != 401 {
+		t.Fatalf("wrong credential: %d", code)
+	}
+	if code := poll("plant-3", tok4); code != 403 {
+		t.Fatalf("plant-4's credential for plant-3: %d", code)
+	}
+	if code := poll("plant-3", tok3); code != 200 {
+		t.Fatalf("the right credential: %d", code)
+	}
+	if out := cli("agents", "revoke", "plant-3"); !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke: %s", out)
+	}
+	if code := poll("plant-3", tok3); code != 401 {
+		t.Fatalf("revoked credential: %d", code)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(a3.logs(), "unknown or revoked agent credential") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the revoked agent was not refused:\n%s", a3.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// A revoked agent gets nothing new; what it runs keeps running on site.
+	deploy("orders", "{site: plant-3}", "3")
+	time.Sleep(2 * time.Second)
+	if code, body := hook(a3, "orders"); code != 200 || body["v"] != float64(2) {
+		t.Fatalf("orders on the revoked agent: %d %v, want v2 still", code, body)
+	}
+	as := agents()
+	if as["plant-3"].RevokedAt == nil || as["plant-3"].Connected {
+		t.Fatalf("revoked agent's status: %+v", as["plant-3"])
+	}
+	if !as["plant-4"].Connected || !as["plant-4"].InSync {
+		t.Fatalf("plant-4 after plant-3's revocation: %+v", as["plant-4"])
+	}
+	// Every change is in the audit log.
+	var audit struct {
+		Entries []map[string]any `json:"entries"`
+	}
+	cp.do("GET", "/api/audit?limit=100", nil, &audit)
+	seen := map[string]int{}
+	for _, e := range audit.Entries {
+		seen[fmt.Sprint(e["action"], " ", e["outcome"])]++
+	}
+	if seen["agent.create ok"] != 2 || seen["agent.create failed"] != 1 || seen["agent.revoke ok"] != 1 {
+		t.Fatalf("audit: %v", seen)
+	}
+	// The token never appears in the control plane's log.
+	if strings.Contains(cp.logs(), tok3) || strings.Contains(cp.logs(), tok4) {
+		t.Fatal("an agent token is in the control plane's log")
+	}
+}
