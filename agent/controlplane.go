@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -257,37 +258,47 @@ func (c *ControlPlane) authenticate(ctx context.Context, r *http.Request, site s
 	return a, nil
 }
 
-// ServeSync answers an agent's poll (POST SyncPath).
-func (c *ControlPlane) ServeSync(w http.ResponseWriter, r *http.Request) {
+// readPoll reads and authenticates a request on the link: a JSON body of
+// at most limit bytes that names the agent's site.
+func (c *ControlPlane) readPoll(w http.ResponseWriter, r *http.Request, limit int64, into any, site func() string) (*store.AgentRecord, bool) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeErr(w, weft.Errorf(weft.EInvalid, "use POST"))
-		return
+		return nil, false
 	}
-	ctx := r.Context()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeErr(w, weft.Errorf(weft.ETooLarge, "a poll is at most %d bytes", MaxRequestBytes))
-			return
+			writeErr(w, weft.Errorf(weft.ETooLarge, "a request on the agent link is at most %d bytes", limit))
+			return nil, false
 		}
-		writeErr(w, weft.Errorf(weft.EInvalid, "reading the poll: %v", err))
-		return
+		writeErr(w, weft.Errorf(weft.EInvalid, "reading the request: %v", err))
+		return nil, false
 	}
-	var req SyncRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeErr(w, weft.Errorf(weft.EInvalid, "the poll is not a sync request: %v", err))
-		return
+	if err := json.Unmarshal(body, into); err != nil {
+		writeErr(w, weft.Errorf(weft.EInvalid, "the request is not JSON of the agent link: %v", err))
+		return nil, false
 	}
-	if err := CheckSite(req.Site); err != nil {
+	if err := CheckSite(site()); err != nil {
 		writeErr(w, err)
-		return
+		return nil, false
 	}
-	a, err := c.authenticate(ctx, r, req.Site)
+	a, err := c.authenticate(r.Context(), r, site())
 	if err != nil {
-		c.log.Warn("agent link refused", "site", clip(req.Site, 80), "from", remoteIP(r), "err", weft.Message(err))
+		c.log.Warn("agent link refused", "site", clip(site(), 80), "from", remoteIP(r), "path", r.URL.Path, "err", weft.Message(err))
 		writeErr(w, err)
+		return nil, false
+	}
+	return a, true
+}
+
+// ServeSync answers an agent's poll (POST SyncPath).
+func (c *ControlPlane) ServeSync(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var req SyncRequest
+	a, ok := c.readPoll(w, r, MaxRequestBytes, &req, func() string { return req.Site })
+	if !ok {
 		return
 	}
 	if len(req.Running)+len(req.Refused) > MaxRunning {
@@ -395,4 +406,60 @@ func writeErr(w http.ResponseWriter, err error) {
 		we = &weft.Error{Code: weft.EInternal, Message: "internal error"}
 	}
 	writeJSON(w, status, map[string]any{"error": we})
+}
+
+// ServeRuns records a batch of run metadata an agent shipped (POST
+// RunsPath). It is idempotent: a batch sent again changes nothing.
+func (c *ControlPlane) ServeRuns(w http.ResponseWriter, r *http.Request) {
+	var req ShipRequest
+	a, ok := c.readPoll(w, r, MaxShipBytes, &req, func() string { return req.Site })
+	if !ok {
+		return
+	}
+	if len(req.Runs) > MaxShipRuns {
+		writeErr(w, weft.Errorf(weft.ETooLarge, "a batch carries at most %d runs", MaxShipRuns))
+		return
+	}
+	for i, run := range req.Runs {
+		if err := checkShipped(run); err != nil {
+			writeErr(w, weft.Errorf(weft.EInvalid, "runs[%d]: %s", i, weft.Message(err)))
+			return
+		}
+	}
+	if err := c.st.SaveAgentRuns(r.Context(), a.Site, req.Runs); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"accepted": len(req.Runs)})
+}
+
+var runStatuses = []string{store.RunQueued, store.RunRunning, store.RunSucceeded, store.RunFailed, store.RunDead, store.RunCanceled}
+
+func checkShipped(r store.AgentRun) error {
+	switch {
+	case r.ID == "" || len(r.ID) > 64:
+		return weft.Errorf(weft.EInvalid, "id: 1 to 64 characters")
+	case r.Flow == "" || len(r.Flow) > 200:
+		return weft.Errorf(weft.EInvalid, "flow: 1 to 200 characters")
+	case !slices.Contains(runStatuses, r.Status):
+		return weft.Errorf(weft.EInvalid, "status %q is not a run status", clip(r.Status, 40))
+	case len(r.TriggerKind) > 40 || len(r.ErrorCode) > 40 || len(r.FailedStep) > 200:
+		return weft.Errorf(weft.EInvalid, "trigger_kind, error_code or failed_step too long")
+	case r.Version < 0 || r.LocalVersion < 0:
+		return weft.Errorf(weft.EInvalid, "negative version")
+	}
+	return nil
+}
+
+// Runs lists the run metadata a site's agent shipped, newest first.
+func (c *ControlPlane) Runs(ctx context.Context, site, before string, limit int) ([]store.AgentRun, map[string]int64, error) {
+	if _, err := c.st.Agent(ctx, site); err != nil {
+		return nil, nil, err
+	}
+	runs, err := c.st.AgentRuns(ctx, site, before, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	counts, err := c.st.CountAgentRuns(ctx, site)
+	return runs, counts, err
 }

@@ -1,11 +1,8 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -37,11 +34,20 @@ type Link struct {
 	// with jitter.
 	Hold                   time.Duration
 	MinBackoff, MaxBackoff time.Duration
+	// StateDir, when set, turns on run-log shipping: the metadata of
+	// finished runs goes upstream in batches of ShipBatch (default 500),
+	// every ShipEvery (default 1s), once they finished Settle ago (default
+	// 5s: a run is committed by then); the watermark file lives there.
+	StateDir  string
+	ShipBatch int
+	ShipEvery time.Duration
+	Settle    time.Duration
 
-	mu      sync.Mutex
-	state   LinkState
-	running map[string]Running // flow -> acknowledged version
-	refused map[string]Refusal // flow -> refused version
+	mu       sync.Mutex
+	state    LinkState
+	running  map[string]Running // flow -> acknowledged version
+	versions map[flowLocal]int  // flow and local version -> the control plane's version, for every deploy seen
+	refused  map[string]Refusal // flow -> refused version
 }
 
 // LinkState is the link as the agent sees it.
@@ -52,6 +58,11 @@ type LinkState struct {
 	Failures  int       `json:"failures"` // polls failed in a row
 	Running   []Running `json:"running"`
 	Refused   []Refusal `json:"refused"`
+	// Run-log shipping: runs shipped by this process, how far (every run
+	// finished before ShippedUntil is upstream), the last failure.
+	ShippedRuns  int64     `json:"shipped_runs"`
+	ShippedUntil time.Time `json:"shipped_until,omitempty"`
+	ShipError    string    `json:"ship_error,omitempty"`
 }
 
 // State returns the link's state.
@@ -96,7 +107,16 @@ func (l *Link) init() error {
 	if l.Log == nil {
 		l.Log = slog.Default()
 	}
-	l.running, l.refused = map[string]Running{}, map[string]Refusal{}
+	if l.ShipBatch <= 0 || l.ShipBatch > MaxShipRuns {
+		l.ShipBatch = 500
+	}
+	if l.ShipEvery <= 0 {
+		l.ShipEvery = time.Second
+	}
+	if l.Settle <= 0 {
+		l.Settle = 5 * time.Second
+	}
+	l.running, l.refused, l.versions = map[string]Running{}, map[string]Refusal{}, map[flowLocal]int{}
 	return nil
 }
 
@@ -105,6 +125,9 @@ func (l *Link) init() error {
 func (l *Link) Run(ctx context.Context) error {
 	if err := l.init(); err != nil {
 		return err
+	}
+	if l.StateDir != "" {
+		go l.shipLoop(ctx)
 	}
 	backoff := l.MinBackoff
 	for ctx.Err() == nil {
@@ -162,37 +185,9 @@ func (l *Link) Sync(ctx context.Context) error {
 	run, ref := l.report()
 	l.mu.Unlock()
 	req := SyncRequest{Site: l.Site, Version: l.Version, Running: run, Refused: ref, Wait: int(l.Hold / time.Second)}
-	body, _ := json.Marshal(req)
-	pctx, cancel := context.WithTimeout(ctx, l.Hold+15*time.Second)
-	defer cancel()
-	hr, err := http.NewRequestWithContext(pctx, http.MethodPost, strings.TrimRight(l.URL, "/")+SyncPath, bytes.NewReader(body))
-	if err != nil {
-		return weft.Errorf(weft.EInvalid, "agent link: %v", err)
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Authorization", "Bearer "+l.Token)
-	hr.Header.Set("User-Agent", "weft-agent/"+l.Version)
-	resp, err := l.Client.Do(hr)
-	if err != nil {
-		return weft.Wrap(weft.EUnavailable, err, "control plane unreachable: %v", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return weft.Wrap(weft.EUnavailable, err, "control plane answer cut: %v", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var eb struct {
-			Error *weft.Error `json:"error"`
-		}
-		if json.Unmarshal(data, &eb) == nil && eb.Error != nil {
-			return &weft.Error{Code: eb.Error.Code, Message: "control plane: " + eb.Error.Message}
-		}
-		return weft.Errorf(weft.EUnavailable, "control plane answered %d", resp.StatusCode)
-	}
 	var sr SyncResponse
-	if err := json.Unmarshal(data, &sr); err != nil {
-		return weft.Errorf(weft.EUnavailable, "control plane answer is not a sync response: %v", err)
+	if err := l.post(ctx, SyncPath, req, &sr); err != nil {
+		return err
 	}
 	if sr.Site != l.Site {
 		return weft.Errorf(weft.EForbidden, "control plane answered for site %q; this agent is %q", clip(sr.Site, 80), l.Site)
@@ -231,6 +226,7 @@ func (l *Link) apply(ctx context.Context, flows []PlacedFlow) {
 		}
 		delete(l.refused, pf.Name)
 		l.running[pf.Name] = r
+		l.versions[flowLocal{pf.Name, r.LocalVersion}] = r.Version
 		l.mu.Unlock()
 		l.Log.Info("agent: running placed flow", "flow", pf.Name, "version", pf.Version, "local_version", r.LocalVersion)
 	}

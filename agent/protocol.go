@@ -20,6 +20,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"time"
+
+	"github.com/weftio/weft/store"
 )
 
 // SyncPath is the control plane's route for an agent's long poll.
@@ -29,12 +31,23 @@ const SyncPath = "/agent/v1/sync"
 // one, and so it is never mistaken for a user's token).
 const TokenPrefix = "weft_agent_"
 
+// RunsPath is the control plane's route for shipped run metadata.
+const RunsPath = "/agent/v1/runs"
+
+// ShipRequest is a batch of run metadata, oldest finished first.
+type ShipRequest struct {
+	Site string           `json:"site"`
+	Runs []store.AgentRun `json:"runs"`
+}
+
 // Limits of the link.
 const (
 	MaxRequestBytes = 1 << 20 // a poll's body
 	MaxRunning      = 10000   // flow versions one poll may report
 	DefaultHold     = 20 * time.Second
 	MaxHold         = 60 * time.Second
+	MaxShipRuns     = 1000    // runs in one shipped batch
+	MaxShipBytes    = 4 << 20 // a shipped batch's body
 )
 
 // SyncRequest is an agent's poll: who it is and what it runs.

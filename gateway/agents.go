@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
@@ -49,6 +50,15 @@ func (s *Server) agentRoutes(r chi.Router) {
 			return
 		}
 		writeJSON(w, http.StatusOK, st)
+	})
+	s.installation(r, http.MethodGet, "/agents/{site}/runs", access.AgentsRead, func(w http.ResponseWriter, r *http.Request) {
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		runs, counts, err := s.agents.Runs(r.Context(), chi.URLParam(r, "site"), r.URL.Query().Get("before"), limit)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"runs": runs, "counts": counts})
 	})
 	s.installation(r, http.MethodPost, "/agents/{site}/rotate", access.AgentsManage, func(w http.ResponseWriter, r *http.Request) {
 		site := chi.URLParam(r, "site")

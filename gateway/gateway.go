@@ -128,6 +128,7 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	if s.agents = agentControlPlane(s, e); s.agents != nil {
 		// Agents authenticate with their own credentials, not /api's.
 		r.Post(agent.SyncPath, s.agents.ServeSync)
+		r.Post(agent.RunsPath, s.agents.ServeRuns)
 	}
 	if cfg.Products == nil {
 		cfg.Products, _ = e.Store().(store.Products)

@@ -334,6 +334,8 @@ type RunFilter struct {
 	Since         time.Time
 	Until         time.Time
 	FinishedSince time.Time // finished at or after (unfinished runs are left out)
+	// FinishedBefore: finished before (unfinished runs are left out).
+	FinishedBefore time.Time
 	Limit         int       // 1 to MaxRunsPage; 0: 100; above MaxRunsPage: MaxRunsPage
 	Before        string    // run id cursor: runs created before this one
 	// Flows, when not empty, keeps only runs of these flows (the flows of
@@ -616,6 +618,30 @@ type Agents interface {
 	// AgentSeen records what an agent reported on its link: when, its
 	// version, and the flow versions it runs (JSON).
 	AgentSeen(ctx context.Context, site string, seen AgentReport) error
+	// SaveAgentRuns records the run metadata an agent shipped, in one
+	// transaction: a run already recorded (by site and id) is updated, so
+	// shipping a run again changes nothing. AgentRuns lists a site's runs,
+	// newest first (Before: a run id cursor; limit 1 to MaxRunsPage), and
+	// CountAgentRuns counts them by status.
+	SaveAgentRuns(ctx context.Context, site string, runs []AgentRun) error
+	AgentRuns(ctx context.Context, site, before string, limit int) ([]AgentRun, error)
+	CountAgentRuns(ctx context.Context, site string) (map[string]int64, error)
+}
+
+// AgentRun is the metadata of a run on an agent, as shipped upstream: no
+// input, output or error message (payloads stay on the site).
+type AgentRun struct {
+	ID           string     `json:"id"`
+	Flow         string     `json:"flow"`
+	Version      int        `json:"version"`       // the control plane's version (0: not known to the agent)
+	LocalVersion int        `json:"local_version"` // the version in the agent's own store
+	Status       string     `json:"status"`
+	TriggerKind  string     `json:"trigger_kind"`
+	ErrorCode    string     `json:"error_code,omitempty"`
+	FailedStep   string     `json:"failed_step,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	StartedAt    time.Time  `json:"started_at"`
+	FinishedAt   *time.Time `json:"finished_at,omitempty"`
 }
 
 // AgentRecord is a stored runtime agent.

@@ -511,7 +511,8 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 			ln.Close()
 			return err
 		}
-		link := &agent.Link{URL: ao.controlPlane, Token: ao.token, Site: ao.site, Version: version, Engine: eng, Client: hc, Log: log}
+		link := &agent.Link{URL: ao.controlPlane, Token: ao.token, Site: ao.site, Version: version, Engine: eng, Client: hc, Log: log,
+			StateDir: cfg.DataDir} // run-log shipping's watermark
 		go func() {
 			if err := link.Run(bg); err != nil {
 				log.Error("agent link stopped", "err", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/weftio/weft"
@@ -129,4 +130,84 @@ func clipName(s string) string {
 		s = s[:80] + "…"
 	}
 	return `"` + s + `"`
+}
+
+// SaveAgentRuns implements store.Agents.
+func (s *Store) SaveAgentRuns(ctx context.Context, site string, runs []store.AgentRun) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO agent_runs (site, id, flow, version, local_version, status, trigger_kind, error_code, failed_step, created_at, started_at, finished_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (site, id) DO UPDATE SET flow = excluded.flow, version = excluded.version, local_version = excluded.local_version, status = excluded.status,
+  trigger_kind = excluded.trigger_kind, error_code = excluded.error_code, failed_step = excluded.failed_step, started_at = excluded.started_at, finished_at = excluded.finished_at`))
+		if err != nil {
+			return s.wrap(err, "save agent runs")
+		}
+		defer stmt.Close()
+		for _, r := range runs {
+			var fin sql.NullInt64
+			if r.FinishedAt != nil {
+				fin = sql.NullInt64{Int64: micros(*r.FinishedAt), Valid: true}
+			}
+			if _, err := stmt.ExecContext(ctx, site, r.ID, r.Flow, r.Version, r.LocalVersion, r.Status, r.TriggerKind, r.ErrorCode, r.FailedStep,
+				micros(r.CreatedAt), micros(r.StartedAt), fin); err != nil {
+				return s.wrap(err, "save agent runs")
+			}
+		}
+		return nil
+	})
+}
+
+// AgentRuns implements store.Agents.
+func (s *Store) AgentRuns(ctx context.Context, site, before string, limit int) ([]store.AgentRun, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, store.MaxRunsPage)
+	q, args := `SELECT id, flow, version, local_version, status, trigger_kind, error_code, failed_step, created_at, started_at, finished_at FROM agent_runs WHERE site = ?`, []any{site}
+	if before != "" {
+		q, args = q+` AND id < ?`, append(args, before)
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(q+` ORDER BY id DESC LIMIT `+strconv.Itoa(limit)), args...)
+	if err != nil {
+		return nil, s.wrap(err, "agent runs")
+	}
+	defer rows.Close()
+	out := []store.AgentRun{}
+	for rows.Next() {
+		var r store.AgentRun
+		var c, st int64
+		var fin sql.NullInt64
+		if err := rows.Scan(&r.ID, &r.Flow, &r.Version, &r.LocalVersion, &r.Status, &r.TriggerKind, &r.ErrorCode, &r.FailedStep, &c, &st, &fin); err != nil {
+			return nil, s.wrap(err, "agent runs")
+		}
+		r.CreatedAt, r.StartedAt = fromMicros(c), fromMicros(st)
+		if fin.Valid {
+			t := fromMicros(fin.Int64)
+			r.FinishedAt = &t
+		}
+		out = append(out, r)
+	}
+	return out, s.wrap(rows.Err(), "agent runs")
+}
+
+// CountAgentRuns implements store.Agents.
+func (s *Store) CountAgentRuns(ctx context.Context, site string) (map[string]int64, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT status, COUNT(*) FROM agent_runs WHERE site = ? GROUP BY status`), site)
+	if err != nil {
+		return nil, s.wrap(err, "agent runs")
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, s.wrap(err, "agent runs")
+		}
+		out[st] = n
+	}
+	return out, s.wrap(rows.Err(), "agent runs")
 }

@@ -58,6 +58,28 @@ func agents(t *testing.T, s store.Agents) {
 	if _, err := s.Agent(ctx, "nowhere"); weft.Code(err) != weft.ENotFound {
 		t.Fatalf("unknown site: %v", err)
 	}
+	// Shipped runs: recorded once per site and id, updated when shipped again.
+	fin := now.Add(2 * time.Second)
+	r1 := store.AgentRun{ID: "r1", Flow: "orders", Version: 2, LocalVersion: 1, Status: store.RunRunning, TriggerKind: "webhook", CreatedAt: now, StartedAt: now}
+	r2 := store.AgentRun{ID: "r2", Flow: "orders", Version: 2, LocalVersion: 1, Status: store.RunFailed, TriggerKind: "webhook", ErrorCode: "invalid", FailedStep: "post", CreatedAt: now, StartedAt: now, FinishedAt: &fin}
+	must(t, s.SaveAgentRuns(ctx, "plant-1", []store.AgentRun{r1, r2}))
+	r1.Status, r1.FinishedAt = store.RunSucceeded, &fin
+	must(t, s.SaveAgentRuns(ctx, "plant-1", []store.AgentRun{r1, r2}))
+	must(t, s.SaveAgentRuns(ctx, "plant-3", []store.AgentRun{r1}))
+	runs, err := s.AgentRuns(ctx, "plant-1", "", 10)
+	must(t, err)
+	if len(runs) != 2 || runs[0].ID != "r2" || runs[1].Status != store.RunSucceeded || runs[1].FinishedAt == nil || !runs[1].FinishedAt.Equal(fin) ||
+		runs[0].ErrorCode != "invalid" || runs[0].FailedStep != "post" || runs[0].Version != 2 || runs[0].LocalVersion != 1 {
+		t.Fatalf("agent runs: %+v", runs)
+	}
+	if runs, _ := s.AgentRuns(ctx, "plant-1", "r2", 10); len(runs) != 1 || runs[0].ID != "r1" {
+		t.Fatalf("agent runs before r2: %+v", runs)
+	}
+	counts, err := s.CountAgentRuns(ctx, "plant-1")
+	must(t, err)
+	if counts[store.RunSucceeded] != 1 || counts[store.RunFailed] != 1 || len(counts) != 2 {
+		t.Fatalf("counts: %v", counts)
+	}
 	list, err := s.AgentList(ctx)
 	must(t, err)
 	if len(list) != 2 || list[0].Site != "plant-1" || list[1].Site != "plant-3" || list[1].RevokedAt == nil {

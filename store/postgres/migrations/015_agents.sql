@@ -14,3 +14,20 @@ CREATE TABLE agents (
   running TEXT NOT NULL DEFAULT '[]'
 );
 CREATE UNIQUE INDEX agents_token_hash ON agents (token_hash);
+-- The run metadata agents ship upstream (no payloads): keyed by site and
+-- run id, so a run shipped twice is recorded once.
+CREATE TABLE agent_runs (
+  site TEXT NOT NULL,
+  id TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  local_version BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  trigger_kind TEXT NOT NULL,
+  error_code TEXT NOT NULL DEFAULT '',
+  failed_step TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT,
+  PRIMARY KEY (site, id)
+);

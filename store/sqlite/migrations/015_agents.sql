@@ -14,3 +14,20 @@ CREATE TABLE agents (
   running TEXT NOT NULL DEFAULT '[]'
 );
 CREATE UNIQUE INDEX agents_token_hash ON agents (token_hash);
+-- The run metadata agents ship upstream (no payloads): keyed by site and
+-- run id, so a run shipped twice is recorded once.
+CREATE TABLE agent_runs (
+  site TEXT NOT NULL,
+  id TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  local_version INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  trigger_kind TEXT NOT NULL,
+  error_code TEXT NOT NULL DEFAULT '',
+  failed_step TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  PRIMARY KEY (site, id)
+);
