@@ -336,8 +336,8 @@ type RunFilter struct {
 	FinishedSince time.Time // finished at or after (unfinished runs are left out)
 	// FinishedBefore: finished before (unfinished runs are left out).
 	FinishedBefore time.Time
-	Limit         int       // 1 to MaxRunsPage; 0: 100; above MaxRunsPage: MaxRunsPage
-	Before        string    // run id cursor: runs created before this one
+	Limit          int    // 1 to MaxRunsPage; 0: 100; above MaxRunsPage: MaxRunsPage
+	Before         string // run id cursor: runs created before this one
 	// Flows, when not empty, keeps only runs of these flows (the flows of
 	// the namespaces a caller may read).
 	Flows []string
