@@ -262,3 +262,108 @@ func TestHybridAgentsRunPlacedFlows(t *testing.T) {
 		t.Fatal("an agent token is in the control plane's log")
 	}
 }
+
+// Run-log shipping across a control-plane outage: runs on the agent while
+// the control plane is down (killed with kill -9) reach it after it comes
+// back, each once, with the agent's run ids and statuses.
+func TestHybridRunLogShippingCatchesUp(t *testing.T) {
+	cpDir := t.TempDir()
+	cp := startServer(t, "", nil, "--data-dir", cpDir)
+	out, err := cp.cli("agents", "create", "plant-3", "--json")
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	var created struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal([]byte(out), &created); err != nil {
+		t.Fatal(err, out)
+	}
+	f := filepath.Join(t.TempDir(), "orders.yaml")
+	src := "name: orders\nplacement: {site: plant-3}\ntrigger: {webhook: {mode: sync}}\nsteps:\n" +
+		"  - {id: check, if: '=int(trigger.body.n) % 4 == 3', then: [{id: refuse, fail: {message: fourth, code: refused}}]}\n" +
+		"  - {id: answer, respond: {status: 200, body: {n: =trigger.body.n}}}\n"
+	if err := os.WriteFile(f, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cp.cli("flow", "deploy", f); err != nil {
+		t.Fatal(err, out)
+	}
+	a := startAgent(t, cp, "plant-3", created.Token)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, _ := http.Post(a.URL+"/hooks/orders", "application/json", strings.NewReader(`{"n": 0}`))
+		if code != nil {
+			code.Body.Close()
+			if code.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("orders never reached the agent:\n%s", a.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fire := func(from, to int) {
+		t.Helper()
+		for n := from; n < to; n++ {
+			resp, err := http.Post(a.URL+"/hooks/orders", "application/json", strings.NewReader(fmt.Sprintf(`{"n": %d}`, n)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+	}
+	fire(1, 40)
+	cp.kill9()
+	fire(40, 100) // the link is down: these wait in the agent's store
+	time.Sleep(time.Second)
+	cp = startServer(t, cp.addr, nil, "--data-dir", cpDir)
+
+	var local struct {
+		Runs []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"runs"`
+	}
+	a.do("GET", "/api/runs?flow=orders&limit=1000", nil, &local)
+	if len(local.Runs) != 100 {
+		t.Fatalf("the agent has %d runs, want 100", len(local.Runs))
+	}
+	want := map[string]string{}
+	for _, r := range local.Runs {
+		want[r.ID] = r.Status
+	}
+	var up struct {
+		Runs []struct {
+			ID      string `json:"id"`
+			Status  string `json:"status"`
+			Version int    `json:"version"`
+		} `json:"runs"`
+		Counts map[string]int `json:"counts"`
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		cp.do("GET", "/api/agents/plant-3/runs?limit=1000", nil, &up)
+		if len(up.Runs) == 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the control plane has %d of the agent's 100 runs after 60s:\n%s", len(up.Runs), a.logs())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, r := range up.Runs {
+		if want[r.ID] != r.Status || r.Version != 1 {
+			t.Fatalf("run %s: %s v%d upstream, %q on the agent", r.ID, r.Status, r.Version, want[r.ID])
+		}
+	}
+	if up.Counts["failed"] != 25 || up.Counts["succeeded"] != 75 {
+		t.Fatalf("counts upstream: %v", up.Counts)
+	}
+	// Metadata only: no payload crossed the link.
+	data, _ := json.Marshal(up)
+	if strings.Contains(string(data), "fourth") || strings.Contains(string(data), `"n"`) {
+		t.Fatalf("a payload or error message crossed the link: %s", data)
+	}
+}
