@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -365,5 +367,71 @@ func TestHybridRunLogShippingCatchesUp(t *testing.T) {
 	data, _ := json.Marshal(up)
 	if strings.Contains(string(data), "fourth") || strings.Contains(string(data), `"n"`) {
 		t.Fatalf("a payload or error message crossed the link: %s", data)
+	}
+}
+
+// The agent pins the control plane's CA (--ca-file): over HTTPS it links
+// to a control plane whose certificate chains to that CA and refuses one
+// that does not (another CA's certificate for the same address).
+func TestHybridAgentPinsTheControlPlaneCA(t *testing.T) {
+	dir := t.TempDir()
+	ca := e2eMakeCert(t, "control plane CA", nil, 1, 0)
+	other := e2eMakeCert(t, "someone else's CA", nil, 1, 0)
+	leaf := e2eMakeCert(t, "localhost", ca, 2, x509.ExtKeyUsageServerAuth)
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	caFile, otherFile := filepath.Join(dir, "ca.crt"), filepath.Join(dir, "other.crt")
+	for p, data := range map[string][]byte{certFile: leaf.certPEM, keyFile: leaf.keyPEM, caFile: ca.certPEM, otherFile: other.certPEM} {
+		replaceFile(t, p, data)
+	}
+	cfg := filepath.Join(dir, "weft.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("tls: {cert_file: %s, key_file: %s}\n", certFile, keyFile)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.cert)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cp := startServerTLS(t, addr, addr, hc, nil, "--config", cfg, "--data-dir", filepath.Join(dir, "cp"))
+	token := func(site string) string {
+		resp, err := hc.Post(cp.URL+"/api/agents", "application/json", strings.NewReader(`{"site": "`+site+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var res struct {
+			Token string `json:"token"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != 201 {
+			t.Fatalf("create %s: %d %v", site, resp.StatusCode, err)
+		}
+		return res.Token
+	}
+	status := func(site string) hybridAgent {
+		resp, err := hc.Get(cp.URL + "/api/agents/" + site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var a hybridAgent
+		_ = json.NewDecoder(resp.Body).Decode(&a)
+		return a
+	}
+	good := startAgent(t, cp, "plant-3", token("plant-3"), "--ca-file", caFile)
+	bad := startAgent(t, cp, "plant-4", token("plant-4"), "--ca-file", otherFile)
+	deadline := time.Now().Add(30 * time.Second)
+	for !status("plant-3").Connected {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent trusting the control plane's CA did not link:\n%s", good.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for !strings.Contains(bad.logs(), "certificate signed by unknown authority") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent pinned to another CA did not refuse the control plane:\n%s", bad.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if a := status("plant-4"); a.Connected || a.Version != "" {
+		t.Fatalf("the agent pinned to another CA got through: %+v", a)
 	}
 }
