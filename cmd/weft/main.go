@@ -473,6 +473,18 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		gwCfg.Audit = benchAuditLog()
 		log.Warn("BENCHMARK BUILD (weft_bench_noaudit): the API's audit entries are discarded; never run this in production")
 	}
+	if as, ok := unwrapStore(eng.Store()).(store.Agents); ok && !asAgent {
+		// The control plane of a hybrid deployment: agents' link, their
+		// health in /metrics, an alert when one goes silent.
+		cp := agent.NewControlPlane(as, eng, log)
+		gwCfg.Agents = cp
+		metrics.Register(cp.Collector())
+		go cp.Watch(bg, 15*time.Second, func(ctx context.Context, site string, lastSeen time.Time) {
+			alerter.Raise(ctx, "agent-silent", "agent:"+site, "critical", fmt.Sprintf("runtime agent of site %s silent since %s", site, lastSeen.UTC().Format(time.RFC3339)), nil)
+		}, func(ctx context.Context, site string) {
+			alerter.Resolve(ctx, "agent-silent", "agent:"+site, "runtime agent of site "+site+" linked again")
+		})
+	}
 	gw := gateway.New(eng, log, gwCfg)
 	srv := gateway.NewHTTPServer(gw, cfg.HTTP)
 	if tlsSrv != nil {
