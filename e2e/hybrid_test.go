@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,9 +23,15 @@ import (
 // listener, linked to the control plane cp with token.
 func startAgent(t *testing.T, cp *server, site, token string, args ...string) *server {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	return startAgentAt(t, cp.URL, fmt.Sprintf("127.0.0.1:%d", freePort(t)), t.TempDir(), site, token, args...)
+}
+
+// startAgentAt starts weft agent listening on addr with data dir dir,
+// linked to the control plane at cpURL.
+func startAgentAt(t *testing.T, cpURL, addr, dir, site, token string, args ...string) *server {
+	t.Helper()
 	s := &server{t: t, URL: "http://" + addr, addr: addr, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
-	s.cmd = exec.Command(weftBin, append([]string{"agent", "--addr", addr, "--data-dir", t.TempDir(), "--control-plane", cp.URL, "--site", site}, args...)...)
+	s.cmd = exec.Command(weftBin, append([]string{"agent", "--addr", addr, "--data-dir", dir, "--control-plane", cpURL, "--site", site}, args...)...)
 	s.cmd.Env = append(os.Environ(), "WEFT_AGENT_TOKEN="+token)
 	s.cmd.Stdout = lockedBuf{s.mu, s.log}
 	s.cmd.Stderr = lockedBuf{s.mu, s.log}
@@ -433,5 +440,182 @@ func TestHybridAgentPinsTheControlPlaneCA(t *testing.T) {
 	}
 	if a := status("plant-4"); a.Connected || a.Version != "" {
 		t.Fatalf("the agent pinned to another CA got through: %+v", a)
+	}
+}
+
+// A credential set on the agent and the payloads its runs carry stay on
+// the site: through a link that is delayed, cut and re-established, and an
+// agent killed with kill -9 and restarted, the control plane ends up with
+// every run's metadata (same ids and statuses as the agent's log), while
+// neither the secret nor a payload is found in its database files, its
+// log, its API answers, or the bytes that crossed the link.
+func TestHybridSecretsAndPayloadsStayOnSite(t *testing.T) {
+	const secret = "s3cr3t-ERP-token-0d8f7a"
+	const marker = "PAYLOAD-MARKER-7c1e"
+	var erpMu sync.Mutex
+	erpGot := map[string]int{}
+	erp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+secret {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		erpMu.Lock()
+		erpGot[string(body)]++
+		erpMu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"stored": true}`))
+	}))
+	defer erp.Close()
+
+	cpDir := t.TempDir()
+	cp := startServer(t, "", nil, "--data-dir", cpDir)
+	out, err := cp.cli("agents", "create", "plant-3", "--json")
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	var created struct {
+		Token string `json:"token"`
+	}
+	_ = json.Unmarshal([]byte(out), &created)
+	proxy := newFaultProxy(t, cp.addr)
+
+	dir := t.TempDir()
+	flowFile := filepath.Join(dir, "to-erp.yaml")
+	src := "name: to-erp\nplacement: {site: plant-3}\ntrigger: {webhook: {mode: sync}}\nsteps:\n" +
+		"  - {id: post, call: http.request, connection: erp, with: {method: POST, url: /orders, body: =trigger.body}}\n" +
+		"  - {id: answer, respond: {status: 200, body: {ok: true}}}\n"
+	if err := os.WriteFile(flowFile, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cp.cli("flow", "deploy", flowFile); err != nil {
+		t.Fatal(err, out)
+	}
+
+	agentDir, agentAddr := t.TempDir(), fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	a := startAgentAt(t, proxy.URL(), agentAddr, agentDir, "plant-3", created.Token)
+	// The credential is set on the agent only, through the agent's own API.
+	connFile := filepath.Join(dir, "erp.yaml")
+	if err := os.WriteFile(connFile, []byte("connector: http\nbase_url: "+erp.URL+"\nallow_private: true\nauth: {type: bearer, token: "+secret+"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := a.cli("connection", "set", "erp", "--file", connFile); err != nil {
+		t.Fatal(err, out)
+	}
+	fire := func(s *server, from, to int) {
+		t.Helper()
+		for n := from; n < to; n++ {
+			resp, err := http.Post(s.URL+"/hooks/to-erp", "application/json", strings.NewReader(fmt.Sprintf(`{"n": %d, "note": "%s-%d"}`, n, marker, n)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("run %d on the agent: %d %s", n, resp.StatusCode, data)
+			}
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Post(a.URL+"/hooks/to-erp", "application/json", strings.NewReader(`{"n": -1, "note": "`+marker+`"}`))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("to-erp never ran on the agent:\n%s", a.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	proxy.Delay(20 * time.Millisecond) // a slow link
+	fire(a, 0, 40)
+	proxy.Delay(0)
+	proxy.Cut(true) // the link is down
+	fire(a, 40, 80)
+	a.kill9() // and the agent dies
+	a = startAgentAt(t, proxy.URL(), agentAddr, agentDir, "plant-3", created.Token)
+	fire(a, 80, 120)
+	time.Sleep(time.Second)
+	proxy.Cut(false) // the link is back
+
+	var local struct {
+		Runs []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"runs"`
+	}
+	a.do("GET", "/api/runs?flow=to-erp&limit=1000", nil, &local)
+	if len(local.Runs) != 121 {
+		t.Fatalf("the agent logged %d runs, want 121", len(local.Runs))
+	}
+	var up struct {
+		Runs []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"runs"`
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		cp.do("GET", "/api/agents/plant-3/runs?limit=1000", nil, &up)
+		if len(up.Runs) == len(local.Runs) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the control plane has %d of the agent's %d runs:\n%s", len(up.Runs), len(local.Runs), a.logs())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	want := map[string]string{}
+	for _, r := range local.Runs {
+		want[r.ID] = r.Status
+	}
+	for _, r := range up.Runs {
+		if want[r.ID] != r.Status || r.Status != "succeeded" {
+			t.Fatalf("run %s: %q upstream, %q on the agent", r.ID, r.Status, want[r.ID])
+		}
+	}
+	// The target holds each record once.
+	erpMu.Lock()
+	if len(erpGot) != 121 {
+		t.Errorf("the ERP got %d distinct records, want 121", len(erpGot))
+	}
+	for body, n := range erpGot {
+		if n != 1 {
+			t.Errorf("the ERP got %s %d times", body, n)
+		}
+	}
+	erpMu.Unlock()
+
+	// Grep the control plane: database files, log, API answers, the wire.
+	var answers bytes.Buffer
+	for _, path := range []string{"/api/agents", "/api/agents/plant-3", "/api/agents/plant-3/runs?limit=1000", "/api/connections", "/api/runs?limit=1000", "/api/flows/to-erp"} {
+		var v any
+		cp.do("GET", path, nil, &v)
+		b, _ := json.Marshal(v)
+		answers.Write(b)
+	}
+	if !strings.Contains(answers.String(), "to-erp") {
+		t.Fatal("the answers grepped do not even name the flow: the grep proves nothing")
+	}
+	files, _ := filepath.Glob(filepath.Join(cpDir, "*"))
+	haystacks := map[string][]byte{"control plane log": []byte(cp.logs()), "API answers": answers.Bytes(), "link traffic": proxy.Seen()}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err == nil {
+			haystacks[f] = data
+		}
+	}
+	if !bytes.Contains(proxy.Seen(), []byte("to-erp")) {
+		t.Fatal("the recorded link traffic does not name the flow: the recording is broken")
+	}
+	for where, data := range haystacks {
+		for _, needle := range []string{secret, marker} {
+			if bytes.Contains(data, []byte(needle)) {
+				t.Errorf("%q found in %s", needle, where)
+			}
+		}
 	}
 }
