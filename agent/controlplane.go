@@ -117,6 +117,7 @@ func (c *ControlPlane) Revoke(ctx context.Context, site string) error {
 type Status struct {
 	store.AgentRecord
 	Running   []Running `json:"running"`
+	Health    *Health   `json:"health,omitempty"`
 	Connected bool      `json:"connected"`
 	// Placed are the flow versions placed on the agent now; InSync says
 	// whether it runs exactly those.
@@ -139,7 +140,13 @@ func (c *ControlPlane) status(ctx context.Context, a store.AgentRecord) (Status,
 	if len(a.Running) > 0 {
 		_ = json.Unmarshal(a.Running, &s.Running)
 	}
-	s.AgentRecord.Running = nil
+	if len(a.Health) > 2 {
+		var h Health
+		if json.Unmarshal(a.Health, &h) == nil {
+			s.Health = &h
+		}
+	}
+	s.AgentRecord.Running, s.AgentRecord.Health = nil, nil
 	if s.Labels == nil {
 		s.Labels = map[string]string{}
 	}
@@ -307,8 +314,16 @@ func (c *ControlPlane) ServeSync(w http.ResponseWriter, r *http.Request) {
 	}
 	req.Version = clip(req.Version, 64)
 	running, _ := json.Marshal(nonNil(req.Running))
+	var health []byte
+	if h := req.Health; h != nil {
+		if len(h.Connections) > MaxSiteConnections {
+			h.Connections = h.Connections[:MaxSiteConnections]
+		}
+		h.Refused, h.ShipError = req.Refused, clip(h.ShipError, 300)
+		health, _ = json.Marshal(h)
+	}
 	now := c.now().UTC()
-	if err := c.st.AgentSeen(ctx, a.Site, store.AgentReport{LastSeen: &now, Version: req.Version, Running: running}); err != nil {
+	if err := c.st.AgentSeen(ctx, a.Site, store.AgentReport{LastSeen: &now, Version: req.Version, Running: running, Health: health}); err != nil {
 		writeErr(w, err)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -184,7 +185,7 @@ func (l *Link) Sync(ctx context.Context) error {
 	l.mu.Lock()
 	run, ref := l.report()
 	l.mu.Unlock()
-	req := SyncRequest{Site: l.Site, Version: l.Version, Running: run, Refused: ref, Wait: int(l.Hold / time.Second)}
+	req := SyncRequest{Site: l.Site, Version: l.Version, Running: run, Refused: ref, Wait: int(l.Hold / time.Second), Health: l.health()}
 	var sr SyncResponse
 	if err := l.post(ctx, SyncPath, req, &sr); err != nil {
 		return err
@@ -199,6 +200,32 @@ func (l *Link) Sync(ctx context.Context) error {
 	l.state.Connected, l.state.LastSync, l.state.LastError, l.state.Failures = true, time.Now(), "", 0
 	l.mu.Unlock()
 	return nil
+}
+
+// health is the agent's account of itself: its connections by name, with
+// the names of the credentials that are set, and how far shipping got.
+func (l *Link) health() *Health {
+	h := &Health{Connections: []SiteConnection{}}
+	for _, c := range l.Engine.Catalog().Connections() {
+		if len(h.Connections) == MaxSiteConnections {
+			break
+		}
+		creds := make([]string, 0, 4)
+		for k := range c.SecretState() {
+			creds = append(creds, k)
+		}
+		sort.Strings(creds)
+		h.Connections = append(h.Connections, SiteConnection{Name: c.Name, Connector: c.Connector, Namespace: c.Namespace, Credentials: creds})
+	}
+	sort.Slice(h.Connections, func(i, j int) bool { return h.Connections[i].Name < h.Connections[j].Name })
+	l.mu.Lock()
+	if !l.state.ShippedUntil.IsZero() {
+		t := l.state.ShippedUntil
+		h.ShippedUntil = &t
+	}
+	h.ShipError = l.state.ShipError
+	l.mu.Unlock()
+	return h
 }
 
 // apply deploys the placed flow versions the agent does not run yet. A

@@ -59,6 +59,31 @@ type SyncRequest struct {
 	// Wait is how long the agent lets the control plane hold the poll
 	// when nothing changed (seconds; 0: answer at once).
 	Wait int `json:"wait,omitempty"`
+	// Health is the agent's own account of itself (no payloads, no
+	// credentials: which connections exist on the site and which of their
+	// credentials are set, how far run-log shipping got).
+	Health *Health `json:"health,omitempty"`
+}
+
+// MaxSiteConnections bounds the connections a poll reports.
+const MaxSiteConnections = 1000
+
+// Health is what an agent says of itself on each poll.
+type Health struct {
+	Connections  []SiteConnection `json:"connections"`
+	Refused      []Refusal        `json:"refused,omitempty"`
+	ShippedUntil *time.Time       `json:"shipped_until,omitempty"` // every run finished before this is upstream
+	ShipError    string           `json:"ship_error,omitempty"`
+}
+
+// SiteConnection is a connection configured on the site: its name and
+// connector, and the names of the credentials that are set (never their
+// values, never its settings).
+type SiteConnection struct {
+	Name        string   `json:"name"`
+	Connector   string   `json:"connector"`
+	Namespace   string   `json:"namespace,omitempty"`
+	Credentials []string `json:"credentials"`
 }
 
 // Running is a flow version an agent acknowledged: deployed on its own

@@ -577,6 +577,33 @@ func TestHybridSecretsAndPayloadsStayOnSite(t *testing.T) {
 			t.Fatalf("run %s: %q upstream, %q on the agent", r.ID, r.Status, want[r.ID])
 		}
 	}
+	// The control plane sees that the site's connection and its credential
+	// are set, and nothing more.
+	var st struct {
+		Health struct {
+			Connections []struct {
+				Name        string   `json:"name"`
+				Connector   string   `json:"connector"`
+				Credentials []string `json:"credentials"`
+			} `json:"connections"`
+			ShippedUntil *time.Time `json:"shipped_until"`
+		} `json:"health"`
+	}
+	deadline = time.Now().Add(45 * time.Second)
+	for {
+		cp.do("GET", "/api/agents/plant-3", nil, &st)
+		h := st.Health
+		if len(h.Connections) == 1 && h.Connections[0].Name == "erp" && h.ShippedUntil != nil {
+			if h.Connections[0].Connector != "http" || strings.Join(h.Connections[0].Credentials, ",") != "auth.token" {
+				t.Fatalf("the site's connection as the control plane sees it: %+v", h.Connections[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent's health never showed its connection: %+v", st)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	// The target holds each record once.
 	erpMu.Lock()
 	if len(erpGot) != 121 {

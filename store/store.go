@@ -660,4 +660,5 @@ type AgentReport struct {
 	LastSeen *time.Time      `json:"last_seen,omitempty"`
 	Version  string          `json:"version,omitempty"` // the agent's build
 	Running  json.RawMessage `json:"running,omitempty"` // the flow versions it runs
+	Health   json.RawMessage `json:"health,omitempty"`  // its own account: site connections (names only), shipping
 }

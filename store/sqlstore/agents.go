@@ -29,7 +29,7 @@ func (s *Store) CreateAgent(ctx context.Context, a store.AgentRecord) error {
 	})
 }
 
-const agentCols = `site, labels, token_hash, created_at, rotated_at, revoked_at, last_seen, version, running`
+const agentCols = `site, labels, token_hash, created_at, rotated_at, revoked_at, last_seen, version, running, health`
 
 func (s *Store) agents(ctx context.Context, where string, args ...any) ([]store.AgentRecord, error) {
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+agentCols+` FROM agents `+where+` ORDER BY site`), args...)
@@ -47,15 +47,15 @@ func (s *Store) agents(ctx context.Context, where string, args ...any) ([]store.
 	var out []store.AgentRecord
 	for rows.Next() {
 		var a store.AgentRecord
-		var labels, running string
+		var labels, running, health string
 		var created int64
 		var rot, rev, seen sql.NullInt64
-		if err := rows.Scan(&a.Site, &labels, &a.TokenHash, &created, &rot, &rev, &seen, &a.Version, &running); err != nil {
+		if err := rows.Scan(&a.Site, &labels, &a.TokenHash, &created, &rot, &rev, &seen, &a.Version, &running, &health); err != nil {
 			return nil, s.wrap(err, "agents")
 		}
 		_ = json.Unmarshal([]byte(labels), &a.Labels)
 		a.CreatedAt, a.RotatedAt, a.RevokedAt, a.LastSeen = fromMicros(created), opt(rot), opt(rev), opt(seen)
-		a.Running = json.RawMessage(running)
+		a.Running, a.Health = json.RawMessage(running), json.RawMessage(health)
 		out = append(out, a)
 	}
 	return out, s.wrap(rows.Err(), "agents")
@@ -116,12 +116,16 @@ func (s *Store) AgentSeen(ctx context.Context, site string, r store.AgentReport)
 	if running == "" {
 		running = "[]"
 	}
+	health := string(r.Health)
+	if health == "" {
+		health = "{}"
+	}
 	seen := time.Now()
 	if r.LastSeen != nil {
 		seen = *r.LastSeen
 	}
-	return s.updateAgent(ctx, site, "agent report", `UPDATE agents SET last_seen = ?, version = ?, running = ? WHERE site = ? AND revoked_at IS NULL`,
-		micros(seen), r.Version, running, site)
+	return s.updateAgent(ctx, site, "agent report", `UPDATE agents SET last_seen = ?, version = ?, running = ?, health = ? WHERE site = ? AND revoked_at IS NULL`,
+		micros(seen), r.Version, running, health, site)
 }
 
 // clipName quotes a name for a message, cut to 80 bytes.

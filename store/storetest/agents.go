@@ -26,10 +26,10 @@ func agents(t *testing.T, s store.Agents) {
 		t.Fatalf("by hash: %+v", a)
 	}
 	seen := now.Add(time.Second)
-	must(t, s.AgentSeen(ctx, "plant-3", store.AgentReport{LastSeen: &seen, Version: "v1.2", Running: json.RawMessage(`[{"flow":"orders","version":2}]`)}))
+	must(t, s.AgentSeen(ctx, "plant-3", store.AgentReport{LastSeen: &seen, Version: "v1.2", Running: json.RawMessage(`[{"flow":"orders","version":2}]`), Health: json.RawMessage(`{"connections":[]}`)}))
 	a, err = s.Agent(ctx, "plant-3")
 	must(t, err)
-	if a.LastSeen == nil || !a.LastSeen.Equal(seen) || a.Version != "v1.2" || string(a.Running) != `[{"flow":"orders","version":2}]` {
+	if a.LastSeen == nil || !a.LastSeen.Equal(seen) || a.Version != "v1.2" || string(a.Running) != `[{"flow":"orders","version":2}]` || string(a.Health) != `{"connections":[]}` {
 		t.Fatalf("after report: %+v", a)
 	}
 	// Rotation: the old hash stops working at once.

@@ -11,7 +11,8 @@ CREATE TABLE agents (
   revoked_at INTEGER,
   last_seen INTEGER,
   version TEXT NOT NULL DEFAULT '',
-  running TEXT NOT NULL DEFAULT '[]'
+  running TEXT NOT NULL DEFAULT '[]',
+  health TEXT NOT NULL DEFAULT '{}'
 );
 CREATE UNIQUE INDEX agents_token_hash ON agents (token_hash);
 -- The run metadata agents ship upstream (no payloads): keyed by site and
