@@ -24,6 +24,14 @@ import (
 var quiet = slog.New(slog.DiscardHandler)
 
 func newEngine(t *testing.T, site string, labels map[string]string) (*engine.Engine, store.Store) {
+	return newEngineTB(t, site, labels)
+}
+
+func newBenchEngine(b *testing.B, site string) (*engine.Engine, store.Store) {
+	return newEngineTB(b, site, nil)
+}
+
+func newEngineTB(t testing.TB, site string, labels map[string]string) (*engine.Engine, store.Store) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), t.TempDir(), quiet, 0)
 	if err != nil {

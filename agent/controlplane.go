@@ -35,6 +35,23 @@ type ControlPlane struct {
 
 	mu      sync.Mutex
 	polling map[string]int // site -> polls held by this process now
+	wake    chan struct{}  // closed (and replaced) by Changed
+}
+
+// Changed wakes every poll this process holds to look at the placed flows
+// again at once (a deploy or rollback here; one made by another process is
+// seen within a second).
+func (c *ControlPlane) Changed() {
+	c.mu.Lock()
+	close(c.wake)
+	c.wake = make(chan struct{})
+	c.mu.Unlock()
+}
+
+func (c *ControlPlane) waker() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.wake
 }
 
 // NewControlPlane returns the control plane over st (the agents) and e (the
@@ -43,8 +60,11 @@ func NewControlPlane(st store.Agents, e *engine.Engine, log *slog.Logger) *Contr
 	if log == nil {
 		log = slog.Default()
 	}
-	return &ControlPlane{st: st, e: e, log: log, now: time.Now, tick: time.Second, polling: map[string]int{}}
+	return &ControlPlane{st: st, e: e, log: log, now: time.Now, tick: time.Second, polling: map[string]int{}, wake: make(chan struct{})}
 }
+
+// Engine is the control plane's engine (where flows are deployed).
+func (c *ControlPlane) Engine() *engine.Engine { return c.e }
 
 // MaxLabels bounds an agent's labels.
 const MaxLabels = 16
@@ -341,6 +361,7 @@ func (c *ControlPlane) ServeSync(w http.ResponseWriter, r *http.Request) {
 	hold := min(time.Duration(req.Wait)*time.Second, MaxHold)
 	deadline := now.Add(hold)
 	for {
+		wake := c.waker()
 		placed, err := c.Placed(ctx, a.Site, a.Labels)
 		if err != nil {
 			writeErr(w, err)
@@ -358,6 +379,7 @@ func (c *ControlPlane) ServeSync(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 			return
 		case <-time.After(c.tick):
+		case <-wake:
 		}
 		// A revoked agent's held poll ends at the next look.
 		if cur, err := c.st.Agent(ctx, a.Site); err != nil || cur.RevokedAt != nil || cur.TokenHash != a.TokenHash {

@@ -759,6 +759,9 @@ func (s *Server) deployFlow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, access.ActionFlowDeploy, "flow:"+f.Name, nil, map[string]any{"version": fv.Version, "file": file})
+	if s.agents != nil && f.Placement != nil {
+		s.agents.Changed() // held agent polls answer at once
+	}
 	s.log.Info("flow deployed", "flow", f.Name, "version", fv.Version, "file", file)
 	writeJSON(w, http.StatusCreated, map[string]any{"name": f.Name, "namespace": fv.Namespace, "version": fv.Version, "active": true, "trigger": f.Trigger.Kind,
 		"warnings": warningList(flow.Loops(f, s.e.Catalog()))})
@@ -847,6 +850,9 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("flow rolled back", "flow", name, "version", req.Version)
+	if s.agents != nil {
+		s.agents.Changed() // a placed flow's agents answer at once
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "active_version": req.Version})
 }
 
