@@ -327,3 +327,60 @@ func TestLinkReconnects(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// A flow placed elsewhere after it ran here is withdrawn: it stays deployed
+// on the agent and runs no more, also after a restart before the link is
+// back; placed here again, it runs again.
+func TestWithdrawnFlowStopsOnTheAgent(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	_, tok, err := f.cp.Create(ctx, "plant-3", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.deploy(t, placed("orders", "{site: plant-3}", "1"))
+	e, _ := newEngine(t, "plant-3", nil)
+	dir := t.TempDir()
+	l := &agent.Link{URL: f.srv.URL, Token: tok, Site: "plant-3", Engine: e, Log: quiet, Hold: time.Second, StateDir: dir}
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	run := func() error {
+		_, err := e.Trigger(ctx, engine.Event{Flow: "orders", Kind: flow.TriggerWebhook, Body: map[string]any{}})
+		return err
+	}
+	if err := run(); err != nil {
+		t.Fatal(err)
+	}
+	f.deploy(t, placed("orders", "{site: plant-4}", "1"))
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(); weft.Code(err) != weft.EConflict || !strings.Contains(weft.Message(err), "withdrawn") {
+		t.Fatalf("a withdrawn flow ran: %v", err)
+	}
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := f.cp.Get(ctx, "plant-3")
+	if st.Health == nil || strings.Join(st.Health.Withdrawn, ",") != "orders" || len(st.Running) != 0 || !st.InSync {
+		t.Fatalf("status after the withdrawal: %+v %+v", st, st.Health)
+	}
+	// A restarted agent, its control plane unreachable: still withdrawn.
+	e2 := engine.New(e.Store(), connectors.NewCatalog(), quiet, engine.Config{Site: "plant-3"})
+	l2 := &agent.Link{URL: "http://127.0.0.1:1", Token: tok, Site: "plant-3", Engine: e2, Log: quiet, StateDir: dir}
+	if err := l2.Sync(ctx); err == nil {
+		t.Fatal("an unreachable control plane answered")
+	}
+	if _, err := e2.Trigger(ctx, engine.Event{Flow: "orders", Kind: flow.TriggerWebhook, Body: map[string]any{}}); weft.Code(err) != weft.EConflict {
+		t.Fatalf("a withdrawn flow ran after a restart: %v", err)
+	}
+	// Placed here again: it runs again.
+	f.deploy(t, placed("orders", "{site: plant-3}", "1"))
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(); err != nil {
+		t.Fatalf("placed here again: %v", err)
+	}
+}

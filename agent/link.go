@@ -2,11 +2,14 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -44,11 +47,13 @@ type Link struct {
 	ShipEvery time.Duration
 	Settle    time.Duration
 
-	mu       sync.Mutex
-	state    LinkState
-	running  map[string]Running // flow -> acknowledged version
-	versions map[flowLocal]int  // flow and local version -> the control plane's version, for every deploy seen
-	refused  map[string]Refusal // flow -> refused version
+	mu        sync.Mutex
+	state     LinkState
+	running   map[string]Running // flow -> acknowledged version
+	withdrawn map[string]bool    // placed flows deployed here that the control plane no longer places here
+	synced    bool               // a poll of this process was answered
+	versions  map[flowLocal]int  // flow and local version -> the control plane's version, for every deploy seen
+	refused   map[string]Refusal // flow -> refused version
 }
 
 // LinkState is the link as the agent sees it.
@@ -118,6 +123,23 @@ func (l *Link) init() error {
 		l.Settle = 5 * time.Second
 	}
 	l.running, l.refused, l.versions = map[string]Running{}, map[string]Refusal{}, map[flowLocal]int{}
+	l.withdrawn = map[string]bool{}
+	if l.StateDir != "" {
+		// Withdrawals survive a restart: a flow withdrawn while the link
+		// was up does not run again while it is down.
+		if data, err := os.ReadFile(filepath.Join(l.StateDir, withdrawnFile)); err == nil {
+			var names []string
+			if err := json.Unmarshal(data, &names); err != nil {
+				return weft.Errorf(weft.EInvalid, "%s: %v", withdrawnFile, err)
+			}
+			for _, n := range names {
+				l.withdrawn[n] = true
+			}
+		} else if !os.IsNotExist(err) {
+			return err
+		}
+		l.Engine.SetWithdrawn(l.withdrawn)
+	}
 	return nil
 }
 
@@ -195,7 +217,19 @@ func (l *Link) Sync(ctx context.Context) error {
 	}
 	if !sr.Unchanged {
 		l.apply(ctx, sr.Flows)
+	} else if !l.synced {
+		// The first answer of this process: what it runs is all that is
+		// placed here (nothing, on a fresh start): anything else placed
+		// here before is withdrawn.
+		l.mu.Lock()
+		keep := map[string]bool{}
+		for n := range l.running {
+			keep[n] = true
+		}
+		l.mu.Unlock()
+		l.withdraw(ctx, keep)
 	}
+	l.synced = true
 	l.mu.Lock()
 	l.state.Connected, l.state.LastSync, l.state.LastError, l.state.Failures = true, time.Now(), "", 0
 	l.mu.Unlock()
@@ -224,7 +258,11 @@ func (l *Link) health() *Health {
 		h.ShippedUntil = &t
 	}
 	h.ShipError = l.state.ShipError
+	for name := range l.withdrawn {
+		h.Withdrawn = append(h.Withdrawn, name)
+	}
 	l.mu.Unlock()
+	sort.Strings(h.Withdrawn)
 	return h
 }
 
@@ -257,13 +295,11 @@ func (l *Link) apply(ctx context.Context, flows []PlacedFlow) {
 		l.mu.Unlock()
 		l.Log.Info("agent: running placed flow", "flow", pf.Name, "version", pf.Version, "local_version", r.LocalVersion)
 	}
+	l.withdraw(ctx, keep)
 	l.mu.Lock()
 	for name := range l.running {
 		if !keep[name] {
-			// No longer placed here: not reported, so the control plane
-			// does not count it. (The local version stays deployed; see
-			// docs/hybrid.md, what is not built yet.)
-			delete(l.running, name)
+			delete(l.running, name) // no longer placed here
 		}
 	}
 	for name := range l.refused {
@@ -286,7 +322,7 @@ func (l *Link) deploy(ctx context.Context, pf PlacedFlow) (Running, error) {
 	if f.Name != pf.Name {
 		return Running{}, weft.Errorf(weft.EInvalid, "flow %s v%d: the source names flow %q", pf.Name, pf.Version, f.Name)
 	}
-	if f.Placement == nil || !l.Engine.RunsHere(f) {
+	if !l.Engine.PlacedHere(f) {
 		return Running{}, weft.Errorf(weft.EForbidden, "flow %s v%d is placed on %s: this agent is site %q and refuses it", pf.Name, pf.Version, f.Placement, l.Site)
 	}
 	st := l.Engine.Store()
@@ -310,3 +346,59 @@ func (l *Link) deploy(ctx context.Context, pf PlacedFlow) (Running, error) {
 
 // String names the link for logs.
 func (l *Link) String() string { return fmt.Sprintf("agent %s -> %s", l.Site, l.URL) }
+
+const withdrawnFile = "agent-withdrawn.json"
+
+// withdraw stops the placed flows deployed here that the control plane no
+// longer places here (keep: the placed ones): they stay deployed, and run
+// again if placed here again.
+func (l *Link) withdraw(ctx context.Context, keep map[string]bool) {
+	flows, err := l.Engine.Store().ListFlows(ctx)
+	if err != nil {
+		l.Log.Warn("agent: listing local flows", "err", err)
+		return
+	}
+	out := map[string]bool{}
+	for _, fi := range flows {
+		if keep[fi.Name] {
+			continue
+		}
+		f, _, err := l.Engine.Flow(ctx, fi.Name, 0)
+		if err != nil || !l.Engine.PlacedHere(f) {
+			continue // a local flow (no placement) is the site's own
+		}
+		out[fi.Name] = true
+	}
+	l.mu.Lock()
+	changed := len(out) != len(l.withdrawn)
+	for n := range out {
+		if !l.withdrawn[n] {
+			changed = true
+			l.Log.Info("agent: flow withdrawn from this site; it stays deployed and runs no more", "flow", n)
+		}
+	}
+	l.withdrawn = out
+	l.mu.Unlock()
+	if !changed {
+		return
+	}
+	l.Engine.SetWithdrawn(out)
+	if l.StateDir == "" {
+		return
+	}
+	names := make([]string, 0, len(out))
+	for n := range out {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	data, _ := json.Marshal(names)
+	if err := os.MkdirAll(l.StateDir, 0o700); err == nil {
+		tmp := filepath.Join(l.StateDir, withdrawnFile+".tmp")
+		if err = os.WriteFile(tmp, data, 0o600); err == nil {
+			err = os.Rename(tmp, filepath.Join(l.StateDir, withdrawnFile))
+		}
+		if err != nil {
+			l.Log.Error("agent: saving the withdrawn flows", "err", err)
+		}
+	}
+}

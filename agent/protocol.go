@@ -74,6 +74,7 @@ type Health struct {
 	Refused      []Refusal        `json:"refused,omitempty"`
 	ShippedUntil *time.Time       `json:"shipped_until,omitempty"` // every run finished before this is upstream
 	ShipError    string           `json:"ship_error,omitempty"`
+	Withdrawn    []string         `json:"withdrawn,omitempty"` // placed flows deployed on the agent that it no longer runs
 }
 
 // SiteConnection is a connection configured on the site: its name and

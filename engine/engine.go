@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -83,6 +84,8 @@ type Engine struct {
 
 	shutdown chan struct{}
 	closing  sync.Once
+
+	withdrawn atomic.Pointer[map[string]bool] // placed flows withdrawn from this site
 
 	toolLogStart sync.Once
 	tlogMu       sync.RWMutex
@@ -517,13 +520,41 @@ func (e *Engine) Site() string { return e.cfg.Site }
 // RunsHere reports whether this engine runs f: a flow without a placement
 // runs anywhere; a placed one only on an agent whose site and labels match.
 func (e *Engine) RunsHere(f *flow.Flow) bool {
-	return f.Placement == nil || f.Placement.Matches(e.cfg.Site, e.cfg.Labels)
+	if f.Placement == nil {
+		return true
+	}
+	if w := e.withdrawn.Load(); w != nil && (*w)[f.Name] {
+		return false
+	}
+	return f.Placement.Matches(e.cfg.Site, e.cfg.Labels)
+}
+
+// PlacedHere reports whether f's placement matches this engine's site and
+// labels (withdrawn or not).
+func (e *Engine) PlacedHere(f *flow.Flow) bool {
+	return f.Placement != nil && f.Placement.Matches(e.cfg.Site, e.cfg.Labels)
+}
+
+// SetWithdrawn names the placed flows the control plane no longer places
+// on this site: they stay deployed here but run no more (until placed
+// again). It replaces the previous set.
+func (e *Engine) SetWithdrawn(names map[string]bool) {
+	m := make(map[string]bool, len(names))
+	for k, v := range names {
+		if v {
+			m[k] = true
+		}
+	}
+	e.withdrawn.Store(&m)
 }
 
 // notHere is the refusal of a run of a flow placed elsewhere.
 func (e *Engine) notHere(f *flow.Flow) error {
 	if e.cfg.Site == "" {
 		return weft.Errorf(weft.EConflict, "flow %s is placed on %s: it runs on that site's agent, not on the control plane", f.Name, f.Placement)
+	}
+	if w := e.withdrawn.Load(); w != nil && (*w)[f.Name] {
+		return weft.Errorf(weft.EConflict, "flow %s was withdrawn from this site (%q) by the control plane", f.Name, e.cfg.Site)
 	}
 	return weft.Errorf(weft.EConflict, "flow %s is placed on %s, not on this agent (site %q)", f.Name, f.Placement, e.cfg.Site)
 }
