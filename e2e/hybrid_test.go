@@ -379,24 +379,33 @@ func TestHybridRunLogShippingCatchesUp(t *testing.T) {
 
 // The agent pins the control plane's CA (--ca-file): over HTTPS it links
 // to a control plane whose certificate chains to that CA and refuses one
-// that does not (another CA's certificate for the same address).
+// that does not (another CA's certificate for the same address). The
+// control plane requires mutual TLS: an agent without a client
+// certificate does not get through either.
 func TestHybridAgentPinsTheControlPlaneCA(t *testing.T) {
 	dir := t.TempDir()
 	ca := e2eMakeCert(t, "control plane CA", nil, 1, 0)
 	other := e2eMakeCert(t, "someone else's CA", nil, 1, 0)
 	leaf := e2eMakeCert(t, "localhost", ca, 2, x509.ExtKeyUsageServerAuth)
+	client := e2eMakeCert(t, "plant-3 agent", ca, 3, x509.ExtKeyUsageClientAuth)
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 	caFile, otherFile := filepath.Join(dir, "ca.crt"), filepath.Join(dir, "other.crt")
-	for p, data := range map[string][]byte{certFile: leaf.certPEM, keyFile: leaf.keyPEM, caFile: ca.certPEM, otherFile: other.certPEM} {
+	clientCert, clientKey := filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
+	for p, data := range map[string][]byte{certFile: leaf.certPEM, keyFile: leaf.keyPEM, caFile: ca.certPEM, otherFile: other.certPEM,
+		clientCert: client.certPEM, clientKey: client.keyPEM} {
 		replaceFile(t, p, data)
 	}
 	cfg := filepath.Join(dir, "weft.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("tls: {cert_file: %s, key_file: %s}\n", certFile, keyFile)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("tls: {cert_file: %s, key_file: %s, client_ca_file: %s}\n", certFile, keyFile, caFile)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.cert)
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	pair, err := tls.X509KeyPair(client.certPEM, client.keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{pair}}}}
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cp := startServerTLS(t, addr, addr, hc, nil, "--config", cfg, "--data-dir", filepath.Join(dir, "cp"))
 	token := func(site string) string {
@@ -423,8 +432,9 @@ func TestHybridAgentPinsTheControlPlaneCA(t *testing.T) {
 		_ = json.NewDecoder(resp.Body).Decode(&a)
 		return a
 	}
-	good := startAgent(t, cp, "plant-3", token("plant-3"), "--ca-file", caFile)
-	bad := startAgent(t, cp, "plant-4", token("plant-4"), "--ca-file", otherFile)
+	good := startAgent(t, cp, "plant-3", token("plant-3"), "--ca-file", caFile, "--client-cert", clientCert, "--client-key", clientKey)
+	bad := startAgent(t, cp, "plant-4", token("plant-4"), "--ca-file", otherFile, "--client-cert", clientCert, "--client-key", clientKey)
+	noCert := startAgent(t, cp, "plant-5", token("plant-5"), "--ca-file", caFile)
 	deadline := time.Now().Add(30 * time.Second)
 	for !status("plant-3").Connected {
 		if time.Now().After(deadline) {
@@ -440,6 +450,15 @@ func TestHybridAgentPinsTheControlPlaneCA(t *testing.T) {
 	}
 	if a := status("plant-4"); a.Connected || a.Version != "" {
 		t.Fatalf("the agent pinned to another CA got through: %+v", a)
+	}
+	for !strings.Contains(noCert.logs(), "control plane unreachable") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent without a client certificate was not refused:\n%s", noCert.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if a := status("plant-5"); a.Connected || a.Version != "" {
+		t.Fatalf("the agent without a client certificate got through: %+v", a)
 	}
 }
 

@@ -175,6 +175,7 @@ func agentRow(m map[string]any) {
 // agentOptions are weft agent's own flags.
 type agentOptions struct {
 	controlPlane, token, site, caFile string
+	clientCert, clientKey             string
 	labels                            labelFlags
 }
 
@@ -182,7 +183,7 @@ type agentOptions struct {
 // when one is set (the control plane must be allowed), and the control
 // plane's CA only when caFile is given (its certificate is then pinned to
 // that CA instead of the system's roots).
-func agentLinkClient(caFile string, pol *egress.Policy) (*http.Client, error) {
+func agentLinkClient(caFile, certFile, keyFile string, pol *egress.Policy) (*http.Client, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil // dial out directly, or through the policy
 	t.ForceAttemptHTTP2 = true
@@ -201,6 +202,20 @@ func agentLinkClient(caFile string, pol *egress.Policy) (*http.Client, error) {
 			return nil, weft.Errorf(weft.EInvalid, "--ca-file %s: no PEM certificate in it", caFile)
 		}
 		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	if (certFile == "") != (keyFile == "") {
+		return nil, weft.Errorf(weft.EInvalid, "--client-cert and --client-key go together")
+	}
+	if certFile != "" {
+		// A control plane that requires mutual TLS.
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, weft.Errorf(weft.EInvalid, "--client-cert/--client-key: %v", err)
+		}
+		if t.TLSClientConfig == nil {
+			t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		t.TLSClientConfig.Certificates = []tls.Certificate{pair}
 	}
 	return &http.Client{Transport: t}, nil
 }

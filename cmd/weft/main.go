@@ -84,7 +84,7 @@ Usage:
   weft namespaces create NAME [--description TEXT] | list   namespaces own flows, connections, mappings, toolsets and MCP keys
   weft products list | show NAME | apply FILE | pin NAME VERSION FLOW@N... | delete NAME   API products: versions pinned to flow versions
   weft products deprecate|retire NAME VERSION [--sunset TIME] [--successor V] | test NAME VERSION on|off | openapi NAME VERSION
-  weft agent --control-plane URL --token T --site S [--data-dir D] [--addr A] [--label k=v]... [--ca-file CA]   a runtime agent on a site: its own store and engine, dialling out to the control plane only
+  weft agent --control-plane URL --token T --site S [--data-dir D] [--addr A] [--label k=v]... [--ca-file CA] [--client-cert C --client-key K]   a runtime agent on a site: its own store and engine, dialling out to the control plane only
   weft agents create SITE [--label k=v]... | list | show SITE | rotate SITE | revoke SITE   runtime agents (hybrid deployment); the token is shown once
   weft version
 
@@ -201,6 +201,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	var ao agentOptions
+	var linkClient *http.Client
 	if asAgent {
 		ao.labels = labelFlags{}
 		fs.StringVar(&ao.controlPlane, "control-plane", "", "the control plane's URL (https://…); the agent dials out to it, nothing dials in")
@@ -208,6 +209,8 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		fs.StringVar(&ao.site, "site", "", "this agent's site (as created on the control plane)")
 		fs.Var(ao.labels, "label", "a label of this site (key=value; repeat for more): placements select agents by labels")
 		fs.StringVar(&ao.caFile, "ca-file", "", "the CA (PEM) the control plane's certificate must chain to, instead of the system's roots")
+		fs.StringVar(&ao.clientCert, "client-cert", "", "a client certificate (PEM) for a control plane that requires mutual TLS")
+		fs.StringVar(&ao.clientKey, "client-key", "", "its private key (PEM)")
 	}
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
 	dataDir := fs.String("data-dir", "", "data directory for the embedded SQLite store (env WEFT_DATA_DIR, default ./weft-data)")
@@ -241,6 +244,9 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 			return err
 		}
 		cfg.site, cfg.labels = ao.site, ao.labels
+		if linkClient, err = agentLinkClient(ao.caFile, ao.clientCert, ao.clientKey, cfg.egress); err != nil {
+			return err
+		}
 	}
 	cfg.Insecure = cfg.Insecure || *insecure
 	cfg.MCP.ConformanceFixture = cfg.MCP.ConformanceFixture || *conformance
@@ -518,12 +524,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 	// server's own sandboxes must find it answering.
 	go eng.RunTriggers(bg, 500*time.Millisecond)
 	if asAgent {
-		hc, err := agentLinkClient(ao.caFile, cfg.egress)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		link := &agent.Link{URL: ao.controlPlane, Token: ao.token, Site: ao.site, Version: version, Engine: eng, Client: hc, Log: log,
+		link := &agent.Link{URL: ao.controlPlane, Token: ao.token, Site: ao.site, Version: version, Engine: eng, Client: linkClient, Log: log,
 			StateDir: cfg.DataDir} // run-log shipping's watermark
 		go func() {
 			if err := link.Run(bg); err != nil {
