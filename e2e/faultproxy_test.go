@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -20,6 +19,7 @@ type faultProxy struct {
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 	cut   bool
+	hole  bool // half-open: connections are accepted and held, nothing is forwarded
 	delay time.Duration
 	seen  bytes.Buffer
 }
@@ -51,7 +51,11 @@ func (p *faultProxy) serve() {
 			continue
 		}
 		p.conns[c] = struct{}{}
+		hole := p.hole
 		p.mu.Unlock()
+		if hole {
+			continue // held open, never answered (closed by Cut)
+		}
 		go p.pipe(c)
 	}
 }
@@ -85,8 +89,17 @@ func (p *faultProxy) copy(dst, src net.Conn) {
 		if n > 0 {
 			p.mu.Lock()
 			p.seen.Write(buf[:n])
-			d := p.delay
+			d, hole, cut := p.delay, p.hole, p.cut
 			p.mu.Unlock()
+			for hole && !cut { // half-open: the bytes go nowhere until healed or cut
+				time.Sleep(20 * time.Millisecond)
+				p.mu.Lock()
+				hole, cut = p.hole, p.cut
+				p.mu.Unlock()
+			}
+			if cut {
+				return
+			}
 			if d > 0 {
 				time.Sleep(d)
 			}
@@ -95,10 +108,7 @@ func (p *faultProxy) copy(dst, src net.Conn) {
 			}
 		}
 		if err != nil {
-			if err != io.EOF {
-				return
-			}
-			return
+			return // EOF or closed: the deferred closes end the other side
 		}
 	}
 }
@@ -118,6 +128,14 @@ func (p *faultProxy) Cut(on bool) {
 	for _, c := range open {
 		c.Close()
 	}
+}
+
+// HalfOpen makes the link half-open (on): connections stay up, new ones
+// are accepted, and nothing crosses until it is healed or cut.
+func (p *faultProxy) HalfOpen(on bool) {
+	p.mu.Lock()
+	p.hole = on
+	p.mu.Unlock()
 }
 
 // Delay holds every chunk d before forwarding it.

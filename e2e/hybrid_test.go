@@ -665,3 +665,240 @@ func TestHybridSecretsAndPayloadsStayOnSite(t *testing.T) {
 		}
 	}
 }
+
+// envInt reads a size from the environment (the issue's full figures:
+// WEFT_HYBRID_FAULT_RUNS=1000 WEFT_HYBRID_FAULT_CUT=60s), else def.
+func envInt(name string, def int) int {
+	var v int
+	if _, err := fmt.Sscan(os.Getenv(name), &v); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// Two agents, a link with faults the test controls (delay, half-open,
+// cut) and the agent of site A killed with kill -9 while asynchronous runs
+// are queued and in flight: afterwards the control plane's log of A equals
+// A's own (same run ids, count and statuses), the target of A's flow holds
+// each record once, and no completed step ran twice. B, on a healthy link,
+// keeps running and shipping throughout.
+func TestHybridFaultsKeepLogsEqual(t *testing.T) {
+	runs := envInt("WEFT_HYBRID_FAULT_RUNS", 300)
+	cut, _ := time.ParseDuration(os.Getenv("WEFT_HYBRID_FAULT_CUT"))
+	if cut <= 0 {
+		cut = 8 * time.Second
+	}
+	var mu sync.Mutex
+	keys := map[string]string{} // Idempotency-Key -> record
+	records := map[string]int{} // record -> times stored
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		key := r.Header.Get("Idempotency-Key")
+		mu.Lock()
+		if _, dup := keys[key]; !dup && key != "" {
+			keys[key] = string(body)
+			records[string(body)]++
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"stored": true}`))
+	}))
+	defer target.Close()
+
+	cpDir := t.TempDir()
+	cp := startServer(t, "", nil, "--data-dir", cpDir)
+	token := func(site string) string {
+		out, err := cp.cli("agents", "create", site, "--json")
+		if err != nil {
+			t.Fatal(err, out)
+		}
+		var res struct {
+			Token string `json:"token"`
+		}
+		_ = json.Unmarshal([]byte(out), &res)
+		return res.Token
+	}
+	tokA, tokB := token("site-a"), token("site-b")
+	dir := t.TempDir()
+	deploy := func(name, site string, steps string) {
+		f := filepath.Join(dir, name+".yaml")
+		src := "name: " + name + "\nplacement: {site: " + site + "}\ntrigger: {webhook: {mode: async}}\nsteps:\n" + steps
+		if err := os.WriteFile(f, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := cp.cli("flow", "deploy", f); err != nil {
+			t.Fatal(err, out)
+		}
+	}
+	deploy("load-a", "site-a", "  - {id: shape, set: {record: '=\"rec-\" + string(int(trigger.body.n))'}}\n"+
+		"  - {id: store, call: http.request, connection: target, with: {method: POST, url: /records, body: =steps.shape.record}}\n")
+	deploy("tick-b", "site-b", "  - {id: noop, set: {ok: true}}\n")
+
+	proxy := newFaultProxy(t, cp.addr)
+	dirA, addrA := t.TempDir(), fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	connFile := filepath.Join(dir, "target.yaml")
+	if err := os.WriteFile(connFile, []byte("connector: http\nbase_url: "+target.URL+"\nallow_private: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startAgentAt(t, proxy.URL(), addrA, dirA, "site-a", tokA)
+	if out, err := a.cli("connection", "set", "target", "--file", connFile); err != nil {
+		t.Fatal(err, out)
+	}
+	b := startAgent(t, cp, "site-b", tokB)
+
+	post := func(s *server, flow string, n int) bool {
+		resp, err := http.Post(s.URL+"/hooks/"+flow, "application/json", strings.NewReader(fmt.Sprintf(`{"n": %d}`, n)))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 202
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, ag := range []struct {
+		s    *server
+		flow string
+	}{{a, "load-a"}, {b, "tick-b"}} {
+		for !post(ag.s, ag.flow, 0) { // one run of each, once it is there
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never reached its agent:\n%s", ag.flow, ag.s.logs())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	fire := func(from, to int) {
+		t.Helper()
+		for n := from; n < to; n++ {
+			if !post(a, "load-a", n) {
+				t.Fatalf("run %d refused by site-a", n)
+			}
+			if n%10 == 0 {
+				post(b, "tick-b", n)
+			}
+		}
+	}
+	quarter := runs / 4
+	proxy.Delay(15 * time.Millisecond)
+	fire(1, quarter)
+	proxy.Delay(0)
+	proxy.HalfOpen(true) // packets vanish, connections stay up
+	fire(quarter, 2*quarter)
+	time.Sleep(2 * time.Second)
+	proxy.Cut(true) // then the link is cut outright
+	proxy.HalfOpen(false)
+	fire(2*quarter, 3*quarter)
+	a.kill9() // with runs queued and in flight
+	a = startAgentAt(t, proxy.URL(), addrA, dirA, "site-a", tokA)
+	fire(3*quarter, runs)
+	if rest := cut - 2*time.Second; rest > 0 {
+		time.Sleep(rest)
+	}
+	proxy.Cut(false)
+
+	// A finishes every run on its own.
+	type runRow struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	localRuns := func() []runRow {
+		var res struct {
+			Runs []runRow `json:"runs"`
+		}
+		a.do("GET", "/api/runs?flow=load-a&limit=1000", nil, &res)
+		return res.Runs
+	}
+	deadline = time.Now().Add(120 * time.Second)
+	var local []runRow
+	for {
+		local = localRuns()
+		done := len(local) == runs
+		for _, r := range local {
+			if r.Status == "queued" || r.Status == "running" {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("site-a has %d runs, not all finished, after 120s", len(local))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	// The control plane's log of A equals A's.
+	want := map[string]string{}
+	for _, r := range local {
+		want[r.ID] = r.Status
+	}
+	var up struct {
+		Runs []runRow `json:"runs"`
+	}
+	deadline = time.Now().Add(90 * time.Second)
+	for {
+		cp.do("GET", "/api/agents/site-a/runs?limit=1000", nil, &up)
+		same := len(up.Runs) == len(want)
+		for _, r := range up.Runs {
+			if want[r.ID] != r.Status {
+				same = false
+			}
+		}
+		if same {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the control plane's log of site-a (%d runs) never equalled the agent's (%d):\n%s", len(up.Runs), len(want), a.logs())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	for _, r := range local {
+		if r.Status != "succeeded" {
+			t.Errorf("run %s: %s", r.ID, r.Status)
+		}
+	}
+	// The target holds each record once.
+	mu.Lock()
+	if len(records) != runs {
+		t.Errorf("the target holds %d distinct records, want %d", len(records), runs)
+	}
+	for rec, n := range records {
+		if n != 1 {
+			t.Errorf("record %s stored %d times", rec, n)
+		}
+	}
+	mu.Unlock()
+	// No completed step ran twice: one ok attempt per step of every run.
+	for _, r := range local {
+		var res struct {
+			Steps []struct {
+				StepKey string `json:"step_key"`
+				Status  string `json:"status"`
+			} `json:"steps"`
+		}
+		a.do("GET", "/api/runs/"+r.ID, nil, &res)
+		ok := map[string]int{}
+		for _, s := range res.Steps {
+			if s.Status == "ok" {
+				ok[s.StepKey]++
+			}
+		}
+		if ok["shape"] != 1 || ok["store"] != 1 {
+			t.Fatalf("run %s: ok attempts %v, want one per step", r.ID, ok)
+		}
+	}
+	// B kept going: its runs are upstream too.
+	var bUp struct {
+		Counts map[string]int `json:"counts"`
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		cp.do("GET", "/api/agents/site-b/runs?limit=1", nil, &bUp)
+		if bUp.Counts["succeeded"] >= runs/10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("site-b's runs upstream: %v", bUp.Counts)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("%d runs on site-a across delay, half-open, a %v cut and kill -9: logs equal, %d records once each", runs, cut, len(records))
+}
