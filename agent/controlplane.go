@@ -226,10 +226,14 @@ func (c *ControlPlane) Placed(ctx context.Context, site string, labels map[strin
 	for _, fi := range flows {
 		f, fv, err := c.e.Flow(ctx, fi.Name, 0)
 		if err != nil {
-			if weft.Code(err) == weft.ENotFound {
-				continue
+			if weft.Code(err) == weft.EUnavailable || ctx.Err() != nil {
+				return nil, err // the store: ask again later
 			}
-			return nil, err
+			// One flow that cannot be read (removed meanwhile, or stored
+			// before a change that no longer compiles it) does not stop
+			// every agent's rollout.
+			c.log.Warn("placement: flow skipped", "flow", fi.Name, "err", weft.Message(err))
+			continue
 		}
 		if f.Placement == nil || !f.Placement.Matches(site, labels) {
 			continue
@@ -358,7 +362,7 @@ func (c *ControlPlane) ServeSync(w http.ResponseWriter, r *http.Request) {
 		c.polling[a.Site]--
 		c.mu.Unlock()
 	}()
-	hold := min(time.Duration(req.Wait)*time.Second, MaxHold)
+	hold := time.Duration(min(max(req.Wait, 0), int(MaxHold/time.Second))) * time.Second
 	deadline := now.Add(hold)
 	for {
 		wake := c.waker()
