@@ -794,6 +794,7 @@ func TestHybridFaultsKeepLogsEqual(t *testing.T) {
 		time.Sleep(rest)
 	}
 	proxy.Cut(false)
+	healed := time.Now()
 
 	// A finishes every run on its own.
 	type runRow struct {
@@ -850,6 +851,7 @@ func TestHybridFaultsKeepLogsEqual(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+	caughtUp := time.Since(healed)
 	for _, r := range local {
 		if r.Status != "succeeded" {
 			t.Errorf("run %s: %s", r.ID, r.Status)
@@ -900,5 +902,6 @@ func TestHybridFaultsKeepLogsEqual(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	t.Logf("%d runs on site-a across delay, half-open, a %v cut and kill -9: logs equal, %d records once each", runs, cut, len(records))
+	t.Logf("%d runs on site-a across delay, half-open, a %v cut and kill -9: logs equal %v after the link healed, %d records once each",
+		runs, cut, caughtUp.Round(100*time.Millisecond), len(records))
 }
