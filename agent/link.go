@@ -34,7 +34,7 @@ type Link struct {
 	Log     *slog.Logger
 	// Hold is how long the control plane may hold a poll when nothing
 	// changed (default DefaultHold). MinBackoff and MaxBackoff bound the
-	// wait after a failed poll (default 500ms and 30s), doubled each time
+	// wait after a failed poll (default 500ms and 10s), doubled each time
 	// with jitter.
 	Hold                   time.Duration
 	MinBackoff, MaxBackoff time.Duration
@@ -105,7 +105,7 @@ func (l *Link) init() error {
 		l.MinBackoff = 500 * time.Millisecond
 	}
 	if l.MaxBackoff <= 0 {
-		l.MaxBackoff = 30 * time.Second
+		l.MaxBackoff = 10 * time.Second
 	}
 	if l.Client == nil {
 		l.Client = &http.Client{}
