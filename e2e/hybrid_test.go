@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/weftio/weft/internal/pgtest"
 )
 
 // startAgent starts weft agent for site with its own data dir and
@@ -904,4 +906,87 @@ func TestHybridFaultsKeepLogsEqual(t *testing.T) {
 	}
 	t.Logf("%d runs on site-a across delay, half-open, a %v cut and kill -9: logs equal %v after the link healed, %d records once each",
 		runs, cut, caughtUp.Round(100*time.Millisecond), len(records))
+}
+
+// A control plane of two processes on one PostgreSQL: an agent linked to
+// the first gets a version deployed through the second within seconds, and
+// both processes show the same agents and shipped runs.
+func TestHybridControlPlaneOnPostgres(t *testing.T) {
+	pg := pgtest.Shared(t)
+	url := pg.NewDatabase(t)
+	env := []string{"WEFT_DATABASE_URL=" + url, "WEFT_DATA_DIR=" + t.TempDir(),
+		"WEFT_MASTER_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	p1 := startServer(t, "", env)
+	p2 := startServer(t, "", env)
+	out, err := p1.cli("agents", "create", "plant-3", "--json")
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	var created struct {
+		Token string `json:"token"`
+	}
+	_ = json.Unmarshal([]byte(out), &created)
+	dir := t.TempDir()
+	deploy := func(s *server, v int) {
+		t.Helper()
+		f := filepath.Join(dir, "orders.yaml")
+		src := fmt.Sprintf("name: orders\nplacement: {site: plant-3}\ntrigger: {webhook: {mode: sync}}\nsteps:\n  - {id: answer, respond: {status: 200, body: {v: %d}}}\n", v)
+		if err := os.WriteFile(f, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := s.cli("flow", "deploy", f); err != nil {
+			t.Fatal(err, out)
+		}
+	}
+	deploy(p2, 1)
+	a := startAgent(t, p1, "plant-3", created.Token)
+	runsV := func(s *server, v int) bool {
+		var st hybridAgent
+		s.do("GET", "/api/agents/plant-3", nil, &st)
+		return st.InSync && st.runs("orders", v)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !runsV(p1, 1) || !runsV(p2, 1) {
+		if time.Now().After(deadline) {
+			t.Fatalf("v1 not acknowledged:\n%s", a.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // the agent's poll is held by p1 now
+	start := time.Now()
+	deploy(p2, 2) // through the other process
+	for !runsV(p2, 2) {
+		if time.Now().After(deadline.Add(30 * time.Second)) {
+			t.Fatalf("v2 deployed through p2 not acknowledged:\n%s", a.logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("a deploy through another process took %v to reach the agent", took)
+	} else {
+		t.Logf("a deploy through another process reached the agent and was acknowledged in %v", took.Round(10*time.Millisecond))
+	}
+	resp, err := http.Post(a.URL+"/hooks/orders", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"v":2`) {
+		t.Fatalf("orders on the agent: %d %s", resp.StatusCode, body)
+	}
+	var up struct {
+		Runs []map[string]any `json:"runs"`
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		p2.do("GET", "/api/agents/plant-3/runs", nil, &up)
+		if len(up.Runs) == 1 && up.Runs[0]["version"] == float64(2) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run never reached p2: %+v", up.Runs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
