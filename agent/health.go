@@ -93,3 +93,38 @@ func (c *ControlPlane) Watch(ctx context.Context, every time.Duration, silent fu
 		}
 	}
 }
+
+// Collector exports the agent's side of its link to Prometheus (the
+// agent's own /metrics): whether the last poll was answered, polls failed
+// in a row, runs shipped by this process, and how far behind shipping is.
+func (l *Link) Collector() prometheus.Collector { return linkCollector{l} }
+
+type linkCollector struct{ l *Link }
+
+var (
+	descLinkUp       = prometheus.NewDesc("weft_agent_link_up", "1 when the agent's last poll of its control plane was answered.", nil, nil)
+	descLinkFailures = prometheus.NewDesc("weft_agent_link_failures", "Polls of the control plane failed in a row.", nil, nil)
+	descShipped      = prometheus.NewDesc("weft_agent_shipped_runs_total", "Runs whose metadata this process shipped upstream.", nil, nil)
+	descShipLag      = prometheus.NewDesc("weft_agent_ship_lag_seconds", "Seconds since the newest finish time shipping has covered (every run finished before it is upstream).", nil, nil)
+)
+
+func (linkCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descLinkUp
+	ch <- descLinkFailures
+	ch <- descShipped
+	ch <- descShipLag
+}
+
+func (k linkCollector) Collect(ch chan<- prometheus.Metric) {
+	s := k.l.State()
+	up := 0.0
+	if s.Connected {
+		up = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descLinkUp, prometheus.GaugeValue, up)
+	ch <- prometheus.MustNewConstMetric(descLinkFailures, prometheus.GaugeValue, float64(s.Failures))
+	ch <- prometheus.MustNewConstMetric(descShipped, prometheus.CounterValue, float64(s.ShippedRuns))
+	if !s.ShippedUntil.IsZero() {
+		ch <- prometheus.MustNewConstMetric(descShipLag, prometheus.GaugeValue, time.Since(s.ShippedUntil).Seconds())
+	}
+}

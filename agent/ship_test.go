@@ -10,10 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/weftio/weft/agent"
 	"github.com/weftio/weft/engine"
@@ -139,6 +142,12 @@ func TestRunLogShipping(t *testing.T) {
 		t.Fatalf("resend: %d, %v", n, err)
 	}
 	check()
+	if n := testutil.CollectAndCount(l.Collector()); n != 4 {
+		t.Fatalf("link metrics: %d series, want 4", n)
+	}
+	if err := testutil.CollectAndCompare(l.Collector(), strings.NewReader("# HELP weft_agent_shipped_runs_total Runs whose metadata this process shipped upstream.\n# TYPE weft_agent_shipped_runs_total counter\nweft_agent_shipped_runs_total 62\n"), "weft_agent_shipped_runs_total"); err != nil {
+		t.Fatal(err)
+	}
 	// Order: each batch is oldest finished first, batches in order.
 	st := l.State()
 	if st.ShippedRuns != 62 || st.ShippedUntil.IsZero() {

@@ -526,6 +526,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 	if asAgent {
 		link := &agent.Link{URL: ao.controlPlane, Token: ao.token, Site: ao.site, Version: version, Engine: eng, Client: linkClient, Log: log,
 			StateDir: cfg.DataDir} // run-log shipping's watermark
+		metrics.Register(link.Collector()) // the link's side on this agent's /metrics
 		go func() {
 			if err := link.Run(bg); err != nil {
 				log.Error("agent link stopped", "err", err)
