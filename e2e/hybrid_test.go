@@ -158,6 +158,22 @@ func TestHybridAgentsRunPlacedFlows(t *testing.T) {
 	if v := agents()["plant-3"].Version; v == "" {
 		t.Errorf("the agent's version is not recorded")
 	}
+	metricsOf := func(s *server) string {
+		t.Helper()
+		resp, err := http.Get(s.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return string(data)
+	}
+	if m := metricsOf(cp); !strings.Contains(m, `weft_agent_connected{site="plant-3"} 1`) || !strings.Contains(m, `weft_agent_in_sync{site="plant-4"} 1`) {
+		t.Errorf("the control plane's /metrics:\n%s", m)
+	}
+	if m := metricsOf(a3); !strings.Contains(m, "weft_agent_link_up 1") || !strings.Contains(m, "weft_agent_link_failures 0") {
+		t.Errorf("the agent's /metrics:\n%s", m)
+	}
 
 	hook := func(s *server, flow string) (int, map[string]any) {
 		t.Helper()
