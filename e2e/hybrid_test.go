@@ -33,8 +33,18 @@ func startAgent(t *testing.T, cp *server, site, token string, args ...string) *s
 func startAgentAt(t *testing.T, cpURL, addr, dir, site, token string, args ...string) *server {
 	t.Helper()
 	s := &server{t: t, URL: "http://" + addr, addr: addr, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
-	s.cmd = exec.Command(weftBin, append([]string{"agent", "--addr", addr, "--data-dir", dir, "--control-plane", cpURL, "--site", site}, args...)...)
-	s.cmd.Env = append(os.Environ(), "WEFT_AGENT_TOKEN="+token)
+	base := []string{"agent", "--addr", addr, "--data-dir", dir}
+	if cpURL != "" {
+		base = append(base, "--control-plane", cpURL)
+	}
+	if site != "" {
+		base = append(base, "--site", site)
+	}
+	s.cmd = exec.Command(weftBin, append(base, args...)...)
+	s.cmd.Env = os.Environ()
+	if token != "" {
+		s.cmd.Env = append(s.cmd.Env, "WEFT_AGENT_TOKEN="+token)
+	}
 	s.cmd.Stdout = lockedBuf{s.mu, s.log}
 	s.cmd.Stderr = lockedBuf{s.mu, s.log}
 	if err := s.cmd.Start(); err != nil {
@@ -120,7 +130,15 @@ func TestHybridAgentsRunPlacedFlows(t *testing.T) {
 	deploy("far", "{site: plant-4}", "1")
 
 	a3 := startAgent(t, cp, "plant-3", tok3, "--label", "region=eu")
-	a4 := startAgent(t, cp, "plant-4", tok4, "--label", "region=us")
+	// plant-4 is configured by its config file's agent section instead.
+	tokFile, cfgFile := filepath.Join(dir, "plant-4.token"), filepath.Join(dir, "plant-4.yaml")
+	if err := os.WriteFile(tokFile, []byte(tok4+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgFile, []byte("agent:\n  control_plane: "+cp.URL+"\n  site: plant-4\n  labels: {region: us}\n  token_file: "+tokFile+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a4 := startAgentAt(t, "", fmt.Sprintf("127.0.0.1:%d", freePort(t)), t.TempDir(), "", "", "--config", cfgFile)
 
 	agents := func() map[string]hybridAgent {
 		t.Helper()

@@ -219,3 +219,44 @@ func agentLinkClient(caFile, certFile, keyFile string, pol *egress.Policy) (*htt
 	}
 	return &http.Client{Transport: t}, nil
 }
+
+// fromConfig fills what no flag gave from the config file's agent section;
+// the token comes from --token, else WEFT_AGENT_TOKEN, else token_file.
+func (ao *agentOptions) fromConfig(c AgentConfig) error {
+	or := func(flag *string, conf string) {
+		if *flag == "" {
+			*flag = conf
+		}
+	}
+	or(&ao.controlPlane, c.ControlPlane)
+	or(&ao.site, c.Site)
+	or(&ao.caFile, c.CAFile)
+	or(&ao.clientCert, c.ClientCert)
+	or(&ao.clientKey, c.ClientKey)
+	if len(ao.labels) == 0 {
+		for k, v := range c.Labels {
+			ao.labels[k] = v
+		}
+	}
+	if ao.token == "" {
+		ao.token = os.Getenv("WEFT_AGENT_TOKEN")
+	}
+	if ao.token == "" && c.TokenFile != "" {
+		fi, err := os.Stat(c.TokenFile)
+		if err != nil {
+			return weft.Errorf(weft.EInvalid, "agent.token_file: %v", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			return weft.Errorf(weft.EInvalid, "agent.token_file %s is readable by others (mode %v): chmod 600 it", c.TokenFile, fi.Mode().Perm())
+		}
+		if fi.Size() > 4096 {
+			return weft.Errorf(weft.EInvalid, "agent.token_file %s: not a token (%d bytes)", c.TokenFile, fi.Size())
+		}
+		data, err := os.ReadFile(c.TokenFile)
+		if err != nil {
+			return weft.Errorf(weft.EInvalid, "agent.token_file: %v", err)
+		}
+		ao.token = strings.TrimSpace(string(data))
+	}
+	return nil
+}

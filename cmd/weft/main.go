@@ -231,11 +231,11 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		cfg.DataDir = *dataDir
 	}
 	if asAgent {
-		if ao.token == "" {
-			ao.token = os.Getenv("WEFT_AGENT_TOKEN")
+		if err := ao.fromConfig(cfg.Agent); err != nil {
+			return err
 		}
 		if ao.controlPlane == "" || ao.token == "" || ao.site == "" {
-			return weft.Errorf(weft.EInvalid, "weft agent needs --control-plane URL, --token (or WEFT_AGENT_TOKEN) and --site NAME")
+			return weft.Errorf(weft.EInvalid, "weft agent needs --control-plane URL, --token (or WEFT_AGENT_TOKEN) and --site NAME, or the config file's agent section (control_plane, site, token_file)")
 		}
 		if err := agent.CheckSite(ao.site); err != nil {
 			return err
