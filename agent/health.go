@@ -128,3 +128,26 @@ func (k linkCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descShipLag, prometheus.GaugeValue, time.Since(s.ShippedUntil).Seconds())
 	}
 }
+
+// RunRetention deletes shipped run metadata older than keep, every
+// interval, until ctx ends (keep <= 0: kept forever).
+func (c *ControlPlane) RunRetention(ctx context.Context, keep, interval time.Duration) {
+	if keep <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := c.st.PurgeAgentRuns(ctx, c.now().Add(-keep))
+		if err != nil && ctx.Err() == nil {
+			c.log.Error("agent runs retention purge", "err", err)
+		} else if n > 0 {
+			c.log.Info("agent runs retention purge", "runs", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -626,6 +626,9 @@ type Agents interface {
 	SaveAgentRuns(ctx context.Context, site string, runs []AgentRun) error
 	AgentRuns(ctx context.Context, site, before string, limit int) ([]AgentRun, error)
 	CountAgentRuns(ctx context.Context, site string) (map[string]int64, error)
+	// PurgeAgentRuns deletes shipped runs that finished before before (the
+	// control plane's retention) and says how many.
+	PurgeAgentRuns(ctx context.Context, before time.Time) (int64, error)
 }
 
 // AgentRun is the metadata of a run on an agent, as shipped upstream: no

@@ -485,6 +485,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		cp := agent.NewControlPlane(as, eng, log)
 		gwCfg.Agents = cp
 		metrics.Register(cp.Collector())
+		go cp.RunRetention(bg, cfg.Retention, time.Hour) // shipped runs follow the runs' retention
 		go cp.Watch(bg, 15*time.Second, func(ctx context.Context, site string, lastSeen time.Time) {
 			alerter.Raise(ctx, "agent-silent", "agent:"+site, "critical", fmt.Sprintf("runtime agent of site %s silent since %s", site, lastSeen.UTC().Format(time.RFC3339)), nil)
 		}, func(ctx context.Context, site string) {

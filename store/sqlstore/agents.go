@@ -215,3 +215,17 @@ func (s *Store) CountAgentRuns(ctx context.Context, site string) (map[string]int
 	}
 	return out, s.wrap(rows.Err(), "agent runs")
 }
+
+// PurgeAgentRuns implements store.Agents.
+func (s *Store) PurgeAgentRuns(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM agent_runs WHERE finished_at IS NOT NULL AND finished_at < ?`), micros(before))
+		if err != nil {
+			return s.wrap(err, "purge agent runs")
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}

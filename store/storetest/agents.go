@@ -80,6 +80,18 @@ func agents(t *testing.T, s store.Agents) {
 	if counts[store.RunSucceeded] != 1 || counts[store.RunFailed] != 1 || len(counts) != 2 {
 		t.Fatalf("counts: %v", counts)
 	}
+	// Retention: finished runs before the cut go, unfinished ones stay.
+	r3 := store.AgentRun{ID: "r3", Flow: "orders", Status: store.RunRunning, TriggerKind: "webhook", CreatedAt: now, StartedAt: now}
+	must(t, s.SaveAgentRuns(ctx, "plant-1", []store.AgentRun{r3}))
+	if n, err := s.PurgeAgentRuns(ctx, fin); err != nil || n != 0 {
+		t.Fatalf("purge before the finish: %d %v", n, err)
+	}
+	if n, err := s.PurgeAgentRuns(ctx, fin.Add(time.Microsecond)); err != nil || n != 3 {
+		t.Fatalf("purge: %d %v (want plant-1's two and plant-3's one)", n, err)
+	}
+	if runs, _ := s.AgentRuns(ctx, "plant-1", "", 10); len(runs) != 1 || runs[0].ID != "r3" {
+		t.Fatalf("after the purge: %+v", runs)
+	}
 	list, err := s.AgentList(ctx)
 	must(t, err)
 	if len(list) != 2 || list[0].Site != "plant-1" || list[1].Site != "plant-3" || list[1].RevokedAt == nil {

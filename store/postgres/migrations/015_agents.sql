@@ -32,3 +32,4 @@ CREATE TABLE agent_runs (
   finished_at BIGINT,
   PRIMARY KEY (site, id)
 );
+CREATE INDEX agent_runs_finished ON agent_runs (finished_at);
