@@ -64,12 +64,16 @@ type hybridAgent struct {
 	InSync    bool              `json:"in_sync"`
 	Version   string            `json:"version"`
 	RevokedAt *time.Time        `json:"revoked_at"`
+	LastSeen  *time.Time        `json:"last_seen"`
 	Running   []struct {
 		Flow         string `json:"flow"`
 		Version      int    `json:"version"`
 		LocalVersion int    `json:"local_version"`
 	} `json:"running"`
 }
+
+// LastSeenSet reports whether the agent ever polled.
+func (a hybridAgent) LastSeenSet() bool { return a.LastSeen != nil }
 
 func (a hybridAgent) runs(flow string, version int) bool {
 	for _, r := range a.Running {
@@ -1022,5 +1026,54 @@ func TestHybridControlPlaneOnPostgres(t *testing.T) {
 			t.Fatalf("the run never reached p2: %+v", up.Runs)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// The agent's link dials through its egress policy: a control plane the
+// policy does not allow is never reached; one it allows is.
+func TestHybridAgentLinkFollowsEgressPolicy(t *testing.T) {
+	cp := startServer(t, "", nil, "--data-dir", t.TempDir())
+	token := func(site string) string {
+		out, err := cp.cli("agents", "create", site, "--json")
+		if err != nil {
+			t.Fatal(err, out)
+		}
+		var res struct {
+			Token string `json:"token"`
+		}
+		_ = json.Unmarshal([]byte(out), &res)
+		return res.Token
+	}
+	dir := t.TempDir()
+	config := func(name, allow string) string {
+		p := filepath.Join(dir, name+".yaml")
+		if err := os.WriteFile(p, []byte("egress:\n  allow: ["+allow+"]\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	_, port, _ := strings.Cut(cp.addr, ":")
+	denied := startAgent(t, cp, "plant-3", token("plant-3"), "--config", config("deny", `"127.0.0.1:1"`))
+	allowed := startAgent(t, cp, "plant-4", token("plant-4"), "--config", config("allow", `"127.0.0.1:`+port+`"`))
+	status := func(site string) hybridAgent {
+		var a hybridAgent
+		cp.do("GET", "/api/agents/"+site, nil, &a)
+		return a
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !status("plant-4").Connected {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent whose policy allows the control plane did not link:\n%s", allowed.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for !strings.Contains(denied.logs(), "refused by the egress policy") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent whose policy does not allow the control plane was not refused:\n%s", denied.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if a := status("plant-3"); a.Connected || a.LastSeenSet() {
+		t.Fatalf("the control plane heard from an agent its policy forbids: %+v", a)
 	}
 }
