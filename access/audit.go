@@ -51,6 +51,9 @@ const (
 	ActionProductCreate    = "product.create"
 	ActionProductUpdate    = "product.update" // pins, deprecation, retirement: every change of a product
 	ActionProductDelete    = "product.delete"
+	ActionAgentCreate      = "agent.create" // a runtime agent's credential issued
+	ActionAgentRotate      = "agent.rotate"
+	ActionAgentRevoke      = "agent.revoke"
 
 	ActionUserCreate           = "user.create"
 	ActionUserDisable          = "user.disable"
@@ -87,7 +90,8 @@ func Actions() []string {
 		ActionTokenCreate, ActionTokenRevoke, ActionServiceAccountCreate, ActionServiceAccountRevoke,
 		ActionProductCreate, ActionProductUpdate, ActionProductDelete,
 		ActionPlanCreate, ActionPlanUpdate, ActionPlanDelete, ActionConsumerCreate, ActionConsumerUpdate, ActionConsumerDelete,
-		ActionSubscribe, ActionUnsubscribe, ActionConsumerKeyCreate, ActionConsumerKeyRotate, ActionConsumerKeyRevoke}
+		ActionSubscribe, ActionUnsubscribe, ActionConsumerKeyCreate, ActionConsumerKeyRotate, ActionConsumerKeyRevoke,
+		ActionAgentCreate, ActionAgentRotate, ActionAgentRevoke}
 }
 
 // Entry is one audit-log entry.

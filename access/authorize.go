@@ -33,6 +33,8 @@ const (
 	ProductsWrite    = "products.write"    // create, change (pin, deprecate, retire) and delete API products
 	ConsumersRead    = "consumers.read"    // API consumers, their subscriptions and key ids, plans
 	ConsumersWrite   = "consumers.write"   // create, change and delete consumers, plans and subscriptions; create, rotate and revoke consumers' API keys
+	AgentsRead       = "agents.read"       // runtime agents of a hybrid deployment: sites, status, running flow versions
+	AgentsManage     = "agents.manage"     // create agents (issue their credentials), rotate and revoke them
 	Self             = "self"              // the caller's own principal and personal access tokens
 )
 
@@ -52,14 +54,14 @@ const DefaultNamespace = "default"
 const AllNamespaces = "*"
 
 var (
-	readPerms = []string{FlowsRead, RunsRead, ConnectionsRead, MCPRead, MappingsRead, MonitorRead, ProductsRead, ConsumersRead, Self}
+	readPerms = []string{FlowsRead, RunsRead, ConnectionsRead, MCPRead, MappingsRead, MonitorRead, ProductsRead, ConsumersRead, AgentsRead, Self}
 	// rolePerms is the one table of what each role may do.
 	rolePerms = map[string][]string{
 		RoleViewer:   readPerms,
 		RoleOperator: append(slices.Clone(readPerms), RunsOperate, AlertsAck),
 		RoleEditor:   append(slices.Clone(readPerms), RunsOperate, AlertsAck, FlowsWrite, ConnectionsWrite, MappingsWrite, ProductsWrite, ConsumersWrite),
 		RoleAdmin: append(slices.Clone(readPerms), RunsOperate, AlertsAck, FlowsWrite, ConnectionsWrite, MappingsWrite, ProductsWrite, ConsumersWrite,
-			SecretsManage, MembersManage, MCPKeysManage, MCPUse, AuditRead),
+			SecretsManage, MembersManage, MCPKeysManage, MCPUse, AuditRead, AgentsManage),
 		RoleAgent: {MCPUse, Self},
 	}
 )
@@ -71,7 +73,7 @@ func Roles() []string {
 
 // Permissions lists every permission, sorted.
 func Permissions() []string {
-	return []string{AlertsAck, AuditRead, ConnectionsRead, ConnectionsWrite, ConsumersRead, ConsumersWrite, FlowsRead, FlowsWrite, MappingsRead, MappingsWrite,
+	return []string{AgentsManage, AgentsRead, AlertsAck, AuditRead, ConnectionsRead, ConnectionsWrite, ConsumersRead, ConsumersWrite, FlowsRead, FlowsWrite, MappingsRead, MappingsWrite,
 		MCPKeysManage, MCPRead, MCPUse, MembersManage, MonitorRead, ProductsRead, ProductsWrite, RunsOperate, RunsRead, SecretsManage, Self}
 }
 

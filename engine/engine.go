@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -56,6 +57,12 @@ type Config struct {
 	// OnLoop is told when loop protection stops a chain (the monitor
 	// raises an alert).
 	OnLoop func(ctx context.Context, l Loop)
+	// Site and Labels place this engine in a hybrid deployment: "" is a
+	// control plane (or a single install), which keeps placed flows'
+	// versions but runs none of them; a runtime agent's site runs the
+	// placed flows that match it and refuses to deploy any other.
+	Site   string
+	Labels map[string]string
 }
 
 // Engine runs flows.
@@ -77,6 +84,8 @@ type Engine struct {
 
 	shutdown chan struct{}
 	closing  sync.Once
+
+	withdrawn atomic.Pointer[map[string]bool] // placed flows withdrawn from this site
 
 	toolLogStart sync.Once
 	tlogMu       sync.RWMutex
@@ -160,6 +169,9 @@ func (e *Engine) DeployIn(ctx context.Context, namespace, file string, src []byt
 			return store.FlowVersion{}, nil, weft.Errorf(weft.EInvalid, "flow %s names namespace %q, the request %q", f.Name, f.Namespace, namespace)
 		}
 		f.Namespace = namespace
+	}
+	if f.Placement != nil && e.cfg.Site != "" && !f.Placement.Matches(e.cfg.Site, e.cfg.Labels) {
+		return store.FlowVersion{}, nil, weft.Errorf(weft.EForbidden, "flow %s is placed on %s: this agent is site %q and refuses it", f.Name, f.Placement, e.cfg.Site)
 	}
 	if err := e.checkSubflows(ctx, f); err != nil {
 		return store.FlowVersion{}, nil, err
@@ -534,6 +546,52 @@ func (ev *Event) input() map[string]any {
 	return in
 }
 
+// Site is this engine's site in a hybrid deployment ("" on a control plane
+// or a single install).
+func (e *Engine) Site() string { return e.cfg.Site }
+
+// RunsHere reports whether this engine runs f: a flow without a placement
+// runs anywhere; a placed one only on an agent whose site and labels match.
+func (e *Engine) RunsHere(f *flow.Flow) bool {
+	if f.Placement == nil {
+		return true
+	}
+	if w := e.withdrawn.Load(); w != nil && (*w)[f.Name] {
+		return false
+	}
+	return f.Placement.Matches(e.cfg.Site, e.cfg.Labels)
+}
+
+// PlacedHere reports whether f's placement matches this engine's site and
+// labels (withdrawn or not).
+func (e *Engine) PlacedHere(f *flow.Flow) bool {
+	return f.Placement != nil && f.Placement.Matches(e.cfg.Site, e.cfg.Labels)
+}
+
+// SetWithdrawn names the placed flows the control plane no longer places
+// on this site: they stay deployed here but run no more (until placed
+// again). It replaces the previous set.
+func (e *Engine) SetWithdrawn(names map[string]bool) {
+	m := make(map[string]bool, len(names))
+	for k, v := range names {
+		if v {
+			m[k] = true
+		}
+	}
+	e.withdrawn.Store(&m)
+}
+
+// notHere is the refusal of a run of a flow placed elsewhere.
+func (e *Engine) notHere(f *flow.Flow) error {
+	if e.cfg.Site == "" {
+		return weft.Errorf(weft.EConflict, "flow %s is placed on %s: it runs on that site's agent, not on the control plane", f.Name, f.Placement)
+	}
+	if w := e.withdrawn.Load(); w != nil && (*w)[f.Name] {
+		return weft.Errorf(weft.EConflict, "flow %s was withdrawn from this site (%q) by the control plane", f.Name, e.cfg.Site)
+	}
+	return weft.Errorf(weft.EConflict, "flow %s is placed on %s, not on this agent (site %q)", f.Name, f.Placement, e.cfg.Site)
+}
+
 // Trigger starts a run. Async runs are committed with their queue job and
 // return at once; sync runs execute inline and are committed (with their
 // whole step log) before Trigger returns.
@@ -541,6 +599,9 @@ func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
 	f, fv, err := e.Flow(ctx, ev.Flow, ev.Version)
 	if err != nil {
 		return nil, err
+	}
+	if !e.RunsHere(f) {
+		return nil, e.notHere(f)
 	}
 	in := ev.input()
 	var raw json.RawMessage

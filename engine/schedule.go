@@ -70,8 +70,8 @@ func (e *Engine) pullOnce(ctx context.Context) {
 	}
 	for _, fi := range flows {
 		f, _, err := e.Flow(ctx, fi.Name, 0)
-		if err != nil {
-			continue
+		if err != nil || !e.RunsHere(f) {
+			continue // placed on another site: its agent pulls it
 		}
 		e.mu.Lock()
 		src := e.sources[f.Trigger.Kind]

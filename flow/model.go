@@ -5,7 +5,11 @@
 // storage, HTTP, or how steps are executed; engine/ does that.
 package flow
 
-import "time"
+import (
+	"sort"
+	"strings"
+	"time"
+)
 
 // Flow is one parsed flow definition.
 type Flow struct {
@@ -23,6 +27,54 @@ type Flow struct {
 	// dead-letter queue too (a replay then sees the redacted values);
 	// by default that input is kept whole, sealed, for replay.
 	RedactDLQ bool `json:"redact_dlq,omitempty" yaml:"redact_dlq"`
+	// Placement, when set, puts the flow on the runtime agents of a site
+	// (hybrid deployment): the control plane keeps its versions but runs
+	// none of them; the agent whose site matches deploys and runs them.
+	Placement *Placement `json:"placement,omitempty" yaml:"placement"`
+}
+
+// Placement says where a flow runs: on the agent of one site, or on every
+// agent whose labels include all of Labels (a selector). At least one of
+// the two is set.
+type Placement struct {
+	Site   string            `json:"site,omitempty" yaml:"site"`
+	Labels map[string]string `json:"labels,omitempty" yaml:"labels"`
+}
+
+// Matches reports whether an agent of site with labels takes the flow.
+func (p *Placement) Matches(site string, labels map[string]string) bool {
+	if p == nil {
+		return true
+	}
+	if site == "" || (p.Site != "" && p.Site != site) {
+		return false
+	}
+	for k, v := range p.Labels {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// String names the placement for messages: site=plant-3, or the selector.
+func (p *Placement) String() string {
+	if p == nil {
+		return "anywhere"
+	}
+	var parts []string
+	if p.Site != "" {
+		parts = append(parts, "site="+p.Site)
+	}
+	keys := make([]string, 0, len(p.Labels))
+	for k := range p.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		parts = append(parts, k+"="+p.Labels[k])
+	}
+	return strings.Join(parts, ",")
 }
 
 // Limits bound a flow's runs.

@@ -209,7 +209,7 @@ var idRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 func (p *parser) flow(root *yaml.Node) *Flow {
 	f := &Flow{}
-	m := p.fields(root, "flow", "name", "namespace", "description", "trigger", "steps", "capture", "limits", "redact", "redact_dlq")
+	m := p.fields(root, "flow", "name", "namespace", "description", "trigger", "steps", "capture", "limits", "redact", "redact_dlq", "placement")
 	f.Name = p.str(m["name"], "name")
 	if m["name"] == nil {
 		p.errf(root, "flow has no name")
@@ -271,6 +271,9 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 			p.errf(n, "redact_dlq must be true or false")
 		}
 	}
+	if n := m["placement"]; n != nil {
+		f.Placement = p.placement(n)
+	}
 	if n := m["trigger"]; n != nil {
 		f.Trigger = p.trigger(n)
 	} else {
@@ -285,6 +288,48 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 		p.errf(root, "flow has no steps")
 	}
 	return f
+}
+
+// MaxPlacementLabels bounds a placement's label selector.
+const MaxPlacementLabels = 16
+
+// SiteRe is a site name (and a label key or value): a DNS label.
+var SiteRe = NamespaceRe
+
+func (p *parser) placement(n *yaml.Node) *Placement {
+	pm := p.fields(n, "placement", "site", "labels")
+	pl := &Placement{}
+	if s := pm["site"]; s != nil {
+		pl.Site = p.str(s, "placement.site")
+		if !SiteRe.MatchString(pl.Site) {
+			p.errf(s, "placement.site %q must be lower-case letters, digits and '-' (at most 63, starting and ending with a letter or digit)", pl.Site)
+		}
+	}
+	if l := pm["labels"]; l != nil {
+		switch {
+		case l.Kind != yaml.MappingNode:
+			p.errf(l, "placement.labels must be a mapping of label to value (region: eu)")
+		case len(l.Content)/2 > MaxPlacementLabels:
+			p.errf(l, "placement.labels has %d entries; the limit is %d", len(l.Content)/2, MaxPlacementLabels)
+		default:
+			pl.Labels = map[string]string{}
+			for i := 0; i+1 < len(l.Content); i += 2 {
+				k, v := l.Content[i].Value, p.str(l.Content[i+1], "placement.labels."+l.Content[i].Value)
+				if !SiteRe.MatchString(k) || !SiteRe.MatchString(v) {
+					p.errf(l.Content[i], "placement label %s=%s: keys and values are lower-case letters, digits and '-' (at most 63)", k, v)
+					continue
+				}
+				if _, dup := pl.Labels[k]; dup {
+					p.errf(l.Content[i], "placement label %q appears twice", k)
+				}
+				pl.Labels[k] = v
+			}
+		}
+	}
+	if pl.Site == "" && len(pl.Labels) == 0 {
+		p.errf(n, "placement needs a site (site: plant-3) or labels (labels: {region: eu})")
+	}
+	return pl
 }
 
 func (p *parser) trigger(n *yaml.Node) Trigger {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/agent"
 	"github.com/weftio/weft/apim"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/connectors/openapi"
@@ -68,6 +69,7 @@ type Config struct {
 	AuditFailed    func(action string)              // counts audit entries that could not be written (a metric)
 	SSO            SSO                              // single sign-on with OpenID Connect (nil: none)
 	Keys           Sealer                           // the master key: seals single-sign-on flow cookies and stored provider tokens (nil: a key of this process's own)
+	Agents         *agent.ControlPlane              // hybrid deployment: runtime agents' link and /api/agents (nil: the engine's store's, unless the engine is a site's)
 }
 
 // Server is the HTTP handler.
@@ -81,6 +83,7 @@ type Server struct {
 	hasUsers atomic.Bool   // a local user exists: authentication is required
 	apim     *apim.Service // API products (nil: the store keeps none)
 	ownKeys  Sealer        // seals single-sign-on flow cookies when Keys is nil
+	agents   *agent.ControlPlane
 }
 
 // New builds the router.
@@ -129,6 +132,11 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "store": e.Store().Dialect()})
 	})
 	r.Post("/hooks/{flow}", s.hook)
+	if s.agents = agentControlPlane(s, e); s.agents != nil {
+		// Agents authenticate with their own credentials, not /api's.
+		r.Post(agent.SyncPath, s.agents.ServeSync)
+		r.Post(agent.RunsPath, s.agents.ServeRuns)
+	}
 	if cfg.Products == nil {
 		cfg.Products, _ = e.Store().(store.Products)
 	}
@@ -336,6 +344,9 @@ func (s *Server) apiRoutes(r chi.Router) {
 	if s.apim != nil {
 		s.productRoutes(r)
 		s.consumerRoutes(r)
+	}
+	if s.agents != nil {
+		s.agentRoutes(r)
 	}
 	s.installation(r, http.MethodGet, "/audit", access.AuditRead, s.listAudit)
 	s.installation(r, http.MethodGet, "/audit/verify", access.AuditRead, s.verifyAudit)
@@ -791,6 +802,9 @@ func (s *Server) deployFlow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, access.ActionFlowDeploy, "flow:"+f.Name, nil, map[string]any{"version": fv.Version, "file": file})
+	if s.agents != nil && f.Placement != nil {
+		s.agents.Changed() // held agent polls answer at once
+	}
 	s.log.Info("flow deployed", "flow", f.Name, "version", fv.Version, "file", file)
 	writeJSON(w, http.StatusCreated, map[string]any{"name": f.Name, "namespace": fv.Namespace, "version": fv.Version, "active": true, "trigger": f.Trigger.Kind,
 		"warnings": warningList(flow.Loops(f, s.e.Catalog()))})
@@ -879,6 +893,9 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("flow rolled back", "flow", name, "version", req.Version)
+	if s.agents != nil {
+		s.agents.Changed() // a placed flow's agents answer at once
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "active_version": req.Version})
 }
 

@@ -124,7 +124,9 @@ func TestEveryResourceRouteResolvesItsNamespace(t *testing.T) {
 	f := newAuthzFixture(t)
 	// PUT /api/connections/{name} creates or updates: its handler asks in
 	// the stored connection's namespace and in the body's (TestMoveNeedsBothNamespaces).
-	notNamespaced := []string{"/api/connections/{name}", "/api/connectors/{name}", "/api/users/{name}/disable", "/api/users/{name}/password", "/api/tokens/{id}", "/api/service-accounts/{id}"}
+	notNamespaced := []string{"/api/connections/{name}", "/api/connectors/{name}", "/api/users/{name}/disable", "/api/users/{name}/password", "/api/tokens/{id}", "/api/service-accounts/{id}",
+		// A runtime agent is a site of the installation (installation routes).
+		"/api/agents/{site}", "/api/agents/{site}/runs", "/api/agents/{site}/rotate"}
 	// PUT /api/products/{name} likewise (TestProductMoveNeedsBothNamespaces).
 	// So do PUT /api/plans/{name} and PUT /api/consumers/{name} (TestConsumerMoveNeedsBothNamespaces).
 	createOrUpdate := []string{"PUT /api/products/{name}", "PUT /api/plans/{name}", "PUT /api/consumers/{name}"}

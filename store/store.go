@@ -334,8 +334,10 @@ type RunFilter struct {
 	Since         time.Time
 	Until         time.Time
 	FinishedSince time.Time // finished at or after (unfinished runs are left out)
-	Limit         int       // 1 to MaxRunsPage; 0: 100; above MaxRunsPage: MaxRunsPage
-	Before        string    // run id cursor: runs created before this one
+	// FinishedBefore: finished before (unfinished runs are left out).
+	FinishedBefore time.Time
+	Limit          int    // 1 to MaxRunsPage; 0: 100; above MaxRunsPage: MaxRunsPage
+	Before         string // run id cursor: runs created before this one
 	// Flows, when not empty, keeps only runs of these flows (the flows of
 	// the namespaces a caller may read).
 	Flows []string
@@ -740,3 +742,75 @@ const MaxAuditPage = 1000
 // DefaultNamespace owns every resource created without a namespace (and
 // every resource of an install from before namespaces).
 const DefaultNamespace = "default"
+
+// --- hybrid deployment: runtime agents ---------------------------------------
+
+// Agents keeps the runtime agents of a hybrid deployment: one per site,
+// with its labels, the hash of its credential (never the credential), and
+// what it last reported over its link.
+type Agents interface {
+	// CreateAgent stores a new agent (conflict when the site has one,
+	// revoked or not).
+	CreateAgent(ctx context.Context, a AgentRecord) error
+	// Agent returns a site's agent; AgentList all of them, by site.
+	Agent(ctx context.Context, site string) (*AgentRecord, error)
+	AgentList(ctx context.Context) ([]AgentRecord, error)
+	// AgentByTokenHash finds the agent a credential belongs to; not_found
+	// for an unknown credential or a revoked agent.
+	AgentByTokenHash(ctx context.Context, hash string) (*AgentRecord, error)
+	// SetAgentToken replaces an agent's credential (rotation; the old one
+	// stops working at once); not_found for an unknown or revoked agent.
+	SetAgentToken(ctx context.Context, site, hash string, at time.Time) error
+	// RevokeAgent revokes an agent's credential for good; not_found unless
+	// an agent of that site is active.
+	RevokeAgent(ctx context.Context, site string, at time.Time) error
+	// AgentSeen records what an agent reported on its link: when, its
+	// version, and the flow versions it runs (JSON).
+	AgentSeen(ctx context.Context, site string, seen AgentReport) error
+	// SaveAgentRuns records the run metadata an agent shipped, in one
+	// transaction: a run already recorded (by site and id) is updated, so
+	// shipping a run again changes nothing. AgentRuns lists a site's runs,
+	// newest first (Before: a run id cursor; limit 1 to MaxRunsPage), and
+	// CountAgentRuns counts them by status.
+	SaveAgentRuns(ctx context.Context, site string, runs []AgentRun) error
+	AgentRuns(ctx context.Context, site, before string, limit int) ([]AgentRun, error)
+	CountAgentRuns(ctx context.Context, site string) (map[string]int64, error)
+	// PurgeAgentRuns deletes shipped runs that finished before before (the
+	// control plane's retention) and says how many.
+	PurgeAgentRuns(ctx context.Context, before time.Time) (int64, error)
+}
+
+// AgentRun is the metadata of a run on an agent, as shipped upstream: no
+// input, output or error message (payloads stay on the site).
+type AgentRun struct {
+	ID           string     `json:"id"`
+	Flow         string     `json:"flow"`
+	Version      int        `json:"version"`       // the control plane's version (0: not known to the agent)
+	LocalVersion int        `json:"local_version"` // the version in the agent's own store
+	Status       string     `json:"status"`
+	TriggerKind  string     `json:"trigger_kind"`
+	ErrorCode    string     `json:"error_code,omitempty"`
+	FailedStep   string     `json:"failed_step,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	StartedAt    time.Time  `json:"started_at"`
+	FinishedAt   *time.Time `json:"finished_at,omitempty"`
+}
+
+// AgentRecord is a stored runtime agent.
+type AgentRecord struct {
+	Site      string            `json:"site"`
+	Labels    map[string]string `json:"labels"`
+	TokenHash string            `json:"-"` // hex SHA-256 of the credential
+	CreatedAt time.Time         `json:"created_at"`
+	RotatedAt *time.Time        `json:"rotated_at,omitempty"`
+	RevokedAt *time.Time        `json:"revoked_at,omitempty"`
+	AgentReport
+}
+
+// AgentReport is what an agent last reported.
+type AgentReport struct {
+	LastSeen *time.Time      `json:"last_seen,omitempty"`
+	Version  string          `json:"version,omitempty"` // the agent's build
+	Running  json.RawMessage `json:"running,omitempty"` // the flow versions it runs
+	Health   json.RawMessage `json:"health,omitempty"`  // its own account: site connections (names only), shipping
+}

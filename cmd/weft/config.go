@@ -76,9 +76,15 @@ type Config struct {
 	// "METHOD /path" -> {read_only, destructive, idempotent, open_world}.
 	ImportAnnotations map[string]map[string]map[string]bool `yaml:"import_annotations"`
 
-	egress    *egress.Policy // from Egress; nil: no egress section
-	masterKey string         // WEFT_MASTER_KEY
-	workerID  string         // this process's identity in the queue and the transaction log
+	// Agent configures weft agent (a runtime agent of a hybrid
+	// deployment); weft serve ignores it. Flags win over it.
+	Agent AgentConfig `yaml:"agent"`
+
+	egress    *egress.Policy    // from Egress; nil: no egress section
+	masterKey string            // WEFT_MASTER_KEY
+	workerID  string            // this process's identity in the queue and the transaction log
+	site      string            // weft agent: this runtime agent's site ("" for weft serve)
+	labels    map[string]string // weft agent: the site's labels
 
 	secrets map[string]string // from WEFT_SECRET_<NAME>; never in files or logs
 }
@@ -507,4 +513,17 @@ func ensureNamespaces(ctx context.Context, st store.Store, c *Config, log *slog.
 		log.Info("namespace created", "namespace", ns, "by", "config file")
 	}
 	return nil
+}
+
+// AgentConfig is weft agent's section of the config file. The token is
+// read from token_file (keep it 0600) or WEFT_AGENT_TOKEN, never written
+// in this file.
+type AgentConfig struct {
+	ControlPlane string            `yaml:"control_plane"`
+	Site         string            `yaml:"site"`
+	Labels       map[string]string `yaml:"labels"`
+	TokenFile    string            `yaml:"token_file"`
+	CAFile       string            `yaml:"ca_file"`
+	ClientCert   string            `yaml:"client_cert"`
+	ClientKey    string            `yaml:"client_key"`
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/access/sso"
+	"github.com/weftio/weft/agent"
 	"github.com/weftio/weft/ai"
 	"github.com/weftio/weft/ai/search"
 	"github.com/weftio/weft/connectors"
@@ -86,6 +87,8 @@ Usage:
   weft plans list | show NAME | set NAME [--rate N] [--burst N] [--quota-day N] [--quota-month N] | delete NAME   rate limits and quotas
   weft consumers list | show NAME | create NAME | disable|enable NAME | delete NAME | subscribe NAME PRODUCT --plan P [--version V] | unsubscribe NAME PRODUCT
   weft consumers key NAME | keys NAME | rotate NAME KEY_ID [--overlap 24h] | revoke NAME KEY_ID   API keys: shown once, stored hashed
+  weft agent --control-plane URL --token T --site S [--data-dir D] [--addr A] [--label k=v]... [--ca-file CA] [--client-cert C --client-key K]   a runtime agent on a site: its own store and engine, dialling out to the control plane only
+  weft agents create SITE [--label k=v]... | list | show SITE | rotate SITE | revoke SITE   runtime agents (hybrid deployment); the token is shown once
   weft version
 
 The CLI talks to a running server: --server or WEFT_SERVER (default http://127.0.0.1:8080),
@@ -128,6 +131,10 @@ func dispatch(cmd string, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		err = serve(args, stderr)
+	case "agent":
+		err = agentRun(args, stderr)
+	case "agents":
+		err = agentsCmd(args, stdout)
 	case "flow", "flows":
 		err = flowCmd(args, stdout)
 	case "runs", "run":
@@ -188,8 +195,30 @@ func newLogger(format, level string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func serve(args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+func serve(args []string, stderr io.Writer) error { return serveMode(args, stderr, false) }
+
+// agentRun is weft agent: weft serve on a site (its own store, engine,
+// webhooks and API), linked to a control plane that it dials out to.
+func agentRun(args []string, stderr io.Writer) error { return serveMode(args, stderr, true) }
+
+func serveMode(args []string, stderr io.Writer, asAgent bool) error {
+	name := "serve"
+	if asAgent {
+		name = "agent"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	var ao agentOptions
+	var linkClient *http.Client
+	if asAgent {
+		ao.labels = labelFlags{}
+		fs.StringVar(&ao.controlPlane, "control-plane", "", "the control plane's URL (https://…); the agent dials out to it, nothing dials in")
+		fs.StringVar(&ao.token, "token", "", "this agent's credential from weft agents create (env WEFT_AGENT_TOKEN, which keeps it out of process listings)")
+		fs.StringVar(&ao.site, "site", "", "this agent's site (as created on the control plane)")
+		fs.Var(ao.labels, "label", "a label of this site (key=value; repeat for more): placements select agents by labels")
+		fs.StringVar(&ao.caFile, "ca-file", "", "the CA (PEM) the control plane's certificate must chain to, instead of the system's roots")
+		fs.StringVar(&ao.clientCert, "client-cert", "", "a client certificate (PEM) for a control plane that requires mutual TLS")
+		fs.StringVar(&ao.clientKey, "client-key", "", "its private key (PEM)")
+	}
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
 	dataDir := fs.String("data-dir", "", "data directory for the embedded SQLite store (env WEFT_DATA_DIR, default ./weft-data)")
 	cfgPath := fs.String("config", "", "optional config file (YAML)")
@@ -207,6 +236,24 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
+	}
+	if asAgent {
+		if err := ao.fromConfig(cfg.Agent); err != nil {
+			return err
+		}
+		if ao.controlPlane == "" || ao.token == "" || ao.site == "" {
+			return weft.Errorf(weft.EInvalid, "weft agent needs --control-plane URL, --token (or WEFT_AGENT_TOKEN) and --site NAME, or the config file's agent section (control_plane, site, token_file)")
+		}
+		if err := agent.CheckSite(ao.site); err != nil {
+			return err
+		}
+		if err := agent.CheckLabels(ao.labels); err != nil {
+			return err
+		}
+		cfg.site, cfg.labels = ao.site, ao.labels
+		if linkClient, err = agentLinkClient(ao.caFile, ao.clientCert, ao.clientKey, cfg.egress); err != nil {
+			return err
+		}
 	}
 	cfg.Insecure = cfg.Insecure || *insecure
 	cfg.MCP.ConformanceFixture = cfg.MCP.ConformanceFixture || *conformance
@@ -446,6 +493,19 @@ func serve(args []string, stderr io.Writer) error {
 		gwCfg.Audit = benchAuditLog()
 		log.Warn("BENCHMARK BUILD (weft_bench_noaudit): the API's audit entries are discarded; never run this in production")
 	}
+	if as, ok := unwrapStore(eng.Store()).(store.Agents); ok && !asAgent {
+		// The control plane of a hybrid deployment: agents' link, their
+		// health in /metrics, an alert when one goes silent.
+		cp := agent.NewControlPlane(as, eng, log)
+		gwCfg.Agents = cp
+		metrics.Register(cp.Collector())
+		go cp.RunRetention(bg, cfg.Retention, time.Hour) // shipped runs follow the runs' retention
+		go cp.Watch(bg, 15*time.Second, func(ctx context.Context, site string, lastSeen time.Time) {
+			alerter.Raise(ctx, "agent-silent", "agent:"+site, "critical", fmt.Sprintf("runtime agent of site %s silent since %s", site, lastSeen.UTC().Format(time.RFC3339)), nil)
+		}, func(ctx context.Context, site string) {
+			alerter.Resolve(ctx, "agent-silent", "agent:"+site, "runtime agent of site "+site+" linked again")
+		})
+	}
 	gw := gateway.New(eng, log, gwCfg)
 	srv := gateway.NewHTTPServer(gw, cfg.HTTP)
 	if tlsSrv != nil {
@@ -478,6 +538,17 @@ func serve(args []string, stderr io.Writer) error {
 	// Pulled triggers start once the listener is up: polls of this
 	// server's own sandboxes must find it answering.
 	go eng.RunTriggers(bg, 500*time.Millisecond)
+	if asAgent {
+		link := &agent.Link{URL: ao.controlPlane, Token: ao.token, Site: ao.site, Version: version, Engine: eng, Client: linkClient, Log: log,
+			StateDir: cfg.DataDir} // run-log shipping's watermark
+		metrics.Register(link.Collector()) // the link's side on this agent's /metrics
+		go func() {
+			if err := link.Run(bg); err != nil {
+				log.Error("agent link stopped", "err", err)
+			}
+		}()
+		log.Info("agent linking to its control plane (outbound only)", "site", ao.site, "control_plane", ao.controlPlane, "labels", ao.labels.String())
+	}
 	dbDesc := "sqlite:" + filepath.Join(cfg.DataDir, "weft.db")
 	if cfg.DatabaseURL != "" {
 		dbDesc = "postgres"
@@ -715,7 +786,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		cfg.workerID = sqlstore.NewWorkerID()
 	}
 	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, Payloads: payloads, WorkerID: cfg.workerID, Secret: cfg.secret,
-		AuditRetention: cfg.Audit.Retention, OnLoop: func(ctx context.Context, l engine.Loop) {
+		AuditRetention: cfg.Audit.Retention, Site: cfg.site, Labels: cfg.labels, OnLoop: func(ctx context.Context, l engine.Loop) {
 			if alerter != nil {
 				alerter.Raise(ctx, "feedback-loop", l.Flow, "critical", "loop protection: "+l.String(), []string{l.Run})
 			}

@@ -740,6 +740,9 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]*store.Run, 
 	if !f.FinishedSince.IsZero() {
 		where, args = append(where, "finished_at >= ?"), append(args, micros(f.FinishedSince))
 	}
+	if !f.FinishedBefore.IsZero() {
+		where, args = append(where, "finished_at < ?"), append(args, micros(f.FinishedBefore))
+	}
 	if !f.Until.IsZero() {
 		where, args = append(where, "created_at < ?"), append(args, micros(f.Until))
 	}

@@ -362,6 +362,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		sessions(t, s)
 	})
+	t.Run("agents: one per site, credential by hash, rotation, revocation, reports", func(t *testing.T) {
+		s, ok := open(t).(store.Agents)
+		if !ok {
+			t.Fatal("the store does not implement store.Agents")
+		}
+		agents(t, s)
+	})
 	t.Run("products: revisions, stale saves refused, list, delete", func(t *testing.T) {
 		s, ok := open(t).(store.Products)
 		if !ok {

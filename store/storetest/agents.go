@@ -1,0 +1,100 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/store"
+)
+
+// agents: one per site; found by credential hash until rotated or revoked;
+// reports are kept; a revoked agent stays listed.
+func agents(t *testing.T, s store.Agents) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	must(t, s.CreateAgent(ctx, store.AgentRecord{Site: "plant-3", Labels: map[string]string{"region": "eu"}, TokenHash: "h1", CreatedAt: now}))
+	must(t, s.CreateAgent(ctx, store.AgentRecord{Site: "plant-1", TokenHash: "h2", CreatedAt: now}))
+	if err := s.CreateAgent(ctx, store.AgentRecord{Site: "plant-3", TokenHash: "h3", CreatedAt: now}); weft.Code(err) != weft.EConflict {
+		t.Fatalf("second agent for a site: %v", err)
+	}
+	a, err := s.AgentByTokenHash(ctx, "h1")
+	must(t, err)
+	if a.Site != "plant-3" || a.Labels["region"] != "eu" || !a.CreatedAt.Equal(now) || a.LastSeen != nil || a.RevokedAt != nil {
+		t.Fatalf("by hash: %+v", a)
+	}
+	seen := now.Add(time.Second)
+	must(t, s.AgentSeen(ctx, "plant-3", store.AgentReport{LastSeen: &seen, Version: "v1.2", Running: json.RawMessage(`[{"flow":"orders","version":2}]`), Health: json.RawMessage(`{"connections":[]}`)}))
+	a, err = s.Agent(ctx, "plant-3")
+	must(t, err)
+	if a.LastSeen == nil || !a.LastSeen.Equal(seen) || a.Version != "v1.2" || string(a.Running) != `[{"flow":"orders","version":2}]` || string(a.Health) != `{"connections":[]}` {
+		t.Fatalf("after report: %+v", a)
+	}
+	// Rotation: the old hash stops working at once.
+	must(t, s.SetAgentToken(ctx, "plant-3", "h4", now))
+	if _, err := s.AgentByTokenHash(ctx, "h1"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("old credential after rotation: %v", err)
+	}
+	if a, err = s.AgentByTokenHash(ctx, "h4"); err != nil || a.RotatedAt == nil {
+		t.Fatalf("new credential: %+v %v", a, err)
+	}
+	// Revocation: the credential stops working, the agent stays listed,
+	// nothing more can be done to it.
+	must(t, s.RevokeAgent(ctx, "plant-3", now))
+	if _, err := s.AgentByTokenHash(ctx, "h4"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("revoked credential: %v", err)
+	}
+	if err := s.RevokeAgent(ctx, "plant-3", now); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("revoke twice: %v", err)
+	}
+	if err := s.SetAgentToken(ctx, "plant-3", "h5", now); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("rotate a revoked agent: %v", err)
+	}
+	if err := s.AgentSeen(ctx, "plant-3", store.AgentReport{}); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("report of a revoked agent: %v", err)
+	}
+	if _, err := s.Agent(ctx, "nowhere"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("unknown site: %v", err)
+	}
+	// Shipped runs: recorded once per site and id, updated when shipped again.
+	fin := now.Add(2 * time.Second)
+	r1 := store.AgentRun{ID: "r1", Flow: "orders", Version: 2, LocalVersion: 1, Status: store.RunRunning, TriggerKind: "webhook", CreatedAt: now, StartedAt: now}
+	r2 := store.AgentRun{ID: "r2", Flow: "orders", Version: 2, LocalVersion: 1, Status: store.RunFailed, TriggerKind: "webhook", ErrorCode: "invalid", FailedStep: "post", CreatedAt: now, StartedAt: now, FinishedAt: &fin}
+	must(t, s.SaveAgentRuns(ctx, "plant-1", []store.AgentRun{r1, r2}))
+	r1.Status, r1.FinishedAt = store.RunSucceeded, &fin
+	must(t, s.SaveAgentRuns(ctx, "plant-1", []store.AgentRun{r1, r2}))
+	must(t, s.SaveAgentRuns(ctx, "plant-3", []store.AgentRun{r1}))
+	runs, err := s.AgentRuns(ctx, "plant-1", "", 10)
+	must(t, err)
+	if len(runs) != 2 || runs[0].ID != "r2" || runs[1].Status != store.RunSucceeded || runs[1].FinishedAt == nil || !runs[1].FinishedAt.Equal(fin) ||
+		runs[0].ErrorCode != "invalid" || runs[0].FailedStep != "post" || runs[0].Version != 2 || runs[0].LocalVersion != 1 {
+		t.Fatalf("agent runs: %+v", runs)
+	}
+	if runs, _ := s.AgentRuns(ctx, "plant-1", "r2", 10); len(runs) != 1 || runs[0].ID != "r1" {
+		t.Fatalf("agent runs before r2: %+v", runs)
+	}
+	counts, err := s.CountAgentRuns(ctx, "plant-1")
+	must(t, err)
+	if counts[store.RunSucceeded] != 1 || counts[store.RunFailed] != 1 || len(counts) != 2 {
+		t.Fatalf("counts: %v", counts)
+	}
+	// Retention: finished runs before the cut go, unfinished ones stay.
+	r3 := store.AgentRun{ID: "r3", Flow: "orders", Status: store.RunRunning, TriggerKind: "webhook", CreatedAt: now, StartedAt: now}
+	must(t, s.SaveAgentRuns(ctx, "plant-1", []store.AgentRun{r3}))
+	if n, err := s.PurgeAgentRuns(ctx, fin); err != nil || n != 0 {
+		t.Fatalf("purge before the finish: %d %v", n, err)
+	}
+	if n, err := s.PurgeAgentRuns(ctx, fin.Add(time.Microsecond)); err != nil || n != 3 {
+		t.Fatalf("purge: %d %v (want plant-1's two and plant-3's one)", n, err)
+	}
+	if runs, _ := s.AgentRuns(ctx, "plant-1", "", 10); len(runs) != 1 || runs[0].ID != "r3" {
+		t.Fatalf("after the purge: %+v", runs)
+	}
+	list, err := s.AgentList(ctx)
+	must(t, err)
+	if len(list) != 2 || list[0].Site != "plant-1" || list[1].Site != "plant-3" || list[1].RevokedAt == nil {
+		t.Fatalf("list: %+v", list)
+	}
+}
