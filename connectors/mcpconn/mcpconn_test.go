@@ -1,0 +1,308 @@
+package mcpconn_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/connectors/mcpconn"
+	"github.com/weftio/weft/connectors/mcpconn/mcptest"
+)
+
+func TestMain(m *testing.M) {
+	mcptest.MaybeRunStdio()
+	os.Exit(m.Run())
+}
+
+func stdio(t *testing.T, opt mcpconn.Options) *mcpconn.Upstream {
+	t.Helper()
+	opt.Env = mcptest.Env()
+	u := mcpconn.New("up", mcpconn.Spec{Command: mcptest.Command()}, opt)
+	t.Cleanup(u.Close)
+	return u
+}
+
+func httpUp(t *testing.T, h http.Handler, opt mcpconn.Options) (*mcpconn.Upstream, *httptest.Server) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	u := mcpconn.New("up", mcpconn.Spec{URL: srv.URL, AllowPrivate: true}, opt)
+	t.Cleanup(u.Close)
+	return u, srv
+}
+
+func class(err error) string {
+	c, _ := connectors.Classify(err)
+	return c
+}
+
+func listAndCall(t *testing.T, u *mcpconn.Upstream) {
+	ctx := context.Background()
+	tools, err := u.ListTools(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]mcpconn.Tool{}
+	for _, x := range tools {
+		byName[x.Name] = x
+	}
+	echo, ok := byName["echo"]
+	if !ok || len(tools) != 8 {
+		t.Fatalf("tools: %+v", tools)
+	}
+	if echo.Input["type"] != "object" || echo.Output == nil || !echo.Hints.ReadOnly || echo.Hints.Destructive {
+		t.Fatalf("echo: %+v", echo)
+	}
+	if !byName["crash"].Hints.Destructive {
+		t.Fatalf("a tool without annotations must count as destructive (MCP's default)")
+	}
+	out, err := u.Call(ctx, "echo", map[string]any{"text": "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := out.(map[string]any); m["text"] != "hi" {
+		t.Fatalf("echo: %#v", out)
+	}
+	_, err = u.Call(ctx, "fail", map[string]any{"why": "no stock"})
+	if err == nil || !strings.Contains(err.Error(), "refused: no stock") || class(err) != connectors.Permanent {
+		t.Fatalf("tool error: %v (%s)", err, class(err))
+	}
+	_, err = u.Call(ctx, "nosuch", nil)
+	if err == nil || class(err) != connectors.Permanent {
+		t.Fatalf("unknown tool: %v (%s)", err, class(err))
+	}
+}
+
+func TestStdioListCall(t *testing.T) { listAndCall(t, stdio(t, mcpconn.Options{})) }
+
+func TestHTTPListCall(t *testing.T) {
+	u, _ := httpUp(t, mcptest.Handler(), mcpconn.Options{})
+	listAndCall(t, u)
+}
+
+func TestHTTPTokenOnlyToOrigin(t *testing.T) {
+	var seen atomic.Value
+	seen.Store("")
+	h := mcptest.Handler()
+	u, _ := httpUp(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.Header.Get("Authorization"))
+		h.ServeHTTP(w, r)
+	}), mcpconn.Options{Token: func() string { return "s3cret-token" }})
+	if _, err := u.Call(context.Background(), "echo", map[string]any{"text": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if seen.Load() != "Bearer s3cret-token" {
+		t.Fatalf("upstream saw %q", seen.Load())
+	}
+}
+
+func TestHTTPPrivateRefused(t *testing.T) {
+	srv := httptest.NewServer(mcptest.Handler())
+	defer srv.Close()
+	u := mcpconn.New("up", mcpconn.Spec{URL: srv.URL}, mcpconn.Options{MaxRestarts: 1})
+	defer u.Close()
+	_, err := u.ListTools(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "non-public address") {
+		t.Fatalf("want a refusal, got %v", err)
+	}
+}
+
+func TestStdioCrashRestart(t *testing.T) {
+	u := stdio(t, mcpconn.Options{BackoffMin: 20 * time.Millisecond})
+	ctx := context.Background()
+	if _, err := u.Call(ctx, "echo", map[string]any{"text": "before"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := u.Call(ctx, "crash", nil)
+	if err == nil || !strings.Contains(err.Error(), "may or may not have run") || class(err) != connectors.Retryable {
+		t.Fatalf("in-flight call on a crash: %v", err)
+	}
+	// The supervisor restarts the process; calls work again.
+	deadline := time.Now().Add(10 * time.Second)
+	for u.Status().State != mcpconn.StateConnected {
+		if time.Now().After(deadline) {
+			t.Fatalf("not restarted: %+v", u.Status())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out, err := u.Call(ctx, "count", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := out.(map[string]any); m["calls"] != float64(1) { // a fresh process
+		t.Fatalf("count after restart: %#v", out)
+	}
+	st := u.Status()
+	if st.Restarts != 1 || !strings.Contains(st.LastError, "mcptest: crashing on request") {
+		t.Fatalf("status: %+v", st)
+	}
+}
+
+func TestStdioStartFailsBackoffBounded(t *testing.T) {
+	u := mcpconn.New("up", mcpconn.Spec{Command: []string{"/nonexistent/mcp-server"}}, mcpconn.Options{MaxRestarts: 2, BackoffMin: 30 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	defer u.Close()
+	ctx := context.Background()
+	_, err := u.Call(ctx, "echo", nil)
+	if err == nil || !strings.Contains(err.Error(), "start /nonexistent/mcp-server") {
+		t.Fatalf("first: %v", err)
+	}
+	// Within the backoff: refused at once, saying when the next try is.
+	_, err = u.Call(ctx, "echo", nil)
+	if err == nil || !strings.Contains(err.Error(), "next start attempt in") {
+		t.Fatalf("second: %v", err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	_, _ = u.Call(ctx, "echo", nil)
+	if st := u.Status(); st.State != mcpconn.StateUnavailable || st.Failures != 2 {
+		t.Fatalf("status: %+v", st)
+	}
+}
+
+func TestHangTimesOut(t *testing.T) {
+	for name, u := range map[string]*mcpconn.Upstream{
+		"stdio": stdio(t, mcpconn.Options{CallTimeout: 300 * time.Millisecond}),
+		"http":  func() *mcpconn.Upstream { u, _ := httpUp(t, mcptest.Handler(), mcpconn.Options{CallTimeout: 300 * time.Millisecond}); return u }(),
+	} {
+		start := time.Now()
+		_, err := u.Call(context.Background(), "hang", nil)
+		if err == nil || !strings.Contains(err.Error(), "timed out after 300ms") || class(err) != connectors.Retryable {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("%s: took %s", name, d)
+		}
+		// The session survives a timed-out call.
+		if _, err := u.Call(context.Background(), "echo", map[string]any{"text": "after"}); err != nil {
+			t.Fatalf("%s after a timeout: %v", name, err)
+		}
+	}
+}
+
+func TestOversizedResult(t *testing.T) {
+	for name, u := range map[string]*mcpconn.Upstream{
+		"stdio": stdio(t, mcpconn.Options{MaxResultBytes: 256 << 10, BackoffMin: 10 * time.Millisecond}),
+		"http":  func() *mcpconn.Upstream { u, _ := httpUp(t, mcptest.Handler(), mcpconn.Options{MaxResultBytes: 256 << 10}); return u }(),
+	} {
+		ctx := context.Background()
+		// Just under: fine.
+		if _, err := u.Call(ctx, "big", map[string]any{"bytes": 100 << 10}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		// 50 MB: refused with the limit named, not buffered.
+		_, err := u.Call(ctx, "big", map[string]any{"bytes": 50 << 20})
+		if err == nil || !strings.Contains(err.Error(), "over the limit of 262144 bytes") || class(err) != connectors.Permanent {
+			t.Fatalf("%s: %v", name, err)
+		}
+		// Between the limit and the limit plus the envelope slack.
+		_, err = u.Call(ctx, "big", map[string]any{"bytes": 270 << 10})
+		if err == nil || !strings.Contains(err.Error(), "over the limit") {
+			t.Fatalf("%s (just over): %v", name, err)
+		}
+		// Later calls work (after a reconnect where the stream was cut).
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			_, err := u.Call(ctx, "echo", map[string]any{"text": "ok"})
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no recovery: %v", name, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+func TestDriftOnListChanged(t *testing.T) {
+	for name, mk := range map[string]func(mcpconn.Options) *mcpconn.Upstream{
+		"stdio": func(o mcpconn.Options) *mcpconn.Upstream { return stdio(t, o) },
+		"http":  func(o mcpconn.Options) *mcpconn.Upstream { u, _ := httpUp(t, mcptest.Handler(), o); return u },
+	} {
+		lists := make(chan []mcpconn.Tool, 4)
+		u := mk(mcpconn.Options{OnList: func(tools []mcpconn.Tool, err error) {
+			if err == nil {
+				lists <- tools
+			}
+		}})
+		ctx := context.Background()
+		tools, err := u.ListTools(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Accept(tools)
+		if _, err := u.Call(ctx, "evolve", nil); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-lists:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no list_changed", name)
+		}
+		d := u.Status().Drift
+		if len(d) != 1 || d[0].Tool != "echo" || d[0].Path != "lang" || !strings.Contains(d[0].Detail, "newly required") {
+			t.Fatalf("%s: drift %+v", name, d)
+		}
+		_, err = u.Call(ctx, "echo", map[string]any{"text": "x"})
+		if err == nil || !strings.Contains(err.Error(), "schema changed incompatibly") {
+			t.Fatalf("%s: a call broken by drift must say so: %v", name, err)
+		}
+	}
+}
+
+func TestDiff(t *testing.T) {
+	obj := func(req []any, props map[string]any) map[string]any {
+		return map[string]any{"type": "object", "required": req, "properties": props, "additionalProperties": false}
+	}
+	str := map[string]any{"type": "string"}
+	num := map[string]any{"type": "number"}
+	old := []mcpconn.Tool{
+		{Name: "a", Input: obj([]any{"x"}, map[string]any{"x": str, "y": num, "mode": map[string]any{"type": "string", "enum": []any{"fast", "slow"}}}), Output: obj(nil, map[string]any{"id": str})},
+		{Name: "gone", Input: obj(nil, nil)},
+		{Name: "same", Input: obj([]any{"x"}, map[string]any{"x": str})},
+	}
+	cur := []mcpconn.Tool{
+		{Name: "a", Input: obj([]any{"x", "z"}, map[string]any{"x": num, "z": str, "mode": map[string]any{"type": "string", "enum": []any{"fast"}}}), Output: obj(nil, map[string]any{"id2": str})},
+		{Name: "same", Input: obj([]any{"x"}, map[string]any{"x": str, "extra": str})}, // an optional property added: compatible
+	}
+	got := map[string]bool{}
+	for _, c := range mcpconn.Diff(old, cur) {
+		got[c.Kind+" "+c.Path] = true
+	}
+	for _, want := range []string{"input x", "input z", "input y", "input mode", "output id", "removed "} {
+		if !got[want] {
+			t.Errorf("missing %q in %v", want, got)
+		}
+	}
+	if len(got) != 6 {
+		t.Errorf("changes: %v", got)
+	}
+	if d := mcpconn.Diff(cur, cur); len(d) != 0 {
+		t.Errorf("no change: %v", d)
+	}
+}
+
+func TestSplitCommand(t *testing.T) {
+	got, err := mcpconn.SplitCommand(`npx -y "@scope/server everything" 'a b' c\ d`)
+	if err != nil || strings.Join(got, "|") != "npx|-y|@scope/server everything|a b|c d" {
+		t.Fatalf("%q %v", got, err)
+	}
+	for _, bad := range []string{"", "  ", `a "b`, `a \`} {
+		if _, err := mcpconn.SplitCommand(bad); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
+	}
+}
+
+func TestSpecValidate(t *testing.T) {
+	for _, s := range []mcpconn.Spec{{}, {URL: "ftp://x"}, {URL: "http://u:p@x/"}, {URL: "http://x", Command: []string{"a"}}} {
+		if err := s.Validate(); err == nil {
+			t.Errorf("%+v: want an error", s)
+		}
+	}
+}
