@@ -224,8 +224,8 @@ const (
 // Status is an upstream's health.
 type Status struct {
 	State     string    `json:"state"`
-	Restarts  int       `json:"restarts"`            // sessions lost and started again
-	Failures  int       `json:"failed_starts"`       // failed starts in a row
+	Restarts  int       `json:"restarts"`      // sessions lost and started again
+	Failures  int       `json:"failed_starts"` // failed starts in a row
 	LastError string    `json:"last_error,omitempty"`
 	NextTry   time.Time `json:"next_try,omitempty"`
 	Drift     []Change  `json:"drift,omitempty"` // incompatible changes of the accepted tools

@@ -167,7 +167,10 @@ func TestStdioStartFailsBackoffBounded(t *testing.T) {
 func TestHangTimesOut(t *testing.T) {
 	for name, u := range map[string]*mcpconn.Upstream{
 		"stdio": stdio(t, mcpconn.Options{CallTimeout: 300 * time.Millisecond}),
-		"http":  func() *mcpconn.Upstream { u, _ := httpUp(t, mcptest.Handler(), mcpconn.Options{CallTimeout: 300 * time.Millisecond}); return u }(),
+		"http": func() *mcpconn.Upstream {
+			u, _ := httpUp(t, mcptest.Handler(), mcpconn.Options{CallTimeout: 300 * time.Millisecond})
+			return u
+		}(),
 	} {
 		start := time.Now()
 		_, err := u.Call(context.Background(), "hang", nil)
@@ -187,7 +190,10 @@ func TestHangTimesOut(t *testing.T) {
 func TestOversizedResult(t *testing.T) {
 	for name, u := range map[string]*mcpconn.Upstream{
 		"stdio": stdio(t, mcpconn.Options{MaxResultBytes: 256 << 10, BackoffMin: 10 * time.Millisecond}),
-		"http":  func() *mcpconn.Upstream { u, _ := httpUp(t, mcptest.Handler(), mcpconn.Options{MaxResultBytes: 256 << 10}); return u }(),
+		"http": func() *mcpconn.Upstream {
+			u, _ := httpUp(t, mcptest.Handler(), mcpconn.Options{MaxResultBytes: 256 << 10})
+			return u
+		}(),
 	} {
 		ctx := context.Background()
 		// Just under: fine.
