@@ -40,6 +40,10 @@ type Operation struct {
 	Hints       Hints                                          `json:"hints"`
 	Tags        []string                                       `json:"tags,omitempty"` // groupings (OpenAPI tags), for toolsets and docs
 	Invoke      func(ctx context.Context, c Call) (any, error) `json:"-"`
+	// Drift, when set, reports how the operation's schema changed
+	// incompatibly upstream since it was accepted ("": it did not); a
+	// flow calling a drifted operation does not validate.
+	Drift func() string `json:"-"`
 }
 
 // Connector is a kind of system with its operations.

@@ -14,6 +14,7 @@ import (
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/access/sso"
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/connectors/mcpconn"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/internal/bounded"
 	"github.com/weftio/weft/internal/egress"
@@ -74,9 +75,10 @@ type Config struct {
 	// "METHOD /path" -> {read_only, destructive, idempotent, open_world}.
 	ImportAnnotations map[string]map[string]map[string]bool `yaml:"import_annotations"`
 
-	egress    *egress.Policy // from Egress; nil: no egress section
-	masterKey string         // WEFT_MASTER_KEY
-	workerID  string         // this process's identity in the queue and the transaction log
+	egress    *egress.Policy      // from Egress; nil: no egress section
+	fed       *mcpconn.Federation // MCP upstreams (set by openCore)
+	masterKey string              // WEFT_MASTER_KEY
+	workerID  string              // this process's identity in the queue and the transaction log
 
 	secrets map[string]string // from WEFT_SECRET_<NAME>; never in files or logs
 }
@@ -135,6 +137,19 @@ type MCPConfig struct {
 	ConformanceFixture bool  `yaml:"conformance_fixture"`
 	MaxBodyBytes       int64 `yaml:"max_body_bytes"`     // largest POST body on /mcp (default 4 MiB)
 	MaxArgBytes        int   `yaml:"max_argument_bytes"` // largest tool arguments (default 1 MiB)
+	// Upstreams tunes MCP federation (other MCP servers as connectors).
+	Upstreams UpstreamsConfig `yaml:"upstreams"`
+}
+
+// UpstreamsConfig tunes federated MCP servers.
+type UpstreamsConfig struct {
+	// Commands lists the programs a stdio upstream may run (a path, or a
+	// base name for a command given without a path); empty: stdio
+	// upstreams are refused.
+	Commands       []string      `yaml:"commands"`
+	CallTimeout    time.Duration `yaml:"call_timeout"`     // per tool call (default 30s); a step's timeout applies too
+	MaxResultBytes int           `yaml:"max_result_bytes"` // largest tool result (default 4 MiB)
+	MaxRestarts    int           `yaml:"max_restarts"`     // failed starts in a row before an upstream is marked unavailable (default 6)
 }
 
 // QueueConfig tunes the durable queue.

@@ -129,6 +129,7 @@ func mcpStdio(args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	defer cfg.fed.Close()
 	defer func() {
 		// Agent calls are logged behind their answers: write the last ones.
 		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -59,6 +59,7 @@ const (
 const (
 	DefaultCallTimeout    = 30 * time.Second
 	DefaultMaxResultBytes = 4 << 20
+	MaxResultLimit        = 256 << 20 // the largest max_result_bytes honoured
 	DefaultMaxRestarts    = 6
 	DefaultBackoffMin     = 200 * time.Millisecond
 	DefaultBackoffMax     = 30 * time.Second
@@ -198,6 +199,7 @@ func (o *Options) defaults() {
 	if o.MaxResultBytes <= 0 {
 		o.MaxResultBytes = DefaultMaxResultBytes
 	}
+	o.MaxResultBytes = min(o.MaxResultBytes, MaxResultLimit)
 	if o.MaxRestarts <= 0 {
 		o.MaxRestarts = DefaultMaxRestarts
 	}
@@ -358,6 +360,9 @@ func (u *Upstream) session(ctx context.Context) (*sdk.ClientSession, error) {
 	}
 	u.sess, u.failures, u.state, u.nextTry = s, 0, StateConnected, time.Time{}
 	go u.watch(s)
+	if len(u.accepted) > 0 {
+		go u.relist() // a health check, and drift since the tools were accepted
+	}
 	return s, nil
 }
 
@@ -907,6 +912,13 @@ func Connector(name string, spec *Spec, u *Upstream) *connectors.Connector {
 					return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("%s.%s is a federated MCP tool: a sandboxed test run cannot call it", name, t.Op)}
 				}
 				return u.Call(ctx, tool, c.Input)
+			},
+			Drift: func() string {
+				var parts []string
+				for _, c := range u.DriftOf(tool) {
+					parts = append(parts, c.Detail)
+				}
+				return strings.Join(parts, "; ")
 			}})
 	}
 	return x

@@ -53,7 +53,7 @@ func listAndCall(t *testing.T, u *mcpconn.Upstream) {
 		byName[x.Name] = x
 	}
 	echo, ok := byName["echo"]
-	if !ok || len(tools) != 8 {
+	if !ok || len(tools) != 9 {
 		t.Fatalf("tools: %+v", tools)
 	}
 	if echo.Input["type"] != "object" || echo.Output == nil || !echo.Hints.ReadOnly || echo.Hints.Destructive {

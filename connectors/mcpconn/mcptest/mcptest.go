@@ -6,7 +6,8 @@
 // result), crash (the process exits: stdio), hang (blocks until the call
 // is cancelled), big {bytes} (a text result of that size), evolve (echo
 // then requires lang: schema drift, announced with list_changed), and
-// count (how many calls this process has served).
+// count (how many calls this process has served), reserve {sku} (fails
+// with a tool error while Outage is set).
 package mcptest
 
 import (
@@ -43,6 +44,9 @@ func Command() []string { return []string{os.Args[0], "-test.run=^$"} }
 
 // Env is the environment entry that makes the test binary a server.
 func Env() []string { return []string{HelperEnv + "=1"} }
+
+// Outage makes reserve fail (in the process serving it).
+var Outage atomic.Bool
 
 // Handler serves a fresh server over Streamable HTTP.
 func Handler() http.Handler {
@@ -120,6 +124,20 @@ func NewServer() *sdk.Server {
 			n := calls.Add(1)
 			r := text("calls")
 			r.StructuredContent = map[string]any{"calls": n}
+			return r, nil
+		})
+	s.AddTool(&sdk.Tool{Name: "reserve", Description: "Reserve stock of a SKU.", InputSchema: obj([]string{"sku"}, map[string]any{"sku": map[string]any{"type": "string"}}),
+		OutputSchema: obj([]string{"sku", "reserved"}, map[string]any{"sku": map[string]any{"type": "string"}, "reserved": map[string]any{"type": "boolean"}})},
+		func(_ context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			a := args(req)
+			if Outage.Load() {
+				r := text("warehouse offline")
+				r.IsError = true
+				return r, nil
+			}
+			sku, _ := a["sku"].(string)
+			r := text("reserved " + sku)
+			r.StructuredContent = map[string]any{"sku": sku, "reserved": true}
 			return r, nil
 		})
 	s.AddTool(&sdk.Tool{Name: "evolve", Description: "Change echo's input schema incompatibly (it then requires lang).", InputSchema: obj(nil, nil)},

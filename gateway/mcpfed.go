@@ -1,0 +1,186 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/connectors/mcpconn"
+	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/store"
+)
+
+// addMCPRequest is the body of POST /api/connectors/mcp.
+type addMCPRequest struct {
+	Name         string `json:"name"`
+	URL          string `json:"url"`
+	Command      string `json:"command"` // "CMD ARGS": split on spaces, quotes group; no shell
+	Token        string `json:"token"`   // bearer token to the URL's origin (sealed in the connection)
+	AllowPrivate bool   `json:"allow_private"`
+	Namespace    string `json:"namespace"` // the connection's namespace (default: default)
+}
+
+// addMCPConnector connects to an MCP server, lists its tools, registers
+// them as the operations of connector NAME, stores the connector, and
+// saves connection NAME (its token sealed) so the MCP gateway re-exposes
+// the tools as NAME__tool.
+func (s *Server) addMCPConnector(w http.ResponseWriter, r *http.Request) {
+	fed := s.cfg.Federation
+	if fed == nil {
+		writeErr(w, weft.Errorf(weft.EUnavailable, "MCP federation is off on this server"))
+		return
+	}
+	data, err := s.readBody(w, r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var req addMCPRequest
+	if err := decodeJSON(data, &req); err != nil {
+		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"name", "url" or "command", "token"?, "allow_private"?, "namespace"?}: %s`, weft.Message(err)))
+		return
+	}
+	if err := mcpconn.ValidName(req.Name); err != nil {
+		writeErr(w, weft.Errorf(weft.EInvalid, "%v", err))
+		return
+	}
+	spec := mcpconn.Spec{URL: req.URL, AllowPrivate: req.AllowPrivate}
+	if strings.TrimSpace(req.Command) != "" {
+		if spec.Command, err = mcpconn.SplitCommand(req.Command); err != nil {
+			writeErr(w, weft.Errorf(weft.EInvalid, "%v", err))
+			return
+		}
+	}
+	if req.Token != "" && spec.URL == "" {
+		writeErr(w, weft.Errorf(weft.EInvalid, "token: only a url upstream takes a token"))
+		return
+	}
+	if old, ok := s.e.Catalog().LookupConnection(req.Name); ok && old.Connector != req.Name {
+		writeErr(w, weft.Errorf(weft.EConflict, "connection %q exists for connector %s; choose another name", req.Name, old.Connector))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
+	defer cancel()
+	got, err := fed.Add(ctx, req.Name, spec, req.Token)
+	if err != nil {
+		code := weft.EUnprocessable
+		if c := weft.Code(err); c != weft.EInternal {
+			code = c
+		}
+		writeErr(w, weft.Wrap(code, err, "add MCP connector %s: %v", req.Name, err))
+		return
+	}
+	enc, err := got.Marshal()
+	if err == nil {
+		err = s.e.Store().SaveConnectorSpec(r.Context(), store.ConnectorSpec{Name: req.Name, Kind: mcpconn.Kind, Spec: enc})
+	}
+	if err == nil {
+		conn := &connectors.Connection{Name: req.Name, Connector: req.Name, Namespace: req.Namespace, BaseURL: req.URL, AllowPrivate: req.AllowPrivate}
+		if req.Token != "" {
+			conn.Auth = &connectors.Auth{Type: connectors.AuthBearer, Token: req.Token}
+		}
+		err = s.e.SaveConnection(r.Context(), conn)
+	}
+	s.audit(r, access.ActionConnectorImport, "connector:"+req.Name, err, map[string]any{"kind": mcpconn.Kind, "operations": len(got.Tools)})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	info, _ := fed.Info(req.Name)
+	s.log.Info("MCP connector added", "connector", req.Name, "tools", len(got.Tools), "transport", info.Transport)
+	writeJSON(w, http.StatusCreated, map[string]any{"name": req.Name, "mcp": info, "operations": opNames(got)})
+}
+
+func opNames(s *mcpconn.Spec) []string {
+	out := make([]string, 0, len(s.Tools))
+	for _, t := range s.Tools {
+		out = append(out, t.Op)
+	}
+	return out
+}
+
+// refreshMCPConnector lists an MCP connector's tools again and reports
+// the drift against the accepted schemas; ?accept=true makes the new list
+// the accepted one.
+func (s *Server) refreshMCPConnector(w http.ResponseWriter, r *http.Request) {
+	fed := s.cfg.Federation
+	if fed == nil {
+		writeErr(w, weft.Errorf(weft.EUnavailable, "MCP federation is off on this server"))
+		return
+	}
+	name := chi.URLParam(r, "name")
+	if _, ok := fed.Info(name); !ok {
+		writeErr(w, weft.Errorf(weft.ENotFound, "no MCP connector named %q", name))
+		return
+	}
+	accept := r.URL.Query().Get("accept") == "true"
+	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
+	defer cancel()
+	spec, drift, err := fed.Refresh(ctx, name, accept)
+	if err != nil {
+		writeErr(w, weft.Wrap(weft.EUnavailable, err, "refresh %s: %v", name, err))
+		return
+	}
+	if accept {
+		enc, err := spec.Marshal()
+		if err == nil {
+			err = s.e.Store().SaveConnectorSpec(r.Context(), store.ConnectorSpec{Name: name, Kind: mcpconn.Kind, Spec: enc})
+		}
+		s.audit(r, access.ActionConnectorImport, "connector:"+name, err, map[string]any{"kind": mcpconn.Kind, "accepted": true, "operations": len(spec.Tools), "drift": len(drift)})
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	if drift == nil {
+		drift = []mcpconn.Change{}
+	}
+	affected, err := s.driftedFlows(r.Context(), name, drift)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	info, _ := fed.Info(name)
+	writeJSON(w, http.StatusOK, map[string]any{"name": name, "accepted": accept, "drift": drift, "affected_flows": affected, "mcp": info})
+}
+
+// driftedFlows lists the deployed flows (latest versions) that call a
+// drifted tool of connector name.
+func (s *Server) driftedFlows(ctx context.Context, name string, drift []mcpconn.Change) ([]string, error) {
+	if len(drift) == 0 {
+		return []string{}, nil
+	}
+	x, ok := s.e.Catalog().Connector(name)
+	if !ok {
+		return []string{}, nil
+	}
+	drifted := map[string]bool{}
+	for _, op := range x.Operations {
+		if op.Drift != nil && op.Drift() != "" {
+			drifted[name+"."+op.Name] = true
+		}
+	}
+	flows, err := s.e.Store().ListFlows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, fi := range flows {
+		f, _, err := s.e.Flow(ctx, fi.Name, 0)
+		if err != nil {
+			continue
+		}
+		hit := false
+		flow.Walk(f.Steps, func(st *flow.Step) { hit = hit || drifted[st.Call] })
+		if hit {
+			out = append(out, fi.Name)
+		}
+	}
+	return out, nil
+}
