@@ -44,11 +44,12 @@ func TestMCPFederation(t *testing.T) {
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`mcp:
   upstreams:
     commands: [%q]
+    pass_env: [%s]
     call_timeout: 5s
   policy:
     - {tool: "up__fail", action: deny}
     - {tool: "up__add", action: confirm}
-`, self)), 0o600)
+`, self, mcptest.HelperEnv)), 0o600)
 	env := []string{"WEFT_DATA_DIR=" + filepath.Join(dir, "data"), mcptest.HelperEnv + "=1"}
 	srv := startServer(t, addr, env, "--config", cfg)
 	file := func(name, body string) string {
@@ -67,14 +68,14 @@ func TestMCPFederation(t *testing.T) {
 
 	// Add both upstreams.
 	out := cli("connector", "add-mcp", "up", "--url", up.URL, "--allow-private", "--token-file", file("tok", "up-s3cret\n"))
-	if !strings.Contains(out, "added MCP connector up (mcptest 1.0.0, streamable-http): 9 tools") || !strings.Contains(out, "up.reserve") {
+	if !strings.Contains(out, "added MCP connector up (mcptest 1.0.0, streamable-http): 10 tools") || !strings.Contains(out, "up.reserve") {
 		t.Fatalf("add-mcp: %s", out)
 	}
 	if auth.Load() != "Bearer up-s3cret" {
 		t.Fatalf("the upstream saw Authorization %q", auth.Load())
 	}
 	out = cli("connector", "add-mcp", "local", "--command", self+" -test.run=^$")
-	if !strings.Contains(out, "stdio): 9 tools") {
+	if !strings.Contains(out, "stdio): 10 tools") {
 		t.Fatalf("add-mcp stdio: %s", out)
 	}
 	// A program the operator did not list is refused.
@@ -159,7 +160,12 @@ steps:
 	if a := tools["up__echo"].Annotations; a == nil || !a.ReadOnlyHint {
 		t.Fatalf("echo annotations: %+v", a)
 	}
-	res, err := s.CallTool(ctx, &sdk.CallToolParams{Name: "local__echo", Arguments: map[string]any{"text": "through weft"}})
+	// The stdio child has none of weft serve's environment but pass_env.
+	res, err := s.CallTool(ctx, &sdk.CallToolParams{Name: "local__getenv", Arguments: map[string]any{"name": "WEFT_DATA_DIR"}})
+	if err != nil || res.IsError || !strings.Contains(textOf(res), `"set":false`) {
+		t.Fatalf("the child sees weft's environment: %v %+v", err, res)
+	}
+	res, err = s.CallTool(ctx, &sdk.CallToolParams{Name: "local__echo", Arguments: map[string]any{"text": "through weft"}})
 	if err != nil || res.IsError || !strings.Contains(textOf(res), "through weft") {
 		t.Fatalf("local__echo: %v %+v", err, res)
 	}

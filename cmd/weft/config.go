@@ -146,7 +146,11 @@ type UpstreamsConfig struct {
 	// Commands lists the programs a stdio upstream may run (a path, or a
 	// base name for a command given without a path); empty: stdio
 	// upstreams are refused.
-	Commands       []string      `yaml:"commands"`
+	Commands []string `yaml:"commands"`
+	// PassEnv names the variables of Weft's environment a stdio upstream
+	// inherits, besides PATH, HOME, TMPDIR, LANG, LC_ALL, TZ and USER (none
+	// other: Weft's own secrets stay in Weft).
+	PassEnv        []string      `yaml:"pass_env"`
 	CallTimeout    time.Duration `yaml:"call_timeout"`     // per tool call (default 30s); a step's timeout applies too
 	MaxResultBytes int           `yaml:"max_result_bytes"` // largest tool result (default 4 MiB)
 	MaxRestarts    int           `yaml:"max_restarts"`     // failed starts in a row before an upstream is marked unavailable (default 6)

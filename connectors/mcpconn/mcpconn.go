@@ -184,8 +184,12 @@ type Options struct {
 	BackoffMax  time.Duration
 	// Egress is the global egress policy every dial goes through.
 	Egress *egress.Policy
-	// Env is added to a stdio child's environment (KEY=VALUE).
-	Env []string
+	// Env is added to a stdio child's environment (KEY=VALUE). The child
+	// gets no other variable of Weft's (its master key, database URL,
+	// tokens) but those named in PassEnv and a few harmless ones (PATH,
+	// HOME, TMPDIR, LANG, LC_ALL, TZ, USER).
+	Env     []string
+	PassEnv []string
 	// OnList is called with every listing after the first connect and on
 	// list_changed (for drift tracking); it must not block long.
 	OnList func(tools []Tool, err error)
@@ -480,7 +484,7 @@ func (u *Upstream) connect(ctx context.Context) (*sdk.ClientSession, error) {
 		t = &sdk.StreamableClientTransport{Endpoint: u.spec.URL, HTTPClient: u.httpClient(limit), MaxRetries: 1, MaxEventSize: limit + slack}
 	} else {
 		cmd := exec.Command(u.spec.Command[0], u.spec.Command[1:]...)
-		cmd.Env = append(os.Environ(), u.opt.Env...)
+		cmd.Env = append(childEnv(u.opt.PassEnv), u.opt.Env...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		tail := &tailBuffer{max: 2048}
 		cmd.Stderr = tail
@@ -523,6 +527,19 @@ func (u *Upstream) exitDetailLocked() string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.exitDetail()
+}
+
+// baseEnv is what a stdio child inherits of Weft's environment unasked.
+var baseEnv = []string{"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ", "USER"}
+
+func childEnv(pass []string) []string {
+	var out []string
+	for _, k := range append(append([]string(nil), baseEnv...), pass...) {
+		if v, ok := os.LookupEnv(k); ok {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
 }
 
 // httpClient dials through the egress policy, refuses non-public

@@ -53,7 +53,7 @@ func listAndCall(t *testing.T, u *mcpconn.Upstream) {
 		byName[x.Name] = x
 	}
 	echo, ok := byName["echo"]
-	if !ok || len(tools) != 9 {
+	if !ok || len(tools) != 10 {
 		t.Fatalf("tools: %+v", tools)
 	}
 	if echo.Input["type"] != "object" || echo.Output == nil || !echo.Hints.ReadOnly || echo.Hints.Destructive {
@@ -80,6 +80,22 @@ func listAndCall(t *testing.T, u *mcpconn.Upstream) {
 }
 
 func TestStdioListCall(t *testing.T) { listAndCall(t, stdio(t, mcpconn.Options{})) }
+
+// A stdio child gets none of Weft's environment but what is passed.
+func TestStdioEnvironment(t *testing.T) {
+	t.Setenv("WEFT_MASTER_KEY", "do-not-leak")
+	t.Setenv("UPSTREAM_API_KEY", "pass-me")
+	u := stdio(t, mcpconn.Options{PassEnv: []string{"UPSTREAM_API_KEY"}})
+	for name, want := range map[string]bool{"WEFT_MASTER_KEY": false, "UPSTREAM_API_KEY": true, "PATH": true} {
+		out, err := u.Call(context.Background(), "getenv", map[string]any{"name": name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, _ := out.(map[string]any); m["set"] != want {
+			t.Errorf("%s set in the child: %v, want %v", name, m["set"], want)
+		}
+	}
+}
 
 func TestHTTPListCall(t *testing.T) {
 	u, _ := httpUp(t, mcptest.Handler(), mcpconn.Options{})

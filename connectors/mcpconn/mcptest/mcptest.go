@@ -7,7 +7,8 @@
 // is cancelled), big {bytes} (a text result of that size), evolve (echo
 // then requires lang: schema drift, announced with list_changed), and
 // count (how many calls this process has served), reserve {sku} (fails
-// with a tool error while Outage is set).
+// with a tool error while Outage is set), getenv {name} (whether the
+// server's environment has it).
 package mcptest
 
 import (
@@ -138,6 +139,15 @@ func NewServer() *sdk.Server {
 			sku, _ := a["sku"].(string)
 			r := text("reserved " + sku)
 			r.StructuredContent = map[string]any{"sku": sku, "reserved": true}
+			return r, nil
+		})
+	s.AddTool(&sdk.Tool{Name: "getenv", Description: "Whether an environment variable is set in the server process.", InputSchema: obj([]string{"name"}, map[string]any{"name": map[string]any{"type": "string"}})},
+		func(_ context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			a := args(req)
+			name, _ := a["name"].(string)
+			_, ok := os.LookupEnv(name)
+			r := text("env")
+			r.StructuredContent = map[string]any{"set": ok}
 			return r, nil
 		})
 	s.AddTool(&sdk.Tool{Name: "evolve", Description: "Change echo's input schema incompatibly (it then requires lang).", InputSchema: obj(nil, nil)},
