@@ -2,6 +2,7 @@ package mcpconn_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -135,9 +136,28 @@ func TestStdioCrashRestart(t *testing.T) {
 	if _, err := u.Call(ctx, "echo", map[string]any{"text": "before"}); err != nil {
 		t.Fatal(err)
 	}
+	// A call in flight when the process dies fails clearly, at once.
+	inflight := make(chan error, 1)
+	go func() {
+		_, err := u.Call(ctx, "hang", nil)
+		inflight <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
 	_, err := u.Call(ctx, "crash", nil)
 	if err == nil || !strings.Contains(err.Error(), "may or may not have run") || class(err) != connectors.Retryable {
-		t.Fatalf("in-flight call on a crash: %v", err)
+		t.Fatalf("the crashing call: %v", err)
+	}
+	select {
+	case err := <-inflight:
+		if err == nil || !strings.Contains(err.Error(), "tool hang: the connection failed during the call") {
+			t.Fatalf("the call in flight: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the call in flight did not fail")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("failing took %s", d)
 	}
 	// The supervisor restarts the process; calls work again.
 	deadline := time.Now().Add(10 * time.Second)
@@ -200,6 +220,23 @@ func TestHangTimesOut(t *testing.T) {
 		if _, err := u.Call(context.Background(), "echo", map[string]any{"text": "after"}); err != nil {
 			t.Fatalf("%s after a timeout: %v", name, err)
 		}
+	}
+}
+
+// Cancelling a call (a flow run cancelled, an agent's call cancelled)
+// returns at once (the SDK tells the upstream with notifications/cancelled),
+// and the session stays usable.
+func TestCancel(t *testing.T) {
+	u := stdio(t, mcpconn.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := u.Call(ctx, "hang", nil)
+	if !errors.Is(err, context.Canceled) || time.Since(start) > 3*time.Second {
+		t.Fatalf("cancelled call: %v after %s", err, time.Since(start))
+	}
+	if _, err := u.Call(context.Background(), "echo", map[string]any{"text": "still up"}); err != nil {
+		t.Fatal(err)
 	}
 }
 
