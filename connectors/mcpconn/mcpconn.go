@@ -461,7 +461,11 @@ func (u *Upstream) stopProc() {
 		return
 	case <-time.After(2 * time.Second):
 	}
-	_ = p.Process.Kill()
+	// Its own process group (Setpgid): a wrapper's children (npx, uvx)
+	// end with it.
+	if err := syscall.Kill(-p.Process.Pid, syscall.SIGKILL); err != nil {
+		_ = p.Process.Kill()
+	}
 	<-exited
 }
 
