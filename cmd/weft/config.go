@@ -154,6 +154,7 @@ type UpstreamsConfig struct {
 	CallTimeout    time.Duration `yaml:"call_timeout"`     // per tool call (default 30s); a step's timeout applies too
 	MaxResultBytes int           `yaml:"max_result_bytes"` // largest tool result (default 4 MiB)
 	MaxRestarts    int           `yaml:"max_restarts"`     // failed starts in a row before an upstream is marked unavailable (default 6)
+	HealthInterval time.Duration `yaml:"health_interval"`  // ping of a live session (default 30s; negative: never)
 }
 
 // QueueConfig tunes the durable queue.

@@ -666,7 +666,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		return fail(err)
 	}
 	fed := mcpconn.NewFederation(cat, mcpconn.Options{Egress: cfg.egress, CallTimeout: cfg.MCP.Upstreams.CallTimeout,
-		MaxResultBytes: cfg.MCP.Upstreams.MaxResultBytes, MaxRestarts: cfg.MCP.Upstreams.MaxRestarts, PassEnv: cfg.MCP.Upstreams.PassEnv, Log: log})
+		MaxResultBytes: cfg.MCP.Upstreams.MaxResultBytes, MaxRestarts: cfg.MCP.Upstreams.MaxRestarts, PassEnv: cfg.MCP.Upstreams.PassEnv, HealthInterval: cfg.MCP.Upstreams.HealthInterval, Log: log})
 	fed.Commands = cfg.MCP.Upstreams.Commands
 	cfg.fed = fed
 	for _, sp := range specs {

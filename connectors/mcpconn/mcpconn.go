@@ -182,6 +182,10 @@ type Options struct {
 	MaxRestarts int
 	BackoffMin  time.Duration
 	BackoffMax  time.Duration
+	// HealthInterval is how often a live session is pinged (default 30s;
+	// negative: never); two failed pings in a row end the session, which
+	// is then restarted (stdio) or reconnected on next use (HTTP).
+	HealthInterval time.Duration
 	// Egress is the global egress policy every dial goes through.
 	Egress *egress.Policy
 	// Env is added to a stdio child's environment (KEY=VALUE). The child
@@ -212,6 +216,9 @@ func (o *Options) defaults() {
 	}
 	if o.BackoffMax <= 0 {
 		o.BackoffMax = DefaultBackoffMax
+	}
+	if o.HealthInterval == 0 {
+		o.HealthInterval = 30 * time.Second
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -364,6 +371,9 @@ func (u *Upstream) session(ctx context.Context) (*sdk.ClientSession, error) {
 	}
 	u.sess, u.failures, u.state, u.nextTry = s, 0, StateConnected, time.Time{}
 	go u.watch(s)
+	if u.opt.HealthInterval > 0 {
+		go u.health(s)
+	}
 	if len(u.accepted) > 0 {
 		go u.relist() // a health check, and drift since the tools were accepted
 	}
@@ -391,7 +401,9 @@ func (u *Upstream) lost(s *sdk.ClientSession) {
 	}
 	u.restarts++
 	u.state = StateRestarting
-	u.lastErr = "session lost"
+	if !strings.HasPrefix(u.lastErr, "health check: ") {
+		u.lastErr = "session lost"
+	}
 	if d := u.exitDetail(); d != "" {
 		u.lastErr = "session lost: " + d
 	}
@@ -402,6 +414,37 @@ func (u *Upstream) lost(s *sdk.ClientSession) {
 	u.opt.Log.Warn("MCP upstream session lost", "connector", u.name, "restarts", u.restarts)
 	if stdio {
 		go u.supervise()
+	}
+}
+
+// health pings session s every HealthInterval while it is the live one;
+// two failures in a row end it.
+func (u *Upstream) health(s *sdk.ClientSession) {
+	t := time.NewTicker(u.opt.HealthInterval)
+	defer t.Stop()
+	failed := 0
+	for range t.C {
+		u.mu.Lock()
+		live := u.sess == s && !u.closed
+		u.mu.Unlock()
+		if !live {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), min(u.opt.CallTimeout, 10*time.Second))
+		err := s.Ping(ctx, nil)
+		cancel()
+		if err == nil {
+			failed = 0
+			continue
+		}
+		if failed++; failed >= 2 {
+			u.mu.Lock()
+			u.lastErr = "health check: " + err.Error()
+			u.mu.Unlock()
+			u.opt.Log.Warn("MCP upstream failed its health check", "connector", u.name, "err", err)
+			u.lost(s)
+			return
+		}
 	}
 }
 

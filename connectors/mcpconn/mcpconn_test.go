@@ -180,6 +180,38 @@ func TestStdioCrashRestart(t *testing.T) {
 	}
 }
 
+// An HTTP upstream that goes away is noticed by the health check, not
+// only on the next call.
+func TestHTTPHealthCheck(t *testing.T) {
+	var down atomic.Bool
+	h := mcptest.Handler()
+	u, _ := httpUp(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "gone", http.StatusBadGateway)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}), mcpconn.Options{HealthInterval: 50 * time.Millisecond})
+	if _, err := u.Call(context.Background(), "echo", map[string]any{"text": "up"}); err != nil {
+		t.Fatal(err)
+	}
+	down.Store(true)
+	deadline := time.Now().Add(5 * time.Second)
+	for u.Status().State == mcpconn.StateConnected {
+		if time.Now().After(deadline) {
+			t.Fatalf("still connected: %+v", u.Status())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := u.Status(); !strings.Contains(st.LastError, "health check") || st.Restarts != 1 {
+		t.Fatalf("status: %+v", st)
+	}
+	down.Store(false)
+	if _, err := u.Call(context.Background(), "echo", map[string]any{"text": "back"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestStdioStartFailsBackoffBounded(t *testing.T) {
 	u := mcpconn.New("up", mcpconn.Spec{Command: []string{"/nonexistent/mcp-server"}}, mcpconn.Options{MaxRestarts: 2, BackoffMin: 30 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
 	defer u.Close()
