@@ -13,17 +13,21 @@ import (
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/connectors/mcpconn"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/internal/bounded"
 	"github.com/weftio/weft/store"
 )
 
 // addMCPRequest is the body of POST /api/connectors/mcp.
+// It is decoded as YAML (JSON is YAML) so that auth's secrets, which
+// never go out as JSON, come in.
 type addMCPRequest struct {
-	Name         string `json:"name"`
-	URL          string `json:"url"`
-	Command      string `json:"command"` // "CMD ARGS": split on spaces, quotes group; no shell
-	Token        string `json:"token"`   // bearer token to the URL's origin (sealed in the connection)
-	AllowPrivate bool   `json:"allow_private"`
-	Namespace    string `json:"namespace"` // the connection's namespace (default: default)
+	Name         string           `yaml:"name"`
+	URL          string           `yaml:"url"`
+	Command      string           `yaml:"command"` // "CMD ARGS": split on spaces, quotes group; no shell
+	Token        string           `yaml:"token"`   // bearer token to the URL's origin (sealed in the connection)
+	Auth         *connectors.Auth `yaml:"auth"`    // or: OAuth (oauth2_client_credentials, oauth2_refresh_token) or bearer
+	AllowPrivate bool             `yaml:"allow_private"`
+	Namespace    string           `yaml:"namespace"` // the connection's namespace (default: default)
 }
 
 // addMCPConnector connects to an MCP server, lists its tools, registers
@@ -42,8 +46,8 @@ func (s *Server) addMCPConnector(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req addMCPRequest
-	if err := decodeJSON(data, &req); err != nil {
-		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"name", "url" or "command", "token"?, "allow_private"?, "namespace"?}: %s`, weft.Message(err)))
+	if err := bounded.UnmarshalYAMLStrict("body", data, &req, bodyLimits); err != nil {
+		writeErr(w, weft.Errorf(weft.EInvalid, `body must be {"name", "url" or "command", "token"? or "auth"?, "allow_private"?, "namespace"?}: %s`, weft.Message(err)))
 		return
 	}
 	if err := mcpconn.ValidName(req.Name); err != nil {
@@ -57,8 +61,20 @@ func (s *Server) addMCPConnector(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if req.Token != "" && spec.URL == "" {
-		writeErr(w, weft.Errorf(weft.EInvalid, "token: only a url upstream takes a token"))
+	auth := req.Auth
+	if req.Token != "" {
+		if auth != nil {
+			writeErr(w, weft.Errorf(weft.EInvalid, "give token or auth, not both"))
+			return
+		}
+		auth = &connectors.Auth{Type: connectors.AuthBearer, Token: req.Token}
+	}
+	if auth != nil && spec.URL == "" {
+		writeErr(w, weft.Errorf(weft.EInvalid, "token, auth: only a url upstream takes credentials"))
+		return
+	}
+	if err := mcpconn.CheckAuth(auth); err != nil {
+		writeErr(w, weft.Errorf(weft.EInvalid, "auth: %v", err))
 		return
 	}
 	if old, ok := s.e.Catalog().LookupConnection(req.Name); ok && old.Connector != req.Name {
@@ -67,7 +83,7 @@ func (s *Server) addMCPConnector(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
 	defer cancel()
-	got, err := fed.Add(ctx, req.Name, spec, req.Token)
+	got, err := fed.Add(ctx, req.Name, spec, auth)
 	if err != nil {
 		code := weft.EUnprocessable
 		if c := weft.Code(err); c != weft.EInternal {
@@ -81,10 +97,7 @@ func (s *Server) addMCPConnector(w http.ResponseWriter, r *http.Request) {
 		err = s.e.Store().SaveConnectorSpec(r.Context(), store.ConnectorSpec{Name: req.Name, Kind: mcpconn.Kind, Spec: enc})
 	}
 	if err == nil {
-		conn := &connectors.Connection{Name: req.Name, Connector: req.Name, Namespace: req.Namespace, BaseURL: req.URL, AllowPrivate: req.AllowPrivate}
-		if req.Token != "" {
-			conn.Auth = &connectors.Auth{Type: connectors.AuthBearer, Token: req.Token}
-		}
+		conn := &connectors.Connection{Name: req.Name, Connector: req.Name, Namespace: req.Namespace, BaseURL: req.URL, AllowPrivate: req.AllowPrivate, Auth: auth}
 		err = s.e.SaveConnection(r.Context(), conn)
 	}
 	s.audit(r, access.ActionConnectorImport, "connector:"+req.Name, err, map[string]any{"kind": mcpconn.Kind, "operations": len(got.Tools)})

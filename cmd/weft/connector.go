@@ -27,6 +27,7 @@ func connectorCmd(args []string, stdout io.Writer) error {
 	mcpCommand := fs.String("command", "", "add-mcp: \"CMD ARGS\" of a stdio MCP server (run by the Weft server; allowed programs: mcp.upstreams.commands)")
 	mcpToken := fs.String("token", "", "add-mcp: bearer token sent to the URL's origin only (prefer --token-file: a command line is visible to other users)")
 	mcpTokenFile := fs.String("token-file", "", "add-mcp: a file holding the bearer token ('-': standard input)")
+	mcpAuthFile := fs.String("auth-file", "", "add-mcp: a YAML file of the connection's auth block (type: oauth2_client_credentials with token_url, client_id, client_secret, scopes; oauth2_refresh_token; bearer)")
 	allowPrivate := fs.Bool("allow-private", false, "add-mcp: allow a URL on a private or loopback address")
 	namespace := fs.String("namespace", "", "add-mcp: the namespace of the connection (default: default)")
 	accept := fs.Bool("accept", false, "refresh: make the listed tools the accepted schemas")
@@ -80,7 +81,7 @@ func connectorCmd(args []string, stdout io.Writer) error {
 		return nil
 	case "add-mcp":
 		if len(pos) != 1 || (*mcpURL == "") == (*mcpCommand == "") {
-			return weft.Errorf(weft.EInvalid, "weft connector add-mcp NAME (--url URL [--token-file F | --token T] [--allow-private] | --command \"CMD ARGS\") [--namespace NS]")
+			return weft.Errorf(weft.EInvalid, "weft connector add-mcp NAME (--url URL [--token-file F | --token T | --auth-file F] [--allow-private] | --command \"CMD ARGS\") [--namespace NS]")
 		}
 		tok := *mcpToken
 		if *mcpTokenFile != "" {
@@ -96,7 +97,19 @@ func connectorCmd(args []string, stdout io.Writer) error {
 			}
 			tok = strings.TrimSpace(string(data))
 		}
-		body, _ := json.Marshal(map[string]any{"name": pos[0], "url": *mcpURL, "command": *mcpCommand, "token": tok, "allow_private": *allowPrivate, "namespace": *namespace})
+		req := map[string]any{"name": pos[0], "url": *mcpURL, "command": *mcpCommand, "token": tok, "allow_private": *allowPrivate, "namespace": *namespace}
+		if *mcpAuthFile != "" {
+			data, err := readLocalFile(*mcpAuthFile)
+			if err != nil {
+				return err
+			}
+			var auth map[string]any
+			if err := bounded.UnmarshalYAMLStrict(*mcpAuthFile, data, &auth, annotationLimits); err != nil {
+				return err
+			}
+			req["auth"] = auth
+		}
+		body, _ := json.Marshal(req)
 		var res struct {
 			Name       string         `json:"name"`
 			MCP        map[string]any `json:"mcp"`

@@ -3,11 +3,15 @@ package mcpconn
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/weftio/weft/connectors"
 )
@@ -47,22 +51,72 @@ func (f *Federation) CommandAllowed(argv0 string) error {
 	return fmt.Errorf("program %q is not in mcp.upstream_commands (%s)", argv0, strings.Join(f.Commands, ", "))
 }
 
-func (f *Federation) options(name string, token string) Options {
+func (f *Federation) options(name string, initial *connectors.Auth) Options {
 	o := f.opt
-	o.Token = func() string {
-		if conn, ok := f.cat.LookupConnection(name); ok && conn.Connector == name && conn.Auth != nil && conn.Auth.Type == connectors.AuthBearer && conn.Auth.Token != "" {
-			return conn.Auth.Token
+	var mu sync.Mutex
+	var srcAuth *connectors.Auth
+	var src oauth2.TokenSource
+	o.Token = func(ctx context.Context, hc *http.Client) (string, error) {
+		a := initial
+		if conn, ok := f.cat.LookupConnection(name); ok && conn.Connector == name {
+			a = conn.Auth // the saved connection's, sealed at rest
 		}
-		return token
+		if a == nil {
+			return "", nil
+		}
+		switch a.Type {
+		case connectors.AuthBearer:
+			return a.Token, nil
+		case connectors.AuthClientCredentials, connectors.AuthRefreshToken:
+			mu.Lock()
+			if srcAuth != a { // new or changed credentials: a new token source
+				tctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
+				if a.Type == connectors.AuthClientCredentials {
+					src = (&clientcredentials.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, TokenURL: a.TokenURL, Scopes: a.Scopes}).TokenSource(tctx)
+				} else {
+					src = (&oauth2.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, Endpoint: oauth2.Endpoint{TokenURL: a.TokenURL}, Scopes: a.Scopes}).TokenSource(tctx, &oauth2.Token{RefreshToken: a.RefreshToken})
+				}
+				srcAuth = a
+			}
+			ts := src
+			mu.Unlock()
+			tok, err := ts.Token()
+			if err != nil {
+				msg := err.Error()
+				for _, secret := range []string{a.ClientSecret, a.RefreshToken} {
+					if secret != "" {
+						msg = strings.ReplaceAll(msg, secret, "[REDACTED]")
+					}
+				}
+				return "", fmt.Errorf("OAuth token from %s: %s", a.TokenURL, msg)
+			}
+			return tok.AccessToken, nil
+		}
+		return "", fmt.Errorf("auth type %s is not supported for an MCP upstream (bearer, oauth2_client_credentials, oauth2_refresh_token)", a.Type)
 	}
 	o.OnList = func([]Tool, error) {}
 	return o
 }
 
+// CheckAuth reports whether auth can authenticate to an MCP upstream.
+func CheckAuth(a *connectors.Auth) error {
+	if a == nil {
+		return nil
+	}
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	switch a.Type {
+	case connectors.AuthBearer, connectors.AuthClientCredentials, connectors.AuthRefreshToken:
+		return nil
+	}
+	return fmt.Errorf("auth type %s is not supported for an MCP upstream (bearer, oauth2_client_credentials, oauth2_refresh_token)", a.Type)
+}
+
 // Add connects to a new upstream (or replaces one), lists its tools and
-// registers them as connector name's operations. token is the bearer
-// token to use until the connection holding it is saved.
-func (f *Federation) Add(ctx context.Context, name string, spec Spec, token string) (*Spec, error) {
+// registers them as connector name's operations. auth is how to
+// authenticate until the connection holding it is saved (nil: none).
+func (f *Federation) Add(ctx context.Context, name string, spec Spec, auth *connectors.Auth) (*Spec, error) {
 	if err := ValidName(name); err != nil {
 		return nil, err
 	}
@@ -73,11 +127,17 @@ func (f *Federation) Add(ctx context.Context, name string, spec Spec, token stri
 		if err := f.CommandAllowed(spec.Command[0]); err != nil {
 			return nil, err
 		}
+		if auth != nil {
+			return nil, fmt.Errorf("auth: only a url upstream takes credentials (a stdio upstream gets pass_env)")
+		}
+	}
+	if err := CheckAuth(auth); err != nil {
+		return nil, fmt.Errorf("auth: %v", err)
 	}
 	if x, ok := f.cat.Connector(name); ok && !f.has(name) && len(x.Operations) > 0 {
 		return nil, fmt.Errorf("connector name %q is taken by a connector that is not an MCP upstream", name)
 	}
-	u := New(name, spec, f.options(name, token))
+	u := New(name, spec, f.options(name, auth))
 	tools, err := u.ListTools(ctx)
 	if err != nil {
 		u.Close()
@@ -116,7 +176,7 @@ func (f *Federation) Load(name string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	f.install(name, spec, New(name, *spec, f.options(name, "")))
+	f.install(name, spec, New(name, *spec, f.options(name, nil)))
 	return nil
 }
 

@@ -172,9 +172,11 @@ func SplitCommand(s string) ([]string, error) {
 
 // Options tune an Upstream. Zero values take the defaults.
 type Options struct {
-	// Token returns the bearer token sent to a URL upstream (read at each
-	// connect; "": none). It is sent to the URL's origin only.
-	Token          func() string
+	// Token returns the bearer token sent to a URL upstream ("": none),
+	// asked before each request, so it may be cached and refreshed (an
+	// OAuth token source); hc reaches a token endpoint under the same
+	// address rules as the upstream. It is sent to the URL's origin only.
+	Token          func(ctx context.Context, hc *http.Client) (string, error)
 	CallTimeout    time.Duration
 	MaxResultBytes int
 	// MaxRestarts is how many failed starts in a row mark the upstream
@@ -593,8 +595,27 @@ func childEnv(pass []string) []string {
 // addresses unless the spec allows them, bounds each response body, and
 // sends the token to the URL's origin only.
 func (u *Upstream) httpClient(limit int) *http.Client {
+	base := guardedTransport(u.spec.AllowPrivate, u.opt.Egress)
+	origin, _ := url.Parse(u.spec.URL)
+	rt := &upstreamRT{base: base, origin: origin, limit: limit, hit: &u.oversize}
+	if u.opt.Token != nil {
+		plain := &http.Client{Transport: base, Timeout: 30 * time.Second}
+		rt.token = func(ctx context.Context) (string, error) { return u.opt.Token(ctx, plain) }
+	}
+	return &http.Client{Transport: rt,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return fmt.Errorf("stopped after 5 redirects")
+			}
+			return nil
+		}}
+}
+
+// guardedTransport dials through the egress policy and, unless
+// allowPrivate, refuses non-public addresses.
+func guardedTransport(allowPrivate bool, pol *egress.Policy) *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	if !u.spec.AllowPrivate {
+	if !allowPrivate {
 		d.Control = func(network, address string, _ syscall.RawConn) error {
 			host, _, err := net.SplitHostPort(address)
 			if err != nil {
@@ -610,28 +631,24 @@ func (u *Upstream) httpClient(limit int) *http.Client {
 			return nil
 		}
 	}
-	base := &http.Transport{Proxy: nil, DialContext: u.opt.Egress.Dialer("mcp", d), MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second, ForceAttemptHTTP2: true}
-	origin, _ := url.Parse(u.spec.URL)
-	return &http.Client{Transport: &upstreamRT{base: base, origin: origin, token: u.opt.Token, limit: limit, hit: &u.oversize},
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return fmt.Errorf("stopped after 5 redirects")
-			}
-			return nil
-		}}
+	return &http.Transport{Proxy: nil, DialContext: pol.Dialer("mcp", d), MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second, ForceAttemptHTTP2: true}
 }
 
 type upstreamRT struct {
 	base   http.RoundTripper
 	origin *url.URL
-	token  func() string
+	token  func(context.Context) (string, error)
 	limit  int
 	hit    *atomic.Bool
 }
 
 func (t *upstreamRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.token != nil && req.URL.Scheme == t.origin.Scheme && req.URL.Host == t.origin.Host {
-		if tok := t.token(); tok != "" {
+		tok, err := t.token(req.Context())
+		if err != nil {
+			return nil, fmt.Errorf("getting the upstream's access token: %v", err)
+		}
+		if tok != "" {
 			req = req.Clone(req.Context())
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}

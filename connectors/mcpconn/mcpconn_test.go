@@ -110,12 +110,75 @@ func TestHTTPTokenOnlyToOrigin(t *testing.T) {
 	u, _ := httpUp(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen.Store(r.Header.Get("Authorization"))
 		h.ServeHTTP(w, r)
-	}), mcpconn.Options{Token: func() string { return "s3cret-token" }})
+	}), mcpconn.Options{Token: func(context.Context, *http.Client) (string, error) { return "s3cret-token", nil }})
 	if _, err := u.Call(context.Background(), "echo", map[string]any{"text": "a"}); err != nil {
 		t.Fatal(err)
 	}
 	if seen.Load() != "Bearer s3cret-token" {
 		t.Fatalf("upstream saw %q", seen.Load())
+	}
+}
+
+// A federation with OAuth client credentials: the token endpoint is asked
+// for an access token, which goes to the upstream; the tools land in the
+// catalog as operations that call it.
+func TestFederationOAuthClientCredentials(t *testing.T) {
+	var grants atomic.Int32
+	tokens := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		id, secret, _ := r.BasicAuth()
+		if r.Form.Get("grant_type") != "client_credentials" || id != "weft" || secret != "cs3cret" {
+			http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+			return
+		}
+		grants.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"access_token":"cc-token","token_type":"Bearer","expires_in":3600}`))
+	}))
+	defer tokens.Close()
+	h := mcptest.Handler()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer cc-token" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer up.Close()
+	cat := connectors.NewCatalog()
+	fed := mcpconn.NewFederation(cat, mcpconn.Options{})
+	defer fed.Close()
+	ctx := context.Background()
+	auth := &connectors.Auth{Type: connectors.AuthClientCredentials, TokenURL: tokens.URL, ClientID: "weft", ClientSecret: "cs3cret"}
+	spec, err := fed.Add(ctx, "up", mcpconn.Spec{URL: up.URL, AllowPrivate: true}, auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(spec.Tools) != 10 || spec.Server != "mcptest 1.0.0" {
+		t.Fatalf("spec: %d tools, server %q", len(spec.Tools), spec.Server)
+	}
+	op, ok := cat.Operation("up.echo")
+	if !ok || op.Output == nil || !op.Hints.ReadOnly {
+		t.Fatalf("up.echo: %+v", op)
+	}
+	out, err := op.Invoke(ctx, connectors.Call{Input: map[string]any{"text": "via oauth"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := out.(map[string]any); m["text"] != "via oauth" || grants.Load() != 1 {
+		t.Fatalf("out %#v, %d grants (the token is cached)", out, grants.Load())
+	}
+	// Wrong credentials: the add fails, saying why, without the secret.
+	bad := &connectors.Auth{Type: connectors.AuthClientCredentials, TokenURL: tokens.URL, ClientID: "weft", ClientSecret: "wrong-secret"}
+	if _, err := fed.Add(ctx, "up2", mcpconn.Spec{URL: up.URL, AllowPrivate: true}, bad); err == nil || !strings.Contains(err.Error(), "OAuth token from") || strings.Contains(err.Error(), "wrong-secret") {
+		t.Fatalf("bad credentials: %v", err)
+	}
+	// Stdio upstreams are off unless the operator lists the program.
+	if _, err := fed.Add(ctx, "local", mcpconn.Spec{Command: mcptest.Command()}, nil); err == nil || !strings.Contains(err.Error(), "mcp.upstream") {
+		t.Fatalf("stdio without commands: %v", err)
+	}
+	if _, err := fed.Add(ctx, "up3", mcpconn.Spec{URL: up.URL, AllowPrivate: true}, &connectors.Auth{Type: connectors.AuthBasic, Username: "u"}); err == nil || !strings.Contains(err.Error(), "not supported") {
+		t.Fatalf("basic auth: %v", err)
 	}
 }
 
