@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -68,14 +69,14 @@ func TestMCPFederation(t *testing.T) {
 
 	// Add both upstreams.
 	out := cli("connector", "add-mcp", "up", "--url", up.URL, "--allow-private", "--token-file", file("tok", "up-s3cret\n"))
-	if !strings.Contains(out, "added MCP connector up (mcptest 1.0.0, streamable-http): 10 tools") || !strings.Contains(out, "up.reserve") {
+	if !strings.Contains(out, "added MCP connector up (mcptest 1.0.0, streamable-http): 11 tools") || !strings.Contains(out, "up.reserve") {
 		t.Fatalf("add-mcp: %s", out)
 	}
 	if auth.Load() != "Bearer up-s3cret" {
 		t.Fatalf("the upstream saw Authorization %q", auth.Load())
 	}
 	out = cli("connector", "add-mcp", "local", "--command", self+" -test.run=^$")
-	if !strings.Contains(out, "stdio): 10 tools") {
+	if !strings.Contains(out, "stdio): 11 tools") {
 		t.Fatalf("add-mcp stdio: %s", out)
 	}
 	// A program the operator did not list is refused.
@@ -160,6 +161,27 @@ steps:
 	if a := tools["up__echo"].Annotations; a == nil || !a.ReadOnlyHint {
 		t.Fatalf("echo annotations: %+v", a)
 	}
+	// Progress of a federated tool reaches the agent, under its own token.
+	var progMu sync.Mutex
+	var prog []float64
+	ps := connect(t, ctx, &sdk.StreamableClientTransport{Endpoint: srv.URL + "/mcp", HTTPClient: &http.Client{Transport: bearerTransport{key("all")}}},
+		&sdk.ClientOptions{ProgressNotificationHandler: func(_ context.Context, r *sdk.ProgressNotificationClientRequest) {
+			progMu.Lock()
+			prog = append(prog, r.Params.Progress)
+			progMu.Unlock()
+		}})
+	pp := &sdk.CallToolParams{Name: "local__slow", Arguments: map[string]any{"steps": 3}}
+	pp.SetProgressToken("agent-1")
+	if res, err := ps.CallTool(ctx, pp); err != nil || res.IsError {
+		t.Fatalf("slow: %v %+v", err, res)
+	}
+	time.Sleep(100 * time.Millisecond)
+	progMu.Lock()
+	if len(prog) != 3 || prog[2] != 3 {
+		t.Fatalf("progress through weft: %v", prog)
+	}
+	progMu.Unlock()
+
 	// The stdio child has none of weft serve's environment but pass_env.
 	res, err := s.CallTool(ctx, &sdk.CallToolParams{Name: "local__getenv", Arguments: map[string]any{"name": "WEFT_DATA_DIR"}})
 	if err != nil || res.IsError || !strings.Contains(textOf(res), `"set":false`) {

@@ -64,7 +64,7 @@ Usage:
   weft runs show ID | replay ID [--input JSON|@file] | cancel ID
   weft dlq list [--flow F] | replay ID [--input JSON|@file]
   weft connector import SPEC --name NAME [--annotations FILE]   import an OpenAPI 3.x / Swagger 2.0 file or URL (FILE: per-operation hint overrides)
-  weft connector add-mcp NAME --url URL [--token-file F] | --command "CMD ARGS"   federate an MCP server: its tools become operations and gateway tools
+  weft connector add-mcp NAME --url URL [--token-file F | --auth-file F] | --command "CMD ARGS"   federate an MCP server: its tools become operations and gateway tools
   weft connector refresh NAME [--accept]     list an MCP connector's tools again: schema drift since accepted (and accept the new list)
   weft connector list | show NAME | search WORDS...
   weft connection list | show NAME | set NAME --file F | delete NAME

@@ -270,6 +270,10 @@ type Upstream struct {
 	drift    []Change
 	listedAt time.Time
 	oversize atomic.Bool // a message over the limit reset the connection
+
+	progressMu sync.Mutex
+	progress   map[string]connectors.Progress // by the progress token sent upstream
+	progressN  atomic.Uint64
 }
 
 // New returns an upstream for spec (it connects on first use).
@@ -519,6 +523,15 @@ func (u *Upstream) client() *sdk.Client {
 		Capabilities: &sdk.ClientCapabilities{},
 		ToolListChangedHandler: func(context.Context, *sdk.ToolListChangedRequest) {
 			go u.relist()
+		},
+		ProgressNotificationHandler: func(_ context.Context, r *sdk.ProgressNotificationClientRequest) {
+			tok, _ := r.Params.ProgressToken.(string)
+			u.progressMu.Lock()
+			p := u.progress[tok]
+			u.progressMu.Unlock()
+			if p != nil {
+				p(r.Params.Progress, r.Params.Total, r.Params.Message)
+			}
 		},
 	})
 }
@@ -880,7 +893,24 @@ func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (
 	if args == nil {
 		args = map[string]any{}
 	}
-	res, err := s.CallTool(ctx, &sdk.CallToolParams{Name: tool, Arguments: args})
+	params := &sdk.CallToolParams{Name: tool, Arguments: args}
+	if p := connectors.ProgressFrom(ctx); p != nil {
+		// The upstream's progress notifications for this call go to p.
+		tok := fmt.Sprintf("weft-%d", u.progressN.Add(1))
+		params.SetProgressToken(tok)
+		u.progressMu.Lock()
+		if u.progress == nil {
+			u.progress = map[string]connectors.Progress{}
+		}
+		u.progress[tok] = p
+		u.progressMu.Unlock()
+		defer func() {
+			u.progressMu.Lock()
+			delete(u.progress, tok)
+			u.progressMu.Unlock()
+		}()
+	}
+	res, err := s.CallTool(ctx, params)
 	if err != nil {
 		return nil, u.callError(parent, ctx, s, tool, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func listAndCall(t *testing.T, u *mcpconn.Upstream) {
 		byName[x.Name] = x
 	}
 	echo, ok := byName["echo"]
-	if !ok || len(tools) != 10 {
+	if !ok || len(tools) != 11 {
 		t.Fatalf("tools: %+v", tools)
 	}
 	if echo.Input["type"] != "object" || echo.Output == nil || !echo.Hints.ReadOnly || echo.Hints.Destructive {
@@ -154,7 +155,7 @@ func TestFederationOAuthClientCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(spec.Tools) != 10 || spec.Server != "mcptest 1.0.0" {
+	if len(spec.Tools) != 11 || spec.Server != "mcptest 1.0.0" {
 		t.Fatalf("spec: %d tools, server %q", len(spec.Tools), spec.Server)
 	}
 	op, ok := cat.Operation("up.echo")
@@ -332,6 +333,34 @@ func TestCancel(t *testing.T) {
 	}
 	if _, err := u.Call(context.Background(), "echo", map[string]any{"text": "still up"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The upstream's progress notifications reach the caller's reporter.
+func TestProgress(t *testing.T) {
+	for name, u := range map[string]*mcpconn.Upstream{
+		"stdio": stdio(t, mcpconn.Options{}),
+		"http":  func() *mcpconn.Upstream { u, _ := httpUp(t, mcptest.Handler(), mcpconn.Options{}); return u }(),
+	} {
+		var mu sync.Mutex
+		var got []float64
+		ctx := connectors.WithProgress(context.Background(), func(p, total float64, msg string) {
+			mu.Lock()
+			got = append(got, p)
+			mu.Unlock()
+			if total != 3 || msg != "step" {
+				t.Errorf("%s: total %v, message %q", name, total, msg)
+			}
+		})
+		if _, err := u.Call(ctx, "slow", map[string]any{"steps": 3}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond) // notifications are asynchronous
+		mu.Lock()
+		if len(got) != 3 || got[2] != 3 {
+			t.Errorf("%s: progress %v", name, got)
+		}
+		mu.Unlock()
 	}
 }
 

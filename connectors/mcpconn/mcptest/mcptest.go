@@ -8,7 +8,7 @@
 // then requires lang: schema drift, announced with list_changed), and
 // count (how many calls this process has served), reserve {sku} (fails
 // with a tool error while Outage is set), getenv {name} (whether the
-// server's environment has it).
+// server's environment has it), slow {steps} (progress notifications).
 package mcptest
 
 import (
@@ -18,6 +18,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -148,6 +149,21 @@ func NewServer() *sdk.Server {
 			_, ok := os.LookupEnv(name)
 			r := text("env")
 			r.StructuredContent = map[string]any{"set": ok}
+			return r, nil
+		})
+	s.AddTool(&sdk.Tool{Name: "slow", Description: "Report progress in steps, then answer.", InputSchema: obj([]string{"steps"}, map[string]any{"steps": map[string]any{"type": "integer"}})},
+		func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			a := args(req)
+			n, _ := a["steps"].(float64)
+			tok := req.Params.GetProgressToken()
+			for i := 1; i <= int(n); i++ {
+				if tok != nil {
+					_ = req.Session.NotifyProgress(ctx, &sdk.ProgressNotificationParams{ProgressToken: tok, Progress: float64(i), Total: n, Message: "step"})
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			r := text("done")
+			r.StructuredContent = map[string]any{"steps": n}
 			return r, nil
 		})
 	s.AddTool(&sdk.Tool{Name: "evolve", Description: "Change echo's input schema incompatibly (it then requires lang).", InputSchema: obj(nil, nil)},
