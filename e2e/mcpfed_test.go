@@ -182,6 +182,19 @@ steps:
 	}
 	progMu.Unlock()
 
+	// The upstreams' resources, listed and read through Weft.
+	rr, err := s.ReadResource(ctx, &sdk.ReadResourceParams{URI: "weft://mcp/up/resources"})
+	if err != nil || len(rr.Contents) != 1 || !strings.Contains(rr.Contents[0].Text, `"uri": "weft://mcp/up/resource?uri=mem%3A%2F%2Freadme"`) {
+		t.Fatalf("federated resource list: %v %+v", err, rr)
+	}
+	rr, err = s.ReadResource(ctx, &sdk.ReadResourceParams{URI: "weft://mcp/local/resource?uri=mem%3A%2F%2Freadme"})
+	if err != nil || len(rr.Contents) != 1 || rr.Contents[0].Text != "mcptest: a server for federation tests" {
+		t.Fatalf("federated resource: %v %+v", err, rr)
+	}
+	if _, err := s.ReadResource(ctx, &sdk.ReadResourceParams{URI: "weft://mcp/nosuch/resources"}); err == nil {
+		t.Fatalf("an unknown upstream's resources were served")
+	}
+
 	// The stdio child has none of weft serve's environment but pass_env.
 	res, err := s.CallTool(ctx, &sdk.CallToolParams{Name: "local__getenv", Arguments: map[string]any{"name": "WEFT_DATA_DIR"}})
 	if err != nil || res.IsError || !strings.Contains(textOf(res), `"set":false`) {
@@ -234,6 +247,9 @@ steps:
 	}
 	if res, err := narrow.CallTool(ctx, &sdk.CallToolParams{Name: "local__echo", Arguments: map[string]any{"text": "x"}}); err == nil && !res.IsError {
 		t.Fatalf("a tool outside the key's scope was called")
+	}
+	if _, err := narrow.ReadResource(ctx, &sdk.ReadResourceParams{URI: "weft://mcp/local/resources"}); err == nil {
+		t.Fatalf("a key that sees none of local's tools read its resources")
 	}
 
 	// Drift: the upstream changes echo's schema incompatibly and announces

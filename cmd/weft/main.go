@@ -397,7 +397,7 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	gwCfg.NL2Flow = composer
-	mcpGw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, AllowedOrigins: cfg.MCP.AllowedOrigins, Policy: cfg.MCP.Policy, Version: version, Auth: mcpAuth,
+	mcpGw := mcp.New(eng, log, mcp.Config{Federation: cfg.fed, Toolsets: cfg.MCP.Toolsets, AllowedOrigins: cfg.MCP.AllowedOrigins, Policy: cfg.MCP.Policy, Version: version, Auth: mcpAuth,
 		Search: mcpSearch(emb, composer), Composer: composer, Conformance: cfg.MCP.ConformanceFixture,
 		MaxBodyBytes: cfg.MCP.MaxBodyBytes, MaxArgBytes: cfg.MCP.MaxArgBytes})
 	gwCfg.MCPAuth = mcpAuth

@@ -143,7 +143,7 @@ func mcpStdio(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	gw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, Policy: cfg.MCP.Policy, Version: version, Refresh: 2 * time.Second, Composer: composer, MaxArgBytes: cfg.MCP.MaxArgBytes,
+	gw := mcp.New(eng, log, mcp.Config{Federation: cfg.fed, Toolsets: cfg.MCP.Toolsets, Policy: cfg.MCP.Policy, Version: version, Refresh: 2 * time.Second, Composer: composer, MaxArgBytes: cfg.MCP.MaxArgBytes,
 		Search: mcpSearch(emb, composer)})
 	go gw.Run(ctx)
 	srv, ok := gw.Server(*toolset)

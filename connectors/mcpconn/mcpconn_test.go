@@ -79,6 +79,17 @@ func listAndCall(t *testing.T, u *mcpconn.Upstream) {
 	if err == nil || class(err) != connectors.Permanent {
 		t.Fatalf("unknown tool: %v (%s)", err, class(err))
 	}
+	rs, err := u.ListResources(ctx)
+	if err != nil || len(rs) != 1 || rs[0].URI != "mem://readme" || rs[0].MIMEType != "text/plain" {
+		t.Fatalf("resources: %v %+v", err, rs)
+	}
+	parts, err := u.ReadResource(ctx, "mem://readme")
+	if err != nil || len(parts) != 1 || !strings.HasPrefix(parts[0].Text, "mcptest:") {
+		t.Fatalf("read: %v %+v", err, parts)
+	}
+	if _, err := u.ReadResource(ctx, "mem://nosuch"); err == nil {
+		t.Fatalf("an unknown resource was read")
+	}
 }
 
 func TestStdioListCall(t *testing.T) { listAndCall(t, stdio(t, mcpconn.Options{})) }

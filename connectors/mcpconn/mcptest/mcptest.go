@@ -8,7 +8,8 @@
 // then requires lang: schema drift, announced with list_changed), and
 // count (how many calls this process has served), reserve {sku} (fails
 // with a tool error while Outage is set), getenv {name} (whether the
-// server's environment has it), slow {steps} (progress notifications).
+// server's environment has it), slow {steps} (progress notifications);
+// one resource, mem://readme.
 package mcptest
 
 import (
@@ -180,6 +181,10 @@ func NewServer() *sdk.Server {
 				return echo(ctx, req)
 			})
 			return text("evolved"), nil
+		})
+	s.AddResource(&sdk.Resource{URI: "mem://readme", Name: "readme", Description: "What this server is.", MIMEType: "text/plain"},
+		func(_ context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
+			return &sdk.ReadResourceResult{Contents: []*sdk.ResourceContents{{URI: req.Params.URI, MIMEType: "text/plain", Text: "mcptest: a server for federation tests"}}}, nil
 		})
 	return s
 }
