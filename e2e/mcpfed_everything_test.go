@@ -144,6 +144,23 @@ steps:
 		echo(viaWeft, "evh__echo", msg)
 		dWeft = append(dWeft, time.Since(start))
 	}
+	// The stdio upstream: a client of its own running the same server
+	// directly, against evs__echo through Weft.
+	directStdio := connect(t, ctx, &sdk.CommandTransport{Command: exec.Command(node, index, "stdio")}, nil)
+	for i := 0; i < 50; i++ {
+		echo(directStdio, "echo", "w")
+		echo(viaWeft, "evs__echo", "w")
+	}
+	var sDirect, sWeft []time.Duration
+	for i := 0; i < n; i++ {
+		msg := fmt.Sprintf("s%d", i)
+		start := time.Now()
+		echo(directStdio, "echo", msg)
+		sDirect = append(sDirect, time.Since(start))
+		start = time.Now()
+		echo(viaWeft, "evs__echo", msg)
+		sWeft = append(sWeft, time.Since(start))
+	}
 	pct := func(d []time.Duration, p float64) time.Duration {
 		s := append([]time.Duration(nil), d...)
 		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
@@ -180,5 +197,7 @@ steps:
 	tDirect, tWeft := float64(nDirect)/3, float64(nWeft)/3
 	t.Logf("BENCH echo of server-everything %s over Streamable HTTP, %d calls each, interleaved: direct p50 %s p90 %s; through Weft p50 %s p90 %s; added p50 %s",
 		everythingVersion, n, pct(dDirect, .5), pct(dDirect, .9), pct(dWeft, .5), pct(dWeft, .9), pct(dWeft, .5)-pct(dDirect, .5))
+	t.Logf("BENCH echo over stdio, %d calls each, interleaved: direct (the agent runs the server) p50 %s p90 %s; through Weft (Weft runs it; the agent speaks HTTP to Weft) p50 %s p90 %s",
+		n, pct(sDirect, .5), pct(sDirect, .9), pct(sWeft, .5), pct(sWeft, .9))
 	t.Logf("BENCH throughput, 16 concurrent callers, 3 alternating 1 s windows each: direct %.0f calls/s, through Weft %.0f calls/s (%.2f×)", tDirect, tWeft, tWeft/tDirect)
 }
