@@ -176,7 +176,15 @@ func (f *Federation) Load(name string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	f.install(name, spec, New(name, *spec, f.options(name, nil)))
+	u := New(name, *spec, f.options(name, nil))
+	if len(spec.Command) > 0 {
+		if err := f.CommandAllowed(spec.Command[0]); err != nil {
+			// Stored, but no longer allowed to run: the operations stay (so
+			// flows say what is wrong) and every call is refused.
+			u.disable(err.Error())
+		}
+	}
+	f.install(name, spec, u)
 	return nil
 }
 

@@ -266,6 +266,7 @@ type Upstream struct {
 	nextTry  time.Time
 	lastErr  string
 	closed   bool
+	disabled string // why every call is refused ("": it is not)
 	accepted []Tool
 	drift    []Change
 	listedAt time.Time
@@ -288,6 +289,13 @@ func (u *Upstream) Accept(tools []Tool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.accepted, u.drift = tools, nil
+}
+
+// disable refuses every call with reason.
+func (u *Upstream) disable(reason string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.disabled, u.state, u.lastErr = reason, StateUnavailable, reason
 }
 
 // Status reports the upstream's health and drift.
@@ -351,6 +359,11 @@ func (u *Upstream) session(ctx context.Context) (*sdk.ClientSession, error) {
 	if u.closed {
 		u.mu.Unlock()
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("MCP upstream %s is closed", u.name)}
+	}
+	if u.disabled != "" {
+		msg := fmt.Sprintf("MCP upstream %s is disabled: %s", u.name, u.disabled)
+		u.mu.Unlock()
+		return nil, &connectors.Error{Class: connectors.Permanent, Message: msg}
 	}
 	if wait := time.Until(u.nextTry); wait > 0 {
 		msg := fmt.Sprintf("MCP upstream %s is %s (last error: %s); next start attempt in %s", u.name, u.state, u.lastErr, wait.Round(time.Millisecond))

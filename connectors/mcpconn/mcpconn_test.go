@@ -194,6 +194,30 @@ func TestFederationOAuthClientCredentials(t *testing.T) {
 	}
 }
 
+// A stored stdio upstream whose program the operator no longer allows
+// keeps its operations, and refuses every call saying why.
+func TestLoadDisallowedCommand(t *testing.T) {
+	cat := connectors.NewCatalog()
+	fed := mcpconn.NewFederation(cat, mcpconn.Options{})
+	defer fed.Close()
+	spec := mcpconn.Spec{Command: mcptest.Command(), Tools: []mcpconn.Tool{{Name: "echo", Input: map[string]any{"type": "object"}}}}
+	data, _ := spec.Marshal()
+	if err := fed.Load("local", data); err != nil {
+		t.Fatal(err)
+	}
+	op, ok := cat.Operation("local.echo")
+	if !ok {
+		t.Fatal("no operation")
+	}
+	_, err := op.Invoke(context.Background(), connectors.Call{Input: map[string]any{}})
+	if err == nil || !strings.Contains(err.Error(), "disabled: stdio MCP upstreams are off") || class(err) != connectors.Permanent {
+		t.Fatalf("%v", err)
+	}
+	if info, _ := fed.Info("local"); info.Status.State != mcpconn.StateUnavailable {
+		t.Fatalf("info: %+v", info)
+	}
+}
+
 func TestHTTPPrivateRefused(t *testing.T) {
 	srv := httptest.NewServer(mcptest.Handler())
 	defer srv.Close()
