@@ -47,6 +47,8 @@ func TestMCPFederation(t *testing.T) {
     commands: [%q]
     pass_env: [%s]
     call_timeout: 5s
+  toolsets:
+    - {name: fed, connections: [up]}
   policy:
     - {tool: "up__fail", action: deny}
     - {tool: "up__add", action: confirm}
@@ -239,6 +241,11 @@ steps:
 	res, err = confirmer(true).CallTool(ctx, &sdk.CallToolParams{Name: "up__add", Arguments: map[string]any{"a": 1, "b": 2}})
 	if err != nil || res.IsError || !strings.Contains(textOf(res), `"sum":3`) {
 		t.Fatalf("confirmed: %v %+v", err, res)
+	}
+	// A toolset of one federated connection: its tools only.
+	fedSet := connect(t, ctx, &sdk.StreamableClientTransport{Endpoint: srv.URL + "/mcp/fed", HTTPClient: &http.Client{Transport: bearerTransport{key("fed")}}}, nil)
+	if ft := toolNames(t, ctx, fedSet); len(ft) != 11 || ft["up__echo"] == nil || ft["local__echo"] != nil {
+		t.Fatalf("toolset fed: %d tools", len(ft))
 	}
 	// A key narrowed to one federated tool sees and calls only that one.
 	narrow := connect(t, ctx, &sdk.StreamableClientTransport{Endpoint: srv.URL + "/mcp", HTTPClient: &http.Client{Transport: bearerTransport{key("all,tool:up__echo")}}}, nil)
