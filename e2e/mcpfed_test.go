@@ -268,6 +268,9 @@ steps:
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		out := cli("connector", "show", "up")
 		if strings.Contains(out, "drift: tool echo input: lang: newly required") {
+			if !strings.Contains(out, "deployed flows calling a drifted tool: echoer") {
+				t.Fatalf("connector show: %s", out)
+			}
 			break
 		}
 		if time.Now().After(deadline) {

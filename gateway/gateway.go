@@ -1222,11 +1222,18 @@ func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.cfg.Federation != nil {
 		if info, ok := s.cfg.Federation.Info(name); ok {
-			// An MCP upstream: its health and drift too.
+			// An MCP upstream: its health and drift too, with the deployed
+			// flows that call a drifted tool.
+			affected, err := s.driftedFlows(r.Context(), name, info.Status.Drift)
+			if err != nil {
+				writeErr(w, err)
+				return
+			}
 			writeJSON(w, http.StatusOK, struct {
 				*connectors.Connector
-				MCP mcpconn.Info `json:"mcp"`
-			}{c, info})
+				MCP      mcpconn.Info `json:"mcp"`
+				Affected []string     `json:"affected_flows"`
+			}{c, info, affected})
 			return
 		}
 	}

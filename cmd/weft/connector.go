@@ -192,6 +192,7 @@ func connectorCmd(args []string, stdout io.Writer) error {
 			Title      string           `json:"title"`
 			Operations []map[string]any `json:"operations"`
 			MCP        map[string]any   `json:"mcp,omitempty"`
+			Affected   []string         `json:"affected_flows,omitempty"`
 		}
 		if err := c.do("GET", "/api/connectors/"+url.PathEscape(pos[0]), nil, &res); err != nil {
 			return err
@@ -211,6 +212,9 @@ func connectorCmd(args []string, stdout io.Writer) error {
 			for _, d := range anyList(st["drift"]) {
 				dm, _ := d.(map[string]any)
 				fmt.Fprintf(stdout, "  drift: %s\n", str(dm["detail"]))
+			}
+			if len(res.Affected) > 0 {
+				fmt.Fprintf(stdout, "  deployed flows calling a drifted tool: %s\n", strings.Join(res.Affected, ", "))
 			}
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
