@@ -334,6 +334,23 @@ func (c *Catalog) Register(x *Connector) {
 	c.gen++
 }
 
+// Unregister removes a connector and its operations; it reports whether
+// one was there.
+func (c *Catalog) Unregister(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, ok := c.connectors[name]
+	if !ok {
+		return false
+	}
+	for _, op := range old.Operations {
+		delete(c.ops, name+"."+op.Name)
+	}
+	delete(c.connectors, name)
+	c.gen++
+	return true
+}
+
 // UseSearch sets the embedder and vector index Search ranks with (the
 // default: the builtin embedder and an in-process index). The operations
 // are embedded again on the next search.

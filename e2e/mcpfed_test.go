@@ -299,4 +299,18 @@ steps:
 	if err != nil || res.IsError || !strings.Contains(textOf(res), "sum") {
 		t.Fatalf("local__add after a restart: %v %+v", err, res)
 	}
+
+	// Removal: refused while deployed flows call it; otherwise the
+	// connector, its connection and its tools go.
+	if out, err := srv.cli("connector", "remove", "up"); err == nil || !strings.Contains(out, "deployed flows call up: echoer, echoer3, reserve") {
+		t.Fatalf("remove up: %v %s", err, out)
+	}
+	cli("connector", "add-mcp", "tmp", "--url", up.URL, "--allow-private")
+	cli("connector", "remove", "tmp")
+	if out, err := srv.cli("connector", "show", "tmp"); err == nil {
+		t.Fatalf("tmp still there: %s", out)
+	}
+	if out := cli("connection", "list"); strings.Contains(out, "tmp") {
+		t.Fatalf("tmp's connection still there: %s", out)
+	}
 }

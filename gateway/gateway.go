@@ -222,6 +222,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 	s.installation(r, http.MethodPost, "/connectors/import", access.ConnectionsWrite, s.importConnector)
 	s.installation(r, http.MethodPost, "/connectors/mcp", access.ConnectionsWrite, s.addMCPConnector)
 	s.installation(r, http.MethodPost, "/connectors/{name}/refresh", access.ConnectionsWrite, s.refreshMCPConnector)
+	s.installation(r, http.MethodDelete, "/connectors/{name}", access.ConnectionsWrite, s.removeMCPConnector)
 	s.route(r, http.MethodGet, "/connections", access.ConnectionsRead, s.listConnections)
 	s.resource(r, http.MethodGet, "/connections/{name}", access.ConnectionsRead, s.connectionResolver(), s.getConnection)
 	s.route(r, http.MethodPut, "/connections/{name}", access.ConnectionsWrite, s.putConnection) // create or update: checks both namespaces itself

@@ -163,6 +163,71 @@ func (s *Server) refreshMCPConnector(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "accepted": accept, "drift": drift, "affected_flows": affected, "mcp": info})
 }
 
+// removeMCPConnector removes an MCP connector: its upstream is closed, its
+// operations leave the catalog, its stored spec and its own connection
+// (NAME) are deleted. Refused while a deployed flow's active version calls
+// one of its operations or another connection uses it.
+func (s *Server) removeMCPConnector(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	fed := s.cfg.Federation
+	if _, ok := s.e.Catalog().Connector(name); !ok {
+		writeErr(w, weft.Errorf(weft.ENotFound, "no connector named %q", name))
+		return
+	}
+	if fed == nil {
+		writeErr(w, weft.Errorf(weft.EUnavailable, "MCP federation is off on this server"))
+		return
+	}
+	if _, ok := fed.Info(name); !ok {
+		writeErr(w, weft.Errorf(weft.EConflict, "connector %s is not an MCP connector: only MCP connectors can be removed", name))
+		return
+	}
+	for _, c := range s.e.Catalog().Connections() {
+		if c.Connector == name && c.Name != name {
+			writeErr(w, weft.Errorf(weft.EConflict, "connection %s uses connector %s: delete it first", c.Name, name))
+			return
+		}
+	}
+	flows, err := s.e.Store().ListFlows(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var using []string
+	for _, fi := range flows {
+		f, _, err := s.e.Flow(r.Context(), fi.Name, 0)
+		if err != nil {
+			continue
+		}
+		hit := false
+		flow.Walk(f.Steps, func(st *flow.Step) { hit = hit || strings.HasPrefix(st.Call, name+".") })
+		if hit {
+			using = append(using, fi.Name)
+		}
+	}
+	if len(using) > 0 {
+		writeErr(w, weft.Errorf(weft.EConflict, "deployed flows call %s: %s (deploy versions without those steps first)", name, strings.Join(using, ", ")))
+		return
+	}
+	if conn, ok := s.e.Catalog().LookupConnection(name); ok && conn.Connector == name {
+		if err := s.e.DeleteConnection(r.Context(), name); err != nil {
+			s.audit(r, access.ActionConnectorDelete, "connector:"+name, err, nil)
+			writeErr(w, err)
+			return
+		}
+	}
+	_, err = s.e.Store().DeleteConnectorSpec(r.Context(), name)
+	s.audit(r, access.ActionConnectorDelete, "connector:"+name, err, map[string]any{"kind": mcpconn.Kind})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	fed.Remove(name)
+	s.e.Catalog().Unregister(name)
+	s.log.Info("MCP connector removed", "connector", name)
+	writeJSON(w, http.StatusOK, map[string]any{"deleted": name})
+}
+
 // driftedFlows lists the deployed flows (latest versions) that call a
 // drifted tool of connector name.
 func (s *Server) driftedFlows(ctx context.Context, name string, drift []mcpconn.Change) ([]string, error) {

@@ -18,7 +18,7 @@ import (
 
 func connectorCmd(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return weft.Errorf(weft.EInvalid, "weft connector: want import, add-mcp, refresh, list, search or show")
+		return weft.Errorf(weft.EInvalid, "weft connector: want import, add-mcp, refresh, remove, list, search or show")
 	}
 	fs, server, asJSON := newFlagSet("connector " + args[0])
 	name := fs.String("name", "", "connector name (import)")
@@ -161,6 +161,15 @@ func connectorCmd(args []string, stdout io.Writer) error {
 		} else if len(res.Drift) > 0 {
 			fmt.Fprintf(stdout, "check the flows, then: weft connector refresh %s --accept\n", pos[0])
 		}
+		return nil
+	case "remove", "delete", "rm":
+		if len(pos) != 1 {
+			return weft.Errorf(weft.EInvalid, "weft connector remove NAME (an MCP connector)")
+		}
+		if err := c.do("DELETE", "/api/connectors/"+url.PathEscape(pos[0]), nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "connector %s removed, with its connection %s\n", pos[0], pos[0])
 		return nil
 	case "list":
 		return c.list("/api/connectors", "connectors", col{"NAME", "name"}, col{"OPERATIONS", "operations"}, col{"VERSION", "version"}, col{"TITLE", "title"})

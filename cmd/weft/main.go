@@ -66,6 +66,7 @@ Usage:
   weft connector import SPEC --name NAME [--annotations FILE]   import an OpenAPI 3.x / Swagger 2.0 file or URL (FILE: per-operation hint overrides)
   weft connector add-mcp NAME --url URL [--token-file F | --auth-file F] | --command "CMD ARGS"   federate an MCP server: its tools become operations and gateway tools
   weft connector refresh NAME [--accept]     list an MCP connector's tools again: schema drift since accepted (and accept the new list)
+  weft connector remove NAME                 remove an MCP connector and its connection (refused while deployed flows call it)
   weft connector list | show NAME | search WORDS...
   weft connection list | show NAME | set NAME --file F | delete NAME
   weft secrets rotate                 new master key; every stored credential resealed
