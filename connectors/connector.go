@@ -40,6 +40,10 @@ type Operation struct {
 	Hints       Hints                                          `json:"hints"`
 	Tags        []string                                       `json:"tags,omitempty"` // groupings (OpenAPI tags), for toolsets and docs
 	Invoke      func(ctx context.Context, c Call) (any, error) `json:"-"`
+	// Drift, when set, reports how the operation's schema changed
+	// incompatibly upstream since it was accepted ("": it did not); a
+	// flow calling a drifted operation does not validate.
+	Drift func() string `json:"-"`
 }
 
 // Connector is a kind of system with its operations.
@@ -328,6 +332,23 @@ func (c *Catalog) Register(x *Connector) {
 		c.ops[x.Name+"."+op.Name] = op
 	}
 	c.gen++
+}
+
+// Unregister removes a connector and its operations; it reports whether
+// one was there.
+func (c *Catalog) Unregister(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, ok := c.connectors[name]
+	if !ok {
+		return false
+	}
+	for _, op := range old.Operations {
+		delete(c.ops, name+"."+op.Name)
+	}
+	delete(c.connectors, name)
+	c.gen++
+	return true
 }
 
 // UseSearch sets the embedder and vector index Search ranks with (the

@@ -18,12 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weftio/weft/connectors/mcpconn/mcptest"
 	"github.com/weftio/weft/internal/pgtest"
 )
 
 var weftBin string
 
 func TestMain(m *testing.M) {
+	mcptest.MaybeRunStdio() // a stdio MCP server for weft serve to federate (mcpfed_test)
 	if bin := os.Getenv("WEFT_E2E_BIN"); bin != "" {
 		// A re-executed test binary (the air-gapped test inside its
 		// network namespace) uses the binary its parent built: building

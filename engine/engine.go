@@ -149,7 +149,38 @@ func (e *Engine) BeginShutdown() {
 
 // Validate parses and validates a flow file against the catalog.
 func (e *Engine) Validate(file string, src []byte) (*flow.Flow, error) {
-	return flow.Load(file, src, e.cat)
+	f, err := flow.Load(file, src, e.cat)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.checkDrift(f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// checkDrift refuses a flow that calls an operation whose schema changed
+// incompatibly upstream since it was accepted (a federated MCP tool): the
+// step was written against a schema the upstream no longer honours.
+func (e *Engine) checkDrift(f *flow.Flow) error {
+	var problems []string
+	flow.Walk(f.Steps, func(s *flow.Step) {
+		if s.Call == "" {
+			return
+		}
+		op, ok := e.cat.Operation(s.Call)
+		if !ok || op.Drift == nil {
+			return
+		}
+		if d := op.Drift(); d != "" {
+			conn, _, _ := strings.Cut(s.Call, ".")
+			problems = append(problems, fmt.Sprintf("step %s: %s changed upstream since it was accepted: %s (check the step, then accept the new schema: weft connector refresh %s --accept)", s.ID, s.Call, d, conn))
+		}
+	})
+	if len(problems) > 0 {
+		return weft.Errorf(weft.EInvalid, "%s: %s", f.Name, strings.Join(problems, "; "))
+	}
+	return nil
 }
 
 // Deploy validates src and stores it as the next version of its flow.

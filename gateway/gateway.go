@@ -28,6 +28,7 @@ import (
 	"github.com/weftio/weft/agent"
 	"github.com/weftio/weft/apim"
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/connectors/mcpconn"
 	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
@@ -58,6 +59,7 @@ type Config struct {
 	Sandbox        http.Handler                     // serves /sandbox/* when set (simulated APIs for offline flows)
 	Sandboxes      []string                         // the names Sandbox serves (/sandbox/NAME/), each a connector's name: test runs may call them instead
 	MCP            *mcp.Gateway                     // serves /mcp and /mcp/{toolset} when set
+	Federation     *mcpconn.Federation              // MCP servers as connectors (POST /api/connectors/mcp); nil: off
 	MCPAuth        *mcp.Auth                        // API keys and OAuth for /mcp
 	Mapper         *mapper.Service                  // schema mapping reviews (/api/mappings)
 	Metrics        http.Handler                     // Prometheus /metrics
@@ -243,6 +245,9 @@ func (s *Server) apiRoutes(r chi.Router) {
 	})
 	s.route(r, http.MethodGet, "/connectors/{name}", access.ConnectionsRead, s.getConnector)
 	s.installation(r, http.MethodPost, "/connectors/import", access.ConnectionsWrite, s.importConnector)
+	s.installation(r, http.MethodPost, "/connectors/mcp", access.ConnectionsWrite, s.addMCPConnector)
+	s.installation(r, http.MethodPost, "/connectors/{name}/refresh", access.ConnectionsWrite, s.refreshMCPConnector)
+	s.installation(r, http.MethodDelete, "/connectors/{name}", access.ConnectionsWrite, s.removeMCPConnector)
 	s.route(r, http.MethodGet, "/connections", access.ConnectionsRead, s.listConnections)
 	s.resource(r, http.MethodGet, "/connections/{name}", access.ConnectionsRead, s.connectionResolver(), s.getConnection)
 	s.route(r, http.MethodPut, "/connections/{name}", access.ConnectionsWrite, s.putConnection) // create or update: checks both namespaces itself
@@ -1275,6 +1280,23 @@ func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		writeErr(w, weft.Errorf(weft.ENotFound, "no connector named %q", name))
 		return
+	}
+	if s.cfg.Federation != nil {
+		if info, ok := s.cfg.Federation.Info(name); ok {
+			// An MCP upstream: its health and drift too, with the deployed
+			// flows that call a drifted tool.
+			affected, err := s.driftedFlows(r.Context(), name, info.Status.Drift)
+			if err != nil {
+				writeErr(w, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, struct {
+				*connectors.Connector
+				MCP      mcpconn.Info `json:"mcp"`
+				Affected []string     `json:"affected_flows"`
+			}{c, info, affected})
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, c)
 }

@@ -122,9 +122,10 @@ func lastSeg(path, pattern string) string {
 // the connector catalog, a user, a token (its owner's).
 func TestEveryResourceRouteResolvesItsNamespace(t *testing.T) {
 	f := newAuthzFixture(t)
-	// PUT /api/connections/{name} creates or updates: its handler asks in
+	// The connector catalog is installation-wide (refreshing an MCP
+	// connector too). PUT /api/connections/{name} creates or updates: its handler asks in
 	// the stored connection's namespace and in the body's (TestMoveNeedsBothNamespaces).
-	notNamespaced := []string{"/api/connections/{name}", "/api/connectors/{name}", "/api/users/{name}/disable", "/api/users/{name}/password", "/api/tokens/{id}", "/api/service-accounts/{id}",
+	notNamespaced := []string{"/api/connections/{name}", "/api/connectors/{name}", "/api/connectors/{name}/refresh", "/api/users/{name}/disable", "/api/users/{name}/password", "/api/tokens/{id}", "/api/service-accounts/{id}",
 		// A runtime agent is a site of the installation (installation routes).
 		"/api/agents/{site}", "/api/agents/{site}/runs", "/api/agents/{site}/rotate"}
 	// PUT /api/products/{name} likewise (TestProductMoveNeedsBothNamespaces).

@@ -25,6 +25,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/ai/search"
+	"github.com/weftio/weft/connectors/mcpconn"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/nl2flow"
 )
@@ -44,17 +45,18 @@ type Toolset struct {
 // Config configures the gateway.
 type Config struct {
 	Toolsets       []Toolset
-	AllowedOrigins []string          // browser origins allowed besides same-host (DNS-rebinding protection)
-	PageSize       int               // tools/list page size (default 100)
-	Refresh        time.Duration     // how often the tool lists are rebuilt from the catalog and flows (default 2s)
-	Auth           Authenticator     // nil: no authentication (loopback development)
-	Policy         []Rule            // per-tool allow / deny / confirm
-	Search         search.Options    // search_tools' embedder and vector index (default: builtin, in process); one collection per toolset
-	Composer       *nl2flow.Compiler // serves compose_flow when set
-	Conformance    bool              // mount /mcp/conformance (the conformance suite's fixtures, no authentication); tests only
-	Keys           Sealer            // seals confirmation requests (default: the engine's master keyring, else a key of this process)
-	MaxBodyBytes   int64             // largest POST body on /mcp (default 4 MiB); larger ones get 413
-	MaxArgBytes    int               // largest tool arguments, as JSON (default 1 MiB)
+	AllowedOrigins []string            // browser origins allowed besides same-host (DNS-rebinding protection)
+	PageSize       int                 // tools/list page size (default 100)
+	Refresh        time.Duration       // how often the tool lists are rebuilt from the catalog and flows (default 2s)
+	Auth           Authenticator       // nil: no authentication (loopback development)
+	Policy         []Rule              // per-tool allow / deny / confirm
+	Search         search.Options      // search_tools' embedder and vector index (default: builtin, in process); one collection per toolset
+	Composer       *nl2flow.Compiler   // serves compose_flow when set
+	Conformance    bool                // mount /mcp/conformance (the conformance suite's fixtures, no authentication); tests only
+	Keys           Sealer              // seals confirmation requests (default: the engine's master keyring, else a key of this process)
+	MaxBodyBytes   int64               // largest POST body on /mcp (default 4 MiB); larger ones get 413
+	MaxArgBytes    int                 // largest tool arguments, as JSON (default 1 MiB)
+	Federation     *mcpconn.Federation // federated MCP servers: their resources are served as weft://mcp/… (nil: none)
 	Version        string
 }
 

@@ -12,6 +12,7 @@ import (
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/weftio/weft/connectors/mcpconn"
 	"github.com/weftio/weft/prompts"
 	"github.com/weftio/weft/store"
 )
@@ -253,6 +254,74 @@ func (g *Gateway) addResources(s *served) {
 				fmt.Fprintf(&b, "## %s.%s\n\n%s\n\nhints: %+v\n\ninput schema: `%s`\n\n", x.Name, op.Name, op.Description, op.Hints, in)
 			}
 			return text(req.Params.URI, "text/markdown", b.String()), nil
+		})
+	g.addFederatedResources(s, text, notFound)
+}
+
+// addFederatedResources serves the resources of federated MCP servers:
+// weft://mcp/{connector}/resources lists them, each with the URI that
+// reads it through Weft, weft://mcp/{connector}/resource?uri=… (the
+// caller must see one of the connector's tools).
+func (g *Gateway) addFederatedResources(s *served, text func(uri, mime string, v any) []mcpgo.ResourceContents, notFound func(string) error) {
+	fed := g.cfg.Federation
+	if fed == nil {
+		return
+	}
+	upstream := func(ctx context.Context, uri, want string) (*mcpconn.Upstream, *url.URL, error) {
+		u, err := url.Parse(uri)
+		if err != nil || u.Host != "mcp" {
+			return nil, nil, notFound(uri)
+		}
+		name, rest, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+		up, ok := fed.Upstream(name)
+		if !ok || rest != want || !g.connectorVisible(ctx, s, name) {
+			return nil, nil, notFound(uri)
+		}
+		return up, u, nil
+	}
+	s.srv.AddResourceTemplate(mcpgo.NewResourceTemplate("weft://mcp/{connector}/resources", "federated MCP resources",
+		mcpgo.WithTemplateDescription("The resources of a federated MCP server (a connector added with weft connector add-mcp), each with the weft:// URI that reads it"), mcpgo.WithTemplateMIMEType("application/json")),
+		func(ctx context.Context, req mcpgo.ReadResourceRequest) ([]mcpgo.ResourceContents, error) {
+			up, u, err := upstream(ctx, req.Params.URI, "resources")
+			if err != nil {
+				return nil, err
+			}
+			list, err := up.ListResources(ctx)
+			if err != nil {
+				return nil, err
+			}
+			name := strings.Split(strings.TrimPrefix(u.Path, "/"), "/")[0]
+			out := make([]map[string]any, 0, len(list))
+			for _, r := range list {
+				out = append(out, map[string]any{"uri": "weft://mcp/" + name + "/resource?uri=" + url.QueryEscape(r.URI), "upstream_uri": r.URI,
+					"name": r.Name, "title": r.Title, "description": r.Description, "mime_type": r.MIMEType})
+			}
+			return text(req.Params.URI, "application/json", out), nil
+		})
+	s.srv.AddResourceTemplate(mcpgo.NewResourceTemplate("weft://mcp/{connector}/resource{?uri}", "federated MCP resource",
+		mcpgo.WithTemplateDescription("One resource of a federated MCP server, read through Weft (uri: the upstream's URI)")),
+		func(ctx context.Context, req mcpgo.ReadResourceRequest) ([]mcpgo.ResourceContents, error) {
+			up, u, err := upstream(ctx, req.Params.URI, "resource")
+			if err != nil {
+				return nil, err
+			}
+			target := u.Query().Get("uri")
+			if target == "" {
+				return nil, notFound(req.Params.URI)
+			}
+			parts, err := up.ReadResource(ctx, target)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]mcpgo.ResourceContents, 0, len(parts))
+			for _, p := range parts {
+				if p.Blob != "" {
+					out = append(out, mcpgo.BlobResourceContents{URI: req.Params.URI, MIMEType: p.MIMEType, Blob: p.Blob})
+				} else {
+					out = append(out, mcpgo.TextResourceContents{URI: req.Params.URI, MIMEType: p.MIMEType, Text: p.Text})
+				}
+			}
+			return out, nil
 		})
 }
 

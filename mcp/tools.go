@@ -395,6 +395,21 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 	if t.flow != "" {
 		return g.callFlow(ctx, s, t, req, args, tc, start)
 	}
+	if req.Params.Meta != nil && req.Params.Meta.ProgressToken != nil {
+		// An operation that reports progress (a federated MCP tool) has it
+		// forwarded to this caller under its own token.
+		token := req.Params.Meta.ProgressToken
+		ctx = connectors.WithProgress(ctx, func(progress, total float64, message string) {
+			n := map[string]any{"progressToken": token, "progress": progress}
+			if total > 0 {
+				n["total"] = total
+			}
+			if message != "" {
+				n["message"] = message
+			}
+			_ = s.srv.SendNotificationToClient(ctx, string(mcpgo.MethodNotificationProgress), n)
+		})
+	}
 	out, err := g.e.CallOperation(ctx, tc)
 	if err != nil {
 		return toolError(t, err), nil

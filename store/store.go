@@ -109,6 +109,9 @@ type Store interface {
 	// document; ConnectorSpecs returns them all, to rebuild the catalog.
 	SaveConnectorSpec(ctx context.Context, c ConnectorSpec) error
 	ConnectorSpecs(ctx context.Context) ([]ConnectorSpec, error)
+	// DeleteConnectorSpec removes a stored connector; it reports whether
+	// one was there.
+	DeleteConnectorSpec(ctx context.Context, name string) (bool, error)
 
 	// SaveConnection stores (or replaces) a connection whose configuration
 	// and credentials are sealed (encrypted) by the caller; the store never

@@ -15,6 +15,7 @@ import (
 	"github.com/weftio/weft/access/sso"
 	"github.com/weftio/weft/apim"
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/connectors/mcpconn"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/internal/bounded"
 	"github.com/weftio/weft/internal/egress"
@@ -80,11 +81,12 @@ type Config struct {
 	// deployment); weft serve ignores it. Flags win over it.
 	Agent AgentConfig `yaml:"agent"`
 
-	egress    *egress.Policy    // from Egress; nil: no egress section
-	masterKey string            // WEFT_MASTER_KEY
-	workerID  string            // this process's identity in the queue and the transaction log
-	site      string            // weft agent: this runtime agent's site ("" for weft serve)
-	labels    map[string]string // weft agent: the site's labels
+	egress    *egress.Policy      // from Egress; nil: no egress section
+	fed       *mcpconn.Federation // MCP upstreams (set by openCore)
+	masterKey string              // WEFT_MASTER_KEY
+	workerID  string              // this process's identity in the queue and the transaction log
+	site      string              // weft agent: this runtime agent's site ("" for weft serve)
+	labels    map[string]string   // weft agent: the site's labels
 
 	secrets map[string]string // from WEFT_SECRET_<NAME>; never in files or logs
 }
@@ -143,6 +145,24 @@ type MCPConfig struct {
 	ConformanceFixture bool  `yaml:"conformance_fixture"`
 	MaxBodyBytes       int64 `yaml:"max_body_bytes"`     // largest POST body on /mcp (default 4 MiB)
 	MaxArgBytes        int   `yaml:"max_argument_bytes"` // largest tool arguments (default 1 MiB)
+	// Upstreams tunes MCP federation (other MCP servers as connectors).
+	Upstreams UpstreamsConfig `yaml:"upstreams"`
+}
+
+// UpstreamsConfig tunes federated MCP servers.
+type UpstreamsConfig struct {
+	// Commands lists the programs a stdio upstream may run (a path, or a
+	// base name for a command given without a path); empty: stdio
+	// upstreams are refused.
+	Commands []string `yaml:"commands"`
+	// PassEnv names the variables of Weft's environment a stdio upstream
+	// inherits, besides PATH, HOME, TMPDIR, LANG, LC_ALL, TZ and USER (none
+	// other: Weft's own secrets stay in Weft).
+	PassEnv        []string      `yaml:"pass_env"`
+	CallTimeout    time.Duration `yaml:"call_timeout"`     // per tool call (default 30s); a step's timeout applies too
+	MaxResultBytes int           `yaml:"max_result_bytes"` // largest tool result (default 4 MiB)
+	MaxRestarts    int           `yaml:"max_restarts"`     // failed starts in a row before an upstream is marked unavailable (default 6)
+	HealthInterval time.Duration `yaml:"health_interval"`  // ping of a live session (default 30s; negative: never)
 }
 
 // QueueConfig tunes the durable queue.

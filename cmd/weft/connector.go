@@ -18,11 +18,19 @@ import (
 
 func connectorCmd(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return weft.Errorf(weft.EInvalid, "weft connector: want import, list or show")
+		return weft.Errorf(weft.EInvalid, "weft connector: want import, add-mcp, refresh, remove, list, search or show")
 	}
 	fs, server, asJSON := newFlagSet("connector " + args[0])
 	name := fs.String("name", "", "connector name (import)")
 	annotations := fs.String("annotations", "", "import: a YAML or JSON file of hint overrides, {operationId or \"METHOD /path\": {read_only, destructive, idempotent, open_world}}")
+	mcpURL := fs.String("url", "", "add-mcp: the MCP server's Streamable HTTP endpoint")
+	mcpCommand := fs.String("command", "", "add-mcp: \"CMD ARGS\" of a stdio MCP server (run by the Weft server; allowed programs: mcp.upstreams.commands)")
+	mcpToken := fs.String("token", "", "add-mcp: bearer token sent to the URL's origin only (prefer --token-file: a command line is visible to other users)")
+	mcpTokenFile := fs.String("token-file", "", "add-mcp: a file holding the bearer token ('-': standard input)")
+	mcpAuthFile := fs.String("auth-file", "", "add-mcp: a YAML file of the connection's auth block (type: oauth2_client_credentials with token_url, client_id, client_secret, scopes; oauth2_refresh_token; bearer)")
+	allowPrivate := fs.Bool("allow-private", false, "add-mcp: allow a URL on a private or loopback address")
+	namespace := fs.String("namespace", "", "add-mcp: the namespace of the connection (default: default)")
+	accept := fs.Bool("accept", false, "refresh: make the listed tools the accepted schemas")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
@@ -71,6 +79,98 @@ func connectorCmd(args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "  rejected %s: %s\n", str(m["operation"]), str(m["reason"]))
 		}
 		return nil
+	case "add-mcp":
+		if len(pos) != 1 || (*mcpURL == "") == (*mcpCommand == "") {
+			return weft.Errorf(weft.EInvalid, "weft connector add-mcp NAME (--url URL [--token-file F | --token T | --auth-file F] [--allow-private] | --command \"CMD ARGS\") [--namespace NS]")
+		}
+		tok := *mcpToken
+		if *mcpTokenFile != "" {
+			var data []byte
+			var err error
+			if *mcpTokenFile == "-" {
+				data, err = io.ReadAll(io.LimitReader(os.Stdin, 64<<10))
+			} else {
+				data, err = readLocalFile(*mcpTokenFile)
+			}
+			if err != nil {
+				return weft.Errorf(weft.EInvalid, "--token-file: %v", err)
+			}
+			tok = strings.TrimSpace(string(data))
+		}
+		req := map[string]any{"name": pos[0], "url": *mcpURL, "command": *mcpCommand, "token": tok, "allow_private": *allowPrivate, "namespace": *namespace}
+		if *mcpAuthFile != "" {
+			data, err := readLocalFile(*mcpAuthFile)
+			if err != nil {
+				return err
+			}
+			var auth map[string]any
+			if err := bounded.UnmarshalYAMLStrict(*mcpAuthFile, data, &auth, annotationLimits); err != nil {
+				return err
+			}
+			req["auth"] = auth
+		}
+		body, _ := json.Marshal(req)
+		var res struct {
+			Name       string         `json:"name"`
+			MCP        map[string]any `json:"mcp"`
+			Operations []string       `json:"operations"`
+		}
+		if err := c.do("POST", "/api/connectors/mcp", body, &res); err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(res)
+			return nil
+		}
+		fmt.Fprintf(stdout, "added MCP connector %s (%s, %s): %d tools as operations, and connection %s (MCP gateway tools %s__*)\n", res.Name, str(res.MCP["server"]), str(res.MCP["transport"]), len(res.Operations), res.Name, res.Name)
+		for _, op := range res.Operations {
+			fmt.Fprintf(stdout, "  %s.%s\n", res.Name, op)
+		}
+		return nil
+	case "refresh":
+		if len(pos) != 1 {
+			return weft.Errorf(weft.EInvalid, "weft connector refresh NAME [--accept]")
+		}
+		q := ""
+		if *accept {
+			q = "?accept=true"
+		}
+		var res struct {
+			Drift    []map[string]any `json:"drift"`
+			Affected []string         `json:"affected_flows"`
+			Accepted bool             `json:"accepted"`
+		}
+		if err := c.do("POST", "/api/connectors/"+url.PathEscape(pos[0])+"/refresh"+q, nil, &res); err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(res)
+			return nil
+		}
+		if len(res.Drift) == 0 {
+			fmt.Fprintf(stdout, "%s: no incompatible change since the tools were accepted\n", pos[0])
+		}
+		for _, d := range res.Drift {
+			fmt.Fprintf(stdout, "drift: %s\n", str(d["detail"]))
+		}
+		if len(res.Affected) > 0 {
+			fmt.Fprintf(stdout, "deployed flows calling a drifted tool: %s\n", strings.Join(res.Affected, ", "))
+		}
+		if res.Accepted {
+			fmt.Fprintf(stdout, "the listed tools are now the accepted schemas\n")
+		} else if len(res.Drift) > 0 {
+			fmt.Fprintf(stdout, "check the flows, then: weft connector refresh %s --accept\n", pos[0])
+		}
+		return nil
+	case "remove", "delete", "rm":
+		if len(pos) != 1 {
+			return weft.Errorf(weft.EInvalid, "weft connector remove NAME (an MCP connector)")
+		}
+		if err := c.do("DELETE", "/api/connectors/"+url.PathEscape(pos[0]), nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "connector %s removed, with its connection %s\n", pos[0], pos[0])
+		return nil
 	case "list":
 		return c.list("/api/connectors", "connectors", col{"NAME", "name"}, col{"OPERATIONS", "operations"}, col{"VERSION", "version"}, col{"TITLE", "title"})
 	case "search":
@@ -100,6 +200,8 @@ func connectorCmd(args []string, stdout io.Writer) error {
 			Name       string           `json:"name"`
 			Title      string           `json:"title"`
 			Operations []map[string]any `json:"operations"`
+			MCP        map[string]any   `json:"mcp,omitempty"`
+			Affected   []string         `json:"affected_flows,omitempty"`
 		}
 		if err := c.do("GET", "/api/connectors/"+url.PathEscape(pos[0]), nil, &res); err != nil {
 			return err
@@ -109,6 +211,21 @@ func connectorCmd(args []string, stdout io.Writer) error {
 			return nil
 		}
 		fmt.Fprintf(stdout, "%s: %s (%d operations)\n", res.Name, res.Title, len(res.Operations))
+		if m := res.MCP; m != nil {
+			st, _ := m["status"].(map[string]any)
+			fmt.Fprintf(stdout, "  MCP upstream over %s: %s; restarts %v", str(m["transport"]), str(st["state"]), st["restarts"])
+			if e := str(st["last_error"]); e != "" {
+				fmt.Fprintf(stdout, "; last error: %s", e)
+			}
+			fmt.Fprintln(stdout)
+			for _, d := range anyList(st["drift"]) {
+				dm, _ := d.(map[string]any)
+				fmt.Fprintf(stdout, "  drift: %s\n", str(dm["detail"]))
+			}
+			if len(res.Affected) > 0 {
+				fmt.Fprintf(stdout, "  deployed flows calling a drifted tool: %s\n", strings.Join(res.Affected, ", "))
+			}
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
 		for _, o := range res.Operations {
 			fmt.Fprintf(tw, "  %s.%s\t%s\n", res.Name, str(o["name"]), str(o["description"]))

@@ -31,6 +31,7 @@ import (
 	"github.com/weftio/weft/connectors"
 	filesconn "github.com/weftio/weft/connectors/files"
 	httpconn "github.com/weftio/weft/connectors/http"
+	"github.com/weftio/weft/connectors/mcpconn"
 	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/connectors/sandbox"
 	smtpconn "github.com/weftio/weft/connectors/smtp"
@@ -64,6 +65,9 @@ Usage:
   weft runs show ID | replay ID [--input JSON|@file] | cancel ID
   weft dlq list [--flow F] | replay ID [--input JSON|@file]
   weft connector import SPEC --name NAME [--annotations FILE]   import an OpenAPI 3.x / Swagger 2.0 file or URL (FILE: per-operation hint overrides)
+  weft connector add-mcp NAME --url URL [--token-file F | --auth-file F] | --command "CMD ARGS"   federate an MCP server: its tools become operations and gateway tools
+  weft connector refresh NAME [--accept]     list an MCP connector's tools again: schema drift since accepted (and accept the new list)
+  weft connector remove NAME                 remove an MCP connector and its connection (refused while deployed flows call it)
   weft connector list | show NAME | search WORDS...
   weft connection list | show NAME | set NAME --file F | delete NAME
   weft secrets rotate                 new master key; every stored credential resealed
@@ -338,6 +342,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		return err
 	}
 	defer st.Close()
+	defer cfg.fed.Close() // stdio upstreams' child processes end with the server
 	if usersDecide {
 		// Refused now, before the queue, the deploys or the listener start,
 		// unless a local user exists.
@@ -389,7 +394,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 			log.Warn("debug server stopped", "err", http.ListenAndServe(cfg.DebugAddr, mux))
 		}()
 	}
-	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImport, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, APIBasePath: cfg.APIBasePath, Console: web.Dist()}
+	gwCfg := gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImport, Secret: cfg.secret, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, APIBasePath: cfg.APIBasePath, Console: web.Dist(), Federation: cfg.fed}
 	if ids, ok := unwrapStore(eng.Store()).(store.Identities); ok {
 		gwCfg.Directory = access.NewDirectory(ids) // local users, personal access tokens, service accounts
 		if t := cfg.CredentialCacheTTL; t != nil {
@@ -453,7 +458,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		return err
 	}
 	gwCfg.NL2Flow = composer
-	mcpGw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, AllowedOrigins: cfg.MCP.AllowedOrigins, Policy: cfg.MCP.Policy, Version: version, Auth: mcpAuth,
+	mcpGw := mcp.New(eng, log, mcp.Config{Federation: cfg.fed, Toolsets: cfg.MCP.Toolsets, AllowedOrigins: cfg.MCP.AllowedOrigins, Policy: cfg.MCP.Policy, Version: version, Auth: mcpAuth,
 		Search: mcpSearch(emb, composer), Composer: composer, Conformance: cfg.MCP.ConformanceFixture,
 		MaxBodyBytes: cfg.MCP.MaxBodyBytes, MaxArgBytes: cfg.MCP.MaxArgBytes})
 	gwCfg.MCPAuth = mcpAuth
@@ -746,7 +751,19 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 	if err != nil {
 		return fail(err)
 	}
+	fed := mcpconn.NewFederation(cat, mcpconn.Options{Egress: cfg.egress, CallTimeout: cfg.MCP.Upstreams.CallTimeout,
+		MaxResultBytes: cfg.MCP.Upstreams.MaxResultBytes, MaxRestarts: cfg.MCP.Upstreams.MaxRestarts, PassEnv: cfg.MCP.Upstreams.PassEnv, HealthInterval: cfg.MCP.Upstreams.HealthInterval, Log: log})
+	fed.Commands = cfg.MCP.Upstreams.Commands
+	cfg.fed = fed
 	for _, sp := range specs {
+		if sp.Kind == mcpconn.Kind {
+			// An MCP upstream: its accepted tools, without dialling it (it
+			// connects on first use).
+			if err := fed.Load(sp.Name, sp.Spec); err != nil {
+				log.Error("MCP connector no longer loads", "connector", sp.Name, "err", err)
+			}
+			continue
+		}
 		if _, err := openapi.Register(cat, sp.Name, sp.Spec); err != nil {
 			log.Error("imported connector no longer loads", "connector", sp.Name, "err", err)
 		}

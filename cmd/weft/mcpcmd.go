@@ -129,6 +129,7 @@ func mcpStdio(args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	defer cfg.fed.Close()
 	defer func() {
 		// Agent calls are logged behind their answers: write the last ones.
 		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -142,7 +143,7 @@ func mcpStdio(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	gw := mcp.New(eng, log, mcp.Config{Toolsets: cfg.MCP.Toolsets, Policy: cfg.MCP.Policy, Version: version, Refresh: 2 * time.Second, Composer: composer, MaxArgBytes: cfg.MCP.MaxArgBytes,
+	gw := mcp.New(eng, log, mcp.Config{Federation: cfg.fed, Toolsets: cfg.MCP.Toolsets, Policy: cfg.MCP.Policy, Version: version, Refresh: 2 * time.Second, Composer: composer, MaxArgBytes: cfg.MCP.MaxArgBytes,
 		Search: mcpSearch(emb, composer)})
 	go gw.Run(ctx)
 	srv, ok := gw.Server(*toolset)

@@ -1265,6 +1265,21 @@ func (s *Store) SaveConnectorSpec(ctx context.Context, c store.ConnectorSpec) er
 	})
 }
 
+// DeleteConnectorSpec implements store.Store.
+func (s *Store) DeleteConnectorSpec(ctx context.Context, name string) (bool, error) {
+	var found bool
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM imported_connectors WHERE name = ?`), name)
+		if err != nil {
+			return s.wrap(err, "delete connector")
+		}
+		n, _ := res.RowsAffected()
+		found = n > 0
+		return nil
+	})
+	return found, err
+}
+
 // ConnectorSpecs implements store.Store.
 func (s *Store) ConnectorSpecs(ctx context.Context) ([]store.ConnectorSpec, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT name, kind, spec, updated_at FROM imported_connectors ORDER BY name`)

@@ -301,6 +301,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if len(cs) != 2 || cs[0].Name != "billing" || string(cs[1].Spec) != "v2" {
 			t.Fatalf("%+v", cs)
 		}
+		found, err := s.DeleteConnectorSpec(ctx, "crm")
+		must(t, err)
+		again, err := s.DeleteConnectorSpec(ctx, "crm")
+		must(t, err)
+		if cs, _ = s.ConnectorSpecs(ctx); !found || again || len(cs) != 1 || cs[0].Name != "billing" {
+			t.Fatalf("after delete: %v %v %+v", found, again, cs)
+		}
 	})
 
 	t.Run("sealed connections: save, replace, delete, reseal all at once", func(t *testing.T) {

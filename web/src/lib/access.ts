@@ -213,6 +213,7 @@ export const AUDIT_ACTIONS = [
   "connection.update",
   "connection.delete",
   "connector.import",
+  "connector.delete",
   "secrets.rotate",
   "mcp_key.create",
   "mcp_key.revoke",
