@@ -115,6 +115,7 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 		conns:    connState{loaded: map[string]time.Time{}},
 		shutdown: make(chan struct{})}
 	e.sources[flow.TriggerPoll] = newPollSource(e)
+	e.sources[flow.TriggerCDC] = newCDCSource(e)
 	return e
 }
 
@@ -232,6 +233,9 @@ func (e *Engine) checkNamespace(ctx context.Context, f *flow.Flow) error {
 	}
 	if pt := f.Trigger.Poll; pt != nil {
 		conn(pt.Pos, pt.Connection)
+	}
+	if ct := f.Trigger.CDC; ct != nil {
+		conn(ct.Pos, ct.Connection)
 	}
 	flow.Walk(f.Steps, func(s *flow.Step) {
 		conn(s.Pos, s.Connection)
@@ -415,6 +419,9 @@ type Event struct {
 	// RawBody, when set, is Body as the JSON it was parsed from; the run
 	// records it as is instead of encoding Body again.
 	RawBody []byte
+	// Fields are more top-level trigger fields (a cdc change's op, table,
+	// new, old, lsn); they do not replace kind, body, headers or query.
+	Fields map[string]any
 }
 
 // encode is the run's recorded input: {"kind", "body", "headers", "query"}.
@@ -494,6 +501,11 @@ func (ev *Event) input() map[string]any {
 			p[k] = v
 		}
 		in["params"] = p
+	}
+	for k, v := range ev.Fields {
+		if _, taken := in[k]; !taken {
+			in[k] = v
+		}
 	}
 	if !ev.ScheduledAt.IsZero() {
 		in["scheduled_at"] = ev.ScheduledAt.UTC().Format(time.RFC3339Nano)

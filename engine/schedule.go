@@ -39,6 +39,7 @@ func (e *Engine) RunTriggers(ctx context.Context, every time.Duration) {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	defer e.closeCDC()
 	for {
 		e.pullOnce(ctx)
 		select {
