@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -47,8 +48,24 @@ type cdcFlow struct {
 	st      *cdc.Stream
 	queue   []cdc.Change
 	retryAt time.Time
-	lag     int64
-	err     string
+	// Guarded by cdcSource.mu, for CDCStatuses during a pull.
+	open bool
+	lag  int64
+	err  string
+}
+
+// report records a flow's stream state for CDCStatuses.
+func (s *cdcSource) report(fl *cdcFlow, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fl.open = fl.st != nil
+	if fl.st != nil {
+		fl.lag = fl.st.Lag()
+	}
+	fl.err = ""
+	if err != nil {
+		fl.err = err.Error()
+	}
 }
 
 func newCDCSource(e *Engine) *cdcSource { return &cdcSource{e: e, flows: map[string]*cdcFlow{}} }
@@ -157,13 +174,21 @@ func (s *cdcSource) dsn(ctx context.Context, f *flow.Flow) (string, error) {
 }
 
 // Pull implements Source.
-func (s *cdcSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now time.Time) ([]Event, string, error) {
-	ct := f.Trigger.CDC
+func (s *cdcSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now time.Time) (evs []Event, next string, err error) {
 	fl := s.flow(f.Name)
 	if !fl.mu.TryLock() {
 		return nil, cursor, nil // another goroutine of this process is pulling it
 	}
 	defer fl.mu.Unlock()
+	evs, next, err = s.pull(ctx, fl, f, cursor, now)
+	if err != nil || fl.st != nil {
+		s.report(fl, err)
+	}
+	return evs, next, err
+}
+
+func (s *cdcSource) pull(ctx context.Context, fl *cdcFlow, f *flow.Flow, cursor string, now time.Time) ([]Event, string, error) {
+	ct := f.Trigger.CDC
 	cur, err := parseCDCCursor(cursor)
 	if err != nil {
 		return nil, cursor, err
@@ -189,10 +214,9 @@ func (s *cdcSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now t
 			if errors.Is(err, cdc.ErrSlotBusy) {
 				return nil, cursor, nil // another process streams this flow's changes
 			}
-			fl.err = err.Error()
 			return nil, cursor, err
 		}
-		fl.st, fl.fp, fl.err = st, fp, ""
+		fl.st, fl.fp = st, fp
 		if cursor == "" {
 			// A new slot: changes committed from here on start runs.
 			return nil, cdcCursor{Slot: slot, lsn: st.Start}.String(), nil
@@ -232,7 +256,6 @@ func (s *cdcSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now t
 			}
 		}
 	}
-	fl.lag = fl.st.Lag()
 	batch := fl.queue
 	if len(batch) > max {
 		batch = batch[:max]
@@ -313,14 +336,11 @@ func (e *Engine) CDCStatuses() []CDCStatus {
 	defer s.mu.Unlock()
 	var out []CDCStatus
 	for name, fl := range s.flows {
-		if !fl.mu.TryLock() {
-			continue
-		}
-		if fl.st != nil || fl.err != "" {
+		if fl.open || fl.err != "" {
 			out = append(out, CDCStatus{Flow: name, Slot: CDCSlotName(name), LagBytes: fl.lag, Error: fl.err})
 		}
-		fl.mu.Unlock()
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Flow < out[j].Flow })
 	return out
 }
 
@@ -369,6 +389,7 @@ func (s *cdcSource) closeAll() {
 	for _, fl := range flows {
 		fl.mu.Lock()
 		fl.close()
+		s.report(fl, nil)
 		fl.mu.Unlock()
 	}
 }

@@ -214,6 +214,10 @@ func TestCDCTriggerInsertsUpdatesDeletesInCommitOrder(t *testing.T) {
 			}
 		}
 	}
+	// The stream reports its lag for /metrics.
+	if sts := e.CDCStatuses(); len(sts) != 1 || sts[0].Flow != "orders-cdc" || sts[0].Slot != engine.CDCSlotName("orders-cdc") || sts[0].Error != "" || sts[0].LagBytes < 0 {
+		t.Errorf("statuses %+v", sts)
+	}
 	// Nothing more comes, and the slot's confirmed position reached the
 	// stored cursor (the last transaction).
 	time.Sleep(time.Second)

@@ -283,6 +283,13 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	metrics.Register(monitor.SlotLagCollector(func() []monitor.SlotLag {
+		var out []monitor.SlotLag
+		for _, c := range eng.CDCStatuses() {
+			out = append(out, monitor.SlotLag{Flow: c.Flow, Slot: c.Slot, Bytes: c.LagBytes, Failing: c.Error != ""})
+		}
+		return out
+	}))
 	defer st.Close()
 	if usersDecide {
 		// Refused now, before the queue, the deploys or the listener start,
