@@ -403,3 +403,29 @@ func (e *Engine) closeCDC() {
 		s.closeAll()
 	}
 }
+
+// sweepCDC ends the streams of flows that no longer have a cdc trigger (a
+// redeploy with another trigger), so that their slots are not held open.
+// The slots themselves stay (DropCDC removes one).
+func (e *Engine) sweepCDC(active map[string]bool) {
+	e.mu.Lock()
+	s, _ := e.sources[flow.TriggerCDC].(*cdcSource)
+	e.mu.Unlock()
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	var gone []*cdcFlow
+	for name, fl := range s.flows {
+		if !active[name] {
+			gone = append(gone, fl)
+			delete(s.flows, name)
+		}
+	}
+	s.mu.Unlock()
+	for _, fl := range gone {
+		fl.mu.Lock()
+		fl.close()
+		fl.mu.Unlock()
+	}
+}

@@ -241,6 +241,36 @@ func TestCDCTriggerInsertsUpdatesDeletesInCommitOrder(t *testing.T) {
 	if confirmed != c.LSN {
 		t.Errorf("slot confirmed %s, stored cursor %s", confirmed, c.LSN)
 	}
+	// A redeploy without the cdc trigger lets go of the slot (it is no
+	// longer active), and keeps it.
+	slotActive := func() bool {
+		var active bool
+		if err := pc.QueryRow(context.Background(), "SELECT active FROM pg_replication_slots WHERE slot_name = $1", engine.CDCSlotName("orders-cdc")).Scan(&active); err != nil {
+			t.Fatal(err)
+		}
+		return active
+	}
+	c2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	done2 := make(chan struct{})
+	go func() { e.RunTriggers(c2, 100*time.Millisecond); close(done2) }()
+	for deadline := time.Now().Add(10 * time.Second); !slotActive(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream did not reopen")
+		}
+	}
+	deploy(t, e, "name: orders-cdc\nsteps:\n  - set: {a: 1}\n")
+	for deadline := time.Now().Add(10 * time.Second); slotActive(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the slot stays active after the cdc trigger went away")
+		}
+	}
+	if sts := e.CDCStatuses(); len(sts) != 0 {
+		t.Errorf("statuses after the trigger went away: %+v", sts)
+	}
+	cancel2()
+	<-done2
+	deploy(t, e, ordersFlow)
 	// Dropping the flow's capture removes the slot and the publication.
 	if err := e.DropCDC(context.Background(), "orders-cdc"); err != nil {
 		t.Fatal(err)

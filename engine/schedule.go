@@ -69,10 +69,16 @@ func (e *Engine) pullOnce(ctx context.Context) {
 		}
 		return
 	}
+	cdcFlows := map[string]bool{}
+	defer func() { e.sweepCDC(cdcFlows) }()
 	for _, fi := range flows {
 		f, _, err := e.Flow(ctx, fi.Name, 0)
 		if err != nil {
+			cdcFlows[fi.Name] = true // unknown now: keep a stream it may have
 			continue
+		}
+		if f.Trigger.CDC != nil {
+			cdcFlows[f.Name] = true
 		}
 		e.mu.Lock()
 		src := e.sources[f.Trigger.Kind]
