@@ -513,3 +513,43 @@ steps:
 		t.Fatalf("trigger %+v", f.Trigger.CDC)
 	}
 }
+
+// on and when choose the changes that start runs; the others still move
+// the position on.
+func TestCDCTriggerOnAndWhenFilter(t *testing.T) {
+	_, url := logicalPG(t, "wal_level=logical")
+	pgExec(t, url, `CREATE TABLE orders (id int PRIMARY KEY, total int)`, `ALTER TABLE orders REPLICA IDENTITY FULL`)
+	e := cdcEngine(t, url)
+	deploy(t, e, `name: orders-cdc
+trigger:
+  cdc:
+    connection: src
+    table: orders
+    on: [update, delete]
+    when: "=trigger.op == 'delete' || trigger.new.total > 100"
+steps:
+  - set: {a: 1}
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.RunTriggers(ctx, 100*time.Millisecond)
+	waitCursor(t, e.Store(), "orders-cdc")
+	pgExec(t, url,
+		`INSERT INTO orders VALUES (1, 50), (2, 500)`, // inserts: not watched
+		`UPDATE orders SET total = 60 WHERE id = 1`,   // not over 100
+		`UPDATE orders SET total = 600 WHERE id = 2`,  // run
+		`DELETE FROM orders WHERE id = 1`,             // run
+	)
+	runs := waitRunCount(t, e.Store(), "orders-cdc", 2, 15*time.Second)
+	if runs[0].op != "update" || runs[0].newRow["total"] != float64(600) || runs[1].op != "delete" || runs[1].oldRow["id"] != float64(1) {
+		t.Fatalf("runs %+v", runs)
+	}
+	time.Sleep(time.Second)
+	if n := len(cdcRuns(t, e.Store(), "orders-cdc")); n != 2 {
+		t.Fatalf("%d runs, want 2", n)
+	}
+	cur, _ := e.Store().TriggerCursor(context.Background(), "orders-cdc")
+	if !strings.Contains(cur, `"lsn"`) || strings.Contains(cur, `"tx"`) {
+		t.Fatalf("cursor %s: the position must be past the last transaction", cur)
+	}
+}
