@@ -22,7 +22,7 @@ import (
 
 // logicalPG starts a PostgreSQL of the test's own with wal_level=logical
 // and returns a fresh database's URL.
-func logicalPG(t *testing.T, settings ...string) (*pgtest.Server, string) {
+func logicalPG(t testing.TB, settings ...string) (*pgtest.Server, string) {
 	t.Helper()
 	if pgtest.BinDir() == "" {
 		t.Fatal("PostgreSQL server binaries (initdb, pg_ctl) not found: install them with `sudo apt-get install -y postgresql` (or set WEFT_PG_BIN)")
@@ -48,7 +48,7 @@ func pgExec(t *testing.T, url string, sqls ...string) {
 
 // cdcEngine is an engine with the postgres connector and a connection
 // "src" to url.
-func cdcEngine(t *testing.T, url string) *engine.Engine {
+func cdcEngine(t testing.TB, url string) *engine.Engine {
 	t.Helper()
 	e := newEngine(t)
 	e.Catalog().Register(sqlconn.New(sqlconn.Postgres, sqlconn.Options{}))
@@ -99,7 +99,7 @@ func cdcRuns(t *testing.T, st store.Store, flowName string) []cdcRun {
 	return out
 }
 
-func waitCursor(t *testing.T, st store.Store, flowName string) {
+func waitCursor(t testing.TB, st store.Store, flowName string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
