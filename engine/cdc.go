@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -208,7 +209,7 @@ func (s *cdcSource) pull(ctx context.Context, fl *cdcFlow, f *flow.Flow, cursor 
 			return nil, cursor, nil
 		}
 		st, err := cdc.Open(ctx, cdc.Config{DSN: dsn, Slot: slot, Publication: slot, Table: ct.Table, Create: cursor == "",
-			OldRows: ct.Watches(flow.CDCUpdate) || ct.Watches(flow.CDCDelete)})
+			OldRows: ct.Watches(flow.CDCUpdate) || ct.Watches(flow.CDCDelete), Dial: s.e.dialer("connection " + ct.Connection)})
 		if err != nil {
 			fl.retryAt = now.Add(cdcRetryAfter)
 			if errors.Is(err, cdc.ErrSlotBusy) {
@@ -371,7 +372,7 @@ func (e *Engine) DropCDC(ctx context.Context, flowName string) error {
 		return err
 	}
 	slot := CDCSlotName(flowName)
-	if err := cdc.Drop(ctx, dsn, slot, slot); err != nil {
+	if err := cdc.Drop(ctx, dsn, slot, slot, e.dialer("connection "+f.Trigger.CDC.Connection)); err != nil {
 		return err
 	}
 	return e.st.SetTriggerCursor(ctx, flowName, "")
@@ -428,4 +429,12 @@ func (e *Engine) sweepCDC(active map[string]bool) {
 		fl.close()
 		fl.mu.Unlock()
 	}
+}
+
+// dialer is Config.Dialer's dial function for who (nil without one).
+func (e *Engine) dialer(who string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if e.cfg.Dialer == nil {
+		return nil
+	}
+	return e.cfg.Dialer(who)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -463,6 +464,22 @@ func TestCDCTriggerSetUpErrors(t *testing.T) {
 		err := pullErr(t, cdcEngine(t, appURL), ordersFlow, "")
 		if err == nil || !strings.Contains(err.Error(), `ALTER ROLE "app" REPLICATION`) {
 			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("egress policy", func(t *testing.T) {
+		e := cdcEngine(t, url)
+		deploy(t, e, ordersFlow)
+		dials := 0
+		e2 := engine.New(e.Store(), e.Catalog(), nil, engine.Config{Dialer: func(who string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dials++
+				return nil, fmt.Errorf("egress: %s to %s refused", who, addr)
+			}
+		}})
+		f, _, _ := e2.Flow(ctx, "orders-cdc", 0)
+		_, _, err := engine.CDCSource(e2).Pull(ctx, f, "", time.Now())
+		if err == nil || !strings.Contains(err.Error(), "connection src to 127.0.0.1") || dials == 0 {
+			t.Fatalf("err %v (dials %d)", err, dials)
 		}
 	})
 	t.Run("slot dropped", func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -56,6 +57,10 @@ type Config struct {
 	// OnLoop is told when loop protection stops a chain (the monitor
 	// raises an alert).
 	OnLoop func(ctx context.Context, l Loop)
+	// Dialer, when set, gives the dial function for connections the
+	// engine itself opens (a cdc trigger's to its database), named for the
+	// egress policy; nil: direct dials.
+	Dialer func(who string) func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Engine runs flows.

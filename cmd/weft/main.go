@@ -708,7 +708,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		cfg.workerID = sqlstore.NewWorkerID()
 	}
 	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, Payloads: payloads, WorkerID: cfg.workerID, Secret: cfg.secret,
-		AuditRetention: cfg.Audit.Retention, OnLoop: func(ctx context.Context, l engine.Loop) {
+		AuditRetention: cfg.Audit.Retention, Dialer: engineDialer(cfg.egress), OnLoop: func(ctx context.Context, l engine.Loop) {
 			if alerter != nil {
 				alerter.Raise(ctx, "feedback-loop", l.Flow, "critical", "loop protection: "+l.String(), []string{l.Run})
 			}
@@ -880,5 +880,16 @@ func unwrapStore(st store.Store) store.Store {
 			return st
 		}
 		st = u.Unwrap()
+	}
+}
+
+// engineDialer gives the engine's own connections (a cdc trigger's) the
+// egress policy's dialer; nil without a policy.
+func engineDialer(pol *egress.Policy) func(who string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if pol == nil {
+		return nil
+	}
+	return func(who string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return pol.Dialer(who, &net.Dialer{KeepAlive: 5 * time.Minute})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +60,19 @@ type Config struct {
 	// OldRows requires REPLICA IDENTITY FULL, so updates and deletes carry
 	// the whole old row.
 	OldRows bool
+	// Dial, when set, opens the TCP connections (an egress policy's
+	// dialer); host names are handed to it unresolved.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// withDial makes c dial through dial, handing it host names as given so a
+// policy judges both the name and the resolved address.
+func withDial(c *pgconn.Config, dial func(ctx context.Context, network, addr string) (net.Conn, error)) {
+	if dial == nil {
+		return
+	}
+	c.DialFunc = pgconn.DialFunc(dial)
+	c.LookupFunc = func(_ context.Context, host string) ([]string, error) { return []string{host}, nil }
 }
 
 // Change is one row change.
@@ -116,6 +130,7 @@ func Open(ctx context.Context, cfg Config) (*Stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cdc: bad dsn: %v", redact(err, cfg.DSN))
 	}
+	withDial(&pcfg.Config, cfg.Dial)
 	where := fmt.Sprintf("%s:%d/%s", pcfg.Host, pcfg.Port, pcfg.Database)
 	start, create, err := s.setUp(ctx, pcfg, where)
 	if err != nil {
@@ -126,6 +141,7 @@ func Open(ctx context.Context, cfg Config) (*Stream, error) {
 		return nil, fmt.Errorf("cdc: bad dsn: %v", redact(err, cfg.DSN))
 	}
 	rcfg.RuntimeParams["replication"] = "database"
+	withDial(rcfg, cfg.Dial)
 	conn, err := pgconn.ConnectConfig(ctx, rcfg)
 	if err != nil {
 		if pe := pgErr(err); pe != nil && pe.Code == "42501" || strings.Contains(err.Error(), "replication role") {
@@ -444,11 +460,12 @@ func (s *Stream) Close() {
 
 // Drop removes a flow's slot and publication (when the flow goes away).
 // Missing ones are not an error.
-func Drop(ctx context.Context, dsn, slot, publication string) error {
+func Drop(ctx context.Context, dsn, slot, publication string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) error {
 	pcfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return fmt.Errorf("cdc: bad dsn: %v", redact(err, dsn))
 	}
+	withDial(&pcfg.Config, dial)
 	c, err := pgx.ConnectConfig(ctx, pcfg)
 	if err != nil {
 		return fmt.Errorf("cdc: connect: %v", redact(err, dsn))
