@@ -427,7 +427,9 @@ func TestCDCTriggerSetUpErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = engine.CDCSource(e).Pull(ctx, f, cursor, time.Now())
+		source := engine.CDCSource(e)
+		defer engine.CloseCDCSource(source)
+		_, _, err = source.Pull(ctx, f, cursor, time.Now())
 		return err
 	}
 	t.Run("wal_level replica", func(t *testing.T) {
@@ -481,6 +483,26 @@ func TestCDCTriggerSetUpErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "connection src to 127.0.0.1") || dials == 0 {
 			t.Fatalf("err %v (dials %d)", err, dials)
 		}
+	})
+	t.Run("second process waits", func(t *testing.T) {
+		e := cdcEngine(t, url)
+		deploy(t, e, ordersFlow)
+		f, _, _ := e.Flow(ctx, "orders-cdc", 0)
+		a, b := engine.CDCSource(e), engine.CDCSource(e)
+		defer engine.CloseCDCSource(a)
+		defer engine.CloseCDCSource(b)
+		_, cur, err := a.Pull(ctx, f, "", time.Now())
+		if err != nil || cur == "" {
+			t.Fatalf("first process: %q %v", cur, err)
+		}
+		// The slot streams to the first process: the second starts nothing
+		// and reports no error.
+		evs, next, err := b.Pull(ctx, f, cur, time.Now())
+		if err != nil || len(evs) != 0 || next != cur {
+			t.Fatalf("second process: %d events, %q, %v", len(evs), next, err)
+		}
+		engine.CloseCDCSource(a)
+		pgExec(t, url, fmt.Sprintf("SELECT pg_drop_replication_slot('%s')", engine.CDCSlotName("orders-cdc")))
 	})
 	t.Run("slot dropped", func(t *testing.T) {
 		e := cdcEngine(t, url)
