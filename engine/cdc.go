@@ -53,6 +53,57 @@ type cdcFlow struct {
 	open bool
 	lag  int64
 	err  string
+	// trouble tracking for Config.OnCDC (under mu)
+	troubleSince time.Time
+	alerting     bool
+}
+
+// CDCTrouble is a cdc stream's trouble, or its end (Resolved).
+type CDCTrouble struct {
+	Flow, Slot string
+	Message    string
+	Resolved   bool
+}
+
+// watch raises and resolves Config.OnCDC for one pull's outcome.
+func (s *cdcSource) watch(ctx context.Context, name string, fl *cdcFlow, err error, now time.Time) {
+	hook := s.e.cfg.OnCDC
+	if hook == nil {
+		return
+	}
+	limit := s.e.cfg.CDCLagAlert
+	if limit == 0 {
+		limit = 1 << 30
+	}
+	after := s.e.cfg.CDCAlertAfter
+	if after <= 0 {
+		after = time.Minute
+	}
+	var msg string
+	switch {
+	case err != nil:
+		msg = err.Error()
+	case fl.st == nil:
+		return // waiting to retry, or another process streams it: no news
+	case limit > 0 && fl.st.Lag() > limit:
+		msg = fmt.Sprintf("cdc: slot %s holds %d MiB of WAL past its confirmed position (alert above %d MiB): runs are not keeping up with the changes, or the stream is stuck", CDCSlotName(name), fl.st.Lag()>>20, limit>>20)
+	}
+	slot := CDCSlotName(name)
+	if msg == "" {
+		fl.troubleSince = time.Time{}
+		if fl.alerting {
+			fl.alerting = false
+			hook(ctx, CDCTrouble{Flow: name, Slot: slot, Message: "cdc: the stream is well again", Resolved: true})
+		}
+		return
+	}
+	if fl.troubleSince.IsZero() {
+		fl.troubleSince = now
+	}
+	if !fl.alerting && now.Sub(fl.troubleSince) >= after {
+		fl.alerting = true
+		hook(ctx, CDCTrouble{Flow: name, Slot: slot, Message: msg})
+	}
 }
 
 // report records a flow's stream state for CDCStatuses.
@@ -185,6 +236,7 @@ func (s *cdcSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now t
 	if err != nil || fl.st != nil {
 		s.report(fl, err)
 	}
+	s.watch(ctx, f.Name, fl, err, now)
 	return evs, next, err
 }
 

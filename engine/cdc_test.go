@@ -484,6 +484,37 @@ func TestCDCTriggerSetUpErrors(t *testing.T) {
 			t.Fatalf("err %v (dials %d)", err, dials)
 		}
 	})
+	t.Run("alert while it lasts", func(t *testing.T) {
+		e := cdcEngine(t, url)
+		deploy(t, e, strings.Replace(ordersFlow, "public.orders", "public.later", 1))
+		var got []engine.CDCTrouble
+		e2 := engine.New(e.Store(), e.Catalog(), nil, engine.Config{CDCAlertAfter: 10 * time.Second,
+			OnCDC: func(_ context.Context, tr engine.CDCTrouble) { got = append(got, tr) }})
+		f, _, _ := e2.Flow(ctx, "orders-cdc", 0)
+		src := engine.CDCSource(e2)
+		defer engine.CloseCDCSource(src)
+		t0 := time.Now()
+		pull := func(at time.Duration) (string, error) {
+			_, next, err := src.Pull(ctx, f, "", t0.Add(at))
+			return next, err
+		}
+		if _, err := pull(0); err == nil || len(got) != 0 {
+			t.Fatalf("first failure: %v, alerts %+v (none yet: it must last)", err, got)
+		}
+		if _, err := pull(6 * time.Second); err == nil || len(got) != 0 {
+			t.Fatalf("6 s: %v, alerts %+v", err, got)
+		}
+		if _, err := pull(12 * time.Second); err == nil || len(got) != 1 || got[0].Resolved || !strings.Contains(got[0].Message, "public.later does not exist") {
+			t.Fatalf("12 s: %v, alerts %+v", err, got)
+		}
+		pull(18 * time.Second) // still failing: no second alert
+		pgExec(t, url, `CREATE TABLE later (id int PRIMARY KEY)`, `ALTER TABLE later REPLICA IDENTITY FULL`)
+		if next, err := pull(24 * time.Second); err != nil || next == "" || len(got) != 2 || !got[1].Resolved || got[1].Flow != "orders-cdc" {
+			t.Fatalf("fixed: %q %v, alerts %+v", next, err, got)
+		}
+		engine.CloseCDCSource(src)
+		pgExec(t, url, fmt.Sprintf("SELECT pg_drop_replication_slot('%s')", engine.CDCSlotName("orders-cdc")))
+	})
 	t.Run("second process waits", func(t *testing.T) {
 		e := cdcEngine(t, url)
 		deploy(t, e, ordersFlow)

@@ -61,6 +61,13 @@ type Config struct {
 	// engine itself opens (a cdc trigger's to its database), named for the
 	// egress policy; nil: direct dials.
 	Dialer func(who string) func(ctx context.Context, network, addr string) (net.Conn, error)
+	// OnCDC is told when a cdc flow's stream has been in trouble for
+	// CDCAlertAfter (it cannot start, or its slot lags more than CDCLagAlert
+	// bytes), and when it is well again (the monitor raises and resolves
+	// an alert).
+	OnCDC         func(ctx context.Context, t CDCTrouble)
+	CDCLagAlert   int64         // default 1 GiB; negative: no lag alert
+	CDCAlertAfter time.Duration // default 1 minute
 }
 
 // Engine runs flows.

@@ -708,7 +708,16 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		cfg.workerID = sqlstore.NewWorkerID()
 	}
 	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, Payloads: payloads, WorkerID: cfg.workerID, Secret: cfg.secret,
-		AuditRetention: cfg.Audit.Retention, Dialer: engineDialer(cfg.egress), OnLoop: func(ctx context.Context, l engine.Loop) {
+		AuditRetention: cfg.Audit.Retention, Dialer: engineDialer(cfg.egress), OnCDC: func(ctx context.Context, t engine.CDCTrouble) {
+			if alerter == nil {
+				return
+			}
+			if t.Resolved {
+				alerter.Resolve(ctx, "cdc-stream", t.Flow, t.Message)
+			} else {
+				alerter.Raise(ctx, "cdc-stream", t.Flow, "critical", t.Message, nil)
+			}
+		}, OnLoop: func(ctx context.Context, l engine.Loop) {
 			if alerter != nil {
 				alerter.Raise(ctx, "feedback-loop", l.Flow, "critical", "loop protection: "+l.String(), []string{l.Run})
 			}
