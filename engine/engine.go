@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -63,6 +64,17 @@ type Config struct {
 	// placed flows that match it and refuses to deploy any other.
 	Site   string
 	Labels map[string]string
+	// Dialer, when set, gives the dial function for connections the
+	// engine itself opens (a cdc trigger's to its database), named for the
+	// egress policy; nil: direct dials.
+	Dialer func(who string) func(ctx context.Context, network, addr string) (net.Conn, error)
+	// OnCDC is told when a cdc flow's stream has been in trouble for
+	// CDCAlertAfter (it cannot start, or its slot lags more than CDCLagAlert
+	// bytes), and when it is well again (the monitor raises and resolves
+	// an alert).
+	OnCDC         func(ctx context.Context, t CDCTrouble)
+	CDCLagAlert   int64         // default 1 GiB; negative: no lag alert
+	CDCAlertAfter time.Duration // default 1 minute
 }
 
 // Engine runs flows.
@@ -124,6 +136,7 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 		conns:    connState{loaded: map[string]time.Time{}},
 		shutdown: make(chan struct{})}
 	e.sources[flow.TriggerPoll] = newPollSource(e)
+	e.sources[flow.TriggerCDC] = newCDCSource(e)
 	return e
 }
 
@@ -275,6 +288,9 @@ func (e *Engine) checkNamespace(ctx context.Context, f *flow.Flow) error {
 	}
 	if pt := f.Trigger.Poll; pt != nil {
 		conn(pt.Pos, pt.Connection)
+	}
+	if ct := f.Trigger.CDC; ct != nil {
+		conn(ct.Pos, ct.Connection)
 	}
 	flow.Walk(f.Steps, func(s *flow.Step) {
 		conn(s.Pos, s.Connection)
@@ -486,6 +502,9 @@ type Event struct {
 	// RawBody, when set, is Body as the JSON it was parsed from; the run
 	// records it as is instead of encoding Body again.
 	RawBody []byte
+	// Fields are more top-level trigger fields (a cdc change's op, table,
+	// new, old, lsn); they do not replace kind, body, headers or query.
+	Fields map[string]any
 }
 
 // encode is the run's recorded input: {"kind", "body", "headers", "query"}.
@@ -570,6 +589,11 @@ func (ev *Event) input() map[string]any {
 			p[k] = v
 		}
 		in["params"] = p
+	}
+	for k, v := range ev.Fields {
+		if _, taken := in[k]; !taken {
+			in[k] = v
+		}
 	}
 	if !ev.ScheduledAt.IsZero() {
 		in["scheduled_at"] = ev.ScheduledAt.UTC().Format(time.RFC3339Nano)

@@ -83,7 +83,7 @@ func newEngine(t testing.TB) *engine.Engine {
 	return e
 }
 
-func deploy(t *testing.T, e *engine.Engine, src string) {
+func deploy(t testing.TB, e *engine.Engine, src string) {
 	t.Helper()
 	if _, _, err := e.Deploy(context.Background(), "test.yaml", []byte(src)); err != nil {
 		t.Fatal(err)

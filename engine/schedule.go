@@ -39,6 +39,7 @@ func (e *Engine) RunTriggers(ctx context.Context, every time.Duration) {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	defer e.closeCDC()
 	for {
 		e.pullOnce(ctx)
 		select {
@@ -68,10 +69,19 @@ func (e *Engine) pullOnce(ctx context.Context) {
 		}
 		return
 	}
+	cdcFlows := map[string]bool{}
+	defer func() { e.sweepCDC(cdcFlows) }()
 	for _, fi := range flows {
 		f, _, err := e.Flow(ctx, fi.Name, 0)
-		if err != nil || !e.RunsHere(f) {
+		if err != nil {
+			cdcFlows[fi.Name] = true // unknown now: keep a stream it may have
+			continue
+		}
+		if !e.RunsHere(f) {
 			continue // placed on another site: its agent pulls it
+		}
+		if f.Trigger.CDC != nil {
+			cdcFlows[f.Name] = true
 		}
 		e.mu.Lock()
 		src := e.sources[f.Trigger.Kind]

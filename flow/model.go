@@ -91,6 +91,7 @@ const (
 	TriggerManual   = "manual"
 	TriggerPoll     = "poll"
 	TriggerAPI      = "api"
+	TriggerCDC      = "cdc"
 )
 
 // Trigger starts runs. Exactly one of the kind blocks is set.
@@ -101,6 +102,49 @@ type Trigger struct {
 	Manual   *ManualTrigger   `json:"manual,omitempty"`
 	Poll     *PollTrigger     `json:"poll,omitempty"`
 	API      *APITrigger      `json:"api,omitempty"`
+	CDC      *CDCTrigger      `json:"cdc,omitempty"`
+}
+
+// CDC operations.
+const (
+	CDCInsert = "insert"
+	CDCUpdate = "update"
+	CDCDelete = "delete"
+)
+
+// CDCTrigger starts one run per row change of a PostgreSQL table, read from
+// logical replication (pgoutput) through a replication slot and publication
+// of the flow's own. Each run's trigger has op, table, new, old, lsn (and
+// body: the new row, or the old one for a delete). The slot's confirmed
+// position moves only after the runs of a transaction are committed.
+type CDCTrigger struct {
+	Connection string   `json:"connection"`     // a postgres connection (its secrets.dsn)
+	Table      string   `json:"table"`          // schema.table (schema default: public)
+	On         []string `json:"on,omitempty"`   // insert, update, delete (default: all three)
+	When       string   `json:"when,omitempty"` // CEL over trigger: start a run only when true
+	MaxRuns    int      `json:"max_runs,omitempty"`
+
+	when *Expr
+	Pos  string `json:"-"` // file:line:col of the trigger
+}
+
+// CDCFields are the trigger fields a cdc change has besides body.
+var CDCFields = []string{"op", "table", "new", "old", "lsn", "position", "xid", "commit_time"}
+
+// Compiled returns the compiled when condition (nil when none).
+func (c *CDCTrigger) Compiled() *Expr { return c.when }
+
+// Watches reports whether the trigger starts runs for op.
+func (c *CDCTrigger) Watches(op string) bool {
+	if len(c.On) == 0 {
+		return true
+	}
+	for _, o := range c.On {
+		if o == op {
+			return true
+		}
+	}
+	return false
 }
 
 // PollTrigger polls a list operation for new or updated records; each

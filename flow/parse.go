@@ -333,12 +333,12 @@ func (p *parser) placement(n *yaml.Node) *Placement {
 }
 
 func (p *parser) trigger(n *yaml.Node) Trigger {
-	m := p.fields(n, "trigger", TriggerWebhook, TriggerSchedule, TriggerManual, TriggerPoll, TriggerAPI)
+	m := p.fields(n, "trigger", TriggerWebhook, TriggerSchedule, TriggerManual, TriggerPoll, TriggerAPI, TriggerCDC)
 	if len(m) != 1 {
 		if len(m) > 1 {
-			p.errf(n, "trigger must have exactly one of webhook, schedule, manual, poll, api")
+			p.errf(n, "trigger must have exactly one of webhook, schedule, manual, poll, api, cdc")
 		} else if n.Kind == yaml.MappingNode && len(n.Content) == 0 {
-			p.errf(n, "trigger is empty: use webhook, schedule, manual, poll or api")
+			p.errf(n, "trigger is empty: use webhook, schedule, manual, poll, api or cdc")
 		}
 		return Trigger{Kind: TriggerManual, Manual: &ManualTrigger{}}
 	}
@@ -458,6 +458,8 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 			t.Poll = pt
 		case TriggerAPI:
 			t.API = p.apiTrigger(v)
+		case TriggerCDC:
+			t.CDC = p.cdcTrigger(v)
 		}
 	}
 	return t
@@ -733,4 +735,52 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// maxCDCTable bounds a cdc trigger's table name (PostgreSQL identifiers are
+// at most 63 bytes each).
+const maxCDCTable = 2*63 + 1
+
+func (p *parser) cdcTrigger(v *yaml.Node) *CDCTrigger {
+	ct := &CDCTrigger{Pos: p.pos(v)}
+	cm := p.fields(v, "cdc trigger", "connection", "table", "on", "when", "max_runs")
+	ct.Connection = p.str(cm["connection"], "cdc.connection")
+	ct.Table = p.str(cm["table"], "cdc.table")
+	if ct.Connection == "" {
+		p.errf(v, "cdc trigger needs connection: a postgres connection whose secrets.dsn names the database")
+	}
+	switch {
+	case ct.Table == "":
+		p.errf(v, "cdc trigger needs table: schema.table, e.g. public.orders")
+	case len(ct.Table) > maxCDCTable || strings.Count(ct.Table, ".") > 1 || strings.HasPrefix(ct.Table, ".") || strings.HasSuffix(ct.Table, "."):
+		p.errf(cm["table"], "cdc.table must be table or schema.table (each at most 63 bytes), got %q", ct.Table)
+	}
+	if on := cm["on"]; on != nil {
+		if on.Kind != yaml.SequenceNode || len(on.Content) == 0 {
+			p.errf(on, "cdc.on must be a list of insert, update, delete")
+		} else {
+			for _, c := range on.Content {
+				op := c.Value
+				if c.Kind != yaml.ScalarNode || (op != CDCInsert && op != CDCUpdate && op != CDCDelete) {
+					p.errf(c, "cdc.on: %q is not insert, update or delete", op)
+					continue
+				}
+				if ct.Watches(op) && len(ct.On) > 0 {
+					p.errf(c, "cdc.on lists %s twice", op)
+					continue
+				}
+				ct.On = append(ct.On, op)
+			}
+		}
+	}
+	if w := cm["when"]; w != nil {
+		if x := p.expr(w, "cdc.when"); x != nil {
+			ct.When, ct.when = x.Source, x
+		}
+	}
+	ct.MaxRuns = p.integer(cm["max_runs"], "cdc.max_runs")
+	if ct.MaxRuns < 0 || ct.MaxRuns > 100000 {
+		p.errf(cm["max_runs"], "cdc.max_runs must be between 1 and 100000")
+	}
+	return ct
 }

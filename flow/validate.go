@@ -209,8 +209,12 @@ func (v *validator) checkRefs(e *Expr, s *Step, sc scope) {
 				v.errf(e.Pos, "%s", msg)
 			}
 		case "trigger":
-			if !contains([]string{"body", "headers", "query", "kind", "scheduled_at", "params"}, ch[1]) {
-				v.errf(e.Pos, "trigger has no field %q (it has body, headers, query, params, kind, scheduled_at)", ch[1])
+			fields := []string{"body", "headers", "query", "kind", "scheduled_at", "params"}
+			if v.f.Trigger.CDC != nil {
+				fields = append(fields, CDCFields...)
+			}
+			if !contains(fields, ch[1]) {
+				v.errf(e.Pos, "trigger has no field %q (it has %s)", ch[1], strings.Join(fields, ", "))
 				continue
 			}
 			if ch[1] == "params" && len(ch) >= 3 {

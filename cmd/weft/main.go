@@ -341,6 +341,13 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 	if err != nil {
 		return err
 	}
+	metrics.Register(monitor.SlotLagCollector(func() []monitor.SlotLag {
+		var out []monitor.SlotLag
+		for _, c := range eng.CDCStatuses() {
+			out = append(out, monitor.SlotLag{Flow: c.Flow, Slot: c.Slot, Bytes: c.LagBytes, Failing: c.Error != ""})
+		}
+		return out
+	}))
 	defer st.Close()
 	defer cfg.fed.Close() // stdio upstreams' child processes end with the server
 	if usersDecide {
@@ -803,7 +810,16 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		cfg.workerID = sqlstore.NewWorkerID()
 	}
 	eng := engine.New(engStore, cat, log, engine.Config{DefaultCapture: cfg.Capture, SyncTimeout: cfg.SyncTimeout, Keys: keys, Payloads: payloads, WorkerID: cfg.workerID, Secret: cfg.secret,
-		AuditRetention: cfg.Audit.Retention, Site: cfg.site, Labels: cfg.labels, OnLoop: func(ctx context.Context, l engine.Loop) {
+		AuditRetention: cfg.Audit.Retention, Site: cfg.site, Labels: cfg.labels, Dialer: engineDialer(cfg.egress), OnCDC: func(ctx context.Context, t engine.CDCTrouble) {
+			if alerter == nil {
+				return
+			}
+			if t.Resolved {
+				alerter.Resolve(ctx, "cdc-stream", t.Flow, t.Message)
+			} else {
+				alerter.Raise(ctx, "cdc-stream", t.Flow, "critical", t.Message, nil)
+			}
+		}, OnLoop: func(ctx context.Context, l engine.Loop) {
 			if alerter != nil {
 				alerter.Raise(ctx, "feedback-loop", l.Flow, "critical", "loop protection: "+l.String(), []string{l.Run})
 			}
@@ -975,5 +991,16 @@ func unwrapStore(st store.Store) store.Store {
 			return st
 		}
 		st = u.Unwrap()
+	}
+}
+
+// engineDialer gives the engine's own connections (a cdc trigger's) the
+// egress policy's dialer; nil without a policy.
+func engineDialer(pol *egress.Policy) func(who string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if pol == nil {
+		return nil
+	}
+	return func(who string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return pol.Dialer(who, &net.Dialer{KeepAlive: 5 * time.Minute})
 	}
 }

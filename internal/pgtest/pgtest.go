@@ -78,7 +78,15 @@ func needBinaries(t testing.TB) {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	needBinaries(t)
-	s, err := start()
+	return StartWith(t)
+}
+
+// StartWith is Start with server settings, each "name=value" (passed as
+// -c name=value), e.g. "wal_level=logical" for logical replication tests.
+func StartWith(t testing.TB, settings ...string) *Server {
+	t.Helper()
+	needBinaries(t)
+	s, err := start(settings...)
 	if err != nil {
 		t.Fatalf("start PostgreSQL: %v", err)
 	}
@@ -111,7 +119,7 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func start() (*Server, error) {
+func start(settings ...string) (*Server, error) {
 	s := &Server{bin: BinDir()}
 	dir, err := os.MkdirTemp("", "weft-pg-")
 	if err != nil {
@@ -136,6 +144,12 @@ func start() (*Server, error) {
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", s.Port, dir)
+	for _, kv := range settings {
+		if strings.ContainsAny(kv, " '\"\\") || !strings.Contains(kv, "=") {
+			return nil, fmt.Errorf("pgtest: bad setting %q (name=value, no spaces or quotes)", kv)
+		}
+		opts += " -c " + kv
+	}
 	if out, err := s.run(filepath.Join(s.bin, "pg_ctl"), "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))
 		return nil, fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
