@@ -250,6 +250,9 @@ export const AUDIT_ACTIONS = [
   "consumer_key.create",
   "consumer_key.rotate",
   "consumer_key.revoke",
+  "agent.create",
+  "agent.rotate",
+  "agent.revoke",
 ];
 
 export interface Change {
