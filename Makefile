@@ -59,13 +59,14 @@ bench-console: build web/node_modules/.package-lock.json
 
 ## tools: real peers the tests run against (Mailpit for the email connector; the reference MCP
 ## server @modelcontextprotocol/server-everything for MCP federation, from npm)
+# Defined before the rule: make expands a rule's prerequisites as it reads them.
+EVERYTHING_VERSION := 2026.8.31
+EVERYTHING := $(TOOLS)/everything/node_modules/@modelcontextprotocol/server-everything/dist/index.js
 tools: $(TOOLS)/bin/mailpit $(EVERYTHING)
 
 # The reference MCP server (TypeScript, github.com/modelcontextprotocol/servers, src/everything;
 # its package names a LICENSE it does not ship: the repository's licence applies), with the
 # pinned Node, in .tools/everything; e2e/mcpfed_everything_test.go runs it.
-EVERYTHING_VERSION := 2026.8.31
-EVERYTHING := $(TOOLS)/everything/node_modules/@modelcontextprotocol/server-everything/dist/index.js
 $(EVERYTHING):
 	@command -v npm >/dev/null 2>&1 || { echo "tools: npm is needed once to fetch server-everything; run: sudo apt-get install -y npm" >&2; exit 1; }
 	@echo "== installing @modelcontextprotocol/server-everything $(EVERYTHING_VERSION) into .tools/everything (first run only)"
