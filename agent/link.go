@@ -54,6 +54,8 @@ type Link struct {
 	synced    bool               // a poll of this process was answered
 	versions  map[flowLocal]int  // flow and local version -> the control plane's version, for every deploy seen
 	refused   map[string]Refusal // flow -> refused version
+	key       *LinkKey           // this process's link key: placed connections are sealed to it
+	conns     map[string]ConnRef // placed connection -> the digest applied (or refused)
 }
 
 // LinkState is the link as the agent sees it.
@@ -124,6 +126,10 @@ func (l *Link) init() error {
 	}
 	l.running, l.refused, l.versions = map[string]Running{}, map[string]Refusal{}, map[flowLocal]int{}
 	l.withdrawn = map[string]bool{}
+	l.conns = map[string]ConnRef{}
+	if l.key, err = NewLinkKey(); err != nil {
+		return err
+	}
 	if l.StateDir != "" {
 		// Withdrawals survive a restart: a flow withdrawn while the link
 		// was up does not run again while it is down.
@@ -206,8 +212,14 @@ func (l *Link) Sync(ctx context.Context) error {
 	}
 	l.mu.Lock()
 	run, ref := l.report()
+	conns := make([]ConnRef, 0, len(l.conns))
+	for _, c := range l.conns {
+		conns = append(conns, c)
+	}
 	l.mu.Unlock()
-	req := SyncRequest{Site: l.Site, Version: l.Version, Running: run, Refused: ref, Wait: int(l.Hold / time.Second), Health: l.health()}
+	sort.Slice(conns, func(i, j int) bool { return conns[i].Name < conns[j].Name })
+	req := SyncRequest{Site: l.Site, Version: l.Version, Running: run, Refused: ref, Wait: int(l.Hold / time.Second), Health: l.health(),
+		Key: l.key.Public(), Connections: conns}
 	var sr SyncResponse
 	if err := l.post(ctx, SyncPath, req, &sr); err != nil {
 		return err
@@ -216,8 +228,11 @@ func (l *Link) Sync(ctx context.Context) error {
 		return weft.Errorf(weft.EForbidden, "control plane answered for site %q; this agent is %q", clip(sr.Site, 80), l.Site)
 	}
 	if !sr.Unchanged {
+		// Connections first: the flows placed with them use them.
+		l.applyConns(ctx, sr.Connections)
 		l.apply(ctx, sr.Flows)
 	} else if !l.synced {
+		l.applyConns(ctx, nil) // nothing placed here: placed connections kept from before go
 		// The first answer of this process: what it runs is all that is
 		// placed here (nothing, on a fresh start): anything else placed
 		// here before is withdrawn.

@@ -133,7 +133,7 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 		flows: map[string]*flow.Flow{}, limits: map[string]*limiter{}, running: map[string]context.CancelCauseFunc{},
 		sources:  map[string]Source{flow.TriggerSchedule: ScheduleSource{}},
 		active:   map[string]activeEntry{},
-		conns:    connState{loaded: map[string]time.Time{}},
+		conns:    connState{loaded: map[string]time.Time{}, placed: map[string]PlacedConnection{}},
 		shutdown: make(chan struct{})}
 	e.sources[flow.TriggerPoll] = newPollSource(e)
 	e.sources[flow.TriggerCDC] = newCDCSource(e)
