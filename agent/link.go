@@ -47,6 +47,10 @@ type Link struct {
 	ShipEvery time.Duration
 	Settle    time.Duration
 
+	// NoReach turns MCP reach-in off: the agent holds no calls poll, and
+	// the control plane's gateway cannot run tools on this site.
+	NoReach bool
+
 	mu        sync.Mutex
 	state     LinkState
 	running   map[string]Running // flow -> acknowledged version
@@ -157,6 +161,9 @@ func (l *Link) Run(ctx context.Context) error {
 	}
 	if l.StateDir != "" {
 		go l.shipLoop(ctx)
+	}
+	if !l.NoReach {
+		go l.reachLoop(ctx)
 	}
 	backoff := l.MinBackoff
 	for ctx.Err() == nil {

@@ -138,6 +138,11 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		// Agents authenticate with their own credentials, not /api's.
 		r.Post(agent.SyncPath, s.agents.ServeSync)
 		r.Post(agent.RunsPath, s.agents.ServeRuns)
+		r.Post(agent.CallsPath, s.agents.ServeCalls)
+		r.Post(agent.ResultsPath, s.agents.ServeResults)
+		if cfg.MCP != nil {
+			cfg.MCP.SetReach(s.agents) // tools placed on sites run there (MCP reach-in)
+		}
 	}
 	if cfg.Products == nil {
 		cfg.Products, _ = e.Store().(store.Products)
