@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftio/weft"
@@ -47,6 +48,11 @@ type Link struct {
 	ShipEvery time.Duration
 	Settle    time.Duration
 
+	// BacklogMax bounds the runs finished and not shipped yet (default
+	// DefaultBacklogMax); OnBacklog is told when the backlog's level
+	// changes (the agent raises or resolves its agent-backlog alert).
+	BacklogMax int
+	OnBacklog  func(ctx context.Context, level BacklogLevel, msg string)
 	// NoReach turns MCP reach-in off: the agent holds no calls poll, and
 	// the control plane's gateway cannot run tools on this site.
 	NoReach bool
@@ -58,6 +64,9 @@ type Link struct {
 	synced    bool               // a poll of this process was answered
 	versions  map[flowLocal]int  // flow and local version -> the control plane's version, for every deploy seen
 	refused   map[string]Refusal // flow -> refused version
+	full      atomic.Bool        // the backlog is at its bound: new runs are refused
+	watermark time.Time          // runs finished before it are shipped (retention's floor)
+	avgRow    int64              // bytes of one shipped run's metadata, measured
 	key       *LinkKey           // this process's link key: placed connections are sealed to it
 	conns     map[string]ConnRef // placed connection -> the digest applied (or refused)
 }
@@ -75,6 +84,12 @@ type LinkState struct {
 	ShippedRuns  int64     `json:"shipped_runs"`
 	ShippedUntil time.Time `json:"shipped_until,omitempty"`
 	ShipError    string    `json:"ship_error,omitempty"`
+	// The backlog: finished runs not shipped yet, their estimated size,
+	// the bound and the level (ok, warning, critical: new runs refused).
+	Backlog      int64        `json:"backlog"`
+	BacklogBytes int64        `json:"backlog_bytes"`
+	BacklogMax   int          `json:"backlog_max"`
+	BacklogLevel BacklogLevel `json:"backlog_level,omitempty"`
 }
 
 // State returns the link's state.
@@ -128,6 +143,9 @@ func (l *Link) init() error {
 	if l.Settle <= 0 {
 		l.Settle = 5 * time.Second
 	}
+	if l.BacklogMax <= 0 {
+		l.BacklogMax = DefaultBacklogMax
+	}
 	l.running, l.refused, l.versions = map[string]Running{}, map[string]Refusal{}, map[flowLocal]int{}
 	l.withdrawn = map[string]bool{}
 	l.conns = map[string]ConnRef{}
@@ -149,6 +167,15 @@ func (l *Link) init() error {
 			return err
 		}
 		l.Engine.SetWithdrawn(l.withdrawn)
+		st, err := l.loadShipState()
+		if err != nil {
+			return err
+		}
+		l.watermark = st.FinishedBefore
+		// Runs not shipped yet are kept whatever their age, and new runs
+		// are refused while they are at their bound.
+		l.Engine.SetPurgeFloor(l.purgeFloor)
+		l.Engine.SetAdmission(l.admit)
 	}
 	return nil
 }
@@ -280,6 +307,7 @@ func (l *Link) health() *Health {
 		h.ShippedUntil = &t
 	}
 	h.ShipError = l.state.ShipError
+	h.Backlog, h.BacklogBytes, h.BacklogMax, h.BacklogLevel = l.state.Backlog, l.state.BacklogBytes, l.state.BacklogMax, l.state.BacklogLevel
 	for name := range l.withdrawn {
 		h.Withdrawn = append(h.Withdrawn, name)
 	}

@@ -104,6 +104,12 @@ type Health struct {
 	// PlacedConnections are the connections placed from the control plane
 	// that the agent applied (or refused, with the reason).
 	PlacedConnections []ConnRef `json:"placed_connections,omitempty"`
+	// The run-log backlog: finished runs not shipped yet, their estimated
+	// bytes, its bound and level (ok, warning, critical: runs refused).
+	Backlog      int64        `json:"backlog"`
+	BacklogBytes int64        `json:"backlog_bytes"`
+	BacklogMax   int          `json:"backlog_max,omitempty"`
+	BacklogLevel BacklogLevel `json:"backlog_level,omitempty"`
 }
 
 // SiteConnection is a connection configured on the site: its name and

@@ -135,6 +135,11 @@ func (l *Link) ShipOnce(ctx context.Context) (int, error) {
 				Status: r.Status, TriggerKind: r.TriggerKind, ErrorCode: r.ErrorCode, FailedStep: r.FailedStep,
 				CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt})
 		}
+		if b, err := json.Marshal(batch); err == nil {
+			l.mu.Lock()
+			l.avgRow = int64(len(b)/n) + 1
+			l.mu.Unlock()
+		}
 		if err := l.post(ctx, RunsPath, ShipRequest{Site: l.Site, Runs: batch}, nil); err != nil {
 			return shipped, err
 		}
@@ -154,6 +159,7 @@ func (l *Link) ShipOnce(ctx context.Context) (int, error) {
 		l.mu.Lock()
 		l.state.ShippedRuns += int64(n)
 		l.state.ShippedUntil = st.FinishedBefore
+		l.watermark = st.FinishedBefore
 		l.mu.Unlock()
 	}
 	if shipped == 0 {
@@ -163,6 +169,7 @@ func (l *Link) ShipOnce(ctx context.Context) (int, error) {
 		}
 		l.mu.Lock()
 		l.state.ShippedUntil = end
+		l.watermark = end
 		l.mu.Unlock()
 	}
 	return shipped, nil
@@ -213,6 +220,9 @@ func (l *Link) shipLoop(ctx context.Context) {
 			l.mu.Lock()
 			l.state.ShipError = ""
 			l.mu.Unlock()
+		}
+		if _, _, err := l.CheckBacklog(ctx); err != nil && ctx.Err() == nil {
+			l.Log.Warn("agent: counting the run-log backlog", "err", weft.Message(err))
 		}
 		select {
 		case <-ctx.Done():

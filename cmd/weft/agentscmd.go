@@ -177,6 +177,7 @@ type agentOptions struct {
 	controlPlane, token, site, caFile string
 	clientCert, clientKey             string
 	labels                            labelFlags
+	backlogMax                        int
 }
 
 // agentLinkClient is the link's HTTP client: the egress policy's dialer
@@ -233,6 +234,12 @@ func (ao *agentOptions) fromConfig(c AgentConfig) error {
 	or(&ao.caFile, c.CAFile)
 	or(&ao.clientCert, c.ClientCert)
 	or(&ao.clientKey, c.ClientKey)
+	if ao.backlogMax == 0 {
+		ao.backlogMax = c.BacklogMax
+	}
+	if ao.backlogMax < 0 || ao.backlogMax > 100_000_000 {
+		return weft.Errorf(weft.EInvalid, "agent backlog_max %d: use 1 to 100000000 (0: the default, 100000)", ao.backlogMax)
+	}
 	if len(ao.labels) == 0 {
 		for k, v := range c.Labels {
 			ao.labels[k] = v
