@@ -567,6 +567,12 @@ func checkShipped(r store.AgentRun) error {
 		return weft.Errorf(weft.EInvalid, "trigger_kind, error_code or failed_step too long")
 	case r.Version < 0 || r.LocalVersion < 0:
 		return weft.Errorf(weft.EInvalid, "negative version")
+	case len(r.Input)+len(r.Output) > MaxShipPayloadBytes:
+		return weft.Errorf(weft.ETooLarge, "payloads of %d bytes; at most %d", len(r.Input)+len(r.Output), MaxShipPayloadBytes)
+	case (len(r.Input) > 0 && !json.Valid(r.Input)) || (len(r.Output) > 0 && !json.Valid(r.Output)):
+		return weft.Errorf(weft.EInvalid, "input and output must be JSON")
+	case len(r.PayloadOmitted) > 300:
+		return weft.Errorf(weft.EInvalid, "payload_omitted too long")
 	}
 	return nil
 }

@@ -53,6 +53,10 @@ type Link struct {
 	// changes (the agent raises or resolves its agent-backlog alert).
 	BacklogMax int
 	OnBacklog  func(ctx context.Context, level BacklogLevel, msg string)
+	// ShipPayloads is the site's policy on payloads: when set, the trigger
+	// event and response of runs whose flow captures in full go upstream
+	// with their metadata, redacted here first (default: never).
+	ShipPayloads bool
 	// NoReach turns MCP reach-in off: the agent holds no calls poll, and
 	// the control plane's gateway cannot run tools on this site.
 	NoReach bool

@@ -178,6 +178,7 @@ type agentOptions struct {
 	clientCert, clientKey             string
 	labels                            labelFlags
 	backlogMax                        int
+	shipPayloads                      bool
 }
 
 // agentLinkClient is the link's HTTP client: the egress policy's dialer
@@ -234,6 +235,7 @@ func (ao *agentOptions) fromConfig(c AgentConfig) error {
 	or(&ao.caFile, c.CAFile)
 	or(&ao.clientCert, c.ClientCert)
 	or(&ao.clientKey, c.ClientKey)
+	ao.shipPayloads = ao.shipPayloads || c.ShipPayloads
 	if ao.backlogMax == 0 {
 		ao.backlogMax = c.BacklogMax
 	}

@@ -222,6 +222,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		fs.StringVar(&ao.caFile, "ca-file", "", "the CA (PEM) the control plane's certificate must chain to, instead of the system's roots")
 		fs.StringVar(&ao.clientCert, "client-cert", "", "a client certificate (PEM) for a control plane that requires mutual TLS")
 		fs.StringVar(&ao.clientKey, "client-key", "", "its private key (PEM)")
+		fs.BoolVar(&ao.shipPayloads, "ship-payloads", false, "ship the payloads of runs whose flow captures in full (capture: full) upstream, redacted here first (default: metadata only)")
 		fs.IntVar(&ao.backlogMax, "backlog-max", 0, "bound on finished runs not shipped upstream yet (default 100000): the alert agent-backlog warns at 80%, new runs are refused at the bound")
 	}
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
@@ -554,7 +555,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 	if asAgent {
 		link := &agent.Link{URL: ao.controlPlane, Token: ao.token, Site: ao.site, Version: version, Engine: eng, Client: linkClient, Log: log,
 			StateDir:   cfg.DataDir, // run-log shipping's watermark
-			BacklogMax: ao.backlogMax, OnBacklog: func(ctx context.Context, level agent.BacklogLevel, msg string) {
+			BacklogMax: ao.backlogMax, ShipPayloads: ao.shipPayloads, OnBacklog: func(ctx context.Context, level agent.BacklogLevel, msg string) {
 				// agent-backlog (warning) nears the bound; agent-backlog-full
 				// (critical): at it, new runs refused.
 				switch level {
