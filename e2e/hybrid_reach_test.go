@@ -66,6 +66,10 @@ func TestHybridMCPReachIn(t *testing.T) {
 	cli(cp, "flow", "deploy", write("site-echo.yaml", "name: site-echo\nplacement: {site: plant-3}\ntrigger: {webhook: {mode: sync}}\nsteps:\n"+
 		"  - {id: get, call: http.request, connection: erp, with: {method: GET, url: /from-flow}}\n"+
 		"  - {id: answer, respond: {status: 200, body: {site: plant-3, n: =trigger.body.n, got: =steps.get.body.item}}}\n"))
+	// For the run-start latency: the same one-step flow, on the site and local.
+	answer := "trigger: {webhook: {mode: sync}}\nsteps:\n  - {id: answer, respond: {status: 200, body: {n: =trigger.body.n}}}\n"
+	cli(cp, "flow", "deploy", write("site-answer.yaml", "name: site-answer\nplacement: {site: plant-3}\n"+answer))
+	cli(cp, "flow", "deploy", write("cp-answer.yaml", "name: cp-answer\n"+answer))
 	// The control plane refuses to use the placed connection itself.
 	var test map[string]any
 	if code := cp.do("POST", "/api/connections/erp/test", nil, &test); code != http.StatusConflict {
@@ -85,7 +89,7 @@ func TestHybridMCPReachIn(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		tools := toolNames(t, ctx, s)
-		if tools["erp__request"] != nil && tools["flow__site-echo"] != nil && tools["erp-local__request"] != nil {
+		if tools["erp__request"] != nil && tools["flow__site-echo"] != nil && tools["erp-local__request"] != nil && tools["flow__site-answer"] != nil && tools["flow__cp-answer"] != nil {
 			if !strings.Contains(tools["erp__request"].Description, "site=plant-3") {
 				t.Fatalf("the site tool does not say where it runs: %s", tools["erp__request"].Description)
 			}
@@ -139,6 +143,21 @@ func TestHybridMCPReachIn(t *testing.T) {
 	}
 	pl, pr := pct(local), pct(remote)
 	t.Logf("MCP call latency over %d calls each: local p50 %v p95 %v; reach-in p50 %v p95 %v; added p50 %v", n, pl[0], pl[1], pr[0], pr[1], pr[0]-pl[0])
+	local, remote = nil, nil
+	for i := 0; i < n; i++ {
+		res, d := call("flow__cp-answer", map[string]any{"n": i})
+		if res.IsError {
+			t.Fatalf("local flow: %s", textOf(res))
+		}
+		local = append(local, d)
+		res, d = call("flow__site-answer", map[string]any{"n": i})
+		if res.IsError || !strings.Contains(textOf(res), fmt.Sprintf(`"n":%d`, i)) {
+			t.Fatalf("reach-in flow %d: %s", i, textOf(res))
+		}
+		remote = append(remote, d)
+	}
+	pl, pr = pct(local), pct(remote)
+	t.Logf("MCP flow-run latency over %d runs each: local p50 %v p95 %v; reach-in p50 %v p95 %v; added p50 %v", n, pl[0], pl[1], pr[0], pr[1], pr[0]-pl[0])
 
 	// The link is cut: refused at once with a clear error; back: works.
 	proxy.Cut(true)
