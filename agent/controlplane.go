@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/engine"
@@ -32,6 +34,8 @@ type ControlPlane struct {
 	log  *slog.Logger
 	now  func() time.Time
 	tick time.Duration // how often a held poll looks for a change
+
+	reach reach // MCP reach-in: calls queued per site
 
 	mu      sync.Mutex
 	polling map[string]int // site -> polls held by this process now
@@ -143,6 +147,9 @@ type Status struct {
 	// whether it runs exactly those.
 	Placed []FlowRef `json:"placed"`
 	InSync bool      `json:"in_sync"`
+	// PlacedConnections are the connections placed on the agent now (by
+	// name); InSync covers them too.
+	PlacedConnections []string `json:"placed_connections"`
 }
 
 // FlowRef names a flow version.
@@ -156,7 +163,7 @@ type FlowRef struct {
 const connectedWithin = MaxHold + 15*time.Second
 
 func (c *ControlPlane) status(ctx context.Context, a store.AgentRecord) (Status, error) {
-	s := Status{AgentRecord: a, Running: []Running{}, Placed: []FlowRef{}}
+	s := Status{AgentRecord: a, Running: []Running{}, Placed: []FlowRef{}, PlacedConnections: []string{}}
 	if len(a.Running) > 0 {
 		_ = json.Unmarshal(a.Running, &s.Running)
 	}
@@ -185,7 +192,15 @@ func (c *ControlPlane) status(ctx context.Context, a store.AgentRecord) (Status,
 	for _, p := range placed {
 		s.Placed = append(s.Placed, FlowRef{Flow: p.Name, Version: p.Version})
 	}
-	s.InSync = sameSet(placed, s.Running, nil)
+	conns := c.PlacedConnections(a.Site, a.Labels)
+	for _, pc := range conns {
+		s.PlacedConnections = append(s.PlacedConnections, pc.Conn.Name)
+	}
+	var applied []ConnRef
+	if s.Health != nil {
+		applied = s.Health.PlacedConnections
+	}
+	s.InSync = sameSet(placed, s.Running, nil) && sameConns(conns, applied)
 	return s, nil
 }
 
@@ -242,6 +257,56 @@ func (c *ControlPlane) Placed(ctx context.Context, site string, labels map[strin
 			Source: string(fv.Source), SHA256: Digest(fv.Source)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// PlacedConnections returns the connections placed on an agent of site
+// with labels, by name.
+func (c *ControlPlane) PlacedConnections(site string, labels map[string]string) []engine.PlacedConnection {
+	var out []engine.PlacedConnection
+	for _, pc := range c.e.PlacedConnections() {
+		if pc.Conn.Placement.Matches(site, labels) {
+			out = append(out, pc)
+		}
+	}
+	return out
+}
+
+// sameConns reports whether an agent applied (or refused) exactly the
+// placed connections, at their digests.
+func sameConns(placed []engine.PlacedConnection, have []ConnRef) bool {
+	if len(placed) != len(have) {
+		return false
+	}
+	got := map[string]string{}
+	for _, h := range have {
+		got[h.Name] = h.SHA256
+	}
+	for _, p := range placed {
+		if got[p.Conn.Name] != p.Digest {
+			return false
+		}
+	}
+	return true
+}
+
+// connAAD binds a sealed connection to its site and name.
+func connAAD(site, name string) []byte { return []byte(site + "\x00" + name) }
+
+// sealConns seals each placed connection's definition to the poll's key.
+func (c *ControlPlane) sealConns(site, key string, conns []engine.PlacedConnection) ([]PlacedConn, error) {
+	out := make([]PlacedConn, 0, len(conns))
+	for _, pc := range conns {
+		plain, err := yaml.Marshal(pc.Conn)
+		if err != nil {
+			return nil, err
+		}
+		sealed, err := sealTo(key, connAAD(site, pc.Conn.Name), plain)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, PlacedConn{Name: pc.Conn.Name, Namespace: access.NamespaceOr(pc.Conn.Namespace), Connector: pc.Conn.Connector, SHA256: pc.Digest, Sealed: sealed})
+	}
 	return out, nil
 }
 
@@ -332,7 +397,7 @@ func (c *ControlPlane) ServeSync(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if len(req.Running)+len(req.Refused) > MaxRunning {
+	if len(req.Running)+len(req.Refused)+len(req.Connections) > MaxRunning {
 		writeErr(w, weft.Errorf(weft.ETooLarge, "a poll reports at most %d flow versions", MaxRunning))
 		return
 	}
@@ -343,7 +408,10 @@ func (c *ControlPlane) ServeSync(w http.ResponseWriter, r *http.Request) {
 		if len(h.Connections) > MaxSiteConnections {
 			h.Connections = h.Connections[:MaxSiteConnections]
 		}
-		h.Refused, h.ShipError = req.Refused, clip(h.ShipError, 300)
+		h.Refused, h.ShipError, h.PlacedConnections = req.Refused, clip(h.ShipError, 300), req.Connections
+		for i := range h.PlacedConnections {
+			h.PlacedConnections[i].Name, h.PlacedConnections[i].Error = clip(h.PlacedConnections[i].Name, 80), clip(h.PlacedConnections[i].Error, 300)
+		}
 		health, _ = json.Marshal(h)
 	}
 	now := c.now().UTC()
@@ -371,8 +439,19 @@ func (c *ControlPlane) ServeSync(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, err)
 			return
 		}
-		if !sameSet(placed, req.Running, req.Refused) {
-			writeJSON(w, http.StatusOK, SyncResponse{Site: a.Site, Flows: nonNil(placed)})
+		conns := c.PlacedConnections(a.Site, a.Labels)
+		if req.Key == "" && len(conns) > 0 {
+			// An agent without a link key cannot be sent credentials.
+			c.log.Warn("agent poll carries no link key: the connections placed on its site are not sent", "site", a.Site, "connections", len(conns))
+			conns = nil
+		}
+		if !sameSet(placed, req.Running, req.Refused) || !sameConns(conns, req.Connections) {
+			sealed, err := c.sealConns(a.Site, req.Key, conns)
+			if err != nil {
+				writeErr(w, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, SyncResponse{Site: a.Site, Flows: nonNil(placed), Connections: nonNil(sealed)})
 			return
 		}
 		if !c.now().Before(deadline) {
@@ -488,6 +567,12 @@ func checkShipped(r store.AgentRun) error {
 		return weft.Errorf(weft.EInvalid, "trigger_kind, error_code or failed_step too long")
 	case r.Version < 0 || r.LocalVersion < 0:
 		return weft.Errorf(weft.EInvalid, "negative version")
+	case len(r.Input)+len(r.Output) > MaxShipPayloadBytes:
+		return weft.Errorf(weft.ETooLarge, "payloads of %d bytes; at most %d", len(r.Input)+len(r.Output), MaxShipPayloadBytes)
+	case (len(r.Input) > 0 && !json.Valid(r.Input)) || (len(r.Output) > 0 && !json.Valid(r.Output)):
+		return weft.Errorf(weft.EInvalid, "input and output must be JSON")
+	case len(r.PayloadOmitted) > 300:
+		return weft.Errorf(weft.EInvalid, "payload_omitted too long")
 	}
 	return nil
 }

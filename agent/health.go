@@ -105,6 +105,9 @@ var (
 	descLinkUp       = prometheus.NewDesc("weft_agent_link_up", "1 when the agent's last poll of its control plane was answered.", nil, nil)
 	descLinkFailures = prometheus.NewDesc("weft_agent_link_failures", "Polls of the control plane failed in a row.", nil, nil)
 	descShipped      = prometheus.NewDesc("weft_agent_shipped_runs_total", "Runs whose metadata this process shipped upstream.", nil, nil)
+	descBacklog      = prometheus.NewDesc("weft_agent_backlog_runs", "Finished runs not shipped to the control plane yet (new runs are refused at weft_agent_backlog_max).", nil, nil)
+	descBacklogBytes = prometheus.NewDesc("weft_agent_backlog_bytes", "Estimated bytes of the run metadata not shipped yet.", nil, nil)
+	descBacklogMax   = prometheus.NewDesc("weft_agent_backlog_max", "The backlog's bound.", nil, nil)
 	descShipLag      = prometheus.NewDesc("weft_agent_ship_lag_seconds", "Seconds since the newest finish time shipping has covered (every run finished before it is upstream).", nil, nil)
 )
 
@@ -113,6 +116,9 @@ func (linkCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descLinkFailures
 	ch <- descShipped
 	ch <- descShipLag
+	ch <- descBacklog
+	ch <- descBacklogBytes
+	ch <- descBacklogMax
 }
 
 func (k linkCollector) Collect(ch chan<- prometheus.Metric) {
@@ -124,6 +130,9 @@ func (k linkCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descLinkUp, prometheus.GaugeValue, up)
 	ch <- prometheus.MustNewConstMetric(descLinkFailures, prometheus.GaugeValue, float64(s.Failures))
 	ch <- prometheus.MustNewConstMetric(descShipped, prometheus.CounterValue, float64(s.ShippedRuns))
+	ch <- prometheus.MustNewConstMetric(descBacklog, prometheus.GaugeValue, float64(s.Backlog))
+	ch <- prometheus.MustNewConstMetric(descBacklogBytes, prometheus.GaugeValue, float64(s.BacklogBytes))
+	ch <- prometheus.MustNewConstMetric(descBacklogMax, prometheus.GaugeValue, float64(s.BacklogMax))
 	if !s.ShippedUntil.IsZero() {
 		ch <- prometheus.MustNewConstMetric(descShipLag, prometheus.GaugeValue, time.Since(s.ShippedUntil).Seconds())
 	}

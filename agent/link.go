@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftio/weft"
@@ -47,6 +48,19 @@ type Link struct {
 	ShipEvery time.Duration
 	Settle    time.Duration
 
+	// BacklogMax bounds the runs finished and not shipped yet (default
+	// DefaultBacklogMax); OnBacklog is told when the backlog's level
+	// changes (the agent raises or resolves its agent-backlog alert).
+	BacklogMax int
+	OnBacklog  func(ctx context.Context, level BacklogLevel, msg string)
+	// ShipPayloads is the site's policy on payloads: when set, the trigger
+	// event and response of runs whose flow captures in full go upstream
+	// with their metadata, redacted here first (default: never).
+	ShipPayloads bool
+	// NoReach turns MCP reach-in off: the agent holds no calls poll, and
+	// the control plane's gateway cannot run tools on this site.
+	NoReach bool
+
 	mu        sync.Mutex
 	state     LinkState
 	running   map[string]Running // flow -> acknowledged version
@@ -54,6 +68,11 @@ type Link struct {
 	synced    bool               // a poll of this process was answered
 	versions  map[flowLocal]int  // flow and local version -> the control plane's version, for every deploy seen
 	refused   map[string]Refusal // flow -> refused version
+	full      atomic.Bool        // the backlog is at its bound: new runs are refused
+	watermark time.Time          // runs finished before it are shipped (retention's floor)
+	avgRow    int64              // bytes of one shipped run's metadata, measured
+	key       *LinkKey           // this process's link key: placed connections are sealed to it
+	conns     map[string]ConnRef // placed connection -> the digest applied (or refused)
 }
 
 // LinkState is the link as the agent sees it.
@@ -69,6 +88,12 @@ type LinkState struct {
 	ShippedRuns  int64     `json:"shipped_runs"`
 	ShippedUntil time.Time `json:"shipped_until,omitempty"`
 	ShipError    string    `json:"ship_error,omitempty"`
+	// The backlog: finished runs not shipped yet, their estimated size,
+	// the bound and the level (ok, warning, critical: new runs refused).
+	Backlog      int64        `json:"backlog"`
+	BacklogBytes int64        `json:"backlog_bytes"`
+	BacklogMax   int          `json:"backlog_max"`
+	BacklogLevel BacklogLevel `json:"backlog_level,omitempty"`
 }
 
 // State returns the link's state.
@@ -122,8 +147,15 @@ func (l *Link) init() error {
 	if l.Settle <= 0 {
 		l.Settle = 5 * time.Second
 	}
+	if l.BacklogMax <= 0 {
+		l.BacklogMax = DefaultBacklogMax
+	}
 	l.running, l.refused, l.versions = map[string]Running{}, map[string]Refusal{}, map[flowLocal]int{}
 	l.withdrawn = map[string]bool{}
+	l.conns = map[string]ConnRef{}
+	if l.key, err = NewLinkKey(); err != nil {
+		return err
+	}
 	if l.StateDir != "" {
 		// Withdrawals survive a restart: a flow withdrawn while the link
 		// was up does not run again while it is down.
@@ -139,6 +171,15 @@ func (l *Link) init() error {
 			return err
 		}
 		l.Engine.SetWithdrawn(l.withdrawn)
+		st, err := l.loadShipState()
+		if err != nil {
+			return err
+		}
+		l.watermark = st.FinishedBefore
+		// Runs not shipped yet are kept whatever their age, and new runs
+		// are refused while they are at their bound.
+		l.Engine.SetPurgeFloor(l.purgeFloor)
+		l.Engine.SetAdmission(l.admit)
 	}
 	return nil
 }
@@ -151,6 +192,9 @@ func (l *Link) Run(ctx context.Context) error {
 	}
 	if l.StateDir != "" {
 		go l.shipLoop(ctx)
+	}
+	if !l.NoReach {
+		go l.reachLoop(ctx)
 	}
 	backoff := l.MinBackoff
 	for ctx.Err() == nil {
@@ -206,8 +250,14 @@ func (l *Link) Sync(ctx context.Context) error {
 	}
 	l.mu.Lock()
 	run, ref := l.report()
+	conns := make([]ConnRef, 0, len(l.conns))
+	for _, c := range l.conns {
+		conns = append(conns, c)
+	}
 	l.mu.Unlock()
-	req := SyncRequest{Site: l.Site, Version: l.Version, Running: run, Refused: ref, Wait: int(l.Hold / time.Second), Health: l.health()}
+	sort.Slice(conns, func(i, j int) bool { return conns[i].Name < conns[j].Name })
+	req := SyncRequest{Site: l.Site, Version: l.Version, Running: run, Refused: ref, Wait: int(l.Hold / time.Second), Health: l.health(),
+		Key: l.key.Public(), Connections: conns}
 	var sr SyncResponse
 	if err := l.post(ctx, SyncPath, req, &sr); err != nil {
 		return err
@@ -216,8 +266,11 @@ func (l *Link) Sync(ctx context.Context) error {
 		return weft.Errorf(weft.EForbidden, "control plane answered for site %q; this agent is %q", clip(sr.Site, 80), l.Site)
 	}
 	if !sr.Unchanged {
+		// Connections first: the flows placed with them use them.
+		l.applyConns(ctx, sr.Connections)
 		l.apply(ctx, sr.Flows)
 	} else if !l.synced {
+		l.applyConns(ctx, nil) // nothing placed here: placed connections kept from before go
 		// The first answer of this process: what it runs is all that is
 		// placed here (nothing, on a fresh start): anything else placed
 		// here before is withdrawn.
@@ -258,6 +311,7 @@ func (l *Link) health() *Health {
 		h.ShippedUntil = &t
 	}
 	h.ShipError = l.state.ShipError
+	h.Backlog, h.BacklogBytes, h.BacklogMax, h.BacklogLevel = l.state.Backlog, l.state.BacklogBytes, l.state.BacklogMax, l.state.BacklogLevel
 	for name := range l.withdrawn {
 		h.Withdrawn = append(h.Withdrawn, name)
 	}

@@ -63,6 +63,32 @@ type SyncRequest struct {
 	// credentials: which connections exist on the site and which of their
 	// credentials are set, how far run-log shipping got).
 	Health *Health `json:"health,omitempty"`
+	// Key is this agent process's public link key (LinkKey.Public): the
+	// connections placed on its site are sealed to it.
+	Key string `json:"key,omitempty"`
+	// Connections are the placed connections the agent applied (or
+	// refused, with Error), by the digest the control plane sent.
+	Connections []ConnRef `json:"connections,omitempty"`
+}
+
+// ConnRef is a placed connection an agent applied (or refused).
+type ConnRef struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+	Error  string `json:"error,omitempty"`
+}
+
+// PlacedConn is a connection placed on a site: its whole definition
+// (credentials included, when the control plane holds any) as YAML sealed
+// to the polling agent's link key. SHA256 is a digest of its sealed form at
+// rest on the control plane: it changes when the definition does and says
+// nothing of the credentials.
+type PlacedConn struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	Connector string `json:"connector"`
+	SHA256    string `json:"sha256"`
+	Sealed    string `json:"sealed"`
 }
 
 // MaxSiteConnections bounds the connections a poll reports.
@@ -75,6 +101,15 @@ type Health struct {
 	ShippedUntil *time.Time       `json:"shipped_until,omitempty"` // every run finished before this is upstream
 	ShipError    string           `json:"ship_error,omitempty"`
 	Withdrawn    []string         `json:"withdrawn,omitempty"` // placed flows deployed on the agent that it no longer runs
+	// PlacedConnections are the connections placed from the control plane
+	// that the agent applied (or refused, with the reason).
+	PlacedConnections []ConnRef `json:"placed_connections,omitempty"`
+	// The run-log backlog: finished runs not shipped yet, their estimated
+	// bytes, its bound and level (ok, warning, critical: runs refused).
+	Backlog      int64        `json:"backlog"`
+	BacklogBytes int64        `json:"backlog_bytes"`
+	BacklogMax   int          `json:"backlog_max,omitempty"`
+	BacklogLevel BacklogLevel `json:"backlog_level,omitempty"`
 }
 
 // SiteConnection is a connection configured on the site: its name and
@@ -109,6 +144,9 @@ type SyncResponse struct {
 	Site      string       `json:"site"`
 	Unchanged bool         `json:"unchanged,omitempty"` // what the agent runs is what is placed: Flows is left out
 	Flows     []PlacedFlow `json:"flows,omitempty"`
+	// Connections placed on the site (all of them, sealed to the poll's
+	// key), with Flows whenever either differs from what the agent has.
+	Connections []PlacedConn `json:"connections,omitempty"`
 }
 
 // PlacedFlow is one flow version placed on a site, with its source.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -32,6 +33,13 @@ type shipState struct {
 }
 
 const shipFile = "agent-ship.json"
+
+// Payload shipping bounds: one run's payloads (input and output together;
+// a larger one ships its metadata only, saying so) and a batch's size.
+const (
+	MaxShipPayloadBytes = 1 << 20
+	shipBatchBytes      = 5 << 19 // 2.5 MiB: with one run of MaxShipPayloadBytes past it, under MaxShipBytes
+)
 
 // maxScan bounds the runs one shipping pass reads; a window with more is
 // halved until it fits.
@@ -110,7 +118,7 @@ func (l *Link) ShipOnce(ctx context.Context) (int, error) {
 	}
 	var runs []*store.Run
 	for {
-		runs, err = l.finished(ctx, st.FinishedBefore, end)
+		runs, err = l.finished(ctx, st.FinishedBefore, end, !l.ShipPayloads)
 		if err != nil {
 			return 0, err
 		}
@@ -128,12 +136,34 @@ func (l *Link) ShipOnce(ctx context.Context) (int, error) {
 	})
 	shipped := 0
 	for len(runs) > 0 {
-		n := min(len(runs), l.ShipBatch)
-		batch := make([]store.AgentRun, 0, n)
-		for _, r := range runs[:n] {
-			batch = append(batch, store.AgentRun{ID: r.ID, Flow: r.Flow, Version: l.cpVersion(r.Flow, r.Version), LocalVersion: r.Version,
+		// A batch is at most ShipBatch runs and about shipBatchBytes.
+		batch := make([]store.AgentRun, 0, min(len(runs), l.ShipBatch))
+		size := 0
+		for _, r := range runs {
+			if len(batch) == l.ShipBatch || (len(batch) > 0 && size >= shipBatchBytes) {
+				break
+			}
+			ar := store.AgentRun{ID: r.ID, Flow: r.Flow, Version: l.cpVersion(r.Flow, r.Version), LocalVersion: r.Version,
 				Status: r.Status, TriggerKind: r.TriggerKind, ErrorCode: r.ErrorCode, FailedStep: r.FailedStep,
-				CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt})
+				CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt}
+			if l.ShipPayloads {
+				// Only under the flow's full capture, redacted here.
+				if in, out, ok := l.Engine.ExportPayloads(ctx, r); ok {
+					if len(in)+len(out) > MaxShipPayloadBytes {
+						ar.PayloadOmitted = fmt.Sprintf("the payloads are %d bytes; at most %d are shipped", len(in)+len(out), MaxShipPayloadBytes)
+					} else {
+						ar.Input, ar.Output = in, out
+					}
+				}
+			}
+			size += 400 + len(ar.Input) + len(ar.Output)
+			batch = append(batch, ar)
+		}
+		n := len(batch)
+		if b, err := json.Marshal(batch); err == nil {
+			l.mu.Lock()
+			l.avgRow = int64(len(b)/n) + 1
+			l.mu.Unlock()
 		}
 		if err := l.post(ctx, RunsPath, ShipRequest{Site: l.Site, Runs: batch}, nil); err != nil {
 			return shipped, err
@@ -154,6 +184,7 @@ func (l *Link) ShipOnce(ctx context.Context) (int, error) {
 		l.mu.Lock()
 		l.state.ShippedRuns += int64(n)
 		l.state.ShippedUntil = st.FinishedBefore
+		l.watermark = st.FinishedBefore
 		l.mu.Unlock()
 	}
 	if shipped == 0 {
@@ -163,17 +194,18 @@ func (l *Link) ShipOnce(ctx context.Context) (int, error) {
 		}
 		l.mu.Lock()
 		l.state.ShippedUntil = end
+		l.watermark = end
 		l.mu.Unlock()
 	}
 	return shipped, nil
 }
 
 // finished reads every run that finished in [from, to), metadata only.
-func (l *Link) finished(ctx context.Context, from, to time.Time) ([]*store.Run, error) {
+func (l *Link) finished(ctx context.Context, from, to time.Time, noPayloads bool) ([]*store.Run, error) {
 	var out []*store.Run
 	before := ""
 	for {
-		page, err := l.Engine.Store().ListRuns(ctx, store.RunFilter{FinishedSince: from, FinishedBefore: to, Before: before, Limit: store.MaxRunsPage, NoPayloads: true})
+		page, err := l.Engine.Store().ListRuns(ctx, store.RunFilter{FinishedSince: from, FinishedBefore: to, Before: before, Limit: store.MaxRunsPage, NoPayloads: noPayloads})
 		if err != nil {
 			return nil, err
 		}
@@ -213,6 +245,9 @@ func (l *Link) shipLoop(ctx context.Context) {
 			l.mu.Lock()
 			l.state.ShipError = ""
 			l.mu.Unlock()
+		}
+		if _, _, err := l.CheckBacklog(ctx); err != nil && ctx.Err() == nil {
+			l.Log.Warn("agent: counting the run-log backlog", "err", weft.Message(err))
 		}
 		select {
 		case <-ctx.Done():

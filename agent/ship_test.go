@@ -142,8 +142,8 @@ func TestRunLogShipping(t *testing.T) {
 		t.Fatalf("resend: %d, %v", n, err)
 	}
 	check()
-	if n := testutil.CollectAndCount(l.Collector()); n != 4 {
-		t.Fatalf("link metrics: %d series, want 4", n)
+	if n := testutil.CollectAndCount(l.Collector()); n != 7 { // link up, failures, shipped, lag, backlog runs, bytes, bound
+		t.Fatalf("link metrics: %d series, want 7", n)
 	}
 	if err := testutil.CollectAndCompare(l.Collector(), strings.NewReader("# HELP weft_agent_shipped_runs_total Runs whose metadata this process shipped upstream.\n# TYPE weft_agent_shipped_runs_total counter\nweft_agent_shipped_runs_total 62\n"), "weft_agent_shipped_runs_total"); err != nil {
 		t.Fatal(err)

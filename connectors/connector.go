@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/weftio/weft/ai/search"
+	"github.com/weftio/weft/flow"
 )
 
 // Hints describe an operation's side effects (they become MCP annotations).
@@ -91,6 +92,11 @@ type Connection struct {
 	// Secrets connector-specific credentials (a DSN, a password).
 	Config  map[string]any    `json:"config,omitempty" yaml:"config"`
 	Secrets map[string]string `json:"-" yaml:"secrets"`
+	// Placement, when set, puts the connection on the runtime agents of
+	// a site (hybrid deployment): the control plane stores it, sealed,
+	// and hands it to the matching agents over their link, but never uses
+	// it itself (it is not in the control plane's catalog).
+	Placement *flow.Placement `json:"placement,omitempty" yaml:"placement,omitempty"`
 	// Source is where the connection is defined: "config" (the config
 	// file, read-only over the API) or "api" (stored, sealed).
 	Source string `json:"source,omitempty" yaml:"-"`

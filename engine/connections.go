@@ -2,7 +2,10 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -82,6 +85,52 @@ type connState struct {
 	mu     sync.Mutex
 	loaded map[string]time.Time // name -> stored updated_at
 	last   time.Time            // last reload from the store
+	// placed holds the stored connections placed on other sites (hybrid
+	// deployment): kept for their agents, never in this engine's catalog,
+	// so nothing here can use them.
+	placed map[string]PlacedConnection
+}
+
+// PlacedConnection is a stored connection placed on runtime agents, as a
+// control plane holds it for them: the whole definition (credentials
+// included) and a digest of its sealed form (it changes when the
+// definition does, and says nothing of the credentials).
+type PlacedConnection struct {
+	Conn   *connectors.Connection
+	Digest string
+}
+
+// connHere reports whether this engine may use conn: one without a
+// placement anywhere, a placed one only on an agent whose site and labels
+// match (never on a control plane).
+func (e *Engine) connHere(conn *connectors.Connection) bool {
+	return conn.Placement == nil || conn.Placement.Matches(e.cfg.Site, e.cfg.Labels)
+}
+
+func sealedDigest(sealed []byte) string {
+	h := sha256.Sum256(sealed)
+	return hex.EncodeToString(h[:])
+}
+
+// PlacedConnections lists the stored connections placed on other sites,
+// by name (a control plane's, for its agents).
+func (e *Engine) PlacedConnections() []PlacedConnection {
+	e.conns.mu.Lock()
+	defer e.conns.mu.Unlock()
+	out := make([]PlacedConnection, 0, len(e.conns.placed))
+	for _, pc := range e.conns.placed {
+		out = append(out, pc)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Conn.Name < out[j].Conn.Name })
+	return out
+}
+
+// PlacedConnection returns a stored connection placed on other sites.
+func (e *Engine) PlacedConnection(name string) (*connectors.Connection, bool) {
+	e.conns.mu.Lock()
+	defer e.conns.mu.Unlock()
+	pc, ok := e.conns.placed[name]
+	return pc.Conn, ok
 }
 
 func (e *Engine) sealer() (Sealer, error) {
@@ -126,6 +175,14 @@ func (e *Engine) LoadConnections(ctx context.Context) error {
 			}
 			continue
 		}
+		if !e.connHere(conn) {
+			// Placed on other sites: kept for their agents, never usable here.
+			e.cat.RemoveConnection(conn.Name)
+			e.conns.placed[conn.Name] = PlacedConnection{Conn: conn, Digest: sealedDigest(sc.Sealed)}
+			e.conns.loaded[sc.Name] = sc.UpdatedAt
+			continue
+		}
+		delete(e.conns.placed, conn.Name)
 		if err := e.cat.AddConnection(conn); err != nil {
 			e.log.Error("stored connection is invalid", "connection", sc.Name, "err", err)
 			continue
@@ -136,6 +193,7 @@ func (e *Engine) LoadConnections(ctx context.Context) error {
 		if !seen[name] {
 			e.cat.RemoveConnection(name)
 			delete(e.conns.loaded, name)
+			delete(e.conns.placed, name)
 		}
 	}
 	if stale > 0 && firstErr == nil {
@@ -196,15 +254,30 @@ func (e *Engine) SaveConnection(ctx context.Context, conn *connectors.Connection
 	if _, ok := e.cat.Connector(conn.Connector); !ok {
 		return weft.Errorf(weft.EUnprocessable, "unknown connector %q (weft connector list)", conn.Connector)
 	}
+	if err := conn.Placement.Check(); err != nil {
+		return weft.Errorf(weft.EInvalid, "connection %s: %v", conn.Name, err)
+	}
 	e.conns.mu.Lock()
 	defer e.conns.mu.Unlock()
-	if old, ok := e.cat.LookupConnection(conn.Name); ok {
+	old, ok := e.cat.LookupConnection(conn.Name)
+	if !ok {
+		if pc, placed := e.conns.placed[conn.Name]; placed {
+			old, ok = pc.Conn, true
+		}
+	}
+	if ok {
 		if old.Source != "api" {
 			return weft.Errorf(weft.EConflict, "connection %q is defined in the config file; change it there", conn.Name)
 		}
 		conn.KeepSecrets(old)
 		if conn.Namespace == "" {
 			conn.Namespace = old.Namespace
+		}
+		if conn.Placement == nil && e.cfg.Site != "" {
+			// On an agent, a connection its control plane placed here
+			// stays placed (its definition comes from there; the site
+			// sets credentials of its own).
+			conn.Placement = old.Placement
 		}
 	}
 	conn.Namespace = access.NamespaceOr(conn.Namespace)
@@ -226,6 +299,13 @@ func (e *Engine) SaveConnection(ctx context.Context, conn *connectors.Connection
 	if err := e.st.SaveConnection(ctx, store.SealedConnection{Name: conn.Name, Connector: conn.Connector, Namespace: conn.Namespace, KeyID: keyID, Sealed: sealed}); err != nil {
 		return err
 	}
+	if !e.connHere(conn) {
+		e.cat.RemoveConnection(conn.Name)
+		e.conns.placed[conn.Name] = PlacedConnection{Conn: conn, Digest: sealedDigest(sealed)}
+		delete(e.conns.loaded, conn.Name)
+		return nil
+	}
+	delete(e.conns.placed, conn.Name)
 	if err := e.cat.AddConnection(conn); err != nil {
 		return weft.Errorf(weft.EUnprocessable, "%v", err)
 	}
@@ -253,6 +333,7 @@ func (e *Engine) DeleteConnection(ctx context.Context, name string) error {
 		return err
 	}
 	e.cat.RemoveConnection(name)
+	delete(e.conns.placed, name)
 	delete(e.conns.loaded, name)
 	return nil
 }
@@ -336,3 +417,9 @@ func validName(s string) bool {
 // rooms that seal short-lived tokens every process must be able to open
 // (the MCP gateway's confirmation requests).
 func (e *Engine) Keys() Sealer { return e.cfg.Keys }
+
+// ConnPlacedHere reports whether conn is placed on this engine's site and
+// labels (an agent's check of a connection its control plane sends).
+func (e *Engine) ConnPlacedHere(conn *connectors.Connection) bool {
+	return conn.Placement != nil && conn.Placement.Matches(e.cfg.Site, e.cfg.Labels)
+}

@@ -97,7 +97,9 @@ type Engine struct {
 	shutdown chan struct{}
 	closing  sync.Once
 
-	withdrawn atomic.Pointer[map[string]bool] // placed flows withdrawn from this site
+	withdrawn atomic.Pointer[map[string]bool]  // placed flows withdrawn from this site
+	admit     atomic.Pointer[func() error]     // nil: every run is admitted (SetAdmission)
+	floor     atomic.Pointer[func() time.Time] // retention never purges runs finished at or after it (SetPurgeFloor)
 
 	toolLogStart sync.Once
 	tlogMu       sync.RWMutex
@@ -133,7 +135,7 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 		flows: map[string]*flow.Flow{}, limits: map[string]*limiter{}, running: map[string]context.CancelCauseFunc{},
 		sources:  map[string]Source{flow.TriggerSchedule: ScheduleSource{}},
 		active:   map[string]activeEntry{},
-		conns:    connState{loaded: map[string]time.Time{}},
+		conns:    connState{loaded: map[string]time.Time{}, placed: map[string]PlacedConnection{}},
 		shutdown: make(chan struct{})}
 	e.sources[flow.TriggerPoll] = newPollSource(e)
 	e.sources[flow.TriggerCDC] = newCDCSource(e)
@@ -636,6 +638,37 @@ func (e *Engine) SetWithdrawn(names map[string]bool) {
 	e.withdrawn.Store(&m)
 }
 
+// SetAdmission sets a check every new run must pass (nil: none). A runtime
+// agent refuses new runs while its unshipped run log is at its bound: a
+// webhook's sender gets 503 and retries, pulled triggers keep their cursor
+// and fire later, so nothing accepted is lost.
+func (e *Engine) SetAdmission(fn func() error) {
+	if fn == nil {
+		e.admit.Store(nil)
+		return
+	}
+	e.admit.Store(&fn)
+}
+
+// Admit reports whether a new run may start now.
+func (e *Engine) Admit() error {
+	if fn := e.admit.Load(); fn != nil {
+		return (*fn)()
+	}
+	return nil
+}
+
+// SetPurgeFloor sets a time retention never purges past: runs that
+// finished at or after it stay whatever their age (a runtime agent's runs
+// not yet shipped upstream). nil: none.
+func (e *Engine) SetPurgeFloor(fn func() time.Time) {
+	if fn == nil {
+		e.floor.Store(nil)
+		return
+	}
+	e.floor.Store(&fn)
+}
+
 // notHere is the refusal of a run of a flow placed elsewhere.
 func (e *Engine) notHere(f *flow.Flow) error {
 	if e.cfg.Site == "" {
@@ -657,6 +690,9 @@ func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
 	}
 	if !e.RunsHere(f) {
 		return nil, e.notHere(f)
+	}
+	if err := e.Admit(); err != nil {
+		return nil, err
 	}
 	in := ev.input()
 	var raw json.RawMessage

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 
@@ -205,4 +206,47 @@ func (e *Engine) RedactRun(ctx context.Context, run *store.Run) {
 		ov.Input = r.doc(ov.Input)
 		run.Override = &ov
 	}
+}
+
+// ExportPayloads returns what of a finished run's payloads may leave this
+// process for a control plane (hybrid deployment): the trigger event and
+// the response, only when the flow's capture policy is full (else nil,
+// nil), with the flow's redaction paths and its sensitive keys (the
+// defaults and the flow's redact keys) applied, as the API shows them and
+// more. The run must be read with its payloads.
+func (e *Engine) ExportPayloads(ctx context.Context, run *store.Run) (input, output json.RawMessage, ok bool) {
+	if run == nil || strings.HasPrefix(run.Flow, "mcp:") {
+		return nil, nil, false
+	}
+	f, _, err := e.Flow(ctx, run.Flow, run.Version)
+	if err != nil {
+		return nil, nil, false
+	}
+	capture := f.Capture
+	if capture == "" {
+		capture = e.cfg.DefaultCapture
+	}
+	if capture != "full" {
+		return nil, nil, false
+	}
+	keys, own := defaultRedactKeys, false
+	for _, k := range f.Redact {
+		if strings.HasPrefix(k, "$") {
+			continue
+		}
+		if !own {
+			keys, own = maps.Clone(defaultRedactKeys), true
+		}
+		keys[strings.ToLower(k)] = true
+	}
+	cp := *run
+	cp.Override = nil
+	e.RedactRun(ctx, &cp)
+	if len(cp.Input) > 0 {
+		input = Redact(cp.Input, keys)
+	}
+	if len(cp.Output) > 0 {
+		output = Redact(cp.Output, keys)
+	}
+	return input, output, true
 }

@@ -80,6 +80,9 @@ func (e *Engine) pullOnce(ctx context.Context) {
 		if !e.RunsHere(f) {
 			continue // placed on another site: its agent pulls it
 		}
+		if e.Admit() != nil && f.Trigger.CDC == nil {
+			continue // new runs refused for now: the source keeps its records and the cursor stays
+		}
 		if f.Trigger.CDC != nil {
 			cdcFlows[f.Name] = true
 		}
@@ -199,6 +202,18 @@ func dueTicks(ticks []time.Time, now time.Time, policy string) []time.Time {
 	return append(missed, current...)
 }
 
+// PurgeRuns purges the finished runs older than keep once, never past the
+// purge floor (SetPurgeFloor).
+func (e *Engine) PurgeRuns(ctx context.Context, keep time.Duration) (int64, error) {
+	cutoff := e.now().Add(-keep)
+	if fn := e.floor.Load(); fn != nil {
+		if fl := (*fn)(); fl.Before(cutoff) {
+			cutoff = fl // runs not yet shipped upstream stay
+		}
+	}
+	return e.st.Purge(ctx, cutoff)
+}
+
 // RunRetention purges finished runs older than keep, and audit entries
 // older than Config.AuditRetention, every interval.
 func (e *Engine) RunRetention(ctx context.Context, keep, interval time.Duration) {
@@ -209,7 +224,7 @@ func (e *Engine) RunRetention(ctx context.Context, keep, interval time.Duration)
 	defer t.Stop()
 	for {
 		if keep > 0 {
-			n, err := e.st.Purge(ctx, e.now().Add(-keep))
+			n, err := e.PurgeRuns(ctx, keep)
 			if err != nil && ctx.Err() == nil {
 				e.log.Error("retention purge", "err", err)
 			} else if n > 0 {

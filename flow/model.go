@@ -6,6 +6,7 @@
 package flow
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -55,6 +56,29 @@ func (p *Placement) Matches(site string, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// Check refuses a placement a parsed flow could not carry (one set outside
+// a flow's YAML: a connection's).
+func (p *Placement) Check() error {
+	if p == nil {
+		return nil
+	}
+	if p.Site == "" && len(p.Labels) == 0 {
+		return fmt.Errorf("placement needs a site (site: plant-3) or labels (labels: {region: eu})")
+	}
+	if p.Site != "" && !SiteRe.MatchString(p.Site) {
+		return fmt.Errorf("placement.site %q must be lower-case letters, digits and '-' (at most 63, starting and ending with a letter or digit)", clipStr(p.Site, 80))
+	}
+	if len(p.Labels) > MaxPlacementLabels {
+		return fmt.Errorf("placement.labels has %d entries; the limit is %d", len(p.Labels), MaxPlacementLabels)
+	}
+	for k, v := range p.Labels {
+		if !SiteRe.MatchString(k) || !SiteRe.MatchString(v) {
+			return fmt.Errorf("placement label %s=%s: keys and values are lower-case letters, digits and '-' (at most 63)", clipStr(k, 80), clipStr(v, 80))
+		}
+	}
+	return nil
 }
 
 // String names the placement for messages: site=plant-3, or the selector.

@@ -152,6 +152,10 @@ func (s *Server) testConnection(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "name")
 	conn, ok := s.e.Catalog().LookupConnection(name)
 	if !ok {
+		if pc, placed := s.e.PlacedConnection(name); placed {
+			writeErr(w, weft.Errorf(weft.EConflict, "connection %q is placed on %s: only that site's agent uses it (test it there)", name, pc.Placement))
+			return
+		}
 		writeErr(w, weft.Errorf(weft.ENotFound, "no connection named %q", name))
 		return
 	}

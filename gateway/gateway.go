@@ -138,6 +138,11 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		// Agents authenticate with their own credentials, not /api's.
 		r.Post(agent.SyncPath, s.agents.ServeSync)
 		r.Post(agent.RunsPath, s.agents.ServeRuns)
+		r.Post(agent.CallsPath, s.agents.ServeCalls)
+		r.Post(agent.ResultsPath, s.agents.ServeResults)
+		if cfg.MCP != nil {
+			cfg.MCP.SetReach(s.agents) // tools placed on sites run there (MCP reach-in)
+		}
 	}
 	if cfg.Products == nil {
 		cfg.Products, _ = e.Store().(store.Products)
@@ -1088,7 +1093,20 @@ func (s *Server) readableConnections(r *http.Request) ([]*connectors.Connection,
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(s.e.Catalog().Connections(), func(c *connectors.Connection) bool { return !f.keep(c.Namespace) }), nil
+	all := s.e.Catalog().Connections()
+	for _, pc := range s.e.PlacedConnections() {
+		all = append(all, pc.Conn) // placed on agents: listed, never usable here
+	}
+	return slices.DeleteFunc(all, func(c *connectors.Connection) bool { return !f.keep(c.Namespace) }), nil
+}
+
+// lookupConnection finds a connection of the catalog or one stored here
+// for the agents it is placed on.
+func (s *Server) lookupConnection(name string) (*connectors.Connection, bool) {
+	if c, ok := s.e.Catalog().LookupConnection(name); ok {
+		return c, true
+	}
+	return s.e.PlacedConnection(name)
 }
 
 // connectionView is a connection as the API shows it: settings, and which
@@ -1117,7 +1135,7 @@ func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "name")
-	c, ok := s.e.Catalog().LookupConnection(name)
+	c, ok := s.lookupConnection(name)
 	if !ok {
 		writeErr(w, weft.Errorf(weft.ENotFound, "no connection named %q", name))
 		return
@@ -1147,7 +1165,7 @@ func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
 	conn.Name = name
 	action := access.ActionConnectionCreate
 	ns := access.NamespaceOr(conn.Namespace)
-	if old, ok := s.e.Catalog().LookupConnection(name); ok {
+	if old, ok := s.lookupConnection(name); ok {
 		action = access.ActionConnectionUpdate
 		// An update needs connections.write where the connection is (one
 		// the caller may not read there is not found), a move also where
@@ -1178,6 +1196,9 @@ func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if s.agents != nil {
+		s.agents.Changed() // a connection placed on agents (or no longer): their held polls answer at once
+	}
 	s.log.Info("connection saved", "connection", name, "connector", conn.Connector)
 	writeJSON(w, http.StatusOK, connectionView{&conn, conn.SecretState()})
 }
@@ -1189,6 +1210,9 @@ func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeErr(w, err)
 		return
+	}
+	if s.agents != nil {
+		s.agents.Changed()
 	}
 	s.log.Info("connection deleted", "connection", name)
 	writeJSON(w, http.StatusOK, map[string]any{"deleted": name})

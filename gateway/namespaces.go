@@ -99,7 +99,7 @@ func (s *Server) runResolver() resolver {
 
 func (s *Server) connectionResolver() resolver {
 	return resolver{what: "connection named", param: "name", hide: true, namespace: func(_ context.Context, name string) (string, error) {
-		c, ok := s.e.Catalog().LookupConnection(name)
+		c, ok := s.lookupConnection(name)
 		if !ok {
 			return "", weft.Errorf(weft.ENotFound, "no connection named %q", name)
 		}

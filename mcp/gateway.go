@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
@@ -76,6 +77,8 @@ type Gateway struct {
 	sets map[string]*served
 
 	confirms *confirmations
+
+	reach atomic.Pointer[Reach] // MCP reach-in to agents' sites (SetReach)
 }
 
 // served is one toolset's MCP server and transport.

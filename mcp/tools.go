@@ -17,6 +17,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/agent"
 	"github.com/weftio/weft/ai/search"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/engine"
@@ -40,6 +41,9 @@ type toolDef struct {
 	doc         search.Doc // what search_tools ranks it by (ID: the tool name, set when indexed)
 	output      bool       // has an object output schema
 	tags        []string
+	// placement: the tool runs on a site's agent (a connection or flow
+	// placed there), reached through the agent's link (reach-in).
+	placement *flow.Placement
 	// local tools are served by Weft itself (compose_flow).
 	local func(ctx context.Context, args map[string]any) (any, error)
 
@@ -93,6 +97,21 @@ func (g *Gateway) allTools(ctx context.Context) (map[string]*toolDef, error) {
 			addTool(out, d, conn.Name+"\x00"+op.Name)
 		}
 	}
+	// Connections placed on agents' sites: their operations run there.
+	for _, pc := range g.e.PlacedConnections() {
+		conn := pc.Conn
+		x, ok := cat.Connector(conn.Connector)
+		if !ok {
+			continue
+		}
+		for _, op := range x.Operations {
+			d := opTool(conn, x, op)
+			d.namespace = access.NamespaceOr(conn.Namespace)
+			d.placement = conn.Placement
+			d.tool.Description += " Runs on the agent of " + conn.Placement.String() + ", through its outbound link."
+			addTool(out, d, conn.Name+"\x00"+op.Name)
+		}
+	}
 	flows, err := g.e.Store().ListFlows(ctx)
 	if err != nil {
 		return nil, err
@@ -103,6 +122,10 @@ func (g *Gateway) allTools(ctx context.Context) (map[string]*toolDef, error) {
 			continue
 		}
 		d := flowTool(f)
+		if f.Placement != nil && g.e.Site() == "" {
+			d.placement = f.Placement
+			d.tool.Description += " Runs on the agent of " + f.Placement.String() + ", through its outbound link."
+		}
 		d.namespace = access.NamespaceOr(fi.Namespace)
 		addTool(out, d, "flow\x00"+f.Name)
 	}
@@ -384,6 +407,9 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 	if msg := checkArgs(t, args); msg != "" {
 		return refuse(msg)
 	}
+	if t.placement != nil {
+		return g.callSite(ctx, s, t, args, tc, start)
+	}
 	if t.local != nil {
 		out, err := t.local(ctx, args)
 		g.e.RecordToolCall(tc, start, out, err)
@@ -627,4 +653,39 @@ func (g *Gateway) callFlow(ctx context.Context, s *served, t *toolDef, req mcpgo
 		out.StructuredContent = m
 	}
 	return out, nil
+}
+
+// Reach runs a tool on the agent of a site (agent.ControlPlane).
+type Reach interface {
+	CallSite(ctx context.Context, p *flow.Placement, call agent.Call, timeout time.Duration) (any, error)
+}
+
+// SetReach lets the gateway run tools placed on sites through their
+// agents' links (MCP reach-in).
+func (g *Gateway) SetReach(r Reach) { g.reach.Store(&r) }
+
+// callSite runs a tool placed on a site through its agent: the key, policy
+// and argument checks were made here, and the call is in this gateway's
+// log as well as the site's.
+func (g *Gateway) callSite(ctx context.Context, s *served, t *toolDef, args map[string]any, tc engine.ToolCall, start time.Time) (*mcpgo.CallToolResult, error) {
+	r := g.reach.Load()
+	if r == nil {
+		err := weft.Errorf(weft.EUnavailable, "tool %s runs on the agent of %s, and this gateway has no agents' link", t.tool.Name, t.placement)
+		g.e.RecordToolCall(tc, start, nil, err)
+		return mcpgo.NewToolResultError(err.Error()), nil
+	}
+	out, err := (*r).CallSite(ctx, t.placement, agent.Call{Flow: t.flow, Connection: t.connection, Operation: t.operation, Args: args,
+		Tool: t.tool.Name, Toolset: s.def.Name, Caller: tc.Caller}, 0)
+	g.e.RecordToolCall(tc, start, out, err)
+	if err != nil {
+		if t.flow != "" {
+			return mcpgo.NewToolResultError(fmt.Sprintf("flow %s: %s", t.flow, weft.Message(err))), nil
+		}
+		return mcpgo.NewToolResultError(t.tool.Name + ": " + weft.Message(err)), nil
+	}
+	res := g.result(t, out)
+	if m, ok := out.(map[string]any); ok && t.flow != "" && len(mustJSON(m)) <= MaxTextBytes {
+		res.StructuredContent = m
+	}
+	return res, nil
 }

@@ -797,6 +797,13 @@ type AgentRun struct {
 	CreatedAt    time.Time  `json:"created_at"`
 	StartedAt    time.Time  `json:"started_at"`
 	FinishedAt   *time.Time `json:"finished_at,omitempty"`
+	// Input and Output are the run's trigger event and response, shipped
+	// only under the flow's full capture and the site's ship_payloads,
+	// redacted on the site. PayloadOmitted says why a payload that the
+	// policies allowed was left out (too large).
+	Input          json.RawMessage `json:"input,omitempty"`
+	Output         json.RawMessage `json:"output,omitempty"`
+	PayloadOmitted string          `json:"payload_omitted,omitempty"`
 }
 
 // AgentRecord is a stored runtime agent.

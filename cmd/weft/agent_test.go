@@ -41,3 +41,24 @@ func TestAgentRefusesBadSettings(t *testing.T) {
 		t.Error("a refused agent created its data directory")
 	}
 }
+
+// weft agents list shows each agent's run-log backlog against its bound,
+// with its level when it is not ok, and "-" before the agent reported one.
+func TestAgentRowBacklog(t *testing.T) {
+	m := map[string]any{"site": "plant-3", "connected": true, "in_sync": true, "last_seen": "x",
+		"health": map[string]any{"backlog": float64(90), "backlog_max": float64(100), "backlog_level": "warning"}}
+	agentRow(m)
+	if m["backlog_text"] != "90/100 warning" || m["status"] != "connected" {
+		t.Fatalf("row: %v", m)
+	}
+	m = map[string]any{"site": "plant-4", "health": map[string]any{"backlog": float64(0), "backlog_max": float64(100), "backlog_level": "ok"}}
+	agentRow(m)
+	if m["backlog_text"] != "0/100" {
+		t.Fatalf("ok level: %v", m["backlog_text"])
+	}
+	m = map[string]any{"site": "plant-5"}
+	agentRow(m)
+	if m["backlog_text"] != "-" || m["status"] != "never connected" {
+		t.Fatalf("no report: %v", m)
+	}
+}

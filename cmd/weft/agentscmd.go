@@ -72,7 +72,7 @@ func agentsCmd(args []string, stdout io.Writer) error {
 	switch args[0] {
 	case "list":
 		return c.listRows("/api/agents", "agents", agentRow, col{"SITE", "site"}, col{"STATUS", "status"}, col{"LAST SEEN", "last_seen"},
-			col{"VERSION", "version"}, col{"RUNNING", "running_list"}, col{"PLACED", "placed_list"}, col{"LABELS", "label_list"})
+			col{"VERSION", "version"}, col{"RUNNING", "running_list"}, col{"PLACED", "placed_list"}, col{"BACKLOG", "backlog_text"}, col{"LABELS", "label_list"})
 	case "show":
 		site, err := one()
 		if err != nil {
@@ -162,6 +162,14 @@ func agentRow(m map[string]any) {
 		return strings.Join(parts, ",")
 	}
 	m["running_list"], m["placed_list"] = refs("running"), refs("placed")
+	// The run-log backlog against its bound (the agent's report).
+	m["backlog_text"] = "-"
+	if h, ok := m["health"].(map[string]any); ok && h["backlog_max"] != nil {
+		m["backlog_text"] = fmt.Sprintf("%s/%s", str(h["backlog"]), str(h["backlog_max"]))
+		if lvl := str(h["backlog_level"]); lvl != "" && lvl != "ok" {
+			m["backlog_text"] = m["backlog_text"].(string) + " " + lvl
+		}
+	}
 	var ls []string
 	if lm, ok := m["labels"].(map[string]any); ok {
 		for k, v := range lm {
@@ -177,6 +185,8 @@ type agentOptions struct {
 	controlPlane, token, site, caFile string
 	clientCert, clientKey             string
 	labels                            labelFlags
+	backlogMax                        int
+	shipPayloads                      bool
 }
 
 // agentLinkClient is the link's HTTP client: the egress policy's dialer
@@ -233,6 +243,13 @@ func (ao *agentOptions) fromConfig(c AgentConfig) error {
 	or(&ao.caFile, c.CAFile)
 	or(&ao.clientCert, c.ClientCert)
 	or(&ao.clientKey, c.ClientKey)
+	ao.shipPayloads = ao.shipPayloads || c.ShipPayloads
+	if ao.backlogMax == 0 {
+		ao.backlogMax = c.BacklogMax
+	}
+	if ao.backlogMax < 0 || ao.backlogMax > 100_000_000 {
+		return weft.Errorf(weft.EInvalid, "agent backlog_max %d: use 1 to 100000000 (0: the default, 100000)", ao.backlogMax)
+	}
 	if len(ao.labels) == 0 {
 		for k, v := range c.Labels {
 			ao.labels[k] = v

@@ -546,4 +546,12 @@ type AgentConfig struct {
 	CAFile       string            `yaml:"ca_file"`
 	ClientCert   string            `yaml:"client_cert"`
 	ClientKey    string            `yaml:"client_key"`
+	// BacklogMax bounds the finished runs not shipped upstream yet
+	// (default 100000): at 80% the alert agent-backlog warns, at the bound
+	// new runs are refused (503) until shipping catches up.
+	BacklogMax int `yaml:"backlog_max"`
+	// ShipPayloads lets the payloads (trigger event, response) of runs
+	// whose flow captures in full go upstream, redacted on the site first
+	// (default false: metadata only).
+	ShipPayloads bool `yaml:"ship_payloads"`
 }

@@ -222,6 +222,8 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		fs.StringVar(&ao.caFile, "ca-file", "", "the CA (PEM) the control plane's certificate must chain to, instead of the system's roots")
 		fs.StringVar(&ao.clientCert, "client-cert", "", "a client certificate (PEM) for a control plane that requires mutual TLS")
 		fs.StringVar(&ao.clientKey, "client-key", "", "its private key (PEM)")
+		fs.BoolVar(&ao.shipPayloads, "ship-payloads", false, "ship the payloads of runs whose flow captures in full (capture: full) upstream, redacted here first (default: metadata only)")
+		fs.IntVar(&ao.backlogMax, "backlog-max", 0, "bound on finished runs not shipped upstream yet (default 100000): the alert agent-backlog warns at 80%, new runs are refused at the bound")
 	}
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
 	dataDir := fs.String("data-dir", "", "data directory for the embedded SQLite store (env WEFT_DATA_DIR, default ./weft-data)")
@@ -552,7 +554,22 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 	go eng.RunTriggers(bg, 500*time.Millisecond)
 	if asAgent {
 		link := &agent.Link{URL: ao.controlPlane, Token: ao.token, Site: ao.site, Version: version, Engine: eng, Client: linkClient, Log: log,
-			StateDir: cfg.DataDir} // run-log shipping's watermark
+			StateDir:   cfg.DataDir, // run-log shipping's watermark
+			BacklogMax: ao.backlogMax, ShipPayloads: ao.shipPayloads, OnBacklog: func(ctx context.Context, level agent.BacklogLevel, msg string) {
+				// agent-backlog (warning) nears the bound; agent-backlog-full
+				// (critical): at it, new runs refused.
+				switch level {
+				case agent.BacklogFull:
+					alerter.Raise(ctx, "agent-backlog", "agent:"+ao.site, "warning", msg, nil)
+					alerter.Raise(ctx, "agent-backlog-full", "agent:"+ao.site, "critical", msg, nil)
+				case agent.BacklogWarn:
+					alerter.Resolve(ctx, "agent-backlog-full", "agent:"+ao.site, msg)
+					alerter.Raise(ctx, "agent-backlog", "agent:"+ao.site, "warning", msg, nil)
+				default:
+					alerter.Resolve(ctx, "agent-backlog-full", "agent:"+ao.site, msg)
+					alerter.Resolve(ctx, "agent-backlog", "agent:"+ao.site, msg)
+				}
+			}}
 		metrics.Register(link.Collector()) // the link's side on this agent's /metrics
 		go func() {
 			if err := link.Run(bg); err != nil {

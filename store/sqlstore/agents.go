@@ -142,10 +142,11 @@ func (s *Store) SaveAgentRuns(ctx context.Context, site string, runs []store.Age
 		return nil
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO agent_runs (site, id, flow, version, local_version, status, trigger_kind, error_code, failed_step, created_at, started_at, finished_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO agent_runs (site, id, flow, version, local_version, status, trigger_kind, error_code, failed_step, created_at, started_at, finished_at, input, output, payload_omitted)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (site, id) DO UPDATE SET flow = excluded.flow, version = excluded.version, local_version = excluded.local_version, status = excluded.status,
-  trigger_kind = excluded.trigger_kind, error_code = excluded.error_code, failed_step = excluded.failed_step, started_at = excluded.started_at, finished_at = excluded.finished_at`))
+  trigger_kind = excluded.trigger_kind, error_code = excluded.error_code, failed_step = excluded.failed_step, started_at = excluded.started_at, finished_at = excluded.finished_at,
+  input = excluded.input, output = excluded.output, payload_omitted = excluded.payload_omitted`))
 		if err != nil {
 			return s.wrap(err, "save agent runs")
 		}
@@ -155,8 +156,17 @@ ON CONFLICT (site, id) DO UPDATE SET flow = excluded.flow, version = excluded.ve
 			if r.FinishedAt != nil {
 				fin = sql.NullInt64{Int64: micros(*r.FinishedAt), Valid: true}
 			}
+			// Payloads are sealed at rest like runs' (bound to the site and run).
+			in, err := s.sealRaw(ctx, "agent_runs.input", site+"/"+r.ID, r.Input)
+			if err != nil {
+				return err
+			}
+			out, err := s.sealRaw(ctx, "agent_runs.output", site+"/"+r.ID, r.Output)
+			if err != nil {
+				return err
+			}
 			if _, err := stmt.ExecContext(ctx, site, r.ID, r.Flow, r.Version, r.LocalVersion, r.Status, r.TriggerKind, r.ErrorCode, r.FailedStep,
-				micros(r.CreatedAt), micros(r.StartedAt), fin); err != nil {
+				micros(r.CreatedAt), micros(r.StartedAt), fin, in, out, r.PayloadOmitted); err != nil {
 				return s.wrap(err, "save agent runs")
 			}
 		}
@@ -170,7 +180,7 @@ func (s *Store) AgentRuns(ctx context.Context, site, before string, limit int) (
 		limit = 100
 	}
 	limit = min(limit, store.MaxRunsPage)
-	q, args := `SELECT id, flow, version, local_version, status, trigger_kind, error_code, failed_step, created_at, started_at, finished_at FROM agent_runs WHERE site = ?`, []any{site}
+	q, args := `SELECT id, flow, version, local_version, status, trigger_kind, error_code, failed_step, created_at, started_at, finished_at, input, output, payload_omitted FROM agent_runs WHERE site = ?`, []any{site}
 	if before != "" {
 		q, args = q+` AND id < ?`, append(args, before)
 	}
@@ -184,8 +194,22 @@ func (s *Store) AgentRuns(ctx context.Context, site, before string, limit int) (
 		var r store.AgentRun
 		var c, st int64
 		var fin sql.NullInt64
-		if err := rows.Scan(&r.ID, &r.Flow, &r.Version, &r.LocalVersion, &r.Status, &r.TriggerKind, &r.ErrorCode, &r.FailedStep, &c, &st, &fin); err != nil {
+		var pin, pout sql.NullString
+		if err := rows.Scan(&r.ID, &r.Flow, &r.Version, &r.LocalVersion, &r.Status, &r.TriggerKind, &r.ErrorCode, &r.FailedStep, &c, &st, &fin, &pin, &pout, &r.PayloadOmitted); err != nil {
 			return nil, s.wrap(err, "agent runs")
+		}
+		for _, p := range []struct {
+			col string
+			v   sql.NullString
+			dst *json.RawMessage
+		}{{"agent_runs.input", pin, &r.Input}, {"agent_runs.output", pout, &r.Output}} {
+			if p.v.Valid && p.v.String != "" {
+				plain, err := s.open(ctx, p.col, site+"/"+r.ID, p.v.String)
+				if err != nil {
+					return nil, err
+				}
+				*p.dst = json.RawMessage(plain)
+			}
 		}
 		r.CreatedAt, r.StartedAt = fromMicros(c), fromMicros(st)
 		if fin.Valid {

@@ -796,6 +796,14 @@ func (s *Store) CountRuns(ctx context.Context, flow string) (map[string]int64, e
 	return out, s.wrap(rows.Err(), "count runs")
 }
 
+// CountFinishedSince counts the runs that finished at or after since (a
+// runtime agent's backlog of runs not yet shipped).
+func (s *Store) CountFinishedSince(ctx context.Context, since time.Time) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM runs WHERE finished_at IS NOT NULL AND finished_at >= ?`), micros(since)).Scan(&n)
+	return n, s.wrap(err, "count finished runs")
+}
+
 type querier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }

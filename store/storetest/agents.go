@@ -75,6 +75,16 @@ func agents(t *testing.T, s store.Agents) {
 	if runs, _ := s.AgentRuns(ctx, "plant-1", "r2", 10); len(runs) != 1 || runs[0].ID != "r1" {
 		t.Fatalf("agent runs before r2: %+v", runs)
 	}
+	// Payloads (shipped under full capture) and the reason one was left out.
+	r4 := store.AgentRun{ID: "r4", Flow: "orders", Status: store.RunSucceeded, TriggerKind: "webhook", CreatedAt: now, StartedAt: now, FinishedAt: &fin,
+		Input: []byte(`{"body":{"n":1}}`), Output: []byte(`{"body":{"ok":true}}`)}
+	r5 := store.AgentRun{ID: "r5", Flow: "orders", Status: store.RunSucceeded, TriggerKind: "webhook", CreatedAt: now, StartedAt: now, FinishedAt: &fin,
+		PayloadOmitted: "too large"}
+	must(t, s.SaveAgentRuns(ctx, "plant-2", []store.AgentRun{r4, r5}))
+	if runs, err := s.AgentRuns(ctx, "plant-2", "", 10); err != nil || len(runs) != 2 || string(runs[1].Input) != `{"body":{"n":1}}` ||
+		string(runs[1].Output) != `{"body":{"ok":true}}` || runs[0].Input != nil || runs[0].PayloadOmitted != "too large" {
+		t.Fatalf("agent runs with payloads: %+v %v", runs, err)
+	}
 	counts, err := s.CountAgentRuns(ctx, "plant-1")
 	must(t, err)
 	if counts[store.RunSucceeded] != 1 || counts[store.RunFailed] != 1 || len(counts) != 2 {
@@ -86,8 +96,8 @@ func agents(t *testing.T, s store.Agents) {
 	if n, err := s.PurgeAgentRuns(ctx, fin); err != nil || n != 0 {
 		t.Fatalf("purge before the finish: %d %v", n, err)
 	}
-	if n, err := s.PurgeAgentRuns(ctx, fin.Add(time.Microsecond)); err != nil || n != 3 {
-		t.Fatalf("purge: %d %v (want plant-1's two and plant-3's one)", n, err)
+	if n, err := s.PurgeAgentRuns(ctx, fin.Add(time.Microsecond)); err != nil || n != 5 {
+		t.Fatalf("purge: %d %v (want plant-1's two, plant-2's two and plant-3's one)", n, err)
 	}
 	if runs, _ := s.AgentRuns(ctx, "plant-1", "", 10); len(runs) != 1 || runs[0].ID != "r3" {
 		t.Fatalf("after the purge: %+v", runs)

@@ -41,6 +41,7 @@ const views: ViewDef[] = [
   { id: "monitoring", label: "Monitoring", render: lazyView(() => import("./views/monitoring"), "MonitoringView") },
   { id: "mcp", label: "MCP", render: lazyView(() => import("./views/mcp"), "McpView") },
   { id: "access", label: "Access", render: lazyView(() => import("./views/access"), "AccessView") },
+  { id: "agents", label: "Agents", need: "agents.read", installation: true, render: lazyView(() => import("./views/agents"), "AgentsView") },
   { id: "audit", label: "Audit", need: "audit.read", installation: true, render: lazyView(() => import("./views/audit"), "AuditView") },
   { id: "try", label: "Try", render: (r) => <Suspense fallback={<p className="muted">Loading…</p>}><TryView route={r} /></Suspense> },
 ];
