@@ -153,10 +153,22 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 		return // a preflight, answered
 	}
 	var grant *apim.Grant
+	var raw []byte
+	bodyRead := false
+	if p.Auth == apim.AuthHMAC {
+		// A signature covers the body: it is read (within max_body_bytes)
+		// before the call is authenticated.
+		var err error
+		if raw, err = s.readBody(w, r); err != nil {
+			writeErr(w, err)
+			return
+		}
+		bodyRead = true
+	}
 	if p.NeedsKey() {
 		// Before the route is matched: without a key a caller learns
 		// nothing of the routes (the OpenAPI document is what is public).
-		grant, ok = s.admitConsumer(w, r, p, v)
+		grant, ok = s.admitConsumer(w, r, p, v, raw)
 		if grant != nil {
 			consumer = grant.Consumer
 		}
@@ -180,10 +192,12 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, weft.Errorf(weft.ENotFound, "version %s of API product %s has no route %s %s", v.Name, p.Name, clip(r.Method, 20), clip(path, 200)))
 		return
 	}
-	raw, err := s.readBody(w, r)
-	if err != nil {
-		writeErr(w, err)
-		return
+	if !bodyRead {
+		var err error
+		if raw, err = s.readBody(w, r); err != nil {
+			writeErr(w, err)
+			return
+		}
 	}
 	// The body's structure is bounded (depth, values, UTF-8) before the
 	// validator walks it, as every JSON body is.
@@ -312,12 +326,17 @@ const consumerHeader = "x-weft-consumer"
 // Retry-After past a limit (returning the grant with false: who was
 // refused); RateLimit-Policy and RateLimit on every answer under a plan
 // with limits. A store that cannot count answers 503: limits fail closed.
-func (s *Server) admitConsumer(w http.ResponseWriter, r *http.Request, p *apim.Product, v *apim.Version) (*apim.Grant, bool) {
-	g, a, err := s.apim.Admit(r.Context(), p, v, r.Header, time.Now())
+func (s *Server) admitConsumer(w http.ResponseWriter, r *http.Request, p *apim.Product, v *apim.Version, body []byte) (*apim.Grant, bool) {
+	call := apim.Call{Header: r.Header, Method: r.Method, Target: r.URL.RequestURI(), Body: body}
+	g, a, err := s.apim.Admit(r.Context(), p, v, call, time.Now())
 	if err != nil {
 		switch weft.Code(err) {
 		case weft.EUnauthorized:
-			w.Header().Set("WWW-Authenticate", `Bearer realm="`+s.cfg.APIBasePath+"/"+p.Name+`"`)
+			scheme := "Bearer"
+			if p.Auth == apim.AuthHMAC {
+				scheme = apim.HMACScheme
+			}
+			w.Header().Set("WWW-Authenticate", scheme+` realm="`+s.cfg.APIBasePath+"/"+p.Name+`"`)
 		case weft.EUnavailable, weft.EInternal:
 			// Limits fail closed: a store that cannot count refuses.
 			s.log.Error("API call cannot be authenticated or counted", "product", p.Name, "err", err)

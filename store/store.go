@@ -482,6 +482,14 @@ type Consumers interface {
 	// across every process on the database: a GCRA rate limit and day and
 	// month quotas (UTC). A refused call changes nothing.
 	Admit(ctx context.Context, bucket string, limits Limits, now time.Time) (Admission, error)
+
+	// UseNonce records that credential keyID used nonce, remembered until
+	// expires: conflict when it is already remembered (a replay), in every
+	// process on the database. A remembered nonce past its expiry may be
+	// used again. SweepNonces forgets every nonce expired at now and says
+	// how many.
+	UseNonce(ctx context.Context, keyID, nonce string, expires, now time.Time) error
+	SweepNonces(ctx context.Context, now time.Time) (int64, error)
 }
 
 // Limits are a plan's limits; a zero field is no limit.
@@ -523,12 +531,23 @@ type Subscription struct {
 	CreatedAt time.Time `json:"created_at,omitzero"`
 }
 
-// ConsumerKey is a consumer's API key as stored: its id (the public part
-// of the key, used for lookup) and the SHA-256 of the whole key.
+// Kinds of consumer credential.
+const (
+	KeyAPIKey = "api_key" // an API key: only its SHA-256 is kept
+	KeyHMAC   = "hmac"    // an HMAC secret: kept sealed (it is needed to verify a signature)
+)
+
+// ConsumerKey is a consumer's credential as stored: its id (the public
+// part, used for lookup) and, for an API key, the SHA-256 of the whole
+// key; for an HMAC credential the secret, which the store seals at rest
+// (with the payload sealer: a store without one refuses to keep it) and
+// opens when KeyGrant reads it. Neither is ever marshalled.
 type ConsumerKey struct {
 	ID        string     `json:"id"`
 	Consumer  string     `json:"consumer"`
+	Kind      string     `json:"kind,omitempty"` // KeyAPIKey ("" reads as one) or KeyHMAC
 	Hash      string     `json:"-"`
+	Secret    string     `json:"-"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"` // set by a rotation: valid until then
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
@@ -547,9 +566,10 @@ type KeyGrant struct {
 // Good reports whether the grant lets a call of product version version
 // through at now with a key whose SHA-256 is hash: the hash matches, the
 // key is neither revoked nor expired, the consumer is enabled and
-// subscribed to this version (or every version).
+// subscribed to this version (or every version). An HMAC credential is
+// never good as an API key.
 func (g *KeyGrant) Good(hash, version string, now time.Time) bool {
-	return g.Key.Hash == hash && g.Key.RevokedAt == nil && (g.Key.ExpiresAt == nil || now.Before(*g.Key.ExpiresAt)) &&
+	return g.Key.Kind != KeyHMAC && g.Key.Hash == hash && g.Key.RevokedAt == nil && (g.Key.ExpiresAt == nil || now.Before(*g.Key.ExpiresAt)) &&
 		!g.Consumer.Disabled && g.Subscription != nil && g.Plan != nil && (g.Subscription.Version == "" || g.Subscription.Version == version)
 }
 

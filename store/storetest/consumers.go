@@ -362,3 +362,48 @@ func admitKey(t *testing.T, s store.Consumers) {
 		t.Fatalf("a plan without limits: %+v %+v", a, g)
 	}
 }
+
+// nonces: a nonce is accepted once per credential (16 concurrent callers
+// racing with the same one: exactly one wins), another credential's
+// same nonce is its own, an expired one may be used again, and a sweep
+// forgets exactly the expired ones.
+func nonces(t *testing.T, s store.Consumers) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	exp := now.Add(5 * time.Minute)
+	var wins atomic.Int64
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.UseNonce(ctx, "k1", "nonce-0123456789abcdef", exp, now)
+			switch weft.Code(err) {
+			case "":
+				wins.Add(1)
+			case weft.EConflict:
+			default:
+				t.Errorf("use: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d of 16 racing uses of one nonce were accepted", wins.Load())
+	}
+	must(t, s.UseNonce(ctx, "k2", "nonce-0123456789abcdef", exp, now))
+	must(t, s.UseNonce(ctx, "k1", "another-nonce-0000", now.Add(time.Minute), now))
+	if err := s.UseNonce(ctx, "k1", "nonce-0123456789abcdef", exp, exp.Add(-time.Microsecond)); weft.Code(err) != weft.EConflict {
+		t.Fatalf("a replay just before expiry: %v", err)
+	}
+	must(t, s.UseNonce(ctx, "k1", "nonce-0123456789abcdef", exp.Add(5*time.Minute), exp))
+	n, err := s.SweepNonces(ctx, now.Add(2*time.Minute))
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("swept %d, want 1 (another-nonce)", n)
+	}
+	must(t, s.UseNonce(ctx, "k1", "another-nonce-0000", now.Add(3*time.Minute), now.Add(2*time.Minute)))
+	if err := s.UseNonce(ctx, "k2", "nonce-0123456789abcdef", exp, now.Add(time.Minute)); weft.Code(err) != weft.EConflict {
+		t.Fatalf("k2's nonce after the sweep: %v", err)
+	}
+}
