@@ -837,3 +837,45 @@ type AgentReport struct {
 	Running  json.RawMessage `json:"running,omitempty"` // the flow versions it runs
 	Health   json.RawMessage `json:"health,omitempty"`  // its own account: site connections (names only), shipping
 }
+
+// UsageBuckets is how many latency buckets an APIUsage row has
+// (apim.UsageBounds are their upper bounds; the last is unbounded).
+const UsageBuckets = 33
+
+// APIUsage is the calls of published API product versions, per minute,
+// process, product, version, route (its template) and consumer: what
+// /api/metrics/api sums.
+type APIUsage struct {
+	Minute       int64               `json:"minute,omitempty"` // Unix minute (0 in a sum)
+	Process      string              `json:"-"`
+	Product      string              `json:"product"`
+	Version      string              `json:"version"`
+	Route        string              `json:"route,omitempty"`
+	Consumer     string              `json:"consumer"`
+	Calls        int64               `json:"calls"`
+	ClientErrors int64               `json:"client_errors"` // 4xx, refusals included
+	ServerErrors int64               `json:"server_errors"` // 5xx
+	RateLimited  int64               `json:"rate_limited"`  // 429
+	DurationUS   int64               `json:"-"`
+	Hist         [UsageBuckets]int64 `json:"-"`
+}
+
+// UsageQuery selects and groups APIUsage rows: minutes in [Since, Until),
+// optionally one product, version or consumer; ByRoute keeps routes apart.
+type UsageQuery struct {
+	Since, Until               time.Time
+	Product, Version, Consumer string
+	ByRoute                    bool
+}
+
+// UsageStore keeps API usage.
+type UsageStore interface {
+	// SaveAPIUsage writes rows, each replacing the row of its minute,
+	// process, product, version, route and consumer.
+	SaveAPIUsage(ctx context.Context, rows []APIUsage) error
+	// SumAPIUsage sums the rows q selects per product, version and
+	// consumer (and route with ByRoute), at most 10,000 groups.
+	SumAPIUsage(ctx context.Context, q UsageQuery) ([]APIUsage, error)
+	// PruneAPIUsage deletes the rows of minutes before before.
+	PruneAPIUsage(ctx context.Context, before time.Time) (int64, error)
+}

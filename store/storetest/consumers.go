@@ -407,3 +407,45 @@ func nonces(t *testing.T, s store.Consumers) {
 		t.Fatalf("k2's nonce after the sweep: %v", err)
 	}
 }
+
+// apiUsage: a process's row of a minute is replaced by its next save;
+// rows of several processes and minutes are summed per product, version
+// and consumer (and route when asked), within the window only; pruning
+// deletes the old minutes.
+func apiUsage(t *testing.T, s store.UsageStore) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	m := t0.Unix() / 60
+	row := func(min int64, proc, route, consumer string, calls, c4, c5, c429, dur int64, bucket int) store.APIUsage {
+		u := store.APIUsage{Minute: min, Process: proc, Product: "shop", Version: "v1", Route: route, Consumer: consumer,
+			Calls: calls, ClientErrors: c4, ServerErrors: c5, RateLimited: c429, DurationUS: dur}
+		u.Hist[bucket] = calls
+		return u
+	}
+	must(t, s.SaveAPIUsage(ctx, []store.APIUsage{row(m, "p1", "GET /orders/{id}", "acme", 5, 1, 0, 0, 500, 3)}))
+	// The same key again: replaced (cumulative), not added.
+	must(t, s.SaveAPIUsage(ctx, []store.APIUsage{row(m, "p1", "GET /orders/{id}", "acme", 10, 2, 1, 1, 1000, 3),
+		row(m, "p2", "GET /orders/{id}", "acme", 4, 0, 0, 0, 400, 5),
+		row(m, "p2", "POST /orders", "acme", 6, 6, 0, 6, 600, 1),
+		row(m+1, "p1", "GET /orders/{id}", "beta", 1, 0, 0, 0, 100, 0),
+		row(m-120, "p1", "GET /orders/{id}", "acme", 100, 0, 0, 0, 100, 0)}))
+	sums, err := s.SumAPIUsage(ctx, store.UsageQuery{Since: t0, Until: t0.Add(time.Hour)})
+	must(t, err)
+	if len(sums) != 2 || sums[0].Consumer != "acme" || sums[0].Calls != 20 || sums[0].ClientErrors != 8 || sums[0].ServerErrors != 1 ||
+		sums[0].RateLimited != 7 || sums[0].DurationUS != 2000 || sums[0].Hist[3] != 10 || sums[0].Hist[5] != 4 || sums[0].Hist[1] != 6 || sums[1].Calls != 1 {
+		t.Fatalf("sums: %+v", sums)
+	}
+	byRoute, err := s.SumAPIUsage(ctx, store.UsageQuery{Since: t0, Until: t0.Add(time.Hour), Consumer: "acme", ByRoute: true})
+	must(t, err)
+	if len(byRoute) != 2 || byRoute[0].Route != "GET /orders/{id}" || byRoute[0].Calls != 14 || byRoute[1].Route != "POST /orders" {
+		t.Fatalf("by route: %+v", byRoute)
+	}
+	if got, _ := s.SumAPIUsage(ctx, store.UsageQuery{Since: t0, Until: t0.Add(time.Hour), Product: "other"}); len(got) != 0 {
+		t.Fatalf("another product: %+v", got)
+	}
+	n, err := s.PruneAPIUsage(ctx, t0)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("pruned %d", n)
+	}
+}

@@ -14,3 +14,55 @@ CREATE TABLE api_nonces (
   PRIMARY KEY (key_id, nonce)
 );
 CREATE INDEX api_nonces_expires ON api_nonces (expires_at);
+-- API analytics: each process's calls per minute and product, version,
+-- route (the template, never the raw path) and consumer, with a latency
+-- histogram (h00..h32: fixed buckets, apim.UsageBounds), so
+-- /api/metrics/api sums every process and survives restarts. A process
+-- rewrites its own rows of the current minute (its cumulative counts).
+CREATE TABLE api_usage (
+  minute INTEGER NOT NULL,
+  process TEXT NOT NULL,
+  product TEXT NOT NULL,
+  version TEXT NOT NULL,
+  route TEXT NOT NULL,
+  consumer TEXT NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0,
+  client_errors INTEGER NOT NULL DEFAULT 0,
+  server_errors INTEGER NOT NULL DEFAULT 0,
+  rate_limited INTEGER NOT NULL DEFAULT 0,
+  duration_us INTEGER NOT NULL DEFAULT 0,
+  h00 INTEGER NOT NULL DEFAULT 0,
+  h01 INTEGER NOT NULL DEFAULT 0,
+  h02 INTEGER NOT NULL DEFAULT 0,
+  h03 INTEGER NOT NULL DEFAULT 0,
+  h04 INTEGER NOT NULL DEFAULT 0,
+  h05 INTEGER NOT NULL DEFAULT 0,
+  h06 INTEGER NOT NULL DEFAULT 0,
+  h07 INTEGER NOT NULL DEFAULT 0,
+  h08 INTEGER NOT NULL DEFAULT 0,
+  h09 INTEGER NOT NULL DEFAULT 0,
+  h10 INTEGER NOT NULL DEFAULT 0,
+  h11 INTEGER NOT NULL DEFAULT 0,
+  h12 INTEGER NOT NULL DEFAULT 0,
+  h13 INTEGER NOT NULL DEFAULT 0,
+  h14 INTEGER NOT NULL DEFAULT 0,
+  h15 INTEGER NOT NULL DEFAULT 0,
+  h16 INTEGER NOT NULL DEFAULT 0,
+  h17 INTEGER NOT NULL DEFAULT 0,
+  h18 INTEGER NOT NULL DEFAULT 0,
+  h19 INTEGER NOT NULL DEFAULT 0,
+  h20 INTEGER NOT NULL DEFAULT 0,
+  h21 INTEGER NOT NULL DEFAULT 0,
+  h22 INTEGER NOT NULL DEFAULT 0,
+  h23 INTEGER NOT NULL DEFAULT 0,
+  h24 INTEGER NOT NULL DEFAULT 0,
+  h25 INTEGER NOT NULL DEFAULT 0,
+  h26 INTEGER NOT NULL DEFAULT 0,
+  h27 INTEGER NOT NULL DEFAULT 0,
+  h28 INTEGER NOT NULL DEFAULT 0,
+  h29 INTEGER NOT NULL DEFAULT 0,
+  h30 INTEGER NOT NULL DEFAULT 0,
+  h31 INTEGER NOT NULL DEFAULT 0,
+  h32 INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (minute, process, product, version, route, consumer)
+);
