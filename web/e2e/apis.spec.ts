@@ -147,4 +147,18 @@ test("API products, plans, consumers and their credentials", async ({ page, weft
   await edit.getByLabel("get-order version").fill("9");
   await edit.getByRole("button", { name: "Save" }).click();
   await expect(edit.getByRole("alert")).toContainText("/versions/0/flows/0");
+
+  await edit.getByRole("button", { name: "Cancel" }).click();
+  await expect(edit).toHaveCount(0);
+
+  // Usage: the calls above, per consumer and per route.
+  await page.getByRole("link", { name: "Usage" }).click();
+  const usage = page.getByRole("table", { name: "API usage" });
+  const acme = usage.getByRole("row", { name: /acme/ }).first();
+  await expect(acme).toContainText("shop");
+  await page.getByLabel("per route").check();
+  await expect(usage.getByRole("row", { name: /GET \/orders\/\{id\}/ }).first()).toBeVisible();
+  // The revoked key's 401: answered before routing, by no authenticated consumer.
+  await expect(usage.getByRole("row", { name: /before routing/ }).first()).toContainText("anonymous");
+  await shot(page, "apis-usage");
 });

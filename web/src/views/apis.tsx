@@ -6,14 +6,15 @@
 // limits. Every change goes through the public HTTP API.
 import { useCallback, useState } from "react";
 import { api } from "../api";
-import { href, type Route } from "../router";
-import { CopyButton, Dialog, ErrorNote, Loading, asApiError, fmtTime, useApi } from "./kit";
+import { href, navigate, type Route } from "../router";
+import { CopyButton, Dialog, ErrorNote, Loading, asApiError, fmtMS, fmtTime, useApi } from "./kit";
 import "./mcp.css";
 
 const TABS = [
   ["products", "Products"],
   ["consumers", "Consumers"],
   ["plans", "Plans"],
+  ["usage", "Usage"],
 ] as const;
 
 export function ApisView({ route }: { route: Route }) {
@@ -36,6 +37,7 @@ export function ApisView({ route }: { route: Route }) {
       {tab === "products" && <Products />}
       {tab === "consumers" && <Consumers open={route.parts[2]} />}
       {tab === "plans" && <Plans />}
+      {tab === "usage" && <Usage route={route} />}
     </section>
   );
 }
@@ -656,6 +658,95 @@ function Plans() {
                 <td>{p.name}</td>
                 <td>{p.namespace}</td>
                 <td>{describe(p.limits)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+// --- usage ----------------------------------------------------------------------
+
+interface UsageGroup {
+  product: string;
+  version: string;
+  route?: string;
+  consumer: string;
+  calls: number;
+  errors: number;
+  rate_limited: number;
+  error_rate: number;
+  latency_ms: { p50?: number; p95?: number; p99?: number; mean?: number };
+}
+
+const WINDOWS = ["15m", "1h", "24h", "168h"];
+
+/** Usage: GET /api/metrics/api over a window, per product, version and
+ * consumer (and route), summed over every process. */
+function Usage({ route }: { route: Route }) {
+  const window = WINDOWS.includes(route.query.get("window") ?? "") ? route.query.get("window")! : "1h";
+  const byRoute = route.query.get("by") === "route";
+  const { data, err, loading, reload } = useApi<{ groups: UsageGroup[] }>(`/api/metrics/api?window=${window}${byRoute ? "&by=route" : ""}`);
+  const go = (w: string, r: boolean) => navigate(`/apis/usage?window=${w}${r ? "&by=route" : ""}`);
+  return (
+    <>
+      <div className="toolbar">
+        <label>
+          Window
+          <select value={window} onChange={(e) => go(e.target.value, byRoute)}>
+            {WINDOWS.map((w) => (
+              <option key={w} value={w}>
+                last {w === "168h" ? "7 days" : w}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={byRoute} onChange={(e) => go(window, e.target.checked)} /> per route
+        </label>
+        <button type="button" className="secondary" onClick={reload}>
+          Refresh
+        </button>
+      </div>
+      {err ? (
+        <ErrorNote err={err} what="Could not load API usage" retry={reload} />
+      ) : loading && !data ? (
+        <Loading what="API usage" />
+      ) : (data?.groups ?? []).length === 0 ? (
+        <p className="empty">No calls of published APIs in this window.</p>
+      ) : (
+        <table className="table" aria-label="API usage">
+          <thead>
+            <tr>
+              <th>Product</th>
+              <th>Version</th>
+              {byRoute && <th>Route</th>}
+              <th>Consumer</th>
+              <th>Calls</th>
+              <th>Errors</th>
+              <th>429</th>
+              <th>p50</th>
+              <th>p95</th>
+              <th>p99</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data!.groups.map((g) => (
+              <tr key={`${g.product}|${g.version}|${g.route ?? ""}|${g.consumer}`}>
+                <td>{g.product}</td>
+                <td>{g.version}</td>
+                {byRoute && <td>{g.route ? <code>{g.route}</code> : <span className="muted">before routing</span>}</td>}
+                <td>{g.consumer || <span className="muted">anonymous</span>}</td>
+                <td>{g.calls}</td>
+                <td>
+                  {g.errors} <span className="muted">({Math.round(g.error_rate * 100)}%)</span>
+                </td>
+                <td>{g.rate_limited}</td>
+                <td>{fmtMS(g.latency_ms.p50)}</td>
+                <td>{fmtMS(g.latency_ms.p95)}</td>
+                <td>{fmtMS(g.latency_ms.p99)}</td>
               </tr>
             ))}
           </tbody>
