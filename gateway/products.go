@@ -211,23 +211,37 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// The body's structure is bounded (depth, values, UTF-8) before the
-	// validator walks it, as every JSON body is.
+	// The body's structure is bounded (depth, values, UTF-8) before it is
+	// parsed, as every JSON body is; it is parsed once (numbers exact, for
+	// the validator), and the run's copy made from that tree.
+	var body any = map[string]any{}
+	parsed := false
 	if len(bytes.TrimSpace(raw)) > 0 {
 		if err := bounded.CheckJSON("body", raw, bodyLimits); err != nil {
 			writeErr(w, &weft.Error{Code: weft.EInvalid, Message: "the request does not match " + rt.API.Method + " " + rt.API.Path,
 				Problems: []weft.Problem{{Path: "/body", Message: weft.Message(err)}}})
 			return
 		}
+		v, err := apim.DecodeBody(raw)
+		if err != nil && rt.API.Request.Body == nil {
+			_, err = parseJSONBody(raw) // the webhook path's message for a body that is not JSON
+			writeErr(w, err)
+			return
+		}
+		if err == nil {
+			body, parsed = v, true
+		}
 	}
-	if probs := rt.ValidateRequest(apim.Request{Params: params, Query: r.URL.Query(), Header: r.Header, RawBody: raw}); len(probs) > 0 {
+	if probs := rt.ValidateRequest(apim.Request{Params: params, Query: r.URL.Query(), Header: r.Header, RawBody: raw, Body: body, Parsed: parsed}); len(probs) > 0 {
 		writeErr(w, &weft.Error{Code: weft.EInvalid, Message: "the request does not match " + rt.API.Method + " " + rt.API.Path, Problems: probs})
 		return
 	}
-	body, err := parseJSONBody(raw)
-	if err != nil {
-		writeErr(w, err)
-		return
+	if parsed {
+		var err error
+		if body, err = apim.Float64s(body); err != nil {
+			writeErr(w, err)
+			return
+		}
 	}
 	hs := headers(r)
 	delete(hs, consumerHeader) // only Weft says who the consumer is
