@@ -132,6 +132,10 @@ func TestAPIHMACSignedCalls(t *testing.T) {
 	if code, body, _ := do(t, f.signedReq("GET", target, f.cred, f.sec, now, f.nonce(), "", "")); code != 200 || !strings.Contains(body, `"42"`) {
 		t.Fatalf("a signed GET with a query: %d %s", code, body)
 	}
+	// The target is signed as sent, percent-encoding included.
+	if code, body, _ := do(t, f.signedReq("GET", "/apis/shop/v1/orders/%34%32", f.cred, f.sec, now, f.nonce(), "", "")); code != 200 || !strings.Contains(body, `"42"`) {
+		t.Fatalf("a signed GET with an encoded path: %d %s", code, body)
+	}
 	post := `{"sku": "a-1", "qty": 2}`
 	if code, body, _ := do(t, f.signedReq("POST", "/apis/shop/v1/orders", f.cred, f.sec, now, f.nonce(), post, post)); code != 201 {
 		t.Fatalf("a signed POST: %d %s", code, body)

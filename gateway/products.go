@@ -353,7 +353,13 @@ const consumerHeader = "x-weft-consumer"
 // refused); RateLimit-Policy and RateLimit on every answer under a plan
 // with limits. A store that cannot count answers 503: limits fail closed.
 func (s *Server) admitConsumer(w http.ResponseWriter, r *http.Request, p *apim.Product, v *apim.Version, body []byte) (*apim.Grant, *store.Admission, bool) {
-	call := apim.Call{Header: r.Header, Method: r.Method, Target: r.URL.RequestURI(), Body: body}
+	// The target as sent (a signature covers it): the request line's, or
+	// for a request in absolute form, its path and query.
+	target := r.RequestURI
+	if !strings.HasPrefix(target, "/") {
+		target = r.URL.RequestURI()
+	}
+	call := apim.Call{Header: r.Header, Method: r.Method, Target: target, Body: body}
 	g, a, err := s.apim.Admit(r.Context(), p, v, call, time.Now())
 	if err != nil {
 		switch weft.Code(err) {
