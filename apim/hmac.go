@@ -200,19 +200,20 @@ func (s *Service) admitHMAC(ctx context.Context, p *Product, v *Version, c Call,
 		return nil, none, err
 	}
 	s.sweepNonces(ctx, now)
-	// Remembered until its timestamp leaves the window: after that the
-	// window refuses it anyway.
-	if err := s.consumers.UseNonce(ctx, sc.Credential, sc.Nonce, sc.At.Add(HMACWindow+time.Second), now); err != nil {
-		if weft.Code(err) == weft.EConflict {
-			return nil, none, weft.Errorf(weft.EUnauthorized, "replayed call: nonce %s was already used with credential %s", sc.Nonce, sc.Credential)
-		}
-		return nil, none, err
-	}
 	grant := &Grant{Consumer: g.Consumer.Name, Key: sc.Credential, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, p.Name)}
+	// The nonce is remembered until its timestamp leaves the window (after
+	// that the window refuses it anyway), and the call counted only when
+	// the nonce is fresh: one statement on PostgreSQL.
+	expires := sc.At.Add(HMACWindow + time.Second)
+	a := store.Admission{Allowed: true}
 	if g.Plan.Limits == (store.Limits{}) {
-		return grant, store.Admission{Allowed: true}, nil
+		err = s.consumers.UseNonce(ctx, sc.Credential, sc.Nonce, expires, now)
+	} else {
+		a, err = s.consumers.UseNonceAdmit(ctx, sc.Credential, sc.Nonce, expires, grant.Bucket, g.Plan.Limits, now)
 	}
-	a, err := s.consumers.Admit(ctx, grant.Bucket, g.Plan.Limits, now)
+	if weft.Code(err) == weft.EConflict {
+		return nil, none, weft.Errorf(weft.EUnauthorized, "replayed call: nonce %s was already used with credential %s", sc.Nonce, sc.Credential)
+	}
 	if err != nil {
 		return nil, none, err
 	}

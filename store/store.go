@@ -490,6 +490,9 @@ type Consumers interface {
 	// how many.
 	UseNonce(ctx context.Context, keyID, nonce string, expires, now time.Time) error
 	SweepNonces(ctx context.Context, now time.Time) (int64, error)
+	// UseNonceAdmit is UseNonce and then, only for a fresh nonce, Admit:
+	// one statement on PostgreSQL (one round trip), two on SQLite.
+	UseNonceAdmit(ctx context.Context, keyID, nonce string, expires time.Time, bucket string, limits Limits, now time.Time) (Admission, error)
 }
 
 // Limits are a plan's limits; a zero field is no limit.

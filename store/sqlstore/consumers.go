@@ -499,6 +499,56 @@ func (s *Store) UseNonce(ctx context.Context, keyID, nonce string, expires, now 
 	return nil
 }
 
+// nonceAdmitPG is UseNonce and Admit in one statement on PostgreSQL: the
+// nonce's upsert (n: a row only when the nonce is fresh) feeds the
+// limits' upsert, which then counts nothing for a replay. Parameters:
+// admitQuery's, then 9 key id, 10 nonce, 11 expires (µs).
+var nonceAdmitPG = func() string {
+	p := dialectParam(Postgres)
+	rows := `SELECT CAST($1 AS TEXT), ` + p(2) + ` + ` + p(3) + `, ` + p(4) + `, 1, ` + p(5) + `, 1, 1, ` + p(3) + `, ` + p(6) + `, ` + p(7) + `, ` + p(8) + ` FROM n`
+	upsert := strings.NewReplacer("{now}", p(2), "{day}", p(4), "{month}", p(5)).Replace(upsertQuery(rows, p))
+	return `WITH n AS (INSERT INTO api_nonces (key_id, nonce, expires_at) VALUES (CAST($9 AS TEXT), CAST($10 AS TEXT), ` + p(11) + `)
+		ON CONFLICT (key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE api_nonces.expires_at <= ` + p(2) + ` RETURNING 1 AS fresh),
+	adm AS (` + upsert + `)
+	SELECT (SELECT count(*) FROM n), adm.tat, adm.day, adm.day_count, adm.month, adm.month_count, adm.allowed FROM (SELECT 1) AS one LEFT JOIN adm ON true`
+}()
+
+// UseNonceAdmit implements store.Consumers.
+func (s *Store) UseNonceAdmit(ctx context.Context, keyID, nonce string, expires time.Time, bucket string, l store.Limits, now time.Time) (store.Admission, error) {
+	if s.dialect != Postgres {
+		if err := s.UseNonce(ctx, keyID, nonce, expires, now); err != nil {
+			return store.Admission{}, err
+		}
+		return s.Admit(ctx, bucket, l, now)
+	}
+	now = now.UTC()
+	nowU := now.UnixMicro()
+	t, tau := limitParams(l)
+	qd, qm := l.QuotaDay, l.QuotaMonth
+	if qd <= 0 {
+		qd = math.MaxInt64
+	}
+	if qm <= 0 {
+		qm = math.MaxInt64
+	}
+	day := nowU / (86400 * 1e6)
+	month := int64(now.Year())*12 + int64(now.Month()) - 1
+	var fresh int64
+	var tat, d, dc, m, mc, allowed sql.NullInt64
+	err := s.w.QueryRowContext(ctx, nonceAdmitPG, bucket, nowU, t, day, month, tau, qd, qm, keyID, nonce, micros(expires)).
+		Scan(&fresh, &tat, &d, &dc, &m, &mc, &allowed)
+	if err != nil {
+		return store.Admission{}, s.wrap(err, "nonce and rate limit")
+	}
+	if fresh == 0 {
+		return store.Admission{}, weft.Errorf(weft.EConflict, "nonce %q was already used by credential %s", nonce, keyID)
+	}
+	if !allowed.Valid {
+		return store.Admission{}, weft.Errorf(weft.EInternal, "nonce and rate limit: no count")
+	}
+	return admission(limitState{tat.Int64, d.Int64, dc.Int64, m.Int64, mc.Int64}, allowed.Int64 == 1, l, now, t, tau), nil
+}
+
 // SweepNonces implements store.Consumers.
 func (s *Store) SweepNonces(ctx context.Context, now time.Time) (int64, error) {
 	res, err := s.w.ExecContext(ctx, s.q(`DELETE FROM api_nonces WHERE expires_at <= ?`), micros(now))

@@ -406,6 +406,40 @@ func nonces(t *testing.T, s store.Consumers) {
 	if err := s.UseNonce(ctx, "k2", "nonce-0123456789abcdef", exp, now.Add(time.Minute)); weft.Code(err) != weft.EConflict {
 		t.Fatalf("k2's nonce after the sweep: %v", err)
 	}
+	// UseNonceAdmit: a fresh nonce is counted, a replay neither accepted
+	// nor counted; 16 racing uses of one nonce are counted once.
+	lim := store.Limits{QuotaDay: 100}
+	a, err := s.UseNonceAdmit(ctx, "k3", "n3-0000000000000001", exp, "c/p", lim, now)
+	must(t, err)
+	if !a.Allowed || a.DayRemaining != 99 {
+		t.Fatalf("fresh: %+v", a)
+	}
+	if _, err := s.UseNonceAdmit(ctx, "k3", "n3-0000000000000001", exp, "c/p", lim, now); weft.Code(err) != weft.EConflict {
+		t.Fatalf("replay: %v", err)
+	}
+	wins.Store(0)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.UseNonceAdmit(ctx, "k3", "n3-0000000000000002", exp, "c/p", lim, now); err == nil {
+				wins.Add(1)
+			} else if weft.Code(err) != weft.EConflict {
+				t.Errorf("race: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	u, err := s.Usage(ctx, "c/p", lim, now)
+	must(t, err)
+	if wins.Load() != 1 || u.DayRemaining != 98 {
+		t.Fatalf("racing: %d accepted, %d left (want 1 and 98)", wins.Load(), u.DayRemaining)
+	}
+	a, err = s.UseNonceAdmit(ctx, "k3", "n3-0000000000000003", exp, "c/p", store.Limits{QuotaDay: 2}, now)
+	must(t, err)
+	if a.Allowed || a.Limit != "day" {
+		t.Fatalf("over the quota: %+v", a)
+	}
 }
 
 // apiUsage: a process's row of a minute is replaced by its next save;
