@@ -181,6 +181,16 @@ type Grant struct {
 	Bucket   string // where its calls are counted: consumer/product
 }
 
+// Call is what authenticating a call reads: its headers and, for a signed
+// call, the method, the request target as sent (path and query) and the
+// body.
+type Call struct {
+	Header http.Header
+	Method string
+	Target string
+	Body   []byte
+}
+
 // Admit authenticates a call of product version v and counts it against
 // the consumer's plan, in one store call (one statement on PostgreSQL):
 // the key is read from the store on every call, so a revocation or an
@@ -189,13 +199,17 @@ type Grant struct {
 // unknown, revoked or expired key) or forbidden (a disabled consumer; no
 // subscription to this product or version). The admission says whether
 // the plan's limits let the call through.
-func (s *Service) Admit(ctx context.Context, p *Product, v *Version, h http.Header, now time.Time) (*Grant, store.Admission, error) {
+func (s *Service) Admit(ctx context.Context, p *Product, v *Version, c Call, now time.Time) (*Grant, store.Admission, error) {
 	var none store.Admission
 	if s.consumers == nil {
 		return nil, none, weft.Errorf(weft.EUnavailable, "this server keeps no API consumers")
 	}
-	if p.Auth == AuthJWT {
+	h := c.Header
+	switch p.Auth {
+	case AuthJWT:
 		return s.admitJWT(ctx, p, v, h, now)
+	case AuthHMAC:
+		return s.admitHMAC(ctx, p, v, c, now)
 	}
 	key, ok, err := KeyFrom(h)
 	if err != nil {
@@ -390,28 +404,47 @@ func (s *Service) Subscribe(ctx context.Context, sub store.Subscription) (store.
 	return s.consumers.Subscribe(ctx, sub)
 }
 
-// NewKeyResult is a key just made: Key is shown once and never again.
+// NewKeyResult is a credential just made: Key (an API key) or Secret (an
+// HMAC credential's, sent with Info.ID) is shown once and never again.
 type NewKeyResult struct {
-	Key  string            `json:"key"`
-	Info store.ConsumerKey `json:"info"`
+	Key    string            `json:"key,omitempty"`
+	Secret string            `json:"secret,omitempty"`
+	Info   store.ConsumerKey `json:"info"`
 	// Rotated is the key this one replaces and when it stops working.
 	Rotated *store.ConsumerKey `json:"rotated,omitempty"`
 }
 
-// CreateKey makes a key for a consumer.
-func (s *Service) CreateKey(ctx context.Context, consumer string) (*NewKeyResult, error) {
+// CreateKey makes a credential for a consumer: an API key (kind "" or
+// store.KeyAPIKey) or an HMAC secret (store.KeyHMAC).
+func (s *Service) CreateKey(ctx context.Context, consumer, kind string) (*NewKeyResult, error) {
 	if err := s.needConsumers(); err != nil {
 		return nil, err
 	}
-	key, id, hash, err := NewKey()
-	if err != nil {
-		return nil, err
+	now := s.now().UTC().Truncate(time.Microsecond)
+	switch kind {
+	case "", store.KeyAPIKey:
+		key, id, hash, err := NewKey()
+		if err != nil {
+			return nil, err
+		}
+		k := store.ConsumerKey{ID: id, Consumer: consumer, Kind: store.KeyAPIKey, Hash: hash, CreatedAt: now}
+		if err := s.consumers.CreateConsumerKey(ctx, k); err != nil {
+			return nil, err
+		}
+		return &NewKeyResult{Key: key, Info: k}, nil
+	case store.KeyHMAC:
+		id, secret, err := NewHMACSecret()
+		if err != nil {
+			return nil, err
+		}
+		k := store.ConsumerKey{ID: id, Consumer: consumer, Kind: store.KeyHMAC, Secret: secret, CreatedAt: now}
+		if err := s.consumers.CreateConsumerKey(ctx, k); err != nil {
+			return nil, err
+		}
+		k.Secret = ""
+		return &NewKeyResult{Secret: secret, Info: k}, nil
 	}
-	k := store.ConsumerKey{ID: id, Consumer: consumer, Hash: hash, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
-	if err := s.consumers.CreateConsumerKey(ctx, k); err != nil {
-		return nil, err
-	}
-	return &NewKeyResult{Key: key, Info: k}, nil
+	return nil, weft.Errorf(weft.EInvalid, "a credential's kind is %s or %s, not %q", store.KeyAPIKey, store.KeyHMAC, clip(kind, 40))
 }
 
 // RotateKey makes a new key for a consumer and lets the old one work for
@@ -437,7 +470,7 @@ func (s *Service) RotateKey(ctx context.Context, consumer, id string, overlap ti
 	if old == nil {
 		return nil, weft.Errorf(weft.ENotFound, "consumer %q has no active key %q", consumer, clip(id, 40))
 	}
-	res, err := s.CreateKey(ctx, consumer)
+	res, err := s.CreateKey(ctx, consumer, old.Kind) // the same kind as the one it replaces
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,10 @@
 package apim
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -93,6 +95,31 @@ func FuzzKeyFrom(f *testing.F) {
 		}
 		if _, err := ParseKey(k); err != nil && (weft.Code(err) != weft.EUnauthorized || len(k) > 24 && strings.Contains(weft.Message(err), k[20:])) {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzDecodeOnce: a body decoded once for the validator and turned into
+// the run's values (Float64s) equals what encoding/json decodes, or both
+// refuse it.
+//
+//	go test ./apim -run '^$' -fuzz FuzzDecodeOnce -fuzztime 30s
+func FuzzDecodeOnce(f *testing.F) {
+	for _, s := range []string{`{"a": 1, "b": [1.5, -2e3, {"c": 12345678901234567890}], "d": "x", "e": null, "f": true}`, `7`, `[1e400]`, `{"a":1}{}`, `"s"`, `{"a": 0.1, "a": 2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want any
+		werr := json.Unmarshal(data, &want)
+		v, err := DecodeBody(data)
+		if err == nil {
+			v, err = Float64s(v)
+		}
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("%q: decode once %v, encoding/json %v", data, err, werr)
+		}
+		if err == nil && !reflect.DeepEqual(v, want) {
+			t.Fatalf("%q: %#v, encoding/json %#v", data, v, want)
 		}
 	})
 }

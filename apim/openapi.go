@@ -92,6 +92,12 @@ func (rs *Routes) OpenAPI(serverURL string) ([]byte, error) {
 		scheme = map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
 			"description": "an access token of issuer " + rs.Product.JWTIssuer + " naming a subscribed consumer"}}
 		doc["security"] = []any{map[string]any{"bearer": []any{}}}
+	case AuthHMAC:
+		// OpenAPI has no HMAC scheme: the header is described, and its
+		// canonical string documented (docs/api-management.md).
+		scheme = map[string]any{"hmac": map[string]any{"type": "apiKey", "in": "header", "name": "Authorization",
+			"description": HMACScheme + " Credential=<id>, Timestamp=<unix seconds>, Nonce=<16-64 of A-Za-z0-9-_>, Signature=<hex HMAC-SHA256 with the consumer's secret of \"" + HMACScheme + "\\n\" METHOD \"\\n\" TARGET \"\\n\" TIMESTAMP \"\\n\" NONCE \"\\n\" hex(SHA-256(body))>; TARGET is the path and query as sent; the timestamp within " + HMACWindow.String() + " of the server's clock; each nonce once"}}
+		doc["security"] = []any{map[string]any{"hmac": []any{}}}
 	}
 	if scheme != nil {
 		components["securitySchemes"] = scheme

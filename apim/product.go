@@ -28,9 +28,10 @@ type Product struct {
 	Title       string    `json:"title,omitempty"`
 	Description string    `json:"description,omitempty"`
 	Versions    []Version `json:"versions"`
-	// Auth is who may call the routes: "none" (default: anyone) or
+	// Auth is who may call the routes: "none" (default: anyone),
 	// "api_key" (a consumer's key and a subscription, under its plan's
-	// rate limit and quotas).
+	// rate limit and quotas), "jwt" (a token of JWTIssuer naming the
+	// consumer) or "hmac" (calls signed with a consumer's HMAC secret).
 	Auth string `json:"auth,omitempty"`
 	// JWTIssuer names the configured issuer (api_jwt_issuers) whose
 	// tokens an auth: jwt product accepts.
@@ -160,8 +161,8 @@ func (p *Product) Check() error {
 	if len(p.Title) > maxText || len(p.Description) > maxText {
 		add("/description", "title and description are at most %d bytes", maxText)
 	}
-	if !slices.Contains([]string{"", AuthNone, AuthAPIKey, AuthJWT}, p.Auth) {
-		add("/auth", "auth must be none, api_key or jwt, got %q", clip(p.Auth, 40))
+	if !slices.Contains([]string{"", AuthNone, AuthAPIKey, AuthJWT, AuthHMAC}, p.Auth) {
+		add("/auth", "auth must be none, api_key, jwt or hmac, got %q", clip(p.Auth, 40))
 	}
 	if (p.Auth == AuthJWT) != (p.JWTIssuer != "") {
 		add("/jwt_issuer", "auth: jwt names its jwt_issuer (one of the server's api_jwt_issuers), and only it does")
@@ -288,8 +289,10 @@ func (c *CORS) AllowsOrigin(origin string) bool {
 }
 
 // NeedsKey reports whether calls need a consumer's credential (an API
-// key or a JWT).
-func (p *Product) NeedsKey() bool { return p.Auth == AuthAPIKey || p.Auth == AuthJWT }
+// key, a JWT or an HMAC signature).
+func (p *Product) NeedsKey() bool {
+	return p.Auth == AuthAPIKey || p.Auth == AuthJWT || p.Auth == AuthHMAC
+}
 
 // Find returns the named version, or nil.
 func (p *Product) Find(version string) *Version {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftio/weft"
@@ -25,6 +26,7 @@ type Service struct {
 	flows     Flows
 	issuers   map[string]*JWTVerifier // by name (auth: jwt)
 	now       func() time.Time
+	lastSweep atomic.Int64 // when this process last forgot expired nonces (Unix ns)
 
 	mu       sync.Mutex
 	products map[string]cachedProduct

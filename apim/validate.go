@@ -32,6 +32,49 @@ type Request struct {
 	Query   url.Values
 	Header  http.Header
 	RawBody []byte // the body as sent; empty: none
+	// Body is RawBody already decoded by DecodeBody (Parsed true): the
+	// validator then does not parse it again.
+	Body   any
+	Parsed bool
+}
+
+// DecodeBody decodes a JSON body as the validator reads it: numbers as
+// json.Number (exact), nothing after the value. The run's copy is then
+// made by Float64s, without a second parse.
+func DecodeBody(raw []byte) (any, error) {
+	return jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+}
+
+// Float64s turns every json.Number in v into the float64 encoding/json
+// would have decoded (what a run sees, as for webhooks), in place, and
+// returns the new value (v itself unless v is a number). A number out of
+// float64's range is an error, as it is for encoding/json.
+func Float64s(v any) (any, error) {
+	switch x := v.(type) {
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil {
+			return nil, weft.Errorf(weft.EInvalid, "body: the number %s does not fit a 64-bit float", clip(string(x), 40))
+		}
+		return f, nil
+	case map[string]any:
+		for k, e := range x {
+			f, err := Float64s(e)
+			if err != nil {
+				return nil, err
+			}
+			x[k] = f
+		}
+	case []any:
+		for i, e := range x {
+			f, err := Float64s(e)
+			if err != nil {
+				return nil, err
+			}
+			x[i] = f
+		}
+	}
+	return v, nil
 }
 
 // ValidateRequest checks a request against the route's schemas and
@@ -70,7 +113,9 @@ func (rt *Route) ValidateRequest(req Request) []weft.Problem {
 		out = append(out, problems("/headers", s.Validate(obj))...)
 	}
 	if s := a.Request.Body; s != nil {
-		if len(bytes.TrimSpace(req.RawBody)) == 0 {
+		if req.Parsed {
+			out = append(out, problems("/body", s.Validate(req.Body))...)
+		} else if len(bytes.TrimSpace(req.RawBody)) == 0 {
 			out = append(out, weft.Problem{Path: "/body", Message: "a JSON body is required"})
 		} else if v, err := jsonschema.UnmarshalJSON(bytes.NewReader(req.RawBody)); err != nil {
 			out = append(out, weft.Problem{Path: "/body", Message: "the body is not JSON: " + clip(err.Error(), maxMessage)})

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oapi-codegen/oapi-codegen/v2/pkg/securityprovider"
+
+	"github.com/weftio/weft/e2e/apiclient/keyedv1"
 	"github.com/weftio/weft/e2e/apiclient/shopv1"
 	"github.com/weftio/weft/e2e/apiclient/shopv2"
 )
@@ -83,49 +86,7 @@ func TestGeneratedClient(t *testing.T) {
 	}
 
 	for _, v := range []string{"v1", "v2"} {
-		dir := filepath.Join("apiclient", "shop"+v)
-		resp, err := http.Get(s.URL + "/apis/shop/" + v + "/openapi.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc bytes.Buffer
-		_, _ = doc.ReadFrom(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s openapi.json: %d %s", v, resp.StatusCode, doc.String())
-		}
-		live := indentJSON(t, doc.Bytes())
-		if os.Getenv("WEFT_UPDATE_APICLIENT") == "1" {
-			if err := os.WriteFile(filepath.Join(dir, "openapi.json"), live, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		committed, err := os.ReadFile(filepath.Join(dir, "openapi.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(live, committed) {
-			t.Fatalf("the published %s document differs from %s/openapi.json: if the change is meant, run WEFT_UPDATE_APICLIENT=1 go test ./e2e -run TestGeneratedClient, then go generate ./e2e/apiclient/...", v, dir)
-		}
-		// Generate from the live document with the module's generator.
-		livePath := filepath.Join(t.TempDir(), "openapi.json")
-		if err := os.WriteFile(livePath, live, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		gen := exec.Command("go", "tool", "oapi-codegen", "-generate", "types,client", "-package", "shop"+v, livePath)
-		var stderr bytes.Buffer
-		gen.Stderr = &stderr
-		out, err := gen.Output()
-		if err != nil {
-			t.Fatalf("oapi-codegen on the %s document: %v\n%s", v, err, stderr.String())
-		}
-		want, err := os.ReadFile(filepath.Join(dir, "client.gen.go"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(out, want) {
-			t.Fatalf("oapi-codegen's client for the live %s document differs from %s/client.gen.go: run go generate ./e2e/apiclient/...", v, dir)
-		}
+		checkGenerated(t, s, "shop", v)
 	}
 
 	ctx := context.Background()
@@ -169,6 +130,140 @@ func TestGeneratedClient(t *testing.T) {
 		t.Fatalf("deploy get-order 3: %d", code)
 	}
 	check2("after deploying get-order@3, not re-pinned")
+}
+
+// checkGenerated fetches product's version v document from the server,
+// requires it to equal the committed apiclient/<product><v>/openapi.json
+// and oapi-codegen's client from it to equal the committed client.gen.go;
+// it returns the live document.
+func checkGenerated(t *testing.T, s *server, product, v string) []byte {
+	t.Helper()
+	dir := filepath.Join("apiclient", product+v)
+	resp, err := http.Get(s.URL + "/apis/" + product + "/" + v + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc bytes.Buffer
+	_, _ = doc.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s %s openapi.json: %d %s", product, v, resp.StatusCode, doc.String())
+	}
+	live := indentJSON(t, doc.Bytes())
+	if os.Getenv("WEFT_UPDATE_APICLIENT") == "1" {
+		if err := os.WriteFile(filepath.Join(dir, "openapi.json"), live, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	committed, err := os.ReadFile(filepath.Join(dir, "openapi.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(live, committed) {
+		t.Fatalf("the published %s %s document differs from %s/openapi.json: if the change is meant, run WEFT_UPDATE_APICLIENT=1 go test ./e2e -run TestGeneratedClient, then go generate ./e2e/apiclient/...", product, v, dir)
+	}
+	// Generate from the live document with the module's generator.
+	livePath := filepath.Join(t.TempDir(), "openapi.json")
+	if err := os.WriteFile(livePath, live, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gen := exec.Command("go", "tool", "oapi-codegen", "-generate", "types,client", "-package", product+v, livePath)
+	var stderr bytes.Buffer
+	gen.Stderr = &stderr
+	out, err := gen.Output()
+	if err != nil {
+		t.Fatalf("oapi-codegen on the %s %s document: %v\n%s", product, v, err, stderr.String())
+	}
+	want, err := os.ReadFile(filepath.Join(dir, "client.gen.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, want) {
+		t.Fatalf("oapi-codegen's client for the live %s %s document differs from %s/client.gen.go: run go generate ./e2e/apiclient/...", product, v, dir)
+	}
+	return live
+}
+
+// TestGeneratedClientKeyed: a product with auth: api_key publishes an
+// apiKey security scheme; the client oapi-codegen generates from it, given
+// a consumer's key by oapi-codegen's own security provider for the scheme
+// the document names, is answered 200 and 201, a typed 401 without a key,
+// and a typed 429 (with Retry-After) past the plan's quota.
+func TestGeneratedClientKeyed(t *testing.T) {
+	s := startServer(t, "", []string{"WEFT_LOG_LEVEL=warn", "WEFT_DATA_DIR=" + t.TempDir()})
+	for _, f := range []string{clientGetOrder, clientCreateOrder} {
+		if code := s.do("POST", "/api/flows", f, nil); code != 201 {
+			t.Fatalf("deploy: %d", code)
+		}
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"PUT", "/api/products/keyed", `{"auth": "api_key", "versions": [{"name": "v1", "flows": [{"flow": "get-order", "version": 1}, {"flow": "create-order", "version": 1}]}]}`},
+		{"PUT", "/api/plans/trial", `{"limits": {"quota_day": 3}}`},
+		{"PUT", "/api/consumers/acme", `{}`},
+		{"PUT", "/api/consumers/acme/subscriptions/keyed", `{"plan": "trial"}`},
+	} {
+		if code := s.do(c.method, c.path, c.body, nil); code != 200 {
+			t.Fatalf("%s %s: %d", c.method, c.path, code)
+		}
+	}
+	var made struct {
+		Key string `json:"key"`
+	}
+	if code := s.do("POST", "/api/consumers/acme/keys", nil, &made); code != 201 || made.Key == "" {
+		t.Fatalf("key: %d", code)
+	}
+	live := checkGenerated(t, s, "keyed", "v1")
+
+	// The scheme the contract names, given to oapi-codegen's provider.
+	var doc struct {
+		Security   []map[string][]string `json:"security"`
+		Components struct {
+			SecuritySchemes map[string]struct{ Type, In, Name string } `json:"securitySchemes"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(live, &doc); err != nil {
+		t.Fatal(err)
+	}
+	scheme, ok := doc.Components.SecuritySchemes["apiKey"]
+	if len(doc.Security) != 1 || doc.Security[0]["apiKey"] == nil || !ok || scheme.Type != "apiKey" || scheme.In != "header" || scheme.Name != "X-API-Key" {
+		t.Fatalf("security: %+v %+v", doc.Security, doc.Components.SecuritySchemes)
+	}
+	sp, err := securityprovider.NewSecurityProviderApiKey(scheme.In, scheme.Name, made.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	anon, err := keyedv1.NewClientWithResponses(s.URL + "/apis/keyed/v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyed, err := keyedv1.NewClientWithResponses(s.URL+"/apis/keyed/v1", keyedv1.WithRequestEditorFn(sp.Intercept))
+	if err != nil {
+		t.Fatal(err)
+	}
+	no, err := anon.GetOrderWithResponse(ctx, "1", nil)
+	if err != nil || no.StatusCode() != 401 || no.JSON401 == nil || !strings.Contains(no.JSON401.Error.Message, "needs an API key") {
+		t.Fatalf("without a key: %v %s", err, bodyOf(no))
+	}
+	got, err := keyed.GetOrderWithResponse(ctx, "42", nil)
+	if err != nil || got.JSON200 == nil || got.JSON200.Id != "42" {
+		t.Fatalf("with the key: %v %s", err, bodyOf(got))
+	}
+	if rl := got.HTTPResponse.Header.Get("RateLimit"); !strings.HasPrefix(rl, `"day";r=2;t=`) {
+		t.Fatalf("RateLimit: %q", rl)
+	}
+	created, err := keyed.CreateOrderWithResponse(ctx, keyedv1.CreateOrderJSONRequestBody{Sku: "K-1", Qty: 1})
+	if err != nil || created.JSON201 == nil || created.JSON201.Sku != "K-1" {
+		t.Fatalf("create with the key: %v %s", err, bodyOf(created))
+	}
+	bad, err := keyed.GetOrderWithResponse(ctx, "abc", nil)
+	if err != nil || bad.JSON400 == nil {
+		t.Fatalf("a bad id with the key (the third call of the quota): %v %s", err, bodyOf(bad))
+	}
+	over, err := keyed.GetOrderWithResponse(ctx, "43", nil)
+	if err != nil || over.StatusCode() != 429 || over.JSON429 == nil || over.JSON429.Error.Code != "rate_limited" || over.HTTPResponse.Header.Get("Retry-After") == "" {
+		t.Fatalf("past the quota: %v %s", err, bodyOf(over))
+	}
 }
 
 func indentJSON(t *testing.T, b []byte) []byte {

@@ -6,15 +6,18 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/weftio/weft/apim"
 	"github.com/weftio/weft/connectors"
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/internal/pgtest"
+	"github.com/weftio/weft/internal/seal"
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/postgres"
 	"github.com/weftio/weft/store/sqlite"
@@ -55,7 +58,9 @@ const benchBody = `{"customer": {"id": "c-1", "email": "a@example.com"}, "items"
 // query, header and body schemas, the pinned version), and through the
 // same route in a product that needs a key (key lookup, GCRA rate limit
 // and day/month quotas counted in the store), in-process on
-// SQLite with the full transaction log; interleaved so both see the same
+// SQLite with the full transaction log, and through it in a product whose
+// calls are HMAC-signed (the signature, the nonce, the count); payloads are
+// sealed as weft serve seals them; interleaved so all see the same
 // machine. Reports p50 and p99 per path in microseconds.
 //
 //	go test -run '^$' -bench Ingress -benchtime 3000x -count 2 ./gateway
@@ -85,7 +90,14 @@ func BenchmarkIngressPostgres(b *testing.B) {
 }
 
 func benchIngress(b *testing.B, st store.Store) {
-	e := engine.New(st, connectors.NewCatalog(httpconn.New(httpconn.Options{})), nil, engine.Config{})
+	// Payloads and HMAC secrets sealed under a master key, as weft serve does.
+	keys, err := seal.New(seal.NewKey())
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := seal.NewEnvelope(keys, st)
+	st.(interface{ SetPayloadSealer(store.PayloadSealer) }).SetPayloadSealer(env)
+	e := engine.New(st, connectors.NewCatalog(httpconn.New(httpconn.Options{})), nil, engine.Config{Payloads: env})
 	srv := gateway.New(e, nil, gateway.Config{})
 	serve := func(method, path, body string, hdr map[string]string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
@@ -114,6 +126,8 @@ func benchIngress(b *testing.B, st store.Store) {
 		{"PUT", "/api/plans/big", `{"limits": {"rate_per_second": 100000, "burst": 100000, "quota_day": 1000000000, "quota_month": 1000000000}}`},
 		{"PUT", "/api/consumers/bench", `{}`},
 		{"PUT", "/api/consumers/bench/subscriptions/keyed", `{"plan": "big"}`},
+		{"PUT", "/api/products/signed", `{"auth": "hmac", "versions": [{"name": "v1", "flows": [{"flow": "api-order", "version": 1}]}]}`},
+		{"PUT", "/api/consumers/bench/subscriptions/signed", `{"plan": "big"}`},
 	} {
 		if rec := serve(c.method, c.path, c.body, nil); rec.Code != 200 {
 			b.Fatalf("%s %s: %d %s", c.method, c.path, rec.Code, rec.Body)
@@ -126,6 +140,24 @@ func benchIngress(b *testing.B, st store.Store) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &nk); err != nil || nk.Key == "" {
 		b.Fatalf("key: %d %s", rec.Code, rec.Body)
 	}
+	rec = serve("POST", "/api/consumers/bench/keys", `{"kind": "hmac"}`, nil)
+	var hk struct {
+		Secret string `json:"secret"`
+		Info   struct {
+			ID string `json:"id"`
+		} `json:"info"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &hk); err != nil || hk.Secret == "" {
+		b.Fatalf("HMAC credential: %d %s", rec.Code, rec.Body)
+	}
+	var nonce int
+	signedRec := func() *httptest.ResponseRecorder {
+		nonce++
+		target := "/apis/signed/v1/tenants/acme/orders?priority=3"
+		auth := apim.HMACAuthorization(hk.Info.ID, hk.Secret, "POST", target, time.Now(), "bench-nonce-"+strconv.Itoa(1e8+nonce), []byte(benchBody))
+		return serve("POST", target, benchBody, map[string]string{"X-Request-Id": "req-12345678", "Authorization": auth})
+	}
+	signed := func() { signedRec() }
 	hook := func() {
 		serve("POST", "/hooks/hook-order?tenant=acme&priority=3", benchBody, map[string]string{"X-Request-Id": "req-12345678"})
 	}
@@ -134,6 +166,9 @@ func benchIngress(b *testing.B, st store.Store) {
 	}
 	keyed := func() {
 		serve("POST", "/apis/keyed/v1/tenants/acme/orders?priority=3", benchBody, map[string]string{"X-Request-Id": "req-12345678", "X-API-Key": nk.Key})
+	}
+	if rec := signedRec(); rec.Code != 200 {
+		b.Fatalf("signed route: %d %s", rec.Code, rec.Body)
 	}
 	for _, f := range []func(){hook, route, keyed} { // all answer 200 before timing
 		f()
@@ -146,18 +181,18 @@ func benchIngress(b *testing.B, st store.Store) {
 	}
 	// Each iteration runs the three paths in a rotating order, so none is
 	// always first (or last) after the others' writes.
-	paths := []func(){hook, route, keyed}
-	times := make([][]time.Duration, 3)
+	paths := []func(){hook, route, keyed, signed}
+	times := make([][]time.Duration, len(paths))
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		for j := range 3 {
-			k := (i + j) % 3
+		for j := range paths {
+			k := (i + j) % len(paths)
 			t0 := time.Now()
 			paths[k]()
 			times[k] = append(times[k], time.Since(t0))
 		}
 	}
-	hookT, routeT, keyedT := times[0], times[1], times[2]
+	hookT, routeT, keyedT, signedT := times[0], times[1], times[2], times[3]
 	pct := func(ds []time.Duration, p float64) float64 {
 		slices.Sort(ds)
 		return float64(ds[int(float64(len(ds)-1)*p)].Microseconds())
@@ -168,4 +203,6 @@ func benchIngress(b *testing.B, st store.Store) {
 	b.ReportMetric(pct(routeT, 0.99), "route-p99-µs")
 	b.ReportMetric(pct(keyedT, 0.5), "keyed-p50-µs")
 	b.ReportMetric(pct(keyedT, 0.99), "keyed-p99-µs")
+	b.ReportMetric(pct(signedT, 0.5), "hmac-p50-µs")
+	b.ReportMetric(pct(signedT, 0.99), "hmac-p99-µs")
 }

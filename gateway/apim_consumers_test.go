@@ -19,6 +19,8 @@ import (
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/weftio/weft/apim"
+	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/store"
 )
@@ -527,26 +529,36 @@ func TestAPIOpenAPIDeclaresTheKey(t *testing.T) {
 	}
 }
 
-// Every call of an existing product version is observed with its status
-// and consumer, refusals included; calls of unknown products are not (a
-// caller cannot invent labels).
+// Every call of an existing product version is observed with its status,
+// route template (never the raw path) and consumer, refusals included;
+// calls of unknown products are not (a caller cannot invent labels). A
+// call counted under a plan carries what its quota left.
 func TestAPICallsObserved(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]int{}
-	f := newAPIMFixture(t, gateway.Config{APICalls: func(product, version, consumer string, status int, d time.Duration) {
+	var dayLeft []int64
+	f := newAPIMFixture(t, gateway.Config{APICalls: func(c apim.CallRecord) {
 		mu.Lock()
 		defer mu.Unlock()
-		seen[product+"|"+version+"|"+consumer+"|"+strconv.Itoa(status)]++
+		seen[c.Product+"|"+c.Version+"|"+c.Route+"|"+c.Consumer+"|"+strconv.Itoa(c.Status)]++
+		if c.Admission != nil {
+			dayLeft = append(dayLeft, c.Admission.DayRemaining)
+		}
 	}})
-	key := keyedShop(f, `{"rate_per_second": 0.01, "burst": 1}`)
+	key := keyedShop(f, `{"rate_per_second": 100, "burst": 10, "quota_day": 3}`)
 	f.get("/apis/shop/v1/orders/1", key)
-	f.get("/apis/shop/v1/orders/1", key)
+	f.get("/apis/shop/v1/orders/2", key)
+	f.get("/apis/shop/v1/nowhere", key)
+	f.get("/apis/shop/v1/orders/3", key)
 	f.get("/apis/shop/v1/orders/1", "")
 	f.get("/apis/nope/v1/orders/1", "")
 	f.get("/apis/shop/v9/orders/1", "")
 	mu.Lock()
 	defer mu.Unlock()
-	want := map[string]int{"shop|v1|acme|200": 1, "shop|v1|acme|429": 1, "shop|v1||401": 1}
+	want := map[string]int{"shop|v1|GET /orders/{id}|acme|200": 2, "shop|v1||acme|404": 1, "shop|v1||acme|429": 1, "shop|v1|||401": 1}
+	if !slices.Equal(dayLeft, []int64{2, 1, 0, 0}) {
+		t.Fatalf("quota left per call: %v", dayLeft)
+	}
 	if len(seen) != len(want) {
 		t.Fatalf("observed %v, want %v", seen, want)
 	}
@@ -554,5 +566,62 @@ func TestAPICallsObserved(t *testing.T) {
 		if seen[k] != n {
 			t.Fatalf("observed %v, want %v", seen, want)
 		}
+	}
+}
+
+// TestAPIUsageReport: GET /api/metrics/api sums calls, errors and latency
+// per product, version and consumer (and route) over a window; a second
+// server on the same store (another process) sees the first one's calls.
+func TestAPIUsageReport(t *testing.T) {
+	f := newAPIMFixture(t, gateway.Config{})
+	key := keyedShop(f, `{"rate_per_second": 100, "burst": 100, "quota_day": 5}`)
+	for _, p := range []string{"/apis/shop/v1/orders/1", "/apis/shop/v1/orders/2", "/apis/shop/v1/orders/x", "/apis/shop/v1/me", "/apis/shop/v1/orders/3", "/apis/shop/v1/orders/4"} {
+		f.get(p, key)
+	}
+	f.get("/apis/shop/v1/orders/1", "")
+	f.get("/apis/shop/v2/orders/1", key) // past the day's quota: 429
+	out := f.must("GET", "/api/metrics/api?window=1h", "", 200)
+	groups, _ := out["groups"].([]any)
+	byConsumer := map[string]map[string]any{}
+	for _, g := range groups {
+		m := g.(map[string]any)
+		byConsumer[m["version"].(string)+"|"+m["consumer"].(string)] = m
+	}
+	acme, anon, v2 := byConsumer["v1|acme"], byConsumer["v1|"], byConsumer["v2|acme"]
+	if len(groups) != 3 || acme == nil || anon == nil || v2 == nil {
+		t.Fatalf("groups: %v", groups)
+	}
+	// acme on v1: 6 calls, a 400 (bad id) and a 429 (the sixth, past 5).
+	if acme["calls"] != float64(6) || acme["client_errors"] != float64(2) || acme["rate_limited"] != float64(1) || acme["errors"] != float64(2) {
+		t.Fatalf("acme v1: %v", acme)
+	}
+	lat, _ := acme["latency_ms"].(map[string]any)
+	if p50, p99 := lat["p50"].(float64), lat["p99"].(float64); p50 <= 0 || p99 < p50 || lat["mean"].(float64) <= 0 {
+		t.Fatalf("latency: %v", lat)
+	}
+	if anon["calls"] != float64(1) || anon["client_errors"] != float64(1) || v2["rate_limited"] != float64(1) {
+		t.Fatalf("anonymous %v, v2 %v", anon, v2)
+	}
+	// By route: templates, never raw paths.
+	out = f.must("GET", "/api/metrics/api?by=route&consumer=acme&version=v1", "", 200)
+	routes := map[string]float64{}
+	for _, g := range out["groups"].([]any) {
+		m := g.(map[string]any)
+		r, _ := m["route"].(string) // "": answered before a route matched
+		routes[r] = m["calls"].(float64)
+	}
+	if len(routes) != 3 || routes["GET /orders/{id}"] != 4 || routes["GET /me"] != 1 || routes[""] != 1 {
+		t.Fatalf("by route: %v", routes)
+	}
+	// Another process on the same store sees them.
+	e := engine.New(f.st, connectors.NewCatalog(), nil, engine.Config{})
+	other := httptest.NewServer(gateway.New(e, nil, gateway.Config{}))
+	defer other.Close()
+	code, out2, _ := call(t, "GET", other.URL+"/api/metrics/api?product=shop&version=v1&consumer=acme", "", nil)
+	if g, _ := out2["groups"].([]any); code != 200 || len(g) != 1 || g[0].(map[string]any)["calls"] != float64(6) {
+		t.Fatalf("another process: %d %v", code, out2)
+	}
+	for _, bad := range []string{"?window=-1h", "?window=forever", "?by=path", "?since=yesterday", "?window=900h"} {
+		f.must("GET", "/api/metrics/api"+bad, "", 400)
 	}
 }

@@ -363,14 +363,27 @@ func (s *Server) listConsumerKeys(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"keys": nonNil(keys)})
 }
 
-// createConsumerKey answers the new key once (201); only its id and hash
-// are kept, and neither the key nor its hash is logged or audited.
+// createConsumerKey answers the new credential once (201): an API key
+// (only its id and hash are kept) or, with {"kind": "hmac"}, an HMAC
+// secret (kept sealed); neither is logged or audited.
 func (s *Server) createConsumerKey(w http.ResponseWriter, r *http.Request) {
+	data, err := s.readBody(w, r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var body struct {
+		Kind string `json:"kind"` // api_key (default) or hmac
+	}
+	if err := decodeStrict(data, &body); err != nil {
+		writeErr(w, err)
+		return
+	}
 	name := chi.URLParam(r, "name")
-	res, err := s.apim.CreateKey(r.Context(), name)
+	res, err := s.apim.CreateKey(r.Context(), name, body.Kind)
 	details := map[string]any{}
 	if res != nil {
-		details["key_id"] = res.Info.ID
+		details["key_id"], details["kind"] = res.Info.ID, res.Info.Kind
 	}
 	s.audit(r, access.ActionConsumerKeyCreate, "consumer:"+name, err, details)
 	if err != nil {

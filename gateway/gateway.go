@@ -48,9 +48,11 @@ type Config struct {
 	JWTIssuers   []apim.JWTIssuer // identity providers whose tokens products with auth: jwt accept
 	JWTClient    *http.Client     // fetches the issuers' key sets (nil: a plain client)
 	// APICalls observes each call of an existing product version (refusals
-	// included) with its answer's status and the consumer ("" when none
-	// was authenticated): metrics per product, version and consumer.
-	APICalls       func(product, version, consumer string, status int, d time.Duration)
+	// included) with its route template ("" before one matched), its
+	// answer's status, the consumer ("" when none was authenticated) and
+	// what the plan's limits left: metrics per product, version, route
+	// and consumer, and quota use.
+	APICalls       func(apim.CallRecord)
 	MaxImportBytes int64                            // POST /api/connectors/import body limit (default 64 MiB)
 	Secret         func(name string) (string, bool) // named secrets (signatures)
 	APIToken       string                           // if set, /api, /metrics (and /mcp, through MCPAuth) require "Authorization: Bearer <token>"
@@ -84,6 +86,7 @@ type Server struct {
 	table    []Route       // the /api route table with each route's permission
 	hasUsers atomic.Bool   // a local user exists: authentication is required
 	apim     *apim.Service // API products (nil: the store keeps none)
+	usage    *apim.Usage   // API analytics (nil: the store keeps none)
 	ownKeys  Sealer        // seals single-sign-on flow cookies when Keys is nil
 	agents   *agent.ControlPlane
 }
@@ -159,6 +162,9 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 			issuers[j.Name] = v
 		}
 		s.apim.SetJWTIssuers(issuers)
+		if us, ok := cfg.Products.(store.UsageStore); ok {
+			s.usage = apim.NewUsage(us)
+		}
 		s.ingressRoutes(r)
 	}
 	if cfg.Sandbox != nil {

@@ -402,6 +402,29 @@ func TestProductMoveNeedsBothNamespaces(t *testing.T) {
 	if rec := put("/api/products/b-new", `{"versions": [{"name": "v1", "flows": [{"flow": "d-api", "version": 1}]}]}`, bAdmin); rec.Code != 422 || !strings.Contains(rec.Body.String(), `is in namespace \"default\"`) {
 		t.Errorf("team-b product pinning default's flow: %d %s", rec.Code, rec.Body)
 	}
+	// API analytics show only the products the caller may read.
+	if rec := put("/api/products/d-pub", `{"versions": [{"name": "v1", "flows": [{"flow": "d-api", "version": 1}]}]}`, f.creds["api_token"]); rec.Code != 200 {
+		t.Fatalf("publish d-pub: %d %s", rec.Code, rec.Body)
+	}
+	req = httptest.NewRequest("GET", "/apis/d-pub/v1/x", nil)
+	rec = httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("call d-pub: %d %s", rec.Code, rec.Body)
+	}
+	for _, c := range []struct {
+		cred cred
+		want bool
+	}{{dAdmin, true}, {f.creds["api_token"], true}, {bAdmin, false}} {
+		req := httptest.NewRequest("GET", "/api/metrics/api", nil)
+		req.Host = "localhost"
+		req.Header.Set("Authorization", "Bearer "+c.cred.bearer)
+		rec := httptest.NewRecorder()
+		f.srv.ServeHTTP(rec, req)
+		if rec.Code != 200 || strings.Contains(rec.Body.String(), `"product":"d-pub"`) != c.want {
+			t.Errorf("GET /api/metrics/api (sees d-pub: %v): %d %s", c.want, rec.Code, rec.Body)
+		}
+	}
 }
 
 // Plans and consumers: an update of another namespace's is not found; a

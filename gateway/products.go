@@ -135,14 +135,24 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var consumer string
-	if s.cfg.APICalls != nil {
-		// Only calls of versions that exist are observed: the labels are
-		// the operator's products, versions and consumers, never a
-		// caller's invention.
+	// Every call of a version that exists is observed (metrics and
+	// analytics): the labels are the operator's products, versions, route
+	// templates and consumers, never a caller's invention.
+	var rec apim.CallRecord
+	if s.cfg.APICalls != nil || s.usage != nil {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
-		defer func() { s.cfg.APICalls(p.Name, v.Name, consumer, sw.status, time.Since(start)) }()
+		rec = apim.CallRecord{Product: p.Name, Version: v.Name}
+		defer func() {
+			rec.Status, rec.At = sw.status, time.Now()
+			rec.Duration = rec.At.Sub(start)
+			if s.cfg.APICalls != nil {
+				s.cfg.APICalls(rec)
+			}
+			if s.usage != nil {
+				s.usage.Record(rec)
+			}
+		}()
 		w = sw
 	}
 	if !p.IPAllowed(clientIP(r)) {
@@ -153,12 +163,25 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 		return // a preflight, answered
 	}
 	var grant *apim.Grant
+	var raw []byte
+	bodyRead := false
+	if p.Auth == apim.AuthHMAC {
+		// A signature covers the body: it is read (within max_body_bytes)
+		// before the call is authenticated.
+		var err error
+		if raw, err = s.readBody(w, r); err != nil {
+			writeErr(w, err)
+			return
+		}
+		bodyRead = true
+	}
 	if p.NeedsKey() {
 		// Before the route is matched: without a key a caller learns
 		// nothing of the routes (the OpenAPI document is what is public).
-		grant, ok = s.admitConsumer(w, r, p, v)
+		var adm *store.Admission
+		grant, adm, ok = s.admitConsumer(w, r, p, v, raw)
 		if grant != nil {
-			consumer = grant.Consumer
+			rec.Consumer, rec.Limits, rec.Admission = grant.Consumer, grant.Plan.Limits, adm
 		}
 		if !ok {
 			return
@@ -180,28 +203,45 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, weft.Errorf(weft.ENotFound, "version %s of API product %s has no route %s %s", v.Name, p.Name, clip(r.Method, 20), clip(path, 200)))
 		return
 	}
-	raw, err := s.readBody(w, r)
-	if err != nil {
-		writeErr(w, err)
-		return
+	rec.Route = rt.API.Method + " " + rt.API.Path
+	if !bodyRead {
+		var err error
+		if raw, err = s.readBody(w, r); err != nil {
+			writeErr(w, err)
+			return
+		}
 	}
-	// The body's structure is bounded (depth, values, UTF-8) before the
-	// validator walks it, as every JSON body is.
+	// The body's structure is bounded (depth, values, UTF-8) before it is
+	// parsed, as every JSON body is; it is parsed once (numbers exact, for
+	// the validator), and the run's copy made from that tree.
+	var body any = map[string]any{}
+	parsed := false
 	if len(bytes.TrimSpace(raw)) > 0 {
 		if err := bounded.CheckJSON("body", raw, bodyLimits); err != nil {
 			writeErr(w, &weft.Error{Code: weft.EInvalid, Message: "the request does not match " + rt.API.Method + " " + rt.API.Path,
 				Problems: []weft.Problem{{Path: "/body", Message: weft.Message(err)}}})
 			return
 		}
+		v, err := apim.DecodeBody(raw)
+		if err != nil && rt.API.Request.Body == nil {
+			_, err = parseJSONBody(raw) // the webhook path's message for a body that is not JSON
+			writeErr(w, err)
+			return
+		}
+		if err == nil {
+			body, parsed = v, true
+		}
 	}
-	if probs := rt.ValidateRequest(apim.Request{Params: params, Query: r.URL.Query(), Header: r.Header, RawBody: raw}); len(probs) > 0 {
+	if probs := rt.ValidateRequest(apim.Request{Params: params, Query: r.URL.Query(), Header: r.Header, RawBody: raw, Body: body, Parsed: parsed}); len(probs) > 0 {
 		writeErr(w, &weft.Error{Code: weft.EInvalid, Message: "the request does not match " + rt.API.Method + " " + rt.API.Path, Problems: probs})
 		return
 	}
-	body, err := parseJSONBody(raw)
-	if err != nil {
-		writeErr(w, err)
-		return
+	if parsed {
+		var err error
+		if body, err = apim.Float64s(body); err != nil {
+			writeErr(w, err)
+			return
+		}
 	}
 	hs := headers(r)
 	delete(hs, consumerHeader) // only Weft says who the consumer is
@@ -312,28 +352,43 @@ const consumerHeader = "x-weft-consumer"
 // Retry-After past a limit (returning the grant with false: who was
 // refused); RateLimit-Policy and RateLimit on every answer under a plan
 // with limits. A store that cannot count answers 503: limits fail closed.
-func (s *Server) admitConsumer(w http.ResponseWriter, r *http.Request, p *apim.Product, v *apim.Version) (*apim.Grant, bool) {
-	g, a, err := s.apim.Admit(r.Context(), p, v, r.Header, time.Now())
+func (s *Server) admitConsumer(w http.ResponseWriter, r *http.Request, p *apim.Product, v *apim.Version, body []byte) (*apim.Grant, *store.Admission, bool) {
+	// The target as sent (a signature covers it): the request line's, or
+	// for a request in absolute form, its path and query.
+	target := r.RequestURI
+	if !strings.HasPrefix(target, "/") {
+		target = r.URL.RequestURI()
+	}
+	call := apim.Call{Header: r.Header, Method: r.Method, Target: target, Body: body}
+	g, a, err := s.apim.Admit(r.Context(), p, v, call, time.Now())
 	if err != nil {
 		switch weft.Code(err) {
 		case weft.EUnauthorized:
-			w.Header().Set("WWW-Authenticate", `Bearer realm="`+s.cfg.APIBasePath+"/"+p.Name+`"`)
+			scheme := "Bearer"
+			if p.Auth == apim.AuthHMAC {
+				scheme = apim.HMACScheme
+			}
+			w.Header().Set("WWW-Authenticate", scheme+` realm="`+s.cfg.APIBasePath+"/"+p.Name+`"`)
 		case weft.EUnavailable, weft.EInternal:
 			// Limits fail closed: a store that cannot count refuses.
 			s.log.Error("API call cannot be authenticated or counted", "product", p.Name, "err", err)
 			err = weft.Errorf(weft.EUnavailable, "calls of API product %s cannot be authenticated or counted now; try again later", p.Name)
 		}
 		writeErr(w, err)
-		return nil, false
+		return nil, nil, false
 	}
 	apim.RateLimitHeaders(w.Header(), g.Plan.Limits, a)
+	var counted *store.Admission
+	if g.Plan.Limits != (store.Limits{}) {
+		counted = &a
+	}
 	if !a.Allowed {
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]any{"code": "rate_limited",
 			"message": "consumer " + g.Consumer + " is over the " + limitName(a.Limit) + " of plan " + g.Plan.Name,
 			"limit":   a.Limit, "retry_after": max(int64(math.Ceil(a.RetryAfter.Seconds())), 1)}})
-		return g, false // who was refused (metrics); the call goes no further
+		return g, counted, false // who was refused (metrics); the call goes no further
 	}
-	return g, true
+	return g, counted, true
 }
 
 func limitName(l string) string {
@@ -363,6 +418,71 @@ func (s *Server) productRoutes(r chi.Router) {
 	s.resource(r, http.MethodGet, "/products/{name}", access.ProductsRead, s.productResolver(), s.getProduct)
 	s.route(r, http.MethodPut, "/products/{name}", access.ProductsWrite, s.putProduct) // create or update: checks both namespaces itself
 	s.resource(r, http.MethodDelete, "/products/{name}", access.ProductsWrite, s.productResolver(), s.deleteProduct)
+	if s.usage != nil {
+		s.route(r, http.MethodGet, "/metrics/api", access.ProductsRead, s.apiUsage)
+	}
+}
+
+// apiUsage answers the calls, errors and latency of published products
+// over a window, per product, version and consumer (and route with
+// by=route), summed over every process: the products the caller may read
+// only (a deleted product's history is not shown).
+func (s *Server) apiUsage(w http.ResponseWriter, r *http.Request) {
+	f, err := s.listFilter(r, access.ProductsRead)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	q := r.URL.Query()
+	now := time.Now()
+	uq := store.UsageQuery{Until: now, Product: q.Get("product"), Version: q.Get("version"), Consumer: q.Get("consumer")}
+	switch by := q.Get("by"); by {
+	case "":
+	case "route":
+		uq.ByRoute = true
+	default:
+		writeErr(w, weft.Errorf(weft.EInvalid, "by=%q: only by=route groups further", clip(by, 40)))
+		return
+	}
+	window := time.Hour
+	if v := q.Get("window"); v != "" {
+		if window, err = time.ParseDuration(v); err != nil || window <= 0 {
+			writeErr(w, weft.Errorf(weft.EInvalid, "window %q: a duration such as 15m, 1h or 24h", clip(v, 40)))
+			return
+		}
+	}
+	for name, t := range map[string]*time.Time{"since": &uq.Since, "until": &uq.Until} {
+		if v := q.Get(name); v != "" {
+			if *t, err = time.Parse(time.RFC3339, v); err != nil {
+				writeErr(w, weft.Errorf(weft.EInvalid, "%s %q: an RFC 3339 time", name, clip(v, 40)))
+				return
+			}
+		}
+	}
+	if uq.Since.IsZero() {
+		uq.Since = uq.Until.Add(-window)
+	}
+	reports, err := s.usage.Report(r.Context(), uq)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	ps, err := s.apim.List(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	readable := map[string]bool{}
+	for _, p := range ps {
+		readable[p.Name] = f.keep(p.Namespace)
+	}
+	out := []apim.UsageReport{}
+	for _, rep := range reports {
+		if readable[rep.Product] {
+			out = append(out, rep)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"since": uq.Since.UTC(), "until": uq.Until.UTC(), "groups": out})
 }
 
 func (s *Server) listProducts(w http.ResponseWriter, r *http.Request) {

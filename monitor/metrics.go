@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/weftio/weft/apim"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/store"
 )
@@ -32,6 +33,8 @@ type Metrics struct {
 	auditErr *prometheus.CounterVec
 	apiCalls *prometheus.CounterVec
 	apiDur   *prometheus.HistogramVec
+	apiQuota *prometheus.GaugeVec
+	apiLimit *prometheus.GaugeVec
 	steps    sync.Map // "flow@version" -> map[step]opRef, from the stored flow
 }
 
@@ -63,21 +66,37 @@ func NewMetrics() *Metrics {
 	m.auditErr = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weft_audit_write_failures_total",
 		Help: "Actions done whose audit entry could not be written (the server log has them), by action."}, []string{"action"})
 	m.apiCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weft_api_calls_total",
-		Help: "Calls of published API product versions by product, version, consumer (\"\" when none was authenticated) and HTTP status, refusals (401, 403, 429, 400 …) included."},
-		[]string{"product", "version", "consumer", "status"})
+		Help: "Calls of published API product versions by product, version, route (its template, \"\" when answered before one matched), consumer (\"\" when none was authenticated) and HTTP status, refusals (401, 403, 429, 400 …) included."},
+		[]string{"product", "version", "route", "consumer", "status"})
 	m.apiDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "weft_api_call_duration_seconds",
-		Help: "Durations of calls of published API product versions.", Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14)}, []string{"product", "version"})
-	m.reg.MustRegister(m.attempts, m.duration, m.inBytes, m.outBytes, m.runs, m.retries, m.keyCalls, m.opCalls, m.opDur, m.auditErr, m.apiCalls, m.apiDur)
+		Help: "Durations of calls of published API product versions.", Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14)}, []string{"product", "version", "route"})
+	m.apiQuota = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "weft_api_quota_used",
+		Help: "Calls a consumer has spent of its plan's quota on a product in the current UTC day or month (window), as of the last call this process counted (the count is shared by every process)."},
+		[]string{"product", "consumer", "window"})
+	m.apiLimit = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "weft_api_quota_limit",
+		Help: "The quota of a consumer's plan on a product per UTC day or month (window)."}, []string{"product", "consumer", "window"})
+	m.reg.MustRegister(m.attempts, m.duration, m.inBytes, m.outBytes, m.runs, m.retries, m.keyCalls, m.opCalls, m.opDur, m.auditErr, m.apiCalls, m.apiDur, m.apiQuota, m.apiLimit)
 	return m
 }
 
 // AuditFailed counts an action whose audit entry could not be written.
 func (m *Metrics) AuditFailed(action string) { m.auditErr.WithLabelValues(action).Inc() }
 
-// ObserveAPICall counts a call of a published API product version.
-func (m *Metrics) ObserveAPICall(product, version, consumer string, status int, d time.Duration) {
-	m.apiCalls.WithLabelValues(product, version, consumer, strconv.Itoa(status)).Inc()
-	m.apiDur.WithLabelValues(product, version).Observe(d.Seconds())
+// ObserveAPICall counts a call of a published API product version and,
+// when it was counted under a plan with quotas, sets the quota gauges.
+func (m *Metrics) ObserveAPICall(c apim.CallRecord) {
+	m.apiCalls.WithLabelValues(c.Product, c.Version, c.Route, c.Consumer, strconv.Itoa(c.Status)).Inc()
+	m.apiDur.WithLabelValues(c.Product, c.Version, c.Route).Observe(c.Duration.Seconds())
+	if a := c.Admission; a != nil && c.Consumer != "" {
+		if q := c.Limits.QuotaDay; q > 0 {
+			m.apiQuota.WithLabelValues(c.Product, c.Consumer, "day").Set(float64(q - a.DayRemaining))
+			m.apiLimit.WithLabelValues(c.Product, c.Consumer, "day").Set(float64(q))
+		}
+		if q := c.Limits.QuotaMonth; q > 0 {
+			m.apiQuota.WithLabelValues(c.Product, c.Consumer, "month").Set(float64(q - a.MonthRemaining))
+			m.apiLimit.WithLabelValues(c.Product, c.Consumer, "month").Set(float64(q))
+		}
+	}
 }
 
 // Handler serves /metrics.

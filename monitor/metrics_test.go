@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weftio/weft/apim"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/monitor"
+	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/sqlite"
 )
 
@@ -61,6 +63,30 @@ func TestMetricsFromTheTransactionLog(t *testing.T) {
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Fatalf("missing %s in\n%s", want, body)
+		}
+	}
+}
+
+// An API call is counted by its route template; a call counted under a
+// plan with quotas sets the quota gauges per product, consumer and window.
+func TestAPICallMetrics(t *testing.T) {
+	m := monitor.NewMetrics()
+	lim := store.Limits{QuotaDay: 100, QuotaMonth: 1000}
+	m.ObserveAPICall(apim.CallRecord{Product: "shop", Version: "v1", Route: "GET /orders/{id}", Consumer: "acme", Status: 200, Duration: time.Millisecond,
+		Limits: lim, Admission: &store.Admission{Allowed: true, DayRemaining: 93, MonthRemaining: 400}})
+	m.ObserveAPICall(apim.CallRecord{Product: "shop", Version: "v1", Status: 401})
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	out := rec.Body.String()
+	for _, want := range []string{
+		`weft_api_calls_total{consumer="acme",product="shop",route="GET /orders/{id}",status="200",version="v1"} 1`,
+		`weft_api_calls_total{consumer="",product="shop",route="",status="401",version="v1"} 1`,
+		`weft_api_quota_used{consumer="acme",product="shop",window="day"} 7`,
+		`weft_api_quota_used{consumer="acme",product="shop",window="month"} 600`,
+		`weft_api_quota_limit{consumer="acme",product="shop",window="day"} 100`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s in\n%s", want, out)
 		}
 	}
 }

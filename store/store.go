@@ -482,6 +482,17 @@ type Consumers interface {
 	// across every process on the database: a GCRA rate limit and day and
 	// month quotas (UTC). A refused call changes nothing.
 	Admit(ctx context.Context, bucket string, limits Limits, now time.Time) (Admission, error)
+
+	// UseNonce records that credential keyID used nonce, remembered until
+	// expires: conflict when it is already remembered (a replay), in every
+	// process on the database. A remembered nonce past its expiry may be
+	// used again. SweepNonces forgets every nonce expired at now and says
+	// how many.
+	UseNonce(ctx context.Context, keyID, nonce string, expires, now time.Time) error
+	SweepNonces(ctx context.Context, now time.Time) (int64, error)
+	// UseNonceAdmit is UseNonce and then, only for a fresh nonce, Admit:
+	// one statement on PostgreSQL (one round trip), two on SQLite.
+	UseNonceAdmit(ctx context.Context, keyID, nonce string, expires time.Time, bucket string, limits Limits, now time.Time) (Admission, error)
 }
 
 // Limits are a plan's limits; a zero field is no limit.
@@ -523,12 +534,23 @@ type Subscription struct {
 	CreatedAt time.Time `json:"created_at,omitzero"`
 }
 
-// ConsumerKey is a consumer's API key as stored: its id (the public part
-// of the key, used for lookup) and the SHA-256 of the whole key.
+// Kinds of consumer credential.
+const (
+	KeyAPIKey = "api_key" // an API key: only its SHA-256 is kept
+	KeyHMAC   = "hmac"    // an HMAC secret: kept sealed (it is needed to verify a signature)
+)
+
+// ConsumerKey is a consumer's credential as stored: its id (the public
+// part, used for lookup) and, for an API key, the SHA-256 of the whole
+// key; for an HMAC credential the secret, which the store seals at rest
+// (with the payload sealer: a store without one refuses to keep it) and
+// opens when KeyGrant reads it. Neither is ever marshalled.
 type ConsumerKey struct {
 	ID        string     `json:"id"`
 	Consumer  string     `json:"consumer"`
+	Kind      string     `json:"kind,omitempty"` // KeyAPIKey ("" reads as one) or KeyHMAC
 	Hash      string     `json:"-"`
+	Secret    string     `json:"-"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"` // set by a rotation: valid until then
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
@@ -547,9 +569,10 @@ type KeyGrant struct {
 // Good reports whether the grant lets a call of product version version
 // through at now with a key whose SHA-256 is hash: the hash matches, the
 // key is neither revoked nor expired, the consumer is enabled and
-// subscribed to this version (or every version).
+// subscribed to this version (or every version). An HMAC credential is
+// never good as an API key.
 func (g *KeyGrant) Good(hash, version string, now time.Time) bool {
-	return g.Key.Hash == hash && g.Key.RevokedAt == nil && (g.Key.ExpiresAt == nil || now.Before(*g.Key.ExpiresAt)) &&
+	return g.Key.Kind != KeyHMAC && g.Key.Hash == hash && g.Key.RevokedAt == nil && (g.Key.ExpiresAt == nil || now.Before(*g.Key.ExpiresAt)) &&
 		!g.Consumer.Disabled && g.Subscription != nil && g.Plan != nil && (g.Subscription.Version == "" || g.Subscription.Version == version)
 }
 
@@ -823,4 +846,46 @@ type AgentReport struct {
 	Version  string          `json:"version,omitempty"` // the agent's build
 	Running  json.RawMessage `json:"running,omitempty"` // the flow versions it runs
 	Health   json.RawMessage `json:"health,omitempty"`  // its own account: site connections (names only), shipping
+}
+
+// UsageBuckets is how many latency buckets an APIUsage row has
+// (apim.UsageBounds are their upper bounds; the last is unbounded).
+const UsageBuckets = 33
+
+// APIUsage is the calls of published API product versions, per minute,
+// process, product, version, route (its template) and consumer: what
+// /api/metrics/api sums.
+type APIUsage struct {
+	Minute       int64               `json:"minute,omitempty"` // Unix minute (0 in a sum)
+	Process      string              `json:"-"`
+	Product      string              `json:"product"`
+	Version      string              `json:"version"`
+	Route        string              `json:"route,omitempty"`
+	Consumer     string              `json:"consumer"`
+	Calls        int64               `json:"calls"`
+	ClientErrors int64               `json:"client_errors"` // 4xx, refusals included
+	ServerErrors int64               `json:"server_errors"` // 5xx
+	RateLimited  int64               `json:"rate_limited"`  // 429
+	DurationUS   int64               `json:"-"`
+	Hist         [UsageBuckets]int64 `json:"-"`
+}
+
+// UsageQuery selects and groups APIUsage rows: minutes in [Since, Until),
+// optionally one product, version or consumer; ByRoute keeps routes apart.
+type UsageQuery struct {
+	Since, Until               time.Time
+	Product, Version, Consumer string
+	ByRoute                    bool
+}
+
+// UsageStore keeps API usage.
+type UsageStore interface {
+	// SaveAPIUsage writes rows, each replacing the row of its minute,
+	// process, product, version, route and consumer.
+	SaveAPIUsage(ctx context.Context, rows []APIUsage) error
+	// SumAPIUsage sums the rows q selects per product, version and
+	// consumer (and route with ByRoute), at most 10,000 groups.
+	SumAPIUsage(ctx context.Context, q UsageQuery) ([]APIUsage, error)
+	// PruneAPIUsage deletes the rows of minutes before before.
+	PruneAPIUsage(ctx context.Context, before time.Time) (int64, error)
 }

@@ -14,7 +14,7 @@ import (
 const plansUsage = "weft plans list | show NAME | set NAME [--rate N] [--burst N] [--quota-day N] [--quota-month N] [--namespace NS] [--description TEXT] | delete NAME"
 
 const consumersUsage = "weft consumers list | show NAME | create NAME [--namespace NS] [--description TEXT] | disable NAME | enable NAME | delete NAME | " +
-	"subscribe NAME PRODUCT --plan P [--version V] | unsubscribe NAME PRODUCT | key NAME | keys NAME | rotate NAME KEY_ID [--overlap 24h] | revoke NAME KEY_ID"
+	"subscribe NAME PRODUCT --plan P [--version V] | unsubscribe NAME PRODUCT | key NAME [--hmac] | keys NAME | rotate NAME KEY_ID [--overlap 24h] | revoke NAME KEY_ID"
 
 // plansCmd manages API plans: a rate limit (per second, with a burst) and
 // quotas (per UTC day and month) consumers subscribe under.
@@ -111,6 +111,7 @@ func consumersCmd(args []string, stdout io.Writer) error {
 	plan := fs.String("plan", "", "the plan of a subscription")
 	ver := fs.String("version", "", "subscribe to one version only (default: every version)")
 	overlap := fs.String("overlap", "24h", "how long the rotated key keeps working (0s: it stops now)")
+	hmacKind := fs.Bool("hmac", false, "key: make an HMAC credential (an id and a secret for signed calls) instead of an API key")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
@@ -217,11 +218,14 @@ func consumersCmd(args []string, stdout io.Writer) error {
 			}
 			path += "/" + url.PathEscape(pos[1]) + "/rotate"
 			body, _ = json.Marshal(map[string]string{"overlap": *overlap})
+		} else if *hmacKind {
+			body, _ = json.Marshal(map[string]string{"kind": store.KeyHMAC})
 		}
 		var res struct {
-			Key  string             `json:"key"`
-			Info store.ConsumerKey  `json:"info"`
-			Old  *store.ConsumerKey `json:"rotated"`
+			Key    string             `json:"key"`
+			Secret string             `json:"secret"`
+			Info   store.ConsumerKey  `json:"info"`
+			Old    *store.ConsumerKey `json:"rotated"`
 		}
 		if err := c.do("POST", path, body, &res); err != nil {
 			return err
@@ -230,8 +234,13 @@ func consumersCmd(args []string, stdout io.Writer) error {
 			c.printJSON(res)
 			return nil
 		}
-		fmt.Fprintf(stdout, "%s\n", res.Key)
-		fmt.Fprintf(stdout, "key %s of consumer %s: shown once, keep it now (send it as X-API-Key)\n", res.Info.ID, pos[0])
+		if res.Secret != "" {
+			fmt.Fprintf(stdout, "%s\n", res.Secret)
+			fmt.Fprintf(stdout, "HMAC credential %s of consumer %s: the secret is shown once, keep it now (sign calls with it: Authorization: WEFT-HMAC-SHA256 Credential=%s, ...)\n", res.Info.ID, pos[0], res.Info.ID)
+		} else {
+			fmt.Fprintf(stdout, "%s\n", res.Key)
+			fmt.Fprintf(stdout, "key %s of consumer %s: shown once, keep it now (send it as X-API-Key)\n", res.Info.ID, pos[0])
+		}
 		if res.Old != nil && res.Old.ExpiresAt != nil {
 			fmt.Fprintf(stdout, "key %s keeps working until %s\n", res.Old.ID, res.Old.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"))
 		}
@@ -244,7 +253,10 @@ func consumersCmd(args []string, stdout io.Writer) error {
 			} else if m["expires_at"] != nil {
 				m["state"] = "until " + str(m["expires_at"])
 			}
-		}, col{"ID", "id"}, col{"CREATED", "created_at"}, col{"STATE", "state"})
+			if m["kind"] == nil {
+				m["kind"] = store.KeyAPIKey
+			}
+		}, col{"ID", "id"}, col{"KIND", "kind"}, col{"CREATED", "created_at"}, col{"STATE", "state"})
 	case "revoke":
 		if err := need(2); err != nil {
 			return err

@@ -298,20 +298,47 @@ func (s *Store) Unsubscribe(ctx context.Context, consumer, product string) error
 
 // --- keys -------------------------------------------------------------------
 
-// CreateConsumerKey implements store.Consumers.
+// CreateConsumerKey implements store.Consumers. An HMAC credential's
+// secret is sealed (bound to its row) before it is written; without a
+// payload sealer it is refused, never stored in the clear.
 func (s *Store) CreateConsumerKey(ctx context.Context, k store.ConsumerKey) error {
+	kind, hash, secret := k.Kind, k.Hash, ""
+	switch kind {
+	case "", store.KeyAPIKey:
+		kind = store.KeyAPIKey
+		if k.Secret != "" {
+			return weft.Errorf(weft.EInvalid, "an API key keeps no secret, only its hash")
+		}
+	case store.KeyHMAC:
+		if k.Secret == "" {
+			return weft.Errorf(weft.EInvalid, "an HMAC credential needs its secret")
+		}
+		if s.payload == nil {
+			return weft.Errorf(weft.EUnavailable, "HMAC secrets cannot be stored: no master key is configured to seal them")
+		}
+		v, err := s.payload.Seal(ctx, secretAAD(k.ID), []byte(k.Secret))
+		if err != nil {
+			return weft.Errorf(weft.EUnavailable, "sealing an HMAC secret: %v", err)
+		}
+		secret, hash = v, "hmac:"+k.ID // no key's SHA-256 (hex) equals it
+	default:
+		return weft.Errorf(weft.EInvalid, "unknown credential kind %q", k.Kind)
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.exists(ctx, tx, "api_consumers", "consumer", k.Consumer); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO api_consumer_keys (id, consumer, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`),
-			k.ID, k.Consumer, k.Hash, micros(k.CreatedAt), nullMicros(k.ExpiresAt))
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO api_consumer_keys (id, consumer, hash, created_at, expires_at, kind, secret) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			k.ID, k.Consumer, hash, micros(k.CreatedAt), nullMicros(k.ExpiresAt), kind, secret)
 		if err != nil && s.isUniq(err) {
 			return weft.Errorf(weft.EConflict, "key %q exists", k.ID)
 		}
 		return s.wrap(err, "create key")
 	})
 }
+
+// secretAAD binds a sealed HMAC secret to its credential's row.
+func secretAAD(id string) string { return "api_consumer_keys.secret:" + id }
 
 func nullMicros(t *time.Time) any {
 	if t == nil {
@@ -330,7 +357,7 @@ func fromNull(v sql.NullInt64) *time.Time {
 
 // ConsumerKeys implements store.Consumers.
 func (s *Store) ConsumerKeys(ctx context.Context, consumer string) ([]store.ConsumerKey, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, consumer, hash, created_at, expires_at, revoked_at FROM api_consumer_keys WHERE consumer = ? ORDER BY created_at, id`), consumer)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, consumer, kind, created_at, expires_at, revoked_at FROM api_consumer_keys WHERE consumer = ? ORDER BY created_at, id`), consumer)
 	if err != nil {
 		return nil, s.wrap(err, "keys")
 	}
@@ -340,7 +367,7 @@ func (s *Store) ConsumerKeys(ctx context.Context, consumer string) ([]store.Cons
 		var k store.ConsumerKey
 		var c int64
 		var exp, rev sql.NullInt64
-		if err := rows.Scan(&k.ID, &k.Consumer, &k.Hash, &c, &exp, &rev); err != nil {
+		if err := rows.Scan(&k.ID, &k.Consumer, &k.Kind, &c, &exp, &rev); err != nil {
 			return nil, s.wrap(err, "keys")
 		}
 		k.CreatedAt, k.ExpiresAt, k.RevokedAt = fromMicros(c), fromNull(exp), fromNull(rev)
@@ -376,7 +403,7 @@ func (s *Store) RevokeConsumerKey(ctx context.Context, consumer, id string, at t
 var grantExprs = []string{"k.id", "k.consumer", "k.hash", "k.created_at", "k.expires_at", "k.revoked_at",
 	"c.namespace", "c.description", "c.disabled", "c.created_at", "c.updated_at",
 	"s.id", "s.version", "s.plan", "s.created_at",
-	"p.namespace", "p.rate_per_second", "p.burst", "p.quota_day", "p.quota_month"}
+	"p.namespace", "p.rate_per_second", "p.burst", "p.quota_day", "p.quota_month", "k.kind", "k.secret"}
 
 var grantCols = strings.Join(grantExprs, ", ")
 
@@ -395,6 +422,7 @@ type grantScan struct {
 	subID, subVersion, subPlan, planNS sql.NullString
 	subCreated, burst, qd, qm          sql.NullInt64
 	rate                               sql.NullFloat64
+	sealed                             string // k.secret as stored
 }
 
 func (x *grantScan) dest(extra ...any) []any {
@@ -402,7 +430,7 @@ func (x *grantScan) dest(extra ...any) []any {
 	return append([]any{&g.Key.ID, &g.Key.Consumer, &g.Key.Hash, &x.kc, &x.exp, &x.rev,
 		&g.Consumer.Namespace, &g.Consumer.Description, &x.disabled, &x.cc, &x.cu,
 		&x.subID, &x.subVersion, &x.subPlan, &x.subCreated,
-		&x.planNS, &x.rate, &x.burst, &x.qd, &x.qm}, extra...)
+		&x.planNS, &x.rate, &x.burst, &x.qd, &x.qm, &g.Key.Kind, &x.sealed}, extra...)
 }
 
 func (x *grantScan) grant(product string) *store.KeyGrant {
@@ -430,7 +458,105 @@ func (s *Store) KeyGrant(ctx context.Context, keyID, product string) (*store.Key
 	if err != nil {
 		return nil, s.wrap(err, "key")
 	}
-	return x.grant(product), nil
+	g := x.grant(product)
+	if g.Key.Kind == store.KeyHMAC {
+		if g.Key.Secret, err = s.openSecret(ctx, keyID, x.sealed); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// openSecret opens a sealed HMAC secret.
+func (s *Store) openSecret(ctx context.Context, id, sealed string) (string, error) {
+	if s.payload == nil {
+		return "", weft.Errorf(weft.EUnavailable, "the secret of HMAC credential %s is sealed and no master key is configured", id)
+	}
+	if !strings.HasPrefix(sealed, sealedPrefix) {
+		// A secret in the clear was never written by this store: refuse it.
+		return "", weft.Errorf(weft.EUnavailable, "the secret of HMAC credential %s is not sealed", id)
+	}
+	b, err := s.payload.Open(ctx, secretAAD(id), sealed)
+	if err != nil {
+		return "", weft.Errorf(weft.EUnavailable, "the secret of HMAC credential %s does not open (is this the right master key?)", id)
+	}
+	return string(b), nil
+}
+
+// UseNonce implements store.Consumers: one upsert that inserts the nonce,
+// or takes over an expired row, and changes nothing (0 rows) when the
+// nonce is remembered: a replay.
+func (s *Store) UseNonce(ctx context.Context, keyID, nonce string, expires, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q(`INSERT INTO api_nonces (key_id, nonce, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE api_nonces.expires_at <= ?`),
+		keyID, nonce, micros(expires), micros(now))
+	if err != nil {
+		return s.wrap(err, "nonce")
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return weft.Errorf(weft.EConflict, "nonce %q was already used by credential %s", nonce, keyID)
+	}
+	return nil
+}
+
+// nonceAdmitPG is UseNonce and Admit in one statement on PostgreSQL: the
+// nonce's upsert (n: a row only when the nonce is fresh) feeds the
+// limits' upsert, which then counts nothing for a replay. Parameters:
+// admitQuery's, then 9 key id, 10 nonce, 11 expires (µs).
+var nonceAdmitPG = func() string {
+	p := dialectParam(Postgres)
+	rows := `SELECT CAST($1 AS TEXT), ` + p(2) + ` + ` + p(3) + `, ` + p(4) + `, 1, ` + p(5) + `, 1, 1, ` + p(3) + `, ` + p(6) + `, ` + p(7) + `, ` + p(8) + ` FROM n`
+	upsert := strings.NewReplacer("{now}", p(2), "{day}", p(4), "{month}", p(5)).Replace(upsertQuery(rows, p))
+	return `WITH n AS (INSERT INTO api_nonces (key_id, nonce, expires_at) VALUES (CAST($9 AS TEXT), CAST($10 AS TEXT), ` + p(11) + `)
+		ON CONFLICT (key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE api_nonces.expires_at <= ` + p(2) + ` RETURNING 1 AS fresh),
+	adm AS (` + upsert + `)
+	SELECT (SELECT count(*) FROM n), adm.tat, adm.day, adm.day_count, adm.month, adm.month_count, adm.allowed FROM (SELECT 1) AS one LEFT JOIN adm ON true`
+}()
+
+// UseNonceAdmit implements store.Consumers.
+func (s *Store) UseNonceAdmit(ctx context.Context, keyID, nonce string, expires time.Time, bucket string, l store.Limits, now time.Time) (store.Admission, error) {
+	if s.dialect != Postgres {
+		if err := s.UseNonce(ctx, keyID, nonce, expires, now); err != nil {
+			return store.Admission{}, err
+		}
+		return s.Admit(ctx, bucket, l, now)
+	}
+	now = now.UTC()
+	nowU := now.UnixMicro()
+	t, tau := limitParams(l)
+	qd, qm := l.QuotaDay, l.QuotaMonth
+	if qd <= 0 {
+		qd = math.MaxInt64
+	}
+	if qm <= 0 {
+		qm = math.MaxInt64
+	}
+	day := nowU / (86400 * 1e6)
+	month := int64(now.Year())*12 + int64(now.Month()) - 1
+	var fresh int64
+	var tat, d, dc, m, mc, allowed sql.NullInt64
+	err := s.w.QueryRowContext(ctx, nonceAdmitPG, bucket, nowU, t, day, month, tau, qd, qm, keyID, nonce, micros(expires)).
+		Scan(&fresh, &tat, &d, &dc, &m, &mc, &allowed)
+	if err != nil {
+		return store.Admission{}, s.wrap(err, "nonce and rate limit")
+	}
+	if fresh == 0 {
+		return store.Admission{}, weft.Errorf(weft.EConflict, "nonce %q was already used by credential %s", nonce, keyID)
+	}
+	if !allowed.Valid {
+		return store.Admission{}, weft.Errorf(weft.EInternal, "nonce and rate limit: no count")
+	}
+	return admission(limitState{tat.Int64, d.Int64, dc.Int64, m.Int64, mc.Int64}, allowed.Int64 == 1, l, now, t, tau), nil
+}
+
+// SweepNonces implements store.Consumers.
+func (s *Store) SweepNonces(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx, s.q(`DELETE FROM api_nonces WHERE expires_at <= ?`), micros(now))
+	if err != nil {
+		return 0, s.wrap(err, "sweep nonces")
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }
 
 // ConsumerGrant implements store.Consumers: one read, never cached.
@@ -483,11 +609,11 @@ var admitKeyPG = func() string {
 	from := strings.Replace(strings.Replace(grantFrom, "?", "$2", 1), "?", "$1", 1)
 	// gc1 consumer, gc2 hash, gc4 expires_at, gc5 revoked_at, gc8
 	// disabled, gc11 subscription, gc12 its version, gc15 the plan's
-	// namespace (NULL: no plan), gc16-19 the limits.
+	// namespace (NULL: no plan), gc16-19 the limits, gc20 the kind.
 	return `WITH g AS (SELECT ` + strings.Join(gsel, ", ") + ` ` + from + `),
 	lim AS (SELECT gc1 || '/' || $2 AS bucket,
 			CASE WHEN gc16 > 0 THEN CAST(CEIL(1000000 / gc16) AS BIGINT) ELSE 0 END AS t, gc17 AS burst, gc18 AS qd, gc19 AS qm
-		FROM g WHERE gc2 = $3 AND gc5 IS NULL AND (gc4 IS NULL OR gc4 > ` + p(4) + `) AND gc8 = 0
+		FROM g WHERE gc20 <> 'hmac' AND gc2 = $3 AND gc5 IS NULL AND (gc4 IS NULL OR gc4 > ` + p(4) + `) AND gc8 = 0
 			AND gc11 IS NOT NULL AND gc15 IS NOT NULL AND (gc12 = '' OR gc12 = $5)
 			AND (gc16 > 0 OR gc18 > 0 OR gc19 > 0)),
 	adm AS (` + upsert + `)

@@ -362,3 +362,124 @@ func admitKey(t *testing.T, s store.Consumers) {
 		t.Fatalf("a plan without limits: %+v %+v", a, g)
 	}
 }
+
+// nonces: a nonce is accepted once per credential (16 concurrent callers
+// racing with the same one: exactly one wins), another credential's
+// same nonce is its own, an expired one may be used again, and a sweep
+// forgets exactly the expired ones.
+func nonces(t *testing.T, s store.Consumers) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	exp := now.Add(5 * time.Minute)
+	var wins atomic.Int64
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.UseNonce(ctx, "k1", "nonce-0123456789abcdef", exp, now)
+			switch weft.Code(err) {
+			case "":
+				wins.Add(1)
+			case weft.EConflict:
+			default:
+				t.Errorf("use: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d of 16 racing uses of one nonce were accepted", wins.Load())
+	}
+	must(t, s.UseNonce(ctx, "k2", "nonce-0123456789abcdef", exp, now))
+	must(t, s.UseNonce(ctx, "k1", "another-nonce-0000", now.Add(time.Minute), now))
+	if err := s.UseNonce(ctx, "k1", "nonce-0123456789abcdef", exp, exp.Add(-time.Microsecond)); weft.Code(err) != weft.EConflict {
+		t.Fatalf("a replay just before expiry: %v", err)
+	}
+	must(t, s.UseNonce(ctx, "k1", "nonce-0123456789abcdef", exp.Add(5*time.Minute), exp))
+	n, err := s.SweepNonces(ctx, now.Add(2*time.Minute))
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("swept %d, want 1 (another-nonce)", n)
+	}
+	must(t, s.UseNonce(ctx, "k1", "another-nonce-0000", now.Add(3*time.Minute), now.Add(2*time.Minute)))
+	if err := s.UseNonce(ctx, "k2", "nonce-0123456789abcdef", exp, now.Add(time.Minute)); weft.Code(err) != weft.EConflict {
+		t.Fatalf("k2's nonce after the sweep: %v", err)
+	}
+	// UseNonceAdmit: a fresh nonce is counted, a replay neither accepted
+	// nor counted; 16 racing uses of one nonce are counted once.
+	lim := store.Limits{QuotaDay: 100}
+	a, err := s.UseNonceAdmit(ctx, "k3", "n3-0000000000000001", exp, "c/p", lim, now)
+	must(t, err)
+	if !a.Allowed || a.DayRemaining != 99 {
+		t.Fatalf("fresh: %+v", a)
+	}
+	if _, err := s.UseNonceAdmit(ctx, "k3", "n3-0000000000000001", exp, "c/p", lim, now); weft.Code(err) != weft.EConflict {
+		t.Fatalf("replay: %v", err)
+	}
+	wins.Store(0)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.UseNonceAdmit(ctx, "k3", "n3-0000000000000002", exp, "c/p", lim, now); err == nil {
+				wins.Add(1)
+			} else if weft.Code(err) != weft.EConflict {
+				t.Errorf("race: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	u, err := s.Usage(ctx, "c/p", lim, now)
+	must(t, err)
+	if wins.Load() != 1 || u.DayRemaining != 98 {
+		t.Fatalf("racing: %d accepted, %d left (want 1 and 98)", wins.Load(), u.DayRemaining)
+	}
+	a, err = s.UseNonceAdmit(ctx, "k3", "n3-0000000000000003", exp, "c/p", store.Limits{QuotaDay: 2}, now)
+	must(t, err)
+	if a.Allowed || a.Limit != "day" {
+		t.Fatalf("over the quota: %+v", a)
+	}
+}
+
+// apiUsage: a process's row of a minute is replaced by its next save;
+// rows of several processes and minutes are summed per product, version
+// and consumer (and route when asked), within the window only; pruning
+// deletes the old minutes.
+func apiUsage(t *testing.T, s store.UsageStore) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	m := t0.Unix() / 60
+	row := func(min int64, proc, route, consumer string, calls, c4, c5, c429, dur int64, bucket int) store.APIUsage {
+		u := store.APIUsage{Minute: min, Process: proc, Product: "shop", Version: "v1", Route: route, Consumer: consumer,
+			Calls: calls, ClientErrors: c4, ServerErrors: c5, RateLimited: c429, DurationUS: dur}
+		u.Hist[bucket] = calls
+		return u
+	}
+	must(t, s.SaveAPIUsage(ctx, []store.APIUsage{row(m, "p1", "GET /orders/{id}", "acme", 5, 1, 0, 0, 500, 3)}))
+	// The same key again: replaced (cumulative), not added.
+	must(t, s.SaveAPIUsage(ctx, []store.APIUsage{row(m, "p1", "GET /orders/{id}", "acme", 10, 2, 1, 1, 1000, 3),
+		row(m, "p2", "GET /orders/{id}", "acme", 4, 0, 0, 0, 400, 5),
+		row(m, "p2", "POST /orders", "acme", 6, 6, 0, 6, 600, 1),
+		row(m+1, "p1", "GET /orders/{id}", "beta", 1, 0, 0, 0, 100, 0),
+		row(m-120, "p1", "GET /orders/{id}", "acme", 100, 0, 0, 0, 100, 0)}))
+	sums, err := s.SumAPIUsage(ctx, store.UsageQuery{Since: t0, Until: t0.Add(time.Hour)})
+	must(t, err)
+	if len(sums) != 2 || sums[0].Consumer != "acme" || sums[0].Calls != 20 || sums[0].ClientErrors != 8 || sums[0].ServerErrors != 1 ||
+		sums[0].RateLimited != 7 || sums[0].DurationUS != 2000 || sums[0].Hist[3] != 10 || sums[0].Hist[5] != 4 || sums[0].Hist[1] != 6 || sums[1].Calls != 1 {
+		t.Fatalf("sums: %+v", sums)
+	}
+	byRoute, err := s.SumAPIUsage(ctx, store.UsageQuery{Since: t0, Until: t0.Add(time.Hour), Consumer: "acme", ByRoute: true})
+	must(t, err)
+	if len(byRoute) != 2 || byRoute[0].Route != "GET /orders/{id}" || byRoute[0].Calls != 14 || byRoute[1].Route != "POST /orders" {
+		t.Fatalf("by route: %+v", byRoute)
+	}
+	if got, _ := s.SumAPIUsage(ctx, store.UsageQuery{Since: t0, Until: t0.Add(time.Hour), Product: "other"}); len(got) != 0 {
+		t.Fatalf("another product: %+v", got)
+	}
+	n, err := s.PruneAPIUsage(ctx, t0)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("pruned %d", n)
+	}
+}

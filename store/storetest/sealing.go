@@ -248,4 +248,87 @@ func RunSealing(t *testing.T, open func(t *testing.T) SealFixture) {
 			t.Fatalf("moved value: %v", err)
 		}
 	})
+
+	t.Run("an HMAC secret is sealed at rest, opens by KeyGrant, survives a rotation and is refused without the key", func(t *testing.T) {
+		fx := open(t)
+		s := fx.Store
+		cs, ok := s.(store.Consumers)
+		if !ok {
+			t.Fatal("the store does not implement store.Consumers")
+		}
+		const secret = "whs_SECRET-MARKER-9c1e"
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		_, err := cs.SaveConsumer(ctx, store.Consumer{Name: "app"})
+		must(t, err)
+		hk := store.ConsumerKey{ID: "00000000000000aa", Consumer: "app", Kind: store.KeyHMAC, Secret: secret, CreatedAt: now}
+		// No sealer: refused, never written in the clear.
+		if err := cs.CreateConsumerKey(ctx, hk); weft.Code(err) != weft.EUnavailable || !strings.Contains(err.Error(), "no master key") {
+			t.Fatalf("no sealer: %v", err)
+		}
+		k1key := seal.NewKey()
+		k1, err := seal.New(k1key)
+		must(t, err)
+		s.(payloadSealing).SetPayloadSealer(seal.NewEnvelope(k1, s))
+		if err := cs.CreateConsumerKey(ctx, store.ConsumerKey{ID: "00000000000000ab", Consumer: "app", Kind: store.KeyHMAC, CreatedAt: now}); weft.Code(err) != weft.EInvalid {
+			t.Fatalf("no secret: %v", err)
+		}
+		must(t, cs.CreateConsumerKey(ctx, hk))
+		var stored, hash string
+		must(t, fx.DB.QueryRow(`SELECT secret, hash FROM api_consumer_keys WHERE id = '00000000000000aa'`).Scan(&stored, &hash))
+		if strings.Contains(stored, "MARKER") || !strings.HasPrefix(stored, seal.Prefix) || strings.Contains(hash, "MARKER") {
+			t.Fatalf("stored in the clear: %q %q", stored, hash)
+		}
+		g, err := cs.KeyGrant(ctx, hk.ID, "shop")
+		must(t, err)
+		if g.Key.Kind != store.KeyHMAC || g.Key.Secret != secret {
+			t.Fatalf("grant: kind %q secret %q", g.Key.Kind, g.Key.Secret)
+		}
+		keys, err := cs.ConsumerKeys(ctx, "app")
+		must(t, err)
+		b, _ := json.Marshal(keys)
+		if len(keys) != 1 || keys[0].Secret != "" || strings.Contains(string(b), "MARKER") || !strings.Contains(string(b), `"kind":"hmac"`) {
+			t.Fatalf("listing: %s", b)
+		}
+		// The master key rotates: the data key is rewrapped; the new key
+		// alone opens the secret.
+		k2key := seal.NewKey()
+		both, err := seal.New(k2key, k1key)
+		must(t, err)
+		env2 := seal.NewEnvelope(both, s)
+		for {
+			n, err := s.RewrapDataKeys(ctx, both.CurrentID(), 10, env2.Rewrap)
+			must(t, err)
+			if n == 0 {
+				break
+			}
+		}
+		onlyNew, _ := seal.New(k2key)
+		o := fx.Other()
+		o.(payloadSealing).SetPayloadSealer(seal.NewEnvelope(onlyNew, o))
+		g, err = o.(store.Consumers).KeyGrant(ctx, hk.ID, "shop")
+		must(t, err)
+		if g.Key.Secret != secret {
+			t.Fatalf("after rotation: %q", g.Key.Secret)
+		}
+		if _, err := fx.Other().(store.Consumers).KeyGrant(ctx, hk.ID, "shop"); weft.Code(err) != weft.EUnavailable {
+			t.Fatalf("no sealer reading: %v", err)
+		}
+		// Moved to another credential's row, it does not open.
+		must(t, cs.CreateConsumerKey(ctx, store.ConsumerKey{ID: "00000000000000ac", Consumer: "app", Kind: store.KeyHMAC, Secret: "other", CreatedAt: now}))
+		if _, err := fx.DB.Exec(`UPDATE api_consumer_keys SET secret = (SELECT secret FROM api_consumer_keys WHERE id = '00000000000000aa') WHERE id = '00000000000000ac'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := o.(store.Consumers).KeyGrant(ctx, "00000000000000ac", "shop"); weft.Code(err) != weft.EUnavailable {
+			t.Fatalf("moved secret: %v", err)
+		}
+		// An HMAC credential is never an API key, even presented with
+		// what its hash column holds.
+		_, err = cs.SavePlan(ctx, store.Plan{Name: "p", Limits: store.Limits{QuotaDay: 10}})
+		must(t, err)
+		_, err = cs.Subscribe(ctx, store.Subscription{Consumer: "app", Product: "shop", Plan: "p"})
+		must(t, err)
+		if g, a, err := cs.AdmitKey(ctx, hk.ID, hash, "shop", "v1", now); err != nil || a != nil || g.Good(hash, "v1", now) {
+			t.Fatalf("an HMAC credential as an API key: %v %+v", err, a)
+		}
+	})
 }

@@ -399,6 +399,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("consumers: quotas count exactly under 16 clients and reset by UTC day and month", func(t *testing.T) {
 		admitQuotas(t, open(t).(store.Consumers))
 	})
+	t.Run("api usage: rows replaced per minute and process, summed per group and window, pruned", func(t *testing.T) {
+		s, ok := open(t).(store.UsageStore)
+		if !ok {
+			t.Fatal("the store does not implement store.UsageStore")
+		}
+		apiUsage(t, s)
+	})
+	t.Run("consumers: a nonce is used once per credential until it expires, under 16 clients", func(t *testing.T) {
+		nonces(t, open(t).(store.Consumers))
+	})
 	t.Run("sessions: capped per principal and in all, the least recently used first", func(t *testing.T) {
 		s, ok := open(t).(store.Sessions)
 		if !ok {

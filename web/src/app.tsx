@@ -40,6 +40,7 @@ const views: ViewDef[] = [
   { id: "mappings", label: "Mappings", render: lazyView(() => import("./views/mappings"), "MappingsView") },
   { id: "monitoring", label: "Monitoring", render: lazyView(() => import("./views/monitoring"), "MonitoringView") },
   { id: "mcp", label: "MCP", render: lazyView(() => import("./views/mcp"), "McpView") },
+  { id: "apis", label: "APIs", render: lazyView(() => import("./views/apis"), "ApisView") },
   { id: "access", label: "Access", render: lazyView(() => import("./views/access"), "AccessView") },
   { id: "agents", label: "Agents", need: "agents.read", installation: true, render: lazyView(() => import("./views/agents"), "AgentsView") },
   { id: "audit", label: "Audit", need: "audit.read", installation: true, render: lazyView(() => import("./views/audit"), "AuditView") },
