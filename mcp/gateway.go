@@ -155,6 +155,7 @@ func (g *Gateway) newServed(d Toolset) *served {
 		server.WithPaginationLimit(g.cfg.PageSize),
 		server.WithRecovery(),
 		server.WithInstructions(instructions(d)),
+		server.WithExtensions(map[string]any{TasksExtension: map[string]any{}}),
 		// A key limited to some tools sees only those (and cannot call the others).
 		server.WithToolFilter(func(ctx context.Context, tools []mcpgo.Tool) []mcpgo.Tool {
 			k := caller(ctx)
@@ -178,7 +179,7 @@ func (g *Gateway) newServed(d Toolset) *served {
 		server.WithStreamableHTTPLogger(g.log),
 		server.WithSessionIdManager(newSessionIDs()),
 	)
-	s.handler = s.http
+	s.handler = tasksHandler(func(*http.Request) taskSource { return runTasks{g: g, s: s} }, g.cfg.MaxBodyBytes, s.http)
 	return s
 }
 
