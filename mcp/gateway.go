@@ -76,6 +76,7 @@ type Gateway struct {
 	sets map[string]*served
 
 	confirms *confirmations
+	fedp     fedPrompts
 }
 
 // served is one toolset's MCP server and transport.
@@ -89,6 +90,10 @@ type served struct {
 	tools   map[string]*toolDef
 	gen     uint64 // bumped when tools change
 	fixture bool   // the conformance fixture: no authentication, not refreshed
+
+	fedPrompts map[string]fedPrompt       // federated prompts served (guarded by mu; replaced, never changed)
+	fedRes     map[string]fedResource     // federated resources in resources/list, by weft:// URI (likewise)
+	fedRead    server.ResourceHandlerFunc // reads weft://mcp/{connector}/resource?uri=… (nil: no federation)
 
 	idxMu  sync.Mutex // guards idx and idxGen
 	idx    *search.Index
@@ -170,6 +175,16 @@ func (g *Gateway) newServed(d Toolset) *served {
 			}
 			return out
 		}),
+		server.WithHooks(fedResourceHooks(g, s)),
+		server.WithPromptFilter(func(ctx context.Context, prompts []mcpgo.Prompt) []mcpgo.Prompt {
+			out := make([]mcpgo.Prompt, 0, len(prompts))
+			for _, p := range prompts {
+				if g.fedPromptVisible(ctx, s, p.Name) {
+					out = append(out, p)
+				}
+			}
+			return out
+		}),
 	)
 	g.addResources(s)
 	g.addPrompts(s.srv)
@@ -227,6 +242,7 @@ func (g *Gateway) Refresh(ctx context.Context) {
 		}
 		g.apply(s, all)
 	}
+	g.refreshFedPrompts(context.WithoutCancel(ctx))
 }
 
 // ServeHTTP serves /mcp and /mcp/{toolset}.
