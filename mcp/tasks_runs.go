@@ -146,23 +146,35 @@ func (rt runTasks) progress(ctx context.Context, id string) (string, time.Time, 
 	}
 	var done []string
 	var last time.Time
+	waiting := ""
 	seen := map[string]bool{}
 	for _, a := range atts {
 		if a.FinishedAt.After(last) {
 			last = a.FinishedAt
+		}
+		if step, ok := strings.CutSuffix(a.StepKey, "#until"); ok { // a wait's checkpoint: the run waits there
+			waiting = step
+			continue
+		}
+		if strings.Contains(a.StepKey, "#") { // other checkpoints
+			continue
 		}
 		if a.Status == store.AttemptOK && !seen[a.StepKey] {
 			seen[a.StepKey] = true
 			done = append(done, a.StepKey)
 		}
 	}
-	if len(done) == 0 {
-		return "", last, nil
+	var msg []string
+	if len(done) > 0 {
+		if len(done) > 10 {
+			done = append(done[:5], fmt.Sprintf("… %d more …", len(done)-8), done[len(done)-3], done[len(done)-2], done[len(done)-1])
+		}
+		msg = append(msg, fmt.Sprintf("%d step(s) done: %s", len(seen), strings.Join(done, ", ")))
 	}
-	if len(done) > 10 {
-		done = append(done[:5], fmt.Sprintf("… %d more …", len(done)-8), done[len(done)-3], done[len(done)-2], done[len(done)-1])
+	if waiting != "" && !seen[waiting] {
+		msg = append(msg, "waiting at "+waiting)
 	}
-	return fmt.Sprintf("%d step(s) done: %s", len(seen), strings.Join(done, ", ")), last, nil
+	return strings.Join(msg, "; "), last, nil
 }
 
 // updateTask: a flow asks its caller nothing, so there is nothing to

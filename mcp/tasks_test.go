@@ -206,7 +206,7 @@ func mustText(r map[string]any) string {
 // isError naming the step; unknown and undeclared requests are refused.
 func TestFlowTaskCancelFailAndRefusals(t *testing.T) {
 	n := startNode(t, t.TempDir())
-	for _, src := range []string{"name: forever\ntrigger: {webhook: {mode: async}}\nsteps:\n  - id: pause\n    wait: 1h\n",
+	for _, src := range []string{"name: forever\ntrigger: {webhook: {mode: async}}\nsteps:\n  - id: first\n    set: {a: 1}\n  - id: pause\n    wait: 1h\n",
 		"name: broken\ntrigger: {webhook: {mode: async}}\nsteps:\n  - id: check\n    fail: {message: =\"amount \" + string(trigger.body.amount) + \" is too large\", code: too_large}\n"} {
 		if _, _, err := n.e.Deploy(context.Background(), "f.yaml", []byte(src)); err != nil {
 			t.Fatal(err)
@@ -218,6 +218,16 @@ func TestFlowTaskCancelFailAndRefusals(t *testing.T) {
 	id, _ := c.Result["taskId"].(string)
 	if id == "" {
 		t.Fatalf("no task: %+v", c)
+	}
+	// Progress is the run's steps so far.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		got := taskRPC(t, url, "tasks/get", map[string]any{"taskId": id}, true).Result
+		if msg, _ := got["statusMessage"].(string); got["status"] == "working" && strings.HasSuffix(msg, "1 step(s) done: first; waiting at pause") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no progress in the task: %v", got)
+		}
 	}
 	ack := taskRPC(t, url, "tasks/cancel", map[string]any{"taskId": id}, true)
 	if ack.Error != nil || ack.Result["resultType"] != "complete" || ack.Result["status"] != nil {
