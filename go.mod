@@ -118,7 +118,7 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
-// mcp-go v1.2.1 with three performance patches; see third_party/mcp-go/PATCHES.md.
+// mcp-go v1.2.1 with Weft's patches (third_party/mcp-go/patches); see third_party/mcp-go/PATCHES.md.
 replace github.com/mark3labs/mcp-go => ./third_party/mcp-go
 
 tool github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen

@@ -39,11 +39,13 @@ func (g *Gateway) newConformance() *served {
 		server.WithCompletions(),
 		server.WithLogging(),
 		server.WithRecovery(),
+		server.WithExtensions(map[string]any{TasksExtension: map[string]any{}}),
 	)
 	s.srv.EnableSampling()
-	fx := &fixture{srv: s.srv, key: make([]byte, 32)}
+	fx := &fixture{srv: s.srv, key: make([]byte, 32), tasks: newMemTasks(1000, time.Hour)}
 	_, _ = rand.Read(fx.key)
 	fx.tools()
+	fx.taskTools()
 	fx.resources()
 	fx.prompts()
 	// An event store makes legacy-era streams resumable, and with it the
@@ -51,7 +53,7 @@ func (g *Gateway) newConformance() *served {
 	// mcp-go v1.2.1 can lose a notification sent just before the result).
 	s.http = server.NewStreamableHTTPServer(s.srv, server.WithEndpointPath(endpoint(d.Name)), server.WithStreamableHTTPLogger(g.log),
 		server.WithEventStore(server.NewInMemoryEventStore()), server.WithSessionIdManager(newSessionIDs()))
-	s.handler = capabilityGate(s.http)
+	s.handler = capabilityGate(tasksHandler(func(*http.Request) taskSource { return fx.tasks }, 4<<20, s.http))
 	return s
 }
 
@@ -80,7 +82,19 @@ func capabilityGate(next http.Handler) http.Handler {
 				Meta map[string]any `json:"_meta"`
 			} `json:"params"`
 		}
-		if json.Unmarshal(body, &msg) == nil && msg.Method == "tools/call" && msg.Params.Name == "test_missing_capability" && msg.Params.Meta != nil {
+		if json.Unmarshal(body, &msg) == nil && msg.Method == "tools/call" && taskRequired[msg.Params.Name] && msg.Params.Meta != nil {
+			if _, modern := msg.Params.Meta[mcpgo.MetaKeyProtocolVersion]; modern {
+				caps, _ := msg.Params.Meta["io.modelcontextprotocol/clientCapabilities"].(map[string]any)
+				ext, _ := caps["extensions"].(map[string]any)
+				if ext[TasksExtension] == nil {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusBadRequest)
+					_ = json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": msg.ID, "error": missingTasksCapability()})
+					return
+				}
+			}
+		}
+		if msg.Method == "tools/call" && msg.Params.Name == "test_missing_capability" && msg.Params.Meta != nil {
 			if _, modern := msg.Params.Meta[mcpgo.MetaKeyProtocolVersion]; modern {
 				caps, _ := msg.Params.Meta["io.modelcontextprotocol/clientCapabilities"].(map[string]any)
 				if caps["sampling"] == nil {
@@ -98,8 +112,9 @@ func capabilityGate(next http.Handler) http.Handler {
 }
 
 type fixture struct {
-	srv *server.MCPServer
-	key []byte // signs requestState
+	srv   *server.MCPServer
+	key   []byte // signs requestState
+	tasks *memTasks
 }
 
 // settle gives mcp-go's per-request notification forwarder time to write

@@ -77,6 +77,7 @@ type Gateway struct {
 	sets map[string]*served
 
 	confirms *confirmations
+	fedp     fedPrompts
 
 	reach atomic.Pointer[Reach] // MCP reach-in to agents' sites (SetReach)
 }
@@ -92,6 +93,10 @@ type served struct {
 	tools   map[string]*toolDef
 	gen     uint64 // bumped when tools change
 	fixture bool   // the conformance fixture: no authentication, not refreshed
+
+	fedPrompts map[string]fedPrompt       // federated prompts served (guarded by mu; replaced, never changed)
+	fedRes     map[string]fedResource     // federated resources in resources/list, by weft:// URI (likewise)
+	fedRead    server.ResourceHandlerFunc // reads weft://mcp/{connector}/resource?uri=… (nil: no federation)
 
 	idxMu  sync.Mutex // guards idx and idxGen
 	idx    *search.Index
@@ -158,6 +163,7 @@ func (g *Gateway) newServed(d Toolset) *served {
 		server.WithPaginationLimit(g.cfg.PageSize),
 		server.WithRecovery(),
 		server.WithInstructions(instructions(d)),
+		server.WithExtensions(map[string]any{TasksExtension: map[string]any{}}),
 		// A key limited to some tools sees only those (and cannot call the others).
 		server.WithToolFilter(func(ctx context.Context, tools []mcpgo.Tool) []mcpgo.Tool {
 			k := caller(ctx)
@@ -172,6 +178,16 @@ func (g *Gateway) newServed(d Toolset) *served {
 			}
 			return out
 		}),
+		server.WithHooks(fedResourceHooks(g, s)),
+		server.WithPromptFilter(func(ctx context.Context, prompts []mcpgo.Prompt) []mcpgo.Prompt {
+			out := make([]mcpgo.Prompt, 0, len(prompts))
+			for _, p := range prompts {
+				if g.fedPromptVisible(ctx, s, p.Name) {
+					out = append(out, p)
+				}
+			}
+			return out
+		}),
 	)
 	g.addResources(s)
 	g.addPrompts(s.srv)
@@ -181,7 +197,7 @@ func (g *Gateway) newServed(d Toolset) *served {
 		server.WithStreamableHTTPLogger(g.log),
 		server.WithSessionIdManager(newSessionIDs()),
 	)
-	s.handler = s.http
+	s.handler = tasksHandler(func(*http.Request) taskSource { return runTasks{g: g, s: s} }, g.cfg.MaxBodyBytes, s.http)
 	return s
 }
 
@@ -229,6 +245,7 @@ func (g *Gateway) Refresh(ctx context.Context) {
 		}
 		g.apply(s, all)
 	}
+	g.refreshFedPrompts(context.WithoutCancel(ctx))
 }
 
 // ServeHTTP serves /mcp and /mcp/{toolset}.

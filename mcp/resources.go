@@ -298,31 +298,31 @@ func (g *Gateway) addFederatedResources(s *served, text func(uri, mime string, v
 			}
 			return text(req.Params.URI, "application/json", out), nil
 		})
+	s.fedRead = func(ctx context.Context, req mcpgo.ReadResourceRequest) ([]mcpgo.ResourceContents, error) {
+		up, u, err := upstream(ctx, req.Params.URI, "resource")
+		if err != nil {
+			return nil, err
+		}
+		target := u.Query().Get("uri")
+		if target == "" {
+			return nil, notFound(req.Params.URI)
+		}
+		parts, err := up.ReadResource(ctx, target)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]mcpgo.ResourceContents, 0, len(parts))
+		for _, p := range parts {
+			if p.Blob != "" {
+				out = append(out, mcpgo.BlobResourceContents{URI: req.Params.URI, MIMEType: p.MIMEType, Blob: p.Blob})
+			} else {
+				out = append(out, mcpgo.TextResourceContents{URI: req.Params.URI, MIMEType: p.MIMEType, Text: p.Text})
+			}
+		}
+		return out, nil
+	}
 	s.srv.AddResourceTemplate(mcpgo.NewResourceTemplate("weft://mcp/{connector}/resource{?uri}", "federated MCP resource",
-		mcpgo.WithTemplateDescription("One resource of a federated MCP server, read through Weft (uri: the upstream's URI)")),
-		func(ctx context.Context, req mcpgo.ReadResourceRequest) ([]mcpgo.ResourceContents, error) {
-			up, u, err := upstream(ctx, req.Params.URI, "resource")
-			if err != nil {
-				return nil, err
-			}
-			target := u.Query().Get("uri")
-			if target == "" {
-				return nil, notFound(req.Params.URI)
-			}
-			parts, err := up.ReadResource(ctx, target)
-			if err != nil {
-				return nil, err
-			}
-			out := make([]mcpgo.ResourceContents, 0, len(parts))
-			for _, p := range parts {
-				if p.Blob != "" {
-					out = append(out, mcpgo.BlobResourceContents{URI: req.Params.URI, MIMEType: p.MIMEType, Blob: p.Blob})
-				} else {
-					out = append(out, mcpgo.TextResourceContents{URI: req.Params.URI, MIMEType: p.MIMEType, Text: p.Text})
-				}
-			}
-			return out, nil
-		})
+		mcpgo.WithTemplateDescription("One resource of a federated MCP server, read through Weft (uri: the upstream's URI)")), server.ResourceTemplateHandlerFunc(s.fedRead))
 }
 
 // addPrompts serves the prompts/ templates.

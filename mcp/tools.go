@@ -36,6 +36,7 @@ type toolDef struct {
 	connection  string // connection tools
 	operation   string // connector.operation
 	flow        string // flow tools
+	async       bool   // a flow whose webhook trigger is async: a task for clients with the tasks extension
 	namespace   string // the connection's or flow's namespace ("" for Weft's own tools: every toolset's)
 	destructive bool
 	doc         search.Doc // what search_tools ranks it by (ID: the tool name, set when indexed)
@@ -211,10 +212,14 @@ func flowTool(f *flow.Flow) *toolDef {
 		desc = "Run the integration flow " + f.Name + "."
 	}
 	desc = strings.TrimSpace(desc) + " Runs the deployed flow " + f.Name + " with the arguments as its trigger body and returns what the flow responds; the run is in Weft's transaction log."
+	async := f.Trigger.Webhook != nil && f.Trigger.Webhook.Mode == "async"
+	if async {
+		desc += " The flow is asynchronous: a client with the MCP tasks extension gets a task at once (poll tasks/get for the run's progress and result, tasks/cancel cancels the run); others wait for the run to end."
+	}
 	t := mcpgo.Tool{Name: name, Title: "Flow " + f.Name, Description: desc,
 		Annotations: mcpgo.ToolAnnotation{Title: "Flow " + f.Name, ReadOnlyHint: boolp(false), DestructiveHint: boolp(false), OpenWorldHint: boolp(true)}}
 	t.RawInputSchema = schemaJSON(schema)
-	return &toolDef{tool: t, flow: f.Name, doc: search.Doc{Name: f.Name, Title: "flow", Description: desc}}
+	return &toolDef{tool: t, flow: f.Name, async: async, doc: search.Doc{Name: f.Name, Title: "flow", Description: desc}}
 }
 
 // objectSchema: an output schema usable as MCP outputSchema (an object,
@@ -419,6 +424,9 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 		return g.result(t, out), nil
 	}
 	if t.flow != "" {
+		if t.async && tasksDeclared(ctx) {
+			return g.startFlowTask(ctx, s, t, args)
+		}
 		return g.callFlow(ctx, s, t, req, args, tc, start)
 	}
 	if req.Params.Meta != nil && req.Params.Meta.ProgressToken != nil {

@@ -16,6 +16,11 @@ const (
 	// [InputRequiredResult.InputRequests] and retries the original request with
 	// the answers attached. See the multi round-trip request pattern.
 	ResultTypeInputRequired ResultType = "input_required"
+
+	// ResultTypeTask indicates the request started a task (the tasks
+	// extension, SEP-2663): the result is a flat CreateTaskResult whose
+	// outcome the client reads with tasks/get. Weft patch 5.
+	ResultTypeTask ResultType = "task"
 )
 
 // IsComplete reports whether the result type denotes a final result. An empty

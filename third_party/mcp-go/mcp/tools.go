@@ -54,6 +54,11 @@ type CallToolResult struct {
 	//
 	// If not set, this is assumed to be false (the call was successful).
 	IsError bool `json:"isError,omitempty"`
+	// CreatedTask, when set, makes the result a flat CreateTaskResult
+	// (the tasks extension, SEP-2663): resultType "task" and these fields
+	// (taskId, status, createdAt, lastUpdatedAt, ttlMs, ...) at the top
+	// level, with no content. Weft patch 5.
+	CreatedTask map[string]any `json:"-"`
 }
 
 // CallToolRequest is used by the client to invoke a tool provided by the server.
@@ -542,6 +547,17 @@ func (r CallToolRequest) RequireBoolSlice(key string) ([]bool, error) {
 // MarshalJSON implements custom JSON marshaling for CallToolResult
 func (r CallToolResult) MarshalJSON() ([]byte, error) {
 	m := make(map[string]any)
+
+	if r.CreatedTask != nil {
+		for k, v := range r.CreatedTask {
+			m[k] = v
+		}
+		if r.Meta != nil {
+			m["_meta"] = r.Meta
+		}
+		m["resultType"] = ResultTypeTask
+		return json.Marshal(m)
+	}
 
 	// Marshal Meta if present
 	if r.Meta != nil {

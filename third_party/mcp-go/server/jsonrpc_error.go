@@ -45,7 +45,7 @@ func writeJSONRPCError(
 // 2025-06-18), a bare value, or an object whose members have the wrong types.
 func undecodableMessage(message []byte) (code int, text string) {
 	if !json.Valid(message) {
-		return mcp.PARSE_ERROR, "Parse error: the message is not valid JSON"
+		return mcp.PARSE_ERROR, "Parse error: the message is not valid json" // upstream's words (its tests look for them)
 	}
 	for _, c := range message {
 		switch c {

@@ -638,7 +638,15 @@ func (s *StreamableHTTPServer) handlePost(w HTTPResponseWriter, r *HTTPRequest) 
 				http.StatusBadRequest)
 			return
 		}
-		if err := s.handleSamplingResponse(w, r, jsonMessage); err != nil {
+		// Weft patch 2: the response without the params kept for the era check
+		// (handleSamplingResponse keeps upstream's signature).
+		response := struct {
+			ID     json.RawMessage `json:"id"`
+			Result json.RawMessage `json:"result,omitempty"`
+			Error  json.RawMessage `json:"error,omitempty"`
+			Method mcp.MCPMethod   `json:"method,omitempty"`
+		}{ID: jsonMessage.ID, Result: jsonMessage.Result, Error: jsonMessage.Error, Method: jsonMessage.Method}
+		if err := s.handleSamplingResponse(w, r, response); err != nil {
 			s.logger.Error("Failed to handle sampling response", "err", err)
 			// HTTP Status code is already set in handleSamplingResponse, just return here
 		}
@@ -1314,7 +1322,6 @@ func (s *StreamableHTTPServer) handleSamplingResponse(w HTTPResponseWriter, r *H
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  json.RawMessage `json:"error,omitempty"`
 	Method mcp.MCPMethod   `json:"method,omitempty"`
-	Params json.RawMessage `json:"params,omitempty"` // Weft patch 2
 }) error {
 	// Get session ID from header
 	sessionID := r.header().Get(HeaderKeySessionID)

@@ -1,0 +1,101 @@
+package mcpconn
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Prompt is one prompt an upstream lists.
+type Prompt struct {
+	Name        string      `json:"name"`
+	Title       string      `json:"title,omitempty"`
+	Description string      `json:"description,omitempty"`
+	Arguments   []PromptArg `json:"arguments,omitempty"`
+}
+
+// PromptArg is one argument of a prompt.
+type PromptArg struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Required    bool   `json:"required,omitempty"`
+}
+
+// PromptMessage is one message of a rendered prompt: a role and one
+// content block as the MCP wire has it (text, image, audio, resource,
+// resource_link).
+type PromptMessage struct {
+	Role    string         `json:"role"`
+	Content map[string]any `json:"content"`
+}
+
+// ListPrompts lists the upstream's prompts (every page, at most MaxTools).
+func (u *Upstream) ListPrompts(ctx context.Context) ([]Prompt, error) {
+	ctx, cancel := context.WithTimeout(ctx, u.opt.CallTimeout)
+	defer cancel()
+	s, err := u.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ir := s.InitializeResult(); ir != nil && ir.Capabilities != nil && ir.Capabilities.Prompts == nil {
+		return []Prompt{}, nil // the upstream offers none
+	}
+	out := []Prompt{}
+	for p, err := range s.Prompts(ctx, nil) {
+		if err != nil {
+			if u.oversize.Swap(false) {
+				return nil, fmt.Errorf("MCP upstream %s: the prompt list is over the limit of %d bytes", u.name, u.opt.MaxResultBytes)
+			}
+			return nil, fmt.Errorf("MCP upstream %s: listing prompts: %v", u.name, err)
+		}
+		if len(out) >= MaxTools {
+			return nil, fmt.Errorf("MCP upstream %s lists more than %d prompts", u.name, MaxTools)
+		}
+		x := Prompt{Name: p.Name, Title: p.Title, Description: p.Description}
+		for _, a := range p.Arguments {
+			if a != nil {
+				x.Arguments = append(x.Arguments, PromptArg{Name: a.Name, Description: a.Description, Required: a.Required})
+			}
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// GetPrompt renders one prompt of the upstream, within the call timeout
+// and the result limit.
+func (u *Upstream) GetPrompt(ctx context.Context, name string, args map[string]string) (string, []PromptMessage, error) {
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, u.opt.CallTimeout)
+	defer cancel()
+	s, err := u.session(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	res, err := s.GetPrompt(ctx, &sdk.GetPromptParams{Name: name, Arguments: args})
+	if err != nil {
+		return "", nil, u.callError(parent, ctx, s, "prompts/get "+name, err)
+	}
+	var out []PromptMessage
+	size := len(res.Description)
+	for _, m := range res.Messages {
+		if m == nil || m.Content == nil {
+			continue
+		}
+		b, err := json.Marshal(m.Content)
+		if err != nil {
+			return "", nil, fmt.Errorf("MCP upstream %s: prompt %s: %v", u.name, name, err)
+		}
+		if size += len(b); size > u.opt.MaxResultBytes {
+			return "", nil, u.tooLarge("prompts/get " + name)
+		}
+		var c map[string]any
+		if err := json.Unmarshal(b, &c); err != nil {
+			return "", nil, fmt.Errorf("MCP upstream %s: prompt %s: %v", u.name, name, err)
+		}
+		out = append(out, PromptMessage{Role: string(m.Role), Content: c})
+	}
+	return res.Description, out, nil
+}
