@@ -75,6 +75,10 @@ type Config struct {
 	OnCDC         func(ctx context.Context, t CDCTrouble)
 	CDCLagAlert   int64         // default 1 GiB; negative: no lag alert
 	CDCAlertAfter time.Duration // default 1 minute
+	// QueueAckWait is how long a NATS JetStream server waits for a nats
+	// trigger's acknowledgement before it delivers a message again
+	// (default 30s).
+	QueueAckWait time.Duration
 }
 
 // Engine runs flows.
@@ -137,6 +141,8 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 		shutdown: make(chan struct{})}
 	e.sources[flow.TriggerPoll] = newPollSource(e)
 	e.sources[flow.TriggerCDC] = newCDCSource(e)
+	e.sources[flow.TriggerNATS] = newQueueSource(e, flow.TriggerNATS)
+	e.sources[flow.TriggerAMQP] = newQueueSource(e, flow.TriggerAMQP)
 	return e
 }
 
@@ -291,6 +297,9 @@ func (e *Engine) checkNamespace(ctx context.Context, f *flow.Flow) error {
 	}
 	if ct := f.Trigger.CDC; ct != nil {
 		conn(ct.Pos, ct.Connection)
+	}
+	if qt := f.Trigger.Queue(); qt != nil {
+		conn(qt.Pos, qt.Connection)
 	}
 	flow.Walk(f.Steps, func(s *flow.Step) {
 		conn(s.Pos, s.Connection)
@@ -505,6 +514,9 @@ type Event struct {
 	// Fields are more top-level trigger fields (a cdc change's op, table,
 	// new, old, lsn); they do not replace kind, body, headers or query.
 	Fields map[string]any
+	// done, when set, is told whether the event's run was created (a queue
+	// message is acknowledged then, or returned to its server).
+	done func(fired bool)
 }
 
 // encode is the run's recorded input: {"kind", "body", "headers", "query"}.

@@ -40,6 +40,7 @@ func (e *Engine) RunTriggers(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	defer e.closeCDC()
+	defer e.sweepQueues(nil)
 	for {
 		e.pullOnce(ctx)
 		select {
@@ -69,12 +70,13 @@ func (e *Engine) pullOnce(ctx context.Context) {
 		}
 		return
 	}
-	cdcFlows := map[string]bool{}
-	defer func() { e.sweepCDC(cdcFlows) }()
+	cdcFlows, queueFlows := map[string]bool{}, map[string]bool{}
+	defer func() { e.sweepCDC(cdcFlows); e.sweepQueues(queueFlows) }()
 	for _, fi := range flows {
 		f, _, err := e.Flow(ctx, fi.Name, 0)
 		if err != nil {
 			cdcFlows[fi.Name] = true // unknown now: keep a stream it may have
+			queueFlows[fi.Name] = true
 			continue
 		}
 		if !e.RunsHere(f) {
@@ -82,6 +84,9 @@ func (e *Engine) pullOnce(ctx context.Context) {
 		}
 		if f.Trigger.CDC != nil {
 			cdcFlows[f.Name] = true
+		}
+		if f.Trigger.Queue() != nil {
+			queueFlows[f.Name] = true
 		}
 		e.mu.Lock()
 		src := e.sources[f.Trigger.Kind]
@@ -100,11 +105,21 @@ func (e *Engine) pullOnce(ctx context.Context) {
 		}
 		fired := true
 		for _, ev := range events {
+			if !fired {
+				if ev.done != nil {
+					ev.done(false) // back to its queue, for later
+				}
+				continue
+			}
 			ev.Flow, ev.Async = f.Name, true
 			if _, err := e.Trigger(ctx, ev); err != nil {
 				e.log.Error("triggers: fire", "flow", f.Name, "key", ev.IdemKey, "err", err)
 				fired = false
-				break
+			}
+			if ev.done != nil {
+				// The run is committed (or was already): only now is its
+				// message acknowledged.
+				ev.done(fired)
 			}
 		}
 		if fired && next != cursor {

@@ -92,6 +92,8 @@ const (
 	TriggerPoll     = "poll"
 	TriggerAPI      = "api"
 	TriggerCDC      = "cdc"
+	TriggerNATS     = "nats"
+	TriggerAMQP     = "amqp"
 )
 
 // Trigger starts runs. Exactly one of the kind blocks is set.
@@ -103,6 +105,8 @@ type Trigger struct {
 	Poll     *PollTrigger     `json:"poll,omitempty"`
 	API      *APITrigger      `json:"api,omitempty"`
 	CDC      *CDCTrigger      `json:"cdc,omitempty"`
+	NATS     *QueueTrigger    `json:"nats,omitempty"`
+	AMQP     *QueueTrigger    `json:"amqp,omitempty"`
 }
 
 // CDC operations.
@@ -145,6 +149,44 @@ func (c *CDCTrigger) Watches(op string) bool {
 		}
 	}
 	return false
+}
+
+// QueueTrigger starts one run per message of a NATS JetStream stream (nats)
+// or an AMQP 0-9-1 queue (amqp). A message is acknowledged only after its
+// run is committed; its idempotency key (the message id, or key:) keeps a
+// redelivered message from starting a second run. A message that cannot
+// become a run (too big, not JSON, a key or when that fails on it) becomes
+// a dead run in the DLQ, with the reason, and is acknowledged.
+type QueueTrigger struct {
+	Connection  string `json:"connection"`              // a nats or amqp connection (secrets.url)
+	Stream      string `json:"stream,omitempty"`        // nats: the JetStream stream
+	Subject     string `json:"subject,omitempty"`       // nats: a filter subject within the stream (default: all)
+	Consumer    string `json:"consumer,omitempty"`      // nats: the durable consumer (default: one of the flow's own)
+	Queue       string `json:"queue,omitempty"`         // amqp: the queue consumed
+	Format      string `json:"format,omitempty"`        // json (default: the body must be JSON) or text
+	Key         string `json:"key,omitempty"`           // CEL over trigger: the idempotency key (default: the message id)
+	When        string `json:"when,omitempty"`          // CEL over trigger: start a run only when true
+	MaxInFlight int    `json:"max_in_flight,omitempty"` // messages held unacknowledged at once (default 100)
+	MaxBytes    int    `json:"max_bytes,omitempty"`     // a bigger message goes to the DLQ (default 1 MiB)
+
+	when, key *Expr
+	Pos       string `json:"-"` // file:line:col of the trigger
+}
+
+// QueueFields are the trigger fields a queue message has besides body and
+// headers.
+var QueueFields = []string{"message_id", "subject", "source", "sequence", "redelivered", "published_at"}
+
+// Compiled returns the compiled when condition and key expression (nil
+// when not set).
+func (q *QueueTrigger) Compiled() (when, key *Expr) { return q.when, q.key }
+
+// Queue returns the trigger's queue block (nats or amqp), or nil.
+func (t Trigger) Queue() *QueueTrigger {
+	if t.NATS != nil {
+		return t.NATS
+	}
+	return t.AMQP
 }
 
 // PollTrigger polls a list operation for new or updated records; each

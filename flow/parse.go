@@ -333,12 +333,12 @@ func (p *parser) placement(n *yaml.Node) *Placement {
 }
 
 func (p *parser) trigger(n *yaml.Node) Trigger {
-	m := p.fields(n, "trigger", TriggerWebhook, TriggerSchedule, TriggerManual, TriggerPoll, TriggerAPI, TriggerCDC)
+	m := p.fields(n, "trigger", TriggerWebhook, TriggerSchedule, TriggerManual, TriggerPoll, TriggerAPI, TriggerCDC, TriggerNATS, TriggerAMQP)
 	if len(m) != 1 {
 		if len(m) > 1 {
-			p.errf(n, "trigger must have exactly one of webhook, schedule, manual, poll, api, cdc")
+			p.errf(n, "trigger must have exactly one of webhook, schedule, manual, poll, api, cdc, nats, amqp")
 		} else if n.Kind == yaml.MappingNode && len(n.Content) == 0 {
-			p.errf(n, "trigger is empty: use webhook, schedule, manual, poll, api or cdc")
+			p.errf(n, "trigger is empty: use webhook, schedule, manual, poll, api, cdc, nats or amqp")
 		}
 		return Trigger{Kind: TriggerManual, Manual: &ManualTrigger{}}
 	}
@@ -460,6 +460,10 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 			t.API = p.apiTrigger(v)
 		case TriggerCDC:
 			t.CDC = p.cdcTrigger(v)
+		case TriggerNATS:
+			t.NATS = p.queueTrigger(v, kind)
+		case TriggerAMQP:
+			t.AMQP = p.queueTrigger(v, kind)
 		}
 	}
 	return t
@@ -783,4 +787,70 @@ func (p *parser) cdcTrigger(v *yaml.Node) *CDCTrigger {
 		p.errf(cm["max_runs"], "cdc.max_runs must be between 1 and 100000")
 	}
 	return ct
+}
+
+// Queue trigger bounds.
+const (
+	MaxQueueInFlight = 10000
+	MaxQueueBytes    = 64 << 20
+	maxQueueName     = 255
+)
+
+func (p *parser) queueTrigger(v *yaml.Node, kind string) *QueueTrigger {
+	qt := &QueueTrigger{Pos: p.pos(v)}
+	fields := []string{"connection", "format", "key", "when", "max_in_flight", "max_bytes"}
+	if kind == TriggerNATS {
+		fields = append(fields, "stream", "subject", "consumer")
+	} else {
+		fields = append(fields, "queue")
+	}
+	m := p.fields(v, kind+" trigger", fields...)
+	qt.Connection = p.str(m["connection"], kind+".connection")
+	if qt.Connection == "" {
+		p.errf(v, "%s trigger needs connection: a %s connection whose secrets.url names the server", kind, kind)
+	}
+	name := func(field string, need bool, what string) string {
+		s := p.str(m[field], kind+"."+field)
+		switch {
+		case s == "" && need:
+			p.errf(v, "%s trigger needs %s: %s", kind, field, what)
+		case len(s) > maxQueueName:
+			p.errf(m[field], "%s.%s is longer than %d bytes", kind, field, maxQueueName)
+		case strings.ContainsAny(s, " \t\r\n\x00"):
+			p.errf(m[field], "%s.%s %q may not contain spaces", kind, field, s)
+		case kind == TriggerNATS && field != "subject" && strings.ContainsAny(s, ".*>/\\"):
+			p.errf(m[field], "%s.%s %q may not contain . * > / or \\ (NATS names)", kind, field, s)
+		}
+		return s
+	}
+	if kind == TriggerNATS {
+		qt.Stream = name("stream", true, "the JetStream stream to consume, e.g. ORDERS")
+		qt.Subject = name("subject", false, "")
+		qt.Consumer = name("consumer", false, "")
+	} else {
+		qt.Queue = name("queue", true, "the queue to consume, e.g. orders")
+	}
+	qt.Format = p.str(m["format"], kind+".format")
+	if qt.Format != "" && qt.Format != "json" && qt.Format != "text" {
+		p.errf(m["format"], "%s.format must be json or text, got %q", kind, qt.Format)
+	}
+	if w := m["when"]; w != nil {
+		if x := p.expr(w, kind+".when"); x != nil {
+			qt.When, qt.when = x.Source, x
+		}
+	}
+	if k := m["key"]; k != nil {
+		if x := p.expr(k, kind+".key"); x != nil {
+			qt.Key, qt.key = x.Source, x
+		}
+	}
+	qt.MaxInFlight = p.integer(m["max_in_flight"], kind+".max_in_flight")
+	if m["max_in_flight"] != nil && (qt.MaxInFlight < 1 || qt.MaxInFlight > MaxQueueInFlight) {
+		p.errf(m["max_in_flight"], "%s.max_in_flight must be between 1 and %d", kind, MaxQueueInFlight)
+	}
+	qt.MaxBytes = p.integer(m["max_bytes"], kind+".max_bytes")
+	if m["max_bytes"] != nil && (qt.MaxBytes < 1 || qt.MaxBytes > MaxQueueBytes) {
+		p.errf(m["max_bytes"], "%s.max_bytes must be between 1 and %d", kind, MaxQueueBytes)
+	}
+	return qt
 }

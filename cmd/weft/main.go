@@ -33,6 +33,7 @@ import (
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/connectors/mcpconn"
 	"github.com/weftio/weft/connectors/openapi"
+	queueconn "github.com/weftio/weft/connectors/queue"
 	"github.com/weftio/weft/connectors/sandbox"
 	smtpconn "github.com/weftio/weft/connectors/smtp"
 	sqlconn "github.com/weftio/weft/connectors/sql"
@@ -688,6 +689,8 @@ func egressCatalog(pol *egress.Policy) *connectors.Catalog {
 		sqlconn.New(sqlconn.MySQL, sqlconn.Options{Egress: pol}),
 		smtpconn.New(smtpconn.Options{Egress: pol}),
 		filesconn.New(filesconn.Options{}),
+		queueconn.NATS(queueconn.Options{Egress: pol}),
+		queueconn.AMQP(queueconn.Options{Egress: pol}),
 	)
 }
 
