@@ -14,12 +14,14 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/weftio/weft/connectors"
 	queueconn "github.com/weftio/weft/connectors/queue"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/internal/natstest"
+	"github.com/weftio/weft/internal/rabbittest"
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/sqlite"
 )
@@ -409,6 +411,201 @@ func TestNATSPublishConfirmed(t *testing.T) {
 	}
 	_, err = pub.Invoke(ctx, connectors.Call{Connection: conn, Input: map[string]any{"subject": "orders.x"}})
 	if err == nil || !strings.Contains(err.Error(), "give body") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func amqpSetup(t testing.TB, url string, queues ...string) *amqp.Channel {
+	t.Helper()
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queues {
+		if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ch
+}
+
+func amqpPublish(t testing.TB, ch *amqp.Channel, queue, id, body string) {
+	t.Helper()
+	if err := ch.PublishWithContext(context.Background(), "", queue, true, false, amqp.Publishing{MessageId: id, Body: []byte(body), DeliveryMode: amqp.Persistent}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func amqpReady(t testing.TB, ch *amqp.Channel, queue string) int {
+	t.Helper()
+	q, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q.Messages
+}
+
+func TestAMQPTriggerOneRunPerMessageAckedAfterCommit(t *testing.T) {
+	rb := rabbittest.Start(t)
+	ch := amqpSetup(t, rb.URL, "orders")
+	e, fs := queueEngine(t, "amqp", rb.URL, engine.Config{})
+	deploy(t, e, `name: orders-q
+trigger:
+  amqp: {connection: q, queue: orders, max_in_flight: 8}
+steps:
+  - set: {id: =trigger.body.id}
+`)
+	for i := 1; i <= 20; i++ {
+		id := ""
+		if i%2 == 0 {
+			id = fmt.Sprintf("m-%d", i) // half with a message-id, half without (a hash of the message)
+		}
+		amqpPublish(t, ch, "orders", id, fmt.Sprintf(`{"id": %d}`, i))
+	}
+	// The store is down: nothing can be committed, so nothing is
+	// acknowledged; when the trigger stops, every message is still queued.
+	fs.mode.Store("down")
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { e.RunTriggers(ctx, 50*time.Millisecond); close(stopped) }()
+	deadline := time.Now().Add(15 * time.Second)
+	for fs.creates.Load() < 10 {
+		if time.Now().After(deadline) {
+			t.Fatal("the trigger never tried to create a run")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-stopped
+	deadline = time.Now().Add(10 * time.Second)
+	for amqpReady(t, ch, "orders") != 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages queued after the trigger stopped, want all 20 (one was acknowledged without a run)", amqpReady(t, ch, "orders"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(queueRuns(t, e.Store(), "orders-q")); n != 0 {
+		t.Fatalf("%d runs while the store was down", n)
+	}
+	// Committed but the answer lost: redelivered, and no second run.
+	fs.mode.Store("lost")
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	go e.RunTriggers(ctx, 50*time.Millisecond)
+	deadline = time.Now().Add(20 * time.Second)
+	for len(queueRuns(t, e.Store(), "orders-q")) < 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d runs, want 20", len(queueRuns(t, e.Store(), "orders-q")))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fs.mode.Store("")
+	deadline = time.Now().Add(20 * time.Second)
+	for amqpReady(t, ch, "orders") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages still queued", amqpReady(t, ch, "orders"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	runs := queueRuns(t, e.Store(), "orders-q")
+	if len(runs) != 20 {
+		t.Fatalf("%d runs for 20 messages", len(runs))
+	}
+	seen := map[float64]bool{}
+	for _, r := range runs {
+		id, _ := r.in["body"].(map[string]any)["id"].(float64)
+		if seen[id] {
+			t.Fatalf("message %v started two runs", id)
+		}
+		seen[id] = true
+		if r.in["source"] != "orders" || r.in["subject"] != "orders" || r.in["kind"] != "amqp" {
+			t.Fatalf("trigger fields %+v", r.in)
+		}
+		want := "amqp:sha256:"
+		if int(id)%2 == 0 {
+			want = fmt.Sprintf("amqp:id:m-%d", int(id))
+		}
+		if !strings.HasPrefix(r.key, want) {
+			t.Fatalf("key %q, want %s...", r.key, want)
+		}
+	}
+}
+
+func TestAMQPTriggerBadMessageAndPublishConfirmed(t *testing.T) {
+	rb := rabbittest.Start(t)
+	ch := amqpSetup(t, rb.URL, "orders", "out")
+	e, _ := queueEngine(t, "amqp", rb.URL, engine.Config{})
+	deploy(t, e, `name: orders-q
+trigger:
+  amqp: {connection: q, queue: orders}
+steps:
+  - id: pub
+    call: amqp.publish
+    connection: q
+    with: {routing_key: out, body: {seen: =trigger.body.id}}
+`)
+	amqpPublish(t, ch, "orders", "a", `{"id": 1}`)
+	amqpPublish(t, ch, "orders", "b", `{"id": 2`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.RunTriggers(ctx, 50*time.Millisecond)
+	runs := waitQueueRuns(t, e.Store(), "orders-q", 2, 20*time.Second)
+	var dead *queueRun
+	for i := range runs {
+		if runs[i].status == store.RunDead {
+			dead = &runs[i]
+		}
+	}
+	if dead == nil || dead.code != "bad_message" || !strings.Contains(dead.msg, "not JSON") || dead.in["body"] != `{"id": 2` {
+		t.Fatalf("dead run %+v", dead)
+	}
+	// The good one published to "out", with the step's idempotency key as
+	// its message-id.
+	deadline := time.Now().Add(20 * time.Second)
+	var got amqp.Delivery
+	for {
+		d, ok, err := ch.Get("out", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			got = d
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing published: %+v", queueRuns(t, e.Store(), "orders-q"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if string(got.Body) != `{"seen":1}` || got.MessageId == "" || got.DeliveryMode != amqp.Persistent {
+		t.Fatalf("published %q id %q mode %d", got.Body, got.MessageId, got.DeliveryMode)
+	}
+	// Unroutable (mandatory) and missing exchange: clear errors.
+	pub := queueconn.AMQP(queueconn.Options{}).Operations[0]
+	conn := &connectors.Connection{Name: "q", Connector: "amqp", Secrets: map[string]string{"url": rb.URL}}
+	_, err := pub.Invoke(context.Background(), connectors.Call{Connection: conn, Input: map[string]any{"routing_key": "nobody", "body": "x"}})
+	if err == nil || !strings.Contains(err.Error(), "no queue took the message") {
+		t.Fatalf("unroutable: %v", err)
+	}
+	c2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	_, err = pub.Invoke(c2, connectors.Call{Connection: conn, Input: map[string]any{"exchange": "nope", "routing_key": "x", "body": "x"}})
+	if err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("missing exchange: %v", err)
+	}
+	// A queue that does not exist: the trigger says so.
+	f, err := flow.Parse("f.yaml", []byte("name: x\ntrigger:\n  amqp: {connection: q, queue: missing}\nsteps:\n  - set: {a: 1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = engine.QueueSource(e, "amqp").Pull(context.Background(), f, "", time.Now())
+	if err == nil || !strings.Contains(err.Error(), `queue "missing" does not exist`) {
 		t.Fatalf("err %v", err)
 	}
 }

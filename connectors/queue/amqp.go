@@ -251,6 +251,7 @@ func (p *amqpPub) publish(ctx context.Context, call connectors.Call) (any, error
 		return nil, retryable(op, err)
 	}
 	returns := ch.NotifyReturn(make(chan amqp.Return, 1))
+	closes := ch.NotifyClose(make(chan *amqp.Error, 1))
 	pub := amqp.Publishing{ContentType: ct, DeliveryMode: mode, MessageId: id, Timestamp: time.Now().UTC(), Body: body}
 	if len(hs) > 0 {
 		pub.Headers = amqp.Table{}
@@ -271,6 +272,18 @@ func (p *amqpPub) publish(ctx context.Context, call connectors.Call) (any, error
 		return nil, retryable(op, err)
 	}
 	if !acked {
+		// A channel the broker closed (no such exchange, no access) nacks
+		// what it had pending: say why.
+		select {
+		case e := <-closes:
+			if e != nil && (e.Code == amqp.NotFound || e.Code == amqp.AccessRefused) {
+				return nil, permanent(op, "exchange %q: %s", exchange, e.Reason)
+			}
+			if e != nil {
+				return nil, retryable(op, e)
+			}
+		case <-time.After(200 * time.Millisecond):
+		}
 		return nil, retryable(op, errors.New("the broker refused the message (nack)"))
 	}
 	// A mandatory message no queue took comes back before its confirm.
