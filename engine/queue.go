@@ -124,7 +124,11 @@ func (s *queueSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now
 	if inFlight <= 0 {
 		inFlight = defaultQueueInFlight
 	}
-	sum := sha256.Sum256([]byte(strings.Join([]string{url, qt.Stream, qt.Subject, qt.Consumer, qt.Queue, fmt.Sprint(inFlight)}, "\x00")))
+	ackWait := qt.AckWait
+	if ackWait <= 0 {
+		ackWait = s.e.cfg.QueueAckWait
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{url, qt.Stream, qt.Subject, qt.Consumer, qt.Queue, fmt.Sprint(inFlight), ackWait.String()}, "\x00")))
 	fp := hex.EncodeToString(sum[:8])
 	if fl.c != nil && fl.fp != fp {
 		fl.close()
@@ -140,7 +144,7 @@ func (s *queueSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now
 		dial := queue.DialFunc(s.e.dialer("connection " + qt.Connection))
 		var cons queue.Consumer
 		if s.kind == flow.TriggerNATS {
-			cons, err = queue.OpenNATS(ctx, queue.NATSConfig{URL: url, Stream: qt.Stream, Subject: qt.Subject, Durable: name, MaxAckPending: inFlight, AckWait: s.e.cfg.QueueAckWait, Dial: dial})
+			cons, err = queue.OpenNATS(ctx, queue.NATSConfig{URL: url, Stream: qt.Stream, Subject: qt.Subject, Durable: name, MaxAckPending: inFlight, AckWait: ackWait, Dial: dial})
 		} else {
 			cons, err = queue.OpenAMQP(ctx, queue.AMQPConfig{URL: url, Queue: qt.Queue, Tag: name, Prefetch: inFlight, Dial: dial})
 		}

@@ -42,7 +42,12 @@ func (e *Engine) RunTriggers(ctx context.Context, every time.Duration) {
 	defer e.closeCDC()
 	defer e.sweepQueues(nil)
 	for {
-		e.pullOnce(ctx)
+		// A pull that started runs goes again at once: a backlog (a queue,
+		// a cdc stream) drains at the speed runs are created, not one
+		// batch per tick.
+		if e.pullOnce(ctx) > 0 && ctx.Err() == nil {
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -51,7 +56,9 @@ func (e *Engine) RunTriggers(ctx context.Context, every time.Duration) {
 	}
 }
 
-func (e *Engine) pullOnce(ctx context.Context) {
+// pullOnce pulls every flow's trigger once and returns how many events
+// it fired.
+func (e *Engine) pullOnce(ctx context.Context) (n int) {
 	if e.cfg.Keys != nil {
 		// Pick up connections other processes created, changed or deleted.
 		e.conns.mu.Lock()
@@ -115,6 +122,8 @@ func (e *Engine) pullOnce(ctx context.Context) {
 			if _, err := e.Trigger(ctx, ev); err != nil {
 				e.log.Error("triggers: fire", "flow", f.Name, "key", ev.IdemKey, "err", err)
 				fired = false
+			} else {
+				n++
 			}
 			if ev.done != nil {
 				// The run is committed (or was already): only now is its
@@ -128,6 +137,7 @@ func (e *Engine) pullOnce(ctx context.Context) {
 			}
 		}
 	}
+	return n
 }
 
 // ScheduleSource fires cron schedules; its cursor is the last tick fired.

@@ -158,16 +158,19 @@ func (c *CDCTrigger) Watches(op string) bool {
 // become a run (too big, not JSON, a key or when that fails on it) becomes
 // a dead run in the DLQ, with the reason, and is acknowledged.
 type QueueTrigger struct {
-	Connection  string `json:"connection"`              // a nats or amqp connection (secrets.url)
-	Stream      string `json:"stream,omitempty"`        // nats: the JetStream stream
-	Subject     string `json:"subject,omitempty"`       // nats: a filter subject within the stream (default: all)
-	Consumer    string `json:"consumer,omitempty"`      // nats: the durable consumer (default: one of the flow's own)
-	Queue       string `json:"queue,omitempty"`         // amqp: the queue consumed
-	Format      string `json:"format,omitempty"`        // json (default: the body must be JSON) or text
-	Key         string `json:"key,omitempty"`           // CEL over trigger: the idempotency key (default: the message id)
-	When        string `json:"when,omitempty"`          // CEL over trigger: start a run only when true
-	MaxInFlight int    `json:"max_in_flight,omitempty"` // messages held unacknowledged at once (default 100)
-	MaxBytes    int    `json:"max_bytes,omitempty"`     // a bigger message goes to the DLQ (default 1 MiB)
+	Connection string `json:"connection"`        // a nats or amqp connection (secrets.url)
+	Stream     string `json:"stream,omitempty"`  // nats: the JetStream stream
+	Subject    string `json:"subject,omitempty"` // nats: a filter subject within the stream (default: all)
+	Consumer   string `json:"consumer,omitempty"`
+	// nats: how long the server waits for an acknowledgement before it
+	// delivers a message again (default 30s)
+	AckWait     time.Duration `json:"ack_wait,omitempty"`      // nats: the durable consumer (default: one of the flow's own)
+	Queue       string        `json:"queue,omitempty"`         // amqp: the queue consumed
+	Format      string        `json:"format,omitempty"`        // json (default: the body must be JSON) or text
+	Key         string        `json:"key,omitempty"`           // CEL over trigger: the idempotency key (default: the message id)
+	When        string        `json:"when,omitempty"`          // CEL over trigger: start a run only when true
+	MaxInFlight int           `json:"max_in_flight,omitempty"` // messages held unacknowledged at once (default 100)
+	MaxBytes    int           `json:"max_bytes,omitempty"`     // a bigger message goes to the DLQ (default 1 MiB)
 
 	when, key *Expr
 	Pos       string `json:"-"` // file:line:col of the trigger

@@ -800,7 +800,7 @@ func (p *parser) queueTrigger(v *yaml.Node, kind string) *QueueTrigger {
 	qt := &QueueTrigger{Pos: p.pos(v)}
 	fields := []string{"connection", "format", "key", "when", "max_in_flight", "max_bytes"}
 	if kind == TriggerNATS {
-		fields = append(fields, "stream", "subject", "consumer")
+		fields = append(fields, "stream", "subject", "consumer", "ack_wait")
 	} else {
 		fields = append(fields, "queue")
 	}
@@ -827,6 +827,12 @@ func (p *parser) queueTrigger(v *yaml.Node, kind string) *QueueTrigger {
 		qt.Stream = name("stream", true, "the JetStream stream to consume, e.g. ORDERS")
 		qt.Subject = name("subject", false, "")
 		qt.Consumer = name("consumer", false, "")
+		if a := m["ack_wait"]; a != nil {
+			qt.AckWait = p.duration(a, kind+".ack_wait")
+			if qt.AckWait < time.Second || qt.AckWait > time.Hour {
+				p.errf(a, "%s.ack_wait must be between 1s and 1h", kind)
+			}
+		}
 	} else {
 		qt.Queue = name("queue", true, "the queue to consume, e.g. orders")
 	}

@@ -169,7 +169,7 @@ func NATS(o Options) *connectors.Connector {
 			}},
 			Output: map[string]any{"type": "object", "properties": map[string]any{
 				"stream": map[string]any{"type": "string"}, "sequence": map[string]any{"type": "integer"},
-				"duplicate": map[string]any{"type": "boolean", "description": "JetStream had this message id already"},
+				"duplicate":  map[string]any{"type": "boolean", "description": "JetStream had this message id already"},
 				"message_id": map[string]any{"type": "string"}}},
 			Hints:  connectors.Hints{OpenWorld: true, Idempotent: true},
 			Invoke: p.publish,
