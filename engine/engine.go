@@ -143,6 +143,7 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 	e.sources[flow.TriggerCDC] = newCDCSource(e)
 	e.sources[flow.TriggerNATS] = newQueueSource(e, flow.TriggerNATS)
 	e.sources[flow.TriggerAMQP] = newQueueSource(e, flow.TriggerAMQP)
+	e.sources[flow.TriggerAlert] = newAlertSource(e)
 	return e
 }
 

@@ -6,6 +6,8 @@
 package flow
 
 import (
+	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -94,6 +96,7 @@ const (
 	TriggerCDC      = "cdc"
 	TriggerNATS     = "nats"
 	TriggerAMQP     = "amqp"
+	TriggerAlert    = "alert"
 )
 
 // Trigger starts runs. Exactly one of the kind blocks is set.
@@ -107,6 +110,7 @@ type Trigger struct {
 	CDC      *CDCTrigger      `json:"cdc,omitempty"`
 	NATS     *QueueTrigger    `json:"nats,omitempty"`
 	AMQP     *QueueTrigger    `json:"amqp,omitempty"`
+	Alert    *AlertTrigger    `json:"alert,omitempty"`
 }
 
 // CDC operations.
@@ -190,6 +194,57 @@ func (t Trigger) Queue() *QueueTrigger {
 		return t.NATS
 	}
 	return t.AMQP
+}
+
+// Alert transitions.
+const (
+	AlertFired    = "fired"
+	AlertResolved = "resolved"
+)
+
+// AlertTrigger starts one run per transition of a monitoring alert (fired,
+// resolved) that matches: edge-triggered, once per transition however
+// often the rule is evaluated. trigger.body is the alert (id, rule, flow,
+// severity, status, message, run_ids, started_at, resolved_at) and
+// trigger.event the transition. Alerts about the flow itself never start
+// it.
+type AlertTrigger struct {
+	Rule     string   `json:"rule,omitempty"`     // glob over rule names (default: all)
+	Flow     string   `json:"flow,omitempty"`     // glob over the alert's flow (default: all)
+	On       []string `json:"on,omitempty"`       // fired, resolved (default: both)
+	Severity []string `json:"severity,omitempty"` // info, warning, critical (default: all)
+	When     string   `json:"when,omitempty"`     // CEL over trigger: start a run only when true
+
+	when *Expr
+	Pos  string `json:"-"`
+}
+
+// AlertFields are the trigger fields an alert transition has besides body.
+var AlertFields = []string{"event"}
+
+// Compiled returns the compiled when condition (nil when none).
+func (a *AlertTrigger) Compiled() *Expr { return a.when }
+
+// Matches reports whether a transition of an alert of rule, flow and
+// severity starts a run (the when condition aside).
+func (a *AlertTrigger) Matches(event, rule, flowName, severity string) bool {
+	if len(a.On) > 0 && !slices.Contains(a.On, event) {
+		return false
+	}
+	if len(a.Severity) > 0 && !slices.Contains(a.Severity, severity) {
+		return false
+	}
+	if a.Rule != "" {
+		if ok, _ := path.Match(a.Rule, rule); !ok {
+			return false
+		}
+	}
+	if a.Flow != "" {
+		if ok, _ := path.Match(a.Flow, flowName); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // PollTrigger polls a list operation for new or updated records; each

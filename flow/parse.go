@@ -2,7 +2,9 @@ package flow
 
 import (
 	"fmt"
+	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -333,12 +335,12 @@ func (p *parser) placement(n *yaml.Node) *Placement {
 }
 
 func (p *parser) trigger(n *yaml.Node) Trigger {
-	m := p.fields(n, "trigger", TriggerWebhook, TriggerSchedule, TriggerManual, TriggerPoll, TriggerAPI, TriggerCDC, TriggerNATS, TriggerAMQP)
+	m := p.fields(n, "trigger", TriggerWebhook, TriggerSchedule, TriggerManual, TriggerPoll, TriggerAPI, TriggerCDC, TriggerNATS, TriggerAMQP, TriggerAlert)
 	if len(m) != 1 {
 		if len(m) > 1 {
-			p.errf(n, "trigger must have exactly one of webhook, schedule, manual, poll, api, cdc, nats, amqp")
+			p.errf(n, "trigger must have exactly one of webhook, schedule, manual, poll, api, cdc, nats, amqp, alert")
 		} else if n.Kind == yaml.MappingNode && len(n.Content) == 0 {
-			p.errf(n, "trigger is empty: use webhook, schedule, manual, poll, api, cdc, nats or amqp")
+			p.errf(n, "trigger is empty: use webhook, schedule, manual, poll, api, cdc, nats, amqp or alert")
 		}
 		return Trigger{Kind: TriggerManual, Manual: &ManualTrigger{}}
 	}
@@ -464,6 +466,8 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 			t.NATS = p.queueTrigger(v, kind)
 		case TriggerAMQP:
 			t.AMQP = p.queueTrigger(v, kind)
+		case TriggerAlert:
+			t.Alert = p.alertTrigger(v)
 		}
 	}
 	return t
@@ -859,4 +863,53 @@ func (p *parser) queueTrigger(v *yaml.Node, kind string) *QueueTrigger {
 		p.errf(m["max_bytes"], "%s.max_bytes must be between 1 and %d", kind, MaxQueueBytes)
 	}
 	return qt
+}
+
+func (p *parser) alertTrigger(v *yaml.Node) *AlertTrigger {
+	at := &AlertTrigger{Pos: p.pos(v)}
+	m := p.fields(v, "alert trigger", "rule", "flow", "on", "severity", "when")
+	glob := func(field string) string {
+		s := p.str(m[field], "alert."+field)
+		if s == "" {
+			return ""
+		}
+		if len(s) > 256 {
+			p.errf(m[field], "alert.%s is longer than 256 bytes", field)
+		} else if _, err := path.Match(s, ""); err != nil {
+			p.errf(m[field], "alert.%s %q is not a glob: %v", field, s, err)
+		}
+		return s
+	}
+	at.Rule, at.Flow = glob("rule"), glob("flow")
+	list := func(field string, allowed ...string) []string {
+		n := m[field]
+		if n == nil {
+			return nil
+		}
+		if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+			p.errf(n, "alert.%s must be a list of %s", field, strings.Join(allowed, ", "))
+			return nil
+		}
+		var out []string
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode || !slices.Contains(allowed, c.Value) {
+				p.errf(c, "alert.%s: %q is not one of %s", field, c.Value, strings.Join(allowed, ", "))
+				continue
+			}
+			if slices.Contains(out, c.Value) {
+				p.errf(c, "alert.%s lists %s twice", field, c.Value)
+				continue
+			}
+			out = append(out, c.Value)
+		}
+		return out
+	}
+	at.On = list("on", AlertFired, AlertResolved)
+	at.Severity = list("severity", "info", "warning", "critical")
+	if w := m["when"]; w != nil {
+		if x := p.expr(w, "alert.when"); x != nil {
+			at.When, at.when = x.Source, x
+		}
+	}
+	return at
 }
