@@ -14,7 +14,7 @@ import (
 // Alert trigger settings.
 const (
 	alertPollEvery = time.Second
-	alertDocs      = 1000             // newest stored alerts read per pull
+	alertDocs      = 1000            // newest stored alerts read per pull
 	alertLookback  = 2 * time.Minute // transitions saved late (another process, the same instant) are still seen
 )
 

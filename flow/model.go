@@ -130,7 +130,10 @@ type CDCTrigger struct {
 	Table      string   `json:"table"`          // schema.table (schema default: public)
 	On         []string `json:"on,omitempty"`   // insert, update, delete (default: all three)
 	When       string   `json:"when,omitempty"` // CEL over trigger: start a run only when true
-	MaxRuns    int      `json:"max_runs,omitempty"`
+	// Edge, with when: an update starts a run only when the condition
+	// holds for the new row and did not for the old one (it crossed).
+	Edge    bool `json:"edge,omitempty"`
+	MaxRuns int  `json:"max_runs,omitempty"`
 
 	when *Expr
 	Pos  string `json:"-"` // file:line:col of the trigger
@@ -263,9 +266,15 @@ type PollTrigger struct {
 	Start      string        `json:"start,omitempty"`      // now (default: only records after the first poll) | all
 	MaxRuns    int           `json:"max_runs,omitempty"`   // records started per poll (default 1000); the rest wait for the next poll
 	Batch      bool          `json:"batch,omitempty"`      // one run per poll with trigger.body.records (and count) instead of one per record
+	When       string        `json:"when,omitempty"`       // CEL over trigger: a record starts a run only when true
+	Edge       bool          `json:"edge,omitempty"`       // with when: only when it becomes true for the record's key (not again while it stays true)
 
-	Pos string `json:"-"` // file:line:col of the operation
+	when *Expr
+	Pos  string `json:"-"` // file:line:col of the operation
 }
+
+// Compiled returns the compiled when condition (nil when none).
+func (p *PollTrigger) Compiled() *Expr { return p.when }
 
 // WebhookTrigger is POST /hooks/{flow}.
 type WebhookTrigger struct {

@@ -420,7 +420,7 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 			t.Manual = mt
 		case TriggerPoll:
 			pt := &PollTrigger{}
-			pm := p.fields(v, "poll trigger", "operation", "connection", "input", "items", "cursor", "key", "every", "start", "max_runs", "batch")
+			pm := p.fields(v, "poll trigger", "operation", "connection", "input", "items", "cursor", "key", "every", "start", "max_runs", "batch", "when", "edge")
 			pt.Operation = p.str(pm["operation"], "poll.operation")
 			pt.Pos = p.pos(v)
 			if pm["operation"] != nil {
@@ -440,6 +440,12 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 			pt.Every = p.duration(pm["every"], "poll.every")
 			pt.Start = p.str(pm["start"], "poll.start")
 			pt.MaxRuns = p.integer(pm["max_runs"], "poll.max_runs")
+			if w := pm["when"]; w != nil {
+				if x := p.expr(w, "poll.when"); x != nil {
+					pt.When, pt.when = x.Source, x
+				}
+			}
+			pt.Edge = p.edge(pm["edge"], "poll", pt.When)
 			if b := pm["batch"]; b != nil {
 				if b.Kind != yaml.ScalarNode || b.Decode(&pt.Batch) != nil {
 					p.errf(b, "poll.batch must be true or false")
@@ -751,7 +757,7 @@ const maxCDCTable = 2*63 + 1
 
 func (p *parser) cdcTrigger(v *yaml.Node) *CDCTrigger {
 	ct := &CDCTrigger{Pos: p.pos(v)}
-	cm := p.fields(v, "cdc trigger", "connection", "table", "on", "when", "max_runs")
+	cm := p.fields(v, "cdc trigger", "connection", "table", "on", "when", "max_runs", "edge")
 	ct.Connection = p.str(cm["connection"], "cdc.connection")
 	ct.Table = p.str(cm["table"], "cdc.table")
 	if ct.Connection == "" {
@@ -786,6 +792,7 @@ func (p *parser) cdcTrigger(v *yaml.Node) *CDCTrigger {
 			ct.When, ct.when = x.Source, x
 		}
 	}
+	ct.Edge = p.edge(cm["edge"], "cdc", ct.When)
 	ct.MaxRuns = p.integer(cm["max_runs"], "cdc.max_runs")
 	if ct.MaxRuns < 0 || ct.MaxRuns > 100000 {
 		p.errf(cm["max_runs"], "cdc.max_runs must be between 1 and 100000")
@@ -912,4 +919,20 @@ func (p *parser) alertTrigger(v *yaml.Node) *AlertTrigger {
 		}
 	}
 	return at
+}
+
+// edge reads a trigger's edge option, which needs a when condition.
+func (p *parser) edge(n *yaml.Node, kind, when string) bool {
+	if n == nil {
+		return false
+	}
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
+		p.errf(n, "%s.edge must be true or false", kind)
+		return false
+	}
+	if b && when == "" {
+		p.errf(n, "%s.edge needs %s.when: the condition whose crossing starts a run", kind, kind)
+	}
+	return b
 }
