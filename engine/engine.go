@@ -94,6 +94,7 @@ type Engine struct {
 	limits  map[string]*limiter   // flow name -> limits
 	running map[string]context.CancelCauseFunc
 	sources map[string]Source // pulled trigger kinds -> source
+	wake    chan struct{}     // a queue trigger received a message: pull now
 	active  map[string]activeEntry
 	conns   connState
 	loops   loopGuard
@@ -136,6 +137,7 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 	e := &Engine{st: st, cat: cat, log: log, cfg: cfg, now: time.Now,
 		flows: map[string]*flow.Flow{}, limits: map[string]*limiter{}, running: map[string]context.CancelCauseFunc{},
 		sources:  map[string]Source{flow.TriggerSchedule: ScheduleSource{}},
+		wake:     make(chan struct{}, 1),
 		active:   map[string]activeEntry{},
 		conns:    connState{loaded: map[string]time.Time{}},
 		shutdown: make(chan struct{})}

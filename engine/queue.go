@@ -24,7 +24,6 @@ import (
 const (
 	defaultQueueInFlight = 100
 	defaultQueueBytes    = 1 << 20
-	queueReadWait        = 200 * time.Millisecond
 	queueRetryAfter      = 5 * time.Second
 	maxQueueKey          = 512
 	deadBodyKeep         = 64 << 10 // of a dead-lettered message's body, recorded in its run
@@ -144,9 +143,9 @@ func (s *queueSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now
 		dial := queue.DialFunc(s.e.dialer("connection " + qt.Connection))
 		var cons queue.Consumer
 		if s.kind == flow.TriggerNATS {
-			cons, err = queue.OpenNATS(ctx, queue.NATSConfig{URL: url, Stream: qt.Stream, Subject: qt.Subject, Durable: name, MaxAckPending: inFlight, AckWait: ackWait, Dial: dial})
+			cons, err = queue.OpenNATS(ctx, queue.NATSConfig{URL: url, Stream: qt.Stream, Subject: qt.Subject, Durable: name, MaxAckPending: inFlight, AckWait: ackWait, Dial: dial, Notify: s.e.poke})
 		} else {
-			cons, err = queue.OpenAMQP(ctx, queue.AMQPConfig{URL: url, Queue: qt.Queue, Tag: name, Prefetch: inFlight, Dial: dial})
+			cons, err = queue.OpenAMQP(ctx, queue.AMQPConfig{URL: url, Queue: qt.Queue, Tag: name, Prefetch: inFlight, Dial: dial, Notify: s.e.poke})
 		}
 		if err != nil {
 			fl.retryAt = now.Add(queueRetryAfter)
@@ -154,7 +153,9 @@ func (s *queueSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now
 		}
 		fl.c, fl.fp = cons, fp
 	}
-	msgs, err := fl.c.Fetch(ctx, inFlight, queueReadWait)
+	// The consumers buffer what arrives and wake the trigger loop: take
+	// what is there, without waiting.
+	msgs, err := fl.c.Fetch(ctx, inFlight, 0)
 	if err != nil {
 		fl.close()
 		if ctx.Err() != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -67,7 +68,11 @@ func queueEngine(t testing.TB, kind, url string, cfg engine.Config) (*engine.Eng
 		t.Fatal(err)
 	}
 	cfg.LongWait = 500 * time.Millisecond
-	e := engine.New(fs, cat, quiet, cfg)
+	lg := quiet
+	if os.Getenv("WEFT_TEST_LOG") != "" {
+		lg = slog.Default()
+	}
+	e := engine.New(fs, cat, lg, cfg)
 	if err := st.StartQueue(ctx, e.Workers(), store.QueueConfig{Workers: 8, FetchPollInterval: 20 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}

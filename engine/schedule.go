@@ -52,7 +52,16 @@ func (e *Engine) RunTriggers(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-e.wake:
 		}
+	}
+}
+
+// poke makes RunTriggers pull at once (a queue message arrived).
+func (e *Engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
 	}
 }
 

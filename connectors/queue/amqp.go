@@ -45,13 +45,15 @@ type AMQPConfig struct {
 	URL, Queue, Tag string
 	Prefetch        int
 	Dial            DialFunc
+	// Notify, when set, is called when a message arrives.
+	Notify func()
 }
 
 type amqpConsumer struct {
 	conn  *amqp.Connection
 	ch    *amqp.Channel
 	queue string
-	in    <-chan amqp.Delivery
+	in    chan amqp.Delivery
 	done  chan *amqp.Error
 }
 
@@ -85,48 +87,36 @@ func OpenAMQP(ctx context.Context, c AMQPConfig) (Consumer, error) {
 	}
 	done := make(chan *amqp.Error, 1)
 	ch.NotifyClose(done)
-	return &amqpConsumer{conn: conn, ch: ch, queue: c.Queue, in: in, done: done}, nil
+	// The deliveries move to a buffer of Prefetch (the broker sends no
+	// more unacknowledged ones), so that Fetch can take all that arrived
+	// at once, and Notify can tell the caller.
+	buf := make(chan amqp.Delivery, max(1, c.Prefetch))
+	go func() {
+		defer close(buf)
+		for d := range in {
+			buf <- d
+			if c.Notify != nil {
+				c.Notify()
+			}
+		}
+	}()
+	return &amqpConsumer{conn: conn, ch: ch, queue: c.Queue, in: buf, done: done}, nil
 }
 
 func (a *amqpConsumer) Fetch(ctx context.Context, max int, wait time.Duration) ([]*Message, error) {
-	var out []*Message
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	for len(out) < max {
-		var d amqp.Delivery
-		var ok bool
-		if len(out) == 0 {
-			select {
-			case d, ok = <-a.in:
-			case <-t.C:
-				return nil, nil
-			case <-ctx.Done():
-				return nil, nil
+	out, err := drain(ctx, a.in, max, wait, func(d amqp.Delivery) *Message { return amqpMessage(a.queue, d) })
+	if errors.Is(err, errClosed) {
+		reason := "the connection closed"
+		select {
+		case e := <-a.done:
+			if e != nil {
+				reason = e.Error()
 			}
-		} else {
-			select {
-			case d, ok = <-a.in:
-			default:
-				return out, nil
-			}
+		default:
 		}
-		if !ok {
-			if len(out) > 0 {
-				return out, nil
-			}
-			reason := "the connection closed"
-			select {
-			case e := <-a.done:
-				if e != nil {
-					reason = e.Error()
-				}
-			default:
-			}
-			return nil, fmt.Errorf("amqp: consuming %q: %s", a.queue, reason)
-		}
-		out = append(out, amqpMessage(a.queue, d))
+		return nil, fmt.Errorf("amqp: consuming %q: %s", a.queue, reason)
 	}
-	return out, nil
+	return out, err
 }
 
 func amqpMessage(queue string, d amqp.Delivery) *Message {

@@ -45,17 +45,23 @@ type NATSConfig struct {
 	MaxAckPending                 int
 	AckWait                       time.Duration // default 30s
 	Dial                          DialFunc
+	// Notify, when set, is called when a message arrives (the caller
+	// need not wait in Fetch for one).
+	Notify func()
 }
 
 type natsConsumer struct {
 	nc   *nats.Conn
-	it   jetstream.MessagesContext
+	cc   jetstream.ConsumeContext
+	buf  chan jetstream.Msg
 	strm string
 }
 
 // OpenNATS creates (or updates) the durable pull consumer and starts
-// receiving. The consumer delivers the stream from its first message the
-// first time, and from where its acknowledgements stand after that.
+// receiving into a buffer of MaxAckPending messages (the server delivers
+// no more unacknowledged ones). The consumer delivers the stream from its
+// first message the first time, and from where its acknowledgements stand
+// after that.
 func OpenNATS(ctx context.Context, c NATSConfig) (Consumer, error) {
 	nc, err := natsConnect(c.URL, c.Dial, "weft trigger "+c.Durable)
 	if err != nil {
@@ -69,6 +75,7 @@ func OpenNATS(ctx context.Context, c NATSConfig) (Consumer, error) {
 	if c.AckWait <= 0 {
 		c.AckWait = 30 * time.Second
 	}
+	c.MaxAckPending = max(1, c.MaxAckPending)
 	cons, err := js.CreateOrUpdateConsumer(ctx, c.Stream, jetstream.ConsumerConfig{
 		Durable: c.Durable, FilterSubject: c.Subject, AckPolicy: jetstream.AckExplicitPolicy,
 		AckWait: c.AckWait, MaxAckPending: c.MaxAckPending, DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -84,38 +91,63 @@ func OpenNATS(ctx context.Context, c NATSConfig) (Consumer, error) {
 		}
 		return nil, fmt.Errorf("nats: consumer %q on stream %q: %w", c.Durable, c.Stream, err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(max(1, min(c.MaxAckPending, 500))))
+	n := &natsConsumer{nc: nc, buf: make(chan jetstream.Msg, c.MaxAckPending), strm: c.Stream}
+	n.cc, err = cons.Consume(func(m jetstream.Msg) {
+		n.buf <- m // never blocks for long: the server holds back more than MaxAckPending
+		if c.Notify != nil {
+			c.Notify()
+		}
+	}, jetstream.PullMaxMessages(min(c.MaxAckPending, 500)))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("nats: consuming %q: %w", c.Stream, err)
 	}
-	return &natsConsumer{nc: nc, it: it, strm: c.Stream}, nil
+	return n, nil
 }
 
 func (n *natsConsumer) Fetch(ctx context.Context, max int, wait time.Duration) ([]*Message, error) {
+	if n.nc.IsClosed() {
+		return nil, fmt.Errorf("nats: receiving from %q: the connection is closed", n.strm)
+	}
+	return drain(ctx, n.buf, max, wait, natsMessage)
+}
+
+// drain returns up to max buffered items, waiting up to wait for the first.
+func drain[T any](ctx context.Context, buf <-chan T, max int, wait time.Duration, conv func(T) *Message) ([]*Message, error) {
 	var out []*Message
-	for len(out) < max {
-		w := time.Millisecond
-		if len(out) == 0 {
-			w = wait
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case m, ok := <-buf:
+			if !ok {
+				return nil, errClosed
+			}
+			out = append(out, conv(m))
+		case <-t.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, nil
 		}
-		if ctx.Err() != nil {
+	}
+	for len(out) < max {
+		select {
+		case m, ok := <-buf:
+			if !ok {
+				if len(out) == 0 {
+					return nil, errClosed
+				}
+				return out, nil
+			}
+			out = append(out, conv(m))
+		default:
 			return out, nil
 		}
-		m, err := n.it.Next(jetstream.NextMaxWait(w))
-		if err != nil {
-			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
-				return out, nil
-			}
-			if len(out) > 0 {
-				return out, nil
-			}
-			return nil, fmt.Errorf("nats: receiving from %q: %w", n.strm, err)
-		}
-		out = append(out, natsMessage(m))
 	}
 	return out, nil
 }
+
+var errClosed = errors.New("the consumer closed")
 
 func natsMessage(m jetstream.Msg) *Message {
 	msg := &Message{Subject: m.Subject(), Source: "", Body: m.Data(), ack: m.Ack, nak: m.Nak}
@@ -137,7 +169,7 @@ func natsMessage(m jetstream.Msg) *Message {
 }
 
 func (n *natsConsumer) Close() {
-	n.it.Stop()
+	n.cc.Stop()
 	n.nc.Close()
 }
 
