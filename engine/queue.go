@@ -50,6 +50,47 @@ type queueFlow struct {
 	fp      string
 	c       queue.Consumer
 	retryAt time.Time
+	// trouble tracking for Config.OnQueue (under mu)
+	troubleSince time.Time
+	alerting     bool
+}
+
+// QueueTrouble is a queue trigger's failure to consume, or its end
+// (Resolved).
+type QueueTrouble struct {
+	Flow, Kind string
+	Message    string
+	Resolved   bool
+}
+
+// watch raises and resolves Config.OnQueue for one pull's outcome.
+func (s *queueSource) watch(ctx context.Context, name string, fl *queueFlow, err error, now time.Time) {
+	hook := s.e.cfg.OnQueue
+	if hook == nil {
+		return
+	}
+	after := s.e.cfg.QueueAlertAfter
+	if after <= 0 {
+		after = time.Minute
+	}
+	if err == nil {
+		if fl.c == nil {
+			return // waiting to retry: no news
+		}
+		fl.troubleSince = time.Time{}
+		if fl.alerting {
+			fl.alerting = false
+			hook(ctx, QueueTrouble{Flow: name, Kind: s.kind, Message: s.kind + ": the trigger consumes again", Resolved: true})
+		}
+		return
+	}
+	if fl.troubleSince.IsZero() {
+		fl.troubleSince = now
+	}
+	if !fl.alerting && now.Sub(fl.troubleSince) >= after {
+		fl.alerting = true
+		hook(ctx, QueueTrouble{Flow: name, Kind: s.kind, Message: err.Error()})
+	}
 }
 
 func newQueueSource(e *Engine, kind string) *queueSource {
@@ -107,17 +148,25 @@ func (s *queueSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now
 		return nil, cursor, nil // another goroutine of this process is pulling it
 	}
 	defer fl.mu.Unlock()
+	evs, err := s.pull(ctx, fl, f, qt, now)
+	if ctx.Err() == nil {
+		s.watch(ctx, f.Name, fl, err, now)
+	}
+	return evs, cursor, err
+}
+
+func (s *queueSource) pull(ctx context.Context, fl *queueFlow, f *flow.Flow, qt *flow.QueueTrigger, now time.Time) ([]Event, error) {
 	c, ok := s.e.cat.LookupConnection(qt.Connection)
 	if ok && f.Namespace != "" && access.NamespaceOr(c.Namespace) != f.Namespace {
-		return nil, cursor, fmt.Errorf("%s: connection %q belongs to namespace %q, not the flow's (%q)", s.kind, qt.Connection, access.NamespaceOr(c.Namespace), f.Namespace)
+		return nil, fmt.Errorf("%s: connection %q belongs to namespace %q, not the flow's (%q)", s.kind, qt.Connection, access.NamespaceOr(c.Namespace), f.Namespace)
 	}
 	conn, err := s.e.connection(ctx, qt.Connection, s.kind)
 	if err != nil {
-		return nil, cursor, fmt.Errorf("%s: %v", s.kind, err)
+		return nil, fmt.Errorf("%s: %v", s.kind, err)
 	}
 	url := conn.Secrets["url"]
 	if url == "" {
-		return nil, cursor, fmt.Errorf("%s: connection %q has no secrets.url", s.kind, qt.Connection)
+		return nil, fmt.Errorf("%s: connection %q has no secrets.url", s.kind, qt.Connection)
 	}
 	inFlight := qt.MaxInFlight
 	if inFlight <= 0 {
@@ -134,7 +183,7 @@ func (s *queueSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now
 	}
 	if fl.c == nil {
 		if now.Before(fl.retryAt) {
-			return nil, cursor, nil
+			return nil, nil
 		}
 		name := qt.Consumer
 		if name == "" {
@@ -149,7 +198,7 @@ func (s *queueSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now
 		}
 		if err != nil {
 			fl.retryAt = now.Add(queueRetryAfter)
-			return nil, cursor, err
+			return nil, err
 		}
 		fl.c, fl.fp = cons, fp
 	}
@@ -159,10 +208,10 @@ func (s *queueSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now
 	if err != nil {
 		fl.close()
 		if ctx.Err() != nil {
-			return nil, cursor, nil
+			return nil, nil
 		}
 		fl.retryAt = now.Add(queueRetryAfter)
-		return nil, cursor, err
+		return nil, err
 	}
 	events := make([]Event, 0, len(msgs))
 	for _, m := range msgs {
@@ -179,7 +228,7 @@ func (s *queueSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now
 		}
 		events = append(events, ev)
 	}
-	return events, cursor, nil
+	return events, nil
 }
 
 // event builds a message's trigger event. bad says why the message cannot

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -612,5 +613,52 @@ steps:
 	_, _, err = engine.QueueSource(e, "amqp").Pull(context.Background(), f, "", time.Now())
 	if err == nil || !strings.Contains(err.Error(), `queue "missing" does not exist`) {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// A trigger that cannot consume (no such stream) raises OnQueue after
+// QueueAlertAfter, and resolves it once it consumes.
+func TestNATSTriggerTroubleAlertRaisesAndResolves(t *testing.T) {
+	srv := natstest.Start(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	var mu sync.Mutex
+	var got []engine.QueueTrouble
+	e, _ := queueEngine(t, "nats", srv.ClientURL(), engine.Config{QueueAlertAfter: 300 * time.Millisecond, OnQueue: func(_ context.Context, tr engine.QueueTrouble) {
+		mu.Lock()
+		got = append(got, tr)
+		mu.Unlock()
+	}})
+	f, err := flow.Parse("f.yaml", []byte(natsFlow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := engine.QueueSource(e, "nats")
+	ctx := context.Background()
+	now := time.Now()
+	for i := 0; i < 3; i++ { // fails at 0s, waits, fails again at 6s: over QueueAlertAfter
+		_, _, _ = src.Pull(ctx, f, "", now)
+		now = now.Add(3 * time.Second)
+	}
+	mu.Lock()
+	if len(got) != 1 || got[0].Resolved || got[0].Flow != "orders-q" || !strings.Contains(got[0].Message, `stream "ORDERS" does not exist`) {
+		t.Fatalf("troubles %+v", got)
+	}
+	mu.Unlock()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		_, _, _ = src.Pull(ctx, f, "", now)
+		now = now.Add(3 * time.Second)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 || !got[1].Resolved {
+		t.Fatalf("troubles %+v", got)
 	}
 }

@@ -822,6 +822,15 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 			} else {
 				alerter.Raise(ctx, "cdc-stream", t.Flow, "critical", t.Message, nil)
 			}
+		}, OnQueue: func(ctx context.Context, t engine.QueueTrouble) {
+			if alerter == nil {
+				return
+			}
+			if t.Resolved {
+				alerter.Resolve(ctx, "queue-trigger", t.Flow, t.Message)
+			} else {
+				alerter.Raise(ctx, "queue-trigger", t.Flow, "critical", t.Message, nil)
+			}
 		}, OnLoop: func(ctx context.Context, l engine.Loop) {
 			if alerter != nil {
 				alerter.Raise(ctx, "feedback-loop", l.Flow, "critical", "loop protection: "+l.String(), []string{l.Run})
