@@ -72,14 +72,14 @@ type Config struct {
 	// CDCAlertAfter (it cannot start, or its slot lags more than CDCLagAlert
 	// bytes), and when it is well again (the monitor raises and resolves
 	// an alert).
-	OnCDC         func(ctx context.Context, t CDCTrouble)
+	OnCDC func(ctx context.Context, t CDCTrouble)
 	// OnQueue is told when a nats or amqp trigger has failed to consume
 	// (no such stream or queue, no server, refused) for QueueAlertAfter
 	// (default 1 minute), and again when it consumes again (Resolved).
 	OnQueue         func(ctx context.Context, t QueueTrouble)
 	QueueAlertAfter time.Duration
-	CDCLagAlert   int64         // default 1 GiB; negative: no lag alert
-	CDCAlertAfter time.Duration // default 1 minute
+	CDCLagAlert     int64         // default 1 GiB; negative: no lag alert
+	CDCAlertAfter   time.Duration // default 1 minute
 	// QueueAckWait is how long a NATS JetStream server waits for a nats
 	// trigger's acknowledgement before it delivers a message again
 	// (default 30s).
