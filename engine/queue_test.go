@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -19,6 +21,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/weftio/weft/connectors"
+	httpconn "github.com/weftio/weft/connectors/http"
 	queueconn "github.com/weftio/weft/connectors/queue"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
@@ -660,5 +663,56 @@ func TestNATSTriggerTroubleAlertRaisesAndResolves(t *testing.T) {
 	defer mu.Unlock()
 	if len(got) != 2 || !got[1].Resolved {
 		t.Fatalf("troubles %+v", got)
+	}
+}
+
+// A message whose run keeps failing ends, after the flow's retry policy,
+// as a dead run in the DLQ; the message itself was acknowledged when its
+// run was created, so the queue does not deliver it again.
+func TestNATSPoisonMessageToDLQAfterRetries(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := jsSetup(t, srv.ClientURL())
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer down.Close()
+	e, _ := queueEngine(t, "nats", srv.ClientURL(), engine.Config{})
+	e.Catalog().Register(httpconn.New(httpconn.Options{}))
+	if err := e.Catalog().AddConnection(&connectors.Connection{Name: "local", Connector: "http", AllowPrivate: true}); err != nil {
+		t.Fatal(err)
+	}
+	deploy(t, e, `name: orders-q
+trigger:
+  nats: {connection: q, stream: ORDERS}
+steps:
+  - id: post
+    call: http.request
+    connection: local
+    with: {method: POST, url: "`+down.URL+`", body: =trigger.body}
+    retry: {max_attempts: 3, backoff: 10ms}
+`)
+	jsPublish(t, js, "orders.a", "poison-1", `{"id": 1}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.RunTriggers(ctx, 50*time.Millisecond)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		runs := queueRuns(t, e.Store(), "orders-q")
+		if len(runs) == 1 && runs[0].status == store.RunDead {
+			if runs[0].code != "retries_exhausted" || runs[0].key != "nats:id:poison-1" {
+				t.Fatalf("dead run %+v", runs[0])
+			}
+			break
+		}
+		if len(runs) > 1 || time.Now().After(deadline) {
+			t.Fatalf("runs %+v", runs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	info := consumerState(t, js, "orders-q")
+	if info.AckFloor.Stream != 1 || info.NumAckPending != 0 || info.NumRedelivered != 0 {
+		t.Fatalf("consumer %+v", info)
+	}
+	dead, err := e.Store().ListRuns(context.Background(), store.RunFilter{Flow: "orders-q", Status: store.RunDead, Limit: 10})
+	if err != nil || len(dead) != 1 {
+		t.Fatalf("DLQ %v %v", dead, err)
 	}
 }
