@@ -339,6 +339,18 @@ func (s *cdcSource) pull(ctx context.Context, fl *cdcFlow, f *flow.Flow, cursor 
 			if !ok {
 				continue
 			}
+			if ct.Edge && ch.Op == cdc.Update && ch.Old != nil {
+				// Edge: the condition must have crossed, not held already
+				// for the row before the change (evaluated as if it were
+				// the new row; an old row the condition cannot be
+				// evaluated on did not hold).
+				prev := ch
+				prev.New, prev.Old = ch.Old, nil
+				pe := cdcEvent(prev)
+				if held, err := w.EvalBool(&flow.Scope{Trigger: pe.input(), Run: map[string]any{"started_at": now.UTC()}}); err == nil && held {
+					continue
+				}
+			}
 		}
 		events = append(events, ev)
 	}

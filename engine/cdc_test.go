@@ -623,3 +623,42 @@ steps:
 		t.Fatalf("cursor %s: the position must be past the last transaction", cur)
 	}
 }
+
+// edge: an update starts a run only when the condition crosses (holds for
+// the new row, not for the old one); an insert that meets it starts one.
+func TestCDCTriggerEdge(t *testing.T) {
+	_, url := logicalPG(t, "wal_level=logical")
+	pgExec(t, url, `CREATE TABLE orders (id int PRIMARY KEY, total int)`, `ALTER TABLE orders REPLICA IDENTITY FULL`)
+	e := cdcEngine(t, url)
+	deploy(t, e, `name: orders-cdc
+trigger:
+  cdc:
+    connection: src
+    table: orders
+    on: [insert, update]
+    when: "=trigger.new.total > 100"
+    edge: true
+steps:
+  - set: {a: 1}
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.RunTriggers(ctx, 100*time.Millisecond)
+	waitCursor(t, e.Store(), "orders-cdc")
+	pgExec(t, url,
+		`INSERT INTO orders VALUES (1, 50), (2, 500)`, // 2: run (an insert over 100)
+		`UPDATE orders SET total = 150 WHERE id = 1`,  // crossed: run
+		`UPDATE orders SET total = 160 WHERE id = 1`,  // still over: none
+		`UPDATE orders SET total = 700 WHERE id = 2`,  // still over: none
+		`UPDATE orders SET total = 10 WHERE id = 1`,   // under: none
+		`UPDATE orders SET total = 900 WHERE id = 1`,  // crossed again: run
+	)
+	runs := waitRunCount(t, e.Store(), "orders-cdc", 3, 15*time.Second)
+	if runs[0].op != "insert" || runs[0].newRow["id"] != float64(2) || runs[1].newRow["total"] != float64(150) || runs[2].newRow["total"] != float64(900) {
+		t.Fatalf("runs %+v", runs)
+	}
+	time.Sleep(time.Second)
+	if n := len(cdcRuns(t, e.Store(), "orders-cdc")); n != 3 {
+		t.Fatalf("%d runs, want 3", n)
+	}
+}

@@ -72,9 +72,18 @@ type Config struct {
 	// CDCAlertAfter (it cannot start, or its slot lags more than CDCLagAlert
 	// bytes), and when it is well again (the monitor raises and resolves
 	// an alert).
-	OnCDC         func(ctx context.Context, t CDCTrouble)
-	CDCLagAlert   int64         // default 1 GiB; negative: no lag alert
-	CDCAlertAfter time.Duration // default 1 minute
+	OnCDC func(ctx context.Context, t CDCTrouble)
+	// OnQueue is told when a nats or amqp trigger has failed to consume
+	// (no such stream or queue, no server, refused) for QueueAlertAfter
+	// (default 1 minute), and again when it consumes again (Resolved).
+	OnQueue         func(ctx context.Context, t QueueTrouble)
+	QueueAlertAfter time.Duration
+	CDCLagAlert     int64         // default 1 GiB; negative: no lag alert
+	CDCAlertAfter   time.Duration // default 1 minute
+	// QueueAckWait is how long a NATS JetStream server waits for a nats
+	// trigger's acknowledgement before it delivers a message again
+	// (default 30s).
+	QueueAckWait time.Duration
 }
 
 // Engine runs flows.
@@ -90,6 +99,7 @@ type Engine struct {
 	limits  map[string]*limiter   // flow name -> limits
 	running map[string]context.CancelCauseFunc
 	sources map[string]Source // pulled trigger kinds -> source
+	wake    chan struct{}     // a queue trigger received a message: pull now
 	active  map[string]activeEntry
 	conns   connState
 	loops   loopGuard
@@ -134,11 +144,15 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 	e := &Engine{st: st, cat: cat, log: log, cfg: cfg, now: time.Now,
 		flows: map[string]*flow.Flow{}, limits: map[string]*limiter{}, running: map[string]context.CancelCauseFunc{},
 		sources:  map[string]Source{flow.TriggerSchedule: ScheduleSource{}},
+		wake:     make(chan struct{}, 1),
 		active:   map[string]activeEntry{},
 		conns:    connState{loaded: map[string]time.Time{}, placed: map[string]PlacedConnection{}},
 		shutdown: make(chan struct{})}
 	e.sources[flow.TriggerPoll] = newPollSource(e)
 	e.sources[flow.TriggerCDC] = newCDCSource(e)
+	e.sources[flow.TriggerNATS] = newQueueSource(e, flow.TriggerNATS)
+	e.sources[flow.TriggerAMQP] = newQueueSource(e, flow.TriggerAMQP)
+	e.sources[flow.TriggerAlert] = newAlertSource(e)
 	return e
 }
 
@@ -293,6 +307,9 @@ func (e *Engine) checkNamespace(ctx context.Context, f *flow.Flow) error {
 	}
 	if ct := f.Trigger.CDC; ct != nil {
 		conn(ct.Pos, ct.Connection)
+	}
+	if qt := f.Trigger.Queue(); qt != nil {
+		conn(qt.Pos, qt.Connection)
 	}
 	flow.Walk(f.Steps, func(s *flow.Step) {
 		conn(s.Pos, s.Connection)
@@ -507,6 +524,9 @@ type Event struct {
 	// Fields are more top-level trigger fields (a cdc change's op, table,
 	// new, old, lsn); they do not replace kind, body, headers or query.
 	Fields map[string]any
+	// done, when set, is told whether the event's run was created (a queue
+	// message is acknowledged then, or returned to its server).
+	done func(fired bool)
 }
 
 // encode is the run's recorded input: {"kind", "body", "headers", "query"}.

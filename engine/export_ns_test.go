@@ -8,3 +8,7 @@ func CDCSource(e *Engine) Source { return newCDCSource(e) }
 
 // CloseCDCSource ends a source's streams, as a stopped process would.
 func CloseCDCSource(s Source) { s.(*cdcSource).closeAll() }
+
+// QueueSource is a fresh nats or amqp trigger source of e (for tests that
+// pull it directly).
+func QueueSource(e *Engine, kind string) Source { return newQueueSource(e, kind) }

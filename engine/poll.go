@@ -68,10 +68,6 @@ func (p *pollSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now 
 	if err != nil {
 		return nil, cursor, err
 	}
-	type rec struct {
-		body     map[string]any
-		cur, key any
-	}
 	var recs []rec
 	for i, it := range items {
 		m, ok := it.(map[string]any)
@@ -132,6 +128,9 @@ func (p *pollSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now 
 			next.Keys = append(next.Keys, scalarKey(r.key))
 		}
 	}
+	if w := pt.Compiled(); w != nil {
+		fire = p.filter(f, w, pt.Edge, fire, seen, pc.Held, &next, now)
+	}
 	b, _ := json.Marshal(next)
 	// Loop protection: a record this flow's own runs wrote starts a run one
 	// hop further, and none past the limit (the cursor still moves on).
@@ -171,6 +170,63 @@ func (p *pollSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now 
 	return events, string(b), nil
 }
 
+// rec is one polled record.
+type rec struct {
+	body     map[string]any
+	cur, key any
+}
+
+// filter keeps the records to fire whose when condition holds; with edge,
+// only those for which it did not hold before (next.Held carries the keys
+// it holds for, from held and every record seen now).
+func (p *pollSource) filter(f *flow.Flow, w *flow.Expr, edge bool, fire, seen []rec, held []string, next *pollCursor, now time.Time) []rec {
+	holds := func(r rec) (bool, error) {
+		ev := Event{Kind: flow.TriggerPoll, Body: r.body}
+		return w.EvalBool(&flow.Scope{Trigger: ev.input(), Run: map[string]any{"started_at": now.UTC()}})
+	}
+	was := map[string]bool{}
+	order := make([]string, 0, len(held))
+	for _, k := range held {
+		was[k] = true
+		order = append(order, k)
+	}
+	firing := map[string]bool{}
+	for _, r := range fire {
+		firing[scalarKey(r.key)] = true
+	}
+	var kept []rec
+	for _, r := range seen {
+		k := scalarKey(r.key)
+		ok, err := holds(r)
+		if err != nil {
+			p.e.log.Warn("poll: when", "flow", f.Name, "key", k, "err", err)
+			ok = false
+		}
+		if firing[k] && ok && !(edge && was[k]) {
+			kept = append(kept, r)
+		}
+		if edge {
+			if ok && !was[k] {
+				order = append(order, k)
+			}
+			was[k] = ok
+		}
+	}
+	if edge {
+		next.Held = next.Held[:0]
+		for _, k := range order {
+			if was[k] {
+				next.Held = append(next.Held, k)
+				was[k] = false // once
+			}
+		}
+		if len(next.Held) > maxHeld {
+			next.Held = next.Held[len(next.Held)-maxHeld:]
+		}
+	}
+	return kept
+}
+
 // hopHeaders are a polled run's headers: its hop when a run of the same
 // flow caused it, none otherwise.
 func hopHeaders(hop int) map[string]string {
@@ -185,7 +241,14 @@ func hopHeaders(hop int) map[string]string {
 type pollCursor struct {
 	At   any      `json:"at"`
 	Keys []string `json:"keys,omitempty"`
+	// Held are the keys whose record last met an edge trigger's when
+	// condition (the newest maxHeld): they start no run until it fails
+	// for them and holds again.
+	Held []string `json:"held,omitempty"`
 }
+
+// maxHeld bounds an edge poll trigger's remembered keys.
+const maxHeld = 10000
 
 func (c pollCursor) has(key string) bool {
 	for _, k := range c.Keys {

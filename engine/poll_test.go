@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -256,5 +257,73 @@ steps:
 	runs, _ := e.Store().ListRuns(context.Background(), store.RunFilter{Flow: "inbox", Limit: 10})
 	for _, r := range runs {
 		waitRun(t, e, r.ID, store.RunSucceeded)
+	}
+}
+
+// when with edge: a record starts a run when the condition becomes true
+// for its key, not while it stays true; without edge, every time it holds.
+func TestPollTriggerWhenAndEdge(t *testing.T) {
+	e := newEngine(t)
+	crm := &fakeCRM{}
+	e.Catalog().Register(crm.connector())
+	put := func(updated string, amount float64) {
+		crm.set("d1", updated)
+		crm.mu.Lock()
+		crm.records[0]["amount"] = amount
+		crm.mu.Unlock()
+	}
+	put("2026-01-01T09:00:00Z", 10)
+	for _, name := range []string{"deals-edge", "deals-level"} {
+		edge := "true"
+		if name == "deals-level" {
+			edge = "false"
+		}
+		deploy(t, e, `name: `+name+`
+trigger:
+  poll:
+    operation: crm.listDeals
+    every: 1s
+    start: all
+    when: =trigger.body.amount > 100
+    edge: `+edge+`
+steps:
+  - set: {deal: =trigger.body.id}
+`)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.RunTriggers(ctx, 100*time.Millisecond)
+	wait := func(name string, want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(6 * time.Second)
+		for {
+			got := pollRuns(t, e, name)
+			if strings.Join(got, ",") == strings.Join(want, ",") {
+				return
+			}
+			if len(got) > len(want) || time.Now().After(deadline) {
+				t.Fatalf("%s: runs %v, want %v", name, got, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	step := func(updated string, amount float64, edge, level []string) {
+		t.Helper()
+		put(updated, amount)
+		wait("deals-edge", edge...)
+		wait("deals-level", level...)
+		time.Sleep(1300 * time.Millisecond) // the next poll sees it
+		wait("deals-edge", edge...)
+		wait("deals-level", level...)
+	}
+	k := func(at string) string { return "poll:d1@2026-01-01T" + at + ":00Z" }
+	time.Sleep(1300 * time.Millisecond)
+	wait("deals-edge")
+	step("2026-01-01T10:00:00Z", 150, []string{k("10:00")}, []string{k("10:00")})
+	step("2026-01-01T11:00:00Z", 200, []string{k("10:00")}, []string{k("10:00"), k("11:00")})
+	step("2026-01-01T12:00:00Z", 20, []string{k("10:00")}, []string{k("10:00"), k("11:00")})
+	step("2026-01-01T13:00:00Z", 300, []string{k("10:00"), k("13:00")}, []string{k("10:00"), k("11:00"), k("13:00")})
+	if _, _, err := e.Deploy(context.Background(), "x.yaml", []byte("name: bad\ntrigger:\n  poll: {operation: crm.listDeals, edge: true}\nsteps:\n  - set: {a: 1}\n")); err == nil || !strings.Contains(fmt.Sprintf("%v %+v", err, err), "poll.edge needs poll.when") {
+		t.Fatalf("edge without when: %v", err)
 	}
 }

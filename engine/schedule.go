@@ -40,17 +40,34 @@ func (e *Engine) RunTriggers(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	defer e.closeCDC()
+	defer e.sweepQueues(nil)
 	for {
-		e.pullOnce(ctx)
+		// A pull that started runs goes again at once: a backlog (a queue,
+		// a cdc stream) drains at the speed runs are created, not one
+		// batch per tick.
+		if e.pullOnce(ctx) > 0 && ctx.Err() == nil {
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-e.wake:
 		}
 	}
 }
 
-func (e *Engine) pullOnce(ctx context.Context) {
+// poke makes RunTriggers pull at once (a queue message arrived).
+func (e *Engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pullOnce pulls every flow's trigger once and returns how many events
+// it fired.
+func (e *Engine) pullOnce(ctx context.Context) (n int) {
 	if e.cfg.Keys != nil {
 		// Pick up connections other processes created, changed or deleted.
 		e.conns.mu.Lock()
@@ -69,12 +86,13 @@ func (e *Engine) pullOnce(ctx context.Context) {
 		}
 		return
 	}
-	cdcFlows := map[string]bool{}
-	defer func() { e.sweepCDC(cdcFlows) }()
+	cdcFlows, queueFlows := map[string]bool{}, map[string]bool{}
+	defer func() { e.sweepCDC(cdcFlows); e.sweepQueues(queueFlows) }()
 	for _, fi := range flows {
 		f, _, err := e.Flow(ctx, fi.Name, 0)
 		if err != nil {
 			cdcFlows[fi.Name] = true // unknown now: keep a stream it may have
+			queueFlows[fi.Name] = true
 			continue
 		}
 		if !e.RunsHere(f) {
@@ -85,6 +103,9 @@ func (e *Engine) pullOnce(ctx context.Context) {
 		}
 		if f.Trigger.CDC != nil {
 			cdcFlows[f.Name] = true
+		}
+		if f.Trigger.Queue() != nil {
+			queueFlows[f.Name] = true
 		}
 		e.mu.Lock()
 		src := e.sources[f.Trigger.Kind]
@@ -103,11 +124,23 @@ func (e *Engine) pullOnce(ctx context.Context) {
 		}
 		fired := true
 		for _, ev := range events {
+			if !fired {
+				if ev.done != nil {
+					ev.done(false) // back to its queue, for later
+				}
+				continue
+			}
 			ev.Flow, ev.Async = f.Name, true
 			if _, err := e.Trigger(ctx, ev); err != nil {
 				e.log.Error("triggers: fire", "flow", f.Name, "key", ev.IdemKey, "err", err)
 				fired = false
-				break
+			} else {
+				n++
+			}
+			if ev.done != nil {
+				// The run is committed (or was already): only now is its
+				// message acknowledged.
+				ev.done(fired)
 			}
 		}
 		if fired && next != cursor {
@@ -116,6 +149,7 @@ func (e *Engine) pullOnce(ctx context.Context) {
 			}
 		}
 	}
+	return n
 }
 
 // ScheduleSource fires cron schedules; its cursor is the last tick fired.

@@ -7,6 +7,8 @@ package flow
 
 import (
 	"fmt"
+	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -116,6 +118,9 @@ const (
 	TriggerPoll     = "poll"
 	TriggerAPI      = "api"
 	TriggerCDC      = "cdc"
+	TriggerNATS     = "nats"
+	TriggerAMQP     = "amqp"
+	TriggerAlert    = "alert"
 )
 
 // Trigger starts runs. Exactly one of the kind blocks is set.
@@ -127,6 +132,9 @@ type Trigger struct {
 	Poll     *PollTrigger     `json:"poll,omitempty"`
 	API      *APITrigger      `json:"api,omitempty"`
 	CDC      *CDCTrigger      `json:"cdc,omitempty"`
+	NATS     *QueueTrigger    `json:"nats,omitempty"`
+	AMQP     *QueueTrigger    `json:"amqp,omitempty"`
+	Alert    *AlertTrigger    `json:"alert,omitempty"`
 }
 
 // CDC operations.
@@ -146,7 +154,10 @@ type CDCTrigger struct {
 	Table      string   `json:"table"`          // schema.table (schema default: public)
 	On         []string `json:"on,omitempty"`   // insert, update, delete (default: all three)
 	When       string   `json:"when,omitempty"` // CEL over trigger: start a run only when true
-	MaxRuns    int      `json:"max_runs,omitempty"`
+	// Edge, with when: an update starts a run only when the condition
+	// holds for the new row and did not for the old one (it crossed).
+	Edge    bool `json:"edge,omitempty"`
+	MaxRuns int  `json:"max_runs,omitempty"`
 
 	when *Expr
 	Pos  string `json:"-"` // file:line:col of the trigger
@@ -171,6 +182,98 @@ func (c *CDCTrigger) Watches(op string) bool {
 	return false
 }
 
+// QueueTrigger starts one run per message of a NATS JetStream stream (nats)
+// or an AMQP 0-9-1 queue (amqp). A message is acknowledged only after its
+// run is committed; its idempotency key (the message id, or key:) keeps a
+// redelivered message from starting a second run. A message that cannot
+// become a run (too big, not JSON, a key or when that fails on it) becomes
+// a dead run in the DLQ, with the reason, and is acknowledged.
+type QueueTrigger struct {
+	Connection string `json:"connection"`        // a nats or amqp connection (secrets.url)
+	Stream     string `json:"stream,omitempty"`  // nats: the JetStream stream
+	Subject    string `json:"subject,omitempty"` // nats: a filter subject within the stream (default: all)
+	Consumer   string `json:"consumer,omitempty"`
+	// nats: how long the server waits for an acknowledgement before it
+	// delivers a message again (default 30s)
+	AckWait     time.Duration `json:"ack_wait,omitempty"`      // nats: the durable consumer (default: one of the flow's own)
+	Queue       string        `json:"queue,omitempty"`         // amqp: the queue consumed
+	Format      string        `json:"format,omitempty"`        // json (default: the body must be JSON) or text
+	Key         string        `json:"key,omitempty"`           // CEL over trigger: the idempotency key (default: the message id)
+	When        string        `json:"when,omitempty"`          // CEL over trigger: start a run only when true
+	MaxInFlight int           `json:"max_in_flight,omitempty"` // messages held unacknowledged at once (default 100)
+	MaxBytes    int           `json:"max_bytes,omitempty"`     // a bigger message goes to the DLQ (default 1 MiB)
+
+	when, key *Expr
+	Pos       string `json:"-"` // file:line:col of the trigger
+}
+
+// QueueFields are the trigger fields a queue message has besides body and
+// headers.
+var QueueFields = []string{"message_id", "subject", "source", "sequence", "redelivered", "published_at"}
+
+// Compiled returns the compiled when condition and key expression (nil
+// when not set).
+func (q *QueueTrigger) Compiled() (when, key *Expr) { return q.when, q.key }
+
+// Queue returns the trigger's queue block (nats or amqp), or nil.
+func (t Trigger) Queue() *QueueTrigger {
+	if t.NATS != nil {
+		return t.NATS
+	}
+	return t.AMQP
+}
+
+// Alert transitions.
+const (
+	AlertFired    = "fired"
+	AlertResolved = "resolved"
+)
+
+// AlertTrigger starts one run per transition of a monitoring alert (fired,
+// resolved) that matches: edge-triggered, once per transition however
+// often the rule is evaluated. trigger.body is the alert (id, rule, flow,
+// severity, status, message, run_ids, started_at, resolved_at) and
+// trigger.event the transition. Alerts about the flow itself never start
+// it.
+type AlertTrigger struct {
+	Rule     string   `json:"rule,omitempty"`     // glob over rule names (default: all)
+	Flow     string   `json:"flow,omitempty"`     // glob over the alert's flow (default: all)
+	On       []string `json:"on,omitempty"`       // fired, resolved (default: both)
+	Severity []string `json:"severity,omitempty"` // info, warning, critical (default: all)
+	When     string   `json:"when,omitempty"`     // CEL over trigger: start a run only when true
+
+	when *Expr
+	Pos  string `json:"-"`
+}
+
+// AlertFields are the trigger fields an alert transition has besides body.
+var AlertFields = []string{"event"}
+
+// Compiled returns the compiled when condition (nil when none).
+func (a *AlertTrigger) Compiled() *Expr { return a.when }
+
+// Matches reports whether a transition of an alert of rule, flow and
+// severity starts a run (the when condition aside).
+func (a *AlertTrigger) Matches(event, rule, flowName, severity string) bool {
+	if len(a.On) > 0 && !slices.Contains(a.On, event) {
+		return false
+	}
+	if len(a.Severity) > 0 && !slices.Contains(a.Severity, severity) {
+		return false
+	}
+	if a.Rule != "" {
+		if ok, _ := path.Match(a.Rule, rule); !ok {
+			return false
+		}
+	}
+	if a.Flow != "" {
+		if ok, _ := path.Match(a.Flow, flowName); !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // PollTrigger polls a list operation for new or updated records; each
 // record starts one run with the record as trigger.body. The cursor (the
 // highest cursor-field value seen) is kept per flow in the store, and each
@@ -187,9 +290,15 @@ type PollTrigger struct {
 	Start      string        `json:"start,omitempty"`      // now (default: only records after the first poll) | all
 	MaxRuns    int           `json:"max_runs,omitempty"`   // records started per poll (default 1000); the rest wait for the next poll
 	Batch      bool          `json:"batch,omitempty"`      // one run per poll with trigger.body.records (and count) instead of one per record
+	When       string        `json:"when,omitempty"`       // CEL over trigger: a record starts a run only when true
+	Edge       bool          `json:"edge,omitempty"`       // with when: only when it becomes true for the record's key (not again while it stays true)
 
-	Pos string `json:"-"` // file:line:col of the operation
+	when *Expr
+	Pos  string `json:"-"` // file:line:col of the operation
 }
+
+// Compiled returns the compiled when condition (nil when none).
+func (p *PollTrigger) Compiled() *Expr { return p.when }
 
 // WebhookTrigger is POST /hooks/{flow}.
 type WebhookTrigger struct {

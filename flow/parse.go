@@ -2,7 +2,9 @@ package flow
 
 import (
 	"fmt"
+	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -333,12 +335,12 @@ func (p *parser) placement(n *yaml.Node) *Placement {
 }
 
 func (p *parser) trigger(n *yaml.Node) Trigger {
-	m := p.fields(n, "trigger", TriggerWebhook, TriggerSchedule, TriggerManual, TriggerPoll, TriggerAPI, TriggerCDC)
+	m := p.fields(n, "trigger", TriggerWebhook, TriggerSchedule, TriggerManual, TriggerPoll, TriggerAPI, TriggerCDC, TriggerNATS, TriggerAMQP, TriggerAlert)
 	if len(m) != 1 {
 		if len(m) > 1 {
-			p.errf(n, "trigger must have exactly one of webhook, schedule, manual, poll, api, cdc")
+			p.errf(n, "trigger must have exactly one of webhook, schedule, manual, poll, api, cdc, nats, amqp, alert")
 		} else if n.Kind == yaml.MappingNode && len(n.Content) == 0 {
-			p.errf(n, "trigger is empty: use webhook, schedule, manual, poll, api or cdc")
+			p.errf(n, "trigger is empty: use webhook, schedule, manual, poll, api, cdc, nats, amqp or alert")
 		}
 		return Trigger{Kind: TriggerManual, Manual: &ManualTrigger{}}
 	}
@@ -418,7 +420,7 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 			t.Manual = mt
 		case TriggerPoll:
 			pt := &PollTrigger{}
-			pm := p.fields(v, "poll trigger", "operation", "connection", "input", "items", "cursor", "key", "every", "start", "max_runs", "batch")
+			pm := p.fields(v, "poll trigger", "operation", "connection", "input", "items", "cursor", "key", "every", "start", "max_runs", "batch", "when", "edge")
 			pt.Operation = p.str(pm["operation"], "poll.operation")
 			pt.Pos = p.pos(v)
 			if pm["operation"] != nil {
@@ -438,6 +440,12 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 			pt.Every = p.duration(pm["every"], "poll.every")
 			pt.Start = p.str(pm["start"], "poll.start")
 			pt.MaxRuns = p.integer(pm["max_runs"], "poll.max_runs")
+			if w := pm["when"]; w != nil {
+				if x := p.expr(w, "poll.when"); x != nil {
+					pt.When, pt.when = x.Source, x
+				}
+			}
+			pt.Edge = p.edge(pm["edge"], "poll", pt.When)
 			if b := pm["batch"]; b != nil {
 				if b.Kind != yaml.ScalarNode || b.Decode(&pt.Batch) != nil {
 					p.errf(b, "poll.batch must be true or false")
@@ -460,6 +468,12 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 			t.API = p.apiTrigger(v)
 		case TriggerCDC:
 			t.CDC = p.cdcTrigger(v)
+		case TriggerNATS:
+			t.NATS = p.queueTrigger(v, kind)
+		case TriggerAMQP:
+			t.AMQP = p.queueTrigger(v, kind)
+		case TriggerAlert:
+			t.Alert = p.alertTrigger(v)
 		}
 	}
 	return t
@@ -743,7 +757,7 @@ const maxCDCTable = 2*63 + 1
 
 func (p *parser) cdcTrigger(v *yaml.Node) *CDCTrigger {
 	ct := &CDCTrigger{Pos: p.pos(v)}
-	cm := p.fields(v, "cdc trigger", "connection", "table", "on", "when", "max_runs")
+	cm := p.fields(v, "cdc trigger", "connection", "table", "on", "when", "max_runs", "edge")
 	ct.Connection = p.str(cm["connection"], "cdc.connection")
 	ct.Table = p.str(cm["table"], "cdc.table")
 	if ct.Connection == "" {
@@ -778,9 +792,147 @@ func (p *parser) cdcTrigger(v *yaml.Node) *CDCTrigger {
 			ct.When, ct.when = x.Source, x
 		}
 	}
+	ct.Edge = p.edge(cm["edge"], "cdc", ct.When)
 	ct.MaxRuns = p.integer(cm["max_runs"], "cdc.max_runs")
 	if ct.MaxRuns < 0 || ct.MaxRuns > 100000 {
 		p.errf(cm["max_runs"], "cdc.max_runs must be between 1 and 100000")
 	}
 	return ct
+}
+
+// Queue trigger bounds.
+const (
+	MaxQueueInFlight = 10000
+	MaxQueueBytes    = 64 << 20
+	maxQueueName     = 255
+)
+
+func (p *parser) queueTrigger(v *yaml.Node, kind string) *QueueTrigger {
+	qt := &QueueTrigger{Pos: p.pos(v)}
+	fields := []string{"connection", "format", "key", "when", "max_in_flight", "max_bytes"}
+	if kind == TriggerNATS {
+		fields = append(fields, "stream", "subject", "consumer", "ack_wait")
+	} else {
+		fields = append(fields, "queue")
+	}
+	m := p.fields(v, kind+" trigger", fields...)
+	qt.Connection = p.str(m["connection"], kind+".connection")
+	if qt.Connection == "" {
+		p.errf(v, "%s trigger needs connection: a %s connection whose secrets.url names the server", kind, kind)
+	}
+	name := func(field string, need bool, what string) string {
+		s := p.str(m[field], kind+"."+field)
+		switch {
+		case s == "" && need:
+			p.errf(v, "%s trigger needs %s: %s", kind, field, what)
+		case len(s) > maxQueueName:
+			p.errf(m[field], "%s.%s is longer than %d bytes", kind, field, maxQueueName)
+		case strings.ContainsAny(s, " \t\r\n\x00"):
+			p.errf(m[field], "%s.%s %q may not contain spaces", kind, field, s)
+		case kind == TriggerNATS && field != "subject" && strings.ContainsAny(s, ".*>/\\"):
+			p.errf(m[field], "%s.%s %q may not contain . * > / or \\ (NATS names)", kind, field, s)
+		}
+		return s
+	}
+	if kind == TriggerNATS {
+		qt.Stream = name("stream", true, "the JetStream stream to consume, e.g. ORDERS")
+		qt.Subject = name("subject", false, "")
+		qt.Consumer = name("consumer", false, "")
+		if a := m["ack_wait"]; a != nil {
+			qt.AckWait = p.duration(a, kind+".ack_wait")
+			if qt.AckWait < time.Second || qt.AckWait > time.Hour {
+				p.errf(a, "%s.ack_wait must be between 1s and 1h", kind)
+			}
+		}
+	} else {
+		qt.Queue = name("queue", true, "the queue to consume, e.g. orders")
+	}
+	qt.Format = p.str(m["format"], kind+".format")
+	if qt.Format != "" && qt.Format != "json" && qt.Format != "text" {
+		p.errf(m["format"], "%s.format must be json or text, got %q", kind, qt.Format)
+	}
+	if w := m["when"]; w != nil {
+		if x := p.expr(w, kind+".when"); x != nil {
+			qt.When, qt.when = x.Source, x
+		}
+	}
+	if k := m["key"]; k != nil {
+		if x := p.expr(k, kind+".key"); x != nil {
+			qt.Key, qt.key = x.Source, x
+		}
+	}
+	qt.MaxInFlight = p.integer(m["max_in_flight"], kind+".max_in_flight")
+	if m["max_in_flight"] != nil && (qt.MaxInFlight < 1 || qt.MaxInFlight > MaxQueueInFlight) {
+		p.errf(m["max_in_flight"], "%s.max_in_flight must be between 1 and %d", kind, MaxQueueInFlight)
+	}
+	qt.MaxBytes = p.integer(m["max_bytes"], kind+".max_bytes")
+	if m["max_bytes"] != nil && (qt.MaxBytes < 1 || qt.MaxBytes > MaxQueueBytes) {
+		p.errf(m["max_bytes"], "%s.max_bytes must be between 1 and %d", kind, MaxQueueBytes)
+	}
+	return qt
+}
+
+func (p *parser) alertTrigger(v *yaml.Node) *AlertTrigger {
+	at := &AlertTrigger{Pos: p.pos(v)}
+	m := p.fields(v, "alert trigger", "rule", "flow", "on", "severity", "when")
+	glob := func(field string) string {
+		s := p.str(m[field], "alert."+field)
+		if s == "" {
+			return ""
+		}
+		if len(s) > 256 {
+			p.errf(m[field], "alert.%s is longer than 256 bytes", field)
+		} else if _, err := path.Match(s, ""); err != nil {
+			p.errf(m[field], "alert.%s %q is not a glob: %v", field, s, err)
+		}
+		return s
+	}
+	at.Rule, at.Flow = glob("rule"), glob("flow")
+	list := func(field string, allowed ...string) []string {
+		n := m[field]
+		if n == nil {
+			return nil
+		}
+		if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+			p.errf(n, "alert.%s must be a list of %s", field, strings.Join(allowed, ", "))
+			return nil
+		}
+		var out []string
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode || !slices.Contains(allowed, c.Value) {
+				p.errf(c, "alert.%s: %q is not one of %s", field, c.Value, strings.Join(allowed, ", "))
+				continue
+			}
+			if slices.Contains(out, c.Value) {
+				p.errf(c, "alert.%s lists %s twice", field, c.Value)
+				continue
+			}
+			out = append(out, c.Value)
+		}
+		return out
+	}
+	at.On = list("on", AlertFired, AlertResolved)
+	at.Severity = list("severity", "info", "warning", "critical")
+	if w := m["when"]; w != nil {
+		if x := p.expr(w, "alert.when"); x != nil {
+			at.When, at.when = x.Source, x
+		}
+	}
+	return at
+}
+
+// edge reads a trigger's edge option, which needs a when condition.
+func (p *parser) edge(n *yaml.Node, kind, when string) bool {
+	if n == nil {
+		return false
+	}
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
+		p.errf(n, "%s.edge must be true or false", kind)
+		return false
+	}
+	if b && when == "" {
+		p.errf(n, "%s.edge needs %s.when: the condition whose crossing starts a run", kind, kind)
+	}
+	return b
 }

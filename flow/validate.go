@@ -213,6 +213,12 @@ func (v *validator) checkRefs(e *Expr, s *Step, sc scope) {
 			if v.f.Trigger.CDC != nil {
 				fields = append(fields, CDCFields...)
 			}
+			if v.f.Trigger.Queue() != nil {
+				fields = append(fields, QueueFields...)
+			}
+			if v.f.Trigger.Alert != nil {
+				fields = append(fields, AlertFields...)
+			}
 			if !contains(fields, ch[1]) {
 				v.errf(e.Pos, "trigger has no field %q (it has %s)", ch[1], strings.Join(fields, ", "))
 				continue

@@ -33,6 +33,7 @@ import (
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/connectors/mcpconn"
 	"github.com/weftio/weft/connectors/openapi"
+	queueconn "github.com/weftio/weft/connectors/queue"
 	"github.com/weftio/weft/connectors/sandbox"
 	smtpconn "github.com/weftio/weft/connectors/smtp"
 	sqlconn "github.com/weftio/weft/connectors/sql"
@@ -705,6 +706,8 @@ func egressCatalog(pol *egress.Policy) *connectors.Catalog {
 		sqlconn.New(sqlconn.MySQL, sqlconn.Options{Egress: pol}),
 		smtpconn.New(smtpconn.Options{Egress: pol}),
 		filesconn.New(filesconn.Options{}),
+		queueconn.NATS(queueconn.Options{Egress: pol}),
+		queueconn.AMQP(queueconn.Options{Egress: pol}),
 	)
 }
 
@@ -835,6 +838,15 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 				alerter.Resolve(ctx, "cdc-stream", t.Flow, t.Message)
 			} else {
 				alerter.Raise(ctx, "cdc-stream", t.Flow, "critical", t.Message, nil)
+			}
+		}, OnQueue: func(ctx context.Context, t engine.QueueTrouble) {
+			if alerter == nil {
+				return
+			}
+			if t.Resolved {
+				alerter.Resolve(ctx, "queue-trigger", t.Flow, t.Message)
+			} else {
+				alerter.Raise(ctx, "queue-trigger", t.Flow, "critical", t.Message, nil)
 			}
 		}, OnLoop: func(ctx context.Context, l engine.Loop) {
 			if alerter != nil {

@@ -1,0 +1,285 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/weftio/weft/connectors"
+)
+
+// NATSMsgID is the header JetStream deduplicates publishes by, and the
+// message id a trigger uses.
+const NATSMsgID = "Nats-Msg-Id"
+
+// dialer adapts a DialFunc to nats.CustomDialer.
+type dialer struct{ dial DialFunc }
+
+func (d dialer) Dial(network, addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return d.dial(ctx, network, addr)
+}
+
+func natsConnect(url string, dial DialFunc, name string) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name(name), nats.Timeout(10 * time.Second), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second)}
+	if dial != nil {
+		opts = append(opts, nats.SetCustomDialer(dialer{dial}))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("nats: connecting to %s: %w", Redact(url), err)
+	}
+	return nc, nil
+}
+
+// NATSConfig configures a JetStream consumer.
+type NATSConfig struct {
+	URL, Stream, Subject, Durable string
+	MaxAckPending                 int
+	AckWait                       time.Duration // default 30s
+	Dial                          DialFunc
+	// Notify, when set, is called when a message arrives (the caller
+	// need not wait in Fetch for one).
+	Notify func()
+}
+
+type natsConsumer struct {
+	nc   *nats.Conn
+	cc   jetstream.ConsumeContext
+	buf  chan jetstream.Msg
+	strm string
+}
+
+// OpenNATS creates (or updates) the durable pull consumer and starts
+// receiving into a buffer of MaxAckPending messages (the server delivers
+// no more unacknowledged ones). The consumer delivers the stream from its
+// first message the first time, and from where its acknowledgements stand
+// after that.
+func OpenNATS(ctx context.Context, c NATSConfig) (Consumer, error) {
+	nc, err := natsConnect(c.URL, c.Dial, "weft trigger "+c.Durable)
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("nats: %w", err)
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 30 * time.Second
+	}
+	c.MaxAckPending = max(1, c.MaxAckPending)
+	cons, err := js.CreateOrUpdateConsumer(ctx, c.Stream, jetstream.ConsumerConfig{
+		Durable: c.Durable, FilterSubject: c.Subject, AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: c.AckWait, MaxAckPending: c.MaxAckPending, DeliverPolicy: jetstream.DeliverAllPolicy,
+		MaxDeliver: -1, Description: "weft trigger",
+	})
+	if err != nil {
+		nc.Close()
+		switch {
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+			return nil, fmt.Errorf("nats: stream %q does not exist on %s: create it (nats stream add) or fix nats.stream", c.Stream, Redact(c.URL))
+		case errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, nats.ErrJetStreamNotEnabled):
+			return nil, fmt.Errorf("nats: JetStream is not enabled on %s (start nats-server with -js)", Redact(c.URL))
+		}
+		return nil, fmt.Errorf("nats: consumer %q on stream %q: %w", c.Durable, c.Stream, err)
+	}
+	n := &natsConsumer{nc: nc, buf: make(chan jetstream.Msg, c.MaxAckPending), strm: c.Stream}
+	n.cc, err = cons.Consume(func(m jetstream.Msg) {
+		n.buf <- m // never blocks for long: the server holds back more than MaxAckPending
+		if c.Notify != nil {
+			c.Notify()
+		}
+	}, jetstream.PullMaxMessages(min(c.MaxAckPending, 500)))
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("nats: consuming %q: %w", c.Stream, err)
+	}
+	return n, nil
+}
+
+func (n *natsConsumer) Fetch(ctx context.Context, max int, wait time.Duration) ([]*Message, error) {
+	if n.nc.IsClosed() {
+		return nil, fmt.Errorf("nats: receiving from %q: the connection is closed", n.strm)
+	}
+	return drain(ctx, n.buf, max, wait, natsMessage)
+}
+
+// drain returns up to max buffered items, waiting up to wait for the first.
+func drain[T any](ctx context.Context, buf <-chan T, max int, wait time.Duration, conv func(T) *Message) ([]*Message, error) {
+	var out []*Message
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case m, ok := <-buf:
+			if !ok {
+				return nil, errClosed
+			}
+			out = append(out, conv(m))
+		case <-t.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, nil
+		}
+	}
+	for len(out) < max {
+		select {
+		case m, ok := <-buf:
+			if !ok {
+				if len(out) == 0 {
+					return nil, errClosed
+				}
+				return out, nil
+			}
+			out = append(out, conv(m))
+		default:
+			return out, nil
+		}
+	}
+	return out, nil
+}
+
+var errClosed = errors.New("the consumer closed")
+
+func natsMessage(m jetstream.Msg) *Message {
+	msg := &Message{Subject: m.Subject(), Source: "", Body: m.Data(), ack: m.Ack, nak: m.Nak}
+	if h := m.Headers(); len(h) > 0 {
+		msg.Headers = make(map[string]string, len(h))
+		for k, v := range h {
+			if len(v) > 0 {
+				msg.Headers[k] = v[0]
+			}
+		}
+		msg.ID = h.Get(NATSMsgID)
+	}
+	if md, err := m.Metadata(); err == nil {
+		msg.Source, msg.Sequence = md.Stream, md.Sequence.Stream
+		msg.Redelivered = md.NumDelivered > 1
+		msg.PublishedAt = md.Timestamp
+	}
+	return msg
+}
+
+func (n *natsConsumer) Close() {
+	n.cc.Stop()
+	n.nc.Close()
+}
+
+// NATS returns the nats connector: nats.publish.
+func NATS(o Options) *connectors.Connector {
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 8 << 20
+	}
+	p := &natsPub{opts: o, conns: map[string]*nats.Conn{}}
+	return &connectors.Connector{
+		Name: "nats", Title: "NATS JetStream", Version: "1.0.0",
+		Description: "Publish to NATS JetStream subjects with the server's acknowledgement; flows consume streams with the nats trigger.",
+		Config:      map[string]any{"type": "object", "properties": map[string]any{}},
+		Secrets:     []string{"url"},
+		Check: func(c *connectors.Connection) error {
+			if c.Secrets["url"] == "" {
+				return errors.New("a nats connection needs secrets.url (nats://user:password@host:4222)")
+			}
+			return nil
+		},
+		Operations: []*connectors.Operation{{
+			Name: "publish", Title: "Publish a message",
+			Description: "Publish one message to a JetStream subject and wait for the stream's acknowledgement. message_id (default: the step's idempotency key) lets JetStream drop a duplicate publish within its window, and is the message id a nats trigger deduplicates by.",
+			Input: map[string]any{"type": "object", "required": []any{"subject", "body"}, "additionalProperties": false, "properties": map[string]any{
+				"subject":    strSchema("the subject, e.g. orders.created"),
+				"body":       map[string]any{"description": "a string is sent as is, anything else as JSON"},
+				"headers":    map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
+				"message_id": strSchema("the Nats-Msg-Id header (default: the step's idempotency key)"),
+			}},
+			Output: map[string]any{"type": "object", "properties": map[string]any{
+				"stream": map[string]any{"type": "string"}, "sequence": map[string]any{"type": "integer"},
+				"duplicate":  map[string]any{"type": "boolean", "description": "JetStream had this message id already"},
+				"message_id": map[string]any{"type": "string"}}},
+			Hints:  connectors.Hints{OpenWorld: true, Idempotent: true},
+			Invoke: p.publish,
+		}},
+	}
+}
+
+type natsPub struct {
+	opts  Options
+	mu    sync.Mutex
+	conns map[string]*nats.Conn
+}
+
+func (p *natsPub) conn(c *connectors.Connection, url string) (*nats.Conn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := c.Name + "\x00" + url
+	if nc := p.conns[key]; nc != nil && !nc.IsClosed() {
+		return nc, nil
+	}
+	var dial DialFunc
+	if p.opts.Egress != nil {
+		dial = DialFunc(p.opts.Egress.Dialer("connection "+c.Name, nil))
+	}
+	nc, err := natsConnect(url, dial, "weft publish "+c.Name)
+	if err != nil {
+		return nil, err
+	}
+	p.conns[key] = nc
+	return nc, nil
+}
+
+func (p *natsPub) publish(ctx context.Context, call connectors.Call) (any, error) {
+	const op = "nats.publish"
+	url, err := connURL(op, call.Connection)
+	if err != nil {
+		return nil, err
+	}
+	in := call.Input
+	subject := str(in["subject"])
+	if subject == "" || len(subject) > 255 {
+		return nil, permanent(op, "subject must be 1 to 255 bytes")
+	}
+	body, _, err := payload(op, in, p.opts.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	hs, err := headers(op, in)
+	if err != nil {
+		return nil, err
+	}
+	id := str(in["message_id"])
+	if id == "" {
+		id = call.IdempotencyKey
+	}
+	nc, err := p.conn(call.Connection, url)
+	if err != nil {
+		return nil, retryable(op, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, retryable(op, err)
+	}
+	msg := nats.NewMsg(subject)
+	msg.Data = body
+	for k, v := range hs {
+		msg.Header.Set(k, v)
+	}
+	var popts []jetstream.PublishOpt
+	if id != "" {
+		popts = append(popts, jetstream.WithMsgID(id))
+	}
+	ack, err := js.PublishMsg(ctx, msg, popts...)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+			return nil, retryable(op, fmt.Errorf("no JetStream stream took subject %q (is there a stream for it?): %w", subject, err))
+		}
+		return nil, retryable(op, err)
+	}
+	return map[string]any{"stream": ack.Stream, "sequence": int64(ack.Sequence), "duplicate": ack.Duplicate, "message_id": id}, nil
+}
