@@ -339,6 +339,17 @@ func TestHangTimesOut(t *testing.T) {
 			return u
 		}(),
 	} {
+		// The session starts within the call's timeout; a child process
+		// under -race on a loaded machine may need longer than 300 ms, so
+		// start it first (a few tries) and time the call alone.
+		for i := 0; ; i++ {
+			if _, err := u.ListTools(context.Background()); err == nil {
+				break
+			} else if i == 20 {
+				t.Fatalf("%s: the upstream did not start: %v", name, err)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
 		start := time.Now()
 		_, err := u.Call(context.Background(), "hang", nil)
 		if err == nil || !strings.Contains(err.Error(), "timed out after 300ms") || class(err) != connectors.Retryable {
@@ -401,7 +412,9 @@ func TestProgress(t *testing.T) {
 
 func TestOversizedResult(t *testing.T) {
 	for name, u := range map[string]*mcpconn.Upstream{
-		"stdio": stdio(t, mcpconn.Options{MaxResultBytes: 256 << 10, BackoffMin: 10 * time.Millisecond}),
+		// A generous call timeout: the child builds the 50 MB answer before
+		// sending it, which under -race on a loaded box can take long.
+		"stdio": stdio(t, mcpconn.Options{MaxResultBytes: 256 << 10, BackoffMin: 10 * time.Millisecond, CallTimeout: 3 * time.Minute}),
 		"http": func() *mcpconn.Upstream {
 			u, _ := httpUp(t, mcptest.Handler(), mcpconn.Options{MaxResultBytes: 256 << 10})
 			return u
