@@ -95,14 +95,14 @@ type iname struct {
 }
 
 type itype struct {
-	Kind          string    `json:"kind"`
-	Name          string    `json:"name"`
-	Description   *string   `json:"description"`
-	Fields        []ifield  `json:"fields"`
-	InputFields   []ivalue  `json:"inputFields"`
-	Interfaces    []iname   `json:"interfaces"`
-	EnumValues    []ienum   `json:"enumValues"`
-	PossibleTypes []iname   `json:"possibleTypes"`
+	Kind          string   `json:"kind"`
+	Name          string   `json:"name"`
+	Description   *string  `json:"description"`
+	Fields        []ifield `json:"fields"`
+	InputFields   []ivalue `json:"inputFields"`
+	Interfaces    []iname  `json:"interfaces"`
+	EnumValues    []ienum  `json:"enumValues"`
+	PossibleTypes []iname  `json:"possibleTypes"`
 }
 
 type ifield struct {
