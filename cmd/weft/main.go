@@ -441,7 +441,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		if err != nil {
 			return err
 		}
-		gwCfg.Sandbox = sandbox.Mount(boxes...)
+		gwCfg.Sandbox = mountSandboxes(boxes)
 		for _, b := range boxes {
 			gwCfg.Sandboxes = append(gwCfg.Sandboxes, b.Name)
 			log.Info("sandbox", "api", b.Name, "path", sandbox.Prefix(b.Name))
