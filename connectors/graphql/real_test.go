@@ -166,3 +166,21 @@ func BenchmarkImport(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLoad: parsing and validating alone (gqlparser; the baseline of
+// BenchmarkImport).
+func BenchmarkLoad(b *testing.B) {
+	docs := map[string][]byte{"github_sdl": readDoc(b, "testdata/github/schema.graphql.gz"),
+		"github_introspection": readDoc(b, "testdata/github/schema.json.gz"), "swapi": readDoc(b, "testdata/swapi/schema.graphql"),
+		"synthetic_1500": synthetic(500)}
+	for _, name := range []string{"github_sdl", "github_introspection", "swapi", "synthetic_1500"} {
+		doc := docs[name]
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, _, err := Load(doc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
