@@ -2,14 +2,42 @@ package http
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/weftio/weft/connectors"
 )
+
+//go:embed lro_states.yaml
+var lroStatesYAML []byte
+
+// lroStates maps a normalised monitor status to running, succeeded,
+// failed or canceled (lro_states.yaml).
+var lroStates = mustStates(lroStatesYAML)
+
+func mustStates(data []byte) map[string]string {
+	var groups map[string][]string
+	if err := yaml.Unmarshal(data, &groups); err != nil {
+		panic("http: lro_states.yaml: " + err.Error())
+	}
+	out := map[string]string{}
+	for g, words := range groups {
+		for _, w := range words {
+			out[normState(w)] = g
+		}
+	}
+	return out
+}
+
+func normState(s string) string {
+	return strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.ToLower(strings.TrimSpace(s)))
+}
 
 // Long-running operations: a request answered 202 Accepted with a
 // monitor URL (Operation-Location, Azure-AsyncOperation or Location) is
@@ -228,18 +256,22 @@ func (c *client) longRunning(ctx context.Context, call connectors.Call, o *lroOp
 		}
 		status, _ := out["status"].(int64)
 		hdrs, _ := out["headers"].(map[string]any)
-		state := ""
+		state, raw := "", ""
 		if b, ok := out["body"].(map[string]any); ok {
-			state = strings.ToLower(str(b["status"]))
+			raw = str(b["status"])
+			state = lroStates[normState(raw)]
+			if state == "" && raw != "" {
+				state = "other"
+			}
 		}
 		info := map[string]any{"operation_url": op.monitor, "polls": int64(polls), "resumed": resumed}
 		switch {
-		case status == 202 || (status == 200 && (running(state) || (op.azure && state != "" && !terminal(state)))):
+		case status == 202 || (status == 200 && (state == "running" || (op.azure && state == "other"))):
 			// still running
-		case state == "failed" || state == "canceled" || state == "cancelled":
+		case state == "failed" || state == "canceled":
 			c.pending.done(key)
 			return nil, &connectors.Error{Class: connectors.Permanent, Body: out["body"],
-				Message: fmt.Sprintf("http.request: the long-running operation %s %s", c.redact(op.monitor, call.Connection), state)}
+				Message: fmt.Sprintf("http.request: the long-running operation %s ended %s", c.redact(op.monitor, call.Connection), raw)}
 		case state == "succeeded" && op.result != "":
 			res, err := get(op.result)
 			if err != nil {
@@ -251,9 +283,7 @@ func (c *client) longRunning(ctx context.Context, call connectors.Call, o *lroOp
 			return res, nil
 		default: // succeeded, or a plain 200/201/204: the monitor's answer is the result
 			c.pending.done(key)
-			if state == "" {
-				state = "succeeded"
-			}
+			state = "succeeded"
 			info["status"] = state
 			out["long_running"] = info
 			return out, nil
@@ -268,10 +298,6 @@ func (c *client) longRunning(ctx context.Context, call connectors.Call, o *lroOp
 	}
 }
 
-func terminal(state string) bool {
-	return state == "succeeded" || state == "failed" || state == "canceled" || state == "cancelled"
-}
-
 // pollWait is how long to wait before the next poll: the answer's
 // Retry-After (at least minLROInterval, at most maxLROInterval), else the
 // interval.
@@ -281,16 +307,6 @@ func pollWait(hdrs map[string]any, interval time.Duration) time.Duration {
 		return interval
 	}
 	return max(min(retryAfter(h), maxLROInterval), minLROInterval)
-}
-
-// running reports whether a status field names a state that is not final
-// (Azure: NotStarted, Running; other APIs: pending, in_progress, queued).
-func running(state string) bool {
-	switch strings.NewReplacer("_", "", "-", "", " ", "").Replace(state) {
-	case "notstarted", "running", "inprogress", "pending", "queued", "accepted", "started", "processing":
-		return true
-	}
-	return false
 }
 
 func requestURL(call connectors.Call) string {

@@ -102,6 +102,7 @@ func TestLongRunningShapes(t *testing.T) {
 		{"generic Location then 200", &lroAPI{running: 2}, "", `"report":"done"`},
 		{"Location then 303 to the result", &lroAPI{running: 1, see: true}, "", `"rows":3`},
 		{"Azure Operation-Location, result at Location", &lroAPI{running: 2, azure: true, final: "Succeeded"}, "", `"rows":3`},
+		{"generic Location, a resource whose own status is not a job state", &lroAPI{running: 1, final: "Active"}, "", `"status":"Active"`},
 		{"Azure failed", &lroAPI{running: 1, azure: true, final: "failed"}, "operation", ""},
 		{"Azure canceled", &lroAPI{azure: true, final: "Canceled"}, "canceled", ""},
 	}
