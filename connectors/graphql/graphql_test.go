@@ -260,6 +260,12 @@ func TestRoundTripSandbox(t *testing.T) {
 	if nodes := out["body"].(map[string]any)["nodes"].([]any); len(nodes) != 3 || out["pages"] != int64(2) || out["truncated"] != false {
 		t.Fatalf("fetch_all: %v", out)
 	}
+	// Without first, one page of the default size (servers like GitHub
+	// refuse a connection without a page size).
+	out, err = call("products", map[string]any{})
+	if err != nil || len(out["body"].(map[string]any)["nodes"].([]any)) != 3 || !strings.Contains(docs[len(docs)-1], "$first: Int") {
+		t.Fatalf("default first: %v %v", out, err)
+	}
 	out, _ = call("products", map[string]any{"fetch_all": true, "first": 1, "max_items": 2})
 	if nodes := out["body"].(map[string]any)["nodes"].([]any); len(nodes) != 2 || out["truncated"] != true {
 		t.Fatalf("fetch_all max_items: %v", out)
@@ -339,5 +345,9 @@ func TestErrorsFromServer(t *testing.T) {
 	}
 	if err := call(map[string]any{}); err == nil || !strings.Contains(err.Error(), `missing required input "id"`) {
 		t.Fatalf("missing: %v", err)
+	}
+	conn = &connectors.Connection{Name: "s", Connector: "shop"}
+	if err := call(map[string]any{"id": "1"}); err == nil || !strings.Contains(err.Error(), "needs base_url") {
+		t.Fatalf("no base_url: %v", err)
 	}
 }

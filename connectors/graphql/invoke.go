@@ -82,6 +82,11 @@ func (o *opSpec) invoke(ctx context.Context, call connectors.Call) (any, error) 
 	if err != nil {
 		return nil, err
 	}
+	if o.conn != nil && args["first"] == nil && args["last"] == nil {
+		// Servers that page (GitHub) refuse a connection without a page
+		// size; one page of the default size is what the step returns.
+		args["first"] = defaultPageSize
+	}
 	if !fetchAll || o.conn == nil {
 		return o.once(ctx, call, args, selText, selection != "", allowPartial)
 	}
@@ -157,6 +162,13 @@ func (o *opSpec) post(ctx context.Context, call connectors.Call, args map[string
 			return nil, err
 		}
 	}
+	base := call.BaseURL
+	if call.Connection != nil && call.Connection.BaseURL != "" {
+		base = call.Connection.BaseURL
+	}
+	if base == "" {
+		return nil, permanent("graphql %s: the connection needs base_url (the GraphQL API's address, e.g. https://api.github.com)", o.field.Name)
+	}
 	url := "/graphql"
 	if call.Connection != nil {
 		if p, ok := call.Connection.Config["path"].(string); ok {
@@ -164,10 +176,7 @@ func (o *opSpec) post(ctx context.Context, call connectors.Call, args map[string
 		}
 	}
 	if url == "" { // the base URL is the endpoint
-		url = call.BaseURL
-		if call.Connection != nil && call.Connection.BaseURL != "" {
-			url = call.Connection.BaseURL
-		}
+		url = base
 	}
 	vars := args
 	if vars == nil {
