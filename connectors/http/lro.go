@@ -67,9 +67,14 @@ var lroSchema = map[string]any{
 		"poll":             map[string]any{"type": "boolean", "description": "poll (default true when long_running is given)"},
 		"max_wait_seconds": map[string]any{"type": "number", "minimum": 0, "description": "give up (retryably) after this long (default 300)"},
 		"interval_seconds": map[string]any{"type": "number", "minimum": 0, "description": "wait between polls when the server sends no Retry-After (default 2)"},
+		"status_path":      map[string]any{"type": "string", "description": "dotted path to the job's state in an answer's body (default status)"},
+		"running":          stateList, "succeeded": stateList, "failed": stateList, "canceled": stateList,
 	},
 	"additionalProperties": false,
 }
+
+var stateList = map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "maxItems": 50,
+	"description": "state values of this API meaning this (added to the built-in ones: lro_states.yaml)"}
 
 // LRO bounds.
 const (
@@ -84,9 +89,36 @@ const (
 )
 
 type lroOptions struct {
-	poll     bool
-	maxWait  time.Duration
-	interval time.Duration
+	poll       bool
+	maxWait    time.Duration
+	interval   time.Duration
+	statusPath string
+	states     map[string]string // the step's own state values (normalised) -> group
+}
+
+// state reads an answer's job state: its group (running, succeeded,
+// failed, canceled; "other" for a value in none) and the value as sent.
+func (o *lroOptions) state(body any) (group, raw string) {
+	v := any(body)
+	for _, seg := range strings.Split(o.statusPath, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return "", ""
+		}
+		v = m[seg]
+	}
+	raw = str(v)
+	if raw == "" {
+		return "", ""
+	}
+	n := normState(raw)
+	if g := o.states[n]; g != "" {
+		return g, raw
+	}
+	if g := lroStates[n]; g != "" {
+		return g, raw
+	}
+	return "other", raw
 }
 
 func parseLRO(v any) (*lroOptions, error) {
@@ -94,7 +126,7 @@ func parseLRO(v any) (*lroOptions, error) {
 	if !ok {
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: long_running must be an object"}
 	}
-	o := &lroOptions{poll: true, maxWait: defaultLROWait, interval: defaultLROInterval}
+	o := &lroOptions{poll: true, maxWait: defaultLROWait, interval: defaultLROInterval, statusPath: "status", states: map[string]string{}}
 	for k, x := range m {
 		switch k {
 		case "poll":
@@ -113,6 +145,24 @@ func parseLRO(v any) (*lroOptions, error) {
 				o.maxWait = min(d, maxLROWait)
 			} else {
 				o.interval = min(d, maxLROInterval)
+			}
+		case "status_path":
+			p, ok := x.(string)
+			if !ok || p == "" || len(p) > 200 {
+				return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: long_running.status_path must be a dotted path"}
+			}
+			o.statusPath = p
+		case "running", "succeeded", "failed", "canceled":
+			list, ok := x.([]any)
+			if !ok || len(list) > 50 {
+				return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: long_running." + k + " must be a list of at most 50 state values"}
+			}
+			for _, v := range list {
+				w, ok := v.(string)
+				if !ok {
+					return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: long_running." + k + " must list strings"}
+				}
+				o.states[normState(w)] = k
 			}
 		default:
 			return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("http.request: long_running: unknown field %q", k)}
@@ -229,11 +279,18 @@ func (c *client) longRunning(ctx context.Context, call connectors.Call, o *lroOp
 		if err != nil {
 			return nil, err
 		}
-		if status, _ := out["status"].(int64); status != 202 {
+		hdrs, _ := out["headers"].(map[string]any)
+		status, _ := out["status"].(int64)
+		method, _ := call.Input["method"].(string)
+		switch g, _ := o.state(out["body"]); {
+		case status == 202:
+			op.monitor, op.result, op.azure = monitorOf(requestURL(call), hdrs)
+		case status == 200 && g == "running" && (method == "" || strings.EqualFold(method, "GET")):
+			// A job's own resource, still running (a bulk job): poll it.
+			op.monitor = requestURL(call)
+		default:
 			return out, nil
 		}
-		hdrs, _ := out["headers"].(map[string]any)
-		op.monitor, op.result, op.azure = monitorOf(requestURL(call), hdrs)
 		if op.monitor == "" {
 			return out, nil // accepted, nothing to poll
 		}
@@ -256,14 +313,7 @@ func (c *client) longRunning(ctx context.Context, call connectors.Call, o *lroOp
 		}
 		status, _ := out["status"].(int64)
 		hdrs, _ := out["headers"].(map[string]any)
-		state, raw := "", ""
-		if b, ok := out["body"].(map[string]any); ok {
-			raw = str(b["status"])
-			state = lroStates[normState(raw)]
-			if state == "" && raw != "" {
-				state = "other"
-			}
-		}
+		state, raw := o.state(out["body"])
 		info := map[string]any{"operation_url": op.monitor, "polls": int64(polls), "resumed": resumed}
 		switch {
 		case status == 202 || (status == 200 && (state == "running" || (op.azure && state == "other"))):

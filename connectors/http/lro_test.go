@@ -228,3 +228,45 @@ func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// A vendor's bulk job as one step: GET the job until its own state field
+// (state, with the API's own values) is final.
+func TestLongRunningBulkJobState(t *testing.T) {
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n++
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case n < 3:
+			_, _ = w.Write([]byte(`{"id":"750x","job":{"state":"UploadComplete"}}`))
+		case r.URL.Path == "/jobs/750x":
+			_, _ = w.Write([]byte(`{"id":"750x","job":{"state":"JobComplete"},"numberRecordsProcessed":1200}`))
+		}
+	}))
+	defer srv.Close()
+	op := New(Options{}).Operations[0]
+	conn := &connectors.Connection{Name: "c", BaseURL: srv.URL, AllowPrivate: true}
+	lro := map[string]any{"interval_seconds": 0.001, "status_path": "job.state", "running": []any{"UploadComplete", "InProgress"}, "succeeded": []any{"JobComplete"}, "failed": []any{"Failed", "Aborted"}}
+	out, err := op.Invoke(context.Background(), connectors.Call{Connection: conn, Input: map[string]any{"url": "/jobs/750x", "long_running": lro}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := out.(map[string]any)
+	if m["body"].(map[string]any)["numberRecordsProcessed"] != float64(1200) || n != 3 || m["long_running"].(map[string]any)["polls"] != int64(2) {
+		t.Fatalf("%d requests: %v", n, m)
+	}
+	// A POST answering a running state is not polled (polling would GET
+	// what was POSTed): its answer is the result.
+	n = 0
+	out, err = op.Invoke(context.Background(), connectors.Call{Connection: conn, Input: map[string]any{"method": "POST", "url": "/jobs", "long_running": lro}})
+	if err != nil || n != 1 || out.(map[string]any)["long_running"] != nil {
+		t.Fatalf("POST: %d requests, %v %v", n, out, err)
+	}
+	// Without the API's own values, UploadComplete is no known state: the
+	// first answer is the result.
+	n = 0
+	out, err = op.Invoke(context.Background(), connectors.Call{Connection: conn, Input: map[string]any{"url": "/jobs/750x", "long_running": map[string]any{"status_path": "job.state"}}})
+	if err != nil || n != 1 {
+		t.Fatalf("unknown state: %d requests, %v %v", n, out, err)
+	}
+}
