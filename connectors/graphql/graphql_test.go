@@ -127,8 +127,12 @@ func TestImportShapes(t *testing.T) {
 			t.Errorf("createProduct output lacks product.%s: %v", f, prod)
 		}
 	}
-	if prod["category"] != nil || prod["related"] != nil || prod["priceIn"] != nil {
+	if prod["category"] != nil || prod["related"] != nil || prod["priceIn"] != nil || prod["reviews"] != nil {
 		t.Errorf("two levels down, a connection or a field with required args selected: %v", prod)
+	}
+	// One level down: an unpaged list of objects is selected.
+	if p := op(t, c, "product").Output["properties"].(map[string]any); p["reviews"] == nil || p["related"] != nil {
+		t.Errorf("product output: %v", p)
 	}
 	list := op(t, c, "products")
 	lp := list.Input["properties"].(map[string]any)

@@ -454,8 +454,9 @@ func needsArgs(f *ast.FieldDefinition) bool {
 }
 
 // selection is the default selection of def: its scalars and enums and,
-// at the top, single (not list, not connection) objects with their own
-// scalars; a connection gets pageInfo and its items' scalars.
+// at the top, single objects and unpaged lists of objects (not
+// connections) with their own scalars; a connection gets pageInfo and its
+// items' scalars.
 func (b *builder) selection(def *ast.Definition, depth int, conn *connInfo) []*sel {
 	var out []*sel
 	if def.Kind == ast.Union {
@@ -506,7 +507,10 @@ func (b *builder) selection(def *ast.Definition, depth int, conn *connInfo) []*s
 			}
 			continue
 		}
-		if depth > 0 || list || nested >= maxNestedObjs || b.connection(fd, f.Arguments) != nil {
+		// One level down: single objects, and lists of objects the field
+		// takes no arguments for (an unpaged list: a payload's userErrors,
+		// tags); never connections or paged lists.
+		if depth > 0 || nested >= maxNestedObjs || b.connection(fd, f.Arguments) != nil || (list && len(f.Arguments) > 0) {
 			continue
 		}
 		if kids := b.selection(fd, 1, nil); len(kids) > 1 {

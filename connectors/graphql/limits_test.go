@@ -60,7 +60,7 @@ type Mutation { put(i: I): N }`
 	}
 	checkDefaults(t, []byte(doc))
 	props := op(t, c, "node").Output["properties"].(map[string]any)
-	if props["parent"] == nil || props["children"] != nil {
+	if props["parent"] == nil || props["children"] == nil {
 		t.Errorf("node output %v", props)
 	}
 	if p := props["parent"].(map[string]any)["properties"].(map[string]any); p["parent"] != nil {

@@ -40,6 +40,8 @@ var realDocs = []struct {
 	{"github_sdl", "testdata/github/schema.graphql.gz", 25, 240, 5},
 	{"github_introspection", "testdata/github/schema.json.gz", 25, 240, 5},
 	{"swapi", "testdata/swapi/schema.graphql", 10, 0, 6},
+	{"shopify_storefront", "testdata/shopify/storefront.schema.json.gz", 20, 20, 5},
+	{"shopify_customer_account", "testdata/shopify/customer-account.schema.json.gz", 3, 10, 0},
 }
 
 // TestRealSchemas imports each public schema: every root field imported,
@@ -153,8 +155,8 @@ func BenchmarkImport(b *testing.B) {
 	req := httpconn.New(httpconn.Options{}).Operations[0]
 	docs := map[string][]byte{"github_sdl": readDoc(b, "testdata/github/schema.graphql.gz"),
 		"github_introspection": readDoc(b, "testdata/github/schema.json.gz"), "swapi": readDoc(b, "testdata/swapi/schema.graphql"),
-		"synthetic_1500": synthetic(500)}
-	for _, name := range []string{"github_sdl", "github_introspection", "swapi", "synthetic_1500"} {
+		"shopify_storefront": readDoc(b, "testdata/shopify/storefront.schema.json.gz"), "synthetic_1500": synthetic(500)}
+	for _, name := range []string{"github_sdl", "github_introspection", "swapi", "shopify_storefront", "synthetic_1500"} {
 		doc := docs[name]
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
