@@ -100,6 +100,9 @@ var outputSchema = map[string]any{
 		"headers":       map[string]any{"type": "object"},
 		"body":          map[string]any{"description": "parsed JSON, text, or base64 bytes when body_encoding is base64"},
 		"body_encoding": map[string]any{"enum": []any{"base64"}, "description": "set when the body is binary (an image, a PDF)"},
+		"long_running": map[string]any{"type": "object", "description": "set when a long-running operation was polled", "properties": map[string]any{
+			"operation_url": map[string]any{"type": "string"}, "polls": map[string]any{"type": "integer"},
+			"status": map[string]any{"type": "string"}, "resumed": map[string]any{"type": "boolean", "description": "a retry resumed polling"}}},
 	},
 }
 
