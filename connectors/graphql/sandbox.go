@@ -458,8 +458,15 @@ func (e *exec) page(def *ast.Definition, c *connInfo, defs ast.ArgumentDefinitio
 	if end > start {
 		endCursor = fmt.Sprintf("cursor:%d", end-1)
 	}
-	return map[string]any{"nodes": nodes, "edges": edges, "totalCount": int64(len(all)),
-		"pageInfo": map[string]any{"hasNextPage": end < len(all), "hasPreviousPage": start > 0, "endCursor": endCursor, "startCursor": nil}}, nil
+	out := map[string]any{"nodes": nodes, "edges": edges, "totalCount": int64(len(all)),
+		"pageInfo": map[string]any{"hasNextPage": end < len(all), "hasPreviousPage": start > 0, "endCursor": endCursor, "startCursor": nil}}
+	// Other lists of the node type (SWAPI's films beside edges) hold the nodes too.
+	for _, f := range def.Fields {
+		if f.Type.Elem != nil && f.Type.Name() == nodeDef.Name && out[f.Name] == nil {
+			out[f.Name] = nodes
+		}
+	}
+	return out, nil
 }
 
 // target is the object type a mutation works on: its result type when
