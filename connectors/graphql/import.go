@@ -59,10 +59,15 @@ const (
 // http connector's request operation that calls go through.
 func Import(name string, doc []byte, request *connectors.Operation) (*connectors.Connector, *Report, error) {
 	start := time.Now()
+	over, doc, err := splitAnnotations(doc)
+	if err != nil {
+		return nil, nil, err
+	}
 	s, kind, warnings, err := load(doc)
 	if err != nil {
 		return nil, nil, err
 	}
+	byKey := map[string]*connectors.Operation{}
 	rep := &Report{SourceKind: kind, Warnings: warnings, Title: name}
 	for _, d := range s.Types {
 		if !d.BuiltIn {
@@ -115,12 +120,19 @@ func Import(name string, doc []byte, request *connectors.Operation) (*connectors
 			}
 			op.Name = uniqueName(connectors.ShortName(n, r.kind+" "+f.Name, MaxNameLen), r.kind+" "+f.Name, used)
 			c.Operations = append(c.Operations, op)
+			byKey[r.kind+" "+f.Name] = op
+			if clash[f.Name] == 1 {
+				byKey[f.Name] = op
+			}
 			if r.kind == "query" {
 				rep.Queries++
 			} else {
 				rep.Mutations++
 			}
 		}
+	}
+	if err := applyAnnotations(c, byKey, over); err != nil {
+		return nil, nil, err
 	}
 	rep.Imported = len(c.Operations)
 	rep.Duration = time.Since(start)
@@ -173,6 +185,11 @@ func Detect(doc []byte) bool {
 		head = head[:1<<20]
 	}
 	t := strings.TrimSpace(string(head))
+	if strings.HasPrefix(t, jsonAnnotations) {
+		if _, rest, err := splitAnnotations([]byte(t)); err == nil {
+			t = string(rest)
+		}
+	}
 	if strings.HasPrefix(t, "{") {
 		i := strings.Index(t, `"__schema"`)
 		return i >= 0 && i < 64

@@ -111,3 +111,59 @@ func FuzzSandbox(f *testing.F) {
 		}
 	})
 }
+
+// import_annotations: recorded in the document (SDL and introspection),
+// applied on import and on every reload; unknown names fail.
+func TestAnnotations(t *testing.T) {
+	req := httpconn.New(httpconn.Options{}).Operations[0]
+	over := map[string]map[string]bool{"createProduct": {"idempotent": true}, "mutation deleteProduct": {"destructive": false}, "version": {"read_only": false, "destructive": true}}
+	for _, doc := range []string{shopSDL, tinyIntrospectionShop()} {
+		ann, err := Annotate([]byte(doc), over)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !Detect(ann) {
+			t.Fatalf("annotated document not detected: %.80s", ann)
+		}
+		again, err := Annotate(ann, over) // annotating again replaces, not stacks
+		if err != nil || string(again) != string(ann) {
+			t.Fatalf("annotate twice: %v\n%.200s\n%.200s", err, ann, again)
+		}
+		c, _, err := Import("shop", ann, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := op(t, c, "createProduct").Hints; !h.Idempotent || h.ReadOnly {
+			t.Errorf("createProduct %+v", h)
+		}
+		if h := op(t, c, "deleteProduct").Hints; h.Destructive {
+			t.Errorf("deleteProduct %+v", h)
+		}
+		if h := op(t, c, "version").Hints; h.ReadOnly || !h.Destructive {
+			t.Errorf("version %+v", h)
+		}
+		if _, _, err := Load(ann); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad, _ := Annotate([]byte(shopSDL), map[string]map[string]bool{"nope": {"read_only": true}})
+	if _, _, err := Import("shop", bad, req); err == nil || !strings.Contains(err.Error(), "no query or mutation") {
+		t.Fatalf("unknown name: %v", err)
+	}
+	for _, o := range []map[string]map[string]bool{{"x": {}}, {"x": {"fast": true}}, {"x": {"read_only": true, "destructive": true}}} {
+		if _, err := Annotate([]byte(shopSDL), o); err == nil {
+			t.Errorf("%v accepted", o)
+		}
+	}
+}
+
+// tinyIntrospectionShop is the shop schema as an introspection result
+// would carry it (built from the SDL through Load, printed back as JSON).
+func tinyIntrospectionShop() string {
+	return `{"__schema":{"queryType":{"name":"Query"},"mutationType":{"name":"Mutation"},"types":[
+{"kind":"OBJECT","name":"Query","fields":[{"name":"version","args":[],"type":{"kind":"SCALAR","name":"String"}}]},
+{"kind":"OBJECT","name":"P","fields":[{"name":"id","args":[],"type":{"kind":"SCALAR","name":"ID"}}]},
+{"kind":"OBJECT","name":"Mutation","fields":[
+ {"name":"createProduct","args":[],"type":{"kind":"OBJECT","name":"P"}},
+ {"name":"deleteProduct","args":[],"type":{"kind":"OBJECT","name":"P"}}]}]}}`
+}

@@ -37,6 +37,10 @@ const (
 // ({"__schema": ...} or {"data": {"__schema": ...}}), within the limits
 // above; the schema is validated (gqlparser) before it is returned.
 func Load(doc []byte) (*ast.Schema, string, error) {
+	_, doc, err := splitAnnotations(doc)
+	if err != nil {
+		return nil, "", err
+	}
 	s, kind, _, err := load(doc)
 	return s, kind, err
 }

@@ -61,14 +61,11 @@ func RegisterKind(cat *connectors.Catalog, kind, name string, spec []byte) (*Res
 	return nil, fmt.Errorf("unknown connector document kind %q", kind)
 }
 
-// Annotate applies import_annotations to an OpenAPI document; a GraphQL
-// schema takes none yet (an error says so when some are given).
+// Annotate records import_annotations (hint overrides by operation) in a
+// document of either kind.
 func Annotate(spec []byte, overrides map[string]map[string]bool) ([]byte, error) {
 	if Kind(spec) == KindGraphQL {
-		if len(overrides) > 0 {
-			return nil, fmt.Errorf("import annotations apply to OpenAPI documents only; this is a GraphQL schema (queries are read-only, mutations are not)")
-		}
-		return spec, nil
+		return graphql.Annotate(spec, overrides)
 	}
 	return openapi.Annotate(spec, overrides)
 }
