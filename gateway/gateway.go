@@ -28,8 +28,8 @@ import (
 	"github.com/weftio/weft/agent"
 	"github.com/weftio/weft/apim"
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/connectors/importer"
 	"github.com/weftio/weft/connectors/mcpconn"
-	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/internal/bounded"
@@ -1340,7 +1340,7 @@ func (s *Server) importConnector(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	rep, err := openapi.Register(s.e.Catalog(), name, spec)
+	res, err := importer.Register(s.e.Catalog(), name, spec)
 	if err != nil {
 		code := weft.EUnprocessable
 		if c := weft.Code(err); c == weft.EInvalid || c == weft.ETooLarge {
@@ -1349,14 +1349,14 @@ func (s *Server) importConnector(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, weft.Wrap(code, err, "import %s: %v", name, err))
 		return
 	}
-	err = s.e.Store().SaveConnectorSpec(r.Context(), store.ConnectorSpec{Name: name, Kind: "openapi", Spec: spec})
-	s.audit(r, access.ActionConnectorImport, "connector:"+name, err, map[string]any{"operations": rep.Imported, "rejected": len(rep.Rejected)})
+	err = s.e.Store().SaveConnectorSpec(r.Context(), store.ConnectorSpec{Name: name, Kind: res.Kind, Spec: spec})
+	s.audit(r, access.ActionConnectorImport, "connector:"+name, err, map[string]any{"operations": res.Imported, "rejected": res.Rejected, "kind": res.Kind})
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	s.log.Info("connector imported", "connector", name, "operations", rep.Imported, "rejected", len(rep.Rejected), "took", rep.Duration)
-	writeJSON(w, http.StatusCreated, map[string]any{"name": name, "report": rep})
+	s.log.Info("connector imported", "connector", name, "kind", res.Kind, "operations", res.Imported, "rejected", res.Rejected)
+	writeJSON(w, http.StatusCreated, map[string]any{"name": name, "kind": res.Kind, "report": res.Report})
 }
 
 // nl2flow drafts a flow from {"text", "flow"?, "backend"?}; it never deploys.

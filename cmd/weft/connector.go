@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/weftio/weft"
-	"github.com/weftio/weft/connectors/openapi"
+	"github.com/weftio/weft/connectors/importer"
 	"github.com/weftio/weft/internal/bounded"
 )
 
@@ -50,7 +50,7 @@ func connectorCmd(args []string, stdout io.Writer) error {
 			if err != nil {
 				return err
 			}
-			if spec, err = openapi.Annotate(spec, overrides); err != nil {
+			if spec, err = importer.Annotate(spec, overrides); err != nil {
 				return weft.Wrap(specErrCode(err), err, "--annotations %s: %v", *annotations, err)
 			}
 		}
@@ -66,8 +66,11 @@ func connectorCmd(args []string, stdout io.Writer) error {
 			return nil
 		}
 		rep := res.Report
-		fmt.Fprintf(stdout, "imported %s from %s (%s %s): %s operations, %d rejected, %v\n", res.Name, str(rep["source_kind"]), str(rep["title"]), str(rep["version"]),
+		fmt.Fprintf(stdout, "imported %s from %s (%s): %s operations, %d rejected, %v\n", res.Name, str(rep["source_kind"]), strings.TrimSpace(str(rep["title"])+" "+str(rep["version"])),
 			str(rep["imported"]), len(anyList(rep["rejected"])), time.Duration(num(rep["duration"])))
+		for _, w := range anyList(rep["warnings"]) {
+			fmt.Fprintf(stdout, "  warning: %s\n", str(w))
+		}
 		if auth, ok := rep["auth"].(map[string]any); ok {
 			for scheme, a := range auth {
 				j, _ := json.Marshal(a)

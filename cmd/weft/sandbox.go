@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,11 +12,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/connectors/graphql"
+	"github.com/weftio/weft/connectors/importer"
 	"github.com/weftio/weft/connectors/sandbox"
 	"github.com/weftio/weft/internal/bounded"
 )
@@ -49,7 +53,7 @@ func sandboxCmd(args []string, stdout io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := &http.Server{Handler: sandbox.Mount(boxes...), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mountSandboxes(boxes), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -62,9 +66,33 @@ func sandboxCmd(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// simBox is one simulator: an OpenAPI sandbox or a GraphQL one.
+type simBox struct {
+	Name string
+	http.Handler
+}
+
+// mountSandboxes serves each box under sandbox.Prefix(name).
+func mountSandboxes(boxes []simBox) http.Handler {
+	mux := http.NewServeMux()
+	var names []string
+	for _, b := range boxes {
+		mux.Handle(sandbox.Prefix(b.Name)+"/", http.StripPrefix(sandbox.Prefix(b.Name), b.Handler))
+		names = append(names, sandbox.Prefix(b.Name)+"/")
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_ = json.NewEncoder(w).Encode(map[string]any{"code": "not_found", "message": "sandboxes are served under " + strings.Join(names, ", ")})
+	})
+	return mux
+}
+
 // loadSandboxes builds a simulator per spec file (globs allowed), seeded
-// from NAME.seed.json beside the spec when there is one.
-func loadSandboxes(patterns []string, name string) ([]*sandbox.Sandbox, error) {
+// from NAME.seed.json beside the spec when there is one: for an OpenAPI
+// document {"/collection": [records]}, for a GraphQL schema {"Type":
+// [objects]}.
+func loadSandboxes(patterns []string, name string) ([]simBox, error) {
 	var files []string
 	for _, p := range patterns {
 		if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
@@ -77,7 +105,7 @@ func loadSandboxes(patterns []string, name string) ([]*sandbox.Sandbox, error) {
 		}
 		files = append(files, m...)
 	}
-	var boxes []*sandbox.Sandbox
+	var boxes []simBox
 	for _, p := range files {
 		if strings.HasSuffix(p, ".seed.json") {
 			continue
@@ -90,21 +118,45 @@ func loadSandboxes(patterns []string, name string) ([]*sandbox.Sandbox, error) {
 		if n == "" {
 			n = strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
 		}
+		seedFile := strings.TrimSuffix(p, filepath.Ext(p)) + ".seed.json"
+		var seed map[string][]map[string]any
+		if data, err := os.ReadFile(seedFile); err == nil {
+			if err := bounded.UnmarshalJSON(seedFile, data, &seed, bounded.Limits{}); err != nil {
+				return nil, err
+			}
+		}
+		if importer.Kind(spec) == importer.KindGraphQL {
+			g, err := graphql.NewSandbox(n, spec)
+			if err != nil {
+				return nil, weft.Errorf(weft.EUnprocessable, "%s: %v", p, err)
+			}
+			for _, t := range sortedKeys(seed) {
+				if err := g.Seed(t, seed[t]); err != nil {
+					return nil, weft.Errorf(weft.EUnprocessable, "%s: %v", seedFile, err)
+				}
+			}
+			boxes = append(boxes, simBox{Name: n, Handler: g})
+			continue
+		}
 		b, err := sandbox.New(n, spec)
 		if err != nil {
 			return nil, weft.Errorf(weft.EUnprocessable, "%s: %v", p, err)
 		}
-		seedFile := strings.TrimSuffix(p, filepath.Ext(p)) + ".seed.json"
-		if data, err := os.ReadFile(seedFile); err == nil {
-			var seed map[string][]map[string]any
-			if err := bounded.UnmarshalJSON(seedFile, data, &seed, bounded.Limits{}); err != nil {
-				return nil, err
-			}
+		if seed != nil {
 			if err := b.Seed(seed); err != nil {
 				return nil, weft.Errorf(weft.EUnprocessable, "%s: %v", seedFile, err)
 			}
 		}
-		boxes = append(boxes, b)
+		boxes = append(boxes, simBox{Name: n, Handler: b})
 	}
 	return boxes, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

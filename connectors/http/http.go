@@ -79,15 +79,16 @@ var inputSchema = map[string]any{
 	"type":     "object",
 	"required": []any{"url"},
 	"properties": map[string]any{
-		"method":    map[string]any{"type": "string", "enum": []any{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}, "default": "GET"},
-		"url":       map[string]any{"type": "string", "description": "absolute URL, or a path relative to the connection's base_url"},
-		"headers":   map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
-		"query":     map[string]any{"type": "object", "additionalProperties": true},
-		"body":      map[string]any{"description": "sent as JSON"},
-		"form":      map[string]any{"type": "object", "description": "sent as application/x-www-form-urlencoded"},
-		"multipart": map[string]any{"type": "object", "description": "multipart/form-data fields: a string, or a file {filename, content | content_base64, content_type}"},
-		"raw":       map[string]any{"type": "object", "description": "a non-JSON body: {content | content_base64, content_type} (e.g. application/octet-stream)"},
-		"paginate":  pagingSchema,
+		"method":       map[string]any{"type": "string", "enum": []any{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}, "default": "GET"},
+		"url":          map[string]any{"type": "string", "description": "absolute URL, or a path relative to the connection's base_url"},
+		"headers":      map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
+		"query":        map[string]any{"type": "object", "additionalProperties": true},
+		"body":         map[string]any{"description": "sent as JSON"},
+		"form":         map[string]any{"type": "object", "description": "sent as application/x-www-form-urlencoded"},
+		"multipart":    map[string]any{"type": "object", "description": "multipart/form-data fields: a string, or a file {filename, content | content_base64, content_type}"},
+		"raw":          map[string]any{"type": "object", "description": "a non-JSON body: {content | content_base64, content_type} (e.g. application/octet-stream)"},
+		"paginate":     pagingSchema,
+		"long_running": lroSchema,
 	},
 	"additionalProperties": false,
 }
@@ -99,6 +100,9 @@ var outputSchema = map[string]any{
 		"headers":       map[string]any{"type": "object"},
 		"body":          map[string]any{"description": "parsed JSON, text, or base64 bytes when body_encoding is base64"},
 		"body_encoding": map[string]any{"enum": []any{"base64"}, "description": "set when the body is binary (an image, a PDF)"},
+		"long_running": map[string]any{"type": "object", "description": "set when a long-running operation was polled", "properties": map[string]any{
+			"operation_url": map[string]any{"type": "string"}, "polls": map[string]any{"type": "integer"},
+			"status": map[string]any{"type": "string"}, "resumed": map[string]any{"type": "boolean", "description": "a retry resumed polling"}}},
 	},
 }
 
@@ -109,6 +113,8 @@ type client struct {
 	mu       sync.Mutex
 	tokens   map[*connectors.Connection]oauth2.TokenSource // cached per connection until expiry
 	limiters map[*connectors.Connection]*rate.Limiter      // per-connection token buckets
+
+	pending pendingOps // long-running operations being polled, by idempotency key
 }
 
 // wait holds a call until the connection's token bucket allows it, so a
@@ -255,6 +261,27 @@ func Public(ip netip.Addr) bool {
 }
 
 func (c *client) invoke(ctx context.Context, call connectors.Call) (any, error) {
+	if lr, ok := call.Input["long_running"]; ok {
+		in := make(map[string]any, len(call.Input))
+		for k, v := range call.Input {
+			if k != "long_running" {
+				in[k] = v
+			}
+		}
+		call.Input = in
+		if lr != nil {
+			o, err := parseLRO(lr)
+			if err != nil {
+				return nil, err
+			}
+			if o.poll {
+				if in["paginate"] != nil {
+					return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: long_running and paginate cannot be combined"}
+				}
+				return c.longRunning(ctx, call, o)
+			}
+		}
+	}
 	if pg, ok := call.Input["paginate"]; ok && pg != nil {
 		m, ok := pg.(map[string]any)
 		if !ok {

@@ -167,3 +167,8 @@ func applyAnnotations(h *connectors.Hints, x any) error {
 	}
 	return nil
 }
+
+// WordGroup is the hints.yaml group of a lower-case word ("" when it is in
+// none): destructive, read_only, additive or overwrite. Other importers
+// (GraphQL mutations) read an operation's words with it.
+func WordGroup(word string) string { return wordGroups[word] }

@@ -349,6 +349,18 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 		props["fetch_all"] = map[string]any{"type": "boolean", "description": "fetch every page (" + paging.Style + " paging) and return the items together"}
 		props["max_items"] = map[string]any{"type": "integer", "minimum": 1, "description": "with fetch_all: stop after this many items (default 10000)"}
 	}
+	// A declared 202 (or Azure's x-ms-long-running-operation) makes the
+	// call a long-running operation: the http connector polls its
+	// Operation-Location / Location until it ends, unless wait is false.
+	waitKey := ""
+	if longRunning(op) {
+		waitKey = "wait"
+		for where[waitKey].in != "" {
+			waitKey = "weft_" + waitKey
+		}
+		props[waitKey] = map[string]any{"type": "boolean", "default": true,
+			"description": "on 202 Accepted, poll the operation (Operation-Location or Location, Retry-After honoured) until it succeeds, fails or is canceled"}
+	}
 	o := &connectors.Operation{Name: toolName(method, path, op), Title: op.Summary, Description: desc, Input: input, Output: output, Hints: hints, Tags: op.Tags}
 	o.Invoke = func(ctx context.Context, call connectors.Call) (any, error) {
 		in := map[string]any{"method": m}
@@ -363,6 +375,9 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 		fetchAll, _ := call.Input["fetch_all"].(bool)
 		for k, v := range call.Input {
 			if paging != nil && (k == "fetch_all" || k == "max_items") {
+				continue
+			}
+			if waitKey != "" && k == waitKey {
 				continue
 			}
 			p, ok := where[k]
@@ -436,9 +451,22 @@ func operation(method, path string, item *openapi3.PathItem, op *openapi3.Operat
 			}
 			in["paginate"] = pg
 		}
+		if waitKey != "" && !fetchAll {
+			wait, ok := call.Input[waitKey].(bool)
+			in["long_running"] = map[string]any{"poll": wait || !ok}
+		}
 		return request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection, BaseURL: base, Transport: call.Transport})
 	}
 	return o, paging, nil
+}
+
+// longRunning reports whether an operation declares a 202 Accepted
+// answer or Azure's x-ms-long-running-operation: true.
+func longRunning(op *openapi3.Operation) bool {
+	if v, ok := op.Extensions["x-ms-long-running-operation"].(bool); ok && v {
+		return true
+	}
+	return op.Responses != nil && op.Responses.Value("202") != nil
 }
 
 func jsonMedia(c openapi3.Content) *openapi3.MediaType {

@@ -216,15 +216,15 @@ function ImportCard({ onImported }: { onImported: () => void }) {
   };
   return (
     <div className="section card form">
-      <h2>Import an OpenAPI document</h2>
-      <p className="muted">An OpenAPI 3.x or Swagger 2.0 document (YAML or JSON) becomes a connector: one operation per path and method. It is stored and survives restarts.</p>
+      <h2>Import an OpenAPI document or a GraphQL schema</h2>
+      <p className="muted">An OpenAPI 3.x or Swagger 2.0 document (YAML or JSON) becomes a connector with one operation per path and method; a GraphQL schema (SDL, or an introspection result as JSON) one operation per query and mutation. It is stored and survives restarts.</p>
       <form onSubmit={go}>
         <label>
           Document
           <input
             ref={input}
             type="file"
-            accept=".yaml,.yml,.json,application/json,application/yaml,text/yaml"
+            accept=".yaml,.yml,.json,.graphql,.graphqls,.gql,application/json,application/yaml,text/yaml"
             onChange={(e) => {
               const f = e.target.files?.[0] ?? null;
               setFile(f);
