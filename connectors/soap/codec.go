@@ -212,7 +212,9 @@ func simpleSchema(t *xtype) map[string]any {
 	}
 	if typ == "string" {
 		if t.Pattern != "" {
-			out["pattern"] = "^(?:" + t.Pattern + ")$"
+			if _, err := compilePattern(t.Pattern); err == nil {
+				out["pattern"] = "^(?:" + t.Pattern + ")$"
+			}
 		}
 		if t.MinLen > 0 {
 			out["minLength"] = t.MinLen

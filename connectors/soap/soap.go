@@ -574,6 +574,10 @@ func (x *op) invoke(ctx context.Context, call connectors.Call, request *connecto
 	if f := x.fault([]byte(text)); f != nil {
 		return nil, f
 	}
+	if !x.hasOut || strings.TrimSpace(text) == "" {
+		// One-way (or an empty 202): nothing to decode.
+		return map[string]any{"status": m["status"], "headers": m["headers"], "body": nil}, nil
+	}
 	out, err := x.decodeResponse([]byte(text))
 	if err != nil {
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: x.Name + ": " + err.Error()}

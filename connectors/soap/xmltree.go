@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 
+	"golang.org/x/text/encoding/htmlindex"
+
 	"github.com/weftio/weft"
 )
 
@@ -119,10 +121,12 @@ func parseXML(name string, data []byte, l Limits) (*node, error) {
 		switch strings.ToLower(charset) {
 		case "utf-8", "utf8", "us-ascii", "ascii":
 			return r, nil
-		case "iso-8859-1", "latin1", "latin-1":
-			return latin1{r}, nil
 		}
-		return nil, fmt.Errorf("unsupported encoding %q (UTF-8 or ISO-8859-1)", charset)
+		enc, err := htmlindex.Get(charset)
+		if err != nil {
+			return nil, fmt.Errorf("unsupported encoding %q", charset)
+		}
+		return enc.NewDecoder().Reader(r), nil
 	}
 	var root, cur *node
 	var raw []xml.Name // open elements as written, to match end tags
@@ -203,7 +207,7 @@ func parseXML(name string, data []byte, l Limits) (*node, error) {
 			cur = n
 		case xml.EndElement:
 			if cur == nil || len(raw) == 0 || raw[len(raw)-1] != t.Name {
-				return nil, weft.Errorf(weft.EInvalid, "%s: end element %s does not match", name, t.Name.Local)
+				return nil, weft.Errorf(weft.EInvalid, "%s: not well-formed XML: end element %s does not match its start", name, t.Name.Local)
 			}
 			raw = raw[:len(raw)-1]
 			if len(cur.Kids) == 0 {
@@ -243,21 +247,4 @@ func resolve(n xml.Name, scope map[string]string, elem bool) xml.Name {
 		return xml.Name{Space: ns, Local: n.Local}
 	}
 	return n // an undeclared prefix: kept as is (the decoder checked syntax only)
-}
-
-// latin1 decodes ISO-8859-1 to UTF-8.
-type latin1 struct{ r io.Reader }
-
-func (l latin1) Read(p []byte) (int, error) {
-	buf := make([]byte, len(p)/2+1)
-	n, err := l.r.Read(buf)
-	out := p[:0]
-	for _, b := range buf[:n] {
-		if b < 0x80 {
-			out = append(out, b)
-		} else {
-			out = append(out, 0xC0|b>>6, 0x80|b&0x3F)
-		}
-	}
-	return len(out), err
 }
