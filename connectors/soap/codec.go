@@ -351,7 +351,7 @@ func (e *encoder) value(name, ns, parentNS string, t *xtype, v any, path string)
 		attrs = xsiType(t)
 	}
 	switch {
-	case t == nil || (t.Open && len(t.Fields) == 0 && !t.Simple && t.ArrayOf == nil):
+	case t == nil || (t.Open && len(t.Fields) == 0 && len(t.Attrs) == 0 && t.Value == nil && !t.Simple && t.ArrayOf == nil):
 		e.open(name, ns, parentNS, attrs)
 		e.b.WriteByte('>')
 		if err := e.loose(v, ns, path); err != nil {
@@ -676,7 +676,7 @@ func (d *decoder) value(n *node, t *xtype) any {
 		}
 	}
 	switch {
-	case t == nil || (t.Open && len(t.Fields) == 0 && t.Value == nil && !t.Simple && t.ArrayOf == nil):
+	case t == nil || (t.Open && len(t.Fields) == 0 && len(t.Attrs) == 0 && t.Value == nil && !t.Simple && t.ArrayOf == nil):
 		return d.loose(n)
 	case t.Simple:
 		return simpleValue(t, n.Text)

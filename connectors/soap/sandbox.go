@@ -623,8 +623,15 @@ func fits(t *xtype, v any) bool {
 			return false
 		}
 	}
-	_, isString := v.(string)
-	return typ == "string" || !isString
+	switch v.(type) {
+	case string:
+		return typ == "string"
+	case bool:
+		return typ == "boolean"
+	case int64, float64:
+		return typ == "integer" || typ == "number"
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {

@@ -57,19 +57,33 @@ func request() *connectors.Operation {
 	return httpconn.New(httpconn.Options{}).Operations[0]
 }
 
-func exampleFiles(t testing.TB) map[string][]byte {
+// example is a WSDL of examples/wsdl with the schemas beside it (its
+// document set).
+type example struct {
+	wsdl  []byte
+	files map[string][]byte
+}
+
+func exampleFiles(t testing.TB) map[string]example {
 	t.Helper()
 	files, err := filepath.Glob("../../examples/wsdl/*/*.wsdl")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example WSDLs: %v", err)
 	}
-	out := map[string][]byte{}
+	out := map[string]example{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[f] = b
+		ex := example{wsdl: b, files: map[string][]byte{}}
+		xsds, _ := filepath.Glob(filepath.Join(filepath.Dir(f), "*.xsd"))
+		for _, x := range xsds {
+			if ex.files[filepath.Base(x)], err = os.ReadFile(x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out[f] = ex
 	}
 	return out
 }
@@ -113,8 +127,8 @@ func call(o *connectors.Operation, tr http.RoundTripper, in map[string]any) (map
 
 // Every example imports; every operation's schemas compile as JSON Schema.
 func TestImportExamples(t *testing.T) {
-	for f, data := range exampleFiles(t) {
-		c, rep, err := Import("svc", data, request(), Options{})
+	for f, ex := range exampleFiles(t) {
+		c, rep, err := Import("svc", ex.wsdl, request(), Options{Files: ex.files})
 		if err != nil {
 			t.Errorf("%s: %v", f, err)
 			continue
@@ -141,12 +155,12 @@ func TestImportExamples(t *testing.T) {
 // satisfies the operation's output schema.
 func TestSandboxRoundTripEveryOperation(t *testing.T) {
 	n := 0
-	for f, data := range exampleFiles(t) {
-		c, _, err := Import("svc", data, request(), Options{})
+	for f, ex := range exampleFiles(t) {
+		c, _, err := Import("svc", ex.wsdl, request(), Options{Files: ex.files})
 		if err != nil {
 			t.Fatal(err)
 		}
-		box, err := NewSandbox("svc", data, Options{})
+		box, err := NewSandbox("svc", ex.wsdl, Options{Files: ex.files})
 		if err != nil {
 			t.Fatal(err)
 		}

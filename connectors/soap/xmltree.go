@@ -115,6 +115,7 @@ func parseXML(name string, data []byte, l Limits) (*node, error) {
 	if int64(len(data)) > l.MaxBytes {
 		return nil, weft.Errorf(weft.ETooLarge, "%s is %d bytes; the limit is %d", name, len(data), l.MaxBytes)
 	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	d.CharsetReader = func(charset string, r io.Reader) (io.Reader, error) {
