@@ -31,8 +31,8 @@ import (
 	"github.com/weftio/weft/connectors"
 	filesconn "github.com/weftio/weft/connectors/files"
 	httpconn "github.com/weftio/weft/connectors/http"
+	"github.com/weftio/weft/connectors/importer"
 	"github.com/weftio/weft/connectors/mcpconn"
-	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/connectors/sandbox"
 	smtpconn "github.com/weftio/weft/connectors/smtp"
 	sqlconn "github.com/weftio/weft/connectors/sql"
@@ -441,10 +441,10 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		if err != nil {
 			return err
 		}
-		gwCfg.Sandbox = sandbox.Mount(boxes...)
-		for _, b := range boxes {
-			gwCfg.Sandboxes = append(gwCfg.Sandboxes, b.Name)
-			log.Info("sandbox", "api", b.Name, "path", sandbox.Prefix(b.Name))
+		gwCfg.Sandbox = boxes.mount()
+		for _, n := range boxes.names() {
+			gwCfg.Sandboxes = append(gwCfg.Sandboxes, n)
+			log.Info("sandbox", "api", n, "path", sandbox.Prefix(n))
 		}
 	}
 	mcpAuthCfg := cfg.MCP.Auth
@@ -716,20 +716,20 @@ func importAtStart(ctx context.Context, st store.Store, cat *connectors.Catalog,
 		if err != nil {
 			return weft.Errorf(weft.EInvalid, "imports.%s: %v", name, err)
 		}
-		if spec, err = openapi.Annotate(spec, annotations[name]); err != nil {
+		if spec, err = importer.Annotate(spec, annotations[name]); err != nil {
 			return weft.Wrap(weft.EInvalid, err, "import_annotations.%s (%s): %v", name, imports[name], err)
 		}
 		if have[name] == string(spec) {
 			continue
 		}
-		rep, err := openapi.Register(cat, name, spec)
+		rep, err := importer.Register(cat, name, spec)
 		if err != nil {
 			return weft.Errorf(weft.EUnprocessable, "imports.%s (%s): %v", name, imports[name], err)
 		}
-		if err := st.SaveConnectorSpec(ctx, store.ConnectorSpec{Name: name, Kind: "openapi", Spec: spec}); err != nil {
+		if err := st.SaveConnectorSpec(ctx, store.ConnectorSpec{Name: name, Kind: rep.Kind, Spec: spec}); err != nil {
 			return err
 		}
-		log.Info("connector imported", "connector", name, "file", imports[name], "operations", rep.Imported, "rejected", len(rep.Rejected))
+		log.Info("connector imported", "connector", name, "file", imports[name], "kind", rep.Kind, "operations", rep.Imported, "rejected", rep.Rejected)
 	}
 	return nil
 }
@@ -771,7 +771,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 			}
 			continue
 		}
-		if _, err := openapi.Register(cat, sp.Name, sp.Spec); err != nil {
+		if _, err := importer.Register(cat, sp.Name, sp.Spec); err != nil {
 			log.Error("imported connector no longer loads", "connector", sp.Name, "err", err)
 		}
 	}

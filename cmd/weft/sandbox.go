@@ -17,10 +17,11 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors/sandbox"
+	"github.com/weftio/weft/connectors/soap"
 	"github.com/weftio/weft/internal/bounded"
 )
 
-// sandboxCmd serves stateful simulators of OpenAPI documents, each under
+// sandboxCmd serves stateful simulators of OpenAPI documents and WSDLs, each under
 // /NAME/ (NAME: the file name without its extension, or --name for one).
 func sandboxCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
@@ -31,7 +32,7 @@ func sandboxCmd(args []string, stdout io.Writer) error {
 		return err
 	}
 	if len(pos) == 0 {
-		return weft.Errorf(weft.EInvalid, "weft sandbox SPEC... [--addr 127.0.0.1:9100]: serve a simulator of each OpenAPI document under /NAME/")
+		return weft.Errorf(weft.EInvalid, "weft sandbox SPEC... [--addr 127.0.0.1:9100]: serve a simulator of each OpenAPI document or WSDL under /sandbox/NAME/")
 	}
 	if *name != "" && len(pos) > 1 {
 		return weft.Errorf(weft.EInvalid, "--name works with one spec")
@@ -44,12 +45,12 @@ func sandboxCmd(args []string, stdout io.Writer) error {
 	if err != nil {
 		return weft.Errorf(weft.EUnavailable, "listen on %s: %v", *addr, err)
 	}
-	for _, b := range boxes {
-		fmt.Fprintf(stdout, "sandbox %s: http://%s%s\n", b.Name, ln.Addr(), sandbox.Prefix(b.Name))
+	for _, n := range boxes.names() {
+		fmt.Fprintf(stdout, "sandbox %s: http://%s%s\n", n, ln.Addr(), sandbox.Prefix(n))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := &http.Server{Handler: sandbox.Mount(boxes...), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: boxes.mount(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -62,9 +63,43 @@ func sandboxCmd(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// loadSandboxes builds a simulator per spec file (globs allowed), seeded
-// from NAME.seed.json beside the spec when there is one.
-func loadSandboxes(patterns []string, name string) ([]*sandbox.Sandbox, error) {
+// sandboxes are the simulators of OpenAPI documents and of WSDLs.
+type sandboxes struct {
+	openapi []*sandbox.Sandbox
+	soap    []*soap.Sandbox
+}
+
+func (b sandboxes) names() []string {
+	var out []string
+	for _, x := range b.openapi {
+		out = append(out, x.Name)
+	}
+	for _, x := range b.soap {
+		out = append(out, x.Name)
+	}
+	return out
+}
+
+// mount serves every sandbox under /sandbox/NAME/.
+func (b sandboxes) mount() http.Handler {
+	rest := sandbox.Mount(b.openapi...)
+	if len(b.soap) == 0 {
+		return rest
+	}
+	mux := http.NewServeMux()
+	for _, x := range b.soap {
+		mux.Handle(sandbox.Prefix(x.Name)+"/", http.StripPrefix(sandbox.Prefix(x.Name), x))
+		mux.Handle(sandbox.Prefix(x.Name), x)
+	}
+	mux.Handle("/", rest)
+	return mux
+}
+
+// loadSandboxes builds a simulator per spec file (globs allowed): an
+// OpenAPI document's seeded from NAME.seed.json beside it when there is
+// one; a WSDL's with the .xsd files beside it as its document set.
+func loadSandboxes(patterns []string, name string) (sandboxes, error) {
+	var out sandboxes
 	var files []string
 	for _, p := range patterns {
 		if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
@@ -73,38 +108,54 @@ func loadSandboxes(patterns []string, name string) ([]*sandbox.Sandbox, error) {
 		}
 		m, err := filepath.Glob(p)
 		if err != nil || len(m) == 0 {
-			return nil, weft.Errorf(weft.EInvalid, "sandbox spec %s: no such file", p)
+			return out, weft.Errorf(weft.EInvalid, "sandbox spec %s: no such file", p)
 		}
 		files = append(files, m...)
 	}
-	var boxes []*sandbox.Sandbox
 	for _, p := range files {
-		if strings.HasSuffix(p, ".seed.json") {
+		if strings.HasSuffix(p, ".seed.json") || strings.HasSuffix(p, ".xsd") {
 			continue
 		}
 		spec, err := readSpec(p)
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		n := name
 		if n == "" {
 			n = strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
 		}
+		if soap.IsWSDL(spec) {
+			set := map[string][]byte{}
+			if !strings.Contains(p, "://") {
+				xsds, _ := filepath.Glob(filepath.Join(filepath.Dir(p), "*.xsd"))
+				for _, x := range xsds {
+					if data, err := os.ReadFile(x); err == nil {
+						set[filepath.Base(x)] = data
+					}
+				}
+			}
+			b, err := soap.NewSandbox(n, spec, soap.Options{Files: set})
+			if err != nil {
+				return out, weft.Errorf(weft.EUnprocessable, "%s: %v", p, err)
+			}
+			out.soap = append(out.soap, b)
+			continue
+		}
 		b, err := sandbox.New(n, spec)
 		if err != nil {
-			return nil, weft.Errorf(weft.EUnprocessable, "%s: %v", p, err)
+			return out, weft.Errorf(weft.EUnprocessable, "%s: %v", p, err)
 		}
 		seedFile := strings.TrimSuffix(p, filepath.Ext(p)) + ".seed.json"
 		if data, err := os.ReadFile(seedFile); err == nil {
 			var seed map[string][]map[string]any
 			if err := bounded.UnmarshalJSON(seedFile, data, &seed, bounded.Limits{}); err != nil {
-				return nil, err
+				return out, err
 			}
 			if err := b.Seed(seed); err != nil {
-				return nil, weft.Errorf(weft.EUnprocessable, "%s: %v", seedFile, err)
+				return out, weft.Errorf(weft.EUnprocessable, "%s: %v", seedFile, err)
 			}
 		}
-		boxes = append(boxes, b)
+		out.openapi = append(out.openapi, b)
 	}
-	return boxes, nil
+	return out, nil
 }
