@@ -97,7 +97,8 @@ func (b sandboxes) mount() http.Handler {
 
 // loadSandboxes builds a simulator per spec file (globs allowed): an
 // OpenAPI document's seeded from NAME.seed.json beside it when there is
-// one; a WSDL's with the .xsd files beside it as its document set.
+// one; a WSDL's with the .xsd and .wsdl files beside it as its
+// document set (never fetched).
 func loadSandboxes(patterns []string, name string) (sandboxes, error) {
 	var out sandboxes
 	var files []string
@@ -128,7 +129,11 @@ func loadSandboxes(patterns []string, name string) (sandboxes, error) {
 			set := map[string][]byte{}
 			if !strings.Contains(p, "://") {
 				xsds, _ := filepath.Glob(filepath.Join(filepath.Dir(p), "*.xsd"))
-				for _, x := range xsds {
+				wsdls, _ := filepath.Glob(filepath.Join(filepath.Dir(p), "*.wsdl"))
+				for _, x := range append(xsds, wsdls...) {
+					if x == p {
+						continue
+					}
 					if data, err := os.ReadFile(x); err == nil {
 						set[filepath.Base(x)] = data
 					}

@@ -168,7 +168,10 @@ func compile(name string, wsdl []byte, o Options) (*service, *Report, error) {
 	svc := &service{doc: defs.doc, defs: defs}
 
 	// Bindings in the order to prefer them: those a service port names
-	// (SOAP 1.1 first, then 1.2), then bindings no port names.
+	// (SOAP 1.1 first, then 1.2), then bindings no port names. When the
+	// document itself declares services or bindings, those of documents
+	// it imports are used only where its ports name them (an imported
+	// WSDL lends its definitions, not all its services).
 	type cand struct {
 		b       *binding
 		address string
@@ -176,10 +179,18 @@ func compile(name string, wsdl []byte, o Options) (*service, *Report, error) {
 	var cands []cand
 	named := map[*binding]bool{}
 	byName := map[xml.Name]*binding{}
+	topOnly := false
 	for _, b := range defs.bindings {
 		byName[b.name] = b
+		topOnly = topOnly || b.top
+	}
+	for _, p := range defs.ports {
+		topOnly = topOnly || p.top
 	}
 	for _, p := range defs.sortedPorts() {
+		if topOnly && !p.top {
+			continue
+		}
 		b, ok := byName[p.binding]
 		if !ok {
 			defs.warn("port %s names binding %s, which is not defined", p.name, p.binding.Local)
@@ -192,7 +203,7 @@ func compile(name string, wsdl []byte, o Options) (*service, *Report, error) {
 		cands = append(cands, cand{b, p.address})
 	}
 	for _, b := range defs.bindings {
-		if !named[b] {
+		if !named[b] && (b.top || !topOnly) {
 			cands = append(cands, cand{b, ""})
 		}
 	}
@@ -242,8 +253,16 @@ func compile(name string, wsdl []byte, o Options) (*service, *Report, error) {
 			rep.Bindings = append(rep.Bindings, fmt.Sprintf("%s (SOAP %s, %s)", b.name.Local, b.version, b.style))
 		}
 	}
-	// Port types no SOAP binding covers.
+	// Port types no SOAP binding covers (of the document itself, when
+	// it has its own bindings).
+	boundTypes := map[xml.Name]bool{}
+	for _, c := range cands {
+		boundTypes[c.b.portType] = true
+	}
 	for _, pt := range defs.portTypes {
+		if topOnly && !boundTypes[pt.name] && !pt.top {
+			continue
+		}
 		for _, po := range pt.ops {
 			key := pt.name.Space + "\x00" + pt.name.Local + "\x00" + po.name
 			covered := false

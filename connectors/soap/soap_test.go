@@ -57,8 +57,8 @@ func request() *connectors.Operation {
 	return httpconn.New(httpconn.Options{}).Operations[0]
 }
 
-// example is a WSDL of examples/wsdl with the schemas beside it (its
-// document set).
+// example is a WSDL of examples/wsdl with the schemas and WSDLs beside
+// it (its document set).
 type example struct {
 	wsdl  []byte
 	files map[string][]byte
@@ -78,7 +78,11 @@ func exampleFiles(t testing.TB) map[string]example {
 		}
 		ex := example{wsdl: b, files: map[string][]byte{}}
 		xsds, _ := filepath.Glob(filepath.Join(filepath.Dir(f), "*.xsd"))
-		for _, x := range xsds {
+		wsdls, _ := filepath.Glob(filepath.Join(filepath.Dir(f), "*.wsdl"))
+		for _, x := range append(xsds, wsdls...) {
+			if x == f {
+				continue
+			}
 			if ex.files[filepath.Base(x)], err = os.ReadFile(x); err != nil {
 				t.Fatal(err)
 			}
@@ -598,4 +602,26 @@ func TestRegister(t *testing.T) {
 func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// A WSDL that imports another (ONVIF's deviceio imports devicemgmt for
+// shared messages) takes the definitions it needs from the document set
+// but imports only its own bindings; without the set, the operations
+// whose messages live in the missing document are rejected, with reasons.
+func TestWSDLImportFromDocumentSet(t *testing.T) {
+	ex := exampleFiles(t)["../../examples/wsdl/onvif/deviceio.wsdl"]
+	_, rep, err := Import("io", ex.wsdl, request(), Options{Files: ex.files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Found != 29 || rep.Imported != 29 || rep.Documents != 3 {
+		t.Fatalf("with the set: found %d imported %d documents %d", rep.Found, rep.Imported, rep.Documents)
+	}
+	_, rep, err = Import("io", ex.wsdl, request(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Found != 29 || rep.Imported >= 29 || len(rep.Rejected) != 29-rep.Imported || !strings.Contains(rep.Rejected[0].Reason, "not defined in the document set") {
+		t.Fatalf("alone: found %d imported %d rejected %v", rep.Found, rep.Imported, rep.Rejected)
+	}
 }

@@ -33,6 +33,7 @@ type ptOp struct {
 type portType struct {
 	name xml.Name
 	ops  []*ptOp
+	top  bool
 }
 
 // bodyUse is a binding operation's soap:body for one direction.
@@ -61,9 +62,11 @@ type binding struct {
 	style    string
 	ops      []*bindOp
 	http     bool // an HTTP (not SOAP) binding
+	top      bool // declared in the document imported (not one it imports)
 }
 
 type port struct {
+	top           bool
 	service, name string
 	binding       xml.Name
 	address       string
@@ -116,7 +119,7 @@ func parseDefinitions(mainName string, main []byte, files map[string][]byte, l L
 			if top {
 				d.name, d.tns, d.doc = root.get("name"), root.get("targetNamespace"), doc2(root)
 			}
-			return d.definitions(root, name, files, load)
+			return d.definitions(root, name, files, load, top)
 		case isXSD(root.Name.Space) && root.Name.Local == "schema":
 			if top {
 				return weft.Errorf(weft.EInvalid, "%s is an XML Schema, not a WSDL: import the WSDL that uses it (give the schema beside it)", name)
@@ -175,7 +178,7 @@ func lookup(files map[string][]byte, from, loc string) (string, []byte, bool) {
 
 type loader func(name string, data []byte, top bool) error
 
-func (d *definitions) definitions(root *node, name string, files map[string][]byte, load loader) error {
+func (d *definitions) definitions(root *node, name string, files map[string][]byte, load loader, top bool) error {
 	tns := root.get("targetNamespace")
 	for _, k := range root.Kids {
 		if k.Name.Space != nsWSDL {
@@ -218,7 +221,7 @@ func (d *definitions) definitions(root *node, name string, files map[string][]by
 			}
 			d.messages[m.name] = m
 		case "portType", "interface":
-			pt := &portType{name: xml.Name{Space: tns, Local: k.get("name")}}
+			pt := &portType{name: xml.Name{Space: tns, Local: k.get("name")}, top: top}
 			for _, o := range k.kids(nsWSDL, "operation") {
 				op := &ptOp{name: o.get("name"), doc: doc2(o)}
 				if in := o.kid(nsWSDL, "input"); in != nil {
@@ -238,10 +241,10 @@ func (d *definitions) definitions(root *node, name string, files map[string][]by
 			}
 			d.portTypes[pt.name] = pt
 		case "binding":
-			d.binding(k, tns)
+			d.binding(k, tns, top)
 		case "service":
 			for _, p := range k.kids(nsWSDL, "port") {
-				pr := &port{service: k.get("name"), name: p.get("name")}
+				pr := &port{service: k.get("name"), name: p.get("name"), top: top}
 				pr.binding, _ = p.qname(p.get("binding"))
 				for _, a := range p.Kids {
 					if a.Name.Local == "address" {
@@ -255,8 +258,8 @@ func (d *definitions) definitions(root *node, name string, files map[string][]by
 	return nil
 }
 
-func (d *definitions) binding(k *node, tns string) {
-	b := &binding{name: xml.Name{Space: tns, Local: k.get("name")}}
+func (d *definitions) binding(k *node, tns string, top bool) {
+	b := &binding{name: xml.Name{Space: tns, Local: k.get("name")}, top: top}
 	b.portType, _ = k.qname(k.get("type"))
 	for _, x := range k.Kids {
 		if x.Name.Local == "binding" {
