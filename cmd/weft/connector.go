@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/weftio/weft"
-	"github.com/weftio/weft/connectors/openapi"
+	"github.com/weftio/weft/connectors/importer"
 	"github.com/weftio/weft/internal/bounded"
 )
 
@@ -50,7 +50,7 @@ func connectorCmd(args []string, stdout io.Writer) error {
 			if err != nil {
 				return err
 			}
-			if spec, err = openapi.Annotate(spec, overrides); err != nil {
+			if spec, err = importer.Annotate(spec, overrides); err != nil {
 				return weft.Wrap(specErrCode(err), err, "--annotations %s: %v", *annotations, err)
 			}
 		}
@@ -74,9 +74,15 @@ func connectorCmd(args []string, stdout io.Writer) error {
 				fmt.Fprintf(stdout, "  security scheme %s: give the connection auth: %s (plus its secret)\n", scheme, j)
 			}
 		}
+		if found, ok := rep["found"]; ok {
+			fmt.Fprintf(stdout, "  %s operations found, bindings: %s\n", str(found), strings.Join(strList(rep["bindings"]), ", "))
+		}
 		for _, r := range anyList(rep["rejected"]) {
 			m, _ := r.(map[string]any)
 			fmt.Fprintf(stdout, "  rejected %s: %s\n", str(m["operation"]), str(m["reason"]))
+		}
+		for _, w := range strList(rep["warnings"]) {
+			fmt.Fprintf(stdout, "  warning: %s\n", w)
 		}
 		return nil
 	case "add-mcp":
@@ -370,4 +376,12 @@ func secretsCmd(args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "master key rotated; %d connections resealed, %d payload data keys rewrapped and %d payloads stored in the clear sealed under the new key\n",
 		res.Resealed, res.DataKeys, res.Payloads)
 	return nil
+}
+
+func strList(v any) []string {
+	var out []string
+	for _, x := range anyList(v) {
+		out = append(out, str(x))
+	}
+	return out
 }

@@ -19,6 +19,7 @@ package soap
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -379,6 +380,9 @@ func (svc *service) compileOp(defs *definitions, b *binding, bo *bindOp, po *ptO
 	if bo.in.mime {
 		return nil, fmt.Errorf("the input is a MIME multipart (SOAP with attachments), which is not supported")
 	}
+	if bo.in.headers > 0 || bo.out.headers > 0 {
+		defs.warn("%s.%s: its soap:header parts are not sent or read (the body is)", b.name.Local, bo.name)
+	}
 	if x.rpc && x.wrapNS == "" {
 		x.wrapNS = defs.tns
 	}
@@ -585,10 +589,21 @@ func (x *op) invoke(ctx context.Context, call connectors.Call, request *connecto
 	}
 	m, _ := res.(map[string]any)
 	text, _ := m["body"].(string)
+	var attachments map[string][]byte
 	if m["body_encoding"] == "base64" {
+		// MTOM: the envelope and its attachments in a multipart/related package.
 		hdrs, _ := m["headers"].(map[string]any)
 		ctype, _ := hdrs["content-type"].(string)
-		return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("%s: the response is %s, not a SOAP envelope (MTOM/attachments are not supported)", x.Name, clip(ctype, 80))}
+		raw, err := base64.StdEncoding.DecodeString(text)
+		if err == nil {
+			var root []byte
+			if root, attachments, err = unpackMTOM(ctype, raw); err == nil {
+				text = string(root)
+			}
+		}
+		if err != nil {
+			return nil, &connectors.Error{Class: connectors.Permanent, Message: x.Name + ": " + err.Error()}
+		}
 	}
 	if f := x.fault([]byte(text)); f != nil {
 		return nil, f
@@ -597,7 +612,7 @@ func (x *op) invoke(ctx context.Context, call connectors.Call, request *connecto
 		// One-way (or an empty 202): nothing to decode.
 		return map[string]any{"status": m["status"], "headers": m["headers"], "body": nil}, nil
 	}
-	out, err := x.decodeResponse([]byte(text))
+	out, err := x.decodeResponse([]byte(text), attachments)
 	if err != nil {
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: x.Name + ": " + err.Error()}
 	}
@@ -636,10 +651,15 @@ func ids(b *node) map[string]*node {
 }
 
 // decodeResponse turns a response envelope into the output JSON.
-func (x *op) decodeResponse(data []byte) (any, error) {
+func (x *op) decodeResponse(data []byte, attachments map[string][]byte) (any, error) {
 	body, err := bodyOf(data)
 	if err != nil {
 		return nil, err
+	}
+	if attachments != nil {
+		if err := inlineXOP(body, attachments); err != nil {
+			return nil, err
+		}
 	}
 	return x.decodeParts(body, x.out, x.outFlat, true)
 }

@@ -625,3 +625,25 @@ func TestWSDLImportFromDocumentSet(t *testing.T) {
 		t.Fatalf("alone: found %d imported %d rejected %v", rep.Found, rep.Imported, rep.Rejected)
 	}
 }
+
+// An MTOM response (multipart/related with XOP includes) decodes as if
+// its attachments were inline base64.
+func TestMTOMResponse(t *testing.T) {
+	_, c, _ := load(t, "../../examples/wsdl/cxf/mtom_xop.wsdl")
+	pkg := "--MIMEBoundary\r\nContent-Type: application/xop+xml; charset=UTF-8; type=\"text/xml\"\r\nContent-ID: <root.message@cxf.apache.org>\r\n\r\n" +
+		`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><testByteArrayResponse xmlns="http://cxf.apache.org/mime/types"><name>pic</name>` +
+		`<attachinfo><xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:att%401"/></attachinfo></testByteArrayResponse></soap:Body></soap:Envelope>` +
+		"\r\n--MIMEBoundary\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <att@1>\r\n\r\n\x00\x01binary\xff\r\n--MIMEBoundary--\r\n"
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", `multipart/related; type="application/xop+xml"; boundary="MIMEBoundary"; start="<root.message@cxf.apache.org>"; start-info="text/xml"`)
+		_, _ = w.Write([]byte(pkg))
+	})
+	out, err := call(opNamed(t, c, "testByteArray"), &handlerTransport{h: h}, map[string]any{"name": "pic", "attachinfo": base64.StdEncoding.EncodeToString([]byte("up"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := out["body"].(map[string]any)
+	if body["name"] != "pic" || body["attachinfo"] != base64.StdEncoding.EncodeToString([]byte("\x00\x01binary\xff")) {
+		t.Fatalf("body %v", body)
+	}
+}
