@@ -38,6 +38,11 @@ func TestIssue25_SOAPImportAndSandboxRun(t *testing.T) {
 	if rep["imported"] != 2.0 || rep["found"] != 2.0 || rep["source_kind"] != "wsdl-1.1" {
 		t.Fatalf("report %v", rep)
 	}
+	// The console's palette lists a connector's operations from here.
+	code, out, _ = call(t, "GET", rig.url+"/api/connectors/customers", "", nil)
+	if ops, _ := out["operations"].([]any); code != 200 || len(ops) != 2 {
+		t.Fatalf("connector: %d %v", code, out)
+	}
 	if err := rig.e.Catalog().AddConnection(&connectors.Connection{Name: "crm", Connector: "customers", BaseURL: "http://soap.example.invalid/customers"}); err != nil {
 		t.Fatal(err)
 	}
