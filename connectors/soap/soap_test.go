@@ -269,9 +269,9 @@ func TestSandboxIsStateful(t *testing.T) {
 func TestFaultsBecomeClassifiedErrors(t *testing.T) {
 	for _, tc := range []struct {
 		file, op, code string
-		class           string
-		wantCode        string
-		status          int
+		class          string
+		wantCode       string
+		status         int
 	}{
 		{"../../examples/wsdl/cxf/CustomerService.wsdl", "getCustomersByName", "Client", connectors.Permanent, "Client", 500},
 		{"../../examples/wsdl/cxf/CustomerService.wsdl", "getCustomersByName", "Server", connectors.Retryable, "Server", 500},
