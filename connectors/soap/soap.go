@@ -142,6 +142,7 @@ type op struct {
 	hasOut   bool
 	faults   map[string]*field // fault detail elements by local name
 	schemas  *schemas
+	headers  []*field // soap:header blocks the input may carry
 	input    map[string]any
 	output   map[string]any
 	hints    connectors.Hints
@@ -346,8 +347,14 @@ func (svc *service) parts(defs *definitions, msg xml.Name, u bodyUse, rpc bool) 
 		want[p] = true
 	}
 	var out []*field
+	inHeader := map[string]bool{}
+	for _, h := range u.headers {
+		if h.message == msg {
+			inHeader[h.part] = true
+		}
+	}
 	for _, p := range m.parts {
-		if u.parts != nil && !want[p.name] {
+		if (u.parts != nil && !want[p.name]) || (u.parts == nil && inHeader[p.name]) {
 			continue // a header or MIME part
 		}
 		if p.byElem {
@@ -380,8 +387,16 @@ func (svc *service) compileOp(defs *definitions, b *binding, bo *bindOp, po *ptO
 	if bo.in.mime {
 		return nil, fmt.Errorf("the input is a MIME multipart (SOAP with attachments), which is not supported")
 	}
-	if bo.in.headers > 0 || bo.out.headers > 0 {
-		defs.warn("%s.%s: its soap:header parts are not sent or read (the body is)", b.name.Local, bo.name)
+	for _, h := range bo.in.headers {
+		f, err := headerField(defs, h)
+		if err != nil {
+			defs.warn("%s.%s: soap:header %s: %v (not sent)", b.name.Local, bo.name, h.part, err)
+			continue
+		}
+		x.headers = append(x.headers, f)
+	}
+	if len(bo.out.headers) > 0 {
+		defs.warn("%s.%s: its response's soap:header parts are not read (the body is)", b.name.Local, bo.name)
 	}
 	if x.rpc && x.wrapNS == "" {
 		x.wrapNS = defs.tns
@@ -411,6 +426,19 @@ func (svc *service) compileOp(defs *definitions, b *binding, bo *bindOp, po *ptO
 	x.inFlat = !x.rpc && len(x.in) == 1 && isObject(x.in[0].Type)
 	x.outFlat = !x.rpc && len(x.out) == 1 && isObject(x.out[0].Type)
 	x.input = partsSchema(x.in, x.inFlat)
+	if len(x.headers) > 0 {
+		props := map[string]any{}
+		for _, f := range x.headers {
+			props[f.JSON] = jsonSchema(f.Type)
+		}
+		ps, _ := x.input["properties"].(map[string]any)
+		if ps == nil {
+			ps = map[string]any{}
+			x.input["properties"] = ps
+		}
+		ps[headerKey] = map[string]any{"type": "object", "properties": props, "additionalProperties": false,
+			"description": "SOAP header blocks the operation declares (soap:header), by part name"}
+	}
 	if x.hasOut {
 		x.output = partsSchema(x.out, x.outFlat)
 	}
@@ -475,10 +503,43 @@ func (x *op) envelope(input map[string]any, sec *usernameToken) ([]byte, error) 
 		b.WriteString(` xmlns:soapenc="` + nsSoapEnc + `"`)
 	}
 	b.WriteByte('>')
-	if sec != nil {
+	hdrs, _ := input[headerKey].(map[string]any)
+	if _, has := input[headerKey]; has {
+		if len(x.headers) == 0 {
+			return nil, fmt.Errorf("input: unknown field %q (the operation declares no soap:header)", headerKey)
+		}
+		if hdrs == nil {
+			return nil, fmt.Errorf("input.%s: want an object", headerKey)
+		}
+		rest := make(map[string]any, len(input))
+		for k, v := range input {
+			if k != headerKey {
+				rest[k] = v
+			}
+		}
+		input = rest
+	}
+	if sec != nil || len(hdrs) > 0 {
 		b.WriteString("<soapenv:Header>")
-		if err := sec.write(&b, x.version); err != nil {
-			return nil, err
+		if sec != nil {
+			if err := sec.write(&b, x.version); err != nil {
+				return nil, err
+			}
+		}
+		e := &encoder{b: &b, encoded: x.encoded}
+		known := map[string]bool{}
+		for _, f := range x.headers {
+			known[f.JSON] = true
+			if v, ok := hdrs[f.JSON]; ok {
+				if err := e.element(f, v, "", headerKey+"."+f.JSON); err != nil {
+					return nil, err
+				}
+			}
+		}
+		for k := range hdrs {
+			if !known[k] {
+				return nil, fmt.Errorf("input.%s: unknown header %q", headerKey, k)
+			}
 		}
 		b.WriteString("</soapenv:Header>")
 	}
@@ -857,6 +918,31 @@ func faultClass(code string) string {
 		return connectors.Retryable
 	}
 	return connectors.Permanent
+}
+
+// headerKey is the input property holding soap:header blocks.
+const headerKey = "soap_header"
+
+// headerField resolves a soap:header part to the element it sends.
+func headerField(defs *definitions, h headerRef) (*field, error) {
+	m, ok := defs.messages[h.message]
+	if !ok {
+		return nil, fmt.Errorf("message %s is not defined", h.message.Local)
+	}
+	for _, p := range m.parts {
+		if p.name != h.part {
+			continue
+		}
+		if !p.byElem {
+			return nil, fmt.Errorf("part %s has no element", p.name)
+		}
+		f, ok := defs.schemas.element(p.element)
+		if !ok {
+			return nil, fmt.Errorf("element %s is not defined in the document set", p.element.Local)
+		}
+		return &field{Name: f.Name, NS: f.NS, JSON: p.name, Type: f.Type, Min: 0, Max: 1, Doc: f.Doc}, nil
+	}
+	return nil, fmt.Errorf("message %s has no part %s", h.message.Local, h.part)
 }
 
 // configSchema is the connection config an imported SOAP connector reads

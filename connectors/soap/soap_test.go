@@ -647,3 +647,25 @@ func TestMTOMResponse(t *testing.T) {
 		t.Fatalf("body %v", body)
 	}
 }
+
+// soap:header parts the binding declares are an input object of their
+// own, sent as header blocks beside a WS-Security one.
+func TestSOAPHeaderInput(t *testing.T) {
+	_, c, box := load(t, "../../examples/wsdl/cxf/soap_header.wsdl")
+	tr := &handlerTransport{h: box}
+	o := opNamed(t, c, "inHeader")
+	props := o.Input["properties"].(map[string]any)
+	if _, ok := props["soap_header"].(map[string]any)["properties"].(map[string]any)["header_info"]; !ok {
+		t.Fatalf("input schema %s", jsonString(o.Input))
+	}
+	in := map[string]any{"requestType": "hi", "soap_header": map[string]any{"header_info": map[string]any{"originator": "weft", "message": "m"}}}
+	if _, err := call(o, tr, in); err != nil {
+		t.Fatalf("%v\n%s", err, tr.body)
+	}
+	if !strings.Contains(tr.body, `<soapenv:Header><SOAPHeaderInfo xmlns="http://apache.org/headers">`) || !strings.Contains(tr.body, `<originator xmlns="">weft</originator>`) {
+		t.Fatalf("envelope %s", tr.body)
+	}
+	if _, err := call(o, tr, map[string]any{"soap_header": map[string]any{"nope": 1}}); err == nil || !strings.Contains(err.Error(), "unknown header") {
+		t.Fatalf("unknown header: %v", err)
+	}
+}

@@ -41,8 +41,14 @@ type bodyUse struct {
 	use       string // literal, encoded
 	namespace string // rpc: the wrapper's namespace
 	parts     []string
-	headers   int // soap:header parts (not sent: reported)
+	headers   []headerRef // soap:header parts
 	mime      bool
+}
+
+// headerRef is one soap:header of a binding operation's input or output.
+type headerRef struct {
+	message xml.Name
+	part    string
 }
 
 type bindOp struct {
@@ -318,7 +324,13 @@ func (d *definitions) binding(k *node, tns string, top bool) {
 					}
 				}
 			}
-			u.headers = len(dir.kids(sn, "header"))
+			for _, h := range dir.kids(sn, "header") {
+				q, err := h.qname(h.get("message"))
+				if err != nil {
+					continue
+				}
+				u.headers = append(u.headers, headerRef{message: q, part: h.get("part")})
+			}
 			return u
 		}
 		in := o.kid(nsWSDL, "input")
