@@ -48,6 +48,9 @@ type xtype struct {
 	ArrayOf *xtype // soapenc:Array of this item type
 	Doc     string
 	built   bool
+
+	index   map[string]*field // see lookup
+	indexed int
 }
 
 // field is an element or attribute of a complex type.
@@ -497,17 +500,39 @@ func (s *schemas) particle(n *node, sd *schemaDoc, t *xtype, pmin, pmax int, cho
 // (a name repeated in a sequence, or in two branches of a choice), lets
 // the first one repeat.
 func addField(t *xtype, f *field) {
-	for _, g := range t.Fields {
-		if g.Name == f.Name && g.NS == f.NS {
-			if !(g.Choice && f.Choice) {
-				g.Max = -1
-			}
-			return
+	idx := t.lookup()
+	if g, ok := idx[f.NS+"\x00"+f.Name]; ok {
+		if !(g.Choice && f.Choice) {
+			g.Max = -1
 		}
+		return
 	}
-	if len(t.Fields) < 10000 {
+	if len(t.Fields) < maxFields {
 		t.Fields = append(t.Fields, f)
+		idx[f.NS+"\x00"+f.Name] = f
+		t.indexed++
 	}
+}
+
+// maxFields bounds the elements and the attributes of one type.
+const maxFields = 10000
+
+// lookup is t's index of fields (NS NUL name) and attributes (@name),
+// rebuilt when fields were added without it (an extension's base).
+func (t *xtype) lookup() map[string]*field {
+	if t.index == nil || t.indexed != len(t.Fields)+len(t.Attrs) {
+		t.index = make(map[string]*field, len(t.Fields)+len(t.Attrs))
+		for _, g := range t.Fields {
+			if _, dup := t.index[g.NS+"\x00"+g.Name]; !dup {
+				t.index[g.NS+"\x00"+g.Name] = g
+			}
+		}
+		for _, a := range t.Attrs {
+			t.index["@"+a.Name] = a
+		}
+		t.indexed = len(t.Fields) + len(t.Attrs)
+	}
+	return t.index
 }
 
 func (s *schemas) attribute(n *node, sd *schemaDoc, t *xtype) {
@@ -548,12 +573,13 @@ func (s *schemas) attribute(n *node, sd *schemaDoc, t *xtype) {
 			return
 		}
 	}
-	for _, a := range t.Attrs {
-		if a.Name == f.Name {
-			return
-		}
+	idx := t.lookup()
+	if _, dup := idx["@"+f.Name]; dup || len(t.Attrs) >= maxFields {
+		return
 	}
 	t.Attrs = append(t.Attrs, f)
+	idx["@"+f.Name] = f
+	t.indexed++
 }
 
 func (s *schemas) attrGroup(n *node, sd *schemaDoc, t *xtype, depth int) {

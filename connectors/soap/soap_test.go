@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -667,5 +669,65 @@ func TestSOAPHeaderInput(t *testing.T) {
 	}
 	if _, err := call(o, tr, map[string]any{"soap_header": map[string]any{"nope": 1}}); err == nil || !strings.Contains(err.Error(), "unknown header") {
 		t.Fatalf("unknown header: %v", err)
+	}
+}
+
+// A type with very many elements or attributes (an attack on the
+// importer's time) imports within the limits, quickly.
+func TestWideTypesAreBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`<definitions xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:tns="urn:w" targetNamespace="urn:w">
+<types><xs:schema targetNamespace="urn:w"><xs:element name="Wide"><xs:complexType><xs:sequence>`)
+	for i := 0; i < 150000; i++ {
+		fmt.Fprintf(&b, `<xs:element name="e%d" type="xs:string"/>`, i%20000)
+	}
+	b.WriteString(`</xs:sequence>`)
+	for i := 0; i < 100000; i++ {
+		fmt.Fprintf(&b, `<xs:attribute name="a%d"/>`, i)
+	}
+	b.WriteString(`</xs:complexType></xs:element></xs:schema></types>
+<message name="m"><part name="p" element="tns:Wide"/></message><portType name="P"><operation name="Op"><input message="tns:m"/></operation></portType>
+<binding name="B" type="tns:P"><soap:binding style="document"/><operation name="Op"><input><soap:body use="literal"/></input></operation></binding></definitions>`)
+	start := time.Now()
+	c, _, err := Import("wide", []byte(b.String()), request(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("took %s", d)
+	}
+	props := c.Operations[0].Input["properties"].(map[string]any)
+	if len(props) != maxFields*2 {
+		t.Fatalf("%d properties", len(props))
+	}
+	t.Logf("%d KB in %s", b.Len()>>10, time.Since(start))
+}
+
+// Memory while parsing stays a small multiple of the document's size,
+// whatever its shape: every element declaring a namespace under a root
+// that declares 250, or text mixed between a million tags.
+func TestParseMemoryBounded(t *testing.T) {
+	var decl strings.Builder
+	for i := 0; i < 250; i++ {
+		fmt.Fprintf(&decl, ` xmlns:p%d="urn:%d"`, i, i)
+	}
+	for name, doc := range map[string]string{
+		"namespaces": `<definitions xmlns="http://schemas.xmlsoap.org/wsdl/"` + decl.String() + `>` + strings.Repeat(`<documentation xmlns:a="urn:aaaaaaaaaaaa">xxxxxxxx</documentation>`, 240000) + `</definitions>`,
+		"mixed":      `<definitions xmlns="http://schemas.xmlsoap.org/wsdl/">` + strings.Repeat("xxxxxxxxxxxxxxxxxxxxxxxxxxxx<b/>", 450000) + `</definitions>`,
+	} {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		n, err := parseXML("x", []byte(doc), DefaultLimits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		held, churn := int64(m1.HeapInuse)-int64(m0.HeapInuse), m1.TotalAlloc-m0.TotalAlloc
+		if held > 8*int64(len(doc)) || churn > 16*uint64(len(doc)) {
+			t.Errorf("%s: %d MB document held %d MB, allocated %d MB", name, len(doc)>>20, held>>20, churn>>20)
+		}
+		runtime.KeepAlive(n)
 	}
 }

@@ -37,9 +37,8 @@ type node struct {
 	Attr     []xml.Attr
 	Kids     []*node
 	Text     string
-	scope    map[string]string // prefix -> URI in scope here ("" the default)
+	scope    *nsScope // the namespace declarations in scope here
 	parent   *node
-	location string // the document it came from (for messages)
 }
 
 func (n *node) attr(local string) (string, bool) {
@@ -96,7 +95,7 @@ func (n *node) qname(v string) (xml.Name, error) {
 	if local == "" {
 		return xml.Name{}, fmt.Errorf("empty qualified name %q", v)
 	}
-	ns, ok := n.scope[prefix]
+	ns, ok := n.scope.lookup(prefix)
 	if !ok && prefix != "" {
 		if prefix == "xml" {
 			return xml.Name{Space: "http://www.w3.org/XML/1998/namespace", Local: local}, nil
@@ -105,6 +104,10 @@ func (n *node) qname(v string) (xml.Name, error) {
 	}
 	return xml.Name{Space: ns, Local: local}, nil
 }
+
+// maxMixedText bounds the text kept of an element that also has child
+// elements (documentation with markup): only its start is ever read.
+const maxMixedText = 8 << 10
 
 var errDoctype = errors.New("the document has a DOCTYPE: DTDs and entity declarations are refused (entity expansion)")
 
@@ -161,18 +164,21 @@ func parseXML(name string, data []byte, l Limits) (*node, error) {
 			if len(t.Attr) > l.MaxAttrs {
 				return nil, weft.Errorf(weft.ETooLarge, "%s: element %s has more than %d attributes", name, t.Name.Local, l.MaxAttrs)
 			}
-			n := &node{parent: cur, location: name}
+			n := &node{parent: cur}
 			if cur != nil {
 				n.scope = cur.scope
-				if text.Len() > 0 && strings.TrimSpace(text.String()) != "" {
-					cur.Text += text.String() // mixed content: keep the text
+				if text.Len() > 0 && strings.TrimSpace(text.String()) != "" && len(cur.Text)+text.Len() <= maxMixedText {
+					cur.Text += text.String() // mixed content: keep the text (its start)
 				}
 			} else {
-				n.scope = map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}
+				n.scope = &nsScope{m: []nsDecl{{"xml", "http://www.w3.org/XML/1998/namespace"}}}
 			}
 			text.Reset()
 			raw = append(raw, t.Name)
-			copied := false
+			// An element's own declarations chain to its parent's: an
+			// element that declares nothing shares them, and one that does
+			// holds only its own (never a copy of every prefix above it).
+			var own []nsDecl
 			for _, a := range t.Attr {
 				var prefix string
 				switch {
@@ -183,14 +189,10 @@ func parseXML(name string, data []byte, l Limits) (*node, error) {
 				default:
 					continue
 				}
-				if !copied {
-					m := make(map[string]string, len(n.scope)+1)
-					for k, v := range n.scope {
-						m[k] = v
-					}
-					n.scope, copied = m, true
-				}
-				n.scope[prefix] = a.Value
+				own = append(own, nsDecl{prefix, a.Value})
+			}
+			if own != nil {
+				n.scope = &nsScope{m: own, up: n.scope}
 			}
 			// Resolve the element's and attributes' prefixes.
 			n.Name = resolve(t.Name, n.scope, true)
@@ -213,7 +215,7 @@ func parseXML(name string, data []byte, l Limits) (*node, error) {
 			raw = raw[:len(raw)-1]
 			if len(cur.Kids) == 0 {
 				cur.Text = text.String()
-			} else if s := text.String(); strings.TrimSpace(s) != "" {
+			} else if s := text.String(); strings.TrimSpace(s) != "" && len(cur.Text)+len(s) <= maxMixedText {
 				cur.Text += s
 			}
 			text.Reset()
@@ -237,14 +239,36 @@ func parseXML(name string, data []byte, l Limits) (*node, error) {
 	return root, nil
 }
 
-func resolve(n xml.Name, scope map[string]string, elem bool) xml.Name {
+// nsScope is one element's namespace declarations, chained to those in
+// scope around it.
+type nsScope struct {
+	m  []nsDecl
+	up *nsScope
+}
+
+// nsDecl binds a prefix ("" the default namespace) to a URI.
+type nsDecl struct{ prefix, uri string }
+
+func (s *nsScope) lookup(prefix string) (string, bool) {
+	for x := s; x != nil; x = x.up {
+		for i := len(x.m) - 1; i >= 0; i-- { // a repeated declaration: the last one
+			if x.m[i].prefix == prefix {
+				return x.m[i].uri, true
+			}
+		}
+	}
+	return "", false
+}
+
+func resolve(n xml.Name, scope *nsScope, elem bool) xml.Name {
 	if n.Space == "" {
 		if elem {
-			return xml.Name{Space: scope[""], Local: n.Local}
+			def, _ := scope.lookup("")
+			return xml.Name{Space: def, Local: n.Local}
 		}
 		return n // an unprefixed attribute has no namespace
 	}
-	if ns, ok := scope[n.Space]; ok {
+	if ns, ok := scope.lookup(n.Space); ok {
 		return xml.Name{Space: ns, Local: n.Local}
 	}
 	return n // an undeclared prefix: kept as is (the decoder checked syntax only)
