@@ -33,12 +33,12 @@ var messageLimits = Limits{MaxBytes: 32 << 20, MaxDepth: 128, MaxElements: 10000
 // node is one XML element with its namespace scope, so QName-valued
 // attributes (type="tns:Order") resolve as the document wrote them.
 type node struct {
-	Name     xml.Name // Space is the namespace URI
-	Attr     []xml.Attr
-	Kids     []*node
-	Text     string
-	scope    *nsScope // the namespace declarations in scope here
-	parent   *node
+	Name   xml.Name // Space is the namespace URI
+	Attr   []xml.Attr
+	Kids   []*node
+	Text   string
+	scope  *nsScope // the namespace declarations in scope here
+	parent *node
 }
 
 func (n *node) attr(local string) (string, bool) {
