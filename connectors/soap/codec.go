@@ -371,7 +371,19 @@ func (e *encoder) value(name, ns, parentNS string, t *xtype, v any, path string)
 			return fmt.Errorf("%s: want a list", path)
 		}
 		if e.encoded {
-			attrs += fmt.Sprintf(` soapenc:arrayType="%s[%d]"`, strings.TrimPrefix(strings.TrimSpace(xsiTypeName(t.ArrayOf)), ""), len(list))
+			item := xsiTypeName(t.ArrayOf)
+			switch {
+			case item == "":
+				item = "xsd:anyType"
+			case strings.HasPrefix(item, "t:"):
+				// The item type's own prefix: the array's xsi:type may
+				// bind t: to another namespace, or not at all.
+				var nb strings.Builder
+				xmlEscape(&nb, t.ArrayOf.Name.Space)
+				attrs += ` xmlns:ti="` + nb.String() + `"`
+				item = "ti:" + strings.TrimPrefix(item, "t:")
+			}
+			attrs += fmt.Sprintf(` soapenc:arrayType="%s[%d]"`, item, len(list))
 		}
 		e.open(name, ns, parentNS, attrs)
 		e.b.WriteByte('>')

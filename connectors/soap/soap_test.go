@@ -731,3 +731,29 @@ func TestParseMemoryBounded(t *testing.T) {
 		runtime.KeepAlive(n)
 	}
 }
+
+// rpc/encoded through the sandbox: the answer's soapenc:Array (typed
+// items, xsi:type) decodes back to a list of objects.
+func TestRPCEncodedSandboxRoundTrip(t *testing.T) {
+	c, _, err := Import("quotes", []byte(encodedWSDL), request(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := NewSandbox("quotes", []byte(encodedWSDL), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &handlerTransport{h: box}
+	out, err := call(c.Operations[0], tr, map[string]any{"symbols": "SAP", "limit": 1})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, tr.body)
+	}
+	quotes, ok := out["body"].(map[string]any)["quotes"].([]any)
+	if !ok || len(quotes) != 1 {
+		t.Fatalf("quotes %v", out["body"])
+	}
+	q := quotes[0].(map[string]any)
+	if _, ok := q["price"].(float64); !ok || q["symbol"] == nil {
+		t.Fatalf("quote %v", q)
+	}
+}
