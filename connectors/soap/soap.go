@@ -212,6 +212,11 @@ func compile(name string, wsdl []byte, o Options) (*service, *Report, error) {
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].b.version == "1.1" && cands[j].b.version != "1.1" })
 
 	done := map[string]bool{} // portType NUL operation
+	type pending struct {
+		key string
+		r   Rejection
+	}
+	var otherTransport []pending // rejected unless another binding imports the operation
 	found := map[string]bool{}
 	used := map[string]bool{}
 	for _, c := range cands {
@@ -225,6 +230,14 @@ func compile(name string, wsdl []byte, o Options) (*service, *Report, error) {
 			continue
 		}
 		imported := 0
+		if !httpTransport(b.transport) {
+			for _, bo := range b.ops {
+				key := pt.name.Space + "\x00" + pt.name.Local + "\x00" + bo.name + "\x00" + bo.inputNm
+				found[key] = true
+				otherTransport = append(otherTransport, pending{key, Rejection{Operation: b.name.Local + "." + bo.name, Reason: "the binding's transport is " + clip(b.transport, 100) + ", not HTTP"}})
+			}
+			continue
+		}
 		for _, bo := range b.ops {
 			key := pt.name.Space + "\x00" + pt.name.Local + "\x00" + bo.name + "\x00" + bo.inputNm
 			found[key] = true
@@ -255,6 +268,12 @@ func compile(name string, wsdl []byte, o Options) (*service, *Report, error) {
 			rep.Bindings = append(rep.Bindings, fmt.Sprintf("%s (SOAP %s, %s)", b.name.Local, b.version, b.style))
 		}
 	}
+	for _, p := range otherTransport {
+		if !done[p.key] {
+			done[p.key] = true
+			rep.Rejected = append(rep.Rejected, p.r)
+		}
+	}
 	// Port types no SOAP binding covers (of the document itself, when
 	// it has its own bindings).
 	boundTypes := map[xml.Name]bool{}
@@ -276,7 +295,7 @@ func compile(name string, wsdl []byte, o Options) (*service, *Report, error) {
 			}
 			if !covered {
 				found[key+"\x00"] = true
-				rep.Rejected = append(rep.Rejected, Rejection{Operation: pt.name.Local + "." + po.name, Reason: "no SOAP binding (only HTTP or none)"})
+				rep.Rejected = append(rep.Rejected, Rejection{Operation: pt.name.Local + "." + po.name, Reason: "no SOAP binding (an HTTP, XML or other binding, or none)"})
 			}
 		}
 	}

@@ -62,13 +62,14 @@ type bindOp struct {
 }
 
 type binding struct {
-	name     xml.Name
-	portType xml.Name
-	version  string // "1.1", "1.2"
-	style    string
-	ops      []*bindOp
-	http     bool // an HTTP (not SOAP) binding
-	top      bool // declared in the document imported (not one it imports)
+	name      xml.Name
+	portType  xml.Name
+	version   string // "1.1", "1.2"
+	style     string
+	transport string
+	ops       []*bindOp
+	http      bool // an HTTP (not SOAP) binding
+	top       bool // declared in the document imported (not one it imports)
 }
 
 type port struct {
@@ -278,6 +279,7 @@ func (d *definitions) binding(k *node, tns string, top bool) {
 				b.http = true
 			}
 			b.style = x.get("style")
+			b.transport = strings.TrimSpace(x.get("transport"))
 		}
 	}
 	if b.style == "" {
@@ -398,4 +400,15 @@ func (d *definitions) sortedPorts() []*port {
 		return ps[i].name < ps[j].name
 	})
 	return ps
+}
+
+// httpTransport reports whether a SOAP binding's transport is HTTP (the
+// SOAP 1.1 and 1.2 URIs, or none given); SOAP over JMS or another
+// transport cannot be called over HTTP.
+func httpTransport(t string) bool {
+	switch strings.TrimRight(t, "/") {
+	case "", "http://schemas.xmlsoap.org/soap/http", "http://www.w3.org/2003/05/soap/bindings/HTTP":
+		return true
+	}
+	return false
 }
