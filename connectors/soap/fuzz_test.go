@@ -44,7 +44,7 @@ func FuzzResponse(f *testing.F) {
 	x := svc.ops[0]
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_ = x.fault(data)
-		_, _ = x.decodeResponse(data, nil)
+		_, _, _ = x.decodeResponse(data, nil)
 		_, _, _ = unpackMTOM("multipart/related; boundary=b", data)
 	})
 }

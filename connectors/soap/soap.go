@@ -127,26 +127,27 @@ type service struct {
 
 // op is one imported operation.
 type op struct {
-	Name     string // the Weft operation name
-	wsdlName string
-	doc      string
-	version  string // "1.1", "1.2"
-	action   string
-	rpc      bool
-	encoded  bool
-	wrapNS   string // rpc: the wrapper's namespace
-	address  string
-	in, out  []*field // the body's parts
-	inFlat   bool     // one document part: its element's fields are the input
-	outFlat  bool
-	hasOut   bool
-	faults   map[string]*field // fault detail elements by local name
-	schemas  *schemas
-	headers  []*field // soap:header blocks the input may carry
-	input    map[string]any
-	output   map[string]any
-	hints    connectors.Hints
-	bindName string
+	Name       string // the Weft operation name
+	wsdlName   string
+	doc        string
+	version    string // "1.1", "1.2"
+	action     string
+	rpc        bool
+	encoded    bool
+	wrapNS     string // rpc: the wrapper's namespace
+	address    string
+	in, out    []*field // the body's parts
+	inFlat     bool     // one document part: its element's fields are the input
+	outFlat    bool
+	hasOut     bool
+	faults     map[string]*field // fault detail elements by local name
+	schemas    *schemas
+	headers    []*field // soap:header blocks the input may carry
+	outHeaders []*field // and the response's
+	input      map[string]any
+	output     map[string]any
+	hints      connectors.Hints
+	bindName   string
 }
 
 // MaxNameLen bounds operation names (MCP tool names).
@@ -414,8 +415,10 @@ func (svc *service) compileOp(defs *definitions, b *binding, bo *bindOp, po *ptO
 		}
 		x.headers = append(x.headers, f)
 	}
-	if len(bo.out.headers) > 0 {
-		defs.warn("%s.%s: its response's soap:header parts are not read (the body is)", b.name.Local, bo.name)
+	for _, h := range bo.out.headers {
+		if f, err := headerField(defs, h); err == nil {
+			x.outHeaders = append(x.outHeaders, f)
+		}
 	}
 	if x.rpc && x.wrapNS == "" {
 		x.wrapNS = defs.tns
@@ -692,11 +695,15 @@ func (x *op) invoke(ctx context.Context, call connectors.Call, request *connecto
 		// One-way (or an empty 202): nothing to decode.
 		return map[string]any{"status": m["status"], "headers": m["headers"], "body": nil}, nil
 	}
-	out, err := x.decodeResponse([]byte(text), attachments)
+	out, hdrs, err := x.decodeResponse([]byte(text), attachments)
 	if err != nil {
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: x.Name + ": " + err.Error()}
 	}
-	return map[string]any{"status": m["status"], "headers": m["headers"], "body": out}, nil
+	result := map[string]any{"status": m["status"], "headers": m["headers"], "body": out}
+	if len(hdrs) > 0 {
+		result[headerKey] = hdrs
+	}
+	return result, nil
 }
 
 // bodyOf parses an envelope and returns its Body element.
@@ -731,17 +738,40 @@ func ids(b *node) map[string]*node {
 }
 
 // decodeResponse turns a response envelope into the output JSON.
-func (x *op) decodeResponse(data []byte, attachments map[string][]byte) (any, error) {
+// Its header blocks (soap:header of the output, typed where the binding
+// declares them, others loosely) come back by element name.
+func (x *op) decodeResponse(data []byte, attachments map[string][]byte) (any, map[string]any, error) {
 	body, err := bodyOf(data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if attachments != nil {
 		if err := inlineXOP(body, attachments); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return x.decodeParts(body, x.out, x.outFlat, true)
+	var hdrs map[string]any
+	if env := body.parent; env != nil {
+		if h := env.kid(env.Name.Space, "Header"); h != nil && len(h.Kids) > 0 {
+			d := &decoder{s: x.schemas}
+			hdrs = map[string]any{}
+			for _, k := range h.Kids {
+				var f *field
+				for _, g := range x.outHeaders {
+					if g.Name == k.Name.Local && g.NS == k.Name.Space {
+						f = g
+					}
+				}
+				if f != nil {
+					addValue(hdrs, k.Name.Local, d.value(k, f.Type), false)
+				} else {
+					addValue(hdrs, k.Name.Local, d.loose(k), false)
+				}
+			}
+		}
+	}
+	out, err := x.decodeParts(body, x.out, x.outFlat, true)
+	return out, hdrs, err
 }
 
 // decodeParts reads the parts of a body (a request's or a response's).
