@@ -91,6 +91,7 @@ type schemas struct {
 	steps    int // model-building budget
 
 	activeGroups map[xml.Name]bool // groups being expanded (a group may not contain itself)
+	namespaces   map[string]bool   // target namespaces of the schemas read
 }
 
 const maxBuildSteps = 2000000
@@ -98,7 +99,7 @@ const maxBuildSteps = 2000000
 func newSchemas() *schemas {
 	return &schemas{elements: map[xml.Name]decl{}, types: map[xml.Name]decl{}, groups: map[xml.Name]decl{},
 		attrGroups: map[xml.Name]decl{}, attributes: map[xml.Name]decl{}, named: map[xml.Name]*xtype{},
-		elemType: map[xml.Name]*xtype{}, warned: map[string]bool{}, activeGroups: map[xml.Name]bool{}}
+		elemType: map[xml.Name]*xtype{}, warned: map[string]bool{}, activeGroups: map[xml.Name]bool{}, namespaces: map[string]bool{}}
 }
 
 func (s *schemas) warn(format string, args ...any) {
@@ -113,6 +114,7 @@ func (s *schemas) warn(format string, args ...any) {
 func (s *schemas) add(n *node) {
 	sd := &schemaDoc{n: n, tns: n.get("targetNamespace"), qualified: n.get("elementFormDefault") == "qualified",
 		attrQualif: n.get("attributeFormDefault") == "qualified"}
+	s.namespaces[sd.tns] = true
 	for _, k := range n.Kids {
 		if !isXSD(k.Name.Space) {
 			continue

@@ -757,3 +757,46 @@ func TestRPCEncodedSandboxRoundTrip(t *testing.T) {
 		t.Fatalf("quote %v", q)
 	}
 }
+
+// Bundle copies the schemas a WSDL imports into it: the one document then
+// imports over the API with every type defined, as the set did.
+func TestBundle(t *testing.T) {
+	ex := exampleFiles(t)["../../examples/wsdl/onvif/ptz.wsdl"]
+	_, withSet, err := Import("ptz", ex.wsdl, request(), Options{Files: ex.files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, alone, err := Import("ptz", ex.wsdl, request(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundled, left, err := Bundle(ex.wsdl, ex.files)
+	if err != nil || len(left) != 0 {
+		t.Fatalf("%v %v", err, left)
+	}
+	c, rep, err := Import("ptz", bundled, request(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Imported != withSet.Imported || len(rep.Warnings) > len(withSet.Warnings) || len(alone.Warnings) <= len(withSet.Warnings) {
+		t.Fatalf("bundled: %d ops, warnings %v; with the set %d, %v; alone %v", rep.Imported, rep.Warnings, withSet.Imported, withSet.Warnings, alone.Warnings)
+	}
+	if strings.Contains(strings.Join(rep.Warnings, "\n"), "onvif.xsd is not in the document set") {
+		t.Fatalf("warnings %v", rep.Warnings)
+	}
+	// The same schemas as with the set: a type from onvif.xsd is typed.
+	in := jsonString(opNamed(t, c, "ContinuousMove").Input)
+	if !strings.Contains(in, `"PanTilt"`) || !strings.Contains(in, `"x"`) {
+		t.Fatalf("input %s", in)
+	}
+	// A WSDL that imports another WSDL says what it could not take in.
+	io := exampleFiles(t)["../../examples/wsdl/onvif/deviceio.wsdl"]
+	if _, left, err := Bundle(io.wsdl, io.files); err != nil || len(left) != 1 || !strings.Contains(left[0], "devicemgmt.wsdl") {
+		t.Fatalf("deviceio: %v %v", err, left)
+	}
+	// Nothing to take in: the document comes back as is.
+	plain, _ := os.ReadFile("../../examples/wsdl/cxf/CustomerService.wsdl")
+	if b, _, err := Bundle(plain, nil); err != nil || string(b) != string(plain) {
+		t.Fatal("a self-contained WSDL changed")
+	}
+}

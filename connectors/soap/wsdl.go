@@ -92,6 +92,11 @@ type definitions struct {
 	warnings  []string
 	docs      int
 	included  map[string]bool
+
+	unresolved []unresolvedImport // schema imports not in the set (warned unless the namespace is defined anyway)
+
+	// The documents of the set that were read, by kind (for Bundle).
+	schemaDocs, chameleon, wsdlDocs []string
 }
 
 // maxDocuments bounds a document set (imports included).
@@ -123,6 +128,9 @@ func parseDefinitions(mainName string, main []byte, files map[string][]byte, l L
 		}
 		switch {
 		case root.Name.Space == nsWSDL && root.Name.Local == "definitions":
+			if !top {
+				d.wsdlDocs = append(d.wsdlDocs, name)
+			}
 			if top {
 				d.name, d.tns, d.doc = root.get("name"), root.get("targetNamespace"), doc2(root)
 			}
@@ -131,6 +139,7 @@ func parseDefinitions(mainName string, main []byte, files map[string][]byte, l L
 			if top {
 				return weft.Errorf(weft.EInvalid, "%s is an XML Schema, not a WSDL: import the WSDL that uses it (give the schema beside it)", name)
 			}
+			d.schemaDocs = append(d.schemaDocs, name)
 			d.schema(root, name, files, load)
 			return nil
 		case root.Name.Space == nsWSDL20 || root.Name.Space == nsWSDL12:
@@ -144,6 +153,12 @@ func parseDefinitions(mainName string, main []byte, files map[string][]byte, l L
 	}
 	if err := load(mainName, main, true); err != nil {
 		return nil, err
+	}
+	for _, u := range d.unresolved {
+		if u.kind == "import" && u.ns != "" && d.schemas.namespaces[u.ns] {
+			continue // defined by a schema of the document (a bundled one)
+		}
+		d.warn("xsd:%s of %s is not in the document set: not fetched (its types are taken as any content); give it beside the WSDL", u.kind, u.loc)
 	}
 	return d, nil
 }
@@ -375,6 +390,9 @@ func (d *definitions) schema(s *node, from string, files map[string][]byte, load
 				}
 				if _, ok := root.attr("targetNamespace"); !ok {
 					root.Attr = append(root.Attr, xml.Attr{Name: xml.Name{Local: "targetNamespace"}, Value: s.get("targetNamespace")})
+					d.chameleon = append(d.chameleon, n)
+				} else {
+					d.schemaDocs = append(d.schemaDocs, n)
 				}
 				if isXSD(root.Name.Space) && root.Name.Local == "schema" {
 					d.schema(root, n, files, load)
@@ -386,7 +404,7 @@ func (d *definitions) schema(s *node, from string, files map[string][]byte, load
 			}
 			continue
 		}
-		d.warn("xsd:%s of %s is not in the document set: not fetched (its types are taken as any content); give it beside the WSDL", k.Name.Local, loc)
+		d.unresolved = append(d.unresolved, unresolvedImport{kind: k.Name.Local, ns: k.get("namespace"), loc: loc})
 	}
 }
 
@@ -412,3 +430,5 @@ func httpTransport(t string) bool {
 	}
 	return false
 }
+
+type unresolvedImport struct{ kind, ns, loc string }
