@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 )
 
 // synthWSDL is a document/literal service of n operations over a shared
@@ -87,5 +86,4 @@ func BenchmarkImport(b *testing.B) {
 		run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), docs[f])
 	}
 	run("synthetic-1000-ops", example{wsdl: synthWSDL(1000)})
-	_ = time.Now
 }

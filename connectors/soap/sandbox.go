@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"regexp"
 	"regexp/syntax"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -829,14 +828,4 @@ func compilePattern(p string) (*regexp.Regexp, error) {
 	}
 	patternCache.Store(p, re)
 	return re, nil
-}
-
-// sortedKeys is for deterministic output in tests and reports.
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

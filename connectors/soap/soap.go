@@ -511,8 +511,8 @@ func (x *op) operation(request *connectors.Operation) *connectors.Operation {
 	return o
 }
 
-// Envelope builds the request envelope for input (exported for tests and
-// the sandbox's clients); sec adds a WS-Security header.
+// envelope builds the request envelope for input; sec adds a WS-Security
+// header.
 func (x *op) envelope(input map[string]any, sec *usernameToken) ([]byte, error) {
 	env := nsEnv11
 	if x.version == "1.2" {
