@@ -1331,7 +1331,7 @@ func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, c)
 }
 
-// importConnector imports an OpenAPI (3.x) or Swagger (2.0) document as a
+// importConnector imports an OpenAPI (3.x), Swagger (2.0) or WSDL 1.1 document as a
 // connector, stores it so it survives restarts, and adds it to the catalog.
 func (s *Server) importConnector(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("name")
@@ -1355,7 +1355,7 @@ func (s *Server) importConnector(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	s.log.Info("connector imported", "connector", name, "kind", res.Kind, "operations", res.Imported, "rejected", res.Rejected)
+	s.log.Info("connector imported", "connector", name, "kind", res.Kind, "operations", res.Imported, "rejected", res.Rejected, "took", res.Duration)
 	writeJSON(w, http.StatusCreated, map[string]any{"name": name, "kind": res.Kind, "report": res.Report})
 }
 

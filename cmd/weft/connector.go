@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors/importer"
+	"github.com/weftio/weft/connectors/soap"
 	"github.com/weftio/weft/internal/bounded"
 )
 
@@ -44,6 +46,14 @@ func connectorCmd(args []string, stdout io.Writer) error {
 		spec, err := readSpec(pos[0])
 		if err != nil {
 			return err
+		}
+		// A WSDL takes the schemas beside it along (the server never fetches).
+		spec, notes, err := bundleLocal(pos[0], spec)
+		if err != nil {
+			return err
+		}
+		for _, n := range notes {
+			fmt.Fprintf(stdout, "not bundled: %s\n", n)
 		}
 		if *annotations != "" {
 			overrides, err := readAnnotations(*annotations)
@@ -77,9 +87,15 @@ func connectorCmd(args []string, stdout io.Writer) error {
 				fmt.Fprintf(stdout, "  security scheme %s: give the connection auth: %s (plus its secret)\n", scheme, j)
 			}
 		}
+		if found, ok := rep["found"]; ok {
+			fmt.Fprintf(stdout, "  %s operations found, bindings: %s\n", str(found), strings.Join(strList(rep["bindings"]), ", "))
+		}
 		for _, r := range anyList(rep["rejected"]) {
 			m, _ := r.(map[string]any)
 			fmt.Fprintf(stdout, "  rejected %s: %s\n", str(m["operation"]), str(m["reason"]))
+		}
+		for _, w := range strList(rep["warnings"]) {
+			fmt.Fprintf(stdout, "  warning: %s\n", w)
 		}
 		return nil
 	case "add-mcp":
@@ -373,4 +389,44 @@ func secretsCmd(args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "master key rotated; %d connections resealed, %d payload data keys rewrapped and %d payloads stored in the clear sealed under the new key\n",
 		res.Resealed, res.DataKeys, res.Payloads)
 	return nil
+}
+
+func strList(v any) []string {
+	var out []string
+	for _, x := range anyList(v) {
+		out = append(out, str(x))
+	}
+	return out
+}
+
+// bundleLocal makes a local WSDL file self-contained with the .xsd and
+// .wsdl files beside it (soap.Bundle), so the one document the server
+// stores defines every type; other documents come back as they are.
+// notes says what could not be taken in.
+func bundleLocal(path string, spec []byte) ([]byte, []string, error) {
+	if importer.KindOf(spec) != importer.KindWSDL || strings.Contains(path, "://") {
+		return spec, nil, nil
+	}
+	files := map[string][]byte{}
+	for _, pat := range []string{"*.xsd", "*.wsdl"} {
+		m, _ := filepath.Glob(filepath.Join(filepath.Dir(path), pat))
+		for _, f := range m {
+			if filepath.Clean(f) == filepath.Clean(path) {
+				continue
+			}
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return nil, nil, weft.Errorf(weft.EInvalid, "%v", err)
+			}
+			files[filepath.Base(f)] = data
+		}
+	}
+	if len(files) == 0 {
+		return spec, nil, nil
+	}
+	out, notes, err := soap.Bundle(spec, files)
+	if err != nil {
+		return nil, nil, weft.Wrap(weft.EUnprocessable, err, "%s: %v", path, err)
+	}
+	return out, notes, nil
 }

@@ -736,6 +736,9 @@ func importAtStart(ctx context.Context, st store.Store, cat *connectors.Catalog,
 		if err != nil {
 			return weft.Errorf(weft.EInvalid, "imports.%s: %v", name, err)
 		}
+		if spec, _, err = bundleLocal(imports[name], spec); err != nil {
+			return weft.Errorf(weft.EUnprocessable, "imports.%s: %v", name, err)
+		}
 		if spec, err = importer.Annotate(spec, annotations[name]); err != nil {
 			return weft.Wrap(weft.EInvalid, err, "import_annotations.%s (%s): %v", name, imports[name], err)
 		}

@@ -21,10 +21,11 @@ import (
 	"github.com/weftio/weft/connectors/graphql"
 	"github.com/weftio/weft/connectors/importer"
 	"github.com/weftio/weft/connectors/sandbox"
+	"github.com/weftio/weft/connectors/soap"
 	"github.com/weftio/weft/internal/bounded"
 )
 
-// sandboxCmd serves stateful simulators of OpenAPI documents, each under
+// sandboxCmd serves stateful simulators of OpenAPI documents and WSDLs, each under
 // /NAME/ (NAME: the file name without its extension, or --name for one).
 func sandboxCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
@@ -35,7 +36,7 @@ func sandboxCmd(args []string, stdout io.Writer) error {
 		return err
 	}
 	if len(pos) == 0 {
-		return weft.Errorf(weft.EInvalid, "weft sandbox SPEC... [--addr 127.0.0.1:9100]: serve a simulator of each OpenAPI document under /NAME/")
+		return weft.Errorf(weft.EInvalid, "weft sandbox SPEC... [--addr 127.0.0.1:9100]: serve a simulator of each OpenAPI document or WSDL under /sandbox/NAME/")
 	}
 	if *name != "" && len(pos) > 1 {
 		return weft.Errorf(weft.EInvalid, "--name works with one spec")
@@ -66,10 +67,12 @@ func sandboxCmd(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// simBox is one simulator: an OpenAPI sandbox or a GraphQL one.
+// simBox is one simulator: an OpenAPI, GraphQL or WSDL sandbox.
 type simBox struct {
 	Name string
 	http.Handler
+	// Exact: also served at the prefix itself (a SOAP endpoint is one URL).
+	Exact bool
 }
 
 // mountSandboxes serves each box under sandbox.Prefix(name).
@@ -78,6 +81,9 @@ func mountSandboxes(boxes []simBox) http.Handler {
 	var names []string
 	for _, b := range boxes {
 		mux.Handle(sandbox.Prefix(b.Name)+"/", http.StripPrefix(sandbox.Prefix(b.Name), b.Handler))
+		if b.Exact {
+			mux.Handle(sandbox.Prefix(b.Name), b.Handler)
+		}
 		names = append(names, sandbox.Prefix(b.Name)+"/")
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -107,7 +113,7 @@ func loadSandboxes(patterns []string, name string) ([]simBox, error) {
 	}
 	var boxes []simBox
 	for _, p := range files {
-		if strings.HasSuffix(p, ".seed.json") {
+		if strings.HasSuffix(p, ".seed.json") || strings.HasSuffix(p, ".xsd") {
 			continue
 		}
 		spec, err := readSpec(p)
@@ -136,6 +142,27 @@ func loadSandboxes(patterns []string, name string) ([]simBox, error) {
 				}
 			}
 			boxes = append(boxes, simBox{Name: n, Handler: g})
+			continue
+		}
+		if soap.IsWSDL(spec) {
+			set := map[string][]byte{}
+			if !strings.Contains(p, "://") {
+				xsds, _ := filepath.Glob(filepath.Join(filepath.Dir(p), "*.xsd"))
+				wsdls, _ := filepath.Glob(filepath.Join(filepath.Dir(p), "*.wsdl"))
+				for _, x := range append(xsds, wsdls...) {
+					if x == p {
+						continue
+					}
+					if data, err := os.ReadFile(x); err == nil {
+						set[filepath.Base(x)] = data
+					}
+				}
+			}
+			b, err := soap.NewSandbox(n, spec, soap.Options{Files: set})
+			if err != nil {
+				return nil, weft.Errorf(weft.EUnprocessable, "%s: %v", p, err)
+			}
+			boxes = append(boxes, simBox{Name: n, Handler: b, Exact: true})
 			continue
 		}
 		b, err := sandbox.New(n, spec)

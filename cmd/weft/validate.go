@@ -96,6 +96,9 @@ func offlineCatalog(configPath string, specs []string) (*connectors.Catalog, str
 		if err != nil {
 			return nil, "", weft.Errorf(weft.EInvalid, "connector %s: %v", n, err)
 		}
+		if spec, _, err = bundleLocal(imports[n], spec); err != nil {
+			return nil, "", weft.Errorf(weft.EUnprocessable, "connector %s: %v", n, err)
+		}
 		if spec, err = importer.Annotate(spec, annotations[n]); err != nil {
 			return nil, "", weft.Wrap(weft.EInvalid, err, "import_annotations.%s (%s): %v", n, imports[n], err)
 		}

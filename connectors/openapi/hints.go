@@ -172,3 +172,12 @@ func applyAnnotations(h *connectors.Hints, x any) error {
 // none): destructive, read_only, additive or overwrite. Other importers
 // (GraphQL mutations) read an operation's words with it.
 func WordGroup(word string) string { return wordGroups[word] }
+
+// NamedHints are the hints of an operation that is not an OpenAPI one (a
+// SOAP or RPC operation): its method's defaults refined by the words of
+// its name and summary, as for an OpenAPI operation with that
+// operationId.
+func NamedHints(method, name, summary string) connectors.Hints {
+	h, _ := operationHints(method, "/", &openapi3.Operation{OperationID: name, Summary: summary})
+	return h
+}
