@@ -268,15 +268,15 @@ type Param struct {
 // Callable is something invoked by name: a v2 function import, a v4
 // action or function import, or a v4 bound action or function.
 type Callable struct {
-	Name      string // the name in the URL (qualified for bound ones)
-	Short     string // the unqualified name
-	Kind      string // "function" or "action"
-	Method    string // v2: m:HttpMethod (GET default); v4: GET for functions, POST for actions
-	Params    []Param
-	Returns   string // return type ("" none)
-	EntitySet string // the entity set returned entities belong to
-	BoundTo   string // bound: the binding parameter's type (an entity type or Collection(...))
-	Label     string
+	Name       string // the name in the URL (qualified for bound ones)
+	Short      string // the unqualified name
+	Kind       string // "function" or "action"
+	Method     string // v2: m:HttpMethod (GET default); v4: GET for functions, POST for actions
+	Params     []Param
+	Returns    string // return type ("" none)
+	EntitySet  string // the entity set returned entities belong to
+	BoundTo    string // bound: the binding parameter's type (an entity type or Collection(...))
+	Label      string
 	Composable bool
 }
 

@@ -301,3 +301,5 @@ func TestRecursiveTypes(t *testing.T) {
 		t.Fatal(names(c))
 	}
 }
+
+func httpRequestOp() *connectors.Operation { return httpconn.New(httpconn.Options{}).Operations[0] }

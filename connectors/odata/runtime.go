@@ -357,13 +357,9 @@ func (r *runtime) queryOptions(t *EntityType, in map[string]any) (map[string]any
 				q["$orderby"] = s
 			}
 		case "top", "skip":
-			n, ok := v.(float64)
-			if !ok {
-				if i, ok2 := v.(int); ok2 {
-					n, ok = float64(i), true
-				} else if i, ok2 := v.(int64); ok2 {
-					n, ok = float64(i), true
-				}
+			n, ok := number(v)
+			if _, isStr := v.(string); isStr {
+				ok = false
 			}
 			if !ok || n < 0 || n != float64(int64(n)) {
 				return nil, fmt.Errorf("%s must be a non-negative integer", k)
@@ -424,7 +420,7 @@ func (r *runtime) list(op string, t *EntityType, set *EntitySet, path func(map[s
 			return out, nil
 		}
 		max := defaultMaxItems
-		if n, ok := opts["max_items"].(float64); ok && n >= 1 {
+		if n, ok := number(opts["max_items"]); ok && n >= 1 {
 			max = int(n)
 		}
 		var items []any

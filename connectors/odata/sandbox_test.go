@@ -1,0 +1,227 @@
+package odata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/weftio/weft/connectors"
+)
+
+// served imports doc and serves its sandbox; calls go through the http
+// connector to a real listener, as a flow's would.
+type served struct {
+	c    *connectors.Connector
+	box  *Sandbox
+	conn *connectors.Connection
+	mu   sync.Mutex
+	seen []*http.Request
+}
+
+func serve(t *testing.T, doc []byte) *served {
+	t.Helper()
+	c, _, err := Import("svc", doc, request(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := NewSandbox("svc", doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &served{c: c, box: box}
+	srv := httptest.NewServer(http.StripPrefix("/svc", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.seen = append(s.seen, r.Clone(context.Background()))
+		s.mu.Unlock()
+		box.ServeHTTP(w, r)
+	})))
+	t.Cleanup(srv.Close)
+	s.conn = &connectors.Connection{Name: "svc", Connector: "svc", BaseURL: srv.URL + "/svc", AllowPrivate: true}
+	return s
+}
+
+func (s *served) call(t *testing.T, op string, in map[string]any) (map[string]any, error) {
+	t.Helper()
+	o := ops(s.c)[op]
+	if o == nil {
+		t.Fatalf("no operation %s (have %v)", op, names(s.c))
+	}
+	out, err := o.Invoke(context.Background(), connectors.Call{Input: in, Connection: s.conn})
+	if err != nil {
+		return nil, err
+	}
+	return out.(map[string]any), nil
+}
+
+func (s *served) must(t *testing.T, op string, in map[string]any) map[string]any {
+	t.Helper()
+	out, err := s.call(t, op, in)
+	if err != nil {
+		t.Fatalf("%s: %v", op, err)
+	}
+	return out
+}
+
+func body(out map[string]any) map[string]any { m, _ := out["body"].(map[string]any); return m }
+
+func values(out map[string]any) []any { v, _ := body(out)["value"].([]any); return v }
+
+func TestSandboxRoundTripV4(t *testing.T) {
+	doc, err := os.ReadFile("testdata/real/trippin_v4.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, doc)
+	s.box.PageSize = 5
+	var people []map[string]any
+	for i := 0; i < 23; i++ {
+		p := map[string]any{"UserName": fmt.Sprintf("user%02d", i), "FirstName": fmt.Sprintf("First%d", i), "LastName": []string{"Smith", "O'Hara", "Jones"}[i%3],
+			"Concurrency": float64(i)}
+		if i == 1 {
+			p["Trips"] = []any{map[string]any{"TripId": float64(7), "Name": "Lisbon", "Budget": 1200.0, "StartsAt": "2024-01-01T00:00:00Z", "EndsAt": "2024-01-05T00:00:00Z", "Tags": []any{}}}
+		}
+		people = append(people, p)
+	}
+	if err := s.box.Seed(map[string][]map[string]any{"People": people}); err != nil {
+		t.Fatal(err)
+	}
+	// list with $filter (escaped quote), $expand and $count
+	out := s.must(t, "list_People", map[string]any{"filter": []any{map[string]any{"property": "LastName", "value": "O'Hara"}}, "expand": []any{"Trips"}, "count": true, "orderby": []any{"UserName desc"}})
+	vals := values(out)
+	if len(vals) != 5 || body(out)["count"] != int64(8) || body(out)["next_link"] == nil {
+		t.Fatalf("filtered page: %d values, count %v, next %v", len(vals), body(out)["count"], body(out)["next_link"])
+	}
+	if first := vals[0].(map[string]any); first["UserName"] != "user22" {
+		t.Errorf("orderby: %v", first["UserName"])
+	}
+	var trips []any
+	for _, v := range vals {
+		if v.(map[string]any)["UserName"] == "user01" {
+			trips, _ = v.(map[string]any)["Trips"].([]any)
+		}
+	}
+	// user01 is on the second page of the descending order; fetch_all follows the next link.
+	all := s.must(t, "list_People", map[string]any{"filter": []any{map[string]any{"property": "LastName", "value": "O'Hara"}}, "expand": []any{"Trips"}, "fetch_all": true})
+	if n := len(values(all)); n != 8 || body(all)["pages"] != 2 {
+		t.Fatalf("fetch_all: %d items in %v pages", n, body(all)["pages"])
+	}
+	for _, v := range values(all) {
+		if v.(map[string]any)["UserName"] == "user01" {
+			trips, _ = v.(map[string]any)["Trips"].([]any)
+		}
+	}
+	if len(trips) != 1 {
+		t.Errorf("expand Trips of user01: %v", trips)
+	}
+	capped := s.must(t, "list_People", map[string]any{"fetch_all": true, "max_items": 12})
+	if n := len(values(capped)); n != 12 {
+		t.Errorf("max_items: %d", n)
+	}
+	// top and skip
+	if v := values(s.must(t, "list_People", map[string]any{"top": 3, "skip": 20})); len(v) != 3 {
+		t.Errorf("top/skip: %d", len(v))
+	}
+	// navigation
+	nav := s.must(t, "list_People_Trips", map[string]any{"UserName": "user01"})
+	if len(values(nav)) != 1 {
+		t.Errorf("navigation: %v", body(nav))
+	}
+	// create, get with ETag, update with it, then a stale one: 412
+	created := s.must(t, "create_People", map[string]any{"UserName": "new", "FirstName": "N", "LastName": "Ew", "Concurrency": 1})
+	if created["status"] != int64(201) {
+		t.Fatalf("create: %v", created)
+	}
+	got := s.must(t, "get_People", map[string]any{"UserName": "new"})
+	tag, _ := body(got)["@odata.etag"].(string)
+	if tag == "" {
+		t.Fatalf("no etag: %v", body(got))
+	}
+	upd := s.must(t, "update_People", map[string]any{"UserName": "new", "FirstName": "Changed", "if_match": tag})
+	newTag, _ := body(upd)["@odata.etag"].(string)
+	if newTag == "" || newTag == tag {
+		t.Errorf("update etag %q after %q", newTag, tag)
+	}
+	_, err = s.call(t, "update_People", map[string]any{"UserName": "new", "FirstName": "Lost", "if_match": tag})
+	var ce *connectors.Error
+	if !errors.As(err, &ce) || ce.Status != 412 || !strings.Contains(ce.Message, "ETag") {
+		t.Fatalf("stale etag: %v", err)
+	}
+	if class, _ := connectors.Classify(err); class != connectors.Permanent {
+		t.Errorf("412 is %s", class)
+	}
+	if b := body(s.must(t, "get_People", map[string]any{"UserName": "new"})); b["FirstName"] != "Changed" {
+		t.Errorf("the stale update applied: %v", b["FirstName"])
+	}
+	// an OData error body becomes the Weft error's message
+	_, err = s.call(t, "create_People", map[string]any{"UserName": "new", "FirstName": "Dup", "LastName": "X"})
+	if err == nil || !strings.Contains(err.Error(), "OData error Conflict") || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("duplicate: %v", err)
+	}
+	// delete
+	s.must(t, "delete_People", map[string]any{"UserName": "new", "if_match": newTag})
+	if _, err := s.call(t, "get_People", map[string]any{"UserName": "new"}); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("after delete: %v", err)
+	}
+	// inputs outside the document are refused before any request
+	if _, err := s.call(t, "list_People", map[string]any{"filter": []any{map[string]any{"property": "Nope", "value": 1}}}); err == nil {
+		t.Error("unknown filter property accepted")
+	}
+}
+
+func TestSandboxRoundTripSAPv2(t *testing.T) {
+	doc, err := os.ReadFile("testdata/real/sap_api_business_partner.edmx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, doc)
+	s.conn.Config = map[string]any{"sap_client": "100"}
+	// Deep insert of a partner with an address (CSRF handshake first).
+	out := s.must(t, "create_A_BusinessPartner", map[string]any{"BusinessPartner": "1000001", "BusinessPartnerCategory": "2", "OrganizationBPName1": "ACME GmbH",
+		"to_BusinessPartnerAddress": []any{map[string]any{"BusinessPartner": "1000001", "AddressID": "1", "CityName": "Walldorf", "Country": "DE"}}})
+	if out["status"] != int64(201) || body(out)["@odata.etag"] == nil {
+		t.Fatalf("create: %v", out)
+	}
+	var fetched, withToken bool
+	for _, r := range s.seen {
+		if r.Header.Get("x-csrf-token") == "Fetch" {
+			fetched = true
+		}
+		if r.Method == "POST" && r.Header.Get("x-csrf-token") != "" && r.Header.Get("x-csrf-token") != "Fetch" && strings.Contains(r.Header.Get("Cookie"), "SAP_SESSIONID") {
+			withToken = true
+		}
+		if r.URL.Query().Get("sap-client") != "100" {
+			t.Errorf("%s %s without sap-client", r.Method, r.URL)
+		}
+	}
+	if !fetched || !withToken {
+		t.Errorf("CSRF handshake: fetched %v, sent %v", fetched, withToken)
+	}
+	// An expired token: the sandbox answers 403, the runtime fetches anew and retries once.
+	s.box.token = "rotated-token-value"
+	s.must(t, "update_A_BusinessPartner", map[string]any{"BusinessPartner": "1000001", "OrganizationBPName2": "Walldorf"})
+	// list with v2 filter literals, $expand as {"results": [...]}, $inlinecount
+	l := s.must(t, "list_A_BusinessPartner", map[string]any{"filter": []any{map[string]any{"property": "OrganizationBPName1", "op": "startswith", "value": "ACME"}},
+		"expand": []any{"to_BusinessPartnerAddress"}, "count": true})
+	if len(values(l)) != 1 || body(l)["count"] != int64(1) {
+		t.Fatalf("list: %v", body(l))
+	}
+	addr := values(l)[0].(map[string]any)["to_BusinessPartnerAddress"].(map[string]any)["results"].([]any)
+	if len(addr) != 1 || addr[0].(map[string]any)["CityName"] != "Walldorf" {
+		t.Errorf("expand: %v", addr)
+	}
+	// the v2 error body's message.value becomes the error message
+	_, err = s.call(t, "create_A_BusinessPartner", map[string]any{"BusinessPartner": "1000001"})
+	if err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("duplicate: %v", err)
+	}
+	// a set the document marks not creatable has no create operation
+	if ops(s.c)["create_A_BPContactToAddress"] != nil {
+		t.Error("create_A_BPContactToAddress exists")
+	}
+}
