@@ -28,8 +28,8 @@ import (
 	"github.com/weftio/weft/agent"
 	"github.com/weftio/weft/apim"
 	"github.com/weftio/weft/connectors"
+	connimport "github.com/weftio/weft/connectors/imports"
 	"github.com/weftio/weft/connectors/mcpconn"
-	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/internal/bounded"
@@ -1301,7 +1301,7 @@ func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, c)
 }
 
-// importConnector imports an OpenAPI (3.x) or Swagger (2.0) document as a
+// importConnector imports an OpenAPI (3.x), Swagger (2.0) or OData $metadata document as a
 // connector, stores it so it survives restarts, and adds it to the catalog.
 func (s *Server) importConnector(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("name")
@@ -1310,7 +1310,7 @@ func (s *Server) importConnector(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	rep, err := openapi.Register(s.e.Catalog(), name, spec)
+	rep, err := connimport.Register(s.e.Catalog(), name, spec)
 	if err != nil {
 		code := weft.EUnprocessable
 		if c := weft.Code(err); c == weft.EInvalid || c == weft.ETooLarge {
@@ -1319,14 +1319,14 @@ func (s *Server) importConnector(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, weft.Wrap(code, err, "import %s: %v", name, err))
 		return
 	}
-	err = s.e.Store().SaveConnectorSpec(r.Context(), store.ConnectorSpec{Name: name, Kind: "openapi", Spec: spec})
-	s.audit(r, access.ActionConnectorImport, "connector:"+name, err, map[string]any{"operations": rep.Imported, "rejected": len(rep.Rejected)})
+	err = s.e.Store().SaveConnectorSpec(r.Context(), store.ConnectorSpec{Name: name, Kind: rep.Kind, Spec: spec})
+	s.audit(r, access.ActionConnectorImport, "connector:"+name, err, map[string]any{"operations": rep.Imported, "rejected": rep.Rejected, "kind": rep.Kind})
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	s.log.Info("connector imported", "connector", name, "operations", rep.Imported, "rejected", len(rep.Rejected), "took", rep.Duration)
-	writeJSON(w, http.StatusCreated, map[string]any{"name": name, "report": rep})
+	s.log.Info("connector imported", "connector", name, "kind", rep.Kind, "operations", rep.Imported, "rejected", rep.Rejected, "took", rep.Duration)
+	writeJSON(w, http.StatusCreated, map[string]any{"name": name, "report": rep.Detail})
 }
 
 // nl2flow drafts a flow from {"text", "flow"?, "backend"?}; it never deploys.

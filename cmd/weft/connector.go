@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/weftio/weft"
-	"github.com/weftio/weft/connectors/openapi"
+	connimport "github.com/weftio/weft/connectors/imports"
 	"github.com/weftio/weft/internal/bounded"
 )
 
@@ -50,7 +50,7 @@ func connectorCmd(args []string, stdout io.Writer) error {
 			if err != nil {
 				return err
 			}
-			if spec, err = openapi.Annotate(spec, overrides); err != nil {
+			if spec, err = connimport.Annotate(spec, overrides); err != nil {
 				return weft.Wrap(specErrCode(err), err, "--annotations %s: %v", *annotations, err)
 			}
 		}

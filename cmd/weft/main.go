@@ -31,8 +31,8 @@ import (
 	"github.com/weftio/weft/connectors"
 	filesconn "github.com/weftio/weft/connectors/files"
 	httpconn "github.com/weftio/weft/connectors/http"
+	connimport "github.com/weftio/weft/connectors/imports"
 	"github.com/weftio/weft/connectors/mcpconn"
-	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/connectors/sandbox"
 	smtpconn "github.com/weftio/weft/connectors/smtp"
 	sqlconn "github.com/weftio/weft/connectors/sql"
@@ -64,7 +64,7 @@ Usage:
   weft runs list [--flow F] [--status S] [--since 1h] [--limit N] [--before ID]   pages past 1,000; prints the total
   weft runs show ID | replay ID [--input JSON|@file] | cancel ID
   weft dlq list [--flow F] | replay ID [--input JSON|@file]
-  weft connector import SPEC --name NAME [--annotations FILE]   import an OpenAPI 3.x / Swagger 2.0 file or URL (FILE: per-operation hint overrides)
+  weft connector import SPEC --name NAME [--annotations FILE]   import an OpenAPI 3.x / Swagger 2.0 / OData $metadata file or URL (FILE: per-operation hint overrides)
   weft connector add-mcp NAME --url URL [--token-file F | --auth-file F] | --command "CMD ARGS"   federate an MCP server: its tools become operations and gateway tools
   weft connector refresh NAME [--accept]     list an MCP connector's tools again: schema drift since accepted (and accept the new list)
   weft connector remove NAME                 remove an MCP connector and its connection (refused while deployed flows call it)
@@ -441,7 +441,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		if err != nil {
 			return err
 		}
-		gwCfg.Sandbox = sandbox.Mount(boxes...)
+		gwCfg.Sandbox = mountSimulators(boxes)
 		for _, b := range boxes {
 			gwCfg.Sandboxes = append(gwCfg.Sandboxes, b.Name)
 			log.Info("sandbox", "api", b.Name, "path", sandbox.Prefix(b.Name))
@@ -716,20 +716,20 @@ func importAtStart(ctx context.Context, st store.Store, cat *connectors.Catalog,
 		if err != nil {
 			return weft.Errorf(weft.EInvalid, "imports.%s: %v", name, err)
 		}
-		if spec, err = openapi.Annotate(spec, annotations[name]); err != nil {
+		if spec, err = connimport.Annotate(spec, annotations[name]); err != nil {
 			return weft.Wrap(weft.EInvalid, err, "import_annotations.%s (%s): %v", name, imports[name], err)
 		}
 		if have[name] == string(spec) {
 			continue
 		}
-		rep, err := openapi.Register(cat, name, spec)
+		rep, err := connimport.Register(cat, name, spec)
 		if err != nil {
 			return weft.Errorf(weft.EUnprocessable, "imports.%s (%s): %v", name, imports[name], err)
 		}
-		if err := st.SaveConnectorSpec(ctx, store.ConnectorSpec{Name: name, Kind: "openapi", Spec: spec}); err != nil {
+		if err := st.SaveConnectorSpec(ctx, store.ConnectorSpec{Name: name, Kind: rep.Kind, Spec: spec}); err != nil {
 			return err
 		}
-		log.Info("connector imported", "connector", name, "file", imports[name], "operations", rep.Imported, "rejected", len(rep.Rejected))
+		log.Info("connector imported", "connector", name, "kind", rep.Kind, "file", imports[name], "operations", rep.Imported, "rejected", rep.Rejected)
 	}
 	return nil
 }
@@ -771,7 +771,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 			}
 			continue
 		}
-		if _, err := openapi.Register(cat, sp.Name, sp.Spec); err != nil {
+		if _, err := connimport.Register(cat, sp.Name, sp.Spec); err != nil {
 			log.Error("imported connector no longer loads", "connector", sp.Name, "err", err)
 		}
 	}

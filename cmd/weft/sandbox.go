@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/connectors/odata"
 	"github.com/weftio/weft/connectors/sandbox"
 	"github.com/weftio/weft/internal/bounded"
 )
@@ -49,7 +50,7 @@ func sandboxCmd(args []string, stdout io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := &http.Server{Handler: sandbox.Mount(boxes...), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mountSimulators(boxes), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -62,9 +63,31 @@ func sandboxCmd(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// loadSandboxes builds a simulator per spec file (globs allowed), seeded
+// simulator is one sandbox: an OpenAPI document's or an OData service's.
+type simulator struct {
+	Name string
+	http.Handler
+}
+
+// mountSimulators serves each simulator under sandbox.Prefix(its name).
+func mountSimulators(sims []simulator) http.Handler {
+	var openapiBoxes []*sandbox.Sandbox
+	mux := http.NewServeMux()
+	for _, s := range sims {
+		if b, ok := s.Handler.(*sandbox.Sandbox); ok {
+			openapiBoxes = append(openapiBoxes, b)
+			continue
+		}
+		mux.Handle(sandbox.Prefix(s.Name)+"/", http.StripPrefix(sandbox.Prefix(s.Name), s.Handler))
+	}
+	mux.Handle("/", sandbox.Mount(openapiBoxes...))
+	return mux
+}
+
+// loadSandboxes builds a simulator per spec file (globs allowed): an
+// OData service for a $metadata document, else an OpenAPI API; seeded
 // from NAME.seed.json beside the spec when there is one.
-func loadSandboxes(patterns []string, name string) ([]*sandbox.Sandbox, error) {
+func loadSandboxes(patterns []string, name string) ([]simulator, error) {
 	var files []string
 	for _, p := range patterns {
 		if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
@@ -77,7 +100,7 @@ func loadSandboxes(patterns []string, name string) ([]*sandbox.Sandbox, error) {
 		}
 		files = append(files, m...)
 	}
-	var boxes []*sandbox.Sandbox
+	var boxes []simulator
 	for _, p := range files {
 		if strings.HasSuffix(p, ".seed.json") {
 			continue
@@ -90,7 +113,15 @@ func loadSandboxes(patterns []string, name string) ([]*sandbox.Sandbox, error) {
 		if n == "" {
 			n = strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
 		}
-		b, err := sandbox.New(n, spec)
+		var b interface {
+			http.Handler
+			Seed(map[string][]map[string]any) error
+		}
+		if odata.Sniff(spec) {
+			b, err = odata.NewSandbox(n, spec)
+		} else {
+			b, err = sandbox.New(n, spec)
+		}
 		if err != nil {
 			return nil, weft.Errorf(weft.EUnprocessable, "%s: %v", p, err)
 		}
@@ -104,7 +135,7 @@ func loadSandboxes(patterns []string, name string) ([]*sandbox.Sandbox, error) {
 				return nil, weft.Errorf(weft.EUnprocessable, "%s: %v", seedFile, err)
 			}
 		}
-		boxes = append(boxes, b)
+		boxes = append(boxes, simulator{Name: n, Handler: b})
 	}
 	return boxes, nil
 }

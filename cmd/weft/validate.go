@@ -13,7 +13,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors"
-	"github.com/weftio/weft/connectors/openapi"
+	connimport "github.com/weftio/weft/connectors/imports"
 	"github.com/weftio/weft/flow"
 )
 
@@ -96,10 +96,10 @@ func offlineCatalog(configPath string, specs []string) (*connectors.Catalog, str
 		if err != nil {
 			return nil, "", weft.Errorf(weft.EInvalid, "connector %s: %v", n, err)
 		}
-		if spec, err = openapi.Annotate(spec, annotations[n]); err != nil {
+		if spec, err = connimport.Annotate(spec, annotations[n]); err != nil {
 			return nil, "", weft.Wrap(weft.EInvalid, err, "import_annotations.%s (%s): %v", n, imports[n], err)
 		}
-		if _, err := openapi.Register(cat, n, spec); err != nil {
+		if _, err := connimport.Register(cat, n, spec); err != nil {
 			return nil, "", weft.Errorf(weft.EUnprocessable, "connector %s (%s): %v", n, imports[n], err)
 		}
 	}

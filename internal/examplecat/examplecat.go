@@ -13,7 +13,7 @@ import (
 
 	"github.com/weftio/weft/connectors"
 	httpconn "github.com/weftio/weft/connectors/http"
-	"github.com/weftio/weft/connectors/openapi"
+	connimport "github.com/weftio/weft/connectors/imports"
 	smtpconn "github.com/weftio/weft/connectors/smtp"
 )
 
@@ -36,7 +36,7 @@ func Load(root string) (*connectors.Catalog, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := openapi.Register(cat, name, spec); err != nil {
+		if _, err := connimport.Register(cat, name, spec); err != nil {
 			return nil, fmt.Errorf("%s: %v", file, err)
 		}
 	}
