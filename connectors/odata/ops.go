@@ -83,6 +83,7 @@ func Import(name string, data []byte, request *connectors.Operation) (*connector
 	for _, fn := range m.Callables {
 		b.callable(fn)
 	}
+	b.batchOperation()
 	b.rep.Warnings = append(b.rep.Warnings, m.Warnings...)
 	b.rep.Imported = len(c.Operations)
 	b.rep.Duration = time.Since(start)

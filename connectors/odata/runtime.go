@@ -72,6 +72,10 @@ func (r *runtime) do(ctx context.Context, call connectors.Call, op, method, path
 	if method == "PATCH" && r.m.V2() {
 		wire, headers["X-HTTP-Method"] = "POST", "MERGE" // v2 has MERGE, tunnelled through POST
 	}
+	if got, ok := ctx.Value(captureKey{}).(*[]*captured); ok { // building a $batch: record, do not send
+		*got = append(*got, &captured{method: wire, path: path, query: query, headers: headers, body: body})
+		return map[string]any{"status": int64(200)}, nil
+	}
 	send := func(tok csrf) (map[string]any, error) {
 		in := map[string]any{"method": wire, "url": path, "headers": copyMap(headers)}
 		if tok.token != "" {
@@ -84,7 +88,9 @@ func (r *runtime) do(ctx context.Context, call connectors.Call, op, method, path
 		if len(query) > 0 {
 			in["query"] = query
 		}
-		if body != nil {
+		if rb, ok := body.(rawBody); ok {
+			in["raw"] = map[string]any{"content": rb.content, "content_type": rb.contentType}
+		} else if body != nil {
 			in["body"] = body
 		}
 		out, err := r.request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection, BaseURL: call.BaseURL, Transport: call.Transport})

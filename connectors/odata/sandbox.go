@@ -934,7 +934,3 @@ func (s *Sandbox) keyPred(t *EntityType, data map[string]any) string {
 	}
 	return "(" + strings.Join(parts, ",") + ")"
 }
-
-func (s *Sandbox) batch(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, errf(501, "NotImplemented", "$batch is not simulated yet"))
-}

@@ -225,3 +225,55 @@ func TestSandboxRoundTripSAPv2(t *testing.T) {
 		t.Error("create_A_BPContactToAddress exists")
 	}
 }
+
+// A $batch change set that fails half-way applies nothing; one that
+// succeeds applies everything.
+func TestSandboxBatchChangeSet(t *testing.T) {
+	for _, file := range []string{"testdata/real/trippin_v4.xml", "testdata/real/sap_api_business_partner.edmx"} {
+		doc, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := serve(t, doc)
+		set, key, create, update := "People", "UserName", "create_People", "update_People"
+		rec := func(k string) map[string]any {
+			return map[string]any{"UserName": k, "FirstName": "F", "LastName": "L"}
+		}
+		if strings.Contains(file, "sap_") {
+			set, key, create, update = "A_BusinessPartner", "BusinessPartner", "create_A_BusinessPartner", "update_A_BusinessPartner"
+			rec = func(k string) map[string]any { return map[string]any{"BusinessPartner": k, "OrganizationBPName1": "Org " + k} }
+		}
+		_ = set
+		_, err = s.call(t, "batch", map[string]any{"requests": []any{
+			map[string]any{"operation": create, "input": rec("a1")},
+			map[string]any{"operation": create, "input": rec("a2")},
+			map[string]any{"operation": update, "input": map[string]any{key: "missing"}},
+		}})
+		var ce *connectors.Error
+		if !errors.As(err, &ce) || ce.Status != 404 || !strings.Contains(ce.Message, "nothing in it was applied") {
+			t.Fatalf("%s: failing change set: %v", file, err)
+		}
+		if _, err := s.call(t, "get_"+set, map[string]any{key: "a1"}); err == nil {
+			t.Fatalf("%s: a1 was created by a failed change set", file)
+		}
+		out := s.must(t, "batch", map[string]any{"requests": []any{
+			map[string]any{"operation": create, "input": rec("b1")},
+			map[string]any{"operation": create, "input": rec("b2")},
+		}})
+		resps := body(out)["responses"].([]any)
+		if len(resps) != 2 || resps[0].(map[string]any)["status"] != 201 {
+			t.Fatalf("%s: %v", file, resps)
+		}
+		for _, k := range []string{"b1", "b2"} {
+			s.must(t, "get_"+set, map[string]any{key: k})
+		}
+		// reads outside a change set
+		out = s.must(t, "batch", map[string]any{"atomic": false, "requests": []any{
+			map[string]any{"operation": "get_" + set, "input": map[string]any{key: "b1"}},
+			map[string]any{"operation": "list_" + set, "input": map[string]any{"top": 1}},
+		}})
+		if r := body(out)["responses"].([]any); len(r) != 2 || r[0].(map[string]any)["body"].(map[string]any)[key] != "b1" {
+			t.Fatalf("%s: reads: %v", file, r)
+		}
+	}
+}
