@@ -241,7 +241,9 @@ func TestSandboxBatchChangeSet(t *testing.T) {
 		}
 		if strings.Contains(file, "sap_") {
 			set, key, create, update = "A_BusinessPartner", "BusinessPartner", "create_A_BusinessPartner", "update_A_BusinessPartner"
-			rec = func(k string) map[string]any { return map[string]any{"BusinessPartner": k, "OrganizationBPName1": "Org " + k} }
+			rec = func(k string) map[string]any {
+				return map[string]any{"BusinessPartner": k, "OrganizationBPName1": "Org " + k}
+			}
 		}
 		_ = set
 		_, err = s.call(t, "batch", map[string]any{"requests": []any{
