@@ -81,14 +81,14 @@ func (m *Model) typeSchema(t string, depth int, seen map[string]bool) map[string
 // complexProps merges a complex type's base types' properties (bounded).
 func (m *Model) complexProps(c *ComplexType) []*Property {
 	out := append([]*Property(nil), c.Props...)
-	b := c.base
+	b := c.Base
 	for i := 0; b != "" && i < maxInherit; i++ {
 		bc, ok := m.ComplexTypes[b]
 		if !ok {
 			break
 		}
 		out = append(out, bc.Props...)
-		b = bc.base
+		b = bc.Base
 	}
 	return out
 }

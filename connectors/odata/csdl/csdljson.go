@@ -1,4 +1,4 @@
-package odata
+package csdl
 
 import (
 	"encoding/json"

@@ -1,13 +1,9 @@
-// Package odata imports an OData service from its $metadata document
-// (CSDL: v2 EDMX XML with SAP annotations, v4 XML or JSON) as a Weft
-// connector whose operations look like OpenAPI-imported ones: list / get /
-// create / update / delete per entity set, navigation properties,
-// function imports, actions and bound functions, with the query options
-// as typed inputs. Calls go through the built-in http connector (its
-// address guard, credentials and error classes) and add OData's runtime:
-// server-driven paging, ETags and If-Match, OData error bodies, SAP's
-// x-csrf-token handshake and sap-client.
-package odata
+// Package csdl reads OData $metadata documents (CSDL: v2/v3 EDMX XML with
+// SAP annotations, v4 XML or JSON) into a model, within limits: size,
+// nesting, element count, attribute length; no DOCTYPE or entities.
+// It depends on nothing but the error vocabulary, so it can be fuzzed
+// on its own.
+package csdl
 
 import (
 	"bytes"
@@ -95,7 +91,7 @@ func parseXML(data []byte, l Limits) (*node, error) {
 			if strings.HasPrefix(strings.ToUpper(s), "DOCTYPE") || strings.Contains(strings.ToUpper(s), "ENTITY") {
 				return nil, weft.Errorf(weft.EInvalid, "$metadata declares a DOCTYPE or entities; refused (CSDL needs none, and entity expansion is a known attack)")
 			}
-			return nil, weft.Errorf(weft.EInvalid, "$metadata has an unexpected XML directive <!%s>", cut(s, 40))
+			return nil, weft.Errorf(weft.EInvalid, "$metadata has an unexpected XML directive <!%s>", Cut(s, 40))
 		case xml.StartElement:
 			count++
 			if count > l.MaxElements {
@@ -143,7 +139,8 @@ func parseXML(data []byte, l Limits) (*node, error) {
 	return root, nil
 }
 
-func cut(s string, n int) string {
+// Cut shortens s to n bytes for a message.
+func Cut(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "…"
 	}
@@ -234,7 +231,7 @@ func (t *EntityType) Nav(name string) *NavProperty {
 type ComplexType struct {
 	Name  string
 	Props []*Property
-	base  string
+	Base  string // the base type
 }
 
 // EnumType is an enumeration.
@@ -344,7 +341,7 @@ func newModel() *Model {
 
 // qualify replaces a leading alias (in "Alias.Type" or "Collection(Alias.Type)").
 func qualify(name string, aliases map[string]string) string {
-	if in, ok := collectionOf(name); ok {
+	if in, ok := CollectionOf(name); ok {
 		return "Collection(" + qualify(in, aliases) + ")"
 	}
 	if i := strings.LastIndex(name, "."); i > 0 {
@@ -355,7 +352,8 @@ func qualify(name string, aliases map[string]string) string {
 	return name
 }
 
-func collectionOf(t string) (string, bool) {
+// CollectionOf unwraps "Collection(T)" into T, true.
+func CollectionOf(t string) (string, bool) {
 	if strings.HasPrefix(t, "Collection(") && strings.HasSuffix(t, ")") {
 		return t[len("Collection(") : len(t)-1], true
 	}
@@ -438,7 +436,7 @@ func (m *Model) readSchema(s *node, q func(string) string) {
 		for _, n := range e.children("NavigationProperty") {
 			nv := &NavProperty{Name: n.attr("Name")}
 			if typ := n.attr("Type"); typ != "" { // v4
-				in, coll := collectionOf(q(typ))
+				in, coll := CollectionOf(q(typ))
 				nv.Target, nv.Collection = in, coll
 			} else { // v2: through the association's ToRole end
 				nv.Target = "?" + q(n.attr("Relationship")) + "|" + n.attr("ToRole")
@@ -450,7 +448,7 @@ func (m *Model) readSchema(s *node, q func(string) string) {
 		m.EntityTypes[ns+"."+t.Name] = t
 	}
 	for _, c := range s.children("ComplexType") {
-		ct := &ComplexType{Name: ns + "." + c.attr("Name"), Props: m.readProps(c, q), base: q(c.attr("BaseType"))}
+		ct := &ComplexType{Name: ns + "." + c.attr("Name"), Props: m.readProps(c, q), Base: q(c.attr("BaseType"))}
 		m.ComplexTypes[ct.Name] = ct
 	}
 	for _, e := range s.children("EnumType") {
@@ -594,8 +592,8 @@ func (m *Model) applyAnnotations(a *node, q func(string) string) {
 	}
 }
 
-// maxInherit bounds base-type chains (a cycle ends here, with a warning).
-const maxInherit = 32
+// MaxInherit bounds base-type chains (a cycle ends here, with a warning).
+const MaxInherit = 32
 
 // finish resolves base types, v2 navigation targets and v4 imports.
 func (m *Model) finish() error {
@@ -653,8 +651,8 @@ func (m *Model) resolve(t *EntityType) {
 			m.Warnings = append(m.Warnings, fmt.Sprintf("%s: base type %s is not defined", t.Name, b))
 			break
 		}
-		if seen[bt] || len(chain) >= maxInherit {
-			m.Warnings = append(m.Warnings, fmt.Sprintf("%s: base types form a cycle or a chain longer than %d; cut", t.Name, maxInherit))
+		if seen[bt] || len(chain) >= MaxInherit {
+			m.Warnings = append(m.Warnings, fmt.Sprintf("%s: base types form a cycle or a chain longer than %d; cut", t.Name, MaxInherit))
 			break
 		}
 		seen[bt] = true
