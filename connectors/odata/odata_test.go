@@ -121,8 +121,8 @@ func TestImportSAPv2(t *testing.T) {
 	if _, ok := up["if_match"]; !ok {
 		t.Error("update has no if_match")
 	}
-	if len(c.Triggers) == 0 {
-		t.Error("no poll triggers")
+	if len(c.Triggers) == 0 || c.Triggers[0].Operation != "list_Partners" || c.Triggers[0].Cursor != "Created" || c.Triggers[0].Key != "PartnerID" {
+		t.Errorf("poll triggers %+v (want the server-set Created as the cursor)", c.Triggers)
 	}
 	// Labels reach the description (NL-to-flow and search read it).
 	if !strings.Contains(o["list_Partners"].Description, "Business Partner") {

@@ -201,6 +201,9 @@ func (b *builder) queryInputs(t *EntityType, props map[string]any, set *EntitySe
 	if set == nil || set.Countable {
 		props["count"] = map[string]any{"type": "boolean", "description": "include the total count ($count / $inlinecount)"}
 	}
+	if !b.m.V2() {
+		props["include_annotations"] = map[string]any{"type": "string", "description": "instance annotations to include (Prefer: odata.include-annotations), e.g. OData.Community.Display.V1.FormattedValue for Dataverse's formatted values, or *"}
+	}
 	if !b.m.V2() || (set != nil && set.Searchable) {
 		props["search"] = map[string]any{"type": "string", "description": "free-text search ($search; SAP v2: search)"}
 	}
@@ -274,6 +277,19 @@ func (b *builder) bodyInputs(t *EntityType, props map[string]any, create bool) m
 		props[p.Name] = b.m.propSchema(p, 0, map[string]bool{})
 		body[p.Name] = true
 	}
+	if !b.m.V2() && len(t.Navs) > 0 {
+		bp := map[string]any{}
+		for _, n := range t.Navs {
+			if n.Collection {
+				bp[n.Name] = map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "existing " + n.Target + " entities to link, as Set(key)"}
+			} else {
+				bp[n.Name] = map[string]any{"type": "string", "description": "an existing " + n.Target + " to link, as Set(key) (a lookup)"}
+			}
+		}
+		props["bind"] = map[string]any{"type": "object", "properties": bp, "additionalProperties": false,
+			"description": "link existing entities by navigation property (sent as Nav@odata.bind; Dataverse lookups)"}
+		body["bind"] = true
+	}
 	if create {
 		for _, n := range t.Navs {
 			if _, taken := props[n.Name]; taken {
@@ -334,8 +350,12 @@ func (b *builder) entitySet(s *EntitySet) {
 		o.Invoke = b.rt.list(o.Name, t, s, func(map[string]any) (string, error) { return "/" + s.Name, nil })
 		b.add(o)
 		if len(t.Key) == 1 {
-			b.c.Triggers = append(b.c.Triggers, connectors.Trigger{Name: o.Name, Operation: o.Name, Items: "body.value",
-				Description: "New " + s.Name + " entities", Key: t.Key[0], Cursor: t.Key[0]})
+			tr := connectors.Trigger{Name: o.Name, Operation: o.Name, Items: "body.value",
+				Description: "New " + s.Name + " entities", Key: t.Key[0], Cursor: t.Key[0]}
+			if ts := serverTimestamp(t); ts != "" {
+				tr.Cursor, tr.Description = ts, "New or changed "+s.Name+" entities"
+			}
+			b.c.Triggers = append(b.c.Triggers, tr)
 		}
 	}
 	if len(t.Key) == 0 {
@@ -351,6 +371,9 @@ func (b *builder) entitySet(s *EntitySet) {
 		props["select"] = map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "properties to return ($select)"}
 		if len(t.Navs) > 0 {
 			props["expand"] = map[string]any{"type": "array", "items": map[string]any{"enum": navNames(t)}, "description": "related entities to include ($expand)"}
+		}
+		if !b.m.V2() {
+			props["include_annotations"] = map[string]any{"type": "string", "description": "instance annotations to include (Prefer: odata.include-annotations), e.g. OData.Community.Display.V1.FormattedValue or *"}
 		}
 		o := &connectors.Operation{Name: b.name("get_" + s.Name), Title: describe("Get", s.Name, lbl), Description: describe("Get one", s.Name, lbl) + " entity by key; its ETag comes back as @odata.etag",
 			Input: input(props, req), Output: item, Hints: readHints, Tags: tags}
@@ -374,7 +397,7 @@ func (b *builder) entitySet(s *EntitySet) {
 			}
 			o := &connectors.Operation{Name: b.name("create_" + s.Name), Title: describe("Create", s.Name, lbl), Description: describe("Create a", s.Name, lbl) + " entity (nested related entities are a deep insert)",
 				Input: input(props, req), Output: item, Hints: createHints, Tags: tags}
-			o.Invoke = b.rt.write(o.Name, "POST", body, nil, func(map[string]any) (string, error) { return "/" + s.Name, nil })
+			o.Invoke = b.rt.write(o.Name, "POST", body, t, func(map[string]any) (string, error) { return "/" + s.Name, nil })
 			b.add(o)
 		}
 		// update
@@ -589,4 +612,18 @@ func Register(cat *connectors.Catalog, name string, data []byte) (*Report, error
 	}
 	cat.Register(c)
 	return rep, nil
+}
+
+// serverTimestamp is the property a poll trigger orders by: a date-time
+// the service maintains itself (Core.Computed, or neither creatable nor
+// updatable), the last one declared when there are several (services
+// declare "created" before "changed"); "" when there is none.
+func serverTimestamp(t *EntityType) string {
+	out := ""
+	for _, p := range t.Props {
+		if (p.Type == "Edm.DateTimeOffset" || p.Type == "Edm.DateTime") && (p.Computed || (!p.Creatable && !p.Updatable)) {
+			out = p.Name
+		}
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -397,7 +398,7 @@ func (r *runtime) queryOptions(t *EntityType, in map[string]any) (map[string]any
 	return q, nil
 }
 
-var listKeys = map[string]bool{"filter": true, "select": true, "expand": true, "orderby": true, "top": true, "skip": true, "count": true, "search": true, "fetch_all": true, "max_items": true}
+var listKeys = map[string]bool{"include_annotations": true, "filter": true, "select": true, "expand": true, "orderby": true, "top": true, "skip": true, "count": true, "search": true, "fetch_all": true, "max_items": true}
 
 func (r *runtime) list(op string, t *EntityType, set *EntitySet, path func(map[string]any) (string, error)) func(context.Context, connectors.Call) (any, error) {
 	return func(ctx context.Context, call connectors.Call) (any, error) {
@@ -418,7 +419,11 @@ func (r *runtime) list(op string, t *EntityType, set *EntitySet, path func(map[s
 		if err != nil {
 			return nil, perm(op, "%v", err)
 		}
-		out, err := r.do(ctx, call, op, "GET", p, q, nil, nil)
+		prefer, err := preferAnnotations(opts["include_annotations"])
+		if err != nil {
+			return nil, perm(op, "%v", err)
+		}
+		out, err := r.do(ctx, call, op, "GET", p, q, nil, prefer)
 		if err != nil {
 			return nil, err
 		}
@@ -447,7 +452,7 @@ func (r *runtime) list(op string, t *EntityType, set *EntitySet, path func(map[s
 			if err != nil {
 				return nil, perm(op, "%v", err)
 			}
-			page, err := r.do(ctx, call, op, "GET", u, nil, nil, nil)
+			page, err := r.do(ctx, call, op, "GET", u, nil, nil, prefer)
 			if err != nil {
 				return nil, err
 			}
@@ -493,7 +498,7 @@ func (r *runtime) get(op string, t *EntityType, path func(map[string]any) (strin
 		opts := map[string]any{}
 		keys := map[string]any{}
 		for k, v := range call.Input {
-			if k == "select" || k == "expand" {
+			if k == "select" || k == "expand" || k == "include_annotations" {
 				opts[k] = v
 			} else {
 				keys[k] = v
@@ -507,8 +512,78 @@ func (r *runtime) get(op string, t *EntityType, path func(map[string]any) (strin
 		if err != nil {
 			return nil, perm(op, "%v", err)
 		}
-		return r.do(ctx, call, op, "GET", p, q, nil, nil)
+		prefer, err := preferAnnotations(opts["include_annotations"])
+		if err != nil {
+			return nil, perm(op, "%v", err)
+		}
+		return r.do(ctx, call, op, "GET", p, q, nil, prefer)
 	}
+}
+
+var annotationsRe = regexp.MustCompile(`^[A-Za-z0-9_.*,-]{1,500}$`)
+
+// preferAnnotations asks for instance annotations (a Prefer header).
+func preferAnnotations(v any) (map[string]any, error) {
+	s, _ := v.(string)
+	if s == "" {
+		return nil, nil
+	}
+	if !annotationsRe.MatchString(s) {
+		return nil, fmt.Errorf("include_annotations %q: want annotation names or patterns (Namespace.Term, *), comma-separated", cut(s, 60))
+	}
+	return map[string]any{"Prefer": `odata.include-annotations="` + s + `"`}, nil
+}
+
+var bindRe = regexp.MustCompile(`^/?([A-Za-z_][A-Za-z0-9_]{0,127})\([^()/?#]{1,400}\)$`)
+
+// binds turns a bind input ({Nav: "Set(key)" | ["Set(key)", ...]}) into
+// Nav@odata.bind body members, checking the names against the document.
+func (r *runtime) binds(t *EntityType, v any, body map[string]any) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("bind must be an object {navigation: \"Set(key)\"}")
+	}
+	check := func(nav string, x any) (string, error) {
+		s, _ := x.(string)
+		g := bindRe.FindStringSubmatch(s)
+		if g == nil {
+			return "", fmt.Errorf("bind %s: %q is not Set(key)", nav, cut(s, 60))
+		}
+		for _, es := range r.m.EntitySets {
+			if es.Name == g[1] {
+				return s, nil
+			}
+		}
+		return "", fmt.Errorf("bind %s: %q is not an entity set of the service", nav, g[1])
+	}
+	for nav, x := range m {
+		n := t.Nav(nav)
+		if n == nil {
+			return fmt.Errorf("bind: %q is not a navigation property of %s", nav, t.Name)
+		}
+		if n.Collection {
+			list, ok := x.([]any)
+			if !ok {
+				return fmt.Errorf("bind %s: want a list of Set(key)", nav)
+			}
+			var out []any
+			for _, e := range list {
+				s, err := check(nav, e)
+				if err != nil {
+					return err
+				}
+				out = append(out, s)
+			}
+			body[nav+"@odata.bind"] = out
+			continue
+		}
+		s, err := check(nav, x)
+		if err != nil {
+			return err
+		}
+		body[nav+"@odata.bind"] = s
+	}
+	return nil
 }
 
 // wireValue writes a body value as the service's JSON format expects
@@ -539,6 +614,10 @@ func (r *runtime) write(op, method string, bodyKeys map[string]bool, t *EntityTy
 			switch {
 			case k == "if_match":
 				ifMatch, _ = v.(string)
+			case k == "bind" && bodyKeys[k] && t != nil:
+				if err := r.binds(t, v, body); err != nil {
+					return nil, perm(op, "%v", err)
+				}
 			case bodyKeys[k]:
 				body[k] = r.wireValue(t, k, v)
 			default:

@@ -311,6 +311,16 @@ func (s *Sandbox) handle(method, path string, q url.Values, h http.Header, body 
 				return 0, nil, nil, errf(400, "KeyChange", "the key property %s cannot change", k)
 			}
 		}
+		binds, e := s.resolveBinds(tb, rec)
+		if e != nil {
+			return 0, nil, nil, e
+		}
+		for k := range rec {
+			if strings.HasSuffix(k, "@odata.bind") {
+				delete(rec, k)
+			}
+		}
+		s.link(tb, rw, binds)
 		if method == "PUT" {
 			keep := map[string]any{}
 			for _, k := range tb.t.Key {
@@ -375,6 +385,12 @@ func (s *Sandbox) rowsOf(tb *table) []*row { return tb.rows }
 func (s *Sandbox) check(t *EntityType, rec map[string]any, create bool) *sandboxError {
 	for k, v := range rec {
 		if strings.HasPrefix(k, "@") || k == "__metadata" {
+			continue
+		}
+		if nav, ok := strings.CutSuffix(k, "@odata.bind"); ok {
+			if t.Nav(nav) == nil {
+				return errf(400, "BadRequest", "%s: %q is not a navigation property of %s", k, nav, t.Name)
+			}
 			continue
 		}
 		if t.Nav(k) != nil {
@@ -449,10 +465,14 @@ func (s *Sandbox) insert(tb *table, rec map[string]any, depth int) (*row, *sandb
 	if e := s.check(tb.t, rec, true); e != nil {
 		return nil, e
 	}
+	binds, e := s.resolveBinds(tb, rec)
+	if e != nil {
+		return nil, e
+	}
 	data := map[string]any{}
 	nested := map[string]any{}
 	for k, v := range rec {
-		if strings.HasPrefix(k, "@") || k == "__metadata" {
+		if strings.HasPrefix(k, "@") || k == "__metadata" || strings.HasSuffix(k, "@odata.bind") {
 			continue
 		}
 		if tb.t.Nav(k) != nil {
@@ -541,7 +561,72 @@ func (s *Sandbox) insert(tb *table, rec map[string]any, depth int) (*row, *sandb
 	}
 	tb.rows = append(tb.rows, rw)
 	tb.byKey[key] = rw
+	s.link(tb, rw, binds)
 	return rw, nil
+}
+
+type bind struct {
+	nav  string
+	coll bool
+	to   []ref
+}
+
+// resolveBinds reads Nav@odata.bind members ("Set(key)" or a list of
+// them); every entity named must exist.
+func (s *Sandbox) resolveBinds(tb *table, rec map[string]any) ([]bind, *sandboxError) {
+	var out []bind
+	for k, v := range rec {
+		nav, ok := strings.CutSuffix(k, "@odata.bind")
+		if !ok {
+			continue
+		}
+		n := tb.t.Nav(nav)
+		if n == nil {
+			return nil, errf(400, "BadRequest", "%q is not a navigation property of %s", nav, tb.t.Name)
+		}
+		var urls []any
+		if list, ok := v.([]any); ok && n.Collection {
+			urls = list
+		} else {
+			urls = []any{v}
+		}
+		b := bind{nav: nav, coll: n.Collection}
+		for _, u := range urls {
+			str, _ := u.(string)
+			str = strings.TrimPrefix(str, "/")
+			i := strings.IndexByte(str, '(')
+			if i <= 0 || !strings.HasSuffix(str, ")") {
+				return nil, errf(400, "BadRequest", "%s: %q is not Set(key)", k, cut(str, 60))
+			}
+			ct, ok := s.sets[str[:i]]
+			if !ok || strings.HasPrefix(str, "~") {
+				return nil, errf(400, "BadRequest", "%s: %q is not an entity set", k, str[:i])
+			}
+			key, e := s.parseKey(ct.t, str[i+1:len(str)-1])
+			if e != nil {
+				return nil, e
+			}
+			if _, ok := ct.byKey[key]; !ok {
+				return nil, errf(400, "BadRequest", "%s: no entity %s", k, cut(str, 80))
+			}
+			b.to = append(b.to, ref{ct.set.Name, key})
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// link records binds of rw: a single-valued navigation is replaced, a
+// collection is added to.
+func (s *Sandbox) link(tb *table, rw *row, binds []bind) {
+	for _, b := range binds {
+		lk := tb.set.Name + "|" + rw.key + "|" + b.nav
+		if b.coll {
+			s.links[lk] = append(s.links[lk], b.to...)
+		} else {
+			s.links[lk] = b.to
+		}
+	}
 }
 
 func (s *Sandbox) remove(tb *table, rw *row) {

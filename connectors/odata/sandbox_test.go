@@ -133,7 +133,7 @@ func TestSandboxRoundTripV4(t *testing.T) {
 		t.Errorf("navigation: %v", body(nav))
 	}
 	// create, get with ETag, update with it, then a stale one: 412
-	created := s.must(t, "create_People", map[string]any{"UserName": "new", "FirstName": "N", "LastName": "Ew", "Concurrency": 1})
+	created := s.must(t, "create_People", map[string]any{"UserName": "new", "FirstName": "N", "LastName": "Ew"})
 	if created["status"] != int64(201) {
 		t.Fatalf("create: %v", created)
 	}
@@ -162,6 +162,23 @@ func TestSandboxRoundTripV4(t *testing.T) {
 	_, err = s.call(t, "create_People", map[string]any{"UserName": "new", "FirstName": "Dup", "LastName": "X"})
 	if err == nil || !strings.Contains(err.Error(), "OData error Conflict") || !strings.Contains(err.Error(), "exists") {
 		t.Errorf("duplicate: %v", err)
+	}
+	// bind existing entities (v4 Nav@odata.bind; Dataverse lookups)
+	s.must(t, "create_People", map[string]any{"UserName": "linked", "FirstName": "L", "LastName": "K", "bind": map[string]any{"Friends": []any{"People('user01')", "People('user02')"}}})
+	if f := values(s.must(t, "list_People_Friends", map[string]any{"UserName": "linked"})); len(f) != 2 {
+		t.Errorf("bound friends: %v", f)
+	}
+	for _, bad := range []map[string]any{{"Friends": []any{"People('nobody')"}}, {"Friends": []any{"Nope('x')"}}, {"Nope": "People('user01')"}, {"Friends": []any{"People('a')/x"}}} {
+		if _, err := s.call(t, "create_People", map[string]any{"UserName": "bad", "FirstName": "B", "LastName": "D", "bind": bad}); err == nil {
+			t.Errorf("bind %v accepted", bad)
+		}
+	}
+	s.must(t, "get_People", map[string]any{"UserName": "linked", "include_annotations": "OData.Community.Display.V1.FormattedValue"})
+	if last := s.seen[len(s.seen)-1]; last.Header.Get("Prefer") != `odata.include-annotations="OData.Community.Display.V1.FormattedValue"` {
+		t.Errorf("Prefer %q", last.Header.Get("Prefer"))
+	}
+	if _, err := s.call(t, "get_People", map[string]any{"UserName": "linked", "include_annotations": "x\"\r\nEvil: 1"}); err == nil {
+		t.Error("a header injection through include_annotations was accepted")
 	}
 	// delete
 	s.must(t, "delete_People", map[string]any{"UserName": "new", "if_match": newTag})
