@@ -2,6 +2,7 @@ package odata
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -656,6 +657,17 @@ func (r *runtime) call(op string, fn *Callable, path func(map[string]any) (strin
 	return r.callBound(op, fn, nil, path)
 }
 
+// structured: a collection, complex or entity type (a v4 function takes
+// it as JSON in a parameter alias).
+func (r *runtime) structured(t string) bool {
+	if _, coll := collectionOf(t); coll {
+		return true
+	}
+	_, c := r.m.ComplexTypes[t]
+	_, e := r.m.EntityTypes[t]
+	return c || e
+}
+
 // callBound invokes a function or action; keys names the inputs that go
 // into the bound entity's key predicate rather than the parameters.
 func (r *runtime) callBound(op string, fn *Callable, keys map[string]bool, path func(map[string]any) (string, error)) func(context.Context, connectors.Call) (any, error) {
@@ -691,16 +703,26 @@ func (r *runtime) callBound(op string, fn *Callable, keys map[string]bool, path 
 				q[k] = lit
 			}
 			return r.do(ctx, call, op, fn.Method, p, q, nil, nil)
-		case fn.Kind == "function": // v4: inline parameters
+		case fn.Kind == "function": // v4: inline parameters; structured ones as JSON in aliases
 			var parts []string
+			q := map[string]any{}
 			for _, k := range sortedInputs(params) {
+				if r.structured(types[k]) {
+					j, err := json.Marshal(params[k])
+					if err != nil {
+						return nil, perm(op, "%s: %v", k, err)
+					}
+					parts = append(parts, k+"=@"+k)
+					q["@"+k] = string(j)
+					continue
+				}
 				lit, err := r.m.Literal(types[k], params[k])
 				if err != nil {
-					return nil, perm(op, "%s: %v (complex and collection parameters are not supported in function calls)", k, err)
+					return nil, perm(op, "%s: %v", k, err)
 				}
 				parts = append(parts, k+"="+escapeSegment(lit))
 			}
-			return r.do(ctx, call, op, "GET", p+"("+strings.Join(parts, ",")+")", nil, nil, nil)
+			return r.do(ctx, call, op, "GET", p+"("+strings.Join(parts, ",")+")", q, nil, nil)
 		default: // v4 action: parameters in a JSON body
 			return r.do(ctx, call, op, "POST", p, nil, params, nil)
 		}

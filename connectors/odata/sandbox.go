@@ -252,6 +252,9 @@ func (s *Sandbox) handle(method, path string, q url.Values, h http.Header, body 
 			return 200, nil, strconv.Itoa(len(rows)), nil
 		}
 		if len(segs) > 1 {
+			if e := s.callable(segs[1]); e != nil {
+				return 0, nil, nil, e
+			}
 			return 0, nil, nil, errf(404, "NotFound", "no resource %s", path)
 		}
 		switch method {
@@ -962,6 +965,9 @@ func (s *Sandbox) list(t *EntityType, path string, rows []*row, q url.Values) (a
 func (s *Sandbox) navigate(method string, tb *table, rw *row, nav string, q url.Values, body []byte) (int, map[string]string, any, *sandboxError) {
 	n := tb.t.Nav(nav)
 	if n == nil {
+		if e := s.callable(nav); e != nil {
+			return 0, nil, nil, e
+		}
 		return 0, nil, nil, errf(404, "NotFound", "%q is not a navigation property of %s", nav, tb.t.Name)
 	}
 	ct := s.tableOf(n.Target)
@@ -1018,4 +1024,15 @@ func (s *Sandbox) keyPred(t *EntityType, data map[string]any) string {
 		parts = append(parts, k+"="+url.PathEscape(lit))
 	}
 	return "(" + strings.Join(parts, ",") + ")"
+}
+
+// callable answers 501 for a bound function or action segment.
+func (s *Sandbox) callable(seg string) *sandboxError {
+	name, _, _ := strings.Cut(seg, "(")
+	for _, c := range s.m.Callables {
+		if c.BoundTo != "" && c.Name == name {
+			return errf(501, "NotImplemented", "the sandbox does not simulate %s %s", c.Kind, c.Name)
+		}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -294,5 +295,54 @@ func TestSandboxBatchChangeSet(t *testing.T) {
 		if r := body(out)["responses"].([]any); len(r) != 2 || r[0].(map[string]any)["body"].(map[string]any)[key] != "b1" {
 			t.Fatalf("%s: reads: %v", file, r)
 		}
+	}
+}
+
+// Functions and actions: how the calls are written (the sandbox answers 501).
+func TestCallShapes(t *testing.T) {
+	doc, err := os.ReadFile("testdata/real/trippin_v4.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, doc)
+	if err := s.box.Seed(map[string][]map[string]any{"People": {{"UserName": "ann", "FirstName": "A", "LastName": "L"}}}); err != nil {
+		t.Fatal(err)
+	}
+	last := func() *http.Request { return s.seen[len(s.seen)-1] }
+	cases := []struct {
+		op      string
+		in      map[string]any
+		method  string
+		uri     string
+		hasBody bool
+	}{
+		{"GetNearestAirport", map[string]any{"lat": 33.1, "lon": -117.5}, "GET", "/GetNearestAirport(lat=33.1,lon=-117.5)", false},
+		{"ResetDataSource", map[string]any{}, "POST", "/ResetDataSource", false},
+		{"People_ShareTrip", map[string]any{"UserName": "ann", "userName": "bob", "tripId": 7}, "POST", "/People('ann')/Microsoft.OData.SampleService.Models.TripPin.ShareTrip", true},
+		{"People_GetFriendsTrips", map[string]any{"UserName": "ann", "userName": "O'Neil"}, "GET", "/People('ann')/Microsoft.OData.SampleService.Models.TripPin.GetFriendsTrips(userName='O''Neil')", false},
+	}
+	for _, c := range cases {
+		if ops(s.c)[c.op] == nil {
+			t.Errorf("no %s (have %v)", c.op, names(s.c))
+			continue
+		}
+		_, err := s.call(t, c.op, c.in)
+		if err == nil || !strings.Contains(err.Error(), "501") {
+			t.Errorf("%s: %v", c.op, err)
+		}
+		r := last()
+		uri, _ := url.PathUnescape(r.URL.EscapedPath())
+		if r.Method != c.method || uri != c.uri {
+			t.Errorf("%s: %s %s, want %s %s", c.op, r.Method, uri, c.method, c.uri)
+		}
+	}
+	if h := ops(s.c)["GetNearestAirport"].Hints; !h.ReadOnly {
+		t.Errorf("a v4 function is read-only: %+v", h)
+	}
+	if h := ops(s.c)["People_ShareTrip"].Hints; h.ReadOnly {
+		t.Errorf("an action is not read-only: %+v", h)
+	}
+	if _, err := s.call(t, "GetNearestAirport", map[string]any{"lat": "1 or 1", "lon": 1}); err == nil || strings.Contains(err.Error(), "501") {
+		t.Errorf("a non-number reached the service: %v", err)
 	}
 }
