@@ -303,3 +303,20 @@ func TestRecursiveTypes(t *testing.T) {
 }
 
 func httpRequestOp() *connectors.Operation { return httpconn.New(httpconn.Options{}).Operations[0] }
+
+func TestV2WireValues(t *testing.T) {
+	m, err := Parse([]byte(sapDoc), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runtime{m: m}
+	pt := m.EntityTypes["ZBP.Partner"]
+	for in, want := range map[any]any{"2024-05-01T10:00:00": "/Date(1714557600000)/", "2024-05-01": "/Date(1714521600000)/", "2024-05-01T12:00:00+02:00": "/Date(1714557600000)/", "/Date(5)/": "/Date(5)/"} {
+		if got := r.wireValue(pt, "Created", in); got != want {
+			t.Errorf("%v: %v, want %v", in, got, want)
+		}
+	}
+	if got := r.wireValue(pt, "Revenue", 12.5); got != "12.5" {
+		t.Errorf("decimal: %v", got)
+	}
+}

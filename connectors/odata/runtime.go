@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/weftio/weft/connectors"
 )
@@ -601,6 +602,15 @@ func (r *runtime) wireValue(t *EntityType, name string, v any) any {
 	case "Edm.Int64", "Edm.Decimal", "Edm.Double", "Edm.Single":
 		if f, ok := v.(float64); ok {
 			return strconv.FormatFloat(f, 'f', -1, 64)
+		}
+	case "Edm.DateTime":
+		// v2 JSON writes a date-time as /Date(milliseconds since 1970, UTC)/.
+		if s, ok := v.(string); ok {
+			for _, layout := range []string{"2006-01-02T15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"} {
+				if t, err := time.Parse(layout, s); err == nil {
+					return fmt.Sprintf("/Date(%d)/", t.UnixMilli())
+				}
+			}
 		}
 	}
 	return v
