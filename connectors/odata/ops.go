@@ -576,8 +576,83 @@ func (b *builder) callable(fn *Callable) {
 		b.add(o)
 	}
 	if n == 0 {
-		b.reject(fn.Name, "bound to "+fn.BoundTo+", which no entity set holds")
+		n = b.containedCallable(fn, bound, coll, props, req, output, hints, desc, kindWord)
 	}
+	if n == 0 {
+		b.reject(fn.Name, "bound to "+fn.BoundTo+", which no entity set holds or navigation reaches")
+	}
+}
+
+// containedCallable builds operations for a function or action bound to
+// a type that only navigation reaches (v4 containment: TripPin's Trip
+// under People): /S(key)/N(key)/NS.Name, the child's keys prefixed by
+// the navigation's name. It returns how many it built.
+func (b *builder) containedCallable(fn *Callable, bound string, coll bool, props map[string]any, req []any, output map[string]any, hints connectors.Hints, desc, kindWord string) int {
+	child, ok := b.m.EntityTypes[bound]
+	if !ok {
+		return 0
+	}
+	n := 0
+	for _, s := range b.m.EntitySets {
+		t := b.m.EntityTypes[s.Type]
+		if t == nil || len(t.Key) == 0 {
+			continue
+		}
+		for _, nv := range t.Navs {
+			if nv.Target != bound || (!coll && nv.Collection && len(child.Key) == 0) {
+				continue
+			}
+			p2 := map[string]any{}
+			for k, v := range props {
+				p2[k] = v
+			}
+			r2 := append([]any(nil), req...)
+			clash := false
+			for _, k := range t.Key {
+				if _, c := p2[k]; c {
+					clash = true
+				}
+			}
+			if clash {
+				continue
+			}
+			b.keyInputs(t, p2, &r2, "")
+			keys := map[string]bool{}
+			for _, k := range t.Key {
+				keys[k] = true
+			}
+			prefix := nv.Name + "_"
+			withChildKey := !coll && nv.Collection
+			if withChildKey {
+				b.keyInputs(child, p2, &r2, prefix)
+				for _, k := range child.Key {
+					keys[prefix+k] = true
+				}
+			}
+			s, t, nv := s, t, nv
+			path := func(in map[string]any) (string, error) {
+				k, err := b.m.keyPredicate(t, in, "")
+				if err != nil {
+					return "", err
+				}
+				p := "/" + s.Name + k + "/" + nv.Name
+				if withChildKey {
+					ck, err := b.m.keyPredicate(child, in, prefix)
+					if err != nil {
+						return "", err
+					}
+					p += ck
+				}
+				return p + "/" + fn.Name, nil
+			}
+			o := &connectors.Operation{Name: b.name(s.Name + "_" + nv.Name + "_" + fn.Short), Title: kindWord + " " + fn.Short + " on " + s.Name + " " + nv.Name,
+				Description: desc + ", bound to " + nv.Name + " of one " + s.Name + " entity", Input: input(p2, r2), Output: output, Hints: hints, Tags: []string{s.Name}}
+			o.Invoke = b.rt.callBound(o.Name, fn, keys, path)
+			b.add(o)
+			n++
+		}
+	}
+	return n
 }
 
 // sortedInputs lists an input map's keys in order (deterministic requests).

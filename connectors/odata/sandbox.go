@@ -285,6 +285,12 @@ func (s *Sandbox) handle(method, path string, q url.Values, h http.Header, body 
 	if !ok {
 		return 0, nil, nil, errf(404, "NotFound", "no %s with key %s", name, pred)
 	}
+	if len(segs) == 3 {
+		if e := s.callable(segs[2]); e != nil {
+			return 0, nil, nil, e
+		}
+		return 0, nil, nil, errf(404, "NotFound", "the sandbox does not address %s", path)
+	}
 	if len(segs) == 2 {
 		return s.navigate(method, tb, rw, segs[1], q, body)
 	}

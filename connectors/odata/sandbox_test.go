@@ -319,6 +319,7 @@ func TestCallShapes(t *testing.T) {
 		{"GetNearestAirport", map[string]any{"lat": 33.1, "lon": -117.5}, "GET", "/GetNearestAirport(lat=33.1,lon=-117.5)", false},
 		{"ResetDataSource", map[string]any{}, "POST", "/ResetDataSource", false},
 		{"People_ShareTrip", map[string]any{"UserName": "ann", "userName": "bob", "tripId": 7}, "POST", "/People('ann')/Microsoft.OData.SampleService.Models.TripPin.ShareTrip", true},
+		{"People_Trips_GetInvolvedPeople", map[string]any{"UserName": "ann", "Trips_TripId": 7}, "GET", "/People('ann')/Trips(7)/Microsoft.OData.SampleService.Models.TripPin.GetInvolvedPeople()", false},
 		{"People_GetFriendsTrips", map[string]any{"UserName": "ann", "userName": "O'Neil"}, "GET", "/People('ann')/Microsoft.OData.SampleService.Models.TripPin.GetFriendsTrips(userName='O''Neil')", false},
 	}
 	for _, c := range cases {
