@@ -78,6 +78,13 @@ func connectorCmd(args []string, stdout io.Writer) error {
 			m, _ := r.(map[string]any)
 			fmt.Fprintf(stdout, "  rejected %s: %s\n", str(m["operation"]), str(m["reason"]))
 		}
+		for _, r := range anyList(rep["skipped"]) { // OData: verbs the service declares unsupported
+			m, _ := r.(map[string]any)
+			fmt.Fprintf(stdout, "  skipped %s: %s\n", str(m["operation"]), str(m["reason"]))
+		}
+		for _, w := range anyList(rep["warnings"]) {
+			fmt.Fprintf(stdout, "  warning: %s\n", str(w))
+		}
 		return nil
 	case "add-mcp":
 		if len(pos) != 1 || (*mcpURL == "") == (*mcpCommand == "") {
