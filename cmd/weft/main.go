@@ -73,7 +73,7 @@ Usage:
   weft secrets rotate                 new master key; every stored credential resealed
   weft audit list [--since 24h] [--actor A] [--action X] [--limit N] [--json]   the audit log, newest first (--json: JSON lines, oldest first, for a SIEM)
   weft audit verify [--data-dir DIR | --config FILE]   check the audit log's hash chain (exit 1 names the first bad entry; with a store named, no server needed)
-  weft sandbox SPEC... [--addr 127.0.0.1:9100]   serve a stateful simulator of each OpenAPI document under /NAME/
+  weft sandbox SPEC... [--addr 127.0.0.1:9100]   serve a stateful simulator of each OpenAPI or OData $metadata document under /NAME/
   weft mcp --stdio [--toolset all]    serve MCP on stdin/stdout (local agents)
   weft mcp toolsets | keys create NAME --scopes S[,S] [--rate N] [--namespace default] | keys list | keys revoke ID
   weft map suggest --source A --target B [--top 5] [--json] [--save [--namespace default]] [--llm ollama|openai --llm-url U --llm-model M | --config FILE]

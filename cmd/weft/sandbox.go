@@ -21,7 +21,7 @@ import (
 	"github.com/weftio/weft/internal/bounded"
 )
 
-// sandboxCmd serves stateful simulators of OpenAPI documents, each under
+// sandboxCmd serves stateful simulators of OpenAPI and OData documents, each under
 // /NAME/ (NAME: the file name without its extension, or --name for one).
 func sandboxCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
@@ -32,7 +32,7 @@ func sandboxCmd(args []string, stdout io.Writer) error {
 		return err
 	}
 	if len(pos) == 0 {
-		return weft.Errorf(weft.EInvalid, "weft sandbox SPEC... [--addr 127.0.0.1:9100]: serve a simulator of each OpenAPI document under /NAME/")
+		return weft.Errorf(weft.EInvalid, "weft sandbox SPEC... [--addr 127.0.0.1:9100]: serve a simulator of each OpenAPI or OData $metadata document under /NAME/")
 	}
 	if *name != "" && len(pos) > 1 {
 		return weft.Errorf(weft.EInvalid, "--name works with one spec")
