@@ -320,3 +320,21 @@ func TestV2WireValues(t *testing.T) {
 		t.Errorf("decimal: %v", got)
 	}
 }
+
+func TestImportJSONCSDL(t *testing.T) {
+	ref := `"$Reference":{` + strings.Repeat(`"https://example.org/v`+`.json":{"$Include":[{"$Namespace":"X"}]},`, 200) + `"https://example.org/last.json":{}},`
+	doc := `{"$Version":"4.0",` + ref + `"$EntityContainer":"S.C","S":{"Order":{"$Kind":"EntityType","$Key":["ID"],"ID":{"$Type":"Edm.Guid"},"Total":{"$Type":"Edm.Decimal"}},
+"Ship":[{"$Kind":"Action","$IsBound":true,"$Parameter":[{"$Name":"o","$Type":"S.Order"},{"$Name":"carrier"}]}],
+"C":{"$Kind":"EntityContainer","Orders":{"$Collection":true,"$Type":"S.Order","@Org.OData.Capabilities.V1.InsertRestrictions":{"Insertable":false}}}}}`
+	if !Sniff([]byte(doc)) {
+		t.Fatal("a JSON CSDL document with a long $Reference is not recognised")
+	}
+	c, rep, err := Import("s", []byte(doc), request(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := ops(c)
+	if o["list_Orders"] == nil || o["Orders_Ship"] == nil || o["create_Orders"] != nil || rep.SourceKind != "odata-v4" {
+		t.Fatalf("%v %+v", names(c), rep)
+	}
+}

@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"sort"
@@ -46,7 +47,7 @@ func Sniff(data []byte) bool {
 	}
 	s := string(head)
 	return strings.Contains(s, "<edmx:Edmx") || strings.Contains(s, "<Edmx") ||
-		(strings.Contains(s, "\"$Version\"") && strings.Contains(s, "\"$EntityContainer\""))
+		(strings.Contains(s, "\"$Version\"") && bytes.Contains(data, []byte("\"$EntityContainer\"")))
 }
 
 // Import builds connector name from a $metadata document. request is the
