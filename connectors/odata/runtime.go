@@ -79,17 +79,24 @@ func (r *runtime) do(ctx context.Context, call connectors.Call, op, method, path
 		*got = append(*got, &captured{method: wire, path: path, query: query, headers: headers, body: body})
 		return map[string]any{"status": int64(200)}, nil
 	}
+	// The query string is written here, not by the http connector: OData
+	// wants spaces as %20 (a + may be read as a plus) and $ left as it is.
+	target := path
+	if len(query) > 0 {
+		sep := "?"
+		if strings.Contains(target, "?") {
+			sep = "&"
+		}
+		target += sep + encodeQuery(query)
+	}
 	send := func(tok csrf) (map[string]any, error) {
-		in := map[string]any{"method": wire, "url": path, "headers": copyMap(headers)}
+		in := map[string]any{"method": wire, "url": target, "headers": copyMap(headers)}
 		if tok.token != "" {
 			h := in["headers"].(map[string]any)
 			h["x-csrf-token"] = tok.token
 			if tok.cookie != "" {
 				h["Cookie"] = tok.cookie
 			}
-		}
-		if len(query) > 0 {
-			in["query"] = query
 		}
 		if rb, ok := body.(rawBody); ok {
 			in["raw"] = map[string]any{"content": rb.content, "content_type": rb.contentType}
@@ -737,4 +744,27 @@ func (r *runtime) callBound(op string, fn *Callable, keys map[string]bool, path 
 			return r.do(ctx, call, op, "POST", p, nil, params, nil)
 		}
 	}
+}
+
+// encodeQuery writes query options in key order, percent-encoding what a
+// query component may not hold (space as %20, never +).
+func encodeQuery(q map[string]any) string {
+	parts := make([]string, 0, len(q))
+	for _, k := range sortedInputs(q) {
+		parts = append(parts, escapeQuery(k)+"="+escapeQuery(fmt.Sprint(q[k])))
+	}
+	return strings.Join(parts, "&")
+}
+
+func escapeQuery(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("-._~$'()*,:@!/;", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }

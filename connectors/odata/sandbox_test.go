@@ -94,6 +94,9 @@ func TestSandboxRoundTripV4(t *testing.T) {
 	}
 	// list with $filter (escaped quote), $expand and $count
 	out := s.must(t, "list_People", map[string]any{"filter": []any{map[string]any{"property": "LastName", "value": "O'Hara"}}, "expand": []any{"Trips"}, "count": true, "orderby": []any{"UserName desc"}})
+	if raw := s.seen[len(s.seen)-1].URL.RawQuery; !strings.Contains(raw, "$filter=LastName%20eq%20'O''Hara'") || strings.Contains(raw, "+") {
+		t.Errorf("query string %s", raw)
+	}
 	vals := values(out)
 	if len(vals) != 5 || body(out)["count"] != int64(8) || body(out)["next_link"] == nil {
 		t.Fatalf("filtered page: %d values, count %v, next %v", len(vals), body(out)["count"], body(out)["next_link"])
