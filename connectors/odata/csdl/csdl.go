@@ -26,18 +26,38 @@ type Limits struct {
 
 // DefaultLimits: SAP's largest published services are a few MB of
 // metadata and nest about 8 levels.
-var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxDepth: 64, MaxElements: 2_000_000, MaxAttrLen: 64 << 10}
+var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxDepth: 64, MaxElements: 1_000_000, MaxAttrLen: 64 << 10}
 
 // node is one element of the document: its local name, attributes by
 // (prefixed) local name, and children.
 type node struct {
 	name  string
-	attrs map[string]string
+	attrs []attr // few per element: a slice costs less than a map
 	kids  []*node
 	text  string
 }
 
-func (n *node) attr(k string) string { return n.attrs[k] }
+type attr struct{ k, v string }
+
+func (n *node) attr(k string) string {
+	for _, a := range n.attrs {
+		if a.k == k {
+			return a.v
+		}
+	}
+	return ""
+}
+
+// set adds or replaces an attribute (the JSON CSDL reader builds nodes too).
+func (n *node) set(k, v string) {
+	for i := range n.attrs {
+		if n.attrs[i].k == k {
+			n.attrs[i].v = v
+			return
+		}
+	}
+	n.attrs = append(n.attrs, attr{k, v})
+}
 
 func (n *node) children(name string) []*node {
 	var out []*node
@@ -63,6 +83,20 @@ func attrKey(a xml.Name) string {
 		return "xmlns:" + a.Local
 	}
 	return a.Local
+}
+
+// kept are the elements the model is read from; any other element (and
+// everything inside it: vocabulary references, annotation values the
+// importer does not use, unknown extensions) is skipped unread, so it
+// costs no memory.
+var kept = map[string]bool{}
+
+func init() {
+	for _, n := range strings.Fields(`Edmx DataServices Schema Association End EntityType Key PropertyRef Property
+		NavigationProperty ComplexType EnumType Member Action Function Parameter ReturnType EntityContainer
+		EntitySet Singleton FunctionImport ActionImport Annotations Annotation Record PropertyValue`) {
+		kept[n] = true
+	}
 }
 
 // parseXML reads data into a tree within l. A DOCTYPE (the carrier of
@@ -100,12 +134,20 @@ func parseXML(data []byte, l Limits) (*node, error) {
 			if len(stack) >= l.MaxDepth {
 				return nil, weft.Errorf(weft.EInvalid, "$metadata nests deeper than %d elements", l.MaxDepth)
 			}
-			n := &node{name: t.Name.Local, attrs: make(map[string]string, len(t.Attr))}
+			if len(stack) > 0 && !kept[t.Name.Local] {
+				if err := d.Skip(); err != nil {
+					return nil, weft.Errorf(weft.EInvalid, "$metadata is not well-formed XML: %v", err)
+				}
+				continue
+			}
+			n := &node{name: t.Name.Local}
 			for _, a := range t.Attr {
 				if len(a.Value) > l.MaxAttrLen {
 					return nil, weft.Errorf(weft.EInvalid, "$metadata attribute %s is longer than %d bytes", a.Name.Local, l.MaxAttrLen)
 				}
-				n.attrs[attrKey(a.Name)] = a.Value
+				if k := attrKey(a.Name); !strings.HasPrefix(k, "xmlns:") {
+					n.set(k, a.Value)
+				}
 			}
 			if len(stack) == 0 {
 				if root != nil {

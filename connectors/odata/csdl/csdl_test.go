@@ -1,8 +1,11 @@
 package csdl
 
 import (
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/weftio/weft"
 )
 
 const jsonDoc = `{"$Version":"4.01","$Reference":{"https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Core.V1.json":{"$Include":[{"$Namespace":"Org.OData.Core.V1"}]}},
@@ -59,5 +62,28 @@ func TestJSONCSDL(t *testing.T) {
 	}
 	if e := m.EnumTypes["Shop.Kind"]; e == nil || strings.Join(e.Members, ",") != "Retail,Wholesale" {
 		t.Errorf("enum %+v", e)
+	}
+}
+
+// A document at the size limit built to cost the most (every element one
+// the reader keeps, up to the element limit) stays within a few hundred
+// MB; elements the reader does not use are skipped without building anything.
+func TestWorstCaseMemory(t *testing.T) {
+	for _, c := range []struct {
+		el    string
+		maxMB int64
+	}{{`<a x="1"/>`, 64}, {`<Property Name="x"/>`, 400}} {
+		doc := []byte(`<edmx:Edmx Version="4.0">` + strings.Repeat(c.el, 30_000_000/len(c.el)) + `</edmx:Edmx>`)
+		var a, b runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&a)
+		_, err := Parse(doc, Limits{})
+		runtime.ReadMemStats(&b)
+		if weft.Code(err) != weft.ETooLarge {
+			t.Errorf("%s: %v", c.el, err)
+		}
+		if grew := (int64(b.Sys) - int64(a.Sys)) >> 20; grew > c.maxMB {
+			t.Errorf("%s: memory grew %d MB (limit %d)", c.el, grew, c.maxMB)
+		}
 	}
 }

@@ -27,8 +27,8 @@ func parseJSON(data []byte, l Limits) (*Model, error) {
 	if v == "" {
 		return nil, weft.Errorf(weft.EInvalid, "not a JSON CSDL document: no $Version")
 	}
-	root := &node{name: "Edmx", attrs: map[string]string{"Version": v}}
-	ds := &node{name: "DataServices", attrs: map[string]string{}}
+	root := &node{name: "Edmx", attrs: attrsOf(map[string]string{"Version": v})}
+	ds := &node{name: "DataServices", attrs: attrsOf(map[string]string{})}
 	root.kids = append(root.kids, ds)
 	for _, ns := range sortedKeys(doc) {
 		if strings.HasPrefix(ns, "$") || strings.HasPrefix(ns, "@") {
@@ -38,9 +38,9 @@ func parseJSON(data []byte, l Limits) (*Model, error) {
 		if !ok {
 			continue
 		}
-		s := &node{name: "Schema", attrs: map[string]string{"Namespace": ns}}
+		s := &node{name: "Schema", attrs: attrsOf(map[string]string{"Namespace": ns})}
 		if a, ok := body["$Alias"].(string); ok {
-			s.attrs["Alias"] = a
+			s.set("Alias", a)
 		}
 		for _, name := range sortedKeys(body) {
 			if strings.HasPrefix(name, "$") || strings.HasPrefix(name, "@") {
@@ -64,7 +64,7 @@ func parseJSON(data []byte, l Limits) (*Model, error) {
 		if anns, ok := body["$Annotations"].(map[string]any); ok {
 			for _, target := range sortedKeys(anns) {
 				am, _ := anns[target].(map[string]any)
-				n := &node{name: "Annotations", attrs: map[string]string{"Target": target}}
+				n := &node{name: "Annotations", attrs: attrsOf(map[string]string{"Target": target})}
 				n.kids = jsonAnnotations(am)
 				s.kids = append(s.kids, n)
 			}
@@ -137,17 +137,17 @@ func jsonAnnotations(m map[string]any) []*node {
 		if !strings.HasPrefix(k, "@") {
 			continue
 		}
-		a := &node{name: "Annotation", attrs: map[string]string{"Term": strings.TrimPrefix(k, "@")}}
+		a := &node{name: "Annotation", attrs: attrsOf(map[string]string{"Term": strings.TrimPrefix(k, "@")})}
 		switch v := m[k].(type) {
 		case bool:
-			a.attrs["Bool"] = fmt.Sprint(v)
+			a.set("Bool", fmt.Sprint(v))
 		case string:
-			a.attrs["String"] = v
+			a.set("String", v)
 		case map[string]any:
-			r := &node{name: "Record", attrs: map[string]string{}}
+			r := &node{name: "Record", attrs: attrsOf(map[string]string{})}
 			for _, p := range sortedKeys(v) {
 				if b, ok := v[p].(bool); ok {
-					r.kids = append(r.kids, &node{name: "PropertyValue", attrs: map[string]string{"Property": p, "Bool": fmt.Sprint(b)}})
+					r.kids = append(r.kids, &node{name: "PropertyValue", attrs: attrsOf(map[string]string{"Property": p, "Bool": fmt.Sprint(b)})})
 				}
 			}
 			a.kids = append(a.kids, r)
@@ -160,19 +160,19 @@ func jsonAnnotations(m map[string]any) []*node {
 func jsonMember(name string, m map[string]any) *node {
 	switch str(m, "$Kind", "") {
 	case "EntityType", "ComplexType":
-		n := &node{name: str(m, "$Kind", ""), attrs: map[string]string{"Name": name}}
+		n := &node{name: str(m, "$Kind", ""), attrs: attrsOf(map[string]string{"Name": name})}
 		if b := str(m, "$BaseType", ""); b != "" {
-			n.attrs["BaseType"] = b
+			n.set("BaseType", b)
 		}
 		if keys, ok := m["$Key"].([]any); ok {
-			k := &node{name: "Key", attrs: map[string]string{}}
+			k := &node{name: "Key", attrs: attrsOf(map[string]string{})}
 			for _, x := range keys {
 				switch kv := x.(type) {
 				case string:
-					k.kids = append(k.kids, &node{name: "PropertyRef", attrs: map[string]string{"Name": kv}})
+					k.kids = append(k.kids, &node{name: "PropertyRef", attrs: attrsOf(map[string]string{"Name": kv})})
 				case map[string]any: // {"alias": "path"}
 					for _, a := range sortedKeys(kv) {
-						k.kids = append(k.kids, &node{name: "PropertyRef", attrs: map[string]string{"Name": str(kv, a, a)}})
+						k.kids = append(k.kids, &node{name: "PropertyRef", attrs: attrsOf(map[string]string{"Name": str(kv, a, a)})})
 					}
 				}
 			}
@@ -187,30 +187,30 @@ func jsonMember(name string, m map[string]any) *node {
 				continue
 			}
 			if str(pm, "$Kind", "") == "NavigationProperty" {
-				n.kids = append(n.kids, &node{name: "NavigationProperty", attrs: map[string]string{"Name": p, "Type": jsonType(pm)}})
+				n.kids = append(n.kids, &node{name: "NavigationProperty", attrs: attrsOf(map[string]string{"Name": p, "Type": jsonType(pm)})})
 				continue
 			}
-			pn := &node{name: "Property", attrs: map[string]string{"Name": p, "Type": jsonType(pm), "Nullable": jsonNullable(pm)}}
+			pn := &node{name: "Property", attrs: attrsOf(map[string]string{"Name": p, "Type": jsonType(pm), "Nullable": jsonNullable(pm)})}
 			if ml, ok := pm["$MaxLength"].(float64); ok {
-				pn.attrs["MaxLength"] = fmt.Sprint(ml)
+				pn.set("MaxLength", fmt.Sprint(ml))
 			}
 			pn.kids = jsonAnnotations(pm)
 			n.kids = append(n.kids, pn)
 		}
 		return n
 	case "EnumType":
-		n := &node{name: "EnumType", attrs: map[string]string{"Name": name}}
+		n := &node{name: "EnumType", attrs: attrsOf(map[string]string{"Name": name})}
 		if f, _ := m["$IsFlags"].(bool); f {
-			n.attrs["IsFlags"] = "true"
+			n.set("IsFlags", "true")
 		}
 		for _, k := range sortedKeys(m) {
 			if !strings.HasPrefix(k, "$") && !strings.Contains(k, "@") {
-				n.kids = append(n.kids, &node{name: "Member", attrs: map[string]string{"Name": k}})
+				n.kids = append(n.kids, &node{name: "Member", attrs: attrsOf(map[string]string{"Name": k})})
 			}
 		}
 		return n
 	case "EntityContainer":
-		n := &node{name: "EntityContainer", attrs: map[string]string{"Name": name}}
+		n := &node{name: "EntityContainer", attrs: attrsOf(map[string]string{"Name": name})}
 		for _, k := range sortedKeys(m) {
 			if strings.HasPrefix(k, "$") || strings.HasPrefix(k, "@") {
 				continue
@@ -222,13 +222,13 @@ func jsonMember(name string, m map[string]any) *node {
 			var c *node
 			switch {
 			case em["$Action"] != nil:
-				c = &node{name: "ActionImport", attrs: map[string]string{"Name": k, "Action": str(em, "$Action", ""), "EntitySet": str(em, "$EntitySet", "")}}
+				c = &node{name: "ActionImport", attrs: attrsOf(map[string]string{"Name": k, "Action": str(em, "$Action", ""), "EntitySet": str(em, "$EntitySet", "")})}
 			case em["$Function"] != nil:
-				c = &node{name: "FunctionImport", attrs: map[string]string{"Name": k, "Function": str(em, "$Function", ""), "EntitySet": str(em, "$EntitySet", "")}}
+				c = &node{name: "FunctionImport", attrs: attrsOf(map[string]string{"Name": k, "Function": str(em, "$Function", ""), "EntitySet": str(em, "$EntitySet", "")})}
 			case em["$Collection"] == true:
-				c = &node{name: "EntitySet", attrs: map[string]string{"Name": k, "EntityType": str(em, "$Type", "")}}
+				c = &node{name: "EntitySet", attrs: attrsOf(map[string]string{"Name": k, "EntityType": str(em, "$Type", "")})}
 			default:
-				c = &node{name: "Singleton", attrs: map[string]string{"Name": k, "Type": str(em, "$Type", "")}}
+				c = &node{name: "Singleton", attrs: attrsOf(map[string]string{"Name": k, "Type": str(em, "$Type", "")})}
 			}
 			c.kids = jsonAnnotations(em)
 			n.kids = append(n.kids, c)
@@ -243,12 +243,12 @@ func jsonCallable(name string, m map[string]any) *node {
 	if kind != "Action" && kind != "Function" {
 		return nil
 	}
-	n := &node{name: kind, attrs: map[string]string{"Name": name}}
+	n := &node{name: kind, attrs: attrsOf(map[string]string{"Name": name})}
 	if b, _ := m["$IsBound"].(bool); b {
-		n.attrs["IsBound"] = "true"
+		n.set("IsBound", "true")
 	}
 	if b, _ := m["$IsComposable"].(bool); b {
-		n.attrs["IsComposable"] = "true"
+		n.set("IsComposable", "true")
 	}
 	if ps, ok := m["$Parameter"].([]any); ok {
 		for _, p := range ps {
@@ -256,11 +256,27 @@ func jsonCallable(name string, m map[string]any) *node {
 			if !ok {
 				continue
 			}
-			n.kids = append(n.kids, &node{name: "Parameter", attrs: map[string]string{"Name": str(pm, "$Name", ""), "Type": jsonType(pm), "Nullable": jsonNullable(pm)}})
+			n.kids = append(n.kids, &node{name: "Parameter", attrs: attrsOf(map[string]string{"Name": str(pm, "$Name", ""), "Type": jsonType(pm), "Nullable": jsonNullable(pm)})})
 		}
 	}
 	if r, ok := m["$ReturnType"].(map[string]any); ok {
-		n.kids = append(n.kids, &node{name: "ReturnType", attrs: map[string]string{"Type": jsonType(r)}})
+		n.kids = append(n.kids, &node{name: "ReturnType", attrs: attrsOf(map[string]string{"Type": jsonType(r)})})
 	}
 	return n
+}
+
+func attrsOf(m map[string]string) []attr {
+	out := make([]attr, 0, len(m))
+	for _, k := range sortedKeys(toAny(m)) {
+		out = append(out, attr{k, m[k]})
+	}
+	return out
+}
+
+func toAny(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
