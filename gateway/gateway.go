@@ -1331,7 +1331,7 @@ func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, c)
 }
 
-// importConnector imports an OpenAPI (3.x), Swagger (2.0) or WSDL 1.1 document as a
+// importConnector imports an OpenAPI (3.x), Swagger (2.0), OData $metadata, GraphQL or WSDL 1.1 document as a
 // connector, stores it so it survives restarts, and adds it to the catalog.
 func (s *Server) importConnector(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("name")

@@ -94,8 +94,12 @@ func connectorCmd(args []string, stdout io.Writer) error {
 			m, _ := r.(map[string]any)
 			fmt.Fprintf(stdout, "  rejected %s: %s\n", str(m["operation"]), str(m["reason"]))
 		}
-		for _, w := range strList(rep["warnings"]) {
-			fmt.Fprintf(stdout, "  warning: %s\n", w)
+		for _, r := range anyList(rep["skipped"]) { // OData: verbs the service declares unsupported
+			m, _ := r.(map[string]any)
+			fmt.Fprintf(stdout, "  skipped %s: %s\n", str(m["operation"]), str(m["reason"]))
+		}
+		for _, w := range anyList(rep["warnings"]) {
+			fmt.Fprintf(stdout, "  warning: %s\n", str(w))
 		}
 		return nil
 	case "add-mcp":

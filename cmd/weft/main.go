@@ -65,7 +65,7 @@ Usage:
   weft runs list [--flow F] [--status S] [--since 1h] [--limit N] [--before ID]   pages past 1,000; prints the total
   weft runs show ID | replay ID [--input JSON|@file] | cancel ID
   weft dlq list [--flow F] | replay ID [--input JSON|@file]
-  weft connector import SPEC --name NAME [--annotations FILE]   import an OpenAPI 3.x / Swagger 2.0 file or URL (FILE: per-operation hint overrides)
+  weft connector import SPEC --name NAME [--annotations FILE]   import an OpenAPI 3.x / Swagger 2.0 / OData $metadata file or URL (FILE: per-operation hint overrides)
   weft connector add-mcp NAME --url URL [--token-file F | --auth-file F] | --command "CMD ARGS"   federate an MCP server: its tools become operations and gateway tools
   weft connector refresh NAME [--accept]     list an MCP connector's tools again: schema drift since accepted (and accept the new list)
   weft connector remove NAME                 remove an MCP connector and its connection (refused while deployed flows call it)
@@ -74,7 +74,7 @@ Usage:
   weft secrets rotate                 new master key; every stored credential resealed
   weft audit list [--since 24h] [--actor A] [--action X] [--limit N] [--json]   the audit log, newest first (--json: JSON lines, oldest first, for a SIEM)
   weft audit verify [--data-dir DIR | --config FILE]   check the audit log's hash chain (exit 1 names the first bad entry; with a store named, no server needed)
-  weft sandbox SPEC... [--addr 127.0.0.1:9100]   serve a stateful simulator of each OpenAPI document under /NAME/
+  weft sandbox SPEC... [--addr 127.0.0.1:9100]   serve a stateful simulator of each OpenAPI or OData $metadata document under /NAME/
   weft mcp --stdio [--toolset all]    serve MCP on stdin/stdout (local agents)
   weft mcp toolsets | keys create NAME --scopes S[,S] [--rate N] [--namespace default] | keys list | keys revoke ID
   weft map suggest --source A --target B [--top 5] [--json] [--save [--namespace default]] [--llm ollama|openai --llm-url U --llm-model M | --config FILE]

@@ -20,12 +20,13 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors/graphql"
 	"github.com/weftio/weft/connectors/importer"
+	"github.com/weftio/weft/connectors/odata"
 	"github.com/weftio/weft/connectors/sandbox"
 	"github.com/weftio/weft/connectors/soap"
 	"github.com/weftio/weft/internal/bounded"
 )
 
-// sandboxCmd serves stateful simulators of OpenAPI documents and WSDLs, each under
+// sandboxCmd serves stateful simulators of OpenAPI and OData documents, GraphQL schemas and WSDLs, each under
 // /NAME/ (NAME: the file name without its extension, or --name for one).
 func sandboxCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
@@ -36,7 +37,7 @@ func sandboxCmd(args []string, stdout io.Writer) error {
 		return err
 	}
 	if len(pos) == 0 {
-		return weft.Errorf(weft.EInvalid, "weft sandbox SPEC... [--addr 127.0.0.1:9100]: serve a simulator of each OpenAPI document or WSDL under /sandbox/NAME/")
+		return weft.Errorf(weft.EInvalid, "weft sandbox SPEC... [--addr 127.0.0.1:9100]: serve a simulator of each OpenAPI or OData document, GraphQL schema or WSDL under /sandbox/NAME/")
 	}
 	if *name != "" && len(pos) > 1 {
 		return weft.Errorf(weft.EInvalid, "--name works with one spec")
@@ -130,6 +131,19 @@ func loadSandboxes(patterns []string, name string) ([]simBox, error) {
 			if err := bounded.UnmarshalJSON(seedFile, data, &seed, bounded.Limits{}); err != nil {
 				return nil, err
 			}
+		}
+		if odata.Sniff(spec) {
+			o, err := odata.NewSandbox(n, spec)
+			if err != nil {
+				return nil, weft.Errorf(weft.EUnprocessable, "%s: %v", p, err)
+			}
+			if seed != nil {
+				if err := o.Seed(seed); err != nil {
+					return nil, weft.Errorf(weft.EUnprocessable, "%s: %v", seedFile, err)
+				}
+			}
+			boxes = append(boxes, simBox{Name: n, Handler: o})
+			continue
 		}
 		if importer.Kind(spec) == importer.KindGraphQL {
 			g, err := graphql.NewSandbox(n, spec)

@@ -1,6 +1,7 @@
 // Package importer imports a connector document of any kind Weft reads
-// (OpenAPI 3.x / Swagger 2.0, a GraphQL schema as SDL or an introspection
-// result, a WSDL 1.1), choosing the importer by the document's content.
+// (OpenAPI 3.x / Swagger 2.0, an OData $metadata document (v2, v3, v4; XML
+// or JSON CSDL), a GraphQL schema as SDL or an introspection result, a
+// WSDL 1.1), choosing the importer by the document's content.
 // Every place that imports (config imports, the import API, validate
 // --catalog, stored connectors at start) goes through it, so a new kind is
 // added here once.
@@ -13,6 +14,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/connectors/graphql"
+	"github.com/weftio/weft/connectors/odata"
 	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/connectors/soap"
 )
@@ -22,6 +24,7 @@ const (
 	KindOpenAPI = "openapi"
 	KindGraphQL = graphql.Kind
 	KindWSDL    = soap.Kind
+	KindOData   = "odata"
 )
 
 // Result is what an import did, whatever the document's kind.
@@ -36,6 +39,8 @@ type Result struct {
 // Kind names the importer a document needs, from its content.
 func Kind(spec []byte) string {
 	switch {
+	case odata.Sniff(spec):
+		return KindOData
 	case soap.IsWSDL(spec):
 		return KindWSDL
 	case graphql.Detect(spec):
@@ -62,6 +67,12 @@ func RegisterKind(cat *connectors.Catalog, kind, name string, spec []byte) (*Res
 			return nil, err
 		}
 		return &Result{Kind: kind, Imported: rep.Imported, Rejected: len(rep.Rejected), Duration: rep.Duration, Report: rep}, nil
+	case KindOData:
+		rep, err := odata.Register(cat, name, spec)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Kind: kind, Imported: rep.Imported, Rejected: len(rep.Rejected), Duration: rep.Duration, Report: rep}, nil
 	case KindWSDL:
 		rep, err := soap.Register(cat, name, spec)
 		if err != nil {
@@ -79,12 +90,13 @@ func RegisterKind(cat *connectors.Catalog, kind, name string, spec []byte) (*Res
 }
 
 // Annotate records import_annotations (hint overrides by operation) in a
-// document; a WSDL takes none yet.
+// document; a WSDL or an OData document takes none yet.
 func Annotate(spec []byte, overrides map[string]map[string]bool) ([]byte, error) {
-	switch Kind(spec) {
-	case KindWSDL:
+	switch k := Kind(spec); k {
+	case KindWSDL, KindOData:
 		if len(overrides) > 0 {
-			return nil, weft.Errorf(weft.EInvalid, "import annotations apply to OpenAPI and GraphQL documents, not yet to a WSDL")
+			what := map[string]string{KindWSDL: "a WSDL", KindOData: "an OData document"}[k]
+			return nil, weft.Errorf(weft.EInvalid, "import annotations apply to OpenAPI and GraphQL documents, not yet to %s", what)
 		}
 		return spec, nil
 	case KindGraphQL:

@@ -1,0 +1,128 @@
+package odata
+
+import (
+	"strconv"
+	"strings"
+)
+
+// maxSchemaDepth bounds complex-type expansion: a complex type that
+// contains itself (directly or not) ends in an open object with a note.
+const maxSchemaDepth = 8
+
+// typeSchema maps an Edm or schema type to JSON Schema as the service's
+// JSON format writes it (v2 writes Int64 and Decimal as strings).
+func (m *Model) typeSchema(t string, depth int, seen map[string]bool) map[string]any {
+	if in, ok := collectionOf(t); ok {
+		return map[string]any{"type": "array", "items": m.typeSchema(in, depth+1, seen)}
+	}
+	switch t {
+	case "Edm.String":
+		return map[string]any{"type": "string"}
+	case "Edm.Boolean":
+		return map[string]any{"type": "boolean"}
+	case "Edm.Byte", "Edm.SByte", "Edm.Int16", "Edm.Int32":
+		return map[string]any{"type": "integer"}
+	case "Edm.Int64":
+		if m.V2() {
+			return map[string]any{"type": []any{"string", "integer"}, "format": "int64"}
+		}
+		return map[string]any{"type": "integer", "format": "int64"}
+	case "Edm.Decimal":
+		if m.V2() {
+			return map[string]any{"type": []any{"string", "number"}, "format": "decimal"}
+		}
+		return map[string]any{"type": []any{"number", "string"}, "format": "decimal"}
+	case "Edm.Double", "Edm.Single":
+		return map[string]any{"type": []any{"number", "string"}}
+	case "Edm.Guid":
+		return map[string]any{"type": "string", "format": "uuid"}
+	case "Edm.DateTimeOffset":
+		return map[string]any{"type": "string", "format": "date-time"}
+	case "Edm.DateTime":
+		return map[string]any{"type": "string", "description": "date and time (v2 JSON: /Date(milliseconds)/; as input also yyyy-mm-ddThh:mm:ss)"}
+	case "Edm.Date":
+		return map[string]any{"type": "string", "format": "date"}
+	case "Edm.Time", "Edm.TimeOfDay", "Edm.Duration":
+		return map[string]any{"type": "string", "description": t[4:]}
+	case "Edm.Binary", "Edm.Stream":
+		return map[string]any{"type": "string", "contentEncoding": "base64"}
+	}
+	if strings.HasPrefix(t, "Edm.Geography") || strings.HasPrefix(t, "Edm.Geometry") {
+		return map[string]any{"type": "object", "description": t + " (GeoJSON)"}
+	}
+	if e, ok := m.EnumTypes[t]; ok {
+		ms := make([]any, len(e.Members))
+		for i, x := range e.Members {
+			ms[i] = x
+		}
+		if e.Flags {
+			return map[string]any{"type": "string", "description": "comma-separated members of " + t}
+		}
+		return map[string]any{"type": "string", "enum": ms}
+	}
+	if c, ok := m.ComplexTypes[t]; ok {
+		if seen[t] || depth > maxSchemaDepth {
+			return map[string]any{"type": "object", "description": "a " + t + " (recursive; not expanded)"}
+		}
+		seen[t] = true
+		defer delete(seen, t)
+		props := map[string]any{}
+		for _, p := range m.complexProps(c) {
+			props[p.Name] = m.propSchema(p, depth+1, seen)
+		}
+		return map[string]any{"type": "object", "properties": props}
+	}
+	if et, ok := m.EntityTypes[t]; ok {
+		return map[string]any{"type": "object", "description": "a " + et.Name + " entity"}
+	}
+	return map[string]any{"description": t}
+}
+
+// complexProps merges a complex type's base types' properties (bounded).
+func (m *Model) complexProps(c *ComplexType) []*Property {
+	out := append([]*Property(nil), c.Props...)
+	b := c.Base
+	for i := 0; b != "" && i < maxInherit; i++ {
+		bc, ok := m.ComplexTypes[b]
+		if !ok {
+			break
+		}
+		out = append(out, bc.Props...)
+		b = bc.Base
+	}
+	return out
+}
+
+func (m *Model) propSchema(p *Property, depth int, seen map[string]bool) map[string]any {
+	s := m.typeSchema(p.Type, depth, seen)
+	if p.Label != "" {
+		s["title"] = p.Label
+	}
+	if n, err := strconv.Atoi(p.MaxLength); err == nil && n > 0 && p.Type == "Edm.String" {
+		s["maxLength"] = n
+	}
+	return s
+}
+
+// EntitySchema is the JSON Schema of an entity type as the service returns
+// it: its properties, and its navigation properties (present when expanded).
+func (m *Model) EntitySchema(t *EntityType) map[string]any {
+	props := map[string]any{}
+	for _, p := range t.Props {
+		props[p.Name] = m.propSchema(p, 0, map[string]bool{})
+	}
+	for _, n := range t.Navs {
+		target := strings.TrimPrefix(n.Target, t.Namespace+".")
+		if n.Collection {
+			props[n.Name] = map[string]any{"type": "array", "items": map[string]any{"type": "object"}, "description": "related " + target + " entities (with expand)"}
+		} else {
+			props[n.Name] = map[string]any{"type": "object", "description": "the related " + target + " (with expand)"}
+		}
+	}
+	props["@odata.etag"] = map[string]any{"type": "string", "description": "the entity's ETag (send it as if_match to update or delete)"}
+	s := map[string]any{"type": "object", "properties": props}
+	if t.Label != "" {
+		s["title"] = t.Label
+	}
+	return s
+}
