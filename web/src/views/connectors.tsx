@@ -204,7 +204,7 @@ function ImportCard({ onImported }: { onImported: () => void }) {
     setErr("");
     setRes(null);
     try {
-      const type = /\.json$/i.test(file.name) ? "application/json" : "application/yaml";
+      const type = /\.json$/i.test(file.name) ? "application/json" : /\.(xml|edmx|wsdl)$/i.test(file.name) ? "application/xml" : "application/yaml";
       const r = await api<{ name: string; report: ImportReport }>("/api/connectors/import?name=" + encodeURIComponent(name), { raw: { data: file, type } });
       setRes(r);
       onImported();
@@ -216,15 +216,15 @@ function ImportCard({ onImported }: { onImported: () => void }) {
   };
   return (
     <div className="section card form">
-      <h2>Import an OpenAPI document or a GraphQL schema</h2>
-      <p className="muted">An OpenAPI 3.x or Swagger 2.0 document (YAML or JSON) becomes a connector with one operation per path and method; a GraphQL schema (SDL, or an introspection result as JSON) one operation per query and mutation. It is stored and survives restarts.</p>
+      <h2>Import an API document: OpenAPI, OData, GraphQL or WSDL</h2>
+      <p className="muted">An OpenAPI 3.x or Swagger 2.0 document (YAML or JSON) becomes a connector with one operation per path and method; an OData $metadata document (v2, v3 or v4) list, get, create, update and delete per entity set, with its functions and actions; a GraphQL schema (SDL, or an introspection result as JSON) one operation per query and mutation; a WSDL 1.1 document one per SOAP operation. It is stored and survives restarts.</p>
       <form onSubmit={go}>
         <label>
           Document
           <input
             ref={input}
             type="file"
-            accept=".yaml,.yml,.json,.graphql,.graphqls,.gql,application/json,application/yaml,text/yaml"
+            accept=".yaml,.yml,.json,.graphql,.graphqls,.gql,.xml,.edmx,.wsdl,application/json,application/yaml,text/yaml,application/xml,text/xml"
             onChange={(e) => {
               const f = e.target.files?.[0] ?? null;
               setFile(f);
