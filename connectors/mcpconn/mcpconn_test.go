@@ -331,6 +331,21 @@ func TestStdioStartFailsBackoffBounded(t *testing.T) {
 	}
 }
 
+// warm starts u's session before a timed call: a session starts within
+// the call's timeout or cancellation, and a child process under -race on a
+// loaded machine may need longer than the test's short timeout.
+func warm(t *testing.T, name string, u *mcpconn.Upstream) {
+	t.Helper()
+	for i := 0; ; i++ {
+		if _, err := u.ListTools(context.Background()); err == nil {
+			return
+		} else if i == 20 {
+			t.Fatalf("%s: the upstream did not start: %v", name, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
 func TestHangTimesOut(t *testing.T) {
 	for name, u := range map[string]*mcpconn.Upstream{
 		"stdio": stdio(t, mcpconn.Options{CallTimeout: 300 * time.Millisecond}),
@@ -339,17 +354,7 @@ func TestHangTimesOut(t *testing.T) {
 			return u
 		}(),
 	} {
-		// The session starts within the call's timeout; a child process
-		// under -race on a loaded machine may need longer than 300 ms, so
-		// start it first (a few tries) and time the call alone.
-		for i := 0; ; i++ {
-			if _, err := u.ListTools(context.Background()); err == nil {
-				break
-			} else if i == 20 {
-				t.Fatalf("%s: the upstream did not start: %v", name, err)
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
+		warm(t, name, u)
 		start := time.Now()
 		_, err := u.Call(context.Background(), "hang", nil)
 		if err == nil || !strings.Contains(err.Error(), "timed out after 300ms") || class(err) != connectors.Retryable {
@@ -370,6 +375,7 @@ func TestHangTimesOut(t *testing.T) {
 // and the session stays usable.
 func TestCancel(t *testing.T) {
 	u := stdio(t, mcpconn.Options{})
+	warm(t, "stdio", u)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
 	start := time.Now()
