@@ -219,11 +219,18 @@ connections:
 		if err := again.Scan(&id, &runID, &writes); err != nil {
 			t.Fatal(err)
 		}
-		var run struct {
-			CreatedAt  time.Time  `json:"created_at"`
-			FinishedAt *time.Time `json:"finished_at"`
+		var got struct {
+			Run struct {
+				ID         string     `json:"id"`
+				CreatedAt  time.Time  `json:"created_at"`
+				FinishedAt *time.Time `json:"finished_at"`
+			} `json:"run"`
 		}
-		a.do("GET", "/api/runs/"+runID, nil, &run)
+		a.do("GET", "/api/runs/"+runID, nil, &got)
+		run := got.Run
+		if run.ID != runID {
+			t.Fatalf("GET /api/runs/%s on site-a returned run %q", runID, run.ID)
+		}
 		if writes != 2 || run.FinishedAt == nil || !run.CreatedAt.Before(killedAt) || !run.FinishedAt.After(killedAt) {
 			t.Errorf("record %s written %d times by run %s (created %v, finished %v; A killed at %v): a completed step ran again",
 				id, writes, runID, run.CreatedAt, run.FinishedAt, killedAt)
