@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -322,6 +323,41 @@ func NewCatalog(cs ...*Connector) *Catalog {
 		c.Register(x)
 	}
 	return c
+}
+
+var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+
+// ValidName reports whether name can name a connector added at run time
+// (imported from a document or federated from an MCP server).
+func ValidName(name string) error {
+	if !nameRe.MatchString(name) {
+		return fmt.Errorf("connector name %q must be lower-case letters, digits and _ (at most 32, starting with a letter)", name)
+	}
+	return nil
+}
+
+// RegisterImport adds a connector imported from a document of any kind
+// (OpenAPI, OData, GraphQL, WSDL): it checks name, hands build the http
+// connector's request operation every imported call goes through, and
+// registers what build returns. R is the importer's report.
+func RegisterImport[R any](c *Catalog, name string, build func(request *Operation) (*Connector, R, error)) (R, error) {
+	var none R
+	if err := ValidName(name); err != nil {
+		return none, err
+	}
+	if name == "http" {
+		return none, fmt.Errorf("connector name %q is taken by a built-in connector", name)
+	}
+	req, ok := c.Operation("http.request")
+	if !ok {
+		return none, fmt.Errorf("the http connector is not installed")
+	}
+	x, rep, err := build(req)
+	if err != nil {
+		return none, err
+	}
+	c.Register(x)
+	return rep, nil
 }
 
 // Register adds a connector, replacing one of the same name.

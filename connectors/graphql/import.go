@@ -10,7 +10,6 @@ package graphql
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -152,27 +151,12 @@ func uniqueName(n, full string, used map[string]bool) string {
 	}
 }
 
-var connectorNameRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
-
 // Register imports doc as connector name into cat, calling through cat's
 // http.request operation. Built-in connectors cannot be replaced.
 func Register(cat *connectors.Catalog, name string, doc []byte) (*Report, error) {
-	if !connectorNameRe.MatchString(name) {
-		return nil, fmt.Errorf("connector name %q must be lower-case letters, digits and _ (at most 32, starting with a letter)", name)
-	}
-	if name == "http" {
-		return nil, fmt.Errorf("connector name %q is taken by a built-in connector", name)
-	}
-	req, ok := cat.Operation("http.request")
-	if !ok {
-		return nil, fmt.Errorf("the http connector is not installed")
-	}
-	c, rep, err := Import(name, doc, req)
-	if err != nil {
-		return nil, err
-	}
-	cat.Register(c)
-	return rep, nil
+	return connectors.RegisterImport(cat, name, func(request *connectors.Operation) (*connectors.Connector, *Report, error) {
+		return Import(name, doc, request)
+	})
 }
 
 // Detect reports whether doc looks like a GraphQL schema rather than an

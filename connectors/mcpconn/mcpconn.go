@@ -88,8 +88,6 @@ type Tool struct {
 	Hints       connectors.Hints `json:"hints"`
 }
 
-var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
-
 // Validate checks a spec's shape (not the upstream).
 func (s *Spec) Validate() error {
 	switch {
@@ -1072,9 +1070,4 @@ func Parse(data []byte) (*Spec, error) {
 }
 
 // ValidName reports whether name is a valid connector name.
-func ValidName(name string) error {
-	if !nameRe.MatchString(name) {
-		return fmt.Errorf("connector name %q must be lower-case letters, digits and _ (at most 32, starting with a letter)", name)
-	}
-	return nil
-}
+func ValidName(name string) error { return connectors.ValidName(name) }

@@ -666,28 +666,13 @@ func sortedInputs(in map[string]any) []string {
 	return out
 }
 
-var connectorNameRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
-
 // Register imports a $metadata document as connector name into cat,
 // calling through cat's http.request operation. Built-in connectors
 // cannot be replaced.
 func Register(cat *connectors.Catalog, name string, data []byte) (*Report, error) {
-	if !connectorNameRe.MatchString(name) {
-		return nil, fmt.Errorf("connector name %q must be lower-case letters, digits and _ (at most 32, starting with a letter)", name)
-	}
-	if name == "http" {
-		return nil, fmt.Errorf("connector name %q is taken by a built-in connector", name)
-	}
-	req, ok := cat.Operation("http.request")
-	if !ok {
-		return nil, fmt.Errorf("the http connector is not installed")
-	}
-	c, rep, err := Import(name, data, req)
-	if err != nil {
-		return nil, err
-	}
-	cat.Register(c)
-	return rep, nil
+	return connectors.RegisterImport(cat, name, func(request *connectors.Operation) (*connectors.Connector, *Report, error) {
+		return Import(name, data, request)
+	})
 }
 
 // serverTimestamp is the property a poll trigger orders by: a date-time

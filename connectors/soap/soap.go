@@ -77,25 +77,10 @@ func IsWSDL(data []byte) bool {
 // Register imports wsdl as connector name into cat, calling through cat's
 // http.request operation.
 func Register(cat *connectors.Catalog, name string, wsdl []byte) (*Report, error) {
-	if !connectorNameRe.MatchString(name) {
-		return nil, fmt.Errorf("connector name %q must be lower-case letters, digits and _ (at most 32, starting with a letter)", name)
-	}
-	if name == "http" {
-		return nil, fmt.Errorf("connector name %q is taken by a built-in connector", name)
-	}
-	req, ok := cat.Operation("http.request")
-	if !ok {
-		return nil, fmt.Errorf("the http connector is not installed")
-	}
-	c, rep, err := Import(name, wsdl, req, Options{})
-	if err != nil {
-		return nil, err
-	}
-	cat.Register(c)
-	return rep, nil
+	return connectors.RegisterImport(cat, name, func(request *connectors.Operation) (*connectors.Connector, *Report, error) {
+		return Import(name, wsdl, request, Options{})
+	})
 }
-
-var connectorNameRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
 // Import builds connector name from a WSDL. request is the http
 // connector's request operation the calls go through.
