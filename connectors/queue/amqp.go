@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -141,7 +140,7 @@ func AMQP(o Options) *connectors.Connector {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = 8 << 20
 	}
-	p := &amqpPub{opts: o, conns: map[string]*amqp.Connection{}}
+	p := &amqpPub{opts: o, conns: pool[*amqp.Connection]{dial: amqpDial}}
 	return &connectors.Connector{
 		Name: "amqp", Title: "AMQP 0-9-1 (RabbitMQ)", Version: "1.0.0",
 		Description: "Publish to AMQP 0-9-1 exchanges (RabbitMQ) with publisher confirms; flows consume queues with the amqp trigger.",
@@ -175,27 +174,7 @@ func AMQP(o Options) *connectors.Connector {
 
 type amqpPub struct {
 	opts  Options
-	mu    sync.Mutex
-	conns map[string]*amqp.Connection
-}
-
-func (p *amqpPub) conn(c *connectors.Connection, url string) (*amqp.Connection, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	key := c.Name + "\x00" + url
-	if conn := p.conns[key]; conn != nil && !conn.IsClosed() {
-		return conn, nil
-	}
-	var dial DialFunc
-	if p.opts.Egress != nil {
-		dial = DialFunc(p.opts.Egress.Dialer("connection "+c.Name, nil))
-	}
-	conn, err := amqpDial(url, dial, "weft publish "+c.Name)
-	if err != nil {
-		return nil, err
-	}
-	p.conns[key] = conn
-	return conn, nil
+	conns pool[*amqp.Connection]
 }
 
 func (p *amqpPub) publish(ctx context.Context, call connectors.Call) (any, error) {
@@ -228,7 +207,7 @@ func (p *amqpPub) publish(ctx context.Context, call connectors.Call) (any, error
 	if b, ok := in["persistent"].(bool); ok && !b {
 		mode = amqp.Transient
 	}
-	conn, err := p.conn(call.Connection, url)
+	conn, err := p.conns.get(p.opts, call.Connection, url)
 	if err != nil {
 		return nil, retryable(op, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -178,7 +177,7 @@ func NATS(o Options) *connectors.Connector {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = 8 << 20
 	}
-	p := &natsPub{opts: o, conns: map[string]*nats.Conn{}}
+	p := &natsPub{opts: o, conns: pool[*nats.Conn]{dial: natsConnect}}
 	return &connectors.Connector{
 		Name: "nats", Title: "NATS JetStream", Version: "1.0.0",
 		Description: "Publish to NATS JetStream subjects with the server's acknowledgement; flows consume streams with the nats trigger.",
@@ -211,27 +210,7 @@ func NATS(o Options) *connectors.Connector {
 
 type natsPub struct {
 	opts  Options
-	mu    sync.Mutex
-	conns map[string]*nats.Conn
-}
-
-func (p *natsPub) conn(c *connectors.Connection, url string) (*nats.Conn, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	key := c.Name + "\x00" + url
-	if nc := p.conns[key]; nc != nil && !nc.IsClosed() {
-		return nc, nil
-	}
-	var dial DialFunc
-	if p.opts.Egress != nil {
-		dial = DialFunc(p.opts.Egress.Dialer("connection "+c.Name, nil))
-	}
-	nc, err := natsConnect(url, dial, "weft publish "+c.Name)
-	if err != nil {
-		return nil, err
-	}
-	p.conns[key] = nc
-	return nc, nil
+	conns pool[*nats.Conn]
 }
 
 func (p *natsPub) publish(ctx context.Context, call connectors.Call) (any, error) {
@@ -257,7 +236,7 @@ func (p *natsPub) publish(ctx context.Context, call connectors.Call) (any, error
 	if id == "" {
 		id = call.IdempotencyKey
 	}
-	nc, err := p.conn(call.Connection, url)
+	nc, err := p.conns.get(p.opts, call.Connection, url)
 	if err != nil {
 		return nil, retryable(op, err)
 	}
