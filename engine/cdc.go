@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net"
 	"sort"
 	"strings"
@@ -50,12 +49,10 @@ type cdcFlow struct {
 	queue   []cdc.Change
 	retryAt time.Time
 	// Guarded by cdcSource.mu, for CDCStatuses during a pull.
-	open bool
-	lag  int64
-	err  string
-	// trouble tracking for Config.OnCDC (under mu)
-	troubleSince time.Time
-	alerting     bool
+	open    bool
+	lag     int64
+	err     string
+	trouble trouble // for Config.OnCDC (under mu)
 }
 
 // CDCTrouble is a cdc stream's trouble, or its end (Resolved).
@@ -89,20 +86,12 @@ func (s *cdcSource) watch(ctx context.Context, name string, fl *cdcFlow, err err
 		msg = fmt.Sprintf("cdc: slot %s holds %d MiB of WAL past its confirmed position (alert above %d MiB): runs are not keeping up with the changes, or the stream is stuck", CDCSlotName(name), fl.st.Lag()>>20, limit>>20)
 	}
 	slot := CDCSlotName(name)
-	if msg == "" {
-		fl.troubleSince = time.Time{}
-		if fl.alerting {
-			fl.alerting = false
-			hook(ctx, CDCTrouble{Flow: name, Slot: slot, Message: "cdc: the stream is well again", Resolved: true})
-		}
-		return
-	}
-	if fl.troubleSince.IsZero() {
-		fl.troubleSince = now
-	}
-	if !fl.alerting && now.Sub(fl.troubleSince) >= after {
-		fl.alerting = true
+	raise, resolve := fl.trouble.observe(msg != "", now, after)
+	switch {
+	case raise:
 		hook(ctx, CDCTrouble{Flow: name, Slot: slot, Message: msg})
+	case resolve:
+		hook(ctx, CDCTrouble{Flow: name, Slot: slot, Message: "cdc: the stream is well again", Resolved: true})
 	}
 }
 
@@ -128,22 +117,7 @@ func (s *cdcSource) Kind() string { return flow.TriggerCDC }
 // CDCSlotName is the replication slot (and publication) of a flow: a
 // PostgreSQL-safe form of its name plus a hash of the name, so that two
 // flows never share one.
-func CDCSlotName(flowName string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(flowName) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-		if b.Len() >= 40 {
-			break
-		}
-	}
-	h := fnv.New32a()
-	h.Write([]byte(flowName))
-	return fmt.Sprintf("weft_%s_%08x", b.String(), h.Sum32())
-}
+func CDCSlotName(flowName string) string { return sourceName(flowName, "") }
 
 // cdcCursor is a cdc trigger's stored position.
 type cdcCursor struct {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"strings"
 	"sync"
@@ -50,9 +49,7 @@ type queueFlow struct {
 	fp      string
 	c       queue.Consumer
 	retryAt time.Time
-	// trouble tracking for Config.OnQueue (under mu)
-	troubleSince time.Time
-	alerting     bool
+	trouble trouble // for Config.OnQueue (under mu)
 }
 
 // QueueTrouble is a queue trigger's failure to consume, or its end
@@ -73,23 +70,15 @@ func (s *queueSource) watch(ctx context.Context, name string, fl *queueFlow, err
 	if after <= 0 {
 		after = time.Minute
 	}
-	if err == nil {
-		if fl.c == nil {
-			return // waiting to retry: no news
-		}
-		fl.troubleSince = time.Time{}
-		if fl.alerting {
-			fl.alerting = false
-			hook(ctx, QueueTrouble{Flow: name, Kind: s.kind, Message: s.kind + ": the trigger consumes again", Resolved: true})
-		}
-		return
+	if err == nil && fl.c == nil {
+		return // waiting to retry: no news
 	}
-	if fl.troubleSince.IsZero() {
-		fl.troubleSince = now
-	}
-	if !fl.alerting && now.Sub(fl.troubleSince) >= after {
-		fl.alerting = true
+	raise, resolve := fl.trouble.observe(err != nil, now, after)
+	switch {
+	case raise:
 		hook(ctx, QueueTrouble{Flow: name, Kind: s.kind, Message: err.Error()})
+	case resolve:
+		hook(ctx, QueueTrouble{Flow: name, Kind: s.kind, Message: s.kind + ": the trigger consumes again", Resolved: true})
 	}
 }
 
@@ -102,22 +91,7 @@ func (s *queueSource) Kind() string { return s.kind }
 
 // QueueConsumerName is the durable NATS consumer (and AMQP consumer tag) of
 // a flow: a safe form of its name plus a hash of it.
-func QueueConsumerName(flowName string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(flowName) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-		if b.Len() >= 40 {
-			break
-		}
-	}
-	h := fnv.New32a()
-	h.Write([]byte(flowName))
-	return fmt.Sprintf("weft_%s_%08x", b.String(), h.Sum32())
-}
+func QueueConsumerName(flowName string) string { return sourceName(flowName, "-") }
 
 func (s *queueSource) flow(name string) *queueFlow {
 	s.mu.Lock()
