@@ -34,4 +34,12 @@ describe("nameFromFile", () => {
     expect(nameFromFile("x".repeat(50) + ".yaml")).toHaveLength(32);
     expect(nameFromFile("openapi.yaml")).toMatch(/^[a-z][a-z0-9_]{0,31}$/);
   });
+  it("drops the extension of every importable document kind", () => {
+    expect(nameFromFile("odatademo_v2.edmx")).toBe("odatademo_v2");
+    expect(nameFromFile("metadata.xml")).toBe("metadata");
+    expect(nameFromFile("AddNumbers.wsdl")).toBe("addnumbers");
+    expect(nameFromFile("schema.graphql")).toBe("schema");
+    expect(nameFromFile("shop.graphqls")).toBe("shop");
+    expect(nameFromFile("swapi.gql")).toBe("swapi");
+  });
 });

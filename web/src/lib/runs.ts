@@ -38,7 +38,7 @@ export function replayMarks(attempts: AttemptLike[]): boolean[] {
 /** nameFromFile suggests a connector name from a document's file name ("Pet Store.v2.yaml" -> "pet_store"). */
 export function nameFromFile(file: string): string {
   let n = file
-    .replace(/\.(ya?ml|json)$/i, "")
+    .replace(/\.(ya?ml|json|xml|edmx|wsdl|graphqls?|gql)$/i, "")
     .replace(/\.v?\d.*$/i, "")
     .toLowerCase()
     .replace(/[^a-z0-9_]+/g, "_")
