@@ -29,6 +29,7 @@ const (
 const (
 	ActionFlowDeploy       = "flow.deploy"
 	ActionFlowRollback     = "flow.rollback"
+	ActionFlowCDCReset     = "flow.cdc_reset"
 	ActionConnectionCreate = "connection.create"
 	ActionConnectionUpdate = "connection.update"
 	ActionConnectionDelete = "connection.delete"
@@ -84,7 +85,7 @@ const (
 // Actions lists every audit action, in the order above (the console's
 // filter offers them; TestActionsListsEveryConstant keeps it whole).
 func Actions() []string {
-	return []string{ActionFlowDeploy, ActionFlowRollback, ActionConnectionCreate, ActionConnectionUpdate, ActionConnectionDelete,
+	return []string{ActionFlowDeploy, ActionFlowRollback, ActionFlowCDCReset, ActionConnectionCreate, ActionConnectionUpdate, ActionConnectionDelete,
 		ActionConnectorImport, ActionConnectorDelete, ActionSecretsRotate, ActionMCPKeyCreate, ActionMCPKeyRevoke, ActionRunReplay, ActionRunCancel,
 		ActionDLQReplay, ActionAlertAck, ActionSignIn, ActionSignInFailed, ActionSignInLocked, ActionSignOut, ActionRoleChange,
 		ActionSettingsChange, ActionAuditPurge, ActionNamespaceCreate, ActionUserCreate, ActionUserDisable, ActionUserPasswordReset,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pglogrepl"
 
+	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors/cdc"
 	"github.com/weftio/weft/flow"
@@ -393,7 +394,7 @@ func (e *Engine) DropCDC(ctx context.Context, flowName string) error {
 		return err
 	}
 	if f.Trigger.CDC == nil {
-		return fmt.Errorf("cdc: flow %q has no cdc trigger", flowName)
+		return weft.Errorf(weft.EInvalid, "cdc: flow %q has no cdc trigger", flowName)
 	}
 	e.mu.Lock()
 	s, _ := e.sources[flow.TriggerCDC].(*cdcSource)

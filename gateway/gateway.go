@@ -228,6 +228,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 	s.resource(r, http.MethodGet, "/flows/{name}/versions/{version}", access.FlowsRead, s.flowResolver("name"), s.getFlow)
 	s.resource(r, http.MethodPost, "/flows/{name}/rollback", access.FlowsWrite, s.flowResolver("name"), s.rollback)
 	s.resource(r, http.MethodPost, "/flows/{name}/runs", access.RunsOperate, s.flowResolver("name"), s.manualRun)
+	s.resource(r, http.MethodDelete, "/flows/{name}/cdc", access.FlowsWrite, s.flowResolver("name"), s.resetCDC)
 	s.route(r, http.MethodGet, "/runs", access.RunsRead, s.listRuns)
 	s.resource(r, http.MethodGet, "/runs/{id}", access.RunsRead, s.runResolver(), s.getRun)
 	s.resource(r, http.MethodPost, "/runs/{id}/replay", access.RunsOperate, s.runResolver(), s.replay)
@@ -913,6 +914,21 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		s.agents.Changed() // a placed flow's agents answer at once
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "active_version": req.Version})
+}
+
+// resetCDC drops a cdc flow's replication slot and publication on its
+// source database and clears its stored position: the WAL the slot held is
+// released, and the flow, while deployed, streams again from now.
+func (s *Server) resetCDC(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	err := s.e.DropCDC(r.Context(), name)
+	s.audit(r, access.ActionFlowCDCReset, "flow:"+name, err, map[string]any{"slot": engine.CDCSlotName(name)})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.log.Info("cdc slot dropped", "flow", name, "slot", engine.CDCSlotName(name))
+	writeJSON(w, http.StatusOK, map[string]any{"name": name, "slot": engine.CDCSlotName(name), "dropped": true})
 }
 
 func (s *Server) manualRun(w http.ResponseWriter, r *http.Request) {

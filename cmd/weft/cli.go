@@ -209,7 +209,7 @@ func readInput(s string) ([]byte, error) {
 
 func flowCmd(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return weft.Errorf(weft.EInvalid, "weft flow: want validate, deploy, list, show, run or rollback")
+		return weft.Errorf(weft.EInvalid, "weft flow: want validate, deploy, list, show, run, rollback or cdc-reset")
 	}
 	fs, server, asJSON := newFlagSet("flow " + args[0])
 	ver := fs.Int("version", 0, "version (show)")
@@ -287,6 +287,20 @@ func flowCmd(args []string, stdout io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s now runs version %s\n", str(res["name"]), str(res["active_version"]))
+		return nil
+	case "cdc-reset":
+		if len(pos) != 1 {
+			return weft.Errorf(weft.EInvalid, "weft flow cdc-reset NAME")
+		}
+		var res map[string]any
+		if err := c.do("DELETE", "/api/flows/"+url.PathEscape(pos[0])+"/cdc", nil, &res); err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(res)
+			return nil
+		}
+		fmt.Fprintf(stdout, "dropped replication slot %s of %s; its position is cleared and it streams again from now\n", str(res["slot"]), str(res["name"]))
 		return nil
 	case "run":
 		if len(pos) != 1 {

@@ -60,6 +60,7 @@ Usage:
   weft flow validate FILE... [--config weft.yaml | --catalog NAME=SPEC | --server URL]   check flow files (offline: built-in connectors and those given)
   weft flow deploy FILE... [--namespace NS]   deploy as the next version (NS: for files that name no namespace)
   weft flow list | show NAME [--version N] | rollback NAME VERSION
+  weft flow cdc-reset NAME           drop a cdc flow's replication slot and clear its position (it streams again from now)
   weft flow run NAME [--input JSON|@file] [--async]
   weft flow schema                    print the flow file JSON Schema
   weft runs list [--flow F] [--status S] [--since 1h] [--limit N] [--before ID]   pages past 1,000; prints the total

@@ -187,7 +187,7 @@ func Open(ctx context.Context, cfg Config) (*Stream, error) {
 
 func (s *Stream) dropped(where string) error {
 	return fmt.Errorf("cdc: replication slot %s on %s was dropped: changes made since this flow's last confirmed position may be lost; "+
-		"to start again from now, deploy the flow under a new name (or clear its position with Engine.DropCDC; there is no API for it yet)", s.cfg.Slot, where)
+		"to start again from now, deploy the flow under a new name (or drop the slot and clear the position: weft flow cdc-reset FLOW, DELETE /api/flows/FLOW/cdc)", s.cfg.Slot, where)
 }
 
 // setUp runs the checks and the publication DDL on an ordinary connection.
