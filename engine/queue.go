@@ -24,6 +24,7 @@ const (
 	defaultQueueInFlight = 100
 	defaultQueueBytes    = 1 << 20
 	queueRetryAfter      = 5 * time.Second
+	queueWaitingEvery    = 5 * time.Second // how often a consumer's waiting count is asked for
 	maxQueueKey          = 512
 	deadBodyKeep         = 64 << 10 // of a dead-lettered message's body, recorded in its run
 )
@@ -49,6 +50,12 @@ type queueFlow struct {
 	fp      string
 	c       queue.Consumer
 	retryAt time.Time
+	askedAt time.Time // when the waiting count was last asked for (under queueSource.mu)
+	// Guarded by queueSource.mu, for QueueStatuses.
+	open    bool
+	asking  bool
+	waiting int64
+	err     string
 	trouble trouble // for Config.OnQueue (under mu)
 }
 
@@ -125,8 +132,72 @@ func (s *queueSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now
 	evs, err := s.pull(ctx, fl, f, qt, now)
 	if ctx.Err() == nil {
 		s.watch(ctx, f.Name, fl, err, now)
+		s.report(fl, err, now)
 	}
 	return evs, cursor, err
+}
+
+// report records a flow's consumer state for QueueStatuses and, at most
+// every queueWaitingEvery, asks the server in the background how many
+// messages wait (the pull itself never waits on that answer).
+func (s *queueSource) report(fl *queueFlow, err error, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fl.open = fl.c != nil
+	switch {
+	case err != nil:
+		fl.err = err.Error()
+	case fl.c != nil:
+		fl.err = ""
+	}
+	if fl.c == nil || fl.asking || now.Sub(fl.askedAt) < queueWaitingEvery {
+		return
+	}
+	fl.asking, fl.askedAt = true, now
+	c := fl.c
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), queueWaitingEvery)
+		defer cancel()
+		n, err := c.Waiting(ctx)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		fl.asking = false
+		if err == nil {
+			fl.waiting = n
+		} else {
+			s.e.log.Debug(s.kind+": waiting count", "err", err)
+		}
+	}()
+}
+
+// QueueStatus is one queue trigger's consumer in this process.
+type QueueStatus struct {
+	Flow    string `json:"flow"`
+	Kind    string `json:"kind"`    // nats | amqp
+	Waiting int64  `json:"waiting"` // messages on the server not yet delivered (as last asked)
+	Error   string `json:"error,omitempty"`
+}
+
+// QueueStatuses lists the queue consumers this process runs (for /metrics).
+func (e *Engine) QueueStatuses() []QueueStatus {
+	var out []QueueStatus
+	for _, kind := range []string{flow.TriggerNATS, flow.TriggerAMQP} {
+		e.mu.Lock()
+		s, _ := e.sources[kind].(*queueSource)
+		e.mu.Unlock()
+		if s == nil {
+			continue
+		}
+		s.mu.Lock()
+		for name, fl := range s.flows {
+			if fl.open || fl.err != "" {
+				out = append(out, QueueStatus{Flow: name, Kind: kind, Waiting: fl.waiting, Error: fl.err})
+			}
+		}
+		s.mu.Unlock()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Flow+out[i].Kind < out[j].Flow+out[j].Kind })
+	return out
 }
 
 func (s *queueSource) pull(ctx context.Context, fl *queueFlow, f *flow.Flow, qt *flow.QueueTrigger, now time.Time) ([]Event, error) {

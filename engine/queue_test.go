@@ -716,3 +716,118 @@ steps:
 		t.Fatalf("DLQ %v %v", dead, err)
 	}
 }
+
+// The waiting count a consumer reports is what the broker holds for it,
+// not yet delivered: with one message in flight, the rest.
+func TestQueueConsumersCountWaiting(t *testing.T) {
+	ctx := context.Background()
+	wait := func(c queueconn.Consumer, want int64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			n, err := c.Waiting(ctx)
+			if err == nil && n == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting %d (%v), want %d", n, err, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	t.Run("nats", func(t *testing.T) {
+		srv := natstest.Start(t)
+		_, js := jsSetup(t, srv.ClientURL())
+		for i := 0; i < 10; i++ {
+			jsPublish(t, js, "orders.new", fmt.Sprint(i), `{}`)
+		}
+		c, err := queueconn.OpenNATS(ctx, queueconn.NATSConfig{URL: srv.ClientURL(), Stream: "ORDERS", Subject: "orders.>", Durable: "w", MaxAckPending: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		wait(c, 9)
+		msgs, err := c.Fetch(ctx, 1, 5*time.Second)
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("%d messages, %v", len(msgs), err)
+		}
+		if err := msgs[0].Ack(); err != nil {
+			t.Fatal(err)
+		}
+		wait(c, 8)
+	})
+	t.Run("amqp", func(t *testing.T) {
+		rb := rabbittest.Start(t)
+		ch := amqpSetup(t, rb.URL, "orders")
+		for i := 0; i < 10; i++ {
+			amqpPublish(t, ch, "orders", fmt.Sprint(i), `{}`)
+		}
+		c, err := queueconn.OpenAMQP(ctx, queueconn.AMQPConfig{URL: rb.URL, Queue: "orders", Tag: "w", Prefetch: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		wait(c, 9)
+		msgs, err := c.Fetch(ctx, 1, 5*time.Second)
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("%d messages, %v", len(msgs), err)
+		}
+		if err := msgs[0].Ack(); err != nil {
+			t.Fatal(err)
+		}
+		wait(c, 8)
+	})
+}
+
+// QueueStatuses (weft_queue_trigger_waiting_messages) shows a backlog
+// while runs cannot be created, and its drain afterwards.
+func TestQueueStatusesShowBacklogAndDrain(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := jsSetup(t, srv.ClientURL())
+	e, fs := queueEngine(t, "nats", srv.ClientURL(), engine.Config{})
+	fs.mode.Store("down")
+	deploy(t, e, `name: orders-q
+trigger:
+  nats: {connection: q, stream: ORDERS, subject: "orders.>", max_in_flight: 2}
+steps:
+  - set: {id: =trigger.body.id}
+`)
+	for i := 1; i <= 30; i++ {
+		jsPublish(t, js, "orders.new", fmt.Sprint(i), fmt.Sprintf(`{"id": %d}`, i))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.RunTriggers(ctx, 50*time.Millisecond)
+	status := func() (engine.QueueStatus, bool) {
+		for _, s := range e.QueueStatuses() {
+			if s.Flow == "orders-q" {
+				return s, true
+			}
+		}
+		return engine.QueueStatus{}, false
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s, ok := status()
+		if ok && s.Kind == "nats" && s.Waiting >= 28 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status %+v (listed %v), want a backlog of at least 28", s, ok)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fs.mode.Store("")
+	waitQueueRuns(t, fs, "orders-q", 30, 30*time.Second)
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		if s, _ := status(); s.Waiting == 0 && s.Error == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			s, _ := status()
+			t.Fatalf("status %+v after the backlog drained", s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -352,6 +352,13 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		}
 		return out
 	}))
+	metrics.Register(monitor.QueueCollector(func() []monitor.QueueState {
+		var out []monitor.QueueState
+		for _, q := range eng.QueueStatuses() {
+			out = append(out, monitor.QueueState{Flow: q.Flow, Kind: q.Kind, Waiting: q.Waiting, Failing: q.Error != ""})
+		}
+		return out
+	}))
 	defer st.Close()
 	defer cfg.fed.Close() // stdio upstreams' child processes end with the server
 	if usersDecide {

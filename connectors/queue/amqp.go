@@ -133,6 +133,34 @@ func amqpMessage(queue string, d amqp.Delivery) *Message {
 	return msg
 }
 
+// Waiting declares the queue passively on a channel of its own (a failed
+// declaration closes its channel, and the consuming one must stay open).
+func (a *amqpConsumer) Waiting(ctx context.Context) (int64, error) {
+	ch, err := a.conn.Channel()
+	if err != nil {
+		return 0, fmt.Errorf("amqp: opening a channel: %w", err)
+	}
+	defer ch.Close()
+	type res struct {
+		q   amqp.Queue
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		q, err := ch.QueueDeclarePassive(a.queue, false, false, false, false, nil)
+		done <- res{q, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return 0, fmt.Errorf("amqp: inspecting queue %q: %w", a.queue, r.err)
+		}
+		return int64(r.q.Messages), nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
 func (a *amqpConsumer) Close() { a.conn.Close() }
 
 // AMQP returns the amqp connector: amqp.publish.

@@ -51,6 +51,7 @@ type NATSConfig struct {
 
 type natsConsumer struct {
 	nc   *nats.Conn
+	cons jetstream.Consumer
 	cc   jetstream.ConsumeContext
 	buf  chan jetstream.Msg
 	strm string
@@ -90,7 +91,7 @@ func OpenNATS(ctx context.Context, c NATSConfig) (Consumer, error) {
 		}
 		return nil, fmt.Errorf("nats: consumer %q on stream %q: %w", c.Durable, c.Stream, err)
 	}
-	n := &natsConsumer{nc: nc, buf: make(chan jetstream.Msg, c.MaxAckPending), strm: c.Stream}
+	n := &natsConsumer{nc: nc, cons: cons, buf: make(chan jetstream.Msg, c.MaxAckPending), strm: c.Stream}
 	n.cc, err = cons.Consume(func(m jetstream.Msg) {
 		n.buf <- m // never blocks for long: the server holds back more than MaxAckPending
 		if c.Notify != nil {
@@ -165,6 +166,14 @@ func natsMessage(m jetstream.Msg) *Message {
 		msg.PublishedAt = md.Timestamp
 	}
 	return msg
+}
+
+func (n *natsConsumer) Waiting(ctx context.Context) (int64, error) {
+	info, err := n.cons.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("nats: consumer info on %q: %w", n.strm, err)
+	}
+	return int64(info.NumPending), nil
 }
 
 func (n *natsConsumer) Close() {

@@ -60,6 +60,10 @@ func (m *Message) Nak() error { return m.nak() }
 type Consumer interface {
 	// Fetch returns up to max messages, waiting up to wait for the first.
 	Fetch(ctx context.Context, max int, wait time.Duration) ([]*Message, error)
+	// Waiting asks the server how many messages wait for this consumer,
+	// not yet delivered to it (JetStream: the consumer's pending count;
+	// AMQP: the queue's ready messages).
+	Waiting(ctx context.Context) (int64, error)
 	Close()
 }
 
