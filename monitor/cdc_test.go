@@ -27,3 +27,23 @@ func TestSlotLagCollectorServesLagAndFailing(t *testing.T) {
 		}
 	}
 }
+
+func TestQueueCollectorServesWaitingAndFailing(t *testing.T) {
+	m := monitor.NewMetrics()
+	m.Register(monitor.QueueCollector(func() []monitor.QueueState {
+		return []monitor.QueueState{{Flow: "orders-q", Kind: "nats", Waiting: 28}, {Flow: "inbox", Kind: "amqp", Failing: true}}
+	}))
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	for _, want := range []string{
+		`weft_queue_trigger_waiting_messages{flow="orders-q",kind="nats"} 28`,
+		`weft_queue_trigger_failing{flow="orders-q",kind="nats"} 0`,
+		`weft_queue_trigger_waiting_messages{flow="inbox",kind="amqp"} 0`,
+		`weft_queue_trigger_failing{flow="inbox",kind="amqp"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("no %q in\n%s", want, body)
+		}
+	}
+}
