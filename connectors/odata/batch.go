@@ -222,20 +222,27 @@ func (r *runtime) writePart(w *bytes.Buffer, p *captured) error {
 func (r *runtime) readBatch(out map[string]any) ([]map[string]any, error) {
 	h, _ := out["headers"].(map[string]any)
 	ct, _ := h["content-type"].(string)
-	var data []byte
-	switch b := out["body"].(type) {
-	case string:
-		data = []byte(b)
-		if enc, _ := out["body_encoding"].(string); enc == "base64" {
-			var err error
-			if data, err = base64.StdEncoding.DecodeString(b); err != nil {
-				return nil, fmt.Errorf("$batch response: %v", err)
-			}
-		}
-	default:
+	if _, ok := out["body"].(string); !ok {
 		return nil, fmt.Errorf("$batch response is not multipart (%s)", ct)
 	}
+	data, err := bodyBytes(out)
+	if err != nil {
+		return nil, fmt.Errorf("$batch response: %v", err)
+	}
 	return readMultipart(ct, data, 0, r)
+}
+
+// bodyBytes is an http connector answer's body as sent: a string, or
+// base64 of bytes that were not UTF-8 text.
+func bodyBytes(out map[string]any) ([]byte, error) {
+	b, ok := out["body"].(string)
+	if !ok {
+		return nil, fmt.Errorf("the body is not text")
+	}
+	if enc, _ := out["body_encoding"].(string); enc == "base64" {
+		return base64.StdEncoding.DecodeString(b)
+	}
+	return []byte(b), nil
 }
 
 func readMultipart(ct string, data []byte, depth int, r *runtime) ([]map[string]any, error) {
@@ -269,28 +276,41 @@ func readMultipart(ct string, data []byte, depth int, r *runtime) ([]map[string]
 			out = append(out, sub...)
 			continue
 		}
-		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(body)), nil)
+		entry, err := readHTTPPart(body)
 		if err != nil {
 			return nil, fmt.Errorf("$batch part %d: %v", i+1, err)
 		}
-		rb, _ := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-		resp.Body.Close()
-		entry := map[string]any{"status": resp.StatusCode}
-		hs := map[string]any{}
-		for k, v := range resp.Header {
-			hs[strings.ToLower(k)] = strings.Join(v, ", ")
-		}
-		entry["headers"] = hs
-		var parsed any
-		if len(bytes.TrimSpace(rb)) > 0 {
-			if json.Unmarshal(rb, &parsed) != nil {
-				parsed = string(rb)
-			}
-		}
-		entry["body"] = r.normalize(parsed, hs)
+		entry["body"] = r.normalize(entry["body"], entry["headers"])
 		out = append(out, entry)
 	}
 	return out, nil
+}
+
+// readHTTPPart reads an application/http body (one whole HTTP response,
+// as in a $batch part or a status monitor's final answer) into status
+// (int), headers (lower-case names) and body (JSON decoded, else text;
+// not normalised).
+func readHTTPPart(data []byte) (map[string]any, error) {
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(data)), nil)
+	if err != nil {
+		return nil, err
+	}
+	rb, _ := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	resp.Body.Close()
+	entry := map[string]any{"status": resp.StatusCode}
+	hs := map[string]any{}
+	for k, v := range resp.Header {
+		hs[strings.ToLower(k)] = strings.Join(v, ", ")
+	}
+	entry["headers"] = hs
+	var parsed any
+	if len(bytes.TrimSpace(rb)) > 0 {
+		if json.Unmarshal(rb, &parsed) != nil {
+			parsed = string(rb)
+		}
+	}
+	entry["body"] = parsed
+	return entry, nil
 }
 
 // batch serves $batch: each part in order; a change set is applied

@@ -396,6 +396,7 @@ func (b *builder) entitySet(s *EntitySet) {
 					body[k] = true
 				}
 			}
+			b.asyncProp(props)
 			o := &connectors.Operation{Name: b.name("create_" + s.Name), Title: describe("Create", s.Name, lbl), Description: describe("Create a", s.Name, lbl) + " entity (nested related entities are a deep insert)",
 				Input: input(props, req), Output: item, Hints: createHints, Tags: tags}
 			o.Invoke = b.rt.write(o.Name, "POST", body, t, func(map[string]any) (string, error) { return "/" + s.Name, nil })
@@ -409,6 +410,7 @@ func (b *builder) entitySet(s *EntitySet) {
 			b.keyInputs(t, props, &req, "")
 			body := b.bodyInputs(t, props, false)
 			props["if_match"] = map[string]any{"type": "string", "description": "the ETag read with the entity (@odata.etag); a stale one fails with 412"}
+			b.asyncProp(props)
 			o := &connectors.Operation{Name: b.name("update_" + s.Name), Title: describe("Update", s.Name, lbl), Description: describe("Update a", s.Name, lbl) + " entity (only the given properties change; If-Match from if_match)",
 				Input: input(props, req), Output: item, Hints: updateHints, Tags: tags}
 			o.Invoke = b.rt.write(o.Name, "PATCH", body, t, keyPath)
@@ -421,6 +423,7 @@ func (b *builder) entitySet(s *EntitySet) {
 			props, req := map[string]any{}, []any{}
 			b.keyInputs(t, props, &req, "")
 			props["if_match"] = map[string]any{"type": "string", "description": "the ETag read with the entity; a stale one fails with 412"}
+			b.asyncProp(props)
 			o := &connectors.Operation{Name: b.name("delete_" + s.Name), Title: describe("Delete", s.Name, lbl), Description: describe("Delete a", s.Name, lbl) + " entity by key",
 				Input: input(props, req), Hints: deleteHints, Tags: tags}
 			o.Invoke = b.rt.write(o.Name, "DELETE", map[string]bool{}, t, keyPath)
@@ -487,6 +490,19 @@ func (b *builder) singleton(s *EntitySet) {
 	b.add(u)
 }
 
+// asyncProp offers respond_async on a v4 service's changing operation
+// (v2 has no asynchronous requests), unless a parameter or property
+// already has that name.
+func (b *builder) asyncProp(props map[string]any) {
+	if b.m.V2() {
+		return
+	}
+	if _, clash := props[asyncInput]; clash {
+		return
+	}
+	props[asyncInput] = map[string]any{"type": "boolean", "description": "ask the service to run the request in the background (Prefer: respond-async) and wait for it, polling the status monitor of its 202 Accepted, as one step"}
+}
+
 func (b *builder) callable(fn *Callable) {
 	props, req := map[string]any{}, []any{}
 	for _, p := range fn.Params {
@@ -497,6 +513,9 @@ func (b *builder) callable(fn *Callable) {
 		if !p.Nullable {
 			req = append(req, p.Name)
 		}
+	}
+	if fn.Kind == "action" {
+		b.asyncProp(props)
 	}
 	var output map[string]any
 	if fn.Returns != "" {

@@ -75,7 +75,11 @@ func (r *runtime) do(ctx context.Context, call connectors.Call, op, method, path
 	if method == "PATCH" && r.m.V2() {
 		wire, headers["X-HTTP-Method"] = "POST", "MERGE" // v2 has MERGE, tunnelled through POST
 	}
+	async := strings.Contains(fmt.Sprint(headers["Prefer"]), respondAsync)
 	if got, ok := ctx.Value(captureKey{}).(*[]*captured); ok { // building a $batch: record, do not send
+		if async { // a part of a batch is not asynchronous on its own
+			delete(headers, "Prefer")
+		}
 		*got = append(*got, &captured{method: wire, path: path, query: query, headers: headers, body: body})
 		return map[string]any{"status": int64(200)}, nil
 	}
@@ -103,6 +107,12 @@ func (r *runtime) do(ctx context.Context, call connectors.Call, op, method, path
 		} else if body != nil {
 			in["body"] = body
 		}
+		if async {
+			// 202 Accepted and a status monitor (Location): the http
+			// connector polls it; its final answer is the response as
+			// application/http, read below.
+			in["long_running"] = map[string]any{"poll": true}
+		}
 		out, err := r.request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection, BaseURL: call.BaseURL, Transport: call.Transport})
 		if err != nil {
 			return nil, err
@@ -129,6 +139,11 @@ func (r *runtime) do(ctx context.Context, call connectors.Call, op, method, path
 	if err != nil {
 		return nil, r.oerror(op, err)
 	}
+	if async && out != nil {
+		if out, err = r.monitored(op, out); err != nil {
+			return nil, r.oerror(op, err)
+		}
+	}
 	if out != nil {
 		out["body"] = r.normalize(out["body"], out["headers"])
 		if out["body"] == nil { // 204 after an update: its new ETag, for the next one
@@ -140,6 +155,45 @@ func (r *runtime) do(ctx context.Context, call connectors.Call, op, method, path
 		}
 	}
 	return out, nil
+}
+
+// respondAsync is the preference that asks an OData v4 service to run a
+// request in the background (OData 4.01 Part 1, 8.2.8.8 and 11.6).
+const respondAsync = "respond-async"
+
+// asyncInput is the input of changing operations and actions that asks
+// for respond-async.
+const asyncInput = "respond_async"
+
+// monitored turns a status monitor's final answer into the response of
+// the request it ran: OData sends that response whole, as
+// application/http. A 4xx or 5xx inside it is the operation's error. An
+// answer of another type (the service ran the request at once, or
+// answered the monitor with the result itself) is returned as it is.
+func (r *runtime) monitored(op string, out map[string]any) (map[string]any, error) {
+	h, _ := out["headers"].(map[string]any)
+	ct, _ := h["content-type"].(string)
+	if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/http") {
+		return out, nil
+	}
+	data, err := bodyBytes(out)
+	if err != nil {
+		return nil, perm(op, "the status monitor's answer: %v", err)
+	}
+	inner, err := readHTTPPart(data)
+	if err != nil {
+		return nil, perm(op, "the status monitor's answer is not an HTTP response: %v", err)
+	}
+	st, _ := inner["status"].(int)
+	if st >= 400 {
+		return nil, &connectors.Error{Class: connectors.StatusClass(st), Status: st, Body: r.normalize(inner["body"], inner["headers"]),
+			Message: fmt.Sprintf("%s: the asynchronous request failed with HTTP %d", op, st)}
+	}
+	res := map[string]any{"status": int64(st), "headers": inner["headers"], "body": inner["body"]}
+	if lr, ok := out["long_running"]; ok {
+		res["long_running"] = lr
+	}
+	return res, nil
 }
 
 func copyMap(m map[string]any) map[string]any {
@@ -628,10 +682,13 @@ func (r *runtime) write(op, method string, bodyKeys map[string]bool, t *EntityTy
 		body := map[string]any{}
 		keys := map[string]any{}
 		var ifMatch string
+		var async bool
 		for k, v := range call.Input {
 			switch {
 			case k == "if_match":
 				ifMatch, _ = v.(string)
+			case k == asyncInput && !bodyKeys[k] && !r.m.V2():
+				async, _ = v.(bool)
 			case k == "bind" && bodyKeys[k] && t != nil:
 				if err := r.binds(t, v, body); err != nil {
 					return nil, perm(op, "%v", err)
@@ -658,9 +715,12 @@ func (r *runtime) write(op, method string, bodyKeys map[string]bool, t *EntityTy
 				}
 			}
 		}
-		var extra map[string]any
+		extra := map[string]any{}
 		if ifMatch != "" {
-			extra = map[string]any{"If-Match": ifMatch}
+			extra["If-Match"] = ifMatch
+		}
+		if async {
+			extra["Prefer"] = respondAsync
 		}
 		var b any
 		if method != "DELETE" {
@@ -695,12 +755,17 @@ func (r *runtime) callBound(op string, fn *Callable, keys map[string]bool, path 
 	return func(ctx context.Context, call connectors.Call) (any, error) {
 		params := map[string]any{}
 		keyIn := map[string]any{}
+		var extra map[string]any
 		for k, v := range call.Input {
 			switch {
 			case keys[k]:
 				keyIn[k] = v
 			case types[k] != "":
 				params[k] = v
+			case k == asyncInput && fn.Kind == "action" && !r.m.V2():
+				if a, _ := v.(bool); a {
+					extra = map[string]any{"Prefer": respondAsync}
+				}
 			default:
 				return nil, perm(op, "unknown input %q", k)
 			}
@@ -741,7 +806,7 @@ func (r *runtime) callBound(op string, fn *Callable, keys map[string]bool, path 
 			}
 			return r.do(ctx, call, op, "GET", p+"("+strings.Join(parts, ",")+")", q, nil, nil)
 		default: // v4 action: parameters in a JSON body
-			return r.do(ctx, call, op, "POST", p, nil, params, nil)
+			return r.do(ctx, call, op, "POST", p, nil, params, extra)
 		}
 	}
 }

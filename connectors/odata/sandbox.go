@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -20,8 +21,9 @@ import (
 // $count and $search and are paged by the server (next links); writes
 // respect the document's creatable / updatable / deletable flags and
 // ETags (a stale If-Match is a 412); v2 services want SAP's
-// x-csrf-token on changing requests; $batch change sets are atomic.
-// Functions and actions are not simulated (501).
+// x-csrf-token on changing requests; $batch change sets are atomic; v4
+// writes that prefer respond-async are accepted (202) and collected from
+// a status monitor. Functions and actions are not simulated (501).
 type Sandbox struct {
 	Name     string
 	PageSize int // server-driven page size (default 20)
@@ -34,7 +36,23 @@ type Sandbox struct {
 	sets  map[string]*table
 	links map[string][]ref // set|key|nav -> related entities
 	token string
+	jobs  map[string]*asyncJob // v4 requests accepted with respond-async, by monitor id
+	jobN  int
 }
+
+// asyncJob is a request accepted with Prefer: respond-async: it runs when
+// its status monitor is polled the second time (the first answers that it
+// is still running), so the simulator shows the whole 202 protocol.
+type asyncJob struct {
+	method, path string
+	query        url.Values
+	header       http.Header
+	body         []byte
+	polls        int
+}
+
+// maxJobs bounds the accepted asynchronous requests not yet collected.
+const maxJobs = 1000
 
 type table struct {
 	set   *EntitySet
@@ -170,6 +188,10 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.batch(w, r)
 		return
 	}
+	if id, ok := strings.CutPrefix(path, "$async/"); ok {
+		s.monitor(w, method, id)
+		return
+	}
 	var body []byte
 	if r.Body != nil {
 		var err error
@@ -178,6 +200,10 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, errf(413, "TooLarge", "request body over %d bytes", maxSandboxBody))
 			return
 		}
+	}
+	if !s.m.V2() && method != "GET" && method != "HEAD" && strings.Contains(r.Header.Get("Prefer"), "respond-async") {
+		s.accept(w, r, method, path, body)
+		return
 	}
 	s.mu.Lock()
 	status, hdr, out, e := s.handle(method, path, r.URL.Query(), r.Header, body)
@@ -200,6 +226,66 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, status, out)
+}
+
+// accept answers a changing v4 request that prefers respond-async: 202
+// Accepted with its status monitor in Location.
+func (s *Sandbox) accept(w http.ResponseWriter, r *http.Request, method, path string, body []byte) {
+	s.mu.Lock()
+	if s.jobs == nil {
+		s.jobs = map[string]*asyncJob{}
+	}
+	if len(s.jobs) >= maxJobs {
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", "1")
+		s.fail(w, errf(503, "TooManyAsync", "%d asynchronous requests wait to be collected", maxJobs))
+		return
+	}
+	s.jobN++
+	id := strconv.Itoa(s.jobN)
+	s.jobs[id] = &asyncJob{method: method, path: path, query: r.URL.Query(), header: r.Header.Clone(), body: body}
+	s.mu.Unlock()
+	// The monitor's URL, on the path the request came in on (the
+	// sandbox may be mounted under a prefix).
+	base := "/"
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil && strings.HasSuffix(u.Path, r.URL.Path) {
+		base = strings.TrimSuffix(u.Path, r.URL.Path) + "/"
+	}
+	w.Header().Set("Location", base+"$async/"+id)
+	w.Header().Set("Preference-Applied", "respond-async")
+	w.Header().Set("Retry-After", "0")
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// monitor answers a status monitor: 202 on the first poll, then the
+// request's own response as application/http (once; the monitor is gone
+// after that, 404).
+func (s *Sandbox) monitor(w http.ResponseWriter, method, id string) {
+	if method != "GET" {
+		s.fail(w, errf(405, "MethodNotAllowed", "a status monitor takes GET"))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.jobs[id]
+	if j == nil {
+		s.fail(w, errf(404, "NotFound", "no asynchronous request %q (it was collected, or never accepted)", id))
+		return
+	}
+	j.polls++
+	if j.polls == 1 {
+		w.Header().Set("Retry-After", "0")
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	delete(s.jobs, id)
+	status, hdr, out, e := s.handle(j.method, j.path, j.query, j.header, j.body)
+	var buf bytes.Buffer
+	writeResponse(&buf, s, status, hdr, out, e)
+	w.Header().Set("Content-Type", "application/http")
+	w.Header().Set("Content-Transfer-Encoding", "binary")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
 }
 
 func (s *Sandbox) serviceDoc(w http.ResponseWriter) {

@@ -350,3 +350,84 @@ func TestCallShapes(t *testing.T) {
 		t.Errorf("a non-number reached the service: %v", err)
 	}
 }
+
+// A v4 request with respond_async: 202 Accepted and a status monitor,
+// polled as one step until it answers with the request's own response
+// (application/http); an error inside it is the step's error.
+func TestSandboxRespondAsync(t *testing.T) {
+	doc, err := os.ReadFile("testdata/real/trippin_v4.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, doc)
+	for _, op := range []string{"create_People", "update_People", "delete_People"} {
+		props, _ := ops(s.c)[op].Input["properties"].(map[string]any)
+		if props[asyncInput] == nil {
+			t.Fatalf("%s has no %s input", op, asyncInput)
+		}
+	}
+	if props, _ := ops(s.c)["list_People"].Input["properties"].(map[string]any); props[asyncInput] != nil {
+		t.Fatal("a read offers respond_async")
+	}
+	created := s.must(t, "create_People", map[string]any{"UserName": "later", "FirstName": "L", "LastName": "Ater", asyncInput: true})
+	if created["status"] != int64(201) || body(created)["UserName"] != "later" {
+		t.Fatalf("async create: %v", created)
+	}
+	lr, _ := created["long_running"].(map[string]any)
+	if lr == nil || lr["polls"] != int64(2) || !strings.Contains(fmt.Sprint(lr["operation_url"]), "/svc/$async/") {
+		t.Fatalf("long_running %v", lr)
+	}
+	s.mu.Lock()
+	seen := s.seen[len(s.seen)-3:]
+	s.mu.Unlock()
+	if seen[0].Method != "POST" || seen[0].Header.Get("Prefer") != "respond-async" || seen[1].Method != "GET" || !strings.HasPrefix(seen[1].URL.Path, "/$async/") || seen[2].URL.Path != seen[1].URL.Path {
+		t.Fatalf("requests: %s %s %v, %s %s, %s %s", seen[0].Method, seen[0].URL.Path, seen[0].Header, seen[1].Method, seen[1].URL.Path, seen[2].Method, seen[2].URL.Path)
+	}
+	tag, _ := body(s.must(t, "get_People", map[string]any{"UserName": "later"}))["@odata.etag"].(string)
+	s.must(t, "update_People", map[string]any{"UserName": "later", "FirstName": "Changed", "if_match": tag, asyncInput: true})
+	// A stale ETag fails inside the asynchronous request: a permanent 412.
+	_, err = s.call(t, "update_People", map[string]any{"UserName": "later", "FirstName": "Lost", "if_match": tag, asyncInput: true})
+	var ce *connectors.Error
+	if !errors.As(err, &ce) || ce.Status != 412 || !strings.Contains(ce.Message, "ETag") {
+		t.Fatalf("stale etag, async: %v", err)
+	}
+	if class, _ := connectors.Classify(err); class != connectors.Permanent {
+		t.Errorf("412 is %s", class)
+	}
+	if b := body(s.must(t, "get_People", map[string]any{"UserName": "later"})); b["FirstName"] != "Changed" {
+		t.Errorf("first name %v", b["FirstName"])
+	}
+	del := s.must(t, "delete_People", map[string]any{"UserName": "later", asyncInput: true})
+	if del["status"] != int64(204) {
+		t.Fatalf("async delete: %v", del)
+	}
+	if _, err := s.call(t, "get_People", map[string]any{"UserName": "later"}); err == nil {
+		t.Error("deleted entity still there")
+	}
+	// A monitor is collected once.
+	resp, err := http.Get(s.conn.BaseURL + seen[1].URL.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("a collected monitor answers %d", resp.StatusCode)
+	}
+}
+
+// OData v2 has no asynchronous requests: no respond_async input.
+func TestRespondAsyncNotOnV2(t *testing.T) {
+	doc, err := os.ReadFile("testdata/real/odatademo_v2.edmx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := Import("svc", doc, request(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range c.Operations {
+		if props, _ := o.Input["properties"].(map[string]any); props[asyncInput] != nil {
+			t.Fatalf("%s offers respond_async on a v2 service", o.Name)
+		}
+	}
+}
