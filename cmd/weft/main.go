@@ -66,7 +66,7 @@ Usage:
   weft runs list [--flow F] [--status S] [--since 1h] [--limit N] [--before ID]   pages past 1,000; prints the total
   weft runs show ID | replay ID [--input JSON|@file] | cancel ID
   weft dlq list [--flow F] | replay ID [--input JSON|@file]
-  weft connector import SPEC --name NAME [--annotations FILE]   import an OpenAPI 3.x / Swagger 2.0 / OData $metadata file or URL (FILE: per-operation hint overrides)
+  weft connector import SPEC --name NAME [--annotations FILE]   import an OpenAPI 3.x / Swagger 2.0 document, OData $metadata, GraphQL schema (SDL or introspection) or WSDL, file or URL (FILE: per-operation hint overrides)
   weft connector add-mcp NAME --url URL [--token-file F | --auth-file F] | --command "CMD ARGS"   federate an MCP server: its tools become operations and gateway tools
   weft connector refresh NAME [--accept]     list an MCP connector's tools again: schema drift since accepted (and accept the new list)
   weft connector remove NAME                 remove an MCP connector and its connection (refused while deployed flows call it)
