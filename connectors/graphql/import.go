@@ -108,7 +108,7 @@ func Import(name string, doc []byte, request *connectors.Operation) (*connectors
 				continue
 			}
 			rep.Found++
-			op, _, err := b.operation(r.kind, f, request)
+			op, spec, err := b.operation(r.kind, f, request)
 			if err != nil {
 				rep.Rejected = append(rep.Rejected, Rejection{Operation: r.kind + " " + f.Name, Reason: err.Error()})
 				continue
@@ -119,6 +119,11 @@ func Import(name string, doc []byte, request *connectors.Operation) (*connectors
 			}
 			op.Name = uniqueName(connectors.ShortName(n, r.kind+" "+f.Name, MaxNameLen), r.kind+" "+f.Name, used)
 			c.Operations = append(c.Operations, op)
+			if r.kind == "query" {
+				if t := spec.pollTrigger(op.Name); t != nil {
+					c.Triggers = append(c.Triggers, *t)
+				}
+			}
 			byKey[r.kind+" "+f.Name] = op
 			if clash[f.Name] == 1 {
 				byKey[f.Name] = op
@@ -288,6 +293,16 @@ func (b *builder) operation(kind string, f *ast.FieldDefinition, request *connec
 		if list {
 			output = map[string]any{"type": "array", "items": output}
 		}
+		if spec.conn != nil && spec.conn.items == "edges" {
+			// The edges' nodes are also given as nodes (invoke adds them),
+			// so every connection's records are at body.nodes.
+			props, _ := output["properties"].(map[string]any)
+			edges, _ := props["edges"].(map[string]any)
+			edge, _ := edges["items"].(map[string]any)
+			if ep, _ := edge["properties"].(map[string]any); ep["node"] != nil {
+				props["nodes"] = map[string]any{"type": "array", "items": ep["node"], "description": "the edges' nodes"}
+			}
+		}
 		control("selection", map[string]any{"type": "string", "description": "a GraphQL selection set for the result, replacing the default (e.g. \"{ id name owner { login } }\")"})
 	}
 	control("allow_partial", map[string]any{"type": "boolean", "description": "return partial data when the server also reports errors (they are in the output's errors); default: such a response fails the step"})
@@ -320,6 +335,85 @@ func (b *builder) operation(kind string, f *ast.FieldDefinition, request *connec
 	o := &connectors.Operation{Title: title(f.Name), Description: desc, Input: input, Output: output, Hints: h, Tags: tags}
 	o.Invoke = spec.invoke
 	return o, spec, nil
+}
+
+// pollTrigger declares a "new or changed records" poll trigger for a
+// query returning a Relay connection whose nodes have a date or time
+// field (a scalar whose name says Date, Time or Timestamp: DateTime,
+// ISO8601DateTime, GitTimestamp…): records at body.nodes, ordered by that
+// field (the last one the type declares when there are several: types
+// declare created before updated), keyed by the node's ID field. Opaque
+// IDs do not order records, so a connection without such a field gets no
+// trigger (a flow can still poll it, naming poll.cursor).
+func (o *opSpec) pollTrigger(opName string) *connectors.Trigger {
+	if o.conn == nil {
+		return nil
+	}
+	var node []*sel
+	for _, x := range o.sel {
+		switch {
+		case o.conn.items == "nodes" && x.name == "nodes":
+			node = x.children
+		case o.conn.items == "edges" && x.name == "edges":
+			for _, y := range x.children {
+				if y.name == "node" {
+					node = y.children
+				}
+			}
+		}
+	}
+	var key, cursor string
+	best, bestNonNull := -1, false
+	for _, x := range node {
+		if x.on != "" || x.typ == nil || x.typ.Elem != nil {
+			continue
+		}
+		switch t := strings.ToLower(x.typ.NamedType); {
+		case t == "id" && (key == "" || x.name == "id"):
+			key = x.name
+		case strings.Contains(t, "date") || strings.Contains(t, "time"):
+			// Every record must have its cursor: a non-null field before a
+			// nullable one (withdrawnAt, deletedAt), then one that moves
+			// when the record changes, then the last declared.
+			r := changeRank(x.name)
+			if bestNonNull && !x.typ.NonNull {
+				continue
+			}
+			if x.typ.NonNull && !bestNonNull || r >= best {
+				cursor, best, bestNonNull = x.name, r, x.typ.NonNull
+			}
+		}
+	}
+	if cursor == "" || key == "" {
+		return nil // no order, or no identity (the cursor alone would merge records of one instant)
+	}
+	what := "New or changed "
+	if best < 2 {
+		what = "New "
+	}
+	return &connectors.Trigger{Name: opName, Operation: opName, Items: "body.nodes", Key: key, Cursor: cursor,
+		Description: what + o.field.Name + " (by " + cursor + "; poll with fetch_all: true to see every page)"}
+}
+
+// changeRank ranks a time field's name as a poll cursor: 2 when it moves
+// whenever the record changes (updated, modified, changed, edited), 1 when
+// it is set once on creation (created, published, inserted), 0 otherwise.
+func changeRank(name string) int {
+	for _, w := range connectors.Words(name) {
+		for _, stem := range []string{"updat", "modif", "chang", "edit"} {
+			if strings.HasPrefix(w, stem) {
+				return 2
+			}
+		}
+	}
+	for _, w := range connectors.Words(name) {
+		for _, stem := range []string{"creat", "publish", "insert"} {
+			if strings.HasPrefix(w, stem) {
+				return 1
+			}
+		}
+	}
+	return 0
 }
 
 func title(name string) string {

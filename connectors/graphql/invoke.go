@@ -88,7 +88,21 @@ func (o *opSpec) invoke(ctx context.Context, call connectors.Call) (any, error) 
 		args["first"] = defaultPageSize
 	}
 	if !fetchAll || o.conn == nil {
-		return o.once(ctx, call, args, selText, selection != "", allowPartial)
+		out, err := o.once(ctx, call, args, selText, selection != "", allowPartial)
+		if err == nil && o.conn != nil && o.conn.items == "edges" {
+			if body, ok := out["body"].(map[string]any); ok {
+				if edges, ok := body["edges"].([]any); ok && body["nodes"] == nil {
+					nodes := make([]any, 0, len(edges))
+					for _, e := range edges {
+						if m, ok := e.(map[string]any); ok {
+							nodes = append(nodes, m["node"])
+						}
+					}
+					body["nodes"] = nodes
+				}
+			}
+		}
+		return out, err
 	}
 	return o.fetchAll(ctx, call, args, selText, selection != "", allowPartial, maxItems)
 }
