@@ -7,10 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-
-	"github.com/weftio/weft/internal/pgtest"
 )
 
 // Issue 24: a cdc flow's replication slot can be dropped and its position
@@ -19,22 +15,8 @@ import (
 // streams again from then on, and the reset is audited. A flow without a
 // cdc trigger and an unknown flow get clear errors.
 func TestCDCResetThroughAPIAndCLI(t *testing.T) {
-	if pgtest.BinDir() == "" {
-		t.Fatal("PostgreSQL server binaries (initdb, pg_ctl) not found: install them with `sudo apt-get install -y postgresql` (or set WEFT_PG_BIN)")
-	}
-	pg := pgtest.StartWith(t, "wal_level=logical")
-	dsn := pg.NewDatabase(t)
 	ctx := context.Background()
-	db, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
-	for _, q := range []string{`CREATE TABLE orders (id int PRIMARY KEY, status text)`, `ALTER TABLE orders REPLICA IDENTITY FULL`} {
-		if _, err := db.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dsn, db := cdcDatabase(t, `CREATE TABLE orders (id int PRIMARY KEY, status text)`, `ALTER TABLE orders REPLICA IDENTITY FULL`)
 	dir := t.TempDir()
 	files := map[string]string{
 		"orders-cdc.yaml": "name: orders-cdc\ntrigger:\n  cdc: {connection: shop, table: orders}\nsteps:\n  - id: seen\n    set: {id: =trigger.new.id}\n",

@@ -21,27 +21,12 @@ import (
 // two cdc flows, with a kill -9 of weft in the middle: every change starts
 // exactly one run, and each table's runs were created in commit order.
 func TestCDCKill9ExactlyOneRunPerChange(t *testing.T) {
-	if pgtest.BinDir() == "" {
-		t.Fatal("PostgreSQL server binaries (initdb, pg_ctl) not found: install them with `sudo apt-get install -y postgresql` (or set WEFT_PG_BIN)")
-	}
-	pg := pgtest.StartWith(t, "wal_level=logical")
-	dsn := pg.NewDatabase(t)
 	ctx := context.Background()
-	db, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
-	for _, q := range []string{
+	dsn, db := cdcDatabase(t,
 		`CREATE TABLE orders (id int PRIMARY KEY, status text, n int)`,
 		`CREATE TABLE items (id int PRIMARY KEY, sku text, n int)`,
 		`ALTER TABLE orders REPLICA IDENTITY FULL`,
-		`ALTER TABLE items REPLICA IDENTITY FULL`,
-	} {
-		if _, err := db.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+		`ALTER TABLE items REPLICA IDENTITY FULL`)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "weft.yaml")
 	flows := map[string]string{"orders-cdc": "public.orders", "items-cdc": "items"}
@@ -208,6 +193,29 @@ steps:
 		}
 		t.Logf("%s: %d changes, %d runs, each once, in commit order", name, want[table], len(runs))
 	}
+}
+
+// cdcDatabase starts a PostgreSQL with wal_level=logical, makes a
+// database, runs setup in it and returns its DSN and a connection (closed
+// at the end of the test).
+func cdcDatabase(t *testing.T, setup ...string) (string, *pgx.Conn) {
+	t.Helper()
+	if pgtest.BinDir() == "" {
+		t.Fatal("PostgreSQL server binaries (initdb, pg_ctl) not found: install them with `sudo apt-get install -y postgresql` (or set WEFT_PG_BIN)")
+	}
+	dsn := pgtest.StartWith(t, "wal_level=logical").NewDatabase(t)
+	ctx := context.Background()
+	db, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.Background()) })
+	for _, q := range setup {
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dsn, db
 }
 
 func parseCDCKey(t *testing.T, key string) (uint64, int) {
