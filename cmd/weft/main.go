@@ -491,14 +491,21 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 	}
 	gwCfg.Alerts = alerter
 	gwCfg.MCP = mcpGw
-	if gwCfg.Mapper, err = mapper.NewService(ctx, st, emb); err != nil {
+	if gwCfg.Mapper, err = mapper.NewServiceOn(ctx, st, emb, composer.Vectors); err != nil {
 		return err
 	}
+	gwCfg.Mapper.Log = log
+	go func() {
+		// The stored reviews into the memory's vector index (Qdrant keeps
+		// them; in process they are written again at every start).
+		if err := gwCfg.Mapper.Memory.Sync(bg); err != nil {
+			log.Warn("mapper review memory: the vector index failed; suggestions use its exact rules until it answers", "err", err)
+		}
+	}()
 	if gwCfg.Mapper.Reranker, err = mapReranker(cfg.AI, cfg.egress); err != nil {
 		return err
 	}
 	if gwCfg.Mapper.Reranker != nil {
-		gwCfg.Mapper.Log = log
 		log.Info("mapper: a language model re-ranks the top candidates", "backend", gwCfg.Mapper.Reranker.Model.Name())
 	}
 	gwCfg.Metrics = metrics.Handler()
