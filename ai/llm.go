@@ -212,16 +212,23 @@ func (b *capBody) Read(p []byte) (int, error) {
 
 func (b *capBody) Close() error { return b.rc.Close() }
 
-// legibleRefusal keeps an egress refusal visible: langchaingo's OpenAI
-// client replaces every network error with "failed to reach API server",
-// which would hide that the egress policy, not the network, stopped it.
+// legibleRefusal keeps a transport error legible: langchaingo's OpenAI
+// client replaces a bare network error with "failed to reach API server",
+// which would hide that the egress policy, not the network, stopped the
+// call, or that nothing listens (ErrUnreachable, for the callers'
+// fallback). Wrapped, the error keeps its chain.
 type legibleRefusal struct{ c *http.Client }
 
 func (d legibleRefusal) Do(req *http.Request) (*http.Response, error) {
 	resp, err := d.c.Do(req)
 	var re *egress.RefusedError
-	if err != nil && errors.As(err, &re) {
+	switch {
+	case err == nil:
+		return resp, nil
+	case errors.As(err, &re):
 		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, re)
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return nil, err
 	}
-	return resp, err
+	return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 }
