@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 
@@ -101,6 +102,7 @@ func (m *Memory) RecordID(id string, s, t *Field, accepted bool) {
 		m.seq++
 		id = fmt.Sprintf("review-%d", m.seq)
 	}
+	m.gone = slices.DeleteFunc(m.gone, func(g string) bool { return g == id }) // the latest word on an id wins
 	m.pending = append(m.pending, reviewPoint{id: id, source: nameText(s), target: nameText(t), sourcePath: s.Path, targetPath: t.Path, accepted: accepted})
 	sc, tc := conceptsOf(s), conceptsOf(t)
 	k := keyOf(sc, tc)
@@ -140,6 +142,7 @@ func (m *Memory) RecordID(id string, s, t *Field, accepted bool) {
 func (m *Memory) Forget(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.pending = slices.DeleteFunc(m.pending, func(p reviewPoint) bool { return p.id == id })
 	m.gone = append(m.gone, id)
 }
 

@@ -225,4 +225,40 @@ func TestServiceMemorySurvivesRestart(t *testing.T) {
 	if n := qsrv.Len(svc.Memory.Collection()); n != 1 {
 		t.Fatalf("%d points after the two-source edit", n)
 	}
+	// The Qdrant filled at the restart above still holds that point: the
+	// next restart removes it.
+	if n := fresh.Len(svc.Memory.Collection()); n != 2 {
+		t.Fatalf("%d points in the other Qdrant before its restart", n)
+	}
+	again, _ := NewServiceOn(ctx, st, aliases, qf)
+	if err := again.Memory.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := fresh.Len(svc.Memory.Collection()); n != 1 {
+		t.Fatalf("%d points in the other Qdrant after its restart", n)
+	}
+}
+
+// The latest word on an id wins within one Sync: recorded after a forget,
+// the point is kept; forgotten after a record, it never arrives.
+func TestMemoryLatestWordWins(t *testing.T) {
+	idx := ai.NewMemoryIndex()
+	m := NewMemoryOn(idx, aliases)
+	ctx := context.Background()
+	m.RecordID("a", f("zorb"), f("quix"), true)
+	m.Forget("a")
+	m.RecordID("b", f("blap"), f("wug"), true)
+	if err := m.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m.Forget("b")
+	m.RecordID("b", f("blap"), f("wug"), false)
+	if err := m.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	vs, _ := aliases.Embed(ctx, []string{"blap", "wug"})
+	hits, err := idx.Search(ctx, m.Collection(), pairVector(vs[0], vs[1]), 10)
+	if err != nil || len(hits) != 1 || hits[0].ID != "b" || hits[0].Payload["verdict"] != Rejected {
+		t.Fatalf("%+v %v", hits, err)
+	}
 }

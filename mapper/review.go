@@ -97,7 +97,10 @@ func NewServiceOn(ctx context.Context, st store.Store, e ai.Embedder, idx ai.Vec
 		var m Mapping
 		if json.Unmarshal(d.Doc, &m) == nil {
 			for _, it := range m.Items {
-				s.remember(&m, it, false)
+				// A reviewed item that is no longer one pair leaves an
+				// index that kept its point (deleting an unknown id is
+				// nothing); proposed items never had one.
+				s.remember(&m, it, it.Status != Proposed)
 			}
 		}
 	}
