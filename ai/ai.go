@@ -1,7 +1,9 @@
 // Package ai holds the model backends the mapper and NL-to-flow share:
-// embedders (a builtin one that needs no model and no network, and Ollama),
-// a content-hash cache in front of any embedder, and vector indexes (in
-// process, and Qdrant).
+// embedders (a builtin one that needs no model and no network; Ollama and
+// OpenAI-compatible embeddings through langchaingo: NewEmbedder), a
+// content-hash cache in front of any embedder, vector indexes (in process,
+// and Qdrant), and the one construction of a language model (NewChat,
+// through langchaingo) that NL-to-flow and the mapper's re-ranker use.
 package ai
 
 import (

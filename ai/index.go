@@ -3,12 +3,15 @@ package ai
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // Point is one stored vector with its text payload.
@@ -143,20 +146,43 @@ func (m *MemoryIndex) Search(_ context.Context, collection string, vector []floa
 		return nil, fmt.Errorf("%w: %s", ErrNoCollection, collection)
 	}
 	q := unit(vector)
+	if k > 0 && k <= topKSmall && k < len(c) {
+		// A few nearest of many: kept in order as they are found, no
+		// sort of the whole collection.
+		top := make([]Hit, 0, k+1)
+		for _, p := range c {
+			h := Hit{ID: p.ID, Score: p.dot(q), Payload: p.Payload}
+			if len(top) == k && hitOrder(h, top[k-1]) >= 0 {
+				continue
+			}
+			i, _ := slices.BinarySearchFunc(top, h, hitOrder)
+			top = slices.Insert(top, i, h)
+			if len(top) > k {
+				top = top[:k]
+			}
+		}
+		return top, nil
+	}
 	hits := make([]Hit, 0, len(c))
 	for _, p := range c {
 		hits = append(hits, Hit{ID: p.ID, Score: p.dot(q), Payload: p.Payload})
 	}
-	slices.SortFunc(hits, func(a, b Hit) int {
-		if a.Score != b.Score {
-			return cmp.Compare(b.Score, a.Score)
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	slices.SortFunc(hits, hitOrder)
 	if k > 0 && len(hits) > k {
 		hits = hits[:k]
 	}
 	return hits, nil
+}
+
+// topKSmall: up to this k a search keeps its k best as it goes.
+const topKSmall = 64
+
+// hitOrder: higher score first, then id.
+func hitOrder(a, b Hit) int {
+	if a.Score != b.Score {
+		return cmp.Compare(b.Score, a.Score)
+	}
+	return strings.Compare(a.ID, b.ID)
 }
 
 // Delete implements VectorIndex.
@@ -167,4 +193,24 @@ func (m *MemoryIndex) Delete(_ context.Context, collection string, ids []string)
 		delete(m.cols[collection], id)
 	}
 	return nil
+}
+
+// CollectionName is a Qdrant-safe collection name for prefix and the
+// embedder's name: changing the embedder never mixes vectors of two
+// models (or two dimensions) in one collection.
+func CollectionName(prefix, embedder string) string {
+	var b strings.Builder
+	for _, r := range prefix + "_" + embedder {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) || r == '_' || r == '-' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	s := b.String()
+	if len(s) > 200 {
+		h := sha256.Sum256([]byte(s))
+		s = s[:180] + "_" + hex.EncodeToString(h[:6])
+	}
+	return s
 }

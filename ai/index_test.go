@@ -2,6 +2,7 @@ package ai_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -74,5 +75,33 @@ func TestQdrantRequests(t *testing.T) {
 	q := ai.SearchRequest("fields", []float32{0.3, 0.4}, 7)
 	if q.GetCollectionName() != "fields" || q.GetLimit() != 7 || len(q.GetQuery().GetNearest().GetDense().GetData()) != 2 {
 		t.Fatalf("query request %v", q)
+	}
+}
+
+// A small k keeps its k best as it goes: the same hits, in the same order
+// (score, then id), as sorting the whole collection.
+func TestMemoryIndexSmallKMatchesFullSort(t *testing.T) {
+	ctx := context.Background()
+	idx := ai.NewMemoryIndex()
+	var pts []ai.Point
+	for i := 0; i < 300; i++ {
+		// few distinct vectors: many ties, broken by id
+		pts = append(pts, ai.Point{ID: fmt.Sprintf("p%03d", (i*7)%300), Vector: []float32{float32(i % 5), float32(i % 3), 1}})
+	}
+	if err := idx.Upsert(ctx, "c", pts); err != nil {
+		t.Fatal(err)
+	}
+	q := []float32{1, 2, 0.5}
+	all, _ := idx.Search(ctx, "c", q, 0)
+	for _, k := range []int{1, 2, 8, 63, 64} {
+		got, _ := idx.Search(ctx, "c", q, k)
+		if len(got) != k {
+			t.Fatalf("k %d: %d hits", k, len(got))
+		}
+		for i := range got {
+			if got[i].ID != all[i].ID || got[i].Score != all[i].Score {
+				t.Fatalf("k %d, hit %d: %+v, the full sort has %+v", k, i, got[i], all[i])
+			}
+		}
 	}
 }

@@ -118,3 +118,30 @@ func BenchmarkSuggest200x200(b *testing.B) {
 	defaultEmbedder.Max = 200000
 	b.ReportMetric(float64(peak.Load()-min(peak.Load(), base.HeapInuse))/(1<<20), "peak-heap-MiB")
 }
+
+// BenchmarkSuggest200x200Memory: the same with a review memory of 2,000
+// reviewed pairs in the in-process index (the nearest-review evidence: one
+// search per source field), the cache cold every time as above.
+//
+//	go test -run '^$' -bench Suggest200x200Memory ./mapper
+func BenchmarkSuggest200x200Memory(b *testing.B) {
+	src, tgt := wide("src", 200, 0), wide("tgt", 200, 1)
+	ra, rb := wide("ra", 2000, 2), wide("rb", 2000, 3)
+	m := NewMemory()
+	for k := range ra.Fields {
+		m.Record(&ra.Fields[k], &rb.Fields[k], k%3 != 0)
+	}
+	ctx := context.Background()
+	if err := m.Sync(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		defaultEmbedder.Max = 1 // a cold cache every time, as above
+		if _, err := Suggest(ctx, src, tgt, Options{Memory: m}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	defaultEmbedder.Max = 200000
+}

@@ -560,13 +560,7 @@ func scoreFields(ctx context.Context, src, tgt *Schema, o Options) (*scored, err
 	if o.FirstMatcher {
 		sc.prob = sc.legacy
 		sc.first = sc.legacy
-		if o.Memory != nil {
-			for i := range sc.prob {
-				for j := range sc.prob[i] {
-					sc.prob[i][j] = o.Memory.adjustKeys([2]string{sc.sv[i].pnorm, sc.tv[j].pnorm}, sc.sv[i].words, sc.tv[j].words, sc.prob[i][j])
-				}
-			}
-		}
+		o.Memory.apply(ctx, src, tgt, sc)
 		return sc, nil
 	}
 	x := signals(src, tgt, sc)
@@ -579,13 +573,7 @@ func scoreFields(ctx context.Context, src, tgt *Schema, o Options) (*scored, err
 	}
 	sc.first = p
 	sc.prob = o.Model.Rescore(p, x)
-	if o.Memory != nil {
-		for i := range sc.prob {
-			for j := range sc.prob[i] {
-				sc.prob[i][j] = o.Memory.adjustKeys([2]string{sc.sv[i].pnorm, sc.tv[j].pnorm}, sc.sv[i].words, sc.tv[j].words, sc.prob[i][j])
-			}
-		}
-	}
+	o.Memory.apply(ctx, src, tgt, sc)
 	return sc, nil
 }
 

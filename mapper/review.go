@@ -75,9 +75,20 @@ type Service struct {
 }
 
 // NewService returns the service, its memory rebuilt from every stored
-// review.
+// review, its reviewed pairs in an in-process vector index.
 func NewService(ctx context.Context, st store.Store, e ai.Embedder) (*Service, error) {
-	s := &Service{st: st, Memory: NewMemory(), Embedder: e}
+	return NewServiceOn(ctx, st, e, nil)
+}
+
+// NewServiceOn is NewService with the memory's reviewed pairs in idx (nil:
+// in process; Qdrant when WEFT_QDRANT_URL is set), embedded by e (nil: the
+// builtin embedder). The stored reviews are written to idx again at start
+// (the same point ids: a Qdrant that kept them is unchanged) at the first
+// Memory.Sync or suggestion, so the memory survives a restart either way.
+// An index that fails leaves the memory its exact rules (Memory.Err says
+// why, and the next Sync tries again).
+func NewServiceOn(ctx context.Context, st store.Store, e ai.Embedder, idx ai.VectorIndex) (*Service, error) {
+	s := &Service{st: st, Memory: NewMemoryOn(idx, e), Embedder: e}
 	docs, err := st.Mappings(ctx)
 	if err != nil {
 		return nil, err
@@ -86,20 +97,37 @@ func NewService(ctx context.Context, st store.Store, e ai.Embedder) (*Service, e
 		var m Mapping
 		if json.Unmarshal(d.Doc, &m) == nil {
 			for _, it := range m.Items {
-				s.remember(&m, it)
+				// A reviewed item that is no longer one pair leaves an
+				// index that kept its point (deleting an unknown id is
+				// nothing); proposed items never had one.
+				s.remember(&m, it, it.Status != Proposed)
 			}
 		}
 	}
 	return s, nil
 }
 
-func (s *Service) remember(m *Mapping, it *Item) {
+// reviewID is an item's point in the memory's index: one per target
+// field of a mapping, replaced when the item is reviewed again.
+func reviewID(m *Mapping, it *Item) string { return m.ID + "\x00" + it.Target }
+
+// remember feeds a reviewed item to the memory; forget: an item no longer
+// one reviewed pair (proposed again, or several sources) leaves the index.
+func (s *Service) remember(m *Mapping, it *Item, forget bool) {
+	if s.Memory == nil {
+		return
+	}
 	if len(it.Sources) != 1 || it.Status == Proposed {
+		if forget {
+			s.Memory.Forget(reviewID(m, it))
+		}
 		return
 	}
 	sf, tf := fieldByPath(m.Source, it.Sources[0]), fieldByPath(m.Target, it.Target)
 	if sf != nil && tf != nil {
-		s.Memory.Record(sf, tf, it.Status != Rejected)
+		s.Memory.RecordID(reviewID(m, it), sf, tf, it.Status != Rejected)
+	} else if forget {
+		s.Memory.Forget(reviewID(m, it))
 	}
 }
 
@@ -152,6 +180,11 @@ func (s *Service) propose(ctx context.Context, namespace, name string, src, tgt 
 	}
 	if err != nil {
 		return nil, err
+	}
+	if s.Memory != nil {
+		if merr := s.Memory.Err(); merr != nil {
+			warning = strings.TrimPrefix(warning+"; "+merr.Error()+" (reviewed pairs count by their exact names only until it answers)", "; ")
+		}
 	}
 	var rr *RerankReport
 	if s.Reranker != nil && s.Reranker.Model != nil {
@@ -280,10 +313,21 @@ func (s *Service) Apply(ctx context.Context, id string, reviews []Review) (*Mapp
 			}
 			it.Reviewer, it.Note, it.ReviewedAt = r.Reviewer, r.Note, now
 			it.History = append(it.History, Event{Status: it.Status, Expr: r.Expr, Reviewer: r.Reviewer, Note: r.Note, At: now})
-			s.remember(m, it)
+			s.remember(m, it, true)
 		}
 	}
-	return m, s.save(ctx, m)
+	if err := s.save(ctx, m); err != nil {
+		return nil, err
+	}
+	// The reviews are stored; the index catches up now or at the next
+	// suggestion (a failure is kept in Memory.Err and retried).
+	if s.Memory == nil {
+		return m, nil
+	}
+	if err := s.Memory.Sync(ctx); err != nil && s.Log != nil {
+		s.Log.Warn("mapper review memory: the vector index failed; suggestions use its exact rules until it answers", "err", err)
+	}
+	return m, nil
 }
 
 func findItem(m *Mapping, target string) *Item {

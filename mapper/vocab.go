@@ -198,6 +198,7 @@ type params struct {
 		SimilarGain float64 `json:"similar_gain"`
 		SimilarKeep float64 `json:"similar_keep"`
 		AssocGain   float64 `json:"assoc_gain"`
+		NearMin     float64 `json:"near_min"`
 	} `json:"memory"`
 	Reason struct {
 		Note         string

@@ -96,13 +96,12 @@ func (c *Compiler) Compile(ctx context.Context, req Request) (*Draft, error) {
 			return nil, weft.Errorf(weft.EInvalid, "no language model is configured (ai.llm); use the builtin backend")
 		}
 		d, err := c.llm(ctx, cat, text, req.Flow)
-		var down *unreachable
-		if errors.As(err, &down) {
+		if errors.Is(err, ai.ErrUnreachable) {
 			b, berr := c.builtin(ctx, cat, text, req.Flow)
 			if berr != nil {
 				return nil, berr
 			}
-			b.Warnings = append(b.Warnings, fmt.Sprintf("the language model (%s) could not be reached (%v); this draft is from the builtin compiler", c.LLM.Name(), down.err))
+			b.Warnings = append(b.Warnings, fmt.Sprintf("the language model (%s) could not be reached (%v); this draft is from the builtin compiler", c.LLM.Name(), err))
 			return b, nil
 		}
 		return d, err

@@ -5,112 +5,46 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 
-	"github.com/tmc/langchaingo/llms"
-	"github.com/tmc/langchaingo/llms/ollama"
 	"github.com/tmc/langchaingo/llms/openai"
 	"gopkg.in/yaml.v3"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/ai"
 	"github.com/weftio/weft/ai/search"
 	"github.com/weftio/weft/internal/bounded"
-	"github.com/weftio/weft/internal/egress"
 	"github.com/weftio/weft/prompts"
 )
 
-// Model is a chat model that answers with one JSON object.
+// Model is a chat model that answers with one JSON object (an *ai.Chat:
+// ai.NewChat is the one construction of a language model, shared with the
+// mapper's re-ranker).
 type Model interface {
 	Name() string
 	Generate(ctx context.Context, prompt string) (string, error)
 }
 
-// LangChain is a Model over any langchaingo llms.Model (JSON mode on).
-type LangChain struct {
-	Label string
-	LLM   llms.Model
-	Opts  []llms.CallOption
-}
-
-// Name implements Model.
-func (l *LangChain) Name() string { return l.Label }
-
-// Generate implements Model.
-func (l *LangChain) Generate(ctx context.Context, prompt string) (string, error) {
-	msgs := []llms.MessageContent{llms.TextParts(llms.ChatMessageTypeHuman, prompt)}
-	opts := append([]llms.CallOption{llms.WithJSONMode(), llms.WithTemperature(0)}, l.Opts...)
-	resp, err := l.LLM.GenerateContent(ctx, msgs, opts...)
-	if err != nil {
-		if isUnreachable(err) {
-			return "", &unreachable{err}
-		}
-		return "", err
-	}
-	if len(resp.Choices) == 0 {
-		return "", errors.New("the model returned no choices")
-	}
-	return resp.Choices[0].Content, nil
-}
-
 // NewOllama is a Model served by Ollama's /api/chat, in JSON mode
-// (format: "json"), through langchaingo.
-func NewOllama(serverURL, model string, hc *http.Client) (*LangChain, error) {
-	if model == "" {
-		model = "llama3.1"
-	}
-	opts := []ollama.Option{ollama.WithServerURL(serverURL), ollama.WithModel(model), ollama.WithFormat("json")}
-	if hc != nil {
-		opts = append(opts, ollama.WithHTTPClient(hc))
-	}
-	m, err := ollama.New(opts...)
-	if err != nil {
-		return nil, err
-	}
-	return &LangChain{Label: "ollama/" + model, LLM: m}, nil
+// (format: "json"), through langchaingo (ai.NewChat).
+func NewOllama(serverURL, model string, hc *http.Client) (*ai.Chat, error) {
+	return ai.NewChat(ai.LLMConfig{Provider: ai.ProviderOllama, URL: serverURL, Model: model, HTTP: hc})
 }
 
 // NewOpenAI is a Model served by any OpenAI-compatible /v1/chat/completions
 // (vLLM, llama.cpp server, LM Studio, OpenAI), with structured output
 // (response_format json_schema: the answer's envelope and the flow's
-// top-level shape), through langchaingo.
-func NewOpenAI(baseURL, model, token string, hc *http.Client) (*LangChain, error) {
-	if token == "" {
-		token = "none" // local servers take any token; langchaingo requires one
-	}
-	opts := []openai.Option{openai.WithBaseURL(baseURL), openai.WithModel(model), openai.WithToken(token),
-		openai.WithResponseFormat(draftFormat())}
-	if hc != nil {
-		opts = append(opts, openai.WithHTTPClient(refusalDoer{hc}))
-	}
-	m, err := openai.New(opts...)
-	if err != nil {
-		return nil, err
-	}
-	return &LangChain{Label: "openai/" + model, LLM: m}, nil
+// top-level shape), through langchaingo (ai.NewChat).
+func NewOpenAI(baseURL, model, token string, hc *http.Client) (*ai.Chat, error) {
+	return ai.NewChat(ai.LLMConfig{Provider: ai.ProviderOpenAI, URL: baseURL, Model: model, Token: token, HTTP: hc, Format: DraftFormat()})
 }
 
-// refusalDoer keeps an egress refusal legible: langchaingo's OpenAI client
-// replaces every network error with "failed to reach API server", which
-// would hide that the egress policy, not the network, stopped the call.
-type refusalDoer struct{ c *http.Client }
-
-func (d refusalDoer) Do(req *http.Request) (*http.Response, error) {
-	resp, err := d.c.Do(req)
-	var re *egress.RefusedError
-	if err != nil && errors.As(err, &re) {
-		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, re)
-	}
-	return resp, err
-}
-
-// draftFormat constrains an OpenAI-compatible server's answer to the
+// DraftFormat constrains an OpenAI-compatible server's answer to the
 // draft's JSON shape: {flow: {name, trigger, steps[]}, explanation[],
 // questions[]}. The flow's inner structure is checked by the compiler (the
 // full flow schema is too recursive for most servers' grammar engines).
-func draftFormat() *openai.ResponseFormat {
+func DraftFormat() *openai.ResponseFormat {
 	type prop = openai.ResponseFormatJSONSchemaProperty
 	strs := &prop{Type: "array", Items: &prop{Type: "string"}}
 	obj := &prop{Type: "object", AdditionalProperties: true}
@@ -127,19 +61,6 @@ func draftFormat() *openai.ResponseFormat {
 			"questions":   strs,
 		}},
 	}}
-}
-
-// unreachable marks a model that could not be reached: the compiler falls
-// back to the builtin backend.
-type unreachable struct{ err error }
-
-func (u *unreachable) Error() string { return "model unreachable: " + u.err.Error() }
-
-func isUnreachable(err error) bool {
-	var ne net.Error
-	var ue *url.Error
-	var oe *net.OpError
-	return errors.As(err, &oe) || errors.As(err, &ue) || errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused")
 }
 
 // promptOp is one retrieved operation as the prompt shows it.
@@ -328,8 +249,7 @@ func (c *Compiler) llm(ctx context.Context, cat *Catalog, text, existing string)
 		d.Attempts = attempt + 1
 		out, err := c.LLM.Generate(ctx, prompt)
 		if err != nil {
-			var down *unreachable
-			if errors.As(err, &down) && attempt == 0 {
+			if errors.Is(err, ai.ErrUnreachable) && attempt == 0 {
 				return nil, err
 			}
 			return nil, weft.Errorf(weft.EUnavailable, "the language model failed: %v", err)

@@ -241,11 +241,14 @@ func TestLLMUnreachableFallsBackToBuiltin(t *testing.T) {
 	url := srv.URL
 	srv.Close()
 	m, _ := nl2flow.NewOllama(url, "m", nil)
-	c := compiler(t)
-	c.LLM = m
-	d, err := c.Compile(context.Background(), nl2flow.Request{Text: mission})
-	if err != nil || !d.Valid || d.Backend != "builtin" || !strings.Contains(strings.Join(d.Warnings, " "), "could not be reached") {
-		t.Fatalf("%v %+v", err, d)
+	o, _ := nl2flow.NewOpenAI(url+"/v1", "m", "k", nil)
+	for _, model := range []nl2flow.Model{m, o} {
+		c := compiler(t)
+		c.LLM = model
+		d, err := c.Compile(context.Background(), nl2flow.Request{Text: mission})
+		if err != nil || !d.Valid || d.Backend != "builtin" || !strings.Contains(strings.Join(d.Warnings, " "), "could not be reached") {
+			t.Fatalf("%s: %v %+v", model.Name(), err, d)
+		}
 	}
 }
 

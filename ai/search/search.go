@@ -122,25 +122,7 @@ func New(o Options) *Index {
 	if col == "" {
 		col = "weft_search"
 	}
-	return &Index{emb: e, vec: v, collection: collectionName(col, e.Name()), minSim: o.MinSimilarity, docs: map[string]*entry{}, df: map[string]int{}}
-}
-
-// collectionName is a Qdrant-safe collection name for prefix and embedder.
-func collectionName(prefix, embedder string) string {
-	var b strings.Builder
-	for _, r := range prefix + "_" + embedder {
-		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) || r == '_' || r == '-' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	s := b.String()
-	if len(s) > 200 {
-		h := sha256.Sum256([]byte(s))
-		s = s[:180] + "_" + hex.EncodeToString(h[:6])
-	}
-	return s
+	return &Index{emb: e, vec: v, collection: ai.CollectionName(col, e.Name()), minSim: o.MinSimilarity, docs: map[string]*entry{}, df: map[string]int{}}
 }
 
 // Collection is the vector collection the index writes.

@@ -93,16 +93,23 @@ type Config struct {
 
 // AIConfig chooses the model backends (default: builtin, no network).
 type AIConfig struct {
-	Embedder   string `yaml:"embedder"`    // builtin (default) | ollama
+	// Embedder: builtin (default: no model, no network), ollama
+	// (/api/embed) or openai (any OpenAI-compatible /v1/embeddings), through
+	// langchaingo; it serves the catalog's search, search_tools, NL-to-flow
+	// retrieval, the mapper's embedding signal and its review memory.
+	Embedder   string `yaml:"embedder"`
 	OllamaURL  string `yaml:"ollama_url"`  // default http://127.0.0.1:11434
-	EmbedModel string `yaml:"embed_model"` // default nomic-embed-text
+	EmbedURL   string `yaml:"embed_url"`   // openai: e.g. http://127.0.0.1:8000/v1 (default llm_url); ollama: default ollama_url
+	EmbedModel string `yaml:"embed_model"` // ollama: default nomic-embed-text; openai: required
 	// QdrantURL, when set, holds the search vectors (catalog search,
 	// search_tools, NL-to-flow retrieval, the mapper's review memory) in
 	// Qdrant (gRPC, e.g. http://qdrant:6334?api_key=...); unset: in process.
 	QdrantURL string `yaml:"qdrant_url"`
-	// NL-to-flow's language model: builtin (default: no model), ollama, or
-	// openai (any OpenAI-compatible server). The API key comes from
-	// WEFT_AI_API_KEY only, never from the file.
+	// The language model of NL-to-flow and the mapper's re-ranker (one
+	// construction, ai.NewChat): builtin (default: no model), ollama, or
+	// openai (any OpenAI-compatible server). The API key (also the
+	// embeddings server's) comes from WEFT_AI_API_KEY only, never from the
+	// file.
 	LLM      string `yaml:"llm"`
 	LLMURL   string `yaml:"llm_url"`   // ollama: default ollama_url; openai: e.g. http://127.0.0.1:8000/v1
 	LLMModel string `yaml:"llm_model"` // default llama3.1 (ollama)
@@ -245,6 +252,8 @@ func loadConfig(path string, env []string) (*Config, error) {
 				"WEFT_QUEUE_DEAD_AFTER": &c.Queue.DeadAfter}[k] = d
 		case k == "WEFT_EMBEDDER":
 			c.AI.Embedder = v
+		case k == "WEFT_EMBED_URL":
+			c.AI.EmbedURL = v
 		case k == "WEFT_OLLAMA_URL":
 			c.AI.OllamaURL = v
 		case k == "WEFT_QDRANT_URL":

@@ -57,6 +57,8 @@ func TestEgressAIBackends(t *testing.T) {
 		switch r.URL.Path {
 		case "/api/embed":
 			_ = json.NewEncoder(w).Encode(map[string]any{"model": "m", "embeddings": [][]float32{{1, 2, 3}}})
+		case "/v1/embeddings":
+			_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "model": "e", "data": []any{map[string]any{"object": "embedding", "index": 0, "embedding": []float32{1, 2, 3}}}})
 		case "/v1/chat/completions":
 			_ = json.NewEncoder(w).Encode(map[string]any{"id": "x", "object": "chat.completion", "model": "m",
 				"choices": []any{map[string]any{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": `{"ok":true}`}}}})
@@ -102,7 +104,25 @@ func TestEgressAIBackends(t *testing.T) {
 	if _, err := comp.LLM.Generate(context.Background(), "say ok"); err == nil || !strings.Contains(err.Error(), "refused by the egress policy") {
 		t.Fatalf("ollama llm refused: %v", err)
 	}
-	if deny.Refused() < 3 {
+	// The OpenAI-compatible embedder too: allowed, then refused.
+	ec := AIConfig{Embedder: "openai", EmbedURL: srv.URL + "/v1", EmbedModel: "e"}
+	for _, pol := range []*egress.Policy{allow, deny} {
+		emb, err := embedder(ec, pol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = emb.Embed(context.Background(), []string{"x"})
+		if (pol == allow) != (err == nil) || (err != nil && !strings.Contains(err.Error(), "refused by the egress policy")) {
+			t.Fatalf("openai embedder (allowed %v): %v", pol == allow, err)
+		}
+	}
+	if !strings.Contains(logs.String(), `by="ai embedder openai"`) {
+		t.Fatalf("log: %s", logs.String())
+	}
+	if _, err := embedder(AIConfig{Embedder: "openai", EmbedModel: "e"}, nil); err == nil || !strings.Contains(err.Error(), "ai.embed_url") {
+		t.Fatalf("openai embedder without a URL: %v", err)
+	}
+	if deny.Refused() < 4 {
 		t.Fatalf("refused %d", deny.Refused())
 	}
 	m := monitor.NewMetrics()

@@ -499,14 +499,21 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 	}
 	gwCfg.Alerts = alerter
 	gwCfg.MCP = mcpGw
-	if gwCfg.Mapper, err = mapper.NewService(ctx, st, emb); err != nil {
+	if gwCfg.Mapper, err = mapper.NewServiceOn(ctx, st, emb, composer.Vectors); err != nil {
 		return err
 	}
+	gwCfg.Mapper.Log = log
+	go func() {
+		// The stored reviews into the memory's vector index (Qdrant keeps
+		// them; in process they are written again at every start).
+		if err := gwCfg.Mapper.Memory.Sync(bg); err != nil {
+			log.Warn("mapper review memory: the vector index failed; suggestions use its exact rules until it answers", "err", err)
+		}
+	}()
 	if gwCfg.Mapper.Reranker, err = mapReranker(cfg.AI, cfg.egress); err != nil {
 		return err
 	}
 	if gwCfg.Mapper.Reranker != nil {
-		gwCfg.Mapper.Log = log
 		log.Info("mapper: a language model re-ranks the top candidates", "backend", gwCfg.Mapper.Reranker.Model.Name())
 	}
 	gwCfg.Metrics = metrics.Handler()
@@ -874,28 +881,61 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 	return st, eng, nil
 }
 
-// embedder builds the configured embedder behind a content-hash cache.
-// Nothing dials out unless ollama is configured.
+// embedder builds the configured embedder behind a content-hash cache
+// (ai.NewEmbedder: builtin, or Ollama / OpenAI-compatible embeddings
+// through langchaingo). Nothing dials out unless a model is configured.
 func embedder(c AIConfig, pol *egress.Policy) (ai.Embedder, error) {
+	ec := ai.EmbedConfig{Provider: c.Embedder, Model: c.EmbedModel, Token: c.llmKey}
 	switch c.Embedder {
-	case "", "builtin":
-		return ai.NewCached(ai.Builtin{}, 0), nil
-	case "ollama":
-		u := c.OllamaURL
-		if u == "" {
-			u = "http://127.0.0.1:11434"
+	case "", ai.ProviderBuiltin:
+		return ai.NewEmbedder(ec)
+	case ai.ProviderOllama:
+		ec.URL = firstOf(c.EmbedURL, c.OllamaURL)
+	case ai.ProviderOpenAI:
+		ec.URL = firstOf(c.EmbedURL, c.LLMURL)
+		if ec.URL == "" || ec.Model == "" {
+			return nil, fmt.Errorf("ai.embedder openai needs ai.embed_url (or ai.llm_url; e.g. http://127.0.0.1:8000/v1) and ai.embed_model")
 		}
-		var hc *http.Client
-		if pol != nil {
-			hc = pol.HTTPClient("ai embedder ollama", 60*time.Second)
-		}
-		o, err := ai.NewOllama(u, c.EmbedModel, hc)
-		if err != nil {
-			return nil, err
-		}
-		return ai.NewCached(o, 0), nil
+	default:
+		return nil, fmt.Errorf("ai.embedder must be builtin, ollama or openai, got %q", c.Embedder)
 	}
-	return nil, fmt.Errorf("ai.embedder must be builtin or ollama, got %q", c.Embedder)
+	if pol != nil {
+		ec.HTTP = pol.HTTPClient("ai embedder "+c.Embedder, 60*time.Second)
+	}
+	return ai.NewEmbedder(ec)
+}
+
+// llmConfig is the configured language model (ai.llm and its settings),
+// the one description NL-to-flow and the mapper's re-ranker build their
+// model from (ai.NewChat); ok is false when ai.llm is builtin or unset.
+// who names the caller in the egress policy's log.
+func llmConfig(c AIConfig, pol *egress.Policy, who string) (lc ai.LLMConfig, ok bool, err error) {
+	switch c.LLM {
+	case "", "builtin":
+		return lc, false, nil
+	case ai.ProviderOllama:
+		lc = ai.LLMConfig{Provider: c.LLM, URL: firstOf(c.LLMURL, c.OllamaURL), Model: c.LLMModel}
+	case ai.ProviderOpenAI:
+		if c.LLMURL == "" || c.LLMModel == "" {
+			return lc, false, fmt.Errorf("ai.llm openai needs ai.llm_url (e.g. http://127.0.0.1:8000/v1) and ai.llm_model")
+		}
+		lc = ai.LLMConfig{Provider: c.LLM, URL: c.LLMURL, Model: c.LLMModel, Token: c.llmKey}
+	default:
+		return lc, false, fmt.Errorf("ai.llm must be builtin, ollama or openai, got %q", c.LLM)
+	}
+	if pol != nil {
+		lc.HTTP = pol.HTTPClient("ai llm "+c.LLM+who, 0) // calls are bounded by their context
+	}
+	return lc, true, nil
+}
+
+func firstOf(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
 }
 
 // vectorIndex is the configured vector index: Qdrant when ai.qdrant_url
@@ -945,37 +985,14 @@ func aiBackends(eng *engine.Engine, c AIConfig, pol *egress.Policy) (ai.Embedder
 // newComposer builds the NL-to-flow compiler over the live catalog, with
 // the configured language model (none by default: the builtin compiler).
 func newComposer(eng *engine.Engine, c AIConfig, emb ai.Embedder, pol *egress.Policy) (*nl2flow.Compiler, error) {
-	var hc *http.Client // nil: langchaingo's own client
-	if pol != nil {
-		hc = pol.HTTPClient("ai llm "+c.LLM, 0) // calls are bounded by their context
-	}
 	comp := &nl2flow.Compiler{Embedder: emb, Catalog: func() *nl2flow.Catalog { return nl2flow.FromConnectors(eng.Catalog()) }}
-	switch c.LLM {
-	case "", "builtin":
-	case "ollama":
-		u := c.LLMURL
-		if u == "" {
-			u = c.OllamaURL
-		}
-		if u == "" {
-			u = "http://127.0.0.1:11434"
-		}
-		m, err := nl2flow.NewOllama(u, c.LLMModel, hc)
-		if err != nil {
-			return nil, err
-		}
-		comp.LLM = m
-	case "openai":
-		if c.LLMURL == "" || c.LLMModel == "" {
-			return nil, fmt.Errorf("ai.llm openai needs ai.llm_url (e.g. http://127.0.0.1:8000/v1) and ai.llm_model")
-		}
-		m, err := nl2flow.NewOpenAI(c.LLMURL, c.LLMModel, c.llmKey, hc)
-		if err != nil {
-			return nil, err
-		}
-		comp.LLM = m
-	default:
-		return nil, fmt.Errorf("ai.llm must be builtin, ollama or openai, got %q", c.LLM)
+	lc, ok, err := llmConfig(c, pol, "")
+	if err != nil || !ok {
+		return comp, err
+	}
+	lc.Format = nl2flow.DraftFormat()
+	if comp.LLM, err = ai.NewChat(lc); err != nil {
+		return nil, err
 	}
 	return comp, nil
 }

@@ -5,46 +5,25 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/ai"
 	"github.com/weftio/weft/internal/egress"
 	"github.com/weftio/weft/mapper"
 )
 
 // mapReranker builds the mapper's language-model re-ranker from the same
-// settings as NL-to-flow's model (ai.llm, ai.llm_url, ai.llm_model,
-// WEFT_AI_API_KEY); nil when ai.llm is builtin or unset. Its HTTP client
-// dials through the egress policy when there is one.
+// settings and the same construction as NL-to-flow's model (llmConfig,
+// ai.NewChat); nil when ai.llm is builtin or unset. Its HTTP client dials
+// through the egress policy when there is one.
 func mapReranker(c AIConfig, pol *egress.Policy) (*mapper.Reranker, error) {
-	var hc *http.Client
-	if pol != nil {
-		hc = pol.HTTPClient("ai llm "+c.LLM+" (mapper)", 0) // bounded by the re-ranker's timeout
+	lc, ok, err := llmConfig(c, pol, " (mapper)")
+	if err != nil || !ok {
+		return nil, err
 	}
-	var m mapper.Chat
-	var err error
-	switch c.LLM {
-	case "", "builtin":
-		return nil, nil
-	case "ollama":
-		u := c.LLMURL
-		if u == "" {
-			u = c.OllamaURL
-		}
-		if u == "" {
-			u = "http://127.0.0.1:11434"
-		}
-		m, err = mapper.NewOllamaChat(u, c.LLMModel, hc)
-	case "openai":
-		if c.LLMURL == "" || c.LLMModel == "" {
-			return nil, fmt.Errorf("ai.llm openai needs ai.llm_url (e.g. http://127.0.0.1:8000/v1) and ai.llm_model")
-		}
-		m, err = mapper.NewOpenAIChat(c.LLMURL, c.LLMModel, c.llmKey, hc)
-	default:
-		return nil, fmt.Errorf("ai.llm must be builtin, ollama or openai, got %q", c.LLM)
-	}
+	m, err := ai.NewChat(mapper.RerankLLM(lc))
 	if err != nil {
 		return nil, err
 	}
@@ -95,31 +74,37 @@ func suggestLocal(c *client, stdout io.Writer, o localSuggest) error {
 	if err != nil {
 		return err
 	}
-	ai := AIConfig{}
+	aic := AIConfig{}
 	var pol *egress.Policy
 	if o.config != "" {
 		cfg, err := loadConfig(o.config, os.Environ())
 		if err != nil {
 			return weft.Errorf(weft.EInvalid, "%v", err)
 		}
-		ai, pol = cfg.AI, cfg.egress
+		aic, pol = cfg.AI, cfg.egress
 	} else {
-		ai.llmKey = os.Getenv("WEFT_AI_API_KEY")
+		aic.llmKey = os.Getenv("WEFT_AI_API_KEY")
 	}
 	if o.llm != "" {
-		ai.LLM = o.llm
+		aic.LLM = o.llm
 	}
 	if o.llmURL != "" {
-		ai.LLMURL = o.llmURL
+		aic.LLMURL = o.llmURL
 	}
 	if o.llmModel != "" {
-		ai.LLMModel = o.llmModel
+		aic.LLMModel = o.llmModel
 	}
-	rr, err := mapReranker(ai, pol)
+	rr, err := mapReranker(aic, pol)
 	if err != nil {
 		return weft.Errorf(weft.EInvalid, "%v", err)
 	}
-	svc := &mapper.Service{Reranker: rr}
+	// The configured embedder (builtin unless --config names a model),
+	// as the server's suggestions use.
+	emb, err := embedder(aic, pol)
+	if err != nil {
+		return weft.Errorf(weft.EInvalid, "%v", err)
+	}
+	svc := &mapper.Service{Reranker: rr, Embedder: emb}
 	m, err := svc.Propose(context.Background(), o.namespace, o.name, src, tgt, o.top)
 	if err != nil {
 		return err

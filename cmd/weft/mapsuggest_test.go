@@ -239,3 +239,45 @@ func TestMapSuggestOfflineConfigEgress(t *testing.T) {
 		t.Fatalf("%d, %d hits: %s", code, hits.Load(), out)
 	}
 }
+
+// --config with an embeddings model: the local suggestion embeds with it
+// (an httptest server speaking /v1/embeddings), as the server's would;
+// with that server gone, the builtin embedder, said.
+func TestMapSuggestOfflineConfigEmbedder(t *testing.T) {
+	noServer(t)
+	src, tgt := mapFiles(t)
+	var texts atomic.Int32
+	emb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Model string   `json:"model"`
+			Input []string `json:"input"`
+		}
+		data, _ := io.ReadAll(r.Body)
+		if r.URL.Path != "/v1/embeddings" || json.Unmarshal(data, &body) != nil || body.Model != "bge-small" {
+			http.Error(w, `{"error":{"message":"not found"}}`, http.StatusNotFound)
+			return
+		}
+		texts.Add(int32(len(body.Input)))
+		var out []map[string]any
+		for i, in := range body.Input {
+			out = append(out, map[string]any{"object": "embedding", "index": i, "embedding": []float32{float32(len(in)), 1, float32(strings.Count(in, "e"))}})
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": out, "model": body.Model, "usage": map[string]any{"prompt_tokens": 1, "total_tokens": 1}})
+	}))
+	defer emb.Close()
+	cfg := filepath.Join(t.TempDir(), "weft.yaml")
+	os.WriteFile(cfg, []byte("ai:\n  embedder: openai\n  embed_url: "+emb.URL+"/v1\n  embed_model: bge-small\n"), 0o600)
+	out, code := runCLI("map", "suggest", "--source", src, "--target", tgt, "--config", cfg, "--json")
+	var m mapper.Mapping
+	if err := json.Unmarshal([]byte(out), &m); code != 0 || err != nil || m.Warning != "" || len(m.Items) == 0 {
+		t.Fatalf("%d %v %s", code, err, out)
+	}
+	if texts.Load() == 0 {
+		t.Fatal("the configured embedder was not used")
+	}
+	emb.Close()
+	out, code = runCLI("map", "suggest", "--source", src, "--target", tgt, "--config", cfg)
+	if code != 0 || !strings.Contains(out, "the openai:bge-small embedder failed") || !strings.Contains(out, "email_address") {
+		t.Fatalf("%d %s", code, out)
+	}
+}

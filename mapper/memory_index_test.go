@@ -1,0 +1,264 @@
+package mapper
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft/ai"
+	"github.com/weftio/weft/ai/qdranttest"
+	"github.com/weftio/weft/store/sqlite"
+)
+
+// aliasEmb is the builtin embedder with some names read as others: a
+// stand-in for an embeddings model that knows two words mean one thing
+// where the mapper's vocabulary does not (florp is zorb, quax is quix).
+type aliasEmb struct{ alias map[string]string }
+
+func (a aliasEmb) Name() string { return "alias-test" }
+
+func (a aliasEmb) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	in := make([]string, len(texts))
+	for i, t := range texts {
+		if x, ok := a.alias[t]; ok {
+			t = x
+		}
+		in[i] = t
+	}
+	return ai.Builtin{}.Embed(ctx, in)
+}
+
+var aliases = aliasEmb{map[string]string{"florp": "zorb", "quax": "quix", "blep": "blap", "wig": "wug"}}
+
+func schemaOf(t *testing.T, name string, fields ...string) *Schema {
+	t.Helper()
+	var fs []map[string]string
+	for _, f := range fields {
+		fs = append(fs, map[string]string{"name": f, "type": "string"})
+	}
+	doc, _ := json.Marshal(map[string]any{"name": name, "fields": fs})
+	sc, err := Parse(name, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func f(name string) *Field { x := field(name); return &x }
+
+// checkNear: the reviewed zorb → quix (accepted) and blap → wug (rejected)
+// speak, through the index, for florp → quax and blep → wig, whose names
+// share no concept with them; nothing else moves.
+func checkNear(t *testing.T, m *Memory) {
+	t.Helper()
+	ctx := context.Background()
+	src, tgt := schemaOf(t, "a", "florp", "blep", "order_total"), schemaOf(t, "b", "quax", "wig", "amount")
+	near, err := m.near(ctx, src, tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]int{{1, 0, 0}, {0, -1, 0}, {0, 0, 0}}
+	for i := range want {
+		for j := range want[i] {
+			if near == nil || near[i][j] != want[i][j] {
+				t.Fatalf("near evidence %v, want %v", near, want)
+			}
+		}
+	}
+	// In the scores: the exact rules say nothing about these pairs (one
+	// review is no association); the nearest reviews do.
+	o := Options{Embedder: aliases, Top: 5}
+	if _, ok := m.adjustKeys(pathKey(f("florp"), f("quax")), conceptsOf(f("florp")), conceptsOf(f("quax")), 0.3); ok {
+		t.Fatal("an exact rule spoke for florp -> quax")
+	}
+	m0, _ := DefaultModel()
+	o.Model = m0
+	without, err := scoreFields(ctx, src, tgt, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Memory = m
+	with, err := scoreFields(ctx, src, tgt, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(with.prob[0][0] > without.prob[0][0]) || !(with.prob[1][1] < without.prob[1][1]) || with.prob[2][2] != without.prob[2][2] || with.prob[0][1] != without.prob[0][1] {
+		t.Fatalf("with the memory %v, without %v", with.prob, without.prob)
+	}
+}
+
+func TestMemoryNearestReviewsInProcess(t *testing.T) {
+	m := NewMemoryOn(nil, aliases)
+	m.Record(f("zorb"), f("quix"), true)
+	m.Record(f("blap"), f("wug"), false)
+	checkNear(t, m)
+	if m.Collection() != "weft_mapper_reviews_alias-test" || m.Err() != nil {
+		t.Fatalf("collection %q, err %v", m.Collection(), m.Err())
+	}
+	// An empty memory asks the index nothing and moves nothing.
+	if near, err := NewMemory().near(context.Background(), schemaOf(t, "a", "x"), schemaOf(t, "b", "y")); near != nil || err != nil {
+		t.Fatalf("empty memory: %v %v", near, err)
+	}
+}
+
+func TestMemoryNearestReviewsQdrant(t *testing.T) {
+	srv := qdranttest.Start(t)
+	q, err := ai.NewQdrant(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMemoryOn(q, aliases)
+	m.RecordID("m1/quix", f("zorb"), f("quix"), true)
+	m.RecordID("m1/wug", f("blap"), f("wug"), false)
+	checkNear(t, m)
+	if n := srv.Len(m.Collection()); n != 2 {
+		t.Fatalf("%d points in Qdrant", n)
+	}
+	if srv.Calls("/qdrant.Points/Query") == 0 {
+		t.Fatal("the memory did not query Qdrant")
+	}
+	// The same id reviewed again replaces its point; a forgotten one goes.
+	m.RecordID("m1/quix", f("zorb"), f("quix"), false)
+	m.Forget("m1/wug")
+	if err := m.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Len(m.Collection()); n != 1 {
+		t.Fatalf("%d points after a re-review and a forget", n)
+	}
+	near, _ := m.near(context.Background(), schemaOf(t, "a", "florp"), schemaOf(t, "b", "quax"))
+	if near == nil || near[0][0] != -1 {
+		t.Fatalf("after the re-review (rejected): %v", near)
+	}
+}
+
+// An index that fails: the exact rules still apply, Err says why, and
+// what was recorded reaches the index once it answers.
+func TestMemoryIndexDown(t *testing.T) {
+	srv := qdranttest.Start(t)
+	url := srv.URL()
+	srv.Close()
+	q, err := ai.NewQdrant(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Timeout = 300 * time.Millisecond
+	m := NewMemoryOn(q, aliases)
+	m.Record(f("cust_email"), f("emailAddress"), true)
+	if err := m.Sync(context.Background()); err == nil || m.Err() == nil || !strings.Contains(m.Err().Error(), "review memory") {
+		t.Fatalf("sync %v, Err %v", err, m.Err())
+	}
+	src, tgt := schemaOf(t, "a", "cust_email", "zip"), schemaOf(t, "b", "emailAddress", "city")
+	m0, _ := DefaultModel()
+	o := Options{Embedder: aliases, Model: m0, Top: 5}
+	without, _ := scoreFields(context.Background(), src, tgt, o)
+	o.Memory = m
+	with, err := scoreFields(context.Background(), src, tgt, o)
+	if err != nil || !(with.prob[0][0] > without.prob[0][0]) {
+		t.Fatalf("the exact rule did not apply with the index down: %v vs %v (%v)", with.prob, without.prob, err)
+	}
+	m.mu.RLock()
+	pending := len(m.pending)
+	m.mu.RUnlock()
+	if pending != 1 {
+		t.Fatalf("%d pending after the failure, want 1", pending)
+	}
+}
+
+// The service's memory survives a restart: the reviews are in the store,
+// and a new service writes them to its index again (a fresh in-process
+// index, a Qdrant that lost them, or one that kept them).
+func TestServiceMemorySurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	qsrv := qdranttest.Start(t)
+	q, err := ai.NewQdrant(qsrv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := NewServiceOn(ctx, st, aliases, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, tgt := schemaOf(t, "a", "zorb", "blap", "id"), schemaOf(t, "b", "quix", "wug", "ident")
+	mp, err := svc.Create(ctx, "", src, tgt, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reviews := []Review{{Target: "quix", Action: "edit", Expr: "src.zorb", Sources: []string{"zorb"}}, {Target: "wug", Action: "edit", Expr: "src.blap", Sources: []string{"blap"}}}
+	if _, err := svc.Apply(ctx, mp.ID, reviews); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Apply(ctx, mp.ID, []Review{{Target: "wug", Action: "reject"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := qsrv.Len(svc.Memory.Collection()); n != 2 {
+		t.Fatalf("%d points in Qdrant after the reviews", n)
+	}
+	fresh := qdranttest.Start(t)
+	qf, _ := ai.NewQdrant(fresh.URL())
+	for name, idx := range map[string]ai.VectorIndex{"in process": nil, "qdrant kept them": q, "qdrant lost them": qf} {
+		again, err := NewServiceOn(ctx, st, aliases, idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkNear(t, again.Memory)
+		if name == "qdrant lost them" && fresh.Len(again.Memory.Collection()) != 2 {
+			t.Fatalf("%s: %d points", name, fresh.Len(again.Memory.Collection()))
+		}
+	}
+	if n := qsrv.Len(svc.Memory.Collection()); n != 2 {
+		t.Fatalf("%d points in the Qdrant that kept them, after the restart", n)
+	}
+	// An item edited to read two fields is no longer one reviewed pair:
+	// its point leaves the index.
+	if _, err := svc.Apply(ctx, mp.ID, []Review{{Target: "quix", Action: "edit", Expr: "src.zorb + src.blap", Sources: []string{"zorb", "blap"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := qsrv.Len(svc.Memory.Collection()); n != 1 {
+		t.Fatalf("%d points after the two-source edit", n)
+	}
+	// The Qdrant filled at the restart above still holds that point: the
+	// next restart removes it.
+	if n := fresh.Len(svc.Memory.Collection()); n != 2 {
+		t.Fatalf("%d points in the other Qdrant before its restart", n)
+	}
+	again, _ := NewServiceOn(ctx, st, aliases, qf)
+	if err := again.Memory.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := fresh.Len(svc.Memory.Collection()); n != 1 {
+		t.Fatalf("%d points in the other Qdrant after its restart", n)
+	}
+}
+
+// The latest word on an id wins within one Sync: recorded after a forget,
+// the point is kept; forgotten after a record, it never arrives.
+func TestMemoryLatestWordWins(t *testing.T) {
+	idx := ai.NewMemoryIndex()
+	m := NewMemoryOn(idx, aliases)
+	ctx := context.Background()
+	m.RecordID("a", f("zorb"), f("quix"), true)
+	m.Forget("a")
+	m.RecordID("b", f("blap"), f("wug"), true)
+	if err := m.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m.Forget("b")
+	m.RecordID("b", f("blap"), f("wug"), false)
+	if err := m.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	vs, _ := aliases.Embed(ctx, []string{"blap", "wug"})
+	hits, err := idx.Search(ctx, m.Collection(), pairVector(vs[0], vs[1]), 10)
+	if err != nil || len(hits) != 1 || hits[0].ID != "b" || hits[0].Payload["verdict"] != Rejected {
+		t.Fatalf("%+v %v", hits, err)
+	}
+}
