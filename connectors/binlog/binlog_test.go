@@ -11,9 +11,6 @@ import (
 	"github.com/weftio/weft/internal/mariadbtest"
 )
 
-// BinlogArgs are the mariadbd options of a server set up for change capture.
-var binlogArgs = []string{"--log-bin=mysql-bin", "--server-id=1", "--binlog-format=ROW", "--binlog-row-image=FULL", "--binlog-row-metadata=FULL"}
-
 func readN(t *testing.T, st *binlog.Stream, n int) []binlog.Change {
 	t.Helper()
 	var got []binlog.Change
@@ -36,7 +33,7 @@ func readN(t *testing.T, st *binlog.Stream, n int) []binlog.Change {
 // transaction; other tables' changes do not come; a stream reopened at a
 // change's end position starts after its transaction.
 func TestStreamShapesAndResume(t *testing.T) {
-	srv := mariadbtest.StartWith(t, binlogArgs...)
+	srv := mariadbtest.StartWith(t, mariadbtest.BinlogArgs...)
 	srv.Exec(t, `CREATE DATABASE shop;
 		CREATE TABLE shop.orders (id INT PRIMARY KEY, status ENUM('new','paid','gone'), total DECIMAL(10,2), qty INT UNSIGNED, doc JSON, note VARCHAR(20), at DATETIME);
 		CREATE TABLE shop.other (id INT PRIMARY KEY)`)
@@ -88,7 +85,7 @@ func TestStreamShapesAndResume(t *testing.T) {
 
 // Set-up errors say what to run.
 func TestStreamSetUpErrors(t *testing.T) {
-	srv := mariadbtest.StartWith(t, binlogArgs...)
+	srv := mariadbtest.StartWith(t, mariadbtest.BinlogArgs...)
 	srv.Exec(t, `CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY);
 		CREATE USER 'plain'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON shop.* TO 'plain'@'%';
 		CREATE USER 'half'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON shop.* TO 'half'@'%'; GRANT REPLICATION CLIENT ON *.* TO 'half'@'%'`)

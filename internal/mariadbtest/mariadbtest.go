@@ -69,6 +69,10 @@ func StopShared() {
 	}
 }
 
+// BinlogArgs are the mariadbd options of a server set up for change
+// capture: the binary log on, row events with whole rows and column names.
+var BinlogArgs = []string{"--log-bin=mysql-bin", "--server-id=1", "--binlog-format=ROW", "--binlog-row-image=FULL", "--binlog-row-metadata=FULL"}
+
 // StartWith starts a server of the test's own, stopped when the test ends:
 // grant tables in force (root@localhost without a password, reached over
 // 127.0.0.1) and the binary log off unless args (mariadbd options such as
