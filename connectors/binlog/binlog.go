@@ -163,6 +163,9 @@ func Open(ctx context.Context, cfg Config) (*Stream, error) {
 	if dc.Net != "tcp" && dc.Net != "" {
 		return nil, fmt.Errorf("binlog: the dsn must name a tcp address (user:password@tcp(host:port)/db), not %q", dc.Net)
 	}
+	if dc.TLSConfig != "" && dc.TLSConfig != "false" {
+		return nil, fmt.Errorf("binlog: the dsn asks for TLS (tls=%s), which the cdc trigger does not support yet: reach the server over a private network or a tunnel", dc.TLSConfig)
+	}
 	addr := dc.Addr
 	if addr == "" {
 		addr = "127.0.0.1:3306"
@@ -389,11 +392,12 @@ func (s *Stream) Ack(p Position) {
 // position, as of the last look (every 5 s during Read).
 func (s *Stream) Lag() int64 { return s.lag }
 
-// measure reads the server's binlog files and computes Lag.
-func (s *Stream) measure() {
+// measure reads the server's binlog files and computes Lag. Its failure
+// means the side connection, and with it the stream's lock, is gone.
+func (s *Stream) measure() error {
 	r, err := s.query("SHOW BINARY LOGS")
 	if err != nil {
-		return
+		return fmt.Errorf("binlog: %s: SHOW BINARY LOGS on the connection that holds the stream's lock: %v", s.where, err)
 	}
 	var lag int64
 	counting := false
@@ -413,6 +417,7 @@ func (s *Stream) measure() {
 		lag = 0
 	}
 	s.lag = lag
+	return nil
 }
 
 // Read returns the changes of the table's transactions read within wait
@@ -423,7 +428,9 @@ func (s *Stream) Read(ctx context.Context, wait time.Duration, max int) ([]Chang
 	var out []Change
 	if time.Since(s.serverAt) > lagEvery {
 		s.serverAt = time.Now()
-		s.measure()
+		if err := s.measure(); err != nil {
+			return nil, s.progress, err
+		}
 	}
 	rctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()

@@ -112,6 +112,7 @@ func TestStreamSetUpErrors(t *testing.T) {
 	expect(open(fmt.Sprintf("plain:pw@tcp(127.0.0.1:%d)/shop", srv.Port), "orders", "a"), "lacks REPLICATION SLAVE and REPLICATION CLIENT", "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'plain'@'%'")
 	expect(open(fmt.Sprintf("half:pw@tcp(127.0.0.1:%d)/shop", srv.Port), "orders", "a"), "lacks REPLICATION SLAVE ", "GRANT REPLICATION SLAVE ON *.*")
 	expect(open(root, "nope", "a"), "table shop.nope does not exist")
+	expect(open(root+"?tls=skip-verify", "orders", "a"), "asks for TLS (tls=skip-verify)", "does not support yet")
 	expect(open(fmt.Sprintf("root:secret-pw@tcp(127.0.0.1:%d)/shop", srv.Port), "orders", "a"), "connect to")
 	if err := open(fmt.Sprintf("root:secret-pw@tcp(127.0.0.1:%d)/shop", srv.Port), "orders", "a"); strings.Contains(err.Error(), "secret-pw") {
 		t.Fatalf("the password is in the error: %v", err)
