@@ -81,6 +81,22 @@ func TestStreamShapesAndResume(t *testing.T) {
 	if again[0].TxID() != upd.TxID() || again[0].Op != binlog.Update || again[2].Op != binlog.Delete {
 		t.Fatalf("resumed at %+v: %+v", ins.End, again)
 	}
+	st2.Close()
+	// The same by file and offset alone (a server without GTIDs).
+	if ins.End.GTID == "" {
+		t.Fatalf("MariaDB positions carry the GTID set: %+v", ins.End)
+	}
+	st3, err := binlog.Open(ctx, binlog.Config{DSN: dsn, Table: "shop.orders", Name: "t1", From: binlog.Position{File: ins.End.File, Offset: ins.End.Offset}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st3.Close()
+	byFile := readN(t, st3, 3)
+	for i := range byFile {
+		if byFile[i].TxID() != again[i].TxID() || byFile[i].Pos != again[i].Pos || byFile[i].End.Offset != again[i].End.Offset {
+			t.Fatalf("resumed by file at %s:%d: change %d is %+v, by GTID %+v", ins.End.File, ins.End.Offset, i, byFile[i], again[i])
+		}
+	}
 }
 
 // Set-up errors say what to run.
