@@ -311,3 +311,61 @@ func TestBinlogCDCTriggerSetUpError(t *testing.T) {
 func storeFilter(flowName string) store.RunFilter {
 	return store.RunFilter{Flow: flowName, Limit: 100000}
 }
+
+// A binlog stream whose stored position falls behind the server's binlog
+// by more than CDCLagAlert (1,000 bytes here; 20 rows of 200) raises the
+// cdc alert after CDCAlertAfter, and resolves it once the position catches
+// up.
+func TestBinlogCDCLagAlertRaisesAndResolves(t *testing.T) {
+	e, srv := binlogEngine(t)
+	srv.Exec(t, "CREATE TABLE shop.orders (id INT PRIMARY KEY, note VARCHAR(200))")
+	deploy(t, e, strings.Replace(ordersFlow, "table: public.orders", "table: orders", 1))
+	var got []engine.CDCTrouble
+	e2 := engine.New(e.Store(), e.Catalog(), nil, engine.Config{CDCLagAlert: 1000, CDCAlertAfter: time.Second,
+		OnCDC: func(_ context.Context, tr engine.CDCTrouble) { got = append(got, tr) }})
+	ctx := context.Background()
+	f, _, err := e2.Flow(ctx, "orders-cdc", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := engine.CDCSource(e2)
+	defer engine.CloseCDCSource(src)
+	t0 := time.Now()
+	_, start, err := src.Pull(ctx, f, "", t0)
+	if err != nil || start == "" {
+		t.Fatalf("open: %q %v", start, err)
+	}
+	var q strings.Builder
+	for i := 1; i <= 20; i++ {
+		fmt.Fprintf(&q, "INSERT INTO shop.orders VALUES (%d, REPEAT('x', 200));", i)
+	}
+	srv.Exec(t, q.String())
+	// The runs "do not keep up": the stored position stays at the start.
+	var next string
+	var n int
+	for at := time.Second; n < 20 && at < 20*time.Second; at += time.Second {
+		evs, nx, err := src.Pull(ctx, f, start, t0.Add(at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, next = len(evs), nx
+	}
+	if n != 20 {
+		t.Fatalf("%d events, want 20", n)
+	}
+	if _, _, err := src.Pull(ctx, f, start, t0.Add(30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Resolved || !strings.Contains(got[0].Message, "binlog stream "+engine.CDCSlotName("orders-cdc")) || !strings.Contains(got[0].Message, "behind the server's binlog end") {
+		t.Fatalf("alerts %+v", got)
+	}
+	// The position is stored past them: after the next look at the
+	// server (every 5 s), the lag is gone and the alert resolves.
+	time.Sleep(5200 * time.Millisecond)
+	if _, _, err := src.Pull(ctx, f, next, t0.Add(40*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got[1].Resolved {
+		t.Fatalf("alerts after catching up %+v", got)
+	}
+}
