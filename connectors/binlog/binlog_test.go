@@ -104,7 +104,9 @@ func TestStreamSetUpErrors(t *testing.T) {
 	srv := mariadbtest.StartWith(t, mariadbtest.BinlogArgs...)
 	srv.Exec(t, `CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY);
 		CREATE USER 'plain'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON shop.* TO 'plain'@'%';
-		CREATE USER 'half'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON shop.* TO 'half'@'%'; GRANT REPLICATION CLIENT ON *.* TO 'half'@'%'`)
+		CREATE USER 'half'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON shop.* TO 'half'@'%'; GRANT REPLICATION CLIENT ON *.* TO 'half'@'%';
+		CREATE ROLE cdc; GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO cdc;
+		CREATE USER 'viarole'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON shop.* TO 'viarole'@'%'; GRANT cdc TO 'viarole'@'%'; SET DEFAULT ROLE cdc FOR 'viarole'@'%'`)
 	root := fmt.Sprintf("root@tcp(127.0.0.1:%d)/shop", srv.Port)
 	ctx := context.Background()
 	open := func(dsn, table, name string) error {
@@ -127,6 +129,10 @@ func TestStreamSetUpErrors(t *testing.T) {
 	}
 	expect(open(fmt.Sprintf("plain:pw@tcp(127.0.0.1:%d)/shop", srv.Port), "orders", "a"), "lacks REPLICATION SLAVE and REPLICATION CLIENT", "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'plain'@'%'")
 	expect(open(fmt.Sprintf("half:pw@tcp(127.0.0.1:%d)/shop", srv.Port), "orders", "a"), "lacks REPLICATION SLAVE ", "GRANT REPLICATION SLAVE ON *.*")
+	// The replication grants through a default role count.
+	if err := open(fmt.Sprintf("viarole:pw@tcp(127.0.0.1:%d)/shop", srv.Port), "orders", "r"); err != nil {
+		t.Fatalf("grants through a role: %v", err)
+	}
 	expect(open(root, "nope", "a"), "table shop.nope does not exist")
 	expect(open(root+"?tls=skip-verify", "orders", "a"), "asks for TLS (tls=skip-verify)", "does not support yet")
 	expect(open(fmt.Sprintf("root:secret-pw@tcp(127.0.0.1:%d)/shop", srv.Port), "orders", "a"), "connect to")
