@@ -17,6 +17,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
+	"github.com/weftio/weft/connectors/binlog"
 	"github.com/weftio/weft/connectors/cdc"
 	"github.com/weftio/weft/flow"
 )
@@ -28,26 +29,77 @@ const (
 	cdcRetryAfter     = 5 * time.Second
 )
 
-// cdcSource serves cdc triggers: one replication stream per flow, read
-// during Pull. It returns the changes of whole transactions, oldest first,
-// as events whose idempotency key is the transaction's commit LSN and the
-// change's position in it. The stored cursor is the end LSN of the last
-// transaction whose runs are all committed (and, while a big transaction is
-// split over several pulls, the position reached in it). Pull confirms the
-// stored cursor to the server, so the slot moves only past changes whose
-// runs are committed; a restart or a crash replays from there and the
-// idempotency keys keep a replayed change from starting a second run.
+// cdcSource serves cdc triggers: one change stream per flow, read during
+// Pull — PostgreSQL logical replication (a postgres connection) or a
+// MySQL/MariaDB binlog (a mysql connection), both behind cdcStream. It
+// returns the changes of whole transactions, oldest first, as events whose
+// idempotency key is the transaction's identity (PostgreSQL: the commit
+// LSN; binlog: the GTID, or the binlog file and end offset) and the
+// change's position in it. The stored cursor is the end of the last
+// transaction whose runs are all committed (and, while a big transaction
+// is split over several pulls, the position reached in it). Pull acks the
+// stored cursor to the stream (PostgreSQL: the slot's confirmed position),
+// so the source moves only past changes whose runs are committed; a
+// restart or a crash replays from the stored cursor and the idempotency
+// keys keep a replayed change from starting a second run.
 type cdcSource struct {
 	e     *Engine
 	mu    sync.Mutex
 	flows map[string]*cdcFlow
 }
 
+// cdcStream is one flow's open change stream.
+type cdcStream interface {
+	// read returns the changes of whole transactions read within wait
+	// (or until about max are ready), in commit order, and a mark past
+	// everything read (zero when the source has none to give: a caller
+	// with nothing pending may store it, so a quiet table's position
+	// still moves with the log).
+	read(ctx context.Context, wait time.Duration, max int) ([]cdcChange, cdcMark, error)
+	// ack says the runs of the changes up to m are committed.
+	ack(m cdcMark) error
+	// lag is how many bytes of log the source holds past the acked mark.
+	lag() int64
+	close()
+}
+
+// cdcMark is a position in a source's log: a PostgreSQL LSN, or a binlog
+// file and offset with the GTID set executed up to there.
+type cdcMark struct {
+	lsn  pglogrepl.LSN
+	file string
+	off  uint32
+	gtid string
+}
+
+func (m cdcMark) isZero() bool { return m.lsn == 0 && m.file == "" && m.gtid == "" }
+
+// before reports whether m is before o (marks of one source).
+func (m cdcMark) before(o cdcMark) bool {
+	if m.file != "" || o.file != "" {
+		return binlog.Less(binlog.Position{File: m.file, Offset: m.off}, binlog.Position{File: o.file, Offset: o.off})
+	}
+	return m.lsn < o.lsn
+}
+
+// cdcChange is one row change of either source.
+type cdcChange struct {
+	op, table  string
+	new, old   map[string]any
+	tx         string  // the transaction's identity: commit LSN, GTID, or binlog file:offset
+	end        cdcMark // the transaction's end: what to store once it is all done
+	pos        int     // position of the change in its transaction, from 0
+	last       bool    // the last change of its transaction
+	commitTime time.Time
+	fields     map[string]any // the source's own trigger fields
+}
+
 type cdcFlow struct {
 	mu      sync.Mutex
 	fp      string
-	st      *cdc.Stream
-	queue   []cdc.Change
+	kind    string // the connection's connector: postgres or mysql
+	st      cdcStream
+	queue   []cdcChange
 	retryAt time.Time
 	// Guarded by cdcSource.mu, for CDCStatuses during a pull.
 	open    bool
@@ -83,8 +135,10 @@ func (s *cdcSource) watch(ctx context.Context, name string, fl *cdcFlow, err err
 		msg = err.Error()
 	case fl.st == nil:
 		return // waiting to retry, or another process streams it: no news
-	case limit > 0 && fl.st.Lag() > limit:
-		msg = fmt.Sprintf("cdc: slot %s holds %d MiB of WAL past its confirmed position (alert above %d MiB): runs are not keeping up with the changes, or the stream is stuck", CDCSlotName(name), fl.st.Lag()>>20, limit>>20)
+	case limit > 0 && fl.st.lag() > limit && fl.kind == connMySQL:
+		msg = fmt.Sprintf("cdc: the binlog stream %s is %d MiB behind the server's binlog end (alert above %d MiB): runs are not keeping up with the changes, or the stream is stuck", CDCSlotName(name), fl.st.lag()>>20, limit>>20)
+	case limit > 0 && fl.st.lag() > limit:
+		msg = fmt.Sprintf("cdc: slot %s holds %d MiB of WAL past its confirmed position (alert above %d MiB): runs are not keeping up with the changes, or the stream is stuck", CDCSlotName(name), fl.st.lag()>>20, limit>>20)
 	}
 	slot := CDCSlotName(name)
 	raise, resolve := fl.trouble.observe(msg != "", now, after)
@@ -102,7 +156,7 @@ func (s *cdcSource) report(fl *cdcFlow, err error) {
 	defer s.mu.Unlock()
 	fl.open = fl.st != nil
 	if fl.st != nil {
-		fl.lag = fl.st.Lag()
+		fl.lag = fl.st.lag()
 	}
 	fl.err = ""
 	if err != nil {
@@ -117,17 +171,20 @@ func (s *cdcSource) Kind() string { return flow.TriggerCDC }
 
 // CDCSlotName is the replication slot (and publication) of a flow: a
 // PostgreSQL-safe form of its name plus a hash of the name, so that two
-// flows never share one.
+// flows never share one. A binlog stream uses it as its name (its server
+// lock, and the seed of its replica server_id).
 func CDCSlotName(flowName string) string { return sourceName(flowName, "") }
 
 // cdcCursor is a cdc trigger's stored position.
 type cdcCursor struct {
-	Slot string `json:"slot"`
-	LSN  string `json:"lsn"`           // end of the last transaction fully fired
-	Tx   string `json:"tx,omitempty"`  // commit LSN of a transaction fired in part
-	Pos  int    `json:"pos,omitempty"` // changes of Tx fired
-	lsn  pglogrepl.LSN
-	tx   pglogrepl.LSN
+	Slot   string `json:"slot"`
+	LSN    string `json:"lsn,omitempty"`    // PostgreSQL: end of the last transaction fully fired
+	File   string `json:"file,omitempty"`   // binlog: file and offset after the last transaction fully fired
+	Offset uint32 `json:"offset,omitempty"` //
+	GTID   string `json:"gtid,omitempty"`   // binlog: the GTID set executed up to there
+	Tx     string `json:"tx,omitempty"`     // the identity of a transaction fired in part
+	Pos    int    `json:"pos,omitempty"`    // changes of Tx fired
+	mark   cdcMark
 }
 
 func parseCDCCursor(s string) (cdcCursor, error) {
@@ -138,12 +195,10 @@ func parseCDCCursor(s string) (cdcCursor, error) {
 	if err := json.Unmarshal([]byte(s), &c); err != nil {
 		return c, fmt.Errorf("cdc: stored cursor %q is not a cdc cursor: %v", s, err)
 	}
-	var err error
-	if c.lsn, err = pglogrepl.ParseLSN(c.LSN); err != nil {
-		return c, fmt.Errorf("cdc: stored cursor %q: %v", s, err)
-	}
-	if c.Tx != "" {
-		if c.tx, err = pglogrepl.ParseLSN(c.Tx); err != nil {
+	c.mark = cdcMark{file: c.File, off: c.Offset, gtid: c.GTID}
+	if c.File == "" && c.GTID == "" {
+		var err error
+		if c.mark.lsn, err = pglogrepl.ParseLSN(c.LSN); err != nil {
 			return c, fmt.Errorf("cdc: stored cursor %q: %v", s, err)
 		}
 	}
@@ -151,19 +206,76 @@ func parseCDCCursor(s string) (cdcCursor, error) {
 }
 
 func (c cdcCursor) String() string {
-	c.LSN = c.lsn.String()
-	c.Tx = ""
-	if c.tx != 0 {
-		c.Tx = c.tx.String()
+	c.LSN, c.File, c.Offset, c.GTID = "", c.mark.file, c.mark.off, c.mark.gtid
+	if c.File == "" && c.GTID == "" {
+		c.LSN = c.mark.lsn.String()
 	}
 	b, _ := json.Marshal(c)
 	return string(b)
 }
 
 // covers reports whether the change was fired before this cursor.
-func (c cdcCursor) covers(ch cdc.Change) bool {
-	return ch.EndLSN <= c.lsn || ch.CommitLSN == c.tx && ch.Pos < c.Pos
+func (c cdcCursor) covers(ch cdcChange) bool {
+	return !c.mark.before(ch.end) || ch.tx == c.Tx && ch.pos < c.Pos
 }
+
+// pgStream is PostgreSQL logical replication as a cdcStream.
+type pgStream struct{ st *cdc.Stream }
+
+func (p pgStream) read(ctx context.Context, wait time.Duration, max int) ([]cdcChange, cdcMark, error) {
+	got, err := p.st.Read(ctx, wait, max)
+	out := make([]cdcChange, len(got))
+	for i, ch := range got {
+		out[i] = cdcChange{op: ch.Op, table: ch.Schema + "." + ch.Table, new: ch.New, old: ch.Old, tx: ch.CommitLSN.String(),
+			end: cdcMark{lsn: ch.EndLSN}, pos: ch.Pos, last: ch.Last, commitTime: ch.CommitTime,
+			fields: map[string]any{"lsn": ch.CommitLSN.String(), "xid": int64(ch.Xid)}}
+	}
+	return out, cdcMark{}, err
+}
+
+func (p pgStream) ack(m cdcMark) error {
+	if m.lsn > p.st.Confirmed() {
+		return p.st.Confirm(m.lsn)
+	}
+	return nil
+}
+
+func (p pgStream) lag() int64 { return p.st.Lag() }
+func (p pgStream) close()     { p.st.Close() }
+
+// binlogStream is a MySQL/MariaDB binlog as a cdcStream.
+type binlogStream struct{ st *binlog.Stream }
+
+func binlogMark(p binlog.Position) cdcMark { return cdcMark{file: p.File, off: p.Offset, gtid: p.GTID} }
+
+func (b binlogStream) read(ctx context.Context, wait time.Duration, max int) ([]cdcChange, cdcMark, error) {
+	got, progress, err := b.st.Read(ctx, wait, max)
+	out := make([]cdcChange, len(got))
+	for i, ch := range got {
+		var gtid any
+		if ch.GTID != "" {
+			gtid = ch.GTID
+		}
+		out[i] = cdcChange{op: ch.Op, table: ch.Schema + "." + ch.Table, new: ch.New, old: ch.Old, tx: ch.TxID(),
+			end: binlogMark(ch.End), pos: ch.Pos, last: ch.Last, commitTime: ch.CommitTime,
+			fields: map[string]any{"gtid": gtid, "binlog_file": ch.End.File, "binlog_offset": int64(ch.End.Offset)}}
+	}
+	return out, binlogMark(progress), err
+}
+
+func (b binlogStream) ack(m cdcMark) error {
+	b.st.Ack(binlog.Position{File: m.file, Offset: m.off, GTID: m.gtid})
+	return nil
+}
+
+func (b binlogStream) lag() int64 { return b.st.Lag() }
+func (b binlogStream) close()     { b.st.Close() }
+
+// Connectors a cdc trigger's connection may be of.
+const (
+	connPostgres = "postgres"
+	connMySQL    = "mysql"
+)
 
 func (s *cdcSource) flow(name string) *cdcFlow {
 	s.mu.Lock()
@@ -178,27 +290,62 @@ func (s *cdcSource) flow(name string) *cdcFlow {
 
 func (fl *cdcFlow) close() {
 	if fl.st != nil {
-		fl.st.Close()
+		fl.st.close()
 	}
 	fl.st, fl.queue = nil, nil
 }
 
-func (s *cdcSource) dsn(ctx context.Context, f *flow.Flow) (string, error) {
+// dsn returns the trigger's connection's DSN and connector (postgres or
+// mysql).
+func (s *cdcSource) dsn(ctx context.Context, f *flow.Flow) (dsn, kind string, err error) {
 	ct := f.Trigger.CDC
 	c, ok := s.e.cat.LookupConnection(ct.Connection)
 	if ok && f.Namespace != "" && access.NamespaceOr(c.Namespace) != f.Namespace {
-		return "", fmt.Errorf("cdc: connection %q belongs to namespace %q, not the flow's (%q)", ct.Connection, access.NamespaceOr(c.Namespace), f.Namespace)
+		return "", "", fmt.Errorf("cdc: connection %q belongs to namespace %q, not the flow's (%q)", ct.Connection, access.NamespaceOr(c.Namespace), f.Namespace)
 	}
-	conn, err := s.e.connection(ctx, ct.Connection, "postgres")
+	kind = connPostgres
+	if ok && c.Connector == connMySQL {
+		kind = connMySQL
+	}
+	conn, err := s.e.connection(ctx, ct.Connection, kind)
 	if err != nil {
-		return "", fmt.Errorf("cdc: %v", err)
+		return "", "", fmt.Errorf("cdc: %v (a cdc trigger reads a postgres or a mysql connection)", err)
 	}
-	dsn := conn.Secrets["dsn"]
+	dsn = conn.Secrets["dsn"]
 	if dsn == "" {
-		return "", fmt.Errorf("cdc: connection %q has no secrets.dsn", ct.Connection)
+		return "", "", fmt.Errorf("cdc: connection %q has no secrets.dsn", ct.Connection)
 	}
-	return dsn, nil
+	return dsn, kind, nil
 }
+
+// open starts a flow's stream and returns where it starts.
+func (s *cdcSource) open(ctx context.Context, f *flow.Flow, kind, dsn, slot string, cur cdcCursor, fresh bool) (cdcStream, cdcMark, error) {
+	ct := f.Trigger.CDC
+	dial := s.e.dialer("connection " + ct.Connection)
+	if kind == connMySQL {
+		st, err := binlog.Open(ctx, binlog.Config{DSN: dsn, Table: ct.Table, Name: slot, Dial: dial,
+			From: binlog.Position{File: cur.mark.file, Offset: cur.mark.off, GTID: cur.mark.gtid}})
+		if err != nil {
+			if errors.Is(err, binlog.ErrBusy) {
+				return nil, cdcMark{}, errStreamBusy
+			}
+			return nil, cdcMark{}, err
+		}
+		return binlogStream{st}, binlogMark(st.Start), nil
+	}
+	st, err := cdc.Open(ctx, cdc.Config{DSN: dsn, Slot: slot, Publication: slot, Table: ct.Table, Create: fresh,
+		OldRows: ct.Watches(flow.CDCUpdate) || ct.Watches(flow.CDCDelete), Dial: dial})
+	if err != nil {
+		if errors.Is(err, cdc.ErrSlotBusy) {
+			return nil, cdcMark{}, errStreamBusy
+		}
+		return nil, cdcMark{}, err
+	}
+	return pgStream{st}, cdcMark{lsn: st.Start}, nil
+}
+
+// errStreamBusy: another process streams this flow's changes.
+var errStreamBusy = errors.New("cdc: the stream is held by another process")
 
 // Pull implements Source.
 func (s *cdcSource) Pull(ctx context.Context, f *flow.Flow, cursor string, now time.Time) (evs []Event, next string, err error) {
@@ -221,12 +368,12 @@ func (s *cdcSource) pull(ctx context.Context, fl *cdcFlow, f *flow.Flow, cursor 
 	if err != nil {
 		return nil, cursor, err
 	}
-	dsn, err := s.dsn(ctx, f)
+	dsn, kind, err := s.dsn(ctx, f)
 	if err != nil {
 		return nil, cursor, err
 	}
 	slot := CDCSlotName(f.Name)
-	sum := sha256.Sum256([]byte(dsn + "\x00" + ct.Table + "\x00" + slot + "\x00" + strings.Join(ct.On, ",")))
+	sum := sha256.Sum256([]byte(kind + "\x00" + dsn + "\x00" + ct.Table + "\x00" + slot + "\x00" + strings.Join(ct.On, ",")))
 	fp := hex.EncodeToString(sum[:8])
 	if fl.st != nil && fl.fp != fp {
 		fl.close()
@@ -235,27 +382,24 @@ func (s *cdcSource) pull(ctx context.Context, fl *cdcFlow, f *flow.Flow, cursor 
 		if now.Before(fl.retryAt) {
 			return nil, cursor, nil
 		}
-		st, err := cdc.Open(ctx, cdc.Config{DSN: dsn, Slot: slot, Publication: slot, Table: ct.Table, Create: cursor == "",
-			OldRows: ct.Watches(flow.CDCUpdate) || ct.Watches(flow.CDCDelete), Dial: s.e.dialer("connection " + ct.Connection)})
+		st, start, err := s.open(ctx, f, kind, dsn, slot, cur, cursor == "")
 		if err != nil {
 			fl.retryAt = now.Add(cdcRetryAfter)
-			if errors.Is(err, cdc.ErrSlotBusy) {
+			if errors.Is(err, errStreamBusy) {
 				return nil, cursor, nil // another process streams this flow's changes
 			}
 			return nil, cursor, err
 		}
-		fl.st, fl.fp = st, fp
+		fl.st, fl.fp, fl.kind = st, fp, kind
 		if cursor == "" {
-			// A new slot: changes committed from here on start runs.
-			return nil, cdcCursor{Slot: slot, lsn: st.Start}.String(), nil
+			// A new stream: changes committed from here on start runs.
+			return nil, cdcCursor{Slot: slot, mark: start}.String(), nil
 		}
 	}
-	// The stored cursor is committed with the runs before it: confirm it.
-	if cur.lsn > fl.st.Confirmed() {
-		if err := fl.st.Confirm(cur.lsn); err != nil {
-			fl.close()
-			return nil, cursor, err
-		}
+	// The stored cursor is committed with the runs before it: ack it.
+	if err := fl.st.ack(cur.mark); err != nil {
+		fl.close()
+		return nil, cursor, err
 	}
 	kept := fl.queue[:0]
 	for _, ch := range fl.queue {
@@ -268,8 +412,9 @@ func (s *cdcSource) pull(ctx context.Context, fl *cdcFlow, f *flow.Flow, cursor 
 	if max <= 0 {
 		max = defaultCDCMaxRuns
 	}
+	var progress cdcMark
 	if len(fl.queue) < max {
-		got, err := fl.st.Read(ctx, cdcReadWait, max-len(fl.queue))
+		got, mark, err := fl.st.read(ctx, cdcReadWait, max-len(fl.queue))
 		if err != nil {
 			fl.close()
 			if ctx.Err() != nil {
@@ -278,6 +423,7 @@ func (s *cdcSource) pull(ctx context.Context, fl *cdcFlow, f *flow.Flow, cursor 
 			fl.retryAt = now.Add(cdcRetryAfter)
 			return nil, cursor, err
 		}
+		progress = mark
 		for _, ch := range got {
 			if !cur.covers(ch) {
 				fl.queue = append(fl.queue, ch)
@@ -288,18 +434,22 @@ func (s *cdcSource) pull(ctx context.Context, fl *cdcFlow, f *flow.Flow, cursor 
 	if len(batch) > max {
 		batch = batch[:max]
 	}
+	next := cdcCursor{Slot: slot, mark: cur.mark, Tx: cur.Tx, Pos: cur.Pos}
 	if len(batch) == 0 {
+		if !progress.isZero() && cur.mark.before(progress) {
+			next.mark, next.Tx, next.Pos = progress, "", 0
+			return nil, next.String(), nil
+		}
 		return nil, cursor, nil
 	}
-	next := cdcCursor{Slot: slot, lsn: cur.lsn, tx: cur.tx, Pos: cur.Pos}
 	events := make([]Event, 0, len(batch))
 	for _, ch := range batch {
-		if ch.Last {
-			next.lsn, next.tx, next.Pos = ch.EndLSN, 0, 0
+		if ch.last {
+			next.mark, next.Tx, next.Pos = ch.end, "", 0
 		} else {
-			next.tx, next.Pos = ch.CommitLSN, ch.Pos+1
+			next.Tx, next.Pos = ch.tx, ch.pos+1
 		}
-		if !ct.Watches(ch.Op) {
+		if !ct.Watches(ch.op) {
 			continue
 		}
 		ev := cdcEvent(ch)
@@ -308,19 +458,19 @@ func (s *cdcSource) pull(ctx context.Context, fl *cdcFlow, f *flow.Flow, cursor 
 			if err != nil {
 				// A condition that cannot be evaluated on a row must not stall
 				// the flow: the change is passed over, and said so.
-				s.e.log.Warn("cdc: when", "flow", f.Name, "lsn", ev.Fields["lsn"], "err", err)
+				s.e.log.Warn("cdc: when", "flow", f.Name, "tx", ch.tx, "err", err)
 				continue
 			}
 			if !ok {
 				continue
 			}
-			if ct.Edge && ch.Op == cdc.Update && ch.Old != nil {
+			if ct.Edge && ch.op == flow.CDCUpdate && ch.old != nil {
 				// Edge: the condition must have crossed, not held already
 				// for the row before the change (evaluated as if it were
 				// the new row; an old row the condition cannot be
 				// evaluated on did not hold).
 				prev := ch
-				prev.New, prev.Old = ch.Old, nil
+				prev.new, prev.old = ch.old, nil
 				pe := cdcEvent(prev)
 				if held, err := w.EvalBool(&flow.Scope{Trigger: pe.input(), Run: map[string]any{"started_at": now.UTC()}}); err == nil && held {
 					continue
@@ -329,38 +479,47 @@ func (s *cdcSource) pull(ctx context.Context, fl *cdcFlow, f *flow.Flow, cursor 
 		}
 		events = append(events, ev)
 	}
+	if len(batch) == len(fl.queue) && !progress.isZero() && next.Tx == "" && next.mark.before(progress) {
+		// Nothing read is left unfired: the position moves with the log,
+		// past other tables' transactions too, so a quiet table's stream
+		// does not restart far back (nor from a purged binlog).
+		next.mark = progress
+	}
 	return events, next.String(), nil
 }
 
 // cdcEvent is the trigger event of one change: trigger.op, table, new, old,
-// lsn, position, commit_time and xid, and body (the new row, or the old one
-// for a delete).
-func cdcEvent(ch cdc.Change) Event {
-	body := ch.New
-	if ch.Op == cdc.Delete {
-		body = ch.Old
+// position, commit_time, the source's own fields (PostgreSQL: lsn and xid;
+// binlog: gtid, binlog_file and binlog_offset), and body (the new row, or
+// the old one for a delete).
+func cdcEvent(ch cdcChange) Event {
+	body := ch.new
+	if ch.op == flow.CDCDelete {
+		body = ch.old
 	}
 	var newRow, oldRow any
-	if ch.New != nil {
-		newRow = ch.New
+	if ch.new != nil {
+		newRow = ch.new
 	}
-	if ch.Old != nil {
-		oldRow = ch.Old
+	if ch.old != nil {
+		oldRow = ch.old
 	}
 	fields := map[string]any{
-		"op": ch.Op, "table": ch.Schema + "." + ch.Table, "new": newRow, "old": oldRow,
-		"lsn": ch.CommitLSN.String(), "position": int64(ch.Pos), "xid": int64(ch.Xid),
-		"commit_time": ch.CommitTime.UTC().Format(time.RFC3339Nano),
+		"op": ch.op, "table": ch.table, "new": newRow, "old": oldRow, "position": int64(ch.pos),
+		"commit_time": ch.commitTime.UTC().Format(time.RFC3339Nano),
+	}
+	for k, v := range ch.fields {
+		fields[k] = v
 	}
 	return Event{Kind: flow.TriggerCDC, Body: body, Fields: fields,
-		IdemKey: fmt.Sprintf("cdc:%s#%d", ch.CommitLSN, ch.Pos)}
+		IdemKey: fmt.Sprintf("cdc:%s#%d", ch.tx, ch.pos)}
 }
 
 // CDCStatus is the state of one flow's change stream in this process.
 type CDCStatus struct {
 	Flow     string `json:"flow"`
 	Slot     string `json:"slot"`
-	LagBytes int64  `json:"lag_bytes"` // WAL the server holds past the confirmed position
+	LagBytes int64  `json:"lag_bytes"` // WAL (binlog) the server holds (has written) past the stored position
 	Error    string `json:"error,omitempty"`
 }
 
@@ -384,10 +543,11 @@ func (e *Engine) CDCStatuses() []CDCStatus {
 	return out
 }
 
-// DropCDC stops a cdc flow's stream in this process and drops its
-// replication slot and publication from the source database, and clears its
-// stored position: a later deploy starts from then on. Use it when a cdc flow
-// goes away, or the slot keeps the server's WAL for ever.
+// DropCDC stops a cdc flow's stream in this process, drops its replication
+// slot and publication from a PostgreSQL source (a binlog source keeps
+// nothing for the reader), and clears its stored position: a later deploy
+// starts from then on. Use it when a cdc flow goes away, or the slot keeps
+// the server's WAL for ever.
 func (e *Engine) DropCDC(ctx context.Context, flowName string) error {
 	f, _, err := e.Flow(ctx, flowName, 0)
 	if err != nil {
@@ -406,9 +566,12 @@ func (e *Engine) DropCDC(ctx context.Context, flowName string) error {
 	fl.mu.Lock()
 	fl.close()
 	fl.mu.Unlock()
-	dsn, err := s.dsn(ctx, f)
+	dsn, kind, err := s.dsn(ctx, f)
 	if err != nil {
 		return err
+	}
+	if kind == connMySQL {
+		return e.st.SetTriggerCursor(ctx, flowName, "")
 	}
 	slot := CDCSlotName(flowName)
 	if err := cdc.Drop(ctx, dsn, slot, slot, e.dialer("connection "+f.Trigger.CDC.Connection)); err != nil {

@@ -146,11 +146,14 @@ const (
 
 // CDCTrigger starts one run per row change of a PostgreSQL table, read from
 // logical replication (pgoutput) through a replication slot and publication
-// of the flow's own. Each run's trigger has op, table, new, old, lsn (and
-// body: the new row, or the old one for a delete). The slot's confirmed
-// position moves only after the runs of a transaction are committed.
+// of the flow's own, or of a MySQL/MariaDB table, read from the binlog.
+// Each run's trigger has op, table, new, old, position, commit_time, the
+// source's own fields (lsn and xid; gtid, binlog_file and binlog_offset)
+// and body: the new row, or the old one for a delete. The stored position
+// (and a slot's confirmed one) moves only after the runs of a transaction
+// are committed.
 type CDCTrigger struct {
-	Connection string   `json:"connection"`     // a postgres connection (its secrets.dsn)
+	Connection string   `json:"connection"`     // a postgres or mysql connection (its secrets.dsn)
 	Table      string   `json:"table"`          // schema.table (schema default: public)
 	On         []string `json:"on,omitempty"`   // insert, update, delete (default: all three)
 	When       string   `json:"when,omitempty"` // CEL over trigger: start a run only when true
@@ -164,7 +167,7 @@ type CDCTrigger struct {
 }
 
 // CDCFields are the trigger fields a cdc change has besides body.
-var CDCFields = []string{"op", "table", "new", "old", "lsn", "position", "xid", "commit_time"}
+var CDCFields = []string{"op", "table", "new", "old", "lsn", "position", "xid", "commit_time", "gtid", "binlog_file", "binlog_offset"}
 
 // Compiled returns the compiled when condition (nil when none).
 func (c *CDCTrigger) Compiled() *Expr { return c.when }

@@ -752,8 +752,8 @@ func editDistance(a, b string) int {
 }
 
 // maxCDCTable bounds a cdc trigger's table name (PostgreSQL identifiers are
-// at most 63 bytes each).
-const maxCDCTable = 2*63 + 1
+// at most 63 bytes each, MySQL's 64).
+const maxCDCTable = 2*64 + 1
 
 func (p *parser) cdcTrigger(v *yaml.Node) *CDCTrigger {
 	ct := &CDCTrigger{Pos: p.pos(v)}
@@ -761,13 +761,13 @@ func (p *parser) cdcTrigger(v *yaml.Node) *CDCTrigger {
 	ct.Connection = p.str(cm["connection"], "cdc.connection")
 	ct.Table = p.str(cm["table"], "cdc.table")
 	if ct.Connection == "" {
-		p.errf(v, "cdc trigger needs connection: a postgres connection whose secrets.dsn names the database")
+		p.errf(v, "cdc trigger needs connection: a postgres or mysql connection whose secrets.dsn names the database")
 	}
 	switch {
 	case ct.Table == "":
 		p.errf(v, "cdc trigger needs table: schema.table, e.g. public.orders")
 	case len(ct.Table) > maxCDCTable || strings.Count(ct.Table, ".") > 1 || strings.HasPrefix(ct.Table, ".") || strings.HasSuffix(ct.Table, "."):
-		p.errf(cm["table"], "cdc.table must be table or schema.table (each at most 63 bytes), got %q", ct.Table)
+		p.errf(cm["table"], "cdc.table must be table or schema.table (each at most 64 bytes), got %q", ct.Table)
 	}
 	if on := cm["on"]; on != nil {
 		if on.Kind != yaml.SequenceNode || len(on.Content) == 0 {

@@ -55,7 +55,7 @@ func Shared(t testing.TB) *Server {
 		}
 		t.Fatal("MariaDB not found: apt-get install -y mariadb-server (WEFT_ALLOW_NO_MARIADB=1 skips)")
 	}
-	sharedOnce.Do(func() { shared, sharedErr = start() })
+	sharedOnce.Do(func() { shared, sharedErr = start(nil, false) })
 	if sharedErr != nil {
 		t.Fatalf("start MariaDB: %v", sharedErr)
 	}
@@ -69,7 +69,40 @@ func StopShared() {
 	}
 }
 
-func start() (*Server, error) {
+// BinlogArgs are the mariadbd options of a server set up for change
+// capture: the binary log on, row events with whole rows and column names.
+var BinlogArgs = []string{"--log-bin=mysql-bin", "--server-id=1", "--binlog-format=ROW", "--binlog-row-image=FULL", "--binlog-row-metadata=FULL"}
+
+// StartWith starts a server of the test's own, stopped when the test ends:
+// grant tables in force (root@localhost without a password, reached over
+// 127.0.0.1) and the binary log off unless args (mariadbd options such as
+// --log-bin=mysql-bin) say otherwise.
+func StartWith(t testing.TB, args ...string) *Server {
+	t.Helper()
+	if i, s := bins(); i == "" || s == "" {
+		if os.Getenv("WEFT_ALLOW_NO_MARIADB") == "1" {
+			t.Skip("!!! MariaDB (mariadb-server) not installed: skipping MariaDB tests (WEFT_ALLOW_NO_MARIADB=1) !!!")
+		}
+		t.Fatal("MariaDB not found: apt-get install -y mariadb-server (WEFT_ALLOW_NO_MARIADB=1 skips)")
+	}
+	s, err := start(args, true)
+	if err != nil {
+		t.Fatalf("start MariaDB: %v", err)
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+// Exec runs SQL as root on the server (the mariadb client).
+func (s *Server) Exec(t testing.TB, sql string) {
+	t.Helper()
+	out, err := exec.Command("mariadb", "-h127.0.0.1", "-P"+strconv.Itoa(s.Port), "-uroot", "-e", sql).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v: %s", sql, err, strings.TrimSpace(string(out)))
+	}
+}
+
+func start(extra []string, grants bool) (*Server, error) {
 	installDB, server := bins()
 	dir, err := os.MkdirTemp("", "weft-mariadb-")
 	if err != nil {
@@ -98,9 +131,17 @@ func start() (*Server, error) {
 	s.Port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	log, _ := os.Create(filepath.Join(dir, "log"))
-	s.cmd = exec.Command(server, append([]string{"--no-defaults", "--datadir=" + data, "--port=" + strconv.Itoa(s.Port), "--bind-address=127.0.0.1",
-		"--socket=" + filepath.Join(dir, "sock"), "--pid-file=" + filepath.Join(dir, "pid"), "--skip-grant-tables", "--skip-log-bin",
-		"--innodb-flush-log-at-trx-commit=0", "--innodb-buffer-pool-size=64M"}, asUser...)...)
+	opts := []string{"--no-defaults", "--datadir=" + data, "--port=" + strconv.Itoa(s.Port), "--bind-address=127.0.0.1",
+		"--socket=" + filepath.Join(dir, "sock"), "--pid-file=" + filepath.Join(dir, "pid"),
+		"--innodb-flush-log-at-trx-commit=0", "--innodb-buffer-pool-size=64M"}
+	if !grants {
+		opts = append(opts, "--skip-grant-tables")
+	}
+	if len(extra) == 0 {
+		opts = append(opts, "--skip-log-bin")
+	}
+	opts = append(opts, extra...)
+	s.cmd = exec.Command(server, append(opts, asUser...)...)
 	s.cmd.Stdout, s.cmd.Stderr = log, log
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test binary
 	if err := s.cmd.Start(); err != nil {
