@@ -96,7 +96,7 @@ func newEnv() (*cel.Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return env.Extend(cel.CustomTypeAdapter(rawAdapter{env.CELTypeAdapter()}))
+	return env.Extend(cel.CustomTypeAdapter(&rawAdapter{env.CELTypeAdapter()}))
 }
 
 func newBaseEnv() (*cel.Env, error) {

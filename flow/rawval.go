@@ -18,7 +18,7 @@ import (
 // is read the same way.
 type rawAdapter struct{ base types.Adapter }
 
-func (a rawAdapter) NativeToValue(v any) ref.Val {
+func (a *rawAdapter) NativeToValue(v any) ref.Val {
 	switch x := v.(type) {
 	case *jsonenc.Raw:
 		if x == nil {
@@ -48,7 +48,7 @@ func (a rawAdapter) NativeToValue(v any) ref.Val {
 // `in`, conversion) decodes the document and asks CEL's own map or list.
 type rawVal struct {
 	r *jsonenc.Raw
-	a rawAdapter
+	a *rawAdapter
 }
 
 func (v rawVal) full() ref.Val {

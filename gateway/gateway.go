@@ -523,7 +523,7 @@ func decodeJSON(data []byte, v any) error {
 // RawBodyMin is the size from which a webhook's JSON body is handed to its
 // run as a jsonenc.Raw, read on demand from its bytes, instead of decoded
 // into maps and lists (about 5-6× its size in heap for typical records).
-const RawBodyMin = 1 << 20
+const RawBodyMin = jsonenc.RawDocMin
 
 // WebhookBody is a webhook's body as its run gets it: a body of at least
 // RawBodyMin bytes as a jsonenc.Raw (checked within bodyLimits as

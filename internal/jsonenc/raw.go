@@ -40,6 +40,10 @@ type member struct {
 	val []byte
 }
 
+// RawDocMin is the size from which a run's trigger body is kept as a Raw
+// (a webhook's body, a queued run's stored body) instead of decoded.
+const RawDocMin = 1 << 20
+
 // RawSubMin is the size from which Field and Index hand out an object or
 // array inside a Raw as a Raw of its own; smaller ones are decoded.
 const RawSubMin = 64 << 10
@@ -59,16 +63,26 @@ func NewRaw(b []byte) (*Raw, error) {
 }
 
 // Bytes returns the document as it was given (without surrounding space).
-func (r *Raw) Bytes() []byte { return r.b }
+func (r *Raw) Bytes() []byte { return r.doc() }
+
+// doc is the document; a Raw not made by NewRaw (its zero value) is null.
+func (r *Raw) doc() []byte {
+	if len(r.b) == 0 {
+		return null
+	}
+	return r.b
+}
+
+var null = []byte("null")
 
 // IsObject and IsArray report the document's kind.
-func (r *Raw) IsObject() bool { return r.b[0] == '{' }
-func (r *Raw) IsArray() bool  { return r.b[0] == '[' }
+func (r *Raw) IsObject() bool { return r.doc()[0] == '{' }
+func (r *Raw) IsArray() bool  { return r.doc()[0] == '[' }
 
 // Decode returns the document decoded as json.Unmarshal into an any does.
 func (r *Raw) Decode() (any, error) {
 	var v any
-	err := json.Unmarshal(r.b, &v)
+	err := json.Unmarshal(r.doc(), &v)
 	return v, err
 }
 
@@ -87,7 +101,7 @@ func (r *Raw) String() string {
 // Len is the number of elements of an array, of distinct keys of an
 // object, and 0 for anything else.
 func (r *Raw) Len() int {
-	switch r.b[0] {
+	switch r.doc()[0] {
 	case '{':
 		return len(r.objMembers())
 	case '[':
@@ -100,7 +114,7 @@ func (r *Raw) Len() int {
 // Field returns an object's member (the last, if the key repeats), read
 // as element reads it.
 func (r *Raw) Field(key string) (any, bool, error) {
-	if r.b[0] != '{' {
+	if r.doc()[0] != '{' {
 		return nil, false, nil
 	}
 	ms := r.objMembers()
@@ -114,7 +128,7 @@ func (r *Raw) Field(key string) (any, bool, error) {
 
 // Keys returns an object's distinct keys, sorted.
 func (r *Raw) Keys() []string {
-	if r.b[0] != '{' {
+	if r.doc()[0] != '{' {
 		return nil
 	}
 	ms := r.objMembers()
@@ -127,12 +141,12 @@ func (r *Raw) Keys() []string {
 
 // Index returns an array's element i.
 func (r *Raw) Index(i int) (any, bool, error) {
-	if r.b[0] != '[' || i < 0 {
+	if r.doc()[0] != '[' || i < 0 {
 		return nil, false, nil
 	}
 	var found []byte
 	n := 0
-	eachElem(r.b, func(v []byte) bool {
+	eachElem(r.doc(), func(v []byte) bool {
 		if n == i {
 			found = v
 			return false
@@ -154,13 +168,13 @@ func (r *Raw) objMembers() []member {
 
 // index reads, once, an object's members or an array's length.
 func (r *Raw) index() {
-	switch r.b[0] {
+	switch r.doc()[0] {
 	case '{':
 		var ms []member
-		eachMember(r.b, func(k string, v []byte) { ms = append(ms, member{k, v}) })
+		eachMember(r.doc(), func(k string, v []byte) { ms = append(ms, member{k, v}) })
 		r.members = sortMembers(ms)
 	case '[':
-		eachElem(r.b, func([]byte) bool { r.n++; return true })
+		eachElem(r.doc(), func([]byte) bool { r.n++; return true })
 	}
 }
 
@@ -502,7 +516,7 @@ func (w *rawWriter) value(v []byte, depth int) error {
 func (r *Raw) size() (int, error) {
 	r.szOnce.Do(func() {
 		w := rawWriter{countOnly: true}
-		if r.szErr = w.value(r.b, 0); r.szErr == nil {
+		if r.szErr = w.value(r.doc(), 0); r.szErr == nil {
 			r.sz = w.n + len(w.b)
 		}
 	})
@@ -511,13 +525,13 @@ func (r *Raw) size() (int, error) {
 
 func (r *Raw) appendTo(b []byte) ([]byte, error) {
 	w := rawWriter{b: b}
-	err := w.value(r.b, 0)
+	err := w.value(r.doc(), 0)
 	return w.b, err
 }
 
 func (r *Raw) stream(s *streamer) error {
 	w := rawWriter{b: s.b, s: s}
-	err := w.value(r.b, 0)
+	err := w.value(r.doc(), 0)
 	s.b = w.b
 	return err
 }
