@@ -38,7 +38,7 @@ func (a *rawAdapter) NativeToValue(v any) ref.Val {
 	case map[string]any:
 		return types.NewStringInterfaceMap(a, x)
 	case []any:
-		return types.NewDynamicList(a, x)
+		return types.NewDynamicList(a, v) // v, not x: no second boxing of the slice
 	}
 	return a.base.NativeToValue(v)
 }
