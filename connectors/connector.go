@@ -42,6 +42,11 @@ type Operation struct {
 	Hints       Hints                                          `json:"hints"`
 	Tags        []string                                       `json:"tags,omitempty"` // groupings (OpenAPI tags), for toolsets and docs
 	Invoke      func(ctx context.Context, c Call) (any, error) `json:"-"`
+	// RawInputs names the top-level input fields that Invoke takes as a
+	// run hands them over, which may hold a *jsonenc.Raw (a large trigger
+	// body, or part of one, not decoded): Invoke only encodes them with
+	// jsonenc. Every other field reaches Invoke decoded.
+	RawInputs []string `json:"-"`
 	// Drift, when set, reports how the operation's schema changed
 	// incompatibly upstream since it was accepted ("": it did not); a
 	// flow calling a drifted operation does not validate.

@@ -867,6 +867,36 @@ func (w *worker) Work(ctx context.Context, job *river.Job[store.RunArgs]) error 
 	return w.e.work(ctx, job.Args.RunID)
 }
 
+// decodeInput is a stored run input decoded, its body kept as a
+// jsonenc.Raw when it is jsonenc.RawDocMin bytes or more: a queued run
+// reads a large body as a sync webhook run does (gateway.WebhookBody).
+func decodeInput(b []byte) (map[string]any, error) {
+	var in map[string]any
+	if len(b) < jsonenc.RawDocMin {
+		err := json.Unmarshal(b, &in)
+		return in, err
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(b, &top); err != nil || top == nil {
+		return nil, err
+	}
+	in = make(map[string]any, len(top))
+	for k, v := range top {
+		if k == "body" && len(v) >= jsonenc.RawDocMin {
+			if r, err := jsonenc.NewRaw(v); err == nil {
+				in[k] = r
+				continue
+			}
+		}
+		var x any
+		if err := json.Unmarshal(v, &x); err != nil {
+			return nil, err
+		}
+		in[k] = x
+	}
+	return in, nil
+}
+
 func (e *Engine) work(ctx context.Context, id string) error {
 	run, err := e.st.GetRun(ctx, id)
 	if err != nil {
@@ -886,8 +916,8 @@ func (e *Engine) work(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	var in map[string]any
-	if err := json.Unmarshal(run.Input, &in); err != nil {
+	in, err := decodeInput(run.Input)
+	if err != nil {
 		return fmt.Errorf("run %s: bad stored input: %w", id, err)
 	}
 	cps, err := e.st.Checkpoints(ctx, id)

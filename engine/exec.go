@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -599,6 +600,14 @@ func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 	if in == nil {
 		in = map[string]any{}
 	}
+	if jsonenc.HasRaw(in) {
+		// A large body still as its bytes reaches only the fields the
+		// operation encodes as JSON; the rest are decoded for it.
+		var err error
+		if in, err = resolveExcept(in, op.RawInputs); err != nil {
+			return fail(store.RunDead, "bad_input", fmt.Sprintf("step %s: %v", s.ID, err), 1, nil, nil, "permanent")
+		}
+	}
 	policy := flow.DefaultRetry
 	if s.Retry != nil {
 		policy = *s.Retry
@@ -657,6 +666,22 @@ func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 	}
 }
 
+// resolveExcept returns in with every field but those named decoded
+// (jsonenc.Resolve); in itself is not changed.
+func resolveExcept(in map[string]any, keep []string) (map[string]any, error) {
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		if !slices.Contains(keep, k) {
+			var err error
+			if v, err = jsonenc.Resolve(v); err != nil {
+				return nil, err
+			}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
 // Backoff is exponential with full jitter in [d/2, d], never below retryAfter.
 func Backoff(p flow.Retry, attempt int, retryAfter time.Duration) time.Duration {
 	d := p.Backoff << (attempt - 1)
@@ -676,6 +701,11 @@ func (rs *runState) foreach(ctx context.Context, s *flow.Step, sc *flow.Scope, s
 	v, err := s.Items.Eval(sc)
 	if err != nil {
 		return nil, nil, err
+	}
+	if r, ok := v.(*jsonenc.Raw); ok { // a list inside a large body: each item is read
+		if v, err = r.Decode(); err != nil {
+			return nil, nil, err
+		}
 	}
 	items, ok := v.([]any)
 	if !ok {

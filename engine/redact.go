@@ -10,6 +10,7 @@ import (
 
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/internal/jsonenc"
 	"github.com/weftio/weft/store"
 )
 
@@ -90,6 +91,11 @@ func (r *redactor) apply(v any) any {
 func (r *redactor) note(v any) {
 	if r == nil {
 		return
+	}
+	if jsonenc.HasRaw(v) { // the paths walk decoded values
+		if d, err := jsonenc.Resolve(v); err == nil {
+			v = d
+		}
 	}
 	for _, p := range r.paths {
 		p.Visit(v, r.remember)

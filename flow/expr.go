@@ -18,6 +18,7 @@ import (
 	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/ext"
 	"github.com/google/cel-go/interpreter"
+	"github.com/weftio/weft/internal/jsonenc"
 )
 
 // CostLimit bounds the work one expression evaluation may do.
@@ -91,6 +92,14 @@ func Env() (*cel.Env, error) {
 }
 
 func newEnv() (*cel.Env, error) {
+	env, err := newBaseEnv()
+	if err != nil {
+		return nil, err
+	}
+	return env.Extend(cel.CustomTypeAdapter(&rawAdapter{env.CELTypeAdapter()}))
+}
+
+func newBaseEnv() (*cel.Env, error) {
 	dyn := cel.DynType
 	num := func(v ref.Val) (float64, bool) {
 		switch x := v.(type) {
@@ -274,6 +283,8 @@ func toNative(v ref.Val) (any, error) {
 	case []any:
 		return nv, nil
 	case map[string]any:
+		return nv, nil
+	case *jsonenc.Raw: // a large trigger body, or part of one, still as its bytes
 		return nv, nil
 	}
 	if l, ok := v.(traits.Lister); ok {

@@ -33,6 +33,7 @@ import (
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/internal/bounded"
+	"github.com/weftio/weft/internal/jsonenc"
 	"github.com/weftio/weft/mapper"
 	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/monitor"
@@ -520,6 +521,29 @@ func decodeJSON(data []byte, v any) error {
 	return bounded.UnmarshalJSON("body", data, v, bodyLimits)
 }
 
+// RawBodyMin is the size from which a webhook's JSON body is handed to its
+// run as a jsonenc.Raw, read on demand from its bytes, instead of decoded
+// into maps and lists (about 5-6× its size in heap for typical records).
+const RawBodyMin = jsonenc.RawDocMin
+
+// WebhookBody is a webhook's body as its run gets it: a body of at least
+// RawBodyMin bytes as a jsonenc.Raw (checked within bodyLimits as
+// decodeJSON checks it, and as json.Unmarshal would decode it), a smaller
+// one decoded.
+func WebhookBody(data []byte) (any, error) {
+	if len(data) < RawBodyMin {
+		return parseJSONBody(data)
+	}
+	if err := bounded.CheckJSON("body", data, bodyLimits); err != nil {
+		return nil, err
+	}
+	r, err := jsonenc.NewRaw(data)
+	if err != nil {
+		return parseJSONBody(data) // its message for what json.Unmarshal refuses
+	}
+	return r, nil
+}
+
 func parseJSONBody(data []byte) (any, error) {
 	if len(bytes.TrimSpace(data)) == 0 { // no string(data): that copies the body
 		return map[string]any{}, nil
@@ -556,7 +580,7 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, err := parseJSONBody(raw)
+	body, err := WebhookBody(raw)
 	if err != nil {
 		writeErr(w, err)
 		return

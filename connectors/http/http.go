@@ -71,6 +71,7 @@ func New(o Options) *connectors.Connector {
 			Output:      outputSchema,
 			Hints:       connectors.Hints{OpenWorld: true},
 			Invoke:      h.invoke,
+			RawInputs:   []string{"body"}, // encoded with jsonenc, streamed when large
 		}},
 	}
 }

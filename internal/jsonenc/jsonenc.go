@@ -74,6 +74,11 @@ func size(v any, depth int) (int, error) {
 		return len(strconv.AppendInt(num[:0], int64(x), 10)), nil
 	case uint64:
 		return len(strconv.AppendUint(num[:0], x, 10)), nil
+	case *Raw:
+		if x == nil {
+			return 4, nil
+		}
+		return x.size()
 	case map[string]any:
 		if x == nil {
 			return 4, nil
@@ -156,6 +161,11 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 		return strconv.AppendInt(b, int64(x), 10), nil
 	case uint64:
 		return strconv.AppendUint(b, x, 10), nil
+	case *Raw:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		return x.appendTo(b)
 	case map[string]any:
 		if x == nil {
 			return append(b, "null"...), nil
@@ -348,6 +358,10 @@ func (s *streamer) value(v any, depth int) error {
 	}
 	var err error
 	switch x := v.(type) {
+	case *Raw:
+		if x != nil {
+			return x.stream(s)
+		}
 	case map[string]any:
 		if x == nil || depth >= maxDepth {
 			break // appendValue writes null or defers to encoding/json, as Marshal does
