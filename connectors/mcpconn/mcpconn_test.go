@@ -418,11 +418,12 @@ func TestProgress(t *testing.T) {
 
 func TestOversizedResult(t *testing.T) {
 	for name, u := range map[string]*mcpconn.Upstream{
-		// A generous call timeout: the child builds the 50 MB answer before
-		// sending it, which under -race on a loaded box can take long.
+		// A generous call timeout (both transports): the upstream builds the
+		// 50 MB answer before sending it, which under -race on a loaded box
+		// can take long (the http one timed out at the default 30 s).
 		"stdio": stdio(t, mcpconn.Options{MaxResultBytes: 256 << 10, BackoffMin: 10 * time.Millisecond, CallTimeout: 3 * time.Minute}),
 		"http": func() *mcpconn.Upstream {
-			u, _ := httpUp(t, mcptest.Handler(), mcpconn.Options{MaxResultBytes: 256 << 10})
+			u, _ := httpUp(t, mcptest.Handler(), mcpconn.Options{MaxResultBytes: 256 << 10, CallTimeout: 3 * time.Minute})
 			return u
 		}(),
 	} {
