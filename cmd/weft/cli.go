@@ -300,7 +300,7 @@ func flowCmd(args []string, stdout io.Writer) error {
 			c.printJSON(res)
 			return nil
 		}
-		fmt.Fprintf(stdout, "dropped replication slot %s of %s; its position is cleared and it streams again from now\n", str(res["slot"]), str(res["name"]))
+		fmt.Fprintf(stdout, "cleared the cdc position of %s (from PostgreSQL its replication slot %s was dropped; a binlog reader holds none); it streams again from now\n", str(res["name"]), str(res["slot"]))
 		return nil
 	case "run":
 		if len(pos) != 1 {
