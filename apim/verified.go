@@ -106,7 +106,7 @@ func entryFor(g *store.KeyGrant, product string, now time.Time) *verifiedEntry {
 		secret:  g.Key.Secret,
 		version: g.Subscription.Version,
 		expires: g.Key.ExpiresAt,
-		grant:  Grant{Consumer: g.Consumer.Name, Key: g.Key.ID, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, product)},
-		at:     now,
+		grant:   Grant{Consumer: g.Consumer.Name, Key: g.Key.ID, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, product)},
+		at:      now,
 	}
 }
