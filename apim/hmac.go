@@ -194,6 +194,9 @@ func (s *Service) admitHMAC(ctx context.Context, p *Product, v *Version, c Call,
 		} else if !e.verifies(sc, c) {
 			return nil, none, badSignature(sc)
 		}
+		if err := consumerAddr(e.consumer, e.prefixes, c.ClientIP); err != nil {
+			return nil, none, err
+		}
 		// One statement re-checks the grant, uses the nonce and, only
 		// for a fresh nonce, counts the call.
 		vc := e.call

@@ -2,6 +2,7 @@ package apim
 
 import (
 	"crypto/subtle"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -34,8 +35,11 @@ type verifiedEntry struct {
 	secret  string             // an HMAC credential's secret
 	version string             // the subscription's version ("": every one)
 	expires *time.Time         // a rotated key's end
-	grant   Grant
-	at      time.Time
+	// The consumer as read, with its allow-list parsed.
+	consumer *store.Consumer
+	prefixes []netip.Prefix
+	grant    Grant
+	at       time.Time
 }
 
 type verifiedCache struct {
@@ -101,12 +105,14 @@ func (c *verifiedCache) forget(kind, id, product string) {
 // call (the caller checked it).
 func entryFor(g *store.KeyGrant, product string, now time.Time) *verifiedEntry {
 	return &verifiedEntry{
-		call:    store.VerifiedCall{KeyID: g.Key.ID, Consumer: g.Consumer.Name, Product: product, Epoch: g.Epoch, Limits: g.Plan.Limits},
-		hash:    g.Key.Hash,
-		secret:  g.Key.Secret,
-		version: g.Subscription.Version,
-		expires: g.Key.ExpiresAt,
-		grant:   Grant{Consumer: g.Consumer.Name, Key: g.Key.ID, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, product)},
-		at:      now,
+		call:     store.VerifiedCall{KeyID: g.Key.ID, Consumer: g.Consumer.Name, Product: product, Epoch: g.Epoch, Limits: g.Plan.Limits},
+		hash:     g.Key.Hash,
+		secret:   g.Key.Secret,
+		version:  g.Subscription.Version,
+		expires:  g.Key.ExpiresAt,
+		consumer: &g.Consumer,
+		prefixes: consumerPrefixes(&g.Consumer),
+		grant:    Grant{Consumer: g.Consumer.Name, Key: g.Key.ID, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, product)},
+		at:       now,
 	}
 }

@@ -540,12 +540,15 @@ type Plan struct {
 
 // Consumer is an application that calls published APIs.
 type Consumer struct {
-	Name        string    `json:"name"`
-	Namespace   string    `json:"namespace"`
-	Description string    `json:"description,omitempty"`
-	Disabled    bool      `json:"disabled,omitempty"`
-	CreatedAt   time.Time `json:"created_at,omitzero"`
-	UpdatedAt   time.Time `json:"updated_at,omitzero"`
+	Name        string `json:"name"`
+	Namespace   string `json:"namespace"`
+	Description string `json:"description,omitempty"`
+	Disabled    bool   `json:"disabled,omitempty"`
+	// AllowIPs, when set, are the only client addresses (or CIDR
+	// prefixes) its calls are taken from, whatever the product allows.
+	AllowIPs  []string  `json:"allow_ips,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // Subscription lets a consumer call a product (one version of it when

@@ -138,8 +138,8 @@ func (s *Store) SaveConsumer(ctx context.Context, c store.Consumer) (store.Consu
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			c.CreatedAt, c.UpdatedAt = now, now
-			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO api_consumers (name, namespace, description, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`),
-				c.Name, c.Namespace, c.Description, boolInt(c.Disabled), micros(now), micros(now))
+			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO api_consumers (name, namespace, description, disabled, allow_ips, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+				c.Name, c.Namespace, c.Description, boolInt(c.Disabled), strings.Join(c.AllowIPs, ","), micros(now), micros(now))
 			if err != nil && s.isUniq(err) {
 				return weft.Errorf(weft.EConflict, "consumer %q was created by another request", c.Name)
 			}
@@ -148,8 +148,8 @@ func (s *Store) SaveConsumer(ctx context.Context, c store.Consumer) (store.Consu
 			return s.wrap(err, "consumer")
 		}
 		c.CreatedAt, c.UpdatedAt = fromMicros(created), now
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE api_consumers SET namespace = ?, description = ?, disabled = ?, updated_at = ? WHERE name = ?`),
-			c.Namespace, c.Description, boolInt(c.Disabled), micros(now), c.Name)
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE api_consumers SET namespace = ?, description = ?, disabled = ?, allow_ips = ?, updated_at = ? WHERE name = ?`),
+			c.Namespace, c.Description, boolInt(c.Disabled), strings.Join(c.AllowIPs, ","), micros(now), c.Name)
 		return s.wrap(err, "save consumer")
 	})
 	if err != nil {
@@ -158,7 +158,15 @@ func (s *Store) SaveConsumer(ctx context.Context, c store.Consumer) (store.Consu
 	return c, nil
 }
 
-const consumerCols = `name, namespace, description, disabled, created_at, updated_at`
+const consumerCols = `name, namespace, description, disabled, created_at, updated_at, allow_ips`
+
+// splitIPs reads a stored allow-list.
+func splitIPs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
 
 func (s *Store) queryConsumers(ctx context.Context, q string, args ...any) ([]store.Consumer, error) {
 	rows, err := s.r.QueryContext(ctx, s.q(q), args...)
@@ -171,10 +179,11 @@ func (s *Store) queryConsumers(ctx context.Context, q string, args ...any) ([]st
 		var c store.Consumer
 		var d int
 		var cr, u int64
-		if err := rows.Scan(&c.Name, &c.Namespace, &c.Description, &d, &cr, &u); err != nil {
+		var ips string
+		if err := rows.Scan(&c.Name, &c.Namespace, &c.Description, &d, &cr, &u, &ips); err != nil {
 			return nil, s.wrap(err, "consumers")
 		}
-		c.Disabled, c.CreatedAt, c.UpdatedAt = d != 0, fromMicros(cr), fromMicros(u)
+		c.Disabled, c.CreatedAt, c.UpdatedAt, c.AllowIPs = d != 0, fromMicros(cr), fromMicros(u), splitIPs(ips)
 		out = append(out, c)
 	}
 	return out, s.wrap(rows.Err(), "consumers")
@@ -438,7 +447,7 @@ var grantExprs = []string{"k.id", "k.consumer", "k.hash", "k.created_at", "k.exp
 	"c.namespace", "c.description", "c.disabled", "c.created_at", "c.updated_at",
 	"s.id", "s.version", "s.plan", "s.created_at",
 	"p.namespace", "p.rate_per_second", "p.burst", "p.quota_day", "p.quota_month", "k.kind", "k.secret",
-	"(SELECT epoch FROM api_grants_epoch WHERE id = 1)"}
+	"(SELECT epoch FROM api_grants_epoch WHERE id = 1)", "c.allow_ips"}
 
 var grantCols = strings.Join(grantExprs, ", ")
 
@@ -458,6 +467,7 @@ type grantScan struct {
 	subCreated, burst, qd, qm          sql.NullInt64
 	rate                               sql.NullFloat64
 	sealed                             string // k.secret as stored
+	allowIPs                           string // c.allow_ips as stored
 }
 
 func (x *grantScan) dest(extra ...any) []any {
@@ -465,13 +475,14 @@ func (x *grantScan) dest(extra ...any) []any {
 	return append([]any{&g.Key.ID, &g.Key.Consumer, &g.Key.Hash, &x.kc, &x.exp, &x.rev,
 		&g.Consumer.Namespace, &g.Consumer.Description, &x.disabled, &x.cc, &x.cu,
 		&x.subID, &x.subVersion, &x.subPlan, &x.subCreated,
-		&x.planNS, &x.rate, &x.burst, &x.qd, &x.qm, &g.Key.Kind, &x.sealed, &g.Epoch}, extra...)
+		&x.planNS, &x.rate, &x.burst, &x.qd, &x.qm, &g.Key.Kind, &x.sealed, &g.Epoch, &x.allowIPs}, extra...)
 }
 
 func (x *grantScan) grant(product string) *store.KeyGrant {
 	g := x.g
 	g.Key.CreatedAt, g.Key.ExpiresAt, g.Key.RevokedAt = fromMicros(x.kc), fromNull(x.exp), fromNull(x.rev)
 	g.Consumer.Name, g.Consumer.Disabled, g.Consumer.CreatedAt, g.Consumer.UpdatedAt = g.Key.Consumer, x.disabled != 0, fromMicros(x.cc), fromMicros(x.cu)
+	g.Consumer.AllowIPs = splitIPs(x.allowIPs)
 	if x.subID.Valid {
 		g.Subscription = &store.Subscription{ID: x.subID.String, Consumer: g.Key.Consumer, Product: product, Version: x.subVersion.String, Plan: x.subPlan.String, CreatedAt: fromMicros(x.subCreated.Int64)}
 		if x.planNS.Valid {
@@ -602,13 +613,15 @@ func (s *Store) ConsumerGrant(ctx context.Context, consumer, product string) (*s
 	var subID, subVersion, subPlan, planNS sql.NullString
 	var subCreated, burst, qd, qm sql.NullInt64
 	var rate sql.NullFloat64
+	var ips string
 	err := s.r.QueryRowContext(ctx, s.q(`SELECT c.namespace, c.description, c.disabled, c.created_at, c.updated_at,
-			s.id, s.version, s.plan, s.created_at, p.namespace, p.rate_per_second, p.burst, p.quota_day, p.quota_month
+			s.id, s.version, s.plan, s.created_at, p.namespace, p.rate_per_second, p.burst, p.quota_day, p.quota_month, c.allow_ips,
+			(SELECT epoch FROM api_grants_epoch WHERE id = 1)
 		FROM api_consumers c
 		LEFT JOIN api_subscriptions s ON s.consumer = c.name AND s.product = ?
 		LEFT JOIN api_plans p ON p.name = s.plan
 		WHERE c.name = ?`), product, consumer).Scan(&g.Consumer.Namespace, &g.Consumer.Description, &disabled, &cc, &cu,
-		&subID, &subVersion, &subPlan, &subCreated, &planNS, &rate, &burst, &qd, &qm)
+		&subID, &subVersion, &subPlan, &subCreated, &planNS, &rate, &burst, &qd, &qm, &ips, &g.Epoch)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, weft.Errorf(weft.ENotFound, "no consumer %q", consumer)
 	}
@@ -616,7 +629,7 @@ func (s *Store) ConsumerGrant(ctx context.Context, consumer, product string) (*s
 		return nil, s.wrap(err, "consumer")
 	}
 	x := grantScan{g: g, cc: cc, cu: cu, disabled: disabled, subID: subID, subVersion: subVersion, subPlan: subPlan, planNS: planNS,
-		subCreated: subCreated, burst: burst, qd: qd, qm: qm, rate: rate}
+		subCreated: subCreated, burst: burst, qd: qd, qm: qm, rate: rate, allowIPs: ips}
 	x.g.Key.Consumer = consumer
 	out := x.grant(product)
 	out.Key = store.ConsumerKey{}

@@ -10,3 +10,6 @@ CREATE TABLE api_grants_epoch (
   epoch BIGINT NOT NULL DEFAULT 0
 );
 INSERT INTO api_grants_epoch (id, epoch) VALUES (1, 0);
+-- A consumer may name the client addresses it calls from (addresses and
+-- CIDR prefixes, comma-separated; '' for any).
+ALTER TABLE api_consumers ADD COLUMN allow_ips TEXT NOT NULL DEFAULT '';
