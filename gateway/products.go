@@ -175,46 +175,74 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 		}
 		bodyRead = true
 	}
-	var pc preparedCall
 	if p.NeedsKey() {
-		// The credential is checked and the call counted (a store round
-		// trip) while the route is matched and the request validated; the
-		// answer is the admission's first: without a good credential a
-		// caller learns nothing of the routes (not even 404 vs 405; the
-		// OpenAPI document is what is public), and a refused call's
-		// validation is dropped unseen.
-		type admitted struct {
-			g   *apim.Grant
-			a   store.Admission
-			err error
-		}
-		done := make(chan admitted, 1)
-		call := s.apiCallOf(r, raw)
-		go func() {
-			g, a, err := s.apim.Admit(r.Context(), p, v, call, time.Now())
-			done <- admitted{g, a, err}
-		}()
-		pc = s.prepareCall(w, r, p, v, raw, bodyRead)
-		res := <-done
+		// Before the route is matched: without a key a caller learns
+		// nothing of the routes (the OpenAPI document is what is public).
 		var adm *store.Admission
-		grant, adm, ok = s.answerAdmission(w, p, res.g, res.a, res.err)
+		grant, adm, ok = s.admitConsumer(w, r, p, v, raw)
 		if grant != nil {
 			rec.Consumer, rec.Limits, rec.Admission = grant.Consumer, grant.Plan.Limits, adm
 		}
 		if !ok {
 			return
 		}
-	} else {
-		pc = s.prepareCall(w, r, p, v, raw, bodyRead)
 	}
-	if pc.rt != nil {
-		rec.Route = pc.rt.API.Method + " " + pc.rt.API.Path
-	}
-	if pc.fail != nil {
-		pc.fail(w)
+	rs, ok := s.routesFor(w, r, p, v)
+	if !ok {
 		return
 	}
-	rt, params, raw, body := pc.rt, pc.params, pc.raw, pc.body
+	path := "/" + chi.URLParam(r, "*")
+	rt, params, allow := rs.Match(r.Method, path)
+	if rt == nil {
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, errBody{Error: weft.Errorf(weft.EInvalid, "%s is not allowed on %s (allowed: %s)",
+				clip(r.Method, 20), clip(path, 200), strings.Join(allow, ", "))})
+			return
+		}
+		writeErr(w, weft.Errorf(weft.ENotFound, "version %s of API product %s has no route %s %s", v.Name, p.Name, clip(r.Method, 20), clip(path, 200)))
+		return
+	}
+	rec.Route = rt.API.Method + " " + rt.API.Path
+	if !bodyRead {
+		var err error
+		if raw, err = s.readBody(w, r); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	// The body's structure is bounded (depth, values, UTF-8) before it is
+	// parsed, as every JSON body is; it is parsed once (numbers exact, for
+	// the validator), and the run's copy made from that tree.
+	var body any = map[string]any{}
+	parsed := false
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := bounded.CheckJSON("body", raw, bodyLimits); err != nil {
+			writeErr(w, &weft.Error{Code: weft.EInvalid, Message: "the request does not match " + rt.API.Method + " " + rt.API.Path,
+				Problems: []weft.Problem{{Path: "/body", Message: weft.Message(err)}}})
+			return
+		}
+		v, err := apim.DecodeBody(raw)
+		if err != nil && rt.API.Request.Body == nil {
+			_, err = parseJSONBody(raw) // the webhook path's message for a body that is not JSON
+			writeErr(w, err)
+			return
+		}
+		if err == nil {
+			body, parsed = v, true
+		}
+	}
+	if probs := rt.ValidateRequest(apim.Request{Params: params, Query: r.URL.Query(), Header: r.Header, RawBody: raw, Body: body, Parsed: parsed}); len(probs) > 0 {
+		writeErr(w, &weft.Error{Code: weft.EInvalid, Message: "the request does not match " + rt.API.Method + " " + rt.API.Path, Problems: probs})
+		return
+	}
+	if parsed {
+		var err error
+		if body, err = apim.Float64s(body); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
 	hs := headers(r)
 	delete(hs, consumerHeader) // only Weft says who the consumer is
 	if grant != nil {
@@ -313,106 +341,26 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request, p *apim.Product, v
 	return true
 }
 
-// preparedCall is a call routed, its body read and validated: the route
-// and what the run gets, or fail, the answer of a refused call (404,
-// 405, 413, 400, 503).
-type preparedCall struct {
-	rt     *apim.Route
-	params map[string]string
-	raw    []byte
-	body   any
-	fail   func(w http.ResponseWriter)
-}
-
-// prepareCall routes a call and reads and validates its request, writing
-// no answer (raw is the body when bodyRead). It may run while the call is
-// being authenticated: its answer is given only after the admission's.
-func (s *Server) prepareCall(w http.ResponseWriter, r *http.Request, p *apim.Product, v *apim.Version, raw []byte, bodyRead bool) (pc preparedCall) {
-	failWith := func(err error) preparedCall {
-		pc.fail = func(w http.ResponseWriter) { writeErr(w, err) }
-		return pc
-	}
-	rs, err := s.apim.Routes(r.Context(), p, v)
-	if err != nil {
-		s.log.Error("API product version cannot be served", "product", p.Name, "version", v.Name, "err", err)
-		return failWith(weft.Errorf(weft.EUnavailable, "version %s of API product %s cannot be served now", v.Name, p.Name))
-	}
-	path := "/" + chi.URLParam(r, "*")
-	rt, params, allow := rs.Match(r.Method, path)
-	if rt == nil {
-		if len(allow) > 0 {
-			pc.fail = func(w http.ResponseWriter) {
-				w.Header().Set("Allow", strings.Join(allow, ", "))
-				writeJSON(w, http.StatusMethodNotAllowed, errBody{Error: weft.Errorf(weft.EInvalid, "%s is not allowed on %s (allowed: %s)",
-					clip(r.Method, 20), clip(path, 200), strings.Join(allow, ", "))})
-			}
-			return pc
-		}
-		return failWith(weft.Errorf(weft.ENotFound, "version %s of API product %s has no route %s %s", v.Name, p.Name, clip(r.Method, 20), clip(path, 200)))
-	}
-	pc.rt, pc.params = rt, params
-	if !bodyRead {
-		if raw, err = s.readBody(w, r); err != nil { // w only to close the connection of an oversized body
-			return failWith(err)
-		}
-	}
-	pc.raw = raw
-	// The body's structure is bounded (depth, values, UTF-8) before it is
-	// parsed, as every JSON body is; it is parsed once (numbers exact, for
-	// the validator), and the run's copy made from that tree.
-	var body any = map[string]any{}
-	parsed := false
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := bounded.CheckJSON("body", raw, bodyLimits); err != nil {
-			return failWith(&weft.Error{Code: weft.EInvalid, Message: "the request does not match " + rt.API.Method + " " + rt.API.Path,
-				Problems: []weft.Problem{{Path: "/body", Message: weft.Message(err)}}})
-		}
-		v, err := apim.DecodeBody(raw)
-		if err != nil && rt.API.Request.Body == nil {
-			_, err = parseJSONBody(raw) // the webhook path's message for a body that is not JSON
-			return failWith(err)
-		}
-		if err == nil {
-			body, parsed = v, true
-		}
-	}
-	if probs := rt.ValidateRequest(apim.Request{Params: params, Query: r.URL.Query(), Header: r.Header, RawBody: raw, Body: body, Parsed: parsed}); len(probs) > 0 {
-		return failWith(&weft.Error{Code: weft.EInvalid, Message: "the request does not match " + rt.API.Method + " " + rt.API.Path, Problems: probs})
-	}
-	if parsed {
-		if body, err = apim.Float64s(body); err != nil {
-			return failWith(err)
-		}
-	}
-	pc.body = body
-	return pc
-}
-
 // consumerHeader tells a run of a product with auth: api_key which
 // consumer called (trigger.headers["x-weft-consumer"]); a caller's own is
 // dropped.
 const consumerHeader = "x-weft-consumer"
 
-// apiCallOf is what authenticating a call reads.
-func (s *Server) apiCallOf(r *http.Request, body []byte) apim.Call {
+// admitConsumer authenticates a call of a product that needs a key and
+// counts it against the consumer's plan: 401 (no, malformed, unknown,
+// revoked or expired key), 403 (not subscribed, disabled), 429 with
+// Retry-After past a limit (returning the grant with false: who was
+// refused); RateLimit-Policy and RateLimit on every answer under a plan
+// with limits. A store that cannot count answers 503: limits fail closed.
+func (s *Server) admitConsumer(w http.ResponseWriter, r *http.Request, p *apim.Product, v *apim.Version, body []byte) (*apim.Grant, *store.Admission, bool) {
 	// The target as sent (a signature covers it): the request line's, or
 	// for a request in absolute form, its path and query.
 	target := r.RequestURI
 	if !strings.HasPrefix(target, "/") {
 		target = r.URL.RequestURI()
 	}
-	return apim.Call{Header: r.Header, Method: r.Method, Target: target, Body: body, ClientIP: clientIP(r)}
-}
-
-// answerAdmission answers the admission of a call of a product that needs
-// a credential (apim.Service.Admit: authenticated and counted against
-// the consumer's plan): 401 (no, malformed, unknown, revoked or expired
-// credential), 403 (not subscribed, disabled, an address outside the
-// consumer's list), 429 with Retry-After past a limit (returning the
-// grant with false: who was refused); RateLimit-Policy and RateLimit on
-// every answer under a plan with limits. A store that cannot count
-// answers 503: limits fail closed.
-func (s *Server) answerAdmission(w http.ResponseWriter, p *apim.Product, g *apim.Grant, a store.Admission, err error) (*apim.Grant, *store.Admission, bool) {
+	call := apim.Call{Header: r.Header, Method: r.Method, Target: target, Body: body, ClientIP: clientIP(r)}
+	g, a, err := s.apim.Admit(r.Context(), p, v, call, time.Now())
 	if err != nil {
 		switch weft.Code(err) {
 		case weft.EUnauthorized:
