@@ -20,7 +20,9 @@ import (
 // process is killed with kill -9 while 16 clients call it: every call
 // it answered 200 is in the quota count the other process reads (a
 // kill -9 loses nothing accepted: the count is written by the statement
-// that admits the call, before the run starts).
+// that admits the call, before the run starts); and the analytics of a
+// process killed with kill -9 over a second after its last call are all
+// in the store.
 func TestAPIVerifiedCredentialsAcrossProcesses(t *testing.T) {
 	pg := pgtest.Shared(t)
 	env := []string{"WEFT_DATABASE_URL=" + pg.NewDatabase(t), "WEFT_LOG_LEVEL=warn", "WEFT_DATA_DIR=" + t.TempDir(),
@@ -169,5 +171,30 @@ func TestAPIVerifiedCredentialsAcrossProcesses(t *testing.T) {
 	// Counted but not answered: at most the calls in flight (16).
 	if accepted < 50 || used < accepted || used > accepted+16 {
 		t.Fatalf("after kill -9: %d calls answered 200, %d counted (want %d to %d)", accepted, used, accepted, accepted+16)
+	}
+
+	// Analytics: a process writes the counts that changed within a second
+	// of a call (apim.UsageFlushEvery), without waiting for another call,
+	// so a kill -9 more than a second after the last call loses none.
+	e := startServer(t, "", env, "--config", cfg)
+	k4 := newConsumerKey(t, a, "quiet-app", "open")
+	for i := range 40 {
+		if code, _ := callKey(t, e.URL+path, k4); code != 200 {
+			t.Fatalf("quiet call %d: %d", i, code)
+		}
+	}
+	time.Sleep(2500 * time.Millisecond)
+	e.stop(syscall.SIGKILL)
+	var rep struct {
+		Groups []struct {
+			Consumer string `json:"consumer"`
+			Calls    int64  `json:"calls"`
+		} `json:"groups"`
+	}
+	if code := a.do("GET", "/api/metrics/api?window=1h&consumer=quiet-app", nil, &rep); code != 200 {
+		t.Fatalf("usage report: %d", code)
+	}
+	if len(rep.Groups) != 1 || rep.Groups[0].Calls != 40 {
+		t.Fatalf("calls of a process killed with kill -9 after its last call: %+v, want 40", rep.Groups)
 	}
 }
