@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -79,7 +80,7 @@ func CheckPlan(p *store.Plan) error {
 }
 
 // CheckConsumer refuses a consumer that is not a name with a short
-// description.
+// description and an allow-list of addresses and CIDR prefixes.
 func CheckConsumer(c *store.Consumer) error {
 	if !nameRe.MatchString(c.Name) {
 		return weft.Errorf(weft.EInvalid, "consumer name %q: use lower-case letters, digits, '-' or '_' (at most 64)", clip(c.Name, 80))
@@ -87,7 +88,34 @@ func CheckConsumer(c *store.Consumer) error {
 	if len(c.Description) > maxDescription {
 		return weft.Errorf(weft.EInvalid, "consumer description: at most %d bytes", maxDescription)
 	}
+	var probs []weft.Problem
+	add := func(path, format string, args ...any) {
+		probs = append(probs, weft.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	if len(c.AllowIPs) > maxAllowIPs {
+		add("/allow_ips", "%d entries; the limit is %d", len(c.AllowIPs), maxAllowIPs)
+	}
+	parseAllowIPs(c.AllowIPs, add)
+	if len(probs) > 0 {
+		return &weft.Error{Code: weft.EInvalid, Message: fmt.Sprintf("consumer %q has %d problem(s)", c.Name, len(probs)), Problems: probs}
+	}
 	return nil
+}
+
+// consumerAddr refuses (403) a call from an address the consumer's
+// allow-list does not name (any address when it names none).
+func consumerAddr(c *store.Consumer, prefixes []netip.Prefix, ip string) error {
+	if len(c.AllowIPs) == 0 || ipIn(prefixes, ip) {
+		return nil
+	}
+	return weft.Errorf(weft.EForbidden, "consumer %s may not call from address %s", c.Name, clip(ip, 60))
+}
+
+// consumerPrefixes are a stored consumer's allow-list, parsed (entries
+// were checked when it was saved; one that no longer parses allows
+// nothing).
+func consumerPrefixes(c *store.Consumer) []netip.Prefix {
+	return parseAllowIPs(c.AllowIPs, func(string, string, ...any) {})
 }
 
 // --- keys -------------------------------------------------------------------
@@ -189,16 +217,21 @@ type Call struct {
 	Method string
 	Target string
 	Body   []byte
+	// ClientIP is the caller's address (the TCP peer's), checked against
+	// the consumer's allow-list.
+	ClientIP string
 }
 
 // Admit authenticates a call of product version v and counts it against
-// the consumer's plan, in one store call (one statement on PostgreSQL):
-// the key is read from the store on every call, so a revocation or an
-// expiry holds from the next call on, in every process; only a call
-// whose key is good is counted. Errors are unauthorized (no, malformed,
-// unknown, revoked or expired key) or forbidden (a disabled consumer; no
-// subscription to this product or version). The admission says whether
-// the plan's limits let the call through.
+// the consumer's plan: one statement on PostgreSQL for a credential this
+// process verified before (verified.go), which counts only while no
+// plan, consumer, subscription or credential has changed since, so a
+// revocation or an expiry holds from the next call on, in every process;
+// only a call whose key is good is counted. Errors are unauthorized (no,
+// malformed, unknown, revoked or expired key) or forbidden (a disabled
+// consumer; no subscription to this product or version; an address the
+// consumer's allow-list does not name). The admission says whether the
+// plan's limits let the call through.
 func (s *Service) Admit(ctx context.Context, p *Product, v *Version, c Call, now time.Time) (*Grant, store.Admission, error) {
 	var none store.Admission
 	if s.consumers == nil {
@@ -207,7 +240,7 @@ func (s *Service) Admit(ctx context.Context, p *Product, v *Version, c Call, now
 	h := c.Header
 	switch p.Auth {
 	case AuthJWT:
-		return s.admitJWT(ctx, p, v, h, now)
+		return s.admitJWT(ctx, p, v, h, c.ClientIP, now)
 	case AuthHMAC:
 		return s.admitHMAC(ctx, p, v, c, now)
 	}
@@ -223,36 +256,64 @@ func (s *Service) Admit(ctx context.Context, p *Product, v *Version, c Call, now
 		return nil, none, err
 	}
 	hash := HashKey(key)
-	g, a, err := s.consumers.AdmitKey(ctx, id, hash, p.Name, v.Name, now)
+	e := s.verified.get(AuthAPIKey, id, p.Name, v.Name, hash, now)
+	for attempt := 0; ; attempt++ {
+		if e == nil {
+			// Not verified by this process, or changed since: read the key
+			// and its grant, and say what is wrong with it.
+			if e, err = s.keyGrant(ctx, p, v, id, hash, now); err != nil {
+				return nil, none, err
+			}
+		}
+		if err := consumerAddr(e.consumer, e.prefixes, c.ClientIP); err != nil {
+			return nil, none, err
+		}
+		// One statement re-checks the grant (the epoch) and counts.
+		held, _, a, err := s.consumers.AdmitVerified(ctx, e.call, now)
+		if err != nil {
+			return nil, none, err
+		}
+		if !held {
+			s.verified.forget(AuthAPIKey, id, p.Name)
+			if attempt > 0 {
+				return nil, none, weft.Errorf(weft.EUnauthorized, "API key %s cannot be used now", id)
+			}
+			e = nil // changed: read it again (it says why, or holds under its new grant)
+			continue
+		}
+		s.verified.put(AuthAPIKey, e)
+		grant := e.grant
+		if a == nil {
+			return &grant, store.Admission{Allowed: true}, nil
+		}
+		return &grant, *a, nil
+	}
+}
+
+// keyGrant reads an API key's grant (never cached) and checks it: the
+// key's hash, revocation and expiry (401), the consumer and its
+// subscription (403): the entry to count the call with, or why not.
+func (s *Service) keyGrant(ctx context.Context, p *Product, v *Version, id, hash string, now time.Time) (*verifiedEntry, error) {
+	g, err := s.consumers.KeyGrant(ctx, id, p.Name)
 	if weft.Code(err) == weft.ENotFound {
-		return nil, none, weft.Errorf(weft.EUnauthorized, "unknown API key %s", id)
+		return nil, weft.Errorf(weft.EUnauthorized, "unknown API key %s", id)
 	}
 	if err != nil {
-		return nil, none, err
+		return nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(hash), []byte(g.Key.Hash)) != 1 {
-		return nil, none, weft.Errorf(weft.EUnauthorized, "unknown API key %s", id)
+	if g.Key.Kind == store.KeyHMAC || subtle.ConstantTimeCompare([]byte(hash), []byte(g.Key.Hash)) != 1 {
+		return nil, weft.Errorf(weft.EUnauthorized, "unknown API key %s", id)
 	}
 	if g.Key.RevokedAt != nil { // whatever this process's clock says
-		return nil, none, weft.Errorf(weft.EUnauthorized, "API key %s was revoked", id)
+		return nil, weft.Errorf(weft.EUnauthorized, "API key %s was revoked", id)
 	}
 	if g.Key.ExpiresAt != nil && !now.Before(*g.Key.ExpiresAt) {
-		return nil, none, weft.Errorf(weft.EUnauthorized, "API key %s expired at %s (it was rotated)", id, g.Key.ExpiresAt.UTC().Format(time.RFC3339))
+		return nil, weft.Errorf(weft.EUnauthorized, "API key %s expired at %s (it was rotated)", id, g.Key.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	if err := subscribed(g, p, v); err != nil {
-		return nil, none, err
+		return nil, err
 	}
-	grant := &Grant{Consumer: g.Consumer.Name, Key: id, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, p.Name)}
-	if a == nil {
-		if g.Plan.Limits != (store.Limits{}) {
-			// Good by these checks but not counted by the store's: the
-			// two disagree (a clock at the edge of an expiry). Refuse
-			// rather than let an uncounted call through.
-			return nil, none, weft.Errorf(weft.EUnauthorized, "API key %s cannot be used now", id)
-		}
-		return grant, store.Admission{Allowed: true}, nil
-	}
-	return grant, *a, nil
+	return entryFor(g, p.Name, now), nil
 }
 
 // subscribed refuses (403) a disabled consumer, or one not subscribed to
@@ -273,7 +334,7 @@ func subscribed(g *store.KeyGrant, p *Product, v *Version) error {
 // admitJWT is Admit for auth: jwt: the bearer token is verified against
 // the product's issuer, its consumer claim names the consumer, whose
 // subscription and plan are read (never cached) and counted against.
-func (s *Service) admitJWT(ctx context.Context, p *Product, v *Version, h http.Header, now time.Time) (*Grant, store.Admission, error) {
+func (s *Service) admitJWT(ctx context.Context, p *Product, v *Version, h http.Header, ip string, now time.Time) (*Grant, store.Admission, error) {
 	var none store.Admission
 	ver := s.issuers[p.JWTIssuer]
 	if ver == nil {
@@ -299,6 +360,9 @@ func (s *Service) admitJWT(ctx context.Context, p *Product, v *Version, h http.H
 		return nil, none, err
 	}
 	if err := subscribed(g, p, v); err != nil {
+		return nil, none, err
+	}
+	if err := consumerAddr(&g.Consumer, consumerPrefixes(&g.Consumer), ip); err != nil {
 		return nil, none, err
 	}
 	grant := &Grant{Consumer: g.Consumer.Name, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, p.Name)}

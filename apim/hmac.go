@@ -159,11 +159,14 @@ func isLowerHex(s string) bool {
 
 // admitHMAC is Admit for auth: hmac. The checks run cheapest first and
 // no call is remembered or counted before its signature is verified: the
-// header's form, the timestamp's window (no store read), the credential
-// and its grant (one read, never cached: a revocation holds from the next
-// call), the signature (constant time), the credential's state and the
-// subscription, then the nonce (a replay is refused in every process) and
-// last the plan's limits.
+// header's form, the timestamp's window (no store read), the signature
+// (constant time) with the credential's secret — remembered when this
+// process verified the credential before, else read with its grant and
+// the grant checked (revoked, expired, not subscribed) — then one
+// statement that re-checks the grant as stored now (a revocation holds
+// from the next call, in every process), uses the nonce (a replay is
+// refused in every process) and, for a fresh nonce, counts the call
+// against the plan's limits.
 func (s *Service) admitHMAC(ctx context.Context, p *Product, v *Version, c Call, now time.Time) (*Grant, store.Admission, error) {
 	var none store.Admission
 	sc, ok, err := ParseHMAC(c.Header)
@@ -176,48 +179,91 @@ func (s *Service) admitHMAC(ctx context.Context, p *Product, v *Version, c Call,
 	if d := now.Sub(sc.At); d > HMACWindow || d < -HMACWindow {
 		return nil, none, weft.Errorf(weft.EUnauthorized, "the signed timestamp is %s from the server's clock, outside the %s window: a replayed or delayed call, or a clock that is off", d.Round(time.Second).Abs(), HMACWindow)
 	}
+	s.sweepNonces(ctx, now)
+	// The nonce is remembered until its timestamp leaves the window (after
+	// that the window refuses it anyway).
+	expires := sc.At.Add(HMACWindow + time.Second)
+	e := s.verified.get(AuthHMAC, sc.Credential, p.Name, v.Name, "", now)
+	for attempt := 0; ; attempt++ {
+		if e == nil {
+			// Not verified by this process, or changed since: read the
+			// credential and its grant.
+			if e, err = s.hmacGrant(ctx, p, v, sc, c, now); err != nil {
+				return nil, none, err
+			}
+		} else if !e.verifies(sc, c) {
+			return nil, none, badSignature(sc)
+		}
+		if err := consumerAddr(e.consumer, e.prefixes, c.ClientIP); err != nil {
+			return nil, none, err
+		}
+		// One statement re-checks the grant, uses the nonce and, only
+		// for a fresh nonce, counts the call.
+		vc := e.call
+		vc.Nonce, vc.NonceExpires = sc.Nonce, expires
+		held, fresh, a, err := s.consumers.AdmitVerified(ctx, vc, now)
+		if err != nil {
+			return nil, none, err
+		}
+		if !held {
+			s.verified.forget(AuthHMAC, sc.Credential, p.Name)
+			if attempt > 0 {
+				return nil, none, weft.Errorf(weft.EUnauthorized, "HMAC credential %s cannot be used now", sc.Credential)
+			}
+			e = nil // read it again: it says why, or it holds under its new grant
+			continue
+		}
+		if !fresh {
+			return nil, none, weft.Errorf(weft.EUnauthorized, "replayed call: nonce %s was already used with credential %s", sc.Nonce, sc.Credential)
+		}
+		s.verified.put(AuthHMAC, e)
+		grant := e.grant
+		if a == nil {
+			return &grant, store.Admission{Allowed: true}, nil
+		}
+		return &grant, *a, nil
+	}
+}
+
+// verifies checks a call's signature with the entry's secret, in
+// constant time.
+func (e *verifiedEntry) verifies(sc SignedCall, c Call) bool {
+	want, _ := hex.DecodeString(SignHMAC(e.secret, c.Method, c.Target, sc.Timestamp, sc.Nonce, c.Body))
+	return hmac.Equal(want, sc.Signature)
+}
+
+func badSignature(sc SignedCall) error {
+	return weft.Errorf(weft.EUnauthorized, "bad signature for credential %s: sign %s of this method, target, timestamp, nonce and body", sc.Credential, HMACScheme)
+}
+
+// hmacGrant reads an HMAC credential and its grant (one read, never
+// cached), verifies the call's signature with its secret, then checks
+// the credential's state and the subscription: the entry to count the
+// call with, or why it is refused.
+func (s *Service) hmacGrant(ctx context.Context, p *Product, v *Version, sc SignedCall, c Call, now time.Time) (*verifiedEntry, error) {
 	g, err := s.consumers.KeyGrant(ctx, sc.Credential, p.Name)
 	if weft.Code(err) == weft.ENotFound {
-		return nil, none, weft.Errorf(weft.EUnauthorized, "unknown HMAC credential %s", sc.Credential)
+		return nil, weft.Errorf(weft.EUnauthorized, "unknown HMAC credential %s", sc.Credential)
 	}
 	if err != nil {
-		return nil, none, err
+		return nil, err
 	}
 	if g.Key.Kind != store.KeyHMAC || g.Key.Secret == "" {
-		return nil, none, weft.Errorf(weft.EUnauthorized, "unknown HMAC credential %s", sc.Credential)
+		return nil, weft.Errorf(weft.EUnauthorized, "unknown HMAC credential %s", sc.Credential)
 	}
-	want, _ := hex.DecodeString(SignHMAC(g.Key.Secret, c.Method, c.Target, sc.Timestamp, sc.Nonce, c.Body))
-	if !hmac.Equal(want, sc.Signature) {
-		return nil, none, weft.Errorf(weft.EUnauthorized, "bad signature for credential %s: sign %s of this method, target, timestamp, nonce and body", sc.Credential, HMACScheme)
+	if !(&verifiedEntry{secret: g.Key.Secret}).verifies(sc, c) {
+		return nil, badSignature(sc)
 	}
 	if g.Key.RevokedAt != nil {
-		return nil, none, weft.Errorf(weft.EUnauthorized, "HMAC credential %s was revoked", sc.Credential)
+		return nil, weft.Errorf(weft.EUnauthorized, "HMAC credential %s was revoked", sc.Credential)
 	}
 	if g.Key.ExpiresAt != nil && !now.Before(*g.Key.ExpiresAt) {
-		return nil, none, weft.Errorf(weft.EUnauthorized, "HMAC credential %s expired at %s (it was rotated)", sc.Credential, g.Key.ExpiresAt.UTC().Format(time.RFC3339))
+		return nil, weft.Errorf(weft.EUnauthorized, "HMAC credential %s expired at %s (it was rotated)", sc.Credential, g.Key.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	if err := subscribed(g, p, v); err != nil {
-		return nil, none, err
+		return nil, err
 	}
-	s.sweepNonces(ctx, now)
-	grant := &Grant{Consumer: g.Consumer.Name, Key: sc.Credential, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, p.Name)}
-	// The nonce is remembered until its timestamp leaves the window (after
-	// that the window refuses it anyway), and the call counted only when
-	// the nonce is fresh: one statement on PostgreSQL.
-	expires := sc.At.Add(HMACWindow + time.Second)
-	a := store.Admission{Allowed: true}
-	if g.Plan.Limits == (store.Limits{}) {
-		err = s.consumers.UseNonce(ctx, sc.Credential, sc.Nonce, expires, now)
-	} else {
-		a, err = s.consumers.UseNonceAdmit(ctx, sc.Credential, sc.Nonce, expires, grant.Bucket, g.Plan.Limits, now)
-	}
-	if weft.Code(err) == weft.EConflict {
-		return nil, none, weft.Errorf(weft.EUnauthorized, "replayed call: nonce %s was already used with credential %s", sc.Nonce, sc.Credential)
-	}
-	if err != nil {
-		return nil, none, err
-	}
-	return grant, a, nil
+	return entryFor(g, p.Name, now), nil
 }
 
 // sweepNonces forgets expired nonces, at most once a minute per process

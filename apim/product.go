@@ -170,22 +170,7 @@ func (p *Product) Check() error {
 	if len(p.AllowIPs) > maxAllowIPs {
 		add("/allow_ips", "%d entries; the limit is %d", len(p.AllowIPs), maxAllowIPs)
 	}
-	p.prefixes = nil
-	for i, a := range p.AllowIPs {
-		if i >= maxAllowIPs {
-			break
-		}
-		pfx, err := netip.ParsePrefix(a)
-		if err != nil {
-			addr, aerr := netip.ParseAddr(a)
-			if aerr != nil {
-				add(fmt.Sprintf("/allow_ips/%d", i), "%q is neither an address nor a CIDR prefix (10.0.0.0/8, 2001:db8::/32)", clip(a, 60))
-				continue
-			}
-			pfx = netip.PrefixFrom(addr, addr.BitLen())
-		}
-		p.prefixes = append(p.prefixes, pfx.Masked())
-	}
+	p.prefixes = parseAllowIPs(p.AllowIPs, add)
 	if c := p.CORS; c != nil {
 		if len(c.AllowOrigins) == 0 || len(c.AllowOrigins) > maxOrigins {
 			add("/cors/allow_origins", "1 to %d origins", maxOrigins)
@@ -262,15 +247,40 @@ func (p *Product) Check() error {
 // routes (every address when AllowIPs is empty; none that cannot be
 // parsed otherwise).
 func (p *Product) IPAllowed(ip string) bool {
-	if len(p.AllowIPs) == 0 {
-		return true
+	return len(p.AllowIPs) == 0 || ipIn(p.prefixes, ip)
+}
+
+// parseAllowIPs reads an allow-list (addresses and CIDR prefixes, at most
+// maxAllowIPs), reporting each bad entry at /allow_ips/i.
+func parseAllowIPs(list []string, add func(path, format string, args ...any)) []netip.Prefix {
+	var out []netip.Prefix
+	for i, a := range list {
+		if i >= maxAllowIPs {
+			break
+		}
+		pfx, err := netip.ParsePrefix(a)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(a)
+			if aerr != nil {
+				add(fmt.Sprintf("/allow_ips/%d", i), "%q is neither an address nor a CIDR prefix (10.0.0.0/8, 2001:db8::/32)", clip(a, 60))
+				continue
+			}
+			pfx = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		out = append(out, pfx.Masked())
 	}
+	return out
+}
+
+// ipIn reports whether ip is in one of prefixes (false for an address
+// that cannot be parsed).
+func ipIn(prefixes []netip.Prefix, ip string) bool {
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {
 		return false
 	}
 	addr = addr.Unmap()
-	for _, pfx := range p.prefixes {
+	for _, pfx := range prefixes {
 		if pfx.Contains(addr) {
 			return true
 		}

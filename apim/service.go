@@ -26,7 +26,8 @@ type Service struct {
 	flows     Flows
 	issuers   map[string]*JWTVerifier // by name (auth: jwt)
 	now       func() time.Time
-	lastSweep atomic.Int64 // when this process last forgot expired nonces (Unix ns)
+	lastSweep atomic.Int64  // when this process last forgot expired nonces (Unix ns)
+	verified  verifiedCache // credentials this process verified (verified.go)
 
 	mu       sync.Mutex
 	products map[string]cachedProduct

@@ -31,8 +31,9 @@ type CallRecord struct {
 
 // Analytics limits.
 const (
-	// UsageFlushEvery is how often a process writes its counts.
-	UsageFlushEvery = 10 * time.Second
+	// UsageFlushEvery is how often a process writes the counts that
+	// changed: at most this long after a call, its count is in the store.
+	UsageFlushEvery = time.Second
 	// UsageRetention is how long usage minutes are kept.
 	UsageRetention = 31 * 24 * time.Hour
 	// MaxUsageWindow is the longest window one report sums.
@@ -70,10 +71,10 @@ type usageKey struct {
 }
 
 // Usage counts calls per minute, product, version, route and consumer in
-// memory and writes them to the store (each process its own rows of a
-// minute, rewritten with its cumulative counts) at most every
-// UsageFlushEvery, when a call comes after that, and before every report.
-// Reports sum every process's rows.
+// memory and writes the rows that changed to the store (each process its
+// own rows of a minute, rewritten with its cumulative counts) within
+// UsageFlushEvery of a call (at most once per UsageFlushEvery), and
+// before every report. Reports sum every process's rows.
 type Usage struct {
 	st      store.UsageStore
 	process string
@@ -81,7 +82,9 @@ type Usage struct {
 
 	mu        sync.Mutex
 	acc       map[usageKey]*store.APIUsage
+	dirty     map[usageKey]bool // rows changed since they were last written
 	lastFlush time.Time
+	pending   atomic.Bool // a flush is scheduled
 	lastPrune time.Time
 	flushing  atomic.Bool
 	flushMu   sync.Mutex // one flush at a time
@@ -91,11 +94,11 @@ type Usage struct {
 func NewUsage(st store.UsageStore) *Usage {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &Usage{st: st, process: hex.EncodeToString(b[:]), now: time.Now, acc: map[usageKey]*store.APIUsage{}}
+	return &Usage{st: st, process: hex.EncodeToString(b[:]), now: time.Now, acc: map[usageKey]*store.APIUsage{}, dirty: map[usageKey]bool{}}
 }
 
 // Record counts one call, and starts a flush in the background when the
-// last one is UsageFlushEvery old.
+// last one is UsageFlushEvery old, or schedules one for when it will be.
 func (u *Usage) Record(c CallRecord) {
 	at := c.At
 	if at.IsZero() {
@@ -126,16 +129,41 @@ func (u *Usage) Record(c CallRecord) {
 	}
 	row.DurationUS += c.Duration.Microseconds()
 	row.Hist[usageBucket(c.Duration)]++
-	due := at.Sub(u.lastFlush) >= UsageFlushEvery
+	u.dirty[k] = true
+	wait := UsageFlushEvery - u.now().Sub(u.lastFlush)
 	u.mu.Unlock()
-	if due && u.flushing.CompareAndSwap(false, true) {
-		go func() {
-			defer u.flushing.Store(false)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = u.Flush(ctx) // kept in memory and written by the next flush
-		}()
+	if wait > 0 {
+		// Not due yet: one flush is scheduled for when it is, so a call's
+		// count does not wait for the next call.
+		if u.pending.CompareAndSwap(false, true) {
+			time.AfterFunc(wait, func() {
+				u.pending.Store(false)
+				u.flushNow()
+			})
+		}
+		return
 	}
+	u.flushNow()
+}
+
+// flushNow writes the counters in the background, unless a flush is
+// running (what it misses stays dirty for the next).
+func (u *Usage) flushNow() {
+	if !u.flushing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer u.flushing.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := u.Flush(ctx); err != nil && u.pending.CompareAndSwap(false, true) {
+			// Kept in memory: tried again a period later.
+			time.AfterFunc(UsageFlushEvery, func() {
+				u.pending.Store(false)
+				u.flushNow()
+			})
+		}
+	}()
 }
 
 // Flush writes this process's counters. Counters of minutes before the
@@ -145,19 +173,31 @@ func (u *Usage) Flush(ctx context.Context) error {
 	defer u.flushMu.Unlock()
 	now := u.now()
 	u.mu.Lock()
-	rows := make([]store.APIUsage, 0, len(u.acc))
-	for _, r := range u.acc {
-		rows = append(rows, *r)
+	rows := make([]store.APIUsage, 0, len(u.dirty))
+	keys := make([]usageKey, 0, len(u.dirty))
+	for k := range u.dirty {
+		if r := u.acc[k]; r != nil {
+			rows = append(rows, *r)
+			keys = append(keys, k)
+		}
 	}
+	clear(u.dirty)
 	u.lastFlush = now
 	u.mu.Unlock()
-	if err := u.st.SaveAPIUsage(ctx, rows); err != nil {
-		return err
+	if len(rows) > 0 {
+		if err := u.st.SaveAPIUsage(ctx, rows); err != nil {
+			u.mu.Lock()
+			for _, k := range keys {
+				u.dirty[k] = true // written by the next flush
+			}
+			u.mu.Unlock()
+			return err
+		}
 	}
 	cur := now.Unix() / 60
 	u.mu.Lock()
 	for k := range u.acc {
-		if k.minute < cur-1 { // a late call may still land in the previous minute
+		if k.minute < cur-1 && !u.dirty[k] { // a late call may still land in the previous minute
 			delete(u.acc, k)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -343,6 +344,57 @@ func TestAPIAllowIPs(t *testing.T) {
 	code, out := f.putProduct("shop", `{"allow_ips": ["10.0.0.0/8", "localhost"], "versions": []}`)
 	if code != 400 || !slices.Contains(problemPaths(out), "/allow_ips/1") {
 		t.Fatalf("a bad entry: %d %v", code, out)
+	}
+}
+
+// A consumer's own allow-list: a call from an address it does not name
+// is 403 before anything is counted or run, from the next call after the
+// list is saved (the key was verified and remembered before); a bad
+// entry is refused with its pointer.
+func TestAPIConsumerAllowIPs(t *testing.T) {
+	f := newAPIMFixture(t, gateway.Config{})
+	key := keyedShop(f, `{"quota_day": 100}`)
+	for range 2 {
+		if code, out, _ := f.get("/apis/shop/v1/orders/1", key); code != 200 {
+			t.Fatalf("before a list: %d %v", code, out)
+		}
+	}
+	used := func() float64 {
+		out := f.must("GET", "/api/consumers/acme", "", 200)
+		subs, _ := out["subscriptions"].([]any)
+		u, _ := subs[0].(map[string]any)["usage"].(map[string]any)
+		return u["day_used"].(float64)
+	}
+	before, runs := used(), f.runs()
+	f.must("PUT", "/api/consumers/acme", `{"description": "Acme's shop front", "allow_ips": ["10.0.0.0/8", "2001:db8::/32"]}`, 200)
+	code, out, _ := f.get("/apis/shop/v1/orders/1", key)
+	if code != 403 || !strings.Contains(msgOf(out), "consumer acme may not call from address 127.0.0.1") {
+		t.Fatalf("outside the consumer's list: %d %v", code, out)
+	}
+	if used() != before || f.runs() != runs {
+		t.Fatalf("a refused address was counted (%v -> %v) or ran", before, used())
+	}
+	got := f.must("GET", "/api/consumers/acme", "", 200)
+	if c, _ := got["consumer"].(map[string]any); fmt.Sprint(c["allow_ips"]) != "[10.0.0.0/8 2001:db8::/32]" {
+		t.Fatalf("the list as read: %v", got)
+	}
+	f.must("PUT", "/api/consumers/acme", `{"allow_ips": ["127.0.0.0/8"]}`, 200)
+	if code, out, _ := f.get("/apis/shop/v1/orders/1", key); code != 200 || used() != before+1 {
+		t.Fatalf("on the list: %d %v (used %v)", code, out, used())
+	}
+	out = f.must("PUT", "/api/consumers/acme", `{"allow_ips": ["127.0.0.0/8", "localhost"]}`, 400)
+	if !slices.Contains(problemPaths(out), "/allow_ips/1") {
+		t.Fatalf("a bad entry: %v", out)
+	}
+	many := `"10.0.0.1"` + strings.Repeat(`, "10.0.0.1"`, 100)
+	out = f.must("PUT", "/api/consumers/acme", `{"allow_ips": [`+many+`]}`, 400)
+	if !slices.Contains(problemPaths(out), "/allow_ips") {
+		t.Fatalf("101 entries: %v", out)
+	}
+	// The product's list and the consumer's both apply.
+	f.must("PUT", "/api/consumers/acme", `{}`, 200)
+	if code, _, _ := f.get("/apis/shop/v1/orders/1", key); code != 200 {
+		t.Fatalf("the list removed: %d", code)
 	}
 }
 

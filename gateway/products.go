@@ -359,7 +359,7 @@ func (s *Server) admitConsumer(w http.ResponseWriter, r *http.Request, p *apim.P
 	if !strings.HasPrefix(target, "/") {
 		target = r.URL.RequestURI()
 	}
-	call := apim.Call{Header: r.Header, Method: r.Method, Target: target, Body: body}
+	call := apim.Call{Header: r.Header, Method: r.Method, Target: target, Body: body, ClientIP: clientIP(r)}
 	g, a, err := s.apim.Admit(r.Context(), p, v, call, time.Now())
 	if err != nil {
 		switch weft.Code(err) {

@@ -493,6 +493,31 @@ type Consumers interface {
 	// UseNonceAdmit is UseNonce and then, only for a fresh nonce, Admit:
 	// one statement on PostgreSQL (one round trip), two on SQLite.
 	UseNonceAdmit(ctx context.Context, keyID, nonce string, expires time.Time, bucket string, limits Limits, now time.Time) (Admission, error)
+
+	// AdmitVerified counts a call made with a credential this process has
+	// verified before (a key whose hash matched, a signature checked with
+	// the credential's secret) under the grant it read then, re-checking
+	// in the same statement that the grants' epoch is still the one read
+	// with that grant: every change to a plan, consumer, subscription or
+	// credential raises it, so a revocation, a disabled consumer, a removed
+	// subscription or a changed plan holds from the next call, in every
+	// process. Only then is the nonce used (when v.Nonce is set) and, when
+	// the nonce was fresh and the limits are not zero, the call counted in
+	// bucket consumer/product. held is false when the epoch moved (nothing
+	// used or counted: read the grant again); fresh is false for a replayed
+	// nonce (nothing counted); a is nil when nothing was counted. One
+	// statement (one round trip) on PostgreSQL.
+	AdmitVerified(ctx context.Context, v VerifiedCall, now time.Time) (held, fresh bool, a *Admission, err error)
+}
+
+// VerifiedCall is what AdmitVerified re-checks and counts: a credential
+// verified under the grant read with Epoch.
+type VerifiedCall struct {
+	KeyID, Consumer, Product string
+	Epoch                    int64     // KeyGrant.Epoch of the grant verified
+	Limits                   Limits    // its plan's
+	Nonce                    string    // a signed call's nonce ("" for none)
+	NonceExpires             time.Time // when the nonce may be used again
 }
 
 // Limits are a plan's limits; a zero field is no limit.
@@ -515,12 +540,15 @@ type Plan struct {
 
 // Consumer is an application that calls published APIs.
 type Consumer struct {
-	Name        string    `json:"name"`
-	Namespace   string    `json:"namespace"`
-	Description string    `json:"description,omitempty"`
-	Disabled    bool      `json:"disabled,omitempty"`
-	CreatedAt   time.Time `json:"created_at,omitzero"`
-	UpdatedAt   time.Time `json:"updated_at,omitzero"`
+	Name        string `json:"name"`
+	Namespace   string `json:"namespace"`
+	Description string `json:"description,omitempty"`
+	Disabled    bool   `json:"disabled,omitempty"`
+	// AllowIPs, when set, are the only client addresses (or CIDR
+	// prefixes) its calls are taken from, whatever the product allows.
+	AllowIPs  []string  `json:"allow_ips,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // Subscription lets a consumer call a product (one version of it when
@@ -564,6 +592,8 @@ type KeyGrant struct {
 	Consumer     Consumer
 	Subscription *Subscription
 	Plan         *Plan
+	// Epoch is the grants' epoch read with the grant (AdmitVerified).
+	Epoch int64
 }
 
 // Good reports whether the grant lets a call of product version version

@@ -94,6 +94,19 @@ func TestConsumersCLI(t *testing.T) {
 	if out, code := cli("", "consumers", "disable", "acme"); code != 0 || !strings.Contains(out, "disabled") {
 		t.Fatalf("disable: %d %s", code, out)
 	}
+	// An allow-list is set at creation and kept by disable and enable.
+	if out, code := cli("", "consumers", "create", "net-app", "--allow-ips", "10.0.0.0/8,2001:db8::1"); code != 0 {
+		t.Fatalf("create with an allow-list: %d %s", code, out)
+	}
+	if out, code := cli("", "consumers", "disable", "net-app"); code != 0 || !strings.Contains(out, "disabled") {
+		t.Fatalf("disable net-app: %d %s", code, out)
+	}
+	if out, code := cli("", "consumers", "show", "net-app"); code != 0 || !strings.Contains(out, `"10.0.0.0/8"`) || !strings.Contains(out, `"2001:db8::1"`) {
+		t.Fatalf("the allow-list after disable: %d %s", code, out)
+	}
+	if out, code := cli("", "consumers", "create", "bad-app", "--allow-ips", "10.0.0.0/8,nowhere"); code == 0 || !strings.Contains(out, `"nowhere" is neither an address nor a CIDR prefix`) {
+		t.Fatalf("a bad entry: %d %s", code, out)
+	}
 	if c := callWith(key2); c != 403 {
 		t.Fatalf("a disabled consumer: %d", c)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/store"
@@ -13,7 +14,7 @@ import (
 
 const plansUsage = "weft plans list | show NAME | set NAME [--rate N] [--burst N] [--quota-day N] [--quota-month N] [--namespace NS] [--description TEXT] | delete NAME"
 
-const consumersUsage = "weft consumers list | show NAME | create NAME [--namespace NS] [--description TEXT] | disable NAME | enable NAME | delete NAME | " +
+const consumersUsage = "weft consumers list | show NAME | create NAME [--namespace NS] [--description TEXT] [--allow-ips ADDR,CIDR,...] | disable NAME | enable NAME | delete NAME | " +
 	"subscribe NAME PRODUCT --plan P [--version V] | unsubscribe NAME PRODUCT | key NAME [--hmac] | keys NAME | rotate NAME KEY_ID [--overlap 24h] | revoke NAME KEY_ID"
 
 // plansCmd manages API plans: a rate limit (per second, with a burst) and
@@ -108,6 +109,7 @@ func consumersCmd(args []string, stdout io.Writer) error {
 	fs, srv, asJSON := newFlagSet("consumers " + args[0])
 	ns := fs.String("namespace", "", "the consumer's namespace (default: default)")
 	desc := fs.String("description", "", "what the consumer is")
+	allowIPs := fs.String("allow-ips", "", "create: the only client addresses or CIDR prefixes its calls are taken from, comma-separated (default: any)")
 	plan := fs.String("plan", "", "the plan of a subscription")
 	ver := fs.String("version", "", "subscribe to one version only (default: every version)")
 	overlap := fs.String("overlap", "24h", "how long the rotated key keeps working (0s: it stops now)")
@@ -144,6 +146,9 @@ func consumersCmd(args []string, stdout io.Writer) error {
 		return nil
 	case "create", "disable", "enable":
 		cons := store.Consumer{Name: pos[0], Namespace: *ns, Description: *desc}
+		if *allowIPs != "" {
+			cons.AllowIPs = strings.Split(*allowIPs, ",")
+		}
 		if args[0] != "create" {
 			var cur struct {
 				Consumer store.Consumer `json:"consumer"`
@@ -154,7 +159,7 @@ func consumersCmd(args []string, stdout io.Writer) error {
 			cons = cur.Consumer
 			cons.Disabled = args[0] == "disable"
 		}
-		body, err := json.Marshal(map[string]any{"namespace": cons.Namespace, "description": cons.Description, "disabled": cons.Disabled})
+		body, err := json.Marshal(map[string]any{"namespace": cons.Namespace, "description": cons.Description, "disabled": cons.Disabled, "allow_ips": cons.AllowIPs})
 		if err != nil {
 			return weft.Errorf(weft.EInternal, "%v", err)
 		}

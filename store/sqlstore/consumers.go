@@ -24,6 +24,9 @@ func (s *Store) SavePlan(ctx context.Context, p store.Plan) (store.Plan, error) 
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := bumpGrants(ctx, tx); err != nil {
+			return err
+		}
 		if err := s.namespaceExists(ctx, tx, p.Namespace); err != nil {
 			return err
 		}
@@ -94,6 +97,9 @@ func (s *Store) Plans(ctx context.Context) ([]store.Plan, error) {
 // DeletePlan implements store.Consumers.
 func (s *Store) DeletePlan(ctx context.Context, name string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := bumpGrants(ctx, tx); err != nil {
+			return err
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM api_subscriptions WHERE plan = ?`), name).Scan(&n); err != nil {
 			return s.wrap(err, "delete plan")
@@ -121,6 +127,9 @@ func (s *Store) SaveConsumer(ctx context.Context, c store.Consumer) (store.Consu
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := bumpGrants(ctx, tx); err != nil {
+			return err
+		}
 		if err := s.namespaceExists(ctx, tx, c.Namespace); err != nil {
 			return err
 		}
@@ -129,8 +138,8 @@ func (s *Store) SaveConsumer(ctx context.Context, c store.Consumer) (store.Consu
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			c.CreatedAt, c.UpdatedAt = now, now
-			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO api_consumers (name, namespace, description, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`),
-				c.Name, c.Namespace, c.Description, boolInt(c.Disabled), micros(now), micros(now))
+			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO api_consumers (name, namespace, description, disabled, allow_ips, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+				c.Name, c.Namespace, c.Description, boolInt(c.Disabled), strings.Join(c.AllowIPs, ","), micros(now), micros(now))
 			if err != nil && s.isUniq(err) {
 				return weft.Errorf(weft.EConflict, "consumer %q was created by another request", c.Name)
 			}
@@ -139,8 +148,8 @@ func (s *Store) SaveConsumer(ctx context.Context, c store.Consumer) (store.Consu
 			return s.wrap(err, "consumer")
 		}
 		c.CreatedAt, c.UpdatedAt = fromMicros(created), now
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE api_consumers SET namespace = ?, description = ?, disabled = ?, updated_at = ? WHERE name = ?`),
-			c.Namespace, c.Description, boolInt(c.Disabled), micros(now), c.Name)
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE api_consumers SET namespace = ?, description = ?, disabled = ?, allow_ips = ?, updated_at = ? WHERE name = ?`),
+			c.Namespace, c.Description, boolInt(c.Disabled), strings.Join(c.AllowIPs, ","), micros(now), c.Name)
 		return s.wrap(err, "save consumer")
 	})
 	if err != nil {
@@ -149,7 +158,15 @@ func (s *Store) SaveConsumer(ctx context.Context, c store.Consumer) (store.Consu
 	return c, nil
 }
 
-const consumerCols = `name, namespace, description, disabled, created_at, updated_at`
+const consumerCols = `name, namespace, description, disabled, created_at, updated_at, allow_ips`
+
+// splitIPs reads a stored allow-list.
+func splitIPs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
 
 func (s *Store) queryConsumers(ctx context.Context, q string, args ...any) ([]store.Consumer, error) {
 	rows, err := s.r.QueryContext(ctx, s.q(q), args...)
@@ -162,10 +179,11 @@ func (s *Store) queryConsumers(ctx context.Context, q string, args ...any) ([]st
 		var c store.Consumer
 		var d int
 		var cr, u int64
-		if err := rows.Scan(&c.Name, &c.Namespace, &c.Description, &d, &cr, &u); err != nil {
+		var ips string
+		if err := rows.Scan(&c.Name, &c.Namespace, &c.Description, &d, &cr, &u, &ips); err != nil {
 			return nil, s.wrap(err, "consumers")
 		}
-		c.Disabled, c.CreatedAt, c.UpdatedAt = d != 0, fromMicros(cr), fromMicros(u)
+		c.Disabled, c.CreatedAt, c.UpdatedAt, c.AllowIPs = d != 0, fromMicros(cr), fromMicros(u), splitIPs(ips)
 		out = append(out, c)
 	}
 	return out, s.wrap(rows.Err(), "consumers")
@@ -191,6 +209,9 @@ func (s *Store) ConsumerList(ctx context.Context) ([]store.Consumer, error) {
 // DeleteConsumer implements store.Consumers.
 func (s *Store) DeleteConsumer(ctx context.Context, name string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := bumpGrants(ctx, tx); err != nil {
+			return err
+		}
 		// Explicitly, not only by the foreign keys' cascade: SQLite
 		// connections opened without foreign_keys would keep them.
 		for _, q := range []string{`DELETE FROM api_subscriptions WHERE consumer = ?`, `DELETE FROM api_consumer_keys WHERE consumer = ?`} {
@@ -231,6 +252,9 @@ func (s *Store) exists(ctx context.Context, tx *sql.Tx, table, what, name string
 func (s *Store) Subscribe(ctx context.Context, sub store.Subscription) (store.Subscription, error) {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := bumpGrants(ctx, tx); err != nil {
+			return err
+		}
 		if err := s.exists(ctx, tx, "api_consumers", "consumer", sub.Consumer); err != nil {
 			return err
 		}
@@ -285,6 +309,9 @@ func (s *Store) Subscriptions(ctx context.Context, consumer string) ([]store.Sub
 // Unsubscribe implements store.Consumers.
 func (s *Store) Unsubscribe(ctx context.Context, consumer, product string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := bumpGrants(ctx, tx); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM api_subscriptions WHERE consumer = ? AND product = ?`), consumer, product)
 		if err != nil {
 			return s.wrap(err, "unsubscribe")
@@ -325,6 +352,9 @@ func (s *Store) CreateConsumerKey(ctx context.Context, k store.ConsumerKey) erro
 		return weft.Errorf(weft.EInvalid, "unknown credential kind %q", k.Kind)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := bumpGrants(ctx, tx); err != nil {
+			return err
+		}
 		if err := s.exists(ctx, tx, "api_consumers", "consumer", k.Consumer); err != nil {
 			return err
 		}
@@ -378,6 +408,9 @@ func (s *Store) ConsumerKeys(ctx context.Context, consumer string) ([]store.Cons
 
 func (s *Store) setKeyTime(ctx context.Context, col, consumer, id string, at time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := bumpGrants(ctx, tx); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE api_consumer_keys SET `+col+` = ? WHERE consumer = ? AND id = ? AND revoked_at IS NULL`), micros(at), consumer, id)
 		if err != nil {
 			return s.wrap(err, "key")
@@ -399,11 +432,22 @@ func (s *Store) RevokeConsumerKey(ctx context.Context, consumer, id string, at t
 	return s.setKeyTime(ctx, "revoked_at", consumer, id, at)
 }
 
-// grantExprs are the columns of a grant, in grantScan's order.
+// bumpGrants raises the grants' epoch (migration 018) in a transaction
+// that changes a plan, a consumer, a subscription or a credential: every
+// process's remembered grants stop holding when it commits.
+func bumpGrants(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `UPDATE api_grants_epoch SET epoch = epoch + 1 WHERE id = 1`)
+	return err
+}
+
+// grantExprs are the columns of a grant, in grantScan's order; the last
+// is the grants' epoch, read in the same statement (one snapshot) as the
+// grant.
 var grantExprs = []string{"k.id", "k.consumer", "k.hash", "k.created_at", "k.expires_at", "k.revoked_at",
 	"c.namespace", "c.description", "c.disabled", "c.created_at", "c.updated_at",
 	"s.id", "s.version", "s.plan", "s.created_at",
-	"p.namespace", "p.rate_per_second", "p.burst", "p.quota_day", "p.quota_month", "k.kind", "k.secret"}
+	"p.namespace", "p.rate_per_second", "p.burst", "p.quota_day", "p.quota_month", "k.kind", "k.secret",
+	"(SELECT epoch FROM api_grants_epoch WHERE id = 1)", "c.allow_ips"}
 
 var grantCols = strings.Join(grantExprs, ", ")
 
@@ -423,6 +467,7 @@ type grantScan struct {
 	subCreated, burst, qd, qm          sql.NullInt64
 	rate                               sql.NullFloat64
 	sealed                             string // k.secret as stored
+	allowIPs                           string // c.allow_ips as stored
 }
 
 func (x *grantScan) dest(extra ...any) []any {
@@ -430,13 +475,14 @@ func (x *grantScan) dest(extra ...any) []any {
 	return append([]any{&g.Key.ID, &g.Key.Consumer, &g.Key.Hash, &x.kc, &x.exp, &x.rev,
 		&g.Consumer.Namespace, &g.Consumer.Description, &x.disabled, &x.cc, &x.cu,
 		&x.subID, &x.subVersion, &x.subPlan, &x.subCreated,
-		&x.planNS, &x.rate, &x.burst, &x.qd, &x.qm, &g.Key.Kind, &x.sealed}, extra...)
+		&x.planNS, &x.rate, &x.burst, &x.qd, &x.qm, &g.Key.Kind, &x.sealed, &g.Epoch, &x.allowIPs}, extra...)
 }
 
 func (x *grantScan) grant(product string) *store.KeyGrant {
 	g := x.g
 	g.Key.CreatedAt, g.Key.ExpiresAt, g.Key.RevokedAt = fromMicros(x.kc), fromNull(x.exp), fromNull(x.rev)
 	g.Consumer.Name, g.Consumer.Disabled, g.Consumer.CreatedAt, g.Consumer.UpdatedAt = g.Key.Consumer, x.disabled != 0, fromMicros(x.cc), fromMicros(x.cu)
+	g.Consumer.AllowIPs = splitIPs(x.allowIPs)
 	if x.subID.Valid {
 		g.Subscription = &store.Subscription{ID: x.subID.String, Consumer: g.Key.Consumer, Product: product, Version: x.subVersion.String, Plan: x.subPlan.String, CreatedAt: fromMicros(x.subCreated.Int64)}
 		if x.planNS.Valid {
@@ -567,13 +613,15 @@ func (s *Store) ConsumerGrant(ctx context.Context, consumer, product string) (*s
 	var subID, subVersion, subPlan, planNS sql.NullString
 	var subCreated, burst, qd, qm sql.NullInt64
 	var rate sql.NullFloat64
+	var ips string
 	err := s.r.QueryRowContext(ctx, s.q(`SELECT c.namespace, c.description, c.disabled, c.created_at, c.updated_at,
-			s.id, s.version, s.plan, s.created_at, p.namespace, p.rate_per_second, p.burst, p.quota_day, p.quota_month
+			s.id, s.version, s.plan, s.created_at, p.namespace, p.rate_per_second, p.burst, p.quota_day, p.quota_month, c.allow_ips,
+			(SELECT epoch FROM api_grants_epoch WHERE id = 1)
 		FROM api_consumers c
 		LEFT JOIN api_subscriptions s ON s.consumer = c.name AND s.product = ?
 		LEFT JOIN api_plans p ON p.name = s.plan
 		WHERE c.name = ?`), product, consumer).Scan(&g.Consumer.Namespace, &g.Consumer.Description, &disabled, &cc, &cu,
-		&subID, &subVersion, &subPlan, &subCreated, &planNS, &rate, &burst, &qd, &qm)
+		&subID, &subVersion, &subPlan, &subCreated, &planNS, &rate, &burst, &qd, &qm, &ips, &g.Epoch)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, weft.Errorf(weft.ENotFound, "no consumer %q", consumer)
 	}
@@ -581,7 +629,7 @@ func (s *Store) ConsumerGrant(ctx context.Context, consumer, product string) (*s
 		return nil, s.wrap(err, "consumer")
 	}
 	x := grantScan{g: g, cc: cc, cu: cu, disabled: disabled, subID: subID, subVersion: subVersion, subPlan: subPlan, planNS: planNS,
-		subCreated: subCreated, burst: burst, qd: qd, qm: qm, rate: rate}
+		subCreated: subCreated, burst: burst, qd: qd, qm: qm, rate: rate, allowIPs: ips}
 	x.g.Key.Consumer = consumer
 	out := x.grant(product)
 	out.Key = store.ConsumerKey{}
@@ -832,4 +880,138 @@ func admission(st limitState, allowed bool, l store.Limits, now time.Time, t, ta
 		}
 	}
 	return a
+}
+
+// --- calls of verified credentials -------------------------------------------
+
+// AdmitVerified's parameters after admitQuery's eight (1 bucket, 2 now,
+// 3 T, 4 day, 5 month, 6 τ, 7 and 8 the quotas).
+const (
+	vpKey          = 9 + iota // the credential's id
+	vpEpoch                   // the grants' epoch it was verified under
+	vpNonce                   // "" for none
+	vpNonceExpires            // µs
+	vpCount                   // 1: count the call (the limits are not zero)
+)
+
+// verifiedCheck is the part of AdmitVerified that re-checks the grant: a
+// row when the grants' epoch is the one the grant was read under.
+func verifiedCheck(mark string) string {
+	return `SELECT CAST(` + mark + strconv.Itoa(vpKey) + ` AS TEXT) AS id FROM api_grants_epoch WHERE id = 1 AND epoch = CAST(` + mark + strconv.Itoa(vpEpoch) + ` AS BIGINT)`
+}
+
+// admitVerifiedPG is AdmitVerified on PostgreSQL in one statement: ok
+// (the epoch has not moved), n (the nonce's upsert, only when ok has a
+// row: a row when the nonce is fresh), lim (a row when the call is to be
+// counted: ok, a fresh nonce, limits not zero) and the limits' upsert fed
+// by lim. admitVerifiedKeyPG is the same without a nonce (a key's call).
+var admitVerifiedPG, admitVerifiedKeyPG = admitVerifiedQuery(true), admitVerifiedQuery(false)
+
+func admitVerifiedQuery(nonce bool) string {
+	p := dialectParam(Postgres)
+	t := func(n int) string { return "CAST($" + strconv.Itoa(n) + " AS TEXT)" }
+	rows := `SELECT CAST($1 AS TEXT), ` + p(2) + ` + ` + p(3) + `, ` + p(4) + `, 1, ` + p(5) + `, 1, 1, ` + p(3) + `, ` + p(6) + `, ` + p(7) + `, ` + p(8) + ` FROM lim`
+	upsert := strings.NewReplacer("{now}", p(2), "{day}", p(4), "{month}", p(5)).Replace(upsertQuery(rows, p))
+	if !nonce {
+		// A key's call under limits: the upsert alone, fed by the epoch's
+		// row (no row: not held). The nonce's parameters are "" and 0.
+		rows := `SELECT CAST($1 AS TEXT), ` + p(2) + ` + ` + p(3) + `, ` + p(4) + `, 1, ` + p(5) + `, 1, 1, ` + p(3) + `, ` + p(6) + `, ` + p(7) + `, ` + p(8) + `
+			FROM api_grants_epoch WHERE id = 1 AND epoch = ` + p(vpEpoch) + ` AND ` + t(vpKey) + ` <> '' AND ` + t(vpNonce) + ` = '' AND ` + p(vpNonceExpires) + ` = 0 AND ` + p(vpCount) + ` = 1`
+		return strings.NewReplacer("{now}", p(2), "{day}", p(4), "{month}", p(5)).Replace(upsertQuery(rows, p))
+	}
+	return `WITH ok AS (` + verifiedCheck("$") + `),
+	n AS (INSERT INTO api_nonces (key_id, nonce, expires_at) SELECT id, ` + t(vpNonce) + `, ` + p(vpNonceExpires) + ` FROM ok
+		ON CONFLICT (key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE api_nonces.expires_at <= ` + p(2) + ` RETURNING 1 AS fresh),
+	lim AS (SELECT 1 AS one FROM n WHERE ` + p(vpCount) + ` = 1),
+	adm AS (` + upsert + `)
+	SELECT (SELECT count(*) FROM ok), (SELECT count(*) FROM n), adm.tat, adm.day, adm.day_count, adm.month, adm.month_count, adm.allowed
+	FROM (SELECT 1) AS one LEFT JOIN adm ON true`
+}
+
+var verifiedCheckSQLite = verifiedCheck("?")
+
+// AdmitVerified implements store.Consumers.
+func (s *Store) AdmitVerified(ctx context.Context, v store.VerifiedCall, now time.Time) (held, fresh bool, a *store.Admission, err error) {
+	now = now.UTC()
+	nowU := now.UnixMicro()
+	l := v.Limits
+	t, tau := limitParams(l)
+	qd, qm := l.QuotaDay, l.QuotaMonth
+	if qd <= 0 {
+		qd = math.MaxInt64
+	}
+	if qm <= 0 {
+		qm = math.MaxInt64
+	}
+	day := nowU / (86400 * 1e6)
+	month := int64(now.Year())*12 + int64(now.Month()) - 1
+	count := int64(0)
+	if l != (store.Limits{}) {
+		count = 1
+	}
+	bucket := store.Bucket(v.Consumer, v.Product)
+	expires := int64(0)
+	if v.Nonce != "" {
+		expires = micros(v.NonceExpires)
+	}
+	args := []any{bucket, nowU, t, day, month, tau, qd, qm, v.KeyID, v.Epoch, v.Nonce, expires, count}
+	if s.dialect != Postgres {
+		// SQLite has one writer: the check, the nonce and the count in
+		// turn (?NNN are SQLite's numbered parameters).
+		var id string
+		err := s.w.QueryRowContext(ctx, verifiedCheckSQLite, args[:vpEpoch]...).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, false, nil, nil
+		}
+		if err != nil {
+			return false, false, nil, s.wrap(err, "grants")
+		}
+		if v.Nonce != "" {
+			if err := s.UseNonce(ctx, v.KeyID, v.Nonce, v.NonceExpires, now); weft.Code(err) == weft.EConflict {
+				return true, false, nil, nil
+			} else if err != nil {
+				return true, false, nil, err
+			}
+		}
+		if count == 0 {
+			return true, true, nil, nil
+		}
+		adm, err := s.Admit(ctx, bucket, l, now)
+		if err != nil {
+			return true, true, nil, err
+		}
+		return true, true, &adm, nil
+	}
+	var okN, freshN int64
+	var tat, d, dc, m, mc, allowed sql.NullInt64
+	switch {
+	case v.Nonce == "" && count == 0:
+		// Nothing to count: the epoch alone.
+		err = s.w.QueryRowContext(ctx, `SELECT count(*), 0 FROM api_grants_epoch WHERE id = 1 AND epoch = $1`, v.Epoch).Scan(&okN, &freshN)
+	case v.Nonce == "":
+		okN, freshN = 1, 1
+		err = s.w.QueryRowContext(ctx, admitVerifiedKeyPG, args...).Scan(&tat, &d, &dc, &m, &mc, &allowed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, false, nil, nil
+		}
+	default:
+		err = s.w.QueryRowContext(ctx, admitVerifiedPG, args...).Scan(&okN, &freshN, &tat, &d, &dc, &m, &mc, &allowed)
+	}
+	if err != nil {
+		return false, false, nil, s.wrap(err, "grants and rate limit")
+	}
+	if okN == 0 {
+		return false, false, nil, nil
+	}
+	if v.Nonce != "" && freshN == 0 {
+		return true, false, nil, nil
+	}
+	if !allowed.Valid {
+		if count == 1 {
+			return true, true, nil, weft.Errorf(weft.EInternal, "grants and rate limit: no count")
+		}
+		return true, true, nil, nil
+	}
+	adm := admission(limitState{tat.Int64, d.Int64, dc.Int64, m.Int64, mc.Int64}, allowed.Int64 == 1, l, now, t, tau)
+	return true, true, &adm, nil
 }

@@ -483,3 +483,138 @@ func apiUsage(t *testing.T, s store.UsageStore) {
 		t.Fatalf("pruned %d", n)
 	}
 }
+
+// admitVerified: a call of a credential verified under a grant is
+// counted while the grants' epoch read with it holds; every change to a
+// plan, a consumer, a subscription or a key moves the epoch, so the
+// remembered grant no longer holds (nothing used or counted) until it is
+// read again; a nonce is used once (16 racing uses: one fresh, one count).
+func admitVerified(t *testing.T, s store.Consumers) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	lim := store.Limits{RatePerSecond: 100, Burst: 100, QuotaDay: 50}
+	_, err := s.SavePlan(ctx, store.Plan{Name: "p", Limits: lim})
+	must(t, err)
+	_, err = s.SavePlan(ctx, store.Plan{Name: "none"})
+	must(t, err)
+	_, err = s.SaveConsumer(ctx, store.Consumer{Name: "app"})
+	must(t, err)
+	_, err = s.Subscribe(ctx, store.Subscription{Consumer: "app", Product: "shop", Version: "v1", Plan: "p"})
+	must(t, err)
+	must(t, s.CreateConsumerKey(ctx, store.ConsumerKey{ID: "k1", Consumer: "app", Hash: "h1", CreatedAt: now}))
+	read := func() store.VerifiedCall {
+		t.Helper()
+		g, err := s.KeyGrant(ctx, "k1", "shop")
+		must(t, err)
+		return store.VerifiedCall{KeyID: "k1", Consumer: "app", Product: "shop", Epoch: g.Epoch, Limits: lim}
+	}
+	used := func() int64 {
+		u, err := s.Usage(ctx, store.Bucket("app", "shop"), lim, now)
+		must(t, err)
+		return lim.QuotaDay - u.DayRemaining
+	}
+	vc := read()
+	held, fresh, a, err := s.AdmitVerified(ctx, vc, now)
+	must(t, err)
+	if !held || !fresh || a == nil || !a.Allowed || a.DayRemaining != 49 {
+		t.Fatalf("a good call: held %v fresh %v %+v", held, fresh, a)
+	}
+	stale := func(what string, v store.VerifiedCall) {
+		t.Helper()
+		before := used()
+		held, _, a, err := s.AdmitVerified(ctx, v, now)
+		must(t, err)
+		if held || a != nil || used() != before {
+			t.Fatalf("%s: held %v, counted %+v (%d -> %d)", what, held, a, before, used())
+		}
+	}
+	v := vc
+	v.Epoch++
+	stale("another epoch", v)
+	// A nonce: used once; a replay is held but not fresh and not counted;
+	// the nonce of a call that was not held was not used.
+	v.Nonce, v.NonceExpires = "nonce-0000000000000001", now.Add(time.Minute)
+	stale("a nonce under another epoch", v)
+	v.Epoch = vc.Epoch
+	if held, fresh, a, err := s.AdmitVerified(ctx, v, now); err != nil || !held || !fresh || a == nil || a.DayRemaining != 48 {
+		t.Fatalf("a fresh nonce: held %v fresh %v %+v %v", held, fresh, a, err)
+	}
+	before := used()
+	if held, fresh, a, err := s.AdmitVerified(ctx, v, now); err != nil || !held || fresh || a != nil || used() != before {
+		t.Fatalf("a replay: held %v fresh %v %+v %v", held, fresh, a, err)
+	}
+	var wins atomic.Int64
+	var wg sync.WaitGroup
+	v.Nonce = "nonce-race-000000001"
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			held, fresh, _, err := s.AdmitVerified(ctx, v, now)
+			if err != nil || !held {
+				t.Errorf("race: held %v %v", held, err)
+			}
+			if fresh {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 || used() != before+1 {
+		t.Fatalf("racing: %d fresh, %d counted", wins.Load(), used()-before)
+	}
+	// Every change moves the epoch: the grant read before no longer holds,
+	// the grant read after does.
+	for _, c := range []struct {
+		what   string
+		change func() error
+	}{
+		{"a disabled consumer", func() error { _, err := s.SaveConsumer(ctx, store.Consumer{Name: "app", Disabled: true}); return err }},
+		{"a changed plan", func() error {
+			_, err := s.SavePlan(ctx, store.Plan{Name: "p", Limits: store.Limits{QuotaDay: 10}})
+			return err
+		}},
+		{"a new subscription", func() error {
+			_, err := s.Subscribe(ctx, store.Subscription{Consumer: "app", Product: "shop", Plan: "none"})
+			return err
+		}},
+		{"a removed subscription", func() error { return s.Unsubscribe(ctx, "app", "shop") }},
+		{"a new key", func() error {
+			return s.CreateConsumerKey(ctx, store.ConsumerKey{ID: "k2", Consumer: "app", Hash: "h2", CreatedAt: now})
+		}},
+		{"an expiry", func() error { return s.ExpireConsumerKey(ctx, "app", "k2", now.Add(time.Hour)) }},
+		{"a revocation", func() error { return s.RevokeConsumerKey(ctx, "app", "k2", now) }},
+		{"a new plan", func() error { _, err := s.SavePlan(ctx, store.Plan{Name: "p2"}); return err }},
+		{"a deleted plan", func() error { return s.DeletePlan(ctx, "p2") }},
+	} {
+		what, change := c.what, c.change
+		vc = read()
+		if held, _, _, err := s.AdmitVerified(ctx, vc, now); err != nil || !held {
+			t.Fatalf("before %s: %v %v", what, held, err)
+		}
+		if err := change(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		stale(what, vc)
+		// Put back what the next change expects.
+		_, err = s.SaveConsumer(ctx, store.Consumer{Name: "app"})
+		must(t, err)
+		_, err = s.SavePlan(ctx, store.Plan{Name: "p", Limits: lim})
+		must(t, err)
+		_, err = s.Subscribe(ctx, store.Subscription{Consumer: "app", Product: "shop", Version: "v1", Plan: "p"})
+		must(t, err)
+	}
+	// A failed change does not move it.
+	vc = read()
+	if err := s.RevokeConsumerKey(ctx, "app", "no-such-key", now); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("revoke an unknown key: %v", err)
+	}
+	if held, _, _, err := s.AdmitVerified(ctx, vc, now); err != nil || !held {
+		t.Fatalf("after a failed change: %v %v", held, err)
+	}
+	// A plan without limits: held, nothing counted.
+	vc.Limits = store.Limits{}
+	if held, fresh, a, err := s.AdmitVerified(ctx, vc, now); err != nil || !held || !fresh || a != nil {
+		t.Fatalf("no limits: %v %v %+v %v", held, fresh, a, err)
+	}
+}

@@ -396,6 +396,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("consumers: a good key is counted in one call, any other is not", func(t *testing.T) {
 		admitKey(t, open(t).(store.Consumers))
 	})
+	t.Run("consumers: a verified credential is re-checked and counted in one call", func(t *testing.T) {
+		admitVerified(t, open(t).(store.Consumers))
+	})
 	t.Run("consumers: quotas count exactly under 16 clients and reset by UTC day and month", func(t *testing.T) {
 		admitQuotas(t, open(t).(store.Consumers))
 	})

@@ -72,18 +72,32 @@ interface Product {
 function Products() {
   const { data, err, loading, reload } = useApi<{ products: Product[]; base_path: string }>("/api/products");
   const [editing, setEditing] = useState<{ p: Product; v: Version } | null>(null);
+  const [creating, setCreating] = useState(false);
   const close = useCallback(() => setEditing(null), []);
   const products = data?.products ?? [];
   if (err) return <ErrorNote err={err} what="Could not load the API products" retry={reload} />;
   if (loading && !data) return <Loading what="API products" />;
+  const toolbar = (
+    <div className="toolbar">
+      <button type="button" onClick={() => setCreating(true)}>
+        Create product
+      </button>
+      <span className="muted">
+        A product publishes flows with an <code>api</code> trigger as a version (or apply a document: <code>weft products apply shop.yaml</code>).
+      </span>
+      {creating && <CreateProduct onClose={() => setCreating(false)} onDone={reload} />}
+    </div>
+  );
   if (products.length === 0)
     return (
-      <p className="empty">
-        No API products yet. Publish flows with an <code>api</code> trigger: <code>weft products apply shop.yaml</code>.
-      </p>
+      <>
+        {toolbar}
+        <p className="empty">No API products yet.</p>
+      </>
     );
   return (
     <>
+      {toolbar}
       {products.map((p) => (
         <div key={p.name} className="card" aria-label={`Product ${p.name}`} role="region">
           <h2>
@@ -139,6 +153,92 @@ function Products() {
       ))}
       {editing && <EditVersion p={editing.p} v={editing.v} onClose={close} onDone={reload} />}
     </>
+  );
+}
+
+/** parsePins reads "flow@version, flow@version" (one pin each). */
+function parsePins(text: string): Pin[] | string {
+  const pins: Pin[] = [];
+  for (const part of text.split(/[\s,]+/).filter(Boolean)) {
+    const m = /^([^@]+)@([0-9]+)$/.exec(part);
+    if (!m) return `"${part}": write each pin as flow@version (get-order@1)`;
+    pins.push({ flow: m[1], version: Number(m[2]) });
+  }
+  if (pins.length === 0) return "Pin at least one flow version (get-order@1).";
+  return pins;
+}
+
+/** CreateProduct makes a product with a first version pinning flows; the
+ * server checks the pins (each flow version must exist and have an api
+ * trigger) and answers with pointers. */
+function CreateProduct({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
+  const [f, setF] = useState({ name: "", title: "", auth: "none", version: "v1", pins: "" });
+  const [err, setErr] = useState("");
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setErr("");
+    const pins = parsePins(f.pins);
+    if (typeof pins === "string") return setErr(pins);
+    const name = f.name.trim();
+    if (!name) return setErr("A product needs a name.");
+    try {
+      // Refuse to overwrite: an existing product answers 200 to GET.
+      const exists = await api(`/api/products/${encodeURIComponent(name)}`).then(
+        () => true,
+        () => false,
+      );
+      if (exists) return setErr(`Product ${name} exists: edit its versions instead.`);
+      await api(`/api/products/${encodeURIComponent(name)}`, {
+        method: "PUT",
+        body: { title: f.title.trim() || undefined, auth: f.auth, versions: [{ name: f.version.trim(), flows: pins }] },
+      });
+      onDone();
+      onClose();
+    } catch (e) {
+      const ae = asApiError(e);
+      setErr(ae.message + (ae.problems?.length ? ": " + ae.problems.map((x) => `${x.path ?? ""} ${x.message}`).join("; ") : ""));
+    }
+  };
+  return (
+    <Dialog title="Create a product" onClose={onClose}>
+      <form onSubmit={submit} aria-label="Create a product">
+        <label>
+          Product name
+          <input autoFocus value={f.name} onChange={(e) => setF({ ...f, name: e.target.value })} placeholder="shop" />
+        </label>
+        <label>
+          Title
+          <input value={f.title} onChange={(e) => setF({ ...f, title: e.target.value })} placeholder="Shop" />
+        </label>
+        <label>
+          Authentication
+          <select value={f.auth} onChange={(e) => setF({ ...f, auth: e.target.value })}>
+            <option value="none">none (public)</option>
+            <option value="api_key">API key</option>
+            <option value="hmac">HMAC-signed calls</option>
+          </select>
+        </label>
+        <label>
+          First version
+          <input value={f.version} onChange={(e) => setF({ ...f, version: e.target.value })} />
+        </label>
+        <label>
+          Pinned flows
+          <input value={f.pins} onChange={(e) => setF({ ...f, pins: e.target.value })} placeholder="get-order@1, create-order@2" />
+        </label>
+        {err && (
+          <p className="error" role="alert">
+            {err}
+          </p>
+        )}
+        <div className="actions">
+          <button type="button" className="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit">Create product</button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
 
@@ -243,6 +343,7 @@ interface Consumer {
   namespace: string;
   description?: string;
   disabled?: boolean;
+  allow_ips?: string[];
 }
 
 interface Credential {
@@ -365,6 +466,7 @@ function ConsumerDetail({ name }: { name: string }) {
   const plans = useApi<{ plans: { name: string }[] }>("/api/plans");
   const [shown, setShown] = useState<Shown | null>(null);
   const [revoking, setRevoking] = useState<Credential | null>(null);
+  const [disabling, setDisabling] = useState(false);
   const [sub, setSub] = useState({ product: "", plan: "", version: "" });
   const [msg, setMsg] = useState("");
   const closeShown = useCallback(() => setShown(null), []);
@@ -392,11 +494,30 @@ function ConsumerDetail({ name }: { name: string }) {
   if (loading && !data) return <Loading what={`consumer ${name}`} />;
   if (!data) return null;
   const state = (k: Credential) => (k.revoked_at ? "revoked" : k.expires_at ? "until " + fmtTime(k.expires_at) : "active");
+  const c = data.consumer;
+  // The whole consumer is saved (a field left out would be cleared).
+  const setDisabled = (disabled: boolean) =>
+    run(() => api(path, { method: "PUT", body: { namespace: c.namespace, description: c.description ?? "", disabled, allow_ips: c.allow_ips ?? [] } }));
   return (
     <div className="card" role="region" aria-label={`Consumer ${name}`}>
       <h2>
-        Consumer <code>{name}</code>
+        Consumer <code>{name}</code>{" "}
+        {c.disabled ? <span className="badge revoked">disabled</span> : <span className="badge ok">enabled</span>}{" "}
+        {c.disabled ? (
+          <button type="button" className="secondary" onClick={() => void setDisabled(false)}>
+            Enable
+          </button>
+        ) : (
+          <button type="button" className="secondary" onClick={() => setDisabling(true)}>
+            Disable
+          </button>
+        )}
       </h2>
+      {(c.allow_ips ?? []).length > 0 && (
+        <p className="muted" aria-label="Allowed addresses">
+          Calls only from {(c.allow_ips ?? []).join(", ")}
+        </p>
+      )}
       {msg && (
         <p className="error" role="alert">
           {msg}
@@ -539,6 +660,26 @@ function ConsumerDetail({ name }: { name: string }) {
           </div>
         </Dialog>
       )}
+      {disabling && (
+        <Dialog title={`Disable ${name}?`} onClose={() => setDisabling(false)}>
+          <p>Its calls are refused (403) from the next one on, in every process, until it is enabled again. Its credentials and subscriptions are kept.</p>
+          <div className="actions">
+            <button type="button" className="secondary" onClick={() => setDisabling(false)} autoFocus>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="danger"
+              onClick={() => {
+                setDisabling(false);
+                void setDisabled(true);
+              }}
+            >
+              Disable
+            </button>
+          </div>
+        </Dialog>
+      )}
       {revoking && (
         <Dialog title={`Revoke ${revoking.id}?`} onClose={closeRevoke}>
           <p>Calls with it are refused from the next one on, in every process. This cannot be undone.</p>
@@ -592,6 +733,17 @@ function Plans() {
   const { data, err, loading, reload } = useApi<{ plans: Plan[] }>("/api/plans");
   const [form, setForm] = useState({ name: "", rate: "", burst: "", day: "", month: "" });
   const [msg, setMsg] = useState("");
+  const [deleting, setDeleting] = useState<string | null>(null);
+  const remove = async (name: string) => {
+    setDeleting(null);
+    setMsg("");
+    try {
+      await api(`/api/plans/${encodeURIComponent(name)}`, { method: "DELETE" });
+      reload();
+    } catch (e) {
+      setMsg(asApiError(e).message);
+    }
+  };
   const save = async (e: React.FormEvent) => {
     e.preventDefault();
     setMsg("");
@@ -650,6 +802,7 @@ function Plans() {
               <th>Name</th>
               <th>Namespace</th>
               <th>Limits</th>
+              <th />
             </tr>
           </thead>
           <tbody>
@@ -658,10 +811,28 @@ function Plans() {
                 <td>{p.name}</td>
                 <td>{p.namespace}</td>
                 <td>{describe(p.limits)}</td>
+                <td>
+                  <button type="button" className="secondary" onClick={() => setDeleting(p.name)} aria-label={`Delete plan ${p.name}`}>
+                    Delete
+                  </button>
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
+      )}
+      {deleting && (
+        <Dialog title={`Delete plan ${deleting}?`} onClose={() => setDeleting(null)}>
+          <p>A plan that a subscription uses cannot be deleted: move those subscriptions to another plan first.</p>
+          <div className="actions">
+            <button type="button" className="secondary" onClick={() => setDeleting(null)} autoFocus>
+              Cancel
+            </button>
+            <button type="button" className="danger" onClick={() => void remove(deleting)}>
+              Delete
+            </button>
+          </div>
+        </Dialog>
       )}
     </>
   );
