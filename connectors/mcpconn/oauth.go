@@ -278,7 +278,9 @@ func authorizationCode(ctx context.Context, hc *http.Client, p OAuthParams, req 
 			http.Error(w, "missing code or state", http.StatusBadRequest)
 			return
 		}
-		once.Do(func() { got <- &auth.AuthorizationResult{Code: q.Get("code"), State: q.Get("state"), Iss: q.Get("iss")} })
+		once.Do(func() {
+			got <- &auth.AuthorizationResult{Code: q.Get("code"), State: q.Get("state"), Iss: q.Get("iss")}
+		})
 		fmt.Fprint(w, "<p>Weft is authorized. You can close this window.</p>")
 	})}
 	go func() { _ = srv.Serve(ln) }()
