@@ -29,15 +29,24 @@ type Federation struct {
 	// the rotated token lives in memory only.
 	SaveAuth func(ctx context.Context, conn *connectors.Connection) error
 
-	mu    sync.Mutex
-	ups   map[string]*Upstream
-	specs map[string]*Spec
+	mu      sync.Mutex
+	onEvent func(conn string, e Event)
+	ups     map[string]*Upstream
+	specs   map[string]*Spec
 }
 
 // NewFederation returns a federation registering into cat; opt is the
 // default of every upstream (Token and OnList are set per upstream).
 func NewFederation(cat *connectors.Catalog, opt Options) *Federation {
 	return &Federation{cat: cat, opt: opt, ups: map[string]*Upstream{}, specs: map[string]*Spec{}}
+}
+
+// OnEvent sets what receives the upstreams' pushed notifications (their
+// prompts or resources changed, a subscribed resource was updated).
+func (f *Federation) OnEvent(h func(conn string, e Event)) {
+	f.mu.Lock()
+	f.onEvent = h
+	f.mu.Unlock()
 }
 
 // CommandAllowed reports whether argv0 may be started.
@@ -98,6 +107,14 @@ func (f *Federation) options(name, resource string, initial *connectors.Auth) Op
 		return "", fmt.Errorf("auth type %s is not supported for an MCP upstream (bearer, oauth2_client_credentials, oauth2_refresh_token)", a.Type)
 	}
 	o.OnList = func([]Tool, error) {}
+	o.OnEvent = func(e Event) {
+		f.mu.Lock()
+		h := f.onEvent
+		f.mu.Unlock()
+		if h != nil {
+			h(name, e)
+		}
+	}
 	return o
 }
 

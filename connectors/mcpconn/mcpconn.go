@@ -198,7 +198,11 @@ type Options struct {
 	// OnList is called with every listing after the first connect and on
 	// list_changed (for drift tracking); it must not block long.
 	OnList func(tools []Tool, err error)
-	Log    *slog.Logger
+	// OnEvent is called with what the upstream pushes besides its tools:
+	// its prompts or resources changed, a subscribed resource was updated.
+	// It must not block long.
+	OnEvent func(Event)
+	Log     *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -224,6 +228,19 @@ func (o *Options) defaults() {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+}
+
+// Event kinds.
+const (
+	EventPromptsChanged   = "prompts/list_changed"
+	EventResourcesChanged = "resources/list_changed"
+	EventResourceUpdated  = "resources/updated"
+)
+
+// Event is a notification an upstream pushed.
+type Event struct {
+	Kind string
+	URI  string // EventResourceUpdated: the upstream's URI
 }
 
 // Upstream states.
@@ -269,7 +286,8 @@ type Upstream struct {
 	accepted []Tool
 	drift    []Change
 	listedAt time.Time
-	oversize atomic.Bool // a message over the limit reset the connection
+	oversize atomic.Bool     // a message over the limit reset the connection
+	subs     map[string]bool // resources subscribed to (renewed on a new session)
 
 	progressMu sync.Mutex
 	progress   map[string]connectors.Progress // by the progress token sent upstream
@@ -394,6 +412,9 @@ func (u *Upstream) session(ctx context.Context) (*sdk.ClientSession, error) {
 	}
 	if len(u.accepted) > 0 {
 		go u.relist() // a health check, and drift since the tools were accepted
+	}
+	if len(u.subs) > 0 {
+		go u.resubscribe(s)
 	}
 	return s, nil
 }
@@ -536,6 +557,17 @@ func (u *Upstream) client() *sdk.Client {
 		ToolListChangedHandler: func(context.Context, *sdk.ToolListChangedRequest) {
 			go u.relist()
 		},
+		PromptListChangedHandler: func(context.Context, *sdk.PromptListChangedRequest) {
+			u.event(Event{Kind: EventPromptsChanged})
+		},
+		ResourceListChangedHandler: func(context.Context, *sdk.ResourceListChangedRequest) {
+			u.event(Event{Kind: EventResourcesChanged})
+		},
+		ResourceUpdatedHandler: func(_ context.Context, r *sdk.ResourceUpdatedNotificationRequest) {
+			if r != nil && r.Params != nil && r.Params.URI != "" && len(r.Params.URI) <= maxArgLen {
+				u.event(Event{Kind: EventResourceUpdated, URI: r.Params.URI})
+			}
+		},
 		ProgressNotificationHandler: func(_ context.Context, r *sdk.ProgressNotificationClientRequest) {
 			tok, _ := r.Params.ProgressToken.(string)
 			u.progressMu.Lock()
@@ -546,6 +578,12 @@ func (u *Upstream) client() *sdk.Client {
 			}
 		},
 	})
+}
+
+func (u *Upstream) event(e Event) {
+	if u.opt.OnEvent != nil {
+		u.opt.OnEvent(e)
+	}
 }
 
 // slack is what a message may carry beyond the result itself (envelope).
