@@ -75,12 +75,12 @@ func fedResourceHooks(g *Gateway, s *served) *server.Hooks {
 type fedPrompts struct {
 	busy  atomic.Bool
 	force atomic.Bool // an upstream announced a change: list again now
-	mu   sync.Mutex
-	key  string // the connector names last listed
-	at   time.Time
-	last map[string]fedPrompt   // by Weft name
-	res  map[string]fedResource // by weft:// URI
-	tpl  map[string]fedTemplate // by weft:// template
+	mu    sync.Mutex
+	key   string // the connector names last listed
+	at    time.Time
+	last  map[string]fedPrompt   // by Weft name
+	res   map[string]fedResource // by weft:// URI
+	tpl   map[string]fedTemplate // by weft:// template
 }
 
 // refreshFedPrompts starts a listing pass when one is due (never two at
