@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/connectors/mcpconn"
+	"github.com/weftio/weft/connectors/mcpconn/mcptest"
 )
 
 // What an upstream pushes besides its tools reaches the federation: its
@@ -148,5 +150,24 @@ func TestUpstreamEventsSubscriptionsTemplates(t *testing.T) {
 	defer pu.Close()
 	if err := pu.Subscribe(ctx, "mem://x"); err == nil {
 		t.Fatal("subscribed to an upstream that offers no subscriptions")
+	}
+}
+
+// A text result converted without a JSON round trip has the shape of the
+// general path's ({text, content}), and its size is checked against the
+// limit even when the message fits the transport's bound.
+func TestTextResultShapeAndLimit(t *testing.T) {
+	u, _ := httpUp(t, mcptest.Handler(), mcpconn.Options{MaxResultBytes: 1000})
+	out, err := u.Call(context.Background(), "big", map[string]any{"bytes": 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := out.(map[string]any)
+	content, _ := m["content"].([]map[string]any)
+	if m["text"] != strings.Repeat("x", 10) || len(content) != 1 || content[0]["type"] != "text" || content[0]["text"] != m["text"] {
+		t.Fatalf("text result: %#v", out)
+	}
+	if _, err := u.Call(context.Background(), "big", map[string]any{"bytes": 2000}); err == nil || !strings.Contains(err.Error(), "over the limit of 1000 bytes") {
+		t.Fatalf("a 2000-byte text against a 1000-byte limit: %v", err)
 	}
 }

@@ -964,6 +964,9 @@ func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (
 	if err != nil {
 		return nil, u.callError(parent, ctx, s, tool, err)
 	}
+	if out, ok, err := u.plainResult(tool, res); ok {
+		return out, err
+	}
 	b, err := json.Marshal(res)
 	if err != nil {
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("MCP upstream %s: tool %s: result does not encode: %v", u.name, tool, err)}
@@ -993,6 +996,50 @@ func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (
 		out["structured"] = raw.Structured
 	}
 	return out, nil
+}
+
+// plainResult converts the common result without a JSON round trip: text
+// content only (no annotations or _meta), structured content an object or
+// absent, not an error. ok is false for anything else (the general path).
+func (u *Upstream) plainResult(tool string, res *sdk.CallToolResult) (any, bool, error) {
+	if res == nil || res.IsError || res.Meta != nil {
+		return nil, false, nil
+	}
+	size := 0
+	content := make([]map[string]any, 0, len(res.Content))
+	var text strings.Builder
+	for _, c := range res.Content {
+		tc, ok := c.(*sdk.TextContent)
+		if !ok || tc.Meta != nil || tc.Annotations != nil {
+			return nil, false, nil
+		}
+		size += len(tc.Text) + 32
+		content = append(content, map[string]any{"type": "text", "text": tc.Text})
+		if tc.Text != "" {
+			if text.Len() > 0 {
+				text.WriteByte('\n')
+			}
+			text.WriteString(tc.Text)
+		}
+	}
+	if res.StructuredContent != nil {
+		m, ok := res.StructuredContent.(map[string]any)
+		if !ok {
+			return nil, false, nil
+		}
+		b, err := json.Marshal(m) // its size (the result is the object itself)
+		if err != nil {
+			return nil, false, nil
+		}
+		if size+len(b) > u.opt.MaxResultBytes {
+			return nil, true, u.tooLarge(tool)
+		}
+		return m, true, nil
+	}
+	if size > u.opt.MaxResultBytes {
+		return nil, true, u.tooLarge(tool)
+	}
+	return map[string]any{"text": text.String(), "content": content}, true, nil
 }
 
 func (u *Upstream) tooLarge(tool string) error {
