@@ -934,8 +934,8 @@ func seenName(tools []Tool, name string) bool {
 // tool's structured content when it has some, else {text, content}.
 func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (any, error) {
 	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, u.opt.CallTimeout)
-	defer cancel()
+	ctx, done := u.callContext(ctx)
+	defer done()
 	s, err := u.session(ctx)
 	if err != nil {
 		return nil, err
@@ -1042,6 +1042,28 @@ func (u *Upstream) plainResult(tool string, res *sdk.CallToolResult) (any, bool,
 	return map[string]any{"text": text.String(), "content": content}, true, nil
 }
 
+// callContext is a call's context: cancelled when the call times out, or
+// when parent ends while the call is in flight, but not once it has
+// returned. The SDK reads the rest of the upstream's response stream after
+// it hands over the result; cancelling that read (as a deferred cancel of
+// a context.WithTimeout does, and the caller's own step timeout after it)
+// makes the HTTP transport close the connection rather than reuse it: a
+// new TCP connection every few calls, on both sides. An upstream that
+// keeps the stream open after its answer has streamGrace to end it.
+func (u *Upstream) callContext(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
+	stop := context.AfterFunc(parent, func() { cancel(context.Cause(parent)) })
+	t := time.AfterFunc(u.opt.CallTimeout, func() { cancel(context.DeadlineExceeded) })
+	return ctx, func() {
+		stop()
+		t.Reset(streamGrace)
+	}
+}
+
+// streamGrace is how long the rest of a response stream may take after
+// the call returned.
+const streamGrace = 2 * time.Second
+
 func (u *Upstream) tooLarge(tool string) error {
 	return &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("MCP upstream %s: tool %s returned a result over the limit of %d bytes (max_result_bytes); ask the tool for less", u.name, tool, u.opt.MaxResultBytes)}
 }
@@ -1055,7 +1077,7 @@ func (u *Upstream) callError(parent, ctx context.Context, s *sdk.ClientSession, 
 	if parent.Err() != nil {
 		return parent.Err()
 	}
-	if ctx.Err() == context.DeadlineExceeded {
+	if ctx.Err() == context.DeadlineExceeded || context.Cause(ctx) == context.DeadlineExceeded {
 		return &connectors.Error{Class: connectors.Retryable, Message: fmt.Sprintf("MCP upstream %s: tool %s timed out after %s (the call was cancelled upstream)", u.name, tool, u.opt.CallTimeout)}
 	}
 	var we *jsonrpc.Error
