@@ -205,7 +205,9 @@ steps:
 	tDirect, tWeft := float64(nDirect)/3, float64(nWeft)/3
 	// CPU per call, which the machine's load does not change much: of
 	// weft serve, and of the reference server on each path.
-	perCall := func(d time.Duration, n int64) string { return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/float64(max(n, 1))) }
+	perCall := func(d time.Duration, n int64) string {
+		return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/float64(max(n, 1)))
+	}
 	t.Logf("BENCH CPU per call during the throughput windows: weft serve %s; the reference server %s direct, %s through Weft",
 		perCall(cpuWeft, nWeft), perCall(cpuNodeDirect, nDirect), perCall(cpuNodeWeft, nWeft))
 	t.Logf("BENCH echo of server-everything %s over Streamable HTTP, %d calls each, interleaved: direct p50 %s p90 %s; through Weft p50 %s p90 %s; added p50 %s",
