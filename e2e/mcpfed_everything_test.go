@@ -41,7 +41,8 @@ func everything(t *testing.T) (node, index string) {
 // Federation against the reference server @modelcontextprotocol/server-
 // everything over stdio and Streamable HTTP: list, call, call from a flow,
 // through Weft's gateway; and the added latency and the throughput of its
-// echo through Weft against directly, in the same run (BENCHMARKS.md §15).
+// echo through Weft against directly, in the same run (BENCHMARKS.md §16,
+// and the CPU each process spends a call).
 func TestMCPFederationEverything(t *testing.T) {
 	node, index := everything(t)
 	port := freePort(t)
@@ -190,14 +191,45 @@ steps:
 		return done.Load()
 	}
 	var nDirect, nWeft int64
+	var cpuWeft, cpuNodeDirect, cpuNodeWeft time.Duration
 	for i := 0; i < 3; i++ {
+		n0 := procCPU(t, ev.Process.Pid)
 		nDirect += window(direct, "echo")
+		n1, w1 := procCPU(t, ev.Process.Pid), procCPU(t, srv.cmd.Process.Pid)
 		nWeft += window(viaWeft, "evh__echo")
+		n2, w2 := procCPU(t, ev.Process.Pid), procCPU(t, srv.cmd.Process.Pid)
+		cpuNodeDirect += n1 - n0
+		cpuNodeWeft += n2 - n1
+		cpuWeft += w2 - w1
 	}
 	tDirect, tWeft := float64(nDirect)/3, float64(nWeft)/3
+	// CPU per call, which the machine's load does not change much: of
+	// weft serve, and of the reference server on each path.
+	perCall := func(d time.Duration, n int64) string {
+		return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/float64(max(n, 1)))
+	}
+	t.Logf("BENCH CPU per call during the throughput windows: weft serve %s; the reference server %s direct, %s through Weft",
+		perCall(cpuWeft, nWeft), perCall(cpuNodeDirect, nDirect), perCall(cpuNodeWeft, nWeft))
 	t.Logf("BENCH echo of server-everything %s over Streamable HTTP, %d calls each, interleaved: direct p50 %s p90 %s; through Weft p50 %s p90 %s; added p50 %s",
 		everythingVersion, n, pct(dDirect, .5), pct(dDirect, .9), pct(dWeft, .5), pct(dWeft, .9), pct(dWeft, .5)-pct(dDirect, .5))
 	t.Logf("BENCH echo over stdio, %d calls each, interleaved: direct (the agent runs the server) p50 %s p90 %s; through Weft (Weft runs it; the agent speaks HTTP to Weft) p50 %s p90 %s",
 		n, pct(sDirect, .5), pct(sDirect, .9), pct(sWeft, .5), pct(sWeft, .9))
 	t.Logf("BENCH throughput, 16 concurrent callers, 3 alternating 1 s windows each: direct %.0f calls/s, through Weft %.0f calls/s (%.2f×)", tDirect, tWeft, tWeft/tDirect)
+}
+
+// procCPU is the user and system CPU time a process has used so far
+// (Linux: /proc/PID/stat, in clock ticks of 10 ms).
+func procCPU(t *testing.T, pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatalf("CPU time of %d: %v", pid, err)
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		t.Fatalf("/proc/%d/stat: %q", pid, b)
+	}
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -312,5 +313,67 @@ steps:
 	}
 	if out := cli("connection", "list"); strings.Contains(out, "tmp") {
 		t.Fatalf("tmp's connection still there: %s", out)
+	}
+}
+
+// OAuth 2.1 to an upstream through the CLI: weft connector add-mcp --oauth
+// discovers the authorization server from the upstream's 401, registers
+// dynamically, authorizes with PKCE through a loopback redirect (the
+// "browser" is this test binary), and hands the refresh token to weft
+// serve, which seals it, renews access tokens from it, stores each
+// rotated one, and calls the upstream's tools.
+func TestMCPFederationOAuth(t *testing.T) {
+	as := mcptest.NewOAuthServer(t, "authorization_code", "refresh_token")
+	up, _ := mcptest.OAuthMCP(t, as)
+	as.SetTTL(5) // renewed (and the refresh token rotated) on every request
+	dir := t.TempDir()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	srv := startServer(t, addr, []string{"WEFT_DATA_DIR=" + filepath.Join(dir, "data")})
+	self, _ := filepath.Abs(os.Args[0])
+	cmd := exec.Command(weftBin, "connector", "add-mcp", "up", "--url", up.URL+"/mcp", "--allow-private", "--oauth")
+	cmd.Env = append(os.Environ(), "WEFT_SERVER="+srv.URL, "BROWSER="+self+" -test.run=^$", mcptest.BrowserEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "added MCP connector up (mcptest 1.0.0, streamable-http): 11 tools") || !strings.Contains(string(out), "Open this URL to authorize Weft") {
+		t.Fatalf("add-mcp --oauth: %v\n%s\nAS refused: %v\n%s", err, out, as.Refused(), srv.logs())
+	}
+	show, err := srv.cli("connection", "show", "up")
+	if err != nil || !strings.Contains(show, `"auth.refresh_token": "set"`) {
+		t.Fatalf("connection show: %v %s", err, show)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	key, err := srv.cli("mcp", "keys", "create", "agent", "--scopes", "*")
+	if err != nil {
+		t.Fatal(err, key)
+	}
+	key = strings.TrimSpace(key[strings.LastIndex(strings.TrimSpace(key), "\n")+1:])
+	s := connect(t, ctx, &sdk.StreamableClientTransport{Endpoint: srv.URL + "/mcp", HTTPClient: &http.Client{Transport: bearerTransport{key}}}, nil)
+	for deadline := time.Now().Add(10 * time.Second); toolNames(t, ctx, s)["up__echo"] == nil; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("up__echo is not on the gateway")
+		}
+	}
+	for i := range 3 {
+		res, err := s.CallTool(ctx, &sdk.CallToolParams{Name: "up__echo", Arguments: map[string]any{"text": fmt.Sprint("oauth ", i)}})
+		if err != nil || res.IsError {
+			t.Fatalf("up__echo %d: %v %+v\nAS refused: %v\n%s", i, err, res, as.Refused(), srv.logs())
+		}
+	}
+	if as.Refreshes() < 3 || len(as.Refused()) > 0 {
+		t.Fatalf("%d refreshes, refused %v", as.Refreshes(), as.Refused())
+	}
+	// A restart carries on from the stored (rotated) refresh token.
+	srv.stop(syscall.SIGTERM)
+	srv = startServer(t, addr, []string{"WEFT_DATA_DIR=" + filepath.Join(dir, "data")})
+	s = connect(t, ctx, &sdk.StreamableClientTransport{Endpoint: srv.URL + "/mcp", HTTPClient: &http.Client{Transport: bearerTransport{key}}}, nil)
+	if res, err := s.CallTool(ctx, &sdk.CallToolParams{Name: "up__echo", Arguments: map[string]any{"text": "after restart"}}); err != nil || res.IsError {
+		t.Fatalf("after a restart: %v %+v\nAS refused: %v\n%s", err, res, as.Refused(), srv.logs())
+	}
+	// No token in weft serve's log.
+	logs := srv.logs()
+	for _, tok := range as.Issued() {
+		if strings.Contains(logs, tok) {
+			t.Fatalf("a token is in the server's log")
+		}
 	}
 }

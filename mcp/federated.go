@@ -47,6 +47,9 @@ func fedResourceURI(conn, uri string) string {
 // filter; the read is checked by the handler).
 func fedResourceHooks(g *Gateway, s *served) *server.Hooks {
 	h := &server.Hooks{}
+	h.AddOnRequestInitialization(g.fedSubscribeHook(s))
+	h.AddAfterListResourceTemplates(g.fedTemplateHook(s))
+	h.AddOnUnregisterSession(func(_ context.Context, sess server.ClientSession) { g.fedSessionEnded(sess.SessionID()) })
 	h.AddAfterListResources(func(ctx context.Context, _ any, _ *mcpgo.ListResourcesRequest, res *mcpgo.ListResourcesResult) {
 		if res == nil {
 			return
@@ -70,12 +73,14 @@ func fedResourceHooks(g *Gateway, s *served) *server.Hooks {
 
 // fedPrompts is the gateway's view of the upstreams' prompts.
 type fedPrompts struct {
-	busy atomic.Bool
-	mu   sync.Mutex
-	key  string // the connector names last listed
-	at   time.Time
-	last map[string]fedPrompt   // by Weft name
-	res  map[string]fedResource // by weft:// URI
+	busy  atomic.Bool
+	force atomic.Bool // an upstream announced a change: list again now
+	mu    sync.Mutex
+	key   string // the connector names last listed
+	at    time.Time
+	last  map[string]fedPrompt   // by Weft name
+	res   map[string]fedResource // by weft:// URI
+	tpl   map[string]fedTemplate // by weft:// template
 }
 
 // refreshFedPrompts starts a listing pass when one is due (never two at
@@ -88,18 +93,32 @@ func (g *Gateway) refreshFedPrompts(ctx context.Context) {
 	names := fed.Names()
 	key := strings.Join(names, "\x00")
 	g.fedp.mu.Lock()
-	due := key != g.fedp.key || time.Since(g.fedp.at) >= fedPromptsEvery
+	due := key != g.fedp.key || time.Since(g.fedp.at) >= fedPromptsEvery || g.fedp.force.Load()
 	g.fedp.mu.Unlock()
 	if !due || !g.fedp.busy.CompareAndSwap(false, true) {
-		return
+		return // a pass in progress; a forced one runs after it
 	}
+	g.fedp.force.Store(false)
 	go func() {
-		defer g.fedp.busy.Store(false)
+		defer func() {
+			g.fedp.busy.Store(false)
+			if g.fedp.force.Load() { // announced while listing
+				g.refreshFedPrompts(ctx)
+			}
+		}()
 		g.fedp.mu.Lock()
-		prev, prevRes := g.fedp.last, g.fedp.res
+		prev, prevRes, prevTpl := g.fedp.last, g.fedp.res, g.fedp.tpl
 		g.fedp.mu.Unlock()
 		all := map[string]fedPrompt{}
 		allRes := map[string]fedResource{}
+		allTpl := map[string]fedTemplate{}
+		keepTpl := func(conn string) { // what an upstream that failed to list listed last
+			for u, t := range prevTpl {
+				if t.conn == conn {
+					allTpl[u] = t
+				}
+			}
+		}
 		for _, n := range names {
 			up, ok := fed.Upstream(n)
 			if !ok {
@@ -115,6 +134,12 @@ func (g *Gateway) refreshFedPrompts(ctx context.Context) {
 						all[wn] = p
 					}
 				}
+				for u, r := range prevRes {
+					if r.conn == n {
+						allRes[u] = r
+					}
+				}
+				keepTpl(n)
 				continue
 			}
 			for _, p := range ps {
@@ -130,15 +155,30 @@ func (g *Gateway) refreshFedPrompts(ctx context.Context) {
 						allRes[u] = r
 					}
 				}
+				keepTpl(n)
 				continue
 			}
 			for _, r := range rs {
 				allRes[fedResourceURI(n, r.URI)] = fedResource{conn: n, res: r}
 			}
+			c, cancel = context.WithTimeout(ctx, fedPromptsTimeout)
+			ts, err := up.ListResourceTemplates(c)
+			cancel()
+			if err != nil {
+				g.log.Debug("listing an upstream's resource templates", "connector", n, "err", err)
+				keepTpl(n)
+				continue
+			}
+			for _, t := range ts {
+				if w, ok := fedTemplateURI(n, t.URITemplate); ok {
+					allTpl[w] = fedTemplate{conn: n, tpl: t, weft: w}
+				}
+			}
 		}
 		g.fedp.mu.Lock()
-		g.fedp.key, g.fedp.at, g.fedp.last, g.fedp.res = key, time.Now(), all, allRes
+		g.fedp.key, g.fedp.at, g.fedp.last, g.fedp.res, g.fedp.tpl = key, time.Now(), all, allRes, allTpl
 		g.fedp.mu.Unlock()
+		tplChanged := !reflect.DeepEqual(prevTpl, allTpl) && (len(prevTpl) > 0 || len(allTpl) > 0)
 		g.mu.RLock()
 		sets := make([]*served, 0, len(g.sets))
 		for _, s := range g.sets {
@@ -150,6 +190,9 @@ func (g *Gateway) refreshFedPrompts(ctx context.Context) {
 		for _, s := range sets {
 			g.applyFedPrompts(s, all)
 			g.applyFedResources(s, allRes)
+			if tplChanged {
+				s.srv.SendNotificationToAllClients(string(mcpgo.MethodNotificationResourcesListChanged), nil)
+			}
 		}
 	}()
 }

@@ -78,6 +78,7 @@ type Gateway struct {
 
 	confirms *confirmations
 	fedp     fedPrompts
+	fsubs    fedSubs
 
 	reach atomic.Pointer[Reach] // MCP reach-in to agents' sites (SetReach)
 }
@@ -150,6 +151,9 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Gateway {
 	if a, ok := cfg.Auth.(*Auth); ok {
 		a.SetToolsets(g.ToolsetNamespace)
 	}
+	if cfg.Federation != nil {
+		cfg.Federation.OnEvent(g.fedEvent)
+	}
 	g.Refresh(context.Background())
 	return g
 }
@@ -158,7 +162,7 @@ func (g *Gateway) newServed(d Toolset) *served {
 	s := &served{def: d, tools: map[string]*toolDef{}}
 	s.srv = server.NewMCPServer("weft", g.cfg.Version,
 		server.WithToolCapabilities(true),
-		server.WithResourceCapabilities(false, true),
+		server.WithResourceCapabilities(true, true),
 		server.WithPromptCapabilities(true),
 		server.WithPaginationLimit(g.cfg.PageSize),
 		server.WithRecovery(),

@@ -1,19 +1,24 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/connectors/importer"
+	"github.com/weftio/weft/connectors/mcpconn"
 	"github.com/weftio/weft/connectors/soap"
 	"github.com/weftio/weft/internal/bounded"
 )
@@ -32,6 +37,12 @@ func connectorCmd(args []string, stdout io.Writer) error {
 	mcpAuthFile := fs.String("auth-file", "", "add-mcp: a YAML file of the connection's auth block (type: oauth2_client_credentials with token_url, client_id, client_secret, scopes; oauth2_refresh_token; bearer)")
 	allowPrivate := fs.Bool("allow-private", false, "add-mcp: allow a URL on a private or loopback address")
 	namespace := fs.String("namespace", "", "add-mcp: the namespace of the connection (default: default)")
+	oauth := fs.Bool("oauth", false, "add-mcp: authorize with OAuth 2.1 here first (discovered from the upstream's 401: authorization code with PKCE in a browser, redirected to 127.0.0.1; the server keeps the refresh token sealed)")
+	oauthGrant := fs.String("oauth-grant", mcpconn.GrantAuthorizationCode, "add-mcp --oauth: authorization_code or client_credentials (where the authorization server allows it)")
+	clientID := fs.String("client-id", "", "add-mcp --oauth: a client registered beforehand (default: dynamic client registration)")
+	clientSecretFile := fs.String("client-secret-file", "", "add-mcp --oauth: a file holding that client's secret ('-': standard input)")
+	oauthScopes := fs.String("scopes", "", "add-mcp --oauth: scopes to ask for, space- or comma-separated (default: those the upstream names)")
+	redirectPort := fs.Int("redirect-port", 0, "add-mcp --oauth: the loopback port of the redirect (default: a free one)")
 	accept := fs.Bool("accept", false, "refresh: make the listed tools the accepted schemas")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
@@ -104,21 +115,41 @@ func connectorCmd(args []string, stdout io.Writer) error {
 		return nil
 	case "add-mcp":
 		if len(pos) != 1 || (*mcpURL == "") == (*mcpCommand == "") {
-			return weft.Errorf(weft.EInvalid, "weft connector add-mcp NAME (--url URL [--token-file F | --token T | --auth-file F] [--allow-private] | --command \"CMD ARGS\") [--namespace NS]")
+			return weft.Errorf(weft.EInvalid, "weft connector add-mcp NAME (--url URL [--token-file F | --token T | --auth-file F | --oauth [--oauth-grant G] [--client-id ID --client-secret-file F] [--scopes S]] [--allow-private] | --command \"CMD ARGS\") [--namespace NS]")
 		}
 		tok := *mcpToken
 		if *mcpTokenFile != "" {
-			var data []byte
-			var err error
-			if *mcpTokenFile == "-" {
-				data, err = io.ReadAll(io.LimitReader(os.Stdin, 64<<10))
-			} else {
-				data, err = readLocalFile(*mcpTokenFile)
-			}
+			data, err := readSecretFile(*mcpTokenFile)
 			if err != nil {
 				return weft.Errorf(weft.EInvalid, "--token-file: %v", err)
 			}
-			tok = strings.TrimSpace(string(data))
+			tok = data
+		}
+		var oauthAuth *connectors.Auth
+		if *oauth {
+			if *mcpURL == "" || tok != "" || *mcpAuthFile != "" {
+				return weft.Errorf(weft.EInvalid, "--oauth: with --url, instead of --token, --token-file or --auth-file")
+			}
+			p := mcpconn.OAuthParams{URL: *mcpURL, Grant: *oauthGrant, ClientID: *clientID, RedirectPort: *redirectPort, Open: openBrowser}
+			if *clientSecretFile != "" {
+				data, err := readSecretFile(*clientSecretFile)
+				if err != nil {
+					return weft.Errorf(weft.EInvalid, "--client-secret-file: %v", err)
+				}
+				p.ClientSecret = data
+			}
+			p.Scopes = strings.FieldsFunc(*oauthScopes, func(r rune) bool { return r == ' ' || r == ',' })
+			if *allowPrivate {
+				p.HTTPClient = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}, Timeout: 30 * time.Second}
+			}
+			res, err := mcpconn.Authorize(context.Background(), p)
+			if err != nil {
+				return weft.Errorf(weft.EUnprocessable, "--oauth: %v", err)
+			}
+			if res.Warning != "" {
+				fmt.Fprintf(os.Stderr, "warning: %s\n", res.Warning)
+			}
+			oauthAuth = res.Auth
 		}
 		req := map[string]any{"name": pos[0], "url": *mcpURL, "command": *mcpCommand, "token": tok, "allow_private": *allowPrivate, "namespace": *namespace}
 		if *mcpAuthFile != "" {
@@ -131,6 +162,9 @@ func connectorCmd(args []string, stdout io.Writer) error {
 				return err
 			}
 			req["auth"] = auth
+		}
+		if oauthAuth != nil {
+			req["auth"] = authBody(oauthAuth)
 		}
 		body, _ := json.Marshal(req)
 		var res struct {
@@ -433,4 +467,64 @@ func bundleLocal(path string, spec []byte) ([]byte, []string, error) {
 		return nil, nil, weft.Wrap(weft.EUnprocessable, err, "%s: %v", path, err)
 	}
 	return out, notes, nil
+}
+
+// readSecretFile reads a secret from a file ('-': standard input), trimmed.
+func readSecretFile(name string) (string, error) {
+	var data []byte
+	var err error
+	if name == "-" {
+		data, err = io.ReadAll(io.LimitReader(os.Stdin, 64<<10))
+	} else {
+		data, err = readLocalFile(name)
+	}
+	return strings.TrimSpace(string(data)), err
+}
+
+// authBody is an auth block as the API takes it (its secrets included:
+// the server seals them).
+func authBody(a *connectors.Auth) map[string]any {
+	m := map[string]any{"type": a.Type}
+	for k, v := range map[string]string{"token_url": a.TokenURL, "client_id": a.ClientID, "client_secret": a.ClientSecret, "refresh_token": a.RefreshToken, "token": a.Token} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	if len(a.Scopes) > 0 {
+		m["scopes"] = a.Scopes
+	}
+	return m
+}
+
+// openBrowser shows the authorization URL: printed on standard error, and
+// opened with $BROWSER (a command; the URL is its last argument) or the
+// desktop's opener when there is one.
+func openBrowser(u string) error {
+	fmt.Fprintf(os.Stderr, "Open this URL to authorize Weft (waiting for the redirect):\n  %s\n", u)
+	var argv []string
+	if b := strings.TrimSpace(os.Getenv("BROWSER")); b != "" {
+		w, err := mcpconn.SplitCommand(b)
+		if err != nil {
+			return fmt.Errorf("$BROWSER: %v", err)
+		}
+		argv = append(w, u)
+	} else {
+		for _, o := range []string{"xdg-open", "open"} {
+			if p, err := exec.LookPath(o); err == nil {
+				argv = []string{p, u}
+				break
+			}
+		}
+	}
+	if argv == nil {
+		return nil
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "(could not start %s: %v; open the URL yourself)\n", argv[0], err)
+		return nil
+	}
+	go func() { _ = cmd.Wait() }()
+	return nil
 }

@@ -67,7 +67,7 @@ Usage:
   weft runs show ID | replay ID [--input JSON|@file] | cancel ID
   weft dlq list [--flow F] | replay ID [--input JSON|@file]
   weft connector import SPEC --name NAME [--annotations FILE]   import an OpenAPI 3.x / Swagger 2.0 document, OData $metadata, GraphQL schema (SDL or introspection) or WSDL, file or URL (FILE: per-operation hint overrides)
-  weft connector add-mcp NAME --url URL [--token-file F | --auth-file F] | --command "CMD ARGS"   federate an MCP server: its tools become operations and gateway tools
+  weft connector add-mcp NAME --url URL [--token-file F | --auth-file F | --oauth] | --command "CMD ARGS"   federate an MCP server: its tools become operations and gateway tools
   weft connector refresh NAME [--accept]     list an MCP connector's tools again: schema drift since accepted (and accept the new list)
   weft connector remove NAME                 remove an MCP connector and its connection (refused while deployed flows call it)
   weft connector list | show NAME | search WORDS...
@@ -877,6 +877,9 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 	if err := eng.FinishRotation(ctx); err != nil {
 		return fail(weft.Errorf(weft.EUnavailable, "%v (is this the right master key? it comes from %s)", err, keys.Source()))
 	}
+	// A refresh token an MCP upstream's authorization server rotated is
+	// stored sealed in place of the old one.
+	fed.SaveAuth = eng.SaveConnection
 
 	return st, eng, nil
 }

@@ -10,9 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
-
 	"github.com/weftio/weft/connectors"
 )
 
@@ -27,15 +24,29 @@ type Federation struct {
 	// server, so the operator chooses which.
 	Commands []string
 
-	mu    sync.Mutex
-	ups   map[string]*Upstream
-	specs map[string]*Spec
+	// SaveAuth stores a connection whose OAuth refresh token the
+	// authorization server rotated (sealed, like every connection); nil:
+	// the rotated token lives in memory only.
+	SaveAuth func(ctx context.Context, conn *connectors.Connection) error
+
+	mu      sync.Mutex
+	onEvent func(conn string, e Event)
+	ups     map[string]*Upstream
+	specs   map[string]*Spec
 }
 
 // NewFederation returns a federation registering into cat; opt is the
 // default of every upstream (Token and OnList are set per upstream).
 func NewFederation(cat *connectors.Catalog, opt Options) *Federation {
 	return &Federation{cat: cat, opt: opt, ups: map[string]*Upstream{}, specs: map[string]*Spec{}}
+}
+
+// OnEvent sets what receives the upstreams' pushed notifications (their
+// prompts or resources changed, a subscribed resource was updated).
+func (f *Federation) OnEvent(h func(conn string, e Event)) {
+	f.mu.Lock()
+	f.onEvent = h
+	f.mu.Unlock()
 }
 
 // CommandAllowed reports whether argv0 may be started.
@@ -51,15 +62,20 @@ func (f *Federation) CommandAllowed(argv0 string) error {
 	return fmt.Errorf("program %q is not in mcp.upstream_commands (%s)", argv0, strings.Join(f.Commands, ", "))
 }
 
-func (f *Federation) options(name string, initial *connectors.Auth) Options {
+func (f *Federation) options(name, resource string, initial *connectors.Auth) Options {
 	o := f.opt
-	var mu sync.Mutex
-	var srcAuth *connectors.Auth
-	var src oauth2.TokenSource
+	rs := &rotatingSource{}
+	var initMu sync.Mutex // initial is rewritten when a rotation happens before the connection is saved
 	o.Token = func(ctx context.Context, hc *http.Client) (string, error) {
 		a := initial
-		if conn, ok := f.cat.LookupConnection(name); ok && conn.Connector == name {
+		conn, ok := f.cat.LookupConnection(name)
+		if ok && conn.Connector == name {
 			a = conn.Auth // the saved connection's, sealed at rest
+		} else if initial != nil {
+			initMu.Lock()
+			c := *initial
+			initMu.Unlock()
+			a = &c
 		}
 		if a == nil {
 			return "", nil
@@ -68,34 +84,57 @@ func (f *Federation) options(name string, initial *connectors.Auth) Options {
 		case connectors.AuthBearer:
 			return a.Token, nil
 		case connectors.AuthClientCredentials, connectors.AuthRefreshToken:
-			mu.Lock()
-			if srcAuth != a { // new or changed credentials: a new token source
-				tctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
-				if a.Type == connectors.AuthClientCredentials {
-					src = (&clientcredentials.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, TokenURL: a.TokenURL, Scopes: a.Scopes}).TokenSource(tctx)
-				} else {
-					src = (&oauth2.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, Endpoint: oauth2.Endpoint{TokenURL: a.TokenURL}, Scopes: a.Scopes}).TokenSource(tctx, &oauth2.Token{RefreshToken: a.RefreshToken})
-				}
-				srcAuth = a
-			}
-			ts := src
-			mu.Unlock()
-			tok, err := ts.Token()
+			tok, rotated, err := rs.token(hc, a, resource)
 			if err != nil {
-				msg := err.Error()
-				for _, secret := range []string{a.ClientSecret, a.RefreshToken} {
-					if secret != "" {
-						msg = strings.ReplaceAll(msg, secret, "[REDACTED]")
-					}
+				msg := redact(err.Error(), a.ClientSecret, a.RefreshToken)
+				hint := ""
+				if a.Type == connectors.AuthRefreshToken {
+					hint = fmt.Sprintf(" (if the grant was revoked or expired, authorize again: weft connector add-mcp %s --url URL --oauth)", name)
 				}
-				return "", fmt.Errorf("OAuth token from %s: %s", a.TokenURL, msg)
+				return "", fmt.Errorf("OAuth token from %s: %s%s", a.TokenURL, msg, hint)
 			}
-			return tok.AccessToken, nil
+			if rotated != "" {
+				if ok && conn.Connector == name {
+					f.saveRotated(name, conn, rotated)
+				} else if initial != nil {
+					initMu.Lock()
+					initial.RefreshToken = rotated // the auth the add is about to save
+					initMu.Unlock()
+				}
+			}
+			return tok, nil
 		}
 		return "", fmt.Errorf("auth type %s is not supported for an MCP upstream (bearer, oauth2_client_credentials, oauth2_refresh_token)", a.Type)
 	}
 	o.OnList = func([]Tool, error) {}
+	o.OnEvent = func(e Event) {
+		f.mu.Lock()
+		h := f.onEvent
+		f.mu.Unlock()
+		if h != nil {
+			h(name, e)
+		}
+	}
 	return o
+}
+
+// saveRotated stores a refresh token the authorization server rotated in
+// place of the old one (through SaveAuth: sealed like every connection
+// secret). Before the connection is saved (during Add) the new token goes
+// into the auth given to Add, which its caller saves next.
+func (f *Federation) saveRotated(name string, conn *connectors.Connection, refresh string) {
+	if f.SaveAuth == nil || conn.Auth == nil {
+		return
+	}
+	na := *conn.Auth
+	na.RefreshToken = refresh
+	nc := *conn
+	nc.Auth = &na
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.SaveAuth(ctx, &nc); err != nil {
+		f.opt.Log.Error("storing the rotated OAuth refresh token of an MCP upstream failed; the next restart needs a new authorization", "connector", name, "err", redact(err.Error(), refresh))
+	}
 }
 
 // CheckAuth reports whether auth can authenticate to an MCP upstream.
@@ -137,7 +176,7 @@ func (f *Federation) Add(ctx context.Context, name string, spec Spec, auth *conn
 	if x, ok := f.cat.Connector(name); ok && !f.has(name) && len(x.Operations) > 0 {
 		return nil, fmt.Errorf("connector name %q is taken by a connector that is not an MCP upstream", name)
 	}
-	u := New(name, spec, f.options(name, auth))
+	u := New(name, spec, f.options(name, spec.URL, auth))
 	tools, err := u.ListTools(ctx)
 	if err != nil {
 		u.Close()
@@ -176,7 +215,7 @@ func (f *Federation) Load(name string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	u := New(name, *spec, f.options(name, nil))
+	u := New(name, *spec, f.options(name, spec.URL, nil))
 	if len(spec.Command) > 0 {
 		if err := f.CommandAllowed(spec.Command[0]); err != nil {
 			// Stored, but no longer allowed to run: the operations stay (so

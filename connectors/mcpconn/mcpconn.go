@@ -196,7 +196,11 @@ type Options struct {
 	// OnList is called with every listing after the first connect and on
 	// list_changed (for drift tracking); it must not block long.
 	OnList func(tools []Tool, err error)
-	Log    *slog.Logger
+	// OnEvent is called with what the upstream pushes besides its tools:
+	// its prompts or resources changed, a subscribed resource was updated.
+	// It must not block long.
+	OnEvent func(Event)
+	Log     *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -222,6 +226,19 @@ func (o *Options) defaults() {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+}
+
+// Event kinds.
+const (
+	EventPromptsChanged   = "prompts/list_changed"
+	EventResourcesChanged = "resources/list_changed"
+	EventResourceUpdated  = "resources/updated"
+)
+
+// Event is a notification an upstream pushed.
+type Event struct {
+	Kind string
+	URI  string // EventResourceUpdated: the upstream's URI
 }
 
 // Upstream states.
@@ -267,7 +284,8 @@ type Upstream struct {
 	accepted []Tool
 	drift    []Change
 	listedAt time.Time
-	oversize atomic.Bool // a message over the limit reset the connection
+	oversize atomic.Bool     // a message over the limit reset the connection
+	subs     map[string]bool // resources subscribed to (renewed on a new session)
 
 	progressMu sync.Mutex
 	progress   map[string]connectors.Progress // by the progress token sent upstream
@@ -392,6 +410,9 @@ func (u *Upstream) session(ctx context.Context) (*sdk.ClientSession, error) {
 	}
 	if len(u.accepted) > 0 {
 		go u.relist() // a health check, and drift since the tools were accepted
+	}
+	if len(u.subs) > 0 {
+		go u.resubscribe(s)
 	}
 	return s, nil
 }
@@ -534,6 +555,17 @@ func (u *Upstream) client() *sdk.Client {
 		ToolListChangedHandler: func(context.Context, *sdk.ToolListChangedRequest) {
 			go u.relist()
 		},
+		PromptListChangedHandler: func(context.Context, *sdk.PromptListChangedRequest) {
+			u.event(Event{Kind: EventPromptsChanged})
+		},
+		ResourceListChangedHandler: func(context.Context, *sdk.ResourceListChangedRequest) {
+			u.event(Event{Kind: EventResourcesChanged})
+		},
+		ResourceUpdatedHandler: func(_ context.Context, r *sdk.ResourceUpdatedNotificationRequest) {
+			if r != nil && r.Params != nil && r.Params.URI != "" && len(r.Params.URI) <= maxArgLen {
+				u.event(Event{Kind: EventResourceUpdated, URI: r.Params.URI})
+			}
+		},
 		ProgressNotificationHandler: func(_ context.Context, r *sdk.ProgressNotificationClientRequest) {
 			tok, _ := r.Params.ProgressToken.(string)
 			u.progressMu.Lock()
@@ -544,6 +576,12 @@ func (u *Upstream) client() *sdk.Client {
 			}
 		},
 	})
+}
+
+func (u *Upstream) event(e Event) {
+	if u.opt.OnEvent != nil {
+		u.opt.OnEvent(e)
+	}
 }
 
 // slack is what a message may carry beyond the result itself (envelope).
@@ -894,8 +932,8 @@ func seenName(tools []Tool, name string) bool {
 // tool's structured content when it has some, else {text, content}.
 func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (any, error) {
 	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, u.opt.CallTimeout)
-	defer cancel()
+	ctx, done := u.callContext(ctx)
+	defer done()
 	s, err := u.session(ctx)
 	if err != nil {
 		return nil, err
@@ -923,6 +961,9 @@ func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (
 	res, err := s.CallTool(ctx, params)
 	if err != nil {
 		return nil, u.callError(parent, ctx, s, tool, err)
+	}
+	if out, ok, err := u.plainResult(tool, res); ok {
+		return out, err
 	}
 	b, err := json.Marshal(res)
 	if err != nil {
@@ -955,6 +996,72 @@ func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (
 	return out, nil
 }
 
+// plainResult converts the common result without a JSON round trip: text
+// content only (no annotations or _meta), structured content an object or
+// absent, not an error. ok is false for anything else (the general path).
+func (u *Upstream) plainResult(tool string, res *sdk.CallToolResult) (any, bool, error) {
+	if res == nil || res.IsError || res.Meta != nil {
+		return nil, false, nil
+	}
+	size := 0
+	content := make([]map[string]any, 0, len(res.Content))
+	var text strings.Builder
+	for _, c := range res.Content {
+		tc, ok := c.(*sdk.TextContent)
+		if !ok || tc.Meta != nil || tc.Annotations != nil {
+			return nil, false, nil
+		}
+		size += len(tc.Text) + 32
+		content = append(content, map[string]any{"type": "text", "text": tc.Text})
+		if tc.Text != "" {
+			if text.Len() > 0 {
+				text.WriteByte('\n')
+			}
+			text.WriteString(tc.Text)
+		}
+	}
+	if res.StructuredContent != nil {
+		m, ok := res.StructuredContent.(map[string]any)
+		if !ok {
+			return nil, false, nil
+		}
+		b, err := json.Marshal(m) // its size (the result is the object itself)
+		if err != nil {
+			return nil, false, nil
+		}
+		if size+len(b) > u.opt.MaxResultBytes {
+			return nil, true, u.tooLarge(tool)
+		}
+		return m, true, nil
+	}
+	if size > u.opt.MaxResultBytes {
+		return nil, true, u.tooLarge(tool)
+	}
+	return map[string]any{"text": text.String(), "content": content}, true, nil
+}
+
+// callContext is a call's context: cancelled when the call times out, or
+// when parent ends while the call is in flight, but not once it has
+// returned. The SDK reads the rest of the upstream's response stream after
+// it hands over the result; cancelling that read (as a deferred cancel of
+// a context.WithTimeout does, and the caller's own step timeout after it)
+// makes the HTTP transport close the connection rather than reuse it: a
+// new TCP connection every few calls, on both sides. An upstream that
+// keeps the stream open after its answer has streamGrace to end it.
+func (u *Upstream) callContext(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
+	stop := context.AfterFunc(parent, func() { cancel(context.Cause(parent)) })
+	t := time.AfterFunc(u.opt.CallTimeout, func() { cancel(context.DeadlineExceeded) })
+	return ctx, func() {
+		stop()
+		t.Reset(streamGrace)
+	}
+}
+
+// streamGrace is how long the rest of a response stream may take after
+// the call returned.
+const streamGrace = 2 * time.Second
+
 func (u *Upstream) tooLarge(tool string) error {
 	return &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("MCP upstream %s: tool %s returned a result over the limit of %d bytes (max_result_bytes); ask the tool for less", u.name, tool, u.opt.MaxResultBytes)}
 }
@@ -968,7 +1075,7 @@ func (u *Upstream) callError(parent, ctx context.Context, s *sdk.ClientSession, 
 	if parent.Err() != nil {
 		return parent.Err()
 	}
-	if ctx.Err() == context.DeadlineExceeded {
+	if ctx.Err() == context.DeadlineExceeded || context.Cause(ctx) == context.DeadlineExceeded {
 		return &connectors.Error{Class: connectors.Retryable, Message: fmt.Sprintf("MCP upstream %s: tool %s timed out after %s (the call was cancelled upstream)", u.name, tool, u.opt.CallTimeout)}
 	}
 	var we *jsonrpc.Error

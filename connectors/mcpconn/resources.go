@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/weftio/weft/connectors"
 )
 
 // Resource is one resource an upstream lists.
@@ -92,4 +93,127 @@ func (f *Federation) Upstream(name string) (*Upstream, bool) {
 	defer f.mu.Unlock()
 	u, ok := f.ups[name]
 	return u, ok
+}
+
+// ResourceTemplate is one resource template an upstream lists (RFC 6570).
+type ResourceTemplate struct {
+	URITemplate string `json:"uri_template"`
+	Name        string `json:"name"`
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+	MIMEType    string `json:"mime_type,omitempty"`
+}
+
+// ListResourceTemplates lists the upstream's resource templates (every
+// page, at most MaxTools).
+func (u *Upstream) ListResourceTemplates(ctx context.Context) ([]ResourceTemplate, error) {
+	ctx, cancel := context.WithTimeout(ctx, u.opt.CallTimeout)
+	defer cancel()
+	s, err := u.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ir := s.InitializeResult(); ir != nil && ir.Capabilities != nil && ir.Capabilities.Resources == nil {
+		return []ResourceTemplate{}, nil
+	}
+	out := []ResourceTemplate{}
+	for r, err := range s.ResourceTemplates(ctx, nil) {
+		if err != nil {
+			if u.oversize.Swap(false) {
+				return nil, fmt.Errorf("MCP upstream %s: the resource template list is over the limit of %d bytes", u.name, u.opt.MaxResultBytes)
+			}
+			return nil, fmt.Errorf("MCP upstream %s: listing resource templates: %v", u.name, err)
+		}
+		if len(out) >= MaxTools {
+			return nil, fmt.Errorf("MCP upstream %s lists more than %d resource templates", u.name, MaxTools)
+		}
+		if r == nil || r.URITemplate == "" || len(r.URITemplate) > maxArgLen {
+			continue
+		}
+		out = append(out, ResourceTemplate{URITemplate: r.URITemplate, Name: r.Name, Title: r.Title, Description: r.Description, MIMEType: r.MIMEType})
+	}
+	return out, nil
+}
+
+// MaxSubscriptions bounds the resources one upstream is subscribed to.
+const MaxSubscriptions = 1000
+
+// CanSubscribe reports whether the upstream offers resource subscriptions
+// (it connects when it has to).
+func (u *Upstream) CanSubscribe(ctx context.Context) (bool, error) {
+	s, err := u.session(ctx)
+	if err != nil {
+		return false, err
+	}
+	ir := s.InitializeResult()
+	return ir != nil && ir.Capabilities != nil && ir.Capabilities.Resources != nil && ir.Capabilities.Resources.Subscribe, nil
+}
+
+// Subscribe asks the upstream for notifications/resources/updated of uri
+// (delivered to Options.OnEvent). Subscriptions are kept across sessions:
+// a new session (a restart, a reconnect) subscribes again.
+func (u *Upstream) Subscribe(ctx context.Context, uri string) error {
+	ctx, cancel := context.WithTimeout(ctx, u.opt.CallTimeout)
+	defer cancel()
+	ok, err := u.CanSubscribe(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("MCP upstream %s offers no resource subscriptions", u.name)}
+	}
+	u.mu.Lock()
+	if !u.subs[uri] && len(u.subs) >= MaxSubscriptions {
+		u.mu.Unlock()
+		return &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("MCP upstream %s: at most %d resource subscriptions", u.name, MaxSubscriptions)}
+	}
+	if u.subs == nil {
+		u.subs = map[string]bool{}
+	}
+	u.subs[uri] = true
+	u.mu.Unlock()
+	s, err := u.session(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.Subscribe(ctx, &sdk.SubscribeParams{URI: uri}); err != nil {
+		u.mu.Lock()
+		delete(u.subs, uri)
+		u.mu.Unlock()
+		return u.callError(ctx, ctx, s, "resources/subscribe "+uri, err)
+	}
+	return nil
+}
+
+// Unsubscribe ends a subscription.
+func (u *Upstream) Unsubscribe(ctx context.Context, uri string) error {
+	u.mu.Lock()
+	had := u.subs[uri]
+	delete(u.subs, uri)
+	s := u.sess
+	u.mu.Unlock()
+	if !had || s == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, u.opt.CallTimeout)
+	defer cancel()
+	return s.Unsubscribe(ctx, &sdk.UnsubscribeParams{URI: uri})
+}
+
+// resubscribe renews the subscriptions on a new session.
+func (u *Upstream) resubscribe(s *sdk.ClientSession) {
+	u.mu.Lock()
+	uris := make([]string, 0, len(u.subs))
+	for uri := range u.subs {
+		uris = append(uris, uri)
+	}
+	u.mu.Unlock()
+	for _, uri := range uris {
+		ctx, cancel := context.WithTimeout(context.Background(), u.opt.CallTimeout)
+		err := s.Subscribe(ctx, &sdk.SubscribeParams{URI: uri})
+		cancel()
+		if err != nil {
+			u.opt.Log.Warn("MCP upstream: renewing a resource subscription failed", "connector", u.name, "uri", uri, "err", err)
+		}
+	}
 }

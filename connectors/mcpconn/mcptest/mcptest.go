@@ -28,9 +28,25 @@ import (
 // MCP over stdin/stdout and exit.
 const HelperEnv = "WEFT_MCPTEST_STDIO"
 
-// MaybeRunStdio serves over stdio and exits when HelperEnv is set; call it
-// first in TestMain.
+// BrowserEnv, set in a test binary's environment, makes MaybeRunStdio act
+// as a browser whose user approves an OAuth authorization: it follows the
+// URL given as its last argument (for $BROWSER of weft connector add-mcp
+// --oauth) and exits.
+const BrowserEnv = "WEFT_MCPTEST_BROWSER"
+
+// MaybeRunStdio serves over stdio and exits when HelperEnv is set (or acts
+// as a browser when BrowserEnv is); call it first in TestMain.
 func MaybeRunStdio() {
+	if os.Getenv(BrowserEnv) != "" && len(os.Args) > 1 {
+		// A browser whose user approves: follow the authorization URL
+		// (the last argument) through its redirects.
+		resp, err := http.Get(os.Args[len(os.Args)-1])
+		if err != nil {
+			os.Exit(3)
+		}
+		resp.Body.Close()
+		os.Exit(0)
+	}
 	if os.Getenv(HelperEnv) == "" {
 		return
 	}
