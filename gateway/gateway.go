@@ -134,7 +134,11 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	r.Use(s.recoverer)
 	r.MethodNotAllowed(s.methodNotAllowed)
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "store": e.Store().Dialect()})
+		h := map[string]any{"status": "ok", "store": e.Store().Dialect()}
+		if site := e.Site(); site != "" {
+			h["site"] = site // a runtime agent (weft agent connection set checks it talks to one)
+		}
+		writeJSON(w, http.StatusOK, h)
 	})
 	r.Post("/hooks/{flow}", s.hook)
 	if s.agents = agentControlPlane(s, e); s.agents != nil {

@@ -93,6 +93,7 @@ Usage:
   weft consumers list | show NAME | create NAME | disable|enable NAME | delete NAME | subscribe NAME PRODUCT --plan P [--version V] | unsubscribe NAME PRODUCT
   weft consumers key NAME | keys NAME | rotate NAME KEY_ID [--overlap 24h] | revoke NAME KEY_ID   API keys: shown once, stored hashed
   weft agent --control-plane URL --token T --site S [--data-dir D] [--addr A] [--label k=v]... [--ca-file CA] [--client-cert C --client-key K]   a runtime agent on a site: its own store and engine, dialling out to the control plane only
+  weft agent connection set NAME [--file F] [--secret auth.token]... [--server AGENT_URL]   set a connection's credentials on a runtime agent only (values from the file or stdin; sealed with the agent's key; refused unless the server is an agent)
   weft agents create SITE [--label k=v]... | list | show SITE | rotate SITE | revoke SITE   runtime agents (hybrid deployment); the token is shown once
   weft version
 
@@ -137,7 +138,7 @@ func dispatch(cmd string, args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		err = serve(args, stderr)
 	case "agent":
-		err = agentRun(args, stderr)
+		err = agentCmd(args, stdout, stderr)
 	case "agents":
 		err = agentsCmd(args, stdout)
 	case "flow", "flows":
