@@ -150,6 +150,9 @@ type Status struct {
 	// PlacedConnections are the connections placed on the agent now (by
 	// name); InSync covers them too.
 	PlacedConnections []string `json:"placed_connections"`
+	// Telemetry is the site's monitoring as its agent last shipped it
+	// (its latest alerts and key figures).
+	Telemetry *Telemetry `json:"telemetry,omitempty"`
 }
 
 // FlowRef names a flow version.
@@ -173,7 +176,13 @@ func (c *ControlPlane) status(ctx context.Context, a store.AgentRecord) (Status,
 			s.Health = &h
 		}
 	}
-	s.AgentRecord.Running, s.AgentRecord.Health = nil, nil
+	if len(a.Telemetry) > 2 {
+		var t Telemetry
+		if json.Unmarshal(a.Telemetry, &t) == nil {
+			s.Telemetry = &t
+		}
+	}
+	s.AgentRecord.Running, s.AgentRecord.Health, s.AgentRecord.Telemetry = nil, nil, nil
 	if s.Labels == nil {
 		s.Labels = map[string]string{}
 	}

@@ -147,6 +147,7 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		r.Post(agent.RunsPath, s.agents.ServeRuns)
 		r.Post(agent.CallsPath, s.agents.ServeCalls)
 		r.Post(agent.ResultsPath, s.agents.ServeResults)
+		r.Post(agent.TelemetryPath, s.agents.ServeTelemetry)
 		if cfg.MCP != nil {
 			cfg.MCP.SetReach(s.agents) // tools placed on sites run there (MCP reach-in)
 		}

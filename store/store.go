@@ -793,6 +793,10 @@ type Agents interface {
 	// AgentSeen records what an agent reported on its link: when, its
 	// version, and the flow versions it runs (JSON).
 	AgentSeen(ctx context.Context, site string, seen AgentReport) error
+	// SetAgentTelemetry keeps what an agent last shipped of its site's
+	// monitoring (JSON: its latest alerts and key figures); not_found
+	// unless an agent of that site is active.
+	SetAgentTelemetry(ctx context.Context, site string, telemetry json.RawMessage) error
 	// SaveAgentRuns records the run metadata an agent shipped, in one
 	// transaction: a run already recorded (by site and id) is updated, so
 	// shipping a run again changes nothing. AgentRuns lists a site's runs,
@@ -838,6 +842,11 @@ type AgentRecord struct {
 	RotatedAt *time.Time        `json:"rotated_at,omitempty"`
 	RevokedAt *time.Time        `json:"revoked_at,omitempty"`
 	AgentReport
+	// Telemetry is what the agent last shipped of its site's monitoring.
+	Telemetry json.RawMessage `json:"telemetry,omitempty"`
+	// CallsSeen is when a control-plane process last held the agent's
+	// reach-in calls poll (any process: the site is online for reach-in).
+	CallsSeen *time.Time `json:"-"`
 }
 
 // AgentReport is what an agent last reported.

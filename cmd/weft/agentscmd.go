@@ -187,6 +187,7 @@ type agentOptions struct {
 	labels                            labelFlags
 	backlogMax                        int
 	shipPayloads                      bool
+	telemetryEvery                    time.Duration
 }
 
 // agentLinkClient is the link's HTTP client: the egress policy's dialer
@@ -249,6 +250,12 @@ func (ao *agentOptions) fromConfig(c AgentConfig) error {
 	}
 	if ao.backlogMax < 0 || ao.backlogMax > 100_000_000 {
 		return weft.Errorf(weft.EInvalid, "agent backlog_max %d: use 1 to 100000000 (0: the default, 100000)", ao.backlogMax)
+	}
+	if ao.telemetryEvery == 0 {
+		ao.telemetryEvery = c.TelemetryEvery
+	}
+	if ao.telemetryEvery != 0 && (ao.telemetryEvery < time.Second || ao.telemetryEvery > time.Hour) {
+		return weft.Errorf(weft.EInvalid, "agent telemetry_every %v: use 1s to 1h (default 10s)", ao.telemetryEvery)
 	}
 	if len(ao.labels) == 0 {
 		for k, v := range c.Labels {

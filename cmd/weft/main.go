@@ -225,6 +225,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		fs.StringVar(&ao.clientCert, "client-cert", "", "a client certificate (PEM) for a control plane that requires mutual TLS")
 		fs.StringVar(&ao.clientKey, "client-key", "", "its private key (PEM)")
 		fs.BoolVar(&ao.shipPayloads, "ship-payloads", false, "ship the payloads of runs whose flow captures in full (capture: full) upstream, redacted here first (default: metadata only)")
+		fs.DurationVar(&ao.telemetryEvery, "telemetry-every", 0, "how often the site's alerts and key figures go upstream to the control plane (default 10s)")
 		fs.IntVar(&ao.backlogMax, "backlog-max", 0, "bound on finished runs not shipped upstream yet (default 100000): the alert agent-backlog warns at 80%, new runs are refused at the bound")
 	}
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
@@ -572,6 +573,20 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 					alerter.Resolve(ctx, "agent-backlog", "agent:"+ao.site, msg)
 				}
 			}}
+		// The site's monitoring goes upstream in telemetry batches: its
+		// latest alerts and key figures (never a payload).
+		link.TelemetryEvery, link.Gatherer = ao.telemetryEvery, metrics.Gatherer()
+		link.Alerts = func() []agent.SiteAlert {
+			var out []agent.SiteAlert
+			for _, a := range alerter.Alerts() {
+				if len(out) == agent.MaxSiteAlerts {
+					break
+				}
+				out = append(out, agent.SiteAlert{ID: a.ID, Rule: a.Rule, Flow: a.Flow, Severity: a.Severity, Status: a.Status, Message: a.Message,
+					Value: a.Value, Runs: a.Runs, StartedAt: a.StartedAt, ResolvedAt: a.ResolvedAt})
+			}
+			return out
+		}
 		metrics.Register(link.Collector()) // the link's side on this agent's /metrics
 		go func() {
 			if err := link.Run(bg); err != nil {

@@ -32,6 +32,13 @@ func agents(t *testing.T, s store.Agents) {
 	if a.LastSeen == nil || !a.LastSeen.Equal(seen) || a.Version != "v1.2" || string(a.Running) != `[{"flow":"orders","version":2}]` || string(a.Health) != `{"connections":[]}` {
 		t.Fatalf("after report: %+v", a)
 	}
+	must(t, s.SetAgentTelemetry(ctx, "plant-3", json.RawMessage(`{"alerts":[],"figures":{"runs_running":2}}`)))
+	if a, err = s.Agent(ctx, "plant-3"); err != nil || string(a.Telemetry) != `{"alerts":[],"figures":{"runs_running":2}}` || string(a.Health) != `{"connections":[]}` {
+		t.Fatalf("after telemetry: %+v %v", a, err)
+	}
+	if err := s.SetAgentTelemetry(ctx, "nowhere", nil); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("telemetry of an unknown site: %v", err)
+	}
 	// Rotation: the old hash stops working at once.
 	must(t, s.SetAgentToken(ctx, "plant-3", "h4", now))
 	if _, err := s.AgentByTokenHash(ctx, "h1"); weft.Code(err) != weft.ENotFound {
