@@ -35,7 +35,8 @@ type ControlPlane struct {
 	now  func() time.Time
 	tick time.Duration // how often a held poll looks for a change
 
-	reach reach // MCP reach-in: calls queued per site
+	reach  reach            // MCP reach-in: calls queued per site
+	shared store.AgentCalls // set by ShareCalls: calls routed through the database
 
 	mu      sync.Mutex
 	polling map[string]int // site -> polls held by this process now

@@ -90,6 +90,7 @@ func (c *ControlPlane) Watch(ctx context.Context, every time.Duration, silent fu
 		} else if ctx.Err() == nil {
 			c.log.Warn("agent watch", "err", err)
 		}
+		c.PurgeCalls(ctx) // reach-in calls through the database whose callers are gone
 		select {
 		case <-ctx.Done():
 			return

@@ -148,6 +148,7 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		r.Post(agent.CallsPath, s.agents.ServeCalls)
 		r.Post(agent.ResultsPath, s.agents.ServeResults)
 		r.Post(agent.TelemetryPath, s.agents.ServeTelemetry)
+		r.Post(agent.ProgressPath, s.agents.ServeProgress)
 		if cfg.MCP != nil {
 			cfg.MCP.SetReach(s.agents) // tools placed on sites run there (MCP reach-in)
 		}

@@ -810,6 +810,54 @@ type Agents interface {
 	PurgeAgentRuns(ctx context.Context, before time.Time) (int64, error)
 }
 
+// AgentCalls routes MCP reach-in calls through the database, for a control
+// plane of many processes: the process an MCP client called queues the
+// call; the process that holds the site's agent's calls poll takes it and
+// hands it to the agent; the one the agent posts the result (or progress)
+// to records it; the first reads it and deletes the row.
+type AgentCalls interface {
+	// SetAgentCallsSeen records that this process holds (or just held) the
+	// site's calls poll.
+	SetAgentCallsSeen(ctx context.Context, site string, at time.Time) error
+	// QueueAgentCall queues a call (state queued).
+	QueueAgentCall(ctx context.Context, c AgentCall) error
+	// TakeAgentCalls moves up to limit queued, unexpired calls of a site to
+	// taken (each is taken by one process only) and returns them, oldest
+	// first.
+	TakeAgentCalls(ctx context.Context, site string, limit int, now time.Time) ([]AgentCall, error)
+	// AgentCallProgress records a taken call's latest progress; FinishAgentCall
+	// its result (taken to done). Both report whether the call was there.
+	AgentCallProgress(ctx context.Context, site, id string, progress json.RawMessage) (bool, error)
+	FinishAgentCall(ctx context.Context, site, id string, result json.RawMessage) (bool, error)
+	// GetAgentCall returns a call (not_found once deleted).
+	GetAgentCall(ctx context.Context, id string) (*AgentCall, error)
+	// CancelAgentCall marks a call cancelled and says what state it was in
+	// ("" when it is gone); a queued one is deleted at once.
+	CancelAgentCall(ctx context.Context, id string) (string, error)
+	// TakeAgentCancels returns the site's taken calls that were cancelled,
+	// and deletes them.
+	TakeAgentCancels(ctx context.Context, site string) ([]string, error)
+	// AgentCallSites lists the sites with calls queued or cancelled (one
+	// cheap look for every site a process holds polls of).
+	AgentCallSites(ctx context.Context) ([]string, error)
+	// DeleteAgentCall deletes a call; PurgeAgentCalls those that expired
+	// before before.
+	DeleteAgentCall(ctx context.Context, id string) error
+	PurgeAgentCalls(ctx context.Context, before time.Time) (int64, error)
+}
+
+// AgentCall is a reach-in call routed through the database.
+type AgentCall struct {
+	ID        string          `json:"id"`
+	Site      string          `json:"site"`
+	Call      json.RawMessage `json:"call"`
+	State     string          `json:"state"` // queued, taken, done, cancelled
+	Result    json.RawMessage `json:"result,omitempty"`
+	Progress  json.RawMessage `json:"progress,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+	ExpiresAt time.Time       `json:"expires_at"`
+}
+
 // AgentRun is the metadata of a run on an agent, as shipped upstream: no
 // input, output or error message (payloads stay on the site).
 type AgentRun struct {

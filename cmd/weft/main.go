@@ -514,6 +514,13 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		// The control plane of a hybrid deployment: agents' link, their
 		// health in /metrics, an alert when one goes silent.
 		cp := agent.NewControlPlane(as, eng, log)
+		if cfg.DatabaseURL != "" && cp.ShareCalls() {
+			// Several processes may share this PostgreSQL store: an MCP
+			// reach-in call reaching one of them runs through the one the
+			// site's agent polls, through the database.
+			log.Info("reach-in calls routed through the database (a control plane of many processes)")
+			go cp.RunShared(bg)
+		}
 		gwCfg.Agents = cp
 		metrics.Register(cp.Collector())
 		go cp.RunRetention(bg, cfg.Retention, time.Hour) // shipped runs follow the runs' retention

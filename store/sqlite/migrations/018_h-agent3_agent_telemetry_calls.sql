@@ -3,8 +3,8 @@
 -- a process last held the agent's reach-in calls poll (a control plane of
 -- many processes judges the site online from it), and the reach-in calls
 -- routed through the database from the process an MCP client called to
--- the one the agent polls (state: queued, taken, done, cancelled; call and
--- result are JSON; rows go once the call is over).
+-- the one the agent polls (state: queued, taken, done, cancelled; call,
+-- result and the latest progress are JSON; rows go once the call is over).
 ALTER TABLE agents ADD COLUMN telemetry TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE agents ADD COLUMN calls_seen INTEGER;
 CREATE TABLE agent_calls (
@@ -13,6 +13,7 @@ CREATE TABLE agent_calls (
   call TEXT NOT NULL,
   state TEXT NOT NULL DEFAULT 'queued',
   result TEXT,
+  progress TEXT,
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
