@@ -128,6 +128,20 @@ type reach struct {
 	mu      sync.Mutex
 	sites   map[string]*siteCalls
 	pending map[string]*pendingCall
+	waiters map[string]chan struct{} // calls through the database waited on here: poked when their row changes here
+}
+
+// poke tells a caller of this process that its call's row changed.
+func (c *ControlPlane) poke(id string) {
+	c.reach.mu.Lock()
+	ch := c.reach.waiters[id]
+	c.reach.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (c *ControlPlane) site(name string) *siteCalls {
@@ -193,8 +207,11 @@ func (c *ControlPlane) CallSite(ctx context.Context, p *flow.Placement, call Cal
 	call.TimeoutMS = timeout.Milliseconds()
 	progress := connectors.ProgressFrom(ctx)
 	call.Progress = progress != nil
-	if !c.online(site) && c.shared != nil {
-		// The agent polls another process: through the database.
+	if c.shared != nil {
+		// Many processes: the agent's calls poll, its result and its
+		// progress may each reach any of them (a load balancer), so the
+		// call goes through the database, even when this process holds
+		// the poll now.
 		return c.callShared(ctx, site, call, timeout, progress)
 	}
 	pc := &pendingCall{call: call, site: site, progress: progress, done: make(chan CallResult, 1)}
@@ -354,9 +371,11 @@ func (c *ControlPlane) ServeCalls(w http.ResponseWriter, r *http.Request) {
 			case pc := <-s.queue:
 				c.reach.mu.Lock()
 				_, live := c.reach.pending[pc.call.ID]
+				if live {
+					pc.picked.Store(true) // under the lock: CallSite may move it to the database otherwise
+				}
 				c.reach.mu.Unlock()
 				if live {
-					pc.picked.Store(true)
 					resp.Calls = append(resp.Calls, pc.call)
 				}
 			default:
@@ -411,6 +430,7 @@ func (c *ControlPlane) ServeResults(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			accepted = ok
+			c.poke(res.ID)
 		}
 		// Else its caller gave up already: dropped.
 		writeJSON(w, http.StatusOK, map[string]any{"accepted": accepted})
@@ -457,6 +477,7 @@ func (c *ControlPlane) ServeProgress(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, err)
 			return
 		}
+		c.poke(p.ID)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"accepted": accepted})
 }
@@ -472,6 +493,24 @@ func (c *ControlPlane) callShared(ctx context.Context, site string, call Call, t
 	}
 	bg := context.WithoutCancel(ctx)
 	giveUp := func() { _, _ = c.shared.CancelAgentCall(bg, call.ID) }
+	poked := make(chan struct{}, 1)
+	c.reach.mu.Lock()
+	if c.reach.waiters == nil {
+		c.reach.waiters = map[string]chan struct{}{}
+	}
+	c.reach.waiters[call.ID] = poked
+	c.reach.mu.Unlock()
+	defer func() {
+		c.reach.mu.Lock()
+		delete(c.reach.waiters, call.ID)
+		c.reach.mu.Unlock()
+	}()
+	// A calls poll this process holds takes it at once.
+	s := c.site(site)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	tick := time.NewTicker(sharedWait)
@@ -487,6 +526,7 @@ func (c *ControlPlane) callShared(ctx context.Context, site string, call Call, t
 			giveUp()
 			return nil, weft.Errorf(weft.ECanceled, "the call to site %s was cancelled (its agent was told to stop it)", site)
 		case <-tick.C:
+		case <-poked:
 		}
 		row, err := c.shared.GetAgentCall(bg, call.ID)
 		if err != nil {

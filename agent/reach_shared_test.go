@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -79,7 +81,7 @@ func TestReachInAcrossControlPlaneProcesses(t *testing.T) {
 		t.Cleanup(srv.Close)
 		return cp, e, srv
 	}
-	cp1, _, _ := process()
+	cp1, _, srv1 := process()
 	cp2, e2, srv2 := process()
 	_, tok, err := cp2.Create(ctx, "plant-3", nil)
 	if err != nil {
@@ -97,9 +99,10 @@ func TestReachInAcrossControlPlaneProcesses(t *testing.T) {
 	call := agent.Call{Connection: "erp", Operation: "http.request", Args: map[string]any{"method": "GET", "url": "/items"}}
 
 	eA, _ := sealedEngine(t, "plant-3", nil)
+	linkURL := srv2.URL
 	startLink := func() context.CancelFunc {
 		lctx, cancel := context.WithCancel(ctx)
-		l := &agent.Link{URL: srv2.URL, Token: tok, Site: "plant-3", Version: "test", Engine: eA, Log: quiet, Hold: 2 * time.Second,
+		l := &agent.Link{URL: linkURL, Token: tok, Site: "plant-3", Version: "test", Engine: eA, Log: quiet, Hold: 2 * time.Second,
 			MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, TelemetryEvery: -1}
 		go func() { _ = l.Run(lctx) }()
 		return cancel
@@ -175,11 +178,37 @@ func TestReachInAcrossControlPlaneProcesses(t *testing.T) {
 		t.Fatalf("a call through process 1 while the agent is away: %v after %v", err, time.Since(start))
 	}
 	stop = startLink()
-	defer stop()
+	defer func() { stop() }()
 	waitFor(t, 10*time.Second, "reach-in through process 1 after the agent returned", func() bool {
 		out, err = cp1.CallSite(ctx, pl, call, 5*time.Second)
 		return err == nil && strings.Contains(jsonOf(out), "from-site")
 	})
+	// Behind a load balancer that alternates the agent's requests between
+	// the two processes: every call through either process is answered.
+	stop()
+	var next atomic.Int64
+	u1, _ := url.Parse(srv1.URL)
+	u2, _ := url.Parse(srv2.URL)
+	rr := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		if next.Add(1)%2 == 0 {
+			r.SetURL(u1)
+		} else {
+			r.SetURL(u2)
+		}
+	}})
+	defer rr.Close()
+	linkURL = rr.URL
+	stop = startLink()
+	waitFor(t, 10*time.Second, "reach-in behind the load balancer", func() bool {
+		_, err = cp1.CallSite(ctx, pl, call, 5*time.Second)
+		return err == nil
+	})
+	for i := 0; i < 20; i++ {
+		cp := []*agent.ControlPlane{cp1, cp2}[i%2]
+		if out, err := cp.CallSite(ctx, pl, call, 5*time.Second); err != nil || !strings.Contains(jsonOf(out), "from-site") {
+			t.Fatalf("call %d behind the load balancer: %v %s", i, err, jsonOf(out))
+		}
+	}
 	// No row is left behind.
 	if n, err := cp1.Engine().Store().(store.AgentCalls).PurgeAgentCalls(ctx, time.Now().Add(time.Hour)); err != nil || n != 0 {
 		t.Fatalf("calls left in the database: %d %v", n, err)
