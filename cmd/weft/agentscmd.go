@@ -72,7 +72,7 @@ func agentsCmd(args []string, stdout io.Writer) error {
 	switch args[0] {
 	case "list":
 		return c.listRows("/api/agents", "agents", agentRow, col{"SITE", "site"}, col{"STATUS", "status"}, col{"LAST SEEN", "last_seen"},
-			col{"VERSION", "version"}, col{"RUNNING", "running_list"}, col{"PLACED", "placed_list"}, col{"BACKLOG", "backlog_text"}, col{"LABELS", "label_list"})
+			col{"VERSION", "version"}, col{"RUNNING", "running_list"}, col{"PLACED", "placed_list"}, col{"BACKLOG", "backlog_text"}, col{"SITE ALERTS", "alerts_text"}, col{"LABELS", "label_list"})
 	case "show":
 		site, err := one()
 		if err != nil {
@@ -168,6 +168,21 @@ func agentRow(m map[string]any) {
 		m["backlog_text"] = fmt.Sprintf("%s/%s", str(h["backlog"]), str(h["backlog_max"]))
 		if lvl := str(h["backlog_level"]); lvl != "" && lvl != "ok" {
 			m["backlog_text"] = m["backlog_text"].(string) + " " + lvl
+		}
+	}
+	// The alerts firing on the site (its telemetry): severity and rule.
+	m["alerts_text"] = "-"
+	if tm, ok := m["telemetry"].(map[string]any); ok {
+		var firing []string
+		for _, a := range anyList(tm["alerts"]) {
+			if am, ok := a.(map[string]any); ok && am["status"] == "firing" {
+				firing = append(firing, str(am["severity"])+":"+str(am["rule"]))
+			}
+		}
+		sort.Strings(firing)
+		m["alerts_text"] = "none"
+		if len(firing) > 0 {
+			m["alerts_text"] = strings.Join(firing, ",")
 		}
 	}
 	var ls []string
