@@ -35,6 +35,12 @@ type ControlPlane struct {
 	now  func() time.Time
 	tick time.Duration // how often a held poll looks for a change
 
+	// OnSiteAlert is told when an alert of a site's own alerting starts
+	// firing (firing true) or stops, as its agent's telemetry batches show:
+	// the control plane's alerting raises and resolves its own alert for
+	// it (and notifies as configured).
+	OnSiteAlert func(ctx context.Context, site string, a SiteAlert, firing bool)
+
 	reach  reach            // MCP reach-in: calls queued per site
 	shared store.AgentCalls // set by ShareCalls: calls routed through the database
 

@@ -128,6 +128,45 @@ func (c *ControlPlane) ServeTelemetry(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if c.OnSiteAlert != nil {
+		// What changed since the batch before (the stored one): alerts
+		// that fire now and did not, and those that stopped.
+		var prev Telemetry
+		if len(a.Telemetry) > 2 {
+			_ = json.Unmarshal(a.Telemetry, &prev)
+		}
+		was, known := map[string]bool{}, map[string]bool{}
+		for _, al := range prev.Alerts {
+			known[al.ID] = true
+			if al.Status == "firing" {
+				was[al.ID] = true
+			}
+		}
+		now := map[string]bool{}
+		for _, al := range t.Alerts {
+			if al.Status == "firing" {
+				now[al.ID] = true
+				if !was[al.ID] {
+					c.OnSiteAlert(r.Context(), a.Site, al, true)
+				}
+			} else if !known[al.ID] && !prev.At.IsZero() && al.StartedAt.After(prev.At) {
+				// It fired and resolved between two batches (the link was
+				// down meanwhile): raised and resolved, so it is not lost.
+				c.OnSiteAlert(r.Context(), a.Site, al, true)
+				c.OnSiteAlert(r.Context(), a.Site, al, false)
+			}
+		}
+		for _, al := range prev.Alerts {
+			if al.Status == "firing" && !now[al.ID] {
+				for _, cur := range t.Alerts {
+					if cur.ID == al.ID {
+						al = cur // its resolution, with its message
+					}
+				}
+				c.OnSiteAlert(r.Context(), a.Site, al, false)
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"accepted": true})
 }
 

@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -32,6 +33,14 @@ func TestSiteTelemetryGoesUpstream(t *testing.T) {
 	const secret = "site-cred-5a7e19"
 	e, st := newEngine(t, "", nil)
 	cp := agent.NewControlPlane(st.(store.Agents), e, quiet)
+	var evMu sync.Mutex
+	var events []string
+	cp.OnSiteAlert = func(_ context.Context, site string, a agent.SiteAlert, firing bool) {
+		evMu.Lock()
+		events = append(events, fmt.Sprintf("%s %s %s %v", site, a.Rule, a.Severity, firing))
+		evMu.Unlock()
+	}
+	seenEvents := func() string { evMu.Lock(); defer evMu.Unlock(); return strings.Join(events, "; ") }
 	mux := http.NewServeMux()
 	mux.HandleFunc(agent.SyncPath, cp.ServeSync)
 	mux.HandleFunc(agent.TelemetryPath, cp.ServeTelemetry)
@@ -86,6 +95,11 @@ func TestSiteTelemetryGoesUpstream(t *testing.T) {
 	if f["runs_succeeded"] != 3 || f["step_attempts_total"] != 9 || f["step_attempts_errors_total"] != 2 || f["alerts_firing"] != 1 {
 		t.Fatalf("figures upstream: %v", f)
 	}
+	// The control plane's alerting is told once that it fires.
+	waitFor(t, 5*time.Second, "the site's alert raised on the control plane", func() bool { return seenEvents() != "" })
+	if ev := seenEvents(); ev != "plant-3 errors critical true" {
+		t.Fatalf("site alert events: %s", ev)
+	}
 	// On the control plane's /metrics, with the site's label.
 	reg2 := prometheus.NewRegistry()
 	reg2.MustRegister(cp.Collector())
@@ -112,6 +126,9 @@ weft_agent_site_alerts_firing{rule="errors",severity="critical",site="plant-3"} 
 	waitFor(t, 10*time.Second, "the resolution upstream", func() bool {
 		s, _ := cp.Get(ctx, "plant-3")
 		return s.Telemetry != nil && s.Telemetry.Firing() == 0 && s.Telemetry.Figures["runs_succeeded"] == 4
+	})
+	waitFor(t, 5*time.Second, "the site's alert resolved on the control plane", func() bool {
+		return seenEvents() == "plant-3 errors critical true; plant-3 errors critical false"
 	})
 	if strings.Contains(tp.String(), secret) {
 		t.Fatal("the credential crossed the link")

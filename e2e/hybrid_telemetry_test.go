@@ -17,7 +17,8 @@ import (
 // through its own alerting; the firing is shipped upstream once the link is
 // back (the agent's alert history holds it meanwhile), then its
 // resolution, with the site's key figures; the control plane shows both in
-// GET /api/agents/{site} and on /metrics with the site's label.
+// GET /api/agents/{site} and on /metrics with the site's label, and its own
+// alerting raised and resolved the site's alert (GET /api/alerts).
 func TestHybridSiteAlertsAndFiguresReachTheControlPlane(t *testing.T) {
 	cpDir, dir := t.TempDir(), t.TempDir()
 	cp := startServer(t, "", nil, "--data-dir", cpDir)
@@ -134,6 +135,23 @@ func TestHybridSiteAlertsAndFiguresReachTheControlPlane(t *testing.T) {
 			t.Fatalf("the resolution and the figures never reached the control plane: %+v\n%s", st.Telemetry, a.logs())
 		}
 		time.Sleep(300 * time.Millisecond)
+	}
+	// The control plane's own alerting raised it (and resolved it): its
+	// notifications cover the site.
+	var alerts struct {
+		Alerts []struct {
+			Rule   string `json:"rule"`
+			Flow   string `json:"flow"`
+			Status string `json:"status"`
+		} `json:"alerts"`
+	}
+	cp.do("GET", "/api/alerts", nil, &alerts)
+	found := false
+	for _, al := range alerts.Alerts {
+		found = found || (al.Rule == "site:agent-backlog-full" && al.Flow == "site:plant-3/agent:plant-3" && al.Status == "resolved")
+	}
+	if !found {
+		t.Fatalf("the control plane's alerts lack the site's agent-backlog-full, resolved: %+v", alerts.Alerts)
 	}
 	resp, err := http.Get(cp.URL + "/metrics")
 	if err != nil {

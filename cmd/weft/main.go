@@ -521,6 +521,16 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 			log.Info("reach-in calls routed through the database (a control plane of many processes)")
 			go cp.RunShared(bg)
 		}
+		// A site's alerts (its agent's telemetry) are raised and resolved
+		// here too, so the control plane's notifications cover every site.
+		cp.OnSiteAlert = func(ctx context.Context, site string, a agent.SiteAlert, firing bool) {
+			key := "site:" + site + "/" + a.Flow
+			if firing {
+				alerter.Raise(ctx, "site:"+a.Rule, key, a.Severity, "site "+site+": "+a.Message, nil)
+			} else {
+				alerter.Resolve(ctx, "site:"+a.Rule, key, "site "+site+": "+a.Message)
+			}
+		}
 		gwCfg.Agents = cp
 		metrics.Register(cp.Collector())
 		go cp.RunRetention(bg, cfg.Retention, time.Hour) // shipped runs follow the runs' retention
