@@ -35,7 +35,14 @@ type ControlPlane struct {
 	now  func() time.Time
 	tick time.Duration // how often a held poll looks for a change
 
-	reach reach // MCP reach-in: calls queued per site
+	// OnSiteAlert is told when an alert of a site's own alerting starts
+	// firing (firing true) or stops, as its agent's telemetry batches show:
+	// the control plane's alerting raises and resolves its own alert for
+	// it (and notifies as configured).
+	OnSiteAlert func(ctx context.Context, site string, a SiteAlert, firing bool)
+
+	reach  reach            // MCP reach-in: calls queued per site
+	shared store.AgentCalls // set by ShareCalls: calls routed through the database
 
 	mu      sync.Mutex
 	polling map[string]int // site -> polls held by this process now
@@ -150,6 +157,9 @@ type Status struct {
 	// PlacedConnections are the connections placed on the agent now (by
 	// name); InSync covers them too.
 	PlacedConnections []string `json:"placed_connections"`
+	// Telemetry is the site's monitoring as its agent last shipped it
+	// (its latest alerts and key figures).
+	Telemetry *Telemetry `json:"telemetry,omitempty"`
 }
 
 // FlowRef names a flow version.
@@ -173,7 +183,13 @@ func (c *ControlPlane) status(ctx context.Context, a store.AgentRecord) (Status,
 			s.Health = &h
 		}
 	}
-	s.AgentRecord.Running, s.AgentRecord.Health = nil, nil
+	if len(a.Telemetry) > 2 {
+		var t Telemetry
+		if json.Unmarshal(a.Telemetry, &t) == nil {
+			s.Telemetry = &t
+		}
+	}
+	s.AgentRecord.Running, s.AgentRecord.Health, s.AgentRecord.Telemetry = nil, nil, nil
 	if s.Labels == nil {
 		s.Labels = map[string]string{}
 	}

@@ -26,6 +26,9 @@ func (collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descInSync
 	ch <- descLastSeen
 	ch <- descRuns
+	ch <- descSiteAlerts
+	ch <- descSiteFigure
+	ch <- descSiteAge
 }
 
 func (k collector) Collect(ch chan<- prometheus.Metric) {
@@ -51,6 +54,7 @@ func (k collector) Collect(ch chan<- prometheus.Metric) {
 		if a.LastSeen != nil {
 			ch <- prometheus.MustNewConstMetric(descLastSeen, prometheus.GaugeValue, k.c.now().Sub(*a.LastSeen).Seconds(), a.Site)
 		}
+		k.collectTelemetry(ch, a.Site, a.Telemetry)
 		counts, err := k.c.st.CountAgentRuns(ctx, a.Site)
 		if err != nil {
 			continue
@@ -86,6 +90,7 @@ func (c *ControlPlane) Watch(ctx context.Context, every time.Duration, silent fu
 		} else if ctx.Err() == nil {
 			c.log.Warn("agent watch", "err", err)
 		}
+		c.PurgeCalls(ctx) // reach-in calls through the database whose callers are gone
 		select {
 		case <-ctx.Done():
 			return

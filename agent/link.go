@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/engine"
@@ -60,6 +62,12 @@ type Link struct {
 	// NoReach turns MCP reach-in off: the agent holds no calls poll, and
 	// the control plane's gateway cannot run tools on this site.
 	NoReach bool
+	// Alerts lists the site's latest alerts (newest first) and Gatherer
+	// its own metrics: both go upstream in telemetry batches every
+	// TelemetryEvery (default 10s; negative: never).
+	Alerts         func() []SiteAlert
+	Gatherer       prometheus.Gatherer
+	TelemetryEvery time.Duration
 
 	mu        sync.Mutex
 	state     LinkState
@@ -94,6 +102,9 @@ type LinkState struct {
 	BacklogBytes int64        `json:"backlog_bytes"`
 	BacklogMax   int          `json:"backlog_max"`
 	BacklogLevel BacklogLevel `json:"backlog_level,omitempty"`
+	// TelemetryAt is when the last telemetry batch the control plane
+	// acknowledged was taken.
+	TelemetryAt time.Time `json:"telemetry_at,omitempty"`
 }
 
 // State returns the link's state.
@@ -150,6 +161,9 @@ func (l *Link) init() error {
 	if l.BacklogMax <= 0 {
 		l.BacklogMax = DefaultBacklogMax
 	}
+	if l.TelemetryEvery == 0 {
+		l.TelemetryEvery = 10 * time.Second
+	}
 	l.running, l.refused, l.versions = map[string]Running{}, map[string]Refusal{}, map[flowLocal]int{}
 	l.withdrawn = map[string]bool{}
 	l.conns = map[string]ConnRef{}
@@ -195,6 +209,9 @@ func (l *Link) Run(ctx context.Context) error {
 	}
 	if !l.NoReach {
 		go l.reachLoop(ctx)
+	}
+	if l.TelemetryEvery > 0 {
+		go l.telemetryLoop(ctx)
 	}
 	backoff := l.MinBackoff
 	for ctx.Err() == nil {

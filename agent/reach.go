@@ -1,11 +1,14 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	mrand "math/rand/v2"
 	"net/http"
 	"sync"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/store"
@@ -35,8 +39,9 @@ import (
 
 // Routes of the reach-in link.
 const (
-	CallsPath   = "/agent/v1/calls"
-	ResultsPath = "/agent/v1/results"
+	CallsPath    = "/agent/v1/calls"
+	ResultsPath  = "/agent/v1/results"
+	ProgressPath = "/agent/v1/progress"
 )
 
 // Limits of reach-in.
@@ -49,6 +54,12 @@ const (
 	MaxResultBytes     = 4 << 20 // a posted result's body
 	callsHold          = 20 * time.Second
 	reachOnline        = 3 * time.Second // a site between two calls polls is still online
+	// Through the database (a control plane of many processes): how often
+	// a held calls poll looks for calls queued by other processes, and a
+	// waiting caller for its call's progress and result.
+	sharedLook    = 200 * time.Millisecond
+	sharedWait    = 100 * time.Millisecond
+	progressEvery = 200 * time.Millisecond // an agent posts a call's progress at most this often
 )
 
 // Call is one tool call for a site's agent.
@@ -62,6 +73,18 @@ type Call struct {
 	Toolset    string         `json:"toolset,omitempty"` // the MCP toolset it was called through
 	Caller     string         `json:"caller,omitempty"`  // the gateway's caller (an API key id)
 	TimeoutMS  int64          `json:"timeout_ms"`
+	// Progress asks the agent to post the call's progress (ProgressPath):
+	// its caller gave a progress token.
+	Progress bool `json:"progress,omitempty"`
+}
+
+// CallProgress is a call's progress, as an agent posts it.
+type CallProgress struct {
+	Site     string  `json:"site"`
+	ID       string  `json:"id"`
+	Progress float64 `json:"progress"`
+	Total    float64 `json:"total,omitempty"`
+	Message  string  `json:"message,omitempty"`
 }
 
 // CallsRequest is an agent's poll for calls.
@@ -86,10 +109,11 @@ type CallResult struct {
 }
 
 type pendingCall struct {
-	call   Call
-	site   string
-	done   chan CallResult // buffered 1
-	picked atomic.Bool     // an agent's calls poll took it
+	call     Call
+	site     string
+	progress connectors.Progress // the caller's, when it gave a progress token
+	done     chan CallResult     // buffered 1
+	picked   atomic.Bool         // an agent's calls poll took it
 }
 
 type siteCalls struct {
@@ -104,6 +128,20 @@ type reach struct {
 	mu      sync.Mutex
 	sites   map[string]*siteCalls
 	pending map[string]*pendingCall
+	waiters map[string]chan struct{} // calls through the database waited on here: poked when their row changes here
+}
+
+// poke tells a caller of this process that its call's row changed.
+func (c *ControlPlane) poke(id string) {
+	c.reach.mu.Lock()
+	ch := c.reach.waiters[id]
+	c.reach.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (c *ControlPlane) site(name string) *siteCalls {
@@ -128,6 +166,27 @@ func (c *ControlPlane) online(site string) bool {
 	return s.held > 0 || (!s.lastPoll.IsZero() && c.now().Sub(s.lastPoll) < reachOnline)
 }
 
+// ShareCalls routes reach-in calls through the database when the store
+// can (a control plane of many processes on one PostgreSQL): a call that
+// reaches a process other than the one the site's agent polls is queued
+// there and taken by that one.
+func (c *ControlPlane) ShareCalls() bool {
+	if cs, ok := c.st.(store.AgentCalls); ok {
+		c.shared = cs
+		return true
+	}
+	return false
+}
+
+// onlineAnywhere reports whether a site's agent keeps a calls link to this
+// process, or (calls shared) to any process of the control plane.
+func (c *ControlPlane) onlineAnywhere(a *store.AgentRecord) bool {
+	if c.online(a.Site) {
+		return true
+	}
+	return c.shared != nil && a.CallsSeen != nil && c.now().Sub(*a.CallsSeen) < reachOnline
+}
+
 // CallSite runs a tool on the agent of a site the placement selects (its
 // site, else the first online agent whose labels match) and returns its
 // output. It fails at once when no such agent is online, when the site's
@@ -146,7 +205,16 @@ func (c *ControlPlane) CallSite(ctx context.Context, p *flow.Placement, call Cal
 	_, _ = rand.Read(b)
 	call.ID = hex.EncodeToString(b)
 	call.TimeoutMS = timeout.Milliseconds()
-	pc := &pendingCall{call: call, site: site, done: make(chan CallResult, 1)}
+	progress := connectors.ProgressFrom(ctx)
+	call.Progress = progress != nil
+	if c.shared != nil {
+		// Many processes: the agent's calls poll, its result and its
+		// progress may each reach any of them (a load balancer), so the
+		// call goes through the database, even when this process holds
+		// the poll now.
+		return c.callShared(ctx, site, call, timeout, progress)
+	}
+	pc := &pendingCall{call: call, site: site, progress: progress, done: make(chan CallResult, 1)}
 	s := c.site(site)
 	c.reach.mu.Lock()
 	c.reach.pending[call.ID] = pc
@@ -225,7 +293,7 @@ func (c *ControlPlane) pickSite(ctx context.Context, p *flow.Placement) (string,
 		if !p.Matches(a.Site, a.Labels) {
 			return "", weft.Errorf(weft.EUnavailable, "site %s's agent lacks the labels of placement %s", p.Site, p)
 		}
-		if !c.online(p.Site) {
+		if !c.onlineAnywhere(a) {
 			return "", weft.Errorf(weft.EUnavailable, "site %s is offline: its agent holds no link to the control plane now, so the call was not sent; it works again when the agent reconnects", p.Site)
 		}
 		return p.Site, nil
@@ -235,7 +303,7 @@ func (c *ControlPlane) pickSite(ctx context.Context, p *flow.Placement) (string,
 		return "", err
 	}
 	for _, a := range as {
-		if a.RevokedAt == nil && p.Matches(a.Site, a.Labels) && c.online(a.Site) {
+		if a.RevokedAt == nil && p.Matches(a.Site, a.Labels) && c.onlineAnywhere(&a) {
 			return a.Site, nil
 		}
 	}
@@ -254,11 +322,21 @@ func (c *ControlPlane) ServeCalls(w http.ResponseWriter, r *http.Request) {
 	c.reach.mu.Lock()
 	s.held++
 	c.reach.mu.Unlock()
+	ctx := r.Context()
+	seen := func() {
+		if c.shared != nil {
+			if err := c.shared.SetAgentCallsSeen(context.WithoutCancel(ctx), a.Site, c.now().UTC()); err != nil {
+				c.log.Warn("reach-in: recording the calls poll", "site", a.Site, "err", err)
+			}
+		}
+	}
+	seen()
 	defer func() {
 		c.reach.mu.Lock()
 		s.held--
 		s.lastPoll = c.now()
 		c.reach.mu.Unlock()
+		seen()
 	}()
 	hold := time.Duration(min(max(req.Wait, 0), int(callsHold/time.Second))) * time.Second
 	deadline := time.NewTimer(hold)
@@ -270,15 +348,34 @@ func (c *ControlPlane) ServeCalls(w http.ResponseWriter, r *http.Request) {
 		c.reach.mu.Lock()
 		resp.Cancel, s.cancel = s.cancel, nil
 		c.reach.mu.Unlock()
+		if c.shared != nil {
+			// Calls other processes queued for this site, and their
+			// cancellations.
+			taken, err := c.shared.TakeAgentCalls(ctx, a.Site, MaxCallsPerPoll, c.now())
+			if err != nil && ctx.Err() == nil {
+				c.log.Warn("reach-in: taking calls queued by other processes", "site", a.Site, "err", err)
+			}
+			for _, tc := range taken {
+				var call Call
+				if json.Unmarshal(tc.Call, &call) == nil {
+					resp.Calls = append(resp.Calls, call)
+				}
+			}
+			if ids, err := c.shared.TakeAgentCancels(ctx, a.Site); err == nil {
+				resp.Cancel = append(resp.Cancel, ids...)
+			}
+		}
 	fill:
 		for len(resp.Calls) < MaxCallsPerPoll {
 			select {
 			case pc := <-s.queue:
 				c.reach.mu.Lock()
 				_, live := c.reach.pending[pc.call.ID]
+				if live {
+					pc.picked.Store(true) // under the lock: CallSite may move it to the database otherwise
+				}
 				c.reach.mu.Unlock()
 				if live {
-					pc.picked.Store(true)
 					resp.Calls = append(resp.Calls, pc.call)
 				}
 			default:
@@ -290,7 +387,7 @@ func (c *ControlPlane) ServeCalls(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		select {
-		case <-s.wake:
+		case <-s.wake: // a call queued here, or (RunShared) in the database
 		case <-deadline.C:
 			writeJSON(w, http.StatusOK, resp)
 			return
@@ -301,6 +398,7 @@ func (c *ControlPlane) ServeCalls(w http.ResponseWriter, r *http.Request) {
 				writeErr(w, weft.Errorf(weft.EUnauthorized, "unknown or revoked agent credential"))
 				return
 			}
+			seen() // other processes judge the site online from it
 		}
 	}
 }
@@ -319,8 +417,23 @@ func (c *ControlPlane) ServeResults(w http.ResponseWriter, r *http.Request) {
 	}
 	c.reach.mu.Unlock()
 	if pc == nil {
-		// Its caller gave up already (or another process asked): dropped.
-		writeJSON(w, http.StatusOK, map[string]any{"accepted": false})
+		accepted := false
+		if c.shared != nil {
+			// Another process's caller, waiting on the database.
+			if res.Error != nil {
+				res.Error = &weft.Error{Code: res.Error.Code, Message: clip(res.Error.Message, 2000)}
+			}
+			data, _ := json.Marshal(res)
+			ok, err := c.shared.FinishAgentCall(r.Context(), a.Site, res.ID, data)
+			if err != nil {
+				writeErr(w, err)
+				return
+			}
+			accepted = ok
+			c.poke(res.ID)
+		}
+		// Else its caller gave up already: dropped.
+		writeJSON(w, http.StatusOK, map[string]any{"accepted": accepted})
 		return
 	}
 	if pc.site != a.Site {
@@ -332,6 +445,185 @@ func (c *ControlPlane) ServeResults(w http.ResponseWriter, r *http.Request) {
 	}
 	pc.done <- res
 	writeJSON(w, http.StatusOK, map[string]any{"accepted": true})
+}
+
+// ServeProgress passes a call's progress on to its caller (POST
+// ProgressPath): here, or through the database to the process it waits on.
+func (c *ControlPlane) ServeProgress(w http.ResponseWriter, r *http.Request) {
+	var p CallProgress
+	a, ok := c.readPoll(w, r, 8<<10, &p, func() string { return p.Site })
+	if !ok {
+		return
+	}
+	p.Message = clip(p.Message, 500)
+	if math.IsNaN(p.Progress) || math.IsInf(p.Progress, 0) || math.IsNaN(p.Total) || math.IsInf(p.Total, 0) {
+		writeErr(w, weft.Errorf(weft.EInvalid, "progress and total are finite numbers"))
+		return
+	}
+	c.reach.mu.Lock()
+	pc := c.reach.pending[p.ID]
+	c.reach.mu.Unlock()
+	accepted := false
+	switch {
+	case pc != nil && pc.site == a.Site:
+		if pc.progress != nil {
+			pc.progress(p.Progress, p.Total, p.Message)
+			accepted = true
+		}
+	case pc == nil && c.shared != nil:
+		data, _ := json.Marshal(p)
+		var err error
+		if accepted, err = c.shared.AgentCallProgress(r.Context(), a.Site, p.ID, data); err != nil {
+			writeErr(w, err)
+			return
+		}
+		c.poke(p.ID)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"accepted": accepted})
+}
+
+// callShared runs a call through the database: queued here, taken by the
+// process that holds the site's agent's calls poll, its progress and
+// result recorded by the process the agent posts them to, read here.
+func (c *ControlPlane) callShared(ctx context.Context, site string, call Call, timeout time.Duration, progress connectors.Progress) (any, error) {
+	data, _ := json.Marshal(call)
+	now := c.now().UTC()
+	if err := c.shared.QueueAgentCall(ctx, store.AgentCall{ID: call.ID, Site: site, Call: data, CreatedAt: now, ExpiresAt: now.Add(timeout)}); err != nil {
+		return nil, err
+	}
+	bg := context.WithoutCancel(ctx)
+	giveUp := func() { _, _ = c.shared.CancelAgentCall(bg, call.ID) }
+	poked := make(chan struct{}, 1)
+	c.reach.mu.Lock()
+	if c.reach.waiters == nil {
+		c.reach.waiters = map[string]chan struct{}{}
+	}
+	c.reach.waiters[call.ID] = poked
+	c.reach.mu.Unlock()
+	defer func() {
+		c.reach.mu.Lock()
+		delete(c.reach.waiters, call.ID)
+		c.reach.mu.Unlock()
+	}()
+	// A calls poll this process holds takes it at once.
+	s := c.site(site)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	tick := time.NewTicker(sharedWait)
+	defer tick.Stop()
+	var lastProgress []byte
+	offlineSince := time.Time{}
+	for {
+		select {
+		case <-t.C:
+			giveUp()
+			return nil, weft.Errorf(weft.ETimeout, "site %s did not answer the call within %s (its agent was told to cancel it)", site, timeout)
+		case <-ctx.Done():
+			giveUp()
+			return nil, weft.Errorf(weft.ECanceled, "the call to site %s was cancelled (its agent was told to stop it)", site)
+		case <-tick.C:
+		case <-poked:
+		}
+		row, err := c.shared.GetAgentCall(bg, call.ID)
+		if err != nil {
+			if weft.Code(err) == weft.ENotFound {
+				return nil, weft.Errorf(weft.EUnavailable, "the call to site %s was lost (its row is gone)", site)
+			}
+			continue // the database: look again
+		}
+		if progress != nil && len(row.Progress) > 0 && !bytes.Equal(row.Progress, lastProgress) {
+			lastProgress = row.Progress
+			var p CallProgress
+			if json.Unmarshal(row.Progress, &p) == nil {
+				progress(p.Progress, p.Total, p.Message)
+			}
+		}
+		switch row.State {
+		case "done":
+			_ = c.shared.DeleteAgentCall(bg, call.ID)
+			var res CallResult
+			if err := json.Unmarshal(row.Result, &res); err != nil {
+				return nil, weft.Errorf(weft.EInternal, "the result of the call to site %s is not readable", site)
+			}
+			if res.Error != nil {
+				return nil, res.Error
+			}
+			return res.Output, nil
+		case "queued":
+			// Still queued and the agent's link went away: not sent.
+			if a, err := c.st.Agent(bg, site); err == nil && !c.onlineAnywhere(a) {
+				if offlineSince.IsZero() {
+					offlineSince = c.now()
+				} else if c.now().Sub(offlineSince) >= 250*time.Millisecond {
+					if was, _ := c.shared.CancelAgentCall(bg, call.ID); was == "queued" {
+						return nil, weft.Errorf(weft.EUnavailable, "site %s went offline before its agent took the call: it was not run; it works again when the agent reconnects", site)
+					}
+				}
+			} else {
+				offlineSince = time.Time{}
+			}
+		}
+	}
+}
+
+// RunShared wakes, every sharedLook until ctx ends, the calls polls this
+// process holds for sites with calls queued (or cancelled) in the
+// database by other processes: one query for all sites. (A held poll also
+// looks every second by itself.)
+func (c *ControlPlane) RunShared(ctx context.Context) {
+	if c.shared == nil {
+		return
+	}
+	t := time.NewTicker(sharedLook)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		c.reach.mu.Lock()
+		held := 0
+		for _, s := range c.reach.sites {
+			held += s.held
+		}
+		c.reach.mu.Unlock()
+		if held == 0 {
+			continue
+		}
+		sites, err := c.shared.AgentCallSites(ctx)
+		if err != nil {
+			continue
+		}
+		for _, name := range sites {
+			c.reach.mu.Lock()
+			s := c.reach.sites[name]
+			c.reach.mu.Unlock()
+			if s != nil {
+				select {
+				case s.wake <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
+}
+
+// PurgeCalls deletes reach-in calls routed through the database that
+// expired a minute ago or more (their callers are gone).
+func (c *ControlPlane) PurgeCalls(ctx context.Context) {
+	if c.shared == nil {
+		return
+	}
+	if n, err := c.shared.PurgeAgentCalls(ctx, c.now().Add(-time.Minute)); err != nil && ctx.Err() == nil {
+		c.log.Warn("reach-in: purging expired calls", "err", err)
+	} else if n > 0 {
+		c.log.Info("reach-in: expired calls purged", "calls", n)
+	}
 }
 
 // reachLoop is the agent's side of reach-in: it polls for calls, runs
@@ -382,6 +674,12 @@ func (l *Link) reachLoop(ctx context.Context) {
 			}
 			go func(call Call) {
 				defer func() { <-sem }()
+				cctx := cctx
+				if call.Progress {
+					rep := l.progressSender(ctx, call.ID)
+					defer rep.stop()
+					cctx = connectors.WithProgress(cctx, rep.report)
+				}
 				out, err := l.runCall(cctx, call)
 				cancel()
 				mu.Lock()
@@ -419,6 +717,26 @@ func (l *Link) runCall(ctx context.Context, call Call) (any, error) {
 		if !l.Engine.RunsHere(f) || f.Placement == nil {
 			return nil, weft.Errorf(weft.EForbidden, "flow %s is not placed on site %s (or was withdrawn): the agent refuses the call", call.Flow, l.Site)
 		}
+		if p := connectors.ProgressFrom(ctx); p != nil {
+			// The run's progress, as the gateway reports a local flow's.
+			done := make(chan struct{})
+			defer close(done)
+			go func() {
+				start := time.Now()
+				t := time.NewTicker(500 * time.Millisecond)
+				defer t.Stop()
+				for n := 1; ; n++ {
+					select {
+					case <-done:
+						return
+					case <-ctx.Done():
+						return
+					case <-t.C:
+						p(float64(n), 0, fmt.Sprintf("flow %s running on site %s (%.1fs)", call.Flow, l.Site, time.Since(start).Seconds()))
+					}
+				}
+			}()
+		}
 		res, err := l.Engine.Trigger(ctx, engine.Event{Flow: call.Flow, Kind: "mcp", Body: call.Args})
 		if err != nil {
 			return nil, err
@@ -441,3 +759,58 @@ func (l *Link) runCall(ctx context.Context, call Call) (any, error) {
 	}
 	return nil, weft.Errorf(weft.EInvalid, "a reach-in call names a flow, or a connection and an operation")
 }
+
+// progressPoster posts a call's progress upstream: the latest report at
+// most every progressEvery (reports in between are folded into it).
+type progressPoster struct {
+	l      *Link
+	id     string
+	mu     sync.Mutex
+	latest *CallProgress
+	kick   chan struct{}
+	done   chan struct{}
+}
+
+func (l *Link) progressSender(ctx context.Context, id string) *progressPoster {
+	p := &progressPoster{l: l, id: id, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case <-p.done:
+				return
+			case <-ctx.Done():
+				return
+			case <-p.kick:
+			}
+			p.mu.Lock()
+			cp := p.latest
+			p.latest = nil
+			p.mu.Unlock()
+			if cp != nil {
+				if err := l.post(ctx, ProgressPath, cp, nil); err != nil && ctx.Err() == nil {
+					l.Log.Debug("agent: posting a call's progress failed", "call", id, "err", weft.Message(err))
+				}
+			}
+			select {
+			case <-p.done:
+				return
+			case <-ctx.Done():
+				return
+			case <-time.After(progressEvery):
+			}
+		}
+	}()
+	return p
+}
+
+func (p *progressPoster) report(progress, total float64, message string) {
+	p.mu.Lock()
+	p.latest = &CallProgress{Site: p.l.Site, ID: p.id, Progress: progress, Total: total, Message: clip(message, 500)}
+	p.mu.Unlock()
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (p *progressPoster) stop() { close(p.done) }

@@ -135,7 +135,11 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 	r.Use(s.recoverer)
 	r.MethodNotAllowed(s.methodNotAllowed)
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "store": e.Store().Dialect()})
+		h := map[string]any{"status": "ok", "store": e.Store().Dialect()}
+		if site := e.Site(); site != "" {
+			h["site"] = site // a runtime agent (weft agent connection set checks it talks to one)
+		}
+		writeJSON(w, http.StatusOK, h)
 	})
 	r.Post("/hooks/{flow}", s.hook)
 	if s.agents = agentControlPlane(s, e); s.agents != nil {
@@ -144,6 +148,8 @@ func New(e *engine.Engine, log *slog.Logger, cfg Config) *Server {
 		r.Post(agent.RunsPath, s.agents.ServeRuns)
 		r.Post(agent.CallsPath, s.agents.ServeCalls)
 		r.Post(agent.ResultsPath, s.agents.ServeResults)
+		r.Post(agent.TelemetryPath, s.agents.ServeTelemetry)
+		r.Post(agent.ProgressPath, s.agents.ServeProgress)
 		if cfg.MCP != nil {
 			cfg.MCP.SetReach(s.agents) // tools placed on sites run there (MCP reach-in)
 		}

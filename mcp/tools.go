@@ -413,7 +413,8 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 		return refuse(msg)
 	}
 	if t.placement != nil {
-		return g.callSite(ctx, s, t, args, tc, start)
+		// The site's progress notifications reach this caller under its token.
+		return g.callSite(withProgressTo(ctx, s, req), s, t, args, tc, start)
 	}
 	if t.local != nil {
 		out, err := t.local(ctx, args)
@@ -429,26 +430,31 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 		}
 		return g.callFlow(ctx, s, t, req, args, tc, start)
 	}
-	if req.Params.Meta != nil && req.Params.Meta.ProgressToken != nil {
-		// An operation that reports progress (a federated MCP tool) has it
-		// forwarded to this caller under its own token.
-		token := req.Params.Meta.ProgressToken
-		ctx = connectors.WithProgress(ctx, func(progress, total float64, message string) {
-			n := map[string]any{"progressToken": token, "progress": progress}
-			if total > 0 {
-				n["total"] = total
-			}
-			if message != "" {
-				n["message"] = message
-			}
-			_ = s.srv.SendNotificationToClient(ctx, string(mcpgo.MethodNotificationProgress), n)
-		})
-	}
-	out, err := g.e.CallOperation(ctx, tc)
+	out, err := g.e.CallOperation(withProgressTo(ctx, s, req), tc)
 	if err != nil {
 		return toolError(t, err), nil
 	}
 	return g.result(t, out), nil
+}
+
+// withProgressTo returns ctx carrying a progress reporter that forwards an
+// operation's progress (a federated MCP tool's, or a site's through its
+// agent) to the caller under its own token, when it gave one.
+func withProgressTo(ctx context.Context, s *served, req mcpgo.CallToolRequest) context.Context {
+	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
+		return ctx
+	}
+	token := req.Params.Meta.ProgressToken
+	return connectors.WithProgress(ctx, func(progress, total float64, message string) {
+		n := map[string]any{"progressToken": token, "progress": progress}
+		if total > 0 {
+			n["total"] = total
+		}
+		if message != "" {
+			n["message"] = message
+		}
+		_ = s.srv.SendNotificationToClient(ctx, string(mcpgo.MethodNotificationProgress), n)
+	})
 }
 
 // textOf is the text of a result.

@@ -823,6 +823,10 @@ type Agents interface {
 	// AgentSeen records what an agent reported on its link: when, its
 	// version, and the flow versions it runs (JSON).
 	AgentSeen(ctx context.Context, site string, seen AgentReport) error
+	// SetAgentTelemetry keeps what an agent last shipped of its site's
+	// monitoring (JSON: its latest alerts and key figures); not_found
+	// unless an agent of that site is active.
+	SetAgentTelemetry(ctx context.Context, site string, telemetry json.RawMessage) error
 	// SaveAgentRuns records the run metadata an agent shipped, in one
 	// transaction: a run already recorded (by site and id) is updated, so
 	// shipping a run again changes nothing. AgentRuns lists a site's runs,
@@ -834,6 +838,54 @@ type Agents interface {
 	// PurgeAgentRuns deletes shipped runs that finished before before (the
 	// control plane's retention) and says how many.
 	PurgeAgentRuns(ctx context.Context, before time.Time) (int64, error)
+}
+
+// AgentCalls routes MCP reach-in calls through the database, for a control
+// plane of many processes: the process an MCP client called queues the
+// call; the process that holds the site's agent's calls poll takes it and
+// hands it to the agent; the one the agent posts the result (or progress)
+// to records it; the first reads it and deletes the row.
+type AgentCalls interface {
+	// SetAgentCallsSeen records that this process holds (or just held) the
+	// site's calls poll.
+	SetAgentCallsSeen(ctx context.Context, site string, at time.Time) error
+	// QueueAgentCall queues a call (state queued).
+	QueueAgentCall(ctx context.Context, c AgentCall) error
+	// TakeAgentCalls moves up to limit queued, unexpired calls of a site to
+	// taken (each is taken by one process only) and returns them, oldest
+	// first.
+	TakeAgentCalls(ctx context.Context, site string, limit int, now time.Time) ([]AgentCall, error)
+	// AgentCallProgress records a taken call's latest progress; FinishAgentCall
+	// its result (taken to done). Both report whether the call was there.
+	AgentCallProgress(ctx context.Context, site, id string, progress json.RawMessage) (bool, error)
+	FinishAgentCall(ctx context.Context, site, id string, result json.RawMessage) (bool, error)
+	// GetAgentCall returns a call (not_found once deleted).
+	GetAgentCall(ctx context.Context, id string) (*AgentCall, error)
+	// CancelAgentCall marks a call cancelled and says what state it was in
+	// ("" when it is gone); a queued one is deleted at once.
+	CancelAgentCall(ctx context.Context, id string) (string, error)
+	// TakeAgentCancels returns the site's taken calls that were cancelled,
+	// and deletes them.
+	TakeAgentCancels(ctx context.Context, site string) ([]string, error)
+	// AgentCallSites lists the sites with calls queued or cancelled (one
+	// cheap look for every site a process holds polls of).
+	AgentCallSites(ctx context.Context) ([]string, error)
+	// DeleteAgentCall deletes a call; PurgeAgentCalls those that expired
+	// before before.
+	DeleteAgentCall(ctx context.Context, id string) error
+	PurgeAgentCalls(ctx context.Context, before time.Time) (int64, error)
+}
+
+// AgentCall is a reach-in call routed through the database.
+type AgentCall struct {
+	ID        string          `json:"id"`
+	Site      string          `json:"site"`
+	Call      json.RawMessage `json:"call"`
+	State     string          `json:"state"` // queued, taken, done, cancelled
+	Result    json.RawMessage `json:"result,omitempty"`
+	Progress  json.RawMessage `json:"progress,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+	ExpiresAt time.Time       `json:"expires_at"`
 }
 
 // AgentRun is the metadata of a run on an agent, as shipped upstream: no
@@ -868,6 +920,11 @@ type AgentRecord struct {
 	RotatedAt *time.Time        `json:"rotated_at,omitempty"`
 	RevokedAt *time.Time        `json:"revoked_at,omitempty"`
 	AgentReport
+	// Telemetry is what the agent last shipped of its site's monitoring.
+	Telemetry json.RawMessage `json:"telemetry,omitempty"`
+	// CallsSeen is when a control-plane process last held the agent's
+	// reach-in calls poll (any process: the site is online for reach-in).
+	CallsSeen *time.Time `json:"-"`
 }
 
 // AgentReport is what an agent last reported.

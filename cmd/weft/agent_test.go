@@ -56,9 +56,17 @@ func TestAgentRowBacklog(t *testing.T) {
 	if m["backlog_text"] != "0/100" {
 		t.Fatalf("ok level: %v", m["backlog_text"])
 	}
+	m = map[string]any{"site": "plant-4", "telemetry": map[string]any{"alerts": []any{
+		map[string]any{"rule": "errors", "severity": "critical", "status": "firing"},
+		map[string]any{"rule": "agent-backlog", "severity": "warning", "status": "firing"},
+		map[string]any{"rule": "silence", "severity": "warning", "status": "resolved"}}}}
+	agentRow(m)
+	if m["alerts_text"] != "critical:errors,warning:agent-backlog" {
+		t.Fatalf("site alerts: %v", m["alerts_text"])
+	}
 	m = map[string]any{"site": "plant-5"}
 	agentRow(m)
-	if m["backlog_text"] != "-" || m["status"] != "never connected" {
+	if m["backlog_text"] != "-" || m["status"] != "never connected" || m["alerts_text"] != "-" {
 		t.Fatalf("no report: %v", m)
 	}
 }

@@ -72,7 +72,7 @@ func agentsCmd(args []string, stdout io.Writer) error {
 	switch args[0] {
 	case "list":
 		return c.listRows("/api/agents", "agents", agentRow, col{"SITE", "site"}, col{"STATUS", "status"}, col{"LAST SEEN", "last_seen"},
-			col{"VERSION", "version"}, col{"RUNNING", "running_list"}, col{"PLACED", "placed_list"}, col{"BACKLOG", "backlog_text"}, col{"LABELS", "label_list"})
+			col{"VERSION", "version"}, col{"RUNNING", "running_list"}, col{"PLACED", "placed_list"}, col{"BACKLOG", "backlog_text"}, col{"SITE ALERTS", "alerts_text"}, col{"LABELS", "label_list"})
 	case "show":
 		site, err := one()
 		if err != nil {
@@ -170,6 +170,21 @@ func agentRow(m map[string]any) {
 			m["backlog_text"] = m["backlog_text"].(string) + " " + lvl
 		}
 	}
+	// The alerts firing on the site (its telemetry): severity and rule.
+	m["alerts_text"] = "-"
+	if tm, ok := m["telemetry"].(map[string]any); ok {
+		var firing []string
+		for _, a := range anyList(tm["alerts"]) {
+			if am, ok := a.(map[string]any); ok && am["status"] == "firing" {
+				firing = append(firing, str(am["severity"])+":"+str(am["rule"]))
+			}
+		}
+		sort.Strings(firing)
+		m["alerts_text"] = "none"
+		if len(firing) > 0 {
+			m["alerts_text"] = strings.Join(firing, ",")
+		}
+	}
 	var ls []string
 	if lm, ok := m["labels"].(map[string]any); ok {
 		for k, v := range lm {
@@ -187,6 +202,7 @@ type agentOptions struct {
 	labels                            labelFlags
 	backlogMax                        int
 	shipPayloads                      bool
+	telemetryEvery                    time.Duration
 }
 
 // agentLinkClient is the link's HTTP client: the egress policy's dialer
@@ -249,6 +265,12 @@ func (ao *agentOptions) fromConfig(c AgentConfig) error {
 	}
 	if ao.backlogMax < 0 || ao.backlogMax > 100_000_000 {
 		return weft.Errorf(weft.EInvalid, "agent backlog_max %d: use 1 to 100000000 (0: the default, 100000)", ao.backlogMax)
+	}
+	if ao.telemetryEvery == 0 {
+		ao.telemetryEvery = c.TelemetryEvery
+	}
+	if ao.telemetryEvery != 0 && (ao.telemetryEvery < time.Second || ao.telemetryEvery > time.Hour) {
+		return weft.Errorf(weft.EInvalid, "agent telemetry_every %v: use 1s to 1h (default 10s)", ao.telemetryEvery)
 	}
 	if len(ao.labels) == 0 {
 		for k, v := range c.Labels {

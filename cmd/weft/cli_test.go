@@ -61,11 +61,12 @@ func TestIssue16_F26_HelpExitsZeroForEverySubcommand(t *testing.T) {
 		"users":            {"create", "list", "disable", "reset-password", "role"},
 		"service-accounts": {"create", "list", "revoke"},
 		"audit":            {"list", "verify"},
+		"agent":            {"connection set"},
 	}
 	// flags each command's help must list (its own flag set was consulted)
 	wantFlag := map[string]string{"serve": "--addr", "flow validate": "--server", "runs list": "--limit", "mcp --stdio": "--toolset",
 		"mcp keys create": "--scopes", "sandbox": "--addr", "nl2flow": "--deploy", "anomaly replay": "--input", "metrics": "--since", "map suggest": "--source",
-		"audit list": "--actor", "audit verify": "--data-dir"}
+		"audit list": "--actor", "agent connection set": "--secret", "audit verify": "--data-dir"}
 	check := func(args []string, want string) {
 		t.Helper()
 		var out, errOut bytes.Buffer

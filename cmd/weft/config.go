@@ -563,4 +563,7 @@ type AgentConfig struct {
 	// whose flow captures in full go upstream, redacted on the site first
 	// (default false: metadata only).
 	ShipPayloads bool `yaml:"ship_payloads"`
+	// TelemetryEvery is how often the site's alerts and key figures go
+	// upstream (default 10s).
+	TelemetryEvery time.Duration `yaml:"telemetry_every"`
 }

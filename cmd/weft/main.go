@@ -94,6 +94,7 @@ Usage:
   weft consumers list | show NAME | create NAME | disable|enable NAME | delete NAME | subscribe NAME PRODUCT --plan P [--version V] | unsubscribe NAME PRODUCT
   weft consumers key NAME | keys NAME | rotate NAME KEY_ID [--overlap 24h] | revoke NAME KEY_ID   API keys: shown once, stored hashed
   weft agent --control-plane URL --token T --site S [--data-dir D] [--addr A] [--label k=v]... [--ca-file CA] [--client-cert C --client-key K]   a runtime agent on a site: its own store and engine, dialling out to the control plane only
+  weft agent connection set NAME [--file F] [--secret auth.token]... [--server AGENT_URL]   set a connection's credentials on a runtime agent only (values from the file or stdin; sealed with the agent's key; refused unless the server is an agent)
   weft agents create SITE [--label k=v]... | list | show SITE | rotate SITE | revoke SITE   runtime agents (hybrid deployment); the token is shown once
   weft version
 
@@ -138,7 +139,7 @@ func dispatch(cmd string, args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		err = serve(args, stderr)
 	case "agent":
-		err = agentRun(args, stderr)
+		err = agentCmd(args, stdout, stderr)
 	case "agents":
 		err = agentsCmd(args, stdout)
 	case "flow", "flows":
@@ -225,6 +226,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		fs.StringVar(&ao.clientCert, "client-cert", "", "a client certificate (PEM) for a control plane that requires mutual TLS")
 		fs.StringVar(&ao.clientKey, "client-key", "", "its private key (PEM)")
 		fs.BoolVar(&ao.shipPayloads, "ship-payloads", false, "ship the payloads of runs whose flow captures in full (capture: full) upstream, redacted here first (default: metadata only)")
+		fs.DurationVar(&ao.telemetryEvery, "telemetry-every", 0, "how often the site's alerts and key figures go upstream to the control plane (default 10s)")
 		fs.IntVar(&ao.backlogMax, "backlog-max", 0, "bound on finished runs not shipped upstream yet (default 100000): the alert agent-backlog warns at 80%, new runs are refused at the bound")
 	}
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
@@ -527,6 +529,23 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		// The control plane of a hybrid deployment: agents' link, their
 		// health in /metrics, an alert when one goes silent.
 		cp := agent.NewControlPlane(as, eng, log)
+		if cfg.DatabaseURL != "" && cp.ShareCalls() {
+			// Several processes may share this PostgreSQL store: an MCP
+			// reach-in call reaching one of them runs through the one the
+			// site's agent polls, through the database.
+			log.Info("reach-in calls routed through the database (a control plane of many processes)")
+			go cp.RunShared(bg)
+		}
+		// A site's alerts (its agent's telemetry) are raised and resolved
+		// here too, so the control plane's notifications cover every site.
+		cp.OnSiteAlert = func(ctx context.Context, site string, a agent.SiteAlert, firing bool) {
+			key := "site:" + site + "/" + a.Flow
+			if firing {
+				alerter.Raise(ctx, "site:"+a.Rule, key, a.Severity, "site "+site+": "+a.Message, nil)
+			} else {
+				alerter.Resolve(ctx, "site:"+a.Rule, key, "site "+site+": "+a.Message)
+			}
+		}
 		gwCfg.Agents = cp
 		metrics.Register(cp.Collector())
 		go cp.RunRetention(bg, cfg.Retention, time.Hour) // shipped runs follow the runs' retention
@@ -586,6 +605,20 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 					alerter.Resolve(ctx, "agent-backlog", "agent:"+ao.site, msg)
 				}
 			}}
+		// The site's monitoring goes upstream in telemetry batches: its
+		// latest alerts and key figures (never a payload).
+		link.TelemetryEvery, link.Gatherer = ao.telemetryEvery, metrics.Gatherer()
+		link.Alerts = func() []agent.SiteAlert {
+			var out []agent.SiteAlert
+			for _, a := range alerter.Alerts() {
+				if len(out) == agent.MaxSiteAlerts {
+					break
+				}
+				out = append(out, agent.SiteAlert{ID: a.ID, Rule: a.Rule, Flow: a.Flow, Severity: a.Severity, Status: a.Status, Message: a.Message,
+					Value: a.Value, Runs: a.Runs, StartedAt: a.StartedAt, ResolvedAt: a.ResolvedAt})
+			}
+			return out
+		}
 		metrics.Register(link.Collector()) // the link's side on this agent's /metrics
 		go func() {
 			if err := link.Run(bg); err != nil {

@@ -29,7 +29,7 @@ func (s *Store) CreateAgent(ctx context.Context, a store.AgentRecord) error {
 	})
 }
 
-const agentCols = `site, labels, token_hash, created_at, rotated_at, revoked_at, last_seen, version, running, health`
+const agentCols = `site, labels, token_hash, created_at, rotated_at, revoked_at, last_seen, version, running, health, telemetry, calls_seen`
 
 func (s *Store) agents(ctx context.Context, where string, args ...any) ([]store.AgentRecord, error) {
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+agentCols+` FROM agents `+where+` ORDER BY site`), args...)
@@ -47,15 +47,19 @@ func (s *Store) agents(ctx context.Context, where string, args ...any) ([]store.
 	var out []store.AgentRecord
 	for rows.Next() {
 		var a store.AgentRecord
-		var labels, running, health string
+		var labels, running, health, telemetry string
 		var created int64
-		var rot, rev, seen sql.NullInt64
-		if err := rows.Scan(&a.Site, &labels, &a.TokenHash, &created, &rot, &rev, &seen, &a.Version, &running, &health); err != nil {
+		var rot, rev, seen, calls sql.NullInt64
+		if err := rows.Scan(&a.Site, &labels, &a.TokenHash, &created, &rot, &rev, &seen, &a.Version, &running, &health, &telemetry, &calls); err != nil {
 			return nil, s.wrap(err, "agents")
 		}
 		_ = json.Unmarshal([]byte(labels), &a.Labels)
 		a.CreatedAt, a.RotatedAt, a.RevokedAt, a.LastSeen = fromMicros(created), opt(rot), opt(rev), opt(seen)
 		a.Running, a.Health = json.RawMessage(running), json.RawMessage(health)
+		if len(telemetry) > 2 {
+			a.Telemetry = json.RawMessage(telemetry)
+		}
+		a.CallsSeen = opt(calls)
 		out = append(out, a)
 	}
 	return out, s.wrap(rows.Err(), "agents")
@@ -126,6 +130,15 @@ func (s *Store) AgentSeen(ctx context.Context, site string, r store.AgentReport)
 	}
 	return s.updateAgent(ctx, site, "agent report", `UPDATE agents SET last_seen = ?, version = ?, running = ?, health = ? WHERE site = ? AND revoked_at IS NULL`,
 		micros(seen), r.Version, running, health, site)
+}
+
+// SetAgentTelemetry implements store.Agents.
+func (s *Store) SetAgentTelemetry(ctx context.Context, site string, telemetry json.RawMessage) error {
+	t := string(telemetry)
+	if t == "" {
+		t = "{}"
+	}
+	return s.updateAgent(ctx, site, "agent telemetry", `UPDATE agents SET telemetry = ? WHERE site = ? AND revoked_at IS NULL`, t, site)
 }
 
 // clipName quotes a name for a message, cut to 80 bytes.

@@ -32,6 +32,16 @@ func agents(t *testing.T, s store.Agents) {
 	if a.LastSeen == nil || !a.LastSeen.Equal(seen) || a.Version != "v1.2" || string(a.Running) != `[{"flow":"orders","version":2}]` || string(a.Health) != `{"connections":[]}` {
 		t.Fatalf("after report: %+v", a)
 	}
+	must(t, s.SetAgentTelemetry(ctx, "plant-3", json.RawMessage(`{"alerts":[],"figures":{"runs_running":2}}`)))
+	if a, err = s.Agent(ctx, "plant-3"); err != nil || string(a.Telemetry) != `{"alerts":[],"figures":{"runs_running":2}}` || string(a.Health) != `{"connections":[]}` {
+		t.Fatalf("after telemetry: %+v %v", a, err)
+	}
+	if err := s.SetAgentTelemetry(ctx, "nowhere", nil); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("telemetry of an unknown site: %v", err)
+	}
+	if cs, ok := s.(store.AgentCalls); ok {
+		agentCalls(t, cs, now)
+	}
 	// Rotation: the old hash stops working at once.
 	must(t, s.SetAgentToken(ctx, "plant-3", "h4", now))
 	if _, err := s.AgentByTokenHash(ctx, "h1"); weft.Code(err) != weft.ENotFound {
@@ -106,5 +116,70 @@ func agents(t *testing.T, s store.Agents) {
 	must(t, err)
 	if len(list) != 2 || list[0].Site != "plant-1" || list[1].Site != "plant-3" || list[1].RevokedAt == nil {
 		t.Fatalf("list: %+v", list)
+	}
+}
+
+// agentCalls: a queued call is taken once; progress and the result are
+// recorded only while it is taken; a cancelled queued call goes at once, a
+// cancelled taken one is handed to its site once; expired calls purge.
+func agentCalls(t *testing.T, s store.AgentCalls, now time.Time) {
+	ctx := context.Background()
+	must(t, s.SetAgentCallsSeen(ctx, "plant-3", now))
+	q := func(id string, created time.Time) {
+		must(t, s.QueueAgentCall(ctx, store.AgentCall{ID: id, Site: "plant-3", Call: json.RawMessage(`{"tool":"erp__request"}`), CreatedAt: created, ExpiresAt: now.Add(time.Minute)}))
+	}
+	q("c1", now)
+	q("c2", now.Add(time.Millisecond))
+	q("c3", now.Add(2*time.Millisecond))
+	if ok, _ := s.FinishAgentCall(ctx, "plant-3", "c1", json.RawMessage(`{}`)); ok {
+		t.Fatal("a queued call finished before it was taken")
+	}
+	if sites, err := s.AgentCallSites(ctx); err != nil || len(sites) != 1 || sites[0] != "plant-3" {
+		t.Fatalf("sites with calls: %v %v", sites, err)
+	}
+	got, err := s.TakeAgentCalls(ctx, "plant-3", 2, now)
+	must(t, err)
+	if len(got) != 2 || got[0].ID != "c1" || got[1].ID != "c2" || string(got[0].Call) != `{"tool":"erp__request"}` {
+		t.Fatalf("taken: %+v", got)
+	}
+	if again, _ := s.TakeAgentCalls(ctx, "plant-3", 10, now); len(again) != 1 || again[0].ID != "c3" {
+		t.Fatalf("taken again: %+v", again)
+	}
+	if ok, err := s.AgentCallProgress(ctx, "plant-3", "c1", json.RawMessage(`{"progress":1}`)); !ok || err != nil {
+		t.Fatalf("progress: %v %v", ok, err)
+	}
+	if ok, _ := s.FinishAgentCall(ctx, "plant-9", "c1", json.RawMessage(`{}`)); ok {
+		t.Fatal("another site finished a call")
+	}
+	if ok, err := s.FinishAgentCall(ctx, "plant-3", "c1", json.RawMessage(`{"output":1}`)); !ok || err != nil {
+		t.Fatalf("finish: %v %v", ok, err)
+	}
+	c, err := s.GetAgentCall(ctx, "c1")
+	must(t, err)
+	if c.State != "done" || string(c.Result) != `{"output":1}` || string(c.Progress) != `{"progress":1}` {
+		t.Fatalf("call: %+v", c)
+	}
+	must(t, s.DeleteAgentCall(ctx, "c1"))
+	if _, err := s.GetAgentCall(ctx, "c1"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("deleted call: %v", err)
+	}
+	if was, _ := s.CancelAgentCall(ctx, "c2"); was != "taken" {
+		t.Fatalf("cancel a taken call: was %q", was)
+	}
+	if ids, _ := s.TakeAgentCancels(ctx, "plant-3"); len(ids) != 1 || ids[0] != "c2" {
+		t.Fatalf("cancels: %v", ids)
+	}
+	if ids, _ := s.TakeAgentCancels(ctx, "plant-3"); len(ids) != 0 {
+		t.Fatalf("cancels handed twice: %v", ids)
+	}
+	q("c4", now)
+	if was, _ := s.CancelAgentCall(ctx, "c4"); was != "queued" {
+		t.Fatalf("cancel a queued call: was %q", was)
+	}
+	if _, err := s.GetAgentCall(ctx, "c4"); weft.Code(err) != weft.ENotFound {
+		t.Fatalf("a cancelled queued call stays: %v", err)
+	}
+	if n, err := s.PurgeAgentCalls(ctx, now.Add(2*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("purge: %d %v", n, err)
 	}
 }

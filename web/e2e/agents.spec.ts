@@ -1,7 +1,8 @@
 // The Agents view: runtime agents of a hybrid deployment, one row per
 // site. An agent that has polled (the test makes its poll as `weft agent`
 // would, with its own credential) shows linked or rolling out, its build,
-// what runs of what is placed, and its backlog against its bound; one
+// what runs of what is placed, its backlog against its bound, and the
+// alerts firing on its site and its key figures (shipped as telemetry); one
 // never linked says so; a revoked one shows revoked at the next refresh.
 import { test, expect, shot } from "./fixtures";
 
@@ -28,6 +29,22 @@ test("the agents view shows each site's link, rollout and backlog", async ({ pag
   expect(poll.status).toBe(200);
   expect(JSON.stringify(await poll.json())).toContain("orders-site");
 
+  // Its site's monitoring, shipped as the agent does: an alert firing there and its key figures.
+  const tele = await fetch(weft.url + "/agent/v1/telemetry", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+    body: JSON.stringify({
+      site: "plant-3",
+      at: new Date().toISOString(),
+      alerts: [
+        { id: "a1", rule: "errors", flow: "orders-site", severity: "critical", status: "firing", message: "orders-site is failing: 4 of the last 5 runs failed", started_at: new Date().toISOString() },
+        { id: "a0", rule: "silence", flow: "sync", severity: "warning", status: "resolved", message: "sync is running again", started_at: new Date().toISOString() },
+      ],
+      figures: { runs_running: 2, runs_queued: 5, runs_succeeded: 120, runs_failed: 4, runs_dead: 0, step_attempts_total: 130, step_attempts_errors_total: 6 },
+    }),
+  });
+  expect(tele.status).toBe(200);
+
   await page.goto(weft.url + "/");
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Agents" }).click();
   const table = page.getByRole("table", { name: "Agents" });
@@ -38,6 +55,11 @@ test("the agents view shows each site's link, rollout and backlog", async ({ pag
   await expect(p3).toContainText("orders-site v1");
   await expect(p3).toContainText("90 of 100 (90%) — nearing the bound");
   await expect(p3).toContainText("region=eu");
+  await expect(p3).toContainText("critical errors");
+  await expect(p3).toContainText("orders-site is failing");
+  await expect(p3).not.toContainText("sync is running again");
+  await expect(p3).toContainText("2 running, 5 queued");
+  await expect(p3).toContainText("step errors 6 of 130");
   const p4 = table.getByRole("row", { name: /plant-4/ });
   await expect(p4).toContainText("never linked");
   await shot(page, "agents");

@@ -1,8 +1,9 @@
 // Agents (#/agents): the runtime agents of a hybrid deployment
 // (docs/hybrid.md), one row per site: linked or silent or revoked, last
 // seen, build, whether it runs what is placed on it, the flows and
-// connections placed there, its run-log backlog against its bound, and the
-// last shipping error. GET /api/agents, refreshed every 5 s.
+// connections placed there, its run-log backlog against its bound, the
+// last shipping error, and the site's own monitoring as its agent ships it
+// (alerts firing there, key figures). GET /api/agents, refreshed every 5 s.
 import { useEffect } from "react";
 import { Loading, fmtTime, useApi } from "./kit";
 import { Problem } from "./problem";
@@ -19,6 +20,22 @@ interface AgentHealth {
   backlog_level?: string;
 }
 
+interface SiteAlert {
+  id: string;
+  rule: string;
+  flow?: string;
+  severity: string;
+  status: string;
+  message: string;
+  started_at: string;
+}
+
+interface SiteTelemetry {
+  at: string;
+  alerts: SiteAlert[];
+  figures: Record<string, number>;
+}
+
 export interface AgentStatus {
   site: string;
   labels: Record<string, string>;
@@ -31,6 +48,7 @@ export interface AgentStatus {
   placed: { flow: string; version: number }[];
   placed_connections: string[];
   health?: AgentHealth;
+  telemetry?: SiteTelemetry;
 }
 
 /** agentState is the one-word state of an agent and its badge class. */
@@ -50,6 +68,18 @@ function backlogText(h?: AgentHealth): string {
   if (h.backlog_level === "critical") s += " — new runs refused";
   else if (h.backlog_level === "warning") s += " — nearing the bound";
   return s;
+}
+
+/** siteFigures is the site's key figures in a line (from its telemetry). */
+function siteFigures(t?: SiteTelemetry): string {
+  if (!t) return "";
+  const f = t.figures;
+  const parts: string[] = [];
+  const n = (k: string) => (f[k] ?? 0).toLocaleString();
+  parts.push(`${n("runs_running")} running, ${n("runs_queued")} queued`);
+  parts.push(`${n("runs_succeeded")} succeeded, ${n("runs_failed")} failed, ${n("runs_dead")} dead`);
+  if (f.step_attempts_total !== undefined) parts.push(`step errors ${n("step_attempts_errors_total")} of ${n("step_attempts_total")}`);
+  return parts.join(" · ");
 }
 
 export function AgentsView() {
@@ -85,6 +115,7 @@ export function AgentsView() {
               <th>Flows running / placed</th>
               <th>Connections placed</th>
               <th>Backlog</th>
+              <th>Site alerts and figures</th>
               <th>Labels</th>
             </tr>
           </thead>
@@ -114,6 +145,31 @@ export function AgentsView() {
                   </td>
                   <td>{a.placed_connections.length ? a.placed_connections.join(", ") : "—"}</td>
                   <td>{backlogText(h)}</td>
+                  <td>
+                    {!a.telemetry ? (
+                      "—"
+                    ) : (
+                      <>
+                        {a.telemetry.alerts.filter((al) => al.status === "firing").length === 0 ? (
+                          <span className="badge ok">no alerts firing</span>
+                        ) : (
+                          a.telemetry.alerts
+                            .filter((al) => al.status === "firing")
+                            .map((al) => (
+                              <div key={al.id}>
+                                <span className={"badge " + (al.severity === "critical" ? "error" : "running")}>
+                                  {al.severity} {al.rule}
+                                </span>{" "}
+                                <span className="muted">{al.message}</span>
+                              </div>
+                            ))
+                        )}
+                        <div className="muted" title={"as shipped " + fmtTime(a.telemetry.at)}>
+                          {siteFigures(a.telemetry)}
+                        </div>
+                      </>
+                    )}
+                  </td>
                   <td>
                     {Object.entries(a.labels)
                       .map(([k, v]) => `${k}=${v}`)
