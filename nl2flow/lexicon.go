@@ -293,6 +293,8 @@ var (
 	determiners         = lex.set("determiner")
 	eventKinds          = lex.values("event.kind.")
 	createdFieldParts   = lex.set("field.created")
+	temporalWords       = lex.set("field.temporal")
+	timeFormats         = lex.set("field.time_format")
 	synNameSkip         = lex.set("name.skip")
 	synGreeting         = lex.set("greeting")
 	synVerbNotAfter     = lex.set("cue.verb_not_after")

@@ -1599,19 +1599,81 @@ func eventKind(c clause) (kind string, deletes bool) {
 }
 
 // creationField: the record field that holds its creation time (a name
-// part from field.created: created_at, createdAt, creation_date), else "".
+// part from field.created: created_at, createdAt, CreationDate), else "".
+// Among those, the one whose schema best says it is an ordered point in
+// time (cursorQuality); free text ("CreatedByUser") never.
 func creationField(op *Op) string {
 	fields := op.recordFields()
+	best, bestQ := "", 0
 	for _, k := range sortedKeys(fields) {
+		created := false
 		for _, part := range ai.Split(k) {
 			if createdFieldParts.has(strings.ToLower(part)) {
-				if t := typeOf(fields[k]); t == "string" || t == "integer" || t == "number" {
-					return k
-				}
+				created = true
+			}
+		}
+		if !created {
+			continue
+		}
+		if q := cursorQuality(k, fields[k]); q > bestQ {
+			best, bestQ = k, q
+		}
+	}
+	return best
+}
+
+// cursorQuality says, from a field's schema alone, how well it orders
+// records in time: a string with a time format (date-time, date) is best,
+// then a number or integer (a timestamp or a sequence), then a string
+// without a format whose name parts or description say it holds a date or
+// time (more of those words: better, so a date-and-time beats a time of
+// day); 0 for anything else: free text, booleans, objects.
+func cursorQuality(name string, schema map[string]any) int {
+	if schema == nil {
+		return 0
+	}
+	types := schemaTypes(schema)
+	format, _ := schema["format"].(string)
+	switch {
+	case types["string"] && timeFormats.has(strings.ToLower(format)):
+		return 30
+	case types["integer"] || types["number"]:
+		return 20
+	case !types["string"] || format != "":
+		return 0
+	}
+	seen := map[string]bool{}
+	for _, part := range ai.Split(name) {
+		if p := strings.ToLower(part); temporalWords.has(p) {
+			seen[p] = true
+		}
+	}
+	desc, _ := schema["description"].(string)
+	for _, w := range strings.FieldsFunc(strings.ToLower(desc), func(r rune) bool { return !(r >= 'a' && r <= 'z') }) {
+		if temporalWords.has(w) {
+			seen[w] = true
+		}
+	}
+	if len(seen) == 0 {
+		return 0
+	}
+	return 10 + len(seen)
+}
+
+// schemaTypes: the JSON types a schema allows ("type": "string" or a list).
+func schemaTypes(s map[string]any) map[string]bool {
+	out := map[string]bool{}
+	switch t := s["type"].(type) {
+	case string:
+		out[t] = true
+	case []any:
+		for _, x := range t {
+			if v, ok := x.(string); ok {
+				out[v] = true
 			}
 		}
 	}
-	return ""
+	return out
 }
 
 // thirdPerson returns the base of a third-person verb form the lexicon
