@@ -294,6 +294,7 @@ var (
 	eventKinds          = lex.values("event.kind.")
 	createdFieldParts   = lex.set("field.created")
 	temporalWords       = lex.set("field.temporal")
+	lxVerbCarry         = lex.set("cue.carry_verb")
 	timeFormats         = lex.set("field.time_format")
 	synNameSkip         = lex.set("name.skip")
 	synGreeting         = lex.set("greeting")

@@ -1310,8 +1310,26 @@ func (s *state) action(ctx context.Context, c clause) {
 		return
 	}
 	if v := s.unknownSystem(c); v != "" {
-		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
-		return
+		// A product the catalog lacks, where the clause also names a
+		// connected system as the destination ("notifications for new
+		// Shopify orders to chat"): the product is only where the records
+		// come from; the step into the connected system is drafted and the
+		// product is named as not understood.
+		src := s.unknownSource(c, v, verb)
+		if src < 0 {
+			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
+			return
+		}
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the step into the connected destination was drafted without it", v, v))
+		// The product's own records ("Shopify orders") are not the
+		// catalog's: no step reads them.
+		var keep []objRef
+		for _, o := range objs {
+			if o.i < src || o.i > src+1 || verb != "send" {
+				keep = append(keep, o)
+			}
+		}
+		objs = keep
 	}
 	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && verb != "send" && !c.hasIn(lxPronounObject) && quoted(c) == "" && verb != "respond" {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s what? The clause names no record, system or recipient", c.text(), verb))
@@ -1361,6 +1379,15 @@ func (s *state) action(ctx context.Context, c clause) {
 		obj = s.hookObj // "create it in the ERP"
 	}
 	op := s.pick(verb, obj, sys, c)
+	if op != nil && verb == "update" && c.hasIn(lxVerbCarry) && !s.inScope(op) {
+		// "Sync ERP customers to CRM accounts": records carried into a
+		// system where nothing in scope identifies one of its records
+		// (no trigger or loop over that kind there) cannot be updated by
+		// id; they are created.
+		if cr := s.pick("create", op.Object, []string{op.Connector}, c); cr != nil {
+			op, verb = cr, "create"
+		}
+	}
 	if op == nil {
 		what := obj
 		if what == "" {
@@ -1374,6 +1401,56 @@ func (s *state) action(ctx context.Context, c clause) {
 		return
 	}
 	s.call(op, c, verb)
+}
+
+// unknownSource: the index of the product v the catalog lacks when it is
+// only where the clause's records come from, else -1: it stands before the connected destination
+// ("… Shopify orders to chat", not "… to the email list in Mailchimp"),
+// and either the clause sends a message or the product's own records are
+// a kind the catalog has ("Shopify customers to CRM contacts", not
+// "Stripe payment to ERP …").
+func (s *state) unknownSource(c clause, v, verb string) int {
+	dest := s.destinationSystem(c)
+	if dest == "" && !(verb == "send" && hasTarget(c)) {
+		return -1
+	}
+	pi, di := -1, -1
+	for i, t := range c.toks {
+		if (t.kind == tChannel || t.kind == tEmail) && di < 0 && verb == "send" {
+			di = i // "… to #sales": the message's destination
+		}
+		if t.kind != tWord {
+			continue
+		}
+		if pi < 0 && t.raw == v {
+			pi = i
+		}
+		if di < 0 && lxDirection.has(t.w) && i+1 < len(c.toks) {
+			j := i + 1
+			for j < len(c.toks) && determiner(c.toks[j].w) {
+				j++
+			}
+			if j < len(c.toks) && s.namesSystem(c.toks[j].w, dest) {
+				di = i
+			}
+		}
+	}
+	if pi < 0 || di < 0 || pi > di {
+		return -1
+	}
+	if verb == "send" || pi+1 < di && s.recordNoun(c.toks[pi+1].w) != "" {
+		return pi
+	}
+	return -1
+}
+
+// inScope: a record of op's kind in op's system is in scope (the poll
+// trigger or the loop is over it), so an update of it has its id.
+func (s *state) inScope(op *Op) bool {
+	if s.p.Trigger.Kind == "poll" && s.p.Trigger.Op != nil && s.p.Trigger.Op.Connector == op.Connector && s.p.Trigger.Op.Object == op.Object {
+		return true
+	}
+	return s.loop != nil && s.loopObj == op.Object
 }
 
 // objectsAfterVerb: the records a verb acts on follow it; those before it

@@ -126,3 +126,35 @@ func TestPluralPersonRecipient(t *testing.T) {
 		t.Fatalf("calls %v\n%s", got, d.YAML)
 	}
 }
+
+// A product the catalog lacks that is only where the records come from
+// does not cost the step into the connected destination; the product is
+// named as not understood. One that is the destination still does.
+func TestUnknownSourceKeepsDestinationStep(t *testing.T) {
+	d := compile(t, "Send real-time notifications for new Shopify orders to #sales in chat")
+	if got := strings.Join(calls(d.Flow), " "); got != "chat.postMessage" || !strings.Contains(strings.Join(d.NotUnderstood, " "), "Shopify") {
+		t.Fatalf("calls %q, not understood %v\n%s", got, d.NotUnderstood, d.YAML)
+	}
+	d = compile(t, "Add new contacts from CRM to the email list in Mailchimp")
+	for _, c := range calls(d.Flow) {
+		if c == "smtp.send" {
+			t.Fatalf("Mailchimp's email list read as an email:\n%s", d.YAML)
+		}
+	}
+}
+
+// Records carried into another system ("sync ERP customers to CRM
+// accounts") are created there: nothing in scope has the id an update
+// needs. With the record itself in scope (the trigger watches it), an
+// update stays an update.
+func TestCarriedRecordsAreCreated(t *testing.T) {
+	d := compile(t, "Sync ERP customers to CRM accounts")
+	got := strings.Join(calls(d.Flow), " ")
+	if !strings.Contains(got, "crm.createAccount") || strings.Contains(got, "crm.updateAccount") {
+		t.Fatalf("calls %q\n%s", got, d.YAML)
+	}
+	d = compile(t, "When an account is updated in the CRM, sync the account's status in the CRM")
+	if got := strings.Join(calls(d.Flow), " "); strings.Contains(got, "crm.createAccount") {
+		t.Fatalf("an account in scope was created anew: %q\n%s", got, d.YAML)
+	}
+}
