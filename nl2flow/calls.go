@@ -12,6 +12,19 @@ import (
 // send drafts a notification: a chat message or an email, listing records
 // first when the message is about several ("post the overdue invoices").
 func (s *state) send(ctx context.Context, c clause, objs []objRef) {
+	s.sent = &c
+	// "notify your team via email and chat": one message per destination
+	// (the records it is about are read once).
+	if dests := s.messageSystems(c); len(dests) > 1 {
+		for k, d := range dests {
+			if k > 0 {
+				objs = nil
+			}
+			s.send(ctx, s.sendTo(c, c, d), objs)
+		}
+		s.sent = &c
+		return
+	}
 	// Records the message is about: "the list of open opportunities".
 	for _, o := range objs {
 		if o.obj == "email" || o.obj == "message" || o.obj == "channel" || o.obj == "line" {

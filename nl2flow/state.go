@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/weftio/weft/ai"
 )
@@ -32,6 +33,7 @@ type state struct {
 	loopF   map[string]map[string]any
 	loopReq map[string]bool
 	made    []*StepPlan // call steps so far, in order
+	sent    *clause     // the clause the last step (a message) came from, while the next clause may continue its list of destinations
 	pending []string    // system words from a clause that named only a system
 	negated []neg       // "don't …" clauses
 	voc     map[string]bool
@@ -149,6 +151,23 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 		}
 		if c.sep == "then" && s.cond != nil && !s.inElse && len(s.cond.Then) > 0 && s.p.Trigger.Kind != "poll" {
 			// "… if X, email A, then post B": B is unconditional only after an else.
+		}
+		// "Send the results to chat, email and Google Sheets": a clause of
+		// nothing but further destinations continues the message before
+		// it; each connected system that sends messages gets it.
+		if last := s.sent; last != nil {
+			s.sent = nil
+			if dests := s.moreDestinations(c); len(dests) > 0 {
+				for _, d := range dests {
+					s.action(ctx, s.sendTo(*last, c, d))
+				}
+				for _, t := range c.toks {
+					if t.kind == tWord && !t.used && !s.isSystemWord(t.w) && (knownVendors[t.w] || properName(t)) {
+						s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the message goes to the connected destinations only", c.text(), t.raw))
+					}
+				}
+				continue
+			}
 		}
 		// A clause that names only a system ("crm:") lends it to the next.
 		if sys := s.systemsIn(c); len(sys) > 0 && len(s.objectsIn(c)) == 0 && s.verb(c) == "" && !hasTarget(c) && len(stateIn(c)) == 0 && !c.hasIn(lxWebhookWord) && s.onlySystem(c) {
@@ -1442,6 +1461,105 @@ func (s *state) unknownSource(c clause, v, verb string) int {
 		return pi
 	}
 	return -1
+}
+
+// moreDestinations: the indexes of the words of c naming a connected
+// system that sends messages, when c (after a comma or "and") holds
+// nothing but destinations: such systems, products the catalog lacks
+// (named as not understood by the coverage stage) and message nouns
+// ("chat, Teams & email notifications").
+func (s *state) moreDestinations(c clause) []int {
+	if c.sep != "," && c.sep != "and" {
+		return nil
+	}
+	var out []int
+	for i, t := range c.toks {
+		if t.kind != tWord && t.kind != tPunct {
+			return nil // "and email it@acme.example": a verb with its own recipient
+		}
+		if t.kind != tWord || t.used || stop.has(t.w) || filler(t.w) || !hasLetter(t.w) {
+			continue
+		}
+		o := objectWords[singular(t.w)]
+		switch {
+		case s.sendsMessages(t.w):
+			out = append(out, i)
+		case knownVendors[t.w] || properName(t) || o == "message" || o == "email":
+		default:
+			return nil
+		}
+	}
+	return out
+}
+
+// messageSystems: the indexes of the words of a message clause that name
+// its destinations, when it names several connected systems that send
+// messages ("notify your team via email and chat"): after the verb, not
+// after a source preposition ("from"), each the head of its noun phrase or
+// before a message noun ("email notifications"), not a modifier ("the
+// email address").
+func (s *state) messageSystems(c clause) []int {
+	vi := verbIndex(c)
+	var out []int
+	seen := map[string]bool{}
+	for i, t := range c.toks {
+		if t.kind != tWord || t.used || i <= vi || !s.sendsMessages(t.w) {
+			continue
+		}
+		// "via either email or email": one destination said twice.
+		conn := ""
+		for _, cs := range s.b.cat.connectorsNamed(t.w) {
+			conn += cs + " "
+		}
+		if seen[conn] {
+			continue
+		}
+		seen[conn] = true
+		if i > 0 && lxSource.has(c.toks[i-1].w) {
+			continue
+		}
+		if i+1 < len(c.toks) && c.toks[i+1].kind == tEmail {
+			continue
+		}
+		if i+1 < len(c.toks) && c.toks[i+1].kind == tWord {
+			n := c.toks[i+1].w
+			if o := objectWords[singular(n)]; hasLetter(n) && !stop.has(n) && o != "message" && o != "email" && !s.isSystemWord(n) {
+				continue
+			}
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+// hasLetter: w has a letter ("&" and "+" are no words).
+func hasLetter(w string) bool {
+	return strings.IndexFunc(w, unicode.IsLetter) >= 0
+}
+
+// sendsMessages: w names a connected system with a send operation.
+func (s *state) sendsMessages(w string) bool {
+	for _, op := range s.b.cat.Ops {
+		if op.Verb == "send" && s.namesSystem(w, op.Connector) {
+			return true
+		}
+	}
+	return false
+}
+
+// sendTo rewrites the message clause last for the destination at index d
+// of c: its words up to where its destination began ("Send the results
+// to"), then the new destination ("chat").
+func (s *state) sendTo(last, c clause, d int) clause {
+	end := len(last.toks)
+	for i, t := range last.toks {
+		if i > 0 && (t.kind == tChannel || t.kind == tEmail || t.kind == tWord && (s.isSystemWord(t.w) || knownVendors[t.w]) && i > verbIndex(last)) {
+			end = i
+			break
+		}
+	}
+	toks := append(append([]token{}, last.toks[:end]...), c.toks[d])
+	return clause{toks: toks, sep: c.sep}
 }
 
 // inScope: a record of op's kind in op's system is in scope (the poll

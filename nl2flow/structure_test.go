@@ -158,3 +158,27 @@ func TestCarriedRecordsAreCreated(t *testing.T) {
 		t.Fatalf("an account in scope was created anew: %q\n%s", got, d.YAML)
 	}
 }
+
+// A message goes to every destination its clause or the list after it
+// names: "via email and chat", "to Google Sheet, chat and email" (the
+// product the catalog lacks is named as not understood). One destination
+// said twice ("either email or email") is one message; an address after
+// "email" makes it a verb with its own recipient.
+func TestMessageToEveryDestination(t *testing.T) {
+	for text, want := range map[string]string{
+		"When a form is submitted on the website, notify your team via email and chat":             "smtp.send chat.postMessage",
+		"Send the daily report to Google Sheet, chat and email":                                    "chat.postMessage smtp.send",
+		"Every morning post a summary to chat, Teams & chat":                                       "chat.postMessage chat.postMessage",
+		"When a contact form is submitted, send a confirmation via either email or email":          "smtp.send",
+		"When a new employee is hired in HR, post a welcome in #general and email it@acme.example": "chat.postMessage smtp.send",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%s\n%v", text, got, want, d.YAML, d.NotUnderstood)
+		}
+	}
+	d := compile(t, "Send the daily report to Google Sheet, chat and email")
+	if nu := strings.Join(d.NotUnderstood, " "); !strings.Contains(nu, "Google") {
+		t.Errorf("the product is not named: %v", d.NotUnderstood)
+	}
+}
