@@ -30,7 +30,7 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		if o.obj == "email" || o.obj == "message" || o.obj == "channel" || o.obj == "line" {
 			continue
 		}
-		if (o.plural || c.hasIn(lxListAll)) && (o.obj != s.trigObj || s.p.Trigger.Kind != "poll") && s.loop == nil {
+		if (o.plural || c.hasIn(lxListAll) || s.modifiesMessage(c, o.i)) && (o.obj != s.trigObj || s.p.Trigger.Kind != "poll") && s.loop == nil {
 			if list := s.pick("list", o.obj, s.systemsIn(c), c); list != nil {
 				s.call(list, c, "list")
 			}
@@ -142,6 +142,27 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		where = fmt.Sprint(valueOf(st.With, "to"))
 	}
 	s.n.explain = append(s.n.explain, fmt.Sprintf("Step %s: %s (connection %s) → %s.", st.ID, op.Ref, op.Connection, strings.TrimPrefix(where, "=")))
+}
+
+// modifiesMessage: the record noun at i qualifies the message noun after
+// it ("CRM lead report", "tracker task summaries"): the message is about
+// those records.
+func (s *state) modifiesMessage(c clause, i int) bool {
+	// The records' system is named right before them ("tracker task"),
+	// so they are not another product's ("GLPI ticket", "Google Sheets
+	// task"): a connected system that lists that kind.
+	if i == 0 || c.toks[i-1].kind != tWord || s.pick("list", s.recordNoun(c.toks[i].w), s.b.cat.connectorsNamed(c.toks[i-1].w), c) == nil || len(s.b.cat.connectorsNamed(c.toks[i-1].w)) == 0 {
+		return false
+	}
+	j := i + 1
+	for j < len(c.toks) && c.toks[j].kind == tWord && s.isSystemWord(c.toks[j].w) {
+		j++
+	}
+	if j >= len(c.toks) || c.toks[j].kind != tWord {
+		return false
+	}
+	o := objectWords[singular(c.toks[j].w)]
+	return o == "message" || o == "email"
 }
 
 func valueOf(kvs []KV, k string) any {

@@ -182,3 +182,20 @@ func TestMessageToEveryDestination(t *testing.T) {
 		t.Errorf("the product is not named: %v", d.NotUnderstood)
 	}
 }
+
+// A report, summary or alert qualified by a connected system's records
+// ("CRM lead report", "tracker task summaries") is about those records:
+// they are listed first. Records of a product the catalog lacks ("GLPI
+// ticket notifications") are not read from a connected system.
+func TestReportOfRecordsListsThem(t *testing.T) {
+	for text, want := range map[string]string{
+		"Weekly CRM lead report to chat":                            "crm.listContacts chat.postMessage",
+		"Automate daily tracker task summaries to chat by assignee": "tracker.listIssues chat.postMessage",
+		"Automate daily GLPI pending ticket notifications to chat":  "chat.postMessage",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%s", text, got, want, d.YAML)
+		}
+	}
+}
