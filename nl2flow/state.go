@@ -2003,7 +2003,9 @@ func (s *state) aboutRecordTrigger(toks []token, clauses []clause) {
 // before it), become a clause of their own, read as a verbless message.
 func (s *state) splitAccompany(c clause) (clause, clause, bool) {
 	for k := 1; k+1 < len(c.toks); k++ {
-		if c.toks[k].kind != tWord || !lxAccompany.has(c.toks[k].w) {
+		// "with chat alerts"; "… and chat alerts", "… & email
+		// notifications": a coordinated message.
+		if w := c.toks[k].w; c.toks[k].kind != tWord || !lxAccompany.has(w) && !lxSepAnd.has(w) && (hasLetter(w) || w == "") {
 			continue
 		}
 		j := k + 1
