@@ -172,6 +172,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if cron == "" && !manual {
 		periodic = unspecifiedSchedule(toks)
 	}
+	toks = (&state{b: b}).nominalize(toks)
 	clauses := split(toks)
 
 	st := &state{b: b, n: n, p: p, ids: ids{}, injected: injected, req: toks, manual: manual}

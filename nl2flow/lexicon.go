@@ -521,6 +521,7 @@ var (
 	morphPlural      = suffixRules("morph.plural")
 	morphThirdPerson = suffixRules("morph.third_person")
 	morphGerund      = lex.list("morph.gerund")
+	morphNominal     = suffixRules("morph.nominal")
 )
 
 // hasSuffixIn: w ends with one of the suffixes.

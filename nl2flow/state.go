@@ -2139,3 +2139,35 @@ func (s *state) messageHead(c clause) bool {
 	}
 	return false
 }
+
+// nominalize reads an action noun after the record it acts on as that
+// action's verb before it: "tracker ticket creation" → create tracker
+// ticket, "chat-to-tracker issue creation" → create chat-to-tracker issue.
+// The noun's verb comes from the suffix rules (morph.nominal) and must be
+// an action verb of the lexicon other than a send (message nouns such as
+// "notification" stay messages); the record noun must be a kind the
+// catalog has; the systems and compounds before it move with it.
+func (s *state) nominalize(toks []token) []token {
+	for i := 1; i < len(toks); i++ {
+		t := toks[i]
+		if t.kind != tWord || objectWords[singular(t.w)] != "" || actionVerbs[t.w] != "" {
+			continue
+		}
+		base, ok := applySuffix(morphNominal, t.w)
+		if !ok || actionVerbs[base] == "" || actionVerbs[base] == "send" {
+			continue
+		}
+		if toks[i-1].kind != tWord || s.recordNoun(toks[i-1].w) == "" {
+			continue
+		}
+		j := i - 1
+		for j > 0 && toks[j-1].kind == tWord && (s.isSystemWord(toks[j-1].w) || strings.Contains(toks[j-1].w, "-")) {
+			j--
+		}
+		v := t
+		v.w = base
+		out := append(append(append(append([]token{}, toks[:j]...), v), toks[j:i]...), toks[i+1:]...)
+		toks = out
+	}
+	return toks
+}

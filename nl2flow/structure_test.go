@@ -199,3 +199,19 @@ func TestReportOfRecordsListsThem(t *testing.T) {
 		}
 	}
 }
+
+// An action noun after the record it acts on is that action: "tracker
+// ticket creation" creates a tracker issue. Message nouns stay messages,
+// and "status updates" (no -ion noun) is still no verb.
+func TestActionNouns(t *testing.T) {
+	for text, want := range map[string]string{
+		"tracker ticket creation from Google Forms with email notifications": "tracker.createIssue smtp.send",
+		"Automated invoice creation in the ERP":                              "erp.createInvoice",
+		"post the tracker issues to #ops with status updates":                "tracker.listIssues chat.postMessage",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%s", text, got, want, d.YAML)
+		}
+	}
+}
