@@ -56,6 +56,10 @@ type clause struct {
 	accompany bool
 	// personRetry: pick is already trying another person kind.
 	personRetry bool
+	// borrowed: a bare verb given the records of the action before it
+	// ("… (Create & Update)"): a step that action already made is not
+	// made twice.
+	borrowed bool
 }
 
 func (c clause) text() string {

@@ -34,6 +34,8 @@ type state struct {
 	loopReq map[string]bool
 	made    []*StepPlan // call steps so far, in order
 	sent    *clause     // the clause the last step (a message) came from, while the next clause may continue its list of destinations
+	wrote   *clause     // the clause the last step (a record created) came from, while the next clause may continue its list of records
+	acted   *clause     // the clause the last record step came from (a bare verb after it acts on its records)
 	pending []string    // system words from a clause that named only a system
 	negated []neg       // "don't …" clauses
 	voc     map[string]bool
@@ -169,6 +171,30 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 				continue
 			}
 		}
+		// "Sync ERP customers to CRM accounts & contacts": a clause of
+		// nothing but further record kinds continues the records created
+		// before it, in the same destination.
+		if last := s.wrote; last != nil {
+			s.wrote = nil
+			if more := s.moreRecords(c); len(more) > 0 {
+				if di := s.destinationIndex(*last); di >= 0 && di+2 <= len(last.toks) {
+					end := di + 2
+					for end < len(last.toks) && last.toks[end].kind == tWord && s.isSystemWord(last.toks[end].w) {
+						end++
+					}
+					for _, k := range more {
+						s.action(ctx, clause{toks: append(append([]token{}, last.toks[:end]...), c.toks[k]), sep: c.sep})
+					}
+					continue
+				}
+				// "create an account and a contact in the CRM": the verb
+				// is shared.
+				if vi := verbIndex(*last); vi >= 0 {
+					s.action(ctx, clause{toks: append(append([]token{}, last.toks[:vi+1]...), c.toks...), sep: c.sep})
+					continue
+				}
+			}
+		}
 		// A clause that names only a system ("crm:") lends it to the next.
 		if sys := s.systemsIn(c); len(sys) > 0 && len(s.objectsIn(c)) == 0 && s.verb(c) == "" && !hasTarget(c) && len(stateIn(c)) == 0 && !c.hasIn(lxWebhookWord) && s.onlySystem(c) {
 			s.pending = append(s.pending, sys...)
@@ -182,7 +208,16 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 		}
 		// Coordinated verbs share the object that follows the last of them
 		// ("create, update, and get an issue on tracker").
-		c = s.shareObject(c, clauses[i+1:])
+		if shared := s.shareObject(c, clauses[i+1:]); len(shared.toks) != len(c.toks) {
+			c = shared
+		} else if s.acted != nil && s.bareVerb(c) {
+			// "Sync Beex leads to CRM (Create & Update)": a bare verb after
+			// an action takes that action's records and destination.
+			last := *s.acted
+			if vi, lvi := verbIndex(c), verbIndex(last); vi >= 0 && lvi >= 0 {
+				c = clause{sep: c.sep, borrowed: true, toks: append(append([]token{}, c.toks[:vi+1]...), last.toks[lvi+1:]...)}
+			}
+		}
 		// "Tickets to tracker with chat alerts": the message the phrase
 		// names is a step of its own, after the clause's own.
 		if head, msg, ok := s.splitAccompany(c); ok {
@@ -1390,6 +1425,18 @@ func (s *state) action(ctx context.Context, c clause) {
 			break
 		}
 	}
+	// "Sync Shopify customers to your CRM contacts": what is written is
+	// the record named at the destination, not the one carried there.
+	if verb == "create" || verb == "update" {
+		if di := s.destinationIndex(c); di > 0 {
+			for _, o := range objs {
+				if o.i > di && o.obj != "email" && o.obj != "message" && o.obj != "line" {
+					obj = o.obj
+					break
+				}
+			}
+		}
+	}
 	sys := s.systemsIn(c)
 	if obj == "" && verb == "update" && s.trigObj != "" && len(sys) == 0 {
 		obj = s.trigObj
@@ -1419,7 +1466,58 @@ func (s *state) action(ctx context.Context, c clause) {
 		s.refuse(op, c, why)
 		return
 	}
+	for _, m := range s.made {
+		if m.Op == op && c.borrowed {
+			return // the bare verb repeats a step already made from the clause it refers to
+		}
+	}
 	s.call(op, c, verb)
+	s.acted = &c
+	if op.Verb == "create" {
+		s.wrote = &c
+		s.coordinatedRecords(c, op, objs)
+	}
+}
+
+// coordinatedRecords: "… to CRM accounts & contacts": record kinds joined
+// to the one just created at the clause's destination are created there
+// too, each once, each through the write licence.
+func (s *state) coordinatedRecords(c clause, op *Op, objs []objRef) {
+	di := s.destinationIndex(c)
+	if di < 0 {
+		return
+	}
+	prev, done := -1, map[string]bool{op.Object: true}
+	for _, o := range objs {
+		if o.i <= di {
+			continue
+		}
+		if prev < 0 {
+			if o.obj == op.Object {
+				prev = o.i
+			}
+			continue
+		}
+		for _, t := range c.toks[prev+1 : o.i] {
+			if t.kind == tWord && hasLetter(t.w) && !lxSepAnd.has(t.w) && !determiner(t.w) {
+				return // not a list of records: "accounts with contacts"
+			}
+		}
+		prev = o.i
+		if done[o.obj] {
+			continue
+		}
+		done[o.obj] = true
+		more := s.pick("create", o.obj, []string{op.Connector}, c)
+		if more == nil || more.Connector != op.Connector {
+			continue
+		}
+		if why := s.licence(more, c, "create"); why != "" {
+			s.refuse(more, c, why)
+			continue
+		}
+		s.call(more, c, "create")
+	}
 }
 
 // unknownSource: the index of the product v the catalog lacks when it is
@@ -1537,6 +1635,48 @@ func hasLetter(w string) bool {
 	return strings.IndexFunc(w, unicode.IsLetter) >= 0
 }
 
+// bareVerb: the clause is an action verb and nothing else of substance
+// ("Update", "and update").
+func (s *state) bareVerb(c clause) bool {
+	vi := verbIndex(c)
+	if vi < 0 || len(s.objectsIn(c)) > 0 || len(s.systemsIn(c)) > 0 || hasTarget(c) || quoted(c) != "" {
+		return false
+	}
+	for _, t := range c.toks[vi+1:] {
+		if t.kind == tWord && hasLetter(t.w) && !stop.has(t.w) && !t.used {
+			return false
+		}
+	}
+	return true
+}
+
+// moreRecords: the indexes of the record nouns of c (after a comma or
+// "and") when its words up to the first preposition are nothing but
+// record kinds the catalog has ("& contacts with auto upserts"); what
+// follows the preposition is left to the coverage stage.
+func (s *state) moreRecords(c clause) []int {
+	if c.sep != "," && c.sep != "and" {
+		return nil
+	}
+	var out []int
+	for i, t := range c.toks {
+		if t.kind != tWord && t.kind != tPunct {
+			return nil
+		}
+		if t.kind != tWord || t.used || !hasLetter(t.w) || lxSepAnd.has(t.w) || determiner(t.w) {
+			continue
+		}
+		if preposition(t.w) {
+			break
+		}
+		if s.recordNoun(t.w) == "" {
+			return nil
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
 // sendsMessages: w names a connected system with a send operation.
 func (s *state) sendsMessages(w string) bool {
 	for _, op := range s.b.cat.Ops {
@@ -1553,13 +1693,42 @@ func (s *state) sendsMessages(w string) bool {
 func (s *state) sendTo(last, c clause, d int) clause {
 	end := len(last.toks)
 	for i, t := range last.toks {
-		if i > 0 && (t.kind == tChannel || t.kind == tEmail || t.kind == tWord && (s.isSystemWord(t.w) || knownVendors[t.w]) && i > verbIndex(last)) {
-			end = i
-			break
+		if i > 0 && lxDirection.has(t.w) && t.kind == tWord {
+			end = i + 1 // "… from CRM to email": through the last "to"
+		}
+	}
+	if end == len(last.toks) {
+		for i, t := range last.toks {
+			if i > 0 && i > verbIndex(last) && !lxSource.has(last.toks[i-1].w) && (t.kind == tChannel || t.kind == tEmail || t.kind == tWord && (s.isSystemWord(t.w) || knownVendors[t.w])) {
+				end = i
+				break
+			}
 		}
 	}
 	toks := append(append([]token{}, last.toks[:end]...), c.toks[d])
 	return clause{toks: toks, sep: c.sep}
+}
+
+// destinationIndex: the index of the direction word before the clause's
+// destination system ("… to your CRM contacts"), else -1.
+func (s *state) destinationIndex(c clause) int {
+	dest := s.destinationSystem(c)
+	if dest == "" {
+		return -1
+	}
+	for i := 0; i+1 < len(c.toks); i++ {
+		if !lxDirection.has(c.toks[i].w) {
+			continue
+		}
+		j := i + 1
+		for j < len(c.toks) && determiner(c.toks[j].w) {
+			j++
+		}
+		if j < len(c.toks) && c.toks[j].kind == tWord && s.namesSystem(c.toks[j].w, dest) {
+			return i
+		}
+	}
+	return -1
 }
 
 // inScope: a record of op's kind in op's system is in scope (the poll

@@ -215,3 +215,23 @@ func TestActionNouns(t *testing.T) {
 		}
 	}
 }
+
+// References between clauses: record kinds coordinated at a destination
+// ("to CRM accounts & contacts") are each created there; a clause of a
+// record alone after a create shares its verb ("create an account and a
+// contact in the CRM"); a bare verb after an action takes its records and
+// destination ("… leads to CRM (Create & Update)"), never repeating a
+// step already made.
+func TestClauseReferences(t *testing.T) {
+	for text, want := range map[string]string{
+		"Sync ERP customers to CRM accounts & contacts":                  "crm.createAccount crm.createContact",
+		"When a deal is won, create an account and a contact in the CRM": "crm.createAccount crm.createContact",
+		"Automatically sync Beex leads to CRM (Create & Update)":         "crm.createContact crm.updateContact",
+		"create a contact in the CRM, then update":                       "crm.createContact crm.updateContact",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%s", text, got, want, d.YAML)
+		}
+	}
+}
