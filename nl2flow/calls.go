@@ -31,7 +31,7 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 			continue
 		}
 		if (o.plural || c.hasIn(lxListAll) || s.modifiesMessage(c, o.i)) && (o.obj != s.trigObj || s.p.Trigger.Kind != "poll") && s.loop == nil {
-			if list := s.pick("list", o.obj, s.systemsIn(c), c); list != nil {
+			if list := s.pick("list", o.obj, s.systemsIn(c), c); list != nil && !(s.p.Trigger.Kind == "poll" && s.p.Trigger.Op == list) {
 				s.call(list, c, "list")
 			}
 		}

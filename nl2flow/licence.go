@@ -212,6 +212,17 @@ func (s *state) directObject(c clause, vi int) (string, bool) {
 			continue // "shows up as a customer", "spin up a project"
 		}
 		if preposition(t.w) && len(words) > 0 {
+			// "a daily list of todos", "a batch of invoices": the
+			// records are the complement.
+			if lxOf.has(t.w) {
+				j := i + 1
+				for j < len(c.toks) && determiner(c.toks[j].w) {
+					j++
+				}
+				if j < len(c.toks) && c.toks[j].kind == tWord && s.recordNoun(c.toks[j].w) != "" {
+					return "", true
+				}
+			}
 			break
 		}
 		if lxObjectEnd.has(t.w) {

@@ -851,6 +851,16 @@ func (s *state) trigger(c clause) {
 			best, bestScore = op, score
 		}
 	}
+	// "new ERP contacts": the named system keeps its people as another
+	// kind of record (customers, not the CRM's contacts).
+	if best != nil && len(sys) > 0 && !contains(sys, best.Connector) && lxKindPerson.has(best.Object) {
+		for _, op := range s.b.cat.Ops {
+			if op.Trigger != nil && contains(sys, op.Connector) && lxKindPerson.has(op.Object) {
+				best, bestScore = op, 3
+				break
+			}
+		}
+	}
 	if best == nil || bestScore < 2 {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: no connected system offers these records as a trigger (pollable: %s)", c.text(), strings.Join(s.pollable(), ", ")))
 		return

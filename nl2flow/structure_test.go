@@ -235,3 +235,20 @@ func TestClauseReferences(t *testing.T) {
 		}
 	}
 }
+
+// "new ERP contacts": the named system's people are watched (the ERP's
+// customers, not the CRM's contacts), and not listed again as a step;
+// "a daily list of todos" creates the todos.
+func TestNamedSystemPeopleAndPartitives(t *testing.T) {
+	d := compile(t, "Send personalized welcome emails to new ERP contacts")
+	if d.Flow == nil || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != "erp.listCustomers" {
+		t.Fatalf("want a poll of ERP customers:\n%s", d.YAML)
+	}
+	if got := strings.Join(calls(d.Flow), " "); got != "smtp.send" {
+		t.Errorf("calls %q", got)
+	}
+	d = compile(t, "Automatically create daily list of todos in tracker")
+	if got := strings.Join(calls(d.Flow), " "); got != "tracker.createIssue" {
+		t.Errorf("list of todos: calls %q\n%s\n%v", got, d.YAML, d.NotUnderstood)
+	}
+}
