@@ -240,7 +240,7 @@ func TestClauseReferences(t *testing.T) {
 // customers, not the CRM's contacts), and not listed again as a step;
 // "a daily list of todos" creates the todos.
 func TestNamedSystemPeopleAndPartitives(t *testing.T) {
-	d := compile(t, "Send personalized welcome emails to new ERP contacts")
+	d := compile(t, "Send personalized welcome emails to new ERP contacts via SMTP")
 	if d.Flow == nil || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != "erp.listCustomers" {
 		t.Fatalf("want a poll of ERP customers:\n%s", d.YAML)
 	}
