@@ -233,7 +233,10 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			after := clause{toks: c.toks[end:], sep: ","}
 			s.trigger(trig)
 			rest := []clause{}
-			if s.verb(before) != "" || hasTarget(before) {
+			if s.verb(before) == "" && !hasTarget(before) && s.messageHead(before) {
+				before.accompany = true // "Receive a chat message when …": the action, never the trigger
+			}
+			if s.verb(before) != "" || hasTarget(before) || s.messageHead(before) {
 				rest = append(rest, before)
 			}
 			if !after.empty() {
@@ -585,6 +588,14 @@ func (s *state) verb(c clause) string {
 					if lxNew.has(u.w) {
 						return "create"
 					}
+				}
+			}
+			if v == "get" || lxVerbReceive.has(t.w) {
+				// "get daily poems in chat": what is got is no record of
+				// the catalog and it arrives in a system that sends
+				// messages: a message.
+				if s.deliveredIn(c, i) {
+					return "send"
 				}
 			}
 			return v
@@ -1643,6 +1654,25 @@ func (s *state) messageSystems(c clause) []int {
 // hasLetter: w has a letter ("&" and "+" are no words).
 func hasLetter(w string) bool {
 	return strings.IndexFunc(w, unicode.IsLetter) >= 0
+}
+
+// deliveredIn: after the verb at vi, no record kind of the catalog is
+// named and a system that sends messages is named after a preposition
+// ("… in chat", "… on email").
+func (s *state) deliveredIn(c clause, vi int) bool {
+	for j := vi + 1; j < len(c.toks); j++ {
+		t := c.toks[j]
+		if t.kind != tWord {
+			continue
+		}
+		if s.recordNoun(t.w) != "" {
+			return false
+		}
+		if j > vi+1 && preposition(c.toks[j-1].w) && !lxSource.has(c.toks[j-1].w) && s.sendsMessages(t.w) {
+			return true
+		}
+	}
+	return false
 }
 
 // bareVerb: the clause is an action verb and nothing else of substance

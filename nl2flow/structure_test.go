@@ -252,3 +252,25 @@ func TestNamedSystemPeopleAndPartitives(t *testing.T) {
 		t.Errorf("list of todos: calls %q\n%s\n%v", got, d.YAML, d.NotUnderstood)
 	}
 }
+
+// Getting or receiving something in a system that sends messages asks
+// for a message there ("Get daily poems in chat", "Receive a chat message
+// when …", also when the event cannot be watched); getting a record kind
+// there is a read.
+func TestReceivedIsAMessage(t *testing.T) {
+	for text, want := range map[string]string{
+		"Get daily poems in chat":                                     "chat.postMessage",
+		"Receive a chat message when new data gets added to Airtable": "chat.postMessage",
+		"Receive a chat message when a new deal is added to the CRM":  "chat.postMessage",
+		"Get the channels in chat":                                    "chat.listChannels",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%s", text, got, want, d.YAML)
+		}
+	}
+	d := compile(t, "Receive a chat message when new data gets added to Airtable")
+	if d.Flow != nil && d.Flow.Trigger.Poll != nil {
+		t.Errorf("the message became the trigger:\n%s", d.YAML)
+	}
+}
