@@ -49,6 +49,15 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 	if channel != "" && len(to) == 0 {
 		email = false
 	}
+	// "… to chat with optional email confirmation": the system the
+	// message is sent to decides, not another mention of email.
+	if dest := s.destinationSystem(c); dest != "" && len(to) == 0 {
+		for _, op := range s.b.cat.Ops {
+			if op.Connector == dest && op.Verb == "send" {
+				email = op.Object == "email"
+			}
+		}
+	}
 	// The person the message goes to (resolving it may add a lookup
 	// step, so it is resolved once).
 	personRef, personDone := "", false

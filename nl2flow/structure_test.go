@@ -274,3 +274,20 @@ func TestReceivedIsAMessage(t *testing.T) {
 		t.Errorf("the message became the trigger:\n%s", d.YAML)
 	}
 }
+
+// The system a message is sent to decides its kind ("to chat with
+// optional email confirmation" posts in chat); an email to a named
+// system's people is licensed by them ("ERP customer welcome emails");
+// a message that is another product's ("WhatsApp messages") is not sent.
+func TestMessageDestinationAndPeople(t *testing.T) {
+	for text, want := range map[string]string{
+		"Website contact form to chat with optional email confirmation":          "chat.postMessage",
+		"ERP customer welcome emails":                                            "smtp.send",
+		"Send welcome WhatsApp messages to new CRM contacts with Beex templates": "",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%s\n%v", text, got, want, d.YAML, d.NotUnderstood)
+		}
+	}
+}
