@@ -30,6 +30,9 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		if o.obj == "email" || o.obj == "message" || o.obj == "channel" || o.obj == "line" {
 			continue
 		}
+		if s.foreignRecords(c, o.i) {
+			break // "reminders from Google Contacts": another product's records, not ours to list
+		}
 		if (o.plural || c.hasIn(lxListAll) || s.modifiesMessage(c, o.i)) && (o.obj != s.trigObj || s.p.Trigger.Kind != "poll") && s.loop == nil {
 			if list := s.pick("list", o.obj, s.systemsIn(c), c); list != nil && !(s.p.Trigger.Kind == "poll" && s.p.Trigger.Op == list) {
 				s.call(list, c, "list")
@@ -151,6 +154,23 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		where = fmt.Sprint(valueOf(st.With, "to"))
 	}
 	s.n.explain = append(s.n.explain, fmt.Sprintf("Step %s: %s (connection %s) → %s.", st.ID, op.Ref, op.Connection, strings.TrimPrefix(where, "=")))
+}
+
+// foreignRecords: the record noun at i is another product's: a product
+// the catalog lacks stands right before it ("Google Contacts") or after a
+// source preposition right after it ("leads from Google Sheets").
+func (s *state) foreignRecords(c clause, i int) bool {
+	product := func(k int) bool {
+		if k < 0 || k >= len(c.toks) || c.toks[k].kind != tWord || s.isSystemWord(c.toks[k].w) {
+			return false
+		}
+		t := c.toks[k]
+		return knownVendors[t.w] || k > 0 && properName(t) && !s.vocab()[t.w]
+	}
+	if product(i - 1) {
+		return true
+	}
+	return i+2 < len(c.toks) && lxSource.has(c.toks[i+1].w) && product(i+2)
 }
 
 // modifiesMessage: the record noun at i qualifies the message noun after

@@ -291,3 +291,19 @@ func TestMessageDestinationAndPeople(t *testing.T) {
 		}
 	}
 }
+
+// Records of a product the catalog lacks are not listed from a connected
+// system ("birthday reminders from Google Contacts", "new leads from
+// Google Sheets"); "tracking" is no name of the tracker.
+func TestForeignRecordsNotListed(t *testing.T) {
+	for text, want := range map[string]string{
+		"Daily birthday reminders from Google Contacts to chat":      "chat.postMessage",
+		"Email new leads from Google Sheets via email on a schedule": "smtp.send",
+		"ERP customer welcome emails with Google Sheets tracking":    "smtp.send",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%s\n%v", text, got, want, d.YAML, d.NotUnderstood)
+		}
+	}
+}
