@@ -1500,11 +1500,15 @@ func (s *state) action(ctx context.Context, c clause) {
 	}
 }
 
-// coordinatedRecords: "… to CRM accounts & contacts": record kinds joined
-// to the one just created at the clause's destination are created there
-// too, each once, each through the write licence.
+// coordinatedRecords: "… to CRM accounts & contacts", "create contacts
+// and deals": record kinds joined to the one just created (at the
+// clause's destination, else after its verb) are created in the same
+// system too, each once, each through the write licence.
 func (s *state) coordinatedRecords(c clause, op *Op, objs []objRef) {
 	di := s.destinationIndex(c)
+	if di < 0 {
+		di = verbIndex(c) // "create contacts and deals"
+	}
 	if di < 0 {
 		return
 	}
@@ -1525,6 +1529,9 @@ func (s *state) coordinatedRecords(c clause, op *Op, objs []objRef) {
 			}
 		}
 		prev = o.i
+		if n := o.i + 1; n < len(c.toks) && c.toks[n].kind == tWord && hasLetter(c.toks[n].w) && !stop.has(c.toks[n].w) && !lxSepAnd.has(c.toks[n].w) && !preposition(c.toks[n].w) && !hasSuffixIn(c.toks[n].w, morphGerund) {
+			return // a modifier, not a record: "customer communication" ("contacts depending on …" is a record)
+		}
 		if done[o.obj] {
 			continue
 		}

@@ -228,6 +228,8 @@ func TestClauseReferences(t *testing.T) {
 		"When a deal is won, create an account and a contact in the CRM": "crm.createAccount crm.createContact",
 		"Automatically sync Beex leads to CRM (Create & Update)":         "crm.createContact crm.updateContact",
 		"create a contact in the CRM, then update":                       "crm.createContact crm.updateContact",
+		"Stripe → CRM: Auto create contacts and deals from payments":     "crm.createContact crm.createOpportunity",
+		"Create an invoice & customer communication in the ERP":          "erp.createInvoice",
 	} {
 		d := compile(t, text)
 		if got := strings.Join(calls(d.Flow), " "); got != want {
