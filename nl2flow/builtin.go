@@ -60,6 +60,9 @@ type clause struct {
 	// ("… (Create & Update)"): a step that action already made is not
 	// made twice.
 	borrowed bool
+	// oneDest: rewritten for one destination of a message ("… via email
+	// and chat"): never split again.
+	oneDest bool
 }
 
 func (c clause) text() string {

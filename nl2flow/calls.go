@@ -15,7 +15,7 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 	s.sent = &c
 	// "notify your team via email and chat": one message per destination
 	// (the records it is about are read once).
-	if dests := s.messageSystems(c); len(dests) > 1 {
+	if dests := s.messageSystems(c); len(dests) > 1 && !c.oneDest {
 		for k, d := range dests {
 			if k > 0 {
 				objs = nil

@@ -1626,6 +1626,15 @@ func (s *state) moreDestinations(c clause) []int {
 // email address").
 func (s *state) messageSystems(c clause) []int {
 	vi := verbIndex(c)
+	// With a direction word after the verb, the destinations follow it;
+	// a system before it names the kind of message ("an email
+	// notification to chat").
+	for i := max(vi+1, 1); i < len(c.toks); i++ {
+		if c.toks[i].kind == tWord && lxDirection.has(c.toks[i].w) {
+			vi = i
+			break
+		}
+	}
 	var out []int
 	seen := map[string]bool{}
 	for i, t := range c.toks {
@@ -1753,7 +1762,7 @@ func (s *state) sendTo(last, c clause, d int) clause {
 		}
 	}
 	toks := append(append([]token{}, last.toks[:end]...), c.toks[d])
-	return clause{toks: toks, sep: c.sep}
+	return clause{toks: toks, sep: c.sep, oneDest: true}
 }
 
 // destinationIndex: the index of the direction word before the clause's
