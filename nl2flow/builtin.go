@@ -56,6 +56,13 @@ type clause struct {
 	accompany bool
 	// personRetry: pick is already trying another person kind.
 	personRetry bool
+	// borrowed: a bare verb given the records of the action before it
+	// ("… (Create & Update)"): a step that action already made is not
+	// made twice.
+	borrowed bool
+	// oneDest: rewritten for one destination of a message ("… via email
+	// and chat"): never split again.
+	oneDest bool
 }
 
 func (c clause) text() string {
@@ -172,6 +179,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if cron == "" && !manual {
 		periodic = unspecifiedSchedule(toks)
 	}
+	toks = (&state{b: b}).nominalize(toks)
 	clauses := split(toks)
 
 	st := &state{b: b, n: n, p: p, ids: ids{}, injected: injected, req: toks, manual: manual}

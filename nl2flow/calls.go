@@ -12,13 +12,29 @@ import (
 // send drafts a notification: a chat message or an email, listing records
 // first when the message is about several ("post the overdue invoices").
 func (s *state) send(ctx context.Context, c clause, objs []objRef) {
+	s.sent = &c
+	// "notify your team via email and chat": one message per destination
+	// (the records it is about are read once).
+	if dests := s.messageSystems(c); len(dests) > 1 && !c.oneDest {
+		for k, d := range dests {
+			if k > 0 {
+				objs = nil
+			}
+			s.send(ctx, s.sendTo(c, c, d), objs)
+		}
+		s.sent = &c
+		return
+	}
 	// Records the message is about: "the list of open opportunities".
 	for _, o := range objs {
 		if o.obj == "email" || o.obj == "message" || o.obj == "channel" || o.obj == "line" {
 			continue
 		}
-		if (o.plural || c.hasIn(lxListAll)) && (o.obj != s.trigObj || s.p.Trigger.Kind != "poll") && s.loop == nil {
-			if list := s.pick("list", o.obj, s.systemsIn(c), c); list != nil {
+		if s.foreignRecords(c, o.i) {
+			break // "reminders from Google Contacts": another product's records, not ours to list
+		}
+		if (o.plural || c.hasIn(lxListAll) || s.modifiesMessage(c, o.i)) && (o.obj != s.trigObj || s.p.Trigger.Kind != "poll") && s.loop == nil {
+			if list := s.pick("list", o.obj, s.systemsIn(c), c); list != nil && !(s.p.Trigger.Kind == "poll" && s.p.Trigger.Op == list) {
 				s.call(list, c, "list")
 			}
 		}
@@ -35,6 +51,15 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 	channel := channelName(c)
 	if channel != "" && len(to) == 0 {
 		email = false
+	}
+	// "… to chat with optional email confirmation": the system the
+	// message is sent to decides, not another mention of email.
+	if dest := s.destinationSystem(c); dest != "" && len(to) == 0 {
+		for _, op := range s.b.cat.Ops {
+			if op.Connector == dest && op.Verb == "send" {
+				email = op.Object == "email"
+			}
+		}
 	}
 	// The person the message goes to (resolving it may add a lookup
 	// step, so it is resolved once).
@@ -129,6 +154,44 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		where = fmt.Sprint(valueOf(st.With, "to"))
 	}
 	s.n.explain = append(s.n.explain, fmt.Sprintf("Step %s: %s (connection %s) → %s.", st.ID, op.Ref, op.Connection, strings.TrimPrefix(where, "=")))
+}
+
+// foreignRecords: the record noun at i is another product's: a product
+// the catalog lacks stands right before it ("Google Contacts") or after a
+// source preposition right after it ("leads from Google Sheets").
+func (s *state) foreignRecords(c clause, i int) bool {
+	product := func(k int) bool {
+		if k < 0 || k >= len(c.toks) || c.toks[k].kind != tWord || s.isSystemWord(c.toks[k].w) {
+			return false
+		}
+		t := c.toks[k]
+		return knownVendors[t.w] || k > 0 && properName(t) && !s.vocab()[t.w]
+	}
+	if product(i - 1) {
+		return true
+	}
+	return i+2 < len(c.toks) && lxSource.has(c.toks[i+1].w) && product(i+2)
+}
+
+// modifiesMessage: the record noun at i qualifies the message noun after
+// it ("CRM lead report", "tracker task summaries"): the message is about
+// those records.
+func (s *state) modifiesMessage(c clause, i int) bool {
+	// The records' system is named right before them ("tracker task"),
+	// so they are not another product's ("GLPI ticket", "Google Sheets
+	// task"): a connected system that lists that kind.
+	if i == 0 || c.toks[i-1].kind != tWord || s.pick("list", s.recordNoun(c.toks[i].w), s.b.cat.connectorsNamed(c.toks[i-1].w), c) == nil || len(s.b.cat.connectorsNamed(c.toks[i-1].w)) == 0 {
+		return false
+	}
+	j := i + 1
+	for j < len(c.toks) && c.toks[j].kind == tWord && s.isSystemWord(c.toks[j].w) {
+		j++
+	}
+	if j >= len(c.toks) || c.toks[j].kind != tWord {
+		return false
+	}
+	o := objectWords[singular(c.toks[j].w)]
+	return o == "message" || o == "email"
 }
 
 func valueOf(kvs []KV, k string) any {

@@ -113,12 +113,17 @@ var verbOf = lex.values("opverb.")
 
 // verbObject derives an operation's verb and object from its name
 // (listOpportunities -> list, opportunity), its title and its connector.
+// Leading determiners of the object are dropped (OData's
+// list_A_BusinessPartner: business partner). A read-only operation named
+// by a noun alone (a GraphQL query `repository`, `issues`) is a read of
+// that record kind: list when the noun is plural or the operation returns
+// a list, get otherwise.
 func verbObject(x *connectors.Connector, o *connectors.Operation) (string, string) {
 	words := ai.Split(o.Name)
 	if len(words) == 0 {
 		return "", ""
 	}
-	verb, rest := verbOf[words[0]], words[1:]
+	verb, rest := verbOf[strings.ToLower(words[0])], words[1:]
 	if verb == "" {
 		verb, rest = "", words
 	}
@@ -127,18 +132,34 @@ func verbObject(x *connectors.Connector, o *connectors.Operation) (string, strin
 		return "send", "email"
 	case x.Name == "http":
 		return "request", "request"
-	case len(rest) == 0:
+	}
+	for len(rest) > 1 && determiners.has(strings.ToLower(rest[0])) {
+		rest = rest[1:]
+	}
+	if len(rest) == 0 {
 		return verb, singular(strings.ToLower(x.Name))
 	}
 	for i, w := range rest {
 		rest[i] = strings.ToLower(w)
 	}
-	rest[len(rest)-1] = singular(rest[len(rest)-1])
+	last := rest[len(rest)-1]
+	rest[len(rest)-1] = singular(last)
 	obj := strings.Join(rest, " ")
 	if words[0] == "hire" {
 		obj = "employee"
 	}
+	if verb == "" && o.Hints.ReadOnly {
+		verb = "get"
+		if rest[len(rest)-1] != last || listOutput(o.Output) {
+			verb = "list"
+		}
+	}
 	return verb, obj
+}
+
+// listOutput: the operation returns a list (an array body).
+func listOutput(s map[string]any) bool {
+	return schemaTypes(s)["array"]
 }
 
 func systemWords(conn string, x *connectors.Connector) []string {

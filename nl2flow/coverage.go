@@ -84,6 +84,11 @@ func (s *state) evidence() map[string]bool {
 				ev[w] = true
 			}
 		}
+		if op.Verb == "create" {
+			for w := range lxVerbCarry.m {
+				ev[w] = true // "sync ERP customers to CRM accounts" creates them there
+			}
+		}
 		if op.Verb == "send" && op.Object == "message" {
 			for w := range lxChannelNoun.m {
 				ev[w] = true // "the delivery team", "the sales channel": where the message goes

@@ -27,6 +27,7 @@ type asked struct {
 	pronoun   bool            // refers back to a record ("them", "it")
 	person    bool            // names a person to write to ("the customer", "them"): email reaches people
 	injection bool
+	receive   bool // a verb of getting or receiving: "get daily poems in chat" asks for delivery there
 }
 
 func readAsked(toks []token, cat *Catalog) asked {
@@ -49,6 +50,9 @@ func readAsked(toks []token, cat *Catalog) asked {
 		}
 		if v := actionOf(t.w); v != "" {
 			a.actions[v] = true
+		}
+		if lxVerbReceive.has(t.w) || actionOf(t.w) == "get" {
+			a.receive = true
 		}
 		if lxPronounObject.has(t.w) || synObjectGeneric.has(t.w) {
 			a.pronoun = true
@@ -151,7 +155,7 @@ func (a asked) why(op *Op) string {
 		// "invoice the order": a verb whose action is the record kind.
 		action = action || a.actions["create"] || a.actions["update"] || a.actions[op.Object]
 	case send:
-		action = action || a.objects["message"] || a.objects["email"] || a.channel || a.address
+		action = action || a.objects["message"] || a.objects["email"] || a.channel || a.address || a.receive && a.systems[op.Connector]
 	}
 	if !action {
 		return fmt.Sprintf("no word of the request asks to %s on %s", op.Verb, op.Connector)

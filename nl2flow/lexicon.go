@@ -293,6 +293,9 @@ var (
 	determiners         = lex.set("determiner")
 	eventKinds          = lex.values("event.kind.")
 	createdFieldParts   = lex.set("field.created")
+	temporalWords       = lex.set("field.temporal")
+	lxVerbCarry         = lex.set("cue.carry_verb")
+	timeFormats         = lex.set("field.time_format")
 	synNameSkip         = lex.set("name.skip")
 	synGreeting         = lex.set("greeting")
 	synVerbNotAfter     = lex.set("cue.verb_not_after")
@@ -518,6 +521,7 @@ var (
 	morphPlural      = suffixRules("morph.plural")
 	morphThirdPerson = suffixRules("morph.third_person")
 	morphGerund      = lex.list("morph.gerund")
+	morphNominal     = suffixRules("morph.nominal")
 )
 
 // hasSuffixIn: w ends with one of the suffixes.

@@ -43,6 +43,9 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 	}
 	// 2. The system named.
 	sys := s.systemsIn(c)
+	if op.Verb == "send" && op.Object == "email" {
+		sys = s.exceptPeopleSystems(c, sys)
+	}
 	if len(sys) > 0 && !contains(sys, op.Connector) && !(op.Verb == "send" && s.sendTarget(c, op)) {
 		return fmt.Sprintf("it names %s, not %s", strings.Join(sys, " and "), op.Connector)
 	}
@@ -68,17 +71,32 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 		}
 	}
 	// 5. Another product's thing.
-	if vi > 0 && !(vi+1 < len(c.toks) && determiner(c.toks[vi+1].w)) {
+	if vi >= 0 && !(vi+1 < len(c.toks) && determiner(c.toks[vi+1].w)) {
 		// A verb used as a noun after a product name: "LinkedIn post commenters".
 		if p := productBefore(c, vi, s.vocab()); p != "" {
 			return fmt.Sprintf("%s is not connected to Weft", p)
 		}
+		// Its object qualified by one ("Send welcome WhatsApp
+		// messages"), unless the records are carried to this system, the
+		// destination ("Google Calendar tasks to tracker").
+		di := s.destinationIndex(c)
 		for _, o := range s.objectsIn(c) {
 			if o.i > vi {
-				if p := productBefore(c, o.i, s.vocab()); p != "" {
+				if di > o.i && s.destinationSystem(c) == op.Connector {
+					break
+				}
+				p := productBefore(c, o.i, s.vocab())
+				if w := c.toks[o.i-1]; p == "" && w.kind == tWord && knownVendors[w.w] && !s.isSystemWord(w.w) {
+					p = w.raw // a product people write, known to the compiler but not connected
+				}
+				if p != "" {
 					return fmt.Sprintf("%s is not connected to Weft", p)
 				}
-				break
+				if di < 0 || o.i > di {
+					break
+				}
+				// "welcome WhatsApp messages to …": every noun of the
+				// object, up to the destination
 			}
 		}
 	}
@@ -212,6 +230,17 @@ func (s *state) directObject(c clause, vi int) (string, bool) {
 			continue // "shows up as a customer", "spin up a project"
 		}
 		if preposition(t.w) && len(words) > 0 {
+			// "a daily list of todos", "a batch of invoices": the
+			// records are the complement.
+			if lxOf.has(t.w) {
+				j := i + 1
+				for j < len(c.toks) && determiner(c.toks[j].w) {
+					j++
+				}
+				if j < len(c.toks) && c.toks[j].kind == tWord && s.recordNoun(c.toks[j].w) != "" {
+					return "", true
+				}
+			}
 			break
 		}
 		if lxObjectEnd.has(t.w) {
@@ -256,6 +285,31 @@ func (s *state) destination(c clause, connector string) bool {
 		}
 	}
 	return false
+}
+
+// exceptPeopleSystems drops from sys the systems named only as where an
+// email's recipients are kept: right before a person record ("ERP
+// customer welcome emails", "new CRM contacts"), not as a destination.
+func (s *state) exceptPeopleSystems(c clause, sys []string) []string {
+	var out []string
+	for _, conn := range sys {
+		people := false
+		for i, t := range c.toks {
+			if t.kind != tWord || !s.namesSystem(t.w, conn) {
+				continue
+			}
+			if i+1 < len(c.toks) && c.toks[i+1].kind == tWord && lxKindPerson.has(s.recordNoun(c.toks[i+1].w)) {
+				people = true
+				continue
+			}
+			people = false
+			break
+		}
+		if !people {
+			out = append(out, conn)
+		}
+	}
+	return out
 }
 
 // requestNames: a word of the whole request names the system.

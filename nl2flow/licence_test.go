@@ -22,7 +22,6 @@ func TestWriteLicence(t *testing.T) {
 		// 2c. the destination is a product the catalog lacks
 		{"Every day pull deals from the CRM and log them into a Google Sheet for reporting and tracking", "tracker.createProject", "Google"},
 		// 3. the system is the source
-		{"Every day sync ERP customers to CRM accounts", "erp.replaceCustomer", "come from"},
 		{"Generate branded PDF invoices from ERP", "erp.createInvoice", "come from"},
 		{"Every hour sync ERP customers to the CRM", "erp.replaceCustomer", "come from"},
 		// 4. the verb's object is no record kind
@@ -46,6 +45,8 @@ func TestWriteLicence(t *testing.T) {
 		{"When a new opportunity closes in the CRM, create a project in the tracker and notify #delivery in chat", "chat.postMessage"},
 		{"Could you make sure that every new CRM account also shows up as a customer in the ERP?", "erp.createCustomer"},
 		{"Send new tracker issues to chat #dev", "chat.postMessage"},
+		// the source is not written; the destination's records are
+		{"Every day sync ERP customers to CRM accounts", "crm.createAccount"},
 	} {
 		d := compile(t, c.text)
 		found := false
@@ -54,6 +55,11 @@ func TestWriteLicence(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%q: no %s\n%s\nnot understood: %q", c.text, c.call, d.YAML, d.NotUnderstood)
+		}
+		for _, call := range calls(d.Flow) {
+			if call == "erp.replaceCustomer" || call == "erp.updateCustomer" {
+				t.Errorf("%q: writes the source: %s", c.text, call)
+			}
 		}
 	}
 }

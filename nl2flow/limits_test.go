@@ -28,3 +28,22 @@ func TestIssue16_F01_EditRefusesAliasBomb(t *testing.T) {
 		t.Fatal("editing the alias bomb did not finish in 5s")
 	}
 }
+
+// A message whose own kind names one messaging system and whose
+// destinations name others is split once per destination, never again
+// (this request recursed without end before the split was marked).
+func TestMessageSplitTerminates(t *testing.T) {
+	done := make(chan string, 1)
+	go func() {
+		d := compile(t, "send an email notification to chat and email")
+		done <- strings.Join(calls(d.Flow), " ")
+	}()
+	select {
+	case got := <-done:
+		if got != "chat.postMessage smtp.send" {
+			t.Errorf("calls %q", got)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("compiling did not end")
+	}
+}

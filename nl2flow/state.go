@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/weftio/weft/ai"
 )
@@ -32,6 +33,9 @@ type state struct {
 	loopF   map[string]map[string]any
 	loopReq map[string]bool
 	made    []*StepPlan // call steps so far, in order
+	sent    *clause     // the clause the last step (a message) came from, while the next clause may continue its list of destinations
+	wrote   *clause     // the clause the last step (a record created) came from, while the next clause may continue its list of records
+	acted   *clause     // the clause the last record step came from (a bare verb after it acts on its records)
 	pending []string    // system words from a clause that named only a system
 	negated []neg       // "don't …" clauses
 	voc     map[string]bool
@@ -150,6 +154,47 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 		if c.sep == "then" && s.cond != nil && !s.inElse && len(s.cond.Then) > 0 && s.p.Trigger.Kind != "poll" {
 			// "… if X, email A, then post B": B is unconditional only after an else.
 		}
+		// "Send the results to chat, email and Google Sheets": a clause of
+		// nothing but further destinations continues the message before
+		// it; each connected system that sends messages gets it.
+		if last := s.sent; last != nil {
+			s.sent = nil
+			if dests := s.moreDestinations(c); len(dests) > 0 {
+				for _, d := range dests {
+					s.action(ctx, s.sendTo(*last, c, d))
+				}
+				for _, t := range c.toks {
+					if t.kind == tWord && !t.used && !s.isSystemWord(t.w) && (knownVendors[t.w] || properName(t)) {
+						s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the message goes to the connected destinations only", c.text(), t.raw))
+					}
+				}
+				continue
+			}
+		}
+		// "Sync ERP customers to CRM accounts & contacts": a clause of
+		// nothing but further record kinds continues the records created
+		// before it, in the same destination.
+		if last := s.wrote; last != nil {
+			s.wrote = nil
+			if more := s.moreRecords(c); len(more) > 0 {
+				if di := s.destinationIndex(*last); di >= 0 && di+2 <= len(last.toks) {
+					end := di + 2
+					for end < len(last.toks) && last.toks[end].kind == tWord && s.isSystemWord(last.toks[end].w) {
+						end++
+					}
+					for _, k := range more {
+						s.action(ctx, clause{toks: append(append([]token{}, last.toks[:end]...), c.toks[k]), sep: c.sep})
+					}
+					continue
+				}
+				// "create an account and a contact in the CRM": the verb
+				// is shared.
+				if vi := verbIndex(*last); vi >= 0 {
+					s.action(ctx, clause{toks: append(append([]token{}, last.toks[:vi+1]...), c.toks...), sep: c.sep})
+					continue
+				}
+			}
+		}
 		// A clause that names only a system ("crm:") lends it to the next.
 		if sys := s.systemsIn(c); len(sys) > 0 && len(s.objectsIn(c)) == 0 && s.verb(c) == "" && !hasTarget(c) && len(stateIn(c)) == 0 && !c.hasIn(lxWebhookWord) && s.onlySystem(c) {
 			s.pending = append(s.pending, sys...)
@@ -163,7 +208,16 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 		}
 		// Coordinated verbs share the object that follows the last of them
 		// ("create, update, and get an issue on tracker").
-		c = s.shareObject(c, clauses[i+1:])
+		if shared := s.shareObject(c, clauses[i+1:]); len(shared.toks) != len(c.toks) {
+			c = shared
+		} else if s.acted != nil && s.bareVerb(c) {
+			// "Sync Beex leads to CRM (Create & Update)": a bare verb after
+			// an action takes that action's records and destination.
+			last := *s.acted
+			if vi, lvi := verbIndex(c), verbIndex(last); vi >= 0 && lvi >= 0 {
+				c = clause{sep: c.sep, borrowed: true, toks: append(append([]token{}, c.toks[:vi+1]...), last.toks[lvi+1:]...)}
+			}
+		}
 		// "Tickets to tracker with chat alerts": the message the phrase
 		// names is a step of its own, after the clause's own.
 		if head, msg, ok := s.splitAccompany(c); ok {
@@ -179,7 +233,10 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			after := clause{toks: c.toks[end:], sep: ","}
 			s.trigger(trig)
 			rest := []clause{}
-			if s.verb(before) != "" || hasTarget(before) {
+			if s.verb(before) == "" && !hasTarget(before) && s.messageHead(before) {
+				before.accompany = true // "Receive a chat message when …": the action, never the trigger
+			}
+			if s.verb(before) != "" || hasTarget(before) || s.messageHead(before) {
 				rest = append(rest, before)
 			}
 			if !after.empty() {
@@ -533,6 +590,14 @@ func (s *state) verb(c clause) string {
 					}
 				}
 			}
+			if v == "get" || lxVerbReceive.has(t.w) {
+				// "get daily poems in chat": what is got is no record of
+				// the catalog and it arrives in a system that sends
+				// messages: a message.
+				if s.deliveredIn(c, i) {
+					return "send"
+				}
+			}
 			return v
 		}
 	}
@@ -795,6 +860,16 @@ func (s *state) trigger(c clause) {
 		}
 		if score > bestScore {
 			best, bestScore = op, score
+		}
+	}
+	// "new ERP contacts": the named system keeps its people as another
+	// kind of record (customers, not the CRM's contacts).
+	if best != nil && len(sys) > 0 && !contains(sys, best.Connector) && lxKindPerson.has(best.Object) {
+		for _, op := range s.b.cat.Ops {
+			if op.Trigger != nil && contains(sys, op.Connector) && lxKindPerson.has(op.Object) {
+				best, bestScore = op, 3
+				break
+			}
 		}
 	}
 	if best == nil || bestScore < 2 {
@@ -1310,8 +1385,26 @@ func (s *state) action(ctx context.Context, c clause) {
 		return
 	}
 	if v := s.unknownSystem(c); v != "" {
-		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
-		return
+		// A product the catalog lacks, where the clause also names a
+		// connected system as the destination ("notifications for new
+		// Shopify orders to chat"): the product is only where the records
+		// come from; the step into the connected system is drafted and the
+		// product is named as not understood.
+		src := s.unknownSource(c, v, verb)
+		if src < 0 {
+			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
+			return
+		}
+		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the step into the connected destination was drafted without it", v, v))
+		// The product's own records ("Shopify orders") are not the
+		// catalog's: no step reads them.
+		var keep []objRef
+		for _, o := range objs {
+			if o.i < src || o.i > src+1 || verb != "send" {
+				keep = append(keep, o)
+			}
+		}
+		objs = keep
 	}
 	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && verb != "send" && !c.hasIn(lxPronounObject) && quoted(c) == "" && verb != "respond" {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s what? The clause names no record, system or recipient", c.text(), verb))
@@ -1353,6 +1446,18 @@ func (s *state) action(ctx context.Context, c clause) {
 			break
 		}
 	}
+	// "Sync Shopify customers to your CRM contacts": what is written is
+	// the record named at the destination, not the one carried there.
+	if verb == "create" || verb == "update" {
+		if di := s.destinationIndex(c); di > 0 {
+			for _, o := range objs {
+				if o.i > di && o.obj != "email" && o.obj != "message" && o.obj != "line" {
+					obj = o.obj
+					break
+				}
+			}
+		}
+	}
 	sys := s.systemsIn(c)
 	if obj == "" && verb == "update" && s.trigObj != "" && len(sys) == 0 {
 		obj = s.trigObj
@@ -1361,6 +1466,15 @@ func (s *state) action(ctx context.Context, c clause) {
 		obj = s.hookObj // "create it in the ERP"
 	}
 	op := s.pick(verb, obj, sys, c)
+	if op != nil && verb == "update" && c.hasIn(lxVerbCarry) && !s.inScope(op) {
+		// "Sync ERP customers to CRM accounts": records carried into a
+		// system where nothing in scope identifies one of its records
+		// (no trigger or loop over that kind there) cannot be updated by
+		// id; they are created.
+		if cr := s.pick("create", op.Object, []string{op.Connector}, c); cr != nil {
+			op, verb = cr, "create"
+		}
+	}
 	if op == nil {
 		what := obj
 		if what == "" {
@@ -1373,7 +1487,313 @@ func (s *state) action(ctx context.Context, c clause) {
 		s.refuse(op, c, why)
 		return
 	}
+	for _, m := range s.made {
+		if m.Op == op && c.borrowed {
+			return // the bare verb repeats a step already made from the clause it refers to
+		}
+	}
 	s.call(op, c, verb)
+	s.acted = &c
+	if op.Verb == "create" {
+		s.wrote = &c
+		s.coordinatedRecords(c, op, objs)
+	}
+}
+
+// coordinatedRecords: "… to CRM accounts & contacts", "create contacts
+// and deals": record kinds joined to the one just created (at the
+// clause's destination, else after its verb) are created in the same
+// system too, each once, each through the write licence.
+func (s *state) coordinatedRecords(c clause, op *Op, objs []objRef) {
+	di := s.destinationIndex(c)
+	if di < 0 {
+		di = verbIndex(c) // "create contacts and deals"
+	}
+	if di < 0 {
+		return
+	}
+	prev, done := -1, map[string]bool{op.Object: true}
+	for _, o := range objs {
+		if o.i <= di {
+			continue
+		}
+		if prev < 0 {
+			if o.obj == op.Object {
+				prev = o.i
+			}
+			continue
+		}
+		for _, t := range c.toks[prev+1 : o.i] {
+			if t.kind == tWord && hasLetter(t.w) && !lxSepAnd.has(t.w) && !determiner(t.w) {
+				return // not a list of records: "accounts with contacts"
+			}
+		}
+		prev = o.i
+		if n := o.i + 1; n < len(c.toks) && c.toks[n].kind == tWord && hasLetter(c.toks[n].w) && !stop.has(c.toks[n].w) && !lxSepAnd.has(c.toks[n].w) && !preposition(c.toks[n].w) && !hasSuffixIn(c.toks[n].w, morphGerund) {
+			return // a modifier, not a record: "customer communication" ("contacts depending on …" is a record)
+		}
+		if done[o.obj] {
+			continue
+		}
+		done[o.obj] = true
+		more := s.pick("create", o.obj, []string{op.Connector}, c)
+		if more == nil || more.Connector != op.Connector {
+			continue
+		}
+		if why := s.licence(more, c, "create"); why != "" {
+			s.refuse(more, c, why)
+			continue
+		}
+		s.call(more, c, "create")
+	}
+}
+
+// unknownSource: the index of the product v the catalog lacks when it is
+// only where the clause's records come from, else -1: it stands before the connected destination
+// ("… Shopify orders to chat", not "… to the email list in Mailchimp"),
+// and either the clause sends a message or the product's own records are
+// a kind the catalog has ("Shopify customers to CRM contacts", not
+// "Stripe payment to ERP …").
+func (s *state) unknownSource(c clause, v, verb string) int {
+	dest := s.destinationSystem(c)
+	if dest == "" && !(verb == "send" && hasTarget(c)) {
+		return -1
+	}
+	pi, di := -1, -1
+	for i, t := range c.toks {
+		if (t.kind == tChannel || t.kind == tEmail) && di < 0 && verb == "send" {
+			di = i // "… to #sales": the message's destination
+		}
+		if t.kind != tWord {
+			continue
+		}
+		if pi < 0 && t.raw == v {
+			pi = i
+		}
+		if di < 0 && lxDirection.has(t.w) && i+1 < len(c.toks) {
+			j := i + 1
+			for j < len(c.toks) && determiner(c.toks[j].w) {
+				j++
+			}
+			if j < len(c.toks) && s.namesSystem(c.toks[j].w, dest) {
+				di = i
+			}
+		}
+	}
+	if pi < 0 || di < 0 || pi > di {
+		return -1
+	}
+	if verb == "send" || pi+1 < di && s.recordNoun(c.toks[pi+1].w) != "" {
+		return pi
+	}
+	return -1
+}
+
+// moreDestinations: the indexes of the words of c naming a connected
+// system that sends messages, when c (after a comma or "and") holds
+// nothing but destinations: such systems, products the catalog lacks
+// (named as not understood by the coverage stage) and message nouns
+// ("chat, Teams & email notifications").
+func (s *state) moreDestinations(c clause) []int {
+	if c.sep != "," && c.sep != "and" {
+		return nil
+	}
+	var out []int
+	for i, t := range c.toks {
+		if t.kind != tWord && t.kind != tPunct {
+			return nil // "and email it@acme.example": a verb with its own recipient
+		}
+		if t.kind != tWord || t.used || stop.has(t.w) || filler(t.w) || !hasLetter(t.w) {
+			continue
+		}
+		o := objectWords[singular(t.w)]
+		switch {
+		case s.sendsMessages(t.w):
+			out = append(out, i)
+		case knownVendors[t.w] || properName(t) || o == "message" || o == "email":
+		default:
+			return nil
+		}
+	}
+	return out
+}
+
+// messageSystems: the indexes of the words of a message clause that name
+// its destinations, when it names several connected systems that send
+// messages ("notify your team via email and chat"): after the verb, not
+// after a source preposition ("from"), each the head of its noun phrase or
+// before a message noun ("email notifications"), not a modifier ("the
+// email address").
+func (s *state) messageSystems(c clause) []int {
+	vi := verbIndex(c)
+	// With a direction word after the verb, the destinations follow it;
+	// a system before it names the kind of message ("an email
+	// notification to chat").
+	for i := max(vi+1, 1); i < len(c.toks); i++ {
+		if c.toks[i].kind == tWord && lxDirection.has(c.toks[i].w) {
+			vi = i
+			break
+		}
+	}
+	var out []int
+	seen := map[string]bool{}
+	for i, t := range c.toks {
+		if t.kind != tWord || t.used || i <= vi || !s.sendsMessages(t.w) {
+			continue
+		}
+		// "via either email or email": one destination said twice.
+		conn := ""
+		for _, cs := range s.b.cat.connectorsNamed(t.w) {
+			conn += cs + " "
+		}
+		if seen[conn] {
+			continue
+		}
+		seen[conn] = true
+		if i > 0 && lxSource.has(c.toks[i-1].w) {
+			continue
+		}
+		if i+1 < len(c.toks) && c.toks[i+1].kind == tEmail {
+			continue
+		}
+		if i+1 < len(c.toks) && c.toks[i+1].kind == tWord {
+			n := c.toks[i+1].w
+			if o := objectWords[singular(n)]; hasLetter(n) && !stop.has(n) && o != "message" && o != "email" && !s.isSystemWord(n) {
+				continue
+			}
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+// hasLetter: w has a letter ("&" and "+" are no words).
+func hasLetter(w string) bool {
+	return strings.IndexFunc(w, unicode.IsLetter) >= 0
+}
+
+// deliveredIn: after the verb at vi, no record kind of the catalog is
+// named and a system that sends messages is named after a preposition
+// ("… in chat", "… on email").
+func (s *state) deliveredIn(c clause, vi int) bool {
+	for j := vi + 1; j < len(c.toks); j++ {
+		t := c.toks[j]
+		if t.kind != tWord {
+			continue
+		}
+		if s.recordNoun(t.w) != "" {
+			return false
+		}
+		if j > vi+1 && preposition(c.toks[j-1].w) && !lxSource.has(c.toks[j-1].w) && s.sendsMessages(t.w) {
+			return true
+		}
+	}
+	return false
+}
+
+// bareVerb: the clause is an action verb and nothing else of substance
+// ("Update", "and update").
+func (s *state) bareVerb(c clause) bool {
+	vi := verbIndex(c)
+	if vi < 0 || len(s.objectsIn(c)) > 0 || len(s.systemsIn(c)) > 0 || hasTarget(c) || quoted(c) != "" {
+		return false
+	}
+	for _, t := range c.toks[vi+1:] {
+		if t.kind == tWord && hasLetter(t.w) && !stop.has(t.w) && !t.used {
+			return false
+		}
+	}
+	return true
+}
+
+// moreRecords: the indexes of the record nouns of c (after a comma or
+// "and") when its words up to the first preposition are nothing but
+// record kinds the catalog has ("& contacts with auto upserts"); what
+// follows the preposition is left to the coverage stage.
+func (s *state) moreRecords(c clause) []int {
+	if c.sep != "," && c.sep != "and" {
+		return nil
+	}
+	var out []int
+	for i, t := range c.toks {
+		if t.kind != tWord && t.kind != tPunct {
+			return nil
+		}
+		if t.kind != tWord || t.used || !hasLetter(t.w) || lxSepAnd.has(t.w) || determiner(t.w) {
+			continue
+		}
+		if preposition(t.w) {
+			break
+		}
+		if s.recordNoun(t.w) == "" {
+			return nil
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+// sendsMessages: w names a connected system with a send operation.
+func (s *state) sendsMessages(w string) bool {
+	for _, op := range s.b.cat.Ops {
+		if op.Verb == "send" && s.namesSystem(w, op.Connector) {
+			return true
+		}
+	}
+	return false
+}
+
+// sendTo rewrites the message clause last for the destination at index d
+// of c: its words up to where its destination began ("Send the results
+// to"), then the new destination ("chat").
+func (s *state) sendTo(last, c clause, d int) clause {
+	end := len(last.toks)
+	for i, t := range last.toks {
+		if i > 0 && lxDirection.has(t.w) && t.kind == tWord {
+			end = i + 1 // "… from CRM to email": through the last "to"
+		}
+	}
+	if end == len(last.toks) {
+		for i, t := range last.toks {
+			if i > 0 && i > verbIndex(last) && !lxSource.has(last.toks[i-1].w) && (t.kind == tChannel || t.kind == tEmail || t.kind == tWord && (s.isSystemWord(t.w) || knownVendors[t.w])) {
+				end = i
+				break
+			}
+		}
+	}
+	toks := append(append([]token{}, last.toks[:end]...), c.toks[d])
+	return clause{toks: toks, sep: c.sep, oneDest: true}
+}
+
+// destinationIndex: the index of the direction word before the clause's
+// destination system ("… to your CRM contacts"), else -1.
+func (s *state) destinationIndex(c clause) int {
+	dest := s.destinationSystem(c)
+	if dest == "" {
+		return -1
+	}
+	for i := 0; i+1 < len(c.toks); i++ {
+		if !lxDirection.has(c.toks[i].w) {
+			continue
+		}
+		j := i + 1
+		for j < len(c.toks) && determiner(c.toks[j].w) {
+			j++
+		}
+		if j < len(c.toks) && c.toks[j].kind == tWord && s.namesSystem(c.toks[j].w, dest) {
+			return i
+		}
+	}
+	return -1
+}
+
+// inScope: a record of op's kind in op's system is in scope (the poll
+// trigger or the loop is over it), so an update of it has its id.
+func (s *state) inScope(op *Op) bool {
+	if s.p.Trigger.Kind == "poll" && s.p.Trigger.Op != nil && s.p.Trigger.Op.Connector == op.Connector && s.p.Trigger.Op.Object == op.Object {
+		return true
+	}
+	return s.loop != nil && s.loopObj == op.Object
 }
 
 // objectsAfterVerb: the records a verb acts on follow it; those before it
@@ -1599,19 +2019,81 @@ func eventKind(c clause) (kind string, deletes bool) {
 }
 
 // creationField: the record field that holds its creation time (a name
-// part from field.created: created_at, createdAt, creation_date), else "".
+// part from field.created: created_at, createdAt, CreationDate), else "".
+// Among those, the one whose schema best says it is an ordered point in
+// time (cursorQuality); free text ("CreatedByUser") never.
 func creationField(op *Op) string {
 	fields := op.recordFields()
+	best, bestQ := "", 0
 	for _, k := range sortedKeys(fields) {
+		created := false
 		for _, part := range ai.Split(k) {
 			if createdFieldParts.has(strings.ToLower(part)) {
-				if t := typeOf(fields[k]); t == "string" || t == "integer" || t == "number" {
-					return k
-				}
+				created = true
+			}
+		}
+		if !created {
+			continue
+		}
+		if q := cursorQuality(k, fields[k]); q > bestQ {
+			best, bestQ = k, q
+		}
+	}
+	return best
+}
+
+// cursorQuality says, from a field's schema alone, how well it orders
+// records in time: a string with a time format (date-time, date) is best,
+// then a number or integer (a timestamp or a sequence), then a string
+// without a format whose name parts or description say it holds a date or
+// time (more of those words: better, so a date-and-time beats a time of
+// day); 0 for anything else: free text, booleans, objects.
+func cursorQuality(name string, schema map[string]any) int {
+	if schema == nil {
+		return 0
+	}
+	types := schemaTypes(schema)
+	format, _ := schema["format"].(string)
+	switch {
+	case types["string"] && timeFormats.has(strings.ToLower(format)):
+		return 30
+	case types["integer"] || types["number"]:
+		return 20
+	case !types["string"] || format != "":
+		return 0
+	}
+	seen := map[string]bool{}
+	for _, part := range ai.Split(name) {
+		if p := strings.ToLower(part); temporalWords.has(p) {
+			seen[p] = true
+		}
+	}
+	desc, _ := schema["description"].(string)
+	for _, w := range strings.FieldsFunc(strings.ToLower(desc), func(r rune) bool { return !(r >= 'a' && r <= 'z') }) {
+		if temporalWords.has(w) {
+			seen[w] = true
+		}
+	}
+	if len(seen) == 0 {
+		return 0
+	}
+	return 10 + len(seen)
+}
+
+// schemaTypes: the JSON types a schema allows ("type": "string" or a list).
+func schemaTypes(s map[string]any) map[string]bool {
+	out := map[string]bool{}
+	switch t := s["type"].(type) {
+	case string:
+		out[t] = true
+	case []any:
+		for _, x := range t {
+			if v, ok := x.(string); ok {
+				out[v] = true
 			}
 		}
 	}
-	return ""
+	return out
 }
 
 // thirdPerson returns the base of a third-person verb form the lexicon
@@ -1746,7 +2228,9 @@ func (s *state) aboutRecordTrigger(toks []token, clauses []clause) {
 // before it), become a clause of their own, read as a verbless message.
 func (s *state) splitAccompany(c clause) (clause, clause, bool) {
 	for k := 1; k+1 < len(c.toks); k++ {
-		if c.toks[k].kind != tWord || !lxAccompany.has(c.toks[k].w) {
+		// "with chat alerts"; "… and chat alerts", "… & email
+		// notifications": a coordinated message.
+		if w := c.toks[k].w; c.toks[k].kind != tWord || !lxAccompany.has(w) && !lxSepAnd.has(w) && (hasLetter(w) || w == "") {
 			continue
 		}
 		j := k + 1
@@ -1879,4 +2363,36 @@ func (s *state) messageHead(c clause) bool {
 		}
 	}
 	return false
+}
+
+// nominalize reads an action noun after the record it acts on as that
+// action's verb before it: "tracker ticket creation" → create tracker
+// ticket, "chat-to-tracker issue creation" → create chat-to-tracker issue.
+// The noun's verb comes from the suffix rules (morph.nominal) and must be
+// an action verb of the lexicon other than a send (message nouns such as
+// "notification" stay messages); the record noun must be a kind the
+// catalog has; the systems and compounds before it move with it.
+func (s *state) nominalize(toks []token) []token {
+	for i := 1; i < len(toks); i++ {
+		t := toks[i]
+		if t.kind != tWord || objectWords[singular(t.w)] != "" || actionVerbs[t.w] != "" {
+			continue
+		}
+		base, ok := applySuffix(morphNominal, t.w)
+		if !ok || actionVerbs[base] == "" || actionVerbs[base] == "send" {
+			continue
+		}
+		if toks[i-1].kind != tWord || s.recordNoun(toks[i-1].w) == "" {
+			continue
+		}
+		j := i - 1
+		for j > 0 && toks[j-1].kind == tWord && (s.isSystemWord(toks[j-1].w) || strings.Contains(toks[j-1].w, "-")) {
+			j--
+		}
+		v := t
+		v.w = base
+		out := append(append(append(append([]token{}, toks[:j]...), v), toks[j:i]...), toks[i+1:]...)
+		toks = out
+	}
+	return toks
 }

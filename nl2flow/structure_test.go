@@ -126,3 +126,186 @@ func TestPluralPersonRecipient(t *testing.T) {
 		t.Fatalf("calls %v\n%s", got, d.YAML)
 	}
 }
+
+// A product the catalog lacks that is only where the records come from
+// does not cost the step into the connected destination; the product is
+// named as not understood. One that is the destination still does.
+func TestUnknownSourceKeepsDestinationStep(t *testing.T) {
+	d := compile(t, "Send real-time notifications for new Shopify orders to #sales in chat")
+	if got := strings.Join(calls(d.Flow), " "); got != "chat.postMessage" || !strings.Contains(strings.Join(d.NotUnderstood, " "), "Shopify") {
+		t.Fatalf("calls %q, not understood %v\n%s", got, d.NotUnderstood, d.YAML)
+	}
+	d = compile(t, "Add new contacts from CRM to the email list in Mailchimp")
+	for _, c := range calls(d.Flow) {
+		if c == "smtp.send" {
+			t.Fatalf("Mailchimp's email list read as an email:\n%s", d.YAML)
+		}
+	}
+}
+
+// Records carried into another system ("sync ERP customers to CRM
+// accounts") are created there: nothing in scope has the id an update
+// needs. With the record itself in scope (the trigger watches it), an
+// update stays an update.
+func TestCarriedRecordsAreCreated(t *testing.T) {
+	d := compile(t, "Sync ERP customers to CRM accounts")
+	got := strings.Join(calls(d.Flow), " ")
+	if !strings.Contains(got, "crm.createAccount") || strings.Contains(got, "crm.updateAccount") {
+		t.Fatalf("calls %q\n%s", got, d.YAML)
+	}
+	d = compile(t, "When an account is updated in the CRM, sync the account's status in the CRM")
+	if got := strings.Join(calls(d.Flow), " "); strings.Contains(got, "crm.createAccount") {
+		t.Fatalf("an account in scope was created anew: %q\n%s", got, d.YAML)
+	}
+}
+
+// A message goes to every destination its clause or the list after it
+// names: "via email and chat", "to Google Sheet, chat and email" (the
+// product the catalog lacks is named as not understood). One destination
+// said twice ("either email or email") is one message; an address after
+// "email" makes it a verb with its own recipient.
+func TestMessageToEveryDestination(t *testing.T) {
+	for text, want := range map[string]string{
+		"When a form is submitted on the website, notify your team via email and chat":             "smtp.send chat.postMessage",
+		"Send the daily report to Google Sheet, chat and email":                                    "chat.postMessage smtp.send",
+		"Every morning post a summary to chat, Teams & chat":                                       "chat.postMessage chat.postMessage",
+		"When a contact form is submitted, send a confirmation via either email or email":          "smtp.send",
+		"When a new employee is hired in HR, post a welcome in #general and email it@acme.example": "chat.postMessage smtp.send",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%s\n%v", text, got, want, d.YAML, d.NotUnderstood)
+		}
+	}
+	d := compile(t, "Send the daily report to Google Sheet, chat and email")
+	if nu := strings.Join(d.NotUnderstood, " "); !strings.Contains(nu, "Google") {
+		t.Errorf("the product is not named: %v", d.NotUnderstood)
+	}
+}
+
+// A report, summary or alert qualified by a connected system's records
+// ("CRM lead report", "tracker task summaries") is about those records:
+// they are listed first. Records of a product the catalog lacks ("GLPI
+// ticket notifications") are not read from a connected system.
+func TestReportOfRecordsListsThem(t *testing.T) {
+	for text, want := range map[string]string{
+		"Weekly CRM lead report to chat":                            "crm.listContacts chat.postMessage",
+		"Automate daily tracker task summaries to chat by assignee": "tracker.listIssues chat.postMessage",
+		"Automate daily GLPI pending ticket notifications to chat":  "chat.postMessage",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%s", text, got, want, d.YAML)
+		}
+	}
+}
+
+// An action noun after the record it acts on is that action: "tracker
+// ticket creation" creates a tracker issue. Message nouns stay messages,
+// and "status updates" (no -ion noun) is still no verb.
+func TestActionNouns(t *testing.T) {
+	for text, want := range map[string]string{
+		"tracker ticket creation from Google Forms with email notifications": "tracker.createIssue smtp.send",
+		"Automated invoice creation in the ERP":                              "erp.createInvoice",
+		"post the tracker issues to #ops with status updates":                "tracker.listIssues chat.postMessage",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%s", text, got, want, d.YAML)
+		}
+	}
+}
+
+// References between clauses: record kinds coordinated at a destination
+// ("to CRM accounts & contacts") are each created there; a clause of a
+// record alone after a create shares its verb ("create an account and a
+// contact in the CRM"); a bare verb after an action takes its records and
+// destination ("… leads to CRM (Create & Update)"), never repeating a
+// step already made.
+func TestClauseReferences(t *testing.T) {
+	for text, want := range map[string]string{
+		"Sync ERP customers to CRM accounts & contacts":                  "crm.createAccount crm.createContact",
+		"When a deal is won, create an account and a contact in the CRM": "crm.createAccount crm.createContact",
+		"Automatically sync Beex leads to CRM (Create & Update)":         "crm.createContact crm.updateContact",
+		"create a contact in the CRM, then update":                       "crm.createContact crm.updateContact",
+		"Stripe → CRM: Auto create contacts and deals from payments":     "crm.createContact crm.createOpportunity",
+		"Create an invoice & customer communication in the ERP":          "erp.createInvoice",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%s", text, got, want, d.YAML)
+		}
+	}
+}
+
+// "new ERP contacts": the named system's people are watched (the ERP's
+// customers, not the CRM's contacts), and not listed again as a step;
+// "a daily list of todos" creates the todos.
+func TestNamedSystemPeopleAndPartitives(t *testing.T) {
+	d := compile(t, "Send personalized welcome emails to new ERP contacts via SMTP")
+	if d.Flow == nil || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != "erp.listCustomers" {
+		t.Fatalf("want a poll of ERP customers:\n%s", d.YAML)
+	}
+	if got := strings.Join(calls(d.Flow), " "); got != "smtp.send" {
+		t.Errorf("calls %q", got)
+	}
+	d = compile(t, "Automatically create daily list of todos in tracker")
+	if got := strings.Join(calls(d.Flow), " "); got != "tracker.createIssue" {
+		t.Errorf("list of todos: calls %q\n%s\n%v", got, d.YAML, d.NotUnderstood)
+	}
+}
+
+// Getting or receiving something in a system that sends messages asks
+// for a message there ("Get daily poems in chat", "Receive a chat message
+// when …", also when the event cannot be watched); getting a record kind
+// there is a read.
+func TestReceivedIsAMessage(t *testing.T) {
+	for text, want := range map[string]string{
+		"Get daily poems in chat":                                     "chat.postMessage",
+		"Receive a chat message when new data gets added to Airtable": "chat.postMessage",
+		"Receive a chat message when a new deal is added to the CRM":  "chat.postMessage",
+		"Get the channels in chat":                                    "chat.listChannels",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%s", text, got, want, d.YAML)
+		}
+	}
+	d := compile(t, "Receive a chat message when new data gets added to Airtable")
+	if d.Flow != nil && d.Flow.Trigger.Poll != nil {
+		t.Errorf("the message became the trigger:\n%s", d.YAML)
+	}
+}
+
+// The system a message is sent to decides its kind ("to chat with
+// optional email confirmation" posts in chat); an email to a named
+// system's people is licensed by them ("ERP customer welcome emails");
+// a message that is another product's ("WhatsApp messages") is not sent.
+func TestMessageDestinationAndPeople(t *testing.T) {
+	for text, want := range map[string]string{
+		"Website contact form to chat with optional email confirmation":          "chat.postMessage",
+		"ERP customer welcome emails":                                            "smtp.send",
+		"Send welcome WhatsApp messages to new CRM contacts with Beex templates": "",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%s\n%v", text, got, want, d.YAML, d.NotUnderstood)
+		}
+	}
+}
+
+// Records of a product the catalog lacks are not listed from a connected
+// system ("birthday reminders from Google Contacts", "new leads from
+// Google Sheets"); "tracking" is no name of the tracker.
+func TestForeignRecordsNotListed(t *testing.T) {
+	for text, want := range map[string]string{
+		"Daily birthday reminders from Google Contacts to chat":      "chat.postMessage",
+		"Email new leads from Google Sheets via email on a schedule": "smtp.send",
+		"ERP customer welcome emails with Google Sheets tracking":    "smtp.send",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%s\n%v", text, got, want, d.YAML, d.NotUnderstood)
+		}
+	}
+}
