@@ -455,6 +455,13 @@ func (c *ControlPlane) ServeSync(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, err)
 			return
 		}
+		// The connections placed on the site as the store has them now:
+		// another control-plane process may have placed one (an agent
+		// behind a load balancer polls them all, and would otherwise drop
+		// a connection this process has not loaded yet).
+		if err := c.e.FreshConnections(ctx, time.Second); err != nil && ctx.Err() == nil {
+			c.log.Warn("reloading connections", "err", err)
+		}
 		conns := c.PlacedConnections(a.Site, a.Labels)
 		if req.Key == "" && len(conns) > 0 {
 			// An agent without a link key cannot be sent credentials.

@@ -385,6 +385,22 @@ func (e *Engine) FinishRotation(ctx context.Context) error {
 	return nil
 }
 
+// FreshConnections reloads the stored connections when they were last
+// loaded more than maxAge ago: another process sharing the store may have
+// created, changed, placed or deleted one since.
+func (e *Engine) FreshConnections(ctx context.Context, maxAge time.Duration) error {
+	if e.cfg.Keys == nil {
+		return nil
+	}
+	e.conns.mu.Lock()
+	due := e.now().Sub(e.conns.last) > maxAge
+	e.conns.mu.Unlock()
+	if !due {
+		return nil
+	}
+	return e.LoadConnections(ctx)
+}
+
 // connection finds a named connection, reloading stored connections once
 // if it is not known yet (another process may have just created it).
 func (e *Engine) connection(ctx context.Context, name, connector string) (*connectors.Connection, error) {

@@ -68,16 +68,9 @@ func (e *Engine) poke() {
 // pullOnce pulls every flow's trigger once and returns how many events
 // it fired.
 func (e *Engine) pullOnce(ctx context.Context) (n int) {
-	if e.cfg.Keys != nil {
-		// Pick up connections other processes created, changed or deleted.
-		e.conns.mu.Lock()
-		due := e.now().Sub(e.conns.last) > 5*time.Second
-		e.conns.mu.Unlock()
-		if due {
-			if err := e.LoadConnections(ctx); err != nil && ctx.Err() == nil {
-				e.log.Warn("reloading connections", "err", err)
-			}
-		}
+	// Pick up connections other processes created, changed or deleted.
+	if err := e.FreshConnections(ctx, 5*time.Second); err != nil && ctx.Err() == nil {
+		e.log.Warn("reloading connections", "err", err)
 	}
 	flows, err := e.st.ListFlows(ctx)
 	if err != nil {
