@@ -175,7 +175,8 @@ func (p Prediction) Lead(now time.Time) time.Duration { return p.When.Sub(now) }
 const (
 	maxPredictSubjects = 10000 // flows, connections, stores each
 	maxBucketLatencies = 256   // latency samples a bucket keeps
-	maxSamples         = 256   // samples a rate-limit or storage series keeps
+	maxSamples         = 256   // samples a rate-limit series keeps
+	maxStorageSamples  = 1024  // samples a storage series keeps (thinning would bias its peaks)
 )
 
 // Predictor holds the forecasters' state. Safe for concurrent use.
@@ -511,16 +512,16 @@ func (pr *Predictor) ObserveRateLimit(connection string, at time.Time, rl RateLi
 		}
 	}
 	s.limit, s.reset = rl.Limit, rl.Reset
-	s.samples = appendSample(s.samples, sample{at, rl.Remaining}, time.Duration(pr.p.RateLimit.PaceWindow))
+	s.samples = appendSample(s.samples, sample{at, rl.Remaining}, time.Duration(pr.p.RateLimit.PaceWindow), maxSamples)
 }
 
 // appendSample adds one sample, keeps the ones within window of it, and
-// at most maxSamples (thinning the older half when full).
-func appendSample(ss []sample, s sample, window time.Duration) []sample {
+// at most most (thinning the older half when full).
+func appendSample(ss []sample, s sample, window time.Duration, most int) []sample {
 	cut := s.at.Add(-window)
 	i := sort.Search(len(ss), func(i int) bool { return !ss[i].at.Before(cut) })
 	ss = append(ss[:0], ss[i:]...)
-	if len(ss) >= maxSamples {
+	if len(ss) >= most {
 		half := len(ss) / 2
 		k := 0
 		for j := 0; j < half; j += 2 {
@@ -714,7 +715,7 @@ func (pr *Predictor) ObserveStorage(name string, at time.Time, size, bound float
 		return
 	}
 	s.bound = bound
-	s.samples = appendSample(s.samples, sample{at, size}, time.Duration(pr.p.Storage.Window))
+	s.samples = appendSample(s.samples, sample{at, size}, time.Duration(pr.p.Storage.Window), maxStorageSamples)
 }
 
 func (pr *Predictor) storePredictions(now time.Time, out []Prediction) []Prediction {
@@ -727,6 +728,16 @@ func (pr *Predictor) storePredictions(now time.Time, out []Prediction) []Predict
 		for i, p := range s.samples {
 			xs[i], ys[i] = p.at.Sub(now).Seconds(), p.v
 		}
+		how := ""
+		if px, py := peaks(xs, ys); px != nil {
+			// Purged now and then (retention, a drained queue): what
+			// grows, if anything, is the peaks.
+			if len(px) < 3 {
+				continue
+			}
+			xs, ys, how = px, py, fmt.Sprintf(" of its %d peaks between purges", len(px))
+		}
+		xs, ys = even(xs, 128), even(ys, 128)
 		t := FitTrend(xs, ys, 0)
 		last := s.samples[len(s.samples)-1].v
 		if t.Z < pr.p.Storage.MinZ || t.Slope <= 0 || last >= s.bound {
@@ -739,11 +750,62 @@ func (pr *Predictor) storePredictions(now time.Time, out []Prediction) []Predict
 		}
 		out = append(out, Prediction{Kind: PredictStorage, Subject: key, When: now.Add(eta),
 			What: fmt.Sprintf("%s will reach its bound of %.4g", key, s.bound),
-			Why: fmt.Sprintf("%.4g now, growing %.4g an hour over the last %s (Mann–Kendall z %.1f)",
-				last, t.Slope*3600, time.Duration(pr.p.Storage.Window), t.Z),
+			Why: fmt.Sprintf("%.4g now, growing %.4g an hour over the last %s%s (Mann–Kendall z %.1f)",
+				last, t.Slope*3600, time.Duration(pr.p.Storage.Window), how, t.Z),
 			Evidence: map[string]float64{"size": last, "bound": s.bound, "slope_per_hour": t.Slope * 3600, "z": t.Z}})
 	}
 	return out
+}
+
+// even keeps at most n of v, evenly spread, the last always.
+func even(v []float64, n int) []float64 {
+	if len(v) <= n {
+		return v
+	}
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v[len(v)-1-(n-1-i)*(len(v)-1)/(n-1)]
+	}
+	return out
+}
+
+// peaks splits a series at its drops — a fall far beyond the usual
+// step-to-step change (over 6 robust deviations of the differences) — and
+// returns each segment's highest point; nil when nothing dropped.
+func peaks(xs, ys []float64) (px, py []float64) {
+	if len(ys) < 3 {
+		return nil, nil
+	}
+	d := make([]float64, len(ys)-1)
+	for i := range d {
+		d[i] = ys[i+1] - ys[i]
+	}
+	med := median(append([]float64(nil), d...))
+	ad := make([]float64, len(d))
+	for i, v := range d {
+		ad[i] = math.Abs(v - med)
+	}
+	mad := 1.4826 * median(ad)
+	if mad <= 0 {
+		mad = 1e-12
+	}
+	bi := 0
+	dropped := false
+	for i, v := range d {
+		if v-med < -6*mad {
+			dropped = true
+			px, py = append(px, xs[bi]), append(py, ys[bi])
+			bi = i + 1
+			continue
+		}
+		if ys[i+1] >= ys[bi] {
+			bi = i + 1
+		}
+	}
+	if !dropped {
+		return nil, nil
+	}
+	return append(px, xs[bi]), append(py, ys[bi])
 }
 
 // --- evaluation ---

@@ -2,8 +2,8 @@ package main
 
 import (
 	"math"
-	"sort"
 	"math/rand"
+	"sort"
 	"time"
 
 	"github.com/weftio/weft/monitor"
