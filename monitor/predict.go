@@ -10,6 +10,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Error prediction: forecasters that look ahead of the alert rules, per
@@ -587,12 +589,16 @@ type credState struct {
 	renewedAt           []float64 // fraction of the lifetime left at each renewal seen
 	failures            int
 	lastErr             string
+	// refreshed: its start was not given (an OAuth access token Weft
+	// refreshes itself when it ends): only refresh failures predict it.
+	refreshed bool
 }
 
 // ObserveExpiry records a credential or certificate of subject (e.g.
 // connection:crm) and what it is ("oauth token", "tls certificate
-// api.example.com") valid from notBefore (zero: unknown, taken as at when
-// first seen) until notAfter.
+// api.example.com") valid from notBefore until notAfter. A zero notBefore
+// marks a credential Weft refreshes itself when it ends (an OAuth access
+// token): its end is predicted only after refresh failures.
 func (pr *Predictor) ObserveExpiry(subject, what string, at, notBefore, notAfter time.Time) {
 	if notAfter.IsZero() {
 		return
@@ -608,6 +614,7 @@ func (pr *Predictor) ObserveExpiry(subject, what string, at, notBefore, notAfter
 		c = &credState{what: what}
 		pr.creds[key] = c
 	}
+	c.refreshed = notBefore.IsZero()
 	if notBefore.IsZero() {
 		notBefore = at
 		if !c.notAfter.IsZero() && c.notAfter.Equal(notAfter) {
@@ -669,7 +676,7 @@ func (pr *Predictor) credPredictions(now time.Time, out []Prediction) []Predicti
 			limit = math.Min(limit, earliest*pr.p.Expiry.OverdueMargin)
 		}
 		failing := c.failures >= pr.p.Expiry.RefreshFailures
-		if frac > limit && !failing {
+		if (frac > limit || c.refreshed) && !failing {
 			continue
 		}
 		subject := key[:len(key)-len(c.what)-1]
@@ -876,4 +883,20 @@ func sortPredictions(ps []Prediction) {
 		}
 		return ps[i].Key() < ps[j].Key()
 	})
+}
+
+// predictionDesc is the /metrics series of the predictions in force.
+var predictionDesc = prometheus.NewDesc("weft_prediction_seconds",
+	"Predictions in force (error prediction): seconds from now until the predicted trouble, by kind (error_rate, latency, rate_limit, expiry, storage) and subject (a flow, connection:NAME, store:NAME); negative once the predicted time has passed.",
+	[]string{"kind", "subject"}, nil)
+
+// Describe implements prometheus.Collector.
+func (pr *Predictor) Describe(ch chan<- *prometheus.Desc) { ch <- predictionDesc }
+
+// Collect implements prometheus.Collector.
+func (pr *Predictor) Collect(ch chan<- prometheus.Metric) {
+	now := time.Now()
+	for _, p := range pr.Active() {
+		ch <- prometheus.MustNewConstMetric(predictionDesc, prometheus.GaugeValue, p.When.Sub(now).Seconds(), p.Kind, p.Subject)
+	}
 }

@@ -132,6 +132,15 @@ type AlertsConfig struct {
 		Operation  string         `yaml:"operation"` // default http.request
 		Input      map[string]any `yaml:"input"`     // strings may use {{status}} {{flow}} {{message}} {{severity}} {{rule}}
 	} `yaml:"notify"`
+	// Predict configures error prediction (predicted:<kind> alerts,
+	// /api/predictions, weft_prediction_seconds); on by default.
+	Predict struct {
+		Disabled bool   `yaml:"disabled"`
+		Params   string `yaml:"params"` // a JSON file over monitor/predict.json's defaults
+		// LatencyMS bounds p95 latency per flow glob (a timeout, an SLO);
+		// flows without one use latency_factor times their usual p95.
+		LatencyMS map[string]float64 `yaml:"latency_ms"`
+	} `yaml:"predict"`
 }
 
 // MCPConfig configures the MCP gateway.
