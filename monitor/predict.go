@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -64,7 +65,12 @@ type PredictParams struct {
 	Trend struct {
 		Resolution Dur     `json:"resolution"`  // bucket of a flow's series
 		Window     int     `json:"window"`      // buckets the trend is fitted on
-		MinPoints  int     `json:"min_points"`  // non-empty buckets needed
+		MinPoints  int     `json:"min_points"`  // points needed (non-empty buckets; for error rates, merged buckets of min_runs)
+		MinRuns    int     `json:"min_runs"`    // runs an error-rate point holds at least
+		// Scales: the trend is tested on the last window buckets, and on
+		// the last window×s buckets in groups of s for each scale s (slow
+		// degradations show on the longer ones).
+		Scales []int `json:"scales"`
 		MinZ       float64 `json:"min_z"`       // Mann–Kendall z a trend needs
 		Horizon    Dur     `json:"horizon"`     // crossings further ahead are not predicted
 		ClearAfter int     `json:"clear_after"` // evaluations without the prediction before it is withdrawn
@@ -126,6 +132,12 @@ func (p PredictParams) Validate() error {
 		return bad("trend.window must be 4 to 512 buckets")
 	case p.Trend.MinPoints < 3 || p.Trend.MinPoints > p.Trend.Window:
 		return bad("trend.min_points must be 3 to trend.window")
+	case len(p.Trend.Scales) == 0 || len(p.Trend.Scales) > 4:
+		return bad("trend.scales must list 1 to 4 scales")
+	case slices.ContainsFunc(p.Trend.Scales, func(s int) bool { return s < 1 || s > 24 }):
+		return bad("each of trend.scales must be 1 to 24")
+	case p.Trend.MinRuns < 1:
+		return bad("trend.min_runs must be at least 1")
 	case p.Trend.MinZ <= 0, p.Storage.MinZ <= 0:
 		return bad("min_z must be positive")
 	case p.Trend.Horizon <= 0, p.RateLimit.Horizon <= 0, p.Expiry.Horizon <= 0, p.Storage.Horizon <= 0:
@@ -219,14 +231,15 @@ func (pr *Predictor) SetLatencyBound(glob string, ms float64) {
 
 type flowBucket struct {
 	n, failed int
-	lat       []float64
+	lat       []float64 // samples while open; nil once closed
 	seen      int
+	p95       float64 // once closed (NaN: no run)
 }
 
 type flowTrend struct {
 	start   time.Time // of the open bucket
 	open    flowBucket
-	closed  []flowBucket // oldest first, at most Trend.Window
+	closed  []flowBucket // oldest first, at most Trend.Window × the largest scale
 	base    float64      // EW mean of log p95 (the usual latency)
 	baseN   int
 	lastRun time.Time
@@ -268,7 +281,7 @@ func (pr *Predictor) ObserveRun(flow string, at time.Time, failed bool, dur time
 // roll closes the buckets that ended by now. Called with pr.mu held.
 func (pr *Predictor) roll(f *flowTrend, now time.Time) {
 	res := time.Duration(pr.p.Trend.Resolution)
-	w := pr.p.Trend.Window
+	w := pr.p.Trend.Window * pr.maxScale()
 	for steps := 0; !f.start.Add(res).After(now); steps++ {
 		if steps > w {
 			// A long gap: the window holds nothing but empty buckets.
@@ -277,7 +290,10 @@ func (pr *Predictor) roll(f *flowTrend, now time.Time) {
 			f.start = now.Truncate(res)
 			return
 		}
-		if p95, ok := bucketP95(f.open); ok {
+		p95, ok := bucketP95(f.open)
+		f.open.lat, f.open.p95 = nil, math.NaN()
+		if ok {
+			f.open.p95 = p95
 			// The usual latency, learned slowly (about a day of buckets).
 			l := math.Log(math.Max(p95, 0.001))
 			if f.baseN == 0 {
@@ -392,55 +408,95 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 		if len(f.closed) < pr.p.Trend.MinPoints {
 			continue
 		}
-		end := f.start // end of the last closed bucket
-		var xs, er, lx, lat []float64
-		for i, b := range f.closed {
-			if b.n == 0 {
-				continue
-			}
-			x := -float64(len(f.closed)-i) * res.Seconds() // bucket start, seconds before end
-			x += res.Seconds() / 2
-			xs = append(xs, x)
-			er = append(er, float64(b.failed)/float64(b.n))
-			if p95, ok := bucketP95(b); ok {
-				lx = append(lx, x)
-				lat = append(lat, p95)
-			}
-		}
-		at := now.Sub(end).Seconds()
-		if len(xs) >= pr.p.Trend.MinPoints {
-			t := FitTrend(xs, er, at)
-			if p, ok := pr.trendPrediction(t, pr.p.ErrorRate, now); ok {
-				p.Kind, p.Subject = PredictErrorRate, name
-				p.What = fmt.Sprintf("%s will be failing: error rate reaching %.0f%%", name, pr.p.ErrorRate*100)
-				p.Why = fmt.Sprintf("error rate rising %.2f points an hour over the last %d buckets of %s (Mann–Kendall z %.1f), now about %.1f%%",
-					t.Slope*3600*100, len(xs), res, t.Z, math.Max(0, t.Level)*100)
-				out = append(out, p)
-			}
-		}
 		bound, configured := pr.boundFor(name)
-		if !configured {
-			if f.baseN < pr.p.Trend.Window {
-				continue // the usual latency is not learned yet
-			}
+		if !configured && f.baseN >= pr.p.Trend.Window {
 			bound = pr.p.LatencyFactor * math.Exp(f.base)
 		}
-		if len(lat) >= pr.p.Trend.MinPoints {
+		at := now.Sub(f.start).Seconds() // f.start: the end of the last closed bucket
+		var best [2]*Prediction          // error rate, latency: the soonest over the scales
+		for _, sc := range pr.p.Trend.Scales {
+			xs, er, lx, lat := flowPoints(f.closed, pr.p.Trend.Window, sc, res, pr.p.Trend.MinRuns)
+			span := time.Duration(pr.p.Trend.Window*sc) * res
+			if len(xs) >= pr.p.Trend.MinPoints {
+				t := FitTrend(xs, er, at)
+				if p, ok := pr.trendPrediction(t, pr.p.ErrorRate, now); ok && (best[0] == nil || p.When.Before(best[0].When)) {
+					p.Kind, p.Subject = PredictErrorRate, name
+					p.What = fmt.Sprintf("%s will be failing: error rate reaching %.0f%%", name, pr.p.ErrorRate*100)
+					p.Why = fmt.Sprintf("error rate rising %.2f points an hour over the last %s (%d points, Mann–Kendall z %.1f), now about %.1f%%",
+						t.Slope*3600*100, span, len(xs), t.Z, math.Max(0, t.Level)*100)
+					best[0] = &p
+				}
+			}
+			if bound <= 0 || len(lat) < pr.p.Trend.MinPoints {
+				continue // no bound known yet (the usual latency is still being learned)
+			}
 			t := FitTrend(lx, lat, at)
-			if p, ok := pr.trendPrediction(t, bound, now); ok {
+			if p, ok := pr.trendPrediction(t, bound, now); ok && (best[1] == nil || p.When.Before(best[1].When)) {
 				p.Kind, p.Subject = PredictLatency, name
 				p.What = fmt.Sprintf("%s will be too slow: p95 latency reaching %.0f ms", name, bound)
 				how := "configured"
 				if !configured {
 					how = fmt.Sprintf("%.1f× its usual p95 of %.0f ms", pr.p.LatencyFactor, math.Exp(f.base))
 				}
-				p.Why = fmt.Sprintf("p95 latency rising %.0f ms an hour over the last %d buckets of %s (Mann–Kendall z %.1f), now about %.0f ms; bound %s",
-					t.Slope*3600, len(lat), res, t.Z, t.Level, how)
-				out = append(out, p)
+				p.Why = fmt.Sprintf("p95 latency rising %.0f ms an hour over the last %s (%d points, Mann–Kendall z %.1f), now about %.0f ms; bound %s",
+					t.Slope*3600, span, len(lat), t.Z, t.Level, how)
+				best[1] = &p
+			}
+		}
+		for _, p := range best {
+			if p != nil {
+				out = append(out, *p)
 			}
 		}
 	}
 	return out
+}
+
+// flowPoints are the points a trend is fitted on at scale sc: the last
+// window*sc buckets in groups of sc (x: seconds before the end). Error-rate
+// points merge groups until each holds minRuns runs (a rate of one or two
+// runs is 0 or 1, not a rate); a latency point is the median of its
+// group's bucket p95s.
+func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns int) (xs, er, lx, lat []float64) {
+	from := max(0, len(closed)-window*sc)
+	var mn, mf int
+	var mx float64
+	var p95s []float64
+	// Groups aligned on the newest bucket.
+	first := len(closed) - ((len(closed)-from)/sc)*sc
+	for g := first; g+sc <= len(closed); g += sc {
+		n, failed := 0, 0
+		p95s = p95s[:0]
+		for _, b := range closed[g : g+sc] {
+			n += b.n
+			failed += b.failed
+			if b.n > 0 && !math.IsNaN(b.p95) {
+				p95s = append(p95s, b.p95)
+			}
+		}
+		x := -(float64(len(closed)-g) - float64(sc)/2) * res.Seconds()
+		if n > 0 {
+			mn, mf, mx = mn+n, mf+failed, mx+x*float64(n)
+			if mn >= minRuns {
+				xs = append(xs, mx/float64(mn))
+				er = append(er, float64(mf)/float64(mn))
+				mn, mf, mx = 0, 0, 0
+			}
+		}
+		if len(p95s) > 0 {
+			lx = append(lx, x)
+			lat = append(lat, median(p95s))
+		}
+	}
+	return xs, er, lx, lat
+}
+
+func (pr *Predictor) maxScale() int {
+	m := 1
+	for _, s := range pr.p.Trend.Scales {
+		m = max(m, s)
+	}
+	return m
 }
 
 func (pr *Predictor) boundFor(flow string) (float64, bool) {

@@ -38,6 +38,7 @@ func main() {
 	split := flag.String("split", "dev", "seed range: dev, or heldout (its figures are reported; count such runs)")
 	params := flag.String("params", "", "prediction parameters (default: monitor/predict.json)")
 	list := flag.Bool("cases", false, "list every case's outcome (dev only)")
+	only := flag.String("kind", "", "score only this kind (quick look)")
 	n := flag.Int("n", 0, "use only the first n seeds of the range (quick look; 0: all)")
 	flag.Parse()
 	p := monitor.DefaultPredictParams()
@@ -76,6 +77,9 @@ func main() {
 	var jobs []job
 	for s := seeds[0]; s <= seeds[1]; s++ {
 		for _, k := range kinds {
+			if *only != "" && k != *only {
+				continue
+			}
 			jobs = append(jobs, job{s, k})
 		}
 	}
