@@ -63,14 +63,14 @@ func (d Dur) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d
 // PredictParams are the forecasters' parameters (predict.json).
 type PredictParams struct {
 	Trend struct {
-		Resolution Dur     `json:"resolution"`  // bucket of a flow's series
-		Window     int     `json:"window"`      // buckets the trend is fitted on
-		MinPoints  int     `json:"min_points"`  // points needed (non-empty buckets; for error rates, merged buckets of min_runs)
-		MinRuns    int     `json:"min_runs"`    // runs an error-rate point holds at least
+		Resolution Dur `json:"resolution"` // bucket of a flow's series
+		Window     int `json:"window"`     // buckets the trend is fitted on
+		MinPoints  int `json:"min_points"` // points needed (non-empty buckets; for error rates, merged buckets of min_runs)
+		MinRuns    int `json:"min_runs"`   // runs an error-rate point holds at least
 		// Scales: the trend is tested on the last window buckets, and on
 		// the last window×s buckets in groups of s for each scale s (slow
 		// degradations show on the longer ones).
-		Scales []int `json:"scales"`
+		Scales     []int   `json:"scales"`
 		MinZ       float64 `json:"min_z"`       // Mann–Kendall z a trend needs
 		Horizon    Dur     `json:"horizon"`     // crossings further ahead are not predicted
 		ClearAfter int     `json:"clear_after"` // evaluations without the prediction before it is withdrawn
