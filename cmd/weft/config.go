@@ -140,6 +140,9 @@ type AlertsConfig struct {
 		// LatencyMS bounds p95 latency per flow glob (a timeout, an SLO);
 		// flows without one use latency_factor times their usual p95.
 		LatencyMS map[string]float64 `yaml:"latency_ms"`
+		// DLQBound: dead-letter-queue size (dead runs) to forecast against,
+		// sampled every 10 minutes (0: not watched).
+		DLQBound int64 `yaml:"dlq_bound"`
 	} `yaml:"predict"`
 }
 

@@ -505,7 +505,11 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 			alerter.Shared(st, fmt.Sprintf("%s:%d", host, os.Getpid()))
 		}
 		go alerter.Run(bg, every)
-	} else if pr := alerter.Predictor(); pr != nil {
+	}
+	if pr := alerter.Predictor(); pr != nil && cfg.Alerts.Predict.DLQBound > 0 {
+		go sampleDLQ(bg, st, pr, cfg.Alerts.Predict.DLQBound, 10*time.Minute, log)
+	}
+	if pr := alerter.Predictor(); pr != nil && cfg.Alerts.Notify.Connection == "" && len(cfg.Alerts.Rules) == 0 {
 		// No alert rules to run: keep the predictions current for
 		// /api/predictions and /metrics all the same.
 		go func() {
@@ -1092,5 +1096,28 @@ func predictionObserver(a *monitor.Alerter) *httpconn.Observer {
 			pr.ObserveExpiry("connection:"+conn, what, at, notBefore, notAfter)
 		},
 		Refresh: func(conn, what string, err error) { pr.ObserveRefresh("connection:"+conn, what, err) },
+	}
+}
+
+// sampleDLQ feeds the dead-letter queue's size (dead runs) to the
+// predictor every interval, against bound.
+func sampleDLQ(ctx context.Context, st store.Store, pr *monitor.Predictor, bound int64, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		counts, err := st.CountRuns(ctx, "")
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("prediction: counting dead runs", "err", err)
+		} else {
+			pr.ObserveStorage("dlq", time.Now(), float64(counts[store.RunDead]), float64(bound))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
