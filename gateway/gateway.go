@@ -339,6 +339,24 @@ func (s *Server) apiRoutes(r chi.Router) {
 			}
 			writeJSON(w, http.StatusOK, map[string]any{"alerts": as})
 		})
+		s.route(r, http.MethodGet, "/predictions", access.MonitorRead, func(w http.ResponseWriter, r *http.Request) {
+			f, err := s.listFilter(r, access.MonitorRead)
+			if err != nil {
+				writeErr(w, err)
+				return
+			}
+			ps := []monitor.Prediction{}
+			if pr := s.cfg.Alerts.Predictor(); pr != nil {
+				ps = pr.Active()
+			}
+			if !f.unrestricted() {
+				ps = slices.DeleteFunc(ps, func(p monitor.Prediction) bool {
+					ns := s.alertNamespace(r.Context(), p.Subject)
+					return ns == access.AllNamespaces || !f.keep(ns)
+				})
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"predictions": ps})
+		})
 		s.resource(r, http.MethodPost, "/alerts/{id}/ack", access.AlertsAck, s.alertResolver(), func(w http.ResponseWriter, r *http.Request) {
 			who := r.URL.Query().Get("by")
 			if !s.cfg.Alerts.Ack(chi.URLParam(r, "id"), who) {

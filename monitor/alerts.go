@@ -66,6 +66,11 @@ type Alert struct {
 	StartedAt  time.Time  `json:"started_at"`
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
 	AckedBy    string     `json:"acked_by,omitempty"`
+	// Kind is "predicted" for an alert the predictor raised (its rule is
+	// predicted:<kind>, e.g. predicted:rate_limit); empty for rules.
+	Kind string `json:"kind,omitempty"`
+	// Prediction is what a predicted alert forecasts: what, when, why.
+	Prediction *Prediction `json:"prediction,omitempty"`
 	// Group lists the alerts one notification stands for, when a rule
 	// fired (or resolved) for several flows in the same evaluation (a
 	// shared upstream failing takes many flows down at once).
@@ -156,6 +161,7 @@ type Alerter struct {
 	quiet   map[string]time.Time  // rule|flow -> no new alert before
 	history []*Alert
 	series  map[string]*watched // rule|flow -> anomaly rule state
+	predict *Predictor          // optional: error prediction (predicted alerts)
 
 	// Shared mode (several processes on one store): runs are read from the
 	// store, and only the lease holder evaluates and notifies.
@@ -388,6 +394,69 @@ func (a *Alerter) observe(r *store.Run) {
 		ev = ev[len(ev)-10000:]
 	}
 	a.events[r.Flow] = ev
+	if a.predict != nil {
+		a.predict.ObserveRun(r.Flow, *r.FinishedAt, r.Status == store.RunFailed || r.Status == store.RunDead, dur)
+	}
+}
+
+// Predict makes the alerter evaluate pr with its rules: every finished
+// run it sees goes to pr, and each new prediction raises an alert of kind
+// "predicted" (rule predicted:<kind>, flow the subject), resolved when the
+// prediction is withdrawn. Alert triggers match them like any alert.
+func (a *Alerter) Predict(pr *Predictor) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.predict = pr
+}
+
+// Predictor returns the predictor set by Predict (nil: none).
+func (a *Alerter) Predictor() *Predictor {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.predict
+}
+
+// predicted turns the predictor's new and withdrawn predictions into
+// alert events. Called with a.mu held.
+func (a *Alerter) predicted(now time.Time) []Alert {
+	if a.predict == nil {
+		return nil
+	}
+	_, fired, cleared := a.predict.Evaluate(now)
+	var send []Alert
+	for _, p := range fired {
+		key := "predicted:" + p.Kind + "|" + p.Subject
+		if _, ok := a.open[key]; ok {
+			continue
+		}
+		cp := p
+		al := &Alert{ID: uuid.Must(uuid.NewV7()).String(), Rule: "predicted:" + p.Kind, Kind: "predicted", Flow: p.Subject, Severity: "warning", Status: "firing",
+			Value: p.When.Sub(now).Seconds(), StartedAt: now, Prediction: &cp,
+			Message: fmt.Sprintf("predicted: %s, in %s (at %s): %s", p.What, p.When.Sub(now).Round(time.Second), p.When.UTC().Format(time.RFC3339), p.Why)}
+		a.open[key] = al
+		a.history = append(a.history, al)
+		if len(a.history) > 1000 {
+			a.history = a.history[len(a.history)-1000:]
+		}
+		send = append(send, *al)
+	}
+	for _, p := range cleared {
+		key := "predicted:" + p.Kind + "|" + p.Subject
+		open, ok := a.open[key]
+		if !ok {
+			continue
+		}
+		t := now
+		open.Status, open.ResolvedAt = "resolved", &t
+		if p.When.After(now) {
+			open.Message = fmt.Sprintf("no longer predicted: %s", p.What)
+		} else {
+			open.Message = fmt.Sprintf("predicted time passed: %s (the alert rules judge what happened)", p.What)
+		}
+		delete(a.open, key)
+		send = append(send, *open)
+	}
+	return send
 }
 
 // Evaluate checks every rule now and sends notifications.
@@ -501,6 +570,7 @@ func (a *Alerter) evaluate(ctx context.Context, every time.Duration) {
 			send = append(send, *al)
 		}
 	}
+	send = append(send, a.predicted(now)...)
 	a.mu.Unlock()
 	for _, al := range send {
 		a.save(ctx, al)

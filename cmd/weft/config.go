@@ -139,6 +139,18 @@ type AlertsConfig struct {
 		Operation  string         `yaml:"operation"` // default http.request
 		Input      map[string]any `yaml:"input"`     // strings may use {{status}} {{flow}} {{message}} {{severity}} {{rule}}
 	} `yaml:"notify"`
+	// Predict configures error prediction (predicted:<kind> alerts,
+	// /api/predictions, weft_prediction_seconds); on by default.
+	Predict struct {
+		Disabled bool   `yaml:"disabled"`
+		Params   string `yaml:"params"` // a JSON file over monitor/predict.json's defaults
+		// LatencyMS bounds p95 latency per flow glob (a timeout, an SLO);
+		// flows without one use latency_factor times their usual p95.
+		LatencyMS map[string]float64 `yaml:"latency_ms"`
+		// DLQBound: dead-letter-queue size (dead runs) to forecast against,
+		// sampled every 10 minutes (0: not watched).
+		DLQBound int64 `yaml:"dlq_bound"`
+	} `yaml:"predict"`
 }
 
 // MCPConfig configures the MCP gateway.

@@ -324,6 +324,23 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 	alerter := monitor.NewAlerter(cfg.Alerts.Rules, func(ctx context.Context, a monitor.Alert) error {
 		return notifyAlert(ctx, eng, cfg.Alerts, a)
 	}, log)
+	if pc := cfg.Alerts.Predict; !pc.Disabled {
+		params := monitor.DefaultPredictParams()
+		if pc.Params != "" {
+			if params, err = monitor.LoadPredictParams(pc.Params); err != nil {
+				return weft.Errorf(weft.EInvalid, "alerts.predict.params: %v", err)
+			}
+		}
+		pr := monitor.NewPredictor(params)
+		for glob, ms := range pc.LatencyMS {
+			if ms <= 0 {
+				return weft.Errorf(weft.EInvalid, "alerts.predict.latency_ms[%q]: must be positive", glob)
+			}
+			pr.SetLatencyBound(glob, ms)
+		}
+		alerter.Predict(pr)
+		metrics.Register(pr)
+	}
 	var tracer *monitor.Tracer
 	if cfg.Traces.Endpoint != "" {
 		// Off by default: nothing leaves the machine unless configured.
@@ -498,6 +515,25 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 			alerter.Shared(st, fmt.Sprintf("%s:%d", host, os.Getpid()))
 		}
 		go alerter.Run(bg, every)
+	}
+	if pr := alerter.Predictor(); pr != nil && cfg.Alerts.Predict.DLQBound > 0 {
+		go sampleDLQ(bg, st, pr, cfg.Alerts.Predict.DLQBound, 10*time.Minute, log)
+	}
+	if pr := alerter.Predictor(); pr != nil && cfg.Alerts.Notify.Connection == "" && len(cfg.Alerts.Rules) == 0 {
+		// No alert rules to run: keep the predictions current for
+		// /api/predictions and /metrics all the same.
+		go func() {
+			t := time.NewTicker(5 * time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-bg.Done():
+					return
+				case now := <-t.C:
+					pr.Evaluate(now)
+				}
+			}
+		}()
 	}
 	gwCfg.Alerts = alerter
 	gwCfg.MCP = mcpGw
@@ -746,9 +782,13 @@ func builtinCatalog() *connectors.Catalog { return egressCatalog(nil) }
 // egressCatalog is the built-in catalog with every network connector
 // dialling through pol (nil: no egress policy). Imported OpenAPI
 // connectors call through http.request, so they follow it too.
-func egressCatalog(pol *egress.Policy) *connectors.Catalog {
+func egressCatalog(pol *egress.Policy) *connectors.Catalog { return observedCatalog(pol, nil) }
+
+// observedCatalog is egressCatalog with the http connector telling obs
+// what it sees of upstreams' health (nil: nothing).
+func observedCatalog(pol *egress.Policy, obs *httpconn.Observer) *connectors.Catalog {
 	return connectors.NewCatalog(
-		httpconn.New(httpconn.Options{Egress: pol}),
+		httpconn.New(httpconn.Options{Egress: pol, Observe: obs}),
 		sqlconn.New(sqlconn.Postgres, sqlconn.Options{Egress: pol}),
 		sqlconn.New(sqlconn.SQLite, sqlconn.Options{}),
 		sqlconn.New(sqlconn.MySQL, sqlconn.Options{Egress: pol}),
@@ -824,7 +864,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		return nil, nil, err
 	}
 
-	cat := egressCatalog(cfg.egress)
+	cat := observedCatalog(cfg.egress, predictionObserver(alerter))
 	specs, err := st.ConnectorSpecs(ctx)
 	if err != nil {
 		return fail(err)
@@ -1095,5 +1135,50 @@ func engineDialer(pol *egress.Policy) func(who string) func(ctx context.Context,
 	}
 	return func(who string) func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return pol.Dialer(who, &net.Dialer{KeepAlive: 5 * time.Minute})
+	}
+}
+
+// predictionObserver feeds what the http connector sees of upstreams
+// (rate-limit headroom, token and certificate expiry, refresh failures)
+// to the alerter's predictor; nil when prediction is off.
+func predictionObserver(a *monitor.Alerter) *httpconn.Observer {
+	if a == nil {
+		return nil
+	}
+	pr := a.Predictor()
+	if pr == nil {
+		return nil
+	}
+	return &httpconn.Observer{
+		RateLimit: func(conn string, at time.Time, rl httpconn.RateLimit) {
+			pr.ObserveRateLimit(conn, at, monitor.RateLimit{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset})
+		},
+		Expiry: func(conn, what string, at, notBefore, notAfter time.Time) {
+			pr.ObserveExpiry("connection:"+conn, what, at, notBefore, notAfter)
+		},
+		Refresh: func(conn, what string, err error) { pr.ObserveRefresh("connection:"+conn, what, err) },
+	}
+}
+
+// sampleDLQ feeds the dead-letter queue's size (dead runs) to the
+// predictor every interval, against bound.
+func sampleDLQ(ctx context.Context, st store.Store, pr *monitor.Predictor, bound int64, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		counts, err := st.CountRuns(ctx, "")
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("prediction: counting dead runs", "err", err)
+		} else {
+			pr.ObserveStorage("dlq", time.Now(), float64(counts[store.RunDead]), float64(bound))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }

@@ -46,6 +46,10 @@ type Options struct {
 	// Egress is the global egress policy every dial goes through (nil:
 	// none configured). It applies on top of the private-address guard.
 	Egress *egress.Policy
+	// Observe, when set, hears what calls show of an upstream's health
+	// (rate-limit headroom, token and certificate expiry): error
+	// prediction's input.
+	Observe *Observer
 }
 
 // New returns the http connector.
@@ -184,6 +188,14 @@ func (c *client) authorize(ctx context.Context, req *http.Request, conn *connect
 		}
 		c.mu.Unlock()
 		tok, err := ts.Token()
+		if o := c.opts.Observe; o != nil {
+			if o.Refresh != nil {
+				o.Refresh(conn.Name, "oauth token", err)
+			}
+			if err == nil && o.Expiry != nil && !tok.Expiry.IsZero() {
+				o.Expiry(conn.Name, "oauth token", time.Now(), time.Time{}, tok.Expiry)
+			}
+		}
 		if err != nil {
 			msg := "http.request: getting an OAuth2 token: " + redactSecret(redactSecret(err.Error(), a.ClientSecret), a.RefreshToken)
 			var re *oauth2.RetrieveError
@@ -468,6 +480,9 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		return nil, &connectors.Error{Class: connectors.Retryable, Message: "http.request: " + c.redact(err.Error(), conn)}
 	}
 	defer resp.Body.Close()
+	if conn != nil {
+		c.observe(conn.Name, resp)
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxResponseBytes+1))
 	if err != nil {
 		return nil, &connectors.Error{Class: connectors.Retryable, Message: "http.request: reading response: " + c.redact(err.Error(), conn)}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/weftio/weft/monitor"
+	"github.com/weftio/weft/store"
+	"github.com/weftio/weft/store/sqlite"
+)
+
+// The dead-letter queue's size reaches the predictor, which forecasts it
+// against dlq_bound once it grows.
+func TestSampleDLQFeedsPredictor(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := sqlite.Open(ctx, t.TempDir(), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	params := monitor.DefaultPredictParams()
+	params.Storage.MinPoints = 3
+	pr := monitor.NewPredictor(params)
+	done := make(chan struct{})
+	go func() { sampleDLQ(ctx, st, pr, 1000, 5*time.Millisecond, slog.Default()); close(done) }()
+	now := time.Now()
+	for i := 0; i < 3; i++ {
+		fin := now
+		r := &store.Run{ID: uuid.Must(uuid.NewV7()).String(), Flow: "f", Version: 1, Status: store.RunDead, TriggerKind: "manual", CreatedAt: now, StartedAt: now, FinishedAt: &fin}
+		if err := st.InsertRun(ctx, r, nil); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	// Dead runs grew 0 → 3 over the samples: a forecast against 1000.
+	_, fired, _ := pr.Evaluate(time.Now())
+	if len(fired) != 1 || fired[0].Kind != monitor.PredictStorage || fired[0].Subject != "store:dlq" || fired[0].Evidence["bound"] != 1000 || fired[0].Evidence["size"] != 3 {
+		t.Fatalf("%+v", fired)
+	}
+}

@@ -1,0 +1,958 @@
+package monitor
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Error prediction: forecasters that look ahead of the alert rules, per
+// flow and per connection, and say what will go wrong, when, and why.
+//
+//   - error_rate, latency: a flow's per-bucket error rate and p95 latency
+//     over a rolling window; a trend is accepted when the Mann–Kendall
+//     test finds it (z >= min_z), its slope is the Theil–Sen estimate (the
+//     median of pairwise slopes: robust to bursts), and the prediction is
+//     the time the fitted line crosses the alert threshold, if within the
+//     horizon.
+//   - rate_limit: the headroom an upstream reports in its responses
+//     (X-RateLimit-*, RateLimit); the pace is the Theil–Sen slope of the
+//     remaining calls over the recent pace window, and the prediction is
+//     exhaustion before the window resets.
+//   - expiry: credentials and certificates with a known end (OAuth access
+//     tokens, upstream TLS certificates): predicted when the time left is
+//     under a fraction of the lifetime and past the point this subject was
+//     usually renewed at, or after consecutive refresh failures.
+//   - storage: a size with a configured bound (the database, the
+//     dead-letter queue): the same trend test over a longer window.
+//
+// Every parameter is in predict.json (embedded; a file can replace it).
+
+//go:embed predict.json
+var defaultPredictJSON []byte
+
+// Dur is a duration written as a Go duration string in JSON ("10m").
+type Dur time.Duration
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Dur) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is a string like \"10m\": %v", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Dur(v)
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler.
+func (d Dur) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// PredictParams are the forecasters' parameters (predict.json).
+type PredictParams struct {
+	Trend struct {
+		Resolution Dur `json:"resolution"` // bucket of a flow's series
+		Window     int `json:"window"`     // buckets the trend is fitted on
+		MinPoints  int `json:"min_points"` // points needed (non-empty buckets; for error rates, merged buckets of min_runs)
+		MinRuns    int `json:"min_runs"`   // runs an error-rate point holds at least
+		// Scales: the trend is tested on the last window buckets, and on
+		// the last window×s buckets in groups of s for each scale s (slow
+		// degradations show on the longer ones).
+		Scales     []int   `json:"scales"`
+		MinZ       float64 `json:"min_z"`       // Mann–Kendall z a trend needs
+		Horizon    Dur     `json:"horizon"`     // crossings further ahead are not predicted
+		ClearAfter int     `json:"clear_after"` // evaluations without the prediction before it is withdrawn
+	} `json:"trend"`
+	ErrorRate     float64 `json:"error_rate"`     // the error-rate threshold forecast (the failure-spike rule's)
+	LatencyFactor float64 `json:"latency_factor"` // latency bound, when none is configured: this times the flow's usual p95
+	RateLimit     struct {
+		PaceWindow Dur `json:"pace_window"`
+		MinPoints  int `json:"min_points"`
+		Horizon    Dur `json:"horizon"`
+	} `json:"rate_limit"`
+	Expiry struct {
+		LifetimeFraction float64 `json:"lifetime_fraction"` // predicted once less than this fraction of the lifetime is left …
+		OverdueMargin    float64 `json:"overdue_margin"`    // … and less than this times the fraction left at the earliest renewal seen
+		RefreshFailures  int     `json:"refresh_failures"`  // consecutive refresh failures that predict expiry at once
+		Horizon          Dur     `json:"horizon"`
+	} `json:"expiry"`
+	Storage struct {
+		Window    Dur     `json:"window"`
+		MinPoints int     `json:"min_points"`
+		MinZ      float64 `json:"min_z"`
+		Horizon   Dur     `json:"horizon"`
+	} `json:"storage"`
+}
+
+// DefaultPredictParams are the embedded predict.json.
+func DefaultPredictParams() PredictParams {
+	var p PredictParams
+	if err := json.Unmarshal(defaultPredictJSON, &p); err != nil {
+		panic("monitor/predict.json: " + err.Error()) // embedded, and tested
+	}
+	return p
+}
+
+// LoadPredictParams reads a parameter file over the defaults: fields it
+// leaves out keep their default.
+func LoadPredictParams(file string) (PredictParams, error) {
+	p := DefaultPredictParams()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return p, err
+	}
+	if len(b) > 1<<20 {
+		return p, fmt.Errorf("%s: larger than 1 MiB", file)
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, fmt.Errorf("%s: %v", file, err)
+	}
+	return p, p.Validate()
+}
+
+// Validate reports a parameter out of its range.
+func (p PredictParams) Validate() error {
+	bad := func(what string) error { return fmt.Errorf("prediction parameters: %s", what) }
+	switch {
+	case p.Trend.Resolution < Dur(time.Second):
+		return bad("trend.resolution must be at least 1s")
+	case p.Trend.Window < 4 || p.Trend.Window > 512:
+		return bad("trend.window must be 4 to 512 buckets")
+	case p.Trend.MinPoints < 3 || p.Trend.MinPoints > p.Trend.Window:
+		return bad("trend.min_points must be 3 to trend.window")
+	case len(p.Trend.Scales) == 0 || len(p.Trend.Scales) > 4:
+		return bad("trend.scales must list 1 to 4 scales")
+	case slices.ContainsFunc(p.Trend.Scales, func(s int) bool { return s < 1 || s > 24 }):
+		return bad("each of trend.scales must be 1 to 24")
+	case p.Trend.MinRuns < 1:
+		return bad("trend.min_runs must be at least 1")
+	case p.Trend.MinZ <= 0, p.Storage.MinZ <= 0:
+		return bad("min_z must be positive")
+	case p.Trend.Horizon <= 0, p.RateLimit.Horizon <= 0, p.Expiry.Horizon <= 0, p.Storage.Horizon <= 0:
+		return bad("every horizon must be positive")
+	case p.Trend.ClearAfter < 1:
+		return bad("trend.clear_after must be at least 1")
+	case p.ErrorRate <= 0 || p.ErrorRate > 1:
+		return bad("error_rate must be in (0, 1]")
+	case p.LatencyFactor <= 1:
+		return bad("latency_factor must be above 1")
+	case p.RateLimit.PaceWindow <= 0 || p.RateLimit.MinPoints < 2:
+		return bad("rate_limit.pace_window must be positive and min_points at least 2")
+	case p.Expiry.LifetimeFraction <= 0 || p.Expiry.LifetimeFraction >= 1 || p.Expiry.OverdueMargin <= 0 || p.Expiry.RefreshFailures < 1:
+		return bad("expiry.lifetime_fraction must be in (0, 1), overdue_margin positive, refresh_failures at least 1")
+	case p.Storage.Window <= 0 || p.Storage.MinPoints < 3:
+		return bad("storage.window must be positive and min_points at least 3")
+	}
+	return nil
+}
+
+// Prediction kinds.
+const (
+	PredictErrorRate = "error_rate"
+	PredictLatency   = "latency"
+	PredictRateLimit = "rate_limit"
+	PredictExpiry    = "expiry"
+	PredictStorage   = "storage"
+)
+
+// Prediction is one forecast: what will go wrong, when, and why.
+type Prediction struct {
+	Kind    string    `json:"kind"`    // error_rate | latency | rate_limit | expiry | storage
+	Subject string    `json:"subject"` // a flow, connection:NAME or store:NAME
+	What    string    `json:"what"`
+	When    time.Time `json:"when"` // the predicted time it happens
+	Why     string    `json:"why"`
+	// Evidence holds the numbers behind Why (slope, z, level, threshold …).
+	Evidence map[string]float64 `json:"evidence,omitempty"`
+	Since    time.Time          `json:"since"` // first predicted (this episode)
+}
+
+// Key identifies a prediction's subject and kind.
+func (p Prediction) Key() string { return p.Kind + "|" + p.Subject }
+
+// Lead is how far ahead of now the prediction is.
+func (p Prediction) Lead(now time.Time) time.Duration { return p.When.Sub(now) }
+
+// Limits on what a predictor keeps.
+const (
+	maxPredictSubjects = 10000 // flows, connections, stores each
+	maxBucketLatencies = 256   // latency samples a bucket keeps
+	maxSamples         = 256   // samples a rate-limit series keeps
+	maxStorageSamples  = 1024  // samples a storage series keeps (thinning would bias its peaks)
+)
+
+// Predictor holds the forecasters' state. Safe for concurrent use.
+type Predictor struct {
+	p PredictParams
+
+	mu      sync.Mutex
+	flows   map[string]*flowTrend
+	limits  map[string]*limitState
+	creds   map[string]*credState
+	stores  map[string]*storeState
+	bounds  map[string]float64 // flow glob -> latency bound (ms)
+	active  map[string]*Prediction
+	missing map[string]int // key -> evaluations without the prediction
+}
+
+// NewPredictor returns a predictor with p (Validate it first).
+func NewPredictor(p PredictParams) *Predictor {
+	return &Predictor{p: p, flows: map[string]*flowTrend{}, limits: map[string]*limitState{}, creds: map[string]*credState{},
+		stores: map[string]*storeState{}, bounds: map[string]float64{}, active: map[string]*Prediction{}, missing: map[string]int{}}
+}
+
+// Params returns the predictor's parameters.
+func (pr *Predictor) Params() PredictParams { return pr.p }
+
+// SetLatencyBound sets the latency (ms) that counts as failing for flows
+// matching glob (a step timeout, an SLO); other flows use latency_factor
+// times their usual p95.
+func (pr *Predictor) SetLatencyBound(glob string, ms float64) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if ms > 0 && len(pr.bounds) < maxPredictSubjects {
+		pr.bounds[glob] = ms
+	}
+}
+
+// --- flows: error-rate and latency trends ---
+
+type flowBucket struct {
+	n, failed int
+	lat       []float64 // samples while open; nil once closed
+	seen      int
+	p95       float64 // once closed (NaN: no run)
+}
+
+type flowTrend struct {
+	start   time.Time // of the open bucket
+	open    flowBucket
+	closed  []flowBucket // oldest first, at most Trend.Window × the largest scale
+	base    float64      // EW mean of log p95 (the usual latency)
+	baseN   int
+	lastRun time.Time
+}
+
+// ObserveRun records a finished run of flow (dur: its duration).
+func (pr *Predictor) ObserveRun(flow string, at time.Time, failed bool, dur time.Duration) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	res := time.Duration(pr.p.Trend.Resolution)
+	f := pr.flows[flow]
+	if f == nil {
+		if len(pr.flows) >= maxPredictSubjects {
+			return
+		}
+		f = &flowTrend{start: at.Truncate(res)}
+		pr.flows[flow] = f
+	}
+	if at.Before(f.start) {
+		return // older than the open bucket: already judged
+	}
+	pr.roll(f, at)
+	b := &f.open
+	b.n++
+	if failed {
+		b.failed++
+	}
+	ms := float64(dur.Microseconds()) / 1000
+	b.seen++
+	if len(b.lat) < maxBucketLatencies {
+		b.lat = append(b.lat, ms)
+	} else {
+		// Keep a spread of the bucket's samples: overwrite in turn.
+		b.lat[b.seen%maxBucketLatencies] = ms
+	}
+	f.lastRun = at
+}
+
+// roll closes the buckets that ended by now. Called with pr.mu held.
+func (pr *Predictor) roll(f *flowTrend, now time.Time) {
+	res := time.Duration(pr.p.Trend.Resolution)
+	w := pr.p.Trend.Window * pr.maxScale()
+	for steps := 0; !f.start.Add(res).After(now); steps++ {
+		if steps > w {
+			// A long gap: the window holds nothing but empty buckets.
+			f.closed = f.closed[:0]
+			f.open = flowBucket{}
+			f.start = now.Truncate(res)
+			return
+		}
+		p95, ok := bucketP95(f.open)
+		f.open.lat, f.open.p95 = nil, math.NaN()
+		if ok {
+			f.open.p95 = p95
+			// The usual latency, learned slowly (about a day of buckets).
+			l := math.Log(math.Max(p95, 0.001))
+			if f.baseN == 0 {
+				f.base = l
+			} else {
+				f.base += 0.002 * (l - f.base)
+			}
+			f.baseN++
+		}
+		f.closed = append(f.closed, f.open)
+		if len(f.closed) > w {
+			f.closed = f.closed[len(f.closed)-w:]
+		}
+		f.open = flowBucket{}
+		f.start = f.start.Add(res)
+	}
+}
+
+func bucketP95(b flowBucket) (float64, bool) {
+	if len(b.lat) == 0 {
+		return 0, false
+	}
+	s := append([]float64(nil), b.lat...)
+	sort.Float64s(s)
+	return s[int(math.Ceil(0.95*float64(len(s))))-1], true
+}
+
+// Trend is a fitted trend: Theil–Sen slope (per second), the fitted level
+// now, and the Mann–Kendall z.
+type Trend struct {
+	Slope, Level, Z float64
+	N               int
+}
+
+// FitTrend fits xs (seconds) and ys: the Mann–Kendall z (no tie
+// correction, which makes it conservative on tied values), the Theil–Sen
+// slope, and the line's level at x = at. At most 512 points are used (the
+// last ones); fewer than 3 give N < 3 and zeros.
+func FitTrend(xs, ys []float64, at float64) Trend {
+	n := min(len(xs), len(ys))
+	if n > 512 {
+		xs, ys, n = xs[n-512:n], ys[n-512:n], 512
+	}
+	if n < 3 {
+		return Trend{N: n}
+	}
+	slopes := make([]float64, 0, n*(n-1)/2)
+	s := 0.0
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			d := ys[j] - ys[i]
+			switch {
+			case d > 0:
+				s++
+			case d < 0:
+				s--
+			}
+			if dx := xs[j] - xs[i]; dx > 0 {
+				slopes = append(slopes, d/dx)
+			}
+		}
+	}
+	fn := float64(n)
+	v := fn * (fn - 1) * (2*fn + 5) / 18
+	z := 0.0
+	switch {
+	case s > 0:
+		z = (s - 1) / math.Sqrt(v)
+	case s < 0:
+		z = (s + 1) / math.Sqrt(v)
+	}
+	slope := median(slopes)
+	res := make([]float64, n)
+	for i := 0; i < n; i++ {
+		res[i] = ys[i] - slope*xs[i]
+	}
+	return Trend{Slope: slope, Level: median(res) + slope*at, Z: z, N: n}
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	sort.Float64s(v)
+	m := len(v) / 2
+	if len(v)%2 == 1 {
+		return v[m]
+	}
+	return (v[m-1] + v[m]) / 2
+}
+
+// crossing is when a trend reaches thr, counted from at (0: it has; -1:
+// it does not rise).
+func crossing(t Trend, thr float64) time.Duration {
+	if t.Level >= thr {
+		return 0
+	}
+	if t.Slope <= 0 {
+		return -1
+	}
+	secs := (thr - t.Level) / t.Slope
+	if secs > 1e9 {
+		return -1
+	}
+	return time.Duration(secs * float64(time.Second))
+}
+
+func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Prediction {
+	res := time.Duration(pr.p.Trend.Resolution)
+	for name, f := range pr.flows {
+		pr.roll(f, now)
+		if len(f.closed) < pr.p.Trend.MinPoints {
+			continue
+		}
+		bound, configured := pr.boundFor(name)
+		if !configured && f.baseN >= pr.p.Trend.Window {
+			bound = pr.p.LatencyFactor * math.Exp(f.base)
+		}
+		at := now.Sub(f.start).Seconds() // f.start: the end of the last closed bucket
+		var best [2]*Prediction          // error rate, latency: the soonest over the scales
+		for _, sc := range pr.p.Trend.Scales {
+			xs, er, lx, lat := flowPoints(f.closed, pr.p.Trend.Window, sc, res, pr.p.Trend.MinRuns)
+			span := time.Duration(pr.p.Trend.Window*sc) * res
+			if len(xs) >= pr.p.Trend.MinPoints {
+				t := FitTrend(xs, er, at)
+				if p, ok := pr.trendPrediction(t, pr.p.ErrorRate, now); ok && (best[0] == nil || p.When.Before(best[0].When)) {
+					p.Kind, p.Subject = PredictErrorRate, name
+					p.What = fmt.Sprintf("%s will be failing: error rate reaching %.0f%%", name, pr.p.ErrorRate*100)
+					p.Why = fmt.Sprintf("error rate rising %.2f points an hour over the last %s (%d points, Mann–Kendall z %.1f), now about %.1f%%",
+						t.Slope*3600*100, span, len(xs), t.Z, math.Max(0, t.Level)*100)
+					best[0] = &p
+				}
+			}
+			if bound <= 0 || len(lat) < pr.p.Trend.MinPoints {
+				continue // no bound known yet (the usual latency is still being learned)
+			}
+			t := FitTrend(lx, lat, at)
+			if p, ok := pr.trendPrediction(t, bound, now); ok && (best[1] == nil || p.When.Before(best[1].When)) {
+				p.Kind, p.Subject = PredictLatency, name
+				p.What = fmt.Sprintf("%s will be too slow: p95 latency reaching %.0f ms", name, bound)
+				how := "configured"
+				if !configured {
+					how = fmt.Sprintf("%.1f× its usual p95 of %.0f ms", pr.p.LatencyFactor, math.Exp(f.base))
+				}
+				p.Why = fmt.Sprintf("p95 latency rising %.0f ms an hour over the last %s (%d points, Mann–Kendall z %.1f), now about %.0f ms; bound %s",
+					t.Slope*3600, span, len(lat), t.Z, t.Level, how)
+				best[1] = &p
+			}
+		}
+		for _, p := range best {
+			if p != nil {
+				out = append(out, *p)
+			}
+		}
+	}
+	return out
+}
+
+// flowPoints are the points a trend is fitted on at scale sc: the last
+// window*sc buckets in groups of sc (x: seconds before the end). Error-rate
+// points merge groups until each holds minRuns runs (a rate of one or two
+// runs is 0 or 1, not a rate); a latency point is the median of its
+// group's bucket p95s.
+func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns int) (xs, er, lx, lat []float64) {
+	from := max(0, len(closed)-window*sc)
+	var mn, mf int
+	var mx float64
+	var p95s []float64
+	// Groups aligned on the newest bucket.
+	first := len(closed) - ((len(closed)-from)/sc)*sc
+	for g := first; g+sc <= len(closed); g += sc {
+		n, failed := 0, 0
+		p95s = p95s[:0]
+		for _, b := range closed[g : g+sc] {
+			n += b.n
+			failed += b.failed
+			if b.n > 0 && !math.IsNaN(b.p95) {
+				p95s = append(p95s, b.p95)
+			}
+		}
+		x := -(float64(len(closed)-g) - float64(sc)/2) * res.Seconds()
+		if n > 0 {
+			mn, mf, mx = mn+n, mf+failed, mx+x*float64(n)
+			if mn >= minRuns {
+				xs = append(xs, mx/float64(mn))
+				er = append(er, float64(mf)/float64(mn))
+				mn, mf, mx = 0, 0, 0
+			}
+		}
+		if len(p95s) > 0 {
+			lx = append(lx, x)
+			lat = append(lat, median(p95s))
+		}
+	}
+	return xs, er, lx, lat
+}
+
+func (pr *Predictor) maxScale() int {
+	m := 1
+	for _, s := range pr.p.Trend.Scales {
+		m = max(m, s)
+	}
+	return m
+}
+
+func (pr *Predictor) boundFor(flow string) (float64, bool) {
+	best := 0.0
+	for g, ms := range pr.bounds {
+		if ok, _ := path.Match(g, flow); ok && (best == 0 || ms < best) {
+			best = ms
+		}
+	}
+	return best, best > 0
+}
+
+func (pr *Predictor) trendPrediction(t Trend, thr float64, now time.Time) (Prediction, bool) {
+	if t.Z < pr.p.Trend.MinZ || t.Slope <= 0 {
+		return Prediction{}, false
+	}
+	eta := crossing(t, thr)
+	if eta < 0 || eta > time.Duration(pr.p.Trend.Horizon) {
+		return Prediction{}, false
+	}
+	return Prediction{When: now.Add(eta), Evidence: map[string]float64{"slope_per_hour": t.Slope * 3600, "z": t.Z, "level": t.Level, "threshold": thr, "points": float64(t.N)}}, true
+}
+
+// --- rate-limit headroom ---
+
+// RateLimit is what an upstream said of its limit in one response.
+type RateLimit struct {
+	Policy    string    // the policy's name, when the upstream names it
+	Limit     float64   // calls allowed in the window (0: not given)
+	Remaining float64   // calls left in the window
+	Reset     time.Time // when the window resets (zero: not given)
+}
+
+type sample struct {
+	at time.Time
+	v  float64
+}
+
+type limitState struct {
+	limit   float64
+	reset   time.Time
+	samples []sample
+}
+
+// ObserveRateLimit records the headroom a response of connection reported.
+func (pr *Predictor) ObserveRateLimit(connection string, at time.Time, rl RateLimit) {
+	if math.IsNaN(rl.Remaining) || rl.Remaining < 0 || math.IsInf(rl.Remaining, 0) {
+		return
+	}
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	key := "connection:" + connection
+	if rl.Policy != "" {
+		key += "#" + rl.Policy
+	}
+	s := pr.limits[key]
+	if s == nil {
+		if len(pr.limits) >= maxPredictSubjects {
+			return
+		}
+		s = &limitState{}
+		pr.limits[key] = s
+	}
+	if n := len(s.samples); n > 0 {
+		last := s.samples[n-1]
+		if at.Before(last.at) {
+			return
+		}
+		if rl.Remaining > last.v || (!rl.Reset.IsZero() && !s.reset.IsZero() && rl.Reset.Sub(s.reset) > time.Second) {
+			s.samples = s.samples[:0] // a new window
+		}
+	}
+	s.limit, s.reset = rl.Limit, rl.Reset
+	s.samples = appendSample(s.samples, sample{at, rl.Remaining}, time.Duration(pr.p.RateLimit.PaceWindow), maxSamples)
+}
+
+// appendSample adds one sample, keeps the ones within window of it, and
+// at most most (thinning the older half when full).
+func appendSample(ss []sample, s sample, window time.Duration, most int) []sample {
+	cut := s.at.Add(-window)
+	i := sort.Search(len(ss), func(i int) bool { return !ss[i].at.Before(cut) })
+	ss = append(ss[:0], ss[i:]...)
+	if len(ss) >= most {
+		half := len(ss) / 2
+		k := 0
+		for j := 0; j < half; j += 2 {
+			ss[k] = ss[j]
+			k++
+		}
+		k += copy(ss[k:], ss[half:])
+		ss = ss[:k]
+	}
+	return append(ss, s)
+}
+
+func (pr *Predictor) limitPredictions(now time.Time, out []Prediction) []Prediction {
+	for key, s := range pr.limits {
+		if len(s.samples) < pr.p.RateLimit.MinPoints {
+			continue
+		}
+		last := s.samples[len(s.samples)-1]
+		if !s.reset.IsZero() && !now.Before(s.reset) {
+			continue // the window has reset since
+		}
+		if last.v <= 0 {
+			continue // exhausted already: the calls say so
+		}
+		xs := make([]float64, len(s.samples))
+		ys := make([]float64, len(s.samples))
+		for i, p := range s.samples {
+			xs[i], ys[i] = p.at.Sub(now).Seconds(), p.v
+		}
+		t := FitTrend(xs, ys, 0)
+		pace := -t.Slope // calls a second
+		if pace <= 0 {
+			continue
+		}
+		eta := time.Duration(last.v / pace * float64(time.Second))
+		if eta > time.Duration(pr.p.RateLimit.Horizon) || (!s.reset.IsZero() && now.Add(eta).After(s.reset)) {
+			continue
+		}
+		ev := map[string]float64{"remaining": last.v, "pace_per_min": pace * 60}
+		why := fmt.Sprintf("%.0f calls left", last.v)
+		if s.limit > 0 {
+			ev["limit"] = s.limit
+			why += fmt.Sprintf(" of %.0f", s.limit)
+		}
+		why += fmt.Sprintf(", spent at %.1f a minute over the last %s", pace*60, time.Duration(pr.p.RateLimit.PaceWindow))
+		if !s.reset.IsZero() {
+			ev["reset_in_s"] = s.reset.Sub(now).Seconds()
+			why += fmt.Sprintf("; the window resets at %s, after that", s.reset.UTC().Format(time.RFC3339))
+		} else {
+			why += "; the upstream gave no reset time"
+		}
+		out = append(out, Prediction{Kind: PredictRateLimit, Subject: key, When: now.Add(eta), Evidence: ev, Why: why,
+			What: fmt.Sprintf("%s will run out of its upstream rate limit (calls refused with 429)", key)})
+	}
+	return out
+}
+
+// --- credentials and certificates ---
+
+type credState struct {
+	what                string
+	notBefore, notAfter time.Time
+	renewedAt           []float64 // fraction of the lifetime left at each renewal seen
+	failures            int
+	lastErr             string
+	// refreshed: its start was not given (an OAuth access token Weft
+	// refreshes itself when it ends): only refresh failures predict it.
+	refreshed bool
+}
+
+// ObserveExpiry records a credential or certificate of subject (e.g.
+// connection:crm) and what it is ("oauth token", "tls certificate
+// api.example.com") valid from notBefore until notAfter. A zero notBefore
+// marks a credential Weft refreshes itself when it ends (an OAuth access
+// token): its end is predicted only after refresh failures.
+func (pr *Predictor) ObserveExpiry(subject, what string, at, notBefore, notAfter time.Time) {
+	if notAfter.IsZero() {
+		return
+	}
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	key := subject + "#" + what
+	c := pr.creds[key]
+	if c == nil {
+		if len(pr.creds) >= maxPredictSubjects {
+			return
+		}
+		c = &credState{what: what}
+		pr.creds[key] = c
+	}
+	c.refreshed = notBefore.IsZero()
+	if notBefore.IsZero() {
+		notBefore = at
+		if !c.notAfter.IsZero() && c.notAfter.Equal(notAfter) {
+			notBefore = c.notBefore
+		}
+	}
+	if !c.notAfter.IsZero() && notAfter.After(c.notAfter) {
+		// Renewed: remember how much was left when it was.
+		if life := c.notAfter.Sub(c.notBefore); life > 0 {
+			left := math.Max(0, float64(c.notAfter.Sub(at))/float64(life))
+			c.renewedAt = append(c.renewedAt, left)
+			if len(c.renewedAt) > 16 {
+				c.renewedAt = c.renewedAt[1:]
+			}
+		}
+		c.failures, c.lastErr = 0, ""
+	}
+	if c.notAfter.IsZero() || !notAfter.Before(c.notAfter) {
+		c.notBefore, c.notAfter = notBefore, notAfter
+	}
+}
+
+// ObserveRefresh records an attempt to renew a credential of subject
+// (nil err: it worked, which ObserveExpiry then shows).
+func (pr *Predictor) ObserveRefresh(subject, what string, err error) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	c := pr.creds[subject+"#"+what]
+	if c == nil {
+		return // nothing known of its expiry
+	}
+	if err == nil {
+		c.failures, c.lastErr = 0, ""
+		return
+	}
+	c.failures++
+	c.lastErr = err.Error()
+	if len(c.lastErr) > 300 {
+		c.lastErr = c.lastErr[:300] + "…"
+	}
+}
+
+func (pr *Predictor) credPredictions(now time.Time, out []Prediction) []Prediction {
+	for key, c := range pr.creds {
+		left := c.notAfter.Sub(now)
+		life := c.notAfter.Sub(c.notBefore)
+		if left <= 0 || life <= 0 || left > time.Duration(pr.p.Expiry.Horizon) {
+			continue
+		}
+		frac := float64(left) / float64(life)
+		limit := pr.p.Expiry.LifetimeFraction
+		earliest := -1.0
+		for _, r := range c.renewedAt {
+			if earliest < 0 || r < earliest {
+				earliest = r
+			}
+		}
+		if earliest >= 0 {
+			limit = math.Min(limit, earliest*pr.p.Expiry.OverdueMargin)
+		}
+		failing := c.failures >= pr.p.Expiry.RefreshFailures
+		if (frac > limit || c.refreshed) && !failing {
+			continue
+		}
+		subject := key[:len(key)-len(c.what)-1]
+		why := fmt.Sprintf("%s left of a %s lifetime (%.0f%%)", left.Round(time.Second), life.Round(time.Second), frac*100)
+		if earliest >= 0 {
+			why += fmt.Sprintf("; it was renewed with %.0f%% left at the latest before", earliest*100)
+		}
+		if failing {
+			why += fmt.Sprintf("; %d refresh attempts in a row failed (last: %s)", c.failures, c.lastErr)
+		}
+		out = append(out, Prediction{Kind: PredictExpiry, Subject: subject, When: c.notAfter, Why: why,
+			What:     fmt.Sprintf("%s of %s expires at %s; calls will fail from then", c.what, subject, c.notAfter.UTC().Format(time.RFC3339)),
+			Evidence: map[string]float64{"left_s": left.Seconds(), "lifetime_s": life.Seconds(), "refresh_failures": float64(c.failures)}})
+	}
+	return out
+}
+
+// --- storage growth ---
+
+type storeState struct {
+	bound   float64
+	samples []sample
+}
+
+// ObserveStorage records a size (bytes, rows) of name ("database",
+// "dlq") and its configured bound (0: none; then nothing is predicted).
+func (pr *Predictor) ObserveStorage(name string, at time.Time, size, bound float64) {
+	if math.IsNaN(size) || math.IsInf(size, 0) {
+		return
+	}
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	key := "store:" + name
+	s := pr.stores[key]
+	if s == nil {
+		if len(pr.stores) >= maxPredictSubjects {
+			return
+		}
+		s = &storeState{}
+		pr.stores[key] = s
+	}
+	if n := len(s.samples); n > 0 && at.Before(s.samples[n-1].at) {
+		return
+	}
+	s.bound = bound
+	s.samples = appendSample(s.samples, sample{at, size}, time.Duration(pr.p.Storage.Window), maxStorageSamples)
+}
+
+func (pr *Predictor) storePredictions(now time.Time, out []Prediction) []Prediction {
+	for key, s := range pr.stores {
+		if s.bound <= 0 || len(s.samples) < pr.p.Storage.MinPoints {
+			continue
+		}
+		xs := make([]float64, len(s.samples))
+		ys := make([]float64, len(s.samples))
+		for i, p := range s.samples {
+			xs[i], ys[i] = p.at.Sub(now).Seconds(), p.v
+		}
+		how := ""
+		if px, py := peaks(xs, ys); px != nil {
+			// Purged now and then (retention, a drained queue): what
+			// grows, if anything, is the peaks.
+			if len(px) < 3 {
+				continue
+			}
+			xs, ys, how = px, py, fmt.Sprintf(" of its %d peaks between purges", len(px))
+		}
+		xs, ys = even(xs, 128), even(ys, 128)
+		t := FitTrend(xs, ys, 0)
+		last := s.samples[len(s.samples)-1].v
+		if t.Z < pr.p.Storage.MinZ || t.Slope <= 0 || last >= s.bound {
+			continue
+		}
+		t.Level = math.Min(t.Level, last) // never ahead of what was measured
+		eta := crossing(t, s.bound)
+		if eta < 0 || eta > time.Duration(pr.p.Storage.Horizon) {
+			continue
+		}
+		out = append(out, Prediction{Kind: PredictStorage, Subject: key, When: now.Add(eta),
+			What: fmt.Sprintf("%s will reach its bound of %.4g", key, s.bound),
+			Why: fmt.Sprintf("%.4g now, growing %.4g an hour over the last %s%s (Mann–Kendall z %.1f)",
+				last, t.Slope*3600, time.Duration(pr.p.Storage.Window), how, t.Z),
+			Evidence: map[string]float64{"size": last, "bound": s.bound, "slope_per_hour": t.Slope * 3600, "z": t.Z}})
+	}
+	return out
+}
+
+// even keeps at most n of v, evenly spread, the last always.
+func even(v []float64, n int) []float64 {
+	if len(v) <= n {
+		return v
+	}
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v[len(v)-1-(n-1-i)*(len(v)-1)/(n-1)]
+	}
+	return out
+}
+
+// peaks splits a series at its drops — a fall far beyond the usual
+// step-to-step change (over 6 robust deviations of the differences) — and
+// returns each segment's highest point; nil when nothing dropped.
+func peaks(xs, ys []float64) (px, py []float64) {
+	if len(ys) < 3 {
+		return nil, nil
+	}
+	d := make([]float64, len(ys)-1)
+	for i := range d {
+		d[i] = ys[i+1] - ys[i]
+	}
+	med := median(append([]float64(nil), d...))
+	ad := make([]float64, len(d))
+	for i, v := range d {
+		ad[i] = math.Abs(v - med)
+	}
+	mad := 1.4826 * median(ad)
+	if mad <= 0 {
+		mad = 1e-12
+	}
+	bi := 0
+	dropped := false
+	for i, v := range d {
+		if v-med < -6*mad {
+			dropped = true
+			px, py = append(px, xs[bi]), append(py, ys[bi])
+			bi = i + 1
+			continue
+		}
+		if ys[i+1] >= ys[bi] {
+			bi = i + 1
+		}
+	}
+	if !dropped {
+		return nil, nil
+	}
+	return append(px, xs[bi]), append(py, ys[bi])
+}
+
+// --- evaluation ---
+
+// Evaluate forecasts now: the predictions in force (each kept until it
+// has been absent clear_after evaluations in a row), the ones new this
+// time and the ones withdrawn.
+func (pr *Predictor) Evaluate(now time.Time) (active, fired, cleared []Prediction) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	var cur []Prediction
+	cur = pr.flowPredictions(now, cur)
+	cur = pr.limitPredictions(now, cur)
+	cur = pr.credPredictions(now, cur)
+	cur = pr.storePredictions(now, cur)
+	seen := map[string]bool{}
+	for _, p := range cur {
+		k := p.Key()
+		seen[k] = true
+		delete(pr.missing, k)
+		if old, ok := pr.active[k]; ok {
+			p.Since = old.Since
+			*old = p
+			continue
+		}
+		p.Since = now
+		cp := p
+		pr.active[k] = &cp
+		fired = append(fired, p)
+	}
+	for k, p := range pr.active {
+		if seen[k] {
+			continue
+		}
+		pr.missing[k]++
+		if pr.missing[k] >= pr.p.Trend.ClearAfter || !p.When.After(now.Add(-time.Duration(pr.p.Trend.Resolution))) {
+			cleared = append(cleared, *p)
+			delete(pr.active, k)
+			delete(pr.missing, k)
+		}
+	}
+	for _, p := range pr.active {
+		active = append(active, *p)
+	}
+	sortPredictions(active)
+	sortPredictions(fired)
+	sortPredictions(cleared)
+	return active, fired, cleared
+}
+
+// Active lists the predictions in force after the last evaluation,
+// soonest first.
+func (pr *Predictor) Active() []Prediction {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	out := make([]Prediction, 0, len(pr.active))
+	for _, p := range pr.active {
+		out = append(out, *p)
+	}
+	sortPredictions(out)
+	return out
+}
+
+func sortPredictions(ps []Prediction) {
+	sort.Slice(ps, func(i, j int) bool {
+		if !ps[i].When.Equal(ps[j].When) {
+			return ps[i].When.Before(ps[j].When)
+		}
+		return ps[i].Key() < ps[j].Key()
+	})
+}
+
+// predictionDesc is the /metrics series of the predictions in force.
+var predictionDesc = prometheus.NewDesc("weft_prediction_seconds",
+	"Predictions in force (error prediction): seconds from now until the predicted trouble, by kind (error_rate, latency, rate_limit, expiry, storage) and subject (a flow, connection:NAME, store:NAME); negative once the predicted time has passed.",
+	[]string{"kind", "subject"}, nil)
+
+// Describe implements prometheus.Collector.
+func (pr *Predictor) Describe(ch chan<- *prometheus.Desc) { ch <- predictionDesc }
+
+// Collect implements prometheus.Collector.
+func (pr *Predictor) Collect(ch chan<- prometheus.Metric) {
+	now := time.Now()
+	for _, p := range pr.Active() {
+		ch <- prometheus.MustNewConstMetric(predictionDesc, prometheus.GaugeValue, p.When.Sub(now).Seconds(), p.Kind, p.Subject)
+	}
+}

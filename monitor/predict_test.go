@@ -1,0 +1,247 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft/store"
+)
+
+func TestPredictParamsEmbeddedValid(t *testing.T) {
+	p := DefaultPredictParams()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	f := filepath.Join(dir, "p.json")
+	if err := os.WriteFile(f, []byte(`{"error_rate": 0.3}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	q, err := LoadPredictParams(f)
+	if err != nil || q.ErrorRate != 0.3 || q.Trend.Window != p.Trend.Window {
+		t.Fatalf("override: %v %+v", err, q)
+	}
+	if err := os.WriteFile(f, []byte(`{"error_rate": 3}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadPredictParams(f); err == nil {
+		t.Fatal("error_rate 3 accepted")
+	}
+	if err := os.WriteFile(f, []byte(`{"trend": {"horizon": 5}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadPredictParams(f); err == nil {
+		t.Fatal("a number for a duration accepted")
+	}
+}
+
+func TestFitTrend(t *testing.T) {
+	var xs, ys []float64
+	for i := 0; i < 40; i++ {
+		xs = append(xs, float64(i))
+		ys = append(ys, 2*float64(i)+1)
+	}
+	ys[10] = 500 // an outlier moves neither slope nor level
+	tr := FitTrend(xs, ys, 50)
+	if math.Abs(tr.Slope-2) > 1e-9 || math.Abs(tr.Level-101) > 1e-9 || tr.Z < 5 {
+		t.Fatalf("%+v", tr)
+	}
+	flat := make([]float64, 40)
+	for i := range flat {
+		flat[i] = float64(i % 2)
+	}
+	if tr := FitTrend(xs, flat, 0); tr.Z > 1 {
+		t.Fatalf("alternating series found trending: %+v", tr)
+	}
+	if tr := FitTrend(xs[:2], ys[:2], 0); tr.N != 2 || tr.Slope != 0 {
+		t.Fatalf("two points: %+v", tr)
+	}
+	if c := crossing(Trend{Slope: 1, Level: 0}, 60); c != time.Minute {
+		t.Fatal(c)
+	}
+}
+
+// feed gives pr a flow's runs minute by minute, the failure probability
+// from p(minute), 20 runs a minute, and evaluates every minute.
+func feed(pr *Predictor, start time.Time, minutes int, p func(int) float64) (fired []Prediction, at []time.Time) {
+	r := rand.New(rand.NewSource(1))
+	for m := 0; m < minutes; m++ {
+		t := start.Add(time.Duration(m) * time.Minute)
+		for k := 0; k < 20; k++ {
+			pr.ObserveRun("orders", t.Add(time.Duration(k)*time.Second), r.Float64() < p(m), 100*time.Millisecond)
+		}
+		_, f, _ := pr.Evaluate(t.Add(time.Minute))
+		for _, x := range f {
+			fired = append(fired, x)
+			at = append(at, t.Add(time.Minute))
+		}
+	}
+	return fired, at
+}
+
+func TestPredictErrorRateTrend(t *testing.T) {
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	pr := NewPredictor(DefaultPredictParams())
+	fired, _ := feed(pr, start, 180, func(int) float64 { return 0.02 })
+	if len(fired) != 0 {
+		t.Fatalf("a steady flow predicted: %+v", fired)
+	}
+	// From minute 60 the failure probability climbs 1 point a minute: 50 % at minute 108.
+	pr = NewPredictor(DefaultPredictParams())
+	fail := start.Add(108 * time.Minute)
+	fired, at := feed(pr, start, 108, func(m int) float64 { return 0.02 + math.Max(0, float64(m-60))*0.01 })
+	if len(fired) == 0 {
+		t.Fatal("a climbing error rate was not predicted")
+	}
+	p := fired[0]
+	if p.Kind != PredictErrorRate || p.Subject != "orders" || p.Why == "" || p.What == "" {
+		t.Fatalf("%+v", p)
+	}
+	if lead := fail.Sub(at[0]); lead < 10*time.Minute {
+		t.Fatalf("predicted only %s ahead", lead)
+	}
+	// The first estimate is conservative (the fitted window still holds
+	// the flat part); it closes in as the rise fills the window.
+	if p.When.Before(fail.Add(-10 * time.Minute)) {
+		t.Fatalf("predicted for %s, the rate reached 50%% at %s", p.When, fail)
+	}
+	act := pr.Active()
+	if len(act) == 0 {
+		t.Fatal("not active")
+	}
+	if d := act[0].When.Sub(fail); d < -15*time.Minute || d > 15*time.Minute {
+		t.Fatalf("latest estimate %s, the rate reached 50%% at %s", act[0].When, fail)
+	}
+}
+
+func TestPredictLatencyBound(t *testing.T) {
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	pr := NewPredictor(DefaultPredictParams())
+	pr.SetLatencyBound("ord*", 1000)
+	var fired []Prediction
+	for m := 0; m < 120; m++ {
+		tm := start.Add(time.Duration(m) * time.Minute)
+		d := 200 + 10*math.Max(0, float64(m-40)) // reaches 1000 ms at minute 120
+		for k := 0; k < 10; k++ {
+			pr.ObserveRun("orders", tm.Add(time.Duration(k)*time.Second), false, time.Duration(d*float64(time.Millisecond)))
+		}
+		_, f, _ := pr.Evaluate(tm.Add(time.Minute))
+		fired = append(fired, f...)
+	}
+	if len(fired) == 0 || fired[0].Kind != PredictLatency {
+		t.Fatalf("%+v", fired)
+	}
+}
+
+func TestPredictRateLimit(t *testing.T) {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	pr := NewPredictor(DefaultPredictParams())
+	reset := now.Add(time.Hour)
+	// 1000 calls an hour, 10 a minute spent: 400 left after an hour's pace of 60 minutes … gone in 40.
+	for m := 0; m < 10; m++ {
+		pr.ObserveRateLimit("crm", now.Add(time.Duration(m)*time.Minute), RateLimit{Limit: 1000, Remaining: float64(500 - 10*m), Reset: reset})
+	}
+	_, fired, _ := pr.Evaluate(now.Add(10 * time.Minute))
+	if len(fired) != 1 || fired[0].Kind != PredictRateLimit || fired[0].Subject != "connection:crm" {
+		t.Fatalf("%+v", fired)
+	}
+	if w := fired[0].When.Sub(now); w < 45*time.Minute || w > 55*time.Minute {
+		t.Fatalf("exhaustion predicted %s after start, expected about 50m", w)
+	}
+	// The same pace with the reset before exhaustion: no prediction.
+	pr = NewPredictor(DefaultPredictParams())
+	for m := 0; m < 10; m++ {
+		pr.ObserveRateLimit("crm", now.Add(time.Duration(m)*time.Minute), RateLimit{Limit: 1000, Remaining: float64(500 - 10*m), Reset: now.Add(20 * time.Minute)})
+	}
+	if _, fired, _ := pr.Evaluate(now.Add(10 * time.Minute)); len(fired) != 0 {
+		t.Fatalf("%+v", fired)
+	}
+	pr.ObserveRateLimit("crm", now, RateLimit{Remaining: math.NaN()}) // ignored, no panic
+}
+
+func TestPredictExpiry(t *testing.T) {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	pr := NewPredictor(DefaultPredictParams())
+	nb, na := now.Add(-80*24*time.Hour), now.Add(10*24*time.Hour) // 90 days, 10 left: 11 %
+	pr.ObserveExpiry("connection:crm", "tls certificate crm.example", now, nb, na)
+	_, fired, _ := pr.Evaluate(now)
+	if len(fired) != 1 || fired[0].Kind != PredictExpiry || !fired[0].When.Equal(na) {
+		t.Fatalf("%+v", fired)
+	}
+	// An OAuth token (no start given) is predicted only after refresh failures.
+	pr = NewPredictor(DefaultPredictParams())
+	pr.ObserveExpiry("connection:crm", "oauth token", now, time.Time{}, now.Add(time.Hour))
+	if _, fired, _ := pr.Evaluate(now.Add(55 * time.Minute)); len(fired) != 0 {
+		t.Fatalf("%+v", fired)
+	}
+	pr.ObserveRefresh("connection:crm", "oauth token", errors.New("invalid_grant"))
+	pr.ObserveRefresh("connection:crm", "oauth token", errors.New("invalid_grant"))
+	_, fired, _ = pr.Evaluate(now.Add(56 * time.Minute))
+	if len(fired) != 1 || fired[0].Evidence["refresh_failures"] != 2 {
+		t.Fatalf("%+v", fired)
+	}
+}
+
+func TestPredictStorage(t *testing.T) {
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	r := rand.New(rand.NewSource(2))
+	run := func(from int, size func(i int) float64) []Prediction {
+		pr := NewPredictor(DefaultPredictParams())
+		var out []Prediction
+		for i := 0; i < 6*72; i++ {
+			at := start.Add(time.Duration(i) * 10 * time.Minute)
+			pr.ObserveStorage("dlq", at, size(i)*(1+0.005*r.NormFloat64()), 1000)
+			_, f, _ := pr.Evaluate(at)
+			if i >= from {
+				out = append(out, f...)
+			}
+		}
+		return out
+	}
+	// The first teeth are growth like any other: judged after two purges.
+	if f := run(72, func(i int) float64 { return 200 + 600*float64(i%36)/36 }); len(f) != 0 {
+		t.Fatalf("a purged saw-tooth predicted: %+v", f[0])
+	}
+	f := run(0, func(i int) float64 { return 200 + 2*float64(i) }) // 1000 at step 400: 66h
+	if len(f) == 0 || f[0].Kind != PredictStorage || f[0].Subject != "store:dlq" {
+		t.Fatalf("%+v", f)
+	}
+}
+
+func TestAlerterRaisesPredicted(t *testing.T) {
+	var got []Alert
+	a := NewAlerter(nil, func(_ context.Context, al Alert) error { got = append(got, al); return nil }, nil)
+	pr := NewPredictor(DefaultPredictParams())
+	a.Predict(pr)
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	a.now = func() time.Time { return now }
+	pr.ObserveExpiry("connection:crm", "tls certificate crm.example", now, now.Add(-80*24*time.Hour), now.Add(10*24*time.Hour))
+	a.Evaluate(context.Background())
+	if len(got) != 1 || got[0].Kind != "predicted" || got[0].Rule != "predicted:expiry" || got[0].Flow != "connection:crm" || got[0].Prediction == nil {
+		t.Fatalf("%+v", got)
+	}
+	a.Evaluate(context.Background())
+	if len(got) != 1 {
+		t.Fatalf("notified twice: %+v", got)
+	}
+	// Renewed: the prediction is withdrawn after clear_after evaluations.
+	pr.ObserveExpiry("connection:crm", "tls certificate crm.example", now, now, now.Add(90*24*time.Hour))
+	for i := 0; i < DefaultPredictParams().Trend.ClearAfter; i++ {
+		a.Evaluate(context.Background())
+	}
+	if len(got) != 2 || got[1].Status != "resolved" {
+		t.Fatalf("%+v", got)
+	}
+	// Finished runs reach the predictor through the alerter.
+	fin := now
+	a.ObserveRun(&store.Run{ID: "r1", Flow: "f", Status: store.RunFailed, StartedAt: now.Add(-time.Second), FinishedAt: &fin})
+	if _, ok := pr.flows["f"]; !ok {
+		t.Fatal("run not seen by the predictor")
+	}
+}
