@@ -197,34 +197,8 @@ func TestBinlogCDCTriggerReplayStartsNoSecondRun(t *testing.T) {
 	srv.Exec(t, "CREATE TABLE shop.orders (id INT PRIMARY KEY, status VARCHAR(10))")
 	deploy(t, e, strings.Replace(ordersFlow, "table: public.orders", "table: orders", 1))
 	ctx := context.Background()
-	f, _, err := e.Flow(ctx, "orders-cdc", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	st := e.Store()
-	pull := func(src engine.Source) ([]engine.Event, string) {
-		t.Helper()
-		cur, _ := st.TriggerCursor(ctx, "orders-cdc")
-		evs, next, err := src.Pull(ctx, f, cur, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return evs, next
-	}
-	fire := func(evs []engine.Event) (dups int) {
-		t.Helper()
-		for _, ev := range evs {
-			ev.Flow, ev.Async = "orders-cdc", true
-			res, err := e.Trigger(ctx, ev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Duplicate {
-				dups++
-			}
-		}
-		return dups
-	}
+	pull, fire := handDriven(t, e, "orders-cdc")
 	src := engine.CDCSource(e)
 	_, first := pull(src)
 	if err := st.SetTriggerCursor(ctx, "orders-cdc", first); err != nil {

@@ -292,34 +292,8 @@ func TestCDCTriggerRestartLosesAndDuplicatesNothing(t *testing.T) {
 	e := cdcEngine(t, url)
 	deploy(t, e, ordersFlow)
 	ctx := context.Background()
-	f, _, err := e.Flow(ctx, "orders-cdc", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	st := e.Store()
-	pull := func(src engine.Source) ([]engine.Event, string) {
-		t.Helper()
-		cur, _ := st.TriggerCursor(ctx, "orders-cdc")
-		evs, next, err := src.Pull(ctx, f, cur, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return evs, next
-	}
-	fire := func(evs []engine.Event) (dups int) {
-		t.Helper()
-		for _, ev := range evs {
-			ev.Flow, ev.Async = "orders-cdc", true
-			res, err := e.Trigger(ctx, ev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Duplicate {
-				dups++
-			}
-		}
-		return dups
-	}
+	pull, fire := handDriven(t, e, "orders-cdc")
 	src := engine.CDCSource(e)
 	_, first := pull(src)
 	if err := st.SetTriggerCursor(ctx, "orders-cdc", first); err != nil {
@@ -661,4 +635,39 @@ steps:
 	if n := len(cdcRuns(t, e.Store(), "orders-cdc")); n != 3 {
 		t.Fatalf("%d runs, want 3", n)
 	}
+}
+
+// handDriven pulls a trigger flow's source by hand (pull: from the stored
+// cursor) and fires what it returned as async runs (fire: how many were
+// duplicates of runs already started).
+func handDriven(t *testing.T, e *engine.Engine, name string) (pull func(engine.Source) ([]engine.Event, string), fire func([]engine.Event) int) {
+	ctx := context.Background()
+	f, _, err := e.Flow(ctx, name, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pull = func(src engine.Source) ([]engine.Event, string) {
+		t.Helper()
+		cur, _ := e.Store().TriggerCursor(ctx, name)
+		evs, next, err := src.Pull(ctx, f, cur, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs, next
+	}
+	fire = func(evs []engine.Event) (dups int) {
+		t.Helper()
+		for _, ev := range evs {
+			ev.Flow, ev.Async = name, true
+			res, err := e.Trigger(ctx, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Duplicate {
+				dups++
+			}
+		}
+		return dups
+	}
+	return pull, fire
 }
