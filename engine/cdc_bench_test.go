@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/store"
 )
 
@@ -51,6 +52,17 @@ func cdcVersusPoll(b *testing.B, burst, paced int) map[string]benchResult {
 	}
 	exec(`CREATE TABLE events (id bigserial PRIMARY KEY, at bigint NOT NULL, phase text NOT NULL)`)
 	e := cdcEngine(b, url)
+	return triggerRace(b, e, "postgres.select", exec, burst, paced,
+		`INSERT INTO events (at, phase) VALUES ($1, 'paced')`,
+		`INSERT INTO events (at, phase) SELECT $1, 'burst' FROM generate_series(1, 100)`)
+}
+
+// triggerRace deploys a cdc flow and a poll flow (selectOp every second)
+// over the table events (id, at, phase) and races them: paced single-row
+// inserts (pacedSQL, its argument the commit time in µs) for latency, then
+// a burst of 100-row inserts (burstSQL) for throughput.
+func triggerRace(b *testing.B, e *engine.Engine, selectOp string, exec func(q string, args ...any), burst, paced int, pacedSQL, burstSQL string) map[string]benchResult {
+	ctx := context.Background()
 	deploy(b, e, `name: ev-cdc
 trigger:
   cdc: {connection: src, table: events, on: [insert]}
@@ -60,7 +72,7 @@ steps:
 	deploy(b, e, `name: ev-poll
 trigger:
   poll:
-    operation: postgres.select
+    operation: `+selectOp+`
     connection: src
     input: {table: events, after_column: id, after: =trigger.cursor, limit: 1000}
     cursor: id
@@ -76,7 +88,7 @@ steps:
 
 	// Paced: single-row inserts, 20 a second.
 	for i := 0; i < paced; i++ {
-		exec(`INSERT INTO events (at, phase) VALUES ($1, 'paced')`, time.Now().UnixMicro())
+		exec(pacedSQL, time.Now().UnixMicro())
 		time.Sleep(50 * time.Millisecond)
 	}
 	lat := map[string][]float64{}
@@ -95,7 +107,7 @@ steps:
 	// Burst: 50 transactions of 100 rows as fast as they commit.
 	start := time.Now()
 	for i := 0; i < burst/100; i++ {
-		exec(`INSERT INTO events (at, phase) SELECT $1, 'burst' FROM generate_series(1, 100)`, time.Now().UnixMicro())
+		exec(burstSQL, time.Now().UnixMicro())
 	}
 	out := map[string]benchResult{}
 	done := map[string]time.Duration{}
