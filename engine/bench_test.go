@@ -15,6 +15,7 @@ import (
 
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
+	"github.com/weftio/weft/internal/heappeak"
 	"github.com/weftio/weft/store"
 )
 
@@ -260,45 +261,13 @@ steps:
 	if _, _, err := e.Deploy(context.Background(), "big.yaml", []byte(src)); err != nil {
 		b.Fatal(err)
 	}
-	var sb strings.Builder
-	sb.WriteString(`{"rows":[`)
-	for i := 0; i < 100_000; i++ { // ~10 MB
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		fmt.Fprintf(&sb, `{"id":%d,"name":"customer-name-padding-xx","email":"someone@example.com","v":12.5}`, i)
-	}
-	sb.WriteString(`]}`)
-	raw := []byte(sb.String())
-	sb.Reset()
+	raw := heappeak.Rows(100_000) // ~10 MB
 	var worst float64
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		base := ms.HeapInuse
-		var peak atomic.Uint64
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var ms runtime.MemStats
-			for {
-				runtime.ReadMemStats(&ms)
-				if ms.HeapInuse > peak.Load() {
-					peak.Store(ms.HeapInuse)
-				}
-				select {
-				case <-stop:
-					return
-				case <-time.After(time.Millisecond):
-				}
-			}
-		}()
+		sampler := heappeak.Start()
 		b.StartTimer()
 		body, err := gateway.WebhookBody(raw) // as the webhook route hands it over: a Raw, since issue 20's session 15
 		if err != nil {
@@ -312,9 +281,8 @@ steps:
 			b.Fatalf("response %v", res.Response.Body)
 		}
 		b.StopTimer()
-		close(stop)
-		wg.Wait()
-		if p := float64(peak.Load()) - float64(base); p > worst {
+		p := sampler.Stop()
+		if p > worst {
 			worst = p
 		}
 		b.StartTimer()

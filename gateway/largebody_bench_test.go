@@ -7,17 +7,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/weftio/weft/connectors"
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
+	"github.com/weftio/weft/internal/heappeak"
 	"github.com/weftio/weft/store/sqlite"
 )
 
@@ -64,17 +61,7 @@ steps:
 		b.Fatal(err)
 	}
 	h := gateway.New(e, nil, gateway.Config{MaxBodyBytes: 16 << 20})
-	var sb strings.Builder
-	sb.WriteString(`{"rows":[`)
-	for i := 0; i < 100_000; i++ {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		fmt.Fprintf(&sb, `{"id":%d,"name":"customer-name-padding-xx","email":"someone@example.com","v":12.5}`, i)
-	}
-	sb.WriteString(`]}`)
-	payload := []byte(sb.String())
-	sb.Reset()
+	payload := heappeak.Rows(100_000) // ~10 MB
 	var worst float64
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -83,38 +70,15 @@ steps:
 		req := httptest.NewRequest(http.MethodPost, "/hooks/big", bytes.NewReader(payload))
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		base := ms.HeapInuse
-		var peak atomic.Uint64
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var ms runtime.MemStats
-			for {
-				runtime.ReadMemStats(&ms)
-				if ms.HeapInuse > peak.Load() {
-					peak.Store(ms.HeapInuse)
-				}
-				select {
-				case <-stop:
-					return
-				case <-time.After(time.Millisecond):
-				}
-			}
-		}()
+		sampler := heappeak.Start()
 		b.StartTimer()
 		h.ServeHTTP(rec, req)
 		b.StopTimer()
-		close(stop)
-		wg.Wait()
+		p := sampler.Stop()
 		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"count":100000`) {
 			b.Fatalf("%d %.300s", rec.Code, rec.Body.String())
 		}
-		if p := float64(peak.Load()) - float64(base); p > worst {
+		if p > worst {
 			worst = p
 		}
 		b.StartTimer()

@@ -10,20 +10,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"strings"
+
+	"github.com/weftio/weft/internal/heappeak"
 )
 
 func main() {
-	var sb strings.Builder
-	sb.WriteString(`{"rows":[`)
-	for i := 0; i < 100_000; i++ {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		fmt.Fprintf(&sb, `{"id":%d,"name":"customer-name-padding-xx","email":"someone@example.com","v":12.5}`, i)
-	}
-	sb.WriteString(`]}`)
-	raw := []byte(sb.String())
+	raw := heappeak.Rows(100_000)
 	runtime.GC()
 	var a, b runtime.MemStats
 	runtime.ReadMemStats(&a)
