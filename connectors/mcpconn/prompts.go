@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -33,35 +34,19 @@ type PromptMessage struct {
 
 // ListPrompts lists the upstream's prompts (every page, at most MaxTools).
 func (u *Upstream) ListPrompts(ctx context.Context) ([]Prompt, error) {
-	ctx, cancel := context.WithTimeout(ctx, u.opt.CallTimeout)
-	defer cancel()
-	s, err := u.session(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if ir := s.InitializeResult(); ir != nil && ir.Capabilities != nil && ir.Capabilities.Prompts == nil {
-		return []Prompt{}, nil // the upstream offers none
-	}
-	out := []Prompt{}
-	for p, err := range s.Prompts(ctx, nil) {
-		if err != nil {
-			if u.oversize.Swap(false) {
-				return nil, fmt.Errorf("MCP upstream %s: the prompt list is over the limit of %d bytes", u.name, u.opt.MaxResultBytes)
+	return listAll(ctx, u, "prompt", func(c *sdk.ServerCapabilities) bool { return c.Prompts != nil },
+		func(s *sdk.ClientSession, ctx context.Context) iter.Seq2[*sdk.Prompt, error] {
+			return s.Prompts(ctx, nil)
+		},
+		func(p *sdk.Prompt) (Prompt, bool) {
+			x := Prompt{Name: p.Name, Title: p.Title, Description: p.Description}
+			for _, a := range p.Arguments {
+				if a != nil {
+					x.Arguments = append(x.Arguments, PromptArg{Name: a.Name, Description: a.Description, Required: a.Required})
+				}
 			}
-			return nil, fmt.Errorf("MCP upstream %s: listing prompts: %v", u.name, err)
-		}
-		if len(out) >= MaxTools {
-			return nil, fmt.Errorf("MCP upstream %s lists more than %d prompts", u.name, MaxTools)
-		}
-		x := Prompt{Name: p.Name, Title: p.Title, Description: p.Description}
-		for _, a := range p.Arguments {
-			if a != nil {
-				x.Arguments = append(x.Arguments, PromptArg{Name: a.Name, Description: a.Description, Required: a.Required})
-			}
-		}
-		out = append(out, x)
-	}
-	return out, nil
+			return x, true
+		})
 }
 
 // GetPrompt renders one prompt of the upstream, within the call timeout

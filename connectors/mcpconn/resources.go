@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"iter"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/weftio/weft/connectors"
@@ -30,29 +31,13 @@ type Content struct {
 // ListResources lists the upstream's resources (every page, at most
 // MaxTools).
 func (u *Upstream) ListResources(ctx context.Context) ([]Resource, error) {
-	ctx, cancel := context.WithTimeout(ctx, u.opt.CallTimeout)
-	defer cancel()
-	s, err := u.session(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if ir := s.InitializeResult(); ir != nil && ir.Capabilities != nil && ir.Capabilities.Resources == nil {
-		return []Resource{}, nil // the upstream offers none
-	}
-	out := []Resource{}
-	for r, err := range s.Resources(ctx, nil) {
-		if err != nil {
-			if u.oversize.Swap(false) {
-				return nil, fmt.Errorf("MCP upstream %s: the resource list is over the limit of %d bytes", u.name, u.opt.MaxResultBytes)
-			}
-			return nil, fmt.Errorf("MCP upstream %s: listing resources: %v", u.name, err)
-		}
-		if len(out) >= MaxTools {
-			return nil, fmt.Errorf("MCP upstream %s lists more than %d resources", u.name, MaxTools)
-		}
-		out = append(out, Resource{URI: r.URI, Name: r.Name, Title: r.Title, Description: r.Description, MIMEType: r.MIMEType})
-	}
-	return out, nil
+	return listAll(ctx, u, "resource", func(c *sdk.ServerCapabilities) bool { return c.Resources != nil },
+		func(s *sdk.ClientSession, ctx context.Context) iter.Seq2[*sdk.Resource, error] {
+			return s.Resources(ctx, nil)
+		},
+		func(r *sdk.Resource) (Resource, bool) {
+			return Resource{URI: r.URI, Name: r.Name, Title: r.Title, Description: r.Description, MIMEType: r.MIMEType}, true
+		})
 }
 
 // ReadResource reads one resource of the upstream, within the call
@@ -107,32 +92,16 @@ type ResourceTemplate struct {
 // ListResourceTemplates lists the upstream's resource templates (every
 // page, at most MaxTools).
 func (u *Upstream) ListResourceTemplates(ctx context.Context) ([]ResourceTemplate, error) {
-	ctx, cancel := context.WithTimeout(ctx, u.opt.CallTimeout)
-	defer cancel()
-	s, err := u.session(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if ir := s.InitializeResult(); ir != nil && ir.Capabilities != nil && ir.Capabilities.Resources == nil {
-		return []ResourceTemplate{}, nil
-	}
-	out := []ResourceTemplate{}
-	for r, err := range s.ResourceTemplates(ctx, nil) {
-		if err != nil {
-			if u.oversize.Swap(false) {
-				return nil, fmt.Errorf("MCP upstream %s: the resource template list is over the limit of %d bytes", u.name, u.opt.MaxResultBytes)
+	return listAll(ctx, u, "resource template", func(c *sdk.ServerCapabilities) bool { return c.Resources != nil },
+		func(s *sdk.ClientSession, ctx context.Context) iter.Seq2[*sdk.ResourceTemplate, error] {
+			return s.ResourceTemplates(ctx, nil)
+		},
+		func(r *sdk.ResourceTemplate) (ResourceTemplate, bool) {
+			if r.URITemplate == "" || len(r.URITemplate) > maxArgLen {
+				return ResourceTemplate{}, false
 			}
-			return nil, fmt.Errorf("MCP upstream %s: listing resource templates: %v", u.name, err)
-		}
-		if len(out) >= MaxTools {
-			return nil, fmt.Errorf("MCP upstream %s lists more than %d resource templates", u.name, MaxTools)
-		}
-		if r == nil || r.URITemplate == "" || len(r.URITemplate) > maxArgLen {
-			continue
-		}
-		out = append(out, ResourceTemplate{URITemplate: r.URITemplate, Name: r.Name, Title: r.Title, Description: r.Description, MIMEType: r.MIMEType})
-	}
-	return out, nil
+			return ResourceTemplate{URITemplate: r.URITemplate, Name: r.Name, Title: r.Title, Description: r.Description, MIMEType: r.MIMEType}, true
+		})
 }
 
 // MaxSubscriptions bounds the resources one upstream is subscribed to.
