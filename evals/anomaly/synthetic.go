@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/weftio/weft/internal/randx"
 	"github.com/weftio/weft/monitor"
 )
 
@@ -40,23 +41,6 @@ func (t traffic) load(at time.Time) float64 {
 		day *= t.weekend
 	}
 	return t.rate * day
-}
-
-func poisson(r *rand.Rand, mean float64) int {
-	if mean <= 0 {
-		return 0
-	}
-	if mean > 50 {
-		return int(math.Max(0, math.Round(mean+math.Sqrt(mean)*r.NormFloat64())))
-	}
-	l, k, p := math.Exp(-mean), 0, 1.0
-	for {
-		p *= r.Float64()
-		if p <= l {
-			return k
-		}
-		k++
-	}
 }
 
 // anomaly kinds.
@@ -148,7 +132,7 @@ func synthetic() []labelled {
 				if sc.anomaly == aCreep && i >= at+sc.length {
 					creep = 3.5 // stays degraded
 				}
-				runs := poisson(r, load)
+				runs := randx.Poisson(r, load)
 				var v float64
 				switch sc.metric {
 				case "runs":

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/weftio/weft/internal/randx"
 	"github.com/weftio/weft/monitor"
 )
 
@@ -73,23 +74,6 @@ func logU(r *rand.Rand, lo, hi float64) float64 {
 
 func uni(r *rand.Rand, lo, hi float64) float64 { return lo + r.Float64()*(hi-lo) }
 
-func poisson(r *rand.Rand, mean float64) int {
-	if mean <= 0 {
-		return 0
-	}
-	if mean > 50 {
-		return int(math.Max(0, math.Round(mean+math.Sqrt(mean)*r.NormFloat64())))
-	}
-	l, k, p := math.Exp(-mean), 0, 1.0
-	for {
-		p *= r.Float64()
-		if p <= l {
-			return k
-		}
-		k++
-	}
-}
-
 var t0 = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
 // generate makes the case of seed and kind.
@@ -155,7 +139,7 @@ func genFlow(r *rand.Rand, c *gcase) {
 	// bound (1): error probability p0 + level*(bound-p0); latency p95
 	// multiplied so that level 1 is the bound.
 	level := make([]float64, minutes)
-	bursts := poisson(r, 1.5)
+	bursts := randx.Poisson(r, 1.5)
 	for b := 0; b < bursts; b++ {
 		at, n, h := r.Intn(minutes), 1+r.Intn(15), uni(r, 0.2, 0.85)
 		for i := at; i < min(minutes, at+n); i++ {
@@ -193,7 +177,7 @@ func genFlow(r *rand.Rand, c *gcase) {
 	for i := 0; i < n; i++ {
 		t := c.start.Add(time.Duration(i) * time.Minute)
 		lam := rate * (1 + season*math.Sin(2*math.Pi*float64(t.Hour()*60+t.Minute())/1440+phase))
-		k := poisson(r, lam)
+		k := randx.Poisson(r, lam)
 		p := p0
 		mult := 1.0
 		if c.kind == monitor.PredictErrorRate {
@@ -271,7 +255,7 @@ func genLimit(r *rand.Rand, c *gcase) {
 		if !t.Before(sAt) && t.Before(sAt.Add(sLen)) {
 			lam *= factor
 		}
-		k := float64(poisson(r, lam))
+		k := float64(randx.Poisson(r, lam))
 		if k > 0 && remaining > 0 {
 			remaining = math.Max(0, remaining-k)
 			c.events = append(c.events, event{at: t.Add(c.every - time.Millisecond), limit: &monitor.RateLimit{Limit: limit, Remaining: remaining, Reset: reset}})
