@@ -209,6 +209,7 @@ export interface Verification {
 export const AUDIT_ACTIONS = [
   "flow.deploy",
   "flow.rollback",
+  "flow.cdc_reset",
   "connection.create",
   "connection.update",
   "connection.delete",
