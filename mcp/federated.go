@@ -197,9 +197,10 @@ func (g *Gateway) refreshFedPrompts(ctx context.Context) {
 	}()
 }
 
-// applyFedPrompts sets the federated prompts of one toolset: those of the
-// connectors it has a tool of.
-func (g *Gateway) applyFedPrompts(s *served, all map[string]fedPrompt) {
+// pickFederated sets *cur (under s.mu) to the items of all that belong to
+// the connectors the toolset has a tool of, and returns what it held
+// before, what it holds now and the names that are gone.
+func pickFederated[T any](s *served, cur *map[string]T, all map[string]T, conn func(T) string) (old, want map[string]T, gone []string) {
 	s.mu.Lock()
 	conns := map[string]bool{}
 	for _, t := range s.tools {
@@ -207,21 +208,27 @@ func (g *Gateway) applyFedPrompts(s *served, all map[string]fedPrompt) {
 			conns[c] = true
 		}
 	}
-	old := s.fedPrompts
-	want := map[string]fedPrompt{}
-	for n, p := range all {
-		if conns[p.conn] {
-			want[n] = p
+	old = *cur
+	want = map[string]T{}
+	for n, x := range all {
+		if conns[conn(x)] {
+			want[n] = x
 		}
 	}
-	s.fedPrompts = want
+	*cur = want
 	s.mu.Unlock()
-	var gone []string
 	for n := range old {
 		if _, ok := want[n]; !ok {
 			gone = append(gone, n)
 		}
 	}
+	return old, want, gone
+}
+
+// applyFedPrompts sets the federated prompts of one toolset: those of the
+// connectors it has a tool of.
+func (g *Gateway) applyFedPrompts(s *served, all map[string]fedPrompt) {
+	old, want, gone := pickFederated(s, &s.fedPrompts, all, func(p fedPrompt) string { return p.conn })
 	if len(gone) > 0 {
 		s.srv.DeletePrompts(gone...)
 	}
@@ -289,28 +296,7 @@ func (g *Gateway) applyFedResources(s *served, all map[string]fedResource) {
 	if s.fedRead == nil {
 		return
 	}
-	s.mu.Lock()
-	conns := map[string]bool{}
-	for _, t := range s.tools {
-		if c, _, ok := strings.Cut(t.operation, "."); ok {
-			conns[c] = true
-		}
-	}
-	old := s.fedRes
-	want := map[string]fedResource{}
-	for u, r := range all {
-		if conns[r.conn] {
-			want[u] = r
-		}
-	}
-	s.fedRes = want
-	s.mu.Unlock()
-	var gone []string
-	for u := range old {
-		if _, ok := want[u]; !ok {
-			gone = append(gone, u)
-		}
-	}
+	old, want, gone := pickFederated(s, &s.fedRes, all, func(r fedResource) string { return r.conn })
 	if len(gone) > 0 {
 		s.srv.DeleteResources(gone...)
 	}
