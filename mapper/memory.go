@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/weftio/weft/ai"
 )
@@ -41,7 +42,19 @@ type Memory struct {
 	indexed    int           // points written (guarded by mu)
 	seq        int           // ids of anonymous records (guarded by mu)
 	err        error         // the index's last failure, nil after a success (guarded by mu)
+	failures   int           // failures in a row (guarded by mu)
+	retryAt    time.Time     // no index call before this, after a failure (guarded by mu)
+	now        func() time.Time
 }
+
+// After a failure of the index (or the embedder) the memory leaves it
+// alone for a while, doubling from backoffMin to backoffMax with each
+// failure in a row: a vector index that hangs would otherwise cost every
+// suggestion its timeout. Meanwhile suggestions use the exact rules.
+const (
+	backoffMin = time.Second
+	backoffMax = time.Minute
+)
 
 // reviewPoint is one reviewed pair on its way to the index.
 type reviewPoint struct {
@@ -75,7 +88,7 @@ func NewMemoryOn(idx ai.VectorIndex, e ai.Embedder) *Memory {
 		e = defaultEmbedder
 	}
 	return &Memory{accepted: map[string]int{}, rejected: map[string]int{}, assoc: map[string]int{}, same: map[[2]string]int{},
-		index: idx, emb: e, collection: ai.CollectionName(ReviewCollection, e.Name())}
+		index: idx, emb: e, collection: ai.CollectionName(ReviewCollection, e.Name()), now: time.Now}
 }
 
 // Collection is the vector collection the memory writes.
@@ -210,17 +223,36 @@ func (m *Memory) Err() error {
 	return m.err
 }
 
-func (m *Memory) setErr(err error) {
-	m.mu.Lock()
-	m.err = err
-	m.mu.Unlock()
+// failed records a failure of the index (or the embedder) and when to try
+// again; the caller holds m.mu.
+func (m *Memory) failed(err error) error {
+	m.err = fmt.Errorf("the mapper's review memory (%s): %w", m.collection, err)
+	m.failures++
+	m.retryAt = m.now().Add(min(backoffMax, backoffMin<<min(m.failures-1, 10)))
+	return m.err
+}
+
+// backingOff is the last failure while the memory leaves the index alone.
+func (m *Memory) backingOff() error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.err != nil && m.now().Before(m.retryAt) {
+		return m.err
+	}
+	return nil
 }
 
 // Sync writes the recorded pairs to the index (and deletes the forgotten
 // ones). What fails stays pending for the next Sync.
+//
+// After a failure Sync does not call the index again before a backoff
+// (1 s, doubling to a minute) has passed: it returns the last failure.
 func (m *Memory) Sync(ctx context.Context) error {
 	m.syncMu.Lock()
 	defer m.syncMu.Unlock()
+	if err := m.backingOff(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	pend, gone := m.pending, m.gone
 	m.pending, m.gone = nil, nil
@@ -229,8 +261,7 @@ func (m *Memory) Sync(ctx context.Context) error {
 		m.mu.Lock()
 		m.pending = append(append([]reviewPoint(nil), pend[from:]...), m.pending...)
 		m.gone = append(append([]string(nil), gone...), m.gone...)
-		m.err = fmt.Errorf("the mapper's review memory (%s): %w", m.collection, err)
-		err = m.err
+		err = m.failed(err)
 		m.mu.Unlock()
 		return err
 	}
@@ -266,8 +297,17 @@ func (m *Memory) Sync(ctx context.Context) error {
 			return requeue(0, err)
 		}
 	}
-	m.setErr(nil)
+	if len(pend) > 0 || len(gone) > 0 {
+		m.answered()
+	}
 	return nil
+}
+
+// answered clears the last failure: the index answered.
+func (m *Memory) answered() {
+	m.mu.Lock()
+	m.err, m.failures = nil, 0
+	m.mu.Unlock()
 }
 
 // pairVector is a reviewed pair's point: both names' vectors at unit
@@ -342,7 +382,9 @@ func (m *Memory) near(ctx context.Context, src, tgt *Schema) ([][]int, error) {
 			continue
 		}
 		if err != nil {
-			m.setErr(fmt.Errorf("the mapper's review memory (%s): %w", m.collection, err))
+			m.mu.Lock()
+			err = m.failed(err)
+			m.mu.Unlock()
 			return nil, err
 		}
 		for _, h := range hits {
@@ -356,6 +398,9 @@ func (m *Memory) near(ctx context.Context, src, tgt *Schema) ([][]int, error) {
 			votes[i] = append(votes[i], vote{h.Payload["target"], sign})
 			reviewed[h.Payload["target"]] = true
 		}
+	}
+	if len(sv) > 0 {
+		m.answered()
 	}
 	if len(reviewed) == 0 {
 		return nil, nil

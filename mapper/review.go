@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -65,10 +66,15 @@ type Mapping struct {
 	Rerank            *RerankReport          `json:"rerank,omitempty"` // what the language model re-ranker did, when one is configured
 }
 
-// Service runs the review workflow on a store; reviews feed its memory.
+// Service runs the review workflow on a store; reviews feed the memory of
+// their mapping's namespace. One namespace's reviews never move another's
+// suggestions: each namespace has its own counts and its own collection in
+// the vector index (whose points carry the reviewed field names).
 type Service struct {
 	st       store.Store
-	Memory   *Memory
+	idx      ai.VectorIndex
+	memMu    sync.Mutex
+	mems     map[string]*Memory // by namespace; nil: a service without review memory
 	Embedder ai.Embedder
 	Reranker *Reranker    // a language model re-ranking the top candidates (nil: off)
 	Log      *slog.Logger // the re-ranker's fallbacks (nil: not logged)
@@ -88,15 +94,26 @@ func NewService(ctx context.Context, st store.Store, e ai.Embedder) (*Service, e
 // An index that fails leaves the memory its exact rules (Memory.Err says
 // why, and the next Sync tries again).
 func NewServiceOn(ctx context.Context, st store.Store, e ai.Embedder, idx ai.VectorIndex) (*Service, error) {
-	s := &Service{st: st, Memory: NewMemoryOn(idx, e), Embedder: e}
+	if idx == nil {
+		idx = ai.NewMemoryIndex()
+	}
+	s := &Service{st: st, idx: idx, mems: map[string]*Memory{}, Embedder: e}
 	docs, err := st.Mappings(ctx)
 	if err != nil {
 		return nil, err
 	}
+	def := s.MemoryIn(store.DefaultNamespace)
 	for _, d := range docs {
 		var m Mapping
 		if json.Unmarshal(d.Doc, &m) == nil {
+			m.Namespace = d.Namespace
 			for _, it := range m.Items {
+				if m.Namespace != store.DefaultNamespace {
+					// Before namespaces had their own collections every
+					// review was a point in the default one: a Qdrant
+					// that kept such a point loses it now.
+					def.Forget(reviewID(&m, it))
+				}
 				// A reviewed item that is no longer one pair leaves an
 				// index that kept its point (deleting an unknown id is
 				// nothing); proposed items never had one.
@@ -107,6 +124,47 @@ func NewServiceOn(ctx context.Context, st store.Store, e ai.Embedder, idx ai.Vec
 	return s, nil
 }
 
+// MemoryIn is the review memory of a namespace ("": default); nil for a
+// service without one.
+func (s *Service) MemoryIn(namespace string) *Memory {
+	if namespace == "" {
+		namespace = store.DefaultNamespace
+	}
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	if s.mems == nil {
+		return nil
+	}
+	m := s.mems[namespace]
+	if m == nil {
+		m = NewMemoryOn(s.idx, s.Embedder)
+		if namespace != store.DefaultNamespace {
+			// The default namespace keeps the collection it always had.
+			m.collection = ai.CollectionName(ReviewCollection+"_ns_"+namespace, m.emb.Name())
+		}
+		s.mems[namespace] = m
+	}
+	return m
+}
+
+// Sync writes every namespace's recorded reviews to the vector index; the
+// first failure is returned after all were tried.
+func (s *Service) Sync(ctx context.Context) error {
+	s.memMu.Lock()
+	mems := make([]*Memory, 0, len(s.mems))
+	for _, m := range s.mems {
+		mems = append(mems, m)
+	}
+	s.memMu.Unlock()
+	var first error
+	for _, m := range mems {
+		if err := m.Sync(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // reviewID is an item's point in the memory's index: one per target
 // field of a mapping, replaced when the item is reviewed again.
 func reviewID(m *Mapping, it *Item) string { return m.ID + "\x00" + it.Target }
@@ -114,20 +172,21 @@ func reviewID(m *Mapping, it *Item) string { return m.ID + "\x00" + it.Target }
 // remember feeds a reviewed item to the memory; forget: an item no longer
 // one reviewed pair (proposed again, or several sources) leaves the index.
 func (s *Service) remember(m *Mapping, it *Item, forget bool) {
-	if s.Memory == nil {
+	mem := s.MemoryIn(m.Namespace)
+	if mem == nil {
 		return
 	}
 	if len(it.Sources) != 1 || it.Status == Proposed {
 		if forget {
-			s.Memory.Forget(reviewID(m, it))
+			mem.Forget(reviewID(m, it))
 		}
 		return
 	}
 	sf, tf := fieldByPath(m.Source, it.Sources[0]), fieldByPath(m.Target, it.Target)
 	if sf != nil && tf != nil {
-		s.Memory.RecordID(reviewID(m, it), sf, tf, it.Status != Rejected)
+		mem.RecordID(reviewID(m, it), sf, tf, it.Status != Rejected)
 	} else if forget {
-		s.Memory.Forget(reviewID(m, it))
+		mem.Forget(reviewID(m, it))
 	}
 }
 
@@ -171,18 +230,19 @@ func (s *Service) propose(ctx context.Context, namespace, name string, src, tgt 
 	if namespace == "" {
 		namespace = store.DefaultNamespace
 	}
-	res, err := Suggest(ctx, src, tgt, Options{Embedder: s.Embedder, Top: top, Memory: s.Memory})
+	mem := s.MemoryIn(namespace)
+	res, err := Suggest(ctx, src, tgt, Options{Embedder: s.Embedder, Top: top, Memory: mem})
 	warning := ""
 	if err != nil && s.Embedder != nil && weft.Code(err) != weft.EInvalid {
 		// The configured model is unreachable: the builtin embedder needs none.
 		warning = fmt.Sprintf("the %s embedder failed (%v); suggestions use the builtin embedder", s.Embedder.Name(), err)
-		res, err = Suggest(ctx, src, tgt, Options{Top: top, Memory: s.Memory})
+		res, err = Suggest(ctx, src, tgt, Options{Top: top, Memory: mem})
 	}
 	if err != nil {
 		return nil, err
 	}
-	if s.Memory != nil {
-		if merr := s.Memory.Err(); merr != nil {
+	if mem != nil {
+		if merr := mem.Err(); merr != nil {
 			warning = strings.TrimPrefix(warning+"; "+merr.Error()+" (reviewed pairs count by their exact names only until it answers)", "; ")
 		}
 	}
@@ -321,10 +381,11 @@ func (s *Service) Apply(ctx context.Context, id string, reviews []Review) (*Mapp
 	}
 	// The reviews are stored; the index catches up now or at the next
 	// suggestion (a failure is kept in Memory.Err and retried).
-	if s.Memory == nil {
+	mem := s.MemoryIn(m.Namespace)
+	if mem == nil {
 		return m, nil
 	}
-	if err := s.Memory.Sync(ctx); err != nil && s.Log != nil {
+	if err := mem.Sync(ctx); err != nil && s.Log != nil {
 		s.Log.Warn("mapper review memory: the vector index failed; suggestions use its exact rules until it answers", "err", err)
 	}
 	return m, nil

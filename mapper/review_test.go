@@ -110,8 +110,8 @@ func TestReviewAndExportRoundTrip(t *testing.T) {
 	}
 	// The reviews survive a restart of the service (memory rebuilt from the store).
 	svc2, err := mapper.NewService(ctx, st, nil)
-	if err != nil || svc2.Memory.Len() == 0 {
-		t.Fatalf("memory not rebuilt: %v %d", err, svc2.Memory.Len())
+	if err != nil || svc2.MemoryIn("").Len() == 0 {
+		t.Fatalf("memory not rebuilt: %v %d", err, svc2.MemoryIn("").Len())
 	}
 }
 

@@ -544,7 +544,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 	go func() {
 		// The stored reviews into the memory's vector index (Qdrant keeps
 		// them; in process they are written again at every start).
-		if err := gwCfg.Mapper.Memory.Sync(bg); err != nil {
+		if err := gwCfg.Mapper.Sync(bg); err != nil {
 			log.Warn("mapper review memory: the vector index failed; suggestions use its exact rules until it answers", "err", err)
 		}
 	}()
