@@ -170,21 +170,28 @@ func TestMemoryIndexDown(t *testing.T) {
 	}
 }
 
-// The service's memory survives a restart: the reviews are in the store,
-// and a new service writes them to its index again (a fresh in-process
-// index, a Qdrant that lost them, or one that kept them).
-func TestServiceMemorySurvivesRestart(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler), 0)
+// reviewStores opens a SQLite store and a qdranttest server with a client.
+func reviewStores(t *testing.T) (store.Store, *qdranttest.Server, *ai.Qdrant) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	qsrv := qdranttest.Start(t)
 	q, err := ai.NewQdrant(qsrv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, qsrv, q
+}
+
+// The service's memory survives a restart: the reviews are in the store,
+// and a new service writes them to its index again (a fresh in-process
+// index, a Qdrant that lost them, or one that kept them).
+func TestServiceMemorySurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	st, qsrv, q := reviewStores(t)
 	svc, err := NewServiceOn(ctx, st, aliases, q)
 	if err != nil {
 		t.Fatal(err)
@@ -273,16 +280,7 @@ func TestMemoryLatestWordWins(t *testing.T) {
 // review was before namespaces had their own) loses it.
 func TestReviewMemoryStaysInItsNamespace(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	qsrv := qdranttest.Start(t)
-	q, err := ai.NewQdrant(qsrv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, qsrv, q := reviewStores(t)
 	for _, ns := range []string{"team-a", "team-b"} {
 		if err := st.CreateNamespace(ctx, store.Namespace{Name: ns}); err != nil {
 			t.Fatal(err)
