@@ -876,6 +876,20 @@ type AgentCalls interface {
 	PurgeAgentCalls(ctx context.Context, before time.Time) (int64, error)
 }
 
+// AgentCallEvents wakes the processes of a control plane when a reach-in
+// call routed through the database changes, instead of their looking
+// (PostgreSQL: LISTEN/NOTIFY on a connection of its own). The writes of
+// AgentCalls announce themselves: a call queued or cancelled for a site
+// (site set), a call's progress or result recorded (id set).
+type AgentCallEvents interface {
+	// ListenAgentCalls calls fn with each announcement from any process
+	// until ctx ends, reconnecting after a failure; up is called with true
+	// each time it listens (announcements before it were missed: look
+	// once) and with false when it stops. It fails at once (unavailable)
+	// when the store cannot listen (SQLite: one process, nothing to hear).
+	ListenAgentCalls(ctx context.Context, up func(bool), fn func(site, id string)) error
+}
+
 // AgentCall is a reach-in call routed through the database.
 type AgentCall struct {
 	ID        string          `json:"id"`

@@ -569,7 +569,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 			// Several processes may share this PostgreSQL store: an MCP
 			// reach-in call reaching one of them runs through the one the
 			// site's agent polls, through the database.
-			log.Info("reach-in calls routed through the database (a control plane of many processes)")
+			log.Info("reach-in calls routed through the database (a control plane of many processes; LISTEN/NOTIFY wakes the process concerned)")
 			go cp.RunShared(bg)
 		}
 		// A site's alerts (its agent's telemetry) are raised and resolved
