@@ -63,7 +63,7 @@ const (
 	sharedLook     = 200 * time.Millisecond
 	sharedWait     = 100 * time.Millisecond
 	sharedFallback = time.Second
-	progressEvery = 200 * time.Millisecond // an agent posts a call's progress at most this often
+	progressEvery  = 200 * time.Millisecond // an agent posts a call's progress at most this often
 )
 
 // Call is one tool call for a site's agent.
