@@ -128,10 +128,11 @@ type Store interface {
 	// rewraps (through fn) up to limit data keys not wrapped by current, in
 	// one transaction, and says how many; call it until it says 0 (key
 	// rotation, in bounded batches). SealPlaintext seals the payload
-	// columns of up to limit runs after the run id cursor, and of their
-	// attempts, that were stored in the clear (before sealing was on); it
-	// returns the cursor for the next batch ("" at the end) and how many
-	// columns it sealed.
+	// columns of up to limit runs after the cursor, and of their attempts,
+	// then those of the runs agents shipped (a control plane's), that were
+	// stored in the clear (before sealing was on); it returns the cursor
+	// (opaque) for the next batch ("" at the end) and how many columns it
+	// sealed.
 	SaveDataKey(ctx context.Context, id, keyID string, wrapped []byte) error
 	DataKey(ctx context.Context, id string) (keyID string, wrapped []byte, err error)
 	RewrapDataKeys(ctx context.Context, current string, limit int, fn func(id, keyID string, wrapped []byte) (string, []byte, error)) (int, error)
