@@ -141,6 +141,20 @@ func (p *faultProxy) Cut(on bool) {
 	}
 }
 
+// Drop closes every open connection once (requests in flight on them
+// fail); new connections are let through.
+func (p *faultProxy) Drop() {
+	p.mu.Lock()
+	var open []net.Conn
+	for c := range p.conns {
+		open = append(open, c)
+	}
+	p.mu.Unlock()
+	for _, c := range open {
+		c.Close()
+	}
+}
+
 // HalfOpen makes the link half-open (on): connections stay up, new ones
 // are accepted, and nothing crosses until it is healed or cut.
 func (p *faultProxy) HalfOpen(on bool) {

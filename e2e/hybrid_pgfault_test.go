@@ -20,7 +20,7 @@ import (
 // that only A is configured to reach (a separate process standing in for
 // the site's system) and writes each record to a PostgreSQL database that
 // only A holds the DSN of. Records are created while A's link is delayed,
-// half-open and cut, and while A is killed with kill -9 and restarted on
+// dropped, half-open and cut, and while A is killed with kill -9 and restarted on
 // its data directory; a second agent, site B, on a healthy link of its
 // own, runs a flow of its own throughout. Afterwards the control plane's
 // logs of A and of B equal theirs (run ids, count, statuses), neither
@@ -170,7 +170,9 @@ connections:
 	q := n / 4
 	bq := max(q/10, 5)
 	proxy.Delay(15 * time.Millisecond)
-	create(0, q)
+	create(0, q/2)
+	proxy.Drop() // the link's connections dropped mid-request
+	create(q/2, q)
 	hitB(bq)
 	proxy.Delay(0)
 	proxy.HalfOpen(true)
@@ -347,6 +349,6 @@ connections:
 	if strings.Contains(string(proxy.Seen()), dsn) || strings.Contains(cp.logs(), sbxAddr) {
 		t.Fatal("the site's DSN crossed the link, or the control plane named the site's system")
 	}
-	t.Logf("%d records polled on site-a and written to its PostgreSQL across delay, half-open, a %v cut and kill -9: logs equal %v after the link healed; %d steps in flight at the kill ran again; site-b ran %d runs meanwhile, its log equal upstream",
+	t.Logf("%d records polled on site-a and written to its PostgreSQL across delay, a drop, half-open, a %v cut and kill -9: logs equal %v after the link healed; %d steps in flight at the kill ran again; site-b ran %d runs meanwhile, its log equal upstream",
 		n, cut, caughtUp.Round(100*time.Millisecond), rewritten, bRuns)
 }
