@@ -27,7 +27,7 @@ import (
 
 // sealedEngine is an engine with a master key of its own (connections can
 // be stored) and the HTTP connector.
-func sealedEngine(t *testing.T, site string, labels map[string]string) (*engine.Engine, string) {
+func sealedEngine(t testing.TB, site string, labels map[string]string) (*engine.Engine, string) {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(context.Background(), dir, quiet, 0)

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -43,6 +44,12 @@ type ControlPlane struct {
 
 	reach  reach            // MCP reach-in: calls queued per site
 	shared store.AgentCalls // set by ShareCalls: calls routed through the database
+	// PollCalls makes a control plane of many processes look for reach-in
+	// calls through the database by polling only, without listening for
+	// the store's announcements (how it worked before them: the baseline
+	// of BenchmarkReachInAcrossProcesses). Set before RunShared.
+	PollCalls bool
+	listening atomic.Bool // the store's announcements of calls are heard now
 
 	mu      sync.Mutex
 	polling map[string]int // site -> polls held by this process now

@@ -8,8 +8,8 @@ import (
 )
 
 // Collector exports each active agent's health to Prometheus: connected,
-// in sync, seconds since it was last seen, and the runs it shipped by
-// status.
+// in sync, seconds since it was last seen, its build version, and the
+// runs it shipped by status.
 func (c *ControlPlane) Collector() prometheus.Collector { return collector{c} }
 
 type collector struct{ c *ControlPlane }
@@ -19,6 +19,7 @@ var (
 	descInSync    = prometheus.NewDesc("weft_agent_in_sync", "1 when the agent runs exactly the flow versions placed on its site.", []string{"site"}, nil)
 	descLastSeen  = prometheus.NewDesc("weft_agent_last_seen_seconds", "Seconds since the agent's last poll.", []string{"site"}, nil)
 	descRuns      = prometheus.NewDesc("weft_agent_runs", "Runs the agent shipped upstream, by status.", []string{"site", "status"}, nil)
+	descInfo      = prometheus.NewDesc("weft_agent_info", "1 for each agent that reported its build: its version as a label.", []string{"site", "version"}, nil)
 )
 
 func (collector) Describe(ch chan<- *prometheus.Desc) {
@@ -26,6 +27,7 @@ func (collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descInSync
 	ch <- descLastSeen
 	ch <- descRuns
+	ch <- descInfo
 	ch <- descSiteAlerts
 	ch <- descSiteFigure
 	ch <- descSiteAge
@@ -53,6 +55,9 @@ func (k collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descInSync, prometheus.GaugeValue, b(a.InSync), a.Site)
 		if a.LastSeen != nil {
 			ch <- prometheus.MustNewConstMetric(descLastSeen, prometheus.GaugeValue, k.c.now().Sub(*a.LastSeen).Seconds(), a.Site)
+		}
+		if a.Version != "" {
+			ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, a.Site, a.Version)
 		}
 		k.collectTelemetry(ch, a.Site, a.Telemetry)
 		counts, err := k.c.st.CountAgentRuns(ctx, a.Site)

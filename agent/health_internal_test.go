@@ -74,6 +74,10 @@ func TestWatchAndMetrics(t *testing.T) {
 		t.Fatalf("unexpected %q (a never-linked agent is not silent)", ev)
 	case <-time.After(100 * time.Millisecond):
 	}
+	if err := testutil.CollectAndCompare(c.Collector(), strings.NewReader("# HELP weft_agent_info 1 for each agent that reported its build: its version as a label.\n# TYPE weft_agent_info gauge\n"+
+		"weft_agent_info{site=\"plant-3\",version=\"t\"} 1\n"), "weft_agent_info"); err != nil {
+		t.Fatal(err)
+	}
 	if n := testutil.CollectAndCount(c.Collector(), "weft_agent_last_seen_seconds"); n != 1 {
 		t.Fatalf("last_seen series: %d, want 1 (the never-seen agent has none)", n)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -204,6 +205,7 @@ func (l *Link) Run(ctx context.Context) error {
 	if err := l.init(); err != nil {
 		return err
 	}
+	l.openConnection(ctx)
 	if l.StateDir != "" {
 		go l.shipLoop(ctx)
 	}
@@ -243,6 +245,27 @@ func (l *Link) Run(ctx context.Context) error {
 		backoff = min(backoff*2, l.MaxBackoff)
 	}
 	return nil
+}
+
+// openConnection opens the link's connection before its loops start: over
+// HTTPS their requests (flows poll, calls poll, shipping, telemetry) share
+// one HTTP/2 connection, which they then find open instead of each
+// dialling its own at once (the transport closes the extra ones, but they
+// were dialled). A control plane that does not answer is left to the
+// loops and their backoff.
+func (l *Link) openConnection(ctx context.Context) {
+	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(octx, http.MethodGet, l.URL+"/healthz", nil)
+	if err != nil {
+		return
+	}
+	resp, err := l.Client.Do(req)
+	if err != nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
 }
 
 // report lists what the agent runs and refused (l.mu held).

@@ -57,9 +57,13 @@ const (
 	// Through the database (a control plane of many processes): how often
 	// a held calls poll looks for calls queued by other processes, and a
 	// waiting caller for its call's progress and result.
-	sharedLook    = 200 * time.Millisecond
-	sharedWait    = 100 * time.Millisecond
-	progressEvery = 200 * time.Millisecond // an agent posts a call's progress at most this often
+	// While the store's announcements are heard (PostgreSQL: LISTEN/NOTIFY)
+	// both are woken by them instead, and look by themselves only every
+	// sharedFallback.
+	sharedLook     = 200 * time.Millisecond
+	sharedWait     = 100 * time.Millisecond
+	sharedFallback = time.Second
+	progressEvery  = 200 * time.Millisecond // an agent posts a call's progress at most this often
 )
 
 // Call is one tool call for a site's agent.
@@ -517,6 +521,7 @@ func (c *ControlPlane) callShared(ctx context.Context, site string, call Call, t
 	defer tick.Stop()
 	var lastProgress []byte
 	offlineSince := time.Time{}
+	lastLook := c.now()
 	for {
 		select {
 		case <-t.C:
@@ -526,8 +531,12 @@ func (c *ControlPlane) callShared(ctx context.Context, site string, call Call, t
 			giveUp()
 			return nil, weft.Errorf(weft.ECanceled, "the call to site %s was cancelled (its agent was told to stop it)", site)
 		case <-tick.C:
+			if c.listening.Load() && c.now().Sub(lastLook) < sharedFallback {
+				continue // its row's changes are announced (poked)
+			}
 		case <-poked:
 		}
+		lastLook = c.now()
 		row, err := c.shared.GetAgentCall(bg, call.ID)
 		if err != nil {
 			if weft.Code(err) == weft.ENotFound {
@@ -570,13 +579,42 @@ func (c *ControlPlane) callShared(ctx context.Context, site string, call Call, t
 	}
 }
 
-// RunShared wakes, every sharedLook until ctx ends, the calls polls this
-// process holds for sites with calls queued (or cancelled) in the
-// database by other processes: one query for all sites. (A held poll also
-// looks every second by itself.)
+// RunShared wakes, until ctx ends, the calls polls this process holds for
+// sites with calls queued (or cancelled) in the database by other
+// processes, and the callers of this process whose calls' rows changed.
+// Where the store announces them (PostgreSQL: LISTEN/NOTIFY), each change
+// wakes its poll or caller at once; while it does not (SQLite has one
+// process; a lost connection, until it listens again; PollCalls) it looks
+// every sharedLook, one query for all sites. (A held poll also looks
+// every second by itself, a caller at its call every sharedFallback.)
 func (c *ControlPlane) RunShared(ctx context.Context) {
 	if c.shared == nil {
 		return
+	}
+	look := make(chan struct{}, 1)
+	if ev, ok := c.shared.(store.AgentCallEvents); ok && !c.PollCalls {
+		go func() {
+			err := ev.ListenAgentCalls(ctx, func(up bool) {
+				c.listening.Store(up)
+				if up { // what was announced before is looked for once
+					select {
+					case look <- struct{}{}:
+					default:
+					}
+				}
+			}, func(site, id string) {
+				if site != "" {
+					c.wakeSite(site)
+				}
+				if id != "" {
+					c.poke(id)
+				}
+			})
+			c.listening.Store(false)
+			if err != nil && ctx.Err() == nil {
+				c.log.Info("reach-in: calls through the database are looked for by polling", "reason", err)
+			}
+		}()
 	}
 	t := time.NewTicker(sharedLook)
 	defer t.Stop()
@@ -585,6 +623,10 @@ func (c *ControlPlane) RunShared(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if c.listening.Load() {
+				continue
+			}
+		case <-look:
 		}
 		c.reach.mu.Lock()
 		held := 0
@@ -600,18 +642,28 @@ func (c *ControlPlane) RunShared(ctx context.Context) {
 			continue
 		}
 		for _, name := range sites {
-			c.reach.mu.Lock()
-			s := c.reach.sites[name]
-			c.reach.mu.Unlock()
-			if s != nil {
-				select {
-				case s.wake <- struct{}{}:
-				default:
-				}
-			}
+			c.wakeSite(name)
 		}
 	}
 }
+
+// wakeSite wakes a calls poll this process holds for site, if any, to
+// take the calls queued for it in the database.
+func (c *ControlPlane) wakeSite(name string) {
+	c.reach.mu.Lock()
+	s := c.reach.sites[name]
+	c.reach.mu.Unlock()
+	if s != nil {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Listening reports whether this process hears the store's announcements
+// of reach-in calls through the database now (else it polls).
+func (c *ControlPlane) Listening() bool { return c.listening.Load() }
 
 // PurgeCalls deletes reach-in calls routed through the database that
 // expired a minute ago or more (their callers are gone).

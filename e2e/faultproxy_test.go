@@ -22,6 +22,8 @@ type faultProxy struct {
 	hole  bool // half-open: connections are accepted and held, nothing is forwarded
 	delay time.Duration
 	seen  bytes.Buffer
+	// accepted counts the connections clients opened through the proxy.
+	accepted int
 }
 
 func newFaultProxy(t *testing.T, target string) *faultProxy {
@@ -38,6 +40,14 @@ func newFaultProxy(t *testing.T, target string) *faultProxy {
 
 func (p *faultProxy) URL() string { return "http://" + p.ln.Addr().String() }
 
+// Accepted says how many connections clients opened through the proxy,
+// and how many of them are open now.
+func (p *faultProxy) Accepted() (opened, open int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.accepted, len(p.conns) / 2 // each open one is piped to one upstream
+}
+
 func (p *faultProxy) serve() {
 	for {
 		c, err := p.ln.Accept()
@@ -51,6 +61,7 @@ func (p *faultProxy) serve() {
 			continue
 		}
 		p.conns[c] = struct{}{}
+		p.accepted++
 		hole := p.hole
 		p.mu.Unlock()
 		if hole {
@@ -123,6 +134,20 @@ func (p *faultProxy) Cut(on bool) {
 		for c := range p.conns {
 			open = append(open, c)
 		}
+	}
+	p.mu.Unlock()
+	for _, c := range open {
+		c.Close()
+	}
+}
+
+// Drop closes every open connection once (requests in flight on them
+// fail); new connections are let through.
+func (p *faultProxy) Drop() {
+	p.mu.Lock()
+	var open []net.Conn
+	for c := range p.conns {
+		open = append(open, c)
 	}
 	p.mu.Unlock()
 	for _, c := range open {

@@ -20,9 +20,11 @@ import (
 // that only A is configured to reach (a separate process standing in for
 // the site's system) and writes each record to a PostgreSQL database that
 // only A holds the DSN of. Records are created while A's link is delayed,
-// half-open and cut, and while A is killed with kill -9 and restarted on
-// its data directory. Afterwards the control plane's log of A equals A's
-// own (run ids, count, statuses), the database holds each record once, and
+// dropped, half-open and cut, and while A is killed with kill -9 and restarted on
+// its data directory; a second agent, site B, on a healthy link of its
+// own, runs a flow of its own throughout. Afterwards the control plane's
+// logs of A and of B equal theirs (run ids, count, statuses), neither
+// site has the other's flow, the database holds each record once, and
 // every step has exactly one ok attempt. The write counts how often each
 // record was written (an upsert adding 1 on conflict) and keeps the run
 // that first wrote it: a record written more than once must belong to a run
@@ -107,6 +109,41 @@ connections:
 		return startAgentAt(t, proxy.URL(), addrA, dirA, "site-a", created.Token, "--config", aCfg)
 	}
 	a := startA()
+
+	// Site B: a second agent on a link of its own that stays healthy, with
+	// a flow of its own, run all along while A's link is in trouble.
+	out, err = cp.cli("agents", "create", "site-b", "--json")
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	var createdB struct {
+		Token string `json:"token"`
+	}
+	_ = json.Unmarshal([]byte(out), &createdB)
+	bFlow := filepath.Join(dir, "b-echo.yaml")
+	if err := os.WriteFile(bFlow, []byte("name: b-echo\nplacement: {site: site-b}\ntrigger: {webhook: {mode: sync}}\nsteps:\n  - {id: a, respond: {status: 200, body: {ok: true}}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cp.cli("flow", "deploy", bFlow); err != nil {
+		t.Fatal(err, out)
+	}
+	proxyB := newFaultProxy(t, cp.addr)
+	b := startAgentAt(t, proxyB.URL(), fmt.Sprintf("127.0.0.1:%d", freePort(t)), t.TempDir(), "site-b", createdB.Token)
+	bRuns := 0
+	hitB := func(k int) {
+		t.Helper()
+		for i := 0; i < k; i++ {
+			resp, err := http.Post(b.URL+"/hooks/b-echo", "application/json", strings.NewReader(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("site-b's run %d: %d", bRuns, resp.StatusCode)
+			}
+			bRuns++
+		}
+	}
 	// The flow reaches A and its poll starts (records from now on).
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -118,6 +155,12 @@ connections:
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	for b.do("GET", "/api/flows/b-echo", nil, nil) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("the flow never reached site-b:\n%s", b.logs())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	time.Sleep(2500 * time.Millisecond) // the poll's first look sets its start
 	create := func(from, to int) {
 		for i := from; i < to; i++ {
@@ -125,20 +168,27 @@ connections:
 		}
 	}
 	q := n / 4
+	bq := max(q/10, 5)
 	proxy.Delay(15 * time.Millisecond)
-	create(0, q)
+	create(0, q/2)
+	proxy.Drop() // the link's connections dropped mid-request
+	create(q/2, q)
+	hitB(bq)
 	proxy.Delay(0)
 	proxy.HalfOpen(true)
 	create(q, 2*q)
+	hitB(bq)
 	time.Sleep(2 * time.Second)
 	proxy.Cut(true)
 	proxy.HalfOpen(false)
 	create(2*q, 3*q)
+	hitB(bq)
 	time.Sleep(1500 * time.Millisecond) // A is polling and writing
 	killedAt := time.Now()
 	a.kill9()
 	a = startA()
 	create(3*q, n)
+	hitB(bq)
 	if rest := cut - 3500*time.Millisecond; rest > 0 {
 		time.Sleep(rest)
 	}
@@ -256,10 +306,49 @@ connections:
 			t.Fatalf("run %s: %d ok attempts of store, want 1", r.ID, ok)
 		}
 	}
+	// Site B ran its own flow throughout, and only its own: the control
+	// plane's log of B equals B's, and neither site got the other's flow.
+	var localB struct {
+		Runs []runRow `json:"runs"`
+	}
+	b.do("GET", "/api/runs?flow=b-echo&limit=1000", nil, &localB)
+	if len(localB.Runs) != bRuns {
+		t.Fatalf("site-b logged %d runs, want %d", len(localB.Runs), bRuns)
+	}
+	wantB := map[string]string{}
+	for _, r := range localB.Runs {
+		wantB[r.ID] = r.Status
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		var upB struct {
+			Runs []runRow `json:"runs"`
+		}
+		cp.do("GET", "/api/agents/site-b/runs?limit=1000", nil, &upB)
+		same := len(upB.Runs) == len(wantB)
+		for _, r := range upB.Runs {
+			if wantB[r.ID] != r.Status || r.Status != "succeeded" {
+				same = false
+			}
+		}
+		if same {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the control plane's log of site-b (%d runs) never equalled site-b's (%d)", len(upB.Runs), len(wantB))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if c := b.do("GET", "/api/flows/accounts-copy", nil, nil); c != http.StatusNotFound {
+		t.Fatalf("site-b has site-a's flow: %d", c)
+	}
+	if c := a.do("GET", "/api/flows/b-echo", nil, nil); c != http.StatusNotFound {
+		t.Fatalf("site-a has site-b's flow: %d", c)
+	}
 	// The control plane never held the database's DSN nor reached the sandbox.
 	if strings.Contains(string(proxy.Seen()), dsn) || strings.Contains(cp.logs(), sbxAddr) {
 		t.Fatal("the site's DSN crossed the link, or the control plane named the site's system")
 	}
-	t.Logf("%d records polled on site-a and written to its PostgreSQL across delay, half-open, a %v cut and kill -9: logs equal %v after the link healed; %d steps in flight at the kill ran again",
-		n, cut, caughtUp.Round(100*time.Millisecond), rewritten)
+	t.Logf("%d records polled on site-a and written to its PostgreSQL across delay, a drop, half-open, a %v cut and kill -9: logs equal %v after the link healed; %d steps in flight at the kill ran again; site-b ran %d runs meanwhile, its log equal upstream",
+		n, cut, caughtUp.Round(100*time.Millisecond), rewritten, bRuns)
 }

@@ -38,7 +38,8 @@ func TestHybridSiteAlertsAndFiguresReachTheControlPlane(t *testing.T) {
 		t.Fatal(err, out)
 	}
 	proxy := newFaultProxy(t, cp.addr)
-	a := startAgentAt(t, proxy.URL(), fmt.Sprintf("127.0.0.1:%d", freePort(t)), t.TempDir(), "plant-3", created.Token,
+	aAddr, aDir := fmt.Sprintf("127.0.0.1:%d", freePort(t)), t.TempDir()
+	a := startAgentAt(t, proxy.URL(), aAddr, aDir, "plant-3", created.Token,
 		"--backlog-max", "2", "--telemetry-every", "1s")
 	deadline := time.Now().Add(30 * time.Second)
 	for a.do("GET", "/api/flows/answer", nil, nil) != http.StatusOK {
@@ -78,6 +79,7 @@ func TestHybridSiteAlertsAndFiguresReachTheControlPlane(t *testing.T) {
 
 	type tele struct {
 		Telemetry *struct {
+			At     time.Time `json:"at"`
 			Alerts []struct {
 				Rule     string `json:"rule"`
 				Severity string `json:"severity"`
@@ -145,13 +147,21 @@ func TestHybridSiteAlertsAndFiguresReachTheControlPlane(t *testing.T) {
 			Status string `json:"status"`
 		} `json:"alerts"`
 	}
-	cp.do("GET", "/api/alerts", nil, &alerts)
-	found := false
-	for _, al := range alerts.Alerts {
-		found = found || (al.Rule == "site:agent-backlog-full" && al.Flow == "site:plant-3/agent:plant-3" && al.Status == "resolved")
+	has := func(s *server, rule, key string) bool {
+		alerts.Alerts = nil
+		s.do("GET", "/api/alerts", nil, &alerts)
+		for _, al := range alerts.Alerts {
+			if al.Rule == rule && al.Flow == key && al.Status == "resolved" {
+				return true
+			}
+		}
+		return false
 	}
-	if !found {
+	if !has(cp, "site:agent-backlog-full", "site:plant-3/agent:plant-3") {
 		t.Fatalf("the control plane's alerts lack the site's agent-backlog-full, resolved: %+v", alerts.Alerts)
+	}
+	if !has(a, "agent-backlog-full", "agent:plant-3") {
+		t.Fatalf("the site's alerts lack agent-backlog-full, resolved: %+v", alerts.Alerts)
 	}
 	resp, err := http.Get(cp.URL + "/metrics")
 	if err != nil {
@@ -161,5 +171,36 @@ func TestHybridSiteAlertsAndFiguresReachTheControlPlane(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(metrics), fmt.Sprintf(`weft_agent_site_figure{figure="runs_succeeded",site="plant-3"} %d`, succeeded)) {
 		t.Fatalf("the control plane's /metrics lacks the site's figures:\n%s", metrics)
+	}
+
+	// Neither configures alert rules, yet both keep their alert history
+	// across a restart (kill -9): the agent's is what it ships after an
+	// outage, the control plane's what its notifications covered.
+	a.kill9()
+	cp.kill9()
+	cp = startServer(t, cp.addr, nil, "--data-dir", cpDir)
+	a = startAgentAt(t, proxy.URL(), aAddr, aDir, "plant-3", created.Token, "--backlog-max", "2", "--telemetry-every", "1s")
+	if !has(cp, "site:agent-backlog-full", "site:plant-3/agent:plant-3") {
+		t.Fatalf("the control plane lost the site's alert history in a restart: %+v", alerts.Alerts)
+	}
+	if !has(a, "agent-backlog-full", "agent:plant-3") {
+		t.Fatalf("the agent lost its alert history in a restart: %+v\n%s", alerts.Alerts, a.logs())
+	}
+	// The restarted agent's first batch carries it again.
+	restarted := time.Now()
+	deadline = restarted.Add(30 * time.Second)
+	for {
+		var st tele
+		cp.do("GET", "/api/agents/plant-3", nil, &st)
+		if st.Telemetry != nil && st.Telemetry.At.After(restarted) {
+			if s := state("agent-backlog-full"); s != "resolved" {
+				t.Fatalf("the restarted agent's telemetry: agent-backlog-full %q, want resolved: %+v", s, st.Telemetry)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no telemetry from the restarted agent:\n%s", a.logs())
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
 }

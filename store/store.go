@@ -128,10 +128,11 @@ type Store interface {
 	// rewraps (through fn) up to limit data keys not wrapped by current, in
 	// one transaction, and says how many; call it until it says 0 (key
 	// rotation, in bounded batches). SealPlaintext seals the payload
-	// columns of up to limit runs after the run id cursor, and of their
-	// attempts, that were stored in the clear (before sealing was on); it
-	// returns the cursor for the next batch ("" at the end) and how many
-	// columns it sealed.
+	// columns of up to limit runs after the cursor, and of their attempts,
+	// then those of the runs agents shipped (a control plane's), that were
+	// stored in the clear (before sealing was on); it returns the cursor
+	// (opaque) for the next batch ("" at the end) and how many columns it
+	// sealed.
 	SaveDataKey(ctx context.Context, id, keyID string, wrapped []byte) error
 	DataKey(ctx context.Context, id string) (keyID string, wrapped []byte, err error)
 	RewrapDataKeys(ctx context.Context, current string, limit int, fn func(id, keyID string, wrapped []byte) (string, []byte, error)) (int, error)
@@ -874,6 +875,20 @@ type AgentCalls interface {
 	// before before.
 	DeleteAgentCall(ctx context.Context, id string) error
 	PurgeAgentCalls(ctx context.Context, before time.Time) (int64, error)
+}
+
+// AgentCallEvents wakes the processes of a control plane when a reach-in
+// call routed through the database changes, instead of their looking
+// (PostgreSQL: LISTEN/NOTIFY on a connection of its own). The writes of
+// AgentCalls announce themselves: a call queued or cancelled for a site
+// (site set), a call's progress or result recorded (id set).
+type AgentCallEvents interface {
+	// ListenAgentCalls calls fn with each announcement from any process
+	// until ctx ends, reconnecting after a failure; up is called with true
+	// each time it listens (announcements before it were missed: look
+	// once) and with false when it stops. It fails at once (unavailable)
+	// when the store cannot listen (SQLite: one process, nothing to hear).
+	ListenAgentCalls(ctx context.Context, up func(bool), fn func(site, id string)) error
 }
 
 // AgentCall is a reach-in call routed through the database.

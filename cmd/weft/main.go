@@ -500,13 +500,18 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		MaxBodyBytes: cfg.MCP.MaxBodyBytes, MaxArgBytes: cfg.MCP.MaxArgBytes})
 	gwCfg.MCPAuth = mcpAuth
 	go mcpGw.Run(bg)
+	// Alerts are kept in the store whatever raises them (rules, and
+	// without rules a site's agent-backlog, a trigger's stream failing,
+	// the sites' alerts on a control plane, agent-silent): a restart keeps
+	// their history (an agent ships what fired during an outage after it)
+	// and can resolve what was firing.
+	if err := alerter.Persist(ctx, st); err != nil {
+		log.Warn("alerts: loading stored alerts", "err", err)
+	}
 	if cfg.Alerts.Notify.Connection != "" || len(cfg.Alerts.Rules) > 0 {
 		every := cfg.Alerts.Every
 		if every <= 0 {
 			every = 5 * time.Second
-		}
-		if err := alerter.Persist(ctx, st); err != nil {
-			log.Warn("alerts: loading stored alerts", "err", err)
 		}
 		if cfg.DatabaseURL != "" {
 			// Several processes may share this PostgreSQL store: judge
@@ -569,7 +574,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 			// Several processes may share this PostgreSQL store: an MCP
 			// reach-in call reaching one of them runs through the one the
 			// site's agent polls, through the database.
-			log.Info("reach-in calls routed through the database (a control plane of many processes)")
+			log.Info("reach-in calls routed through the database (a control plane of many processes; LISTEN/NOTIFY wakes the process concerned)")
 			go cp.RunShared(bg)
 		}
 		// A site's alerts (its agent's telemetry) are raised and resolved

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -77,12 +78,93 @@ func Open(ctx context.Context, url string, log *slog.Logger, linger time.Duratio
 		return river.NewClient(riverpgxv5.New(pool), cfg)
 	}
 	s, err := sqlstore.New(sqlstore.Options{Dialect: sqlstore.Postgres, Writer: db, Reader: db, Driver: riverdatabasesql.New(db), Logger: log, IsUniqueErr: isUnique, IsUnavailableErr: IsUnavailable, Linger: linger, Committers: 8,
-		NewWorker: newWorker, OnClose: func() error { pool.Close(); return nil }})
+		NewWorker: newWorker, OnClose: func() error { pool.Close(); return nil }, Listen: listener(url, log)})
 	if err != nil {
 		pool.Close()
 		db.Close()
 	}
 	return s, err
+}
+
+// listener listens on a notification channel on a connection of its own
+// (not from a pool: LISTEN belongs to the session), until ctx ends. After
+// a failure it connects again, backing off from listenMinBackoff to
+// listenMaxBackoff with jitter; up(false) says that announcements may be
+// missed meanwhile, up(true) that it listens again.
+func listener(url string, log *slog.Logger) func(ctx context.Context, channel string, up func(bool), fn func(string)) error {
+	return func(ctx context.Context, channel string, up func(bool), fn func(string)) error {
+		cfg, err := pgx.ParseConfig(url)
+		if err != nil {
+			return fmt.Errorf("connect to PostgreSQL: %w", err)
+		}
+		if cfg.RuntimeParams == nil {
+			cfg.RuntimeParams = map[string]string{}
+		}
+		cfg.RuntimeParams["application_name"] = "weft listen " + channel
+		backoff := listenMinBackoff
+		for {
+			err := listenOnce(ctx, cfg, channel, func() { backoff = listenMinBackoff; up(true) }, fn)
+			if ctx.Err() != nil {
+				return nil
+			}
+			up(false)
+			log.Warn("postgres: listening for notifications failed; looking by polling until it listens again", "channel", channel, "err", err, "retry_in", backoff)
+			t := time.NewTimer(backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1)))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+			backoff = min(2*backoff, listenMaxBackoff)
+		}
+	}
+}
+
+// Bounds of a listener's reconnection.
+const (
+	listenMinBackoff = 100 * time.Millisecond
+	listenMaxBackoff = 10 * time.Second
+	listenDial       = 10 * time.Second // a connection and its LISTEN, a ping
+	listenPing       = 30 * time.Second // a quiet connection is pinged this often
+)
+
+func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, channel string, listening func(), fn func(string)) error {
+	dctx, cancel := context.WithTimeout(ctx, listenDial)
+	conn, err := pgx.ConnectConfig(dctx, cfg)
+	if err != nil {
+		cancel()
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(dctx, "LISTEN "+pgx.Identifier{channel}.Sanitize())
+	cancel()
+	if err != nil {
+		return err
+	}
+	listening()
+	for {
+		// A quiet connection is pinged every listenPing: a half-open
+		// one is noticed (and dialled again) instead of waited on.
+		wctx, cancel := context.WithTimeout(ctx, listenPing)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			fn(n.Payload)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded):
+			pctx, cancel := context.WithTimeout(ctx, listenDial)
+			err = conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
 }
 
 // queueConns bounds the pool of the client that works the queue.

@@ -5,13 +5,51 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/store"
 )
 
-var _ store.AgentCalls = (*Store)(nil)
+var (
+	_ store.AgentCalls      = (*Store)(nil)
+	_ store.AgentCallEvents = (*Store)(nil)
+)
+
+// agentCallsChannel is the notification channel of reach-in calls routed
+// through the database. A payload is "s:SITE" (a call queued or cancelled
+// for the site: the process holding its agent's calls poll hands it over)
+// or "c:ID" (the call's progress or result recorded: its caller's process
+// reads it).
+const agentCallsChannel = "weft_agent_calls"
+
+// announce notifies every listening process of a change (on a store that
+// listens), after it committed. A lost announcement costs latency only:
+// the listeners look by themselves too.
+func (s *Store) announce(ctx context.Context, payload string) {
+	if s.listen == nil {
+		return
+	}
+	if _, err := s.w.ExecContext(ctx, `SELECT pg_notify($1, $2)`, agentCallsChannel, payload); err != nil && ctx.Err() == nil {
+		s.log.Warn("reach-in: announcing a call's change", "err", err)
+	}
+}
+
+// ListenAgentCalls implements store.AgentCallEvents.
+func (s *Store) ListenAgentCalls(ctx context.Context, up func(bool), fn func(site, id string)) error {
+	if s.listen == nil {
+		return weft.Errorf(weft.EUnavailable, "this store cannot listen for reach-in calls (one process: nothing to hear)")
+	}
+	return s.listen(ctx, agentCallsChannel, up, func(payload string) {
+		switch {
+		case strings.HasPrefix(payload, "s:"):
+			fn(payload[2:], "")
+		case strings.HasPrefix(payload, "c:"):
+			fn("", payload[2:])
+		}
+	})
+}
 
 // SetAgentCallsSeen implements store.AgentCalls.
 func (s *Store) SetAgentCallsSeen(ctx context.Context, site string, at time.Time) error {
@@ -21,9 +59,9 @@ func (s *Store) SetAgentCallsSeen(ctx context.Context, site string, at time.Time
 
 // QueueAgentCall implements store.AgentCalls.
 func (s *Store) QueueAgentCall(ctx context.Context, c store.AgentCall) error {
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO agent_calls (id, site, call, state, created_at, expires_at) VALUES (?, ?, ?, 'queued', ?, ?)`),
+	_, err := s.writeAnnounced(ctx, "queue agent call", "s:"+c.Site, `INSERT INTO agent_calls (id, site, call, state, created_at, expires_at) VALUES (?, ?, ?, 'queued', ?, ?)`,
 		c.ID, c.Site, string(c.Call), micros(c.CreatedAt), micros(c.ExpiresAt))
-	return s.wrap(err, "queue agent call")
+	return err
 }
 
 // TakeAgentCalls implements store.AgentCalls.
@@ -67,23 +105,44 @@ func (s *Store) TakeAgentCalls(ctx context.Context, site string, limit int, now 
 	return out, err
 }
 
-func (s *Store) updateCall(ctx context.Context, what, query string, args ...any) (bool, error) {
-	res, err := s.w.ExecContext(ctx, s.q(query), args...)
+// updateCall updates the taken call id and, when it was there, tells its
+// caller's process.
+func (s *Store) updateCall(ctx context.Context, what, id, query string, args ...any) (bool, error) {
+	return s.writeAnnounced(ctx, what, "c:"+id, query, args...)
+}
+
+// writeAnnounced runs a write of one row (an INSERT or UPDATE) and reports
+// whether it wrote it. On a store that listens it announces payload in the
+// same statement (one round trip; sent at its commit) when it did.
+func (s *Store) writeAnnounced(ctx context.Context, what, payload, query string, args ...any) (bool, error) {
+	if s.listen == nil {
+		res, err := s.w.ExecContext(ctx, s.q(query), args...)
+		if err != nil {
+			return false, s.wrap(err, what)
+		}
+		n, _ := res.RowsAffected()
+		return n == 1, nil
+	}
+	rows, err := s.w.QueryContext(ctx, s.q(`WITH w AS (`+query+` RETURNING 1) SELECT pg_notify(?, ?) FROM w`), append(args, agentCallsChannel, payload)...)
 	if err != nil {
 		return false, s.wrap(err, what)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n == 1, s.wrap(rows.Err(), what)
 }
 
 // AgentCallProgress implements store.AgentCalls.
 func (s *Store) AgentCallProgress(ctx context.Context, site, id string, progress json.RawMessage) (bool, error) {
-	return s.updateCall(ctx, "agent call progress", `UPDATE agent_calls SET progress = ? WHERE id = ? AND site = ? AND state = 'taken'`, string(progress), id, site)
+	return s.updateCall(ctx, "agent call progress", id, `UPDATE agent_calls SET progress = ? WHERE id = ? AND site = ? AND state = 'taken'`, string(progress), id, site)
 }
 
 // FinishAgentCall implements store.AgentCalls.
 func (s *Store) FinishAgentCall(ctx context.Context, site, id string, result json.RawMessage) (bool, error) {
-	return s.updateCall(ctx, "finish agent call", `UPDATE agent_calls SET state = 'done', result = ? WHERE id = ? AND site = ? AND state = 'taken'`, string(result), id, site)
+	return s.updateCall(ctx, "finish agent call", id, `UPDATE agent_calls SET state = 'done', result = ? WHERE id = ? AND site = ? AND state = 'taken'`, string(result), id, site)
 }
 
 // GetAgentCall implements store.AgentCalls.
@@ -112,9 +171,9 @@ func (s *Store) GetAgentCall(ctx context.Context, id string) (*store.AgentCall, 
 
 // CancelAgentCall implements store.AgentCalls.
 func (s *Store) CancelAgentCall(ctx context.Context, id string) (string, error) {
-	var was string
+	var was, site string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, s.q(`SELECT state FROM agent_calls WHERE id = ?`), id).Scan(&was)
+		err := tx.QueryRowContext(ctx, s.q(`SELECT state, site FROM agent_calls WHERE id = ?`), id).Scan(&was, &site)
 		if errors.Is(err, sql.ErrNoRows) {
 			was = ""
 			return nil
@@ -129,6 +188,9 @@ func (s *Store) CancelAgentCall(ctx context.Context, id string) (string, error) 
 		}
 		return s.wrap(err, "cancel agent call")
 	})
+	if err == nil && was == "taken" {
+		s.announce(ctx, "s:"+site) // the process holding the site's calls poll tells its agent
+	}
 	return was, err
 }
 

@@ -210,10 +210,17 @@ func (s *Store) RewrapDataKeys(ctx context.Context, current string, limit int, f
 	return len(stale), nil
 }
 
+// shippedCursor starts SealPlaintext's cursor once it passes from the runs
+// to the runs agents shipped (agent_runs): then SITE NUL ID follows.
+const shippedCursor = "\x00agent_runs\x00"
+
 // SealPlaintext implements store.Store: it seals the payload columns of
-// up to limit runs after the run id cursor (and of their attempts) that
-// were written before sealing was on. Each column is replaced only if it
-// still holds the plaintext read, so a concurrent write is never lost.
+// up to limit runs after the cursor (and of their attempts) that were
+// written before sealing was on; once the runs are done, those of the
+// runs agents shipped (a control plane's agent_runs: input and output).
+// The cursor is opaque: a run id, then the shipped runs' site and id. Each
+// column is replaced only if it still holds the plaintext read, so a
+// concurrent write is never lost.
 func (s *Store) SealPlaintext(ctx context.Context, after string, limit int) (string, int, error) {
 	if s.payload == nil {
 		return "", 0, weft.Errorf(weft.EUnavailable, "no master key is configured")
@@ -221,6 +228,80 @@ func (s *Store) SealPlaintext(ctx context.Context, after string, limit int) (str
 	if limit <= 0 {
 		limit = 200
 	}
+	if rest, ok := strings.CutPrefix(after, shippedCursor); ok {
+		return s.sealPlaintextShipped(ctx, rest, limit)
+	}
+	next, n, err := s.sealPlaintextRuns(ctx, after, limit)
+	if err != nil || next != "" {
+		return next, n, err
+	}
+	return s.sealPlaintextShipped(ctx, "", limit)
+}
+
+// sealPlaintextShipped seals the plaintext payloads of up to limit shipped
+// runs after the cursor (SITE NUL ID; "" from the start).
+func (s *Store) sealPlaintextShipped(ctx context.Context, after string, limit int) (string, int, error) {
+	site, id, _ := strings.Cut(after, "\x00")
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT site, id, input, output FROM agent_runs WHERE site > ? OR (site = ? AND id > ?) ORDER BY site, id LIMIT ?`), site, site, id, limit)
+	if err != nil {
+		return "", 0, s.wrap(err, "seal plaintext of shipped runs")
+	}
+	type upd struct {
+		col, site, id string
+		old, new      any
+	}
+	var ups []upd
+	var last [2]string
+	seen := 0
+	for rows.Next() {
+		var site, id string
+		var cols [2]sql.NullString
+		if err := rows.Scan(&site, &id, &cols[0], &cols[1]); err != nil {
+			rows.Close()
+			return "", 0, s.wrap(err, "seal plaintext of shipped runs")
+		}
+		seen++
+		last = [2]string{site, id}
+		for c, col := range [2]string{"input", "output"} {
+			v := cols[c]
+			if !v.Valid || v.String == "" || strings.HasPrefix(v.String, sealedPrefix) {
+				continue
+			}
+			sv, err := s.sealRaw(ctx, "agent_runs."+col, site+"/"+id, []byte(v.String))
+			if err != nil {
+				rows.Close()
+				return "", 0, err
+			}
+			ups = append(ups, upd{col, site, id, v.String, sv})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", 0, s.wrap(err, "seal plaintext of shipped runs")
+	}
+	if seen == 0 {
+		return "", 0, nil
+	}
+	if len(ups) > 0 {
+		err := s.write(ctx, func(tx *sql.Tx) error {
+			for _, u := range ups {
+				q := `UPDATE agent_runs SET ` + u.col + ` = ? WHERE site = ? AND id = ? AND ` + u.col + ` = ?`
+				if _, err := tx.ExecContext(ctx, s.q(q), u.new, u.site, u.id, u.old); err != nil {
+					return s.wrap(err, "seal plaintext of shipped runs")
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return "", 0, err
+		}
+	}
+	return shippedCursor + last[0] + "\x00" + last[1], len(ups), nil
+}
+
+// sealPlaintextRuns is SealPlaintext's pass over the runs and their
+// attempts.
+func (s *Store) sealPlaintextRuns(ctx context.Context, after string, limit int) (string, int, error) {
 	type upd struct {
 		table, col string
 		key        any

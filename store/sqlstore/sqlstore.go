@@ -66,6 +66,7 @@ type Store struct {
 	linger  time.Duration
 
 	payload store.PayloadSealer // nil: payloads are stored in the clear
+	listen  func(ctx context.Context, channel string, up func(bool), fn func(payload string)) error
 }
 
 // Options configure New.
@@ -94,6 +95,11 @@ type Options struct {
 	NewWorker func(*river.Config) (QueueClient, error)
 	// OnClose runs last in Close (e.g. closing NewWorker's pool).
 	OnClose func() error
+	// Listen, when set, listens on a notification channel of the
+	// database on a connection of its own (PostgreSQL: LISTEN) until ctx
+	// ends, reconnecting after a failure; up says when it listens. The
+	// store's writes that announce themselves then notify (pg_notify).
+	Listen func(ctx context.Context, channel string, up func(bool), fn func(payload string)) error
 }
 
 // QueueClient is a River client that works jobs, whatever its driver.
@@ -115,7 +121,7 @@ func New(o Options) (*Store, error) {
 		o.MaxBatch = 256
 	}
 	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr, isDown: o.IsUnavailableErr, queueLock: o.QueueLock,
-		newWorker: o.NewWorker, onClose: o.OnClose,
+		newWorker: o.NewWorker, onClose: o.OnClose, listen: o.Listen,
 		batch: make(chan *writeReq, 4096), done: make(chan struct{}), qs: map[string]string{}, stmts: map[string]*sql.Stmt{}, linger: o.Linger}
 	if err := s.prepareHot(); err != nil {
 		return nil, err

@@ -34,7 +34,7 @@ type payloadSealing interface {
 func DumpRows(t testing.TB, db *sql.DB) string {
 	t.Helper()
 	var b strings.Builder
-	for _, table := range []string{"runs", "step_attempts", "data_keys"} {
+	for _, table := range []string{"runs", "step_attempts", "data_keys", "agent_runs"} {
 		rows, err := db.Query(`SELECT * FROM ` + table)
 		if err != nil {
 			t.Fatalf("dump %s: %v", table, err)
@@ -86,6 +86,28 @@ func RunSealing(t *testing.T, open func(t *testing.T) SealFixture) {
 		must(t, s.InsertRun(ctx, legacy, []store.Attempt{{RunID: legacy.ID, Flow: "orders", Version: 1, StepID: "a", StepKey: "a", Kind: "set",
 			Attempt: 1, TriggerKind: "webhook", Status: store.AttemptOK, Input: json.RawMessage(`{"x":"LEGACY-` + marker + `"}`)}}))
 
+		// A control plane's: runs an agent shipped with their payloads
+		// before sealing was on.
+		agents, shipping := s.(store.Agents)
+		legacyShipped := func() []store.AgentRun {
+			var out []store.AgentRun
+			for i := 0; i < 3; i++ {
+				fin := time.Now()
+				out = append(out, store.AgentRun{ID: fmt.Sprintf("shipped-%d", i), Flow: "orders", Version: 1, LocalVersion: 1, Status: store.RunSucceeded,
+					TriggerKind: "webhook", CreatedAt: fin, StartedAt: fin, FinishedAt: &fin,
+					Input: json.RawMessage(`{"body":"SHIPPED-` + marker + `"}`), Output: json.RawMessage(`{"ok":"SHIPPED-` + marker + `"}`)})
+			}
+			return out
+		}
+		if shipping {
+			must(t, agents.CreateAgent(ctx, store.AgentRecord{Site: "plant-3", TokenHash: "h1", CreatedAt: time.Now()}))
+			must(t, agents.SaveAgentRuns(ctx, "plant-3", legacyShipped()))
+		}
+		legacyCols := 2
+		if shipping {
+			legacyCols += 6
+		}
+
 		k1key := seal.NewKey()
 		k1, err := seal.New(k1key)
 		must(t, err)
@@ -113,8 +135,8 @@ func RunSealing(t *testing.T, open func(t *testing.T) SealFixture) {
 			Kind: "call", Attempt: 1, TriggerKind: "mcp", Status: store.AttemptError, Worker: "key:k1", ErrorMessage: marker}}}}))
 
 		dump := DumpRows(t, fx.DB)
-		if n := strings.Count(dump, marker); n != 2 || strings.Count(dump, "LEGACY-"+marker) != 2 {
-			t.Fatalf("the marker is in the clear in %d places of the raw rows (want only the 2 legacy ones):\n%s", n, dump)
+		if n := strings.Count(dump, marker); n != legacyCols || strings.Count(dump, "LEGACY-"+marker) != 2 {
+			t.Fatalf("the marker is in the clear in %d places of the raw rows (want only the %d legacy ones):\n%s", n, legacyCols, dump)
 		}
 		if !strings.Contains(dump, seal.Prefix) {
 			t.Fatalf("no sealed value in the raw rows:\n%s", dump)
@@ -173,12 +195,12 @@ func RunSealing(t *testing.T, open func(t *testing.T) SealFixture) {
 				break
 			}
 			cursor = next
-			if i > 10 {
+			if i > 20 {
 				t.Fatal("SealPlaintext does not end")
 			}
 		}
-		if total != 2 {
-			t.Fatalf("sealed %d legacy columns, want 2", total)
+		if total != legacyCols {
+			t.Fatalf("sealed %d legacy columns, want %d", total, legacyCols)
 		}
 		if dump := DumpRows(t, fx.DB); strings.Contains(dump, marker) {
 			t.Fatalf("the marker is still in the clear after SealPlaintext:\n%s", dump)
@@ -189,6 +211,26 @@ func RunSealing(t *testing.T, open func(t *testing.T) SealFixture) {
 		must(t, err)
 		if !strings.Contains(string(lg.Input), "LEGACY-"+marker) || len(las) != 1 || !strings.Contains(string(las[0].Input), "LEGACY-"+marker) {
 			t.Fatalf("legacy run after sealing %s %+v", lg.Input, las)
+		}
+		shippedReadBack := func(st store.Store) {
+			t.Helper()
+			if !shipping {
+				return
+			}
+			got, err := st.(store.Agents).AgentRuns(ctx, "plant-3", "", 10)
+			must(t, err)
+			if len(got) != 3 {
+				t.Fatalf("shipped runs: %d", len(got))
+			}
+			for _, r := range got {
+				if !strings.Contains(string(r.Input), "SHIPPED-"+marker) || !strings.Contains(string(r.Output), "SHIPPED-"+marker) {
+					t.Fatalf("shipped run read back %s %s", r.Input, r.Output)
+				}
+			}
+		}
+		shippedReadBack(s)
+		if next, n, err := s.SealPlaintext(ctx, "", 100); err != nil || n != 0 {
+			t.Fatalf("sealing again: %q %d %v", next, n, err)
 		}
 
 		// A store without a sealer refuses sealed values with a clear error.
@@ -227,10 +269,16 @@ func RunSealing(t *testing.T, open func(t *testing.T) SealFixture) {
 		if !strings.Contains(string(got.Input), marker) {
 			t.Fatalf("new key: %s", got.Input)
 		}
+		shippedReadBack(o)
 		old := fx.Other()
 		old.(payloadSealing).SetPayloadSealer(seal.NewEnvelope(k1, old))
 		if _, err := old.GetRun(ctx, r.ID); err == nil || weft.Code(err) != weft.EUnavailable || !strings.Contains(err.Error(), "not in the keyring") {
 			t.Fatalf("old key after rotation: %v", err)
+		}
+		if shipping {
+			if _, err := old.(store.Agents).AgentRuns(ctx, "plant-3", "", 10); err == nil || !strings.Contains(err.Error(), "not in the keyring") {
+				t.Fatalf("old key opens a shipped run after rotation: %v", err)
+			}
 		}
 		// A wrong key is a clear error, not garbage.
 		wrongKeys, _ := seal.New(seal.NewKey())
@@ -265,6 +313,28 @@ func RunSealing(t *testing.T, open func(t *testing.T) SealFixture) {
 		if err := cs.CreateConsumerKey(ctx, hk); weft.Code(err) != weft.EUnavailable || !strings.Contains(err.Error(), "no master key") {
 			t.Fatalf("no sealer: %v", err)
 		}
+		// A control plane's: runs an agent shipped with their payloads
+		// before sealing was on.
+		agents, shipping := s.(store.Agents)
+		legacyShipped := func() []store.AgentRun {
+			var out []store.AgentRun
+			for i := 0; i < 3; i++ {
+				fin := time.Now()
+				out = append(out, store.AgentRun{ID: fmt.Sprintf("shipped-%d", i), Flow: "orders", Version: 1, LocalVersion: 1, Status: store.RunSucceeded,
+					TriggerKind: "webhook", CreatedAt: fin, StartedAt: fin, FinishedAt: &fin,
+					Input: json.RawMessage(`{"body":"SHIPPED-` + marker + `"}`), Output: json.RawMessage(`{"ok":"SHIPPED-` + marker + `"}`)})
+			}
+			return out
+		}
+		if shipping {
+			must(t, agents.CreateAgent(ctx, store.AgentRecord{Site: "plant-3", TokenHash: "h1", CreatedAt: time.Now()}))
+			must(t, agents.SaveAgentRuns(ctx, "plant-3", legacyShipped()))
+		}
+		legacyCols := 2
+		if shipping {
+			legacyCols += 6
+		}
+
 		k1key := seal.NewKey()
 		k1, err := seal.New(k1key)
 		must(t, err)
