@@ -42,6 +42,7 @@ type state struct {
 	req     []token // the whole request
 	ev      map[string]bool
 	sysEv   map[string]bool // systems the draft's steps and trigger use
+	stepEv  map[string]bool // words the draft's steps alone account for
 	manual  bool            // the request asks for a manual trigger
 }
 
