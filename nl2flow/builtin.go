@@ -32,9 +32,11 @@ type notes struct {
 	gaps      []string // parts the request asks for that the draft cannot carry: it is not complete, so not valid
 	// Signals for confidence (calibration.go), counted by the coverage
 	// stage and the licences.
-	content, open int // content words of the request; of them, none of the draft's parts accounts for
-	products      int // product names the catalog lacks
-	refused       int // writes left out by a licence
+	content, open int    // content words of the request; of them, none of the draft's parts accounts for
+	products      int    // product names the catalog lacks
+	refused       int    // writes left out by a licence
+	backstop      int    // content words the coverage stage's last pass had to name (0 when the passes before it named everything)
+	cov           *state // the state the coverage stage read (its guarantee is tested over it)
 }
 
 func (n *notes) ask(format string, args ...any) {
@@ -218,6 +220,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	}
 	p.Name = st.name()
 	st.cover(toks)
+	n.cov = st
 	if len(p.Steps) == 0 && len(n.unknown) == 0 {
 		n.unknown = append(n.unknown, "no action: the request names nothing for the flow to do")
 	}
