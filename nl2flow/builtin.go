@@ -35,7 +35,6 @@ type notes struct {
 	content, open int    // content words of the request; of them, none of the draft's parts accounts for
 	products      int    // product names the catalog lacks
 	refused       int    // writes left out by a licence
-	inferred      bool   // the trigger was inferred (the records a message is about, where carried records come from, a form), no event or schedule stated
 	backstop      int    // content words the coverage stage's last pass had to name (0 when the passes before it named everything)
 	cov           *state // the state the coverage stage read (its guarantee is tested over it)
 }
@@ -202,7 +201,6 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if p.Trigger.Kind == "" {
 		st.newRecordTrigger(toks, clauses)
 	}
-	stated := p.Trigger.Kind != ""
 	if p.Trigger.Kind == "" {
 		st.aboutRecordTrigger(toks, clauses)
 	}
@@ -212,7 +210,6 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if p.Trigger.Kind == "" {
 		st.hintedWebhook(clauses)
 	}
-	n.inferred = !stated && p.Trigger.Kind != "" // read from what the records are, not from a stated event or schedule
 	st.run(ctx, clauses)
 	st.contradictions()
 	st.prune()

@@ -88,16 +88,18 @@ func FitIsotonic(scores []float64, ys []bool, minBlock int) *Isotonic {
 // the base rate of ys by strength pseudo-drafts (0: Laplace, towards 1/2
 // by two).
 func FitIsotonicShrunk(scores []float64, ys []bool, minBlock int, strength float64) *Isotonic {
-	prior, weight := 0.5, 2.0
+	// Laplace: one right and one wrong added; with strength, that many
+	// drafts at the base rate.
+	right, all, weight := 1, 2, float64(2)
 	if strength > 0 && len(ys) > 0 {
-		right := 0
+		right, all, weight = 0, len(ys), strength
 		for _, y := range ys {
 			if y {
 				right++
 			}
 		}
-		prior, weight = float64(right)/float64(len(ys)), strength
 	}
+	prior := float64(right) / float64(all)
 	idx := make([]int, len(scores))
 	for i := range idx {
 		idx[i] = i
@@ -147,7 +149,7 @@ func FitIsotonicShrunk(scores []float64, ys []bool, minBlock int, strength float
 
 // FeatureNames name ConfidenceFeatures, in order.
 var FeatureNames = []string{"valid", "has_steps", "broken", "missing_args", "not_understood", "questions", "corrections", "default_trigger", "steps",
-	"uncovered", "products", "refused", "length", "inferred_trigger"}
+	"uncovered", "products", "refused", "length"}
 
 var calibration = func() Calibration {
 	var c Calibration
@@ -195,7 +197,7 @@ func ConfidenceFeatures(d *Draft) []float64 {
 	}
 	return []float64{b(d.Valid), b(steps > 0), b(broken), capped(missing, 3), capped(len(d.NotUnderstood), 5),
 		capped(len(d.Questions), 5), capped(len(d.Corrections), 3), b(defaulted), capped(steps, 5),
-		uncovered, capped(d.signals.products, 3), capped(d.signals.refused, 3), capped(d.signals.content, 30), b(d.signals.inferred)}
+		uncovered, capped(d.signals.products, 3), capped(d.signals.refused, 3), capped(d.signals.content, 30)}
 }
 
 // Score applies the model.

@@ -54,7 +54,6 @@ type Draft struct {
 // signals are counts a draft's confidence reads besides its public fields.
 type signals struct {
 	content, open, products, refused int
-	inferred                         bool // a trigger inferred, not stated
 }
 
 // Compiler drafts flows. The zero value is not usable: set Catalog.
@@ -137,7 +136,7 @@ func (c *Compiler) builtin(ctx context.Context, cat *Catalog, text, existing str
 		return nil, err
 	}
 	d := &Draft{Backend: "builtin", Attempts: 1, Explanation: n.explain, Questions: n.questions, NotUnderstood: n.unknown,
-		Warnings: n.warnings, Corrections: n.fixed, signals: signals{content: n.content, open: n.open, products: n.products, refused: n.refused, inferred: n.inferred}}
+		Warnings: n.warnings, Corrections: n.fixed, signals: signals{content: n.content, open: n.open, products: n.products, refused: n.refused}}
 	// Repair: the builtin compiler drops what does not compile and asks.
 	for attempt := 0; attempt <= c.repairs(); attempt++ {
 		f, probs := Check(src, cat, text)

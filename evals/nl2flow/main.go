@@ -235,7 +235,7 @@ func main() {
 			os.Exit(2)
 		}
 		calX = masked(calX, mask)
-		cmd := fmt.Sprintf("go run ./evals/nl2flow -split devs -calibrate FILE -isotonic %d -shrink %g", *isoBlock, *shrink)
+		cmd := fmt.Sprintf("go run ./evals/nl2flow -split devs -calibrate FILE -isotonic %d -shrink %g -rate %g -lambda %g -rounds %d", *isoBlock, *shrink, opt.Rate, opt.Lambda, opt.Rounds)
 		if *drop != "" {
 			cmd += " -drop " + *drop
 		}
