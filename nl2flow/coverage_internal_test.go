@@ -84,3 +84,16 @@ func TestWithoutAsides(t *testing.T) {
 		t.Errorf("unbalanced: got %q", got)
 	}
 }
+
+// A hyphenated word around a word of direction is the words it joins
+// ("chat-to-tracker"); other hyphenated words stay one word.
+func TestDirectionCompound(t *testing.T) {
+	var got []string
+	for _, tk := range tokenize("Automated chat-to-tracker issue creation, a follow-up and high-value deals") {
+		got = append(got, tk.w)
+	}
+	want := "automated chat to tracker issue creation , a follow-up and high-value deals"
+	if strings.Join(got, " ") != want {
+		t.Errorf("tokens %q\nwant %q", strings.Join(got, " "), want)
+	}
+}
