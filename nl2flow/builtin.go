@@ -32,9 +32,11 @@ type notes struct {
 	gaps      []string // parts the request asks for that the draft cannot carry: it is not complete, so not valid
 	// Signals for confidence (calibration.go), counted by the coverage
 	// stage and the licences.
-	content, open int // content words of the request; of them, none of the draft's parts accounts for
-	products      int // product names the catalog lacks
-	refused       int // writes left out by a licence
+	content, open int    // content words of the request; of them, none of the draft's parts accounts for
+	products      int    // product names the catalog lacks
+	refused       int    // writes left out by a licence
+	backstop      int    // content words the coverage stage's last pass had to name (0 when the passes before it named everything)
+	cov           *state // the state the coverage stage read (its guarantee is tested over it)
 }
 
 func (n *notes) ask(format string, args ...any) {
@@ -193,8 +195,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 		p.Trigger = TriggerPlan{Kind: "manual"}
 	case periodic:
 		// "on a schedule", "periodically": a schedule, but not when.
-		p.Trigger = TriggerPlan{Kind: "schedule", Cron: "0 9 * * *", Timezone: "UTC"}
-		n.ask("How often should it run? The request says it runs on a schedule but not when; the draft runs daily at 09:00 UTC.")
+		unstatedPeriod(p, n, "The request says it runs on a schedule but not when")
 	}
 	if p.Trigger.Kind == "" {
 		st.newRecordTrigger(toks, clauses)
@@ -204,6 +205,11 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	}
 	if p.Trigger.Kind == "" {
 		st.sourceTrigger(clauses)
+	}
+	if p.Trigger.Kind == "" && monitors(toks) {
+		// "Monitor website uptime", "downtime monitoring": a check made
+		// again and again, so a schedule (not a webhook for the website).
+		unstatedPeriod(p, n, "The request asks for something to be monitored but not how often")
 	}
 	if p.Trigger.Kind == "" {
 		st.hintedWebhook(clauses)
@@ -218,10 +224,29 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	}
 	p.Name = st.name()
 	st.cover(toks)
+	n.cov = st
 	if len(p.Steps) == 0 && len(n.unknown) == 0 {
 		n.unknown = append(n.unknown, "no action: the request names nothing for the flow to do")
 	}
 	return p, n, nil
+}
+
+// unstatedPeriod makes the trigger a schedule whose period the request
+// does not give (daily at 09:00 UTC), with the question that says so.
+func unstatedPeriod(p *Plan, n *notes, why string) {
+	p.Trigger = TriggerPlan{Kind: "schedule", Cron: "0 9 * * *", Timezone: "UTC"}
+	n.ask("How often should it run? %s; the draft runs daily at 09:00 UTC.", why)
+}
+
+// monitors: a word of the request says something is checked again and
+// again (cue.monitor: "monitor", "uptime").
+func monitors(toks []token) bool {
+	for _, t := range toks {
+		if t.kind == tWord && lxCueMonitor.has(t.w) {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *builtin) vocab() map[string]bool {

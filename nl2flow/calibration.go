@@ -54,6 +54,15 @@ func (m *Isotonic) At(p float64) float64 {
 // Recalibrate fits the isotonic map of the model's scores on drafts that
 // compile (a broken draft's confidence is 0 whatever the map says).
 func (c *Calibration) Recalibrate(xs [][]float64, ys []bool, minBlock int) {
+	c.RecalibrateShrunk(xs, ys, minBlock, 0)
+}
+
+// RecalibrateShrunk is Recalibrate with each step's share shrunk towards
+// the share of right drafts over all of them, as if strength more drafts
+// at that base rate sat in every step (0: the Laplace rule, one right and
+// one wrong added). A step fitted on few drafts then says little more than
+// the base rate, which transfers better than a share a few drafts set.
+func (c *Calibration) RecalibrateShrunk(xs [][]float64, ys []bool, minBlock int, strength float64) {
 	var sc []float64
 	var y []bool
 	for i, x := range xs {
@@ -64,7 +73,7 @@ func (c *Calibration) Recalibrate(xs [][]float64, ys []bool, minBlock int) {
 	}
 	c.Isotonic = nil
 	if minBlock > 0 && len(sc) > 0 {
-		c.Isotonic = FitIsotonic(sc, y, minBlock)
+		c.Isotonic = FitIsotonicShrunk(sc, y, minBlock, strength)
 	}
 }
 
@@ -72,6 +81,25 @@ func (c *Calibration) Recalibrate(xs [][]float64, ys []bool, minBlock int) {
 // pool-adjacent-violators, each block holding at least minBlock drafts so
 // that a handful of drafts cannot set a probability alone.
 func FitIsotonic(scores []float64, ys []bool, minBlock int) *Isotonic {
+	return FitIsotonicShrunk(scores, ys, minBlock, 0)
+}
+
+// FitIsotonicShrunk is FitIsotonic with each step's share shrunk towards
+// the base rate of ys by strength pseudo-drafts (0: Laplace, towards 1/2
+// by two).
+func FitIsotonicShrunk(scores []float64, ys []bool, minBlock int, strength float64) *Isotonic {
+	// Laplace: one right and one wrong added; with strength, that many
+	// drafts at the base rate.
+	right, all, weight := 1, 2, float64(2)
+	if strength > 0 && len(ys) > 0 {
+		right, all, weight = 0, len(ys), strength
+		for _, y := range ys {
+			if y {
+				right++
+			}
+		}
+	}
+	prior := float64(right) / float64(all)
 	idx := make([]int, len(scores))
 	for i := range idx {
 		idx[i] = i
@@ -108,9 +136,13 @@ func FitIsotonic(scores []float64, ys []bool, minBlock int) *Isotonic {
 	m := &Isotonic{}
 	for _, b := range bs {
 		m.Upper = append(m.Upper, round4(b.upper))
-		// The share of right drafts with one right and one wrong added
-		// (Laplace): no step says never or always.
-		m.Value = append(m.Value, round4((b.sum+1)/float64(b.n+2)))
+		// The share of right drafts with pseudo-drafts added (Laplace, or
+		// the base rate): no step says never or always.
+		v := round4((b.sum + prior*weight) / (float64(b.n) + weight))
+		if k := len(m.Value); k > 0 && v < m.Value[k-1] {
+			v = m.Value[k-1] // shrinking a small step more than a large one must not undo the order
+		}
+		m.Value = append(m.Value, v)
 	}
 	return m
 }

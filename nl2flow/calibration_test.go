@@ -104,3 +104,34 @@ func TestAbstentionIsNotBroken(t *testing.T) {
 		t.Fatalf("confidence %v", d.Confidence)
 	}
 }
+
+// Shrinking towards the base rate: a small step moves further towards it
+// than a large one, and the map stays non-decreasing even then.
+func TestFitIsotonicShrunk(t *testing.T) {
+	var sc []float64
+	var ys []bool
+	// 20 drafts at low scores, 30% right; 200 at high scores, 35% right:
+	// base rate about 0.345.
+	for i := 0; i < 20; i++ {
+		sc, ys = append(sc, 0.1+float64(i)/1000), append(ys, i%10 < 3)
+	}
+	for i := 0; i < 200; i++ {
+		sc, ys = append(sc, 0.8+float64(i)/10000), append(ys, i%20 < 7)
+	}
+	plain := nl2flow.FitIsotonicShrunk(sc, ys, 20, 0)
+	shrunk := nl2flow.FitIsotonicShrunk(sc, ys, 20, 40)
+	if len(plain.Value) != 2 || len(shrunk.Value) != 2 {
+		t.Fatalf("steps %v %v", plain, shrunk)
+	}
+	for i := 1; i < len(shrunk.Value); i++ {
+		if shrunk.Value[i] < shrunk.Value[i-1] {
+			t.Errorf("not monotone: %v", shrunk.Value)
+		}
+	}
+	if shrunk.Value[0] <= plain.Value[0] {
+		t.Errorf("the small low step did not move up towards the base rate: %v → %v", plain.Value, shrunk.Value)
+	}
+	if nl2flow.FitIsotonic(sc, ys, 20).Value[0] != plain.Value[0] {
+		t.Error("strength 0 is not the Laplace rule")
+	}
+}

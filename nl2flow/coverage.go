@@ -50,10 +50,20 @@ func opensClause(toks []token, i int) bool {
 	return false
 }
 
-// evidence is every word the draft accounts for.
+// evidence is every word the draft accounts for; it also keeps apart the
+// words its steps alone account for (stepEv).
 func (s *state) evidence() map[string]bool {
+	s.stepEv, _ = s.evidenceOf(false)
+	ev, sysEv := s.evidenceOf(true)
+	s.sysEv = sysEv
+	return ev
+}
+
+// evidenceOf collects the words the draft's steps (and, withTrigger, its
+// trigger) account for, and the systems they use.
+func (s *state) evidenceOf(withTrigger bool) (map[string]bool, map[string]bool) {
 	ev := map[string]bool{}
-	s.sysEv = map[string]bool{}
+	sysEv := map[string]bool{}
 	addWords := func(text string) {
 		for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
@@ -68,9 +78,9 @@ func (s *state) evidence() map[string]bool {
 		}
 		for _, w := range op.System {
 			ev[w] = true
-			s.sysEv[w] = true
+			sysEv[w] = true
 		}
-		s.sysEv[op.Connector] = true
+		sysEv[op.Connector] = true
 		addWords(op.Object)
 		addWords(op.Name)
 		addWords(op.Title)
@@ -111,22 +121,6 @@ func (s *state) evidence() map[string]bool {
 		}
 	}
 	walk(s.p.Steps)
-	tr := s.p.Trigger
-	addOp(tr.Op)
-	for _, kv := range tr.Input {
-		addWords(kv.Key)
-		addWords(fmt.Sprint(kv.Value))
-	}
-	addWords(s.trigDesc)
-	if tr.Kind != "" && tr.Kind != "manual" {
-		for w := range eventWords.m {
-			ev[w] = true
-		}
-		ev[tr.Kind] = true
-	}
-	if tr.Kind == "webhook" {
-		addWords("webhook endpoint request form submission payload incoming called calls call receives hits posts")
-	}
 	var responds func([]*StepPlan) bool
 	responds = func(ss []*StepPlan) bool {
 		for _, st := range ss {
@@ -144,7 +138,26 @@ func (s *state) evidence() map[string]bool {
 		}
 		addWords("ok status body")
 	}
-	return ev
+	if !withTrigger {
+		return ev, sysEv
+	}
+	tr := s.p.Trigger
+	addOp(tr.Op)
+	for _, kv := range tr.Input {
+		addWords(kv.Key)
+		addWords(fmt.Sprint(kv.Value))
+	}
+	addWords(s.trigDesc)
+	if tr.Kind != "" && tr.Kind != "manual" {
+		for w := range eventWords.m {
+			ev[w] = true
+		}
+		ev[tr.Kind] = true
+	}
+	if tr.Kind == "webhook" {
+		addWords("webhook endpoint request form submission payload incoming called calls call receives hits posts")
+	}
+	return ev, sysEv
 }
 
 // cover adds to not_understood what the draft leaves out silently.
@@ -231,6 +244,75 @@ func (s *state) cover(toks []token) {
 			said += " " + strings.ToLower(run)
 		}
 	}
+	// The guarantee, whatever the passes above missed: every content word
+	// is accounted for by a part of the draft or named, word for word, in
+	// what the draft reports.
+	for _, seg := range segments(toks) {
+		if words := s.silent(seg); len(words) > 0 {
+			s.n.backstop += len(words)
+			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: not compiled: no step, trigger or condition of the draft comes from these words", strings.Join(words, " ")))
+		}
+	}
+}
+
+// silent lists the content words of a clause that no part of the draft
+// accounts for and that the draft's notes (not_understood, questions,
+// warnings; parenthesised asides left out) do not name as a word, and the
+// clause itself when it states a condition, loop or wait the draft does not
+// carry and the notes do not name its words.
+func (s *state) silent(seg []token) []string {
+	named := s.namedWords()
+	var out []string
+	said := func(t token) bool {
+		for _, w := range []string{strings.ToLower(t.w), strings.ToLower(t.raw), singular(strings.ToLower(t.w))} {
+			if named[w] {
+				return true
+			}
+		}
+		parts := splitWords(strings.ToLower(t.raw))
+		for _, p := range parts {
+			if !named[p] && !named[singular(p)] {
+				return false
+			}
+		}
+		return len(parts) > 0
+	}
+	for _, t := range seg {
+		if content(t) && !s.accounted(t, "") && !said(t) {
+			out = append(out, t.raw)
+		}
+	}
+	if kind := structureOf(seg); len(out) == 0 && kind != "" && !s.carries(kind) && !onlyTalk(seg[1:]) {
+		any := false
+		for _, t := range seg {
+			any = any || content(t) && said(t)
+		}
+		if !any {
+			for _, t := range seg {
+				out = append(out, t.raw)
+			}
+		}
+	}
+	return out
+}
+
+// namedWords are the words of the draft's notes, asides left out.
+func (s *state) namedWords() map[string]bool {
+	m := map[string]bool{}
+	for _, l := range [][]string{s.n.unknown, s.n.questions, s.n.warnings} {
+		for _, x := range l {
+			for _, w := range splitWords(strings.ToLower(withoutAsides(x))) {
+				m[w] = true
+				m[singular(w)] = true
+			}
+		}
+	}
+	return m
+}
+
+// splitWords cuts lower-case text into runs of letters and digits.
+func splitWords(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') })
 }
 
 // withoutAsides drops parenthesised asides (not nested).
@@ -314,7 +396,10 @@ func (s *state) unaccounted(seg []token, said string) []string {
 	if nContent == 0 || nOpen == 0 {
 		return nil
 	}
-	if nOpen == nContent {
+	if nOpen == nContent || !opensTrigger(seg) && !s.stepUses(seg) {
+		// Nothing of the clause was done, or what of it is accounted for
+		// is only named elsewhere (the trigger's system, a note): no step
+		// comes from it, so the clause is listed whole.
 		var raw []string
 		for _, t := range seg {
 			raw = append(raw, t.raw)
@@ -331,6 +416,14 @@ func (s *state) unaccounted(seg []token, said string) []string {
 		}
 		run, pending, verbRun = nil, 0, false
 	}
+	head := -1 // the clause's first content word: its verb in a title or an imperative
+	for i, t := range seg {
+		if content(t) {
+			head = i
+			break
+		}
+	}
+	headRun := false
 	for i, t := range seg {
 		if len(run) > 0 && verbRun {
 			// An action verb the draft does not carry: what follows it in
@@ -338,9 +431,19 @@ func (s *state) unaccounted(seg []token, said string) []string {
 			run, pending = append(run, t.raw), 0
 			continue
 		}
+		if headRun && content(t) {
+			// The clause's head was not understood: the words right after
+			// it (what it acts on: "Upload leads", "close cold CRM deals")
+			// go with it, even where the draft uses them for something else.
+			verbRun = actionVerbs[t.w] != "" && isVerbAt(seg, i) && !s.accounted(t, said)
+			run, pending = append(run, t.raw), 0
+			continue
+		}
+		headRun = false
 		switch {
 		case content(t) && !s.accounted(t, said):
 			verbRun = verbRun || actionVerbs[t.w] != "" && isVerbAt(seg, i)
+			headRun = i == head
 			run, pending = append(run, t.raw), 0
 		case len(run) > 0 && t.kind == tWord && !content(t) && !t.used:
 			run, pending = append(run, t.raw), pending+1
@@ -350,6 +453,21 @@ func (s *state) unaccounted(seg []token, said string) []string {
 	}
 	flush()
 	return out
+}
+
+// stepUses: a step of the draft accounts for one of the clause's content
+// words (its system, record, action, a condition or argument value).
+func (s *state) stepUses(seg []token) bool {
+	for _, t := range seg {
+		if !content(t) {
+			continue
+		}
+		w := strings.ToLower(t.w)
+		if s.stepEv[w] || s.stepEv[singular(w)] || s.stepEv[strings.ToLower(t.raw)] {
+			return true
+		}
+	}
+	return false
 }
 
 // structureOf: the clause states a condition ("if …", "unless …", "only
@@ -450,6 +568,9 @@ func (s *state) qualifiers(toks []token) []string {
 			j-- // "great CRM leads"
 		}
 		q := toks[j]
+		if j == 0 || toks[j-1].kind == tPunct || toks[j-1].kind == tArrow || toks[j-1].kind == tWord && opensClause(toks, j-1) {
+			continue // the clause's first word ("Capture leads in CRM"): its verb, not a qualifier; the clause is covered as a whole
+		}
 		if q.kind != tWord || q.used || stop.has(q.w) || determiner(q.w) || filler(q.w) || s.isSystemWord(q.w) ||
 			objectWords[singular(q.w)] != "" || eventWords.has(q.w) || actionVerbs[q.w] != "" || properName(q) && j > 0 || len(q.w) < 3 {
 			continue

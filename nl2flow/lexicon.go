@@ -394,6 +394,7 @@ var (
 	lxVerbDrop               = lex.set("cue.verb_drop")
 	lxVerbDropObject         = lex.set("cue.verb_drop_object")
 	lxScheduleUnspecified    = lex.set("schedule.unspecified")
+	lxCueMonitor             = lex.set("cue.monitor")
 	lxCorrectionCut          = lex.set("correction.cut")
 	lxSepThen                = lex.set("sep.then")
 	lxSepThenPhrase          = lex.set("sep.then.phrase")

@@ -47,3 +47,25 @@ func TestMessageSplitTerminates(t *testing.T) {
 		t.Fatal("compiling did not end")
 	}
 }
+
+// A coordinated bare verb shares the object of a later clause, never the
+// event after it: found by the random requests of
+// TestNothingDroppedSilently, this request was split at its "when" again
+// and again (the shared object brought the "when" back each time).
+func TestSharedObjectSplitTerminates(t *testing.T) {
+	done := make(chan struct{})
+	go func() {
+		d := compile(t, "request then whose and this if should if company hours go canceled me archive get her when replace could ->")
+		for _, w := range d.Warnings {
+			if strings.Contains(w, "too many clauses") {
+				t.Errorf("read only in part: %s", w) // the bound stopped it: the splitting itself does not end
+			}
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("compiling did not end")
+	}
+}

@@ -42,6 +42,7 @@ type state struct {
 	req     []token // the whole request
 	ev      map[string]bool
 	sysEv   map[string]bool // systems the draft's steps and trigger use
+	stepEv  map[string]bool // words the draft's steps alone account for
 	manual  bool            // the request asks for a manual trigger
 }
 
@@ -143,7 +144,14 @@ func (s *state) add(st *StepPlan) {
 }
 
 func (s *state) run(ctx context.Context, clauses []clause) {
+	// Clauses are split and lent words as they are read; whatever that
+	// does, a request is read in a bounded number of steps.
+	limit := 8*len(clauses) + 64
 	for i := 0; i < len(clauses); i++ {
+		if i >= limit {
+			s.n.warnings = append(s.n.warnings, "the request was split into too many clauses; the rest of it was not read")
+			break
+		}
 		c := clauses[i]
 		if c.empty() {
 			continue
@@ -226,7 +234,9 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 		}
 		// Trigger keywords may sit mid-clause: "I'd like X every time a
 		// contact is added".
-		if k := triggerKeyword(c); k >= 0 {
+		if k := triggerKeyword(c); k >= 0 && !c.borrowed {
+			// (A borrowed clause is never split again: its words came from
+			// a clause that was already read, trigger and all.)
 			end := s.eventEnd(c, k)
 			before := clause{toks: c.toks[:k], sep: c.sep}
 			trig := clause{toks: c.toks[k:end]}
@@ -385,7 +395,13 @@ func (s *state) shareObject(c clause, rest []clause) clause {
 		if len(s.objectsIn(n)) == 0 {
 			continue // another bare verb
 		}
-		out := clause{sep: c.sep, toks: append(append([]token{}, c.toks[:vi+1]...), n.toks[nv+1:]...)}
+		// The object, not the event after it ("… when …"): that clause
+		// reads its own trigger.
+		tail := n.toks[nv+1:]
+		if k := triggerKeyword(clause{toks: tail}); k >= 0 {
+			tail = tail[:k]
+		}
+		out := clause{sep: c.sep, toks: append(append([]token{}, c.toks[:vi+1]...), tail...)}
 		return out
 	}
 	return c

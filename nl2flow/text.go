@@ -117,6 +117,15 @@ func tokenize(s string) []token {
 					i++
 					continue
 				}
+				if parts := directionCompound(m); parts != nil {
+					// "chat-to-tracker": two things and the way between
+					// them, read as the words they are.
+					for _, p := range parts {
+						out = append(out, token{kind: tWord, w: strings.ToLower(p), raw: p})
+					}
+					i += len(m)
+					continue
+				}
 				w := strings.ToLower(strings.ReplaceAll(m, "’", "'"))
 				out = append(out, token{kind: tWord, w: w, raw: m})
 				i += len(m)
@@ -126,6 +135,29 @@ func tokenize(s string) []token {
 		}
 	}
 	return out
+}
+
+// directionCompound splits a hyphenated word whose inner part is a word of
+// direction ("chat-to-tracker", "email-to-CRM") into its parts; nil for any
+// other word ("follow-up", "high-value").
+func directionCompound(m string) []string {
+	parts := strings.Split(m, "-")
+	if len(parts) < 3 {
+		return nil
+	}
+	inner := false
+	for i, p := range parts {
+		if p == "" {
+			return nil
+		}
+		if i > 0 && i < len(parts)-1 && lxDirection.has(strings.ToLower(p)) {
+			inner = true
+		}
+	}
+	if !inner {
+		return nil
+	}
+	return parts
 }
 
 func wordStart(s string) bool {

@@ -103,3 +103,25 @@ func TestHintedWebhook(t *testing.T) {
 		t.Fatalf("a schedule was stated, yet a webhook:\n%s", d.YAML)
 	}
 }
+
+// Something monitored is checked again and again: with no stated event or
+// schedule the trigger is a schedule whose period is asked, never a webhook
+// for the website watched; a stated record event still wins.
+func TestMonitoredIsScheduled(t *testing.T) {
+	for _, text := range []string{
+		"Monitor website uptime with chat alerts to #ops",
+		"Website downtime monitoring with alerts via chat to #ops",
+	} {
+		d := compile(t, text)
+		if d.Flow == nil || d.Flow.Trigger.Schedule == nil {
+			t.Fatalf("%q: want a schedule\n%s", text, d.YAML)
+		}
+		if !strings.Contains(strings.Join(d.Questions, " "), "How often should it run?") {
+			t.Errorf("%q: the period is not asked: %v", text, d.Questions)
+		}
+	}
+	d := compile(t, "Monitor new deals in the CRM and post them to #sales in chat")
+	if d.Flow == nil || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != "crm.listOpportunities" {
+		t.Fatalf("a stated record event: want a poll of CRM opportunities\n%s", d.YAML)
+	}
+}

@@ -18,9 +18,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +55,8 @@ func main() {
 	rate := flag.Float64("rate", 0.5, "with -calibrate: gradient step of the logistic fit")
 	lambda := flag.Float64("lambda", 0.01, "with -calibrate: L2 penalty of the logistic fit")
 	rounds := flag.Int("rounds", 4000, "with -calibrate: full-batch gradient steps")
+	shrink := flag.Float64("shrink", 0, "with -calibrate -isotonic: shrink each step's share towards the dev base rate by this many pseudo-drafts (0: Laplace)")
+	drop := flag.String("drop", "", "with -calibrate: comma-separated features left out of the fit (their weights 0)")
 	calib := flag.String("calibrate", "", "refit the confidence model on the dev splits (own and external) and write it to this file (nl2flow/calibration.json)")
 	flag.Parse()
 	want, err := parseSplits(*only)
@@ -225,19 +229,38 @@ func main() {
 	}
 	if *calib != "" {
 		opt := nl2flow.FitOptions{Rate: *rate, Lambda: *lambda, Rounds: *rounds}
-		how := fmt.Sprintf("logistic regression (rate %g, L2 %g, %d rounds) fitted by `go run ./evals/nl2flow -calibrate FILE -isotonic %d` on %d drafts of the own dev split and the external dev split (right = the eval's notion for each set)", opt.Rate, opt.Lambda, opt.Rounds, *isoBlock, len(calX))
-		if *isoBlock > 0 {
-			how += fmt.Sprintf(", then an isotonic map of its score (pool-adjacent-violators, steps of at least %d drafts)", *isoBlock)
+		mask, err := dropMask(*drop)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
 		}
+		calX = masked(calX, mask)
+		cmd := fmt.Sprintf("go run ./evals/nl2flow -split devs -calibrate FILE -isotonic %d -shrink %g -rate %g -lambda %g -rounds %d", *isoBlock, *shrink, opt.Rate, opt.Lambda, opt.Rounds)
+		if *drop != "" {
+			cmd += " -drop " + *drop
+		}
+		how := fmt.Sprintf("logistic regression (rate %g, L2 %g, %d rounds) fitted by `%s` on %d drafts of the own dev split and the external dev split (right = the eval's notion for each set)", opt.Rate, opt.Lambda, opt.Rounds, cmd, len(calX))
+		if *drop != "" {
+			how += "; features left out: " + *drop
+		}
+		if *isoBlock > 0 {
+			how += fmt.Sprintf(", then an isotonic map of its score (pool-adjacent-violators, steps of at least %d drafts", *isoBlock)
+			if *shrink > 0 {
+				how += fmt.Sprintf(", each step's share shrunk towards the dev base rate by %g pseudo-drafts)", *shrink)
+			} else {
+				how += ", Laplace-smoothed)"
+			}
+		}
+		how += "; chosen by the out-of-fold and cross-split calibration error that command prints"
 		c := nl2flow.FitCalibration(calX, calY, how+"; held-back splits never used", opt)
-		c.Recalibrate(calX, calY, *isoBlock)
+		c.RecalibrateShrunk(calX, calY, *isoBlock, *shrink)
 		b, _ := json.MarshalIndent(c, "", " ")
 		if err := os.WriteFile(*calib, append(b, '\n'), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		fmt.Printf("wrote %s: bias %.3f weights %v over %v\n", *calib, c.Bias, c.Weights, c.Features)
-		crossValidate(calX, calY, calSplit, *isoBlock, opt)
+		crossValidate(calX, calY, calSplit, *isoBlock, *shrink, opt)
 	}
 }
 
@@ -245,7 +268,7 @@ func main() {
 // confidence model on each dev split (five folds by position: each draft
 // scored by a model fitted without it), beside the in-sample figure, so a
 // fit that only memorises the dev drafts shows.
-func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, opt nl2flow.FitOptions) {
+func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, shrink float64, opt nl2flow.FitOptions) {
 	const folds = 5
 	oof := make([]float64, len(xs))
 	for k := 0; k < folds; k++ {
@@ -257,7 +280,7 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, opt nl2f
 			}
 		}
 		m := nl2flow.FitCalibration(tx, ty, "fold", opt)
-		m.Recalibrate(tx, ty, iso)
+		m.RecalibrateShrunk(tx, ty, iso, shrink)
 		for i := range xs {
 			if i%folds == k {
 				oof[i] = m.Confidence(xs[i])
@@ -286,7 +309,30 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, opt nl2f
 		fmt.Printf("  %-8s feature means, right/wrong: %s\n", sp, strings.Join(line, ", "))
 	}
 	full := nl2flow.FitCalibration(xs, ys, "all", opt)
-	full.Recalibrate(xs, ys, iso)
+	full.RecalibrateShrunk(xs, ys, iso, shrink)
+	// Across splits: fitted on one dev split alone, scored on the other —
+	// data of another kind, as held-back data is; the nearest thing on dev
+	// to how the fit transfers.
+	cross := map[string]float64{}
+	for _, sp := range []string{"dev", "ext-dev"} {
+		var tx [][]float64
+		var ty []bool
+		for i := range xs {
+			if splits[i] != sp {
+				tx, ty = append(tx, xs[i]), append(ty, ys[i])
+			}
+		}
+		m := nl2flow.FitCalibration(tx, ty, "cross", opt)
+		m.RecalibrateShrunk(tx, ty, iso, shrink)
+		var conf []float64
+		var right []bool
+		for i := range xs {
+			if splits[i] == sp {
+				conf, right = append(conf, m.Confidence(xs[i])), append(right, ys[i])
+			}
+		}
+		cross[sp] = ece(conf, right)
+	}
 	for _, sp := range []string{"dev", "ext-dev"} {
 		var in, out []float64
 		var right []bool
@@ -295,8 +341,79 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, opt nl2f
 				in, out, right = append(in, full.Confidence(xs[i])), append(out, oof[i]), append(right, ys[i])
 			}
 		}
-		fmt.Printf("  %-8s %3d drafts  ECE in-sample %.3f, out-of-fold (%d folds) %.3f\n", sp, len(in), ece(in, right), folds, ece(out, right))
+		fmt.Printf("  %-8s %3d drafts  ECE in-sample %.3f, out-of-fold (%d folds) %.3f, fitted on the other dev split only %.3f\n", sp, len(in), ece(in, right), folds, ece(out, right), cross[sp])
+		if sp == "ext-dev" {
+			// What a perfectly calibrated confidence would show by chance on
+			// a split of the held-back size: outcomes drawn at each draft's
+			// own out-of-fold confidence.
+			mean, p90 := eceFloor(out, 88, 2000)
+			fmt.Printf("  %-8s ECE of a perfectly calibrated confidence on 88 such drafts, by chance alone: mean %.3f, 90th percentile %.3f\n", sp, mean, p90)
+		}
 	}
+}
+
+// eceFloor draws n drafts from conf with outcomes right at each one's own
+// confidence, rounds times, and returns the mean and 90th percentile of
+// their ECE: the error sampling alone gives a calibrated confidence.
+func eceFloor(conf []float64, n, rounds int) (float64, float64) {
+	if len(conf) == 0 {
+		return 0, 0
+	}
+	r := rand.New(rand.NewSource(1))
+	var es []float64
+	var sum float64
+	for k := 0; k < rounds; k++ {
+		c := make([]float64, n)
+		y := make([]bool, n)
+		for i := range c {
+			c[i] = conf[r.Intn(len(conf))]
+			y[i] = r.Float64() < c[i]
+		}
+		e := ece(c, y)
+		es, sum = append(es, e), sum+e
+	}
+	sort.Float64s(es)
+	return sum / float64(rounds), es[rounds*9/10]
+}
+
+// dropMask reads -drop: the features to leave out of the fit.
+func dropMask(s string) (map[int]bool, error) {
+	m := map[int]bool{}
+	if strings.TrimSpace(s) == "" {
+		return m, nil
+	}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		found := false
+		for j, n := range nl2flow.FeatureNames {
+			if n == f {
+				m[j], found = true, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("-drop: unknown feature %q (features: %s)", f, strings.Join(nl2flow.FeatureNames, ", "))
+		}
+	}
+	return m, nil
+}
+
+// masked zeroes the left-out features (a zero column keeps its weight at
+// zero in the fit), on copies.
+func masked(xs [][]float64, mask map[int]bool) [][]float64 {
+	if len(mask) == 0 {
+		return xs
+	}
+	out := make([][]float64, len(xs))
+	for i, x := range xs {
+		y := append([]float64{}, x...)
+		for j := range mask {
+			if j != 2 { // broken is read by Confidence itself (0), not only weighted
+				y[j] = 0
+			}
+		}
+		out[i] = y
+	}
+	return out
 }
 
 // parseSplits reads -split: empty for all four, "devs" for both dev splits,
