@@ -62,21 +62,22 @@ func New(o Options) *connectors.Connector {
 	}
 	h := &client{opts: o, public: newClient(false, o.Egress), private: newClient(true, o.Egress), tokens: map[*connectors.Connection]oauth2.TokenSource{},
 		limiters: map[*connectors.Connection]*rate.Limiter{}}
+	request := &connectors.Operation{
+		Name:        "request",
+		Title:       "HTTP request",
+		Description: "Send one HTTP request and return status, headers and body. 5xx, 408 and 429 responses are retried by the runtime (Retry-After honoured); other 4xx fail the step.",
+		Input:       inputSchema,
+		Output:      outputSchema,
+		Hints:       connectors.Hints{OpenWorld: true},
+		Invoke:      h.invoke,
+		RawInputs:   []string{"body"}, // encoded with jsonenc, streamed when large
+	}
 	return &connectors.Connector{
 		Name:        "http",
 		Title:       "HTTP",
 		Description: "Call any HTTP API: method, URL, headers, query and a JSON or form body; the response's JSON body is parsed.",
 		Version:     "1.0.0",
-		Operations: []*connectors.Operation{{
-			Name:        "request",
-			Title:       "HTTP request",
-			Description: "Send one HTTP request and return status, headers and body. 5xx, 408 and 429 responses are retried by the runtime (Retry-After honoured); other 4xx fail the step.",
-			Input:       inputSchema,
-			Output:      outputSchema,
-			Hints:       connectors.Hints{OpenWorld: true},
-			Invoke:      h.invoke,
-			RawInputs:   []string{"body"}, // encoded with jsonenc, streamed when large
-		}},
+		Operations:  []*connectors.Operation{request, JobOperation("job", request, "")},
 	}
 }
 

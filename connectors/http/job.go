@@ -1,0 +1,458 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weftio/weft/connectors"
+)
+
+// Bulk jobs as one step. Many APIs run bulk work as a job that takes
+// several requests: create the job, upload its data, close it, wait while
+// it runs, fetch its results (Salesforce Bulk API 2.0, ServiceNow's and
+// Dataverse's import jobs, most warehouse loaders). JobOperation runs
+// that sequence as one operation, declared in the step's input:
+//
+//	create   the request that creates the job (method default POST)
+//	then     requests sent in order after it (upload the data, close the job)
+//	wait     poll a URL until the job's state is final (long_running's rules)
+//	results  named requests sent once it succeeded (default GET; paginate allowed)
+//
+// URLs after create name the job through placeholders filled from the
+// create answer: {job.PATH} (its body, a dotted path) and {header.NAME}
+// (its headers). A placeholder that is the whole URL is used as it is (a
+// contentUrl, a Location), one inside a URL is path-escaped.
+//
+// Durable across retries: the create answer and the phase reached are
+// remembered under the call's idempotency key, so the engine's retry of a
+// step whose upload failed (or whose wait ran out) continues that same job
+// instead of creating a second one. Each request carries its own
+// Idempotency-Key (<key>:create, <key>:then:N …), so after a restart the
+// repeated create reaches an idempotent server as the same request.
+//
+// Every request goes through the request operation given (the http
+// connector's), so a connection's credentials, origin rule, address guard,
+// rate limit and retries classes apply to each.
+
+// Job bounds.
+const (
+	maxJobThen    = 20
+	maxJobResults = 10
+	maxJobs       = 10000
+	jobMemory     = 24 * time.Hour
+)
+
+var jobRequestProps = map[string]any{
+	"method":  map[string]any{"type": "string", "enum": []any{"GET", "POST", "PUT", "PATCH", "DELETE"}},
+	"url":     map[string]any{"type": "string", "description": "a path relative to the connection's base_url (or an absolute URL); {job.PATH} and {header.NAME} name the create answer's fields"},
+	"headers": map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
+	"query":   map[string]any{"type": "object", "additionalProperties": true},
+	"body":    map[string]any{"description": "sent as JSON"},
+	"form":    map[string]any{"type": "object", "description": "sent as application/x-www-form-urlencoded"},
+	"raw":     map[string]any{"type": "object", "description": "a non-JSON body (CSV data): {content | content_base64, content_type}"},
+}
+
+func jobRequestSchema(desc string, extra map[string]any) map[string]any {
+	props := map[string]any{}
+	for k, v := range jobRequestProps {
+		props[k] = v
+	}
+	for k, v := range extra {
+		props[k] = v
+	}
+	return map[string]any{"type": "object", "description": desc, "required": []any{"url"}, "properties": props, "additionalProperties": false}
+}
+
+var jobWaitSchema = func() map[string]any {
+	props := map[string]any{"url": map[string]any{"type": "string", "description": "the job's own URL, polled with GET (placeholders as above)"}}
+	for k, v := range lroSchema["properties"].(map[string]any) {
+		if k != "poll" {
+			props[k] = v
+		}
+	}
+	return map[string]any{"type": "object", "required": []any{"url"}, "properties": props, "additionalProperties": false,
+		"description": "poll the job until its state (status_path) is final; a failed or canceled job fails the step"}
+}()
+
+// JobInput is the input schema of a bulk-job operation.
+var JobInput = map[string]any{
+	"type": "object", "required": []any{"create"},
+	"properties": map[string]any{
+		"create": jobRequestSchema("the request that creates the job (default method POST)", nil),
+		"then": map[string]any{"type": "array", "maxItems": maxJobThen, "description": "requests sent in order once the job exists: upload its data, close it",
+			"items": jobRequestSchema("one request (default method POST)", nil)},
+		"wait": jobWaitSchema,
+		"results": map[string]any{"type": "object", "maxProperties": maxJobResults, "description": "named requests sent once the job succeeded (default method GET)",
+			"additionalProperties": jobRequestSchema("one result request", map[string]any{"paginate": pagingSchema})},
+	},
+	"additionalProperties": false,
+}
+
+// JobOutput is the output schema of a bulk-job operation.
+var JobOutput = map[string]any{
+	"type": "object",
+	"properties": map[string]any{
+		"job":     map[string]any{"description": "the create answer's body"},
+		"state":   map[string]any{"type": "string", "description": "the job's final state, as the API wrote it"},
+		"final":   map[string]any{"description": "the last answer of the wait (the job as it ended)"},
+		"results": map[string]any{"type": "object", "description": "each result request's body by name (text, e.g. CSV, stays text)"},
+		"polls":   map[string]any{"type": "integer", "description": "GETs of the job's URL"},
+		"resumed": map[string]any{"type": "boolean", "description": "a retry continued a job created by an earlier attempt"},
+	},
+}
+
+// JobOperation returns an operation named name that runs a bulk job
+// through request (the http connector's request operation). base is where
+// relative URLs go when a connection sets no base_url (an imported
+// document's server; "" for the http connector).
+func JobOperation(name string, request *connectors.Operation, base string) *connectors.Operation {
+	j := &jobRunner{request: request, base: base, name: name}
+	return &connectors.Operation{
+		Name:  name,
+		Title: "Bulk job",
+		Description: "Run a multi-request job as one step: create it, upload its data and close it (then), poll its state until it is final (wait), " +
+			"and fetch its results; a retry continues the same job.",
+		Input:  JobInput,
+		Output: JobOutput,
+		Hints:  connectors.Hints{OpenWorld: true},
+		Invoke: j.invoke,
+	}
+}
+
+type jobRunner struct {
+	request *connectors.Operation
+	base    string
+	name    string
+
+	mu   sync.Mutex
+	jobs map[string]*jobProgress
+}
+
+// jobProgress is how far a job got: the create answer and the number of
+// requests of then already sent.
+type jobProgress struct {
+	created map[string]any
+	sent    int
+	since   time.Time
+}
+
+func (j *jobRunner) progress(key string) (*jobProgress, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	p, ok := j.jobs[key]
+	if ok && time.Since(p.since) > jobMemory {
+		delete(j.jobs, key)
+		return nil, false
+	}
+	if !ok {
+		return nil, false
+	}
+	cp := *p
+	return &cp, true
+}
+
+func (j *jobRunner) remember(key string, p *jobProgress) {
+	if key == "" {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.jobs == nil {
+		j.jobs = map[string]*jobProgress{}
+	}
+	if _, ok := j.jobs[key]; !ok && len(j.jobs) >= maxJobs {
+		for k, v := range j.jobs { // the expired, else the oldest
+			if time.Since(v.since) > jobMemory {
+				delete(j.jobs, k)
+			}
+		}
+		if len(j.jobs) >= maxJobs {
+			oldest := ""
+			for k, v := range j.jobs {
+				if oldest == "" || v.since.Before(j.jobs[oldest].since) {
+					oldest = k
+				}
+			}
+			delete(j.jobs, oldest)
+		}
+	}
+	cp := *p
+	j.jobs[key] = &cp
+}
+
+func (j *jobRunner) forget(key string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	delete(j.jobs, key)
+}
+
+func (j *jobRunner) fail(f string, a ...any) error {
+	return &connectors.Error{Class: connectors.Permanent, Message: j.name + ": " + fmt.Sprintf(f, a...)}
+}
+
+// jobRequest is one request of a job, checked.
+type jobRequest struct {
+	in   map[string]any
+	desc string // "then[1]", for messages
+}
+
+func (j *jobRunner) parseRequest(v any, desc, method string, paginate bool) (*jobRequest, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, j.fail("%s must be an object", desc)
+	}
+	in := map[string]any{"method": method}
+	for k, x := range m {
+		switch k {
+		case "method":
+			s, ok := x.(string)
+			if !ok || s == "" {
+				return nil, j.fail("%s.method must be a string", desc)
+			}
+			in[k] = strings.ToUpper(s)
+		case "url":
+			s, ok := x.(string)
+			if !ok || s == "" || len(s) > 8192 {
+				return nil, j.fail("%s.url must be a non-empty string of at most 8 KB", desc)
+			}
+			in[k] = s
+		case "headers", "query", "body", "form", "raw":
+			in[k] = x
+		case "paginate":
+			if !paginate {
+				return nil, j.fail("%s: paginate is allowed in results only", desc)
+			}
+			in[k] = x
+		default:
+			return nil, j.fail("%s: unknown field %q", desc, k)
+		}
+	}
+	if in["url"] == nil {
+		return nil, j.fail("%s.url is required", desc)
+	}
+	return &jobRequest{in: in, desc: desc}, nil
+}
+
+var placeholderRe = regexp.MustCompile(`\{(job|header)\.([A-Za-z0-9_.\-]{1,200})\}`)
+
+// fill replaces the placeholders of a URL with the create answer's values.
+func (j *jobRunner) fill(u, desc string, created map[string]any) (string, error) {
+	var bad error
+	lookup := func(kind, path string) string {
+		var v any
+		if kind == "header" {
+			h, _ := created["headers"].(map[string]any)
+			v = h[strings.ToLower(path)]
+		} else {
+			v = created["body"]
+			for _, seg := range strings.Split(path, ".") {
+				m, ok := v.(map[string]any)
+				if !ok {
+					v = nil
+					break
+				}
+				v = m[seg]
+			}
+		}
+		s := scalar(v)
+		if v == nil || s == "" {
+			if bad == nil {
+				bad = j.fail("%s.url: the create answer has no %s.%s", desc, kind, path)
+			}
+			return ""
+		}
+		if _, ok := v.(map[string]any); ok {
+			bad = j.fail("%s.url: %s.%s is an object, not a value", desc, kind, path)
+		}
+		return s
+	}
+	if m := placeholderRe.FindStringSubmatch(u); m != nil && m[0] == u {
+		s := lookup(m[1], m[2])
+		return s, bad
+	}
+	out := placeholderRe.ReplaceAllStringFunc(u, func(p string) string {
+		m := placeholderRe.FindStringSubmatch(p)
+		return url.PathEscape(lookup(m[1], m[2]))
+	})
+	return out, bad
+}
+
+func (j *jobRunner) send(ctx context.Context, call connectors.Call, r *jobRequest, key string, created map[string]any) (map[string]any, error) {
+	in := make(map[string]any, len(r.in))
+	for k, v := range r.in {
+		in[k] = v
+	}
+	if created != nil {
+		u, err := j.fill(in["url"].(string), r.desc, created)
+		if err != nil {
+			return nil, err
+		}
+		in["url"] = u
+	}
+	base := call.BaseURL
+	if base == "" {
+		base = j.base
+	}
+	out, err := j.request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: key, Connection: call.Connection, BaseURL: base, Transport: call.Transport})
+	if err != nil {
+		var ce *connectors.Error
+		if errors.As(err, &ce) {
+			e := *ce
+			e.Message = fmt.Sprintf("%s: %s (%s %s): %s", j.name, r.desc, in["method"], in["url"], ce.Message)
+			return nil, &e
+		}
+		return nil, fmt.Errorf("%s: %s: %w", j.name, r.desc, err)
+	}
+	m, ok := out.(map[string]any)
+	if !ok {
+		return nil, j.fail("%s: unexpected answer", r.desc)
+	}
+	return m, nil
+}
+
+func (j *jobRunner) invoke(ctx context.Context, call connectors.Call) (any, error) {
+	in := call.Input
+	for k := range in {
+		switch k {
+		case "create", "then", "wait", "results":
+		default:
+			return nil, j.fail("unknown input %q (create, then, wait, results)", k)
+		}
+	}
+	create, err := j.parseRequest(in["create"], "create", "POST", false)
+	if err != nil {
+		return nil, err
+	}
+	var then []*jobRequest
+	if v, ok := in["then"]; ok && v != nil {
+		list, ok := v.([]any)
+		if !ok || len(list) > maxJobThen {
+			return nil, j.fail("then must be a list of at most %d requests", maxJobThen)
+		}
+		for i, x := range list {
+			r, err := j.parseRequest(x, fmt.Sprintf("then[%d]", i), "POST", false)
+			if err != nil {
+				return nil, err
+			}
+			then = append(then, r)
+		}
+	}
+	var wait *jobRequest
+	var lro *lroOptions
+	if v, ok := in["wait"]; ok && v != nil {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, j.fail("wait must be an object")
+		}
+		u, ok := m["url"].(string)
+		if !ok || u == "" || len(u) > 8192 {
+			return nil, j.fail("wait.url is required")
+		}
+		opts := map[string]any{}
+		for k, x := range m {
+			if k != "url" {
+				opts[k] = x
+			}
+		}
+		if _, ok := opts["poll"]; ok {
+			return nil, j.fail("wait: unknown field \"poll\"")
+		}
+		if lro, err = parseLRO(opts); err != nil {
+			return nil, j.fail("wait: %s", strings.TrimPrefix(err.Error(), "http.request: long_running"))
+		}
+		wait = &jobRequest{in: map[string]any{"method": "GET", "url": u, "long_running": opts}, desc: "wait"}
+	}
+	var names []string
+	results := map[string]*jobRequest{}
+	if v, ok := in["results"]; ok && v != nil {
+		m, ok := v.(map[string]any)
+		if !ok || len(m) > maxJobResults {
+			return nil, j.fail("results must be an object of at most %d named requests", maxJobResults)
+		}
+		for name, x := range m {
+			r, err := j.parseRequest(x, "results."+name, "GET", true)
+			if err != nil {
+				return nil, err
+			}
+			results[name] = r
+			names = append(names, name)
+		}
+		sort.Strings(names)
+	}
+
+	key := call.IdempotencyKey
+	sub := func(s string) string {
+		if key == "" {
+			return ""
+		}
+		return key + ":" + s
+	}
+	p, resumed := (*jobProgress)(nil), false
+	if key != "" {
+		p, resumed = j.progress(key)
+	}
+	if !resumed {
+		out, err := j.send(ctx, call, create, sub("create"), nil)
+		if err != nil {
+			return nil, err
+		}
+		p = &jobProgress{created: out, since: time.Now()}
+		j.remember(key, p)
+	}
+	for ; p.sent < len(then); p.sent++ {
+		if _, err := j.send(ctx, call, then[p.sent], sub(fmt.Sprintf("then:%d", p.sent)), p.created); err != nil {
+			return nil, err // a retry continues from this request
+		}
+		next := *p
+		next.sent++
+		j.remember(key, &next)
+	}
+	res := map[string]any{"job": p.created["body"], "resumed": resumed}
+	if wait != nil {
+		out, err := j.send(ctx, call, wait, sub("wait"), p.created)
+		if err != nil {
+			return nil, err // a retry resumes polling the same job
+		}
+		group, raw := lro.state(out["body"])
+		switch group {
+		case "succeeded":
+		case "failed", "canceled":
+			j.forget(key)
+			return nil, &connectors.Error{Class: connectors.Permanent, Body: out["body"],
+				Message: fmt.Sprintf("%s: the job ended %s", j.name, raw)}
+		case "":
+			j.forget(key)
+			return nil, j.fail("wait: the job's answer has no state at %s", lro.statusPath)
+		default:
+			j.forget(key)
+			return nil, j.fail("wait: the job's state %q is not a final one (list it under running, succeeded, failed or canceled)", raw)
+		}
+		res["state"], res["final"] = raw, out["body"]
+		if info, ok := out["long_running"].(map[string]any); ok {
+			n, _ := info["polls"].(int64)
+			res["polls"] = n + 1 // the first GET, then the polls
+		} else {
+			res["polls"] = int64(1)
+		}
+	}
+	if len(names) > 0 {
+		got := map[string]any{}
+		for _, name := range names {
+			out, err := j.send(ctx, call, results[name], sub("result:"+name), p.created)
+			if err != nil {
+				return nil, err // the job is done; a retry fetches the results again
+			}
+			got[name] = out["body"]
+		}
+		res["results"] = got
+	}
+	j.forget(key)
+	return res, nil
+}
