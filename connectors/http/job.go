@@ -17,10 +17,10 @@ import (
 // Bulk jobs as one step. Many APIs run bulk work as a job that takes
 // several requests: create the job, upload its data, close it, wait while
 // it runs, fetch its results (Salesforce Bulk API 2.0, ServiceNow's and
-// Dataverse's import jobs, most warehouse loaders). JobOperation runs
-// that sequence as one operation, declared in the step's input:
+// Dataverse's import jobs, most warehouse loaders). http.request's job
+// option runs that sequence as one step: the request itself creates the
+// job, and job declares what follows:
 //
-//	create   the request that creates the job (method default POST)
 //	then     requests sent in order after it (upload the data, close the job)
 //	wait     poll a URL until the job's state is final (long_running's rules)
 //	results  named requests sent once it succeeded (default GET; paginate allowed)
@@ -37,9 +37,9 @@ import (
 // Idempotency-Key (<key>:create, <key>:then:N …), so after a restart the
 // repeated create reaches an idempotent server as the same request.
 //
-// Every request goes through the request operation given (the http
-// connector's), so a connection's credentials, origin rule, address guard,
-// rate limit and retries classes apply to each.
+// Every request is an http.request of the same connection, so its
+// credentials, origin rule, address guard, rate limit and error classes
+// apply to each.
 
 // Job bounds.
 const (
@@ -81,11 +81,10 @@ var jobWaitSchema = func() map[string]any {
 		"description": "poll the job until its state (status_path) is final; a failed or canceled job fails the step"}
 }()
 
-// JobInput is the input schema of a bulk-job operation.
-var JobInput = map[string]any{
-	"type": "object", "required": []any{"create"},
+// jobSchema is http.request's job option.
+var jobSchema = map[string]any{
+	"type": "object", "description": "the request creates a job (a bulk upload, an export): send these requests after it, wait for the job and fetch its results, as one step",
 	"properties": map[string]any{
-		"create": jobRequestSchema("the request that creates the job (default method POST)", nil),
 		"then": map[string]any{"type": "array", "maxItems": maxJobThen, "description": "requests sent in order once the job exists: upload its data, close it",
 			"items": jobRequestSchema("one request (default method POST)", nil)},
 		"wait": jobWaitSchema,
@@ -95,42 +94,7 @@ var JobInput = map[string]any{
 	"additionalProperties": false,
 }
 
-// JobOutput is the output schema of a bulk-job operation.
-var JobOutput = map[string]any{
-	"type": "object",
-	"properties": map[string]any{
-		"job":     map[string]any{"description": "the create answer's body"},
-		"state":   map[string]any{"type": "string", "description": "the job's final state, as the API wrote it"},
-		"final":   map[string]any{"description": "the last answer of the wait (the job as it ended)"},
-		"results": map[string]any{"type": "object", "description": "each result request's body by name (text, e.g. CSV, stays text)"},
-		"polls":   map[string]any{"type": "integer", "description": "GETs of the job's URL"},
-		"resumed": map[string]any{"type": "boolean", "description": "a retry continued a job created by an earlier attempt"},
-	},
-}
-
-// JobOperation returns an operation named name that runs a bulk job
-// through request (the http connector's request operation). base is where
-// relative URLs go when a connection sets no base_url (an imported
-// document's server; "" for the http connector).
-func JobOperation(name string, request *connectors.Operation, base string) *connectors.Operation {
-	j := &jobRunner{request: request, base: base, name: name}
-	return &connectors.Operation{
-		Name:  name,
-		Title: "Bulk job",
-		Description: "Run a multi-request job as one step: create it, upload its data and close it (then), poll its state until it is final (wait), " +
-			"and fetch its results; a retry continues the same job.",
-		Input:  JobInput,
-		Output: JobOutput,
-		Hints:  connectors.Hints{OpenWorld: true},
-		Invoke: j.invoke,
-	}
-}
-
 type jobRunner struct {
-	request *connectors.Operation
-	base    string
-	name    string
-
 	mu   sync.Mutex
 	jobs map[string]*jobProgress
 }
@@ -193,8 +157,10 @@ func (j *jobRunner) forget(key string) {
 	delete(j.jobs, key)
 }
 
+const jobName = "http.request: job"
+
 func (j *jobRunner) fail(f string, a ...any) error {
-	return &connectors.Error{Class: connectors.Permanent, Message: j.name + ": " + fmt.Sprintf(f, a...)}
+	return &connectors.Error{Class: connectors.Permanent, Message: jobName + ": " + fmt.Sprintf(f, a...)}
 }
 
 // jobRequest is one request of a job, checked.
@@ -284,7 +250,7 @@ func (j *jobRunner) fill(u, desc string, created map[string]any) (string, error)
 	return out, bad
 }
 
-func (j *jobRunner) send(ctx context.Context, call connectors.Call, r *jobRequest, key string, created map[string]any) (map[string]any, error) {
+func (j *jobRunner) send(ctx context.Context, call connectors.Call, do invokeFunc, r *jobRequest, key string, created map[string]any) (map[string]any, error) {
 	in := make(map[string]any, len(r.in))
 	for k, v := range r.in {
 		in[k] = v
@@ -296,19 +262,15 @@ func (j *jobRunner) send(ctx context.Context, call connectors.Call, r *jobReques
 		}
 		in["url"] = u
 	}
-	base := call.BaseURL
-	if base == "" {
-		base = j.base
-	}
-	out, err := j.request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: key, Connection: call.Connection, BaseURL: base, Transport: call.Transport})
+	out, err := do(ctx, connectors.Call{Input: in, IdempotencyKey: key, Connection: call.Connection, BaseURL: call.BaseURL, Transport: call.Transport})
 	if err != nil {
 		var ce *connectors.Error
 		if errors.As(err, &ce) {
 			e := *ce
-			e.Message = fmt.Sprintf("%s: %s (%s %s): %s", j.name, r.desc, in["method"], in["url"], ce.Message)
+			e.Message = fmt.Sprintf("%s: %s (%s %s): %s", jobName, r.desc, in["method"], in["url"], ce.Message)
 			return nil, &e
 		}
-		return nil, fmt.Errorf("%s: %s: %w", j.name, r.desc, err)
+		return nil, fmt.Errorf("%s: %s: %w", jobName, r.desc, err)
 	}
 	m, ok := out.(map[string]any)
 	if !ok {
@@ -317,19 +279,38 @@ func (j *jobRunner) send(ctx context.Context, call connectors.Call, r *jobReques
 	return m, nil
 }
 
-func (j *jobRunner) invoke(ctx context.Context, call connectors.Call) (any, error) {
-	in := call.Input
+type invokeFunc func(context.Context, connectors.Call) (any, error)
+
+// run sends call (without its job option) as the request creating the
+// job, then the job's requests, through do (http.request's invoke).
+func (j *jobRunner) run(ctx context.Context, call connectors.Call, opt any, do invokeFunc) (any, error) {
+	in, ok := opt.(map[string]any)
+	if !ok {
+		return nil, j.fail("must be an object")
+	}
 	for k := range in {
 		switch k {
-		case "create", "then", "wait", "results":
+		case "then", "wait", "results":
 		default:
-			return nil, j.fail("unknown input %q (create, then, wait, results)", k)
+			return nil, j.fail("unknown field %q (then, wait, results)", k)
 		}
 	}
-	create, err := j.parseRequest(in["create"], "create", "POST", false)
-	if err != nil {
-		return nil, err
+	cin := map[string]any{}
+	for k, v := range call.Input {
+		switch k {
+		case "job":
+		case "paginate", "long_running":
+			if v != nil {
+				return nil, j.fail("cannot be combined with %s (give wait to poll the job)", k)
+			}
+		default:
+			cin[k] = v
+		}
 	}
+	if _, ok := cin["method"]; !ok {
+		cin["method"] = "POST"
+	}
+	create := &jobRequest{in: cin, desc: "the request"}
 	var then []*jobRequest
 	if v, ok := in["then"]; ok && v != nil {
 		list, ok := v.([]any)
@@ -364,6 +345,7 @@ func (j *jobRunner) invoke(ctx context.Context, call connectors.Call) (any, erro
 		if _, ok := opts["poll"]; ok {
 			return nil, j.fail("wait: unknown field \"poll\"")
 		}
+		var err error
 		if lro, err = parseLRO(opts); err != nil {
 			return nil, j.fail("wait: %s", strings.TrimPrefix(err.Error(), "http.request: long_running"))
 		}
@@ -399,7 +381,7 @@ func (j *jobRunner) invoke(ctx context.Context, call connectors.Call) (any, erro
 		p, resumed = j.progress(key)
 	}
 	if !resumed {
-		out, err := j.send(ctx, call, create, sub("create"), nil)
+		out, err := j.send(ctx, call, do, create, sub("create"), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -407,16 +389,16 @@ func (j *jobRunner) invoke(ctx context.Context, call connectors.Call) (any, erro
 		j.remember(key, p)
 	}
 	for ; p.sent < len(then); p.sent++ {
-		if _, err := j.send(ctx, call, then[p.sent], sub(fmt.Sprintf("then:%d", p.sent)), p.created); err != nil {
+		if _, err := j.send(ctx, call, do, then[p.sent], sub(fmt.Sprintf("then:%d", p.sent)), p.created); err != nil {
 			return nil, err // a retry continues from this request
 		}
 		next := *p
 		next.sent++
 		j.remember(key, &next)
 	}
-	res := map[string]any{"job": p.created["body"], "resumed": resumed}
+	res := map[string]any{"resumed": resumed}
 	if wait != nil {
-		out, err := j.send(ctx, call, wait, sub("wait"), p.created)
+		out, err := j.send(ctx, call, do, wait, sub("wait"), p.created)
 		if err != nil {
 			return nil, err // a retry resumes polling the same job
 		}
@@ -426,7 +408,7 @@ func (j *jobRunner) invoke(ctx context.Context, call connectors.Call) (any, erro
 		case "failed", "canceled":
 			j.forget(key)
 			return nil, &connectors.Error{Class: connectors.Permanent, Body: out["body"],
-				Message: fmt.Sprintf("%s: the job ended %s", j.name, raw)}
+				Message: fmt.Sprintf("%s: the job ended %s", jobName, raw)}
 		case "":
 			j.forget(key)
 			return nil, j.fail("wait: the job's answer has no state at %s", lro.statusPath)
@@ -445,7 +427,7 @@ func (j *jobRunner) invoke(ctx context.Context, call connectors.Call) (any, erro
 	if len(names) > 0 {
 		got := map[string]any{}
 		for _, name := range names {
-			out, err := j.send(ctx, call, results[name], sub("result:"+name), p.created)
+			out, err := j.send(ctx, call, do, results[name], sub("result:"+name), p.created)
 			if err != nil {
 				return nil, err // the job is done; a retry fetches the results again
 			}
@@ -454,5 +436,11 @@ func (j *jobRunner) invoke(ctx context.Context, call connectors.Call) (any, erro
 		res["results"] = got
 	}
 	j.forget(key)
-	return res, nil
+	out := map[string]any{"job": res}
+	for _, k := range []string{"status", "headers", "body", "body_encoding"} {
+		if v, ok := p.created[k]; ok {
+			out[k] = v
+		}
+	}
+	return out, nil
 }

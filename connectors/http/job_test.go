@@ -133,28 +133,26 @@ func newBulk(t *testing.T, a *bulkAPI) *bulkAPI {
 
 func bulkInput(csv string) map[string]any {
 	return map[string]any{
-		"create": map[string]any{"url": "/services/data/v60.0/jobs/ingest", "body": map[string]any{"object": "Account", "operation": "insert", "contentType": "CSV"}},
-		"then": []any{
-			map[string]any{"method": "PUT", "url": "{job.contentUrl}", "raw": map[string]any{"content": csv, "content_type": "text/csv"}},
-			map[string]any{"method": "PATCH", "url": "/services/data/v60.0/jobs/ingest/{job.id}", "body": map[string]any{"state": "UploadComplete"}},
-		},
-		"wait": map[string]any{"url": "/services/data/v60.0/jobs/ingest/{job.id}", "status_path": "state", "interval_seconds": 0.001,
-			"running": []any{"UploadComplete", "InProgress"}, "succeeded": []any{"JobComplete"}, "failed": []any{"Failed"}, "canceled": []any{"Aborted"}},
-		"results": map[string]any{
-			"successful": map[string]any{"url": "/services/data/v60.0/jobs/ingest/{job.id}/successfulResults"},
-			"failed":     map[string]any{"url": "/services/data/v60.0/jobs/ingest/{job.id}/failedResults"},
+		"method": "POST", "url": "/services/data/v60.0/jobs/ingest", "body": map[string]any{"object": "Account", "operation": "insert", "contentType": "CSV"},
+		"job": map[string]any{
+			"then": []any{
+				map[string]any{"method": "PUT", "url": "{job.contentUrl}", "raw": map[string]any{"content": csv, "content_type": "text/csv"}},
+				map[string]any{"method": "PATCH", "url": "/services/data/v60.0/jobs/ingest/{job.id}", "body": map[string]any{"state": "UploadComplete"}},
+			},
+			"wait": map[string]any{"url": "/services/data/v60.0/jobs/ingest/{job.id}", "status_path": "state", "interval_seconds": 0.001,
+				"running": []any{"UploadComplete", "InProgress"}, "succeeded": []any{"JobComplete"}, "failed": []any{"Failed"}, "canceled": []any{"Aborted"}},
+			"results": map[string]any{
+				"successful": map[string]any{"url": "/services/data/v60.0/jobs/ingest/{job.id}/successfulResults"},
+				"failed":     map[string]any{"url": "/services/data/v60.0/jobs/ingest/{job.id}/failedResults"},
+			},
 		},
 	}
 }
 
+func jobOf(in map[string]any) map[string]any { return in["job"].(map[string]any) }
+
 func jobOp(t *testing.T) *connectors.Operation {
-	for _, op := range New(Options{}).Operations {
-		if op.Name == "job" {
-			return op
-		}
-	}
-	t.Fatal("http.job missing")
-	return nil
+	return New(Options{}).Operations[0]
 }
 
 func TestBulkJobOneStep(t *testing.T) {
@@ -165,9 +163,10 @@ func TestBulkJobOneStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := out.(map[string]any)
+	top := out.(map[string]any)
+	m := jobOf(top)
 	res := m["results"].(map[string]any)
-	if m["state"] != "JobComplete" || m["job"].(map[string]any)["id"] != "750R0001" || m["polls"] != int64(3) || m["resumed"] != false ||
+	if m["state"] != "JobComplete" || top["body"].(map[string]any)["id"] != "750R0001" || top["status"] != int64(200) || m["polls"] != int64(3) || m["resumed"] != false ||
 		!strings.Contains(res["successful"].(string), "001R0002,true,Globex,Energy") || strings.Count(res["failed"].(string), "\n") != 1 ||
 		m["final"].(map[string]any)["numberRecordsProcessed"] != float64(2) {
 		t.Fatalf("%v", m)
@@ -190,15 +189,15 @@ func TestBulkJobRetryContinuesTheSameJob(t *testing.T) {
 	call := connectors.Call{IdempotencyKey: "run2:load", Connection: conn, Input: bulkInput("Name\nAcme\n")}
 	_, err := op.Invoke(context.Background(), call)
 	var ce *connectors.Error
-	if !errors.As(err, &ce) || ce.Class != connectors.Retryable || !strings.Contains(ce.Message, "then[0] (PUT") {
+	if !errors.As(err, &ce) || ce.Class != connectors.Retryable || !strings.Contains(ce.Message, "job: then[0] (PUT") {
 		t.Fatalf("first attempt: %v", err)
 	}
 	out, err := op.Invoke(context.Background(), call)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := out.(map[string]any)
-	if a.created != 1 || m["resumed"] != true || m["state"] != "JobComplete" || m["job"].(map[string]any)["id"] != "750R0001" {
+	m := jobOf(out.(map[string]any))
+	if a.created != 1 || m["resumed"] != true || m["state"] != "JobComplete" || out.(map[string]any)["body"].(map[string]any)["id"] != "750R0001" {
 		t.Fatalf("created %d jobs: %v", a.created, m)
 	}
 	// Done: the same key starts afresh (a new iteration's job).
@@ -222,16 +221,17 @@ func TestBulkJobFailedAndBadInput(t *testing.T) {
 		in   func(map[string]any)
 		want string
 	}{
-		{"unknown input", func(m map[string]any) { m["upload"] = 1 }, `unknown input "upload"`},
-		{"no create", func(m map[string]any) { delete(m, "create") }, "create must be an object"},
+		{"unknown field", func(m map[string]any) { jobOf(m)["upload"] = 1 }, `unknown field "upload"`},
+		{"not an object", func(m map[string]any) { m["job"] = "x" }, "job: must be an object"},
+		{"with paginate", func(m map[string]any) { m["paginate"] = map[string]any{"style": "link"} }, "cannot be combined with paginate"},
 		{"paginate outside results", func(m map[string]any) {
-			m["then"].([]any)[0].(map[string]any)["paginate"] = map[string]any{"style": "link"}
+			jobOf(m)["then"].([]any)[0].(map[string]any)["paginate"] = map[string]any{"style": "link"}
 		}, "paginate is allowed in results only"},
 		{"missing placeholder", func(m map[string]any) {
-			m["then"].([]any)[1].(map[string]any)["url"] = "/jobs/{job.jobId}"
+			jobOf(m)["then"].([]any)[1].(map[string]any)["url"] = "/jobs/{job.jobId}"
 		}, "the create answer has no job.jobId"},
-		{"bad wait", func(m map[string]any) { m["wait"].(map[string]any)["running"] = "x" }, "wait:"},
-		{"too many", func(m map[string]any) { m["then"] = make([]any, maxJobThen+1) }, "at most 20"},
+		{"bad wait", func(m map[string]any) { jobOf(m)["wait"].(map[string]any)["running"] = "x" }, "wait:"},
+		{"too many", func(m map[string]any) { jobOf(m)["then"] = make([]any, maxJobThen+1) }, "at most 20"},
 	} {
 		in := bulkInput("Name\nAcme\n")
 		c.in(in)
@@ -243,8 +243,8 @@ func TestBulkJobFailedAndBadInput(t *testing.T) {
 	// A job whose answer is a state nobody listed is not taken as done
 	// (InProgress is a built-in running state, JobComplete is no state).
 	in := bulkInput("Name\nAcme\n")
-	in["wait"].(map[string]any)["running"] = []any{}
-	in["wait"].(map[string]any)["succeeded"] = []any{}
+	jobOf(in)["wait"].(map[string]any)["running"] = []any{}
+	jobOf(in)["wait"].(map[string]any)["succeeded"] = []any{}
 	_, err = op.Invoke(context.Background(), connectors.Call{Connection: conn, Input: in})
 	if err == nil || !strings.Contains(err.Error(), `state "JobComplete" is not a final one`) {
 		t.Fatalf("unlisted state: %v", err)
@@ -263,7 +263,7 @@ func TestBulkJobOtherOriginRefused(t *testing.T) {
 	}))
 	defer srv.Close()
 	conn := &connectors.Connection{Name: "sf", BaseURL: srv.URL, AllowPrivate: true, Auth: &connectors.Auth{Type: connectors.AuthBearer, Token: "tok"}}
-	in := map[string]any{"create": map[string]any{"url": "/jobs"}, "then": []any{map[string]any{"method": "PUT", "url": "{job.contentUrl}", "raw": map[string]any{"content": "x", "content_type": "text/csv"}}}}
+	in := map[string]any{"url": "/jobs", "job": map[string]any{"then": []any{map[string]any{"method": "PUT", "url": "{job.contentUrl}", "raw": map[string]any{"content": "x", "content_type": "text/csv"}}}}}
 	_, err := jobOp(t).Invoke(context.Background(), connectors.Call{Connection: conn, Input: in})
 	if err == nil || !strings.Contains(err.Error(), "sends its credentials only to") || hit {
 		t.Fatalf("%v (other host hit: %v)", err, hit)

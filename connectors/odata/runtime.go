@@ -678,6 +678,16 @@ func (r *runtime) wireValue(t *EntityType, name string, v any) any {
 }
 
 func (r *runtime) write(op, method string, bodyKeys map[string]bool, t *EntityType, path func(map[string]any) (string, error)) func(context.Context, connectors.Call) (any, error) {
+	var keyNames []string
+	if t != nil {
+		keyNames = t.Key
+	}
+	return r.writeKeys(op, method, bodyKeys, t, keyNames, path)
+}
+
+// writeKeys is write whose key inputs are keyNames (a contained entity's
+// own key and its parent's).
+func (r *runtime) writeKeys(op, method string, bodyKeys map[string]bool, t *EntityType, keyNames []string, path func(map[string]any) (string, error)) func(context.Context, connectors.Call) (any, error) {
 	return func(ctx context.Context, call connectors.Call) (any, error) {
 		body := map[string]any{}
 		keys := map[string]any{}
@@ -707,7 +717,7 @@ func (r *runtime) write(op, method string, bodyKeys map[string]bool, t *EntityTy
 			// Every input is a key, a body property or if_match.
 			for k := range keys {
 				known := false
-				for _, kk := range t.Key {
+				for _, kk := range keyNames {
 					known = known || kk == k
 				}
 				if !known {

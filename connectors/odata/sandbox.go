@@ -378,8 +378,15 @@ func (s *Sandbox) handle(method, path string, q url.Values, h http.Header, body 
 		return 0, nil, nil, errf(404, "NotFound", "the sandbox does not address %s", path)
 	}
 	if len(segs) == 2 {
-		return s.navigate(method, tb, rw, segs[1], q, body)
+		return s.navigate(method, tb, rw, segs[1], q, h, body)
 	}
+	return s.entityOp(method, tb, rw, q, h, body)
+}
+
+// entityOp reads, changes or removes one entity (of an entity set, or a
+// contained one addressed through its parent).
+func (s *Sandbox) entityOp(method string, tb *table, rw *row, q url.Values, h http.Header, body []byte) (int, map[string]string, any, *sandboxError) {
+	name := tb.set.Name
 	switch method {
 	case "GET":
 		exp, e := s.expandList(tb.t, q.Get("$expand"))
@@ -1054,7 +1061,11 @@ func (s *Sandbox) list(t *EntityType, path string, rows []*row, q url.Values) (a
 
 // navigate serves /Set(key)/Nav: the related entities (GET), or a new
 // related entity (POST).
-func (s *Sandbox) navigate(method string, tb *table, rw *row, nav string, q url.Values, body []byte) (int, map[string]string, any, *sandboxError) {
+func (s *Sandbox) navigate(method string, tb *table, rw *row, nav string, q url.Values, h http.Header, body []byte) (int, map[string]string, any, *sandboxError) {
+	pred := ""
+	if i := strings.IndexByte(nav, '('); i > 0 && strings.HasSuffix(nav, ")") {
+		nav, pred = nav[:i], nav[i+1:len(nav)-1]
+	}
 	n := tb.t.Nav(nav)
 	if n == nil {
 		if e := s.callable(nav); e != nil {
@@ -1067,6 +1078,21 @@ func (s *Sandbox) navigate(method string, tb *table, rw *row, nav string, q url.
 		return 0, nil, nil, errf(404, "NotFound", "no entity set holds %s", n.Target)
 	}
 	lk := tb.set.Name + "|" + rw.key + "|" + nav
+	if pred != "" { // one related entity by its key: /People('x')/Trips(1)
+		if !n.Collection {
+			return 0, nil, nil, errf(400, "BadKey", "%s is single-valued: it takes no key", nav)
+		}
+		key, e := s.parseKey(ct.t, pred)
+		if e != nil {
+			return 0, nil, nil, e
+		}
+		for _, r := range s.links[lk] {
+			if crw, ok := s.sets[r.set].byKey[r.key]; ok && r.key == key {
+				return s.entityOp(method, ct, crw, q, h, body) // a removed row's link is skipped on read
+			}
+		}
+		return 0, nil, nil, errf(404, "NotFound", "no %s with key %s among the %s of %s%s", n.Target, pred, nav, tb.set.Name, s.keyPred(tb.t, rw.data))
+	}
 	switch method {
 	case "GET":
 		var rows []*row

@@ -431,3 +431,54 @@ func TestRespondAsyncNotOnV2(t *testing.T) {
 		}
 	}
 }
+
+// A contained entity (TripPin's Trips: ContainsTarget) has no entity set:
+// get, update (If-Match, 412 when stale) and delete go through its parent,
+// by both keys.
+func TestSandboxContainedByKey(t *testing.T) {
+	doc, err := os.ReadFile("testdata/real/trippin_v4.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, doc)
+	trip := func(id float64, name string) map[string]any {
+		return map[string]any{"TripId": id, "Name": name, "Budget": 10.0, "StartsAt": "2024-01-01T00:00:00Z", "EndsAt": "2024-01-05T00:00:00Z", "Tags": []any{}}
+	}
+	if err := s.box.Seed(map[string][]map[string]any{"People": {
+		{"UserName": "ann", "FirstName": "A", "LastName": "N", "Concurrency": 1.0, "Trips": []any{trip(7, "Lisbon"), trip(8, "Porto")}},
+		{"UserName": "bob", "FirstName": "B", "LastName": "O", "Concurrency": 2.0, "Trips": []any{trip(9, "Oslo")}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	got := s.must(t, "get_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 8})
+	if p := s.seen[len(s.seen)-1].URL.EscapedPath(); p != "/People('ann')/Trips(8)" {
+		t.Errorf("path %s", p)
+	}
+	tag, _ := body(got)["@odata.etag"].(string)
+	if body(got)["Name"] != "Porto" || tag == "" {
+		t.Fatalf("get: %v", body(got))
+	}
+	// Bob's trip is not among Ann's.
+	if _, err := s.call(t, "get_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 9}); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("another parent's trip: %v", err)
+	}
+	s.must(t, "update_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 8, "Name": "Porto 2", "if_match": tag})
+	_, err = s.call(t, "update_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 8, "Name": "Lost", "if_match": tag})
+	var ce *connectors.Error
+	if !errors.As(err, &ce) || ce.Status != 412 {
+		t.Fatalf("stale etag: %v", err)
+	}
+	if b := body(s.must(t, "get_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 8})); b["Name"] != "Porto 2" {
+		t.Errorf("after update: %v", b)
+	}
+	if _, err := s.call(t, "update_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 8, "Nope": 1}); err == nil {
+		t.Error("an unknown input was accepted")
+	}
+	s.must(t, "delete_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 7})
+	if v := values(s.must(t, "list_People_Trips", map[string]any{"UserName": "ann"})); len(v) != 1 || v[0].(map[string]any)["TripId"] != float64(8) {
+		t.Errorf("after delete: %v", v)
+	}
+	if _, err := s.call(t, "get_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 7}); err == nil {
+		t.Error("a deleted trip is still there")
+	}
+}

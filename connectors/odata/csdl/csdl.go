@@ -94,7 +94,7 @@ var kept = map[string]bool{}
 func init() {
 	for _, n := range strings.Fields(`Edmx DataServices Schema Association End EntityType Key PropertyRef Property
 		NavigationProperty ComplexType EnumType Member Action Function Parameter ReturnType EntityContainer
-		EntitySet Singleton FunctionImport ActionImport Annotations Annotation Record PropertyValue`) {
+		EntitySet Singleton FunctionImport ActionImport Annotations Annotation Record PropertyValue ReferentialConstraint`) {
 		kept[n] = true
 	}
 }
@@ -235,6 +235,8 @@ type NavProperty struct {
 	Name       string
 	Target     string // qualified entity type
 	Collection bool
+	Contains   bool     // v4 ContainsTarget: the targets live inside the entity
+	Refs       []string // v4 ReferentialConstraint: this type's properties holding the target's key (a lookup's foreign key)
 }
 
 // EntityType is an entity type with its base type's members merged in.
@@ -245,6 +247,7 @@ type EntityType struct {
 	Props           []*Property
 	Navs            []*NavProperty
 	ETag            bool // some property is a concurrency token (or sap:etag)
+	HasStream       bool // a media entity: its stream is at /$value
 	base            string
 	resolved        bool
 }
@@ -475,11 +478,18 @@ func (m *Model) readSchema(s *node, q func(string) string) {
 		if e.attr("sap:etag") != "" || e.attr("m:HasStream") == "x" {
 			t.ETag = true
 		}
+		t.HasStream = boolAttr(e, "HasStream", false) || boolAttr(e, "m:HasStream", false)
 		for _, n := range e.children("NavigationProperty") {
 			nv := &NavProperty{Name: n.attr("Name")}
 			if typ := n.attr("Type"); typ != "" { // v4
 				in, coll := CollectionOf(q(typ))
 				nv.Target, nv.Collection = in, coll
+				nv.Contains = boolAttr(n, "ContainsTarget", false)
+				for _, rc := range n.children("ReferentialConstraint") {
+					if p := rc.attr("Property"); p != "" && len(nv.Refs) < 16 {
+						nv.Refs = append(nv.Refs, p)
+					}
+				}
 			} else { // v2: through the association's ToRole end
 				nv.Target = "?" + q(n.attr("Relationship")) + "|" + n.attr("ToRole")
 			}
