@@ -130,7 +130,7 @@ func verbObject(x *connectors.Connector, o *connectors.Operation) (string, strin
 	switch {
 	case x.Name == "smtp" || titleSays(x.Title, lxEmailWord):
 		return "send", "email"
-	case x.Name == "http" && o.Name == "request":
+	case x.Name == "http":
 		return "request", "request"
 	}
 	for len(rest) > 1 && determiners.has(strings.ToLower(rest[0])) {
