@@ -380,6 +380,9 @@ func (b *builder) entitySet(s *EntitySet) {
 			Input: input(props, req), Output: item, Hints: readHints, Tags: tags}
 		o.Invoke = b.rt.get(o.Name, t, keyPath)
 		b.add(o)
+		if t.HasStream {
+			b.media(s, t, keyPath, lbl)
+		}
 		// navigation properties
 		for _, nv := range t.Navs {
 			b.navigation(s, t, nv, keyPath, lbl)
@@ -467,6 +470,44 @@ func (b *builder) navigation(s *EntitySet, t *EntityType, nv *NavProperty, keyPa
 		Description: "Get the " + nv.Name + " (" + strings.TrimPrefix(nv.Target, target.Namespace+".") + ") of one " + describe("", s.Name, lbl)[1:] + " entity",
 		Input:       input(props, req), Output: item, Hints: readHints, Tags: []string{s.Name}}
 	o.Invoke = b.rt.get(o.Name, target, path)
+	b.add(o)
+}
+
+// media adds the stream operations of a media entity (HasStream): read
+// and replace its bytes at /S(key)/$value, as base64.
+func (b *builder) media(s *EntitySet, t *EntityType, keyPath func(map[string]any) (string, error), lbl string) {
+	tags := []string{s.Name}
+	props, req := map[string]any{}, []any{}
+	b.keyInputs(t, props, &req, "")
+	out := map[string]any{"type": "object", "properties": map[string]any{
+		"status": map[string]any{"type": "integer"}, "headers": map[string]any{"type": "object", "description": "content-type says what the bytes are"},
+		"body":          map[string]any{"type": "string", "description": "the stream: base64 when body_encoding is base64, else text"},
+		"body_encoding": map[string]any{"enum": []any{"base64"}}}}
+	o := &connectors.Operation{Name: b.name("get_" + s.Name + "_media"), Title: describe("Get media of", s.Name, lbl),
+		Description: describe("Download the media stream of one", s.Name, lbl) + " entity ($value)",
+		Input:       input(props, req), Output: out, Hints: readHints, Tags: tags}
+	o.Invoke = b.rt.media(o.Name, "GET", t, keyPath)
+	b.add(o)
+	if !s.Updatable {
+		b.skip("update_"+s.Name+"_media", "the service marks the entity set not updatable")
+		return
+	}
+	props, req = map[string]any{}, []any{}
+	b.keyInputs(t, props, &req, "")
+	for _, k := range []string{"content_base64", "content_type", "if_match"} {
+		if _, clash := props[k]; clash {
+			b.reject("update_"+s.Name+"_media", "a key property is named "+k)
+			return
+		}
+	}
+	props["content_base64"] = map[string]any{"type": "string", "contentEncoding": "base64", "description": "the new stream's bytes"}
+	props["content_type"] = map[string]any{"type": "string", "description": "its media type (default application/octet-stream)"}
+	props["if_match"] = map[string]any{"type": "string", "description": "the ETag read with the entity; a stale one fails with 412"}
+	req = append(req, "content_base64")
+	o = &connectors.Operation{Name: b.name("update_" + s.Name + "_media"), Title: describe("Replace media of", s.Name, lbl),
+		Description: describe("Upload a new media stream for one", s.Name, lbl) + " entity (PUT $value)",
+		Input:       input(props, req), Hints: updateHints, Tags: tags}
+	o.Invoke = b.rt.media(o.Name, "PUT", t, keyPath)
 	b.add(o)
 }
 

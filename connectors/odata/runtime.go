@@ -2,11 +2,13 @@ package odata
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,7 +105,11 @@ func (r *runtime) do(ctx context.Context, call connectors.Call, op, method, path
 			}
 		}
 		if rb, ok := body.(rawBody); ok {
-			in["raw"] = map[string]any{"content": rb.content, "content_type": rb.contentType}
+			if rb.base64 {
+				in["raw"] = map[string]any{"content_base64": rb.content, "content_type": rb.contentType}
+			} else {
+				in["raw"] = map[string]any{"content": rb.content, "content_type": rb.contentType}
+			}
 		} else if body != nil {
 			in["body"] = body
 		}
@@ -842,4 +848,52 @@ func escapeQuery(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// media reads (GET) or replaces (PUT) a media entity's stream at
+// /S(key)/$value: the bytes travel as base64.
+func (r *runtime) media(op, method string, t *EntityType, path func(map[string]any) (string, error)) func(context.Context, connectors.Call) (any, error) {
+	return func(ctx context.Context, call connectors.Call) (any, error) {
+		keys := map[string]any{}
+		var content, ctype, ifMatch string
+		for k, v := range call.Input {
+			switch k {
+			case "content_base64":
+				content, _ = v.(string)
+			case "content_type":
+				ctype, _ = v.(string)
+			case "if_match":
+				ifMatch, _ = v.(string)
+			default:
+				keys[k] = v
+			}
+		}
+		p, err := path(keys)
+		if err != nil {
+			return nil, perm(op, "%v", err)
+		}
+		for k := range keys {
+			if !slices.Contains(t.Key, k) {
+				return nil, perm(op, "unknown input %q", k)
+			}
+		}
+		extra := map[string]any{"Accept": "*/*"}
+		if ifMatch != "" {
+			extra["If-Match"] = ifMatch
+		}
+		var body any
+		if method == "PUT" {
+			if _, err := base64.StdEncoding.DecodeString(content); err != nil || content == "" {
+				return nil, perm(op, "content_base64 must be the stream's bytes in base64")
+			}
+			if ctype == "" {
+				ctype = "application/octet-stream"
+			}
+			if strings.ContainsAny(ctype, "\r\n") || len(ctype) > 200 {
+				return nil, perm(op, "content_type %q is not a media type", cut(ctype, 60))
+			}
+			body = rawBody{content: content, contentType: ctype, base64: true}
+		}
+		return r.do(ctx, call, op, method, p+"/$value", nil, body, extra)
+	}
 }

@@ -66,6 +66,13 @@ type row struct {
 	key     string
 	data    map[string]any
 	version int
+	media   *mediaStream // a media entity's stream, once PUT
+}
+
+// mediaStream is a media entity's bytes and their type.
+type mediaStream struct {
+	data        []byte
+	contentType string
 }
 
 type ref struct{ set, key string }
@@ -217,6 +224,12 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if out == nil {
 		w.WriteHeader(status)
+		return
+	}
+	if ms, ok := out.(*mediaStream); ok {
+		w.Header().Set("Content-Type", ms.contentType)
+		w.WriteHeader(status)
+		_, _ = w.Write(ms.data)
 		return
 	}
 	if str, ok := out.(string); ok {
@@ -376,6 +389,9 @@ func (s *Sandbox) handle(method, path string, q url.Values, h http.Header, body 
 			return 0, nil, nil, e
 		}
 		return 0, nil, nil, errf(404, "NotFound", "the sandbox does not address %s", path)
+	}
+	if len(segs) == 2 && segs[1] == "$value" && tb.t.HasStream {
+		return s.stream(method, tb, rw, h, body)
 	}
 	if len(segs) == 2 {
 		return s.navigate(method, tb, rw, segs[1], q, h, body)
@@ -1153,4 +1169,30 @@ func (s *Sandbox) callable(seg string) *sandboxError {
 		}
 	}
 	return nil
+}
+
+// stream reads or replaces a media entity's stream (/S(key)/$value).
+func (s *Sandbox) stream(method string, tb *table, rw *row, h http.Header, body []byte) (int, map[string]string, any, *sandboxError) {
+	switch method {
+	case "GET":
+		if rw.media == nil {
+			return 0, nil, nil, errf(404, "NotFound", "%s%s has no stream yet", tb.set.Name, s.keyPred(tb.t, rw.data))
+		}
+		return 200, map[string]string{"ETag": etag(rw)}, rw.media, nil
+	case "PUT":
+		if !tb.set.Updatable {
+			return 0, nil, nil, errf(405, "NotUpdatable", "%s is not updatable", tb.set.Name)
+		}
+		if e := s.precondition(tb, rw, h); e != nil {
+			return 0, nil, nil, e
+		}
+		ct := h.Get("Content-Type")
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		rw.media = &mediaStream{data: append([]byte(nil), body...), contentType: ct}
+		rw.version++
+		return 204, map[string]string{"ETag": etag(rw)}, nil, nil
+	}
+	return 0, nil, nil, errf(405, "MethodNotAllowed", "%s on a media stream", method)
 }

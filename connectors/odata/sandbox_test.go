@@ -482,3 +482,38 @@ func TestSandboxContainedByKey(t *testing.T) {
 		t.Error("a deleted trip is still there")
 	}
 }
+
+// A media entity (HasStream) gets its stream read and replaced at $value,
+// as base64 in flows; a stale If-Match is 412 there too.
+func TestSandboxMediaStream(t *testing.T) {
+	doc, err := os.ReadFile("testdata/real/trippin_v4.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, doc)
+	if err := s.box.Seed(map[string][]map[string]any{"Photos": {{"Id": 5.0, "Name": "beach"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.call(t, "get_Photos_media", map[string]any{"Id": 5}); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("no stream yet: %v", err)
+	}
+	png := "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+	tag, _ := body(s.must(t, "get_Photos", map[string]any{"Id": 5}))["@odata.etag"].(string)
+	up := s.must(t, "update_Photos_media", map[string]any{"Id": 5, "content_base64": png, "content_type": "image/png", "if_match": tag})
+	last := s.seen[len(s.seen)-1]
+	if last.Method != "PUT" || last.URL.Path != "/Photos(5)/$value" || last.Header.Get("Content-Type") != "image/png" || up["status"] != int64(204) {
+		t.Fatalf("upload: %s %s %s %v", last.Method, last.URL.Path, last.Header.Get("Content-Type"), up)
+	}
+	got := s.must(t, "get_Photos_media", map[string]any{"Id": 5})
+	if got["body"] != png || got["body_encoding"] != "base64" || got["headers"].(map[string]any)["content-type"] != "image/png" {
+		t.Fatalf("download: %v", got)
+	}
+	if _, err := s.call(t, "update_Photos_media", map[string]any{"Id": 5, "content_base64": png, "if_match": tag}); err == nil || !strings.Contains(err.Error(), "412") {
+		t.Errorf("stale etag: %v", err)
+	}
+	for _, bad := range []map[string]any{{"Id": 5, "content_base64": "not base64!"}, {"Id": 5, "content_base64": png, "content_type": "a\r\nX-Evil: 1"}, {"Id": 5, "content_base64": png, "Nope": 1}} {
+		if _, err := s.call(t, "update_Photos_media", bad); err == nil {
+			t.Errorf("accepted %v", bad)
+		}
+	}
+}

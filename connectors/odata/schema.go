@@ -1,8 +1,12 @@
 package odata
 
 import (
+	_ "embed"
+	"slices"
 	"strconv"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // maxSchemaDepth bounds complex-type expansion: a complex type that
@@ -120,9 +124,90 @@ func (m *Model) EntitySchema(t *EntityType) map[string]any {
 		}
 	}
 	props["@odata.etag"] = map[string]any{"type": "string", "description": "the entity's ETag (send it as if_match to update or delete)"}
+	m.annotateProps(t, props)
 	s := map[string]any{"type": "object", "properties": props}
 	if t.Label != "" {
 		s["title"] = t.Label
 	}
 	return s
+}
+
+//go:embed annotations.yaml
+var annotationsYAML []byte
+
+// instanceAnnotation is a term of annotations.yaml.
+type instanceAnnotation struct {
+	Term        string   `yaml:"term"`
+	Namespace   string   `yaml:"namespace"`
+	On          string   `yaml:"on"`
+	Types       []string `yaml:"types"`
+	Enum        bool     `yaml:"enum"`
+	Description string   `yaml:"description"`
+}
+
+var instanceAnnotations = func() []instanceAnnotation {
+	var out []instanceAnnotation
+	if err := yaml.Unmarshal(annotationsYAML, &out); err != nil {
+		panic("odata: annotations.yaml: " + err.Error())
+	}
+	for _, a := range out {
+		if a.Term == "" || a.Namespace == "" || (a.On != "types" && a.On != "foreign_key") {
+			panic("odata: annotations.yaml: a term needs term, namespace and on: types or foreign_key")
+		}
+	}
+	return out
+}()
+
+// usedAnnotations are the terms of annotations.yaml whose namespace the
+// document references or declares.
+func (m *Model) usedAnnotations() []instanceAnnotation {
+	uses := map[string]bool{}
+	for _, ns := range m.References {
+		uses[ns] = true
+	}
+	for _, ns := range m.Namespaces {
+		uses[ns] = true
+	}
+	var out []instanceAnnotation
+	for _, a := range instanceAnnotations {
+		if uses[a.Namespace] {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// annotateProps declares the instance annotations t's properties may
+// carry (P@Term) in props.
+func (m *Model) annotateProps(t *EntityType, props map[string]any) {
+	used := m.usedAnnotations()
+	if len(used) == 0 {
+		return
+	}
+	fk := map[string]string{} // property -> the navigation it is the key of
+	for _, n := range t.Navs {
+		for _, r := range n.Refs {
+			if _, ok := fk[r]; !ok {
+				fk[r] = n.Name
+			}
+		}
+	}
+	for _, p := range t.Props {
+		_, enum := m.EnumTypes[p.Type]
+		for _, a := range used {
+			nav, isFK := fk[p.Name]
+			ok := isFK
+			if a.On == "types" && !ok {
+				ok = (a.Enum && enum) || slices.Contains(a.Types, p.Type)
+			}
+			if !ok {
+				continue
+			}
+			desc := a.Description
+			if isFK {
+				desc += " (" + p.Name + " is the key of " + nav + ")"
+			}
+			props[p.Name+"@"+a.Term] = map[string]any{"type": "string", "description": desc}
+		}
+	}
 }

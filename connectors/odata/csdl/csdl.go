@@ -94,7 +94,8 @@ var kept = map[string]bool{}
 func init() {
 	for _, n := range strings.Fields(`Edmx DataServices Schema Association End EntityType Key PropertyRef Property
 		NavigationProperty ComplexType EnumType Member Action Function Parameter ReturnType EntityContainer
-		EntitySet Singleton FunctionImport ActionImport Annotations Annotation Record PropertyValue ReferentialConstraint`) {
+		EntitySet Singleton FunctionImport ActionImport Annotations Annotation Record PropertyValue ReferentialConstraint
+		Reference Include`) {
 		kept[n] = true
 	}
 }
@@ -192,8 +193,11 @@ func Cut(s string, n int) string {
 // Model is a parsed service: its entity types, complex and enum types,
 // entity sets and singletons, and callable functions and actions.
 type Model struct {
-	Version      string // "2.0", "3.0" or "4.0" (4.01 reads as 4)
-	Namespaces   []string
+	Version    string // "2.0", "3.0" or "4.0" (4.01 reads as 4)
+	Namespaces []string
+	// References are the namespaces the document includes from other
+	// documents (edmx:Reference/edmx:Include): the vocabularies it uses.
+	References   []string
 	EntityTypes  map[string]*EntityType // by qualified name (and alias-qualified)
 	ComplexTypes map[string]*ComplexType
 	EnumTypes    map[string]*EnumType
@@ -341,6 +345,13 @@ func Parse(data []byte, l Limits) (*Model, error) {
 	m := newModel()
 	m.Version = root.attr("Version")
 	var schemas []*node
+	for _, r := range root.children("Reference") {
+		for _, in := range r.children("Include") {
+			if ns := in.attr("Namespace"); ns != "" && len(m.References) < 100 {
+				m.References = append(m.References, ns)
+			}
+		}
+	}
 	for _, ds := range root.children("DataServices") {
 		if v := ds.attr("m:DataServiceVersion"); v != "" && m.V2() {
 			m.Version = v

@@ -73,6 +73,17 @@ func parseJSON(data []byte, l Limits) (*Model, error) {
 	}
 	m := newModel()
 	m.Version = v
+	if refs, ok := doc["$Reference"].(map[string]any); ok {
+		for _, uri := range sortedKeys(refs) {
+			rm, _ := refs[uri].(map[string]any)
+			incs, _ := rm["$Include"].([]any)
+			for _, x := range incs {
+				if im, ok := x.(map[string]any); ok && str(im, "$Namespace", "") != "" && len(m.References) < 100 {
+					m.References = append(m.References, str(im, "$Namespace", ""))
+				}
+			}
+		}
+	}
 	var schemas = ds.children("Schema")
 	if len(schemas) == 0 {
 		return nil, weft.Errorf(weft.EInvalid, "JSON CSDL declares no schema")

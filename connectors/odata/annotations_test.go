@@ -1,0 +1,92 @@
+package odata
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/weftio/weft/connectors"
+)
+
+// A document that uses the Display vocabulary and declares lookups
+// (ReferentialConstraint) gets the instance annotations the service sends
+// with include_annotations in its output schemas: formatted values beside
+// choices, numbers, dates and lookups, and the lookup's target table and
+// navigation beside each foreign key. The answers carry them through.
+func TestDataverseAnnotationsInOutputs(t *testing.T) {
+	doc, err := os.ReadFile("testdata/own/dataverse_shape.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := Import("crm", doc, request(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const fv, lk, an = "@OData.Community.Display.V1.FormattedValue", "@Microsoft.Dynamics.CRM.lookuplogicalname", "@Microsoft.Dynamics.CRM.associatednavigationproperty"
+	props := func(op string) map[string]any {
+		o := ops(c)[op]
+		if o == nil {
+			t.Fatalf("no %s in %v", op, names(c))
+		}
+		out := o.Output
+		if items, ok := out["properties"].(map[string]any)["value"]; ok {
+			out = items.(map[string]any)["items"].(map[string]any)
+		}
+		return out["properties"].(map[string]any)
+	}
+	p := props("get_contacts")
+	for _, k := range []string{"_parentcustomerid_value" + lk, "_parentcustomerid_value" + an, "_parentcustomerid_value" + fv, "donotemail" + fv} {
+		if p[k] == nil {
+			t.Errorf("get_contacts output lacks %s", k)
+		}
+	}
+	for _, k := range []string{"fullname" + fv, "donotemail" + lk, "contactid" + lk} {
+		if p[k] != nil {
+			t.Errorf("get_contacts output declares %s", k)
+		}
+	}
+	if d, _ := p["_parentcustomerid_value"+lk].(map[string]any)["description"].(string); d == "" || !strings.Contains(d, "parentcustomerid_account") {
+		t.Errorf("lookup description %q", d)
+	}
+	l := props("list_accounts")
+	for _, k := range []string{"statuscode" + fv, "revenue" + fv, "createdon" + fv, "_primarycontactid_value" + lk} {
+		if l[k] == nil {
+			t.Errorf("list_accounts items lack %s", k)
+		}
+	}
+	// A document that uses neither vocabulary gets none of them.
+	trip, err := os.ReadFile("testdata/real/trippin_v4.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, _, err := Import("trip", trip, request(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range ops(tc)["get_People"].Output["properties"].(map[string]any) {
+		if strings.Contains(k, "@") && k != "@odata.etag" {
+			t.Errorf("TripPin declares %s", k)
+		}
+	}
+	// The service's annotations reach the step's output as sent.
+	var prefer string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		prefer = r.Header.Get("Prefer")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"@odata.etag":"W/\"1\"","contactid":"c1","fullname":"Ann","donotemail":false,"donotemail` + fv + `":"Allow",` +
+			`"_parentcustomerid_value":"a1","_parentcustomerid_value` + fv + `":"Contoso","_parentcustomerid_value` + lk + `":"account"}`))
+	}))
+	defer srv.Close()
+	out, err := ops(c)["get_contacts"].Invoke(context.Background(), connectors.Call{Input: map[string]any{"contactid": "00000000-0000-0000-0000-000000000001", "include_annotations": "*"},
+		Connection: &connectors.Connection{Name: "crm", Connector: "crm", BaseURL: srv.URL, AllowPrivate: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := out.(map[string]any)["body"].(map[string]any)
+	if prefer != `odata.include-annotations="*"` || b["_parentcustomerid_value"+lk] != "account" || b["_parentcustomerid_value"+fv] != "Contoso" || b["donotemail"+fv] != "Allow" {
+		t.Fatalf("Prefer %q, body %v", prefer, b)
+	}
+}
