@@ -517,3 +517,35 @@ func TestSandboxMediaStream(t *testing.T) {
 		}
 	}
 }
+
+// v2 server-driven paging: fetch_all follows d.__next (SAP's sandbox
+// pages by $skiptoken) until the list ends, and a filter holds on every
+// page.
+func TestSandboxFetchAllV2Next(t *testing.T) {
+	doc, err := os.ReadFile("testdata/real/sap_api_business_partner.edmx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, doc)
+	s.box.PageSize = 4
+	var partners []map[string]any
+	for i := 0; i < 11; i++ {
+		partners = append(partners, map[string]any{"BusinessPartner": fmt.Sprintf("10%02d", i), "BusinessPartnerCategory": []string{"1", "2"}[i%2]})
+	}
+	if err := s.box.Seed(map[string][]map[string]any{"A_BusinessPartner": partners}); err != nil {
+		t.Fatal(err)
+	}
+	first := s.must(t, "list_A_BusinessPartner", map[string]any{})
+	if n, _ := body(first)["next_link"].(string); len(values(first)) != 4 || !strings.Contains(n, "skiptoken") {
+		t.Fatalf("first page: %d values, next %v", len(values(first)), body(first)["next_link"])
+	}
+	all := s.must(t, "list_A_BusinessPartner", map[string]any{"fetch_all": true, "filter": []any{map[string]any{"property": "BusinessPartnerCategory", "value": "2"}}})
+	if n := len(values(all)); n != 5 || body(all)["pages"] != 2 {
+		t.Fatalf("fetch_all over __next: %d items in %v pages", n, body(all)["pages"])
+	}
+	for _, v := range values(all) {
+		if v.(map[string]any)["BusinessPartnerCategory"] != "2" {
+			t.Errorf("filter lost on a later page: %v", v)
+		}
+	}
+}
