@@ -71,7 +71,12 @@ func jobRequestSchema(desc string, extra map[string]any) map[string]any {
 }
 
 var jobWaitSchema = func() map[string]any {
-	props := map[string]any{"url": map[string]any{"type": "string", "description": "the job's own URL, polled with GET (placeholders as above)"}}
+	props := map[string]any{}
+	for k, v := range jobRequestProps {
+		props[k] = v
+	}
+	props["method"] = map[string]any{"type": "string", "enum": []any{"GET", "POST"}, "description": "GET (default), or POST for an API whose status is a query (GraphQL)"}
+	props["url"] = map[string]any{"type": "string", "description": "the job's own URL, polled (placeholders as above)"}
 	for k, v := range lroSchema["properties"].(map[string]any) {
 		if k != "poll" {
 			props[k] = v
@@ -206,17 +211,36 @@ func (j *jobRunner) parseRequest(v any, desc, method string, paginate bool) (*jo
 	return &jobRequest{in: in, desc: desc}, nil
 }
 
-var placeholderRe = regexp.MustCompile(`\{(job|header)\.([A-Za-z0-9_.\-]{1,200})\}`)
+var placeholderRe = regexp.MustCompile(`\{(job|header|final)\.([A-Za-z0-9_.\-]{1,200})\}`)
 
-// fill replaces the placeholders of a URL with the create answer's values.
-func (j *jobRunner) fill(u, desc string, created map[string]any) (string, error) {
+// fill replaces the placeholders of a URL with the create answer's values
+// ({job.…}, {header.…}) and the wait's last answer's ({final.…}, for
+// results).
+func (j *jobRunner) fill(u, desc string, created, final map[string]any) (string, error) {
 	var bad error
 	lookup := func(kind, path string) string {
 		var v any
-		if kind == "header" {
+		switch kind {
+		case "header":
 			h, _ := created["headers"].(map[string]any)
 			v = h[strings.ToLower(path)]
-		} else {
+		case "final":
+			if final == nil {
+				if bad == nil {
+					bad = j.fail("%s.url: {final.%s} names the wait's last answer: only results, after a wait, may use it", desc, path)
+				}
+				return ""
+			}
+			v = final["body"]
+			for _, seg := range strings.Split(path, ".") {
+				m, ok := v.(map[string]any)
+				if !ok {
+					v = nil
+					break
+				}
+				v = m[seg]
+			}
+		default:
 			v = created["body"]
 			for _, seg := range strings.Split(path, ".") {
 				m, ok := v.(map[string]any)
@@ -230,7 +254,11 @@ func (j *jobRunner) fill(u, desc string, created map[string]any) (string, error)
 		s := scalar(v)
 		if v == nil || s == "" {
 			if bad == nil {
-				bad = j.fail("%s.url: the create answer has no %s.%s", desc, kind, path)
+				what := "the create answer"
+				if kind == "final" {
+					what = "the wait's last answer"
+				}
+				bad = j.fail("%s.url: %s has no %s.%s", desc, what, kind, path)
 			}
 			return ""
 		}
@@ -250,13 +278,13 @@ func (j *jobRunner) fill(u, desc string, created map[string]any) (string, error)
 	return out, bad
 }
 
-func (j *jobRunner) send(ctx context.Context, call connectors.Call, do invokeFunc, r *jobRequest, key string, created map[string]any) (map[string]any, error) {
+func (j *jobRunner) send(ctx context.Context, call connectors.Call, do invokeFunc, r *jobRequest, key string, created, final map[string]any) (map[string]any, error) {
 	in := make(map[string]any, len(r.in))
 	for k, v := range r.in {
 		in[k] = v
 	}
 	if created != nil {
-		u, err := j.fill(in["url"].(string), r.desc, created)
+		u, err := j.fill(in["url"].(string), r.desc, created, final)
 		if err != nil {
 			return nil, err
 		}
@@ -280,6 +308,46 @@ func (j *jobRunner) send(ctx context.Context, call connectors.Call, do invokeFun
 }
 
 type invokeFunc func(context.Context, connectors.Call) (any, error)
+
+// wait polls the job's URL until its state is final: running (or a 202)
+// waits Retry-After, else the interval, and polls again; succeeded is
+// done; failed and canceled are permanent errors with the job's answer;
+// no state, or one in no list, is an error too. Polls carry no
+// Idempotency-Key: a POSTed status query must not be answered from a
+// cache of the first one.
+func (j *jobRunner) wait(ctx context.Context, call connectors.Call, do invokeFunc, wait *jobRequest, lro *lroOptions, created, res map[string]any) (map[string]any, error) {
+	deadline := time.Now().Add(lro.maxWait)
+	for polls := int64(1); ; polls++ {
+		out, err := j.send(ctx, call, do, wait, "", created, nil)
+		if err != nil {
+			return nil, err
+		}
+		status, _ := out["status"].(int64)
+		group, raw := lro.state(out["body"])
+		switch {
+		case group == "running" || (status == 202 && group == ""):
+			if polls >= maxLROPolls || time.Now().After(deadline) {
+				return nil, &connectors.Error{Class: connectors.Retryable,
+					Message: fmt.Sprintf("%s: the job is still %s after %s (%d polls); a retry polls it again", jobName, raw, lro.maxWait, polls)}
+			}
+			hdrs, _ := out["headers"].(map[string]any)
+			if err := sleep(ctx, min(pollWait(hdrs, lro.interval), time.Until(deadline)+time.Millisecond)); err != nil {
+				return nil, err
+			}
+			continue
+		case group == "succeeded":
+			res["state"], res["final"], res["polls"] = raw, out["body"], polls
+			return out, nil
+		case group == "failed" || group == "canceled":
+			return nil, &connectors.Error{Class: connectors.Permanent, Body: out["body"],
+				Message: fmt.Sprintf("%s: the job ended %s", jobName, raw)}
+		case group == "":
+			return nil, j.fail("wait: the job's answer has no state at %s", lro.statusPath)
+		default:
+			return nil, j.fail("wait: the job's state %q is not a final one (list it under running, succeeded, failed or canceled)", raw)
+		}
+	}
+}
 
 // run sends call (without its job option) as the request creating the
 // job, then the job's requests, through do (http.request's invoke).
@@ -332,24 +400,28 @@ func (j *jobRunner) run(ctx context.Context, call connectors.Call, opt any, do i
 		if !ok {
 			return nil, j.fail("wait must be an object")
 		}
-		u, ok := m["url"].(string)
-		if !ok || u == "" || len(u) > 8192 {
-			return nil, j.fail("wait.url is required")
-		}
-		opts := map[string]any{}
+		req, opts := map[string]any{}, map[string]any{}
 		for k, x := range m {
-			if k != "url" {
+			switch k {
+			case "method", "url", "headers", "query", "body":
+				req[k] = x
+			case "poll":
+				return nil, j.fail("wait: unknown field \"poll\"")
+			default:
 				opts[k] = x
 			}
 		}
-		if _, ok := opts["poll"]; ok {
-			return nil, j.fail("wait: unknown field \"poll\"")
+		r, err := j.parseRequest(req, "wait", "GET", false)
+		if err != nil {
+			return nil, err
 		}
-		var err error
+		if meth := r.in["method"]; meth != "GET" && meth != "POST" {
+			return nil, j.fail("wait.method must be GET or POST")
+		}
 		if lro, err = parseLRO(opts); err != nil {
 			return nil, j.fail("wait: %s", strings.TrimPrefix(err.Error(), "http.request: long_running"))
 		}
-		wait = &jobRequest{in: map[string]any{"method": "GET", "url": u, "long_running": opts}, desc: "wait"}
+		wait = r
 	}
 	var names []string
 	results := map[string]*jobRequest{}
@@ -381,7 +453,7 @@ func (j *jobRunner) run(ctx context.Context, call connectors.Call, opt any, do i
 		p, resumed = j.progress(key)
 	}
 	if !resumed {
-		out, err := j.send(ctx, call, do, create, sub("create"), nil)
+		out, err := j.send(ctx, call, do, create, sub("create"), nil, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -389,7 +461,7 @@ func (j *jobRunner) run(ctx context.Context, call connectors.Call, opt any, do i
 		j.remember(key, p)
 	}
 	for ; p.sent < len(then); p.sent++ {
-		if _, err := j.send(ctx, call, do, then[p.sent], sub(fmt.Sprintf("then:%d", p.sent)), p.created); err != nil {
+		if _, err := j.send(ctx, call, do, then[p.sent], sub(fmt.Sprintf("then:%d", p.sent)), p.created, nil); err != nil {
 			return nil, err // a retry continues from this request
 		}
 		next := *p
@@ -397,37 +469,21 @@ func (j *jobRunner) run(ctx context.Context, call connectors.Call, opt any, do i
 		j.remember(key, &next)
 	}
 	res := map[string]any{"resumed": resumed}
+	var final map[string]any
 	if wait != nil {
-		out, err := j.send(ctx, call, do, wait, sub("wait"), p.created)
-		if err != nil {
-			return nil, err // a retry resumes polling the same job
-		}
-		group, raw := lro.state(out["body"])
-		switch group {
-		case "succeeded":
-		case "failed", "canceled":
-			j.forget(key)
-			return nil, &connectors.Error{Class: connectors.Permanent, Body: out["body"],
-				Message: fmt.Sprintf("%s: the job ended %s", jobName, raw)}
-		case "":
-			j.forget(key)
-			return nil, j.fail("wait: the job's answer has no state at %s", lro.statusPath)
-		default:
-			j.forget(key)
-			return nil, j.fail("wait: the job's state %q is not a final one (list it under running, succeeded, failed or canceled)", raw)
-		}
-		res["state"], res["final"] = raw, out["body"]
-		if info, ok := out["long_running"].(map[string]any); ok {
-			n, _ := info["polls"].(int64)
-			res["polls"] = n + 1 // the first GET, then the polls
-		} else {
-			res["polls"] = int64(1)
+		var err error
+		if final, err = j.wait(ctx, call, do, wait, lro, p.created, res); err != nil {
+			var ce *connectors.Error
+			if errors.As(err, &ce) && ce.Class == connectors.Permanent {
+				j.forget(key) // the job ended (or cannot be read): a retry would not change it
+			}
+			return nil, err // a retryable one: the retry polls the same job again
 		}
 	}
 	if len(names) > 0 {
 		got := map[string]any{}
 		for _, name := range names {
-			out, err := j.send(ctx, call, do, results[name], sub("result:"+name), p.created)
+			out, err := j.send(ctx, call, do, results[name], sub("result:"+name), p.created, final)
 			if err != nil {
 				return nil, err // the job is done; a retry fetches the results again
 			}

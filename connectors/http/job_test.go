@@ -269,3 +269,72 @@ func TestBulkJobOtherOriginRefused(t *testing.T) {
 		t.Fatalf("%v (other host hit: %v)", err, hit)
 	}
 }
+
+// A GraphQL bulk operation in the style of Shopify's: a mutation starts
+// it, a POSTed query polls its status, and the result file's URL is in
+// the last status answer ({final.…}). Polls carry no Idempotency-Key (a
+// cached answer to the first would never change).
+func TestBulkJobGraphQLStyle(t *testing.T) {
+	var mu sync.Mutex
+	polls := 0
+	var pollKeys []string
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.URL.Path == "/files/bulk-1.jsonl" && r.Method == "GET" {
+			w.Header().Set("Content-Type", "application/jsonl")
+			_, _ = io.WriteString(w, "{\"id\":\"gid://shop/Product/1\"}\n{\"id\":\"gid://shop/Product/2\"}\n")
+			return
+		}
+		var q struct {
+			Query string `json:"query"`
+		}
+		if r.Method != "POST" || r.URL.Path != "/graphql" || json.NewDecoder(r.Body).Decode(&q) != nil {
+			w.WriteHeader(400)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.Contains(q.Query, "bulkOperationRunQuery"):
+			_, _ = io.WriteString(w, `{"data":{"bulkOperationRunQuery":{"bulkOperation":{"id":"gid://shop/BulkOperation/1","status":"CREATED"},"userErrors":[]}}}`)
+		case strings.Contains(q.Query, "currentBulkOperation"):
+			polls++
+			pollKeys = append(pollKeys, r.Header.Get("Idempotency-Key"))
+			if polls < 3 {
+				_, _ = io.WriteString(w, `{"data":{"currentBulkOperation":{"id":"gid://shop/BulkOperation/1","status":"RUNNING","url":null}}}`)
+				return
+			}
+			_, _ = fmt.Fprintf(w, `{"data":{"currentBulkOperation":{"id":"gid://shop/BulkOperation/1","status":"COMPLETED","url":%q}}}`, srv.URL+"/files/bulk-1.jsonl")
+		default:
+			w.WriteHeader(400)
+		}
+	}))
+	defer srv.Close()
+	conn := &connectors.Connection{Name: "shop", BaseURL: srv.URL, AllowPrivate: true, Auth: &connectors.Auth{Type: connectors.AuthBearer, Token: "tok"}}
+	in := map[string]any{"url": "/graphql", "body": map[string]any{"query": `mutation { bulkOperationRunQuery(query: "{ products { edges { node { id } } } }") { bulkOperation { id status } userErrors { message } } }`},
+		"job": map[string]any{
+			"wait": map[string]any{"method": "POST", "url": "/graphql", "body": map[string]any{"query": "{ currentBulkOperation { id status url } }"},
+				"status_path": "data.currentBulkOperation.status", "interval_seconds": 0.001,
+				"running": []any{"CREATED", "RUNNING", "CANCELING"}, "succeeded": []any{"COMPLETED"}, "failed": []any{"FAILED", "EXPIRED"}, "canceled": []any{"CANCELED"}},
+			"results": map[string]any{"records": map[string]any{"url": "{final.data.currentBulkOperation.url}"}},
+		}}
+	out, err := jobOp(t).Invoke(context.Background(), connectors.Call{IdempotencyKey: "run9:export", Connection: conn, Input: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := jobOf(out.(map[string]any))
+	if m["state"] != "COMPLETED" || m["polls"] != int64(3) || !strings.Contains(m["results"].(map[string]any)["records"].(string), "Product/2") {
+		t.Fatalf("%v", m)
+	}
+	for _, k := range pollKeys {
+		if k != "" {
+			t.Errorf("a status poll carried Idempotency-Key %q", k)
+		}
+	}
+	// {final.…} outside results has nothing to name.
+	in["job"].(map[string]any)["then"] = []any{map[string]any{"url": "{final.x}"}}
+	if _, err := jobOp(t).Invoke(context.Background(), connectors.Call{Connection: conn, Input: in}); err == nil || !strings.Contains(err.Error(), "only results, after a wait") {
+		t.Errorf("final in then: %v", err)
+	}
+}
