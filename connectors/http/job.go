@@ -22,7 +22,7 @@ import (
 // job, and job declares what follows:
 //
 //	then     requests sent in order after it (upload the data, close the job)
-//	wait     poll a URL until the job's state is final (long_running's rules)
+//	wait     poll the job (GET, or POST a status query) until its state is final
 //	results  named requests sent once it succeeded (default GET; paginate allowed)
 //
 // URLs after create name the job through placeholders filled from the

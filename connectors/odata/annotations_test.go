@@ -90,3 +90,34 @@ func TestDataverseAnnotationsInOutputs(t *testing.T) {
 		t.Fatalf("Prefer %q, body %v", prefer, b)
 	}
 }
+
+// JSON CSDL carries the same: $HasStream, $ContainsTarget,
+// $ReferentialConstraint and $Reference.
+func TestJSONCSDLStreamsContainmentLookups(t *testing.T) {
+	doc := `{"$Version":"4.0","$Reference":{"https://oasis-tcs.github.io/odata-vocabularies/vocabularies/OData.Community.Display.V1.json":{"$Include":[{"$Namespace":"OData.Community.Display.V1"}]}},
+"$EntityContainer":"N.C","N":{"T":{"$Kind":"EntityType","$HasStream":true,"$Key":["ID"],"ID":{"$Type":"Edm.Int32"},"FK":{"$Type":"Edm.Int32","$Nullable":true},
+"Owner":{"$Kind":"NavigationProperty","$Type":"N.T","$ReferentialConstraint":{"FK":"ID"}},
+"Kids":{"$Kind":"NavigationProperty","$Type":"N.K","$Collection":true,"$ContainsTarget":true}},
+"K":{"$Kind":"EntityType","$Key":["KID"],"KID":{"$Type":"Edm.String"},"Label":{"$Type":"Edm.String"}},
+"C":{"$Kind":"EntityContainer","Ts":{"$Collection":true,"$Type":"N.T"}}}}`
+	c, _, err := Import("j", []byte(doc), request(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := ops(c)
+	for _, n := range []string{"get_Ts_media", "update_Ts_media", "get_Ts_Kids", "update_Ts_Kids", "delete_Ts_Kids"} {
+		if o[n] == nil {
+			t.Errorf("no %s in %v", n, names(c))
+		}
+	}
+	if req := o["get_Ts_Kids"].Input["required"]; len(req.([]any)) != 2 {
+		t.Errorf("get_Ts_Kids requires %v", req)
+	}
+	p := o["get_Ts"].Output["properties"].(map[string]any)
+	if p["FK@OData.Community.Display.V1.FormattedValue"] == nil || p["ID@OData.Community.Display.V1.FormattedValue"] == nil {
+		t.Errorf("annotations: %v", p)
+	}
+	if p["FK@Microsoft.Dynamics.CRM.lookuplogicalname"] != nil {
+		t.Error("a term of a namespace the document does not use")
+	}
+}
