@@ -121,3 +121,41 @@ func TestJSONCSDLStreamsContainmentLookups(t *testing.T) {
 		t.Error("a term of a namespace the document does not use")
 	}
 }
+
+// The sandbox answers the annotations a request asks for, as the
+// document declares them: flows over a Dataverse-shaped service see
+// formatted values and lookup targets offline.
+func TestSandboxInstanceAnnotations(t *testing.T) {
+	doc, err := os.ReadFile("testdata/own/dataverse_shape.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, doc)
+	const acc, con = "00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000c1"
+	if err := s.box.Seed(map[string][]map[string]any{
+		"accounts": {{"accountid": acc, "name": "Contoso", "statuscode": 1.0}},
+		"contacts": {{"contactid": con, "fullname": "Ann", "donotemail": false, "_parentcustomerid_value": acc}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const fv, lk, an = "@OData.Community.Display.V1.FormattedValue", "@Microsoft.Dynamics.CRM.lookuplogicalname", "@Microsoft.Dynamics.CRM.associatednavigationproperty"
+	plain := body(s.must(t, "get_contacts", map[string]any{"contactid": con}))
+	for k := range plain {
+		if strings.Contains(k, "@") && k != "@odata.etag" {
+			t.Errorf("unasked annotation %s", k)
+		}
+	}
+	all := body(s.must(t, "get_contacts", map[string]any{"contactid": con, "include_annotations": "*"}))
+	if all["_parentcustomerid_value"+lk] != "account" || all["_parentcustomerid_value"+an] != "parentcustomerid_account" ||
+		all["donotemail"+fv] != "No" || all["_parentcustomerid_value"+fv] == nil || all["fullname"+fv] != nil {
+		t.Fatalf("include *: %v", all)
+	}
+	some := values(s.must(t, "list_accounts", map[string]any{"include_annotations": "OData.Community.Display.V1.*"}))
+	if len(some) != 1 || some[0].(map[string]any)["statuscode"+fv] != "1" {
+		t.Fatalf("list with the Display namespace: %v", some)
+	}
+	only := body(s.must(t, "get_contacts", map[string]any{"contactid": con, "include_annotations": "*,-Microsoft.Dynamics.CRM.*"}))
+	if only["_parentcustomerid_value"+lk] != nil || only["donotemail"+fv] != "No" {
+		t.Fatalf("exclusion: %v", only)
+	}
+}

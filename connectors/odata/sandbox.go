@@ -38,6 +38,9 @@ type Sandbox struct {
 	token string
 	jobs  map[string]*asyncJob // v4 requests accepted with respond-async, by monitor id
 	jobN  int
+	// annotations are the instance annotations the request being served
+	// asked for (Prefer: odata.include-annotations), set under mu.
+	annotations []string
 }
 
 // asyncJob is a request accepted with Prefer: respond-async: it runs when
@@ -213,7 +216,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	s.annotations = preferredAnnotations(r.Header.Values("Prefer"))
 	status, hdr, out, e := s.handle(method, path, r.URL.Query(), r.Header, body)
+	s.annotations = nil
 	s.mu.Unlock()
 	if e != nil {
 		s.fail(w, e)
@@ -894,8 +899,91 @@ func (s *Sandbox) entity(tb *table, rw *row, expand []string, depth int) map[str
 		out["__metadata"] = map[string]any{"type": tb.t.Namespace + "." + tb.t.Name, "etag": etag(rw)}
 	} else {
 		out["@odata.etag"] = etag(rw)
+		s.annotate(tb.t, out)
 	}
 	return out
+}
+
+// preferredAnnotations reads odata.include-annotations="a,b" from Prefer
+// (the quoted list may itself hold commas).
+func preferredAnnotations(prefer []string) []string {
+	const key = "odata.include-annotations="
+	for _, p := range prefer {
+		i := strings.Index(strings.ToLower(p), key)
+		if i < 0 {
+			continue
+		}
+		v := p[i+len(key):]
+		if strings.HasPrefix(v, `"`) {
+			v = v[1:]
+			if j := strings.IndexByte(v, '"'); j >= 0 {
+				v = v[:j]
+			}
+		} else if j := strings.IndexAny(v, ", ;"); j >= 0 {
+			v = v[:j]
+		}
+		var out []string
+		for _, x := range strings.Split(v, ",") {
+			if x = strings.TrimSpace(x); x != "" && len(out) < 50 {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// annotate adds the instance annotations the request asked for (a term,
+// Namespace.*, or *; a -term excludes) to an entity, as a service that
+// declares them would: the value as text, a lookup's target type or its
+// navigation (annotations.yaml says which).
+func (s *Sandbox) annotate(t *EntityType, e map[string]any) {
+	if len(s.annotations) == 0 {
+		return
+	}
+	wants := func(term string) bool {
+		in := false
+		for _, p := range s.annotations {
+			switch {
+			case p == "-"+term || (strings.HasPrefix(p, "-") && strings.HasSuffix(p, ".*") && strings.HasPrefix(term, p[1:len(p)-1])):
+				return false
+			case p == "*" || p == term || (strings.HasSuffix(p, ".*") && strings.HasPrefix(term, p[:len(p)-1])):
+				in = true
+			}
+		}
+		return in
+	}
+	for _, ap := range s.m.annotatedProps(t) {
+		v, ok := e[ap.prop]
+		if !ok || v == nil || !wants(ap.a.Term) {
+			continue
+		}
+		var text string
+		switch ap.a.Sandbox {
+		case "display":
+			switch x := v.(type) {
+			case bool:
+				text = map[bool]string{true: "Yes", false: "No"}[x]
+			case float64:
+				text = strconv.FormatFloat(x, 'f', -1, 64)
+			default:
+				text = fmt.Sprint(x)
+			}
+		case "target":
+			if ap.nav != nil {
+				if tt, ok := s.m.EntityTypes[ap.nav.Target]; ok {
+					text = tt.Name
+				}
+			}
+		case "navigation":
+			if ap.nav != nil {
+				text = ap.nav.Name
+			}
+		}
+		if text != "" {
+			e[ap.prop+"@"+ap.a.Term] = text
+		}
+	}
 }
 
 func (s *Sandbox) expandList(t *EntityType, v string) ([]string, *sandboxError) {

@@ -142,6 +142,7 @@ type instanceAnnotation struct {
 	On          string   `yaml:"on"`
 	Types       []string `yaml:"types"`
 	Enum        bool     `yaml:"enum"`
+	Sandbox     string   `yaml:"sandbox"` // display, target or navigation
 	Description string   `yaml:"description"`
 }
 
@@ -153,6 +154,9 @@ var instanceAnnotations = func() []instanceAnnotation {
 	for _, a := range out {
 		if a.Term == "" || a.Namespace == "" || (a.On != "types" && a.On != "foreign_key") {
 			panic("odata: annotations.yaml: a term needs term, namespace and on: types or foreign_key")
+		}
+		if a.Sandbox != "display" && a.Sandbox != "target" && a.Sandbox != "navigation" {
+			panic("odata: annotations.yaml: sandbox must be display, target or navigation")
 		}
 	}
 	return out
@@ -177,37 +181,52 @@ func (m *Model) usedAnnotations() []instanceAnnotation {
 	return out
 }
 
-// annotateProps declares the instance annotations t's properties may
-// carry (P@Term) in props.
-func (m *Model) annotateProps(t *EntityType, props map[string]any) {
+// annotatedProp is one instance annotation a property may carry.
+type annotatedProp struct {
+	prop string
+	a    instanceAnnotation
+	nav  *NavProperty // the navigation whose key prop holds (a lookup), if any
+}
+
+// annotatedProps lists the instance annotations t's properties may carry.
+func (m *Model) annotatedProps(t *EntityType) []annotatedProp {
 	used := m.usedAnnotations()
 	if len(used) == 0 {
-		return
+		return nil
 	}
-	fk := map[string]string{} // property -> the navigation it is the key of
+	fk := map[string]*NavProperty{} // property -> the navigation it is the key of
 	for _, n := range t.Navs {
 		for _, r := range n.Refs {
 			if _, ok := fk[r]; !ok {
-				fk[r] = n.Name
+				fk[r] = n
 			}
 		}
 	}
+	var out []annotatedProp
 	for _, p := range t.Props {
 		_, enum := m.EnumTypes[p.Type]
+		nav := fk[p.Name]
 		for _, a := range used {
-			nav, isFK := fk[p.Name]
-			ok := isFK
+			ok := nav != nil
 			if a.On == "types" && !ok {
 				ok = (a.Enum && enum) || slices.Contains(a.Types, p.Type)
 			}
-			if !ok {
-				continue
+			if ok {
+				out = append(out, annotatedProp{prop: p.Name, a: a, nav: nav})
 			}
-			desc := a.Description
-			if isFK {
-				desc += " (" + p.Name + " is the key of " + nav + ")"
-			}
-			props[p.Name+"@"+a.Term] = map[string]any{"type": "string", "description": desc}
 		}
+	}
+	return out
+}
+
+// annotateProps declares the instance annotations t's properties may
+// carry (P@Term) in props.
+func (m *Model) annotateProps(t *EntityType, props map[string]any) {
+	for _, ap := range m.annotatedProps(t) {
+		desc := ap.a.Description
+		if ap.nav != nil {
+			desc += " (" + ap.prop + " is the key of " + ap.nav.Name + ")"
+		}
+		props[ap.prop+"@"+ap.a.Term] = map[string]any{"type": "string", "description": desc}
 	}
 }
