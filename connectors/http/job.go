@@ -295,7 +295,7 @@ func (j *jobRunner) send(ctx context.Context, call connectors.Call, do invokeFun
 		var ce *connectors.Error
 		if errors.As(err, &ce) {
 			e := *ce
-			e.Message = fmt.Sprintf("%s: %s (%s %s): %s", jobName, r.desc, in["method"], in["url"], ce.Message)
+			e.Message = fmt.Sprintf("%s: %s (%s %s): %s", jobName, r.desc, in["method"], pathOnly(in["url"].(string)), ce.Message)
 			return nil, &e
 		}
 		return nil, fmt.Errorf("%s: %s: %w", jobName, r.desc, err)
@@ -499,4 +499,16 @@ func (j *jobRunner) run(ctx context.Context, call connectors.Call, opt any, do i
 		}
 	}
 	return out, nil
+}
+
+// pathOnly is a URL without its query, fragment and user info, for
+// messages: a credential in a query parameter or user info never reaches
+// an error (the http connector redacts its own messages the same way).
+func pathOnly(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	return u.String()
 }

@@ -187,7 +187,9 @@ func TestBulkJobRetryContinuesTheSameJob(t *testing.T) {
 	conn := &connectors.Connection{Name: "sf", BaseURL: a.srv.URL, AllowPrivate: true, Auth: &connectors.Auth{Type: connectors.AuthBearer, Token: "tok"}}
 	op := jobOp(t)
 	call := connectors.Call{IdempotencyKey: "run2:load", Connection: conn, Input: bulkInput("Name\nAcme\n")}
+	jobOf(call.Input)["then"].([]any)[0].(map[string]any)["url"] = "/services/data/v60.0/jobs/ingest/{job.id}/batches?api_key=secret-key"
 	_, err := op.Invoke(context.Background(), call)
+	firstErr := err
 	var ce *connectors.Error
 	if !errors.As(err, &ce) || ce.Class != connectors.Retryable || !strings.Contains(ce.Message, "job: then[0] (PUT") {
 		t.Fatalf("first attempt: %v", err)
@@ -195,6 +197,9 @@ func TestBulkJobRetryContinuesTheSameJob(t *testing.T) {
 	out, err := op.Invoke(context.Background(), call)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(firstErr.Error(), "secret-key") {
+		t.Errorf("a query credential in the message: %v", firstErr)
 	}
 	m := jobOf(out.(map[string]any))
 	if a.created != 1 || m["resumed"] != true || m["state"] != "JobComplete" || out.(map[string]any)["body"].(map[string]any)["id"] != "750R0001" {
