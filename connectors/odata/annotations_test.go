@@ -159,3 +159,32 @@ func TestSandboxInstanceAnnotations(t *testing.T) {
 		t.Fatalf("exclusion: %v", only)
 	}
 }
+
+// A single-valued navigation (a lookup) is read with get_S_N: the related
+// entity itself, here the account a contact was bound to on create.
+func TestSingleValuedNavigation(t *testing.T) {
+	doc, err := os.ReadFile("testdata/own/dataverse_shape.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, doc)
+	const acc = "00000000-0000-0000-0000-0000000000a1"
+	if err := s.box.Seed(map[string][]map[string]any{"accounts": {{"accountid": acc, "name": "Contoso"}}}); err != nil {
+		t.Fatal(err)
+	}
+	s.must(t, "create_contacts", map[string]any{"contactid": "00000000-0000-0000-0000-0000000000c1", "fullname": "Ann",
+		"bind": map[string]any{"parentcustomerid_account": "accounts(" + acc + ")"}})
+	got := s.must(t, "get_contacts_parentcustomerid_account", map[string]any{"contactid": "00000000-0000-0000-0000-0000000000c1"})
+	if p := s.seen[len(s.seen)-1].URL.Path; p != "/contacts(00000000-0000-0000-0000-0000000000c1)/parentcustomerid_account" {
+		t.Errorf("path %s", p)
+	}
+	if body(got)["name"] != "Contoso" || body(got)["accountid"] != acc {
+		t.Fatalf("related account: %v", got)
+	}
+	// A contact bound to nothing: no related entity (204), not an error.
+	s.must(t, "create_contacts", map[string]any{"contactid": "00000000-0000-0000-0000-0000000000c2", "fullname": "Bob"})
+	none := s.must(t, "get_contacts_parentcustomerid_account", map[string]any{"contactid": "00000000-0000-0000-0000-0000000000c2"})
+	if none["status"] != int64(204) || len(body(none)) != 0 {
+		t.Fatalf("unbound: %v", none)
+	}
+}
