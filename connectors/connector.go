@@ -69,6 +69,12 @@ type Connector struct {
 	Triggers []Trigger `json:"triggers,omitempty"`
 	// Check validates a connection of this connector (nil: any is fine).
 	Check func(*Connection) error `json:"-"`
+	// OverHTTP says every call of this connector is an http.request of
+	// its connection (an imported connector): a flow may then also call
+	// http.request through such a connection, for a request the document
+	// does not describe (a bulk job's upload). Its credentials still go
+	// to the connection's base_url origin only.
+	OverHTTP bool `json:"-"`
 }
 
 // Trigger describes a polling trigger: which list operation it polls and
@@ -361,6 +367,7 @@ func RegisterImport[R any](c *Catalog, name string, build func(request *Operatio
 	if err != nil {
 		return none, err
 	}
+	x.OverHTTP = true
 	c.Register(x)
 	return rep, nil
 }
@@ -504,6 +511,9 @@ func (c *Catalog) Connection(name, connector string) (*Connection, error) {
 		return nil, fmt.Errorf("unknown connection %q (configured: %s)", name, strings.Join(names, ", "))
 	}
 	if conn.Connector != connector {
+		if x := c.connectors[conn.Connector]; connector == "http" && x != nil && x.OverHTTP {
+			return conn, nil // an imported connector's connection, used by http.request
+		}
 		return nil, fmt.Errorf("connection %q is a %s connection, not %s", name, conn.Connector, connector)
 	}
 	return conn, nil

@@ -106,7 +106,7 @@ func outputKeys(s *Step) []string {
 		return s.Set.MapKeys()
 	case KindCall:
 		if strings.HasPrefix(s.Call, "http.") {
-			return []string{"body", "body_encoding", "headers", "long_running", "pages", "status", "truncated"}
+			return []string{"body", "body_encoding", "headers", "job", "long_running", "pages", "status", "truncated"}
 		}
 	}
 	return nil

@@ -62,21 +62,22 @@ func New(o Options) *connectors.Connector {
 	}
 	h := &client{opts: o, public: newClient(false, o.Egress), private: newClient(true, o.Egress), tokens: map[*connectors.Connection]oauth2.TokenSource{},
 		limiters: map[*connectors.Connection]*rate.Limiter{}}
+	request := &connectors.Operation{
+		Name:        "request",
+		Title:       "HTTP request",
+		Description: "Send one HTTP request and return status, headers and body. 5xx, 408 and 429 responses are retried by the runtime (Retry-After honoured); other 4xx fail the step.",
+		Input:       inputSchema,
+		Output:      outputSchema,
+		Hints:       connectors.Hints{OpenWorld: true},
+		Invoke:      h.invoke,
+		RawInputs:   []string{"body"}, // encoded with jsonenc, streamed when large
+	}
 	return &connectors.Connector{
 		Name:        "http",
 		Title:       "HTTP",
 		Description: "Call any HTTP API: method, URL, headers, query and a JSON or form body; the response's JSON body is parsed.",
 		Version:     "1.0.0",
-		Operations: []*connectors.Operation{{
-			Name:        "request",
-			Title:       "HTTP request",
-			Description: "Send one HTTP request and return status, headers and body. 5xx, 408 and 429 responses are retried by the runtime (Retry-After honoured); other 4xx fail the step.",
-			Input:       inputSchema,
-			Output:      outputSchema,
-			Hints:       connectors.Hints{OpenWorld: true},
-			Invoke:      h.invoke,
-			RawInputs:   []string{"body"}, // encoded with jsonenc, streamed when large
-		}},
+		Operations:  []*connectors.Operation{request},
 	}
 }
 
@@ -94,6 +95,7 @@ var inputSchema = map[string]any{
 		"raw":          map[string]any{"type": "object", "description": "a non-JSON body: {content | content_base64, content_type} (e.g. application/octet-stream)"},
 		"paginate":     pagingSchema,
 		"long_running": lroSchema,
+		"job":          jobSchema,
 	},
 	"additionalProperties": false,
 }
@@ -108,6 +110,12 @@ var outputSchema = map[string]any{
 		"long_running": map[string]any{"type": "object", "description": "set when a long-running operation was polled", "properties": map[string]any{
 			"operation_url": map[string]any{"type": "string"}, "polls": map[string]any{"type": "integer"},
 			"status": map[string]any{"type": "string"}, "resumed": map[string]any{"type": "boolean", "description": "a retry resumed polling"}}},
+		"job": map[string]any{"type": "object", "description": "set with the job option (status, headers and body are then the answer that created the job)", "properties": map[string]any{
+			"state":   map[string]any{"type": "string", "description": "the job's final state, as the API wrote it"},
+			"final":   map[string]any{"description": "the last answer of the wait: the job as it ended"},
+			"results": map[string]any{"type": "object", "description": "each result request's body by name (text, e.g. CSV, stays text)"},
+			"polls":   map[string]any{"type": "integer", "description": "GETs of the job's URL"},
+			"resumed": map[string]any{"type": "boolean", "description": "a retry continued the job an earlier attempt created"}}},
 	},
 }
 
@@ -120,6 +128,7 @@ type client struct {
 	limiters map[*connectors.Connection]*rate.Limiter      // per-connection token buckets
 
 	pending pendingOps // long-running operations being polled, by idempotency key
+	jobs    jobRunner  // bulk jobs under way, by idempotency key
 }
 
 // wait holds a call until the connection's token bucket allows it, so a
@@ -274,6 +283,9 @@ func Public(ip netip.Addr) bool {
 }
 
 func (c *client) invoke(ctx context.Context, call connectors.Call) (any, error) {
+	if j, ok := call.Input["job"]; ok && j != nil {
+		return c.jobs.run(ctx, call, j, c.invoke)
+	}
 	if lr, ok := call.Input["long_running"]; ok {
 		in := make(map[string]any, len(call.Input))
 		for k, v := range call.Input {

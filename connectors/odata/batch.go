@@ -50,7 +50,10 @@ func capture(ctx context.Context, op *connectors.Operation, in map[string]any) (
 }
 
 // rawBody is a non-JSON request body.
-type rawBody struct{ content, contentType string }
+type rawBody struct {
+	content, contentType string
+	base64               bool // content is base64 (a media stream's bytes)
+}
 
 func boundary(prefix string) string {
 	b := make([]byte, 12)

@@ -17,6 +17,10 @@ func FuzzImport(f *testing.F) {
 		}
 	}
 	f.Add([]byte(sapDoc))
+	if data, err := os.ReadFile("testdata/own/dataverse_shape.xml"); err == nil {
+		f.Add(data) // references, referential constraints: the annotations in output schemas
+	}
+	f.Add([]byte(`{"$Version":"4.0","$Reference":{"u":{"$Include":[{"$Namespace":"OData.Community.Display.V1"}]}},"$EntityContainer":"N.C","N":{"T":{"$Kind":"EntityType","$HasStream":true,"$Key":["ID"],"ID":{"$Type":"Edm.Int32"},"FK":{"$Type":"Edm.Int32"},"Nav":{"$Kind":"NavigationProperty","$Type":"N.T","$ReferentialConstraint":{"FK":"ID"}},"Kids":{"$Kind":"NavigationProperty","$Type":"N.T","$Collection":true,"$ContainsTarget":true}},"C":{"$Kind":"EntityContainer","Ts":{"$Collection":true,"$Type":"N.T"}}}}`))
 	f.Add([]byte(`{"$Version":"4.0","$EntityContainer":"N.C","N":{"T":{"$Kind":"EntityType","$Key":["ID"],"ID":{"$Type":"Edm.Int32"},"Nav":{"$Kind":"NavigationProperty","$Type":"N.T","$Collection":true}},"F":[{"$Kind":"Function","$IsBound":true,"$Parameter":[{"$Name":"b","$Type":"N.T"}],"$ReturnType":{"$Type":"Edm.String"}}],"C":{"$Kind":"EntityContainer","Ts":{"$Collection":true,"$Type":"N.T"},"Fi":{"$Function":"N.F"}}}}`))
 	f.Add([]byte(`<!DOCTYPE x [<!ENTITY a "b">]><edmx:Edmx/>`))
 	req := httpRequestOp()

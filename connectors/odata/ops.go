@@ -380,6 +380,9 @@ func (b *builder) entitySet(s *EntitySet) {
 			Input: input(props, req), Output: item, Hints: readHints, Tags: tags}
 		o.Invoke = b.rt.get(o.Name, t, keyPath)
 		b.add(o)
+		if t.HasStream {
+			b.media(s, t, keyPath, lbl)
+		}
 		// navigation properties
 		for _, nv := range t.Navs {
 			b.navigation(s, t, nv, keyPath, lbl)
@@ -458,12 +461,132 @@ func (b *builder) navigation(s *EntitySet, t *EntityType, nv *NavProperty, keyPa
 			Input:       input(props, req), Output: listOutput(item), Hints: readHints, Tags: []string{s.Name}}
 		o.Invoke = b.rt.list(o.Name, target, nil, path)
 		b.add(o)
+		if nv.Contains {
+			b.contained(s, t, nv, target, keyPath)
+		}
 		return
 	}
 	o := &connectors.Operation{Name: b.name("get_" + s.Name + "_" + nv.Name), Title: describe("Get", s.Name+" "+nv.Name, ""),
 		Description: "Get the " + nv.Name + " (" + strings.TrimPrefix(nv.Target, target.Namespace+".") + ") of one " + describe("", s.Name, lbl)[1:] + " entity",
 		Input:       input(props, req), Output: item, Hints: readHints, Tags: []string{s.Name}}
 	o.Invoke = b.rt.get(o.Name, target, path)
+	b.add(o)
+}
+
+// media adds the stream operations of a media entity (HasStream): read
+// and replace its bytes at /S(key)/$value, as base64.
+func (b *builder) media(s *EntitySet, t *EntityType, keyPath func(map[string]any) (string, error), lbl string) {
+	tags := []string{s.Name}
+	props, req := map[string]any{}, []any{}
+	b.keyInputs(t, props, &req, "")
+	out := map[string]any{"type": "object", "properties": map[string]any{
+		"status": map[string]any{"type": "integer"}, "headers": map[string]any{"type": "object", "description": "content-type says what the bytes are"},
+		"body":          map[string]any{"type": "string", "description": "the stream: base64 when body_encoding is base64, else text"},
+		"body_encoding": map[string]any{"enum": []any{"base64"}}}}
+	o := &connectors.Operation{Name: b.name("get_" + s.Name + "_media"), Title: describe("Get media of", s.Name, lbl),
+		Description: describe("Download the media stream of one", s.Name, lbl) + " entity ($value)",
+		Input:       input(props, req), Output: out, Hints: readHints, Tags: tags}
+	o.Invoke = b.rt.media(o.Name, "GET", t, keyPath)
+	b.add(o)
+	if !s.Updatable {
+		b.skip("update_"+s.Name+"_media", "the service marks the entity set not updatable")
+		return
+	}
+	props, req = map[string]any{}, []any{}
+	b.keyInputs(t, props, &req, "")
+	for _, k := range []string{"content_base64", "content_type", "if_match"} {
+		if _, clash := props[k]; clash {
+			b.reject("update_"+s.Name+"_media", "a key property is named "+k)
+			return
+		}
+	}
+	props["content_base64"] = map[string]any{"type": "string", "contentEncoding": "base64", "description": "the new stream's bytes"}
+	props["content_type"] = map[string]any{"type": "string", "description": "its media type (default application/octet-stream)"}
+	props["if_match"] = map[string]any{"type": "string", "description": "the ETag read with the entity; a stale one fails with 412"}
+	req = append(req, "content_base64")
+	o = &connectors.Operation{Name: b.name("update_" + s.Name + "_media"), Title: describe("Replace media of", s.Name, lbl),
+		Description: describe("Upload a new media stream for one", s.Name, lbl) + " entity (PUT $value)",
+		Input:       input(props, req), Hints: updateHints, Tags: tags}
+	o.Invoke = b.rt.media(o.Name, "PUT", t, keyPath)
+	b.add(o)
+}
+
+// contained adds get / update / delete of one contained entity by its
+// key, addressed through its parent (/People('x')/Trips(1)): a contained
+// entity has no entity set of its own, so this is the only way to it.
+// The target's key inputs are prefixed with the navigation's name
+// (Trips_TripId), as for the operations bound to it.
+func (b *builder) contained(s *EntitySet, t *EntityType, nv *NavProperty, target *EntityType, keyPath func(map[string]any) (string, error)) {
+	if len(target.Key) == 0 {
+		b.reject("get/update/delete "+s.Name+"/"+nv.Name, "contained type "+target.Name+" declares no key")
+		return
+	}
+	prefix := nv.Name + "_" // as the operations bound to a contained entity name its key
+	keyInputs := func() (map[string]any, []any, []string) {
+		props, req := map[string]any{}, []any{}
+		b.keyInputs(t, props, &req, "")
+		b.keyInputs(target, props, &req, prefix)
+		names := append([]string(nil), t.Key...)
+		for _, k := range target.Key {
+			names = append(names, prefix+k)
+		}
+		return props, req, names
+	}
+	path := func(in map[string]any) (string, error) {
+		parent := map[string]any{}
+		for _, k := range t.Key {
+			if v, ok := in[k]; ok {
+				parent[k] = v
+			}
+		}
+		p, err := keyPath(parent)
+		if err != nil {
+			return "", err
+		}
+		k, err := b.m.keyPredicate(target, in, prefix)
+		return p + "/" + nv.Name + k, err
+	}
+	of := " of one " + describe("", s.Name, "")[1:] + " entity, by its key"
+	ttl := strings.TrimPrefix(nv.Target, target.Namespace+".")
+	tags := []string{s.Name}
+	// get
+	props, req, _ := keyInputs()
+	props["select"] = map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "properties to return ($select)"}
+	if len(target.Navs) > 0 {
+		props["expand"] = map[string]any{"type": "array", "items": map[string]any{"enum": navNames(target)}, "description": "related entities to include ($expand)"}
+	}
+	props["include_annotations"] = map[string]any{"type": "string", "description": "instance annotations to include (Prefer: odata.include-annotations)"}
+	o := &connectors.Operation{Name: b.name("get_" + s.Name + "_" + nv.Name), Title: describe("Get", s.Name+" "+nv.Name, ""),
+		Description: "Get one of the " + nv.Name + " (" + ttl + ")" + of + "; its ETag comes back as @odata.etag",
+		Input:       input(props, req), Output: b.m.EntitySchema(target), Hints: readHints, Tags: tags}
+	o.Invoke = b.rt.get(o.Name, target, path)
+	b.add(o)
+	// update
+	props, req, names := keyInputs()
+	body := b.bodyInputs(target, props, false)
+	for k := range body {
+		for _, n := range names {
+			if k == n {
+				b.reject("update_"+s.Name+"_"+nv.Name, "a property of "+target.Name+" is named like a key input ("+k+")")
+				return
+			}
+		}
+	}
+	props["if_match"] = map[string]any{"type": "string", "description": "the ETag read with the entity (@odata.etag); a stale one fails with 412"}
+	b.asyncProp(props)
+	o = &connectors.Operation{Name: b.name("update_" + s.Name + "_" + nv.Name), Title: describe("Update", s.Name+" "+nv.Name, ""),
+		Description: "Update one of the " + nv.Name + " (" + ttl + ")" + of + " (only the given properties change; If-Match from if_match)",
+		Input:       input(props, req), Output: b.m.EntitySchema(target), Hints: updateHints, Tags: tags}
+	o.Invoke = b.rt.writeKeys(o.Name, "PATCH", body, target, names, path)
+	b.add(o)
+	// delete
+	props, req, names = keyInputs()
+	props["if_match"] = map[string]any{"type": "string", "description": "the ETag read with the entity; a stale one fails with 412"}
+	b.asyncProp(props)
+	o = &connectors.Operation{Name: b.name("delete_" + s.Name + "_" + nv.Name), Title: describe("Delete", s.Name+" "+nv.Name, ""),
+		Description: "Delete one of the " + nv.Name + " (" + ttl + ")" + of,
+		Input:       input(props, req), Hints: deleteHints, Tags: tags}
+	o.Invoke = b.rt.writeKeys(o.Name, "DELETE", map[string]bool{}, target, names, path)
 	b.add(o)
 }
 

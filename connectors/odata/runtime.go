@@ -2,11 +2,13 @@ package odata
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,7 +105,11 @@ func (r *runtime) do(ctx context.Context, call connectors.Call, op, method, path
 			}
 		}
 		if rb, ok := body.(rawBody); ok {
-			in["raw"] = map[string]any{"content": rb.content, "content_type": rb.contentType}
+			if rb.base64 {
+				in["raw"] = map[string]any{"content_base64": rb.content, "content_type": rb.contentType}
+			} else {
+				in["raw"] = map[string]any{"content": rb.content, "content_type": rb.contentType}
+			}
 		} else if body != nil {
 			in["body"] = body
 		}
@@ -678,6 +684,16 @@ func (r *runtime) wireValue(t *EntityType, name string, v any) any {
 }
 
 func (r *runtime) write(op, method string, bodyKeys map[string]bool, t *EntityType, path func(map[string]any) (string, error)) func(context.Context, connectors.Call) (any, error) {
+	var keyNames []string
+	if t != nil {
+		keyNames = t.Key
+	}
+	return r.writeKeys(op, method, bodyKeys, t, keyNames, path)
+}
+
+// writeKeys is write whose key inputs are keyNames (a contained entity's
+// own key and its parent's).
+func (r *runtime) writeKeys(op, method string, bodyKeys map[string]bool, t *EntityType, keyNames []string, path func(map[string]any) (string, error)) func(context.Context, connectors.Call) (any, error) {
 	return func(ctx context.Context, call connectors.Call) (any, error) {
 		body := map[string]any{}
 		keys := map[string]any{}
@@ -707,7 +723,7 @@ func (r *runtime) write(op, method string, bodyKeys map[string]bool, t *EntityTy
 			// Every input is a key, a body property or if_match.
 			for k := range keys {
 				known := false
-				for _, kk := range t.Key {
+				for _, kk := range keyNames {
 					known = known || kk == k
 				}
 				if !known {
@@ -832,4 +848,52 @@ func escapeQuery(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// media reads (GET) or replaces (PUT) a media entity's stream at
+// /S(key)/$value: the bytes travel as base64.
+func (r *runtime) media(op, method string, t *EntityType, path func(map[string]any) (string, error)) func(context.Context, connectors.Call) (any, error) {
+	return func(ctx context.Context, call connectors.Call) (any, error) {
+		keys := map[string]any{}
+		var content, ctype, ifMatch string
+		for k, v := range call.Input {
+			switch k {
+			case "content_base64":
+				content, _ = v.(string)
+			case "content_type":
+				ctype, _ = v.(string)
+			case "if_match":
+				ifMatch, _ = v.(string)
+			default:
+				keys[k] = v
+			}
+		}
+		p, err := path(keys)
+		if err != nil {
+			return nil, perm(op, "%v", err)
+		}
+		for k := range keys {
+			if !slices.Contains(t.Key, k) {
+				return nil, perm(op, "unknown input %q", k)
+			}
+		}
+		extra := map[string]any{"Accept": "*/*"}
+		if ifMatch != "" {
+			extra["If-Match"] = ifMatch
+		}
+		var body any
+		if method == "PUT" {
+			if _, err := base64.StdEncoding.DecodeString(content); err != nil || content == "" {
+				return nil, perm(op, "content_base64 must be the stream's bytes in base64")
+			}
+			if ctype == "" {
+				ctype = "application/octet-stream"
+			}
+			if strings.ContainsAny(ctype, "\r\n") || len(ctype) > 200 {
+				return nil, perm(op, "content_type %q is not a media type", cut(ctype, 60))
+			}
+			body = rawBody{content: content, contentType: ctype, base64: true}
+		}
+		return r.do(ctx, call, op, method, p+"/$value", nil, body, extra)
+	}
 }

@@ -38,6 +38,9 @@ type Sandbox struct {
 	token string
 	jobs  map[string]*asyncJob // v4 requests accepted with respond-async, by monitor id
 	jobN  int
+	// annotations are the instance annotations the request being served
+	// asked for (Prefer: odata.include-annotations), set under mu.
+	annotations []string
 }
 
 // asyncJob is a request accepted with Prefer: respond-async: it runs when
@@ -66,6 +69,13 @@ type row struct {
 	key     string
 	data    map[string]any
 	version int
+	media   *mediaStream // a media entity's stream, once PUT
+}
+
+// mediaStream is a media entity's bytes and their type.
+type mediaStream struct {
+	data        []byte
+	contentType string
 }
 
 type ref struct{ set, key string }
@@ -206,7 +216,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	s.annotations = preferredAnnotations(r.Header.Values("Prefer"))
 	status, hdr, out, e := s.handle(method, path, r.URL.Query(), r.Header, body)
+	s.annotations = nil
 	s.mu.Unlock()
 	if e != nil {
 		s.fail(w, e)
@@ -217,6 +229,12 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if out == nil {
 		w.WriteHeader(status)
+		return
+	}
+	if ms, ok := out.(*mediaStream); ok {
+		w.Header().Set("Content-Type", ms.contentType)
+		w.WriteHeader(status)
+		_, _ = w.Write(ms.data)
 		return
 	}
 	if str, ok := out.(string); ok {
@@ -377,9 +395,19 @@ func (s *Sandbox) handle(method, path string, q url.Values, h http.Header, body 
 		}
 		return 0, nil, nil, errf(404, "NotFound", "the sandbox does not address %s", path)
 	}
-	if len(segs) == 2 {
-		return s.navigate(method, tb, rw, segs[1], q, body)
+	if len(segs) == 2 && segs[1] == "$value" && tb.t.HasStream {
+		return s.stream(method, tb, rw, h, body)
 	}
+	if len(segs) == 2 {
+		return s.navigate(method, tb, rw, segs[1], q, h, body)
+	}
+	return s.entityOp(method, tb, rw, q, h, body)
+}
+
+// entityOp reads, changes or removes one entity (of an entity set, or a
+// contained one addressed through its parent).
+func (s *Sandbox) entityOp(method string, tb *table, rw *row, q url.Values, h http.Header, body []byte) (int, map[string]string, any, *sandboxError) {
+	name := tb.set.Name
 	switch method {
 	case "GET":
 		exp, e := s.expandList(tb.t, q.Get("$expand"))
@@ -871,8 +899,91 @@ func (s *Sandbox) entity(tb *table, rw *row, expand []string, depth int) map[str
 		out["__metadata"] = map[string]any{"type": tb.t.Namespace + "." + tb.t.Name, "etag": etag(rw)}
 	} else {
 		out["@odata.etag"] = etag(rw)
+		s.annotate(tb.t, out)
 	}
 	return out
+}
+
+// preferredAnnotations reads odata.include-annotations="a,b" from Prefer
+// (the quoted list may itself hold commas).
+func preferredAnnotations(prefer []string) []string {
+	const key = "odata.include-annotations="
+	for _, p := range prefer {
+		i := strings.Index(strings.ToLower(p), key)
+		if i < 0 {
+			continue
+		}
+		v := p[i+len(key):]
+		if strings.HasPrefix(v, `"`) {
+			v = v[1:]
+			if j := strings.IndexByte(v, '"'); j >= 0 {
+				v = v[:j]
+			}
+		} else if j := strings.IndexAny(v, ", ;"); j >= 0 {
+			v = v[:j]
+		}
+		var out []string
+		for _, x := range strings.Split(v, ",") {
+			if x = strings.TrimSpace(x); x != "" && len(out) < 50 {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// annotate adds the instance annotations the request asked for (a term,
+// Namespace.*, or *; a -term excludes) to an entity, as a service that
+// declares them would: the value as text, a lookup's target type or its
+// navigation (annotations.yaml says which).
+func (s *Sandbox) annotate(t *EntityType, e map[string]any) {
+	if len(s.annotations) == 0 {
+		return
+	}
+	wants := func(term string) bool {
+		in := false
+		for _, p := range s.annotations {
+			switch {
+			case p == "-"+term || (strings.HasPrefix(p, "-") && strings.HasSuffix(p, ".*") && strings.HasPrefix(term, p[1:len(p)-1])):
+				return false
+			case p == "*" || p == term || (strings.HasSuffix(p, ".*") && strings.HasPrefix(term, p[:len(p)-1])):
+				in = true
+			}
+		}
+		return in
+	}
+	for _, ap := range s.m.annotatedProps(t) {
+		v, ok := e[ap.prop]
+		if !ok || v == nil || !wants(ap.a.Term) {
+			continue
+		}
+		var text string
+		switch ap.a.Sandbox {
+		case "display":
+			switch x := v.(type) {
+			case bool:
+				text = map[bool]string{true: "Yes", false: "No"}[x]
+			case float64:
+				text = strconv.FormatFloat(x, 'f', -1, 64)
+			default:
+				text = fmt.Sprint(x)
+			}
+		case "target":
+			if ap.nav != nil {
+				if tt, ok := s.m.EntityTypes[ap.nav.Target]; ok {
+					text = tt.Name
+				}
+			}
+		case "navigation":
+			if ap.nav != nil {
+				text = ap.nav.Name
+			}
+		}
+		if text != "" {
+			e[ap.prop+"@"+ap.a.Term] = text
+		}
+	}
 }
 
 func (s *Sandbox) expandList(t *EntityType, v string) ([]string, *sandboxError) {
@@ -1054,7 +1165,11 @@ func (s *Sandbox) list(t *EntityType, path string, rows []*row, q url.Values) (a
 
 // navigate serves /Set(key)/Nav: the related entities (GET), or a new
 // related entity (POST).
-func (s *Sandbox) navigate(method string, tb *table, rw *row, nav string, q url.Values, body []byte) (int, map[string]string, any, *sandboxError) {
+func (s *Sandbox) navigate(method string, tb *table, rw *row, nav string, q url.Values, h http.Header, body []byte) (int, map[string]string, any, *sandboxError) {
+	pred := ""
+	if i := strings.IndexByte(nav, '('); i > 0 && strings.HasSuffix(nav, ")") {
+		nav, pred = nav[:i], nav[i+1:len(nav)-1]
+	}
 	n := tb.t.Nav(nav)
 	if n == nil {
 		if e := s.callable(nav); e != nil {
@@ -1067,6 +1182,21 @@ func (s *Sandbox) navigate(method string, tb *table, rw *row, nav string, q url.
 		return 0, nil, nil, errf(404, "NotFound", "no entity set holds %s", n.Target)
 	}
 	lk := tb.set.Name + "|" + rw.key + "|" + nav
+	if pred != "" { // one related entity by its key: /People('x')/Trips(1)
+		if !n.Collection {
+			return 0, nil, nil, errf(400, "BadKey", "%s is single-valued: it takes no key", nav)
+		}
+		key, e := s.parseKey(ct.t, pred)
+		if e != nil {
+			return 0, nil, nil, e
+		}
+		for _, r := range s.links[lk] {
+			if crw, ok := s.sets[r.set].byKey[r.key]; ok && r.key == key {
+				return s.entityOp(method, ct, crw, q, h, body) // a removed row's link is skipped on read
+			}
+		}
+		return 0, nil, nil, errf(404, "NotFound", "no %s with key %s among the %s of %s%s", n.Target, pred, nav, tb.set.Name, s.keyPred(tb.t, rw.data))
+	}
 	switch method {
 	case "GET":
 		var rows []*row
@@ -1127,4 +1257,30 @@ func (s *Sandbox) callable(seg string) *sandboxError {
 		}
 	}
 	return nil
+}
+
+// stream reads or replaces a media entity's stream (/S(key)/$value).
+func (s *Sandbox) stream(method string, tb *table, rw *row, h http.Header, body []byte) (int, map[string]string, any, *sandboxError) {
+	switch method {
+	case "GET":
+		if rw.media == nil {
+			return 0, nil, nil, errf(404, "NotFound", "%s%s has no stream yet", tb.set.Name, s.keyPred(tb.t, rw.data))
+		}
+		return 200, map[string]string{"ETag": etag(rw)}, rw.media, nil
+	case "PUT":
+		if !tb.set.Updatable {
+			return 0, nil, nil, errf(405, "NotUpdatable", "%s is not updatable", tb.set.Name)
+		}
+		if e := s.precondition(tb, rw, h); e != nil {
+			return 0, nil, nil, e
+		}
+		ct := h.Get("Content-Type")
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		rw.media = &mediaStream{data: append([]byte(nil), body...), contentType: ct}
+		rw.version++
+		return 204, map[string]string{"ETag": etag(rw)}, nil, nil
+	}
+	return 0, nil, nil, errf(405, "MethodNotAllowed", "%s on a media stream", method)
 }

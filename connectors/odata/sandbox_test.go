@@ -431,3 +431,121 @@ func TestRespondAsyncNotOnV2(t *testing.T) {
 		}
 	}
 }
+
+// A contained entity (TripPin's Trips: ContainsTarget) has no entity set:
+// get, update (If-Match, 412 when stale) and delete go through its parent,
+// by both keys.
+func TestSandboxContainedByKey(t *testing.T) {
+	doc, err := os.ReadFile("testdata/real/trippin_v4.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, doc)
+	trip := func(id float64, name string) map[string]any {
+		return map[string]any{"TripId": id, "Name": name, "Budget": 10.0, "StartsAt": "2024-01-01T00:00:00Z", "EndsAt": "2024-01-05T00:00:00Z", "Tags": []any{}}
+	}
+	if err := s.box.Seed(map[string][]map[string]any{"People": {
+		{"UserName": "ann", "FirstName": "A", "LastName": "N", "Concurrency": 1.0, "Trips": []any{trip(7, "Lisbon"), trip(8, "Porto")}},
+		{"UserName": "bob", "FirstName": "B", "LastName": "O", "Concurrency": 2.0, "Trips": []any{trip(9, "Oslo")}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	got := s.must(t, "get_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 8})
+	if p := s.seen[len(s.seen)-1].URL.EscapedPath(); p != "/People('ann')/Trips(8)" {
+		t.Errorf("path %s", p)
+	}
+	tag, _ := body(got)["@odata.etag"].(string)
+	if body(got)["Name"] != "Porto" || tag == "" {
+		t.Fatalf("get: %v", body(got))
+	}
+	// Bob's trip is not among Ann's.
+	if _, err := s.call(t, "get_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 9}); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("another parent's trip: %v", err)
+	}
+	s.must(t, "update_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 8, "Name": "Porto 2", "if_match": tag})
+	_, err = s.call(t, "update_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 8, "Name": "Lost", "if_match": tag})
+	var ce *connectors.Error
+	if !errors.As(err, &ce) || ce.Status != 412 {
+		t.Fatalf("stale etag: %v", err)
+	}
+	if b := body(s.must(t, "get_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 8})); b["Name"] != "Porto 2" {
+		t.Errorf("after update: %v", b)
+	}
+	if _, err := s.call(t, "update_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 8, "Nope": 1}); err == nil {
+		t.Error("an unknown input was accepted")
+	}
+	s.must(t, "delete_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 7})
+	if v := values(s.must(t, "list_People_Trips", map[string]any{"UserName": "ann"})); len(v) != 1 || v[0].(map[string]any)["TripId"] != float64(8) {
+		t.Errorf("after delete: %v", v)
+	}
+	if _, err := s.call(t, "get_People_Trips", map[string]any{"UserName": "ann", "Trips_TripId": 7}); err == nil {
+		t.Error("a deleted trip is still there")
+	}
+}
+
+// A media entity (HasStream) gets its stream read and replaced at $value,
+// as base64 in flows; a stale If-Match is 412 there too.
+func TestSandboxMediaStream(t *testing.T) {
+	doc, err := os.ReadFile("testdata/real/trippin_v4.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, doc)
+	if err := s.box.Seed(map[string][]map[string]any{"Photos": {{"Id": 5.0, "Name": "beach"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.call(t, "get_Photos_media", map[string]any{"Id": 5}); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("no stream yet: %v", err)
+	}
+	png := "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+	tag, _ := body(s.must(t, "get_Photos", map[string]any{"Id": 5}))["@odata.etag"].(string)
+	up := s.must(t, "update_Photos_media", map[string]any{"Id": 5, "content_base64": png, "content_type": "image/png", "if_match": tag})
+	last := s.seen[len(s.seen)-1]
+	if last.Method != "PUT" || last.URL.Path != "/Photos(5)/$value" || last.Header.Get("Content-Type") != "image/png" || up["status"] != int64(204) {
+		t.Fatalf("upload: %s %s %s %v", last.Method, last.URL.Path, last.Header.Get("Content-Type"), up)
+	}
+	got := s.must(t, "get_Photos_media", map[string]any{"Id": 5})
+	if got["body"] != png || got["body_encoding"] != "base64" || got["headers"].(map[string]any)["content-type"] != "image/png" {
+		t.Fatalf("download: %v", got)
+	}
+	if _, err := s.call(t, "update_Photos_media", map[string]any{"Id": 5, "content_base64": png, "if_match": tag}); err == nil || !strings.Contains(err.Error(), "412") {
+		t.Errorf("stale etag: %v", err)
+	}
+	for _, bad := range []map[string]any{{"Id": 5, "content_base64": "not base64!"}, {"Id": 5, "content_base64": png, "content_type": "a\r\nX-Evil: 1"}, {"Id": 5, "content_base64": png, "Nope": 1}} {
+		if _, err := s.call(t, "update_Photos_media", bad); err == nil {
+			t.Errorf("accepted %v", bad)
+		}
+	}
+}
+
+// v2 server-driven paging: fetch_all follows d.__next (SAP's sandbox
+// pages by $skiptoken) until the list ends, and a filter holds on every
+// page.
+func TestSandboxFetchAllV2Next(t *testing.T) {
+	doc, err := os.ReadFile("testdata/real/sap_api_business_partner.edmx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, doc)
+	s.box.PageSize = 4
+	var partners []map[string]any
+	for i := 0; i < 11; i++ {
+		partners = append(partners, map[string]any{"BusinessPartner": fmt.Sprintf("10%02d", i), "BusinessPartnerCategory": []string{"1", "2"}[i%2]})
+	}
+	if err := s.box.Seed(map[string][]map[string]any{"A_BusinessPartner": partners}); err != nil {
+		t.Fatal(err)
+	}
+	first := s.must(t, "list_A_BusinessPartner", map[string]any{})
+	if n, _ := body(first)["next_link"].(string); len(values(first)) != 4 || !strings.Contains(n, "skiptoken") {
+		t.Fatalf("first page: %d values, next %v", len(values(first)), body(first)["next_link"])
+	}
+	all := s.must(t, "list_A_BusinessPartner", map[string]any{"fetch_all": true, "filter": []any{map[string]any{"property": "BusinessPartnerCategory", "value": "2"}}})
+	if n := len(values(all)); n != 5 || body(all)["pages"] != 2 {
+		t.Fatalf("fetch_all over __next: %d items in %v pages", n, body(all)["pages"])
+	}
+	for _, v := range values(all) {
+		if v.(map[string]any)["BusinessPartnerCategory"] != "2" {
+			t.Errorf("filter lost on a later page: %v", v)
+		}
+	}
+}

@@ -1,8 +1,12 @@
 package odata
 
 import (
+	_ "embed"
+	"slices"
 	"strconv"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // maxSchemaDepth bounds complex-type expansion: a complex type that
@@ -120,9 +124,109 @@ func (m *Model) EntitySchema(t *EntityType) map[string]any {
 		}
 	}
 	props["@odata.etag"] = map[string]any{"type": "string", "description": "the entity's ETag (send it as if_match to update or delete)"}
+	m.annotateProps(t, props)
 	s := map[string]any{"type": "object", "properties": props}
 	if t.Label != "" {
 		s["title"] = t.Label
 	}
 	return s
+}
+
+//go:embed annotations.yaml
+var annotationsYAML []byte
+
+// instanceAnnotation is a term of annotations.yaml.
+type instanceAnnotation struct {
+	Term        string   `yaml:"term"`
+	Namespace   string   `yaml:"namespace"`
+	On          string   `yaml:"on"`
+	Types       []string `yaml:"types"`
+	Enum        bool     `yaml:"enum"`
+	Sandbox     string   `yaml:"sandbox"` // display, target or navigation
+	Description string   `yaml:"description"`
+}
+
+var instanceAnnotations = func() []instanceAnnotation {
+	var out []instanceAnnotation
+	if err := yaml.Unmarshal(annotationsYAML, &out); err != nil {
+		panic("odata: annotations.yaml: " + err.Error())
+	}
+	for _, a := range out {
+		if a.Term == "" || a.Namespace == "" || (a.On != "types" && a.On != "foreign_key") {
+			panic("odata: annotations.yaml: a term needs term, namespace and on: types or foreign_key")
+		}
+		if a.Sandbox != "display" && a.Sandbox != "target" && a.Sandbox != "navigation" {
+			panic("odata: annotations.yaml: sandbox must be display, target or navigation")
+		}
+	}
+	return out
+}()
+
+// usedAnnotations are the terms of annotations.yaml whose namespace the
+// document references or declares.
+func (m *Model) usedAnnotations() []instanceAnnotation {
+	uses := map[string]bool{}
+	for _, ns := range m.References {
+		uses[ns] = true
+	}
+	for _, ns := range m.Namespaces {
+		uses[ns] = true
+	}
+	var out []instanceAnnotation
+	for _, a := range instanceAnnotations {
+		if uses[a.Namespace] {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// annotatedProp is one instance annotation a property may carry.
+type annotatedProp struct {
+	prop string
+	a    instanceAnnotation
+	nav  *NavProperty // the navigation whose key prop holds (a lookup), if any
+}
+
+// annotatedProps lists the instance annotations t's properties may carry.
+func (m *Model) annotatedProps(t *EntityType) []annotatedProp {
+	used := m.usedAnnotations()
+	if len(used) == 0 {
+		return nil
+	}
+	fk := map[string]*NavProperty{} // property -> the navigation it is the key of
+	for _, n := range t.Navs {
+		for _, r := range n.Refs {
+			if _, ok := fk[r]; !ok {
+				fk[r] = n
+			}
+		}
+	}
+	var out []annotatedProp
+	for _, p := range t.Props {
+		_, enum := m.EnumTypes[p.Type]
+		nav := fk[p.Name]
+		for _, a := range used {
+			ok := nav != nil
+			if a.On == "types" && !ok {
+				ok = (a.Enum && enum) || slices.Contains(a.Types, p.Type)
+			}
+			if ok {
+				out = append(out, annotatedProp{prop: p.Name, a: a, nav: nav})
+			}
+		}
+	}
+	return out
+}
+
+// annotateProps declares the instance annotations t's properties may
+// carry (P@Term) in props.
+func (m *Model) annotateProps(t *EntityType, props map[string]any) {
+	for _, ap := range m.annotatedProps(t) {
+		desc := ap.a.Description
+		if ap.nav != nil {
+			desc += " (" + ap.prop + " is the key of " + ap.nav.Name + ")"
+		}
+		props[ap.prop+"@"+ap.a.Term] = map[string]any{"type": "string", "description": desc}
+	}
 }

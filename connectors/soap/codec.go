@@ -1,6 +1,7 @@
 package soap
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -296,6 +297,9 @@ type encoder struct {
 	b       *strings.Builder
 	encoded bool // rpc/encoded: xsi:type on typed values
 	nodes   int
+	// mtom, when set, collects base64Binary values as MTOM attachments:
+	// the element holds an xop:Include naming the part instead.
+	mtom *[][]byte
 }
 
 const maxEncodeNodes = 1 << 20
@@ -364,6 +368,18 @@ func (e *encoder) value(name, ns, parentNS string, t *xtype, v any, path string)
 		}
 		e.open(name, ns, parentNS, attrs)
 		e.b.WriteByte('>')
+		if e.mtom != nil && t.Base == "base64Binary" && !t.List {
+			data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+			if err != nil {
+				return fmt.Errorf("%s: not base64", path)
+			}
+			if len(*e.mtom) >= maxMTOMParts-1 {
+				return fmt.Errorf("%s: more than %d attachments", path, maxMTOMParts-1)
+			}
+			*e.mtom = append(*e.mtom, data)
+			fmt.Fprintf(e.b, `<xop:Include xmlns:xop="%s" href="cid:%s"/>`, nsXOP, partID(len(*e.mtom)))
+			break
+		}
 		xmlEscape(e.b, s)
 	case t.ArrayOf != nil:
 		list, ok := v.([]any)

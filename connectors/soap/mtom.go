@@ -101,3 +101,44 @@ func unescapeCID(s string) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// partID is the Content-ID of the n-th attachment of a request.
+func partID(n int) string { return fmt.Sprintf("part%d@weft", n) }
+
+// rootID is the Content-ID of a request's envelope part.
+const rootID = "root.message@weft"
+
+// packMTOM builds an MTOM request (XOP, multipart/related) from an
+// envelope whose base64Binary values name their attachments and the
+// attachments' bytes; envType is the envelope's own content type (SOAP
+// 1.1's text/xml, or SOAP 1.2's application/soap+xml with its action).
+// It returns the package's content type and bytes.
+func packMTOM(envelope []byte, parts [][]byte, envType string) (string, []byte) {
+	mt, params, _ := mime.ParseMediaType(envType)
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	rootType := mime.FormatMediaType("application/xop+xml", map[string]string{"charset": "UTF-8", "type": mt})
+	if a := params["action"]; a != "" {
+		rootType = mime.FormatMediaType("application/xop+xml", map[string]string{"charset": "UTF-8", "type": mt, "action": a})
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Type", rootType)
+	h.Set("Content-Transfer-Encoding", "8bit")
+	h.Set("Content-ID", "<"+rootID+">")
+	pw, _ := w.CreatePart(h)
+	_, _ = pw.Write(envelope)
+	for i, p := range parts {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("Content-Transfer-Encoding", "binary")
+		h.Set("Content-ID", "<"+partID(i+1)+">")
+		pw, _ := w.CreatePart(h)
+		_, _ = pw.Write(p)
+	}
+	_ = w.Close()
+	outer := map[string]string{"type": "application/xop+xml", "start": "<" + rootID + ">", "start-info": mt, "boundary": w.Boundary()}
+	if a := params["action"]; a != "" {
+		outer["action"] = a
+	}
+	return mime.FormatMediaType("multipart/related", outer), buf.Bytes()
+}

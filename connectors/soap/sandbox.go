@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"mime"
 	"net/http"
 	"regexp"
 	"regexp/syntax"
@@ -117,13 +118,31 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	version := "1.1"
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/soap+xml") {
+	ctype := r.Header.Get("Content-Type")
+	var attachments map[string][]byte
+	if strings.HasPrefix(ctype, "multipart/related") { // MTOM: the envelope and its attachments
+		_, params, _ := mime.ParseMediaType(ctype)
+		root, parts, err := unpackMTOM(ctype, data)
+		if err != nil {
+			writeFault(w, version, "Client", err.Error())
+			return
+		}
+		data, attachments = root, parts
+		ctype = params["start-info"]
+	}
+	if strings.HasPrefix(ctype, "application/soap+xml") {
 		version = "1.2"
 	}
 	body, err := bodyOf(data)
 	if err != nil {
 		writeFault(w, version, "Client", err.Error())
 		return
+	}
+	if attachments != nil {
+		if err := inlineXOP(body, attachments); err != nil {
+			writeFault(w, version, "Client", err.Error())
+			return
+		}
 	}
 	if env := envVersion(body); env != version {
 		writeFault(w, env, "Client", fmt.Sprintf("a SOAP %s envelope sent as %s", env, r.Header.Get("Content-Type")))

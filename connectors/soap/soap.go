@@ -498,7 +498,7 @@ func (x *op) operation(request *connectors.Operation) *connectors.Operation {
 
 // envelope builds the request envelope for input; sec adds a WS-Security
 // header.
-func (x *op) envelope(input map[string]any, sec *usernameToken) ([]byte, error) {
+func (x *op) envelope(input map[string]any, sec *usernameToken, mtom *[][]byte) ([]byte, error) {
 	env := nsEnv11
 	if x.version == "1.2" {
 		env = nsEnv12
@@ -551,15 +551,15 @@ func (x *op) envelope(input map[string]any, sec *usernameToken) ([]byte, error) 
 		b.WriteString("</soapenv:Header>")
 	}
 	b.WriteString("<soapenv:Body>")
-	if err := x.body(&b, input); err != nil {
+	if err := x.body(&b, input, mtom); err != nil {
 		return nil, err
 	}
 	b.WriteString("</soapenv:Body></soapenv:Envelope>")
 	return []byte(b.String()), nil
 }
 
-func (x *op) body(b *strings.Builder, input map[string]any) error {
-	e := &encoder{b: b, encoded: x.encoded}
+func (x *op) body(b *strings.Builder, input map[string]any, mtom *[][]byte) error {
+	e := &encoder{b: b, encoded: x.encoded, mtom: mtom}
 	if input == nil {
 		input = map[string]any{}
 	}
@@ -622,7 +622,11 @@ func (x *op) invoke(ctx context.Context, call connectors.Call, request *connecto
 	if err != nil {
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: x.Name + ": " + err.Error()}
 	}
-	envelope, err := x.envelope(call.Input, sec)
+	var parts *[][]byte
+	if call.Connection != nil && call.Connection.Config["mtom"] == true {
+		parts = &[][]byte{}
+	}
+	envelope, err := x.envelope(call.Input, sec, parts)
 	if err != nil {
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: x.Name + ": " + err.Error()}
 	}
@@ -642,6 +646,10 @@ func (x *op) invoke(ctx context.Context, call connectors.Call, request *connecto
 	ct, headers := x.httpHeaders()
 	in := map[string]any{"method": "POST", "url": endpoint, "headers": headers,
 		"raw": map[string]any{"content": string(envelope), "content_type": ct}}
+	if parts != nil && len(*parts) > 0 {
+		mct, pkg := packMTOM(envelope, *parts, ct)
+		in["raw"] = map[string]any{"content_base64": base64.StdEncoding.EncodeToString(pkg), "content_type": mct}
+	}
 	res, err := request.Invoke(ctx, connectors.Call{Input: in, IdempotencyKey: call.IdempotencyKey, Connection: call.Connection, BaseURL: endpoint, Transport: call.Transport})
 	if err != nil {
 		var ce *connectors.Error
@@ -986,6 +994,7 @@ var configSchema = map[string]any{
 	"properties": map[string]any{
 		"wsse_username":      map[string]any{"type": "string", "description": "WS-Security UsernameToken user name (the password is secrets.wsse_password)"},
 		"wsse_password_type": map[string]any{"type": "string", "enum": []any{"PasswordText", "PasswordDigest"}, "default": "PasswordText"},
+		"mtom":               map[string]any{"type": "boolean", "default": false, "description": "send base64Binary values as MTOM attachments (XOP, multipart/related)"},
 	},
 }
 
@@ -993,6 +1002,11 @@ func checkConnection(c *connectors.Connection) error {
 	_, err := tokenFor(c)
 	if err != nil {
 		return err
+	}
+	if v, ok := c.Config["mtom"]; ok {
+		if _, isBool := v.(bool); !isBool {
+			return fmt.Errorf("config.mtom must be true or false")
+		}
 	}
 	if u, _ := c.Config["wsse_username"].(string); u != "" {
 		if c.BaseURL == "" {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -798,5 +799,51 @@ func TestBundle(t *testing.T) {
 	plain, _ := os.ReadFile("../../examples/wsdl/cxf/CustomerService.wsdl")
 	if b, _, err := Bundle(plain, nil); err != nil || string(b) != string(plain) {
 		t.Fatal("a self-contained WSDL changed")
+	}
+}
+
+// With connection config mtom: true, base64Binary inputs travel as MTOM
+// attachments (XOP includes in a multipart/related package, the bytes
+// unencoded); the sandbox reads such a request as if the values were
+// inline. Without it they stay inline base64.
+func TestMTOMRequest(t *testing.T) {
+	_, c, box := load(t, "../../examples/wsdl/cxf/mtom_xop.wsdl")
+	tr := &handlerTransport{h: box}
+	o := opNamed(t, c, "testByteArray")
+	raw := "\x00\x01binary\xff"
+	in := map[string]any{"name": "pic", "attachinfo": base64.StdEncoding.EncodeToString([]byte(raw))}
+	conn := &connectors.Connection{Name: "c", Connector: "svc", BaseURL: "http://sandbox.test/svc", AllowPrivate: true, Config: map[string]any{"mtom": true}}
+	out, err := o.Invoke(context.Background(), connectors.Call{Input: in, Connection: conn, Transport: tr})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, tr.body)
+	}
+	ct := tr.last.Header.Get("Content-Type")
+	mt, params, _ := mime.ParseMediaType(ct)
+	if mt != "multipart/related" || params["type"] != "application/xop+xml" || params["start-info"] != "text/xml" || tr.last.Header.Get("SOAPAction") == "" {
+		t.Fatalf("content type %q, SOAPAction %q", ct, tr.last.Header.Get("SOAPAction"))
+	}
+	if !strings.Contains(tr.body, `<xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:part1@weft"/></attachinfo>`) ||
+		!strings.Contains(tr.body, "Content-Id: <part1@weft>") || !strings.Contains(tr.body, "\r\n\r\n"+raw+"\r\n--") || strings.Contains(tr.body, in["attachinfo"].(string)) {
+		t.Fatalf("package:\n%q", tr.body)
+	}
+	pkgBody, pkgType := tr.body, ct
+	if m := out.(map[string]any); m["status"] != int64(200) {
+		t.Fatalf("answer %v", m)
+	}
+	// Inline without the config.
+	if _, err := call(o, tr, in); err != nil || !strings.Contains(tr.body, in["attachinfo"].(string)) || strings.Contains(tr.last.Header.Get("Content-Type"), "multipart") {
+		t.Fatalf("inline: %v %q", err, tr.last.Header.Get("Content-Type"))
+	}
+	if _, err := o.Invoke(context.Background(), connectors.Call{Input: map[string]any{"name": "pic", "attachinfo": "not base64!"}, Connection: conn, Transport: tr}); err == nil {
+		t.Error("a value that is not base64 was sent")
+	}
+	// A package naming an attachment it lacks is a Client fault of the sandbox.
+	pkg := strings.Replace(pkgBody, "cid:part1@weft", "cid:part9@weft", 1)
+	req := httptest.NewRequest("POST", "/svc", strings.NewReader(pkg))
+	req.Header.Set("Content-Type", pkgType)
+	rec := httptest.NewRecorder()
+	box.ServeHTTP(rec, req)
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "no attachment") {
+		t.Fatalf("missing attachment: %d %s", rec.Code, rec.Body.String())
 	}
 }

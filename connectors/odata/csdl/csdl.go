@@ -94,7 +94,8 @@ var kept = map[string]bool{}
 func init() {
 	for _, n := range strings.Fields(`Edmx DataServices Schema Association End EntityType Key PropertyRef Property
 		NavigationProperty ComplexType EnumType Member Action Function Parameter ReturnType EntityContainer
-		EntitySet Singleton FunctionImport ActionImport Annotations Annotation Record PropertyValue`) {
+		EntitySet Singleton FunctionImport ActionImport Annotations Annotation Record PropertyValue ReferentialConstraint
+		Reference Include`) {
 		kept[n] = true
 	}
 }
@@ -192,8 +193,11 @@ func Cut(s string, n int) string {
 // Model is a parsed service: its entity types, complex and enum types,
 // entity sets and singletons, and callable functions and actions.
 type Model struct {
-	Version      string // "2.0", "3.0" or "4.0" (4.01 reads as 4)
-	Namespaces   []string
+	Version    string // "2.0", "3.0" or "4.0" (4.01 reads as 4)
+	Namespaces []string
+	// References are the namespaces the document includes from other
+	// documents (edmx:Reference/edmx:Include): the vocabularies it uses.
+	References   []string
 	EntityTypes  map[string]*EntityType // by qualified name (and alias-qualified)
 	ComplexTypes map[string]*ComplexType
 	EnumTypes    map[string]*EnumType
@@ -235,6 +239,8 @@ type NavProperty struct {
 	Name       string
 	Target     string // qualified entity type
 	Collection bool
+	Contains   bool     // v4 ContainsTarget: the targets live inside the entity
+	Refs       []string // v4 ReferentialConstraint: this type's properties holding the target's key (a lookup's foreign key)
 }
 
 // EntityType is an entity type with its base type's members merged in.
@@ -245,6 +251,7 @@ type EntityType struct {
 	Props           []*Property
 	Navs            []*NavProperty
 	ETag            bool // some property is a concurrency token (or sap:etag)
+	HasStream       bool // a media entity: its stream is at /$value
 	base            string
 	resolved        bool
 }
@@ -338,6 +345,13 @@ func Parse(data []byte, l Limits) (*Model, error) {
 	m := newModel()
 	m.Version = root.attr("Version")
 	var schemas []*node
+	for _, r := range root.children("Reference") {
+		for _, in := range r.children("Include") {
+			if ns := in.attr("Namespace"); ns != "" && len(m.References) < 100 {
+				m.References = append(m.References, ns)
+			}
+		}
+	}
 	for _, ds := range root.children("DataServices") {
 		if v := ds.attr("m:DataServiceVersion"); v != "" && m.V2() {
 			m.Version = v
@@ -475,11 +489,18 @@ func (m *Model) readSchema(s *node, q func(string) string) {
 		if e.attr("sap:etag") != "" || e.attr("m:HasStream") == "x" {
 			t.ETag = true
 		}
+		t.HasStream = boolAttr(e, "HasStream", false) || boolAttr(e, "m:HasStream", false)
 		for _, n := range e.children("NavigationProperty") {
 			nv := &NavProperty{Name: n.attr("Name")}
 			if typ := n.attr("Type"); typ != "" { // v4
 				in, coll := CollectionOf(q(typ))
 				nv.Target, nv.Collection = in, coll
+				nv.Contains = boolAttr(n, "ContainsTarget", false)
+				for _, rc := range n.children("ReferentialConstraint") {
+					if p := rc.attr("Property"); p != "" && len(nv.Refs) < 16 {
+						nv.Refs = append(nv.Refs, p)
+					}
+				}
 			} else { // v2: through the association's ToRole end
 				nv.Target = "?" + q(n.attr("Relationship")) + "|" + n.attr("ToRole")
 			}

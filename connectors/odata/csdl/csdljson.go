@@ -73,6 +73,17 @@ func parseJSON(data []byte, l Limits) (*Model, error) {
 	}
 	m := newModel()
 	m.Version = v
+	if refs, ok := doc["$Reference"].(map[string]any); ok {
+		for _, uri := range sortedKeys(refs) {
+			rm, _ := refs[uri].(map[string]any)
+			incs, _ := rm["$Include"].([]any)
+			for _, x := range incs {
+				if im, ok := x.(map[string]any); ok && str(im, "$Namespace", "") != "" && len(m.References) < 100 {
+					m.References = append(m.References, str(im, "$Namespace", ""))
+				}
+			}
+		}
+	}
 	var schemas = ds.children("Schema")
 	if len(schemas) == 0 {
 		return nil, weft.Errorf(weft.EInvalid, "JSON CSDL declares no schema")
@@ -164,6 +175,9 @@ func jsonMember(name string, m map[string]any) *node {
 		if b := str(m, "$BaseType", ""); b != "" {
 			n.set("BaseType", b)
 		}
+		if hs, _ := m["$HasStream"].(bool); hs {
+			n.set("HasStream", "true")
+		}
 		if keys, ok := m["$Key"].([]any); ok {
 			k := &node{name: "Key", attrs: attrsOf(map[string]string{})}
 			for _, x := range keys {
@@ -187,7 +201,16 @@ func jsonMember(name string, m map[string]any) *node {
 				continue
 			}
 			if str(pm, "$Kind", "") == "NavigationProperty" {
-				n.kids = append(n.kids, &node{name: "NavigationProperty", attrs: attrsOf(map[string]string{"Name": p, "Type": jsonType(pm)})})
+				nv := &node{name: "NavigationProperty", attrs: attrsOf(map[string]string{"Name": p, "Type": jsonType(pm)})}
+				if ct, _ := pm["$ContainsTarget"].(bool); ct {
+					nv.set("ContainsTarget", "true")
+				}
+				if rc, ok := pm["$ReferentialConstraint"].(map[string]any); ok {
+					for _, k := range sortedKeys(rc) {
+						nv.kids = append(nv.kids, &node{name: "ReferentialConstraint", attrs: attrsOf(map[string]string{"Property": k, "ReferencedProperty": fmt.Sprint(rc[k])})})
+					}
+				}
+				n.kids = append(n.kids, nv)
 				continue
 			}
 			pn := &node{name: "Property", attrs: attrsOf(map[string]string{"Name": p, "Type": jsonType(pm), "Nullable": jsonNullable(pm)})}
