@@ -336,33 +336,8 @@ func subscribed(g *store.KeyGrant, p *Product, v *Version) error {
 // subscription and plan are read (never cached) and counted against.
 func (s *Service) admitJWT(ctx context.Context, p *Product, v *Version, h http.Header, ip string, now time.Time) (*Grant, store.Admission, error) {
 	var none store.Admission
-	ver := s.issuers[p.JWTIssuer]
-	if ver == nil {
-		return nil, none, weft.Errorf(weft.EUnavailable, "the JWT issuer %s of API product %s is not configured on this server", p.JWTIssuer, p.Name)
-	}
-	auth := h.Values("Authorization")
-	if len(auth) == 0 {
-		return nil, none, weft.Errorf(weft.EUnauthorized, "API product %s needs a bearer token from issuer %s: send Authorization: Bearer <JWT>", p.Name, p.JWTIssuer)
-	}
-	scheme, raw, _ := strings.Cut(auth[0], " ")
-	if len(auth) > 1 || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
-		return nil, none, weft.Errorf(weft.EUnauthorized, "malformed Authorization header: send one Authorization: Bearer <JWT>")
-	}
-	consumer, err := ver.Verify(ctx, strings.TrimSpace(raw), now)
+	g, err := s.jwtGrant(ctx, p, v, h, ip, now)
 	if err != nil {
-		return nil, none, err
-	}
-	g, err := s.consumers.ConsumerGrant(ctx, consumer, p.Name)
-	if weft.Code(err) == weft.ENotFound {
-		return nil, none, weft.Errorf(weft.EForbidden, "the token names consumer %s, which does not exist here", consumer)
-	}
-	if err != nil {
-		return nil, none, err
-	}
-	if err := subscribed(g, p, v); err != nil {
-		return nil, none, err
-	}
-	if err := consumerAddr(&g.Consumer, consumerPrefixes(&g.Consumer), ip); err != nil {
 		return nil, none, err
 	}
 	grant := &Grant{Consumer: g.Consumer.Name, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, p.Name)}
@@ -374,6 +349,88 @@ func (s *Service) admitJWT(ctx context.Context, p *Product, v *Version, h http.H
 		return nil, none, err
 	}
 	return grant, a, nil
+}
+
+// jwtGrant verifies a call's bearer token against the product's issuer
+// and reads and checks the grant of the consumer it names.
+func (s *Service) jwtGrant(ctx context.Context, p *Product, v *Version, h http.Header, ip string, now time.Time) (*store.KeyGrant, error) {
+	ver := s.issuers[p.JWTIssuer]
+	if ver == nil {
+		return nil, weft.Errorf(weft.EUnavailable, "the JWT issuer %s of API product %s is not configured on this server", p.JWTIssuer, p.Name)
+	}
+	auth := h.Values("Authorization")
+	if len(auth) == 0 {
+		return nil, weft.Errorf(weft.EUnauthorized, "API product %s needs a bearer token from issuer %s: send Authorization: Bearer <JWT>", p.Name, p.JWTIssuer)
+	}
+	scheme, raw, _ := strings.Cut(auth[0], " ")
+	if len(auth) > 1 || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+		return nil, weft.Errorf(weft.EUnauthorized, "malformed Authorization header: send one Authorization: Bearer <JWT>")
+	}
+	consumer, err := ver.Verify(ctx, strings.TrimSpace(raw), now)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.consumers.ConsumerGrant(ctx, consumer, p.Name)
+	if weft.Code(err) == weft.ENotFound {
+		return nil, weft.Errorf(weft.EForbidden, "the token names consumer %s, which does not exist here", consumer)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := subscribed(g, p, v); err != nil {
+		return nil, err
+	}
+	if err := consumerAddr(&g.Consumer, consumerPrefixes(&g.Consumer), ip); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Authenticate checks a call's credential as Admit does, reading its
+// grant from the store (never from what this process remembers), and
+// does not count it: for what a consumer may see without calling a
+// route (an MCP toolset's list of tools). A product without auth admits
+// everyone (nil grant). HMAC-signed products are refused: a signature
+// covers one HTTP call.
+func (s *Service) Authenticate(ctx context.Context, p *Product, v *Version, c Call, now time.Time) (*Grant, error) {
+	if !p.NeedsKey() {
+		return nil, nil
+	}
+	if s.consumers == nil {
+		return nil, weft.Errorf(weft.EUnavailable, "this server keeps no API consumers")
+	}
+	var g *store.KeyGrant
+	switch p.Auth {
+	case AuthJWT:
+		var err error
+		if g, err = s.jwtGrant(ctx, p, v, c.Header, c.ClientIP, now); err != nil {
+			return nil, err
+		}
+	case AuthAPIKey:
+		key, ok, err := KeyFrom(c.Header)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, weft.Errorf(weft.EUnauthorized, "API product %s needs an API key: send X-API-Key: <key> (or Authorization: Bearer <key>)", p.Name)
+		}
+		id, err := ParseKey(key)
+		if err != nil {
+			return nil, err
+		}
+		e, err := s.keyGrant(ctx, p, v, id, HashKey(key), now)
+		if err != nil {
+			return nil, err
+		}
+		if err := consumerAddr(e.consumer, e.prefixes, c.ClientIP); err != nil {
+			return nil, err
+		}
+		grant := e.grant
+		return &grant, nil
+	default:
+		return nil, weft.Errorf(weft.EUnauthorized, "API product %s takes signed calls only (auth: %s)", p.Name, p.Auth)
+	}
+	return &Grant{Consumer: g.Consumer.Name, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, p.Name)}, nil
 }
 
 // RateLimitHeaders sets RateLimit-Policy and RateLimit
