@@ -332,44 +332,76 @@ func subscribed(g *store.KeyGrant, p *Product, v *Version) error {
 }
 
 // admitJWT is Admit for auth: jwt: the bearer token is verified against
-// the product's issuer, its consumer claim names the consumer, whose
-// subscription and plan are read (never cached) and counted against.
+// the product's issuer (no store read) and its consumer claim names the
+// consumer. As for a key, a consumer this process read the grant of
+// before is counted in one statement that re-checks the grants' epoch
+// (a disabled consumer, a removed subscription or a changed plan holds
+// from the next call, in every process); otherwise, or when the epoch
+// moved, its grant is read and checked first.
 func (s *Service) admitJWT(ctx context.Context, p *Product, v *Version, h http.Header, ip string, now time.Time) (*Grant, store.Admission, error) {
 	var none store.Admission
-	g, err := s.jwtGrant(ctx, p, v, h, ip, now)
+	consumer, err := s.jwtConsumer(ctx, p, h, now)
 	if err != nil {
 		return nil, none, err
 	}
-	grant := &Grant{Consumer: g.Consumer.Name, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, p.Name)}
-	if g.Plan.Limits == (store.Limits{}) {
-		return grant, store.Admission{Allowed: true}, nil
+	e := s.verified.get(AuthJWT, consumer, p.Name, v.Name, "", now)
+	for attempt := 0; ; attempt++ {
+		if e == nil {
+			g, err := s.consumerGrant(ctx, p, v, consumer)
+			if err != nil {
+				return nil, none, err
+			}
+			e = entryFor(g, p.Name, now)
+			// The consumer stands for the credential (the statement counts
+			// only a call that names one; this process remembers the entry
+			// under it).
+			e.call.KeyID = consumer
+		}
+		if err := consumerAddr(e.consumer, e.prefixes, ip); err != nil {
+			return nil, none, err
+		}
+		held, _, a, err := s.consumers.AdmitVerified(ctx, e.call, now)
+		if err != nil {
+			return nil, none, err
+		}
+		if !held {
+			s.verified.forget(AuthJWT, consumer, p.Name)
+			if attempt > 0 {
+				return nil, none, weft.Errorf(weft.EForbidden, "consumer %s cannot call API product %s now", consumer, p.Name)
+			}
+			e = nil // changed: read the grant again (it says why, or holds under its new grant)
+			continue
+		}
+		s.verified.put(AuthJWT, e)
+		grant := e.grant
+		if a == nil {
+			return &grant, store.Admission{Allowed: true}, nil
+		}
+		return &grant, *a, nil
 	}
-	a, err := s.consumers.Admit(ctx, grant.Bucket, g.Plan.Limits, now)
-	if err != nil {
-		return nil, none, err
-	}
-	return grant, a, nil
 }
 
-// jwtGrant verifies a call's bearer token against the product's issuer
-// and reads and checks the grant of the consumer it names.
-func (s *Service) jwtGrant(ctx context.Context, p *Product, v *Version, h http.Header, ip string, now time.Time) (*store.KeyGrant, error) {
+// jwtConsumer verifies a call's bearer token against the product's
+// issuer: the consumer it names.
+func (s *Service) jwtConsumer(ctx context.Context, p *Product, h http.Header, now time.Time) (string, error) {
 	ver := s.issuers[p.JWTIssuer]
 	if ver == nil {
-		return nil, weft.Errorf(weft.EUnavailable, "the JWT issuer %s of API product %s is not configured on this server", p.JWTIssuer, p.Name)
+		return "", weft.Errorf(weft.EUnavailable, "the JWT issuer %s of API product %s is not configured on this server", p.JWTIssuer, p.Name)
 	}
 	auth := h.Values("Authorization")
 	if len(auth) == 0 {
-		return nil, weft.Errorf(weft.EUnauthorized, "API product %s needs a bearer token from issuer %s: send Authorization: Bearer <JWT>", p.Name, p.JWTIssuer)
+		return "", weft.Errorf(weft.EUnauthorized, "API product %s needs a bearer token from issuer %s: send Authorization: Bearer <JWT>", p.Name, p.JWTIssuer)
 	}
 	scheme, raw, _ := strings.Cut(auth[0], " ")
 	if len(auth) > 1 || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
-		return nil, weft.Errorf(weft.EUnauthorized, "malformed Authorization header: send one Authorization: Bearer <JWT>")
+		return "", weft.Errorf(weft.EUnauthorized, "malformed Authorization header: send one Authorization: Bearer <JWT>")
 	}
-	consumer, err := ver.Verify(ctx, strings.TrimSpace(raw), now)
-	if err != nil {
-		return nil, err
-	}
+	return ver.Verify(ctx, strings.TrimSpace(raw), now)
+}
+
+// consumerGrant reads (never from a cache) and checks the grant of a
+// consumer a token named.
+func (s *Service) consumerGrant(ctx context.Context, p *Product, v *Version, consumer string) (*store.KeyGrant, error) {
 	g, err := s.consumers.ConsumerGrant(ctx, consumer, p.Name)
 	if weft.Code(err) == weft.ENotFound {
 		return nil, weft.Errorf(weft.EForbidden, "the token names consumer %s, which does not exist here", consumer)
@@ -378,6 +410,20 @@ func (s *Service) jwtGrant(ctx context.Context, p *Product, v *Version, h http.H
 		return nil, err
 	}
 	if err := subscribed(g, p, v); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// jwtGrant verifies a call's bearer token against the product's issuer
+// and reads and checks the grant of the consumer it names.
+func (s *Service) jwtGrant(ctx context.Context, p *Product, v *Version, h http.Header, ip string, now time.Time) (*store.KeyGrant, error) {
+	consumer, err := s.jwtConsumer(ctx, p, h, now)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.consumerGrant(ctx, p, v, consumer)
+	if err != nil {
 		return nil, err
 	}
 	if err := consumerAddr(&g.Consumer, consumerPrefixes(&g.Consumer), ip); err != nil {
