@@ -219,6 +219,13 @@ func TestAPIProductMCPSchemasAndRefusals(t *testing.T) {
 	if ro := byName["get_order"].Annotations; ro == nil || !ro.ReadOnlyHint {
 		t.Fatalf("get_order is read-only: %+v", ro)
 	}
+	// A product saved again (a new revision, its server rebuilt) keeps
+	// serving the sessions open on it.
+	f.mustPut("shop", `{"mcp": true, "title": "Shop 2", "versions": [{"name": "v1", "flows": [{"flow": "get-order", "version": 1}, {"flow": "create-order", "version": 1}]}]}`)
+	time.Sleep(1100 * time.Millisecond) // past the published product's cache
+	if r, err := callTool(t, s, "get_order", map[string]any{"path": map[string]any{"id": "5"}}); err != nil || r.IsError {
+		t.Fatalf("after the product was saved again: %v %v", err, r)
+	}
 	code, out := f.putProduct("signed", `{"auth": "hmac", "mcp": true, "versions": [{"name": "v1", "flows": [{"flow": "get-order", "version": 1}]}]}`)
 	if code != http.StatusUnprocessableEntity && code != http.StatusBadRequest || !slices.Contains(problemPaths(out), "/mcp") {
 		t.Fatalf("hmac + mcp: %d %v", code, out)
