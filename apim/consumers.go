@@ -332,48 +332,151 @@ func subscribed(g *store.KeyGrant, p *Product, v *Version) error {
 }
 
 // admitJWT is Admit for auth: jwt: the bearer token is verified against
-// the product's issuer, its consumer claim names the consumer, whose
-// subscription and plan are read (never cached) and counted against.
+// the product's issuer (no store read) and its consumer claim names the
+// consumer. As for a key, a consumer this process read the grant of
+// before is counted in one statement that re-checks the grants' epoch
+// (a disabled consumer, a removed subscription or a changed plan holds
+// from the next call, in every process); otherwise, or when the epoch
+// moved, its grant is read and checked first.
 func (s *Service) admitJWT(ctx context.Context, p *Product, v *Version, h http.Header, ip string, now time.Time) (*Grant, store.Admission, error) {
 	var none store.Admission
+	consumer, err := s.jwtConsumer(ctx, p, h, now)
+	if err != nil {
+		return nil, none, err
+	}
+	e := s.verified.get(AuthJWT, consumer, p.Name, v.Name, "", now)
+	for attempt := 0; ; attempt++ {
+		if e == nil {
+			g, err := s.consumerGrant(ctx, p, v, consumer)
+			if err != nil {
+				return nil, none, err
+			}
+			e = entryFor(g, p.Name, now)
+			// The consumer stands for the credential (the statement counts
+			// only a call that names one; this process remembers the entry
+			// under it).
+			e.call.KeyID = consumer
+		}
+		if err := consumerAddr(e.consumer, e.prefixes, ip); err != nil {
+			return nil, none, err
+		}
+		held, _, a, err := s.consumers.AdmitVerified(ctx, e.call, now)
+		if err != nil {
+			return nil, none, err
+		}
+		if !held {
+			s.verified.forget(AuthJWT, consumer, p.Name)
+			if attempt > 0 {
+				return nil, none, weft.Errorf(weft.EForbidden, "consumer %s cannot call API product %s now", consumer, p.Name)
+			}
+			e = nil // changed: read the grant again (it says why, or holds under its new grant)
+			continue
+		}
+		s.verified.put(AuthJWT, e)
+		grant := e.grant
+		if a == nil {
+			return &grant, store.Admission{Allowed: true}, nil
+		}
+		return &grant, *a, nil
+	}
+}
+
+// jwtConsumer verifies a call's bearer token against the product's
+// issuer: the consumer it names.
+func (s *Service) jwtConsumer(ctx context.Context, p *Product, h http.Header, now time.Time) (string, error) {
 	ver := s.issuers[p.JWTIssuer]
 	if ver == nil {
-		return nil, none, weft.Errorf(weft.EUnavailable, "the JWT issuer %s of API product %s is not configured on this server", p.JWTIssuer, p.Name)
+		return "", weft.Errorf(weft.EUnavailable, "the JWT issuer %s of API product %s is not configured on this server", p.JWTIssuer, p.Name)
 	}
 	auth := h.Values("Authorization")
 	if len(auth) == 0 {
-		return nil, none, weft.Errorf(weft.EUnauthorized, "API product %s needs a bearer token from issuer %s: send Authorization: Bearer <JWT>", p.Name, p.JWTIssuer)
+		return "", weft.Errorf(weft.EUnauthorized, "API product %s needs a bearer token from issuer %s: send Authorization: Bearer <JWT>", p.Name, p.JWTIssuer)
 	}
 	scheme, raw, _ := strings.Cut(auth[0], " ")
 	if len(auth) > 1 || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
-		return nil, none, weft.Errorf(weft.EUnauthorized, "malformed Authorization header: send one Authorization: Bearer <JWT>")
+		return "", weft.Errorf(weft.EUnauthorized, "malformed Authorization header: send one Authorization: Bearer <JWT>")
 	}
-	consumer, err := ver.Verify(ctx, strings.TrimSpace(raw), now)
-	if err != nil {
-		return nil, none, err
-	}
+	return ver.Verify(ctx, strings.TrimSpace(raw), now)
+}
+
+// consumerGrant reads (never from a cache) and checks the grant of a
+// consumer a token named.
+func (s *Service) consumerGrant(ctx context.Context, p *Product, v *Version, consumer string) (*store.KeyGrant, error) {
 	g, err := s.consumers.ConsumerGrant(ctx, consumer, p.Name)
 	if weft.Code(err) == weft.ENotFound {
-		return nil, none, weft.Errorf(weft.EForbidden, "the token names consumer %s, which does not exist here", consumer)
+		return nil, weft.Errorf(weft.EForbidden, "the token names consumer %s, which does not exist here", consumer)
 	}
 	if err != nil {
-		return nil, none, err
+		return nil, err
 	}
 	if err := subscribed(g, p, v); err != nil {
-		return nil, none, err
+		return nil, err
+	}
+	return g, nil
+}
+
+// jwtGrant verifies a call's bearer token against the product's issuer
+// and reads and checks the grant of the consumer it names.
+func (s *Service) jwtGrant(ctx context.Context, p *Product, v *Version, h http.Header, ip string, now time.Time) (*store.KeyGrant, error) {
+	consumer, err := s.jwtConsumer(ctx, p, h, now)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.consumerGrant(ctx, p, v, consumer)
+	if err != nil {
+		return nil, err
 	}
 	if err := consumerAddr(&g.Consumer, consumerPrefixes(&g.Consumer), ip); err != nil {
-		return nil, none, err
+		return nil, err
 	}
-	grant := &Grant{Consumer: g.Consumer.Name, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, p.Name)}
-	if g.Plan.Limits == (store.Limits{}) {
-		return grant, store.Admission{Allowed: true}, nil
+	return g, nil
+}
+
+// Authenticate checks a call's credential as Admit does, reading its
+// grant from the store (never from what this process remembers), and
+// does not count it: for what a consumer may see without calling a
+// route (an MCP toolset's list of tools). A product without auth admits
+// everyone (nil grant). HMAC-signed products are refused: a signature
+// covers one HTTP call.
+func (s *Service) Authenticate(ctx context.Context, p *Product, v *Version, c Call, now time.Time) (*Grant, error) {
+	if !p.NeedsKey() {
+		return nil, nil
 	}
-	a, err := s.consumers.Admit(ctx, grant.Bucket, g.Plan.Limits, now)
-	if err != nil {
-		return nil, none, err
+	if s.consumers == nil {
+		return nil, weft.Errorf(weft.EUnavailable, "this server keeps no API consumers")
 	}
-	return grant, a, nil
+	var g *store.KeyGrant
+	switch p.Auth {
+	case AuthJWT:
+		var err error
+		if g, err = s.jwtGrant(ctx, p, v, c.Header, c.ClientIP, now); err != nil {
+			return nil, err
+		}
+	case AuthAPIKey:
+		key, ok, err := KeyFrom(c.Header)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, weft.Errorf(weft.EUnauthorized, "API product %s needs an API key: send X-API-Key: <key> (or Authorization: Bearer <key>)", p.Name)
+		}
+		id, err := ParseKey(key)
+		if err != nil {
+			return nil, err
+		}
+		e, err := s.keyGrant(ctx, p, v, id, HashKey(key), now)
+		if err != nil {
+			return nil, err
+		}
+		if err := consumerAddr(e.consumer, e.prefixes, c.ClientIP); err != nil {
+			return nil, err
+		}
+		grant := e.grant
+		return &grant, nil
+	default:
+		return nil, weft.Errorf(weft.EUnauthorized, "API product %s takes signed calls only (auth: %s)", p.Name, p.Auth)
+	}
+	return &Grant{Consumer: g.Consumer.Name, Plan: *g.Plan, Bucket: store.Bucket(g.Consumer.Name, p.Name)}, nil
 }
 
 // RateLimitHeaders sets RateLimit-Policy and RateLimit

@@ -2,6 +2,7 @@ package apim
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -67,7 +68,26 @@ type JWTVerifier struct {
 	mu     sync.Mutex
 	jwks   *jose.JSONWebKeySet
 	jwksAt time.Time
+
+	// Tokens whose signature verified against the key set held now, by
+	// their SHA-256: a token seen again is not verified again while that
+	// key set is held (a key set fetched again forgets them all), and its
+	// times are checked on every call. A key the issuer drops is thus
+	// honoured exactly as long as before (until the set is fetched again).
+	tmu     sync.Mutex
+	tokens  map[[32]byte]verifiedToken
+	tokenAt time.Time // the jwksAt the tokens were verified under
+	sigs    int       // signatures verified (tests)
 }
+
+type verifiedToken struct {
+	claims   jwt.Claims
+	consumer string
+}
+
+// maxVerifiedTokens bounds the tokens remembered; past it they are all
+// forgotten (the next calls verify their signatures again).
+const maxVerifiedTokens = 10000
 
 // NewJWTVerifier returns a verifier; client fetches the key set (nil: a
 // plain client with a 10 s timeout).
@@ -94,6 +114,10 @@ func (v *JWTVerifier) Verify(ctx context.Context, raw string, now time.Time) (st
 	if len(raw) > MaxJWT {
 		return bad("longer than %d bytes", MaxJWT)
 	}
+	sum := sha256.Sum256([]byte(raw))
+	if t, ok := v.verifiedToken(sum); ok {
+		return v.checkClaims(t.claims, t.consumer, now)
+	}
 	tok, err := jwt.ParseSigned(raw, jwtAlgs)
 	if err != nil {
 		return bad("not a JWT signed with an asymmetric algorithm (%s)", clip(err.Error(), 120))
@@ -118,8 +142,25 @@ func (v *JWTVerifier) Verify(ctx context.Context, raw string, now time.Time) (st
 			break
 		}
 	}
+	v.tmu.Lock()
+	v.sigs++
+	v.tmu.Unlock()
 	if !verified {
 		return bad("the signature does not verify against the keys of issuer %s", v.cfg.Name)
+	}
+	consumer, _ := extra[v.cfg.ConsumerClaim].(string)
+	out, err := v.checkClaims(claims, consumer, now)
+	if err == nil {
+		v.rememberToken(sum, keys, verifiedToken{claims: claims, consumer: consumer})
+	}
+	return out, err
+}
+
+// checkClaims checks a verified token's issuer, audience, times (30 s
+// leeway) and consumer claim.
+func (v *JWTVerifier) checkClaims(claims jwt.Claims, consumer string, now time.Time) (string, error) {
+	bad := func(format string, a ...any) (string, error) {
+		return "", weft.Errorf(weft.EUnauthorized, "invalid token: "+format, a...)
 	}
 	if err := claims.ValidateWithLeeway(jwt.Expected{Issuer: v.cfg.Issuer, AnyAudience: jwt.Audience{v.cfg.Audience}, Time: now}, 30*time.Second); err != nil {
 		switch {
@@ -135,11 +176,41 @@ func (v *JWTVerifier) Verify(ctx context.Context, raw string, now time.Time) (st
 	if claims.Expiry == nil {
 		return bad("it has no expiry (exp)")
 	}
-	consumer, _ := extra[v.cfg.ConsumerClaim].(string)
 	if !nameRe.MatchString(consumer) {
 		return bad("its %s claim %q does not name a consumer", v.cfg.ConsumerClaim, clip(consumer, 60))
 	}
 	return consumer, nil
+}
+
+// verifiedToken returns a token verified under the key set held now.
+func (v *JWTVerifier) verifiedToken(sum [32]byte) (verifiedToken, bool) {
+	v.mu.Lock()
+	at := v.jwksAt
+	v.mu.Unlock()
+	v.tmu.Lock()
+	defer v.tmu.Unlock()
+	if v.tokens == nil || !v.tokenAt.Equal(at) || time.Since(at) >= 10*time.Minute {
+		return verifiedToken{}, false // the key set is due to be fetched again: verify
+	}
+	t, ok := v.tokens[sum]
+	return t, ok
+}
+
+// rememberToken remembers a token verified against keys, if keys is the
+// set held now.
+func (v *JWTVerifier) rememberToken(sum [32]byte, keys *jose.JSONWebKeySet, t verifiedToken) {
+	v.mu.Lock()
+	cur, at := v.jwks, v.jwksAt
+	v.mu.Unlock()
+	if cur != keys {
+		return
+	}
+	v.tmu.Lock()
+	defer v.tmu.Unlock()
+	if v.tokens == nil || !v.tokenAt.Equal(at) || len(v.tokens) >= maxVerifiedTokens {
+		v.tokens, v.tokenAt = map[[32]byte]verifiedToken{}, at
+	}
+	v.tokens[sum] = t
 }
 
 func (v *JWTVerifier) keySet(ctx context.Context, kid string) (*jose.JSONWebKeySet, error) {

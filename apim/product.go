@@ -41,6 +41,10 @@ type Product struct {
 	AllowIPs []string `json:"allow_ips,omitempty"`
 	// CORS lets browsers on the listed origins call the routes.
 	CORS *CORS `json:"cors,omitempty"`
+	// MCP offers each served version to agents as an MCP toolset at
+	// {base}/{product}/{version}/mcp: one tool per route, called with the
+	// consumer's credential under its plan, as the route is over HTTP.
+	MCP bool `json:"mcp,omitempty"`
 
 	prefixes []netip.Prefix // AllowIPs parsed by Check
 
@@ -163,6 +167,9 @@ func (p *Product) Check() error {
 	}
 	if !slices.Contains([]string{"", AuthNone, AuthAPIKey, AuthJWT, AuthHMAC}, p.Auth) {
 		add("/auth", "auth must be none, api_key, jwt or hmac, got %q", clip(p.Auth, 40))
+	}
+	if p.MCP && p.Auth == AuthHMAC {
+		add("/mcp", "an auth: hmac product cannot be offered over MCP (each call is signed by its caller; an agent's MCP client does not sign them): use api_key or jwt")
 	}
 	if (p.Auth == AuthJWT) != (p.JWTIssuer != "") {
 		add("/jwt_issuer", "auth: jwt names its jwt_issuer (one of the server's api_jwt_issuers), and only it does")

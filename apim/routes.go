@@ -94,6 +94,10 @@ func Compile(ctx context.Context, flows Flows, p *Product, v *Version) (rs *Rout
 			add(j, "GET %s is the version's own (its OpenAPI document, its developer page); flow %s cannot take it", a.Path, pin.Flow)
 			continue
 		}
+		if p.MCP && a.Path == MCPPath {
+			add(j, "%s is the version's MCP toolset (the product has mcp: true); flow %s cannot take it", a.Path, pin.Flow)
+			continue
+		}
 		shape := a.Method + " " + blankParams(a.Path)
 		if other, dup := shapes[shape]; dup {
 			add(j, "%s %s of flow %s clashes with flow %s's route", a.Method, a.Path, pin.Flow, other)

@@ -458,7 +458,7 @@ type jwtIssuer struct {
 	sign func(claims map[string]any) string
 }
 
-func newJWTIssuer(t *testing.T) *jwtIssuer {
+func newJWTIssuer(t testing.TB) *jwtIssuer {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -88,6 +88,7 @@ type Server struct {
 	hasUsers atomic.Bool   // a local user exists: authentication is required
 	apim     *apim.Service // API products (nil: the store keeps none)
 	usage    *apim.Usage   // API analytics (nil: the store keeps none)
+	mcps     productMCPs   // API product versions offered over MCP (apimcp.go)
 	ownKeys  Sealer        // seals single-sign-on flow cookies when Keys is nil
 	agents   *agent.ControlPlane
 }

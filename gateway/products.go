@@ -53,6 +53,7 @@ func (s *Server) ingressRoutes(r chi.Router) {
 	// authentication: consumers and keys are the products' own (later).
 	r.Get(base+"/{product}/{version}/openapi.json", s.openAPIDoc)
 	r.Get(base+"/{product}/{version}/docs", s.portal)
+	r.HandleFunc(base+"/{product}/{version}"+apim.MCPPath, s.productMCP)
 	r.HandleFunc(base+"/{product}/{version}", s.apiCall)
 	r.HandleFunc(base+"/{product}/{version}/*", s.apiCall)
 }

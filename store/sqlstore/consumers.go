@@ -907,6 +907,28 @@ func verifiedCheck(mark string) string {
 // by lim. admitVerifiedKeyPG is the same without a nonce (a key's call).
 var admitVerifiedPG, admitVerifiedKeyPG = admitVerifiedQuery(true), admitVerifiedQuery(false)
 
+// admitSignedPG is a signed call's AdmitVerified on PostgreSQL when its
+// plan has limits, the common case, in the form of the key's statement:
+// the nonce's insert fed by the epoch's row and the limits' upsert fed
+// by the insert's, returning the count's row, or none when the epoch
+// moved or the nonce was used (then admitSignedWhyPG says which, a
+// second round trip only for a refused call). Same parameters as
+// admitVerifiedPG.
+var admitSignedPG = func() string {
+	p := dialectParam(Postgres)
+	t := func(n int) string { return "CAST($" + strconv.Itoa(n) + " AS TEXT)" }
+	rows := `SELECT CAST($1 AS TEXT), ` + p(2) + ` + ` + p(3) + `, ` + p(4) + `, 1, ` + p(5) + `, 1, 1, ` + p(3) + `, ` + p(6) + `, ` + p(7) + `, ` + p(8) + ` FROM n WHERE ` + p(vpCount) + ` = 1`
+	upsert := strings.NewReplacer("{now}", p(2), "{day}", p(4), "{month}", p(5)).Replace(upsertQuery(rows, p))
+	return `WITH n AS (INSERT INTO api_nonces (key_id, nonce, expires_at)
+		SELECT ` + t(vpKey) + `, ` + t(vpNonce) + `, ` + p(vpNonceExpires) + ` FROM api_grants_epoch WHERE id = 1 AND epoch = ` + p(vpEpoch) + `
+		ON CONFLICT (key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE api_nonces.expires_at <= ` + p(2) + ` RETURNING 1)
+	` + upsert
+}()
+
+// admitSignedWhyPG tells why admitSignedPG counted nothing: held (the
+// epoch is still the one verified under, so the nonce was used before).
+const admitSignedWhyPG = `SELECT count(*) FROM api_grants_epoch WHERE id = 1 AND epoch = $1`
+
 func admitVerifiedQuery(nonce bool) string {
 	p := dialectParam(Postgres)
 	t := func(n int) string { return "CAST($" + strconv.Itoa(n) + " AS TEXT)" }
@@ -993,6 +1015,20 @@ func (s *Store) AdmitVerified(ctx context.Context, v store.VerifiedCall, now tim
 		err = s.w.QueryRowContext(ctx, admitVerifiedKeyPG, args...).Scan(&tat, &d, &dc, &m, &mc, &allowed)
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, false, nil, nil
+		}
+	case count == 1:
+		okN, freshN = 1, 1
+		err = s.w.QueryRowContext(ctx, admitSignedPG, args...).Scan(&tat, &d, &dc, &m, &mc, &allowed)
+		if errors.Is(err, sql.ErrNoRows) {
+			// Not counted: the epoch moved (nothing was used: not held), or
+			// it had not and the nonce was used before (a replay). Should
+			// the epoch move between the two statements, the call is read
+			// again as not held and its retry finds the nonce used.
+			var held int64
+			if err := s.w.QueryRowContext(ctx, admitSignedWhyPG, v.Epoch).Scan(&held); err != nil {
+				return false, false, nil, s.wrap(err, "grants")
+			}
+			return held == 1, false, nil, nil
 		}
 	default:
 		err = s.w.QueryRowContext(ctx, admitVerifiedPG, args...).Scan(&okN, &freshN, &tat, &d, &dc, &m, &mc, &allowed)

@@ -459,6 +459,44 @@ interface Shown {
   value: string;
 }
 
+// parseAddresses reads an allow-list typed one entry a line (commas and
+// spaces also separate): addresses and CIDR prefixes, checked by the server.
+function parseAddresses(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
+}
+
+// AllowList edits the addresses a consumer's calls may come from (every
+// product's routes and MCP toolsets); none: any address the product allows.
+function AllowList({ ips, onSave }: { ips: string[]; onSave: (ips: string[]) => Promise<void> }) {
+  const [text, setText] = useState(ips.join("\n"));
+  const [busy, setBusy] = useState(false);
+  const changed = parseAddresses(text).join("\n") !== ips.join("\n");
+  return (
+    <form
+      className="toolbar"
+      aria-label="Allow-list"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setBusy(true);
+        void onSave(parseAddresses(text)).finally(() => setBusy(false));
+      }}
+    >
+      <label>
+        Client addresses (one address or CIDR prefix a line, at most 100; empty: any address)
+        <textarea rows={3} value={text} onChange={(e) => setText(e.target.value)} placeholder="203.0.113.7&#10;10.0.0.0/8" spellCheck={false} />
+      </label>
+      <div className="toolbar">
+        <button type="submit" disabled={busy || !changed}>
+          Save addresses
+        </button>
+      </div>
+    </form>
+  );
+}
+
 function ConsumerDetail({ name }: { name: string }) {
   const path = `/api/consumers/${encodeURIComponent(name)}`;
   const { data, err, loading, reload } = useApi<{ consumer: Consumer; subscriptions: Subscription[]; keys: Credential[] }>(path);
@@ -477,7 +515,8 @@ function ConsumerDetail({ name }: { name: string }) {
       await fn();
       reload();
     } catch (e) {
-      setMsg(asApiError(e).message);
+      const ae = asApiError(e);
+      setMsg(ae.message + (ae.problems?.length ? ": " + ae.problems.map((x) => `${x.path ?? ""} ${x.message}`).join("; ") : ""));
     }
   };
   const make = (kind: string) =>
@@ -518,6 +557,11 @@ function ConsumerDetail({ name }: { name: string }) {
           Calls only from {(c.allow_ips ?? []).join(", ")}
         </p>
       )}
+      <AllowList
+        key={(c.allow_ips ?? []).join("\n")}
+        ips={c.allow_ips ?? []}
+        onSave={(allow_ips) => run(() => api(path, { method: "PUT", body: { namespace: c.namespace, description: c.description ?? "", disabled: !!c.disabled, allow_ips } }))}
+      />
       {msg && (
         <p className="error" role="alert">
           {msg}

@@ -1,0 +1,1 @@
+import{M as e,d as t}from"./index-mcgzO74O.js";import{r as n}from"./kit-BYibiZng.js";var r=e();function i({err:e,what:i,retry:a}){return e.status===403?(0,r.jsxs)(`div`,{className:`error access-forbidden`,role:`alert`,children:[(0,r.jsx)(`strong`,{children:`Not allowed.`}),` `,t(e.message)]}):(0,r.jsx)(n,{err:e,what:i,retry:a})}export{i as t};
