@@ -135,8 +135,10 @@ func (s *Server) productMCPServer(rs *apim.Routes) http.Handler {
 		name := connectors.ShortName(t.Name, p.Name+"\x00"+v.Name+"\x00"+t.Route.API.Method+" "+t.Route.API.Path, 64)
 		schema, _ := json.Marshal(t.InputSchema)
 		tool := mcpgo.NewToolWithRawSchema(name, t.Description, schema)
-		ro, destructive := t.ReadOnly, t.Route.API.Method == http.MethodDelete
-		tool.Annotations = mcpgo.ToolAnnotation{Title: name, ReadOnlyHint: &ro, DestructiveHint: &destructive, OpenWorldHint: &ro}
+		// A route runs a flow, which may reach any system: open world, as
+		// the gateway's flow tools are.
+		ro, destructive, open := t.ReadOnly, t.Route.API.Method == http.MethodDelete, true
+		tool.Annotations = mcpgo.ToolAnnotation{Title: name, ReadOnlyHint: &ro, DestructiveHint: &destructive, OpenWorldHint: &open}
 		srv.AddTool(tool, func(ctx context.Context, req mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
 			return s.callRoute(ctx, rs, &t, req), nil
 		})
