@@ -962,7 +962,7 @@ func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (
 	if err != nil {
 		return nil, u.callError(parent, ctx, s, tool, err)
 	}
-	if out, ok, err := u.plainResult(tool, res); ok {
+	if out, ok, err := u.plainResult(tool, res, ctx.Value(toolResultKey{}) != nil); ok {
 		return out, err
 	}
 	b, err := json.Marshal(res)
@@ -996,29 +996,66 @@ func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (
 	return out, nil
 }
 
+// toolResultKey marks a context whose caller takes a *ToolResult.
+type toolResultKey struct{}
+
+// WithToolResult asks Call for a plain text result as a *ToolResult (the
+// upstream's texts as they came) rather than {text, content}: Weft's MCP
+// gateway hands those texts to its own caller unchanged, where building
+// the map and encoding it as JSON text would be waste (and a wrapper the
+// agent did not ask for).
+func WithToolResult(ctx context.Context) context.Context {
+	return context.WithValue(ctx, toolResultKey{}, true)
+}
+
+// ToolResult is a tool's plain result, text content only (no structured
+// content, annotations or _meta, not an error), as the upstream sent it.
+type ToolResult struct {
+	Texts []string
+	Size  int // the bytes of the texts and their envelopes, about as encoded
+}
+
+// Value is what Call returns for the same result without WithToolResult:
+// {text, content}.
+func (r *ToolResult) Value() map[string]any {
+	content := make([]map[string]any, 0, len(r.Texts))
+	var text strings.Builder
+	for _, t := range r.Texts {
+		content = append(content, map[string]any{"type": "text", "text": t})
+		if t != "" {
+			if text.Len() > 0 {
+				text.WriteByte('\n')
+			}
+			text.WriteString(t)
+		}
+	}
+	return map[string]any{"text": text.String(), "content": content}
+}
+
+// MarshalJSON encodes the result as its Value (how a log or a step sees it).
+func (r *ToolResult) MarshalJSON() ([]byte, error) { return json.Marshal(r.Value()) }
+
+// ResultSize is the result's size for the transaction log, without
+// encoding it.
+func (r *ToolResult) ResultSize() int { return r.Size }
+
 // plainResult converts the common result without a JSON round trip: text
 // content only (no annotations or _meta), structured content an object or
 // absent, not an error. ok is false for anything else (the general path).
-func (u *Upstream) plainResult(tool string, res *sdk.CallToolResult) (any, bool, error) {
+// With asTool, a result without structured content is a *ToolResult.
+func (u *Upstream) plainResult(tool string, res *sdk.CallToolResult, asTool bool) (any, bool, error) {
 	if res == nil || res.IsError || res.Meta != nil {
 		return nil, false, nil
 	}
 	size := 0
-	content := make([]map[string]any, 0, len(res.Content))
-	var text strings.Builder
+	texts := make([]string, 0, len(res.Content))
 	for _, c := range res.Content {
 		tc, ok := c.(*sdk.TextContent)
 		if !ok || tc.Meta != nil || tc.Annotations != nil {
 			return nil, false, nil
 		}
 		size += len(tc.Text) + 32
-		content = append(content, map[string]any{"type": "text", "text": tc.Text})
-		if tc.Text != "" {
-			if text.Len() > 0 {
-				text.WriteByte('\n')
-			}
-			text.WriteString(tc.Text)
-		}
+		texts = append(texts, tc.Text)
 	}
 	if res.StructuredContent != nil {
 		m, ok := res.StructuredContent.(map[string]any)
@@ -1037,7 +1074,11 @@ func (u *Upstream) plainResult(tool string, res *sdk.CallToolResult) (any, bool,
 	if size > u.opt.MaxResultBytes {
 		return nil, true, u.tooLarge(tool)
 	}
-	return map[string]any{"text": text.String(), "content": content}, true, nil
+	r := &ToolResult{Texts: texts, Size: size}
+	if asTool {
+		return r, true, nil
+	}
+	return r.Value(), true, nil
 }
 
 // callContext is a call's context: cancelled when the call times out, or
