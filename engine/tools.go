@@ -107,8 +107,12 @@ func (e *Engine) recordToolCall(c ToolCall, start time.Time, out any, err error)
 		run.Status, run.ErrorCode, run.ErrorMessage, run.FailedStep = store.RunFailed, class, msg, c.Tool
 		att.Status, att.ErrorClass, att.ErrorMessage = store.AttemptError, class, msg
 	} else if out != nil && e.cfg.DefaultCapture != "none" {
-		b, _ := json.Marshal(out)
-		att.OutputSize = len(b)
+		if s, ok := out.(interface{ ResultSize() int }); ok {
+			att.OutputSize = s.ResultSize() // its size is known: no encoding just to count
+		} else {
+			b, _ := json.Marshal(out)
+			att.OutputSize = len(b)
+		}
 	}
 	run.FinishedAt = &end
 	// The log write must not hold the agent's answer, nor fail it.

@@ -78,3 +78,24 @@ func TestRequestEraAndMeta(t *testing.T) {
 		}
 	}
 }
+
+// A 2026-07-28 notification carries no _meta (the triple is defined for
+// requests only): notifications/cancelled, as the official SDK sends it to
+// end a subscriptions/listen stream, is accepted (202), not refused with
+// 400 (mcp-go patch 6). A request without it is still refused.
+func TestModernNotificationWithoutMeta(t *testing.T) {
+	gw := mcp.New(newEngine(t), slog.New(slog.DiscardHandler), mcp.Config{})
+	hdr := map[string]string{"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "notifications/cancelled"}
+	r := post(t, gw, "/mcp", `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3,"reason":"context canceled"}}`, hdr)
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("notifications/cancelled without _meta: HTTP %d %s", r.Status, r.Raw)
+	}
+	r = post(t, gw, "/mcp", `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3,"_meta":{"io.modelcontextprotocol/protocolVersion":"2025-11-25"}}}`, hdr)
+	if r.Status != http.StatusBadRequest {
+		t.Fatalf("a notification whose _meta contradicts the header: HTTP %d %s", r.Status, r.Raw)
+	}
+	r = post(t, gw, "/mcp", `{"jsonrpc":"2.0","id":4,"method":"tools/list","params":{}}`, map[string]string{"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/list"})
+	if r.Status != http.StatusBadRequest || r.Error == nil || !strings.Contains(r.Error.Message, "missing or invalid _meta") {
+		t.Fatalf("a request without _meta: HTTP %d %s", r.Status, r.Raw)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/weftio/weft/agent"
 	"github.com/weftio/weft/ai/search"
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/connectors/mcpconn"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/nl2flow"
@@ -430,7 +431,7 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 		}
 		return g.callFlow(ctx, s, t, req, args, tc, start)
 	}
-	out, err := g.e.CallOperation(withProgressTo(ctx, s, req), tc)
+	out, err := g.e.CallOperation(mcpconn.WithToolResult(withProgressTo(ctx, s, req)), tc)
 	if err != nil {
 		return toolError(t, err), nil
 	}
@@ -586,6 +587,18 @@ func toolError(t *toolDef, err error) *mcpgo.CallToolResult {
 // result shapes a successful output: structured content when the tool
 // declares an object output schema, and text, cut at MaxTextBytes.
 func (g *Gateway) result(t *toolDef, out any) *mcpgo.CallToolResult {
+	if r, ok := out.(*mcpconn.ToolResult); ok {
+		// A federated tool's plain text result: the upstream's texts as
+		// they came, within the same bound as any text.
+		if r.Size <= MaxTextBytes {
+			res := &mcpgo.CallToolResult{Content: make([]mcpgo.Content, len(r.Texts))}
+			for i, s := range r.Texts {
+				res.Content[i] = mcpgo.NewTextContent(s)
+			}
+			return res
+		}
+		out = r.Value()
+	}
 	if m, ok := out.(map[string]any); ok && m["body_encoding"] == "base64" {
 		// Binary upstream bodies (an image, a PDF) become an embedded
 		// resource, not text in the model's context.

@@ -66,7 +66,7 @@ func (f *Federation) options(name, resource string, initial *connectors.Auth) Op
 	o := f.opt
 	rs := &rotatingSource{}
 	var initMu sync.Mutex // initial is rewritten when a rotation happens before the connection is saved
-	o.Token = func(ctx context.Context, hc *http.Client) (string, error) {
+	current := func() (*connectors.Auth, *connectors.Connection, bool) {
 		a := initial
 		conn, ok := f.cat.LookupConnection(name)
 		if ok && conn.Connector == name {
@@ -77,6 +77,26 @@ func (f *Federation) options(name, resource string, initial *connectors.Auth) Op
 			initMu.Unlock()
 			a = &c
 		}
+		return a, conn, ok
+	}
+	o.Renew = func(stale string, scope []string) bool {
+		a, _, _ := current()
+		if a == nil {
+			return false
+		}
+		switch a.Type {
+		case connectors.AuthClientCredentials:
+			// A new token, with the scopes a 403 named added to those asked.
+			return rs.renew(stale, scope)
+		case connectors.AuthRefreshToken:
+			// A refresh cannot widen the grant (RFC 6749 §6): more scope
+			// needs the user to authorize again.
+			return len(scope) == 0 && rs.renew(stale, nil)
+		}
+		return false // a static bearer token: nothing to renew it from
+	}
+	o.Token = func(ctx context.Context, hc *http.Client) (string, error) {
+		a, conn, ok := current()
 		if a == nil {
 			return "", nil
 		}

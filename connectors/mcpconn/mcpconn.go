@@ -36,6 +36,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/weftio/weft/connectors"
 	httpconn "github.com/weftio/weft/connectors/http"
@@ -173,7 +174,14 @@ type Options struct {
 	// asked before each request, so it may be cached and refreshed (an
 	// OAuth token source); hc reaches a token endpoint under the same
 	// address rules as the upstream. It is sent to the URL's origin only.
-	Token          func(ctx context.Context, hc *http.Client) (string, error)
+	Token func(ctx context.Context, hc *http.Client) (string, error)
+	// Renew is told that the upstream refused access token stale (401,
+	// before the token's stated expiry, or it would not have been sent),
+	// or, with scope, that it answered 403 insufficient_scope naming the
+	// scopes it needs. It returns true when Token may now return another
+	// token (an OAuth grant that can issue one): the request is then sent
+	// once more with it, never twice. nil: no renewal (a static token).
+	Renew          func(stale string, scope []string) bool
 	CallTimeout    time.Duration
 	MaxResultBytes int
 	// MaxRestarts is how many failed starts in a row mark the upstream
@@ -284,8 +292,9 @@ type Upstream struct {
 	accepted []Tool
 	drift    []Change
 	listedAt time.Time
-	oversize atomic.Bool     // a message over the limit reset the connection
-	subs     map[string]bool // resources subscribed to (renewed on a new session)
+	oversize atomic.Bool                 // a message over the limit reset the connection
+	authErr  atomic.Pointer[authRefusal] // why the upstream last refused a request's token (401/403)
+	subs     map[string]bool             // resources subscribed to (renewed on a new session)
 
 	progressMu sync.Mutex
 	progress   map[string]connectors.Progress // by the progress token sent upstream
@@ -387,6 +396,9 @@ func (u *Upstream) session(ctx context.Context) (*sdk.ClientSession, error) {
 	}
 	u.mu.Unlock()
 	s, err := u.connect(ctx)
+	if r := u.authErr.Swap(nil); err != nil && r != nil {
+		err = errors.New(r.msg) // clearer than the SDK's failed initialize
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if err != nil {
@@ -658,10 +670,11 @@ func childEnv(pass []string) []string {
 func (u *Upstream) httpClient(limit int) *http.Client {
 	base := guardedTransport(u.spec.AllowPrivate, u.opt.Egress)
 	origin, _ := url.Parse(u.spec.URL)
-	rt := &upstreamRT{base: base, origin: origin, limit: limit, hit: &u.oversize}
+	rt := &upstreamRT{base: base, origin: origin, limit: limit, hit: &u.oversize, u: u}
 	if u.opt.Token != nil {
 		plain := &http.Client{Transport: base, Timeout: 30 * time.Second}
 		rt.token = func(ctx context.Context) (string, error) { return u.opt.Token(ctx, plain) }
+		rt.renew = u.opt.Renew
 	}
 	return &http.Client{Transport: rt,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -699,11 +712,15 @@ type upstreamRT struct {
 	base   http.RoundTripper
 	origin *url.URL
 	token  func(context.Context) (string, error)
+	renew  func(stale string, scope []string) bool
 	limit  int
 	hit    *atomic.Bool
+	u      *Upstream
 }
 
 func (t *upstreamRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	sent := ""
+	orig := req
 	if t.token != nil && req.URL.Scheme == t.origin.Scheme && req.URL.Host == t.origin.Host {
 		tok, err := t.token(req.Context())
 		if err != nil {
@@ -712,9 +729,15 @@ func (t *upstreamRT) RoundTrip(req *http.Request) (*http.Response, error) {
 		if tok != "" {
 			req = req.Clone(req.Context())
 			req.Header.Set("Authorization", "Bearer "+tok)
+			sent = tok
 		}
 	}
 	resp, err := t.base.RoundTrip(req)
+	if err == nil && sent != "" && req.Method != http.MethodDelete && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+		// (A DELETE ends a session Weft is done with: a refusal there is no
+		// call's business.)
+		resp, err = t.refused(orig, resp, sent)
+	}
 	if err != nil || resp.Body == nil {
 		return resp, err
 	}
@@ -730,6 +753,105 @@ func (t *upstreamRT) RoundTrip(req *http.Request) (*http.Response, error) {
 		}{&totalLimit{r: resp.Body, left: int64(t.limit), hit: t.hit}, resp.Body}
 	}
 	return resp, nil
+}
+
+// refused handles a 401 or 403 answered to a request that carried token
+// sent: an access token the upstream no longer takes is renewed, and a
+// 403 insufficient_scope leads to a token with the scopes named where the
+// grant can issue one (client credentials); the request is then sent once
+// more. Otherwise, or when the second answer is a refusal too, the reason
+// is kept for the call's error (the SDK sees only a failed request).
+func (t *upstreamRT) refused(req *http.Request, resp *http.Response, sent string) (*http.Response, error) {
+	var scope []string
+	if resp.StatusCode == http.StatusForbidden {
+		scope = insufficientScope(resp.Header.Values("WWW-Authenticate"))
+		if scope == nil {
+			return resp, nil // forbidden for another reason: the upstream's answer stands
+		}
+	}
+	canResend := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	renewed := false
+	if canResend && t.renew != nil && t.renew(sent, scope) {
+		renewed = true
+		tok, err := t.token(req.Context())
+		if err == nil && tok != "" && tok != sent {
+			var body io.ReadCloser
+			if req.GetBody != nil {
+				body, err = req.GetBody()
+			}
+			if err == nil {
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+				resp.Body.Close()
+				r2 := req.Clone(req.Context())
+				if body != nil {
+					r2.Body = body
+				}
+				r2.Header.Set("Authorization", "Bearer "+tok)
+				resp, err = t.base.RoundTrip(r2)
+				if err != nil {
+					return nil, err
+				}
+				if resp.StatusCode == http.StatusForbidden {
+					scope = insufficientScope(resp.Header.Values("WWW-Authenticate"))
+				} else if resp.StatusCode != http.StatusUnauthorized {
+					return resp, nil
+				}
+			}
+		}
+	}
+	t.u.refusedBy(resp.StatusCode, scope, renewed)
+	return resp, nil
+}
+
+// insufficientScope returns the scopes a 403's Bearer challenge names
+// with error="insufficient_scope" (RFC 6750 §3.1); nil when it is not one.
+func insufficientScope(headers []string) []string {
+	challenges, err := oauthex.ParseWWWAuthenticate(headers)
+	if err != nil {
+		return nil
+	}
+	for _, c := range challenges {
+		if c.Scheme == "bearer" && c.Params["error"] == "insufficient_scope" {
+			scope := strings.Fields(c.Params["scope"])
+			if len(scope) > 32 {
+				scope = scope[:32]
+			}
+			for i, s := range scope {
+				if len(s) > 128 {
+					scope[i] = s[:128]
+				}
+			}
+			if scope == nil {
+				scope = []string{}
+			}
+			return scope
+		}
+	}
+	return nil
+}
+
+// refusedBy keeps why the upstream refused a request's token, for the
+// error of the call it belonged to.
+func (u *Upstream) refusedBy(status int, scope []string, renewed bool) {
+	var msg string
+	switch {
+	case status == http.StatusForbidden && len(scope) > 0:
+		msg = fmt.Sprintf("the upstream needs OAuth scope %q, which the connection's token lacks (403 insufficient_scope); authorize again with it: weft connector add-mcp %s --url %s --oauth --scopes %q",
+			strings.Join(scope, " "), u.name, u.spec.URL, strings.Join(scope, " "))
+	case status == http.StatusForbidden:
+		msg = "the upstream refused the connection's token as lacking scope (403 insufficient_scope, no scope named)"
+	case renewed:
+		msg = fmt.Sprintf("the upstream refused the connection's access token (401) even after it was renewed; check the connection's credentials (weft connector add-mcp %s --url %s --oauth to authorize again)", u.name, u.spec.URL)
+	default:
+		msg = fmt.Sprintf("the upstream refused the connection's token (401), and a static token cannot be renewed: give a new one (weft connector add-mcp %s --url %s --token-file FILE)", u.name, u.spec.URL)
+	}
+	u.authErr.Store(&authRefusal{status: status, msg: msg})
+}
+
+// authRefusal is why the upstream refused a request's token.
+type authRefusal struct {
+	status int
+	msg    string
 }
 
 // ErrTooLarge is a message from the upstream over the result limit.
@@ -962,7 +1084,7 @@ func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (
 	if err != nil {
 		return nil, u.callError(parent, ctx, s, tool, err)
 	}
-	if out, ok, err := u.plainResult(tool, res); ok {
+	if out, ok, err := u.plainResult(tool, res, ctx.Value(toolResultKey{}) != nil); ok {
 		return out, err
 	}
 	b, err := json.Marshal(res)
@@ -996,29 +1118,66 @@ func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (
 	return out, nil
 }
 
+// toolResultKey marks a context whose caller takes a *ToolResult.
+type toolResultKey struct{}
+
+// WithToolResult asks Call for a plain text result as a *ToolResult (the
+// upstream's texts as they came) rather than {text, content}: Weft's MCP
+// gateway hands those texts to its own caller unchanged, where building
+// the map and encoding it as JSON text would be waste (and a wrapper the
+// agent did not ask for).
+func WithToolResult(ctx context.Context) context.Context {
+	return context.WithValue(ctx, toolResultKey{}, true)
+}
+
+// ToolResult is a tool's plain result, text content only (no structured
+// content, annotations or _meta, not an error), as the upstream sent it.
+type ToolResult struct {
+	Texts []string
+	Size  int // the bytes of the texts and their envelopes, about as encoded
+}
+
+// Value is what Call returns for the same result without WithToolResult:
+// {text, content}.
+func (r *ToolResult) Value() map[string]any {
+	content := make([]map[string]any, 0, len(r.Texts))
+	var text strings.Builder
+	for _, t := range r.Texts {
+		content = append(content, map[string]any{"type": "text", "text": t})
+		if t != "" {
+			if text.Len() > 0 {
+				text.WriteByte('\n')
+			}
+			text.WriteString(t)
+		}
+	}
+	return map[string]any{"text": text.String(), "content": content}
+}
+
+// MarshalJSON encodes the result as its Value (how a log or a step sees it).
+func (r *ToolResult) MarshalJSON() ([]byte, error) { return json.Marshal(r.Value()) }
+
+// ResultSize is the result's size for the transaction log, without
+// encoding it.
+func (r *ToolResult) ResultSize() int { return r.Size }
+
 // plainResult converts the common result without a JSON round trip: text
 // content only (no annotations or _meta), structured content an object or
 // absent, not an error. ok is false for anything else (the general path).
-func (u *Upstream) plainResult(tool string, res *sdk.CallToolResult) (any, bool, error) {
+// With asTool, a result without structured content is a *ToolResult.
+func (u *Upstream) plainResult(tool string, res *sdk.CallToolResult, asTool bool) (any, bool, error) {
 	if res == nil || res.IsError || res.Meta != nil {
 		return nil, false, nil
 	}
 	size := 0
-	content := make([]map[string]any, 0, len(res.Content))
-	var text strings.Builder
+	texts := make([]string, 0, len(res.Content))
 	for _, c := range res.Content {
 		tc, ok := c.(*sdk.TextContent)
 		if !ok || tc.Meta != nil || tc.Annotations != nil {
 			return nil, false, nil
 		}
 		size += len(tc.Text) + 32
-		content = append(content, map[string]any{"type": "text", "text": tc.Text})
-		if tc.Text != "" {
-			if text.Len() > 0 {
-				text.WriteByte('\n')
-			}
-			text.WriteString(tc.Text)
-		}
+		texts = append(texts, tc.Text)
 	}
 	if res.StructuredContent != nil {
 		m, ok := res.StructuredContent.(map[string]any)
@@ -1037,7 +1196,11 @@ func (u *Upstream) plainResult(tool string, res *sdk.CallToolResult) (any, bool,
 	if size > u.opt.MaxResultBytes {
 		return nil, true, u.tooLarge(tool)
 	}
-	return map[string]any{"text": text.String(), "content": content}, true, nil
+	r := &ToolResult{Texts: texts, Size: size}
+	if asTool {
+		return r, true, nil
+	}
+	return r.Value(), true, nil
 }
 
 // callContext is a call's context: cancelled when the call times out, or
@@ -1074,6 +1237,13 @@ func (u *Upstream) callError(parent, ctx context.Context, s *sdk.ClientSession, 
 	}
 	if parent.Err() != nil {
 		return parent.Err()
+	}
+	if r := u.authErr.Swap(nil); r != nil {
+		// Refused for its credentials: the call did not run, and retrying
+		// with the same connection will not help. The SDK ends a session
+		// on such an answer; the next call starts another.
+		u.lost(s)
+		return &connectors.Error{Class: connectors.Permanent, Status: r.status, Message: fmt.Sprintf("MCP upstream %s: tool %s: %s", u.name, tool, r.msg)}
 	}
 	if ctx.Err() == context.DeadlineExceeded || context.Cause(ctx) == context.DeadlineExceeded {
 		return &connectors.Error{Class: connectors.Retryable, Message: fmt.Sprintf("MCP upstream %s: tool %s timed out after %s (the call was cancelled upstream)", u.name, tool, u.opt.CallTimeout)}

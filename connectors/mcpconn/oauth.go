@@ -395,6 +395,19 @@ func bound(s string, n int) string {
 	return s
 }
 
+// ccSource is a client-credentials token source asking for the auth's
+// scopes and those upstreams asked for since (r.mu held).
+func (r *rotatingSource) ccSource(ctx context.Context, a *connectors.Auth, resource string) oauth2.TokenSource {
+	c := ccConfig(a, resource)
+	c.Scopes = slices.Clone(c.Scopes)
+	for _, s := range r.extra {
+		if !slices.Contains(c.Scopes, s) {
+			c.Scopes = append(c.Scopes, s)
+		}
+	}
+	return c.TokenSource(ctx)
+}
+
 // rotatingSource renews tokens from a stored auth block and reports a
 // refresh token the server rotated, so it can be stored (sealed) in place
 // of the old one, which the server no longer honours (OAuth 2.1 rotates a
@@ -405,6 +418,39 @@ type rotatingSource struct {
 	refresh string          // the refresh token the source holds now
 	seen    map[string]bool // refresh tokens this source started from or rotated through
 	src     oauth2.TokenSource
+	last    string   // the access token handed out last
+	extra   []string // scopes an upstream asked for (403 insufficient_scope) beyond the auth's
+	stale   bool     // the upstream refused last: the next token is a new one
+}
+
+// maxExtraScopes bounds the scopes upstreams may add to a grant.
+const maxExtraScopes = 16
+
+// renew marks access token stale as refused by the upstream, with the
+// scopes it named when it wanted more; true when the next token will be a
+// new one. Only the token handed out last is renewed (concurrent refusals
+// of one token renew it once), and a scope is added once: an upstream
+// that refuses every token cannot make Weft ask the authorization server
+// in a loop, because each request is sent at most twice.
+func (r *rotatingSource) renew(stale string, scope []string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.src == nil {
+		return false
+	}
+	if stale != r.last {
+		return true // renewed already since stale was handed out
+	}
+	for _, s := range scope {
+		if !slices.Contains(r.extra, s) {
+			if len(r.extra) >= maxExtraScopes {
+				return false
+			}
+			r.extra = append(r.extra, s)
+		}
+	}
+	r.stale = true
+	return true
 }
 
 func authKey(a *connectors.Auth) string {
@@ -423,15 +469,28 @@ func authKey(a *connectors.Auth) string {
 func (r *rotatingSource) token(hc *http.Client, a *connectors.Auth, resource string) (access, rotated string, err error) {
 	r.mu.Lock()
 	key := authKey(a)
-	if r.src == nil || key != r.key || (a.Type == connectors.AuthRefreshToken && !r.seen[a.RefreshToken]) {
-		tctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
+	tctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
+	switch {
+	case r.src == nil || key != r.key || (a.Type == connectors.AuthRefreshToken && !r.seen[a.RefreshToken]):
+		if key != r.key {
+			r.extra = nil
+		}
 		if a.Type == connectors.AuthClientCredentials {
-			r.src = ccConfig(a, resource).TokenSource(tctx)
+			r.src = r.ccSource(tctx, a, resource)
 		} else {
 			r.src = (&oauth2.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, Endpoint: oauth2.Endpoint{TokenURL: a.TokenURL}, Scopes: a.Scopes}).TokenSource(tctx, &oauth2.Token{RefreshToken: a.RefreshToken})
 		}
 		r.key, r.refresh, r.seen = key, a.RefreshToken, map[string]bool{a.RefreshToken: true}
+	case r.stale:
+		// The upstream refused the cached token before its expiry: a new
+		// one from the grant (the refresh token held now, rotated or not).
+		if a.Type == connectors.AuthClientCredentials {
+			r.src = r.ccSource(tctx, a, resource)
+		} else {
+			r.src = (&oauth2.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, Endpoint: oauth2.Endpoint{TokenURL: a.TokenURL}, Scopes: a.Scopes}).TokenSource(tctx, &oauth2.Token{RefreshToken: r.refresh})
+		}
 	}
+	r.stale = false
 	src := r.src
 	r.mu.Unlock()
 	tok, err := src.Token()
@@ -440,6 +499,9 @@ func (r *rotatingSource) token(hc *http.Client, a *connectors.Auth, resource str
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if src == r.src {
+		r.last = tok.AccessToken
+	}
 	if a.Type == connectors.AuthRefreshToken && tok.RefreshToken != "" && tok.RefreshToken != r.refresh && src == r.src {
 		if len(r.seen) >= 64 {
 			r.seen = map[string]bool{a.RefreshToken: true, r.refresh: true}

@@ -3,6 +3,7 @@ package mcpconn_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -259,4 +260,163 @@ func TestOAuthTokenNotSentOnRedirect(t *testing.T) {
 		}
 	}
 	_ = mcpSrv
+}
+
+// authorizeFor runs add-mcp --oauth's flow against as with grant
+// (authorization code with this test as the browser, or client
+// credentials) and returns a federation holding the upstream as "up".
+func authorizeFor(t *testing.T, as *mcptest.OAuthServer, mcpURL, grant string) (*connectors.Catalog, *connectors.Operation) {
+	t.Helper()
+	ctx := context.Background()
+	p := mcpconn.OAuthParams{URL: mcpURL, HTTPClient: loopbackClient()}
+	if grant == mcpconn.GrantClientCredentials {
+		p.Grant = grant
+	} else {
+		opened := 0
+		p.Open = browser(&opened)
+	}
+	res, err := mcpconn.Authorize(ctx, p)
+	if err != nil {
+		t.Fatalf("%v (refused %v)", err, as.Refused())
+	}
+	cat := connectors.NewCatalog()
+	fed := mcpconn.NewFederation(cat, mcpconn.Options{})
+	t.Cleanup(fed.Close)
+	if _, err := fed.Add(ctx, "up", mcpconn.Spec{URL: mcpURL, AllowPrivate: true}, res.Auth); err != nil {
+		t.Fatalf("%v (refused %v)", err, as.Refused())
+	}
+	if err := cat.AddConnection(&connectors.Connection{Name: "up", Connector: "up", Auth: res.Auth}); err != nil {
+		t.Fatal(err)
+	}
+	op, _ := cat.Operation("up.echo")
+	return cat, op
+}
+
+// accessTokens counts the access tokens among issued ones.
+func accessTokens(issued []string) int {
+	n := 0
+	for _, s := range issued {
+		if strings.HasPrefix(s, "at-") {
+			n++
+		}
+	}
+	return n
+}
+
+// An access token the upstream refuses before its stated expiry (401) is
+// renewed once from the grant and the call sent again; an upstream that
+// refuses every token fails the call after that one renewal (no loop),
+// saying so, and the connection works again once the upstream does.
+func TestOAuthTokenRefusedEarlyIsRenewedOnce(t *testing.T) {
+	for _, grant := range []string{mcpconn.GrantClientCredentials, "authorization_code"} {
+		t.Run(grant, func(t *testing.T) {
+			as := mcptest.NewOAuthServer(t, "authorization_code", "refresh_token", "client_credentials")
+			mcpSrv, seen := mcptest.OAuthMCP(t, as)
+			_, op := authorizeFor(t, as, mcpSrv.URL+"/mcp", grant)
+			ctx := context.Background()
+			call := func(text string) error {
+				out, err := op.Invoke(ctx, connectors.Call{Input: map[string]any{"text": text}})
+				if err == nil {
+					if m, _ := out.(map[string]any); m["text"] != text {
+						t.Fatalf("echo: %#v", out)
+					}
+				}
+				return err
+			}
+			if err := call("first"); err != nil {
+				t.Fatal(err)
+			}
+			before := accessTokens(as.Issued())
+			as.RevokeAccess() // the cached token (an hour left) is refused from now
+			if err := call("after revocation"); err != nil {
+				t.Fatalf("after an early 401: %v (refused %v)", err, as.Refused())
+			}
+			if got := accessTokens(as.Issued()) - before; got != 1 {
+				t.Fatalf("%d access tokens fetched for one early 401, want 1", got)
+			}
+
+			as.RefuseAll(true)
+			before, sent := accessTokens(as.Issued()), len(seen())
+			err := call("refused")
+			if err == nil || !strings.Contains(err.Error(), "refused the connection's access token (401) even after it was renewed") {
+				t.Fatalf("every token refused: %v", err)
+			}
+			if got := accessTokens(as.Issued()) - before; got != 1 {
+				t.Fatalf("%d access tokens fetched for a call the upstream refuses, want 1 (one renewal, no loop)", got)
+			}
+			posts := 0
+			for _, h := range seen()[sent:] {
+				if strings.HasPrefix(h, "Bearer at-") {
+					posts++
+				}
+			}
+			if posts > 3 { // the call, its one resend, and the session's DELETE
+				t.Fatalf("%d requests for one refused call", posts)
+			}
+			as.RefuseAll(false)
+			if err := call("again"); err != nil {
+				t.Fatalf("after the upstream takes tokens again: %v", err)
+			}
+		})
+	}
+}
+
+// Step-up authorization: an upstream's 403 insufficient_scope naming the
+// scope it needs. Under client credentials Weft asks for a token with that
+// scope added and sends the call again (and keeps asking for it); under a
+// user's grant (a refresh token cannot widen it) the call fails naming the
+// scope and the command that authorizes again with it.
+func TestOAuthInsufficientScope(t *testing.T) {
+	ctx := context.Background()
+	as := mcptest.NewOAuthServer(t, "authorization_code", "refresh_token", "client_credentials")
+	mcpSrv, _ := mcptest.OAuthMCP(t, as)
+	_, op := authorizeFor(t, as, mcpSrv.URL+"/mcp", mcpconn.GrantClientCredentials)
+	if _, err := op.Invoke(ctx, connectors.Call{Input: map[string]any{"text": "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	as.RequireScope("admin")
+	before := accessTokens(as.Issued())
+	for i := range 3 {
+		if _, err := op.Invoke(ctx, connectors.Call{Input: map[string]any{"text": "x"}}); err != nil {
+			t.Fatalf("call %d with the scope required: %v (refused %v)", i, err, as.Refused())
+		}
+	}
+	if got := accessTokens(as.Issued()) - before; got != 1 {
+		t.Fatalf("%d tokens fetched: want one, with the scope added, then reused", got)
+	}
+
+	as2 := mcptest.NewOAuthServer(t, "authorization_code", "refresh_token")
+	mcp2, _ := mcptest.OAuthMCP(t, as2)
+	_, op2 := authorizeFor(t, as2, mcp2.URL+"/mcp", "authorization_code")
+	as2.RequireScope("admin")
+	before = accessTokens(as2.Issued())
+	_, err := op2.Invoke(ctx, connectors.Call{Input: map[string]any{"text": "x"}})
+	if err == nil || !strings.Contains(err.Error(), `needs OAuth scope "tools admin"`) || !strings.Contains(err.Error(), `--oauth --scopes "tools admin"`) {
+		t.Fatalf("step-up under a user's grant: %v", err)
+	}
+	var ce *connectors.Error
+	if !errors.As(err, &ce) || ce.Class != connectors.Permanent || ce.Status != 403 {
+		t.Fatalf("want a permanent 403 error: %#v", err)
+	}
+	if got := accessTokens(as2.Issued()) - before; got != 0 {
+		t.Fatalf("%d tokens fetched for a scope a refresh cannot add", got)
+	}
+}
+
+// A static bearer token the upstream refuses cannot be renewed: the
+// request is not sent again and the error says what to do.
+func TestBearerTokenRefused(t *testing.T) {
+	as := mcptest.NewOAuthServer(t, "authorization_code", "refresh_token")
+	mcpSrv, seen := mcptest.OAuthMCP(t, as)
+	fed := mcpconn.NewFederation(connectors.NewCatalog(), mcpconn.Options{})
+	defer fed.Close()
+	_, err := fed.Add(context.Background(), "up", mcpconn.Spec{URL: mcpSrv.URL + "/mcp", AllowPrivate: true}, &connectors.Auth{Type: connectors.AuthBearer, Token: "at-not-issued"})
+	if err == nil || !strings.Contains(err.Error(), "a static token cannot be renewed") || strings.Contains(err.Error(), "at-not-issued") {
+		t.Fatalf("refused bearer token: %v", err)
+	}
+	// The SDK's connect sends server/discover, then initialize (the
+	// older era's fallback): each once, none sent again.
+	if n := len(seen()); n > 2 {
+		t.Fatalf("the upstream got %d requests for one refused token: %q", n, seen())
+	}
 }

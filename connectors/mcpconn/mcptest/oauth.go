@@ -29,14 +29,17 @@ type OAuthServer struct {
 	grants   []string
 	ttl      int // expires_in of access tokens
 
-	mu       sync.Mutex
-	clients  map[string]oauthClient
-	codes    map[string]oauthCode
-	refresh  map[string]string    // refresh token → client (valid ones)
-	access   map[string]time.Time // access token → expiry
-	issued   []string             // every token issued (never to be logged)
-	refused  []string             // why a request was refused
-	nRefresh int
+	mu        sync.Mutex
+	clients   map[string]oauthClient
+	codes     map[string]oauthCode
+	refresh   map[string]string    // refresh token → client (valid ones)
+	access    map[string]time.Time // access token → expiry
+	scopes    map[string]string    // access token → the scope it was issued for
+	needed    string               // a scope the MCP endpoint requires (403 insufficient_scope without it)
+	refuseAll bool                 // the MCP endpoint refuses every token
+	issued    []string             // every token issued (never to be logged)
+	refused   []string             // why a request was refused
+	nRefresh  int
 }
 
 type oauthClient struct {
@@ -49,7 +52,7 @@ type oauthCode struct {
 }
 
 func NewOAuthServer(t testing.TB, grants ...string) *OAuthServer {
-	a := &OAuthServer{ttl: 3600, grants: grants, clients: map[string]oauthClient{}, codes: map[string]oauthCode{}, refresh: map[string]string{}, access: map[string]time.Time{}}
+	a := &OAuthServer{ttl: 3600, grants: grants, clients: map[string]oauthClient{}, codes: map[string]oauthCode{}, refresh: map[string]string{}, access: map[string]time.Time{}, scopes: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"issuer": a.Srv.URL, "authorization_endpoint": a.Srv.URL + "/authorize", "token_endpoint": a.Srv.URL + "/token",
@@ -119,7 +122,7 @@ func NewOAuthServer(t testing.TB, grants ...string) *OAuthServer {
 			case f.Get("redirect_uri") != code.redirect || f.Get("resource") != a.resource:
 				a.refuse(w, "token: redirect_uri or resource differs")
 			default:
-				a.issue(w, id, true)
+				a.issue(w, id, true, f.Get("scope"))
 			}
 		case "refresh_token":
 			if a.refresh[f.Get("refresh_token")] != id {
@@ -128,13 +131,13 @@ func NewOAuthServer(t testing.TB, grants ...string) *OAuthServer {
 			}
 			delete(a.refresh, f.Get("refresh_token")) // rotation: a refresh token works once
 			a.nRefresh++
-			a.issue(w, id, true)
+			a.issue(w, id, true, f.Get("scope"))
 		case "client_credentials":
 			if !slices.Contains(a.grants, "client_credentials") || f.Get("resource") != a.resource {
 				a.refuse(w, "token: client_credentials not allowed or wrong resource")
 				return
 			}
-			a.issue(w, id, false)
+			a.issue(w, id, false, f.Get("scope"))
 		default:
 			a.refuse(w, "token: grant "+f.Get("grant_type"))
 		}
@@ -150,10 +153,11 @@ func (a *OAuthServer) refuse(w http.ResponseWriter, why string) {
 }
 
 // issue answers a token (mu held).
-func (a *OAuthServer) issue(w http.ResponseWriter, client string, withRefresh bool) {
+func (a *OAuthServer) issue(w http.ResponseWriter, client string, withRefresh bool, scope string) {
 	n := len(a.issued)
 	at := fmt.Sprintf("at-%d-%s", n, strings.Repeat("x", 8))
 	a.access[at] = time.Now().Add(time.Duration(a.ttl) * time.Second)
+	a.scopes[at] = scope
 	a.issued = append(a.issued, at)
 	out := map[string]any{"access_token": at, "token_type": "Bearer", "expires_in": a.ttl}
 	if withRefresh {
@@ -169,7 +173,7 @@ func (a *OAuthServer) verify(_ context.Context, tok string, _ *http.Request) (*a
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	exp, ok := a.access[tok]
-	if !ok || time.Now().After(exp) {
+	if !ok || time.Now().After(exp) || a.refuseAll {
 		return nil, auth.ErrInvalidToken
 	}
 	return &auth.TokenInfo{Expiration: exp}, nil
@@ -199,6 +203,17 @@ func OAuthMCP(t testing.TB, a *OAuthServer) (*httptest.Server, func() []string) 
 		mu.Lock()
 		seen = append(seen, r.Header.Get("Authorization"))
 		mu.Unlock()
+		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		a.mu.Lock()
+		needed, valid, granted := a.needed, a.access[tok], strings.Fields(a.scopes[tok])
+		a.mu.Unlock()
+		if needed != "" && !valid.IsZero() && !slices.Contains(granted, needed) {
+			// Step-up (RFC 6750 §3.1, MCP authorization): the token is
+			// valid, its scope is not enough.
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", scope="tools %s", resource_metadata="%s/.well-known/oauth-protected-resource/mcp", error_description="this tool needs more scope"`, needed, srv.URL))
+			http.Error(w, "insufficient scope", http.StatusForbidden)
+			return
+		}
 		h.ServeHTTP(w, r)
 	}))
 	return srv, func() []string {
@@ -207,6 +222,22 @@ func OAuthMCP(t testing.TB, a *OAuthServer) (*httptest.Server, func() []string) 
 		return append([]string(nil), seen...)
 	}
 }
+
+// RevokeAccess forgets every access token issued so far: the MCP endpoint
+// refuses them (401) before their stated expiry, as after a revocation or
+// a key rotation at the authorization server.
+func (a *OAuthServer) RevokeAccess() {
+	a.mu.Lock()
+	a.access = map[string]time.Time{}
+	a.mu.Unlock()
+}
+
+// RefuseAll makes the MCP endpoint refuse every token (401), new ones too.
+func (a *OAuthServer) RefuseAll(on bool) { a.mu.Lock(); a.refuseAll = on; a.mu.Unlock() }
+
+// RequireScope makes the MCP endpoint answer 403 insufficient_scope,
+// naming "tools SCOPE", to a valid token not issued with scope ("": none).
+func (a *OAuthServer) RequireScope(scope string) { a.mu.Lock(); a.needed = scope; a.mu.Unlock() }
 
 // SetTTL sets expires_in of the access tokens issued from now.
 func (a *OAuthServer) SetTTL(s int) { a.mu.Lock(); a.ttl = s; a.mu.Unlock() }

