@@ -22,25 +22,38 @@ for line in open(sys.argv[1]):
     m = re.match(r"Requests/sec:\s+([\d.]+)", line)
     if m:
         cur["rps"] = float(m.group(1))
+    m = re.match(r"\s+(\d+) requests in", line)
+    if m:
+        cur["reqs"] = int(m.group(1))
+    m = re.match(r"cpu ticks: (\d+) at (\d+)/s", line)
+    if m:
+        cur["cpu_us"] = int(m.group(1)) * 1e6 / int(m.group(2)) / cur["reqs"]
     m = re.match(r"\s+Non-2xx or 3xx responses: (\d+)", line)
     if m:
         cur["non2xx"] = int(m.group(1))
 
-print("| system | req/s per round | median | p50 / p99 ms (median round) | non-2xx |")
-print("|---|---|---|---|---|")
+print("| system | req/s per round | median | p50 / p99 ms (median round) | CPU µs per request, per round (median) | non-2xx |")
+print("|---|---|---|---|---|---|")
 med = {}
 for name, rs in runs.items():
     rs[:] = [r for r in rs if "rps" in r]
+    if not rs:
+        continue
     rps = [r["rps"] for r in rs]
     m = statistics.median(rps)
     mr = sorted(rs, key=lambda r: r["rps"])[len(rs) // 2]
     med[name] = mr
-    print(f"| {name} | {' · '.join(f'{v:,.0f}' for v in rps)} | {m:,.0f} | {mr['p50']:.2f} / {mr['p99']:.2f} | {sum(r['non2xx'] for r in rs)} |")
+    cpu = [r["cpu_us"] for r in rs if "cpu_us" in r]
+    cpus = f"{' · '.join(f'{v:.0f}' for v in cpu)} ({statistics.median(cpu):.0f})" if cpu else "-"
+    print(f"| {name} | {' · '.join(f'{v:,.0f}' for v in rps)} | {m:,.0f} | {mr['p50']:.2f} / {mr['p99']:.2f} | {cpus} | {sum(r['non2xx'] for r in rs)} |")
 print()
 for w in [n for n in runs if n.startswith("weft")]:
     by_round = {r["round"]: r for r in runs[w]}
     for other in [n for n in runs if n != w]:
         ratios = [by_round[r["round"]]["rps"] / r["rps"] for r in runs[other] if r["round"] in by_round]
         p99 = [by_round[r["round"]]["p99"] - r["p99"] for r in runs[other] if r["round"] in by_round]
+        cpu = [r["cpu_us"] / by_round[r["round"]]["cpu_us"] for r in runs[other]
+               if r["round"] in by_round and "cpu_us" in r and "cpu_us" in by_round[r["round"]]]
+        cpus = f"; requests per CPU-second {' · '.join(f'{x:.2f}' for x in cpu)} (median {statistics.median(cpu):.2f}×)" if cpu else ""
         print(f"{w} / {other}: throughput {' · '.join(f'{x:.2f}' for x in ratios)} (median {statistics.median(ratios):.2f}×); "
-              f"p99 difference {' · '.join(f'{x:+.1f}' for x in p99)} ms (median {statistics.median(p99):+.1f})")
+              f"p99 difference {' · '.join(f'{x:+.1f}' for x in p99)} ms (median {statistics.median(p99):+.1f}){cpus}")

@@ -65,6 +65,9 @@ type Store struct {
 	qs      map[string]string
 	stmts   map[string]*sql.Stmt
 	linger  time.Duration
+	// checkpoint, when set, runs on the writer pool after every
+	// checkpointEvery-th commit, once that commit's callers are answered.
+	checkpoint func(*sql.DB)
 
 	payload store.PayloadSealer // nil: payloads are stored in the clear
 }
@@ -93,6 +96,11 @@ type Options struct {
 	// the transaction that records their run, and notifies the workers).
 	// Both must reach the same database and schema.
 	NewWorker func(*river.Config) (QueueClient, error)
+	// Checkpoint, when set, runs on Writer after every checkpointEvery-th
+	// group commit, once that commit's callers have been answered
+	// (SQLite: copying the WAL into the database file, which SQLite would
+	// otherwise do inside a commit while its callers wait).
+	Checkpoint func(*sql.DB)
 	// OnClose runs last in Close (e.g. closing NewWorker's pool).
 	OnClose func() error
 }
@@ -116,7 +124,7 @@ func New(o Options) (*Store, error) {
 		o.MaxBatch = 256
 	}
 	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr, isDown: o.IsUnavailableErr, queueLock: o.QueueLock,
-		newWorker: o.NewWorker, onClose: o.OnClose,
+		newWorker: o.NewWorker, onClose: o.OnClose, checkpoint: o.Checkpoint,
 		batch: make(chan *writeReq, 4096), done: make(chan struct{}), qs: map[string]string{}, stmts: map[string]*sql.Stmt{}, linger: o.Linger}
 	if err := s.prepareHot(); err != nil {
 		return nil, err
@@ -198,8 +206,9 @@ func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 // The group committer yields at most maxYields times, for at most
 // yieldFor, while writers keep arriving (batcher).
 const (
-	maxYields = 32
-	yieldFor  = time.Millisecond
+	checkpointEvery = 64 // group commits between two Options.Checkpoint
+	maxYields       = 32
+	yieldFor        = time.Millisecond
 )
 
 func (s *Store) batcher(max int) {
@@ -271,6 +280,11 @@ func (s *Store) batcher(max int) {
 			t.Stop()
 		}
 		s.commit(reqs)
+		if s.checkpoint != nil && s.commits.Load()%checkpointEvery == 0 {
+			// The callers of this batch have their answers; writers that
+			// arrive meanwhile queue for the next one.
+			s.checkpoint(s.w)
+		}
 	}
 }
 
