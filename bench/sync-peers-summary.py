@@ -52,6 +52,8 @@ for w in [n for n in runs if n.startswith("weft")]:
     for other in [n for n in runs if n != w]:
         ratios = [by_round[r["round"]]["rps"] / r["rps"] for r in runs[other] if r["round"] in by_round]
         p99 = [by_round[r["round"]]["p99"] - r["p99"] for r in runs[other] if r["round"] in by_round]
+        if not ratios:
+            continue
         cpu = [r["cpu_us"] / by_round[r["round"]]["cpu_us"] for r in runs[other]
                if r["round"] in by_round and "cpu_us" in r and "cpu_us" in by_round[r["round"]]]
         cpus = f"; requests per CPU-second {' · '.join(f'{x:.2f}' for x in cpu)} (median {statistics.median(cpu):.2f}×)" if cpu else ""
