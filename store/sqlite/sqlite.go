@@ -84,14 +84,14 @@ func IsUnavailable(err error) bool {
 // frames (~16 MiB): a backstop only. SQLite's default (1,000) checkpoints
 // inside the commit that crosses it, and every caller whose run is in that
 // batch waits for the copy and its fsyncs; the group committer checkpoints
-// instead after every 64th commit (~500 frames under a load of sync runs),
+// instead after every 128th commit (~900 frames under the sync load, about as often as SQLite would),
 // once that commit's callers are answered (sqlstore.Options.Checkpoint).
 const walBackstop = 4000
 
 // checkpoint copies the committed WAL frames into the database file
 // (PASSIVE: nothing waits for readers). On the writer's own connection, so
 // no commit lands meanwhile and the next one starts the WAL over. A
-// checkpoint that fails is retried 64 commits later, and the backstop
+// checkpoint that fails is retried 128 commits later, and the backstop
 // remains; durability does not depend on it (a commit is in the WAL
 // before its callers are answered).
 func checkpoint(log *slog.Logger) func(*sql.DB) {

@@ -206,7 +206,7 @@ func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 // The group committer yields at most maxYields times, for at most
 // yieldFor, while writers keep arriving (batcher).
 const (
-	checkpointEvery = 64 // group commits between two Options.Checkpoint
+	checkpointEvery = 128 // group commits between two Options.Checkpoint
 	maxYields       = 32
 	yieldFor        = time.Millisecond
 )
