@@ -84,8 +84,9 @@ func IsUnavailable(err error) bool {
 // frames (~16 MiB): a backstop only. SQLite's default (1,000) checkpoints
 // inside the commit that crosses it, and every caller whose run is in that
 // batch waits for the copy and its fsyncs; the group committer checkpoints
-// instead after every 128th commit (~900 frames under the sync load, about as often as SQLite would),
-// once that commit's callers are answered (sqlstore.Options.Checkpoint).
+// instead after every 128th commit (~900 frames under the sync load, about
+// as often as SQLite would), once that commit's callers are answered
+// (sqlstore.Options.Checkpoint).
 const walBackstop = 4000
 
 // checkpoint copies the committed WAL frames into the database file
