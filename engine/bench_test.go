@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,19 +75,32 @@ func BenchmarkOrderFlowSyncConcurrent(b *testing.B) {
 	if cs != nil {
 		c0, w0 = cs.CommitStats()
 	}
+	var mu sync.Mutex
+	var lat []time.Duration // each call's time, for its p50 and p99
 	b.ReportAllocs()
 	b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
 	cpu := processCPU()
 	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
 		for pb.Next() {
+			t0 := time.Now()
 			res, err := e.Trigger(context.Background(), engine.Event{Flow: "order", Kind: "webhook", Body: body})
 			if err != nil || res.Run.Status != store.RunSucceeded {
 				b.Fatalf("%v %+v", err, res)
 			}
+			mine = append(mine, time.Since(t0))
 		}
+		mu.Lock()
+		lat = append(lat, mine...)
+		mu.Unlock()
 	})
 	b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-us")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-us")
+	}
 	if cs != nil {
 		c1, w1 := cs.CommitStats()
 		if c1 > c0 {

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +65,9 @@ type Store struct {
 	qs      map[string]string
 	stmts   map[string]*sql.Stmt
 	linger  time.Duration
+	// checkpoint, when set, runs on the writer pool after every
+	// checkpointEvery-th commit, once that commit's callers are answered.
+	checkpoint func(*sql.DB)
 
 	payload store.PayloadSealer // nil: payloads are stored in the clear
 	listen  func(ctx context.Context, channel string, up func(bool), fn func(payload string)) error
@@ -93,6 +97,11 @@ type Options struct {
 	// the transaction that records their run, and notifies the workers).
 	// Both must reach the same database and schema.
 	NewWorker func(*river.Config) (QueueClient, error)
+	// Checkpoint, when set, runs on Writer after every checkpointEvery-th
+	// group commit, once that commit's callers have been answered
+	// (SQLite: copying the WAL into the database file, which SQLite would
+	// otherwise do inside a commit while its callers wait).
+	Checkpoint func(*sql.DB)
 	// OnClose runs last in Close (e.g. closing NewWorker's pool).
 	OnClose func() error
 	// Listen, when set, listens on a notification channel of the
@@ -121,7 +130,7 @@ func New(o Options) (*Store, error) {
 		o.MaxBatch = 256
 	}
 	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr, isDown: o.IsUnavailableErr, queueLock: o.QueueLock,
-		newWorker: o.NewWorker, onClose: o.OnClose, listen: o.Listen,
+		newWorker: o.NewWorker, onClose: o.OnClose, listen: o.Listen, checkpoint: o.Checkpoint,
 		batch: make(chan *writeReq, 4096), done: make(chan struct{}), qs: map[string]string{}, stmts: map[string]*sql.Stmt{}, linger: o.Linger}
 	if err := s.prepareHot(); err != nil {
 		return nil, err
@@ -200,6 +209,14 @@ func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 // every statement whose context can be canceled. A caller that gives up
 // stops waiting (write), as before: its write may still commit.
 
+// The group committer yields at most maxYields times, for at most
+// yieldFor, while writers keep arriving (batcher).
+const (
+	checkpointEvery = 128 // group commits between two Options.Checkpoint
+	maxYields       = 32
+	yieldFor        = time.Millisecond
+)
+
 func (s *Store) batcher(max int) {
 	defer s.wg.Done()
 	for {
@@ -227,6 +244,32 @@ func (s *Store) batcher(max int) {
 				break collect
 			}
 		}
+		// Yield the processor while writers keep arriving: the callers
+		// that are runnable now reach the log before this batch closes,
+		// and one commit carries all their runs (a commit writes about the
+		// same pages for ten runs as for one). Nothing waits on a clock:
+		// when no other goroutine is runnable, Gosched returns at once and
+		// the batch commits; it closes as soon as a yield brings no new
+		// writer, and after yieldFor in all.
+		if len(reqs) < max {
+			start := time.Now()
+			for y := 0; y < maxYields; y++ {
+				n := len(reqs)
+				runtime.Gosched()
+			more:
+				for len(reqs) < max {
+					select {
+					case r := <-s.batch:
+						reqs = append(reqs, r)
+					default:
+						break more
+					}
+				}
+				if len(reqs) == n || len(reqs) >= max || time.Since(start) > yieldFor {
+					break
+				}
+			}
+		}
 		if s.linger > 0 && len(reqs) < max {
 			// Wait a moment for writers that are about to arrive: one commit
 			// writes the same pages for ten runs as for one.
@@ -243,6 +286,11 @@ func (s *Store) batcher(max int) {
 			t.Stop()
 		}
 		s.commit(reqs)
+		if s.checkpoint != nil && s.commits.Load()%checkpointEvery == 0 {
+			// The callers of this batch have their answers; writers that
+			// arrive meanwhile queue for the next one.
+			s.checkpoint(s.w)
+		}
 	}
 }
 
