@@ -840,6 +840,28 @@ type Agents interface {
 	PurgeAgentRuns(ctx context.Context, before time.Time) (int64, error)
 }
 
+// PredictSignal is one observation error prediction makes of an upstream
+// (a rate-limit header, a credential's validity, a refresh attempt).
+type PredictSignal struct {
+	ID      string // unique (the caller's, a UUIDv7)
+	Kind    string // rate_limit | expiry | refresh
+	Subject string // connection:NAME
+	At      time.Time
+	Doc     []byte // JSON: the kind's fields; never a secret
+}
+
+// PredictSignals keeps the prediction signals of every process of a
+// deployment, so that each forecasts from all of them.
+type PredictSignals interface {
+	// AppendPredictSignals stores signals (an ID seen before is ignored).
+	AppendPredictSignals(ctx context.Context, sigs []PredictSignal) error
+	// PredictSignalsSince returns up to limit signals observed at or after
+	// since, oldest first (by At, then ID).
+	PredictSignalsSince(ctx context.Context, since time.Time, limit int) ([]PredictSignal, error)
+	// PurgePredictSignals deletes those observed before before.
+	PurgePredictSignals(ctx context.Context, before time.Time) (int64, error)
+}
+
 // AgentCalls routes MCP reach-in calls through the database, for a control
 // plane of many processes: the process an MCP client called queues the
 // call; the process that holds the site's agent's calls poll takes it and

@@ -291,6 +291,35 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("prediction signals: appended once, read since, purged", func(t *testing.T) {
+		ps, ok := open(t).(store.PredictSignals)
+		if !ok {
+			t.Fatal("the store does not keep prediction signals (store.PredictSignals)")
+		}
+		t0 := time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond)
+		sig := func(id string, at time.Time) store.PredictSignal {
+			return store.PredictSignal{ID: id, Kind: "rate_limit", Subject: "connection:crm", At: at, Doc: []byte(`{"remaining":` + id[1:] + `}`)}
+		}
+		must(t, ps.AppendPredictSignals(ctx, []store.PredictSignal{sig("s3", t0.Add(2*time.Minute)), sig("s1", t0), sig("s2", t0.Add(time.Minute))}))
+		must(t, ps.AppendPredictSignals(ctx, []store.PredictSignal{sig("s2", t0.Add(time.Minute))})) // again: ignored
+		got, err := ps.PredictSignalsSince(ctx, t0.Add(time.Minute), 10)
+		must(t, err)
+		if len(got) != 2 || got[0].ID != "s2" || got[1].ID != "s3" || !got[0].At.Equal(t0.Add(time.Minute)) || string(got[1].Doc) != `{"remaining":3}` ||
+			got[0].Kind != "rate_limit" || got[0].Subject != "connection:crm" {
+			t.Fatalf("%+v", got)
+		}
+		if got, _ := ps.PredictSignalsSince(ctx, t0, 1); len(got) != 1 || got[0].ID != "s1" {
+			t.Fatalf("limit 1: %+v", got)
+		}
+		n, err := ps.PurgePredictSignals(ctx, t0.Add(90*time.Second))
+		if err != nil || n != 2 {
+			t.Fatalf("purged %d %v", n, err)
+		}
+		if got, _ := ps.PredictSignalsSince(ctx, time.Time{}, 10); len(got) != 1 || got[0].ID != "s3" {
+			t.Fatalf("after purge: %+v", got)
+		}
+	})
+
 	t.Run("imported connector specs", func(t *testing.T) {
 		s := open(t)
 		must(t, s.SaveConnectorSpec(ctx, store.ConnectorSpec{Name: "crm", Kind: "openapi", Spec: []byte("v1")}))
