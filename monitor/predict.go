@@ -110,6 +110,10 @@ type KindParams struct {
 	// Persist: the forecast must hold over consecutive evaluations for
 	// this long before it is announced (a burst that ends is not a trend).
 	Persist Dur `json:"persist"`
+	// Horizon: announced only when the predicted time is at most this far
+	// ahead (0: any time within the kind's look-ahead). A rise that levels
+	// off below the bound shows that it does the nearer it gets.
+	Horizon Dur `json:"horizon"`
 }
 
 // kind returns the parameters of kind (zero when none are set).
@@ -185,6 +189,9 @@ func (p PredictParams) Validate() error {
 		}
 		if kp.Persist < 0 || kp.Persist > Dur(24*time.Hour) {
 			return bad(fmt.Sprintf("kinds.%s.persist must be 0 to 24h", k))
+		}
+		if kp.Horizon < 0 {
+			return bad(fmt.Sprintf("kinds.%s.horizon must not be negative", k))
 		}
 	}
 	return nil
@@ -832,9 +839,12 @@ func (pr *Predictor) credPredictions(now time.Time, out []Prediction) []Predicti
 		if failing {
 			why += fmt.Sprintf("; %d refresh attempts in a row failed (last: %s)", c.failures, c.lastErr)
 		}
-		out = append(out, Prediction{Kind: PredictExpiry, Subject: subject, When: c.notAfter, Why: why,
-			What:     fmt.Sprintf("%s of %s expires at %s; calls will fail from then", c.what, subject, c.notAfter.UTC().Format(time.RFC3339)),
-			Evidence: map[string]float64{"left_s": left.Seconds(), "lifetime_s": life.Seconds(), "refresh_failures": float64(c.failures)}})
+		ev := map[string]float64{"left_s": left.Seconds(), "lifetime_s": life.Seconds(), "refresh_failures": float64(c.failures)}
+		if earliest >= 0 {
+			ev["renewed_left"] = earliest
+		}
+		out = append(out, Prediction{Kind: PredictExpiry, Subject: subject, When: c.notAfter, Why: why, Evidence: ev,
+			What: fmt.Sprintf("%s of %s expires at %s; calls will fail from then", c.what, subject, c.notAfter.UTC().Format(time.RFC3339))})
 	}
 	return out
 }
@@ -981,6 +991,9 @@ func (pr *Predictor) Evaluate(now time.Time) (active, fired, cleared []Predictio
 	cur = pr.storePredictions(now, cur)
 	seen := map[string]bool{}
 	for _, p := range cur {
+		if h := pr.p.kind(p.Kind).Horizon; h > 0 && p.When.Sub(now) > time.Duration(h) {
+			continue // not near enough yet
+		}
 		k := p.Key()
 		seen[k] = true
 		delete(pr.missing, k)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/gob"
 	"fmt"
 	"math"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -34,14 +36,36 @@ const (
 var (
 	fitConfidence = []float64{0, 0.5, 1, 1.5, 2, 2.5, 3, 4}
 	fitPersist    = []time.Duration{0, time.Minute, 2 * time.Minute, 3 * time.Minute, 5 * time.Minute, 10 * time.Minute, 20 * time.Minute, time.Hour, 3 * time.Hour}
+	fitHorizon    = []time.Duration{0, 30 * time.Minute, time.Hour, 2 * time.Hour, 24 * time.Hour}
+	fitFraction   = []float64{0.05, 0.075, 0.1, 0.15, 0.2, 0.3}
+	fitMargin     = []float64{0.5, 0.75, 1}
 )
 
 // rawStep is one evaluation with the gates open.
 type rawStep struct {
-	now  time.Time
-	ok   bool // a forecast of the case's kind stood
-	conf float64
-	when time.Time
+	Now  time.Time
+	OK   bool // a forecast of the case's kind stood
+	Conf float64
+	When time.Time
+	// Expiry: the fraction of the lifetime left, the least fraction left
+	// at a renewal seen (-1: none), and whether refreshes were failing.
+	Frac, Renewed float64
+	Failing       bool
+}
+
+// gateParams are the gates applied to raw steps: the kind's, and for
+// expiry the lifetime fraction and overdue margin.
+type gateParams struct {
+	kp           monitor.KindParams
+	frac, margin float64 // expiry only (0: not expiry)
+}
+
+func (g gateParams) String() string {
+	s := fmt.Sprintf("confidence %.1f persist %s horizon %s", g.kp.Confidence, time.Duration(g.kp.Persist), time.Duration(g.kp.Horizon))
+	if g.frac > 0 {
+		s = fmt.Sprintf("lifetime_fraction %.3f overdue_margin %.2f", g.frac, g.margin)
+	}
+	return s
 }
 
 // openParams are p with every kind's gate open and nothing kept after it
@@ -53,6 +77,7 @@ func openParams(p monitor.PredictParams) monitor.PredictParams {
 		p.Kinds[k] = monitor.KindParams{Confidence: -10}
 	}
 	p.Trend.ClearAfter = 1
+	p.Expiry.LifetimeFraction, p.Expiry.OverdueMargin = 0.99, 100
 	return p
 }
 
@@ -60,13 +85,20 @@ func openParams(p monitor.PredictParams) monitor.PredictParams {
 func replayRaw(c *gcase, p monitor.PredictParams) []rawStep {
 	var steps []rawStep
 	replayWith(c, p, func(now time.Time, active, _ []monitor.Prediction) {
-		st := rawStep{now: now}
+		st := rawStep{Now: now, Renewed: -1}
 		for _, a := range active {
 			if a.Kind == c.kind {
-				st.ok, st.when = true, a.When
-				st.conf = math.Inf(1) // expiry: no interval
+				st.OK, st.When = true, a.When
+				st.Conf = 10 // expiry: no interval
 				if v, has := a.Evidence["confidence"]; has {
-					st.conf = v
+					st.Conf = v
+				}
+				if life := a.Evidence["lifetime_s"]; life > 0 {
+					st.Frac = a.Evidence["left_s"] / life
+					st.Failing = a.Evidence["refresh_failures"] >= float64(p.Expiry.RefreshFailures)
+					if v, has := a.Evidence["renewed_left"]; has {
+						st.Renewed = v
+					}
 				}
 			}
 		}
@@ -78,30 +110,39 @@ func replayRaw(c *gcase, p monitor.PredictParams) []rawStep {
 // gate applies a kind's gate to raw steps as Evaluate does: announced once
 // it has held persist, withdrawn after clearAfter evaluations without it
 // or once its time is res past. It returns the announcement times.
-func gate(steps []rawStep, kp monitor.KindParams, clearAfter int, res time.Duration) []time.Time {
+func gate(steps []rawStep, g gateParams, clearAfter int, res time.Duration) []time.Time {
 	var fires []time.Time
 	active, holding := false, false
 	var first, when time.Time
 	missing := 0
+	kp := g.kp
 	for _, s := range steps {
-		if s.ok && s.conf >= kp.Confidence {
+		stands := s.OK && s.Conf >= kp.Confidence && (kp.Horizon == 0 || s.When.Sub(s.Now) <= time.Duration(kp.Horizon))
+		if stands && g.frac > 0 {
+			limit := g.frac
+			if s.Renewed >= 0 {
+				limit = math.Min(limit, s.Renewed*g.margin)
+			}
+			stands = s.Failing || s.Frac <= limit
+		}
+		if stands {
 			if active {
-				when, missing = s.when, 0
+				when, missing = s.When, 0
 				continue
 			}
 			if !holding {
-				holding, first = true, s.now
+				holding, first = true, s.Now
 			}
-			if s.now.Sub(first) >= time.Duration(kp.Persist) {
-				holding, active, when, missing = false, true, s.when, 0
-				fires = append(fires, s.now)
+			if s.Now.Sub(first) >= time.Duration(kp.Persist) {
+				holding, active, when, missing = false, true, s.When, 0
+				fires = append(fires, s.Now)
 			}
 			continue
 		}
 		holding = false
 		if active {
 			missing++
-			if missing >= clearAfter || !when.After(s.now.Add(-res)) {
+			if missing >= clearAfter || !when.After(s.Now.Add(-res)) {
 				active = false
 			}
 		}
@@ -110,8 +151,32 @@ func gate(steps []rawStep, kp monitor.KindParams, clearAfter int, res time.Durat
 }
 
 type fitPoint struct {
-	kp monitor.KindParams
-	s  score
+	g gateParams
+	s score
+}
+
+// grid lists the gates tried for kind.
+func grid(kind string) []gateParams {
+	var out []gateParams
+	if kind == monitor.PredictExpiry {
+		// A deadline is known exactly: no interval, nothing to persist;
+		// what is fitted is how little of the lifetime is left before it
+		// is worth saying, and the margin on the owner's renewal habit.
+		for _, f := range fitFraction {
+			for _, m := range fitMargin {
+				out = append(out, gateParams{frac: f, margin: m})
+			}
+		}
+		return out
+	}
+	for _, z := range fitConfidence {
+		for _, d := range fitPersist {
+			for _, h := range fitHorizon {
+				out = append(out, gateParams{kp: monitor.KindParams{Confidence: z, Persist: monitor.Dur(d), Horizon: monitor.Dur(h)}})
+			}
+		}
+	}
+	return out
 }
 
 func f05(s score) float64 {
@@ -127,30 +192,26 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams) {
 	var choice []string
 	for _, k := range kinds {
 		var pts []fitPoint
-		for _, z := range fitConfidence {
-			for _, d := range fitPersist {
-				kp := monitor.KindParams{Confidence: z, Persist: monitor.Dur(d)}
-				var s score
-				for i, c := range cases {
-					if c.kind != k {
-						continue
-					}
-					fires := gate(raws[i], kp, p.Trend.ClearAfter, time.Duration(p.Trend.Resolution))
-					o := outcome{incident: c.incident}
-					s.add(o, judge(c, fires))
+		for _, g := range grid(k) {
+			var s score
+			for i, c := range cases {
+				if c.kind != k {
+					continue
 				}
-				if s.incidents > 0 {
-					pts = append(pts, fitPoint{kp, s})
-				}
+				fires := gate(raws[i], g, p.Trend.ClearAfter, time.Duration(p.Trend.Resolution))
+				s.add(outcome{incident: c.incident}, judge(c, fires))
+			}
+			if s.incidents > 0 {
+				pts = append(pts, fitPoint{g, s})
 			}
 		}
 		if len(pts) == 0 {
 			continue
 		}
-		fmt.Printf("\n%s: confidence persist | P     R     median lead (fp)\n", k)
+		fmt.Printf("\n%s: gate | P     R     median lead (fp)\n", k)
 		best, bestOK := -1, false
 		for i, pt := range pts {
-			fmt.Printf("%-10s %4.1f %8s | %s\n", k, pt.kp.Confidence, time.Duration(pt.kp.Persist), pt.s.String())
+			fmt.Printf("%-10s %-50s | %s\n", k, pt.g, pt.s.String())
 			lead, _ := pt.s.median()
 			ok := pt.s.precision() >= fitPrecision && lead >= fitLead
 			switch {
@@ -165,9 +226,36 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams) {
 			how = "none reaches precision 0.85 at lead >= 12m: highest F0.5"
 		}
 		b := pts[best]
-		fmt.Printf("%s: chosen confidence %.1f persist %s (%s): %s\n", k, b.kp.Confidence, time.Duration(b.kp.Persist), how, b.s.String())
-		choice = append(choice, fmt.Sprintf("%q: {\"confidence\": %g, \"persist\": %q}", k, b.kp.Confidence, time.Duration(b.kp.Persist).String()))
+		fmt.Printf("%s: chosen %s (%s): %s\n", k, b.g, how, b.s.String())
+		if b.g.frac > 0 {
+			choice = append(choice, fmt.Sprintf("expiry: \"lifetime_fraction\": %g, \"overdue_margin\": %g", b.g.frac, b.g.margin))
+			continue
+		}
+		choice = append(choice, fmt.Sprintf("%q: {\"confidence\": %g, \"persist\": %q, \"horizon\": %q}", k, b.g.kp.Confidence,
+			time.Duration(b.g.kp.Persist).String(), time.Duration(b.g.kp.Horizon).String()))
 	}
 	sort.Strings(choice)
-	fmt.Printf("\n\"kinds\": {%s}\n", strings.Join(choice, ", "))
+	fmt.Printf("\nchosen (monitor/predict.json):\n%s\n", strings.Join(choice, "\n"))
+}
+
+func saveRaw(file string, raws [][]rawStep) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := gob.NewEncoder(f).Encode(raws); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func loadRaw(file string) ([][]rawStep, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var raws [][]rawStep
+	return raws, gob.NewDecoder(f).Decode(&raws)
 }

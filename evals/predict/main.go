@@ -42,6 +42,7 @@ func main() {
 	n := flag.Int("n", 0, "use only the first n seeds of the range (quick look; 0: all)")
 	fitGates := flag.Bool("fit", false, "fit the per-kind gates (predict.json \"kinds\") on the dev seeds and print the choice")
 	workers := flag.Int("j", 2, "cases replayed at once")
+	rawFile := flag.String("raw", "", "with -fit: keep the open-gate replay in this file and reuse it when it is there (same code, same seeds)")
 	flag.Parse()
 	p := monitor.DefaultPredictParams()
 	if *params != "" {
@@ -92,6 +93,12 @@ func main() {
 	results := make([]outcome, len(jobs))
 	cases := make([]*gcase, len(jobs))
 	raws := make([][]rawStep, len(jobs))
+	cached := false
+	if *fitGates && *rawFile != "" {
+		if r, err := loadRaw(*rawFile); err == nil && len(r) == len(jobs) {
+			raws, cached = r, true
+		}
+	}
 	open := openParams(p)
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -102,7 +109,10 @@ func main() {
 			for i := range next {
 				c := generate(jobs[i].seed, jobs[i].kind)
 				if *fitGates {
-					cases[i], raws[i] = c, replayRaw(c, open)
+					cases[i] = c
+					if !cached {
+						raws[i] = replayRaw(c, open)
+					}
 					continue
 				}
 				results[i] = replay(c, p, bp)
@@ -115,6 +125,11 @@ func main() {
 	close(next)
 	wg.Wait()
 	if *fitGates {
+		if *rawFile != "" {
+			if err := saveRaw(*rawFile, raws); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
+		}
 		fmt.Printf("# fitting the per-kind gates on dev seeds %d-%d (%d cases)\n", seeds[0], seeds[1], len(jobs))
 		fit(cases, raws, p)
 		return
