@@ -22,7 +22,8 @@ import (
 // point chosen per kind by a rule fixed before it was run:
 //
 //	the highest recall with dev precision >= fitPrecision and median lead
-//	>= fitLead; if no grid point gets there, the highest F0.5.
+//	>= fitLead (at equal recall the higher precision, then the longer
+//	lead); if no grid point gets there, the highest F0.5.
 //
 // go run ./evals/predict -fit prints the grid and the choice; copy the
 // choice into monitor/predict.json and run make eval-predict, which
@@ -35,8 +36,12 @@ const (
 
 var (
 	fitConfidence = []float64{0, 0.5, 1, 1.5, 2, 2.5, 3, 4}
-	fitPersist    = []time.Duration{0, time.Minute, 2 * time.Minute, 3 * time.Minute, 5 * time.Minute, 10 * time.Minute, 20 * time.Minute, time.Hour, 3 * time.Hour}
-	fitHorizon    = []time.Duration{0, 30 * time.Minute, time.Hour, 2 * time.Hour, 24 * time.Hour}
+	// Persist and horizon as fractions of the kind's look-ahead (3 hours
+	// for flows and rate limits, a week for storage): one grid for every
+	// time scale. For flows: 0, 1, 2, 3, 5, 10, 20, 60 minutes; horizons
+	// 3h (all), 2h, 1h, 30m.
+	fitPersist = []float64{0, 1.0 / 180, 1.0 / 90, 1.0 / 60, 1.0 / 36, 1.0 / 18, 1.0 / 9, 1.0 / 3}
+	fitHorizon = []float64{0, 2.0 / 3, 1.0 / 3, 1.0 / 6}
 	fitFraction   = []float64{0.05, 0.075, 0.1, 0.15, 0.2, 0.3}
 	fitMargin     = []float64{0.5, 0.75, 1}
 )
@@ -156,7 +161,7 @@ type fitPoint struct {
 }
 
 // grid lists the gates tried for kind.
-func grid(kind string) []gateParams {
+func grid(kind string, p monitor.PredictParams) []gateParams {
 	var out []gateParams
 	if kind == monitor.PredictExpiry {
 		// A deadline is known exactly: no interval, nothing to persist;
@@ -169,10 +174,18 @@ func grid(kind string) []gateParams {
 		}
 		return out
 	}
+	look := float64(p.Trend.Horizon)
+	switch kind {
+	case monitor.PredictRateLimit:
+		look = float64(p.RateLimit.Horizon)
+	case monitor.PredictStorage:
+		look = float64(p.Storage.Horizon)
+	}
 	for _, z := range fitConfidence {
 		for _, d := range fitPersist {
 			for _, h := range fitHorizon {
-				out = append(out, gateParams{kp: monitor.KindParams{Confidence: z, Persist: monitor.Dur(d), Horizon: monitor.Dur(h)}})
+				out = append(out, gateParams{kp: monitor.KindParams{Confidence: z,
+					Persist: monitor.Dur(time.Duration(d * look).Round(time.Minute)), Horizon: monitor.Dur(time.Duration(h * look).Round(time.Minute))}})
 			}
 		}
 	}
@@ -187,12 +200,26 @@ func f05(s score) float64 {
 	return 1.25 * p * r / (0.25*p + r)
 }
 
+// better: higher recall; at equal recall higher precision, then the
+// longer median lead.
+func better(a, b score) bool {
+	if a.recall() != b.recall() {
+		return a.recall() > b.recall()
+	}
+	if a.precision() != b.precision() {
+		return a.precision() > b.precision()
+	}
+	la, _ := a.median()
+	lb, _ := b.median()
+	return la > lb
+}
+
 // fit prints the grid per kind and the choice.
 func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams) {
 	var choice []string
 	for _, k := range kinds {
 		var pts []fitPoint
-		for _, g := range grid(k) {
+		for _, g := range grid(k, p) {
 			var s score
 			for i, c := range cases {
 				if c.kind != k {
@@ -215,7 +242,7 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams) {
 			lead, _ := pt.s.median()
 			ok := pt.s.precision() >= fitPrecision && lead >= fitLead
 			switch {
-			case ok && (!bestOK || pt.s.recall() > pts[best].s.recall()):
+			case ok && (!bestOK || better(pt.s, pts[best].s)):
 				best, bestOK = i, true
 			case !ok && !bestOK && (best < 0 || f05(pt.s) > f05(pts[best].s)):
 				best = i
