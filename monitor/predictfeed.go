@@ -30,7 +30,7 @@ type PredictFeed struct {
 
 	mu      sync.Mutex
 	buf     []store.PredictSignal
-	lastBuf map[string]int       // rate-limit key -> index in buf of its latest signal
+	lastBuf map[string]bufAt     // rate-limit key -> its latest signal in buf
 	told    map[string]told      // expiry key -> what was last written
 	dropped int                  // signals dropped while the store was unreachable
 	since   time.Time            // signals read up to here
@@ -38,6 +38,13 @@ type PredictFeed struct {
 	runsTo  time.Time            // runs read up to here
 	seenRun map[string]time.Time // run id -> finished (read overlap)
 	purged  time.Time
+}
+
+// bufAt is a buffered signal: its index, and when the second it stands
+// for began.
+type bufAt struct {
+	i     int
+	start time.Time
 }
 
 type told struct {
@@ -64,7 +71,7 @@ func NewPredictFeed(pr *Predictor, st store.Store, log *slog.Logger) (*PredictFe
 	if log == nil {
 		log = slog.Default()
 	}
-	return &PredictFeed{pr: pr, st: st, sig: sig, log: log, lastBuf: map[string]int{}, told: map[string]told{},
+	return &PredictFeed{pr: pr, st: st, sig: sig, log: log, lastBuf: map[string]bufAt{}, told: map[string]told{},
 		seenSig: map[string]time.Time{}, seenRun: map[string]time.Time{}}, true
 }
 
@@ -95,11 +102,11 @@ func (f *PredictFeed) add(kind, subject string, at time.Time, doc any) {
 	if len(f.buf) >= maxSignalBuffer {
 		f.buf = f.buf[1:]
 		f.dropped++
-		for k, i := range f.lastBuf {
-			if i == 0 {
+		for k, b := range f.lastBuf {
+			if b.i == 0 {
 				delete(f.lastBuf, k)
 			} else {
-				f.lastBuf[k] = i - 1
+				f.lastBuf[k] = bufAt{b.i - 1, b.start}
 			}
 		}
 	}
@@ -113,14 +120,14 @@ func (f *PredictFeed) RateLimit(connection string, at time.Time, rl RateLimit) {
 	defer f.mu.Unlock()
 	key := connection + "#" + rl.Policy
 	doc := rateLimitDoc{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset}
-	if i, ok := f.lastBuf[key]; ok && i < len(f.buf) && at.Sub(f.buf[i].At) < time.Second && !at.Before(f.buf[i].At) {
-		if b, err := json.Marshal(doc); err == nil {
-			f.buf[i].At, f.buf[i].Doc = at, b
+	if b, ok := f.lastBuf[key]; ok && b.i < len(f.buf) && at.Sub(b.start) < time.Second && !at.Before(f.buf[b.i].At) {
+		if js, err := json.Marshal(doc); err == nil {
+			f.buf[b.i].At, f.buf[b.i].Doc = at, js
 		}
 		return
 	}
 	f.add(PredictRateLimit, connection, at, doc)
-	f.lastBuf[key] = len(f.buf) - 1
+	f.lastBuf[key] = bufAt{len(f.buf) - 1, at}
 }
 
 // Expiry records a credential's or certificate's validity (see
@@ -160,7 +167,7 @@ func (f *PredictFeed) Refresh(subject, what string, err error) {
 func (f *PredictFeed) Sync(ctx context.Context, now time.Time) error {
 	f.mu.Lock()
 	out := f.buf
-	f.buf, f.lastBuf = nil, map[string]int{}
+	f.buf, f.lastBuf = nil, map[string]bufAt{}
 	dropped := f.dropped
 	f.dropped = 0
 	f.mu.Unlock()
@@ -175,7 +182,7 @@ func (f *PredictFeed) Sync(ctx context.Context, now time.Time) error {
 			if over := len(f.buf) - maxSignalBuffer; over > 0 {
 				f.buf, f.dropped = f.buf[over:], f.dropped+over
 			}
-			f.lastBuf = map[string]int{}
+			f.lastBuf = map[string]bufAt{}
 			f.mu.Unlock()
 			return err
 		}
@@ -196,7 +203,7 @@ func (f *PredictFeed) Sync(ctx context.Context, now time.Time) error {
 }
 
 func (f *PredictFeed) readSignals(ctx context.Context, now time.Time) error {
-	since := f.since.Add(-feedOverlap)
+	since := f.since.Add(-feedOverlap) // commits in flight
 	if f.since.IsZero() {
 		since = now.Add(-signalLookback)
 	}
@@ -207,21 +214,32 @@ func (f *PredictFeed) readSignals(ctx context.Context, now time.Time) error {
 			return err
 		}
 		all = append(all, page...)
-		if len(page) < 1000 || page[len(page)-1].At.Equal(since) {
+		if len(page) < 1000 || page[len(page)-1].Written.Equal(since) {
 			break
 		}
-		since = page[len(page)-1].At
+		since = page[len(page)-1].Written
 	}
+	// In the order observed (an observation older than what a series
+	// holds already is dropped by the predictor).
+	sort.SliceStable(all, func(i, j int) bool { return all[i].At.Before(all[j].At) })
 	for _, g := range all {
 		if _, dup := f.seenSig[g.ID]; dup {
 			continue
 		}
-		f.seenSig[g.ID] = g.At
+		f.seenSig[g.ID] = g.Written
 		f.apply(g)
 	}
-	f.since = now
+	// Read on from the last one written (the store's clock, not now).
+	if f.since.IsZero() {
+		f.since = now.Add(-signalLookback)
+	}
+	for _, g := range all {
+		if g.Written.After(f.since) {
+			f.since = g.Written
+		}
+	}
 	for id, at := range f.seenSig {
-		if at.Before(now.Add(-2 * feedOverlap)) {
+		if at.Before(f.since.Add(-2 * feedOverlap)) {
 			delete(f.seenSig, id)
 		}
 	}

@@ -40,10 +40,10 @@ var (
 	// for flows and rate limits, a week for storage): one grid for every
 	// time scale. For flows: 0, 1, 2, 3, 5, 10, 20, 60 minutes; horizons
 	// 3h (all), 2h, 1h, 30m.
-	fitPersist = []float64{0, 1.0 / 180, 1.0 / 90, 1.0 / 60, 1.0 / 36, 1.0 / 18, 1.0 / 9, 1.0 / 3}
-	fitHorizon = []float64{0, 2.0 / 3, 1.0 / 3, 1.0 / 6}
-	fitFraction   = []float64{0.05, 0.075, 0.1, 0.15, 0.2, 0.3}
-	fitMargin     = []float64{0.5, 0.75, 1}
+	fitPersist  = []float64{0, 1.0 / 180, 1.0 / 90, 1.0 / 60, 1.0 / 36, 1.0 / 18, 1.0 / 9, 1.0 / 3}
+	fitHorizon  = []float64{0, 2.0 / 3, 1.0 / 3, 1.0 / 6}
+	fitFraction = []float64{0.05, 0.075, 0.1, 0.15, 0.2, 0.3}
+	fitMargin   = []float64{0.5, 0.75, 1}
 )
 
 // rawStep is one evaluation with the gates open.

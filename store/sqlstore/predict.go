@@ -19,13 +19,14 @@ func (s *Store) AppendPredictSignals(ctx context.Context, sigs []store.PredictSi
 		batch := sigs[:min(len(sigs), maxSignalBatch)]
 		sigs = sigs[len(batch):]
 		err := s.write(ctx, func(tx *sql.Tx) error {
-			stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO predict_signals (id, kind, subject, doc, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`))
+			written := micros(time.Now())
+			stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO predict_signals (id, kind, subject, doc, at, written) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`))
 			if err != nil {
 				return s.wrap(err, "append prediction signals")
 			}
 			defer stmt.Close()
 			for _, g := range batch {
-				if _, err := stmt.ExecContext(ctx, g.ID, g.Kind, g.Subject, string(g.Doc), micros(g.At)); err != nil {
+				if _, err := stmt.ExecContext(ctx, g.ID, g.Kind, g.Subject, string(g.Doc), micros(g.At), written); err != nil {
 					return s.wrap(err, "append prediction signals")
 				}
 			}
@@ -43,7 +44,7 @@ func (s *Store) PredictSignalsSince(ctx context.Context, since time.Time, limit 
 	if limit <= 0 || limit > 10000 {
 		limit = 1000
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, kind, subject, doc, at FROM predict_signals WHERE at >= ? ORDER BY at, id LIMIT ?`), micros(since), limit)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, kind, subject, doc, at, written FROM predict_signals WHERE written >= ? ORDER BY written, id LIMIT ?`), micros(since), limit)
 	if err != nil {
 		return nil, s.wrap(err, "prediction signals")
 	}
@@ -52,19 +53,19 @@ func (s *Store) PredictSignalsSince(ctx context.Context, since time.Time, limit 
 	for rows.Next() {
 		var g store.PredictSignal
 		var doc string
-		var at int64
-		if err := rows.Scan(&g.ID, &g.Kind, &g.Subject, &doc, &at); err != nil {
+		var at, written int64
+		if err := rows.Scan(&g.ID, &g.Kind, &g.Subject, &doc, &at, &written); err != nil {
 			return nil, s.wrap(err, "prediction signals")
 		}
-		g.Doc, g.At = []byte(doc), fromMicros(at)
+		g.Doc, g.At, g.Written = []byte(doc), fromMicros(at), fromMicros(written)
 		out = append(out, g)
 	}
 	return out, s.wrap(rows.Err(), "prediction signals")
 }
 
-// PurgePredictSignals implements store.PredictSignals.
+// PurgePredictSignals implements store.PredictSignals (by when written).
 func (s *Store) PurgePredictSignals(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, s.q(`DELETE FROM predict_signals WHERE at < ?`), micros(before))
+	res, err := s.w.ExecContext(ctx, s.q(`DELETE FROM predict_signals WHERE written < ?`), micros(before))
 	if err != nil {
 		return 0, s.wrap(err, "purge prediction signals")
 	}

@@ -8,6 +8,7 @@ CREATE TABLE predict_signals (
   kind TEXT NOT NULL,
   subject TEXT NOT NULL,
   doc TEXT NOT NULL,
-  at INTEGER NOT NULL
+  at INTEGER NOT NULL,
+  written INTEGER NOT NULL
 );
-CREATE INDEX predict_signals_at ON predict_signals (at);
+CREATE INDEX predict_signals_written ON predict_signals (written);
