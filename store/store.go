@@ -851,6 +851,13 @@ type PredictSignal struct {
 	Doc     []byte    // JSON: the kind's fields; never a secret
 }
 
+// DatabaseSizer reports how large the database is, in bytes (SQLite: its
+// pages; PostgreSQL: pg_database_size of the current database), for the
+// storage forecast.
+type DatabaseSizer interface {
+	DatabaseSize(ctx context.Context) (int64, error)
+}
+
 // PredictSignals keeps the prediction signals of every process of a
 // deployment, so that each forecasts from all of them.
 type PredictSignals interface {

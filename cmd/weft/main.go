@@ -519,6 +519,11 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 	if pr := alerter.Predictor(); pr != nil && cfg.Alerts.Predict.DLQBound > 0 {
 		go sampleDLQ(bg, st, pr, cfg.Alerts.Predict.DLQBound, 10*time.Minute, log)
 	}
+	if pr := alerter.Predictor(); pr != nil && cfg.Alerts.Predict.DatabaseBound > 0 {
+		if sz, ok := st.(store.DatabaseSizer); ok {
+			go sampleDatabase(bg, sz, pr, cfg.Alerts.Predict.DatabaseBound, 10*time.Minute, log)
+		}
+	}
 	if feed := alerter.Feed(); feed != nil {
 		// Shared store: read everyone's signals and runs, and evaluate.
 		go feed.Run(bg, 5*time.Second)
@@ -1176,6 +1181,29 @@ func predictionObserver(a *monitor.Alerter) *httpconn.Observer {
 			pr.ObserveExpiry("connection:"+conn, what, at, notBefore, notAfter)
 		},
 		Refresh: func(conn, what string, err error) { pr.ObserveRefresh("connection:"+conn, what, err) },
+	}
+}
+
+// sampleDatabase feeds the database's size (bytes) to the predictor every
+// interval, against bound (storage kind, subject store:database).
+func sampleDatabase(ctx context.Context, sz store.DatabaseSizer, pr *monitor.Predictor, bound int64, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := sz.DatabaseSize(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("prediction: database size", "err", err)
+		} else {
+			pr.ObserveStorage("database", time.Now(), float64(n), float64(bound))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

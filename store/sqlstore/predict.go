@@ -72,3 +72,16 @@ func (s *Store) PurgePredictSignals(ctx context.Context, before time.Time) (int6
 	n, _ := res.RowsAffected()
 	return n, nil
 }
+
+var _ store.DatabaseSizer = (*Store)(nil)
+
+// DatabaseSize implements store.DatabaseSizer.
+func (s *Store) DatabaseSize(ctx context.Context) (int64, error) {
+	query := `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`
+	if s.dialect == Postgres {
+		query = `SELECT pg_database_size(current_database())`
+	}
+	var n int64
+	err := s.r.QueryRowContext(ctx, query).Scan(&n)
+	return n, s.wrap(err, "database size")
+}

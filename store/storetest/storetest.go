@@ -328,6 +328,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if got, _ := ps.PredictSignalsSince(ctx, time.Time{}, 10); len(got) != 1 || got[0].ID != "s0" {
 			t.Fatalf("after purge: %+v", got)
 		}
+		// The database's size, for the storage forecast.
+		sz, ok := ps.(store.DatabaseSizer)
+		if !ok {
+			t.Fatal("the store does not report its size (store.DatabaseSizer)")
+		}
+		if n, err := sz.DatabaseSize(ctx); err != nil || n < 4096 {
+			t.Fatalf("database size %d %v", n, err)
+		}
 	})
 
 	t.Run("imported connector specs", func(t *testing.T) {
