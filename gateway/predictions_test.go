@@ -19,7 +19,7 @@ func TestPredictionsEndpoint(t *testing.T) {
 	pr := monitor.NewPredictor(monitor.DefaultPredictParams())
 	al.Predict(pr)
 	now := time.Now()
-	pr.ObserveExpiry("connection:crm", "tls certificate crm.example", now, now.Add(-80*24*time.Hour), now.Add(10*24*time.Hour))
+	pr.ObserveExpiry("connection:crm", "tls certificate crm.example", now, now.Add(-87*24*time.Hour), now.Add(3*24*time.Hour)) // 3 % left
 	pr.Evaluate(now)
 	code, body, _ = call(t, "GET", srv.URL+"/api/predictions", "", nil)
 	ps, _ := body["predictions"].([]any)

@@ -162,6 +162,7 @@ type Alerter struct {
 	history []*Alert
 	series  map[string]*watched // rule|flow -> anomaly rule state
 	predict *Predictor          // optional: error prediction (predicted alerts)
+	fed     *PredictFeed        // feeds and evaluates predict (several processes on one store)
 
 	// Shared mode (several processes on one store): runs are read from the
 	// store, and only the lease holder evaluates and notifies.
@@ -394,7 +395,7 @@ func (a *Alerter) observe(r *store.Run) {
 		ev = ev[len(ev)-10000:]
 	}
 	a.events[r.Flow] = ev
-	if a.predict != nil {
+	if a.predict != nil && a.fed == nil {
 		a.predict.ObserveRun(r.Flow, *r.FinishedAt, r.Status == store.RunFailed || r.Status == store.RunDead, dur)
 	}
 }
@@ -407,6 +408,23 @@ func (a *Alerter) Predict(pr *Predictor) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.predict = pr
+}
+
+// PredictFed is Predict for a predictor that a PredictFeed feeds and
+// evaluates (several processes on one store): the alerter neither feeds it
+// runs nor evaluates it, and raises and resolves predicted alerts from the
+// predictions in force.
+func (a *Alerter) PredictFed(f *PredictFeed) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.predict, a.fed = f.pr, f
+}
+
+// Feed returns the feed set by PredictFed (nil: none).
+func (a *Alerter) Feed() *PredictFeed {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.fed
 }
 
 // Predictor returns the predictor set by Predict (nil: none).
@@ -422,11 +440,24 @@ func (a *Alerter) predicted(now time.Time) []Alert {
 	if a.predict == nil {
 		return nil
 	}
-	_, fired, cleared := a.predict.Evaluate(now)
+	var active []Prediction
+	if a.fed != nil {
+		active = a.predict.Active()
+	} else {
+		active, _, _ = a.predict.Evaluate(now)
+	}
+	// Raise what is predicted and not raised yet; resolve what is raised
+	// and no longer predicted (also the ones a previous evaluator left).
 	var send []Alert
-	for _, p := range fired {
+	inForce := map[string]bool{}
+	for _, p := range active {
 		key := "predicted:" + p.Kind + "|" + p.Subject
-		if _, ok := a.open[key]; ok {
+		inForce[key] = true
+		if open, ok := a.open[key]; ok {
+			if open.Prediction != nil {
+				cp := p
+				open.Prediction = &cp // the latest forecast
+			}
 			continue
 		}
 		cp := p
@@ -440,11 +471,13 @@ func (a *Alerter) predicted(now time.Time) []Alert {
 		}
 		send = append(send, *al)
 	}
-	for _, p := range cleared {
-		key := "predicted:" + p.Kind + "|" + p.Subject
-		open, ok := a.open[key]
-		if !ok {
+	for key, open := range a.open {
+		if open.Kind != "predicted" || inForce[key] || !strings.HasPrefix(key, "predicted:") {
 			continue
+		}
+		var p Prediction
+		if open.Prediction != nil {
+			p = *open.Prediction
 		}
 		t := now
 		open.Status, open.ResolvedAt = "resolved", &t

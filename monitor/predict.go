@@ -94,7 +94,30 @@ type PredictParams struct {
 		MinZ      float64 `json:"min_z"`
 		Horizon   Dur     `json:"horizon"`
 	} `json:"storage"`
+	// Kinds: when a forecast of each kind is believed (error_rate,
+	// latency, rate_limit, storage, expiry).
+	Kinds map[string]KindParams `json:"kinds"`
 }
+
+// KindParams decide when a forecast of one kind becomes a prediction.
+type KindParams struct {
+	// Confidence: the forecast stands only when the trend's confidence
+	// interval puts the crossing within reach — the one-sided z at which
+	// the lower end of the Theil–Sen slope's interval (for rate limits:
+	// of the pace) still reaches the bound within the horizon (before the
+	// window resets). 0 accepts the point forecast alone.
+	Confidence float64 `json:"confidence"`
+	// Persist: the forecast must hold over consecutive evaluations for
+	// this long before it is announced (a burst that ends is not a trend).
+	Persist Dur `json:"persist"`
+	// Horizon: announced only when the predicted time is at most this far
+	// ahead (0: any time within the kind's look-ahead). A rise that levels
+	// off below the bound shows that it does the nearer it gets.
+	Horizon Dur `json:"horizon"`
+}
+
+// kind returns the parameters of kind (zero when none are set).
+func (p PredictParams) kind(k string) KindParams { return p.Kinds[k] }
 
 // DefaultPredictParams are the embedded predict.json.
 func DefaultPredictParams() PredictParams {
@@ -155,6 +178,22 @@ func (p PredictParams) Validate() error {
 	case p.Storage.Window <= 0 || p.Storage.MinPoints < 3:
 		return bad("storage.window must be positive and min_points at least 3")
 	}
+	for k, kp := range p.Kinds {
+		switch k {
+		case PredictErrorRate, PredictLatency, PredictRateLimit, PredictExpiry, PredictStorage:
+		default:
+			return bad(fmt.Sprintf("kinds: unknown kind %q", k))
+		}
+		if math.IsNaN(kp.Confidence) || kp.Confidence < -10 || kp.Confidence > 10 {
+			return bad(fmt.Sprintf("kinds.%s.confidence must be -10 to 10", k))
+		}
+		if kp.Persist < 0 || kp.Persist > Dur(24*time.Hour) {
+			return bad(fmt.Sprintf("kinds.%s.persist must be 0 to 24h", k))
+		}
+		if kp.Horizon < 0 {
+			return bad(fmt.Sprintf("kinds.%s.horizon must not be negative", k))
+		}
+	}
 	return nil
 }
 
@@ -204,13 +243,15 @@ type Predictor struct {
 	stores  map[string]*storeState
 	bounds  map[string]float64 // flow glob -> latency bound (ms)
 	active  map[string]*Prediction
-	missing map[string]int // key -> evaluations without the prediction
+	missing map[string]int       // key -> evaluations without the prediction
+	holding map[string]time.Time // key -> forecast without a break since (not yet announced)
 }
 
 // NewPredictor returns a predictor with p (Validate it first).
 func NewPredictor(p PredictParams) *Predictor {
 	return &Predictor{p: p, flows: map[string]*flowTrend{}, limits: map[string]*limitState{}, creds: map[string]*credState{},
-		stores: map[string]*storeState{}, bounds: map[string]float64{}, active: map[string]*Prediction{}, missing: map[string]int{}}
+		stores: map[string]*storeState{}, bounds: map[string]float64{}, active: map[string]*Prediction{}, missing: map[string]int{},
+		holding: map[string]time.Time{}}
 }
 
 // Params returns the predictor's parameters.
@@ -326,6 +367,26 @@ func bucketP95(b flowBucket) (float64, bool) {
 type Trend struct {
 	Slope, Level, Z float64
 	N               int
+	slopes          []float64 // the pairwise slopes, sorted (for Confidence)
+	sd              float64   // sqrt of the Mann–Kendall variance of S
+}
+
+// Confidence is how surely the true slope is at least s: the largest z at
+// which s is still at or below the lower end of the Theil–Sen slope's
+// confidence interval (Sen 1968; Gilbert 1987, §16.5: the interval runs
+// from the (N−C)/2-th to the (N+C)/2-th ordered pairwise slope, with
+// C = z·sqrt(Var S)). Solving for z gives (N − 2·#{slopes below s}) /
+// sqrt(Var S); a slope equal to s counts half. At s = 0 it is the
+// Mann–Kendall z of the slopes' signs. Negative: s is more likely above
+// the slope than below it.
+func (t Trend) Confidence(s float64) float64 {
+	if len(t.slopes) == 0 || t.sd <= 0 {
+		return math.Inf(-1)
+	}
+	below := sort.SearchFloat64s(t.slopes, s)
+	eq := sort.Search(len(t.slopes), func(i int) bool { return t.slopes[i] > s }) - below
+	n := float64(len(t.slopes))
+	return (n - 2*float64(below) - float64(eq)) / t.sd
 }
 
 // FitTrend fits xs (seconds) and ys: the Mann–Kendall z (no tie
@@ -365,12 +426,12 @@ func FitTrend(xs, ys []float64, at float64) Trend {
 	case s < 0:
 		z = (s + 1) / math.Sqrt(v)
 	}
-	slope := median(slopes)
+	slope := median(slopes) // sorts slopes
 	res := make([]float64, n)
 	for i := 0; i < n; i++ {
 		res[i] = ys[i] - slope*xs[i]
 	}
-	return Trend{Slope: slope, Level: median(res) + slope*at, Z: z, N: n}
+	return Trend{Slope: slope, Level: median(res) + slope*at, Z: z, N: n, slopes: slopes, sd: math.Sqrt(v)}
 }
 
 func median(v []float64) float64 {
@@ -419,7 +480,7 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 			span := time.Duration(pr.p.Trend.Window*sc) * res
 			if len(xs) >= pr.p.Trend.MinPoints {
 				t := FitTrend(xs, er, at)
-				if p, ok := pr.trendPrediction(t, pr.p.ErrorRate, now); ok && (best[0] == nil || p.When.Before(best[0].When)) {
+				if p, ok := pr.trendPrediction(t, pr.p.ErrorRate, now, PredictErrorRate); ok && sooner(best[0], &p) {
 					p.Kind, p.Subject = PredictErrorRate, name
 					p.What = fmt.Sprintf("%s will be failing: error rate reaching %.0f%%", name, pr.p.ErrorRate*100)
 					p.Why = fmt.Sprintf("error rate rising %.2f points an hour over the last %s (%d points, Mann–Kendall z %.1f), now about %.1f%%",
@@ -431,7 +492,7 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 				continue // no bound known yet (the usual latency is still being learned)
 			}
 			t := FitTrend(lx, lat, at)
-			if p, ok := pr.trendPrediction(t, bound, now); ok && (best[1] == nil || p.When.Before(best[1].When)) {
+			if p, ok := pr.trendPrediction(t, bound, now, PredictLatency); ok && sooner(best[1], &p) {
 				p.Kind, p.Subject = PredictLatency, name
 				p.What = fmt.Sprintf("%s will be too slow: p95 latency reaching %.0f ms", name, bound)
 				how := "configured"
@@ -509,15 +570,38 @@ func (pr *Predictor) boundFor(flow string) (float64, bool) {
 	return best, best > 0
 }
 
-func (pr *Predictor) trendPrediction(t Trend, thr float64, now time.Time) (Prediction, bool) {
-	if t.Z < pr.p.Trend.MinZ || t.Slope <= 0 {
+func (pr *Predictor) trendPrediction(t Trend, thr float64, now time.Time, kind string) (Prediction, bool) {
+	if t.Z < pr.p.Trend.MinZ || t.Slope <= 0 || t.Level >= thr {
+		// No trend, or the level is there already: that is for the
+		// alert rules to judge, not a forecast.
 		return Prediction{}, false
 	}
 	eta := crossing(t, thr)
-	if eta < 0 || eta > time.Duration(pr.p.Trend.Horizon) {
+	h := time.Duration(pr.p.Trend.Horizon)
+	if eta < 0 || eta > h {
 		return Prediction{}, false
 	}
-	return Prediction{When: now.Add(eta), Evidence: map[string]float64{"slope_per_hour": t.Slope * 3600, "z": t.Z, "level": t.Level, "threshold": thr, "points": float64(t.N)}}, true
+	// How surely the slope is steep enough to cross within the horizon.
+	conf := t.Confidence((thr - t.Level) / h.Seconds())
+	if conf < pr.p.kind(kind).Confidence {
+		return Prediction{}, false
+	}
+	return Prediction{When: now.Add(eta), Evidence: map[string]float64{"slope_per_hour": t.Slope * 3600, "z": t.Z, "level": t.Level, "threshold": thr,
+		"points": float64(t.N), "confidence": conf}}, true
+}
+
+// sooner reports whether p is sooner than *best (or best is nil); the one
+// kept carries the higher of the two confidences.
+func sooner(best, p *Prediction) bool {
+	if best == nil {
+		return true
+	}
+	if p.When.Before(best.When) {
+		p.Evidence["confidence"] = math.Max(p.Evidence["confidence"], best.Evidence["confidence"])
+		return true
+	}
+	best.Evidence["confidence"] = math.Max(p.Evidence["confidence"], best.Evidence["confidence"])
+	return false
 }
 
 // --- rate-limit headroom ---
@@ -607,18 +691,30 @@ func (pr *Predictor) limitPredictions(now time.Time, out []Prediction) []Predict
 		xs := make([]float64, len(s.samples))
 		ys := make([]float64, len(s.samples))
 		for i, p := range s.samples {
-			xs[i], ys[i] = p.at.Sub(now).Seconds(), p.v
+			xs[i], ys[i] = p.at.Sub(now).Seconds(), -p.v // calls spent (negated headroom)
 		}
 		t := FitTrend(xs, ys, 0)
-		pace := -t.Slope // calls a second
+		pace := t.Slope // calls a second
 		if pace <= 0 {
 			continue
 		}
 		eta := time.Duration(last.v / pace * float64(time.Second))
-		if eta > time.Duration(pr.p.RateLimit.Horizon) || (!s.reset.IsZero() && now.Add(eta).After(s.reset)) {
+		// The time there is: until the window resets (the headers say
+		// when), at most the horizon.
+		room := time.Duration(pr.p.RateLimit.Horizon)
+		if !s.reset.IsZero() && s.reset.Sub(now) < room {
+			room = s.reset.Sub(now)
+		}
+		if eta > room {
+			continue // the window resets first at this pace
+		}
+		// How surely the pace (its Theil–Sen interval: the variance of
+		// the consumption) spends what is left before then.
+		conf := t.Confidence(last.v / room.Seconds())
+		if conf < pr.p.kind(PredictRateLimit).Confidence {
 			continue
 		}
-		ev := map[string]float64{"remaining": last.v, "pace_per_min": pace * 60}
+		ev := map[string]float64{"remaining": last.v, "pace_per_min": pace * 60, "confidence": conf}
 		why := fmt.Sprintf("%.0f calls left", last.v)
 		if s.limit > 0 {
 			ev["limit"] = s.limit
@@ -743,9 +839,12 @@ func (pr *Predictor) credPredictions(now time.Time, out []Prediction) []Predicti
 		if failing {
 			why += fmt.Sprintf("; %d refresh attempts in a row failed (last: %s)", c.failures, c.lastErr)
 		}
-		out = append(out, Prediction{Kind: PredictExpiry, Subject: subject, When: c.notAfter, Why: why,
-			What:     fmt.Sprintf("%s of %s expires at %s; calls will fail from then", c.what, subject, c.notAfter.UTC().Format(time.RFC3339)),
-			Evidence: map[string]float64{"left_s": left.Seconds(), "lifetime_s": life.Seconds(), "refresh_failures": float64(c.failures)}})
+		ev := map[string]float64{"left_s": left.Seconds(), "lifetime_s": life.Seconds(), "refresh_failures": float64(c.failures)}
+		if earliest >= 0 {
+			ev["renewed_left"] = earliest
+		}
+		out = append(out, Prediction{Kind: PredictExpiry, Subject: subject, When: c.notAfter, Why: why, Evidence: ev,
+			What: fmt.Sprintf("%s of %s expires at %s; calls will fail from then", c.what, subject, c.notAfter.UTC().Format(time.RFC3339))})
 	}
 	return out
 }
@@ -808,14 +907,19 @@ func (pr *Predictor) storePredictions(now time.Time, out []Prediction) []Predict
 		}
 		t.Level = math.Min(t.Level, last) // never ahead of what was measured
 		eta := crossing(t, s.bound)
-		if eta < 0 || eta > time.Duration(pr.p.Storage.Horizon) {
+		h := time.Duration(pr.p.Storage.Horizon)
+		if eta < 0 || eta > h {
+			continue
+		}
+		conf := t.Confidence((s.bound - t.Level) / h.Seconds())
+		if conf < pr.p.kind(PredictStorage).Confidence {
 			continue
 		}
 		out = append(out, Prediction{Kind: PredictStorage, Subject: key, When: now.Add(eta),
 			What: fmt.Sprintf("%s will reach its bound of %.4g", key, s.bound),
 			Why: fmt.Sprintf("%.4g now, growing %.4g an hour over the last %s%s (Mann–Kendall z %.1f)",
 				last, t.Slope*3600, time.Duration(pr.p.Storage.Window), how, t.Z),
-			Evidence: map[string]float64{"size": last, "bound": s.bound, "slope_per_hour": t.Slope * 3600, "z": t.Z}})
+			Evidence: map[string]float64{"size": last, "bound": s.bound, "slope_per_hour": t.Slope * 3600, "z": t.Z, "confidence": conf}})
 	}
 	return out
 }
@@ -873,9 +977,10 @@ func peaks(xs, ys []float64) (px, py []float64) {
 
 // --- evaluation ---
 
-// Evaluate forecasts now: the predictions in force (each kept until it
-// has been absent clear_after evaluations in a row), the ones new this
-// time and the ones withdrawn.
+// Evaluate forecasts now: the predictions in force (each announced once
+// its forecast has held over consecutive evaluations for its kind's
+// persist, and kept until it has been absent clear_after evaluations in a
+// row), the ones new this time and the ones withdrawn.
 func (pr *Predictor) Evaluate(now time.Time) (active, fired, cleared []Prediction) {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
@@ -886,6 +991,9 @@ func (pr *Predictor) Evaluate(now time.Time) (active, fired, cleared []Predictio
 	cur = pr.storePredictions(now, cur)
 	seen := map[string]bool{}
 	for _, p := range cur {
+		if h := pr.p.kind(p.Kind).Horizon; h > 0 && p.When.Sub(now) > time.Duration(h) {
+			continue // not near enough yet
+		}
 		k := p.Key()
 		seen[k] = true
 		delete(pr.missing, k)
@@ -894,10 +1002,24 @@ func (pr *Predictor) Evaluate(now time.Time) (active, fired, cleared []Predictio
 			*old = p
 			continue
 		}
-		p.Since = now
+		first, ok := pr.holding[k]
+		if !ok {
+			first = now
+			pr.holding[k] = now
+		}
+		if now.Sub(first) < time.Duration(pr.p.kind(p.Kind).Persist) {
+			continue // not held long enough yet
+		}
+		delete(pr.holding, k)
+		p.Since = first
 		cp := p
 		pr.active[k] = &cp
 		fired = append(fired, p)
+	}
+	for k := range pr.holding {
+		if !seen[k] {
+			delete(pr.holding, k) // broken off: start again
+		}
 	}
 	for k, p := range pr.active {
 		if seen[k] {

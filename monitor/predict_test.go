@@ -147,8 +147,12 @@ func TestPredictRateLimit(t *testing.T) {
 	for m := 0; m < 10; m++ {
 		pr.ObserveRateLimit("crm", now.Add(time.Duration(m)*time.Minute), RateLimit{Limit: 1000, Remaining: float64(500 - 10*m), Reset: reset})
 	}
-	_, fired, _ := pr.Evaluate(now.Add(10 * time.Minute))
-	if len(fired) != 1 || fired[0].Kind != PredictRateLimit || fired[0].Subject != "connection:crm" {
+	// Announced once the forecast has held for the kind's persist (1m).
+	if _, fired, _ := pr.Evaluate(now.Add(10 * time.Minute)); len(fired) != 0 {
+		t.Fatalf("announced before it held: %+v", fired)
+	}
+	_, fired, _ := pr.Evaluate(now.Add(11 * time.Minute))
+	if len(fired) != 1 || fired[0].Kind != PredictRateLimit || fired[0].Subject != "connection:crm" || fired[0].Evidence["confidence"] < 2 {
 		t.Fatalf("%+v", fired)
 	}
 	if w := fired[0].When.Sub(now); w < 45*time.Minute || w > 55*time.Minute {
@@ -159,8 +163,39 @@ func TestPredictRateLimit(t *testing.T) {
 	for m := 0; m < 10; m++ {
 		pr.ObserveRateLimit("crm", now.Add(time.Duration(m)*time.Minute), RateLimit{Limit: 1000, Remaining: float64(500 - 10*m), Reset: now.Add(20 * time.Minute)})
 	}
-	if _, fired, _ := pr.Evaluate(now.Add(10 * time.Minute)); len(fired) != 0 {
-		t.Fatalf("%+v", fired)
+	for _, m := range []time.Duration{10, 11, 12} {
+		if _, fired, _ := pr.Evaluate(now.Add(m * time.Minute)); len(fired) != 0 {
+			t.Fatalf("%+v", fired)
+		}
+	}
+	// A pace too uncertain to be sure of exhaustion before the reset: a
+	// burst of calls between quiet minutes. The point forecast runs out
+	// before the reset; the lower end of the pace's interval does not.
+	bursty := func(p PredictParams) int {
+		pr := NewPredictor(p)
+		rem := 500.0
+		for m := 0; m < 10; m++ {
+			if m%3 == 2 {
+				rem -= 45
+			} else {
+				rem -= 1
+			}
+			pr.ObserveRateLimit("crm", now.Add(time.Duration(m)*time.Minute), RateLimit{Limit: 1000, Remaining: rem, Reset: now.Add(40 * time.Minute)})
+		}
+		n := 0
+		for _, m := range []time.Duration{10, 11, 12} {
+			_, fired, _ := pr.Evaluate(now.Add(m * time.Minute))
+			n += len(fired)
+		}
+		return n
+	}
+	if n := bursty(DefaultPredictParams()); n != 0 {
+		t.Fatalf("uncertain pace announced %d times", n)
+	}
+	point := DefaultPredictParams()
+	point.Kinds = map[string]KindParams{PredictRateLimit: {Persist: Dur(time.Minute)}}
+	if n := bursty(point); n != 1 {
+		t.Fatalf("on the point forecast alone: announced %d times, want 1", n)
 	}
 	pr.ObserveRateLimit("crm", now, RateLimit{Remaining: math.NaN()}) // ignored, no panic
 }
@@ -168,7 +203,7 @@ func TestPredictRateLimit(t *testing.T) {
 func TestPredictExpiry(t *testing.T) {
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	pr := NewPredictor(DefaultPredictParams())
-	nb, na := now.Add(-80*24*time.Hour), now.Add(10*24*time.Hour) // 90 days, 10 left: 11 %
+	nb, na := now.Add(-87*24*time.Hour), now.Add(3*24*time.Hour) // 90 days, 3 left: 3.3 %
 	pr.ObserveExpiry("connection:crm", "tls certificate crm.example", now, nb, na)
 	_, fired, _ := pr.Evaluate(now)
 	if len(fired) != 1 || fired[0].Kind != PredictExpiry || !fired[0].When.Equal(na) {
@@ -221,7 +256,7 @@ func TestAlerterRaisesPredicted(t *testing.T) {
 	a.Predict(pr)
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	a.now = func() time.Time { return now }
-	pr.ObserveExpiry("connection:crm", "tls certificate crm.example", now, now.Add(-80*24*time.Hour), now.Add(10*24*time.Hour))
+	pr.ObserveExpiry("connection:crm", "tls certificate crm.example", now, now.Add(-87*24*time.Hour), now.Add(3*24*time.Hour))
 	a.Evaluate(context.Background())
 	if len(got) != 1 || got[0].Kind != "predicted" || got[0].Rule != "predicted:expiry" || got[0].Flow != "connection:crm" || got[0].Prediction == nil {
 		t.Fatalf("%+v", got)
@@ -243,5 +278,30 @@ func TestAlerterRaisesPredicted(t *testing.T) {
 	a.ObserveRun(&store.Run{ID: "r1", Flow: "f", Status: store.RunFailed, StartedAt: now.Add(-time.Second), FinishedAt: &fin})
 	if _, ok := pr.flows["f"]; !ok {
 		t.Fatal("run not seen by the predictor")
+	}
+}
+
+// Confidence is the z at which s sits at the lower end of the Theil–Sen
+// interval: 0 at the median slope, the Mann–Kendall z at 0 for a series
+// without ties, rising as s falls below the slopes.
+func TestTrendConfidence(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	var xs, ys []float64
+	for i := 0; i < 40; i++ {
+		xs = append(xs, float64(i))
+		ys = append(ys, 2*float64(i)+5*r.NormFloat64())
+	}
+	tr := FitTrend(xs, ys, 39)
+	if c := tr.Confidence(tr.Slope); math.Abs(c) > 0.2 {
+		t.Fatalf("confidence at the median slope %v", c)
+	}
+	if c := tr.Confidence(0); math.Abs(c-tr.Z) > 0.1 {
+		t.Fatalf("confidence at 0 %v, Mann–Kendall z %v", c, tr.Z)
+	}
+	if lo, hi := tr.Confidence(tr.Slope*0.5), tr.Confidence(tr.Slope*1.5); !(lo > 1.5 && hi < -1.5) {
+		t.Fatalf("half the slope %v, 1.5× %v", lo, hi)
+	}
+	if c := (Trend{}).Confidence(1); !math.IsInf(c, -1) {
+		t.Fatalf("no slopes: %v", c)
 	}
 }

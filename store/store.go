@@ -841,6 +841,40 @@ type Agents interface {
 	PurgeAgentRuns(ctx context.Context, before time.Time) (int64, error)
 }
 
+// PredictSignal is one observation error prediction makes of an upstream
+// (a rate-limit header, a credential's validity, a refresh attempt).
+type PredictSignal struct {
+	ID      string    // unique (the caller's, a UUIDv7)
+	Kind    string    // rate_limit | expiry | refresh
+	Subject string    // connection:NAME
+	At      time.Time // observed
+	Written time.Time // stored (set by AppendPredictSignals)
+	Doc     []byte    // JSON: the kind's fields; never a secret
+}
+
+// DatabaseSizer reports how large the database is, in bytes (SQLite: its
+// pages; PostgreSQL: pg_database_size of the current database), for the
+// storage forecast.
+type DatabaseSizer interface {
+	DatabaseSize(ctx context.Context) (int64, error)
+}
+
+// PredictSignals keeps the prediction signals of every process of a
+// deployment, so that each forecasts from all of them.
+type PredictSignals interface {
+	// AppendPredictSignals stores signals, written now (an ID seen before
+	// is ignored).
+	AppendPredictSignals(ctx context.Context, sigs []PredictSignal) error
+	// PredictSignalsSince returns up to limit signals written at or after
+	// since, in the order written (by Written, then ID): a reader that
+	// reads on from the last Written it saw (less a margin for commits in
+	// flight) misses none, however old an observation was when it was
+	// stored.
+	PredictSignalsSince(ctx context.Context, since time.Time, limit int) ([]PredictSignal, error)
+	// PurgePredictSignals deletes those written before before.
+	PurgePredictSignals(ctx context.Context, before time.Time) (int64, error)
+}
+
 // AgentCalls routes MCP reach-in calls through the database, for a control
 // plane of many processes: the process an MCP client called queues the
 // call; the process that holds the site's agent's calls poll takes it and

@@ -150,6 +150,9 @@ type AlertsConfig struct {
 		// DLQBound: dead-letter-queue size (dead runs) to forecast against,
 		// sampled every 10 minutes (0: not watched).
 		DLQBound int64 `yaml:"dlq_bound"`
+		// DatabaseBound: the database's size in bytes to forecast against
+		// (a disk or quota), sampled every 10 minutes (0: not watched).
+		DatabaseBound int64 `yaml:"database_bound"`
 	} `yaml:"predict"`
 }
 

@@ -524,7 +524,15 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 	if pr := alerter.Predictor(); pr != nil && cfg.Alerts.Predict.DLQBound > 0 {
 		go sampleDLQ(bg, st, pr, cfg.Alerts.Predict.DLQBound, 10*time.Minute, log)
 	}
-	if pr := alerter.Predictor(); pr != nil && cfg.Alerts.Notify.Connection == "" && len(cfg.Alerts.Rules) == 0 {
+	if pr := alerter.Predictor(); pr != nil && cfg.Alerts.Predict.DatabaseBound > 0 {
+		if sz, ok := st.(store.DatabaseSizer); ok {
+			go sampleDatabase(bg, sz, pr, cfg.Alerts.Predict.DatabaseBound, 10*time.Minute, log)
+		}
+	}
+	if feed := alerter.Feed(); feed != nil {
+		// Shared store: read everyone's signals and runs, and evaluate.
+		go feed.Run(bg, 5*time.Second)
+	} else if pr := alerter.Predictor(); pr != nil && cfg.Alerts.Notify.Connection == "" && len(cfg.Alerts.Rules) == 0 {
 		// No alert rules to run: keep the predictions current for
 		// /api/predictions and /metrics all the same.
 		go func() {
@@ -869,7 +877,23 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		return nil, nil, err
 	}
 
-	cat := observedCatalog(cfg.egress, predictionObserver(alerter))
+	obs := predictionObserver(alerter)
+	if cfg.DatabaseURL != "" && alerter != nil && alerter.Predictor() != nil {
+		// Several processes may share this PostgreSQL store: every one
+		// forecasts from what all of them see of upstreams (and their runs).
+		if feed, ok := monitor.NewPredictFeed(alerter.Predictor(), st, log); ok {
+			alerter.PredictFed(feed)
+			obs = &httpconn.Observer{RateLimit: func(conn string, at time.Time, rl httpconn.RateLimit) {
+				feed.RateLimit(conn, at, monitor.RateLimit{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset})
+			},
+				Expiry: func(conn, what string, at, notBefore, notAfter time.Time) {
+					feed.Expiry("connection:"+conn, what, at, notBefore, notAfter)
+				},
+				Refresh: func(conn, what string, err error) { feed.Refresh("connection:"+conn, what, err) },
+			}
+		}
+	}
+	cat := observedCatalog(cfg.egress, obs)
 	specs, err := st.ConnectorSpecs(ctx)
 	if err != nil {
 		return fail(err)
@@ -1162,6 +1186,29 @@ func predictionObserver(a *monitor.Alerter) *httpconn.Observer {
 			pr.ObserveExpiry("connection:"+conn, what, at, notBefore, notAfter)
 		},
 		Refresh: func(conn, what string, err error) { pr.ObserveRefresh("connection:"+conn, what, err) },
+	}
+}
+
+// sampleDatabase feeds the database's size (bytes) to the predictor every
+// interval, against bound (storage kind, subject store:database).
+func sampleDatabase(ctx context.Context, sz store.DatabaseSizer, pr *monitor.Predictor, bound int64, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := sz.DatabaseSize(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("prediction: database size", "err", err)
+		} else {
+			pr.ObserveStorage("database", time.Now(), float64(n), float64(bound))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

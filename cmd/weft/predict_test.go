@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +27,7 @@ func TestSampleDLQFeedsPredictor(t *testing.T) {
 	defer st.Close()
 	params := monitor.DefaultPredictParams()
 	params.Storage.MinPoints = 3
+	params.Kinds = nil // announce at once (the default gate waits for hours of growth)
 	pr := monitor.NewPredictor(params)
 	done := make(chan struct{})
 	go func() { sampleDLQ(ctx, st, pr, 1000, 5*time.Millisecond, slog.Default()); close(done) }()
@@ -42,6 +45,42 @@ func TestSampleDLQFeedsPredictor(t *testing.T) {
 	// Dead runs grew 0 → 3 over the samples: a forecast against 1000.
 	_, fired, _ := pr.Evaluate(time.Now())
 	if len(fired) != 1 || fired[0].Kind != monitor.PredictStorage || fired[0].Subject != "store:dlq" || fired[0].Evidence["bound"] != 1000 || fired[0].Evidence["size"] != 3 {
+		t.Fatalf("%+v", fired)
+	}
+}
+
+// The database's size reaches the predictor (store:database), against
+// database_bound.
+func TestSampleDatabaseFeedsPredictor(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := sqlite.Open(ctx, t.TempDir(), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	params := monitor.DefaultPredictParams()
+	params.Storage.MinPoints = 3
+	params.Kinds = nil
+	pr := monitor.NewPredictor(params)
+	done := make(chan struct{})
+	go func() { sampleDatabase(ctx, st, pr, 1<<30, 5*time.Millisecond, slog.Default()); close(done) }()
+	big := strings.Repeat("x", 8000)
+	for i := 0; i < 6; i++ {
+		for j := 0; j < 40; j++ {
+			now := time.Now()
+			r := &store.Run{ID: uuid.Must(uuid.NewV7()).String(), Flow: "f", Version: 1, Status: store.RunSucceeded, TriggerKind: "manual", CreatedAt: now, StartedAt: now, FinishedAt: &now,
+				Input: json.RawMessage(`{"pad":"` + big + `"}`)}
+			if err := st.InsertRun(ctx, r, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	_, fired, _ := pr.Evaluate(time.Now())
+	if len(fired) != 1 || fired[0].Kind != monitor.PredictStorage || fired[0].Subject != "store:database" || fired[0].Evidence["bound"] != 1<<30 || fired[0].Evidence["size"] < 1e6 {
 		t.Fatalf("%+v", fired)
 	}
 }

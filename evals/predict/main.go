@@ -40,6 +40,9 @@ func main() {
 	list := flag.Bool("cases", false, "list every case's outcome (dev only)")
 	only := flag.String("kind", "", "score only this kind (quick look)")
 	n := flag.Int("n", 0, "use only the first n seeds of the range (quick look; 0: all)")
+	fitGates := flag.Bool("fit", false, "fit the per-kind gates (predict.json \"kinds\") on the dev seeds and print the choice")
+	workers := flag.Int("j", 2, "cases replayed at once")
+	rawFile := flag.String("raw", "", "with -fit: keep the open-gate replay in this file and reuse it when it is there (same code, same seeds)")
 	flag.Parse()
 	p := monitor.DefaultPredictParams()
 	if *params != "" {
@@ -83,15 +86,35 @@ func main() {
 			jobs = append(jobs, job{s, k})
 		}
 	}
+	if *fitGates && *split != "dev" {
+		fmt.Fprintln(os.Stderr, "-fit fits on the dev seeds only")
+		os.Exit(2)
+	}
 	results := make([]outcome, len(jobs))
+	cases := make([]*gcase, len(jobs))
+	raws := make([][]rawStep, len(jobs))
+	cached := false
+	if *fitGates && *rawFile != "" {
+		if r, err := loadRaw(*rawFile); err == nil && len(r) == len(jobs) {
+			raws, cached = r, true
+		}
+	}
+	open := openParams(p)
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for w := 0; w < 2; w++ {
+	for w := 0; w < max(1, *workers); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
 				c := generate(jobs[i].seed, jobs[i].kind)
+				if *fitGates {
+					cases[i] = c
+					if !cached {
+						raws[i] = replayRaw(c, open)
+					}
+					continue
+				}
 				results[i] = replay(c, p, bp)
 			}
 		}()
@@ -101,6 +124,16 @@ func main() {
 	}
 	close(next)
 	wg.Wait()
+	if *fitGates {
+		if *rawFile != "" {
+			if err := saveRaw(*rawFile, raws); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
+		}
+		fmt.Printf("# fitting the per-kind gates on dev seeds %d-%d (%d cases)\n", seeds[0], seeds[1], len(jobs))
+		fit(cases, raws, p)
+		return
+	}
 	fmt.Printf("# error prediction, %s seeds %d-%d (%d cases), one predictor configuration (monitor/predict.json) for every case\n",
 		*split, seeds[0], seeds[1], len(jobs))
 	fmt.Printf("# a prediction counts when it fires after the trouble began and before the bound is crossed; lead = time left until then\n")
@@ -184,11 +217,24 @@ func judge(c *gcase, fires []time.Time) result {
 // replay feeds a case's events to a fresh predictor, evaluating every
 // step, and runs the baseline over the same steps.
 func replay(c *gcase, p monitor.PredictParams, bp baselineParams) outcome {
+	var fires []time.Time
+	replayWith(c, p, func(now time.Time, _, fired []monitor.Prediction) {
+		for _, f := range fired {
+			if f.Kind == c.kind {
+				fires = append(fires, now)
+			}
+		}
+	})
+	return outcome{seed: c.seed, kind: c.kind, incident: c.incident, weft: judge(c, fires), base: judge(c, baseline(c, p, bp))}
+}
+
+// replayWith feeds a case's events to a fresh predictor, calling eval
+// with what each evaluation (one per step) returned.
+func replayWith(c *gcase, p monitor.PredictParams, eval func(now time.Time, active, fired []monitor.Prediction)) {
 	pr := monitor.NewPredictor(p)
 	if c.kind == monitor.PredictLatency {
 		pr.SetLatencyBound("*", c.bound)
 	}
-	var fires []time.Time
 	ei := 0
 	steps := len(c.obs)
 	for i := 1; i <= steps; i++ {
@@ -212,14 +258,9 @@ func replay(c *gcase, p monitor.PredictParams, bp baselineParams) outcome {
 				pr.ObserveStorage("db", e.at, e.storage.size, e.storage.bound)
 			}
 		}
-		_, fired, _ := pr.Evaluate(now)
-		for _, f := range fired {
-			if f.Kind == c.kind {
-				fires = append(fires, now)
-			}
-		}
+		active, fired, _ := pr.Evaluate(now)
+		eval(now, active, fired)
 	}
-	return outcome{seed: c.seed, kind: c.kind, incident: c.incident, weft: judge(c, fires), base: judge(c, baseline(c, p, bp))}
 }
 
 // baseline warns when the smoothed observation passes the warn level,

@@ -51,3 +51,22 @@ func TestJudge(t *testing.T) {
 		t.Fatalf("p %v r %v", s.precision(), s.recall())
 	}
 }
+
+// Every exhaustion of a rate limit is inside a labelled incident: the
+// first one is the failure, and the trouble began before it (dev seed 96
+// spent its limit in a window before the surge; it was labelled by the
+// surge alone, so a correct forecast of it counted as a false alarm).
+func TestRateLimitLabelsEveryExhaustion(t *testing.T) {
+	for _, s := range []int64{96, 1, 2, 3, 4, 5} {
+		c := generate(s, "rate_limit")
+		for _, e := range c.events {
+			if e.limit == nil || e.limit.Remaining > 0 {
+				continue
+			}
+			if !c.incident || e.at.Before(c.fail) || !c.trouble.Before(c.fail) {
+				t.Fatalf("seed %d: spent at %s, labelled incident %v trouble %s fail %s", s, e.at, c.incident, c.trouble, c.fail)
+			}
+			break
+		}
+	}
+}

@@ -291,6 +291,53 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("prediction signals: appended once, read since, purged", func(t *testing.T) {
+		ps, ok := open(t).(store.PredictSignals)
+		if !ok {
+			t.Fatal("the store does not keep prediction signals (store.PredictSignals)")
+		}
+		t0 := time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond)
+		sig := func(id string, at time.Time) store.PredictSignal {
+			return store.PredictSignal{ID: id, Kind: "rate_limit", Subject: "connection:crm", At: at, Doc: []byte(`{"remaining":` + id[1:] + `}`)}
+		}
+		// Read in the order written, whenever they were observed: an old
+		// observation stored late is not missed by a reader reading on.
+		must(t, ps.AppendPredictSignals(ctx, []store.PredictSignal{sig("s1", t0), sig("s2", t0.Add(time.Minute))}))
+		time.Sleep(5 * time.Millisecond)
+		mid := time.Now()
+		time.Sleep(5 * time.Millisecond)
+		must(t, ps.AppendPredictSignals(ctx, []store.PredictSignal{sig("s0", t0.Add(-time.Hour)), sig("s2", t0.Add(time.Minute))})) // s2 again: ignored
+		got, err := ps.PredictSignalsSince(ctx, mid, 10)
+		must(t, err)
+		if len(got) != 1 || got[0].ID != "s0" || !got[0].At.Equal(t0.Add(-time.Hour)) || got[0].Written.Before(mid) || string(got[0].Doc) != `{"remaining":0}` ||
+			got[0].Kind != "rate_limit" || got[0].Subject != "connection:crm" {
+			t.Fatalf("%+v", got)
+		}
+		all, err := ps.PredictSignalsSince(ctx, time.Time{}, 10)
+		must(t, err)
+		if len(all) != 3 || all[2].ID != "s0" || string(all[1].Doc) != `{"remaining":2}` {
+			t.Fatalf("all: %+v", all)
+		}
+		if got, _ := ps.PredictSignalsSince(ctx, time.Time{}, 1); len(got) != 1 || got[0].ID != "s1" {
+			t.Fatalf("limit 1: %+v", got)
+		}
+		n, err := ps.PurgePredictSignals(ctx, mid)
+		if err != nil || n != 2 {
+			t.Fatalf("purged %d %v", n, err)
+		}
+		if got, _ := ps.PredictSignalsSince(ctx, time.Time{}, 10); len(got) != 1 || got[0].ID != "s0" {
+			t.Fatalf("after purge: %+v", got)
+		}
+		// The database's size, for the storage forecast.
+		sz, ok := ps.(store.DatabaseSizer)
+		if !ok {
+			t.Fatal("the store does not report its size (store.DatabaseSizer)")
+		}
+		if n, err := sz.DatabaseSize(ctx); err != nil || n < 4096 {
+			t.Fatalf("database size %d %v", n, err)
+		}
+	})
+
 	t.Run("imported connector specs", func(t *testing.T) {
 		s := open(t)
 		must(t, s.SaveConnectorSpec(ctx, store.ConnectorSpec{Name: "crm", Kind: "openapi", Spec: []byte("v1")}))
