@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/weftio/weft/connectors/odata/csdl"
 )
 
 // Sandbox is a stateful simulator of one OData service, built from its
@@ -23,7 +26,9 @@ import (
 // ETags (a stale If-Match is a 412); v2 services want SAP's
 // x-csrf-token on changing requests; $batch change sets are atomic; v4
 // writes that prefer respond-async are accepted (202) and collected from
-// a status monitor. Functions and actions are not simulated (501).
+// a status monitor. Functions and actions are simulated without side
+// effects: their method and parameters are checked against the document,
+// and they answer a value of their return type (invoke).
 type Sandbox struct {
 	Name     string
 	PageSize int // server-driven page size (default 20)
@@ -337,9 +342,14 @@ func (s *Sandbox) handle(method, path string, q url.Values, h http.Header, body 
 		ok = false
 	}
 	if !ok {
+		if len(segs) == 1 {
+			if st, hdr, out, e, found := s.invoke(method, name, pred, q, body, nil, nil, false); found {
+				return st, hdr, out, e
+			}
+		}
 		for _, c := range s.m.Callables {
 			if c.Name == name || c.Short == name {
-				return 0, nil, nil, errf(501, "NotImplemented", "the sandbox does not simulate %s %s", c.Kind, c.Name)
+				return 0, nil, nil, errf(404, "NotFound", "%s %s is bound: call it on its binding entity or collection", c.Kind, c.Name)
 			}
 		}
 		return 0, nil, nil, errf(404, "NotFound", "%q is not an entity set of the service", name)
@@ -355,10 +365,13 @@ func (s *Sandbox) handle(method, path string, q url.Values, h http.Header, body 
 			}
 			return 200, nil, strconv.Itoa(len(rows)), nil
 		}
-		if len(segs) > 1 {
-			if e := s.callable(segs[1]); e != nil {
-				return 0, nil, nil, e
+		if len(segs) == 2 {
+			fn, args := splitCall(segs[1])
+			if st, hdr, out, e, found := s.invoke(method, fn, args, q, body, tb, nil, true); found {
+				return st, hdr, out, e
 			}
+		}
+		if len(segs) > 1 {
 			return 0, nil, nil, errf(404, "NotFound", "no resource %s", path)
 		}
 		switch method {
@@ -390,8 +403,11 @@ func (s *Sandbox) handle(method, path string, q url.Values, h http.Header, body 
 		return 0, nil, nil, errf(404, "NotFound", "no %s with key %s", name, pred)
 	}
 	if len(segs) == 3 {
-		if e := s.callable(segs[2]); e != nil {
-			return 0, nil, nil, e
+		// A function or action bound to an entity reached by navigation
+		// (a contained one): judged by its name, answered from the sets.
+		fn, args := splitCall(segs[2])
+		if st, hdr, out, e, found := s.invoke(method, fn, args, q, body, nil, nil, true); found {
+			return st, hdr, out, e
 		}
 		return 0, nil, nil, errf(404, "NotFound", "the sandbox does not address %s", path)
 	}
@@ -1172,8 +1188,8 @@ func (s *Sandbox) navigate(method string, tb *table, rw *row, nav string, q url.
 	}
 	n := tb.t.Nav(nav)
 	if n == nil {
-		if e := s.callable(nav); e != nil {
-			return 0, nil, nil, e
+		if st, hdr, out, e, found := s.invoke(method, nav, pred, q, body, tb, rw, true); found {
+			return st, hdr, out, e
 		}
 		return 0, nil, nil, errf(404, "NotFound", "%q is not a navigation property of %s", nav, tb.t.Name)
 	}
@@ -1248,13 +1264,262 @@ func (s *Sandbox) keyPred(t *EntityType, data map[string]any) string {
 	return "(" + strings.Join(parts, ",") + ")"
 }
 
-// callable answers 501 for a bound function or action segment.
-func (s *Sandbox) callable(seg string) *sandboxError {
-	name, _, _ := strings.Cut(seg, "(")
+// splitCall parts a path segment into a name and its inline arguments:
+// Ns.Fn(a=1,b='x') -> Ns.Fn, a=1,b='x'.
+func splitCall(seg string) (name, args string) {
+	if i := strings.IndexByte(seg, '('); i > 0 && strings.HasSuffix(seg, ")") {
+		return seg[:i], seg[i+1 : len(seg)-1]
+	}
+	return seg, ""
+}
+
+// invoke simulates the function or action name (found is false when the
+// document has none of that name; bound says which kind to look for),
+// changing nothing: the method must be the callable's, each parameter
+// must be one of its own and of its type, and each non-nullable one must
+// be given (400 otherwise). It answers a value of the return type: the
+// entities of the set it returns from (its first page; the binding
+// entity itself when it returns the binding type), the zero value of a
+// primitive or complex type, or 204 when it returns nothing.
+func (s *Sandbox) invoke(method, name, args string, q url.Values, body []byte, tb *table, rw *row, bound bool) (int, map[string]string, any, *sandboxError, bool) {
+	var fn *Callable
 	for _, c := range s.m.Callables {
-		if c.BoundTo != "" && c.Name == name {
-			return errf(501, "NotImplemented", "the sandbox does not simulate %s %s", c.Kind, c.Name)
+		if (c.Name == name || c.Short == name) && (c.BoundTo != "") == bound {
+			fn = c
+			break
 		}
+	}
+	if fn == nil {
+		return 0, nil, nil, nil, false
+	}
+	fail := func(e *sandboxError) (int, map[string]string, any, *sandboxError, bool) { return 0, nil, nil, e, true }
+	want := fn.Method
+	if want == "" {
+		want = map[string]string{"function": "GET", "action": "POST"}[fn.Kind]
+	}
+	if method != want {
+		return fail(errf(405, "MethodNotAllowed", "%s %s takes %s", fn.Kind, fn.Short, want))
+	}
+	given, e := s.callArgs(fn, args, q, body)
+	if e != nil {
+		return fail(e)
+	}
+	types := map[string]csdl.Param{}
+	for _, p := range fn.Params {
+		types[p.Name] = p
+	}
+	for k, v := range given {
+		p, ok := types[k]
+		if !ok {
+			return fail(errf(400, "BadParameter", "%s %s has no parameter %q", fn.Kind, fn.Short, k))
+		}
+		if v == nil {
+			if !p.Nullable {
+				return fail(errf(400, "BadParameter", "parameter %s of %s may not be null", k, fn.Short))
+			}
+			continue
+		}
+		if msg := typeOK(s.m, p.Type, v); msg != "" {
+			return fail(errf(400, "BadParameter", "parameter %s of %s: %s", k, fn.Short, msg))
+		}
+	}
+	for _, p := range fn.Params {
+		if _, ok := given[p.Name]; !ok && !p.Nullable {
+			return fail(errf(400, "BadParameter", "%s %s needs parameter %s", fn.Kind, fn.Short, p.Name))
+		}
+	}
+	if fn.Returns == "" {
+		return 204, nil, nil, nil, true
+	}
+	in, coll := collectionOf(fn.Returns)
+	if et, ok := s.m.EntityTypes[in]; ok {
+		src := s.sets[fn.EntitySet]
+		if src == nil || src.t != et {
+			src = s.tableOf(in)
+		}
+		if src == nil {
+			return fail(errf(404, "NotFound", "no entity set holds %s, which %s returns", in, fn.Short))
+		}
+		if coll {
+			opts := url.Values{}
+			for k, v := range q {
+				if strings.HasPrefix(k, "$") {
+					opts[k] = v
+				}
+			}
+			out, e := s.list(et, src.set.Name, s.rowsOf(src), opts)
+			return 200, nil, out, e, true
+		}
+		from, one := src, rw
+		if rw == nil || tb == nil || tb.t != et {
+			if len(src.rows) == 0 {
+				return fail(errf(404, "NotFound", "%s has no entity to return: the %s set is empty", fn.Short, src.set.Name))
+			}
+			one = src.rows[0]
+		} else {
+			from = tb
+		}
+		return 200, nil, s.wrap(s.entity(from, one, nil, 0)), nil, true
+	}
+	var v any = []any{}
+	if !coll {
+		v = s.zero(in, 0)
+	}
+	switch {
+	case !s.m.V2():
+		return 200, nil, map[string]any{"value": v}, nil, true
+	case coll:
+		return 200, nil, map[string]any{"d": map[string]any{"results": v}}, nil, true
+	default:
+		return 200, nil, map[string]any{"d": map[string]any{fn.Short: v}}, nil, true
+	}
+}
+
+// callArgs reads a call's parameters: v2 from the query string, a v4
+// function from its inline arguments (parameter aliases from the query
+// string), a v4 action from its JSON body. Values are JSON values.
+func (s *Sandbox) callArgs(fn *Callable, args string, q url.Values, body []byte) (map[string]any, *sandboxError) {
+	out := map[string]any{}
+	lit := func(k, raw string) *sandboxError {
+		v, err := literalValue(raw)
+		if err != nil {
+			return errf(400, "BadParameter", "parameter %s of %s: %v", k, fn.Short, err)
+		}
+		out[k] = v
+		return nil
+	}
+	switch {
+	case s.m.V2():
+		for k, vs := range q {
+			if strings.HasPrefix(k, "$") || k == "sap-client" || len(vs) == 0 {
+				continue
+			}
+			if e := lit(k, vs[0]); e != nil {
+				return nil, e
+			}
+		}
+	case fn.Kind == "function":
+		if strings.TrimSpace(args) == "" {
+			return out, nil
+		}
+		parts, err := splitTop(args)
+		if err != nil {
+			return nil, errf(400, "BadParameter", "the arguments of %s: %v", fn.Short, err)
+		}
+		for _, part := range parts {
+			k, raw, ok := strings.Cut(part, "=")
+			k = strings.TrimSpace(k)
+			if !ok || k == "" {
+				return nil, errf(400, "BadParameter", "the arguments of %s: %q is not name=value", fn.Short, part)
+			}
+			if strings.HasPrefix(raw, "@") { // a parameter alias: JSON in the query string
+				var v any
+				if err := json.Unmarshal([]byte(q.Get(raw)), &v); err != nil {
+					return nil, errf(400, "BadParameter", "parameter %s of %s: alias %s is not JSON", k, fn.Short, raw)
+				}
+				out[k] = v
+				continue
+			}
+			if e := lit(k, raw); e != nil {
+				return nil, e
+			}
+		}
+	default:
+		if len(bytes.TrimSpace(body)) == 0 {
+			return out, nil
+		}
+		m, e := decodeBody(body)
+		if e != nil {
+			return nil, e
+		}
+		out = m
+	}
+	return out, nil
+}
+
+// literalValue reads a URL literal as a JSON value: 'text' (quotes
+// doubled inside), true / false / null, a number, or a typed literal such
+// as datetime'…' or guid'…' (its text).
+func literalValue(raw string) (any, error) {
+	raw, err := url.PathUnescape(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, err
+	}
+	switch raw {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	case "null":
+		return nil, nil
+	}
+	if i := strings.IndexByte(raw, '\''); i >= 0 && strings.HasSuffix(raw, "'") && len(raw) >= i+2 {
+		return strings.ReplaceAll(raw[i+1:len(raw)-1], "''", "'"), nil
+	}
+	if f, err := strconv.ParseFloat(strings.TrimRight(raw, "mMdDfFlL"), 64); err == nil {
+		return f, nil
+	}
+	if guidRe.MatchString(raw) {
+		return raw, nil // a v4 GUID or date is written bare
+	}
+	if _, err := time.Parse("2006-01-02", raw); err == nil {
+		return raw, nil
+	}
+	if _, err := time.Parse(time.RFC3339Nano, raw); err == nil {
+		return raw, nil
+	}
+	return nil, fmt.Errorf("%q is not a literal", raw)
+}
+
+// zero is a type's zero value as JSON: "" for text, 0, false, an object of
+// its properties' zero values for a complex type, [] for a collection.
+func (s *Sandbox) zero(t string, depth int) any {
+	if _, coll := collectionOf(t); coll {
+		return []any{}
+	}
+	switch t {
+	case "Edm.Boolean":
+		return false
+	case "Edm.Byte", "Edm.SByte", "Edm.Int16", "Edm.Int32", "Edm.Double", "Edm.Single":
+		return 0.0
+	case "Edm.Int64", "Edm.Decimal":
+		if s.m.V2() {
+			return "0" // v2 writes them as strings
+		}
+		return 0.0
+	case "Edm.Guid":
+		return "00000000-0000-0000-0000-000000000000"
+	case "Edm.DateTime", "Edm.DateTimeOffset":
+		if s.m.V2() {
+			return "/Date(0)/"
+		}
+		return "1970-01-01T00:00:00Z"
+	case "Edm.Date":
+		return "1970-01-01"
+	case "Edm.Time", "Edm.TimeOfDay":
+		return "00:00:00"
+	case "Edm.Duration":
+		return "PT0S"
+	}
+	if ct, ok := s.m.ComplexTypes[t]; ok {
+		out := map[string]any{}
+		if depth >= 4 {
+			return out
+		}
+		for _, p := range ct.Props {
+			if !p.Nullable {
+				out[p.Name] = s.zero(p.Type, depth+1)
+			} else {
+				out[p.Name] = nil
+			}
+		}
+		return out
+	}
+	if et, ok := s.m.EnumTypes[t]; ok && len(et.Members) > 0 {
+		return et.Members[0]
+	}
+	if strings.HasPrefix(t, "Edm.") {
+		return ""
 	}
 	return nil
 }

@@ -301,17 +301,26 @@ func TestSandboxBatchChangeSet(t *testing.T) {
 	}
 }
 
-// Functions and actions: how the calls are written (the sandbox answers 501).
+// Functions and actions: how the calls are written, and the sandbox's
+// answers (a value of the return type, nothing changed).
 func TestCallShapes(t *testing.T) {
 	doc, err := os.ReadFile("testdata/real/trippin_v4.xml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := serve(t, doc)
-	if err := s.box.Seed(map[string][]map[string]any{"People": {{"UserName": "ann", "FirstName": "A", "LastName": "L"}}}); err != nil {
+	if err := s.box.Seed(map[string][]map[string]any{"People": {{"UserName": "ann", "FirstName": "A", "LastName": "L"}},
+		"Airports": {{"IcaoCode": "KSAN", "Name": "San Diego", "IataCode": "SAN"}}}); err != nil {
 		t.Fatal(err)
 	}
 	last := func() *http.Request { return s.seen[len(s.seen)-1] }
+	answers := map[string]func(map[string]any) bool{
+		"GetNearestAirport":              func(b map[string]any) bool { return b["IcaoCode"] == "KSAN" },
+		"ResetDataSource":                func(b map[string]any) bool { return len(b) == 0 },
+		"People_ShareTrip":               func(b map[string]any) bool { return len(b) == 0 },
+		"People_Trips_GetInvolvedPeople": func(b map[string]any) bool { v, _ := b["value"].([]any); return len(v) == 1 },
+		"People_GetFriendsTrips":         func(b map[string]any) bool { _, ok := b["value"].([]any); return ok },
+	}
 	cases := []struct {
 		op      string
 		in      map[string]any
@@ -330,9 +339,9 @@ func TestCallShapes(t *testing.T) {
 			t.Errorf("no %s (have %v)", c.op, names(s.c))
 			continue
 		}
-		_, err := s.call(t, c.op, c.in)
-		if err == nil || !strings.Contains(err.Error(), "501") {
-			t.Errorf("%s: %v", c.op, err)
+		out, err := s.call(t, c.op, c.in)
+		if err != nil || !answers[c.op](body(out)) {
+			t.Errorf("%s: %v %v", c.op, out, err)
 		}
 		r := last()
 		uri, _ := url.PathUnescape(r.URL.EscapedPath())
@@ -346,8 +355,62 @@ func TestCallShapes(t *testing.T) {
 	if h := ops(s.c)["People_ShareTrip"].Hints; h.ReadOnly {
 		t.Errorf("an action is not read-only: %+v", h)
 	}
-	if _, err := s.call(t, "GetNearestAirport", map[string]any{"lat": "1 or 1", "lon": 1}); err == nil || strings.Contains(err.Error(), "501") {
+	if _, err := s.call(t, "GetNearestAirport", map[string]any{"lat": "1 or 1", "lon": 1}); err == nil || strings.Contains(err.Error(), "400") {
 		t.Errorf("a non-number reached the service: %v", err)
+	}
+	// The sandbox checks a call against the document, as a service would.
+	for _, c := range []struct{ method, path, body, want string }{
+		{"GET", "/GetNearestAirport(lat=1)", "", "needs parameter lon"},
+		{"GET", "/GetNearestAirport(lat='x',lon=1)", "", "want a number"},
+		{"GET", "/GetNearestAirport(lat=1,lon=2,alt=3)", "", `no parameter \"alt\"`},
+		{"POST", "/GetNearestAirport(lat=1,lon=2)", "", "takes GET"},
+		{"GET", "/ResetDataSource", "", "takes POST"},
+		{"POST", "/People('ann')/Microsoft.OData.SampleService.Models.TripPin.ShareTrip", `{"userName": "bob"}`, "needs parameter tripId"},
+		{"POST", "/People('ann')/Microsoft.OData.SampleService.Models.TripPin.ShareTrip", `{"userName": "bob", "tripId": 1.5}`, "want an integer"},
+		{"GET", "/People('nobody')/Microsoft.OData.SampleService.Models.TripPin.GetFavoriteAirline()", "", "no People"},
+		{"GET", "/People('ann')/Microsoft.OData.SampleService.Models.TripPin.GetFavoriteAirline()", "", "Airlines set is empty"},
+		{"GET", "/ShareTrip", "", "is bound"},
+	} {
+		req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+		rec := httptest.NewRecorder()
+		s.box.ServeHTTP(rec, req)
+		if rec.Code < 400 || !strings.Contains(rec.Body.String(), c.want) {
+			t.Errorf("%s %s: %d %s, want an error saying %q", c.method, c.path, rec.Code, rec.Body.String(), c.want)
+		}
+	}
+}
+
+// A v2 service's function imports (SAP's m:HttpMethod, parameters in the
+// query string, results in the d envelope) answer values of their types.
+func TestSandboxFunctionImportsV2(t *testing.T) {
+	doc, err := os.ReadFile("testdata/real/sap_cloudsdk_test_v2.edmx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := NewSandbox("svc", doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		method, path string
+		status       int
+		want         string
+	}{
+		{"GET", "/TestFunctionImportEdmReturnType", 200, `{"d":{"TestFunctionImportEdmReturnType":false}}`},
+		{"GET", "/TestFunctionImportEdmReturnTypeCollection", 200, `{"d":{"results":[]}}`},
+		{"GET", "/TestFunctionImportEntityReturnTypeCollection", 200, `"results":[]`},
+		{"POST", "/TestFunctionImportNoReturnType", 204, ""},
+		{"GET", "/TestFunctionImportNoReturnType", 405, "takes POST"},
+	} {
+		req := httptest.NewRequest(c.method, "/"+c.path[1:], nil)
+		if c.method == "POST" {
+			req.Header.Set("X-CSRF-Token", box.token)
+		}
+		rec := httptest.NewRecorder()
+		box.ServeHTTP(rec, req)
+		if rec.Code != c.status || !strings.Contains(rec.Body.String(), c.want) {
+			t.Errorf("%s %s: %d %s, want %d %s", c.method, c.path, rec.Code, rec.Body.String(), c.status, c.want)
+		}
 	}
 }
 
