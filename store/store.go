@@ -92,7 +92,8 @@ type Store interface {
 	// ToolCalls lists the transaction log of MCP tool calls (the runs of
 	// the pseudo-flows mcp:<toolset>), newest first.
 	ToolCalls(ctx context.Context, f ToolCallFilter) ([]ToolCall, error)
-	// Purge deletes finished runs and their attempts older than before.
+	// Purge deletes finished runs and their attempts older than before (it
+	// says how many runs), and resolved alerts last changed before it.
 	Purge(ctx context.Context, before time.Time) (int64, error)
 
 	// TriggerCursor is a pulled trigger's position (a schedule's last tick,

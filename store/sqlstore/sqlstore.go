@@ -1269,6 +1269,11 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 			return s.wrap(err, "purge")
 		}
 		n, _ = res.RowsAffected()
+		// Alert history goes with the runs it was about: resolved alerts
+		// last changed before the cutoff (firing ones stay, however old).
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM alerts WHERE status = 'resolved' AND updated_at < ?`), micros(before)); err != nil {
+			return s.wrap(err, "purge alerts")
+		}
 		return nil
 	})
 	return n, err
@@ -1526,7 +1531,6 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 	})
 }
 
-// SaveMapping implements store.Store.
 // SaveAlert implements store.Store.
 func (s *Store) SaveAlert(ctx context.Context, a store.AlertDoc) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
@@ -1561,6 +1565,7 @@ func (s *Store) AlertDocs(ctx context.Context, limit int) ([]store.AlertDoc, err
 	return out, s.wrap(rows.Err(), "alerts")
 }
 
+// SaveMapping implements store.Store.
 func (s *Store) SaveMapping(ctx context.Context, m store.MappingDoc) error {
 	now := time.Now()
 	if m.CreatedAt.IsZero() {

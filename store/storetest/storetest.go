@@ -289,6 +289,18 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if len(got) != 2 || got[0].ID != "a2" || got[1].Status != "resolved" || string(got[1].Doc) != `{"v":3}` || got[1].Key != "spike|orders" {
 			t.Fatalf("%+v", got)
 		}
+		// The retention purge takes resolved alerts last changed before
+		// its cutoff with the runs; a firing one stays however old.
+		_, err = s.Purge(ctx, time.Now().Add(-time.Hour))
+		must(t, err)
+		if got, _ := s.AlertDocs(ctx, 10); len(got) != 2 {
+			t.Fatalf("a purge before the alerts changed took some: %+v", got)
+		}
+		_, err = s.Purge(ctx, time.Now().Add(time.Hour))
+		must(t, err)
+		if got, _ := s.AlertDocs(ctx, 10); len(got) != 1 || got[0].ID != "a2" {
+			t.Fatalf("after the purge: %+v", got)
+		}
 	})
 
 	t.Run("prediction signals: appended once, read since, purged", func(t *testing.T) {
