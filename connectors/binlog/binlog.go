@@ -137,6 +137,7 @@ type Stream struct {
 	inTx     bool
 	gtid     string
 	txTime   time.Time
+	locked   bool     // the stream's server lock is held on side
 	progress Position // after the last transaction read whole
 	acked    Position
 	serverAt time.Time
@@ -300,6 +301,7 @@ func (s *Stream) setUp() error {
 	if n, _ := r.GetInt(0, 0); n != 1 {
 		return ErrBusy
 	}
+	s.locked = true
 	return nil
 }
 
@@ -695,12 +697,21 @@ func sizeOf(v any) int {
 	return 8
 }
 
-// Close ends the stream (and releases its lock with the side connection).
+// Close ends the stream and releases its lock. The lock is released by
+// name before the side connection closes: the server frees a closed
+// connection's locks only once it has seen it go, so a stream opened
+// again right after Close (a trigger restarted in this process, or the
+// next holder) would otherwise find it still held. Close must not run
+// while Read does.
 func (s *Stream) Close() {
 	if s.syncer != nil {
 		s.syncer.Close()
 	}
 	if s.side != nil {
+		if s.locked {
+			_, _ = s.side.Execute("SELECT RELEASE_LOCK('" + sqlString(lockName(s.cfg.Name)) + "')")
+			s.locked = false
+		}
 		s.side.Close()
 	}
 }
