@@ -231,25 +231,9 @@ func (j *jobRunner) fill(u, desc string, created, final map[string]any) (string,
 				}
 				return ""
 			}
-			v = final["body"]
-			for _, seg := range strings.Split(path, ".") {
-				m, ok := v.(map[string]any)
-				if !ok {
-					v = nil
-					break
-				}
-				v = m[seg]
-			}
+			v = dig(final["body"], path)
 		default:
-			v = created["body"]
-			for _, seg := range strings.Split(path, ".") {
-				m, ok := v.(map[string]any)
-				if !ok {
-					v = nil
-					break
-				}
-				v = m[seg]
-			}
+			v = dig(created["body"], path)
 		}
 		s := scalar(v)
 		if v == nil || s == "" {
@@ -511,4 +495,17 @@ func pathOnly(raw string) string {
 	}
 	u.RawQuery, u.Fragment, u.User = "", "", nil
 	return u.String()
+}
+
+// dig follows a dotted path through nested objects (nil where one is
+// missing or not an object).
+func dig(v any, path string) any {
+	for _, seg := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[seg]
+	}
+	return v
 }
