@@ -786,9 +786,12 @@ func TestQueueStatusesShowBacklogAndDrain(t *testing.T) {
 	_, js := jsSetup(t, srv.ClientURL())
 	e, fs := queueEngine(t, "nats", srv.ClientURL(), engine.Config{})
 	fs.mode.Store("down")
+	// A short ack wait: a message the trigger held when the store came
+	// back is redelivered within the drain's window (in one CI run 24 of
+	// 30 messages waited out the default 30 s).
 	deploy(t, e, `name: orders-q
 trigger:
-  nats: {connection: q, stream: ORDERS, subject: "orders.>", max_in_flight: 2}
+  nats: {connection: q, stream: ORDERS, subject: "orders.>", max_in_flight: 2, ack_wait: 2s}
 steps:
   - set: {id: =trigger.body.id}
 `)
