@@ -11,12 +11,9 @@ import (
 
 	"github.com/weftio/weft/agent"
 	"github.com/weftio/weft/connectors"
-	httpconn "github.com/weftio/weft/connectors/http"
-	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/internal/pgtest"
 	"github.com/weftio/weft/internal/seal"
-	"github.com/weftio/weft/store/postgres"
 )
 
 // sharedPair is a control plane of two processes on one PostgreSQL
@@ -33,32 +30,8 @@ func newSharedPair(tb testing.TB, site, target string, pollOnly bool) *sharedPai
 	if err != nil {
 		tb.Fatal(err)
 	}
-	process := func() (*agent.ControlPlane, *engine.Engine, *httptest.Server) {
-		st, err := postgres.Open(ctx, dsn, quiet, 0)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { st.Close() })
-		e := engine.New(st, connectors.NewCatalog(httpconn.New(httpconn.Options{})), quiet, engine.Config{Keys: keys})
-		cp := agent.NewControlPlane(st, e, quiet)
-		cp.PollCalls = pollOnly
-		if !cp.ShareCalls() {
-			tb.Fatal("a PostgreSQL store cannot route calls")
-		}
-		rctx, cancel := context.WithCancel(ctx)
-		tb.Cleanup(cancel)
-		go cp.RunShared(rctx)
-		mux := http.NewServeMux()
-		mux.HandleFunc(agent.SyncPath, cp.ServeSync)
-		mux.HandleFunc(agent.CallsPath, cp.ServeCalls)
-		mux.HandleFunc(agent.ResultsPath, cp.ServeResults)
-		mux.HandleFunc(agent.ProgressPath, cp.ServeProgress)
-		srv := httptest.NewServer(mux)
-		tb.Cleanup(srv.Close)
-		return cp, e, srv
-	}
-	cp1, _, _ := process()
-	cp2, e2, srv2 := process()
+	cp1, _, _ := controlPlaneProcess(tb, dsn, keys, pollOnly)
+	cp2, e2, srv2 := controlPlaneProcess(tb, dsn, keys, pollOnly)
 	_, tok, err := cp2.Create(ctx, site, nil)
 	if err != nil {
 		tb.Fatal(err)

@@ -58,31 +58,8 @@ func TestReachInAcrossControlPlaneProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	process := func() (*agent.ControlPlane, *engine.Engine, *httptest.Server) {
-		st, err := postgres.Open(ctx, dsn, quiet, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		e := engine.New(st, connectors.NewCatalog(httpconn.New(httpconn.Options{})), quiet, engine.Config{Keys: keys})
-		cp := agent.NewControlPlane(st, e, quiet)
-		if !cp.ShareCalls() {
-			t.Fatal("a PostgreSQL store cannot route calls")
-		}
-		rctx, cancel := context.WithCancel(ctx)
-		t.Cleanup(cancel)
-		go cp.RunShared(rctx)
-		mux := http.NewServeMux()
-		mux.HandleFunc(agent.SyncPath, cp.ServeSync)
-		mux.HandleFunc(agent.CallsPath, cp.ServeCalls)
-		mux.HandleFunc(agent.ResultsPath, cp.ServeResults)
-		mux.HandleFunc(agent.ProgressPath, cp.ServeProgress)
-		srv := httptest.NewServer(mux)
-		t.Cleanup(srv.Close)
-		return cp, e, srv
-	}
-	cp1, _, srv1 := process()
-	cp2, e2, srv2 := process()
+	cp1, _, srv1 := controlPlaneProcess(t, dsn, keys, false)
+	cp2, e2, srv2 := controlPlaneProcess(t, dsn, keys, false)
 	_, tok, err := cp2.Create(ctx, "plant-3", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -213,4 +190,34 @@ func TestReachInAcrossControlPlaneProcesses(t *testing.T) {
 	if n, err := cp1.Engine().Store().(store.AgentCalls).PurgeAgentCalls(ctx, time.Now().Add(time.Hour)); err != nil || n != 0 {
 		t.Fatalf("calls left in the database: %d %v", n, err)
 	}
+}
+
+// controlPlaneProcess starts one control-plane process on the PostgreSQL
+// database dsn: its engine sealing with keys, its shared call routing
+// running, its agent endpoints served. pollOnly turns the store's
+// announcements off (PollCalls), as it was before LISTEN/NOTIFY.
+func controlPlaneProcess(tb testing.TB, dsn string, keys *seal.Keyring, pollOnly bool) (*agent.ControlPlane, *engine.Engine, *httptest.Server) {
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, dsn, quiet, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	e := engine.New(st, connectors.NewCatalog(httpconn.New(httpconn.Options{})), quiet, engine.Config{Keys: keys})
+	cp := agent.NewControlPlane(st, e, quiet)
+	cp.PollCalls = pollOnly
+	if !cp.ShareCalls() {
+		tb.Fatal("a PostgreSQL store cannot route calls")
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	tb.Cleanup(cancel)
+	go cp.RunShared(rctx)
+	mux := http.NewServeMux()
+	mux.HandleFunc(agent.SyncPath, cp.ServeSync)
+	mux.HandleFunc(agent.CallsPath, cp.ServeCalls)
+	mux.HandleFunc(agent.ResultsPath, cp.ServeResults)
+	mux.HandleFunc(agent.ProgressPath, cp.ServeProgress)
+	srv := httptest.NewServer(mux)
+	tb.Cleanup(srv.Close)
+	return cp, e, srv
 }

@@ -8,8 +8,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/weftio/weft/internal/pgtest"
 )
 
 // apiClient calls published routes with a key from many goroutines.
@@ -87,15 +85,8 @@ func hammer(t *testing.T, servers []*server, path, key string, n int64, until ti
 // of both; a key revoked through one process is refused by the other on
 // the next call.
 func TestAPIConsumerLimitsAcrossProcesses(t *testing.T) {
-	pg := pgtest.Shared(t)
-	env := []string{"WEFT_DATABASE_URL=" + pg.NewDatabase(t), "WEFT_LOG_LEVEL=warn", "WEFT_DATA_DIR=" + t.TempDir(),
-		"WEFT_MASTER_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
-	cfg := writeConfig(t, "")
-	a := startServer(t, "", env, "--config", cfg)
-	b := startServer(t, "", env, "--config", cfg)
-	if code := a.do("POST", "/api/flows", e2eGetOrder, nil); code != 201 {
-		t.Fatalf("deploy: %d", code)
-	}
+	p := startAPIMPair(t)
+	a, b := p.a, p.b
 	if code := a.do("PUT", "/api/products/shop", `{"auth": "api_key", "versions": [{"name": "v1", "flows": [{"flow": "get-order", "version": 1}]}]}`, nil); code != 200 {
 		t.Fatalf("product: %d", code)
 	}
@@ -142,7 +133,7 @@ func TestAPIConsumerLimitsAcrossProcesses(t *testing.T) {
 	// Both processes stop; a new one on the same database knows the counts.
 	a.stop(syscall.SIGTERM)
 	b.stop(syscall.SIGTERM)
-	c := startServer(t, "", env, "--config", cfg)
+	c := p.start()
 	if code, h := callKey(t, c.URL+path, daily); code != 429 || !strings.Contains(h.Get("RateLimit"), `"day";r=0`) {
 		t.Fatalf("the spent quota after a restart: %d %v", code, h)
 	}
@@ -158,7 +149,7 @@ func TestAPIConsumerLimitsAcrossProcesses(t *testing.T) {
 
 	// Revocation: a key that works on d is refused by d on the very next
 	// call after c revokes it.
-	d := startServer(t, "", env, "--config", cfg)
+	d := p.start()
 	mustCLI(t, c, "plans", "set", "open", "--quota-month", "1000000")
 	k := newConsumerKey(t, c, "rev-app", "open")
 	if code, _ := callKey(t, d.URL+path, k); code != 200 {

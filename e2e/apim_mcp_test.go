@@ -8,8 +8,6 @@ import (
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"github.com/weftio/weft/internal/pgtest"
 )
 
 // keyTransport sends a consumer's API key on every request.
@@ -39,15 +37,8 @@ func toolText(r *sdk.CallToolResult) string {
 // through B is refused on A's next request; a retired version is not
 // offered.
 func TestAPIProductMCPToolset(t *testing.T) {
-	pg := pgtest.Shared(t)
-	env := []string{"WEFT_DATABASE_URL=" + pg.NewDatabase(t), "WEFT_LOG_LEVEL=warn", "WEFT_DATA_DIR=" + t.TempDir(),
-		"WEFT_MASTER_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
-	cfg := writeConfig(t, "")
-	a := startServer(t, "", env, "--config", cfg)
-	b := startServer(t, "", env, "--config", cfg)
-	if code := a.do("POST", "/api/flows", e2eGetOrder, nil); code != 201 {
-		t.Fatalf("deploy: %d", code)
-	}
+	p := startAPIMPair(t)
+	a, b := p.a, p.b
 	if code := a.do("PUT", "/api/products/shop", `{"auth": "api_key", "mcp": true, "versions": [{"name": "v1", "flows": [{"flow": "get-order", "version": 1}]},
 		{"name": "v0", "status": "retired", "successor": "v1", "flows": [{"flow": "get-order", "version": 1}]}]}`, nil); code != 200 {
 		t.Fatalf("product: %d", code)

@@ -27,15 +27,8 @@ steps:
 // deploying a flow changes no published version until it is re-pinned;
 // retirement reaches the other process too; refusals start no run.
 func TestAPIProductAcrossProcesses(t *testing.T) {
-	pg := pgtest.Shared(t)
-	env := []string{"WEFT_DATABASE_URL=" + pg.NewDatabase(t), "WEFT_LOG_LEVEL=warn", "WEFT_DATA_DIR=" + t.TempDir(),
-		"WEFT_MASTER_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
-	cfg := writeConfig(t, "")
-	a := startServer(t, "", env, "--config", cfg)
-	b := startServer(t, "", env, "--config", cfg)
-	if code := a.do("POST", "/api/flows", e2eGetOrder, nil); code != 201 {
-		t.Fatalf("deploy: %d", code)
-	}
+	p := startAPIMPair(t)
+	a, b := p.a, p.b
 	if out, err := a.cli("products", "pin", "shop", "v1", "get-order@1"); err != nil {
 		t.Fatalf("pin: %v %s", err, out)
 	}
@@ -101,4 +94,26 @@ func TestAPIProductAcrossProcesses(t *testing.T) {
 func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// apimPair is two weft serve processes on one PostgreSQL database (with a
+// master key, as API credentials need), e2eGetOrder deployed through the
+// first; start starts one more process on the same database and data
+// directory, as a restart does.
+type apimPair struct {
+	a, b  *server
+	start func() *server
+}
+
+func startAPIMPair(t *testing.T) apimPair {
+	t.Helper()
+	env := []string{"WEFT_DATABASE_URL=" + pgtest.Shared(t).NewDatabase(t), "WEFT_LOG_LEVEL=warn", "WEFT_DATA_DIR=" + t.TempDir(),
+		"WEFT_MASTER_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	cfg := writeConfig(t, "")
+	p := apimPair{start: func() *server { return startServer(t, "", env, "--config", cfg) }}
+	p.a, p.b = p.start(), p.start()
+	if code := p.a.do("POST", "/api/flows", e2eGetOrder, nil); code != 201 {
+		t.Fatalf("deploy: %d", code)
+	}
+	return p
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/weftio/weft/apim"
-	"github.com/weftio/weft/internal/pgtest"
 )
 
 // Two weft serve processes on one PostgreSQL: a key or an HMAC credential
@@ -24,15 +23,8 @@ import (
 // process killed with kill -9 over a second after its last call are all
 // in the store.
 func TestAPIVerifiedCredentialsAcrossProcesses(t *testing.T) {
-	pg := pgtest.Shared(t)
-	env := []string{"WEFT_DATABASE_URL=" + pg.NewDatabase(t), "WEFT_LOG_LEVEL=warn", "WEFT_DATA_DIR=" + t.TempDir(),
-		"WEFT_MASTER_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
-	cfg := writeConfig(t, "")
-	a := startServer(t, "", env, "--config", cfg)
-	b := startServer(t, "", env, "--config", cfg)
-	if code := a.do("POST", "/api/flows", e2eGetOrder, nil); code != 201 {
-		t.Fatalf("deploy: %d", code)
-	}
+	p := startAPIMPair(t)
+	a, b := p.a, p.b
 	for _, p := range []string{`{"auth": "api_key", "versions": [{"name": "v1", "flows": [{"flow": "get-order", "version": 1}]}]}`,
 		`{"auth": "hmac", "versions": [{"name": "v1", "flows": [{"flow": "get-order", "version": 1}]}]}`} {
 		name := "shop"
@@ -176,7 +168,7 @@ func TestAPIVerifiedCredentialsAcrossProcesses(t *testing.T) {
 	// Analytics: a process writes the counts that changed within a second
 	// of a call (apim.UsageFlushEvery), without waiting for another call,
 	// so a kill -9 more than a second after the last call loses none.
-	e := startServer(t, "", env, "--config", cfg)
+	e := p.start()
 	k4 := newConsumerKey(t, a, "quiet-app", "open")
 	for i := range 40 {
 		if code, _ := callKey(t, e.URL+path, k4); code != 200 {

@@ -313,28 +313,6 @@ func RunSealing(t *testing.T, open func(t *testing.T) SealFixture) {
 		if err := cs.CreateConsumerKey(ctx, hk); weft.Code(err) != weft.EUnavailable || !strings.Contains(err.Error(), "no master key") {
 			t.Fatalf("no sealer: %v", err)
 		}
-		// A control plane's: runs an agent shipped with their payloads
-		// before sealing was on.
-		agents, shipping := s.(store.Agents)
-		legacyShipped := func() []store.AgentRun {
-			var out []store.AgentRun
-			for i := 0; i < 3; i++ {
-				fin := time.Now()
-				out = append(out, store.AgentRun{ID: fmt.Sprintf("shipped-%d", i), Flow: "orders", Version: 1, LocalVersion: 1, Status: store.RunSucceeded,
-					TriggerKind: "webhook", CreatedAt: fin, StartedAt: fin, FinishedAt: &fin,
-					Input: json.RawMessage(`{"body":"SHIPPED-` + marker + `"}`), Output: json.RawMessage(`{"ok":"SHIPPED-` + marker + `"}`)})
-			}
-			return out
-		}
-		if shipping {
-			must(t, agents.CreateAgent(ctx, store.AgentRecord{Site: "plant-3", TokenHash: "h1", CreatedAt: time.Now()}))
-			must(t, agents.SaveAgentRuns(ctx, "plant-3", legacyShipped()))
-		}
-		legacyCols := 2
-		if shipping {
-			legacyCols += 6
-		}
-
 		k1key := seal.NewKey()
 		k1, err := seal.New(k1key)
 		must(t, err)
