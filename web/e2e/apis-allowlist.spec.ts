@@ -3,16 +3,7 @@
 // live route, a malformed entry is refused with its pointer and changes
 // nothing, the loopback prefixes let it call again, and an empty list
 // lets any address call. Issue 21.
-import { test, expect, shot } from "./fixtures";
-
-const getOrder = `name: get-order
-trigger:
-  api:
-    method: GET
-    path: /orders/{id}
-steps:
-  - respond: {status: 200, body: {id: =trigger.params.id}}
-`;
+import { test, expect, shot, getOrderFlow as getOrder } from "./fixtures";
 
 test("editing a consumer's allow-list", async ({ page, weft, recorder }) => {
   // The malformed entry's 400.

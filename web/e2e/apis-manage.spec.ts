@@ -3,16 +3,7 @@
 // existing name refused), a consumer is disabled and enabled again (its
 // key refused with 403, then accepted, on the live route), and a plan is
 // deleted (refused while a subscription uses it). Issue 21.
-import { test, expect, shot } from "./fixtures";
-
-const getOrder = `name: get-order
-trigger:
-  api:
-    method: GET
-    path: /orders/{id}
-steps:
-  - respond: {status: 200, body: {id: =trigger.params.id}}
-`;
+import { test, expect, shot, getOrderFlow as getOrder } from "./fixtures";
 
 test("creating products, disabling consumers, deleting plans", async ({ page, weft, recorder }) => {
   // The refusals the test provokes: a pin to no flow version (422) and a

@@ -155,4 +155,15 @@ export async function shot(page: Page, name: string) {
   await page.screenshot({ path: join(dir, name + ".png"), fullPage: false });
 }
 
+// A one-step API flow, GET /orders/{id} answering the id: what the API
+// management specs publish as a product's first version.
+export const getOrderFlow = `name: get-order
+trigger:
+  api:
+    method: GET
+    path: /orders/{id}
+steps:
+  - respond: {status: 200, body: {id: =trigger.params.id}}
+`;
+
 export { expect };
