@@ -35,9 +35,12 @@ import (
 // maxToolResult bounds the answer a tool call returns to the agent.
 const maxToolResult = 1 << 20
 
-// productMCP is one product version's MCP server, built from its routes.
+// productMCP is one product version's MCP server and the routes its
+// tools were last built from.
 type productMCP struct {
 	routes  *apim.Routes
+	instr   string
+	srv     *server.MCPServer
 	handler http.Handler
 }
 
@@ -107,17 +110,16 @@ func (s *Server) productMCP(w http.ResponseWriter, r *http.Request) {
 	s.productMCPServer(rs).ServeHTTP(w, r)
 }
 
-// productMCPServer is the MCP server of a version's routes, rebuilt when
-// the routes are (a product saved again).
+// productMCPServer is the MCP server of a version's routes. When the
+// product is saved again its tools are replaced in place: the sessions
+// open on it go on, and are told (notifications/tools/list_changed).
 func (s *Server) productMCPServer(rs *apim.Routes) http.Handler {
 	key := rs.Product.Name + "/" + rs.Version.Name
 	s.mcps.mu.Lock()
 	defer s.mcps.mu.Unlock()
-	if cur := s.mcps.m[key]; cur != nil && cur.routes == rs {
+	cur := s.mcps.m[key]
+	if cur != nil && cur.routes == rs {
 		return cur.handler
-	}
-	if s.mcps.m == nil || len(s.mcps.m) >= maxProductMCPs {
-		s.mcps.m = map[string]*productMCP{}
 	}
 	p, v := rs.Product, rs.Version
 	instr := "API product " + p.Name + " version " + v.Name
@@ -125,24 +127,20 @@ func (s *Server) productMCPServer(rs *apim.Routes) http.Handler {
 		instr += " (" + p.Title + ")"
 	}
 	instr += ": each tool calls one route of the API with your consumer's credential; calls count against your plan's rate limit and quotas. A tool's arguments are the request: path, query, headers and body."
+	if cur != nil && cur.instr == instr {
+		cur.routes = rs
+		cur.srv.SetTools(s.routeTools(rs)...)
+		return cur.handler
+	}
+	if s.mcps.m == nil || len(s.mcps.m) >= maxProductMCPs {
+		s.mcps.m = map[string]*productMCP{}
+	}
 	srv := server.NewMCPServer("weft-api-"+p.Name, v.Name,
-		server.WithToolCapabilities(false),
+		server.WithToolCapabilities(true),
 		server.WithRecovery(),
 		server.WithInstructions(instr),
 	)
-	for _, t := range rs.Tools() {
-		t := t
-		name := connectors.ShortName(t.Name, p.Name+"\x00"+v.Name+"\x00"+t.Route.API.Method+" "+t.Route.API.Path, 64)
-		schema, _ := json.Marshal(t.InputSchema)
-		tool := mcpgo.NewToolWithRawSchema(name, t.Description, schema)
-		// A route runs a flow, which may reach any system: open world, as
-		// the gateway's flow tools are.
-		ro, destructive, open := t.ReadOnly, t.Route.API.Method == http.MethodDelete, true
-		tool.Annotations = mcpgo.ToolAnnotation{Title: name, ReadOnlyHint: &ro, DestructiveHint: &destructive, OpenWorldHint: &open}
-		srv.AddTool(tool, func(ctx context.Context, req mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
-			return s.callRoute(ctx, rs, &t, req), nil
-		})
-	}
+	srv.SetTools(s.routeTools(rs)...)
 	h := server.NewStreamableHTTPServer(srv,
 		server.WithEndpointPath(s.cfg.APIBasePath+"/"+p.Name+"/"+v.Name+apim.MCPPath),
 		server.WithStreamableHTTPLogger(s.log),
@@ -153,8 +151,28 @@ func (s *Server) productMCPServer(rs *apim.Routes) http.Handler {
 			return ctx
 		}),
 	)
-	s.mcps.m[key] = &productMCP{routes: rs, handler: h}
+	s.mcps.m[key] = &productMCP{routes: rs, instr: instr, srv: srv, handler: h}
 	return h
+}
+
+// routeTools are a version's routes as tools (apim.Tools).
+func (s *Server) routeTools(rs *apim.Routes) []server.ServerTool {
+	p, v := rs.Product, rs.Version
+	var out []server.ServerTool
+	for _, t := range rs.Tools() {
+		t := t
+		name := connectors.ShortName(t.Name, p.Name+"\x00"+v.Name+"\x00"+t.Route.API.Method+" "+t.Route.API.Path, 64)
+		schema, _ := json.Marshal(t.InputSchema)
+		tool := mcpgo.NewToolWithRawSchema(name, t.Description, schema)
+		// A route runs a flow, which may reach any system: open world, as
+		// the gateway's flow tools are.
+		ro, destructive, open := t.ReadOnly, t.Route.API.Method == http.MethodDelete, true
+		tool.Annotations = mcpgo.ToolAnnotation{Title: name, ReadOnlyHint: &ro, DestructiveHint: &destructive, OpenWorldHint: &open}
+		out = append(out, server.ServerTool{Tool: tool, Handler: func(ctx context.Context, req mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
+			return s.callRoute(ctx, rs, &t, req), nil
+		}})
+	}
+	return out
 }
 
 // callRoute serves a tool call as the HTTP call of its route, through

@@ -240,3 +240,64 @@ func TestAPIProductMCPSchemasAndRefusals(t *testing.T) {
 		t.Fatalf("the route at /mcp: %d %v", code, out)
 	}
 }
+
+// A product saved again changes its toolsets in place: a session that is
+// open keeps working, lists the new routes, and is told
+// (notifications/tools/list_changed) that the list changed.
+func TestAPIProductMCPToolsChangeInPlace(t *testing.T) {
+	f := newAPIMFixture(t, gateway.Config{})
+	key := keyedShop(f, `{"rate_per_second": 100, "burst": 10}`)
+	pin := func(flows string) {
+		f.mustPut("shop", `{"auth": "api_key", "mcp": true, "versions": [{"name": "v1", "flows": [`+flows+`]}]}`)
+	}
+	pin(`{"flow": "get-order", "version": 1}, {"flow": "whoami", "version": 1}`)
+	changed := make(chan struct{}, 8)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := sdk.NewClient(&sdk.Implementation{Name: "agent", Version: "1"}, &sdk.ClientOptions{
+		ToolListChangedHandler: func(context.Context, *sdk.ToolListChangedRequest) { changed <- struct{}{} },
+	})
+	s, err := c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: f.srv.URL + "/apis/shop/v1/mcp",
+		HTTPClient: &http.Client{Transport: headerTransport{"X-API-Key": key}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	names := func() []string {
+		t.Helper()
+		tools, err := s.ListTools(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, tl := range tools.Tools {
+			out = append(out, tl.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := names(); !slices.Equal(got, []string{"get_order", "whoami"}) {
+		t.Fatalf("tools: %v", got)
+	}
+	if r, err := callTool(t, s, "whoami", nil); err != nil || r.IsError {
+		t.Fatalf("whoami: %v %v", err, r)
+	}
+	// Give the client's standing stream a moment to be open.
+	time.Sleep(200 * time.Millisecond)
+	pin(`{"flow": "get-order", "version": 1}, {"flow": "create-order", "version": 1}`)
+	if got := names(); !slices.Equal(got, []string{"create_order", "get_order"}) {
+		t.Fatalf("tools after the product changed: %v", got)
+	}
+	select {
+	case <-changed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notifications/tools/list_changed after the product changed")
+	}
+	r, err := callTool(t, s, "create_order", map[string]any{"headers": map[string]any{"x-tenant": "acme"}, "body": map[string]any{"sku": "a-1", "qty": 2}})
+	if err != nil || r.IsError {
+		t.Fatalf("create_order in the same session: %v %s", err, resultText(r))
+	}
+	if r, err := callTool(t, s, "whoami", nil); err == nil && !r.IsError {
+		t.Fatalf("a route no longer in the version still called: %s", resultText(r))
+	}
+}
