@@ -280,7 +280,20 @@ func (b *builtin) vocab() map[string]bool {
 	for w := range knownWords.m {
 		v[w] = true
 	}
+	for w := range productNames.m {
+		v[w] = true
+	}
 	for _, op := range b.cat.Ops {
+		// The catalog's own names (connector, connection, the words of an
+		// operation's title) are known words, never typos of others.
+		for _, n := range []string{op.Connector, op.Connection} {
+			for _, w := range ai.Split(n) {
+				v[strings.ToLower(w)] = true
+			}
+		}
+		for _, w := range strings.FieldsFunc(strings.ToLower(op.Title), func(r rune) bool { return !unicode.IsLetter(r) }) {
+			v[w] = true
+		}
 		for _, w := range ai.Split(op.Name) {
 			v[strings.ToLower(w)] = true
 		}

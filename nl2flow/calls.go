@@ -616,10 +616,13 @@ func channelName(c clause) string {
 			// "the X channel" / "the X team"
 			j := i - 1
 			if j >= 0 && ws[j].kind == tWord && !stop.has(ws[j].w) && !lxNotChannelName.has(ws[j].w) && actionVerbs[ws[j].w] == "" && objectWords[ws[j].w] == "" {
+				if productToken(ws[j]) {
+					continue // "a YouTube channel": another product's channel, not one of chat's
+				}
 				return ws[j].w
 			}
 			// "channel X"
-			if lxChannelWord.has(t.w) && i+1 < len(ws) && ws[i+1].kind == tWord && !stop.has(ws[i+1].w) {
+			if lxChannelWord.has(t.w) && i+1 < len(ws) && ws[i+1].kind == tWord && !stop.has(ws[i+1].w) && !productToken(ws[i+1]) {
 				return ws[i+1].w
 			}
 		}
@@ -690,12 +693,31 @@ func namedValue(c clause, key string) string {
 		if t.kind != tWord || t.w != key {
 			continue
 		}
-		if i > 0 && c.toks[i-1].kind == tWord && !stop.has(c.toks[i-1].w) && actionVerbs[c.toks[i-1].w] == "" {
+		if i > 0 && c.toks[i-1].kind == tWord && !stop.has(c.toks[i-1].w) && actionVerbs[c.toks[i-1].w] == "" && !productToken(c.toks[i-1]) {
 			return c.toks[i-1].raw
 		}
-		if i+1 < len(c.toks) && c.toks[i+1].kind == tWord && !stop.has(c.toks[i+1].w) {
+		if i+1 < len(c.toks) && c.toks[i+1].kind == tWord && !stop.has(c.toks[i+1].w) && !productToken(c.toks[i+1]) {
 			return c.toks[i+1].raw
 		}
 	}
 	return ""
+}
+
+// productToken: the word names a product, not a value of one of the
+// catalog's records — a vendor the lexicon knows, or a name written like a
+// product's, with a capital inside a word that also has small letters
+// ("YouTube", "LinkedIn"). A channel, a department or a filter's value is
+// never a product's name.
+func productToken(t token) bool {
+	if t.kind != tWord {
+		return false
+	}
+	if knownVendors[t.w] {
+		return true
+	}
+	lower := false
+	for _, r := range t.raw {
+		lower = lower || unicode.IsLower(r)
+	}
+	return lower && innerCapital(t.raw)
 }

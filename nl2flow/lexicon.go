@@ -288,6 +288,7 @@ var (
 	englishWords        = lex.set("english")
 	respell             = lex.values("respell.")
 	knownWords          = lex.set("known")
+	productNames        = lex.set("product")
 	injectionPhrases    = lex.set("injection")
 	fillerWords         = lex.set("filler")
 	determiners         = lex.set("determiner")

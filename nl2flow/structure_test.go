@@ -309,3 +309,21 @@ func TestForeignRecordsNotListed(t *testing.T) {
 		}
 	}
 }
+
+// A product's name is never a value: "a YouTube channel" is that
+// product's channel, not chat's channel "youtube"; the product is named in
+// not_understood and the channel asked for. A channel named plainly still
+// is one.
+func TestProductNamesAreNotValues(t *testing.T) {
+	d := compile(t, "Automate YouTube channel analytics reports to chat weekly")
+	if strings.Contains(strings.ToLower(d.YAML), "channelid: youtube") {
+		t.Fatalf("a product's name taken as the channel:\n%s", d.YAML)
+	}
+	if !strings.Contains(strings.Join(d.NotUnderstood, " "), "YouTube") {
+		t.Errorf("YouTube not named: %v", d.NotUnderstood)
+	}
+	d = compile(t, "post a weekly summary to the sales channel in chat")
+	if !strings.Contains(d.YAML, "channelId: sales") {
+		t.Errorf("a plain channel name lost:\n%s", d.YAML)
+	}
+}
