@@ -384,6 +384,7 @@ var (
 	lxStateOnlyInPhrase      = lex.set("cue.state_only_in_phrase")
 	lxStateNot               = lex.set("cue.state_not")
 	lxWebhookSigned          = lex.set("cue.webhook_signed")
+	lxWebhookArrival         = lex.set("cue.webhook_arrival")
 	lxSelf                   = lex.set("cue.self")
 	lxNounAfterNew           = lex.set("cue.noun_after_new")
 	lxAutomatic              = lex.set("cue.automatic")
