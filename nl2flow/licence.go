@@ -229,6 +229,9 @@ func (s *state) directObject(c clause, vi int) (string, bool) {
 		if len(words) == 0 && particle(t.w) {
 			continue // "shows up as a customer", "spin up a project"
 		}
+		if lxDirection.has(t.w) && i > vi+1 && i+1 < len(c.toks) && s.isSystemWord(c.toks[i-1].w) && s.isSystemWord(c.toks[i+1].w) {
+			continue // "create chat-to-tracker issues": the systems qualify the records
+		}
 		if preposition(t.w) && len(words) > 0 {
 			// "a daily list of todos", "a batch of invoices": the
 			// records are the complement.

@@ -888,6 +888,15 @@ func (s *state) trigger(c clause) {
 			}
 		}
 	}
+	if (best == nil || bestScore < 2) && len(sys) == 1 && !s.namesPollable(objs) {
+		// "whenever a tracker card is moved": the event's system is named
+		// and its record in words the catalog does not have; the records
+		// that system's events are about are watched (its only pollable
+		// list, or the one nested in another: messages in channels).
+		if op := s.b.cat.eventRecord(sys[0]); op != nil {
+			best, bestScore = op, 2
+		}
+	}
 	if best == nil || bestScore < 2 {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: no connected system offers these records as a trigger (pollable: %s)", c.text(), strings.Join(s.pollable(), ", ")))
 		return
@@ -2347,6 +2356,22 @@ func (s *state) sourceTrigger(clauses []clause) {
 			}
 			return
 		}
+		// "tracker to chat notifications", "chat-to-tracker issue
+		// creation": a system alone before the direction word is where
+		// things come from; its records are the ones its events are about
+		// (eventRecord), when the catalog tells which.
+		if di > 0 && c.toks[di-1].kind == tWord && !c.toks[di-1].used {
+			if cs := s.b.cat.connectorsNamed(c.toks[di-1].w); len(cs) == 1 && cs[0] != dest {
+				if op := s.b.cat.eventRecord(cs[0]); op != nil {
+					s.trigger(clause{toks: []token{c.toks[di-1]}})
+					if s.p.Trigger.Kind == "poll" {
+						s.n.explain = append(s.n.explain, fmt.Sprintf("The request names no event; what goes from %s to %s starts there, so the trigger watches %s's %s records.", cs[0], dest, cs[0], op.Object))
+						c.toks[di-1].used = true
+					}
+					return
+				}
+			}
+		}
 	}
 }
 
@@ -2402,8 +2427,16 @@ func (s *state) nominalize(toks []token) []token {
 			continue
 		}
 		j := i - 1
-		for j > 0 && toks[j-1].kind == tWord && (s.isSystemWord(toks[j-1].w) || strings.Contains(toks[j-1].w, "-")) {
-			j--
+		for j > 0 && toks[j-1].kind == tWord {
+			switch {
+			case s.isSystemWord(toks[j-1].w) || strings.Contains(toks[j-1].w, "-"):
+				j--
+				continue
+			case j > 1 && lxDirection.has(toks[j-1].w) && toks[j-2].kind == tWord && s.isSystemWord(toks[j-2].w):
+				j -= 2 // "chat-to-tracker issue creation": the systems move with their direction
+				continue
+			}
+			break
 		}
 		v := t
 		v.w = base
@@ -2411,4 +2444,49 @@ func (s *state) nominalize(toks []token) []token {
 		toks = out
 	}
 	return toks
+}
+
+// namesPollable: one of the record kinds is one the catalog can poll.
+func (s *state) namesPollable(objs []objRef) bool {
+	for _, o := range objs {
+		for _, op := range s.b.cat.Ops {
+			if op.Trigger != nil && op.Object == o.obj {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// eventRecord is the pollable list a connector's events are about when a
+// request names the system but not the record: its only pollable list,
+// else the one list nested under another of its pollable record kinds (a
+// path that takes that record's id: messages in a channel, issues in a
+// project) when exactly one is. nil when the catalog does not tell (a CRM
+// with accounts, contacts and deals side by side).
+func (c *Catalog) eventRecord(connector string) *Op {
+	var lists []*Op
+	kinds := map[string]bool{}
+	for _, op := range c.Ops {
+		if op.Connector == connector && op.Trigger != nil {
+			lists = append(lists, op)
+			kinds[op.Object] = true
+		}
+	}
+	if len(lists) == 1 {
+		return lists[0]
+	}
+	var nested []*Op
+	for _, op := range lists {
+		for _, k := range op.required() {
+			if isIDParam(k) && idObject(k) != op.Object && kinds[idObject(k)] {
+				nested = append(nested, op)
+				break
+			}
+		}
+	}
+	if len(nested) == 1 {
+		return nested[0]
+	}
+	return nil
 }
