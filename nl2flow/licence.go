@@ -339,7 +339,12 @@ func (s *state) productDestination(c clause, vi int, connector string) string {
 		for j < len(c.toks) && determiner(c.toks[j].w) {
 			j++
 		}
-		if j >= len(c.toks) || c.toks[j].kind != tWord || !properName(c.toks[j]) || s.vocab()[c.toks[j].w] || s.namesSystem(c.toks[j].w, connector) {
+		if j >= len(c.toks) || c.toks[j].kind != tWord || s.namesSystem(c.toks[j].w, connector) {
+			return ""
+		}
+		// A product: a vendor the lexicon knows that is not connected, or
+		// a name the vocabulary does not know.
+		if w := c.toks[j].w; !(knownVendors[w] && !s.isSystemWord(w)) && (!properName(c.toks[j]) || s.vocab()[w]) {
 			return ""
 		}
 		for k := j + 1; k < len(c.toks) && k <= j+3; k++ {

@@ -282,7 +282,7 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 				s.action(ctx, rest)
 			}
 		case s.p.Trigger.Kind == "" && len(s.made) == 0 && s.cond == nil && !c.accompany && !hasTarget(c) && len(s.objectsIn(c)) > 0 && (s.verb(c) == "" || hasEvent(c)) &&
-			!(s.verb(c) == "" && !hasEvent(c) && s.destinationSystem(c) != ""):
+			!(s.verb(c) == "" && !hasEvent(c) && (s.destinationSystem(c) != "" || c.hasIn(lxAll))):
 			s.trigger(c) // terse: "new crm contact -> …"
 		case s.p.Trigger.Kind == "poll" && s.verb(c) == "" && !hasTarget(c) && len(s.objectsIn(c)) == 0 && len(stateIn(c)) > 0:
 			s.filter(c) // "crm opportunity -> negotiation: …"
@@ -850,7 +850,16 @@ func (s *state) trigger(c clause) {
 		}
 		return
 	}
-	if v := s.unknownSystem(c); v != "" {
+	// A product the catalog lacks is watched only when it is where the
+	// event happens, not where the records go ("… to Dropbox").
+	before := c
+	for i, t := range c.toks {
+		if t.kind == tWord && lxDirection.has(t.w) && i > 0 {
+			before = clause{toks: c.toks[:i]}
+			break
+		}
+	}
+	if v := s.unknownSystem(before); v != "" {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so nothing can watch it (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
 		return
 	}
@@ -1402,6 +1411,14 @@ func (s *state) action(ctx context.Context, c clause) {
 			verb = "send"
 		}
 	}
+	if verb == "" && s.productDestination(c, -1, "") != "" {
+		switch s.carriedToProduct(c, objs) {
+		case carryTrigger:
+			return
+		case carryRead:
+			verb = "list"
+		}
+	}
 	if verb == "" {
 		if s.isFiller(c) {
 			return
@@ -1416,20 +1433,37 @@ func (s *state) action(ctx context.Context, c clause) {
 		// come from; the step into the connected system is drafted and the
 		// product is named as not understood.
 		src := s.unknownSource(c, v, verb)
-		if src < 0 {
-			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
+		carry := carryNone
+		if src < 0 && s.productDestination(c, -1, "") != "" {
+			carry = s.carriedToProduct(c, objs)
+		}
+		switch carry {
+		case carryTrigger:
+			// "add new CRM contacts to Mailchimp": the trigger brings
+			// them; the write into the product is named.
+			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so the records are not written there", c.text(), v))
 			return
-		}
-		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the step into the connected destination was drafted without it", v, v))
-		// The product's own records ("Shopify orders") are not the
-		// catalog's: no step reads them.
-		var keep []objRef
-		for _, o := range objs {
-			if o.i < src || o.i > src+1 || verb != "send" {
-				keep = append(keep, o)
+		case carryRead:
+			// "copy all tracker issues to Dropbox": the records are read;
+			// the write into the product is named.
+			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the records are read, not written there", c.text(), v))
+			verb = "list"
+		default:
+			if src < 0 {
+				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
+				return
 			}
+			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the step into the connected destination was drafted without it", v, v))
+			// The product's own records ("Shopify orders") are not the
+			// catalog's: no step reads them.
+			var keep []objRef
+			for _, o := range objs {
+				if o.i < src || o.i > src+1 || verb != "send" {
+					keep = append(keep, o)
+				}
+			}
+			objs = keep
 		}
-		objs = keep
 	}
 	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && verb != "send" && !c.hasIn(lxPronounObject) && quoted(c) == "" && verb != "respond" {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s what? The clause names no record, system or recipient", c.text(), verb))
@@ -2303,6 +2337,13 @@ func (s *state) sourceTrigger(clauses []clause) {
 	for _, c := range clauses {
 		dest := s.destinationSystem(c)
 		if dest == "" {
+			// "save ERP invoice PDFs to Google Drive": a destination the
+			// catalog lacks still says where the records go, and so where
+			// they come from.
+			dest = s.productDestination(c, -1, "")
+		}
+		if dest == "" || c.hasIn(lxAll) {
+			// "all X": the records that exist now, read once, not watched.
 			continue
 		}
 		di := -1
@@ -2489,4 +2530,38 @@ func (c *Catalog) eventRecord(connector string) *Op {
 		return nested[0]
 	}
 	return nil
+}
+
+const (
+	carryNone = iota
+	carryTrigger
+	carryRead
+)
+
+// carriedToProduct: a clause carries records of a connected system (named
+// before the direction word: "tracker tickets to Google Sheets") to a
+// product the catalog lacks. The write into the product cannot be
+// drafted; the records are the trigger's own (carryTrigger: each run
+// brings one) or are read (carryRead).
+func (s *state) carriedToProduct(c clause, objs []objRef) int {
+	di := 0
+	for di < len(c.toks) && !lxDirection.has(c.toks[di].w) {
+		di++
+	}
+	for _, o := range objs {
+		if o.obj == "message" || o.obj == "email" || o.obj == "line" {
+			continue
+		}
+		if o.i > di {
+			return carryNone
+		}
+		if s.p.Trigger.Kind == "poll" && s.trigObj == o.obj {
+			return carryTrigger
+		}
+		if len(s.systemsIn(clause{toks: c.toks[:di]})) > 0 {
+			return carryRead
+		}
+		return carryNone
+	}
+	return carryNone
 }

@@ -327,3 +327,28 @@ func TestProductNamesAreNotValues(t *testing.T) {
 		t.Errorf("a plain channel name lost:\n%s", d.YAML)
 	}
 }
+
+// Records of a connected system carried to a product the catalog lacks:
+// with no stated event they are watched where they come from (the product
+// is where they go, not what is watched); "all" asks for the records that
+// exist now, read once; the write into the product is named, never
+// drafted, and the read it needs is.
+func TestRecordsCarriedToAProduct(t *testing.T) {
+	d := compile(t, "copy ERP invoices to Dropbox")
+	if d.Flow == nil && !strings.Contains(d.YAML, "erp.listInvoices") || d.Flow != nil && (d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != "erp.listInvoices") {
+		t.Errorf("not watched at the ERP:\n%s\n%v", d.YAML, d.NotUnderstood)
+	}
+	if !strings.Contains(strings.Join(d.NotUnderstood, " "), "Dropbox") {
+		t.Errorf("Dropbox not named: %v", d.NotUnderstood)
+	}
+	for _, text := range []string{"Write all tracker tickets to Google Sheets", "copy all tracker issues to Dropbox"} {
+		d = compile(t, text)
+		if d.Flow == nil || d.Flow.Trigger.Poll != nil || strings.Join(calls(d.Flow), " ") != "tracker.listIssues" {
+			t.Errorf("%q: want a one-off read of the issues\n%s\n%v", text, d.YAML, d.NotUnderstood)
+			continue
+		}
+		if u := strings.Join(d.NotUnderstood, " "); !strings.Contains(u, "Google Sheets") && !strings.Contains(u, "Dropbox") {
+			t.Errorf("%q: the product is not named: %v", text, d.NotUnderstood)
+		}
+	}
+}
