@@ -282,7 +282,9 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 				s.action(ctx, rest)
 			}
 		case s.p.Trigger.Kind == "" && len(s.made) == 0 && s.cond == nil && !c.accompany && !hasTarget(c) && len(s.objectsIn(c)) > 0 && (s.verb(c) == "" || hasEvent(c)) &&
-			!(s.verb(c) == "" && !hasEvent(c) && (s.destinationSystem(c) != "" || c.hasIn(lxAll))):
+			!(s.verb(c) == "" && !hasEvent(c) && (s.destinationSystem(c) != "" || c.hasIn(lxAll) || s.messageHead(c))):
+			// (A verbless message — "sprint reports from tracker via
+			// email" — is sent, never watched.)
 			s.trigger(c) // terse: "new crm contact -> …"
 		case s.p.Trigger.Kind == "poll" && s.verb(c) == "" && !hasTarget(c) && len(s.objectsIn(c)) == 0 && len(stateIn(c)) > 0:
 			s.filter(c) // "crm opportunity -> negotiation: …"

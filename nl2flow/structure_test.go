@@ -352,3 +352,23 @@ func TestRecordsCarriedToAProduct(t *testing.T) {
 		}
 	}
 }
+
+// A verbless message is sent, never watched ("sprint reports … via email"
+// polled chat messages because a report is a message); a message whose
+// content comes from a connected system named after a source word reads
+// that system's event records first, unless the trigger brings them.
+func TestMessagesFromASystem(t *testing.T) {
+	for text, want := range map[string]string{
+		"Automated sprint reports from tracker to stakeholders via email": "tracker.listIssues smtp.send",
+		"Automated payment reminders with grouped ERP invoices via email": "erp.listInvoices smtp.send",
+	} {
+		d := compile(t, text)
+		if d.Flow == nil || d.Flow.Trigger.Poll != nil || strings.Join(calls(d.Flow), " ") != want {
+			t.Errorf("%q: want %s, no poll\n%s\n%v", text, want, d.YAML, d.NotUnderstood)
+		}
+	}
+	d := compile(t, "when a new issue is created in the tracker, post alerts from tracker to #ops")
+	if got := strings.Join(calls(d.Flow), " "); got != "chat.postMessage" {
+		t.Errorf("the trigger's records read again: %s\n%s", got, d.YAML)
+	}
+}
