@@ -56,6 +56,12 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 		s.n.ask("%q: where should the message go? Name a chat channel (#name) or an email address; nothing was drafted for it.", c.text())
 		return "it names no channel and no chat system to post to"
 	}
+	// 2b'. A store verb ("save", "capture") keeps records where the
+	// clause says: this system, after a place word ("save them to CRM");
+	// "capture leads" alone may mean a sheet.
+	if vi >= 0 && lxVerbStore.has(c.toks[vi].w) && op.Verb == "create" && !s.keptIn(c, vi, op.Connector) {
+		return fmt.Sprintf("%s says to keep records but not in %s", c.toks[vi].raw, op.Connector)
+	}
 	// 2c. The destination is another product ("into a Google Sheet").
 	if p := s.productDestination(c, vi, op.Connector); p != "" {
 		return fmt.Sprintf("it goes to %s, which is not connected to Weft", p)
@@ -416,6 +422,24 @@ func properName(t token) bool {
 func contains(xs []string, x string) bool {
 	for _, y := range xs {
 		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// keptIn: after the verb at vi, a place word (cue.store_place) leads to a
+// word naming the connector ("to CRM", "in the ERP", "on CRM").
+func (s *state) keptIn(c clause, vi int, connector string) bool {
+	for i := vi + 1; i+1 < len(c.toks); i++ {
+		if c.toks[i].kind != tWord || !lxStorePlace.has(c.toks[i].w) {
+			continue
+		}
+		j := i + 1
+		for j < len(c.toks) && determiner(c.toks[j].w) {
+			j++
+		}
+		if j < len(c.toks) && s.namesSystem(c.toks[j].w, connector) {
 			return true
 		}
 	}

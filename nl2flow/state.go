@@ -577,6 +577,13 @@ func isVerbAt(toks []token, i int) bool {
 		if lxVerbDrop.has(t.w) {
 			return i+2 < len(toks) && (lxArticle.has(toks[i+1].w) && lxVerbDropObject.has(toks[i+2].w))
 		}
+		if actionVerbs[t.w] != "send" && i+1 < len(toks) && toks[i+1].kind == tWord {
+			// "invoice alerts", "bill reminders": a message noun is no
+			// object of a verb that does not send; the word qualifies it.
+			if o := objectWords[singular(toks[i+1].w)]; o == "message" || o == "email" {
+				return false
+			}
+		}
 		if i == 0 || toks[i-1].kind == tPunct || toks[i-1].kind == tArrow || toks[i-1].used ||
 			toks[i-1].kind == tNumber || toks[i-1].kind == tEmail || toks[i-1].kind == tChannel || toks[i-1].kind == tQuote {
 			return true
@@ -2423,6 +2430,9 @@ func (s *state) sourceTrigger(clauses []clause) {
 // email recap"): the noun the phrase ends on, before a preposition, a
 // clause opener or the end. "email address" is no message.
 func (s *state) messageHead(c clause) bool {
+	if s.unknownVerbFirst(c) {
+		return false // "Verify emails": a verb the compiler lacks and its object, not a message to send
+	}
 	for _, o := range s.objectsIn(c) {
 		if o.obj != "message" && o.obj != "email" {
 			continue
@@ -2566,4 +2576,21 @@ func (s *state) carriedToProduct(c clause, objs []objRef) int {
 		return carryNone
 	}
 	return carryNone
+}
+
+// unknownVerbFirst: the clause opens with a word the compiler does not
+// know but the dictionary does, with no modifier ending (morph.modifier:
+// "automated", "weekly"), right before a record or message noun: in a title
+// or an imperative that word is the clause's verb ("Verify emails",
+// "Enrich leads"), so the noun after it is its object, not a message the
+// clause asks to send.
+func (s *state) unknownVerbFirst(c clause) bool {
+	if len(c.toks) < 2 || c.toks[0].kind != tWord || c.toks[1].kind != tWord {
+		return false
+	}
+	w := c.toks[0].w
+	if s.vocab()[w] || s.isSystemWord(w) || knownVendors[w] || stop.has(w) || determiner(w) || filler(w) || !dictionaryWord(w) || hasSuffixIn(w, morphModifier) {
+		return false
+	}
+	return objectWords[singular(c.toks[1].w)] != ""
 }
