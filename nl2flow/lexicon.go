@@ -400,6 +400,8 @@ var (
 	lxVerbDropObject         = lex.set("cue.verb_drop_object")
 	lxScheduleUnspecified    = lex.set("schedule.unspecified")
 	lxCueMonitor             = lex.set("cue.monitor")
+	lxWebResource            = lex.set("cue.web_resource")
+	lxCueCheck               = lex.set("cue.check")
 	lxCorrectionCut          = lex.set("correction.cut")
 	lxSepThen                = lex.set("sep.then")
 	lxSepThenPhrase          = lex.set("sep.then.phrase")

@@ -372,3 +372,28 @@ func TestMessagesFromASystem(t *testing.T) {
 		t.Errorf("the trigger's records read again: %s\n%s", got, d.YAML)
 	}
 }
+
+// Something on the web that is checked or monitored is read with an HTTP
+// GET before the alerts (a read: never a write); the URL is asked for. A
+// website named without a check ("website leads") is no request.
+func TestWebChecksAreRequests(t *testing.T) {
+	for _, text := range []string{
+		"Weekly website link checker with chat alerts for broken URLs",
+		"Monitor website uptime and alert #ops in chat",
+	} {
+		d := compile(t, text)
+		got := calls(d.Flow)
+		if len(got) == 0 || got[0] != "http.request" || !strings.Contains(d.YAML, "method: GET") {
+			t.Errorf("%q: want an HTTP GET first, got %v\n%s", text, got, d.YAML)
+		}
+		if !strings.Contains(strings.Join(d.Questions, " "), "URL") {
+			t.Errorf("%q: the URL is not asked for: %v", text, d.Questions)
+		}
+	}
+	d := compile(t, "Capture website leads to CRM with chat follow-up")
+	for _, c := range calls(d.Flow) {
+		if c == "http.request" {
+			t.Errorf("a website with no check read as a request:\n%s", d.YAML)
+		}
+	}
+}
