@@ -859,16 +859,26 @@ func (s *state) trigger(c clause) {
 		}
 		return
 	}
-	// A product the catalog lacks is watched only when it is where the
-	// event happens, not where the records go ("… to Dropbox").
-	before := c
-	for i, t := range c.toks {
-		if t.kind == tWord && lxDirection.has(t.w) && i > 0 {
-			before = clause{toks: c.toks[:i]}
-			break
+	// A product the catalog lacks: in an event clause ("when a lead
+	// replies to your Lemlist email") the event happens there unless a
+	// system the catalog can poll is named; in a clause that only carries
+	// records ("ERP invoices to Dropbox") it is where they go, not what is
+	// watched.
+	event := hasEvent(c) || triggerKeyword(c) >= 0
+	scope := c
+	if !event {
+		for i, t := range c.toks {
+			if t.kind == tWord && lxDirection.has(t.w) && i > 0 {
+				scope = clause{toks: c.toks[:i]}
+				break
+			}
 		}
 	}
-	if v := s.unknownSystem(before); v != "" {
+	v := s.unknownSystem(scope)
+	if v == "" && event && !s.namesPollableSystem(c) {
+		v = s.productName(c)
+	}
+	if v != "" {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so nothing can watch it (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
 		return
 	}
@@ -2593,4 +2603,33 @@ func (s *state) unknownVerbFirst(c clause) bool {
 		return false
 	}
 	return objectWords[singular(c.toks[1].w)] != ""
+}
+
+// namesPollableSystem: the clause names a connected system whose records
+// can be polled (not only a system that sends: "your email").
+func (s *state) namesPollableSystem(c clause) bool {
+	for _, sy := range s.systemsIn(c) {
+		for _, op := range s.b.cat.Ops {
+			if op.Connector == sy && op.Trigger != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// productName: the first word of the clause that names a product the
+// catalog lacks — a vendor the lexicon knows and no system has, or a name
+// written with a capital (not the clause's first word) that neither the
+// compiler's vocabulary nor the dictionary knows ("Lemlist", "Typeform").
+func (s *state) productName(c clause) string {
+	for i, t := range c.toks {
+		if t.kind != tWord || s.isSystemWord(t.w) {
+			continue
+		}
+		if knownVendors[t.w] || i > 0 && properName(t) && !s.vocab()[t.w] && !s.vocab()[singular(t.w)] && !dictionaryWord(t.w) && !stop.has(t.w) {
+			return t.raw
+		}
+	}
+	return ""
 }

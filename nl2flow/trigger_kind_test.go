@@ -153,3 +153,26 @@ func TestEventRecordOfANamedSystem(t *testing.T) {
 		t.Errorf("the issue is no longer created:\n%s\n%v", d.YAML, d.NotUnderstood)
 	}
 }
+
+// An event in a product the catalog lacks is said, never replaced by a
+// connected system's event: "when a lead replies to your Lemlist email"
+// does not poll CRM contacts. A Title Case request with a connected
+// system is not read as naming a product.
+func TestEventInAnUnconnectedProduct(t *testing.T) {
+	for _, text := range []string{
+		"Send a message on #sales when a lead replies to your Lemlist email",
+		"when a new lead is added to Dropbox, post it to #sales",
+	} {
+		d := compile(t, text)
+		if d.Flow != nil && d.Flow.Trigger.Poll != nil {
+			t.Errorf("%q: another event watched instead: %s", text, d.Flow.Trigger.Poll.Operation)
+		}
+		if u := strings.Join(d.NotUnderstood, " "); !strings.Contains(u, "nothing can watch it") {
+			t.Errorf("%q: the unobservable event is not said: %v", text, d.NotUnderstood)
+		}
+	}
+	d := compile(t, "Send A Message To #sales When A New Contact Is Created In The CRM")
+	if d.Flow == nil || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != "crm.listContacts" {
+		t.Errorf("Title Case read as a product:\n%s\n%v", d.YAML, d.NotUnderstood)
+	}
+}
