@@ -453,16 +453,16 @@ func isHTTPRead(s *flow.Step) bool {
 
 // extScore sums extResults.
 type extScore struct {
-	n, trigN, trig     int
-	trigStepless       int
+	n, trigN, trig      int
+	trigStepless        int
 	trigGoldN, trigGold int // items whose gold has a step: how many, and how many a draft with steps got the trigger of right
-	unreqDrafts, unreq int
-	dropDrafts         int
-	clauses, dropped   int
-	droppedOld         int
-	conf               []float64
-	right              []bool
-	kinds, kindsDrop   map[string]int
+	unreqDrafts, unreq  int
+	dropDrafts          int
+	clauses, dropped    int
+	droppedOld          int
+	conf                []float64
+	right               []bool
+	kinds, kindsDrop    map[string]int
 }
 
 func (s *extScore) add(x extResult) {
