@@ -214,6 +214,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if p.Trigger.Kind == "" {
 		st.hintedWebhook(clauses)
 	}
+	st.webCheck(toks)
 	st.run(ctx, clauses)
 	st.contradictions()
 	st.prune()
@@ -280,7 +281,20 @@ func (b *builtin) vocab() map[string]bool {
 	for w := range knownWords.m {
 		v[w] = true
 	}
+	for w := range productNames.m {
+		v[w] = true
+	}
 	for _, op := range b.cat.Ops {
+		// The catalog's own names (connector, connection, the words of an
+		// operation's title) are known words, never typos of others.
+		for _, n := range []string{op.Connector, op.Connection} {
+			for _, w := range ai.Split(n) {
+				v[strings.ToLower(w)] = true
+			}
+		}
+		for _, w := range strings.FieldsFunc(strings.ToLower(op.Title), func(r rune) bool { return !unicode.IsLetter(r) }) {
+			v[w] = true
+		}
 		for _, w := range ai.Split(op.Name) {
 			v[strings.ToLower(w)] = true
 		}
@@ -793,4 +807,41 @@ func unspecifiedSchedule(toks []token) bool {
 		}
 	}
 	return false
+}
+
+// webCheck: a request that checks or monitors something on the web
+// ("weekly website link checker", "monitor website uptime") reads it first
+// with an HTTP GET (a read, never a write); the URL is asked for. The
+// alerts the request also asks for follow as their own steps.
+func (s *state) webCheck(toks []token) {
+	checks, web := -1, -1
+	for i, t := range toks {
+		if t.kind != tWord {
+			continue
+		}
+		if lxCueMonitor.has(t.w) || lxCueCheck.has(t.w) {
+			checks = i
+		}
+		if lxWebResource.has(t.w) {
+			web = i
+		}
+	}
+	if checks < 0 || web < 0 {
+		return
+	}
+	var op *Op
+	for _, o := range s.b.cat.Ops {
+		if o.Verb == "request" && o.Connector == "http" {
+			op = o
+			break
+		}
+	}
+	if op == nil {
+		return
+	}
+	st := &StepPlan{ID: s.ids.next("check"), Kind: "call", Op: op, With: []KV{{"method", "GET"}}}
+	s.add(st)
+	s.n.ask("Which URL should %s check? Set url.", st.ID)
+	s.n.explain = append(s.n.explain, fmt.Sprintf("Step %s: %s (connection %s) reads the page checked with an HTTP GET.", st.ID, op.Ref, op.Connection))
+	toks[checks].used, toks[web].used = true, true
 }

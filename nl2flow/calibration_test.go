@@ -18,7 +18,7 @@ func TestConfidenceOrdersByWhatIsLeftOpen(t *testing.T) {
 	if partial.Confidence >= full.Confidence {
 		t.Errorf("a draft with a part not understood (%q) is as confident (%v) as a complete one (%v)", partial.NotUnderstood, partial.Confidence, full.Confidence)
 	}
-	none := compile(t, "Capture leads in the CRM from Typeform")
+	none := compile(t, "Capture leads in Google Sheets from Typeform")
 	if none.Confidence >= partial.Confidence {
 		t.Errorf("a draft with no step is as confident (%v) as a partial one (%v)", none.Confidence, partial.Confidence)
 	}
@@ -92,7 +92,7 @@ func TestFitIsotonic(t *testing.T) {
 // confidence comes from the model (abstaining can be right), while a
 // draft that does not compile scores 0.
 func TestAbstentionIsNotBroken(t *testing.T) {
-	d := compile(t, "Capture leads in the CRM from Typeform")
+	d := compile(t, "Capture leads in Google Sheets from Typeform")
 	if len(calls(d.Flow)) != 0 {
 		t.Fatalf("drafted %v", calls(d.Flow))
 	}

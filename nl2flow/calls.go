@@ -40,6 +40,15 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		}
 		break
 	}
+	// "sprint reports from tracker": a message whose records come from a
+	// connected system named after a source word, none named: that
+	// system's event records (eventRecord) are read first, unless the
+	// trigger or a loop brings them.
+	if src := s.messageSource(c); src != "" && s.loop == nil && !(s.p.Trigger.Kind == "poll" && s.p.Trigger.Op != nil && s.p.Trigger.Op.Connector == src) {
+		if list := s.b.cat.eventRecord(src); list != nil && !s.listed(list) {
+			s.call(list, c, "list")
+		}
+	}
 	email := c.hasIn(lxEmailWord)
 	var to []string
 	for _, t := range c.toks {
@@ -616,10 +625,13 @@ func channelName(c clause) string {
 			// "the X channel" / "the X team"
 			j := i - 1
 			if j >= 0 && ws[j].kind == tWord && !stop.has(ws[j].w) && !lxNotChannelName.has(ws[j].w) && actionVerbs[ws[j].w] == "" && objectWords[ws[j].w] == "" {
+				if productToken(ws[j]) {
+					continue // "a YouTube channel": another product's channel, not one of chat's
+				}
 				return ws[j].w
 			}
 			// "channel X"
-			if lxChannelWord.has(t.w) && i+1 < len(ws) && ws[i+1].kind == tWord && !stop.has(ws[i+1].w) {
+			if lxChannelWord.has(t.w) && i+1 < len(ws) && ws[i+1].kind == tWord && !stop.has(ws[i+1].w) && !productToken(ws[i+1]) {
 				return ws[i+1].w
 			}
 		}
@@ -690,12 +702,72 @@ func namedValue(c clause, key string) string {
 		if t.kind != tWord || t.w != key {
 			continue
 		}
-		if i > 0 && c.toks[i-1].kind == tWord && !stop.has(c.toks[i-1].w) && actionVerbs[c.toks[i-1].w] == "" {
+		if i > 0 && c.toks[i-1].kind == tWord && !stop.has(c.toks[i-1].w) && actionVerbs[c.toks[i-1].w] == "" && !productToken(c.toks[i-1]) {
 			return c.toks[i-1].raw
 		}
-		if i+1 < len(c.toks) && c.toks[i+1].kind == tWord && !stop.has(c.toks[i+1].w) {
+		if i+1 < len(c.toks) && c.toks[i+1].kind == tWord && !stop.has(c.toks[i+1].w) && !productToken(c.toks[i+1]) {
 			return c.toks[i+1].raw
 		}
 	}
 	return ""
+}
+
+// productToken: the word names a product, not a value of one of the
+// catalog's records — a vendor the lexicon knows, or a name written like a
+// product's, with a capital inside a word that also has small letters
+// ("YouTube", "LinkedIn"). A channel, a department or a filter's value is
+// never a product's name.
+func productToken(t token) bool {
+	if t.kind != tWord {
+		return false
+	}
+	if knownVendors[t.w] {
+		return true
+	}
+	lower := false
+	for _, r := range t.raw {
+		lower = lower || unicode.IsLower(r)
+	}
+	return lower && innerCapital(t.raw)
+}
+
+// messageSource: the connected system a verbless or sent message's
+// content comes from, named after a source word right after the message
+// noun ("reports from tracker", "alerts from the CRM"), when the clause
+// names no record kind of the catalog; "" otherwise.
+func (s *state) messageSource(c clause) string {
+	for _, o := range s.objectsIn(c) {
+		if o.obj != "message" && o.obj != "email" {
+			return ""
+		}
+	}
+	for i, t := range c.toks {
+		if t.kind != tWord || !(objectWords[singular(t.w)] == "message" || objectWords[singular(t.w)] == "email") {
+			continue
+		}
+		j := i + 1
+		if j >= len(c.toks) || !lxSource.has(c.toks[j].w) {
+			continue
+		}
+		j++
+		for j < len(c.toks) && determiner(c.toks[j].w) {
+			j++
+		}
+		if j < len(c.toks) && c.toks[j].kind == tWord {
+			if cs := s.b.cat.connectorsNamed(c.toks[j].w); len(cs) == 1 {
+				return cs[0]
+			}
+		}
+	}
+	return ""
+}
+
+// listed: a step already reads that list.
+func (s *state) listed(op *Op) bool {
+	for _, m := range s.made {
+		if m.Op == op {
+			return true
+		}
+	}
+	return false
 }

@@ -155,7 +155,13 @@ func (s *state) evidenceOf(withTrigger bool) (map[string]bool, map[string]bool) 
 		ev[tr.Kind] = true
 	}
 	if tr.Kind == "webhook" {
-		addWords("webhook endpoint request form submission payload incoming called calls call receives hits posts")
+		// What a webhook is called (trigger.webhook and its phrases) and
+		// how its request is said to arrive (cue.webhook_arrival).
+		for _, set := range []wordSet{lxTriggerWebhook, lxTriggerWebhookPhrase, lxWebhookWord, lxWebhookArrival} {
+			for w := range set.m {
+				addWords(w)
+			}
+		}
 	}
 	return ev, sysEv
 }

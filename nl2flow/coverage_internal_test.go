@@ -97,3 +97,23 @@ func TestDirectionCompound(t *testing.T) {
 		t.Errorf("tokens %q\nwant %q", strings.Join(got, " "), want)
 	}
 }
+
+// A webhook trigger accounts for the words that name it and say how its
+// request arrives — read from the lexicon (trigger.webhook,
+// cue.webhook_arrival), not from a list in the code: every word of those
+// groups is evidence of a webhook draft, and none is without one.
+func TestWebhookEvidenceFromLexicon(t *testing.T) {
+	s := &state{b: &builtin{cat: exampleCatalog(t)}, p: &Plan{Trigger: TriggerPlan{Kind: "webhook"}}, n: &notes{}}
+	ev := s.evidence()
+	for _, set := range []wordSet{lxTriggerWebhook, lxWebhookArrival} {
+		for w := range set.m {
+			if !ev[w] {
+				t.Errorf("%q not accounted for by a webhook trigger", w)
+			}
+		}
+	}
+	s.p.Trigger = TriggerPlan{Kind: "manual"}
+	if ev := s.evidence(); ev["submission"] || ev["payload"] {
+		t.Errorf("a manual draft accounts for a webhook's words")
+	}
+}

@@ -151,3 +151,19 @@ func TestLexiconValuePrefixes(t *testing.T) {
 		}
 	}
 }
+
+// The product's own name and the catalog's names (connectors, connections,
+// the words of operation titles) are known words: "weft" is never read as
+// "went", nor a connection's name as a nearby word.
+func TestTyposNeverCorrectNames(t *testing.T) {
+	b := &builtin{cat: exampleCatalog(t)}
+	vocab := b.vocab()
+	for _, text := range []string{"get the weft repository", "post it to weft", "call the local connection"} {
+		if fixed := fixTypos(tokenize(text), vocab); len(fixed) != 0 {
+			t.Errorf("%q corrected: %v", text, fixed)
+		}
+	}
+	if fixed := fixTypos(tokenize("wen a new oportunity is creatd"), vocab); len(fixed) != 3 {
+		t.Errorf("real typos not corrected with the catalog's vocabulary: %v", fixed)
+	}
+}

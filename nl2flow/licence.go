@@ -56,6 +56,12 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 		s.n.ask("%q: where should the message go? Name a chat channel (#name) or an email address; nothing was drafted for it.", c.text())
 		return "it names no channel and no chat system to post to"
 	}
+	// 2b'. A store verb ("save", "capture") keeps records where the
+	// clause says: this system, after a place word ("save them to CRM");
+	// "capture leads" alone may mean a sheet.
+	if vi >= 0 && lxVerbStore.has(c.toks[vi].w) && op.Verb == "create" && !s.keptIn(c, vi, op.Connector) {
+		return fmt.Sprintf("%s says to keep records but not in %s", c.toks[vi].raw, op.Connector)
+	}
 	// 2c. The destination is another product ("into a Google Sheet").
 	if p := s.productDestination(c, vi, op.Connector); p != "" {
 		return fmt.Sprintf("it goes to %s, which is not connected to Weft", p)
@@ -229,6 +235,9 @@ func (s *state) directObject(c clause, vi int) (string, bool) {
 		if len(words) == 0 && particle(t.w) {
 			continue // "shows up as a customer", "spin up a project"
 		}
+		if lxDirection.has(t.w) && i > vi+1 && i+1 < len(c.toks) && s.isSystemWord(c.toks[i-1].w) && s.isSystemWord(c.toks[i+1].w) {
+			continue // "create chat-to-tracker issues": the systems qualify the records
+		}
 		if preposition(t.w) && len(words) > 0 {
 			// "a daily list of todos", "a batch of invoices": the
 			// records are the complement.
@@ -336,7 +345,12 @@ func (s *state) productDestination(c clause, vi int, connector string) string {
 		for j < len(c.toks) && determiner(c.toks[j].w) {
 			j++
 		}
-		if j >= len(c.toks) || c.toks[j].kind != tWord || !properName(c.toks[j]) || s.vocab()[c.toks[j].w] || s.namesSystem(c.toks[j].w, connector) {
+		if j >= len(c.toks) || c.toks[j].kind != tWord || s.namesSystem(c.toks[j].w, connector) {
+			return ""
+		}
+		// A product: a vendor the lexicon knows that is not connected, or
+		// a name the vocabulary does not know.
+		if w := c.toks[j].w; !(knownVendors[w] && !s.isSystemWord(w)) && (!properName(c.toks[j]) || s.vocab()[w]) {
 			return ""
 		}
 		for k := j + 1; k < len(c.toks) && k <= j+3; k++ {
@@ -408,6 +422,24 @@ func properName(t token) bool {
 func contains(xs []string, x string) bool {
 	for _, y := range xs {
 		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// keptIn: after the verb at vi, a place word (cue.store_place) leads to a
+// word naming the connector ("to CRM", "in the ERP", "on CRM").
+func (s *state) keptIn(c clause, vi int, connector string) bool {
+	for i := vi + 1; i+1 < len(c.toks); i++ {
+		if c.toks[i].kind != tWord || !lxStorePlace.has(c.toks[i].w) {
+			continue
+		}
+		j := i + 1
+		for j < len(c.toks) && determiner(c.toks[j].w) {
+			j++
+		}
+		if j < len(c.toks) && s.namesSystem(c.toks[j].w, connector) {
 			return true
 		}
 	}

@@ -80,3 +80,36 @@ func TestDestinationTitleForm(t *testing.T) {
 		t.Errorf("got %q\n%s\nnot understood %q", got, d.YAML, d.NotUnderstood)
 	}
 }
+
+// A store verb ("save", "capture", "store") creates records only in the
+// system the clause says they are kept in; "capture website leads" alone
+// may mean a sheet, so nothing is written. A clause that opens with a verb
+// the compiler lacks ("Verify emails") is not a message to send.
+func TestStoreVerbsNeedTheirPlace(t *testing.T) {
+	for text, want := range map[string]string{
+		"When a form is submitted, save the new lead to the CRM": "crm.createContact",
+		"Enrich lead that booked a call and save it on CRM":      "crm.createContact",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); !strings.Contains(got, want) {
+			t.Errorf("%q: calls %q, want %s\n%v", text, got, want, d.NotUnderstood)
+		}
+	}
+	for _, text := range []string{
+		"Capture website leads with chat notifications",
+		"Verify emails & enrich new form leads and save them to CRM",
+	} {
+		d := compile(t, text)
+		for _, c := range calls(d.Flow) {
+			if c == "crm.createContact" && strings.HasPrefix(text, "Capture") || c == "smtp.send" {
+				t.Errorf("%q: unrequested %s\n%s", text, c, d.YAML)
+			}
+		}
+	}
+	d := compile(t, "Weekly invoice alerts in #billing")
+	if got := strings.Join(calls(d.Flow), " "); !strings.Contains(got, "chat.postMessage") || strings.Contains(got, "erp.createInvoice") {
+		// "invoice" qualifies the alerts: it was read as the verb "to
+		// invoice" and created an invoice nobody asked for.
+		t.Errorf("want the alert posted and no invoice created: %q", got)
+	}
+}

@@ -70,3 +70,18 @@ func refs(ops []*Op) []string {
 	}
 	return out
 }
+
+// eventRecord reads the catalog's structure: a connector's only pollable
+// list, or the one nested under another pollable record's id.
+func TestEventRecordFromCatalogStructure(t *testing.T) {
+	cat := exampleCatalog(t)
+	for conn, want := range map[string]string{"hr": "hr.listEmployees", "chat": "chat.listMessages", "tracker": "tracker.listIssues", "crm": "", "erp": ""} {
+		got := ""
+		if op := cat.eventRecord(conn); op != nil {
+			got = op.Ref
+		}
+		if got != want {
+			t.Errorf("%s: %q, want %q", conn, got, want)
+		}
+	}
+}

@@ -282,7 +282,9 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 				s.action(ctx, rest)
 			}
 		case s.p.Trigger.Kind == "" && len(s.made) == 0 && s.cond == nil && !c.accompany && !hasTarget(c) && len(s.objectsIn(c)) > 0 && (s.verb(c) == "" || hasEvent(c)) &&
-			!(s.verb(c) == "" && !hasEvent(c) && s.destinationSystem(c) != ""):
+			!(s.verb(c) == "" && !hasEvent(c) && (s.destinationSystem(c) != "" || c.hasIn(lxAll) || s.messageHead(c))):
+			// (A verbless message — "sprint reports from tracker via
+			// email" — is sent, never watched.)
 			s.trigger(c) // terse: "new crm contact -> …"
 		case s.p.Trigger.Kind == "poll" && s.verb(c) == "" && !hasTarget(c) && len(s.objectsIn(c)) == 0 && len(stateIn(c)) > 0:
 			s.filter(c) // "crm opportunity -> negotiation: …"
@@ -575,6 +577,13 @@ func isVerbAt(toks []token, i int) bool {
 		if lxVerbDrop.has(t.w) {
 			return i+2 < len(toks) && (lxArticle.has(toks[i+1].w) && lxVerbDropObject.has(toks[i+2].w))
 		}
+		if actionVerbs[t.w] != "send" && i+1 < len(toks) && toks[i+1].kind == tWord {
+			// "invoice alerts", "bill reminders": a message noun is no
+			// object of a verb that does not send; the word qualifies it.
+			if o := objectWords[singular(toks[i+1].w)]; o == "message" || o == "email" {
+				return false
+			}
+		}
 		if i == 0 || toks[i-1].kind == tPunct || toks[i-1].kind == tArrow || toks[i-1].used ||
 			toks[i-1].kind == tNumber || toks[i-1].kind == tEmail || toks[i-1].kind == tChannel || toks[i-1].kind == tQuote {
 			return true
@@ -850,7 +859,26 @@ func (s *state) trigger(c clause) {
 		}
 		return
 	}
-	if v := s.unknownSystem(c); v != "" {
+	// A product the catalog lacks: in an event clause ("when a lead
+	// replies to your Lemlist email") the event happens there unless a
+	// system the catalog can poll is named; in a clause that only carries
+	// records ("ERP invoices to Dropbox") it is where they go, not what is
+	// watched.
+	event := hasEvent(c) || triggerKeyword(c) >= 0
+	scope := c
+	if !event {
+		for i, t := range c.toks {
+			if t.kind == tWord && lxDirection.has(t.w) && i > 0 {
+				scope = clause{toks: c.toks[:i]}
+				break
+			}
+		}
+	}
+	v := s.unknownSystem(scope)
+	if v == "" && event && !s.namesPollableSystem(c) {
+		v = s.productName(c)
+	}
+	if v != "" {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so nothing can watch it (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
 		return
 	}
@@ -886,6 +914,15 @@ func (s *state) trigger(c clause) {
 				best, bestScore = op, 3
 				break
 			}
+		}
+	}
+	if (best == nil || bestScore < 2) && len(sys) == 1 && !s.namesPollable(objs) {
+		// "whenever a tracker card is moved": the event's system is named
+		// and its record in words the catalog does not have; the records
+		// that system's events are about are watched (its only pollable
+		// list, or the one nested in another: messages in channels).
+		if op := s.b.cat.eventRecord(sys[0]); op != nil {
+			best, bestScore = op, 2
 		}
 	}
 	if best == nil || bestScore < 2 {
@@ -1393,6 +1430,14 @@ func (s *state) action(ctx context.Context, c clause) {
 			verb = "send"
 		}
 	}
+	if verb == "" && s.productDestination(c, -1, "") != "" {
+		switch s.carriedToProduct(c, objs) {
+		case carryTrigger:
+			return
+		case carryRead:
+			verb = "list"
+		}
+	}
 	if verb == "" {
 		if s.isFiller(c) {
 			return
@@ -1407,20 +1452,37 @@ func (s *state) action(ctx context.Context, c clause) {
 		// come from; the step into the connected system is drafted and the
 		// product is named as not understood.
 		src := s.unknownSource(c, v, verb)
-		if src < 0 {
-			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
+		carry := carryNone
+		if src < 0 && s.productDestination(c, -1, "") != "" {
+			carry = s.carriedToProduct(c, objs)
+		}
+		switch carry {
+		case carryTrigger:
+			// "add new CRM contacts to Mailchimp": the trigger brings
+			// them; the write into the product is named.
+			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so the records are not written there", c.text(), v))
 			return
-		}
-		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the step into the connected destination was drafted without it", v, v))
-		// The product's own records ("Shopify orders") are not the
-		// catalog's: no step reads them.
-		var keep []objRef
-		for _, o := range objs {
-			if o.i < src || o.i > src+1 || verb != "send" {
-				keep = append(keep, o)
+		case carryRead:
+			// "copy all tracker issues to Dropbox": the records are read;
+			// the write into the product is named.
+			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the records are read, not written there", c.text(), v))
+			verb = "list"
+		default:
+			if src < 0 {
+				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
+				return
 			}
+			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the step into the connected destination was drafted without it", v, v))
+			// The product's own records ("Shopify orders") are not the
+			// catalog's: no step reads them.
+			var keep []objRef
+			for _, o := range objs {
+				if o.i < src || o.i > src+1 || verb != "send" {
+					keep = append(keep, o)
+				}
+			}
+			objs = keep
 		}
-		objs = keep
 	}
 	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && verb != "send" && !c.hasIn(lxPronounObject) && quoted(c) == "" && verb != "respond" {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s what? The clause names no record, system or recipient", c.text(), verb))
@@ -2294,6 +2356,13 @@ func (s *state) sourceTrigger(clauses []clause) {
 	for _, c := range clauses {
 		dest := s.destinationSystem(c)
 		if dest == "" {
+			// "save ERP invoice PDFs to Google Drive": a destination the
+			// catalog lacks still says where the records go, and so where
+			// they come from.
+			dest = s.productDestination(c, -1, "")
+		}
+		if dest == "" || c.hasIn(lxAll) {
+			// "all X": the records that exist now, read once, not watched.
 			continue
 		}
 		di := -1
@@ -2347,6 +2416,22 @@ func (s *state) sourceTrigger(clauses []clause) {
 			}
 			return
 		}
+		// "tracker to chat notifications", "chat-to-tracker issue
+		// creation": a system alone before the direction word is where
+		// things come from; its records are the ones its events are about
+		// (eventRecord), when the catalog tells which.
+		if di > 0 && c.toks[di-1].kind == tWord && !c.toks[di-1].used {
+			if cs := s.b.cat.connectorsNamed(c.toks[di-1].w); len(cs) == 1 && cs[0] != dest {
+				if op := s.b.cat.eventRecord(cs[0]); op != nil {
+					s.trigger(clause{toks: []token{c.toks[di-1]}})
+					if s.p.Trigger.Kind == "poll" {
+						s.n.explain = append(s.n.explain, fmt.Sprintf("The request names no event; what goes from %s to %s starts there, so the trigger watches %s's %s records.", cs[0], dest, cs[0], op.Object))
+						c.toks[di-1].used = true
+					}
+					return
+				}
+			}
+		}
 	}
 }
 
@@ -2355,6 +2440,9 @@ func (s *state) sourceTrigger(clauses []clause) {
 // email recap"): the noun the phrase ends on, before a preposition, a
 // clause opener or the end. "email address" is no message.
 func (s *state) messageHead(c clause) bool {
+	if s.unknownVerbFirst(c) {
+		return false // "Verify emails": a verb the compiler lacks and its object, not a message to send
+	}
 	for _, o := range s.objectsIn(c) {
 		if o.obj != "message" && o.obj != "email" {
 			continue
@@ -2402,8 +2490,16 @@ func (s *state) nominalize(toks []token) []token {
 			continue
 		}
 		j := i - 1
-		for j > 0 && toks[j-1].kind == tWord && (s.isSystemWord(toks[j-1].w) || strings.Contains(toks[j-1].w, "-")) {
-			j--
+		for j > 0 && toks[j-1].kind == tWord {
+			switch {
+			case s.isSystemWord(toks[j-1].w) || strings.Contains(toks[j-1].w, "-"):
+				j--
+				continue
+			case j > 1 && lxDirection.has(toks[j-1].w) && toks[j-2].kind == tWord && s.isSystemWord(toks[j-2].w):
+				j -= 2 // "chat-to-tracker issue creation": the systems move with their direction
+				continue
+			}
+			break
 		}
 		v := t
 		v.w = base
@@ -2411,4 +2507,129 @@ func (s *state) nominalize(toks []token) []token {
 		toks = out
 	}
 	return toks
+}
+
+// namesPollable: one of the record kinds is one the catalog can poll.
+func (s *state) namesPollable(objs []objRef) bool {
+	for _, o := range objs {
+		for _, op := range s.b.cat.Ops {
+			if op.Trigger != nil && op.Object == o.obj {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// eventRecord is the pollable list a connector's events are about when a
+// request names the system but not the record: its only pollable list,
+// else the one list nested under another of its pollable record kinds (a
+// path that takes that record's id: messages in a channel, issues in a
+// project) when exactly one is. nil when the catalog does not tell (a CRM
+// with accounts, contacts and deals side by side).
+func (c *Catalog) eventRecord(connector string) *Op {
+	var lists []*Op
+	kinds := map[string]bool{}
+	for _, op := range c.Ops {
+		if op.Connector == connector && op.Trigger != nil {
+			lists = append(lists, op)
+			kinds[op.Object] = true
+		}
+	}
+	if len(lists) == 1 {
+		return lists[0]
+	}
+	var nested []*Op
+	for _, op := range lists {
+		for _, k := range op.required() {
+			if isIDParam(k) && idObject(k) != op.Object && kinds[idObject(k)] {
+				nested = append(nested, op)
+				break
+			}
+		}
+	}
+	if len(nested) == 1 {
+		return nested[0]
+	}
+	return nil
+}
+
+const (
+	carryNone = iota
+	carryTrigger
+	carryRead
+)
+
+// carriedToProduct: a clause carries records of a connected system (named
+// before the direction word: "tracker tickets to Google Sheets") to a
+// product the catalog lacks. The write into the product cannot be
+// drafted; the records are the trigger's own (carryTrigger: each run
+// brings one) or are read (carryRead).
+func (s *state) carriedToProduct(c clause, objs []objRef) int {
+	di := 0
+	for di < len(c.toks) && !lxDirection.has(c.toks[di].w) {
+		di++
+	}
+	for _, o := range objs {
+		if o.obj == "message" || o.obj == "email" || o.obj == "line" {
+			continue
+		}
+		if o.i > di {
+			return carryNone
+		}
+		if s.p.Trigger.Kind == "poll" && s.trigObj == o.obj {
+			return carryTrigger
+		}
+		if len(s.systemsIn(clause{toks: c.toks[:di]})) > 0 {
+			return carryRead
+		}
+		return carryNone
+	}
+	return carryNone
+}
+
+// unknownVerbFirst: the clause opens with a word the compiler does not
+// know but the dictionary does, with no modifier ending (morph.modifier:
+// "automated", "weekly"), right before a record or message noun: in a title
+// or an imperative that word is the clause's verb ("Verify emails",
+// "Enrich leads"), so the noun after it is its object, not a message the
+// clause asks to send.
+func (s *state) unknownVerbFirst(c clause) bool {
+	if len(c.toks) < 2 || c.toks[0].kind != tWord || c.toks[1].kind != tWord {
+		return false
+	}
+	w := c.toks[0].w
+	if s.vocab()[w] || s.isSystemWord(w) || knownVendors[w] || stop.has(w) || determiner(w) || filler(w) || !dictionaryWord(w) || hasSuffixIn(w, morphModifier) {
+		return false
+	}
+	return objectWords[singular(c.toks[1].w)] != ""
+}
+
+// namesPollableSystem: the clause names a connected system whose records
+// can be polled (not only a system that sends: "your email").
+func (s *state) namesPollableSystem(c clause) bool {
+	for _, sy := range s.systemsIn(c) {
+		for _, op := range s.b.cat.Ops {
+			if op.Connector == sy && op.Trigger != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// productName: the first word of the clause that names a product the
+// catalog lacks — a vendor the lexicon knows and no system has, or a name
+// written with a capital (not the clause's first word) that neither the
+// compiler's vocabulary nor the dictionary knows ("Lemlist", "Typeform").
+func (s *state) productName(c clause) string {
+	for i, t := range c.toks {
+		if t.kind != tWord || s.isSystemWord(t.w) {
+			continue
+		}
+		if knownVendors[t.w] || i > 0 && properName(t) && !s.vocab()[t.w] && !s.vocab()[singular(t.w)] && !dictionaryWord(t.w) && !stop.has(t.w) {
+			return t.raw
+		}
+	}
+	return ""
 }

@@ -309,3 +309,91 @@ func TestForeignRecordsNotListed(t *testing.T) {
 		}
 	}
 }
+
+// A product's name is never a value: "a YouTube channel" is that
+// product's channel, not chat's channel "youtube"; the product is named in
+// not_understood and the channel asked for. A channel named plainly still
+// is one.
+func TestProductNamesAreNotValues(t *testing.T) {
+	d := compile(t, "Automate YouTube channel analytics reports to chat weekly")
+	if strings.Contains(strings.ToLower(d.YAML), "channelid: youtube") {
+		t.Fatalf("a product's name taken as the channel:\n%s", d.YAML)
+	}
+	if !strings.Contains(strings.Join(d.NotUnderstood, " "), "YouTube") {
+		t.Errorf("YouTube not named: %v", d.NotUnderstood)
+	}
+	d = compile(t, "post a weekly summary to the sales channel in chat")
+	if !strings.Contains(d.YAML, "channelId: sales") {
+		t.Errorf("a plain channel name lost:\n%s", d.YAML)
+	}
+}
+
+// Records of a connected system carried to a product the catalog lacks:
+// with no stated event they are watched where they come from (the product
+// is where they go, not what is watched); "all" asks for the records that
+// exist now, read once; the write into the product is named, never
+// drafted, and the read it needs is.
+func TestRecordsCarriedToAProduct(t *testing.T) {
+	d := compile(t, "copy ERP invoices to Dropbox")
+	if d.Flow == nil && !strings.Contains(d.YAML, "erp.listInvoices") || d.Flow != nil && (d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != "erp.listInvoices") {
+		t.Errorf("not watched at the ERP:\n%s\n%v", d.YAML, d.NotUnderstood)
+	}
+	if !strings.Contains(strings.Join(d.NotUnderstood, " "), "Dropbox") {
+		t.Errorf("Dropbox not named: %v", d.NotUnderstood)
+	}
+	for _, text := range []string{"Write all tracker tickets to Google Sheets", "copy all tracker issues to Dropbox"} {
+		d = compile(t, text)
+		if d.Flow == nil || d.Flow.Trigger.Poll != nil || strings.Join(calls(d.Flow), " ") != "tracker.listIssues" {
+			t.Errorf("%q: want a one-off read of the issues\n%s\n%v", text, d.YAML, d.NotUnderstood)
+			continue
+		}
+		if u := strings.Join(d.NotUnderstood, " "); !strings.Contains(u, "Google Sheets") && !strings.Contains(u, "Dropbox") {
+			t.Errorf("%q: the product is not named: %v", text, d.NotUnderstood)
+		}
+	}
+}
+
+// A verbless message is sent, never watched ("sprint reports … via email"
+// polled chat messages because a report is a message); a message whose
+// content comes from a connected system named after a source word reads
+// that system's event records first, unless the trigger brings them.
+func TestMessagesFromASystem(t *testing.T) {
+	for text, want := range map[string]string{
+		"Automated sprint reports from tracker to stakeholders via email": "tracker.listIssues smtp.send",
+		"Automated payment reminders with grouped ERP invoices via email": "erp.listInvoices smtp.send",
+	} {
+		d := compile(t, text)
+		if d.Flow == nil || d.Flow.Trigger.Poll != nil || strings.Join(calls(d.Flow), " ") != want {
+			t.Errorf("%q: want %s, no poll\n%s\n%v", text, want, d.YAML, d.NotUnderstood)
+		}
+	}
+	d := compile(t, "when a new issue is created in the tracker, post alerts from tracker to #ops")
+	if got := strings.Join(calls(d.Flow), " "); got != "chat.postMessage" {
+		t.Errorf("the trigger's records read again: %s\n%s", got, d.YAML)
+	}
+}
+
+// Something on the web that is checked or monitored is read with an HTTP
+// GET before the alerts (a read: never a write); the URL is asked for. A
+// website named without a check ("website leads") is no request.
+func TestWebChecksAreRequests(t *testing.T) {
+	for _, text := range []string{
+		"Weekly website link checker with chat alerts for broken URLs",
+		"Monitor website uptime and alert #ops in chat",
+	} {
+		d := compile(t, text)
+		got := calls(d.Flow)
+		if len(got) == 0 || got[0] != "http.request" || !strings.Contains(d.YAML, "method: GET") {
+			t.Errorf("%q: want an HTTP GET first, got %v\n%s", text, got, d.YAML)
+		}
+		if !strings.Contains(strings.Join(d.Questions, " "), "URL") {
+			t.Errorf("%q: the URL is not asked for: %v", text, d.Questions)
+		}
+	}
+	d := compile(t, "Capture website leads to CRM with chat follow-up")
+	for _, c := range calls(d.Flow) {
+		if c == "http.request" {
+			t.Errorf("a website with no check read as a request:\n%s", d.YAML)
+		}
+	}
+}

@@ -125,3 +125,54 @@ func TestMonitoredIsScheduled(t *testing.T) {
 		t.Fatalf("a stated record event: want a poll of CRM opportunities\n%s", d.YAML)
 	}
 }
+
+// An event whose system is named and whose record is said in words the
+// catalog lacks ("a tracker card is moved") watches the records that
+// system's events are about; a system alone before a direction word
+// ("tracker to chat notifications", "chat-to-tracker issue creation") is
+// where things come from. When the catalog does not tell which records
+// (the CRM keeps accounts, contacts and deals side by side), nothing is
+// guessed.
+func TestEventRecordOfANamedSystem(t *testing.T) {
+	for text, want := range map[string]string{
+		"Sends a chat notification whenever a tracker card is moved between lists": "tracker.listIssues",
+		"tracker to chat notifications":                                            "tracker.listIssues",
+		"Automated chat-to-tracker issue creation":                                 "chat.listMessages",
+		"whenever something happens in the HR system, email hr@example.com":        "hr.listEmployees",
+	} {
+		d := compile(t, text)
+		if d.Flow == nil || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != want {
+			t.Errorf("%q: want a poll of %s\n%s\n%v", text, want, d.YAML, d.NotUnderstood)
+		}
+	}
+	d := compile(t, "whenever something changes in the CRM, email sales@example.com")
+	if d.Flow != nil && d.Flow.Trigger.Poll != nil {
+		t.Errorf("a CRM record guessed: %s", d.Flow.Trigger.Poll.Operation)
+	}
+	if d := compile(t, "Automated chat-to-tracker issue creation"); !strings.Contains(strings.Join(calls(d.Flow), " "), "tracker.createIssue") {
+		t.Errorf("the issue is no longer created:\n%s\n%v", d.YAML, d.NotUnderstood)
+	}
+}
+
+// An event in a product the catalog lacks is said, never replaced by a
+// connected system's event: "when a lead replies to your Lemlist email"
+// does not poll CRM contacts. A Title Case request with a connected
+// system is not read as naming a product.
+func TestEventInAnUnconnectedProduct(t *testing.T) {
+	for _, text := range []string{
+		"Send a message on #sales when a lead replies to your Lemlist email",
+		"when a new lead is added to Dropbox, post it to #sales",
+	} {
+		d := compile(t, text)
+		if d.Flow != nil && d.Flow.Trigger.Poll != nil {
+			t.Errorf("%q: another event watched instead: %s", text, d.Flow.Trigger.Poll.Operation)
+		}
+		if u := strings.Join(d.NotUnderstood, " "); !strings.Contains(u, "nothing can watch it") {
+			t.Errorf("%q: the unobservable event is not said: %v", text, d.NotUnderstood)
+		}
+	}
+	d := compile(t, "Send A Message To #sales When A New Contact Is Created In The CRM")
+	if d.Flow == nil || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != "crm.listContacts" {
+		t.Errorf("Title Case read as a product:\n%s\n%v", d.YAML, d.NotUnderstood)
+	}
+}

@@ -240,6 +240,7 @@ func cronClass(f []string) string {
 type extResult struct {
 	trigScored, trigOK bool
 	trigStepless       bool     // right only as read from a draft with no steps (no flow: its trigger read from the YAML)
+	goldStepless       bool     // the gold outline itself has no step (only the trigger is in the catalog)
 	unrequested        []string // draft write steps the request did not ask for
 	clauses, dropped   int
 	droppedOld         int            // by the session-12 definition (a stepless draft's right trigger dropped)
@@ -264,6 +265,12 @@ func judgeExternal(it extItem, d *nl2flow.Draft, r result, cat *nl2flow.Catalog)
 		// the YAML, and count it apart.
 		x.trigOK, x.trigScored = triggerMatch(it.gold.trigger, tf, triggerSig(tf))
 		x.trigStepless = x.trigOK
+	}
+	x.goldStepless = true
+	for _, t := range it.gold.steps {
+		if strings.Contains(t, ".") {
+			x.goldStepless = false
+		}
 	}
 	x.unrequested = unrequestedWrites(it.rec.Writes, f, cat)
 	clauses := it.rec.Clauses
@@ -446,15 +453,16 @@ func isHTTPRead(s *flow.Step) bool {
 
 // extScore sums extResults.
 type extScore struct {
-	n, trigN, trig     int
-	trigStepless       int
-	unreqDrafts, unreq int
-	dropDrafts         int
-	clauses, dropped   int
-	droppedOld         int
-	conf               []float64
-	right              []bool
-	kinds, kindsDrop   map[string]int
+	n, trigN, trig      int
+	trigStepless        int
+	trigGoldN, trigGold int // items whose gold has a step: how many, and how many a draft with steps got the trigger of right
+	unreqDrafts, unreq  int
+	dropDrafts          int
+	clauses, dropped    int
+	droppedOld          int
+	conf                []float64
+	right               []bool
+	kinds, kindsDrop    map[string]int
 }
 
 func (s *extScore) add(x extResult) {
@@ -463,6 +471,10 @@ func (s *extScore) add(x extResult) {
 		s.trigN++
 		s.trig += b2i(x.trigOK)
 		s.trigStepless += b2i(x.trigStepless)
+		if !x.goldStepless {
+			s.trigGoldN++
+			s.trigGold += b2i(x.trigOK && !x.trigStepless)
+		}
 	}
 	s.unreq += len(x.unrequested)
 	s.unreqDrafts += b2i(len(x.unrequested) > 0)

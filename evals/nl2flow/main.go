@@ -211,8 +211,9 @@ func main() {
 		per := float64(time.Since(start).Microseconds()) / 1000 / float64(max(1, len(items)))
 		name := map[string]string{"dev": "own-dev", "heldout": "own-heldout", "ext-dev": "ext-dev", "ext-heldout": "ext-heldout"}[split]
 		if ext != nil {
-			fmt.Printf("%-11s %3d requests  valid %.3f  trigger %.3f (of %d; %d of them right only in a draft with no steps, without those %.3f)  steps %s  (%.2f ms/request)\n            %s\n",
-				name, len(items), ratio(sc.valid, sc.n), ratio(xs.trig, xs.trigN), xs.trigN, xs.trigStepless, ratio(xs.trig-xs.trigStepless, xs.trigN), sc.prf(), per, xs)
+			fmt.Printf("%-11s %3d requests  valid %.3f  trigger %.3f (of %d; %d of them right only in a draft with no steps, without those %.3f; on the %d whose gold has a step, in a draft with steps %.3f)  steps %s  (%.2f ms/request)\n            %s\n",
+				name, len(items), ratio(sc.valid, sc.n), ratio(xs.trig, xs.trigN), xs.trigN, xs.trigStepless, ratio(xs.trig-xs.trigStepless, xs.trigN),
+				xs.trigGoldN, ratio(xs.trigGold, xs.trigGoldN), sc.prf(), per, xs)
 			fmt.Printf("  of which %d ask only for what the catalog has:  valid %.3f  trigger %.3f (of %d)  steps %s\n            %s\n",
 				scIn.n, ratio(scIn.valid, scIn.n), ratio(xsIn.trig, xsIn.trigN), xsIn.trigN, scIn.prf(), xsIn)
 		} else {

@@ -331,3 +331,18 @@ func TestSteplessTrigger(t *testing.T) {
 		t.Error("nil draft")
 	}
 }
+
+// The trigger figure on items whose gold has a step counts only drafts
+// with steps, and leaves out items whose gold has no step (no draft could
+// be right with one there).
+func TestTriggerOnGoldWithSteps(t *testing.T) {
+	var s extScore
+	s.add(extResult{trigScored: true, trigOK: true})                                             // right, with steps
+	s.add(extResult{trigScored: true, trigOK: true, trigStepless: true})                         // right only in a stepless draft
+	s.add(extResult{trigScored: true, trigOK: true, trigStepless: true, goldStepless: true})     // the gold has no step: not counted
+	s.add(extResult{trigScored: true, trigOK: false})                                            // wrong
+	s.add(extResult{trigScored: false, trigOK: false, goldStepless: false, trigStepless: false}) // not scored
+	if s.trigGoldN != 3 || s.trigGold != 1 {
+		t.Errorf("trigger on gold with steps: %d of %d, want 1 of 3", s.trigGold, s.trigGoldN)
+	}
+}
