@@ -145,7 +145,12 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 		return nil, err // not finished: the queue brings it back
 	case rs.durable && ctx.Err() != nil && !errors.Is(context.Cause(ctx), errCanceledByUser):
 		// Shutdown or a lost worker context: release the run; whoever picks
-		// it up resumes from the last checkpoint.
+		// it up resumes from the last checkpoint. A call whose checkpoint
+		// was to ride with the final write (lastEffect) is committed now,
+		// so that it is not repeated.
+		if ferr := rs.flush(ctx); ferr != nil {
+			e.log.Error("recording a checkpoint at shutdown failed", "run", run.ID, "flow", run.Flow, "err", ferr)
+		}
 		return nil, errShutdown
 	case errors.Is(context.Cause(ctx), errCanceledByUser):
 		run.Status, run.ErrorCode, run.ErrorMessage = store.RunCanceled, weft.ECanceled, "canceled by user"
@@ -462,9 +467,43 @@ func (rs *runState) complete(ctx context.Context, s *flow.Step, k string, attemp
 	*rs.attempts = append(*rs.attempts, a)
 	rs.mu.Unlock()
 	if rs.durable && sideEffects(s.Kind) {
+		if rs.prefix == "" && k == s.ID && lastEffect(rs.f, s) {
+			// Nothing after this step acts on the world: its checkpoint
+			// rides with the run's final write (execute), one commit
+			// instead of two. A crash before that commit re-calls it, as a
+			// crash between the call's return and its own checkpoint
+			// would; the pure steps in between take no effect.
+			return nil
+		}
 		return rs.flush(ctx)
 	}
 	return nil
+}
+
+// lastEffect reports whether s is a call step of f's top level after
+// which no step can act on the world: every later top-level step, and
+// every step nested in them, is pure (sideEffects is false). Steps
+// inside blocks (if, switch, foreach) and subflows always checkpoint.
+func lastEffect(f *flow.Flow, s *flow.Step) bool {
+	if s.Kind != flow.KindCall {
+		return false
+	}
+	i := slices.Index(f.Steps, s)
+	return i >= 0 && pureSteps(f.Steps[i+1:])
+}
+
+func pureSteps(steps []*flow.Step) bool {
+	for _, s := range steps {
+		if sideEffects(s.Kind) || !pureSteps(s.Then) || !pureSteps(s.Else) || !pureSteps(s.Default) || !pureSteps(s.Do) {
+			return false
+		}
+		for _, c := range s.Cases {
+			if !pureSteps(c.Steps) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // sideEffects reports whether a step acts on the world. Its completion is
