@@ -925,6 +925,7 @@ func (e *Engine) work(ctx context.Context, id string) error {
 		return err
 	}
 	rs := e.newRunState(f, run, in, cps, true)
+	rs.statusRead.Store(true) // not canceled as of the read above
 	_, err = e.execute(ctx, rs)
 	var ws *waitSnooze
 	if errors.As(err, &ws) {

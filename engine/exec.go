@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,6 +51,10 @@ type runState struct {
 	attempts *[]store.Attempt // sync runs: written with the run at the end
 	response *Response        // this flow's respond step (a subflow has its own)
 	test     *testRec         // a test run of a draft: nothing is recorded (testrun.go)
+	// statusRead: the run's status was read as the worker picked it up
+	// and no step that acts on the world (or waits) has run since; the
+	// first call then needs no second read to see a cancel (call).
+	statusRead atomic.Bool
 }
 
 // stepFailure is why a run stopped.
@@ -113,6 +118,9 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 		return nil, weft.Wrap(weft.EUnavailable, err, "flow %s is at its concurrency or rate limit", rs.f.Name)
 	}
 	defer release()
+	if rs.f.Limits.Concurrency > 0 || rs.f.Limits.RatePerSec > 0 {
+		rs.statusRead.Store(false) // it may have waited for its turn
+	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -278,6 +286,7 @@ func (rs *runState) step(ctx context.Context, s *flow.Step, sc *flow.Scope, suff
 	case flow.KindCall:
 		return rs.call(ctx, s, sc, k)
 	case flow.KindSubflow:
+		rs.statusRead.Store(false)
 		return rs.subflow(ctx, s, sc, k)
 	case flow.KindIf:
 		var ok bool
@@ -326,6 +335,7 @@ func (rs *runState) step(ctx context.Context, s *flow.Step, sc *flow.Scope, suff
 			}
 		}
 	case flow.KindWait:
+		rs.statusRead.Store(false)
 		if rs.test != nil {
 			return rs.skipWait(s, sc, k, start)
 		}
@@ -661,7 +671,7 @@ func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 		rs.test.divertCall(strings.SplitN(s.Call, ".", 2)[0], k, &cl)
 	}
 	for attempt := 1; ; attempt++ {
-		if rs.durable && attempt == 1 {
+		if rs.durable && attempt == 1 && !rs.statusRead.Swap(false) {
 			if cur, err := rs.e.st.GetRun(ctx, rs.run.ID); err == nil && cur.Status == store.RunCanceled {
 				return &stepFailure{status: store.RunCanceled, code: weft.ECanceled, message: "canceled by user", stepKey: k}
 			}

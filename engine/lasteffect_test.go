@@ -248,3 +248,48 @@ steps:
 		t.Fatalf("checkpoints written: %v", wl.of(res.Run.ID))
 	}
 }
+
+// The worker reads a run's status as it picks it up, and the first call
+// relies on that read; a later call reads it again, so a cancel recorded
+// meanwhile (by another process: only the database says so) stops the run
+// before that call.
+func TestCancelSeenBeforeALaterCall(t *testing.T) {
+	e, _ := newLoggedEngine(t, false)
+	release := make(chan struct{})
+	a := newSink(t, func(n int64, r *http.Request) (int, http.Header, string) {
+		<-release
+		return 200, nil, `{"ok":true}`
+	})
+	b := newSink(t, nil)
+	deploy(t, e, `
+name: two
+steps:
+  - id: a
+    call: http.request
+    connection: local
+    with: {method: POST, url: "`+a.URL+`", body: {n: 1}}
+  - id: b
+    call: http.request
+    connection: local
+    with: {method: POST, url: "`+b.URL+`", body: {n: 2}}
+`)
+	res, err := e.Trigger(context.Background(), engine.Event{Flow: "two", Kind: "manual", Async: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for a.calls.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("call a was not made")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := e.Store().SetRunStatus(context.Background(), res.Run.ID, []string{store.RunQueued, store.RunRunning}, store.RunCanceled); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	waitRun(t, e, res.Run.ID, store.RunCanceled)
+	if n := b.calls.Load(); n != 0 {
+		t.Fatalf("call b made %d times after the run was canceled", n)
+	}
+}
