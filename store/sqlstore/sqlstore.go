@@ -179,6 +179,9 @@ type writeReq struct {
 	// rows, when set, is what fn inserts: in a batch of several callers
 	// the committer inserts all their rows together instead of calling fn.
 	rows *runRows
+	// jobs are the runs (of rows) whose jobs fn enqueues: in a batch the
+	// committer enqueues all of them with one insert of River's.
+	jobs []string
 }
 
 // write runs fn in a transaction shared with other concurrent writers
@@ -306,12 +309,16 @@ func (s *Store) commit(reqs []*writeReq) {
 		if err == nil {
 			ok := true
 			var merged runRows
+			var jobs []river.InsertManyParams
 			for _, r := range reqs {
 				if r.rows != nil {
 					merged.runs = append(merged.runs, r.rows.runs...)
 					merged.ps = append(merged.ps, r.rows.ps...)
 					merged.attempts = append(merged.attempts, r.rows.attempts...)
 					merged.aps = append(merged.aps, r.rows.aps...)
+					for _, id := range r.jobs {
+						jobs = append(jobs, river.InsertManyParams{Args: store.RunArgs{RunID: id}})
+					}
 					continue
 				}
 				if err = r.fn(tx); err != nil {
@@ -321,6 +328,16 @@ func (s *Store) commit(reqs []*writeReq) {
 			}
 			if ok && len(merged.runs) > 0 {
 				ok = s.insertRunRows(ctx, tx, &merged) == nil
+			}
+			if ok && len(jobs) > 0 {
+				// The jobs of every run of the batch in one insert, in the
+				// transaction that records the runs.
+				rc := s.riverClient()
+				ok = rc != nil
+				if ok {
+					_, err = rc.InsertManyFastTx(ctx, tx, jobs)
+					ok = err == nil
+				}
 			}
 			if ok {
 				if err = tx.Commit(); err == nil {
@@ -738,8 +755,15 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*sto
 		return nil
 	}
 	// River's insert is plain SQL in our transaction, so it group-commits
-	// with other writers; a failed batch is rolled back and retried alone.
-	err = s.write(ctx, fn)
+	// with other writers: in a batch, the committer inserts the runs of
+	// all its callers together and enqueues their jobs with one insert
+	// (commit); a failed batch is rolled back and each write retried
+	// alone, with fn.
+	req := &writeReq{fn: fn, rows: &runRows{runs: []store.LoggedRun{{Run: r}}, ps: []runPayload{p}}}
+	if enqueue {
+		req.jobs = []string{r.ID}
+	}
+	err = s.writeReq(ctx, req)
 	if errors.Is(err, errDuplicate) {
 		existing, gerr := s.runByKey(ctx, r.Flow, r.IdemKey)
 		if gerr != nil {
