@@ -8,9 +8,10 @@
 # the other load than the rate does. The sink and the load generator are
 # not counted in Weft's CPU; the ceiling has neither.
 # Usage: bench/sqlite-async-ab.sh OLD_WEFT NEW_WEFT ASYNC_BIN SINK_BIN QUEUE_TEST ROUNDS N
-#   QUEUE_TEST: go test -c -o /tmp/sqlite.test ./store/sqlite
+#   QUEUE_TEST: go test -c -o /tmp/sqlite.test ./store/sqlite (from the old commit);
+#   QUEUE_TEST_NEW=/tmp/sqlite-new.test also measures the new commit's queue.
 set -euo pipefail
-old=$1 new=$2 async=$3 sink=$4 qtest=$5 rounds=$6 n=$7
+old=$1 new=$2 async=$3 sink=$4 qtest=$(realpath "$5") rounds=$6 n=$7
 port=${PORT_AB:-18180} sinkport=${SINKPORT_AB:-19020}
 dir=$(mktemp -d)
 pids=()
@@ -32,8 +33,8 @@ weft() { # BIN
   kill "$p"; wait "$p" 2>/dev/null || true
   echo "$out cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.2f", b-a}') cpu_us_per_run=$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN{printf "%.0f", (b-a)*1e6/n}')"
 }
-ceiling() {
-  local qd; qd=$(mktemp -d -p "$dir")
+ceiling() { # TEST_BINARY
+  local qtest=$1 qd; qd=$(mktemp -d -p "$dir")
   local out; out=$( { cd "$qd" && /usr/bin/time -f "cpu_s=%U+%S" "$qtest" -test.run '^$' -test.bench '^BenchmarkQueue$' -test.benchtime "${n}x" -test.count 1; } 2>&1 )
   local rate; rate=$(echo "$out" | grep -o '[0-9.]* runs/s' | head -1)
   local c; c=$(echo "$out" | grep -o 'cpu_s=[0-9.+]*' | tail -1 | cut -d= -f2)
@@ -42,7 +43,8 @@ ceiling() {
 }
 for r in $(seq "$rounds"); do
   echo "round $r  $(uptime)"
-  echo "  queue-ceiling  $(ceiling)"
+  echo "  queue-ceiling  $(ceiling "$qtest")"
+  if [ -n "${QUEUE_TEST_NEW:-}" ]; then echo "  queue-new      $(ceiling "$(realpath "$QUEUE_TEST_NEW")")"; fi
   echo "  old            $(weft "$old")"
   echo "  new            $(weft "$new")"
 done
