@@ -61,6 +61,7 @@ type Store struct {
 	done    chan struct{}
 	commits atomic.Uint64 // transactions the group committer ran
 	writes  atomic.Uint64 // callers' writes they carried
+	retried atomic.Uint64 // batches that failed and were retried write by write
 	wg      sync.WaitGroup
 	qs      map[string]string
 	stmts   map[string]*sql.Stmt
@@ -182,6 +183,18 @@ type writeReq struct {
 	// jobs are the runs (of rows) whose jobs fn enqueues: in a batch the
 	// committer enqueues all of them with one insert of River's.
 	jobs []string
+	// upd, when set, is the run update fn makes (UpdateRun): in a batch
+	// of such writes the committer updates all the runs with one
+	// statement and inserts all their attempts together.
+	upd *runUpd
+}
+
+// runUpd is one UpdateRun, ready to write.
+type runUpd struct {
+	r  *store.Run
+	p  runPayload
+	as []store.Attempt
+	ap []attemptPayload
 }
 
 // write runs fn in a transaction shared with other concurrent writers
@@ -310,7 +323,21 @@ func (s *Store) commit(reqs []*writeReq) {
 			ok := true
 			var merged runRows
 			var jobs []river.InsertManyParams
+			var upds []*runUpd
+			// Run updates are merged only in a batch of nothing but run
+			// writes, so that none moves past another write of the batch
+			// (a cancel, say) on the same run.
+			mergeUpd := true
 			for _, r := range reqs {
+				mergeUpd = mergeUpd && (r.rows != nil || r.upd != nil)
+			}
+			for _, r := range reqs {
+				if r.upd != nil && mergeUpd {
+					upds = append(upds, r.upd)
+					merged.attempts = append(merged.attempts, r.upd.as...)
+					merged.aps = append(merged.aps, r.upd.ap...)
+					continue
+				}
 				if r.rows != nil {
 					merged.runs = append(merged.runs, r.rows.runs...)
 					merged.ps = append(merged.ps, r.rows.ps...)
@@ -326,8 +353,13 @@ func (s *Store) commit(reqs []*writeReq) {
 					break
 				}
 			}
+			if ok && len(upds) > 0 {
+				ok = s.updateRuns(ctx, tx, upds) == nil
+			}
 			if ok && len(merged.runs) > 0 {
 				ok = s.insertRunRows(ctx, tx, &merged) == nil
+			} else if ok && len(merged.attempts) > 0 {
+				ok = s.insertAttempts(ctx, tx, merged.attempts, merged.aps) == nil
 			}
 			if ok && len(jobs) > 0 {
 				// The jobs of every run of the batch in one insert, in the
@@ -352,6 +384,7 @@ func (s *Store) commit(reqs []*writeReq) {
 		}
 		// One request failed (or the batch did): run each on its own so
 		// one bad write does not fail its neighbours.
+		s.retried.Add(1)
 	}
 	for _, r := range reqs {
 		r.done <- s.tx(ctx, r.fn)
@@ -426,6 +459,10 @@ func (s *Store) classify(err error) string {
 // and how many callers' writes they carried (writes / commits is the mean
 // batch). A batch that fails and is retried write by write counts once.
 func (s *Store) CommitStats() (commits, writes uint64) { return s.commits.Load(), s.writes.Load() }
+
+// RetriedBatches counts the group commits that failed as a whole and were
+// retried write by write (a duplicate key, a missing run, or a fault).
+func (s *Store) RetriedBatches() uint64 { return s.retried.Load() }
 
 // Close stops the batcher after draining queued writes, then closes pools.
 func (s *Store) Close() error {
@@ -936,7 +973,7 @@ func (s *Store) UpdateRun(ctx context.Context, r *store.Run, attempts []store.At
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	fn := func(tx *sql.Tx) error {
 		ctx := context.WithoutCancel(ctx) // see inTx
 		st, err := s.stmt(ctx, tx, runUpdate)
 		if err != nil {
@@ -950,7 +987,64 @@ func (s *Store) UpdateRun(ctx context.Context, r *store.Run, attempts []store.At
 			return weft.Errorf(weft.ENotFound, "no run with id %q", r.ID)
 		}
 		return s.insertAttempts(ctx, tx, attempts, ap)
-	})
+	}
+	u := *r // the caller may reuse r once answered; the batch reads it before
+	return s.writeReq(ctx, &writeReq{fn: fn, upd: &runUpd{r: &u, p: p, as: attempts, ap: ap}})
+}
+
+// runsPerUpdate bounds one multi-row UPDATE of runs (8 parameters a row).
+const runsPerUpdate = 16
+
+// runUpdates holds, at index n (1..runsPerUpdate), the UPDATE of n runs
+// of one group commit (runUpdate for each, as one statement).
+var runUpdates = func() [2][]string {
+	const cols = "id, status, input, output, error_code, error_message, failed_step, finished_at"
+	tuples := [2]string{"(?, ?, ?, ?, ?, ?, ?, ?)", // SQLite
+		"(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))"} // PostgreSQL
+	var out [2][]string
+	for d, tuple := range tuples {
+		out[d] = make([]string, runsPerUpdate+1)
+		for n := 1; n <= runsPerUpdate; n++ {
+			out[d][n] = `WITH v (` + cols + `) AS (VALUES ` + strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ") + `)
+UPDATE runs SET status = v.status, input = COALESCE(v.input, runs.input), output = v.output, error_code = v.error_code,
+  error_message = v.error_message, failed_step = v.failed_step, finished_at = v.finished_at, override = NULL
+FROM v WHERE runs.id = v.id`
+		}
+	}
+	return out
+}()
+
+// updateRuns writes the run updates of a group commit, up to
+// runsPerUpdate runs per statement; it fails unless every run was there
+// (the committer then retries each write alone, and a missing run gets
+// its not-found).
+func (s *Store) updateRuns(ctx context.Context, tx *sql.Tx, us []*runUpd) error {
+	qs := runUpdates[0]
+	if s.dialect == Postgres {
+		qs = runUpdates[1]
+	}
+	args := make([]any, 0, min(len(us), runsPerUpdate)*8)
+	for len(us) > 0 {
+		n := min(len(us), runsPerUpdate)
+		st, err := s.stmt(ctx, tx, qs[n])
+		if err != nil {
+			return err
+		}
+		args = args[:0]
+		for _, u := range us[:n] {
+			r := u.r
+			args = append(args, r.ID, r.Status, u.p.input, u.p.output, nullStr(r.ErrorCode), u.p.emsg, nullStr(r.FailedStep), nullTime(r.FinishedAt))
+		}
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return s.wrap(err, "update runs")
+		}
+		if got, _ := res.RowsAffected(); got != int64(n) {
+			return weft.Errorf(weft.ENotFound, "%d of %d runs to update were found", got, n)
+		}
+		us = us[n:]
+	}
+	return nil
 }
 
 // InsertRun implements store.Store.
@@ -1151,6 +1245,11 @@ func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, 
 
 func (s *Store) prepareHot() error {
 	hot := []string{runUpdate, runStart}
+	if s.dialect == Postgres {
+		hot = append(hot, runUpdates[1][1:]...)
+	} else {
+		hot = append(hot, runUpdates[0][1:]...)
+	}
 	hot = append(hot, runInserts[1:]...)
 	hot = append(hot, attemptInserts[1:]...)
 	for _, q := range hot {
