@@ -932,28 +932,11 @@ func (s *Store) queryRuns(ctx context.Context, db querier, q string, args ...any
 	out := []*store.Run{}
 	var ovs []string // override columns, opened after the rows are read
 	for rows.Next() {
-		r := &store.Run{}
-		var idem, input, output, ecode, emsg, fstep, ov sql.NullString
-		var sync int
-		var created, started int64
-		var finished sql.NullInt64
-		if err := rows.Scan(&r.ID, &r.Flow, &r.Version, &r.Status, &r.TriggerKind, &idem, &input, &output, &ecode, &emsg, &fstep, &ov, &sync, &created, &started, &finished); err != nil {
-			return nil, s.wrap(err, "scan run")
+		r, ov, err := s.scanRun(rows)
+		if err != nil {
+			return nil, err
 		}
-		r.IdemKey, r.ErrorCode, r.ErrorMessage, r.FailedStep = idem.String, ecode.String, emsg.String, fstep.String
-		if input.Valid {
-			r.Input = json.RawMessage(input.String)
-		}
-		if output.Valid {
-			r.Output = json.RawMessage(output.String)
-		}
-		ovs = append(ovs, ov.String)
-		r.Sync = sync == 1
-		r.CreatedAt, r.StartedAt = fromMicros(created), fromMicros(started)
-		if finished.Valid {
-			t := fromMicros(finished.Int64)
-			r.FinishedAt = &t
-		}
+		ovs = append(ovs, ov)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
@@ -961,6 +944,94 @@ func (s *Store) queryRuns(ctx context.Context, db querier, q string, args ...any
 	}
 	rows.Close()
 	return out, s.openRuns(ctx, out, ovs)
+}
+
+// scanRun reads a row of runCols, then extra columns into extra; ov is
+// the override column, still sealed.
+func (s *Store) scanRun(rows *sql.Rows, extra ...any) (r *store.Run, ov string, err error) {
+	r = &store.Run{}
+	var idem, input, output, ecode, emsg, fstep, ovc sql.NullString
+	var sync int
+	var created, started int64
+	var finished sql.NullInt64
+	dest := append([]any{&r.ID, &r.Flow, &r.Version, &r.Status, &r.TriggerKind, &idem, &input, &output, &ecode, &emsg, &fstep, &ovc, &sync, &created, &started, &finished}, extra...)
+	if err := rows.Scan(dest...); err != nil {
+		return nil, "", s.wrap(err, "scan run")
+	}
+	r.IdemKey, r.ErrorCode, r.ErrorMessage, r.FailedStep = idem.String, ecode.String, emsg.String, fstep.String
+	if input.Valid {
+		r.Input = json.RawMessage(input.String)
+	}
+	if output.Valid {
+		r.Output = json.RawMessage(output.String)
+	}
+	r.Sync = sync == 1
+	r.CreatedAt, r.StartedAt = fromMicros(created), fromMicros(started)
+	if finished.Valid {
+		t := fromMicros(finished.Int64)
+		r.FinishedAt = &t
+	}
+	return r, ovc.String, nil
+}
+
+// runForWork reads a run with the checkpoints of its completed steps,
+// one row per checkpoint (a run without any: one row, the step NULL).
+var runForWork = `SELECT ` + prefixed("runs.", runCols) + `, a.step_key, a.checkpoint FROM runs
+LEFT JOIN step_attempts a ON a.run_id = runs.id AND a.status = 'ok'
+WHERE runs.id = ? ORDER BY a.id`
+
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i := range parts {
+		parts[i] = p + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// RunForWork implements store.Store: GetRun and Checkpoints in one query.
+func (s *Store) RunForWork(ctx context.Context, id string) (*store.Run, map[string]json.RawMessage, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(runForWork), id)
+	if err != nil {
+		return nil, nil, s.wrap(err, "read run")
+	}
+	defer rows.Close()
+	var run *store.Run
+	var ov string
+	cps := map[string]json.RawMessage{}
+	for rows.Next() {
+		var key, cp sql.NullString
+		r, o, err := s.scanRun(rows, &key, &cp)
+		if err != nil {
+			return nil, nil, err
+		}
+		if run == nil {
+			run, ov = r, o
+		}
+		if key.Valid {
+			cps[key.String] = json.RawMessage(cp.String)
+			if !cp.Valid {
+				cps[key.String] = json.RawMessage("null")
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, s.wrap(err, "read run")
+	}
+	rows.Close()
+	if run == nil {
+		return nil, nil, weft.Errorf(weft.ENotFound, "no run with id %q", id)
+	}
+	if err := s.openRuns(ctx, []*store.Run{run}, []string{ov}); err != nil {
+		return nil, nil, err
+	}
+	for k, v := range cps {
+		o, err := s.open(ctx, "step_attempts.checkpoint", id, string(v))
+		if err != nil {
+			return nil, nil, err
+		}
+		cps[k] = json.RawMessage(o)
+	}
+	return run, cps, nil
 }
 
 // UpdateRun implements store.Store.
