@@ -50,7 +50,7 @@ func Open(ctx context.Context, dir string, log *slog.Logger, linger time.Duratio
 	// Keep every reader open: database/sql keeps 2 idle connections by
 	// default, and a reader opened anew reads the whole schema and
 	// prepares its statements again (the async workers read each run as
-	// they pick it up: under load that churn was a sixth of Weft's CPU).
+	// they pick it up: under load that churn was 5% of weft serve's CPU).
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	if err := w.PingContext(ctx); err != nil {
