@@ -898,7 +898,7 @@ func decodeInput(b []byte) (map[string]any, error) {
 }
 
 func (e *Engine) work(ctx context.Context, id string) error {
-	run, err := e.st.GetRun(ctx, id)
+	run, cps, err := e.st.RunForWork(ctx, id)
 	if err != nil {
 		if weft.Code(err) == weft.ENotFound {
 			return nil // purged
@@ -920,11 +920,8 @@ func (e *Engine) work(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("run %s: bad stored input: %w", id, err)
 	}
-	cps, err := e.st.Checkpoints(ctx, id)
-	if err != nil {
-		return err
-	}
 	rs := e.newRunState(f, run, in, cps, true)
+	rs.statusRead.Store(true) // not canceled as of the read above
 	_, err = e.execute(ctx, rs)
 	var ws *waitSnooze
 	if errors.As(err, &ws) {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,6 +51,10 @@ type runState struct {
 	attempts *[]store.Attempt // sync runs: written with the run at the end
 	response *Response        // this flow's respond step (a subflow has its own)
 	test     *testRec         // a test run of a draft: nothing is recorded (testrun.go)
+	// statusRead: the run's status was read as the worker picked it up
+	// and no step that acts on the world (or waits) has run since; the
+	// first call then needs no second read to see a cancel (call).
+	statusRead atomic.Bool
 }
 
 // stepFailure is why a run stopped.
@@ -113,6 +118,9 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 		return nil, weft.Wrap(weft.EUnavailable, err, "flow %s is at its concurrency or rate limit", rs.f.Name)
 	}
 	defer release()
+	if rs.f.Limits.Concurrency > 0 || rs.f.Limits.RatePerSec > 0 {
+		rs.statusRead.Store(false) // it may have waited for its turn
+	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -145,7 +153,12 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 		return nil, err // not finished: the queue brings it back
 	case rs.durable && ctx.Err() != nil && !errors.Is(context.Cause(ctx), errCanceledByUser):
 		// Shutdown or a lost worker context: release the run; whoever picks
-		// it up resumes from the last checkpoint.
+		// it up resumes from the last checkpoint. A call whose checkpoint
+		// was to ride with the final write (lastEffect) is committed now,
+		// so that it is not repeated.
+		if ferr := rs.flush(ctx); ferr != nil {
+			e.log.Error("recording a checkpoint at shutdown failed", "run", run.ID, "flow", run.Flow, "err", ferr)
+		}
 		return nil, errShutdown
 	case errors.Is(context.Cause(ctx), errCanceledByUser):
 		run.Status, run.ErrorCode, run.ErrorMessage = store.RunCanceled, weft.ECanceled, "canceled by user"
@@ -273,6 +286,7 @@ func (rs *runState) step(ctx context.Context, s *flow.Step, sc *flow.Scope, suff
 	case flow.KindCall:
 		return rs.call(ctx, s, sc, k)
 	case flow.KindSubflow:
+		rs.statusRead.Store(false)
 		return rs.subflow(ctx, s, sc, k)
 	case flow.KindIf:
 		var ok bool
@@ -321,6 +335,7 @@ func (rs *runState) step(ctx context.Context, s *flow.Step, sc *flow.Scope, suff
 			}
 		}
 	case flow.KindWait:
+		rs.statusRead.Store(false)
 		if rs.test != nil {
 			return rs.skipWait(s, sc, k, start)
 		}
@@ -462,9 +477,43 @@ func (rs *runState) complete(ctx context.Context, s *flow.Step, k string, attemp
 	*rs.attempts = append(*rs.attempts, a)
 	rs.mu.Unlock()
 	if rs.durable && sideEffects(s.Kind) {
+		if rs.prefix == "" && k == s.ID && lastEffect(rs.f, s) {
+			// Nothing after this step acts on the world: its checkpoint
+			// rides with the run's final write (execute), one commit
+			// instead of two. A crash before that commit re-calls it, as a
+			// crash between the call's return and its own checkpoint
+			// would; the pure steps in between take no effect.
+			return nil
+		}
 		return rs.flush(ctx)
 	}
 	return nil
+}
+
+// lastEffect reports whether s is a call step of f's top level after
+// which no step can act on the world: every later top-level step, and
+// every step nested in them, is pure (sideEffects is false). Steps
+// inside blocks (if, switch, foreach) and subflows always checkpoint.
+func lastEffect(f *flow.Flow, s *flow.Step) bool {
+	if s.Kind != flow.KindCall {
+		return false
+	}
+	i := slices.Index(f.Steps, s)
+	return i >= 0 && pureSteps(f.Steps[i+1:])
+}
+
+func pureSteps(steps []*flow.Step) bool {
+	for _, s := range steps {
+		if sideEffects(s.Kind) || !pureSteps(s.Then) || !pureSteps(s.Else) || !pureSteps(s.Default) || !pureSteps(s.Do) {
+			return false
+		}
+		for _, c := range s.Cases {
+			if !pureSteps(c.Steps) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // sideEffects reports whether a step acts on the world. Its completion is
@@ -622,7 +671,7 @@ func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 		rs.test.divertCall(strings.SplitN(s.Call, ".", 2)[0], k, &cl)
 	}
 	for attempt := 1; ; attempt++ {
-		if rs.durable && attempt == 1 {
+		if rs.durable && attempt == 1 && !rs.statusRead.Swap(false) {
 			if cur, err := rs.e.st.GetRun(ctx, rs.run.ID); err == nil && cur.Status == store.RunCanceled {
 				return &stepFailure{status: store.RunCanceled, code: weft.ECanceled, message: "canceled by user", stepKey: k}
 			}

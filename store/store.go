@@ -89,6 +89,9 @@ type Store interface {
 	ListAttempts(ctx context.Context, runID string) ([]Attempt, error)
 	// Checkpoints returns the recorded output of every completed step key.
 	Checkpoints(ctx context.Context, runID string) (map[string]json.RawMessage, error)
+	// RunForWork is GetRun and Checkpoints at once (one read): what a
+	// worker needs to run or resume a run.
+	RunForWork(ctx context.Context, id string) (*Run, map[string]json.RawMessage, error)
 	// ToolCalls lists the transaction log of MCP tool calls (the runs of
 	// the pseudo-flows mcp:<toolset>), newest first.
 	ToolCalls(ctx context.Context, f ToolCallFilter) ([]ToolCall, error)

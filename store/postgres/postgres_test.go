@@ -104,3 +104,26 @@ func TestGroupCommit(t *testing.T) {
 	c, w := s.CommitStats()
 	t.Logf("%d writes in %d commits", w, c)
 }
+
+// Runs created with their jobs and finished by concurrent callers: the
+// committers insert them together, enqueue their jobs with one insert and
+// update them with one statement per batch.
+func TestGroupCommitRunWrites(t *testing.T) {
+	pg := pgtest.Shared(t)
+	s, err := postgres.Open(context.Background(), pg.NewDatabase(t), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c0, w0 := s.CommitStats()
+	storetest.ConcurrentRunWrites(t, s, 64, 0, 0, nil)
+	c1, w1 := s.CommitStats()
+	t.Logf("%d writes in %d commits", w1-w0, c1-c0)
+	if c1 >= w1 {
+		t.Fatalf("%d writes in %d commits: no batch", w1-w0, c1-c0)
+	}
+	if n := s.RetriedBatches(); n != 0 {
+		t.Fatalf("%d batches failed and were retried write by write; none should have", n)
+	}
+	storetest.ConcurrentRunWrites(t, s, 64, 3, 2, nil)
+}

@@ -61,6 +61,7 @@ type Store struct {
 	done    chan struct{}
 	commits atomic.Uint64 // transactions the group committer ran
 	writes  atomic.Uint64 // callers' writes they carried
+	retried atomic.Uint64 // batches that failed and were retried write by write
 	wg      sync.WaitGroup
 	qs      map[string]string
 	stmts   map[string]*sql.Stmt
@@ -179,6 +180,21 @@ type writeReq struct {
 	// rows, when set, is what fn inserts: in a batch of several callers
 	// the committer inserts all their rows together instead of calling fn.
 	rows *runRows
+	// jobs are the runs (of rows) whose jobs fn enqueues: in a batch the
+	// committer enqueues all of them with one insert of River's.
+	jobs []string
+	// upd, when set, is the run update fn makes (UpdateRun): in a batch
+	// of such writes the committer updates all the runs with one
+	// statement and inserts all their attempts together.
+	upd *runUpd
+}
+
+// runUpd is one UpdateRun, ready to write.
+type runUpd struct {
+	r  *store.Run
+	p  runPayload
+	as []store.Attempt
+	ap []attemptPayload
 }
 
 // write runs fn in a transaction shared with other concurrent writers
@@ -306,12 +322,30 @@ func (s *Store) commit(reqs []*writeReq) {
 		if err == nil {
 			ok := true
 			var merged runRows
+			var jobs []river.InsertManyParams
+			var upds []*runUpd
+			// Run updates are merged only in a batch of nothing but run
+			// writes, so that none moves past another write of the batch
+			// (a cancel, say) on the same run.
+			mergeUpd := true
 			for _, r := range reqs {
+				mergeUpd = mergeUpd && (r.rows != nil || r.upd != nil)
+			}
+			for _, r := range reqs {
+				if r.upd != nil && mergeUpd {
+					upds = append(upds, r.upd)
+					merged.attempts = append(merged.attempts, r.upd.as...)
+					merged.aps = append(merged.aps, r.upd.ap...)
+					continue
+				}
 				if r.rows != nil {
 					merged.runs = append(merged.runs, r.rows.runs...)
 					merged.ps = append(merged.ps, r.rows.ps...)
 					merged.attempts = append(merged.attempts, r.rows.attempts...)
 					merged.aps = append(merged.aps, r.rows.aps...)
+					for _, id := range r.jobs {
+						jobs = append(jobs, river.InsertManyParams{Args: store.RunArgs{RunID: id}})
+					}
 					continue
 				}
 				if err = r.fn(tx); err != nil {
@@ -319,8 +353,23 @@ func (s *Store) commit(reqs []*writeReq) {
 					break
 				}
 			}
+			if ok && len(upds) > 0 {
+				ok = s.updateRuns(ctx, tx, upds) == nil
+			}
 			if ok && len(merged.runs) > 0 {
 				ok = s.insertRunRows(ctx, tx, &merged) == nil
+			} else if ok && len(merged.attempts) > 0 {
+				ok = s.insertAttempts(ctx, tx, merged.attempts, merged.aps) == nil
+			}
+			if ok && len(jobs) > 0 {
+				// The jobs of every run of the batch in one insert, in the
+				// transaction that records the runs.
+				rc := s.riverClient()
+				ok = rc != nil
+				if ok {
+					_, err = rc.InsertManyFastTx(ctx, tx, jobs)
+					ok = err == nil
+				}
 			}
 			if ok {
 				if err = tx.Commit(); err == nil {
@@ -335,6 +384,7 @@ func (s *Store) commit(reqs []*writeReq) {
 		}
 		// One request failed (or the batch did): run each on its own so
 		// one bad write does not fail its neighbours.
+		s.retried.Add(1)
 	}
 	for _, r := range reqs {
 		r.done <- s.tx(ctx, r.fn)
@@ -409,6 +459,10 @@ func (s *Store) classify(err error) string {
 // and how many callers' writes they carried (writes / commits is the mean
 // batch). A batch that fails and is retried write by write counts once.
 func (s *Store) CommitStats() (commits, writes uint64) { return s.commits.Load(), s.writes.Load() }
+
+// RetriedBatches counts the group commits that failed as a whole and were
+// retried write by write (a duplicate key, a missing run, or a fault).
+func (s *Store) RetriedBatches() uint64 { return s.retried.Load() }
 
 // Close stops the batcher after draining queued writes, then closes pools.
 func (s *Store) Close() error {
@@ -738,8 +792,15 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*sto
 		return nil
 	}
 	// River's insert is plain SQL in our transaction, so it group-commits
-	// with other writers; a failed batch is rolled back and retried alone.
-	err = s.write(ctx, fn)
+	// with other writers: in a batch, the committer inserts the runs of
+	// all its callers together and enqueues their jobs with one insert
+	// (commit); a failed batch is rolled back and each write retried
+	// alone, with fn.
+	req := &writeReq{fn: fn, rows: &runRows{runs: []store.LoggedRun{{Run: r}}, ps: []runPayload{p}}}
+	if enqueue {
+		req.jobs = []string{r.ID}
+	}
+	err = s.writeReq(ctx, req)
 	if errors.Is(err, errDuplicate) {
 		existing, gerr := s.runByKey(ctx, r.Flow, r.IdemKey)
 		if gerr != nil {
@@ -871,28 +932,11 @@ func (s *Store) queryRuns(ctx context.Context, db querier, q string, args ...any
 	out := []*store.Run{}
 	var ovs []string // override columns, opened after the rows are read
 	for rows.Next() {
-		r := &store.Run{}
-		var idem, input, output, ecode, emsg, fstep, ov sql.NullString
-		var sync int
-		var created, started int64
-		var finished sql.NullInt64
-		if err := rows.Scan(&r.ID, &r.Flow, &r.Version, &r.Status, &r.TriggerKind, &idem, &input, &output, &ecode, &emsg, &fstep, &ov, &sync, &created, &started, &finished); err != nil {
-			return nil, s.wrap(err, "scan run")
+		r, ov, err := s.scanRun(rows)
+		if err != nil {
+			return nil, err
 		}
-		r.IdemKey, r.ErrorCode, r.ErrorMessage, r.FailedStep = idem.String, ecode.String, emsg.String, fstep.String
-		if input.Valid {
-			r.Input = json.RawMessage(input.String)
-		}
-		if output.Valid {
-			r.Output = json.RawMessage(output.String)
-		}
-		ovs = append(ovs, ov.String)
-		r.Sync = sync == 1
-		r.CreatedAt, r.StartedAt = fromMicros(created), fromMicros(started)
-		if finished.Valid {
-			t := fromMicros(finished.Int64)
-			r.FinishedAt = &t
-		}
+		ovs = append(ovs, ov)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
@@ -900,6 +944,94 @@ func (s *Store) queryRuns(ctx context.Context, db querier, q string, args ...any
 	}
 	rows.Close()
 	return out, s.openRuns(ctx, out, ovs)
+}
+
+// scanRun reads a row of runCols, then extra columns into extra; ov is
+// the override column, still sealed.
+func (s *Store) scanRun(rows *sql.Rows, extra ...any) (r *store.Run, ov string, err error) {
+	r = &store.Run{}
+	var idem, input, output, ecode, emsg, fstep, ovc sql.NullString
+	var sync int
+	var created, started int64
+	var finished sql.NullInt64
+	dest := append([]any{&r.ID, &r.Flow, &r.Version, &r.Status, &r.TriggerKind, &idem, &input, &output, &ecode, &emsg, &fstep, &ovc, &sync, &created, &started, &finished}, extra...)
+	if err := rows.Scan(dest...); err != nil {
+		return nil, "", s.wrap(err, "scan run")
+	}
+	r.IdemKey, r.ErrorCode, r.ErrorMessage, r.FailedStep = idem.String, ecode.String, emsg.String, fstep.String
+	if input.Valid {
+		r.Input = json.RawMessage(input.String)
+	}
+	if output.Valid {
+		r.Output = json.RawMessage(output.String)
+	}
+	r.Sync = sync == 1
+	r.CreatedAt, r.StartedAt = fromMicros(created), fromMicros(started)
+	if finished.Valid {
+		t := fromMicros(finished.Int64)
+		r.FinishedAt = &t
+	}
+	return r, ovc.String, nil
+}
+
+// runForWork reads a run with the checkpoints of its completed steps,
+// one row per checkpoint (a run without any: one row, the step NULL).
+var runForWork = `SELECT ` + prefixed("runs.", runCols) + `, a.step_key, a.checkpoint FROM runs
+LEFT JOIN step_attempts a ON a.run_id = runs.id AND a.status = 'ok'
+WHERE runs.id = ? ORDER BY a.id`
+
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i := range parts {
+		parts[i] = p + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// RunForWork implements store.Store: GetRun and Checkpoints in one query.
+func (s *Store) RunForWork(ctx context.Context, id string) (*store.Run, map[string]json.RawMessage, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(runForWork), id)
+	if err != nil {
+		return nil, nil, s.wrap(err, "read run")
+	}
+	defer rows.Close()
+	var run *store.Run
+	var ov string
+	cps := map[string]json.RawMessage{}
+	for rows.Next() {
+		var key, cp sql.NullString
+		r, o, err := s.scanRun(rows, &key, &cp)
+		if err != nil {
+			return nil, nil, err
+		}
+		if run == nil {
+			run, ov = r, o
+		}
+		if key.Valid {
+			cps[key.String] = json.RawMessage(cp.String)
+			if !cp.Valid {
+				cps[key.String] = json.RawMessage("null")
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, s.wrap(err, "read run")
+	}
+	rows.Close()
+	if run == nil {
+		return nil, nil, weft.Errorf(weft.ENotFound, "no run with id %q", id)
+	}
+	if err := s.openRuns(ctx, []*store.Run{run}, []string{ov}); err != nil {
+		return nil, nil, err
+	}
+	for k, v := range cps {
+		o, err := s.open(ctx, "step_attempts.checkpoint", id, string(v))
+		if err != nil {
+			return nil, nil, err
+		}
+		cps[k] = json.RawMessage(o)
+	}
+	return run, cps, nil
 }
 
 // UpdateRun implements store.Store.
@@ -912,7 +1044,7 @@ func (s *Store) UpdateRun(ctx context.Context, r *store.Run, attempts []store.At
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	fn := func(tx *sql.Tx) error {
 		ctx := context.WithoutCancel(ctx) // see inTx
 		st, err := s.stmt(ctx, tx, runUpdate)
 		if err != nil {
@@ -926,7 +1058,64 @@ func (s *Store) UpdateRun(ctx context.Context, r *store.Run, attempts []store.At
 			return weft.Errorf(weft.ENotFound, "no run with id %q", r.ID)
 		}
 		return s.insertAttempts(ctx, tx, attempts, ap)
-	})
+	}
+	u := *r // the caller may reuse r once answered; the batch reads it before
+	return s.writeReq(ctx, &writeReq{fn: fn, upd: &runUpd{r: &u, p: p, as: attempts, ap: ap}})
+}
+
+// runsPerUpdate bounds one multi-row UPDATE of runs (8 parameters a row).
+const runsPerUpdate = 16
+
+// runUpdates holds, at index n (1..runsPerUpdate), the UPDATE of n runs
+// of one group commit (runUpdate for each, as one statement).
+var runUpdates = func() [2][]string {
+	const cols = "id, status, input, output, error_code, error_message, failed_step, finished_at"
+	tuples := [2]string{"(?, ?, ?, ?, ?, ?, ?, ?)", // SQLite
+		"(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))"} // PostgreSQL
+	var out [2][]string
+	for d, tuple := range tuples {
+		out[d] = make([]string, runsPerUpdate+1)
+		for n := 1; n <= runsPerUpdate; n++ {
+			out[d][n] = `WITH v (` + cols + `) AS (VALUES ` + strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ") + `)
+UPDATE runs SET status = v.status, input = COALESCE(v.input, runs.input), output = v.output, error_code = v.error_code,
+  error_message = v.error_message, failed_step = v.failed_step, finished_at = v.finished_at, override = NULL
+FROM v WHERE runs.id = v.id`
+		}
+	}
+	return out
+}()
+
+// updateRuns writes the run updates of a group commit, up to
+// runsPerUpdate runs per statement; it fails unless every run was there
+// (the committer then retries each write alone, and a missing run gets
+// its not-found).
+func (s *Store) updateRuns(ctx context.Context, tx *sql.Tx, us []*runUpd) error {
+	qs := runUpdates[0]
+	if s.dialect == Postgres {
+		qs = runUpdates[1]
+	}
+	args := make([]any, 0, min(len(us), runsPerUpdate)*8)
+	for len(us) > 0 {
+		n := min(len(us), runsPerUpdate)
+		st, err := s.stmt(ctx, tx, qs[n])
+		if err != nil {
+			return err
+		}
+		args = args[:0]
+		for _, u := range us[:n] {
+			r := u.r
+			args = append(args, r.ID, r.Status, u.p.input, u.p.output, nullStr(r.ErrorCode), u.p.emsg, nullStr(r.FailedStep), nullTime(r.FinishedAt))
+		}
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return s.wrap(err, "update runs")
+		}
+		if got, _ := res.RowsAffected(); got != int64(n) {
+			return weft.Errorf(weft.ENotFound, "%d of %d runs to update were found", got, n)
+		}
+		us = us[n:]
+	}
+	return nil
 }
 
 // InsertRun implements store.Store.
@@ -1127,6 +1316,11 @@ func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, 
 
 func (s *Store) prepareHot() error {
 	hot := []string{runUpdate, runStart}
+	if s.dialect == Postgres {
+		hot = append(hot, runUpdates[1][1:]...)
+	} else {
+		hot = append(hot, runUpdates[0][1:]...)
+	}
 	hot = append(hot, runInserts[1:]...)
 	hot = append(hot, attemptInserts[1:]...)
 	for _, q := range hot {

@@ -159,6 +159,11 @@ func RunSealing(t *testing.T, open func(t *testing.T) SealFixture) {
 		if string(cps["map"]) != `{"cp":"`+marker+`"}` {
 			t.Fatalf("checkpoints %s", cps)
 		}
+		wr, wcps, err := s.RunForWork(ctx, r.ID)
+		must(t, err)
+		if string(wr.Input) != string(got.Input) || string(wr.Output) != string(got.Output) || wr.ErrorMessage != got.ErrorMessage || string(wcps["map"]) != string(cps["map"]) {
+			t.Fatalf("RunForWork read back %+v %s", wr, wcps)
+		}
 		runs, err := s.ListRuns(ctx, store.RunFilter{})
 		must(t, err)
 		if len(runs) != 4 {

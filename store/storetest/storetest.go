@@ -133,6 +133,26 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if _, err := s.GetRun(ctx, "missing"); weft.Code(err) != weft.ENotFound {
 			t.Fatalf("missing run: %v", err)
 		}
+		// RunForWork: the run as GetRun reads it, with what Checkpoints reads.
+		for _, id := range []string{r.ID, q.ID} {
+			want, err := s.GetRun(ctx, id)
+			must(t, err)
+			wantCps, err := s.Checkpoints(ctx, id)
+			must(t, err)
+			run, cps, err := s.RunForWork(ctx, id)
+			must(t, err)
+			if fmt.Sprint(*run) != fmt.Sprint(*want) || fmt.Sprint(cps) != fmt.Sprint(wantCps) {
+				t.Fatalf("RunForWork %s: %+v %s, want %+v %s", id, *run, cps, *want, wantCps)
+			}
+		}
+		fresh, _, err := s.CreateRun(ctx, &store.Run{Flow: "f", Version: 1, Status: store.RunQueued, TriggerKind: "manual", Input: json.RawMessage(`{"n":1}`)}, false)
+		must(t, err)
+		if run, cps, err := s.RunForWork(ctx, fresh.ID); err != nil || run.ID != fresh.ID || string(run.Input) != `{"n":1}` || run.Status != store.RunQueued || len(cps) != 0 {
+			t.Fatalf("RunForWork of a run without attempts: %+v %v %v", run, cps, err)
+		}
+		if _, _, err := s.RunForWork(ctx, "missing"); weft.Code(err) != weft.ENotFound {
+			t.Fatalf("RunForWork of a missing run: %v", err)
+		}
 	})
 
 	t.Run("sync fast path inserts run with its attempts", func(t *testing.T) {
