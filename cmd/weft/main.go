@@ -867,7 +867,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 	if cfg.DatabaseURL != "" {
 		st, err = postgres.Open(ctx, cfg.DatabaseURL, log, cfg.WriteLinger)
 	} else {
-		st, err = sqlite.Open(ctx, cfg.DataDir, log, cfg.WriteLinger)
+		st, err = sqlite.OpenOptions(ctx, cfg.DataDir, log, sqlite.Options{Linger: cfg.WriteLinger, CacheBytes: cfg.SQLiteCache})
 	}
 	if err != nil {
 		return nil, nil, err
