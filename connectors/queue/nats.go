@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -56,6 +57,8 @@ type natsConsumer struct {
 	strm string
 	stop context.CancelFunc
 	done chan struct{}
+	mu   sync.Mutex
+	gone error // why receive stopped by itself: the consumer or stream is no more
 }
 
 // natsPollWait is how long one pull request waits on the server for
@@ -133,6 +136,14 @@ func (n *natsConsumer) receive(ctx context.Context, batch int, notify func()) {
 			err = b.Error()
 		}
 		cancel()
+		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, nats.ErrNoResponders) {
+			// Deleted on the server (or its stream): Fetch says so, and
+			// the trigger opens (creates) it again.
+			n.mu.Lock()
+			n.gone = err
+			n.mu.Unlock()
+			return
+		}
 		if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 			// The connection is down or the consumer is gone: the
 			// reconnecting client or the trigger's retry takes over.
@@ -148,7 +159,16 @@ func (n *natsConsumer) Fetch(ctx context.Context, max int, wait time.Duration) (
 	if n.nc.IsClosed() {
 		return nil, fmt.Errorf("nats: receiving from %q: the connection is closed", n.strm)
 	}
-	return drain(ctx, n.buf, max, wait, natsMessage)
+	out, err := drain(ctx, n.buf, max, wait, natsMessage)
+	if err == nil && len(out) == 0 {
+		n.mu.Lock()
+		gone := n.gone
+		n.mu.Unlock()
+		if gone != nil {
+			return nil, fmt.Errorf("nats: receiving from %q: %w", n.strm, gone)
+		}
+	}
+	return out, err
 }
 
 // drain returns up to max buffered items, waiting up to wait for the first.

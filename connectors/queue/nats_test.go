@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +157,47 @@ func TestNATSCloseReturnsHeldMessages(t *testing.T) {
 	}
 	if got != 3 {
 		t.Fatalf("%d of 3 messages back after the first consumer closed", got)
+	}
+}
+
+// A consumer deleted on the server makes Fetch fail (the trigger then
+// creates it again) rather than wait for messages that cannot come.
+func TestNATSDeletedConsumerFailsFetch(t *testing.T) {
+	srv := natstest.Start(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := OpenNATS(ctx, NATSConfig{URL: srv.ClientURL(), Stream: "ORDERS", Durable: "d", MaxAckPending: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(100 * time.Millisecond) // its pull request is open
+	if err := js.DeleteConsumer(ctx, "ORDERS", "d"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := c.Fetch(ctx, 2, 0)
+		if err != nil {
+			if !strings.Contains(err.Error(), "consumer deleted") {
+				t.Fatalf("error %v", err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Fetch still waits on a deleted consumer")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
