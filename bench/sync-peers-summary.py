@@ -28,6 +28,9 @@ for line in open(sys.argv[1]):
     m = re.match(r"cpu ticks: (\d+) at (\d+)/s", line)
     if m:
         cur["cpu_us"] = int(m.group(1)) * 1e6 / int(m.group(2)) / cur["reqs"]
+    m = re.match(r"rss peak KiB \(total anon file shmem\): (\d+) (\d+) (\d+) (\d+)", line)
+    if m:
+        cur["rss"] = [int(x) / 1024 for x in m.groups()]
     m = re.match(r"\s+Non-2xx or 3xx responses: (\d+)", line)
     if m:
         cur["non2xx"] = int(m.group(1))
@@ -46,6 +49,17 @@ for name, rs in runs.items():
     cpu = [r["cpu_us"] for r in rs if "cpu_us" in r]
     cpus = f"{' · '.join(f'{v:.0f}' for v in cpu)} ({statistics.median(cpu):.0f})" if cpu else "-"
     print(f"| {name} | {' · '.join(f'{v:,.0f}' for v in rps)} | {m:,.0f} | {mr['p50']:.2f} / {mr['p99']:.2f} | {cpus} | {sum(r['non2xx'] for r in rs)} |")
+if any("rss" in r for rs in runs.values() for r in rs):
+    print()
+    print("| system | peak RSS MiB per round | median | anonymous / file-backed MiB at the median round's peak |")
+    print("|---|---|---|---|")
+    for name, rs in runs.items():
+        rr = [r for r in rs if "rss" in r]
+        if not rr:
+            continue
+        mr = sorted(rr, key=lambda r: r["rss"][0])[len(rr) // 2]
+        peaks = " · ".join(f"{r['rss'][0]:.0f}" for r in rr)
+        print(f"| {name} | {peaks} | {mr['rss'][0]:.0f} | {mr['rss'][1]:.0f} / {mr['rss'][2]:.0f} |")
 print()
 for w in [n for n in runs if n.startswith("weft")]:
     by_round = {r["round"]: r for r in runs[w]}
@@ -57,5 +71,9 @@ for w in [n for n in runs if n.startswith("weft")]:
         cpu = [r["cpu_us"] / by_round[r["round"]]["cpu_us"] for r in runs[other]
                if r["round"] in by_round and "cpu_us" in r and "cpu_us" in by_round[r["round"]]]
         cpus = f"; requests per CPU-second {' · '.join(f'{x:.2f}' for x in cpu)} (median {statistics.median(cpu):.2f}×)" if cpu else ""
+        rss = [by_round[r["round"]]["rss"][0] / r["rss"][0] for r in runs[other]
+               if r["round"] in by_round and "rss" in r and "rss" in by_round[r["round"]]]
+        if rss:
+            cpus += f"; peak RSS {' · '.join(f'{x:.2f}' for x in rss)} (median {statistics.median(rss):.2f}×)"
         print(f"{w} / {other}: throughput {' · '.join(f'{x:.2f}' for x in ratios)} (median {statistics.median(ratios):.2f}×); "
               f"p99 difference {' · '.join(f'{x:+.1f}' for x in p99)} ms (median {statistics.median(p99):+.1f}){cpus}")

@@ -9,7 +9,9 @@
 # CPU time the system under test used (its process's user+system time from
 # /proc, sink and load generator excluded) per request: on a machine that
 # other load shares, throughput moves with that load, CPU per request much
-# less.
+# less. And the peak of its resident memory during the 10 s (VmRSS sampled
+# every 0.2 s, with that sample's split: anonymous, file-backed — mostly the
+# executable's own pages — and shared memory, in KiB).
 # Usage: PEERS=/path bench/sync-peers.sh ROUNDS PLAIN_BIN NAME=WEFT_BIN... > results.txt
 set -euo pipefail
 : "${PEERS:?set PEERS to the peers folder}"
@@ -17,14 +19,26 @@ rounds=$1 plain=$2; shift 2
 cd "$(dirname "$0")/.."
 post() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' --data @"$PEERS/order.json" "$1" || true; }
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user+system, clock ticks
+rss() { awk '/^VmRSS/ {t=$2} /^RssAnon/ {a=$2} /^RssFile/ {f=$2} /^RssShmem/ {s=$2} END {print t+0, a+0, f+0, s+0}' "/proc/$1/status"; }
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 load() { # name url pid
   wrk -t2 -c16 -d2s -s "$PEERS/post.lua" "$2" >/dev/null
   local before after c0 c1
   before=$(curl -s http://127.0.0.1:9000/stats)
   echo "## round $r $1 (sink before: $before)"
   c0=$(cpu "$3")
-  wrk -t2 -c16 -d10s --latency -s "$PEERS/post.lua" "$2"
+  wrk -t2 -c16 -d10s --latency -s "$PEERS/post.lua" "$2" >"$out" &
+  local w=$! peak="0 0 0 0" s
+  while kill -0 $w 2>/dev/null; do
+    s=$(rss "$3")
+    [ "${s%% *}" -gt "${peak%% *}" ] && peak=$s
+    sleep 0.2
+  done
+  wait $w
   c1=$(cpu "$3")
+  cat "$out"
+  echo "rss peak KiB (total anon file shmem): $peak"
   after=$(curl -s http://127.0.0.1:9000/stats)
   echo "sink after: $after"
   echo "cpu ticks: $((c1 - c0)) at $(getconf CLK_TCK)/s"

@@ -786,12 +786,13 @@ func TestQueueStatusesShowBacklogAndDrain(t *testing.T) {
 	_, js := jsSetup(t, srv.ClientURL())
 	e, fs := queueEngine(t, "nats", srv.ClientURL(), engine.Config{})
 	fs.mode.Store("down")
-	// A short ack wait: a message the trigger held when the store came
-	// back is redelivered within the drain's window (in one CI run 24 of
-	// 30 messages waited out the default 30 s).
+	// A long ack wait: the messages the trigger nak'd while the store was
+	// down come back at once, never by the ack wait (in one CI run only 6
+	// of 30 runs arrived within 30 s: the NATS consumer had stopped asking
+	// for messages; TestQueueNaksComeBackWhileTheStoreIsDown).
 	deploy(t, e, `name: orders-q
 trigger:
-  nats: {connection: q, stream: ORDERS, subject: "orders.>", max_in_flight: 2, ack_wait: 2s}
+  nats: {connection: q, stream: ORDERS, subject: "orders.>", max_in_flight: 2, ack_wait: 10m}
 steps:
   - set: {id: =trigger.body.id}
 `)
@@ -832,5 +833,60 @@ steps:
 			t.Fatalf("status %+v after the backlog drained", s)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// While the store is down the trigger naks what it receives and the broker
+// redelivers it at once: run attempts keep coming, with no pause, and when
+// the store is back the backlog drains in seconds. The ack wait (NATS) is
+// ten minutes, so a message held instead of nak'd would stall the test.
+// (The NATS consumer used to stop asking for messages for 30 s at a time
+// under such a stream of redeliveries: a pause of 3 s or more in 5 of 5
+// runs of connectors/queue's TestNATSNakedMessagesComeBackAtOnce.)
+func TestQueueNaksComeBackWhileTheStoreIsDown(t *testing.T) {
+	for _, kind := range []string{"nats", "amqp"} {
+		t.Run(kind, func(t *testing.T) {
+			var e *engine.Engine
+			var fs *flakyStore
+			trigger := `nats: {connection: q, stream: ORDERS, subject: "orders.>", max_in_flight: 2, ack_wait: 10m}`
+			if kind == "nats" {
+				srv := natstest.Start(t)
+				_, js := jsSetup(t, srv.ClientURL())
+				e, fs = queueEngine(t, kind, srv.ClientURL(), engine.Config{})
+				for i := 1; i <= 20; i++ {
+					jsPublish(t, js, "orders.new", fmt.Sprint(i), fmt.Sprintf(`{"id": %d}`, i))
+				}
+			} else {
+				rb := rabbittest.Start(t)
+				ch := amqpSetup(t, rb.URL, "orders")
+				e, fs = queueEngine(t, kind, rb.URL, engine.Config{})
+				for i := 1; i <= 20; i++ {
+					amqpPublish(t, ch, "orders", fmt.Sprint(i), fmt.Sprintf(`{"id": %d}`, i))
+				}
+				trigger = `amqp: {connection: q, queue: orders, max_in_flight: 2}`
+			}
+			fs.mode.Store("down")
+			deploy(t, e, "name: orders-q\ntrigger:\n  "+trigger+"\nsteps:\n  - set: {id: =trigger.body.id}\n")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go e.RunTriggers(ctx, 50*time.Millisecond)
+			// 8 s down: the attempts to create a run never pause for 3 s.
+			start := time.Now()
+			last, seen := time.Now(), fs.creates.Load()
+			for time.Since(start) < 8*time.Second {
+				if n := fs.creates.Load(); n != seen {
+					last, seen = time.Now(), n
+				} else if gap := time.Since(last); gap > 3*time.Second {
+					t.Fatalf("no attempt to create a run for %v while the store was down (%d attempts in %v): the trigger holds messages",
+						gap.Round(time.Millisecond), seen, time.Since(start).Round(time.Millisecond))
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if seen < 20 {
+				t.Fatalf("%d attempts in 8 s while the store was down", seen)
+			}
+			fs.mode.Store("")
+			waitQueueRuns(t, fs, "orders-q", 20, 10*time.Second)
+		})
 	}
 }

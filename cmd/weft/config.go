@@ -49,8 +49,9 @@ type Config struct {
 	Queue         QueueConfig                       `yaml:"queue"`
 	Shutdown      time.Duration                     `yaml:"shutdown_timeout"`
 	SyncTimeout   time.Duration                     `yaml:"sync_timeout"`
-	WriteLinger   time.Duration                     `yaml:"write_linger"` // group commit: wait this long for more writers
-	DebugAddr     string                            `yaml:"debug_addr"`   // serves /debug/pprof when set (keep it on loopback)
+	WriteLinger   time.Duration                     `yaml:"write_linger"`       // group commit: wait this long for more writers
+	SQLiteCache   int64                             `yaml:"sqlite_cache_bytes"` // the SQLite writer's page cache (default sqlite.DefaultCacheBytes)
+	DebugAddr     string                            `yaml:"debug_addr"`         // serves /debug/pprof when set (keep it on loopback)
 	MCP           MCPConfig                         `yaml:"mcp"`
 	AI            AIConfig                          `yaml:"ai"`
 	Alerts        AlertsConfig                      `yaml:"alerts"`
@@ -245,7 +246,7 @@ func loadConfig(path string, env []string) (*Config, error) {
 			c.Traces.Endpoint = v
 		case k == "WEFT_AI_API_KEY":
 			c.AI.llmKey = v
-		case k == "WEFT_MAX_BODY_BYTES" || k == "WEFT_MAX_IMPORT_BYTES" || k == "WEFT_QUEUE_WORKERS":
+		case k == "WEFT_MAX_BODY_BYTES" || k == "WEFT_MAX_IMPORT_BYTES" || k == "WEFT_QUEUE_WORKERS" || k == "WEFT_SQLITE_CACHE_BYTES":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %v", k, err)
@@ -255,6 +256,8 @@ func loadConfig(path string, env []string) (*Config, error) {
 				c.Queue.Workers = int(n)
 			case "WEFT_MAX_IMPORT_BYTES":
 				c.MaxImport = n
+			case "WEFT_SQLITE_CACHE_BYTES":
+				c.SQLiteCache = n
 			default:
 				c.MaxBodyBytes = n
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -52,14 +53,22 @@ type NATSConfig struct {
 type natsConsumer struct {
 	nc   *nats.Conn
 	cons jetstream.Consumer
-	cc   jetstream.ConsumeContext
 	buf  chan jetstream.Msg
 	strm string
+	stop context.CancelFunc
+	done chan struct{}
+	mu   sync.Mutex
+	gone error // why receive stopped by itself: the consumer or stream is no more
 }
 
+// natsPollWait is how long one pull request waits on the server for
+// messages before the receiver asks again (the server sends a heartbeat
+// every 5 s meanwhile, so a lost connection is noticed within 10 s).
+const natsPollWait = 30 * time.Second
+
 // OpenNATS creates (or updates) the durable pull consumer and starts
-// receiving into a buffer of MaxAckPending messages (the server delivers
-// no more unacknowledged ones). The consumer delivers the stream from its
+// receiving into a buffer (the server delivers no more than MaxAckPending
+// unacknowledged messages). The consumer delivers the stream from its
 // first message the first time, and from where its acknowledgements stand
 // after that.
 func OpenNATS(ctx context.Context, c NATSConfig) (Consumer, error) {
@@ -91,25 +100,75 @@ func OpenNATS(ctx context.Context, c NATSConfig) (Consumer, error) {
 		}
 		return nil, fmt.Errorf("nats: consumer %q on stream %q: %w", c.Durable, c.Stream, err)
 	}
-	n := &natsConsumer{nc: nc, cons: cons, buf: make(chan jetstream.Msg, c.MaxAckPending), strm: c.Stream}
-	n.cc, err = cons.Consume(func(m jetstream.Msg) {
-		n.buf <- m // never blocks for long: the server holds back more than MaxAckPending
-		if c.Notify != nil {
-			c.Notify()
-		}
-	}, jetstream.PullMaxMessages(min(c.MaxAckPending, 500)))
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("nats: consuming %q: %w", c.Stream, err)
-	}
+	rctx, stop := context.WithCancel(context.Background())
+	// Twice MaxAckPending: room for a message the server redelivers (its
+	// ack wait ran out) while the first delivery still waits here.
+	n := &natsConsumer{nc: nc, cons: cons, buf: make(chan jetstream.Msg, 2*c.MaxAckPending), strm: c.Stream, stop: stop, done: make(chan struct{})}
+	go n.receive(rctx, min(c.MaxAckPending, 500), c.Notify)
 	return n, nil
+}
+
+// receive keeps one pull request for up to batch messages open on the
+// server, and moves what it delivers into the buffer. A request ends when
+// its batch is delivered (redeliveries count) or after natsPollWait; the
+// next is sent at once. (jetstream's Consume is not used: it asks for more
+// only when a delivery lowers its count of requested messages, and skips
+// that while its previous request is still being sent; a nak'd message
+// redelivered within that window left it with nothing requested and
+// nothing arriving until its request expired, 30 s later, so a backlog
+// stalled for 30 s at a time while the store was down.)
+func (n *natsConsumer) receive(ctx context.Context, batch int, notify func()) {
+	defer close(n.done)
+	for ctx.Err() == nil {
+		pctx, cancel := context.WithTimeout(ctx, natsPollWait)
+		b, err := n.cons.Fetch(batch, jetstream.FetchContext(pctx))
+		if err == nil {
+			for m := range b.Messages() {
+				select {
+				case n.buf <- m:
+				case <-ctx.Done():
+					_ = m.Nak()
+				}
+				if notify != nil {
+					notify()
+				}
+			}
+			err = b.Error()
+		}
+		cancel()
+		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, nats.ErrNoResponders) {
+			// Deleted on the server (or its stream): Fetch says so, and
+			// the trigger opens (creates) it again.
+			n.mu.Lock()
+			n.gone = err
+			n.mu.Unlock()
+			return
+		}
+		if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+			// The connection is down or the consumer is gone: the
+			// reconnecting client or the trigger's retry takes over.
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
 }
 
 func (n *natsConsumer) Fetch(ctx context.Context, max int, wait time.Duration) ([]*Message, error) {
 	if n.nc.IsClosed() {
 		return nil, fmt.Errorf("nats: receiving from %q: the connection is closed", n.strm)
 	}
-	return drain(ctx, n.buf, max, wait, natsMessage)
+	out, err := drain(ctx, n.buf, max, wait, natsMessage)
+	if err == nil && len(out) == 0 {
+		n.mu.Lock()
+		gone := n.gone
+		n.mu.Unlock()
+		if gone != nil {
+			return nil, fmt.Errorf("nats: receiving from %q: %w", n.strm, gone)
+		}
+	}
+	return out, err
 }
 
 // drain returns up to max buffered items, waiting up to wait for the first.
@@ -176,8 +235,23 @@ func (n *natsConsumer) Waiting(ctx context.Context) (int64, error) {
 	return int64(info.NumPending), nil
 }
 
+// Close stops receiving and returns the messages it holds that Fetch has
+// not taken (nak: the server redelivers them at once, to this flow's next
+// consumer, rather than after the ack wait). One still on its way from
+// the server at that moment comes back after the ack wait.
 func (n *natsConsumer) Close() {
-	n.cc.Stop()
+	n.stop()
+	<-n.done
+	for {
+		select {
+		case m := <-n.buf:
+			_ = m.Nak()
+			continue
+		default:
+		}
+		break
+	}
+	_ = n.nc.Flush()
 	n.nc.Close()
 }
 

@@ -27,17 +27,47 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// DefaultCacheBytes bounds the page cache of the store's writer connection
+// (SQLite's cache_size; SQLite's own default). The log's inserts touch the
+// right edge of each index (run ids are time-ordered), so 2 MiB holds what
+// a write needs; the rest of the database is read through the OS page
+// cache. A page cache fills to its bound and stays there: at the 64 MiB it
+// was, it became most of the process's memory under a sustained load, with
+// no throughput to show for it (BENCHMARKS.md).
+const DefaultCacheBytes = 2 << 20
+
+// MaxCacheBytes is the largest writer page cache Options accepts.
+const MaxCacheBytes = 1 << 30
+
+// Options tune Open.
+type Options struct {
+	// Linger is how long a group commit waits for more writers (0: none).
+	Linger time.Duration
+	// CacheBytes bounds the writer connection's page cache: 0 means
+	// DefaultCacheBytes; at least 64 KiB, at most MaxCacheBytes.
+	CacheBytes int64
+}
+
 // Open opens (creating if needed) the store in dir/weft.db.
 func Open(ctx context.Context, dir string, log *slog.Logger, linger time.Duration) (*sqlstore.Store, error) {
+	return OpenOptions(ctx, dir, log, Options{Linger: linger})
+}
+
+// OpenOptions is Open with its settings.
+func OpenOptions(ctx context.Context, dir string, log *slog.Logger, o Options) (*sqlstore.Store, error) {
+	cache := o.CacheBytes
+	if cache == 0 {
+		cache = DefaultCacheBytes
+	}
+	if cache < 64<<10 || cache > MaxCacheBytes {
+		return nil, fmt.Errorf("sqlite: a page cache of %d bytes: it is 64 KiB to %d bytes", o.CacheBytes, MaxCacheBytes)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, "weft.db")
-	// synchronous=NORMAL in WAL mode survives process crashes (kill -9);
-	// a power loss may roll back the last transactions.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(" + strconv.Itoa(walBackstop) + ")&_txlock=immediate"
 	registerDriver()
-	w, err := sql.Open(driverName, dsn)
+	w, err := sql.Open(driverName, writerDSN(path, cache))
 	if err != nil {
 		return nil, err
 	}
@@ -57,8 +87,16 @@ func Open(ctx context.Context, dir string, log *slog.Logger, linger time.Duratio
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
-	return sqlstore.Open(ctx, sqlstore.Options{Dialect: sqlstore.SQLite, Writer: w, Reader: r, Driver: riversqlite.New(w), Logger: log, IsUniqueErr: isUnique, IsUnavailableErr: IsUnavailable, Linger: linger,
+	return sqlstore.Open(ctx, sqlstore.Options{Dialect: sqlstore.SQLite, Writer: w, Reader: r, Driver: riversqlite.New(w), Logger: log, IsUniqueErr: isUnique, IsUnavailableErr: IsUnavailable, Linger: o.Linger,
 		QueueLock: queueLock(path + "-queue.lock"), Checkpoint: checkpoint(log)}, sub)
+}
+
+// writerDSN opens the writer connection: WAL, a page cache of cacheBytes
+// (rounded down to KiB). synchronous=NORMAL in WAL mode survives process
+// crashes (kill -9); a power loss may roll back the last transactions.
+func writerDSN(path string, cacheBytes int64) string {
+	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-" +
+		strconv.FormatInt(cacheBytes>>10, 10) + ")&_pragma=wal_autocheckpoint(" + strconv.Itoa(walBackstop) + ")&_txlock=immediate"
 }
 
 func isUnique(err error) bool {
