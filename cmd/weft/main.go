@@ -308,7 +308,7 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 	if os.Getenv("GOGC") == "" {
 		// Weft allocates per request in short bursts; trading some memory
 		// for fewer collections buys about a tenth more throughput
-		// (BENCHMARKS.md §1, §35: ~8 MiB of heap under the sync load).
+		// (BENCHMARKS.md §1, §36: ~8 MiB of heap under the sync load).
 		// GOGC overrides it; GOMEMLIMIT caps the heap whatever GOGC is.
 		debug.SetGCPercent(200)
 	}
