@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strconv"
+	"unsafe"
 
 	"github.com/weftio/weft/internal/jsonenc"
 	"github.com/weftio/weft/store"
@@ -85,13 +86,11 @@ func packAttempts(as []store.Attempt) string {
 		}
 		b = append(b, '}')
 	}
-	return string(append(b, ']'))
+	b = append(b, ']')
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not written again
 }
 
-func appendStr(b []byte, s string) []byte {
-	b, _ = jsonenc.Append(b, s) // a string always encodes
-	return b
-}
+func appendStr(b []byte, s string) []byte { return jsonenc.AppendString(b, s) }
 
 // packedAttempts reads the attempts packed in run id's row (none when the
 // run has none packed or does not exist).
