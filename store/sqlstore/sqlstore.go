@@ -176,9 +176,18 @@ func (s *Store) q(query string) string {
 type writeReq struct {
 	fn   func(tx *sql.Tx) error
 	done chan error
-	// rows, when set, is what fn inserts: in a batch of several callers
-	// the committer inserts all their rows together instead of calling fn.
+	// rows, when set, is what the request inserts (fn is then nil): in a
+	// batch of several callers the committer inserts all their rows
+	// together.
 	rows *runRows
+}
+
+// apply returns what r writes in tx.
+func (s *Store) apply(ctx context.Context, r *writeReq) func(tx *sql.Tx) error {
+	if r.fn != nil {
+		return r.fn
+	}
+	return func(tx *sql.Tx) error { return s.insertRunRows(ctx, tx, r.rows) }
 }
 
 // write runs fn in a transaction shared with other concurrent writers
@@ -314,7 +323,7 @@ func (s *Store) commit(reqs []*writeReq) {
 					merged.aps = append(merged.aps, r.rows.aps...)
 					continue
 				}
-				if err = r.fn(tx); err != nil {
+				if err = s.apply(ctx, r)(tx); err != nil {
 					ok = false
 					break
 				}
@@ -337,7 +346,7 @@ func (s *Store) commit(reqs []*writeReq) {
 		// one bad write does not fail its neighbours.
 	}
 	for _, r := range reqs {
-		r.done <- s.tx(ctx, r.fn)
+		r.done <- s.tx(ctx, s.apply(ctx, r))
 	}
 }
 
@@ -967,8 +976,15 @@ func (s *Store) InsertRuns(ctx context.Context, runs []store.LoggedRun) error {
 	if err != nil {
 		return err
 	}
-	rows := &runRows{runs: runs, ps: ps, attempts: attempts, aps: ap}
-	return s.writeReq(ctx, &writeReq{fn: func(tx *sql.Tx) error { return s.insertRunRows(context.WithoutCancel(ctx), tx, rows) }, rows: rows})
+	w := &runsWrite{rows: runRows{runs: runs, ps: ps, attempts: attempts, aps: ap}} // one allocation for both
+	w.req.rows = &w.rows
+	return s.writeReq(ctx, &w.req)
+}
+
+// runsWrite is InsertRuns' write request and its rows.
+type runsWrite struct {
+	req  writeReq
+	rows runRows
 }
 
 // runRows are finished runs and their attempts, ready to insert. The
