@@ -13,9 +13,12 @@
 # every 0.2 s, with that sample's split: anonymous, file-backed — mostly the
 # executable's own pages — and shared memory, in KiB).
 # Usage: PEERS=/path bench/sync-peers.sh ROUNDS PLAIN_BIN NAME=WEFT_BIN... > results.txt
+# WEFT_PORT (8080) and PLAIN_PORT (8090) move Weft and the plain handler
+# off ports another process on the machine holds.
 set -euo pipefail
 : "${PEERS:?set PEERS to the peers folder}"
 rounds=$1 plain=$2; shift 2
+wport=${WEFT_PORT:-8080} pport=${PLAIN_PORT:-8090}
 cd "$(dirname "$0")/.."
 post() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' --data @"$PEERS/order.json" "$1" || true; }
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user+system, clock ticks
@@ -46,18 +49,18 @@ load() { # name url pid
 echo "# $(date -u) $(uptime)"
 echo "# wrk -t2 -c16 -d10s --latency; rounds=$rounds; weft: $*"
 for r in $(seq 1 "$rounds"); do
-  "$plain" >/dev/null 2>&1 &
+  "$plain" -addr "127.0.0.1:$pport" >/dev/null 2>&1 &
   pid=$!
-  for _ in $(seq 1 40); do [ "$(post http://127.0.0.1:8090/order)" = 200 ] && break; sleep 0.25; done
-  load plain http://127.0.0.1:8090/order $pid
+  for _ in $(seq 1 40); do [ "$(post "http://127.0.0.1:$pport/order")" = 200 ] && break; sleep 0.25; done
+  load plain "http://127.0.0.1:$pport/order" $pid
   kill $pid; wait $pid 2>/dev/null || true
   for nb in "$@"; do
     name=${nb%%=*} bin=${nb#*=}
     d=$(mktemp -d)
-    "$bin" serve --config bench/weft.yaml --data-dir "$d" >"$d.log" 2>&1 &
+    WEFT_ADDR="127.0.0.1:$wport" "$bin" serve --config bench/weft.yaml --data-dir "$d" >"$d.log" 2>&1 &
     pid=$!
-    for _ in $(seq 1 80); do [ "$(post http://127.0.0.1:8080/hooks/order-flow)" = 200 ] && break; sleep 0.25; done
-    load "weft-$name" http://127.0.0.1:8080/hooks/order-flow $pid
+    for _ in $(seq 1 80); do [ "$(post "http://127.0.0.1:$wport/hooks/order-flow")" = 200 ] && break; sleep 0.25; done
+    load "weft-$name" "http://127.0.0.1:$wport/hooks/order-flow" $pid
     kill $pid; wait $pid 2>/dev/null || true
     rm -rf "$d" "$d.log"
   done

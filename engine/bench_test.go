@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -83,9 +84,14 @@ func BenchmarkOrderFlowSyncConcurrent(b *testing.B) {
 	cpu := processCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		var mine []time.Duration
+		ctx := context.Background()
 		for pb.Next() {
 			t0 := time.Now()
-			res, err := e.Trigger(context.Background(), engine.Event{Flow: "order", Kind: "webhook", Body: body})
+			// A region per run: with -test.trace, where each run's time
+			// went (bench/tracetail reads them).
+			rg := trace.StartRegion(ctx, "run")
+			res, err := e.Trigger(ctx, engine.Event{Flow: "order", Kind: "webhook", Body: body})
+			rg.End()
 			if err != nil || res.Run.Status != store.RunSucceeded {
 				b.Fatalf("%v %+v", err, res)
 			}

@@ -36,6 +36,58 @@ type Metrics struct {
 	apiQuota *prometheus.GaugeVec
 	apiLimit *prometheus.GaugeVec
 	steps    sync.Map // "flow@version" -> map[step]opRef, from the stored flow
+
+	// The series of each step and of each attempt outcome, resolved once
+	// (WithLabelValues hashes every label on every call; no series is
+	// ever deleted, so a resolved one stays the registry's).
+	seriesMu sync.RWMutex
+	stepSer  map[stepKey]*stepSeries
+	countSer map[countKey]prometheus.Counter
+}
+
+type stepKey struct{ flow, step string }
+
+type countKey struct{ flow, step, status, class string }
+
+type stepSeries struct{ duration, inBytes, outBytes prometheus.Observer }
+
+// stepSeriesOf returns flow's step's series (resolved once).
+func (m *Metrics) stepSeriesOf(flow, step string) *stepSeries {
+	k := stepKey{flow, step}
+	m.seriesMu.RLock()
+	ss := m.stepSer[k]
+	m.seriesMu.RUnlock()
+	if ss != nil {
+		return ss
+	}
+	ss = &stepSeries{duration: m.duration.WithLabelValues(flow, step), inBytes: m.inBytes.WithLabelValues(flow, step),
+		outBytes: m.outBytes.WithLabelValues(flow, step)}
+	m.seriesMu.Lock()
+	if m.stepSer == nil {
+		m.stepSer = map[stepKey]*stepSeries{}
+	}
+	m.stepSer[k] = ss
+	m.seriesMu.Unlock()
+	return ss
+}
+
+// attemptCounter returns the attempts counter of one outcome (resolved once).
+func (m *Metrics) attemptCounter(flow, step, status, class string) prometheus.Counter {
+	k := countKey{flow, step, status, class}
+	m.seriesMu.RLock()
+	c := m.countSer[k]
+	m.seriesMu.RUnlock()
+	if c != nil {
+		return c
+	}
+	c = m.attempts.WithLabelValues(flow, step, status, class)
+	m.seriesMu.Lock()
+	if m.countSer == nil {
+		m.countSer = map[countKey]prometheus.Counter{}
+	}
+	m.countSer[k] = c
+	m.seriesMu.Unlock()
+	return c
 }
 
 // opRef is what a call step calls.
@@ -116,7 +168,7 @@ func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }
 // ObserveAttempts records transaction-log rows.
 func (m *Metrics) ObserveAttempts(as []store.Attempt) {
 	for _, a := range as {
-		m.attempts.WithLabelValues(a.Flow, a.StepID, a.Status, a.ErrorClass).Inc()
+		m.attemptCounter(a.Flow, a.StepID, a.Status, a.ErrorClass).Inc()
 		if a.Status == store.AttemptWaited {
 			continue
 		}
@@ -124,10 +176,11 @@ func (m *Metrics) ObserveAttempts(as []store.Attempt) {
 		if d == 0 && !a.FinishedAt.IsZero() {
 			d = a.FinishedAt.Sub(a.StartedAt)
 		}
-		m.duration.WithLabelValues(a.Flow, a.StepID).Observe(d.Seconds())
-		m.inBytes.WithLabelValues(a.Flow, a.StepID).Observe(float64(a.InputSize))
-		m.outBytes.WithLabelValues(a.Flow, a.StepID).Observe(float64(a.OutputSize))
-		if a.Attempt > 1 {
+		ss := m.stepSeriesOf(a.Flow, a.StepID)
+		ss.duration.Observe(d.Seconds())
+		ss.inBytes.Observe(float64(a.InputSize))
+		ss.outBytes.Observe(float64(a.OutputSize))
+		if a.Attempt > 1 { // rare: its series exists only once a step retried
 			m.retries.WithLabelValues(a.Flow, a.StepID).Inc()
 		}
 		if strings.HasPrefix(a.Flow, "mcp:") {

@@ -519,7 +519,7 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 	}
 	hdrs := make(map[string]any, len(resp.Header))
 	for k, v := range resp.Header {
-		hdrs[strings.ToLower(k)] = strings.Join(v, ", ")
+		hdrs[lowerHeader(k)] = strings.Join(v, ", ")
 	}
 	out := map[string]any{"status": int64(resp.StatusCode), "headers": hdrs, "body": parsed}
 	if binary {
@@ -649,3 +649,24 @@ func jsonStream(v any) func() (io.ReadCloser, error) {
 		return pr, nil
 	}
 }
+
+// lowerHeader is strings.ToLower of a response header's (canonical) name;
+// the common names come from a table, not a new string per response.
+func lowerHeader(k string) string {
+	if l, ok := commonHeaders[k]; ok {
+		return l
+	}
+	return strings.ToLower(k)
+}
+
+var commonHeaders = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"Accept-Ranges", "Access-Control-Allow-Origin", "Age", "Cache-Control", "Connection", "Content-Disposition",
+		"Content-Encoding", "Content-Language", "Content-Length", "Content-Type", "Date", "Etag", "Expires", "Keep-Alive", "Last-Modified",
+		"Link", "Location", "Pragma", "Ratelimit", "Ratelimit-Limit", "Ratelimit-Policy", "Ratelimit-Remaining", "Ratelimit-Reset",
+		"Retry-After", "Server", "Set-Cookie", "Strict-Transport-Security", "Transfer-Encoding", "Vary", "Via", "Www-Authenticate",
+		"X-Content-Type-Options", "X-Frame-Options", "X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset", "X-Request-Id"} {
+		m[k] = strings.ToLower(k)
+	}
+	return m
+}()

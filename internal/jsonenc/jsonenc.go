@@ -404,3 +404,6 @@ func (s *streamer) value(v any, depth int) error {
 	s.b, err = appendValue(s.b, v, depth)
 	return err
 }
+
+// AppendString appends s as a JSON string, as Marshal writes it.
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }

@@ -64,8 +64,9 @@ func (s *Store) open(ctx context.Context, col, runID string, v string) (string, 
 	return string(b), nil
 }
 
-// runPayload is a run's payload columns as written (sealed or not).
-type runPayload struct{ input, output, emsg, override any }
+// runPayload is a run's payload columns as written (sealed or not), and
+// its packed attempts (packed.go; never payloads, so never sealed).
+type runPayload struct{ input, output, emsg, override, attempts any }
 
 func (s *Store) sealRun(ctx context.Context, r *store.Run) (p runPayload, err error) {
 	if p.input, err = s.sealRaw(ctx, "runs.input", r.ID, r.Input); err != nil {

@@ -177,8 +177,9 @@ func (s *Store) q(query string) string {
 type writeReq struct {
 	fn   func(tx *sql.Tx) error
 	done chan error
-	// rows, when set, is what fn inserts: in a batch of several callers
-	// the committer inserts all their rows together instead of calling fn.
+	// rows, when set, is what the request inserts (fn is then nil): in a
+	// batch of several callers the committer inserts all their rows
+	// together.
 	rows *runRows
 	// jobs are the runs (of rows) whose jobs fn enqueues: in a batch the
 	// committer enqueues all of them with one insert of River's.
@@ -195,6 +196,14 @@ type runUpd struct {
 	p  runPayload
 	as []store.Attempt
 	ap []attemptPayload
+}
+
+// apply returns what r writes in tx.
+func (s *Store) apply(ctx context.Context, r *writeReq) func(tx *sql.Tx) error {
+	if r.fn != nil {
+		return r.fn
+	}
+	return func(tx *sql.Tx) error { return s.insertRunRows(ctx, tx, r.rows) }
 }
 
 // write runs fn in a transaction shared with other concurrent writers
@@ -348,7 +357,7 @@ func (s *Store) commit(reqs []*writeReq) {
 					}
 					continue
 				}
-				if err = r.fn(tx); err != nil {
+				if err = s.apply(ctx, r)(tx); err != nil {
 					ok = false
 					break
 				}
@@ -387,7 +396,7 @@ func (s *Store) commit(reqs []*writeReq) {
 		s.retried.Add(1)
 	}
 	for _, r := range reqs {
-		r.done <- s.tx(ctx, r.fn)
+		r.done <- s.tx(ctx, s.apply(ctx, r))
 	}
 }
 
@@ -729,7 +738,7 @@ func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r *store.Run, p runPa
 	return err
 }
 
-// runArgs appends r's columns, in runCols order, to args; p holds its
+// runArgs appends r's columns, in runInsertCols order, to args; p holds its
 // payload columns as written (sealRun).
 func runArgs(args []any, r *store.Run, p runPayload) []any {
 	sync := 0
@@ -738,13 +747,17 @@ func runArgs(args []any, r *store.Run, p runPayload) []any {
 	}
 	return append(args, r.ID, r.Flow, r.Version, r.Status, r.TriggerKind, nullStr(r.IdemKey), p.input, p.output,
 		nullStr(r.ErrorCode), p.emsg, nullStr(r.FailedStep), p.override, sync,
-		micros(r.CreatedAt), micros(r.StartedAt), nullTime(r.FinishedAt))
+		micros(r.CreatedAt), micros(r.StartedAt), nullTime(r.FinishedAt), p.attempts)
 }
 
-// runsPerInsert bounds one multi-row INSERT of runs (16 columns x 16 rows).
+// runInsertCols are the columns runArgs gives: runCols and the packed
+// attempts (packed.go).
+const runInsertCols = runCols + `, attempts`
+
+// runsPerInsert bounds one multi-row INSERT of runs (17 columns x 16 rows).
 const runsPerInsert = 16
 
-var runInserts = multiRowInserts("runs", runCols, runsPerInsert)
+var runInserts = multiRowInserts("runs", runInsertCols, runsPerInsert)
 
 // multiRowInserts returns, at index n (1..rows), an INSERT of n rows of
 // cols into table.
@@ -1133,6 +1146,8 @@ func (s *Store) InsertRuns(ctx context.Context, runs []store.LoggedRun) error {
 	// costs a few statements, not two per record.
 	// Payloads are sealed before the write: sealing may store a new data
 	// key, and a write inside a write would wait on itself.
+	// A run whose attempts carry no payloads keeps them in its own row
+	// (packed.go): one row per run.
 	ps := make([]runPayload, len(runs))
 	var attempts []store.Attempt
 	for i, lr := range runs {
@@ -1140,14 +1155,25 @@ func (s *Store) InsertRuns(ctx context.Context, runs []store.LoggedRun) error {
 		if ps[i], err = s.sealRun(ctx, lr.Run); err != nil {
 			return err
 		}
+		if packable(lr) {
+			ps[i].attempts = packAttempts(lr.Attempts)
+			continue
+		}
 		attempts = append(attempts, lr.Attempts...)
 	}
 	ap, err := s.sealAttempts(ctx, attempts)
 	if err != nil {
 		return err
 	}
-	rows := &runRows{runs: runs, ps: ps, attempts: attempts, aps: ap}
-	return s.writeReq(ctx, &writeReq{fn: func(tx *sql.Tx) error { return s.insertRunRows(context.WithoutCancel(ctx), tx, rows) }, rows: rows})
+	w := &runsWrite{rows: runRows{runs: runs, ps: ps, attempts: attempts, aps: ap}} // one allocation for both
+	w.req.rows = &w.rows
+	return s.writeReq(ctx, &w.req)
+}
+
+// runsWrite is InsertRuns' write request and its rows.
+type runsWrite struct {
+	req  writeReq
+	rows runRows
 }
 
 // runRows are finished runs and their attempts, ready to insert. The
@@ -1161,7 +1187,7 @@ type runRows struct {
 }
 
 func (s *Store) insertRunRows(ctx context.Context, tx *sql.Tx, r *runRows) error {
-	args := make([]any, 0, min(len(r.runs), runsPerInsert)*16) // reused for each statement
+	args := make([]any, 0, min(len(r.runs), runsPerInsert)*17) // reused for each statement
 	for rs, rp := r.runs, r.ps; len(rs) > 0; {
 		n := min(len(rs), runsPerInsert)
 		st, err := s.stmt(ctx, tx, runInserts[n])
@@ -1366,12 +1392,20 @@ func (s *Store) Checkpoint(ctx context.Context, runID string, as []store.Attempt
 
 // ListAttempts implements store.Store.
 func (s *Store) ListAttempts(ctx context.Context, runID string) ([]store.Attempt, error) {
+	// Attempts packed in the run's row (packed.go) come first: they were
+	// written with the run, before any row could be.
+	out, err := s.packedAttempts(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []store.Attempt{}
+	}
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+attemptCols+` FROM step_attempts WHERE run_id = ? ORDER BY id`), runID)
 	if err != nil {
 		return nil, s.wrap(err, "list attempts")
 	}
 	defer rows.Close()
-	out := []store.Attempt{}
 	for rows.Next() {
 		var a store.Attempt
 		var started, finished int64
@@ -1419,12 +1453,23 @@ func (s *Store) ListAttempts(ctx context.Context, runID string) ([]store.Attempt
 
 // Checkpoints implements store.Store.
 func (s *Store) Checkpoints(ctx context.Context, runID string) (map[string]json.RawMessage, error) {
+	// Packed attempts (packed.go) carry no checkpoint: an ok one counts
+	// as a step that returned null, as its row would.
+	packed, err := s.packedAttempts(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]json.RawMessage{}
+	for _, a := range packed {
+		if a.Status == store.AttemptOK {
+			out[a.StepKey] = json.RawMessage("null")
+		}
+	}
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT step_key, checkpoint FROM step_attempts WHERE run_id = ? AND status = ? ORDER BY id`), runID, store.AttemptOK)
 	if err != nil {
 		return nil, s.wrap(err, "checkpoints")
 	}
 	defer rows.Close()
-	out := map[string]json.RawMessage{}
 	for rows.Next() {
 		var key string
 		var cp sql.NullString

@@ -182,6 +182,82 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("a finished run's attempts read back the same, packed in its row or not", func(t *testing.T) {
+		// Payload-less attempts of a run recorded finished are packed into
+		// its row (migration 021); with a payload they are rows. Readers
+		// see the same either way.
+		s := open(t)
+		at := func(sec int) time.Time { return time.Date(2026, 12, 3, 10, 0, sec, 123456000, time.UTC) }
+		mk := func(id string, payload bool) (*store.Run, []store.Attempt) {
+			fin := at(9)
+			r := &store.Run{ID: id, Flow: "order", Version: 4, Status: store.RunSucceeded, TriggerKind: "webhook", Sync: true, CreatedAt: at(0), StartedAt: at(0), FinishedAt: &fin}
+			as := []store.Attempt{
+				{RunID: id, Flow: "order", Version: 4, StepID: "post", StepKey: "post", Kind: "call", Attempt: 1, TriggerKind: "webhook", Status: store.AttemptError,
+					Worker: `host:"7"`, StartedAt: at(1), FinishedAt: at(2), DurationUS: 1000123, InputSize: 77, OutputSize: 0, ErrorClass: "retryable"},
+				{RunID: id, Flow: "order", Version: 4, StepID: "post", StepKey: "post", Kind: "call", Attempt: 2, TriggerKind: "webhook", Status: store.AttemptOK,
+					Worker: `host:"7"`, StartedAt: at(3), FinishedAt: at(4), DurationUS: 999, InputSize: 77, OutputSize: 11},
+				{RunID: id, Flow: "order", Version: 4, StepID: "reply", StepKey: "reply", Kind: "respond", Attempt: 1, TriggerKind: "webhook", Status: store.AttemptOK,
+					StartedAt: at(5), FinishedAt: at(5), OutputSize: 40},
+			}
+			if payload {
+				as[1].Output = json.RawMessage(`{"ok":true}`)
+			}
+			return r, as
+		}
+		pr, pas := mk("packed-1", false)
+		rr, ras := mk("rows-1", true)
+		must(t, s.InsertRuns(ctx, []store.LoggedRun{{Run: pr, Attempts: pas}, {Run: rr, Attempts: ras}}))
+		for _, c := range []struct {
+			id   string
+			want []store.Attempt
+		}{{pr.ID, pas}, {rr.ID, ras}} {
+			got, err := s.ListAttempts(ctx, c.id)
+			must(t, err)
+			if len(got) != len(c.want) {
+				t.Fatalf("%s: %d attempts, want %d", c.id, len(got), len(c.want))
+			}
+			for i := range got {
+				w := c.want[i]
+				w.StartedAt, w.FinishedAt = w.StartedAt.Truncate(time.Microsecond), w.FinishedAt.Truncate(time.Microsecond)
+				g := got[i]
+				g.StartedAt, g.FinishedAt = g.StartedAt.UTC(), g.FinishedAt.UTC()
+				gj, _ := json.Marshal(g)
+				wj, _ := json.Marshal(w)
+				if string(gj) != string(wj) {
+					t.Fatalf("%s attempt %d:\n got %s\nwant %s", c.id, i, gj, wj)
+				}
+			}
+			cps, err := s.Checkpoints(ctx, c.id)
+			must(t, err)
+			if len(cps) != 2 || string(cps["post"]) != "null" || string(cps["reply"]) != "null" {
+				t.Fatalf("%s: checkpoints %v", c.id, cps)
+			}
+		}
+		// Attempts added later (a replay's) come after the packed ones.
+		more := []store.Attempt{{RunID: pr.ID, Flow: "order", Version: 4, StepID: "reply", StepKey: "reply", Kind: "respond", Attempt: 2, TriggerKind: "manual",
+			Status: store.AttemptOK, StartedAt: at(20), FinishedAt: at(20), Checkpoint: json.RawMessage(`{"n":1}`)}}
+		must(t, s.AppendAttempts(ctx, more))
+		got, err := s.ListAttempts(ctx, pr.ID)
+		must(t, err)
+		if len(got) != 4 || got[3].Attempt != 2 || got[3].TriggerKind != "manual" || got[0].ErrorClass != "retryable" {
+			t.Fatalf("attempts after an append %+v", got)
+		}
+		cps, err := s.Checkpoints(ctx, pr.ID)
+		must(t, err)
+		if string(cps["reply"]) != `{"n":1}` || string(cps["post"]) != "null" {
+			t.Fatalf("checkpoints after an append %v", cps)
+		}
+		// Purged with their run.
+		n, err := s.Purge(ctx, at(10).Add(time.Hour*24*365))
+		must(t, err)
+		if n != 2 {
+			t.Fatalf("purged %d runs, want 2", n)
+		}
+		if got, err := s.ListAttempts(ctx, pr.ID); err != nil || len(got) != 0 {
+			t.Fatalf("attempts of a purged run: %v %+v", err, got)
+		}
+	})
+
 	t.Run("a batch of logged runs is written all or none", func(t *testing.T) {
 		s := open(t)
 		now := time.Now().UTC()
