@@ -672,13 +672,25 @@ func (c *StreamableHTTP) SendRequest(
 		return nil, fmt.Errorf("failed to marshal request: %w", err)
 	}
 
-	ctx, cancel := c.contextAwareOfClientClose(ctx)
+	// The HTTP request follows the caller's ctx until an SSE response's
+	// stream is handed to handleSSEResponse, which then follows it only
+	// until the response has arrived (see there).
+	caller := ctx
+	ctx, cancelReq := c.contextAwareOfClientClose(context.WithoutCancel(caller))
+	stopCaller := context.AfterFunc(caller, cancelReq)
+	cancel := func() {
+		stopCaller()
+		cancelReq()
+	}
 
 	// After the session has ended, only the requests that start a new
 	// connection go out.
 	resp, err := c.sendHTTP(ctx, http.MethodPost, bytes.NewReader(requestBody), "application/json, text/event-stream", request.Header, c.startsConnection(request))
 	if err != nil {
 		cancel()
+		if err := caller.Err(); err != nil && ctx.Err() != nil {
+			return nil, fmt.Errorf("failed to send request: %w", err)
+		}
 		if errors.Is(err, ErrSessionTerminated) && request.Method == string(mcp.MethodInitialize) {
 			// Per the MCP spec's backwards compatibility section: a 404 on an
 			// initialize POST means the server likely only supports legacy SSE.
@@ -790,7 +802,8 @@ func (c *StreamableHTTP) SendRequest(
 	case "text/event-stream":
 		// Server is using SSE for streaming responses
 		handedOff = true
-		sseResponse, err := c.handleSSEResponse(ctx, resp.Body, false, release)
+		stopCaller()
+		sseResponse, err := c.handleSSEResponse(caller, resp.Body, false, release)
 		if err != nil {
 			return nil, err
 		}
