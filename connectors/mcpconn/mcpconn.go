@@ -397,7 +397,7 @@ func (u *Upstream) session(ctx context.Context) (*session, error) {
 	u.mu.Unlock()
 	s, err := u.connect(ctx)
 	if r := u.authErr.Swap(nil); err != nil && r != nil {
-		err = errors.New(r.msg) // clearer than the SDK's failed initialize
+		err = errors.New(r.msg) // clearer than the client's failed initialize
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -697,7 +697,7 @@ func (t *upstreamRT) RoundTrip(req *http.Request) (*http.Response, error) {
 // 403 insufficient_scope leads to a token with the scopes named where the
 // grant can issue one (client credentials); the request is then sent once
 // more. Otherwise, or when the second answer is a refusal too, the reason
-// is kept for the call's error (the SDK sees only a failed request).
+// is kept for the call's error (the client sees only a failed request).
 func (t *upstreamRT) refused(req *http.Request, resp *http.Response, sent string) (*http.Response, error) {
 	var scope []string
 	if resp.StatusCode == http.StatusForbidden {
@@ -1179,7 +1179,7 @@ func (u *Upstream) plainResult(tool string, res *mmcp.CallToolResult, asTool boo
 
 // callContext is a call's context: cancelled when the call times out, or
 // when parent ends while the call is in flight, but not once it has
-// returned. The SDK reads the rest of the upstream's response stream after
+// returned. The client reads the rest of the upstream's response stream after
 // it hands over the result; cancelling that read (as a deferred cancel of
 // a context.WithTimeout does, and the caller's own step timeout after it)
 // makes the HTTP transport close the connection rather than reuse it: a
@@ -1214,7 +1214,7 @@ func (u *Upstream) callError(parent, ctx context.Context, s *session, tool strin
 	}
 	if r := u.authErr.Swap(nil); r != nil {
 		// Refused for its credentials: the call did not run, and retrying
-		// with the same connection will not help. The SDK ends a session
+		// with the same connection will not help. The client ends a session
 		// on such an answer; the next call starts another.
 		u.lost(s)
 		return &connectors.Error{Class: connectors.Permanent, Status: r.status, Message: fmt.Sprintf("MCP upstream %s: tool %s: %s", u.name, tool, r.msg)}

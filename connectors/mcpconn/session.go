@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os/exec"
 	"strings"
 	"sync"
@@ -116,7 +117,7 @@ func (u *Upstream) connect(ctx context.Context) (*session, error) {
 			// list_changed and resource updates outside a call come on the
 			// session's standalone GET stream.
 			transport.WithContinuousListening(),
-			transport.WithHTTPLogger(u.opt.Log))
+			transport.WithHTTPLogger(u.clientLog()))
 		if err != nil {
 			return nil, err
 		}
@@ -144,7 +145,7 @@ func (u *Upstream) connect(ctx context.Context) (*session, error) {
 		u.proc, u.stderr, u.exited = cmd, tail, exited
 		u.mu.Unlock()
 		pipe := transport.NewIO(&lineLimit{r: stdout, max: limit, hit: &u.oversize}, stdin, nil)
-		transport.WithCommandLogger(u.opt.Log)(pipe)
+		transport.WithCommandLogger(u.clientLog())(pipe)
 		tr = stdioTransport{pipe}
 	}
 	s, err := u.start(ctx, tr)
@@ -222,4 +223,28 @@ func (u *Upstream) notified(n mmcp.JSONRPCNotification) {
 func isTransport(err error) bool {
 	var te *transport.Error
 	return errors.As(err, &te) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// clientLog is the log mcp-go's transports write to: warnings and errors
+// only (its Info lines, "listening to server forever", are noise in
+// Weft's log), with the connector named.
+func (u *Upstream) clientLog() *slog.Logger {
+	return slog.New(minLevel{u.opt.Log.Handler(), slog.LevelWarn}).With("connector", u.name)
+}
+
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(a), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
 }
