@@ -82,14 +82,15 @@ func (t httpTransport) SendRequest(ctx context.Context, req transport.JSONRPCReq
 		// A request given up (timed out, cancelled) is cancelled upstream
 		// too: on a 2025-11-25 session the server does not take the end
 		// of the request's stream as a cancellation, and mcp-go sends the
-		// notification on stdio only.
-		go t.cancelled(req.ID, context.Cause(ctx))
+		// notification on stdio only. Sent before the call returns, so that
+		// its error ("cancelled upstream") is so.
+		t.cancelled(req.ID, context.Cause(ctx))
 	}
 	return resp, err
 }
 
 func (t httpTransport) cancelled(id mmcp.RequestId, why error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	reason := "cancelled"
 	if errors.Is(why, context.DeadlineExceeded) {
