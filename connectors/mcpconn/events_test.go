@@ -183,7 +183,9 @@ func TestToolSchemasArriveWhole(t *testing.T) {
 	out := map[string]any{"type": "object", "title": "result", "properties": map[string]any{"ok": map[string]any{"type": "boolean"}}, "minProperties": 1}
 	ro := true
 	s.AddTool(&sdk.Tool{Name: "order.get", Title: "Get order", InputSchema: in, OutputSchema: out, Annotations: &sdk.ToolAnnotations{ReadOnlyHint: ro}},
-		func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) { return &sdk.CallToolResult{}, nil })
+		func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			return &sdk.CallToolResult{}, nil
+		})
 	u, _ := httpUp(t, sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s }, nil), mcpconn.Options{HealthInterval: -1})
 	tools, err := u.ListTools(context.Background())
 	if err != nil || len(tools) != 1 {
