@@ -171,3 +171,36 @@ func TestTextResultShapeAndLimit(t *testing.T) {
 		t.Fatalf("a 2000-byte text against a 1000-byte limit: %v", err)
 	}
 }
+
+// A tool's schemas reach Weft whole: keywords mcp-go's Tool type does not
+// keep (a top-level anyOf, description, $schema, an output schema's
+// extras) are read from the listing as sent, as are the annotations.
+func TestToolSchemasArriveWhole(t *testing.T) {
+	s := sdk.NewServer(&sdk.Implementation{Name: "schemas", Version: "1"}, nil)
+	in := map[string]any{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "description": "an order",
+		"properties": map[string]any{"id": map[string]any{"type": "string"}, "sku": map[string]any{"type": "string"}},
+		"anyOf":      []any{map[string]any{"required": []any{"id"}}, map[string]any{"required": []any{"sku"}}}, "additionalProperties": false}
+	out := map[string]any{"type": "object", "title": "result", "properties": map[string]any{"ok": map[string]any{"type": "boolean"}}, "minProperties": 1}
+	ro := true
+	s.AddTool(&sdk.Tool{Name: "order.get", Title: "Get order", InputSchema: in, OutputSchema: out, Annotations: &sdk.ToolAnnotations{ReadOnlyHint: ro}},
+		func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			return &sdk.CallToolResult{}, nil
+		})
+	u, _ := httpUp(t, sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s }, nil), mcpconn.Options{HealthInterval: -1})
+	tools, err := u.ListTools(context.Background())
+	if err != nil || len(tools) != 1 {
+		t.Fatalf("%v %+v", err, tools)
+	}
+	x := tools[0]
+	anyOf, _ := x.Input["anyOf"].([]any)
+	if x.Name != "order.get" || x.Op != "order_get" || x.Title != "Get order" || x.Input["description"] != "an order" || len(anyOf) != 2 ||
+		x.Input["$schema"] == nil || x.Input["additionalProperties"] != false {
+		t.Fatalf("input schema not whole: %+v", x)
+	}
+	if x.Output["title"] != "result" || x.Output["minProperties"] != float64(1) {
+		t.Fatalf("output schema not whole: %+v", x.Output)
+	}
+	if !x.Hints.ReadOnly || x.Hints.Destructive || !x.Hints.OpenWorld {
+		t.Fatalf("hints: %+v", x.Hints)
+	}
+}

@@ -4,7 +4,8 @@
 // a `call` step and Weft's own MCP gateway re-exposes it under Weft's keys,
 // toolsets and policies.
 //
-// The client is the official Go SDK (github.com/modelcontextprotocol/go-sdk).
+// The client is mcp-go's (github.com/mark3labs/mcp-go/client, in Weft's
+// patched copy), on protocol version 2025-11-25 sessions.
 // A stdio upstream is a supervised child process: restarted after it
 // exits, with exponential backoff, marked unavailable after too many
 // failed starts in a row. Every call has a timeout and a bound on the
@@ -34,8 +35,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
-	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	mmcp "github.com/mark3labs/mcp-go/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/weftio/weft/connectors"
@@ -278,7 +278,7 @@ type Upstream struct {
 	connMu sync.Mutex // one connect at a time
 
 	mu       sync.Mutex
-	sess     *sdk.ClientSession
+	sess     *session
 	proc     *exec.Cmd
 	stderr   *tailBuffer
 	exited   chan struct{} // closed when proc has exited
@@ -366,7 +366,7 @@ func (u *Upstream) backoff(n int) time.Duration {
 
 // session returns the live session, connecting when there is none and the
 // backoff allows.
-func (u *Upstream) session(ctx context.Context) (*sdk.ClientSession, error) {
+func (u *Upstream) session(ctx context.Context) (*session, error) {
 	u.mu.Lock()
 	if s := u.sess; s != nil {
 		u.mu.Unlock()
@@ -397,7 +397,7 @@ func (u *Upstream) session(ctx context.Context) (*sdk.ClientSession, error) {
 	u.mu.Unlock()
 	s, err := u.connect(ctx)
 	if r := u.authErr.Swap(nil); err != nil && r != nil {
-		err = errors.New(r.msg) // clearer than the SDK's failed initialize
+		err = errors.New(r.msg) // clearer than the client's failed initialize
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -416,7 +416,9 @@ func (u *Upstream) session(ctx context.Context) (*sdk.ClientSession, error) {
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("MCP upstream %s is closed", u.name)}
 	}
 	u.sess, u.failures, u.state, u.nextTry = s, 0, StateConnected, time.Time{}
-	go u.watch(s)
+	if len(u.spec.Command) > 0 {
+		go u.watch(s)
+	}
 	if u.opt.HealthInterval > 0 {
 		go u.health(s)
 	}
@@ -429,15 +431,25 @@ func (u *Upstream) session(ctx context.Context) (*sdk.ClientSession, error) {
 	return s, nil
 }
 
-// watch waits for a session to end; a lost stdio session is restarted
-// after the backoff (supervision), a lost HTTP one on next use.
-func (u *Upstream) watch(s *sdk.ClientSession) {
-	_ = s.Wait()
-	u.lost(s)
+// watch waits for a stdio session's child to exit; the lost session is
+// then restarted after the backoff (supervision). A lost HTTP session (a
+// failed call or health check) is started again on next use.
+func (u *Upstream) watch(s *session) {
+	u.mu.Lock()
+	exited := u.exited
+	u.mu.Unlock()
+	if exited == nil {
+		return
+	}
+	select {
+	case <-exited:
+		u.lost(s)
+	case <-s.done:
+	}
 }
 
 // lost handles the end of session s (once: later calls for s do nothing).
-func (u *Upstream) lost(s *sdk.ClientSession) {
+func (u *Upstream) lost(s *session) {
 	u.mu.Lock()
 	if u.sess != s {
 		u.mu.Unlock()
@@ -468,7 +480,7 @@ func (u *Upstream) lost(s *sdk.ClientSession) {
 
 // health pings session s every HealthInterval while it is the live one;
 // two failures in a row end it.
-func (u *Upstream) health(s *sdk.ClientSession) {
+func (u *Upstream) health(s *session) {
 	t := time.NewTicker(u.opt.HealthInterval)
 	defer t.Stop()
 	failed := 0
@@ -480,7 +492,7 @@ func (u *Upstream) health(s *sdk.ClientSession) {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), min(u.opt.CallTimeout, 10*time.Second))
-		err := s.Ping(ctx, nil)
+		err := s.c.Ping(ctx)
 		cancel()
 		if err == nil {
 			failed = 0
@@ -561,35 +573,6 @@ func (u *Upstream) stopProc() {
 	<-exited
 }
 
-func (u *Upstream) client() *sdk.Client {
-	return sdk.NewClient(&sdk.Implementation{Name: "weft", Version: "1"}, &sdk.ClientOptions{
-		Capabilities: &sdk.ClientCapabilities{},
-		ToolListChangedHandler: func(context.Context, *sdk.ToolListChangedRequest) {
-			go u.relist()
-		},
-		PromptListChangedHandler: func(context.Context, *sdk.PromptListChangedRequest) {
-			u.event(Event{Kind: EventPromptsChanged})
-		},
-		ResourceListChangedHandler: func(context.Context, *sdk.ResourceListChangedRequest) {
-			u.event(Event{Kind: EventResourcesChanged})
-		},
-		ResourceUpdatedHandler: func(_ context.Context, r *sdk.ResourceUpdatedNotificationRequest) {
-			if r != nil && r.Params != nil && r.Params.URI != "" && len(r.Params.URI) <= maxArgLen {
-				u.event(Event{Kind: EventResourceUpdated, URI: r.Params.URI})
-			}
-		},
-		ProgressNotificationHandler: func(_ context.Context, r *sdk.ProgressNotificationClientRequest) {
-			tok, _ := r.Params.ProgressToken.(string)
-			u.progressMu.Lock()
-			p := u.progress[tok]
-			u.progressMu.Unlock()
-			if p != nil {
-				p(r.Params.Progress, r.Params.Total, r.Params.Message)
-			}
-		},
-	})
-}
-
 func (u *Upstream) event(e Event) {
 	if u.opt.OnEvent != nil {
 		u.opt.OnEvent(e)
@@ -598,52 +581,6 @@ func (u *Upstream) event(e Event) {
 
 // slack is what a message may carry beyond the result itself (envelope).
 const slack = 64 << 10
-
-func (u *Upstream) connect(ctx context.Context) (*sdk.ClientSession, error) {
-	limit := u.opt.MaxResultBytes + slack
-	var t sdk.Transport
-	if u.spec.URL != "" {
-		t = &sdk.StreamableClientTransport{Endpoint: u.spec.URL, HTTPClient: u.httpClient(limit), MaxRetries: 1, MaxEventSize: limit + slack}
-	} else {
-		cmd := exec.Command(u.spec.Command[0], u.spec.Command[1:]...)
-		cmd.Env = append(childEnv(u.opt.PassEnv), u.opt.Env...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		tail := &tailBuffer{max: 2048}
-		cmd.Stderr = tail
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			return nil, err
-		}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			return nil, err
-		}
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start %s: %v", u.spec.Command[0], err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		u.mu.Lock()
-		u.proc, u.stderr, u.exited = cmd, tail, exited
-		u.mu.Unlock()
-		r := &lineLimit{r: stdout, max: limit, hit: &u.oversize}
-		t = &sdk.IOTransport{Reader: io.NopCloser(r), Writer: stdin, MaxLineLength: limit + slack}
-	}
-	s, err := u.client().Connect(ctx, t, nil)
-	if err != nil {
-		if d := u.exitDetailLocked(); d != "" {
-			err = fmt.Errorf("%v (%s)", err, d)
-		}
-		u.stopProc()
-		return nil, err
-	}
-	if ir := s.InitializeResult(); ir != nil && ir.ServerInfo != nil {
-		u.mu.Lock()
-		u.spec.Server = strings.TrimSpace(ir.ServerInfo.Name + " " + ir.ServerInfo.Version)
-		u.mu.Unlock()
-	}
-	return s, nil
-}
 
 func (u *Upstream) exitDetailLocked() string {
 	u.mu.Lock()
@@ -760,7 +697,7 @@ func (t *upstreamRT) RoundTrip(req *http.Request) (*http.Response, error) {
 // 403 insufficient_scope leads to a token with the scopes named where the
 // grant can issue one (client credentials); the request is then sent once
 // more. Otherwise, or when the second answer is a refusal too, the reason
-// is kept for the call's error (the SDK sees only a failed request).
+// is kept for the call's error (the client sees only a failed request).
 func (t *upstreamRT) refused(req *http.Request, resp *http.Response, sent string) (*http.Response, error) {
 	var scope []string
 	if resp.StatusCode == http.StatusForbidden {
@@ -930,22 +867,49 @@ func (u *Upstream) ListTools(ctx context.Context) ([]Tool, error) {
 	if err != nil {
 		return nil, err
 	}
+	ctx, raw := withRaw(ctx)
 	var out []Tool
-	for t, err := range s.Tools(ctx, nil) {
+	var req mmcp.ListToolsRequest
+	seen := map[mmcp.Cursor]bool{}
+	for {
+		res, err := s.c.ListToolsByPage(ctx, req)
 		if err != nil {
 			if u.oversize.Swap(false) {
 				return nil, fmt.Errorf("MCP upstream %s: the tool list is over the limit of %d bytes", u.name, u.opt.MaxResultBytes)
 			}
 			return nil, fmt.Errorf("MCP upstream %s: listing tools: %v", u.name, err)
 		}
-		if len(out) >= MaxTools {
-			return nil, fmt.Errorf("MCP upstream %s lists more than %d tools", u.name, MaxTools)
+		raw.mu.Lock()
+		pages := raw.pages
+		raw.pages = nil
+		raw.mu.Unlock()
+		if len(pages) != 1 {
+			return nil, fmt.Errorf("MCP upstream %s: listing tools: no answer kept", u.name)
 		}
-		tool, err := convertTool(t)
-		if err != nil {
-			return nil, fmt.Errorf("MCP upstream %s: %v", u.name, err)
+		var page struct {
+			Tools []wireTool `json:"tools"`
 		}
-		out = append(out, tool)
+		if err := json.Unmarshal(pages[0], &page); err != nil {
+			return nil, fmt.Errorf("MCP upstream %s: listing tools: %v", u.name, err)
+		}
+		for i := range page.Tools {
+			if len(out) >= MaxTools {
+				return nil, fmt.Errorf("MCP upstream %s lists more than %d tools", u.name, MaxTools)
+			}
+			tool, err := convertTool(&page.Tools[i])
+			if err != nil {
+				return nil, fmt.Errorf("MCP upstream %s: %v", u.name, err)
+			}
+			out = append(out, tool)
+		}
+		if res.NextCursor == "" {
+			break
+		}
+		if seen[res.NextCursor] || len(seen) > MaxTools {
+			return nil, fmt.Errorf("MCP upstream %s: listing tools: the pages do not end (cursor %.64q again)", u.name, res.NextCursor)
+		}
+		seen[res.NextCursor] = true
+		req.Params.Cursor = res.NextCursor
 	}
 	nameOps(out)
 	u.mu.Lock()
@@ -953,6 +917,22 @@ func (u *Upstream) ListTools(ctx context.Context) ([]Tool, error) {
 	u.drift = Diff(u.accepted, out)
 	u.mu.Unlock()
 	return out, nil
+}
+
+// wireTool is a tool as listed, its schemas as the upstream sent them.
+type wireTool struct {
+	Name         string          `json:"name"`
+	Title        string          `json:"title"`
+	Description  string          `json:"description"`
+	InputSchema  json.RawMessage `json:"inputSchema"`
+	OutputSchema json.RawMessage `json:"outputSchema"`
+	Annotations  *struct {
+		Title           string `json:"title"`
+		ReadOnlyHint    bool   `json:"readOnlyHint"`
+		DestructiveHint *bool  `json:"destructiveHint"`
+		IdempotentHint  bool   `json:"idempotentHint"`
+		OpenWorldHint   *bool  `json:"openWorldHint"`
+	} `json:"annotations"`
 }
 
 // relist lists again (on list_changed) and reports it.
@@ -970,7 +950,7 @@ func (u *Upstream) relist() {
 	}
 }
 
-func convertTool(t *sdk.Tool) (Tool, error) {
+func convertTool(t *wireTool) (Tool, error) {
 	if t == nil || t.Name == "" || len(t.Name) > MaxNameLen {
 		return Tool{}, fmt.Errorf("a tool without a name or with a name over %d bytes", MaxNameLen)
 	}
@@ -1004,18 +984,11 @@ func convertTool(t *sdk.Tool) (Tool, error) {
 	return out, nil
 }
 
-func schemaMap(v any) (map[string]any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
+func schemaMap(b json.RawMessage) (map[string]any, error) {
 	if len(b) > MaxSchemaBytes {
 		return nil, fmt.Errorf("%d bytes, over the limit of %d", len(b), MaxSchemaBytes)
 	}
-	if string(b) == "null" {
+	if len(b) == 0 || string(b) == "null" {
 		return nil, nil
 	}
 	var m map[string]any
@@ -1063,11 +1036,12 @@ func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (
 	if args == nil {
 		args = map[string]any{}
 	}
-	params := &sdk.CallToolParams{Name: tool, Arguments: args}
+	var req mmcp.CallToolRequest
+	req.Params.Name, req.Params.Arguments = tool, args
 	if p := connectors.ProgressFrom(ctx); p != nil {
 		// The upstream's progress notifications for this call go to p.
 		tok := fmt.Sprintf("weft-%d", u.progressN.Add(1))
-		params.SetProgressToken(tok)
+		req.Params.Meta = &mmcp.Meta{ProgressToken: tok}
 		u.progressMu.Lock()
 		if u.progress == nil {
 			u.progress = map[string]connectors.Progress{}
@@ -1080,7 +1054,7 @@ func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (
 			u.progressMu.Unlock()
 		}()
 	}
-	res, err := s.CallTool(ctx, params)
+	res, err := s.c.CallTool(ctx, req)
 	if err != nil {
 		return nil, u.callError(parent, ctx, s, tool, err)
 	}
@@ -1165,14 +1139,14 @@ func (r *ToolResult) ResultSize() int { return r.Size }
 // content only (no annotations or _meta), structured content an object or
 // absent, not an error. ok is false for anything else (the general path).
 // With asTool, a result without structured content is a *ToolResult.
-func (u *Upstream) plainResult(tool string, res *sdk.CallToolResult, asTool bool) (any, bool, error) {
+func (u *Upstream) plainResult(tool string, res *mmcp.CallToolResult, asTool bool) (any, bool, error) {
 	if res == nil || res.IsError || res.Meta != nil {
 		return nil, false, nil
 	}
 	size := 0
 	texts := make([]string, 0, len(res.Content))
 	for _, c := range res.Content {
-		tc, ok := c.(*sdk.TextContent)
+		tc, ok := c.(mmcp.TextContent)
 		if !ok || tc.Meta != nil || tc.Annotations != nil {
 			return nil, false, nil
 		}
@@ -1205,7 +1179,7 @@ func (u *Upstream) plainResult(tool string, res *sdk.CallToolResult, asTool bool
 
 // callContext is a call's context: cancelled when the call times out, or
 // when parent ends while the call is in flight, but not once it has
-// returned. The SDK reads the rest of the upstream's response stream after
+// returned. The client reads the rest of the upstream's response stream after
 // it hands over the result; cancelling that read (as a deferred cancel of
 // a context.WithTimeout does, and the caller's own step timeout after it)
 // makes the HTTP transport close the connection rather than reuse it: a
@@ -1229,7 +1203,7 @@ func (u *Upstream) tooLarge(tool string) error {
 	return &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("MCP upstream %s: tool %s returned a result over the limit of %d bytes (max_result_bytes); ask the tool for less", u.name, tool, u.opt.MaxResultBytes)}
 }
 
-func (u *Upstream) callError(parent, ctx context.Context, s *sdk.ClientSession, tool string, err error) error {
+func (u *Upstream) callError(parent, ctx context.Context, s *session, tool string, err error) error {
 	if u.oversize.Swap(false) || errors.Is(err, ErrTooLarge) {
 		// The stream was cut mid-message: this session is done.
 		u.lost(s)
@@ -1240,7 +1214,7 @@ func (u *Upstream) callError(parent, ctx context.Context, s *sdk.ClientSession, 
 	}
 	if r := u.authErr.Swap(nil); r != nil {
 		// Refused for its credentials: the call did not run, and retrying
-		// with the same connection will not help. The SDK ends a session
+		// with the same connection will not help. The client ends a session
 		// on such an answer; the next call starts another.
 		u.lost(s)
 		return &connectors.Error{Class: connectors.Permanent, Status: r.status, Message: fmt.Sprintf("MCP upstream %s: tool %s: %s", u.name, tool, r.msg)}
@@ -1248,9 +1222,9 @@ func (u *Upstream) callError(parent, ctx context.Context, s *sdk.ClientSession, 
 	if ctx.Err() == context.DeadlineExceeded || context.Cause(ctx) == context.DeadlineExceeded {
 		return &connectors.Error{Class: connectors.Retryable, Message: fmt.Sprintf("MCP upstream %s: tool %s timed out after %s (the call was cancelled upstream)", u.name, tool, u.opt.CallTimeout)}
 	}
-	var we *jsonrpc.Error
-	if errors.As(err, &we) {
-		msg := fmt.Sprintf("MCP upstream %s: tool %s: refused: %s", u.name, tool, we.Message)
+	if !isTransport(err) {
+		// The upstream's JSON-RPC error answer.
+		msg := fmt.Sprintf("MCP upstream %s: tool %s: refused: %s", u.name, tool, err)
 		if d := u.DriftOf(tool); len(d) > 0 {
 			msg += fmt.Sprintf(" (the tool's schema changed incompatibly since it was accepted: %s)", d[0].Detail)
 		}

@@ -4,9 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"iter"
 
-	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	mmcp "github.com/mark3labs/mcp-go/mcp"
 )
 
 // Prompt is one prompt an upstream lists.
@@ -34,16 +33,20 @@ type PromptMessage struct {
 
 // ListPrompts lists the upstream's prompts (every page, at most MaxTools).
 func (u *Upstream) ListPrompts(ctx context.Context) ([]Prompt, error) {
-	return listAll(ctx, u, "prompt", func(c *sdk.ServerCapabilities) bool { return c.Prompts != nil },
-		func(s *sdk.ClientSession, ctx context.Context) iter.Seq2[*sdk.Prompt, error] {
-			return s.Prompts(ctx, nil)
+	return listAll(ctx, u, "prompt", "prompts", func(c *mmcp.ServerCapabilities) bool { return c.Prompts != nil },
+		func(s *session, ctx context.Context, cursor mmcp.Cursor) (mmcp.Cursor, error) {
+			var req mmcp.ListPromptsRequest
+			req.Params.Cursor = cursor
+			res, err := s.c.ListPromptsByPage(ctx, req)
+			if err != nil {
+				return "", err
+			}
+			return res.NextCursor, nil
 		},
-		func(p *sdk.Prompt) (Prompt, bool) {
+		func(p *wirePrompt) (Prompt, bool) {
 			x := Prompt{Name: p.Name, Title: p.Title, Description: p.Description}
 			for _, a := range p.Arguments {
-				if a != nil {
-					x.Arguments = append(x.Arguments, PromptArg{Name: a.Name, Description: a.Description, Required: a.Required})
-				}
+				x.Arguments = append(x.Arguments, PromptArg{Name: a.Name, Description: a.Description, Required: a.Required})
 			}
 			return x, true
 		})
@@ -59,14 +62,16 @@ func (u *Upstream) GetPrompt(ctx context.Context, name string, args map[string]s
 	if err != nil {
 		return "", nil, err
 	}
-	res, err := s.GetPrompt(ctx, &sdk.GetPromptParams{Name: name, Arguments: args})
+	var req mmcp.GetPromptRequest
+	req.Params.Name, req.Params.Arguments = name, args
+	res, err := s.c.GetPrompt(ctx, req)
 	if err != nil {
 		return "", nil, u.callError(parent, ctx, s, "prompts/get "+name, err)
 	}
 	var out []PromptMessage
 	size := len(res.Description)
 	for _, m := range res.Messages {
-		if m == nil || m.Content == nil {
+		if m.Content == nil {
 			continue
 		}
 		b, err := json.Marshal(m.Content)
@@ -83,4 +88,16 @@ func (u *Upstream) GetPrompt(ctx context.Context, name string, args map[string]s
 		out = append(out, PromptMessage{Role: string(m.Role), Content: c})
 	}
 	return res.Description, out, nil
+}
+
+// wirePrompt is a prompt as listed.
+type wirePrompt struct {
+	Name        string `json:"name"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Arguments   []struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+		Required    bool   `json:"required"`
+	} `json:"arguments"`
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"iter"
 
-	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	mmcp "github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/weftio/weft/connectors"
 )
 
@@ -31,11 +31,17 @@ type Content struct {
 // ListResources lists the upstream's resources (every page, at most
 // MaxTools).
 func (u *Upstream) ListResources(ctx context.Context) ([]Resource, error) {
-	return listAll(ctx, u, "resource", func(c *sdk.ServerCapabilities) bool { return c.Resources != nil },
-		func(s *sdk.ClientSession, ctx context.Context) iter.Seq2[*sdk.Resource, error] {
-			return s.Resources(ctx, nil)
+	return listAll(ctx, u, "resource", "resources", func(c *mmcp.ServerCapabilities) bool { return c.Resources != nil },
+		func(s *session, ctx context.Context, cursor mmcp.Cursor) (mmcp.Cursor, error) {
+			var req mmcp.ListResourcesRequest
+			req.Params.Cursor = cursor
+			res, err := s.c.ListResourcesByPage(ctx, req)
+			if err != nil {
+				return "", err
+			}
+			return res.NextCursor, nil
 		},
-		func(r *sdk.Resource) (Resource, bool) {
+		func(r *wireResource) (Resource, bool) {
 			return Resource{URI: r.URI, Name: r.Name, Title: r.Title, Description: r.Description, MIMEType: r.MIMEType}, true
 		})
 }
@@ -50,19 +56,27 @@ func (u *Upstream) ReadResource(ctx context.Context, uri string) ([]Content, err
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.ReadResource(ctx, &sdk.ReadResourceParams{URI: uri})
+	var req mmcp.ReadResourceRequest
+	req.Params.URI = uri
+	res, err := s.c.ReadResource(ctx, req)
 	if err != nil {
 		return nil, u.callError(parent, ctx, s, "resources/read "+uri, err)
 	}
 	var out []Content
 	size := 0
 	for _, c := range res.Contents {
-		if c == nil {
+		var x Content
+		switch c := c.(type) {
+		case mmcp.TextResourceContents:
+			x = Content{URI: c.URI, MIMEType: c.MIMEType, Text: c.Text}
+		case mmcp.BlobResourceContents:
+			// base64 as sent; checked so that what Weft passes on decodes.
+			if _, err := base64.StdEncoding.DecodeString(c.Blob); err != nil {
+				return nil, fmt.Errorf("MCP upstream %s: resources/read %s: a blob that is not base64", u.name, uri)
+			}
+			x = Content{URI: c.URI, MIMEType: c.MIMEType, Blob: c.Blob}
+		default:
 			continue
-		}
-		x := Content{URI: c.URI, MIMEType: c.MIMEType, Text: c.Text}
-		if len(c.Blob) > 0 {
-			x.Blob = base64.StdEncoding.EncodeToString(c.Blob)
 		}
 		if size += len(x.Text) + len(x.Blob); size > u.opt.MaxResultBytes {
 			return nil, u.tooLarge("resources/read " + uri)
@@ -92,11 +106,17 @@ type ResourceTemplate struct {
 // ListResourceTemplates lists the upstream's resource templates (every
 // page, at most MaxTools).
 func (u *Upstream) ListResourceTemplates(ctx context.Context) ([]ResourceTemplate, error) {
-	return listAll(ctx, u, "resource template", func(c *sdk.ServerCapabilities) bool { return c.Resources != nil },
-		func(s *sdk.ClientSession, ctx context.Context) iter.Seq2[*sdk.ResourceTemplate, error] {
-			return s.ResourceTemplates(ctx, nil)
+	return listAll(ctx, u, "resource template", "resourceTemplates", func(c *mmcp.ServerCapabilities) bool { return c.Resources != nil },
+		func(s *session, ctx context.Context, cursor mmcp.Cursor) (mmcp.Cursor, error) {
+			var req mmcp.ListResourceTemplatesRequest
+			req.Params.Cursor = cursor
+			res, err := s.c.ListResourceTemplatesByPage(ctx, req)
+			if err != nil {
+				return "", err
+			}
+			return res.NextCursor, nil
 		},
-		func(r *sdk.ResourceTemplate) (ResourceTemplate, bool) {
+		func(r *wireResource) (ResourceTemplate, bool) {
 			if r.URITemplate == "" || len(r.URITemplate) > maxArgLen {
 				return ResourceTemplate{}, false
 			}
@@ -114,8 +134,8 @@ func (u *Upstream) CanSubscribe(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ir := s.InitializeResult()
-	return ir != nil && ir.Capabilities != nil && ir.Capabilities.Resources != nil && ir.Capabilities.Resources.Subscribe, nil
+	ir := s.init
+	return ir != nil && ir.Capabilities.Resources != nil && ir.Capabilities.Resources.Subscribe, nil
 }
 
 // Subscribe asks the upstream for notifications/resources/updated of uri
@@ -145,7 +165,7 @@ func (u *Upstream) Subscribe(ctx context.Context, uri string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Subscribe(ctx, &sdk.SubscribeParams{URI: uri}); err != nil {
+	if err := s.c.Subscribe(ctx, subscribeReq(uri)); err != nil {
 		u.mu.Lock()
 		delete(u.subs, uri)
 		u.mu.Unlock()
@@ -166,11 +186,13 @@ func (u *Upstream) Unsubscribe(ctx context.Context, uri string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, u.opt.CallTimeout)
 	defer cancel()
-	return s.Unsubscribe(ctx, &sdk.UnsubscribeParams{URI: uri})
+	var req mmcp.UnsubscribeRequest
+	req.Params.URI = uri
+	return s.c.Unsubscribe(ctx, req)
 }
 
 // resubscribe renews the subscriptions on a new session.
-func (u *Upstream) resubscribe(s *sdk.ClientSession) {
+func (u *Upstream) resubscribe(s *session) {
 	u.mu.Lock()
 	uris := make([]string, 0, len(u.subs))
 	for uri := range u.subs {
@@ -179,10 +201,26 @@ func (u *Upstream) resubscribe(s *sdk.ClientSession) {
 	u.mu.Unlock()
 	for _, uri := range uris {
 		ctx, cancel := context.WithTimeout(context.Background(), u.opt.CallTimeout)
-		err := s.Subscribe(ctx, &sdk.SubscribeParams{URI: uri})
+		err := s.c.Subscribe(ctx, subscribeReq(uri))
 		cancel()
 		if err != nil {
 			u.opt.Log.Warn("MCP upstream: renewing a resource subscription failed", "connector", u.name, "uri", uri, "err", err)
 		}
 	}
+}
+
+func subscribeReq(uri string) mmcp.SubscribeRequest {
+	var req mmcp.SubscribeRequest
+	req.Params.URI = uri
+	return req
+}
+
+// wireResource is a resource or resource template as listed.
+type wireResource struct {
+	URI         string `json:"uri"`
+	URITemplate string `json:"uriTemplate"`
+	Name        string `json:"name"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	MIMEType    string `json:"mimeType"`
 }

@@ -39,7 +39,7 @@ echo "patched mcp-go $version: $tree"
 case $mode in
 check)
   status=0
-  for f in $(cd "$copy" && find mcp server tracing -name '*.go' | sort); do
+  for f in $(cd "$copy" && find mcp server tracing client -name '*.go' | sort); do
     if ! cmp -s "$copy/$f" "$tree/$f"; then
       echo "differs from the patched release: third_party/mcp-go/$f" >&2
       status=1
