@@ -305,3 +305,100 @@ func TestTrendConfidence(t *testing.T) {
 		t.Fatalf("no slopes: %v", c)
 	}
 }
+
+// A sliding window (the reset moves on with every response, before it
+// comes): the headroom is forecast net of the calls leaving the window.
+// Session 16 took every moved reset for a new window and forgot the
+// series, so a sliding window was never forecast.
+func TestPredictRateLimitSlidingWindow(t *testing.T) {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	run := func(window time.Duration, remaining func(m int) float64) (fired []Prediction) {
+		pr := NewPredictor(DefaultPredictParams())
+		for m := 0; m <= 12; m++ {
+			at := now.Add(time.Duration(m) * time.Minute)
+			// The oldest call in the window leaves 40 minutes from now.
+			pr.ObserveRateLimit("crm", at, RateLimit{Limit: 1000, Remaining: remaining(m), Reset: at.Add(40 * time.Minute), Window: window})
+			_, f, _ := pr.Evaluate(at.Add(time.Second))
+			fired = append(fired, f...)
+		}
+		return fired
+	}
+	// Net 10 calls a minute more than leave, 300 left: spent in about
+	// 30 minutes, within the hour's window.
+	f := run(time.Hour, func(m int) float64 { return float64(420 - 10*m) })
+	if len(f) != 1 || f[0].Evidence["sliding"] != 1 || f[0].Evidence["window_s"] != 3600 {
+		t.Fatalf("sliding window, spent within it: %+v", f)
+	}
+	if w := f[0].When.Sub(now); w < 38*time.Minute || w > 46*time.Minute {
+		t.Fatalf("exhaustion predicted %s after start, expected about 42m", w)
+	}
+	// The same drain against a 15-minute window: a rise in the pace
+	// spends headroom for at most one window, and 30 minutes of it
+	// would be needed.
+	if f := run(15*time.Minute, func(m int) float64 { return float64(420 - 10*m) }); len(f) != 0 {
+		t.Fatalf("drain longer than the window predicted: %+v", f)
+	}
+	// A steady pace (as many calls leave as come): nothing.
+	if f := run(time.Hour, func(m int) float64 { return float64(400 + 5*(m%2)) }); len(f) != 0 {
+		t.Fatalf("steady sliding window predicted: %+v", f)
+	}
+	// Without the policy's window its length is taken from the resets
+	// seen (40 minutes or more): still a sliding window.
+	if f := run(0, func(m int) float64 { return float64(420 - 10*m) }); len(f) != 1 || f[0].Evidence["window_s"] != 2400 {
+		t.Fatalf("sliding window without its length: %+v", f)
+	}
+}
+
+// The newest half must agree: a rise that goes on passes, a rise that
+// levelled off in the newest half fails, though the whole window's
+// trend still reaches the bound.
+func TestRecentConfidence(t *testing.T) {
+	var xs, rising, levelled []float64
+	for i := 0; i < 40; i++ {
+		x := float64(i-40) * 60
+		xs = append(xs, x)
+		rising = append(rising, 0.01*float64(i)+0.002*float64(i%3))
+		levelled = append(levelled, 0.01*float64(min(i, 20))+0.002*float64(i%3))
+	}
+	h := 3 * time.Hour
+	full := FitTrend(xs, levelled, 0)
+	need := (0.5 - full.Level) / h.Seconds()
+	if c := full.Confidence(need); c < 2 {
+		t.Fatalf("the whole levelled window should still read as rising: %v", c)
+	}
+	if c := recentConfidence(xs, levelled, 0, 0.5, h); c > 1 {
+		t.Fatalf("levelled off, newest half confidence %v", c)
+	}
+	if c := recentConfidence(xs, rising, 0, 0.5, h); c < 2 {
+		t.Fatalf("still rising, newest half confidence %v", c)
+	}
+	if c := recentConfidence(xs[:5], rising[:5], 0, 0.5, h); !math.IsInf(c, -1) {
+		t.Fatalf("too short: %v", c)
+	}
+	if c := recentConfidence(xs, rising, 0, 0.1, h); !math.IsInf(c, 1) {
+		t.Fatalf("newest half at the bound already: %v", c)
+	}
+	// Through the predictor: a failure rate that rose and levelled off at
+	// 40 % (bound 50 %) is forecast without the gate, not with it.
+	run := func(recent bool) int {
+		p := DefaultPredictParams()
+		p.Kinds = map[string]KindParams{PredictErrorRate: {Confidence: 1, Recent: recent}}
+		pr := NewPredictor(p)
+		start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+		_, at := feed(pr, start, 100, func(m int) float64 { return 0.4 * math.Min(1, float64(m)/60) })
+		n := 0
+		for _, a := range at {
+			if a.After(start.Add(80 * time.Minute)) {
+				n++ // announced after 20 minutes level
+			}
+		}
+		active, _, _ := pr.Evaluate(start.Add(100 * time.Minute))
+		return n + len(active)
+	}
+	if n := run(false); n == 0 {
+		t.Fatal("without the gate the levelled rise should read as a forecast (else this test shows nothing)")
+	}
+	if n := run(true); n != 0 {
+		t.Fatalf("with the newest half required to agree: %d predictions", n)
+	}
+}

@@ -80,6 +80,7 @@ type rateLimitDoc struct {
 	Limit     float64   `json:"limit,omitempty"`
 	Remaining float64   `json:"remaining"`
 	Reset     time.Time `json:"reset,omitzero"`
+	WindowS   float64   `json:"window_s,omitempty"`
 }
 
 type expiryDoc struct {
@@ -119,7 +120,7 @@ func (f *PredictFeed) RateLimit(connection string, at time.Time, rl RateLimit) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	key := connection + "#" + rl.Policy
-	doc := rateLimitDoc{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset}
+	doc := rateLimitDoc{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, WindowS: rl.Window.Seconds()}
 	if b, ok := f.lastBuf[key]; ok && b.i < len(f.buf) && at.Sub(b.start) < time.Second && !at.Before(f.buf[b.i].At) {
 		if js, err := json.Marshal(doc); err == nil {
 			f.buf[b.i].At, f.buf[b.i].Doc = at, js
@@ -253,7 +254,11 @@ func (f *PredictFeed) apply(g store.PredictSignal) {
 	case PredictRateLimit:
 		var d rateLimitDoc
 		if json.Unmarshal(g.Doc, &d) == nil {
-			f.pr.ObserveRateLimit(g.Subject, g.At, RateLimit{Policy: d.Policy, Limit: d.Limit, Remaining: d.Remaining, Reset: d.Reset})
+			rl := RateLimit{Policy: d.Policy, Limit: d.Limit, Remaining: d.Remaining, Reset: d.Reset}
+			if d.WindowS > 0 && d.WindowS <= 366*24*3600 {
+				rl.Window = time.Duration(d.WindowS * float64(time.Second))
+			}
+			f.pr.ObserveRateLimit(g.Subject, g.At, rl)
 		}
 	case PredictExpiry:
 		var d expiryDoc

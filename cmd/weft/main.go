@@ -884,7 +884,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		if feed, ok := monitor.NewPredictFeed(alerter.Predictor(), st, log); ok {
 			alerter.PredictFed(feed)
 			obs = &httpconn.Observer{RateLimit: func(conn string, at time.Time, rl httpconn.RateLimit) {
-				feed.RateLimit(conn, at, monitor.RateLimit{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset})
+				feed.RateLimit(conn, at, monitor.RateLimit{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, Window: rl.Window})
 			},
 				Expiry: func(conn, what string, at, notBefore, notAfter time.Time) {
 					feed.Expiry("connection:"+conn, what, at, notBefore, notAfter)
@@ -1180,7 +1180,7 @@ func predictionObserver(a *monitor.Alerter) *httpconn.Observer {
 	}
 	return &httpconn.Observer{
 		RateLimit: func(conn string, at time.Time, rl httpconn.RateLimit) {
-			pr.ObserveRateLimit(conn, at, monitor.RateLimit{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset})
+			pr.ObserveRateLimit(conn, at, monitor.RateLimit{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, Window: rl.Window})
 		},
 		Expiry: func(conn, what string, at, notBefore, notAfter time.Time) {
 			pr.ObserveExpiry("connection:"+conn, what, at, notBefore, notAfter)
