@@ -166,6 +166,19 @@ func (f *PredictFeed) Refresh(subject, what string, err error) {
 // every process's signals and finished runs since the last read into the
 // predictor, in time order.
 func (f *PredictFeed) Sync(ctx context.Context, now time.Time) error {
+	if err := f.Flush(ctx, now); err != nil {
+		return err
+	}
+	if err := f.readSignals(ctx, now); err != nil {
+		return err
+	}
+	return f.readRuns(ctx, now)
+}
+
+// Flush writes the buffered signals to the store (kept for the next try
+// when it cannot take them) and, every ten minutes, purges the ones older
+// than the lookback.
+func (f *PredictFeed) Flush(ctx context.Context, now time.Time) error {
 	f.mu.Lock()
 	out := f.buf
 	f.buf, f.lastBuf = nil, map[string]bufAt{}
@@ -188,12 +201,6 @@ func (f *PredictFeed) Sync(ctx context.Context, now time.Time) error {
 			return err
 		}
 	}
-	if err := f.readSignals(ctx, now); err != nil {
-		return err
-	}
-	if err := f.readRuns(ctx, now); err != nil {
-		return err
-	}
 	if now.Sub(f.purged) > 10*time.Minute {
 		f.purged = now
 		if _, err := f.sig.PurgePredictSignals(ctx, now.Add(-signalLookback)); err != nil {
@@ -201,6 +208,41 @@ func (f *PredictFeed) Sync(ctx context.Context, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// Restore reads what the store keeps into the predictor once: the
+// signals of the lookback (48 hours) and the finished runs of the trend
+// window. For a single process (SQLite) that feeds its predictor itself
+// and keeps its signals in the store (Persist) so that a restart does not
+// forget them: a rate limit being spent, a credential's validity and its
+// renewals, refresh failures, the runs a trend is fitted on.
+func (f *PredictFeed) Restore(ctx context.Context, now time.Time) error {
+	if err := f.readSignals(ctx, now); err != nil {
+		return err
+	}
+	return f.readRuns(ctx, now)
+}
+
+// Persist flushes the buffered signals every interval until ctx ends,
+// and once more then (with a second to do it).
+func (f *PredictFeed) Persist(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			if err := f.Flush(fctx, time.Now()); err != nil {
+				f.log.Warn("prediction: keeping the signals", "err", err)
+			}
+			cancel()
+			return
+		case now := <-t.C:
+			if err := f.Flush(ctx, now); err != nil && ctx.Err() == nil {
+				f.log.Warn("prediction: keeping the signals", "err", err)
+			}
+		}
+	}
 }
 
 func (f *PredictFeed) readSignals(ctx context.Context, now time.Time) error {
