@@ -41,6 +41,19 @@ func TestPredictParamsEmbeddedValid(t *testing.T) {
 	}
 }
 
+// gatedParams are the defaults with fixed gates for error rates and rate
+// limits (session 16's fit): the tests check the forecasters' mechanics;
+// the gates predict.json holds are fitted by the eval and move with it.
+func gatedParams() PredictParams {
+	p := DefaultPredictParams()
+	p.Kinds = map[string]KindParams{
+		PredictErrorRate: {Confidence: 3, Persist: Dur(2 * time.Minute), Horizon: Dur(time.Hour)},
+		PredictRateLimit: {Confidence: 2, Persist: Dur(time.Minute)},
+		PredictStorage:   p.Kinds[PredictStorage],
+	}
+	return p
+}
+
 func TestFitTrend(t *testing.T) {
 	var xs, ys []float64
 	for i := 0; i < 40; i++ {
@@ -87,13 +100,13 @@ func feed(pr *Predictor, start time.Time, minutes int, p func(int) float64) (fir
 
 func TestPredictErrorRateTrend(t *testing.T) {
 	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	pr := NewPredictor(DefaultPredictParams())
+	pr := NewPredictor(gatedParams())
 	fired, _ := feed(pr, start, 180, func(int) float64 { return 0.02 })
 	if len(fired) != 0 {
 		t.Fatalf("a steady flow predicted: %+v", fired)
 	}
 	// From minute 60 the failure probability climbs 1 point a minute: 50 % at minute 108.
-	pr = NewPredictor(DefaultPredictParams())
+	pr = NewPredictor(gatedParams())
 	fail := start.Add(108 * time.Minute)
 	fired, at := feed(pr, start, 108, func(m int) float64 { return 0.02 + math.Max(0, float64(m-60))*0.01 })
 	if len(fired) == 0 {
@@ -141,7 +154,7 @@ func TestPredictLatencyBound(t *testing.T) {
 
 func TestPredictRateLimit(t *testing.T) {
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	pr := NewPredictor(DefaultPredictParams())
+	pr := NewPredictor(gatedParams())
 	reset := now.Add(time.Hour)
 	// 1000 calls an hour, 10 a minute spent: 400 left after an hour's pace of 60 minutes … gone in 40.
 	for m := 0; m < 10; m++ {
@@ -159,7 +172,7 @@ func TestPredictRateLimit(t *testing.T) {
 		t.Fatalf("exhaustion predicted %s after start, expected about 50m", w)
 	}
 	// The same pace with the reset before exhaustion: no prediction.
-	pr = NewPredictor(DefaultPredictParams())
+	pr = NewPredictor(gatedParams())
 	for m := 0; m < 10; m++ {
 		pr.ObserveRateLimit("crm", now.Add(time.Duration(m)*time.Minute), RateLimit{Limit: 1000, Remaining: float64(500 - 10*m), Reset: now.Add(20 * time.Minute)})
 	}
@@ -189,10 +202,10 @@ func TestPredictRateLimit(t *testing.T) {
 		}
 		return n
 	}
-	if n := bursty(DefaultPredictParams()); n != 0 {
+	if n := bursty(gatedParams()); n != 0 {
 		t.Fatalf("uncertain pace announced %d times", n)
 	}
-	point := DefaultPredictParams()
+	point := gatedParams()
 	point.Kinds = map[string]KindParams{PredictRateLimit: {Persist: Dur(time.Minute)}}
 	if n := bursty(point); n != 1 {
 		t.Fatalf("on the point forecast alone: announced %d times, want 1", n)
@@ -313,7 +326,7 @@ func TestTrendConfidence(t *testing.T) {
 func TestPredictRateLimitSlidingWindow(t *testing.T) {
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	run := func(window time.Duration, remaining func(m int) float64) (fired []Prediction) {
-		pr := NewPredictor(DefaultPredictParams())
+		pr := NewPredictor(gatedParams())
 		for m := 0; m <= 12; m++ {
 			at := now.Add(time.Duration(m) * time.Minute)
 			// The oldest call in the window leaves 40 minutes from now.

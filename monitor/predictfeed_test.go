@@ -25,7 +25,7 @@ func TestPredictFeedTwoProcessesAgree(t *testing.T) {
 	}
 	defer st.Close()
 	mk := func() (*Predictor, *PredictFeed) {
-		pr := NewPredictor(DefaultPredictParams())
+		pr := NewPredictor(gatedParams())
 		f, ok := NewPredictFeed(pr, st, nil)
 		if !ok {
 			t.Fatal("the SQLite store keeps no prediction signals")
@@ -135,7 +135,7 @@ func TestPredictSignalsSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	pr := NewPredictor(DefaultPredictParams())
+	pr := NewPredictor(gatedParams())
 	f, ok := NewPredictFeed(pr, st, nil)
 	if !ok {
 		t.Fatal("the SQLite store keeps no prediction signals")
@@ -188,11 +188,11 @@ func TestPredictSignalsSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	fresh := NewPredictor(DefaultPredictParams())
+	fresh := NewPredictor(gatedParams())
 	if got := keys(fresh); len(got) != 0 {
 		t.Fatalf("a fresh predictor already predicts %v", got)
 	}
-	pr2 := NewPredictor(DefaultPredictParams())
+	pr2 := NewPredictor(gatedParams())
 	f2, _ := NewPredictFeed(pr2, st, nil)
 	if err := f2.Restore(ctx, now); err != nil {
 		t.Fatal(err)

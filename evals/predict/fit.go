@@ -42,11 +42,13 @@ import (
 // monitor/predict.json and run make eval-predict, which scores the real
 // predictor with it (the figures must agree).
 
+// fitPrecision: the precision required, as a 95 % lower bound (-min-precision).
+var fitPrecision = 0.8
+
 const (
-	fitPrecision = 0.8 // the target, as a 95 % lower bound
-	fitWilsonZ   = 1.645
-	fitLead      = 12 * time.Minute
-	fitFolds     = 5
+	fitWilsonZ = 1.645
+	fitLead    = 12 * time.Minute
+	fitFolds   = 5
 )
 
 var (
@@ -338,9 +340,9 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams) {
 		}
 		fmt.Printf("%s: cross-validated (%d folds): %s\n", k, fitFolds, cv.String())
 		bi, ok := choose(all)
-		how := "highest recall at precision >= 0.8 (95 % lower bound), lead >= 12m"
+		how := fmt.Sprintf("highest recall at precision >= %g (95 %% lower bound), lead >= 12m", fitPrecision)
 		if !ok {
-			how = "none reaches precision 0.8 (95 % lower bound) at lead >= 12m: highest lower bound"
+			how = fmt.Sprintf("none reaches precision %g (95 %% lower bound) at lead >= 12m: highest lower bound", fitPrecision)
 		}
 		b := gs[bi]
 		fmt.Printf("%s: chosen %s (%s): %s\n", k, b, how, all[bi].String())

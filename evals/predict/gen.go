@@ -146,7 +146,6 @@ func genFlow(r *rand.Rand, c *gcase) {
 			level[i] = math.Max(level[i], h)
 		}
 	}
-	excursions(rand.New(rand.NewSource(c.seed*31337+int64(len(c.kind)))), level)
 	if c.incident {
 		st := int(uni(r, 2*60, 9*60))
 		dur := logU(r, 15, 6*60) // minutes from the start to the bound
@@ -208,31 +207,6 @@ func genFlow(r *rand.Rand, c *gcase) {
 		}
 	}
 	sortEvents(c.events)
-}
-
-// excursions adds, in some cases, rises that build over 10 to 60 minutes
-// to 30–90 % of the way to the bound and then recover over 10 to 90 (a
-// backlog that drains, a dependency that comes back): to a trend they
-// look like a degradation until they turn. From their own stream r (the
-// session-17 addition), so that every other draw of a case is as before.
-func excursions(r *rand.Rand, level []float64) {
-	if r.Float64() >= 0.3 {
-		return
-	}
-	for n := 1 + r.Intn(2); n > 0; n-- {
-		at, up, down, h := r.Intn(len(level)), logU(r, 10, 60), logU(r, 10, 90), uni(r, 0.3, 0.9)
-		for i := at; i < len(level); i++ {
-			x := float64(i - at)
-			v := h * x / up
-			if x > up {
-				v = h * (1 - (x-up)/down)
-			}
-			if v <= 0 {
-				break
-			}
-			level[i] = math.Max(level[i], v)
-		}
-	}
 }
 
 // genLimit: a connection's calls against an upstream limit of L calls a
