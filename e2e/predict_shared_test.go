@@ -33,7 +33,7 @@ func TestPredictionSharedAcrossProcesses(t *testing.T) {
 	defer upstream.Close()
 	dir := t.TempDir()
 	params := filepath.Join(dir, "predict.json")
-	// Announce at once (the default waits for the forecast to hold a minute).
+	// Announce at once (the default waits for the forecast to hold).
 	os.WriteFile(params, []byte(`{"kinds": {"rate_limit": {"confidence": 2, "persist": "0s"}}}`), 0o600)
 	cfg := filepath.Join(dir, "weft.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`connections:

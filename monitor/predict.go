@@ -114,6 +114,13 @@ type KindParams struct {
 	// ahead (0: any time within the kind's look-ahead). A rise that levels
 	// off below the bound shows that it does the nearer it gets.
 	Horizon Dur `json:"horizon"`
+	// Recent (error_rate, latency): the newest half of the fitted points
+	// must agree — their own Theil–Sen interval, at the same confidence,
+	// still reaches the bound within the look-ahead. A rise that has
+	// levelled off, or an old burst the window still holds, fails it; a
+	// degradation that goes on passes. Independent of the first half, so
+	// the two together are harder to fool than either.
+	Recent bool `json:"recent,omitempty"`
 }
 
 // kind returns the parameters of kind (zero when none are set).
@@ -480,7 +487,7 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 			span := time.Duration(pr.p.Trend.Window*sc) * res
 			if len(xs) >= pr.p.Trend.MinPoints {
 				t := FitTrend(xs, er, at)
-				if p, ok := pr.trendPrediction(t, pr.p.ErrorRate, now, PredictErrorRate); ok && sooner(best[0], &p) {
+				if p, ok := pr.trendPrediction(t, xs, er, at, pr.p.ErrorRate, now, PredictErrorRate); ok && sooner(best[0], &p) {
 					p.Kind, p.Subject = PredictErrorRate, name
 					p.What = fmt.Sprintf("%s will be failing: error rate reaching %.0f%%", name, pr.p.ErrorRate*100)
 					p.Why = fmt.Sprintf("error rate rising %.2f points an hour over the last %s (%d points, Mann–Kendall z %.1f), now about %.1f%%",
@@ -492,7 +499,7 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 				continue // no bound known yet (the usual latency is still being learned)
 			}
 			t := FitTrend(lx, lat, at)
-			if p, ok := pr.trendPrediction(t, bound, now, PredictLatency); ok && sooner(best[1], &p) {
+			if p, ok := pr.trendPrediction(t, lx, lat, at, bound, now, PredictLatency); ok && sooner(best[1], &p) {
 				p.Kind, p.Subject = PredictLatency, name
 				p.What = fmt.Sprintf("%s will be too slow: p95 latency reaching %.0f ms", name, bound)
 				how := "configured"
@@ -570,7 +577,11 @@ func (pr *Predictor) boundFor(flow string) (float64, bool) {
 	return best, best > 0
 }
 
-func (pr *Predictor) trendPrediction(t Trend, thr float64, now time.Time, kind string) (Prediction, bool) {
+// trendPrediction is the forecast of t (fitted on xs, ys, level at at)
+// reaching thr, when it stands. Its evidence holds "confidence" (of the
+// whole window) and "confidence_recent" (the least of that and the newest
+// half's: both halves agreeing).
+func (pr *Predictor) trendPrediction(t Trend, xs, ys []float64, at, thr float64, now time.Time, kind string) (Prediction, bool) {
 	if t.Z < pr.p.Trend.MinZ || t.Slope <= 0 || t.Level >= thr {
 		// No trend, or the level is there already: that is for the
 		// alert rules to judge, not a forecast.
@@ -582,26 +593,49 @@ func (pr *Predictor) trendPrediction(t Trend, thr float64, now time.Time, kind s
 		return Prediction{}, false
 	}
 	// How surely the slope is steep enough to cross within the horizon.
+	kp := pr.p.kind(kind)
 	conf := t.Confidence((thr - t.Level) / h.Seconds())
-	if conf < pr.p.kind(kind).Confidence {
+	if conf < kp.Confidence {
+		return Prediction{}, false
+	}
+	recent := math.Min(conf, recentConfidence(xs, ys, at, thr, h))
+	if kp.Recent && recent < kp.Confidence {
 		return Prediction{}, false
 	}
 	return Prediction{When: now.Add(eta), Evidence: map[string]float64{"slope_per_hour": t.Slope * 3600, "z": t.Z, "level": t.Level, "threshold": thr,
-		"points": float64(t.N), "confidence": conf}}, true
+		"points": float64(t.N), "confidence": conf, "confidence_recent": recent}}, true
+}
+
+// recentConfidence is how surely the newest half of xs, ys (fitted on
+// its own, level at at) reaches thr within h: the confidence (Trend.
+// Confidence) of the slope that needs. -Inf when the half is too short
+// to tell (under 3 points); +Inf when its level is at thr already.
+func recentConfidence(xs, ys []float64, at, thr float64, h time.Duration) float64 {
+	n := min(len(xs), len(ys))
+	if n < 6 {
+		return math.Inf(-1)
+	}
+	t := FitTrend(xs[n/2:n], ys[n/2:n], at)
+	if t.Level >= thr {
+		return math.Inf(1)
+	}
+	return t.Confidence((thr - t.Level) / h.Seconds())
 }
 
 // sooner reports whether p is sooner than *best (or best is nil); the one
-// kept carries the higher of the two confidences.
+// kept carries the higher of the two confidences (of each sort).
 func sooner(best, p *Prediction) bool {
 	if best == nil {
 		return true
 	}
+	keep, drop := best, p
 	if p.When.Before(best.When) {
-		p.Evidence["confidence"] = math.Max(p.Evidence["confidence"], best.Evidence["confidence"])
-		return true
+		keep, drop = p, best
 	}
-	best.Evidence["confidence"] = math.Max(p.Evidence["confidence"], best.Evidence["confidence"])
-	return false
+	for _, k := range []string{"confidence", "confidence_recent"} {
+		keep.Evidence[k] = math.Max(keep.Evidence[k], drop.Evidence[k])
+	}
+	return keep == p
 }
 
 // --- rate-limit headroom ---
@@ -612,6 +646,9 @@ type RateLimit struct {
 	Limit     float64   // calls allowed in the window (0: not given)
 	Remaining float64   // calls left in the window
 	Reset     time.Time // when the window resets (zero: not given)
+	// Window: the window's length when the upstream gives it
+	// (RateLimit-Policy w=); 0: not given.
+	Window time.Duration
 }
 
 type sample struct {
@@ -623,6 +660,15 @@ type limitState struct {
 	limit   float64
 	reset   time.Time
 	samples []sample
+	// sliding: the window slides (capacity comes back as old calls leave
+	// it, not all at once): the reset moved on, twice, either before it
+	// came or without the headroom coming back (slides counts those);
+	// window: its length, as given or as the furthest reset seen ahead of
+	// a response (a lower bound; some upstreams report when the oldest
+	// call leaves, others when the newest does).
+	sliding bool
+	slides  int
+	window  time.Duration
 }
 
 // ObserveRateLimit records the headroom a response of connection reported.
@@ -649,9 +695,22 @@ func (pr *Predictor) ObserveRateLimit(connection string, at time.Time, rl RateLi
 		if at.Before(last.at) {
 			return
 		}
-		if rl.Remaining > last.v || (!rl.Reset.IsZero() && !s.reset.IsZero() && rl.Reset.Sub(s.reset) > time.Second) {
+		moved := !rl.Reset.IsZero() && !s.reset.IsZero() && rl.Reset.Sub(s.reset) > time.Second
+		if moved && (s.reset.Sub(at) > time.Second || rl.Remaining <= last.v) {
+			// The reset moved on while the one given before was still
+			// ahead, or a fresh window brought no headroom back: twice,
+			// and the window slides.
+			if s.slides++; s.slides >= 2 {
+				s.sliding = true
+			}
+		}
+		if !s.sliding && (rl.Remaining > last.v || moved) {
 			s.samples = s.samples[:0] // a new window
 		}
+	}
+	s.window = max(s.window, rl.Window)
+	if rl.Window <= 0 && !rl.Reset.IsZero() {
+		s.window = max(s.window, rl.Reset.Sub(at))
 	}
 	s.limit, s.reset = rl.Limit, rl.Reset
 	s.samples = appendSample(s.samples, sample{at, rl.Remaining}, time.Duration(pr.p.RateLimit.PaceWindow), maxSamples)
@@ -682,7 +741,7 @@ func (pr *Predictor) limitPredictions(now time.Time, out []Prediction) []Predict
 			continue
 		}
 		last := s.samples[len(s.samples)-1]
-		if !s.reset.IsZero() && !now.Before(s.reset) {
+		if !s.sliding && !s.reset.IsZero() && !now.Before(s.reset) {
 			continue // the window has reset since
 		}
 		if last.v <= 0 {
@@ -702,8 +761,17 @@ func (pr *Predictor) limitPredictions(now time.Time, out []Prediction) []Predict
 		// The time there is: until the window resets (the headers say
 		// when), at most the horizon.
 		room := time.Duration(pr.p.RateLimit.Horizon)
-		if !s.reset.IsZero() && s.reset.Sub(now) < room {
+		switch {
+		case s.sliding && s.window >= time.Duration(pr.p.RateLimit.PaceWindow):
+			// A sliding window: the pace is net of the calls leaving it,
+			// and a rise in the pace spends the headroom for at most one
+			// window's length before as many leave as come.
+			room = min(room, s.window)
+		case !s.sliding && !s.reset.IsZero() && s.reset.Sub(now) < room:
 			room = s.reset.Sub(now)
+		}
+		if room <= 0 {
+			continue
 		}
 		if eta > room {
 			continue // the window resets first at this pace
@@ -721,10 +789,14 @@ func (pr *Predictor) limitPredictions(now time.Time, out []Prediction) []Predict
 			why += fmt.Sprintf(" of %.0f", s.limit)
 		}
 		why += fmt.Sprintf(", spent at %.1f a minute over the last %s", pace*60, time.Duration(pr.p.RateLimit.PaceWindow))
-		if !s.reset.IsZero() {
+		switch {
+		case s.sliding:
+			ev["sliding"], ev["window_s"] = 1, s.window.Seconds()
+			why += fmt.Sprintf(" net of the calls leaving its sliding window of %s or more", s.window.Round(time.Second))
+		case !s.reset.IsZero():
 			ev["reset_in_s"] = s.reset.Sub(now).Seconds()
 			why += fmt.Sprintf("; the window resets at %s, after that", s.reset.UTC().Format(time.RFC3339))
-		} else {
+		default:
 			why += "; the upstream gave no reset time"
 		}
 		out = append(out, Prediction{Kind: PredictRateLimit, Subject: key, When: now.Add(eta), Evidence: ev, Why: why,

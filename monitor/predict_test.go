@@ -41,6 +41,19 @@ func TestPredictParamsEmbeddedValid(t *testing.T) {
 	}
 }
 
+// gatedParams are the defaults with fixed gates for error rates and rate
+// limits (session 16's fit): the tests check the forecasters' mechanics;
+// the gates predict.json holds are fitted by the eval and move with it.
+func gatedParams() PredictParams {
+	p := DefaultPredictParams()
+	p.Kinds = map[string]KindParams{
+		PredictErrorRate: {Confidence: 3, Persist: Dur(2 * time.Minute), Horizon: Dur(time.Hour)},
+		PredictRateLimit: {Confidence: 2, Persist: Dur(time.Minute)},
+		PredictStorage:   p.Kinds[PredictStorage],
+	}
+	return p
+}
+
 func TestFitTrend(t *testing.T) {
 	var xs, ys []float64
 	for i := 0; i < 40; i++ {
@@ -87,13 +100,13 @@ func feed(pr *Predictor, start time.Time, minutes int, p func(int) float64) (fir
 
 func TestPredictErrorRateTrend(t *testing.T) {
 	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	pr := NewPredictor(DefaultPredictParams())
+	pr := NewPredictor(gatedParams())
 	fired, _ := feed(pr, start, 180, func(int) float64 { return 0.02 })
 	if len(fired) != 0 {
 		t.Fatalf("a steady flow predicted: %+v", fired)
 	}
 	// From minute 60 the failure probability climbs 1 point a minute: 50 % at minute 108.
-	pr = NewPredictor(DefaultPredictParams())
+	pr = NewPredictor(gatedParams())
 	fail := start.Add(108 * time.Minute)
 	fired, at := feed(pr, start, 108, func(m int) float64 { return 0.02 + math.Max(0, float64(m-60))*0.01 })
 	if len(fired) == 0 {
@@ -141,7 +154,7 @@ func TestPredictLatencyBound(t *testing.T) {
 
 func TestPredictRateLimit(t *testing.T) {
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	pr := NewPredictor(DefaultPredictParams())
+	pr := NewPredictor(gatedParams())
 	reset := now.Add(time.Hour)
 	// 1000 calls an hour, 10 a minute spent: 400 left after an hour's pace of 60 minutes … gone in 40.
 	for m := 0; m < 10; m++ {
@@ -159,7 +172,7 @@ func TestPredictRateLimit(t *testing.T) {
 		t.Fatalf("exhaustion predicted %s after start, expected about 50m", w)
 	}
 	// The same pace with the reset before exhaustion: no prediction.
-	pr = NewPredictor(DefaultPredictParams())
+	pr = NewPredictor(gatedParams())
 	for m := 0; m < 10; m++ {
 		pr.ObserveRateLimit("crm", now.Add(time.Duration(m)*time.Minute), RateLimit{Limit: 1000, Remaining: float64(500 - 10*m), Reset: now.Add(20 * time.Minute)})
 	}
@@ -189,10 +202,10 @@ func TestPredictRateLimit(t *testing.T) {
 		}
 		return n
 	}
-	if n := bursty(DefaultPredictParams()); n != 0 {
+	if n := bursty(gatedParams()); n != 0 {
 		t.Fatalf("uncertain pace announced %d times", n)
 	}
-	point := DefaultPredictParams()
+	point := gatedParams()
 	point.Kinds = map[string]KindParams{PredictRateLimit: {Persist: Dur(time.Minute)}}
 	if n := bursty(point); n != 1 {
 		t.Fatalf("on the point forecast alone: announced %d times, want 1", n)
@@ -303,5 +316,102 @@ func TestTrendConfidence(t *testing.T) {
 	}
 	if c := (Trend{}).Confidence(1); !math.IsInf(c, -1) {
 		t.Fatalf("no slopes: %v", c)
+	}
+}
+
+// A sliding window (the reset moves on with every response, before it
+// comes): the headroom is forecast net of the calls leaving the window.
+// Session 16 took every moved reset for a new window and forgot the
+// series, so a sliding window was never forecast.
+func TestPredictRateLimitSlidingWindow(t *testing.T) {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	run := func(window time.Duration, remaining func(m int) float64) (fired []Prediction) {
+		pr := NewPredictor(gatedParams())
+		for m := 0; m <= 12; m++ {
+			at := now.Add(time.Duration(m) * time.Minute)
+			// The oldest call in the window leaves 40 minutes from now.
+			pr.ObserveRateLimit("crm", at, RateLimit{Limit: 1000, Remaining: remaining(m), Reset: at.Add(40 * time.Minute), Window: window})
+			_, f, _ := pr.Evaluate(at.Add(time.Second))
+			fired = append(fired, f...)
+		}
+		return fired
+	}
+	// Net 10 calls a minute more than leave, 300 left: spent in about
+	// 30 minutes, within the hour's window.
+	f := run(time.Hour, func(m int) float64 { return float64(420 - 10*m) })
+	if len(f) != 1 || f[0].Evidence["sliding"] != 1 || f[0].Evidence["window_s"] != 3600 {
+		t.Fatalf("sliding window, spent within it: %+v", f)
+	}
+	if w := f[0].When.Sub(now); w < 38*time.Minute || w > 46*time.Minute {
+		t.Fatalf("exhaustion predicted %s after start, expected about 42m", w)
+	}
+	// The same drain against a 15-minute window: a rise in the pace
+	// spends headroom for at most one window, and 30 minutes of it
+	// would be needed.
+	if f := run(15*time.Minute, func(m int) float64 { return float64(420 - 10*m) }); len(f) != 0 {
+		t.Fatalf("drain longer than the window predicted: %+v", f)
+	}
+	// A steady pace (as many calls leave as come): nothing.
+	if f := run(time.Hour, func(m int) float64 { return float64(400 + 5*(m%2)) }); len(f) != 0 {
+		t.Fatalf("steady sliding window predicted: %+v", f)
+	}
+	// Without the policy's window its length is taken from the resets
+	// seen (40 minutes or more): still a sliding window.
+	if f := run(0, func(m int) float64 { return float64(420 - 10*m) }); len(f) != 1 || f[0].Evidence["window_s"] != 2400 {
+		t.Fatalf("sliding window without its length: %+v", f)
+	}
+}
+
+// The newest half must agree: a rise that goes on passes, a rise that
+// levelled off in the newest half fails, though the whole window's
+// trend still reaches the bound.
+func TestRecentConfidence(t *testing.T) {
+	var xs, rising, levelled []float64
+	for i := 0; i < 40; i++ {
+		x := float64(i-40) * 60
+		xs = append(xs, x)
+		rising = append(rising, 0.01*float64(i)+0.002*float64(i%3))
+		levelled = append(levelled, 0.01*float64(min(i, 20))+0.002*float64(i%3))
+	}
+	h := 3 * time.Hour
+	full := FitTrend(xs, levelled, 0)
+	need := (0.5 - full.Level) / h.Seconds()
+	if c := full.Confidence(need); c < 2 {
+		t.Fatalf("the whole levelled window should still read as rising: %v", c)
+	}
+	if c := recentConfidence(xs, levelled, 0, 0.5, h); c > 1 {
+		t.Fatalf("levelled off, newest half confidence %v", c)
+	}
+	if c := recentConfidence(xs, rising, 0, 0.5, h); c < 2 {
+		t.Fatalf("still rising, newest half confidence %v", c)
+	}
+	if c := recentConfidence(xs[:5], rising[:5], 0, 0.5, h); !math.IsInf(c, -1) {
+		t.Fatalf("too short: %v", c)
+	}
+	if c := recentConfidence(xs, rising, 0, 0.1, h); !math.IsInf(c, 1) {
+		t.Fatalf("newest half at the bound already: %v", c)
+	}
+	// Through the predictor: a failure rate that rose and levelled off at
+	// 40 % (bound 50 %) is forecast without the gate, not with it.
+	run := func(recent bool) int {
+		p := DefaultPredictParams()
+		p.Kinds = map[string]KindParams{PredictErrorRate: {Confidence: 1, Recent: recent}}
+		pr := NewPredictor(p)
+		start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+		_, at := feed(pr, start, 100, func(m int) float64 { return 0.4 * math.Min(1, float64(m)/60) })
+		n := 0
+		for _, a := range at {
+			if a.After(start.Add(80 * time.Minute)) {
+				n++ // announced after 20 minutes level
+			}
+		}
+		active, _, _ := pr.Evaluate(start.Add(100 * time.Minute))
+		return n + len(active)
+	}
+	if n := run(false); n == 0 {
+		t.Fatal("without the gate the levelled rise should read as a forecast (else this test shows nothing)")
+	}
+	if n := run(true); n != 0 {
+		t.Fatalf("with the newest half required to agree: %d predictions", n)
 	}
 }

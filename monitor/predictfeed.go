@@ -80,6 +80,7 @@ type rateLimitDoc struct {
 	Limit     float64   `json:"limit,omitempty"`
 	Remaining float64   `json:"remaining"`
 	Reset     time.Time `json:"reset,omitzero"`
+	WindowS   float64   `json:"window_s,omitempty"`
 }
 
 type expiryDoc struct {
@@ -119,7 +120,7 @@ func (f *PredictFeed) RateLimit(connection string, at time.Time, rl RateLimit) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	key := connection + "#" + rl.Policy
-	doc := rateLimitDoc{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset}
+	doc := rateLimitDoc{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, WindowS: rl.Window.Seconds()}
 	if b, ok := f.lastBuf[key]; ok && b.i < len(f.buf) && at.Sub(b.start) < time.Second && !at.Before(f.buf[b.i].At) {
 		if js, err := json.Marshal(doc); err == nil {
 			f.buf[b.i].At, f.buf[b.i].Doc = at, js
@@ -165,6 +166,19 @@ func (f *PredictFeed) Refresh(subject, what string, err error) {
 // every process's signals and finished runs since the last read into the
 // predictor, in time order.
 func (f *PredictFeed) Sync(ctx context.Context, now time.Time) error {
+	if err := f.Flush(ctx, now); err != nil {
+		return err
+	}
+	if err := f.readSignals(ctx, now); err != nil {
+		return err
+	}
+	return f.readRuns(ctx, now)
+}
+
+// Flush writes the buffered signals to the store (kept for the next try
+// when it cannot take them) and, every ten minutes, purges the ones older
+// than the lookback.
+func (f *PredictFeed) Flush(ctx context.Context, now time.Time) error {
 	f.mu.Lock()
 	out := f.buf
 	f.buf, f.lastBuf = nil, map[string]bufAt{}
@@ -187,12 +201,6 @@ func (f *PredictFeed) Sync(ctx context.Context, now time.Time) error {
 			return err
 		}
 	}
-	if err := f.readSignals(ctx, now); err != nil {
-		return err
-	}
-	if err := f.readRuns(ctx, now); err != nil {
-		return err
-	}
 	if now.Sub(f.purged) > 10*time.Minute {
 		f.purged = now
 		if _, err := f.sig.PurgePredictSignals(ctx, now.Add(-signalLookback)); err != nil {
@@ -200,6 +208,41 @@ func (f *PredictFeed) Sync(ctx context.Context, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// Restore reads what the store keeps into the predictor once: the
+// signals of the lookback (48 hours) and the finished runs of the trend
+// window. For a single process (SQLite) that feeds its predictor itself
+// and keeps its signals in the store (Persist) so that a restart does not
+// forget them: a rate limit being spent, a credential's validity and its
+// renewals, refresh failures, the runs a trend is fitted on.
+func (f *PredictFeed) Restore(ctx context.Context, now time.Time) error {
+	if err := f.readSignals(ctx, now); err != nil {
+		return err
+	}
+	return f.readRuns(ctx, now)
+}
+
+// Persist flushes the buffered signals every interval until ctx ends,
+// and once more then (with a second to do it).
+func (f *PredictFeed) Persist(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			if err := f.Flush(fctx, time.Now()); err != nil {
+				f.log.Warn("prediction: keeping the signals", "err", err)
+			}
+			cancel()
+			return
+		case now := <-t.C:
+			if err := f.Flush(ctx, now); err != nil && ctx.Err() == nil {
+				f.log.Warn("prediction: keeping the signals", "err", err)
+			}
+		}
+	}
 }
 
 func (f *PredictFeed) readSignals(ctx context.Context, now time.Time) error {
@@ -253,7 +296,11 @@ func (f *PredictFeed) apply(g store.PredictSignal) {
 	case PredictRateLimit:
 		var d rateLimitDoc
 		if json.Unmarshal(g.Doc, &d) == nil {
-			f.pr.ObserveRateLimit(g.Subject, g.At, RateLimit{Policy: d.Policy, Limit: d.Limit, Remaining: d.Remaining, Reset: d.Reset})
+			rl := RateLimit{Policy: d.Policy, Limit: d.Limit, Remaining: d.Remaining, Reset: d.Reset}
+			if d.WindowS > 0 && d.WindowS <= 366*24*3600 {
+				rl.Window = time.Duration(d.WindowS * float64(time.Second))
+			}
+			f.pr.ObserveRateLimit(g.Subject, g.At, rl)
 		}
 	case PredictExpiry:
 		var d expiryDoc

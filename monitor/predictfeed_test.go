@@ -25,7 +25,7 @@ func TestPredictFeedTwoProcessesAgree(t *testing.T) {
 	}
 	defer st.Close()
 	mk := func() (*Predictor, *PredictFeed) {
-		pr := NewPredictor(DefaultPredictParams())
+		pr := NewPredictor(gatedParams())
 		f, ok := NewPredictFeed(pr, st, nil)
 		if !ok {
 			t.Fatal("the SQLite store keeps no prediction signals")
@@ -119,5 +119,103 @@ func TestPredictFeedTwoProcessesAgree(t *testing.T) {
 	}
 	if got := a.Alerts(); len(got) != 2 {
 		t.Fatalf("alerts: %+v", got)
+	}
+}
+
+// One process on SQLite keeps what it sees of upstreams in the store
+// (Flush) and reads it back after a restart (Restore): a rate limit being
+// spent, a credential's renewal habit and its failing refresh, and the
+// runs a trend is fitted on are all known again, and the same is
+// forecast. Without it the restarted predictor knows nothing.
+func TestPredictSignalsSurviveRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, dir, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	pr := NewPredictor(gatedParams())
+	f, ok := NewPredictFeed(pr, st, nil)
+	if !ok {
+		t.Fatal("the SQLite store keeps no prediction signals")
+	}
+	// The process tells its predictor and the feed (cmd/weft keptObserver).
+	reset := now.Add(time.Hour)
+	for i := 0; i <= 600; i += 5 {
+		at := now.Add(-10*time.Minute + time.Duration(i)*time.Second)
+		rl := RateLimit{Limit: 5000, Remaining: 2000 - float64(i)*100/60, Reset: reset}
+		pr.ObserveRateLimit("crm", at, rl)
+		f.RateLimit("crm", at, rl)
+	}
+	// A certificate renewed once with 30 % left; the current one has 4 %
+	// left: predicted.
+	life := 100 * time.Hour
+	nb1 := now.Add(-166 * time.Hour)
+	nb2 := nb1.Add(70 * time.Hour)
+	for _, o := range []struct{ at, nb time.Time }{{nb1.Add(time.Hour), nb1}, {nb2, nb2}, {now.Add(-time.Minute), nb2}} {
+		pr.ObserveExpiry("connection:billing", "tls certificate", o.at, o.nb, o.nb.Add(life))
+		f.Expiry("connection:billing", "tls certificate", o.at, o.nb, o.nb.Add(life))
+	}
+	for i := 0; i < 3; i++ {
+		fin := now.Add(-time.Duration(i) * time.Minute)
+		r := &store.Run{ID: uuid.Must(uuid.NewV7()).String(), Flow: "orders", Version: 1, Status: store.RunSucceeded, TriggerKind: "webhook", CreatedAt: fin.Add(-time.Second), StartedAt: fin.Add(-time.Second), FinishedAt: &fin}
+		if err := st.InsertRun(ctx, r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := func(pr *Predictor) []string {
+		pr.Evaluate(now)
+		active, _, _ := pr.Evaluate(now.Add(time.Minute))
+		var ks []string
+		for _, p := range active {
+			ks = append(ks, p.Key())
+		}
+		return ks
+	}
+	before := keys(pr)
+	if len(before) != 2 {
+		t.Fatalf("before the restart: %v (want a rate limit and an expiry)", before)
+	}
+	if err := f.Flush(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	// Restarted.
+	st, err = sqlite.Open(ctx, dir, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fresh := NewPredictor(gatedParams())
+	if got := keys(fresh); len(got) != 0 {
+		t.Fatalf("a fresh predictor already predicts %v", got)
+	}
+	pr2 := NewPredictor(gatedParams())
+	f2, _ := NewPredictFeed(pr2, st, nil)
+	if err := f2.Restore(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	after := keys(pr2)
+	if len(after) != len(before) || after[0] != before[0] || after[1] != before[1] {
+		t.Fatalf("after the restart: %v; before: %v", after, before)
+	}
+	pr2.mu.Lock()
+	c := pr2.creds["connection:billing#tls certificate"]
+	ft := pr2.flows["orders"]
+	pr2.mu.Unlock()
+	if c == nil || len(c.renewedAt) != 1 || ft == nil {
+		t.Fatalf("renewal habit %+v, runs %v: not read back", c, ft != nil)
+	}
+	// Flush keeps what the store refused for the next try.
+	f2.RateLimit("crm", now, RateLimit{Remaining: 5})
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := f2.Flush(gone, now); err == nil {
+		t.Fatal("the store took the signals on a cancelled context")
+	}
+	if len(f2.buf) != 1 {
+		t.Fatalf("%d signals kept for the next try, want 1", len(f2.buf))
 	}
 }

@@ -82,12 +82,15 @@ type Config struct {
 	// deployment); weft serve ignores it. Flags win over it.
 	Agent AgentConfig `yaml:"agent"`
 
-	egress    *egress.Policy      // from Egress; nil: no egress section
-	fed       *mcpconn.Federation // MCP upstreams (set by openCore)
-	masterKey string              // WEFT_MASTER_KEY
-	workerID  string              // this process's identity in the queue and the transaction log
-	site      string              // weft agent: this runtime agent's site ("" for weft serve)
-	labels    map[string]string   // weft agent: the site's labels
+	egress *egress.Policy      // from Egress; nil: no egress section
+	fed    *mcpconn.Federation // MCP upstreams (set by openCore)
+	// predictKeep keeps the prediction signals of a single process
+	// (SQLite) in the store (set by openCore).
+	predictKeep *monitor.PredictFeed
+	masterKey   string            // WEFT_MASTER_KEY
+	workerID    string            // this process's identity in the queue and the transaction log
+	site        string            // weft agent: this runtime agent's site ("" for weft serve)
+	labels      map[string]string // weft agent: the site's labels
 
 	secrets map[string]string // from WEFT_SECRET_<NAME>; never in files or logs
 }

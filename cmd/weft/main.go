@@ -530,6 +530,10 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 			go sampleDatabase(bg, sz, pr, cfg.Alerts.Predict.DatabaseBound, 10*time.Minute, log)
 		}
 	}
+	if cfg.predictKeep != nil {
+		// SQLite: keep the signals in the store (read back at start).
+		go cfg.predictKeep.Persist(bg, 30*time.Second)
+	}
 	if feed := alerter.Feed(); feed != nil {
 		// Shared store: read everyone's signals and runs, and evaluate.
 		go feed.Run(bg, 5*time.Second)
@@ -885,13 +889,25 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 		if feed, ok := monitor.NewPredictFeed(alerter.Predictor(), st, log); ok {
 			alerter.PredictFed(feed)
 			obs = &httpconn.Observer{RateLimit: func(conn string, at time.Time, rl httpconn.RateLimit) {
-				feed.RateLimit(conn, at, monitor.RateLimit{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset})
+				feed.RateLimit(conn, at, monitor.RateLimit{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, Window: rl.Window})
 			},
 				Expiry: func(conn, what string, at, notBefore, notAfter time.Time) {
 					feed.Expiry("connection:"+conn, what, at, notBefore, notAfter)
 				},
 				Refresh: func(conn, what string, err error) { feed.Refresh("connection:"+conn, what, err) },
 			}
+		}
+	}
+	if cfg.DatabaseURL == "" && obs != nil {
+		// One process on SQLite: it feeds its predictor itself, and keeps
+		// what it sees of upstreams in the store too, so that a restart
+		// forgets neither those nor the runs its trends are fitted on.
+		if feed, ok := monitor.NewPredictFeed(alerter.Predictor(), st, log); ok {
+			if err := feed.Restore(ctx, time.Now()); err != nil {
+				log.Warn("prediction: reading back what was kept", "err", err)
+			}
+			cfg.predictKeep = feed
+			obs = keptObserver(obs, feed)
 		}
 	}
 	cat := observedCatalog(cfg.egress, obs)
@@ -1181,12 +1197,31 @@ func predictionObserver(a *monitor.Alerter) *httpconn.Observer {
 	}
 	return &httpconn.Observer{
 		RateLimit: func(conn string, at time.Time, rl httpconn.RateLimit) {
-			pr.ObserveRateLimit(conn, at, monitor.RateLimit{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset})
+			pr.ObserveRateLimit(conn, at, monitor.RateLimit{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, Window: rl.Window})
 		},
 		Expiry: func(conn, what string, at, notBefore, notAfter time.Time) {
 			pr.ObserveExpiry("connection:"+conn, what, at, notBefore, notAfter)
 		},
 		Refresh: func(conn, what string, err error) { pr.ObserveRefresh("connection:"+conn, what, err) },
+	}
+}
+
+// keptObserver tells both obs (the predictor) and feed (kept in the
+// store) what the http connector sees of upstreams.
+func keptObserver(obs *httpconn.Observer, feed *monitor.PredictFeed) *httpconn.Observer {
+	return &httpconn.Observer{
+		RateLimit: func(conn string, at time.Time, rl httpconn.RateLimit) {
+			obs.RateLimit(conn, at, rl)
+			feed.RateLimit(conn, at, monitor.RateLimit{Policy: rl.Policy, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, Window: rl.Window})
+		},
+		Expiry: func(conn, what string, at, notBefore, notAfter time.Time) {
+			obs.Expiry(conn, what, at, notBefore, notAfter)
+			feed.Expiry("connection:"+conn, what, at, notBefore, notAfter)
+		},
+		Refresh: func(conn, what string, err error) {
+			obs.Refresh(conn, what, err)
+			feed.Refresh("connection:"+conn, what, err)
+		},
 	}
 }
 

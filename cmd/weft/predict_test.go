@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/monitor"
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/sqlite"
@@ -83,4 +84,51 @@ func TestSampleDatabaseFeedsPredictor(t *testing.T) {
 	if len(fired) != 1 || fired[0].Kind != monitor.PredictStorage || fired[0].Subject != "store:database" || fired[0].Evidence["bound"] != 1<<30 || fired[0].Evidence["size"] < 1e6 {
 		t.Fatalf("%+v", fired)
 	}
+}
+
+// On SQLite, serve keeps what the http connector sees of upstreams in the
+// store as well as in its predictor (keptObserver), and a second start
+// reads it back (openCore): the rate limit being spent is forecast again
+// after the restart.
+func TestServeKeepsPredictionSignalsOnSQLite(t *testing.T) {
+	ctx := context.Background()
+	cfg := defaultConfig()
+	cfg.DataDir = t.TempDir()
+	quiet := slog.New(slog.DiscardHandler)
+	params := monitor.DefaultPredictParams()
+	params.Kinds = nil // announce at once: what is tested is what survives
+	start := func() (*monitor.Predictor, *monitor.Alerter, store.Store) {
+		pr := monitor.NewPredictor(params)
+		a := monitor.NewAlerter(nil, nil, quiet)
+		a.Predict(pr)
+		cfg.predictKeep = nil
+		st, _, err := openCore(ctx, cfg, quiet, nil, a, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.predictKeep == nil {
+			t.Fatal("no store kept for the prediction signals on SQLite")
+		}
+		return pr, a, st
+	}
+	pr, a, st := start()
+	obs := keptObserver(predictionObserver(a), cfg.predictKeep)
+	now := time.Now().UTC().Truncate(time.Second)
+	for i := 0; i <= 600; i += 10 {
+		obs.RateLimit("crm", now.Add(-10*time.Minute+time.Duration(i)*time.Second), httpconn.RateLimit{Limit: 5000, Remaining: 2000 - float64(i)*100/60, Reset: now.Add(time.Hour)})
+	}
+	want := func(pr *monitor.Predictor, when string) {
+		active, _, _ := pr.Evaluate(now)
+		if len(active) != 1 || active[0].Key() != "rate_limit|connection:crm" {
+			t.Fatalf("%s: %+v", when, active)
+		}
+	}
+	want(pr, "before the restart")
+	if err := cfg.predictKeep.Flush(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	pr2, _, st2 := start()
+	defer st2.Close()
+	want(pr2, "after the restart")
 }

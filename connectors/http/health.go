@@ -27,6 +27,9 @@ type RateLimit struct {
 	Limit     float64   // 0: not given
 	Remaining float64   // calls left in the window
 	Reset     time.Time // zero: not given
+	// Window: the policy's window (RateLimit-Policy w=, at most a year);
+	// 0: not given.
+	Window time.Duration
 }
 
 // maxHeaderLen bounds the header values parsed.
@@ -105,6 +108,9 @@ func ParseRateLimit(h http.Header, now time.Time) (RateLimit, bool) {
 		}
 		if pname, pm := params(get("RateLimit-Policy")); pname == name || pname == "" {
 			rl.Limit, _ = num(pm["q"])
+			if w, ok := num(pm["w"]); ok && w > 0 && w <= 366*24*3600 {
+				rl.Window = time.Duration(w * float64(time.Second))
+			}
 		}
 		return rl, true
 	}

@@ -28,6 +28,8 @@ func TestParseRateLimit(t *testing.T) {
 		{"ietf fields", map[string]string{"RateLimit-Limit": "100", "RateLimit-Remaining": "50", "RateLimit-Reset": "30"}, true,
 			RateLimit{Limit: 100, Remaining: 50, Reset: now.Add(30 * time.Second)}},
 		{"ietf structured", map[string]string{"RateLimit": `"default";r=50;t=30`, "RateLimit-Policy": `"default";q=100;w=60`}, true,
+			RateLimit{Policy: "default", Limit: 100, Remaining: 50, Reset: now.Add(30 * time.Second), Window: time.Minute}},
+		{"ietf structured, window out of range", map[string]string{"RateLimit": `"default";r=50;t=30`, "RateLimit-Policy": `"default";q=100;w=99999999999`}, true,
 			RateLimit{Policy: "default", Limit: 100, Remaining: 50, Reset: now.Add(30 * time.Second)}},
 		{"ietf older draft", map[string]string{"RateLimit": "limit=100, remaining=7, reset=5"}, true,
 			RateLimit{Limit: 100, Remaining: 7, Reset: now.Add(5 * time.Second)}},

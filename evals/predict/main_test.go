@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math/rand"
 	"testing"
 	"time"
 )
@@ -68,5 +69,105 @@ func TestRateLimitLabelsEveryExhaustion(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+func TestWilsonLower(t *testing.T) {
+	if v := wilsonLower(0, 0, 1.645); v != 0 {
+		t.Fatal(v)
+	}
+	// 17 of 20 (0.85): the 95 % one-sided lower bound is about 0.67.
+	if v := wilsonLower(17, 20, 1.645); v < 0.65 || v > 0.69 {
+		t.Fatalf("17/20: %v", v)
+	}
+	// The same share seen ten times as often is surer.
+	if a, b := wilsonLower(17, 20, 1.645), wilsonLower(170, 200, 1.645); b <= a || b >= 0.85 {
+		t.Fatalf("17/20 %v, 170/200 %v", a, b)
+	}
+	if v := wilsonLower(20, 20, 1.645); v <= 0.85 || v >= 1 {
+		t.Fatalf("20/20: %v", v)
+	}
+}
+
+// The rule: the highest recall whose precision clears the bound as a
+// lower bound (not as a point) with the lead; else the highest bound.
+func TestChoose(t *testing.T) {
+	lead := func(n int) []time.Duration {
+		var l []time.Duration
+		for i := 0; i < n; i++ {
+			l = append(l, 20*time.Minute)
+		}
+		return l
+	}
+	few := score{incidents: 100, hits: 10, fp: 0, leads: lead(10)}       // P 1.0 on 10 firings: bound 0.79
+	many := score{incidents: 100, hits: 60, fp: 5, leads: lead(60)}      // P 0.92 on 65: bound 0.85
+	most := score{incidents: 100, hits: 80, fp: 20, leads: lead(80)}     // P 0.80: bound 0.73
+	short := score{incidents: 100, hits: 70, fp: 2, leads: lead(70)[:0]} // no lead
+	if i, ok := choose([]score{few, many, most, short}); i != 1 || !ok {
+		t.Fatalf("chose %d (%v), want 1", i, ok)
+	}
+	if i, ok := choose([]score{few, most}); i != 0 || ok {
+		t.Fatalf("none meets the rule: chose %d (%v), want the highest bound (0)", i, ok)
+	}
+	if i, _ := choose([]score{{}}); i != -1 {
+		t.Fatalf("no incidents: %d", i)
+	}
+}
+
+func TestScoreMergeAndFolds(t *testing.T) {
+	a := score{incidents: 2, hits: 1, fp: 1, leads: []time.Duration{time.Minute}}
+	a.merge(score{incidents: 3, hits: 2, fp: 0, leads: []time.Duration{2 * time.Minute, 3 * time.Minute}})
+	if a.incidents != 5 || a.hits != 3 || a.fp != 1 || len(a.leads) != 3 {
+		t.Fatalf("%+v", a)
+	}
+	n := map[int]int{}
+	for s := devSeeds[0]; s <= devSeeds[1]; s++ {
+		n[fold(s)]++
+	}
+	if len(n) != fitFolds {
+		t.Fatalf("folds %v", n)
+	}
+	for f, c := range n {
+		if c != int(devSeeds[1]-devSeeds[0]+1)/fitFolds {
+			t.Fatalf("fold %d holds %d seeds", f, c)
+		}
+	}
+}
+
+// Sliding-window cases: the reset moves on with the responses, the
+// window is given in some, and every exhaustion is labelled (the first
+// one is the failure, the trouble before it).
+func TestSlidingLimitCases(t *testing.T) {
+	slid, given, inc := 0, 0, 0
+	for s := int64(1); s <= 60; s++ {
+		c := &gcase{seed: s, kind: "rate_limit", incident: s%2 == 0, start: t0}
+		genSlidingLimit(rand.New(rand.NewSource(s)), c)
+		var prev *time.Time
+		moved := false
+		for _, e := range c.events {
+			if e.limit == nil {
+				continue
+			}
+			if e.limit.Window > 0 {
+				given++
+			}
+			if prev != nil && e.limit.Reset.After(prev.Add(time.Second)) && prev.After(e.at) {
+				moved = true // moved on before it came
+			}
+			r := e.limit.Reset
+			prev = &r
+			if e.limit.Remaining == 0 && (!c.incident || e.at.Before(c.fail) || !c.trouble.Before(c.fail)) {
+				t.Fatalf("seed %d: spent at %s, labelled incident %v trouble %s fail %s", s, e.at, c.incident, c.trouble, c.fail)
+			}
+		}
+		if moved {
+			slid++
+		}
+		if c.incident {
+			inc++
+		}
+	}
+	if slid < 20 || given == 0 || inc == 0 || inc == 60 {
+		t.Fatalf("%d of 60 with a reset moving on before it came, %d responses with the window, %d incidents", slid, given, inc)
 	}
 }
