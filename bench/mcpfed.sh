@@ -34,7 +34,7 @@ for r in $(seq 1 "$runs"); do
   for b in "${builds[@]}"; do
     name=${b%%:*} exe=${b#*:}
     echo "== run $r, $name"
-    "$exe" -rounds 5 -d 2s -n 1000 | tee /dev/stderr | sed "s/^/$name /" >> "$out" 2>/dev/null || exit 1
+    "$exe" -rounds 5 -d 2s -n 1000 | tee -a /dev/stderr | sed "s/^/$name /" >> "$out" 2>/dev/null || exit 1
   done
 done 2>&1
 echo "== medians over $runs runs"
