@@ -68,7 +68,14 @@ func (s *Store) SumAPIUsage(ctx context.Context, uq store.UsageQuery) ([]store.A
 		sums = append(sums, "CAST(SUM("+c+") AS BIGINT)")
 	}
 	where := []string{"minute >= ?", "minute < ?"}
-	args := []any{uq.Since.Unix() / 60, (uq.Until.Unix() + 59) / 60}
+	// A minute is in [Since, Until) when it starts before Until: compared
+	// at the clock's precision (Until in the first second of a minute
+	// still holds that minute's calls).
+	end := uq.Until.Unix() / 60
+	if uq.Until.Unix()%60 != 0 || uq.Until.Nanosecond() != 0 {
+		end++
+	}
+	args := []any{uq.Since.Unix() / 60, end}
 	for col, v := range map[string]string{"product": uq.Product, "version": uq.Version, "consumer": uq.Consumer} {
 		if v != "" {
 			where = append(where, col+" = ?")
