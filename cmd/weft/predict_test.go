@@ -14,22 +14,31 @@ import (
 	"github.com/weftio/weft/monitor"
 	"github.com/weftio/weft/store"
 	"github.com/weftio/weft/store/sqlite"
+	"github.com/weftio/weft/store/sqlstore"
 )
+
+// storagePredictor is a SQLite store and a predictor that announces a
+// storage forecast from three samples, without the default gates (they
+// wait for hours of growth).
+func storagePredictor(t *testing.T) (*sqlstore.Store, *monitor.Predictor) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), t.TempDir(), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	params := monitor.DefaultPredictParams()
+	params.Storage.MinPoints = 3
+	params.Kinds = nil
+	return st, monitor.NewPredictor(params)
+}
 
 // The dead-letter queue's size reaches the predictor, which forecasts it
 // against dlq_bound once it grows.
 func TestSampleDLQFeedsPredictor(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := sqlite.Open(ctx, t.TempDir(), nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	params := monitor.DefaultPredictParams()
-	params.Storage.MinPoints = 3
-	params.Kinds = nil // announce at once (the default gate waits for hours of growth)
-	pr := monitor.NewPredictor(params)
+	st, pr := storagePredictor(t)
 	done := make(chan struct{})
 	go func() { sampleDLQ(ctx, st, pr, 1000, 5*time.Millisecond, slog.Default()); close(done) }()
 	now := time.Now()
@@ -55,15 +64,7 @@ func TestSampleDLQFeedsPredictor(t *testing.T) {
 func TestSampleDatabaseFeedsPredictor(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := sqlite.Open(ctx, t.TempDir(), nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	params := monitor.DefaultPredictParams()
-	params.Storage.MinPoints = 3
-	params.Kinds = nil
-	pr := monitor.NewPredictor(params)
+	st, pr := storagePredictor(t)
 	done := make(chan struct{})
 	go func() { sampleDatabase(ctx, st, pr, 1<<30, 5*time.Millisecond, slog.Default()); close(done) }()
 	big := strings.Repeat("x", 8000)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -22,26 +23,8 @@ import (
 // message for 30 s; without the change this test failed so in 5 of 5
 // runs, after 3 to 10 s.)
 func TestNATSNakedMessagesComeBackAtOnce(t *testing.T) {
-	srv := natstest.Start(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}}); err != nil {
-		t.Fatal(err)
-	}
 	const total = 20
-	for i := 1; i <= total; i++ {
-		if _, err := js.Publish(ctx, "orders.new", []byte(fmt.Sprint(i))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	srv, _ := ordersStream(t, total)
 	if err := nakThenAck(srv.ClientURL(), "d", total, time.Now().Add(10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -105,25 +88,8 @@ func nakThenAck(url, durable string, total int, down time.Time) error {
 // Closing a consumer returns the messages it received and Fetch did not
 // take: the next consumer gets them at once, not after the ack wait.
 func TestNATSCloseReturnsHeldMessages(t *testing.T) {
-	srv := natstest.Start(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, _ := ordersStream(t, 3)
 	ctx := context.Background()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}}); err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= 3; i++ {
-		if _, err := js.Publish(ctx, "orders.new", []byte(fmt.Sprint(i))); err != nil {
-			t.Fatal(err)
-		}
-	}
 	cfg := NATSConfig{URL: srv.ClientURL(), Stream: "ORDERS", Subject: "orders.>", Durable: "d", MaxAckPending: 3, AckWait: time.Hour}
 	c, err := OpenNATS(ctx, cfg)
 	if err != nil {
@@ -163,20 +129,8 @@ func TestNATSCloseReturnsHeldMessages(t *testing.T) {
 // A consumer deleted on the server makes Fetch fail (the trigger then
 // creates it again) rather than wait for messages that cannot come.
 func TestNATSDeletedConsumerFailsFetch(t *testing.T) {
-	srv := natstest.Start(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, js := ordersStream(t, 0)
 	ctx := context.Background()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}}); err != nil {
-		t.Fatal(err)
-	}
 	c, err := OpenNATS(ctx, NATSConfig{URL: srv.ClientURL(), Stream: "ORDERS", Durable: "d", MaxAckPending: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -200,4 +154,30 @@ func TestNATSDeletedConsumerFailsFetch(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// ordersStream starts a NATS server with a stream ORDERS on orders.> and
+// publishes n messages to orders.new (their bodies 1 to n).
+func ordersStream(t *testing.T, n int) (*server.Server, jetstream.JetStream) {
+	t.Helper()
+	srv := natstest.Start(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		if _, err := js.Publish(ctx, "orders.new", []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return srv, js
 }
