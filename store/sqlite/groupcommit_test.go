@@ -10,6 +10,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/weftio/weft/store/sqlite"
+	"github.com/weftio/weft/store/sqlstore"
 	"github.com/weftio/weft/store/storetest"
 )
 
@@ -18,35 +19,10 @@ import (
 // connection holds the write lock while the callers start, so they queue
 // up and the committer takes them as batches.
 func TestGroupCommit(t *testing.T) {
-	dir := t.TempDir()
-	s, err := sqlite.Open(context.Background(), dir, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	blocker, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "weft.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blocker.Close()
+	s, hold := lockedStore(t)
 	c0, w0 := s.CommitStats()
 	for _, dup := range []int{0, 4, 0} { // a duplicate fails its batch: each write is retried alone
-		storetest.ConcurrentInsertRuns(t, s, 64, dup, func() func() {
-			conn, err := blocker.Conn(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
-				t.Fatal(err)
-			}
-			return func() {
-				time.Sleep(500 * time.Millisecond) // the callers queue behind the lock
-				if _, err := conn.ExecContext(context.Background(), "COMMIT"); err != nil {
-					t.Error(err)
-				}
-				conn.Close()
-			}
-		})
+		storetest.ConcurrentInsertRuns(t, s, 64, dup, hold)
 	}
 	c1, w1 := s.CommitStats()
 	t.Logf("%d writes in %d commits", w1-w0, c1-c0)
@@ -59,33 +35,7 @@ func TestGroupCommit(t *testing.T) {
 // behind a held write lock: the committer inserts them together, enqueues
 // their jobs with one insert, and updates them with one statement.
 func TestGroupCommitRunWrites(t *testing.T) {
-	dir := t.TempDir()
-	s, err := sqlite.Open(context.Background(), dir, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	blocker, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "weft.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blocker.Close()
-	hold := func() func() {
-		conn, err := blocker.Conn(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
-			t.Fatal(err)
-		}
-		return func() {
-			time.Sleep(500 * time.Millisecond)
-			if _, err := conn.ExecContext(context.Background(), "COMMIT"); err != nil {
-				t.Error(err)
-			}
-			conn.Close()
-		}
-	}
+	s, hold := lockedStore(t)
 	c0, w0 := s.CommitStats()
 	storetest.ConcurrentRunWrites(t, s, 48, 0, 0, hold)
 	c1, w1 := s.CommitStats()
@@ -101,5 +51,40 @@ func TestGroupCommitRunWrites(t *testing.T) {
 	storetest.ConcurrentRunWrites(t, s, 48, 3, 2, hold)
 	if n := s.RetriedBatches(); n == 0 {
 		t.Fatal("no batch was retried: the duplicates and missing runs did not share a batch with the others")
+	}
+}
+
+// lockedStore opens a store and returns with it hold: hold takes the
+// database's write lock on another connection and returns the function
+// that, half a second later, releases it, so that concurrent callers
+// started in between queue up behind the lock.
+func lockedStore(t *testing.T) (*sqlstore.Store, func() func()) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := sqlite.Open(context.Background(), dir, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	blocker, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "weft.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blocker.Close() })
+	return s, func() func() {
+		conn, err := blocker.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			time.Sleep(500 * time.Millisecond) // the callers queue behind the lock
+			if _, err := conn.ExecContext(context.Background(), "COMMIT"); err != nil {
+				t.Error(err)
+			}
+			conn.Close()
+		}
 	}
 }
