@@ -57,7 +57,12 @@ func newSink(t *testing.T, respond func(n int64, r *http.Request) (int, http.Hea
 	return s
 }
 
-func newEngine(t testing.TB) *engine.Engine {
+func newEngine(t testing.TB) *engine.Engine { return newEngineOver(t, 8, nil) }
+
+// newEngineOver is newEngine with that many queue workers and, when wrap
+// is not nil, the store the engine uses wrapped (the queue stays the
+// store's own).
+func newEngineOver(t testing.TB, workers int, wrap func(store.Store) store.Store) *engine.Engine {
 	t.Helper()
 	ctx := context.Background()
 	quiet := slog.New(slog.DiscardHandler)
@@ -69,8 +74,12 @@ func newEngine(t testing.TB) *engine.Engine {
 	if err := cat.AddConnection(&connectors.Connection{Name: "local", Connector: "http", AllowPrivate: true}); err != nil {
 		t.Fatal(err)
 	}
-	e := engine.New(st, cat, quiet, engine.Config{LongWait: 500 * time.Millisecond})
-	if err := st.StartQueue(ctx, e.Workers(), store.QueueConfig{Workers: 8, FetchPollInterval: 20 * time.Millisecond}); err != nil {
+	var used store.Store = st
+	if wrap != nil {
+		used = wrap(st)
+	}
+	e := engine.New(used, cat, quiet, engine.Config{LongWait: 500 * time.Millisecond})
+	if err := st.StartQueue(ctx, e.Workers(), store.QueueConfig{Workers: workers, FetchPollInterval: 20 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -3,18 +3,14 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/weftio/weft/connectors"
-	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/store"
-	"github.com/weftio/weft/store/sqlite"
 )
 
 // writeLog wraps a store and notes the checkpoints and final writes of
@@ -58,27 +54,10 @@ func (w *writeLog) of(id string) [][]string {
 
 func newLoggedEngine(t *testing.T, failFinal bool) (*engine.Engine, *writeLog) {
 	t.Helper()
-	ctx := context.Background()
-	quiet := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(ctx, t.TempDir(), quiet, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wl := &writeLog{Store: st, checkpoints: map[string][][]string{}, failFinal: failFinal, failed: map[string]bool{}}
-	cat := connectors.NewCatalog(httpconn.New(httpconn.Options{}))
-	if err := cat.AddConnection(&connectors.Connection{Name: "local", Connector: "http", AllowPrivate: true}); err != nil {
-		t.Fatal(err)
-	}
-	e := engine.New(wl, cat, quiet, engine.Config{LongWait: 500 * time.Millisecond})
-	if err := st.StartQueue(ctx, e.Workers(), store.QueueConfig{Workers: 4, FetchPollInterval: 20 * time.Millisecond}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		e.BeginShutdown()
-		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = st.StopQueue(c)
-		_ = st.Close()
+	var wl *writeLog
+	e := newEngineOver(t, 4, func(st store.Store) store.Store {
+		wl = &writeLog{Store: st, checkpoints: map[string][][]string{}, failFinal: failFinal, failed: map[string]bool{}}
+		return wl
 	})
 	return e, wl
 }
