@@ -59,6 +59,7 @@ type Store struct {
 
 	batch   chan *writeReq
 	done    chan struct{}
+	stopped chan struct{} // closed once every committer has returned (Close)
 	commits atomic.Uint64 // transactions the group committer ran
 	writes  atomic.Uint64 // callers' writes they carried
 	retried atomic.Uint64 // batches that failed and were retried write by write
@@ -132,7 +133,7 @@ func New(o Options) (*Store, error) {
 	}
 	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr, isDown: o.IsUnavailableErr, queueLock: o.QueueLock,
 		newWorker: o.NewWorker, onClose: o.OnClose, listen: o.Listen, checkpoint: o.Checkpoint,
-		batch: make(chan *writeReq, 4096), done: make(chan struct{}), qs: map[string]string{}, stmts: map[string]*sql.Stmt{}, linger: o.Linger}
+		batch: make(chan *writeReq, 4096), done: make(chan struct{}), stopped: make(chan struct{}), qs: map[string]string{}, stmts: map[string]*sql.Stmt{}, linger: o.Linger}
 	if err := s.prepareHot(); err != nil {
 		return nil, err
 	}
@@ -214,10 +215,18 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 	req.done = make(chan error, 1)
+	// A closed store takes no write. Checked first: select picks at random
+	// among ready cases, and the queue has room after Close, where nothing
+	// would ever take the write from it.
+	select {
+	case <-s.done:
+		return errClosed()
+	default:
+	}
 	select {
 	case s.batch <- req:
 	case <-s.done:
-		return weft.Errorf(weft.EUnavailable, "store is closed")
+		return errClosed()
 	}
 	select {
 	case err := <-req.done:
@@ -225,8 +234,19 @@ func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 	case <-ctx.Done():
 		// The write may still commit; callers treat this like a crash.
 		return s.wrap(ctx.Err(), "write not confirmed before the deadline")
+	case <-s.stopped:
+		// Queued while Close ran, after the committers had drained the
+		// queue: either one took it before returning, or it was not written.
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return errClosed()
+		}
 	}
 }
+
+func errClosed() error { return weft.Errorf(weft.EUnavailable, "store is closed; nothing was written") }
 
 // inTx: the hot writes run their statements under their caller's context
 // without its cancellation. They run inside the committer's transaction,
@@ -494,6 +514,7 @@ func (s *Store) Close() error {
 	}
 	close(s.done)
 	s.wg.Wait()
+	close(s.stopped)
 	var errs []error
 	for _, st := range s.stmts {
 		errs = append(errs, st.Close())

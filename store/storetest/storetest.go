@@ -374,6 +374,33 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("a closed store refuses writes at once, without waiting for the caller's deadline", func(t *testing.T) {
+		s := open(t)
+		must(t, s.Close())
+		audit := func(ctx context.Context) error {
+			_, err := s.AppendAudit(ctx, func(prev store.AuditLink) (store.AuditRecord, error) {
+				return store.AuditRecord{Seq: prev.Seq + 1, At: time.Now().UTC(), Actor: "t", Action: "a", Outcome: "ok", Details: "{}"}, nil
+			})
+			return err
+		}
+		run := func(ctx context.Context) error {
+			return s.InsertRun(ctx, &store.Run{ID: IDAt(time.Now(), 1), Flow: "orders", Version: 1, Status: store.RunSucceeded, Sync: true, CreatedAt: time.Now().UTC()}, nil)
+		}
+		// The write queue has room after Close: a write must not be left in
+		// it, where no committer takes it, until its context ends.
+		for i := 0; i < 40; i++ {
+			for name, write := range map[string]func(context.Context) error{"audit": audit, "run": run} {
+				ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				start := time.Now()
+				err := write(ctx)
+				cancel()
+				if weft.Code(err) != weft.EUnavailable || time.Since(start) > time.Second {
+					t.Fatalf("%s write %d to a closed store: %v after %v; want unavailable at once", name, i, err, time.Since(start))
+				}
+			}
+		}
+	})
+
 	t.Run("alerts: saved, replaced, newest first", func(t *testing.T) {
 		s := open(t)
 		t0 := time.Now().Add(-time.Hour).UTC()
