@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -196,4 +197,15 @@ func (e *skipExecutor) JobSetStateIfRunningMany(ctx context.Context, p *riverdri
 		q.State = append(q.State, p.State[i])
 	}
 	return e.Executor.JobSetStateIfRunningMany(ctx, q)
+}
+
+// QueueJobState returns the state of River's job id ("" when there is
+// none): for tests and diagnostics.
+func (s *Store) QueueJobState(ctx context.Context, id int64) (string, error) {
+	var state string
+	err := s.w.QueryRowContext(ctx, s.q(`SELECT state FROM river_job WHERE id = ?`), id).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return state, s.wrap(err, "read job")
 }
