@@ -42,6 +42,8 @@ type completedJobs struct{ m sync.Map } // int64 -> struct{}
 
 func (c *completedJobs) add(id int64) { c.m.Store(id, struct{}{}) }
 
+func (c *completedJobs) clear() { c.m.Clear() }
+
 // take reports whether id was completed with its run (and forgets it).
 func (c *completedJobs) take(id int64) bool {
 	_, ok := c.m.LoadAndDelete(id)

@@ -2024,6 +2024,9 @@ func (s *Store) StopQueue(ctx context.Context) error {
 	lv := s.live
 	s.live, s.worker = nil, nil
 	s.mu.Unlock()
+	// The stopped completer came for every job it will: forget the rest
+	// (a job id can be used again once River's cleaner deleted the job).
+	s.completed.clear()
 	if lv != nil {
 		s.stopLiveness(lv)
 	}
