@@ -23,8 +23,10 @@ import (
 // callers enqueue b.N runs of the 3-step flow (set -> POST to a sink ->
 // set) with weft serve's queue settings (100 workers), and the benchmark
 // waits until every run has succeeded. It reports runs/s (first enqueue
-// to last success) and the process's CPU per run (user + system, the
-// in-process sink included): no HTTP in front, no load generator beside.
+// to last success), the process's CPU per run (user + system, the
+// in-process sink included), and the writer's transactions and statements
+// and the readers' statements per run: no HTTP in front, no load
+// generator beside.
 func BenchmarkAsyncThreeStep(b *testing.B) {
 	ctx := context.Background()
 	quiet := slog.New(slog.DiscardHandler)
@@ -71,7 +73,7 @@ steps:
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	cpu, start := processCPU(), time.Now()
+	cpu, start, n0 := processCPU(), time.Now(), sqlite.StatementCounts()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for c := 0; c < 16; c++ {
@@ -109,4 +111,16 @@ steps:
 	el := time.Since(start)
 	b.ReportMetric(float64(b.N)/el.Seconds(), "runs/s")
 	b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-us/run")
+	reportCounts(b, n0)
+}
+
+// reportCounts reports the SQLite transactions and statements per run
+// since n0 (every connection of the process; the benchmark's own polling
+// of the run counts is a few reads).
+func reportCounts(b *testing.B, n0 sqlite.Counts) {
+	n := sqlite.StatementCounts()
+	per := func(a, b0 uint64) float64 { return float64(a-b0) / float64(b.N) }
+	b.ReportMetric(per(n.WriterTx, n0.WriterTx), "wtx/run")
+	b.ReportMetric(per(n.WriterStmts, n0.WriterStmts), "wstmt/run")
+	b.ReportMetric(per(n.ReaderStmts, n0.ReaderStmts), "rstmt/run")
 }

@@ -864,7 +864,10 @@ type worker struct {
 }
 
 func (w *worker) Work(ctx context.Context, job *river.Job[store.RunArgs]) error {
-	return w.e.work(ctx, job.Args.RunID)
+	// The run's final write completes its job in the same transaction
+	// (store.WithQueueJob): one commit fewer per run, and no window in
+	// which the run is finished but its job still running.
+	return w.e.work(store.WithQueueJob(ctx, job.Args.RunID, job.ID), job.Args.RunID)
 }
 
 // decodeInput is a stored run input decoded, its body kept as a

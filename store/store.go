@@ -66,7 +66,9 @@ type Store interface {
 	// UpdateRun writes status, output, error and times of an existing run
 	// (and its input, when r.Input is set: a redacted one), appending
 	// attempts in the same transaction. Writes from concurrent
-	// callers are group-committed.
+	// callers are group-committed. Under a context from WithQueueJob for
+	// r's run, a finished status also completes that River job in the
+	// same transaction.
 	UpdateRun(ctx context.Context, r *Run, attempts []Attempt) error
 	// InsertRun records a run that was not recorded before (a finished
 	// synchronous run) with its attempts, in one group-committed write.
@@ -220,6 +222,41 @@ type RunArgs struct {
 
 // Kind implements river.JobArgs.
 func (RunArgs) Kind() string { return "weft_run" }
+
+type queueJobKey struct{}
+
+type queueJob struct {
+	runID string
+	jobID int64
+}
+
+// WithQueueJob returns ctx carrying the River job (jobID) that works run
+// runID. UpdateRun under such a context, when it records that run
+// finished (succeeded, failed, dead or canceled), completes the job in
+// the same transaction: the run's final state and its job's completion
+// commit together, and River's own completion of the job is skipped.
+func WithQueueJob(ctx context.Context, runID string, jobID int64) context.Context {
+	return context.WithValue(ctx, queueJobKey{}, queueJob{runID: runID, jobID: jobID})
+}
+
+// QueueJob returns the job WithQueueJob put in ctx for run runID (false
+// for any other run, such as a subflow's run under its parent's job).
+func QueueJob(ctx context.Context, runID string) (int64, bool) {
+	j, ok := ctx.Value(queueJobKey{}).(queueJob)
+	if !ok || j.runID != runID {
+		return 0, false
+	}
+	return j.jobID, true
+}
+
+// Finished reports whether status is a run's final one.
+func Finished(status string) bool {
+	switch status {
+	case RunSucceeded, RunFailed, RunDead, RunCanceled:
+		return true
+	}
+	return false
+}
 
 // FlowVersion is one immutable version of a flow.
 type FlowVersion struct {

@@ -74,8 +74,8 @@ func Open(ctx context.Context, url string, log *slog.Logger, linger time.Duratio
 		db.Close()
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
-	newWorker := func(cfg *river.Config) (sqlstore.QueueClient, error) {
-		return river.NewClient(riverpgxv5.New(pool), cfg)
+	newWorker := func(s *sqlstore.Store, cfg *river.Config) (sqlstore.QueueClient, error) {
+		return river.NewClient(sqlstore.WorkerDriver(s, riverpgxv5.New(pool)), cfg)
 	}
 	s, err := sqlstore.New(sqlstore.Options{Dialect: sqlstore.Postgres, Writer: db, Reader: db, Driver: riverdatabasesql.New(db), Logger: log, IsUniqueErr: isUnique, IsUnavailableErr: IsUnavailable, Linger: linger, Committers: 8,
 		NewWorker: newWorker, OnClose: func() error { pool.Close(); return nil }, Listen: listener(url, log)})

@@ -31,7 +31,14 @@ func BenchmarkQueue(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
+	n0 := sqlite.StatementCounts()
 	storetest.BenchQueue(b, s, 100)
+	// The database work per run (River's start-up included: a few
+	// statements in all).
+	n := sqlite.StatementCounts()
+	b.ReportMetric(float64(n.WriterTx-n0.WriterTx)/float64(b.N), "wtx/run")
+	b.ReportMetric(float64(n.WriterStmts-n0.WriterStmts)/float64(b.N), "wstmt/run")
+	b.ReportMetric(float64(n.ReaderStmts-n0.ReaderStmts)/float64(b.N), "rstmt/run")
 }
 
 func TestAuditLog(t *testing.T) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	msqlite "modernc.org/sqlite"
 )
@@ -35,7 +37,27 @@ func (d *cachingDriver) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{Conn: c, stmts: map[string]*cachedStmt{}}, nil
+	n := &readerCounts
+	if strings.Contains(name, "journal_mode(WAL)") { // writerDSN
+		n = &writerCounts
+	}
+	return &cachingConn{Conn: c, stmts: map[string]*cachedStmt{}, n: n}, nil
+}
+
+// Counts are the transactions begun and the statements run on the
+// store's connections since the process started (every store the process
+// opened), for benchmarks that count a run's database work.
+type Counts struct {
+	WriterTx, WriterStmts, ReaderStmts uint64
+}
+
+type counts struct{ tx, stmts atomic.Uint64 }
+
+var writerCounts, readerCounts counts
+
+// StatementCounts returns the counts so far.
+func StatementCounts() Counts {
+	return Counts{WriterTx: writerCounts.tx.Load(), WriterStmts: writerCounts.stmts.Load(), ReaderStmts: readerCounts.stmts.Load()}
 }
 
 type cachedStmt struct {
@@ -46,6 +68,7 @@ type cachedStmt struct {
 type cachingConn struct {
 	driver.Conn
 	stmts map[string]*cachedStmt // used by one goroutine at a time (database/sql holds the conn)
+	n     *counts
 }
 
 type innerConn interface {
@@ -79,6 +102,7 @@ func (c *cachingConn) stmt(ctx context.Context, query string) (s *cachedStmt, ca
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.n.stmts.Add(1)
 	if len(args) == 0 {
 		return c.inner().ExecContext(ctx, query, args) // scripts, DDL: not worth caching
 	}
@@ -93,6 +117,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.n.stmts.Add(1)
 	if len(args) == 0 {
 		return c.inner().QueryContext(ctx, query, args)
 	}
@@ -117,11 +142,33 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 }
 
 func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.inner().PrepareContext(ctx, query)
+	st, err := c.inner().PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return &countingStmt{Stmt: st, n: c.n}, nil
 }
 
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.n.tx.Add(1)
 	return c.inner().BeginTx(ctx, opts)
+}
+
+// countingStmt is a statement prepared by database/sql (sql.DB.Prepare),
+// counted at each use.
+type countingStmt struct {
+	driver.Stmt
+	n *counts
+}
+
+func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	s.n.stmts.Add(1)
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	s.n.stmts.Add(1)
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
 
 func (c *cachingConn) Ping(ctx context.Context) error { return c.inner().Ping(ctx) }

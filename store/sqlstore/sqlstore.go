@@ -53,9 +53,10 @@ type Store struct {
 	// queue on a driver of its own (PostgreSQL: pgx, LISTEN/NOTIFY);
 	// river then only inserts.
 	worker    QueueClient
-	newWorker func(*river.Config) (QueueClient, error)
+	newWorker func(*Store, *river.Config) (QueueClient, error)
 	onClose   func() error
 	live      *liveness
+	completed completedJobs // jobs completed with their runs (jobcomplete.go)
 
 	batch   chan *writeReq
 	done    chan struct{}
@@ -97,8 +98,9 @@ type Options struct {
 	// NewWorker, when set, makes the River client that works the queue,
 	// on a driver other than Driver (which then only inserts jobs, in
 	// the transaction that records their run, and notifies the workers).
-	// Both must reach the same database and schema.
-	NewWorker func(*river.Config) (QueueClient, error)
+	// Both must reach the same database and schema. Its driver is to be
+	// wrapped with WorkerDriver.
+	NewWorker func(*Store, *river.Config) (QueueClient, error)
 	// Checkpoint, when set, runs on Writer after every checkpointEvery-th
 	// group commit, once that commit's callers have been answered
 	// (SQLite: copying the WAL into the database file, which SQLite would
@@ -197,6 +199,10 @@ type runUpd struct {
 	p  runPayload
 	as []store.Attempt
 	ap []attemptPayload
+	// job, when not 0, is the River job the write completes with the
+	// run; completed says it did (set before the caller is answered).
+	job       int64
+	completed bool
 }
 
 // apply returns what r writes in tx.
@@ -384,6 +390,9 @@ func (s *Store) commit(reqs []*writeReq) {
 			}
 			if ok && len(upds) > 0 {
 				ok = s.updateRuns(ctx, tx, upds) == nil
+			}
+			if ok && len(upds) > 0 {
+				ok = s.completeWith(ctx, tx, upds) == nil
 			}
 			if ok && len(merged.runs) > 0 {
 				ok = s.insertRunRows(ctx, tx, &merged) == nil
@@ -1078,6 +1087,8 @@ func (s *Store) UpdateRun(ctx context.Context, r *store.Run, attempts []store.At
 	if err != nil {
 		return err
 	}
+	u := *r // the caller may reuse r once answered; the batch reads it before
+	upd := &runUpd{r: &u, p: p, as: attempts, ap: ap, job: queueJobOf(ctx, r)}
 	fn := func(tx *sql.Tx) error {
 		ctx := context.WithoutCancel(ctx) // see inTx
 		st, err := s.stmt(ctx, tx, runUpdate)
@@ -1091,10 +1102,42 @@ func (s *Store) UpdateRun(ctx context.Context, r *store.Run, attempts []store.At
 		if n, _ := res.RowsAffected(); n == 0 {
 			return weft.Errorf(weft.ENotFound, "no run with id %q", r.ID)
 		}
-		return s.insertAttempts(ctx, tx, attempts, ap)
+		if err := s.insertAttempts(ctx, tx, attempts, ap); err != nil {
+			return err
+		}
+		return s.completeWith(ctx, tx, []*runUpd{upd})
 	}
-	u := *r // the caller may reuse r once answered; the batch reads it before
-	return s.writeReq(ctx, &writeReq{fn: fn, upd: &runUpd{r: &u, p: p, as: attempts, ap: ap}})
+	if err := s.writeReq(ctx, &writeReq{fn: fn, upd: upd}); err != nil {
+		return err
+	}
+	if upd.completed {
+		// Committed: River's completer need not complete the job again.
+		s.completed.add(upd.job)
+	}
+	return nil
+}
+
+// completeWith completes, in tx, the jobs of the run updates us that
+// carry one, and records in each whether it did.
+func (s *Store) completeWith(ctx context.Context, tx *sql.Tx, us []*runUpd) error {
+	var ids []int64
+	for _, u := range us {
+		u.completed = false
+		if u.job != 0 {
+			ids = append(ids, u.job)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	done, err := s.completeJobs(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	for _, u := range us {
+		u.completed = u.job != 0 && done[u.job]
+	}
+	return nil
 }
 
 // runsPerUpdate bounds one multi-row UPDATE of runs (8 parameters a row).
@@ -1940,10 +1983,14 @@ func (s *Store) StartQueue(ctx context.Context, workers *river.Workers, q store.
 		// notification of an insert that follows another one within it,
 		// and a worker then finds that job only at its next poll).
 		if rc, err = river.NewClient(s.driver, &river.Config{Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts, FetchCooldown: cfg.FetchCooldown}); err == nil {
-			runner, err = s.newWorker(cfg)
+			runner, err = s.newWorker(s, cfg)
 		}
 	} else {
-		rc, err = river.NewClient(s.driver, cfg)
+		driver := s.driver
+		if workers != nil {
+			driver = WorkerDriver(s, driver)
+		}
+		rc, err = river.NewClient(driver, cfg)
 		runner = rc
 	}
 	if err != nil {
@@ -1998,6 +2045,9 @@ func (s *Store) StopQueue(ctx context.Context) error {
 	lv := s.live
 	s.live, s.worker = nil, nil
 	s.mu.Unlock()
+	// The stopped completer came for every job it will: forget the rest
+	// (a job id can be used again once River's cleaner deleted the job).
+	s.completed.clear()
 	if lv != nil {
 		s.stopLiveness(lv)
 	}

@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -675,6 +676,106 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		if err := s.Requeue(ctx, r.ID, []string{store.RunDead}, nil); weft.Code(err) != weft.EConflict {
 			t.Fatalf("requeue of a queued run: %v", err)
+		}
+	})
+
+	t.Run("a finished run's final write completes its job in the same transaction", func(t *testing.T) {
+		s := open(t)
+		js, ok := s.(interface {
+			QueueJobState(ctx context.Context, id int64) (string, error)
+		})
+		if !ok {
+			t.Fatalf("%T cannot read a job's state", s)
+		}
+		// Each run says how its worker ends it: "finish" (its final write
+		// under its own job), "checkpoint" (a write that does not finish
+		// it), "other" (a final write under another run's job, as a
+		// subflow's run is written under its parent's), "finish-then-fail"
+		// (the final write, then an error, as a process killed right after
+		// its final write committed: River must not work the job again).
+		var mu sync.Mutex
+		how := map[string]string{}
+		worked := map[string]int{}
+		inWork := map[string]string{} // the job's state as the worker saw it after its write
+		type done struct{ id, err string }
+		got := make(chan done, 16)
+		workers := river.NewWorkers()
+		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[store.RunArgs]) error {
+			id := j.Args.RunID
+			mu.Lock()
+			h := how[id]
+			worked[id]++
+			mu.Unlock()
+			fin := time.Now().UTC()
+			var err error
+			switch h {
+			case "finish", "finish-then-fail":
+				err = s.UpdateRun(store.WithQueueJob(ctx, id, j.ID), &store.Run{ID: id, Status: store.RunSucceeded, FinishedAt: &fin}, nil)
+			case "checkpoint":
+				err = s.UpdateRun(store.WithQueueJob(ctx, id, j.ID), &store.Run{ID: id, Status: store.RunRunning}, nil)
+			case "other":
+				err = s.UpdateRun(store.WithQueueJob(ctx, "another-run", j.ID), &store.Run{ID: id, Status: store.RunSucceeded, FinishedAt: &fin}, nil)
+			}
+			state := "?"
+			if err == nil {
+				state, err = js.QueueJobState(ctx, j.ID)
+			}
+			mu.Lock()
+			inWork[id] = state
+			mu.Unlock()
+			e := ""
+			if err != nil {
+				e = err.Error()
+			}
+			got <- done{id, e}
+			if h == "finish-then-fail" {
+				return errors.New("the process died after its final write") // else retried in about a second
+			}
+			return nil
+		}))
+		must(t, s.StartQueue(ctx, workers, store.QueueConfig{Workers: 4, FetchPollInterval: 50 * time.Millisecond}))
+		defer s.StopQueue(ctx)
+		want := map[string]string{"finish": "completed", "finish-then-fail": "completed", "checkpoint": "running", "other": "running"}
+		ids := map[string]string{}
+		for _, h := range []string{"finish", "checkpoint", "other", "finish-then-fail"} {
+			r := &store.Run{ID: sqlstore.NewID(), Flow: "f", Version: 1, Status: store.RunQueued, TriggerKind: "manual"}
+			mu.Lock()
+			how[r.ID] = h
+			mu.Unlock()
+			ids[r.ID] = h
+			_, _, err := s.CreateRun(ctx, r, true)
+			must(t, err)
+		}
+		for range ids {
+			select {
+			case d := <-got:
+				if d.err != "" {
+					t.Fatalf("%s: %s", ids[d.id], d.err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the runs were not worked")
+			}
+		}
+		mu.Lock()
+		for id, h := range ids {
+			// Before the worker returned, with River's completer not yet
+			// involved: the job is completed exactly when the write
+			// finished its own run.
+			if inWork[id] != want[h] {
+				t.Errorf("%s: the job was %q after the write, want %q", h, inWork[id], want[h])
+			}
+		}
+		mu.Unlock()
+		// River's completer then completes (checkpoint, other) or leaves
+		// (finish, finish-then-fail: already completed) each job; none is
+		// worked again.
+		time.Sleep(2 * time.Second)
+		mu.Lock()
+		defer mu.Unlock()
+		for id, h := range ids {
+			if worked[id] != 1 {
+				t.Errorf("%s: worked %d times", h, worked[id])
+			}
 		}
 	})
 
