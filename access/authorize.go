@@ -3,12 +3,12 @@ package access
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Permissions: what a route or a command needs. Each is "area.verb".
@@ -134,7 +134,7 @@ var knownPerms = func() map[string]struct{} {
 	return m
 }()
 
-var namespaceRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+var namespaceRe = lazy.NewRegexp(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // CheckNamespace refuses a namespace name that is not a DNS label:
 // lower-case letters, digits and '-', 1-63, starting and ending with a

@@ -5,13 +5,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/internal/lazy"
 	"github.com/weftio/weft/store"
 )
 
@@ -42,7 +42,7 @@ func (d *Directory) now() time.Time {
 	return time.Now()
 }
 
-var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{0,63}$`)
+var nameRe = lazy.NewRegexp(`^[a-z0-9][a-z0-9._@-]{0,63}$`)
 
 // CheckName refuses a user, token or namespace name that is not 1-64 of
 // a-z 0-9 . _ @ - (starting with a letter or digit).
@@ -534,7 +534,7 @@ func (d *Directory) SSOUserByID(ctx context.Context, id string) (*store.User, er
 	return u, nil
 }
 
-var nameChars = regexp.MustCompile(`[^a-z0-9._@-]+`)
+var nameChars = lazy.NewRegexp(`[^a-z0-9._@-]+`)
 
 // ssoName makes a valid user name of what the provider calls the user.
 func ssoName(name, subHash string) string {

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/engine"
+	"github.com/weftio/weft/internal/lazy"
 	"github.com/weftio/weft/store"
 )
 
@@ -87,7 +87,7 @@ func (c *ControlPlane) Engine() *engine.Engine { return c.e }
 // MaxLabels bounds an agent's labels.
 const MaxLabels = 16
 
-var siteRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+var siteRe = lazy.NewRegexp(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // CheckSite refuses a site name that is not a DNS label.
 func CheckSite(site string) error {

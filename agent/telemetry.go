@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Site telemetry: the agent ships its site's monitoring upstream in
@@ -75,7 +75,7 @@ func (t *Telemetry) Firing() int {
 	return n
 }
 
-var figureRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+var figureRe = lazy.NewRegexp(`^[a-z][a-z0-9_]{0,63}$`)
 
 // check bounds a batch the control plane received and clips its text.
 func (t *Telemetry) check() error {

@@ -23,8 +23,8 @@ func (Builtin) Name() string { return "builtin-v4" }
 
 // Embed implements Embedder.
 func (b Builtin) Embed(_ context.Context, texts []string) ([][]float32, error) {
-	if defaultLexiconErr != nil {
-		return nil, defaultLexiconErr
+	if _, err := defaultLexicon(); err != nil {
+		return nil, err
 	}
 	out := make([][]float32, len(texts))
 	for i, t := range texts {
@@ -52,6 +52,7 @@ func hashIndex(s string, dim int) (int, float32) {
 }
 
 func (b Builtin) vector(text string) []float32 {
+	current := currentLexicon()
 	dim := b.dim()
 	v := make([]float32, dim)
 	add := func(feature string, w float32) {
@@ -137,6 +138,7 @@ func Split(s string) []string {
 // Words splits s, expands abbreviations and drops filler words. Run-on
 // lower-case words ("jobtitle", "createdon") are split into known words.
 func Words(s string) []string {
+	current := currentLexicon()
 	var out []string
 	var parts []string
 	for _, w := range Split(s) {
@@ -201,6 +203,7 @@ func Words(s string) []string {
 
 // Concepts maps words onto business concepts (customer, postal_code …).
 func Concepts(words []string) []string {
+	current := currentLexicon()
 	var out []string
 	for _, w := range words {
 		if c, ok := current.concept[w]; ok {
@@ -214,6 +217,7 @@ func Concepts(words []string) []string {
 
 // Concept returns the concept of one word (the word itself when it has none).
 func Concept(w string) string {
+	current := currentLexicon()
 	if c, ok := current.concept[w]; ok {
 		return c
 	}
@@ -223,6 +227,7 @@ func Concept(w string) string {
 // segment splits a run-on lower-case word into known words when it is
 // not one itself ("jobtitle" -> job title); otherwise returns it.
 func segment(w string) []string {
+	current := currentLexicon()
 	if len(w) < 6 || current.vocab[w] || current.concept[w] != "" || current.abbrev[w] != "" {
 		return []string{w}
 	}

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 //go:embed lexicon/*.json
@@ -358,7 +360,9 @@ func (n *Lexicon) buildLenient() error {
 	return n.build(true)
 }
 
-var defaultLexicon, defaultLexiconErr = loadDefaultLexicon()
+// defaultLexicon is the embedded lexicon, parsed on first use: a server
+// whose configuration never embeds, searches or maps fields never builds it.
+var defaultLexicon = sync.OnceValues(loadDefaultLexicon)
 
 func loadDefaultLexicon() (*Lexicon, error) {
 	read := func(name string) []byte {
@@ -369,23 +373,33 @@ func loadDefaultLexicon() (*Lexicon, error) {
 }
 
 // DefaultLexicon is the embedded lexicon.
-func DefaultLexicon() (*Lexicon, error) { return defaultLexicon, defaultLexiconErr }
+func DefaultLexicon() (*Lexicon, error) { return defaultLexicon() }
 
-// current is the lexicon Words, Concepts and the builtin embedder use.
-// Should the embedded files not load (TestLexiconFilesLoad keeps them
-// valid), it is empty and the builtin embedder returns the error.
-var current = func() *Lexicon {
-	if defaultLexiconErr != nil {
-		return &Lexicon{}
+// used is the lexicon set by UseLexicon; nil: the embedded one.
+var used atomic.Pointer[Lexicon]
+
+// emptyLexicon stands in should the embedded files not load.
+var emptyLexicon = &Lexicon{}
+
+// currentLexicon is the lexicon Words, Concepts and the builtin embedder
+// use: UseLexicon's, else the embedded one. Should the embedded files not
+// load (TestLexiconFilesLoad keeps them valid), it is empty and the builtin
+// embedder returns the error.
+func currentLexicon() *Lexicon {
+	if l := used.Load(); l != nil {
+		return l
 	}
-	return defaultLexicon
-}()
+	if l, err := defaultLexicon(); err == nil {
+		return l
+	}
+	return emptyLexicon
+}
 
 // UseLexicon makes l the lexicon of Words, Concepts and the builtin
 // embedder, for ablations (evals); not safe while anything embeds or
 // splits words concurrently, and cached embeddings made before it stay.
 func UseLexicon(l *Lexicon) {
 	if l != nil {
-		current = l
+		used.Store(l)
 	}
 }

@@ -148,10 +148,26 @@ func TestLexiconWithout(t *testing.T) {
 			t.Errorf("Without(%q) accepted", bad)
 		}
 	}
-	saved := current
-	defer UseLexicon(saved)
+	saved := used.Load()
+	defer used.Store(saved)
 	UseLexicon(n)
 	if got := Words("cust_qty"); strings.Join(got, " ") != "cust qty" {
 		t.Errorf("Words without abbreviations: %v", got)
+	}
+}
+
+// The embedded lexicon, parsed when first needed (not when the package is
+// initialised), is parsed once and shared.
+func TestDefaultLexiconBuiltOnce(t *testing.T) {
+	l1, err := defaultLexicon()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, _ := DefaultLexicon()
+	if l1 != l2 || currentLexicon() != l1 {
+		t.Fatal("the embedded lexicon was built more than once")
+	}
+	if got := strings.Join(Words("cust_qty"), " "); got != "customer quantity" {
+		t.Errorf("Words(cust_qty) = %q", got)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/internal/bounded"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // AuthJWT: a bearer JWT from a configured issuer names the consumer.
@@ -34,7 +34,7 @@ type JWTIssuer struct {
 	ConsumerClaim string `yaml:"consumer_claim" json:"consumer_claim,omitempty"`
 }
 
-var claimRe = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+var claimRe = lazy.NewRegexp(`^[A-Za-z0-9_.:-]{1,64}$`)
 
 // Check refuses an incomplete issuer.
 func (j *JWTIssuer) Check() error {

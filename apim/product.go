@@ -12,12 +12,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"time"
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/internal/bounded"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Product groups the routes of some flows under versions:
@@ -74,8 +74,8 @@ const (
 )
 
 var (
-	originRe = regexp.MustCompile(`^https?://[a-z0-9.-]+(:[0-9]{1,5})?$`)
-	tokenRe  = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+.^_|~-]{1,64}$`)
+	originRe = lazy.NewRegexp(`^https?://[a-z0-9.-]+(:[0-9]{1,5})?$`)
+	tokenRe  = lazy.NewRegexp(`^[A-Za-z0-9!#$%&'*+.^_|~-]{1,64}$`)
 )
 
 // Version is one published version of a product. Its routes are those of
@@ -118,8 +118,8 @@ const (
 )
 
 var (
-	nameRe    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-	versionRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
+	nameRe    = lazy.NewRegexp(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	versionRe = lazy.NewRegexp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
 )
 
 // CheckName refuses a product name that is not a flow-style name.

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/weftio/weft/ai/search"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Hints describe an operation's side effects (they become MCP annotations).
@@ -336,7 +336,7 @@ func NewCatalog(cs ...*Connector) *Catalog {
 	return c
 }
 
-var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+var nameRe = lazy.NewRegexp(`^[a-z][a-z0-9_]{0,31}$`)
 
 // ValidName reports whether name can name a connector added at run time
 // (imported from a document or federated from an MCP server).

@@ -2,9 +2,10 @@ package connectors
 
 import (
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode"
+
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Redacted replaces a credential wherever Weft redacts one.
@@ -13,9 +14,9 @@ const Redacted = "[REDACTED]"
 var (
 	// queryPair is one name=value pair of a query string, in a URL or in
 	// text that quotes one (a *url.Error says `Get "https://…?api_key=…"`).
-	queryPair = regexp.MustCompile(`([?&;])([^=&;?#\s"'<>]{1,128})=([^&;#\s"'<>]*)`)
+	queryPair = lazy.NewRegexp(`([?&;])([^=&;?#\s"'<>]{1,128})=([^&;#\s"'<>]*)`)
 	// userinfo is the user:password@ part of a URL.
-	userinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^/?#\s:@"'<>]*):[^@/?#\s"'<>]*@`)
+	userinfo = lazy.NewRegexp(`([A-Za-z][A-Za-z0-9+.\-]*://[^/?#\s:@"'<>]*):[^@/?#\s"'<>]*@`)
 )
 
 // credentialWords are the words of a query parameter name that say it

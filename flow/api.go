@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/weftio/weft/internal/lazy"
 	"gopkg.in/yaml.v3"
 )
 
@@ -99,8 +99,8 @@ const (
 var APIMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
 var (
-	apiLiteralRe = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
-	apiParamRe   = regexp.MustCompile(`^\{([A-Za-z_][A-Za-z0-9_]{0,63})\}$`)
+	apiLiteralRe = lazy.NewRegexp(`^[A-Za-z0-9._~-]+$`)
+	apiParamRe   = lazy.NewRegexp(`^\{([A-Za-z_][A-Za-z0-9_]{0,63})\}$`)
 )
 
 // ParseAPIPath checks a path template and returns its parameter names:

@@ -3,7 +3,6 @@ package flow
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/internal/bounded"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // limits bound a flow document before anything walks it: flows are
@@ -202,12 +202,12 @@ func (p *parser) template(n *yaml.Node) *Template {
 	return &Template{kind: 'l', Lit: v}
 }
 
-var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+var nameRe = lazy.NewRegexp(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 // NamespaceRe is a namespace name: a DNS label (lower-case letters, digits
 // and '-', at most 63, starting and ending with a letter or digit).
-var NamespaceRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-var idRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+var NamespaceRe = lazy.NewRegexp(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+var idRe = lazy.NewRegexp(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 func (p *parser) flow(root *yaml.Node) *Flow {
 	f := &Flow{}

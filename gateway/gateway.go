@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -34,6 +33,7 @@ import (
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/internal/bounded"
 	"github.com/weftio/weft/internal/jsonenc"
+	"github.com/weftio/weft/internal/lazy"
 	"github.com/weftio/weft/mapper"
 	"github.com/weftio/weft/mcp"
 	"github.com/weftio/weft/monitor"
@@ -473,7 +473,7 @@ func writeErr(w http.ResponseWriter, err error) {
 
 // internalsRe matches what database drivers put in their errors: DSN
 // key=value pairs and connection URLs.
-var internalsRe = regexp.MustCompile(`(?i)\b(user|password|host|hostaddr|dbname|database|port|sslmode)=|\b(postgres|postgresql|mysql|sqlite)://|\(SQLSTATE [0-9A-Z]{5}\)|dial (tcp|unix)`)
+var internalsRe = lazy.NewRegexp(`(?i)\b(user|password|host|hostaddr|dbname|database|port|sslmode)=|\b(postgres|postgresql|mysql|sqlite)://|\(SQLSTATE [0-9A-Z]{5}\)|dial (tcp|unix)`)
 
 func leaksInternals(msg string) bool { return internalsRe.MatchString(msg) }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/access"
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/internal/lazy"
 	"github.com/weftio/weft/mapper"
 )
 
@@ -176,7 +176,7 @@ func (s *Server) schemaOf(ctx context.Context, in schemaInput, side string) (*ma
 	return nil, weft.Errorf(weft.EInvalid, "%s: give doc, csv, or connection and table", side)
 }
 
-var tableRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
+var tableRe = lazy.NewRegexp(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
 
 // tableSchema introspects a table through a database connection: column
 // names and types, plus a few sample rows as examples.

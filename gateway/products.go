@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,13 +19,14 @@ import (
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
 	"github.com/weftio/weft/internal/bounded"
+	"github.com/weftio/weft/internal/lazy"
 	"github.com/weftio/weft/store"
 )
 
 // DefaultAPIBasePath is where API products are served.
 const DefaultAPIBasePath = "/apis"
 
-var apiBaseRe = regexp.MustCompile(`^(/[a-z0-9][a-z0-9._-]{0,62}){1,4}$`)
+var apiBaseRe = lazy.NewRegexp(`^(/[a-z0-9][a-z0-9._-]{0,62}){1,4}$`)
 
 // CheckAPIBasePath refuses a base path that is not a short absolute path or
 // that would shadow Weft's own routes.

@@ -2,13 +2,13 @@ package mapper
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/weftio/weft/ai"
+	"github.com/weftio/weft/internal/lazy"
 )
 
-var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var identRe = lazy.NewRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ref is the CEL expression reading path from root (array segments are
 // relative to the item variable "it" when the path is inside an array).

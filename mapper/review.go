@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/ai"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/internal/lazy"
 	"github.com/weftio/weft/store"
 )
 
@@ -486,7 +486,7 @@ func buildTree(items []*Item, root string) *node {
 	return t
 }
 
-var srcRe = regexp.MustCompile(`(^|[^A-Za-z0-9_.])src\b`)
+var srcRe = lazy.NewRegexp(`(^|[^A-Za-z0-9_.])src\b`)
 
 // sourceArray is the source array path an item's first source is in.
 func sourceArray(srcs []string) string {

@@ -2,28 +2,28 @@ package mapper
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/weftio/weft/internal/lazy"
 	"golang.org/x/text/currency"
 )
 
 var (
-	reEmail    = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}$`)
-	rePhone    = regexp.MustCompile(`^\+?[0-9 ()./-]{7,20}$`)
-	reISODate  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	reISOTime  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$`)
-	reClock    = regexp.MustCompile(`^\d{1,2}:\d{2}(:\d{2})?\s*([aApP]\.?[mM]\.?)?$`)
-	reUSDate   = regexp.MustCompile(`^\d{1,2}/\d{1,2}/\d{4}$`)
-	reEUDate   = regexp.MustCompile(`^\d{1,2}\.\d{1,2}\.\d{4}$`)
-	reURL      = regexp.MustCompile(`^https?://`)
-	reUUID     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	reCurrency = regexp.MustCompile(`^[A-Z]{3}$`)
-	reCountry  = regexp.MustCompile(`^[A-Z]{2}$`)
-	reZip      = regexp.MustCompile(`^(\d{5}(-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d|\d{4,5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})$`)
-	reMoney    = regexp.MustCompile(`^[$€£]?\s?-?\d{1,3}(,?\d{3})*(\.\d{2})$`)
-	reIDish    = regexp.MustCompile(`^[A-Za-z]{0,6}[-_]?\d{2,}$`)
+	reEmail    = lazy.NewRegexp(`^[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}$`)
+	rePhone    = lazy.NewRegexp(`^\+?[0-9 ()./-]{7,20}$`)
+	reISODate  = lazy.NewRegexp(`^\d{4}-\d{2}-\d{2}$`)
+	reISOTime  = lazy.NewRegexp(`^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$`)
+	reClock    = lazy.NewRegexp(`^\d{1,2}:\d{2}(:\d{2})?\s*([aApP]\.?[mM]\.?)?$`)
+	reUSDate   = lazy.NewRegexp(`^\d{1,2}/\d{1,2}/\d{4}$`)
+	reEUDate   = lazy.NewRegexp(`^\d{1,2}\.\d{1,2}\.\d{4}$`)
+	reURL      = lazy.NewRegexp(`^https?://`)
+	reUUID     = lazy.NewRegexp(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	reCurrency = lazy.NewRegexp(`^[A-Z]{3}$`)
+	reCountry  = lazy.NewRegexp(`^[A-Z]{2}$`)
+	reZip      = lazy.NewRegexp(`^(\d{5}(-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d|\d{4,5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})$`)
+	reMoney    = lazy.NewRegexp(`^[$€£]?\s?-?\d{1,3}(,?\d{3})*(\.\d{2})$`)
+	reIDish    = lazy.NewRegexp(`^[A-Za-z]{0,6}[-_]?\d{2,}$`)
 )
 
 // valueClass names what a value looks like.

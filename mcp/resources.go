@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/weftio/weft/connectors/mcpconn"
+	"github.com/weftio/weft/internal/lazy"
 	"github.com/weftio/weft/prompts"
 	"github.com/weftio/weft/store"
 )
@@ -26,7 +26,7 @@ const (
 	maxRunAttempts   = 200
 )
 
-var runCursor = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var runCursor = lazy.NewRegexp(`^[A-Za-z0-9_-]{1,64}$`)
 
 // Resources follow the caller like tools do: a flow (its definition and its
 // runs) is visible to a key that may call the flow's tool in this toolset;

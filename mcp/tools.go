@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	"github.com/weftio/weft/connectors/mcpconn"
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/flow"
+	"github.com/weftio/weft/internal/lazy"
 	"github.com/weftio/weft/nl2flow"
 	"github.com/weftio/weft/store"
 )
@@ -59,7 +59,7 @@ func (t *toolDef) inputSchema() map[string]any {
 	return t.schema
 }
 
-var nameClean = regexp.MustCompile(`[^A-Za-z0-9_-]`)
+var nameClean = lazy.NewRegexp(`[^A-Za-z0-9_-]`)
 
 // toolName is <connection>__<operation>, valid as an MCP tool name (at
 // most 64 characters: a longer one is cut and ends in a short hash of the

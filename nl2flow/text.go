@@ -1,10 +1,11 @@
 package nl2flow
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Token kinds.
@@ -30,10 +31,10 @@ type token struct {
 }
 
 var (
-	emailRe  = regexp.MustCompile(`^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
-	timeRe   = regexp.MustCompile(`^(\d{1,2})(?::(\d{2}))?(?:\s?(` + alternation(meridiem) + `))?`)
-	numberRe = regexp.MustCompile(`^[$€£]?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:\s?(` + alternation(numberScales) + `))?`)
-	wordRe   = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}_'’\-]*`)
+	emailRe  = lazy.NewRegexp(`^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
+	timeRe   = lazy.NewRegexp(`^(\d{1,2})(?::(\d{2}))?(?:\s?(` + alternation(meridiem) + `))?`)
+	numberRe = lazy.NewRegexp(`^[$€£]?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:\s?(` + alternation(numberScales) + `))?`)
+	wordRe   = lazy.NewRegexp(`^[\p{L}\p{N}][\p{L}\p{N}_'’\-]*`)
 )
 
 // tokenize splits a request into tokens; punctuation that separates

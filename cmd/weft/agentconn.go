@@ -7,12 +7,12 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/internal/bounded"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // agentCmd is weft agent: the runtime agent itself, or (weft agent
@@ -32,7 +32,7 @@ const (
 )
 
 // secretPathRe names a credential of a connection, as SecretState lists it.
-var secretPathRe = regexp.MustCompile(`^(auth\.(token|password|value|client_secret|refresh_token)|(headers|secrets)\.[A-Za-z0-9_.-]{1,100})$`)
+var secretPathRe = lazy.NewRegexp(`^(auth\.(token|password|value|client_secret|refresh_token)|(headers|secrets)\.[A-Za-z0-9_.-]{1,100})$`)
 
 // agentConnectionCmd sets a connection's credentials on a runtime agent,
 // through the agent's own API only: the server is checked to be an agent

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/internal/bounded"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Limits on a schema document. GitHub's schema (about 1,700 types) is 1.2
@@ -136,7 +136,7 @@ type typeRef struct {
 	OfType *typeRef `json:"ofType"`
 }
 
-var nameRe = regexp.MustCompile(`^[_A-Za-z][_0-9A-Za-z]*$`)
+var nameRe = lazy.NewRegexp(`^[_A-Za-z][_0-9A-Za-z]*$`)
 
 var builtinScalars = map[string]bool{"String": true, "Int": true, "Float": true, "Boolean": true, "ID": true}
 

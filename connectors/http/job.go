@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Bulk jobs as one step. Many APIs run bulk work as a job that takes
@@ -211,7 +211,7 @@ func (j *jobRunner) parseRequest(v any, desc, method string, paginate bool) (*jo
 	return &jobRequest{in: in, desc: desc}, nil
 }
 
-var placeholderRe = regexp.MustCompile(`\{(job|header|final)\.([A-Za-z0-9_.\-]{1,200})\}`)
+var placeholderRe = lazy.NewRegexp(`\{(job|header|final)\.([A-Za-z0-9_.\-]{1,200})\}`)
 
 // fill replaces the placeholders of a URL with the create answer's values
 // ({job.…}, {header.…}) and the wait's last answer's ({final.…}, for

@@ -19,7 +19,7 @@ var lroStatesYAML []byte
 
 // lroStates maps a normalised monitor status to running, succeeded,
 // failed or canceled (lro_states.yaml).
-var lroStates = mustStates(lroStatesYAML)
+var lroStates = sync.OnceValue(func() map[string]string { return mustStates(lroStatesYAML) }) // parsed on first use
 
 func mustStates(data []byte) map[string]string {
 	var groups map[string][]string
@@ -115,7 +115,7 @@ func (o *lroOptions) state(body any) (group, raw string) {
 	if g := o.states[n]; g != "" {
 		return g, raw
 	}
-	if g := lroStates[n]; g != "" {
+	if g := lroStates()[n]; g != "" {
 		return g, raw
 	}
 	return "other", raw

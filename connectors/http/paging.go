@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Paging styles.
@@ -265,7 +265,7 @@ func withItems(body any, path string, items []any, next string) any {
 	return cp
 }
 
-var linkRe = regexp.MustCompile(`<([^>]*)>\s*;[^,]*rel="?next"?`)
+var linkRe = lazy.NewRegexp(`<([^>]*)>\s*;[^,]*rel="?next"?`)
 
 // nextLink returns the rel="next" target of a Link header.
 func nextLink(h string) string {

@@ -28,7 +28,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +40,7 @@ import (
 	"github.com/weftio/weft/connectors"
 	httpconn "github.com/weftio/weft/connectors/http"
 	"github.com/weftio/weft/internal/egress"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Kind is the stored connector kind of MCP upstreams.
@@ -998,7 +998,7 @@ func schemaMap(b json.RawMessage) (map[string]any, error) {
 	return m, nil
 }
 
-var opClean = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+var opClean = lazy.NewRegexp(`[^A-Za-z0-9_-]+`)
 
 // nameOps gives each tool its operation name: the tool's name with
 // characters other than letters, digits, _ and - replaced by _, unique.

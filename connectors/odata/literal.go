@@ -4,22 +4,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/weftio/weft/internal/lazy"
 )
 
 var (
-	guidRe     = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
-	dateTimeRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,12})?)?$`)
-	dtoRe      = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,12})?)?(Z|[+-]\d{2}:\d{2})$`)
-	dateRe     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	timeRe     = regexp.MustCompile(`^\d{2}:\d{2}(:\d{2}(\.\d{1,12})?)?$`)
-	durationRe = regexp.MustCompile(`^-?P(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$`)
-	decimalRe  = regexp.MustCompile(`^[+-]?\d{1,40}(\.\d{1,40})?$`)
-	intRe      = regexp.MustCompile(`^[+-]?\d{1,20}$`)
-	floatRe    = regexp.MustCompile(`^[+-]?(\d{1,40}(\.\d{1,40})?([eE][+-]?\d{1,4})?|INF|-INF|NaN)$`)
-	identRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	guidRe     = lazy.NewRegexp(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+	dateTimeRe = lazy.NewRegexp(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,12})?)?$`)
+	dtoRe      = lazy.NewRegexp(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,12})?)?(Z|[+-]\d{2}:\d{2})$`)
+	dateRe     = lazy.NewRegexp(`^\d{4}-\d{2}-\d{2}$`)
+	timeRe     = lazy.NewRegexp(`^\d{2}:\d{2}(:\d{2}(\.\d{1,12})?)?$`)
+	durationRe = lazy.NewRegexp(`^-?P(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$`)
+	decimalRe  = lazy.NewRegexp(`^[+-]?\d{1,40}(\.\d{1,40})?$`)
+	intRe      = lazy.NewRegexp(`^[+-]?\d{1,20}$`)
+	floatRe    = lazy.NewRegexp(`^[+-]?(\d{1,40}(\.\d{1,40})?([eE][+-]?\d{1,4})?|INF|-INF|NaN)$`)
+	identRe    = lazy.NewRegexp(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 )
 
 // Literal writes v as an OData URL literal of type t. Every value is

@@ -3,12 +3,12 @@ package odata
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Rejection is something of the document that did not become an operation.
@@ -36,7 +36,7 @@ const MaxNameLen = 64
 // maxOperations bounds what one document may turn into.
 const maxOperations = 20000
 
-var nameRe = regexp.MustCompile(`[^A-Za-z0-9-]+`)
+var nameRe = lazy.NewRegexp(`[^A-Za-z0-9-]+`)
 
 // Sniff reports whether data looks like an OData $metadata document
 // (EDMX XML or JSON CSDL), so an import can choose its reader.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/weftio/weft/connectors"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Paging bounds for fetch_all.
@@ -589,7 +589,7 @@ func (r *runtime) get(op string, t *EntityType, path func(map[string]any) (strin
 	}
 }
 
-var annotationsRe = regexp.MustCompile(`^[A-Za-z0-9_.*,-]{1,500}$`)
+var annotationsRe = lazy.NewRegexp(`^[A-Za-z0-9_.*,-]{1,500}$`)
 
 // preferAnnotations asks for instance annotations (a Prefer header).
 func preferAnnotations(v any) (map[string]any, error) {
@@ -603,7 +603,7 @@ func preferAnnotations(v any) (map[string]any, error) {
 	return map[string]any{"Prefer": `odata.include-annotations="` + s + `"`}, nil
 }
 
-var bindRe = regexp.MustCompile(`^/?([A-Za-z_][A-Za-z0-9_]{0,127})\([^()/?#]{1,400}\)$`)
+var bindRe = lazy.NewRegexp(`^/?([A-Za-z_][A-Za-z0-9_]{0,127})\([^()/?#]{1,400}\)$`)
 
 // binds turns a bind input ({Nav: "Set(key)" | ["Set(key)", ...]}) into
 // Nav@odata.bind body members, checking the names against the document.

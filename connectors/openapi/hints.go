@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"gopkg.in/yaml.v3"
@@ -15,7 +16,7 @@ import (
 var hintsYAML []byte
 
 // wordGroups are hints.yaml's groups: word -> group.
-var wordGroups = mustWordGroups(hintsYAML)
+var wordGroups = sync.OnceValue(func() map[string]string { return mustWordGroups(hintsYAML) }) // parsed on first use
 
 const (
 	groupDestructive = "destructive"
@@ -100,7 +101,7 @@ func operationHints(method, path string, op *openapi3.Operation) (connectors.Hin
 	}
 	in := func(ws []string, group string) bool {
 		for _, w := range ws {
-			if wordGroups[w] == group {
+			if wordGroups()[w] == group {
 				return true
 			}
 		}
@@ -112,11 +113,11 @@ func operationHints(method, path string, op *openapi3.Operation) (connectors.Hin
 		switch {
 		case destructive:
 			h.Destructive = true
-		case m == "POST" && wordGroups[verb] == groupReadOnly && !in(all, groupOverwrite):
+		case m == "POST" && wordGroups()[verb] == groupReadOnly && !in(all, groupOverwrite):
 			h.ReadOnly, h.Idempotent = true, true
 		}
 	case "PUT":
-		if !destructive && wordGroups[verb] == groupAdditive && !in(all, groupOverwrite) {
+		if !destructive && wordGroups()[verb] == groupAdditive && !in(all, groupOverwrite) {
 			h.Destructive = false
 		}
 	}
@@ -171,7 +172,7 @@ func applyAnnotations(h *connectors.Hints, x any) error {
 // WordGroup is the hints.yaml group of a lower-case word ("" when it is in
 // none): destructive, read_only, additive or overwrite. Other importers
 // (GraphQL mutations) read an operation's words with it.
-func WordGroup(word string) string { return wordGroups[word] }
+func WordGroup(word string) string { return wordGroups()[word] }
 
 // NamedHints are the hints of an operation that is not an OpenAPI one (a
 // SOAP or RPC operation): its method's defaults refined by the words of

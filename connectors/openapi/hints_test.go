@@ -125,7 +125,7 @@ func TestHintWordsOneGroupEach(t *testing.T) {
 		t.Fatal("an unknown group must be refused")
 	}
 	for _, w := range []string{"delete", "render", "star", "update"} {
-		if wordGroups[w] == "" {
+		if wordGroups()[w] == "" {
 			t.Errorf("%q missing from hints.yaml", w)
 		}
 	}

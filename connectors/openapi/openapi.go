@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/internal/bounded"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Rejection is an operation that could not be imported, and why.
@@ -111,7 +111,7 @@ func Import(name string, spec []byte, request *connectors.Operation) (*connector
 // and specs rarely use YAML aliases at all.
 var limits = bounded.Limits{MaxBytes: 1 << 40, MaxDepth: 256, MaxNodes: 1 << 25, MaxAliasNodes: 100000, MaxAliasBytes: 16 << 20}
 
-var openapi3Version = regexp.MustCompile(`^3\.[0-9]+(\.[0-9]+)?(-.*)?$`)
+var openapi3Version = lazy.NewRegexp(`^3\.[0-9]+(\.[0-9]+)?(-.*)?$`)
 
 func load(spec []byte) (*openapi3.T, string, error) {
 	// A YAML spec becomes JSON here, within the limits, so kin-openapi
@@ -172,7 +172,7 @@ func serverURL(s *openapi3.Server) string {
 	return strings.TrimRight(u, "/")
 }
 
-var nameRe = regexp.MustCompile(`[^A-Za-z0-9-]+`) // runs of anything else (underscores too) become one "_"
+var nameRe = lazy.NewRegexp(`[^A-Za-z0-9-]+`) // runs of anything else (underscores too) become one "_"
 
 // MaxNameLen bounds operation names (and MCP tool names).
 const MaxNameLen = 64

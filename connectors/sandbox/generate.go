@@ -17,6 +17,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Bounds on what one answer may generate: recursive schemas stop at
@@ -781,12 +782,12 @@ func (f *flat) stringOK(s string) bool {
 }
 
 var (
-	dateTimeRE = regexp.MustCompile(openapi3.FormatOfStringDateTime)
-	dateRE     = regexp.MustCompile(openapi3.FormatOfStringDate)
-	uuidRE     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	emailRE    = regexp.MustCompile(`^[^@\s<>",]+@[^@\s<>",]+\.[^@\s<>",]+$`)
-	uriRE      = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$`)
-	byteRE     = regexp.MustCompile(openapi3.FormatOfStringByte)
+	dateTimeRE = lazy.NewRegexp(openapi3.FormatOfStringDateTime)
+	dateRE     = lazy.NewRegexp(openapi3.FormatOfStringDate)
+	uuidRE     = lazy.NewRegexp(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	emailRE    = lazy.NewRegexp(`^[^@\s<>",]+@[^@\s<>",]+\.[^@\s<>",]+$`)
+	uriRE      = lazy.NewRegexp(`^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$`)
+	byteRE     = lazy.NewRegexp(openapi3.FormatOfStringByte)
 )
 
 // formatOK checks the formats the sandbox writes whether or not the

@@ -42,6 +42,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/connectors/openapi"
 	"github.com/weftio/weft/internal/bounded"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Default bounds on what a sandbox holds.
@@ -189,7 +190,7 @@ func paramSchema(item *openapi3.PathItem, op *openapi3.Operation, name string) *
 	return nil
 }
 
-var paramRE = regexp.MustCompile(`\{([^{}]+)\}`)
+var paramRE = lazy.NewRegexp(`\{([^{}]+)\}`)
 
 func parseSegment(raw string) segment {
 	locs := paramRE.FindAllStringSubmatchIndex(raw, -1)

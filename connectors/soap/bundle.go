@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"path"
-	"regexp"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Bundle makes a WSDL self-contained: the XML Schemas it imports (and
@@ -64,11 +64,11 @@ func Bundle(wsdl []byte, files map[string][]byte) ([]byte, []string, error) {
 }
 
 var (
-	prolog       = regexp.MustCompile(`^(?s)\s*(<\?.*?\?>\s*)*`)
-	typesClose   = regexp.MustCompile(`</([A-Za-z_][\w.-]*:)?types\s*>`)
-	rootOpen     = regexp.MustCompile(`(?s)<([A-Za-z_][\w.-]*:)?definitions[\s>]`)
-	includeEl    = regexp.MustCompile(`<([A-Za-z_][\w.-]*:)?include\b[^>]*/>`)
-	locationAttr = regexp.MustCompile(`schemaLocation\s*=\s*["']([^"']*)["']`)
+	prolog       = lazy.NewRegexp(`^(?s)\s*(<\?.*?\?>\s*)*`)
+	typesClose   = lazy.NewRegexp(`</([A-Za-z_][\w.-]*:)?types\s*>`)
+	rootOpen     = lazy.NewRegexp(`(?s)<([A-Za-z_][\w.-]*:)?definitions[\s>]`)
+	includeEl    = lazy.NewRegexp(`<([A-Za-z_][\w.-]*:)?include\b[^>]*/>`)
+	locationAttr = lazy.NewRegexp(`schemaLocation\s*=\s*["']([^"']*)["']`)
 )
 
 // schemaBody is a schema document without its BOM and prolog (the XML

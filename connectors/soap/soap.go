@@ -24,13 +24,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/connectors/openapi"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Kind is the stored kind of an imported WSDL (store.ConnectorSpec.Kind).
@@ -138,7 +138,7 @@ type op struct {
 // MaxNameLen bounds operation names (MCP tool names).
 const MaxNameLen = 64
 
-var nameRe = regexp.MustCompile(`[^A-Za-z0-9-]+`)
+var nameRe = lazy.NewRegexp(`[^A-Za-z0-9-]+`)
 
 func compile(name string, wsdl []byte, o Options) (*service, *Report, error) {
 	l := o.Limits

@@ -30,6 +30,7 @@ import (
 
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/internal/egress"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // Dialects.
@@ -225,7 +226,7 @@ func (d *db) classify(err error, conn *connectors.Connection, what string) error
 	return &connectors.Error{Class: connectors.Permanent, Message: msg}
 }
 
-var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]{0,62}$`)
+var identRe = lazy.NewRegexp(`^[A-Za-z_][A-Za-z0-9_$]{0,62}$`)
 
 // ident quotes a (possibly schema-qualified) identifier.
 func (d *db) ident(name string) (string, error) {

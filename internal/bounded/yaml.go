@@ -3,12 +3,12 @@ package bounded
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/internal/lazy"
 )
 
 // YAML parses src (YAML or JSON) into its document node and checks it
@@ -203,7 +203,7 @@ func sat(v int64) int64 {
 	return v
 }
 
-var yamlLineRe = regexp.MustCompile(`line (\d+)(?::(\d+))?`)
+var yamlLineRe = lazy.NewRegexp(`line (\d+)(?::(\d+))?`)
 
 // yamlErrPos turns the first "line N[:C]" of a YAML error into name:N:C.
 func yamlErrPos(name string, err error) string {
