@@ -96,7 +96,8 @@ func newEnv() (*cel.Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return env.Extend(cel.CustomTypeAdapter(&rawAdapter{env.CELTypeAdapter()}))
+	flowAdapter = &rawAdapter{env.CELTypeAdapter()}
+	return env.Extend(append(accumulateOptions(), cel.CustomTypeAdapter(flowAdapter))...)
 }
 
 func newBaseEnv() (*cel.Env, error) {

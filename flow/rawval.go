@@ -44,8 +44,9 @@ func (a *rawAdapter) NativeToValue(v any) ref.Val {
 }
 
 // rawVal is what rawMap and rawList share: reading a field, an element or
-// the size goes to the bytes; any other operation (equality, iteration,
-// `in`, conversion) decodes the document and asks CEL's own map or list.
+// the size goes to the bytes, iterating reads one element (or key) at a
+// time; any other operation (equality, `in` on a list, conversion) decodes
+// the document and asks CEL's own map or list.
 type rawVal struct {
 	r *jsonenc.Raw
 	a *rawAdapter
@@ -74,9 +75,52 @@ func (v rawVal) Equal(o ref.Val) ref.Val                     { return v.full().E
 func (v rawVal) Value() any                                  { return v.r }
 func (v rawVal) Size() ref.Val                               { return types.Int(v.r.Len()) }
 func (v rawVal) Contains(e ref.Val) ref.Val                  { return v.full().(traits.Container).Contains(e) }
-func (v rawVal) Iterator() traits.Iterator                   { return v.full().(traits.Iterable).Iterator() }
 
 type rawMap struct{ rawVal }
+
+// Iterator yields the keys (sorted) without decoding the values.
+func (m rawMap) Iterator() traits.Iterator {
+	ks := m.r.Keys()
+	vs := make([]ref.Val, len(ks))
+	for i, k := range ks {
+		vs[i] = types.String(k)
+	}
+	return types.NewRefValList(m.a, vs).Iterator()
+}
+
+// Iterator reads the elements one at a time: a comprehension over a large
+// list (`rows.map(r, ...)`) holds one decoded element, not all of them.
+func (l rawList) Iterator() traits.Iterator { return &rawIter{it: l.r.Elems(), a: l.a} }
+
+type rawIter struct {
+	it *jsonenc.ElemIter
+	a  *rawAdapter
+}
+
+func (i *rawIter) HasNext() ref.Val { return types.Bool(i.it.More()) }
+
+func (i *rawIter) Next() ref.Val {
+	if !i.it.More() {
+		return types.NewErrFromString("no more elements")
+	}
+	v, err := i.it.Next()
+	if err != nil {
+		return types.NewErrFromString(err.Error())
+	}
+	return i.a.NativeToValue(v)
+}
+
+func (i *rawIter) ConvertToNative(reflect.Type) (any, error) {
+	return nil, fmt.Errorf("an iterator cannot be converted")
+}
+func (i *rawIter) ConvertToType(ref.Type) ref.Val {
+	return types.NewErrFromString("an iterator cannot be converted")
+}
+func (i *rawIter) Equal(ref.Val) ref.Val { return types.False }
+func (i *rawIter) Type() ref.Type        { return iterType }
+func (i *rawIter) Value() any            { return nil }
+
+var iterType = types.NewObjectType("weft.iterator")
 
 func (m rawMap) Type() ref.Type { return types.MapType }
 

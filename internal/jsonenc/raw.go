@@ -161,6 +161,43 @@ func (r *Raw) Index(i int) (any, bool, error) {
 	return v, true, err
 }
 
+// Elems is an iterator over an array's elements, each read as Index
+// reads it, in one pass over the bytes (Index from 0 to Len-1 would read
+// the array Len times). Of anything but an array it yields nothing.
+func (r *Raw) Elems() *ElemIter {
+	b := r.doc()
+	if b[0] != '[' {
+		return &ElemIter{i: -1}
+	}
+	i := skipWS(b, 1)
+	if b[i] == ']' {
+		return &ElemIter{i: -1}
+	}
+	return &ElemIter{b: b, i: i}
+}
+
+// ElemIter is what Elems returns.
+type ElemIter struct {
+	b []byte
+	i int // the next element's start; -1 once there are no more
+}
+
+// More reports whether Next has an element to return.
+func (it *ElemIter) More() bool { return it.i >= 0 }
+
+// Next returns the next element; call it only while More is true.
+func (it *ElemIter) Next() (any, error) {
+	end := skipValue(it.b, it.i)
+	v := it.b[it.i:end]
+	j := skipWS(it.b, end)
+	if j < len(it.b) && it.b[j] == ',' {
+		it.i = skipWS(it.b, j+1)
+	} else {
+		it.i = -1
+	}
+	return element(v)
+}
+
 func (r *Raw) objMembers() []member {
 	r.once.Do(r.index)
 	return r.members

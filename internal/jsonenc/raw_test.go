@@ -285,3 +285,42 @@ func TestZeroRawIsNull(t *testing.T) {
 		t.Fatal("zero Raw has a field")
 	}
 }
+
+// TestRawElemsReadsAsIndex: iterating an array gives, in order, exactly
+// what Index gives for each position, and nothing for anything else.
+func TestRawElemsReadsAsIndex(t *testing.T) {
+	for _, doc := range []string{`[]`, `[ ]`, `[1]`, ` [ 1 , "a\"]" , {"x":[2,3]} , [ ] , null , true , -0.5e3 ] `, `{"a":1}`, `"s"`, `3`} {
+		r, err := NewRaw([]byte(doc))
+		if err != nil {
+			t.Fatal(doc, err)
+		}
+		var got []any
+		for it := r.Elems(); it.More(); {
+			v, err := it.Next()
+			if err != nil {
+				t.Fatal(doc, err)
+			}
+			got = append(got, v)
+		}
+		if len(got) != r.Len() && r.IsArray() || !r.IsArray() && got != nil {
+			t.Fatalf("%s: %d elements, Len %d", doc, len(got), r.Len())
+		}
+		for i, v := range got {
+			w, ok, err := r.Index(i)
+			if !ok || err != nil || !reflect.DeepEqual(v, w) {
+				t.Fatalf("%s: element %d = %#v, Index gives %#v", doc, i, v, w)
+			}
+		}
+	}
+	// A large element stays a Raw, as Index hands it out.
+	big := `[` + strings.Repeat(`"x",`, RawSubMin/4) + `1]`
+	r, _ := NewRaw([]byte(`[` + big + `,2]`))
+	it := r.Elems()
+	v, _ := it.Next()
+	if _, ok := v.(*Raw); !ok {
+		t.Fatalf("a large element is %T, want a Raw", v)
+	}
+	if v, _ := it.Next(); v != 2.0 || it.More() {
+		t.Fatalf("second element %v, more %v", v, it.More())
+	}
+}
