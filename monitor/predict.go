@@ -713,14 +713,30 @@ func (pr *Predictor) ObserveRateLimit(connection string, at time.Time, rl RateLi
 		s.window = max(s.window, rl.Reset.Sub(at))
 	}
 	s.limit, s.reset = rl.Limit, rl.Reset
-	s.samples = appendSample(s.samples, sample{at, rl.Remaining}, time.Duration(pr.p.RateLimit.PaceWindow), maxSamples)
+	// The pace is fitted on the last pace_window, reaching further back
+	// (at most the look-ahead) to hold min_points responses: an upstream
+	// answered every few minutes (a long window, a slow caller) is still
+	// forecast, on the responses there are.
+	s.samples = appendSampleKeep(s.samples, sample{at, rl.Remaining}, time.Duration(pr.p.RateLimit.PaceWindow),
+		pr.p.RateLimit.MinPoints, time.Duration(pr.p.RateLimit.Horizon), maxSamples)
 }
 
 // appendSample adds one sample, keeps the ones within window of it, and
 // at most most (thinning the older half when full).
 func appendSample(ss []sample, s sample, window time.Duration, most int) []sample {
+	return appendSampleKeep(ss, s, window, 0, window, most)
+}
+
+// appendSampleKeep is appendSample keeping, besides, the newest keep
+// samples (s included) that are within reach of s, when fewer than keep
+// are within window.
+func appendSampleKeep(ss []sample, s sample, window time.Duration, keep int, reach time.Duration, most int) []sample {
 	cut := s.at.Add(-window)
 	i := sort.Search(len(ss), func(i int) bool { return !ss[i].at.Before(cut) })
+	if j := len(ss) - (keep - 1); keep > 1 && j < i {
+		far := s.at.Add(-max(reach, window))
+		i = max(j, sort.Search(len(ss), func(i int) bool { return !ss[i].at.Before(far) }))
+	}
 	ss = append(ss[:0], ss[i:]...)
 	if len(ss) >= most {
 		half := len(ss) / 2
@@ -757,7 +773,9 @@ func (pr *Predictor) limitPredictions(now time.Time, out []Prediction) []Predict
 		if pace <= 0 {
 			continue
 		}
-		eta := time.Duration(last.v / pace * float64(time.Second))
+		// At this pace, spent from the last response on (responses may
+		// be minutes apart).
+		eta := max(0, last.at.Add(time.Duration(last.v/pace*float64(time.Second))).Sub(now))
 		// The time there is: until the window resets (the headers say
 		// when), at most the horizon.
 		room := time.Duration(pr.p.RateLimit.Horizon)
@@ -788,7 +806,9 @@ func (pr *Predictor) limitPredictions(now time.Time, out []Prediction) []Predict
 			ev["limit"] = s.limit
 			why += fmt.Sprintf(" of %.0f", s.limit)
 		}
-		why += fmt.Sprintf(", spent at %.1f a minute over the last %s", pace*60, time.Duration(pr.p.RateLimit.PaceWindow))
+		span := max(time.Duration(pr.p.RateLimit.PaceWindow), now.Sub(s.samples[0].at)).Round(time.Minute)
+		ev["pace_span_s"] = span.Seconds()
+		why += fmt.Sprintf(", spent at %.1f a minute over the last %s", pace*60, span)
 		switch {
 		case s.sliding:
 			ev["sliding"], ev["window_s"] = 1, s.window.Seconds()

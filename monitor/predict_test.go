@@ -415,3 +415,42 @@ func TestRecentConfidence(t *testing.T) {
 		t.Fatalf("with the newest half required to agree: %d predictions", n)
 	}
 }
+
+// An upstream answered every five minutes (a 6-hour window, a slow
+// caller): the pace reaches back past pace_window to hold min_points
+// responses, so it is forecast; with fewer than min_points in all, not.
+func TestPredictRateLimitSparseResponses(t *testing.T) {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	run := func(n int) (fired []Prediction) {
+		pr := NewPredictor(gatedParams())
+		for i := 0; i < n; i++ {
+			at := now.Add(time.Duration(5*i) * time.Minute)
+			// 20 calls a minute, 1200 left at the start: spent in an hour.
+			pr.ObserveRateLimit("crm", at, RateLimit{Limit: 5000, Remaining: float64(1200 - 100*i), Reset: now.Add(6 * time.Hour)})
+			for s := 1; s <= 5; s++ {
+				_, f, _ := pr.Evaluate(at.Add(time.Duration(s) * time.Minute))
+				fired = append(fired, f...)
+			}
+		}
+		return fired
+	}
+	f := run(8)
+	if len(f) != 1 {
+		t.Fatalf("sparse responses: %d predictions, want 1: %+v", len(f), f)
+	}
+	if f[0].Evidence["pace_span_s"] < 20*60 || math.Abs(f[0].Evidence["pace_per_min"]-20) > 1e-6 {
+		t.Fatalf("pace over the responses there are: %+v", f[0].Evidence)
+	}
+	if w := f[0].When.Sub(now); w < 59*time.Minute || w > 61*time.Minute {
+		t.Fatalf("exhaustion predicted %s after start, expected 60m", w)
+	}
+	if f := run(gatedParams().RateLimit.MinPoints - 1); len(f) != 0 {
+		t.Fatalf("fewer responses than min_points: %+v", f)
+	}
+	// Samples older than the look-ahead are not reached for.
+	ss := appendSampleKeep(nil, sample{now, 1}, time.Minute, 5, time.Hour, 64)
+	ss = appendSampleKeep(ss, sample{now.Add(2 * time.Hour), 1}, time.Minute, 5, time.Hour, 64)
+	if len(ss) != 1 {
+		t.Fatalf("kept a sample beyond reach: %d", len(ss))
+	}
+}
