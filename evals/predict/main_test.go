@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"math/rand"
 	"testing"
 	"time"
@@ -169,5 +170,49 @@ func TestSlidingLimitCases(t *testing.T) {
 	}
 	if slid < 20 || given == 0 || inc == 0 || inc == 60 {
 		t.Fatalf("%d of 60 with a reset moving on before it came, %d responses with the window, %d incidents", slid, given, inc)
+	}
+}
+
+// Recovering rises: drawn in about recoveringShare of the normal flow
+// cases, each climbing to 40–95 % of the way to the bound and back to
+// normal, never crossing it; incidents are as before.
+func TestRecoveringRises(t *testing.T) {
+	drawn := 0
+	for s := int64(1); s <= 200; s++ {
+		x := rand.New(rand.NewSource(s))
+		level := make([]float64, 12*60)
+		if !recoveringRise(x, level) {
+			continue
+		}
+		peak, last := 0.0, level[len(level)-1]
+		for _, v := range level {
+			peak = math.Max(peak, v)
+		}
+		drawn++
+		if peak < 0.3 || peak > 0.95 || last != 0 { // sampled by the minute: near its peak
+			t.Fatalf("seed %d: peak %.3f, last %.3f", s, peak, last)
+		}
+	}
+	if drawn < 190 {
+		t.Fatalf("%d of 200 drawn", drawn)
+	}
+	normal, with := 0, 0
+	for s := devSeeds[0]; s < devSeeds[0]+100; s++ {
+		for _, k := range []string{"error_rate", "latency"} {
+			c := generate(s, k)
+			if c.incident {
+				if c.recovering {
+					t.Fatalf("seed %d %s: an incident with a recovering rise", s, k)
+				}
+				continue
+			}
+			normal++
+			if c.recovering {
+				with++
+			}
+		}
+	}
+	if share := float64(with) / float64(normal); share < 0.25 || share > 0.55 {
+		t.Fatalf("%d of %d normal cases with a recovering rise", with, normal)
 	}
 }
