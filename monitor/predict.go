@@ -74,6 +74,15 @@ type PredictParams struct {
 		MinZ       float64 `json:"min_z"`       // Mann–Kendall z a trend needs
 		Horizon    Dur     `json:"horizon"`     // crossings further ahead are not predicted
 		ClearAfter int     `json:"clear_after"` // evaluations without the prediction before it is withdrawn
+		// Latency: what the latency trend is fitted on. "p95": each
+		// point's p95 (the median of its buckets' p95s), extrapolated
+		// in ms. "shift": the mean log latency of every run in the
+		// point — the whole distribution moving, seen with every run
+		// rather than the few in its tail — with the p95 taken to move
+		// with it (the p95's usual ratio to the geometric mean over the
+		// window), extrapolated in log ms (latency growing by a share
+		// an hour).
+		Latency string `json:"latency,omitempty"`
 	} `json:"trend"`
 	ErrorRate     float64 `json:"error_rate"`     // the error-rate threshold forecast (the failure-spike rule's)
 	LatencyFactor float64 `json:"latency_factor"` // latency bound, when none is configured: this times the flow's usual p95
@@ -174,6 +183,8 @@ func (p PredictParams) Validate() error {
 		return bad("every horizon must be positive")
 	case p.Trend.ClearAfter < 1:
 		return bad("trend.clear_after must be at least 1")
+	case p.Trend.Latency != "" && p.Trend.Latency != LatencyP95 && p.Trend.Latency != LatencyShift:
+		return bad(`trend.latency must be "p95" or "shift"`)
 	case p.ErrorRate <= 0 || p.ErrorRate > 1:
 		return bad("error_rate must be in (0, 1]")
 	case p.LatencyFactor <= 1:
@@ -203,6 +214,12 @@ func (p PredictParams) Validate() error {
 	}
 	return nil
 }
+
+// What a latency trend is fitted on (trend.latency).
+const (
+	LatencyP95   = "p95"
+	LatencyShift = "shift"
+)
 
 // Prediction kinds.
 const (
@@ -282,6 +299,7 @@ type flowBucket struct {
 	lat       []float64 // samples while open; nil once closed
 	seen      int
 	p95       float64 // once closed (NaN: no run)
+	logSum    float64 // sum of log(ms) of every run (exact: not sampled)
 }
 
 type flowTrend struct {
@@ -316,6 +334,7 @@ func (pr *Predictor) ObserveRun(flow string, at time.Time, failed bool, dur time
 		b.failed++
 	}
 	ms := float64(dur.Microseconds()) / 1000
+	b.logSum += math.Log(math.Max(ms, 0.001))
 	b.seen++
 	if len(b.lat) < maxBucketLatencies {
 		b.lat = append(b.lat, ms)
@@ -483,7 +502,7 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 		at := now.Sub(f.start).Seconds() // f.start: the end of the last closed bucket
 		var best [2]*Prediction          // error rate, latency: the soonest over the scales
 		for _, sc := range pr.p.Trend.Scales {
-			xs, er, lx, lat := flowPoints(f.closed, pr.p.Trend.Window, sc, res, pr.p.Trend.MinRuns)
+			xs, er, lx, lat, lm := flowPoints(f.closed, pr.p.Trend.Window, sc, res, pr.p.Trend.MinRuns)
 			span := time.Duration(pr.p.Trend.Window*sc) * res
 			if len(xs) >= pr.p.Trend.MinPoints {
 				t := FitTrend(xs, er, at)
@@ -498,14 +517,29 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 			if bound <= 0 || len(lat) < pr.p.Trend.MinPoints {
 				continue // no bound known yet (the usual latency is still being learned)
 			}
+			how := "configured"
+			if !configured {
+				how = fmt.Sprintf("%.1f× its usual p95 of %.0f ms", pr.p.LatencyFactor, math.Exp(f.base))
+			}
+			if pr.p.Trend.Latency == LatencyShift {
+				ys := shiftPoints(lat, lm)
+				t := FitTrend(lx, ys, at)
+				if p, ok := pr.trendPrediction(t, lx, ys, at, math.Log(bound), now, PredictLatency); ok && sooner(best[1], &p) {
+					p.Kind, p.Subject = PredictLatency, name
+					p.What = fmt.Sprintf("%s will be too slow: p95 latency reaching %.0f ms", name, bound)
+					p.Evidence["level"], p.Evidence["threshold"] = math.Exp(t.Level), bound
+					p.Evidence["slope_per_hour"] = math.Expm1(t.Slope*3600) * math.Exp(t.Level) // ms an hour, now
+					p.Evidence["growth_per_hour"] = math.Expm1(t.Slope * 3600)
+					p.Why = fmt.Sprintf("latency of every run rising %.0f%% an hour over the last %s (%d points, Mann–Kendall z %.1f), p95 now about %.0f ms; bound %s",
+						math.Expm1(t.Slope*3600)*100, span, len(ys), t.Z, math.Exp(t.Level), how)
+					best[1] = &p
+				}
+				continue
+			}
 			t := FitTrend(lx, lat, at)
 			if p, ok := pr.trendPrediction(t, lx, lat, at, bound, now, PredictLatency); ok && sooner(best[1], &p) {
 				p.Kind, p.Subject = PredictLatency, name
 				p.What = fmt.Sprintf("%s will be too slow: p95 latency reaching %.0f ms", name, bound)
-				how := "configured"
-				if !configured {
-					how = fmt.Sprintf("%.1f× its usual p95 of %.0f ms", pr.p.LatencyFactor, math.Exp(f.base))
-				}
 				p.Why = fmt.Sprintf("p95 latency rising %.0f ms an hour over the last %s (%d points, Mann–Kendall z %.1f), now about %.0f ms; bound %s",
 					t.Slope*3600, span, len(lat), t.Z, t.Level, how)
 				best[1] = &p
@@ -520,12 +554,30 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 	return out
 }
 
+// shiftPoints are the latency points of trend.latency "shift": each
+// point's mean log latency (lm) plus the p95's usual distance from it in
+// log ms (the median over the points of log p95 − mean log), so that the
+// level is the log p95 and the slope the whole distribution's.
+func shiftPoints(p95s, lm []float64) []float64 {
+	d := make([]float64, len(lm))
+	for i := range lm {
+		d[i] = math.Log(math.Max(p95s[i], 0.001)) - lm[i]
+	}
+	r := median(d)
+	ys := make([]float64, len(lm))
+	for i, v := range lm {
+		ys[i] = v + r
+	}
+	return ys
+}
+
 // flowPoints are the points a trend is fitted on at scale sc: the last
 // window*sc buckets in groups of sc (x: seconds before the end). Error-rate
 // points merge groups until each holds minRuns runs (a rate of one or two
 // runs is 0 or 1, not a rate); a latency point is the median of its
-// group's bucket p95s.
-func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns int) (xs, er, lx, lat []float64) {
+// group's bucket p95s, and lm its mean log latency over every run of the
+// group.
+func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns int) (xs, er, lx, lat, lm []float64) {
 	from := max(0, len(closed)-window*sc)
 	var mn, mf int
 	var mx float64
@@ -533,13 +585,16 @@ func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns 
 	// Groups aligned on the newest bucket.
 	first := len(closed) - ((len(closed)-from)/sc)*sc
 	for g := first; g+sc <= len(closed); g += sc {
-		n, failed := 0, 0
+		n, failed, ln := 0, 0, 0
+		logSum := 0.0
 		p95s = p95s[:0]
 		for _, b := range closed[g : g+sc] {
 			n += b.n
 			failed += b.failed
 			if b.n > 0 && !math.IsNaN(b.p95) {
 				p95s = append(p95s, b.p95)
+				ln += b.n
+				logSum += b.logSum
 			}
 		}
 		x := -(float64(len(closed)-g) - float64(sc)/2) * res.Seconds()
@@ -554,9 +609,10 @@ func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns 
 		if len(p95s) > 0 {
 			lx = append(lx, x)
 			lat = append(lat, median(p95s))
+			lm = append(lm, logSum/float64(ln))
 		}
 	}
-	return xs, er, lx, lat
+	return xs, er, lx, lat, lm
 }
 
 func (pr *Predictor) maxScale() int {

@@ -454,3 +454,66 @@ func TestPredictRateLimitSparseResponses(t *testing.T) {
 		t.Fatalf("kept a sample beyond reach: %d", len(ss))
 	}
 }
+
+// trend.latency "shift": the latency trend is fitted on the mean log
+// latency of every run, with the p95's usual distance above it. On a
+// flow whose whole latency distribution slowly scales up (noisy: a
+// lognormal spread, 6 runs a minute) it is announced earlier than the
+// p95 fit at the same gates, and it forecasts the crossing near the time
+// the true p95 crosses; a steady flow with the same noise is not
+// predicted by either.
+func TestPredictLatencyShift(t *testing.T) {
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	const med, spread, bound = 100.0, 0.5, 500.0
+	p95 := med * math.Exp(1.645*spread)
+	// The multiplier climbs linearly from minute 120 so that the true p95
+	// reaches the bound at minute 300.
+	rise := func(m int) float64 { return 1 + math.Max(0, float64(m-120))/180*(bound/p95-1) }
+	run := func(model string, mult func(int) float64, minutes int) (first time.Time, when time.Time) {
+		p := DefaultPredictParams()
+		p.Trend.Latency = model
+		p.Kinds = map[string]KindParams{PredictLatency: {Confidence: 2, Horizon: Dur(time.Hour), Recent: true}}
+		pr := NewPredictor(p)
+		pr.SetLatencyBound("*", bound)
+		r := rand.New(rand.NewSource(7))
+		for m := 0; m < minutes; m++ {
+			tm := start.Add(time.Duration(m) * time.Minute)
+			for k := 0; k < 6; k++ {
+				d := med * mult(m) * math.Exp(spread*r.NormFloat64())
+				pr.ObserveRun("orders", tm.Add(time.Duration(k*10)*time.Second), false, time.Duration(d*float64(time.Millisecond)))
+			}
+			_, f, _ := pr.Evaluate(tm.Add(time.Minute))
+			if len(f) > 0 && first.IsZero() {
+				if f[0].Kind != PredictLatency || f[0].Why == "" {
+					t.Fatalf("%+v", f[0])
+				}
+				first, when = tm.Add(time.Minute), f[0].When
+			}
+		}
+		return first, when
+	}
+	fail := start.Add(300 * time.Minute)
+	shift, when := run(LatencyShift, rise, 300)
+	old, _ := run(LatencyP95, rise, 300)
+	if shift.IsZero() {
+		t.Fatal("a latency distribution scaling up was not predicted")
+	}
+	t.Logf("shift %s (when %s) p95 %s fail %s", shift, when, old, fail)
+	if !old.IsZero() && !shift.Before(old) {
+		t.Fatalf("shift announced at %s, p95 at %s: not earlier", shift, old)
+	}
+	if lead := fail.Sub(shift); lead < 20*time.Minute {
+		t.Fatalf("shift announced %s ahead only", lead)
+	}
+	if d := when.Sub(fail); d < -30*time.Minute || d > 30*time.Minute {
+		t.Fatalf("predicted crossing %s, true %s", when, fail)
+	}
+	for _, model := range []string{LatencyShift, LatencyP95} {
+		if f, _ := run(model, func(int) float64 { return 1 }, 300); !f.IsZero() {
+			t.Fatalf("%s: a steady flow predicted at %s", model, f)
+		}
+	}
+	if ys := shiftPoints([]float64{math.E * 10, math.E * 20}, []float64{math.Log(10), math.Log(20)}); math.Abs(ys[0]-(1+math.Log(10))) > 1e-9 || math.Abs(ys[1]-(1+math.Log(20))) > 1e-9 {
+		t.Fatalf("shift points %v", ys)
+	}
+}
