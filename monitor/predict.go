@@ -90,6 +90,16 @@ type PredictParams struct {
 		PaceWindow Dur `json:"pace_window"`
 		MinPoints  int `json:"min_points"`
 		Horizon    Dur `json:"horizon"`
+		// Pace: how the pace and its uncertainty are read from the
+		// responses. "trend" (unset): the Theil–Sen line through the
+		// calls spent, its confidence interval from the pairwise
+		// slopes. "increments": the calls spent between responses as
+		// independent increments (a compound count): the pace is the
+		// calls spent over the span, and the confidence is how many
+		// standard deviations the spend forecast until the reset
+		// (uncertain in its pace and in the calls still to come) is
+		// beyond what is left.
+		Pace string `json:"pace,omitempty"`
 	} `json:"rate_limit"`
 	Expiry struct {
 		LifetimeFraction float64 `json:"lifetime_fraction"` // predicted once less than this fraction of the lifetime is left …
@@ -189,6 +199,8 @@ func (p PredictParams) Validate() error {
 		return bad("error_rate must be in (0, 1]")
 	case p.LatencyFactor <= 1:
 		return bad("latency_factor must be above 1")
+	case p.RateLimit.Pace != "" && p.RateLimit.Pace != PaceTrend && p.RateLimit.Pace != PaceIncrements:
+		return bad(`rate_limit.pace must be "trend" or "increments"`)
 	case p.RateLimit.PaceWindow <= 0 || p.RateLimit.MinPoints < 2:
 		return bad("rate_limit.pace_window must be positive and min_points at least 2")
 	case p.Expiry.LifetimeFraction <= 0 || p.Expiry.LifetimeFraction >= 1 || p.Expiry.OverdueMargin <= 0 || p.Expiry.RefreshFailures < 1:
@@ -219,6 +231,12 @@ func (p PredictParams) Validate() error {
 const (
 	LatencyP95   = "p95"
 	LatencyShift = "shift"
+)
+
+// How a rate limit's pace is read (rate_limit.pace).
+const (
+	PaceTrend      = "trend"
+	PaceIncrements = "increments"
 )
 
 // Prediction kinds.
@@ -826,6 +844,11 @@ func (pr *Predictor) limitPredictions(now time.Time, out []Prediction) []Predict
 		}
 		t := FitTrend(xs, ys, 0)
 		pace := t.Slope // calls a second
+		incr := pr.p.RateLimit.Pace == PaceIncrements
+		var sigma2, se2 float64
+		if incr {
+			pace, sigma2, se2 = increments(s.samples)
+		}
 		if pace <= 0 {
 			continue
 		}
@@ -852,7 +875,12 @@ func (pr *Predictor) limitPredictions(now time.Time, out []Prediction) []Predict
 		}
 		// How surely the pace (its Theil–Sen interval: the variance of
 		// the consumption) spends what is left before then.
-		conf := t.Confidence(last.v / room.Seconds())
+		var conf float64
+		if incr {
+			conf = spendConfidence(last.v, pace, sigma2, se2, (room + now.Sub(last.at)).Seconds())
+		} else {
+			conf = t.Confidence(last.v / room.Seconds())
+		}
 		if conf < pr.p.kind(PredictRateLimit).Confidence {
 			continue
 		}
@@ -879,6 +907,53 @@ func (pr *Predictor) limitPredictions(now time.Time, out []Prediction) []Predict
 			What: fmt.Sprintf("%s will run out of its upstream rate limit (calls refused with 429)", key)})
 	}
 	return out
+}
+
+// increments reads samples of the headroom as the calls spent between
+// responses, independent increments of a compound count: the pace (calls
+// a second: spent over the span), sigma2 (the increments' variance per
+// second, from their scatter around the pace) and se2 (the pace's
+// variance: sigma2 over the span). Zeros when under two increments.
+func increments(ss []sample) (pace, sigma2, se2 float64) {
+	if len(ss) < 3 {
+		return 0, 0, 0
+	}
+	span := ss[len(ss)-1].at.Sub(ss[0].at).Seconds()
+	if span <= 0 {
+		return 0, 0, 0
+	}
+	pace = (ss[0].v - ss[len(ss)-1].v) / span
+	k := 0
+	for i := 1; i < len(ss); i++ {
+		dt := ss[i].at.Sub(ss[i-1].at).Seconds()
+		if dt <= 0 {
+			continue
+		}
+		d := ss[i-1].v - ss[i].v
+		sigma2 += (d - pace*dt) * (d - pace*dt) / dt
+		k++
+	}
+	if k < 2 {
+		return 0, 0, 0
+	}
+	sigma2 /= float64(k - 1)
+	return pace, sigma2, sigma2 / span
+}
+
+// spendConfidence is how surely left is spent within room seconds at
+// pace: the forecast spend pace·room less left, in standard deviations
+// of the forecast (the pace's own, se2·room², and the calls still to
+// come, sigma2·room), capped at ±10.
+func spendConfidence(left, pace, sigma2, se2, room float64) float64 {
+	m := pace*room - left
+	sd := math.Sqrt(se2*room*room + sigma2*room)
+	if sd <= 0 || math.IsNaN(sd) {
+		if m >= 0 {
+			return 10
+		}
+		return -10
+	}
+	return math.Max(-10, math.Min(10, m/sd))
 }
 
 // --- credentials and certificates ---

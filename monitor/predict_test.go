@@ -517,3 +517,78 @@ func TestPredictLatencyShift(t *testing.T) {
 		t.Fatalf("shift points %v", ys)
 	}
 }
+
+// rate_limit.pace "increments": the calls spent between responses as
+// independent increments. A steady pace is sure; the same average spent
+// in bursts is less sure; the pace is the calls spent over the span; and
+// the confidence grows with the room and falls with what is left.
+func TestPredictRateLimitIncrements(t *testing.T) {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	mk := func(spent func(i int) float64) []sample {
+		var ss []sample
+		v := 1000.0
+		for i := 0; i < 11; i++ {
+			if i > 0 {
+				v -= spent(i)
+			}
+			ss = append(ss, sample{now.Add(time.Duration(i) * time.Minute), v})
+		}
+		return ss
+	}
+	pace, s2, se2 := increments(mk(func(int) float64 { return 10 }))
+	if math.Abs(pace*60-10) > 1e-9 || s2 != 0 || se2 != 0 {
+		t.Fatalf("steady: pace %v/min sigma2 %v se2 %v", pace*60, s2, se2)
+	}
+	if c := spendConfidence(500, pace, s2, se2, 3600); c != 10 {
+		t.Fatalf("steady and sure: %v", c)
+	}
+	bpace, bs2, bse2 := increments(mk(func(i int) float64 {
+		if i%2 == 0 {
+			return 19
+		}
+		return 1
+	}))
+	if math.Abs(bpace*60-10) > 1e-9 || bs2 <= 0 || bse2 <= 0 {
+		t.Fatalf("bursts: pace %v/min sigma2 %v se2 %v", bpace*60, bs2, bse2)
+	}
+	// 500 left; at 10 a minute spent in 50 minutes.
+	c60 := spendConfidence(500, bpace, bs2, bse2, 3600)
+	c55 := spendConfidence(500, bpace, bs2, bse2, 3300)
+	c45 := spendConfidence(500, bpace, bs2, bse2, 2700)
+	if !(c60 > c55 && c55 > 0 && c45 < 0 && c60 < 10) {
+		t.Fatalf("confidence with 60, 55, 45 minutes of room: %v %v %v", c60, c55, c45)
+	}
+	if c := spendConfidence(400, bpace, bs2, bse2, 3600); c <= c60 {
+		t.Fatalf("less left, not surer: %v <= %v", c, c60)
+	}
+	if p, _, _ := increments(mk(func(int) float64 { return 10 })[:2]); p != 0 {
+		t.Fatal("one increment read as a pace")
+	}
+	// Through the predictor: a steady drain is announced with the
+	// increments' confidence; the bursty one, whose spend is uncertain
+	// at the reset, is not.
+	run := func(spent func(i int) float64, reset time.Duration) []Prediction {
+		p := gatedParams()
+		p.RateLimit.Pace = PaceIncrements
+		pr := NewPredictor(p)
+		var fired []Prediction
+		for _, s := range mk(spent) {
+			pr.ObserveRateLimit("crm", s.at, RateLimit{Limit: 2000, Remaining: s.v, Reset: now.Add(reset)})
+			_, f, _ := pr.Evaluate(s.at.Add(time.Second))
+			fired = append(fired, f...)
+		}
+		return fired
+	}
+	if f := run(func(int) float64 { return 10 }, 150*time.Minute); len(f) != 1 || f[0].Evidence["confidence"] < 2 {
+		t.Fatalf("steady drain: %+v", f)
+	}
+	wild := func(i int) float64 {
+		if i%5 == 0 {
+			return 46
+		}
+		return 1
+	}
+	if f := run(wild, 150*time.Minute); len(f) != 0 {
+		t.Fatalf("bursty drain, uncertain at the reset: %+v", f)
+	}
+}
