@@ -74,6 +74,15 @@ type PredictParams struct {
 		MinZ       float64 `json:"min_z"`       // Mann–Kendall z a trend needs
 		Horizon    Dur     `json:"horizon"`     // crossings further ahead are not predicted
 		ClearAfter int     `json:"clear_after"` // evaluations without the prediction before it is withdrawn
+		// Latency: what the latency trend is fitted on. "p95": each
+		// point's p95 (the median of its buckets' p95s), extrapolated
+		// in ms. "shift": the mean log latency of every run in the
+		// point — the whole distribution moving, seen with every run
+		// rather than the few in its tail — with the p95 taken to move
+		// with it (the p95's usual ratio to the geometric mean over the
+		// window), extrapolated in log ms (latency growing by a share
+		// an hour).
+		Latency string `json:"latency,omitempty"`
 	} `json:"trend"`
 	ErrorRate     float64 `json:"error_rate"`     // the error-rate threshold forecast (the failure-spike rule's)
 	LatencyFactor float64 `json:"latency_factor"` // latency bound, when none is configured: this times the flow's usual p95
@@ -81,6 +90,16 @@ type PredictParams struct {
 		PaceWindow Dur `json:"pace_window"`
 		MinPoints  int `json:"min_points"`
 		Horizon    Dur `json:"horizon"`
+		// Pace: how the pace and its uncertainty are read from the
+		// responses. "trend" (unset): the Theil–Sen line through the
+		// calls spent, its confidence interval from the pairwise
+		// slopes. "increments": the calls spent between responses as
+		// independent increments (a compound count): the pace is the
+		// calls spent over the span, and the confidence is how many
+		// standard deviations the spend forecast until the reset
+		// (uncertain in its pace and in the calls still to come) is
+		// beyond what is left.
+		Pace string `json:"pace,omitempty"`
 	} `json:"rate_limit"`
 	Expiry struct {
 		LifetimeFraction float64 `json:"lifetime_fraction"` // predicted once less than this fraction of the lifetime is left …
@@ -174,10 +193,14 @@ func (p PredictParams) Validate() error {
 		return bad("every horizon must be positive")
 	case p.Trend.ClearAfter < 1:
 		return bad("trend.clear_after must be at least 1")
+	case p.Trend.Latency != "" && p.Trend.Latency != LatencyP95 && p.Trend.Latency != LatencyShift:
+		return bad(`trend.latency must be "p95" or "shift"`)
 	case p.ErrorRate <= 0 || p.ErrorRate > 1:
 		return bad("error_rate must be in (0, 1]")
 	case p.LatencyFactor <= 1:
 		return bad("latency_factor must be above 1")
+	case p.RateLimit.Pace != "" && p.RateLimit.Pace != PaceTrend && p.RateLimit.Pace != PaceIncrements:
+		return bad(`rate_limit.pace must be "trend" or "increments"`)
 	case p.RateLimit.PaceWindow <= 0 || p.RateLimit.MinPoints < 2:
 		return bad("rate_limit.pace_window must be positive and min_points at least 2")
 	case p.Expiry.LifetimeFraction <= 0 || p.Expiry.LifetimeFraction >= 1 || p.Expiry.OverdueMargin <= 0 || p.Expiry.RefreshFailures < 1:
@@ -203,6 +226,18 @@ func (p PredictParams) Validate() error {
 	}
 	return nil
 }
+
+// What a latency trend is fitted on (trend.latency).
+const (
+	LatencyP95   = "p95"
+	LatencyShift = "shift"
+)
+
+// How a rate limit's pace is read (rate_limit.pace).
+const (
+	PaceTrend      = "trend"
+	PaceIncrements = "increments"
+)
 
 // Prediction kinds.
 const (
@@ -282,6 +317,7 @@ type flowBucket struct {
 	lat       []float64 // samples while open; nil once closed
 	seen      int
 	p95       float64 // once closed (NaN: no run)
+	logSum    float64 // sum of log(ms) of every run (exact: not sampled)
 }
 
 type flowTrend struct {
@@ -316,6 +352,7 @@ func (pr *Predictor) ObserveRun(flow string, at time.Time, failed bool, dur time
 		b.failed++
 	}
 	ms := float64(dur.Microseconds()) / 1000
+	b.logSum += math.Log(math.Max(ms, 0.001))
 	b.seen++
 	if len(b.lat) < maxBucketLatencies {
 		b.lat = append(b.lat, ms)
@@ -483,7 +520,7 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 		at := now.Sub(f.start).Seconds() // f.start: the end of the last closed bucket
 		var best [2]*Prediction          // error rate, latency: the soonest over the scales
 		for _, sc := range pr.p.Trend.Scales {
-			xs, er, lx, lat := flowPoints(f.closed, pr.p.Trend.Window, sc, res, pr.p.Trend.MinRuns)
+			xs, er, lx, lat, lm := flowPoints(f.closed, pr.p.Trend.Window, sc, res, pr.p.Trend.MinRuns)
 			span := time.Duration(pr.p.Trend.Window*sc) * res
 			if len(xs) >= pr.p.Trend.MinPoints {
 				t := FitTrend(xs, er, at)
@@ -498,14 +535,29 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 			if bound <= 0 || len(lat) < pr.p.Trend.MinPoints {
 				continue // no bound known yet (the usual latency is still being learned)
 			}
+			how := "configured"
+			if !configured {
+				how = fmt.Sprintf("%.1f× its usual p95 of %.0f ms", pr.p.LatencyFactor, math.Exp(f.base))
+			}
+			if pr.p.Trend.Latency == LatencyShift {
+				ys := shiftPoints(lat, lm)
+				t := FitTrend(lx, ys, at)
+				if p, ok := pr.trendPrediction(t, lx, ys, at, math.Log(bound), now, PredictLatency); ok && sooner(best[1], &p) {
+					p.Kind, p.Subject = PredictLatency, name
+					p.What = fmt.Sprintf("%s will be too slow: p95 latency reaching %.0f ms", name, bound)
+					p.Evidence["level"], p.Evidence["threshold"] = math.Exp(t.Level), bound
+					p.Evidence["slope_per_hour"] = math.Expm1(t.Slope*3600) * math.Exp(t.Level) // ms an hour, now
+					p.Evidence["growth_per_hour"] = math.Expm1(t.Slope * 3600)
+					p.Why = fmt.Sprintf("latency of every run rising %.0f%% an hour over the last %s (%d points, Mann–Kendall z %.1f), p95 now about %.0f ms; bound %s",
+						math.Expm1(t.Slope*3600)*100, span, len(ys), t.Z, math.Exp(t.Level), how)
+					best[1] = &p
+				}
+				continue
+			}
 			t := FitTrend(lx, lat, at)
 			if p, ok := pr.trendPrediction(t, lx, lat, at, bound, now, PredictLatency); ok && sooner(best[1], &p) {
 				p.Kind, p.Subject = PredictLatency, name
 				p.What = fmt.Sprintf("%s will be too slow: p95 latency reaching %.0f ms", name, bound)
-				how := "configured"
-				if !configured {
-					how = fmt.Sprintf("%.1f× its usual p95 of %.0f ms", pr.p.LatencyFactor, math.Exp(f.base))
-				}
 				p.Why = fmt.Sprintf("p95 latency rising %.0f ms an hour over the last %s (%d points, Mann–Kendall z %.1f), now about %.0f ms; bound %s",
 					t.Slope*3600, span, len(lat), t.Z, t.Level, how)
 				best[1] = &p
@@ -520,12 +572,30 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 	return out
 }
 
+// shiftPoints are the latency points of trend.latency "shift": each
+// point's mean log latency (lm) plus the p95's usual distance from it in
+// log ms (the median over the points of log p95 − mean log), so that the
+// level is the log p95 and the slope the whole distribution's.
+func shiftPoints(p95s, lm []float64) []float64 {
+	d := make([]float64, len(lm))
+	for i := range lm {
+		d[i] = math.Log(math.Max(p95s[i], 0.001)) - lm[i]
+	}
+	r := median(d)
+	ys := make([]float64, len(lm))
+	for i, v := range lm {
+		ys[i] = v + r
+	}
+	return ys
+}
+
 // flowPoints are the points a trend is fitted on at scale sc: the last
 // window*sc buckets in groups of sc (x: seconds before the end). Error-rate
 // points merge groups until each holds minRuns runs (a rate of one or two
 // runs is 0 or 1, not a rate); a latency point is the median of its
-// group's bucket p95s.
-func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns int) (xs, er, lx, lat []float64) {
+// group's bucket p95s, and lm its mean log latency over every run of the
+// group.
+func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns int) (xs, er, lx, lat, lm []float64) {
 	from := max(0, len(closed)-window*sc)
 	var mn, mf int
 	var mx float64
@@ -533,13 +603,16 @@ func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns 
 	// Groups aligned on the newest bucket.
 	first := len(closed) - ((len(closed)-from)/sc)*sc
 	for g := first; g+sc <= len(closed); g += sc {
-		n, failed := 0, 0
+		n, failed, ln := 0, 0, 0
+		logSum := 0.0
 		p95s = p95s[:0]
 		for _, b := range closed[g : g+sc] {
 			n += b.n
 			failed += b.failed
 			if b.n > 0 && !math.IsNaN(b.p95) {
 				p95s = append(p95s, b.p95)
+				ln += b.n
+				logSum += b.logSum
 			}
 		}
 		x := -(float64(len(closed)-g) - float64(sc)/2) * res.Seconds()
@@ -554,9 +627,10 @@ func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns 
 		if len(p95s) > 0 {
 			lx = append(lx, x)
 			lat = append(lat, median(p95s))
+			lm = append(lm, logSum/float64(ln))
 		}
 	}
-	return xs, er, lx, lat
+	return xs, er, lx, lat, lm
 }
 
 func (pr *Predictor) maxScale() int {
@@ -713,14 +787,30 @@ func (pr *Predictor) ObserveRateLimit(connection string, at time.Time, rl RateLi
 		s.window = max(s.window, rl.Reset.Sub(at))
 	}
 	s.limit, s.reset = rl.Limit, rl.Reset
-	s.samples = appendSample(s.samples, sample{at, rl.Remaining}, time.Duration(pr.p.RateLimit.PaceWindow), maxSamples)
+	// The pace is fitted on the last pace_window, reaching further back
+	// (at most the look-ahead) to hold min_points responses: an upstream
+	// answered every few minutes (a long window, a slow caller) is still
+	// forecast, on the responses there are.
+	s.samples = appendSampleKeep(s.samples, sample{at, rl.Remaining}, time.Duration(pr.p.RateLimit.PaceWindow),
+		pr.p.RateLimit.MinPoints, time.Duration(pr.p.RateLimit.Horizon), maxSamples)
 }
 
 // appendSample adds one sample, keeps the ones within window of it, and
 // at most most (thinning the older half when full).
 func appendSample(ss []sample, s sample, window time.Duration, most int) []sample {
+	return appendSampleKeep(ss, s, window, 0, window, most)
+}
+
+// appendSampleKeep is appendSample keeping, besides, the newest keep
+// samples (s included) that are within reach of s, when fewer than keep
+// are within window.
+func appendSampleKeep(ss []sample, s sample, window time.Duration, keep int, reach time.Duration, most int) []sample {
 	cut := s.at.Add(-window)
 	i := sort.Search(len(ss), func(i int) bool { return !ss[i].at.Before(cut) })
+	if j := len(ss) - (keep - 1); keep > 1 && j < i {
+		far := s.at.Add(-max(reach, window))
+		i = max(j, sort.Search(len(ss), func(i int) bool { return !ss[i].at.Before(far) }))
+	}
 	ss = append(ss[:0], ss[i:]...)
 	if len(ss) >= most {
 		half := len(ss) / 2
@@ -754,10 +844,17 @@ func (pr *Predictor) limitPredictions(now time.Time, out []Prediction) []Predict
 		}
 		t := FitTrend(xs, ys, 0)
 		pace := t.Slope // calls a second
+		incr := pr.p.RateLimit.Pace == PaceIncrements
+		var sigma2, se2 float64
+		if incr {
+			pace, sigma2, se2 = increments(s.samples)
+		}
 		if pace <= 0 {
 			continue
 		}
-		eta := time.Duration(last.v / pace * float64(time.Second))
+		// At this pace, spent from the last response on (responses may
+		// be minutes apart).
+		eta := max(0, last.at.Add(time.Duration(last.v/pace*float64(time.Second))).Sub(now))
 		// The time there is: until the window resets (the headers say
 		// when), at most the horizon.
 		room := time.Duration(pr.p.RateLimit.Horizon)
@@ -778,7 +875,12 @@ func (pr *Predictor) limitPredictions(now time.Time, out []Prediction) []Predict
 		}
 		// How surely the pace (its Theil–Sen interval: the variance of
 		// the consumption) spends what is left before then.
-		conf := t.Confidence(last.v / room.Seconds())
+		var conf float64
+		if incr {
+			conf = spendConfidence(last.v, pace, sigma2, se2, (room + now.Sub(last.at)).Seconds())
+		} else {
+			conf = t.Confidence(last.v / room.Seconds())
+		}
 		if conf < pr.p.kind(PredictRateLimit).Confidence {
 			continue
 		}
@@ -788,7 +890,9 @@ func (pr *Predictor) limitPredictions(now time.Time, out []Prediction) []Predict
 			ev["limit"] = s.limit
 			why += fmt.Sprintf(" of %.0f", s.limit)
 		}
-		why += fmt.Sprintf(", spent at %.1f a minute over the last %s", pace*60, time.Duration(pr.p.RateLimit.PaceWindow))
+		span := max(time.Duration(pr.p.RateLimit.PaceWindow), now.Sub(s.samples[0].at)).Round(time.Minute)
+		ev["pace_span_s"] = span.Seconds()
+		why += fmt.Sprintf(", spent at %.1f a minute over the last %s", pace*60, span)
 		switch {
 		case s.sliding:
 			ev["sliding"], ev["window_s"] = 1, s.window.Seconds()
@@ -803,6 +907,53 @@ func (pr *Predictor) limitPredictions(now time.Time, out []Prediction) []Predict
 			What: fmt.Sprintf("%s will run out of its upstream rate limit (calls refused with 429)", key)})
 	}
 	return out
+}
+
+// increments reads samples of the headroom as the calls spent between
+// responses, independent increments of a compound count: the pace (calls
+// a second: spent over the span), sigma2 (the increments' variance per
+// second, from their scatter around the pace) and se2 (the pace's
+// variance: sigma2 over the span). Zeros when under two increments.
+func increments(ss []sample) (pace, sigma2, se2 float64) {
+	if len(ss) < 3 {
+		return 0, 0, 0
+	}
+	span := ss[len(ss)-1].at.Sub(ss[0].at).Seconds()
+	if span <= 0 {
+		return 0, 0, 0
+	}
+	pace = (ss[0].v - ss[len(ss)-1].v) / span
+	k := 0
+	for i := 1; i < len(ss); i++ {
+		dt := ss[i].at.Sub(ss[i-1].at).Seconds()
+		if dt <= 0 {
+			continue
+		}
+		d := ss[i-1].v - ss[i].v
+		sigma2 += (d - pace*dt) * (d - pace*dt) / dt
+		k++
+	}
+	if k < 2 {
+		return 0, 0, 0
+	}
+	sigma2 /= float64(k - 1)
+	return pace, sigma2, sigma2 / span
+}
+
+// spendConfidence is how surely left is spent within room seconds at
+// pace: the forecast spend pace·room less left, in standard deviations
+// of the forecast (the pace's own, se2·room², and the calls still to
+// come, sigma2·room), capped at ±10.
+func spendConfidence(left, pace, sigma2, se2, room float64) float64 {
+	m := pace*room - left
+	sd := math.Sqrt(se2*room*room + sigma2*room)
+	if sd <= 0 || math.IsNaN(sd) {
+		if m >= 0 {
+			return 10
+		}
+		return -10
+	}
+	return math.Max(-10, math.Min(10, m/sd))
 }
 
 // --- credentials and certificates ---

@@ -415,3 +415,180 @@ func TestRecentConfidence(t *testing.T) {
 		t.Fatalf("with the newest half required to agree: %d predictions", n)
 	}
 }
+
+// An upstream answered every five minutes (a 6-hour window, a slow
+// caller): the pace reaches back past pace_window to hold min_points
+// responses, so it is forecast; with fewer than min_points in all, not.
+func TestPredictRateLimitSparseResponses(t *testing.T) {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	run := func(n int) (fired []Prediction) {
+		pr := NewPredictor(gatedParams())
+		for i := 0; i < n; i++ {
+			at := now.Add(time.Duration(5*i) * time.Minute)
+			// 20 calls a minute, 1200 left at the start: spent in an hour.
+			pr.ObserveRateLimit("crm", at, RateLimit{Limit: 5000, Remaining: float64(1200 - 100*i), Reset: now.Add(6 * time.Hour)})
+			for s := 1; s <= 5; s++ {
+				_, f, _ := pr.Evaluate(at.Add(time.Duration(s) * time.Minute))
+				fired = append(fired, f...)
+			}
+		}
+		return fired
+	}
+	f := run(8)
+	if len(f) != 1 {
+		t.Fatalf("sparse responses: %d predictions, want 1: %+v", len(f), f)
+	}
+	if f[0].Evidence["pace_span_s"] < 20*60 || math.Abs(f[0].Evidence["pace_per_min"]-20) > 1e-6 {
+		t.Fatalf("pace over the responses there are: %+v", f[0].Evidence)
+	}
+	if w := f[0].When.Sub(now); w < 59*time.Minute || w > 61*time.Minute {
+		t.Fatalf("exhaustion predicted %s after start, expected 60m", w)
+	}
+	if f := run(gatedParams().RateLimit.MinPoints - 1); len(f) != 0 {
+		t.Fatalf("fewer responses than min_points: %+v", f)
+	}
+	// Samples older than the look-ahead are not reached for.
+	ss := appendSampleKeep(nil, sample{now, 1}, time.Minute, 5, time.Hour, 64)
+	ss = appendSampleKeep(ss, sample{now.Add(2 * time.Hour), 1}, time.Minute, 5, time.Hour, 64)
+	if len(ss) != 1 {
+		t.Fatalf("kept a sample beyond reach: %d", len(ss))
+	}
+}
+
+// trend.latency "shift": the latency trend is fitted on the mean log
+// latency of every run, with the p95's usual distance above it. On a
+// flow whose whole latency distribution slowly scales up (noisy: a
+// lognormal spread, 6 runs a minute) it is announced earlier than the
+// p95 fit at the same gates, and it forecasts the crossing near the time
+// the true p95 crosses; a steady flow with the same noise is not
+// predicted by either.
+func TestPredictLatencyShift(t *testing.T) {
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	const med, spread, bound = 100.0, 0.5, 500.0
+	p95 := med * math.Exp(1.645*spread)
+	// The multiplier climbs linearly from minute 120 so that the true p95
+	// reaches the bound at minute 300.
+	rise := func(m int) float64 { return 1 + math.Max(0, float64(m-120))/180*(bound/p95-1) }
+	run := func(model string, mult func(int) float64, minutes int) (first time.Time, when time.Time) {
+		p := DefaultPredictParams()
+		p.Trend.Latency = model
+		p.Kinds = map[string]KindParams{PredictLatency: {Confidence: 2, Horizon: Dur(time.Hour), Recent: true}}
+		pr := NewPredictor(p)
+		pr.SetLatencyBound("*", bound)
+		r := rand.New(rand.NewSource(7))
+		for m := 0; m < minutes; m++ {
+			tm := start.Add(time.Duration(m) * time.Minute)
+			for k := 0; k < 6; k++ {
+				d := med * mult(m) * math.Exp(spread*r.NormFloat64())
+				pr.ObserveRun("orders", tm.Add(time.Duration(k*10)*time.Second), false, time.Duration(d*float64(time.Millisecond)))
+			}
+			_, f, _ := pr.Evaluate(tm.Add(time.Minute))
+			if len(f) > 0 && first.IsZero() {
+				if f[0].Kind != PredictLatency || f[0].Why == "" {
+					t.Fatalf("%+v", f[0])
+				}
+				first, when = tm.Add(time.Minute), f[0].When
+			}
+		}
+		return first, when
+	}
+	fail := start.Add(300 * time.Minute)
+	shift, when := run(LatencyShift, rise, 300)
+	old, _ := run(LatencyP95, rise, 300)
+	if shift.IsZero() {
+		t.Fatal("a latency distribution scaling up was not predicted")
+	}
+	t.Logf("shift %s (when %s) p95 %s fail %s", shift, when, old, fail)
+	if !old.IsZero() && !shift.Before(old) {
+		t.Fatalf("shift announced at %s, p95 at %s: not earlier", shift, old)
+	}
+	if lead := fail.Sub(shift); lead < 20*time.Minute {
+		t.Fatalf("shift announced %s ahead only", lead)
+	}
+	if d := when.Sub(fail); d < -30*time.Minute || d > 30*time.Minute {
+		t.Fatalf("predicted crossing %s, true %s", when, fail)
+	}
+	for _, model := range []string{LatencyShift, LatencyP95} {
+		if f, _ := run(model, func(int) float64 { return 1 }, 300); !f.IsZero() {
+			t.Fatalf("%s: a steady flow predicted at %s", model, f)
+		}
+	}
+	if ys := shiftPoints([]float64{math.E * 10, math.E * 20}, []float64{math.Log(10), math.Log(20)}); math.Abs(ys[0]-(1+math.Log(10))) > 1e-9 || math.Abs(ys[1]-(1+math.Log(20))) > 1e-9 {
+		t.Fatalf("shift points %v", ys)
+	}
+}
+
+// rate_limit.pace "increments": the calls spent between responses as
+// independent increments. A steady pace is sure; the same average spent
+// in bursts is less sure; the pace is the calls spent over the span; and
+// the confidence grows with the room and falls with what is left.
+func TestPredictRateLimitIncrements(t *testing.T) {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	mk := func(spent func(i int) float64) []sample {
+		var ss []sample
+		v := 1000.0
+		for i := 0; i < 11; i++ {
+			if i > 0 {
+				v -= spent(i)
+			}
+			ss = append(ss, sample{now.Add(time.Duration(i) * time.Minute), v})
+		}
+		return ss
+	}
+	pace, s2, se2 := increments(mk(func(int) float64 { return 10 }))
+	if math.Abs(pace*60-10) > 1e-9 || s2 != 0 || se2 != 0 {
+		t.Fatalf("steady: pace %v/min sigma2 %v se2 %v", pace*60, s2, se2)
+	}
+	if c := spendConfidence(500, pace, s2, se2, 3600); c != 10 {
+		t.Fatalf("steady and sure: %v", c)
+	}
+	bpace, bs2, bse2 := increments(mk(func(i int) float64 {
+		if i%2 == 0 {
+			return 19
+		}
+		return 1
+	}))
+	if math.Abs(bpace*60-10) > 1e-9 || bs2 <= 0 || bse2 <= 0 {
+		t.Fatalf("bursts: pace %v/min sigma2 %v se2 %v", bpace*60, bs2, bse2)
+	}
+	// 500 left; at 10 a minute spent in 50 minutes.
+	c60 := spendConfidence(500, bpace, bs2, bse2, 3600)
+	c55 := spendConfidence(500, bpace, bs2, bse2, 3300)
+	c45 := spendConfidence(500, bpace, bs2, bse2, 2700)
+	if !(c60 > c55 && c55 > 0 && c45 < 0 && c60 < 10) {
+		t.Fatalf("confidence with 60, 55, 45 minutes of room: %v %v %v", c60, c55, c45)
+	}
+	if c := spendConfidence(400, bpace, bs2, bse2, 3600); c <= c60 {
+		t.Fatalf("less left, not surer: %v <= %v", c, c60)
+	}
+	if p, _, _ := increments(mk(func(int) float64 { return 10 })[:2]); p != 0 {
+		t.Fatal("one increment read as a pace")
+	}
+	// Through the predictor: a steady drain is announced with the
+	// increments' confidence; the bursty one, whose spend is uncertain
+	// at the reset, is not.
+	run := func(spent func(i int) float64, reset time.Duration) []Prediction {
+		p := gatedParams()
+		p.RateLimit.Pace = PaceIncrements
+		pr := NewPredictor(p)
+		var fired []Prediction
+		for _, s := range mk(spent) {
+			pr.ObserveRateLimit("crm", s.at, RateLimit{Limit: 2000, Remaining: s.v, Reset: now.Add(reset)})
+			_, f, _ := pr.Evaluate(s.at.Add(time.Second))
+			fired = append(fired, f...)
+		}
+		return fired
+	}
+	if f := run(func(int) float64 { return 10 }, 150*time.Minute); len(f) != 1 || f[0].Evidence["confidence"] < 2 {
+		t.Fatalf("steady drain: %+v", f)
+	}
+	wild := func(i int) float64 {
+		if i%5 == 0 {
+			return 46
+		}
+		return 1
+	}
+	if f := run(wild, 150*time.Minute); len(f) != 0 {
+		t.Fatalf("bursty drain, uncertain at the reset: %+v", f)
+	}
+}

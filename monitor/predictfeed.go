@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -89,6 +90,11 @@ type expiryDoc struct {
 	NotAfter  time.Time `json:"not_after"`
 }
 
+type storageDoc struct {
+	Size  float64 `json:"size"`
+	Bound float64 `json:"bound"`
+}
+
 type refreshDoc struct {
 	What  string `json:"what"`
 	Error string `json:"error,omitempty"`
@@ -160,6 +166,18 @@ func (f *PredictFeed) Refresh(subject, what string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.add("refresh", subject, time.Now(), d)
+}
+
+// Storage records a sampled size of name against its bound (see
+// Predictor.ObserveStorage), so that a restart does not start its series
+// over (the last 48 hours are read back of the 72 fitted).
+func (f *PredictFeed) Storage(name string, at time.Time, size, bound float64) {
+	if math.IsNaN(size) || math.IsInf(size, 0) || math.IsNaN(bound) || math.IsInf(bound, 0) {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.add(PredictStorage, name, at, storageDoc{Size: size, Bound: bound})
 }
 
 // Sync writes this process's buffered signals to the store and reads
@@ -306,6 +324,11 @@ func (f *PredictFeed) apply(g store.PredictSignal) {
 		var d expiryDoc
 		if json.Unmarshal(g.Doc, &d) == nil {
 			f.pr.ObserveExpiry(g.Subject, d.What, g.At, d.NotBefore, d.NotAfter)
+		}
+	case PredictStorage:
+		var d storageDoc
+		if json.Unmarshal(g.Doc, &d) == nil {
+			f.pr.ObserveStorage(g.Subject, g.At, d.Size, d.Bound)
 		}
 	case "refresh":
 		var d refreshDoc

@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -217,5 +218,64 @@ func TestPredictSignalsSurviveRestart(t *testing.T) {
 	}
 	if len(f2.buf) != 1 {
 		t.Fatalf("%d signals kept for the next try, want 1", len(f2.buf))
+	}
+}
+
+// Sampled sizes (the database, the dead-letter queue) are kept in the
+// store like the other signals and read back after a restart: the
+// growing size is forecast again without waiting for new samples.
+func TestPredictStorageSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, dir, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := DefaultPredictParams()
+	params.Storage.MinPoints = 3
+	params.Kinds = nil
+	now := time.Now().UTC().Truncate(time.Second)
+	pr := NewPredictor(params)
+	f, _ := NewPredictFeed(pr, st, nil)
+	for i := 0; i < 12; i++ {
+		at := now.Add(time.Duration(i-12) * 10 * time.Minute)
+		size := 1000 + 100*float64(i)
+		pr.ObserveStorage("dlq", at, size, 5000)
+		f.Storage("dlq", at, size, 5000)
+	}
+	f.Storage("dlq", now, math.NaN(), 5000) // not kept
+	keys := func(pr *Predictor) []string {
+		active, _, _ := pr.Evaluate(now)
+		var ks []string
+		for _, p := range active {
+			ks = append(ks, p.Key())
+		}
+		return ks
+	}
+	if k := keys(pr); len(k) != 1 || k[0] != "storage|store:dlq" {
+		t.Fatalf("before the restart: %v", k)
+	}
+	if err := f.Flush(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, err = sqlite.Open(ctx, dir, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pr2 := NewPredictor(params)
+	f2, _ := NewPredictFeed(pr2, st, nil)
+	if err := f2.Restore(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if k := keys(pr2); len(k) != 1 || k[0] != "storage|store:dlq" {
+		t.Fatalf("after the restart: %v", k)
+	}
+	pr2.mu.Lock()
+	n := len(pr2.stores["store:dlq"].samples)
+	pr2.mu.Unlock()
+	if n != 12 {
+		t.Fatalf("%d samples read back, want 12", n)
 	}
 }

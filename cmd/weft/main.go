@@ -523,11 +523,11 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		go alerter.Run(bg, every)
 	}
 	if pr := alerter.Predictor(); pr != nil && cfg.Alerts.Predict.DLQBound > 0 {
-		go sampleDLQ(bg, st, pr, cfg.Alerts.Predict.DLQBound, 10*time.Minute, log)
+		go sampleDLQ(bg, st, storageObserver(pr, cfg.predictKeep), cfg.Alerts.Predict.DLQBound, 10*time.Minute, log)
 	}
 	if pr := alerter.Predictor(); pr != nil && cfg.Alerts.Predict.DatabaseBound > 0 {
 		if sz, ok := st.(store.DatabaseSizer); ok {
-			go sampleDatabase(bg, sz, pr, cfg.Alerts.Predict.DatabaseBound, 10*time.Minute, log)
+			go sampleDatabase(bg, sz, storageObserver(pr, cfg.predictKeep), cfg.Alerts.Predict.DatabaseBound, 10*time.Minute, log)
 		}
 	}
 	if cfg.predictKeep != nil {
@@ -1225,9 +1225,21 @@ func keptObserver(obs *httpconn.Observer, feed *monitor.PredictFeed) *httpconn.O
 	}
 }
 
+// storageObserver tells pr a sampled size and, on SQLite (keep: the
+// store that keeps the prediction signals), keeps it in the store too,
+// read back at the next start.
+func storageObserver(pr *monitor.Predictor, keep *monitor.PredictFeed) func(name string, at time.Time, size, bound float64) {
+	return func(name string, at time.Time, size, bound float64) {
+		pr.ObserveStorage(name, at, size, bound)
+		if keep != nil {
+			keep.Storage(name, at, size, bound)
+		}
+	}
+}
+
 // sampleDatabase feeds the database's size (bytes) to the predictor every
 // interval, against bound (storage kind, subject store:database).
-func sampleDatabase(ctx context.Context, sz store.DatabaseSizer, pr *monitor.Predictor, bound int64, every time.Duration, log *slog.Logger) {
+func sampleDatabase(ctx context.Context, sz store.DatabaseSizer, observe func(name string, at time.Time, size, bound float64), bound int64, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -1238,7 +1250,7 @@ func sampleDatabase(ctx context.Context, sz store.DatabaseSizer, pr *monitor.Pre
 			}
 			log.Warn("prediction: database size", "err", err)
 		} else {
-			pr.ObserveStorage("database", time.Now(), float64(n), float64(bound))
+			observe("database", time.Now(), float64(n), float64(bound))
 		}
 		select {
 		case <-ctx.Done():
@@ -1250,7 +1262,7 @@ func sampleDatabase(ctx context.Context, sz store.DatabaseSizer, pr *monitor.Pre
 
 // sampleDLQ feeds the dead-letter queue's size (dead runs) to the
 // predictor every interval, against bound.
-func sampleDLQ(ctx context.Context, st store.Store, pr *monitor.Predictor, bound int64, every time.Duration, log *slog.Logger) {
+func sampleDLQ(ctx context.Context, st store.Store, observe func(name string, at time.Time, size, bound float64), bound int64, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -1261,7 +1273,7 @@ func sampleDLQ(ctx context.Context, st store.Store, pr *monitor.Predictor, bound
 			}
 			log.Warn("prediction: counting dead runs", "err", err)
 		} else {
-			pr.ObserveStorage("dlq", time.Now(), float64(counts[store.RunDead]), float64(bound))
+			observe("dlq", time.Now(), float64(counts[store.RunDead]), float64(bound))
 		}
 		select {
 		case <-ctx.Done():

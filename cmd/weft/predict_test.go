@@ -40,7 +40,10 @@ func TestSampleDLQFeedsPredictor(t *testing.T) {
 	defer cancel()
 	st, pr := storagePredictor(t)
 	done := make(chan struct{})
-	go func() { sampleDLQ(ctx, st, pr, 1000, 5*time.Millisecond, slog.Default()); close(done) }()
+	go func() {
+		sampleDLQ(ctx, st, storageObserver(pr, nil), 1000, 5*time.Millisecond, slog.Default())
+		close(done)
+	}()
 	now := time.Now()
 	for i := 0; i < 3; i++ {
 		fin := now
@@ -66,7 +69,10 @@ func TestSampleDatabaseFeedsPredictor(t *testing.T) {
 	defer cancel()
 	st, pr := storagePredictor(t)
 	done := make(chan struct{})
-	go func() { sampleDatabase(ctx, st, pr, 1<<30, 5*time.Millisecond, slog.Default()); close(done) }()
+	go func() {
+		sampleDatabase(ctx, st, storageObserver(pr, nil), 1<<30, 5*time.Millisecond, slog.Default())
+		close(done)
+	}()
 	big := strings.Repeat("x", 8000)
 	for i := 0; i < 6; i++ {
 		for j := 0; j < 40; j++ {

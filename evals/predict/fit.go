@@ -24,7 +24,8 @@ import (
 // rule fixed before it was run (session 17):
 //
 //	the highest recall whose precision is at least fitPrecision with
-//	95 % confidence (the one-sided Wilson lower bound of hits / firings)
+//	95 % confidence (the one-sided Wilson lower bound of hits / firings;
+//	since session 18 the lower of it and the case-clustered bound)
 //	and whose median lead is at least fitLead (at equal recall the
 //	higher precision, then the longer lead); if no grid point gets
 //	there, the highest Wilson lower bound.
@@ -240,8 +241,29 @@ func wilsonLower(k, n int, z float64) float64 {
 	return math.Max(0, (p+c/2-z*math.Sqrt(p*(1-p)/fn+c/(4*fn)))/(1+c))
 }
 
-// precisionLower is s's precision as a 95 % lower bound.
-func precisionLower(s score) float64 { return wilsonLower(s.hits, s.hits+s.fp, fitWilsonZ) }
+// precisionLower is s's precision as a 95 % lower bound: the lower of
+// the Wilson bound, which takes every firing as independent, and the
+// case-clustered bound (clusteredLower), which does not — one case that
+// fires three times is one draw, not three (session 18).
+func precisionLower(s score) float64 {
+	return math.Min(wilsonLower(s.hits, s.hits+s.fp, fitWilsonZ), clusteredLower(s, fitWilsonZ))
+}
+
+// clusteredLower is the one-sided lower confidence bound (z) of s's
+// precision R = Σh / Σf taken as a ratio estimator over its cases (the
+// sampled units; Cochran 1977, §6.4): Var R ≈ n/(n−1) · Σ(h − R·f)² /
+// (Σf)². 0 without firings or with one case.
+func clusteredLower(s score, z float64) float64 {
+	f := float64(s.hits + s.fp)
+	if f <= 0 || s.cases < 2 {
+		return 0
+	}
+	r := float64(s.hits) / f
+	e2 := s.shh - 2*r*s.shf + r*r*s.sff
+	n := float64(s.cases)
+	v := n / (n - 1) * math.Max(0, e2) / (f * f)
+	return math.Max(0, r-z*math.Sqrt(v))
+}
 
 // better: higher recall; at equal recall higher precision, then the
 // longer median lead.
@@ -283,6 +305,8 @@ func (s *score) merge(b score) {
 	s.hits += b.hits
 	s.fp += b.fp
 	s.leads = append(s.leads, b.leads...)
+	s.cases += b.cases
+	s.shh, s.shf, s.sff = s.shh+b.shh, s.shf+b.shf, s.sff+b.sff
 }
 
 // fold is the cross-validation fold of a seed.

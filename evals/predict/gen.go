@@ -62,6 +62,8 @@ type gcase struct {
 	fail     time.Time // incident: the bound is crossed (runs fail)
 	events   []event   // in time order
 	bound    float64   // latency: the configured bound (ms)
+	// recovering: a normal flow case with a recovering rise.
+	recovering bool
 	// The static-threshold baseline's view: the observed metric per
 	// evaluation step (error rate, p95, remaining fraction, fraction of
 	// lifetime left, size / bound), and its warn test.
@@ -172,6 +174,13 @@ func genFlow(r *rand.Rand, c *gcase) {
 			level[i] = math.Max(level[i], top*math.Min(1, float64(i-st)/dur))
 		}
 	}
+	if !c.incident {
+		// From its own stream, so that every other case is as before.
+		x := rand.New(rand.NewSource(c.seed*40503 + int64(len(c.kind))*7 + 11))
+		if x.Float64() < recoveringShare {
+			c.recovering = recoveringRise(x, level)
+		}
+	}
 	n := len(level)
 	c.obs = make([]float64, n)
 	for i := 0; i < n; i++ {
@@ -207,6 +216,50 @@ func genFlow(r *rand.Rand, c *gcase) {
 		}
 	}
 	sortEvents(c.events)
+}
+
+// recoveringShare is the share of normal flow cases with a recovering
+// rise (session 18).
+const recoveringShare = 0.4
+
+// recoveringRise adds to level (minutes, 0 normal, 1 the bound) a rise
+// that recovers before the bound: it climbs like a degradation (linear or
+// accelerating) over 15 minutes to 4 hours to a peak 40–95 % of the way
+// to the bound, holds up to 20 minutes, and falls back to normal over 5
+// to 60 minutes — a slow upstream that is fixed, a backlog that drains.
+// Until it turns it looks like an incident; a predictor that announces it
+// is wrong. Session 18, for the flow cases (error rate, latency): the
+// session-16 normal cases had bursts (up to 15 minutes) and rises that
+// level off, but nothing that rose for long and came back.
+func recoveringRise(x *rand.Rand, level []float64) bool {
+	up := logU(x, 15, 4*60)
+	hold := uni(x, 0, 20)
+	down := logU(x, 5, 60)
+	peak := uni(x, 0.4, 0.95)
+	shape := x.Intn(2) // linear or accelerating
+	total := up + hold + down
+	if float64(len(level))-total < 60 {
+		return false
+	}
+	st := uni(x, 60, float64(len(level))-total)
+	for i := range level {
+		t := float64(i) - st
+		var v float64
+		switch {
+		case t <= 0:
+			continue
+		case t < up:
+			v = peak * shapeAt(shape, t/up)
+		case t < up+hold:
+			v = peak
+		case t < total:
+			v = peak * (1 - (t-up-hold)/down)
+		default:
+			continue
+		}
+		level[i] = math.Max(level[i], v)
+	}
+	return true
 }
 
 // genLimit: a connection's calls against an upstream limit of L calls a

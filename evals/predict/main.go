@@ -316,17 +316,27 @@ func baseline(c *gcase, p monitor.PredictParams, bp baselineParams) []time.Time 
 type score struct {
 	incidents, hits, fp int
 	leads               []time.Duration
+	// Per case h (1 when it was a hit) and f (its firings, h + fp):
+	// the number of cases and the sums of h², h·f and f², for the
+	// precision's case-clustered variance (fit.go, precisionLower).
+	cases         int
+	shh, shf, sff float64
 }
 
 func (s *score) add(o outcome, r result) {
+	h := 0.0
 	if o.incident {
 		s.incidents++
 		if r.hit {
 			s.hits++
 			s.leads = append(s.leads, r.lead)
+			h = 1
 		}
 	}
 	s.fp += r.fp
+	f := h + float64(r.fp)
+	s.cases++
+	s.shh, s.shf, s.sff = s.shh+h*h, s.shf+h*f, s.sff+f*f
 }
 
 func (s score) precision() float64 {

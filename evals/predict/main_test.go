@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"math/rand"
 	"testing"
 	"time"
@@ -99,10 +100,26 @@ func TestChoose(t *testing.T) {
 		}
 		return l
 	}
-	few := score{incidents: 100, hits: 10, fp: 0, leads: lead(10)}       // P 1.0 on 10 firings: bound 0.79
-	many := score{incidents: 100, hits: 60, fp: 5, leads: lead(60)}      // P 0.92 on 65: bound 0.85
-	most := score{incidents: 100, hits: 80, fp: 20, leads: lead(80)}     // P 0.80: bound 0.73
-	short := score{incidents: 100, hits: 70, fp: 2, leads: lead(70)[:0]} // no lead
+	// hits and false alarms, each in a case of its own.
+	mk := func(hits, fps int, l []time.Duration) score {
+		var s score
+		for i := 0; i < 100; i++ {
+			r := result{}
+			if i < hits {
+				r = result{hit: true, lead: 20 * time.Minute}
+			}
+			s.add(outcome{incident: true}, r)
+		}
+		for i := 0; i < fps; i++ {
+			s.add(outcome{}, result{fp: 1})
+		}
+		s.leads = l
+		return s
+	}
+	few := mk(10, 0, lead(10))       // P 1.0 on 10 firings: bound 0.79
+	many := mk(60, 5, lead(60))      // P 0.92 on 65: bound 0.85
+	most := mk(80, 20, lead(80))     // P 0.80: bound 0.73
+	short := mk(70, 2, lead(70)[:0]) // no lead
 	if i, ok := choose([]score{few, many, most, short}); i != 1 || !ok {
 		t.Fatalf("chose %d (%v), want 1", i, ok)
 	}
@@ -111,6 +128,38 @@ func TestChoose(t *testing.T) {
 	}
 	if i, _ := choose([]score{{}}); i != -1 {
 		t.Fatalf("no incidents: %d", i)
+	}
+}
+
+// False alarms that come from one case count as one draw: the same
+// precision is less sure when its false alarms cluster.
+func TestClusteredLower(t *testing.T) {
+	var spread, clustered score
+	for i := 0; i < 60; i++ {
+		spread.add(outcome{incident: true}, result{hit: true})
+		clustered.add(outcome{incident: true}, result{hit: true})
+	}
+	for i := 0; i < 12; i++ {
+		spread.add(outcome{}, result{fp: 1})
+	}
+	for i := 0; i < 3; i++ {
+		clustered.add(outcome{}, result{fp: 4})
+	}
+	if spread.precision() != clustered.precision() {
+		t.Fatal("not the same precision")
+	}
+	s, c := clusteredLower(spread, 1.645), clusteredLower(clustered, 1.645)
+	if !(c < s && s < spread.precision()) {
+		t.Fatalf("spread %.3f, clustered %.3f, precision %.3f", s, c, spread.precision())
+	}
+	// Spread false alarms: about the Wilson bound; clustered: below it.
+	if w := wilsonLower(60, 72, 1.645); math.Abs(s-w) > 0.03 || precisionLower(clustered) != c {
+		t.Fatalf("spread %.3f vs Wilson %.3f; clustered lower bound %.3f", s, w, precisionLower(clustered))
+	}
+	var a score
+	a.merge(spread)
+	if a.cases != spread.cases || a.sff != spread.sff || clusteredLower(a, 1.645) != s {
+		t.Fatal("merge lost the per-case sums")
 	}
 }
 
@@ -169,5 +218,49 @@ func TestSlidingLimitCases(t *testing.T) {
 	}
 	if slid < 20 || given == 0 || inc == 0 || inc == 60 {
 		t.Fatalf("%d of 60 with a reset moving on before it came, %d responses with the window, %d incidents", slid, given, inc)
+	}
+}
+
+// Recovering rises: drawn in about recoveringShare of the normal flow
+// cases, each climbing to 40–95 % of the way to the bound and back to
+// normal, never crossing it; incidents are as before.
+func TestRecoveringRises(t *testing.T) {
+	drawn := 0
+	for s := int64(1); s <= 200; s++ {
+		x := rand.New(rand.NewSource(s))
+		level := make([]float64, 12*60)
+		if !recoveringRise(x, level) {
+			continue
+		}
+		peak, last := 0.0, level[len(level)-1]
+		for _, v := range level {
+			peak = math.Max(peak, v)
+		}
+		drawn++
+		if peak < 0.3 || peak > 0.95 || last != 0 { // sampled by the minute: near its peak
+			t.Fatalf("seed %d: peak %.3f, last %.3f", s, peak, last)
+		}
+	}
+	if drawn < 190 {
+		t.Fatalf("%d of 200 drawn", drawn)
+	}
+	normal, with := 0, 0
+	for s := devSeeds[0]; s < devSeeds[0]+100; s++ {
+		for _, k := range []string{"error_rate", "latency"} {
+			c := generate(s, k)
+			if c.incident {
+				if c.recovering {
+					t.Fatalf("seed %d %s: an incident with a recovering rise", s, k)
+				}
+				continue
+			}
+			normal++
+			if c.recovering {
+				with++
+			}
+		}
+	}
+	if share := float64(with) / float64(normal); share < 0.25 || share > 0.55 {
+		t.Fatalf("%d of %d normal cases with a recovering rise", with, normal)
 	}
 }
