@@ -178,6 +178,16 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%q: %v", text, err)
 		}
 	}
+	// English full of product names is English: a capitalised word no
+	// dictionary knows is a name and counts for neither language.
+	for _, text := range []string{
+		"Scrape Google Maps leads to Google Sheets via Apify",
+		"Weekly Google Search Console SEO pulse: Catch top movers across keyword segments",
+	} {
+		if _, err := c.Compile(ctx, nl2flow.Request{Text: text}); err != nil {
+			t.Errorf("%q refused: %v", text, err)
+		}
+	}
 	if _, err := c.Compile(ctx, nl2flow.Request{Text: strings.Repeat("post in #a ", 500)}); err == nil {
 		t.Error("a 5,500-character request was accepted")
 	}
