@@ -66,6 +66,14 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 	if p := s.productDestination(c, vi, op.Connector); p != "" {
 		return fmt.Sprintf("it goes to %s, which is not connected to Weft", p)
 	}
+	// 2c'. A record made, changed or removed "in <product>" lives in that
+	// product, whatever catalog system keeps records of its kind ("Create
+	// a contact in Drift").
+	if op.Verb != "send" {
+		if p := s.productAfter(c, vi, op.Connector, lxStorePlace); p != "" {
+			return fmt.Sprintf("the record is kept in %s, which is not connected to Weft", p)
+		}
+	}
 	// 3. Not the source.
 	if s.isSource(c, op.Connector, op.Verb == "send") {
 		return fmt.Sprintf("%s is where the records come from, not where they go", op.Connector)
@@ -77,16 +85,21 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 		}
 	}
 	// 5. Another product's thing.
-	if vi >= 0 && !(vi+1 < len(c.toks) && determiner(c.toks[vi+1].w)) {
-		// A verb used as a noun after a product name: "LinkedIn post commenters".
-		if p := productBefore(c, vi, s.vocab()); p != "" {
+	if vi >= 0 {
+		// A verb used as a noun after a product name: "LinkedIn post
+		// commenters" (a verb followed by a determiner is a verb).
+		if p := productBefore(c, vi, s.vocab()); p != "" && !(vi+1 < len(c.toks) && determiner(c.toks[vi+1].w)) {
 			return fmt.Sprintf("%s is not connected to Weft", p)
 		}
 		// Its object qualified by one ("Send welcome WhatsApp
-		// messages"), unless the records are carried to this system, the
-		// destination ("Google Calendar tasks to tracker").
+		// messages", "Create an Onfleet task"), unless the records are
+		// carried to this system, the destination ("Google Calendar tasks
+		// to tracker").
 		di := s.destinationIndex(c)
 		for _, o := range s.objectsIn(c) {
+			if vi+1 < len(c.toks) && determiner(c.toks[vi+1].w) && s.keptIn(c, vi, op.Connector) {
+				break // "create a Kickoff project in the tracker": a name, the place is this system
+			}
 			if o.i > vi {
 				if di > o.i && s.destinationSystem(c) == op.Connector {
 					break
@@ -337,8 +350,15 @@ func (s *state) requestNames(connector string) bool {
 // productDestination: the first "to"/"into" after the verb leads to a
 // product name the catalog lacks, and the system is not named there.
 func (s *state) productDestination(c clause, vi int, connector string) string {
+	return s.productAfter(c, vi, connector, lxDirection)
+}
+
+// productAfter is the product after the first of the place words (to,
+// into; or in, on for where a record is kept) that follows vi, or "" when
+// that place is a catalog system or no product.
+func (s *state) productAfter(c clause, vi int, connector string, place wordSet) string {
 	for i := vi + 1; i+1 < len(c.toks); i++ {
-		if i < 0 || !lxDirection.has(c.toks[i].w) {
+		if i < 0 || !place.has(c.toks[i].w) {
 			continue
 		}
 		j := i + 1

@@ -28,6 +28,11 @@ func TestWriteLicence(t *testing.T) {
 		{"Create a CRM activity when a meeting is booked", "crm.createAccount", "activity"},
 		// 5. another product's thing
 		{"Add LinkedIn post commenters to the CRM", "chat.postMessage", "LinkedIn"},
+		// 5, after a determiner too: the object belongs to a product
+		{"Create an Onfleet task when a deal is won", "tracker.createIssue", "Onfleet"},
+		// 2c'. the record is kept in a product the catalog lacks
+		{"Create a contact in Drift", "crm.createContact", "Drift"},
+		{"When a deal is won, add the buyer as a lead in Lemlist", "crm.createContact", "Lemlist"},
 	} {
 		d := compile(t, c.text)
 		for _, call := range calls(d.Flow) {
@@ -47,6 +52,9 @@ func TestWriteLicence(t *testing.T) {
 		{"Send new tracker issues to chat #dev", "chat.postMessage"},
 		// the source is not written; the destination's records are
 		{"Every day sync ERP customers to CRM accounts", "crm.createAccount"},
+		// a name before the object, kept in this system, is the record's name
+		{"When a deal is won, create a Kickoff project in the tracker", "tracker.createProject"},
+		{"Create a contact in the CRM", "crm.createContact"},
 	} {
 		d := compile(t, c.text)
 		found := false
