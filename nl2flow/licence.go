@@ -49,6 +49,12 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 	if len(sys) > 0 && !contains(sys, op.Connector) && !(op.Verb == "send" && s.sendTarget(c, op)) {
 		return fmt.Sprintf("it names %s, not %s", strings.Join(sys, " and "), op.Connector)
 	}
+	// 2a. A mail named only as what something is for or comes with
+	// ("insights for your email", "scheduling from emails with email") is
+	// no mail to send.
+	if op.Verb == "send" && op.Object == "email" && !s.sendTarget(c, op) && s.mailOnlyQualified(c, op) {
+		return "the mail is named only as what it is for or comes with, not as where a message goes"
+	}
 	// 2b. A message goes where the request says: a channel or the chat
 	// system named somewhere in the request (the email path has its own
 	// recipient question).
@@ -120,6 +126,26 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 		}
 	}
 	return ""
+}
+
+// mailOnlyQualified: the clause names op's system, and every mention is
+// a prepositional object (prepositionalObject); no message noun heads a
+// phrase and the clause's verb is not one of sending ("generate a summary
+// for your email" makes something about the mail, it sends nothing).
+func (s *state) mailOnlyQualified(c clause, op *Op) bool {
+	mentions := 0
+	for i, t := range c.toks {
+		if t.kind != tWord || !s.namesSystem(t.w, op.Connector) && !lxEmailWord.has(t.w) {
+			continue
+		}
+		mentions++
+		if !prepositionalObject(c, i) {
+			return false
+		}
+	}
+	vi := verbIndex(c)
+	sendVerb := vi >= 0 && (actionVerbs[c.toks[vi].w] == "send" || actionVerbs[thirdPerson(c.toks[vi].w)] == "send")
+	return mentions > 0 && !sendVerb && (vi >= 0 || !s.messageHead(c))
 }
 
 // writes: the operation changes its system (a send counts; an HTTP call

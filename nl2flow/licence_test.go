@@ -21,6 +21,9 @@ func TestWriteLicence(t *testing.T) {
 		{"You can use automations to notify the team about past-due invoices", "chat.postMessage", "no channel"},
 		// 2c. the destination is a product the catalog lacks
 		{"Every day pull deals from the CRM and log them into a Google Sheet for reporting and tracking", "tracker.createProject", "Google"},
+		// 2a. the mail named only after "for"/"with": nothing is sent
+		{"Generate visual summary & knowledge graph insights for your email", "smtp.send", "what it is for"},
+		{"Generate dynamic contents for EMAILS or HTML pages", "smtp.send", "what it is for"},
 		// 3. the system is the source
 		{"Generate branded PDF invoices from ERP", "erp.createInvoice", "come from"},
 		{"Every hour sync ERP customers to the CRM", "erp.replaceCustomer", "come from"},
@@ -55,6 +58,10 @@ func TestWriteLicence(t *testing.T) {
 		// a name before the object, kept in this system, is the record's name
 		{"When a deal is won, create a Kickoff project in the tracker", "tracker.createProject"},
 		{"Create a contact in the CRM", "crm.createContact"},
+		// how a message goes, or a send verb: sent
+		{"Daily sales report via email", "smtp.send"},
+		{"Send a summary for the team by email", "smtp.send"},
+		{"Generate daily sales reports from the ERP with formatted email summaries", "smtp.send"},
 	} {
 		d := compile(t, c.text)
 		found := false

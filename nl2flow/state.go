@@ -2447,6 +2447,9 @@ func (s *state) messageHead(c clause) bool {
 		if o.obj != "message" && o.obj != "email" {
 			continue
 		}
+		if prepositionalObject(c, o.i) {
+			continue // "insights for your email": the email is what it is for, not a message to send
+		}
 		end := o.i + 1
 		if end == len(c.toks) || c.toks[end].kind != tWord || synClauseOpen.has(c.toks[end].w) {
 			return true
@@ -2467,6 +2470,23 @@ func (s *state) messageHead(c clause) bool {
 		}
 	}
 	return false
+}
+
+// prepositionalObject: the noun at i is the object of a preposition
+// (articles and possessives between them skipped) that neither says how
+// a message goes ("via email") nor where something goes or is kept ("to
+// chat", "in the CRM"): "insights for your email", "with email". It heads
+// no phrase of its own and is no destination.
+func prepositionalObject(c clause, i int) bool {
+	j := i - 1
+	for j >= 0 && c.toks[j].kind == tWord && (lxSystemBefore.has(c.toks[j].w) || determiners.has(c.toks[j].w)) {
+		j--
+	}
+	if j < 0 || c.toks[j].kind != tWord {
+		return false
+	}
+	w := c.toks[j].w
+	return synPreposition.has(w) && !lxChannelPreposition.has(w) && !lxStorePlace.has(w) && !lxDirection.has(w)
 }
 
 // nominalize reads an action noun after the record it acts on as that
