@@ -89,6 +89,24 @@ func TestDestinationTitleForm(t *testing.T) {
 	if got := strings.Join(calls(d.Flow), " "); !strings.Contains(got, "chat.postMessage") || !strings.Contains(strings.Join(d.NotUnderstood, " "), "Outlook") {
 		t.Errorf("digests to chat: %q, not understood %q", got, d.NotUnderstood)
 	}
+	// No record kind named anywhere: nothing is made in the CRM; one
+	// named earlier in the request is carried.
+	d = compile(t, "Smartlead to CRM performance analytics")
+	if got := calls(d.Flow); len(got) != 0 || len(d.NotUnderstood) == 0 {
+		t.Errorf("no record named, yet %q (not understood %q)", got, d.NotUnderstood)
+	}
+	d = compile(t, "Qualify high-budget leads: Typeform to CRM, Google Sheets & chat alerts")
+	if got := strings.Join(calls(d.Flow), " "); !strings.Contains(got, "crm.createContact") {
+		t.Errorf("leads named before the title form: %q", got)
+	}
+	// An action noun after "for" is a purpose: "for lead generation"
+	// makes no lead.
+	d = compile(t, "Scrape Google Maps for lead generation")
+	for _, c := range calls(d.Flow) {
+		if c == "crm.createContact" {
+			t.Errorf("purpose read as an action: %s\n%s", c, d.YAML)
+		}
+	}
 	d = compile(t, "Daily tracker task summaries to chat")
 	got := strings.Join(calls(d.Flow), " ")
 	if !strings.Contains(got, "chat.postMessage") || d.Flow == nil || d.Flow.Trigger.Schedule == nil {

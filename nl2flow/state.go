@@ -1413,11 +1413,22 @@ func (s *state) action(ctx context.Context, c clause) {
 		// for the write (a message where the system sends them, else a
 		// record of the object named).
 		if conn := s.destinationSystem(c); conn != "" {
-			verb = "create"
+			sends := false
 			for _, op := range s.b.cat.Ops {
 				if op.Connector == conn && op.Verb == "send" {
-					verb = "send"
+					sends = true
 				}
+			}
+			switch {
+			case sends:
+				verb = "send"
+			case recordNamed(objs) || recordNamed(s.objectsIn(clause{toks: s.req})):
+				// the records named here, or earlier in the request
+				// ("Qualify leads: Typeform to CRM")
+				verb = "create"
+			default:
+				// "Smartlead to CRM performance analytics": the request
+				// names no record kind to carry there, so none is made.
 			}
 		}
 	}
@@ -2472,6 +2483,16 @@ func (s *state) messageHead(c clause) bool {
 	return false
 }
 
+// recordNamed: one of the objects is a record kind, not a message.
+func recordNamed(objs []objRef) bool {
+	for _, o := range objs {
+		if o.obj != "email" && o.obj != "message" && o.obj != "line" {
+			return true
+		}
+	}
+	return false
+}
+
 // prepositionalObject: the noun at i is the object of a preposition
 // (articles and possessives between them skipped) that neither says how
 // a message goes ("via email") nor where something goes or is kept ("to
@@ -2520,6 +2541,12 @@ func (s *state) nominalize(toks []token) []token {
 				continue
 			}
 			break
+		}
+		if k := j - 1; k >= 0 && toks[k].kind == tWord && synPreposition.has(toks[k].w) && !lxStorePlace.has(toks[k].w) && !lxDirection.has(toks[k].w) {
+			// "… from Google Maps for lead generation": an action noun
+			// after a preposition says what something is for, no action
+			// the request asks for.
+			continue
 		}
 		v := t
 		v.w = base
