@@ -206,6 +206,9 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if p.Trigger.Kind == "" {
 		st.sourceTrigger(clauses)
 	}
+	if p.Trigger.Kind == "" {
+		st.botTrigger(clauses)
+	}
 	if p.Trigger.Kind == "" && monitors(toks) {
 		// "Monitor website uptime", "downtime monitoring": a check made
 		// again and again, so a schedule (not a webhook for the website).

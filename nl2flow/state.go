@@ -2446,6 +2446,44 @@ func (s *state) sourceTrigger(clauses []clause) {
 	}
 }
 
+// botTrigger: with no stated event or schedule, a bot of a system that
+// sends messages ("chat bot with menu-driven commands", "using chat
+// commands") answers what it is sent: the trigger watches that system's
+// event records (its messages), when the catalog tells which.
+func (s *state) botTrigger(clauses []clause) {
+	for _, c := range clauses {
+		if triggerKeyword(c) >= 0 || hasEvent(c) || c.hasIn(lxTriggerWebhookHint) {
+			return
+		}
+	}
+	for _, c := range clauses {
+		for i := 0; i+1 < len(c.toks); i++ {
+			t, next := c.toks[i], c.toks[i+1]
+			if t.kind != tWord || t.used || next.kind != tWord || !lxBot.has(next.w) {
+				continue
+			}
+			cs := s.b.cat.connectorsNamed(t.w)
+			if len(cs) != 1 {
+				continue
+			}
+			sends := false
+			for _, op := range s.b.cat.Ops {
+				sends = sends || op.Connector == cs[0] && op.Verb == "send"
+			}
+			op := s.b.cat.eventRecord(cs[0])
+			if !sends || op == nil {
+				continue
+			}
+			s.trigger(clause{toks: []token{t}})
+			if s.p.Trigger.Kind == "poll" {
+				s.n.explain = append(s.n.explain, fmt.Sprintf("A %s %s answers what it is sent, so the trigger watches %s's %s records.", t.raw, next.raw, cs[0], op.Object))
+				c.toks[i].used = true
+			}
+			return
+		}
+	}
+}
+
 // messageHead: the clause is a noun phrase headed by a message or an
 // email ("invoice alerts in chat", "daily task reminder emails", "one
 // email recap"): the noun the phrase ends on, before a preposition, a
