@@ -363,3 +363,21 @@ steps:
 		t.Errorf("no question about the loop: %v", d.Questions)
 	}
 }
+
+// A name written with inner dots is one word: not_understood names
+// "Marker.io", not "Marker" and a stray "io"; a decimal stays a number and
+// a full stop still ends a sentence.
+func TestDottedNamesAreOneWord(t *testing.T) {
+	d := compile(t, "Automate Marker.io issues to Intercom conversations")
+	nu := strings.Join(d.NotUnderstood, " | ")
+	if !strings.Contains(nu, "Marker.io") || strings.Contains(nu, "\"io ") {
+		t.Errorf("not understood %q", nu)
+	}
+	d = compile(t, "When a deal over 1.5 million is won in the CRM. Then post to #sales")
+	if got := strings.Join(calls(d.Flow), " "); got != "chat.postMessage" || d.Flow.Trigger.Poll == nil {
+		t.Errorf("calls %q\n%s", got, d.YAML)
+	}
+	if !strings.Contains(d.YAML, "1.5e+06") && !strings.Contains(d.YAML, "1500000") {
+		t.Errorf("the amount is lost:\n%s", d.YAML)
+	}
+}

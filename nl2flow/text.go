@@ -34,6 +34,10 @@ var (
 	timeRe   = regexp.MustCompile(`^(\d{1,2})(?::(\d{2}))?(?:\s?(` + alternation(meridiem) + `))?`)
 	numberRe = regexp.MustCompile(`^[$€£]?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:\s?(` + alternation(numberScales) + `))?`)
 	wordRe   = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}_'’\-]*`)
+	// dottedRe: a name written with inner dots ("Marker.io", "OCR.space",
+	// "Oauth2.0", "Node.js") is one word: a dot between letters with no
+	// space after it ends no sentence.
+	dottedRe = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}_\-]*(?:\.[\p{L}\p{N}][\p{L}\p{N}_\-]*)+`)
 )
 
 // tokenize splits a request into tokens; punctuation that separates
@@ -110,6 +114,11 @@ func tokenize(s string) []token {
 					i += len(m[0])
 					continue
 				}
+			}
+			if m := dottedRe.FindString(rest); m != "" && strings.ContainsFunc(m, unicode.IsLetter) {
+				out = append(out, token{kind: tWord, w: strings.ToLower(m), raw: m})
+				i += len(m)
+				continue
 			}
 			if m := wordRe.FindString(rest); m != "" {
 				m = strings.TrimRight(m, "-'’")
