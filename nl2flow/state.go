@@ -704,9 +704,35 @@ func (s *state) objectsIn(c clause) []objRef {
 		if len(out) > 0 && out[len(out)-1].obj == obj && out[len(out)-1].i == i-1 {
 			continue
 		}
+		if s.compoundModifier(c, i, obj) {
+			continue
+		}
 		out = append(out, objRef{obj: obj, i: i, plural: w != sg})
 	}
 	return out
+}
+
+// compoundModifier: the record noun at i only qualifies a later record
+// noun of another kind in the same noun compound ("client onboarding
+// projects": projects are made, not clients). The compound runs over at
+// most two more content words, none a stop word, and the later noun is a
+// record kind, not a message.
+func (s *state) compoundModifier(c clause, i int, obj string) bool {
+	for j := i + 1; j < len(c.toks) && j <= i+3; j++ {
+		t := c.toks[j]
+		if t.kind != tWord || t.used || t.gap || stop.has(t.w) || synPreposition.has(t.w) {
+			return false
+		}
+		sg := singular(t.w)
+		o := objectWords[sg]
+		if o == "" {
+			o = s.catalogObject(sg)
+		}
+		if o != "" {
+			return o != obj && o != "message" && o != "email" && o != "line" && o != "channel" && !lxNotObject.has(sg)
+		}
+	}
+	return false
 }
 
 // catalogObject maps a word to an object the catalog has ("invoice").

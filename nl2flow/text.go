@@ -27,6 +27,9 @@ type token struct {
 	hh   int     // tTime
 	mm   int
 	used bool // consumed by the schedule, a manual phrase …
+	// gap: a bracket or other dropped mark stands right before the token
+	// ("issue (project LEADS)"): no noun compound runs across it.
+	gap bool
 }
 
 var (
@@ -45,7 +48,11 @@ var (
 func tokenize(s string) []token {
 	var out []token
 	i := 0
+	gapAt := -1 // len(out) when a mark was dropped
 	for i < len(s) {
+		if gapAt >= 0 && len(out) > gapAt {
+			out[gapAt].gap, gapAt = true, -1
+		}
 		rest := s[i:]
 		c := rune(rest[0])
 		switch {
@@ -140,8 +147,14 @@ func tokenize(s string) []token {
 				i += len(m)
 				continue
 			}
+			if unicode.IsPunct(c) || unicode.IsSymbol(c) {
+				gapAt = len(out)
+			}
 			i += len(string([]rune(rest)[:1]))
 		}
+	}
+	if gapAt >= 0 && len(out) > gapAt {
+		out[gapAt].gap = true
 	}
 	return out
 }
