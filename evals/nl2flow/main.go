@@ -1,8 +1,9 @@
 // Command nl2flow scores the NL-to-flow compiler over the example catalog
-// (examples/weft.yaml) on four splits: the repository's own set
+// (examples/weft.yaml) on five splits: the repository's own set
 // (evals/nl2flow/data, dev: tuned on; heldout: never tuned on) and the
 // external set whose wording comes from other people
-// (evals/nl2flow/data/external, dev and heldout). Per split it prints the
+// (evals/nl2flow/data/external: dev, dev2 — drawn at random — and heldout).
+// Per split it prints the
 // valid-flow rate, trigger accuracy, step precision/recall/F1 on the bag of
 // operations; for the own set also exact structure, hallucinated operations
 // and parameters; for every split unrequested writes and the expected
