@@ -206,6 +206,9 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if p.Trigger.Kind == "" {
 		st.sourceTrigger(clauses)
 	}
+	if p.Trigger.Kind == "" {
+		st.botTrigger(clauses)
+	}
 	if p.Trigger.Kind == "" && monitors(toks) {
 		// "Monitor website uptime", "downtime monitoring": a check made
 		// again and again, so a schedule (not a webhook for the website).
@@ -326,19 +329,41 @@ func (b *builtin) vocab() map[string]bool {
 	return v
 }
 
-// english: enough of the words are English or the catalog's vocabulary.
+// english: enough of the words are English (the dictionary) or the
+// catalog's vocabulary. A capitalised word that neither knows, other than a
+// sentence's first, is a name (a product, a company, a place): names are
+// written the same in every language, so they count for neither side.
+// "Scrape Google Maps leads via Apify" is English with three names in it;
+// German capitalises its nouns too, but its other words still fail.
 func english(toks []token, vocab map[string]bool) bool {
 	total, known := 0, 0
+	first := true
 	for _, t := range toks {
 		if t.kind != tWord {
+			first = first || t.kind == tPunct && strings.ContainsAny(t.raw, ".!?:")
+			continue
+		}
+		initial := first
+		first = false
+		if vocab[t.w] || vocab[singular(t.w)] || dictionaryWord(t.w) {
+			total++
+			known++
+			continue
+		}
+		if !initial && capitalised(t.raw) {
 			continue
 		}
 		total++
-		if vocab[t.w] || vocab[singular(t.w)] {
-			known++
-		}
 	}
 	return total < 3 || float64(known)/float64(total) >= englishShare
+}
+
+// capitalised: the word as written starts with an upper-case letter.
+func capitalised(raw string) bool {
+	for _, r := range raw {
+		return unicode.IsUpper(r)
+	}
+	return false
 }
 
 // latin: most letters are ASCII (English is written so).

@@ -460,6 +460,8 @@ var (
 	lxConditionSubject       = lex.set("condition.subject")
 	lxConditionCopula        = lex.set("condition.copula")
 	lxSystemBefore           = lex.set("cue.system_before")
+	lxChannelPreposition     = lex.set("cue.channel_preposition")
+	lxBot                    = lex.set("cue.bot")
 	lxObjectEnd              = lex.set("cue.object_end")
 	lxSystemTitleSkip        = lex.set("cue.system_title_skip")
 	lxElse                   = lex.set("else")

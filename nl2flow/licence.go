@@ -49,6 +49,12 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 	if len(sys) > 0 && !contains(sys, op.Connector) && !(op.Verb == "send" && s.sendTarget(c, op)) {
 		return fmt.Sprintf("it names %s, not %s", strings.Join(sys, " and "), op.Connector)
 	}
+	// 2a. A mail named only as what something is for or comes with
+	// ("insights for your email", "scheduling from emails with email") is
+	// no mail to send.
+	if op.Verb == "send" && op.Object == "email" && !s.sendTarget(c, op) && s.mailOnlyQualified(c, op) {
+		return "the mail is named only as what it is for or comes with, not as where a message goes"
+	}
 	// 2b. A message goes where the request says: a channel or the chat
 	// system named somewhere in the request (the email path has its own
 	// recipient question).
@@ -66,6 +72,14 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 	if p := s.productDestination(c, vi, op.Connector); p != "" {
 		return fmt.Sprintf("it goes to %s, which is not connected to Weft", p)
 	}
+	// 2c'. A record made, changed or removed "in <product>" lives in that
+	// product, whatever catalog system keeps records of its kind ("Create
+	// a contact in Drift").
+	if op.Verb != "send" {
+		if p := s.productAfter(c, vi, op.Connector, lxStorePlace); p != "" {
+			return fmt.Sprintf("the record is kept in %s, which is not connected to Weft", p)
+		}
+	}
 	// 3. Not the source.
 	if s.isSource(c, op.Connector, op.Verb == "send") {
 		return fmt.Sprintf("%s is where the records come from, not where they go", op.Connector)
@@ -77,16 +91,21 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 		}
 	}
 	// 5. Another product's thing.
-	if vi >= 0 && !(vi+1 < len(c.toks) && determiner(c.toks[vi+1].w)) {
-		// A verb used as a noun after a product name: "LinkedIn post commenters".
-		if p := productBefore(c, vi, s.vocab()); p != "" {
+	if vi >= 0 {
+		// A verb used as a noun after a product name: "LinkedIn post
+		// commenters" (a verb followed by a determiner is a verb).
+		if p := productBefore(c, vi, s.vocab()); p != "" && !(vi+1 < len(c.toks) && determiner(c.toks[vi+1].w)) {
 			return fmt.Sprintf("%s is not connected to Weft", p)
 		}
 		// Its object qualified by one ("Send welcome WhatsApp
-		// messages"), unless the records are carried to this system, the
-		// destination ("Google Calendar tasks to tracker").
+		// messages", "Create an Onfleet task"), unless the records are
+		// carried to this system, the destination ("Google Calendar tasks
+		// to tracker").
 		di := s.destinationIndex(c)
 		for _, o := range s.objectsIn(c) {
+			if vi+1 < len(c.toks) && determiner(c.toks[vi+1].w) && s.keptIn(c, vi, op.Connector) {
+				break // "create a Kickoff project in the tracker": a name, the place is this system
+			}
 			if o.i > vi {
 				if di > o.i && s.destinationSystem(c) == op.Connector {
 					break
@@ -107,6 +126,26 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 		}
 	}
 	return ""
+}
+
+// mailOnlyQualified: the clause names op's system, and every mention is
+// a prepositional object (prepositionalObject); no message noun heads a
+// phrase and the clause's verb is not one of sending ("generate a summary
+// for your email" makes something about the mail, it sends nothing).
+func (s *state) mailOnlyQualified(c clause, op *Op) bool {
+	mentions := 0
+	for i, t := range c.toks {
+		if t.kind != tWord || !s.namesSystem(t.w, op.Connector) && !lxEmailWord.has(t.w) {
+			continue
+		}
+		mentions++
+		if !prepositionalObject(c, i) {
+			return false
+		}
+	}
+	vi := verbIndex(c)
+	sendVerb := vi >= 0 && (actionVerbs[c.toks[vi].w] == "send" || actionVerbs[thirdPerson(c.toks[vi].w)] == "send")
+	return mentions > 0 && !sendVerb && (vi >= 0 || !s.messageHead(c))
 }
 
 // writes: the operation changes its system (a send counts; an HTTP call
@@ -337,8 +376,15 @@ func (s *state) requestNames(connector string) bool {
 // productDestination: the first "to"/"into" after the verb leads to a
 // product name the catalog lacks, and the system is not named there.
 func (s *state) productDestination(c clause, vi int, connector string) string {
+	return s.productAfter(c, vi, connector, lxDirection)
+}
+
+// productAfter is the product after the first of the place words (to,
+// into; or in, on for where a record is kept) that follows vi, or "" when
+// that place is a catalog system or no product.
+func (s *state) productAfter(c clause, vi int, connector string, place wordSet) string {
 	for i := vi + 1; i+1 < len(c.toks); i++ {
-		if i < 0 || !lxDirection.has(c.toks[i].w) {
+		if i < 0 || !place.has(c.toks[i].w) {
 			continue
 		}
 		j := i + 1

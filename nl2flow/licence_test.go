@@ -21,6 +21,9 @@ func TestWriteLicence(t *testing.T) {
 		{"You can use automations to notify the team about past-due invoices", "chat.postMessage", "no channel"},
 		// 2c. the destination is a product the catalog lacks
 		{"Every day pull deals from the CRM and log them into a Google Sheet for reporting and tracking", "tracker.createProject", "Google"},
+		// 2a. the mail named only after "for"/"with": nothing is sent
+		{"Generate visual summary & knowledge graph insights for your email", "smtp.send", "what it is for"},
+		{"Generate dynamic contents for EMAILS or HTML pages", "smtp.send", "what it is for"},
 		// 3. the system is the source
 		{"Generate branded PDF invoices from ERP", "erp.createInvoice", "come from"},
 		{"Every hour sync ERP customers to the CRM", "erp.replaceCustomer", "come from"},
@@ -28,6 +31,11 @@ func TestWriteLicence(t *testing.T) {
 		{"Create a CRM activity when a meeting is booked", "crm.createAccount", "activity"},
 		// 5. another product's thing
 		{"Add LinkedIn post commenters to the CRM", "chat.postMessage", "LinkedIn"},
+		// 5, after a determiner too: the object belongs to a product
+		{"Create an Onfleet task when a deal is won", "tracker.createIssue", "Onfleet"},
+		// 2c'. the record is kept in a product the catalog lacks
+		{"Create a contact in Drift", "crm.createContact", "Drift"},
+		{"When a deal is won, add the buyer as a lead in Lemlist", "crm.createContact", "Lemlist"},
 	} {
 		d := compile(t, c.text)
 		for _, call := range calls(d.Flow) {
@@ -47,6 +55,13 @@ func TestWriteLicence(t *testing.T) {
 		{"Send new tracker issues to chat #dev", "chat.postMessage"},
 		// the source is not written; the destination's records are
 		{"Every day sync ERP customers to CRM accounts", "crm.createAccount"},
+		// a name before the object, kept in this system, is the record's name
+		{"When a deal is won, create a Kickoff project in the tracker", "tracker.createProject"},
+		{"Create a contact in the CRM", "crm.createContact"},
+		// how a message goes, or a send verb: sent
+		{"Daily sales report via email", "smtp.send"},
+		{"Send a summary for the team by email", "smtp.send"},
+		{"Generate daily sales reports from the ERP with formatted email summaries", "smtp.send"},
 	} {
 		d := compile(t, c.text)
 		found := false
@@ -73,6 +88,24 @@ func TestDestinationTitleForm(t *testing.T) {
 	d = compile(t, "Automate daily Outlook calendar digests to chat")
 	if got := strings.Join(calls(d.Flow), " "); !strings.Contains(got, "chat.postMessage") || !strings.Contains(strings.Join(d.NotUnderstood, " "), "Outlook") {
 		t.Errorf("digests to chat: %q, not understood %q", got, d.NotUnderstood)
+	}
+	// No record kind named anywhere: nothing is made in the CRM; one
+	// named earlier in the request is carried.
+	d = compile(t, "Smartlead to CRM performance analytics")
+	if got := calls(d.Flow); len(got) != 0 || len(d.NotUnderstood) == 0 {
+		t.Errorf("no record named, yet %q (not understood %q)", got, d.NotUnderstood)
+	}
+	d = compile(t, "Qualify high-budget leads: Typeform to CRM, Google Sheets & chat alerts")
+	if got := strings.Join(calls(d.Flow), " "); !strings.Contains(got, "crm.createContact") {
+		t.Errorf("leads named before the title form: %q", got)
+	}
+	// An action noun after "for" is a purpose: "for lead generation"
+	// makes no lead.
+	d = compile(t, "Scrape Google Maps for lead generation")
+	for _, c := range calls(d.Flow) {
+		if c == "crm.createContact" {
+			t.Errorf("purpose read as an action: %s\n%s", c, d.YAML)
+		}
 	}
 	d = compile(t, "Daily tracker task summaries to chat")
 	got := strings.Join(calls(d.Flow), " ")

@@ -704,9 +704,35 @@ func (s *state) objectsIn(c clause) []objRef {
 		if len(out) > 0 && out[len(out)-1].obj == obj && out[len(out)-1].i == i-1 {
 			continue
 		}
+		if s.compoundModifier(c, i, obj) {
+			continue
+		}
 		out = append(out, objRef{obj: obj, i: i, plural: w != sg})
 	}
 	return out
+}
+
+// compoundModifier: the record noun at i only qualifies a later record
+// noun of another kind in the same noun compound ("client onboarding
+// projects": projects are made, not clients). The compound runs over at
+// most two more content words, none a stop word, and the later noun is a
+// record kind, not a message.
+func (s *state) compoundModifier(c clause, i int, obj string) bool {
+	for j := i + 1; j < len(c.toks) && j <= i+3; j++ {
+		t := c.toks[j]
+		if t.kind != tWord || t.used || t.gap || stop.has(t.w) || synPreposition.has(t.w) {
+			return false
+		}
+		sg := singular(t.w)
+		o := objectWords[sg]
+		if o == "" {
+			o = s.catalogObject(sg)
+		}
+		if o != "" {
+			return o != obj && o != "message" && o != "email" && o != "line" && o != "channel" && !lxNotObject.has(sg)
+		}
+	}
+	return false
 }
 
 // catalogObject maps a word to an object the catalog has ("invoice").
@@ -1413,11 +1439,22 @@ func (s *state) action(ctx context.Context, c clause) {
 		// for the write (a message where the system sends them, else a
 		// record of the object named).
 		if conn := s.destinationSystem(c); conn != "" {
-			verb = "create"
+			sends := false
 			for _, op := range s.b.cat.Ops {
 				if op.Connector == conn && op.Verb == "send" {
-					verb = "send"
+					sends = true
 				}
+			}
+			switch {
+			case sends:
+				verb = "send"
+			case recordNamed(objs) || recordNamed(s.objectsIn(clause{toks: s.req})):
+				// the records named here, or earlier in the request
+				// ("Qualify leads: Typeform to CRM")
+				verb = "create"
+			default:
+				// "Smartlead to CRM performance analytics": the request
+				// names no record kind to carry there, so none is made.
 			}
 		}
 	}
@@ -2435,6 +2472,44 @@ func (s *state) sourceTrigger(clauses []clause) {
 	}
 }
 
+// botTrigger: with no stated event or schedule, a bot of a system that
+// sends messages ("chat bot with menu-driven commands", "using chat
+// commands") answers what it is sent: the trigger watches that system's
+// event records (its messages), when the catalog tells which.
+func (s *state) botTrigger(clauses []clause) {
+	for _, c := range clauses {
+		if triggerKeyword(c) >= 0 || hasEvent(c) || c.hasIn(lxTriggerWebhookHint) {
+			return
+		}
+	}
+	for _, c := range clauses {
+		for i := 0; i+1 < len(c.toks); i++ {
+			t, next := c.toks[i], c.toks[i+1]
+			if t.kind != tWord || t.used || next.kind != tWord || !lxBot.has(next.w) {
+				continue
+			}
+			cs := s.b.cat.connectorsNamed(t.w)
+			if len(cs) != 1 {
+				continue
+			}
+			sends := false
+			for _, op := range s.b.cat.Ops {
+				sends = sends || op.Connector == cs[0] && op.Verb == "send"
+			}
+			op := s.b.cat.eventRecord(cs[0])
+			if !sends || op == nil {
+				continue
+			}
+			s.trigger(clause{toks: []token{t}})
+			if s.p.Trigger.Kind == "poll" {
+				s.n.explain = append(s.n.explain, fmt.Sprintf("A %s %s answers what it is sent, so the trigger watches %s's %s records.", t.raw, next.raw, cs[0], op.Object))
+				c.toks[i].used = true
+			}
+			return
+		}
+	}
+}
+
 // messageHead: the clause is a noun phrase headed by a message or an
 // email ("invoice alerts in chat", "daily task reminder emails", "one
 // email recap"): the noun the phrase ends on, before a preposition, a
@@ -2446,6 +2521,9 @@ func (s *state) messageHead(c clause) bool {
 	for _, o := range s.objectsIn(c) {
 		if o.obj != "message" && o.obj != "email" {
 			continue
+		}
+		if prepositionalObject(c, o.i) {
+			continue // "insights for your email": the email is what it is for, not a message to send
 		}
 		end := o.i + 1
 		if end == len(c.toks) || c.toks[end].kind != tWord || synClauseOpen.has(c.toks[end].w) {
@@ -2467,6 +2545,33 @@ func (s *state) messageHead(c clause) bool {
 		}
 	}
 	return false
+}
+
+// recordNamed: one of the objects is a record kind, not a message.
+func recordNamed(objs []objRef) bool {
+	for _, o := range objs {
+		if o.obj != "email" && o.obj != "message" && o.obj != "line" {
+			return true
+		}
+	}
+	return false
+}
+
+// prepositionalObject: the noun at i is the object of a preposition
+// (articles and possessives between them skipped) that neither says how
+// a message goes ("via email") nor where something goes or is kept ("to
+// chat", "in the CRM"): "insights for your email", "with email". It heads
+// no phrase of its own and is no destination.
+func prepositionalObject(c clause, i int) bool {
+	j := i - 1
+	for j >= 0 && c.toks[j].kind == tWord && (lxSystemBefore.has(c.toks[j].w) || determiners.has(c.toks[j].w)) {
+		j--
+	}
+	if j < 0 || c.toks[j].kind != tWord {
+		return false
+	}
+	w := c.toks[j].w
+	return synPreposition.has(w) && !lxChannelPreposition.has(w) && !lxStorePlace.has(w) && !lxDirection.has(w)
 }
 
 // nominalize reads an action noun after the record it acts on as that
@@ -2500,6 +2605,12 @@ func (s *state) nominalize(toks []token) []token {
 				continue
 			}
 			break
+		}
+		if k := j - 1; k >= 0 && toks[k].kind == tWord && synPreposition.has(toks[k].w) && !lxStorePlace.has(toks[k].w) && !lxDirection.has(toks[k].w) {
+			// "… from Google Maps for lead generation": an action noun
+			// after a preposition says what something is for, no action
+			// the request asks for.
+			continue
 		}
 		v := t
 		v.w = base

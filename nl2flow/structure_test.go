@@ -397,3 +397,22 @@ func TestWebChecksAreRequests(t *testing.T) {
 		}
 	}
 }
+
+// In a noun compound the last record noun is what is made; an earlier
+// one only qualifies it ("client onboarding projects" are projects, not
+// clients). A bracket ends the compound: "tracker issue (project LEADS)"
+// is an issue.
+func TestNounCompoundHead(t *testing.T) {
+	d := compile(t, "When a form is submitted, create client onboarding projects in the tracker")
+	if got := strings.Join(calls(d.Flow), " "); got != "tracker.createProject" {
+		t.Errorf("client onboarding projects: %q\n%s", got, d.YAML)
+	}
+	d = compile(t, "crm contact new -> tracker issue (project LEADS)")
+	if got := strings.Join(calls(d.Flow), " "); got != "tracker.createIssue" {
+		t.Errorf("issue (project …): %q\n%s", got, d.YAML)
+	}
+	d = compile(t, "Create a customer invoice in the ERP")
+	if got := strings.Join(calls(d.Flow), " "); got != "erp.createInvoice" {
+		t.Errorf("customer invoice: %q", got)
+	}
+}

@@ -28,6 +28,9 @@ type token struct {
 	hh   int     // tTime
 	mm   int
 	used bool // consumed by the schedule, a manual phrase …
+	// gap: a bracket or other dropped mark stands right before the token
+	// ("issue (project LEADS)"): no noun compound runs across it.
+	gap bool
 }
 
 var (
@@ -35,6 +38,10 @@ var (
 	timeRe   = lazy.NewRegexp(`^(\d{1,2})(?::(\d{2}))?(?:\s?(` + alternation(meridiem) + `))?`)
 	numberRe = lazy.NewRegexp(`^[$€£]?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:\s?(` + alternation(numberScales) + `))?`)
 	wordRe   = lazy.NewRegexp(`^[\p{L}\p{N}][\p{L}\p{N}_'’\-]*`)
+	// dottedRe: a name written with inner dots ("Marker.io", "OCR.space",
+	// "Oauth2.0", "Node.js") is one word: a dot between letters with no
+	// space after it ends no sentence.
+	dottedRe = lazy.NewRegexp(`^[\p{L}\p{N}][\p{L}\p{N}_\-]*(?:\.[\p{L}\p{N}][\p{L}\p{N}_\-]*)+`)
 )
 
 // tokenize splits a request into tokens; punctuation that separates
@@ -42,7 +49,11 @@ var (
 func tokenize(s string) []token {
 	var out []token
 	i := 0
+	gapAt := -1 // len(out) when a mark was dropped
 	for i < len(s) {
+		if gapAt >= 0 && len(out) > gapAt {
+			out[gapAt].gap, gapAt = true, -1
+		}
 		rest := s[i:]
 		c := rune(rest[0])
 		switch {
@@ -112,6 +123,11 @@ func tokenize(s string) []token {
 					continue
 				}
 			}
+			if m := dottedRe.FindString(rest); m != "" && strings.ContainsFunc(m, unicode.IsLetter) {
+				out = append(out, token{kind: tWord, w: strings.ToLower(m), raw: m})
+				i += len(m)
+				continue
+			}
 			if m := wordRe.FindString(rest); m != "" {
 				m = strings.TrimRight(m, "-'’")
 				if m == "" {
@@ -132,8 +148,14 @@ func tokenize(s string) []token {
 				i += len(m)
 				continue
 			}
+			if unicode.IsPunct(c) || unicode.IsSymbol(c) {
+				gapAt = len(out)
+			}
 			i += len(string([]rune(rest)[:1]))
 		}
+	}
+	if gapAt >= 0 && len(out) > gapAt {
+		out[gapAt].gap = true
 	}
 	return out
 }

@@ -176,3 +176,23 @@ func TestEventInAnUnconnectedProduct(t *testing.T) {
 		t.Errorf("Title Case read as a product:\n%s\n%v", d.YAML, d.NotUnderstood)
 	}
 }
+
+// A bot of a system that sends messages answers what it is sent: with no
+// other event or schedule, the trigger watches that system's messages.
+// Elsewhere ("the chat bot channel" after a schedule) the word changes
+// nothing.
+func TestBotWatchesItsMessages(t *testing.T) {
+	for _, text := range []string{
+		"chat bot with menu-driven commands",
+		"Create issues in the tracker using chat commands",
+	} {
+		d := compile(t, text)
+		if !strings.Contains(d.YAML, "operation: chat.listMessages") {
+			t.Errorf("%q: want a poll of chat.listMessages\n%s", text, d.YAML)
+		}
+	}
+	d := compile(t, "Every day post the open issues to the chat bot channel")
+	if d.Flow == nil || d.Flow.Trigger.Schedule == nil {
+		t.Errorf("a schedule was stated: %s", d.YAML)
+	}
+}

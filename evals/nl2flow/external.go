@@ -553,10 +553,14 @@ func mean(xs []float64) float64 {
 	return t / float64(len(xs))
 }
 
-// externalPath is where a split of the external set lives.
+// externalPath is where a split of the external set lives: dev, dev2 (a
+// second dev set drawn at random in session 18, sample_dev2.py) or heldout.
 func externalPath(root, split string) string {
-	if split == "heldout" {
+	switch split {
+	case "heldout":
 		return filepath.Join(root, "evals", "nl2flow", "data", "external", "heldout", "heldout.jsonl")
+	case "dev2":
+		return filepath.Join(root, "evals", "nl2flow", "data", "external", "dev2.jsonl")
 	}
 	return filepath.Join(root, "evals", "nl2flow", "data", "external", "dev.jsonl")
 }

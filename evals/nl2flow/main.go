@@ -1,15 +1,16 @@
 // Command nl2flow scores the NL-to-flow compiler over the example catalog
-// (examples/weft.yaml) on four splits: the repository's own set
+// (examples/weft.yaml) on five splits: the repository's own set
 // (evals/nl2flow/data, dev: tuned on; heldout: never tuned on) and the
 // external set whose wording comes from other people
-// (evals/nl2flow/data/external, dev and heldout). Per split it prints the
+// (evals/nl2flow/data/external: dev, dev2 — drawn at random — and heldout).
+// Per split it prints the
 // valid-flow rate, trigger accuracy, step precision/recall/F1 on the bag of
 // operations; for the own set also exact structure, hallucinated operations
 // and parameters; for every split unrequested writes and the expected
 // calibration error of the confidence, and for the external set silent
 // drops (annotated clauses neither compiled nor named in not_understood).
 //
-//	go run ./evals/nl2flow [-v] [-split dev|heldout|ext-dev|ext-heldout] [-backend builtin|ollama|openai -url URL -model M]
+//	go run ./evals/nl2flow [-v] [-split dev|heldout|ext-dev|ext-dev2|ext-heldout] [-backend builtin|ollama|openai -url URL -model M]
 package main
 
 import (
@@ -46,7 +47,7 @@ type item struct {
 func main() {
 	root := flag.String("root", ".", "repository root")
 	verbose := flag.Bool("v", false, "print every dev request that misses (held-back requests are never printed)")
-	only := flag.String("split", "", "dev, heldout, ext-dev or ext-heldout, a comma-separated list of them, or devs (= dev,ext-dev: no held-back figure printed); default all four")
+	only := flag.String("split", "", "dev, heldout, ext-dev, ext-dev2 or ext-heldout, a comma-separated list of them, or devs (= dev,ext-dev,ext-dev2: no held-back figure printed); default all five")
 	backend := flag.String("backend", "builtin", "builtin | ollama | openai")
 	url := flag.String("url", "", "model server (ollama: http://127.0.0.1:11434, openai: http://127.0.0.1:8000/v1)")
 	model := flag.String("model", "", "model name")
@@ -105,7 +106,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	for _, split := range []string{"dev", "heldout", "ext-dev", "ext-heldout"} {
+	for _, split := range allSplits {
 		if !want[split] {
 			continue
 		}
@@ -162,7 +163,7 @@ func main() {
 				scB.add(rb)
 				xsB.add(xb)
 			}
-			if *calib != "" && (split == "dev" || split == "ext-dev") && d != nil {
+			if *calib != "" && !strings.HasSuffix(split, "heldout") && d != nil {
 				calX, calY, calSplit = append(calX, nl2flow.ConfidenceFeatures(d)), append(calY, x.right), append(calSplit, split)
 			}
 			// Held-back items are never printed one by one: only the split's
@@ -209,7 +210,7 @@ func main() {
 			}
 		}
 		per := float64(time.Since(start).Microseconds()) / 1000 / float64(max(1, len(items)))
-		name := map[string]string{"dev": "own-dev", "heldout": "own-heldout", "ext-dev": "ext-dev", "ext-heldout": "ext-heldout"}[split]
+		name := map[string]string{"dev": "own-dev", "heldout": "own-heldout", "ext-dev": "ext-dev", "ext-dev2": "ext-dev2", "ext-heldout": "ext-heldout"}[split]
 		if ext != nil {
 			fmt.Printf("%-11s %3d requests  valid %.3f  trigger %.3f (of %d; %d of them right only in a draft with no steps, without those %.3f; on the %d whose gold has a step, in a draft with steps %.3f)  steps %s  (%.2f ms/request)\n            %s\n",
 				name, len(items), ratio(sc.valid, sc.n), ratio(xs.trig, xs.trigN), xs.trigN, xs.trigStepless, ratio(xs.trig-xs.trigStepless, xs.trigN),
@@ -240,7 +241,7 @@ func main() {
 		if *drop != "" {
 			cmd += " -drop " + *drop
 		}
-		how := fmt.Sprintf("logistic regression (rate %g, L2 %g, %d rounds) fitted by `%s` on %d drafts of the own dev split and the external dev split (right = the eval's notion for each set)", opt.Rate, opt.Lambda, opt.Rounds, cmd, len(calX))
+		how := fmt.Sprintf("logistic regression (rate %g, L2 %g, %d rounds) fitted by `%s` on %d drafts of the own dev split and the external dev and dev2 splits (right = the eval's notion for each set)", opt.Rate, opt.Lambda, opt.Rounds, cmd, len(calX))
 		if *drop != "" {
 			how += "; features left out: " + *drop
 		}
@@ -290,7 +291,7 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, shrink f
 	}
 	// Each feature's mean over right and wrong drafts, per split: which
 	// signals tell them apart.
-	for _, sp := range []string{"dev", "ext-dev"} {
+	for _, sp := range devSplits {
 		var line []string
 		for j, name := range nl2flow.FeatureNames {
 			var sr, sw float64
@@ -311,11 +312,12 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, shrink f
 	}
 	full := nl2flow.FitCalibration(xs, ys, "all", opt)
 	full.RecalibrateShrunk(xs, ys, iso, shrink)
-	// Across splits: fitted on one dev split alone, scored on the other —
-	// data of another kind, as held-back data is; the nearest thing on dev
-	// to how the fit transfers.
+	// Across splits: fitted without one dev split, scored on it — data the
+	// fit never saw, as held-back data is; the nearest thing on dev to how
+	// the fit transfers (for ext-dev2, drawn at random after the compiler
+	// was fitted to the other two, the closest to the held-back split).
 	cross := map[string]float64{}
-	for _, sp := range []string{"dev", "ext-dev"} {
+	for _, sp := range devSplits {
 		var tx [][]float64
 		var ty []bool
 		for i := range xs {
@@ -334,7 +336,7 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, shrink f
 		}
 		cross[sp] = ece(conf, right)
 	}
-	for _, sp := range []string{"dev", "ext-dev"} {
+	for _, sp := range devSplits {
 		var in, out []float64
 		var right []bool
 		for i := range xs {
@@ -342,8 +344,8 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, shrink f
 				in, out, right = append(in, full.Confidence(xs[i])), append(out, oof[i]), append(right, ys[i])
 			}
 		}
-		fmt.Printf("  %-8s %3d drafts  ECE in-sample %.3f, out-of-fold (%d folds) %.3f, fitted on the other dev split only %.3f\n", sp, len(in), ece(in, right), folds, ece(out, right), cross[sp])
-		if sp == "ext-dev" {
+		fmt.Printf("  %-8s %3d drafts  ECE in-sample %.3f, out-of-fold (%d folds) %.3f, fitted without this split %.3f\n", sp, len(in), ece(in, right), folds, ece(out, right), cross[sp])
+		if strings.HasPrefix(sp, "ext-") {
 			// What a perfectly calibrated confidence would show by chance on
 			// a split of the held-back size: outcomes drawn at each draft's
 			// own out-of-fold confidence.
@@ -417,10 +419,16 @@ func masked(xs [][]float64, mask map[int]bool) [][]float64 {
 	return out
 }
 
-// parseSplits reads -split: empty for all four, "devs" for both dev splits,
+// allSplits are the splits in the order they are printed.
+var allSplits = []string{"dev", "heldout", "ext-dev", "ext-dev2", "ext-heldout"}
+
+// devSplits are the splits a confidence model may be fitted on.
+var devSplits = []string{"dev", "ext-dev", "ext-dev2"}
+
+// parseSplits reads -split: empty for all five, "devs" for both dev splits,
 // or a comma-separated list of split names.
 func parseSplits(s string) (map[string]bool, error) {
-	all := []string{"dev", "heldout", "ext-dev", "ext-heldout"}
+	all := allSplits
 	want := map[string]bool{}
 	switch strings.TrimSpace(s) {
 	case "":
@@ -429,7 +437,7 @@ func parseSplits(s string) (map[string]bool, error) {
 		}
 		return want, nil
 	case "devs":
-		want["dev"], want["ext-dev"] = true, true
+		want["dev"], want["ext-dev"], want["ext-dev2"] = true, true, true
 		return want, nil
 	}
 	for _, p := range strings.Split(s, ",") {
@@ -439,7 +447,7 @@ func parseSplits(s string) (map[string]bool, error) {
 			ok = ok || a == p
 		}
 		if !ok {
-			return nil, fmt.Errorf("-split: unknown split %q (dev, heldout, ext-dev, ext-heldout, devs)", p)
+			return nil, fmt.Errorf("-split: unknown split %q (dev, heldout, ext-dev, ext-dev2, ext-heldout, devs)", p)
 		}
 		want[p] = true
 	}

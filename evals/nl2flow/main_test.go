@@ -124,7 +124,7 @@ func TestExternalDataset(t *testing.T) {
 	}
 	texts, ids := map[string]string{}, map[string]bool{}
 	counts := map[string]int{}
-	for _, split := range []string{"dev", "heldout"} {
+	for _, split := range []string{"dev", "dev2", "heldout"} {
 		items, err := loadExternal(externalPath("../..", split), sys)
 		if err != nil {
 			t.Fatal(err)
@@ -142,7 +142,8 @@ func TestExternalDataset(t *testing.T) {
 				t.Errorf("%s repeats %s", where, prev)
 			}
 			texts[key] = where
-			if got := splitOf(r.Source); got != split {
+			// dev2 was drawn only from pages on the dev side of the rule.
+			if got := splitOf(r.Source); got != strings.TrimSuffix(split, "2") {
 				t.Errorf("%s: source %s hashes to %s", where, r.Source, got)
 			}
 			if !strings.HasPrefix(r.Source, "https://") && !strings.HasPrefix(r.Source, "http://") {
@@ -215,7 +216,10 @@ func TestExternalDataset(t *testing.T) {
 	if total < 200 {
 		t.Fatalf("%d external requests; the issue asks for at least 200", total)
 	}
-	// About 60/40, as the hash rule intends.
+	if counts["dev2"] < 150 {
+		t.Errorf("dev2 has %d requests; at least 150 were drawn", counts["dev2"])
+	}
+	// About 60/40 in the first set, as the hash rule intends.
 	if f := float64(counts["dev"]) / float64(total); f < 0.5 || f > 0.7 {
 		t.Errorf("dev share %.2f", f)
 	}
