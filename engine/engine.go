@@ -559,7 +559,15 @@ type Response struct {
 	Status  int               `json:"status"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    any               `json:"body"`
+
+	bodyJSON []byte // Body as encode wrote it into the run's output
 }
+
+// BodyJSON is Body encoded as json.Marshal encodes it, as the run's
+// recorded output holds it (shared with it: do not modify), or nil when
+// the response was not encoded (a duplicate's, read back). A reply can
+// send these bytes instead of encoding the body a second time.
+func (r *Response) BodyJSON() []byte { return r.bodyJSON }
 
 // encode is json.Marshal(r), without reflection over the body.
 func (r *Response) encode() ([]byte, error) {
@@ -575,11 +583,14 @@ func (r *Response) encode() ([]byte, error) {
 		b, _ = jsonenc.Append(b, h) // strings only: cannot fail
 	}
 	b = append(b, `,"body":`...)
+	start := len(b)
 	b, err := jsonenc.Append(b, r.Body)
 	if err != nil {
 		return nil, err
 	}
-	return append(b, '}'), nil
+	b = append(b, '}')
+	r.bodyJSON = b[start : len(b)-1 : len(b)-1]
+	return b, nil
 }
 
 // Result is the outcome of Trigger.

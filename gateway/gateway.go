@@ -477,6 +477,14 @@ var internalsRe = regexp.MustCompile(`(?i)\b(user|password|host|hostaddr|dbname|
 
 func leaksInternals(msg string) bool { return internalsRe.MatchString(msg) }
 
+var newline = []byte{'\n'}
+
+// htmlEscaped reports whether JSON text may hold an escape of <, > or &
+// (json.Marshal escapes them, writeJSON does not).
+func htmlEscaped(b []byte) bool {
+	return bytes.Contains(b, []byte(`\u003c`)) || bytes.Contains(b, []byte(`\u003e`)) || bytes.Contains(b, []byte(`\u0026`))
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -747,6 +755,16 @@ func reply(w http.ResponseWriter, ev engine.Event, res *engine.Result) {
 	if resp := res.Response; resp != nil {
 		for k, v := range resp.Headers {
 			w.Header().Set(k, v)
+		}
+		if b := resp.BodyJSON(); b != nil && !htmlEscaped(b) {
+			// The body as the run's output holds it: the same bytes
+			// writeJSON would write (json.Marshal's, which differ from
+			// writeJSON's only in escaping <, > and &), not encoded again.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(resp.Status)
+			_, _ = w.Write(b)
+			_, _ = w.Write(newline)
+			return
 		}
 		writeJSON(w, resp.Status, resp.Body)
 		return
