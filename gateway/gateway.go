@@ -581,11 +581,7 @@ func parseJSONBody(data []byte) (any, error) {
 	if len(bytes.TrimSpace(data)) == 0 { // no string(data): that copies the body
 		return map[string]any{}, nil
 	}
-	var v any
-	if err := decodeJSON(data, &v); err != nil {
-		return nil, err
-	}
-	return v, nil
+	return bounded.DecodeJSON("body", data, bodyLimits)
 }
 
 // --- webhooks ---------------------------------------------------------------
