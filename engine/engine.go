@@ -95,8 +95,8 @@ type Engine struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	flows   map[string]*flow.Flow // name@version -> compiled flow
-	limits  map[string]*limiter   // flow name -> limits
+	flows   map[flowKey]*flow.Flow // compiled flows by name and version
+	limits  map[string]*limiter    // flow name -> limits
 	running map[string]context.CancelCauseFunc
 	sources map[string]Source // pulled trigger kinds -> source
 	wake    chan struct{}     // a queue trigger received a message: pull now
@@ -142,7 +142,7 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 		cfg.WorkerID = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
 	e := &Engine{st: st, cat: cat, log: log, cfg: cfg, now: time.Now,
-		flows: map[string]*flow.Flow{}, limits: map[string]*limiter{}, running: map[string]context.CancelCauseFunc{},
+		flows: map[flowKey]*flow.Flow{}, limits: map[string]*limiter{}, running: map[string]context.CancelCauseFunc{},
 		sources:  map[string]Source{flow.TriggerSchedule: ScheduleSource{}},
 		wake:     make(chan struct{}, 1),
 		active:   map[string]activeEntry{},
@@ -248,7 +248,7 @@ func (e *Engine) DeployIn(ctx context.Context, namespace, file string, src []byt
 	}
 	f.Namespace = fv.Namespace
 	e.mu.Lock()
-	e.flows[key(f.Name, fv.Version)] = f
+	e.flows[flowKey{f.Name, fv.Version}] = f
 	e.forgetLookups(f.Name)
 	e.mu.Unlock()
 	return fv, f, nil
@@ -368,6 +368,13 @@ func (e *Engine) checkSubflows(ctx context.Context, f *flow.Flow) error {
 
 func key(name string, v int) string { return fmt.Sprintf("%s@%d", name, v) }
 
+// flowKey is a compiled flow's key: a struct, so that looking one up per
+// run formats nothing.
+type flowKey struct {
+	name    string
+	version int
+}
+
 // activeTTL bounds how long a process may keep serving a flow version after
 // another process deployed or rolled back (this process invalidates at once).
 const activeTTL = time.Second
@@ -437,7 +444,7 @@ func (e *Engine) Flow(ctx context.Context, name string, version int) (*flow.Flow
 			e.mu.Unlock()
 		}
 	}
-	k := key(name, fv.Version)
+	k := flowKey{name, fv.Version}
 	e.mu.Lock()
 	f, ok := e.flows[k]
 	e.mu.Unlock()
