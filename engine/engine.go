@@ -95,8 +95,8 @@ type Engine struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	flows   map[string]*flow.Flow // name@version -> compiled flow
-	limits  map[string]*limiter   // flow name -> limits
+	flows   map[flowKey]*flow.Flow // compiled flows by name and version
+	limits  map[string]*limiter    // flow name -> limits
 	running map[string]context.CancelCauseFunc
 	sources map[string]Source // pulled trigger kinds -> source
 	wake    chan struct{}     // a queue trigger received a message: pull now
@@ -142,7 +142,7 @@ func New(st store.Store, cat *connectors.Catalog, log *slog.Logger, cfg Config) 
 		cfg.WorkerID = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
 	e := &Engine{st: st, cat: cat, log: log, cfg: cfg, now: time.Now,
-		flows: map[string]*flow.Flow{}, limits: map[string]*limiter{}, running: map[string]context.CancelCauseFunc{},
+		flows: map[flowKey]*flow.Flow{}, limits: map[string]*limiter{}, running: map[string]context.CancelCauseFunc{},
 		sources:  map[string]Source{flow.TriggerSchedule: ScheduleSource{}},
 		wake:     make(chan struct{}, 1),
 		active:   map[string]activeEntry{},
@@ -248,7 +248,7 @@ func (e *Engine) DeployIn(ctx context.Context, namespace, file string, src []byt
 	}
 	f.Namespace = fv.Namespace
 	e.mu.Lock()
-	e.flows[key(f.Name, fv.Version)] = f
+	e.flows[flowKey{f.Name, fv.Version}] = f
 	e.forgetLookups(f.Name)
 	e.mu.Unlock()
 	return fv, f, nil
@@ -368,6 +368,13 @@ func (e *Engine) checkSubflows(ctx context.Context, f *flow.Flow) error {
 
 func key(name string, v int) string { return fmt.Sprintf("%s@%d", name, v) }
 
+// flowKey is a compiled flow's key: a struct, so that looking one up per
+// run formats nothing.
+type flowKey struct {
+	name    string
+	version int
+}
+
 // activeTTL bounds how long a process may keep serving a flow version after
 // another process deployed or rolled back (this process invalidates at once).
 const activeTTL = time.Second
@@ -437,7 +444,7 @@ func (e *Engine) Flow(ctx context.Context, name string, version int) (*flow.Flow
 			e.mu.Unlock()
 		}
 	}
-	k := key(name, fv.Version)
+	k := flowKey{name, fv.Version}
 	e.mu.Lock()
 	f, ok := e.flows[k]
 	e.mu.Unlock()
@@ -559,7 +566,15 @@ type Response struct {
 	Status  int               `json:"status"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    any               `json:"body"`
+
+	bodyJSON []byte // Body as encode wrote it into the run's output
 }
+
+// BodyJSON is Body encoded as json.Marshal encodes it, as the run's
+// recorded output holds it (shared with it: do not modify), or nil when
+// the response was not encoded (a duplicate's, read back). A reply can
+// send these bytes instead of encoding the body a second time.
+func (r *Response) BodyJSON() []byte { return r.bodyJSON }
 
 // encode is json.Marshal(r), without reflection over the body.
 func (r *Response) encode() ([]byte, error) {
@@ -575,11 +590,14 @@ func (r *Response) encode() ([]byte, error) {
 		b, _ = jsonenc.Append(b, h) // strings only: cannot fail
 	}
 	b = append(b, `,"body":`...)
+	start := len(b)
 	b, err := jsonenc.Append(b, r.Body)
 	if err != nil {
 		return nil, err
 	}
-	return append(b, '}'), nil
+	b = append(b, '}')
+	r.bodyJSON = b[start : len(b)-1 : len(b)-1]
+	return b, nil
 }
 
 // Result is the outcome of Trigger.

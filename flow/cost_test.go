@@ -84,3 +84,83 @@ func TestStaticCostBoundHolds(t *testing.T) {
 		}
 	}
 }
+
+// A tracked expression whose cost the checker bounds once its inputs are
+// small runs without the tracker on small inputs only, and the bound
+// holds: counted by a tracking program on inputs exactly at the size the
+// twin is taken for, the actual cost stays within the checker's worst case
+// (itself at most staticCostLimit). On large inputs the tracker still
+// stops an expression at CostLimit.
+func TestSizedCostBoundHolds(t *testing.T) {
+	env, err := Env()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := func(n int) *Scope {
+		items := make([]any, min(n, 256)) // n items of n bytes would pass maxSizeWalk
+		for i := range items {
+			items[i] = map[string]any{"qty": 2.0, "price": 1.5, "name": strings.Repeat("n", n)}
+		}
+		body := map[string]any{"items": items, "s": strings.Repeat("s", n), "customer": map[string]any{"name": strings.Repeat("a", n)}}
+		return &Scope{Trigger: map[string]any{"body": body, "headers": map[string]any{}},
+			Steps: map[string]any{"t": map[string]any{"list": items, "s": strings.Repeat("s", n)}, "other": make([]any, 100_000)},
+			Run:   map[string]any{"id": "r"}}
+	}
+	for _, c := range []struct {
+		src string
+		max int // the size the twin is taken up to
+	}{
+		{"round(sum(trigger.body.items.map(i, i.qty * i.price)), 2)", 256},
+		{"trigger.body.customer.name.upperAscii()", 4096},
+		{"trigger.body.s + trigger.body.s", 4096},
+		{"steps.t.list.filter(x, x.qty > 1.0).size()", 256},
+		{"steps.t.s.contains('x') && trigger.body.s.startsWith('s')", 4096},
+		{"trigger.body.items.map(i, trigger.body.items.map(j, j.qty)).size()", 16},
+		{"trigger.body.items.exists(i, i.name.matches('^n+$'))", 256},
+		{"trigger.body.items.map(i, trigger.body.items.map(j, trigger.body.items.map(k, k.qty))).size()", 0}, // no size makes it small
+	} {
+		e, err := CompileExpr(c.src, "x")
+		if err != nil {
+			t.Fatalf("%s: %v", c.src, err)
+		}
+		if !e.tracked || e.smallMax != c.max || (e.small != nil) != (c.max > 0) {
+			t.Errorf("%s: tracked %v, untracked up to %d; want up to %d", c.src, e.tracked, e.smallMax, c.max)
+			continue
+		}
+		if c.max == 0 {
+			continue
+		}
+		if !e.smallInputs(scope(c.max)) || e.smallInputs(scope(c.max+1)) {
+			t.Errorf("%s: untracked twin taken at %d: %v, at %d: %v", c.src, c.max, e.smallInputs(scope(c.max)), c.max+1, e.smallInputs(scope(c.max+1)))
+		}
+		checked, _ := env.Compile(c.src)
+		est, _ := env.EstimateCost(checked, inputSizes(c.max))
+		prg, err := env.Program(checked, cel.EvalOptions(cel.OptTrackCost))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, det, err := prg.Eval(scope(c.max).activation())
+		if err != nil || det.ActualCost() == nil {
+			t.Fatalf("%s: %v", c.src, err)
+		}
+		// The checker prices a variable read a unit or two below the
+		// run-time count (up to ~13% here), hence staticCostLimit's
+		// margin of 100 under CostLimit; twice the estimate is far within.
+		if got := *det.ActualCost(); got > 2*est.Max || est.Max > staticCostLimit {
+			t.Errorf("%s: actual cost %d at size %d, checker's bound %d (limit %d)", c.src, got, c.max, est.Max, staticCostLimit)
+		}
+	}
+	// Past the size, the tracker is back: a quadratic expression over a
+	// big list stops at the limit instead of running on.
+	e, err := CompileExpr("trigger.body.items.map(i, trigger.body.items.map(j, j.qty)).size()", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := make([]any, 2000)
+	for i := range big {
+		big[i] = map[string]any{"qty": 1.0}
+	}
+	if _, err := e.Eval(&Scope{Trigger: map[string]any{"body": map[string]any{"items": big}}}); err == nil || !strings.Contains(err.Error(), "cost") {
+		t.Errorf("quadratic expression over 2000 items: %v, want the cost limit's error", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -33,6 +34,20 @@ type Expr struct {
 	// tracked: the program counts its cost at run time and stops at
 	// CostLimit; untracked ones are proven below it at compile time.
 	tracked bool
+	// small: the same expression without the run-time cost tracker, and
+	// the input size up to which the checker proves it below the limit:
+	// Eval takes it when every value the expression can reach (those of
+	// the variables in uses) holds no string, list or map longer than
+	// smallMax. nil when no such size exists (cost grows too fast).
+	small    cel.Program
+	smallMax int
+	uses     []varUse
+	// path: set when the expression is a bare field reference such as
+	// steps.post.body (a variable and a chain of field selections), the
+	// most common expression in flows: Eval reads it straight from the
+	// scope's JSON values and asks CEL only when the plain read cannot
+	// give CEL's answer (a missing key, a value that is not JSON).
+	path []string
 }
 
 // MarshalJSON shows the source.
@@ -50,6 +65,9 @@ type Scope struct {
 
 	act map[string]any
 	ia  interpreter.Activation // act, as CEL takes it: built once, not per expression
+	// the largest size in Trigger and in Run (+1; 0 = not measured yet):
+	// they do not change during a scope's life.
+	trigMax, runMax int
 }
 
 func (s *Scope) activation() map[string]any {
@@ -185,7 +203,241 @@ func CompileExpr(src, pos string) (*Expr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("expression %q: %v", src, err)
 	}
-	return &Expr{Source: src, Pos: pos, prg: prg, chains: selectChains(checked.NativeRep()), tracked: opts != nil}, nil
+	x := &Expr{Source: src, Pos: pos, prg: prg, chains: selectChains(checked.NativeRep()), tracked: opts != nil,
+		path: fieldPath(checked.NativeRep().Expr())}
+	if x.tracked {
+		if n := sizedBound(env, checked); n > 0 {
+			if x.small, err = env.Program(checked); err != nil {
+				return nil, fmt.Errorf("expression %q: %v", src, err)
+			}
+			x.smallMax, x.uses = n, varUses(checked.NativeRep().Expr())
+		}
+	}
+	return x, nil
+}
+
+// smallSizes are the input sizes, largest first, for which a tracked
+// expression gets an untracked twin: the largest one at which the
+// checker's worst case stays under staticCostLimit.
+var smallSizes = []int{4096, 1024, 256, 64, 16}
+
+// sizedBound returns the largest of smallSizes for which a's worst-case
+// cost, with every string, list and map read from the flow's variables
+// no longer than that size, is at most staticCostLimit (the same margin
+// as an untracked expression's); 0 when there is none.
+func sizedBound(env *cel.Env, a *cel.Ast) int {
+	for _, n := range smallSizes {
+		est, err := env.EstimateCost(a, inputSizes(n))
+		if err == nil && est.Max <= staticCostLimit {
+			return n
+		}
+	}
+	return 0
+}
+
+// inputSizes tells the cost estimator that every value read from a flow
+// variable (a field, an element: a node with a path from a variable) is
+// at most n long; sizes of computed values stay the checker's own
+// (bounded by what they are computed from, or unknown: unbounded).
+type inputSizes uint64
+
+func (n inputSizes) EstimateSize(node checker.AstNode) *checker.SizeEstimate {
+	if p := node.Path(); len(p) > 0 {
+		switch p[0] {
+		case "trigger", "steps", "run", "item":
+			return &checker.SizeEstimate{Min: 0, Max: uint64(n)}
+		}
+	}
+	return nil
+}
+
+func (inputSizes) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
+}
+
+// varUse is a flow variable an expression reads, and when every use of
+// it selects a field straight away (steps.post...), those fields: only
+// their values can be reached.
+type varUse struct {
+	name   string
+	fields []string // nil: the whole variable
+}
+
+func varUses(e ast.Expr) []varUse {
+	idents := map[string]int{}
+	fields := map[string][]string{}
+	selects := map[string]int{}
+	ast.PreOrderVisit(e, ast.NewExprVisitor(func(x ast.Expr) {
+		switch x.Kind() {
+		case ast.IdentKind:
+			idents[x.AsIdent()]++
+		case ast.SelectKind:
+			if op := x.AsSelect().Operand(); op.Kind() == ast.IdentKind && !x.AsSelect().IsTestOnly() {
+				n := op.AsIdent()
+				selects[n]++
+				if !slices.Contains(fields[n], x.AsSelect().FieldName()) {
+					fields[n] = append(fields[n], x.AsSelect().FieldName())
+				}
+			}
+		}
+	}))
+	var out []varUse
+	for _, v := range []string{"trigger", "steps", "run", "item"} {
+		if idents[v] == 0 {
+			continue
+		}
+		u := varUse{name: v}
+		if selects[v] == idents[v] {
+			u.fields = fields[v]
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// smallInputs reports whether every value e can reach holds no string,
+// list or map longer than e.smallMax (looking at no more than
+// maxSizeWalk values in each: past that it answers no).
+func (e *Expr) smallInputs(s *Scope) bool {
+	act := s.activation()
+	for _, u := range e.uses {
+		v := act[u.name]
+		switch {
+		case u.name == "trigger":
+			// measured once, whole: no field holds more than all of it
+			if cachedMax(&s.trigMax, v) > e.smallMax {
+				return false
+			}
+		case u.name == "run":
+			if cachedMax(&s.runMax, v) > e.smallMax {
+				return false
+			}
+		case u.fields != nil:
+			m, ok := v.(map[string]any)
+			if !ok {
+				if maxSize(v) > e.smallMax {
+					return false
+				}
+				continue
+			}
+			for _, f := range u.fields {
+				if maxSize(m[f]) > e.smallMax {
+					return false
+				}
+			}
+		default:
+			if maxSize(v) > e.smallMax {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func cachedMax(c *int, v any) int {
+	if *c == 0 {
+		*c = maxSize(v) + 1
+	}
+	return *c - 1
+}
+
+// maxSizeWalk bounds the values maxSize looks at.
+const maxSizeWalk = 2048
+
+// maxSize is the longest string (in bytes, never fewer than CEL's code
+// points), list or map in v, or math.MaxInt when v holds a value whose
+// size it does not know (bytes kept raw, Go values) or more than
+// maxSizeWalk values.
+func maxSize(v any) int {
+	budget := maxSizeWalk
+	return sizeWalk(v, &budget)
+}
+
+func sizeWalk(v any, budget *int) int {
+	*budget--
+	if *budget < 0 {
+		return math.MaxInt
+	}
+	switch x := v.(type) {
+	case nil, bool, float64, int64, int, uint64, time.Time:
+		return 0
+	case string:
+		return len(x)
+	case map[string]any:
+		m := len(x)
+		for k, e := range x {
+			m = max(m, len(k), sizeWalk(e, budget))
+		}
+		return m
+	case []any:
+		m := len(x)
+		for _, e := range x {
+			m = max(m, sizeWalk(e, budget))
+		}
+		return m
+	case map[string]string:
+		m := len(x)
+		for k, e := range x {
+			m = max(m, len(k), len(e))
+		}
+		return m
+	}
+	return math.MaxInt
+}
+
+// fieldPath returns [variable, field...] when e is a variable followed by
+// plain field selections (no has(), no optional selection, no index), and
+// nil otherwise.
+func fieldPath(e ast.Expr) []string {
+	var fields []string
+	for e.Kind() == ast.SelectKind {
+		sel := e.AsSelect()
+		if sel.IsTestOnly() {
+			return nil
+		}
+		fields = append(fields, sel.FieldName())
+		e = sel.Operand()
+	}
+	if e.Kind() != ast.IdentKind {
+		return nil
+	}
+	switch root := e.AsIdent(); root {
+	case "trigger", "steps", "run", "item":
+		path := make([]string, 0, len(fields)+1)
+		path = append(path, root)
+		for i := len(fields) - 1; i >= 0; i-- {
+			path = append(path, fields[i])
+		}
+		return path
+	}
+	return nil
+}
+
+// lookup reads a field path from the scope. ok is false whenever the
+// answer might differ from CEL's: a missing key (CEL's error), a value
+// on the way that is not a decoded JSON object (a large body kept as its
+// bytes, a Go value), or a result CEL would convert (a time, an int).
+// What it returns is what toNative makes of CEL's result: the same
+// value, maps and lists shared, not copied.
+func (e *Expr) lookup(s *Scope) (any, bool) {
+	v, ok := s.activation()[e.path[0]]
+	if !ok {
+		return nil, false
+	}
+	for _, f := range e.path[1:] {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[f]; !ok {
+			return nil, false
+		}
+	}
+	switch v.(type) {
+	case nil, bool, string, float64, int64, map[string]any, []any:
+		return v, true
+	}
+	return nil, false
 }
 
 // staticCostLimit is the checker's worst-case estimate below which an
@@ -221,6 +473,11 @@ func oneLine(s string) string {
 
 // Eval evaluates the expression and returns a JSON-compatible value.
 func (e *Expr) Eval(s *Scope) (any, error) {
+	if e.path != nil {
+		if v, ok := e.lookup(s); ok {
+			return v, nil
+		}
+	}
 	if s.ia == nil {
 		ia, err := interpreter.NewActivation(s.activation())
 		if err != nil {
@@ -228,7 +485,11 @@ func (e *Expr) Eval(s *Scope) (any, error) {
 		}
 		s.ia = ia
 	}
-	out, _, err := e.prg.Eval(s.ia)
+	prg := e.prg
+	if e.small != nil && e.smallInputs(s) {
+		prg = e.small
+	}
+	out, _, err := prg.Eval(s.ia)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", e.Source, err)
 	}

@@ -477,6 +477,14 @@ var internalsRe = lazy.NewRegexp(`(?i)\b(user|password|host|hostaddr|dbname|data
 
 func leaksInternals(msg string) bool { return internalsRe.MatchString(msg) }
 
+var newline = []byte{'\n'}
+
+// htmlEscaped reports whether JSON text may hold an escape of <, > or &
+// (json.Marshal escapes them, writeJSON does not).
+func htmlEscaped(b []byte) bool {
+	return bytes.Contains(b, []byte(`\u003c`)) || bytes.Contains(b, []byte(`\u003e`)) || bytes.Contains(b, []byte(`\u0026`))
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -573,11 +581,7 @@ func parseJSONBody(data []byte) (any, error) {
 	if len(bytes.TrimSpace(data)) == 0 { // no string(data): that copies the body
 		return map[string]any{}, nil
 	}
-	var v any
-	if err := decodeJSON(data, &v); err != nil {
-		return nil, err
-	}
-	return v, nil
+	return bounded.DecodeJSON("body", data, bodyLimits)
 }
 
 // --- webhooks ---------------------------------------------------------------
@@ -747,6 +751,16 @@ func reply(w http.ResponseWriter, ev engine.Event, res *engine.Result) {
 	if resp := res.Response; resp != nil {
 		for k, v := range resp.Headers {
 			w.Header().Set(k, v)
+		}
+		if b := resp.BodyJSON(); b != nil && !htmlEscaped(b) {
+			// The body as the run's output holds it: the same bytes
+			// writeJSON would write (json.Marshal's, which differ from
+			// writeJSON's only in escaping <, > and &), not encoded again.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(resp.Status)
+			_, _ = w.Write(b)
+			_, _ = w.Write(newline)
+			return
 		}
 		writeJSON(w, resp.Status, resp.Body)
 		return

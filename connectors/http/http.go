@@ -507,7 +507,7 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 	ct := resp.Header.Get("Content-Type")
 	if len(data) > 0 {
 		if strings.Contains(ct, "json") || (ct == "" && json.Valid(data)) {
-			if err := json.Unmarshal(data, &parsed); err != nil {
+			if err := decodeJSON(data, &parsed); err != nil {
 				parsed = string(data)
 			}
 		} else if textual(ct, data) {
@@ -633,6 +633,21 @@ func textual(ct string, data []byte) bool {
 	}
 	return false
 }
+
+// decodeJSON decodes a JSON response as json.Unmarshal does; a small one
+// (most API answers) with jsonenc.Decode, without reflection and with its
+// strings views of one copy: bounded, so that a string a run keeps from a
+// large response does not keep all of it alive.
+func decodeJSON(data []byte, v *any) error {
+	if len(data) > viewDecodeMax {
+		return json.Unmarshal(data, v)
+	}
+	var err error
+	*v, err = jsonenc.Decode(data)
+	return err
+}
+
+const viewDecodeMax = 64 << 10
 
 // streamBodyOver is the size of JSON body above which a request encodes it
 // as it is sent instead of holding the whole encoding first.

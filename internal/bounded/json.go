@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/internal/jsonenc"
 )
 
 // CheckJSON checks data against l (zero fields from DefaultJSON) without
@@ -110,6 +111,17 @@ func UnmarshalJSON(name string, data []byte, v any, l Limits) error {
 		return err
 	}
 	return jsonErr(name, json.Unmarshal(data, v))
+}
+
+// DecodeJSON is UnmarshalJSON into an any (the same value, the same
+// errors), decoded by jsonenc.Decode: without reflection, its strings
+// views of one copy of data.
+func DecodeJSON(name string, data []byte, l Limits) (any, error) {
+	if err := CheckJSON(name, data, l); err != nil {
+		return nil, err
+	}
+	v, err := jsonenc.Decode(data)
+	return v, jsonErr(name, err)
 }
 
 // ReadJSON reads at most l.MaxBytes from r and decodes them as
