@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What start-up leaves resident (issue 20, BENCHMARKS.md §40): for each Weft
+# What start-up leaves resident (issue 20, BENCHMARKS.md §41): for each Weft
 # binary, ROUNDS times alternated, (1) the package initialisers' totals
 # (GODEBUG=inittrace=1 BIN version: clock ms, heap bytes and allocations of
 # every package's init together), and (2) the idle server's resident memory

@@ -4,7 +4,7 @@
 // heap (and the GC's heap goal is a multiple of the live heap) and the code
 // that built it is paged in. Weft links many subsystems a server may never
 // use (OData, SOAP, the mapper, NL-to-flow, API products), so their tables
-// and regular expressions are built when first needed (BENCHMARKS.md §40).
+// and regular expressions are built when first needed (BENCHMARKS.md §41).
 package lazy
 
 import (
