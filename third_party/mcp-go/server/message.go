@@ -40,6 +40,11 @@ type incomingMessage struct {
 	// false where params or the member do not decode as a string.
 	name   string
 	nameOK bool
+	// callParams is a tools/call request's params, decoded once here (their
+	// _meta and name are meta and name); nil where they did not decode, or
+	// for another method. The request's decoding takes them
+	// (decodeCallToolRequest) rather than decoding the whole message again.
+	callParams *mcp.CallToolParams
 }
 
 // parseIncomingMessage decodes message's envelope and params once. An error
@@ -56,6 +61,15 @@ func parseIncomingMessage(message []byte) (*incomingMessage, error) {
 		// As before: no _meta, and no name to compare (the name decoders
 		// failed on empty params).
 		return m, nil
+	}
+	if m.Method == mcp.MethodToolsCall && string(m.Params) != "null" {
+		cp := &mcp.CallToolParams{}
+		if cp.UnmarshalJSON(m.Params) == nil {
+			m.callParams, m.meta, m.name, m.nameOK = cp, cp.Meta, cp.Name, true
+			return m, nil
+		}
+		// Params that do not decode: the general decoding below, as for
+		// any method, and the request's decoding reports the error.
 	}
 	var p struct {
 		Meta json.RawMessage `json:"_meta"`
@@ -98,4 +112,17 @@ func (m *incomingMessage) jsonrpcVersion() (v string, ok bool) {
 		return "", true
 	}
 	return v, json.Unmarshal(m.JSONRPC, &v) == nil
+}
+
+// decodeCallToolRequest decodes a tools/call request: from the params
+// parseIncomingMessage decoded, or, where it could not, from the whole
+// message (which then reports why). The result is json.Unmarshal(message,
+// request)'s: CallToolRequest's only decoded members are method and params.
+func (m *incomingMessage) decodeCallToolRequest(message []byte, request *mcp.CallToolRequest) error {
+	if m.callParams == nil {
+		return json.Unmarshal(message, request)
+	}
+	request.Method = string(m.Method)
+	request.Params = *m.callParams
+	return nil
 }
