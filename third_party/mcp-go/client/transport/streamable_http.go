@@ -1137,6 +1137,9 @@ type sseCursor struct {
 	hasRetry    bool
 }
 
+// sseReaderPool holds the line readers of SSE streams (Weft patch 10).
+var sseReaderPool = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+
 // readSSEWithCursor is readSSE that also records the id and retry fields
 // in cursor, when it isn't nil, and reports whether the server ended the
 // stream, as opposed to it breaking off or the context ending. As in the SSE
@@ -1156,7 +1159,15 @@ func (c *StreamableHTTP) readSSEWithCursor(ctx context.Context, reader io.ReadCl
 		reader.Close()
 	}()
 
-	br := bufio.NewReader(reader)
+	// Weft patch 10: the line reader comes from a pool (every SSE response
+	// made a 4 KiB one); nothing keeps it once the stream is read (ReadString
+	// returns copies).
+	br := sseReaderPool.Get().(*bufio.Reader)
+	br.Reset(reader)
+	defer func() {
+		br.Reset(nil)
+		sseReaderPool.Put(br)
+	}()
 	var event, data, id string
 	var hasID bool
 	commitID := func() {
