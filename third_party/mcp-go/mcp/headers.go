@@ -601,6 +601,18 @@ func ValidateParamHeadersLookup(lookupHeader func(string) (string, bool), tool *
 // define these headers. getHeader returns the value of a header, or "" when
 // absent.
 func ValidateStandardHeaders(getHeader func(string) string, protocolVersion string, method MCPMethod, params json.RawMessage) error {
+	return ValidateStandardHeadersName(getHeader, protocolVersion, method, func() (string, bool) {
+		return ExtractHeaderName(method, params)
+	})
+}
+
+// ValidateStandardHeadersName is ValidateStandardHeaders for a caller that
+// has the body's name already: bodyName returns what ExtractHeaderName
+// would for the request's params, and is called only when the method
+// carries a name and its header is present and well-formed (so the errors
+// and their order are ValidateStandardHeaders'). Weft patch 8: the server
+// decodes a message's params once.
+func ValidateStandardHeadersName(getHeader func(string) string, protocolVersion string, method MCPMethod, bodyName func() (string, bool)) error {
 	if !RequiresStandardHeaders(protocolVersion) {
 		return nil
 	}
@@ -631,17 +643,17 @@ func ValidateStandardHeaders(getHeader func(string) string, protocolVersion stri
 	if !ok {
 		return HeaderMismatchError{Header: HeaderName, Reason: "invalid Base64 encoding"}
 	}
-	bodyName, ok := ExtractHeaderName(method, params)
+	name, ok := bodyName()
 	if !ok {
 		return HeaderMismatchError{
 			Header: HeaderName,
 			Reason: fmt.Sprintf("failed to extract name from parameters for method %q", method),
 		}
 	}
-	if decoded != bodyName {
+	if decoded != name {
 		return HeaderMismatchError{
 			Header: HeaderName,
-			Reason: fmt.Sprintf("header value %q does not match body value %q", decoded, bodyName),
+			Reason: fmt.Sprintf("header value %q does not match body value %q", decoded, name),
 		}
 	}
 	return nil

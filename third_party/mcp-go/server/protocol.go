@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -86,25 +85,9 @@ type SessionWithProtocolVersion interface {
 	ProtocolVersion() string
 }
 
-// decodeParamsMeta decodes the _meta member of a request's params. It reports
-// an error where params or _meta do not decode (which callers treat as a
-// request without _meta). Weft patch 2: HandleMessage decodes _meta once with
-// it, where it decoded the whole message three times.
-func decodeParamsMeta(params json.RawMessage) (*mcp.Meta, error) {
-	var wrapper struct {
-		Meta *mcp.Meta `json:"_meta"`
-	}
-	if len(params) == 0 {
-		return nil, nil
-	}
-	if err := json.Unmarshal(params, &wrapper); err != nil {
-		return nil, err
-	}
-	return wrapper.Meta, nil
-}
-
 // requestProtocolInfoFromMeta reports what protocol era a request belongs
-// to, from its _meta as decodeParamsMeta returned it.
+// to, from its _meta as parseIncomingMessage decoded it (Weft patch 8; it
+// was decodeParamsMeta, patch 2).
 //
 // A request belongs to the modern era only when it declares a protocol version
 // of 2026-07-28 or later. Anything else - including a request with no _meta at

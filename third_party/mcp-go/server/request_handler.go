@@ -16,24 +16,40 @@ func (s *MCPServer) HandleMessage(
 	ctx context.Context,
 	message json.RawMessage,
 ) (resp mcp.JSONRPCMessage) {
+	return s.handleMessage(ctx, message, nil)
+}
+
+// handleMessage is HandleMessage for a message whose envelope the caller
+// may have decoded already (Weft patch 8: the Streamable HTTP transport
+// decodes it once, for its own checks and this); parsed nil decodes it here.
+func (s *MCPServer) handleMessage(
+	ctx context.Context,
+	message json.RawMessage,
+	parsed *incomingMessage,
+) (resp mcp.JSONRPCMessage) {
 	// Add server to context
 	ctx = context.WithValue(ctx, serverKey{}, s)
 	var err *requestError
 
-	var baseMessage struct {
-		JSONRPC string        `json:"jsonrpc"`
-		Method  mcp.MCPMethod `json:"method"`
-		ID      any           `json:"id,omitempty"`
-		Result  any           `json:"result,omitempty"`
-		// Weft patch 2: params kept raw, so _meta is decoded once below.
-		Params json.RawMessage `json:"params"`
+	if parsed == nil {
+		var parseErr error
+		if parsed, parseErr = parseIncomingMessage(message); parseErr != nil {
+			// Weft patch 4: a batch or a non-object is -32600, not -32700.
+			code, text := undecodableMessage(message)
+			return createErrorResponse(nil, code, text)
+		}
 	}
-
-	if err := json.Unmarshal(message, &baseMessage); err != nil {
-		// Weft patch 4: a batch or a non-object is -32600, not -32700.
+	jsonrpcVersion, ok := parsed.jsonrpcVersion()
+	if !ok {
 		code, text := undecodableMessage(message)
 		return createErrorResponse(nil, code, text)
 	}
+	baseMessage := struct {
+		JSONRPC string
+		Method  mcp.MCPMethod
+		ID      any
+		Params  json.RawMessage
+	}{jsonrpcVersion, parsed.Method, parsed.id, parsed.Params}
 
 	// Check for valid JSONRPC version
 	if baseMessage.JSONRPC != mcp.JSONRPC_VERSION {
@@ -57,7 +73,7 @@ func (s *MCPServer) HandleMessage(
 		return nil // Return nil for notifications
 	}
 
-	if baseMessage.Result != nil {
+	if parsed.hasResult() {
 		// this is a response to a request sent by the server (e.g. from a ping
 		// sent due to WithKeepAlive option)
 		return nil
@@ -84,7 +100,7 @@ func (s *MCPServer) HandleMessage(
 	// 2026-07-28 removed the initialize handshake: a modern request carries
 	// its protocol version, client identity, and client capabilities in _meta
 	// (SEP-2575). Anything else is served through the legacy path.
-	paramsMeta, paramsMetaErr := decodeParamsMeta(baseMessage.Params)
+	paramsMeta, paramsMetaErr := parsed.meta, parsed.metaErr
 	protocolInfo, protocolErr := requestProtocolInfoFromMeta(paramsMeta, paramsMetaErr)
 	if protocolErr != nil {
 		return errorResponseForProtocolError(baseMessage.ID, protocolErr)
@@ -98,7 +114,7 @@ func (s *MCPServer) HandleMessage(
 				Supported: SupportedProtocolVersionsFromContext(ctx),
 			})
 		}
-		if err := s.validateStandardHeadersForMessage(ctx, headers, protocolInfo.ProtocolVersion, baseMessage.Method, baseMessage.Params); err != nil {
+		if err := s.validateStandardHeadersForMessage(ctx, headers, protocolInfo.ProtocolVersion, parsed); err != nil {
 			return errorResponseForProtocolError(baseMessage.ID, err)
 		}
 		// Synthesize the session state the handshake used to establish, so
@@ -503,7 +519,7 @@ func (s *MCPServer) HandleMessage(
 				code: mcp.METHOD_NOT_FOUND,
 				err:  fmt.Errorf("tools %w", ErrUnsupported),
 			}
-		} else if unmarshalErr := json.Unmarshal(message, &request); unmarshalErr != nil {
+		} else if unmarshalErr := parsed.decodeCallToolRequest(message, &request); unmarshalErr != nil { // Weft patch 8
 			err = &requestError{
 				id:   baseMessage.ID,
 				code: mcp.INVALID_REQUEST,

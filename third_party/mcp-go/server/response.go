@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"reflect"
@@ -188,27 +187,27 @@ func (s *MCPServer) validateStandardHeadersForMessage(
 	ctx context.Context,
 	headers http.Header,
 	protocolVersion string,
-	method mcp.MCPMethod,
-	params json.RawMessage, // Weft patch 2: the request's params, not the whole message
+	msg *incomingMessage, // Weft patch 8: the message as decoded once (its params and their name)
 ) error {
 	if len(headers) == 0 || headers.Get(mcp.HeaderProtocolVersion) == "" {
 		return nil
 	}
 
-	if err := mcp.ValidateStandardHeaders(headers.Get, protocolVersion, method, params); err != nil {
+	bodyName := func() (string, bool) { return msg.name, msg.nameOK }
+	if err := mcp.ValidateStandardHeadersName(headers.Get, protocolVersion, msg.Method, bodyName); err != nil {
 		return err
 	}
 
 	// Tool parameters annotated with x-mcp-header travel in headers as well as
 	// in the body, and the two must agree.
-	if method != mcp.MethodToolsCall {
+	if msg.Method != mcp.MethodToolsCall {
 		return nil
 	}
-	tool := s.toolForHeaderValidation(ctx, params)
+	tool := s.toolForHeaderValidation(ctx, msg)
 	if tool == nil {
 		return nil
 	}
-	return mcp.ValidateParamHeadersLookup(lookupHeader(headers), tool, params)
+	return mcp.ValidateParamHeadersLookup(lookupHeader(headers), tool, msg.Params)
 }
 
 // lookupHeader reports the first value of a header and whether it was sent at
@@ -228,11 +227,10 @@ func lookupHeader(headers http.Header) func(string) (string, bool) {
 // its x-mcp-header annotations can be checked against the request headers. It
 // returns nil when the tool is unknown, leaving the not-found error to the
 // handler.
-func (s *MCPServer) toolForHeaderValidation(ctx context.Context, params json.RawMessage) *mcp.Tool {
-	var call struct {
-		Name string `json:"name"`
-	}
-	if err := json.Unmarshal(params, &call); err != nil || call.Name == "" {
+func (s *MCPServer) toolForHeaderValidation(ctx context.Context, msg *incomingMessage) *mcp.Tool {
+	// Weft patch 8: the name as decoded once with the message.
+	call := struct{ Name string }{msg.name}
+	if !msg.nameOK || call.Name == "" {
 		return nil
 	}
 

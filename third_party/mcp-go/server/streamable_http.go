@@ -565,15 +565,10 @@ func (s *StreamableHTTPServer) handlePost(w HTTPResponseWriter, r *HTTPRequest) 
 	// Body has already been buffered by the caller (ServeHTTP or Handle).
 	rawData := r.Body
 	// First, try to parse as a response (sampling responses don't have a method field)
-	var jsonMessage struct {
-		ID     json.RawMessage `json:"id"`
-		Result json.RawMessage `json:"result,omitempty"`
-		Error  json.RawMessage `json:"error,omitempty"`
-		Method mcp.MCPMethod   `json:"method,omitempty"`
-		// Weft patch 2: params kept raw for detectRequestEra.
-		Params json.RawMessage `json:"params,omitempty"`
-	}
-	if err := json.Unmarshal(rawData, &jsonMessage); err != nil {
+	// Weft patch 8: the message is decoded once, here, for every step that
+	// reads its envelope or its params' _meta and name (HandleMessage too).
+	jsonMessage, err := parseIncomingMessage(rawData)
+	if err != nil {
 		// Weft patch 4: a batch or a non-object is -32600, not -32700.
 		code, text := undecodableMessage(rawData)
 		s.writeJSONRPCError(w, nil, code, text)
@@ -586,7 +581,7 @@ func (s *StreamableHTTPServer) handlePost(w HTTPResponseWriter, r *HTTPRequest) 
 	// its shape. Protocol version 2026-07-28 removed protocol-level sessions,
 	// so a modern message never carries, mints, or echoes a session ID
 	// (SEP-2567), and must not reach a session-dependent path.
-	era := detectRequestEra(r.header(), jsonMessage.Params)
+	era := detectRequestEra(r.header(), jsonMessage.meta.ProtocolVersion())
 
 	// The header is only required after initialize, which negotiates the
 	// version itself. Responses posted by the client are checked as well.
@@ -617,10 +612,7 @@ func (s *StreamableHTTPServer) handlePost(w HTTPResponseWriter, r *HTTPRequest) 
 	isSamplingResponse := jsonMessage.Method == "" && jsonMessage.ID != nil &&
 		(jsonMessage.Result != nil || jsonMessage.Error != nil)
 
-	var requestID any
-	if len(jsonMessage.ID) > 0 {
-		_ = json.Unmarshal(jsonMessage.ID, &requestID)
-	}
+	requestID := jsonMessage.id
 
 	// Handle sampling responses separately.
 	//
@@ -915,7 +907,7 @@ func (s *StreamableHTTPServer) handlePost(w HTTPResponseWriter, r *HTTPRequest) 
 	}()
 
 	// Process message through MCPServer
-	response := s.server.HandleMessage(ctx, rawData)
+	response := s.server.handleMessage(ctx, rawData, jsonMessage)
 	if listening {
 		// Stop broadcasts before draining what is already queued.
 		s.server.unregisterListenSession(session)

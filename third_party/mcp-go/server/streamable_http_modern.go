@@ -75,37 +75,17 @@ type requestEra struct {
 // A request is modern when either source names 2026-07-28 or later; naming it
 // in only one of the two is a header mismatch, reported separately by
 // [StreamableHTTPServer.validateModernRequest].
-func detectRequestEra(header http.Header, params json.RawMessage) requestEra {
+//
+// metaVersion is the version the params' _meta declares, "" where there is
+// none (or params or _meta do not decode, or the version is not a string).
+// Weft patch 8: the caller has decoded _meta once (parseIncomingMessage);
+// this decoded the params again for the one string (patch 2), and the
+// whole body through mcp.Meta before that.
+func detectRequestEra(header http.Header, metaVersion string) requestEra {
 	era := requestEra{headerVersion: header.Get(mcp.HeaderProtocolVersion)}
-	era.metaVersion = paramsMetaVersion(params)
+	era.metaVersion = metaVersion
 	era.modern = mcp.IsModernProtocol(era.metaVersion) || mcp.IsModernProtocol(era.headerVersion)
 	return era
-}
-
-// paramsMetaVersion returns the protocol version a request's params declare
-// in _meta, or "" where there is none (or params or _meta do not decode, or
-// the version is not a string). Weft patch 2: detectRequestEra took the whole
-// body and decoded every _meta value through mcp.Meta to read this one
-// string; the answer is the same.
-func paramsMetaVersion(params json.RawMessage) string {
-	if len(params) == 0 {
-		return ""
-	}
-	var wrapper struct {
-		Meta map[string]json.RawMessage `json:"_meta"`
-	}
-	if json.Unmarshal(params, &wrapper) != nil {
-		return ""
-	}
-	raw, ok := wrapper.Meta[mcp.MetaKeyProtocolVersion]
-	if !ok {
-		return ""
-	}
-	var version string
-	if json.Unmarshal(raw, &version) != nil {
-		return ""
-	}
-	return version
 }
 
 // validateModernRequest applies the transport-level validation that protocol

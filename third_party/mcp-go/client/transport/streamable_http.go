@@ -963,12 +963,19 @@ func (c *StreamableHTTP) handleSSEResponse(parent context.Context, reader io.Rea
 		var cursor sseCursor
 		delivered := false
 		handle := func(event, data string) {
-			// Try to unmarshal as a response first
-			var message JSONRPCResponse
-			if err := json.Unmarshal([]byte(data), &message); err != nil {
+			// Try to unmarshal as a response first. Weft patch 9: with
+			// the method member kept raw in the same decode, which tells a
+			// request from the server from a response without decoding the
+			// event again as a map.
+			var decoded struct {
+				JSONRPCResponse
+				Method json.RawMessage `json:"method"`
+			}
+			if err := json.Unmarshal([]byte(data), &decoded); err != nil {
 				c.logger.Info("failed to unmarshal message (non-fatal)", "err", err, "message_len", len(data))
 				return
 			}
+			message := &decoded.JSONRPCResponse
 
 			// Handle notification
 			if message.ID.IsNil() {
@@ -986,21 +993,18 @@ func (c *StreamableHTTP) handleSSEResponse(parent context.Context, reader io.Rea
 			}
 
 			// Check if this is actually a request from the server by looking for method field
-			var rawMessage map[string]json.RawMessage
-			if err := json.Unmarshal([]byte(data), &rawMessage); err == nil {
-				if _, hasMethod := rawMessage["method"]; hasMethod && !message.ID.IsNil() {
-					var request JSONRPCRequest
-					if err := json.Unmarshal([]byte(data), &request); err == nil {
-						// This is a request from the server
-						c.handleIncomingRequest(ctx, request)
-						return
-					}
+			if decoded.Method != nil && !message.ID.IsNil() {
+				var request JSONRPCRequest
+				if err := json.Unmarshal([]byte(data), &request); err == nil {
+					// This is a request from the server
+					c.handleIncomingRequest(ctx, request)
+					return
 				}
 			}
 
 			if !ignoreResponse {
 				delivered = true
-				responseChan <- &message
+				responseChan <- message
 			}
 		}
 		ended := c.readSSEWithCursor(ctx, reader, &cursor, handle)
@@ -1133,6 +1137,9 @@ type sseCursor struct {
 	hasRetry    bool
 }
 
+// sseReaderPool holds the line readers of SSE streams (Weft patch 10).
+var sseReaderPool = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+
 // readSSEWithCursor is readSSE that also records the id and retry fields
 // in cursor, when it isn't nil, and reports whether the server ended the
 // stream, as opposed to it breaking off or the context ending. As in the SSE
@@ -1152,7 +1159,15 @@ func (c *StreamableHTTP) readSSEWithCursor(ctx context.Context, reader io.ReadCl
 		reader.Close()
 	}()
 
-	br := bufio.NewReader(reader)
+	// Weft patch 10: the line reader comes from a pool (every SSE response
+	// made a 4 KiB one); nothing keeps it once the stream is read (ReadString
+	// returns copies).
+	br := sseReaderPool.Get().(*bufio.Reader)
+	br.Reset(reader)
+	defer func() {
+		br.Reset(nil)
+		sseReaderPool.Put(br)
+	}()
 	var event, data, id string
 	var hasID bool
 	commitID := func() {
