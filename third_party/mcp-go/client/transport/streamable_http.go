@@ -1181,7 +1181,11 @@ func (c *StreamableHTTP) readSSEWithCursor(ctx context.Context, reader io.ReadCl
 		line, err := br.ReadString('\n')
 		if err != nil {
 			// Context was cancelled — reader was closed by the goroutine above.
-			if ctx.Err() != nil {
+			// Weft patch 11: or the request under the stream was canceled
+			// first, which its body reports as the read's error (ctx, since
+			// patch 7 a response stream's own, follows the caller's with a
+			// delay): the stream was ended, it did not fail.
+			if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 				return false
 			}
 			if err == io.EOF {
