@@ -53,6 +53,6 @@ test)
   # Upstream tests that fail on the release itself, without these patches
   # (upstream-failing.txt: one name a line, with why); every other test must pass.
   skip=$(grep -v '^#' "$here/upstream-failing.txt" | awk 'NF {print "^" $1 "$"}' | paste -sd'|' -)
-  GOFLAGS=-mod=mod go test -count=1 -timeout 8m ${skip:+-skip "$skip"} ./mcp/... ./server/... ./tracing/... ./client/... ./mcptest/...
+  GOFLAGS=-mod=mod go test -count=1 -p 1 -timeout 20m ${skip:+-skip "$skip"} ./mcp/... ./server/... ./tracing/... ./client/... ./mcptest/...
   ;;
 esac
