@@ -265,31 +265,9 @@ func BenchmarkSealedSyncRun(b *testing.B) {
 // 100,000 rows to new objects would go over an expression's cost limit
 // (flow.CostLimit; a map literal costs 30, this row ~49, so ~20,000 rows).
 func BenchmarkLargePayloadBytes(b *testing.B) {
-	for _, fl := range []struct {
-		name, rows string
-		raw        []byte
-		n          int64
-	}{
-		{"passthrough", `=trigger.body.rows`, heappeak.Rows(100_000), 100_000},
-		{"reshape", `'=trigger.body.rows.map(r, {"id": r.id, "email": r.email, "total": r.v * 2.0})'`, wideRows(16_000), 16_000},
-	} {
-		b.Run("flow="+fl.name, func(b *testing.B) { benchLargePayloadBytes(b, fl.rows, fl.raw, fl.n) })
+	for _, fl := range heappeak.LargeFlows() {
+		b.Run("flow="+fl.Name, func(b *testing.B) { benchLargePayloadBytes(b, fl.Rows, fl.Payload, int64(fl.N)) })
 	}
-}
-
-// wideRows is {"rows": [n records of five fields]}, ~560 bytes a record.
-func wideRows(n int) []byte {
-	var sb strings.Builder
-	note := strings.Repeat("a note that pads the record to a few hundred bytes; ", 9)
-	sb.WriteString(`{"rows":[`)
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		fmt.Fprintf(&sb, `{"id":%d,"name":"customer-name-padding-xx","email":"someone@example.com","v":12.5,"note":%q}`, i, note)
-	}
-	sb.WriteString(`]}`)
-	return []byte(sb.String())
 }
 
 func benchLargePayloadBytes(b *testing.B, rowsExpr string, raw []byte, n int64) {

@@ -32,31 +32,9 @@ import (
 //
 //	go test -run '^$' -bench WebhookLargeBody -benchtime 3x ./gateway
 func BenchmarkWebhookLargeBody(b *testing.B) {
-	for _, fl := range []struct {
-		name, rows string
-		payload    []byte
-		n          int
-	}{
-		{"passthrough", `=trigger.body.rows`, heappeak.Rows(100_000), 100_000},
-		{"reshape", `'=trigger.body.rows.map(r, {"id": r.id, "email": r.email, "total": r.v * 2.0})'`, wideRows(16_000), 16_000},
-	} {
-		b.Run("flow="+fl.name, func(b *testing.B) { benchWebhookLargeBody(b, fl.rows, fl.payload, fl.n) })
+	for _, fl := range heappeak.LargeFlows() {
+		b.Run("flow="+fl.Name, func(b *testing.B) { benchWebhookLargeBody(b, fl.Rows, fl.Payload, fl.N) })
 	}
-}
-
-// wideRows is {"rows": [n records of five fields]}, ~560 bytes a record.
-func wideRows(n int) []byte {
-	var sb strings.Builder
-	note := strings.Repeat("a note that pads the record to a few hundred bytes; ", 9)
-	sb.WriteString(`{"rows":[`)
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		fmt.Fprintf(&sb, `{"id":%d,"name":"customer-name-padding-xx","email":"someone@example.com","v":12.5,"note":%q}`, i, note)
-	}
-	sb.WriteString(`]}`)
-	return []byte(sb.String())
 }
 
 func benchWebhookLargeBody(b *testing.B, rowsExpr string, payload []byte, n int) {

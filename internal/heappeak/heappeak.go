@@ -68,3 +68,39 @@ func Rows(n int) []byte {
 	sb.WriteString(`]}`)
 	return []byte(sb.String())
 }
+
+// WideRows is {"rows": [n records of five fields]}, ~560 bytes a record:
+// the reshaping benchmarks' body (16,000 of them is ~9 MB).
+func WideRows(n int) []byte {
+	var sb strings.Builder
+	note := strings.Repeat("a note that pads the record to a few hundred bytes; ", 9)
+	sb.WriteString(`{"rows":[`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"id":%d,"name":"customer-name-padding-xx","email":"someone@example.com","v":12.5,"note":%q}`, i, note)
+	}
+	sb.WriteString(`]}`)
+	return []byte(sb.String())
+}
+
+// LargeFlow is one of the large-payload benchmarks' flows: the set step's
+// rows expression, the body, and its number of rows.
+type LargeFlow struct {
+	Name, Rows string
+	Payload    []byte
+	N          int
+}
+
+// LargeFlows are the engine's and the gateway's large-payload flows:
+// passthrough passes the rows on (=trigger.body.rows); reshape maps them
+// to new objects, with 16,000 wider rows (~9 MB): mapping 100,000 rows
+// to new objects would go over an expression's cost limit
+// (flow.CostLimit; a map literal costs 30, this row ~49, so ~20,000 rows).
+func LargeFlows() []LargeFlow {
+	return []LargeFlow{
+		{"passthrough", `=trigger.body.rows`, Rows(100_000), 100_000},
+		{"reshape", `'=trigger.body.rows.map(r, {"id": r.id, "email": r.email, "total": r.v * 2.0})'`, WideRows(16_000), 16_000},
+	}
+}
