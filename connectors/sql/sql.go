@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -195,8 +194,11 @@ func redact(err error, conn *connectors.Connection) string {
 		msg = strings.ReplaceAll(msg, s, "[REDACTED]")
 	}
 	// Driver messages may echo a DSN's password part.
-	return regexp.MustCompile(`://([^:/@]+):[^@]*@`).ReplaceAllString(msg, "://$1:[REDACTED]@")
+	return dsnPassword.Get().ReplaceAllString(msg, "://$1:[REDACTED]@")
 }
+
+// dsnPassword matches a DSN's user:password@ part.
+var dsnPassword = lazy.NewRegexp(`://([^:/@]+):[^@]*@`)
 
 // classify maps a driver error to retryable (connection trouble, deadlock,
 // serialization) or permanent (bad SQL, constraint violations).
