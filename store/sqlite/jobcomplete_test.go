@@ -3,15 +3,12 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/weftio/weft/store"
-	"github.com/weftio/weft/store/sqlite"
 )
 
 // TestCompleteJobsAsRiver: a job completed with its run's final write
@@ -20,11 +17,7 @@ import (
 func TestCompleteJobsAsRiver(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := sqlite.Open(ctx, dir, slog.New(slog.DiscardHandler), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, dir)
 	withRun := map[string]bool{}
 	done := make(chan int64, 2)
 	w := river.NewWorkers()
@@ -62,11 +55,7 @@ func TestCompleteJobsAsRiver(t *testing.T) {
 			t.Fatal("not worked")
 		}
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "weft.db")+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawDB(t, dir, "&_pragma=query_only(1)")
 	const cols = `state, attempt, json(errors), json_remove(metadata, '$."river:unique_nonce"'), typeof(scheduled_at), typeof(finalized_at), finalized_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]', julianday(finalized_at) IS NOT NULL`
 	read := func(runID string) []string {
 		var out [8]sql.NullString

@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"log/slog"
 	"path/filepath"
 	"testing"
 
@@ -31,10 +30,6 @@ func TestMigrateToNamespaces(t *testing.T) {
 		}
 	}
 	db.Close()
-	s, err := sqlite.Open(ctx, dir, slog.New(slog.DiscardHandler), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, dir)
 	storetest.CheckMigratedToDefault(t, s)
 }

@@ -4,13 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/weftio/weft/store"
-	"github.com/weftio/weft/store/sqlite"
 )
 
 // A finished run whose attempts carry no payloads is one row: its
@@ -20,11 +17,7 @@ import (
 func TestFinishedRunAttemptsPackedInTheRunRow(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := sqlite.Open(ctx, dir, slog.New(slog.DiscardHandler), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, dir)
 	now := time.Now().UTC()
 	mk := func(id, trigger string, payload bool) store.LoggedRun {
 		r := &store.Run{ID: id, Flow: "order", Version: 1, Status: store.RunSucceeded, TriggerKind: trigger, Sync: true, CreatedAt: now, StartedAt: now, FinishedAt: &now}
@@ -40,11 +33,7 @@ func TestFinishedRunAttemptsPackedInTheRunRow(t *testing.T) {
 	if err := s.InsertRuns(ctx, []store.LoggedRun{mk("p", "webhook", false), mk("q", "webhook", true), mk("m", "mcp", false)}); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "weft.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawDB(t, dir, "")
 	for id, want := range map[string]struct {
 		rows   int
 		packed bool

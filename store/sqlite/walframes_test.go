@@ -2,15 +2,11 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/weftio/weft/store"
-	"github.com/weftio/weft/store/sqlite"
 )
 
 // BenchmarkSyncRunWALFrames counts the WAL frames (4 KiB pages) written
@@ -28,16 +24,8 @@ func BenchmarkSyncRunWALFrames(b *testing.B) {
 func walFrames(b *testing.B, batch int) {
 	ctx := context.Background()
 	dir := b.TempDir()
-	s, err := sqlite.Open(ctx, dir, slog.New(slog.DiscardHandler), 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "weft.db")+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	s := openStore(b, dir)
+	db := rawDB(b, dir, "")
 	const perRound = 50 // commits between two counts; the store checkpoints every 128th
 	var frames, runs, n int
 	for i := 0; i < b.N; i++ {
