@@ -168,7 +168,14 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 		if last := s.sent; last != nil {
 			s.sent = nil
 			if dests := s.moreDestinations(c); len(dests) > 0 {
-				for _, d := range dests {
+				named := s.namesSender(*last)
+				for k, d := range dests {
+					if k == 0 && !named && s.sentTo(c.toks[d].w) {
+						// "alerts with NASA API, chat & Google Calendar": the
+						// message named no destination of its own, so the
+						// first one here is where it already went.
+						continue
+					}
 					s.action(ctx, s.sendTo(*last, c, d))
 				}
 				for _, t := range c.toks {
@@ -1505,6 +1512,14 @@ func (s *state) action(ctx context.Context, c clause) {
 			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the records are read, not written there", c.text(), v))
 			verb = "list"
 		default:
+			if src < 0 && s.sentByConnected(c, verb, objs) {
+				// "job alerts with Airtable & chat", "send emails to leads
+				// using SendGrid": the product is a tool of the message,
+				// not where it goes; the connected system the clause names
+				// (or the mail its object is) sends it.
+				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the message goes to the connected destinations only", c.text(), v))
+				break
+			}
 			if src < 0 {
 				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
 				return
@@ -1702,6 +1717,60 @@ func (s *state) unknownSource(c clause, v, verb string) int {
 		return pi
 	}
 	return -1
+}
+
+// namesSender: the clause names a connected system that sends messages as
+// a destination, not only as the kind of its message ("email alerts").
+func (s *state) namesSender(c clause) bool {
+	for i, t := range c.toks {
+		if t.kind != tWord || !s.sendsMessages(t.w) {
+			continue
+		}
+		if i+1 < len(c.toks) && c.toks[i+1].kind == tWord {
+			if o := objectWords[singular(c.toks[i+1].w)]; o == "message" || o == "email" {
+				continue
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// sentTo: the draft already sends a message with the system w names.
+func (s *state) sentTo(w string) bool {
+	conns := s.b.cat.connectorsNamed(w)
+	found := false
+	s.p.walk(func(st *StepPlan) {
+		if st.Kind == "call" && st.Op != nil && st.Op.Verb == "send" {
+			for _, cn := range conns {
+				found = found || st.Op.Connector == cn
+			}
+		}
+	})
+	return found
+}
+
+// sentByConnected: a message clause that names a connected system that
+// sends messages after its verb, or whose object is mail, and whose
+// direction word (to, into) leads to no product the catalog lacks: such a
+// message is sent by the connected system whatever other products the
+// clause names as its tools.
+func (s *state) sentByConnected(c clause, verb string, objs []objRef) bool {
+	if verb != "send" || s.productDestination(c, -1, "") != "" {
+		return false
+	}
+	for _, o := range objs {
+		if o.obj == "email" {
+			return true
+		}
+	}
+	vi := verbIndex(c)
+	for i, t := range c.toks {
+		if i > vi && t.kind == tWord && !t.used && s.sendsMessages(t.w) && !(i > 0 && lxSource.has(c.toks[i-1].w)) {
+			return true
+		}
+	}
+	return false
 }
 
 // moreDestinations: the indexes of the words of c naming a connected
