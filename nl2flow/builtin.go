@@ -36,6 +36,10 @@ type notes struct {
 	products      int    // product names the catalog lacks
 	refused       int    // writes left out by a licence
 	backstop      int    // content words the coverage stage's last pass had to name (0 when the passes before it named everything)
+	sysNamed      int    // distinct connected systems the request names
+	sysUnused     int    // of them, named systems no step or trigger of the draft is on
+	callSteps     int    // call steps of the draft
+	callUnnamed   int    // of them, on a system the request does not name (an action inferred from a verb or noun alone)
 	cov           *state // the state the coverage stage read (its guarantee is tested over it)
 }
 
