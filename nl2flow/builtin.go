@@ -38,6 +38,7 @@ type notes struct {
 	backstop      int    // content words the coverage stage's last pass had to name (0 when the passes before it named everything)
 	sysNamed      int    // distinct connected systems the request names
 	sysUnused     int    // of them, named systems no step or trigger of the draft is on
+	stepless      bool   // the draft has no step but a trigger other than manual: it knows when to run, not what to do
 	callSteps     int    // call steps of the draft
 	callUnnamed   int    // of them, on a system the request does not name (an action inferred from a verb or noun alone)
 	cov           *state // the state the coverage stage read (its guarantee is tested over it)
@@ -223,6 +224,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	}
 	st.webCheck(toks)
 	st.run(ctx, clauses)
+	st.botAnswer()
 	st.contradictions()
 	st.prune()
 	st.gate(toks)

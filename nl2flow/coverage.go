@@ -207,6 +207,7 @@ func (s *state) cover(toks []token) {
 			s.n.sysUnused++
 		}
 	}
+	s.n.stepless = len(s.p.Steps) == 0 && s.p.Trigger.Kind != "" && s.p.Trigger.Kind != "manual"
 	s.p.walk(func(st *StepPlan) {
 		if st.Kind == "call" && st.Op != nil {
 			s.n.callSteps++

@@ -27,11 +27,12 @@ type asked struct {
 	pronoun   bool            // refers back to a record ("them", "it")
 	person    bool            // names a person to write to ("the customer", "them"): email reaches people
 	injection bool
-	receive   bool // a verb of getting or receiving: "get daily poems in chat" asks for delivery there
+	receive   bool            // a verb of getting or receiving: "get daily poems in chat" asks for delivery there
+	bot       map[string]bool // connectors named right before a bot that answers (cue.bot_reply: "chat bot"): a bot replies there
 }
 
 func readAsked(toks []token, cat *Catalog) asked {
-	a := asked{actions: map[string]bool{}, systems: map[string]bool{}, dest: map[string]bool{}, objects: map[string]bool{}}
+	a := asked{actions: map[string]bool{}, systems: map[string]bool{}, dest: map[string]bool{}, objects: map[string]bool{}, bot: map[string]bool{}}
 	a.injection = injection(toks)
 	for i, t := range toks {
 		switch t.kind {
@@ -71,6 +72,9 @@ func readAsked(toks []token, cat *Catalog) asked {
 			}
 			if j >= 0 && (toks[j].kind == tArrow || toks[j].kind == tWord && lxDirection.has(toks[j].w)) {
 				a.dest[conn] = true
+			}
+			if i+1 < len(toks) && toks[i+1].kind == tWord && lxBotReply.has(toks[i+1].w) {
+				a.bot[conn] = true
 			}
 		}
 		if !a.injection && (actionVerbs[t.w] == "delete" || lxEditDestructive.has(t.w)) {
@@ -155,7 +159,7 @@ func (a asked) why(op *Op) string {
 		// "invoice the order": a verb whose action is the record kind.
 		action = action || a.actions["create"] || a.actions["update"] || a.actions[op.Object]
 	case send:
-		action = action || a.objects["message"] || a.objects["email"] || a.channel || a.address || a.receive && a.systems[op.Connector]
+		action = action || a.objects["message"] || a.objects["email"] || a.channel || a.address || a.receive && a.systems[op.Connector] || a.bot[op.Connector]
 	}
 	if !action {
 		return fmt.Sprintf("no word of the request asks to %s on %s", op.Verb, op.Connector)

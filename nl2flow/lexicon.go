@@ -462,6 +462,7 @@ var (
 	lxSystemBefore           = lex.set("cue.system_before")
 	lxChannelPreposition     = lex.set("cue.channel_preposition")
 	lxBot                    = lex.set("cue.bot")
+	lxBotReply               = lex.set("cue.bot_reply")
 	lxObjectEnd              = lex.set("cue.object_end")
 	lxSystemTitleSkip        = lex.set("cue.system_title_skip")
 	lxElse                   = lex.set("else")

@@ -25,25 +25,27 @@ type state struct {
 	fields    map[string]map[string]any // the trigger record's fields (nil: unknown)
 	always    map[string]bool           // the trigger record's required fields
 
-	steps   []*StepPlan // where actions go now
-	cond    *StepPlan   // the open if
-	inElse  bool
-	loop    *StepPlan // the open foreach
-	loopObj string
-	loopF   map[string]map[string]any
-	loopReq map[string]bool
-	made    []*StepPlan // call steps so far, in order
-	sent    *clause     // the clause the last step (a message) came from, while the next clause may continue its list of destinations
-	wrote   *clause     // the clause the last step (a record created) came from, while the next clause may continue its list of records
-	acted   *clause     // the clause the last record step came from (a bare verb after it acts on its records)
-	pending []string    // system words from a clause that named only a system
-	negated []neg       // "don't …" clauses
-	voc     map[string]bool
-	req     []token // the whole request
-	ev      map[string]bool
-	sysEv   map[string]bool // systems the draft's steps and trigger use
-	stepEv  map[string]bool // words the draft's steps alone account for
-	manual  bool            // the request asks for a manual trigger
+	steps    []*StepPlan // where actions go now
+	cond     *StepPlan   // the open if
+	inElse   bool
+	loop     *StepPlan // the open foreach
+	loopObj  string
+	loopF    map[string]map[string]any
+	loopReq  map[string]bool
+	made     []*StepPlan // call steps so far, in order
+	sent     *clause     // the clause the last step (a message) came from, while the next clause may continue its list of destinations
+	wrote    *clause     // the clause the last step (a record created) came from, while the next clause may continue its list of records
+	acted    *clause     // the clause the last record step came from (a bare verb after it acts on its records)
+	pending  []string    // system words from a clause that named only a system
+	negated  []neg       // "don't …" clauses
+	voc      map[string]bool
+	req      []token // the whole request
+	ev       map[string]bool
+	sysEv    map[string]bool // systems the draft's steps and trigger use
+	stepEv   map[string]bool // words the draft's steps alone account for
+	manual   bool            // the request asks for a manual trigger
+	botReply string          // the connector a bot watches and answers in (botTrigger), "" when none
+	botTok   token           // the word that named that bot's system
 }
 
 type neg struct{ verb, obj, text string }
@@ -2573,7 +2575,33 @@ func (s *state) botTrigger(clauses []clause) {
 			if s.p.Trigger.Kind == "poll" {
 				s.n.explain = append(s.n.explain, fmt.Sprintf("A %s %s answers what it is sent, so the trigger watches %s's %s records.", t.raw, next.raw, cs[0], op.Object))
 				c.toks[i].used = true
+				if lxBotReply.has(next.w) {
+					s.botReply, s.botTok = cs[0], t
+				}
 			}
+			return
+		}
+	}
+}
+
+// botAnswer: a bot answers in its own system (botTrigger): when the draft
+// sends nothing there, it replies with that system's send operation ("chat
+// bot with menu-driven commands").
+func (s *state) botAnswer() {
+	if s.botReply == "" || s.p.Trigger.Kind != "poll" {
+		return
+	}
+	found := false
+	s.p.walk(func(st *StepPlan) {
+		found = found || st.Kind == "call" && st.Op != nil && st.Op.Connector == s.botReply && st.Op.Verb == "send"
+	})
+	if found {
+		return
+	}
+	for _, op := range s.b.cat.Ops {
+		if op.Connector == s.botReply && op.Verb == "send" {
+			s.call(op, clause{toks: []token{s.botTok}}, "send")
+			s.n.explain = append(s.n.explain, fmt.Sprintf("A %s bot answers the messages it is sent, so the draft replies with %s.", s.botTok.raw, op.Ref))
 			return
 		}
 	}

@@ -196,3 +196,27 @@ func TestBotWatchesItsMessages(t *testing.T) {
 		t.Errorf("a schedule was stated: %s", d.YAML)
 	}
 }
+
+// A bot answers in its own system: with nothing else sent there, the draft
+// replies (in the channel of the message that started it), and the write
+// licence counts "chat bot" as asking for that reply. Commands alone only
+// start the flow; a bot whose draft already posts there gets no second
+// message.
+func TestBotReplies(t *testing.T) {
+	d := compile(t, "chat bot with menu-driven commands")
+	if got := strings.Join(calls(d.Flow), " "); got != "chat.postMessage" {
+		t.Fatalf("want the bot's reply, got %q\n%s\n%v", got, d.YAML, d.NotUnderstood)
+	}
+	if !strings.Contains(d.YAML, "channelId: =trigger.body.") {
+		t.Errorf("the reply does not go to the trigger message's channel:\n%s", d.YAML)
+	}
+	for text, want := range map[string]string{
+		"Create issues in the tracker using chat commands": "tracker.createIssue",
+		"chat bot that posts the open issues to #ops":      "tracker.listIssues chat.postMessage",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: want %s, got %s\n%s", text, want, got, d.YAML)
+		}
+	}
+}
