@@ -114,6 +114,17 @@ func (c clause) hasIn(set wordSet) bool {
 	return false
 }
 
+// hasSingularIn: a word of the clause, or its singular ("forms"), is in
+// the set.
+func (c clause) hasSingularIn(set wordSet) bool {
+	for _, t := range c.toks {
+		if t.kind == tWord && !t.used && (set.has(t.w) || set.has(singular(t.w))) {
+			return true
+		}
+	}
+	return false
+}
+
 // phraseIn: one of the set's phrases occurs in the clause.
 func (c clause) phraseIn(set wordSet) bool {
 	for p := range set.m {

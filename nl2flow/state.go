@@ -865,6 +865,23 @@ func strip(c clause, ws ...string) clause {
 	return out
 }
 
+// webhookTrigger makes the trigger a webhook for the clause that asks
+// for it.
+func (s *state) webhookTrigger(c clause) {
+	s.p.Trigger = TriggerPlan{Kind: "webhook"}
+	s.trigDesc = "webhook"
+	for _, o := range s.objectsIn(c) {
+		if o.obj != "request" && o.obj != "message" && o.obj != "email" {
+			s.hookObj = o.obj // "a webhook about a new invoice": "create it" means an invoice
+			break
+		}
+	}
+	s.n.explain = append(s.n.explain, "Trigger: a webhook (POST /hooks/NAME); each request starts a run with its JSON body as trigger.body. The request names no body fields, so steps read the fields they need from trigger.body by the target's names: check them against what the sender posts.")
+	if c.hasIn(lxWebhookSigned) {
+		s.n.ask("Which secret signs the webhook? Add trigger.webhook.signature with the name of a configured secret.")
+	}
+}
+
 // trigger reads an event clause: a webhook, or records of a system.
 func (s *state) trigger(c clause) {
 	if s.p.Trigger.Kind != "" {
@@ -880,18 +897,7 @@ func (s *state) trigger(c clause) {
 	}
 	s.trigWords = c.words()
 	if c.hasIn(lxTriggerWebhook) || c.phraseIn(lxTriggerWebhookPhrase) {
-		s.p.Trigger = TriggerPlan{Kind: "webhook"}
-		s.trigDesc = "webhook"
-		for _, o := range s.objectsIn(c) {
-			if o.obj != "request" && o.obj != "message" && o.obj != "email" {
-				s.hookObj = o.obj // "a webhook about a new invoice": "create it" means an invoice
-				break
-			}
-		}
-		s.n.explain = append(s.n.explain, "Trigger: a webhook (POST /hooks/NAME); each request starts a run with its JSON body as trigger.body. The request names no body fields, so steps read the fields they need from trigger.body by the target's names: check them against what the sender posts.")
-		if c.hasIn(lxWebhookSigned) {
-			s.n.ask("Which secret signs the webhook? Add trigger.webhook.signature with the name of a configured secret.")
-		}
+		s.webhookTrigger(c)
 		return
 	}
 	// A product the catalog lacks: in an event clause ("when a lead
@@ -2444,8 +2450,15 @@ func (s *state) splitAccompany(c clause) (clause, clause, bool) {
 // coming in: a webhook.
 func (s *state) hintedWebhook(clauses []clause) {
 	for _, c := range clauses {
-		if c.hasIn(lxTriggerWebhookHint) {
-			s.trigger(c)
+		if triggerKeyword(c) >= 0 || hasEvent(c) {
+			return // a stated event is read where it is stated ("when a new contact …, send the registration link")
+		}
+	}
+	for _, c := range clauses {
+		if c.hasSingularIn(lxTriggerWebhookHint) {
+			// "consent forms", "a newsletter signup" too.
+			s.trigWords = c.words()
+			s.webhookTrigger(c)
 			return
 		}
 	}

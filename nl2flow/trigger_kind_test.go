@@ -220,3 +220,23 @@ func TestBotReplies(t *testing.T) {
 		}
 	}
 }
+
+// Forms said in the plural, signups and registrations come in as a form
+// does: with no stated event or schedule, the trigger is a webhook. A poll
+// stated for a connected system still wins.
+func TestFormsSignupsRegistrationsAreWebhooks(t *testing.T) {
+	for _, text := range []string{
+		"Automate school trip consent forms with email verification",
+		"Newsletter signup flow with a welcome email",
+		"Automate event registration and reminder emails",
+	} {
+		d := compile(t, text)
+		if !strings.Contains(d.YAML, "webhook:") {
+			t.Errorf("%q: want a webhook trigger\n%s", text, d.YAML)
+		}
+	}
+	d := compile(t, "When a new contact is created in the CRM, send them the registration link by email")
+	if !strings.Contains(d.YAML, "operation: crm.listContacts") {
+		t.Errorf("a stated CRM event lost to the form:\n%s", d.YAML)
+	}
+}
