@@ -344,7 +344,7 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, shrink f
 				in, out, right = append(in, full.Confidence(xs[i])), append(out, oof[i]), append(right, ys[i])
 			}
 		}
-		fmt.Printf("  %-8s %3d drafts  ECE in-sample %.3f, out-of-fold (%d folds) %.3f, fitted without this split %.3f\n", sp, len(in), ece(in, right), folds, ece(out, right), cross[sp])
+		fmt.Printf("  %-8s %3d drafts  ECE in-sample %.3f, out-of-fold (%d folds) %.3f, fitted without this split %.3f; AUC out-of-fold %.3f (how well the confidence ranks right drafts above wrong ones)\n", sp, len(in), ece(in, right), folds, ece(out, right), cross[sp], auc(out, right))
 		if strings.HasPrefix(sp, "ext-") {
 			// What a perfectly calibrated confidence would show by chance on
 			// a split of the held-back size: outcomes drawn at each draft's
@@ -353,6 +353,33 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, shrink f
 			fmt.Printf("  %-8s ECE of a perfectly calibrated confidence on 88 such drafts, by chance alone: mean %.3f, 90th percentile %.3f\n", sp, mean, p90)
 		}
 	}
+}
+
+// auc is the share of (right, wrong) pairs of drafts whose confidences
+// are in that order (ties count a half): 0.5 is no separation at all.
+func auc(conf []float64, right []bool) float64 {
+	var pairs, good float64
+	for i := range conf {
+		if !right[i] {
+			continue
+		}
+		for j := range conf {
+			if right[j] {
+				continue
+			}
+			pairs++
+			switch {
+			case conf[i] > conf[j]:
+				good++
+			case conf[i] == conf[j]:
+				good += 0.5
+			}
+		}
+	}
+	if pairs == 0 {
+		return 0.5
+	}
+	return good / pairs
 }
 
 // eceFloor draws n drafts from conf with outcomes right at each one's own

@@ -353,3 +353,22 @@ func TestTriggerOnGoldWithSteps(t *testing.T) {
 		t.Errorf("trigger on gold with steps: %d of %d, want 1 of 3", s.trigGold, s.trigGoldN)
 	}
 }
+
+// auc ranks right drafts above wrong ones: 1 when every right draft is
+// more confident, 0.5 for ties or no separation, 0 when reversed.
+func TestAUC(t *testing.T) {
+	right := []bool{true, true, false, false}
+	for _, c := range []struct {
+		conf []float64
+		want float64
+	}{
+		{[]float64{0.9, 0.8, 0.2, 0.1}, 1},
+		{[]float64{0.5, 0.5, 0.5, 0.5}, 0.5},
+		{[]float64{0.1, 0.2, 0.8, 0.9}, 0},
+		{[]float64{0.9, 0.1, 0.5, 0.05}, 0.75},
+	} {
+		if got := auc(c.conf, right); got != c.want {
+			t.Errorf("auc(%v) = %v, want %v", c.conf, got, c.want)
+		}
+	}
+}
