@@ -593,6 +593,17 @@ func isVerbAt(toks []token, i int) bool {
 				return false
 			}
 		}
+		if actionVerbs[t.w] == "send" && i+1 < len(toks) && toks[i+1].kind == tWord {
+			n := toks[i+1]
+			o := objectWords[singular(n.w)]
+			// "Email Lookup with …", "Email List Hygiene": in a title
+			// (both words capitalised) a noun that is no record, message,
+			// person, pronoun or determiner, nor a form of sending
+			// ("Email Sending"), is no recipient: a noun compound.
+			if t.raw != t.w && n.raw != n.w && hasLetter(n.w) && o == "" && actionOf(n.w) != "send" && !determiners.has(n.w) && !lxPronounObject.has(n.w) && !lxPersonRef.has(n.w) && !lxPersonOwner.has(n.w) {
+				return false
+			}
+		}
 		if i == 0 || toks[i-1].kind == tPunct || toks[i-1].kind == tArrow || toks[i-1].used ||
 			toks[i-1].kind == tNumber || toks[i-1].kind == tEmail || toks[i-1].kind == tChannel || toks[i-1].kind == tQuote {
 			return true
@@ -2823,7 +2834,20 @@ func (s *state) unknownVerbFirst(c clause) bool {
 	if s.vocab()[w] || s.isSystemWord(w) || knownVendors[w] || stop.has(w) || determiner(w) || filler(w) || !dictionaryWord(w) || hasSuffixIn(w, morphModifier) {
 		return false
 	}
-	return objectWords[singular(c.toks[1].w)] != ""
+	// Its object is the noun phrase right after it: "Verify emails",
+	// "Extract Business Emails from …", "Find domain-based email
+	// addresses": words up to a preposition, a stop word or a clause
+	// opener, a record or message noun among them.
+	for j := 1; j < len(c.toks) && j <= 4; j++ {
+		t := c.toks[j]
+		if t.kind != tWord || synPreposition.has(t.w) || stop.has(t.w) || synClauseOpen.has(t.w) {
+			break
+		}
+		if objectWords[singular(t.w)] != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // namesPollableSystem: the clause names a connected system whose records
