@@ -225,7 +225,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if p.Trigger.Kind == "" {
 		st.botTrigger(clauses)
 	}
-	if p.Trigger.Kind == "" && monitors(toks) {
+	if p.Trigger.Kind == "" && st.monitors(toks) {
 		// "Monitor website uptime", "downtime monitoring": a check made
 		// again and again, so a schedule (not a webhook for the website).
 		unstatedPeriod(p, n, "The request asks for something to be monitored but not how often")
@@ -261,9 +261,24 @@ func unstatedPeriod(p *Plan, n *notes, why string) {
 
 // monitors: a word of the request says something is checked again and
 // again (cue.monitor: "monitor", "uptime").
-func monitors(toks []token) bool {
-	for _, t := range toks {
-		if t.kind == tWord && lxCueMonitor.has(t.w) {
+func (s *state) monitors(toks []token) bool {
+	for i, t := range toks {
+		if t.kind != tWord {
+			continue
+		}
+		if lxCueMonitor.has(t.w) {
+			return true
+		}
+		if lxCueTrack.has(t.w) {
+			// "track CRM deals": a connected system's records are
+			// watched as records, not checked on a schedule.
+			j := i + 1
+			for j < len(toks) && toks[j].kind == tWord && determiner(toks[j].w) {
+				j++
+			}
+			if j < len(toks) && toks[j].kind == tWord && (s.isSystemWord(toks[j].w) || s.recordNoun(toks[j].w) != "") {
+				continue
+			}
 			return true
 		}
 	}

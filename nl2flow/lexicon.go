@@ -463,6 +463,7 @@ var (
 	lxChannelPreposition     = lex.set("cue.channel_preposition")
 	lxBot                    = lex.set("cue.bot")
 	lxBotReply               = lex.set("cue.bot_reply")
+	lxCueTrack               = lex.set("cue.track")
 	lxObjectEnd              = lex.set("cue.object_end")
 	lxSystemTitleSkip        = lex.set("cue.system_title_skip")
 	lxElse                   = lex.set("else")

@@ -240,3 +240,22 @@ func TestFormsSignupsRegistrationsAreWebhooks(t *testing.T) {
 		t.Errorf("a stated CRM event lost to the form:\n%s", d.YAML)
 	}
 }
+
+// Something tracked with no stated event or schedule is checked again and
+// again, as something monitored is: a schedule whose period is asked. A
+// connected system's records tracked are watched as records.
+func TestTrackedIsScheduled(t *testing.T) {
+	for _, text := range []string{
+		"Track Udemy course discounts with Airtop and chat alerts",
+		"Track real estate competitor prices with email alerts",
+	} {
+		d := compile(t, text)
+		if !strings.Contains(d.YAML, "schedule:") || !strings.Contains(strings.Join(d.Questions, " "), "how often") {
+			t.Errorf("%q: want a schedule whose period is asked\n%s\n%v", text, d.YAML, d.Questions)
+		}
+	}
+	d := compile(t, "Track CRM deals in Google Sheets for sales pipeline reporting")
+	if !strings.Contains(d.YAML, "operation: crm.listOpportunities") {
+		t.Errorf("tracked CRM deals are not watched:\n%s", d.YAML)
+	}
+}
