@@ -236,6 +236,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	st.webCheck(toks)
 	st.run(ctx, clauses)
 	st.botAnswer()
+	st.toolMessages(ctx)
 	st.contradictions()
 	st.prune()
 	st.gate(toks)

@@ -464,6 +464,7 @@ var (
 	lxBot                    = lex.set("cue.bot")
 	lxBotReply               = lex.set("cue.bot_reply")
 	lxCueTrack               = lex.set("cue.track")
+	lxToolList               = lex.set("cue.tool_list")
 	lxObjectEnd              = lex.set("cue.object_end")
 	lxSystemTitleSkip        = lex.set("cue.system_title_skip")
 	lxElse                   = lex.set("else")

@@ -2608,6 +2608,32 @@ func (s *state) botTrigger(clauses []clause) {
 	}
 }
 
+// toolMessages: a connected chat system named in the request's list of
+// tools ("Automated Upwork job alerts with Airtable & chat") where the
+// draft sends nothing is where the flow's messages go: one message there.
+func (s *state) toolMessages(ctx context.Context) {
+	// Only where the request asks for messages at all ("alerts",
+	// "notifications"): a chat system among the tools may as well be
+	// where the records come from ("receipt photos with chat & Google
+	// Sheets"), and never when the trigger watches it ("using chat
+	// commands").
+	asks := false
+	for _, t := range s.req {
+		asks = asks || t.kind == tWord && objectWords[singular(t.w)] == "message"
+	}
+	if !asks {
+		return
+	}
+	for _, i := range toolChat(s.req, s.b.cat) {
+		t := s.req[i]
+		if s.sentTo(t.w) || s.p.Trigger.Op != nil && contains(s.b.cat.connectorsNamed(t.w), s.p.Trigger.Op.Connector) {
+			continue
+		}
+		s.send(ctx, clause{toks: []token{{kind: tWord, w: "to", raw: "to"}, t}, oneDest: true}, nil)
+		s.n.explain = append(s.n.explain, fmt.Sprintf("%s is named among the tools the request uses, so the flow's message goes there.", t.raw))
+	}
+}
+
 // botAnswer: a bot answers in its own system (botTrigger): when the draft
 // sends nothing there, it replies with that system's send operation ("chat
 // bot with menu-driven commands").

@@ -467,3 +467,26 @@ func TestContinuedDestinationsOnce(t *testing.T) {
 		}
 	}
 }
+
+// A chat system named among the tools a request uses ("with … & chat"),
+// where the request asks for messages and nothing is sent there, is where
+// its message goes. Not when the trigger watches that system ("using chat
+// commands"), and not where no message is asked for ("receipt photos with
+// chat & Google Sheets").
+func TestToolListChatGetsTheMessage(t *testing.T) {
+	d := compile(t, "Ga4 anomaly detection with automated chat & email alerts")
+	if got := strings.Join(calls(d.Flow), " "); got != "smtp.send chat.postMessage" {
+		t.Errorf("want a message to chat too, got %q\n%s\n%v", got, d.YAML, d.NotUnderstood)
+	}
+	for _, text := range []string{
+		"(De)activate n8n workflows using chat commands",
+		"Keep receipt photos with chat & Google Sheets using OCR.space",
+	} {
+		d := compile(t, text)
+		for _, c := range calls(d.Flow) {
+			if c == "chat.postMessage" {
+				t.Errorf("%q: a message was drafted:\n%s", text, d.YAML)
+			}
+		}
+	}
+}
