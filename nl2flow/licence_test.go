@@ -181,3 +181,23 @@ func TestMailAsANounIsNotSent(t *testing.T) {
 		}
 	}
 }
+
+// Reading mail is no mail to send: a verb that fetches ("retrieve",
+// "fetch") with mail as its object reads it; only a verb of receiving
+// ("get an email at …") asks for a notification.
+func TestRetrievedMailIsNotSent(t *testing.T) {
+	d := compile(t, "Retrieve emails from arbitrary providers via a regular node")
+	for _, c := range calls(d.Flow) {
+		if c == "smtp.send" {
+			t.Errorf("mail to read was sent:\n%s", d.YAML)
+		}
+	}
+	d = compile(t, "Every morning I want to get an email with the open tracker issues")
+	found := false
+	for _, c := range calls(d.Flow) {
+		found = found || c == "smtp.send"
+	}
+	if !found {
+		t.Errorf("a mail to receive was not sent:\n%s", d.YAML)
+	}
+}

@@ -627,7 +627,9 @@ func (s *state) verb(c clause) string {
 			if (v == "get" || lxVerbReceive.has(t.w)) && i+2 < len(c.toks) {
 				// "get an email at …" is a notification; "get a new project" a creation.
 				for _, u := range c.toks[i+1 : min(len(c.toks), i+4)] {
-					if obj := objectWords[singular(u.w)]; obj == "email" || obj == "message" {
+					// Only a verb of receiving: "retrieve emails from
+					// providers" reads mail, it asks for none.
+					if obj := objectWords[singular(u.w)]; (obj == "email" || obj == "message") && lxVerbReceive.has(t.w) {
 						return "send"
 					}
 					if lxNew.has(u.w) {
