@@ -36,6 +36,11 @@ type notes struct {
 	products      int    // product names the catalog lacks
 	refused       int    // writes left out by a licence
 	backstop      int    // content words the coverage stage's last pass had to name (0 when the passes before it named everything)
+	sysNamed      int    // distinct connected systems the request names
+	sysUnused     int    // of them, named systems no step or trigger of the draft is on
+	stepless      bool   // the draft has no step but a trigger other than manual: it knows when to run, not what to do
+	callSteps     int    // call steps of the draft
+	callUnnamed   int    // of them, on a system the request does not name (an action inferred from a verb or noun alone)
 	cov           *state // the state the coverage stage read (its guarantee is tested over it)
 }
 
@@ -103,6 +108,17 @@ func (c clause) has(ws ...string) bool {
 func (c clause) hasIn(set wordSet) bool {
 	for _, t := range c.toks {
 		if t.kind == tWord && !t.used && set.has(t.w) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasSingularIn: a word of the clause, or its singular ("forms"), is in
+// the set.
+func (c clause) hasSingularIn(set wordSet) bool {
+	for _, t := range c.toks {
+		if t.kind == tWord && !t.used && (set.has(t.w) || set.has(singular(t.w))) {
 			return true
 		}
 	}
@@ -209,7 +225,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if p.Trigger.Kind == "" {
 		st.botTrigger(clauses)
 	}
-	if p.Trigger.Kind == "" && monitors(toks) {
+	if p.Trigger.Kind == "" && st.monitors(toks) {
 		// "Monitor website uptime", "downtime monitoring": a check made
 		// again and again, so a schedule (not a webhook for the website).
 		unstatedPeriod(p, n, "The request asks for something to be monitored but not how often")
@@ -219,6 +235,8 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	}
 	st.webCheck(toks)
 	st.run(ctx, clauses)
+	st.botAnswer()
+	st.toolMessages(ctx)
 	st.contradictions()
 	st.prune()
 	st.gate(toks)
@@ -244,9 +262,24 @@ func unstatedPeriod(p *Plan, n *notes, why string) {
 
 // monitors: a word of the request says something is checked again and
 // again (cue.monitor: "monitor", "uptime").
-func monitors(toks []token) bool {
-	for _, t := range toks {
-		if t.kind == tWord && lxCueMonitor.has(t.w) {
+func (s *state) monitors(toks []token) bool {
+	for i, t := range toks {
+		if t.kind != tWord {
+			continue
+		}
+		if lxCueMonitor.has(t.w) {
+			return true
+		}
+		if lxCueTrack.has(t.w) {
+			// "track CRM deals": a connected system's records are
+			// watched as records, not checked on a schedule.
+			j := i + 1
+			for j < len(toks) && toks[j].kind == tWord && determiner(toks[j].w) {
+				j++
+			}
+			if j < len(toks) && toks[j].kind == tWord && (s.isSystemWord(toks[j].w) || s.recordNoun(toks[j].w) != "") {
+				continue
+			}
 			return true
 		}
 	}

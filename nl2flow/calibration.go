@@ -149,7 +149,7 @@ func FitIsotonicShrunk(scores []float64, ys []bool, minBlock int, strength float
 
 // FeatureNames name ConfidenceFeatures, in order.
 var FeatureNames = []string{"valid", "has_steps", "broken", "missing_args", "not_understood", "questions", "corrections", "default_trigger", "steps",
-	"uncovered", "products", "refused", "length"}
+	"uncovered", "products", "refused", "length", "systems_unused", "steps_unnamed", "stepless_trigger"}
 
 var calibration = func() Calibration {
 	var c Calibration
@@ -197,7 +197,16 @@ func ConfidenceFeatures(d *Draft) []float64 {
 	}
 	return []float64{b(d.Valid), b(steps > 0), b(broken), capped(missing, 3), capped(len(d.NotUnderstood), 5),
 		capped(len(d.Questions), 5), capped(len(d.Corrections), 3), b(defaulted), capped(steps, 5),
-		uncovered, capped(d.signals.products, 3), capped(d.signals.refused, 3), capped(d.signals.content, 30)}
+		uncovered, capped(d.signals.products, 3), capped(d.signals.refused, 3), capped(d.signals.content, 30),
+		share(d.signals.sysUnused, d.signals.sysNamed), share(d.signals.callUnnamed, d.signals.callSteps), b(d.signals.stepless)}
+}
+
+// share is n of all, 0 when all is 0.
+func share(n, all int) float64 {
+	if all == 0 {
+		return 0
+	}
+	return math.Min(1, float64(n)/float64(all))
 }
 
 // Score applies the model.

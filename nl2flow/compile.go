@@ -54,6 +54,9 @@ type Draft struct {
 // signals are counts a draft's confidence reads besides its public fields.
 type signals struct {
 	content, open, products, refused int
+	sysNamed, sysUnused              int
+	callSteps, callUnnamed           int
+	stepless                         bool
 }
 
 // Compiler drafts flows. The zero value is not usable: set Catalog.
@@ -136,7 +139,9 @@ func (c *Compiler) builtin(ctx context.Context, cat *Catalog, text, existing str
 		return nil, err
 	}
 	d := &Draft{Backend: "builtin", Attempts: 1, Explanation: n.explain, Questions: n.questions, NotUnderstood: n.unknown,
-		Warnings: n.warnings, Corrections: n.fixed, signals: signals{content: n.content, open: n.open, products: n.products, refused: n.refused}}
+		Warnings: n.warnings, Corrections: n.fixed, signals: signals{content: n.content, open: n.open, products: n.products, refused: n.refused,
+			sysNamed: n.sysNamed, sysUnused: n.sysUnused,
+			callSteps: n.callSteps, callUnnamed: n.callUnnamed, stepless: n.stepless}}
 	// Repair: the builtin compiler drops what does not compile and asks.
 	for attempt := 0; attempt <= c.repairs(); attempt++ {
 		f, probs := Check(src, cat, text)

@@ -185,6 +185,37 @@ func (s *state) cover(toks []token) {
 			}
 		}
 	}
+	// Connected systems the request names, and those the draft leaves
+	// untouched (a step it missed, or a write it refused).
+	sysSeen := map[string]bool{}
+	for _, t := range toks {
+		if t.kind != tWord || !s.isSystemWord(t.w) {
+			continue
+		}
+		conns := s.b.cat.connectorsNamed(t.w)
+		key := strings.Join(conns, " ")
+		if sysSeen[key] {
+			continue
+		}
+		sysSeen[key] = true
+		s.n.sysNamed++
+		used := false
+		for _, cn := range conns {
+			used = used || s.sysEv[cn]
+		}
+		if !used {
+			s.n.sysUnused++
+		}
+	}
+	s.n.stepless = len(s.p.Steps) == 0 && s.p.Trigger.Kind != "" && s.p.Trigger.Kind != "manual"
+	s.p.walk(func(st *StepPlan) {
+		if st.Kind == "call" && st.Op != nil {
+			s.n.callSteps++
+			if !s.requestNames(st.Op.Connector) {
+				s.n.callUnnamed++
+			}
+		}
+	})
 	// Product names the catalog does not know.
 	names := s.unknownNames(toks)
 	s.n.products = len(names)

@@ -27,11 +27,13 @@ type asked struct {
 	pronoun   bool            // refers back to a record ("them", "it")
 	person    bool            // names a person to write to ("the customer", "them"): email reaches people
 	injection bool
-	receive   bool // a verb of getting or receiving: "get daily poems in chat" asks for delivery there
+	receive   bool            // a verb of getting or receiving: "get daily poems in chat" asks for delivery there
+	bot       map[string]bool // connectors named right before a bot that answers (cue.bot_reply: "chat bot"): a bot replies there
+	tool      map[string]bool // chat systems named in a list of tools ("with Google Sheets & chat"): messages go there
 }
 
 func readAsked(toks []token, cat *Catalog) asked {
-	a := asked{actions: map[string]bool{}, systems: map[string]bool{}, dest: map[string]bool{}, objects: map[string]bool{}}
+	a := asked{actions: map[string]bool{}, systems: map[string]bool{}, dest: map[string]bool{}, objects: map[string]bool{}, bot: map[string]bool{}, tool: map[string]bool{}}
 	a.injection = injection(toks)
 	for i, t := range toks {
 		switch t.kind {
@@ -72,12 +74,55 @@ func readAsked(toks []token, cat *Catalog) asked {
 			if j >= 0 && (toks[j].kind == tArrow || toks[j].kind == tWord && lxDirection.has(toks[j].w)) {
 				a.dest[conn] = true
 			}
+			if i+1 < len(toks) && toks[i+1].kind == tWord && lxBotReply.has(toks[i+1].w) {
+				a.bot[conn] = true
+			}
 		}
 		if !a.injection && (actionVerbs[t.w] == "delete" || lxEditDestructive.has(t.w)) {
 			a.destroy = true
 		}
 	}
+	if a.objects["message"] {
+		for _, i := range toolChat(toks, cat) {
+			for _, conn := range cat.connectorsNamed(toks[i].w) {
+				a.tool[conn] = true
+			}
+		}
+	}
 	return a
+}
+
+// toolChat: the indexes of the words naming a connected system whose
+// messages are chat messages (not mail) in a list of tools the request
+// names ("… with Google Sheets & chat", "using ScrapeGraphAI and chat"):
+// after a cue.tool_list word, over names, "&", "and" and commas, up to a
+// preposition, a clause opener or the end of a sentence.
+func toolChat(toks []token, cat *Catalog) []int {
+	var out []int
+	for k, t := range toks {
+		if t.kind != tWord || !lxToolList.has(t.w) {
+			continue
+		}
+		for j := k + 1; j < len(toks); j++ {
+			u := toks[j]
+			if u.kind == tPunct {
+				if u.w == "," {
+					continue
+				}
+				break
+			}
+			if u.kind != tWord || synPreposition.has(u.w) || synClauseOpen.has(u.w) {
+				break
+			}
+			for _, op := range cat.Ops {
+				if op.Verb == "send" && op.Object == "message" && contains(cat.connectorsNamed(u.w), op.Connector) {
+					out = append(out, j)
+					break
+				}
+			}
+		}
+	}
+	return out
 }
 
 // actionOf is the action class of a verb in any inflected form
@@ -155,7 +200,7 @@ func (a asked) why(op *Op) string {
 		// "invoice the order": a verb whose action is the record kind.
 		action = action || a.actions["create"] || a.actions["update"] || a.actions[op.Object]
 	case send:
-		action = action || a.objects["message"] || a.objects["email"] || a.channel || a.address || a.receive && a.systems[op.Connector]
+		action = action || a.objects["message"] || a.objects["email"] || a.channel || a.address || a.receive && a.systems[op.Connector] || a.bot[op.Connector] || a.tool[op.Connector]
 	}
 	if !action {
 		return fmt.Sprintf("no word of the request asks to %s on %s", op.Verb, op.Connector)

@@ -146,3 +146,58 @@ func TestStoreVerbsNeedTheirPlace(t *testing.T) {
 		t.Errorf("want the alert posted and no invoice created: %q", got)
 	}
 }
+
+// Mail named as a noun is no mail to send: "Email" at the head of a title
+// noun compound ("Email Lookup with …", "Email List Hygiene"), and mail
+// inside the object phrase of a verb the compiler lacks ("Extract Business
+// Emails from …"). "Email the
+// owner", "Email Sending" and "email alerts" still send.
+func TestMailAsANounIsNotSent(t *testing.T) {
+	for _, text := range []string{
+		"Email Lookup with Google Search from Postgres Database",
+		"Email List Hygiene - Automated Weekly Validator",
+		"Extract Business Emails from Google Maps Listings for Lead Generation",
+		"Verify Customer Emails from Google Sheets",
+	} {
+		d := compile(t, text)
+		for _, c := range calls(d.Flow) {
+			if c == "smtp.send" {
+				t.Errorf("%q: mail named as a noun was sent:\n%s", text, d.YAML)
+			}
+		}
+	}
+	for _, text := range []string{
+		"When a deal is won in the CRM, Email the owner",
+		"Form data into Email Sending",
+		"Weekly email alerts about open issues",
+	} {
+		d := compile(t, text)
+		found := false
+		for _, c := range calls(d.Flow) {
+			found = found || c == "smtp.send"
+		}
+		if !found {
+			t.Errorf("%q: no mail sent:\n%s\n%v", text, d.YAML, d.NotUnderstood)
+		}
+	}
+}
+
+// Reading mail is no mail to send: a verb that fetches ("retrieve",
+// "fetch") with mail as its object reads it; only a verb of receiving
+// ("get an email at …") asks for a notification.
+func TestRetrievedMailIsNotSent(t *testing.T) {
+	d := compile(t, "Retrieve emails from arbitrary providers via a regular node")
+	for _, c := range calls(d.Flow) {
+		if c == "smtp.send" {
+			t.Errorf("mail to read was sent:\n%s", d.YAML)
+		}
+	}
+	d = compile(t, "Every morning I want to get an email with the open tracker issues")
+	found := false
+	for _, c := range calls(d.Flow) {
+		found = found || c == "smtp.send"
+	}
+	if !found {
+		t.Errorf("a mail to receive was not sent:\n%s", d.YAML)
+	}
+}

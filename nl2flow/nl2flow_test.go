@@ -197,11 +197,15 @@ func TestBadInput(t *testing.T) {
 	if len(calls(d.Flow)) != 0 || d.Valid || !strings.Contains(strings.Join(d.NotUnderstood, " "), "Zendesk") || !strings.Contains(strings.Join(d.NotUnderstood, " "), "Jira") {
 		t.Fatalf("%+v\n%s", d.NotUnderstood, d.YAML)
 	}
-	// Below even odds: calibrated on the external dev sets, where a draft
-	// that names every system it lacks and drafts nothing is often the
-	// right answer (session 18: 0.43), it is still no confident flow.
-	if d.Confidence >= 0.5 {
-		t.Fatalf("confidence %v for a request naming only unknown systems", d.Confidence)
+	// Calibrated on the external dev sets, where a draft that names every
+	// system it lacks and drafts nothing (with no trigger of its own) is
+	// the right answer about three times in five (session 19: 0.67;
+	// session 18, before the signals that tell the wrong stepless drafts
+	// apart: 0.43), it is still less confident than a complete draft and
+	// no near-certain one.
+	complete := compile(t, "When a deal is won in the CRM, post in #sales")
+	if d.Confidence >= 0.75 || d.Confidence >= complete.Confidence {
+		t.Fatalf("confidence %v for a request naming only unknown systems (a complete draft: %v)", d.Confidence, complete.Confidence)
 	}
 	d = compile(t, "When a deal is won in the CRM, post in #sales and create a page in Notion")
 	if got := strings.Join(calls(d.Flow), " "); got != "chat.postMessage" || len(d.NotUnderstood) == 0 {

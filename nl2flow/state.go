@@ -25,25 +25,27 @@ type state struct {
 	fields    map[string]map[string]any // the trigger record's fields (nil: unknown)
 	always    map[string]bool           // the trigger record's required fields
 
-	steps   []*StepPlan // where actions go now
-	cond    *StepPlan   // the open if
-	inElse  bool
-	loop    *StepPlan // the open foreach
-	loopObj string
-	loopF   map[string]map[string]any
-	loopReq map[string]bool
-	made    []*StepPlan // call steps so far, in order
-	sent    *clause     // the clause the last step (a message) came from, while the next clause may continue its list of destinations
-	wrote   *clause     // the clause the last step (a record created) came from, while the next clause may continue its list of records
-	acted   *clause     // the clause the last record step came from (a bare verb after it acts on its records)
-	pending []string    // system words from a clause that named only a system
-	negated []neg       // "don't …" clauses
-	voc     map[string]bool
-	req     []token // the whole request
-	ev      map[string]bool
-	sysEv   map[string]bool // systems the draft's steps and trigger use
-	stepEv  map[string]bool // words the draft's steps alone account for
-	manual  bool            // the request asks for a manual trigger
+	steps    []*StepPlan // where actions go now
+	cond     *StepPlan   // the open if
+	inElse   bool
+	loop     *StepPlan // the open foreach
+	loopObj  string
+	loopF    map[string]map[string]any
+	loopReq  map[string]bool
+	made     []*StepPlan // call steps so far, in order
+	sent     *clause     // the clause the last step (a message) came from, while the next clause may continue its list of destinations
+	wrote    *clause     // the clause the last step (a record created) came from, while the next clause may continue its list of records
+	acted    *clause     // the clause the last record step came from (a bare verb after it acts on its records)
+	pending  []string    // system words from a clause that named only a system
+	negated  []neg       // "don't …" clauses
+	voc      map[string]bool
+	req      []token // the whole request
+	ev       map[string]bool
+	sysEv    map[string]bool // systems the draft's steps and trigger use
+	stepEv   map[string]bool // words the draft's steps alone account for
+	manual   bool            // the request asks for a manual trigger
+	botReply string          // the connector a bot watches and answers in (botTrigger), "" when none
+	botTok   token           // the word that named that bot's system
 }
 
 type neg struct{ verb, obj, text string }
@@ -168,7 +170,14 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 		if last := s.sent; last != nil {
 			s.sent = nil
 			if dests := s.moreDestinations(c); len(dests) > 0 {
-				for _, d := range dests {
+				named := s.namesSender(*last)
+				for k, d := range dests {
+					if k == 0 && !named && s.sentTo(c.toks[d].w) {
+						// "alerts with NASA API, chat & Google Calendar": the
+						// message named no destination of its own, so the
+						// first one here is where it already went.
+						continue
+					}
 					s.action(ctx, s.sendTo(*last, c, d))
 				}
 				for _, t := range c.toks {
@@ -584,6 +593,17 @@ func isVerbAt(toks []token, i int) bool {
 				return false
 			}
 		}
+		if actionVerbs[t.w] == "send" && i+1 < len(toks) && toks[i+1].kind == tWord {
+			n := toks[i+1]
+			o := objectWords[singular(n.w)]
+			// "Email Lookup with …", "Email List Hygiene": in a title
+			// (both words capitalised) a noun that is no record, message,
+			// person, pronoun or determiner, nor a form of sending
+			// ("Email Sending"), is no recipient: a noun compound.
+			if t.raw != t.w && n.raw != n.w && hasLetter(n.w) && o == "" && actionOf(n.w) != "send" && !determiners.has(n.w) && !lxPronounObject.has(n.w) && !lxPersonRef.has(n.w) && !lxPersonOwner.has(n.w) {
+				return false
+			}
+		}
 		if i == 0 || toks[i-1].kind == tPunct || toks[i-1].kind == tArrow || toks[i-1].used ||
 			toks[i-1].kind == tNumber || toks[i-1].kind == tEmail || toks[i-1].kind == tChannel || toks[i-1].kind == tQuote {
 			return true
@@ -607,7 +627,9 @@ func (s *state) verb(c clause) string {
 			if (v == "get" || lxVerbReceive.has(t.w)) && i+2 < len(c.toks) {
 				// "get an email at …" is a notification; "get a new project" a creation.
 				for _, u := range c.toks[i+1 : min(len(c.toks), i+4)] {
-					if obj := objectWords[singular(u.w)]; obj == "email" || obj == "message" {
+					// Only a verb of receiving: "retrieve emails from
+					// providers" reads mail, it asks for none.
+					if obj := objectWords[singular(u.w)]; (obj == "email" || obj == "message") && lxVerbReceive.has(t.w) {
 						return "send"
 					}
 					if lxNew.has(u.w) {
@@ -856,6 +878,23 @@ func strip(c clause, ws ...string) clause {
 	return out
 }
 
+// webhookTrigger makes the trigger a webhook for the clause that asks
+// for it.
+func (s *state) webhookTrigger(c clause) {
+	s.p.Trigger = TriggerPlan{Kind: "webhook"}
+	s.trigDesc = "webhook"
+	for _, o := range s.objectsIn(c) {
+		if o.obj != "request" && o.obj != "message" && o.obj != "email" {
+			s.hookObj = o.obj // "a webhook about a new invoice": "create it" means an invoice
+			break
+		}
+	}
+	s.n.explain = append(s.n.explain, "Trigger: a webhook (POST /hooks/NAME); each request starts a run with its JSON body as trigger.body. The request names no body fields, so steps read the fields they need from trigger.body by the target's names: check them against what the sender posts.")
+	if c.hasIn(lxWebhookSigned) {
+		s.n.ask("Which secret signs the webhook? Add trigger.webhook.signature with the name of a configured secret.")
+	}
+}
+
 // trigger reads an event clause: a webhook, or records of a system.
 func (s *state) trigger(c clause) {
 	if s.p.Trigger.Kind != "" {
@@ -871,18 +910,7 @@ func (s *state) trigger(c clause) {
 	}
 	s.trigWords = c.words()
 	if c.hasIn(lxTriggerWebhook) || c.phraseIn(lxTriggerWebhookPhrase) {
-		s.p.Trigger = TriggerPlan{Kind: "webhook"}
-		s.trigDesc = "webhook"
-		for _, o := range s.objectsIn(c) {
-			if o.obj != "request" && o.obj != "message" && o.obj != "email" {
-				s.hookObj = o.obj // "a webhook about a new invoice": "create it" means an invoice
-				break
-			}
-		}
-		s.n.explain = append(s.n.explain, "Trigger: a webhook (POST /hooks/NAME); each request starts a run with its JSON body as trigger.body. The request names no body fields, so steps read the fields they need from trigger.body by the target's names: check them against what the sender posts.")
-		if c.hasIn(lxWebhookSigned) {
-			s.n.ask("Which secret signs the webhook? Add trigger.webhook.signature with the name of a configured secret.")
-		}
+		s.webhookTrigger(c)
 		return
 	}
 	// A product the catalog lacks: in an event clause ("when a lead
@@ -1505,6 +1533,14 @@ func (s *state) action(ctx context.Context, c clause) {
 			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the records are read, not written there", c.text(), v))
 			verb = "list"
 		default:
+			if src < 0 && s.sentByConnected(c, verb, objs) {
+				// "job alerts with Airtable & chat", "send emails to leads
+				// using SendGrid": the product is a tool of the message,
+				// not where it goes; the connected system the clause names
+				// (or the mail its object is) sends it.
+				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the message goes to the connected destinations only", c.text(), v))
+				break
+			}
 			if src < 0 {
 				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft, so this step was left out (connected: %s)", c.text(), v, strings.Join(s.connections(), ", ")))
 				return
@@ -1702,6 +1738,60 @@ func (s *state) unknownSource(c clause, v, verb string) int {
 		return pi
 	}
 	return -1
+}
+
+// namesSender: the clause names a connected system that sends messages as
+// a destination, not only as the kind of its message ("email alerts").
+func (s *state) namesSender(c clause) bool {
+	for i, t := range c.toks {
+		if t.kind != tWord || !s.sendsMessages(t.w) {
+			continue
+		}
+		if i+1 < len(c.toks) && c.toks[i+1].kind == tWord {
+			if o := objectWords[singular(c.toks[i+1].w)]; o == "message" || o == "email" {
+				continue
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// sentTo: the draft already sends a message with the system w names.
+func (s *state) sentTo(w string) bool {
+	conns := s.b.cat.connectorsNamed(w)
+	found := false
+	s.p.walk(func(st *StepPlan) {
+		if st.Kind == "call" && st.Op != nil && st.Op.Verb == "send" {
+			for _, cn := range conns {
+				found = found || st.Op.Connector == cn
+			}
+		}
+	})
+	return found
+}
+
+// sentByConnected: a message clause that names a connected system that
+// sends messages after its verb, or whose object is mail, and whose
+// direction word (to, into) leads to no product the catalog lacks: such a
+// message is sent by the connected system whatever other products the
+// clause names as its tools.
+func (s *state) sentByConnected(c clause, verb string, objs []objRef) bool {
+	if verb != "send" || s.productDestination(c, -1, "") != "" {
+		return false
+	}
+	for _, o := range objs {
+		if o.obj == "email" {
+			return true
+		}
+	}
+	vi := verbIndex(c)
+	for i, t := range c.toks {
+		if i > vi && t.kind == tWord && !t.used && s.sendsMessages(t.w) && !(i > 0 && lxSource.has(c.toks[i-1].w)) {
+			return true
+		}
+	}
+	return false
 }
 
 // moreDestinations: the indexes of the words of c naming a connected
@@ -2373,8 +2463,15 @@ func (s *state) splitAccompany(c clause) (clause, clause, bool) {
 // coming in: a webhook.
 func (s *state) hintedWebhook(clauses []clause) {
 	for _, c := range clauses {
-		if c.hasIn(lxTriggerWebhookHint) {
-			s.trigger(c)
+		if triggerKeyword(c) >= 0 || hasEvent(c) {
+			return // a stated event is read where it is stated ("when a new contact …, send the registration link")
+		}
+	}
+	for _, c := range clauses {
+		if c.hasSingularIn(lxTriggerWebhookHint) {
+			// "consent forms", "a newsletter signup" too.
+			s.trigWords = c.words()
+			s.webhookTrigger(c)
 			return
 		}
 	}
@@ -2504,7 +2601,59 @@ func (s *state) botTrigger(clauses []clause) {
 			if s.p.Trigger.Kind == "poll" {
 				s.n.explain = append(s.n.explain, fmt.Sprintf("A %s %s answers what it is sent, so the trigger watches %s's %s records.", t.raw, next.raw, cs[0], op.Object))
 				c.toks[i].used = true
+				if lxBotReply.has(next.w) {
+					s.botReply, s.botTok = cs[0], t
+				}
 			}
+			return
+		}
+	}
+}
+
+// toolMessages: a connected chat system named in the request's list of
+// tools ("Automated Upwork job alerts with Airtable & chat") where the
+// draft sends nothing is where the flow's messages go: one message there.
+func (s *state) toolMessages(ctx context.Context) {
+	// Only where the request asks for messages at all ("alerts",
+	// "notifications"): a chat system among the tools may as well be
+	// where the records come from ("receipt photos with chat & Google
+	// Sheets"), and never when the trigger watches it ("using chat
+	// commands").
+	asks := false
+	for _, t := range s.req {
+		asks = asks || t.kind == tWord && objectWords[singular(t.w)] == "message"
+	}
+	if !asks {
+		return
+	}
+	for _, i := range toolChat(s.req, s.b.cat) {
+		t := s.req[i]
+		if s.sentTo(t.w) || s.p.Trigger.Op != nil && contains(s.b.cat.connectorsNamed(t.w), s.p.Trigger.Op.Connector) {
+			continue
+		}
+		s.send(ctx, clause{toks: []token{{kind: tWord, w: "to", raw: "to"}, t}, oneDest: true}, nil)
+		s.n.explain = append(s.n.explain, fmt.Sprintf("%s is named among the tools the request uses, so the flow's message goes there.", t.raw))
+	}
+}
+
+// botAnswer: a bot answers in its own system (botTrigger): when the draft
+// sends nothing there, it replies with that system's send operation ("chat
+// bot with menu-driven commands").
+func (s *state) botAnswer() {
+	if s.botReply == "" || s.p.Trigger.Kind != "poll" {
+		return
+	}
+	found := false
+	s.p.walk(func(st *StepPlan) {
+		found = found || st.Kind == "call" && st.Op != nil && st.Op.Connector == s.botReply && st.Op.Verb == "send"
+	})
+	if found {
+		return
+	}
+	for _, op := range s.b.cat.Ops {
+		if op.Connector == s.botReply && op.Verb == "send" {
+			s.call(op, clause{toks: []token{s.botTok}}, "send")
+			s.n.explain = append(s.n.explain, fmt.Sprintf("A %s bot answers the messages it is sent, so the draft replies with %s.", s.botTok.raw, op.Ref))
 			return
 		}
 	}
@@ -2713,7 +2862,20 @@ func (s *state) unknownVerbFirst(c clause) bool {
 	if s.vocab()[w] || s.isSystemWord(w) || knownVendors[w] || stop.has(w) || determiner(w) || filler(w) || !dictionaryWord(w) || hasSuffixIn(w, morphModifier) {
 		return false
 	}
-	return objectWords[singular(c.toks[1].w)] != ""
+	// Its object is the noun phrase right after it: "Verify emails",
+	// "Extract Business Emails from …", "Find domain-based email
+	// addresses": words up to a preposition, a stop word or a clause
+	// opener, a record or message noun among them.
+	for j := 1; j < len(c.toks) && j <= 4; j++ {
+		t := c.toks[j]
+		if t.kind != tWord || synPreposition.has(t.w) || stop.has(t.w) || synClauseOpen.has(t.w) {
+			break
+		}
+		if objectWords[singular(t.w)] != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // namesPollableSystem: the clause names a connected system whose records

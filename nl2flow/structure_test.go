@@ -416,3 +416,77 @@ func TestNounCompoundHead(t *testing.T) {
 		t.Errorf("customer invoice: %q", got)
 	}
 }
+
+// A message whose clause names a connected system that sends it (or whose
+// object is mail) is sent there even when the clause also names products
+// the catalog lacks as its tools; the products are named. A product as the
+// destination ("to WhatsApp") or a channel product ("via WhatsApp") with no
+// connected sender still drafts nothing.
+func TestMessageWithProductTools(t *testing.T) {
+	for text, want := range map[string]string{
+		"Automated Upwork job alerts with Airtable & chat":                               "chat.postMessage",
+		"Send predefined personalized emails to leads from Google Sheets using SendGrid": "smtp.send",
+	} {
+		d := compile(t, text)
+		if d.Flow == nil || strings.Join(calls(d.Flow), " ") != want {
+			t.Errorf("%q: want %s\n%s\n%v", text, want, d.YAML, d.NotUnderstood)
+			continue
+		}
+		nu := strings.Join(d.NotUnderstood, " ")
+		for _, p := range []string{"Airtable", "SendGrid"} {
+			if strings.Contains(text, p) && !strings.Contains(nu, p) {
+				t.Errorf("%q: %s not named: %v", text, p, d.NotUnderstood)
+			}
+		}
+	}
+	for _, text := range []string{
+		"Send contact form submissions to WhatsApp & Google Sheets",
+		"Auto-send welcome messages to CRM leads via Evolution API WhatsApp",
+	} {
+		d := compile(t, text)
+		for _, c := range calls(d.Flow) {
+			if c == "chat.postMessage" || c == "smtp.send" {
+				t.Errorf("%q: a message to a product the catalog lacks was drafted:\n%s", text, d.YAML)
+			}
+		}
+	}
+}
+
+// Destinations listed after a message that named none of its own supply
+// its destination: the system it already went to is not sent to twice;
+// two systems named as destinations still get one message each.
+func TestContinuedDestinationsOnce(t *testing.T) {
+	for text, want := range map[string]string{
+		"Automated asteroid alerts with NASA API, chat & Google Calendar":         "chat.postMessage",
+		"Monitor flight price drops and send email alerts with SerpAPI and email": "smtp.send",
+		"Send the daily stats to chat, Teams & email":                             "chat.postMessage smtp.send",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: want %s, got %s\n%s", text, want, got, d.YAML)
+		}
+	}
+}
+
+// A chat system named among the tools a request uses ("with … & chat"),
+// where the request asks for messages and nothing is sent there, is where
+// its message goes. Not when the trigger watches that system ("using chat
+// commands"), and not where no message is asked for ("receipt photos with
+// chat & Google Sheets").
+func TestToolListChatGetsTheMessage(t *testing.T) {
+	d := compile(t, "Ga4 anomaly detection with automated chat & email alerts")
+	if got := strings.Join(calls(d.Flow), " "); got != "smtp.send chat.postMessage" {
+		t.Errorf("want a message to chat too, got %q\n%s\n%v", got, d.YAML, d.NotUnderstood)
+	}
+	for _, text := range []string{
+		"(De)activate n8n workflows using chat commands",
+		"Keep receipt photos with chat & Google Sheets using OCR.space",
+	} {
+		d := compile(t, text)
+		for _, c := range calls(d.Flow) {
+			if c == "chat.postMessage" {
+				t.Errorf("%q: a message was drafted:\n%s", text, d.YAML)
+			}
+		}
+	}
+}

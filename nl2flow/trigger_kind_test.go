@@ -196,3 +196,66 @@ func TestBotWatchesItsMessages(t *testing.T) {
 		t.Errorf("a schedule was stated: %s", d.YAML)
 	}
 }
+
+// A bot answers in its own system: with nothing else sent there, the draft
+// replies (in the channel of the message that started it), and the write
+// licence counts "chat bot" as asking for that reply. Commands alone only
+// start the flow; a bot whose draft already posts there gets no second
+// message.
+func TestBotReplies(t *testing.T) {
+	d := compile(t, "chat bot with menu-driven commands")
+	if got := strings.Join(calls(d.Flow), " "); got != "chat.postMessage" {
+		t.Fatalf("want the bot's reply, got %q\n%s\n%v", got, d.YAML, d.NotUnderstood)
+	}
+	if !strings.Contains(d.YAML, "channelId: =trigger.body.") {
+		t.Errorf("the reply does not go to the trigger message's channel:\n%s", d.YAML)
+	}
+	for text, want := range map[string]string{
+		"Create issues in the tracker using chat commands": "tracker.createIssue",
+		"chat bot that posts the open issues to #ops":      "tracker.listIssues chat.postMessage",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: want %s, got %s\n%s", text, want, got, d.YAML)
+		}
+	}
+}
+
+// Forms said in the plural, signups and registrations come in as a form
+// does: with no stated event or schedule, the trigger is a webhook. A poll
+// stated for a connected system still wins.
+func TestFormsSignupsRegistrationsAreWebhooks(t *testing.T) {
+	for _, text := range []string{
+		"Automate school trip consent forms with email verification",
+		"Newsletter signup flow with a welcome email",
+		"Automate event registration and reminder emails",
+	} {
+		d := compile(t, text)
+		if !strings.Contains(d.YAML, "webhook:") {
+			t.Errorf("%q: want a webhook trigger\n%s", text, d.YAML)
+		}
+	}
+	d := compile(t, "When a new contact is created in the CRM, send them the registration link by email")
+	if !strings.Contains(d.YAML, "operation: crm.listContacts") {
+		t.Errorf("a stated CRM event lost to the form:\n%s", d.YAML)
+	}
+}
+
+// Something tracked with no stated event or schedule is checked again and
+// again, as something monitored is: a schedule whose period is asked. A
+// connected system's records tracked are watched as records.
+func TestTrackedIsScheduled(t *testing.T) {
+	for _, text := range []string{
+		"Track Udemy course discounts with Airtop and chat alerts",
+		"Track real estate competitor prices with email alerts",
+	} {
+		d := compile(t, text)
+		if !strings.Contains(d.YAML, "schedule:") || !strings.Contains(strings.Join(d.Questions, " "), "how often") {
+			t.Errorf("%q: want a schedule whose period is asked\n%s\n%v", text, d.YAML, d.Questions)
+		}
+	}
+	d := compile(t, "Track CRM deals in Google Sheets for sales pipeline reporting")
+	if !strings.Contains(d.YAML, "operation: crm.listOpportunities") {
+		t.Errorf("tracked CRM deals are not watched:\n%s", d.YAML)
+	}
+}

@@ -554,13 +554,16 @@ func mean(xs []float64) float64 {
 }
 
 // externalPath is where a split of the external set lives: dev, dev2 (a
-// second dev set drawn at random in session 18, sample_dev2.py) or heldout.
+// second dev set drawn at random in session 18, sample_dev2.py), dev3 (a
+// third, session 19, sample_dev3.py) or heldout.
 func externalPath(root, split string) string {
 	switch split {
 	case "heldout":
 		return filepath.Join(root, "evals", "nl2flow", "data", "external", "heldout", "heldout.jsonl")
 	case "dev2":
 		return filepath.Join(root, "evals", "nl2flow", "data", "external", "dev2.jsonl")
+	case "dev3":
+		return filepath.Join(root, "evals", "nl2flow", "data", "external", "dev3.jsonl")
 	}
 	return filepath.Join(root, "evals", "nl2flow", "data", "external", "dev.jsonl")
 }

@@ -2,7 +2,7 @@
 // (examples/weft.yaml) on five splits: the repository's own set
 // (evals/nl2flow/data, dev: tuned on; heldout: never tuned on) and the
 // external set whose wording comes from other people
-// (evals/nl2flow/data/external: dev, dev2 — drawn at random — and heldout).
+// (evals/nl2flow/data/external: dev, dev2 and dev3 — drawn at random — and heldout).
 // Per split it prints the
 // valid-flow rate, trigger accuracy, step precision/recall/F1 on the bag of
 // operations; for the own set also exact structure, hallucinated operations
@@ -10,7 +10,7 @@
 // calibration error of the confidence, and for the external set silent
 // drops (annotated clauses neither compiled nor named in not_understood).
 //
-//	go run ./evals/nl2flow [-v] [-split dev|heldout|ext-dev|ext-dev2|ext-heldout] [-backend builtin|ollama|openai -url URL -model M]
+//	go run ./evals/nl2flow [-v] [-split dev|heldout|ext-dev|ext-dev2|ext-dev3|ext-heldout] [-backend builtin|ollama|openai -url URL -model M]
 package main
 
 import (
@@ -47,7 +47,7 @@ type item struct {
 func main() {
 	root := flag.String("root", ".", "repository root")
 	verbose := flag.Bool("v", false, "print every dev request that misses (held-back requests are never printed)")
-	only := flag.String("split", "", "dev, heldout, ext-dev, ext-dev2 or ext-heldout, a comma-separated list of them, or devs (= dev,ext-dev,ext-dev2: no held-back figure printed); default all five")
+	only := flag.String("split", "", "dev, heldout, ext-dev, ext-dev2, ext-dev3 or ext-heldout, a comma-separated list of them, or devs (= dev,ext-dev,ext-dev2,ext-dev3: no held-back figure printed); default all six")
 	backend := flag.String("backend", "builtin", "builtin | ollama | openai")
 	url := flag.String("url", "", "model server (ollama: http://127.0.0.1:11434, openai: http://127.0.0.1:8000/v1)")
 	model := flag.String("model", "", "model name")
@@ -210,7 +210,7 @@ func main() {
 			}
 		}
 		per := float64(time.Since(start).Microseconds()) / 1000 / float64(max(1, len(items)))
-		name := map[string]string{"dev": "own-dev", "heldout": "own-heldout", "ext-dev": "ext-dev", "ext-dev2": "ext-dev2", "ext-heldout": "ext-heldout"}[split]
+		name := map[string]string{"dev": "own-dev", "heldout": "own-heldout", "ext-dev": "ext-dev", "ext-dev2": "ext-dev2", "ext-dev3": "ext-dev3", "ext-heldout": "ext-heldout"}[split]
 		if ext != nil {
 			fmt.Printf("%-11s %3d requests  valid %.3f  trigger %.3f (of %d; %d of them right only in a draft with no steps, without those %.3f; on the %d whose gold has a step, in a draft with steps %.3f)  steps %s  (%.2f ms/request)\n            %s\n",
 				name, len(items), ratio(sc.valid, sc.n), ratio(xs.trig, xs.trigN), xs.trigN, xs.trigStepless, ratio(xs.trig-xs.trigStepless, xs.trigN),
@@ -241,7 +241,7 @@ func main() {
 		if *drop != "" {
 			cmd += " -drop " + *drop
 		}
-		how := fmt.Sprintf("logistic regression (rate %g, L2 %g, %d rounds) fitted by `%s` on %d drafts of the own dev split and the external dev and dev2 splits (right = the eval's notion for each set)", opt.Rate, opt.Lambda, opt.Rounds, cmd, len(calX))
+		how := fmt.Sprintf("logistic regression (rate %g, L2 %g, %d rounds) fitted by `%s` on %d drafts of the own dev split and the external dev, dev2 and dev3 splits (right = the eval's notion for each set)", opt.Rate, opt.Lambda, opt.Rounds, cmd, len(calX))
 		if *drop != "" {
 			how += "; features left out: " + *drop
 		}
@@ -344,7 +344,7 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, shrink f
 				in, out, right = append(in, full.Confidence(xs[i])), append(out, oof[i]), append(right, ys[i])
 			}
 		}
-		fmt.Printf("  %-8s %3d drafts  ECE in-sample %.3f, out-of-fold (%d folds) %.3f, fitted without this split %.3f\n", sp, len(in), ece(in, right), folds, ece(out, right), cross[sp])
+		fmt.Printf("  %-8s %3d drafts  ECE in-sample %.3f, out-of-fold (%d folds) %.3f, fitted without this split %.3f; AUC out-of-fold %.3f (how well the confidence ranks right drafts above wrong ones)\n", sp, len(in), ece(in, right), folds, ece(out, right), cross[sp], auc(out, right))
 		if strings.HasPrefix(sp, "ext-") {
 			// What a perfectly calibrated confidence would show by chance on
 			// a split of the held-back size: outcomes drawn at each draft's
@@ -353,6 +353,33 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, shrink f
 			fmt.Printf("  %-8s ECE of a perfectly calibrated confidence on 88 such drafts, by chance alone: mean %.3f, 90th percentile %.3f\n", sp, mean, p90)
 		}
 	}
+}
+
+// auc is the share of (right, wrong) pairs of drafts whose confidences
+// are in that order (ties count a half): 0.5 is no separation at all.
+func auc(conf []float64, right []bool) float64 {
+	var pairs, good float64
+	for i := range conf {
+		if !right[i] {
+			continue
+		}
+		for j := range conf {
+			if right[j] {
+				continue
+			}
+			pairs++
+			switch {
+			case conf[i] > conf[j]:
+				good++
+			case conf[i] == conf[j]:
+				good += 0.5
+			}
+		}
+	}
+	if pairs == 0 {
+		return 0.5
+	}
+	return good / pairs
 }
 
 // eceFloor draws n drafts from conf with outcomes right at each one's own
@@ -420,12 +447,12 @@ func masked(xs [][]float64, mask map[int]bool) [][]float64 {
 }
 
 // allSplits are the splits in the order they are printed.
-var allSplits = []string{"dev", "heldout", "ext-dev", "ext-dev2", "ext-heldout"}
+var allSplits = []string{"dev", "heldout", "ext-dev", "ext-dev2", "ext-dev3", "ext-heldout"}
 
 // devSplits are the splits a confidence model may be fitted on.
-var devSplits = []string{"dev", "ext-dev", "ext-dev2"}
+var devSplits = []string{"dev", "ext-dev", "ext-dev2", "ext-dev3"}
 
-// parseSplits reads -split: empty for all five, "devs" for both dev splits,
+// parseSplits reads -split: empty for all six, "devs" for the four dev splits,
 // or a comma-separated list of split names.
 func parseSplits(s string) (map[string]bool, error) {
 	all := allSplits
@@ -437,7 +464,9 @@ func parseSplits(s string) (map[string]bool, error) {
 		}
 		return want, nil
 	case "devs":
-		want["dev"], want["ext-dev"], want["ext-dev2"] = true, true, true
+		for _, d := range devSplits {
+			want[d] = true
+		}
 		return want, nil
 	}
 	for _, p := range strings.Split(s, ",") {
@@ -447,7 +476,7 @@ func parseSplits(s string) (map[string]bool, error) {
 			ok = ok || a == p
 		}
 		if !ok {
-			return nil, fmt.Errorf("-split: unknown split %q (dev, heldout, ext-dev, ext-dev2, ext-heldout, devs)", p)
+			return nil, fmt.Errorf("-split: unknown split %q (dev, heldout, ext-dev, ext-dev2, ext-dev3, ext-heldout, devs)", p)
 		}
 		want[p] = true
 	}

@@ -124,7 +124,7 @@ func TestExternalDataset(t *testing.T) {
 	}
 	texts, ids := map[string]string{}, map[string]bool{}
 	counts := map[string]int{}
-	for _, split := range []string{"dev", "dev2", "heldout"} {
+	for _, split := range []string{"dev", "dev2", "dev3", "heldout"} {
 		items, err := loadExternal(externalPath("../..", split), sys)
 		if err != nil {
 			t.Fatal(err)
@@ -142,8 +142,8 @@ func TestExternalDataset(t *testing.T) {
 				t.Errorf("%s repeats %s", where, prev)
 			}
 			texts[key] = where
-			// dev2 was drawn only from pages on the dev side of the rule.
-			if got := splitOf(r.Source); got != strings.TrimSuffix(split, "2") {
+			// dev2 and dev3 were drawn only from pages on the dev side of the rule.
+			if got := splitOf(r.Source); got != strings.TrimRight(split, "23") {
 				t.Errorf("%s: source %s hashes to %s", where, r.Source, got)
 			}
 			if !strings.HasPrefix(r.Source, "https://") && !strings.HasPrefix(r.Source, "http://") {
@@ -218,6 +218,9 @@ func TestExternalDataset(t *testing.T) {
 	}
 	if counts["dev2"] < 150 {
 		t.Errorf("dev2 has %d requests; at least 150 were drawn", counts["dev2"])
+	}
+	if counts["dev3"] < 120 {
+		t.Errorf("dev3 has %d requests; at least 120 were drawn", counts["dev3"])
 	}
 	// About 60/40 in the first set, as the hash rule intends.
 	if f := float64(counts["dev"]) / float64(total); f < 0.5 || f > 0.7 {
@@ -348,5 +351,24 @@ func TestTriggerOnGoldWithSteps(t *testing.T) {
 	s.add(extResult{trigScored: false, trigOK: false, goldStepless: false, trigStepless: false}) // not scored
 	if s.trigGoldN != 3 || s.trigGold != 1 {
 		t.Errorf("trigger on gold with steps: %d of %d, want 1 of 3", s.trigGold, s.trigGoldN)
+	}
+}
+
+// auc ranks right drafts above wrong ones: 1 when every right draft is
+// more confident, 0.5 for ties or no separation, 0 when reversed.
+func TestAUC(t *testing.T) {
+	right := []bool{true, true, false, false}
+	for _, c := range []struct {
+		conf []float64
+		want float64
+	}{
+		{[]float64{0.9, 0.8, 0.2, 0.1}, 1},
+		{[]float64{0.5, 0.5, 0.5, 0.5}, 0.5},
+		{[]float64{0.1, 0.2, 0.8, 0.9}, 0},
+		{[]float64{0.9, 0.1, 0.5, 0.05}, 0.75},
+	} {
+		if got := auc(c.conf, right); got != c.want {
+			t.Errorf("auc(%v) = %v, want %v", c.conf, got, c.want)
+		}
 	}
 }

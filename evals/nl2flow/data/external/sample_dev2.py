@@ -79,11 +79,11 @@ def first_sentence(desc):
     return ""
 
 
-def main():
+def main(seed=SEED, n=N, used=("dev.jsonl", "heldout/heldout.jsonl")):
     repo = sys.argv[1]
-    here = __file__.rsplit("/", 1)[0]
+    here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
     used_urls, used_texts = set(), set()
-    for path in (here + "/dev.jsonl", here + "/heldout/heldout.jsonl"):
+    for path in (here + "/" + u for u in used):
         for line in open(path):
             if line.strip():
                 r = json.loads(line)
@@ -103,8 +103,8 @@ def main():
         if not title or not TOPIC.search(title) or AI_WORDS.search(title) or norm(title) in used_texts:
             continue
         eligible.append((i, url, title, first_sentence(meta.get("description"))))
-    rng = random.Random(SEED)
-    drawn = sorted(rng.sample(eligible, N))
+    rng = random.Random(seed)
+    drawn = sorted(rng.sample(eligible, n))
     seen = set()
     for i, url, title, desc in drawn:
         kind = "description" if rng.random() < DESC_SHARE and desc and norm(desc) not in used_texts else "title"
@@ -114,7 +114,7 @@ def main():
             continue
         seen.add(norm(text))
         print(json.dumps({"id": i, "source": url, "kind": kind, "text": text, "title": title}, ensure_ascii=False))
-    print("eligible %d, drawn %d, seed %d" % (len(eligible), N, SEED), file=sys.stderr)
+    print("eligible %d, drawn %d, seed %d" % (len(eligible), n, seed), file=sys.stderr)
 
 
 if __name__ == "__main__":
