@@ -82,13 +82,20 @@ func (e *Engine) recordToolCall(c ToolCall, start time.Time, out any, err error)
 	if size == 0 {
 		size = len(body)
 	}
-	rec := map[string]any{"kind": "mcp", "tool": c.Tool, "caller": c.Caller}
+	// The run's input: {body?, caller, kind, tool}, members in this order
+	// (as a map's encoding sorted them).
+	rec := struct {
+		Body   json.RawMessage `json:"body,omitempty"`
+		Caller string          `json:"caller"`
+		Kind   string          `json:"kind"`
+		Tool   string          `json:"tool"`
+	}{Caller: c.Caller, Kind: "mcp", Tool: c.Tool}
 	switch capture {
 	case "none":
 		size = 0
 	case "full":
 		if body != nil {
-			rec["body"] = Redact(body, defaultRedactKeys)
+			rec.Body = Redact(body, defaultRedactKeys)
 		}
 	}
 	in, _ := json.Marshal(rec)

@@ -1178,26 +1178,17 @@ func (u *Upstream) plainResult(tool string, res *mmcp.CallToolResult, asTool boo
 }
 
 // callContext is a call's context: cancelled when the call times out, or
-// when parent ends while the call is in flight, but not once it has
-// returned. The client reads the rest of the upstream's response stream after
-// it hands over the result; cancelling that read (as a deferred cancel of
-// a context.WithTimeout does, and the caller's own step timeout after it)
-// makes the HTTP transport close the connection rather than reuse it: a
-// new TCP connection every few calls, on both sides. An upstream that
-// keeps the stream open after its answer has streamGrace to end it.
+// when parent ends while the call is in flight; done cancels it once the
+// call has returned. That no longer cuts the rest of the upstream's response
+// stream (which made the HTTP transport close the connection rather than
+// reuse it when the official SDK was the client): mcp-go's client stops
+// following the caller's context once the response has arrived and reads
+// the rest of the stream on its own, for up to two seconds (mcp-go patch 7,
+// TestCallsReuseConnections). One timer a call, stopped by done, not a
+// timer that always fired two seconds after the call.
 func (u *Upstream) callContext(parent context.Context) (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
-	stop := context.AfterFunc(parent, func() { cancel(context.Cause(parent)) })
-	t := time.AfterFunc(u.opt.CallTimeout, func() { cancel(context.DeadlineExceeded) })
-	return ctx, func() {
-		stop()
-		t.Reset(streamGrace)
-	}
+	return context.WithTimeout(parent, u.opt.CallTimeout)
 }
-
-// streamGrace is how long the rest of a response stream may take after
-// the call returned.
-const streamGrace = 2 * time.Second
 
 func (u *Upstream) tooLarge(tool string) error {
 	return &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("MCP upstream %s: tool %s returned a result over the limit of %d bytes (max_result_bytes); ask the tool for less", u.name, tool, u.opt.MaxResultBytes)}

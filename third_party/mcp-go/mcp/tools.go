@@ -546,9 +546,8 @@ func (r CallToolRequest) RequireBoolSlice(key string) ([]bool, error) {
 
 // MarshalJSON implements custom JSON marshaling for CallToolResult
 func (r CallToolResult) MarshalJSON() ([]byte, error) {
-	m := make(map[string]any)
-
 	if r.CreatedTask != nil {
+		m := make(map[string]any)
 		for k, v := range r.CreatedTask {
 			m[k] = v
 		}
@@ -559,46 +558,31 @@ func (r CallToolResult) MarshalJSON() ([]byte, error) {
 		return json.Marshal(m)
 	}
 
-	// Marshal Meta if present
-	if r.Meta != nil {
-		m["_meta"] = r.Meta
+	// Weft patch 13: the members in a struct, not a map, in the order the
+	// map's encoding sorted them, so the bytes are as before.
+	out := struct {
+		Meta *Meta `json:"_meta,omitempty"`
+		// Content is always present, [] when empty.
+		Content []Content `json:"content"`
+		// Multi round-trip fields, present only when the server is asking
+		// the client for more input before it can complete the call
+		// (SEP-2322).
+		InputRequests InputRequests `json:"inputRequests,omitempty"`
+		IsError       bool          `json:"isError,omitempty"`
+		RequestState  string        `json:"requestState,omitempty"`
+		// resultType is required from protocol version 2026-07-28 onward,
+		// and omitted when replying to a client using an earlier version.
+		ResultType        ResultType `json:"resultType,omitempty"`
+		StructuredContent any        `json:"structuredContent,omitempty"`
+	}{Meta: r.Meta, Content: r.Content, InputRequests: r.InputRequests, IsError: r.IsError,
+		RequestState: r.RequestState, ResultType: r.ResultType, StructuredContent: r.StructuredContent}
+	if out.Content == nil {
+		out.Content = []Content{}
 	}
-
-	// resultType is required from protocol version 2026-07-28 onward, and
-	// omitted when replying to a client using an earlier version.
-	if r.ResultType != "" {
-		m["resultType"] = r.ResultType
-	}
-
-	// Marshal Content array
-	content := make([]any, len(r.Content))
-	for i, c := range r.Content {
-		content[i] = c
-	}
-	m["content"] = content
-
-	// Marshal StructuredContent if present
 	if len(r.RawStructuredContent) > 0 {
-		m["structuredContent"] = json.RawMessage(r.RawStructuredContent)
-	} else if r.StructuredContent != nil {
-		m["structuredContent"] = r.StructuredContent
+		out.StructuredContent = json.RawMessage(r.RawStructuredContent)
 	}
-
-	// Marshal IsError if true
-	if r.IsError {
-		m["isError"] = r.IsError
-	}
-
-	// Multi round-trip fields, present only when the server is asking the
-	// client for more input before it can complete the call (SEP-2322).
-	if len(r.InputRequests) > 0 {
-		m["inputRequests"] = r.InputRequests
-	}
-	if r.RequestState != "" {
-		m["requestState"] = r.RequestState
-	}
-
-	return json.Marshal(m)
+	return json.Marshal(out)
 }
 
 // UnmarshalJSON implements custom JSON unmarshaling for CallToolResult

@@ -220,6 +220,10 @@ type Meta struct {
 }
 
 func (m *Meta) MarshalJSON() ([]byte, error) {
+	if m.ProgressToken == nil && m.AdditionalFields != nil {
+		// Weft patch 15: the same map's encoding without copying it first.
+		return json.Marshal(m.AdditionalFields)
+	}
 	raw := make(map[string]any)
 	if m.ProgressToken != nil {
 		raw["progressToken"] = m.ProgressToken

@@ -859,6 +859,16 @@ func ParseCallToolResult(rawMessage *json.RawMessage) (*CallToolResult, error) {
 		return nil, fmt.Errorf("response is nil")
 	}
 
+	// Weft patch 15: decoded once where that is the answer. A result that
+	// decodes with content items had its content member; any other (no
+	// items, or an error) goes through the probe as before, which gives
+	// the same answer and the same error as ever.
+	var result CallToolResult
+	err := json.Unmarshal(*rawMessage, &result)
+	if err == nil && len(result.Content) > 0 {
+		return &result, nil
+	}
+
 	var probe struct {
 		Content    json.RawMessage `json:"content"`
 		ResultType ResultType      `json:"resultType"`
@@ -872,8 +882,7 @@ func ParseCallToolResult(rawMessage *json.RawMessage) (*CallToolResult, error) {
 		return nil, fmt.Errorf("content is missing")
 	}
 
-	var result CallToolResult
-	if err := json.Unmarshal(*rawMessage, &result); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("failed to unmarshal response: %w", err)
 	}
 

@@ -203,11 +203,13 @@ func (s *MCPServer) validateStandardHeadersForMessage(
 	if msg.Method != mcp.MethodToolsCall {
 		return nil
 	}
-	tool := s.toolForHeaderValidation(ctx, msg)
-	if tool == nil {
+	// Weft patch 13: the tool is looked up by value (a pointer to the map
+	// value's copy made every tools/call allocate the whole mcp.Tool).
+	tool, ok := s.toolForHeaderValidation(ctx, msg)
+	if !ok {
 		return nil
 	}
-	return mcp.ValidateParamHeadersLookup(lookupHeader(headers), tool, msg.Params)
+	return mcp.ValidateParamHeadersLookup(lookupHeader(headers), &tool, msg.Params)
 }
 
 // lookupHeader reports the first value of a header and whether it was sent at
@@ -225,20 +227,20 @@ func lookupHeader(headers http.Header) func(string) (string, bool) {
 
 // toolForHeaderValidation resolves the tool named by a tools/call request, so
 // its x-mcp-header annotations can be checked against the request headers. It
-// returns nil when the tool is unknown, leaving the not-found error to the
+// returns false when the tool is unknown, leaving the not-found error to the
 // handler.
-func (s *MCPServer) toolForHeaderValidation(ctx context.Context, msg *incomingMessage) *mcp.Tool {
+func (s *MCPServer) toolForHeaderValidation(ctx context.Context, msg *incomingMessage) (mcp.Tool, bool) {
 	// Weft patch 8: the name as decoded once with the message.
 	call := struct{ Name string }{msg.name}
 	if !msg.nameOK || call.Name == "" {
-		return nil
+		return mcp.Tool{}, false
 	}
 
 	if session := ClientSessionFromContext(ctx); session != nil {
 		if withTools, ok := session.(SessionWithTools); ok {
 			if sessionTools := withTools.GetSessionTools(); sessionTools != nil {
 				if tool, ok := sessionTools[call.Name]; ok {
-					return &tool.Tool
+					return tool.Tool, true
 				}
 			}
 		}
@@ -247,10 +249,10 @@ func (s *MCPServer) toolForHeaderValidation(ctx context.Context, msg *incomingMe
 	s.toolsMu.RLock()
 	defer s.toolsMu.RUnlock()
 	if tool, ok := s.tools[call.Name]; ok {
-		return &tool.Tool
+		return tool.Tool, true
 	}
 	if taskTool, ok := s.taskTools[call.Name]; ok {
-		return &taskTool.Tool
+		return taskTool.Tool, true
 	}
-	return nil
+	return mcp.Tool{}, false
 }

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -2575,10 +2576,19 @@ func (s *MCPServer) handleNotification(
 // inflightKey returns a session-scoped key for the inflight cancellation map.
 // This prevents cross-session request ID collisions in multi-client scenarios.
 func inflightKey(ctx context.Context, requestID any) string {
+	prefix := ""
 	if session := ClientSessionFromContext(ctx); session != nil {
-		return fmt.Sprintf("%s:%v", session.SessionID(), requestID)
+		prefix = session.SessionID()
 	}
-	return fmt.Sprintf(":%v", requestID)
+	// Weft patch 15: the two kinds of ID a decoded message has without
+	// fmt's reflection, spelt as %v spells them.
+	switch id := requestID.(type) {
+	case string:
+		return prefix + ":" + id
+	case float64:
+		return prefix + ":" + strconv.FormatFloat(id, 'g', -1, 64)
+	}
+	return fmt.Sprintf("%s:%v", prefix, requestID)
 }
 
 func createResponse(id any, result any) mcp.JSONRPCMessage {

@@ -705,6 +705,7 @@ func (s *StreamableHTTPServer) handlePost(w HTTPResponseWriter, r *HTTPRequest) 
 	}
 
 	// Create ephemeral session if no persistent session exists
+	ephemeral := session == nil
 	if session == nil {
 		session = newStreamableHttpSession(sessionID, s.sessionTools, s.sessionResources, s.sessionResourceTemplates, s.sessionLogLevels, &s.requestIDCounter)
 	}
@@ -772,6 +773,7 @@ func (s *StreamableHTTPServer) handlePost(w HTTPResponseWriter, r *HTTPRequest) 
 	// forwarderExited lets the response path wait until the forwarder can no
 	// longer be holding an undelivered notification.
 	forwarderExited := make(chan struct{})
+	var stopForwarder chan struct{} // Weft patch 12, see lazyForwarder
 
 	// When the response can stream, server requests issued while this message
 	// is being handled (for example elicitation/create from a tool handler)
@@ -811,16 +813,10 @@ func (s *StreamableHTTPServer) handlePost(w HTTPResponseWriter, r *HTTPRequest) 
 		})
 	}
 
-	go func() {
-		defer close(forwarderExited)
-		defer func() {
-			if r := recover(); r != nil {
-				s.logger.Error("panic in notification forwarder", "panic", r)
-			}
-		}()
+	forwardNotifications := func(notifications chan mcp.JSONRPCNotification) {
 		for {
 			select {
-			case nt := <-session.notificationChannel:
+			case nt := <-notifications:
 				if listening {
 					nt = tagSubscription(nt, requestID)
 				}
@@ -900,11 +896,41 @@ func (s *StreamableHTTPServer) handlePost(w HTTPResponseWriter, r *HTTPRequest) 
 				}()
 			case <-done:
 				return
+			case <-stopForwarder:
+				return
 			case <-ctx.Done():
 				return
 			}
 		}
-	}()
+	}
+	forward := func() {
+		go func() {
+			defer close(forwarderExited)
+			defer func() {
+				if r := recover(); r != nil {
+					s.logger.Error("panic in notification forwarder", "panic", r)
+				}
+			}()
+			forwardNotifications(session.madeNotifications())
+		}()
+	}
+	// Weft patch 12: a modern request's own session (no request-scoped
+	// server requests, no listen stream, no event store) starts its
+	// forwarder when its handler first sends a notification; every other
+	// request as before. Such a forwarder is stopped, and what it holds
+	// written, before the response path drains the rest (stopForwarder):
+	// started late, it would otherwise often hold the first notification
+	// while the drain wrote the later ones, and then drop it.
+	lazyForwarder := ephemeral && era.modern && !listening && scopedRequests == nil && !resumable
+	if lazyForwarder {
+		stopForwarder = make(chan struct{})
+		session.notifyMu.Lock()
+		session.notifyStart = forward
+		session.notifyMu.Unlock()
+	} else {
+		session.notifications()
+		forward()
+	}
 
 	// Process message through MCPServer
 	response := s.server.handleMessage(ctx, rawData, jsonMessage)
@@ -933,12 +959,17 @@ func (s *StreamableHTTPServer) handlePost(w HTTPResponseWriter, r *HTTPRequest) 
 		close(done)
 		<-forwarderExited
 	}
+	if lazyForwarder && session.madeNotifications() != nil {
+		close(stopForwarder)
+		<-forwarderExited
+	}
 	mu.Lock()
 
+	notifications := session.madeNotifications()
 drainLoop:
 	for {
 		select {
-		case nt := <-session.notificationChannel:
+		case nt := <-notifications:
 			if !canStream {
 				continue
 			}
@@ -1139,9 +1170,10 @@ func (s *StreamableHTTPServer) handleGet(w HTTPResponseWriter, r *HTTPRequest) {
 				s.logger.Error("panic in SSE notification writer", "panic", r)
 			}
 		}()
+		notifications := session.notifications()
 		for {
 			select {
-			case nt := <-session.notificationChannel:
+			case nt := <-notifications:
 				select {
 				case writeChan <- &nt:
 				case <-done:
@@ -1776,11 +1808,17 @@ type streamableHttpSession struct {
 	doneOnce            sync.Once
 	sessionID           string
 	notificationChannel chan mcp.JSONRPCNotification // server -> client notifications
-	tools               *sessionToolsStore
-	resources           *sessionResourcesStore
-	resourceTemplates   *sessionResourceTemplatesStore
-	upgradeToSSE        atomic.Bool
-	logLevels           *sessionLogLevelsStore
+	// Weft patch 12: a POST's ephemeral session makes its notification
+	// channel (100 slots) on first use, and notifyStart (set by handlePost)
+	// starts the request's forwarder then, so a request whose handler sends
+	// no notification allocates neither. Guarded by notifyMu.
+	notifyMu          sync.Mutex
+	notifyStart       func()
+	tools             *sessionToolsStore
+	resources         *sessionResourcesStore
+	resourceTemplates *sessionResourceTemplatesStore
+	upgradeToSSE      atomic.Bool
+	logLevels         *sessionLogLevelsStore
 
 	// Sampling support for bidirectional communication. Weft patch 3: made
 	// on first use (requestChans), not for every POST's ephemeral session:
@@ -1803,14 +1841,13 @@ type streamableHttpSession struct {
 
 func newStreamableHttpSession(sessionID string, toolStore *sessionToolsStore, resourcesStore *sessionResourcesStore, templatesStore *sessionResourceTemplatesStore, levels *sessionLogLevelsStore, requestIDCounter *atomic.Int64) *streamableHttpSession {
 	s := &streamableHttpSession{
-		done:                make(chan struct{}),
-		sessionID:           sessionID,
-		notificationChannel: make(chan mcp.JSONRPCNotification, 100),
-		tools:               toolStore,
-		resources:           resourcesStore,
-		resourceTemplates:   templatesStore,
-		logLevels:           levels,
-		requestIDCounter:    requestIDCounter,
+		done:              make(chan struct{}),
+		sessionID:         sessionID,
+		tools:             toolStore,
+		resources:         resourcesStore,
+		resourceTemplates: templatesStore,
+		logLevels:         levels,
+		requestIDCounter:  requestIDCounter,
 	}
 	return s
 }
@@ -1853,6 +1890,33 @@ func (s *streamableHttpSession) SessionID() string {
 }
 
 func (s *streamableHttpSession) NotificationChannel() chan<- mcp.JSONRPCNotification {
+	return s.notifications()
+}
+
+// notifications returns the session's notification channel, making it (100
+// slots, as before) and starting the forwarder handlePost left in
+// notifyStart on first use (Weft patch 12).
+func (s *streamableHttpSession) notifications() chan mcp.JSONRPCNotification {
+	s.notifyMu.Lock()
+	ch := s.notificationChannel
+	var start func()
+	if ch == nil {
+		ch = make(chan mcp.JSONRPCNotification, 100)
+		s.notificationChannel = ch
+		start, s.notifyStart = s.notifyStart, nil
+	}
+	s.notifyMu.Unlock()
+	if start != nil {
+		start()
+	}
+	return ch
+}
+
+// madeNotifications returns the notification channel if it was made, or
+// nil (on which a receive never proceeds).
+func (s *streamableHttpSession) madeNotifications() chan mcp.JSONRPCNotification {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
 	return s.notificationChannel
 }
 

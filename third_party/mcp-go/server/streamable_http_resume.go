@@ -303,9 +303,10 @@ func (s *StreamableHTTPServer) startListeningPump(session *streamableHttpSession
 			}
 		}()
 		ctx := context.Background()
+		notifications := session.notifications()
 		for {
 			select {
-			case nt := <-session.notificationChannel:
+			case nt := <-notifications:
 				st.deliver(ctx, nt, false)
 			case samplingReq := <-session.samplingChan():
 				st.deliver(ctx, mcp.JSONRPCRequest{

@@ -945,6 +945,15 @@ func (c *StreamableHTTP) handleSSEResponse(parent context.Context, reader io.Rea
 			finish()
 		}
 	}()
+	// Weft patch 14: the stream's reader releases it when it ends after the
+	// response, or a timer after sseDrainGrace, not a goroutine per stream
+	// waiting for either. Guarded by drainMu.
+	var (
+		drainMu    sync.Mutex
+		readerDone bool
+		drainTimer *time.Timer
+	)
+	finishOnce := sync.OnceFunc(finish)
 
 	// resumeErr is why the stream couldn't be resumed. It is written before
 	// responseChan is closed and read after, so the close orders the two.
@@ -958,7 +967,17 @@ func (c *StreamableHTTP) handleSSEResponse(parent context.Context, reader io.Rea
 			}
 		}()
 		// Ensure this goroutine respects the context
-		defer close(responseChan)
+		defer func() {
+			close(responseChan)
+			drainMu.Lock()
+			readerDone = true
+			t := drainTimer
+			drainMu.Unlock()
+			if t != nil {
+				t.Stop()
+				finishOnce()
+			}
+		}()
 
 		var cursor sseCursor
 		delivered := false
@@ -1002,7 +1021,9 @@ func (c *StreamableHTTP) handleSSEResponse(parent context.Context, reader io.Rea
 				}
 			}
 
-			if !ignoreResponse {
+			// Weft patch 14: only the first response is delivered (the
+			// caller takes one; a later one was discarded by the drain).
+			if !ignoreResponse && !delivered {
 				delivered = true
 				responseChan <- message
 			}
@@ -1035,7 +1056,14 @@ func (c *StreamableHTTP) handleSSEResponse(parent context.Context, reader io.Rea
 			return response, nil
 		}
 		draining = true
-		go c.drainSSE(responseChan, finish)
+		drainMu.Lock()
+		if readerDone {
+			drainMu.Unlock()
+			finishOnce()
+			return response, nil
+		}
+		drainTimer = time.AfterFunc(sseDrainGrace, finishOnce)
+		drainMu.Unlock()
 		return response, nil
 	case <-ctx.Done():
 		if err := parent.Err(); err != nil {
@@ -1048,27 +1076,6 @@ func (c *StreamableHTTP) handleSSEResponse(parent context.Context, reader io.Rea
 // sseDrainGrace is how long a response stream may stay open after its
 // response before the client closes it.
 const sseDrainGrace = 2 * time.Second
-
-// drainSSE waits for the reader of a response stream to see the stream end
-// (responseChan closed), at most sseDrainGrace or until the transport is
-// closed, then calls finish.
-func (c *StreamableHTTP) drainSSE(responseChan <-chan *JSONRPCResponse, finish func()) {
-	defer finish()
-	t := time.NewTimer(sseDrainGrace)
-	defer t.Stop()
-	for {
-		select {
-		case _, ok := <-responseChan:
-			if !ok {
-				return
-			}
-		case <-t.C:
-			return
-		case <-c.closed:
-			return
-		}
-	}
-}
 
 // defaultSSEReconnectDelay is how long a client waits before resuming an SSE
 // stream when the server sent no retry field. minSSEReconnectDelay is the
