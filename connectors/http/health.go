@@ -35,6 +35,15 @@ type RateLimit struct {
 // maxHeaderLen bounds the header values parsed.
 const maxHeaderLen = 1024
 
+// rateLimitHeaders are the X-RateLimit-*, RateLimit-* and X-Rate-Limit-*
+// triples in their canonical form (textproto.CanonicalMIMEHeaderKey), so
+// that reading them canonicalizes and concatenates nothing per response.
+var rateLimitHeaders = [...]struct{ remaining, reset, limit string }{
+	{"X-Ratelimit-Remaining", "X-Ratelimit-Reset", "X-Ratelimit-Limit"},
+	{"Ratelimit-Remaining", "Ratelimit-Reset", "Ratelimit-Limit"},
+	{"X-Rate-Limit-Remaining", "X-Rate-Limit-Reset", "X-Rate-Limit-Limit"},
+}
+
 // ParseRateLimit reads an upstream's rate-limit headers: the common
 // X-RateLimit-Limit / -Remaining / -Reset (Reset in seconds from now, or a
 // Unix time when it is one), the IETF draft's RateLimit-Limit /
@@ -70,16 +79,16 @@ func ParseRateLimit(h http.Header, now time.Time) (RateLimit, bool) {
 		}
 		return now.Add(time.Duration(f * float64(time.Second)))
 	}
-	for _, p := range []string{"X-RateLimit-", "RateLimit-", "X-Rate-Limit-"} {
-		rem, ok := num(get(p + "Remaining"))
+	for _, p := range rateLimitHeaders {
+		rem, ok := num(get(p.remaining))
 		if !ok {
 			continue
 		}
-		rl := RateLimit{Remaining: rem, Reset: reset(get(p + "Reset"))}
-		rl.Limit, _ = num(get(p + "Limit"))
+		rl := RateLimit{Remaining: rem, Reset: reset(get(p.reset))}
+		rl.Limit, _ = num(get(p.limit))
 		return rl, true
 	}
-	v := get("RateLimit")
+	v := get("Ratelimit")
 	if v == "" {
 		return RateLimit{}, false
 	}
@@ -106,7 +115,7 @@ func ParseRateLimit(h http.Header, now time.Time) (RateLimit, bool) {
 		if t, ok := m["t"]; ok {
 			rl.Reset = reset(t)
 		}
-		if pname, pm := params(get("RateLimit-Policy")); pname == name || pname == "" {
+		if pname, pm := params(get("Ratelimit-Policy")); pname == name || pname == "" {
 			rl.Limit, _ = num(pm["q"])
 			if w, ok := num(pm["w"]); ok && w > 0 && w <= 366*24*3600 {
 				rl.Window = time.Duration(w * float64(time.Second))
