@@ -422,7 +422,7 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 	if conn != nil {
 		rctx = egress.WithCaller(withCredentials(ctx, conn), "connection "+conn.Name)
 	}
-	req, err := http.NewRequestWithContext(rctx, method, u.String(), body)
+	req, err := newRequest(rctx, method, u, body)
 	if err != nil {
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: " + err.Error()}
 	}
@@ -534,6 +534,20 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		return nil, e
 	}
 	return out, nil
+}
+
+// newRequest is http.NewRequestWithContext for a URL already parsed (and
+// checked): u is not printed and parsed a second time on every call.
+func newRequest(ctx context.Context, method string, u *url.URL, body io.Reader) (*http.Request, error) {
+	if strings.HasSuffix(u.Host, ":") { // an empty port: printing and parsing again drops it
+		return http.NewRequestWithContext(ctx, method, u.String(), body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "", body) // "" parses to an empty URL, replaced here
+	if err != nil {
+		return nil, err
+	}
+	req.URL, req.Host = u, u.Host
+	return req, nil
 }
 
 // redact hides credentials in text that may quote a URL: credential-named
