@@ -122,16 +122,23 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 		rs.statusRead.Store(false) // it may have waited for its turn
 	}
 
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	e.mu.Lock()
-	e.running[rs.run.ID] = cancel
-	e.mu.Unlock()
-	defer func() {
+	var cancel context.CancelCauseFunc
+	if rs.durable || rs.run.IdemKey != "" {
+		// A run the store holds while it runs can be canceled (Cancel
+		// finds it there first). A plain sync run is recorded only once
+		// it has finished (InsertRun below): nothing can name it to
+		// Cancel before then, so it needs no cancel of its own.
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
 		e.mu.Lock()
-		delete(e.running, rs.run.ID)
+		e.running[rs.run.ID] = cancel
 		e.mu.Unlock()
-	}()
+		defer func() {
+			e.mu.Lock()
+			delete(e.running, rs.run.ID)
+			e.mu.Unlock()
+		}()
+	}
 	if rs.durable {
 		go func() {
 			select {
