@@ -59,6 +59,9 @@ func ParseRateLimit(h http.Header, now time.Time) (RateLimit, bool) {
 		return v
 	}
 	num := func(s string) (float64, bool) {
+		if s == "" { // absent: no error built to be dropped
+			return 0, false
+		}
 		// Some upstreams send "100, 100;w=60": the first number counts.
 		if i := strings.IndexAny(s, ",;"); i >= 0 {
 			s = s[:i]
