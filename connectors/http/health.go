@@ -51,8 +51,12 @@ var rateLimitHeaders = [...]struct{ remaining, reset, limit string }{
 // with RateLimit-Policy: "name";q=Q;w=W (or the older RateLimit:
 // limit=L, remaining=R, reset=T). False when no remaining count is given.
 func ParseRateLimit(h http.Header, now time.Time) (RateLimit, bool) {
-	get := func(k string) string {
-		v := strings.TrimSpace(h.Get(k))
+	get := func(k string) string { // k is canonical: read from the map as it is
+		vs := h[k]
+		if len(vs) == 0 {
+			return ""
+		}
+		v := strings.TrimSpace(vs[0])
 		if len(v) > maxHeaderLen {
 			return ""
 		}

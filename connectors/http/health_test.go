@@ -90,7 +90,7 @@ func TestObserverHearsHeadroomAndCertificate(t *testing.T) {
 }
 
 func TestRateLimitHeaderNamesAreCanonical(t *testing.T) {
-	for _, p := range rateLimitHeaders {
+	for _, p := range append(rateLimitHeaders[:], struct{ remaining, reset, limit string }{"Ratelimit", "Ratelimit-Policy", "Ratelimit"}) {
 		for _, k := range []string{p.remaining, p.reset, p.limit} {
 			if c := textproto.CanonicalMIMEHeaderKey(k); c != k {
 				t.Errorf("%q is read as %q: a header sent as %s would be missed", k, c, k)
