@@ -528,6 +528,11 @@ type Event struct {
 	// RawBody, when set, is Body as the JSON it was parsed from; the run
 	// records it as is instead of encoding Body again.
 	RawBody []byte
+	// RawBodyParsed says that Body was parsed from RawBody by a JSON
+	// decoder that accepts only what json.Unmarshal accepts (the webhook
+	// gateway's): RawBody is then valid JSON, and Trigger does not
+	// validate it again.
+	RawBodyParsed bool
 	// Fields are more top-level trigger fields (a cdc change's op, table,
 	// new, old, lsn); they do not replace kind, body, headers or query.
 	Fields map[string]any
@@ -740,7 +745,7 @@ func (e *Engine) Trigger(ctx context.Context, ev Event) (*Result, error) {
 	// checked now, by counting (Size fails where Marshal would).
 	lazy := !ev.Async && ev.IdemKey == ""
 	if lazy {
-		if len(ev.RawBody) == 0 || !json.Valid(ev.RawBody) { // else: valid JSON and maps of strings
+		if len(ev.RawBody) == 0 || (!ev.RawBodyParsed && !json.Valid(ev.RawBody)) { // else: valid JSON and maps of strings
 			_, err = jsonenc.Size(in)
 		}
 	} else {

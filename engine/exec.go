@@ -122,16 +122,23 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 		rs.statusRead.Store(false) // it may have waited for its turn
 	}
 
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	e.mu.Lock()
-	e.running[rs.run.ID] = cancel
-	e.mu.Unlock()
-	defer func() {
+	var cancel context.CancelCauseFunc
+	if rs.durable || rs.run.IdemKey != "" {
+		// A run the store holds while it runs can be canceled (Cancel
+		// finds it there first). A plain sync run is recorded only once
+		// it has finished (InsertRun below): nothing can name it to
+		// Cancel before then, so it needs no cancel of its own.
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
 		e.mu.Lock()
-		delete(e.running, rs.run.ID)
+		e.running[rs.run.ID] = cancel
 		e.mu.Unlock()
-	}()
+		defer func() {
+			e.mu.Lock()
+			delete(e.running, rs.run.ID)
+			e.mu.Unlock()
+		}()
+	}
 	if rs.durable {
 		go func() {
 			select {
@@ -623,7 +630,7 @@ func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 	}
 	var conn *connectors.Connection
 	if s.Connection != "" {
-		c, err := rs.e.connection(ctx, s.Connection, strings.SplitN(s.Call, ".", 2)[0])
+		c, err := rs.e.connection(ctx, s.Connection, connectorOf(s.Call))
 		if err != nil {
 			return fail(store.RunDead, "unknown_connection", fmt.Sprintf("step %s: %v", s.ID, err), 1, nil, nil, "permanent")
 		}
@@ -668,7 +675,7 @@ func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 	idem := rs.run.ID + ":" + k
 	cl := connectors.Call{Input: in, IdempotencyKey: idem, Connection: conn}
 	if rs.test != nil {
-		rs.test.divertCall(strings.SplitN(s.Call, ".", 2)[0], k, &cl)
+		rs.test.divertCall(connectorOf(s.Call), k, &cl)
 	}
 	for attempt := 1; ; attempt++ {
 		if rs.durable && attempt == 1 && !rs.statusRead.Swap(false) {
@@ -677,7 +684,7 @@ func (rs *runState) call(ctx context.Context, s *flow.Step, sc *flow.Scope, k st
 			}
 		}
 		aStart := rs.e.now()
-		cctx, cancel := context.WithTimeout(ctx, timeout)
+		cctx, cancel := stepContext(ctx, timeout)
 		out, err := op.Invoke(cctx, cl)
 		timedOut := cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil
 		cancel()
@@ -912,4 +919,23 @@ func (rs *runState) subflow(ctx context.Context, s *flow.Step, sc *flow.Scope, k
 	}
 	rs.setOutput(sc, s.ID, out)
 	return nil
+}
+
+// connectorOf is the connector of an operation name ("http" of
+// "http.request"): the name up to its first dot, or all of it.
+func connectorOf(op string) string {
+	c, _, _ := strings.Cut(op, ".")
+	return c
+}
+
+// stepContext is ctx bounded by a step's timeout. When ctx ends first
+// anyway (a sync run's deadline at or before the step's), it is ctx
+// itself: a context of the step's own would change nothing (its deadline
+// would be ctx's, and a call that reaches it is not the step's timeout,
+// as ctx has ended too) and costs a timer and a cancel per call.
+func stepContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && !d.After(time.Now().Add(timeout)) {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, timeout)
 }

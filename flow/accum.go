@@ -100,7 +100,7 @@ func appendElem(acc, e ref.Val) ref.Val {
 		}
 		return a.toValues(e)
 	case traits.Adder:
-		out := a.Add(types.NewRefValList(flowAdapter, []ref.Val{e}))
+		out := a.Add(&oneList{e})
 		if l, ok := out.(traits.MutableLister); ok && l.Size() == types.Int(accumulateRawMin) {
 			if r := newRawAccum(l); r != nil {
 				return r
@@ -281,3 +281,32 @@ func (r *rawAccum) Value() any                                  { return r.list(
 // flowAdapter is the adapter of every flow expression (set by newEnv, the
 // only environment whose programs call appendElem).
 var flowAdapter *rawAdapter
+
+// oneList is the one-element list [e] that appendElem adds to the
+// accumulator: CEL's mutable list reads its Size and each element (Get),
+// which oneList answers without building a list of CEL's (a slice, the
+// list and its getter, and an adapter call per element read); anything
+// else reads it as CEL's own list.
+type oneList struct{ e ref.Val }
+
+var _ traits.Lister = (*oneList)(nil)
+
+func (l *oneList) list() traits.Lister { return types.NewRefValList(flowAdapter, []ref.Val{l.e}) }
+
+func (l *oneList) Size() ref.Val { return types.IntOne }
+
+func (l *oneList) Get(i ref.Val) ref.Val {
+	if n, ok := i.(types.Int); ok && n == 0 {
+		return l.e
+	}
+	return l.list().Get(i)
+}
+
+func (l *oneList) Add(o ref.Val) ref.Val                       { return l.list().Add(o) }
+func (l *oneList) Contains(v ref.Val) ref.Val                  { return l.list().Contains(v) }
+func (l *oneList) Iterator() traits.Iterator                   { return l.list().Iterator() }
+func (l *oneList) ConvertToNative(t reflect.Type) (any, error) { return l.list().ConvertToNative(t) }
+func (l *oneList) ConvertToType(t ref.Type) ref.Val            { return l.list().ConvertToType(t) }
+func (l *oneList) Equal(o ref.Val) ref.Val                     { return l.list().Equal(o) }
+func (l *oneList) Type() ref.Type                              { return types.ListType }
+func (l *oneList) Value() any                                  { return l.list().Value() }

@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
 
 	"github.com/weftio/weft/internal/jsonenc"
 )
@@ -125,6 +128,36 @@ func TestMapFilterKeptEncoded(t *testing.T) {
 			if !reflect.DeepEqual(g, w) {
 				t.Fatalf("%s (%T body): got %.300s, CEL's macros %.300s", c.src, body, fmt.Sprint(g), fmt.Sprint(w))
 			}
+		}
+	}
+}
+
+// TestOneListReadsAsCELList: the one-element list appendElem adds answers
+// every question as CEL's own list of that element does.
+func TestOneListReadsAsCELList(t *testing.T) {
+	if _, err := Env(); err != nil { // sets flowAdapter
+		t.Fatal(err)
+	}
+	for _, e := range []ref.Val{types.String("a"), types.Double(1.5), types.Int(3), types.NullValue,
+		types.NewStringInterfaceMap(flowAdapter, map[string]any{"k": "v"})} {
+		one, want := &oneList{e}, types.NewRefValList(flowAdapter, []ref.Val{e})
+		if one.Size() != want.Size() || one.Get(types.IntZero).Equal(want.Get(types.IntZero)) != types.True ||
+			one.Equal(want) != types.True || want.Equal(one) != types.True || one.Contains(e) != types.True ||
+			one.Type() != want.Type() {
+			t.Errorf("%v: oneList differs from CEL's list", e)
+		}
+		if !types.IsError(one.Get(types.IntOne)) || !types.IsError(one.Get(types.Int(-1))) {
+			t.Errorf("%v: an index past the element read no error", e)
+		}
+		it := one.Iterator()
+		if it.HasNext() != types.True || it.Next().Equal(e) != types.True || it.HasNext() != types.False {
+			t.Errorf("%v: iterator", e)
+		}
+		l := types.NewMutableList(flowAdapter)
+		l.Add(one)
+		l.Add(&oneList{e})
+		if l.Size() != types.Int(2) || l.(traits.Lister).Get(types.IntOne).Equal(e) != types.True {
+			t.Errorf("%v: appended to a mutable list", e)
 		}
 	}
 }

@@ -614,7 +614,10 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	ev := engine.Event{Flow: name, Kind: flow.TriggerWebhook, Body: body, RawBody: raw, Headers: headers(r), Query: query(r), Async: wh.Mode == "async"}
+	// WebhookBody took a non-blank raw only if it is JSON as json.Unmarshal
+	// reads it.
+	ev := engine.Event{Flow: name, Kind: flow.TriggerWebhook, Body: body, RawBody: raw, RawBodyParsed: len(bytes.TrimSpace(raw)) > 0,
+		Headers: headers(r), Query: query(r), Async: wh.Mode == "async"}
 	if idem := wh.Idempotency; idem != nil {
 		if ev.IdemKey, err = idemKey(idem, r, &ev); err != nil {
 			writeErr(w, err)

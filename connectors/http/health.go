@@ -35,6 +35,15 @@ type RateLimit struct {
 // maxHeaderLen bounds the header values parsed.
 const maxHeaderLen = 1024
 
+// rateLimitHeaders are the X-RateLimit-*, RateLimit-* and X-Rate-Limit-*
+// triples in their canonical form (textproto.CanonicalMIMEHeaderKey), so
+// that reading them canonicalizes and concatenates nothing per response.
+var rateLimitHeaders = [...]struct{ remaining, reset, limit string }{
+	{"X-Ratelimit-Remaining", "X-Ratelimit-Reset", "X-Ratelimit-Limit"},
+	{"Ratelimit-Remaining", "Ratelimit-Reset", "Ratelimit-Limit"},
+	{"X-Rate-Limit-Remaining", "X-Rate-Limit-Reset", "X-Rate-Limit-Limit"},
+}
+
 // ParseRateLimit reads an upstream's rate-limit headers: the common
 // X-RateLimit-Limit / -Remaining / -Reset (Reset in seconds from now, or a
 // Unix time when it is one), the IETF draft's RateLimit-Limit /
@@ -42,14 +51,21 @@ const maxHeaderLen = 1024
 // with RateLimit-Policy: "name";q=Q;w=W (or the older RateLimit:
 // limit=L, remaining=R, reset=T). False when no remaining count is given.
 func ParseRateLimit(h http.Header, now time.Time) (RateLimit, bool) {
-	get := func(k string) string {
-		v := strings.TrimSpace(h.Get(k))
+	get := func(k string) string { // k is canonical: read from the map as it is
+		vs := h[k]
+		if len(vs) == 0 {
+			return ""
+		}
+		v := strings.TrimSpace(vs[0])
 		if len(v) > maxHeaderLen {
 			return ""
 		}
 		return v
 	}
 	num := func(s string) (float64, bool) {
+		if s == "" { // absent: no error built to be dropped
+			return 0, false
+		}
 		// Some upstreams send "100, 100;w=60": the first number counts.
 		if i := strings.IndexAny(s, ",;"); i >= 0 {
 			s = s[:i]
@@ -70,16 +86,16 @@ func ParseRateLimit(h http.Header, now time.Time) (RateLimit, bool) {
 		}
 		return now.Add(time.Duration(f * float64(time.Second)))
 	}
-	for _, p := range []string{"X-RateLimit-", "RateLimit-", "X-Rate-Limit-"} {
-		rem, ok := num(get(p + "Remaining"))
+	for _, p := range rateLimitHeaders {
+		rem, ok := num(get(p.remaining))
 		if !ok {
 			continue
 		}
-		rl := RateLimit{Remaining: rem, Reset: reset(get(p + "Reset"))}
-		rl.Limit, _ = num(get(p + "Limit"))
+		rl := RateLimit{Remaining: rem, Reset: reset(get(p.reset))}
+		rl.Limit, _ = num(get(p.limit))
 		return rl, true
 	}
-	v := get("RateLimit")
+	v := get("Ratelimit")
 	if v == "" {
 		return RateLimit{}, false
 	}
@@ -106,7 +122,7 @@ func ParseRateLimit(h http.Header, now time.Time) (RateLimit, bool) {
 		if t, ok := m["t"]; ok {
 			rl.Reset = reset(t)
 		}
-		if pname, pm := params(get("RateLimit-Policy")); pname == name || pname == "" {
+		if pname, pm := params(get("Ratelimit-Policy")); pname == name || pname == "" {
 			rl.Limit, _ = num(pm["q"])
 			if w, ok := num(pm["w"]); ok && w > 0 && w <= 366*24*3600 {
 				rl.Window = time.Duration(w * float64(time.Second))

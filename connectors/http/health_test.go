@@ -3,6 +3,7 @@ package http
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -85,5 +86,15 @@ func TestObserverHearsHeadroomAndCertificate(t *testing.T) {
 	}
 	if len(certs) != 1 || certs[0].IsZero() {
 		t.Fatalf("%+v", certs)
+	}
+}
+
+func TestRateLimitHeaderNamesAreCanonical(t *testing.T) {
+	for _, p := range append(rateLimitHeaders[:], struct{ remaining, reset, limit string }{"Ratelimit", "Ratelimit-Policy", "Ratelimit"}) {
+		for _, k := range []string{p.remaining, p.reset, p.limit} {
+			if c := textproto.CanonicalMIMEHeaderKey(k); c != k {
+				t.Errorf("%q is read as %q: a header sent as %s would be missed", k, c, k)
+			}
+		}
 	}
 }

@@ -60,7 +60,7 @@ func New(o Options) *connectors.Connector {
 	if o.UserAgent == "" {
 		o.UserAgent = "weft/1"
 	}
-	h := &client{opts: o, public: newClient(false, o.Egress), private: newClient(true, o.Egress), tokens: map[*connectors.Connection]oauth2.TokenSource{},
+	h := &client{opts: o, userAgent: []string{o.UserAgent}[:1:1], public: newClient(false, o.Egress), private: newClient(true, o.Egress), tokens: map[*connectors.Connection]oauth2.TokenSource{},
 		limiters: map[*connectors.Connection]*rate.Limiter{}}
 	request := &connectors.Operation{
 		Name:        "request",
@@ -121,6 +121,7 @@ var outputSchema = map[string]any{
 
 type client struct {
 	opts            Options
+	userAgent       []string // {opts.UserAgent}, the header's value
 	public, private *http.Client
 
 	mu       sync.Mutex
@@ -422,7 +423,7 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 	if conn != nil {
 		rctx = egress.WithCaller(withCredentials(ctx, conn), "connection "+conn.Name)
 	}
-	req, err := http.NewRequestWithContext(rctx, method, u.String(), body)
+	req, err := newRequest(rctx, method, u, body)
 	if err != nil {
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: "http.request: " + err.Error()}
 	}
@@ -433,8 +434,18 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		req.Body, _ = stream()
 		req.GetBody, req.ContentLength = stream, int64(streamLen)
 	}
-	req.Header.Set("User-Agent", c.opts.UserAgent)
-	if contentType != "" {
+	// Header values shared by every request (set, never appended to in
+	// place: their capacity is their length, so an Add copies).
+	if c.userAgent != nil {
+		req.Header["User-Agent"] = c.userAgent
+	} else {
+		req.Header.Set("User-Agent", c.opts.UserAgent)
+	}
+	switch contentType {
+	case "":
+	case "application/json":
+		req.Header["Content-Type"] = jsonContentType
+	default:
 		req.Header.Set("Content-Type", contentType)
 	}
 	if call.IdempotencyKey != "" {
@@ -507,7 +518,8 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 	ct := resp.Header.Get("Content-Type")
 	if len(data) > 0 {
 		if strings.Contains(ct, "json") || (ct == "" && json.Valid(data)) {
-			if err := decodeJSON(data, &parsed); err != nil {
+			var err error
+			if parsed, err = decodeJSON(data); err != nil {
 				parsed = string(data)
 			}
 		} else if textual(ct, data) {
@@ -534,6 +546,20 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		return nil, e
 	}
 	return out, nil
+}
+
+// newRequest is http.NewRequestWithContext for a URL already parsed (and
+// checked): u is not printed and parsed a second time on every call.
+func newRequest(ctx context.Context, method string, u *url.URL, body io.Reader) (*http.Request, error) {
+	if strings.HasSuffix(u.Host, ":") { // an empty port: printing and parsing again drops it
+		return http.NewRequestWithContext(ctx, method, u.String(), body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "", body) // "" parses to an empty URL, replaced here
+	if err != nil {
+		return nil, err
+	}
+	req.URL, req.Host = u, u.Host
+	return req, nil
 }
 
 // redact hides credentials in text that may quote a URL: credential-named
@@ -638,16 +664,19 @@ func textual(ct string, data []byte) bool {
 // (most API answers) with jsonenc.Decode, without reflection and with its
 // strings views of one copy: bounded, so that a string a run keeps from a
 // large response does not keep all of it alive.
-func decodeJSON(data []byte, v *any) error {
+func decodeJSON(data []byte) (any, error) {
 	if len(data) > viewDecodeMax {
-		return json.Unmarshal(data, v)
+		var v any
+		err := json.Unmarshal(data, &v)
+		return v, err
 	}
-	var err error
-	*v, err = jsonenc.Decode(data)
-	return err
+	return jsonenc.Decode(data)
 }
 
 const viewDecodeMax = 64 << 10
+
+// jsonContentType is the Content-Type header's value of a JSON body.
+var jsonContentType = []string{"application/json"}[:1:1]
 
 // streamBodyOver is the size of JSON body above which a request encodes it
 // as it is sent instead of holding the whole encoding first.

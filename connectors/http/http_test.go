@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -349,5 +351,36 @@ func TestLargeBodyStreamed(t *testing.T) {
 	case <-done: // a 413 or a broken pipe, either way it returned
 	case <-time.After(20 * time.Second):
 		t.Fatal("a server that stopped reading hung the call")
+	}
+}
+
+// TestSharedHeaderValues: the User-Agent and JSON Content-Type values every
+// request shares are sent, and a flow's own value for them replaces them
+// for its request only.
+func TestSharedHeaderValues(t *testing.T) {
+	var mu sync.Mutex
+	var uas, cts []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		uas, cts = append(uas, r.Header.Get("User-Agent")), append(cts, r.Header.Get("Content-Type"))
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	op := New(Options{UserAgent: "weft-test/2"}).Operations[0]
+	conn := &connectors.Connection{Name: "api", Connector: "http", AllowPrivate: true}
+	call := func(in map[string]any) {
+		t.Helper()
+		if _, err := op.Invoke(context.Background(), connectors.Call{Input: in, Connection: conn}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call(map[string]any{"method": "POST", "url": srv.URL, "body": map[string]any{"a": 1.0}})
+	call(map[string]any{"method": "POST", "url": srv.URL, "body": map[string]any{"a": 1.0},
+		"headers": map[string]any{"User-Agent": "mine/1", "Content-Type": "application/vnd.x+json"}})
+	call(map[string]any{"method": "POST", "url": srv.URL, "body": map[string]any{"a": 1.0}})
+	want := []string{"weft-test/2", "mine/1", "weft-test/2"}
+	wantCT := []string{"application/json", "application/vnd.x+json", "application/json"}
+	if !slices.Equal(uas, want) || !slices.Equal(cts, wantCT) {
+		t.Fatalf("user agents %q, content types %q; want %q, %q", uas, cts, want, wantCT)
 	}
 }
