@@ -140,6 +140,32 @@ type KindParams struct {
 	// degradation that goes on passes. Independent of the first half, so
 	// the two together are harder to fool than either.
 	Recent bool `json:"recent,omitempty"`
+	// MinProgress (error_rate, latency): announced only once the level
+	// is at least this fraction of the way from the flow's usual level
+	// to the bound (evidence.progress; 0: no such gate). A rise is far
+	// more often a false alarm while it is still far from the bound: a
+	// rise that will recover has told nothing yet that a degradation
+	// would not, and waiting until it is most of the way there lets the
+	// ones that turn early do so first.
+	MinProgress float64 `json:"min_progress,omitempty"`
+	// MaxDeceleration (error_rate, latency): not announced while the
+	// newest half of the last window rises more slowly than its older
+	// half with at least this one-sided z (evidence.deceleration; 0: no
+	// such gate). A rise that is levelling off or about to turn back
+	// slows first; a degradation that goes on does not.
+	MaxDeceleration float64 `json:"max_deceleration,omitempty"`
+}
+
+// shapeAllows applies min_progress and max_deceleration to a forecast's
+// evidence (a forecast without the reading is not held back by it).
+func (kp KindParams) shapeAllows(ev map[string]float64) bool {
+	if v, ok := ev["progress"]; ok && kp.MinProgress > 0 && v < kp.MinProgress {
+		return false
+	}
+	if v, ok := ev["deceleration"]; ok && kp.MaxDeceleration > 0 && v >= kp.MaxDeceleration {
+		return false
+	}
+	return true
 }
 
 // kind returns the parameters of kind (zero when none are set).
@@ -222,6 +248,12 @@ func (p PredictParams) Validate() error {
 		}
 		if kp.Horizon < 0 {
 			return bad(fmt.Sprintf("kinds.%s.horizon must not be negative", k))
+		}
+		if math.IsNaN(kp.MinProgress) || kp.MinProgress < 0 || kp.MinProgress >= 1 {
+			return bad(fmt.Sprintf("kinds.%s.min_progress must be 0 to below 1", k))
+		}
+		if math.IsNaN(kp.MaxDeceleration) || kp.MaxDeceleration < 0 || kp.MaxDeceleration > 10 {
+			return bad(fmt.Sprintf("kinds.%s.max_deceleration must be 0 to 10", k))
 		}
 	}
 	return nil
@@ -321,12 +353,15 @@ type flowBucket struct {
 }
 
 type flowTrend struct {
-	start   time.Time // of the open bucket
-	open    flowBucket
-	closed  []flowBucket // oldest first, at most Trend.Window × the largest scale
-	base    float64      // EW mean of log p95 (the usual latency)
-	baseN   int
-	lastRun time.Time
+	start  time.Time // of the open bucket
+	open   flowBucket
+	closed []flowBucket // oldest first, at most Trend.Window × the largest scale
+	base   float64      // EW mean of log p95 (the usual latency)
+	baseN  int
+	// The usual error rate: exponentially weighted sums of failed runs
+	// and runs over the closed buckets (the same memory as base).
+	baseFailed, baseRuns float64
+	lastRun              time.Time
 }
 
 // ObserveRun records a finished run of flow (dur: its duration).
@@ -384,10 +419,12 @@ func (pr *Predictor) roll(f *flowTrend, now time.Time) {
 			if f.baseN == 0 {
 				f.base = l
 			} else {
-				f.base += 0.002 * (l - f.base)
+				f.base += baseRate * (l - f.base)
 			}
 			f.baseN++
 		}
+		f.baseFailed = (1-baseRate)*f.baseFailed + float64(f.open.failed)
+		f.baseRuns = (1-baseRate)*f.baseRuns + float64(f.open.n)
 		f.closed = append(f.closed, f.open)
 		if len(f.closed) > w {
 			f.closed = f.closed[len(f.closed)-w:]
@@ -396,6 +433,10 @@ func (pr *Predictor) roll(f *flowTrend, now time.Time) {
 		f.start = f.start.Add(res)
 	}
 }
+
+// baseRate is how fast a flow's usual level is learned, per bucket
+// (about a day of one-minute buckets).
+const baseRate = 0.002
 
 func bucketP95(b flowBucket) (float64, bool) {
 	if len(b.lat) == 0 {
@@ -519,11 +560,21 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 		}
 		at := now.Sub(f.start).Seconds() // f.start: the end of the last closed bucket
 		var best [2]*Prediction          // error rate, latency: the soonest over the scales
+		// The rise's shape (riseSignals), on the first scale with enough
+		// points, whichever scale's forecast is kept.
+		var sig [2][]float64
+		usualErr := 0.0
+		if f.baseRuns > 0 {
+			usualErr = f.baseFailed / f.baseRuns
+		}
 		for _, sc := range pr.p.Trend.Scales {
 			xs, er, lx, lat, lm := flowPoints(f.closed, pr.p.Trend.Window, sc, res, pr.p.Trend.MinRuns)
 			span := time.Duration(pr.p.Trend.Window*sc) * res
 			if len(xs) >= pr.p.Trend.MinPoints {
 				t := FitTrend(xs, er, at)
+				if sig[0] == nil {
+					sig[0] = riseSignals(t, xs, er, usualErr, pr.p.ErrorRate)
+				}
 				if p, ok := pr.trendPrediction(t, xs, er, at, pr.p.ErrorRate, now, PredictErrorRate); ok && sooner(best[0], &p) {
 					p.Kind, p.Subject = PredictErrorRate, name
 					p.What = fmt.Sprintf("%s will be failing: error rate reaching %.0f%%", name, pr.p.ErrorRate*100)
@@ -542,6 +593,9 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 			if pr.p.Trend.Latency == LatencyShift {
 				ys := shiftPoints(lat, lm)
 				t := FitTrend(lx, ys, at)
+				if sig[1] == nil {
+					sig[1] = riseSignals(t, lx, ys, f.base, math.Log(bound))
+				}
 				if p, ok := pr.trendPrediction(t, lx, ys, at, math.Log(bound), now, PredictLatency); ok && sooner(best[1], &p) {
 					p.Kind, p.Subject = PredictLatency, name
 					p.What = fmt.Sprintf("%s will be too slow: p95 latency reaching %.0f ms", name, bound)
@@ -555,6 +609,9 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 				continue
 			}
 			t := FitTrend(lx, lat, at)
+			if sig[1] == nil {
+				sig[1] = riseSignals(t, lx, lat, math.Exp(f.base), bound)
+			}
 			if p, ok := pr.trendPrediction(t, lx, lat, at, bound, now, PredictLatency); ok && sooner(best[1], &p) {
 				p.Kind, p.Subject = PredictLatency, name
 				p.What = fmt.Sprintf("%s will be too slow: p95 latency reaching %.0f ms", name, bound)
@@ -563,13 +620,49 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 				best[1] = &p
 			}
 		}
-		for _, p := range best {
+		for i, p := range best {
 			if p != nil {
+				if sig[i] != nil {
+					p.Evidence["progress"], p.Evidence["deceleration"] = sig[i][0], sig[i][1]
+				}
 				out = append(out, *p)
 			}
 		}
 	}
 	return out
+}
+
+// riseSignals are two readings of a rise's shape on one scale's points
+// (xs, ys; t fitted on them, level now): its progress — how far the
+// fitted level now is along the way from usual to thr (0: at the usual
+// level, 1: at the bound) — and its deceleration (Deceleration). The
+// kinds' min_progress and max_deceleration gate on them.
+func riseSignals(t Trend, xs, ys []float64, usual, thr float64) []float64 {
+	progress := 1.0
+	if thr > usual {
+		progress = (t.Level - usual) / (thr - usual)
+	}
+	return []float64{progress, Deceleration(xs, ys)}
+}
+
+// Deceleration is how surely the newest half of xs, ys rises more
+// slowly than the older half: the one-sided z (Trend.Confidence, Sen's
+// interval of the newer half's Theil–Sen slope) at which the newer
+// half's slope is below the older half's. Positive: slowing down (a rise
+// levelling off, or turning); negative: speeding up; 0 when a half has
+// under 3 points.
+func Deceleration(xs, ys []float64) float64 {
+	n := min(len(xs), len(ys))
+	if n < 6 {
+		return 0
+	}
+	older := FitTrend(xs[:n/2], ys[:n/2], 0)
+	newer := FitTrend(xs[n/2:n], ys[n/2:n], 0)
+	c := newer.Confidence(older.Slope)
+	if math.IsInf(c, 0) || math.IsNaN(c) {
+		return 0
+	}
+	return -c
 }
 
 // shiftPoints are the latency points of trend.latency "shift": each
@@ -1216,6 +1309,9 @@ func (pr *Predictor) Evaluate(now time.Time) (active, fired, cleared []Predictio
 	for _, p := range cur {
 		if h := pr.p.kind(p.Kind).Horizon; h > 0 && p.When.Sub(now) > time.Duration(h) {
 			continue // not near enough yet
+		}
+		if !pr.p.kind(p.Kind).shapeAllows(p.Evidence) {
+			continue // not far enough along yet, or slowing down
 		}
 		k := p.Key()
 		seen[k] = true

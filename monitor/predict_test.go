@@ -592,3 +592,105 @@ func TestPredictRateLimitIncrements(t *testing.T) {
 		t.Fatalf("bursty drain, uncertain at the reset: %+v", f)
 	}
 }
+
+func TestDeceleration(t *testing.T) {
+	var xs, straight, slowing, speeding []float64
+	for i := 0; i < 40; i++ {
+		x := float64(i-40) * 60
+		xs = append(xs, x)
+		noise := 0.002 * float64(i%3)
+		straight = append(straight, 0.01*float64(i)+noise)
+		// Rising at 1 point a minute, then a tenth of that.
+		slowing = append(slowing, 0.01*float64(min(i, 20))+0.001*float64(max(0, i-20))+noise)
+		speeding = append(speeding, 0.0005*float64(i*i)+noise)
+	}
+	if d := Deceleration(xs, straight); math.Abs(d) > 1.5 {
+		t.Fatalf("a straight rise: deceleration %v", d)
+	}
+	if d := Deceleration(xs, slowing); d < 3 {
+		t.Fatalf("a rise slowing down: deceleration %v", d)
+	}
+	if d := Deceleration(xs, speeding); d > -3 {
+		t.Fatalf("a rise speeding up: deceleration %v", d)
+	}
+	if d := Deceleration(xs[:5], straight[:5]); d != 0 {
+		t.Fatalf("too short: %v", d)
+	}
+	// riseSignals: the level's progress from the usual level to the bound.
+	tr := FitTrend(xs, straight, 0) // level now about 0.4
+	sig := riseSignals(tr, xs, straight, 0.1, 0.5)
+	if math.Abs(sig[0]-0.75) > 0.03 {
+		t.Fatalf("progress %v, want about (0.4-0.1)/(0.5-0.1) = 0.75", sig[0])
+	}
+	if sig := riseSignals(tr, xs, straight, 0.6, 0.5); sig[0] != 1 {
+		t.Fatalf("a bound below the usual level: progress %v", sig[0])
+	}
+}
+
+// min_progress and max_deceleration through the predictor: a failure rate
+// climbing toward 50 % is announced only once it is far enough along, and
+// one that is slowing down is not announced while it slows.
+func TestPredictShapeGates(t *testing.T) {
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	climb := func(m int) float64 { return 0.02 + math.Max(0, float64(m-60))*0.005 } // 50 % at minute 156
+	first := func(kp KindParams, rate func(int) float64, minutes int) (Prediction, time.Time, bool) {
+		p := DefaultPredictParams()
+		p.Kinds = map[string]KindParams{PredictErrorRate: kp}
+		fired, at := feed(NewPredictor(p), start, minutes, rate)
+		if len(fired) == 0 {
+			return Prediction{}, time.Time{}, false
+		}
+		return fired[0], at[0], true
+	}
+	base := KindParams{Confidence: 1, Horizon: Dur(2 * time.Hour)}
+	p0, at0, ok := first(base, climb, 156)
+	if !ok {
+		t.Fatal("not announced without the gates")
+	}
+	if _, has := p0.Evidence["progress"]; !has {
+		t.Fatalf("no progress in the evidence: %v", p0.Evidence)
+	}
+	gated := base
+	gated.MinProgress = 0.6
+	p1, at1, ok := first(gated, climb, 156)
+	if !ok {
+		t.Fatal("not announced with min_progress 0.6")
+	}
+	if !at1.After(at0) || p1.Evidence["progress"] < 0.6 || p0.Evidence["progress"] >= 0.6 {
+		t.Fatalf("min_progress 0.6: announced at %s (progress %.2f), without it at %s (%.2f)", at1, p1.Evidence["progress"], at0, p0.Evidence["progress"])
+	}
+	// Climbing 1 point a minute for 25 minutes, then a tenth of that:
+	// still rising, but slowing. Forecast at the end without the gate; the
+	// gate withdraws it once the slowing shows.
+	slowing := func(m int) float64 {
+		x := float64(max(0, m-60))
+		return 0.02 + 0.01*math.Min(x, 25) + 0.001*math.Max(0, x-25)
+	}
+	activeAtEnd := func(kp KindParams) []Prediction {
+		p := DefaultPredictParams()
+		p.Kinds = map[string]KindParams{PredictErrorRate: kp}
+		pr := NewPredictor(p)
+		feed(pr, start, 130, slowing)
+		return pr.Active()
+	}
+	if a := activeAtEnd(base); len(a) == 0 {
+		t.Fatal("the slowing rise is not forecast without max_deceleration (this test would show nothing)")
+	} else if a[0].Evidence["deceleration"] < 1.5 {
+		t.Fatalf("the slowing rise reads deceleration %v", a[0].Evidence["deceleration"])
+	}
+	dec := base
+	dec.MaxDeceleration = 1.5
+	if a := activeAtEnd(dec); len(a) != 0 {
+		t.Fatalf("max_deceleration 1.5: still forecast with deceleration %v", a[0].Evidence["deceleration"])
+	}
+	// Validation.
+	bad := DefaultPredictParams()
+	bad.Kinds = map[string]KindParams{PredictLatency: {MinProgress: 1.2}}
+	if bad.Validate() == nil {
+		t.Fatal("min_progress 1.2 accepted")
+	}
+	bad.Kinds = map[string]KindParams{PredictLatency: {MaxDeceleration: -1}}
+	if bad.Validate() == nil {
+		t.Fatal("max_deceleration -1 accepted")
+	}
+}
