@@ -154,6 +154,14 @@ type KindParams struct {
 	// such gate). A rise that is levelling off or about to turn back
 	// slows first; a degradation that goes on does not.
 	MaxDeceleration float64 `json:"max_deceleration,omitempty"`
+	// Approach: while a forecast is held (persist), its predicted time
+	// must not recede: a forecast whose time is more than ApproachSlack
+	// later than when the hold began breaks the hold, which starts again
+	// (a degradation's crossing stays put or comes nearer; a rise that
+	// slows pushes its own crossing away). Once announced, a prediction
+	// is not held to it.
+	Approach      bool `json:"approach,omitempty"`
+	ApproachSlack Dur  `json:"approach_slack,omitempty"`
 }
 
 // shapeAllows applies min_progress and max_deceleration to a forecast's
@@ -246,8 +254,8 @@ func (p PredictParams) Validate() error {
 		if kp.Persist < 0 || kp.Persist > Dur(24*time.Hour) {
 			return bad(fmt.Sprintf("kinds.%s.persist must be 0 to 24h", k))
 		}
-		if kp.Horizon < 0 {
-			return bad(fmt.Sprintf("kinds.%s.horizon must not be negative", k))
+		if kp.Horizon < 0 || kp.ApproachSlack < 0 {
+			return bad(fmt.Sprintf("kinds.%s.horizon and approach_slack must not be negative", k))
 		}
 		if math.IsNaN(kp.MinProgress) || kp.MinProgress < 0 || kp.MinProgress >= 1 {
 			return bad(fmt.Sprintf("kinds.%s.min_progress must be 0 to below 1", k))
@@ -319,13 +327,15 @@ type Predictor struct {
 	active  map[string]*Prediction
 	missing map[string]int       // key -> evaluations without the prediction
 	holding map[string]time.Time // key -> forecast without a break since (not yet announced)
+	// holdWhen: key -> the predicted time when the hold began (approach)
+	holdWhen map[string]time.Time
 }
 
 // NewPredictor returns a predictor with p (Validate it first).
 func NewPredictor(p PredictParams) *Predictor {
 	return &Predictor{p: p, flows: map[string]*flowTrend{}, limits: map[string]*limitState{}, creds: map[string]*credState{},
 		stores: map[string]*storeState{}, bounds: map[string]float64{}, active: map[string]*Prediction{}, missing: map[string]int{},
-		holding: map[string]time.Time{}}
+		holding: map[string]time.Time{}, holdWhen: map[string]time.Time{}}
 }
 
 // Params returns the predictor's parameters.
@@ -1305,6 +1315,12 @@ func (pr *Predictor) Evaluate(now time.Time) (active, fired, cleared []Predictio
 	cur = pr.limitPredictions(now, cur)
 	cur = pr.credPredictions(now, cur)
 	cur = pr.storePredictions(now, cur)
+	return pr.settle(now, cur)
+}
+
+// settle applies the kinds' gates to the forecasts of now (cur): what
+// Evaluate returns. Called with pr.mu held.
+func (pr *Predictor) settle(now time.Time, cur []Prediction) (active, fired, cleared []Prediction) {
 	seen := map[string]bool{}
 	for _, p := range cur {
 		if h := pr.p.kind(p.Kind).Horizon; h > 0 && p.When.Sub(now) > time.Duration(h) {
@@ -1314,6 +1330,12 @@ func (pr *Predictor) Evaluate(now time.Time) (active, fired, cleared []Predictio
 			continue // not far enough along yet, or slowing down
 		}
 		k := p.Key()
+		kp := pr.p.kind(p.Kind)
+		if _, act := pr.active[k]; !act && kp.Approach {
+			if w, ok := pr.holdWhen[k]; ok && p.When.Sub(w) > time.Duration(kp.ApproachSlack) {
+				continue // receding while held: the hold starts again
+			}
+		}
 		seen[k] = true
 		delete(pr.missing, k)
 		if old, ok := pr.active[k]; ok {
@@ -1324,12 +1346,13 @@ func (pr *Predictor) Evaluate(now time.Time) (active, fired, cleared []Predictio
 		first, ok := pr.holding[k]
 		if !ok {
 			first = now
-			pr.holding[k] = now
+			pr.holding[k], pr.holdWhen[k] = now, p.When
 		}
 		if now.Sub(first) < time.Duration(pr.p.kind(p.Kind).Persist) {
 			continue // not held long enough yet
 		}
 		delete(pr.holding, k)
+		delete(pr.holdWhen, k)
 		p.Since = first
 		cp := p
 		pr.active[k] = &cp
@@ -1338,6 +1361,7 @@ func (pr *Predictor) Evaluate(now time.Time) (active, fired, cleared []Predictio
 	for k := range pr.holding {
 		if !seen[k] {
 			delete(pr.holding, k) // broken off: start again
+			delete(pr.holdWhen, k)
 		}
 	}
 	for k, p := range pr.active {

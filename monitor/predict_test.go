@@ -694,3 +694,53 @@ func TestPredictShapeGates(t *testing.T) {
 		t.Fatal("max_deceleration -1 accepted")
 	}
 }
+
+// approach: a forecast whose predicted time recedes while it is held is
+// not announced (the hold starts again); one that stays put or comes
+// nearer is; once announced, it is not held to it.
+func TestPredictApproach(t *testing.T) {
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	p := DefaultPredictParams()
+	p.Kinds = map[string]KindParams{PredictErrorRate: {Persist: Dur(3 * time.Minute), Approach: true, ApproachSlack: Dur(time.Minute)}}
+	run := func(when func(m int) time.Duration, minutes int) (fired []time.Time, pr *Predictor) {
+		pr = NewPredictor(p)
+		for m := 0; m < minutes; m++ {
+			now := t0.Add(time.Duration(m) * time.Minute)
+			cur := []Prediction{{Kind: PredictErrorRate, Subject: "orders", When: now.Add(when(m)), Evidence: map[string]float64{}}}
+			pr.mu.Lock()
+			_, f, _ := pr.settle(now, cur)
+			pr.mu.Unlock()
+			if len(f) > 0 {
+				fired = append(fired, now)
+			}
+		}
+		return fired, pr
+	}
+	// Receding 2 minutes a minute (more than the slack): never announced.
+	if f, _ := run(func(m int) time.Duration { return 20*time.Minute + time.Duration(3*m)*time.Minute }, 30); len(f) != 0 {
+		t.Fatalf("a receding forecast announced at %v", f)
+	}
+	// Staying put (the same predicted time, nearer each minute): announced after persist.
+	if f, _ := run(func(m int) time.Duration { return 40*time.Minute - time.Duration(m)*time.Minute }, 10); len(f) != 1 || !f[0].Equal(t0.Add(3*time.Minute)) {
+		t.Fatalf("a steady forecast: announced at %v", f)
+	}
+	// Within the slack (receding 15 s a minute for 3 minutes): announced.
+	if f, _ := run(func(m int) time.Duration { return 40*time.Minute - time.Duration(m)*45*time.Second }, 10); len(f) != 1 {
+		t.Fatalf("within the slack: announced at %v", f)
+	}
+	// Steady for 5 minutes, then receding: announced, and kept.
+	f, pr := run(func(m int) time.Duration {
+		if m < 5 {
+			return 40*time.Minute - time.Duration(m)*time.Minute
+		}
+		return 40*time.Minute + time.Duration(5*m)*time.Minute
+	}, 12)
+	if len(f) != 1 || len(pr.Active()) != 1 {
+		t.Fatalf("announced at %v, active %v", f, pr.Active())
+	}
+	// Without approach, the receding forecast is announced.
+	p.Kinds[PredictErrorRate] = KindParams{Persist: Dur(3 * time.Minute)}
+	if f, _ := run(func(m int) time.Duration { return 20*time.Minute + time.Duration(3*m)*time.Minute }, 30); len(f) != 1 {
+		t.Fatalf("without approach: announced at %v", f)
+	}
+}

@@ -65,6 +65,9 @@ var (
 	// max_deceleration (0: none).
 	fitProgress = []float64{0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85}
 	fitDecel    = []float64{0, 1, 1.5, 2, 3}
+	// approach: off (-1), or the slack as a fraction of the look-ahead
+	// (0, 3 minutes for flows).
+	fitApproach = []float64{-1, 0, 1.0 / 60}
 	fitMargin   = []float64{0.5, 0.75, 1}
 )
 
@@ -104,6 +107,9 @@ func (g gateParams) String() string {
 	}
 	if g.kp.MaxDeceleration > 0 {
 		s += fmt.Sprintf(" decel %.1f", g.kp.MaxDeceleration)
+	}
+	if g.kp.Approach {
+		s += fmt.Sprintf(" approach %s", time.Duration(g.kp.ApproachSlack))
 	}
 	if g.frac > 0 {
 		s = fmt.Sprintf("lifetime_fraction %.3f overdue_margin %.2f", g.frac, g.margin)
@@ -163,7 +169,7 @@ func replayRaw(c *gcase, p monitor.PredictParams) []rawStep {
 func gate(steps []rawStep, g gateParams, clearAfter int, res time.Duration) []time.Time {
 	var fires []time.Time
 	active, holding := false, false
-	var first, when time.Time
+	var first, when, firstWhen time.Time
 	missing := 0
 	kp := g.kp
 	for _, s := range steps {
@@ -182,13 +188,16 @@ func gate(steps []rawStep, g gateParams, clearAfter int, res time.Duration) []ti
 			}
 			stands = s.Failing || s.Frac <= limit
 		}
+		if stands && !active && holding && kp.Approach && s.When.Sub(firstWhen) > time.Duration(kp.ApproachSlack) {
+			stands = false // receding while held
+		}
 		if stands {
 			if active {
 				when, missing = s.When, 0
 				continue
 			}
 			if !holding {
-				holding, first = true, s.Now
+				holding, first, firstWhen = true, s.Now, s.When
 			}
 			if s.Now.Sub(first) >= time.Duration(kp.Persist) {
 				holding, active, when, missing = false, true, s.When, 0
@@ -234,10 +243,10 @@ func grid(kind string, p monitor.PredictParams) []gateParams {
 		look = float64(p.Storage.Horizon)
 	}
 	recent := []bool{false}
-	progress, decel := []float64{0}, []float64{0}
+	progress, decel, approach := []float64{0}, []float64{0}, []float64{-1}
 	if kind == monitor.PredictErrorRate || kind == monitor.PredictLatency {
 		recent = append(recent, true)
-		progress, decel = fitProgress, fitDecel
+		progress, decel, approach = fitProgress, fitDecel, fitApproach
 	}
 	for _, rc := range recent {
 		for _, z := range fitConfidence {
@@ -245,9 +254,11 @@ func grid(kind string, p monitor.PredictParams) []gateParams {
 				for _, h := range fitHorizon {
 					for _, mp := range progress {
 						for _, md := range decel {
-							out = append(out, gateParams{kp: monitor.KindParams{Confidence: z, Recent: rc,
-								Persist: monitor.Dur(time.Duration(d * look).Round(time.Minute)), Horizon: monitor.Dur(time.Duration(h * look).Round(time.Minute)),
-								MinProgress: mp, MaxDeceleration: md}})
+							for _, ap := range approach {
+								out = append(out, gateParams{kp: monitor.KindParams{Confidence: z, Recent: rc,
+									Persist: monitor.Dur(time.Duration(d * look).Round(time.Minute)), Horizon: monitor.Dur(time.Duration(h * look).Round(time.Minute)),
+									MinProgress: mp, MaxDeceleration: md, Approach: ap >= 0, ApproachSlack: monitor.Dur(max(0, time.Duration(ap*look)).Round(time.Minute))}})
+							}
 						}
 					}
 				}
@@ -403,8 +414,9 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams) {
 			choice = append(choice, fmt.Sprintf("expiry: \"lifetime_fraction\": %g, \"overdue_margin\": %g", b.frac, b.margin))
 			continue
 		}
-		choice = append(choice, fmt.Sprintf("%q: {\"confidence\": %g, \"persist\": %q, \"horizon\": %q, \"recent\": %v, \"min_progress\": %g, \"max_deceleration\": %g}", k, b.kp.Confidence,
-			time.Duration(b.kp.Persist).String(), time.Duration(b.kp.Horizon).String(), b.kp.Recent, b.kp.MinProgress, b.kp.MaxDeceleration))
+		choice = append(choice, fmt.Sprintf("%q: {\"confidence\": %g, \"persist\": %q, \"horizon\": %q, \"recent\": %v, \"min_progress\": %g, \"max_deceleration\": %g, \"approach\": %v, \"approach_slack\": %q}", k, b.kp.Confidence,
+			time.Duration(b.kp.Persist).String(), time.Duration(b.kp.Horizon).String(), b.kp.Recent, b.kp.MinProgress, b.kp.MaxDeceleration,
+			b.kp.Approach, time.Duration(b.kp.ApproachSlack).String()))
 	}
 	sort.Strings(choice)
 	fmt.Printf("\nchosen (monitor/predict.json):\n%s\n", strings.Join(choice, "\n"))

@@ -300,3 +300,30 @@ func TestGateShape(t *testing.T) {
 		t.Fatalf("no readings: %v", f)
 	}
 }
+
+// The fit applies approach as Evaluate does: a receding forecast breaks
+// the hold; once announced it is not held to it.
+func TestGateApproach(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	mk := func(when func(i int) time.Duration) []rawStep {
+		var steps []rawStep
+		for i := 0; i < 12; i++ {
+			now := t0.Add(time.Duration(i) * time.Minute)
+			steps = append(steps, rawStep{Now: now, OK: true, Conf: 5, ConfRecent: 5, When: now.Add(when(i))})
+		}
+		return steps
+	}
+	kp := monitor.KindParams{Persist: monitor.Dur(3 * time.Minute), Approach: true, ApproachSlack: monitor.Dur(time.Minute)}
+	receding := mk(func(i int) time.Duration { return 20*time.Minute + time.Duration(2*i)*time.Minute })
+	if f := gate(receding, gateParams{kp: kp}, 1, time.Minute); len(f) != 0 {
+		t.Fatalf("receding: %v", f)
+	}
+	steady := mk(func(i int) time.Duration { return 30*time.Minute - time.Duration(i)*time.Minute })
+	if f := gate(steady, gateParams{kp: kp}, 1, time.Minute); len(f) != 1 || !f[0].Equal(t0.Add(3*time.Minute)) {
+		t.Fatalf("steady: %v", f)
+	}
+	kp.Approach = false
+	if f := gate(receding, gateParams{kp: kp}, 1, time.Minute); len(f) != 1 {
+		t.Fatalf("receding without approach: %v", f)
+	}
+}
