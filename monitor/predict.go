@@ -83,6 +83,14 @@ type PredictParams struct {
 		// window), extrapolated in log ms (latency growing by a share
 		// an hour).
 		Latency string `json:"latency,omitempty"`
+		// LatencyRuns: a latency point holds at least this many runs,
+		// merging groups as error-rate points do, and its p95 is the
+		// pooled runs' own (from each bucket's two largest latencies,
+		// under 40 runs) — a bucket of one or two runs has the run
+		// itself as its "p95", and the median of such is about the
+		// median latency, not the p95. 0: each group is a point, its
+		// p95 the median of its buckets' p95s (as before session 19).
+		LatencyRuns int `json:"latency_runs,omitempty"`
 	} `json:"trend"`
 	ErrorRate     float64 `json:"error_rate"`     // the error-rate threshold forecast (the failure-spike rule's)
 	LatencyFactor float64 `json:"latency_factor"` // latency bound, when none is configured: this times the flow's usual p95
@@ -221,6 +229,8 @@ func (p PredictParams) Validate() error {
 		return bad("each of trend.scales must be 1 to 24")
 	case p.Trend.MinRuns < 1:
 		return bad("trend.min_runs must be at least 1")
+	case p.Trend.LatencyRuns < 0 || p.Trend.LatencyRuns > 1000:
+		return bad("trend.latency_runs must be 0 to 1000")
 	case p.Trend.MinZ <= 0, p.Storage.MinZ <= 0:
 		return bad("min_z must be positive")
 	case p.Trend.Horizon <= 0, p.RateLimit.Horizon <= 0, p.Expiry.Horizon <= 0, p.Storage.Horizon <= 0:
@@ -358,8 +368,9 @@ type flowBucket struct {
 	n, failed int
 	lat       []float64 // samples while open; nil once closed
 	seen      int
-	p95       float64 // once closed (NaN: no run)
-	logSum    float64 // sum of log(ms) of every run (exact: not sampled)
+	p95       float64    // once closed (NaN: no run)
+	logSum    float64    // sum of log(ms) of every run (exact: not sampled)
+	top       [2]float64 // the two largest latencies of every run (exact), largest first
 }
 
 type flowTrend struct {
@@ -398,6 +409,12 @@ func (pr *Predictor) ObserveRun(flow string, at time.Time, failed bool, dur time
 	}
 	ms := float64(dur.Microseconds()) / 1000
 	b.logSum += math.Log(math.Max(ms, 0.001))
+	switch {
+	case ms > b.top[0]:
+		b.top[0], b.top[1] = ms, b.top[0]
+	case ms > b.top[1]:
+		b.top[1] = ms
+	}
 	b.seen++
 	if len(b.lat) < maxBucketLatencies {
 		b.lat = append(b.lat, ms)
@@ -578,7 +595,7 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 			usualErr = f.baseFailed / f.baseRuns
 		}
 		for _, sc := range pr.p.Trend.Scales {
-			xs, er, lx, lat, lm := flowPoints(f.closed, pr.p.Trend.Window, sc, res, pr.p.Trend.MinRuns)
+			xs, er, lx, lat, lm := flowPoints(f.closed, pr.p.Trend.Window, sc, res, pr.p.Trend.MinRuns, pr.p.Trend.LatencyRuns)
 			span := time.Duration(pr.p.Trend.Window*sc) * res
 			if len(xs) >= pr.p.Trend.MinPoints {
 				t := FitTrend(xs, er, at)
@@ -697,12 +714,16 @@ func shiftPoints(p95s, lm []float64) []float64 {
 // points merge groups until each holds minRuns runs (a rate of one or two
 // runs is 0 or 1, not a rate); a latency point is the median of its
 // group's bucket p95s, and lm its mean log latency over every run of the
-// group.
-func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns int) (xs, er, lx, lat, lm []float64) {
+// group. With latRuns > 0, latency points merge groups until each holds
+// latRuns runs too, and a point's p95 is its pooled runs' (pooledP95).
+func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns, latRuns int) (xs, er, lx, lat, lm []float64) {
 	from := max(0, len(closed)-window*sc)
 	var mn, mf int
 	var mx float64
 	var p95s []float64
+	var pool []flowBucket // latRuns: the buckets of the latency point being merged
+	var pn int
+	var px, plog float64
 	// Groups aligned on the newest bucket.
 	first := len(closed) - ((len(closed)-from)/sc)*sc
 	for g := first; g+sc <= len(closed); g += sc {
@@ -727,6 +748,21 @@ func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns 
 				mn, mf, mx = 0, 0, 0
 			}
 		}
+		if latRuns > 0 {
+			for _, b := range closed[g : g+sc] {
+				if b.n > 0 && !math.IsNaN(b.p95) {
+					pool = append(pool, b)
+				}
+			}
+			pn, px, plog = pn+ln, px+x*float64(ln), plog+logSum
+			if pn >= latRuns {
+				lx = append(lx, px/float64(pn))
+				lat = append(lat, pooledP95(pool))
+				lm = append(lm, plog/float64(pn))
+				pool, pn, px, plog = pool[:0], 0, 0, 0
+			}
+			continue
+		}
 		if len(p95s) > 0 {
 			lx = append(lx, x)
 			lat = append(lat, median(p95s))
@@ -734,6 +770,34 @@ func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns 
 		}
 	}
 	return xs, er, lx, lat, lm
+}
+
+// pooledP95 is the p95 of the runs of bs taken together: the
+// ceil(0.95·m)-th of their m latencies, which for m under 40 is the
+// largest (m < 20) or the second largest — read from each bucket's two
+// largest; from 40 runs on, the median of the buckets' p95s.
+func pooledP95(bs []flowBucket) float64 {
+	m := 0
+	for _, b := range bs {
+		m += b.n
+	}
+	if m >= 40 {
+		p := make([]float64, 0, len(bs))
+		for _, b := range bs {
+			p = append(p, b.p95)
+		}
+		return median(p)
+	}
+	k := m - int(math.Ceil(0.95*float64(m))) // 0: the largest, 1: the second
+	var top []float64
+	for _, b := range bs {
+		top = append(top, b.top[0])
+		if b.n > 1 {
+			top = append(top, b.top[1])
+		}
+	}
+	sort.Sort(sort.Reverse(sort.Float64Slice(top)))
+	return top[min(k, len(top)-1)]
 }
 
 func (pr *Predictor) maxScale() int {

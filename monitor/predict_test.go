@@ -744,3 +744,49 @@ func TestPredictApproach(t *testing.T) {
 		t.Fatalf("without approach: announced at %v", f)
 	}
 }
+
+// trend.latency_runs: on a flow of one run a minute, a point's "p95" from
+// one-run buckets is about the median latency; pooled over 10 or more
+// runs it is about the p95.
+func TestLatencyPointsPooled(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	const med, spread = 100.0, 0.5 // p95 = 100·e^(1.645·0.5) ≈ 228 ms
+	truth := med * math.Exp(1.645*spread)
+	p := DefaultPredictParams()
+	pr := NewPredictor(p)
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	for m := 0; m < 600; m++ {
+		pr.ObserveRun("slow", start.Add(time.Duration(m)*time.Minute+time.Second), false, time.Duration(med*math.Exp(spread*r.NormFloat64())*float64(time.Millisecond)))
+	}
+	f := pr.flows["slow"]
+	pr.roll(f, start.Add(600*time.Minute))
+	res := time.Duration(p.Trend.Resolution)
+	_, _, _, plain, _ := flowPoints(f.closed, 600, 1, res, 5, 0)
+	_, _, lx, pooled, lm := flowPoints(f.closed, 600, 1, res, 5, 10)
+	if len(pooled) < 20 || len(pooled) != len(lx) || len(lm) != len(lx) {
+		t.Fatalf("%d pooled points (%d x, %d mean logs)", len(pooled), len(lx), len(lm))
+	}
+	if m := median(append([]float64(nil), plain...)); m > 0.6*truth {
+		t.Fatalf("one-run buckets: median point %.0f ms, p95 %.0f ms (expected the bias this fixes)", m, truth)
+	}
+	if m := median(append([]float64(nil), pooled...)); m < 0.8*truth || m > 1.25*truth {
+		t.Fatalf("pooled points: median %.0f ms, p95 %.0f ms", m, truth)
+	}
+	// pooledP95 from the buckets' two largest.
+	bs := []flowBucket{{n: 12, top: [2]float64{50, 40}, p95: 50}, {n: 12, top: [2]float64{70, 30}, p95: 70}}
+	if v := pooledP95(bs); v != 50 { // 24 runs: the 23rd of 24, the second largest
+		t.Fatalf("pooled p95 of 24 runs: %v", v)
+	}
+	if v := pooledP95(bs[:1]); v != 50 { // 12 runs: the largest
+		t.Fatalf("pooled p95 of 12 runs: %v", v)
+	}
+	bs = append(bs, flowBucket{n: 30, p95: 60})
+	if v := pooledP95(bs); v != 60 { // 54 runs: the median of the buckets' p95s
+		t.Fatalf("pooled p95 of 54 runs: %v", v)
+	}
+	bad := DefaultPredictParams()
+	bad.Trend.LatencyRuns = -1
+	if bad.Validate() == nil {
+		t.Fatal("latency_runs -1 accepted")
+	}
+}
