@@ -83,6 +83,14 @@ type PredictParams struct {
 		// window), extrapolated in log ms (latency growing by a share
 		// an hour).
 		Latency string `json:"latency,omitempty"`
+		// LatencyRuns: a latency point holds at least this many runs,
+		// merging groups as error-rate points do, and its p95 is the
+		// pooled runs' own (from each bucket's two largest latencies,
+		// under 40 runs) — a bucket of one or two runs has the run
+		// itself as its "p95", and the median of such is about the
+		// median latency, not the p95. 0: each group is a point, its
+		// p95 the median of its buckets' p95s (as before session 19).
+		LatencyRuns int `json:"latency_runs,omitempty"`
 	} `json:"trend"`
 	ErrorRate     float64 `json:"error_rate"`     // the error-rate threshold forecast (the failure-spike rule's)
 	LatencyFactor float64 `json:"latency_factor"` // latency bound, when none is configured: this times the flow's usual p95
@@ -140,6 +148,40 @@ type KindParams struct {
 	// degradation that goes on passes. Independent of the first half, so
 	// the two together are harder to fool than either.
 	Recent bool `json:"recent,omitempty"`
+	// MinProgress (error_rate, latency): announced only once the level
+	// is at least this fraction of the way from the flow's usual level
+	// to the bound (evidence.progress; 0: no such gate). A rise is far
+	// more often a false alarm while it is still far from the bound: a
+	// rise that will recover has told nothing yet that a degradation
+	// would not, and waiting until it is most of the way there lets the
+	// ones that turn early do so first.
+	MinProgress float64 `json:"min_progress,omitempty"`
+	// MaxDeceleration (error_rate, latency): not announced while the
+	// newest half of the last window rises more slowly than its older
+	// half with at least this one-sided z (evidence.deceleration; 0: no
+	// such gate). A rise that is levelling off or about to turn back
+	// slows first; a degradation that goes on does not.
+	MaxDeceleration float64 `json:"max_deceleration,omitempty"`
+	// Approach: while a forecast is held (persist), its predicted time
+	// must not recede: a forecast whose time is more than ApproachSlack
+	// later than when the hold began breaks the hold, which starts again
+	// (a degradation's crossing stays put or comes nearer; a rise that
+	// slows pushes its own crossing away). Once announced, a prediction
+	// is not held to it.
+	Approach      bool `json:"approach,omitempty"`
+	ApproachSlack Dur  `json:"approach_slack,omitempty"`
+}
+
+// shapeAllows applies min_progress and max_deceleration to a forecast's
+// evidence (a forecast without the reading is not held back by it).
+func (kp KindParams) shapeAllows(ev map[string]float64) bool {
+	if v, ok := ev["progress"]; ok && kp.MinProgress > 0 && v < kp.MinProgress {
+		return false
+	}
+	if v, ok := ev["deceleration"]; ok && kp.MaxDeceleration > 0 && v >= kp.MaxDeceleration {
+		return false
+	}
+	return true
 }
 
 // kind returns the parameters of kind (zero when none are set).
@@ -187,6 +229,8 @@ func (p PredictParams) Validate() error {
 		return bad("each of trend.scales must be 1 to 24")
 	case p.Trend.MinRuns < 1:
 		return bad("trend.min_runs must be at least 1")
+	case p.Trend.LatencyRuns < 0 || p.Trend.LatencyRuns > 1000:
+		return bad("trend.latency_runs must be 0 to 1000")
 	case p.Trend.MinZ <= 0, p.Storage.MinZ <= 0:
 		return bad("min_z must be positive")
 	case p.Trend.Horizon <= 0, p.RateLimit.Horizon <= 0, p.Expiry.Horizon <= 0, p.Storage.Horizon <= 0:
@@ -220,8 +264,14 @@ func (p PredictParams) Validate() error {
 		if kp.Persist < 0 || kp.Persist > Dur(24*time.Hour) {
 			return bad(fmt.Sprintf("kinds.%s.persist must be 0 to 24h", k))
 		}
-		if kp.Horizon < 0 {
-			return bad(fmt.Sprintf("kinds.%s.horizon must not be negative", k))
+		if kp.Horizon < 0 || kp.ApproachSlack < 0 {
+			return bad(fmt.Sprintf("kinds.%s.horizon and approach_slack must not be negative", k))
+		}
+		if math.IsNaN(kp.MinProgress) || kp.MinProgress < 0 || kp.MinProgress >= 1 {
+			return bad(fmt.Sprintf("kinds.%s.min_progress must be 0 to below 1", k))
+		}
+		if math.IsNaN(kp.MaxDeceleration) || kp.MaxDeceleration < 0 || kp.MaxDeceleration > 10 {
+			return bad(fmt.Sprintf("kinds.%s.max_deceleration must be 0 to 10", k))
 		}
 	}
 	return nil
@@ -287,13 +337,15 @@ type Predictor struct {
 	active  map[string]*Prediction
 	missing map[string]int       // key -> evaluations without the prediction
 	holding map[string]time.Time // key -> forecast without a break since (not yet announced)
+	// holdWhen: key -> the predicted time when the hold began (approach)
+	holdWhen map[string]time.Time
 }
 
 // NewPredictor returns a predictor with p (Validate it first).
 func NewPredictor(p PredictParams) *Predictor {
 	return &Predictor{p: p, flows: map[string]*flowTrend{}, limits: map[string]*limitState{}, creds: map[string]*credState{},
 		stores: map[string]*storeState{}, bounds: map[string]float64{}, active: map[string]*Prediction{}, missing: map[string]int{},
-		holding: map[string]time.Time{}}
+		holding: map[string]time.Time{}, holdWhen: map[string]time.Time{}}
 }
 
 // Params returns the predictor's parameters.
@@ -316,17 +368,21 @@ type flowBucket struct {
 	n, failed int
 	lat       []float64 // samples while open; nil once closed
 	seen      int
-	p95       float64 // once closed (NaN: no run)
-	logSum    float64 // sum of log(ms) of every run (exact: not sampled)
+	p95       float64    // once closed (NaN: no run)
+	logSum    float64    // sum of log(ms) of every run (exact: not sampled)
+	top       [2]float64 // the two largest latencies of every run (exact), largest first
 }
 
 type flowTrend struct {
-	start   time.Time // of the open bucket
-	open    flowBucket
-	closed  []flowBucket // oldest first, at most Trend.Window × the largest scale
-	base    float64      // EW mean of log p95 (the usual latency)
-	baseN   int
-	lastRun time.Time
+	start  time.Time // of the open bucket
+	open   flowBucket
+	closed []flowBucket // oldest first, at most Trend.Window × the largest scale
+	base   float64      // EW mean of log p95 (the usual latency)
+	baseN  int
+	// The usual error rate: exponentially weighted sums of failed runs
+	// and runs over the closed buckets (the same memory as base).
+	baseFailed, baseRuns float64
+	lastRun              time.Time
 }
 
 // ObserveRun records a finished run of flow (dur: its duration).
@@ -353,6 +409,12 @@ func (pr *Predictor) ObserveRun(flow string, at time.Time, failed bool, dur time
 	}
 	ms := float64(dur.Microseconds()) / 1000
 	b.logSum += math.Log(math.Max(ms, 0.001))
+	switch {
+	case ms > b.top[0]:
+		b.top[0], b.top[1] = ms, b.top[0]
+	case ms > b.top[1]:
+		b.top[1] = ms
+	}
 	b.seen++
 	if len(b.lat) < maxBucketLatencies {
 		b.lat = append(b.lat, ms)
@@ -384,10 +446,12 @@ func (pr *Predictor) roll(f *flowTrend, now time.Time) {
 			if f.baseN == 0 {
 				f.base = l
 			} else {
-				f.base += 0.002 * (l - f.base)
+				f.base += baseRate * (l - f.base)
 			}
 			f.baseN++
 		}
+		f.baseFailed = (1-baseRate)*f.baseFailed + float64(f.open.failed)
+		f.baseRuns = (1-baseRate)*f.baseRuns + float64(f.open.n)
 		f.closed = append(f.closed, f.open)
 		if len(f.closed) > w {
 			f.closed = f.closed[len(f.closed)-w:]
@@ -396,6 +460,10 @@ func (pr *Predictor) roll(f *flowTrend, now time.Time) {
 		f.start = f.start.Add(res)
 	}
 }
+
+// baseRate is how fast a flow's usual level is learned, per bucket
+// (about a day of one-minute buckets).
+const baseRate = 0.002
 
 func bucketP95(b flowBucket) (float64, bool) {
 	if len(b.lat) == 0 {
@@ -519,11 +587,21 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 		}
 		at := now.Sub(f.start).Seconds() // f.start: the end of the last closed bucket
 		var best [2]*Prediction          // error rate, latency: the soonest over the scales
+		// The rise's shape (riseSignals), on the first scale with enough
+		// points, whichever scale's forecast is kept.
+		var sig [2][]float64
+		usualErr := 0.0
+		if f.baseRuns > 0 {
+			usualErr = f.baseFailed / f.baseRuns
+		}
 		for _, sc := range pr.p.Trend.Scales {
-			xs, er, lx, lat, lm := flowPoints(f.closed, pr.p.Trend.Window, sc, res, pr.p.Trend.MinRuns)
+			xs, er, lx, lat, lm := flowPoints(f.closed, pr.p.Trend.Window, sc, res, pr.p.Trend.MinRuns, pr.p.Trend.LatencyRuns)
 			span := time.Duration(pr.p.Trend.Window*sc) * res
 			if len(xs) >= pr.p.Trend.MinPoints {
 				t := FitTrend(xs, er, at)
+				if sig[0] == nil {
+					sig[0] = riseSignals(t, xs, er, usualErr, pr.p.ErrorRate)
+				}
 				if p, ok := pr.trendPrediction(t, xs, er, at, pr.p.ErrorRate, now, PredictErrorRate); ok && sooner(best[0], &p) {
 					p.Kind, p.Subject = PredictErrorRate, name
 					p.What = fmt.Sprintf("%s will be failing: error rate reaching %.0f%%", name, pr.p.ErrorRate*100)
@@ -542,6 +620,9 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 			if pr.p.Trend.Latency == LatencyShift {
 				ys := shiftPoints(lat, lm)
 				t := FitTrend(lx, ys, at)
+				if sig[1] == nil {
+					sig[1] = riseSignals(t, lx, ys, f.base, math.Log(bound))
+				}
 				if p, ok := pr.trendPrediction(t, lx, ys, at, math.Log(bound), now, PredictLatency); ok && sooner(best[1], &p) {
 					p.Kind, p.Subject = PredictLatency, name
 					p.What = fmt.Sprintf("%s will be too slow: p95 latency reaching %.0f ms", name, bound)
@@ -555,6 +636,9 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 				continue
 			}
 			t := FitTrend(lx, lat, at)
+			if sig[1] == nil {
+				sig[1] = riseSignals(t, lx, lat, math.Exp(f.base), bound)
+			}
 			if p, ok := pr.trendPrediction(t, lx, lat, at, bound, now, PredictLatency); ok && sooner(best[1], &p) {
 				p.Kind, p.Subject = PredictLatency, name
 				p.What = fmt.Sprintf("%s will be too slow: p95 latency reaching %.0f ms", name, bound)
@@ -563,13 +647,49 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 				best[1] = &p
 			}
 		}
-		for _, p := range best {
+		for i, p := range best {
 			if p != nil {
+				if sig[i] != nil {
+					p.Evidence["progress"], p.Evidence["deceleration"] = sig[i][0], sig[i][1]
+				}
 				out = append(out, *p)
 			}
 		}
 	}
 	return out
+}
+
+// riseSignals are two readings of a rise's shape on one scale's points
+// (xs, ys; t fitted on them, level now): its progress — how far the
+// fitted level now is along the way from usual to thr (0: at the usual
+// level, 1: at the bound) — and its deceleration (Deceleration). The
+// kinds' min_progress and max_deceleration gate on them.
+func riseSignals(t Trend, xs, ys []float64, usual, thr float64) []float64 {
+	progress := 1.0
+	if thr > usual {
+		progress = (t.Level - usual) / (thr - usual)
+	}
+	return []float64{progress, Deceleration(xs, ys)}
+}
+
+// Deceleration is how surely the newest half of xs, ys rises more
+// slowly than the older half: the one-sided z (Trend.Confidence, Sen's
+// interval of the newer half's Theil–Sen slope) at which the newer
+// half's slope is below the older half's. Positive: slowing down (a rise
+// levelling off, or turning); negative: speeding up; 0 when a half has
+// under 3 points.
+func Deceleration(xs, ys []float64) float64 {
+	n := min(len(xs), len(ys))
+	if n < 6 {
+		return 0
+	}
+	older := FitTrend(xs[:n/2], ys[:n/2], 0)
+	newer := FitTrend(xs[n/2:n], ys[n/2:n], 0)
+	c := newer.Confidence(older.Slope)
+	if math.IsInf(c, 0) || math.IsNaN(c) {
+		return 0
+	}
+	return -c
 }
 
 // shiftPoints are the latency points of trend.latency "shift": each
@@ -594,12 +714,16 @@ func shiftPoints(p95s, lm []float64) []float64 {
 // points merge groups until each holds minRuns runs (a rate of one or two
 // runs is 0 or 1, not a rate); a latency point is the median of its
 // group's bucket p95s, and lm its mean log latency over every run of the
-// group.
-func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns int) (xs, er, lx, lat, lm []float64) {
+// group. With latRuns > 0, latency points merge groups until each holds
+// latRuns runs too, and a point's p95 is its pooled runs' (pooledP95).
+func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns, latRuns int) (xs, er, lx, lat, lm []float64) {
 	from := max(0, len(closed)-window*sc)
 	var mn, mf int
 	var mx float64
 	var p95s []float64
+	var pool []flowBucket // latRuns: the buckets of the latency point being merged
+	var pn int
+	var px, plog float64
 	// Groups aligned on the newest bucket.
 	first := len(closed) - ((len(closed)-from)/sc)*sc
 	for g := first; g+sc <= len(closed); g += sc {
@@ -624,6 +748,21 @@ func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns 
 				mn, mf, mx = 0, 0, 0
 			}
 		}
+		if latRuns > 0 {
+			for _, b := range closed[g : g+sc] {
+				if b.n > 0 && !math.IsNaN(b.p95) {
+					pool = append(pool, b)
+				}
+			}
+			pn, px, plog = pn+ln, px+x*float64(ln), plog+logSum
+			if pn >= latRuns {
+				lx = append(lx, px/float64(pn))
+				lat = append(lat, pooledP95(pool))
+				lm = append(lm, plog/float64(pn))
+				pool, pn, px, plog = pool[:0], 0, 0, 0
+			}
+			continue
+		}
 		if len(p95s) > 0 {
 			lx = append(lx, x)
 			lat = append(lat, median(p95s))
@@ -631,6 +770,34 @@ func flowPoints(closed []flowBucket, window, sc int, res time.Duration, minRuns 
 		}
 	}
 	return xs, er, lx, lat, lm
+}
+
+// pooledP95 is the p95 of the runs of bs taken together: the
+// ceil(0.95·m)-th of their m latencies, which for m under 40 is the
+// largest (m < 20) or the second largest — read from each bucket's two
+// largest; from 40 runs on, the median of the buckets' p95s.
+func pooledP95(bs []flowBucket) float64 {
+	m := 0
+	for _, b := range bs {
+		m += b.n
+	}
+	if m >= 40 {
+		p := make([]float64, 0, len(bs))
+		for _, b := range bs {
+			p = append(p, b.p95)
+		}
+		return median(p)
+	}
+	k := m - int(math.Ceil(0.95*float64(m))) // 0: the largest, 1: the second
+	var top []float64
+	for _, b := range bs {
+		top = append(top, b.top[0])
+		if b.n > 1 {
+			top = append(top, b.top[1])
+		}
+	}
+	sort.Sort(sort.Reverse(sort.Float64Slice(top)))
+	return top[min(k, len(top)-1)]
 }
 
 func (pr *Predictor) maxScale() int {
@@ -1212,12 +1379,27 @@ func (pr *Predictor) Evaluate(now time.Time) (active, fired, cleared []Predictio
 	cur = pr.limitPredictions(now, cur)
 	cur = pr.credPredictions(now, cur)
 	cur = pr.storePredictions(now, cur)
+	return pr.settle(now, cur)
+}
+
+// settle applies the kinds' gates to the forecasts of now (cur): what
+// Evaluate returns. Called with pr.mu held.
+func (pr *Predictor) settle(now time.Time, cur []Prediction) (active, fired, cleared []Prediction) {
 	seen := map[string]bool{}
 	for _, p := range cur {
 		if h := pr.p.kind(p.Kind).Horizon; h > 0 && p.When.Sub(now) > time.Duration(h) {
 			continue // not near enough yet
 		}
+		if !pr.p.kind(p.Kind).shapeAllows(p.Evidence) {
+			continue // not far enough along yet, or slowing down
+		}
 		k := p.Key()
+		kp := pr.p.kind(p.Kind)
+		if _, act := pr.active[k]; !act && kp.Approach {
+			if w, ok := pr.holdWhen[k]; ok && p.When.Sub(w) > time.Duration(kp.ApproachSlack) {
+				continue // receding while held: the hold starts again
+			}
+		}
 		seen[k] = true
 		delete(pr.missing, k)
 		if old, ok := pr.active[k]; ok {
@@ -1228,12 +1410,13 @@ func (pr *Predictor) Evaluate(now time.Time) (active, fired, cleared []Predictio
 		first, ok := pr.holding[k]
 		if !ok {
 			first = now
-			pr.holding[k] = now
+			pr.holding[k], pr.holdWhen[k] = now, p.When
 		}
 		if now.Sub(first) < time.Duration(pr.p.kind(p.Kind).Persist) {
 			continue // not held long enough yet
 		}
 		delete(pr.holding, k)
+		delete(pr.holdWhen, k)
 		p.Since = first
 		cp := p
 		pr.active[k] = &cp
@@ -1242,6 +1425,7 @@ func (pr *Predictor) Evaluate(now time.Time) (active, fired, cleared []Predictio
 	for k := range pr.holding {
 		if !seen[k] {
 			delete(pr.holding, k) // broken off: start again
+			delete(pr.holdWhen, k)
 		}
 	}
 	for k, p := range pr.active {

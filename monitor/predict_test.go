@@ -592,3 +592,201 @@ func TestPredictRateLimitIncrements(t *testing.T) {
 		t.Fatalf("bursty drain, uncertain at the reset: %+v", f)
 	}
 }
+
+func TestDeceleration(t *testing.T) {
+	var xs, straight, slowing, speeding []float64
+	for i := 0; i < 40; i++ {
+		x := float64(i-40) * 60
+		xs = append(xs, x)
+		noise := 0.002 * float64(i%3)
+		straight = append(straight, 0.01*float64(i)+noise)
+		// Rising at 1 point a minute, then a tenth of that.
+		slowing = append(slowing, 0.01*float64(min(i, 20))+0.001*float64(max(0, i-20))+noise)
+		speeding = append(speeding, 0.0005*float64(i*i)+noise)
+	}
+	if d := Deceleration(xs, straight); math.Abs(d) > 1.5 {
+		t.Fatalf("a straight rise: deceleration %v", d)
+	}
+	if d := Deceleration(xs, slowing); d < 3 {
+		t.Fatalf("a rise slowing down: deceleration %v", d)
+	}
+	if d := Deceleration(xs, speeding); d > -3 {
+		t.Fatalf("a rise speeding up: deceleration %v", d)
+	}
+	if d := Deceleration(xs[:5], straight[:5]); d != 0 {
+		t.Fatalf("too short: %v", d)
+	}
+	// riseSignals: the level's progress from the usual level to the bound.
+	tr := FitTrend(xs, straight, 0) // level now about 0.4
+	sig := riseSignals(tr, xs, straight, 0.1, 0.5)
+	if math.Abs(sig[0]-0.75) > 0.03 {
+		t.Fatalf("progress %v, want about (0.4-0.1)/(0.5-0.1) = 0.75", sig[0])
+	}
+	if sig := riseSignals(tr, xs, straight, 0.6, 0.5); sig[0] != 1 {
+		t.Fatalf("a bound below the usual level: progress %v", sig[0])
+	}
+}
+
+// min_progress and max_deceleration through the predictor: a failure rate
+// climbing toward 50 % is announced only once it is far enough along, and
+// one that is slowing down is not announced while it slows.
+func TestPredictShapeGates(t *testing.T) {
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	climb := func(m int) float64 { return 0.02 + math.Max(0, float64(m-60))*0.005 } // 50 % at minute 156
+	first := func(kp KindParams, rate func(int) float64, minutes int) (Prediction, time.Time, bool) {
+		p := DefaultPredictParams()
+		p.Kinds = map[string]KindParams{PredictErrorRate: kp}
+		fired, at := feed(NewPredictor(p), start, minutes, rate)
+		if len(fired) == 0 {
+			return Prediction{}, time.Time{}, false
+		}
+		return fired[0], at[0], true
+	}
+	base := KindParams{Confidence: 1, Horizon: Dur(2 * time.Hour)}
+	p0, at0, ok := first(base, climb, 156)
+	if !ok {
+		t.Fatal("not announced without the gates")
+	}
+	if _, has := p0.Evidence["progress"]; !has {
+		t.Fatalf("no progress in the evidence: %v", p0.Evidence)
+	}
+	gated := base
+	gated.MinProgress = 0.6
+	p1, at1, ok := first(gated, climb, 156)
+	if !ok {
+		t.Fatal("not announced with min_progress 0.6")
+	}
+	if !at1.After(at0) || p1.Evidence["progress"] < 0.6 || p0.Evidence["progress"] >= 0.6 {
+		t.Fatalf("min_progress 0.6: announced at %s (progress %.2f), without it at %s (%.2f)", at1, p1.Evidence["progress"], at0, p0.Evidence["progress"])
+	}
+	// Climbing 1 point a minute for 25 minutes, then a tenth of that:
+	// still rising, but slowing. Forecast at the end without the gate; the
+	// gate withdraws it once the slowing shows.
+	slowing := func(m int) float64 {
+		x := float64(max(0, m-60))
+		return 0.02 + 0.01*math.Min(x, 25) + 0.001*math.Max(0, x-25)
+	}
+	activeAtEnd := func(kp KindParams) []Prediction {
+		p := DefaultPredictParams()
+		p.Kinds = map[string]KindParams{PredictErrorRate: kp}
+		pr := NewPredictor(p)
+		feed(pr, start, 130, slowing)
+		return pr.Active()
+	}
+	if a := activeAtEnd(base); len(a) == 0 {
+		t.Fatal("the slowing rise is not forecast without max_deceleration (this test would show nothing)")
+	} else if a[0].Evidence["deceleration"] < 1.5 {
+		t.Fatalf("the slowing rise reads deceleration %v", a[0].Evidence["deceleration"])
+	}
+	dec := base
+	dec.MaxDeceleration = 1.5
+	if a := activeAtEnd(dec); len(a) != 0 {
+		t.Fatalf("max_deceleration 1.5: still forecast with deceleration %v", a[0].Evidence["deceleration"])
+	}
+	// Validation.
+	bad := DefaultPredictParams()
+	bad.Kinds = map[string]KindParams{PredictLatency: {MinProgress: 1.2}}
+	if bad.Validate() == nil {
+		t.Fatal("min_progress 1.2 accepted")
+	}
+	bad.Kinds = map[string]KindParams{PredictLatency: {MaxDeceleration: -1}}
+	if bad.Validate() == nil {
+		t.Fatal("max_deceleration -1 accepted")
+	}
+}
+
+// approach: a forecast whose predicted time recedes while it is held is
+// not announced (the hold starts again); one that stays put or comes
+// nearer is; once announced, it is not held to it.
+func TestPredictApproach(t *testing.T) {
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	p := DefaultPredictParams()
+	p.Kinds = map[string]KindParams{PredictErrorRate: {Persist: Dur(3 * time.Minute), Approach: true, ApproachSlack: Dur(time.Minute)}}
+	run := func(when func(m int) time.Duration, minutes int) (fired []time.Time, pr *Predictor) {
+		pr = NewPredictor(p)
+		for m := 0; m < minutes; m++ {
+			now := t0.Add(time.Duration(m) * time.Minute)
+			cur := []Prediction{{Kind: PredictErrorRate, Subject: "orders", When: now.Add(when(m)), Evidence: map[string]float64{}}}
+			pr.mu.Lock()
+			_, f, _ := pr.settle(now, cur)
+			pr.mu.Unlock()
+			if len(f) > 0 {
+				fired = append(fired, now)
+			}
+		}
+		return fired, pr
+	}
+	// Receding 2 minutes a minute (more than the slack): never announced.
+	if f, _ := run(func(m int) time.Duration { return 20*time.Minute + time.Duration(3*m)*time.Minute }, 30); len(f) != 0 {
+		t.Fatalf("a receding forecast announced at %v", f)
+	}
+	// Staying put (the same predicted time, nearer each minute): announced after persist.
+	if f, _ := run(func(m int) time.Duration { return 40*time.Minute - time.Duration(m)*time.Minute }, 10); len(f) != 1 || !f[0].Equal(t0.Add(3*time.Minute)) {
+		t.Fatalf("a steady forecast: announced at %v", f)
+	}
+	// Within the slack (receding 15 s a minute for 3 minutes): announced.
+	if f, _ := run(func(m int) time.Duration { return 40*time.Minute - time.Duration(m)*45*time.Second }, 10); len(f) != 1 {
+		t.Fatalf("within the slack: announced at %v", f)
+	}
+	// Steady for 5 minutes, then receding: announced, and kept.
+	f, pr := run(func(m int) time.Duration {
+		if m < 5 {
+			return 40*time.Minute - time.Duration(m)*time.Minute
+		}
+		return 40*time.Minute + time.Duration(5*m)*time.Minute
+	}, 12)
+	if len(f) != 1 || len(pr.Active()) != 1 {
+		t.Fatalf("announced at %v, active %v", f, pr.Active())
+	}
+	// Without approach, the receding forecast is announced.
+	p.Kinds[PredictErrorRate] = KindParams{Persist: Dur(3 * time.Minute)}
+	if f, _ := run(func(m int) time.Duration { return 20*time.Minute + time.Duration(3*m)*time.Minute }, 30); len(f) != 1 {
+		t.Fatalf("without approach: announced at %v", f)
+	}
+}
+
+// trend.latency_runs: on a flow of one run a minute, a point's "p95" from
+// one-run buckets is about the median latency; pooled over 10 or more
+// runs it is about the p95.
+func TestLatencyPointsPooled(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	const med, spread = 100.0, 0.5 // p95 = 100·e^(1.645·0.5) ≈ 228 ms
+	truth := med * math.Exp(1.645*spread)
+	p := DefaultPredictParams()
+	pr := NewPredictor(p)
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	for m := 0; m < 600; m++ {
+		pr.ObserveRun("slow", start.Add(time.Duration(m)*time.Minute+time.Second), false, time.Duration(med*math.Exp(spread*r.NormFloat64())*float64(time.Millisecond)))
+	}
+	f := pr.flows["slow"]
+	pr.roll(f, start.Add(600*time.Minute))
+	res := time.Duration(p.Trend.Resolution)
+	_, _, _, plain, _ := flowPoints(f.closed, 600, 1, res, 5, 0)
+	_, _, lx, pooled, lm := flowPoints(f.closed, 600, 1, res, 5, 10)
+	if len(pooled) < 20 || len(pooled) != len(lx) || len(lm) != len(lx) {
+		t.Fatalf("%d pooled points (%d x, %d mean logs)", len(pooled), len(lx), len(lm))
+	}
+	if m := median(append([]float64(nil), plain...)); m > 0.6*truth {
+		t.Fatalf("one-run buckets: median point %.0f ms, p95 %.0f ms (expected the bias this fixes)", m, truth)
+	}
+	if m := median(append([]float64(nil), pooled...)); m < 0.8*truth || m > 1.25*truth {
+		t.Fatalf("pooled points: median %.0f ms, p95 %.0f ms", m, truth)
+	}
+	// pooledP95 from the buckets' two largest.
+	bs := []flowBucket{{n: 12, top: [2]float64{50, 40}, p95: 50}, {n: 12, top: [2]float64{70, 30}, p95: 70}}
+	if v := pooledP95(bs); v != 50 { // 24 runs: the 23rd of 24, the second largest
+		t.Fatalf("pooled p95 of 24 runs: %v", v)
+	}
+	if v := pooledP95(bs[:1]); v != 50 { // 12 runs: the largest
+		t.Fatalf("pooled p95 of 12 runs: %v", v)
+	}
+	bs = append(bs, flowBucket{n: 30, p95: 60})
+	if v := pooledP95(bs); v != 60 { // 54 runs: the median of the buckets' p95s
+		t.Fatalf("pooled p95 of 54 runs: %v", v)
+	}
+	bad := DefaultPredictParams()
+	bad.Trend.LatencyRuns = -1
+	if bad.Validate() == nil {
+		t.Fatal("latency_runs -1 accepted")
+	}
+}

@@ -61,6 +61,13 @@ var (
 	fitPersist  = []float64{0, 1.0 / 180, 1.0 / 90, 1.0 / 60, 1.0 / 36, 1.0 / 18, 1.0 / 9, 1.0 / 3}
 	fitHorizon  = []float64{0, 2.0 / 3, 1.0 / 3, 1.0 / 6}
 	fitFraction = []float64{0.05, 0.075, 0.1, 0.15, 0.2, 0.3}
+	// Error rate, latency (session 19): min_progress (0: none) and
+	// max_deceleration (0: none).
+	fitProgress = []float64{0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85}
+	fitDecel    = []float64{0, 1, 1.5, 2, 3}
+	// approach: off (-1), or the slack as a fraction of the look-ahead
+	// (0, 3 minutes for flows).
+	fitApproach = []float64{-1, 0, 1.0 / 60}
 	fitMargin   = []float64{0.5, 0.75, 1}
 )
 
@@ -77,6 +84,10 @@ type rawStep struct {
 	// at a renewal seen (-1: none), and whether refreshes were failing.
 	Frac, Renewed float64
 	Failing       bool
+	// Error rate, latency: the rise's progress and deceleration
+	// (evidence of the forecast; HasShape when it carried them).
+	Progress, Decel float64
+	HasShape        bool
 }
 
 // gateParams are the gates applied to raw steps: the kind's, and for
@@ -90,6 +101,15 @@ func (g gateParams) String() string {
 	s := fmt.Sprintf("confidence %.1f persist %s horizon %s", g.kp.Confidence, time.Duration(g.kp.Persist), time.Duration(g.kp.Horizon))
 	if g.kp.Recent {
 		s += " recent"
+	}
+	if g.kp.MinProgress > 0 {
+		s += fmt.Sprintf(" progress %.2f", g.kp.MinProgress)
+	}
+	if g.kp.MaxDeceleration > 0 {
+		s += fmt.Sprintf(" decel %.1f", g.kp.MaxDeceleration)
+	}
+	if g.kp.Approach {
+		s += fmt.Sprintf(" approach %s", time.Duration(g.kp.ApproachSlack))
 	}
 	if g.frac > 0 {
 		s = fmt.Sprintf("lifetime_fraction %.3f overdue_margin %.2f", g.frac, g.margin)
@@ -126,6 +146,9 @@ func replayRaw(c *gcase, p monitor.PredictParams) []rawStep {
 				if v, has := a.Evidence["confidence_recent"]; has {
 					st.ConfRecent = v
 				}
+				if v, has := a.Evidence["progress"]; has {
+					st.Progress, st.Decel, st.HasShape = v, a.Evidence["deceleration"], true
+				}
 				if life := a.Evidence["lifetime_s"]; life > 0 {
 					st.Frac = a.Evidence["left_s"] / life
 					st.Failing = a.Evidence["refresh_failures"] >= float64(p.Expiry.RefreshFailures)
@@ -146,7 +169,7 @@ func replayRaw(c *gcase, p monitor.PredictParams) []rawStep {
 func gate(steps []rawStep, g gateParams, clearAfter int, res time.Duration) []time.Time {
 	var fires []time.Time
 	active, holding := false, false
-	var first, when time.Time
+	var first, when, firstWhen time.Time
 	missing := 0
 	kp := g.kp
 	for _, s := range steps {
@@ -155,6 +178,9 @@ func gate(steps []rawStep, g gateParams, clearAfter int, res time.Duration) []ti
 			conf = s.ConfRecent
 		}
 		stands := s.OK && conf >= kp.Confidence && (kp.Horizon == 0 || s.When.Sub(s.Now) <= time.Duration(kp.Horizon))
+		if stands && s.HasShape {
+			stands = (kp.MinProgress == 0 || s.Progress >= kp.MinProgress) && (kp.MaxDeceleration == 0 || s.Decel < kp.MaxDeceleration)
+		}
 		if stands && g.frac > 0 {
 			limit := g.frac
 			if s.Renewed >= 0 {
@@ -162,13 +188,16 @@ func gate(steps []rawStep, g gateParams, clearAfter int, res time.Duration) []ti
 			}
 			stands = s.Failing || s.Frac <= limit
 		}
+		if stands && !active && holding && kp.Approach && s.When.Sub(firstWhen) > time.Duration(kp.ApproachSlack) {
+			stands = false // receding while held
+		}
 		if stands {
 			if active {
 				when, missing = s.When, 0
 				continue
 			}
 			if !holding {
-				holding, first = true, s.Now
+				holding, first, firstWhen = true, s.Now, s.When
 			}
 			if s.Now.Sub(first) >= time.Duration(kp.Persist) {
 				holding, active, when, missing = false, true, s.When, 0
@@ -214,15 +243,24 @@ func grid(kind string, p monitor.PredictParams) []gateParams {
 		look = float64(p.Storage.Horizon)
 	}
 	recent := []bool{false}
+	progress, decel, approach := []float64{0}, []float64{0}, []float64{-1}
 	if kind == monitor.PredictErrorRate || kind == monitor.PredictLatency {
 		recent = append(recent, true)
+		progress, decel, approach = fitProgress, fitDecel, fitApproach
 	}
 	for _, rc := range recent {
 		for _, z := range fitConfidence {
 			for _, d := range fitPersist {
 				for _, h := range fitHorizon {
-					out = append(out, gateParams{kp: monitor.KindParams{Confidence: z, Recent: rc,
-						Persist: monitor.Dur(time.Duration(d * look).Round(time.Minute)), Horizon: monitor.Dur(time.Duration(h * look).Round(time.Minute))}})
+					for _, mp := range progress {
+						for _, md := range decel {
+							for _, ap := range approach {
+								out = append(out, gateParams{kp: monitor.KindParams{Confidence: z, Recent: rc,
+									Persist: monitor.Dur(time.Duration(d * look).Round(time.Minute)), Horizon: monitor.Dur(time.Duration(h * look).Round(time.Minute)),
+									MinProgress: mp, MaxDeceleration: md, Approach: ap >= 0, ApproachSlack: monitor.Dur(max(0, time.Duration(ap*look)).Round(time.Minute))}})
+							}
+						}
+					}
 				}
 			}
 		}
@@ -370,12 +408,15 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams) {
 		}
 		b := gs[bi]
 		fmt.Printf("%s: chosen %s (%s): %s\n", k, b, how, all[bi].String())
+		breakdown(k, "predict.json", cases, raws, gateParams{kp: p.Kinds[k]}, p)
+		breakdown(k, "chosen", cases, raws, b, p)
 		if b.frac > 0 {
 			choice = append(choice, fmt.Sprintf("expiry: \"lifetime_fraction\": %g, \"overdue_margin\": %g", b.frac, b.margin))
 			continue
 		}
-		choice = append(choice, fmt.Sprintf("%q: {\"confidence\": %g, \"persist\": %q, \"horizon\": %q, \"recent\": %v}", k, b.kp.Confidence,
-			time.Duration(b.kp.Persist).String(), time.Duration(b.kp.Horizon).String(), b.kp.Recent))
+		choice = append(choice, fmt.Sprintf("%q: {\"confidence\": %g, \"persist\": %q, \"horizon\": %q, \"recent\": %v, \"min_progress\": %g, \"max_deceleration\": %g, \"approach\": %v, \"approach_slack\": %q}", k, b.kp.Confidence,
+			time.Duration(b.kp.Persist).String(), time.Duration(b.kp.Horizon).String(), b.kp.Recent, b.kp.MinProgress, b.kp.MaxDeceleration,
+			b.kp.Approach, time.Duration(b.kp.ApproachSlack).String()))
 	}
 	sort.Strings(choice)
 	fmt.Printf("\nchosen (monitor/predict.json):\n%s\n", strings.Join(choice, "\n"))
@@ -401,4 +442,75 @@ func loadRaw(file string) ([][]rawStep, error) {
 	defer f.Close()
 	var raws [][]rawStep
 	return raws, gob.NewDecoder(f).Decode(&raws)
+}
+
+// breakdown prints where a kind's gate g fires on the flow cases: the
+// recovering rises announced, by their peak (a fraction of the way to the
+// bound) and shape; the other normal cases announced; the incidents by
+// the lead of their first announcement (session 19).
+func breakdown(k, label string, cases []*gcase, raws [][]rawStep, g gateParams, p monitor.PredictParams) {
+	if k != monitor.PredictErrorRate && k != monitor.PredictLatency {
+		return
+	}
+	peaks := []float64{0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.951}
+	var recN, recFired, recFP [2][]int
+	for s := range recN {
+		recN[s], recFired[s], recFP[s] = make([]int, len(peaks)-1), make([]int, len(peaks)-1), make([]int, len(peaks)-1)
+	}
+	leads := []time.Duration{0, 5 * time.Minute, 10 * time.Minute, 20 * time.Minute, 30 * time.Minute, 60 * time.Minute, 1 << 62}
+	hitBy := make([]int, len(leads)-1)
+	var otherN, otherFired, otherFP, inc, late, missed, incFP int
+	for i, c := range cases {
+		if c.kind != k {
+			continue
+		}
+		r := judge(c, gate(raws[i], g, p.Trend.ClearAfter, time.Duration(p.Trend.Resolution)))
+		switch {
+		case c.incident:
+			inc++
+			incFP += r.fp
+			switch {
+			case r.hit:
+				for b := range hitBy {
+					if r.lead >= leads[b] && r.lead < leads[b+1] {
+						hitBy[b]++
+					}
+				}
+			case r.late:
+				late++
+			default:
+				missed++
+			}
+		case c.recovering:
+			for b := 0; b+1 < len(peaks); b++ {
+				if c.rise.peak >= peaks[b] && c.rise.peak < peaks[b+1] {
+					recN[c.rise.shape][b]++
+					recFP[c.rise.shape][b] += r.fp
+					if r.fp > 0 {
+						recFired[c.rise.shape][b]++
+					}
+				}
+			}
+		default:
+			otherN++
+			otherFP += r.fp
+			if r.fp > 0 {
+				otherFired++
+			}
+		}
+	}
+	fmt.Printf("\n%s breakdown (%s: %s)\n", k, label, g)
+	for sh, name := range []string{"linear", "accelerating"} {
+		fmt.Printf("  recovering rises, %-12s by peak: ", name)
+		for b := 0; b+1 < len(peaks); b++ {
+			fmt.Printf(" %.2f-%.2f %d/%d (fp %d)", peaks[b], math.Min(peaks[b+1], 0.95), recFired[sh][b], recN[sh][b], recFP[sh][b])
+		}
+		fmt.Println()
+	}
+	fmt.Printf("  other normal cases: %d of %d announced (fp %d)\n", otherFired, otherN, otherFP)
+	fmt.Printf("  incidents %d: missed %d, late %d, fp on incidents %d; hits by lead:", inc, missed, late, incFP)
+	for b := range hitBy {
+		fmt.Printf(" [%s,%s) %d", fmtDur(leads[b]), fmtDur(min(leads[b+1], 24*time.Hour)), hitBy[b])
+	}
+	fmt.Println()
 }

@@ -62,8 +62,11 @@ type gcase struct {
 	fail     time.Time // incident: the bound is crossed (runs fail)
 	events   []event   // in time order
 	bound    float64   // latency: the configured bound (ms)
-	// recovering: a normal flow case with a recovering rise.
+	// recovering: a normal flow case with a recovering rise; rise: its
+	// shape (what the generator drew, for the eval's breakdown of false
+	// alarms — the predictor is not told).
 	recovering bool
+	rise       riseInfo
 	// The static-threshold baseline's view: the observed metric per
 	// evaluation step (error rate, p95, remaining fraction, fraction of
 	// lifetime left, size / bound), and its warn test.
@@ -178,7 +181,7 @@ func genFlow(r *rand.Rand, c *gcase) {
 		// From its own stream, so that every other case is as before.
 		x := rand.New(rand.NewSource(c.seed*40503 + int64(len(c.kind))*7 + 11))
 		if x.Float64() < recoveringShare {
-			c.recovering = recoveringRise(x, level)
+			c.rise, c.recovering = recoveringRise(x, level)
 		}
 	}
 	n := len(level)
@@ -218,6 +221,14 @@ func genFlow(r *rand.Rand, c *gcase) {
 	sortEvents(c.events)
 }
 
+// riseInfo is what recoveringRise drew: minutes up, held and down, the
+// peak (a fraction of the way to the bound) and the shape (0 linear, 1
+// accelerating).
+type riseInfo struct {
+	up, hold, down, peak float64
+	shape                int
+}
+
 // recoveringShare is the share of normal flow cases with a recovering
 // rise (session 18).
 const recoveringShare = 0.4
@@ -231,15 +242,16 @@ const recoveringShare = 0.4
 // is wrong. Session 18, for the flow cases (error rate, latency): the
 // session-16 normal cases had bursts (up to 15 minutes) and rises that
 // level off, but nothing that rose for long and came back.
-func recoveringRise(x *rand.Rand, level []float64) bool {
+func recoveringRise(x *rand.Rand, level []float64) (riseInfo, bool) {
 	up := logU(x, 15, 4*60)
 	hold := uni(x, 0, 20)
 	down := logU(x, 5, 60)
 	peak := uni(x, 0.4, 0.95)
 	shape := x.Intn(2) // linear or accelerating
 	total := up + hold + down
+	info := riseInfo{up: up, hold: hold, down: down, peak: peak, shape: shape}
 	if float64(len(level))-total < 60 {
-		return false
+		return info, false
 	}
 	st := uni(x, 60, float64(len(level))-total)
 	for i := range level {
@@ -259,7 +271,7 @@ func recoveringRise(x *rand.Rand, level []float64) bool {
 		}
 		level[i] = math.Max(level[i], v)
 	}
-	return true
+	return info, true
 }
 
 // genLimit: a connection's calls against an upstream limit of L calls a

@@ -5,6 +5,8 @@ import (
 	"math/rand"
 	"testing"
 	"time"
+
+	"github.com/weftio/weft/monitor"
 )
 
 // The generator is deterministic per seed, and every incident is labelled
@@ -229,7 +231,8 @@ func TestRecoveringRises(t *testing.T) {
 	for s := int64(1); s <= 200; s++ {
 		x := rand.New(rand.NewSource(s))
 		level := make([]float64, 12*60)
-		if !recoveringRise(x, level) {
+		info, ok := recoveringRise(x, level)
+		if !ok {
 			continue
 		}
 		peak, last := 0.0, level[len(level)-1]
@@ -239,6 +242,9 @@ func TestRecoveringRises(t *testing.T) {
 		drawn++
 		if peak < 0.3 || peak > 0.95 || last != 0 { // sampled by the minute: near its peak
 			t.Fatalf("seed %d: peak %.3f, last %.3f", s, peak, last)
+		}
+		if peak > info.peak+1e-9 || info.peak < 0.4 || info.peak > 0.95 || info.up < 15 || info.up > 240 {
+			t.Fatalf("seed %d: drew %+v, reached %.3f", s, info, peak)
 		}
 	}
 	if drawn < 190 {
@@ -262,5 +268,62 @@ func TestRecoveringRises(t *testing.T) {
 	}
 	if share := float64(with) / float64(normal); share < 0.25 || share > 0.55 {
 		t.Fatalf("%d of %d normal cases with a recovering rise", with, normal)
+	}
+}
+
+// The fit applies min_progress and max_deceleration as Evaluate does: a
+// step stands only when far enough along and not slowing.
+func TestGateShape(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var steps []rawStep
+	for i := 0; i < 20; i++ {
+		now := t0.Add(time.Duration(i) * time.Minute)
+		steps = append(steps, rawStep{Now: now, OK: true, Conf: 5, ConfRecent: 5, When: now.Add(20 * time.Minute),
+			Progress: float64(i) / 20, Decel: map[bool]float64{true: 3, false: 0}[i >= 12 && i < 15], HasShape: true})
+	}
+	at := func(kp monitor.KindParams) []time.Time { return gate(steps, gateParams{kp: kp}, 1, time.Minute) }
+	if f := at(monitor.KindParams{}); len(f) != 1 || !f[0].Equal(t0) {
+		t.Fatalf("open gate: %v", f)
+	}
+	if f := at(monitor.KindParams{MinProgress: 0.5}); len(f) != 1 || !f[0].Equal(t0.Add(10*time.Minute)) {
+		t.Fatalf("min_progress 0.5: %v", f)
+	}
+	// Progress 0.6 reached at step 12, where it slows for three steps:
+	// announced at 15.
+	if f := at(monitor.KindParams{MinProgress: 0.6, MaxDeceleration: 2}); len(f) != 1 || !f[0].Equal(t0.Add(15*time.Minute)) {
+		t.Fatalf("min_progress 0.6, max_deceleration 2: %v", f)
+	}
+	// A step without the readings (another kind) is not held back.
+	steps[0].HasShape = false
+	steps[0].Progress = 0
+	if f := at(monitor.KindParams{MinProgress: 0.5}); len(f) != 2 || !f[0].Equal(t0) || !f[1].Equal(t0.Add(10*time.Minute)) {
+		t.Fatalf("no readings: %v", f)
+	}
+}
+
+// The fit applies approach as Evaluate does: a receding forecast breaks
+// the hold; once announced it is not held to it.
+func TestGateApproach(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	mk := func(when func(i int) time.Duration) []rawStep {
+		var steps []rawStep
+		for i := 0; i < 12; i++ {
+			now := t0.Add(time.Duration(i) * time.Minute)
+			steps = append(steps, rawStep{Now: now, OK: true, Conf: 5, ConfRecent: 5, When: now.Add(when(i))})
+		}
+		return steps
+	}
+	kp := monitor.KindParams{Persist: monitor.Dur(3 * time.Minute), Approach: true, ApproachSlack: monitor.Dur(time.Minute)}
+	receding := mk(func(i int) time.Duration { return 20*time.Minute + time.Duration(2*i)*time.Minute })
+	if f := gate(receding, gateParams{kp: kp}, 1, time.Minute); len(f) != 0 {
+		t.Fatalf("receding: %v", f)
+	}
+	steady := mk(func(i int) time.Duration { return 30*time.Minute - time.Duration(i)*time.Minute })
+	if f := gate(steady, gateParams{kp: kp}, 1, time.Minute); len(f) != 1 || !f[0].Equal(t0.Add(3*time.Minute)) {
+		t.Fatalf("steady: %v", f)
+	}
+	kp.Approach = false
+	if f := gate(receding, gateParams{kp: kp}, 1, time.Minute); len(f) != 1 {
+		t.Fatalf("receding without approach: %v", f)
 	}
 }
