@@ -672,6 +672,14 @@ func (c *StreamableHTTP) SendRequest(
 		return nil, fmt.Errorf("failed to marshal request: %w", err)
 	}
 
+	// Weft patch 16: a caller whose context is already done gets its error
+	// and nothing is sent. The request below follows that context through
+	// context.AfterFunc, i.e. a moment later, and a quick server could
+	// otherwise answer a request its caller had already canceled.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("failed to send request: %w", err)
+	}
+
 	// The HTTP request follows the caller's ctx until an SSE response's
 	// stream is handed to handleSSEResponse, which then follows it only
 	// until the response has arrived (see there).
