@@ -237,6 +237,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	st.run(ctx, clauses)
 	st.botAnswer()
 	st.toolMessages(ctx)
+	st.toolRecords()
 	st.contradictions()
 	st.prune()
 	st.gate(toks)

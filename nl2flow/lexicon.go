@@ -465,6 +465,7 @@ var (
 	lxBotReply               = lex.set("cue.bot_reply")
 	lxCueTrack               = lex.set("cue.track")
 	lxToolList               = lex.set("cue.tool_list")
+	lxToolListJoin           = lex.set("cue.tool_list_join")
 	lxObjectEnd              = lex.set("cue.object_end")
 	lxSystemTitleSkip        = lex.set("cue.system_title_skip")
 	lxElse                   = lex.set("else")

@@ -2636,6 +2636,36 @@ func (s *state) toolMessages(ctx context.Context) {
 	}
 }
 
+// toolRecords: a connected system of nested records (a tracker's issues)
+// named in the request's list of tools ("alert via chat and tracker",
+// "onboard new employees with tracker and email") where the draft does
+// nothing is where the flow's record goes: one record of the kind its
+// events are about. Never when the trigger watches it or a step already
+// reads or writes there.
+func (s *state) toolRecords() {
+	done := map[string]bool{}
+	if s.p.Trigger.Op != nil {
+		done[s.p.Trigger.Op.Connector] = true
+	}
+	s.p.walk(func(st *StepPlan) {
+		if st.Kind == "call" && st.Op != nil {
+			done[st.Op.Connector] = true
+		}
+	})
+	for _, i := range toolRecords(s.req, s.b.cat) {
+		t := s.req[i]
+		for _, conn := range s.b.cat.connectorsNamed(t.w) {
+			op := s.b.cat.toolRecordOp(conn)
+			if op == nil || done[conn] {
+				continue
+			}
+			done[conn] = true
+			s.call(op, clause{toks: []token{t}}, "create")
+			s.n.explain = append(s.n.explain, fmt.Sprintf("%s is named among the tools the request uses, so the flow makes one of its %s records there (%s).", t.raw, op.Object, op.Ref))
+		}
+	}
+}
+
 // botAnswer: a bot answers in its own system (botTrigger): when the draft
 // sends nothing there, it replies with that system's send operation ("chat
 // bot with menu-driven commands").
