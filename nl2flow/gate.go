@@ -85,11 +85,12 @@ func readAsked(toks []token, cat *Catalog) asked {
 			a.destroy = true
 		}
 	}
-	if a.objects["message"] {
-		for _, i := range toolChat(toks, cat) {
-			for _, conn := range cat.connectorsNamed(toks[i].w) {
-				a.tool[conn] = true
-			}
+	for _, i := range toolChat(toks, cat) {
+		if !a.objects["message"] && !endsList(toks, i) {
+			continue
+		}
+		for _, conn := range cat.connectorsNamed(toks[i].w) {
+			a.tool[conn] = true
 		}
 	}
 	for _, i := range toolRecords(toks, cat) {
@@ -133,6 +134,21 @@ func toolList(toks []token, cat *Catalog) []int {
 		}
 	}
 	return out
+}
+
+// endsList: the word at i is the last name of a list of tools ("with
+// Straker, Google Drive & chat"): what follows it ends the list (the end,
+// a full stop, a preposition, a clause opener), not another name or a
+// noun it qualifies ("chat options", "chat & Google Sheets").
+func endsList(toks []token, i int) bool {
+	if i+1 >= len(toks) {
+		return true
+	}
+	u := toks[i+1]
+	if u.kind == tPunct {
+		return u.w != ","
+	}
+	return u.kind == tWord && !lxToolListJoin.has(u.w) && (synPreposition.has(u.w) || synClauseOpen.has(u.w))
 }
 
 // toolRecords: of toolList, the words naming a system that sends no

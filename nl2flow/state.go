@@ -2614,20 +2614,22 @@ func (s *state) botTrigger(clauses []clause) {
 // tools ("Automated Upwork job alerts with Airtable & chat") where the
 // draft sends nothing is where the flow's messages go: one message there.
 func (s *state) toolMessages(ctx context.Context) {
-	// Only where the request asks for messages at all ("alerts",
-	// "notifications"): a chat system among the tools may as well be
-	// where the records come from ("receipt photos with chat & Google
-	// Sheets"), and never when the trigger watches it ("using chat
-	// commands").
+	// Where the request asks for messages at all ("alerts",
+	// "notifications"), or where the chat system ends the list of tools
+	// ("translation with Straker, Google Drive & chat": a list names
+	// where things come from before where they go): a chat system earlier
+	// in the list may as well be where the records come from ("receipt
+	// photos with chat & Google Sheets"), and never when the trigger
+	// watches it ("using chat commands").
 	asks := false
 	for _, t := range s.req {
 		asks = asks || t.kind == tWord && objectWords[singular(t.w)] == "message"
 	}
-	if !asks {
-		return
-	}
 	for _, i := range toolChat(s.req, s.b.cat) {
 		t := s.req[i]
+		if !asks && !endsList(s.req, i) {
+			continue
+		}
 		if s.sentTo(t.w) || s.p.Trigger.Op != nil && contains(s.b.cat.connectorsNamed(t.w), s.p.Trigger.Op.Connector) {
 			continue
 		}

@@ -542,3 +542,33 @@ func TestToolListGoesOnPastAnd(t *testing.T) {
 		}
 	}
 }
+
+// A chat system that ends the list of tools is where the flow's message
+// goes even when no word names a message; one earlier in the list, or
+// qualifying a noun after it, may be where records come from: nothing.
+func TestToolListEndIsTheDestination(t *testing.T) {
+	for _, text := range []string{
+		"Competitor price monitoring with Browserless, Google Drive & chat",
+		"Automated contract review with DocuSign and chat",
+	} {
+		d := compile(t, text)
+		found := false
+		for _, c := range calls(d.Flow) {
+			found = found || c == "chat.postMessage"
+		}
+		if !found {
+			t.Errorf("%q: want a message to chat, got %v\n%s\n%v", text, calls(d.Flow), d.YAML, d.NotUnderstood)
+		}
+	}
+	for _, text := range []string{
+		"Collect invoice photos with chat & Google Sheets",
+		"Curate content ideas with Notion & chat options",
+	} {
+		d := compile(t, text)
+		for _, c := range calls(d.Flow) {
+			if c == "chat.postMessage" {
+				t.Errorf("%q: a message was drafted:\n%s", text, d.YAML)
+			}
+		}
+	}
+}
