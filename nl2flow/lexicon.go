@@ -464,6 +464,7 @@ var (
 	lxBot                    = lex.set("cue.bot")
 	lxBotReply               = lex.set("cue.bot_reply")
 	lxCueTrack               = lex.set("cue.track")
+	lxPeriodicMessage        = lex.set("cue.periodic_message")
 	lxToolList               = lex.set("cue.tool_list")
 	lxToolListJoin           = lex.set("cue.tool_list_join")
 	lxObjectEnd              = lex.set("cue.object_end")
