@@ -233,10 +233,16 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if p.Trigger.Kind == "" {
 		st.hintedWebhook(clauses)
 	}
+	if p.Trigger.Kind == "" && periodicMessage(toks) && !statesEvent(clauses) {
+		// "sprint reports via email", "plant care reminder": messages
+		// sent on a clock, so a schedule; not how often.
+		unstatedPeriod(p, n, "The request asks for reports, reminders, digests or summaries, which are sent on a clock, but not how often")
+	}
 	st.webCheck(toks)
 	st.run(ctx, clauses)
 	st.botAnswer()
 	st.toolMessages(ctx)
+	st.toolRecords()
 	st.contradictions()
 	st.prune()
 	st.gate(toks)
@@ -258,6 +264,29 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 func unstatedPeriod(p *Plan, n *notes, why string) {
 	p.Trigger = TriggerPlan{Kind: "schedule", Cron: "0 9 * * *", Timezone: "UTC"}
 	n.ask("How often should it run? %s; the draft runs daily at 09:00 UTC.", why)
+}
+
+// periodicMessage: a word of the request names a message sent on a clock
+// (cue.periodic_message: "report", "reminder", "digest").
+func periodicMessage(toks []token) bool {
+	for _, t := range toks {
+		if t.kind == tWord && lxPeriodicMessage.has(t.w) {
+			return true
+		}
+	}
+	return false
+}
+
+// statesEvent: a clause opens with a trigger word or names an event
+// ("when a new contact is created"), which the clauses' reading makes the
+// trigger.
+func statesEvent(clauses []clause) bool {
+	for _, c := range clauses {
+		if triggerKeyword(c) >= 0 || hasEvent(c) || c.hasIn(lxTriggerWebhookHint) {
+			return true
+		}
+	}
+	return false
 }
 
 // monitors: a word of the request says something is checked again and

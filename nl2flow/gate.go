@@ -30,10 +30,13 @@ type asked struct {
 	receive   bool            // a verb of getting or receiving: "get daily poems in chat" asks for delivery there
 	bot       map[string]bool // connectors named right before a bot that answers (cue.bot_reply: "chat bot"): a bot replies there
 	tool      map[string]bool // chat systems named in a list of tools ("with Google Sheets & chat"): messages go there
+	// toolRecord: systems of nested records named in a list of tools
+	// ("with chat and tracker"): one such record is made there
+	toolRecord map[string]string
 }
 
 func readAsked(toks []token, cat *Catalog) asked {
-	a := asked{actions: map[string]bool{}, systems: map[string]bool{}, dest: map[string]bool{}, objects: map[string]bool{}, bot: map[string]bool{}, tool: map[string]bool{}}
+	a := asked{actions: map[string]bool{}, systems: map[string]bool{}, dest: map[string]bool{}, objects: map[string]bool{}, bot: map[string]bool{}, tool: map[string]bool{}, toolRecord: map[string]string{}}
 	a.injection = injection(toks)
 	for i, t := range toks {
 		switch t.kind {
@@ -82,22 +85,30 @@ func readAsked(toks []token, cat *Catalog) asked {
 			a.destroy = true
 		}
 	}
-	if a.objects["message"] {
-		for _, i := range toolChat(toks, cat) {
-			for _, conn := range cat.connectorsNamed(toks[i].w) {
-				a.tool[conn] = true
+	for _, i := range toolChat(toks, cat) {
+		if !a.objects["message"] && !endsList(toks, i) {
+			continue
+		}
+		for _, conn := range cat.connectorsNamed(toks[i].w) {
+			a.tool[conn] = true
+		}
+	}
+	for _, i := range toolRecords(toks, cat) {
+		for _, conn := range cat.connectorsNamed(toks[i].w) {
+			if op := cat.toolRecordOp(conn); op != nil {
+				a.toolRecord[conn] = op.Ref
 			}
 		}
 	}
 	return a
 }
 
-// toolChat: the indexes of the words naming a connected system whose
-// messages are chat messages (not mail) in a list of tools the request
-// names ("… with Google Sheets & chat", "using ScrapeGraphAI and chat"):
-// after a cue.tool_list word, over names, "&", "and" and commas, up to a
+// toolList: the indexes of the words naming a connected system in a list
+// of tools the request names ("… with Google Sheets & chat", "using
+// ScrapeGraphAI and chat", "with chat, tracker & email"): after a
+// cue.tool_list word, over names, "&", "and" and commas, up to a
 // preposition, a clause opener or the end of a sentence.
-func toolChat(toks []token, cat *Catalog) []int {
+func toolList(toks []token, cat *Catalog) []int {
 	var out []int
 	for k, t := range toks {
 		if t.kind != tWord || !lxToolList.has(t.w) {
@@ -111,14 +122,91 @@ func toolChat(toks []token, cat *Catalog) []int {
 				}
 				break
 			}
+			if u.kind == tWord && lxToolListJoin.has(u.w) {
+				continue
+			}
 			if u.kind != tWord || synPreposition.has(u.w) || synClauseOpen.has(u.w) {
 				break
 			}
-			for _, op := range cat.Ops {
-				if op.Verb == "send" && op.Object == "message" && contains(cat.connectorsNamed(u.w), op.Connector) {
-					out = append(out, j)
-					break
-				}
+			if len(cat.connectorsNamed(u.w)) > 0 {
+				out = append(out, j)
+			}
+		}
+	}
+	return out
+}
+
+// endsList: the word at i is the last name of a list of tools ("with
+// Straker, Google Drive & chat"): what follows it ends the list (the end,
+// a full stop, a preposition, a clause opener), not another name or a
+// noun it qualifies ("chat options", "chat & Google Sheets").
+func endsList(toks []token, i int) bool {
+	if i+1 >= len(toks) {
+		return true
+	}
+	u := toks[i+1]
+	if u.kind == tPunct {
+		return u.w != ","
+	}
+	return u.kind == tWord && !lxToolListJoin.has(u.w) && (synPreposition.has(u.w) || synClauseOpen.has(u.w))
+}
+
+// toolRecords: of toolList, the words naming a system that sends no
+// messages but keeps records nested in others (a tracker's issues in its
+// projects: the catalog's eventRecord), so that naming it as a tool asks
+// for one such record there ("alert via chat and tracker", "onboard new
+// employees with tracker and email").
+func toolRecords(toks []token, cat *Catalog) []int {
+	var out []int
+	for _, j := range toolList(toks, cat) {
+		for _, conn := range cat.connectorsNamed(toks[j].w) {
+			if cat.toolRecordOp(conn) != nil {
+				out = append(out, j)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// toolRecordOp: the operation that creates a connector's event records
+// (eventRecord's object), for a connector that has no send operation;
+// nil when there is none or more than one.
+func (c *Catalog) toolRecordOp(conn string) *Op {
+	ev := c.eventRecord(conn)
+	if ev == nil {
+		return nil
+	}
+	var found *Op
+	for _, op := range c.Ops {
+		if op.Connector != conn {
+			continue
+		}
+		if op.Verb == "send" {
+			return nil
+		}
+		if op.Verb == "create" && op.Object == ev.Object {
+			if found != nil {
+				return nil
+			}
+			found = op
+		}
+	}
+	return found
+}
+
+// toolChat: the indexes of the words naming a connected system whose
+// messages are chat messages (not mail) in a list of tools the request
+// names ("… with Google Sheets & chat", "using ScrapeGraphAI and chat"):
+// after a cue.tool_list word, over names, "&", "and" and commas, up to a
+// preposition, a clause opener or the end of a sentence.
+func toolChat(toks []token, cat *Catalog) []int {
+	var out []int
+	for _, j := range toolList(toks, cat) {
+		for _, op := range cat.Ops {
+			if op.Verb == "send" && op.Object == "message" && contains(cat.connectorsNamed(toks[j].w), op.Connector) {
+				out = append(out, j)
+				break
 			}
 		}
 	}
@@ -195,6 +283,8 @@ func (a asked) why(op *Op) string {
 	// change to the records), a message asked for, or the system named as
 	// the destination.
 	action := a.actions[op.Verb] || a.dest[op.Connector] || a.arrow && a.systems[op.Connector]
+	toolRecord := a.toolRecord[op.Connector] == op.Ref
+	action = action || toolRecord
 	switch {
 	case op.Verb == "create" || op.Verb == "update":
 		// "invoice the order": a verb whose action is the record kind.
@@ -209,7 +299,7 @@ func (a asked) why(op *Op) string {
 	// the request names, or refers back to ("them", "it"), or carries
 	// records to the system named as the destination ("new CRM accounts
 	// to the ERP").
-	if !send && !a.objects[op.Object] && !a.pronoun && !a.dest[op.Connector] && !(a.arrow && a.systems[op.Connector]) {
+	if !send && !toolRecord && !a.objects[op.Object] && !a.pronoun && !a.dest[op.Connector] && !(a.arrow && a.systems[op.Connector]) {
 		return fmt.Sprintf("the request names no %s record to %s", op.Object, op.Verb)
 	}
 	return ""

@@ -2614,25 +2614,57 @@ func (s *state) botTrigger(clauses []clause) {
 // tools ("Automated Upwork job alerts with Airtable & chat") where the
 // draft sends nothing is where the flow's messages go: one message there.
 func (s *state) toolMessages(ctx context.Context) {
-	// Only where the request asks for messages at all ("alerts",
-	// "notifications"): a chat system among the tools may as well be
-	// where the records come from ("receipt photos with chat & Google
-	// Sheets"), and never when the trigger watches it ("using chat
-	// commands").
+	// Where the request asks for messages at all ("alerts",
+	// "notifications"), or where the chat system ends the list of tools
+	// ("translation with Straker, Google Drive & chat": a list names
+	// where things come from before where they go): a chat system earlier
+	// in the list may as well be where the records come from ("receipt
+	// photos with chat & Google Sheets"), and never when the trigger
+	// watches it ("using chat commands").
 	asks := false
 	for _, t := range s.req {
 		asks = asks || t.kind == tWord && objectWords[singular(t.w)] == "message"
 	}
-	if !asks {
-		return
-	}
 	for _, i := range toolChat(s.req, s.b.cat) {
 		t := s.req[i]
+		if !asks && !endsList(s.req, i) {
+			continue
+		}
 		if s.sentTo(t.w) || s.p.Trigger.Op != nil && contains(s.b.cat.connectorsNamed(t.w), s.p.Trigger.Op.Connector) {
 			continue
 		}
 		s.send(ctx, clause{toks: []token{{kind: tWord, w: "to", raw: "to"}, t}, oneDest: true}, nil)
 		s.n.explain = append(s.n.explain, fmt.Sprintf("%s is named among the tools the request uses, so the flow's message goes there.", t.raw))
+	}
+}
+
+// toolRecords: a connected system of nested records (a tracker's issues)
+// named in the request's list of tools ("alert via chat and tracker",
+// "onboard new employees with tracker and email") where the draft does
+// nothing is where the flow's record goes: one record of the kind its
+// events are about. Never when the trigger watches it or a step already
+// reads or writes there.
+func (s *state) toolRecords() {
+	done := map[string]bool{}
+	if s.p.Trigger.Op != nil {
+		done[s.p.Trigger.Op.Connector] = true
+	}
+	s.p.walk(func(st *StepPlan) {
+		if st.Kind == "call" && st.Op != nil {
+			done[st.Op.Connector] = true
+		}
+	})
+	for _, i := range toolRecords(s.req, s.b.cat) {
+		t := s.req[i]
+		for _, conn := range s.b.cat.connectorsNamed(t.w) {
+			op := s.b.cat.toolRecordOp(conn)
+			if op == nil || done[conn] {
+				continue
+			}
+			done[conn] = true
+			s.call(op, clause{toks: []token{t}}, "create")
+			s.n.explain = append(s.n.explain, fmt.Sprintf("%s is named among the tools the request uses, so the flow makes one of its %s records there (%s).", t.raw, op.Object, op.Ref))
+		}
 	}
 }
 

@@ -490,3 +490,85 @@ func TestToolListChatGetsTheMessage(t *testing.T) {
 		}
 	}
 }
+
+// A system of nested records (a tracker: issues in projects) named in the
+// list of tools gets one record of the kind its events are about, once,
+// and only where the draft does nothing there yet; a system whose records
+// are not nested (the CRM) gets nothing from being named as a tool.
+func TestToolListRecords(t *testing.T) {
+	for text, want := range map[string]string{
+		"Onboard new employees with tracker, tracker, Zoom, and email":           "tracker.createIssue",
+		"Schedule and track interviews using Calendly, Zoom, tracker, and email": "tracker.createIssue",
+	} {
+		d := compile(t, text)
+		n := 0
+		for _, c := range calls(d.Flow) {
+			if c == want {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%q: want one %s, got %v\n%s", text, want, calls(d.Flow), d.YAML)
+		}
+	}
+	for _, text := range []string{
+		"List tracker issues with chat and tracker",
+		"Lead scoring with Google Sheets and CRM",
+	} {
+		d := compile(t, text)
+		for _, c := range calls(d.Flow) {
+			if c == "tracker.createIssue" || c == "crm.createContact" || c == "crm.createAccount" {
+				t.Errorf("%q: a record was drafted from a tool name: %v\n%s", text, calls(d.Flow), d.YAML)
+			}
+		}
+	}
+}
+
+// The list of tools goes on past "and" ("& chat" reads as "and chat"):
+// the chat system at its end gets the flow's message.
+func TestToolListGoesOnPastAnd(t *testing.T) {
+	for _, text := range []string{
+		"Order tracking system with email reminders, Google Sheets, and chat escalations",
+		"Sync Attio deals with Jotform & chat for sales alerts",
+		"Weekly stock alerts with Airtable and chat",
+	} {
+		d := compile(t, text)
+		found := false
+		for _, c := range calls(d.Flow) {
+			found = found || c == "chat.postMessage"
+		}
+		if !found {
+			t.Errorf("%q: want a message to chat, got %v\n%s\n%v", text, calls(d.Flow), d.YAML, d.NotUnderstood)
+		}
+	}
+}
+
+// A chat system that ends the list of tools is where the flow's message
+// goes even when no word names a message; one earlier in the list, or
+// qualifying a noun after it, may be where records come from: nothing.
+func TestToolListEndIsTheDestination(t *testing.T) {
+	for _, text := range []string{
+		"Competitor price monitoring with Browserless, Google Drive & chat",
+		"Automated contract review with DocuSign and chat",
+	} {
+		d := compile(t, text)
+		found := false
+		for _, c := range calls(d.Flow) {
+			found = found || c == "chat.postMessage"
+		}
+		if !found {
+			t.Errorf("%q: want a message to chat, got %v\n%s\n%v", text, calls(d.Flow), d.YAML, d.NotUnderstood)
+		}
+	}
+	for _, text := range []string{
+		"Collect invoice photos with chat & Google Sheets",
+		"Curate content ideas with Notion & chat options",
+	} {
+		d := compile(t, text)
+		for _, c := range calls(d.Flow) {
+			if c == "chat.postMessage" {
+				t.Errorf("%q: a message was drafted:\n%s", text, d.YAML)
+			}
+		}
+	}
+}

@@ -259,3 +259,29 @@ func TestTrackedIsScheduled(t *testing.T) {
 		t.Errorf("tracked CRM deals are not watched:\n%s", d.YAML)
 	}
 }
+
+// Reports, reminders and digests are sent on a clock: with no stated
+// event, schedule or webhook hint, a schedule whose period is asked. A
+// stated event or a form still starts the flow.
+func TestPeriodicMessagesAreScheduled(t *testing.T) {
+	for _, text := range []string{
+		"Automated sprint reports from the tracker via email",
+		"Plant watering reminder with OpenWeather and chat",
+		"Ticket status digest for the support team in chat",
+	} {
+		d := compile(t, text)
+		if !strings.Contains(d.YAML, "schedule:") || !strings.Contains(strings.Join(d.Questions, " "), "How often") {
+			t.Errorf("%q: want a schedule whose period is asked\n%s\n%v", text, d.YAML, d.Questions)
+		}
+	}
+	for text, want := range map[string]string{
+		"When a new contact is created in the CRM, send a summary to #sales in chat": "operation: crm.listContacts",
+		"Event registration and reminder emails with a signup form":                  "webhook:",
+		"Send weekly sales reports to #sales in chat":                                "cron: 0 9 * * 1",
+	} {
+		d := compile(t, text)
+		if !strings.Contains(d.YAML, want) {
+			t.Errorf("%q: want %q in the trigger\n%s", text, want, d.YAML)
+		}
+	}
+}
