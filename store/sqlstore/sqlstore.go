@@ -69,8 +69,12 @@ type Store struct {
 	stmts   map[string]*sql.Stmt
 	linger  time.Duration
 	// checkpoint, when set, runs on the writer pool after every
-	// checkpointEvery-th commit, once that commit's callers are answered.
+	// checkpointEvery-th commit, once that commit's callers are answered;
+	// with backfill set, after each backfill instead (Options).
 	checkpoint func(*sql.DB)
+	backfill   func(ctx context.Context)
+	backfillGo chan struct{} // wakes the backfiller (capacity 1)
+	backfilled atomic.Bool   // a backfill ended: the writer finishes the checkpoint
 
 	payload store.PayloadSealer // nil: payloads are stored in the clear
 	listen  func(ctx context.Context, channel string, up func(bool), fn func(payload string)) error
@@ -106,6 +110,16 @@ type Options struct {
 	// (SQLite: copying the WAL into the database file, which SQLite would
 	// otherwise do inside a commit while its callers wait).
 	Checkpoint func(*sql.DB)
+	// Backfill, when set with Checkpoint, copies the WAL into the database
+	// file on a connection of its own while the writer goes on committing
+	// (SQLite: a PASSIVE checkpoint). It runs after every checkpointEvery-th
+	// commit, in a goroutine of the store; when it returns, Checkpoint runs
+	// on Writer after the next commit, to copy the frames committed
+	// meanwhile, so that the next commit starts the WAL over. The writer
+	// then stops for those few frames, not for the whole copy and its
+	// fsyncs (BENCHMARKS.md §49: the whole copy held every reply of the
+	// next batch for ~10 ms, 12 % of the time under the sync load).
+	Backfill func(ctx context.Context)
 	// OnClose runs last in Close (e.g. closing NewWorker's pool).
 	OnClose func() error
 	// Listen, when set, listens on a notification channel of the
@@ -134,7 +148,7 @@ func New(o Options) (*Store, error) {
 		o.MaxBatch = 256
 	}
 	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr, isDown: o.IsUnavailableErr, queueLock: o.QueueLock,
-		newWorker: o.NewWorker, onClose: o.OnClose, listen: o.Listen, checkpoint: o.Checkpoint,
+		newWorker: o.NewWorker, onClose: o.OnClose, listen: o.Listen, checkpoint: o.Checkpoint, backfill: o.Backfill, backfillGo: make(chan struct{}, 1),
 		batch: make(chan *writeReq, 4096), done: make(chan struct{}), stopped: make(chan struct{}), qs: map[string]string{}, stmts: map[string]*sql.Stmt{}, linger: o.Linger}
 	if err := s.prepareHot(); err != nil {
 		return nil, err
@@ -145,7 +159,62 @@ func New(o Options) (*Store, error) {
 		s.wg.Add(1)
 		go s.batcher(o.MaxBatch)
 	}
+	if s.checkpoint != nil && s.backfill != nil {
+		s.wg.Add(1)
+		go s.backfiller()
+	}
 	return s, nil
+}
+
+// backfiller runs Options.Backfill when the committer asks for it, then
+// lets the committer finish the checkpoint (afterCommit).
+func (s *Store) backfiller() {
+	defer s.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.backfillGo:
+		}
+		s.backfill(ctx)
+		s.backfilled.Store(true)
+	}
+}
+
+// afterCommit checkpoints the WAL once a commit's callers are answered:
+// with a backfiller, it wakes it after every checkpointEvery-th commit and
+// finishes what a backfill leaves (the frames committed while it copied);
+// without one, the writer copies it all itself after every
+// checkpointEvery-th commit.
+func (s *Store) afterCommit() {
+	if s.checkpoint == nil {
+		return
+	}
+	if s.backfill == nil {
+		if s.commits.Load()%checkpointEvery == 0 {
+			s.checkpoint(s.w)
+		}
+		return
+	}
+	if s.backfilled.Swap(false) {
+		s.checkpoint(s.w)
+		return
+	}
+	if s.commits.Load()%checkpointEvery == 0 {
+		select {
+		case s.backfillGo <- struct{}{}:
+		default: // one is under way
+		}
+	}
 }
 
 // Dialect implements store.Store.
@@ -337,11 +406,9 @@ func (s *Store) batcher(max int) {
 			t.Stop()
 		}
 		s.commit(reqs)
-		if s.checkpoint != nil && s.commits.Load()%checkpointEvery == 0 {
-			// The callers of this batch have their answers; writers that
-			// arrive meanwhile queue for the next one.
-			s.checkpoint(s.w)
-		}
+		// The callers of this batch have their answers; writers that
+		// arrive during a checkpoint queue for the next one.
+		s.afterCommit()
 	}
 }
 
