@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -24,11 +26,36 @@ func insertRuns(t *testing.T, s store.Store, from, n int) {
 	}
 }
 
+// walFrames is the WAL's length in frames, as a checkpoint reports it.
+func walFrames(t *testing.T, dir string) int {
+	t.Helper()
+	db, err := sql.Open(driverName, "file:"+filepath.Join(dir, "weft.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var busy, frames, done int
+	if err := db.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil {
+		t.Fatal(err)
+	}
+	return frames
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !ok(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
 // The writer does not wait for the backfill: while a backfill is held
-// (it has been asked for, after the 128th commit, and has not run), the
-// group committer goes on committing and answering; once it has run, the
-// writer finishes the checkpoint and the WAL starts over.
-func TestCommitsGoOnDuringTheBackfill(t *testing.T) {
+// (asked for after the 512th commit, not yet run), the group committer
+// goes on committing and answering. Once it has run, it has copied the
+// WAL; the writer's finish, after the next commit, copies only that
+// commit's frames, and the commit after starts the WAL over.
+func TestBackfillCopiesWhileCommitsGoOn(t *testing.T) {
 	hold := make(chan struct{})
 	var cp *checkpointer
 	testCheckpointer = func(c *checkpointer) { c.hold = hold; cp = c }
@@ -39,45 +66,61 @@ func TestCommitsGoOnDuringTheBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	// Past the 128th commit (the migrations commit outside the committer),
-	// then as many again with the backfill held: each InsertRun returns
-	// only once its commit has landed.
-	insertRuns(t, s, 0, 300)
-	if got := cp.backfilledFrames.Load() + cp.finishedFrames.Load(); got != 0 {
-		t.Fatalf("%d frames checkpointed while the backfill was held", got)
+	// Past the 512th commit (the migrations commit outside the committer),
+	// with the backfill held: each InsertRun returns only once its commit
+	// has landed.
+	insertRuns(t, s, 0, 700)
+	if n := cp.backfills.Load() + cp.finishes.Load(); n != 0 {
+		t.Fatalf("%d checkpoints ran while the backfill was held", n)
 	}
 	close(hold)
-	// The backfill runs, then the next commit's checkpoint finishes it.
-	deadline := time.Now().Add(10 * time.Second)
-	for i := 300; cp.backfilledFrames.Load() == 0 || cp.finishedFrames.Load() == 0; i++ {
-		if time.Now().After(deadline) {
-			t.Fatalf("no checkpoint after the backfill was released: backfilled %d, finished %d frames", cp.backfilledFrames.Load(), cp.finishedFrames.Load())
-		}
-		insertRuns(t, s, i, 1)
-		time.Sleep(time.Millisecond)
+	waitFor(t, "the backfill", func() bool { return cp.backfills.Load() == 1 })
+	copied := cp.backfilledFrames.Load()
+	if copied < 700 {
+		t.Fatalf("the backfill copied %d frames of ~700 commits' WAL", copied)
+	}
+	insertRuns(t, s, 700, 1) // its commit's callers answered, the writer finishes
+	waitFor(t, "the finish", func() bool { return cp.finishes.Load() == 1 })
+	if f := cp.finishedFrames.Load(); f > 40 {
+		t.Fatalf("the writer's finish copied %d frames: it should copy only the last commit's (the backfill copied %d)", f, copied)
+	}
+	insertRuns(t, s, 701, 1) // starts the WAL over
+	if n := walFrames(t, dir); n > 40 {
+		t.Fatalf("the WAL holds %d frames after the checkpoint: it did not start over", n)
 	}
 }
 
-// Under a stream of commits the backfill copies most of the WAL; the
-// writer's part is the frames committed while a backfill ran, and its
-// finish leaves the WAL wholly copied, so that the next commit starts it
-// over (TestCommitterCheckpointsTheWAL checks the file's size).
-func TestBackfillCopiesMostFrames(t *testing.T) {
+// A backfill still running a whole cycle later is waited for: the writer
+// finishes it at the next 512th commit, so the WAL never holds much more
+// than two cycles' frames, however slow the copy.
+func TestSlowBackfillIsWaitedFor(t *testing.T) {
+	hold := make(chan struct{})
 	var cp *checkpointer
-	testCheckpointer = func(c *checkpointer) { cp = c }
+	testCheckpointer = func(c *checkpointer) { c.hold = hold; cp = c }
 	defer func() { testCheckpointer = nil }()
-	s, err := Open(context.Background(), t.TempDir(), nil, 0)
+	dir := t.TempDir()
+	s, err := Open(context.Background(), dir, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	insertRuns(t, s, 0, 1500)
-	b, f, r := cp.backfilledFrames.Load(), cp.finishedFrames.Load(), cp.restarts.Load()
-	t.Logf("frames copied: backfill %d, writer %d; the WAL started over %d times", b, f, r)
-	if b == 0 || b <= f {
-		t.Fatalf("the backfill copied %d frames and the writer %d: the writer did most of the copying", b, f)
+	insertRuns(t, s, 0, 1000) // the backfill asked for at 512 is held
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		insertRuns(t, s, 1000, 100) // the 1,024th commit waits for it
+	}()
+	select {
+	case <-done:
+		t.Fatal("the commits past the second cycle went on while the first backfill was still held")
+	case <-time.After(300 * time.Millisecond):
 	}
-	if r < 3 {
-		t.Fatalf("the WAL started over %d times in 1,500 commits (a checkpoint every 128 commits)", r)
+	close(hold)
+	<-done
+	if cp.backfills.Load() != 1 || cp.finishes.Load() != 1 {
+		t.Fatalf("backfills %d, finishes %d: want the held backfill, then the writer's finish", cp.backfills.Load(), cp.finishes.Load())
+	}
+	if n := walFrames(t, dir); n > 1500 {
+		t.Fatalf("the WAL holds %d frames ~80 commits after the checkpoint: it did not start over", n)
 	}
 }

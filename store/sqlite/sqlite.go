@@ -88,8 +88,12 @@ func OpenOptions(ctx context.Context, dir string, log *slog.Logger, o Options) (
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	// The backfill's own connection: it copies the WAL into the database
-	// file while the writer goes on committing (checkpointer).
-	ck, err := sql.Open(driverName, "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)")
+	// file while the writer goes on committing (checkpointer). It never
+	// waits for a lock: with a busy handler, a checkpoint that finds the
+	// WAL's header changing (the writer starting it over) waits for the
+	// writer's lock, which back-to-back commits can hold for the whole
+	// busy timeout; busy, it gives up and the writer finishes the copy.
+	ck, err := sql.Open(driverName, "file:"+path+"?_pragma=busy_timeout(0)&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		return nil, err
 	}
@@ -145,12 +149,12 @@ func IsUnavailable(err error) bool {
 const readers = 8
 
 // walBackstop is the writer's automatic checkpoint threshold, in WAL
-// frames (~16 MiB): a backstop only. SQLite's default (1,000) checkpoints
+// frames (~64 MiB): a backstop only. SQLite's default (1,000) checkpoints
 // inside the commit that crosses it, and every caller whose run is in that
 // batch waits for the copy and its fsyncs; the group committer checkpoints
-// instead after every 128th commit (~900 frames under the sync load, about
-// as often as SQLite would), mostly while commits go on (checkpointer).
-const walBackstop = 4000
+// instead after every 512th commit (~5,500 frames under the sync load),
+// mostly while commits go on (checkpointer).
+const walBackstop = 16000
 
 // checkpointer copies the committed WAL frames into the database file
 // (PASSIVE: nothing waits for readers) in two parts. The backfill, on a
@@ -160,14 +164,15 @@ const walBackstop = 4000
 // few frames committed meanwhile; no commit lands during it, so the WAL is
 // then wholly in the database file and the next commit starts it over
 // (unless a reader still reads an older snapshot; the walBackstop remains).
-// A checkpoint that fails is retried 128 commits later; durability does
+// A checkpoint that fails is retried 512 commits later; durability does
 // not depend on it (a commit is in the WAL before its callers are
 // answered).
 type checkpointer struct {
 	log *slog.Logger
-	// Frames copied by each part, and the finishes that left the WAL
-	// wholly copied, so that the next commit starts it over (tests).
-	backfilledFrames, finishedFrames, restarts atomic.Int64
+	// Frames copied by each part, and the times a call found the WAL
+	// shorter than the call before: it had started over (tests).
+	backfilledFrames, finishedFrames, restarts, lastFrames atomic.Int64
+	backfills, finishes                                    atomic.Int64 // calls that ran
 	// The WAL's frames already copied when the last call of either part
 	// returned (0 after a finish that copied it all: the WAL starts over).
 	copied atomic.Int64
@@ -191,10 +196,13 @@ func (c *checkpointer) run(ctx context.Context, db *sql.DB) (frames, done int, o
 	defer cancel()
 	var busy int
 	if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil {
-		if c.log != nil && ctx.Err() == nil {
+		if c.log != nil && ctx.Err() == nil && !IsUnavailable(err) {
 			c.log.Warn("sqlite: checkpoint", "err", err)
 		}
 		return 0, 0, false
+	}
+	if int64(frames) < c.lastFrames.Swap(int64(frames)) {
+		c.restarts.Add(1)
 	}
 	return frames, done, busy == 0
 }
@@ -213,32 +221,41 @@ func (c *checkpointer) backfiller(ck *sql.DB) func(context.Context) {
 		// few passes leave the writer a handful of frames.
 		prev := int(c.copied.Load())
 		for pass := 0; pass < backfillPasses; pass++ {
-			_, done, ok := c.run(ctx, ck)
-			if !ok || done < prev {
+			frames, done, ok := c.run(ctx, ck)
+			if !ok {
 				break
 			}
-			c.backfilledFrames.Add(int64(done - prev))
+			if done < prev { // the WAL has started over since
+				prev = 0
+			}
 			n := done - prev
+			c.backfilledFrames.Add(int64(n))
 			prev = done
 			c.copied.Store(int64(done))
-			if n < backfillEnough {
+			if n < backfillEnough || done == frames {
 				break
 			}
 		}
+		c.backfills.Add(1)
 	}
 }
 
 // finish is sqlstore.Options.Checkpoint: on the writer, after a backfill.
+// No commit lands during it, so what it copies is the rest of the WAL.
 func (c *checkpointer) finish(db *sql.DB) {
-	// The WAL is the backfill's: it starts over only once wholly copied,
-	// which no commit can see before this call (the writer's own).
-	if frames, done, ok := c.run(context.Background(), db); ok {
-		c.finishedFrames.Add(max(int64(done)-c.copied.Load(), 0))
-		if done == frames {
-			c.restarts.Add(1)
-			c.copied.Store(0)
-		} else {
-			c.copied.Store(int64(done))
-		}
+	frames, done, ok := c.run(context.Background(), db)
+	if !ok {
+		return
+	}
+	c.finishes.Add(1)
+	base := c.copied.Load()
+	if int64(done) < base { // the WAL has started over since the backfill
+		base = 0
+	}
+	c.finishedFrames.Add(int64(done) - base)
+	if done == frames {
+		c.copied.Store(0) // the next commit starts the WAL over
+	} else {
+		c.copied.Store(int64(done))
 	}
 }

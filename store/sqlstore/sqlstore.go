@@ -71,10 +71,11 @@ type Store struct {
 	// checkpoint, when set, runs on the writer pool after every
 	// checkpointEvery-th commit, once that commit's callers are answered;
 	// with backfill set, after each backfill instead (Options).
-	checkpoint func(*sql.DB)
-	backfill   func(ctx context.Context)
-	backfillGo chan struct{} // wakes the backfiller (capacity 1)
-	backfilled atomic.Bool   // a backfill ended: the writer finishes the checkpoint
+	checkpoint   func(*sql.DB)
+	backfill     func(ctx context.Context)
+	backfillGo   chan struct{} // wakes the backfiller (capacity 1)
+	backfillIdle chan struct{} // holds a token while no backfill runs (capacity 1)
+	backfilled   atomic.Bool   // a backfill ended: the writer finishes the checkpoint
 
 	payload store.PayloadSealer // nil: payloads are stored in the clear
 	listen  func(ctx context.Context, channel string, up func(bool), fn func(payload string)) error
@@ -148,7 +149,7 @@ func New(o Options) (*Store, error) {
 		o.MaxBatch = 256
 	}
 	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr, isDown: o.IsUnavailableErr, queueLock: o.QueueLock,
-		newWorker: o.NewWorker, onClose: o.OnClose, listen: o.Listen, checkpoint: o.Checkpoint, backfill: o.Backfill, backfillGo: make(chan struct{}, 1),
+		newWorker: o.NewWorker, onClose: o.OnClose, listen: o.Listen, checkpoint: o.Checkpoint, backfill: o.Backfill, backfillGo: make(chan struct{}, 1), backfillIdle: make(chan struct{}, 1),
 		batch: make(chan *writeReq, 4096), done: make(chan struct{}), stopped: make(chan struct{}), qs: map[string]string{}, stmts: map[string]*sql.Stmt{}, linger: o.Linger}
 	if err := s.prepareHot(); err != nil {
 		return nil, err
@@ -160,6 +161,7 @@ func New(o Options) (*Store, error) {
 		go s.batcher(o.MaxBatch)
 	}
 	if s.checkpoint != nil && s.backfill != nil {
+		s.backfillIdle <- struct{}{}
 		s.wg.Add(1)
 		go s.backfiller()
 	}
@@ -187,14 +189,17 @@ func (s *Store) backfiller() {
 		}
 		s.backfill(ctx)
 		s.backfilled.Store(true)
+		s.backfillIdle <- struct{}{}
 	}
 }
 
 // afterCommit checkpoints the WAL once a commit's callers are answered:
 // with a backfiller, it wakes it after every checkpointEvery-th commit and
 // finishes what a backfill leaves (the frames committed while it copied);
-// without one, the writer copies it all itself after every
-// checkpointEvery-th commit.
+// a backfill still copying a whole cycle later is waited for and finished
+// at once, so the WAL between two restarts never holds much more than two
+// cycles' frames. Without a backfiller, the writer copies it all itself
+// after every checkpointEvery-th commit.
 func (s *Store) afterCommit() {
 	if s.checkpoint == nil {
 		return
@@ -207,12 +212,18 @@ func (s *Store) afterCommit() {
 	}
 	if s.backfilled.Swap(false) {
 		s.checkpoint(s.w)
+	}
+	if s.commits.Load()%checkpointEvery != 0 {
 		return
 	}
-	if s.commits.Load()%checkpointEvery == 0 {
-		select {
-		case s.backfillGo <- struct{}{}:
-		default: // one is under way
+	select {
+	case <-s.backfillIdle: // the backfiller hands the token back when done
+		s.backfillGo <- struct{}{}
+	default:
+		<-s.backfillIdle
+		s.backfillIdle <- struct{}{}
+		if s.backfilled.Swap(false) {
+			s.checkpoint(s.w)
 		}
 	}
 }
@@ -332,7 +343,12 @@ func errClosed() error { return weft.Errorf(weft.EUnavailable, "store is closed;
 // The group committer yields at most maxYields times, for at most
 // yieldFor, while writers keep arriving (batcher).
 const (
-	checkpointEvery = 128 // group commits between two Options.Checkpoint
+	// Group commits between two checkpoints (Options.Checkpoint, Backfill).
+	// The WAL between two restarts holds them all (~22 MiB under the sync
+	// load), and a checkpoint copies only each page's last version: the
+	// index pages at the right edge, written by every commit, are copied
+	// once per checkpoint (BENCHMARKS.md §49: 512 against 128).
+	checkpointEvery = 512
 	maxYields       = 32
 	yieldFor        = time.Millisecond
 )
