@@ -51,7 +51,7 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 }
 
 // The writer does not wait for the backfill: while a backfill is held
-// (asked for after the 512th commit, not yet run), the group committer
+// (asked for after the 128th commit, not yet run), the group committer
 // goes on committing and answering. Once it has run, it has copied the
 // WAL; the writer's finish, after the next commit, copies only that
 // commit's frames, and the commit after starts the WAL over.
@@ -66,32 +66,32 @@ func TestBackfillCopiesWhileCommitsGoOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	// Past the 512th commit (the migrations commit outside the committer),
-	// with the backfill held: each InsertRun returns only once its commit
-	// has landed.
-	insertRuns(t, s, 0, 700)
+	// Past the 128th commit (the migrations commit outside the committer),
+	// short of the 256th, with the backfill held: each InsertRun returns
+	// only once its commit has landed.
+	insertRuns(t, s, 0, 200)
 	if n := cp.backfills.Load() + cp.finishes.Load(); n != 0 {
 		t.Fatalf("%d checkpoints ran while the backfill was held", n)
 	}
 	close(hold)
 	waitFor(t, "the backfill", func() bool { return cp.backfills.Load() == 1 })
 	copied := cp.backfilledFrames.Load()
-	if copied < 700 {
-		t.Fatalf("the backfill copied %d frames of ~700 commits' WAL", copied)
+	if copied < 200 {
+		t.Fatalf("the backfill copied %d frames of ~200 commits' WAL", copied)
 	}
-	insertRuns(t, s, 700, 1) // its commit's callers answered, the writer finishes
+	insertRuns(t, s, 200, 1) // its commit's callers answered, the writer finishes
 	waitFor(t, "the finish", func() bool { return cp.finishes.Load() == 1 })
 	if f := cp.finishedFrames.Load(); f > 40 {
 		t.Fatalf("the writer's finish copied %d frames: it should copy only the last commit's (the backfill copied %d)", f, copied)
 	}
-	insertRuns(t, s, 701, 1) // starts the WAL over
+	insertRuns(t, s, 201, 1) // starts the WAL over
 	if n := walFrames(t, dir); n > 40 {
 		t.Fatalf("the WAL holds %d frames after the checkpoint: it did not start over", n)
 	}
 }
 
 // A backfill still running a whole cycle later is waited for: the writer
-// finishes it at the next 512th commit, so the WAL never holds much more
+// finishes it at the next 128th commit, so the WAL never holds much more
 // than two cycles' frames, however slow the copy.
 func TestSlowBackfillIsWaitedFor(t *testing.T) {
 	hold := make(chan struct{})
@@ -104,11 +104,11 @@ func TestSlowBackfillIsWaitedFor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	insertRuns(t, s, 0, 1000) // the backfill asked for at 512 is held
+	insertRuns(t, s, 0, 200) // the backfill asked for at 128 is held
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		insertRuns(t, s, 1000, 100) // the 1,024th commit waits for it
+		insertRuns(t, s, 200, 100) // the 256th commit waits for it
 	}()
 	select {
 	case <-done:
@@ -120,7 +120,7 @@ func TestSlowBackfillIsWaitedFor(t *testing.T) {
 	if cp.backfills.Load() != 1 || cp.finishes.Load() != 1 {
 		t.Fatalf("backfills %d, finishes %d: want the held backfill, then the writer's finish", cp.backfills.Load(), cp.finishes.Load())
 	}
-	if n := walFrames(t, dir); n > 1500 {
-		t.Fatalf("the WAL holds %d frames ~80 commits after the checkpoint: it did not start over", n)
+	if n := walFrames(t, dir); n > 1000 {
+		t.Fatalf("the WAL holds %d frames ~40 commits after the checkpoint: it did not start over", n)
 	}
 }

@@ -149,12 +149,12 @@ func IsUnavailable(err error) bool {
 const readers = 8
 
 // walBackstop is the writer's automatic checkpoint threshold, in WAL
-// frames (~64 MiB): a backstop only. SQLite's default (1,000) checkpoints
+// frames (~16 MiB): a backstop only. SQLite's default (1,000) checkpoints
 // inside the commit that crosses it, and every caller whose run is in that
 // batch waits for the copy and its fsyncs; the group committer checkpoints
-// instead after every 512th commit (~5,500 frames under the sync load),
+// instead after every 128th commit (~1,300 frames under the sync load),
 // mostly while commits go on (checkpointer).
-const walBackstop = 16000
+const walBackstop = 4000
 
 // checkpointer copies the committed WAL frames into the database file
 // (PASSIVE: nothing waits for readers) in two parts. The backfill, on a
@@ -164,7 +164,7 @@ const walBackstop = 16000
 // few frames committed meanwhile; no commit lands during it, so the WAL is
 // then wholly in the database file and the next commit starts it over
 // (unless a reader still reads an older snapshot; the walBackstop remains).
-// A checkpoint that fails is retried 512 commits later; durability does
+// A checkpoint that fails is retried 128 commits later; durability does
 // not depend on it (a commit is in the WAL before its callers are
 // answered).
 type checkpointer struct {

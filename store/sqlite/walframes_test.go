@@ -26,7 +26,7 @@ func walFrames(b *testing.B, batch int) {
 	dir := b.TempDir()
 	s := openStore(b, dir)
 	db := rawDB(b, dir, "")
-	const perRound = 50 // commits between two counts; the store checkpoints every 512th
+	const perRound = 50 // commits between two counts; the store checkpoints every 128th
 	var frames, runs, n int
 	for i := 0; i < b.N; i++ {
 		var busy, log, done int
@@ -56,7 +56,7 @@ func walFrames(b *testing.B, batch int) {
 		if err := db.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err != nil {
 			b.Fatal(err)
 		}
-		if c0/512 != c1/512 || c0%512 < 100 { // the store checkpointed meanwhile (or its backfill may be running): the count restarted
+		if c0/128 != c1/128 || c0%128 < 60 { // the store checkpointed meanwhile (or its backfill may be running): the count restarted
 			continue
 		}
 		frames += log

@@ -343,12 +343,10 @@ func errClosed() error { return weft.Errorf(weft.EUnavailable, "store is closed;
 // The group committer yields at most maxYields times, for at most
 // yieldFor, while writers keep arriving (batcher).
 const (
-	// Group commits between two checkpoints (Options.Checkpoint, Backfill).
-	// The WAL between two restarts holds them all (~22 MiB under the sync
-	// load), and a checkpoint copies only each page's last version: the
-	// index pages at the right edge, written by every commit, are copied
-	// once per checkpoint (BENCHMARKS.md §49: 512 against 128).
-	checkpointEvery = 512
+	// Group commits between two checkpoints (Options.Checkpoint, Backfill):
+	// the WAL between two restarts holds them all (~5 MiB under the sync
+	// load). BENCHMARKS.md §50 measured 512 too: a larger WAL, no better.
+	checkpointEvery = 128
 	maxYields       = 32
 	yieldFor        = time.Millisecond
 )
