@@ -12,13 +12,18 @@ import (
 	"github.com/weftio/weft/store/storetest"
 )
 
-// The group committer checkpoints the WAL itself, after every 128th
-// commit, once that commit's callers are answered: 560 commits of a run
-// and three attempts (~7 frames each, ~3,900 frames in all, short of the
-// writer's 4,000-frame backstop) leave a WAL file (which keeps the size of
-// its longest stretch between two restarts) of about 128 commits' frames;
-// without the committer's checkpoints it would hold every frame since the
-// first commit. Every run is still there.
+// The group committer checkpoints the WAL itself: after every 128th
+// commit a backfill copies it on a connection of its own while commits go
+// on, then the writer, once the callers of its next commit are answered,
+// copies the frames committed meanwhile, and the commit after starts the
+// WAL over. 560 commits of a run and three attempts (~7 frames each,
+// ~3,900 frames in all, short of the writer's 4,000-frame backstop) leave
+// a WAL file (which keeps the size of its longest stretch between two
+// restarts) of 128 commits' frames and those of the commits during one
+// backfill (~900; a backfill still copying at the next 128th commit is
+// waited for, so at most two cycles' ~1,800); without the committer's
+// checkpoints it would hold every frame since the first commit. Every run
+// is still there.
 func TestCommitterCheckpointsTheWAL(t *testing.T) {
 	dir := t.TempDir()
 	s, err := sqlite.Open(context.Background(), dir, nil, 0)
@@ -48,7 +53,7 @@ func TestCommitterCheckpointsTheWAL(t *testing.T) {
 	// 4 KiB pages and a 24-byte header per frame: 1,000 frames ~ 4.1 MB.
 	frames := fi.Size() / (4096 + 24)
 	t.Logf("WAL after %d commits: %d bytes (~%d frames)", runs, fi.Size(), frames)
-	if frames > 2000 {
+	if frames > 2500 {
 		t.Fatalf("the WAL holds ~%d frames after %d commits: it was not checkpointed and started over", frames, runs)
 	}
 	n, err := s.CountRuns(ctx, "wal")

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -86,9 +87,30 @@ func OpenOptions(ctx context.Context, dir string, log *slog.Logger, o Options) (
 	if err := w.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// The backfill's own connection: it copies the WAL into the database
+	// file while the writer goes on committing (checkpointer). It never
+	// waits for a lock: with a busy handler, a checkpoint that finds the
+	// WAL's header changing (the writer starting it over) waits for the
+	// writer's lock, which back-to-back commits can hold for the whole
+	// busy timeout; busy, it gives up and the writer finishes the copy.
+	ck, err := sql.Open(driverName, "file:"+path+"?_pragma=busy_timeout(0)&_pragma=synchronous(NORMAL)")
+	if err != nil {
+		return nil, err
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetMaxIdleConns(1)
+	cp := &checkpointer{log: log}
+	if testCheckpointer != nil {
+		testCheckpointer(cp)
+	}
 	sub, _ := fs.Sub(migrations, "migrations")
-	return sqlstore.Open(ctx, sqlstore.Options{Dialect: sqlstore.SQLite, Writer: w, Reader: r, Driver: riversqlite.New(w), Logger: log, IsUniqueErr: isUnique, IsUnavailableErr: IsUnavailable, Linger: o.Linger,
-		QueueLock: queueLock(path + "-queue.lock"), Checkpoint: checkpoint(log)}, sub)
+	st, err := sqlstore.Open(ctx, sqlstore.Options{Dialect: sqlstore.SQLite, Writer: w, Reader: r, Driver: riversqlite.New(w), Logger: log, IsUniqueErr: isUnique, IsUnavailableErr: IsUnavailable, Linger: o.Linger,
+		QueueLock: queueLock(path + "-queue.lock"), Checkpoint: cp.finish, Backfill: cp.backfiller(ck), OnClose: ck.Close}, sub)
+	if err != nil {
+		ck.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // writerDSN opens the writer connection: WAL, a page cache of cacheBytes
@@ -130,24 +152,110 @@ const readers = 8
 // frames (~16 MiB): a backstop only. SQLite's default (1,000) checkpoints
 // inside the commit that crosses it, and every caller whose run is in that
 // batch waits for the copy and its fsyncs; the group committer checkpoints
-// instead after every 128th commit (~900 frames under the sync load, about
-// as often as SQLite would), once that commit's callers are answered
-// (sqlstore.Options.Checkpoint).
+// instead after every 128th commit (~1,300 frames under the sync load),
+// mostly while commits go on (checkpointer).
 const walBackstop = 4000
 
-// checkpoint copies the committed WAL frames into the database file
-// (PASSIVE: nothing waits for readers). On the writer's own connection, so
-// no commit lands meanwhile and the next one starts the WAL over. A
-// checkpoint that fails is retried 128 commits later, and the backstop
-// remains; durability does not depend on it (a commit is in the WAL
-// before its callers are answered).
-func checkpoint(log *slog.Logger) func(*sql.DB) {
-	return func(db *sql.DB) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		var busy, frames, done int
-		if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil && log != nil {
-			log.Warn("sqlite: checkpoint", "err", err)
+// checkpointer copies the committed WAL frames into the database file
+// (PASSIVE: nothing waits for readers) in two parts. The backfill, on a
+// connection of its own, copies every frame committed when it starts and
+// syncs the file while the writer goes on committing. Then finish, on the
+// writer's own connection once a commit's callers are answered, copies the
+// few frames committed meanwhile; no commit lands during it, so the WAL is
+// then wholly in the database file and the next commit starts it over
+// (unless a reader still reads an older snapshot; the walBackstop remains).
+// A checkpoint that fails is retried 128 commits later; durability does
+// not depend on it (a commit is in the WAL before its callers are
+// answered).
+type checkpointer struct {
+	log *slog.Logger
+	// Frames copied by each part, and the times a call found the WAL
+	// shorter than the call before: it had started over (tests).
+	backfilledFrames, finishedFrames, restarts, lastFrames atomic.Int64
+	backfills, finishes                                    atomic.Int64 // calls that ran
+	// The WAL's frames already copied when the last call of either part
+	// returned (0 after a finish that copied it all: the WAL starts over).
+	copied atomic.Int64
+	// hold, when set by a test, is received from before each backfill.
+	hold chan struct{}
+}
+
+// A backfill makes at most backfillPasses passes, and stops after one
+// that copied fewer than backfillEnough frames (about two batches' worth
+// under the sync load).
+const (
+	backfillPasses = 2
+	backfillEnough = 16
+)
+
+// testCheckpointer, when set by a test, sees each store's checkpointer.
+var testCheckpointer func(*checkpointer)
+
+func (c *checkpointer) run(ctx context.Context, db *sql.DB) (frames, done int, ok bool) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var busy int
+	if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil {
+		if c.log != nil && ctx.Err() == nil && !IsUnavailable(err) {
+			c.log.Warn("sqlite: checkpoint", "err", err)
 		}
+		return 0, 0, false
+	}
+	if int64(frames) < c.lastFrames.Swap(int64(frames)) {
+		c.restarts.Add(1)
+	}
+	return frames, done, busy == 0
+}
+
+// backfiller is sqlstore.Options.Backfill on ck.
+func (c *checkpointer) backfiller(ck *sql.DB) func(context.Context) {
+	return func(ctx context.Context) {
+		if c.hold != nil {
+			select {
+			case <-c.hold:
+			case <-ctx.Done():
+				return
+			}
+		}
+		// Each pass copies what was committed during the one before: a
+		// few passes leave the writer a handful of frames.
+		prev := int(c.copied.Load())
+		for pass := 0; pass < backfillPasses; pass++ {
+			frames, done, ok := c.run(ctx, ck)
+			if !ok {
+				break
+			}
+			if done < prev { // the WAL has started over since
+				prev = 0
+			}
+			n := done - prev
+			c.backfilledFrames.Add(int64(n))
+			prev = done
+			c.copied.Store(int64(done))
+			if n < backfillEnough || done == frames {
+				break
+			}
+		}
+		c.backfills.Add(1)
+	}
+}
+
+// finish is sqlstore.Options.Checkpoint: on the writer, after a backfill.
+// No commit lands during it, so what it copies is the rest of the WAL.
+func (c *checkpointer) finish(db *sql.DB) {
+	frames, done, ok := c.run(context.Background(), db)
+	if !ok {
+		return
+	}
+	c.finishes.Add(1)
+	base := c.copied.Load()
+	if int64(done) < base { // the WAL has started over since the backfill
+		base = 0
+	}
+	c.finishedFrames.Add(int64(done) - base)
+	if done == frames {
+		c.copied.Store(0) // the next commit starts the WAL over
+	} else {
+		c.copied.Store(int64(done))
 	}
 }

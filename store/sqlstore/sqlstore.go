@@ -69,8 +69,13 @@ type Store struct {
 	stmts   map[string]*sql.Stmt
 	linger  time.Duration
 	// checkpoint, when set, runs on the writer pool after every
-	// checkpointEvery-th commit, once that commit's callers are answered.
-	checkpoint func(*sql.DB)
+	// checkpointEvery-th commit, once that commit's callers are answered;
+	// with backfill set, after each backfill instead (Options).
+	checkpoint   func(*sql.DB)
+	backfill     func(ctx context.Context)
+	backfillGo   chan struct{} // wakes the backfiller (capacity 1)
+	backfillIdle chan struct{} // holds a token while no backfill runs (capacity 1)
+	backfilled   atomic.Bool   // a backfill ended: the writer finishes the checkpoint
 
 	payload store.PayloadSealer // nil: payloads are stored in the clear
 	listen  func(ctx context.Context, channel string, up func(bool), fn func(payload string)) error
@@ -106,6 +111,16 @@ type Options struct {
 	// (SQLite: copying the WAL into the database file, which SQLite would
 	// otherwise do inside a commit while its callers wait).
 	Checkpoint func(*sql.DB)
+	// Backfill, when set with Checkpoint, copies the WAL into the database
+	// file on a connection of its own while the writer goes on committing
+	// (SQLite: a PASSIVE checkpoint). It runs after every checkpointEvery-th
+	// commit, in a goroutine of the store; when it returns, Checkpoint runs
+	// on Writer after the next commit, to copy the frames committed
+	// meanwhile, so that the next commit starts the WAL over. The writer
+	// then stops for those few frames, not for the whole copy and its
+	// fsyncs (BENCHMARKS.md §49: the whole copy held every reply of the
+	// next batch for ~10 ms, 12 % of the time under the sync load).
+	Backfill func(ctx context.Context)
 	// OnClose runs last in Close (e.g. closing NewWorker's pool).
 	OnClose func() error
 	// Listen, when set, listens on a notification channel of the
@@ -134,7 +149,7 @@ func New(o Options) (*Store, error) {
 		o.MaxBatch = 256
 	}
 	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr, isDown: o.IsUnavailableErr, queueLock: o.QueueLock,
-		newWorker: o.NewWorker, onClose: o.OnClose, listen: o.Listen, checkpoint: o.Checkpoint,
+		newWorker: o.NewWorker, onClose: o.OnClose, listen: o.Listen, checkpoint: o.Checkpoint, backfill: o.Backfill, backfillGo: make(chan struct{}, 1), backfillIdle: make(chan struct{}, 1),
 		batch: make(chan *writeReq, 4096), done: make(chan struct{}), stopped: make(chan struct{}), qs: map[string]string{}, stmts: map[string]*sql.Stmt{}, linger: o.Linger}
 	if err := s.prepareHot(); err != nil {
 		return nil, err
@@ -145,7 +160,72 @@ func New(o Options) (*Store, error) {
 		s.wg.Add(1)
 		go s.batcher(o.MaxBatch)
 	}
+	if s.checkpoint != nil && s.backfill != nil {
+		s.backfillIdle <- struct{}{}
+		s.wg.Add(1)
+		go s.backfiller()
+	}
 	return s, nil
+}
+
+// backfiller runs Options.Backfill when the committer asks for it, then
+// lets the committer finish the checkpoint (afterCommit).
+func (s *Store) backfiller() {
+	defer s.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.backfillGo:
+		}
+		s.backfill(ctx)
+		s.backfilled.Store(true)
+		s.backfillIdle <- struct{}{}
+	}
+}
+
+// afterCommit checkpoints the WAL once a commit's callers are answered:
+// with a backfiller, it wakes it after every checkpointEvery-th commit and
+// finishes what a backfill leaves (the frames committed while it copied);
+// a backfill still copying a whole cycle later is waited for and finished
+// at once, so the WAL between two restarts never holds much more than two
+// cycles' frames. Without a backfiller, the writer copies it all itself
+// after every checkpointEvery-th commit.
+func (s *Store) afterCommit() {
+	if s.checkpoint == nil {
+		return
+	}
+	if s.backfill == nil {
+		if s.commits.Load()%checkpointEvery == 0 {
+			s.checkpoint(s.w)
+		}
+		return
+	}
+	if s.backfilled.Swap(false) {
+		s.checkpoint(s.w)
+	}
+	if s.commits.Load()%checkpointEvery != 0 {
+		return
+	}
+	select {
+	case <-s.backfillIdle: // the backfiller hands the token back when done
+		s.backfillGo <- struct{}{}
+	default:
+		<-s.backfillIdle
+		s.backfillIdle <- struct{}{}
+		if s.backfilled.Swap(false) {
+			s.checkpoint(s.w)
+		}
+	}
 }
 
 // Dialect implements store.Store.
@@ -263,7 +343,10 @@ func errClosed() error { return weft.Errorf(weft.EUnavailable, "store is closed;
 // The group committer yields at most maxYields times, for at most
 // yieldFor, while writers keep arriving (batcher).
 const (
-	checkpointEvery = 128 // group commits between two Options.Checkpoint
+	// Group commits between two checkpoints (Options.Checkpoint, Backfill):
+	// the WAL between two restarts holds them all (~5 MiB under the sync
+	// load). BENCHMARKS.md §50 measured 512 too: a larger WAL, no better.
+	checkpointEvery = 128
 	maxYields       = 32
 	yieldFor        = time.Millisecond
 )
@@ -337,11 +420,9 @@ func (s *Store) batcher(max int) {
 			t.Stop()
 		}
 		s.commit(reqs)
-		if s.checkpoint != nil && s.commits.Load()%checkpointEvery == 0 {
-			// The callers of this batch have their answers; writers that
-			// arrive meanwhile queue for the next one.
-			s.checkpoint(s.w)
-		}
+		// The callers of this batch have their answers; writers that
+		// arrive during a checkpoint queue for the next one.
+		s.afterCommit()
 	}
 }
 
