@@ -13,6 +13,12 @@ import (
 
 func insertRuns(t *testing.T, s store.Store, from, n int) {
 	t.Helper()
+	if err := tryInsertRuns(s, from, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tryInsertRuns(s store.Store, from, n int) error {
 	ctx := context.Background()
 	now := time.Now().UTC()
 	for i := from; i < from+n; i++ {
@@ -21,9 +27,10 @@ func insertRuns(t *testing.T, s store.Store, from, n int) {
 		as := []store.Attempt{{RunID: id, Flow: "wal", Version: 1, StepID: "a", StepKey: "a", Kind: "set", Attempt: 1, TriggerKind: "webhook",
 			Status: store.AttemptOK, StartedAt: now, FinishedAt: now}}
 		if err := s.InsertRun(ctx, r, as); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
+	return nil
 }
 
 // walFrames is the WAL's length in frames, as a checkpoint reports it.
@@ -50,12 +57,9 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 }
 
-// The writer does not wait for the backfill: while a backfill is held
-// (asked for after the 128th commit, not yet run), the group committer
-// goes on committing and answering. Once it has run, it has copied the
-// WAL; the writer's finish, after the next commit, copies only that
-// commit's frames, and the commit after starts the WAL over.
-func TestBackfillCopiesWhileCommitsGoOn(t *testing.T) {
+// openHeld opens a store whose backfills wait until hold is closed.
+func openHeld(t *testing.T) (*checkpointer, store.Store, string, chan struct{}) {
+	t.Helper()
 	hold := make(chan struct{})
 	var cp *checkpointer
 	testCheckpointer = func(c *checkpointer) { c.hold = hold; cp = c }
@@ -65,7 +69,17 @@ func TestBackfillCopiesWhileCommitsGoOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return cp, s, dir, hold
+}
+
+// The writer does not wait for the backfill: while a backfill is held
+// (asked for after the 128th commit, not yet run), the group committer
+// goes on committing and answering. Once it has run, it has copied the
+// WAL; the writer's finish, after the next commit, copies only that
+// commit's frames, and the commit after starts the WAL over.
+func TestBackfillCopiesWhileCommitsGoOn(t *testing.T) {
+	cp, s, dir, hold := openHeld(t)
 	// Past the 128th commit (the migrations commit outside the committer),
 	// short of the 256th, with the backfill held: each InsertRun returns
 	// only once its commit has landed.
@@ -94,29 +108,19 @@ func TestBackfillCopiesWhileCommitsGoOn(t *testing.T) {
 // finishes it at the next 128th commit, so the WAL never holds much more
 // than two cycles' frames, however slow the copy.
 func TestSlowBackfillIsWaitedFor(t *testing.T) {
-	hold := make(chan struct{})
-	var cp *checkpointer
-	testCheckpointer = func(c *checkpointer) { c.hold = hold; cp = c }
-	defer func() { testCheckpointer = nil }()
-	dir := t.TempDir()
-	s, err := Open(context.Background(), dir, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	cp, s, dir, hold := openHeld(t)
 	insertRuns(t, s, 0, 200) // the backfill asked for at 128 is held
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		insertRuns(t, s, 200, 100) // the 256th commit waits for it
-	}()
+	done := make(chan error, 1)
+	go func() { done <- tryInsertRuns(s, 200, 100) }() // the 256th commit waits for it
 	select {
 	case <-done:
 		t.Fatal("the commits past the second cycle went on while the first backfill was still held")
 	case <-time.After(300 * time.Millisecond):
 	}
 	close(hold)
-	<-done
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 	if cp.backfills.Load() != 1 || cp.finishes.Load() != 1 {
 		t.Fatalf("backfills %d, finishes %d: want the held backfill, then the writer's finish", cp.backfills.Load(), cp.finishes.Load())
 	}
