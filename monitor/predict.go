@@ -170,6 +170,13 @@ type KindParams struct {
 	// is not held to it.
 	Approach      bool `json:"approach,omitempty"`
 	ApproachSlack Dur  `json:"approach_slack,omitempty"`
+	// MaxSaturation (error_rate, latency): not announced while a rise
+	// that levels off explains the window's points better than a straight
+	// line by at least this likelihood-ratio statistic
+	// (evidence.saturation, Saturation; 0: no such gate). A rise that
+	// will recover flattens near its peak before it turns; a degradation
+	// that goes on is as straight or steeper.
+	MaxSaturation float64 `json:"max_saturation,omitempty"`
 }
 
 // shapeAllows applies min_progress and max_deceleration to a forecast's
@@ -179,6 +186,9 @@ func (kp KindParams) shapeAllows(ev map[string]float64) bool {
 		return false
 	}
 	if v, ok := ev["deceleration"]; ok && kp.MaxDeceleration > 0 && v >= kp.MaxDeceleration {
+		return false
+	}
+	if v, ok := ev["saturation"]; ok && kp.MaxSaturation > 0 && v >= kp.MaxSaturation {
 		return false
 	}
 	return true
@@ -272,6 +282,9 @@ func (p PredictParams) Validate() error {
 		}
 		if math.IsNaN(kp.MaxDeceleration) || kp.MaxDeceleration < 0 || kp.MaxDeceleration > 10 {
 			return bad(fmt.Sprintf("kinds.%s.max_deceleration must be 0 to 10", k))
+		}
+		if math.IsNaN(kp.MaxSaturation) || kp.MaxSaturation < 0 || kp.MaxSaturation > 100 {
+			return bad(fmt.Sprintf("kinds.%s.max_saturation must be 0 to 100", k))
 		}
 	}
 	return nil
@@ -650,7 +663,7 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 		for i, p := range best {
 			if p != nil {
 				if sig[i] != nil {
-					p.Evidence["progress"], p.Evidence["deceleration"] = sig[i][0], sig[i][1]
+					p.Evidence["progress"], p.Evidence["deceleration"], p.Evidence["saturation"] = sig[i][0], sig[i][1], sig[i][2]
 				}
 				out = append(out, *p)
 			}
@@ -659,17 +672,82 @@ func (pr *Predictor) flowPredictions(now time.Time, out []Prediction) []Predicti
 	return out
 }
 
-// riseSignals are two readings of a rise's shape on one scale's points
+// riseSignals are three readings of a rise's shape on one scale's points
 // (xs, ys; t fitted on them, level now): its progress — how far the
 // fitted level now is along the way from usual to thr (0: at the usual
-// level, 1: at the bound) — and its deceleration (Deceleration). The
-// kinds' min_progress and max_deceleration gate on them.
+// level, 1: at the bound) —, its deceleration (Deceleration) and its
+// saturation (Saturation). The kinds' min_progress, max_deceleration and
+// max_saturation gate on them.
 func riseSignals(t Trend, xs, ys []float64, usual, thr float64) []float64 {
 	progress := 1.0
 	if thr > usual {
 		progress = (t.Level - usual) / (thr - usual)
 	}
-	return []float64{progress, Deceleration(xs, ys)}
+	return []float64{progress, Deceleration(xs, ys), Saturation(xs, ys)}
+}
+
+// saturationMinTail is how many points a levelled-off tail must hold
+// for Saturation to consider it.
+const saturationMinTail = 3
+
+// Saturation compares two models of a rise on xs, ys by their Gaussian
+// likelihood ratio: a straight line, and a line that rises until some
+// point c and is flat after it (y = a + b·min(x, c), b > 0, c one of the
+// points with at least saturationMinTail points after it and a quarter of
+// them before). It returns n·ln(RSS_line / RSS_levelled), the best c's:
+// 0 when no levelled-off rise fits better than the line (a straight or
+// accelerating rise), large when the newest points have flattened out
+// (a rise approaching its peak). The line is the levelled model with c at
+// the last point, so the statistic is never negative; it is 0 under 8
+// points, and capped at 100 (an exact fit).
+func Saturation(xs, ys []float64) float64 {
+	n := min(len(xs), len(ys))
+	if n < 8 {
+		return 0
+	}
+	xs, ys = xs[:n], ys[:n]
+	rssLine, _ := hingeRSS(xs, ys, math.Inf(1))
+	if !(rssLine > 0) {
+		return 0 // a perfect line (or NaN input): nothing to prefer
+	}
+	best := rssLine
+	for i := n / 4; i < n-saturationMinTail; i++ {
+		if rss, b := hingeRSS(xs, ys, xs[i]); b > 0 && rss < best {
+			best = rss
+		}
+	}
+	if best <= 0 {
+		return 100
+	}
+	return math.Min(100, float64(n)*math.Log(rssLine/best))
+}
+
+// hingeRSS is the least-squares fit of y = a + b·min(x, c): its residual
+// sum of squares and slope b (c = +Inf: the straight line).
+func hingeRSS(xs, ys []float64, c float64) (rss, b float64) {
+	n := float64(len(xs))
+	var mx, my float64
+	for i := range xs {
+		mx += math.Min(xs[i], c)
+		my += ys[i]
+	}
+	mx, my = mx/n, my/n
+	var sxx, sxy float64
+	for i := range xs {
+		dx := math.Min(xs[i], c) - mx
+		sxx += dx * dx
+		sxy += dx * (ys[i] - my)
+	}
+	if sxx <= 0 {
+		return math.Inf(1), 0
+	}
+	b = sxy / sxx
+	a := my - b*mx
+	for i := range xs {
+		r := ys[i] - a - b*math.Min(xs[i], c)
+		rss += r * r
+	}
+	return rss, b
 }
 
 // Deceleration is how surely the newest half of xs, ys rises more

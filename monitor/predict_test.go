@@ -790,3 +790,100 @@ func TestLatencyPointsPooled(t *testing.T) {
 		t.Fatal("latency_runs -1 accepted")
 	}
 }
+
+// Saturation on hand-made series: a rise that levels off near its peak
+// (as one about to recover does) against one that goes on, straight or
+// speeding up.
+func TestSaturation(t *testing.T) {
+	var xs, straight, levelled, speeding []float64
+	for i := 0; i < 40; i++ {
+		xs = append(xs, float64(i-40)*60)
+		noise := 0.004 * float64((i*7)%5-2)
+		straight = append(straight, 0.05+0.01*float64(i)+noise)
+		// Climbing a point a minute for 30 minutes, then flat at its peak.
+		levelled = append(levelled, 0.05+0.01*float64(min(i, 30))+noise)
+		speeding = append(speeding, 0.05+0.0003*float64(i*i)+noise)
+	}
+	sStraight, sLevelled, sSpeeding := Saturation(xs, straight), Saturation(xs, levelled), Saturation(xs, speeding)
+	if sStraight > 2.71 {
+		t.Fatalf("a straight rise: saturation %v (want under chi-square(1)'s 0.1 point)", sStraight)
+	}
+	if sLevelled < 10.83 {
+		t.Fatalf("a rise levelled off for its last 10 minutes: saturation %v", sLevelled)
+	}
+	if sSpeeding > 0.5 {
+		t.Fatalf("a rise speeding up: saturation %v", sSpeeding)
+	}
+	if s := Saturation(xs[:7], levelled[:7]); s != 0 {
+		t.Fatalf("too short: %v", s)
+	}
+	flat := make([]float64, len(xs))
+	if s := Saturation(xs, flat); s != 0 {
+		t.Fatalf("a flat series: %v", s)
+	}
+	exact := make([]float64, len(xs))
+	for i := range xs {
+		exact[i] = 0.01 * float64(min(i, 30))
+	}
+	if s := Saturation(xs, exact); s != 100 {
+		t.Fatalf("an exact levelled rise: %v, want the cap", s)
+	}
+	nan := append([]float64(nil), straight...)
+	nan[3] = math.NaN()
+	if s := Saturation(xs, nan); s != 0 || math.IsNaN(s) {
+		t.Fatalf("NaN input: %v", s)
+	}
+	// A line falling from a plateau is not a rise levelling off: the
+	// levelled model needs a rising slope.
+	var falling []float64
+	for i := range xs {
+		falling = append(falling, 0.5-0.01*float64(max(0, i-10)))
+	}
+	if s := Saturation(xs, falling); s != 0 {
+		t.Fatalf("a fall: saturation %v", s)
+	}
+}
+
+// max_saturation through the predictor: a failure rate that climbs and
+// then holds below the bound is forecast without the gate and not with it;
+// a straight climb is forecast either way.
+func TestPredictSaturationGate(t *testing.T) {
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	holding := func(m int) float64 {
+		x := float64(max(0, m-60))
+		return 0.02 + 0.01*math.Min(x, 25) + 0.0005*math.Max(0, x-25)
+	}
+	climb := func(m int) float64 { return 0.02 + math.Max(0, float64(m-60))*0.004 }
+	activeAtEnd := func(kp KindParams, rate func(int) float64) []Prediction {
+		p := DefaultPredictParams()
+		p.Kinds = map[string]KindParams{PredictErrorRate: kp}
+		pr := NewPredictor(p)
+		feed(pr, start, 125, rate)
+		return pr.Active()
+	}
+	base := KindParams{Confidence: 1, Horizon: Dur(2 * time.Hour)}
+	a := activeAtEnd(base, holding)
+	if len(a) == 0 {
+		t.Fatal("the holding rise is not forecast without max_saturation (this test would show nothing)")
+	}
+	if a[0].Evidence["saturation"] < 6.63 {
+		t.Fatalf("the holding rise reads saturation %v", a[0].Evidence["saturation"])
+	}
+	gated := base
+	gated.MaxSaturation = 6.63
+	if a := activeAtEnd(gated, holding); len(a) != 0 {
+		t.Fatalf("max_saturation 6.63: still forecast with saturation %v", a[0].Evidence["saturation"])
+	}
+	if a := activeAtEnd(gated, climb); len(a) == 0 {
+		t.Fatal("max_saturation 6.63 holds back a straight climb")
+	}
+	bad := DefaultPredictParams()
+	bad.Kinds = map[string]KindParams{PredictErrorRate: {MaxSaturation: -1}}
+	if bad.Validate() == nil {
+		t.Fatal("max_saturation -1 accepted")
+	}
+	bad.Kinds = map[string]KindParams{PredictErrorRate: {MaxSaturation: math.NaN()}}
+	if bad.Validate() == nil {
+		t.Fatal("max_saturation NaN accepted")
+	}
+}

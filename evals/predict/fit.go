@@ -65,6 +65,12 @@ var (
 	// max_deceleration (0: none).
 	fitProgress = []float64{0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85}
 	fitDecel    = []float64{0, 1, 1.5, 2, 3}
+	// Session 21: max_saturation (0: none), the likelihood-ratio
+	// statistic's chi-square(1) points for p = 0.1, 0.05, 0.01, 0.001
+	// (set from that meaning, not from the data). With -saturation it
+	// takes max_deceleration's place in the grid (the grid keeps its size).
+	fitSaturation = []float64{0, 2.71, 3.84, 6.63, 10.83}
+	fitWithSat    bool
 	// approach: off (-1), or the slack as a fraction of the look-ahead
 	// (0, 3 minutes for flows).
 	fitApproach = []float64{-1, 0, 1.0 / 60}
@@ -86,8 +92,8 @@ type rawStep struct {
 	Failing       bool
 	// Error rate, latency: the rise's progress and deceleration
 	// (evidence of the forecast; HasShape when it carried them).
-	Progress, Decel float64
-	HasShape        bool
+	Progress, Decel, Sat float64
+	HasShape             bool
 }
 
 // gateParams are the gates applied to raw steps: the kind's, and for
@@ -107,6 +113,9 @@ func (g gateParams) String() string {
 	}
 	if g.kp.MaxDeceleration > 0 {
 		s += fmt.Sprintf(" decel %.1f", g.kp.MaxDeceleration)
+	}
+	if g.kp.MaxSaturation > 0 {
+		s += fmt.Sprintf(" sat %.2f", g.kp.MaxSaturation)
 	}
 	if g.kp.Approach {
 		s += fmt.Sprintf(" approach %s", time.Duration(g.kp.ApproachSlack))
@@ -147,7 +156,7 @@ func replayRaw(c *gcase, p monitor.PredictParams) []rawStep {
 					st.ConfRecent = v
 				}
 				if v, has := a.Evidence["progress"]; has {
-					st.Progress, st.Decel, st.HasShape = v, a.Evidence["deceleration"], true
+					st.Progress, st.Decel, st.Sat, st.HasShape = v, a.Evidence["deceleration"], a.Evidence["saturation"], true
 				}
 				if life := a.Evidence["lifetime_s"]; life > 0 {
 					st.Frac = a.Evidence["left_s"] / life
@@ -179,7 +188,8 @@ func gate(steps []rawStep, g gateParams, clearAfter int, res time.Duration) []ti
 		}
 		stands := s.OK && conf >= kp.Confidence && (kp.Horizon == 0 || s.When.Sub(s.Now) <= time.Duration(kp.Horizon))
 		if stands && s.HasShape {
-			stands = (kp.MinProgress == 0 || s.Progress >= kp.MinProgress) && (kp.MaxDeceleration == 0 || s.Decel < kp.MaxDeceleration)
+			stands = (kp.MinProgress == 0 || s.Progress >= kp.MinProgress) && (kp.MaxDeceleration == 0 || s.Decel < kp.MaxDeceleration) &&
+				(kp.MaxSaturation == 0 || s.Sat < kp.MaxSaturation)
 		}
 		if stands && g.frac > 0 {
 			limit := g.frac
@@ -248,16 +258,22 @@ func grid(kind string, p monitor.PredictParams) []gateParams {
 		recent = append(recent, true)
 		progress, decel, approach = fitProgress, fitDecel, fitApproach
 	}
+	sats := []float64{0}
+	if fitWithSat && (kind == monitor.PredictErrorRate || kind == monitor.PredictLatency) {
+		sats, decel = fitSaturation, []float64{0}
+	}
 	for _, rc := range recent {
 		for _, z := range fitConfidence {
 			for _, d := range fitPersist {
 				for _, h := range fitHorizon {
 					for _, mp := range progress {
 						for _, md := range decel {
-							for _, ap := range approach {
-								out = append(out, gateParams{kp: monitor.KindParams{Confidence: z, Recent: rc,
-									Persist: monitor.Dur(time.Duration(d * look).Round(time.Minute)), Horizon: monitor.Dur(time.Duration(h * look).Round(time.Minute)),
-									MinProgress: mp, MaxDeceleration: md, Approach: ap >= 0, ApproachSlack: monitor.Dur(max(0, time.Duration(ap*look)).Round(time.Minute))}})
+							for _, ms := range sats {
+								for _, ap := range approach {
+									out = append(out, gateParams{kp: monitor.KindParams{Confidence: z, Recent: rc,
+										Persist: monitor.Dur(time.Duration(d * look).Round(time.Minute)), Horizon: monitor.Dur(time.Duration(h * look).Round(time.Minute)),
+										MinProgress: mp, MaxDeceleration: md, MaxSaturation: ms, Approach: ap >= 0, ApproachSlack: monitor.Dur(max(0, time.Duration(ap*look)).Round(time.Minute))}})
+								}
 							}
 						}
 					}
@@ -414,8 +430,8 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams) {
 			choice = append(choice, fmt.Sprintf("expiry: \"lifetime_fraction\": %g, \"overdue_margin\": %g", b.frac, b.margin))
 			continue
 		}
-		choice = append(choice, fmt.Sprintf("%q: {\"confidence\": %g, \"persist\": %q, \"horizon\": %q, \"recent\": %v, \"min_progress\": %g, \"max_deceleration\": %g, \"approach\": %v, \"approach_slack\": %q}", k, b.kp.Confidence,
-			time.Duration(b.kp.Persist).String(), time.Duration(b.kp.Horizon).String(), b.kp.Recent, b.kp.MinProgress, b.kp.MaxDeceleration,
+		choice = append(choice, fmt.Sprintf("%q: {\"confidence\": %g, \"persist\": %q, \"horizon\": %q, \"recent\": %v, \"min_progress\": %g, \"max_deceleration\": %g, \"max_saturation\": %g, \"approach\": %v, \"approach_slack\": %q}", k, b.kp.Confidence,
+			time.Duration(b.kp.Persist).String(), time.Duration(b.kp.Horizon).String(), b.kp.Recent, b.kp.MinProgress, b.kp.MaxDeceleration, b.kp.MaxSaturation,
 			b.kp.Approach, time.Duration(b.kp.ApproachSlack).String()))
 	}
 	sort.Strings(choice)

@@ -43,6 +43,7 @@ func main() {
 	fitGates := flag.Bool("fit", false, "fit the per-kind gates (predict.json \"kinds\") on the dev seeds and print the choice")
 	workers := flag.Int("j", 2, "cases replayed at once")
 	rawFile := flag.String("raw", "", "with -fit: keep the open-gate replay in this file and reuse it when it is there (same code, same seeds)")
+	flag.BoolVar(&fitWithSat, "saturation", false, "with -fit: grid max_saturation in max_deceleration's place (error_rate, latency)")
 	flag.Float64Var(&fitPrecision, "min-precision", fitPrecision, "with -fit: the precision the rule requires, as a 95 % lower bound")
 	flag.Parse()
 	p := monitor.DefaultPredictParams()

@@ -327,3 +327,45 @@ func TestGateApproach(t *testing.T) {
 		t.Fatalf("receding without approach: %v", f)
 	}
 }
+
+// The fit applies max_saturation as the predictor does (shapeAllows): a
+// step whose saturation reaches the gate does not stand; the grid with
+// -saturation tries it in max_deceleration's place.
+func TestGateSaturation(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var steps []rawStep
+	for i := 0; i < 12; i++ {
+		now := t0.Add(time.Duration(i) * time.Minute)
+		sat := 1.0
+		if i < 6 {
+			sat = 20 // levelled off until minute 6
+		}
+		steps = append(steps, rawStep{Now: now, OK: true, Conf: 5, ConfRecent: 5, When: now.Add(20 * time.Minute), HasShape: true, Sat: sat})
+	}
+	kp := monitor.KindParams{MaxSaturation: 6.63}
+	if f := gate(steps, gateParams{kp: kp}, 1, time.Minute); len(f) != 1 || !f[0].Equal(t0.Add(6*time.Minute)) {
+		t.Fatalf("max_saturation: %v, want one announcement at minute 6", f)
+	}
+	kp.MaxSaturation = 0
+	if f := gate(steps, gateParams{kp: kp}, 1, time.Minute); len(f) != 1 || !f[0].Equal(t0) {
+		t.Fatalf("no gate: %v", f)
+	}
+	p := monitor.DefaultPredictParams()
+	n := len(grid(monitor.PredictErrorRate, p))
+	fitWithSat = true
+	defer func() { fitWithSat = false }()
+	gs := grid(monitor.PredictErrorRate, p)
+	if len(gs) != n {
+		t.Fatalf("-saturation grid: %d points, want %d", len(gs), n)
+	}
+	seen := map[float64]bool{}
+	for _, g := range gs {
+		if g.kp.MaxDeceleration != 0 {
+			t.Fatalf("-saturation grid tries max_deceleration: %s", g)
+		}
+		seen[g.kp.MaxSaturation] = true
+	}
+	if len(seen) != len(fitSaturation) {
+		t.Fatalf("-saturation grid: saturation levels %v", seen)
+	}
+}
