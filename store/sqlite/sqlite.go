@@ -169,10 +169,9 @@ const walBackstop = 4000
 // answered).
 type checkpointer struct {
 	log *slog.Logger
-	// Frames copied by each part, and the times a call found the WAL
-	// shorter than the call before: it had started over (tests).
-	backfilledFrames, finishedFrames, restarts, lastFrames atomic.Int64
-	backfills, finishes                                    atomic.Int64 // calls that ran
+	// Frames copied by each part (tests).
+	backfilledFrames, finishedFrames atomic.Int64
+	backfills, finishes              atomic.Int64 // calls that ran
 	// The WAL's frames already copied when the last call of either part
 	// returned (0 after a finish that copied it all: the WAL starts over).
 	copied atomic.Int64
@@ -200,9 +199,6 @@ func (c *checkpointer) run(ctx context.Context, db *sql.DB) (frames, done int, o
 			c.log.Warn("sqlite: checkpoint", "err", err)
 		}
 		return 0, 0, false
-	}
-	if int64(frames) < c.lastFrames.Swap(int64(frames)) {
-		c.restarts.Add(1)
 	}
 	return frames, done, busy == 0
 }
