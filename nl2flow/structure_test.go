@@ -1,6 +1,7 @@
 package nl2flow_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -533,11 +534,7 @@ func TestToolListGoesOnPastAnd(t *testing.T) {
 		"Weekly stock alerts with Airtable and chat",
 	} {
 		d := compile(t, text)
-		found := false
-		for _, c := range calls(d.Flow) {
-			found = found || c == "chat.postMessage"
-		}
-		if !found {
+		if !slices.Contains(calls(d.Flow), "chat.postMessage") {
 			t.Errorf("%q: want a message to chat, got %v\n%s\n%v", text, calls(d.Flow), d.YAML, d.NotUnderstood)
 		}
 	}
@@ -552,11 +549,7 @@ func TestToolListEndIsTheDestination(t *testing.T) {
 		"Automated contract review with DocuSign and chat",
 	} {
 		d := compile(t, text)
-		found := false
-		for _, c := range calls(d.Flow) {
-			found = found || c == "chat.postMessage"
-		}
-		if !found {
+		if !slices.Contains(calls(d.Flow), "chat.postMessage") {
 			t.Errorf("%q: want a message to chat, got %v\n%s\n%v", text, calls(d.Flow), d.YAML, d.NotUnderstood)
 		}
 	}
