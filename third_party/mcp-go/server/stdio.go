@@ -452,24 +452,35 @@ func (s *StdioServer) toolCallWorker(ctx context.Context) {
 				// Channel closed, exit worker
 				return
 			}
-			// Process the tool call with panic recovery so a single
-			// panicking handler does not kill the worker permanently.
-			response := func() (resp mcp.JSONRPCMessage) {
-				defer func() {
-					if r := recover(); r != nil {
-						s.errLogger.Printf("panic recovered in stdio tool call worker: %v", r)
-						resp = createErrorResponse(work.id, mcp.INTERNAL_ERROR, fmt.Sprintf("internal panic: %v", r))
-					}
-				}()
-				return s.server.HandleMessage(work.ctx, work.message)
-			}()
-			if response != nil {
-				if err := s.writeResponse(response, work.writer); err != nil {
-					s.errLogger.Printf("Error writing tool response: %v", err)
-				}
-			}
+			s.answerToolCall(work)
 		case <-ctx.Done():
+			// Input ended (or the caller gave up). Every tool call the read
+			// loop queued before that was accepted and gets its answer:
+			// Listen closes the queue after cancelling, so this ends. The
+			// handlers see the cancelled context and can return at once.
+			for work := range s.toolCallQueue {
+				s.answerToolCall(work)
+			}
 			return
+		}
+	}
+}
+
+// answerToolCall runs one queued tool call and writes its response, with
+// panic recovery so a single panicking handler does not kill the worker.
+func (s *StdioServer) answerToolCall(work *toolCallWork) {
+	response := func() (resp mcp.JSONRPCMessage) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.errLogger.Printf("panic recovered in stdio tool call worker: %v", r)
+				resp = createErrorResponse(work.id, mcp.INTERNAL_ERROR, fmt.Sprintf("internal panic: %v", r))
+			}
+		}()
+		return s.server.HandleMessage(work.ctx, work.message)
+	}()
+	if response != nil {
+		if err := s.writeResponse(response, work.writer); err != nil {
+			s.errLogger.Printf("Error writing tool response: %v", err)
 		}
 	}
 }
