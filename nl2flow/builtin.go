@@ -217,6 +217,9 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 		st.newRecordTrigger(toks, clauses)
 	}
 	if p.Trigger.Kind == "" {
+		st.receivedRecordTrigger(clauses)
+	}
+	if p.Trigger.Kind == "" {
 		st.aboutRecordTrigger(toks, clauses)
 	}
 	if p.Trigger.Kind == "" {

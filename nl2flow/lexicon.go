@@ -462,6 +462,7 @@ var (
 	lxSystemBefore           = lex.set("cue.system_before")
 	lxChannelPreposition     = lex.set("cue.channel_preposition")
 	lxBot                    = lex.set("cue.bot")
+	lxRecordPlace            = lex.set("cue.record_place")
 	lxBotReply               = lex.set("cue.bot_reply")
 	lxCueTrack               = lex.set("cue.track")
 	lxPeriodicMessage        = lex.set("cue.periodic_message")

@@ -2938,3 +2938,100 @@ func (s *state) productName(c clause) string {
 	}
 	return ""
 }
+
+// receivedRecordTrigger: with no stated event, schedule or carried source,
+// a connected system's event records named by the catalog's own word for
+// them ("customer messages in chat", "chat transaction messages") are what
+// the flow works on as they arrive: the trigger polls them. Records the
+// clause sends ("send chat messages") or that accompany it ("with chat
+// messages") or go somewhere ("to chat messages") are the flow's output,
+// never its input.
+func (s *state) receivedRecordTrigger(clauses []clause) {
+	for _, c := range clauses {
+		if triggerKeyword(c) >= 0 || hasEvent(c) || c.hasIn(lxTriggerWebhookHint) {
+			return
+		}
+	}
+	for _, c := range clauses {
+		if s.verb(c) == "send" || c.hasIn(lxAll) {
+			continue // "all X": the records that exist now, read once, not watched
+		}
+		for i, t := range c.toks {
+			if t.kind != tWord || t.used {
+				continue
+			}
+			// The system: in the noun compound before the record word (at
+			// most two modifiers between), or placed after it ("in chat").
+			sys := -1
+			for j := i - 1; j >= 0 && j >= i-3 && c.toks[j].kind == tWord && !stop.has(c.toks[j].w) && !lxDirection.has(c.toks[j].w); j-- {
+				if len(s.b.cat.connectorsNamed(c.toks[j].w)) == 1 {
+					sys = j
+					break
+				}
+			}
+			start := i
+			if sys >= 0 {
+				start = sys
+			} else if k := i + 1; k+1 < len(c.toks) && lxRecordPlace.has(c.toks[k].w) {
+				for k++; k < len(c.toks) && c.toks[k].kind == tWord && determiner(c.toks[k].w); k++ {
+				}
+				if k < len(c.toks) && c.toks[k].kind == tWord && len(s.b.cat.connectorsNamed(c.toks[k].w)) == 1 {
+					sys = k
+				}
+			}
+			if sys < 0 {
+				continue
+			}
+			// Modifiers of the record word stand before it ("specific
+			// customer messages"): the phrase starts where they start.
+			for start > 0 && c.toks[start-1].kind == tWord && !stop.has(c.toks[start-1].w) && !isVerbAt(c.toks, start-1) && !determiner(c.toks[start-1].w) {
+				start--
+			}
+			cs := s.b.cat.connectorsNamed(c.toks[sys].w)
+			op := s.b.cat.eventRecord(cs[0])
+			if op == nil || singular(t.w) != op.Object || s.madeOrSent(c, start) {
+				continue
+			}
+			s.trigger(clause{toks: []token{c.toks[sys], t}})
+			if s.p.Trigger.Kind == "poll" {
+				s.n.explain = append(s.n.explain, fmt.Sprintf("The request names no event; it works on %s's %s records, so the trigger watches them as they arrive.", cs[0], op.Object))
+				c.toks[sys].used, c.toks[i].used = true, true
+			}
+			return
+		}
+	}
+}
+
+// madeOrSent: the words at start are where the clause's records go or
+// what it adds, not where they come from: right after a direction word, an
+// arrow or "with" ("to the tracker issues", "with chat messages"), in a
+// clause after an arrow ("-> tracker issue"), or the first object of a verb
+// of the catalog ("create an issue on the tracker").
+func (s *state) madeOrSent(c clause, start int) bool {
+	if c.sep == "->" {
+		return true // the clause after an arrow is where the records go
+	}
+	k := start - 1
+	for k >= 0 && c.toks[k].kind == tWord && determiner(c.toks[k].w) {
+		k--
+	}
+	if k >= 0 && (c.toks[k].kind == tArrow || c.toks[k].kind == tWord && (lxDirection.has(c.toks[k].w) || lxAccompany.has(c.toks[k].w))) {
+		return true // "to the tracker issues", "with chat messages"
+	}
+	vi := verbIndex(c)
+	if vi < 0 || vi >= start {
+		return false
+	}
+	// A verb of the catalog acts on its first object ("get an issue on
+	// the tracker"); one that carries records elsewhere ("save", "sync")
+	// or one the catalog lacks ("parse") reads them.
+	if v := actionVerbs[c.toks[vi].w]; v == "" || v == "store" || lxVerbCarry.has(c.toks[vi].w) {
+		return false
+	}
+	for _, t := range c.toks[vi+1 : start] {
+		if t.kind == tWord && objectWords[singular(t.w)] != "" {
+			return false // "create a ticket on customer messages": the verb has its object
+		}
+	}
+	return true
+}

@@ -285,3 +285,32 @@ func TestPeriodicMessagesAreScheduled(t *testing.T) {
 		}
 	}
 }
+
+// A connected system's event records named by the catalog's own word for
+// them, and not sent, made or carried there, are what the flow works on as
+// they arrive: with no stated event the trigger polls them. The same words
+// as the object of a catalog verb, after "with" or a direction word, or in
+// the clause after an arrow are the flow's output and start nothing.
+func TestReceivedRecordsTrigger(t *testing.T) {
+	for _, text := range []string{
+		"Create ticket on specific customer messages in chat",
+		"Track expenses by parsing chat transaction messages to Google Sheets",
+		"Google Sheet to CSV conversion via chat messages",
+	} {
+		d := compile(t, text)
+		if !strings.Contains(d.YAML, "operation: chat.listMessages") {
+			t.Errorf("%q: want a poll of chat.listMessages\n%s", text, d.YAML)
+		}
+	}
+	for _, text := range []string{
+		"Create, update, and get an issue on tracker",
+		"Send chat messages on RSS feed read",
+		"Create debug breakpoints and logs with chat interactive messages",
+		"crm contact new -> tracker issue",
+	} {
+		d := compile(t, text)
+		if strings.Contains(d.YAML, "operation: chat.listMessages") || strings.Contains(d.YAML, "operation: tracker.listIssues") {
+			t.Errorf("%q: the flow's own output starts it\n%s", text, d.YAML)
+		}
+	}
+}

@@ -47,6 +47,7 @@ type item struct {
 func main() {
 	root := flag.String("root", ".", "repository root")
 	verbose := flag.Bool("v", false, "print every dev request that misses (held-back requests are never printed)")
+	trigMiss := flag.Bool("triggers", false, "print every external dev request whose scored gold trigger the draft misses (held-back requests are never printed)")
 	only := flag.String("split", "", "dev, heldout, ext-dev, ext-dev2, ext-dev3 or ext-heldout, a comma-separated list of them, or devs (= dev,ext-dev,ext-dev2,ext-dev3: no held-back figure printed); default all six")
 	backend := flag.String("backend", "builtin", "builtin | ollama | openai")
 	url := flag.String("url", "", "model server (ollama: http://127.0.0.1:11434, openai: http://127.0.0.1:8000/v1)")
@@ -182,6 +183,13 @@ func main() {
 			miss := !r.perfect()
 			if ext != nil {
 				miss = !x.right
+			}
+			if *trigMiss && ext != nil && x.trigScored && !x.trigOK && !heldout {
+				got := r.trig
+				if tf := steplessTrigger(d); tf != nil {
+					got = triggerSig(tf) + " (no steps)"
+				}
+				fmt.Printf("  %s:%d gold %q draft %q | %s\n", split, it.line, it.trigger, got, it.text)
 			}
 			if *verbose && miss && !heldout {
 				fmt.Printf("  %s:%d [%s] %s\n", split, it.line, it.style, it.text)
