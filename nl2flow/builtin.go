@@ -293,8 +293,19 @@ func statesEvent(clauses []clause) bool {
 }
 
 // monitors: a word of the request says something is checked again and
-// again (cue.monitor: "monitor", "uptime").
+// again (cue.monitor: "monitor", "uptime"), or a web page is checked
+// (cue.check with cue.web_resource).
 func (s *state) monitors(toks []token) bool {
+	checks, web := false, false
+	for _, t := range toks {
+		checks = checks || t.kind == tWord && lxCueCheck.has(t.w)
+		web = web || t.kind == tWord && lxWebResource.has(t.w)
+	}
+	if checks && web {
+		// "Health check websites": a page checked is checked again and
+		// again, as webCheck reads it (its GET step), so a schedule.
+		return true
+	}
 	for i, t := range toks {
 		if t.kind != tWord {
 			continue

@@ -2582,6 +2582,11 @@ func (s *state) botTrigger(clauses []clause) {
 	for _, c := range clauses {
 		for i := 0; i+1 < len(c.toks); i++ {
 			t, next := c.toks[i], c.toks[i+1]
+			// "chat slash command": the bot word heads a compound whose
+			// first word is the system (at most two modifiers between).
+			for j := i + 1; j+1 < len(c.toks) && j <= i+2 && !lxBot.has(next.w) && next.kind == tWord && !stop.has(next.w) && objectWords[singular(next.w)] == "" && !isVerbAt(c.toks, j); j++ {
+				next = c.toks[j+1]
+			}
 			if t.kind != tWord || t.used || next.kind != tWord || !lxBot.has(next.w) {
 				continue
 			}

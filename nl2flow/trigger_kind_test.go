@@ -314,3 +314,34 @@ func TestReceivedRecordsTrigger(t *testing.T) {
 		}
 	}
 }
+
+// A web page that is checked ("health check websites") is checked again
+// and again: a schedule, like something monitored, not a webhook for the
+// website; a stated schedule still wins.
+func TestCheckedWebsitesAreScheduled(t *testing.T) {
+	d := compile(t, "Health check websites with Google Sheets & chat alerts")
+	if d.Flow == nil || d.Flow.Trigger.Schedule == nil {
+		t.Errorf("want a schedule\n%s", d.YAML)
+	}
+	d = compile(t, "Weekly website link checker with chat alerts for broken URLs")
+	if d.Flow == nil || d.Flow.Trigger.Schedule == nil || d.Flow.Trigger.Schedule.Cron != "0 9 * * 1" {
+		t.Errorf("the stated weekly schedule was lost\n%s", d.YAML)
+	}
+	d = compile(t, "Capture website leads to the CRM and post them to #sales")
+	if d.Flow == nil || d.Flow.Trigger.Webhook == nil {
+		t.Errorf("website leads with no check are a webhook\n%s", d.YAML)
+	}
+}
+
+// A bot word heading a compound that opens with the system ("chat slash
+// command") is that system's bot: the trigger watches its messages.
+func TestBotCompound(t *testing.T) {
+	d := compile(t, "Add articles to a Notion list by accessing a chat slash command")
+	if !strings.Contains(d.YAML, "operation: chat.listMessages") {
+		t.Errorf("want a poll of chat.listMessages\n%s", d.YAML)
+	}
+	d = compile(t, "Post the chat summary command results to #ops every day")
+	if d.Flow == nil || d.Flow.Trigger.Schedule == nil {
+		t.Errorf("a schedule was stated\n%s", d.YAML)
+	}
+}
