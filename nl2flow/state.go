@@ -291,9 +291,11 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 				s.action(ctx, rest)
 			}
 		case s.p.Trigger.Kind == "" && len(s.made) == 0 && s.cond == nil && !c.accompany && !hasTarget(c) && len(s.objectsIn(c)) > 0 && (s.verb(c) == "" || hasEvent(c)) &&
-			!(s.verb(c) == "" && !hasEvent(c) && (s.destinationSystem(c) != "" || c.hasIn(lxAll) || s.messageHead(c))):
+			!(s.verb(c) == "" && !hasEvent(c) && (s.destinationSystem(c) != "" || c.hasIn(lxAll) || s.messageHead(c))) && !s.recordsInProduct(c):
 			// (A verbless message — "sprint reports from tracker via
-			// email" — is sent, never watched.)
+			// email" — is sent, never watched; records placed in a product
+			// the catalog lacks — "contacts in Google Contacts" — are that
+			// product's, not the catalog's.)
 			s.trigger(c) // terse: "new crm contact -> …"
 		case s.p.Trigger.Kind == "poll" && s.verb(c) == "" && !hasTarget(c) && len(s.objectsIn(c)) == 0 && len(stateIn(c)) > 0:
 			s.filter(c) // "crm opportunity -> negotiation: …"
@@ -3039,4 +3041,38 @@ func (s *state) madeOrSent(c clause, start int) bool {
 		}
 	}
 	return true
+}
+
+// recordsInProduct: the clause places its records in a product the catalog
+// lacks ("manage contacts in Automizy"): a place word after a record word
+// that no connected system qualifies, then (after determiners) a product's
+// name that names no connected system.
+func (s *state) recordsInProduct(c clause) bool {
+	seen := false
+	for k, t := range c.toks {
+		if t.kind != tWord {
+			continue
+		}
+		if objectWords[singular(t.w)] != "" {
+			// "CRM deals in Google Sheets": records named with a
+			// connected system are its own, wherever they are put.
+			seen = !(k > 0 && c.toks[k-1].kind == tWord && s.isSystemWord(c.toks[k-1].w))
+			continue
+		}
+		if !seen || !lxRecordPlace.has(t.w) {
+			continue
+		}
+		j := k + 1
+		for j < len(c.toks) && c.toks[j].kind == tWord && determiner(c.toks[j].w) {
+			j++
+		}
+		if j >= len(c.toks) || c.toks[j].kind != tWord || s.isSystemWord(c.toks[j].w) {
+			continue
+		}
+		u := c.toks[j]
+		if knownVendors[u.w] || properName(u) && !s.vocab()[u.w] && !s.vocab()[singular(u.w)] && !dictionaryWord(u.w) && !stop.has(u.w) {
+			return true
+		}
+	}
+	return false
 }

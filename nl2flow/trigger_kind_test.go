@@ -345,3 +345,20 @@ func TestBotCompound(t *testing.T) {
 		t.Errorf("a schedule was stated\n%s", d.YAML)
 	}
 }
+
+// Records placed in a product the catalog lacks ("contacts in Automizy")
+// are that product's: a verbless request about them watches no catalog
+// records. Records a connected system qualifies ("CRM deals in Google
+// Sheets") stay that system's.
+func TestRecordsInAProductAreNotWatched(t *testing.T) {
+	for _, text := range []string{"Manage contacts in Automizy", "Manage contacts in Google Contacts"} {
+		d := compile(t, text)
+		if strings.Contains(d.YAML, "poll:") {
+			t.Errorf("%q: watches the catalog's records\n%s", text, d.YAML)
+		}
+	}
+	d := compile(t, "Track CRM deals in Google Sheets for sales pipeline reporting")
+	if !strings.Contains(d.YAML, "operation: crm.listOpportunities") {
+		t.Errorf("CRM deals are the CRM's\n%s", d.YAML)
+	}
+}
