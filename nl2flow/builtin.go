@@ -228,6 +228,9 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	if p.Trigger.Kind == "" {
 		st.botTrigger(clauses)
 	}
+	if p.Trigger.Kind == "" {
+		st.channelTrigger(toks, clauses)
+	}
 	if p.Trigger.Kind == "" && st.monitors(toks) {
 		// "Monitor website uptime", "downtime monitoring": a check made
 		// again and again, so a schedule (not a webhook for the website).

@@ -3076,3 +3076,44 @@ func (s *state) recordsInProduct(c clause) bool {
 	}
 	return false
 }
+
+// channelTrigger: with no stated event or schedule, a request that sends
+// nothing (no verb of sending, no message or mail noun) and names a
+// system that sends messages only as where it comes from or goes through
+// ("start a video call from chat", "image generator via chat") is started
+// by what is posted there: the trigger watches that system's event records
+// (its messages), when the catalog tells which.
+func (s *state) channelTrigger(toks []token, clauses []clause) {
+	for _, c := range clauses {
+		if triggerKeyword(c) >= 0 || hasEvent(c) || c.hasIn(lxTriggerWebhookHint) || s.verb(c) == "send" {
+			return
+		}
+	}
+	for _, t := range toks {
+		if o := objectWords[singular(t.w)]; t.kind == tWord && (o == "message" || o == "email") {
+			return
+		}
+	}
+	for i, t := range toks {
+		if t.kind != tWord || t.used || i == 0 || !(lxSource.has(toks[i-1].w) || lxChannelPreposition.has(toks[i-1].w)) {
+			continue
+		}
+		cs := s.b.cat.connectorsNamed(t.w)
+		if len(cs) != 1 || !s.sendsMessages(t.w) {
+			continue
+		}
+		if i+1 < len(toks) && toks[i+1].kind == tWord && objectWords[singular(toks[i+1].w)] != "" {
+			continue // "from chat channels": records of its own, read as such
+		}
+		op := s.b.cat.eventRecord(cs[0])
+		if op == nil {
+			continue
+		}
+		s.trigger(clause{toks: []token{t}})
+		if s.p.Trigger.Kind == "poll" {
+			s.n.explain = append(s.n.explain, fmt.Sprintf("The request sends nothing and names %s as where it comes from, so the trigger watches %s's %s records.", t.raw, cs[0], op.Object))
+			toks[i].used = true
+		}
+		return
+	}
+}

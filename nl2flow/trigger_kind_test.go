@@ -362,3 +362,21 @@ func TestRecordsInAProductAreNotWatched(t *testing.T) {
 		t.Errorf("CRM deals are the CRM's\n%s", d.YAML)
 	}
 }
+
+// A request that sends nothing and names a messaging system only as where
+// it comes from or goes through is started by what is posted there; one
+// that sends there ("send via chat", "alerts via chat") is not.
+func TestChannelOfOriginIsWatched(t *testing.T) {
+	for _, text := range []string{"Start a Whereby video call from chat", "Midjourney Image Generator via chat and GoAPI"} {
+		d := compile(t, text)
+		if !strings.Contains(d.YAML, "operation: chat.listMessages") {
+			t.Errorf("%q: want a poll of chat.listMessages\n%s", text, d.YAML)
+		}
+	}
+	for _, text := range []string{"Discover professional emails with uProc and send via chat", "Website downtime monitoring with smart alerts via chat & Email"} {
+		d := compile(t, text)
+		if strings.Contains(d.YAML, "operation: chat.listMessages") {
+			t.Errorf("%q: a destination watched\n%s", text, d.YAML)
+		}
+	}
+}
