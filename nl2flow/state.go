@@ -2772,10 +2772,21 @@ func prepositionalObject(c clause, i int) bool {
 func (s *state) nominalize(toks []token) []token {
 	for i := 1; i < len(toks); i++ {
 		t := toks[i]
-		if t.kind != tWord || objectWords[singular(t.w)] != "" || actionVerbs[t.w] != "" {
+		if t.kind != tWord || objectWords[singular(t.w)] != "" {
 			continue
 		}
 		base, ok := applySuffix(morphNominal, t.w)
+		if actionVerbs[t.w] != "" {
+			// "lead capture to CRM": a verb's bare form heads a noun
+			// compound after a record noun, before a preposition or the
+			// end; the record is its object.
+			// Only a verb that keeps or changes records: a read's noun
+			// ("contact lookup") names no step of its own.
+			if i+1 < len(toks) && !(toks[i+1].kind == tWord && synPreposition.has(toks[i+1].w)) || !keepsOrChanges(actionVerbs[t.w]) {
+				continue
+			}
+			base, ok = t.w, true
+		}
 		if !ok || actionVerbs[base] == "" || actionVerbs[base] == "send" {
 			continue
 		}
@@ -3116,4 +3127,13 @@ func (s *state) channelTrigger(toks []token, clauses []clause) {
 		}
 		return
 	}
+}
+
+// keepsOrChanges: an action that keeps, makes, changes or removes records.
+func keepsOrChanges(v string) bool {
+	switch v {
+	case "create", "store", "update", "delete":
+		return true
+	}
+	return false
 }

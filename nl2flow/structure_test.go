@@ -565,3 +565,18 @@ func TestToolListEndIsTheDestination(t *testing.T) {
 		}
 	}
 }
+
+// A verb's bare form heading a noun compound after a record noun, before a
+// preposition ("lead capture to CRM"), is an action on that record, as an
+// action noun is ("issue creation"); a read's noun ("contact lookup")
+// drafts no step of its own.
+func TestBareVerbNounCompound(t *testing.T) {
+	d := compile(t, "Typeform lead capture to CRM with scoring and chat alerts")
+	if !slices.Contains(calls(d.Flow), "crm.createContact") {
+		t.Errorf("want crm.createContact\n%s\n%v", d.YAML, d.NotUnderstood)
+	}
+	d = compile(t, "Quick CRM contact lookup in chat for sales & support teams")
+	if slices.Contains(calls(d.Flow), "crm.getContact") {
+		t.Errorf("a lookup's noun drafted a get\n%s", d.YAML)
+	}
+}
