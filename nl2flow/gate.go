@@ -106,12 +106,27 @@ func readAsked(toks []token, cat *Catalog) asked {
 // toolList: the indexes of the words naming a connected system in a list
 // of tools the request names ("… with Google Sheets & chat", "using
 // ScrapeGraphAI and chat", "with chat, tracker & email"): after a
-// cue.tool_list word, over names, "&", "and" and commas, up to a
-// preposition, a clause opener or the end of a sentence.
+// cue.tool_list word (or, in a request with no verb, a direction word),
+// over names, "&", "and" and commas, up to a preposition, a clause opener
+// or the end of a sentence.
 func toolList(toks []token, cat *Catalog) []int {
 	var out []int
+	verbless := true
+	for i := range toks {
+		if isVerbAt(toks, i) {
+			verbless = false
+			break
+		}
+	}
 	for k, t := range toks {
-		if t.kind != tWord || !lxToolList.has(t.w) {
+		// A title with no verb lists where its records go after a
+		// direction word ("Tally Forms to Google Drive, Notion & chat",
+		// "CrunchBase to tracker tracking workflow") as a list of tools
+		// does after "with".
+		if t.kind != tWord || !lxToolList.has(t.w) && !(verbless && lxDirection.has(t.w) && k > 0 && objectWords[singular(toks[k-1].w)] == "") {
+			// (Records of a kind the catalog names carried there —
+			// "employee accounts to Google Workspace, chat, tracker" —
+			// ask for that kind, not for each system's own records.)
 			continue
 		}
 		for j := k + 1; j < len(toks); j++ {

@@ -580,3 +580,23 @@ func TestBareVerbNounCompound(t *testing.T) {
 		t.Errorf("a lookup's noun drafted a get\n%s", d.YAML)
 	}
 }
+
+// A title with no verb lists where its records go after a direction word,
+// as a list of tools does after "with": the tracker named there gets one
+// record of its event kind, a chat system ending the list the message;
+// records of a kind the catalog names carried there ask for nothing else.
+func TestVerblessTitleDestinations(t *testing.T) {
+	for text, want := range map[string]string{
+		"Automated Competitor Intelligence: CrunchBase to tracker Tracking Workflow": "tracker.createIssue",
+		"Client onboarding automation: Tally Forms to Google Drive, Notion & chat":   "chat.postMessage",
+	} {
+		d := compile(t, text)
+		if !slices.Contains(calls(d.Flow), want) {
+			t.Errorf("%q: want %s\n%s\n%v", text, want, d.YAML, d.NotUnderstood)
+		}
+	}
+	d := compile(t, "Provision new employee accounts to Google Workspace, chat, tracker, and CRM")
+	if slices.Contains(calls(d.Flow), "tracker.createIssue") {
+		t.Errorf("accounts carried to the tracker made an issue\n%s", d.YAML)
+	}
+}
