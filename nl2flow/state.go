@@ -958,7 +958,9 @@ func (s *state) trigger(c clause) {
 				score += 1
 			}
 		}
-		if score > bestScore {
+		// On a tie the record named first wins: "deals in CRM … based
+		// on company size" is about deals; a later noun qualifies.
+		if score > bestScore || score == bestScore && best != nil && score >= 2 && objIndex(objs, op.Object) < objIndex(objs, best.Object) {
 			best, bestScore = op, score
 		}
 	}
@@ -3136,4 +3138,15 @@ func keepsOrChanges(v string) bool {
 		return true
 	}
 	return false
+}
+
+// objIndex: the position of the first mention of obj among objs, or
+// len(objs) when it is not named.
+func objIndex(objs []objRef, obj string) int {
+	for k, o := range objs {
+		if o.obj == obj {
+			return k
+		}
+	}
+	return len(objs)
 }

@@ -380,3 +380,17 @@ func TestChannelOfOriginIsWatched(t *testing.T) {
 		}
 	}
 }
+
+// When two record kinds of the same system fit a trigger equally, the one
+// the clause names first is what it is about ("deals … based on company
+// size" watches deals, not companies).
+func TestTriggerRecordNamedFirst(t *testing.T) {
+	d := compile(t, "Auto-assign deals in CRM to fitting sales reps based on geo and company size")
+	if !strings.Contains(d.YAML, "operation: crm.listOpportunities") {
+		t.Errorf("want a poll of crm.listOpportunities\n%s", d.YAML)
+	}
+	d = compile(t, "new crm companies with their deals -> post in #sales")
+	if !strings.Contains(d.YAML, "operation: crm.listAccounts") {
+		t.Errorf("want a poll of crm.listAccounts\n%s", d.YAML)
+	}
+}
