@@ -110,7 +110,7 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 				if di > o.i && s.destinationSystem(c) == op.Connector {
 					break
 				}
-				p := productBefore(c, o.i, s.vocab())
+				p := productBeforeObject(c, o.i, s.vocab())
 				if w := c.toks[o.i-1]; p == "" && w.kind == tWord && knownVendors[w.w] && !s.isSystemWord(w.w) {
 					p = w.raw // a product people write, known to the compiler but not connected
 				}
@@ -449,6 +449,35 @@ func productBefore(c clause, i int, vocab map[string]bool) string {
 		return ""
 	}
 	return t.raw
+}
+
+// productBeforeObject is productBefore for a record or message noun: in a
+// clause that capitalises its words ("Send Automated Recruitment Rejection
+// Emails"), an English word capitalised only at its start qualifies the
+// noun; it is no product's name. (A verb's own check keeps productBefore:
+// "Card Move Alerts" uses "Move" as a noun.)
+func productBeforeObject(c clause, i int, vocab map[string]bool) string {
+	p := productBefore(c, i, vocab)
+	if t := c.toks[max(0, i-1)]; p != "" && titleCase(c) && dictionaryWord(t.w) && t.raw[1:] == strings.ToLower(t.raw[1:]) {
+		return ""
+	}
+	return p
+}
+
+// titleCase: most of the clause's content words (not stop words) start
+// with a capital, as a title's do.
+func titleCase(c clause) bool {
+	words, caps := 0, 0
+	for _, t := range c.toks {
+		if t.kind != tWord || t.raw == "" || stop.has(t.w) {
+			continue
+		}
+		words++
+		if unicode.IsUpper([]rune(t.raw)[0]) {
+			caps++
+		}
+	}
+	return words >= 3 && 2*caps > words
 }
 
 func properName(t token) bool {

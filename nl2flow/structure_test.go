@@ -600,3 +600,23 @@ func TestVerblessTitleDestinations(t *testing.T) {
 		t.Errorf("accounts carried to the tracker made an issue\n%s", d.YAML)
 	}
 }
+
+// In a title that capitalises its words, an English word capitalised only
+// at its start qualifies the record or message after it ("Rejection
+// Emails"); a product's name (an inner capital, a word no dictionary has)
+// still refuses the step, and a verb used as a noun ("Card Move Alerts")
+// stays no action.
+func TestTitleCaseWordsAreNoProducts(t *testing.T) {
+	d := compile(t, "Send Automated Recruitment Rejection Emails with Google Sheets and email")
+	if !slices.Contains(calls(d.Flow), "smtp.send") {
+		t.Errorf("want smtp.send\n%s\n%v", d.YAML, d.NotUnderstood)
+	}
+	d = compile(t, "Send Welcome WhatsApp Messages To New Leads")
+	if slices.Contains(calls(d.Flow), "chat.postMessage") || slices.Contains(calls(d.Flow), "smtp.send") {
+		t.Errorf("a product's messages were sent\n%s", d.YAML)
+	}
+	d = compile(t, "tracker to chat Notification Trigger: Task/Card Move Alerts")
+	if slices.Contains(calls(d.Flow), "tracker.updateIssue") {
+		t.Errorf("a noun read as a verb\n%s", d.YAML)
+	}
+}
