@@ -3016,6 +3016,12 @@ func (s *state) receivedRecordTrigger(clauses []clause) {
 			if s.p.Trigger.Kind == "poll" {
 				s.n.explain = append(s.n.explain, fmt.Sprintf("The request names no event; it works on %s's %s records, so the trigger watches them as they arrive.", cs[0], op.Object))
 				c.toks[sys].used, c.toks[i].used = true, true
+				if sys > 0 && sys < i && c.toks[sys-1].kind == tWord && lxChannelPreposition.has(c.toks[sys-1].w) && s.sendsMessages(c.toks[sys].w) {
+					// "conversion via chat messages": the exchange goes
+					// through that system, so the flow answers there, as a
+					// bot does.
+					s.botReply, s.botTok = cs[0], c.toks[sys]
+				}
 			}
 			return
 		}

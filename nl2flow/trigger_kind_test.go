@@ -1,6 +1,7 @@
 package nl2flow_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -392,5 +393,19 @@ func TestTriggerRecordNamedFirst(t *testing.T) {
 	d = compile(t, "new crm companies with their deals -> post in #sales")
 	if !strings.Contains(d.YAML, "operation: crm.listAccounts") {
 		t.Errorf("want a poll of crm.listAccounts\n%s", d.YAML)
+	}
+}
+
+// Messages that come "via" a messaging system ("conversion via chat
+// messages") are an exchange through it: the flow watches them and answers
+// there, as a bot does; messages parsed "by" a step are only read.
+func TestExchangeViaMessagesIsAnswered(t *testing.T) {
+	d := compile(t, "Automated Google Sheet to CSV conversion via chat messages")
+	if !strings.Contains(d.YAML, "operation: chat.listMessages") || !slices.Contains(calls(d.Flow), "chat.postMessage") {
+		t.Errorf("want a poll of chat messages and a reply there\n%s", d.YAML)
+	}
+	d = compile(t, "Track expenses by parsing chat transaction messages to Google Sheets")
+	if slices.Contains(calls(d.Flow), "chat.postMessage") {
+		t.Errorf("messages only read were answered\n%s", d.YAML)
 	}
 }
