@@ -168,7 +168,8 @@ func main() {
 			ds = append(ds, time.Duration(w[1]-w[0]))
 		}
 		slices.Sort(ds)
-		fmt.Printf("region %q: %d, %v in all; p50 %v, p90 %v, max %v\n", name, len(ivs), sum.Round(time.Millisecond),
+		long := len(ds) - sort.Search(len(ds), func(i int) bool { return ds[i] >= 100*time.Microsecond })
+		fmt.Printf("region %q: %d (%d of 100µs or more), %v in all; p50 %v, p90 %v, max %v\n", name, len(ivs), long, sum.Round(time.Millisecond),
 			ds[len(ds)/2].Round(10*time.Microsecond), ds[len(ds)*9/10].Round(10*time.Microsecond), ds[len(ds)-1].Round(10*time.Microsecond))
 		for _, c := range calls {
 			for _, w := range ivs {

@@ -162,11 +162,10 @@ const walBackstop = 8000
 // two to three cycles of 128 commits under the sync load); a shorter WAL
 // is left to the next cycle's backfill. The length is the one the last
 // backfill saw, so a WAL may grow a cycle or two past it before it starts
-// over. Each finish stops the writer for
-// two fsyncs (the WAL's last frames, then the database file), and every
-// request that reaches the writer meanwhile waits for them: BENCHMARKS.md
-// §52 found those stops the largest part of the slowest 1% of sync
-// requests. Between restarts the WAL grows by appending, as before.
+// over. Each finish stops the writer for two fsyncs (the WAL's last
+// frames, then the database file), and every request that reaches the
+// writer meanwhile waits for them: BENCHMARKS.md §52 found those stops the
+// largest part of the slowest 1% of sync requests that Weft controls.
 const walRestartFrames = 2400
 
 // checkpointer copies the committed WAL frames into the database file
