@@ -59,6 +59,10 @@ func main() {
 	}
 	var calls []*call
 	var stw [][2]trace.Time
+	// Other regions (the store's checkpoint on the writer, its backfill):
+	// their intervals, to say how much of a call overlapped one.
+	others := map[string][][2]trace.Time{}
+	otherOpen := map[trace.GoID]map[string]trace.Time{}
 	var stwOpen trace.Time
 	assist := map[trace.GoID]trace.Time{}
 	for {
@@ -75,9 +79,19 @@ func main() {
 				s := g(ev.Goroutine())
 				s.in = &call{start: ev.Time(), parts: map[string]time.Duration{}}
 				s.since, s.state = ev.Time(), "running"
+			} else {
+				if otherOpen[ev.Goroutine()] == nil {
+					otherOpen[ev.Goroutine()] = map[string]trace.Time{}
+				}
+				otherOpen[ev.Goroutine()][ev.Region().Type] = ev.Time()
 			}
 		case trace.EventRegionEnd:
-			if ev.Region().Type == "run" {
+			if t := ev.Region().Type; t != "run" {
+				if t0, ok := otherOpen[ev.Goroutine()][t]; ok {
+					others[t] = append(others[t], [2]trace.Time{t0, ev.Time()})
+					delete(otherOpen[ev.Goroutine()], t)
+				}
+			} else {
 				s := g(ev.Goroutine())
 				if s.in != nil {
 					s.in.parts[s.state] += time.Duration(ev.Time() - s.since)
@@ -143,6 +157,26 @@ func main() {
 			lo, hi := max(w[0], c.start), min(w[1], c.end)
 			if hi > lo {
 				c.parts["stopped by the GC (stop-the-world, within the above)"] += time.Duration(hi - lo)
+			}
+		}
+	}
+	for name, ivs := range others { // e.g. the writer stopped for a checkpoint during the call
+		var sum time.Duration
+		ds := make([]time.Duration, 0, len(ivs))
+		for _, w := range ivs {
+			sum += time.Duration(w[1] - w[0])
+			ds = append(ds, time.Duration(w[1]-w[0]))
+		}
+		slices.Sort(ds)
+		long := len(ds) - sort.Search(len(ds), func(i int) bool { return ds[i] >= 100*time.Microsecond })
+		fmt.Printf("region %q: %d (%d of 100µs or more), %v in all; p50 %v, p90 %v, max %v\n", name, len(ivs), long, sum.Round(time.Millisecond),
+			ds[len(ds)/2].Round(10*time.Microsecond), ds[len(ds)*9/10].Round(10*time.Microsecond), ds[len(ds)-1].Round(10*time.Microsecond))
+		for _, c := range calls {
+			for _, w := range ivs {
+				lo, hi := max(w[0], c.start), min(w[1], c.end)
+				if hi > lo {
+					c.parts["overlapping "+name+" (within the above)"] += time.Duration(hi - lo)
+				}
 			}
 		}
 	}

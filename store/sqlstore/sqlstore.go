@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync"
@@ -187,7 +188,7 @@ func (s *Store) backfiller() {
 			return
 		case <-s.backfillGo:
 		}
-		s.backfill(ctx)
+		trace.WithRegion(ctx, "wal backfill", func() { s.backfill(ctx) })
 		s.backfilled.Store(true)
 		s.backfillIdle <- struct{}{}
 	}
@@ -206,12 +207,12 @@ func (s *Store) afterCommit() {
 	}
 	if s.backfill == nil {
 		if s.commits.Load()%checkpointEvery == 0 {
-			s.checkpoint(s.w)
+			s.finishCheckpoint()
 		}
 		return
 	}
 	if s.backfilled.Swap(false) {
-		s.checkpoint(s.w)
+		s.finishCheckpoint()
 	}
 	if s.commits.Load()%checkpointEvery != 0 {
 		return
@@ -223,9 +224,16 @@ func (s *Store) afterCommit() {
 		<-s.backfillIdle
 		s.backfillIdle <- struct{}{}
 		if s.backfilled.Swap(false) {
-			s.checkpoint(s.w)
+			s.finishCheckpoint()
 		}
 	}
+}
+
+// finishCheckpoint runs Options.Checkpoint on the writer, in a trace
+// region that bench/tracetail measures the callers' waits against.
+func (s *Store) finishCheckpoint() {
+	defer trace.StartRegion(context.Background(), "wal checkpoint on the writer").End()
+	s.checkpoint(s.w)
 }
 
 // Dialect implements store.Store.
@@ -343,9 +351,10 @@ func errClosed() error { return weft.Errorf(weft.EUnavailable, "store is closed;
 // The group committer yields at most maxYields times, for at most
 // yieldFor, while writers keep arriving (batcher).
 const (
-	// Group commits between two checkpoints (Options.Checkpoint, Backfill):
-	// the WAL between two restarts holds them all (~5 MiB under the sync
-	// load). BENCHMARKS.md §50 measured 512 too: a larger WAL, no better.
+	// Group commits between two checkpoints (Options.Checkpoint, Backfill;
+	// SQLite's Checkpoint may leave the WAL to grow over a few of them,
+	// store/sqlite's walRestartFrames). BENCHMARKS.md §50 measured 512
+	// too: a larger WAL, no better.
 	checkpointEvery = 128
 	maxYields       = 32
 	yieldFor        = time.Millisecond
