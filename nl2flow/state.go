@@ -19,6 +19,7 @@ type state struct {
 	injected bool
 
 	trigObj   string                    // the object the trigger's records are
+	noting    bool                      // licence: an activity noted on the flow's records ("records the outreach in CRM"), no record kind as object
 	hookObj   string                    // what a webhook is said to be about
 	trigDesc  string                    // "opportunity won"
 	trigWords []string                  // what the trigger clause said (for the name)
@@ -1620,6 +1621,17 @@ func (s *state) action(ctx context.Context, c clause) {
 	if obj == "" && c.hasIn(lxPronounHook) && verb == "create" && s.hookObj != "" {
 		obj = s.hookObj // "create it in the ERP"
 	}
+	noted := false
+	if vi := verbIndex(c); verb == "create" && obj == "" && vi >= 0 && storeVerb(c.toks[vi].w) && s.trigObj != "" && len(sys) == 1 {
+		// "records the outreach in CRM": what a store verb keeps is an
+		// activity, no record kind; kept in the system whose records the
+		// flow carries, it is noted on those records.
+		if _, ok := s.directObject(c, vi); !ok {
+			if up := s.pick("update", s.trigObj, sys, c); up != nil && up.Verb == "update" && s.inScope(up) && s.keptIn(c, vi, up.Connector) {
+				verb, obj, noted = "update", s.trigObj, true
+			}
+		}
+	}
 	op := s.pick(verb, obj, sys, c)
 	if op != nil && verb == "update" && c.hasIn(lxVerbCarry) && !s.inScope(op) {
 		// "Sync ERP customers to CRM accounts": records carried into a
@@ -1638,7 +1650,10 @@ func (s *state) action(ctx context.Context, c clause) {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: no connected operation can %s %s", c.text(), verb, what))
 		return
 	}
-	if why := s.licence(op, c, verb); why != "" {
+	s.noting = noted
+	why := s.licence(op, c, verb)
+	s.noting = false
+	if why != "" {
 		s.refuse(op, c, why)
 		return
 	}

@@ -620,3 +620,30 @@ func TestTitleCaseWordsAreNoProducts(t *testing.T) {
 		t.Errorf("a noun read as a verb\n%s", d.YAML)
 	}
 }
+
+// "Record" keeps records as "save" does: "record in CRM" with no object
+// keeps the flow's records there; an activity recorded in the system whose
+// records the flow watches ("record the call in CRM") is noted on them,
+// an update. Nowhere said, or in a system the flow does not watch, nothing
+// is written.
+func TestRecordVerbKeepsOrNotes(t *testing.T) {
+	d := compile(t, "When someone submits the signup form, email the new lead and record in CRM")
+	if !slices.Contains(calls(d.Flow), "crm.createContact") {
+		t.Errorf("record in CRM: want crm.createContact\n%s\n%v", d.YAML, d.NotUnderstood)
+	}
+	d = compile(t, "When a new contact is added in CRM, send them a welcome email and record the call in CRM.")
+	if !slices.Contains(calls(d.Flow), "crm.updateContact") {
+		t.Errorf("an activity recorded on the watched records: want crm.updateContact\n%s\n%v", d.YAML, d.NotUnderstood)
+	}
+	for _, text := range []string{
+		"When a new contact is added in CRM, send them a welcome email and record the call.",
+		"When a new contact is added in CRM, send them a welcome email and record the call in ERP.",
+	} {
+		d = compile(t, text)
+		for _, c := range calls(d.Flow) {
+			if c != "smtp.send" && c != "crm.getContact" && c != "crm.listContacts" {
+				t.Errorf("%q: unrequested %s\n%s", text, c, d.YAML)
+			}
+		}
+	}
+}
