@@ -1172,7 +1172,41 @@ func (s *state) condition(c clause) {
 		s.action(context.Background(), clause{toks: c.toks[k:]})
 		return
 	}
+	if k := s.messageAfterCond(c); k > 0 {
+		s.conditionIn(clause{toks: c.toks[:k]}, false)
+		s.action(context.Background(), clause{toks: c.toks[k:]})
+		return
+	}
 	s.conditionIn(c, false)
+}
+
+// messageAfterCond: "if there are any a message will be sent to chat": a
+// condition with no verb of its own runs, with no comma, into a message
+// sent somewhere (an article whose noun is a message, in a phrase that
+// goes to a channel or a system that sends). The index of that article,
+// else -1.
+func (s *state) messageAfterCond(c clause) int {
+	if len(c.toks) == 0 || !lxConditionTest.has(c.toks[0].w) || s.verbAfterCond(c) >= 0 {
+		return -1
+	}
+	for k := 2; k+1 < len(c.toks); k++ {
+		if c.toks[k].kind != tWord || !determiner(c.toks[k].w) {
+			continue
+		}
+		rest := clause{toks: c.toks[k:]}
+		if objs := s.objectsIn(rest); len(objs) == 0 || objs[0].i != 1 || objs[0].obj != "message" && objs[0].obj != "email" {
+			continue // the article's own noun is the message
+		}
+		if hasTarget(rest) {
+			return k
+		}
+		for _, op := range s.b.cat.Ops {
+			if op.Verb == "send" && s.destination(rest, op.Connector) {
+				return k
+			}
+		}
+	}
+	return -1
 }
 
 // conditionIn parses "the amount is over 10,000", "its country is DE",

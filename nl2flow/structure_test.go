@@ -647,3 +647,23 @@ func TestRecordVerbKeepsOrNotes(t *testing.T) {
 		}
 	}
 }
+
+// A condition with no verb of its own that runs into a message sent
+// somewhere, with no comma between ("if there are any a message will be
+// sent to chat"), keeps the message; a message that is what the condition
+// tests ("if a message is in #sales …") is sent nowhere.
+func TestConditionRunsIntoMessage(t *testing.T) {
+	for _, text := range []string{
+		"When a new deal is created in CRM: if the amount is over 10000 a message will be sent to #sales.",
+		"Watch new tracker issues in the ops project. If there are any a message will be sent to chat.",
+	} {
+		d := compile(t, text)
+		if !slices.Contains(calls(d.Flow), "chat.postMessage") {
+			t.Errorf("%q: want chat.postMessage\n%s\n%v", text, d.YAML, d.NotUnderstood)
+		}
+	}
+	d := compile(t, "When a new deal is created in CRM: if a message is in #sales the deal is updated.")
+	if slices.Contains(calls(d.Flow), "chat.postMessage") {
+		t.Errorf("the tested message was sent\n%s", d.YAML)
+	}
+}
