@@ -114,6 +114,16 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 				if w := c.toks[o.i-1]; p == "" && w.kind == tWord && knownVendors[w.w] && !s.isSystemWord(w.w) {
 					p = w.raw // a product people write, known to the compiler but not connected
 				}
+				if p != "" && lxFileFormat.has(strings.ToLower(p)) {
+					// "email PDF invoices": a document of the record, sent
+					// as any message is; "generate PDF invoices" makes
+					// a file, no record.
+					if op.Verb == "send" {
+						p = ""
+					} else {
+						return fmt.Sprintf("%s %s are documents made from records, not records of %s", p, c.toks[o.i].raw, op.Connector)
+					}
+				}
 				if p != "" {
 					return fmt.Sprintf("%s is not connected to Weft", p)
 				}

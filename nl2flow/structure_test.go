@@ -667,3 +667,22 @@ func TestConditionRunsIntoMessage(t *testing.T) {
 		t.Errorf("the tested message was sent\n%s", d.YAML)
 	}
 }
+
+// A file format before a record names a document of it, no product:
+// "email PDF invoices" sends them; "generate PDF invoices" makes files
+// and creates no invoice record.
+func TestFileFormatIsNoProduct(t *testing.T) {
+	for _, text := range []string{
+		"Generate and email PDF invoices from Typeform orders",
+		"When a new invoice is created in ERP, email PDF invoices to billing@acme.example",
+	} {
+		d := compile(t, text)
+		got := calls(d.Flow)
+		if !slices.Contains(got, "smtp.send") {
+			t.Errorf("%q: want smtp.send, got %v\n%s\n%v", text, got, d.YAML, d.NotUnderstood)
+		}
+		if slices.Contains(got, "erp.createInvoice") {
+			t.Errorf("%q: a PDF made an invoice record\n%s", text, d.YAML)
+		}
+	}
+}
