@@ -387,6 +387,7 @@ var (
 	lxWebhookArrival         = lex.set("cue.webhook_arrival")
 	lxVerbStore              = lex.set("verb.store")
 	lxStorePlace             = lex.set("cue.store_place")
+	lxFileFormat             = lex.set("cue.file_format")
 	morphModifier            = lex.list("morph.modifier")
 	lxSelf                   = lex.set("cue.self")
 	lxNounAfterNew           = lex.set("cue.noun_after_new")

@@ -65,7 +65,7 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 	// 2b'. A store verb ("save", "capture") keeps records where the
 	// clause says: this system, after a place word ("save them to CRM");
 	// "capture leads" alone may mean a sheet.
-	if vi >= 0 && lxVerbStore.has(c.toks[vi].w) && op.Verb == "create" && !s.keptIn(c, vi, op.Connector) {
+	if vi >= 0 && storeVerb(c.toks[vi].w) && op.Verb == "create" && !s.keptIn(c, vi, op.Connector) {
 		return fmt.Sprintf("%s says to keep records but not in %s", c.toks[vi].raw, op.Connector)
 	}
 	// 2c. The destination is another product ("into a Google Sheet").
@@ -85,7 +85,7 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 		return fmt.Sprintf("%s is where the records come from, not where they go", op.Connector)
 	}
 	// 4. The verb's object is a record kind.
-	if vi >= 0 && (op.Verb == "create" || op.Verb == "update" || op.Verb == "delete") {
+	if vi >= 0 && (op.Verb == "create" || op.Verb == "update" || op.Verb == "delete") && !s.noting {
 		if what, ok := s.directObject(c, vi); !ok {
 			return fmt.Sprintf("%s %s: %q is not a kind of record the catalog has", c.toks[vi].raw, strings.TrimSpace(what), strings.TrimSpace(what))
 		}
@@ -113,6 +113,16 @@ func (s *state) licence(op *Op, c clause, verb string) string {
 				p := productBeforeObject(c, o.i, s.vocab())
 				if w := c.toks[o.i-1]; p == "" && w.kind == tWord && knownVendors[w.w] && !s.isSystemWord(w.w) {
 					p = w.raw // a product people write, known to the compiler but not connected
+				}
+				if p != "" && lxFileFormat.has(strings.ToLower(p)) {
+					// "email PDF invoices": a document of the record, sent
+					// as any message is; "generate PDF invoices" makes
+					// a file, no record.
+					if op.Verb == "send" {
+						p = ""
+					} else {
+						return fmt.Sprintf("%s %s are documents made from records, not records of %s", p, c.toks[o.i].raw, op.Connector)
+					}
 				}
 				if p != "" {
 					return fmt.Sprintf("%s is not connected to Weft", p)
@@ -270,6 +280,9 @@ func (s *state) directObject(c clause, vi int) (string, bool) {
 				continue
 			}
 			break
+		}
+		if len(words) == 0 && lxStorePlace.has(t.w) && i+1 < len(c.toks) && s.isSystemWord(c.toks[i+1].w) {
+			break // "record in CRM": no object, the records are the flow's
 		}
 		if len(words) == 0 && particle(t.w) {
 			continue // "shows up as a customer", "spin up a project"
@@ -501,6 +514,12 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// storeVerb: a verb that keeps records somewhere (verb.store), in any
+// form ("save", "records").
+func storeVerb(w string) bool {
+	return lxVerbStore.has(w) || lxVerbStore.has(thirdPerson(w))
 }
 
 // keptIn: after the verb at vi, a place word (cue.store_place) leads to a

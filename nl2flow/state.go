@@ -19,6 +19,7 @@ type state struct {
 	injected bool
 
 	trigObj   string                    // the object the trigger's records are
+	noting    bool                      // licence: an activity noted on the flow's records ("records the outreach in CRM"), no record kind as object
 	hookObj   string                    // what a webhook is said to be about
 	trigDesc  string                    // "opportunity won"
 	trigWords []string                  // what the trigger clause said (for the name)
@@ -1171,7 +1172,41 @@ func (s *state) condition(c clause) {
 		s.action(context.Background(), clause{toks: c.toks[k:]})
 		return
 	}
+	if k := s.messageAfterCond(c); k > 0 {
+		s.conditionIn(clause{toks: c.toks[:k]}, false)
+		s.action(context.Background(), clause{toks: c.toks[k:]})
+		return
+	}
 	s.conditionIn(c, false)
+}
+
+// messageAfterCond: "if there are any a message will be sent to chat": a
+// condition with no verb of its own runs, with no comma, into a message
+// sent somewhere (an article whose noun is a message, in a phrase that
+// goes to a channel or a system that sends). The index of that article,
+// else -1.
+func (s *state) messageAfterCond(c clause) int {
+	if len(c.toks) == 0 || !lxConditionTest.has(c.toks[0].w) || s.verbAfterCond(c) >= 0 {
+		return -1
+	}
+	for k := 2; k+1 < len(c.toks); k++ {
+		if c.toks[k].kind != tWord || !determiner(c.toks[k].w) {
+			continue
+		}
+		rest := clause{toks: c.toks[k:]}
+		if objs := s.objectsIn(rest); len(objs) == 0 || objs[0].i != 1 || objs[0].obj != "message" && objs[0].obj != "email" {
+			continue // the article's own noun is the message
+		}
+		if hasTarget(rest) {
+			return k
+		}
+		for _, op := range s.b.cat.Ops {
+			if op.Verb == "send" && s.destination(rest, op.Connector) {
+				return k
+			}
+		}
+	}
+	return -1
 }
 
 // conditionIn parses "the amount is over 10,000", "its country is DE",
@@ -1620,6 +1655,17 @@ func (s *state) action(ctx context.Context, c clause) {
 	if obj == "" && c.hasIn(lxPronounHook) && verb == "create" && s.hookObj != "" {
 		obj = s.hookObj // "create it in the ERP"
 	}
+	noted := false
+	if vi := verbIndex(c); verb == "create" && obj == "" && vi >= 0 && storeVerb(c.toks[vi].w) && s.trigObj != "" && len(sys) == 1 {
+		// "records the outreach in CRM": what a store verb keeps is an
+		// activity, no record kind; kept in the system whose records the
+		// flow carries, it is noted on those records.
+		if _, ok := s.directObject(c, vi); !ok {
+			if up := s.pick("update", s.trigObj, sys, c); up != nil && up.Verb == "update" && s.inScope(up) && s.keptIn(c, vi, up.Connector) {
+				verb, obj, noted = "update", s.trigObj, true
+			}
+		}
+	}
 	op := s.pick(verb, obj, sys, c)
 	if op != nil && verb == "update" && c.hasIn(lxVerbCarry) && !s.inScope(op) {
 		// "Sync ERP customers to CRM accounts": records carried into a
@@ -1638,7 +1684,10 @@ func (s *state) action(ctx context.Context, c clause) {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: no connected operation can %s %s", c.text(), verb, what))
 		return
 	}
-	if why := s.licence(op, c, verb); why != "" {
+	s.noting = noted
+	why := s.licence(op, c, verb)
+	s.noting = false
+	if why != "" {
 		s.refuse(op, c, why)
 		return
 	}

@@ -620,3 +620,69 @@ func TestTitleCaseWordsAreNoProducts(t *testing.T) {
 		t.Errorf("a noun read as a verb\n%s", d.YAML)
 	}
 }
+
+// "Record" keeps records as "save" does: "record in CRM" with no object
+// keeps the flow's records there; an activity recorded in the system whose
+// records the flow watches ("record the call in CRM") is noted on them,
+// an update. Nowhere said, or in a system the flow does not watch, nothing
+// is written.
+func TestRecordVerbKeepsOrNotes(t *testing.T) {
+	d := compile(t, "When someone submits the signup form, email the new lead and record in CRM")
+	if !slices.Contains(calls(d.Flow), "crm.createContact") {
+		t.Errorf("record in CRM: want crm.createContact\n%s\n%v", d.YAML, d.NotUnderstood)
+	}
+	d = compile(t, "When a new contact is added in CRM, send them a welcome email and record the call in CRM.")
+	if !slices.Contains(calls(d.Flow), "crm.updateContact") {
+		t.Errorf("an activity recorded on the watched records: want crm.updateContact\n%s\n%v", d.YAML, d.NotUnderstood)
+	}
+	for _, text := range []string{
+		"When a new contact is added in CRM, send them a welcome email and record the call.",
+		"When a new contact is added in CRM, send them a welcome email and record the call in ERP.",
+	} {
+		d = compile(t, text)
+		for _, c := range calls(d.Flow) {
+			if c != "smtp.send" && c != "crm.getContact" && c != "crm.listContacts" {
+				t.Errorf("%q: unrequested %s\n%s", text, c, d.YAML)
+			}
+		}
+	}
+}
+
+// A condition with no verb of its own that runs into a message sent
+// somewhere, with no comma between ("if there are any a message will be
+// sent to chat"), keeps the message; a message that is what the condition
+// tests ("if a message is in #sales …") is sent nowhere.
+func TestConditionRunsIntoMessage(t *testing.T) {
+	for _, text := range []string{
+		"When a new deal is created in CRM: if the amount is over 10000 a message will be sent to #sales.",
+		"Watch new tracker issues in the ops project. If there are any a message will be sent to chat.",
+	} {
+		d := compile(t, text)
+		if !slices.Contains(calls(d.Flow), "chat.postMessage") {
+			t.Errorf("%q: want chat.postMessage\n%s\n%v", text, d.YAML, d.NotUnderstood)
+		}
+	}
+	d := compile(t, "When a new deal is created in CRM: if a message is in #sales the deal is updated.")
+	if slices.Contains(calls(d.Flow), "chat.postMessage") {
+		t.Errorf("the tested message was sent\n%s", d.YAML)
+	}
+}
+
+// A file format before a record names a document of it, no product:
+// "email PDF invoices" sends them; "generate PDF invoices" makes files
+// and creates no invoice record.
+func TestFileFormatIsNoProduct(t *testing.T) {
+	for _, text := range []string{
+		"Generate and email PDF invoices from Typeform orders",
+		"When a new invoice is created in ERP, email PDF invoices to billing@acme.example",
+	} {
+		d := compile(t, text)
+		got := calls(d.Flow)
+		if !slices.Contains(got, "smtp.send") {
+			t.Errorf("%q: want smtp.send, got %v\n%s\n%v", text, got, d.YAML, d.NotUnderstood)
+		}
+		if slices.Contains(got, "erp.createInvoice") {
+			t.Errorf("%q: a PDF made an invoice record\n%s", text, d.YAML)
+		}
+	}
+}
