@@ -43,7 +43,9 @@ func main() {
 	fitGates := flag.Bool("fit", false, "fit the per-kind gates (predict.json \"kinds\") on the dev seeds and print the choice")
 	workers := flag.Int("j", 2, "cases replayed at once")
 	rawFile := flag.String("raw", "", "with -fit: keep the open-gate replay in this file and reuse it when it is there (same code, same seeds)")
-	flag.BoolVar(&fitWithSat, "saturation", false, "with -fit: grid max_saturation in max_deceleration's place (error_rate, latency)")
+	flag.BoolVar(&fitWithSat, "saturation", false, "with -fit: grid max_saturation in max_deceleration's place (error_rate, latency); the same as -grid s21")
+	flag.StringVar(&fitGridName, "grid", fitGridName, "with -fit: the grid for error_rate and latency: s19 (progress, deceleration, approach), s21 (saturation in deceleration's place), s22 (saturation and deceleration together, min_points)")
+	replayOnly := flag.Bool("replay-only", false, "with -fit -raw: replay and keep the open-gate replay, do not fit")
 	flag.Float64Var(&fitPrecision, "min-precision", fitPrecision, "with -fit: the precision the rule requires, as a 95 % lower bound")
 	flag.Parse()
 	p := monitor.DefaultPredictParams()
@@ -87,6 +89,16 @@ func main() {
 			}
 			jobs = append(jobs, job{s, k})
 		}
+	}
+	switch fitGridName {
+	case "s19", "s21", "s22":
+	default:
+		fmt.Fprintln(os.Stderr, "-grid is s19, s21 or s22")
+		os.Exit(2)
+	}
+	if *replayOnly && (!*fitGates || *rawFile == "") {
+		fmt.Fprintln(os.Stderr, "-replay-only needs -fit and -raw")
+		os.Exit(2)
 	}
 	if *fitGates && *split != "dev" {
 		fmt.Fprintln(os.Stderr, "-fit fits on the dev seeds only")
@@ -133,7 +145,10 @@ func main() {
 			}
 		}
 		fmt.Printf("# fitting the per-kind gates on dev seeds %d-%d (%d cases)\n", seeds[0], seeds[1], len(jobs))
-		fit(cases, raws, p)
+		if *replayOnly {
+			return
+		}
+		fit(cases, raws, p, *workers)
 		return
 	}
 	fmt.Printf("# error prediction, %s seeds %d-%d (%d cases), one predictor configuration (monitor/predict.json) for every case\n",
