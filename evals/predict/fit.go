@@ -4,6 +4,7 @@ import (
 	"encoding/gob"
 	"fmt"
 	"math"
+	"math/rand"
 	"os"
 	"sort"
 	"strings"
@@ -424,6 +425,120 @@ func fold(seed int64) int { return int((seed - 1) % fitFolds) }
 
 // fit prints, per kind, the grid, the cross-validated estimate of the
 // rule and the choice on every dev case.
+// fitCompare (-compare): a second grid whose rule's cross-validated
+// estimate is compared, case by case, with the main grid's.
+var fitCompare string
+
+// scoreGrid scores every grid point of gs on each fold of the cases idx,
+// the points shared out among the workers.
+func scoreGrid(gs []gateParams, idx []int, cases []*gcase, packed [][]rawStep, p monitor.PredictParams, workers int) [][fitFolds]score {
+	per := make([][fitFolds]score, len(gs))
+	var wg sync.WaitGroup
+	next := make(chan int, 64)
+	for w := 0; w < max(1, workers); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for gi := range next {
+				for _, i := range idx {
+					c := cases[i]
+					fires := gate(packed[i], gs[gi], p.Trend.ClearAfter, time.Duration(p.Trend.Resolution))
+					per[gi][fold(c.seed)].add(outcome{incident: c.incident}, judge(c, fires))
+				}
+			}
+		}()
+	}
+	for gi := range gs {
+		next <- gi
+	}
+	close(next)
+	wg.Wait()
+	return per
+}
+
+// crossValidate applies the rule on every k-1 folds and scores its
+// choice on the fold left out; it prints each fold and the pooled
+// estimate and returns each case's result under its fold's choice (in
+// idx's order).
+func crossValidate(k, name string, gs []gateParams, per [][fitFolds]score, idx []int, cases []*gcase, packed [][]rawStep, p monitor.PredictParams) []result {
+	var chosen [fitFolds]int
+	var cv score
+	for f := 0; f < fitFolds; f++ {
+		chosen[f] = -1
+		train := make([]score, len(gs))
+		for gi := range gs {
+			for h := 0; h < fitFolds; h++ {
+				if h != f {
+					train[gi].merge(per[gi][h])
+				}
+			}
+		}
+		bi, ok := choose(train)
+		if bi < 0 {
+			continue
+		}
+		chosen[f] = bi
+		cv.merge(per[bi][f])
+		fmt.Printf("%s [grid %s]: fold %d: chose %s (rule met: %v) -> on the fold: %s\n", k, name, f, gs[bi], ok, per[bi][f].String())
+	}
+	fmt.Printf("%s [grid %s]: cross-validated (%d folds): %s | P lower bound %.3f\n", k, name, fitFolds, cv.String(), precisionLower(cv))
+	out := make([]result, len(idx))
+	for j, i := range idx {
+		c := cases[i]
+		if bi := chosen[fold(c.seed)]; bi >= 0 {
+			out[j] = judge(c, gate(packed[i], gs[bi], p.Trend.ClearAfter, time.Duration(p.Trend.Resolution)))
+		}
+	}
+	return out
+}
+
+// compareCV prints the change in the cross-validated precision, recall
+// and median lead from grid a to grid b with a 90 % interval from a paired
+// bootstrap over the cases (2,000 resamples, fixed seed): a change whose
+// interval holds 0 does not separate from the noise of this many cases.
+func compareCV(k, an, bn string, a, b []result, idx []int, cases []*gcase) {
+	sc := func(rs []result, pick []int) score {
+		var s score
+		for _, j := range pick {
+			s.add(outcome{incident: cases[idx[j]].incident}, rs[j])
+		}
+		return s
+	}
+	med := func(s score) float64 { m, _ := s.median(); return m.Minutes() }
+	all := make([]int, len(idx))
+	for j := range all {
+		all[j] = j
+	}
+	sa, sb := sc(a, all), sc(b, all)
+	r := rand.New(rand.NewSource(22))
+	var dp, dr, dl []float64
+	pick := make([]int, len(idx))
+	for it := 0; it < 2000; it++ {
+		for j := range pick {
+			pick[j] = r.Intn(len(idx))
+		}
+		x, y := sc(a, pick), sc(b, pick)
+		dp = append(dp, y.precision()-x.precision())
+		dr = append(dr, y.recall()-x.recall())
+		dl = append(dl, med(y)-med(x))
+	}
+	ci := func(v []float64) string {
+		w := v[:0:0]
+		for _, x := range v {
+			if !math.IsNaN(x) {
+				w = append(w, x)
+			}
+		}
+		if len(w) == 0 {
+			return "[-]"
+		}
+		sort.Float64s(w)
+		return fmt.Sprintf("[%+.3f, %+.3f]", w[len(w)*5/100], w[len(w)*95/100])
+	}
+	fmt.Printf("%s: CV %s -> %s, paired over %d cases: precision %.3f -> %.3f (change 90%% %s), recall %.3f -> %.3f (%s), median lead %.1f -> %.1f min (%s)\n",
+		k, an, bn, len(idx), sa.precision(), sb.precision(), ci(dp), sa.recall(), sb.recall(), ci(dr), med(sa), med(sb), ci(dl))
+}
+
 func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams, workers int) {
 	packed := make([][]rawStep, len(raws))
 	for i := range raws {
@@ -441,29 +556,7 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams, workers int)
 			continue
 		}
 		gs := grid(k, p)
-		// Each grid point's score on each fold, the points shared out
-		// among the workers.
-		per := make([][fitFolds]score, len(gs))
-		var wg sync.WaitGroup
-		next := make(chan int, 64)
-		for w := 0; w < max(1, workers); w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for gi := range next {
-					for _, i := range idx {
-						c := cases[i]
-						fires := gate(packed[i], gs[gi], p.Trend.ClearAfter, time.Duration(p.Trend.Resolution))
-						per[gi][fold(c.seed)].add(outcome{incident: c.incident}, judge(c, fires))
-					}
-				}
-			}()
-		}
-		for gi := range gs {
-			next <- gi
-		}
-		close(next)
-		wg.Wait()
+		per := scoreGrid(gs, idx, cases, packed, p, workers)
 		// predict.json's gates on the same cases: the figure to beat.
 		var cur [fitFolds]score
 		var curAll score
@@ -486,25 +579,17 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams, workers int)
 		for gi, g := range gs {
 			fmt.Printf("%-10s %-56s | %s | %.3f\n", k, g, all[gi].String(), precisionLower(all[gi]))
 		}
-		// Cross-validation: choose without fold f, score on fold f.
-		var cv score
-		for f := 0; f < fitFolds; f++ {
-			train := make([]score, len(gs))
-			for gi := range gs {
-				for h := 0; h < fitFolds; h++ {
-					if h != f {
-						train[gi].merge(per[gi][h])
-					}
-				}
-			}
-			bi, ok := choose(train)
-			if bi < 0 {
-				continue
-			}
-			cv.merge(per[bi][f])
-			fmt.Printf("%s: fold %d: chose %s (rule met: %v) -> on the fold: %s\n", k, f, gs[bi], ok, per[bi][f].String())
+		cvRes := crossValidate(k, fitGridName, gs, per, idx, cases, packed, p)
+		if fitCompare != "" {
+			// The same cases, the same rule, another grid: the change
+			// from it, paired by case (compareCV).
+			main := fitGridName
+			fitGridName = fitCompare
+			ogs := grid(k, p)
+			fitGridName = main
+			oRes := crossValidate(k, fitCompare, ogs, scoreGrid(ogs, idx, cases, packed, p, workers), idx, cases, packed, p)
+			compareCV(k, fitCompare, fitGridName, oRes, cvRes, idx, cases)
 		}
-		fmt.Printf("%s: cross-validated (%d folds): %s | P lower bound %.3f\n", k, fitFolds, cv.String(), precisionLower(cv))
 		bi, ok := choose(all)
 		how := fmt.Sprintf("highest recall at precision >= %g (95 %% lower bound), lead >= 12m", fitPrecision)
 		if !ok {

@@ -45,6 +45,7 @@ func main() {
 	rawFile := flag.String("raw", "", "with -fit: keep the open-gate replay in this file and reuse it when it is there (same code, same seeds)")
 	flag.BoolVar(&fitWithSat, "saturation", false, "with -fit: grid max_saturation in max_deceleration's place (error_rate, latency); the same as -grid s21")
 	flag.StringVar(&fitGridName, "grid", fitGridName, "with -fit: the grid for error_rate and latency: s19 (progress, deceleration, approach), s21 (saturation in deceleration's place), s22 (saturation and deceleration together, min_points)")
+	flag.StringVar(&fitCompare, "compare", "", "with -fit: also cross-validate the rule on this grid and print the change to -grid's, paired by case")
 	replayOnly := flag.Bool("replay-only", false, "with -fit -raw: replay and keep the open-gate replay, do not fit")
 	flag.Float64Var(&fitPrecision, "min-precision", fitPrecision, "with -fit: the precision the rule requires, as a 95 % lower bound")
 	flag.Parse()
@@ -90,10 +91,10 @@ func main() {
 			jobs = append(jobs, job{s, k})
 		}
 	}
-	switch fitGridName {
-	case "s19", "s21", "s22":
+	switch fitGridName + "/" + fitCompare {
+	case "s19/", "s21/", "s22/", "s19/s21", "s19/s22", "s21/s19", "s21/s22", "s22/s19", "s22/s21":
 	default:
-		fmt.Fprintln(os.Stderr, "-grid is s19, s21 or s22")
+		fmt.Fprintln(os.Stderr, "-grid and -compare are s19, s21 or s22, and differ")
 		os.Exit(2)
 	}
 	if *replayOnly && (!*fitGates || *rawFile == "") {
