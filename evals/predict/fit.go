@@ -496,7 +496,7 @@ func crossValidate(k, name string, gs []gateParams, per [][fitFolds]score, idx [
 // and median lead from grid a to grid b with a 90 % interval from a paired
 // bootstrap over the cases (2,000 resamples, fixed seed): a change whose
 // interval holds 0 does not separate from the noise of this many cases.
-func compareCV(k, an, bn string, a, b []result, idx []int, cases []*gcase) {
+func compareCV(k, an, bn string, a, b []result, idx []int, cases []*gcase) (string, [2]float64) {
 	sc := func(rs []result, pick []int) score {
 		var s score
 		for _, j := range pick {
@@ -522,7 +522,8 @@ func compareCV(k, an, bn string, a, b []result, idx []int, cases []*gcase) {
 		dr = append(dr, y.recall()-x.recall())
 		dl = append(dl, med(y)-med(x))
 	}
-	ci := func(v []float64) string {
+	var pci [2]float64
+	ci := func(v []float64, keep bool) string {
 		w := v[:0:0]
 		for _, x := range v {
 			if !math.IsNaN(x) {
@@ -533,10 +534,14 @@ func compareCV(k, an, bn string, a, b []result, idx []int, cases []*gcase) {
 			return "[-]"
 		}
 		sort.Float64s(w)
-		return fmt.Sprintf("[%+.3f, %+.3f]", w[len(w)*5/100], w[len(w)*95/100])
+		lo, hi := w[len(w)*5/100], w[len(w)*95/100]
+		if keep {
+			pci = [2]float64{lo, hi}
+		}
+		return fmt.Sprintf("[%+.3f, %+.3f]", lo, hi)
 	}
-	fmt.Printf("%s: CV %s -> %s, paired over %d cases: precision %.3f -> %.3f (change 90%% %s), recall %.3f -> %.3f (%s), median lead %.1f -> %.1f min (%s)\n",
-		k, an, bn, len(idx), sa.precision(), sb.precision(), ci(dp), sa.recall(), sb.recall(), ci(dr), med(sa), med(sb), ci(dl))
+	return fmt.Sprintf("%s: CV %s -> %s, paired over %d cases: precision %.3f -> %.3f (change 90%% %s), recall %.3f -> %.3f (%s), median lead %.1f -> %.1f min (%s)",
+		k, an, bn, len(idx), sa.precision(), sb.precision(), ci(dp, true), sa.recall(), sb.recall(), ci(dr, false), med(sa), med(sb), ci(dl, false)), pci
 }
 
 func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams, workers int) {
@@ -588,7 +593,8 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams, workers int)
 			ogs := grid(k, p)
 			fitGridName = main
 			oRes := crossValidate(k, fitCompare, ogs, scoreGrid(ogs, idx, cases, packed, p, workers), idx, cases, packed, p)
-			compareCV(k, fitCompare, fitGridName, oRes, cvRes, idx, cases)
+			line, _ := compareCV(k, fitCompare, fitGridName, oRes, cvRes, idx, cases)
+			fmt.Println(line)
 		}
 		bi, ok := choose(all)
 		how := fmt.Sprintf("highest recall at precision >= %g (95 %% lower bound), lead >= 12m", fitPrecision)

@@ -458,3 +458,35 @@ func TestGateMinPointsAndGridS22(t *testing.T) {
 		t.Fatalf("s22 grid for rate limits: %d points, want the 256 of before", n)
 	}
 }
+
+// compareCV's paired interval: the same results change nothing; adding
+// false alarms to a third of the cases lowers precision beyond the noise.
+func TestCompareCV(t *testing.T) {
+	var cases []*gcase
+	var idx []int
+	var a, b []result
+	for i := 0; i < 300; i++ {
+		inc := i%2 == 0
+		cases = append(cases, &gcase{incident: inc})
+		idx = append(idx, i)
+		r := result{hit: inc && i%4 == 0, lead: 15 * time.Minute}
+		if !r.hit {
+			r.lead = 0
+		}
+		if i%10 == 1 {
+			r.fp = 1
+		}
+		a = append(a, r)
+		if i%3 == 0 {
+			r.fp++
+		}
+		b = append(b, r)
+	}
+	if _, ci := compareCV("error_rate", "a", "a", a, a, idx, cases); ci != [2]float64{0, 0} {
+		t.Fatalf("a against itself: %v", ci)
+	}
+	line, ci := compareCV("error_rate", "a", "b", a, b, idx, cases)
+	if !(ci[1] < 0) {
+		t.Fatalf("100 more false alarms: precision change %v (%s)", ci, line)
+	}
+}
