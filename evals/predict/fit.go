@@ -565,9 +565,11 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams, workers int)
 		// predict.json's gates on the same cases: the figure to beat.
 		var cur [fitFolds]score
 		var curAll score
-		for _, i := range idx {
+		curRes := make([]result, len(idx))
+		for j, i := range idx {
 			c := cases[i]
-			cur[fold(c.seed)].add(outcome{incident: c.incident}, judge(c, gate(packed[i], gateParams{kp: p.Kinds[k]}, p.Trend.ClearAfter, time.Duration(p.Trend.Resolution))))
+			curRes[j] = judge(c, gate(packed[i], gateParams{kp: p.Kinds[k]}, p.Trend.ClearAfter, time.Duration(p.Trend.Resolution)))
+			cur[fold(c.seed)].add(outcome{incident: c.incident}, curRes[j])
 		}
 		for f := 0; f < fitFolds; f++ {
 			curAll.merge(cur[f])
@@ -585,6 +587,8 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams, workers int)
 			fmt.Printf("%-10s %-56s | %s | %.3f\n", k, g, all[gi].String(), precisionLower(all[gi]))
 		}
 		cvRes := crossValidate(k, fitGridName, gs, per, idx, cases, packed, p)
+		line, _ := compareCV(k, "predict.json", fitGridName, curRes, cvRes, idx, cases)
+		fmt.Println(line)
 		if fitCompare != "" {
 			// The same cases, the same rule, another grid: the change
 			// from it, paired by case (compareCV).
@@ -593,7 +597,7 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams, workers int)
 			ogs := grid(k, p)
 			fitGridName = main
 			oRes := crossValidate(k, fitCompare, ogs, scoreGrid(ogs, idx, cases, packed, p, workers), idx, cases, packed, p)
-			line, _ := compareCV(k, fitCompare, fitGridName, oRes, cvRes, idx, cases)
+			line, _ = compareCV(k, fitCompare, fitGridName, oRes, cvRes, idx, cases)
 			fmt.Println(line)
 		}
 		bi, ok := choose(all)
