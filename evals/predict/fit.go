@@ -77,13 +77,14 @@ var (
 	// a minimum of points the forecast was fitted on (min_points: 0, or
 	// half the trend window's 60). Written before the grid was run; to
 	// keep the selection charge near the earlier grids' (53,760 points)
-	// it is cut where every fold choice of sessions 17-21 agreed
-	// (recent on) and to the levels those choices used:
-	// 8 x 8 x 4 x 5 x 3 x 4 x 2 x 2 = 61,440 points.
+	// progress, saturation and approach are cut to the levels the fold
+	// choices of sessions 19 and 21 used (progress 0.75-0.85, saturation
+	// 2.71 or 3.84, approach 0s):
+	// 2 x 8 x 8 x 4 x 4 x 3 x 3 x 2 x 2 = 73,728 points.
 	fitGridName = "s19"
-	s22Progress = []float64{0, 0.7, 0.75, 0.8, 0.85}
+	s22Progress = []float64{0, 0.75, 0.8, 0.85}
 	s22Decel    = []float64{0, 1, 2}
-	s22Sat      = []float64{0, 2.71, 3.84, 6.63}
+	s22Sat      = []float64{0, 2.71, 3.84}
 	s22Approach = []float64{-1, 0}
 	s22Points   = []int{0, 30}
 	// approach: off (-1), or the slack as a fraction of the look-ahead
@@ -314,7 +315,7 @@ func grid(kind string, p monitor.PredictParams) []gateParams {
 		sats, decel = fitSaturation, []float64{0}
 	}
 	if fitGridName == "s22" && flowKind {
-		recent, progress, decel, sats, approach, points = []bool{true}, s22Progress, s22Decel, s22Sat, s22Approach, s22Points
+		progress, decel, sats, approach, points = s22Progress, s22Decel, s22Sat, s22Approach, s22Points
 	}
 	for _, rc := range recent {
 		for _, z := range fitConfidence {

@@ -440,14 +440,11 @@ func TestGateMinPointsAndGridS22(t *testing.T) {
 	fitGridName = "s22"
 	defer func() { fitGridName = "s19" }()
 	gs := grid(monitor.PredictLatency, p)
-	if len(gs) != 61440 {
+	if len(gs) != 73728 {
 		t.Fatalf("s22 grid: %d points", len(gs))
 	}
 	both, points := false, false
 	for _, g := range gs {
-		if !g.kp.Recent {
-			t.Fatalf("s22 grid tries recent off: %s", g)
-		}
 		both = both || (g.kp.MaxDeceleration > 0 && g.kp.MaxSaturation > 0)
 		points = points || g.kp.MinPoints > 0
 	}
