@@ -124,10 +124,14 @@ func main() {
 			for i := range next {
 				c := generate(jobs[i].seed, jobs[i].kind)
 				if *fitGates {
-					cases[i] = c
 					if !cached {
 						raws[i] = replayRaw(c, open)
 					}
+					// The fit needs the labels only: what the case fed
+					// the predictor is let go (a busy flow's runs are
+					// hundreds of thousands of events).
+					c.events, c.obs = nil, nil
+					cases[i] = c
 					continue
 				}
 				results[i] = replay(c, p, bp)
