@@ -42,7 +42,7 @@ func main() {
 	n := flag.Int("n", 0, "use only the first n seeds of the range (quick look; 0: all)")
 	fitGates := flag.Bool("fit", false, "fit the per-kind gates (predict.json \"kinds\") on the dev seeds and print the choice")
 	workers := flag.Int("j", 2, "cases replayed at once")
-	rawFile := flag.String("raw", "", "with -fit: keep the open-gate replay in this file and reuse it when it is there (same code, same seeds)")
+	rawFile := flag.String("raw", "", "with -fit: keep the open-gate replay in this file and reuse it when it is there (same code, same kinds, the same seeds or more)")
 	flag.BoolVar(&fitWithSat, "saturation", false, "with -fit: grid max_saturation in max_deceleration's place (error_rate, latency); the same as -grid s21")
 	flag.StringVar(&fitGridName, "grid", fitGridName, "with -fit: the grid for error_rate and latency: s19 (progress, deceleration, approach), s21 (saturation in deceleration's place), s22 (saturation and deceleration together, min_points)")
 	flag.StringVar(&fitCompare, "compare", "", "with -fit: also cross-validate the rule on this grid and print the change to -grid's, paired by case")
@@ -110,8 +110,11 @@ func main() {
 	raws := make([][]rawStep, len(jobs))
 	cached := false
 	if *fitGates && *rawFile != "" {
-		if r, err := loadRaw(*rawFile); err == nil && len(r) == len(jobs) {
-			raws, cached = r, true
+		// A file kept for more seeds of the same kinds serves a shorter
+		// run (-n): the cases are in seed order, so its first ones are
+		// this run's.
+		if r, err := loadRaw(*rawFile); err == nil && len(r) >= len(jobs) {
+			raws, cached = r[:len(jobs)], true
 		}
 	}
 	open := openParams(p)
@@ -144,7 +147,7 @@ func main() {
 	close(next)
 	wg.Wait()
 	if *fitGates {
-		if *rawFile != "" {
+		if *rawFile != "" && !cached {
 			if err := saveRaw(*rawFile, raws); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 			}
