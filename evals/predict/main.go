@@ -91,6 +91,9 @@ func main() {
 			jobs = append(jobs, job{s, k})
 		}
 	}
+	if fitWithSat {
+		fitGridName = "s21"
+	}
 	switch fitGridName + "/" + fitCompare {
 	case "s19/", "s21/", "s22/", "s19/s21", "s19/s22", "s21/s19", "s21/s22", "s22/s19", "s22/s21":
 	default:
