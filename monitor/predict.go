@@ -177,10 +177,17 @@ type KindParams struct {
 	// will recover flattens near its peak before it turns; a degradation
 	// that goes on is as straight or steeper.
 	MaxSaturation float64 `json:"max_saturation,omitempty"`
+	// MinPoints (error_rate, latency): announced only when the forecast
+	// kept was fitted on at least this many points (evidence.points; 0:
+	// no such gate; the trend's own min_points is the least any forecast
+	// has). A trend read off a few points — a flow's first hour, a slow
+	// flow's merged groups — is the easiest for a passing rise to fake.
+	MinPoints int `json:"min_points,omitempty"`
 }
 
-// shapeAllows applies min_progress and max_deceleration to a forecast's
-// evidence (a forecast without the reading is not held back by it).
+// shapeAllows applies min_progress, max_deceleration, max_saturation and
+// min_points to a forecast's evidence (a forecast without the reading is
+// not held back by it).
 func (kp KindParams) shapeAllows(ev map[string]float64) bool {
 	if v, ok := ev["progress"]; ok && kp.MinProgress > 0 && v < kp.MinProgress {
 		return false
@@ -189,6 +196,9 @@ func (kp KindParams) shapeAllows(ev map[string]float64) bool {
 		return false
 	}
 	if v, ok := ev["saturation"]; ok && kp.MaxSaturation > 0 && v >= kp.MaxSaturation {
+		return false
+	}
+	if v, ok := ev["points"]; ok && kp.MinPoints > 0 && v < float64(kp.MinPoints) {
 		return false
 	}
 	return true
@@ -285,6 +295,9 @@ func (p PredictParams) Validate() error {
 		}
 		if math.IsNaN(kp.MaxSaturation) || kp.MaxSaturation < 0 || kp.MaxSaturation > 100 {
 			return bad(fmt.Sprintf("kinds.%s.max_saturation must be 0 to 100", k))
+		}
+		if kp.MinPoints < 0 || kp.MinPoints > 100000 {
+			return bad(fmt.Sprintf("kinds.%s.min_points must be 0 to 100000", k))
 		}
 	}
 	return nil

@@ -887,3 +887,40 @@ func TestPredictSaturationGate(t *testing.T) {
 		t.Fatal("max_saturation NaN accepted")
 	}
 }
+
+// min_points through the predictor: a forecast fitted on fewer points
+// than the gate asks for is not announced; one fitted on as many is.
+func TestPredictMinPointsGate(t *testing.T) {
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	climb := func(m int) float64 { return 0.02 + math.Max(0, float64(m-60))*0.004 }
+	activeAtEnd := func(kp KindParams) []Prediction {
+		p := DefaultPredictParams()
+		p.Kinds = map[string]KindParams{PredictErrorRate: kp}
+		pr := NewPredictor(p)
+		feed(pr, start, 125, climb)
+		return pr.Active()
+	}
+	base := KindParams{Confidence: 1, Horizon: Dur(2 * time.Hour)}
+	a := activeAtEnd(base)
+	if len(a) == 0 {
+		t.Fatal("the climb is not forecast without min_points (this test would show nothing)")
+	}
+	n := int(a[0].Evidence["points"])
+	if n < 12 {
+		t.Fatalf("the forecast reads %d points", n)
+	}
+	gated := base
+	gated.MinPoints = n
+	if a := activeAtEnd(gated); len(a) == 0 {
+		t.Fatalf("min_points %d holds back a forecast on %d points", n, n)
+	}
+	gated.MinPoints = n + 1
+	if a := activeAtEnd(gated); len(a) != 0 {
+		t.Fatalf("min_points %d: still forecast on %v points", n+1, a[0].Evidence["points"])
+	}
+	bad := DefaultPredictParams()
+	bad.Kinds = map[string]KindParams{PredictErrorRate: {MinPoints: -1}}
+	if bad.Validate() == nil {
+		t.Fatal("min_points -1 accepted")
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"encoding/gob"
 	"fmt"
 	"math"
+	"math/rand"
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/weftio/weft/monitor"
@@ -71,6 +73,20 @@ var (
 	// takes max_deceleration's place in the grid (the grid keeps its size).
 	fitSaturation = []float64{0, 2.71, 3.84, 6.63, 10.83}
 	fitWithSat    bool
+	// Session 22 (-grid s22): saturation and deceleration together, and
+	// a minimum of points the forecast was fitted on (min_points: 0, or
+	// half the trend window's 60). Written before the grid was run; to
+	// keep the selection charge near the earlier grids' (53,760 points)
+	// progress, saturation and approach are cut to the levels the fold
+	// choices of sessions 19 and 21 used (progress 0.75-0.85, saturation
+	// 2.71 or 3.84, approach 0s):
+	// 2 x 8 x 8 x 4 x 4 x 3 x 3 x 2 x 2 = 73,728 points.
+	fitGridName = "s19"
+	s22Progress = []float64{0, 0.75, 0.8, 0.85}
+	s22Decel    = []float64{0, 1, 2}
+	s22Sat      = []float64{0, 2.71, 3.84}
+	s22Approach = []float64{-1, 0}
+	s22Points   = []int{0, 30}
 	// approach: off (-1), or the slack as a fraction of the look-ahead
 	// (0, 3 minutes for flows).
 	fitApproach = []float64{-1, 0, 1.0 / 60}
@@ -94,6 +110,34 @@ type rawStep struct {
 	// (evidence of the forecast; HasShape when it carried them).
 	Progress, Decel, Sat float64
 	HasShape             bool
+	// Points: the points the forecast was fitted on (evidence.points;
+	// session 22's min_points gate).
+	Points float64
+	// gap: packRaw's count of evaluations without a forecast that this
+	// step stands for (0: itself only); not kept in the raw file.
+	gap int
+}
+
+// packRaw collapses each run of evaluations without a forecast into its
+// last one, counting them (gap). gate gives the same announcements on
+// the packed steps: across such a run the hold breaks and an announced
+// forecast's missing count and age only grow, so whether it is withdrawn
+// by the run's end is all that matters (TestPackRaw). The grid is applied
+// tens of thousands of times to each case; most evaluations of most cases
+// have no forecast.
+func packRaw(steps []rawStep) []rawStep {
+	out := make([]rawStep, 0, len(steps)/4)
+	for _, s := range steps {
+		if !s.OK && len(out) > 0 && !out[len(out)-1].OK {
+			last := &out[len(out)-1]
+			n := max(1, last.gap) + 1
+			*last = s
+			last.gap = n
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // gateParams are the gates applied to raw steps: the kind's, and for
@@ -119,6 +163,9 @@ func (g gateParams) String() string {
 	}
 	if g.kp.Approach {
 		s += fmt.Sprintf(" approach %s", time.Duration(g.kp.ApproachSlack))
+	}
+	if g.kp.MinPoints > 0 {
+		s += fmt.Sprintf(" points %d", g.kp.MinPoints)
 	}
 	if g.frac > 0 {
 		s = fmt.Sprintf("lifetime_fraction %.3f overdue_margin %.2f", g.frac, g.margin)
@@ -158,6 +205,7 @@ func replayRaw(c *gcase, p monitor.PredictParams) []rawStep {
 				if v, has := a.Evidence["progress"]; has {
 					st.Progress, st.Decel, st.Sat, st.HasShape = v, a.Evidence["deceleration"], a.Evidence["saturation"], true
 				}
+				st.Points = a.Evidence["points"]
 				if life := a.Evidence["lifetime_s"]; life > 0 {
 					st.Frac = a.Evidence["left_s"] / life
 					st.Failing = a.Evidence["refresh_failures"] >= float64(p.Expiry.RefreshFailures)
@@ -191,6 +239,9 @@ func gate(steps []rawStep, g gateParams, clearAfter int, res time.Duration) []ti
 			stands = (kp.MinProgress == 0 || s.Progress >= kp.MinProgress) && (kp.MaxDeceleration == 0 || s.Decel < kp.MaxDeceleration) &&
 				(kp.MaxSaturation == 0 || s.Sat < kp.MaxSaturation)
 		}
+		if stands && kp.MinPoints > 0 && s.Points > 0 && s.Points < float64(kp.MinPoints) {
+			stands = false
+		}
 		if stands && g.frac > 0 {
 			limit := g.frac
 			if s.Renewed >= 0 {
@@ -217,7 +268,7 @@ func gate(steps []rawStep, g gateParams, clearAfter int, res time.Duration) []ti
 		}
 		holding = false
 		if active {
-			missing++
+			missing += max(1, s.gap)
 			if missing >= clearAfter || !when.After(s.Now.Add(-res)) {
 				active = false
 			}
@@ -258,9 +309,13 @@ func grid(kind string, p monitor.PredictParams) []gateParams {
 		recent = append(recent, true)
 		progress, decel, approach = fitProgress, fitDecel, fitApproach
 	}
-	sats := []float64{0}
-	if fitWithSat && (kind == monitor.PredictErrorRate || kind == monitor.PredictLatency) {
+	sats, points := []float64{0}, []int{0}
+	flowKind := kind == monitor.PredictErrorRate || kind == monitor.PredictLatency
+	if (fitWithSat || fitGridName == "s21") && flowKind {
 		sats, decel = fitSaturation, []float64{0}
+	}
+	if fitGridName == "s22" && flowKind {
+		progress, decel, sats, approach, points = s22Progress, s22Decel, s22Sat, s22Approach, s22Points
 	}
 	for _, rc := range recent {
 		for _, z := range fitConfidence {
@@ -270,9 +325,12 @@ func grid(kind string, p monitor.PredictParams) []gateParams {
 						for _, md := range decel {
 							for _, ms := range sats {
 								for _, ap := range approach {
-									out = append(out, gateParams{kp: monitor.KindParams{Confidence: z, Recent: rc,
-										Persist: monitor.Dur(time.Duration(d * look).Round(time.Minute)), Horizon: monitor.Dur(time.Duration(h * look).Round(time.Minute)),
-										MinProgress: mp, MaxDeceleration: md, MaxSaturation: ms, Approach: ap >= 0, ApproachSlack: monitor.Dur(max(0, time.Duration(ap*look)).Round(time.Minute))}})
+									for _, mn := range points {
+										out = append(out, gateParams{kp: monitor.KindParams{Confidence: z, Recent: rc,
+											Persist: monitor.Dur(time.Duration(d * look).Round(time.Minute)), Horizon: monitor.Dur(time.Duration(h * look).Round(time.Minute)),
+											MinProgress: mp, MaxDeceleration: md, MaxSaturation: ms, Approach: ap >= 0, ApproachSlack: monitor.Dur(max(0, time.Duration(ap*look)).Round(time.Minute)),
+											MinPoints: mn}})
+									}
 								}
 							}
 						}
@@ -368,26 +426,157 @@ func fold(seed int64) int { return int((seed - 1) % fitFolds) }
 
 // fit prints, per kind, the grid, the cross-validated estimate of the
 // rule and the choice on every dev case.
-func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams) {
-	var choice []string
-	for _, k := range kinds {
-		gs := grid(k, p)
-		// Each grid point's score on each fold.
-		per := make([][fitFolds]score, len(gs))
-		any := false
-		for gi, g := range gs {
-			for i, c := range cases {
-				if c.kind != k {
-					continue
+// fitCompare (-compare): a second grid whose rule's cross-validated
+// estimate is compared, case by case, with the main grid's.
+var fitCompare string
+
+// scoreGrid scores every grid point of gs on each fold of the cases idx,
+// the points shared out among the workers.
+func scoreGrid(gs []gateParams, idx []int, cases []*gcase, packed [][]rawStep, p monitor.PredictParams, workers int) [][fitFolds]score {
+	per := make([][fitFolds]score, len(gs))
+	var wg sync.WaitGroup
+	next := make(chan int, 64)
+	for w := 0; w < max(1, workers); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for gi := range next {
+				for _, i := range idx {
+					c := cases[i]
+					fires := gate(packed[i], gs[gi], p.Trend.ClearAfter, time.Duration(p.Trend.Resolution))
+					per[gi][fold(c.seed)].add(outcome{incident: c.incident}, judge(c, fires))
 				}
-				any = true
-				fires := gate(raws[i], g, p.Trend.ClearAfter, time.Duration(p.Trend.Resolution))
-				per[gi][fold(c.seed)].add(outcome{incident: c.incident}, judge(c, fires))
+			}
+		}()
+	}
+	for gi := range gs {
+		next <- gi
+	}
+	close(next)
+	wg.Wait()
+	return per
+}
+
+// crossValidate applies the rule on every k-1 folds and scores its
+// choice on the fold left out; it prints each fold and the pooled
+// estimate and returns each case's result under its fold's choice (in
+// idx's order).
+func crossValidate(k, name string, gs []gateParams, per [][fitFolds]score, idx []int, cases []*gcase, packed [][]rawStep, p monitor.PredictParams) []result {
+	var chosen [fitFolds]int
+	var cv score
+	for f := 0; f < fitFolds; f++ {
+		chosen[f] = -1
+		train := make([]score, len(gs))
+		for gi := range gs {
+			for h := 0; h < fitFolds; h++ {
+				if h != f {
+					train[gi].merge(per[gi][h])
+				}
 			}
 		}
-		if !any {
+		bi, ok := choose(train)
+		if bi < 0 {
 			continue
 		}
+		chosen[f] = bi
+		cv.merge(per[bi][f])
+		fmt.Printf("%s [grid %s]: fold %d: chose %s (rule met: %v) -> on the fold: %s\n", k, name, f, gs[bi], ok, per[bi][f].String())
+	}
+	fmt.Printf("%s [grid %s]: cross-validated (%d folds): %s | P lower bound %.3f\n", k, name, fitFolds, cv.String(), precisionLower(cv))
+	out := make([]result, len(idx))
+	for j, i := range idx {
+		c := cases[i]
+		if bi := chosen[fold(c.seed)]; bi >= 0 {
+			out[j] = judge(c, gate(packed[i], gs[bi], p.Trend.ClearAfter, time.Duration(p.Trend.Resolution)))
+		}
+	}
+	return out
+}
+
+// compareCV prints the change in the cross-validated precision, recall
+// and median lead from grid a to grid b with a 90 % interval from a paired
+// bootstrap over the cases (2,000 resamples, fixed seed): a change whose
+// interval holds 0 does not separate from the noise of this many cases.
+func compareCV(k, an, bn string, a, b []result, idx []int, cases []*gcase) (string, [2]float64) {
+	sc := func(rs []result, pick []int) score {
+		var s score
+		for _, j := range pick {
+			s.add(outcome{incident: cases[idx[j]].incident}, rs[j])
+		}
+		return s
+	}
+	med := func(s score) float64 { m, _ := s.median(); return m.Minutes() }
+	all := make([]int, len(idx))
+	for j := range all {
+		all[j] = j
+	}
+	sa, sb := sc(a, all), sc(b, all)
+	r := rand.New(rand.NewSource(22))
+	var dp, dr, dl []float64
+	pick := make([]int, len(idx))
+	for it := 0; it < 2000; it++ {
+		for j := range pick {
+			pick[j] = r.Intn(len(idx))
+		}
+		x, y := sc(a, pick), sc(b, pick)
+		dp = append(dp, y.precision()-x.precision())
+		dr = append(dr, y.recall()-x.recall())
+		dl = append(dl, med(y)-med(x))
+	}
+	var pci [2]float64
+	ci := func(v []float64, keep bool) string {
+		w := v[:0:0]
+		for _, x := range v {
+			if !math.IsNaN(x) {
+				w = append(w, x)
+			}
+		}
+		if len(w) == 0 {
+			return "[-]"
+		}
+		sort.Float64s(w)
+		lo, hi := w[len(w)*5/100], w[len(w)*95/100]
+		if keep {
+			pci = [2]float64{lo, hi}
+		}
+		return fmt.Sprintf("[%+.3f, %+.3f]", lo, hi)
+	}
+	return fmt.Sprintf("%s: CV %s -> %s, paired over %d cases: precision %.3f -> %.3f (change 90%% %s), recall %.3f -> %.3f (%s), median lead %.1f -> %.1f min (%s)",
+		k, an, bn, len(idx), sa.precision(), sb.precision(), ci(dp, true), sa.recall(), sb.recall(), ci(dr, false), med(sa), med(sb), ci(dl, false)), pci
+}
+
+func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams, workers int) {
+	packed := make([][]rawStep, len(raws))
+	for i := range raws {
+		packed[i] = packRaw(raws[i])
+	}
+	var choice []string
+	for _, k := range kinds {
+		var idx []int
+		for i, c := range cases {
+			if c.kind == k {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) == 0 {
+			continue
+		}
+		gs := grid(k, p)
+		per := scoreGrid(gs, idx, cases, packed, p, workers)
+		// predict.json's gates on the same cases: the figure to beat.
+		var cur [fitFolds]score
+		var curAll score
+		curRes := make([]result, len(idx))
+		for j, i := range idx {
+			c := cases[i]
+			curRes[j] = judge(c, gate(packed[i], gateParams{kp: p.Kinds[k]}, p.Trend.ClearAfter, time.Duration(p.Trend.Resolution)))
+			cur[fold(c.seed)].add(outcome{incident: c.incident}, curRes[j])
+		}
+		for f := 0; f < fitFolds; f++ {
+			curAll.merge(cur[f])
+			fmt.Printf("%s: predict.json's gates on fold %d: %s\n", k, f, cur[f].String())
+		}
+		fmt.Printf("%s: predict.json's gates (%s) on all: %s | P lower bound %.3f\n", k, gateParams{kp: p.Kinds[k]}, curAll.String(), precisionLower(curAll))
 		all := make([]score, len(gs))
 		for gi := range gs {
 			for f := 0; f < fitFolds; f++ {
@@ -398,25 +587,20 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams) {
 		for gi, g := range gs {
 			fmt.Printf("%-10s %-56s | %s | %.3f\n", k, g, all[gi].String(), precisionLower(all[gi]))
 		}
-		// Cross-validation: choose without fold f, score on fold f.
-		var cv score
-		for f := 0; f < fitFolds; f++ {
-			train := make([]score, len(gs))
-			for gi := range gs {
-				for h := 0; h < fitFolds; h++ {
-					if h != f {
-						train[gi].merge(per[gi][h])
-					}
-				}
-			}
-			bi, ok := choose(train)
-			if bi < 0 {
-				continue
-			}
-			cv.merge(per[bi][f])
-			fmt.Printf("%s: fold %d: chose %s (rule met: %v) -> on the fold: %s\n", k, f, gs[bi], ok, per[bi][f].String())
+		cvRes := crossValidate(k, fitGridName, gs, per, idx, cases, packed, p)
+		line, _ := compareCV(k, "predict.json", fitGridName, curRes, cvRes, idx, cases)
+		fmt.Println(line)
+		if fitCompare != "" {
+			// The same cases, the same rule, another grid: the change
+			// from it, paired by case (compareCV).
+			main := fitGridName
+			fitGridName = fitCompare
+			ogs := grid(k, p)
+			fitGridName = main
+			oRes := crossValidate(k, fitCompare, ogs, scoreGrid(ogs, idx, cases, packed, p, workers), idx, cases, packed, p)
+			line, _ = compareCV(k, fitCompare, fitGridName, oRes, cvRes, idx, cases)
+			fmt.Println(line)
 		}
-		fmt.Printf("%s: cross-validated (%d folds): %s\n", k, fitFolds, cv.String())
 		bi, ok := choose(all)
 		how := fmt.Sprintf("highest recall at precision >= %g (95 %% lower bound), lead >= 12m", fitPrecision)
 		if !ok {
@@ -430,9 +614,9 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams) {
 			choice = append(choice, fmt.Sprintf("expiry: \"lifetime_fraction\": %g, \"overdue_margin\": %g", b.frac, b.margin))
 			continue
 		}
-		choice = append(choice, fmt.Sprintf("%q: {\"confidence\": %g, \"persist\": %q, \"horizon\": %q, \"recent\": %v, \"min_progress\": %g, \"max_deceleration\": %g, \"max_saturation\": %g, \"approach\": %v, \"approach_slack\": %q}", k, b.kp.Confidence,
+		choice = append(choice, fmt.Sprintf("%q: {\"confidence\": %g, \"persist\": %q, \"horizon\": %q, \"recent\": %v, \"min_progress\": %g, \"max_deceleration\": %g, \"max_saturation\": %g, \"approach\": %v, \"approach_slack\": %q, \"min_points\": %d}", k, b.kp.Confidence,
 			time.Duration(b.kp.Persist).String(), time.Duration(b.kp.Horizon).String(), b.kp.Recent, b.kp.MinProgress, b.kp.MaxDeceleration, b.kp.MaxSaturation,
-			b.kp.Approach, time.Duration(b.kp.ApproachSlack).String()))
+			b.kp.Approach, time.Duration(b.kp.ApproachSlack).String(), b.kp.MinPoints))
 	}
 	sort.Strings(choice)
 	fmt.Printf("\nchosen (monitor/predict.json):\n%s\n", strings.Join(choice, "\n"))

@@ -42,8 +42,11 @@ func main() {
 	n := flag.Int("n", 0, "use only the first n seeds of the range (quick look; 0: all)")
 	fitGates := flag.Bool("fit", false, "fit the per-kind gates (predict.json \"kinds\") on the dev seeds and print the choice")
 	workers := flag.Int("j", 2, "cases replayed at once")
-	rawFile := flag.String("raw", "", "with -fit: keep the open-gate replay in this file and reuse it when it is there (same code, same seeds)")
-	flag.BoolVar(&fitWithSat, "saturation", false, "with -fit: grid max_saturation in max_deceleration's place (error_rate, latency)")
+	rawFile := flag.String("raw", "", "with -fit: keep the open-gate replay in this file and reuse it when it is there (same code, same kinds, the same seeds or more)")
+	flag.BoolVar(&fitWithSat, "saturation", false, "with -fit: grid max_saturation in max_deceleration's place (error_rate, latency); the same as -grid s21")
+	flag.StringVar(&fitGridName, "grid", fitGridName, "with -fit: the grid for error_rate and latency: s19 (progress, deceleration, approach), s21 (saturation in deceleration's place), s22 (saturation and deceleration together, min_points)")
+	flag.StringVar(&fitCompare, "compare", "", "with -fit: also cross-validate the rule on this grid and print the change to -grid's, paired by case")
+	replayOnly := flag.Bool("replay-only", false, "with -fit -raw: replay and keep the open-gate replay, do not fit")
 	flag.Float64Var(&fitPrecision, "min-precision", fitPrecision, "with -fit: the precision the rule requires, as a 95 % lower bound")
 	flag.Parse()
 	p := monitor.DefaultPredictParams()
@@ -88,6 +91,19 @@ func main() {
 			jobs = append(jobs, job{s, k})
 		}
 	}
+	if fitWithSat {
+		fitGridName = "s21"
+	}
+	switch fitGridName + "/" + fitCompare {
+	case "s19/", "s21/", "s22/", "s19/s21", "s19/s22", "s21/s19", "s21/s22", "s22/s19", "s22/s21":
+	default:
+		fmt.Fprintln(os.Stderr, "-grid and -compare are s19, s21 or s22, and differ")
+		os.Exit(2)
+	}
+	if *replayOnly && (!*fitGates || *rawFile == "") {
+		fmt.Fprintln(os.Stderr, "-replay-only needs -fit and -raw")
+		os.Exit(2)
+	}
 	if *fitGates && *split != "dev" {
 		fmt.Fprintln(os.Stderr, "-fit fits on the dev seeds only")
 		os.Exit(2)
@@ -97,8 +113,11 @@ func main() {
 	raws := make([][]rawStep, len(jobs))
 	cached := false
 	if *fitGates && *rawFile != "" {
-		if r, err := loadRaw(*rawFile); err == nil && len(r) == len(jobs) {
-			raws, cached = r, true
+		// A file kept for more seeds of the same kinds serves a shorter
+		// run (-n): the cases are in seed order, so its first ones are
+		// this run's.
+		if r, err := loadRaw(*rawFile); err == nil && len(r) >= len(jobs) {
+			raws, cached = r[:len(jobs)], true
 		}
 	}
 	open := openParams(p)
@@ -111,10 +130,14 @@ func main() {
 			for i := range next {
 				c := generate(jobs[i].seed, jobs[i].kind)
 				if *fitGates {
-					cases[i] = c
 					if !cached {
 						raws[i] = replayRaw(c, open)
 					}
+					// The fit needs the labels only: what the case fed
+					// the predictor is let go (a busy flow's runs are
+					// hundreds of thousands of events).
+					c.events, c.obs = nil, nil
+					cases[i] = c
 					continue
 				}
 				results[i] = replay(c, p, bp)
@@ -127,13 +150,16 @@ func main() {
 	close(next)
 	wg.Wait()
 	if *fitGates {
-		if *rawFile != "" {
+		if *rawFile != "" && !cached {
 			if err := saveRaw(*rawFile, raws); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 			}
 		}
 		fmt.Printf("# fitting the per-kind gates on dev seeds %d-%d (%d cases)\n", seeds[0], seeds[1], len(jobs))
-		fit(cases, raws, p)
+		if *replayOnly {
+			return
+		}
+		fit(cases, raws, p, *workers)
 		return
 	}
 	fmt.Printf("# error prediction, %s seeds %d-%d (%d cases), one predictor configuration (monitor/predict.json) for every case\n",

@@ -369,3 +369,121 @@ func TestGateSaturation(t *testing.T) {
 		t.Fatalf("-saturation grid: saturation levels %v", seen)
 	}
 }
+
+// packRaw changes no announcement: gate on the packed steps fires at the
+// same times as on the raw ones, for random step sequences (forecasts
+// that come and go, long stretches without one) and gates across the
+// grid, with short and long clear_after.
+func TestPackRaw(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := monitor.DefaultPredictParams()
+	fitGridName = "s22"
+	defer func() { fitGridName = "s19" }()
+	gs := grid(monitor.PredictErrorRate, p)
+	packedSome := false
+	for trial := 0; trial < 200; trial++ {
+		var steps []rawStep
+		on := false
+		for i := 0; i < 300; i++ {
+			if r.Float64() < 0.08 {
+				on = !on
+			}
+			now := t0.Add(time.Duration(i) * time.Minute)
+			s := rawStep{Now: now, Renewed: -1}
+			if on {
+				s.OK, s.Conf = true, r.Float64()*5
+				s.ConfRecent = s.Conf * r.Float64()
+				s.When = now.Add(time.Duration(r.Intn(200)) * time.Minute)
+				s.HasShape, s.Progress, s.Decel, s.Sat, s.Points = true, r.Float64(), r.Float64()*3, r.Float64()*8, float64(12+r.Intn(49))
+			}
+			steps = append(steps, s)
+		}
+		packed := packRaw(steps)
+		if len(packed) < len(steps) {
+			packedSome = true
+		}
+		for k := 0; k < 30; k++ {
+			g := gs[r.Intn(len(gs))]
+			for _, clear := range []int{1, 10} {
+				a, b := gate(steps, g, clear, time.Minute), gate(packed, g, clear, time.Minute)
+				if len(a) != len(b) {
+					t.Fatalf("trial %d, %s, clear_after %d: %d announcements raw, %d packed", trial, g, clear, len(a), len(b))
+				}
+				for i := range a {
+					if !a[i].Equal(b[i]) {
+						t.Fatalf("trial %d, %s: announcement %d at %v raw, %v packed", trial, g, i, a[i], b[i])
+					}
+				}
+			}
+		}
+	}
+	if !packedSome {
+		t.Fatal("nothing was packed (this test would show nothing)")
+	}
+}
+
+// The fit applies min_points as the predictor does; the s22 grid tries
+// saturation and deceleration together, and min_points.
+func TestGateMinPointsAndGridS22(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var steps []rawStep
+	for i := 0; i < 12; i++ {
+		now := t0.Add(time.Duration(i) * time.Minute)
+		steps = append(steps, rawStep{Now: now, OK: true, Conf: 5, ConfRecent: 5, When: now.Add(20 * time.Minute), HasShape: true, Points: float64(20 + 2*i)})
+	}
+	kp := monitor.KindParams{MinPoints: 30}
+	if f := gate(steps, gateParams{kp: kp}, 1, time.Minute); len(f) != 1 || !f[0].Equal(t0.Add(5*time.Minute)) {
+		t.Fatalf("min_points 30: %v, want one announcement at minute 5", f)
+	}
+	p := monitor.DefaultPredictParams()
+	fitGridName = "s22"
+	defer func() { fitGridName = "s19" }()
+	gs := grid(monitor.PredictLatency, p)
+	if len(gs) != 73728 {
+		t.Fatalf("s22 grid: %d points", len(gs))
+	}
+	both, points := false, false
+	for _, g := range gs {
+		both = both || (g.kp.MaxDeceleration > 0 && g.kp.MaxSaturation > 0)
+		points = points || g.kp.MinPoints > 0
+	}
+	if !both || !points {
+		t.Fatalf("s22 grid: deceleration with saturation %v, min_points %v", both, points)
+	}
+	if n := len(grid(monitor.PredictRateLimit, p)); n != 256 {
+		t.Fatalf("s22 grid for rate limits: %d points, want the 256 of before", n)
+	}
+}
+
+// compareCV's paired interval: the same results change nothing; adding
+// false alarms to a third of the cases lowers precision beyond the noise.
+func TestCompareCV(t *testing.T) {
+	var cases []*gcase
+	var idx []int
+	var a, b []result
+	for i := 0; i < 300; i++ {
+		inc := i%2 == 0
+		cases = append(cases, &gcase{incident: inc})
+		idx = append(idx, i)
+		r := result{hit: inc && i%4 == 0, lead: 15 * time.Minute}
+		if !r.hit {
+			r.lead = 0
+		}
+		if i%10 == 1 {
+			r.fp = 1
+		}
+		a = append(a, r)
+		if i%3 == 0 {
+			r.fp++
+		}
+		b = append(b, r)
+	}
+	if _, ci := compareCV("error_rate", "a", "a", a, a, idx, cases); ci != [2]float64{0, 0} {
+		t.Fatalf("a against itself: %v", ci)
+	}
+	line, ci := compareCV("error_rate", "a", "b", a, b, idx, cases)
+	if !(ci[1] < 0) {
+		t.Fatalf("100 more false alarms: precision change %v (%s)", ci, line)
+	}
+}
