@@ -23,8 +23,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 	"strings"
 	"sync"
@@ -295,6 +297,9 @@ func serveGateway(evURL string) error {
 		return err
 	}
 	defer stop()
+	if f := os.Getenv("MCPFED_GW_TRACE"); f != "" {
+		traceOnSignal(f)
+	}
 	fmt.Println(url)
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	return nil
@@ -315,4 +320,25 @@ func procCPU(pid int) time.Duration {
 	fmt.Sscan(f[11], &ut)
 	fmt.Sscan(f[12], &st)
 	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// traceOnSignal: SIGUSR1 starts an execution trace to FILE.N, SIGUSR2 stops it (diagnostic).
+func traceOnSignal(file string) {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGUSR1, syscall.SIGUSR2)
+	go func() {
+		n := 0
+		var out *os.File
+		for sig := range ch {
+			if sig == syscall.SIGUSR1 && out == nil {
+				n++
+				out, _ = os.Create(fmt.Sprintf("%s.%d", file, n))
+				_ = trace.Start(out)
+			} else if sig == syscall.SIGUSR2 && out != nil {
+				trace.Stop()
+				out.Close()
+				out = nil
+			}
+		}
+	}()
 }

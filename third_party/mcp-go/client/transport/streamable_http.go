@@ -165,6 +165,13 @@ type StreamableHTTP struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 
+	// Weft patch 18: lifetime is a context canceled by Close (made on first
+	// use), which requests and SSE readers follow with context.AfterFunc
+	// rather than a goroutine each waiting on closed.
+	lifetimeOnce   sync.Once
+	lifetimeCtx    context.Context
+	lifetimeCancel context.CancelFunc
+
 	// OAuth support
 	oauthHandler *OAuthHandler
 }
@@ -249,6 +256,8 @@ func (c *StreamableHTTP) Close() error {
 	c.closeOnce.Do(func() {
 		// Cancel all in-flight requests
 		close(c.closed)
+		c.lifetime()
+		c.lifetimeCancel()
 
 		// Protocol version 2026-07-28 removed protocol-level sessions, so
 		// there is nothing to terminate and DELETE is not part of the
@@ -684,7 +693,7 @@ func (c *StreamableHTTP) SendRequest(
 	// stream is handed to handleSSEResponse, which then follows it only
 	// until the response has arrived (see there).
 	caller := ctx
-	ctx, cancelReq := c.contextAwareOfClientClose(context.WithoutCancel(caller))
+	ctx, cancelReq := c.requestContext(context.WithoutCancel(caller))
 	stopCaller := context.AfterFunc(caller, cancelReq)
 	cancel := func() {
 		stopCaller()
@@ -935,9 +944,6 @@ func (c *StreamableHTTP) sendHTTP(
 // The caller's ctx ending after the response has arrived no longer cuts the
 // stream.
 func (c *StreamableHTTP) handleSSEResponse(parent context.Context, reader io.ReadCloser, ignoreResponse bool, release func()) (*JSONRPCResponse, error) {
-	// Create a channel for this specific request
-	responseChan := make(chan *JSONRPCResponse, 1)
-
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
 	stop := context.AfterFunc(parent, cancel)
 	finish := func() {
@@ -953,28 +959,162 @@ func (c *StreamableHTTP) handleSSEResponse(parent context.Context, reader io.Rea
 			finish()
 		}
 	}()
+
+	// Weft patch 18: the stream is read in the caller's goroutine up to its
+	// response (it used to be read in a goroutine of its own, with a second
+	// one waiting to close it, for every request). When the server has ended
+	// the stream by then, as a server usually does right after the response,
+	// the rest is already here and is read at once; otherwise a goroutine
+	// reads on, as before (see drainSSE).
+	var response *JSONRPCResponse
+	handle := c.sseEventHandler(ctx, func(m *JSONRPCResponse) {
+		if !ignoreResponse && response == nil {
+			response = m
+		}
+	})
+	got := func() bool { return response != nil }
+	var cursor sseCursor
+	st := c.openSSE(ctx, reader)
+	ended, paused := c.readSSERecovered(ctx, st, &cursor, handle, got)
+	if paused && !stop() {
+		// The caller's context ended as the response arrived.
+		st.release()
+		return response, nil
+	}
+	if paused {
+		draining = true
+		c.drainSSE(st, &cursor, handle, finish)
+		return response, nil
+	}
+	st.release()
+
+	// Before protocol version 2026-07-28, a server may end the stream
+	// before the response, once it has sent an event ID, and the client
+	// polls it by reconnecting (SEP-1699). A stream that breaks off
+	// fails the request, as before. The resumed streams are read in a
+	// goroutine, as every stream was before patch 18.
+	if ended && !ignoreResponse && ctx.Err() == nil && cursor.lastEventID != "" && !c.isModern() {
+		return c.resumeForResponse(parent, ctx, &cursor, stop, finish, &draining)
+	}
+	if ctx.Err() != nil {
+		if err := parent.Err(); err != nil {
+			return nil, err
+		}
+		return nil, ctx.Err()
+	}
+	return nil, fmt.Errorf("unexpected nil response")
+}
+
+// sseEventHandler is the handler of a response stream's events (Weft patch
+// 18: taken out of handleSSEResponse): notifications go to the
+// notification handler, requests from the server to the request handler,
+// and responses to deliver.
+func (c *StreamableHTTP) sseEventHandler(ctx context.Context, deliver func(*JSONRPCResponse)) func(event, data string) {
+	return func(event, data string) {
+		// Try to unmarshal as a response first. Weft patch 9: with
+		// the method member kept raw in the same decode, which tells a
+		// request from the server from a response without decoding the
+		// event again as a map.
+		var decoded struct {
+			JSONRPCResponse
+			Method json.RawMessage `json:"method"`
+		}
+		if err := json.Unmarshal([]byte(data), &decoded); err != nil {
+			c.logger.Info("failed to unmarshal message (non-fatal)", "err", err, "message_len", len(data))
+			return
+		}
+		message := &decoded.JSONRPCResponse
+
+		// Handle notification
+		if message.ID.IsNil() {
+			var notification mcp.JSONRPCNotification
+			if err := json.Unmarshal([]byte(data), &notification); err != nil {
+				c.logger.Error("failed to unmarshal notification", "err", err)
+				return
+			}
+			c.notifyMu.RLock()
+			if c.notificationHandler != nil {
+				c.notificationHandler(notification)
+			}
+			c.notifyMu.RUnlock()
+			return
+		}
+
+		// Check if this is actually a request from the server by looking for method field
+		if decoded.Method != nil && !message.ID.IsNil() {
+			var request JSONRPCRequest
+			if err := json.Unmarshal([]byte(data), &request); err == nil {
+				// This is a request from the server
+				c.handleIncomingRequest(ctx, request)
+				return
+			}
+		}
+
+		// Weft patch 14: only the first response is delivered (the
+		// caller takes one; a later one was discarded by the drain).
+		deliver(message)
+	}
+}
+
+// drainSSE reads the rest of a response stream whose response has been
+// taken, then calls finish (Weft patches 7, 14 and 18). When the stream's
+// source has already reported its end, the rest is read here and now (it
+// cannot block); otherwise a goroutine reads it and finish runs when the
+// server ends the stream or after sseDrainGrace, whichever comes first
+// (finish cancels the stream's context, which ends the read).
+func (c *StreamableHTTP) drainSSE(st *sseStream, cursor *sseCursor, handle func(event, data string), finish func()) {
+	if st.src.eof {
+		c.readSSERecovered(st.ctx, st, cursor, handle, nil)
+		st.release()
+		finish()
+		return
+	}
+	finishOnce := sync.OnceFunc(finish)
+	timer := time.AfterFunc(sseDrainGrace, finishOnce)
+	go func() {
+		defer func() {
+			st.release()
+			timer.Stop()
+			finishOnce()
+		}()
+		c.readSSERecovered(st.ctx, st, cursor, handle, nil)
+	}()
+}
+
+// readSSERecovered is readSSEStream with a panic in a handler logged and
+// taken as a stream that broke off, as the stream reader's goroutine did.
+func (c *StreamableHTTP) readSSERecovered(ctx context.Context, st *sseStream, cursor *sseCursor, handler func(event, data string), pause func() bool) (ended, paused bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger.Error("panic in SSE stream reader", "panic", r)
+			ended, paused = false, false
+		}
+	}()
+	return c.readSSEStream(ctx, st, cursor, handler, pause)
+}
+
+// resumeForResponse resumes a response stream that the server ended
+// before the response (SEP-1699), in a goroutine as before patch 18, and
+// waits for the response or the end of ctx.
+func (c *StreamableHTTP) resumeForResponse(parent, ctx context.Context, cursor *sseCursor, stop func() bool, finish func(), draining *bool) (*JSONRPCResponse, error) {
+	responseChan := make(chan *JSONRPCResponse, 1)
 	// Weft patch 14: the stream's reader releases it when it ends after the
-	// response, or a timer after sseDrainGrace, not a goroutine per stream
-	// waiting for either. Guarded by drainMu.
+	// response, or a timer after sseDrainGrace. Guarded by drainMu.
 	var (
 		drainMu    sync.Mutex
 		readerDone bool
 		drainTimer *time.Timer
 	)
 	finishOnce := sync.OnceFunc(finish)
-
 	// resumeErr is why the stream couldn't be resumed. It is written before
 	// responseChan is closed and read after, so the close orders the two.
 	var resumeErr error
-
-	// Start a goroutine to process the SSE stream
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
 				c.logger.Error("panic in SSE stream reader", "panic", r)
 			}
 		}()
-		// Ensure this goroutine respects the context
 		defer func() {
 			close(responseChan)
 			drainMu.Lock()
@@ -986,71 +1126,22 @@ func (c *StreamableHTTP) handleSSEResponse(parent context.Context, reader io.Rea
 				finishOnce()
 			}
 		}()
-
-		var cursor sseCursor
 		delivered := false
-		handle := func(event, data string) {
-			// Try to unmarshal as a response first. Weft patch 9: with
-			// the method member kept raw in the same decode, which tells a
-			// request from the server from a response without decoding the
-			// event again as a map.
-			var decoded struct {
-				JSONRPCResponse
-				Method json.RawMessage `json:"method"`
-			}
-			if err := json.Unmarshal([]byte(data), &decoded); err != nil {
-				c.logger.Info("failed to unmarshal message (non-fatal)", "err", err, "message_len", len(data))
-				return
-			}
-			message := &decoded.JSONRPCResponse
-
-			// Handle notification
-			if message.ID.IsNil() {
-				var notification mcp.JSONRPCNotification
-				if err := json.Unmarshal([]byte(data), &notification); err != nil {
-					c.logger.Error("failed to unmarshal notification", "err", err)
-					return
-				}
-				c.notifyMu.RLock()
-				if c.notificationHandler != nil {
-					c.notificationHandler(notification)
-				}
-				c.notifyMu.RUnlock()
-				return
-			}
-
-			// Check if this is actually a request from the server by looking for method field
-			if decoded.Method != nil && !message.ID.IsNil() {
-				var request JSONRPCRequest
-				if err := json.Unmarshal([]byte(data), &request); err == nil {
-					// This is a request from the server
-					c.handleIncomingRequest(ctx, request)
-					return
-				}
-			}
-
-			// Weft patch 14: only the first response is delivered (the
-			// caller takes one; a later one was discarded by the drain).
-			if !ignoreResponse && !delivered {
+		handle := c.sseEventHandler(ctx, func(m *JSONRPCResponse) {
+			if !delivered {
 				delivered = true
-				responseChan <- message
+				responseChan <- m
 			}
-		}
-		ended := c.readSSEWithCursor(ctx, reader, &cursor, handle)
-
-		// Before protocol version 2026-07-28, a server may end the stream
-		// before the response, once it has sent an event ID, and the client
-		// polls it by reconnecting (SEP-1699). A stream that breaks off
-		// fails the request, as before.
-		for ended && !ignoreResponse && !delivered && ctx.Err() == nil && cursor.lastEventID != "" && !c.isModern() {
-			ended, resumeErr = c.resumeSSE(ctx, &cursor, handle)
+		})
+		ended := true
+		for ended && !delivered && ctx.Err() == nil && cursor.lastEventID != "" && !c.isModern() {
+			ended, resumeErr = c.resumeSSE(ctx, cursor, handle)
 			if resumeErr != nil {
 				return
 			}
 		}
 	}()
 
-	// Wait for the response or context cancellation
 	select {
 	case response := <-responseChan:
 		if response == nil {
@@ -1063,7 +1154,7 @@ func (c *StreamableHTTP) handleSSEResponse(parent context.Context, reader io.Rea
 			// The caller's context ended as the response arrived.
 			return response, nil
 		}
-		draining = true
+		*draining = true
 		drainMu.Lock()
 		if readerDone {
 			drainMu.Unlock()
@@ -1136,7 +1227,7 @@ func (c *StreamableHTTP) resumeSSE(ctx context.Context, cursor *sseCursor, handl
 // readSSE reads the SSE stream(reader) and calls the handler for each event and data pair.
 // It will end when the reader is closed (or the context is done).
 //
-// A background goroutine closes the reader when ctx is cancelled, which unblocks
+// The reader is closed when ctx is cancelled (context.AfterFunc), which unblocks
 // any in-progress ReadString call. This is necessary because ReadString is blocking
 // I/O that does not respect context cancellation on its own.
 func (c *StreamableHTTP) readSSE(ctx context.Context, reader io.ReadCloser, handler func(event, data string)) {
@@ -1155,68 +1246,107 @@ type sseCursor struct {
 // sseReaderPool holds the line readers of SSE streams (Weft patch 10).
 var sseReaderPool = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
 
+// sseStream is an SSE stream being read: its line reader and the event
+// being put together (Weft patch 18, so that one goroutine can read a
+// stream up to an event and another read on from there).
+type sseStream struct {
+	ctx       context.Context
+	src       *eofReader
+	br        *bufio.Reader
+	stopClose func() bool
+	event     string
+	data      string
+	id        string
+	hasID     bool
+}
+
+// eofReader records that its reader has reported io.EOF: every byte of the
+// stream has then been read from it, and reading what is buffered cannot
+// block.
+type eofReader struct {
+	r   io.Reader
+	eof bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		e.eof = true
+	}
+	return n, err
+}
+
+// openSSE starts reading reader. The reader is closed when ctx is
+// cancelled (context.AfterFunc), which unblocks a read in progress; release
+// stops that (the caller closes the reader itself after release).
+func (c *StreamableHTTP) openSSE(ctx context.Context, reader io.ReadCloser) *sseStream {
+	st := &sseStream{ctx: ctx, src: &eofReader{r: reader}}
+	st.stopClose = context.AfterFunc(ctx, func() { reader.Close() })
+	// Weft patch 10: the line reader comes from a pool (every SSE response
+	// made a 4 KiB one); nothing keeps it once the stream is read (ReadString
+	// returns copies).
+	st.br = sseReaderPool.Get().(*bufio.Reader)
+	st.br.Reset(st.src)
+	return st
+}
+
+func (st *sseStream) release() {
+	st.stopClose()
+	st.br.Reset(nil)
+	sseReaderPool.Put(st.br)
+	st.br = nil
+}
+
 // readSSEWithCursor is readSSE that also records the id and retry fields
 // in cursor, when it isn't nil, and reports whether the server ended the
 // stream, as opposed to it breaking off or the context ending. As in the SSE
 // spec, an event's id counts once the event is dispatched, even an event
 // with no data, which is how a server primes the client to reconnect.
 func (c *StreamableHTTP) readSSEWithCursor(ctx context.Context, reader io.ReadCloser, cursor *sseCursor, handler func(event, data string)) bool {
-	// Close the reader when context is cancelled to interrupt blocking reads.
-	// This ensures ReadString returns immediately with an error instead of
-	// blocking indefinitely when the SSE stream is open but idle.
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				c.logger.Error("panic closing SSE reader", "panic", r)
-			}
-		}()
-		<-ctx.Done()
-		reader.Close()
-	}()
+	st := c.openSSE(ctx, reader)
+	defer st.release()
+	ended, _ := c.readSSEStream(ctx, st, cursor, handler, nil)
+	return ended
+}
 
-	// Weft patch 10: the line reader comes from a pool (every SSE response
-	// made a 4 KiB one); nothing keeps it once the stream is read (ReadString
-	// returns copies).
-	br := sseReaderPool.Get().(*bufio.Reader)
-	br.Reset(reader)
-	defer func() {
-		br.Reset(nil)
-		sseReaderPool.Put(br)
-	}()
-	var event, data, id string
-	var hasID bool
+// readSSEStream reads st's events into handler until the stream ends (ended:
+// the server ended it; not: it broke off or ctx ended) or, when pause is not
+// nil, until pause reports true after an event (paused; the stream can be
+// read on from there).
+func (c *StreamableHTTP) readSSEStream(ctx context.Context, st *sseStream, cursor *sseCursor, handler func(event, data string), pause func() bool) (ended, paused bool) {
 	commitID := func() {
-		if cursor != nil && hasID {
-			cursor.lastEventID = id
+		if cursor != nil && st.hasID {
+			cursor.lastEventID = st.id
 		}
-		hasID = false
+		st.hasID = false
 	}
 
 	for {
-		line, err := br.ReadString('\n')
+		line, err := st.br.ReadString('\n')
 		if err != nil {
-			// Context was cancelled — reader was closed by the goroutine above.
+			// Context was cancelled — reader was closed (openSSE).
 			// Weft patch 11: or the request under the stream was canceled
 			// first, which its body reports as the read's error (ctx, since
 			// patch 7 a response stream's own, follows the caller's with a
 			// delay): the stream was ended, it did not fail.
 			if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-				return false
+				return false, false
 			}
 			if err == io.EOF {
 				// Process any pending event before exit. Its id isn't
 				// recorded, as the event was never finished: resuming from
 				// the one before at worst repeats it.
-				if data != "" {
-					if event == "" {
-						event = "message"
+				if st.data != "" {
+					if st.event == "" {
+						st.event = "message"
 					}
-					handler(event, data)
+					handler(st.event, st.data)
+					st.event, st.data = "", ""
 				}
-				return true
+				return true, false
 			}
 			c.logger.Error("SSE stream error", "err", err)
-			return false
+			return false, false
 		}
 
 		// Remove only newline markers
@@ -1224,25 +1354,28 @@ func (c *StreamableHTTP) readSSEWithCursor(ctx context.Context, reader io.ReadCl
 		if line == "" {
 			// Empty line means end of event
 			commitID()
-			if data != "" {
-				if event == "" {
-					event = "message"
+			if st.data != "" {
+				if st.event == "" {
+					st.event = "message"
 				}
-				handler(event, data)
-				event = ""
-				data = ""
+				handler(st.event, st.data)
+				st.event = ""
+				st.data = ""
+				if pause != nil && pause() {
+					return false, true
+				}
 			}
 			continue
 		}
 
 		if eventStr, ok := strings.CutPrefix(line, "event:"); ok {
-			event = strings.TrimSpace(eventStr)
+			st.event = strings.TrimSpace(eventStr)
 		} else if dataStr, ok := strings.CutPrefix(line, "data:"); ok {
-			data = appendSSEData(data, dataStr)
+			st.data = appendSSEData(st.data, dataStr)
 		} else if idStr, ok := strings.CutPrefix(line, "id:"); ok {
 			// The SSE spec ignores an id that contains a NUL character.
 			if value := strings.TrimPrefix(idStr, " "); !strings.ContainsRune(value, 0) {
-				id, hasID = value, true
+				st.id, st.hasID = value, true
 			}
 		} else if retryStr, ok := strings.CutPrefix(line, "retry:"); ok && cursor != nil {
 			// Only ASCII digits are a valid retry value.
@@ -1595,4 +1728,26 @@ func (c *StreamableHTTP) contextAwareOfClientClose(ctx context.Context) (context
 		}
 	}()
 	return newCtx, cancel
+}
+
+// requestContext is contextAwareOfClientClose for a request (Weft patch
+// 18): the context ends with ctx or when Close is called, through
+// context.AfterFunc on the transport's lifetime rather than a goroutine per
+// request waiting for either. The returned function must be called when
+// the request is done (it releases the AfterFunc).
+func (c *StreamableHTTP) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	newCtx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(c.lifetime(), cancel)
+	return newCtx, func() {
+		stop()
+		cancel()
+	}
+}
+
+// lifetime is a context that Close cancels (Weft patch 18).
+func (c *StreamableHTTP) lifetime() context.Context {
+	c.lifetimeOnce.Do(func() {
+		c.lifetimeCtx, c.lifetimeCancel = context.WithCancel(context.Background())
+	})
+	return c.lifetimeCtx
 }
