@@ -14,16 +14,15 @@ import (
 
 // The group committer checkpoints the WAL itself: after every 128th
 // commit a backfill copies it on a connection of its own while commits go
-// on; once the WAL holds WALRestartFrames (2,400), the writer, when the
-// callers of its next commit are answered, copies the frames committed
-// meanwhile, and the commit after starts the WAL over (a backfill that
-// copied it all lets the next commit start it over too). 1,000 commits of a
-// run and three attempts (~7 frames each, ~7,000 frames in all) leave a
-// WAL file (which keeps the size of its longest stretch between two
-// restarts) of at most ~2,400 frames and two cycles' (~1,800) more (the
-// length the writer goes by is the one the last backfill saw); without
-// the committer's checkpoints it would hold every frame since the first
-// commit (~7,000, short of the writer's 8,000-frame backstop). Every run
+// on, then the writer, once the callers of its next commit are answered,
+// copies the frames committed meanwhile, and the commit after starts the
+// WAL over. 560 commits of a run and three attempts (~7 frames each,
+// ~3,900 frames in all, short of the writer's 4,000-frame backstop) leave
+// a WAL file (which keeps the size of its longest stretch between two
+// restarts) of 128 commits' frames and those of the commits during one
+// backfill (~900; a backfill still copying at the next 128th commit is
+// waited for, so at most two cycles' ~1,800); without the committer's
+// checkpoints it would hold every frame since the first commit. Every run
 // is still there.
 func TestCommitterCheckpointsTheWAL(t *testing.T) {
 	dir := t.TempDir()
@@ -34,7 +33,7 @@ func TestCommitterCheckpointsTheWAL(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	now := time.Now().UTC()
-	const runs = 1000 // below the backstop by itself: ~7,000 frames
+	const runs = 560 // below the backstop by itself: ~3,900 frames
 	for i := range runs {
 		id := storetest.IDAt(now, i)
 		r := &store.Run{ID: id, Flow: "wal", Version: 1, Status: store.RunSucceeded, TriggerKind: "webhook", Sync: true, CreatedAt: now, StartedAt: now, FinishedAt: &now}
@@ -54,7 +53,7 @@ func TestCommitterCheckpointsTheWAL(t *testing.T) {
 	// 4 KiB pages and a 24-byte header per frame: 1,000 frames ~ 4.1 MB.
 	frames := fi.Size() / (4096 + 24)
 	t.Logf("WAL after %d commits: %d bytes (~%d frames)", runs, fi.Size(), frames)
-	if frames > sqlite.WALRestartFrames+2400 {
+	if frames > 2500 {
 		t.Fatalf("the WAL holds ~%d frames after %d commits: it was not checkpointed and started over", frames, runs)
 	}
 	n, err := s.CountRuns(ctx, "wal")

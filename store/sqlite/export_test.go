@@ -7,7 +7,3 @@ func Migrations() fs.FS {
 	sub, _ := fs.Sub(migrations, "migrations")
 	return sub
 }
-
-// WALRestartFrames is the WAL's length at which the writer finishes a
-// checkpoint.
-const WALRestartFrames = walRestartFrames

@@ -99,7 +99,7 @@ func OpenOptions(ctx context.Context, dir string, log *slog.Logger, o Options) (
 	}
 	ck.SetMaxOpenConns(1)
 	ck.SetMaxIdleConns(1)
-	cp := &checkpointer{log: log, restartAt: walRestartFrames}
+	cp := &checkpointer{log: log}
 	if testCheckpointer != nil {
 		testCheckpointer(cp)
 	}
@@ -149,24 +149,12 @@ func IsUnavailable(err error) bool {
 const readers = 8
 
 // walBackstop is the writer's automatic checkpoint threshold, in WAL
-// frames (~32 MiB): a backstop only. SQLite's default (1,000) checkpoints
+// frames (~16 MiB): a backstop only. SQLite's default (1,000) checkpoints
 // inside the commit that crosses it, and every caller whose run is in that
 // batch waits for the copy and its fsyncs; the group committer checkpoints
-// instead after every 128th commit (~1,200 frames under the sync load),
-// mostly while commits go on (checkpointer), and starts the WAL over once
-// it holds walRestartFrames, well below this.
-const walBackstop = 8000
-
-// walRestartFrames: the writer finishes a checkpoint, and so lets the WAL
-// start over, only once the WAL holds at least this many frames (~10 MiB,
-// two to three cycles of 128 commits under the sync load); a shorter WAL
-// is left to the next cycle's backfill. The length is the one the last
-// backfill saw, so a WAL may grow a cycle or two past it before it starts
-// over. Each finish stops the writer for two fsyncs (the WAL's last
-// frames, then the database file), and every request that reaches the
-// writer meanwhile waits for them: BENCHMARKS.md §52 found those stops the
-// largest part of the slowest 1% of sync requests that Weft controls.
-const walRestartFrames = 2400
+// instead after every 128th commit (~1,300 frames under the sync load),
+// mostly while commits go on (checkpointer).
+const walBackstop = 4000
 
 // checkpointer copies the committed WAL frames into the database file
 // (PASSIVE: nothing waits for readers) in two parts. The backfill, on a
@@ -187,12 +175,6 @@ type checkpointer struct {
 	// The WAL's frames already copied when the last call of either part
 	// returned (0 after a finish that copied it all: the WAL starts over).
 	copied atomic.Int64
-	// The WAL's length in frames when the last backfill pass ran.
-	walFrames atomic.Int64
-	// restartAt: finish only when walFrames is at least this (0: after
-	// every backfill; tests).
-	restartAt int64
-	skipped   atomic.Int64 // finishes left to a later cycle
 	// hold, when set by a test, is received from before each backfill.
 	hold chan struct{}
 }
@@ -246,7 +228,6 @@ func (c *checkpointer) backfiller(ck *sql.DB) func(context.Context) {
 			c.backfilledFrames.Add(int64(n))
 			prev = done
 			c.copied.Store(int64(done))
-			c.walFrames.Store(int64(frames))
 			if n < backfillEnough || done == frames {
 				break
 			}
@@ -257,13 +238,7 @@ func (c *checkpointer) backfiller(ck *sql.DB) func(context.Context) {
 
 // finish is sqlstore.Options.Checkpoint: on the writer, after a backfill.
 // No commit lands during it, so what it copies is the rest of the WAL.
-// While the WAL is shorter than restartAt it does nothing: the WAL goes
-// on growing, and the next backfill copies what was committed since.
 func (c *checkpointer) finish(db *sql.DB) {
-	if c.restartAt > 0 && c.walFrames.Load() < c.restartAt {
-		c.skipped.Add(1)
-		return
-	}
 	frames, done, ok := c.run(context.Background(), db)
 	if !ok {
 		return
