@@ -29,13 +29,12 @@ import (
 	"runtime/trace"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/weftio/weft/bench/internal/loadgen"
 	"github.com/weftio/weft/connectors"
 	"github.com/weftio/weft/connectors/mcpconn"
 	"github.com/weftio/weft/engine"
@@ -178,26 +177,7 @@ func run(dir string, conc int, win time.Duration, rounds, seq int, prof string, 
 		dWeft = append(dWeft, time.Since(t))
 	}
 	window := func(s *sdk.ClientSession, tool string) (int64, error) {
-		var done atomic.Int64
-		var first error
-		var once sync.Once
-		var wg sync.WaitGroup
-		stop := time.Now().Add(win)
-		for w := 0; w < conc; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for time.Now().Before(stop) {
-					if err := echo(s, tool, "t"); err != nil {
-						once.Do(func() { first = err })
-						return
-					}
-					done.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		return done.Load(), first
+		return loadgen.Window(conc, win, nil, func() error { return echo(s, tool, "t") })
 	}
 	// The profile covers the windows through Weft only (the direct
 	// windows would mix the client alone in): one profile a window,

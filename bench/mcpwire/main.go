@@ -28,6 +28,8 @@ import (
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/weftio/weft/bench/internal/loadgen"
 )
 
 type exchange struct {
@@ -148,33 +150,8 @@ func run(dir, gwBin string, conc int, win time.Duration, dump int) error {
 	window := func(s *sdk.ClientSession, tool string, rec *recorder) (int64, error) {
 		rec.on.Store(true)
 		defer rec.on.Store(false)
-		var n atomic.Int64
-		var lmu sync.Mutex
 		lat = lat[:0]
-		var first error
-		var once sync.Once
-		var wg sync.WaitGroup
-		stop := time.Now().Add(win)
-		for w := 0; w < conc; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for time.Now().Before(stop) {
-					t := time.Now()
-					if err := echo(s, tool); err != nil {
-						once.Do(func() { first = err })
-						return
-					}
-					d := time.Since(t)
-					lmu.Lock()
-					lat = append(lat, d)
-					lmu.Unlock()
-					n.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		return n.Load(), first
+		return loadgen.Window(conc, win, &lat, func() error { return echo(s, tool) })
 	}
 	report := func(name string, n int64, rec *recorder) {
 		time.Sleep(2500 * time.Millisecond) // streams drain
