@@ -10,7 +10,7 @@ import (
 func TestWindowCountsCallsAndLatencies(t *testing.T) {
 	var calls atomic.Int64
 	var lat []time.Duration
-	n, err := Window(3, 50*time.Millisecond, &lat, func() error {
+	n, err := Window(3, 300*time.Millisecond, &lat, func() error {
 		calls.Add(1)
 		time.Sleep(time.Millisecond)
 		return nil
@@ -31,7 +31,7 @@ func TestWindowCountsCallsAndLatencies(t *testing.T) {
 func TestWindowStopsACallerAtItsFirstError(t *testing.T) {
 	boom := errors.New("boom")
 	var calls atomic.Int64
-	n, err := Window(2, 30*time.Millisecond, nil, func() error {
+	n, err := Window(2, 2*time.Second, nil, func() error {
 		calls.Add(1)
 		return boom
 	})
