@@ -186,6 +186,7 @@ type UpstreamsConfig struct {
 	// other: Weft's own secrets stay in Weft).
 	PassEnv        []string      `yaml:"pass_env"`
 	CallTimeout    time.Duration `yaml:"call_timeout"`     // per tool call (default 30s); a step's timeout applies too
+	StartTimeout   time.Duration `yaml:"start_timeout"`    // an upstream's start: launch or connect, and initialize (default 60s, at most 10m)
 	MaxResultBytes int           `yaml:"max_result_bytes"` // largest tool result (default 4 MiB)
 	MaxRestarts    int           `yaml:"max_restarts"`     // failed starts in a row before an upstream is marked unavailable (default 6)
 	HealthInterval time.Duration `yaml:"health_interval"`  // ping of a live session (default 30s; negative: never)

@@ -915,7 +915,7 @@ func openCore(ctx context.Context, cfg *Config, log *slog.Logger, metrics *monit
 	if err != nil {
 		return fail(err)
 	}
-	fed := mcpconn.NewFederation(cat, mcpconn.Options{Egress: cfg.egress, CallTimeout: cfg.MCP.Upstreams.CallTimeout,
+	fed := mcpconn.NewFederation(cat, mcpconn.Options{Egress: cfg.egress, CallTimeout: cfg.MCP.Upstreams.CallTimeout, StartTimeout: cfg.MCP.Upstreams.StartTimeout,
 		MaxResultBytes: cfg.MCP.Upstreams.MaxResultBytes, MaxRestarts: cfg.MCP.Upstreams.MaxRestarts, PassEnv: cfg.MCP.Upstreams.PassEnv, HealthInterval: cfg.MCP.Upstreams.HealthInterval, Log: log})
 	fed.Commands = cfg.MCP.Upstreams.Commands
 	cfg.fed = fed

@@ -58,6 +58,8 @@ const (
 // Defaults of Options.
 const (
 	DefaultCallTimeout    = 30 * time.Second
+	DefaultStartTimeout   = 60 * time.Second
+	MaxStartTimeout       = 10 * time.Minute
 	DefaultMaxResultBytes = 4 << 20
 	MaxResultLimit        = 256 << 20 // the largest max_result_bytes honoured
 	DefaultMaxRestarts    = 6
@@ -181,8 +183,14 @@ type Options struct {
 	// scopes it needs. It returns true when Token may now return another
 	// token (an OAuth grant that can issue one): the request is then sent
 	// once more with it, never twice. nil: no renewal (a static token).
-	Renew          func(stale string, scope []string) bool
-	CallTimeout    time.Duration
+	Renew       func(stale string, scope []string) bool
+	CallTimeout time.Duration
+	// StartTimeout bounds a start: the child's launch (stdio) or the
+	// connection (HTTP), and the initialize handshake. It is not a call's
+	// deadline: a call that gives up sooner leaves the start running, so a
+	// slow starter (npx fetching a package, a JVM) comes up even when
+	// calls are short. Default 60s, at most MaxStartTimeout.
+	StartTimeout   time.Duration
 	MaxResultBytes int
 	// MaxRestarts is how many failed starts in a row mark the upstream
 	// unavailable (calls then fail at once until the backoff has passed).
@@ -215,6 +223,10 @@ func (o *Options) defaults() {
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = DefaultCallTimeout
 	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = DefaultStartTimeout
+	}
+	o.StartTimeout = min(o.StartTimeout, MaxStartTimeout)
 	if o.MaxResultBytes <= 0 {
 		o.MaxResultBytes = DefaultMaxResultBytes
 	}
@@ -275,8 +287,6 @@ type Upstream struct {
 	spec Spec
 	opt  Options
 
-	connMu sync.Mutex // one connect at a time
-
 	mu       sync.Mutex
 	sess     *session
 	proc     *exec.Cmd
@@ -295,6 +305,7 @@ type Upstream struct {
 	oversize atomic.Bool                 // a message over the limit reset the connection
 	authErr  atomic.Pointer[authRefusal] // why the upstream last refused a request's token (401/403)
 	subs     map[string]bool             // resources subscribed to (renewed on a new session)
+	starting *startAttempt               // the start in flight (nil: none)
 
 	progressMu sync.Mutex
 	progress   map[string]connectors.Progress // by the progress token sent upstream
@@ -364,17 +375,14 @@ func (u *Upstream) backoff(n int) time.Duration {
 	return min(d, u.opt.BackoffMax)
 }
 
-// session returns the live session, connecting when there is none and the
-// backoff allows.
+// session returns the live session, starting one when there is none and
+// the backoff allows. A start runs under its own deadline (StartTimeout),
+// not the caller's: a caller whose context ends first (a call's timeout
+// shorter than the upstream's start-up, a cancelled run) is told the
+// upstream is still starting, its request not sent, and the start goes on,
+// so the next call finds the session up. Every caller that waits on the same
+// start gets its outcome.
 func (u *Upstream) session(ctx context.Context) (*session, error) {
-	u.mu.Lock()
-	if s := u.sess; s != nil {
-		u.mu.Unlock()
-		return s, nil
-	}
-	u.mu.Unlock()
-	u.connMu.Lock()
-	defer u.connMu.Unlock()
 	u.mu.Lock()
 	if s := u.sess; s != nil {
 		u.mu.Unlock()
@@ -389,18 +397,60 @@ func (u *Upstream) session(ctx context.Context) (*session, error) {
 		u.mu.Unlock()
 		return nil, &connectors.Error{Class: connectors.Permanent, Message: msg}
 	}
-	if wait := time.Until(u.nextTry); wait > 0 {
-		msg := fmt.Sprintf("MCP upstream %s is %s (last error: %s); next start attempt in %s", u.name, u.state, u.lastErr, wait.Round(time.Millisecond))
-		u.mu.Unlock()
-		return nil, &connectors.Error{Class: connectors.Retryable, RetryAfter: wait, Message: msg}
+	st := u.starting
+	if st == nil {
+		if wait := time.Until(u.nextTry); wait > 0 {
+			msg := fmt.Sprintf("MCP upstream %s is %s (last error: %s); next start attempt in %s", u.name, u.state, u.lastErr, wait.Round(time.Millisecond))
+			u.mu.Unlock()
+			return nil, &connectors.Error{Class: connectors.Retryable, RetryAfter: wait, Message: msg}
+		}
+		st = &startAttempt{done: make(chan struct{}), at: time.Now()}
+		u.starting = st
+		go u.runStart(st)
 	}
 	u.mu.Unlock()
+	select {
+	case <-st.done:
+		return st.s, st.err
+	case <-ctx.Done():
+		return nil, &connectors.Error{Class: connectors.Retryable, RetryAfter: time.Second,
+			Message: fmt.Sprintf("MCP upstream %s is still starting (for %s; start_timeout %s): the request was not sent (%v)",
+				u.name, time.Since(st.at).Round(time.Millisecond), u.opt.StartTimeout, context.Cause(ctx))}
+	}
+}
+
+// startAttempt is a start in flight; done is closed when s or err is set.
+type startAttempt struct {
+	done chan struct{}
+	at   time.Time
+	s    *session
+	err  error
+}
+
+// runStart connects (one start at a time: st is u.starting until it ends)
+// and records the outcome.
+func (u *Upstream) runStart(st *startAttempt) {
+	ctx, cancel := context.WithTimeout(context.Background(), u.opt.StartTimeout)
 	s, err := u.connect(ctx)
+	cancel()
 	if r := u.authErr.Swap(nil); err != nil && r != nil {
 		err = errors.New(r.msg) // clearer than the client's failed initialize
 	}
 	u.mu.Lock()
-	defer u.mu.Unlock()
+	st.s, st.err = u.started(s, err)
+	u.starting = nil
+	u.mu.Unlock()
+	close(st.done)
+}
+
+// started records a start's outcome (u.mu held).
+func (u *Upstream) started(s *session, err error) (*session, error) {
+	if u.closed {
+		if s != nil {
+			_ = s.Close()
+		}
+		return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("MCP upstream %s is closed", u.name)}
+	}
 	if err != nil {
 		u.failures++
 		u.lastErr = err.Error()
@@ -410,10 +460,6 @@ func (u *Upstream) session(ctx context.Context) (*session, error) {
 			u.state = StateUnavailable
 		}
 		return nil, &connectors.Error{Class: connectors.Retryable, Message: fmt.Sprintf("MCP upstream %s: %v", u.name, err)}
-	}
-	if u.closed {
-		_ = s.Close()
-		return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("MCP upstream %s is closed", u.name)}
 	}
 	u.sess, u.failures, u.state, u.nextTry = s, 0, StateConnected, time.Time{}
 	if len(u.spec.Command) > 0 {
@@ -524,9 +570,8 @@ func (u *Upstream) supervise() {
 		}
 		u.mu.Unlock()
 		time.Sleep(max(wait, 0))
-		ctx, cancel := context.WithTimeout(context.Background(), u.opt.CallTimeout)
-		_, err := u.session(ctx)
-		cancel()
+		// The start has its own deadline (StartTimeout).
+		_, err := u.session(context.Background())
 		if err == nil {
 			u.opt.Log.Info("MCP upstream restarted", "connector", u.name)
 			return

@@ -370,6 +370,79 @@ func TestHangTimesOut(t *testing.T) {
 	}
 }
 
+// A start slower than the call timeout (npx fetching a package, a JVM)
+// still comes up: the start runs under StartTimeout, not under the call's
+// deadline. A call that gives up first is told the upstream is still
+// starting, at its own timeout, and the start goes on; no start fails.
+// Before, every start was cut at the call timeout and the upstream never
+// came up (TestHangTimesOut failed that way under -race).
+func TestSlowStartOutlivesShortCalls(t *testing.T) {
+	u := mcpconn.New("up", mcpconn.Spec{Command: mcptest.Command()}, mcpconn.Options{
+		CallTimeout: 200 * time.Millisecond,
+		Env:         append(mcptest.Env(), mcptest.StartDelayEnv+"=1500ms"),
+	})
+	t.Cleanup(u.Close)
+	start := time.Now()
+	_, err := u.ListTools(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "is still starting") || class(err) != connectors.Retryable {
+		t.Fatalf("first call during the start: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the call waited %s, past its own timeout", d)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := u.Call(context.Background(), "echo", map[string]any{"text": "up"})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the slow starter never came up: %v (status %+v)", err, u.Status())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st := u.Status(); st.State != mcpconn.StateConnected || st.Failures != 0 || st.Restarts != 0 {
+		t.Fatalf("status after a slow start: %+v", st)
+	}
+}
+
+// A start is bounded by StartTimeout: an upstream that never answers
+// initialize fails its start (and counts a failed start) at that deadline,
+// and every caller waiting on it gets that outcome.
+func TestStartTimeoutBoundsAStart(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	u := mcpconn.New("up", mcpconn.Spec{URL: srv.URL, AllowPrivate: true}, mcpconn.Options{
+		CallTimeout: 5 * time.Second, StartTimeout: 400 * time.Millisecond})
+	t.Cleanup(u.Close)
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range errs {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, errs[i] = u.ListTools(context.Background()) }()
+	}
+	wg.Wait()
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("the start took %s, past StartTimeout", d)
+	}
+	for i, err := range errs {
+		if err == nil || strings.Contains(err.Error(), "still starting") || class(err) != connectors.Retryable {
+			t.Fatalf("caller %d: %v", i, err)
+		}
+	}
+	if st := u.Status(); st.Failures != 1 || st.State != mcpconn.StateRestarting {
+		t.Fatalf("one start failed, so one failure: %+v", st)
+	}
+}
+
 // Cancelling a call (a flow run cancelled, an agent's call cancelled)
 // returns at once (the SDK tells the upstream with notifications/cancelled),
 // and the session stays usable.

@@ -28,6 +28,11 @@ import (
 // MCP over stdin/stdout and exit.
 const HelperEnv = "WEFT_MCPTEST_STDIO"
 
+// StartDelayEnv, a duration set beside HelperEnv, makes the stdio server
+// wait that long before it reads its input (a slow starter: npx fetching
+// a package, a JVM).
+const StartDelayEnv = "WEFT_MCPTEST_START_DELAY"
+
 // BrowserEnv, set in a test binary's environment, makes MaybeRunStdio act
 // as a browser whose user approves an OAuth authorization: it follows the
 // URL given as its last argument (for $BROWSER of weft connector add-mcp
@@ -49,6 +54,9 @@ func MaybeRunStdio() {
 	}
 	if os.Getenv(HelperEnv) == "" {
 		return
+	}
+	if d, err := time.ParseDuration(os.Getenv(StartDelayEnv)); err == nil && d > 0 {
+		time.Sleep(min(d, time.Minute))
 	}
 	err := NewServer().Run(context.Background(), &sdk.StdioTransport{})
 	if err != nil && !strings.Contains(err.Error(), "EOF") {
