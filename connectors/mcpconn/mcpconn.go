@@ -439,8 +439,12 @@ func (u *Upstream) runStart(st *startAttempt) {
 	u.mu.Lock()
 	st.s, st.err = u.started(s, err)
 	u.starting = nil
+	closed := u.closed
 	u.mu.Unlock()
 	close(st.done)
+	if closed {
+		u.stopProc() // closed while it started: its child goes too
+	}
 }
 
 // started records a start's outcome (u.mu held).
