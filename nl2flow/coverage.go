@@ -400,6 +400,9 @@ func (s *state) accounted(t token, said string) bool {
 		// it: another system's step does not do what was asked there.
 		return s.sysEv[t.w] || strings.Contains(said, t.w)
 	}
+	if a := nominalAction(t.w); a != "" && s.ev[a] {
+		return true // "invoicing", "updates": the noun of an action a step does
+	}
 	return s.ev[t.w] || s.ev[singular(t.w)] || s.ev[strings.ToLower(t.raw)] || strings.Contains(said, t.w)
 }
 

@@ -56,6 +56,15 @@ func readAsked(toks []token, cat *Catalog) asked {
 		if v := actionOf(t.w); v != "" {
 			a.actions[v] = true
 		}
+		if v := nominalAction(t.w); v != "" {
+			// "ERP invoicing", "CRM deal updates": a noun that names an
+			// action asks for it, and an action that is a record kind
+			// (invoice) names that record.
+			a.actions[v] = true
+			if objectWords[v] != "" {
+				a.objects[objectWords[v]] = true
+			}
+		}
 		if lxVerbReceive.has(t.w) || actionOf(t.w) == "get" {
 			a.receive = true
 		}

@@ -313,6 +313,9 @@ var (
 	englishShare = lex.constant("english_share")
 	typoMinLen   = int(lex.constant("typo_min_len"))
 	typoLongLen  = int(lex.constant("typo_long_len"))
+	// maxNominalCompound bounds how far back a noun compound is read from
+	// its head ("Automated CRM deal stage updates": three words before).
+	maxNominalCompound = int(lex.constant("nominal_compound"))
 )
 
 // lexConstantNames are the constants the code reads (TestLexiconLoads).
@@ -469,6 +472,8 @@ var (
 	lxPeriodicMessage        = lex.set("cue.periodic_message")
 	lxToolList               = lex.set("cue.tool_list")
 	lxToolListJoin           = lex.set("cue.tool_list_join")
+	lxActionFrame            = lex.set("cue.action_frame")
+	actionNouns              = lex.values("nominal.")
 	lxObjectEnd              = lex.set("cue.object_end")
 	lxSystemTitleSkip        = lex.set("cue.system_title_skip")
 	lxElse                   = lex.set("else")

@@ -279,6 +279,13 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			}
 			continue
 		}
+		// "CRM deal stage updates", "ERP invoicing": a clause with no verb
+		// whose noun names an action, beside the system that does it.
+		if s.verb(c) == "" && !hasTarget(c) && !s.messageHead(c) {
+			if nc, ok := s.actionNoun(c); ok {
+				c = nc
+			}
+		}
 		switch {
 		case c.hasIn(lxElse) && s.cond != nil:
 			s.inElse = true
