@@ -67,6 +67,9 @@ type clause struct {
 	// ("… (Create & Update)"): a step that action already made is not
 	// made twice.
 	borrowed bool
+	// nominal: rewritten from an action noun ("email delivery" → send
+	// email): the noun names a step already made there, not another.
+	nominal bool
 	// oneDest: rewritten for one destination of a message ("… via email
 	// and chat"): never split again.
 	oneDest bool

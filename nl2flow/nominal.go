@@ -121,7 +121,7 @@ func (s *state) actionNoun(c clause) (clause, bool) {
 				obj = []token{{kind: tWord, w: a, raw: t.raw}}
 			}
 			toks := append(append(append(append(append([]token{}, c.toks[:k]...), verb), c.toks[k:i]...), obj...), c.toks[i+1:]...)
-			return clause{toks: toks, sep: c.sep, accompany: c.accompany}, true
+			return clause{toks: toks, sep: c.sep, accompany: c.accompany, nominal: true}, true
 		}
 		m := i + 1
 		if m < len(c.toks) && c.toks[m].kind == tWord && lxActionFrame.has(c.toks[m].w) {
@@ -133,10 +133,10 @@ func (s *state) actionNoun(c clause) (clause, bool) {
 		if objectWords[a] != "" {
 			verb.w = "create"
 			toks := append(append(append([]token{}, c.toks[:i]...), verb, token{kind: tWord, w: a, raw: t.raw}), c.toks[i+1:]...)
-			return clause{toks: toks, sep: c.sep, accompany: c.accompany}, true
+			return clause{toks: toks, sep: c.sep, accompany: c.accompany, nominal: true}, true
 		}
 		toks := append(append(append([]token{}, c.toks[:i]...), verb), c.toks[i+1:]...)
-		return clause{toks: toks, sep: c.sep, accompany: c.accompany}, true
+		return clause{toks: toks, sep: c.sep, accompany: c.accompany, nominal: true}, true
 	}
 	return c, false
 }
@@ -164,4 +164,22 @@ func (s *state) toolCanDo(c clause, m int, action string) bool {
 		}
 	}
 	return false
+}
+
+// accompanyingAction: after "with" or "&" at k, an action noun heads a
+// phrase of its own that actionNoun can read ("… to CRM with chat
+// follow-up", "… generation & delivery with email", "… with optional
+// email confirmation"): a step of its own, after the clause's. Words
+// between are systems, determiners or modifiers ("optional").
+func (s *state) accompanyingAction(c clause, k int) bool {
+	j := k + 1
+	for j < len(c.toks) && c.toks[j].kind == tWord && nominalAction(c.toks[j].w) == "" &&
+		(s.isSystemWord(c.toks[j].w) || determiner(c.toks[j].w) || hasSuffixIn(c.toks[j].w, morphModifier) && s.recordNoun(c.toks[j].w) == "") {
+		j++
+	}
+	if j >= len(c.toks) || c.toks[j].kind != tWord || nominalAction(c.toks[j].w) == "" || !headsPhrase(c, j) {
+		return false
+	}
+	_, ok := s.actionNoun(clause{toks: c.toks[k+1:]})
+	return ok
 }

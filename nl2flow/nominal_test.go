@@ -36,3 +36,40 @@ func TestVerblessActionNouns(t *testing.T) {
 		}
 	}
 }
+
+// An action noun after "with" or "&" in a clause that has its own verb is
+// a step of its own ("… in the CRM with chat follow-up", "generation &
+// delivery with email"); when the draft already makes that step there
+// ("Send welcome emails … with email delivery"), the noun names it and no
+// second one is made.
+func TestAccompanyingActionNouns(t *testing.T) {
+	for text, want := range map[string][]string{
+		"Save webinar leads in the CRM with chat follow-up":                       {"crm.createContact", "chat.postMessage"},
+		"Quote generation & delivery with email and Dropbox":                      {"smtp.send"},
+		"Open a tracker issue for each new hire with optional email confirmation": {"tracker.createIssue", "smtp.send"},
+		"Generate a tracker issue from a form, with email delivery":               {"tracker.createIssue", "smtp.send"},
+	} {
+		d := compile(t, text)
+		for _, w := range want {
+			if !slices.Contains(calls(d.Flow), w) {
+				t.Errorf("%q: want %s\n%s\n%v", text, w, d.YAML, d.NotUnderstood)
+			}
+		}
+	}
+	for _, text := range []string{
+		"Send welcome emails to new CRM contacts with email delivery",
+		"Email the weekly pipeline report to sales with email delivery",
+		"Create signature emails in HTML & PDF with email delivery",
+	} {
+		d := compile(t, text)
+		n := 0
+		for _, c := range calls(d.Flow) {
+			if c == "smtp.send" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%q: %d smtp.send steps, want 1\n%s", text, n, d.YAML)
+		}
+	}
+}

@@ -1699,7 +1699,7 @@ func (s *state) action(ctx context.Context, c clause) {
 		return
 	}
 	for _, m := range s.made {
-		if m.Op == op && c.borrowed {
+		if m.Op == op && (c.borrowed || c.nominal) {
 			return // the bare verb repeats a step already made from the clause it refers to
 		}
 	}
@@ -2505,14 +2505,16 @@ func (s *state) splitAccompany(c clause) (clause, clause, bool) {
 		if j >= len(c.toks) || c.toks[j].kind != tWord || c.toks[j].used {
 			continue
 		}
-		if o := objectWords[singular(c.toks[j].w)]; o != "message" && o != "email" {
+		o := objectWords[singular(c.toks[j].w)]
+		nominal := o != "message" && o != "email"
+		if nominal && !s.accompanyingAction(c, k) {
 			continue
 		}
 		head := clause{toks: c.toks[:k], sep: c.sep}
 		if head.empty() {
 			return c, clause{}, false
 		}
-		return head, clause{toks: append([]token{}, c.toks[k+1:]...), sep: "and", accompany: true}, true
+		return head, clause{toks: append([]token{}, c.toks[k+1:]...), sep: "and", accompany: true, nominal: nominal}, true
 	}
 	return c, clause{}, false
 }
