@@ -168,13 +168,13 @@ func (s *state) toolCanDo(c clause, m int, action string) bool {
 
 // accompanyingAction: after "with" or "&" at k, an action noun heads a
 // phrase of its own that actionNoun can read ("… to CRM with chat
-// follow-up", "… generation & delivery with email", "… with optional
-// email confirmation"): a step of its own, after the clause's. Words
-// between are systems, determiners or modifiers ("optional").
+// follow-up", "… generation & delivery with email"): a step of its own,
+// after the clause's. Only systems and determiners stand between: "with
+// optional email confirmation" is a condition the draft cannot test, so
+// no step is made for it.
 func (s *state) accompanyingAction(c clause, k int) bool {
 	j := k + 1
-	for j < len(c.toks) && c.toks[j].kind == tWord && nominalAction(c.toks[j].w) == "" &&
-		(s.isSystemWord(c.toks[j].w) || determiner(c.toks[j].w) || hasSuffixIn(c.toks[j].w, morphModifier) && s.recordNoun(c.toks[j].w) == "") {
+	for j < len(c.toks) && c.toks[j].kind == tWord && nominalAction(c.toks[j].w) == "" && (s.isSystemWord(c.toks[j].w) || determiner(c.toks[j].w)) {
 		j++
 	}
 	if j >= len(c.toks) || c.toks[j].kind != tWord || nominalAction(c.toks[j].w) == "" || !headsPhrase(c, j) {

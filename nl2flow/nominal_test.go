@@ -44,10 +44,10 @@ func TestVerblessActionNouns(t *testing.T) {
 // second one is made.
 func TestAccompanyingActionNouns(t *testing.T) {
 	for text, want := range map[string][]string{
-		"Save webinar leads in the CRM with chat follow-up":                       {"crm.createContact", "chat.postMessage"},
-		"Quote generation & delivery with email and Dropbox":                      {"smtp.send"},
-		"Open a tracker issue for each new hire with optional email confirmation": {"tracker.createIssue", "smtp.send"},
-		"Generate a tracker issue from a form, with email delivery":               {"tracker.createIssue", "smtp.send"},
+		"Save webinar leads in the CRM with chat follow-up":                 {"crm.createContact", "chat.postMessage"},
+		"Quote generation & delivery with email and Dropbox":                {"smtp.send"},
+		"Open a tracker issue for each new hire with an email confirmation": {"tracker.createIssue", "smtp.send"},
+		"Generate a tracker issue from a form, with email delivery":         {"tracker.createIssue", "smtp.send"},
 	} {
 		d := compile(t, text)
 		for _, w := range want {
