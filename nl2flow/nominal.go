@@ -183,3 +183,34 @@ func (s *state) accompanyingAction(c clause, k int) bool {
 	_, ok := s.actionNoun(clause{toks: c.toks[k+1:]})
 	return ok
 }
+
+// toolProduct: the product the catalog lacks (named v) stands only in a
+// list of tools ("… with Stripe & Google Sheets", "using Clearbit") after
+// a connected system the clause names for a change it keeps or makes
+// ("update CRM deal stages with Stripe"): the product is what the change
+// is made with, not where; the step in the connected system stands.
+// Nothing is sent to, read from or written in the product.
+func (s *state) toolProduct(c clause, v, verb string) bool {
+	if verb != "invoice" && !keepsOrChanges(verb) || verb == "delete" || s.productDestination(c, -1, "") != "" {
+		return false
+	}
+	named, inList := false, false
+	for i, t := range c.toks {
+		switch {
+		case t.kind == tWord && lxToolList.has(t.w):
+			if !named {
+				return false // the tools come before any connected system: "with Stripe, update …"
+			}
+			inList = true
+		case t.raw == v:
+			if !inList || i > 0 && lxSource.has(c.toks[i-1].w) {
+				return false
+			}
+		case t.kind == tWord && !inList && s.isSystemWord(t.w) && !(i > 0 && lxSource.has(c.toks[i-1].w)):
+			named = true
+		case inList && (t.kind == tWord && (synPreposition.has(t.w) || synClauseOpen.has(t.w) && !lxToolListJoin.has(t.w)) || t.kind == tPunct && t.w != ","):
+			inList = false // the list ends
+		}
+	}
+	return named
+}

@@ -2,6 +2,7 @@ package nl2flow_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -70,6 +71,35 @@ func TestAccompanyingActionNouns(t *testing.T) {
 		}
 		if n != 1 {
 			t.Errorf("%q: %d smtp.send steps, want 1\n%s", text, n, d.YAML)
+		}
+	}
+}
+
+// A product the catalog lacks named only in the list of tools after a
+// connected system's records ("update CRM deals with Stripe") is what the
+// change is made with: the step in the connected system is drafted and the
+// product named as not understood. Records kept in the product ("deals in
+// Pipedrive with CRM") are still not written anywhere.
+func TestToolProductIsNoDestination(t *testing.T) {
+	for text, want := range map[string]string{
+		"Update CRM deals with Stripe":                          "crm.updateOpportunity",
+		"Nightly CRM deal stage updates with Stripe & Airtable": "crm.updateOpportunity",
+	} {
+		d := compile(t, text)
+		if !slices.Contains(calls(d.Flow), want) {
+			t.Errorf("%q: want %s\n%s\n%v", text, want, d.YAML, d.NotUnderstood)
+		}
+		named := false
+		for _, u := range d.NotUnderstood {
+			named = named || strings.Contains(u, "Stripe is not connected")
+		}
+		if !named {
+			t.Errorf("%q: Stripe not named as not connected: %v", text, d.NotUnderstood)
+		}
+	}
+	for _, text := range []string{"Update deals in Pipedrive with CRM", "Create tracker issues in Asana with CRM"} {
+		if d := compile(t, text); len(calls(d.Flow)) != 0 {
+			t.Errorf("%q: drafted %v in a product's place\n%s", text, calls(d.Flow), d.YAML)
 		}
 	}
 }

@@ -1579,6 +1579,13 @@ func (s *state) action(ctx context.Context, c clause) {
 			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the records are read, not written there", c.text(), v))
 			verb = "list"
 		default:
+			if src < 0 && s.toolProduct(c, v, verb) {
+				// "update CRM deal stages with Stripe": the product is a
+				// tool of the change, made in the connected system named
+				// before it.
+				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the step in the connected system was drafted without it", c.text(), v))
+				break
+			}
 			if src < 0 && s.sentByConnected(c, verb, objs) {
 				// "job alerts with Airtable & chat", "send emails to leads
 				// using SendGrid": the product is a tool of the message,
