@@ -185,6 +185,24 @@ func (s *state) cover(toks []token) {
 			}
 		}
 	}
+	// How many of the request's clauses the draft compiled whole: a
+	// clause with a content word no part of the draft accounts for was
+	// compiled in part or not at all.
+	for _, seg := range segments(toks) {
+		has, open := false, false
+		for _, t := range seg {
+			if content(t) {
+				has = true
+				open = open || !s.accounted(t, "")
+			}
+		}
+		if has {
+			s.n.clauses++
+			if open {
+				s.n.clausesOpen++
+			}
+		}
+	}
 	// Connected systems the request names, and those the draft leaves
 	// untouched (a step it missed, or a write it refused).
 	sysSeen := map[string]bool{}
