@@ -103,3 +103,24 @@ func TestToolProductIsNoDestination(t *testing.T) {
 		}
 	}
 }
+
+// Coordinated verbs that share one object share its place too: "Create,
+// update and get a contact from the CRM" keeps the records the read takes
+// from the CRM in the CRM ("a person" there is a contact); a write after
+// the read ("get and update deals from CRM") still reads "from" as the
+// source.
+func TestCoordinatedVerbsShareThePlace(t *testing.T) {
+	for text, want := range map[string]string{
+		"Create, update and get a contact from the CRM": "crm.createContact crm.updateContact crm.getContact",
+		"Create and fetch a person from CRM":            "crm.createContact crm.getContact",
+		"Add, change and look up an issue from tracker": "tracker.createIssue tracker.updateIssue tracker.getIssue",
+	} {
+		d := compile(t, text)
+		if got := strings.Join(calls(d.Flow), " "); got != want {
+			t.Errorf("%q: calls %q, want %q\n%v", text, got, want, d.NotUnderstood)
+		}
+	}
+	if d := compile(t, "Get and update deals from CRM"); slices.Contains(calls(d.Flow), "crm.updateOpportunity") {
+		t.Errorf("a write after the read took its source as its place\n%s", d.YAML)
+	}
+}

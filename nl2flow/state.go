@@ -423,6 +423,23 @@ func (s *state) shareObject(c clause, rest []clause) clause {
 			tail = tail[:k]
 		}
 		out := clause{sep: c.sep, toks: append(append([]token{}, c.toks[:vi+1]...), tail...)}
+		if own, last := actionOf(c.toks[vi].w), actionOf(n.toks[nv].w); keepsOrChanges(own) && (last == "get" || last == "list") {
+			// "Create, update, and get a person from CRM": the system the
+			// read takes the records from is where the writes before it
+			// keep them.
+			for k := vi + 1; k+1 < len(out.toks); k++ {
+				if t := out.toks[k]; t.kind != tWord || !lxSource.has(t.w) {
+					continue
+				}
+				j := k + 1
+				for j < len(out.toks) && determiner(out.toks[j].w) {
+					j++
+				}
+				if j < len(out.toks) && s.isSystemWord(out.toks[j].w) {
+					out.toks[k] = token{kind: tWord, w: lxStorePlaceIn, raw: out.toks[k].raw}
+				}
+			}
+		}
 		return out
 	}
 	return c
