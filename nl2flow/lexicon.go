@@ -462,6 +462,7 @@ var (
 	lxLoopVerbOrNoun         = lex.set("loop.verb_or_noun")
 	lxBulk                   = lex.set("bulk")
 	lxPronounHook            = lex.set("pronoun.hook")
+	lxPronounPossessive      = lex.set("pronoun.possessive")
 	lxManualConsume          = lex.set("manual.consume")
 	lxConditionStart         = lex.set("condition.start")
 	lxConditionSubject       = lex.set("condition.subject")

@@ -214,3 +214,11 @@ func (s *state) toolProduct(c clause, v, verb string) bool {
 	}
 	return named
 }
+
+// possessiveAfterVerb: the clause's verb is followed by a possessive
+// ("updates their status", "set its stage"): its object is a field of
+// records named before, not a record of its own.
+func (s *state) possessiveAfterVerb(c clause) bool {
+	vi := verbIndex(c)
+	return vi >= 0 && vi+1 < len(c.toks) && c.toks[vi+1].kind == tWord && lxPronounPossessive.has(c.toks[vi+1].w)
+}

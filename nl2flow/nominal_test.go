@@ -124,3 +124,16 @@ func TestCoordinatedVerbsShareThePlace(t *testing.T) {
 		t.Errorf("a write after the read took its source as its place\n%s", d.YAML)
 	}
 }
+
+// "… and updates their status": a possessive after an update verb refers
+// back to the records the trigger watches, which are updated; with no
+// records in scope it still asks what to update.
+func TestPossessiveUpdatesTriggerRecords(t *testing.T) {
+	d := compile(t, "When a CRM deal goes stale, update its stage to lost")
+	if !slices.Contains(calls(d.Flow), "crm.updateOpportunity") {
+		t.Errorf("want crm.updateOpportunity\n%s\n%v", d.YAML, d.NotUnderstood)
+	}
+	if d := compile(t, "Update their status to done"); len(calls(d.Flow)) != 0 {
+		t.Errorf("with no records in scope, drafted %v", calls(d.Flow))
+	}
+}

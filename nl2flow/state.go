@@ -1627,7 +1627,9 @@ func (s *state) action(ctx context.Context, c clause) {
 			objs = keep
 		}
 	}
-	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && verb != "send" && !c.hasIn(lxPronounObject) && quoted(c) == "" && verb != "respond" {
+	// "… and updates their status": the records the trigger watches.
+	theirs := verb == "update" && s.trigObj != "" && len(objs) == 0 && s.possessiveAfterVerb(c)
+	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && verb != "send" && !c.hasIn(lxPronounObject) && quoted(c) == "" && verb != "respond" && !theirs {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s what? The clause names no record, system or recipient", c.text(), verb))
 		return
 	}
