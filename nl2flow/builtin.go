@@ -39,6 +39,8 @@ type notes struct {
 	sysNamed      int    // distinct connected systems the request names
 	sysUnused     int    // of them, named systems no step or trigger of the draft is on
 	stepless      bool   // the draft has no step but a trigger other than manual: it knows when to run, not what to do
+	clauses       int    // clauses of the request with a content word
+	clausesOpen   int    // of them, clauses with a content word no part of the draft accounts for
 	callSteps     int    // call steps of the draft
 	callUnnamed   int    // of them, on a system the request does not name (an action inferred from a verb or noun alone)
 	cov           *state // the state the coverage stage read (its guarantee is tested over it)
@@ -67,6 +69,9 @@ type clause struct {
 	// ("… (Create & Update)"): a step that action already made is not
 	// made twice.
 	borrowed bool
+	// nominal: rewritten from an action noun ("email delivery" → send
+	// email): the noun names a step already made there, not another.
+	nominal bool
 	// oneDest: rewritten for one destination of a message ("… via email
 	// and chat"): never split again.
 	oneDest bool

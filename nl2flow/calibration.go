@@ -15,7 +15,8 @@ import (
 // incomplete, how much of the request it left in not_understood, its open
 // questions, typo corrections, a trigger it had to default, the share of
 // the request's content words none of its parts accounts for, product
-// names the catalog lacks, writes a licence left out, the request's length. The weights
+// names the catalog lacks, writes a licence left out, the request's length,
+// the share of its clauses the draft did not compile whole. The weights
 // are learned (logistic regression) on the development splits and kept in
 // calibration.json with how they were made; `go run ./evals/nl2flow
 // -calibrate nl2flow/calibration.json` refits them.
@@ -149,7 +150,7 @@ func FitIsotonicShrunk(scores []float64, ys []bool, minBlock int, strength float
 
 // FeatureNames name ConfidenceFeatures, in order.
 var FeatureNames = []string{"valid", "has_steps", "broken", "missing_args", "not_understood", "questions", "corrections", "default_trigger", "steps",
-	"uncovered", "products", "refused", "length", "systems_unused", "steps_unnamed", "stepless_trigger"}
+	"uncovered", "products", "refused", "length", "systems_unused", "steps_unnamed", "stepless_trigger", "clauses_open"}
 
 var calibration = func() Calibration {
 	var c Calibration
@@ -198,7 +199,8 @@ func ConfidenceFeatures(d *Draft) []float64 {
 	return []float64{b(d.Valid), b(steps > 0), b(broken), capped(missing, 3), capped(len(d.NotUnderstood), 5),
 		capped(len(d.Questions), 5), capped(len(d.Corrections), 3), b(defaulted), capped(steps, 5),
 		uncovered, capped(d.signals.products, 3), capped(d.signals.refused, 3), capped(d.signals.content, 30),
-		share(d.signals.sysUnused, d.signals.sysNamed), share(d.signals.callUnnamed, d.signals.callSteps), b(d.signals.stepless)}
+		share(d.signals.sysUnused, d.signals.sysNamed), share(d.signals.callUnnamed, d.signals.callSteps), b(d.signals.stepless),
+		share(d.signals.clausesOpen, d.signals.clauses)}
 }
 
 // share is n of all, 0 when all is 0.

@@ -135,3 +135,25 @@ func TestFitIsotonicShrunk(t *testing.T) {
 		t.Error("strength 0 is not the Laplace rule")
 	}
 }
+
+// The share of the request's clauses the draft did not compile whole is a
+// signal of its own: 0 for a request every clause of which became a part
+// of the draft, more for one with a clause left out, all for one with
+// nothing compiled.
+func TestClausesOpenFeature(t *testing.T) {
+	k := -1
+	for i, n := range nl2flow.FeatureNames {
+		if n == "clauses_open" {
+			k = i
+		}
+	}
+	if k < 0 {
+		t.Fatalf("no clauses_open feature in %v", nl2flow.FeatureNames)
+	}
+	full := nl2flow.ConfidenceFeatures(compile(t, "When a new opportunity closes in the CRM, create a project in the tracker"))
+	partial := nl2flow.ConfidenceFeatures(compile(t, "When a new opportunity closes in the CRM, create a project in the tracker, then translate the weather forecast into Klingon"))
+	none := nl2flow.ConfidenceFeatures(compile(t, "Translate the weather forecast into Klingon"))
+	if !(full[k] == 0 && partial[k] > 0 && partial[k] < 1 && none[k] == 1) {
+		t.Errorf("clauses_open: complete %v, one clause left out %v, nothing compiled %v; want 0, between 0 and 1, 1", full[k], partial[k], none[k])
+	}
+}

@@ -96,6 +96,11 @@ func (s *state) send(ctx context.Context, c clause, objs []objRef) {
 		s.refuse(op, c, why)
 		return
 	}
+	dup := false
+	s.p.walk(func(st *StepPlan) { dup = dup || st.Kind == "call" && st.Op == op })
+	if c.nominal && dup {
+		return // "… email signatures with email delivery": the noun names the send already drafted there
+	}
 	st := &StepPlan{ID: s.ids.next(map[bool]string{true: "email", false: "notify"}[email]), Kind: "call", Op: op}
 	q := quoted(c)
 	summary := s.summary()

@@ -57,6 +57,7 @@ type signals struct {
 	sysNamed, sysUnused              int
 	callSteps, callUnnamed           int
 	stepless                         bool
+	clauses, clausesOpen             int
 }
 
 // Compiler drafts flows. The zero value is not usable: set Catalog.
@@ -141,7 +142,8 @@ func (c *Compiler) builtin(ctx context.Context, cat *Catalog, text, existing str
 	d := &Draft{Backend: "builtin", Attempts: 1, Explanation: n.explain, Questions: n.questions, NotUnderstood: n.unknown,
 		Warnings: n.warnings, Corrections: n.fixed, signals: signals{content: n.content, open: n.open, products: n.products, refused: n.refused,
 			sysNamed: n.sysNamed, sysUnused: n.sysUnused,
-			callSteps: n.callSteps, callUnnamed: n.callUnnamed, stepless: n.stepless}}
+			callSteps: n.callSteps, callUnnamed: n.callUnnamed, stepless: n.stepless,
+			clauses: n.clauses, clausesOpen: n.clausesOpen}}
 	// Repair: the builtin compiler drops what does not compile and asks.
 	for attempt := 0; attempt <= c.repairs(); attempt++ {
 		f, probs := Check(src, cat, text)

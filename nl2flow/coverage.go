@@ -185,6 +185,24 @@ func (s *state) cover(toks []token) {
 			}
 		}
 	}
+	// How many of the request's clauses the draft compiled whole: a
+	// clause with a content word no part of the draft accounts for was
+	// compiled in part or not at all.
+	for _, seg := range segments(toks) {
+		has, open := false, false
+		for _, t := range seg {
+			if content(t) {
+				has = true
+				open = open || !s.accounted(t, "")
+			}
+		}
+		if has {
+			s.n.clauses++
+			if open {
+				s.n.clausesOpen++
+			}
+		}
+	}
 	// Connected systems the request names, and those the draft leaves
 	// untouched (a step it missed, or a write it refused).
 	sysSeen := map[string]bool{}
@@ -399,6 +417,9 @@ func (s *state) accounted(t token, said string) bool {
 		// A system named is accounted for only by a step or trigger on
 		// it: another system's step does not do what was asked there.
 		return s.sysEv[t.w] || strings.Contains(said, t.w)
+	}
+	if a := nominalAction(t.w); a != "" && s.ev[a] {
+		return true // "invoicing", "updates": the noun of an action a step does
 	}
 	return s.ev[t.w] || s.ev[singular(t.w)] || s.ev[strings.ToLower(t.raw)] || strings.Contains(said, t.w)
 }

@@ -56,6 +56,15 @@ func readAsked(toks []token, cat *Catalog) asked {
 		if v := actionOf(t.w); v != "" {
 			a.actions[v] = true
 		}
+		if v := nominalAction(t.w); v != "" {
+			// "ERP invoicing", "CRM deal updates": a noun that names an
+			// action asks for it, and an action that is a record kind
+			// (invoice) names that record.
+			a.actions[v] = true
+			if objectWords[v] != "" {
+				a.objects[objectWords[v]] = true
+			}
+		}
 		if lxVerbReceive.has(t.w) || actionOf(t.w) == "get" {
 			a.receive = true
 		}
@@ -278,6 +287,21 @@ func (c *Catalog) connectorsNamed(w string) []string {
 	return out
 }
 
+// personIn: the write is of a kind of person (kind.person) in a system the
+// request names, and the request names people of another kind: "a person
+// in the CRM" is a contact, as pick reads it.
+func (a asked) personIn(op *Op) bool {
+	if !lxKindPerson.has(op.Object) || !a.systems[op.Connector] {
+		return false
+	}
+	for o := range a.objects {
+		if lxKindPerson.has(o) {
+			return true
+		}
+	}
+	return false
+}
+
 // why returns why the request does not license the write ("" when it does).
 func (a asked) why(op *Op) string {
 	if op == nil || !writes(op) {
@@ -314,7 +338,7 @@ func (a asked) why(op *Op) string {
 	// the request names, or refers back to ("them", "it"), or carries
 	// records to the system named as the destination ("new CRM accounts
 	// to the ERP").
-	if !send && !toolRecord && !a.objects[op.Object] && !a.pronoun && !a.dest[op.Connector] && !(a.arrow && a.systems[op.Connector]) {
+	if !send && !toolRecord && !a.objects[op.Object] && !a.pronoun && !a.dest[op.Connector] && !(a.arrow && a.systems[op.Connector]) && !a.personIn(op) {
 		return fmt.Sprintf("the request names no %s record to %s", op.Object, op.Verb)
 	}
 	return ""

@@ -279,6 +279,13 @@ func (s *state) run(ctx context.Context, clauses []clause) {
 			}
 			continue
 		}
+		// "CRM deal stage updates", "ERP invoicing": a clause with no verb
+		// whose noun names an action, beside the system that does it.
+		if s.verb(c) == "" && !hasTarget(c) && !s.messageHead(c) {
+			if nc, ok := s.actionNoun(c); ok {
+				c = nc
+			}
+		}
 		switch {
 		case c.hasIn(lxElse) && s.cond != nil:
 			s.inElse = true
@@ -416,6 +423,23 @@ func (s *state) shareObject(c clause, rest []clause) clause {
 			tail = tail[:k]
 		}
 		out := clause{sep: c.sep, toks: append(append([]token{}, c.toks[:vi+1]...), tail...)}
+		if own, last := actionOf(c.toks[vi].w), actionOf(n.toks[nv].w); keepsOrChanges(own) && (last == "get" || last == "list") {
+			// "Create, update, and get a person from CRM": the system the
+			// read takes the records from is where the writes before it
+			// keep them.
+			for k := vi + 1; k+1 < len(out.toks); k++ {
+				if t := out.toks[k]; t.kind != tWord || !lxSource.has(t.w) {
+					continue
+				}
+				j := k + 1
+				for j < len(out.toks) && determiner(out.toks[j].w) {
+					j++
+				}
+				if j < len(out.toks) && s.isSystemWord(out.toks[j].w) {
+					out.toks[k] = token{kind: tWord, w: lxStorePlaceIn, raw: out.toks[k].raw}
+				}
+			}
+		}
 		return out
 	}
 	return c
@@ -1572,6 +1596,13 @@ func (s *state) action(ctx context.Context, c clause) {
 			s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the records are read, not written there", c.text(), v))
 			verb = "list"
 		default:
+			if src < 0 && s.toolProduct(c, v, verb) {
+				// "update CRM deal stages with Stripe": the product is a
+				// tool of the change, made in the connected system named
+				// before it.
+				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s is not connected to Weft; the step in the connected system was drafted without it", c.text(), v))
+				break
+			}
 			if src < 0 && s.sentByConnected(c, verb, objs) {
 				// "job alerts with Airtable & chat", "send emails to leads
 				// using SendGrid": the product is a tool of the message,
@@ -1596,7 +1627,9 @@ func (s *state) action(ctx context.Context, c clause) {
 			objs = keep
 		}
 	}
-	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && verb != "send" && !c.hasIn(lxPronounObject) && quoted(c) == "" && verb != "respond" {
+	// "… and updates their status": the records the trigger watches.
+	theirs := verb == "update" && s.trigObj != "" && len(objs) == 0 && s.possessiveAfterVerb(c)
+	if len(objs) == 0 && len(s.systemsIn(c)) == 0 && !hasTarget(c) && verb != "send" && !c.hasIn(lxPronounObject) && quoted(c) == "" && verb != "respond" && !theirs {
 		s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: %s what? The clause names no record, system or recipient", c.text(), verb))
 		return
 	}
@@ -1692,7 +1725,7 @@ func (s *state) action(ctx context.Context, c clause) {
 		return
 	}
 	for _, m := range s.made {
-		if m.Op == op && c.borrowed {
+		if m.Op == op && (c.borrowed || c.nominal) {
 			return // the bare verb repeats a step already made from the clause it refers to
 		}
 	}
@@ -2498,14 +2531,16 @@ func (s *state) splitAccompany(c clause) (clause, clause, bool) {
 		if j >= len(c.toks) || c.toks[j].kind != tWord || c.toks[j].used {
 			continue
 		}
-		if o := objectWords[singular(c.toks[j].w)]; o != "message" && o != "email" {
+		o := objectWords[singular(c.toks[j].w)]
+		nominal := o != "message" && o != "email"
+		if nominal && !s.accompanyingAction(c, k) {
 			continue
 		}
 		head := clause{toks: c.toks[:k], sep: c.sep}
 		if head.empty() {
 			return c, clause{}, false
 		}
-		return head, clause{toks: append([]token{}, c.toks[k+1:]...), sep: "and", accompany: true}, true
+		return head, clause{toks: append([]token{}, c.toks[k+1:]...), sep: "and", accompany: true, nominal: nominal}, true
 	}
 	return c, clause{}, false
 }
