@@ -85,3 +85,66 @@ func TestToolCallLogBadRecordLosesNoOther(t *testing.T) {
 		t.Fatalf("runs %v: want dup, a and b", counts)
 	}
 }
+
+// A batch of the tool-call log stays open while calls keep coming (one
+// commit for a burst of calls a few milliseconds apart, where a fixed 5-ms
+// window made one commit every two or three calls), and closes after
+// toolLogMaxLinger all the same (a steady stream is written in several
+// commits, not held).
+func TestToolCallLogBatchStaysOpenWhileCallsCome(t *testing.T) {
+	e, st := toolLogEngine(t)
+	cs, ok := st.(interface{ CommitStats() (uint64, uint64) })
+	if !ok {
+		t.Fatalf("%T has no CommitStats", st)
+	}
+	ctx := context.Background()
+	// wait until flow's runs number want, and returns the store's commits
+	// meanwhile.
+	logged := func(flow string, want int, c0 uint64) uint64 {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			counts, err := st.CountRuns(ctx, flow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if counts[store.RunSucceeded] == int64(want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: logged %v, want %d", flow, counts, want)
+			}
+		}
+		c1, _ := cs.CommitStats()
+		return c1 - c0
+	}
+	// Ten calls 2 ms apart (18 ms in all): one commit. A loaded machine can
+	// oversleep past the idle window, so up to three tries; a 5-ms window
+	// from the first call takes four commits.
+	var burst []uint64
+	for try := 0; try < 3; try++ {
+		flow := fmt.Sprintf("burst%d", try)
+		c0, _ := cs.CommitStats()
+		for i := 0; i < 10; i++ {
+			e.RecordToolCall(ToolCall{Toolset: flow, Tool: "crm__getCustomer", Caller: "k"}, time.Now(), nil, nil)
+			time.Sleep(2 * time.Millisecond)
+		}
+		burst = append(burst, logged("mcp:"+flow, 10, c0))
+		if burst[len(burst)-1] <= 2 {
+			break
+		}
+	}
+	if n := burst[len(burst)-1]; n > 2 {
+		t.Fatalf("ten calls 2 ms apart took %v commits (each try); want one or two", burst)
+	}
+	// A steady stream for 150 ms: the batch closes at its latest closing
+	// time, so the records are not held for the whole stream.
+	c0, _ := cs.CommitStats()
+	n := 0
+	for start := time.Now(); time.Since(start) < 150*time.Millisecond; n++ {
+		e.RecordToolCall(ToolCall{Toolset: "stream", Tool: "crm__getCustomer", Caller: "k"}, time.Now(), nil, nil)
+		time.Sleep(time.Millisecond)
+	}
+	if c := logged("mcp:stream", n, c0); c < 3 {
+		t.Fatalf("a 150-ms stream of %d calls was written in %d commits; want one every %s at least", n, c, toolLogMaxLinger)
+	}
+}

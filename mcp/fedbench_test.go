@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -132,6 +133,53 @@ func BenchmarkFederatedEcho(b *testing.B) {
 		call()
 	}
 	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+// BenchmarkFederatedEchoParallel: the same call from 16 concurrent
+// callers (as bench/mcpfed's load has them; with -cpu 1, 16 goroutines on
+// one processor): what the gateway's work a call costs when calls overlap,
+// the transaction log's batches included.
+//
+//	go test -run '^$' -bench FederatedEchoParallel -benchmem -cpu 1 ./mcp
+func BenchmarkFederatedEchoParallel(b *testing.B) {
+	gw := fedGateway(b)
+	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"evh__echo","arguments":{"message":"hello"},` +
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"}}}}`
+	call := func() error {
+		req := httptest.NewRequest("POST", "/mcp", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+		req.Header.Set("Mcp-Method", "tools/call")
+		req.Header.Set("Mcp-Name", "evh__echo")
+		w := httptest.NewRecorder()
+		gw.ServeHTTP(w, req)
+		if w.Code != 200 || !strings.Contains(w.Body.String(), `Echo: hello`) || strings.Contains(w.Body.String(), `"isError":true`) {
+			return fmt.Errorf("%d %s", w.Code, w.Body.String())
+		}
+		return nil
+	}
+	for i := 0; i < 20; i++ {
+		if err := call(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.SetParallelism(16 / max(1, runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	c0 := cpuTime()
+	var failed atomic.Pointer[error]
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := call(); err != nil {
+				failed.CompareAndSwap(nil, &err)
+			}
+		}
+	})
+	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
+	if err := failed.Load(); err != nil {
+		b.Fatal(*err)
+	}
 }
 
 // BenchmarkFederatedEchoSDK: the same through an HTTP server with the

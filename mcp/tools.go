@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -50,13 +51,61 @@ type toolDef struct {
 	local func(ctx context.Context, args map[string]any) (any, error)
 
 	schemaOnce sync.Once
-	schema     map[string]any // the input schema, parsed once for checkArgs
+	args       argSchema // what checkArgs checks, from the input schema on first use
 }
 
-// inputSchema is the tool's input schema as a map, parsed on first use.
-func (t *toolDef) inputSchema() map[string]any {
-	t.schemaOnce.Do(func() { _ = json.Unmarshal(t.tool.RawInputSchema, &t.schema) })
-	return t.schema
+// argSchema is what checkArgs reads of a tool's input schema, taken from
+// it once per tool (not on every call): the required names, whether
+// unknown arguments are refused, and each property's type and enum.
+type argSchema struct {
+	required     []string
+	requiredText string // the required names, comma-separated
+	closed       bool   // additionalProperties: false, with properties
+	props        map[string]argProp
+	propsText    string // the property names, sorted, comma-separated
+}
+
+type argProp struct {
+	typ       string // "" when the property has no type (or is no object)
+	enum      []any
+	enumTexts []string // fmt.Sprint of each enum value, as compared
+}
+
+// argsSchema is the tool's argSchema, made on first use.
+func (t *toolDef) argsSchema() *argSchema {
+	t.schemaOnce.Do(func() {
+		var s map[string]any
+		_ = json.Unmarshal(t.tool.RawInputSchema, &s)
+		t.args = compileArgs(s)
+	})
+	return &t.args
+}
+
+func compileArgs(s map[string]any) argSchema {
+	a := argSchema{required: requiredList(s)}
+	a.requiredText = strings.Join(a.required, ", ")
+	props, _ := s["properties"].(map[string]any)
+	if props != nil {
+		a.props = make(map[string]argProp, len(props))
+		names := make([]string, 0, len(props))
+		for n, v := range props {
+			names = append(names, n)
+			p, _ := v.(map[string]any)
+			ap := argProp{}
+			ap.typ, _ = p["type"].(string)
+			if enum, ok := p["enum"].([]any); ok && len(enum) > 0 {
+				ap.enum = enum
+				for _, e := range enum {
+					ap.enumTexts = append(ap.enumTexts, fmt.Sprint(e))
+				}
+			}
+			a.props[n] = ap
+		}
+		sort.Strings(names)
+		a.propsText = strings.Join(names, ", ")
+		a.closed = s["additionalProperties"] == false
+	}
+	return a
 }
 
 var nameClean = lazy.NewRegexp(`[^A-Za-z0-9_-]`)
@@ -478,28 +527,22 @@ func mustJSON(v any) []byte {
 // and missing required fields, and basic types, with a message a model can
 // act on.
 func checkArgs(t *toolDef, args map[string]any) string {
-	s := t.inputSchema()
-	props, _ := s["properties"].(map[string]any)
-	for _, r := range requiredList(s) {
+	s := t.argsSchema()
+	for _, r := range s.required {
 		if _, ok := args[r]; !ok {
-			return fmt.Sprintf("missing required argument %q for %s (required: %s)", r, t.tool.Name, strings.Join(requiredList(s), ", "))
+			return fmt.Sprintf("missing required argument %q for %s (required: %s)", r, t.tool.Name, s.requiredText)
 		}
 	}
-	if s["additionalProperties"] == false && props != nil {
+	if s.closed {
 		for k := range args {
-			if _, ok := props[k]; !ok {
-				names := make([]string, 0, len(props))
-				for n := range props {
-					names = append(names, n)
-				}
-				sort.Strings(names)
-				return fmt.Sprintf("unknown argument %q for %s (it takes: %s)", k, t.tool.Name, strings.Join(names, ", "))
+			if _, ok := s.props[k]; !ok {
+				return fmt.Sprintf("unknown argument %q for %s (it takes: %s)", k, t.tool.Name, s.propsText)
 			}
 		}
 	}
 	for k, v := range args {
-		p, _ := props[k].(map[string]any)
-		want, _ := p["type"].(string)
+		p := s.props[k]
+		want := p.typ
 		if want == "" || v == nil {
 			continue
 		}
@@ -522,16 +565,8 @@ func checkArgs(t *toolDef, args map[string]any) string {
 		if !ok {
 			return fmt.Sprintf("argument %q of %s must be %s, got %s", k, t.tool.Name, want, jsonType(v))
 		}
-		if enum, ok := p["enum"].([]any); ok && len(enum) > 0 {
-			found := false
-			for _, e := range enum {
-				if fmt.Sprint(e) == fmt.Sprint(v) {
-					found = true
-				}
-			}
-			if !found {
-				return fmt.Sprintf("argument %q of %s must be one of %v", k, t.tool.Name, enum)
-			}
+		if len(p.enum) > 0 && !slices.Contains(p.enumTexts, fmt.Sprint(v)) {
+			return fmt.Sprintf("argument %q of %s must be one of %v", k, t.tool.Name, p.enum)
 		}
 	}
 	return ""

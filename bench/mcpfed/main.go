@@ -10,6 +10,10 @@
 // this process's (client plus gateway; the client's own share is measured
 // in the direct windows) and the reference server's (/proc/PID/stat), which
 // a loaded machine moves much less than calls per second.
+//
+// With -split the gateway runs in a process of its own; then
+// MCPFED_GW_CPUPROFILE=FILE writes a CPU profile of that process's whole
+// life to FILE (diagnostic: `go tool pprof BINARY FILE`).
 package main
 
 import (
@@ -113,7 +117,15 @@ func run(dir string, conc int, win time.Duration, rounds, seq int, prof string, 
 		if err := gwCmd.Start(); err != nil {
 			return err
 		}
-		defer func() { gwIn.Close(); _ = gwCmd.Process.Kill(); _ = gwCmd.Wait() }()
+		defer func() {
+			// Closing its standard input stops the gateway: it removes
+			// its temporary store and writes its profile, if any; a
+			// gateway that does not stop in 5 s is killed.
+			gwIn.Close()
+			t := time.AfterFunc(5*time.Second, func() { _ = gwCmd.Process.Kill() })
+			_ = gwCmd.Wait()
+			t.Stop()
+		}()
 		line, err := bufio.NewReader(gwOut).ReadString('\n')
 		if err != nil {
 			return fmt.Errorf("the gateway process did not start: %v", err)
@@ -279,6 +291,19 @@ func serveGateway(evURL string) error {
 	defer stop()
 	if f := os.Getenv("MCPFED_GW_TRACE"); f != "" {
 		traceOnSignal(f)
+	}
+	if f := os.Getenv("MCPFED_GW_CPUPROFILE"); f != "" {
+		// Diagnostic: a CPU profile of the gateway's process for its
+		// whole life (warm-up, sequential calls and windows through Weft).
+		out, err := os.Create(f)
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	fmt.Println(url)
 	_, _ = io.Copy(io.Discard, os.Stdin)
