@@ -117,24 +117,37 @@ func TestToolCallLogBatchStaysOpenWhileCallsCome(t *testing.T) {
 		c1, _ := cs.CommitStats()
 		return c1 - c0
 	}
-	// Ten calls 2 ms apart (18 ms in all): one commit. A loaded machine can
-	// oversleep past the idle window, so up to three tries; a 5-ms window
-	// from the first call takes four commits.
+	// Ten calls 2 ms apart (18 ms in all): one commit, two at most. A
+	// loaded machine can oversleep past the idle window; a try with a gap
+	// of 4 ms or more between two calls does not count, and up to ten are
+	// made. A 5-ms window from the first call takes four commits.
 	var burst []uint64
-	for try := 0; try < 3; try++ {
+	counted := 0
+	for try := 0; try < 10 && counted == 0; try++ {
 		flow := fmt.Sprintf("burst%d", try)
 		c0, _ := cs.CommitStats()
+		gapOK := true
+		prev := time.Now()
 		for i := 0; i < 10; i++ {
 			e.RecordToolCall(ToolCall{Toolset: flow, Tool: "crm__getCustomer", Caller: "k"}, time.Now(), nil, nil)
 			time.Sleep(2 * time.Millisecond)
+			if now := time.Now(); now.Sub(prev) >= 4*time.Millisecond {
+				gapOK = false
+			} else {
+				prev = now
+			}
 		}
-		burst = append(burst, logged("mcp:"+flow, 10, c0))
-		if burst[len(burst)-1] <= 2 {
-			break
+		c := logged("mcp:"+flow, 10, c0)
+		if gapOK {
+			counted++
+			burst = append(burst, c)
 		}
 	}
-	if n := burst[len(burst)-1]; n > 2 {
-		t.Fatalf("ten calls 2 ms apart took %v commits (each try); want one or two", burst)
+	if counted == 0 {
+		t.Fatal("in ten tries the machine never kept ten calls under 4 ms apart; the burst was not tested")
+	}
+	if n := burst[0]; n > 2 {
+		t.Fatalf("ten calls 2 ms apart took %d commits; want one or two", n)
 	}
 	// A steady stream for 150 ms: the batch closes at its latest closing
 	// time, so the records are not held for the whole stream.
