@@ -153,12 +153,36 @@ type runEvent struct {
 
 func newRunEvent(at time.Time, failed bool, id string, dur time.Duration) runEvent {
 	e := runEvent{atNS: at.UnixNano(), failed: failed, dur: dur}
-	if u, err := uuid.Parse(id); err == nil && u != uuid.Nil && len(id) == 36 && u.String() == id {
-		e.uid = u
-	} else {
-		e.raw = id
+	if canonicalUUID(id) {
+		if u, err := uuid.Parse(id); err == nil && u != uuid.Nil {
+			e.uid = u
+			return e
+		}
 	}
+	e.raw = id
 	return e
+}
+
+// canonicalUUID reports whether id is a UUID as uuid.UUID.String writes
+// it (lower-case hex, hyphenated), so that id() gives back the same string.
+func canonicalUUID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // lastIDs is the ids of the last 10 runs of evs (failed ones only if

@@ -26,6 +26,9 @@ func TestRunEventKeepsTheRunID(t *testing.T) {
 			t.Errorf("%q: held as a string: %v, want %v", id, e.raw != "", wantRaw)
 		}
 	}
+	if n := testing.AllocsPerRun(100, func() { _ = newRunEvent(at, false, v7, 0) }); n != 0 {
+		t.Errorf("an event of a UUID run id allocates %v times", n)
+	}
 }
 
 // The alerter's window of 10,000 runs a flow holds no allocation per run
