@@ -175,7 +175,7 @@ func enumMap(se, te []any) string {
 func thingParent(f *Field) bool {
 	segs := strings.Split(strings.ReplaceAll(f.Parent, "[]", ""), ".")
 	for i := len(segs) - 1; i >= 0; i-- {
-		if segs[i] == "" || voc.container[strings.ToLower(segs[i])] {
+		if segs[i] == "" || vocab().container[strings.ToLower(segs[i])] {
 			continue
 		}
 		return thingWord(segs[i])
@@ -186,7 +186,7 @@ func thingParent(f *Field) bool {
 // thingWord: a path segment that names a thing, not a person.
 func thingWord(seg string) bool {
 	ws := ai.Words(seg)
-	return len(ws) > 0 && voc.thing[ai.Concept(ws[len(ws)-1])]
+	return len(ws) > 0 && vocab().thing[ai.Concept(ws[len(ws)-1])]
 }
 
 // composites adds 1:n and n:1 suggestions where the evidence supports
@@ -217,7 +217,7 @@ func composites(src, tgt *Schema, assigned map[int]int, used map[int]bool) []Sug
 			return false
 		}
 		for _, x := range w[:len(w)-1] {
-			if !voc.personName[ai.Concept(x)] {
+			if !vocab().personName[ai.Concept(x)] {
 				return false
 			}
 		}

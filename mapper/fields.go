@@ -155,7 +155,7 @@ func lastSegment(p string) string {
 	fallback := ""
 	for i := len(segs) - 2; i >= 0; i-- {
 		seg := segs[i]
-		if voc.container[strings.ToLower(seg)] {
+		if vocab().container[strings.ToLower(seg)] {
 			continue
 		}
 		if generic(seg) && i > 0 {
@@ -169,7 +169,7 @@ func lastSegment(p string) string {
 		if low := strings.ToLower(name); (low == "name" || low == "display") && strings.HasSuffix(strings.ToLower(seg), "id") && len(seg) > 2 {
 			return strings.TrimRight(seg[:len(seg)-2], "_-") + " name" // a reference's name
 		}
-		if voc.modifier[strings.ToLower(seg)] && i > 0 && !voc.container[strings.ToLower(segs[i-1])] {
+		if vocab().modifier[strings.ToLower(seg)] && i > 0 && !vocab().container[strings.ToLower(segs[i-1])] {
 			return segs[i-1] + " " + seg
 		}
 		return seg
@@ -187,7 +187,7 @@ func generic(name string) bool {
 		return true
 	}
 	for _, w := range ws {
-		if !voc.generic[w] {
+		if !vocab().generic[w] {
 			return false
 		}
 	}

@@ -351,7 +351,7 @@ func annotate(vs []fieldVecs, sc *Schema) {
 		v.pset = map[string]bool{}
 		if f.Parent != "" {
 			for _, w := range ai.Concepts(ai.Words(f.Parent)) {
-				if !voc.container[w] {
+				if !vocab().container[w] {
 					v.pset[w] = true
 				}
 			}
@@ -522,7 +522,7 @@ func recordDate(v fieldVecs) bool {
 		return false
 	}
 	for _, w := range v.words[:n-1] {
-		if !v.own[w] && !voc.recordWord[w] {
+		if !v.own[w] && !vocab().recordWord[w] {
 			return false
 		}
 	}
@@ -554,7 +554,7 @@ func titledName(f *Field, fv, ov fieldVecs) bool {
 		return false
 	}
 	for w := range fv.own {
-		if voc.party[w] {
+		if vocab().party[w] {
 			return false
 		}
 	}
@@ -585,7 +585,7 @@ func flagStateOf(flag *Field, want map[string]bool, state *Field) string {
 	return ""
 }
 
-func strongKind(k string) bool { return voc.strongKind[k] }
+func strongKind(k string) bool { return vocab().strongKind[k] }
 
 // bareVsQualified: b (a name's concepts) is a bare id or name, and o
 // (the other name's) another entity's id or name; own holds the concepts
@@ -607,7 +607,7 @@ func bareVsQualified(b, o []string, own map[string]bool) bool {
 	// thing; so is an id that only says what kind of id it is (custom_id,
 	// external_id): no other entity is named.
 	for _, w := range o[:len(o)-1] {
-		if own[w] || voc.idKind[w] {
+		if own[w] || vocab().idKind[w] {
 			return false
 		}
 	}
@@ -618,7 +618,7 @@ func bareVsQualified(b, o []string, own map[string]bool) bool {
 // entity's number or code (company_number), and b's own examples do
 // not look like codes.
 func bareEntityVsCode(b, o []string, bf *Field) bool {
-	if len(b) != 1 || len(o) != 2 || o[0] != b[0] || voc.generic[b[0]] {
+	if len(b) != 1 || len(o) != 2 || o[0] != b[0] || vocab().generic[b[0]] {
 		return false
 	}
 	if h := o[1]; h != "number" && h != "code" {
@@ -667,7 +667,7 @@ func kindOf(f *Field) string {
 	}
 	last := ai.Concept(ws[len(ws)-1])
 	switch {
-	case voc.dateHead[last]:
+	case vocab().dateHead[last]:
 		return "date"
 	}
 	if f.Type == "boolean" {
@@ -850,7 +850,7 @@ func topClass(ex []any) string {
 	return best
 }
 
-func classLabel(c string) string { return voc.classLabel[c] }
+func classLabel(c string) string { return vocab().classLabel[c] }
 
 // structural raises a pair whose parents already agree: when another
 // field of the source's parent matches another field of the target's
@@ -914,7 +914,7 @@ func overlaps(a, b map[string]bool) bool {
 func refEntities(f *Field, schema string) map[string]bool {
 	var segs []string
 	for _, seg := range strings.Split(strings.ReplaceAll(f.Path, "[]", ""), ".") {
-		if low := strings.ToLower(seg); !voc.container[low] && low != "value" {
+		if low := strings.ToLower(seg); !vocab().container[low] && low != "value" {
 			segs = append(segs, seg)
 		}
 	}
@@ -949,7 +949,7 @@ func headClash(wa, wb []string) bool {
 		return false
 	}
 	ha, hb := wa[len(wa)-1], wb[len(wb)-1]
-	if ha == hb || voc.generic[ha] || voc.generic[hb] {
+	if ha == hb || vocab().generic[ha] || vocab().generic[hb] {
 		return false
 	}
 	mods := map[string]bool{}

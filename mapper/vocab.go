@@ -14,6 +14,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/weftio/weft/ai"
 )
@@ -272,21 +274,45 @@ func jsonName(f reflect.StructField) string {
 	return strings.ToLower(f.Name)
 }
 
+// The vocabulary is read on first use: reading it builds the builtin
+// embedder's lexicon (ai.Concept), ~0.5 MB of live heap that a server
+// which never suggests a mapping need not hold (BENCHMARKS.md §55).
 var (
-	voc, vocErr = parseVocabulary(wordsJSON)
+	loadVocabulary = sync.OnceValues(func() (*vocabulary, error) {
+		vocLoaded.Store(true)
+		return parseVocabulary(wordsJSON)
+	})
+	vocLoaded   atomic.Bool // whether words.json has been read (tests)
+	vocOverride *vocabulary // set by WithoutWords
 	par, parErr = parseParams(paramsJSON)
 )
 
-func init() {
-	// Should the embedded files not load (TestVocabFiles keeps them
-	// valid), Suggest returns the error and the sets stay empty.
-	if vocErr != nil {
-		voc = &vocabulary{}
-		for _, s := range voc.lists() {
-			*s = map[string]bool{}
-		}
-		voc.thing = map[string]bool{}
+// emptyVocabulary stands in should the embedded file not load
+// (TestVocabFiles keeps it valid): Suggest returns the error and the sets
+// stay empty.
+func emptyVocabulary() *vocabulary {
+	v := &vocabulary{}
+	for _, s := range v.lists() {
+		*s = map[string]bool{}
 	}
+	v.thing, v.classLabel = map[string]bool{}, map[string]string{}
+	return v
+}
+
+var emptyVoc = sync.OnceValue(emptyVocabulary)
+
+// vocab is the vocabulary in force: words.json, or what WithoutWords left.
+func vocab() *vocabulary {
+	if v := vocOverride; v != nil {
+		return v
+	}
+	if v, err := loadVocabulary(); err == nil {
+		return v
+	}
+	return emptyVoc()
+}
+
+func init() {
 	if parErr != nil {
 		par = &params{}
 	}
@@ -294,8 +320,8 @@ func init() {
 
 // dataErr is the error of the embedded data files, if any.
 func dataErr() error {
-	if vocErr != nil {
-		return vocErr
+	if _, err := loadVocabulary(); err != nil {
+		return err
 	}
 	return parErr
 }
@@ -308,9 +334,9 @@ func WithoutWords(lists ...string) error {
 	if err != nil {
 		return err
 	}
-	voc = v
+	vocOverride = v
 	return nil
 }
 
 // VocabVersion names the versions of the mapper's data files.
-func VocabVersion() string { return voc.version + "+" + par.Version }
+func VocabVersion() string { return vocab().version + "+" + par.Version }

@@ -2,12 +2,38 @@ package mapper
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
 
+// TestVocabularyReadOnFirstUse: importing the package reads no word list
+// (reading it builds the ai lexicon, which a server that never maps need
+// not hold); the first use does. Run in a child process, where no other
+// test has used the mapper yet.
+func TestVocabularyReadOnFirstUse(t *testing.T) {
+	if os.Getenv("WEFT_MAPPER_VOCAB_CHILD") == "1" {
+		if vocLoaded.Load() {
+			t.Fatal("words.json was read before its first use")
+		}
+		if !strongKind("email") && !vocab().container["properties"] {
+			t.Fatal("words.json's lists did not load on first use")
+		}
+		if !vocLoaded.Load() {
+			t.Fatal("vocLoaded not set by the first use")
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestVocabularyReadOnFirstUse$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "WEFT_MAPPER_VOCAB_CHILD=1")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "PASS") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
 func TestVocabFiles(t *testing.T) {
-	if vocErr != nil || parErr != nil {
+	if _, vocErr := loadVocabulary(); vocErr != nil || parErr != nil {
 		t.Fatalf("words: %v; params: %v", vocErr, parErr)
 	}
 	if !strings.HasPrefix(VocabVersion(), "mapper-words-") || !strings.Contains(VocabVersion(), "+mapper-params-") {
@@ -16,7 +42,7 @@ func TestVocabFiles(t *testing.T) {
 	if FirstThreshold != par.Suggest.FirstThreshold || FirstThreshold <= 0 {
 		t.Errorf("first threshold %v", FirstThreshold)
 	}
-	if !voc.container["properties"] || !voc.party["customer"] || classLabel("email") == "" {
+	if !vocab().container["properties"] || !vocab().party["customer"] || classLabel("email") == "" {
 		t.Error("words.json's lists did not load")
 	}
 }

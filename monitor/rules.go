@@ -43,15 +43,20 @@ func (a *Alerter) evalKind(r Rule, flow string, evs []runEvent, now time.Time, k
 	case "burst":
 		cut, base := now.Add(-r.Window), now.Add(-r.Window-r.Baseline)
 		var n, k, hn, hk int
-		for _, e := range evs {
+		var last []int // the latest failed runs in the window
+		for i := range evs {
+			e := &evs[i]
 			switch {
-			case !e.at.Before(cut):
+			case !e.at().Before(cut):
 				n++
 				if e.failed {
 					k++
-					ids = append(ids, e.id)
+					if len(last) == 10 {
+						last = append(last[:0], last[1:]...)
+					}
+					last = append(last, i)
 				}
-			case !e.at.Before(base):
+			case !e.at().Before(base):
 				hn++
 				if e.failed {
 					hk++
@@ -64,13 +69,16 @@ func (a *Alerter) evalKind(r Rule, flow string, evs []runEvent, now time.Time, k
 		pv := binomialTail(n, k, p0)
 		cond, value, runs = k >= 2 && pv < r.Alpha, pv, n
 		clear = pv > math.Sqrt(r.Alpha) || n == 0
+		for _, i := range last {
+			ids = append(ids, evs[i].id())
+		}
 		msg = fmt.Sprintf("%s: %d of the last %d runs failed within %s; at its usual failure rate (%.1f%%) that has probability %.1e", flow, k, n, r.Window, p0*100, pv)
 	case "anomaly":
 		w := a.series[key]
 		if w == nil {
 			w = &watched{det: NewDetector(Config{Sensitivity: r.Sensitivity, ShapeWarmup: r.ShapeWarmup})}
 			if len(evs) > 0 {
-				w.next = evs[0].at.Truncate(r.Resolution)
+				w.next = evs[0].at().Truncate(r.Resolution)
 			} else {
 				w.next = now.Truncate(r.Resolution)
 			}
@@ -79,8 +87,8 @@ func (a *Alerter) evalKind(r Rule, flow string, evs []runEvent, now time.Time, k
 		fed := false
 		for !w.next.Add(r.Resolution).After(now) {
 			end := w.next.Add(r.Resolution)
-			lo := sort.Search(len(evs), func(i int) bool { return !evs[i].at.Before(w.next) })
-			hi := sort.Search(len(evs), func(i int) bool { return !evs[i].at.Before(end) })
+			lo := sort.Search(len(evs), func(i int) bool { return !evs[i].at().Before(w.next) })
+			hi := sort.Search(len(evs), func(i int) bool { return !evs[i].at().Before(end) })
 			v, bids := bucketValue(r.Metric, evs[lo:hi])
 			w.last, w.lastVal, w.ids = w.det.Observe(end, v), v, bids
 			w.next, fed = end, true
@@ -149,33 +157,27 @@ func (a *Alerter) evalKind(r Rule, flow string, evs []runEvent, now time.Time, k
 // bucketValue is a metric of the runs that finished in one bucket, and
 // the runs behind it (failed ones for failures).
 func bucketValue(metric string, evs []runEvent) (float64, []string) {
-	var ids []string
 	switch metric {
 	case "failures":
 		n := 0
-		for _, e := range evs {
-			if e.failed {
+		for i := range evs {
+			if evs[i].failed {
 				n++
-				ids = append(ids, e.id)
 			}
 		}
-		return float64(n), ids
+		return float64(n), lastIDs(evs, true)
 	case "p95_ms":
 		if len(evs) == 0 {
 			return math.NaN(), nil
 		}
 		ds := make([]float64, len(evs))
-		for i, e := range evs {
-			ds[i] = float64(e.dur.Microseconds()) / 1000
-			ids = append(ids, e.id)
+		for i := range evs {
+			ds[i] = float64(evs[i].dur.Microseconds()) / 1000
 		}
 		sort.Float64s(ds)
-		return ds[int(math.Ceil(0.95*float64(len(ds))))-1], ids
+		return ds[int(math.Ceil(0.95*float64(len(ds))))-1], lastIDs(evs, false)
 	}
-	for _, e := range evs {
-		ids = append(ids, e.id)
-	}
-	return float64(len(evs)), ids
+	return float64(len(evs)), lastIDs(evs, false)
 }
 
 // binomialTail is P(X >= k) for X ~ Binomial(n, p), summed in log space.
