@@ -51,14 +51,18 @@ type Config struct {
 	SyncTimeout   time.Duration                     `yaml:"sync_timeout"`
 	WriteLinger   time.Duration                     `yaml:"write_linger"`       // group commit: wait this long for more writers
 	SQLiteCache   int64                             `yaml:"sqlite_cache_bytes"` // the SQLite writer's page cache (default sqlite.DefaultCacheBytes)
-	DebugAddr     string                            `yaml:"debug_addr"`         // serves /debug/pprof when set (keep it on loopback)
-	MCP           MCPConfig                         `yaml:"mcp"`
-	AI            AIConfig                          `yaml:"ai"`
-	Alerts        AlertsConfig                      `yaml:"alerts"`
-	Traces        TracesConfig                      `yaml:"traces"`
-	Imports       map[string]string                 `yaml:"imports"`         // connector name -> OpenAPI file, imported at start when changed
-	Sandboxes     []string                          `yaml:"sandboxes"`       // OpenAPI files (globs) simulated under /sandbox/NAME/
-	MasterKeyFile string                            `yaml:"master_key_file"` // default DATA_DIR/master.key; WEFT_MASTER_KEY wins
+	// KeepStartPages keeps the executable's pages that start-up touched in
+	// the resident set (by default serve gives them back once it is up:
+	// internal/resident).
+	KeepStartPages bool              `yaml:"keep_start_pages"`
+	DebugAddr      string            `yaml:"debug_addr"` // serves /debug/pprof when set (keep it on loopback)
+	MCP            MCPConfig         `yaml:"mcp"`
+	AI             AIConfig          `yaml:"ai"`
+	Alerts         AlertsConfig      `yaml:"alerts"`
+	Traces         TracesConfig      `yaml:"traces"`
+	Imports        map[string]string `yaml:"imports"`         // connector name -> OpenAPI file, imported at start when changed
+	Sandboxes      []string          `yaml:"sandboxes"`       // OpenAPI files (globs) simulated under /sandbox/NAME/
+	MasterKeyFile  string            `yaml:"master_key_file"` // default DATA_DIR/master.key; WEFT_MASTER_KEY wins
 	// Egress, when present, is the allow list every outbound dial is
 	// checked against (connectors, AI backends, traces, MCP key sets).
 	Egress *egress.Config `yaml:"egress"`
@@ -248,6 +252,12 @@ func loadConfig(path string, env []string) (*Config, error) {
 			c.APIToken = v
 		case k == "WEFT_OTLP_ENDPOINT":
 			c.Traces.Endpoint = v
+		case k == "WEFT_KEEP_START_PAGES":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v (true or false)", k, err)
+			}
+			c.KeepStartPages = b
 		case k == "WEFT_AI_API_KEY":
 			c.AI.llmKey = v
 		case k == "WEFT_MAX_BODY_BYTES" || k == "WEFT_MAX_IMPORT_BYTES" || k == "WEFT_QUEUE_WORKERS" || k == "WEFT_SQLITE_CACHE_BYTES":

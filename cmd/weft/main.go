@@ -40,6 +40,7 @@ import (
 	"github.com/weftio/weft/engine"
 	"github.com/weftio/weft/gateway"
 	"github.com/weftio/weft/internal/egress"
+	"github.com/weftio/weft/internal/resident"
 	"github.com/weftio/weft/internal/seal"
 	"github.com/weftio/weft/mapper"
 	"github.com/weftio/weft/mcp"
@@ -698,6 +699,9 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 		log.Info("weft serving", "addr", ln.Addr().String(), "transport", transport, "store", dbDesc, "version", version)
 	}
 	log.Info("console: " + consoleURL(cfg.PublicURL, ln.Addr().String(), tlsSrv != nil))
+	if !cfg.KeepStartPages {
+		trimStartPages(log)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if tlsSrv != nil {
@@ -1281,4 +1285,18 @@ func sampleDLQ(ctx context.Context, st store.Store, observe func(name string, at
 		case <-t.C:
 		}
 	}
+}
+
+// trimStartPages gives back the executable's pages only start-up needed
+// (internal/resident): with everything started, most of the binary that
+// package initialisers and start-up touched is resident although serving
+// uses a few MiB of it (BENCHMARKS.md §55, §56). They stay in the page
+// cache; what serving touches comes back as minor faults.
+func trimStartPages(log *slog.Logger) {
+	rep, err := resident.TrimExecutable()
+	if err != nil {
+		log.Debug("start-up pages kept", "err", err)
+		return
+	}
+	log.Debug("start-up pages given back", "executable_resident_mib", float64(rep.BeforeBytes)/(1<<20), "given_back_mib", float64(rep.TrimmedBytes)/(1<<20))
 }

@@ -1,0 +1,164 @@
+//go:build linux
+
+package resident
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// maxSmaps bounds how much of /proc/self/smaps is read (a process maps a
+// few hundred regions of ~25 lines each).
+const maxSmaps = 32 << 20
+
+// TrimExecutable drops the resident pages of the executable's read-only,
+// file-only mappings from this process (see the package comment).
+func TrimExecutable() (Report, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat("/proc/self/exe", &st); err != nil {
+		return Report{}, fmt.Errorf("resident: %w", err)
+	}
+	regions, err := exeRegions(st.Ino)
+	if err != nil {
+		return Report{}, err
+	}
+	var rep Report
+	for _, r := range regions {
+		rep.BeforeBytes += r.RSSBefore
+		if !r.Trimmed {
+			continue
+		}
+		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, uintptr(r.Start), uintptr(r.End-r.Start), syscall.MADV_DONTNEED); errno != 0 {
+			return rep, fmt.Errorf("resident: madvise %x-%x: %w", r.Start, r.End, errno)
+		}
+		rep.TrimmedBytes += r.RSSBefore
+	}
+	rep.Regions = regions
+	return rep, nil
+}
+
+// ExecutableRSS is the resident bytes of the executable's mappings now.
+func ExecutableRSS() (int64, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat("/proc/self/exe", &st); err != nil {
+		return 0, fmt.Errorf("resident: %w", err)
+	}
+	regions, err := exeRegions(st.Ino)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, r := range regions {
+		n += r.RSSBefore
+	}
+	return n, nil
+}
+
+// exeRegions reads /proc/self/smaps for the mappings of the file with
+// inode ino. A region is marked Trimmed when it is neither writable nor
+// holds anonymous (privately copied) pages.
+func exeRegions(ino uint64) ([]Region, error) {
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return nil, fmt.Errorf("resident: %w", err)
+	}
+	defer f.Close()
+	var (
+		out  []Region
+		cur  *Region
+		anon int64
+	)
+	finish := func() {
+		if cur != nil {
+			cur.Trimmed = cur.Perms[1] != 'w' && anon == 0
+			out = append(out, *cur)
+		}
+		cur, anon = nil, 0
+	}
+	sc := bufio.NewScanner(&limited{r: f, n: maxSmaps})
+	sc.Buffer(make([]byte, 64<<10), 64<<10)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if isHeader(line) {
+			finish()
+			fs := strings.Fields(string(line))
+			if len(fs) < 6 {
+				continue // an anonymous mapping
+			}
+			n, err := strconv.ParseUint(fs[4], 10, 64)
+			if err != nil || n != ino || len(fs[1]) < 4 {
+				continue
+			}
+			lo, hi, ok := strings.Cut(fs[0], "-")
+			start, err1 := strconv.ParseUint(lo, 16, 64)
+			end, err2 := strconv.ParseUint(hi, 16, 64)
+			if !ok || err1 != nil || err2 != nil || end <= start {
+				continue
+			}
+			cur = &Region{Start: start, End: end, Perms: fs[1]}
+			continue
+		}
+		if cur == nil {
+			continue
+		}
+		if v, ok := field(line, "Rss:"); ok {
+			cur.RSSBefore = v
+		} else if v, ok := field(line, "Anonymous:"); ok {
+			anon = v
+		}
+	}
+	finish()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("resident: reading smaps: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("resident: no mapping of the executable in /proc/self/smaps")
+	}
+	return out, nil
+}
+
+// isHeader: a mapping's first line ("start-end perms offset dev inode
+// path"), not a "Key: value" line.
+func isHeader(line []byte) bool {
+	i := bytes.IndexByte(line, ' ')
+	return i > 0 && bytes.IndexByte(line[:i], '-') > 0 && !bytes.HasSuffix(line[:i], []byte(":"))
+}
+
+// field parses "Key:   123 kB" into bytes.
+func field(line []byte, key string) (int64, bool) {
+	rest, ok := bytes.CutPrefix(line, []byte(key))
+	if !ok {
+		return 0, false
+	}
+	fs := strings.Fields(string(rest))
+	if len(fs) != 2 || fs[1] != "kB" {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(fs[0], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return v << 10, true
+}
+
+type limited struct {
+	r interface{ Read([]byte) (int, error) }
+	n int64
+}
+
+func (l *limited) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, fmt.Errorf("resident: /proc/self/smaps over %d bytes", maxSmaps)
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
