@@ -601,10 +601,53 @@ func fit(cases []*gcase, raws [][]rawStep, p monitor.PredictParams, workers int)
 			line, _ = compareCV(k, fitCompare, fitGridName, oRes, cvRes, idx, cases)
 			fmt.Println(line)
 		}
+		// Session 23: the demand calibrated by cross-validation (calibrate.go),
+		// its nested estimate, and the change from the session-17 rule and
+		// from predict.json on the same cases.
+		cal := newCalibrator(per)
+		nest, nChosen, nDemand := cal.nested()
+		nRes := make([]result, len(idx))
+		for f := 0; f < fitFolds; f++ {
+			if nChosen[f] < 0 {
+				fmt.Printf("%s [grid %s, session-23 rule]: fold %d: abstains (no demand meets the target in the inner cross-validation) -> on the fold: %s\n", k, fitGridName, f, cal.none(f).String())
+				continue
+			}
+			fmt.Printf("%s [grid %s, session-23 rule]: fold %d: %s; chose %s -> on the fold: %s\n", k, fitGridName, f, nDemand[f], gs[nChosen[f]], per[nChosen[f]][f].String())
+		}
+		for j, i := range idx {
+			if bi := nChosen[fold(cases[i].seed)]; bi >= 0 {
+				nRes[j] = judge(cases[i], gate(packed[i], gs[bi], p.Trend.ClearAfter, time.Duration(p.Trend.Resolution)))
+			}
+		}
+		fmt.Printf("%s [grid %s]: predict.json's gates, all dev: %s\n", k, fitGridName, withInterval(curAll))
+		var oldCV score
+		for j, i := range idx {
+			oldCV.add(outcome{incident: cases[i].incident}, cvRes[j])
+		}
+		fmt.Printf("%s [grid %s]: session-17 rule, cross-validated: %s\n", k, fitGridName, withInterval(oldCV))
+		fmt.Printf("%s [grid %s]: session-23 rule, nested cross-validated: %s (target met: %v)\n", k, fitGridName, withInterval(nest), meets(nest))
+		line, _ = compareCV(k, "session-17 rule", "session-23 rule", cvRes, nRes, idx, cases)
+		fmt.Println(line)
+		line, _ = compareCV(k, "predict.json", "session-23 rule", curRes, nRes, idx, cases)
+		fmt.Println(line)
+		for _, tau := range calTau {
+			for _, lam := range calLambda {
+				d := demand{fitPrecision + tau, lam}
+				s := cal.cv(1<<fitFolds-1, d)
+				fmt.Printf("%s [grid %s]: 5-fold CV at demand %s: %s (target met: %v)\n", k, fitGridName, d, withInterval(s), meets(s))
+			}
+		}
 		bi, ok := choose(all)
-		how := fmt.Sprintf("highest recall at precision >= %g (95 %% lower bound), lead >= 12m", fitPrecision)
+		how := fmt.Sprintf("session-17 rule: highest recall at precision >= %g (95 %% lower bound), lead >= 12m", fitPrecision)
 		if !ok {
-			how = fmt.Sprintf("none reaches precision %g (95 %% lower bound) at lead >= 12m: highest lower bound", fitPrecision)
+			how = fmt.Sprintf("session-17 rule: none reaches precision %g (95 %% lower bound) at lead >= 12m: highest lower bound", fitPrecision)
+		}
+		fmt.Printf("%s: session-17 rule's choice %s (%s): %s\n", k, gs[bi], how, all[bi].String())
+		if nbi, d, nok := cal.choice(1<<fitFolds - 1); nok && nbi >= 0 {
+			bi = nbi
+			how = fmt.Sprintf("session-23 rule: demand %s, calibrated by 5-fold CV", d)
+		} else {
+			fmt.Printf("%s: the session-23 rule abstains on all dev (no demand meets the target in 5-fold CV); the session-17 rule's choice is printed\n", k)
 		}
 		b := gs[bi]
 		fmt.Printf("%s: chosen %s (%s): %s\n", k, b, how, all[bi].String())

@@ -42,7 +42,7 @@ func main() {
 	n := flag.Int("n", 0, "use only the first n seeds of the range (quick look; 0: all)")
 	fitGates := flag.Bool("fit", false, "fit the per-kind gates (predict.json \"kinds\") on the dev seeds and print the choice")
 	workers := flag.Int("j", 2, "cases replayed at once")
-	rawFile := flag.String("raw", "", "with -fit: keep the open-gate replay in this file and reuse it when it is there (same code, same kinds, the same seeds or more)")
+	rawFile := flag.String("raw", "", "with -fit: keep the open-gate replay in this file and reuse it when it is there (same code, same kinds; a replay of fewer seeds is extended)")
 	flag.BoolVar(&fitWithSat, "saturation", false, "with -fit: grid max_saturation in max_deceleration's place (error_rate, latency); the same as -grid s21")
 	flag.StringVar(&fitGridName, "grid", fitGridName, "with -fit: the grid for error_rate and latency: s19 (progress, deceleration, approach), s21 (saturation in deceleration's place), s22 (saturation and deceleration together, min_points)")
 	flag.StringVar(&fitCompare, "compare", "", "with -fit: also cross-validate the rule on this grid and print the change to -grid's, paired by case")
@@ -75,9 +75,25 @@ func main() {
 		fmt.Fprintln(os.Stderr, "-split is dev or heldout")
 		os.Exit(2)
 	}
-	if *n > 0 && seeds[0]+int64(*n)-1 < seeds[1] {
-		seeds[1] = seeds[0] + int64(*n) - 1
+	// last is a kind's last seed in this run: on dev a kind may have more
+	// seeds than the others (devSeedsTo); -n cuts every kind.
+	last := func(k string) int64 {
+		l := seeds[1]
+		if *split == "dev" {
+			l = devLast(k)
+		}
+		if *n > 0 && seeds[0]+int64(*n)-1 < l {
+			l = seeds[0] + int64(*n) - 1
+		}
+		return l
 	}
+	top := seeds[0]
+	for _, k := range kinds {
+		if *only == "" || k == *only {
+			top = max(top, last(k))
+		}
+	}
+	seeds[1] = top
 	type job struct {
 		seed int64
 		kind string
@@ -85,7 +101,7 @@ func main() {
 	var jobs []job
 	for s := seeds[0]; s <= seeds[1]; s++ {
 		for _, k := range kinds {
-			if *only != "" && k != *only {
+			if (*only != "" && k != *only) || s > last(k) {
 				continue
 			}
 			jobs = append(jobs, job{s, k})
@@ -112,12 +128,15 @@ func main() {
 	cases := make([]*gcase, len(jobs))
 	raws := make([][]rawStep, len(jobs))
 	cached := false
+	kept := make([]bool, len(jobs)) // replayed from -raw
 	if *fitGates && *rawFile != "" {
 		// A file kept for more seeds of the same kinds serves a shorter
 		// run (-n): the cases are in seed order, so its first ones are
 		// this run's.
-		if r, err := loadRaw(*rawFile); err == nil && len(r) >= len(jobs) {
-			raws, cached = r[:len(jobs)], true
+		// One kept for fewer seeds (a kind's dev range grown) is extended:
+		// its cases are replayed from it, the rest replayed now.
+		if r, err := loadRaw(*rawFile); err == nil {
+			cached = reuseRaw(raws, kept, r)
 		}
 	}
 	open := openParams(p)
@@ -130,7 +149,7 @@ func main() {
 			for i := range next {
 				c := generate(jobs[i].seed, jobs[i].kind)
 				if *fitGates {
-					if !cached {
+					if !kept[i] {
 						raws[i] = replayRaw(c, open)
 					}
 					// The fit needs the labels only: what the case fed
@@ -193,6 +212,18 @@ func main() {
 			fmt.Printf("%-8d %-11s %-8v %-22s %-22s\n", o.seed, o.kind, o.incident, o.weft.String(), o.base.String())
 		}
 	}
+}
+
+// reuseRaw fills raws from a kept replay r (cases in seed order): as many
+// of its first cases as both hold, marking them kept. It reports whether
+// r held them all (nothing left to replay).
+func reuseRaw(raws [][]rawStep, kept []bool, r [][]rawStep) bool {
+	k := min(len(r), len(raws))
+	copy(raws, r[:k])
+	for i := range k {
+		kept[i] = true
+	}
+	return k == len(raws)
 }
 
 // result is one detector's outcome on one case.
