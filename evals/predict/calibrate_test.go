@@ -152,13 +152,14 @@ func TestChooseAt(t *testing.T) {
 	}
 }
 
-// Latency's dev range reaches past the others' (session 23), the folds
+// Latency's and error rate's dev ranges reach past the others' (session
+// 23), the folds
 // stay balanced on it, and a kept replay of fewer seeds is extended, not
 // discarded or overrun.
 func TestDevRangePerKindAndRawReuse(t *testing.T) {
 	for _, k := range kinds {
 		want := devSeeds[1]
-		if k == "latency" {
+		if k == "latency" || k == "error_rate" {
 			want = 1920
 		}
 		if got := devLast(k); got != want {
