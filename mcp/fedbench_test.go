@@ -108,19 +108,9 @@ func cpuTime() time.Duration {
 //	go test -run '^$' -bench FederatedEcho -benchmem -cpu 1 ./mcp
 func BenchmarkFederatedEcho(b *testing.B) {
 	gw := fedGateway(b)
-	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"evh__echo","arguments":{"message":"hello"},` +
-		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"}}}}`
 	call := func() {
-		req := httptest.NewRequest("POST", "/mcp", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
-		req.Header.Set("Mcp-Method", "tools/call")
-		req.Header.Set("Mcp-Name", "evh__echo")
-		w := httptest.NewRecorder()
-		gw.ServeHTTP(w, req)
-		if w.Code != 200 || !strings.Contains(w.Body.String(), `Echo: hello`) || strings.Contains(w.Body.String(), `"isError":true`) {
-			b.Fatalf("%d %s", w.Code, w.Body.String())
+		if err := echoCall(gw); err != nil {
+			b.Fatal(err)
 		}
 	}
 	for i := 0; i < 20; i++ {
@@ -143,22 +133,7 @@ func BenchmarkFederatedEcho(b *testing.B) {
 //	go test -run '^$' -bench FederatedEchoParallel -benchmem -cpu 1 ./mcp
 func BenchmarkFederatedEchoParallel(b *testing.B) {
 	gw := fedGateway(b)
-	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"evh__echo","arguments":{"message":"hello"},` +
-		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"}}}}`
-	call := func() error {
-		req := httptest.NewRequest("POST", "/mcp", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
-		req.Header.Set("Mcp-Method", "tools/call")
-		req.Header.Set("Mcp-Name", "evh__echo")
-		w := httptest.NewRecorder()
-		gw.ServeHTTP(w, req)
-		if w.Code != 200 || !strings.Contains(w.Body.String(), `Echo: hello`) || strings.Contains(w.Body.String(), `"isError":true`) {
-			return fmt.Errorf("%d %s", w.Code, w.Body.String())
-		}
-		return nil
-	}
+	call := func() error { return echoCall(gw) }
 	for i := 0; i < 20; i++ {
 		if err := call(); err != nil {
 			b.Fatal(err)
@@ -243,4 +218,23 @@ func TestFederatedTextResultPassesThrough(t *testing.T) {
 	if tc, ok := res.Content[0].(*sdk.TextContent); !ok || !strings.Contains(tc.Text, "[truncated: the result is") || len(tc.Text) > mcp.MaxTextBytes+1024 {
 		t.Fatalf("an oversized text was not cut: %d bytes", len(textOf(res)))
 	}
+}
+
+// echoCall sends one federated tools/call of evh__echo to gw, as an agent
+// of the 2026-07-28 protocol does, and checks the answer.
+func echoCall(gw http.Handler) error {
+	const body = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"evh__echo","arguments":{"message":"hello"},` +
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"}}}}`
+	req := httptest.NewRequest("POST", "/mcp", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+	req.Header.Set("Mcp-Method", "tools/call")
+	req.Header.Set("Mcp-Name", "evh__echo")
+	w := httptest.NewRecorder()
+	gw.ServeHTTP(w, req)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `Echo: hello`) || strings.Contains(w.Body.String(), `"isError":true`) {
+		return fmt.Errorf("%d %s", w.Code, w.Body.String())
+	}
+	return nil
 }

@@ -118,20 +118,7 @@ func TestCalibratedRuleAbstains(t *testing.T) {
 // chooseAt is choose without the fallback: the same choice where one
 // meets the demand, none (-1) where none does.
 func TestChooseAt(t *testing.T) {
-	mk := func(hits, fps int) score {
-		var s score
-		for i := 0; i < 100; i++ {
-			r := result{}
-			if i < hits {
-				r = result{hit: true, lead: 20 * time.Minute}
-			}
-			s.add(outcome{incident: true}, r)
-		}
-		for i := 0; i < fps; i++ {
-			s.add(outcome{}, result{fp: 1})
-		}
-		return s
-	}
+	mk := firings
 	ss := []score{mk(10, 0), mk(60, 5), mk(80, 20)}
 	sums := make([]ptSum, len(ss))
 	for i, s := range ss {

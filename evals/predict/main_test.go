@@ -102,19 +102,8 @@ func TestChoose(t *testing.T) {
 		}
 		return l
 	}
-	// hits and false alarms, each in a case of its own.
 	mk := func(hits, fps int, l []time.Duration) score {
-		var s score
-		for i := 0; i < 100; i++ {
-			r := result{}
-			if i < hits {
-				r = result{hit: true, lead: 20 * time.Minute}
-			}
-			s.add(outcome{incident: true}, r)
-		}
-		for i := 0; i < fps; i++ {
-			s.add(outcome{}, result{fp: 1})
-		}
+		s := firings(hits, fps)
 		s.leads = l
 		return s
 	}
@@ -486,4 +475,21 @@ func TestCompareCV(t *testing.T) {
 	if !(ci[1] < 0) {
 		t.Fatalf("100 more false alarms: precision change %v (%s)", ci, line)
 	}
+}
+
+// firings is a score of 100 incidents, hits of them announced with 20
+// minutes to go, and fps false alarms, each in a case of its own.
+func firings(hits, fps int) score {
+	var s score
+	for i := 0; i < 100; i++ {
+		r := result{}
+		if i < hits {
+			r = result{hit: true, lead: 20 * time.Minute}
+		}
+		s.add(outcome{incident: true}, r)
+	}
+	for i := 0; i < fps; i++ {
+		s.add(outcome{}, result{fp: 1})
+	}
+	return s
 }
