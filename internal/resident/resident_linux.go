@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -13,17 +14,14 @@ import (
 )
 
 // maxSmaps bounds how much of /proc/self/smaps is read (a process maps a
-// few hundred regions of ~25 lines each).
+// few hundred regions of ~25 lines each; the executable's come first, so a
+// longer file cut here loses none of them).
 const maxSmaps = 32 << 20
 
 // TrimExecutable drops the resident pages of the executable's read-only,
 // file-only mappings from this process (see the package comment).
 func TrimExecutable() (Report, error) {
-	var st syscall.Stat_t
-	if err := syscall.Stat("/proc/self/exe", &st); err != nil {
-		return Report{}, fmt.Errorf("resident: %w", err)
-	}
-	regions, err := exeRegions(st.Ino)
+	regions, err := exeRegions()
 	if err != nil {
 		return Report{}, err
 	}
@@ -42,27 +40,15 @@ func TrimExecutable() (Report, error) {
 	return rep, nil
 }
 
-// ExecutableRSS is the resident bytes of the executable's mappings now.
-func ExecutableRSS() (int64, error) {
+// exeRegions reads /proc/self/smaps for the mappings of the executable
+// (by its inode). A region is marked Trimmed when it is neither writable
+// nor holds anonymous (privately copied) pages.
+func exeRegions() ([]Region, error) {
 	var st syscall.Stat_t
 	if err := syscall.Stat("/proc/self/exe", &st); err != nil {
-		return 0, fmt.Errorf("resident: %w", err)
+		return nil, fmt.Errorf("resident: %w", err)
 	}
-	regions, err := exeRegions(st.Ino)
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	for _, r := range regions {
-		n += r.RSSBefore
-	}
-	return n, nil
-}
-
-// exeRegions reads /proc/self/smaps for the mappings of the file with
-// inode ino. A region is marked Trimmed when it is neither writable nor
-// holds anonymous (privately copied) pages.
-func exeRegions(ino uint64) ([]Region, error) {
+	ino := st.Ino
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return nil, fmt.Errorf("resident: %w", err)
@@ -80,7 +66,7 @@ func exeRegions(ino uint64) ([]Region, error) {
 		}
 		cur, anon = nil, 0
 	}
-	sc := bufio.NewScanner(&limited{r: f, n: maxSmaps})
+	sc := bufio.NewScanner(io.LimitReader(f, maxSmaps))
 	sc.Buffer(make([]byte, 64<<10), 64<<10)
 	for sc.Scan() {
 		line := sc.Bytes()
@@ -144,21 +130,4 @@ func field(line []byte, key string) (int64, bool) {
 		return 0, false
 	}
 	return v << 10, true
-}
-
-type limited struct {
-	r interface{ Read([]byte) (int, error) }
-	n int64
-}
-
-func (l *limited) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, fmt.Errorf("resident: /proc/self/smaps over %d bytes", maxSmaps)
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	return n, err
 }

@@ -27,7 +27,7 @@ func TestTrimExecutable(t *testing.T) {
 	_ = regexp.MustCompile(`^[a-z]+\d{2,}$`).MatchString("abc12")
 	_ = sha256.Sum256([]byte("warm"))
 
-	before, err := ExecutableRSS()
+	before, err := executableRSS()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestTrimExecutable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, err := ExecutableRSS()
+	after, err := executableRSS()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,4 +95,17 @@ func TestSmapsLines(t *testing.T) {
 	if _, ok := field([]byte("Rss: lots"), "Rss:"); ok {
 		t.Error("a malformed value parsed")
 	}
+}
+
+// executableRSS is the resident bytes of the executable's mappings now.
+func executableRSS() (int64, error) {
+	regions, err := exeRegions()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, r := range regions {
+		n += r.RSSBefore
+	}
+	return n, nil
 }
