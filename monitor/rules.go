@@ -43,7 +43,6 @@ func (a *Alerter) evalKind(r Rule, flow string, evs []runEvent, now time.Time, k
 	case "burst":
 		cut, base := now.Add(-r.Window), now.Add(-r.Window-r.Baseline)
 		var n, k, hn, hk int
-		var last []int // the latest failed runs in the window
 		for i := range evs {
 			e := &evs[i]
 			switch {
@@ -51,10 +50,6 @@ func (a *Alerter) evalKind(r Rule, flow string, evs []runEvent, now time.Time, k
 				n++
 				if e.failed {
 					k++
-					if len(last) == 10 {
-						last = append(last[:0], last[1:]...)
-					}
-					last = append(last, i)
 				}
 			case !e.at().Before(base):
 				hn++
@@ -69,9 +64,8 @@ func (a *Alerter) evalKind(r Rule, flow string, evs []runEvent, now time.Time, k
 		pv := binomialTail(n, k, p0)
 		cond, value, runs = k >= 2 && pv < r.Alpha, pv, n
 		clear = pv > math.Sqrt(r.Alpha) || n == 0
-		for _, i := range last {
-			ids = append(ids, evs[i].id())
-		}
+		// evs is in time order: the window is its tail.
+		ids = lastIDs(evs[sort.Search(len(evs), func(i int) bool { return !evs[i].at().Before(cut) }):], true)
 		msg = fmt.Sprintf("%s: %d of the last %d runs failed within %s; at its usual failure rate (%.1f%%) that has probability %.1e", flow, k, n, r.Window, p0*100, pv)
 	case "anomaly":
 		w := a.series[key]
