@@ -57,7 +57,7 @@ func TestCompleteJobsAsRiver(t *testing.T) {
 		}
 	}
 	const cols = `state::text, attempt::text, coalesce(array_to_json(errors)::text, 'null'), (metadata - 'river:unique_nonce')::text,
-		(scheduled_at IS NOT NULL)::text, (finalized_at IS NOT NULL)::text, (finalized_at BETWEEN $2 AND now())::text`
+		(scheduled_at IS NOT NULL)::text, (finalized_at IS NOT NULL)::text, coalesce((finalized_at BETWEEN $2 AND now())::text, 'false')`
 	read := func(runID string) []string {
 		var out [7]string
 		deadline := time.Now().Add(10 * time.Second)
