@@ -6,6 +6,7 @@
 # rows, execution time) and the rows inserted, updated and deleted per run
 # and table. Counts, not rates: they do not move with the machine's load.
 # Usage: bench/pg-async-statements.sh WEFT ASYNC_BIN CEILING_BIN SINK_BIN N
+# PROCS_ST=K runs K `weft serve` processes on the one database (default 1).
 set -euo pipefail
 weft=$1 async=$2 ceiling=$3 sink=$4 n=$5
 bin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | tail -1)")
@@ -33,12 +34,16 @@ echo "river ceiling, $n no-op jobs  $(uptime)"
 runuser -u postgres -- "$bin/createdb" -h 127.0.0.1 -p $port ceil
 "$ceiling" -url "postgres://postgres@127.0.0.1:$port/ceil?sslmode=disable" -n "$n" -c 32 -workers 100
 report ceil
-echo "weft, one process, $n async 3-step runs  $(uptime)"
+procs=${PROCS_ST:-1}
+echo "weft, $procs process(es), $n async 3-step runs  $(uptime)"
 runuser -u postgres -- "$bin/createdb" -h 127.0.0.1 -p $port weft
 printf 'log_level: warn\nconnections:\n  sink: {connector: http, allow_private: true}\n' > "$dir/weft.yaml"
-WEFT_DATABASE_URL="postgres://postgres@127.0.0.1:$port/weft?sslmode=disable" "$weft" serve --config "$dir/weft.yaml" --addr 127.0.0.1:18190 --data-dir "$(mktemp -d -p "$dir")" >"$dir/serve.log" 2>&1 &
-p=$!; pids+=($p)
-for _ in $(seq 100); do curl -sf http://127.0.0.1:18190/healthz >/dev/null && break; sleep 0.2; done
-"$async" -server http://127.0.0.1:18190 -sink "http://127.0.0.1:$sinkport/orders" -n "$n" -c 32 | tail -1
-kill "$p"; wait "$p" 2>/dev/null || true
+dd=$(mktemp -d -p "$dir") servers="" ws=() # one data dir: the processes share its master key
+for i in $(seq "$procs"); do
+  WEFT_DATABASE_URL="postgres://postgres@127.0.0.1:$port/weft?sslmode=disable" "$weft" serve --config "$dir/weft.yaml" --addr 127.0.0.1:$((18190+i)) --data-dir "$dd" >"$dir/serve-$i.log" 2>&1 &
+  ws+=($!); pids+=($!); servers+="${servers:+,}http://127.0.0.1:$((18190+i))"
+done
+for i in $(seq "$procs"); do for _ in $(seq 100); do curl -sf http://127.0.0.1:$((18190+i))/healthz >/dev/null && break; sleep 0.2; done; done
+"$async" -server "$servers" -sink "http://127.0.0.1:$sinkport/orders" -n "$n" -c 32 | tail -1
+for p in "${ws[@]}"; do kill "$p"; wait "$p" 2>/dev/null || true; done
 report weft
