@@ -21,12 +21,12 @@ import (
 // batch completer, on the same single SQLite writer, or on PostgreSQL a
 // transaction and an fsync of its own). UpdateRun under a context from
 // store.WithQueueJob now completes the job in the final write's
-// transaction, with River's own statement (the driver's
-// JobSetStateIfRunningMany, as river.JobCompleteTx runs it), and the
-// working client's completer skips the jobs completed that way
-// (skipDriver): what it would have run for them finds them no longer
-// running, and on SQLite still updates their row (River's
-// JobSetMetadataIfNotRunning).
+// transaction, with an UPDATE of the two columns that River's own
+// completion (the driver's JobSetStateIfRunningMany, as river.JobCompleteTx
+// runs it) changes for a completed job, and the working client's
+// completer skips the jobs completed that way (skipDriver): what it would
+// have run for them finds them no longer running, and on SQLite still
+// updates their row (River's JobSetMetadataIfNotRunning).
 //
 // Crash semantics: the run's final state and its job's completion commit
 // together or not at all. Before, a crash between the two left a finished
@@ -57,32 +57,34 @@ func (s *Store) completeJobs(ctx context.Context, tx *sql.Tx, ids []int64) (map[
 	if s.dialect == SQLite {
 		return s.completeJobsSQLite(ctx, tx, ids, now)
 	}
-	n := len(ids)
-	p := &riverdriver.JobSetStateIfRunningManyParams{
-		ID:              ids,
-		Attempt:         make([]*int, n),
-		ErrData:         make([][]byte, n),
-		FinalizedAt:     make([]*time.Time, n),
-		MetadataDoMerge: make([]bool, n),
-		MetadataUpdates: make([][]byte, n),
-		ScheduledAt:     make([]*time.Time, n),
-		State:           make([]rivertype.JobState, n),
-	}
-	for i := range ids {
-		p.FinalizedAt[i] = &now
-		p.State[i] = rivertype.JobStateCompleted
-	}
-	rows, err := s.driver.UnwrapExecutor(tx).JobSetStateIfRunningMany(ctx, p)
+	// River's own statement (the driver's JobSetStateIfRunningMany, what
+	// river.JobCompleteTx runs) unnests eight arrays, updates six columns
+	// through CASEs and returns every row whole; in the final write's
+	// transaction it was the costliest statement of an async run
+	// (BENCHMARKS.md §59). For completing running jobs without metadata
+	// it changes exactly these two columns, as on SQLite below.
+	// TestCompleteJobsAsRiver (both stores) holds it to River's.
+	rows, err := tx.QueryContext(ctx, `UPDATE river_job SET state = 'completed', finalized_at = $1 WHERE state = 'running' AND id = ANY($2) RETURNING id`, now, ids)
 	if err != nil {
 		return nil, s.wrap(err, "complete jobs")
 	}
-	done := make(map[int64]bool, len(rows))
-	for _, r := range rows {
-		if r != nil && r.State == rivertype.JobStateCompleted {
-			done[r.ID] = true
+	return scanCompleted(rows, make(map[int64]bool, len(ids)))
+}
+
+// scanCompleted adds the ids rows returns to done and closes rows.
+func scanCompleted(rows *sql.Rows, done map[int64]bool) (map[int64]bool, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
 		}
+		done[id] = true
 	}
-	return done, nil
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	return done, rows.Err()
 }
 
 // jobsPerComplete bounds one completing UPDATE on SQLite.
@@ -111,18 +113,7 @@ func (s *Store) completeJobsSQLite(ctx context.Context, tx *sql.Tx, ids []int64,
 		if err != nil {
 			return nil, s.wrap(err, "complete jobs")
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, s.wrap(err, "complete jobs")
-			}
-			done[id] = true
-		}
-		if err := rows.Close(); err != nil {
-			return nil, s.wrap(err, "complete jobs")
-		}
-		if err := rows.Err(); err != nil {
+		if _, err := scanCompleted(rows, done); err != nil {
 			return nil, s.wrap(err, "complete jobs")
 		}
 		ids = ids[n:]
