@@ -1290,13 +1290,14 @@ func sampleDLQ(ctx context.Context, st store.Store, observe func(name string, at
 // trimStartPages gives back the executable's pages only start-up needed
 // (internal/resident): with everything started, most of the binary that
 // package initialisers and start-up touched is resident although serving
-// uses a few MiB of it (BENCHMARKS.md §55, §56). They stay in the page
-// cache; what serving touches comes back as minor faults.
+// uses a few MiB of it (BENCHMARKS.md §55, §56, §60). The cached copies
+// nothing maps any longer are dropped too, so what serving touches comes
+// back page by page, not in the large folios start-up read.
 func trimStartPages(log *slog.Logger) {
 	rep, err := resident.TrimExecutable()
 	if err != nil {
 		log.Debug("start-up pages kept", "err", err)
 		return
 	}
-	log.Debug("start-up pages given back", "executable_resident_mib", float64(rep.BeforeBytes)/(1<<20), "given_back_mib", float64(rep.TrimmedBytes)/(1<<20))
+	log.Debug("start-up pages given back", "executable_resident_mib", float64(rep.BeforeBytes)/(1<<20), "given_back_mib", float64(rep.TrimmedBytes)/(1<<20), "cache_dropped", rep.CacheDropped)
 }

@@ -11,9 +11,14 @@
 //
 // TrimExecutable drops this process's mappings of those pages
 // (madvise(MADV_DONTNEED) on the executable's read-only, file-only
-// mappings). The pages stay in the page cache, shared and clean; a page
-// the process touches again comes back on that touch as a minor fault,
-// without I/O. Writable mappings (data, bss, heap, stacks) and any
+// mappings), marks those mappings for random access (no read-ahead), and
+// asks the kernel to drop the executable's cached pages that nothing maps
+// any longer. Without that last step, a kernel whose page cache holds
+// large folios maps a whole folio (up to 2 MiB) on a touch of any of its
+// pages, and serving's scattered touches made ~30–46 MiB of the file
+// resident again (BENCHMARKS.md §60). With it, a page the process touches
+// again is read back alone (a major fault, once) and only what serving
+// uses is resident. Writable mappings (data, bss, heap, stacks) and any
 // read-only mapping holding a private copy (a page relocated by the
 // dynamic loader, then made read-only) are never touched, so no byte the
 // process wrote is lost.
@@ -34,6 +39,7 @@ type Report struct {
 	Regions      []Region
 	BeforeBytes  int64 // resident bytes of the executable's mappings before
 	TrimmedBytes int64 // resident bytes of the mappings trimmed, before
+	CacheDropped bool  // the executable's unmapped cached pages were dropped (see dropCache)
 }
 
 // ErrUnsupported: the platform has no way to do it (only Linux has).

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // maxSmaps bounds how much of /proc/self/smaps is read (a process maps a
@@ -31,13 +33,49 @@ func TrimExecutable() (Report, error) {
 		if !r.Trimmed {
 			continue
 		}
-		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, uintptr(r.Start), uintptr(r.End-r.Start), syscall.MADV_DONTNEED); errno != 0 {
-			return rep, fmt.Errorf("resident: madvise %x-%x: %w", r.Start, r.End, errno)
+		// RANDOM keeps a later fault in the region to the page it needs
+		// (no read-ahead around it). PAGEOUT unmaps and drops each cached
+		// folio only this process maps in one step, so a page touched
+		// meanwhile cannot keep a large folio cached (kernels before 5.4
+		// lack it, and it leaves file pages alone for a process that
+		// neither owns nor may write the file: then dropCache does that
+		// part). DONTNEED unmaps whatever is left.
+		for _, advice := range []int{unix.MADV_RANDOM, unix.MADV_PAGEOUT, unix.MADV_DONTNEED} {
+			_, _, errno := unix.Syscall(unix.SYS_MADVISE, uintptr(r.Start), uintptr(r.End-r.Start), uintptr(advice))
+			if errno != 0 && !(advice == unix.MADV_PAGEOUT && (errno == unix.EINVAL || errno == unix.EPERM)) {
+				return rep, fmt.Errorf("resident: madvise %x-%x: %w", r.Start, r.End, errno)
+			}
 		}
 		rep.TrimmedBytes += r.RSSBefore
 	}
 	rep.Regions = regions
+	if rep.TrimmedBytes > 0 {
+		rep.CacheDropped = dropCache()
+	}
 	return rep, nil
+}
+
+// dropCache asks the kernel to drop the executable's cached pages that no
+// process maps any longer (POSIX_FADV_DONTNEED; a page still mapped, here
+// or by another process, stays). Start-up read the file with read-ahead,
+// and on kernels whose page cache holds large folios (ext4, xfs, tmpfs
+// since 6.x) a fault on any page of a folio maps the whole folio, up to 2
+// MiB: serving's few touches would make most of the executable resident
+// again (BENCHMARKS.md §60). With the cache dropped and the regions
+// marked RANDOM, a page serving touches is read back alone, once, and
+// only the pages serving uses become resident. The cost is that read, a
+// major fault per page the first time serving touches it.
+func dropCache() bool {
+	f, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	// A page not yet written back cannot be dropped: write the file back
+	// first (a no-op for an installed binary; a fresh build's pages may
+	// still be dirty).
+	_ = unix.Fdatasync(int(f.Fd()))
+	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED) == nil
 }
 
 // exeRegions reads /proc/self/smaps for the mappings of the executable
