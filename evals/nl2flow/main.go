@@ -2,7 +2,7 @@
 // (examples/weft.yaml) on five splits: the repository's own set
 // (evals/nl2flow/data, dev: tuned on; heldout: never tuned on) and the
 // external set whose wording comes from other people
-// (evals/nl2flow/data/external: dev, dev2 and dev3 — drawn at random — and heldout).
+// (evals/nl2flow/data/external: dev, dev2, dev3 and dev4 — drawn at random — and heldout).
 // Per split it prints the
 // valid-flow rate, trigger accuracy, step precision/recall/F1 on the bag of
 // operations; for the own set also exact structure, hallucinated operations
@@ -10,7 +10,7 @@
 // calibration error of the confidence, and for the external set silent
 // drops (annotated clauses neither compiled nor named in not_understood).
 //
-//	go run ./evals/nl2flow [-v] [-split dev|heldout|ext-dev|ext-dev2|ext-dev3|ext-heldout] [-backend builtin|ollama|openai -url URL -model M]
+//	go run ./evals/nl2flow [-v] [-split dev|heldout|ext-dev|ext-dev2|ext-dev3|ext-dev4|ext-heldout] [-backend builtin|ollama|openai -url URL -model M]
 package main
 
 import (
@@ -48,7 +48,7 @@ func main() {
 	root := flag.String("root", ".", "repository root")
 	verbose := flag.Bool("v", false, "print every dev request that misses (held-back requests are never printed)")
 	trigMiss := flag.Bool("triggers", false, "print every external dev request whose scored gold trigger the draft misses (held-back requests are never printed)")
-	only := flag.String("split", "", "dev, heldout, ext-dev, ext-dev2, ext-dev3 or ext-heldout, a comma-separated list of them, or devs (= dev,ext-dev,ext-dev2,ext-dev3: no held-back figure printed); default all six")
+	only := flag.String("split", "", "dev, heldout, ext-dev, ext-dev2, ext-dev3, ext-dev4 or ext-heldout, a comma-separated list of them, or devs (= dev,ext-dev,ext-dev2,ext-dev3,ext-dev4: no held-back figure printed); default all seven")
 	backend := flag.String("backend", "builtin", "builtin | ollama | openai")
 	url := flag.String("url", "", "model server (ollama: http://127.0.0.1:11434, openai: http://127.0.0.1:8000/v1)")
 	model := flag.String("model", "", "model name")
@@ -218,7 +218,7 @@ func main() {
 			}
 		}
 		per := float64(time.Since(start).Microseconds()) / 1000 / float64(max(1, len(items)))
-		name := map[string]string{"dev": "own-dev", "heldout": "own-heldout", "ext-dev": "ext-dev", "ext-dev2": "ext-dev2", "ext-dev3": "ext-dev3", "ext-heldout": "ext-heldout"}[split]
+		name := map[string]string{"dev": "own-dev", "heldout": "own-heldout", "ext-dev": "ext-dev", "ext-dev2": "ext-dev2", "ext-dev3": "ext-dev3", "ext-dev4": "ext-dev4", "ext-heldout": "ext-heldout"}[split]
 		if ext != nil {
 			fmt.Printf("%-11s %3d requests  valid %.3f  trigger %.3f (of %d; %d of them right only in a draft with no steps, without those %.3f; on the %d whose gold has a step, in a draft with steps %.3f)  steps %s  (%.2f ms/request)\n            %s\n",
 				name, len(items), ratio(sc.valid, sc.n), ratio(xs.trig, xs.trigN), xs.trigN, xs.trigStepless, ratio(xs.trig-xs.trigStepless, xs.trigN),
@@ -249,7 +249,7 @@ func main() {
 		if *drop != "" {
 			cmd += " -drop " + *drop
 		}
-		how := fmt.Sprintf("logistic regression (rate %g, L2 %g, %d rounds) fitted by `%s` on %d drafts of the own dev split and the external dev, dev2 and dev3 splits (right = the eval's notion for each set)", opt.Rate, opt.Lambda, opt.Rounds, cmd, len(calX))
+		how := fmt.Sprintf("logistic regression (rate %g, L2 %g, %d rounds) fitted by `%s` on %d drafts of the own dev split and the external dev, dev2, dev3 and dev4 splits (right = the eval's notion for each set)", opt.Rate, opt.Lambda, opt.Rounds, cmd, len(calX))
 		if *drop != "" {
 			how += "; features left out: " + *drop
 		}
@@ -455,12 +455,12 @@ func masked(xs [][]float64, mask map[int]bool) [][]float64 {
 }
 
 // allSplits are the splits in the order they are printed.
-var allSplits = []string{"dev", "heldout", "ext-dev", "ext-dev2", "ext-dev3", "ext-heldout"}
+var allSplits = []string{"dev", "heldout", "ext-dev", "ext-dev2", "ext-dev3", "ext-dev4", "ext-heldout"}
 
 // devSplits are the splits a confidence model may be fitted on.
-var devSplits = []string{"dev", "ext-dev", "ext-dev2", "ext-dev3"}
+var devSplits = []string{"dev", "ext-dev", "ext-dev2", "ext-dev3", "ext-dev4"}
 
-// parseSplits reads -split: empty for all six, "devs" for the four dev splits,
+// parseSplits reads -split: empty for all seven, "devs" for the five dev splits,
 // or a comma-separated list of split names.
 func parseSplits(s string) (map[string]bool, error) {
 	all := allSplits
@@ -484,7 +484,7 @@ func parseSplits(s string) (map[string]bool, error) {
 			ok = ok || a == p
 		}
 		if !ok {
-			return nil, fmt.Errorf("-split: unknown split %q (dev, heldout, ext-dev, ext-dev2, ext-dev3, ext-heldout, devs)", p)
+			return nil, fmt.Errorf("-split: unknown split %q (dev, heldout, ext-dev, ext-dev2, ext-dev3, ext-dev4, ext-heldout, devs)", p)
 		}
 		want[p] = true
 	}
