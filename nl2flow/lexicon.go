@@ -355,6 +355,7 @@ var (
 	lxAbout                 = lex.set("about")
 	lxNounComplement        = lex.set("noun.complement")
 	lxDirection             = lex.set("direction")
+	lxBasedSuffix           = lex.set("morph.based_suffix")
 	lxInflectionVerb        = lex.set("inflection.verb")
 	lxNew                   = lex.set("cue.new")
 	lxKindPerson            = lex.set("kind.person")

@@ -458,3 +458,19 @@ func TestSubscribedUpdatesWatchTheSystem(t *testing.T) {
 		}
 	}
 }
+
+// "webhook-based", "webhook-driven": a hyphenated word whose last part says
+// what the thing is based on or driven by is read as its words, so the
+// webhook is a webhook trigger; other hyphenated words ("follow-up") stay
+// one word.
+func TestBasedOnCompoundIsRead(t *testing.T) {
+	for _, text := range []string{
+		"webhook-based issue creation in the tracker",
+		"webhook-driven alerts to #ops",
+	} {
+		d := compile(t, text)
+		if d.Flow == nil || d.Flow.Trigger.Webhook == nil {
+			t.Errorf("%q: want a webhook trigger\n%s\n%v", text, d.YAML, d.NotUnderstood)
+		}
+	}
+}
