@@ -110,7 +110,7 @@ eval-mapper:
 	$(GO) run ./evals/mapper
 
 ## eval-nl2flow: the NL-to-flow compiler on evals/nl2flow: own dev and held-back, external (other people's
-## wording, evals/nl2flow/data/external) dev, dev2, dev3 and held-back, builtin backend; each run is one held-back look
+## wording, evals/nl2flow/data/external) dev, dev2, dev3, dev4 and held-back, builtin backend; each run is one held-back look
 ## (a model: make eval-nl2flow ARGS="-backend ollama -model qwen2.5:7b")
 eval-nl2flow:
 	$(GO) run ./evals/nl2flow $(ARGS)

@@ -231,6 +231,9 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 		st.sourceTrigger(clauses)
 	}
 	if p.Trigger.Kind == "" {
+		st.subscribedUpdates(clauses)
+	}
+	if p.Trigger.Kind == "" {
 		st.botTrigger(clauses)
 	}
 	if p.Trigger.Kind == "" {
@@ -681,6 +684,16 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 					used = append(used, i+1, i+2)
 				}
 			}
+		case t.kind == tWord && lxScheduleOnce.has(t.w) && lxSchedulePer.has(w(i+1)) &&
+			(isScheduleNoun(w(i+2)) || lxSchedulePeriod.has(w(i+2)) || lxScheduleHour.has(w(i+2))):
+			// "once a day", "once per week": a frequency is a period, as
+			// "every day" is.
+			anchor = i
+			used = append(used, i, i+1)
+			if lxScheduleHour.has(w(i + 2)) {
+				hourStep = 1
+				used = append(used, i+2)
+			}
 		case t.kind == tWord && lxScheduleAdverbs[t.w] != "":
 			effect := lxScheduleAdverbs[t.w]
 			if effect != "weekdays" || anchor >= 0 || lxScheduleOn.has(w(i-1)) {
@@ -719,7 +732,7 @@ func parseSchedule(toks []token) (cron, tz string, dayOnly bool) {
 			dow = []string{"0", "6"}
 			used = append(used, i)
 		case t.kind == tWord && lxSchedulePeriod.has(t.w) &&
-			(lxScheduleEvery.has(w(i-1)) || lxScheduleOther.has(w(i-1))):
+			(lxScheduleEvery.has(w(i-1)) || lxScheduleOther.has(w(i-1)) || lxSchedulePer.has(w(i-1)) && lxScheduleOnce.has(w(i-2))):
 			used = append(used, i)
 			switch lxSchedulePeriods[t.w] {
 			case "part":

@@ -2657,6 +2657,64 @@ func (s *state) sourceTrigger(clauses []clause) {
 	}
 }
 
+// subscribedUpdates: with no stated event or schedule, a request to be
+// told of what happens in a connected system ("Receive updates from chat",
+// "Receive updates for events in the tracker") watches the records that
+// system's events are about, as "whenever something happens in …" does.
+// The system is the one named after "from", or after "in"/"on" when it
+// sends no messages (a messaging system after "in" is where the updates
+// are read: "updates in chat"); a system whose events are about more than
+// one kind of record (the CRM) has no event record, so none is guessed.
+func (s *state) subscribedUpdates(clauses []clause) {
+	for _, c := range clauses {
+		if triggerKeyword(c) >= 0 || c.hasIn(lxTriggerWebhookHint) {
+			return
+		}
+	}
+	for _, c := range clauses {
+		for i := 0; i+1 < len(c.toks); i++ {
+			if c.toks[i].kind != tWord || !lxSubscribe.has(c.toks[i].w) {
+				continue
+			}
+			j := i + 1
+			for j < len(c.toks) && c.toks[j].kind == tWord && determiner(c.toks[j].w) {
+				j++
+			}
+			if j >= len(c.toks) || c.toks[j].kind != tWord || !lxUpdateNotice.has(c.toks[j].w) {
+				continue
+			}
+			for k := j + 1; k < len(c.toks); k++ {
+				t := c.toks[k]
+				if t.kind != tWord || t.used {
+					continue
+				}
+				cs := s.b.cat.connectorsNamed(t.w)
+				if len(cs) != 1 {
+					continue
+				}
+				p := k - 1
+				for p > j && c.toks[p].kind == tWord && determiner(c.toks[p].w) {
+					p--
+				}
+				prep := c.toks[p].w
+				if !(lxSource.has(prep) || lxRecordPlace.has(prep) && !s.sendsMessages(t.w)) {
+					continue
+				}
+				op := s.b.cat.eventRecord(cs[0])
+				if op == nil {
+					return
+				}
+				s.trigger(clause{toks: []token{t}})
+				if s.p.Trigger.Kind == "poll" {
+					s.n.explain = append(s.n.explain, fmt.Sprintf("The request asks to be told of what happens in %s, so the trigger watches %s's %s records.", t.raw, cs[0], op.Object))
+					c.toks[k].used, c.toks[i].used, c.toks[j].used = true, true, true
+				}
+				return
+			}
+		}
+	}
+}
+
 // botTrigger: with no stated event or schedule, a bot of a system that
 // sends messages ("chat bot with menu-driven commands", "using chat
 // commands") answers what it is sent: the trigger watches that system's

@@ -143,6 +143,14 @@ func tokenize(s string) []token {
 					i += len(m)
 					continue
 				}
+				if parts := basedCompound(m); parts != nil {
+					// "webhook-based": what it is based on, then how.
+					for _, p := range parts {
+						out = append(out, token{kind: tWord, w: strings.ToLower(p), raw: p})
+					}
+					i += len(m)
+					continue
+				}
 				w := strings.ToLower(strings.ReplaceAll(m, "’", "'"))
 				out = append(out, token{kind: tWord, w: w, raw: m})
 				i += len(m)
@@ -178,6 +186,22 @@ func directionCompound(m string) []string {
 		}
 	}
 	if !inner {
+		return nil
+	}
+	return parts
+}
+
+// basedCompound splits a two-part hyphenated word whose first part is a
+// word of a webhook trigger and whose last says it is what the thing is
+// based on or driven by ("webhook-based", "form-driven") into its parts;
+// nil for any other word ("follow-up", "menu-driven": kept whole, as the
+// request wrote it, where nothing is gained by splitting).
+func basedCompound(m string) []string {
+	parts := strings.Split(m, "-")
+	if len(parts) != 2 || parts[0] == "" || !lxBasedSuffix.has(strings.ToLower(parts[1])) {
+		return nil
+	}
+	if w := strings.ToLower(parts[0]); !lxTriggerWebhookHint.has(w) && !lxTriggerWebhookHint.has(singular(w)) {
 		return nil
 	}
 	return parts

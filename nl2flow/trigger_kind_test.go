@@ -409,3 +409,68 @@ func TestExchangeViaMessagesIsAnswered(t *testing.T) {
 		t.Errorf("messages only read were answered\n%s", d.YAML)
 	}
 }
+
+// "once a day", "once a week", "once an hour": a frequency is a schedule as
+// "every day" is; before, the period word was left over and the flow
+// watched the system it posts to.
+func TestOnceAPeriodIsScheduled(t *testing.T) {
+	for text, want := range map[string]string{
+		"Send a random recipe once a day to chat":                "0 9 * * *",
+		"post the open issues to #ops once a week":               "0 9 * * 1",
+		"once per week email the new invoices to ap@example.com": "0 9 * * 1",
+	} {
+		d := compile(t, text)
+		if d.Flow == nil || d.Flow.Trigger.Schedule == nil || d.Flow.Trigger.Schedule.Cron != want {
+			t.Errorf("%q: want schedule %q\n%s", text, want, d.YAML)
+		}
+	}
+	// "once" alone is no period ("once the deal is won": an event).
+	d := compile(t, "once a deal is won in the CRM, post it to #sales")
+	if d.Flow == nil || d.Flow.Trigger.Schedule != nil {
+		t.Errorf("an event read as a schedule\n%s", d.YAML)
+	}
+}
+
+// "Receive updates for events in the tracker", "Receive updates from chat":
+// a subscription to a connected system's events watches the records its
+// events are about, as "whenever something happens in …" does. A system
+// whose events are about more than one record kind (the CRM) is not
+// guessed, and a stated schedule still wins.
+func TestSubscribedUpdatesWatchTheSystem(t *testing.T) {
+	for text, want := range map[string]string{
+		"Receive updates for events in tracker":                                "tracker.listIssues",
+		"Receive updates from chat and send an image":                          "chat.listMessages",
+		"Receive updates for changes in the specified list in tracker":         "tracker.listIssues",
+		"get notifications from the tracker and email them to ops@example.com": "tracker.listIssues",
+	} {
+		d := compile(t, text)
+		if !strings.Contains(d.YAML, "operation: "+want) {
+			t.Errorf("%q: want a poll of %s\n%s\n%v", text, want, d.YAML, d.NotUnderstood)
+		}
+	}
+	for _, text := range []string{
+		"Receive updates for all changes in CRM",
+		"Receive daily updates from the tracker by email to ops@example.com",
+	} {
+		d := compile(t, text)
+		if d.Flow != nil && d.Flow.Trigger.Poll != nil {
+			t.Errorf("%q: a poll of %s guessed\n%s", text, d.Flow.Trigger.Poll.Operation, d.YAML)
+		}
+	}
+}
+
+// "webhook-based", "webhook-driven": a hyphenated word whose last part says
+// what the thing is based on or driven by is read as its words, so the
+// webhook is a webhook trigger; other hyphenated words ("follow-up") stay
+// one word.
+func TestBasedOnCompoundIsRead(t *testing.T) {
+	for _, text := range []string{
+		"webhook-based issue creation in the tracker",
+		"webhook-driven alerts to #ops",
+	} {
+		d := compile(t, text)
+		if d.Flow == nil || d.Flow.Trigger.Webhook == nil {
+			t.Errorf("%q: want a webhook trigger\n%s\n%v", text, d.YAML, d.NotUnderstood)
+		}
+	}
+}

@@ -555,7 +555,8 @@ func mean(xs []float64) float64 {
 
 // externalPath is where a split of the external set lives: dev, dev2 (a
 // second dev set drawn at random in session 18, sample_dev2.py), dev3 (a
-// third, session 19, sample_dev3.py) or heldout.
+// third, session 19, sample_dev3.py), dev4 (a fourth, over the catalog's
+// systems, session 24, sample_dev4.py) or heldout.
 func externalPath(root, split string) string {
 	switch split {
 	case "heldout":
@@ -564,6 +565,8 @@ func externalPath(root, split string) string {
 		return filepath.Join(root, "evals", "nl2flow", "data", "external", "dev2.jsonl")
 	case "dev3":
 		return filepath.Join(root, "evals", "nl2flow", "data", "external", "dev3.jsonl")
+	case "dev4":
+		return filepath.Join(root, "evals", "nl2flow", "data", "external", "dev4.jsonl")
 	}
 	return filepath.Join(root, "evals", "nl2flow", "data", "external", "dev.jsonl")
 }

@@ -2,7 +2,7 @@
 // (examples/weft.yaml) on five splits: the repository's own set
 // (evals/nl2flow/data, dev: tuned on; heldout: never tuned on) and the
 // external set whose wording comes from other people
-// (evals/nl2flow/data/external: dev, dev2 and dev3 — drawn at random — and heldout).
+// (evals/nl2flow/data/external: dev, dev2, dev3 and dev4 — drawn at random — and heldout).
 // Per split it prints the
 // valid-flow rate, trigger accuracy, step precision/recall/F1 on the bag of
 // operations; for the own set also exact structure, hallucinated operations
@@ -10,7 +10,7 @@
 // calibration error of the confidence, and for the external set silent
 // drops (annotated clauses neither compiled nor named in not_understood).
 //
-//	go run ./evals/nl2flow [-v] [-split dev|heldout|ext-dev|ext-dev2|ext-dev3|ext-heldout] [-backend builtin|ollama|openai -url URL -model M]
+//	go run ./evals/nl2flow [-v] [-split dev|heldout|ext-dev|ext-dev2|ext-dev3|ext-dev4|ext-heldout] [-backend builtin|ollama|openai -url URL -model M]
 package main
 
 import (
@@ -48,7 +48,7 @@ func main() {
 	root := flag.String("root", ".", "repository root")
 	verbose := flag.Bool("v", false, "print every dev request that misses (held-back requests are never printed)")
 	trigMiss := flag.Bool("triggers", false, "print every external dev request whose scored gold trigger the draft misses (held-back requests are never printed)")
-	only := flag.String("split", "", "dev, heldout, ext-dev, ext-dev2, ext-dev3 or ext-heldout, a comma-separated list of them, or devs (= dev,ext-dev,ext-dev2,ext-dev3: no held-back figure printed); default all six")
+	only := flag.String("split", "", "dev, heldout, ext-dev, ext-dev2, ext-dev3, ext-dev4 or ext-heldout, a comma-separated list of them, or devs (= dev,ext-dev,ext-dev2,ext-dev3,ext-dev4: no held-back figure printed); default all seven")
 	backend := flag.String("backend", "builtin", "builtin | ollama | openai")
 	url := flag.String("url", "", "model server (ollama: http://127.0.0.1:11434, openai: http://127.0.0.1:8000/v1)")
 	model := flag.String("model", "", "model name")
@@ -59,6 +59,7 @@ func main() {
 	rounds := flag.Int("rounds", 4000, "with -calibrate: full-batch gradient steps")
 	shrink := flag.Float64("shrink", 0, "with -calibrate -isotonic: shrink each step's share towards the dev base rate by this many pseudo-drafts (0: Laplace)")
 	drop := flag.String("drop", "", "with -calibrate: comma-separated features left out of the fit (their weights 0)")
+	fitOn := flag.String("fit", "devs", "with -calibrate: the dev splits the confidence model is fitted on: devs (own and external) or ext (the external dev splits only; own dev is then only scored)")
 	calib := flag.String("calibrate", "", "refit the confidence model on the dev splits (own and external) and write it to this file (nl2flow/calibration.json)")
 	flag.Parse()
 	want, err := parseSplits(*only)
@@ -218,7 +219,7 @@ func main() {
 			}
 		}
 		per := float64(time.Since(start).Microseconds()) / 1000 / float64(max(1, len(items)))
-		name := map[string]string{"dev": "own-dev", "heldout": "own-heldout", "ext-dev": "ext-dev", "ext-dev2": "ext-dev2", "ext-dev3": "ext-dev3", "ext-heldout": "ext-heldout"}[split]
+		name := map[string]string{"dev": "own-dev", "heldout": "own-heldout", "ext-dev": "ext-dev", "ext-dev2": "ext-dev2", "ext-dev3": "ext-dev3", "ext-dev4": "ext-dev4", "ext-heldout": "ext-heldout"}[split]
 		if ext != nil {
 			fmt.Printf("%-11s %3d requests  valid %.3f  trigger %.3f (of %d; %d of them right only in a draft with no steps, without those %.3f; on the %d whose gold has a step, in a draft with steps %.3f)  steps %s  (%.2f ms/request)\n            %s\n",
 				name, len(items), ratio(sc.valid, sc.n), ratio(xs.trig, xs.trigN), xs.trigN, xs.trigStepless, ratio(xs.trig-xs.trigStepless, xs.trigN),
@@ -245,11 +246,32 @@ func main() {
 			os.Exit(2)
 		}
 		calX = masked(calX, mask)
-		cmd := fmt.Sprintf("go run ./evals/nl2flow -split devs -calibrate FILE -isotonic %d -shrink %g -rate %g -lambda %g -rounds %d", *isoBlock, *shrink, opt.Rate, opt.Lambda, opt.Rounds)
+		fitIn := map[string]bool{}
+		switch *fitOn {
+		case "devs":
+			for _, sp := range devSplits {
+				fitIn[sp] = true
+			}
+		case "ext":
+			for _, sp := range devSplits {
+				fitIn[sp] = strings.HasPrefix(sp, "ext-")
+			}
+		default:
+			fmt.Fprintln(os.Stderr, "-fit must be devs or ext")
+			os.Exit(2)
+		}
+		var fitX [][]float64
+		var fitY []bool
+		for i := range calX {
+			if fitIn[calSplit[i]] {
+				fitX, fitY = append(fitX, calX[i]), append(fitY, calY[i])
+			}
+		}
+		cmd := fmt.Sprintf("go run ./evals/nl2flow -split devs -calibrate FILE -fit %s -isotonic %d -shrink %g -rate %g -lambda %g -rounds %d", *fitOn, *isoBlock, *shrink, opt.Rate, opt.Lambda, opt.Rounds)
 		if *drop != "" {
 			cmd += " -drop " + *drop
 		}
-		how := fmt.Sprintf("logistic regression (rate %g, L2 %g, %d rounds) fitted by `%s` on %d drafts of the own dev split and the external dev, dev2 and dev3 splits (right = the eval's notion for each set)", opt.Rate, opt.Lambda, opt.Rounds, cmd, len(calX))
+		how := fmt.Sprintf("logistic regression (rate %g, L2 %g, %d rounds) fitted by `%s` on %d drafts of %s (right = the eval's notion for each set)", opt.Rate, opt.Lambda, opt.Rounds, cmd, len(fitX), map[string]string{"devs": "the own dev split and the external dev, dev2, dev3 and dev4 splits", "ext": "the external dev, dev2, dev3 and dev4 splits"}[*fitOn])
 		if *drop != "" {
 			how += "; features left out: " + *drop
 		}
@@ -261,16 +283,16 @@ func main() {
 				how += ", Laplace-smoothed)"
 			}
 		}
-		how += "; chosen by the out-of-fold and cross-split calibration error that command prints"
-		c := nl2flow.FitCalibration(calX, calY, how+"; held-back splits never used", opt)
-		c.RecalibrateShrunk(calX, calY, *isoBlock, *shrink)
+		how += "; chosen by the leave-one-split-out calibration error over the external dev splits that command prints"
+		c := nl2flow.FitCalibration(fitX, fitY, how+"; held-back splits never used", opt)
+		c.RecalibrateShrunk(fitX, fitY, *isoBlock, *shrink)
 		b, _ := json.MarshalIndent(c, "", " ")
 		if err := os.WriteFile(*calib, append(b, '\n'), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		fmt.Printf("wrote %s: bias %.3f weights %v over %v\n", *calib, c.Bias, c.Weights, c.Features)
-		crossValidate(calX, calY, calSplit, *isoBlock, *shrink, opt)
+		crossValidate(calX, calY, calSplit, fitIn, *isoBlock, *shrink, opt)
 	}
 }
 
@@ -278,14 +300,14 @@ func main() {
 // confidence model on each dev split (five folds by position: each draft
 // scored by a model fitted without it), beside the in-sample figure, so a
 // fit that only memorises the dev drafts shows.
-func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, shrink float64, opt nl2flow.FitOptions) {
+func crossValidate(xs [][]float64, ys []bool, splits []string, fitIn map[string]bool, iso int, shrink float64, opt nl2flow.FitOptions) {
 	const folds = 5
 	oof := make([]float64, len(xs))
 	for k := 0; k < folds; k++ {
 		var tx [][]float64
 		var ty []bool
 		for i := range xs {
-			if i%folds != k {
+			if i%folds != k && fitIn[splits[i]] {
 				tx, ty = append(tx, xs[i]), append(ty, ys[i])
 			}
 		}
@@ -318,8 +340,15 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, shrink f
 		}
 		fmt.Printf("  %-8s feature means, right/wrong: %s\n", sp, strings.Join(line, ", "))
 	}
-	full := nl2flow.FitCalibration(xs, ys, "all", opt)
-	full.RecalibrateShrunk(xs, ys, iso, shrink)
+	var fx [][]float64
+	var fy []bool
+	for i := range xs {
+		if fitIn[splits[i]] {
+			fx, fy = append(fx, xs[i]), append(fy, ys[i])
+		}
+	}
+	full := nl2flow.FitCalibration(fx, fy, "all", opt)
+	full.RecalibrateShrunk(fx, fy, iso, shrink)
 	// Across splits: fitted without one dev split, scored on it — data the
 	// fit never saw, as held-back data is; the nearest thing on dev to how
 	// the fit transfers (for ext-dev2, drawn at random after the compiler
@@ -329,7 +358,7 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, shrink f
 		var tx [][]float64
 		var ty []bool
 		for i := range xs {
-			if splits[i] != sp {
+			if splits[i] != sp && fitIn[splits[i]] {
 				tx, ty = append(tx, xs[i]), append(ty, ys[i])
 			}
 		}
@@ -344,6 +373,19 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, iso int, shrink f
 		}
 		cross[sp] = ece(conf, right)
 	}
+	// The criterion a setting is chosen by: over the external dev splits,
+	// each scored by a fit that never saw it (the held-back split is
+	// external, and the fit never sees it either).
+	var lo []string
+	var sum, worst float64
+	var n int
+	for _, sp := range devSplits {
+		if strings.HasPrefix(sp, "ext-") {
+			lo = append(lo, fmt.Sprintf("%s %.3f", sp, cross[sp]))
+			sum, worst, n = sum+cross[sp], max(worst, cross[sp]), n+1
+		}
+	}
+	fmt.Printf("  leave-one-split-out ECE over the external dev splits: mean %.3f, worst %.3f (%s)\n", sum/float64(max(n, 1)), worst, strings.Join(lo, ", "))
 	for _, sp := range devSplits {
 		var in, out []float64
 		var right []bool
@@ -455,12 +497,12 @@ func masked(xs [][]float64, mask map[int]bool) [][]float64 {
 }
 
 // allSplits are the splits in the order they are printed.
-var allSplits = []string{"dev", "heldout", "ext-dev", "ext-dev2", "ext-dev3", "ext-heldout"}
+var allSplits = []string{"dev", "heldout", "ext-dev", "ext-dev2", "ext-dev3", "ext-dev4", "ext-heldout"}
 
 // devSplits are the splits a confidence model may be fitted on.
-var devSplits = []string{"dev", "ext-dev", "ext-dev2", "ext-dev3"}
+var devSplits = []string{"dev", "ext-dev", "ext-dev2", "ext-dev3", "ext-dev4"}
 
-// parseSplits reads -split: empty for all six, "devs" for the four dev splits,
+// parseSplits reads -split: empty for all seven, "devs" for the five dev splits,
 // or a comma-separated list of split names.
 func parseSplits(s string) (map[string]bool, error) {
 	all := allSplits
@@ -484,7 +526,7 @@ func parseSplits(s string) (map[string]bool, error) {
 			ok = ok || a == p
 		}
 		if !ok {
-			return nil, fmt.Errorf("-split: unknown split %q (dev, heldout, ext-dev, ext-dev2, ext-dev3, ext-heldout, devs)", p)
+			return nil, fmt.Errorf("-split: unknown split %q (dev, heldout, ext-dev, ext-dev2, ext-dev3, ext-dev4, ext-heldout, devs)", p)
 		}
 		want[p] = true
 	}

@@ -124,7 +124,7 @@ func TestExternalDataset(t *testing.T) {
 	}
 	texts, ids := map[string]string{}, map[string]bool{}
 	counts := map[string]int{}
-	for _, split := range []string{"dev", "dev2", "dev3", "heldout"} {
+	for _, split := range []string{"dev", "dev2", "dev3", "dev4", "heldout"} {
 		items, err := loadExternal(externalPath("../..", split), sys)
 		if err != nil {
 			t.Fatal(err)
@@ -142,8 +142,8 @@ func TestExternalDataset(t *testing.T) {
 				t.Errorf("%s repeats %s", where, prev)
 			}
 			texts[key] = where
-			// dev2 and dev3 were drawn only from pages on the dev side of the rule.
-			if got := splitOf(r.Source); got != strings.TrimRight(split, "23") {
+			// dev2, dev3 and dev4 were drawn only from pages on the dev side of the rule.
+			if got := splitOf(r.Source); got != strings.TrimRight(split, "234") {
 				t.Errorf("%s: source %s hashes to %s", where, r.Source, got)
 			}
 			if !strings.HasPrefix(r.Source, "https://") && !strings.HasPrefix(r.Source, "http://") {
@@ -218,6 +218,9 @@ func TestExternalDataset(t *testing.T) {
 	}
 	if counts["dev2"] < 150 {
 		t.Errorf("dev2 has %d requests; at least 150 were drawn", counts["dev2"])
+	}
+	if counts["dev4"] < 80 {
+		t.Errorf("dev4 has %d requests; at least 80 were drawn", counts["dev4"])
 	}
 	if counts["dev3"] < 120 {
 		t.Errorf("dev3 has %d requests; at least 120 were drawn", counts["dev3"])
