@@ -3,9 +3,9 @@
 
 With c connections always busy, each request's mean time is c / throughput
 (Little's law); the p99 is that mean times the tail's shape. For each system
-in raw bench/sync-peers.sh outputs, per round: p99 / (c / req/s) (the shape),
+in raw bench/sync-peers.sh (or bench/sync-p99-ab.sh) outputs, per round: p99 / (c / req/s) (the shape),
 and a least-squares fit p99 = a + b * (c / req/s), with the correlation.
-Usage: bench/sync-p99-fit.py [-c 16] PEERS_OUTPUT...
+Usage: bench/sync-p99-fit.py [-c 16] OUTPUT...
 """
 import re
 import statistics as st
@@ -22,6 +22,11 @@ for path in args:
     system = p99 = None
     with open(path) as f:
         for line in f:
+            m = re.match(r"round \d+ (\S+) .*99%=([\d.]+)(us|ms|s) .*Requests/sec:\s+([\d.]+)", line)
+            if m:  # bench/sync-p99-ab.sh: one line a system and round
+                p = float(m.group(2)) * {"us": 1e-3, "ms": 1, "s": 1e3}[m.group(3)]
+                rounds.setdefault(m.group(1), []).append((p, float(m.group(4))))
+                continue
             m = re.match(r"## round \d+ (\S+)", line)
             if m:
                 system, p99 = m.group(1), None
