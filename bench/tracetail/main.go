@@ -3,7 +3,11 @@
 // in ./engine) and says where the time of each call went: running,
 // runnable (waiting for a CPU), waiting on the store's commit, waiting on an
 // HTTP call, in GC mark assists, stopped by the world; for all calls and
-// for the slowest 1%, which is where the p99 comes from.
+// for the slowest 1%, which is where the p99 comes from. Every other region
+// (the store's group commit phases and checkpoint parts) is reported too:
+// how much of each call it overlapped, and what its own goroutine did in it
+// (running, waiting for a CPU, in a system call), for all of them and for
+// their longest 10%.
 //
 //	cd engine && ../engine.test -test.run '^$' -test.bench 'OrderFlowSyncConcurrent$' \
 //	    -test.benchtime 3000x -test.trace /tmp/run.trace
@@ -19,6 +23,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +68,11 @@ func main() {
 	// their intervals, to say how much of a call overlapped one.
 	others := map[string][][2]trace.Time{}
 	otherOpen := map[trace.GoID]map[string]trace.Time{}
+	// The same regions split by what their goroutine did (the committer
+	// running, waiting for a CPU, in a system call), to say whether a long
+	// commit or checkpoint waited for the disk or for the processor.
+	oopen := map[trace.GoID]*ocall{}
+	ocalls := map[string][]*call{}
 	var stwOpen trace.Time
 	assist := map[trace.GoID]trace.Time{}
 	for {
@@ -84,12 +94,19 @@ func main() {
 					otherOpen[ev.Goroutine()] = map[string]trace.Time{}
 				}
 				otherOpen[ev.Goroutine()][ev.Region().Type] = ev.Time()
+				oopen[ev.Goroutine()] = &ocall{ev.Region().Type, &gstate{in: &call{start: ev.Time(), parts: map[string]time.Duration{}}, since: ev.Time(), state: "running"}}
 			}
 		case trace.EventRegionEnd:
 			if t := ev.Region().Type; t != "run" {
 				if t0, ok := otherOpen[ev.Goroutine()][t]; ok {
 					others[t] = append(others[t], [2]trace.Time{t0, ev.Time()})
 					delete(otherOpen[ev.Goroutine()], t)
+				}
+				if o := oopen[ev.Goroutine()]; o != nil && o.name == t {
+					o.in.parts[o.state] += time.Duration(ev.Time() - o.since)
+					o.in.end = ev.Time()
+					ocalls[t] = append(ocalls[t], o.in)
+					delete(oopen, ev.Goroutine())
 				}
 			} else {
 				s := g(ev.Goroutine())
@@ -127,26 +144,26 @@ func main() {
 				continue
 			}
 			id := st.Resource.Goroutine()
-			s := gs[id]
-			if s == nil || s.in == nil {
-				continue
+			_, to := st.Goroutine()
+			for _, s := range []*gstate{gs[id], oopen[id].open()} {
+				if s == nil || s.in == nil {
+					continue
+				}
+				s.in.parts[s.state] += time.Duration(ev.Time() - s.since)
+				s.since = ev.Time()
+				switch to {
+				case trace.GoRunning:
+					s.state = "running"
+				case trace.GoRunnable:
+					s.state = "runnable (waiting for a CPU)"
+				case trace.GoSyscall:
+					s.state = "in a system call"
+				case trace.GoWaiting:
+					s.state = "waiting: " + waitingOn(st)
+				default:
+					s.state = to.String()
+				}
 			}
-			from, to := st.Goroutine()
-			s.in.parts[s.state] += time.Duration(ev.Time() - s.since)
-			s.since = ev.Time()
-			switch to {
-			case trace.GoRunning:
-				s.state = "running"
-			case trace.GoRunnable:
-				s.state = "runnable (waiting for a CPU)"
-			case trace.GoSyscall:
-				s.state = "in a system call"
-			case trace.GoWaiting:
-				s.state = "waiting: " + waitingOn(st)
-			default:
-				s.state = to.String()
-			}
-			_ = from
 		}
 	}
 	if len(calls) == 0 {
@@ -186,6 +203,17 @@ func main() {
 		d(calls[len(calls)*99/100]).Round(time.Microsecond), d(calls[len(calls)-1]).Round(time.Microsecond))
 	report("all calls", calls)
 	report("the slowest 1%", calls[len(calls)*99/100:])
+	names := make([]string, 0, len(ocalls))
+	for name := range ocalls {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names { // the store's regions, by their goroutine's state
+		cs := ocalls[name]
+		slices.SortFunc(cs, func(a, b *call) int { return int(a.end-a.start) - int(b.end-b.start) })
+		report("region "+strconv.Quote(name)+", all", cs)
+		report("region "+strconv.Quote(name)+", the longest 10%", cs[len(cs)*9/10:])
+	}
 }
 
 // waitingOn names what a goroutine blocks on: the store's commit, an
@@ -233,6 +261,20 @@ func report(title string, calls []*call) {
 	for _, k := range keys {
 		fmt.Printf("  %-58s %10v  %5.1f%%\n", k, (sum[k] / n).Round(time.Microsecond), 100*float64(sum[k])/float64(total))
 	}
+}
+
+// ocall is an open region of the store's on a goroutine.
+type ocall struct {
+	name string
+	*gstate
+}
+
+// open is the region's goroutine state, nil for no open region.
+func (o *ocall) open() *gstate {
+	if o == nil {
+		return nil
+	}
+	return o.gstate
 }
 
 func fail(err error) {

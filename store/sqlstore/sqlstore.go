@@ -378,6 +378,10 @@ func (s *Store) batcher(max int) {
 			}
 		}
 		reqs := []*writeReq{first}
+		// Trace regions (bench/tracetail): how long a batch gathers
+		// writers, and how long its commit takes; without a trace running
+		// each costs an atomic load.
+		gather := trace.StartRegion(context.Background(), "group commit: gather")
 	collect:
 		for len(reqs) < max {
 			select {
@@ -428,7 +432,10 @@ func (s *Store) batcher(max int) {
 			}
 			t.Stop()
 		}
+		gather.End()
+		write := trace.StartRegion(context.Background(), "group commit: write")
 		s.commit(reqs)
+		write.End()
 		// The callers of this batch have their answers; writers that
 		// arrive during a checkpoint queue for the next one.
 		s.afterCommit()
