@@ -68,7 +68,11 @@ func (s *Store) completeJobs(ctx context.Context, tx *sql.Tx, ids []int64) (map[
 	if err != nil {
 		return nil, s.wrap(err, "complete jobs")
 	}
-	return scanCompleted(rows, make(map[int64]bool, len(ids)))
+	done, err := scanCompleted(rows, make(map[int64]bool, len(ids)))
+	if err != nil {
+		return nil, s.wrap(err, "complete jobs")
+	}
+	return done, nil
 }
 
 // scanCompleted adds the ids rows returns to done and closes rows.
