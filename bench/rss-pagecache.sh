@@ -22,7 +22,7 @@ while off < n: os.pread(fd, 4096, off); off += 4096' "$bin" ;;
   asis) ;;
   *) echo "STATE is asis, small or large" >&2; exit 2 ;;
 esac
-d=$(mktemp -d)
+d=$(mktemp -d) pid=
 trap 'kill $pid 2>/dev/null || true; rm -rf "$d" "$d.log"' EXIT
 WEFT_ADDR=127.0.0.1:$port "$bin" serve --config bench/weft.yaml --data-dir "$d" >"$d.log" 2>&1 &
 pid=$!
