@@ -2,8 +2,10 @@
 # Sync p99 A/B (issue 20): each round, the plain Go handler, then every
 # Weft binary given (each with a fresh data dir, bench/weft.yaml, the
 # durable log), 2 s warm-up then wrk -t2 -c16 -d10s --latency each; prints
-# p50/p90/p99 and requests/s per system and round, and the size of Weft's
-# WAL file at the end of its load.
+# p50/p90/p99 and requests/s per system and round, and for each Weft
+# build its CPU time (user + system from /proc, over the 10-s window) per
+# request, its peak RSS (VmHWM) and the size of its WAL file at the end of
+# its load.
 # Needs wrk and the peers' sink on :9000 ($PEERS/start.sh, or
 # $PEERS/sink/sink -addr 127.0.0.1:9000 alone), $PEERS with order.json and
 # post.lua, and a build of bench/plain.
@@ -16,18 +18,24 @@ cd "$(dirname "$0")/.."
 post() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' --data @"$PEERS/order.json" "$1" || true; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-measure() { # name url
+cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+measure() { # name url pid
   wrk -t2 -c16 -d2s -s "$PEERS/post.lua" "$2" >/dev/null
+  local c0; c0=$(cputicks "$3")
   wrk -t2 -c16 -d10s --latency -s "$PEERS/post.lua" "$2" >"$tmp/wrk"
+  local c1; c1=$(cputicks "$3")
   printf 'round %s %s %s%s' "$r" "$1" "$(grep -E '^ +(50|90|99)%' "$tmp/wrk" | awk '{printf "%s=%s ", $1, $2}')" "$(grep Requests/sec "$tmp/wrk")"
   grep -i 'non-2xx' "$tmp/wrk" | sed 's/^/ /' | tr -d '\n' || true
+  [ "$1" = plain ] && return
+  awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" '/requests in/ {printf "  cpu-us/req %.1f", t / hz * 1e6 / $1}' "$tmp/wrk"
+  printf '  rss-peak-kib %s' "$(awk '/^VmHWM/ {print $2}' "/proc/$3/status")"
 }
 echo "# $(date -u) $(uptime)"
 for r in $(seq 1 "$rounds"); do
   "$plain" -addr 127.0.0.1:8090 >/dev/null 2>&1 &
   pid=$!
   for _ in $(seq 1 40); do [ "$(post http://127.0.0.1:8090/order)" = 200 ] && break; sleep 0.25; done
-  measure plain http://127.0.0.1:8090/order; echo
+  measure plain http://127.0.0.1:8090/order $pid; echo
   kill $pid; wait $pid 2>/dev/null || true
   for nb in "$@"; do
     name=${nb%%=*} bin=${nb#*=}
@@ -35,7 +43,7 @@ for r in $(seq 1 "$rounds"); do
     WEFT_ADDR=127.0.0.1:8080 "$bin" serve --config bench/weft.yaml --data-dir "$d" >"$d.log" 2>&1 &
     pid=$!
     for _ in $(seq 1 80); do [ "$(post http://127.0.0.1:8080/hooks/order-flow)" = 200 ] && break; sleep 0.25; done
-    measure "$name" http://127.0.0.1:8080/hooks/order-flow
+    measure "$name" http://127.0.0.1:8080/hooks/order-flow $pid
     echo "  wal bytes: $(stat -c %s "$(find "$d" -name weft.db-wal | head -1)" 2>/dev/null || echo 0)"
     kill $pid; wait $pid 2>/dev/null || true
     rm -rf "$d" "$d.log"

@@ -700,3 +700,58 @@ func newSealingEngine(t testing.TB, sealed bool) *engine.Engine {
 	})
 	return e
 }
+
+// The run variable, built only when an expression first names it, reads
+// the same in a foreach's concurrent iterations (which may build it), in
+// a subflow and in the run's own later steps.
+func TestRunVariableBuiltOnFirstUse(t *testing.T) {
+	e := newEngine(t)
+	deploy(t, e, `
+name: runsub
+steps:
+  - respond: {body: {id: =run.id, flow: =run.flow}}
+`)
+	deploy(t, e, `
+name: runvars
+trigger: {webhook: {}}
+steps:
+  - id: each
+    foreach: trigger.body.items
+    concurrency: 4
+    do:
+      - id: line
+        set: {id: =run.id, flow: =run.flow, version: =run.version, i: =index}
+  - id: sub
+    subflow: runsub
+  - respond: {body: {id: =run.id, at: =string(run.started_at), lines: =steps.each, sub: =steps.sub}}
+`)
+	items := make([]any, 12)
+	for i := range items {
+		items[i] = map[string]any{"n": float64(i)}
+	}
+	res, err := e.Trigger(context.Background(), engine.Event{Flow: "runvars", Kind: "webhook", Body: map[string]any{"items": items}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.Status != store.RunSucceeded {
+		t.Fatalf("%+v", res.Run)
+	}
+	body := res.Response.Body.(map[string]any)
+	at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(body["at"]))
+	if body["id"] != res.Run.ID || !at.Equal(res.Run.StartedAt) {
+		t.Fatalf("run.id %v, run.started_at %v; run %s started %v", body["id"], body["at"], res.Run.ID, res.Run.StartedAt)
+	}
+	lines := body["lines"].([]any)
+	for i, l := range lines {
+		m := l.(map[string]any)
+		if m["id"] != res.Run.ID || m["flow"] != "runvars" || m["version"] != int64(res.Run.Version) || m["i"] != int64(i) {
+			t.Errorf("iteration %d: %v", i, m)
+		}
+	}
+	if len(lines) != 12 {
+		t.Errorf("%d iterations", len(lines))
+	}
+	if sub := fmt.Sprint(body["sub"]); !strings.Contains(sub, res.Run.ID) {
+		t.Errorf("subflow's run: %s", sub)
+	}
+}

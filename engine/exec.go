@@ -31,7 +31,7 @@ type runState struct {
 	f       *flow.Flow
 	run     *store.Run
 	trigger map[string]any
-	runCtx  map[string]any
+	runVars *flow.RunVars              // the run variable, built when first named
 	cps     map[string]json.RawMessage // completed step keys -> output
 	// outs: a sync run's completed outputs that nothing needed encoded
 	// (their sizes were counted): cpFor encodes one if the run fails.
@@ -49,8 +49,15 @@ type runState struct {
 	prefix   string           // step-key prefix inside subflows ("call_sub/")
 	mu       *sync.Mutex      // shared with subflow states
 	attempts *[]store.Attempt // sync runs: written with the run at the end
-	response *Response        // this flow's respond step (a subflow has its own)
-	test     *testRec         // a test run of a draft: nothing is recorded (testrun.go)
+	// own: what mu and attempts point at in a top-level run's state
+	// (allocated with it); a subflow's state points at its parent's.
+	own struct {
+		mu       sync.Mutex
+		attempts []store.Attempt
+		runVars  flow.RunVars
+	}
+	response *Response // this flow's respond step (a subflow has its own)
+	test     *testRec  // a test run of a draft: nothing is recorded (testrun.go)
 	// statusRead: the run's status was read as the worker picked it up
 	// and no step that acts on the world (or waits) has run since; the
 	// first call then needs no second read to see a cancel (call).
@@ -97,7 +104,6 @@ func (e *Engine) newRunState(f *flow.Flow, run *store.Run, trigger map[string]an
 	if cps == nil {
 		cps = map[string]json.RawMessage{}
 	}
-	attempts := make([]store.Attempt, 0, len(f.Steps))
 	rd := newRedactor(f)
 	if rd != nil {
 		rd.note(trigger["body"]) // so messages quoting these values are scrubbed
@@ -106,9 +112,11 @@ func (e *Engine) newRunState(f *flow.Flow, run *store.Run, trigger map[string]an
 	if !durable {
 		outs = map[string]any{}
 	}
-	return &runState{e: e, f: f, run: run, trigger: trigger, cps: cps, outs: outs, durable: durable, capture: capture, redact: red, red: rd,
-		mu: &sync.Mutex{}, attempts: &attempts,
-		runCtx: map[string]any{"id": run.ID, "flow": run.Flow, "version": int64(run.Version), "started_at": run.StartedAt}}
+	rs := &runState{e: e, f: f, run: run, trigger: trigger, cps: cps, outs: outs, durable: durable, capture: capture, redact: red, red: rd}
+	rs.own.attempts = make([]store.Attempt, 0, len(f.Steps))
+	rs.own.runVars = flow.RunVars{ID: run.ID, Flow: run.Flow, Version: run.Version, StartedAt: run.StartedAt}
+	rs.mu, rs.attempts, rs.runVars = &rs.own.mu, &rs.own.attempts, &rs.own.runVars
+	return rs
 }
 
 // execute runs the flow to the end (or to a failure) and records the run.
@@ -149,7 +157,7 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 		}()
 	}
 
-	sc := &flow.Scope{Trigger: rs.trigger, Steps: map[string]any{}, Run: rs.runCtx}
+	sc := &flow.Scope{Trigger: rs.trigger, Steps: map[string]any{}, RunVars: rs.runVars}
 	err = rs.block(ctx, rs.f.Steps, sc, "")
 	fin := e.now().UTC()
 	run := rs.run
@@ -795,7 +803,7 @@ func (rs *runState) foreach(ctx context.Context, s *flow.Step, sc *flow.Scope, s
 				steps[k] = v
 			}
 			rs.mu.Unlock()
-			isc := &flow.Scope{Trigger: sc.Trigger, Steps: steps, Run: sc.Run, Item: item, Index: i, InLoop: true}
+			isc := &flow.Scope{Trigger: sc.Trigger, Steps: steps, Run: sc.Run, RunVars: sc.RunVars, Item: item, Index: i, InLoop: true}
 			if err := rs.block(ictx, s.Do, isc, fmt.Sprintf("%s[%d]", suffix, i)); err != nil {
 				errs[i] = err
 				cancel(err)
@@ -900,10 +908,10 @@ func (rs *runState) subflow(ctx context.Context, s *flow.Step, sc *flow.Scope, k
 	}
 	// Child step keys are namespaced under this step so checkpoints and the
 	// log keep them apart from the parent's.
-	child := &runState{e: rs.e, f: sub, run: rs.run, cps: rs.cps, outs: rs.outs, durable: rs.durable, capture: rs.capture, redact: rs.redact, red: rs.red, runCtx: rs.runCtx,
+	child := &runState{e: rs.e, f: sub, run: rs.run, cps: rs.cps, outs: rs.outs, durable: rs.durable, capture: rs.capture, redact: rs.redact, red: rs.red, runVars: rs.runVars,
 		trigger: map[string]any{"kind": "subflow", "body": body, "headers": map[string]any{}, "query": map[string]any{}},
 		prefix:  k + "/", mu: rs.mu, attempts: rs.attempts, test: rs.test}
-	csc := &flow.Scope{Trigger: child.trigger, Steps: map[string]any{}, Run: rs.runCtx}
+	csc := &flow.Scope{Trigger: child.trigger, Steps: map[string]any{}, RunVars: rs.runVars}
 	err = child.block(ctx, sub.Steps, csc, "")
 	if err != nil {
 		return err

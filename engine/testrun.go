@@ -210,7 +210,7 @@ func (e *Engine) TestRun(ctx context.Context, req TestRequest) (*TestResult, err
 	rs.test = &testRec{divert: req.Divert, steps: map[string]*flow.Step{}, flows: map[string]*flow.Flow{}, target: map[string]string{}}
 	tctx, cancel := context.WithTimeout(ctx, e.cfg.SyncTimeout)
 	defer cancel()
-	sc := &flow.Scope{Trigger: rs.trigger, Steps: map[string]any{}, Run: rs.runCtx}
+	sc := &flow.Scope{Trigger: rs.trigger, Steps: map[string]any{}, RunVars: rs.runVars}
 	err = rs.block(tctx, f.Steps, sc, "")
 
 	secrets := e.secretValues()

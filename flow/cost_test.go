@@ -73,7 +73,7 @@ func TestStaticCostBoundHolds(t *testing.T) {
 		}
 		var costs []uint64
 		for _, sc := range []*Scope{small, large} {
-			_, det, err := prg.Eval(sc.activation())
+			_, det, err := prg.Eval((*vars)(sc))
 			if err != nil || det.ActualCost() == nil {
 				t.Fatalf("%s: %v", src, err)
 			}
@@ -139,7 +139,7 @@ func TestSizedCostBoundHolds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, det, err := prg.Eval(scope(c.max).activation())
+		_, det, err := prg.Eval((*vars)(scope(c.max)))
 		if err != nil || det.ActualCost() == nil {
 			t.Fatalf("%s: %v", c.src, err)
 		}

@@ -59,43 +59,88 @@ type Scope struct {
 	Trigger map[string]any // body, headers, query, kind
 	Steps   map[string]any // step id -> output
 	Run     map[string]any // id, flow, version, started_at (time.Time)
+	// RunVars, when Run is nil, builds run on its first use: most flows
+	// never name it. Shared by all the scopes of one run.
+	RunVars *RunVars
 	Item    any
 	Index   int
 	InLoop  bool
 
-	act map[string]any
-	ia  interpreter.Activation // act, as CEL takes it: built once, not per expression
+	index any // Index, boxed on first use
 	// the largest size in Trigger and in Run (+1; 0 = not measured yet):
 	// they do not change during a scope's life.
 	trigMax, runMax int
 }
 
-func (s *Scope) activation() map[string]any {
-	// Built once per scope: trigger, steps and run are maps shared by
-	// reference, so later step outputs are visible without a rebuild.
-	if s.act != nil {
-		return s.act
-	}
-	a := map[string]any{"trigger": s.Trigger, "steps": s.Steps, "run": s.Run}
-	if s.Trigger == nil {
-		a["trigger"] = map[string]any{}
-	}
-	if s.Steps == nil {
-		a["steps"] = map[string]any{}
-	}
-	if s.Run == nil {
-		a["run"] = map[string]any{}
-	}
-	if s.InLoop {
-		a["item"] = s.Item
-		a["index"] = int64(s.Index)
-	} else {
-		a["item"] = nil
-		a["index"] = int64(-1)
-	}
-	s.act = a
-	return a
+// RunVars is a run's run variable, built once when an expression first
+// names it (safe for scopes evaluated concurrently, as a foreach's are).
+type RunVars struct {
+	ID, Flow  string
+	Version   int
+	StartedAt time.Time
+
+	once sync.Once
+	m    map[string]any
 }
+
+// Map is the run variable: id, flow, version, started_at.
+func (r *RunVars) Map() map[string]any {
+	r.once.Do(func() {
+		r.m = map[string]any{"id": r.ID, "flow": r.Flow, "version": int64(r.Version), "started_at": r.StartedAt}
+	})
+	return r.m
+}
+
+// vars is the scope as CEL's activation: each variable is read from the
+// scope's own fields when an expression names it, so a scope builds no
+// map of its variables and boxes nothing for them (interpreter.Activation;
+// a pointer conversion, so passing it to CEL allocates nothing either).
+// Trigger, steps and run are maps shared by reference: later step outputs
+// are visible without a rebuild.
+type vars Scope
+
+// minusOne is index outside a loop, boxed once.
+var minusOne any = int64(-1)
+
+func (a *vars) ResolveName(name string) (any, bool) {
+	s := (*Scope)(a)
+	switch name {
+	case "trigger":
+		if s.Trigger == nil {
+			s.Trigger = map[string]any{}
+		}
+		return s.Trigger, true
+	case "steps":
+		if s.Steps == nil {
+			s.Steps = map[string]any{}
+		}
+		return s.Steps, true
+	case "run":
+		if s.Run == nil && s.RunVars != nil {
+			s.Run = s.RunVars.Map()
+		}
+		if s.Run == nil {
+			s.Run = map[string]any{}
+		}
+		return s.Run, true
+	case "item":
+		if s.InLoop {
+			return s.Item, true
+		}
+		return nil, true
+	case "index":
+		if !s.InLoop {
+			return minusOne, true
+		}
+		if s.index == nil {
+			s.index = int64(s.Index)
+		}
+		return s.index, true
+	}
+	return nil, false
+}
+
+func (a *vars) Parent() interpreter.Activation { return nil }
 
 var (
 	envOnce sync.Once
@@ -299,9 +344,8 @@ func varUses(e ast.Expr) []varUse {
 // list or map longer than e.smallMax (looking at no more than
 // maxSizeWalk values in each: past that it answers no).
 func (e *Expr) smallInputs(s *Scope) bool {
-	act := s.activation()
 	for _, u := range e.uses {
-		v := act[u.name]
+		v, _ := (*vars)(s).ResolveName(u.name)
 		switch {
 		case u.name == "trigger":
 			// measured once, whole: no field holds more than all of it
@@ -420,7 +464,7 @@ func fieldPath(e ast.Expr) []string {
 // What it returns is what toNative makes of CEL's result: the same
 // value, maps and lists shared, not copied.
 func (e *Expr) lookup(s *Scope) (any, bool) {
-	v, ok := s.activation()[e.path[0]]
+	v, ok := (*vars)(s).ResolveName(e.path[0])
 	if !ok {
 		return nil, false
 	}
@@ -478,18 +522,11 @@ func (e *Expr) Eval(s *Scope) (any, error) {
 			return v, nil
 		}
 	}
-	if s.ia == nil {
-		ia, err := interpreter.NewActivation(s.activation())
-		if err != nil {
-			return nil, err
-		}
-		s.ia = ia
-	}
 	prg := e.prg
 	if e.small != nil && e.smallInputs(s) {
 		prg = e.small
 	}
-	out, _, err := prg.Eval(s.ia)
+	out, _, err := prg.Eval((*vars)(s))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", e.Source, err)
 	}

@@ -506,7 +506,10 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 	if conn != nil {
 		c.observe(conn.Name, resp)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxResponseBytes+1))
+	if resp.ContentLength > c.opts.MaxResponseBytes {
+		return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("http.request: response larger than %d bytes", c.opts.MaxResponseBytes)}
+	}
+	data, err := readBody(resp.Body, resp.ContentLength, c.opts.MaxResponseBytes)
 	if err != nil {
 		return nil, &connectors.Error{Class: connectors.Retryable, Message: "http.request: reading response: " + c.redact(err.Error(), conn)}
 	}
@@ -546,6 +549,36 @@ func (c *client) once(ctx context.Context, call connectors.Call) (map[string]any
 		return nil, e
 	}
 	return out, nil
+}
+
+// readBody reads a response body of at most limit bytes (limit+1 read
+// tells a longer one). With a declared length n (at most limit) it reads
+// into one buffer of that size, instead of growing one from 512 bytes,
+// and then reads on to the end of the body, so that net/http sees it
+// consumed and keeps the connection; a body that ends early is an error
+// (net/http says io.ErrUnexpectedEOF), one that goes on past n is
+// returned as read so far plus what follows, up to limit+1.
+func readBody(r io.Reader, n, limit int64) ([]byte, error) {
+	if n < 0 || n > limit {
+		return io.ReadAll(io.LimitReader(r, limit+1))
+	}
+	buf := make([]byte, n, n+1)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, err
+	}
+	for {
+		k, err := r.Read(buf[len(buf):cap(buf)])
+		if k > 0 { // more than declared: what a reader enforcing no length would give
+			rest, err := io.ReadAll(io.LimitReader(r, limit-n))
+			return append(buf[:n+1], rest...), err
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // newRequest is http.NewRequestWithContext for a URL already parsed (and

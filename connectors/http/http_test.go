@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -382,5 +384,86 @@ func TestSharedHeaderValues(t *testing.T) {
 	wantCT := []string{"application/json", "application/vnd.x+json", "application/json"}
 	if !slices.Equal(uas, want) || !slices.Equal(cts, wantCT) {
 		t.Fatalf("user agents %q, content types %q; want %q, %q", uas, cts, want, wantCT)
+	}
+}
+
+// A response body is read whole, and only once past the limit: with a
+// declared length into one buffer of that size (and on to its end, so the
+// connection is kept for the next call: one connection for all calls),
+// without one as it comes; a declared length over the limit is refused
+// unread, a body shorter than declared is an error, a reader that gives
+// more than declared is still cut at the limit.
+func TestResponseBodyRead(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/chunked":
+			w.Header().Set("Content-Type", "text/plain")
+			w.(http.Flusher).Flush() // no Content-Length: chunked
+			fmt.Fprint(w, "hello, ")
+			w.(http.Flusher).Flush()
+			fmt.Fprint(w, "world")
+		case "/over":
+			w.Header().Set("Content-Length", "1025")
+			fmt.Fprint(w, strings.Repeat("x", 1025))
+		case "/short":
+			w.Header().Set("Content-Length", "100")
+			fmt.Fprint(w, "only this")
+		case "/empty":
+			w.WriteHeader(204)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"ok":true,"n":[1,2,3]}`)
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	conn := &connectors.Connection{Name: "api", Connector: "http", BaseURL: srv.URL, AllowPrivate: true}
+	op := New(Options{MaxResponseBytes: 1 << 10}).Operations[0]
+	call := func(path string) (map[string]any, error) {
+		out, err := op.Invoke(context.Background(), connectors.Call{Input: map[string]any{"url": path}, Connection: conn})
+		if err != nil {
+			return nil, err
+		}
+		return out.(map[string]any), nil
+	}
+	for i := 0; i < 5; i++ {
+		out, err := call("/json")
+		if err != nil || out["body"].(map[string]any)["ok"] != true || len(out["body"].(map[string]any)["n"].([]any)) != 3 {
+			t.Fatalf("json: %v %v", out, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("5 sequential calls with a declared length used %d connections, want 1", n)
+	}
+	if out, err := call("/chunked"); err != nil || out["body"] != "hello, world" {
+		t.Errorf("chunked: %v %v", out, err)
+	}
+	if out, err := call("/empty"); err != nil || out["status"] != int64(204) || out["body"] != nil {
+		t.Errorf("empty: %v %v", out, err)
+	}
+	if _, err := call("/over"); err == nil || !strings.Contains(err.Error(), "larger than 1024 bytes") {
+		t.Errorf("over the limit: %v", err)
+	}
+	if _, err := call("/short"); err == nil || !strings.Contains(err.Error(), "reading response") {
+		t.Errorf("shorter than declared: %v", err)
+	}
+
+	for _, c := range []struct {
+		body     string
+		n, limit int64
+		want     int
+	}{
+		{"abc", 3, 10, 3}, {"", 0, 10, 0}, {"abcdef", 3, 10, 6}, {strings.Repeat("x", 50), 3, 10, 11}, {"abcdef", -1, 4, 5},
+	} {
+		got, err := readBody(strings.NewReader(c.body), c.n, c.limit)
+		if err != nil || len(got) != c.want || string(got) != c.body[:c.want] {
+			t.Errorf("readBody(%q, %d, %d) = %q, %v; want %d bytes", c.body, c.n, c.limit, got, err, c.want)
+		}
 	}
 }
