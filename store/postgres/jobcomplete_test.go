@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/weftio/weft/internal/pgtest"
 	"github.com/weftio/weft/store"
+	"github.com/weftio/weft/store/sqlstore"
 )
 
 // TestCompleteJobsAsRiver: a job completed with its run's final write
@@ -82,5 +84,44 @@ func TestCompleteJobsAsRiver(t *testing.T) {
 		if own[i] != rivers[i] {
 			t.Fatalf("completed with the run %q, by River %q", own, rivers)
 		}
+	}
+}
+
+// TestCompleteJobsPlanByID: the completing UPDATE reaches the jobs it
+// names through the primary key, not through River's index on state (which
+// reads every running job), on a table the planner has no statistics for.
+func TestCompleteJobsPlanByID(t *testing.T) {
+	ctx := context.Background()
+	_, _, db := freshDatabase(t, pgtest.Shared(t))
+	if _, err := db.ExecContext(ctx, `INSERT INTO river_job (args, kind, max_attempts, state)
+		SELECT '{}', 'run', 25, (CASE WHEN g % 3 = 0 THEN 'running' ELSE 'available' END)::river_job_state FROM generate_series(1, 4000) g`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.QueryContext(ctx, `EXPLAIN `+sqlstore.CompleteJobsPG, time.Now().UTC(), []int64{3, 6, 9, 12, 15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if p := plan.String(); !strings.Contains(p, "river_job_pkey") || strings.Contains(p, "fetching") {
+		t.Fatalf("the completing UPDATE does not go by id:\n%s", p)
+	}
+	// It completes exactly the running jobs named.
+	var n int
+	if err := db.QueryRowContext(ctx, `WITH c AS (`+sqlstore.CompleteJobsPG+`) SELECT count(*) FROM c`, time.Now().UTC(), []int64{3, 4, 6}).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("%d jobs completed, want 2 (3 and 6 run; 4 is available)", n)
 	}
 }

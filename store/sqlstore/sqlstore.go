@@ -59,16 +59,20 @@ type Store struct {
 	live      *liveness
 	completed completedJobs // jobs completed with their runs (jobcomplete.go)
 
-	batch   chan *writeReq
-	done    chan struct{}
-	stopped chan struct{} // closed once every committer has returned (Close)
-	commits atomic.Uint64 // transactions the group committer ran
-	writes  atomic.Uint64 // callers' writes they carried
-	retried atomic.Uint64 // batches that failed and were retried write by write
-	wg      sync.WaitGroup
-	qs      map[string]string
-	stmts   map[string]*sql.Stmt
-	linger  time.Duration
+	batch    chan *writeReq
+	done     chan struct{}
+	stopped  chan struct{} // closed once every committer has returned (Close)
+	gate     chan struct{} // held by the committer that gathers (capacity 1)
+	freed    chan struct{} // a commit ended (capacity 1): the gatherer looks again
+	inflight atomic.Int32  // group commits running
+	maxHeld  time.Duration // the longest a batch waits for commits in flight (maxHeldWait)
+	commits  atomic.Uint64 // transactions the group committer ran
+	writes   atomic.Uint64 // callers' writes they carried
+	retried  atomic.Uint64 // batches that failed and were retried write by write
+	wg       sync.WaitGroup
+	qs       map[string]string
+	stmts    map[string]*sql.Stmt
+	linger   time.Duration
 	// checkpoint, when set, runs on the writer pool after every
 	// checkpointEvery-th commit, once that commit's callers are answered;
 	// with backfill set, after each backfill instead (Options).
@@ -151,7 +155,7 @@ func New(o Options) (*Store, error) {
 	}
 	s := &Store{w: o.Writer, r: o.Reader, dialect: o.Dialect, driver: o.Driver, log: o.Logger, isUniq: o.IsUniqueErr, isDown: o.IsUnavailableErr, queueLock: o.QueueLock,
 		newWorker: o.NewWorker, onClose: o.OnClose, listen: o.Listen, checkpoint: o.Checkpoint, backfill: o.Backfill, backfillGo: make(chan struct{}, 1), backfillIdle: make(chan struct{}, 1),
-		batch: make(chan *writeReq, 4096), done: make(chan struct{}), stopped: make(chan struct{}), qs: map[string]string{}, stmts: map[string]*sql.Stmt{}, linger: o.Linger}
+		batch: make(chan *writeReq, 4096), gate: make(chan struct{}, 1), freed: make(chan struct{}, 1), maxHeld: maxHeldWait, done: make(chan struct{}), stopped: make(chan struct{}), qs: map[string]string{}, stmts: map[string]*sql.Stmt{}, linger: o.Linger}
 	if err := s.prepareHot(); err != nil {
 		return nil, err
 	}
@@ -358,88 +362,164 @@ const (
 	checkpointEvery = 128
 	maxYields       = 32
 	yieldFor        = time.Millisecond
+	// A committer opens a transaction beside k others in flight only when
+	// at least concurrentAt·k writes wait for it, or when it has waited
+	// maxHeldWait for a commit in flight to end (gather).
+	concurrentAt = 4
+	maxHeldWait  = 20 * time.Millisecond
 )
 
 func (s *Store) batcher(max int) {
 	defer s.wg.Done()
 	for {
-		var first *writeReq
+		// One committer gathers at a time (the gate); the others are
+		// committing, or waiting for the gate.
 		select {
-		case first = <-s.batch:
+		case s.gate <- struct{}{}:
 		case <-s.done:
-			// Drain what is queued so nothing accepted is dropped.
-			for {
-				select {
-				case r := <-s.batch:
-					s.commit([]*writeReq{r})
-				default:
-					return
-				}
-			}
+			s.drain()
+			return
 		}
-		reqs := []*writeReq{first}
-		// Trace regions (bench/tracetail): how long a batch gathers
-		// writers, and how long its commit takes; without a trace running
-		// each costs an atomic load.
-		gather := trace.StartRegion(context.Background(), "group commit: gather")
-	collect:
-		for len(reqs) < max {
+		reqs, closed := s.gather(max)
+		<-s.gate
+		if len(reqs) > 0 {
+			s.inflight.Add(1)
+			write := trace.StartRegion(context.Background(), "group commit: write")
+			s.commit(reqs)
+			write.End()
+			// Decremented before the wake-up, so a gatherer that takes the
+			// wake-up sees the count without this commit.
+			s.inflight.Add(-1)
 			select {
-			case r := <-s.batch:
-				reqs = append(reqs, r)
+			case s.freed <- struct{}{}:
 			default:
-				break collect
 			}
+			// The callers of this batch have their answers; writers that
+			// arrive during a checkpoint queue for the next one.
+			s.afterCommit()
 		}
-		// Yield the processor while writers keep arriving: the callers
-		// that are runnable now reach the log before this batch closes,
-		// and one commit carries all their runs (a commit writes about the
-		// same pages for ten runs as for one). Nothing waits on a clock:
-		// when no other goroutine is runnable, Gosched returns at once and
-		// the batch commits; it closes as soon as a yield brings no new
-		// writer, and after yieldFor in all.
-		if len(reqs) < max {
-			start := time.Now()
-			for y := 0; y < maxYields; y++ {
-				n := len(reqs)
-				runtime.Gosched()
-			more:
-				for len(reqs) < max {
-					select {
-					case r := <-s.batch:
-						reqs = append(reqs, r)
-					default:
-						break more
-					}
-				}
-				if len(reqs) == n || len(reqs) >= max || time.Since(start) > yieldFor {
-					break
-				}
-			}
+		if closed {
+			s.drain()
+			return
 		}
-		if s.linger > 0 && len(reqs) < max {
-			// Wait a moment for writers that are about to arrive: one commit
-			// writes the same pages for ten runs as for one.
-			t := time.NewTimer(s.linger)
-		linger:
+	}
+}
+
+// drain commits, one by one, what is still queued once the store closes,
+// so that nothing accepted is dropped.
+func (s *Store) drain() {
+	for {
+		select {
+		case r := <-s.batch:
+			s.commit([]*writeReq{r})
+		default:
+			return
+		}
+	}
+}
+
+// gather takes the writes of the next group commit: the first writer to
+// arrive and every writer queued behind it. closed says that the store
+// closed meanwhile (reqs, if any, are still to be committed).
+//
+// While other commits are in flight, a new transaction opens only when
+// enough writers wait for it: at least concurrentAt for each commit in
+// flight. Until then the batch grows, and it closes as soon as a commit
+// in flight ends: a commit's own duration is the wait, with no linger;
+// maxHeldWait only bounds how long writers wait behind a commit that is
+// stuck (on a lock, say) before they commit on their own. A lone writer on an idle store commits at once; under load the
+// writers ride in fewer, fuller transactions instead of one committer
+// each, which is what lets several processes share one database
+// (BENCHMARKS.md §59, §64: eight committers a process left ~1.6 writes a
+// commit with four processes). With one committer (SQLite) nothing is
+// ever in flight while it gathers.
+func (s *Store) gather(max int) (reqs []*writeReq, closed bool) {
+	var first *writeReq
+	select {
+	case first = <-s.batch:
+	case <-s.done:
+		return nil, true
+	}
+	reqs = []*writeReq{first}
+	// Trace regions (bench/tracetail): how long a batch gathers
+	// writers, and how long its commit takes; without a trace running
+	// each costs an atomic load.
+	gather := trace.StartRegion(context.Background(), "group commit: gather")
+	defer gather.End()
+collect:
+	for len(reqs) < max {
+		select {
+		case r := <-s.batch:
+			reqs = append(reqs, r)
+		default:
+			break collect
+		}
+	}
+	// Yield the processor while writers keep arriving: the callers
+	// that are runnable now reach the log before this batch closes,
+	// and one commit carries all their runs (a commit writes about the
+	// same pages for ten runs as for one). Nothing waits on a clock:
+	// when no other goroutine is runnable, Gosched returns at once and
+	// the batch commits; it closes as soon as a yield brings no new
+	// writer, and after yieldFor in all.
+	if len(reqs) < max {
+		start := time.Now()
+		for y := 0; y < maxYields; y++ {
+			n := len(reqs)
+			runtime.Gosched()
+		more:
 			for len(reqs) < max {
 				select {
 				case r := <-s.batch:
 					reqs = append(reqs, r)
-				case <-t.C:
-					break linger
+				default:
+					break more
 				}
 			}
-			t.Stop()
+			if len(reqs) == n || len(reqs) >= max || time.Since(start) > yieldFor {
+				break
+			}
 		}
-		gather.End()
-		write := trace.StartRegion(context.Background(), "group commit: write")
-		s.commit(reqs)
-		write.End()
-		// The callers of this batch have their answers; writers that
-		// arrive during a checkpoint queue for the next one.
-		s.afterCommit()
 	}
+	if s.linger > 0 && len(reqs) < max {
+		// Wait a moment for writers that are about to arrive: one commit
+		// writes the same pages for ten runs as for one.
+		t := time.NewTimer(s.linger)
+	linger:
+		for len(reqs) < max {
+			select {
+			case r := <-s.batch:
+				reqs = append(reqs, r)
+			case <-t.C:
+				break linger
+			}
+		}
+		t.Stop()
+	}
+	var held <-chan time.Time
+	for len(reqs) < max {
+		k := int(s.inflight.Load())
+		if k == 0 || len(reqs) >= concurrentAt*k {
+			break
+		}
+		if held == nil {
+			t := time.NewTimer(s.maxHeld)
+			defer t.Stop()
+			held = t.C
+		}
+		select {
+		case r := <-s.batch:
+			reqs = append(reqs, r)
+		case <-s.freed:
+		case <-held:
+			// A commit in flight this long is stuck (a lock, a slow
+			// statement): the writers behind it go on their own.
+			return reqs, false
+		case <-s.done:
+			return reqs, true
+		}
+	}
+	return reqs, false
 }
 
 // commit writes reqs in one transaction and answers each caller once it
