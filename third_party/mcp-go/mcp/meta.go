@@ -1,6 +1,9 @@
 package mcp
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
 
 // Well-known _meta keys defined by protocol version 2026-07-28 (SEP-2575).
 //
@@ -55,6 +58,40 @@ func remarshal(src any, dst any) error {
 	return json.Unmarshal(data, dst)
 }
 
+var emptyObject = []byte("{}")
+
+// implementationFromStrings is the Implementation that remarshal makes of
+// obj (Weft patch 19: every modern request carries its client's info as such
+// an object), without the JSON round trip, where that is plain: every member
+// is one of Implementation's string fields, spelt as its JSON name, and holds
+// a valid UTF-8 string (which encodes and decodes to itself). ok is false
+// otherwise (icons, another member, another type, another spelling): the
+// caller remarshals.
+func implementationFromStrings(obj map[string]any) (*Implementation, bool) {
+	info := &Implementation{}
+	for k, v := range obj {
+		s, ok := v.(string)
+		if !ok || !utf8.ValidString(s) {
+			return nil, false
+		}
+		switch k {
+		case "name":
+			info.Name = s
+		case "version":
+			info.Version = s
+		case "title":
+			info.Title = s
+		case "description":
+			info.Description = s
+		case "websiteUrl":
+			info.WebsiteURL = s
+		default:
+			return nil, false
+		}
+	}
+	return info, true
+}
+
 // decodeMetaValue extracts a typed value from a _meta map.
 //
 // Values may arrive either as a concrete Go value (when constructed in
@@ -72,6 +109,15 @@ func decodeMetaValue[T any](m map[string]any, key string) (T, bool) {
 	}
 	// Also accept a pointer when T is a value type and vice versa.
 	var out T
+	if obj, ok := raw.(map[string]any); ok && len(obj) == 0 {
+		// Weft patch 19: an empty object (a modern request's client
+		// capabilities, typically) encodes as {} whatever the map;
+		// decoding that is what remarshal would do, less the encoding.
+		if err := json.Unmarshal(emptyObject, &out); err != nil {
+			return zero, false
+		}
+		return out, true
+	}
 	if err := remarshal(raw, &out); err != nil {
 		return zero, false
 	}
@@ -115,6 +161,11 @@ func (m *Meta) SetProtocolVersion(version string) {
 func (m *Meta) ClientInfo() *Implementation {
 	if m == nil {
 		return nil
+	}
+	if obj, ok := m.AdditionalFields[MetaKeyClientInfo].(map[string]any); ok {
+		if info, ok := implementationFromStrings(obj); ok {
+			return info
+		}
 	}
 	info, ok := decodeMetaValue[*Implementation](m.AdditionalFields, MetaKeyClientInfo)
 	if !ok {

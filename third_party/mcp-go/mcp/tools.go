@@ -132,19 +132,29 @@ func (r CallToolRequest) GetString(key string, defaultValue string) string {
 	return defaultValue
 }
 
+// callToolParamsWire is how CallToolParams.UnmarshalJSON decodes params.
+type callToolParamsWire struct {
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+	Meta      *Meta           `json:"_meta,omitempty"`
+	Task      *TaskParams     `json:"task,omitempty"`
+	MultiRoundTripParams
+}
+
 // UnmarshalJSON preserves the original arguments JSON while also populating Arguments.
 func (p *CallToolParams) UnmarshalJSON(data []byte) error {
-	type params struct {
-		Name      string          `json:"name"`
-		Arguments json.RawMessage `json:"arguments"`
-		Meta      *Meta           `json:"_meta,omitempty"`
-		Task      *TaskParams     `json:"task,omitempty"`
-		MultiRoundTripParams
-	}
-
+	// Weft patch 19: where the params cannot hold two _meta members, _meta
+	// is decoded in the params' own pass (callToolParamsOnePass); where that
+	// fails, the params are decoded again as before, which reports the error
+	// as it always did.
+	type params callToolParamsWire // (the name decode errors give, as before)
 	var raw params
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return err
+	if w, ok := callToolParamsOnePass(data); ok {
+		raw = params(w)
+	} else {
+		if err := json.Unmarshal(data, &raw); err != nil {
+			return err
+		}
 	}
 
 	p.Name = raw.Name
@@ -156,8 +166,62 @@ func (p *CallToolParams) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 
-	p.RawArguments = append(json.RawMessage(nil), raw.Arguments...)
+	// Weft patch 19: raw.Arguments is already a copy of data's bytes (a
+	// RawMessage decodes into a new slice): kept, not copied again.
+	p.RawArguments = raw.Arguments
 	return json.Unmarshal(raw.Arguments, &p.Arguments)
+}
+
+// callToolParamsOnePass decodes params as UnmarshalJSON did with _meta read
+// as a map[string]any member (and the Meta made of it as Meta.UnmarshalJSON
+// makes it), in the same pass as the other members: Meta.UnmarshalJSON is a
+// second json.Unmarshal of the _meta bytes, which validates and decodes them
+// again after the params' pass has scanned them to skip them. The two differ
+// where _meta occurs twice (a map member merges the two objects;
+// Meta.UnmarshalJSON keeps the last), which mayRepeatMeta rules out, and in
+// the text of an error: ok is false for both, and the caller decodes again.
+func callToolParamsOnePass(data []byte) (w callToolParamsWire, ok bool) {
+	if mayRepeatMeta(data) {
+		return w, false
+	}
+	var raw struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+		Meta      map[string]any  `json:"_meta,omitempty"`
+		Task      *TaskParams     `json:"task,omitempty"`
+		MultiRoundTripParams
+	}
+	if json.Unmarshal(data, &raw) != nil {
+		return w, false
+	}
+	w = callToolParamsWire{Name: raw.Name, Arguments: raw.Arguments, Task: raw.Task, MultiRoundTripParams: raw.MultiRoundTripParams}
+	if raw.Meta != nil {
+		w.Meta = &Meta{ProgressToken: raw.Meta["progressToken"]}
+		delete(raw.Meta, "progressToken")
+		w.Meta.AdditionalFields = raw.Meta
+	}
+	return w, true
+}
+
+// mayRepeatMeta reports whether data may hold more than one member that
+// encoding/json matches to the _meta field: "_meta" more than once, in any
+// letter case (struct fields match case-insensitively), or any \u escape,
+// through which a key can be spelt otherwise. It may answer true for
+// params that have one _meta (the text inside a string, an escape anywhere):
+// they are decoded the old way.
+func mayRepeatMeta(data []byte) bool {
+	if bytes.Contains(data, []byte(`\u`)) {
+		return true
+	}
+	n := 0
+	for i := 0; i+7 <= len(data); i++ {
+		if data[i] == '"' && data[i+1] == '_' && data[i+6] == '"' && bytes.EqualFold(data[i+2:i+6], []byte("meta")) {
+			if n++; n > 1 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // MarshalJSON re-emits preserved raw arguments when available.
