@@ -186,6 +186,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 		return nil, n, weft.Errorf(weft.EInvalid, "the request does not look like English; the builtin compiler reads English only (configure a language model for other languages)")
 	}
 	n.fixed = fixTypos(toks, b.vocab())
+	toks = oneName(toks, b.cat)
 	if cut := correction(toks); cut > 0 {
 		n.explain = append(n.explain, "The request corrects itself; only what follows the correction was read.")
 		toks = toks[cut:]
@@ -260,6 +261,7 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 	st.contradictions()
 	st.prune()
 	st.gate(toks)
+	st.unreadMonitor(toks, clauses)
 	if p.Trigger.Kind == "" {
 		p.Trigger = TriggerPlan{Kind: "manual"}
 		n.ask("What should start this flow? Nothing in the request names an event or a schedule, so the draft runs manually.")
@@ -271,6 +273,49 @@ func (b *builtin) compile(ctx context.Context, text string) (*Plan, *notes, erro
 		n.unknown = append(n.unknown, "no action: the request names nothing for the flow to do")
 	}
 	return p, n, nil
+}
+
+// oneName: a word that names a connected system written twice in a row
+// ("chat chat", as when two product names the catalog maps onto one system
+// stand together: "Telegram chat") is one name: the second goes, so that
+// the system is read once. Two different words of one system stay ("SMTP
+// email alerts": the second says what is sent; "business partner" in a
+// catalog whose records those are).
+func oneName(toks []token, cat *Catalog) []token {
+	out := toks[:0:0]
+	for i, t := range toks {
+		if i > 0 && t.kind == tWord && toks[i-1].kind == tWord && t.w == toks[i-1].w && len(cat.connectorsNamed(t.w)) > 0 {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// unreadMonitor: a request to monitor or track something ("Monitor price
+// evolution with email notification") whose draft reads nothing (no list,
+// get or HTTP step, no poll) checks nothing: the clause that says what is
+// monitored is named in not_understood, with what would read it, rather
+// than left as if the message alone carried it.
+func (s *state) unreadMonitor(toks []token, clauses []clause) {
+	if s.p.Trigger.Kind == "poll" || !s.monitors(toks) {
+		return
+	}
+	read := false
+	s.p.walk(func(st *StepPlan) {
+		read = read || st.Kind == "call" && st.Op != nil && !writes(st.Op)
+	})
+	if read {
+		return
+	}
+	for _, c := range clauses {
+		for _, t := range c.toks {
+			if t.kind == tWord && (lxCueMonitor.has(t.w) || lxCueTrack.has(t.w) || lxCueCheck.has(t.w)) {
+				s.n.unknown = append(s.n.unknown, fmt.Sprintf("%q: what is monitored is read from no connected system; the draft reads nothing; an HTTP request to the page or API that has it would", c.text()))
+				return
+			}
+		}
+	}
 }
 
 // unstatedPeriod makes the trigger a schedule whose period the request
@@ -432,7 +477,7 @@ func english(toks []token, vocab map[string]bool) bool {
 		}
 		initial := first
 		first = false
-		if vocab[t.w] || vocab[singular(t.w)] || dictionaryWord(t.w) {
+		if vocab[t.w] || vocab[singular(t.w)] || dictionaryWord(t.w) || prefixed(t.w, vocab) {
 			total++
 			known++
 			continue
@@ -443,6 +488,23 @@ func english(toks []token, vocab map[string]bool) bool {
 		total++
 	}
 	return total < 3 || float64(known)/float64(total) >= englishShare
+}
+
+// prefixed: the word is an English prefix (morph.prefix) before a known
+// word of four letters or more, written solid or with a hyphen
+// ("Multilanguage", "cross-team"): English, though no dictionary lists it.
+func prefixed(w string, vocab map[string]bool) bool {
+	for _, p := range morphPrefix {
+		rest, ok := strings.CutPrefix(w, p)
+		if !ok {
+			continue
+		}
+		rest = strings.TrimPrefix(rest, "-")
+		if len(rest) >= 4 && (vocab[rest] || vocab[singular(rest)] || dictionaryWord(rest)) {
+			return true
+		}
+	}
+	return false
 }
 
 // capitalised: the word as written starts with an upper-case letter.

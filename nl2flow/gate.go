@@ -16,27 +16,34 @@ import (
 
 // asked is what a request asks to change, read from its words.
 type asked struct {
-	actions   map[string]bool // action classes named by a verb: create, update, delete, send, ...
-	systems   map[string]bool // connectors the request names
-	dest      map[string]bool // connectors named right after a direction word ("to chat", "into the tracker")
-	objects   map[string]bool // record kinds named
-	channel   bool            // a #channel is given
-	address   bool            // an email address is given
-	arrow     bool            // the terse form: "crm deal won => tracker project"
-	destroy   bool            // asks to delete or overwrite (asksDestructive)
-	pronoun   bool            // refers back to a record ("them", "it")
-	person    bool            // names a person to write to ("the customer", "them"): email reaches people
-	injection bool
-	receive   bool            // a verb of getting or receiving: "get daily poems in chat" asks for delivery there
-	bot       map[string]bool // connectors named right before a bot that answers (cue.bot_reply: "chat bot"): a bot replies there
-	tool      map[string]bool // chat systems named in a list of tools ("with Google Sheets & chat"): messages go there
+	actions map[string]bool // action classes named by a verb: create, update, delete, send, ...
+	systems map[string]bool // connectors the request names
+	dest    map[string]bool // connectors named right after a direction word ("to chat", "into the tracker")
+	objects map[string]bool // record kinds named
+	// objectIn: record kinds named only in a compound after a system
+	// ("CRM project"): kind → the connectors so named; objectFree: kinds
+	// named without one. A kind named only as another system's record does
+	// not license writing that kind elsewhere.
+	objectIn   map[string]map[string]bool
+	objectFree map[string]bool
+	channel    bool // a #channel is given
+	address    bool // an email address is given
+	arrow      bool // the terse form: "crm deal won => tracker project"
+	destroy    bool // asks to delete or overwrite (asksDestructive)
+	pronoun    bool // refers back to a record ("them", "it")
+	person     bool // names a person to write to ("the customer", "them"): email reaches people
+	injection  bool
+	receive    bool            // a verb of getting or receiving: "get daily poems in chat" asks for delivery there
+	bot        map[string]bool // connectors named right before a bot that answers (cue.bot_reply: "chat bot"): a bot replies there
+	tool       map[string]bool // chat systems named in a list of tools ("with Google Sheets & chat"): messages go there
 	// toolRecord: systems of nested records named in a list of tools
 	// ("with chat and tracker"): one such record is made there
 	toolRecord map[string]string
 }
 
 func readAsked(toks []token, cat *Catalog) asked {
-	a := asked{actions: map[string]bool{}, systems: map[string]bool{}, dest: map[string]bool{}, objects: map[string]bool{}, bot: map[string]bool{}, tool: map[string]bool{}, toolRecord: map[string]string{}}
+	a := asked{actions: map[string]bool{}, systems: map[string]bool{}, dest: map[string]bool{}, objects: map[string]bool{}, bot: map[string]bool{}, tool: map[string]bool{}, toolRecord: map[string]string{},
+		objectIn: map[string]map[string]bool{}, objectFree: map[string]bool{}}
 	a.injection = injection(toks)
 	for i, t := range toks {
 		switch t.kind {
@@ -53,7 +60,10 @@ func readAsked(toks []token, cat *Catalog) asked {
 		default:
 			continue
 		}
-		if v := actionOf(t.w); v != "" {
+		placed := placedMessages(toks, i, cat)
+		if v := actionOf(t.w); v != "" && !placed {
+			// (placed, "in email" and "emails in email" are nouns, not
+			// the verb "email")
 			a.actions[v] = true
 		}
 		if v := nominalAction(t.w); v != "" {
@@ -74,10 +84,29 @@ func readAsked(toks []token, cat *Catalog) asked {
 		if lxPersonRef.has(t.w) || lxPersonRef.has(singular(t.w)) || lxPersonOwner.has(t.w) {
 			a.person = true
 		}
-		if o := objectWords[singular(t.w)]; o != "" {
+		if o := objectWords[singular(t.w)]; o != "" && !placed {
 			a.objects[o] = true
+			var in []string
+			if i > 0 && toks[i-1].kind == tWord {
+				in = cat.connectorsNamed(toks[i-1].w)
+			}
+			if len(in) == 0 || len(cat.connectorsNamed(t.w)) > 0 {
+				a.objectFree[o] = true
+			}
+			for _, conn := range in {
+				if a.objectIn[o] == nil {
+					a.objectIn[o] = map[string]bool{}
+				}
+				a.objectIn[o][conn] = true
+			}
 		}
-		for _, conn := range cat.connectorsNamed(t.w) {
+		named := cat.connectorsNamed(t.w)
+		if head, _, ok := strings.Cut(t.w, "-"); ok && len(named) == 0 && i+1 < len(toks) && toks[i+1].kind == tWord && lxBotReply.has(toks[i+1].w) {
+			// "chat-echo bot": a hyphenated compound whose first part is
+			// the system, before a bot word, names that system's bot.
+			named = cat.connectorsNamed(head)
+		}
+		for _, conn := range named {
 			a.systems[conn] = true
 			j := i - 1
 			for j >= 0 && toks[j].kind == tWord && determiner(toks[j].w) {
@@ -110,6 +139,49 @@ func readAsked(toks []token, cat *Catalog) asked {
 		}
 	}
 	return a
+}
+
+// placedMessages: the word at i names messages that are already in a
+// system, not messages to send: the system itself after a place word ("Set
+// automated labels in email": the mail system is where the labels go), or
+// a message noun placed in a system that sends such messages ("Delete
+// promotions emails in email", "customer messages in chat"). Neither asks
+// for a message; a verb of sending still does.
+func placedMessages(toks []token, i int, cat *Catalog) bool {
+	o := objectWords[singular(toks[i].w)]
+	sends := func(w string) bool {
+		for _, conn := range cat.connectorsNamed(w) {
+			for _, op := range cat.Ops {
+				if op.Connector == conn && op.Verb == "send" && op.Object == o {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if !sends(toks[i].w) {
+		// A message noun: placed when a place word and a system that
+		// sends that kind of message follow it, and no verb of receiving
+		// comes before it ("receive a message on chat" is a delivery).
+		for k := 0; k < i; k++ {
+			if toks[k].kind == tWord && (lxSubscribe.has(toks[k].w) || lxVerbReceive.has(toks[k].w)) {
+				return false
+			}
+		}
+		j := i + 1
+		if j >= len(toks) || toks[j].kind != tWord || !lxRecordPlace.has(toks[j].w) {
+			return false
+		}
+		for j++; j < len(toks) && toks[j].kind == tWord && determiner(toks[j].w); j++ {
+		}
+		return j < len(toks) && toks[j].kind == tWord && sends(toks[j].w)
+	}
+	// The system's own word: placed after a place word.
+	j := i - 1
+	for j >= 0 && toks[j].kind == tWord && determiner(toks[j].w) {
+		j--
+	}
+	return j >= 0 && toks[j].kind == tWord && lxRecordPlace.has(toks[j].w)
 }
 
 // toolList: the indexes of the words naming a connected system in a list
@@ -302,6 +374,12 @@ func (a asked) personIn(op *Op) bool {
 	return false
 }
 
+// names: the request names op's kind of record, other than only as
+// another system's ("CRM project" names no tracker project).
+func (a asked) names(op *Op) bool {
+	return a.objects[op.Object] && (a.objectFree[op.Object] || a.objectIn[op.Object][op.Connector] || len(a.objectIn[op.Object]) == 0)
+}
+
 // why returns why the request does not license the write ("" when it does).
 func (a asked) why(op *Op) string {
 	if op == nil || !writes(op) {
@@ -313,7 +391,7 @@ func (a asked) why(op *Op) string {
 	send := op.Verb == "send"
 	// The system: named, given as a destination (#channel, an address),
 	// or the request names the kind of record the step writes.
-	system := a.systems[op.Connector] || a.objects[op.Object] ||
+	system := a.systems[op.Connector] || a.names(op) ||
 		send && (op.Object == "message" && a.channel || op.Object == "email" && (a.address || a.person))
 	if !system {
 		return fmt.Sprintf("the request does not name %s or its %s records", op.Connector, op.Object)
@@ -338,7 +416,7 @@ func (a asked) why(op *Op) string {
 	// the request names, or refers back to ("them", "it"), or carries
 	// records to the system named as the destination ("new CRM accounts
 	// to the ERP").
-	if !send && !toolRecord && !a.objects[op.Object] && !a.pronoun && !a.dest[op.Connector] && !(a.arrow && a.systems[op.Connector]) && !a.personIn(op) {
+	if !send && !toolRecord && !a.names(op) && !a.pronoun && !a.dest[op.Connector] && !(a.arrow && a.systems[op.Connector]) && !a.personIn(op) {
 		return fmt.Sprintf("the request names no %s record to %s", op.Object, op.Verb)
 	}
 	return ""

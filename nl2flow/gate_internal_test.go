@@ -174,3 +174,55 @@ func TestMeridiem(t *testing.T) {
 		}
 	}
 }
+
+// A sending system named only as the place where something is ("labels in
+// email"), or messages placed in it ("promotions emails in email"), asks
+// for no message: the gate refuses a send there. A verb of sending or
+// receiving still asks for one.
+func TestPlacedMessagesAskForNoSend(t *testing.T) {
+	cat := exampleCatalog(t)
+	for _, c := range []struct {
+		text, op string
+		ok       bool
+	}{
+		{"Set automated labels in email", "smtp.send", false},
+		{"Auto-Delete SPAM, Social, and Promotions Emails in email", "smtp.send", false},
+		{"Archive old messages in chat", "chat.postMessage", false},
+		{"Send the weekly summary in email", "smtp.send", true},
+		{"This workflow allows you to receive a message on chat when a deal is won", "chat.postMessage", true},
+		{"email the customer when an invoice is overdue", "smtp.send", true},
+	} {
+		op, ok := cat.Op(c.op)
+		if !ok {
+			t.Fatalf("no %s", c.op)
+		}
+		why := licensedText(c.text, cat).why(op)
+		if (why == "") != c.ok {
+			t.Errorf("%q %s: licensed %v, want %v (%s)", c.text, c.op, why == "", c.ok, why)
+		}
+	}
+}
+
+// A record kind named only as another system's record ("CRM Project": the
+// CRM's, which it does not keep) licenses no write of that kind elsewhere;
+// named on its own or as that system's own ("tracker project"), it does.
+func TestRecordOfAnotherSystemLicensesNoWrite(t *testing.T) {
+	cat := exampleCatalog(t)
+	op, ok := cat.Op("tracker.createProject")
+	if !ok {
+		t.Fatal("no tracker.createProject")
+	}
+	for _, c := range []struct {
+		text string
+		ok   bool
+	}{
+		{"Real-Time tracker Time Tracking to CRM Project Sync", false},
+		{"Create a tracker project when a deal is won in the CRM", true},
+		{"When a CRM deal is won, create a project in the tracker", true},
+	} {
+		why := licensedText(c.text, cat).why(op)
+		if (why == "") != c.ok {
+			t.Errorf("%q: licensed %v, want %v (%s)", c.text, why == "", c.ok, why)
+		}
+	}
+}

@@ -2459,6 +2459,12 @@ func (s *state) aboutRecordTrigger(toks []token, clauses []clause) {
 		switch {
 		case objectWords[singular(t.w)] == "message":
 			sendSeen = true
+			if lxPeriodicMessage.has(t.w) {
+				// "task reminders", "deal digest": a message sent on a
+				// clock about those records, not as each one changes
+				// (periodicMessage makes the trigger a schedule).
+				continue
+			}
 			// "invoice alerts", "tracker task notifications"
 			j := i - 1
 			for j >= 0 && j >= i-3 && toks[j].kind == tWord && s.isSystemWord(toks[j].w) {
@@ -2728,15 +2734,32 @@ func (s *state) botTrigger(clauses []clause) {
 	for _, c := range clauses {
 		for i := 0; i+1 < len(c.toks); i++ {
 			t, next := c.toks[i], c.toks[i+1]
+			// "chat as a command center": the system in a role, then the
+			// role's articles, then the compound read as below.
+			first := i + 1
+			if lxRole.has(next.w) && next.kind == tWord {
+				for first++; first+1 < len(c.toks) && c.toks[first].kind == tWord && determiner(c.toks[first].w); first++ {
+				}
+				if first >= len(c.toks) {
+					continue
+				}
+				next = c.toks[first]
+			}
 			// "chat slash command": the bot word heads a compound whose
 			// first word is the system (at most two modifiers between).
-			for j := i + 1; j+1 < len(c.toks) && j <= i+2 && !lxBot.has(next.w) && next.kind == tWord && !stop.has(next.w) && objectWords[singular(next.w)] == "" && !isVerbAt(c.toks, j); j++ {
+			for j := first; j+1 < len(c.toks) && j <= first+1 && !lxBot.has(next.w) && next.kind == tWord && !stop.has(next.w) && objectWords[singular(next.w)] == "" && !isVerbAt(c.toks, j); j++ {
 				next = c.toks[j+1]
 			}
 			if t.kind != tWord || t.used || next.kind != tWord || !lxBot.has(next.w) {
 				continue
 			}
 			cs := s.b.cat.connectorsNamed(t.w)
+			if head, _, ok := strings.Cut(t.w, "-"); ok && len(cs) == 0 {
+				// "chat-echo bot": a hyphenated compound whose first
+				// part is the system is that system's bot.
+				cs = s.b.cat.connectorsNamed(head)
+				t.w = head
+			}
 			if len(cs) != 1 {
 				continue
 			}

@@ -1,9 +1,12 @@
 package nl2flow_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/weftio/weft/nl2flow"
 )
 
 // "When X is created" watches new records only: the poll's cursor is the
@@ -472,5 +475,100 @@ func TestBasedOnCompoundIsRead(t *testing.T) {
 		if d.Flow == nil || d.Flow.Trigger.Webhook == nil {
 			t.Errorf("%q: want a webhook trigger\n%s\n%v", text, d.YAML, d.NotUnderstood)
 		}
+	}
+}
+
+// A system's name written twice in a row (two products the catalog maps
+// onto one system: "Telegram chat" → "chat chat") is read once: the draft's
+// name and what it reports do not repeat it. A second word that names a
+// kind of message stays ("SMTP email alerts" still sends mail).
+func TestDoubledSystemNameReadOnce(t *testing.T) {
+	d := compile(t, "Forward chat chat messages to email")
+	if d.Flow == nil || strings.Contains(d.Flow.Name, "chat-chat") {
+		t.Errorf("the name repeats the system\n%s", d.YAML)
+	}
+	d = compile(t, "Create a tracker issue for each new chat chat message")
+	for _, u := range d.NotUnderstood {
+		if strings.Contains(u, "chat chat") {
+			t.Errorf("not_understood repeats the system: %q", u)
+		}
+	}
+	d = compile(t, "When a deal is won, send SMTP email alerts to sales@example.com")
+	if !slices.Contains(calls(d.Flow), "smtp.send") {
+		t.Errorf("SMTP email alerts: want smtp.send\n%s", d.YAML)
+	}
+}
+
+// A bot named by a hyphenated compound that opens with the system
+// ("chat-echo bot"), or a system used in the role of a bot ("chat as a
+// command center"), answers what it is sent there.
+func TestBotInRoleOrHyphenated(t *testing.T) {
+	d := compile(t, "This is a workflow for a chat-echo bot.")
+	if !pollsChat(d) {
+		t.Fatalf("chat-echo bot: want a poll of chat.listMessages\n%s", d.YAML)
+	}
+	if !slices.Contains(calls(d.Flow), "chat.postMessage") {
+		t.Errorf("a bot replies\n%s", d.YAML)
+	}
+	d = compile(t, "Use chat as a command center for the team")
+	if !pollsChat(d) {
+		t.Errorf("chat as a command center: want a poll of chat.listMessages\n%s", d.YAML)
+	}
+	d = compile(t, "Post the open deals to chat as a daily report")
+	if pollsChat(d) {
+		t.Errorf("no bot word after the role: no poll of chat\n%s", d.YAML)
+	}
+}
+
+// A word made of an English prefix and a dictionary word ("Multilanguage")
+// is English, though no dictionary lists it: a short title with one does
+// not fail the English check.
+func TestPrefixedWordIsEnglish(t *testing.T) {
+	d, err := compiler(t).Compile(context.Background(), nl2flow.Request{Text: "Multilanguage chat bot"})
+	if err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	if !pollsChat(d) {
+		t.Errorf("want a chat bot\n%s", d.YAML)
+	}
+	if _, err := compiler(t).Compile(context.Background(), nl2flow.Request{Text: "Wenn ein neuer Kontakt erstellt wird, sende eine Nachricht"}); err == nil {
+		t.Errorf("German still refused")
+	}
+}
+
+// pollsChat: the draft's trigger polls chat messages (read from its YAML:
+// a draft with no steps has no parsed flow).
+func pollsChat(d *nl2flow.Draft) bool {
+	return strings.Contains(d.YAML, "poll:\n    operation: chat.listMessages")
+}
+
+// Messages sent on a clock about a kind of record ("task reminders", "deal
+// digest") run on a schedule whose period is asked, not as each record
+// changes; alerts about records ("invoice alerts") still watch them.
+func TestPeriodicMessagesAboutRecordsAreScheduled(t *testing.T) {
+	for _, text := range []string{"Automated notion task reminders via chat", "Send task reminders to chat"} {
+		d := compile(t, text)
+		if !strings.Contains(d.YAML, "schedule:") {
+			t.Errorf("%q: want a schedule\n%s", text, d.YAML)
+		}
+	}
+	d := compile(t, "Send invoice alerts to chat")
+	if !strings.Contains(d.YAML, "operation: erp.listInvoices") {
+		t.Errorf("invoice alerts: want a poll of invoices\n%s", d.YAML)
+	}
+}
+
+// A request to monitor something no connected system holds, whose draft
+// reads nothing, names that clause in not_understood with what would read
+// it: the message alone does not carry the check.
+func TestUnreadMonitorIsSaid(t *testing.T) {
+	d := compile(t, "Monitor price evolution with email notification")
+	said := strings.Join(d.NotUnderstood, " ")
+	if !strings.Contains(said, "Monitor price evolution") || !strings.Contains(said, "HTTP request") {
+		t.Errorf("the unread monitor is not said: %q\n%s", d.NotUnderstood, d.YAML)
+	}
+	d = compile(t, "Monitor website uptime and alert #ops in chat")
+	if strings.Contains(strings.Join(d.NotUnderstood, " "), "what is monitored is read from no connected system") {
+		t.Errorf("the page is read, yet said unread: %q\n%s", d.NotUnderstood, d.YAML)
 	}
 }
