@@ -16,7 +16,8 @@ import (
 // questions, typo corrections, a trigger it had to default, the share of
 // the request's content words none of its parts accounts for, product
 // names the catalog lacks, writes a licence left out, the request's length,
-// the share of its clauses the draft did not compile whole. The weights
+// the share of its clauses the draft did not compile whole, a feedback
+// loop (the draft writes what its trigger watches). The weights
 // are learned (logistic regression) on the development splits and kept in
 // calibration.json with how they were made; `go run ./evals/nl2flow
 // -calibrate nl2flow/calibration.json` refits them.
@@ -150,7 +151,7 @@ func FitIsotonicShrunk(scores []float64, ys []bool, minBlock int, strength float
 
 // FeatureNames name ConfidenceFeatures, in order.
 var FeatureNames = []string{"valid", "has_steps", "broken", "missing_args", "not_understood", "questions", "corrections", "default_trigger", "steps",
-	"uncovered", "products", "refused", "length", "systems_unused", "steps_unnamed", "stepless_trigger", "clauses_open"}
+	"uncovered", "products", "refused", "length", "systems_unused", "steps_unnamed", "stepless_trigger", "clauses_open", "feedback_loop"}
 
 var calibration = func() Calibration {
 	var c Calibration
@@ -174,11 +175,18 @@ func ConfidenceFeatures(d *Draft) []float64 {
 	if d.Flow != nil {
 		steps = len(d.Flow.Steps)
 	}
-	broken, missing := false, 0
+	broken, loop, missing := false, false, 0
 	for _, p := range d.Problems {
 		switch {
 		case strings.Contains(p.Message, ", which the draft does not set"):
 			missing++
+		case strings.HasPrefix(p.Message, "feedback loop"):
+			// The draft writes what its trigger watches: a question of
+			// intent (loopQuestion asks it; the engine stops such chains),
+			// not a draft that fails to compile. A bot that answers the
+			// messages it reads is such a draft and is often what was
+			// asked; the fit says how much the loop lowers confidence.
+			loop = true
 		case strings.HasPrefix(p.Message, "flow has no steps"):
 			// Nothing drafted: an abstention, which may be the right
 			// answer (has_steps says it), not a draft that fails to compile.
@@ -200,7 +208,7 @@ func ConfidenceFeatures(d *Draft) []float64 {
 		capped(len(d.Questions), 5), capped(len(d.Corrections), 3), b(defaulted), capped(steps, 5),
 		uncovered, capped(d.signals.products, 3), capped(d.signals.refused, 3), capped(d.signals.content, 30),
 		share(d.signals.sysUnused, d.signals.sysNamed), share(d.signals.callUnnamed, d.signals.callSteps), b(d.signals.stepless),
-		share(d.signals.clausesOpen, d.signals.clauses)}
+		share(d.signals.clausesOpen, d.signals.clauses), b(loop)}
 }
 
 // share is n of all, 0 when all is 0.

@@ -2,6 +2,7 @@ package nl2flow_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/weftio/weft/nl2flow"
@@ -155,5 +156,41 @@ func TestClausesOpenFeature(t *testing.T) {
 	none := nl2flow.ConfidenceFeatures(compile(t, "Translate the weather forecast into Klingon"))
 	if !(full[k] == 0 && partial[k] > 0 && partial[k] < 1 && none[k] == 1) {
 		t.Errorf("clauses_open: complete %v, one clause left out %v, nothing compiled %v; want 0, between 0 and 1, 1", full[k], partial[k], none[k])
+	}
+}
+
+// A draft that writes the records its trigger watches (a bot answering the
+// messages it reads, a record updated on its own change) compiles: the
+// loop is a question of intent the draft asks, not a broken draft, so its
+// confidence comes from the model (feedback_loop) and is not forced to 0.
+func TestFeedbackLoopIsNotBroken(t *testing.T) {
+	idx := -1
+	for i, n := range nl2flow.FeatureNames {
+		if n == "feedback_loop" {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		t.Fatalf("no feedback_loop feature in %v", nl2flow.FeatureNames)
+	}
+	for _, text := range []string{
+		"When a new contact is created in the CRM, update the contact in the CRM",
+		"A chat bot that answers the messages it receives",
+	} {
+		d := compile(t, text)
+		loop := false
+		for _, p := range d.Problems {
+			loop = loop || strings.HasPrefix(p.Message, "feedback loop")
+		}
+		if !loop {
+			t.Fatalf("%q: no feedback loop drafted (%v); the test needs one", text, d.Problems)
+		}
+		x := nl2flow.ConfidenceFeatures(d)
+		if x[2] != 0 || x[idx] != 1 {
+			t.Errorf("%q: features %v: a feedback loop should be feedback_loop 1, broken 0", text, x)
+		}
+		if d.Confidence <= 0 {
+			t.Errorf("%q: confidence %v: a draft that compiles, with a loop asked about, was scored as broken", text, d.Confidence)
+		}
 	}
 }

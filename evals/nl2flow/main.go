@@ -60,6 +60,7 @@ func main() {
 	shrink := flag.Float64("shrink", 0, "with -calibrate -isotonic: shrink each step's share towards the dev base rate by this many pseudo-drafts (0: Laplace)")
 	drop := flag.String("drop", "", "with -calibrate: comma-separated features left out of the fit (their weights 0)")
 	fitOn := flag.String("fit", "devs", "with -calibrate: the dev splits the confidence model is fitted on: devs (own and external) or ext (the external dev splits only; own dev is then only scored)")
+	featOut := flag.String("features", "", "write every dev draft's confidence features, outcome and confidence to this TSV file (held-back splits are never written)")
 	calib := flag.String("calibrate", "", "refit the confidence model on the dev splits (own and external) and write it to this file (nl2flow/calibration.json)")
 	flag.Parse()
 	want, err := parseSplits(*only)
@@ -70,6 +71,18 @@ func main() {
 	if *calib != "" && (want["heldout"] || want["ext-heldout"]) && *only != "" {
 		fmt.Fprintln(os.Stderr, "-calibrate fits on the dev splits only")
 		os.Exit(2)
+	}
+	var feat *bufio.Writer
+	if *featOut != "" {
+		fo, err := os.Create(*featOut)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer fo.Close()
+		feat = bufio.NewWriter(fo)
+		defer feat.Flush()
+		fmt.Fprintf(feat, "split\tline\tright\tconfidence\t%s\ttext\n", strings.Join(nl2flow.FeatureNames, "\t"))
 	}
 	var calX [][]float64
 	var calY []bool
@@ -171,6 +184,13 @@ func main() {
 			// Held-back items are never printed one by one: only the split's
 			// aggregate line may be seen (and each run that prints it is a look).
 			heldout := strings.HasSuffix(split, "heldout")
+			if feat != nil && !heldout && d != nil {
+				var fs []string
+				for _, v := range nl2flow.ConfidenceFeatures(d) {
+					fs = append(fs, strconv.FormatFloat(v, 'g', 4, 64))
+				}
+				fmt.Fprintf(feat, "%s\t%d\t%v\t%.2f\t%s\t%s\n", split, it.line, x.right, d.Confidence, strings.Join(fs, "\t"), strings.ReplaceAll(it.text, "\t", " "))
+			}
 			if *show == it.line && d != nil && !heldout {
 				fmt.Println(d.YAML)
 				fmt.Println(strings.Join(d.Explanation, "\n"))
@@ -353,7 +373,7 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, fitIn map[string]
 	// fit never saw, as held-back data is; the nearest thing on dev to how
 	// the fit transfers (for ext-dev2, drawn at random after the compiler
 	// was fitted to the other two, the closest to the held-back split).
-	cross := map[string]float64{}
+	cross, crossAUC := map[string]float64{}, map[string]float64{}
 	for _, sp := range devSplits {
 		var tx [][]float64
 		var ty []bool
@@ -371,7 +391,7 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, fitIn map[string]
 				conf, right = append(conf, m.Confidence(xs[i])), append(right, ys[i])
 			}
 		}
-		cross[sp] = ece(conf, right)
+		cross[sp], crossAUC[sp] = ece(conf, right), auc(conf, right)
 	}
 	// The criterion a setting is chosen by: over the external dev splits,
 	// each scored by a fit that never saw it (the held-back split is
@@ -394,7 +414,7 @@ func crossValidate(xs [][]float64, ys []bool, splits []string, fitIn map[string]
 				in, out, right = append(in, full.Confidence(xs[i])), append(out, oof[i]), append(right, ys[i])
 			}
 		}
-		fmt.Printf("  %-8s %3d drafts  ECE in-sample %.3f, out-of-fold (%d folds) %.3f, fitted without this split %.3f; AUC out-of-fold %.3f (how well the confidence ranks right drafts above wrong ones)\n", sp, len(in), ece(in, right), folds, ece(out, right), cross[sp], auc(out, right))
+		fmt.Printf("  %-8s %3d drafts  ECE in-sample %.3f, out-of-fold (%d folds) %.3f, fitted without this split %.3f; AUC out-of-fold %.3f, fitted without this split %.3f (how well the confidence ranks right drafts above wrong ones)\n", sp, len(in), ece(in, right), folds, ece(out, right), cross[sp], auc(out, right), crossAUC[sp])
 		if strings.HasPrefix(sp, "ext-") {
 			// What a perfectly calibrated confidence would show by chance on
 			// a split of the held-back size: outcomes drawn at each draft's
