@@ -572,3 +572,33 @@ func TestUnreadMonitorIsSaid(t *testing.T) {
 		t.Errorf("the page is read, yet said unread: %q\n%s", d.NotUnderstood, d.YAML)
 	}
 }
+
+// English idioms of recurrence with no period ("every so often", "from
+// time to time", "on a regular basis") run on a schedule whose period is
+// asked, the default said in the question; "every" followed by a period
+// still sets it.
+func TestPeriodicIdiomIsScheduled(t *testing.T) {
+	for _, text := range []string{
+		"Every so often, email the list of new CRM contacts to sales@acme.example",
+		"From time to time post the tracker issues of project SUP to #ops in chat",
+		"On a regular basis, list the ERP invoices and email them to billing@acme.example",
+		"Every now and then list the tracker issues of project SUP and post them in #ops",
+	} {
+		d := compile(t, text)
+		if d.Flow == nil || d.Flow.Trigger.Schedule == nil {
+			t.Fatalf("%q: want a schedule\n%s", text, d.YAML)
+		}
+		if q := strings.Join(d.Questions, " "); !strings.Contains(q, "How often should it run?") || !strings.Contains(q, "the draft runs") {
+			t.Errorf("%q: the period and its default are not said: %v", text, d.Questions)
+		}
+		for _, u := range d.NotUnderstood {
+			if strings.Contains(strings.ToLower(u), "often") || strings.Contains(strings.ToLower(u), "time to time") || strings.Contains(strings.ToLower(u), "basis") || strings.Contains(u, "now and") {
+				t.Errorf("%q: the idiom is listed as not understood: %v", text, d.NotUnderstood)
+			}
+		}
+	}
+	d := compile(t, "Every 5 minutes post the tracker issues of project SUP to #ops in chat")
+	if d.Flow == nil || d.Flow.Trigger.Schedule == nil || d.Flow.Trigger.Schedule.Cron != "*/5 * * * *" {
+		t.Fatalf("a stated period: want every 5 minutes\n%s", d.YAML)
+	}
+}
