@@ -3300,6 +3300,28 @@ func (s *state) channelTrigger(toks []token, clauses []clause) {
 		}
 		return
 	}
+	// A list of tools names where records come from before where they go
+	// (toolMessages): a system that sends messages, named in the list but
+	// not at its end ("Ticketing System with chat and tracker", "receipt
+	// photos with chat & Google Sheets"), in a request that sends nothing,
+	// is where the flow's input is posted.
+	for _, i := range toolChat(toks, s.b.cat) {
+		t := toks[i]
+		cs := s.b.cat.connectorsNamed(t.w)
+		if t.used || endsList(toks, i) || len(cs) != 1 {
+			continue
+		}
+		op := s.b.cat.eventRecord(cs[0])
+		if op == nil {
+			continue
+		}
+		s.trigger(clause{toks: []token{t}})
+		if s.p.Trigger.Kind == "poll" {
+			s.n.explain = append(s.n.explain, fmt.Sprintf("The request sends nothing and names %s first among its tools, where a list names where things come from before where they go, so the trigger watches %s's %s records.", t.raw, cs[0], op.Object))
+			toks[i].used = true
+		}
+		return
+	}
 }
 
 // keepsOrChanges: an action that keeps, makes, changes or removes records.

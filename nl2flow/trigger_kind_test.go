@@ -602,3 +602,29 @@ func TestPeriodicIdiomIsScheduled(t *testing.T) {
 		t.Fatalf("a stated period: want every 5 minutes\n%s", d.YAML)
 	}
 }
+
+// A system that sends messages, named in a list of tools before its end
+// in a request that asks for no message, is where the flow's input is
+// posted: the trigger watches its messages. Not when the request asks for
+// messages ("alerts": it is where they go) or when it ends the list.
+func TestToolListChatBeforeTheEndIsTheSource(t *testing.T) {
+	for _, text := range []string{
+		"Helpdesk intake with chat and tracker",
+		"Expense receipts with chat and tracker",
+		"Onboarding checklist with chat, tracker and CRM",
+	} {
+		d := compile(t, text)
+		if d.Flow == nil || d.Flow.Trigger.Poll == nil || d.Flow.Trigger.Poll.Operation != "chat.listMessages" {
+			t.Errorf("%q: want a poll of chat messages\n%s", text, d.YAML)
+		}
+	}
+	for _, text := range []string{
+		"Incident alerts with chat and tracker",
+		"Expense approvals with tracker and chat",
+	} {
+		d := compile(t, text)
+		if d.Flow != nil && d.Flow.Trigger.Poll != nil && d.Flow.Trigger.Poll.Operation == "chat.listMessages" {
+			t.Errorf("%q: chat is where messages go, yet the trigger watches it\n%s", text, d.YAML)
+		}
+	}
+}
