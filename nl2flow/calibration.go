@@ -180,7 +180,7 @@ func ConfidenceFeatures(d *Draft) []float64 {
 		switch {
 		case strings.Contains(p.Message, ", which the draft does not set"):
 			missing++
-		case strings.HasPrefix(p.Message, "feedback loop"):
+		case strings.HasPrefix(p.Message, loopProblem):
 			// The draft writes what its trigger watches: a question of
 			// intent (loopQuestion asks it; the engine stops such chains),
 			// not a draft that fails to compile. A bot that answers the

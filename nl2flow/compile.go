@@ -200,11 +200,15 @@ func confidence(d *Draft) float64 {
 	return calibration.Confidence(ConfidenceFeatures(d))
 }
 
+// loopProblem opens the validator's message for a flow whose writes its
+// own trigger sees again (flow/loops.go).
+const loopProblem = "feedback loop"
+
 // loopQuestion: a draft refused as a feedback loop asks what should start
 // it instead.
 func loopQuestion(d *Draft) {
 	for _, p := range d.Problems {
-		if strings.HasPrefix(p.Message, "feedback loop") {
+		if strings.HasPrefix(p.Message, loopProblem) {
 			d.Questions = append(d.Questions, "The draft writes the same records its trigger watches, so each run would start another: which records should start this flow, or where should it write instead?")
 			return
 		}
