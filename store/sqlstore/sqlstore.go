@@ -58,6 +58,7 @@ type Store struct {
 	onClose   func() error
 	live      *liveness
 	completed completedJobs // jobs completed with their runs (jobcomplete.go)
+	handoff   handoff       // enqueued runs for RunForWork (handoff.go)
 
 	batch    chan *writeReq
 	done     chan struct{}
@@ -1017,10 +1018,15 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*sto
 	// (commit); a failed batch is rolled back and each write retried
 	// alone, with fn.
 	req := &writeReq{fn: fn, rows: &runRows{runs: []store.LoggedRun{{Run: r}}, ps: []runPayload{p}}}
+	kept := false
 	if enqueue {
 		req.jobs = []string{r.ID}
+		kept = s.handoff.keep(r) // before the commit: its job is seen only after
 	}
 	err = s.writeReq(ctx, req)
+	if err != nil && kept {
+		s.handoff.drop(r.ID)
+	}
 	if errors.Is(err, errDuplicate) {
 		existing, gerr := s.runByKey(ctx, r.Flow, r.IdemKey)
 		if gerr != nil {
@@ -1210,6 +1216,11 @@ func prefixed(p, cols string) string {
 
 // RunForWork implements store.Store: GetRun and Checkpoints in one query.
 func (s *Store) RunForWork(ctx context.Context, id string) (*store.Run, map[string]json.RawMessage, error) {
+	if c := s.handoff.take(id); c != nil {
+		s.handoff.taken.Add(1)
+		run, cps := handoffRun(c)
+		return run, cps, nil
+	}
 	rows, err := s.r.QueryContext(ctx, s.q(runForWork), id)
 	if err != nil {
 		return nil, nil, s.wrap(err, "read run")
@@ -1256,6 +1267,7 @@ func (s *Store) RunForWork(ctx context.Context, id string) (*store.Run, map[stri
 
 // UpdateRun implements store.Store.
 func (s *Store) UpdateRun(ctx context.Context, r *store.Run, attempts []store.Attempt) error {
+	s.handoff.drop(r.ID)
 	p, err := s.sealRun(ctx, &store.Run{ID: r.ID, Input: r.Input, Output: r.Output, ErrorMessage: r.ErrorMessage})
 	if err != nil {
 		return err
@@ -1455,6 +1467,7 @@ func (s *Store) insertRunRows(ctx context.Context, tx *sql.Tx, r *runRows) error
 
 // SetRunStatus implements store.Store.
 func (s *Store) SetRunStatus(ctx context.Context, id string, from []string, to string) error {
+	s.handoff.drop(id)
 	return s.write(ctx, func(tx *sql.Tx) error { return s.setStatus(ctx, tx, id, from, to) })
 }
 
@@ -1485,6 +1498,7 @@ func (s *Store) setStatus(ctx context.Context, tx *sql.Tx, id string, from []str
 
 // Requeue implements store.Store.
 func (s *Store) Requeue(ctx context.Context, id string, from []string, ov *store.Override) error {
+	s.handoff.drop(id)
 	rc := s.riverClient()
 	if rc == nil {
 		return weft.Errorf(weft.EUnavailable, "the run queue is not started")
@@ -1605,6 +1619,7 @@ func (s *Store) AppendAttempts(ctx context.Context, as []store.Attempt) error {
 	if len(as) == 0 {
 		return nil
 	}
+	s.handoff.dropAttempts(as)
 	ps, err := s.sealAttempts(ctx, as)
 	if err != nil {
 		return err
@@ -1614,6 +1629,8 @@ func (s *Store) AppendAttempts(ctx context.Context, as []store.Attempt) error {
 
 // Checkpoint implements store.Store.
 func (s *Store) Checkpoint(ctx context.Context, runID string, as []store.Attempt) error {
+	s.handoff.drop(runID)
+	s.handoff.dropAttempts(as)
 	ps, err := s.sealAttempts(ctx, as)
 	if err != nil {
 		return err
@@ -2176,6 +2193,9 @@ func (s *Store) StartQueue(ctx context.Context, workers *river.Workers, q store.
 		}
 		return s.wrap(err, "river")
 	}
+	// Only this process works an SQLite queue whose lock it holds, and
+	// only it writes the runs it enqueues: the hand-off (handoff.go).
+	s.handoff.set(s.dialect == SQLite && lv != nil && lv.exclusive)
 	s.mu.Lock()
 	s.river, s.live = rc, lv
 	if runner != QueueClient(rc) {
@@ -2184,6 +2204,7 @@ func (s *Store) StartQueue(ctx context.Context, workers *river.Workers, q store.
 	s.mu.Unlock()
 	if workers != nil {
 		if err := runner.Start(ctx); err != nil {
+			s.handoff.set(false)
 			return s.wrap(err, "start river")
 		}
 	}
@@ -2225,6 +2246,7 @@ func (s *Store) StopQueue(ctx context.Context) error {
 	// The stopped completer came for every job it will: forget the rest
 	// (a job id can be used again once River's cleaner deleted the job).
 	s.completed.clear()
+	s.handoff.set(false)
 	if lv != nil {
 		s.stopLiveness(lv)
 	}
