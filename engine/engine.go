@@ -886,6 +886,13 @@ type worker struct {
 	e *Engine
 }
 
+// WorkJob works a run's queue job as the worker of Workers does: for a
+// store that works the runs its process enqueues without a fetch
+// (store.QueueConfig.Work).
+func (e *Engine) WorkJob(ctx context.Context, job *river.Job[store.RunArgs]) error {
+	return (&worker{e: e}).Work(ctx, job)
+}
+
 func (w *worker) Work(ctx context.Context, job *river.Job[store.RunArgs]) error {
 	// The run's final write completes its job in the same transaction
 	// (store.WithQueueJob): one commit fewer per run, and no window in

@@ -213,6 +213,11 @@ type QueueConfig struct {
 	// process that alone works a SQLite file reclaims its dead
 	// predecessor's jobs as it starts.
 	DeadAfter time.Duration
+	// Work, when set, is the worker of store.RunArgs jobs (the one added
+	// to the workers given to StartQueue): a store that can works the
+	// runs its process enqueues on local slots with it, without a fetch
+	// (PostgreSQL; sqlstore's localjobs.go).
+	Work func(ctx context.Context, job *river.Job[RunArgs]) error
 }
 
 // RunArgs is the River job that executes (or resumes) a run.

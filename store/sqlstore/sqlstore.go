@@ -5,6 +5,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -57,7 +58,8 @@ type Store struct {
 	newWorker func(*Store, *river.Config) (QueueClient, error)
 	onClose   func() error
 	live      *liveness
-	completed completedJobs // jobs completed with their runs (jobcomplete.go)
+	completed completedJobs              // jobs completed with their runs (jobcomplete.go)
+	local     atomic.Pointer[localQueue] // slots for the runs this process enqueues (localjobs.go)
 
 	batch    chan *writeReq
 	done     chan struct{}
@@ -283,6 +285,10 @@ type writeReq struct {
 	// of such writes the committer updates all the runs with one
 	// statement and inserts all their attempts together.
 	upd *runUpd
+	// claim, when set, is a local slot taken for the job of rows' run:
+	// the job is inserted running, attempted by this worker, and runs
+	// here once the write commits (localjobs.go).
+	claim *localClaim
 }
 
 // runUpd is one UpdateRun, ready to write.
@@ -318,12 +324,14 @@ func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 	// would ever take the write from it.
 	select {
 	case <-s.done:
+		req.claim.release()
 		return errClosed()
 	default:
 	}
 	select {
 	case s.batch <- req:
 	case <-s.done:
+		req.claim.release()
 		return errClosed()
 	}
 	select {
@@ -339,6 +347,7 @@ func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 		case err := <-req.done:
 			return err
 		default:
+			req.claim.release()
 			return errClosed()
 		}
 	}
@@ -535,6 +544,7 @@ func (s *Store) commit(reqs []*writeReq) {
 			ok := true
 			var merged runRows
 			var jobs []river.InsertManyParams
+			var claims []*localClaim
 			var upds []*runUpd
 			// Run updates are merged only in a batch of nothing but run
 			// writes, so that none moves past another write of the batch
@@ -555,6 +565,10 @@ func (s *Store) commit(reqs []*writeReq) {
 					merged.ps = append(merged.ps, r.rows.ps...)
 					merged.attempts = append(merged.attempts, r.rows.attempts...)
 					merged.aps = append(merged.aps, r.rows.aps...)
+					if r.claim != nil {
+						claims = append(claims, r.claim)
+						continue
+					}
 					for _, id := range r.jobs {
 						jobs = append(jobs, river.InsertManyParams{Args: store.RunArgs{RunID: id}})
 					}
@@ -576,6 +590,9 @@ func (s *Store) commit(reqs []*writeReq) {
 			} else if ok && len(merged.attempts) > 0 {
 				ok = s.insertAttempts(ctx, tx, merged.attempts, merged.aps) == nil
 			}
+			if ok && len(claims) > 0 {
+				ok = s.insertClaimed(ctx, tx, claims) == nil
+			}
 			if ok && len(jobs) > 0 {
 				// The jobs of every run of the batch in one insert, in the
 				// transaction that records the runs.
@@ -589,6 +606,7 @@ func (s *Store) commit(reqs []*writeReq) {
 			if ok {
 				if err = tx.Commit(); err == nil {
 					for _, r := range reqs {
+						s.startClaim(r.claim)
 						r.done <- nil
 					}
 					return
@@ -602,7 +620,13 @@ func (s *Store) commit(reqs []*writeReq) {
 		s.retried.Add(1)
 	}
 	for _, r := range reqs {
-		r.done <- s.tx(ctx, s.apply(ctx, r))
+		err := s.tx(ctx, s.apply(ctx, r))
+		if err == nil {
+			s.startClaim(r.claim)
+		} else {
+			r.claim.release()
+		}
+		r.done <- err
 	}
 }
 
@@ -690,6 +714,11 @@ func (s *Store) Close() error {
 	lv, wk := s.live, s.worker
 	s.live, s.worker = nil, nil
 	s.mu.Unlock()
+	if s.local.Load() != nil { // closed without StopQueue: local jobs are canceled
+		now, cancel := context.WithCancel(context.Background())
+		cancel()
+		s.stopLocal(now, 5*time.Second)
+	}
 	if lv != nil { // closed without StopQueue: stop beating all the same
 		s.stopLiveness(lv)
 	}
@@ -996,6 +1025,10 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*sto
 	if err != nil {
 		return nil, false, err
 	}
+	var claim *localClaim
+	if enqueue {
+		claim = s.claimLocal(r.ID)
+	}
 	fn := func(tx *sql.Tx) error {
 		ctx := context.WithoutCancel(ctx) // see inTx
 		if err := s.insertRun(ctx, tx, r, p); err != nil {
@@ -1004,7 +1037,10 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*sto
 			}
 			return s.wrap(err, "create run")
 		}
-		if enqueue {
+		switch {
+		case claim != nil:
+			return s.insertClaimed(ctx, tx, []*localClaim{claim})
+		case enqueue:
 			if _, err := rc.InsertTx(ctx, tx, store.RunArgs{RunID: r.ID}, nil); err != nil {
 				return s.wrap(err, "enqueue run")
 			}
@@ -1020,6 +1056,7 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*sto
 	if enqueue {
 		req.jobs = []string{r.ID}
 	}
+	req.claim = claim
 	err = s.writeReq(ctx, req)
 	if errors.Is(err, errDuplicate) {
 		existing, gerr := s.runByKey(ctx, r.Flow, r.IdemKey)
@@ -2186,6 +2223,12 @@ func (s *Store) StartQueue(ctx context.Context, workers *river.Workers, q store.
 		if err := runner.Start(ctx); err != nil {
 			return s.wrap(err, "start river")
 		}
+		if s.newWorker != nil && q.Work != nil && s.dialect == Postgres {
+			timeout := cmp.Or(cfg.JobTimeout, river.JobTimeoutDefault)
+			lctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+			s.local.Store(&localQueue{work: q.Work, id: cfg.ID, maxAttempts: cfg.MaxAttempts, timeout: max(timeout, 0),
+				slots: make(chan struct{}, cfg.Queues[river.QueueDefault].MaxWorkers), ctx: lctx, cancel: cancel})
+		}
 	}
 	return nil
 }
@@ -2211,13 +2254,18 @@ func (s *Store) StopQueue(ctx context.Context) error {
 	}
 	// Soft stop first; whatever is still running at the deadline is
 	// cancelled and snoozes itself back to the queue for another worker.
+	// The local jobs stop beside River's (localjobs.go).
+	local := make(chan struct{})
+	go func() { defer close(local); s.stopLocal(ctx, 5*time.Second) }()
 	if err := rc.Stop(ctx); err != nil {
 		hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err2 := rc.StopAndCancel(hard); err2 != nil {
+			<-local
 			return fmt.Errorf("stop queue: %w", err2)
 		}
 	}
+	<-local
 	s.mu.Lock()
 	lv := s.live
 	s.live, s.worker = nil, nil
