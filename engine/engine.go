@@ -931,7 +931,18 @@ func decodeInput(b []byte) (map[string]any, error) {
 }
 
 func (e *Engine) work(ctx context.Context, id string) error {
-	run, cps, err := e.st.RunForWork(ctx, id)
+	var (
+		run *store.Run
+		cps map[string]json.RawMessage
+		err error
+	)
+	if fresh, ok := store.FreshRun(ctx, id); ok {
+		// Created and committed by this process a moment ago, its job
+		// claimed here: queued, with no checkpoint yet (BENCHMARKS.md §66).
+		run, cps = fresh, map[string]json.RawMessage{}
+	} else {
+		run, cps, err = e.st.RunForWork(ctx, id)
+	}
 	if err != nil {
 		if weft.Code(err) == weft.ENotFound {
 			return nil // purged

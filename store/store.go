@@ -244,6 +244,25 @@ func WithQueueJob(ctx context.Context, runID string, jobID int64) context.Contex
 	return context.WithValue(ctx, queueJobKey{}, queueJob{runID: runID, jobID: jobID})
 }
 
+type freshRunKey struct{}
+
+// WithFreshRun returns ctx carrying run as its process just created and
+// committed it (queued, no checkpoints, no override), for the worker that
+// takes its job in that process (store.QueueConfig.Work): the worker
+// need not read it back.
+func WithFreshRun(ctx context.Context, run *Run) context.Context {
+	return context.WithValue(ctx, freshRunKey{}, run)
+}
+
+// FreshRun returns the run WithFreshRun put in ctx if it is runID.
+func FreshRun(ctx context.Context, runID string) (*Run, bool) {
+	r, ok := ctx.Value(freshRunKey{}).(*Run)
+	if !ok || r == nil || r.ID != runID {
+		return nil, false
+	}
+	return r, true
+}
+
 // QueueJob returns the job WithQueueJob put in ctx for run runID (false
 // for any other run, such as a subflow's run under its parent's job).
 func QueueJob(ctx context.Context, runID string) (int64, bool) {

@@ -31,7 +31,7 @@ func finishRun(ctx context.Context, s store.Store, j *river.Job[store.RunArgs]) 
 
 func enqueueRun(t *testing.T, s store.Store, flow string) string {
 	t.Helper()
-	r, _, err := s.CreateRun(context.Background(), &store.Run{Flow: flow, Version: 1, Status: store.RunQueued, TriggerKind: "webhook", Input: []byte(`{}`)}, true)
+	r, _, err := s.CreateRun(context.Background(), &store.Run{Flow: flow, Version: 1, Status: store.RunQueued, TriggerKind: "webhook", Input: []byte(`{"n":1}`)}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +82,13 @@ func TestLocalClaimsWorkWithoutFetch(t *testing.T) {
 		fetched.Add(1)
 		return finishRun(ctx, s, j)
 	}))
+	var unfresh atomic.Int64
 	work := func(ctx context.Context, j *river.Job[store.RunArgs]) error {
 		local.Add(1)
+		// The run as created comes with the job: no read back.
+		if r, ok := store.FreshRun(ctx, j.Args.RunID); !ok || r.Flow != "f" || string(r.Input) != `{"n":1}` || r.Status != store.RunQueued {
+			unfresh.Add(1)
+		}
 		if blocking.Load() {
 			<-block
 		}
@@ -100,8 +105,8 @@ func TestLocalClaimsWorkWithoutFetch(t *testing.T) {
 		runs = append(runs, id)
 		waitFor(t, "run "+id, 10*time.Second, func() bool { return jobOf(t, db, id).state == "completed" })
 	}
-	if local.Load() != 6 || fetched.Load() != 0 {
-		t.Fatalf("local %d, fetched %d; want 6 local, 0 fetched", local.Load(), fetched.Load())
+	if local.Load() != 6 || fetched.Load() != 0 || unfresh.Load() != 0 {
+		t.Fatalf("local %d, fetched %d, without the fresh run %d; want 6 local, 0 fetched, 0", local.Load(), fetched.Load(), unfresh.Load())
 	}
 	for _, id := range runs {
 		j := jobOf(t, db, id)

@@ -64,7 +64,8 @@ type localQueue struct {
 type localClaim struct {
 	q     *localQueue
 	run   string
-	job   int64 // set by the insert
+	rec   *store.Run // the run as created (store.WithFreshRun)
+	job   int64      // set by the insert
 	state atomic.Int32
 }
 
@@ -186,6 +187,9 @@ func (s *Store) runLocal(c *localClaim) {
 	ctx, cancel := lq.ctx, context.CancelFunc(func() {})
 	if lq.timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, lq.timeout)
+	}
+	if c.rec != nil {
+		ctx = store.WithFreshRun(ctx, c.rec)
 	}
 	err, trace := callWork(ctx, lq.work, &river.Job[store.RunArgs]{JobRow: row, Args: store.RunArgs{RunID: c.run}})
 	cancel()

@@ -5,6 +5,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -1026,8 +1027,15 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*sto
 		return nil, false, err
 	}
 	var claim *localClaim
-	if enqueue {
-		claim = s.claimLocal(r.ID)
+	if enqueue && r.Override == nil {
+		if claim = s.claimLocal(r.ID); claim != nil {
+			// The worker gets the run as created, not read back; the
+			// caller keeps r.
+			rec := *r
+			rec.Input = bytes.Clone(r.Input)
+			rec.CreatedAt, rec.StartedAt = fromMicros(micros(r.CreatedAt)), fromMicros(micros(r.StartedAt)) // as stored
+			claim.rec = &rec
+		}
 	}
 	fn := func(tx *sql.Tx) error {
 		ctx := context.WithoutCancel(ctx) // see inTx
