@@ -886,6 +886,13 @@ type worker struct {
 	e *Engine
 }
 
+// WorkJob works a run's queue job as the worker of Workers does: for a
+// store that works the runs its process enqueues without a fetch
+// (store.QueueConfig.Work).
+func (e *Engine) WorkJob(ctx context.Context, job *river.Job[store.RunArgs]) error {
+	return (&worker{e: e}).Work(ctx, job)
+}
+
 func (w *worker) Work(ctx context.Context, job *river.Job[store.RunArgs]) error {
 	// The run's final write completes its job in the same transaction
 	// (store.WithQueueJob): one commit fewer per run, and no window in
@@ -924,7 +931,18 @@ func decodeInput(b []byte) (map[string]any, error) {
 }
 
 func (e *Engine) work(ctx context.Context, id string) error {
-	run, cps, err := e.st.RunForWork(ctx, id)
+	var (
+		run *store.Run
+		cps map[string]json.RawMessage
+		err error
+	)
+	if fresh, ok := store.FreshRun(ctx, id); ok {
+		// Created and committed by this process a moment ago, its job
+		// claimed here: queued, with no checkpoint yet (BENCHMARKS.md §66).
+		run, cps = fresh, map[string]json.RawMessage{}
+	} else {
+		run, cps, err = e.st.RunForWork(ctx, id)
+	}
 	if err != nil {
 		if weft.Code(err) == weft.ENotFound {
 			return nil // purged

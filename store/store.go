@@ -213,6 +213,11 @@ type QueueConfig struct {
 	// process that alone works a SQLite file reclaims its dead
 	// predecessor's jobs as it starts.
 	DeadAfter time.Duration
+	// Work, when set, is the worker of store.RunArgs jobs (the one added
+	// to the workers given to StartQueue): a store that can works the
+	// runs its process enqueues on local slots with it, without a fetch
+	// (PostgreSQL; sqlstore's localjobs.go).
+	Work func(ctx context.Context, job *river.Job[RunArgs]) error
 }
 
 // RunArgs is the River job that executes (or resumes) a run.
@@ -237,6 +242,25 @@ type queueJob struct {
 // commit together, and River's own completion of the job is skipped.
 func WithQueueJob(ctx context.Context, runID string, jobID int64) context.Context {
 	return context.WithValue(ctx, queueJobKey{}, queueJob{runID: runID, jobID: jobID})
+}
+
+type freshRunKey struct{}
+
+// WithFreshRun returns ctx carrying run as its process just created and
+// committed it (queued, no checkpoints, no override), for the worker that
+// takes its job in that process (store.QueueConfig.Work): the worker
+// need not read it back.
+func WithFreshRun(ctx context.Context, run *Run) context.Context {
+	return context.WithValue(ctx, freshRunKey{}, run)
+}
+
+// FreshRun returns the run WithFreshRun put in ctx if it is runID.
+func FreshRun(ctx context.Context, runID string) (*Run, bool) {
+	r, ok := ctx.Value(freshRunKey{}).(*Run)
+	if !ok || r == nil || r.ID != runID {
+		return nil, false
+	}
+	return r, true
 }
 
 // QueueJob returns the job WithQueueJob put in ctx for run runID (false

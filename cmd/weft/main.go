@@ -402,13 +402,14 @@ func serveMode(args []string, stderr io.Writer, asAgent bool) error {
 	}
 
 	var workers = eng.Workers()
+	work := eng.WorkJob
 	if cfg.Queue.Disabled {
-		workers = nil
+		workers, work = nil, nil
 	}
 	// The queue outlives the signal context: it is stopped explicitly below,
 	// after running async work has been released.
 	if err := st.StartQueue(context.WithoutCancel(ctx), workers, store.QueueConfig{Workers: cfg.Queue.Workers, JobTimeout: cfg.Queue.JobTimeout, RescueAfter: cfg.Queue.RescueAfter,
-		WorkerID: cfg.workerID, DeadAfter: cfg.Queue.DeadAfter}); err != nil {
+		WorkerID: cfg.workerID, DeadAfter: cfg.Queue.DeadAfter, Work: work}); err != nil {
 		return err
 	}
 	if err := ensureNamespaces(ctx, st, cfg, log); err != nil {

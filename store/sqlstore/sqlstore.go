@@ -5,6 +5,8 @@
 package sqlstore
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -57,8 +59,9 @@ type Store struct {
 	newWorker func(*Store, *river.Config) (QueueClient, error)
 	onClose   func() error
 	live      *liveness
-	completed completedJobs // jobs completed with their runs (jobcomplete.go)
-	handoff   handoff       // enqueued runs for RunForWork (handoff.go)
+	completed completedJobs              // jobs completed with their runs (jobcomplete.go)
+	handoff   handoff                    // enqueued runs for RunForWork (handoff.go)
+	local     atomic.Pointer[localQueue] // slots for the runs this process enqueues (localjobs.go)
 
 	batch    chan *writeReq
 	done     chan struct{}
@@ -284,6 +287,10 @@ type writeReq struct {
 	// of such writes the committer updates all the runs with one
 	// statement and inserts all their attempts together.
 	upd *runUpd
+	// claim, when set, is a local slot taken for the job of rows' run:
+	// the job is inserted running, attempted by this worker, and runs
+	// here once the write commits (localjobs.go).
+	claim *localClaim
 }
 
 // runUpd is one UpdateRun, ready to write.
@@ -319,12 +326,14 @@ func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 	// would ever take the write from it.
 	select {
 	case <-s.done:
+		req.claim.release()
 		return errClosed()
 	default:
 	}
 	select {
 	case s.batch <- req:
 	case <-s.done:
+		req.claim.release()
 		return errClosed()
 	}
 	select {
@@ -340,6 +349,7 @@ func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 		case err := <-req.done:
 			return err
 		default:
+			req.claim.release()
 			return errClosed()
 		}
 	}
@@ -536,6 +546,7 @@ func (s *Store) commit(reqs []*writeReq) {
 			ok := true
 			var merged runRows
 			var jobs []river.InsertManyParams
+			var claims []*localClaim
 			var upds []*runUpd
 			// Run updates are merged only in a batch of nothing but run
 			// writes, so that none moves past another write of the batch
@@ -556,6 +567,10 @@ func (s *Store) commit(reqs []*writeReq) {
 					merged.ps = append(merged.ps, r.rows.ps...)
 					merged.attempts = append(merged.attempts, r.rows.attempts...)
 					merged.aps = append(merged.aps, r.rows.aps...)
+					if r.claim != nil {
+						claims = append(claims, r.claim)
+						continue
+					}
 					for _, id := range r.jobs {
 						jobs = append(jobs, river.InsertManyParams{Args: store.RunArgs{RunID: id}})
 					}
@@ -577,6 +592,9 @@ func (s *Store) commit(reqs []*writeReq) {
 			} else if ok && len(merged.attempts) > 0 {
 				ok = s.insertAttempts(ctx, tx, merged.attempts, merged.aps) == nil
 			}
+			if ok && len(claims) > 0 {
+				ok = s.insertClaimed(ctx, tx, claims) == nil
+			}
 			if ok && len(jobs) > 0 {
 				// The jobs of every run of the batch in one insert, in the
 				// transaction that records the runs.
@@ -590,6 +608,7 @@ func (s *Store) commit(reqs []*writeReq) {
 			if ok {
 				if err = tx.Commit(); err == nil {
 					for _, r := range reqs {
+						s.startClaim(r.claim)
 						r.done <- nil
 					}
 					return
@@ -603,7 +622,13 @@ func (s *Store) commit(reqs []*writeReq) {
 		s.retried.Add(1)
 	}
 	for _, r := range reqs {
-		r.done <- s.tx(ctx, s.apply(ctx, r))
+		err := s.tx(ctx, s.apply(ctx, r))
+		if err == nil {
+			s.startClaim(r.claim)
+		} else {
+			r.claim.release()
+		}
+		r.done <- err
 	}
 }
 
@@ -691,6 +716,11 @@ func (s *Store) Close() error {
 	lv, wk := s.live, s.worker
 	s.live, s.worker = nil, nil
 	s.mu.Unlock()
+	if s.local.Load() != nil { // closed without StopQueue: local jobs are canceled
+		now, cancel := context.WithCancel(context.Background())
+		cancel()
+		s.stopLocal(now, 5*time.Second)
+	}
 	if lv != nil { // closed without StopQueue: stop beating all the same
 		s.stopLiveness(lv)
 	}
@@ -997,6 +1027,17 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*sto
 	if err != nil {
 		return nil, false, err
 	}
+	var claim *localClaim
+	if enqueue && r.Override == nil {
+		if claim = s.claimLocal(r.ID); claim != nil {
+			// The worker gets the run as created, not read back; the
+			// caller keeps r.
+			rec := *r
+			rec.Input = bytes.Clone(r.Input)
+			rec.CreatedAt, rec.StartedAt = fromMicros(micros(r.CreatedAt)), fromMicros(micros(r.StartedAt)) // as stored
+			claim.rec = &rec
+		}
+	}
 	fn := func(tx *sql.Tx) error {
 		ctx := context.WithoutCancel(ctx) // see inTx
 		if err := s.insertRun(ctx, tx, r, p); err != nil {
@@ -1005,7 +1046,10 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*sto
 			}
 			return s.wrap(err, "create run")
 		}
-		if enqueue {
+		switch {
+		case claim != nil:
+			return s.insertClaimed(ctx, tx, []*localClaim{claim})
+		case enqueue:
 			if _, err := rc.InsertTx(ctx, tx, store.RunArgs{RunID: r.ID}, nil); err != nil {
 				return s.wrap(err, "enqueue run")
 			}
@@ -1023,6 +1067,7 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run, enqueue bool) (*sto
 		req.jobs = []string{r.ID}
 		kept = s.handoff.keep(r) // before the commit: its job is seen only after
 	}
+	req.claim = claim
 	err = s.writeReq(ctx, req)
 	if err != nil && kept {
 		s.handoff.drop(r.ID)
@@ -2207,6 +2252,12 @@ func (s *Store) StartQueue(ctx context.Context, workers *river.Workers, q store.
 			s.handoff.set(false)
 			return s.wrap(err, "start river")
 		}
+		if s.newWorker != nil && q.Work != nil && s.dialect == Postgres {
+			timeout := cmp.Or(cfg.JobTimeout, river.JobTimeoutDefault)
+			lctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+			s.local.Store(&localQueue{work: q.Work, id: cfg.ID, maxAttempts: cfg.MaxAttempts, timeout: max(timeout, 0),
+				slots: make(chan struct{}, cfg.Queues[river.QueueDefault].MaxWorkers), ctx: lctx, cancel: cancel})
+		}
 	}
 	return nil
 }
@@ -2232,13 +2283,18 @@ func (s *Store) StopQueue(ctx context.Context) error {
 	}
 	// Soft stop first; whatever is still running at the deadline is
 	// cancelled and snoozes itself back to the queue for another worker.
+	// The local jobs stop beside River's (localjobs.go).
+	local := make(chan struct{})
+	go func() { defer close(local); s.stopLocal(ctx, 5*time.Second) }()
 	if err := rc.Stop(ctx); err != nil {
 		hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err2 := rc.StopAndCancel(hard); err2 != nil {
+			<-local
 			return fmt.Errorf("stop queue: %w", err2)
 		}
 	}
+	<-local
 	s.mu.Lock()
 	lv := s.live
 	s.live, s.worker = nil, nil
