@@ -162,9 +162,8 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 	fin := e.now().UTC()
 	run := rs.run
 	run.FinishedAt = &fin
-	var ws *waitSnooze
-	switch {
-	case errors.As(err, &ws):
+	switch _, snoozed := errors.AsType[*waitSnooze](err); {
+	case snoozed:
 		return nil, err // not finished: the queue brings it back
 	case rs.durable && ctx.Err() != nil && !errors.Is(context.Cause(ctx), errCanceledByUser):
 		// Shutdown or a lost worker context: release the run; whoever picks
