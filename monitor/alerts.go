@@ -246,6 +246,7 @@ type Alerter struct {
 	// events, folds it in (flush); it holds at most inboxMax runs.
 	inMu   sync.Mutex
 	inbox  []inRun
+	spare  []inRun     // the inbox's other buffer (under mu)
 	shared atomic.Bool // st is set: ObserveRun ignores runs
 }
 
@@ -483,14 +484,15 @@ func (a *Alerter) ObserveRun(r *store.Run) {
 func (a *Alerter) flush() {
 	a.inMu.Lock()
 	in := a.inbox
-	a.inbox = make([]inRun, 0, max(len(in), 16))
+	a.inbox = a.spare[:0] // the two buffers take turns: no garbage a flush
 	a.inMu.Unlock()
-	if a.st != nil {
-		return // shared mode: the runs are read from the store
+	if a.st == nil { // shared mode: the runs are read from the store
+		for i := range in {
+			a.add(in[i].flow, in[i].ev)
+		}
 	}
-	for i := range in {
-		a.add(in[i].flow, in[i].ev)
-	}
+	clear(in)
+	a.spare = in[:0]
 }
 
 // Flush folds the finished runs observed so far into the alert windows

@@ -102,3 +102,26 @@ func TestObserveRunDoesNotWaitForTheAlerterLock(t *testing.T) {
 		t.Fatalf("shared mode kept %d observed runs", n)
 	}
 }
+
+// Folding the inbox in reuses its two buffers: once a busy flow's window
+// is full, its runs and their flushes allocate less than once a flush
+// (the window's own regrowth, every few thousand runs); a new buffer
+// a flush failed this.
+func TestInboxFlushAllocatesNothing(t *testing.T) {
+	a := NewAlerter(nil, nil, nil)
+	fin := time.Now()
+	r := &store.Run{ID: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", Flow: "orders", Status: store.RunSucceeded, StartedAt: fin, FinishedAt: &fin}
+	for range 10000 + 2*inboxMax { // fill the window and both buffers
+		a.ObserveRun(r)
+	}
+	a.Flush()
+	n := testing.AllocsPerRun(20, func() {
+		for range inboxMax {
+			a.ObserveRun(r)
+		}
+		a.Flush()
+	})
+	if n > 0 {
+		t.Errorf("%v allocations for %d runs and a flush", n, inboxMax)
+	}
+}
