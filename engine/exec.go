@@ -55,6 +55,7 @@ type runState struct {
 		mu       sync.Mutex
 		attempts []store.Attempt
 		runVars  flow.RunVars
+		scope    flow.Scope // the run's top-level scope (execute)
 	}
 	response *Response // this flow's respond step (a subflow has its own)
 	test     *testRec  // a test run of a draft: nothing is recorded (testrun.go)
@@ -157,14 +158,14 @@ func (e *Engine) execute(ctx context.Context, rs *runState) (*Response, error) {
 		}()
 	}
 
-	sc := &flow.Scope{Trigger: rs.trigger, Steps: map[string]any{}, RunVars: rs.runVars}
+	rs.own.scope = flow.Scope{Trigger: rs.trigger, Steps: map[string]any{}, RunVars: rs.runVars}
+	sc := &rs.own.scope
 	err = rs.block(ctx, rs.f.Steps, sc, "")
 	fin := e.now().UTC()
 	run := rs.run
 	run.FinishedAt = &fin
-	var ws *waitSnooze
-	switch {
-	case errors.As(err, &ws):
+	switch _, snoozed := errors.AsType[*waitSnooze](err); {
+	case snoozed:
 		return nil, err // not finished: the queue brings it back
 	case rs.durable && ctx.Err() != nil && !errors.Is(context.Cause(ctx), errCanceledByUser):
 		// Shutdown or a lost worker context: release the run; whoever picks

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -236,7 +237,28 @@ type Alerter struct {
 	pulled time.Time            // finished runs up to here are in events
 	db     store.Store          // where alerts are kept (nil: in memory only)
 	seen   map[string]time.Time // run id -> finished, for the read overlap
+
+	// Finished runs not yet folded into events (and the predictor), under
+	// their own lock: a sync request's ObserveRun only appends here, so it
+	// never queues behind an evaluation, nor, all sixteen callers at
+	// once, behind a holder of mu that the OS took off its CPU
+	// (BENCHMARKS.md §68). The caller that fills it, and every reader of
+	// events, folds it in (flush); it holds at most inboxMax runs.
+	inMu   sync.Mutex
+	inbox  []inRun
+	spare  []inRun     // the inbox's other buffer (under mu)
+	shared atomic.Bool // st is set: ObserveRun ignores runs
 }
+
+// inRun is one finished run waiting in the inbox.
+type inRun struct {
+	flow string
+	ev   runEvent
+}
+
+// inboxMax is how many finished runs wait at most: the next caller
+// folds them into the windows before it adds its own.
+const inboxMax = 256
 
 // Persist keeps alerts in st (they survive restarts, and a process that
 // takes over evaluation can resolve what another raised) and loads the
@@ -295,6 +317,7 @@ func (a *Alerter) Shared(st store.Store, holder string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.st, a.holder, a.seen = st, holder, map[string]time.Time{}
+	a.shared.Store(true)
 }
 
 // horizon is how much history the rules need.
@@ -438,29 +461,67 @@ func NewAlerter(rules []Rule, notify Notifier, log *slog.Logger) *Alerter {
 // ObserveRun records a finished run (in shared mode the store is read
 // instead).
 func (a *Alerter) ObserveRun(r *store.Run) {
-	if r == nil || r.FinishedAt == nil {
+	if r == nil || r.FinishedAt == nil || a.shared.Load() {
 		return
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.st != nil {
-		return
+	in := inRun{r.Flow, runEventOf(r)}
+	a.inMu.Lock()
+	for len(a.inbox) >= inboxMax {
+		// Full: fold it in first (in order; flush takes the inbox under
+		// inMu), then add this run.
+		a.inMu.Unlock()
+		a.mu.Lock()
+		a.flush()
+		a.mu.Unlock()
+		a.inMu.Lock()
 	}
-	a.observe(r)
+	a.inbox = append(a.inbox, in)
+	a.inMu.Unlock()
 }
 
-func (a *Alerter) observe(r *store.Run) {
+// flush folds the inbox into events and the predictor, in the order the
+// runs came. Called with a.mu held.
+func (a *Alerter) flush() {
+	a.inMu.Lock()
+	in := a.inbox
+	a.inbox = a.spare[:0] // the two buffers take turns: no garbage a flush
+	a.inMu.Unlock()
+	if a.st == nil { // shared mode: the runs are read from the store
+		for i := range in {
+			a.add(in[i].flow, in[i].ev)
+		}
+	}
+	clear(in)
+	a.spare = in[:0]
+}
+
+// Flush folds the finished runs observed so far into the alert windows
+// and the predictor now (evaluations do it themselves).
+func (a *Alerter) Flush() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.flush()
+}
+
+func runEventOf(r *store.Run) runEvent {
 	var dur time.Duration
 	if !r.StartedAt.IsZero() {
 		dur = r.FinishedAt.Sub(r.StartedAt)
 	}
-	ev := append(a.events[r.Flow], newRunEvent(*r.FinishedAt, r.Status == store.RunFailed || r.Status == store.RunDead, r.ID, dur))
+	return newRunEvent(*r.FinishedAt, r.Status == store.RunFailed || r.Status == store.RunDead, r.ID, dur)
+}
+
+func (a *Alerter) observe(r *store.Run) { a.add(r.Flow, runEventOf(r)) }
+
+// add appends one finished run to its flow's window. Called with a.mu held.
+func (a *Alerter) add(flow string, e runEvent) {
+	ev := append(a.events[flow], e)
 	if len(ev) > 10000 {
 		ev = ev[len(ev)-10000:]
 	}
-	a.events[r.Flow] = ev
+	a.events[flow] = ev
 	if a.predict != nil && a.fed == nil {
-		a.predict.ObserveRun(r.Flow, *r.FinishedAt, r.Status == store.RunFailed || r.Status == store.RunDead, dur)
+		a.predict.ObserveRun(flow, e.at(), e.failed, e.dur)
 	}
 }
 
@@ -568,6 +629,7 @@ func (a *Alerter) evaluate(ctx context.Context, every time.Duration) {
 	}
 	var send []Alert
 	a.mu.Lock()
+	a.flush()
 	for _, r := range a.rules {
 		for flow, evs := range a.events {
 			if ok, _ := path.Match(r.Flow, flow); !ok {

@@ -289,6 +289,7 @@ func TestAlerterRaisesPredicted(t *testing.T) {
 	// Finished runs reach the predictor through the alerter.
 	fin := now
 	a.ObserveRun(&store.Run{ID: "r1", Flow: "f", Status: store.RunFailed, StartedAt: now.Add(-time.Second), FinishedAt: &fin})
+	a.Flush() // an evaluation folds them in too
 	if _, ok := pr.flows["f"]; !ok {
 		t.Fatal("run not seen by the predictor")
 	}

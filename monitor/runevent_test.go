@@ -43,6 +43,7 @@ func TestAlerterEventsHoldNoAllocationPerRun(t *testing.T) {
 	for i := range 20000 {
 		a.ObserveRun(&store.Run{ID: uuid.Must(uuid.NewV7()).String(), Flow: "busy", Status: store.RunSucceeded, StartedAt: at, FinishedAt: ptr(at.Add(time.Duration(i) * time.Millisecond))})
 	}
+	a.Flush()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	evs := a.events["busy"]
