@@ -39,9 +39,19 @@ func TestSampleDLQFeedsPredictor(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st, pr := storagePredictor(t)
+	// Each size the sampler saw, so the test waits for a sample after each
+	// insert instead of sleeping (a loaded machine can starve the sampler).
+	seen := make(chan float64, 1024)
+	observe := storageObserver(pr, nil)
 	done := make(chan struct{})
 	go func() {
-		sampleDLQ(ctx, st, storageObserver(pr, nil), 1000, 5*time.Millisecond, slog.Default())
+		sampleDLQ(ctx, st, func(name string, at time.Time, size, bound float64) {
+			observe(name, at, size, bound)
+			select {
+			case seen <- size:
+			default:
+			}
+		}, 1000, 5*time.Millisecond, slog.Default())
 		close(done)
 	}()
 	now := time.Now()
@@ -51,7 +61,20 @@ func TestSampleDLQFeedsPredictor(t *testing.T) {
 		if err := st.InsertRun(ctx, r, nil); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		// Several samples at each size, as a sampler every 5 ms gives over
+		// the 50 ms an idle machine leaves between inserts: the trend test
+		// needs that many points.
+		wait := time.After(30 * time.Second)
+		for got := 0; got < 8; {
+			select {
+			case n := <-seen:
+				if n == float64(i+1) {
+					got++
+				}
+			case <-wait:
+				t.Fatalf("the sampler saw %d dead runs only %d times in 30 s", i+1, got)
+			}
+		}
 	}
 	cancel()
 	<-done
