@@ -128,11 +128,11 @@ func replyOf(t *testing.T, r rpcReply) (id, result json.RawMessage) {
 // The pass-through: the upstream gets the client's argument bytes (its
 // spellings kept: an escape, 1.50), and the client gets the upstream's
 // result as written (content of every kind, annotations, numbers'
-// spellings, structured content), under its own request id. On the
+// spellings, members Weft does not know), under its own request id. On the
 // 2026-07-28 wire the result carries the gateway's _meta and resultType in
 // place of the upstream's, and the rest is the upstream's.
 func TestFedPassThroughKeepsBytesAndID(t *testing.T) {
-	const upResult = `{"content":[{"type":"text","text":"Echo: h\u00e9","annotations":{"audience":["user"],"priority":0.50}},{"type":"image","data":"AAAA","mimeType":"image/png"}],"structuredContent":{"n":1.50,"s":"x"}}`
+	const upResult = `{"content":[{"type":"text","text":"Echo: h\u00e9","annotations":{"audience":["user"],"priority":0.50}},{"type":"image","data":"AAAA","mimeType":"image/png"}],"x-extra":{"n":1.50,"s":"x"}}`
 	u := newPassUpstream(t, func(string, json.RawMessage) string { return upResult })
 	gw := passGateway(t, newEngine(t), u, mcpconn.Options{}, mcp.Config{})
 
@@ -163,7 +163,7 @@ func TestFedPassThroughKeepsBytesAndID(t *testing.T) {
 	if string(id) != "912" || string(got["resultType"]) != `"complete"` || !strings.Contains(string(got["_meta"]), "serverInfo") {
 		t.Errorf("modern answer: id %s, result %s", id, res)
 	}
-	for _, k := range []string{"content", "structuredContent"} {
+	for _, k := range []string{"content", "x-extra"} {
 		if !bytes.Equal(got[k], want[k]) {
 			t.Errorf("modern %s: got %s, want %s", k, got[k], want[k])
 		}
@@ -266,6 +266,7 @@ func TestFedPassThroughRefusesBadArguments(t *testing.T) {
 
 // The call is in the transaction log (its sizes as sent and received),
 // an upstream error result still reaches the client as Weft's error message,
+// structured content is still written into the text for a model,
 // a result over max_result_bytes is refused with the bound named, and one
 // over the text bound is cut as before.
 func TestFedPassThroughLogsAndBounds(t *testing.T) {
@@ -278,6 +279,8 @@ func TestFedPassThroughLogsAndBounds(t *testing.T) {
 			return big
 		case strings.Contains(string(args), "mid"):
 			return mid
+		case strings.Contains(string(args), "structured"):
+			return `{"content":[{"type":"text","text":"sum"}],"structuredContent":{"sum":3}}`
 		case strings.Contains(string(args), "fail"):
 			return `{"content":[{"type":"text","text":"no such thing"}],"isError":true}`
 		}
@@ -291,6 +294,9 @@ func TestFedPassThroughLogsAndBounds(t *testing.T) {
 	if r := modern(t, gw, "/mcp", "tools/call", "up__echo", `{"name":"up__echo","arguments":{"message":"fail"}}`, ""); r.Result["isError"] != true || !strings.Contains(toolText(r), "tool echo failed: no such thing") {
 		t.Errorf("error result: %.300s", r.Raw)
 	}
+	if r := modern(t, gw, "/mcp", "tools/call", "up__echo", `{"name":"up__echo","arguments":{"message":"structured"}}`, ""); toolText(r) != `{"sum":3}` {
+		t.Errorf("structured result: %.300s", r.Raw)
+	}
 	if r := modern(t, gw, "/mcp", "tools/call", "up__echo", `{"name":"up__echo","arguments":{"message":"big"}}`, ""); r.Result["isError"] != true || !strings.Contains(toolText(r), "over the limit of 204800 bytes") {
 		t.Errorf("oversized result: %.300s", r.Raw)
 	}
@@ -301,7 +307,7 @@ func TestFedPassThroughLogsAndBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	runs, err := e.Store().ListRuns(context.Background(), store.RunFilter{Flow: "mcp:all", Limit: 10})
-	if err != nil || len(runs) != 4 {
+	if err != nil || len(runs) != 5 {
 		t.Fatalf("tool-call runs: %v %d", err, len(runs))
 	}
 	var okRuns, failed int
@@ -313,17 +319,17 @@ func TestFedPassThroughLogsAndBounds(t *testing.T) {
 		switch run.Status {
 		case store.RunSucceeded:
 			okRuns++
-			if atts[0].InputSize != len(`{"message":"ok"}`) && atts[0].InputSize != len(`{"message":"mid"}`) {
+			if n := atts[0].InputSize; n != len(`{"message":"ok"}`) && n != len(`{"message":"mid"}`) && n != len(`{"message":"structured"}`) {
 				t.Errorf("input size %d", atts[0].InputSize)
 			}
-			if atts[0].OutputSize != len(okResult) && atts[0].OutputSize < mcp.MaxTextBytes {
+			if n := atts[0].OutputSize; n != len(okResult) && n < mcp.MaxTextBytes && n != len(`{"sum":3}`) {
 				t.Errorf("output size %d", atts[0].OutputSize)
 			}
 		default:
 			failed++
 		}
 	}
-	if okRuns != 2 || failed != 2 {
+	if okRuns != 3 || failed != 2 {
 		t.Errorf("runs: %d ok, %d failed", okRuns, failed)
 	}
 }

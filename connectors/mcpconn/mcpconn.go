@@ -1227,7 +1227,8 @@ type rawCall struct {
 // WithRawCall asks Call to pass a call through: args, the caller's JSON
 // arguments (an object), are sent to the upstream as they are (the map the
 // operation gets is not encoded again), and a result that needs no change
-// (not an error, at most max bytes, an object with content) comes back as a
+// (not an error, no structured content, at most max bytes, an object with
+// content) comes back as a
 // *RawResult, the upstream's JSON undecoded. Other results take Call's
 // usual form, and the bounds are the same (max_result_bytes, the timeout).
 // Weft's MCP gateway uses it for a federated tool: the agent gets the
@@ -1251,13 +1252,16 @@ func (r *RawResult) MarshalJSON() ([]byte, error) { return r.JSON, nil }
 func (r *RawResult) ResultSize() int { return len(r.JSON) }
 
 // passable reports whether an upstream's raw result can be passed on
-// unchanged: a JSON object with content, and no error (an error result is
-// decoded: its message is reworded, with the tool's drift). It may answer
-// false for a passable result (the word isError inside a text), which then
-// goes the decoded way.
+// unchanged: a JSON object with content, no error (an error result is
+// decoded: its message is reworded, with the tool's drift) and no
+// structured content (the gateway writes that into the text for a model,
+// as Weft's result for a federated tool with structured content has always
+// been). It may answer false for a passable result (one of those words
+// inside a text), which then goes the decoded way.
 func passable(raw json.RawMessage) bool {
 	b := bytes.TrimLeft(raw, " \t\r\n")
-	return len(b) > 0 && b[0] == '{' && bytes.Contains(raw, []byte(`"content"`)) && !bytes.Contains(raw, []byte(`"isError"`))
+	return len(b) > 0 && b[0] == '{' && bytes.Contains(raw, []byte(`"content"`)) &&
+		!bytes.Contains(raw, []byte(`"isError"`)) && !bytes.Contains(raw, []byte(`"structuredContent"`))
 }
 
 // toolResultKey marks a context whose caller takes a *ToolResult.
