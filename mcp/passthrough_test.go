@@ -258,9 +258,14 @@ func TestFedPassThroughRefusesBadArguments(t *testing.T) {
 	if n := u.calls.Load(); n != 0 {
 		t.Fatalf("the upstream got %d refused calls (last arguments %s)", n, u.lastArgs())
 	}
-	r := modern(t, gw, "/mcp", "tools/call", "up__wipe", `{"name":"up__wipe","arguments":null}`, "")
-	if r.Result["isError"] == true || u.lastArgs() != `{}` {
-		t.Errorf("null arguments: upstream got %q: %.300s", u.lastArgs(), r.Raw)
+	for _, params := range []string{`{"name":"up__wipe","arguments":null}`, `{"name":"up__wipe"}`} {
+		u.mu.Lock()
+		u.args = nil
+		u.mu.Unlock()
+		r := modern(t, gw, "/mcp", "tools/call", "up__wipe", params, "")
+		if r.Result["isError"] == true || u.lastArgs() != `{}` {
+			t.Errorf("%s: upstream got %q: %.300s", params, u.lastArgs(), r.Raw)
+		}
 	}
 }
 

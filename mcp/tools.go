@@ -485,13 +485,10 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 		}
 		return g.callFlow(ctx, s, t, req, args, tc, start)
 	}
-	cctx := mcpconn.WithToolResult(withProgressTo(ctx, s, req))
-	if len(req.Params.RawArguments) > 0 {
-		// A federated tool passes the call through (only mcpconn's
-		// operations read this): the client's argument bytes go upstream,
-		// and a result that fits the text bound comes back undecoded.
-		cctx = mcpconn.WithRawCall(cctx, req.Params.RawArguments, MaxTextBytes)
-	}
+	// A federated tool passes the call through (only mcpconn's operations
+	// read this): the client's argument bytes go upstream ({} when it sent
+	// none), and a result that fits the text bound comes back undecoded.
+	cctx := mcpconn.WithRawCall(mcpconn.WithToolResult(withProgressTo(ctx, s, req)), req.Params.RawArguments, MaxTextBytes)
 	out, err := g.e.CallOperation(cctx, tc)
 	if err != nil {
 		return toolError(t, err), nil
