@@ -1228,9 +1228,9 @@ type rawCall struct {
 // arguments (an object), are sent to the upstream as they are (the map the
 // operation gets is not encoded again), and a result that needs no change
 // (not an error, no structured content, at most max bytes, an object with
-// content) comes back as a
-// *RawResult, the upstream's JSON undecoded. Other results take Call's
-// usual form, and the bounds are the same (max_result_bytes, the timeout).
+// content) comes back as a *RawResult, the upstream's JSON undecoded.
+// Other results take Call's usual form, and the bounds are the same
+// (max_result_bytes, the timeout).
 // Weft's MCP gateway uses it for a federated tool: the agent gets the
 // upstream's result as the upstream wrote it.
 func WithRawCall(ctx context.Context, args json.RawMessage, max int) context.Context {
