@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,7 +17,7 @@ import (
 
 const threeStep = `name: crashy
 trigger:
-  webhook: {mode: async}
+  webhook: {mode: async, idempotency: {header: Idempotency-Key}}
 steps:
   - id: prepare
     set: {n: =trigger.body.n}
@@ -57,6 +58,31 @@ func newCountingSink(t *testing.T, delay time.Duration) *countingSink {
 	}))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// enqueueOne starts run i of the crash flow with idempotency key crash-i
+// and returns its run id.
+func enqueueOne(base string, i int) (string, error) {
+	req, _ := http.NewRequest("POST", base+"/hooks/crashy", strings.NewReader(fmt.Sprintf(`{"n": %d}`, i)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", fmt.Sprintf("crash-%d", i))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		RunID string `json:"run_id"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
+		return "", err
+	}
+	// 202: queued; 200: the key's run already exists (a re-send whose first
+	// reply the kill cut off).
+	if (resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK) || out.RunID == "" {
+		return "", fmt.Errorf("status %d, run %q", resp.StatusCode, out.RunID)
+	}
+	return out.RunID, nil
 }
 
 func enqueue(t *testing.T, srv *server, n int) []string {
@@ -114,24 +140,71 @@ func testCrashRecovery(t *testing.T, env []string) {
 	if code := srv.do("POST", "/api/flows", fmt.Sprintf(threeStep, sink.URL), nil); code != 201 {
 		t.Fatalf("deploy: %d", code)
 	}
-	ids := enqueue(t, srv, runs)
-
-	// Kill -9 once a good part, but not all, of the work is done.
+	// Enqueue while the work goes on, and kill -9 once a good part, but not
+	// all, of the work is done: a process that works the runs it enqueues
+	// at once (store/sqlstore/localjobs.go) would otherwise have finished
+	// nearly all of them before an enqueue-then-kill test kills it. Every
+	// call carries an idempotency key, so one whose reply the kill cut off is
+	// re-sent to the restarted server and counted once.
+	ids := make([]string, runs)
+	enqueued := make(chan struct{})
+	var next atomic.Int64
+	go func() {
+		defer close(enqueued)
+		var wg sync.WaitGroup
+		for w := 0; w < 16; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= runs {
+						return
+					}
+					id, err := enqueueOne(srv.URL, i)
+					if err != nil {
+						return // killed: the rest are sent to the restarted server
+					}
+					ids[i] = id
+				}
+			}()
+		}
+		wg.Wait()
+	}()
 	deadline := time.Now().Add(60 * time.Second)
 	for sink.total.Load() < runs/4 {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d deliveries before the kill deadline", sink.total.Load())
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
 	srv.kill9()
 	atKill := sink.total.Load()
+	<-enqueued
 	if atKill >= runs {
 		t.Fatalf("all %d runs finished before the kill; slow the sink down", runs)
 	}
-	t.Logf("killed after %d deliveries", atKill)
+	sent := 0
+	for _, id := range ids {
+		if id != "" {
+			sent++
+		}
+	}
+	t.Logf("killed after %d deliveries, %d of %d runs accepted", atKill, sent, runs)
 
 	srv2 := startServer(t, srv.addr, env, "--config", cfg)
+	// What the kill cut off is sent again, with the same keys: a run that
+	// was committed before its reply was lost is answered, not made twice.
+	for i, id := range ids {
+		if id != "" {
+			continue
+		}
+		id, err := enqueueOne(srv2.URL, i)
+		if err != nil {
+			t.Fatalf("re-send %d: %v", i, err)
+		}
+		ids[i] = id
+	}
 	deadline = time.Now().Add(4 * time.Minute)
 	for {
 		var count struct {
