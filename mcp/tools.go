@@ -433,12 +433,7 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 		}
 		args = map[string]any{}
 	}
-	// The arguments' size is that of the JSON the client sent (what a
-	// federated tool's upstream gets, too), not of the map encoded again.
-	n := len(req.Params.RawArguments)
-	if n == 0 {
-		n = len(mustJSON(args))
-	}
+	n := len(mustJSON(args))
 	tc := engine.ToolCall{Toolset: s.def.Name, Tool: t.tool.Name, Caller: who, Connection: t.connection, Operation: t.operation, Input: args, InputSize: n}
 	refuse := func(msg string) (*mcpgo.CallToolResult, error) {
 		g.e.RecordToolCall(tc, start, nil, &connectors.Error{Class: connectors.Permanent, Message: msg})
@@ -485,11 +480,7 @@ func (g *Gateway) call(ctx context.Context, s *served, t *toolDef, req mcpgo.Cal
 		}
 		return g.callFlow(ctx, s, t, req, args, tc, start)
 	}
-	// A federated tool passes the call through (only mcpconn's operations
-	// read this): the client's argument bytes go upstream ({} when it sent
-	// none), and a result that fits the text bound comes back undecoded.
-	cctx := mcpconn.WithRawCall(mcpconn.WithToolResult(withProgressTo(ctx, s, req)), req.Params.RawArguments, MaxTextBytes)
-	out, err := g.e.CallOperation(cctx, tc)
+	out, err := g.e.CallOperation(mcpconn.WithToolResult(withProgressTo(ctx, s, req)), tc)
 	if err != nil {
 		return toolError(t, err), nil
 	}
@@ -631,12 +622,6 @@ func toolError(t *toolDef, err error) *mcpgo.CallToolResult {
 // result shapes a successful output: structured content when the tool
 // declares an object output schema, and text, cut at MaxTextBytes.
 func (g *Gateway) result(t *toolDef, out any) *mcpgo.CallToolResult {
-	if r, ok := out.(*mcpconn.RawResult); ok {
-		// A federated tool's result, passed through: written to the client
-		// as the upstream wrote it (mcp-go patch 20), the response's id and
-		// the protocol's _meta and resultType being the gateway's own.
-		return &mcpgo.CallToolResult{RawResult: r.JSON}
-	}
 	if r, ok := out.(*mcpconn.ToolResult); ok {
 		// A federated tool's plain text result: the upstream's texts as
 		// they came, within the same bound as any text.

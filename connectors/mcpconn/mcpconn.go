@@ -1161,25 +1161,8 @@ func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (
 			u.progressMu.Unlock()
 		}()
 	}
-	var res *mmcp.CallToolResult
-	if rc, _ := ctx.Value(rawCallKey{}).(*rawCall); rc != nil {
-		// The pass-through: the caller's argument bytes go as they came,
-		// and a result that can be passed on goes back undecoded.
-		req.Params.Arguments = rc.args
-		raw, err := s.c.CallToolRaw(ctx, req)
-		if err != nil {
-			return nil, u.callError(parent, ctx, s, tool, err)
-		}
-		if len(raw) > u.opt.MaxResultBytes {
-			return nil, u.tooLarge(tool)
-		}
-		if len(raw) <= rc.max && passable(raw) {
-			return &RawResult{JSON: raw}, nil
-		}
-		if res, err = mmcp.ParseCallToolResult(&raw); err != nil {
-			return nil, &connectors.Error{Class: connectors.Permanent, Message: fmt.Sprintf("MCP upstream %s: tool %s: the result does not decode: %v", u.name, tool, err)}
-		}
-	} else if res, err = s.c.CallTool(ctx, req); err != nil {
+	res, err := s.c.CallTool(ctx, req)
+	if err != nil {
 		return nil, u.callError(parent, ctx, s, tool, err)
 	}
 	if out, ok, err := u.plainResult(tool, res, ctx.Value(toolResultKey{}) != nil); ok {
@@ -1214,54 +1197,6 @@ func (u *Upstream) Call(ctx context.Context, tool string, args map[string]any) (
 		out["structured"] = raw.Structured
 	}
 	return out, nil
-}
-
-// rawCallKey marks a context whose caller passes the call through.
-type rawCallKey struct{}
-
-type rawCall struct {
-	args json.RawMessage
-	max  int
-}
-
-// WithRawCall asks Call to pass a call through: args, the caller's JSON
-// arguments (an object), are sent to the upstream as they are (the map the
-// operation gets is not encoded again), and a result that needs no change
-// (not an error, no structured content, at most max bytes, an object with
-// content) comes back as a *RawResult, the upstream's JSON undecoded.
-// Other results take Call's usual form, and the bounds are the same
-// (max_result_bytes, the timeout).
-// Weft's MCP gateway uses it for a federated tool: the agent gets the
-// upstream's result as the upstream wrote it.
-func WithRawCall(ctx context.Context, args json.RawMessage, max int) context.Context {
-	if len(args) == 0 || string(args) == "null" {
-		args = json.RawMessage("{}")
-	}
-	return context.WithValue(ctx, rawCallKey{}, &rawCall{args: args, max: max})
-}
-
-// RawResult is an upstream tool's result as JSON, as the upstream sent it.
-type RawResult struct {
-	JSON json.RawMessage
-}
-
-// MarshalJSON is the result as it came (how a log sees it).
-func (r *RawResult) MarshalJSON() ([]byte, error) { return r.JSON, nil }
-
-// ResultSize is the result's size for the transaction log.
-func (r *RawResult) ResultSize() int { return len(r.JSON) }
-
-// passable reports whether an upstream's raw result can be passed on
-// unchanged: a JSON object with content, no error (an error result is
-// decoded: its message is reworded, with the tool's drift) and no
-// structured content (the gateway writes that into the text for a model,
-// as Weft's result for a federated tool with structured content has always
-// been). It may answer false for a passable result (one of those words
-// inside a text), which then goes the decoded way.
-func passable(raw json.RawMessage) bool {
-	b := bytes.TrimLeft(raw, " \t\r\n")
-	return len(b) > 0 && b[0] == '{' && bytes.Contains(raw, []byte(`"content"`)) &&
-		!bytes.Contains(raw, []byte(`"isError"`)) && !bytes.Contains(raw, []byte(`"structuredContent"`))
 }
 
 // toolResultKey marks a context whose caller takes a *ToolResult.

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -745,48 +744,6 @@ func (c *Client) CallTool(
 		callToolNeedsInput,
 	)
 }
-
-// CallToolRaw is CallTool answering the result as the server sent it, its
-// JSON undecoded (a gateway that passes the result on needs no
-// CallToolResult). A result that asks for more input (SEP-2322) is decoded
-// and answered as CallTool answers it, and the next result is returned raw
-// in turn. Weft patch 20.
-func (c *Client) CallToolRaw(
-	ctx context.Context,
-	request mcp.CallToolRequest,
-) (json.RawMessage, error) {
-	request.Params.Meta = c.injectMeta(ctx, request.Params.Meta)
-	header := outboundHeader(request.Header, request.Method)
-	res, err := multiRoundTrip(ctx, c,
-		func(ctx context.Context, roundTrip mcp.MultiRoundTripParams) (*rawCallToolResult, error) {
-			params := request.Params
-			params.MultiRoundTripParams = roundTrip
-			response, err := c.sendRequest(ctx, string(mcp.MethodToolsCall), params, header)
-			if err != nil {
-				return nil, err
-			}
-			return &rawCallToolResult{raw: *response}, nil
-		},
-		func(r *rawCallToolResult) (mcp.InputRequests, string, bool) {
-			// Only a result naming inputRequests can ask for input: the
-			// others are not decoded at all.
-			if !bytes.Contains(r.raw, []byte(`"inputRequests"`)) && !bytes.Contains(r.raw, []byte(`\u`)) {
-				return nil, "", false
-			}
-			parsed, err := mcp.ParseCallToolResult(&r.raw)
-			if err != nil {
-				return nil, "", false // returned raw; the caller's decode reports it
-			}
-			return callToolNeedsInput(parsed)
-		},
-	)
-	if err != nil {
-		return nil, err
-	}
-	return res.raw, nil
-}
-
-type rawCallToolResult struct{ raw json.RawMessage }
 
 // SetLevel sets the minimum severity of log messages the server should send.
 //

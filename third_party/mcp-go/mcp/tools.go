@@ -59,13 +59,6 @@ type CallToolResult struct {
 	// (taskId, status, createdAt, lastUpdatedAt, ttlMs, ...) at the top
 	// level, with no content. Weft patch 5.
 	CreatedTask map[string]any `json:"-"`
-	// RawResult, when set, is the whole result as JSON, written as it is
-	// (a gateway passing another server's result through, without decoding
-	// it into these fields and encoding it again). Its _meta and resultType
-	// members, if any, are replaced by Meta and ResultType (left out when
-	// those are unset); every other field above is ignored. It must be a
-	// JSON object. Weft patch 20.
-	RawResult json.RawMessage `json:"-"`
 }
 
 // CallToolRequest is used by the client to invoke a tool provided by the server.
@@ -617,9 +610,6 @@ func (r CallToolRequest) RequireBoolSlice(key string) ([]bool, error) {
 
 // MarshalJSON implements custom JSON marshaling for CallToolResult
 func (r CallToolResult) MarshalJSON() ([]byte, error) {
-	if r.RawResult != nil && r.CreatedTask == nil {
-		return r.marshalRaw()
-	}
 	if r.CreatedTask != nil {
 		m := make(map[string]any)
 		for k, v := range r.CreatedTask {
@@ -657,66 +647,6 @@ func (r CallToolResult) MarshalJSON() ([]byte, error) {
 		out.StructuredContent = json.RawMessage(r.RawStructuredContent)
 	}
 	return json.Marshal(out)
-}
-
-// marshalRaw writes RawResult with the result's own _meta and resultType
-// (Weft patch 20). Where RawResult cannot hold either member (no such key,
-// no \u escape through which one could be spelt), they are put in front of
-// its members and the rest is its bytes unchanged; otherwise its members
-// are decoded one level (their values stay raw) and merged.
-func (r CallToolResult) marshalRaw() ([]byte, error) {
-	raw := bytes.TrimSpace(r.RawResult)
-	if len(raw) < 2 || raw[0] != '{' || raw[len(raw)-1] != '}' {
-		return nil, fmt.Errorf("mcp: CallToolResult.RawResult is not a JSON object")
-	}
-	var head []byte
-	if r.Meta != nil {
-		b, err := json.Marshal(r.Meta)
-		if err != nil {
-			return nil, err
-		}
-		head = append(append(head, `"_meta":`...), b...)
-	}
-	if r.ResultType != "" {
-		b, err := json.Marshal(r.ResultType)
-		if err != nil {
-			return nil, err
-		}
-		if head != nil {
-			head = append(head, ',')
-		}
-		head = append(append(head, `"resultType":`...), b...)
-	}
-	if !bytes.Contains(raw, []byte(`"_meta"`)) && !bytes.Contains(raw, []byte(`"resultType"`)) && !bytes.Contains(raw, []byte(`\u`)) {
-		if head == nil {
-			return raw, nil
-		}
-		rest := bytes.TrimSpace(raw[1:])
-		out := make([]byte, 0, len(head)+len(rest)+2)
-		out = append(append(out, '{'), head...)
-		if rest[0] != '}' {
-			out = append(out, ',')
-		}
-		return append(out, rest...), nil
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("mcp: CallToolResult.RawResult: %w", err)
-	}
-	delete(m, "_meta")
-	delete(m, "resultType")
-	if r.Meta != nil {
-		b, err := json.Marshal(r.Meta)
-		if err != nil {
-			return nil, err
-		}
-		m["_meta"] = b
-	}
-	if r.ResultType != "" {
-		b, _ := json.Marshal(r.ResultType)
-		m["resultType"] = b
-	}
-	return json.Marshal(m)
 }
 
 // UnmarshalJSON implements custom JSON unmarshaling for CallToolResult
