@@ -612,27 +612,8 @@ type Result struct {
 	Duplicate bool      // the idempotency key matched an earlier run
 }
 
-// kindValues are the trigger kinds as interface values made once: a
-// string put in an any allocates its header each time (every run's
-// trigger.kind).
-var kindValues = func() map[string]any {
-	m := map[string]any{}
-	for _, k := range []string{"webhook", "manual", "schedule", "poll", "api", "mcp", "call", "queue", "cdc", "alert", "subflow", "replay"} {
-		m[k] = k
-	}
-	return m
-}()
-
-// kindValue is kind as a value of trigger.kind.
-func kindValue(kind string) any {
-	if v, ok := kindValues[kind]; ok {
-		return v
-	}
-	return kind
-}
-
 func (ev *Event) input() map[string]any {
-	in := map[string]any{"kind": kindValue(ev.Kind), "body": ev.Body}
+	in := map[string]any{"kind": store.Boxed(ev.Kind), "body": ev.Body}
 	if ev.Headers != nil {
 		h := make(map[string]any, len(ev.Headers))
 		for k, v := range ev.Headers {

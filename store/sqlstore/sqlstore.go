@@ -983,30 +983,9 @@ func runArgs(args []any, r *store.Run, p runPayload) []any {
 	if r.Sync {
 		sync = 1
 	}
-	return append(args, r.ID, r.Flow, r.Version, boxed(r.Status), boxed(r.TriggerKind), nullStr(r.IdemKey), p.input, p.output,
+	return append(args, r.ID, r.Flow, r.Version, store.Boxed(r.Status), store.Boxed(r.TriggerKind), nullStr(r.IdemKey), p.input, p.output,
 		nullStr(r.ErrorCode), p.emsg, nullStr(r.FailedStep), p.override, sync,
 		micros(r.CreatedAt), micros(r.StartedAt), nullTime(r.FinishedAt), p.attempts)
-}
-
-// boxedWords are the run statuses and common trigger kinds as
-// interface values made once: a string put in an any allocates its
-// header each time, two of a run row's arguments every run.
-var boxedWords = func() map[string]any {
-	m := map[string]any{}
-	for _, w := range []string{store.RunQueued, store.RunRunning, store.RunSucceeded, store.RunFailed, store.RunDead, store.RunCanceled,
-		"webhook", "manual", "schedule", "poll", "api", "mcp", "call", "queue", "cdc", "alert", "subflow", "replay"} {
-		m[w] = w
-	}
-	return m
-}()
-
-// boxed is s as an argument: a shared interface value for the words of
-// boxedWords, s itself otherwise.
-func boxed(s string) any {
-	if v, ok := boxedWords[s]; ok {
-		return v
-	}
-	return s
 }
 
 // runInsertCols are the columns runArgs gives: runCols and the packed
