@@ -85,33 +85,43 @@ func enqueueOne(base string, i int) (string, error) {
 	return out.RunID, nil
 }
 
-func enqueue(t *testing.T, srv *server, n int) []string {
-	t.Helper()
-	ids := make([]string, n)
+// enqueueEach starts runs 0..len(ids)-1 of the crash flow through base
+// with 16 senders, recording each run's id in ids. A failed call is
+// counted; with stop, its sender stops there (the server was killed: the
+// rest are for the restarted one).
+func enqueueEach(base string, ids []string, stop bool) (failed int64) {
 	var wg sync.WaitGroup
-	var next atomic.Int64
-	var failed atomic.Int64
+	var next, fails atomic.Int64
 	for w := 0; w < 16; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= n {
+				if i >= len(ids) {
 					return
 				}
-				var out map[string]any
-				if code := srv.do("POST", "/hooks/crashy", fmt.Sprintf(`{"n": %d}`, i), &out); code != 202 {
-					failed.Add(1)
+				id, err := enqueueOne(base, i)
+				if err != nil {
+					fails.Add(1)
+					if stop {
+						return
+					}
 					continue
 				}
-				ids[i] = out["run_id"].(string)
+				ids[i] = id
 			}
 		}()
 	}
 	wg.Wait()
-	if failed.Load() > 0 {
-		t.Fatalf("%d enqueues failed", failed.Load())
+	return fails.Load()
+}
+
+func enqueue(t *testing.T, srv *server, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	if failed := enqueueEach(srv.URL, ids, false); failed > 0 {
+		t.Fatalf("%d enqueues failed", failed)
 	}
 	return ids
 }
@@ -148,28 +158,9 @@ func testCrashRecovery(t *testing.T, env []string) {
 	// re-sent to the restarted server and counted once.
 	ids := make([]string, runs)
 	enqueued := make(chan struct{})
-	var next atomic.Int64
 	go func() {
 		defer close(enqueued)
-		var wg sync.WaitGroup
-		for w := 0; w < 16; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= runs {
-						return
-					}
-					id, err := enqueueOne(srv.URL, i)
-					if err != nil {
-						return // killed: the rest are sent to the restarted server
-					}
-					ids[i] = id
-				}
-			}()
-		}
-		wg.Wait()
+		enqueueEach(srv.URL, ids, true)
 	}()
 	deadline := time.Now().Add(60 * time.Second)
 	for sink.total.Load() < runs/4 {
